@@ -1,0 +1,54 @@
+/* Events between their three forms: the protobuf Envelope (hallbus.pb-c.h),
+ * its encoded bytes (what outbox and HQ store, and what the digest chains),
+ * and the JSON of the local and HQ APIs.
+ *
+ * The JSON mapping is generic, driven by protobuf-c's descriptors: "type" is
+ * the name of the Envelope.body field ("ticket_issued"), the other members
+ * are that message's fields by their .proto names, enums are written in lower
+ * case without their type prefix ("elderly" for PRIORITY_ELDERLY), and "at"
+ * is RFC 3339. Adding an event kind to the .proto is all it takes to accept it.
+ *
+ * Decoding of untrusted bytes is bounded: a size limit before unpacking and an
+ * allocator that refuses to go past a fixed budget per message. */
+#ifndef HALLBUS_CODEC_H
+#define HALLBUS_CODEC_H
+
+#include "hallbus.pb-c.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HB_ID_MAX 64     /* ticket, service, counter, staff, complaint, device */
+#define HB_TEXT_MAX 1024 /* free texts */
+#define HB_EVENT_MAX 8192 /* one encoded envelope */
+
+/* JSON -> Envelope. `now_ms` is used when "at" is absent. Refuses (HB_EPARSE
+ * or HB_EINVAL, with `err` naming the member and what is wrong): a missing or
+ * unknown "type", unknown members, wrong JSON types, enum names that do not
+ * exist, integers out of the field's range, strings over HB_ID_MAX (fields
+ * named like identifiers) or HB_TEXT_MAX, "at" not RFC 3339 or more than
+ * `max_future_ms` after `now_ms`. The envelope's seq is left 0.
+ * On success `*out` is owned by the caller: hb_envelope_free(). */
+int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
+                       Hallbus__Envelope **out, char *err, size_t errlen);
+/* Envelope -> JSON {"seq", "at", "type", ...fields}. Events of a kind this
+ * build does not know come out as {"seq", "at", "type": "unknown",
+ * "unknown_fields": N}. Returns a new reference, or NULL on allocation failure. */
+json_t *hb_event_to_json(const Hallbus__Envelope *env);
+/* The JSON name of an envelope's kind ("ticket_issued"), or "unknown". */
+const char *hb_event_type_name(const Hallbus__Envelope *env);
+
+/* Decodes untrusted bytes with a bounded allocator (at most `len` * 8 +
+ * 64 KiB of memory); returns NULL when they do not decode. */
+Hallbus__Envelope *hb_envelope_unpack(const uint8_t *data, size_t len);
+Hallbus__Frame *hb_frame_unpack(const uint8_t *data, size_t len);
+void hb_envelope_free(Hallbus__Envelope *env);
+void hb_frame_free(Hallbus__Frame *frame);
+
+/* Encodes into a malloc'd buffer; returns 0 or HB_ENOMEM / HB_ETOOBIG. */
+int hb_envelope_pack(const Hallbus__Envelope *env, uint8_t **out, size_t *len);
+int hb_frame_pack(const Hallbus__Frame *frame, uint8_t **out, size_t *len);
+
+#endif

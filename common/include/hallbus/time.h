@@ -1,0 +1,28 @@
+/* Time for hallbus: wall-clock milliseconds since the Unix epoch (UTC), the
+ * unit of Envelope.at_ms, and RFC 3339 text for the JSON APIs.
+ *
+ * The clock is injectable so that tests can move time by hand; the daemons
+ * never install one. This is not the place for a hall's local calendar
+ * (opening hours, time zones): that belongs to the hall engine. */
+#ifndef HALLBUS_TIME_H
+#define HALLBUS_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall clock in ms since the epoch, from the installed clock. */
+int64_t hb_now_ms(void);
+/* Monotonic clock in ms, for timeouts and latencies; never injected. */
+int64_t hb_mono_ms(void);
+/* Installs a test clock (NULL restores the system clock). */
+void hb_clock_set(int64_t (*now_ms)(void));
+
+/* Formats ms since epoch as "2026-11-23T09:30:00.123Z". `out` must hold
+ * HB_RFC3339_MAX bytes. */
+#define HB_RFC3339_MAX 32
+void hb_time_format(int64_t ms, char out[HB_RFC3339_MAX]);
+/* Parses RFC 3339 ("2026-11-23T09:30:00Z", optional fraction, "Z" or
+ * "+hh:mm"/"-hh:mm" offset). Returns 0 or HB_EPARSE. */
+int hb_time_parse(const char *text, int64_t *out_ms);
+
+#endif

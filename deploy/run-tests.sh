@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds hallbus twice (plain, and with ASan+UBSan)
+# and runs every test in both builds. This is the second quick-start command,
+# and what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./deploy/install-deps.sh
+
+jobs=$(nproc)
+build_and_test() {
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+    (cd "$dir" && ctest --output-on-failure --timeout 900 -j"$jobs")
+}
+
+echo "== build and test (release with debug info) =="
+build_and_test build
+echo "== build and test (AddressSanitizer + UndefinedBehaviorSanitizer) =="
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+build_and_test build-asan -DHB_SANITIZE=ON

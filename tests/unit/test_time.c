@@ -1,0 +1,73 @@
+/* Unit tests of common/time.c: RFC 3339 round trips and every refusal. */
+#include "hallbus/error.h"
+#include "hallbus/time.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void test_format_parse_round_trip(void **state)
+{
+    (void)state;
+    char text[HB_RFC3339_MAX];
+    int64_t ms = 1795426200123; /* 2026-11-23T09:30:00.123Z */
+    hb_time_format(ms, text);
+    assert_string_equal(text, "2026-11-23T09:30:00.123Z");
+    int64_t back = 0;
+    assert_int_equal(hb_time_parse(text, &back), 0);
+    assert_int_equal(back, ms);
+}
+
+static void test_parse_offsets_and_fractions(void **state)
+{
+    (void)state;
+    int64_t a, b;
+    assert_int_equal(hb_time_parse("2026-11-23T10:30:00+01:00", &a), 0);
+    assert_int_equal(hb_time_parse("2026-11-23T09:30:00Z", &b), 0);
+    assert_int_equal(a, b);
+    assert_int_equal(hb_time_parse("2026-11-23T09:30:00.5Z", &a), 0);
+    assert_int_equal(a, b + 500);
+    assert_int_equal(hb_time_parse("2026-11-23T09:30:00.123456789Z", &a), 0);
+    assert_int_equal(a, b + 123);
+}
+
+static void test_parse_refusals(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "", "2026-11-23", "2026-11-23T09:30:00", "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-23T24:00:00Z",
+        "2026-11-23T09:30:00.Z", "2026-11-23T09:30:00Zjunk", "1969-12-31T23:59:59Z",
+        "2026-11-23T09:30:00+1:00", "twenty past nine",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t out;
+        assert_int_equal(hb_time_parse(bad[i], &out), HB_EPARSE);
+    }
+}
+
+static int64_t s_fixed(void) { return 42; }
+
+static void test_injectable_clock(void **state)
+{
+    (void)state;
+    hb_clock_set(s_fixed);
+    assert_int_equal(hb_now_ms(), 42);
+    hb_clock_set(NULL);
+    assert_true(hb_now_ms() > 1700000000000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_parse_round_trip),
+        cmocka_unit_test(test_parse_offsets_and_fractions),
+        cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_injectable_clock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
