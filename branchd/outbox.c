@@ -1,0 +1,318 @@
+/* The outbox on LMDB. Databases:
+ *   events: seq (big-endian u64) -> encoded Envelope, exactly as sent to HQ
+ *   meta:   "last_seq", "acked_seq", "digest"
+ * last_seq and digest change in the same transaction as the events, so the
+ * numbering and the digest survive any crash together with the events. */
+#include "outbox.h"
+
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct outbox {
+    hb_store_t store;
+    MDB_dbi events;
+    MDB_dbi meta;
+    uint64_t last_seq;
+    uint64_t acked_seq;
+    uint64_t acked_durable; /* acked_seq as last written to disk */
+    uint64_t first_seq;
+    hb_digest_t digest;
+    /* Time of the oldest acknowledged event that was too young to prune at
+     * the last flush: no need to look again before the cutoff passes it. */
+    int64_t prune_blocked_until;
+};
+
+static int s_meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *out = 0;
+        return 0;
+    }
+    if (rc != 0 || v.mv_size != 8)
+        return HB_EDB;
+    *out = hb_get_be64(v.mv_data);
+    return 0;
+}
+
+static int s_meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
+{
+    uint8_t buf[8];
+    hb_put_be64(buf, value);
+    MDB_val k = {strlen(name), (void *)name}, v = {8, buf};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+static int s_load(outbox_t *ob)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(ob->store.env, NULL, 0, &txn);
+    if (rc != 0)
+        return HB_EDB;
+    rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ob->events);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ob->meta);
+    if (rc != 0)
+        goto fail;
+    if (s_meta_get_u64(txn, ob->meta, "last_seq", &ob->last_seq) != 0 ||
+        s_meta_get_u64(txn, ob->meta, "acked_seq", &ob->acked_seq) != 0)
+        goto fail;
+    MDB_val k = {6, "digest"}, v;
+    rc = mdb_get(txn, ob->meta, &k, &v);
+    if (rc == 0 && v.mv_size == HB_DIGEST_LEN)
+        memcpy(ob->digest.bytes, v.mv_data, HB_DIGEST_LEN);
+    else if (rc == MDB_NOTFOUND)
+        hb_digest_init(&ob->digest);
+    else
+        goto fail;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, ob->events, &cur) != 0)
+        goto fail;
+    MDB_val ck, cv;
+    if (mdb_cursor_get(cur, &ck, &cv, MDB_FIRST) == 0 && ck.mv_size == 8)
+        ob->first_seq = hb_get_be64(ck.mv_data);
+    else
+        ob->first_seq = ob->last_seq + 1;
+    mdb_cursor_close(cur);
+    if (mdb_txn_commit(txn) != 0)
+        return HB_EDB;
+    ob->acked_durable = ob->acked_seq;
+    return 0;
+fail:
+    mdb_txn_abort(txn);
+    return HB_EDB;
+}
+
+int outbox_open(const char *dir, size_t map_size, size_t map_max, outbox_t **out)
+{
+    outbox_t *ob = calloc(1, sizeof *ob);
+    if (!ob)
+        return HB_ENOMEM;
+    int rc = hb_store_open(&ob->store, dir, map_size, map_max, 4);
+    if (rc != 0) {
+        free(ob);
+        return rc;
+    }
+    rc = s_load(ob);
+    if (rc != 0) {
+        hb_error("outbox: %s: cannot read its state", dir);
+        hb_store_close(&ob->store);
+        free(ob);
+        return rc;
+    }
+    hb_info("outbox: %s: last_seq %llu, acked %llu, oldest kept %llu", dir,
+            (unsigned long long)ob->last_seq, (unsigned long long)ob->acked_seq,
+            (unsigned long long)ob->first_seq);
+    *out = ob;
+    return 0;
+}
+
+void outbox_close(outbox_t **outbox)
+{
+    if (!*outbox)
+        return;
+    outbox_t *ob = *outbox;
+    hb_store_close(&ob->store);
+    free(ob);
+    *outbox = NULL;
+}
+
+/* One attempt at storing the batch; MDB_MAP_FULL comes back as is. */
+static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n, hb_digest_t *digest)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(ob->store.env, NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint64_t seq = ob->last_seq + 1 + i;
+        envs[i]->seq = seq;
+        size_t len = hallbus__envelope__get_packed_size(envs[i]);
+        uint8_t keybuf[8];
+        hb_put_be64(keybuf, seq);
+        MDB_val k = {8, keybuf}, v = {len, NULL};
+        /* MDB_RESERVE lets protobuf-c encode straight into the page. */
+        rc = mdb_put(txn, ob->events, &k, &v, MDB_RESERVE | MDB_APPEND);
+        if (rc != 0)
+            break;
+        hallbus__envelope__pack(envs[i], v.mv_data);
+        hb_digest_step(digest, v.mv_data, len);
+    }
+    if (rc == 0)
+        rc = s_meta_put_u64(txn, ob->meta, "last_seq", ob->last_seq + n);
+    if (rc == 0) {
+        MDB_val k = {6, "digest"}, v = {HB_DIGEST_LEN, digest->bytes};
+        rc = mdb_put(txn, ob->meta, &k, &v, 0);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}
+
+int outbox_append(outbox_t *ob, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq)
+{
+    if (n == 0)
+        return HB_EINVAL;
+    for (;;) {
+        hb_digest_t digest = ob->digest;
+        int rc = s_append_once(ob, envs, n, &digest);
+        if (rc == 0) {
+            if (ob->first_seq > ob->last_seq)
+                ob->first_seq = ob->last_seq + 1;
+            *first_seq = ob->last_seq + 1;
+            ob->last_seq += n;
+            ob->digest = digest;
+            return 0;
+        }
+        if (rc == MDB_MAP_FULL) {
+            /* The transaction is gone; grow with nothing open and replay. */
+            int grc = hb_store_grow(&ob->store);
+            if (grc != 0)
+                return grc;
+            continue;
+        }
+        hb_error("outbox: append of %zu event(s) failed: %s", n, mdb_strerror(rc));
+        return HB_EDB;
+    }
+}
+
+int outbox_read(outbox_t *ob, uint64_t from, size_t max_events, size_t max_bytes,
+                outbox_read_fn fn, void *arg)
+{
+    if (from < ob->first_seq)
+        return HB_ENOTFOUND;
+    if (from > ob->last_seq || max_events == 0)
+        return 0;
+    MDB_txn *txn;
+    if (mdb_txn_begin(ob->store.env, NULL, MDB_RDONLY, &txn) != 0)
+        return HB_EDB;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, ob->events, &cur) != 0) {
+        mdb_txn_abort(txn);
+        return HB_EDB;
+    }
+    uint8_t keybuf[8];
+    hb_put_be64(keybuf, from);
+    MDB_val k = {8, keybuf}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    size_t count = 0, bytes = 0;
+    int result = 0;
+    uint64_t expect = from;
+    while (rc == 0 && count < max_events && (count == 0 || bytes + v.mv_size <= max_bytes)) {
+        uint64_t seq = hb_get_be64(k.mv_data);
+        if (seq != expect) {
+            hb_error("outbox: gap at %llu (found %llu)", (unsigned long long)expect,
+                     (unsigned long long)seq);
+            result = HB_EDB;
+            break;
+        }
+        if (fn(seq, v.mv_data, v.mv_size, arg) != 0)
+            break;
+        count++;
+        bytes += v.mv_size;
+        expect++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (count == 0 && result == 0 && rc != 0)
+        result = HB_EDB; /* from is in range but not stored: corrupted outbox */
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return result;
+}
+
+int outbox_ack(outbox_t *ob, uint64_t acked_seq)
+{
+    if (acked_seq > ob->last_seq)
+        return HB_ERANGE;
+    if (acked_seq > ob->acked_seq)
+        ob->acked_seq = acked_seq;
+    return 0;
+}
+
+static int s_flush_once(outbox_t *ob, int64_t cutoff_ms, size_t max, size_t *pruned)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(ob->store.env, NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    rc = s_meta_put_u64(txn, ob->meta, "acked_seq", ob->acked_seq);
+    size_t n = 0;
+    uint64_t first = ob->first_seq;
+    if (rc == 0 && max > 0) {
+        MDB_cursor *cur;
+        rc = mdb_cursor_open(txn, ob->events, &cur);
+        MDB_val k, v;
+        int crc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+        while (crc == 0 && n < max) {
+            uint64_t seq = hb_get_be64(k.mv_data);
+            if (seq > ob->acked_seq)
+                break;
+            Hallbus__Envelope *env = hallbus__envelope__unpack(NULL, v.mv_size, v.mv_data);
+            int64_t at = env ? env->at_ms : 0;
+            if (env)
+                hallbus__envelope__free_unpacked(env, NULL);
+            if (at >= cutoff_ms) {
+                ob->prune_blocked_until = at;
+                break;
+            }
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0)
+                break;
+            n++;
+            first = seq + 1;
+            crc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (rc == 0)
+            mdb_cursor_close(cur);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc == 0) {
+        ob->acked_durable = ob->acked_seq;
+        if (n > 0)
+            ob->first_seq = first;
+        if (pruned)
+            *pruned = n;
+    }
+    return rc;
+}
+
+int outbox_flush(outbox_t *ob, int64_t cutoff_ms, size_t max, size_t *pruned)
+{
+    if (pruned)
+        *pruned = 0;
+    /* Nothing to do: no new ack to persist and nothing acknowledged left. */
+    if (ob->acked_durable == ob->acked_seq &&
+        (ob->first_seq > ob->acked_seq || cutoff_ms <= ob->prune_blocked_until))
+        return 0;
+    for (;;) {
+        int rc = s_flush_once(ob, cutoff_ms, max, pruned);
+        if (rc == 0)
+            return 0;
+        if (rc == MDB_MAP_FULL) {
+            int grc = hb_store_grow(&ob->store);
+            if (grc != 0)
+                return grc;
+            continue;
+        }
+        hb_error("outbox: flush failed: %s", mdb_strerror(rc));
+        return HB_EDB;
+    }
+}
+
+uint64_t outbox_last_seq(const outbox_t *ob) { return ob->last_seq; }
+uint64_t outbox_acked_seq(const outbox_t *ob) { return ob->acked_seq; }
+uint64_t outbox_first_seq(const outbox_t *ob) { return ob->first_seq; }
+const hb_digest_t *outbox_digest(const outbox_t *ob) { return &ob->digest; }
+uint64_t outbox_disk_bytes(outbox_t *ob) { return hb_store_size(&ob->store); }
+uint64_t outbox_map_grows(const outbox_t *ob) { return ob->store.grow_count; }

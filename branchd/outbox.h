@@ -1,0 +1,54 @@
+/* The hall's outbox: every event the hall produces, numbered 1, 2, 3, ... and
+ * committed to LMDB (synced) before anyone is told it was accepted. Events
+ * stay until HQ has acknowledged them and the local retention has passed.
+ *
+ * The outbox also keeps the stream digest (digest.h) and HQ's acknowledged
+ * sequence. It is single-threaded: branchd's loop thread owns it. It does not
+ * know about the network; the uplink reads from it and reports acks to it. */
+#ifndef BRANCHD_OUTBOX_H
+#define BRANCHD_OUTBOX_H
+
+#include "hallbus.pb-c.h"
+#include "hallbus/digest.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct outbox outbox_t;
+
+/* Opens or creates the outbox in directory `dir`. */
+int outbox_open(const char *dir, size_t map_size, size_t map_max, outbox_t **out);
+void outbox_close(outbox_t **outbox);
+
+/* Numbers the `n` envelopes (sets each one's seq), encodes and stores them
+ * in one synced transaction: all or nothing. On success `*first_seq` is the
+ * first number given. Grows the map when it fills. */
+int outbox_append(outbox_t *outbox, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq);
+
+/* Called for each event read; `data` is valid only during the call. A
+ * non-zero return stops the read. */
+typedef int (*outbox_read_fn)(uint64_t seq, const uint8_t *data, size_t len, void *arg);
+/* Reads events from `from` on, at most `max_events` and about `max_bytes`
+ * (at least one event is read). HB_ENOTFOUND when `from` was pruned. */
+int outbox_read(outbox_t *outbox, uint64_t from, size_t max_events, size_t max_bytes,
+                outbox_read_fn fn, void *arg);
+
+/* Records HQ's cumulative acknowledgement. Lower values than the current one
+ * are ignored; a value past last_seq is refused with HB_ERANGE (HQ claims to
+ * hold events this hall never wrote). Durable at the next outbox_flush(). */
+int outbox_ack(outbox_t *outbox, uint64_t acked_seq);
+/* Persists the acknowledged sequence and deletes up to `max` acknowledged
+ * events that happened before `cutoff_ms`. `*pruned` (may be NULL) is set to
+ * how many were deleted. */
+int outbox_flush(outbox_t *outbox, int64_t cutoff_ms, size_t max, size_t *pruned);
+
+uint64_t outbox_last_seq(const outbox_t *outbox);
+uint64_t outbox_acked_seq(const outbox_t *outbox);
+/* Oldest sequence still stored (last_seq + 1 when empty). */
+uint64_t outbox_first_seq(const outbox_t *outbox);
+const hb_digest_t *outbox_digest(const outbox_t *outbox);
+/* Bytes used on disk, and how often the map grew. */
+uint64_t outbox_disk_bytes(outbox_t *outbox);
+uint64_t outbox_map_grows(const outbox_t *outbox);
+
+#endif

@@ -1,0 +1,105 @@
+/* LMDB environment handling shared by branchd's outbox and hqd's store:
+ * open with stale-reader cleanup, map growth on MDB_MAP_FULL. The databases
+ * inside and what they hold are the caller's business. */
+#include "hallbus/store.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int hb_store_open(hb_store_t *store, const char *dir, size_t map_size, size_t map_max,
+                  unsigned max_dbs)
+{
+    memset(store, 0, sizeof *store);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        hb_error("store: cannot create %s: %s", dir, strerror(errno));
+        return HB_EIO;
+    }
+    int rc = mdb_env_create(&store->env);
+    if (rc != 0)
+        return HB_EDB;
+    if (map_max < map_size)
+        map_max = map_size;
+    /* An existing environment may be larger than the configured start size
+     * (it grew before); LMDB keeps the larger of the two. */
+    rc = mdb_env_set_mapsize(store->env, map_size);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(store->env, max_dbs);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(store->env, 256);
+    /* MDB_NOTLS: read transactions are used from more than one thread and
+     * are not tied to thread-local reader slots. No MDB_NOSYNC: a commit is
+     * durable before it returns, which is what acknowledgements promise. */
+    if (rc == 0)
+        rc = mdb_env_open(store->env, dir, MDB_NOTLS, 0640);
+    if (rc != 0) {
+        hb_error("store: cannot open %s: %s", dir, mdb_strerror(rc));
+        mdb_env_close(store->env);
+        store->env = NULL;
+        return HB_EDB;
+    }
+    MDB_envinfo info;
+    mdb_env_info(store->env, &info);
+    store->map_size = info.me_mapsize;
+    store->map_max = map_max > store->map_size ? map_max : store->map_size;
+    pthread_rwlock_init(&store->resize_lock, NULL);
+    int dead = 0;
+    mdb_reader_check(store->env, &dead);
+    store->stale_readers_at_open = dead;
+    if (dead > 0)
+        hb_warn("store: %s: cleared %d reader slot(s) left by dead processes", dir, dead);
+    return 0;
+}
+
+void hb_store_close(hb_store_t *store)
+{
+    if (!store->env)
+        return;
+    mdb_env_close(store->env);
+    store->env = NULL;
+    pthread_rwlock_destroy(&store->resize_lock);
+}
+
+int hb_store_grow(hb_store_t *store)
+{
+    if (store->map_size >= store->map_max)
+        return HB_EMAPFULL;
+    size_t next = store->map_size * 2;
+    if (next > store->map_max)
+        next = store->map_max;
+    pthread_rwlock_wrlock(&store->resize_lock);
+    int rc = mdb_env_set_mapsize(store->env, next);
+    pthread_rwlock_unlock(&store->resize_lock);
+    if (rc != 0) {
+        hb_error("store: cannot grow map to %zu bytes: %s", next, mdb_strerror(rc));
+        return HB_EDB;
+    }
+    hb_info("store: map grown from %zu to %zu bytes", store->map_size, next);
+    store->map_size = next;
+    store->grow_count++;
+    return 0;
+}
+
+int hb_store_reader_check(hb_store_t *store)
+{
+    int dead = 0;
+    if (mdb_reader_check(store->env, &dead) != 0)
+        return HB_EDB;
+    if (dead > 0)
+        hb_warn("store: cleared %d stale reader slot(s)", dead);
+    return dead;
+}
+
+uint64_t hb_store_size(hb_store_t *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return 0;
+    return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+void hb_store_read_lock(hb_store_t *store) { pthread_rwlock_rdlock(&store->resize_lock); }
+void hb_store_read_unlock(hb_store_t *store) { pthread_rwlock_unlock(&store->resize_lock); }
