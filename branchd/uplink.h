@@ -1,0 +1,64 @@
+/* The hall's uplink to HQ: one DEALER socket, CURVE client, on branchd's
+ * loop. It sends the outbox's events in batches within a bounded window of
+ * unacknowledged events, records HQ's cumulative acks in the outbox, and
+ * after any reconnect or silence resends from the point HQ's Welcome names.
+ *
+ * Session rules: Hello until Welcome; then batches; a heartbeat when idle;
+ * HQ silent for timeout_ms means the link is down and the hall says Hello
+ * again (with a jittered, doubling wait). Nothing is ever dropped here: an
+ * event leaves the outbox only when HQ's ack for it arrives. */
+#ifndef BRANCHD_UPLINK_H
+#define BRANCHD_UPLINK_H
+
+#include "outbox.h"
+#include "hallbus/cert.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct uplink uplink_t;
+
+typedef struct uplink_config {
+    const char *endpoint;   /* "tcp://hq.example:7400" */
+    const hb_cert_t *hall;  /* the hall's own pair */
+    const char *hq_public;  /* HQ's public key, Z85 */
+    uint32_t window;        /* most events sent and not yet acknowledged */
+    uint32_t batch_max;     /* most events in one batch */
+    uint32_t batch_bytes;   /* about this many bytes in one batch at most */
+    int64_t heartbeat_ms;   /* idle interval between heartbeats */
+    int64_t timeout_ms;     /* HQ silent this long: link down */
+    int64_t reconnect_min_ms; /* first reconnect wait (jittered per hall) */
+    int64_t reconnect_max_ms; /* longest reconnect wait (jittered per hall) */
+    int64_t max_frame;      /* largest frame accepted from HQ */
+    const char *software;   /* "branchd 0.1.0" */
+} uplink_config_t;
+
+typedef struct uplink_stats {
+    bool connected;        /* a Welcome came and HQ has not been silent since */
+    bool sequence_conflict; /* HQ holds more of this hall than its outbox */
+    uint64_t hq_committed; /* the last committed sequence HQ reported */
+    uint64_t batches_sent;
+    uint64_t events_sent;  /* resends included */
+    uint64_t acks;
+    uint64_t welcomes;
+    uint64_t rejects;
+    uint64_t link_losses;
+    uint64_t bad_frames;   /* frames from HQ that did not decode */
+    int64_t connected_since_ms; /* wall clock, 0 when not connected */
+} uplink_stats_t;
+
+/* Creates the socket (not yet connected; the first tick connects). */
+int uplink_new(uv_loop_t *loop, void *zmq_ctx, outbox_t *outbox, const uplink_config_t *cfg,
+               uplink_t **out);
+/* New events were appended: send what the window allows. */
+void uplink_notify(uplink_t *up);
+/* Called by branchd's housekeeping timer (about every 100 ms): heartbeats,
+ * silence detection, Hello retries. */
+void uplink_tick(uplink_t *up);
+void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
+/* Closes the socket (linger 0: the outbox is durable) and frees `*up` once
+ * the libuv handles are closed. */
+void uplink_destroy(uplink_t **up);
+
+#endif

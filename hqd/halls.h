@@ -1,0 +1,47 @@
+/* HQ's in-memory registry of halls: what the loop knows of each hall (the
+ * committed and accepted sequence, counts, digest, last seen, its current
+ * connection). Looked up by hall id (hash table) or number (array). Owned by
+ * the loop thread; the writer has its own durable copy. */
+#ifndef HQD_HALLS_H
+#define HQD_HALLS_H
+
+#include "hqstore.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HQ_ROUTING_ID_MAX 256
+
+typedef struct hq_hall {
+    char id[HQ_HALL_ID_MAX];
+    uint32_t num;
+    uint64_t committed_seq; /* durable at HQ */
+    uint64_t accepted_seq;  /* handed to the writer (>= committed_seq) */
+    uint64_t events;
+    hb_digest_t digest;
+    int64_t last_seen_ms;   /* wall clock of the last frame, 0 = never */
+    int64_t last_rx_mono;   /* monotonic, for online/offline */
+    uint64_t hall_last_seq; /* what the hall last said it holds */
+    uint64_t refused;       /* frames refused from this hall */
+    size_t rid_len;         /* routing id of its current connection */
+    uint8_t rid[HQ_ROUTING_ID_MAX];
+} hq_hall_t;
+
+typedef struct hq_halls hq_halls_t;
+
+hq_halls_t *hq_halls_new(void);
+void hq_halls_destroy(hq_halls_t **halls);
+/* Finds a hall by id, or NULL. */
+hq_hall_t *hq_halls_find(hq_halls_t *halls, const char *id);
+/* Finds or adds a hall; a new one gets the next number. NULL on ENOMEM. */
+hq_hall_t *hq_halls_get(hq_halls_t *halls, const char *id);
+/* Adds a hall from its durable record (at start). */
+hq_hall_t *hq_halls_load(hq_halls_t *halls, const hq_hall_record_t *rec);
+hq_hall_t *hq_halls_by_num(hq_halls_t *halls, uint32_t num);
+size_t hq_halls_count(const hq_halls_t *halls);
+/* The i-th hall in id order (0 <= i < count); ids sorted lazily. */
+hq_hall_t *hq_halls_sorted(hq_halls_t *halls, size_t i);
+void hq_halls_set_next_num(hq_halls_t *halls, uint32_t next);
+
+#endif

@@ -1,0 +1,188 @@
+/* HQ's event and hall-record storage (layout in hqstore.h). Reading only:
+ * the writer thread (writer.c) is the one place that writes. */
+#include "hqstore.h"
+
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+
+#include <string.h>
+
+int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_max)
+{
+    memset(st, 0, sizeof *st);
+    int rc = hb_store_open(&st->store, dir, map_size, map_max, 8);
+    if (rc != 0)
+        return rc;
+    MDB_txn *txn;
+    if (mdb_txn_begin(st->store.env, NULL, 0, &txn) != 0)
+        goto fail;
+    if (mdb_dbi_open(txn, "events", MDB_CREATE, &st->events) != 0 ||
+        mdb_dbi_open(txn, "halls", MDB_CREATE, &st->halls) != 0 ||
+        mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta) != 0) {
+        mdb_txn_abort(txn);
+        goto fail;
+    }
+    if (mdb_txn_commit(txn) != 0)
+        goto fail;
+    return 0;
+fail:
+    hb_error("hqstore: cannot open the databases in %s", dir);
+    hb_store_close(&st->store);
+    return HB_EDB;
+}
+
+void hq_store_close(hq_store_t *st) { hb_store_close(&st->store); }
+
+void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECORD_BYTES])
+{
+    uint8_t *p = out;
+    *p++ = 1; /* record version */
+    hb_put_be32(p, rec->num);
+    p += 4;
+    hb_put_be64(p, rec->last_seq);
+    p += 8;
+    hb_put_be64(p, rec->events);
+    p += 8;
+    memcpy(p, rec->digest.bytes, HB_DIGEST_LEN);
+    p += HB_DIGEST_LEN;
+    hb_put_be64(p, (uint64_t)rec->last_commit_ms);
+}
+
+int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, size_t len,
+                          hq_hall_record_t *out)
+{
+    if (len < HQ_HALL_RECORD_BYTES || data[0] != 1 || id_len == 0 || id_len >= HQ_HALL_ID_MAX)
+        return HB_EPARSE;
+    memset(out, 0, sizeof *out);
+    memcpy(out->id, id, id_len);
+    const uint8_t *p = data + 1;
+    out->num = hb_get_be32(p);
+    p += 4;
+    out->last_seq = hb_get_be64(p);
+    p += 8;
+    out->events = hb_get_be64(p);
+    p += 8;
+    memcpy(out->digest.bytes, p, HB_DIGEST_LEN);
+    p += HB_DIGEST_LEN;
+    out->last_commit_ms = (int64_t)hb_get_be64(p);
+    return 0;
+}
+
+int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next_num)
+{
+    hb_store_read_lock(&st->store);
+    MDB_txn *txn;
+    int result = 0;
+    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
+        hb_store_read_unlock(&st->store);
+        return HB_EDB;
+    }
+    uint32_t next = 1;
+    MDB_val k = {9, "next_hall"}, v;
+    if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 4)
+        next = hb_get_be32(v.mv_data);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, st->halls, &cur) == 0) {
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (rc == 0) {
+            hq_hall_record_t rec;
+            if (hq_hall_record_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &rec) == 0) {
+                fn(&rec, arg);
+                if (rec.num >= next)
+                    next = rec.num + 1;
+            } else {
+                hb_error("hqstore: a hall record does not decode; skipped");
+                result = HB_EPARSE;
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    hb_store_read_unlock(&st->store);
+    *next_num = next;
+    return result;
+}
+
+/* Walks one chunk; returns 1 when `fn` or the limit stopped the walk. */
+static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t from,
+                        size_t limit, size_t *count, hq_event_fn fn, void *arg)
+{
+    if (len < 4)
+        return -1;
+    uint32_t n = hb_get_be32(p);
+    size_t off = 4;
+    for (uint32_t i = 0; i < n; i++) {
+        if (off + 4 > len)
+            return -1;
+        uint32_t elen = hb_get_be32(p + off);
+        off += 4;
+        if (off + elen > len)
+            return -1;
+        uint64_t seq = first + i;
+        if (seq >= from) {
+            if (*count >= limit)
+                return 1;
+            if (fn(seq, p + off, elen, arg) != 0)
+                return 1;
+            (*count)++;
+        }
+        off += elen;
+    }
+    return 0;
+}
+
+int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit,
+                         hq_event_fn fn, void *arg)
+{
+    hb_store_read_lock(&st->store);
+    MDB_txn *txn;
+    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
+        hb_store_read_unlock(&st->store);
+        return HB_EDB;
+    }
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, st->events, &cur) != 0) {
+        mdb_txn_abort(txn);
+        hb_store_read_unlock(&st->store);
+        return HB_EDB;
+    }
+    uint8_t key[12];
+    hb_put_be32(key, num);
+    hb_put_be64(key + 4, from);
+    MDB_val k = {12, key}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    /* The chunk holding `from` may start before it: step back one. */
+    if (rc != 0 || k.mv_size != 12 || memcmp(k.mv_data, key, 12) != 0) {
+        MDB_val pk, pv;
+        int prc = rc == 0 ? mdb_cursor_get(cur, &pk, &pv, MDB_PREV)
+                          : mdb_cursor_get(cur, &pk, &pv, MDB_LAST);
+        if (prc == 0 && pk.mv_size == 12 && hb_get_be32(pk.mv_data) == num) {
+            k = pk;
+            v = pv;
+            rc = 0;
+        } else {
+            k.mv_size = 12;
+            k.mv_data = key;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        }
+    }
+    size_t count = 0;
+    int result = 0;
+    while (rc == 0 && k.mv_size == 12 && hb_get_be32(k.mv_data) == num && count < limit) {
+        int w = s_walk_chunk(hb_get_be64((const uint8_t *)k.mv_data + 4), v.mv_data, v.mv_size,
+                             from, limit, &count, fn, arg);
+        if (w < 0) {
+            hb_error("hqstore: a stored chunk of hall %u is damaged", num);
+            result = HB_EDB;
+            break;
+        }
+        if (w > 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    hb_store_read_unlock(&st->store);
+    return result;
+}

@@ -1,0 +1,478 @@
+/* The ingest (see ingest.h). Frame kinds are handled by a table; a batch is
+ * checked whole (every envelope decodes, sequences consecutive and in range)
+ * before anything of it is queued, so a refused batch stores nothing. */
+#include "ingest.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+#include "hallbus/zuv.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+/* Sane bounds on an event's time: from 2000-01-01 to 2200-01-01. A hall's
+ * clock may be off, but not by centuries; outside these it is garbage. */
+#define HQ_AT_MIN_MS 946684800000LL
+#define HQ_AT_MAX_MS 7258118400000LL
+#define HQ_SEQ_MAX (UINT64_C(1) << 62)
+
+struct hq_ingest {
+    hq_ingest_config_t cfg;
+    hq_halls_t *halls;
+    hq_writer_t *writer;
+    void *sock;
+    hb_zuv_t zuv;
+    char endpoint[256];
+    hq_ingest_stats_t stats;
+};
+
+/* What the current frame came with. */
+typedef struct frame_ctx {
+    hq_ingest_t *ing;
+    hq_hall_t *hall;
+    const uint8_t *rid;
+    size_t rid_len;
+} frame_ctx_t;
+
+static const char *const s_code_names[HQ_REJECT_CODES] = {
+    "unspecified", "malformed", "too_large", "bad_sequence", "bad_field",
+    "not_enrolled", "unsupported", "busy", "storage",
+};
+
+const char *hq_reject_code_name(int code)
+{
+    return code >= 0 && code < HQ_REJECT_CODES ? s_code_names[code] : "unknown";
+}
+
+static void s_send(hq_ingest_t *ing, const uint8_t *rid, size_t rid_len, const Hallbus__Frame *f)
+{
+    uint8_t buf[1024];
+    size_t len = hallbus__frame__get_packed_size(f);
+    if (len > sizeof buf) {
+        ing->stats.send_dropped++;
+        return; /* HQ's replies are small; larger frames are a bug. */
+    }
+    hallbus__frame__pack(f, buf);
+    if (zmq_send(ing->sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(ing->sock, buf, len, ZMQ_DONTWAIT) < 0) {
+        /* EHOSTUNREACH: that connection is gone; EAGAIN: its queue is full.
+         * Either way the hall resends after its silence timeout. */
+        ing->stats.send_dropped++;
+    }
+}
+
+static void s_reject(frame_ctx_t *fc, Hallbus__RejectCode code, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void s_reject(frame_ctx_t *fc, Hallbus__RejectCode code, uint64_t seq, const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    hq_ingest_t *ing = fc->ing;
+    ing->stats.refused++;
+    if ((int)code >= 0 && (int)code < HQ_REJECT_CODES)
+        ing->stats.refused_by_code[code]++;
+    const char *hall = fc->hall ? fc->hall->id : "?";
+    if (fc->hall)
+        fc->hall->refused++;
+    char key[96];
+    snprintf(key, sizeof key, "reject-%s-%d", hall, (int)code);
+    hb_log_once(key, HB_LOG_WARN, "ingest: refused a frame from hall %s (%s): %s", hall,
+                hq_reject_code_name(code), reason);
+    Hallbus__Reject rej = HALLBUS__REJECT__INIT;
+    rej.code = code;
+    rej.reason = reason;
+    rej.seq = seq;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_REJECT;
+    f.reject = &rej;
+    s_send(ing, fc->rid, fc->rid_len, &f);
+}
+
+static void s_send_welcome(frame_ctx_t *fc)
+{
+    Hallbus__Welcome w = HALLBUS__WELCOME__INIT;
+    w.committed_seq = fc->hall->committed_seq;
+    w.hq_time_ms = hb_now_ms();
+    w.max_batch = fc->ing->cfg.max_batch;
+    w.heartbeat_ms = (uint32_t)fc->ing->cfg.heartbeat_ms;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_WELCOME;
+    f.welcome = &w;
+    s_send(fc->ing, fc->rid, fc->rid_len, &f);
+}
+
+static void s_send_ack(hq_ingest_t *ing, hq_hall_t *h)
+{
+    Hallbus__Ack a = HALLBUS__ACK__INIT;
+    a.committed_seq = h->committed_seq;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_ACK;
+    f.ack = &a;
+    s_send(ing, h->rid, h->rid_len, &f);
+    ing->stats.acks_sent++;
+}
+
+static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
+{
+    const Hallbus__Hello *hello = f->hello;
+    if (hello->protocol < 1) {
+        s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
+                 "protocol version %u is not supported (this HQ speaks 1 and later)",
+                 hello->protocol);
+        return;
+    }
+    fc->hall->hall_last_seq = hello->last_seq;
+    s_send_welcome(fc);
+}
+
+static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
+{
+    fc->hall->hall_last_seq = f->heartbeat->last_seq;
+    Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
+    hb.sent_at_ms = hb_now_ms();
+    hb.last_seq = fc->hall->committed_seq;
+    Hallbus__Frame out = HALLBUS__FRAME__INIT;
+    out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
+    out.heartbeat = &hb;
+    s_send(fc->ing, fc->rid, fc->rid_len, &out);
+}
+
+static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
+{
+    hq_ingest_t *ing = fc->ing;
+    hq_hall_t *h = fc->hall;
+    const Hallbus__EventBatch *b = f->batch;
+    ing->stats.batches++;
+    if (b->n_events == 0) {
+        s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, 0, "empty batch");
+        return;
+    }
+    if (b->n_events > ing->cfg.max_batch) {
+        s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE, 0,
+                 "batch of %zu events; at most %u are accepted", b->n_events, ing->cfg.max_batch);
+        return;
+    }
+    /* Check the whole batch before storing any of it. */
+    uint64_t first = 0;
+    size_t unknown = 0, bytes = 4;
+    for (size_t i = 0; i < b->n_events; i++) {
+        const ProtobufCBinaryData *e = &b->events[i];
+        if (e->len > HB_EVENT_MAX) {
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE, first ? first + i : 0,
+                     "event %zu of the batch is %zu bytes; at most %d are accepted", i, e->len,
+                     HB_EVENT_MAX);
+            return;
+        }
+        Hallbus__Envelope *env = hb_envelope_unpack(e->data, e->len);
+        if (!env) {
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, first ? first + i : 0,
+                     "event %zu of the batch does not decode as hallbus.Envelope", i);
+            return;
+        }
+        uint64_t seq = env->seq;
+        int64_t at = env->at_ms;
+        bool known = env->body_case != HALLBUS__ENVELOPE__BODY__NOT_SET;
+        hb_envelope_free(env);
+        if (i == 0)
+            first = seq;
+        if (seq == 0 || seq >= HQ_SEQ_MAX) {
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, seq,
+                     "sequence %llu is out of range", (unsigned long long)seq);
+            return;
+        }
+        if (seq != first + i) {
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, seq,
+                     "sequence %llu follows %llu in one batch; batches must be consecutive",
+                     (unsigned long long)seq, (unsigned long long)(first + i - 1));
+            return;
+        }
+        if (at < HQ_AT_MIN_MS || at > HQ_AT_MAX_MS) {
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq,
+                     "event %llu has time %lld ms, outside 2000..2200", (unsigned long long)seq,
+                     (long long)at);
+            return;
+        }
+        if (!known)
+            unknown++;
+        bytes += 4 + e->len;
+    }
+    uint64_t last = first + b->n_events - 1;
+    ing->stats.events_received += b->n_events;
+    if (last <= h->accepted_seq) {
+        /* All of it is stored or on its way: a resend. Ack what is durable. */
+        ing->stats.events_duplicate += b->n_events;
+        if (h->accepted_seq == h->committed_seq)
+            s_send_ack(ing, h);
+        return;
+    }
+    if (first > h->accepted_seq + 1) {
+        s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, first,
+                 "batch starts at %llu but HQ holds this hall up to %llu; resend from %llu",
+                 (unsigned long long)first, (unsigned long long)h->committed_seq,
+                 (unsigned long long)(h->committed_seq + 1));
+        return;
+    }
+    size_t skip = (size_t)(h->accepted_seq + 1 - first);
+    ing->stats.events_duplicate += skip;
+    for (size_t i = 0; i < skip; i++)
+        bytes -= 4 + b->events[i].len;
+    hq_write_item_t *item = hq_write_item_new(bytes);
+    if (!item) {
+        s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BUSY, first, "HQ is out of memory");
+        return;
+    }
+    item->hall_num = h->num;
+    memcpy(item->hall_id, h->id, HQ_HALL_ID_MAX);
+    item->first_seq = h->accepted_seq + 1;
+    item->count = (uint32_t)(b->n_events - skip);
+    uint8_t *p = item->data;
+    hb_put_be32(p, item->count);
+    p += 4;
+    for (size_t i = skip; i < b->n_events; i++) {
+        hb_put_be32(p, (uint32_t)b->events[i].len);
+        memcpy(p + 4, b->events[i].data, b->events[i].len);
+        p += 4 + b->events[i].len;
+    }
+    if (hq_writer_submit(ing->writer, &item) != 0) {
+        free(item);
+        s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BUSY, first,
+                 "HQ's write queue is full; retry shortly");
+        return;
+    }
+    ing->stats.events_unknown_kind += unknown;
+    h->accepted_seq = last;
+}
+
+static void s_on_downlink_kind(frame_ctx_t *fc, const Hallbus__Frame *f)
+{
+    s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
+             "a hall may not send frames of kind %d", (int)f->kind_case);
+}
+
+typedef void (*frame_handler_fn)(frame_ctx_t *fc, const Hallbus__Frame *f);
+
+/* One row per frame kind a hall may send, in .proto field order. */
+static const frame_handler_fn s_handlers[] = {
+    [HALLBUS__FRAME__KIND_HELLO] = s_on_hello,
+    [HALLBUS__FRAME__KIND_WELCOME] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_BATCH] = s_on_batch,
+    [HALLBUS__FRAME__KIND_ACK] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_HEARTBEAT] = s_on_heartbeat,
+    [HALLBUS__FRAME__KIND_REJECT] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_POLICY] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_CALENDAR] = s_on_downlink_kind,
+};
+
+static void s_discard_rest(void *sock)
+{
+    int more = 1;
+    size_t len = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        int rc = zmq_msg_recv(&m, sock, ZMQ_DONTWAIT);
+        zmq_msg_close(&m);
+        if (rc < 0)
+            break;
+        len = sizeof more;
+    }
+}
+
+static void s_on_readable(void *arg)
+{
+    hq_ingest_t *ing = arg;
+    zmq_msg_t rid, payload;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, ing->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return;
+    }
+    if (!zmq_msg_more(&rid)) {
+        zmq_msg_close(&rid);
+        return;
+    }
+    zmq_msg_init(&payload);
+    if (zmq_msg_recv(&payload, ing->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        zmq_msg_close(&payload);
+        return;
+    }
+    ing->stats.frames++;
+    frame_ctx_t fc = {.ing = ing, .rid = zmq_msg_data(&rid), .rid_len = zmq_msg_size(&rid)};
+    bool multipart = zmq_msg_more(&payload);
+    if (multipart)
+        s_discard_rest(ing->sock);
+    /* Who is speaking comes from the key the connection authenticated with. */
+    const char *user = zmq_msg_gets(&payload, "User-Id");
+    if (!user || !hb_hall_id_valid(user)) {
+        ing->stats.unauthenticated++;
+        hb_log_once("ingest-no-user", HB_LOG_ERROR,
+                    "ingest: a message came without a valid ZAP User-Id; dropped");
+        goto out;
+    }
+    fc.hall = hq_halls_get(ing->halls, user);
+    if (!fc.hall) {
+        hb_log_once("ingest-nomem", HB_LOG_ERROR, "ingest: cannot register hall %s", user);
+        goto out;
+    }
+    hq_hall_t *h = fc.hall;
+    h->last_seen_ms = hb_now_ms();
+    h->last_rx_mono = hb_mono_ms();
+    if (fc.rid_len <= HQ_ROUTING_ID_MAX) {
+        /* The newest connection of a hall is the one replies go to (a hall
+         * restarted behind a half-open old connection is served at once). */
+        memcpy(h->rid, fc.rid, fc.rid_len);
+        h->rid_len = fc.rid_len;
+    }
+    size_t size = zmq_msg_size(&payload);
+    if (multipart) {
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, 0,
+                 "a frame must be a single message part");
+        goto out;
+    }
+    if ((int64_t)size > ing->cfg.max_frame) {
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE, 0,
+                 "frame of %zu bytes; at most %lld are accepted", size,
+                 (long long)ing->cfg.max_frame);
+        goto out;
+    }
+    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&payload), size);
+    if (!f) {
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, 0,
+                 "%zu bytes that do not decode as a hallbus.Frame", size);
+        goto out;
+    }
+    size_t kind = (size_t)f->kind_case;
+    if (kind < sizeof s_handlers / sizeof s_handlers[0] && s_handlers[kind])
+        s_handlers[kind](&fc, f);
+    else
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
+                 "frame kind %zu is unknown to this HQ", kind);
+    hb_frame_free(f);
+out:
+    zmq_msg_close(&rid);
+    zmq_msg_close(&payload);
+}
+
+void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const hq_commit_t *c = &commits[i];
+        hq_hall_t *h = hq_halls_by_num(ing->halls, c->hall_num);
+        if (!h)
+            continue;
+        h->committed_seq = c->last_seq;
+        h->events = c->events;
+        h->digest = c->digest;
+        if (!c->ok) {
+            /* Not stored: forget it was accepted so the resend is taken. */
+            h->accepted_seq = h->committed_seq;
+            frame_ctx_t fc = {.ing = ing, .hall = h, .rid = h->rid, .rid_len = h->rid_len};
+            s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_STORAGE, h->committed_seq + 1,
+                     "HQ could not store the batch; resend from %llu",
+                     (unsigned long long)(h->committed_seq + 1));
+            continue;
+        }
+        s_send_ack(ing, h);
+    }
+    hb_zuv_drain(&ing->zuv);
+}
+
+static int s_setopt_int(void *sock, int opt, int value)
+{
+    return zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t *writer,
+                  const hq_ingest_config_t *cfg, hq_ingest_t **out)
+{
+    hq_ingest_t *ing = calloc(1, sizeof *ing);
+    if (!ing)
+        return HB_ENOMEM;
+    ing->cfg = *cfg;
+    ing->halls = halls;
+    ing->writer = writer;
+    ing->sock = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+    if (!ing->sock) {
+        free(ing);
+        return HB_EZMQ;
+    }
+    /* A hard cap well above the refused-with-a-reason limit: past it libzmq
+     * drops the connection without reading the frame into memory. */
+    int64_t hard_max = cfg->max_frame * 4;
+    int rc = 0;
+    rc |= s_setopt_int(ing->sock, ZMQ_CURVE_SERVER, 1);
+    rc |= zmq_setsockopt(ing->sock, ZMQ_CURVE_SECRETKEY, cfg->hq->secret_key, 40);
+    rc |= zmq_setsockopt(ing->sock, ZMQ_ZAP_DOMAIN, "hallbus", 7);
+    rc |= zmq_setsockopt(ing->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max);
+    rc |= s_setopt_int(ing->sock, ZMQ_ROUTER_MANDATORY, 1);
+    rc |= s_setopt_int(ing->sock, ZMQ_LINGER, 0);
+    rc |= s_setopt_int(ing->sock, ZMQ_SNDHWM, 10000);
+    rc |= s_setopt_int(ing->sock, ZMQ_RCVHWM, 100000);
+    rc |= s_setopt_int(ing->sock, ZMQ_BACKLOG, 4096);
+    rc |= s_setopt_int(ing->sock, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms);
+    rc |= s_setopt_int(ing->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->offline_after_ms);
+    rc |= s_setopt_int(ing->sock, ZMQ_HEARTBEAT_TTL, (int)cfg->offline_after_ms);
+    if (rc != 0 || zmq_bind(ing->sock, cfg->listen) != 0) {
+        hb_error("ingest: cannot listen on %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
+        zmq_close(ing->sock);
+        free(ing);
+        return HB_EZMQ;
+    }
+    size_t len = sizeof ing->endpoint;
+    zmq_getsockopt(ing->sock, ZMQ_LAST_ENDPOINT, ing->endpoint, &len);
+    if (hb_zuv_init(loop, &ing->zuv, ing->sock, 512, s_on_readable, ing) != 0) {
+        zmq_close(ing->sock);
+        free(ing);
+        return HB_ESYS;
+    }
+    hb_info("ingest: listening on %s", ing->endpoint);
+    *out = ing;
+    return 0;
+}
+
+void hq_ingest_get_stats(const hq_ingest_t *ing, hq_ingest_stats_t *out) { *out = ing->stats; }
+
+bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *h)
+{
+    return h->last_rx_mono != 0 && hb_mono_ms() - h->last_rx_mono < ing->cfg.offline_after_ms;
+}
+
+size_t hq_ingest_online_count(const hq_ingest_t *ing)
+{
+    size_t n = 0, total = hq_halls_count(ing->halls);
+    for (size_t i = 0; i < total; i++) {
+        hq_hall_t *h = hq_halls_sorted(ing->halls, i);
+        if (h && hq_ingest_hall_online(ing, h))
+            n++;
+    }
+    return n;
+}
+
+const char *hq_ingest_endpoint(const hq_ingest_t *ing) { return ing->endpoint; }
+
+static void s_zuv_closed(hb_zuv_t *zuv)
+{
+    hq_ingest_t *ing = (hq_ingest_t *)((char *)zuv - offsetof(hq_ingest_t, zuv));
+    zmq_close(ing->sock);
+    free(ing);
+}
+
+void hq_ingest_destroy(hq_ingest_t **ingp)
+{
+    hq_ingest_t *ing = *ingp;
+    if (!ing)
+        return;
+    *ingp = NULL;
+    hb_zuv_close(&ing->zuv, s_zuv_closed);
+}

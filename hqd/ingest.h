@@ -1,0 +1,57 @@
+/* HQ's side of the link: the ROUTER socket (CURVE server, ZAP in front of
+ * it), the checks every frame passes, deduplication by sequence, hand-off
+ * to the writer, and cumulative acks once the writer's commit returned.
+ *
+ * The hall's identity is the ZAP User-Id of the connection (its enrolled
+ * key), never anything in the payload. Every refusal is answered with a
+ * Reject naming what is wrong, counted, and logged once per hall and reason. */
+#ifndef HQD_INGEST_H
+#define HQD_INGEST_H
+
+#include "halls.h"
+#include "writer.h"
+#include "hallbus/cert.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct hq_ingest hq_ingest_t;
+
+typedef struct hq_ingest_config {
+    const char *listen;      /* "tcp://0.0.0.0:7400" */
+    const hb_cert_t *hq;     /* HQ's own key pair */
+    int64_t max_frame;       /* larger frames are refused with a reason */
+    uint32_t max_batch;      /* most events in one batch */
+    int64_t heartbeat_ms;    /* told to halls in Welcome */
+    int64_t offline_after_ms; /* silent this long: offline */
+} hq_ingest_config_t;
+
+#define HQ_REJECT_CODES 9 /* RejectCode values 0..8 */
+
+typedef struct hq_ingest_stats {
+    uint64_t frames;
+    uint64_t batches;
+    uint64_t events_received;
+    uint64_t events_duplicate;  /* resent events recognised and not stored again */
+    uint64_t events_unknown_kind; /* stored as they came, kind unknown to this build */
+    uint64_t acks_sent;
+    uint64_t send_dropped;      /* replies the socket could not take */
+    uint64_t refused;           /* total of refused_by_code */
+    uint64_t refused_by_code[HQ_REJECT_CODES];
+    uint64_t unauthenticated;   /* messages without a ZAP User-Id */
+} hq_ingest_stats_t;
+
+int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t *writer,
+                  const hq_ingest_config_t *cfg, hq_ingest_t **out);
+/* The writer's commit results, passed on by hqd's loop. */
+void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n);
+void hq_ingest_get_stats(const hq_ingest_t *ing, hq_ingest_stats_t *out);
+bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *hall);
+size_t hq_ingest_online_count(const hq_ingest_t *ing);
+/* The endpoint actually bound (a port of 0 or * resolved). */
+const char *hq_ingest_endpoint(const hq_ingest_t *ing);
+void hq_ingest_destroy(hq_ingest_t **ing);
+/* A text name for a RejectCode ("bad_sequence"). */
+const char *hq_reject_code_name(int code);
+
+#endif

@@ -1,0 +1,409 @@
+/* The writer thread (see writer.h). One transaction per wake-up takes every
+ * batch that queued while the previous commit was syncing; items are sorted
+ * by key first, so the B-tree is walked in order instead of at random. */
+#include "writer.h"
+
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct writer_hall {
+    char id[HQ_HALL_ID_MAX];
+    uint64_t last_seq, events;
+    hb_digest_t digest;
+    /* The state as the open transaction would leave it. */
+    uint64_t p_last_seq, p_events;
+    hb_digest_t p_digest;
+    bool touched, failed;
+} writer_hall_t;
+
+struct hq_writer {
+    hq_store_t *st;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    hq_write_item_t *head, *tail;
+    size_t max_queue_bytes;
+    bool stopping;
+    hq_writer_stats_t stats; /* under lock */
+    hq_commit_t *results;    /* under lock */
+    size_t n_results, cap_results;
+    uv_async_t async;
+    hq_commit_fn on_commit;
+    void *arg;
+    /* Thread-private from here on. */
+    writer_hall_t *halls; /* by hall number */
+    size_t halls_cap;
+    uint32_t next_num;
+    uint32_t *touched;
+    size_t n_touched, cap_touched;
+};
+
+static writer_hall_t *s_hall(hq_writer_t *w, uint32_t num)
+{
+    if (num >= w->halls_cap) {
+        size_t cap = w->halls_cap ? w->halls_cap : 1024;
+        while (cap <= num)
+            cap *= 2;
+        writer_hall_t *p = realloc(w->halls, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        memset(p + w->halls_cap, 0, (cap - w->halls_cap) * sizeof *p);
+        for (size_t i = w->halls_cap; i < cap; i++)
+            hb_digest_init(&p[i].digest);
+        w->halls = p;
+        w->halls_cap = cap;
+    }
+    return &w->halls[num];
+}
+
+static int s_item_cmp(const void *a, const void *b)
+{
+    const hq_write_item_t *x = *(hq_write_item_t *const *)a, *y = *(hq_write_item_t *const *)b;
+    if (x->hall_num != y->hall_num)
+        return x->hall_num < y->hall_num ? -1 : 1;
+    if (x->first_seq != y->first_seq)
+        return x->first_seq < y->first_seq ? -1 : 1;
+    return 0;
+}
+
+/* Steps the digest over every event of a chunk. */
+static int s_digest_chunk(hb_digest_t *d, const uint8_t *p, size_t len, uint32_t count)
+{
+    size_t off = 4;
+    for (uint32_t i = 0; i < count; i++) {
+        if (off + 4 > len)
+            return HB_EPARSE;
+        uint32_t elen = hb_get_be32(p + off);
+        off += 4;
+        if (off + elen > len)
+            return HB_EPARSE;
+        hb_digest_step(d, p + off, elen);
+        off += elen;
+    }
+    return 0;
+}
+
+static int s_touch(hq_writer_t *w, uint32_t num)
+{
+    if (w->n_touched == w->cap_touched) {
+        size_t cap = w->cap_touched ? w->cap_touched * 2 : 256;
+        uint32_t *p = realloc(w->touched, cap * sizeof *p);
+        if (!p)
+            return HB_ENOMEM;
+        w->touched = p;
+        w->cap_touched = cap;
+    }
+    w->touched[w->n_touched++] = num;
+    return 0;
+}
+
+/* One attempt: returns an LMDB code (MDB_MAP_FULL means grow and retry). */
+static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
+{
+    for (size_t i = 0; i < w->n_touched; i++) {
+        writer_hall_t *h = &w->halls[w->touched[i]];
+        h->touched = h->failed = false;
+    }
+    w->n_touched = 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(w->st->store.env, NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    uint32_t max_num = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        hq_write_item_t *it = items[i];
+        writer_hall_t *h = s_hall(w, it->hall_num);
+        if (!h) {
+            rc = ENOMEM;
+            break;
+        }
+        if (!h->touched) {
+            h->touched = true;
+            h->failed = false;
+            h->p_last_seq = h->last_seq;
+            h->p_events = h->events;
+            h->p_digest = h->digest;
+            if (!h->id[0])
+                memcpy(h->id, it->hall_id, HQ_HALL_ID_MAX);
+            if (s_touch(w, it->hall_num) != 0) {
+                rc = ENOMEM;
+                break;
+            }
+        }
+        if (it->hall_num > max_num)
+            max_num = it->hall_num;
+        if (h->failed)
+            continue;
+        if (it->first_seq != h->p_last_seq + 1) {
+            /* The loop dedups before submitting, so this is a bug there:
+             * refuse the batch rather than store a gap or a double. */
+            hb_error("writer: hall %s batch starts at %llu, expected %llu; not stored", h->id,
+                     (unsigned long long)it->first_seq, (unsigned long long)(h->p_last_seq + 1));
+            h->failed = true;
+            continue;
+        }
+        hb_digest_t d = h->p_digest;
+        if (s_digest_chunk(&d, it->data, it->len, it->count) != 0) {
+            hb_error("writer: hall %s batch at %llu is malformed; not stored", h->id,
+                     (unsigned long long)it->first_seq);
+            h->failed = true;
+            continue;
+        }
+        uint8_t key[12];
+        hb_put_be32(key, it->hall_num);
+        hb_put_be64(key + 4, it->first_seq);
+        MDB_val k = {12, key}, v = {it->len, it->data};
+        rc = mdb_put(txn, w->st->events, &k, &v, 0);
+        if (rc != 0)
+            break;
+        h->p_digest = d;
+        h->p_last_seq += it->count;
+        h->p_events += it->count;
+    }
+    int64_t now = hb_now_ms();
+    for (size_t i = 0; i < w->n_touched && rc == 0; i++) {
+        writer_hall_t *h = &w->halls[w->touched[i]];
+        if (h->p_last_seq == h->last_seq)
+            continue;
+        hq_hall_record_t rec = {.num = w->touched[i], .last_seq = h->p_last_seq,
+                                .events = h->p_events, .digest = h->p_digest,
+                                .last_commit_ms = now};
+        uint8_t buf[HQ_HALL_RECORD_BYTES];
+        hq_hall_record_encode(&rec, buf);
+        MDB_val k = {strlen(h->id), h->id}, v = {sizeof buf, buf};
+        rc = mdb_put(txn, w->st->halls, &k, &v, 0);
+    }
+    if (rc == 0 && max_num + 1 > w->next_num) {
+        w->next_num = max_num + 1;
+        uint8_t buf[4];
+        hb_put_be32(buf, w->next_num);
+        MDB_val k = {9, "next_hall"}, v = {4, buf};
+        rc = mdb_put(txn, w->st->meta, &k, &v, 0);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}
+
+static void s_publish(hq_writer_t *w, bool committed)
+{
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->n_touched; i++) {
+        writer_hall_t *h = &w->halls[w->touched[i]];
+        if (committed) {
+            h->last_seq = h->p_last_seq;
+            h->events = h->p_events;
+            h->digest = h->p_digest;
+        }
+        if (w->n_results == w->cap_results) {
+            size_t cap = w->cap_results ? w->cap_results * 2 : 256;
+            hq_commit_t *p = realloc(w->results, cap * sizeof *p);
+            if (!p) {
+                hb_error("writer: out of memory reporting commits");
+                break;
+            }
+            w->results = p;
+            w->cap_results = cap;
+        }
+        w->results[w->n_results++] = (hq_commit_t){.hall_num = w->touched[i],
+                                                     .ok = committed && !h->failed,
+                                                     .last_seq = h->last_seq,
+                                                     .events = h->events,
+                                                     .digest = h->digest};
+        h->touched = false;
+    }
+    w->n_touched = 0;
+    pthread_mutex_unlock(&w->lock);
+    uv_async_send(&w->async);
+}
+
+static void s_process(hq_writer_t *w, hq_write_item_t *list)
+{
+    size_t n = 0, events = 0, bytes = 0;
+    for (hq_write_item_t *it = list; it; it = it->next)
+        n++;
+    hq_write_item_t **items = malloc(n * sizeof *items);
+    if (!items) {
+        hb_error("writer: out of memory for %zu batches", n);
+        return;
+    }
+    n = 0;
+    for (hq_write_item_t *it = list; it; it = it->next) {
+        items[n++] = it;
+        events += it->count;
+        bytes += it->len;
+    }
+    qsort(items, n, sizeof *items, s_item_cmp);
+    int64_t t0 = hb_mono_ms();
+    int rc;
+    for (;;) {
+        rc = s_commit_once(w, items, n);
+        if (rc != MDB_MAP_FULL)
+            break;
+        if (hb_store_grow(&w->st->store) != 0)
+            break;
+    }
+    double took = (double)(hb_mono_ms() - t0);
+    if (rc != 0)
+        hb_log_once("writer-commit", HB_LOG_ERROR, "writer: commit of %zu event(s) failed: %s",
+                    events, mdb_strerror(rc));
+    s_publish(w, rc == 0);
+    pthread_mutex_lock(&w->lock);
+    w->stats.queued_events -= events;
+    w->stats.queued_bytes -= bytes;
+    if (rc == 0) {
+        w->stats.commits++;
+        w->stats.events += events;
+    } else {
+        w->stats.failures++;
+    }
+    w->stats.last_commit_ms = took;
+    if (took > w->stats.max_commit_ms)
+        w->stats.max_commit_ms = took;
+    pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+static void *s_thread(void *arg)
+{
+    hq_writer_t *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->head && !w->stopping)
+            pthread_cond_wait(&w->cond, &w->lock);
+        hq_write_item_t *list = w->head;
+        w->head = w->tail = NULL;
+        bool stop = w->stopping;
+        pthread_mutex_unlock(&w->lock);
+        if (list)
+            s_process(w, list);
+        else if (stop)
+            break;
+    }
+    return NULL;
+}
+
+static void s_async_cb(uv_async_t *handle)
+{
+    hq_writer_t *w = handle->data;
+    pthread_mutex_lock(&w->lock);
+    hq_commit_t *res = w->results;
+    size_t n = w->n_results;
+    w->results = NULL;
+    w->n_results = w->cap_results = 0;
+    pthread_mutex_unlock(&w->lock);
+    if (n > 0 && w->on_commit)
+        w->on_commit(res, n, w->arg);
+    free(res);
+}
+
+int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *records, size_t n,
+                    uint32_t next_num, size_t max_queue_bytes, hq_commit_fn on_commit, void *arg,
+                    hq_writer_t **out)
+{
+    hq_writer_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return HB_ENOMEM;
+    w->st = st;
+    w->max_queue_bytes = max_queue_bytes;
+    w->on_commit = on_commit;
+    w->arg = arg;
+    w->next_num = next_num;
+    for (size_t i = 0; i < n; i++) {
+        writer_hall_t *h = s_hall(w, records[i].num);
+        if (!h) {
+            free(w->halls);
+            free(w);
+            return HB_ENOMEM;
+        }
+        memcpy(h->id, records[i].id, HQ_HALL_ID_MAX);
+        h->last_seq = records[i].last_seq;
+        h->events = records[i].events;
+        h->digest = records[i].digest;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    uv_async_init(loop, &w->async, s_async_cb);
+    w->async.data = w;
+    if (pthread_create(&w->thread, NULL, s_thread, w) != 0) {
+        uv_close((uv_handle_t *)&w->async, NULL);
+        return HB_ESYS; /* The handle memory leaks; the process is exiting. */
+    }
+    *out = w;
+    return 0;
+}
+
+hq_write_item_t *hq_write_item_new(size_t len)
+{
+    hq_write_item_t *it = malloc(sizeof *it + len);
+    if (it) {
+        memset(it, 0, sizeof *it);
+        it->len = len;
+    }
+    return it;
+}
+
+int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item)
+{
+    hq_write_item_t *it = *item;
+    pthread_mutex_lock(&w->lock);
+    if (w->stats.queued_bytes + it->len > w->max_queue_bytes && w->head) {
+        pthread_mutex_unlock(&w->lock);
+        return HB_EAGAIN;
+    }
+    it->next = NULL;
+    if (w->tail)
+        w->tail->next = it;
+    else
+        w->head = it;
+    w->tail = it;
+    w->stats.queued_events += it->count;
+    w->stats.queued_bytes += it->len;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    *item = NULL;
+    return 0;
+}
+
+void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void s_async_closed(uv_handle_t *handle)
+{
+    hq_writer_t *w = handle->data;
+    free(w->results);
+    free(w->halls);
+    free(w->touched);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}
+
+void hq_writer_stop(hq_writer_t **wp)
+{
+    hq_writer_t *w = *wp;
+    if (!w)
+        return;
+    *wp = NULL;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    /* Deliver the last commits' results before the handle goes. */
+    s_async_cb(&w->async);
+    uv_close((uv_handle_t *)&w->async, s_async_closed);
+}

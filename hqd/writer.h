@@ -1,0 +1,69 @@
+/* HQ's writer: the one thread that writes events to LMDB, so the loop that
+ * talks to halls never waits for a disk. Batches queue up while a commit
+ * syncs and go into the next transaction together (group commit); each hall's
+ * cumulative ack is sent only after the commit holding its events returns.
+ *
+ * The queue is bounded (events and bytes): when it is full, submit says
+ * HB_EAGAIN and the ingest tells the hall to retry later. The writer keeps
+ * its own copy of each hall's durable state (last seq, count, digest) and
+ * hands the new values back to the loop after each commit. */
+#ifndef HQD_WRITER_H
+#define HQD_WRITER_H
+
+#include "hqstore.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct hq_writer hq_writer_t;
+
+/* One batch of consecutive events of one hall. `data` holds the chunk in
+ * hqstore's format ([u32 count] then [u32 len][bytes] per event). */
+typedef struct hq_write_item {
+    struct hq_write_item *next;
+    uint32_t hall_num;
+    char hall_id[HQ_HALL_ID_MAX];
+    uint64_t first_seq;
+    uint32_t count;
+    size_t len;
+    uint8_t data[]; /* len bytes */
+} hq_write_item_t;
+
+/* What one commit changed for one hall, or that it failed (ok false: the
+ * events were not stored and must be sent again). */
+typedef struct hq_commit {
+    uint32_t hall_num;
+    bool ok;
+    uint64_t last_seq;
+    uint64_t events;
+    hb_digest_t digest;
+} hq_commit_t;
+
+typedef void (*hq_commit_fn)(const hq_commit_t *commits, size_t n, void *arg);
+
+typedef struct hq_writer_stats {
+    uint64_t commits;
+    uint64_t events;
+    uint64_t failures;
+    uint64_t queued_events;
+    uint64_t queued_bytes;
+    double last_commit_ms; /* duration of the last commit, sync included */
+    double max_commit_ms;
+} hq_writer_stats_t;
+
+/* Starts the thread. `records`, `n` are the halls' durable state at start.
+ * `on_commit` runs on `loop`'s thread. */
+int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *records, size_t n,
+                    uint32_t next_num, size_t max_queue_bytes, hq_commit_fn on_commit, void *arg,
+                    hq_writer_t **out);
+/* Allocates an item with room for `len` bytes of chunk data. */
+hq_write_item_t *hq_write_item_new(size_t len);
+/* Queues an item (taking ownership, *item set NULL). HB_EAGAIN when the
+ * queue is full (the item stays the caller's). */
+int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);
+void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out);
+/* Commits what is queued, stops the thread, and frees `*w` after its async
+ * handle is closed (run the loop to finish). */
+void hq_writer_stop(hq_writer_t **w);
+
+#endif
