@@ -208,21 +208,24 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
     }
     uint64_t last = first + b->n_events - 1;
     ing->stats.events_received += b->n_events;
-    if (last <= h->accepted_seq) {
+    uint64_t skip64 = 0;
+    switch (hq_batch_plan(h->accepted_seq, first, b->n_events, &skip64)) {
+    case HQ_BATCH_DUPLICATE:
         /* All of it is stored or on its way: a resend. Ack what is durable. */
         ing->stats.events_duplicate += b->n_events;
         if (h->accepted_seq == h->committed_seq)
             s_send_ack(ing, h);
         return;
-    }
-    if (first > h->accepted_seq + 1) {
+    case HQ_BATCH_GAP:
         s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, first,
                  "batch starts at %llu but HQ holds this hall up to %llu; resend from %llu",
                  (unsigned long long)first, (unsigned long long)h->committed_seq,
                  (unsigned long long)(h->committed_seq + 1));
         return;
+    case HQ_BATCH_STORE:
+        break;
     }
-    size_t skip = (size_t)(h->accepted_seq + 1 - first);
+    size_t skip = (size_t)skip64;
     ing->stats.events_duplicate += skip;
     for (size_t i = 0; i < skip; i++)
         bytes -= 4 + b->events[i].len;
@@ -251,6 +254,17 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
     }
     ing->stats.events_unknown_kind += unknown;
     h->accepted_seq = last;
+}
+
+hq_batch_verdict_t hq_batch_plan(uint64_t accepted, uint64_t first, uint64_t n, uint64_t *skip)
+{
+    *skip = 0;
+    if (n == 0 || first + n - 1 <= accepted)
+        return HQ_BATCH_DUPLICATE;
+    if (first > accepted + 1)
+        return HQ_BATCH_GAP;
+    *skip = accepted + 1 - first;
+    return HQ_BATCH_STORE;
 }
 
 static void s_on_downlink_kind(frame_ctx_t *fc, const Hallbus__Frame *f)

@@ -51,6 +51,15 @@ size_t hq_ingest_online_count(const hq_ingest_t *ing);
 /* The endpoint actually bound (a port of 0 or * resolved). */
 const char *hq_ingest_endpoint(const hq_ingest_t *ing);
 void hq_ingest_destroy(hq_ingest_t **ing);
+/* What to do with a batch first..first+n-1 from a hall whose accepted
+ * (stored or queued) stream ends at `accepted`: the dedup rule, pure. */
+typedef enum hq_batch_verdict {
+    HQ_BATCH_STORE,     /* store events from index *skip on (earlier ones are resends) */
+    HQ_BATCH_DUPLICATE, /* every event is already accepted: a resend */
+    HQ_BATCH_GAP,       /* starts past accepted + 1: refuse, the hall resyncs */
+} hq_batch_verdict_t;
+hq_batch_verdict_t hq_batch_plan(uint64_t accepted, uint64_t first, uint64_t n, uint64_t *skip);
+
 /* A text name for a RejectCode ("bad_sequence"). */
 const char *hq_reject_code_name(int code);
 

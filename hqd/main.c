@@ -1,1 +1,288 @@
-int main(void) { return 0; }
+/* hqd: the head office daemon. Creates its key pair on first start, puts the
+ * ZAP handler in front of the CURVE ROUTER before the ROUTER listens, loads
+ * every hall's durable state, and runs ingest, writer and HTTP API until
+ * SIGTERM/SIGINT. Settings come from the one table below. */
+#include "hqd.h"
+
+#include "hallbus/config.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/sdnotify.h"
+#include "hallbus/time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define HQD_TICK_MS 1000
+
+#define CFG(name, type, field, def, min, max, reload, help)                                    \
+    {name, type, offsetof(hqd_config_t, field), def, min, max, reload, help}
+
+static const hb_config_def_t s_defs[] = {
+    CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (LMDB)"),
+    CFG("keys", HB_CONF_STRING, keys, NULL, 0, 0, false,
+        "key folder: hq.key, hq.key_secret (made on first start), halls/ (enrolled halls)"),
+    CFG("listen", HB_CONF_STRING, listen, "tcp://0.0.0.0:7400", 0, 0, false,
+        "ZeroMQ endpoint the halls connect to"),
+    CFG("http", HB_CONF_STRING, http, "127.0.0.1:8080", 0, 0, false, "HTTP API HOST:PORT"),
+    CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
+    CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
+        "heartbeat interval asked of halls"),
+    CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "10s", 1000, 3600000, false,
+        "a hall silent this long is offline"),
+    CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 4096, 64 << 20, false,
+        "larger frames are refused with a reason"),
+    CFG("max_batch", HB_CONF_INT, max_batch, "1024", 1, 65536, false, "most events in one batch"),
+    CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,
+        "events waiting for the writer, at most (then halls are told to retry)"),
+    CFG("map_size", HB_CONF_SIZE, map_size, "1G", 65536, 1LL << 42, false,
+        "initial LMDB map size (grows when full)"),
+    CFG("map_max", HB_CONF_SIZE, map_max, "4T", 65536, 1LL << 46, false,
+        "the LMDB map never grows past this"),
+    CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
+        "largest request body on the HTTP API"),
+};
+#define NDEFS (sizeof s_defs / sizeof s_defs[0])
+
+static hqd_t s_hq;
+static uv_timer_t s_tick;
+static uv_signal_t s_sigterm, s_sigint, s_sighup;
+static bool s_stopping;
+static int64_t s_watchdog_ms;
+
+static int s_ensure_keys(hqd_t *hq)
+{
+    char path[4096], err[256];
+    if (mkdir(hq->cfg.keys, 0750) != 0 && errno != EEXIST) {
+        hb_error("cannot create the key folder %s: %s", hq->cfg.keys, strerror(errno));
+        return HB_EIO;
+    }
+    snprintf(path, sizeof path, "%s/halls", hq->cfg.keys);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        hb_error("cannot create %s: %s", path, strerror(errno));
+        return HB_EIO;
+    }
+    snprintf(path, sizeof path, "%s/hq.key", hq->cfg.keys);
+    int rc = hb_cert_load(path, &hq->cert, err, sizeof err);
+    if (rc == HB_ENOTFOUND) {
+        if (hb_cert_generate(&hq->cert) != 0 || hb_cert_set_meta(&hq->cert, "role", "hq") != 0 ||
+            hb_cert_save(&hq->cert, path, true) != 0) {
+            hb_error("cannot create HQ's key pair in %s", path);
+            return HB_EIO;
+        }
+        hb_info("created HQ's key pair %s (give %s to enrolled halls)", path, path);
+        return 0;
+    }
+    if (rc != 0) {
+        hb_error("cannot read HQ's key pair %s: %s", path, err);
+        return rc;
+    }
+    if (!hq->cert.secret_key[0]) {
+        hb_error("%s_secret is missing: HQ needs its secret key", path);
+        return HB_EAUTH;
+    }
+    return 0;
+}
+
+/* One connection per hall: make room for a national network. */
+static void s_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        hb_info("open files limit: %llu", (unsigned long long)rl.rlim_cur);
+}
+
+typedef struct load_ctx {
+    hqd_t *hq;
+    hq_hall_record_t *recs;
+    size_t n, cap;
+} load_ctx_t;
+
+static void s_load_hall(const hq_hall_record_t *rec, void *arg)
+{
+    load_ctx_t *c = arg;
+    if (!hq_halls_load(c->hq->halls, rec)) {
+        hb_error("hall %s: cannot load its record (number %u)", rec->id, rec->num);
+        return;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        hq_hall_record_t *p = realloc(c->recs, cap * sizeof *p);
+        if (!p)
+            return;
+        c->recs = p;
+        c->cap = cap;
+    }
+    c->recs[c->n++] = *rec;
+}
+
+static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
+{
+    hqd_t *hq = arg;
+    if (hq->ingest)
+        hq_ingest_on_commit(hq->ingest, commits, n);
+}
+
+static void s_on_tick(uv_timer_t *t)
+{
+    hqd_t *hq = t->data;
+    static unsigned ticks;
+    ticks++;
+    if (ticks % 60 == 0)
+        hb_store_reader_check(&hq->store.store);
+    if (s_watchdog_ms)
+        hb_sd_notify("WATCHDOG=1");
+}
+
+static void s_stop(hqd_t *hq)
+{
+    if (s_stopping)
+        return;
+    s_stopping = true;
+    hb_sd_notify("STOPPING=1");
+    hb_info("stopping");
+    uv_close((uv_handle_t *)&s_tick, NULL);
+    uv_close((uv_handle_t *)&s_sigterm, NULL);
+    uv_close((uv_handle_t *)&s_sigint, NULL);
+    uv_close((uv_handle_t *)&s_sighup, NULL);
+    hq_ingest_destroy(&hq->ingest);
+    hq_writer_stop(&hq->writer);
+    hb_http_destroy(&hq->http);
+}
+
+static void s_on_signal(uv_signal_t *h, int signum)
+{
+    hqd_t *hq = h->data;
+    if (signum == SIGHUP) {
+        char err[512];
+        if (!hq->cfg.config) {
+            hb_warn("SIGHUP: no --config file to reload");
+            return;
+        }
+        if (hb_config_reload(s_defs, NDEFS, &hq->cfg, hq->cfg.config, err, sizeof err) != 0) {
+            hb_error("reload refused, nothing changed: %s", err);
+            return;
+        }
+        enum hb_log_level lvl;
+        if (hb_log_level_parse(hq->cfg.log_level, &lvl) == 0)
+            hb_log_init("hqd", lvl);
+        hb_info("configuration reloaded from %s", hq->cfg.config);
+        return;
+    }
+    s_stop(hq);
+}
+
+static void s_close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    hqd_t *hq = &s_hq;
+    char err[512];
+    hb_log_init("hqd", HB_LOG_INFO);
+    int rc = hb_config_load(s_defs, NDEFS, &hq->cfg, argc, argv, stdout, err, sizeof err);
+    if (rc == HB_ENOTFOUND)
+        return 0;
+    if (rc != 0) {
+        fprintf(stderr, "hqd: %s\nTry 'hqd --help'.\n", err);
+        return 2;
+    }
+    enum hb_log_level lvl;
+    if (hb_log_level_parse(hq->cfg.log_level, &lvl) != 0) {
+        fprintf(stderr, "hqd: log_level '%s' is not one of error, warn, info, debug\n",
+                hq->cfg.log_level);
+        return 2;
+    }
+    hb_log_init("hqd", lvl);
+    signal(SIGPIPE, SIG_IGN);
+    s_raise_nofile();
+    if (s_ensure_keys(hq) != 0)
+        return 1;
+    hq->started_ms = hb_now_ms();
+    hq->loop = uv_default_loop();
+    hq->zmq_ctx = zmq_ctx_new();
+    zmq_ctx_set(hq->zmq_ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(hq->zmq_ctx, ZMQ_MAX_SOCKETS, 200000);
+
+    /* The ZAP handler must answer before the CURVE socket accepts anyone:
+     * without it libzmq lets any client key in. */
+    char halls_dir[4096];
+    snprintf(halls_dir, sizeof halls_dir, "%s/halls", hq->cfg.keys);
+    if (hq_zap_start(hq->zmq_ctx, halls_dir, &hq->zap) != 0) {
+        hb_error("cannot start the ZAP handler; refusing to listen without it");
+        return 1;
+    }
+    if (hq_store_open(&hq->store, hq->cfg.data, hq->cfg.map_size, hq->cfg.map_max) != 0)
+        return 1;
+    hq->halls = hq_halls_new();
+    load_ctx_t lc = {.hq = hq};
+    uint32_t next_num = 1;
+    if (!hq->halls || hq_store_load_halls(&hq->store, s_load_hall, &lc, &next_num) != 0) {
+        hb_error("cannot load the halls' state from %s", hq->cfg.data);
+        return 1;
+    }
+    hq_halls_set_next_num(hq->halls, next_num);
+    hb_info("%zu hall(s) known", lc.n);
+    rc = hq_writer_start(&hq->store, hq->loop, lc.recs, lc.n, next_num,
+                         (size_t)hq->cfg.queue_bytes, s_on_commit, hq, &hq->writer);
+    free(lc.recs);
+    if (rc != 0)
+        return 1;
+    hq_ingest_config_t icfg = {
+        .listen = hq->cfg.listen,
+        .hq = &hq->cert,
+        .max_frame = (int64_t)hq->cfg.max_frame,
+        .max_batch = (uint32_t)hq->cfg.max_batch,
+        .heartbeat_ms = hq->cfg.heartbeat_ms,
+        .offline_after_ms = hq->cfg.offline_after_ms,
+    };
+    if (hq_ingest_new(hq->loop, hq->zmq_ctx, hq->halls, hq->writer, &icfg, &hq->ingest) != 0)
+        return 1;
+    hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
+    if (!hq->http || hqd_api_register(hq) != 0) {
+        hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
+        return 1;
+    }
+    uv_timer_init(hq->loop, &s_tick);
+    s_tick.data = hq;
+    uv_timer_start(&s_tick, s_on_tick, HQD_TICK_MS, HQD_TICK_MS);
+    uv_signal_init(hq->loop, &s_sigterm);
+    uv_signal_init(hq->loop, &s_sigint);
+    uv_signal_init(hq->loop, &s_sighup);
+    s_sigterm.data = s_sigint.data = s_sighup.data = hq;
+    uv_signal_start(&s_sigterm, s_on_signal, SIGTERM);
+    uv_signal_start(&s_sigint, s_on_signal, SIGINT);
+    uv_signal_start(&s_sighup, s_on_signal, SIGHUP);
+    s_watchdog_ms = hb_sd_watchdog_ms();
+    hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
+    hb_sd_notify("READY=1");
+    uv_run(hq->loop, UV_RUN_DEFAULT);
+
+    uv_walk(hq->loop, s_close_walk, NULL);
+    uv_run(hq->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(hq->loop) != 0)
+        hb_warn("the loop closed with handles open");
+    hq_zap_stop(&hq->zap);
+    hq_store_close(&hq->store);
+    hq_halls_destroy(&hq->halls);
+    zmq_ctx_term(hq->zmq_ctx);
+    hb_config_free(s_defs, NDEFS, &hq->cfg);
+    hb_info("stopped");
+    return 0;
+}

@@ -1,0 +1,121 @@
+/* branchd's local HTTP/JSON API for the hall's devices and for a queue
+ * system the hall already has (docs/API.md has every route with examples).
+ * Every request is checked whole before anything is stored: a bad event in
+ * an array refuses the array, with the index and the reason. */
+#include "branchd.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/digest.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void s_post_events(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    json_error_t jerr;
+    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!root) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_json", "body is not valid JSON: %s (line %d, column %d)",
+                            jerr.text, jerr.line, jerr.column);
+        return;
+    }
+    bool single = json_is_object(root);
+    size_t n = single ? 1 : json_is_array(root) ? json_array_size(root) : 0;
+    if (!single && !json_is_array(root)) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_request", "body must be an event object or an array of events");
+        json_decref(root);
+        return;
+    }
+    if (n == 0 || n > (size_t)d->cfg.max_events_per_post) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_request", "an array must hold 1 to %lld events, not %zu",
+                            (long long)d->cfg.max_events_per_post, n);
+        json_decref(root);
+        return;
+    }
+    Hallbus__Envelope **envs = calloc(n, sizeof *envs);
+    if (!envs) {
+        json_decref(root);
+        hb_http_reply_error(req, 503, "no_memory", "cannot take the request now");
+        return;
+    }
+    int64_t now = hb_now_ms();
+    size_t built = 0;
+    for (; built < n; built++) {
+        const json_t *obj = single ? root : json_array_get(root, built);
+        char err[256];
+        if (hb_event_from_json(obj, now, d->cfg.max_future_ms, &envs[built], err, sizeof err) != 0) {
+            d->api_refused++;
+            if (single)
+                hb_http_reply_error(req, 400, "bad_event", "%s; nothing was stored", err);
+            else
+                hb_http_reply_error(req, 400, "bad_event", "event %zu: %s; nothing was stored",
+                                    built, err);
+            goto out;
+        }
+    }
+    uint64_t first = 0;
+    int rc = outbox_append(d->outbox, envs, n, &first);
+    if (rc != 0) {
+        hb_http_reply_error(req, 503, "storage", "the outbox could not store the events (%s); "
+                            "nothing was stored", hb_strerror(rc));
+        goto out;
+    }
+    d->api_events += n;
+    json_t *seqs = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(seqs, json_integer((json_int_t)(first + i)));
+    json_t *body = json_pack("{s:o, s:I, s:I}", "seqs", seqs, "first_seq", (json_int_t)first,
+                             "last_seq", (json_int_t)(first + n - 1));
+    if (single)
+        json_object_set_new(body, "seq", json_integer((json_int_t)first));
+    hb_http_reply_json(req, 200, body);
+    uplink_notify(d->uplink);
+out:
+    for (size_t i = 0; i < built; i++)
+        hb_envelope_free(envs[i]);
+    free(envs);
+    json_decref(root);
+}
+
+static void s_get_status(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    uplink_stats_t st;
+    uplink_get_stats(d->uplink, &st);
+    char digest[HB_DIGEST_HEX];
+    hb_digest_hex(outbox_digest(d->outbox), digest);
+    uint64_t last = outbox_last_seq(d->outbox), acked = outbox_acked_seq(d->outbox);
+    char since[HB_RFC3339_MAX] = "";
+    if (st.connected_since_ms)
+        hb_time_format(st.connected_since_ms, since);
+    json_t *body = json_pack(
+        "{s:s, s:I, s:I, s:b, s:I, s:s, s:I, s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+        "s:{s:I, s:I}}",
+        "hall", d->cfg.id, "last_seq", (json_int_t)last, "acked_seq", (json_int_t)acked,
+        "connected", st.connected, "backlog", (json_int_t)(last - acked), "stream_digest", digest,
+        "outbox_first_seq", (json_int_t)outbox_first_seq(d->outbox), "hq_committed",
+        (json_int_t)st.hq_committed, "sequence_conflict", st.sequence_conflict, "link",
+        "batches_sent", (json_int_t)st.batches_sent, "events_sent", (json_int_t)st.events_sent,
+        "acks", (json_int_t)st.acks, "welcomes", (json_int_t)st.welcomes, "rejects",
+        (json_int_t)st.rejects, "link_losses", (json_int_t)st.link_losses, "bad_frames",
+        (json_int_t)st.bad_frames, "api", "events_accepted", (json_int_t)d->api_events,
+        "requests_refused", (json_int_t)d->api_refused);
+    if (since[0])
+        json_object_set_new(body, "connected_since", json_string(since));
+    hb_http_reply_json(req, 200, body);
+}
+
+int branchd_api_register(branchd_t *d)
+{
+    int rc = hb_http_route(d->http, "POST", "/v1/events", s_post_events, d);
+    if (rc == 0)
+        rc = hb_http_route(d->http, "GET", "/v1/status", s_get_status, d);
+    return rc;
+}

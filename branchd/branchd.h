@@ -1,0 +1,55 @@
+/* The branchd daemon as a whole: its settings, the parts it wires together
+ * (outbox, uplink, local API) and the loop they share. main.c builds it;
+ * api.c serves its local HTTP API. */
+#ifndef BRANCHD_BRANCHD_H
+#define BRANCHD_BRANCHD_H
+
+#include "outbox.h"
+#include "uplink.h"
+#include "hallbus/cert.h"
+#include "hallbus/http.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct branchd_config {
+    char *config;
+    char *id;
+    char *data;
+    char *hq;
+    char *http;
+    char *keys;
+    char *log_level;
+    int64_t window;
+    int64_t batch_max;
+    uint64_t batch_bytes;
+    int64_t heartbeat_ms;
+    int64_t link_timeout_ms;
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
+    int64_t retention_ms;
+    uint64_t map_size;
+    uint64_t map_max;
+    uint64_t max_body;
+    int64_t max_events_per_post;
+    int64_t max_future_ms;
+} branchd_config_t;
+
+typedef struct branchd {
+    branchd_config_t cfg;
+    uv_loop_t *loop;
+    void *zmq_ctx;
+    outbox_t *outbox;
+    uplink_t *uplink;
+    hb_http_t *http;
+    hb_cert_t cert;    /* the hall's own key pair */
+    hb_cert_t hq_cert; /* HQ's public key */
+    uint64_t api_refused; /* requests refused as bad input */
+    uint64_t api_events;  /* events accepted through the API */
+} branchd_t;
+
+/* Registers the local API routes on d->http. */
+int branchd_api_register(branchd_t *d);
+
+#endif

@@ -1,0 +1,905 @@
+/* The HTTP/JSON server of both daemons: h2o 2.2 (libuv flavour) on the
+ * daemon's loop, one catch-all h2o path whose handler dispatches over a small
+ * route table (longest path prefix, then method), whole bodies up to a limit.
+ *
+ * It is not a web framework: no TLS, no HTTP/2, no static files, no streaming
+ * of request bodies. Handlers answer synchronously, before they return. */
+#include "hallbus/http.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+
+#include <h2o.h>
+#include <h2o/socket/uv-binding.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HTTP_ROUTES_MAX 64
+#define HTTP_METHOD_MAX 16     /* "OPTIONS" fits; anything longer is refused */
+#define HTTP_PREFIX_MAX 256
+#define HTTP_PATH_MAX 4096     /* decoded path, longer is refused with 414 */
+#define HTTP_HOSTPORT_MAX 300  /* "[v6 literal]:port" or a host name and port */
+#define HTTP_CONNS_MAX 4096    /* open connections; past it new ones are closed */
+#define HTTP_BACKLOG 256
+#define HTTP_REASON_MAX 512    /* the "reason" text of an error body */
+#define HTTP_QUERY_KEY_MAX 128 /* a query parameter's name, decoded */
+
+typedef struct http_route {
+    char method[HTTP_METHOD_MAX]; /* "" for any method */
+    char prefix[HTTP_PREFIX_MAX];
+    size_t prefix_len;
+    hb_http_handler_fn fn;
+    void *arg;
+} http_route_t;
+
+/* One accepted connection. The uv_tcp_t is first so that the close callback
+ * h2o calls with the handle finds the record; h2o owns handle->data. */
+typedef struct http_conn {
+    uv_tcp_t tcp;
+    hb_http_t *http;
+    struct http_conn *prev, *next;
+} http_conn_t;
+
+typedef struct http_handler {
+    h2o_handler_t super;
+    hb_http_t *http;
+} http_handler_t;
+
+typedef struct http_errfilter {
+    h2o_filter_t super;
+    hb_http_t *http;
+} http_errfilter_t;
+
+typedef struct http_errostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    bool sent;
+} http_errostream_t;
+
+/* What hb_http_req_t.impl points at while a handler runs. */
+typedef struct http_exchange {
+    h2o_req_t *req;
+    hb_http_t *http;
+    bool answered;
+} http_exchange_t;
+
+struct hb_http {
+    uv_loop_t *loop;
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    bool ctx_inited;
+    uv_tcp_t listener;
+    bool listener_inited; /* uv_tcp_init done: needs uv_close */
+    bool listener_closed; /* its close callback ran */
+    uv_idle_t reaper;
+    bool reaping;
+    bool destroying;
+    size_t max_body;
+    int port;
+    http_route_t routes[HTTP_ROUTES_MAX];
+    size_t nroutes;
+    http_conn_t *conns;
+    size_t nconns;
+};
+
+static const char *s_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return status < 400 ? "OK" : "Error";
+}
+
+static const char *s_error_code(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 408: return "timeout";
+    case 411: return "length_required";
+    case 413: return "too_large";
+    case 414: return "too_long";
+    case 417: return "expectation_failed";
+    case 500: return "internal";
+    case 503: return "unavailable";
+    }
+    return "http_error";
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+static int s_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into out (NUL-terminated). A decoded NUL is an
+ * error: every decoded string here is handed on as a C string. */
+static int s_decode(const char *src, size_t len, bool plus_is_space, char *out, size_t outcap,
+                    size_t *outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (len - i < 3)
+                return HB_EPARSE;
+            int hi = s_hex(src[i + 1]);
+            int lo = s_hex(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return HB_EPARSE;
+            c = (char)(hi * 16 + lo);
+            if (c == '\0')
+                return HB_EPARSE;
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (o + 1 >= outcap)
+            return HB_ETOOBIG;
+        out[o++] = c;
+    }
+    if (outcap == 0)
+        return HB_ETOOBIG;
+    out[o] = '\0';
+    if (outlen)
+        *outlen = o;
+    return 0;
+}
+
+/* True when the decoded path has a "." or ".." segment: such paths are
+ * refused rather than resolved, so a route prefix always means what it says. */
+static bool s_has_dot_segment(const char *path)
+{
+    const char *p = path;
+    while (*p) {
+        if (*p == '/') {
+            const char *seg = p + 1;
+            size_t n = strcspn(seg, "/");
+            if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                return true;
+            p = seg + n;
+        } else {
+            p++;
+        }
+    }
+    return false;
+}
+
+/* Length of the valid UTF-8 sequence at s (strict: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0 when the byte there starts none. */
+static size_t s_utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+static bool s_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = s_utf8_seq(p);
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+/* Replaces every byte that starts no valid UTF-8 sequence with '?', so that
+ * a reason cut short by its buffer, or quoting a client's bytes, still makes
+ * a JSON string. */
+static void s_utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = s_utf8_seq(p);
+        if (n == 0) {
+            *p = '?';
+            n = 1;
+        }
+        p += n;
+    }
+}
+
+/* ----------------------------------------------------------------- replies */
+
+static void s_send(http_exchange_t *ex, int status, const char *content_type, const char *body,
+                   size_t len, const char *allow)
+{
+    h2o_req_t *req = ex->req;
+    ex->answered = true;
+    req->res.status = status;
+    req->res.reason = s_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+    if (allow)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+    if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
+        len = 0;
+    }
+    req->res.content_length = len;
+    /* h2o_send_inline copies the body into the request's pool.
+     * Server-Sent Events (a later issue) go here instead: h2o_start_response()
+     * with a generator whose proceed() sends the next queued events with
+     * h2o_send(..., H2O_SEND_STATE_IN_PROGRESS), content_length left at
+     * SIZE_MAX, and whose stop() unregisters the stream; the handler would
+     * then return with the exchange marked "streaming", and
+     * hb_http_destroy() would end open streams with H2O_SEND_STATE_FINAL. */
+    h2o_send_inline(req, body, len);
+}
+
+static http_exchange_t *s_exchange(hb_http_req_t *req)
+{
+    assert(req && req->impl);
+    http_exchange_t *ex = req->impl;
+    if (ex->answered) {
+        /* A programming error in a handler; h2o would crash on a second
+         * response, so refuse it here and say so once. */
+        hb_log_once("http.double_reply", HB_LOG_ERROR, "http: a handler answered %s %s twice",
+                    req->method, req->path);
+        assert(!"hb_http_reply_* called twice for one request");
+        return NULL;
+    }
+    return ex;
+}
+
+static void s_send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
+                         const char *allow)
+{
+    char clean[HTTP_REASON_MAX];
+    snprintf(clean, sizeof clean, "%s", reason);
+    s_utf8_sanitize(clean);
+    json_t *o = json_pack("{s:s, s:s}", "error", code, "reason", clean);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) {
+        static const char fallback[] = "{\"error\":\"internal\",\"reason\":\"out of memory\"}";
+        s_send(ex, 500, "application/json; charset=utf-8", fallback, sizeof fallback - 1, NULL);
+        return;
+    }
+    s_send(ex, status, "application/json; charset=utf-8", text, strlen(text), allow);
+    free(text);
+}
+
+void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body)
+{
+    http_exchange_t *ex = s_exchange(req);
+    if (!ex) {
+        json_decref(body);
+        return;
+    }
+    if (!body) {
+        s_send_error(ex, 500, "internal", "the handler could not build its answer", NULL);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    if (!text) {
+        hb_log_once("http.json_dumps", HB_LOG_ERROR, "http: cannot serialise the answer to %s %s",
+                    req->method, req->path);
+        s_send_error(ex, 500, "internal", "the answer could not be serialised", NULL);
+        return;
+    }
+    s_send(ex, status, "application/json; charset=utf-8", text, strlen(text), NULL);
+    free(text);
+}
+
+void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
+{
+    http_exchange_t *ex = s_exchange(req);
+    if (!ex)
+        return;
+    char reason[HTTP_REASON_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    s_send_error(ex, status, code ? code : s_error_code(status), reason, NULL);
+}
+
+void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type, const char *body,
+                       size_t len)
+{
+    http_exchange_t *ex = s_exchange(req);
+    if (!ex)
+        return;
+    s_send(ex, status, content_type ? content_type : "application/octet-stream", body ? body : "",
+           body ? len : 0, NULL);
+}
+
+/* ------------------------------------------------------------------ query */
+
+int hb_http_query(const hb_http_req_t *req, const char *name, char *out, size_t outlen)
+{
+    if (!req || !name || !out || outlen == 0 || strlen(name) >= HTTP_QUERY_KEY_MAX)
+        return HB_EINVAL;
+    const char *q = req->query ? req->query : "";
+    while (*q) {
+        size_t n = strcspn(q, "&");
+        const char *eq = memchr(q, '=', n);
+        size_t klen = eq ? (size_t)(eq - q) : n;
+        char key[HTTP_QUERY_KEY_MAX];
+        /* A key that does not decode or does not fit cannot be `name`. */
+        if (klen > 0 && s_decode(q, klen, true, key, sizeof key, NULL) == 0 &&
+            strcmp(key, name) == 0) {
+            if (!eq) {
+                out[0] = '\0';
+                return 0;
+            }
+            int rc = s_decode(eq + 1, n - klen - 1, true, out, outlen, NULL);
+            if (rc != 0)
+                out[0] = '\0';
+            return rc;
+        }
+        q += n;
+        if (*q == '&')
+            q++;
+    }
+    return HB_ENOTFOUND;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static bool s_prefix_matches(const http_route_t *r, const char *path, size_t path_len)
+{
+    if (path_len < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0)
+        return false;
+    /* Match on segment boundaries: "/v1/halls" serves "/v1/halls" and
+     * "/v1/halls/..." but not "/v1/hallsX". A prefix ending in '/' matches
+     * everything below it. */
+    if (r->prefix_len == 0 || r->prefix[r->prefix_len - 1] == '/')
+        return true;
+    return path_len == r->prefix_len || path[r->prefix_len] == '/';
+}
+
+static char *s_pool_strndup(h2o_req_t *req, const char *s, size_t len)
+{
+    char *p = h2o_mem_alloc_pool(&req->pool, len + 1);
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    hb_http_t *http = ((http_handler_t *)self)->http;
+    http_exchange_t ex = {.req = req, .http = http};
+    char reason[HTTP_REASON_MAX];
+
+    if (req->method.len == 0 || req->method.len >= HTTP_METHOD_MAX) {
+        s_send_error(&ex, 400, "bad_request", "the request method is missing or too long", NULL);
+        return 0;
+    }
+    char *method = s_pool_strndup(req, req->method.base, req->method.len);
+
+    size_t raw_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const char *query = "";
+    if (req->query_at != SIZE_MAX)
+        query = s_pool_strndup(req, req->path.base + req->query_at + 1,
+                               req->path.len - req->query_at - 1);
+    if (raw_len == 0 || req->path.base[0] != '/') {
+        s_send_error(&ex, 400, "bad_request", "the request target must be a path starting with '/'",
+                     NULL);
+        return 0;
+    }
+    if (raw_len > HTTP_PATH_MAX) {
+        snprintf(reason, sizeof reason, "the path is longer than %d bytes", HTTP_PATH_MAX);
+        s_send_error(&ex, 414, "too_long", reason, NULL);
+        return 0;
+    }
+    char *path = h2o_mem_alloc_pool(&req->pool, raw_len + 1);
+    size_t path_len = 0;
+    if (s_decode(req->path.base, raw_len, false, path, raw_len + 1, &path_len) != 0) {
+        s_send_error(&ex, 400, "bad_path",
+                     "the path has an invalid percent-encoding (or an encoded NUL)", NULL);
+        return 0;
+    }
+    if (!s_utf8_valid(path)) {
+        s_send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded", NULL);
+        return 0;
+    }
+    if (s_has_dot_segment(path)) {
+        s_send_error(&ex, 400, "bad_path", "the path must not contain '.' or '..' segments", NULL);
+        return 0;
+    }
+
+    /* h2o already refuses bodies past max_request_entity_size (= max_body);
+     * checking again here keeps the limit ours whatever h2o does. */
+    ssize_t cl = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_LENGTH, -1);
+    size_t declared = 0;
+    if (cl != -1) {
+        const h2o_iovec_t *v = &req->headers.entries[cl].value;
+        declared = h2o_strtosize(v->base, v->len);
+    }
+    if (req->entity.len > http->max_body || (declared != SIZE_MAX && declared > http->max_body)) {
+        snprintf(reason, sizeof reason, "the request body is larger than %zu bytes",
+                 http->max_body);
+        req->http1_is_persistent = 0;
+        s_send_error(&ex, 413, "too_large", reason, NULL);
+        return 0;
+    }
+    const char *body = req->entity.base ? s_pool_strndup(req, req->entity.base, req->entity.len)
+                                        : s_pool_strndup(req, "", 0);
+
+    /* Longest matching prefix first; the method then picks among the routes
+     * registered with exactly that prefix. */
+    const http_route_t *best = NULL;
+    for (size_t i = 0; i < http->nroutes; i++) {
+        const http_route_t *r = &http->routes[i];
+        if (s_prefix_matches(r, path, path_len) && (!best || r->prefix_len > best->prefix_len))
+            best = r;
+    }
+    if (!best) {
+        snprintf(reason, sizeof reason, "no route for %s %.*s", method, 200, path);
+        s_send_error(&ex, 404, "not_found", reason, NULL);
+        return 0;
+    }
+    const http_route_t *route = NULL;
+    char allow[HTTP_ROUTES_MAX * 4];
+    size_t allow_len = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < http->nroutes && !route; i++) {
+        const http_route_t *r = &http->routes[i];
+        if (r->prefix_len != best->prefix_len || memcmp(r->prefix, best->prefix, r->prefix_len) != 0)
+            continue;
+        if (r->method[0] == '\0' || strcmp(r->method, method) == 0) {
+            route = r;
+        } else {
+            int w = snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
+                             allow_len ? ", " : "", r->method);
+            if (w > 0 && (size_t)w < sizeof allow - allow_len)
+                allow_len += (size_t)w;
+        }
+    }
+    if (!route) {
+        snprintf(reason, sizeof reason, "%s is not allowed on %.*s (allowed: %s)", method, 200,
+                 path, allow);
+        s_send_error(&ex, 405, "method_not_allowed", reason, allow);
+        return 0;
+    }
+
+    hb_http_req_t hreq = {
+        .method = method,
+        .path = path,
+        .query = query,
+        .body = body,
+        .body_len = req->entity.base ? req->entity.len : 0,
+        .impl = &ex,
+    };
+    route->fn(&hreq, route->arg);
+    if (!ex.answered) {
+        hb_log_once("http.no_reply", HB_LOG_ERROR, "http: the handler for %s %s did not answer",
+                    method, path);
+        s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------- h2o's own errors */
+
+/* h2o answers some requests itself before any handler runs, notably 413 when
+ * a body passes max_request_entity_size, with a text/plain body on the host's
+ * fallback path. This filter, installed only there, turns those answers into
+ * the same JSON errors our handlers send. */
+static void s_errostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
+                              size_t bufcnt, h2o_send_state_t state)
+{
+    http_errostream_t *os = (http_errostream_t *)self;
+    if (!os->sent) {
+        os->sent = true;
+        h2o_ostream_send_next(self, req, &os->body, os->body.len ? 1 : 0, state);
+    } else {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+    }
+}
+
+static void s_errfilter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    hb_http_t *http = ((http_errfilter_t *)self)->http;
+    if (req->res.status >= 400) {
+        char reason[HTTP_REASON_MAX];
+        if (req->res.status == 413)
+            snprintf(reason, sizeof reason, "the request body is larger than %zu bytes",
+                     http->max_body);
+        else
+            snprintf(reason, sizeof reason, "%s", req->res.reason ? req->res.reason : "error");
+        json_t *o = json_pack("{s:s, s:s}", "error", s_error_code(req->res.status), "reason",
+                              reason);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (text) {
+            bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+            http_errostream_t *os =
+                (http_errostream_t *)h2o_add_ostream(req, sizeof *os, slot);
+            os->super.do_send = s_errostream_send;
+            os->sent = false;
+            os->body = head ? h2o_iovec_init(NULL, 0) : h2o_strdup(&req->pool, text, strlen(text));
+            req->res.content_length = strlen(text);
+            free(text);
+            memset(&req->res.headers, 0, sizeof req->res.headers);
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                           H2O_STRLIT("application/json; charset=utf-8"));
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                           H2O_STRLIT("no-store"));
+            slot = &os->super.next;
+        }
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+static void s_on_reaper_closed(uv_handle_t *h)
+{
+    hb_http_t *http = h->data;
+    free(http);
+}
+
+/* Runs once, on the loop iteration after the last connection and the
+ * listener are closed (from the idle phase, never from a close callback).
+ *
+ * h2o 2.2's h2o_context_dispose() closes the timers and the async handle that
+ * live in its context and then calls uv_run(loop, UV_RUN_NOWAIT) itself to
+ * finish closing them. That nested run is why this is an idle callback: by
+ * then nothing of ours can fire (the reaper is stopped first, the listener
+ * and connections are gone), and the outer loop is between phases rather
+ * than inside its list of closing handles. When dispose returns, h2o's
+ * handles are closed, so our memory can go with the reaper's own close. */
+static void s_on_reap(uv_idle_t *idle)
+{
+    hb_http_t *http = idle->data;
+    uv_idle_stop(idle);
+    if (http->ctx_inited) {
+        http->ctx_inited = false;
+        h2o_context_dispose(&http->ctx);
+    }
+    h2o_config_dispose(&http->config);
+    uv_close((uv_handle_t *)idle, s_on_reaper_closed);
+}
+
+static void s_maybe_finish(hb_http_t *http)
+{
+    if (!http->destroying || http->reaping || http->nconns > 0)
+        return;
+    if (http->listener_inited && !http->listener_closed)
+        return;
+    http->reaping = true;
+    uv_idle_init(http->loop, &http->reaper);
+    http->reaper.data = http;
+    uv_idle_start(&http->reaper, s_on_reap);
+}
+
+static void s_on_listener_closed(uv_handle_t *h)
+{
+    hb_http_t *http = h->data;
+    http->listener_closed = true;
+    s_maybe_finish(http);
+}
+
+static void s_on_conn_closed(uv_handle_t *h)
+{
+    http_conn_t *c = (http_conn_t *)h;
+    hb_http_t *http = c->http;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        http->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    http->nconns--;
+    free(c);
+    s_maybe_finish(http);
+}
+
+static void s_on_refused_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void s_on_connection(uv_stream_t *server, int status)
+{
+    hb_http_t *http = server->data;
+    if (status < 0) {
+        hb_log_once("http.accept", HB_LOG_WARN, "http: accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (http->destroying)
+        return;
+    http_conn_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        hb_log_once("http.accept_nomem", HB_LOG_ERROR, "http: no memory for a connection");
+        return;
+    }
+    c->http = http;
+    uv_tcp_init(http->loop, &c->tcp);
+    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (rc != 0 || http->nconns >= HTTP_CONNS_MAX) {
+        if (rc != 0)
+            hb_log_once("http.accept", HB_LOG_WARN, "http: accept failed: %s", uv_strerror(rc));
+        else
+            hb_log_once("http.conns_max", HB_LOG_WARN,
+                        "http: %d connections open, closing new ones", HTTP_CONNS_MAX);
+        uv_close((uv_handle_t *)&c->tcp, s_on_refused_closed);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->next = http->conns;
+    if (http->conns)
+        http->conns->prev = c;
+    http->conns = c;
+    http->nconns++;
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, s_on_conn_closed);
+    h2o_accept(&http->accept_ctx, sock);
+}
+
+/* Splits "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT". */
+static int s_split_host_port(const char *hp, char *host, size_t hostcap, char *port,
+                             size_t portcap)
+{
+    const char *colon;
+    const char *h = hp;
+    size_t hlen;
+    if (hp[0] == '[') {
+        const char *end = strchr(hp, ']');
+        if (!end || end[1] != ':')
+            return HB_EINVAL;
+        h = hp + 1;
+        hlen = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(hp, ':');
+        if (!colon || memchr(hp, ':', (size_t)(colon - hp)))
+            return HB_EINVAL;
+        hlen = (size_t)(colon - hp);
+    }
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (hlen >= hostcap || plen == 0 || plen >= portcap || strspn(p, "0123456789") != plen)
+        return HB_EINVAL;
+    long v = strtol(p, NULL, 10);
+    if (v < 0 || v > 65535)
+        return HB_EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (strcmp(host, "*") == 0)
+        host[0] = '\0';
+    memcpy(port, p, plen + 1);
+    return 0;
+}
+
+/* Creates, binds and listens on a socket with plain system calls so that every
+ * failure is reported here, synchronously, before any libuv handle exists. */
+static int s_listen_fd(const char *host_port, int *fd_out)
+{
+    char host[HTTP_HOSTPORT_MAX], port[8];
+    if (strlen(host_port) >= HTTP_HOSTPORT_MAX ||
+        s_split_host_port(host_port, host, sizeof host, port, sizeof port) != 0) {
+        hb_error("http: cannot listen on '%s': expected HOST:PORT, [V6]:PORT or :PORT", host_port);
+        return HB_EINVAL;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (gai != 0) {
+        hb_error("http: cannot resolve '%s': %s", host_port, gai_strerror(gai));
+        return HB_EINVAL;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, HTTP_BACKLOG) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        hb_error("http: cannot listen on '%s': %s", host_port, strerror(err));
+        return HB_EIO;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
+{
+    if (!loop || !host_port) {
+        hb_error("http: hb_http_new needs a loop and HOST:PORT");
+        return NULL;
+    }
+    hb_http_t *http = calloc(1, sizeof *http);
+    if (!http) {
+        hb_error("http: out of memory");
+        return NULL;
+    }
+    http->loop = loop;
+    http->max_body = max_body;
+
+    h2o_config_init(&http->config);
+    http->config.server_name = h2o_iovec_init(H2O_STRLIT("hallbus"));
+    http->config.max_request_entity_size = max_body;
+    /* HTTP/1.1 only: no h2c upgrade, so every connection is one we can read
+     * as a plain request/response stream (and, later, SSE). */
+    http->config.http1.upgrade_to_http2 = 0;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    http_handler_t *handler = (http_handler_t *)h2o_create_handler(pathconf, sizeof *handler);
+    handler->super.on_req = s_on_req;
+    handler->http = http;
+    http_errfilter_t *filter =
+        (http_errfilter_t *)h2o_create_filter(&host->fallback_path, sizeof *filter);
+    filter->super.on_setup_ostream = s_errfilter_setup;
+    filter->http = http;
+
+    int fd = -1;
+    if (s_listen_fd(host_port, &fd) != 0) {
+        h2o_config_dispose(&http->config);
+        free(http);
+        return NULL;
+    }
+
+    h2o_context_init(&http->ctx, loop, &http->config);
+    http->ctx_inited = true;
+    http->accept_ctx.ctx = &http->ctx;
+    http->accept_ctx.hosts = http->config.hosts;
+
+    uv_tcp_init(loop, &http->listener);
+    http->listener.data = http;
+    http->listener_inited = true;
+    int rc = uv_tcp_open(&http->listener, fd);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&http->listener, HTTP_BACKLOG, s_on_connection);
+    if (rc != 0) {
+        hb_error("http: cannot listen on '%s': %s", host_port, uv_strerror(rc));
+        if (uv_fileno((uv_handle_t *)&http->listener, &(uv_os_fd_t){0}) != 0)
+            close(fd);
+        /* The handles are open now: they are freed once the loop runs. */
+        hb_http_t *tmp = http;
+        hb_http_destroy(&tmp);
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    if (uv_tcp_getsockname(&http->listener, (struct sockaddr *)&ss, &sslen) == 0) {
+        if (ss.ss_family == AF_INET)
+            http->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            http->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    hb_info("http: listening on %s (port %d, bodies up to %zu bytes)", host_port, http->port,
+            max_body);
+    return http;
+}
+
+int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_http_handler_fn fn,
+                  void *arg)
+{
+    if (!http || !prefix || !fn || prefix[0] != '/')
+        return HB_EINVAL;
+    if (http->nroutes >= HTTP_ROUTES_MAX)
+        return HB_ETOOBIG;
+    size_t plen = strlen(prefix);
+    if (plen >= HTTP_PREFIX_MAX || (method && (method[0] == '\0' || strlen(method) >= HTTP_METHOD_MAX)))
+        return HB_EINVAL;
+    for (size_t i = 0; i < http->nroutes; i++) {
+        const http_route_t *r = &http->routes[i];
+        if (strcmp(r->prefix, prefix) == 0 && strcmp(r->method, method ? method : "") == 0)
+            return HB_EEXIST;
+    }
+    http_route_t *r = &http->routes[http->nroutes++];
+    snprintf(r->method, sizeof r->method, "%s", method ? method : "");
+    memcpy(r->prefix, prefix, plen + 1);
+    r->prefix_len = plen;
+    r->fn = fn;
+    r->arg = arg;
+    return 0;
+}
+
+int hb_http_port(const hb_http_t *http)
+{
+    return http ? http->port : 0;
+}
+
+void hb_http_destroy(hb_http_t **http_p)
+{
+    if (!http_p || !*http_p)
+        return;
+    hb_http_t *http = *http_p;
+    *http_p = NULL;
+    if (http->destroying)
+        return;
+    http->destroying = true;
+    if (http->listener_inited)
+        uv_close((uv_handle_t *)&http->listener, s_on_listener_closed);
+    /* HTTP/1 in h2o 2.2 keeps idle keep-alive connections open until their
+     * timeout. Shutting the read side makes h2o see end-of-stream and close
+     * each connection itself, after any response being written; closing the
+     * socket under h2o would leave it with a dangling pointer. */
+    for (http_conn_t *c = http->conns; c; c = c->next) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            shutdown(fd, SHUT_RD);
+    }
+    s_maybe_finish(http);
+}

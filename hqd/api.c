@@ -1,0 +1,182 @@
+/* hqd's HTTP/JSON API: the halls, one hall, a hall's stored events decoded,
+ * and HQ's own counters. Answers come from the loop's memory, except events,
+ * which are read from LMDB in a short read transaction. docs/API.md has every
+ * route with an example. */
+#include "hqd.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/digest.h"
+#include "hallbus/error.h"
+#include "hallbus/time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENTS_LIMIT_DEFAULT 100
+#define EVENTS_LIMIT_MAX 1000
+#define HALLS_LIMIT_DEFAULT 1000
+#define HALLS_LIMIT_MAX 100000
+
+static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
+{
+    char digest[HB_DIGEST_HEX], seen[HB_RFC3339_MAX];
+    hb_digest_hex(&h->digest, digest);
+    json_t *o = json_pack("{s:s, s:I, s:I, s:b, s:s, s:I}", "hall", h->id, "last_seq",
+                          (json_int_t)h->committed_seq, "events", (json_int_t)h->events, "online",
+                          hq_ingest_hall_online(hq->ingest, h), "stream_digest", digest,
+                          "refused", (json_int_t)h->refused);
+    if (h->last_seen_ms) {
+        hb_time_format(h->last_seen_ms, seen);
+        json_object_set_new(o, "last_seen", json_string(seen));
+    } else {
+        json_object_set_new(o, "last_seen", json_null());
+    }
+    return o;
+}
+
+/* Reads an unsigned query parameter; `*out` keeps its default when absent. */
+static int s_query_u64(hb_http_req_t *req, const char *name, uint64_t max, uint64_t *out)
+{
+    char buf[32];
+    int rc = hb_http_query(req, name, buf, sizeof buf);
+    if (rc == HB_ENOTFOUND)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = rc == 0 && buf[0] >= '0' && buf[0] <= '9' ? strtoull(buf, &end, 10) : 0;
+    if (rc != 0 || buf[0] < '0' || buf[0] > '9' || *end != '\0' || errno != 0 || v > max) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s must be a whole number from 0 to %llu",
+                            name, (unsigned long long)max);
+        return HB_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static void s_get_halls(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    uint64_t offset = 0, limit = HALLS_LIMIT_DEFAULT;
+    if (s_query_u64(req, "offset", UINT32_MAX, &offset) != 0 ||
+        s_query_u64(req, "limit", HALLS_LIMIT_MAX, &limit) != 0)
+        return;
+    size_t total = hq_halls_count(hq->halls);
+    json_t *arr = json_array();
+    for (size_t i = (size_t)offset; i < total && i < offset + limit; i++)
+        json_array_append_new(arr, s_hall_json(hq, hq_halls_sorted(hq->halls, i)));
+    hb_http_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total,
+                                           "offset", (json_int_t)offset, "halls", arr));
+}
+
+typedef struct events_ctx {
+    json_t *arr;
+    uint64_t next;
+    int bad;
+} events_ctx_t;
+
+static int s_event_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
+{
+    events_ctx_t *c = arg;
+    Hallbus__Envelope *env = hb_envelope_unpack(data, len);
+    json_t *o = env ? hb_event_to_json(env) : NULL;
+    if (!o) {
+        o = json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "type", "undecodable");
+        c->bad++;
+    }
+    json_array_append_new(c->arr, o);
+    c->next = seq + 1;
+    hb_envelope_free(env);
+    return 0;
+}
+
+static void s_get_hall(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    const char *rest = req->path + strlen("/v1/halls/");
+    char id[HQ_HALL_ID_MAX + 1];
+    const char *slash = strchr(rest, '/');
+    size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (idlen == 0 || idlen >= sizeof id) {
+        hb_http_reply_error(req, 404, "not_found", "no hall '%.*s'", (int)(idlen > 64 ? 64 : idlen), rest);
+        return;
+    }
+    memcpy(id, rest, idlen);
+    id[idlen] = '\0';
+    hq_hall_t *h = hq_halls_find(hq->halls, id);
+    if (!h) {
+        hb_http_reply_error(req, 404, "not_found", "no hall '%s' has sent anything to this HQ", id);
+        return;
+    }
+    if (!slash) {
+        json_t *o = s_hall_json(hq, h);
+        json_object_set_new(o, "accepted_seq", json_integer((json_int_t)h->accepted_seq));
+        json_object_set_new(o, "hall_last_seq", json_integer((json_int_t)h->hall_last_seq));
+        hb_http_reply_json(req, 200, o);
+        return;
+    }
+    if (strcmp(slash, "/events") != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no route for %s %s", req->method, req->path);
+        return;
+    }
+    uint64_t from = 1, limit = EVENTS_LIMIT_DEFAULT;
+    if (s_query_u64(req, "from", UINT64_MAX >> 1, &from) != 0 ||
+        s_query_u64(req, "limit", EVENTS_LIMIT_MAX, &limit) != 0)
+        return;
+    events_ctx_t c = {.arr = json_array(), .next = from};
+    int rc = hq_store_read_events(&hq->store, h->num, from ? from : 1, (size_t)limit, s_event_cb, &c);
+    if (rc != 0) {
+        json_decref(c.arr);
+        hb_http_reply_error(req, 500, "storage", "cannot read the events: %s", hb_strerror(rc));
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:I, s:o}", "hall", h->id, "last_seq",
+                             (json_int_t)h->committed_seq, "events", c.arr);
+    if (c.next <= h->committed_seq && json_array_size(c.arr) == limit)
+        json_object_set_new(body, "next", json_integer((json_int_t)c.next));
+    hb_http_reply_json(req, 200, body);
+}
+
+static void s_get_status(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    hq_ingest_stats_t st;
+    hq_writer_stats_t ws;
+    hq_ingest_get_stats(hq->ingest, &st);
+    hq_writer_get_stats(hq->writer, &ws);
+    json_t *refused = json_object();
+    for (int i = 1; i < HQ_REJECT_CODES; i++)
+        json_object_set_new(refused, hq_reject_code_name(i), json_integer((json_int_t)st.refused_by_code[i]));
+    char started[HB_RFC3339_MAX];
+    hb_time_format(hq->started_ms, started);
+    json_t *body = json_pack(
+        "{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}, "
+        "s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
+        "listen", hq_ingest_endpoint(hq->ingest), "started", started, "halls",
+        (json_int_t)hq_halls_count(hq->halls), "online",
+        (json_int_t)hq_ingest_online_count(hq->ingest), "ingest", "frames", (json_int_t)st.frames,
+        "batches", (json_int_t)st.batches, "events_received", (json_int_t)st.events_received,
+        "events_duplicate", (json_int_t)st.events_duplicate, "events_unknown_kind",
+        (json_int_t)st.events_unknown_kind, "acks_sent", (json_int_t)st.acks_sent,
+        "send_dropped", (json_int_t)st.send_dropped, "unauthenticated",
+        (json_int_t)st.unauthenticated, "refused", (json_int_t)st.refused, "refused_by_reason",
+        refused, "writer", "commits", (json_int_t)ws.commits, "events", (json_int_t)ws.events,
+        "failures", (json_int_t)ws.failures, "queued_events", (json_int_t)ws.queued_events,
+        "queued_bytes", (json_int_t)ws.queued_bytes, "last_commit_ms", ws.last_commit_ms,
+        "max_commit_ms", ws.max_commit_ms, "store", "bytes",
+        (json_int_t)hb_store_size(&hq->store.store), "map_size",
+        (json_int_t)hq->store.store.map_size, "map_grows", (json_int_t)hq->store.store.grow_count,
+        "auth", "allowed", (json_int_t)hq_zap_allowed(hq->zap), "denied",
+        (json_int_t)hq_zap_denied(hq->zap));
+    hb_http_reply_json(req, 200, body);
+}
+
+int hqd_api_register(hqd_t *hq)
+{
+    int rc = hb_http_route(hq->http, "GET", "/v1/halls/", s_get_hall, hq);
+    if (rc == 0)
+        rc = hb_http_route(hq->http, "GET", "/v1/halls", s_get_halls, hq);
+    if (rc == 0)
+        rc = hb_http_route(hq->http, "GET", "/v1/status", s_get_status, hq);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* The hqd daemon as a whole: settings and the parts main.c wires together
+ * (ZAP handler, store, writer, ingest, HTTP API). api.c serves the API. */
+#ifndef HQD_HQD_H
+#define HQD_HQD_H
+
+#include "halls.h"
+#include "hqstore.h"
+#include "ingest.h"
+#include "writer.h"
+#include "zap.h"
+#include "hallbus/cert.h"
+#include "hallbus/http.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct hqd_config {
+    char *config;
+    char *data;
+    char *listen;
+    char *http;
+    char *keys;
+    char *log_level;
+    int64_t heartbeat_ms;
+    int64_t offline_after_ms;
+    uint64_t max_frame;
+    int64_t max_batch;
+    uint64_t queue_bytes;
+    uint64_t map_size;
+    uint64_t map_max;
+    uint64_t max_body;
+} hqd_config_t;
+
+typedef struct hqd {
+    hqd_config_t cfg;
+    uv_loop_t *loop;
+    void *zmq_ctx;
+    hb_cert_t cert;
+    hq_zap_t *zap;
+    hq_store_t store;
+    hq_halls_t *halls;
+    hq_writer_t *writer;
+    hq_ingest_t *ingest;
+    hb_http_t *http;
+    int64_t started_ms;
+} hqd_t;
+
+int hqd_api_register(hqd_t *hq);
+
+#endif

@@ -1,0 +1,279 @@
+/* The ZAP handler (see zap.h). The key table is rebuilt from the halls/
+ * folder when the folder changes (its mtime) or, on an unknown key, when the
+ * last scan is older than a second; only the handler thread touches it. */
+#include "zap.h"
+
+#include "hallbus/cert.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "hallbus"
+#define ZAP_RESCAN_MS 1000
+
+typedef struct zap_entry {
+    char key[HB_CERT_KEY_Z85];
+    char hall[64];
+} zap_entry_t;
+
+struct hq_zap {
+    void *sock;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_uint_fast64_t allowed, denied;
+    atomic_size_t enrolled;
+    char dir[4096];
+    zap_entry_t *entries;
+    size_t n_entries;
+    struct timespec dir_mtime;
+    int64_t last_scan_ms;
+};
+
+static int s_entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const zap_entry_t *)a)->key, ((const zap_entry_t *)b)->key);
+}
+
+/* Rebuilds the key table from the folder. */
+static void s_scan(hq_zap_t *z)
+{
+    z->last_scan_ms = hb_mono_ms();
+    struct stat st;
+    if (stat(z->dir, &st) == 0)
+        z->dir_mtime = st.st_mtim;
+    DIR *d = opendir(z->dir);
+    if (!d) {
+        hb_log_once("zap-dir", HB_LOG_ERROR, "zap: cannot read %s; no hall can connect", z->dir);
+        free(z->entries);
+        z->entries = NULL;
+        z->n_entries = 0;
+        atomic_store(&z->enrolled, 0);
+        return;
+    }
+    size_t cap = 64, n = 0;
+    zap_entry_t *e = malloc(cap * sizeof *e);
+    struct dirent *de;
+    while (e && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".key") != 0)
+            continue;
+        char path[4400], err[256];
+        snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name);
+        hb_cert_t c;
+        if (hb_cert_load_public(path, &c, err, sizeof err) != 0) {
+            hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: %s", path, err);
+            continue;
+        }
+        const char *hall = hb_cert_meta(&c, "hall");
+        char fallback[64];
+        if (!hall) {
+            snprintf(fallback, sizeof fallback, "%.*s", (int)(len - 4 < 63 ? len - 4 : 63),
+                     de->d_name);
+            hall = fallback;
+        }
+        if (!hb_hall_id_valid(hall)) {
+            hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: '%s' is not a hall id", path, hall);
+            continue;
+        }
+        if (n == cap) {
+            cap *= 2;
+            zap_entry_t *p = realloc(e, cap * sizeof *e);
+            if (!p)
+                break;
+            e = p;
+        }
+        snprintf(e[n].key, sizeof e[n].key, "%s", c.public_key);
+        snprintf(e[n].hall, sizeof e[n].hall, "%s", hall);
+        n++;
+    }
+    closedir(d);
+    if (!e)
+        n = 0;
+    qsort(e, n, sizeof *e, s_entry_cmp);
+    /* One key, one hall: a key enrolled twice is ambiguous and refused. */
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = (i > 0 && strcmp(e[i].key, e[i - 1].key) == 0) ||
+                   (i + 1 < n && strcmp(e[i].key, e[i + 1].key) == 0);
+        if (dup) {
+            hb_log_once(e[i].hall, HB_LOG_ERROR,
+                        "zap: the key of hall %s is enrolled more than once; refused", e[i].hall);
+            continue;
+        }
+        e[out++] = e[i];
+    }
+    free(z->entries);
+    z->entries = e;
+    z->n_entries = out;
+    atomic_store(&z->enrolled, out);
+}
+
+static bool s_dir_changed(hq_zap_t *z)
+{
+    struct stat st;
+    if (stat(z->dir, &st) != 0)
+        return true;
+    return st.st_mtim.tv_sec != z->dir_mtime.tv_sec || st.st_mtim.tv_nsec != z->dir_mtime.tv_nsec;
+}
+
+static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
+{
+    if (s_dir_changed(z))
+        s_scan(z);
+    zap_entry_t probe;
+    snprintf(probe.key, sizeof probe.key, "%s", key);
+    const zap_entry_t *hit = z->entries
+                                 ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
+                                 : NULL;
+    if (!hit && hb_mono_ms() - z->last_scan_ms > ZAP_RESCAN_MS) {
+        s_scan(z);
+        hit = z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
+                         : NULL;
+    }
+    return hit;
+}
+
+static void s_reply(void *sock, const char *version, size_t vlen, const char *req_id,
+                    size_t rlen, const char *status, const char *text, const char *user)
+{
+    zmq_send(sock, version, vlen, ZMQ_SNDMORE);
+    zmq_send(sock, req_id, rlen, ZMQ_SNDMORE);
+    zmq_send(sock, status, strlen(status), ZMQ_SNDMORE);
+    zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(sock, "", 0, 0); /* metadata: none */
+}
+
+#define ZAP_PARTS 8
+
+static void s_handle(hq_zap_t *z)
+{
+    zmq_msg_t parts[ZAP_PARTS];
+    int n = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, z->sock, 0) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < ZAP_PARTS)
+            parts[n++] = m;
+        else
+            zmq_msg_close(&m);
+    }
+    /* version, request id, domain, address, identity, mechanism, credentials */
+    const char *status = "400", *text = "refused";
+    char user[64] = "";
+    if (n < 6) {
+        /* Unreadable: a REP socket must still answer, or it wedges. */
+        s_reply(z->sock, "1.0", 3, "", 0, "500", "malformed ZAP request", "");
+        goto out;
+    }
+    const char *version = zmq_msg_data(&parts[0]);
+    size_t vlen = zmq_msg_size(&parts[0]);
+    if (vlen != 3 || memcmp(version, "1.0", 3) != 0) {
+        status = "500";
+        text = "unsupported ZAP version";
+    } else if (zmq_msg_size(&parts[2]) != strlen(ZAP_DOMAIN) ||
+               memcmp(zmq_msg_data(&parts[2]), ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0) {
+        text = "wrong domain";
+    } else if (zmq_msg_size(&parts[5]) != 5 || memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) != 0 ||
+               n < 7 || zmq_msg_size(&parts[6]) != 32) {
+        text = "only CURVE is accepted";
+    } else {
+        char key[HB_CERT_KEY_Z85];
+        zmq_z85_encode(key, zmq_msg_data(&parts[6]), 32);
+        const zap_entry_t *hit = s_lookup(z, key);
+        if (hit) {
+            status = "200";
+            text = "OK";
+            snprintf(user, sizeof user, "%s", hit->hall);
+        } else {
+            text = "key not enrolled";
+            hb_log_once(key, HB_LOG_WARN, "zap: refused a connection with key %s: not enrolled",
+                        key);
+        }
+    }
+    if (strcmp(status, "200") == 0)
+        atomic_fetch_add(&z->allowed, 1);
+    else
+        atomic_fetch_add(&z->denied, 1);
+    s_reply(z->sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[1]),
+            zmq_msg_size(&parts[1]), status, text, user);
+out:
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+static void *s_thread(void *arg)
+{
+    hq_zap_t *z = arg;
+    while (!atomic_load(&z->stop)) {
+        zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, 100);
+        if (rc > 0)
+            s_handle(z);
+        else if (rc < 0 && zmq_errno() == ETERM)
+            break;
+    }
+    return NULL;
+}
+
+int hq_zap_start(void *zmq_ctx, const char *halls_dir, hq_zap_t **out)
+{
+    hq_zap_t *z = calloc(1, sizeof *z);
+    if (!z)
+        return HB_ENOMEM;
+    snprintf(z->dir, sizeof z->dir, "%s", halls_dir);
+    z->sock = zmq_socket(zmq_ctx, ZMQ_REP);
+    int linger = 0;
+    if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(z->sock, ZAP_ENDPOINT) != 0) {
+        hb_error("zap: cannot bind %s: %s", ZAP_ENDPOINT, zmq_strerror(zmq_errno()));
+        if (z->sock)
+            zmq_close(z->sock);
+        free(z);
+        return HB_EZMQ;
+    }
+    s_scan(z);
+    hb_info("zap: %zu hall key(s) enrolled in %s", z->n_entries, z->dir);
+    if (pthread_create(&z->thread, NULL, s_thread, z) != 0) {
+        zmq_close(z->sock);
+        free(z->entries);
+        free(z);
+        return HB_ESYS;
+    }
+    *out = z;
+    return 0;
+}
+
+void hq_zap_stop(hq_zap_t **zp)
+{
+    hq_zap_t *z = *zp;
+    if (!z)
+        return;
+    *zp = NULL;
+    atomic_store(&z->stop, true);
+    pthread_join(z->thread, NULL);
+    zmq_close(z->sock);
+    free(z->entries);
+    free(z);
+}
+
+uint64_t hq_zap_allowed(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->allowed); }
+uint64_t hq_zap_denied(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->denied); }
+size_t hq_zap_enrolled(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->enrolled); }

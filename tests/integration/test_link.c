@@ -1,0 +1,439 @@
+/* The link's promises with real processes on loopback: events arrive whole
+ * and in order; bad input on the local API and on the wire is refused with a
+ * reason while other halls carry on; events of a kind HQ does not know are
+ * stored as they came; only enrolled keys get in and a hall can only write
+ * its own stream; an interrupted ack causes a resend that is not stored
+ * twice; a hall restarted behind a half-open connection is served at once. */
+#include "harness.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/cert.h"
+#include "hallbus/digest.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t a, b;
+} world_t;
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "link");
+    hbt_hq_init(&w->hq, w->root);
+    hbt_hq_start(&w->hq);
+    hbt_hall_enroll(&w->hq, &w->a, "HALL-A");
+    hbt_hall_enroll(&w->hq, &w->b, "HALL-B");
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_stop(&w->a, SIGTERM);
+    hbt_hall_stop(&w->b, SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+static int64_t s_hq_last(world_t *w, const char *hall)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/%s", hall);
+    json_t *h = hbt_get(w->hq.http, path);
+    int64_t v = h ? hbt_int(h, "last_seq") : -1;
+    json_decref(h);
+    return v;
+}
+
+static void test_events_arrive_whole_and_decoded(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_start(&w->a);
+    const char *one = "{\"type\":\"complaint_opened\",\"complaint\":\"C1\",\"channel\":\"phone\","
+                      "\"category\":\"waiting_time\",\"severity\":\"high\",\"text\":\"too long\"}";
+    json_t *resp = NULL;
+    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", one, &resp), 200);
+    assert_int_equal(hbt_int(resp, "seq"), 1);
+    json_decref(resp);
+    assert_int_equal(hbt_hall_post(&w->a, 1200, 1), 1201);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+
+    json_t *ev = hbt_get(w->hq.http, "/v1/halls/HALL-A/events?from=1&limit=2");
+    assert_non_null(ev);
+    json_t *arr = json_object_get(ev, "events");
+    assert_int_equal(json_array_size(arr), 2);
+    json_t *first = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "type")), "complaint_opened");
+    assert_string_equal(json_string_value(json_object_get(first, "channel")), "phone");
+    assert_string_equal(json_string_value(json_object_get(first, "severity")), "high");
+    assert_int_equal(hbt_int(json_array_get(arr, 1), "seq"), 2);
+    assert_int_equal(hbt_int(ev, "next"), 3);
+    json_decref(ev);
+    /* A page from the middle of a stored chunk. */
+    ev = hbt_get(w->hq.http, "/v1/halls/HALL-A/events?from=777&limit=3");
+    assert_non_null(ev);
+    arr = json_object_get(ev, "events");
+    assert_int_equal(json_array_size(arr), 3);
+    assert_int_equal(hbt_int(json_array_get(arr, 0), "seq"), 777);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "ticket")),
+                        "T1-775");
+    json_decref(ev);
+
+    json_t *halls = hbt_get(w->hq.http, "/v1/halls");
+    assert_non_null(halls);
+    assert_int_equal(hbt_int(halls, "total"), 1);
+    json_t *h0 = json_array_get(json_object_get(halls, "halls"), 0);
+    assert_string_equal(json_string_value(json_object_get(h0, "hall")), "HALL-A");
+    assert_true(json_is_true(json_object_get(h0, "online")));
+    assert_true(json_is_string(json_object_get(h0, "last_seen")));
+    json_decref(halls);
+}
+
+static void test_local_api_refuses_bad_events(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_start(&w->a);
+    assert_int_equal(hbt_hall_post(&w->a, 10, 2), 10);
+    static const struct {
+        const char *body;
+        const char *needle;
+    } bad[] = {
+        {"{\"type\":", "not valid JSON"},
+        {"[]", "1 to"},
+        {"42", "event object or an array"},
+        {"{\"type\":\"ticket_exploded\",\"ticket\":\"A1\"}", "ticket_exploded"},
+        {"{\"ticket\":\"A1\"}", "type"},
+        {"{\"type\":\"ticket_issued\",\"ticket\":\"A1\",\"colour\":\"red\"}", "colour"},
+        {"{\"type\":\"ticket_issued\",\"priority\":\"urgent\"}", "urgent"},
+        {"{\"type\":\"ticket_issued\",\"seq\":5}", "seq"},
+        {"{\"type\":\"satisfaction_scored\",\"score\":-1}", "score"},
+        {"{\"type\":\"ticket_issued\",\"at\":\"yesterday\"}", "at"},
+        {"[{\"type\":\"ticket_issued\",\"ticket\":\"A1\"},{\"type\":\"nope\"}]", "event 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *resp = NULL;
+        int status = hbt_http(w->a.http, "POST", "/v1/events", bad[i].body, &resp);
+        assert_int_equal(status, 400);
+        const char *reason = json_string_value(json_object_get(resp, "reason"));
+        assert_non_null(reason);
+        if (!strstr(reason, bad[i].needle))
+            fail_msg("refusal of %s says '%s', which does not name '%s'", bad[i].body, reason,
+                     bad[i].needle);
+        json_decref(resp);
+    }
+    /* Nothing of any refused request was stored. */
+    json_t *st = hbt_get(w->a.http, "/v1/status");
+    assert_int_equal(hbt_int(st, "last_seq"), 10);
+    json_decref(st);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+}
+
+/* Bytes of an envelope with seq `seq` whose body is an event kind this build
+ * does not know (field 99), plus a known event with an unknown extra field. */
+static size_t s_future_event(uint64_t seq, bool unknown_kind, uint8_t *out)
+{
+    uint8_t *inner;
+    size_t ilen;
+    if (unknown_kind) {
+        /* Only seq and time are known fields: the body is a kind from the future. */
+        Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
+        env.seq = seq;
+        env.at_ms = (int64_t)time(NULL) * 1000;
+        assert_int_equal(hb_envelope_pack(&env, &inner, &ilen), 0);
+    } else {
+        ilen = hbt_envelope_bytes(seq, (int64_t)time(NULL) * 1000, &inner);
+    }
+    memcpy(out, inner, ilen);
+    free(inner);
+    size_t n = ilen;
+    if (unknown_kind) {
+        /* Replace nothing: append field 99 (length-delimited) with a small
+         * message inside; a newer hall's kind that this HQ has never seen. */
+        out[n++] = (uint8_t)((99 << 3) | 2) | 0x80;
+        out[n++] = (uint8_t)(99 >> 4);
+        out[n++] = 4;
+        out[n++] = 0x0a; /* field 1, string */
+        out[n++] = 2;
+        out[n++] = 'h';
+        out[n++] = 'i';
+    } else {
+        out[n++] = (uint8_t)(77 << 3) | 0x80; /* field 77, varint */
+        out[n++] = (uint8_t)(77 >> 4);
+        out[n++] = 42;
+    }
+    return n;
+}
+
+static void test_wire_refusals_and_unknown_kinds(void **state)
+{
+    world_t *w = *state;
+    /* Hall B runs normally throughout: its traffic must be unaffected. */
+    hbt_hall_start(&w->b);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+
+    uint8_t junk[512];
+    srand(7);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)rand();
+    struct {
+        const char *what;
+        int code;
+    } expect[8];
+    int n = 0;
+
+    assert_int_equal(hbt_raw_send_bytes(raw, junk, sizeof junk), 0);
+    expect[n++] = (typeof(expect[0])){"random bytes", HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED};
+    /* A valid batch frame cut in half. */
+    uint8_t *ev;
+    size_t evlen = hbt_envelope_bytes(1, (int64_t)time(NULL) * 1000, &ev);
+    ProtobufCBinaryData item = {evlen, ev};
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = 1;
+    b.events = &item;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    uint8_t *fb;
+    size_t flen;
+    assert_int_equal(hb_frame_pack(&f, &fb, &flen), 0);
+    assert_int_equal(hbt_raw_send_bytes(raw, fb, flen / 2), 0);
+    expect[n++] = (typeof(expect[0])){"truncated", HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED};
+    free(fb);
+    free(ev);
+    /* Oversized: over max_frame (1 MiB) but under the hard cap. */
+    size_t big = (1 << 20) + 1000;
+    uint8_t *huge = calloc(1, big);
+    assert_int_equal(hbt_raw_send_bytes(raw, huge, big), 0);
+    free(huge);
+    expect[n++] = (typeof(expect[0])){"oversized", HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE};
+    /* Far ahead of what HQ holds. */
+    assert_int_equal(hbt_raw_send_batch(raw, 1000000, 3), 0);
+    expect[n++] = (typeof(expect[0])){"far ahead", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE};
+    /* Zero. */
+    assert_int_equal(hbt_raw_send_batch(raw, 0, 1), 0);
+    expect[n++] = (typeof(expect[0])){"zero", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE};
+
+    for (int i = 0; i < n; i++) {
+        Hallbus__Frame *r = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_REJECT, 5000);
+        if (!r)
+            fail_msg("no refusal for %s", expect[i].what);
+        if ((int)r->reject->code != expect[i].code)
+            fail_msg("%s refused with code %d (%s), expected %d", expect[i].what,
+                     (int)r->reject->code, r->reject->reason, expect[i].code);
+        assert_true(r->reject->reason && strlen(r->reject->reason) > 10);
+        hb_frame_free(r);
+    }
+    /* Nothing of that was stored. */
+    assert_true(s_hq_last(w, "HALL-A") == 0);
+
+    /* A newer hall's events: an unknown kind and an unknown field. They are
+     * stored as they came and acknowledged, never refused. */
+    uint8_t e1[256], e2[256], e3[256];
+    size_t l1 = s_future_event(1, true, e1), l2 = s_future_event(2, false, e2);
+    uint8_t *plain;
+    size_t l3 = hbt_envelope_bytes(3, (int64_t)time(NULL) * 1000, &plain);
+    memcpy(e3, plain, l3);
+    free(plain);
+    ProtobufCBinaryData items[3] = {{l1, e1}, {l2, e2}, {l3, e3}};
+    b.n_events = 3;
+    b.events = items;
+    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    assert_non_null(ack);
+    assert_int_equal(ack->ack->committed_seq, 3);
+    hb_frame_free(ack);
+    hb_digest_t d;
+    hb_digest_init(&d);
+    hb_digest_step(&d, e1, l1);
+    hb_digest_step(&d, e2, l2);
+    hb_digest_step(&d, e3, l3);
+    char hex[HB_DIGEST_HEX];
+    hb_digest_hex(&d, hex);
+    json_t *h = hbt_get(w->hq.http, "/v1/halls/HALL-A");
+    assert_string_equal(json_string_value(json_object_get(h, "stream_digest")), hex);
+    assert_int_equal(hbt_int(h, "events"), 3);
+    json_decref(h);
+    json_t *evs = hbt_get(w->hq.http, "/v1/halls/HALL-A/events");
+    json_t *arr = json_object_get(evs, "events");
+    assert_int_equal(json_array_size(arr), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "type")),
+                        "unknown");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "type")),
+                        "ticket_issued");
+    json_decref(evs);
+
+    json_t *st = hbt_get(w->hq.http, "/v1/status");
+    json_t *ing = json_object_get(st, "ingest");
+    assert_true(hbt_int(ing, "refused") >= n);
+    assert_int_equal(hbt_int(ing, "events_unknown_kind"), 1);
+    json_decref(st);
+    hbt_raw_close(&raw);
+
+    /* Hall B's traffic went on regardless. */
+    hbt_hall_post(&w->b, 500, 3);
+    assert_true(hbt_wait_synced(&w->hq, &w->b, 15000));
+    assert_true(hbt_alive(&w->hq.proc));
+}
+
+static void test_unenrolled_key_gets_nothing_in(void **state)
+{
+    world_t *w = *state;
+    /* A key pair HQ has never seen, with HQ's real public key. */
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/stranger", w->root);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->a.dir, dir);
+    assert_int_equal(system(cmd), 0);
+    hb_cert_t c;
+    assert_int_equal(hb_cert_generate(&c), 0);
+    assert_int_equal(hb_cert_set_meta(&c, "hall", "HALL-A"), 0); /* claims to be A */
+    char path[500];
+    snprintf(path, sizeof path, "%s/hall.key", dir);
+    assert_int_equal(hb_cert_save(&c, path, true), 0);
+
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, dir);
+    assert_int_equal(hbt_raw_hello(raw), -1); /* never welcomed */
+    hbt_raw_send_batch(raw, 1, 5);            /* may not even be taken: no connection */
+    assert_null(hbt_raw_recv(raw, 1000));
+    hbt_raw_close(&raw);
+    assert_true(s_hq_last(w, "HALL-A") <= 0);
+    json_t *st = hbt_get(w->hq.http, "/v1/status");
+    assert_true(hbt_int(json_object_get(st, "auth"), "denied") > 0);
+    assert_int_equal(hbt_int(st, "halls"), 0);
+    json_decref(st);
+}
+
+static void test_hall_cannot_write_another_halls_stream(void **state)
+{
+    world_t *w = *state;
+    /* B's key, and a payload that (if anything in it counted) would be A's:
+     * events go to B, because identity is the key. */
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->b.dir);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    assert_int_equal(hbt_raw_send_batch(raw, 1, 10), 0);
+    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    assert_non_null(ack);
+    hb_frame_free(ack);
+    hbt_raw_close(&raw);
+    assert_int_equal(s_hq_last(w, "HALL-B"), 10);
+    assert_true(s_hq_last(w, "HALL-A") <= 0);
+}
+
+static void test_keys_enrolled_while_running_are_admitted(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_t late;
+    hbt_hall_enroll(&w->hq, &late, "HALL-LATE");
+    hbt_hall_start(&late);
+    hbt_hall_post(&late, 50, 4);
+    assert_true(hbt_wait_synced(&w->hq, &late, 15000));
+    hbt_hall_stop(&late, SIGTERM);
+}
+
+static void test_interrupted_ack_resend_not_stored_twice(void **state)
+{
+    world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    assert_int_equal(hbt_raw_send_batch(raw, 1, 100), 0);
+    /* HQ commits; the connection is gone before the hall reads the ack. */
+    int64_t deadline = hbt_now_ms() + 5000;
+    while (s_hq_last(w, "HALL-A") != 100 && hbt_now_ms() < deadline)
+        hbt_sleep_ms(20);
+    assert_int_equal(s_hq_last(w, "HALL-A"), 100);
+    hbt_raw_close(&raw);
+    /* The hall never saw the ack, so it resends the same events (and more)
+     * on a new connection, without even asking where HQ stands. */
+    raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    assert_int_equal(hbt_raw_send_batch(raw, 1, 150), 0);
+    Hallbus__Frame *ack = NULL;
+    deadline = hbt_now_ms() + 8000;
+    while (hbt_now_ms() < deadline) {
+        ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 500);
+        if (ack && ack->ack->committed_seq == 150)
+            break;
+        hb_frame_free(ack);
+        ack = NULL;
+        hbt_raw_send_batch(raw, 1, 150); /* the first may have raced the handshake */
+    }
+    assert_non_null(ack);
+    hb_frame_free(ack);
+    hbt_raw_close(&raw);
+    json_t *h = hbt_get(w->hq.http, "/v1/halls/HALL-A");
+    assert_int_equal(hbt_int(h, "last_seq"), 150);
+    assert_int_equal(hbt_int(h, "events"), 150);
+    json_decref(h);
+    json_t *st = hbt_get(w->hq.http, "/v1/status");
+    assert_true(hbt_int(json_object_get(st, "ingest"), "events_duplicate") >= 100);
+    json_decref(st);
+    json_t *evs = hbt_get(w->hq.http, "/v1/halls/HALL-A/events?from=95&limit=10");
+    json_t *arr = json_object_get(evs, "events");
+    assert_int_equal(json_array_size(arr), 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(hbt_int(json_array_get(arr, i), "seq"), 95 + (int64_t)i);
+    json_decref(evs);
+}
+
+static void test_restart_behind_half_open_connection(void **state)
+{
+    world_t *w = *state;
+    int hq_port = atoi(strrchr(w->hq.endpoint, ':') + 1);
+    hbt_proxy_t *proxy = hbt_proxy_start(hq_port);
+    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "tcp://127.0.0.1:%d", hbt_proxy_port(proxy));
+    hbt_hall_start(&w->a);
+    hbt_hall_post(&w->a, 100, 5);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    /* Freeze the connection: both ends keep their sockets, nothing flows.
+     * To HQ the old connection looks alive (its heartbeat timeout is 10 s). */
+    hbt_proxy_freeze(proxy, true);
+    hbt_hall_stop(&w->a, SIGKILL);
+    /* The hall comes back at once on a new connection straight to HQ. */
+    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "%s", w->hq.endpoint);
+    int64_t t0 = hbt_now_ms();
+    hbt_hall_start(&w->a);
+    hbt_hall_post(&w->a, 100, 6);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 5000));
+    int64_t took = hbt_now_ms() - t0;
+    fprintf(stderr, "restarted hall served again after %lld ms\n", (long long)took);
+    hbt_proxy_stop(&proxy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_events_arrive_whole_and_decoded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_local_api_refuses_bad_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_wire_refusals_and_unknown_kinds, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unenrolled_key_gets_nothing_in, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hall_cannot_write_another_halls_stream, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_enrolled_while_running_are_admitted, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_ack_resend_not_stored_twice, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_behind_half_open_connection, s_setup,
+                                        s_teardown),
+    };
+    /* HB_TEST_FILTER=test_name runs one test (cmocka's own filter). */
+    if (getenv("HB_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("HB_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

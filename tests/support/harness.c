@@ -1,0 +1,649 @@
+/* The integration-test harness (see harness.h). Assertions use cmocka, so a
+ * broken environment fails the test that needed it, with the reason. */
+#include "harness.h"
+
+#include "hallbus/cert.h"
+#include "hallbus/codec.h"
+#include "hallbus/httpc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cmocka.h>
+
+void hbt_mkdtemp(char *out, size_t len, const char *tag)
+{
+    snprintf(out, len, "/tmp/hb-%s-XXXXXX", tag);
+    assert_non_null(mkdtemp(out));
+}
+
+void hbt_rmdir(const char *dir)
+{
+    if (getenv("HB_KEEP_TEST_DIRS"))
+        return;
+    char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+    hbt_run(argv, NULL, 0);
+}
+
+int hbt_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+void hbt_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int64_t hbt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void hbt_spawn(hbt_proc_t *p, const char *log, char *const argv[])
+{
+    snprintf(p->log, sizeof p->log, "%s", log);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+}
+
+bool hbt_alive(hbt_proc_t *p)
+{
+    if (p->pid <= 0)
+        return false;
+    int status;
+    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == p->pid) {
+        p->pid = 0;
+        return false;
+    }
+    return true;
+}
+
+void hbt_kill(hbt_proc_t *p, int sig)
+{
+    if (p->pid <= 0)
+        return;
+    kill(p->pid, sig);
+    int64_t deadline = hbt_now_ms() + 10000;
+    int status;
+    while (waitpid(p->pid, &status, WNOHANG) == 0) {
+        if (hbt_now_ms() > deadline) {
+            fprintf(stderr, "harness: pid %d ignored signal %d; killing\n", (int)p->pid, sig);
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            break;
+        }
+        hbt_sleep_ms(10);
+    }
+    p->pid = 0;
+}
+
+int hbt_run(char *const argv[], char *out, size_t outlen)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t used = 0;
+    char sink[4096];
+    for (;;) {
+        char *dst = out && used + 1 < outlen ? out + used : sink;
+        size_t room = out && used + 1 < outlen ? outlen - used - 1 : sizeof sink;
+        ssize_t n = read(pipefd[0], dst, room);
+        if (n <= 0)
+            break;
+        if (dst != sink)
+            used += (size_t)n;
+    }
+    if (out && outlen)
+        out[used] = '\0';
+    close(pipefd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int hbt_http(const char *base, const char *method, const char *path, const char *body,
+             json_t **out)
+{
+    hb_httpc_resp_t resp;
+    char err[256];
+    if (out)
+        *out = NULL;
+    if (hb_httpc_request(base, method, path, body, 5000, &resp, err, sizeof err) != 0)
+        return -1;
+    if (out)
+        *out = json_loadb(resp.body, resp.body_len, 0, NULL);
+    int status = resp.status;
+    hb_httpc_resp_free(&resp);
+    return status;
+}
+
+json_t *hbt_get(const char *base, const char *path)
+{
+    json_t *out = NULL;
+    int status = hbt_http(base, "GET", path, NULL, &out);
+    if (status != 200) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+int64_t hbt_int(const json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+/* ---- the system */
+
+void hbt_hq_init(hbt_hq_t *hq, const char *root)
+{
+    memset(hq, 0, sizeof *hq);
+    snprintf(hq->root, sizeof hq->root, "%s", root);
+    snprintf(hq->keys, sizeof hq->keys, "%s/hq-keys", root);
+    snprintf(hq->data, sizeof hq->data, "%s/hq-data", root);
+    snprintf(hq->endpoint, sizeof hq->endpoint, "tcp://127.0.0.1:%d", hbt_free_port());
+    int hp = hbt_free_port();
+    snprintf(hq->http_addr, sizeof hq->http_addr, "127.0.0.1:%d", hp);
+    snprintf(hq->http, sizeof hq->http, "http://127.0.0.1:%d", hp);
+}
+
+void hbt_hq_start(hbt_hq_t *hq)
+{
+    char log[400];
+    snprintf(log, sizeof log, "%s/hqd.log", hq->root);
+    char *argv[32] = {HB_BIN_DIR "/hqd/hqd", "--data", hq->data, "--keys", hq->keys,
+                      "--listen", hq->endpoint, "--http", hq->http_addr, "--heartbeat", "500ms"};
+    int n = 11;
+    for (int i = 0; i < hq->n_extra && n < 30; i++)
+        argv[n++] = hq->extra[i];
+    argv[n] = NULL;
+    hbt_spawn(&hq->proc, log, argv);
+    int64_t deadline = hbt_now_ms() + 15000;
+    while (hbt_now_ms() < deadline) {
+        json_t *st = hbt_get(hq->http, "/v1/status");
+        if (st) {
+            json_decref(st);
+            return;
+        }
+        if (!hbt_alive(&hq->proc))
+            break;
+        hbt_sleep_ms(50);
+    }
+    fail_msg("hqd did not come up; see %s", log);
+}
+
+void hbt_hq_stop(hbt_hq_t *hq, int sig) { hbt_kill(&hq->proc, sig); }
+
+void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
+{
+    memset(hall, 0, sizeof *hall);
+    snprintf(hall->id, sizeof hall->id, "%s", id);
+    snprintf(hall->dir, sizeof hall->dir, "%s/hall-%s", hq->root, id);
+    snprintf(hall->data, sizeof hall->data, "%s/data", hall->dir);
+    snprintf(hall->hq_endpoint, sizeof hall->hq_endpoint, "%s", hq->endpoint);
+    int hp = hbt_free_port();
+    snprintf(hall->http_addr, sizeof hall->http_addr, "127.0.0.1:%d", hp);
+    snprintf(hall->http, sizeof hall->http, "http://127.0.0.1:%d", hp);
+    char out[2048];
+    char *argv[] = {HB_BIN_DIR "/tools/hallctl", "enroll", (char *)id, "--region", "test",
+                    "--hq-keys", hq->keys, "--out", hall->dir, "--hq-endpoint", hq->endpoint,
+                    NULL};
+    int rc = hbt_run(argv, out, sizeof out);
+    if (rc != 0)
+        fail_msg("hallctl enroll %s failed (%d): %s", id, rc, out);
+}
+
+void hbt_hall_start(hbt_hall_t *hall)
+{
+    char log[400];
+    snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
+    char *argv[40] = {HB_BIN_DIR "/branchd/branchd", "--id", hall->id, "--data", hall->data,
+                      "--hq", hall->hq_endpoint, "--http", hall->http_addr, "--keys", hall->dir,
+                      "--heartbeat", "300ms", "--link_timeout", "2s", "--reconnect_min", "100ms",
+                      "--reconnect_max", "1s"};
+    int n = 19;
+    for (int i = 0; i < hall->n_extra && n < 38; i++)
+        argv[n++] = hall->extra[i];
+    argv[n] = NULL;
+    hbt_spawn(&hall->proc, log, argv);
+    int64_t deadline = hbt_now_ms() + 15000;
+    while (hbt_now_ms() < deadline) {
+        json_t *st = hbt_get(hall->http, "/v1/status");
+        if (st) {
+            json_decref(st);
+            return;
+        }
+        if (!hbt_alive(&hall->proc))
+            break;
+        hbt_sleep_ms(50);
+    }
+    fail_msg("branchd %s did not come up; see %s", hall->id, log);
+}
+
+void hbt_hall_stop(hbt_hall_t *hall, int sig) { hbt_kill(&hall->proc, sig); }
+
+uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag)
+{
+    uint64_t last = 0;
+    int done = 0;
+    while (done < n) {
+        int chunk = n - done < 500 ? n - done : 500;
+        size_t cap = (size_t)chunk * 160 + 16;
+        char *body = malloc(cap);
+        assert_non_null(body);
+        size_t used = 0;
+        body[used++] = '[';
+        for (int i = 0; i < chunk; i++) {
+            int k = done + i;
+            used += (size_t)snprintf(body + used, cap - used,
+                                     "%s{\"type\":\"ticket_issued\",\"ticket\":\"T%d-%d\","
+                                     "\"service\":\"%c\",\"priority\":\"%s\"}",
+                                     i ? "," : "", tag, k, 'A' + k % 3,
+                                     k % 7 == 0 ? "elderly" : "normal");
+        }
+        body[used++] = ']';
+        body[used] = '\0';
+        json_t *resp = NULL;
+        int status = hbt_http(hall->http, "POST", "/v1/events", body, &resp);
+        free(body);
+        if (status != 200) {
+            char *dump = resp ? json_dumps(resp, 0) : NULL;
+            fail_msg("POST /v1/events to %s: status %d %s", hall->id, status, dump ? dump : "");
+        }
+        last = (uint64_t)hbt_int(resp, "last_seq");
+        json_decref(resp);
+        done += chunk;
+    }
+    return last;
+}
+
+static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
+{
+    json_t *hs = hbt_get(hall->http, "/v1/status");
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/%s", hall->id);
+    json_t *hh = hbt_get(hq->http, path);
+    bool ok = false;
+    if (!hs || !hh) {
+        snprintf(why, whylen, "%s answered %s, HQ answered %s", hall->id, hs ? "yes" : "no",
+                 hh ? "yes" : "no");
+    } else {
+        int64_t hall_last = hbt_int(hs, "last_seq"), hq_last = hbt_int(hh, "last_seq");
+        const char *d1 = json_string_value(json_object_get(hs, "stream_digest"));
+        const char *d2 = json_string_value(json_object_get(hh, "stream_digest"));
+        ok = hall_last == hq_last && hbt_int(hh, "events") == hall_last && d1 && d2 &&
+             strcmp(d1, d2) == 0 && hbt_int(hs, "acked_seq") == hall_last;
+        snprintf(why, whylen, "hall %s last_seq %lld acked %lld; HQ last_seq %lld events %lld; "
+                 "digests %s", hall->id, (long long)hall_last, (long long)hbt_int(hs, "acked_seq"),
+                 (long long)hq_last, (long long)hbt_int(hh, "events"),
+                 d1 && d2 && strcmp(d1, d2) == 0 ? "equal" : "differ");
+    }
+    json_decref(hs);
+    json_decref(hh);
+    return ok;
+}
+
+bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms)
+{
+    char why[512];
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    while (hbt_now_ms() < deadline) {
+        if (s_synced(hq, hall, why, sizeof why))
+            return true;
+        hbt_sleep_ms(100);
+    }
+    fprintf(stderr, "harness: not synced after %d ms: %s\n", timeout_ms, why);
+    return false;
+}
+
+void hbt_assert_synced(hbt_hq_t *hq, hbt_hall_t *hall)
+{
+    char why[512];
+    if (!s_synced(hq, hall, why, sizeof why))
+        fail_msg("not synced: %s", why);
+}
+
+/* ---- raw link client */
+
+struct hbt_raw {
+    void *ctx;
+    void *sock;
+};
+
+hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
+{
+    char path[512], err[256];
+    hb_cert_t me, hq;
+    snprintf(path, sizeof path, "%s/hall.key", key_dir);
+    if (hb_cert_load(path, &me, err, sizeof err) != 0)
+        fail_msg("raw client: %s: %s", path, err);
+    snprintf(path, sizeof path, "%s/hq.key", key_dir);
+    if (hb_cert_load_public(path, &hq, err, sizeof err) != 0)
+        fail_msg("raw client: %s: %s", path, err);
+    hbt_raw_t *raw = calloc(1, sizeof *raw);
+    raw->ctx = zmq_ctx_new();
+    raw->sock = zmq_socket(raw->ctx, ZMQ_DEALER);
+    int linger = 0, sndtimeo = 1000;
+    zmq_setsockopt(raw->sock, ZMQ_LINGER, &linger, sizeof linger);
+    /* Without a connection a DEALER blocks on send: never hang a test. */
+    zmq_setsockopt(raw->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    zmq_setsockopt(raw->sock, ZMQ_CURVE_SERVERKEY, hq.public_key, 40);
+    zmq_setsockopt(raw->sock, ZMQ_CURVE_PUBLICKEY, me.public_key, 40);
+    zmq_setsockopt(raw->sock, ZMQ_CURVE_SECRETKEY, me.secret_key, 40);
+    assert_int_equal(zmq_connect(raw->sock, endpoint), 0);
+    return raw;
+}
+
+void hbt_raw_close(hbt_raw_t **rawp)
+{
+    hbt_raw_t *raw = *rawp;
+    if (!raw)
+        return;
+    zmq_close(raw->sock);
+    zmq_ctx_term(raw->ctx);
+    free(raw);
+    *rawp = NULL;
+}
+
+int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len)
+{
+    return zmq_send(raw->sock, data, len, 0) < 0 ? -1 : 0;
+}
+
+int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_frame_pack(frame, &buf, &len) != 0)
+        return -1;
+    int rc = hbt_raw_send_bytes(raw, buf, len);
+    free(buf);
+    return rc;
+}
+
+Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms)
+{
+    zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, raw->sock, 0) < 0) {
+        zmq_msg_close(&msg);
+        return NULL;
+    }
+    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg));
+    zmq_msg_close(&msg);
+    return f;
+}
+
+Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - hbt_now_ms();
+        if (left <= 0)
+            return NULL;
+        Hallbus__Frame *f = hbt_raw_recv(raw, (int)left);
+        if (!f)
+            return NULL;
+        if (f->kind_case == kind)
+            return f;
+        hb_frame_free(f);
+    }
+}
+
+int64_t hbt_raw_hello(hbt_raw_t *raw)
+{
+    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+    hello.protocol = 1;
+    hello.software = "test raw client";
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+    f.hello = &hello;
+    /* The handshake may still be running: say Hello until Welcome comes. */
+    for (int i = 0; i < 20; i++) {
+        if (hbt_raw_send_frame(raw, &f) != 0)
+            return -1;
+        Hallbus__Frame *w = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_WELCOME, 500);
+        if (w) {
+            int64_t c = (int64_t)w->welcome->committed_seq;
+            hb_frame_free(w);
+            return c;
+        }
+    }
+    return -1;
+}
+
+size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out)
+{
+    char ticket[32];
+    snprintf(ticket, sizeof ticket, "R%llu", (unsigned long long)seq);
+    Hallbus__TicketIssued t = HALLBUS__TICKET_ISSUED__INIT;
+    t.ticket = ticket;
+    t.service = "A";
+    t.priority = HALLBUS__PRIORITY__PRIORITY_NORMAL;
+    Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
+    env.seq = seq;
+    env.at_ms = at_ms;
+    env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
+    env.ticket_issued = &t;
+    size_t len;
+    assert_int_equal(hb_envelope_pack(&env, out, &len), 0);
+    return len;
+}
+
+int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n)
+{
+    ProtobufCBinaryData *items = calloc(n, sizeof *items);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    for (size_t i = 0; i < n; i++)
+        items[i].len = hbt_envelope_bytes(first + i, now, &items[i].data);
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = n;
+    b.events = items;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    int rc = hbt_raw_send_frame(raw, &f);
+    for (size_t i = 0; i < n; i++)
+        free(items[i].data);
+    free(items);
+    return rc;
+}
+
+/* ---- TCP proxy */
+
+#define PROXY_MAX_CONN 16
+
+struct hbt_proxy {
+    int listen_fd;
+    int port;
+    int target_port;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    bool frozen, cut, stop;
+    int pairs[PROXY_MAX_CONN][2]; /* client fd, upstream fd; -1 when unused */
+};
+
+static void s_proxy_close_all(hbt_proxy_t *p)
+{
+    for (int i = 0; i < PROXY_MAX_CONN; i++) {
+        for (int j = 0; j < 2; j++) {
+            if (p->pairs[i][j] >= 0)
+                close(p->pairs[i][j]);
+            p->pairs[i][j] = -1;
+        }
+    }
+}
+
+static void *s_proxy_thread(void *arg)
+{
+    hbt_proxy_t *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        bool stop = p->stop, frozen = p->frozen, cut = p->cut;
+        p->cut = false;
+        pthread_mutex_unlock(&p->lock);
+        if (stop)
+            break;
+        if (cut)
+            s_proxy_close_all(p);
+        struct pollfd fds[1 + 2 * PROXY_MAX_CONN];
+        int map[1 + 2 * PROXY_MAX_CONN][2];
+        int n = 0;
+        fds[n++] = (struct pollfd){.fd = p->listen_fd, .events = POLLIN};
+        for (int i = 0; i < PROXY_MAX_CONN && !frozen; i++) {
+            for (int j = 0; j < 2; j++) {
+                if (p->pairs[i][j] >= 0) {
+                    map[n][0] = i;
+                    map[n][1] = j;
+                    fds[n++] = (struct pollfd){.fd = p->pairs[i][j], .events = POLLIN};
+                }
+            }
+        }
+        if (poll(fds, (nfds_t)n, 50) <= 0)
+            continue;
+        if (fds[0].revents & POLLIN) {
+            int c = accept(p->listen_fd, NULL, NULL);
+            if (c >= 0) {
+                int u = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = {.sin_family = AF_INET,
+                                        .sin_port = htons((uint16_t)p->target_port),
+                                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                int slot = -1;
+                for (int i = 0; i < PROXY_MAX_CONN && slot < 0; i++)
+                    if (p->pairs[i][0] < 0)
+                        slot = i;
+                if (slot < 0 || connect(u, (struct sockaddr *)&a, sizeof a) != 0) {
+                    close(c);
+                    close(u);
+                } else {
+                    p->pairs[slot][0] = c;
+                    p->pairs[slot][1] = u;
+                }
+            }
+        }
+        for (int k = 1; k < n; k++) {
+            if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            int i = map[k][0], j = map[k][1];
+            if (p->pairs[i][j] < 0)
+                continue;
+            char buf[65536];
+            ssize_t r = read(p->pairs[i][j], buf, sizeof buf);
+            if (r <= 0 || write(p->pairs[i][1 - j], buf, (size_t)r) != r) {
+                close(p->pairs[i][0]);
+                close(p->pairs[i][1]);
+                p->pairs[i][0] = p->pairs[i][1] = -1;
+            }
+        }
+    }
+    s_proxy_close_all(p);
+    return NULL;
+}
+
+hbt_proxy_t *hbt_proxy_start(int target_port)
+{
+    hbt_proxy_t *p = calloc(1, sizeof *p);
+    p->target_port = target_port;
+    for (int i = 0; i < PROXY_MAX_CONN; i++)
+        p->pairs[i][0] = p->pairs[i][1] = -1;
+    p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(p->listen_fd, (struct sockaddr *)&a, &len);
+    p->port = ntohs(a.sin_port);
+    assert_int_equal(listen(p->listen_fd, 16), 0);
+    pthread_mutex_init(&p->lock, NULL);
+    assert_int_equal(pthread_create(&p->thread, NULL, s_proxy_thread, p), 0);
+    return p;
+}
+
+int hbt_proxy_port(const hbt_proxy_t *p) { return p->port; }
+
+void hbt_proxy_freeze(hbt_proxy_t *p, bool frozen)
+{
+    pthread_mutex_lock(&p->lock);
+    p->frozen = frozen;
+    pthread_mutex_unlock(&p->lock);
+}
+
+void hbt_proxy_cut(hbt_proxy_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->cut = true;
+    pthread_mutex_unlock(&p->lock);
+    hbt_sleep_ms(120);
+}
+
+void hbt_proxy_stop(hbt_proxy_t **pp)
+{
+    hbt_proxy_t *p = *pp;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->thread, NULL);
+    close(p->listen_fd);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    *pp = NULL;
+}

@@ -1,0 +1,120 @@
+/* Integration-test harness: real hqd, branchd and hallctl processes on
+ * loopback with generated folders and free ports, killed for real, plus a
+ * raw CURVE client that speaks the link protocol frame by frame and a TCP
+ * proxy that can cut or freeze a connection. Tests talk to the daemons only
+ * from outside: HTTP APIs, the wire, signals. */
+#ifndef HB_TEST_HARNESS_H
+#define HB_TEST_HARNESS_H
+
+#include "hallbus.pb-c.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- basics */
+/* A fresh folder under /tmp, removed by hbt_rmdir. Aborts the test on error. */
+void hbt_mkdtemp(char *out, size_t len, const char *tag);
+void hbt_rmdir(const char *dir);
+/* A TCP port that was free a moment ago on 127.0.0.1. */
+int hbt_free_port(void);
+void hbt_sleep_ms(int ms);
+int64_t hbt_now_ms(void);
+
+/* ---- processes */
+typedef struct hbt_proc {
+    pid_t pid;
+    char log[512];
+} hbt_proc_t;
+/* Starts argv[0] with stdout and stderr appended to `log`. */
+void hbt_spawn(hbt_proc_t *p, const char *log, char *const argv[]);
+/* Sends `sig` and waits for the process to end (SIGKILL after 10 s). */
+void hbt_kill(hbt_proc_t *p, int sig);
+bool hbt_alive(hbt_proc_t *p);
+/* Runs a command to completion; returns its exit code, output in `out`. */
+int hbt_run(char *const argv[], char *out, size_t outlen);
+
+/* ---- HTTP */
+/* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */
+int hbt_http(const char *base, const char *method, const char *path, const char *body,
+             json_t **out);
+/* GET path and return the JSON body if the status is 200, else NULL. */
+json_t *hbt_get(const char *base, const char *path);
+/* Integer member of a JSON object (-1 when absent). */
+int64_t hbt_int(const json_t *obj, const char *name);
+
+/* ---- the system */
+typedef struct hbt_hq {
+    char root[256];
+    char keys[300];
+    char data[300];
+    char endpoint[64]; /* tcp://127.0.0.1:PORT */
+    char http[64];     /* http://127.0.0.1:PORT */
+    char http_addr[64];
+    hbt_proc_t proc;
+    char extra[8][64]; /* extra "--name value" arguments, in pairs */
+    int n_extra;
+} hbt_hq_t;
+
+typedef struct hbt_hall {
+    char id[33];
+    char dir[320];  /* keys + config (hallctl enroll --out) */
+    char data[340];
+    char http[64];
+    char http_addr[64];
+    char hq_endpoint[64]; /* what this hall connects to (HQ or a proxy) */
+    hbt_proc_t proc;
+    char extra[8][64];
+    int n_extra;
+} hbt_hall_t;
+
+/* Sets up folders and ports (nothing started). */
+void hbt_hq_init(hbt_hq_t *hq, const char *root);
+/* Starts hqd and waits until its API answers. */
+void hbt_hq_start(hbt_hq_t *hq);
+void hbt_hq_stop(hbt_hq_t *hq, int sig);
+/* Enrols a hall with hallctl (HQ's key pair must exist: start HQ first). */
+void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
+void hbt_hall_start(hbt_hall_t *hall);
+void hbt_hall_stop(hbt_hall_t *hall, int sig);
+/* Posts `n` generated events (in arrays of up to 500); returns the last seq. */
+uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
+/* Waits until HQ holds the hall's whole stream: last_seq equal to the
+ * hall's and the two stream digests equal. Returns false on timeout. */
+bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms);
+/* Asserts HQ's last_seq, events and stream_digest equal the hall's. */
+void hbt_assert_synced(hbt_hq_t *hq, hbt_hall_t *hall);
+
+/* ---- raw link client (speaks frames itself, with an enrolled hall's keys) */
+typedef struct hbt_raw hbt_raw_t;
+/* Connects with the key pair in `key_dir` (hall.key, hall.key_secret, hq.key). */
+hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir);
+void hbt_raw_close(hbt_raw_t **raw);
+int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len);
+int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame);
+/* Receives one frame (NULL on timeout); free with hb_frame_free. */
+Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms);
+/* Receives frames until one of `kind` arrives (others dropped). */
+Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, int timeout_ms);
+/* Sends Hello and returns the committed seq from Welcome (-1 on timeout). */
+int64_t hbt_raw_hello(hbt_raw_t *raw);
+/* Encodes a ticket event with sequence `seq` into `out` (malloc'd). */
+size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out);
+/* Sends a batch of events with sequences first..first+n-1. */
+int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n);
+
+/* ---- TCP proxy between a hall and HQ (a thread in the test process) */
+typedef struct hbt_proxy hbt_proxy_t;
+/* Listens on a free port, forwards to 127.0.0.1:target_port. */
+hbt_proxy_t *hbt_proxy_start(int target_port);
+int hbt_proxy_port(const hbt_proxy_t *p);
+/* Stops forwarding in both directions but keeps the sockets open: each end
+ * sees a silent peer, as with a half-open connection. */
+void hbt_proxy_freeze(hbt_proxy_t *p, bool frozen);
+/* Closes every current connection (the next ones are forwarded again). */
+void hbt_proxy_cut(hbt_proxy_t *p);
+void hbt_proxy_stop(hbt_proxy_t **p);
+
+#endif

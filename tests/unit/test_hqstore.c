@@ -1,0 +1,287 @@
+/* Unit tests of HQ's storage on real LMDB files: the writer thread's group
+ * commits and the digests it hands back, reading a stream from any sequence
+ * across chunk boundaries, map growth from a tiny map, a batch that does not
+ * follow on being refused without damage, state surviving a reopen, and the
+ * dedup rule (hq_batch_plan). */
+#include "halls.h"
+#include "hqstore.h"
+#include "ingest.h"
+#include "writer.h"
+
+#include "hallbus/digest.h"
+#include "hallbus/error.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    char dir[256];
+    hq_store_t st;
+    uv_loop_t loop;
+    hq_commit_t last[16]; /* by hall number */
+    int commits;
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-hqstore-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    uv_loop_init(&f->loop);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
+{
+    fixture_t *f = arg;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(c[i].hall_num < 16);
+        f->last[c[i].hall_num] = c[i];
+    }
+    f->commits++;
+}
+
+/* Event bytes for (hall, seq): distinct per hall so digests differ. */
+static size_t s_event(uint32_t hall, uint64_t seq, uint8_t *out)
+{
+    return (size_t)snprintf((char *)out, 64, "hall %u event %llu", hall, (unsigned long long)seq);
+}
+
+static hq_write_item_t *s_item(uint32_t hall, const char *id, uint64_t first, uint32_t n,
+                               hb_digest_t *chain)
+{
+    uint8_t ev[64];
+    size_t bytes = 4;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += 4 + s_event(hall, first + i, ev);
+    hq_write_item_t *it = hq_write_item_new(bytes);
+    assert_non_null(it);
+    it->hall_num = hall;
+    snprintf(it->hall_id, sizeof it->hall_id, "%s", id);
+    it->first_seq = first;
+    it->count = n;
+    uint8_t *p = it->data;
+    hb_put_be32(p, n);
+    p += 4;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = s_event(hall, first + i, ev); /* not in place: snprintf writes a NUL */
+        memcpy(p + 4, ev, len);
+        hb_put_be32(p, (uint32_t)len);
+        if (chain)
+            hb_digest_step(chain, p + 4, len);
+        p += 4 + len;
+    }
+    return it;
+}
+
+static void s_run_until(fixture_t *f, int commits)
+{
+    for (int i = 0; i < 2000 && f->commits < commits; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+typedef struct {
+    uint64_t seqs[64];
+    size_t n;
+    uint32_t hall;
+} read_ctx_t;
+
+static int s_read_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
+{
+    read_ctx_t *r = arg;
+    uint8_t ev[64];
+    size_t elen = s_event(r->hall, seq, ev);
+    assert_int_equal(len, elen);
+    assert_memory_equal(data, ev, len);
+    r->seqs[r->n++] = seq;
+    return 0;
+}
+
+static void s_collect_hall(const hq_hall_record_t *rec, void *arg)
+{
+    hq_hall_record_t *out = arg;
+    out[rec->num] = *rec;
+}
+
+static void test_group_commit_digest_and_reads(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(hq_store_open(&f->st, f->dir, 1 << 20, 1 << 30), 0);
+    hq_writer_t *w = NULL;
+    assert_int_equal(hq_writer_start(&f->st, &f->loop, NULL, 0, 1, 64 << 20, s_on_commit, f, &w), 0);
+    hb_digest_t d1, d2;
+    hb_digest_init(&d1);
+    hb_digest_init(&d2);
+    /* Interleaved batches of two halls, several chunks each. */
+    for (uint64_t k = 0; k < 5; k++) {
+        hq_write_item_t *a = s_item(1, "HALL-1", 1 + k * 10, 10, &d1);
+        hq_write_item_t *b = s_item(2, "HALL-2", 1 + k * 7, 7, &d2);
+        assert_int_equal(hq_writer_submit(w, &a), 0);
+        assert_null(a);
+        assert_int_equal(hq_writer_submit(w, &b), 0);
+    }
+    for (int i = 0; i < 2000 && (f->last[1].last_seq < 50 || f->last[2].last_seq < 35); i++)
+        s_run_until(f, f->commits + 1);
+    assert_int_equal(f->last[1].last_seq, 50);
+    assert_int_equal(f->last[1].events, 50);
+    assert_true(f->last[1].ok);
+    assert_memory_equal(f->last[1].digest.bytes, d1.bytes, HB_DIGEST_LEN);
+    assert_int_equal(f->last[2].last_seq, 35);
+    assert_memory_equal(f->last[2].digest.bytes, d2.bytes, HB_DIGEST_LEN);
+
+    /* From the middle of a chunk, across chunk boundaries, bounded. */
+    read_ctx_t r = {.hall = 1};
+    assert_int_equal(hq_store_read_events(&f->st, 1, 15, 20, s_read_cb, &r), 0);
+    assert_int_equal(r.n, 20);
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(r.seqs[i], 15 + i);
+    r = (read_ctx_t){.hall = 2};
+    assert_int_equal(hq_store_read_events(&f->st, 2, 35, 20, s_read_cb, &r), 0);
+    assert_int_equal(r.n, 1);
+    r = (read_ctx_t){.hall = 2};
+    assert_int_equal(hq_store_read_events(&f->st, 2, 36, 20, s_read_cb, &r), 0);
+    assert_int_equal(r.n, 0);
+    r = (read_ctx_t){.hall = 3}; /* never wrote */
+    assert_int_equal(hq_store_read_events(&f->st, 3, 1, 20, s_read_cb, &r), 0);
+    assert_int_equal(r.n, 0);
+
+    /* A batch that does not follow on is refused, the stream untouched. */
+    hq_write_item_t *gap = s_item(1, "HALL-1", 60, 5, NULL);
+    assert_int_equal(hq_writer_submit(w, &gap), 0);
+    int before = f->commits;
+    s_run_until(f, before + 1);
+    assert_false(f->last[1].ok);
+    assert_int_equal(f->last[1].last_seq, 50);
+
+    hq_writer_stop(&w);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    hq_store_close(&f->st);
+
+    /* Reopen: the hall records come back as committed. */
+    assert_int_equal(hq_store_open(&f->st, f->dir, 1 << 20, 1 << 30), 0);
+    hq_hall_record_t recs[16];
+    memset(recs, 0, sizeof recs);
+    uint32_t next = 0;
+    assert_int_equal(hq_store_load_halls(&f->st, s_collect_hall, recs, &next), 0);
+    assert_int_equal(recs[1].last_seq, 50);
+    assert_memory_equal(recs[1].digest.bytes, d1.bytes, HB_DIGEST_LEN);
+    assert_int_equal(recs[2].last_seq, 35);
+    assert_string_equal(recs[2].id, "HALL-2");
+    assert_int_equal(next, 3);
+    hq_store_close(&f->st);
+}
+
+static void test_records_survive_reopen_and_tiny_map_grows(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(hq_store_open(&f->st, f->dir, 64 << 10, 1 << 30), 0);
+    hq_writer_t *w = NULL;
+    assert_int_equal(hq_writer_start(&f->st, &f->loop, NULL, 0, 1, 64 << 20, s_on_commit, f, &w), 0);
+    hb_digest_t d;
+    hb_digest_init(&d);
+    for (uint64_t k = 0; k < 400; k++) {
+        hq_write_item_t *it = s_item(3, "HALL-3", 1 + k * 50, 50, &d);
+        assert_int_equal(hq_writer_submit(w, &it), 0);
+    }
+    for (int i = 0; i < 5000 && f->last[3].last_seq < 20000; i++)
+        s_run_until(f, f->commits + 1);
+    assert_int_equal(f->last[3].last_seq, 20000);
+    assert_true(f->st.store.grow_count > 0);
+    hq_writer_stop(&w);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    hq_store_close(&f->st);
+
+    assert_int_equal(hq_store_open(&f->st, f->dir, 64 << 10, 1 << 30), 0);
+    hq_hall_record_t recs[16];
+    memset(recs, 0, sizeof recs);
+    uint32_t next = 0;
+    assert_int_equal(hq_store_load_halls(&f->st, s_collect_hall, recs, &next), 0);
+    assert_string_equal(recs[3].id, "HALL-3");
+    assert_int_equal(recs[3].last_seq, 20000);
+    assert_int_equal(recs[3].events, 20000);
+    assert_memory_equal(recs[3].digest.bytes, d.bytes, HB_DIGEST_LEN);
+    assert_int_equal(next, 4);
+    read_ctx_t r = {.hall = 3};
+    assert_int_equal(hq_store_read_events(&f->st, 3, 19990, 64, s_read_cb, &r), 0);
+    assert_int_equal(r.n, 11);
+    hq_store_close(&f->st);
+}
+
+static void test_batch_plan(void **state)
+{
+    (void)state;
+    uint64_t skip = 99;
+    assert_int_equal(hq_batch_plan(0, 1, 10, &skip), HQ_BATCH_STORE);
+    assert_int_equal(skip, 0);
+    assert_int_equal(hq_batch_plan(10, 11, 5, &skip), HQ_BATCH_STORE);
+    assert_int_equal(skip, 0);
+    /* Overlap: the first 4 are resends. */
+    assert_int_equal(hq_batch_plan(10, 7, 10, &skip), HQ_BATCH_STORE);
+    assert_int_equal(skip, 4);
+    /* Entirely old. */
+    assert_int_equal(hq_batch_plan(10, 1, 10, &skip), HQ_BATCH_DUPLICATE);
+    assert_int_equal(hq_batch_plan(10, 5, 6, &skip), HQ_BATCH_DUPLICATE);
+    /* Ahead: a gap would lose events 11..11. */
+    assert_int_equal(hq_batch_plan(10, 12, 3, &skip), HQ_BATCH_GAP);
+    assert_int_equal(hq_batch_plan(0, 1000000, 1, &skip), HQ_BATCH_GAP);
+}
+
+static void test_hall_registry(void **state)
+{
+    (void)state;
+    hq_halls_t *hs = hq_halls_new();
+    assert_non_null(hs);
+    char id[16];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "H%05d", 4999 - i);
+        hq_hall_t *h = hq_halls_get(hs, id);
+        assert_non_null(h);
+        assert_int_equal(h->num, (uint32_t)i + 1);
+    }
+    assert_int_equal(hq_halls_count(hs), 5000);
+    assert_ptr_equal(hq_halls_get(hs, "H00042"), hq_halls_find(hs, "H00042"));
+    assert_null(hq_halls_find(hs, "H99999"));
+    assert_string_equal(hq_halls_sorted(hs, 0)->id, "H00000");
+    assert_string_equal(hq_halls_sorted(hs, 4999)->id, "H04999");
+    assert_ptr_equal(hq_halls_by_num(hs, 1), hq_halls_find(hs, "H04999"));
+    /* A loaded record keeps its number; new halls continue after it. */
+    hq_hall_record_t rec = {.id = "LOADED", .num = 9000, .last_seq = 7};
+    assert_non_null(hq_halls_load(hs, &rec));
+    assert_int_equal(hq_halls_get(hs, "NEWER")->num, 9001);
+    hq_halls_destroy(&hs);
+    assert_null(hs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_group_commit_digest_and_reads, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_records_survive_reopen_and_tiny_map_grows, s_setup,
+                                        s_teardown),
+        cmocka_unit_test(test_batch_plan),
+        cmocka_unit_test(test_hall_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,418 @@
+/* bench_ingest: how many events per second hqd stores durably, and how fast
+ * it acknowledges them. Starts its own hqd in a scratch folder, enrols N
+ * simulated halls (real key pairs in HQ's halls/ folder), connects each over
+ * real CURVE to the ROUTER, and sends batches within a window per hall. An
+ * event counts only once HQ's cumulative ack (sent after the synced commit)
+ * covers it. Two phases: as fast as possible (throughput), then a steady
+ * rate (ack latency percentiles). Prints figures; asserts nothing. */
+#include "hallbus/cert.h"
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/httpc.h"
+#include "hallbus/time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_INFLIGHT_BATCHES 64
+
+typedef struct sim_hall {
+    void *sock;
+    char id[16];
+    uint64_t next_seq;  /* next to send */
+    uint64_t acked;
+    bool welcomed;
+    int64_t sent_at[MAX_INFLIGHT_BATCHES]; /* ring: send time of in-flight batches */
+    uint64_t last_of[MAX_INFLIGHT_BATCHES];
+    unsigned head, tail;
+    double credit; /* steady phase: events this hall may send now */
+} sim_hall_t;
+
+static struct {
+    int halls;
+    int seconds;
+    int batch;
+    int window;
+    int rate;
+    const char *hqd;
+    char root[256];
+} s_opt = {1000, 15, 100, 1000, 20000, NULL, ""};
+
+static double *s_lat;
+static size_t s_nlat, s_caplat;
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bench_ingest [--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
+            "                    [--hqd PATH]\n"
+            "  --halls N    simulated halls, each its own CURVE connection (default 1000)\n"
+            "  --seconds S  length of each phase (default 15)\n"
+            "  --batch B    events per batch (default 100)\n"
+            "  --window W   most unacknowledged events per hall (default 1000)\n"
+            "  --rate R     steady phase: events/s over all halls (default 20000)\n"
+            "  --hqd PATH   the hqd binary (default: next to this tool's build folder)\n");
+}
+
+static int s_int_arg(const char *name, const char *v, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || errno || x < min || x > max) {
+        fprintf(stderr, "bench_ingest: %s needs a number from %d to %d\n", name, min, max);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static void s_record(double ms)
+{
+    if (s_nlat == s_caplat) {
+        s_caplat = s_caplat ? s_caplat * 2 : 1 << 16;
+        s_lat = realloc(s_lat, s_caplat * sizeof *s_lat);
+    }
+    s_lat[s_nlat++] = ms;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double s_pct(double p)
+{
+    if (s_nlat == 0)
+        return 0;
+    size_t i = (size_t)(p * (double)(s_nlat - 1));
+    return s_lat[i];
+}
+
+static int s_send_frame(void *sock, const Hallbus__Frame *f)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_frame_pack(f, &buf, &len) != 0)
+        return -1;
+    int rc = zmq_send(sock, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
+static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
+{
+    ProtobufCBinaryData items[1024];
+    char ticket[32];
+    for (int i = 0; i < n; i++) {
+        Hallbus__TicketIssued t = HALLBUS__TICKET_ISSUED__INIT;
+        snprintf(ticket, sizeof ticket, "A%llu", (unsigned long long)((h->next_seq + i) % 1000));
+        t.ticket = ticket;
+        t.service = "A";
+        t.priority = HALLBUS__PRIORITY__PRIORITY_NORMAL;
+        Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
+        env.seq = h->next_seq + (uint64_t)i;
+        env.at_ms = now_wall;
+        env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
+        env.ticket_issued = &t;
+        if (hb_envelope_pack(&env, &items[i].data, &items[i].len) != 0)
+            return -1;
+    }
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = (size_t)n;
+    b.events = items;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    int rc = s_send_frame(h->sock, &f);
+    for (int i = 0; i < n; i++)
+        free(items[i].data);
+    if (rc == 0) {
+        h->next_seq += (uint64_t)n;
+        h->sent_at[h->head % MAX_INFLIGHT_BATCHES] = hb_mono_ms();
+        h->last_of[h->head % MAX_INFLIGHT_BATCHES] = h->next_seq - 1;
+        h->head++;
+    }
+    return rc;
+}
+
+/* Reads every waiting frame of a hall; returns events newly acknowledged. */
+static uint64_t s_drain(sim_hall_t *h, bool measure)
+{
+    uint64_t newly = 0;
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, h->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        if (!f)
+            continue;
+        if (f->kind_case == HALLBUS__FRAME__KIND_WELCOME) {
+            h->welcomed = true;
+            h->acked = h->next_seq - 1 < f->welcome->committed_seq ? f->welcome->committed_seq
+                                                                   : h->acked;
+            h->next_seq = f->welcome->committed_seq + 1;
+            h->head = h->tail = 0;
+        } else if (f->kind_case == HALLBUS__FRAME__KIND_ACK) {
+            uint64_t c = f->ack->committed_seq;
+            if (c > h->acked) {
+                newly += c - h->acked;
+                h->acked = c;
+            }
+            int64_t now = hb_mono_ms();
+            while (h->tail != h->head && h->last_of[h->tail % MAX_INFLIGHT_BATCHES] <= c) {
+                if (measure)
+                    s_record((double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]));
+                h->tail++;
+            }
+        } else if (f->kind_case == HALLBUS__FRAME__KIND_REJECT) {
+            /* Busy or a sequence hiccup: start over from HQ's point. */
+            h->welcomed = false;
+        }
+        hb_frame_free(f);
+    }
+    return newly;
+}
+
+static pid_t s_start_hqd(int zport, int hport)
+{
+    char data[300], keys[300], listen[64], http[64], log[300];
+    snprintf(data, sizeof data, "%s/data", s_opt.root);
+    snprintf(keys, sizeof keys, "%s/keys", s_opt.root);
+    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", zport);
+    snprintf(http, sizeof http, "127.0.0.1:%d", hport);
+    snprintf(log, sizeof log, "%s/hqd.log", s_opt.root);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(log, "a", stderr);
+        (void)f;
+        execl(s_opt.hqd, s_opt.hqd, "--data", data, "--keys", keys, "--listen", listen, "--http",
+              http, "--log_level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    char base[80];
+    snprintf(base, sizeof base, "http://%s", http);
+    for (int i = 0; i < 100; i++) {
+        hb_httpc_resp_t r;
+        char err[128];
+        if (hb_httpc_request(base, "GET", "/v1/status", NULL, 1000, &r, err, sizeof err) == 0) {
+            hb_httpc_resp_free(&r);
+            return pid;
+        }
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    return -1;
+}
+
+/* Runs the halls for `seconds`; steady when rate > 0. */
+static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char *name)
+{
+    zmq_pollitem_t *items = calloc((size_t)n, sizeof *items);
+    for (int i = 0; i < n; i++)
+        items[i] = (zmq_pollitem_t){halls[i].sock, 0, ZMQ_POLLIN, 0};
+    s_nlat = 0;
+    int64_t t0 = hb_mono_ms(), last_tick = t0, end = t0 + seconds * 1000LL;
+    uint64_t acked = 0;
+    while (hb_mono_ms() < end) {
+        int64_t now = hb_mono_ms();
+        int64_t wall = hb_now_ms();
+        double dt = (double)(now - last_tick) / 1000.0;
+        last_tick = now;
+        for (int i = 0; i < n; i++) {
+            sim_hall_t *h = &halls[i];
+            if (!h->welcomed)
+                continue;
+            if (rate > 0) {
+                h->credit += dt * rate / n;
+                if (h->credit > s_opt.batch)
+                    h->credit = s_opt.batch;
+            }
+            for (;;) {
+                uint64_t inflight = h->next_seq - 1 - h->acked;
+                int want = s_opt.batch;
+                if (rate > 0)
+                    want = (int)h->credit;
+                if (want <= 0 || inflight + (uint64_t)want > (uint64_t)s_opt.window ||
+                    h->head - h->tail >= MAX_INFLIGHT_BATCHES)
+                    break;
+                if (s_send_batch(h, want, wall) != 0)
+                    break;
+                if (rate > 0) {
+                    h->credit -= want;
+                    break;
+                }
+            }
+        }
+        zmq_poll(items, n, rate > 0 ? 1 : 5);
+        for (int i = 0; i < n; i++)
+            acked += s_drain(&halls[i], rate > 0);
+        for (int i = 0; i < n; i++) {
+            if (!halls[i].welcomed) {
+                Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+                hello.protocol = 1;
+                Hallbus__Frame f = HALLBUS__FRAME__INIT;
+                f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+                f.hello = &hello;
+                if (now % 500 < 10)
+                    s_send_frame(halls[i].sock, &f);
+            }
+        }
+    }
+    double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    qsort(s_lat, s_nlat, sizeof *s_lat, s_cmp_double);
+    printf("%s: %d halls, %.1f s: %llu events durably stored and acknowledged = %.0f events/s\n",
+           name, n, secs, (unsigned long long)acked, (double)acked / secs);
+    if (rate > 0)
+        printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
+               s_nlat, s_pct(0.50), s_pct(0.99), s_nlat ? s_lat[s_nlat - 1] : 0.0);
+    fflush(stdout);
+    free(items);
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (strcmp(a, "--help") == 0) {
+            s_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--halls") == 0) {
+            rc = s_int_arg(a, v, 1, 20000, &s_opt.halls);
+        } else if (strcmp(a, "--seconds") == 0) {
+            rc = s_int_arg(a, v, 1, 3600, &s_opt.seconds);
+        } else if (strcmp(a, "--batch") == 0) {
+            rc = s_int_arg(a, v, 1, 1024, &s_opt.batch);
+        } else if (strcmp(a, "--window") == 0) {
+            rc = s_int_arg(a, v, 1, 1000000, &s_opt.window);
+        } else if (strcmp(a, "--rate") == 0) {
+            rc = s_int_arg(a, v, 1, 10000000, &s_opt.rate);
+        } else if (strcmp(a, "--hqd") == 0 && v) {
+            s_opt.hqd = v;
+        } else {
+            fprintf(stderr, "bench_ingest: unknown option '%s'\n", a);
+            s_usage(stderr);
+            return 2;
+        }
+        if (rc != 0)
+            return 2;
+        i++;
+    }
+    static char hqd_default[4096];
+    if (!s_opt.hqd) {
+        ssize_t n = readlink("/proc/self/exe", hqd_default, sizeof hqd_default - 32);
+        if (n <= 0)
+            return 1;
+        hqd_default[n] = '\0';
+        char *slash = strrchr(hqd_default, '/');
+        snprintf(slash, 32, "/../hqd/hqd");
+        s_opt.hqd = hqd_default;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-XXXXXX");
+    if (!mkdtemp(s_opt.root))
+        return 1;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/keys", s_opt.root);
+    mkdir(dir, 0750);
+    snprintf(dir, sizeof dir, "%s/keys/halls", s_opt.root);
+    mkdir(dir, 0755);
+    int zport = 17400 + getpid() % 1000, hport = zport + 1000;
+    pid_t hqd = s_start_hqd(zport, hport);
+    if (hqd < 0) {
+        fprintf(stderr, "bench_ingest: hqd did not start (see %s/hqd.log)\n", s_opt.root);
+        return 1;
+    }
+    char path[512], err[256];
+    hb_cert_t hq;
+    snprintf(path, sizeof path, "%s/keys/hq.key", s_opt.root);
+    if (hb_cert_load_public(path, &hq, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_ingest: %s: %s\n", path, err);
+        return 1;
+    }
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 30000);
+    sim_hall_t *halls = calloc((size_t)s_opt.halls, sizeof *halls);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
+    for (int i = 0; i < s_opt.halls; i++) {
+        sim_hall_t *h = &halls[i];
+        snprintf(h->id, sizeof h->id, "B%05d", i);
+        hb_cert_t c;
+        hb_cert_generate(&c);
+        hb_cert_set_meta(&c, "hall", h->id);
+        snprintf(path, sizeof path, "%s/keys/halls/%s.key", s_opt.root, h->id);
+        hb_cert_save(&c, path, false);
+        h->sock = zmq_socket(ctx, ZMQ_DEALER);
+        int zero = 0, hwm = 100000;
+        zmq_setsockopt(h->sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(h->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(h->sock, ZMQ_CURVE_SERVERKEY, hq.public_key, 40);
+        zmq_setsockopt(h->sock, ZMQ_CURVE_PUBLICKEY, c.public_key, 40);
+        zmq_setsockopt(h->sock, ZMQ_CURVE_SECRETKEY, c.secret_key, 40);
+        zmq_connect(h->sock, endpoint);
+        h->next_seq = 1;
+    }
+    printf("bench_ingest: hqd %s, %d halls connected over CURVE, batch %d, window %d\n",
+           s_opt.hqd, s_opt.halls, s_opt.batch, s_opt.window);
+    /* Let every hall get its Welcome. */
+    int64_t deadline = hb_mono_ms() + 60000;
+    int welcomed = 0;
+    while (welcomed < s_opt.halls && hb_mono_ms() < deadline) {
+        welcomed = 0;
+        for (int i = 0; i < s_opt.halls; i++) {
+            s_drain(&halls[i], false);
+            if (halls[i].welcomed) {
+                welcomed++;
+                continue;
+            }
+            Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+            hello.protocol = 1;
+            Hallbus__Frame f = HALLBUS__FRAME__INIT;
+            f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+            f.hello = &hello;
+            s_send_frame(halls[i].sock, &f);
+        }
+        usleep(100000);
+    }
+    printf("bench_ingest: %d of %d halls welcomed\n", welcomed, s_opt.halls);
+    s_phase(halls, s_opt.halls, s_opt.seconds, 0, "throughput");
+    /* Let the backlog settle before measuring latency. */
+    for (int k = 0; k < 20; k++) {
+        for (int i = 0; i < s_opt.halls; i++)
+            s_drain(&halls[i], false);
+        usleep(100000);
+    }
+    s_phase(halls, s_opt.halls, s_opt.seconds, s_opt.rate, "steady");
+    for (int i = 0; i < s_opt.halls; i++)
+        zmq_close(halls[i].sock);
+    zmq_ctx_term(ctx);
+    kill(hqd, SIGTERM);
+    waitpid(hqd, NULL, 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_opt.root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_ingest: could not remove %s\n", s_opt.root);
+    free(halls);
+    free(s_lat);
+    return 0;
+}
