@@ -49,8 +49,9 @@ static int s_mkdir(const char *dir, mode_t mode)
 
 static int s_write_file(const char *path, const char *text, mode_t mode)
 {
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char tmp[PATH_MAX + 128];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0)
         return -1;

@@ -98,23 +98,48 @@ bool hbt_alive(hbt_proc_t *p)
     return true;
 }
 
+/* Fails the test if a log holds a sanitizer report. */
+static void s_check_log_clean(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "Sanitizer") || strstr(line, "runtime error:")) {
+            fclose(f);
+            fail_msg("sanitizer report in %s: %s", log, line);
+        }
+    }
+    fclose(f);
+}
+
 void hbt_kill(hbt_proc_t *p, int sig)
 {
     if (p->pid <= 0)
         return;
     kill(p->pid, sig);
-    int64_t deadline = hbt_now_ms() + 10000;
-    int status;
+    int64_t deadline = hbt_now_ms() + 15000;
+    int status = 0;
+    bool forced = false;
     while (waitpid(p->pid, &status, WNOHANG) == 0) {
         if (hbt_now_ms() > deadline) {
             fprintf(stderr, "harness: pid %d ignored signal %d; killing\n", (int)p->pid, sig);
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &status, 0);
+            forced = true;
             break;
         }
         hbt_sleep_ms(10);
     }
     p->pid = 0;
+    if (sig == SIGKILL)
+        return;
+    /* A clean stop must be clean: exit 0, nothing from the sanitizers. */
+    if (forced || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("%s did not stop cleanly on signal %d (status %d); see its log",
+                 p->log, sig, status);
+    s_check_log_clean(p->log);
 }
 
 int hbt_run(char *const argv[], char *out, size_t outlen)
