@@ -23,11 +23,11 @@
 #include <unistd.h>
 
 #define HTTP_ROUTES_MAX 64
-#define HTTP_METHOD_MAX 16     /* "OPTIONS" fits; anything longer is refused */
+#define HTTP_METHOD_MAX 16 /* "OPTIONS" fits; anything longer is refused */
 #define HTTP_PREFIX_MAX 256
-#define HTTP_PATH_MAX 4096     /* decoded path, longer is refused with 414 */
-#define HTTP_HOSTPORT_MAX 300  /* "[v6 literal]:port" or a host name and port */
-#define HTTP_CONNS_MAX 4096    /* open connections; past it new ones are closed */
+#define HTTP_PATH_MAX 4096    /* decoded path, longer is refused with 414 */
+#define HTTP_HOSTPORT_MAX 300 /* "[v6 literal]:port" or a host name and port */
+#define HTTP_CONNS_MAX 4096   /* open connections; past it new ones are closed */
 #define HTTP_BACKLOG 256
 #define HTTP_REASON_MAX 512    /* the "reason" text of an error body */
 #define HTTP_QUERY_KEY_MAX 128 /* a query parameter's name, decoded */
@@ -276,6 +276,12 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
 {
     h2o_req_t *req = ex->req;
     ex->answered = true;
+    if (status < 200 || status > 599) {
+        /* 1xx cannot end an exchange and anything else is not HTTP. */
+        hb_log_once("http.bad_status", HB_LOG_ERROR, "http: a handler answered with status %d",
+                    status);
+        status = 500;
+    }
     req->res.status = status;
     req->res.reason = s_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
@@ -284,9 +290,8 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
                    H2O_STRLIT("no-store"));
     if (allow)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
-    if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
+    if (status == 204 || status == 304)
         len = 0;
-    }
     req->res.content_length = len;
     /* h2o_send_inline copies the body into the request's pool.
      * Server-Sent Events (a later issue) go here instead: h2o_start_response()
@@ -511,7 +516,8 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     allow[0] = '\0';
     for (size_t i = 0; i < http->nroutes && !route; i++) {
         const http_route_t *r = &http->routes[i];
-        if (r->prefix_len != best->prefix_len || memcmp(r->prefix, best->prefix, r->prefix_len) != 0)
+        if (r->prefix_len != best->prefix_len ||
+            memcmp(r->prefix, best->prefix, r->prefix_len) != 0)
             continue;
         if (r->method[0] == '\0' || strcmp(r->method, method) == 0) {
             route = r;
@@ -552,8 +558,8 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
  * a body passes max_request_entity_size, with a text/plain body on the host's
  * fallback path. This filter, installed only there, turns those answers into
  * the same JSON errors our handlers send. */
-static void s_errostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
-                              size_t bufcnt, h2o_send_state_t state)
+static void s_errostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                              h2o_send_state_t state)
 {
     http_errostream_t *os = (http_errostream_t *)self;
     if (!os->sent) {
@@ -574,14 +580,13 @@ static void s_errfilter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
                      http->max_body);
         else
             snprintf(reason, sizeof reason, "%s", req->res.reason ? req->res.reason : "error");
-        json_t *o = json_pack("{s:s, s:s}", "error", s_error_code(req->res.status), "reason",
-                              reason);
+        json_t *o =
+            json_pack("{s:s, s:s}", "error", s_error_code(req->res.status), "reason", reason);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text) {
             bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
-            http_errostream_t *os =
-                (http_errostream_t *)h2o_add_ostream(req, sizeof *os, slot);
+            http_errostream_t *os = (http_errostream_t *)h2o_add_ostream(req, sizeof *os, slot);
             os->super.do_send = s_errostream_send;
             os->sent = false;
             os->body = head ? h2o_iovec_init(NULL, 0) : h2o_strdup(&req->pool, text, strlen(text));
@@ -662,10 +667,7 @@ static void s_on_conn_closed(uv_handle_t *h)
     s_maybe_finish(http);
 }
 
-static void s_on_refused_closed(uv_handle_t *h)
-{
-    free(h);
-}
+static void s_on_refused_closed(uv_handle_t *h) { free(h); }
 
 static void s_on_connection(uv_stream_t *server, int status)
 {
@@ -704,8 +706,7 @@ static void s_on_connection(uv_stream_t *server, int status)
 }
 
 /* Splits "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT". */
-static int s_split_host_port(const char *hp, char *host, size_t hostcap, char *port,
-                             size_t portcap)
+static int s_split_host_port(const char *hp, char *host, size_t hostcap, char *port, size_t portcap)
 {
     const char *colon;
     const char *h = hp;
@@ -860,7 +861,8 @@ int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_ht
     if (http->nroutes >= HTTP_ROUTES_MAX)
         return HB_ETOOBIG;
     size_t plen = strlen(prefix);
-    if (plen >= HTTP_PREFIX_MAX || (method && (method[0] == '\0' || strlen(method) >= HTTP_METHOD_MAX)))
+    if (plen >= HTTP_PREFIX_MAX ||
+        (method && (method[0] == '\0' || strlen(method) >= HTTP_METHOD_MAX)))
         return HB_EINVAL;
     for (size_t i = 0; i < http->nroutes; i++) {
         const http_route_t *r = &http->routes[i];
@@ -876,10 +878,7 @@ int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_ht
     return 0;
 }
 
-int hb_http_port(const hb_http_t *http)
-{
-    return http ? http->port : 0;
-}
+int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }
 
 void hb_http_destroy(hb_http_t **http_p)
 {

@@ -54,7 +54,7 @@ void hb_httpc_resp_free(hb_httpc_resp_t *resp)
 /* ------------------------------------------------------------- the base */
 
 typedef struct httpc_target {
-    char host[HTTPC_HOST_MAX];      /* without brackets, for getaddrinfo */
+    char host[HTTPC_HOST_MAX];          /* without brackets, for getaddrinfo */
     char authority[HTTPC_HOST_MAX + 8]; /* as written, for Host: */
     char port[8];
 } httpc_target_t;
@@ -195,9 +195,8 @@ static int s_wait(httpc_conn_t *c, short events, const char *what)
 
 static int s_connect(httpc_conn_t *c, const httpc_target_t *t)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int grc = getaddrinfo(t->host, t->port, &hints, &res);
     if (grc != 0) {
@@ -207,8 +206,8 @@ static int s_connect(httpc_conn_t *c, const httpc_target_t *t)
     int last = 0;
     c->fd = -1;
     for (struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             last = errno;
             continue;
@@ -336,8 +335,8 @@ static int s_read_line(httpc_conn_t *c, char **line, const char *where)
             return HB_EPARSE;
         }
         if (c->start == 0 && c->end == sizeof c->in) {
-            s_err(c->err, c->errlen, "%s sent a line longer than %d bytes %s", c->who,
-                  HTTPC_INBUF, where);
+            s_err(c->err, c->errlen, "%s sent a line longer than %d bytes %s", c->who, HTTPC_INBUF,
+                  where);
             return HB_ETOOBIG;
         }
         int rc = s_fill(c);
@@ -414,8 +413,8 @@ static int s_read_chunked(httpc_conn_t *c)
         char *end;
         errno = 0;
         unsigned long long n = strtoull(line, &end, 16);
-        if (end == line || errno != 0 || (*end != '\0' && *end != ';' && *end != ' ' &&
-                                          *end != '\t')) {
+        if (end == line || errno != 0 ||
+            (*end != '\0' && *end != ';' && *end != ' ' && *end != '\t')) {
             s_err(c->err, c->errlen, "%s sent a bad chunk size", c->who);
             return HB_EPARSE;
         }
@@ -581,8 +580,10 @@ int hb_httpc_request(const char *base, const char *method, const char *path, con
         return HB_EINVAL;
     }
     if (!s_valid_path(path)) {
-        s_err(err, errlen, "bad path '%.100s': it must start with '/' and hold no spaces or "
-                           "control characters", path);
+        s_err(err, errlen,
+              "bad path '%.100s': it must start with '/' and hold no spaces or "
+              "control characters",
+              path);
         return HB_EINVAL;
     }
 

@@ -151,7 +151,7 @@ static void s_get_status(hb_http_req_t *req, void *arg)
     hb_time_format(hq->started_ms, started);
     json_t *body = json_pack(
         "{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}, "
-        "s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
+        "s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
         "listen", hq_ingest_endpoint(hq->ingest), "started", started, "halls",
         (json_int_t)hq_halls_count(hq->halls), "online",
         (json_int_t)hq_ingest_online_count(hq->ingest), "ingest", "frames", (json_int_t)st.frames,
@@ -163,7 +163,8 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         refused, "writer", "commits", (json_int_t)ws.commits, "events", (json_int_t)ws.events,
         "failures", (json_int_t)ws.failures, "queued_events", (json_int_t)ws.queued_events,
         "queued_bytes", (json_int_t)ws.queued_bytes, "last_commit_ms", ws.last_commit_ms,
-        "max_commit_ms", ws.max_commit_ms, "store", "bytes",
+        "max_commit_ms", ws.max_commit_ms, "avg_commit_ms",
+        ws.commits ? ws.total_commit_ms / (double)ws.commits : 0.0, "store", "bytes",
         (json_int_t)hb_store_size(&hq->store.store), "map_size",
         (json_int_t)hq->store.store.map_size, "map_grows", (json_int_t)hq->store.store.grow_count,
         "auth", "allowed", (json_int_t)hq_zap_allowed(hq->zap), "denied",

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct writer_hall {
     char id[HQ_HALL_ID_MAX];
@@ -241,7 +242,8 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
         bytes += it->len;
     }
     qsort(items, n, sizeof *items, s_item_cmp);
-    int64_t t0 = hb_mono_ms();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc;
     for (;;) {
         rc = s_commit_once(w, items, n);
@@ -250,7 +252,8 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
         if (hb_store_grow(&w->st->store) != 0)
             break;
     }
-    double took = (double)(hb_mono_ms() - t0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (rc != 0)
         hb_log_once("writer-commit", HB_LOG_ERROR, "writer: commit of %zu event(s) failed: %s",
                     events, mdb_strerror(rc));
@@ -265,6 +268,7 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
         w->stats.failures++;
     }
     w->stats.last_commit_ms = took;
+    w->stats.total_commit_ms += took;
     if (took > w->stats.max_commit_ms)
         w->stats.max_commit_ms = took;
     pthread_mutex_unlock(&w->lock);

@@ -49,6 +49,7 @@ typedef struct hq_writer_stats {
     uint64_t queued_bytes;
     double last_commit_ms; /* duration of the last commit, sync included */
     double max_commit_ms;
+    double total_commit_ms; /* sum over all commits, for the average */
 } hq_writer_stats_t;
 
 /* Starts the thread. `records`, `n` are the halls' durable state at start.

@@ -11,6 +11,8 @@
 #include "hallbus/httpc.h"
 #include "hallbus/time.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -42,9 +45,18 @@ static struct {
     int batch;
     int window;
     int rate;
+    const char *phases; /* "both", "throughput" or "steady" */
     const char *hqd;
     char root[256];
-} s_opt = {1000, 15, 100, 1000, 20000, NULL, ""};
+} s_opt = {1000, 15, 100, 1000, 20000, "both", NULL, ""};
+
+/* Microseconds, for latencies shorter than a millisecond. */
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static double *s_lat;
 static size_t s_nlat, s_caplat;
@@ -53,12 +65,13 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: bench_ingest [--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
-            "                    [--hqd PATH]\n"
+            "                    [--phase both|throughput|steady] [--hqd PATH]\n"
             "  --halls N    simulated halls, each its own CURVE connection (default 1000)\n"
             "  --seconds S  length of each phase (default 15)\n"
             "  --batch B    events per batch (default 100)\n"
             "  --window W   most unacknowledged events per hall (default 1000)\n"
             "  --rate R     steady phase: events/s over all halls (default 20000)\n"
+            "  --phase P    both (default), throughput or steady\n"
             "  --hqd PATH   the hqd binary (default: next to this tool's build folder)\n");
 }
 
@@ -96,6 +109,29 @@ static double s_pct(double p)
         return 0;
     size_t i = (size_t)(p * (double)(s_nlat - 1));
     return s_lat[i];
+}
+
+static char s_hq_http[80];
+
+/* Prints HQ's own view: what its writer committed and how long commits took. */
+static void s_print_hq(const char *name)
+{
+    hb_httpc_resp_t r;
+    char err[128];
+    if (hb_httpc_request(s_hq_http, "GET", "/v1/status", NULL, 5000, &r, err, sizeof err) != 0)
+        return;
+    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+    json_t *w = json_object_get(j, "writer");
+    printf("%s: HQ writer: %lld events in %lld commits (%.0f events/commit), commit avg %.2f ms, "
+           "max %.2f ms\n",
+           name, (long long)json_integer_value(json_object_get(w, "events")),
+           (long long)json_integer_value(json_object_get(w, "commits")),
+           (double)json_integer_value(json_object_get(w, "events")) /
+               (double)(json_integer_value(json_object_get(w, "commits")) + 1),
+           json_real_value(json_object_get(w, "avg_commit_ms")),
+           json_real_value(json_object_get(w, "max_commit_ms")));
+    json_decref(j);
+    hb_httpc_resp_free(&r);
 }
 
 static int s_send_frame(void *sock, const Hallbus__Frame *f)
@@ -138,7 +174,7 @@ static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
         free(items[i].data);
     if (rc == 0) {
         h->next_seq += (uint64_t)n;
-        h->sent_at[h->head % MAX_INFLIGHT_BATCHES] = hb_mono_ms();
+        h->sent_at[h->head % MAX_INFLIGHT_BATCHES] = s_now_us();
         h->last_of[h->head % MAX_INFLIGHT_BATCHES] = h->next_seq - 1;
         h->head++;
     }
@@ -172,10 +208,10 @@ static uint64_t s_drain(sim_hall_t *h, bool measure)
                 newly += c - h->acked;
                 h->acked = c;
             }
-            int64_t now = hb_mono_ms();
+            int64_t now = s_now_us();
             while (h->tail != h->head && h->last_of[h->tail % MAX_INFLIGHT_BATCHES] <= c) {
                 if (measure)
-                    s_record((double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]));
+                    s_record((double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) / 1000.0);
                 h->tail++;
             }
         } else if (f->kind_case == HALLBUS__FRAME__KIND_REJECT) {
@@ -203,8 +239,8 @@ static pid_t s_start_hqd(int zport, int hport)
               http, "--log_level", "warn", (char *)NULL);
         _exit(127);
     }
-    char base[80];
-    snprintf(base, sizeof base, "http://%s", http);
+    char *base = s_hq_http;
+    snprintf(s_hq_http, sizeof s_hq_http, "http://%s", http);
     for (int i = 0; i < 100; i++) {
         hb_httpc_resp_t r;
         char err[128];
@@ -226,8 +262,9 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
         items[i] = (zmq_pollitem_t){halls[i].sock, 0, ZMQ_POLLIN, 0};
     s_nlat = 0;
     int64_t t0 = hb_mono_ms(), last_tick = t0, end = t0 + seconds * 1000LL;
-    uint64_t acked = 0;
+    uint64_t acked = 0, iterations = 0;
     while (hb_mono_ms() < end) {
+        iterations++;
         int64_t now = hb_mono_ms();
         int64_t wall = hb_now_ms();
         double dt = (double)(now - last_tick) / 1000.0;
@@ -259,7 +296,8 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
         }
         zmq_poll(items, n, rate > 0 ? 1 : 5);
         for (int i = 0; i < n; i++)
-            acked += s_drain(&halls[i], rate > 0);
+            if (items[i].revents & ZMQ_POLLIN)
+                acked += s_drain(&halls[i], rate > 0);
         for (int i = 0; i < n; i++) {
             if (!halls[i].welcomed) {
                 Hallbus__Hello hello = HALLBUS__HELLO__INIT;
@@ -276,9 +314,12 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
     qsort(s_lat, s_nlat, sizeof *s_lat, s_cmp_double);
     printf("%s: %d halls, %.1f s: %llu events durably stored and acknowledged = %.0f events/s\n",
            name, n, secs, (unsigned long long)acked, (double)acked / secs);
+    printf("%s: the simulator's own loop: %.2f ms per turn over %d sockets (a floor under latency)\n",
+           name, secs * 1000.0 / (double)(iterations ? iterations : 1), n);
     if (rate > 0)
         printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
                s_nlat, s_pct(0.50), s_pct(0.99), s_nlat ? s_lat[s_nlat - 1] : 0.0);
+    s_print_hq(name);
     fflush(stdout);
     free(items);
 }
@@ -301,6 +342,10 @@ int main(int argc, char **argv)
             rc = s_int_arg(a, v, 1, 1000000, &s_opt.window);
         } else if (strcmp(a, "--rate") == 0) {
             rc = s_int_arg(a, v, 1, 10000000, &s_opt.rate);
+        } else if (strcmp(a, "--phase") == 0 && v &&
+                   (strcmp(v, "both") == 0 || strcmp(v, "throughput") == 0 ||
+                    strcmp(v, "steady") == 0)) {
+            s_opt.phases = v;
         } else if (strcmp(a, "--hqd") == 0 && v) {
             s_opt.hqd = v;
         } else {
@@ -395,14 +440,16 @@ int main(int argc, char **argv)
         usleep(100000);
     }
     printf("bench_ingest: %d of %d halls welcomed\n", welcomed, s_opt.halls);
-    s_phase(halls, s_opt.halls, s_opt.seconds, 0, "throughput");
+    if (strcmp(s_opt.phases, "steady") != 0)
+        s_phase(halls, s_opt.halls, s_opt.seconds, 0, "throughput");
     /* Let the backlog settle before measuring latency. */
     for (int k = 0; k < 20; k++) {
         for (int i = 0; i < s_opt.halls; i++)
             s_drain(&halls[i], false);
         usleep(100000);
     }
-    s_phase(halls, s_opt.halls, s_opt.seconds, s_opt.rate, "steady");
+    if (strcmp(s_opt.phases, "throughput") != 0)
+        s_phase(halls, s_opt.halls, s_opt.seconds, s_opt.rate, "steady");
     for (int i = 0; i < s_opt.halls; i++)
         zmq_close(halls[i].sock);
     zmq_ctx_term(ctx);

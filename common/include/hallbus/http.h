@@ -23,33 +23,54 @@ typedef struct hb_http_req {
     void *impl; /* the underlying h2o request; private to http.c */
 } hb_http_req_t;
 
-/* A handler answers with hb_http_reply_*() exactly once. */
+/* A handler answers with hb_http_reply_*() exactly once, before it returns
+ * (`req` and everything it points to live only during the call). A handler
+ * that does not answer gets a 500 sent for it; a second answer is ignored
+ * and logged. */
 typedef void (*hb_http_handler_fn)(hb_http_req_t *req, void *arg);
 
-/* Listens on "HOST:PORT" (PORT 0 picks a free one, see hb_http_port()).
- * Returns NULL and logs why on failure. `max_body` bounds request bodies. */
+/* Listens on "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses); PORT 0
+ * picks a free one, see hb_http_port(). Returns NULL and logs why on failure.
+ * `max_body` bounds request bodies: larger ones get 413 and a JSON error.
+ *
+ * Before any handler runs, a path that is badly percent-encoded, decodes to
+ * NUL or to invalid UTF-8, or has "." / ".." segments gets 400; a path over
+ * 4 KiB gets 414; a path no route matches gets 404 and a matched path with
+ * no route for its method gets 405 with an Allow header. Every error body is
+ * {"error": <code>, "reason": <text>}. */
 hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body);
 /* Routes requests whose method is `method` (NULL for any) and whose path
- * starts with `prefix`; the longest matching prefix wins. */
+ * starts with `prefix` on a segment boundary ("/v1/halls" matches "/v1/halls"
+ * and "/v1/halls/x", not "/v1/hallsx"; a prefix ending in '/' matches all
+ * below it). The longest matching prefix wins, then the method picks among
+ * the routes with that prefix. HEAD is not mapped to GET. Returns 0, HB_EINVAL,
+ * HB_EEXIST (same method and prefix) or HB_ETOOBIG (over 64 routes). Call
+ * on the loop's thread. */
 int hb_http_route(hb_http_t *http, const char *method, const char *prefix,
                   hb_http_handler_fn fn, void *arg);
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
-/* Stops listening and closes connections; frees `*http` once its libuv
- * handles are closed, and sets it NULL. */
+/* Stops listening and closes connections (idle keep-alive ones at once,
+ * busy ones after their answer); frees `*http` once its libuv handles are
+ * closed, and sets it NULL. Idempotent; may be called from a handler. Run the
+ * loop afterwards: uv_loop_close() then returns 0. */
 void hb_http_destroy(hb_http_t **http);
 
-/* Answers with `body` serialised (takes ownership of `body`). */
+/* Answers with `body` serialised compactly (takes ownership of `body`; NULL
+ * answers 500). Every answer carries Cache-Control: no-store. */
 void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body);
-/* Answers {"error": <short code>, "reason": <formatted text>}. */
+/* Answers {"error": <short code>, "reason": <formatted text>}; the reason is
+ * cut at 511 bytes and bytes that are not UTF-8 become '?'. */
 void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Answers with a raw body and content type (copied). */
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
                        const char *body, size_t len);
 
-/* Looks up a query parameter, percent-decoded into `out`. Returns 0,
- * HB_ENOTFOUND, or HB_ETOOBIG when the value does not fit. */
+/* Looks up a query parameter, percent-decoded ('+' is a space) into `out`;
+ * the first occurrence wins and "?flag" gives "". Returns 0, HB_ENOTFOUND,
+ * HB_ETOOBIG when the value does not fit, HB_EPARSE for a bad encoding or an
+ * encoded NUL, HB_EINVAL for bad arguments. */
 int hb_http_query(const hb_http_req_t *req, const char *name, char *out, size_t outlen);
 
 #endif

@@ -12,10 +12,15 @@ typedef struct hb_httpc_resp {
     size_t body_len;
 } hb_httpc_resp_t;
 
-/* `base` is "http://HOST:PORT" (or "HOST:PORT"); `path` starts with '/'.
- * `body` may be NULL (then no body is sent); content type is JSON.
- * Returns 0 once any HTTP answer is read (check resp->status), or HB_EIO /
- * HB_EPARSE / HB_ETOOBIG / HB_EINVAL; `err` says what happened. */
+/* `base` is "http://HOST:PORT" (or "HOST:PORT", "[V6]:PORT"; PORT defaults to
+ * 80); `path` starts with '/' and may carry a query. `body` may be NULL (then
+ * no body is sent); content type is JSON. `timeout_ms` bounds each step
+ * (connect, every write, every wait for data); <= 0 means 30 s.
+ * Returns 0 once any HTTP answer is read (check resp->status), or HB_EIO
+ * (resolve, connect, send, receive, timeout), HB_EPARSE (not HTTP, broken
+ * framing), HB_ETOOBIG (body over 64 MiB, headers over 64 KiB), HB_EINVAL
+ * (bad base, method or path), HB_ENOMEM; `err` says what happened. On error
+ * resp->body is NULL; hb_httpc_resp_free() is safe either way. */
 int hb_httpc_request(const char *base, const char *method, const char *path, const char *body,
                      int timeout_ms, hb_httpc_resp_t *resp, char *err, size_t errlen);
 void hb_httpc_resp_free(hb_httpc_resp_t *resp);
