@@ -321,6 +321,33 @@ static void test_unenrolled_key_gets_nothing_in(void **state)
     json_decref(st);
 }
 
+static void test_zap_guards_the_socket_from_the_start(void **state)
+{
+    world_t *w = *state;
+    /* A stranger keeps knocking before hqd even starts, and while it starts:
+     * there is no moment at which the CURVE socket takes an unknown key. */
+    hbt_hq_stop(&w->hq, SIGTERM);
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/stranger2", w->root);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->a.dir, dir);
+    assert_int_equal(system(cmd), 0);
+    hb_cert_t c;
+    assert_int_equal(hb_cert_generate(&c), 0);
+    char path[500];
+    snprintf(path, sizeof path, "%s/hall.key", dir);
+    assert_int_equal(hb_cert_save(&c, path, true), 0);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, dir);
+    hbt_hq_start(&w->hq);
+    assert_int_equal(hbt_raw_hello(raw), -1);
+    hbt_raw_close(&raw);
+    json_t *st = hbt_get(w->hq.http, "/v1/status");
+    assert_true(hbt_int(json_object_get(st, "auth"), "denied") > 0);
+    assert_int_equal(hbt_int(json_object_get(st, "auth"), "allowed"), 0);
+    assert_int_equal(hbt_int(st, "halls"), 0);
+    json_decref(st);
+}
+
 static void test_hall_cannot_write_another_halls_stream(void **state)
 {
     world_t *w = *state;
@@ -423,6 +450,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_local_api_refuses_bad_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wire_refusals_and_unknown_kinds, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unenrolled_key_gets_nothing_in, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_zap_guards_the_socket_from_the_start, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_hall_cannot_write_another_halls_stream, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_keys_enrolled_while_running_are_admitted, s_setup,
