@@ -106,7 +106,7 @@ static void s_on_tick(uv_timer_t *t)
             hb_debug("pruned %zu acknowledged event(s)", pruned);
     }
     if (ticks % (60000 / TICK_MS) == 0)
-        outbox_flush(d->outbox, hb_now_ms() - d->cfg.retention_ms, 0, NULL);
+        outbox_reader_check(d->outbox);
     if (s_watchdog_ms && hb_mono_ms() - s_last_watchdog >= s_watchdog_ms / 2) {
         hb_sd_notify("WATCHDOG=1");
         s_last_watchdog = hb_mono_ms();

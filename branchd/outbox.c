@@ -310,6 +310,8 @@ int outbox_flush(outbox_t *ob, int64_t cutoff_ms, size_t max, size_t *pruned)
     }
 }
 
+int outbox_reader_check(outbox_t *ob) { return hb_store_reader_check(&ob->store); }
+
 uint64_t outbox_last_seq(const outbox_t *ob) { return ob->last_seq; }
 uint64_t outbox_acked_seq(const outbox_t *ob) { return ob->acked_seq; }
 uint64_t outbox_first_seq(const outbox_t *ob) { return ob->first_seq; }

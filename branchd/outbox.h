@@ -42,6 +42,9 @@ int outbox_ack(outbox_t *outbox, uint64_t acked_seq);
  * how many were deleted. */
 int outbox_flush(outbox_t *outbox, int64_t cutoff_ms, size_t max, size_t *pruned);
 
+/* Clears reader slots left by dead processes (e.g. a killed mdb_stat). */
+int outbox_reader_check(outbox_t *outbox);
+
 uint64_t outbox_last_seq(const outbox_t *outbox);
 uint64_t outbox_acked_seq(const outbox_t *outbox);
 /* Oldest sequence still stored (last_seq + 1 when empty). */
