@@ -26,6 +26,7 @@
     {name, type, offsetof(branchd_config_t, field), def, min, max, reload, help}
 
 static const hb_config_def_t s_defs[] = {
+    CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
     CFG("id", HB_CONF_STRING, id, NULL, 0, 0, false, "hall id, as enrolled at HQ"),
     CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (outbox LMDB)"),
     CFG("hq", HB_CONF_STRING, hq, NULL, 0, 0, false, "HQ endpoint, e.g. tcp://hq:7400"),
@@ -36,7 +37,8 @@ static const hb_config_def_t s_defs[] = {
     CFG("window", HB_CONF_INT, window, "4096", 1, 1000000, false,
         "most events sent to HQ and not yet acknowledged"),
     CFG("batch_max", HB_CONF_INT, batch_max, "512", 1, 1024, false, "most events in one batch"),
-    CFG("batch_bytes", HB_CONF_SIZE, batch_bytes, "256K", 4096, 1 << 20, false,
+    /* Below HB_FRAME_MAX with room for the per-event framing. */
+    CFG("batch_bytes", HB_CONF_SIZE, batch_bytes, "256K", 4096, 768 << 10, false,
         "about this many bytes in one batch at most"),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval on an idle link"),

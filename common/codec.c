@@ -1,24 +1,37 @@
 /* Events between protobuf, bytes and JSON (see codec.h). The JSON mapping
  * walks protobuf-c's descriptors, so the .proto is the only table of event
- * kinds and fields; nothing here names an event. Messages built from JSON are
- * allocated with malloc piece by piece exactly as protobuf-c's own unpacker
- * would, so protobuf_c_message_free_unpacked(msg, NULL) frees them. */
+ * kinds and fields: nothing here names an event, and a new kind needs no code.
+ * This is not where events are given meaning (the reducer) or where HQ's
+ * sequence and time rules live (hqd/ingest.c).
+ *
+ * Memory: a message built from JSON is malloc'd piece by piece exactly as
+ * protobuf-c's own unpacker lays it out, and one decoded from bytes is
+ * allocated by malloc through a budgeted allocator, so both are freed by
+ * protobuf_c_message_free_unpacked(msg, NULL). */
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 
+#include <assert.h>
 #include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CODEC_FRAME_MAX (64u << 20) /* nothing legitimate comes near this */
-#define CODEC_REPEATED_MAX 64
-#define CODEC_DEPTH_MAX 4
+#define CODEC_REPEATED_MAX 64 /* elements of one repeated field from JSON */
+#define CODEC_DEPTH_MAX 4     /* envelope -> body -> at most two nested levels */
+#define CODEC_ENUM_NAME_MAX 96
+#define CODEC_BUDGET_SLACK ((size_t)64 << 10)
 
 /* ------------------------------------------------------ bounded unpack ---- */
 
+/* protobuf-c has no allocation cap of its own: a few bytes announcing a huge
+ * repeated field or thousands of unknown fields would make it allocate far
+ * more than the input. The budget lives on the unpacking call's stack; the
+ * memory is plain malloc, so freeing later needs no allocator state. */
 typedef struct budget {
     size_t used, limit;
 } budget_t;
@@ -29,7 +42,7 @@ static void *s_budget_alloc(void *data, size_t size)
     if (size > b->limit - b->used)
         return NULL;
     b->used += size;
-    return malloc(size);
+    return malloc(size ? size : 1);
 }
 
 static void s_budget_free(void *data, void *ptr)
@@ -38,8 +51,6 @@ static void s_budget_free(void *data, void *ptr)
     free(ptr);
 }
 
-/* Unpacks with an allocator that fails past a budget; the result is freed
- * with the default allocator (malloc/free), which is what the budget used. */
 static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
                                   size_t len, size_t max)
 {
@@ -47,7 +58,7 @@ static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const 
         return NULL;
     if (len > max)
         return NULL;
-    budget_t b = {0, len * 8 + (64u << 10)};
+    budget_t b = {0, len * 8 + CODEC_BUDGET_SLACK};
     ProtobufCAllocator alloc = {s_budget_alloc, s_budget_free, &b};
     return protobuf_c_message_unpack(desc, &alloc, len, data);
 }
@@ -59,7 +70,7 @@ Hallbus__Envelope *hb_envelope_unpack(const uint8_t *data, size_t len)
 
 Hallbus__Frame *hb_frame_unpack(const uint8_t *data, size_t len)
 {
-    return (Hallbus__Frame *)s_unpack(&hallbus__frame__descriptor, data, len, CODEC_FRAME_MAX);
+    return (Hallbus__Frame *)s_unpack(&hallbus__frame__descriptor, data, len, HB_FRAME_MAX);
 }
 
 void hb_envelope_free(Hallbus__Envelope *env)
@@ -76,13 +87,17 @@ void hb_frame_free(Hallbus__Frame *frame)
 
 static int s_pack(const ProtobufCMessage *msg, size_t max, uint8_t **out, size_t *len)
 {
+    *out = NULL;
+    *len = 0;
     size_t n = protobuf_c_message_get_packed_size(msg);
     if (n > max)
         return HB_ETOOBIG;
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf)
         return HB_ENOMEM;
-    protobuf_c_message_pack(msg, buf);
+    size_t written = protobuf_c_message_pack(msg, buf);
+    assert(written == n); /* they disagree only on a corrupt message */
+    (void)written;
     *out = buf;
     *len = n;
     return 0;
@@ -95,7 +110,7 @@ int hb_envelope_pack(const Hallbus__Envelope *env, uint8_t **out, size_t *len)
 
 int hb_frame_pack(const Hallbus__Frame *frame, uint8_t **out, size_t *len)
 {
-    return s_pack(&frame->base, CODEC_FRAME_MAX, out, len);
+    return s_pack(&frame->base, HB_FRAME_MAX, out, len);
 }
 
 /* ----------------------------------------------------------- helpers ---- */
@@ -113,12 +128,13 @@ static void s_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Fields whose value is an identifier rather than free text. */
+/* Fields whose value is an identifier rather than free text (codec.h). */
 static bool s_is_id_field(const char *name)
 {
     static const char *const ids[] = {
-        "ticket", "service", "counter", "staff", "complaint", "device", "by",
-        "from_service", "to_service", "business_type", "category", "currency", "services",
+        "ticket",        "service",  "counter",  "staff",        "complaint",
+        "device",        "by",       "services", "from_service", "to_service",
+        "business_type", "category", "currency",
     };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (strcmp(name, ids[i]) == 0)
@@ -126,12 +142,83 @@ static bool s_is_id_field(const char *name)
     return false;
 }
 
-/* "DeviceState" -> "DEVICE_STATE_" */
+/* Length of the well-formed UTF-8 sequence at s[i], or 0: no overlong
+ * forms, no surrogates, nothing past U+10FFFF (RFC 3629). */
+static size_t s_utf8_seq(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned c = s[i];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp, min;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+        min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+        min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len - i < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        unsigned cc = s[i + k];
+        if ((cc & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+static bool s_utf8_valid(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) {
+        size_t n = s_utf8_seq(s, len, i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* The rules every string of an event obeys, from JSON or from the wire. */
+static int s_check_string(const char *name, const char *kind, const char *s, size_t len,
+                          char *err, size_t errlen)
+{
+    size_t max = s_is_id_field(name) ? HB_ID_MAX : HB_TEXT_MAX;
+    if (memchr(s, '\0', len)) {
+        s_err(err, errlen, "%s of %s contains a NUL character", name, kind);
+        return HB_EINVAL;
+    }
+    if (len > max) {
+        s_err(err, errlen, "%s of %s is %zu bytes long; at most %zu are allowed", name, kind, len,
+              max);
+        return HB_EINVAL;
+    }
+    if (!s_utf8_valid(s, len)) {
+        s_err(err, errlen, "%s of %s is not valid UTF-8", name, kind);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+/* "DeviceState" -> "DEVICE_STATE_", the prefix protoc's style guide gives
+ * every value of the enum. */
 static void s_enum_prefix(const ProtobufCEnumDescriptor *ed, char *out, size_t outlen)
 {
     size_t n = 0;
     const char *s = ed->short_name;
-    for (size_t i = 0; s[i] && n + 3 < outlen; i++) {
+    for (size_t i = 0; s[i] && n + 4 < outlen; i++) {
         if (i > 0 && isupper((unsigned char)s[i]))
             out[n++] = '_';
         out[n++] = (char)toupper((unsigned char)s[i]);
@@ -140,18 +227,21 @@ static void s_enum_prefix(const ProtobufCEnumDescriptor *ed, char *out, size_t o
     out[n] = '\0';
 }
 
-/* The JSON name of an enum value ("elderly"), into out; false if the value
- * does not carry the expected prefix. */
+/* The JSON name of an enum value ("elderly" for PRIORITY_ELDERLY); false if
+ * the value does not carry the enum's prefix or the name does not fit. */
 static bool s_enum_json_name(const ProtobufCEnumDescriptor *ed, const char *value_name, char *out,
                              size_t outlen)
 {
-    char prefix[96];
+    char prefix[CODEC_ENUM_NAME_MAX];
     s_enum_prefix(ed, prefix, sizeof prefix);
     size_t plen = strlen(prefix);
-    if (strncmp(value_name, prefix, plen) != 0)
+    if (strncmp(value_name, prefix, plen) != 0 || value_name[plen] == '\0')
+        return false;
+    const char *rest = value_name + plen;
+    if (strlen(rest) >= outlen)
         return false;
     size_t n = 0;
-    for (const char *p = value_name + plen; *p && n + 1 < outlen; p++)
+    for (const char *p = rest; *p; p++)
         out[n++] = (char)tolower((unsigned char)*p);
     out[n] = '\0';
     return true;
@@ -165,16 +255,30 @@ static size_t s_elem_size(ProtobufCType t)
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
+        return sizeof(int64_t);
     case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
+        return sizeof(double);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return sizeof(float);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_ENUM:
+        return sizeof(int);
     case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
     case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
+        return sizeof(ProtobufCMessage *);
     case PROTOBUF_C_TYPE_BYTES:
         return sizeof(ProtobufCBinaryData);
     default:
-        return 4;
+        return sizeof(int32_t);
     }
+}
+
+static bool s_is_unsigned(ProtobufCType t)
+{
+    return t == PROTOBUF_C_TYPE_UINT32 || t == PROTOBUF_C_TYPE_FIXED32 ||
+           t == PROTOBUF_C_TYPE_UINT64 || t == PROTOBUF_C_TYPE_FIXED64;
 }
 
 /* ------------------------------------------------------ JSON -> proto ---- */
@@ -182,6 +286,69 @@ static size_t s_elem_size(ProtobufCType t)
 static int s_fill_message(ProtobufCMessage *msg, const json_t *obj, const char *kind,
                           const char *skip1, const char *skip2, int depth, char *err,
                           size_t errlen);
+
+static int s_set_integer(void *dst, const ProtobufCFieldDescriptor *fd, const json_t *v,
+                         const char *kind, char *err, size_t errlen)
+{
+    const char *name = fd->name;
+    if (!json_is_integer(v)) {
+        s_err(err, errlen, "%s of %s must be a whole number", name, kind);
+        return HB_EINVAL;
+    }
+    json_int_t x = json_integer_value(v);
+    bool is_unsigned = s_is_unsigned(fd->type);
+    bool is64 = s_elem_size(fd->type) == 8;
+    /* JSON integers beyond INT64_MAX do not reach us: jansson refuses them. */
+    long long lo = is_unsigned ? 0 : is64 ? INT64_MIN : INT32_MIN;
+    long long hi = is64 ? INT64_MAX : is_unsigned ? (long long)UINT32_MAX : INT32_MAX;
+    if (x < 0 && is_unsigned) {
+        s_err(err, errlen, "%s of %s must not be negative: %lld", name, kind, (long long)x);
+        return HB_EINVAL;
+    }
+    if (x < lo || x > hi) {
+        s_err(err, errlen, "%s of %s is out of range (%lld to %lld): %lld", name, kind, lo, hi,
+              (long long)x);
+        return HB_EINVAL;
+    }
+    if (is64 && is_unsigned)
+        *(uint64_t *)dst = (uint64_t)x;
+    else if (is64)
+        *(int64_t *)dst = (int64_t)x;
+    else if (is_unsigned)
+        *(uint32_t *)dst = (uint32_t)x;
+    else
+        *(int32_t *)dst = (int32_t)x;
+    return 0;
+}
+
+static int s_set_enum(void *dst, const ProtobufCFieldDescriptor *fd, const json_t *v,
+                      const char *kind, char *err, size_t errlen)
+{
+    const ProtobufCEnumDescriptor *ed = fd->descriptor;
+    if (!json_is_string(v)) {
+        s_err(err, errlen, "%s of %s must be a string naming a value", fd->name, kind);
+        return HB_EINVAL;
+    }
+    const char *want = json_string_value(v);
+    char jname[CODEC_ENUM_NAME_MAX], list[512];
+    size_t used = 0;
+    list[0] = '\0';
+    for (unsigned i = 0; i < ed->n_values; i++) {
+        if (ed->values[i].value == 0)
+            continue; /* *_UNSPECIFIED is "not given", never a valid choice */
+        if (!s_enum_json_name(ed, ed->values[i].name, jname, sizeof jname))
+            continue;
+        if (strcmp(jname, want) == 0 && strlen(want) == json_string_length(v)) {
+            *(int *)dst = ed->values[i].value;
+            return 0;
+        }
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", jname);
+        if (w > 0 && (size_t)w < sizeof list - used)
+            used += (size_t)w;
+    }
+    s_err(err, errlen, "%s: '%.64s' is not one of %s", fd->name, want, list);
+    return HB_EINVAL;
+}
 
 /* Parses one JSON value into the storage at `dst` for field `fd`. */
 static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json_t *v,
@@ -198,31 +365,8 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: {
-        if (!json_is_integer(v)) {
-            s_err(err, errlen, "%s of %s must be a whole number", name, kind);
-            return HB_EINVAL;
-        }
-        json_int_t x = json_integer_value(v);
-        bool is_unsigned = fd->type == PROTOBUF_C_TYPE_UINT32 ||
-                           fd->type == PROTOBUF_C_TYPE_FIXED32 ||
-                           fd->type == PROTOBUF_C_TYPE_UINT64 || fd->type == PROTOBUF_C_TYPE_FIXED64;
-        bool is64 = s_elem_size(fd->type) == 8;
-        long long lo = is_unsigned ? 0 : is64 ? INT64_MIN : INT32_MIN;
-        long long hi = is64 ? INT64_MAX : is_unsigned ? (long long)UINT32_MAX : INT32_MAX;
-        if (x < lo || x > hi) {
-            s_err(err, errlen, "%s of %s is out of range (%lld to %lld): %lld", name, kind, lo, hi,
-                  (long long)x);
-            return HB_ERANGE;
-        }
-        if (is64)
-            *(int64_t *)dst = (int64_t)x;
-        else if (is_unsigned)
-            *(uint32_t *)dst = (uint32_t)x;
-        else
-            *(int32_t *)dst = (int32_t)x;
-        return 0;
-    }
+    case PROTOBUF_C_TYPE_FIXED64:
+        return s_set_integer(dst, fd, v, kind, err, errlen);
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE:
         if (!json_is_number(v)) {
@@ -241,32 +385,8 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
         }
         *(protobuf_c_boolean *)dst = json_is_true(v);
         return 0;
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumDescriptor *ed = fd->descriptor;
-        if (!json_is_string(v)) {
-            s_err(err, errlen, "%s of %s must be a string naming a value", name, kind);
-            return HB_EINVAL;
-        }
-        const char *want = json_string_value(v);
-        char jname[64], list[512];
-        size_t used = 0;
-        list[0] = '\0';
-        for (unsigned i = 0; i < ed->n_values; i++) {
-            if (ed->values[i].value == 0)
-                continue; /* *_UNSPECIFIED is never a valid choice */
-            if (!s_enum_json_name(ed, ed->values[i].name, jname, sizeof jname))
-                continue;
-            if (strcmp(jname, want) == 0) {
-                *(int *)dst = ed->values[i].value;
-                return 0;
-            }
-            int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", jname);
-            if (w > 0 && (size_t)w < sizeof list - used)
-                used += (size_t)w;
-        }
-        s_err(err, errlen, "%s: '%.64s' is not one of %s", name, want, list);
-        return HB_EINVAL;
-    }
+    case PROTOBUF_C_TYPE_ENUM:
+        return s_set_enum(dst, fd, v, kind, err, errlen);
     case PROTOBUF_C_TYPE_STRING: {
         if (!json_is_string(v)) {
             s_err(err, errlen, "%s of %s must be a string", name, kind);
@@ -274,16 +394,9 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
         }
         const char *s = json_string_value(v);
         size_t len = json_string_length(v);
-        size_t max = s_is_id_field(name) ? HB_ID_MAX : HB_TEXT_MAX;
-        if (strlen(s) != len) {
-            s_err(err, errlen, "%s of %s contains a NUL character", name, kind);
-            return HB_EINVAL;
-        }
-        if (len > max) {
-            s_err(err, errlen, "%s of %s is %zu bytes long; at most %zu are allowed", name, kind,
-                  len, max);
-            return HB_ETOOBIG;
-        }
+        int rc = s_check_string(name, kind, s, len, err, errlen);
+        if (rc != 0)
+            return rc;
         char *copy = malloc(len + 1);
         if (!copy)
             return HB_ENOMEM;
@@ -315,47 +428,66 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
     }
 }
 
+static int s_set_repeated(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
+                          const json_t *v, const char *kind, int depth, char *err, size_t errlen)
+{
+    char *base = (char *)msg;
+    if (!json_is_array(v)) {
+        s_err(err, errlen, "%s of %s must be an array", fd->name, kind);
+        return HB_EINVAL;
+    }
+    size_t n = json_array_size(v);
+    if (n > CODEC_REPEATED_MAX) {
+        s_err(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind, n,
+              CODEC_REPEATED_MAX);
+        return HB_EINVAL;
+    }
+    if (n == 0)
+        return 0;
+    size_t esz = s_elem_size(fd->type);
+    char *arr = calloc(n, esz);
+    if (!arr)
+        return HB_ENOMEM;
+    /* Publish the array before filling it so that a failure half-way is
+     * freed by free_unpacked: the count covers exactly the filled elements
+     * (a pointer element that got allocated counts even if its fill failed). */
+    *(char **)(base + fd->offset) = arr;
+    size_t *count = (size_t *)(base + fd->quantifier_offset);
+    for (size_t i = 0; i < n; i++) {
+        void *slot = arr + i * esz;
+        int rc = s_set_value(slot, fd, json_array_get(v, i), kind, depth, err, errlen);
+        bool allocated = (fd->type == PROTOBUF_C_TYPE_STRING ||
+                          fd->type == PROTOBUF_C_TYPE_MESSAGE) &&
+                         *(void **)slot != NULL;
+        if (rc == 0 || allocated)
+            *count = i + 1;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int s_set_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd, const json_t *v,
                        const char *kind, int depth, char *err, size_t errlen)
 {
     char *base = (char *)msg;
-    if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-        if (!json_is_array(v)) {
-            s_err(err, errlen, "%s of %s must be an array", fd->name, kind);
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED)
+        return s_set_repeated(msg, fd, v, kind, depth, err, errlen);
+    if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        /* Two members of one oneof: refuse rather than leak the first. */
+        uint32_t *chosen = (uint32_t *)(base + fd->quantifier_offset);
+        if (*chosen != 0 && *chosen != fd->id) {
+            const ProtobufCFieldDescriptor *other =
+                protobuf_c_message_descriptor_get_field(msg->descriptor, *chosen);
+            s_err(err, errlen, "%s and %s of %s are alternatives; give only one", fd->name,
+                  other ? other->name : "another field", kind);
             return HB_EINVAL;
         }
-        size_t n = json_array_size(v);
-        if (n > CODEC_REPEATED_MAX) {
-            s_err(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name,
-                  kind, n, CODEC_REPEATED_MAX);
-            return HB_ETOOBIG;
-        }
-        if (n == 0)
-            return 0;
-        size_t esz = s_elem_size(fd->type);
-        char *arr = calloc(n, esz);
-        if (!arr)
-            return HB_ENOMEM;
-        /* Publish the array before filling it so that a failure half-way is
-         * freed by free_unpacked (unfilled pointers are NULL and skipped). */
-        *(char **)(base + fd->offset) = arr;
-        size_t *count = (size_t *)(base + fd->quantifier_offset);
-        for (size_t i = 0; i < n; i++) {
-            *count = i + 1;
-            int rc = s_set_value(arr + i * esz, fd, json_array_get(v, i), kind, depth, err, errlen);
-            if (rc != 0) {
-                if (fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_MESSAGE)
-                    *count = *(void **)(arr + i * esz) ? i + 1 : i;
-                else
-                    *count = i;
-                return rc;
-            }
-        }
-        return 0;
-    }
-    if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset &&
-        fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE)
+        *chosen = fd->id;
+    } else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset &&
+               fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE) {
         *(protobuf_c_boolean *)(base + fd->quantifier_offset) = 1;
+    }
     return s_set_value(base + fd->offset, fd, v, kind, depth, err, errlen);
 }
 
@@ -376,7 +508,7 @@ static int s_fill_message(ProtobufCMessage *msg, const json_t *obj, const char *
             return HB_EINVAL;
         }
         if (json_is_null(v))
-            continue; /* same as absent */
+            continue; /* the same as absent: the field keeps its default */
         int rc = s_set_field(msg, fd, v, kind, depth, err, errlen);
         if (rc != 0)
             return rc;
@@ -397,6 +529,8 @@ static const ProtobufCFieldDescriptor *s_body_field(const char *type)
 int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
                        Hallbus__Envelope **out, char *err, size_t errlen)
 {
+    if (!out)
+        return HB_EINVAL;
     *out = NULL;
     if (!json_is_object(obj)) {
         s_err(err, errlen, "an event must be a JSON object");
@@ -404,7 +538,7 @@ int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
     }
     const json_t *jt = json_object_get(obj, "type");
     if (!jt) {
-        s_err(err, errlen, "the event has no \"type\"");
+        s_err(err, errlen, "the event has no \"type\" (e.g. \"type\": \"ticket_issued\")");
         return HB_EINVAL;
     }
     if (!json_is_string(jt)) {
@@ -412,13 +546,14 @@ int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
         return HB_EINVAL;
     }
     const char *type = json_string_value(jt);
-    const ProtobufCFieldDescriptor *bfd = s_body_field(type);
+    const ProtobufCFieldDescriptor *bfd =
+        strlen(type) == json_string_length(jt) ? s_body_field(type) : NULL;
     if (!bfd) {
-        s_err(err, errlen, "unknown type '%.64s'", type);
+        s_err(err, errlen, "unknown type '%.64s': not an event kind of this build", type);
         return HB_EINVAL;
     }
     if (json_object_get(obj, "seq")) {
-        s_err(err, errlen, "\"seq\" may not be given: the hall numbers its events");
+        s_err(err, errlen, "\"seq\" may not be given: the hall numbers its events itself");
         return HB_EINVAL;
     }
     int64_t at = now_ms;
@@ -428,10 +563,14 @@ int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
             s_err(err, errlen, "\"at\" must be an RFC 3339 time such as 2026-11-23T09:30:00Z");
             return HB_EPARSE;
         }
-        if (at > now_ms + max_future_ms) {
-            s_err(err, errlen, "\"at\" is %lld s ahead of the hall's clock; at most %lld s allowed",
+        if (max_future_ms < 0)
+            max_future_ms = 0;
+        int64_t limit = now_ms > INT64_MAX - max_future_ms ? INT64_MAX : now_ms + max_future_ms;
+        if (at > limit) {
+            s_err(err, errlen,
+                  "\"at\" is %lld s ahead of the hall's clock; at most %lld s are allowed",
                   (long long)((at - now_ms) / 1000), (long long)(max_future_ms / 1000));
-            return HB_ERANGE;
+            return HB_EINVAL;
         }
     }
     Hallbus__Envelope *env = malloc(sizeof *env);
@@ -457,9 +596,115 @@ int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
     return 0;
 }
 
+/* --------------------------------------------- checks of decoded bytes ---- */
+
+static int s_check_message(const ProtobufCMessage *msg, const char *kind, int depth, char *err,
+                           size_t errlen);
+
+static int s_check_value(const ProtobufCFieldDescriptor *fd, const void *p, const char *kind,
+                         int depth, char *err, size_t errlen)
+{
+    if (fd->type == PROTOBUF_C_TYPE_STRING) {
+        const char *s = *(char *const *)p;
+        return s ? s_check_string(fd->name, kind, s, strlen(s), err, errlen) : 0;
+    }
+    if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
+        if (!sub)
+            return 0;
+        if (depth >= CODEC_DEPTH_MAX) {
+            s_err(err, errlen, "%s of %s is nested too deeply", fd->name, kind);
+            return HB_EINVAL;
+        }
+        return s_check_message(sub, fd->name, depth + 1, err, errlen);
+    }
+    return 0;
+}
+
+static int s_check_message(const ProtobufCMessage *msg, const char *kind, int depth, char *err,
+                           size_t errlen)
+{
+    const ProtobufCMessageDescriptor *md = msg->descriptor;
+    const char *base = (const char *)msg;
+    for (unsigned i = 0; i < md->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &md->fields[i];
+        if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+            continue;
+        if (fd->label != PROTOBUF_C_LABEL_REPEATED) {
+            int rc = s_check_value(fd, base + fd->offset, kind, depth, err, errlen);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        size_t n = *(const size_t *)(base + fd->quantifier_offset);
+        const char *arr = *(char *const *)(base + fd->offset);
+        if (n > CODEC_REPEATED_MAX) {
+            s_err(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind,
+                  n, CODEC_REPEATED_MAX);
+            return HB_EINVAL;
+        }
+        for (size_t k = 0; k < n && arr; k++) {
+            int rc = s_check_value(fd, arr + k * s_elem_size(fd->type), kind, depth, err, errlen);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int hb_event_check(const Hallbus__Envelope *env, char *err, size_t errlen)
+{
+    if (env->body_case == HALLBUS__ENVELOPE__BODY__NOT_SET)
+        return 0; /* a kind from a newer hall: stored as it came */
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor, env->body_case);
+    if (!fd)
+        return 0;
+    const ProtobufCMessage *body = *(ProtobufCMessage *const *)((const char *)env + fd->offset);
+    return body ? s_check_message(body, fd->name, 1, err, errlen) : 0;
+}
+
 /* ------------------------------------------------------ proto -> JSON ---- */
 
-static json_t *s_message_to_json(const ProtobufCMessage *msg, int depth);
+static int s_message_to_json(const ProtobufCMessage *msg, int depth, json_t *o);
+
+static json_t *s_u64_to_json(uint64_t u)
+{
+    if (u <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)u);
+    /* jansson's integers are signed 64-bit: say it exactly, as text. */
+    char text[24];
+    snprintf(text, sizeof text, "%" PRIu64, u);
+    return json_string(text);
+}
+
+/* A string from the wire that is not UTF-8 is shown with '?' for each bad
+ * byte rather than dropped, so the event stays readable. */
+static json_t *s_string_to_json(const char *s)
+{
+    if (!s)
+        return json_string("");
+    size_t len = strlen(s);
+    if (s_utf8_valid(s, len))
+        return json_stringn(s, len);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return NULL;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = s_utf8_seq(u, len, i);
+        if (n == 0) {
+            copy[i++] = '?';
+            continue;
+        }
+        memcpy(copy + i, s + i, n);
+        i += n;
+    }
+    json_t *j = json_stringn(copy, len);
+    free(copy);
+    return j;
+}
 
 static json_t *s_value_to_json(const ProtobufCFieldDescriptor *fd, const void *p, int depth)
 {
@@ -476,69 +721,80 @@ static json_t *s_value_to_json(const ProtobufCFieldDescriptor *fd, const void *p
     case PROTOBUF_C_TYPE_SFIXED64:
         return json_integer((json_int_t) * (const int64_t *)p);
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: {
-        uint64_t u = *(const uint64_t *)p;
-        return u > (uint64_t)INT64_MAX ? json_real((double)u) : json_integer((json_int_t)u);
-    }
+    case PROTOBUF_C_TYPE_FIXED64:
+        return s_u64_to_json(*(const uint64_t *)p);
     case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)p);
+    case PROTOBUF_C_TYPE_DOUBLE: {
+        double d = fd->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)p : *(const double *)p;
+        return isfinite(d) ? json_real(d) : json_null(); /* JSON has no NaN */
+    }
     case PROTOBUF_C_TYPE_BOOL:
         return json_boolean(*(const protobuf_c_boolean *)p);
     case PROTOBUF_C_TYPE_ENUM: {
         int value = *(const int *)p;
         const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(fd->descriptor, value);
-        char jname[64];
+        char jname[CODEC_ENUM_NAME_MAX];
         if (ev && s_enum_json_name(fd->descriptor, ev->name, jname, sizeof jname))
             return json_string(jname);
         return json_integer(value); /* a newer hall's value: kept as a number */
     }
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(char *const *)p;
-        json_t *j = json_string(s ? s : "");
-        /* A newer or broken peer's invalid UTF-8 is shown, not dropped. */
-        return j ? j : json_string("\xef\xbf\xbd");
-    }
+    case PROTOBUF_C_TYPE_STRING:
+        return s_string_to_json(*(char *const *)p);
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub && depth < CODEC_DEPTH_MAX ? s_message_to_json(sub, depth + 1) : json_null();
+        if (!sub || depth >= CODEC_DEPTH_MAX)
+            return json_null();
+        json_t *o = json_object();
+        if (o && s_message_to_json(sub, depth + 1, o) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+        return o;
     }
-    case PROTOBUF_C_TYPE_BYTES: {
+    case PROTOBUF_C_TYPE_BYTES:
+    default: {
+        /* No event carries bytes; were one to, its length is what a person
+         * reading the JSON can use. */
         const ProtobufCBinaryData *b = p;
         return json_integer((json_int_t)b->len);
     }
     }
-    return json_null();
 }
 
-static json_t *s_message_to_json(const ProtobufCMessage *msg, int depth)
+/* Adds every field of `msg` to `o`; -1 on allocation failure. */
+static int s_message_to_json(const ProtobufCMessage *msg, int depth, json_t *o)
 {
     const ProtobufCMessageDescriptor *md = msg->descriptor;
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
     const char *base = (const char *)msg;
     for (unsigned i = 0; i < md->n_fields; i++) {
         const ProtobufCFieldDescriptor *fd = &md->fields[i];
-        if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-            continue; /* oneofs are handled by the caller (the envelope's body) */
+        json_t *v;
+        if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+            continue; /* not the chosen member */
         if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + fd->quantifier_offset);
             const char *arr = *(char *const *)(base + fd->offset);
-            json_t *a = json_array();
-            for (size_t k = 0; k < n && arr; k++)
-                json_array_append_new(a, s_value_to_json(fd, arr + k * s_elem_size(fd->type), depth));
-            json_object_set_new(o, fd->name, a);
-            continue;
+            v = json_array();
+            for (size_t k = 0; v && k < n && arr; k++) {
+                if (json_array_append_new(
+                        v, s_value_to_json(fd, arr + k * s_elem_size(fd->type), depth)) != 0) {
+                    json_decref(v);
+                    v = NULL;
+                }
+            }
+        } else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset &&
+                   !(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                   fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+                   !*(const protobuf_c_boolean *)(base + fd->quantifier_offset)) {
+            continue; /* proto3 "optional" that was not given */
+        } else {
+            v = s_value_to_json(fd, base + fd->offset, depth);
         }
-        if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset &&
-            fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
-            !*(const protobuf_c_boolean *)(base + fd->quantifier_offset))
-            continue;
-        json_object_set_new(o, fd->name, s_value_to_json(fd, base + fd->offset, depth));
+        if (json_object_set_new(o, fd->name, v) != 0)
+            return -1;
     }
-    return o;
+    return 0;
 }
 
 const char *hb_event_type_name(const Hallbus__Envelope *env)
@@ -559,15 +815,24 @@ json_t *hb_event_to_json(const Hallbus__Envelope *env)
             ? NULL
             : protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor,
                                                       env->body_case);
-    const ProtobufCMessage *body = fd ? *(ProtobufCMessage *const *)((const char *)env + fd->offset)
-                                      : NULL;
-    json_t *o = body ? s_message_to_json(body, 1) : json_object();
+    const ProtobufCMessage *body =
+        fd ? *(ProtobufCMessage *const *)((const char *)env + fd->offset) : NULL;
+    json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "seq", json_integer((json_int_t)env->seq));
-    json_object_set_new(o, "at", json_string(at));
-    json_object_set_new(o, "type", json_string(body ? fd->name : "unknown"));
-    if (!body)
-        json_object_set_new(o, "unknown_fields", json_integer((json_int_t)env->base.n_unknown_fields));
+    /* "seq", "at", "type" first (jansson keeps insertion order), then the
+     * body's fields; no event message may use those three names. */
+    int rc = json_object_set_new(o, "seq", s_u64_to_json(env->seq));
+    rc |= json_object_set_new(o, "at", json_string(at));
+    rc |= json_object_set_new(o, "type", json_string(body ? fd->name : "unknown"));
+    if (body)
+        rc |= s_message_to_json(body, 1, o);
+    else
+        rc |= json_object_set_new(o, "unknown_fields",
+                                  json_integer((json_int_t)env->base.n_unknown_fields));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }

@@ -1,6 +1,12 @@
 /* Table-driven configuration (see config.h): one parser for values, shared by
  * the defaults, the config file, the command line and SIGHUP reloads, so a
- * setting behaves the same wherever it is given. */
+ * setting behaves the same wherever it is given. This file knows no setting
+ * by name except "config" (the file itself); each daemon owns its table.
+ *
+ * A reload computes what a fresh start would give (defaults, then the file,
+ * then the command line of the last hb_config_load, kept here for that
+ * purpose) and applies only the reloadable part of it. Load and reload are
+ * meant for one thread (the daemon's main loop). */
 #include "hallbus/config.h"
 #include "hallbus/error.h"
 
@@ -9,10 +15,30 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define CONFIG_LINE_MAX 4096
-#define CONFIG_FILE_MAX (1 << 20)
-#define CONFIG_DEFS_MAX 128
+#define CONFIG_LINE_MAX 4096      /* one line of the file, without its newline */
+#define CONFIG_FILE_MAX (1 << 20) /* the whole file */
+#define CONFIG_DEFS_MAX 128       /* rows in one table */
+#define CONFIG_NAME_MAX 64        /* a setting's name */
+
+/* The command line of the last successful-so-far hb_config_load, so that a
+ * reload keeps honouring it ("the command line overrides the file"). */
+static struct {
+    const hb_config_def_t *defs;
+    const void *target;
+    char *value[CONFIG_DEFS_MAX];
+} s_cmdline;
+
+static void s_cmdline_clear(void)
+{
+    for (size_t i = 0; i < CONFIG_DEFS_MAX; i++) {
+        free(s_cmdline.value[i]);
+        s_cmdline.value[i] = NULL;
+    }
+    s_cmdline.defs = NULL;
+    s_cmdline.target = NULL;
+}
 
 static void s_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -35,41 +61,108 @@ static const hb_config_def_t *s_find(const hb_config_def_t *defs, size_t n, cons
     return NULL;
 }
 
-/* Parses a number with an optional unit suffix from `units`. */
-static int s_parse_scaled(const char *text, const char *const *names, const int64_t *scale,
-                          size_t nunits, bool need_unit, int64_t *out)
+static bool s_is_config_row(const hb_config_def_t *d)
+{
+    return strcmp(d->name, "config") == 0;
+}
+
+static size_t s_field_size(const hb_config_def_t *d)
+{
+    switch (d->type) {
+    case HB_CONF_STRING:
+        return sizeof(char *);
+    case HB_CONF_BOOL:
+        return sizeof(bool);
+    case HB_CONF_SIZE:
+        return sizeof(uint64_t);
+    default:
+        return sizeof(int64_t);
+    }
+}
+
+/* ---------------------------------------------------------- values ---- */
+
+typedef struct unit {
+    const char *name;
+    int64_t scale;
+} unit_t;
+
+static const unit_t s_size_units[] = {
+    {"B", 1},           {"K", 1LL << 10},   {"KB", 1LL << 10},  {"KiB", 1LL << 10},
+    {"M", 1LL << 20},   {"MB", 1LL << 20},  {"MiB", 1LL << 20}, {"G", 1LL << 30},
+    {"GB", 1LL << 30},  {"GiB", 1LL << 30}, {"T", 1LL << 40},   {"TB", 1LL << 40},
+    {"TiB", 1LL << 40},
+};
+
+static const unit_t s_duration_units[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+};
+
+/* "<digits>[ ]<unit>" -> value * scale. Sizes take their unit in any case
+ * (1g = 1G); durations only as written ("m" is minutes, "ms" milliseconds).
+ * HB_EPARSE for bad text, HB_ERANGE for a number too big for int64. */
+static int s_parse_scaled(const char *text, const unit_t *units, size_t nunits, bool any_case,
+                          bool need_unit, int64_t *out)
 {
     const char *p = text;
-    while (isspace((unsigned char)*p))
-        p++;
     if (!isdigit((unsigned char)*p))
         return HB_EPARSE;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (errno != 0)
-        return HB_ERANGE;
-    while (isspace((unsigned char)*end))
-        end++;
-    int64_t mult = 1;
-    if (*end) {
+    uint64_t v = 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned digit = (unsigned)(*p - '0');
+        if (v > ((uint64_t)INT64_MAX - digit) / 10)
+            return HB_ERANGE;
+        v = v * 10 + digit;
+    }
+    while (*p == ' ')
+        p++;
+    int64_t scale = 1;
+    if (*p) {
         size_t i = 0;
-        for (; i < nunits; i++)
-            if (strcmp(end, names[i]) == 0)
+        for (; i < nunits; i++) {
+            bool same = any_case ? strcasecmp(p, units[i].name) == 0 : strcmp(p, units[i].name) == 0;
+            if (same)
                 break;
+        }
         if (i == nunits)
             return HB_EPARSE;
-        mult = scale[i];
+        scale = units[i].scale;
     } else if (need_unit && v != 0) {
         return HB_EPARSE;
     }
-    if (v > (unsigned long long)INT64_MAX / (unsigned long long)mult)
+    if (v > (uint64_t)INT64_MAX / (uint64_t)scale)
         return HB_ERANGE;
-    *out = (int64_t)v * mult;
+    *out = (int64_t)v * scale;
     return 0;
 }
 
-/* Sets one setting from its text form; `where` names the source. */
+/* A value in the unit a person would write: 65536 -> "64K", 300000 -> "5m". */
+static void s_format_value(const hb_config_def_t *d, int64_t v, char *out, size_t outlen)
+{
+    const unit_t *units = NULL;
+    size_t n = 0;
+    if (d->type == HB_CONF_SIZE) {
+        static const unit_t pick[] = {{"T", 1LL << 40}, {"G", 1LL << 30}, {"M", 1LL << 20},
+                                      {"K", 1LL << 10}};
+        units = pick;
+        n = 4;
+    } else if (d->type == HB_CONF_DURATION) {
+        static const unit_t pick[] = {
+            {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+        units = pick;
+        n = 5;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v != 0 && v % units[i].scale == 0) {
+            snprintf(out, outlen, "%lld%s", (long long)(v / units[i].scale), units[i].name);
+            return;
+        }
+    }
+    snprintf(out, outlen, "%lld%s", (long long)v, d->type == HB_CONF_DURATION ? "ms" : "");
+}
+
+/* Sets one setting from its text form; `where` names the source ("file:3",
+ * "--window", "default"). Returns 0 or HB_EINVAL with `err` filled. */
 static int s_apply(const hb_config_def_t *d, void *target, const char *value, const char *where,
                    char *err, size_t errlen)
 {
@@ -78,13 +171,18 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
     int rc = 0;
     switch (d->type) {
     case HB_CONF_STRING: {
-        if (strlen(value) >= CONFIG_LINE_MAX) {
-            s_err(err, errlen, "%s: %s: value is too long", where, d->name);
+        size_t len = strnlen(value, CONFIG_LINE_MAX);
+        if (len >= CONFIG_LINE_MAX) {
+            s_err(err, errlen, "%s: %s: the value is longer than %d bytes", where, d->name,
+                  CONFIG_LINE_MAX - 1);
             return HB_EINVAL;
         }
-        char *copy = strdup(value);
-        if (!copy)
-            return HB_ENOMEM;
+        char *copy = malloc(len + 1);
+        if (!copy) {
+            s_err(err, errlen, "%s: %s: out of memory", where, d->name);
+            return HB_EINVAL;
+        }
+        memcpy(copy, value, len + 1);
         free(*(char **)field);
         *(char **)field = copy;
         return 0;
@@ -93,62 +191,63 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
         static const char *const yes[] = {"true", "yes", "on", "1"};
         static const char *const no[] = {"false", "no", "off", "0"};
         for (size_t i = 0; i < 4; i++) {
-            if (strcmp(value, yes[i]) == 0) {
+            if (strcasecmp(value, yes[i]) == 0) {
                 *(bool *)field = true;
                 return 0;
             }
-            if (strcmp(value, no[i]) == 0) {
+            if (strcasecmp(value, no[i]) == 0) {
                 *(bool *)field = false;
                 return 0;
             }
         }
-        s_err(err, errlen, "%s: %s: '%s' is not true/false/yes/no/on/off/1/0", where, d->name,
-              value);
+        s_err(err, errlen, "%s: %s: '%.64s' is not one of true/false/yes/no/on/off/1/0", where,
+              d->name, value);
         return HB_EINVAL;
     }
     case HB_CONF_INT: {
-        const char *p = value;
         char *end;
         errno = 0;
-        long long x = strtoll(p, &end, 10);
-        if (p[0] == '\0' || *end != '\0' || errno != 0) {
-            s_err(err, errlen, "%s: %s: '%s' is not a whole number", where, d->name, value);
+        long long x = strtoll(value, &end, 10);
+        bool digits = isdigit((unsigned char)value[0]) ||
+                      (value[0] == '-' && isdigit((unsigned char)value[1]));
+        if (!digits || *end != '\0') {
+            s_err(err, errlen, "%s: %s: '%.64s' is not a whole number", where, d->name, value);
             return HB_EINVAL;
+        }
+        if (errno == ERANGE) {
+            rc = HB_ERANGE;
+            break;
         }
         v = x;
         break;
     }
-    case HB_CONF_SIZE: {
-        static const char *const names[] = {"B", "K", "KB", "KiB", "M", "MB", "MiB",
-                                            "G", "GB", "GiB", "T", "TB", "TiB"};
-        static const int64_t scale[] = {1, 1LL << 10, 1LL << 10, 1LL << 10, 1LL << 20,
-                                        1LL << 20, 1LL << 20, 1LL << 30, 1LL << 30, 1LL << 30,
-                                        1LL << 40, 1LL << 40, 1LL << 40};
-        rc = s_parse_scaled(value, names, scale, sizeof scale / sizeof scale[0], false, &v);
-        if (rc != 0) {
-            s_err(err, errlen, "%s: %s: '%s' is not a size (e.g. 4096, 64K, 16M, 1G)", where,
-                  d->name, value);
+    case HB_CONF_SIZE:
+        rc = s_parse_scaled(value, s_size_units, sizeof s_size_units / sizeof s_size_units[0],
+                            true, false, &v);
+        if (rc == HB_EPARSE) {
+            s_err(err, errlen, "%s: %s: '%.64s' is not a size (e.g. 4096, 64K, 16M, 1G, 2T)",
+                  where, d->name, value);
             return HB_EINVAL;
         }
         break;
-    }
-    case HB_CONF_DURATION: {
-        static const char *const names[] = {"ms", "s", "m", "h", "d"};
-        static const int64_t scale[] = {1, 1000, 60000, 3600000, 86400000};
-        rc = s_parse_scaled(value, names, scale, 5, true, &v);
-        if (rc != 0) {
-            s_err(err, errlen, "%s: %s: '%s' is not a duration (e.g. 500ms, 30s, 5m, 2h, 7d)",
+    case HB_CONF_DURATION:
+        rc = s_parse_scaled(value, s_duration_units,
+                            sizeof s_duration_units / sizeof s_duration_units[0], false, true, &v);
+        if (rc == HB_EPARSE) {
+            s_err(err, errlen,
+                  "%s: %s: '%.64s' is not a duration with a unit (e.g. 500ms, 30s, 5m, 2h, 7d)",
                   where, d->name, value);
             return HB_EINVAL;
         }
         break;
     }
-    }
-    if (v < d->min || v > d->max) {
-        s_err(err, errlen, "%s: %s: %s is out of bounds (%lld to %lld%s)", where, d->name, value,
-              (long long)d->min, (long long)d->max,
-              d->type == HB_CONF_DURATION ? " ms" : d->type == HB_CONF_SIZE ? " bytes" : "");
-        return HB_ERANGE;
+    if (rc == HB_ERANGE || v < d->min || v > d->max) {
+        char lo[32], hi[32];
+        s_format_value(d, d->min, lo, sizeof lo);
+        s_format_value(d, d->max, hi, sizeof hi);
+        s_err(err, errlen, "%s: %s: %.64s is out of bounds (%s to %s)", where, d->name, value, lo,
+              hi);
+        return HB_EINVAL;
     }
     if (d->type == HB_CONF_SIZE)
         *(uint64_t *)field = (uint64_t)v;
@@ -162,15 +261,19 @@ int hb_config_set(const hb_config_def_t *defs, size_t ndefs, void *target, const
 {
     const hb_config_def_t *d = s_find(defs, ndefs, name);
     if (!d) {
-        s_err(err, errlen, "unknown setting '%s'", name);
+        s_err(err, errlen, "unknown setting '%.64s'", name);
         return HB_EINVAL;
     }
-    return s_apply(d, target, value, "value", err, errlen) == 0 ? 0 : HB_EINVAL;
+    return s_apply(d, target, value, "set", err, errlen);
 }
 
-/* Splits "name = value" (value optionally quoted); returns 1 for a blank or
- * comment line, 0 for a setting, negative with `err` for a bad line. */
-static int s_split_line(char *line, char **name, char **value, char *err, size_t errlen)
+/* ------------------------------------------------------------ file ---- */
+
+/* Splits "name = value" in place. The value is the rest of the line up to a
+ * '#', trimmed, or a "quoted value" in which \" and \\ stand for " and \.
+ * Returns 1 for a blank or comment line, 0 for a setting, HB_EPARSE with
+ * `why` for a bad line. */
+static int s_split_line(char *line, char **name, char **value, char *why, size_t whylen)
 {
     char *p = line;
     while (isspace((unsigned char)*p))
@@ -181,31 +284,41 @@ static int s_split_line(char *line, char **name, char **value, char *err, size_t
     while (*p && (isalnum((unsigned char)*p) || *p == '_' || *p == '-'))
         p++;
     char *name_end = p;
-    while (isspace((unsigned char)*p))
+    while (*p == ' ' || *p == '\t')
         p++;
     if (*p != '=' || name_end == *name) {
-        s_err(err, errlen, "expected 'name = value'");
+        s_err(why, whylen, "expected 'name = value'");
         return HB_EPARSE;
     }
     *name_end = '\0';
     p++;
-    while (isspace((unsigned char)*p))
+    while (*p == ' ' || *p == '\t')
         p++;
     if (*p == '"') {
-        char *q = strchr(p + 1, '"');
-        if (!q) {
-            s_err(err, errlen, "unterminated quote");
-            return HB_EPARSE;
+        char *w = p, *r = p + 1;
+        for (;;) {
+            if (*r == '\0') {
+                s_err(why, whylen, "unterminated quote");
+                return HB_EPARSE;
+            }
+            if (*r == '\\' && (r[1] == '"' || r[1] == '\\')) {
+                *w++ = r[1];
+                r += 2;
+                continue;
+            }
+            if (*r == '"')
+                break;
+            *w++ = *r++;
         }
-        *q = '\0';
-        char *rest = q + 1;
-        while (isspace((unsigned char)*rest))
+        *w = '\0';
+        char *rest = r + 1;
+        while (*rest == ' ' || *rest == '\t')
             rest++;
         if (*rest && *rest != '#') {
-            s_err(err, errlen, "text after the quoted value");
+            s_err(why, whylen, "text after the quoted value");
             return HB_EPARSE;
         }
-        *value = p + 1;
+        *value = p;
         return 0;
     }
     *value = p;
@@ -218,34 +331,75 @@ static int s_split_line(char *line, char **name, char **value, char *err, size_t
     return 0;
 }
 
-/* Reads `file`; applies every setting for which `filter` allows it. */
-static int s_load_file(const hb_config_def_t *defs, size_t ndefs, void *target, const char *file,
-                       bool (*filter)(const hb_config_def_t *d, void *arg), void *arg, char *err,
-                       size_t errlen)
+/* Reads `file` whole (at most CONFIG_FILE_MAX bytes) into a malloc'd,
+ * NUL-terminated buffer. */
+static int s_read_file(const char *file, char **out, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(file, "r");
+    FILE *f = fopen(file, "rb");
     if (!f) {
         s_err(err, errlen, "cannot read config file %s: %s", file, strerror(errno));
         return HB_EINVAL;
     }
-    char line[CONFIG_LINE_MAX + 2];
-    int lineno = 0, rc = 0;
-    size_t total = 0;
-    while (fgets(line, sizeof line, f)) {
+    char *buf = malloc((size_t)CONFIG_FILE_MAX + 2);
+    if (!buf) {
+        fclose(f);
+        s_err(err, errlen, "%s: out of memory", file);
+        return HB_EINVAL;
+    }
+    size_t n = fread(buf, 1, (size_t)CONFIG_FILE_MAX + 1, f);
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        s_err(err, errlen, "cannot read config file %s: %s", file, strerror(saved));
+        free(buf);
+        return HB_EINVAL;
+    }
+    if (n > CONFIG_FILE_MAX) {
+        s_err(err, errlen, "%s: larger than %d bytes; a config file is never that big", file,
+              CONFIG_FILE_MAX);
+        free(buf);
+        return HB_EINVAL;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Applies every line of `file` to `target`, marking the settings given. */
+static int s_load_file(const hb_config_def_t *defs, size_t ndefs, void *target, const char *file,
+                       bool *given, char *err, size_t errlen)
+{
+    char *buf;
+    size_t size;
+    int rc = s_read_file(file, &buf, &size, err, errlen);
+    if (rc != 0)
+        return rc;
+    char line[CONFIG_LINE_MAX + 1];
+    const char *p = buf, *end = buf + size;
+    int lineno = 0;
+    while (p < end && rc == 0) {
         lineno++;
-        size_t len = strlen(line);
-        total += len;
-        if (total > CONFIG_FILE_MAX) {
-            s_err(err, errlen, "%s: larger than %d bytes", file, CONFIG_FILE_MAX);
-            rc = HB_EINVAL;
-            break;
-        }
-        if (len > CONFIG_LINE_MAX && line[len - 1] != '\n') {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        size_t len = (size_t)(eol - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len > CONFIG_LINE_MAX) {
             s_err(err, errlen, "%s:%d: line longer than %d bytes", file, lineno, CONFIG_LINE_MAX);
             rc = HB_EINVAL;
             break;
         }
-        char *name, *value, why[128];
+        if (memchr(p, '\0', len)) {
+            s_err(err, errlen, "%s:%d: the line contains a NUL byte", file, lineno);
+            rc = HB_EINVAL;
+            break;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p = nl ? nl + 1 : end;
+        char *name, *value, why[64];
         int s = s_split_line(line, &name, &value, why, sizeof why);
         if (s == 1)
             continue;
@@ -255,141 +409,192 @@ static int s_load_file(const hb_config_def_t *defs, size_t ndefs, void *target, 
             break;
         }
         const hb_config_def_t *d = s_find(defs, ndefs, name);
-        if (!d || strcmp(name, "config") == 0) {
-            s_err(err, errlen, "%s:%d: unknown setting '%s'", file, lineno, name);
+        if (!d || s_is_config_row(d)) {
+            s_err(err, errlen, "%s:%d: unknown setting '%.64s'", file, lineno, name);
             rc = HB_EINVAL;
             break;
         }
-        if (filter && !filter(d, arg))
-            continue;
-        char where[600];
-        snprintf(where, sizeof where, "%s:%d", file, lineno);
-        if (s_apply(d, target, value, where, err, errlen) != 0) {
-            rc = HB_EINVAL;
-            break;
-        }
+        char where[320];
+        snprintf(where, sizeof where, "%.300s:%d", file, lineno);
+        rc = s_apply(d, target, value, where, err, errlen);
+        if (rc == 0)
+            given[d - defs] = true; /* a later line for the same name wins */
     }
-    fclose(f);
+    free(buf);
     return rc;
 }
 
+/* ------------------------------------------------------ load, usage ---- */
+
 void hb_config_usage(const hb_config_def_t *defs, size_t ndefs, const char *prog, FILE *out)
 {
-    fprintf(out, "usage: %s [--config FILE] [--NAME VALUE ...]\n\n", prog);
-    fprintf(out, "Settings (a config file takes the same names as 'name = value'):\n");
+    static const char *const types[] = {"TEXT", "N", "BOOL", "SIZE", "DURATION"};
+    fprintf(out, "usage: %s [--config FILE] [--NAME VALUE | --NAME=VALUE ...]\n\n", prog);
+    fprintf(out, "Settings (a config file takes the same names as 'name = value' lines;\n"
+                 "the command line overrides the file):\n");
     for (size_t i = 0; i < ndefs; i++) {
         const hb_config_def_t *d = &defs[i];
-        static const char *const types[] = {"TEXT", "N", "BOOL", "SIZE", "DURATION"};
-        fprintf(out, "  --%-22s %-8s %s", d->name, types[d->type], d->help);
+        if (s_is_config_row(d))
+            continue;
+        fprintf(out, "  --%-22s %-8s %s", d->name, types[d->type], d->help ? d->help : "");
         if (d->defval)
             fprintf(out, " [default: %s]", d->defval);
         else
             fprintf(out, " [required]");
-        if (d->type == HB_CONF_INT)
-            fprintf(out, " [%lld..%lld]", (long long)d->min, (long long)d->max);
+        if (d->type == HB_CONF_INT || d->type == HB_CONF_SIZE || d->type == HB_CONF_DURATION) {
+            char lo[32], hi[32];
+            s_format_value(d, d->min, lo, sizeof lo);
+            s_format_value(d, d->max, hi, sizeof hi);
+            fprintf(out, " [%s..%s]", lo, hi);
+        }
         if (d->reloadable)
             fprintf(out, " [reloadable]");
         fputc('\n', out);
     }
     fprintf(out, "  --%-22s %-8s %s\n", "config", "FILE", "read settings from FILE first");
     fprintf(out, "  --%-22s %-8s %s\n", "help", "", "print this and exit");
+    fprintf(out, "\nSizes take K, M, G, T (powers of 1024); durations ms, s, m, h, d.\n");
+}
+
+/* Names every required setting not given, into `err`; HB_EINVAL if any. */
+static int s_check_required(const hb_config_def_t *defs, size_t ndefs, const bool *given,
+                            char *err, size_t errlen)
+{
+    char names[512];
+    size_t used = 0, missing = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < ndefs; i++) {
+        if (defs[i].defval || s_is_config_row(&defs[i]) || given[i])
+            continue;
+        missing++;
+        int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                         defs[i].name);
+        if (w > 0 && (size_t)w < sizeof names - used)
+            used += (size_t)w;
+    }
+    if (missing == 0)
+        return 0;
+    s_err(err, errlen, "missing required setting%s: %s (give --name VALUE, or 'name = value' in "
+                       "the --config file)",
+          missing > 1 ? "s" : "", names);
+    return HB_EINVAL;
 }
 
 int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int argc,
                    char **argv, FILE *out, char *err, size_t errlen)
 {
-    const char *prog = argc > 0 ? argv[0] : "hallbus";
+    if (ndefs > CONFIG_DEFS_MAX) {
+        s_err(err, errlen, "the settings table has %zu rows; at most %d are supported", ndefs,
+              CONFIG_DEFS_MAX);
+        return HB_EINVAL;
+    }
+    const char *prog = argc > 0 && argv[0] ? argv[0] : "hallbus";
     const char *slash = strrchr(prog, '/');
     if (slash)
         prog = slash + 1;
     const hb_config_def_t *config_def = s_find(defs, ndefs, "config");
-    for (size_t i = 0; i < ndefs; i++) {
-        if (defs[i].defval && s_apply(&defs[i], target, defs[i].defval, "default", err, errlen) != 0)
-            return HB_EINVAL; /* a bad table: a programming error, reported all the same */
-    }
-    /* First pass: --help and --config. */
+    s_cmdline_clear();
+    s_cmdline.defs = defs;
+    s_cmdline.target = target;
+
+    /* Parse the command line into one value per setting (the last wins)
+     * before applying anything, so that --config is read first and --help
+     * works whatever else is on the line. */
+    const char *cli[CONFIG_DEFS_MAX] = {NULL};
     const char *file = NULL;
+    int rc = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             hb_config_usage(defs, ndefs, prog, out ? out : stdout);
+            s_cmdline_clear();
             return HB_ENOTFOUND;
         }
-        if (strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc) {
-                s_err(err, errlen, "--config needs a file name");
-                return HB_EINVAL;
-            }
-            file = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            file = argv[i] + 9;
-        }
     }
-    if (file) {
-        if (config_def && s_apply(config_def, target, file, "--config", err, errlen) != 0)
-            return HB_EINVAL;
-        if (s_load_file(defs, ndefs, target, file, NULL, NULL, err, errlen) != 0)
-            return HB_EINVAL;
-    }
-    bool given[CONFIG_DEFS_MAX] = {false};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && rc == 0; i++) {
         const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            s_err(err, errlen, "unexpected argument '%s' (settings are --name value)", arg);
-            return HB_EINVAL;
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            s_err(err, errlen, "unexpected argument '%.64s' (settings are --name value)", arg);
+            rc = HB_EINVAL;
+            break;
         }
-        char name[128];
+        char name[CONFIG_NAME_MAX + 1];
         const char *value;
         const char *eq = strchr(arg, '=');
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - arg - 2), arg + 2);
-            value = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", arg + 2);
-            if (i + 1 >= argc) {
-                s_err(err, errlen, "--%s needs a value", name);
-                return HB_EINVAL;
-            }
-            value = argv[++i];
+        size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (nlen > CONFIG_NAME_MAX) {
+            s_err(err, errlen, "unknown option --%.64s...", arg + 2);
+            rc = HB_EINVAL;
+            break;
         }
-        if (strcmp(name, "config") == 0)
+        memcpy(name, arg + 2, nlen);
+        name[nlen] = '\0';
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            s_err(err, errlen, "--%s needs a value", name);
+            rc = HB_EINVAL;
+            break;
+        }
+        if (strcmp(name, "config") == 0) {
+            if (value[0] == '\0') {
+                s_err(err, errlen, "--config needs a file name");
+                rc = HB_EINVAL;
+            }
+            file = value;
             continue;
+        }
         const hb_config_def_t *d = s_find(defs, ndefs, name);
         if (!d) {
             s_err(err, errlen, "unknown option --%s", name);
-            return HB_EINVAL;
+            rc = HB_EINVAL;
+            break;
         }
-        char where[160];
-        snprintf(where, sizeof where, "--%s", name);
-        if (s_apply(d, target, value, where, err, errlen) != 0)
-            return HB_EINVAL;
-        if ((size_t)(d - defs) < CONFIG_DEFS_MAX)
-            given[d - defs] = true;
+        cli[d - defs] = value;
     }
-    for (size_t i = 0; i < ndefs; i++) {
-        const hb_config_def_t *d = &defs[i];
-        if (d->defval || d == config_def)
+
+    /* Defaults, then the file, then the command line. */
+    bool given[CONFIG_DEFS_MAX] = {false};
+    for (size_t i = 0; i < ndefs && rc == 0; i++) {
+        if (defs[i].defval)
+            rc = s_apply(&defs[i], target, defs[i].defval, "default", err, errlen);
+    }
+    if (rc == 0 && file) {
+        if (config_def)
+            rc = s_apply(config_def, target, file, "--config", err, errlen);
+        if (rc == 0)
+            rc = s_load_file(defs, ndefs, target, file, given, err, errlen);
+    }
+    for (size_t i = 0; i < ndefs && rc == 0; i++) {
+        if (!cli[i])
             continue;
-        bool set = d->type == HB_CONF_STRING ? *(char **)((char *)target + d->offset) != NULL
-                                             : given[i];
-        if (!set) {
-            s_err(err, errlen, "the setting '%s' is required (--%s or '%s = ...' in --config)",
-                  d->name, d->name, d->name);
-            return HB_EINVAL;
+        char where[CONFIG_NAME_MAX + 8];
+        snprintf(where, sizeof where, "--%s", defs[i].name);
+        rc = s_apply(&defs[i], target, cli[i], where, err, errlen);
+        given[i] = true;
+        if (rc == 0) {
+            s_cmdline.value[i] = strdup(cli[i]);
+            if (!s_cmdline.value[i]) {
+                s_err(err, errlen, "out of memory");
+                rc = HB_EINVAL;
+            }
         }
+    }
+    if (rc == 0)
+        rc = s_check_required(defs, ndefs, given, err, errlen);
+    if (rc != 0) {
+        /* Nothing half-loaded is left behind for the caller to free. */
+        hb_config_free(defs, ndefs, target);
+        s_cmdline_clear();
+        return HB_EINVAL;
     }
     return 0;
 }
 
-typedef struct reload_ctx {
-    const hb_config_def_t *defs;
-    size_t ndefs;
-    const void *current;
-    char *err;
-    size_t errlen;
-    bool refused;
-} reload_ctx_t;
+/* ---------------------------------------------------------- reload ---- */
 
-/* Values of one setting in two structs are equal. */
+/* The values of one setting in two structs are equal. */
 static bool s_same(const hb_config_def_t *d, const void *a, const void *b)
 {
     const char *fa = (const char *)a + d->offset, *fb = (const char *)b + d->offset;
@@ -401,52 +606,72 @@ static bool s_same(const hb_config_def_t *d, const void *a, const void *b)
     case HB_CONF_BOOL:
         return *(const bool *)fa == *(const bool *)fb;
     default:
-        return *(const int64_t *)fa == *(const int64_t *)fb;
+        return memcmp(fa, fb, s_field_size(d)) == 0;
     }
 }
 
 int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, const char *file,
                      char *err, size_t errlen)
 {
-    /* Read the file into a scratch copy that starts from the defaults, then
-     * compare: a change to a non-reloadable setting refuses the reload whole. */
-    size_t size = 0;
+    if (ndefs > CONFIG_DEFS_MAX) {
+        s_err(err, errlen, "the settings table has %zu rows; at most %d are supported", ndefs,
+              CONFIG_DEFS_MAX);
+        return HB_EINVAL;
+    }
+    /* Build what a restart would give into a scratch struct, compare, and
+     * only then touch `target`: a refused reload changes nothing. */
+    size_t size = 1;
     for (size_t i = 0; i < ndefs; i++) {
-        size_t end = defs[i].offset + (defs[i].type == HB_CONF_STRING ? sizeof(char *) : 8);
+        size_t end = defs[i].offset + s_field_size(&defs[i]);
         if (end > size)
             size = end;
     }
     char *scratch = calloc(1, size);
-    if (!scratch)
-        return HB_ENOMEM;
+    if (!scratch) {
+        s_err(err, errlen, "out of memory");
+        return HB_EINVAL;
+    }
+    bool given[CONFIG_DEFS_MAX] = {false};
+    bool same_owner = s_cmdline.defs == defs && s_cmdline.target == target;
     int rc = 0;
     for (size_t i = 0; i < ndefs && rc == 0; i++)
         if (defs[i].defval)
             rc = s_apply(&defs[i], scratch, defs[i].defval, "default", err, errlen);
-    /* Settings absent from the file keep their current value. */
+    if (rc == 0)
+        rc = s_load_file(defs, ndefs, scratch, file, given, err, errlen);
     for (size_t i = 0; i < ndefs && rc == 0; i++) {
-        if (defs[i].type == HB_CONF_STRING) {
-            const char *cur = *(char *const *)((const char *)target + defs[i].offset);
-            if (cur)
-                rc = s_apply(&defs[i], scratch, cur, "current", err, errlen);
-        } else {
-            memcpy(scratch + defs[i].offset, (const char *)target + defs[i].offset,
-                   defs[i].type == HB_CONF_BOOL ? sizeof(bool) : 8);
-        }
+        if (!same_owner || !s_cmdline.value[i])
+            continue;
+        char where[CONFIG_NAME_MAX + 8];
+        snprintf(where, sizeof where, "--%s", defs[i].name);
+        rc = s_apply(&defs[i], scratch, s_cmdline.value[i], where, err, errlen);
+        given[i] = true;
     }
     if (rc == 0)
-        rc = s_load_file(defs, ndefs, scratch, file, NULL, NULL, err, errlen);
-    for (size_t i = 0; i < ndefs && rc == 0; i++) {
-        if (!defs[i].reloadable && strcmp(defs[i].name, "config") != 0 &&
-            !s_same(&defs[i], scratch, target)) {
-            s_err(err, errlen, "%s: '%s' cannot change while running (restart to apply it)", file,
-                  defs[i].name);
+        rc = s_check_required(defs, ndefs, given, err, errlen);
+    if (rc == 0) {
+        char names[512];
+        size_t used = 0, changed = 0;
+        names[0] = '\0';
+        for (size_t i = 0; i < ndefs; i++) {
+            if (defs[i].reloadable || s_is_config_row(&defs[i]) ||
+                s_same(&defs[i], scratch, target))
+                continue;
+            changed++;
+            int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                             defs[i].name);
+            if (w > 0 && (size_t)w < sizeof names - used)
+                used += (size_t)w;
+        }
+        if (changed) {
+            s_err(err, errlen, "%s: %s cannot change while running (restart to apply %s)", file,
+                  names, changed > 1 ? "them" : "it");
             rc = HB_EINVAL;
         }
     }
     if (rc == 0) {
         for (size_t i = 0; i < ndefs; i++) {
-            if (!defs[i].reloadable)
+            if (!defs[i].reloadable || s_is_config_row(&defs[i]))
                 continue;
             char *t = (char *)target + defs[i].offset, *s = scratch + defs[i].offset;
             if (defs[i].type == HB_CONF_STRING) {
@@ -454,7 +679,7 @@ int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, co
                 *(char **)t = *(char **)s;
                 *(char **)s = NULL;
             } else {
-                memcpy(t, s, defs[i].type == HB_CONF_BOOL ? sizeof(bool) : 8);
+                memcpy(t, s, s_field_size(&defs[i]));
             }
         }
     }
@@ -472,4 +697,6 @@ void hb_config_free(const hb_config_def_t *defs, size_t ndefs, void *target)
         free(*p);
         *p = NULL;
     }
+    if (s_cmdline.defs == defs && s_cmdline.target == target)
+        s_cmdline_clear();
 }

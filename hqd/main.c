@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT. Settings come from the one table below. */
 #include "hqd.h"
 
+#include "hallbus/codec.h"
 #include "hallbus/config.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -27,6 +28,7 @@
     {name, type, offsetof(hqd_config_t, field), def, min, max, reload, help}
 
 static const hb_config_def_t s_defs[] = {
+    CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
     CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (LMDB)"),
     CFG("keys", HB_CONF_STRING, keys, NULL, 0, 0, false,
         "key folder: hq.key, hq.key_secret (made on first start), halls/ (enrolled halls)"),
@@ -38,7 +40,7 @@ static const hb_config_def_t s_defs[] = {
         "heartbeat interval asked of halls"),
     CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "10s", 1000, 3600000, false,
         "a hall silent this long is offline"),
-    CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 4096, 64 << 20, false,
+    CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 4096, HB_FRAME_MAX, false,
         "larger frames are refused with a reason"),
     CFG("max_batch", HB_CONF_INT, max_batch, "1024", 1, 65536, false, "most events in one batch"),
     CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,

@@ -23,25 +23,41 @@
 #define HB_ID_MAX 64     /* ticket, service, counter, staff, complaint, device */
 #define HB_TEXT_MAX 1024 /* free texts */
 #define HB_EVENT_MAX 8192 /* one encoded envelope */
+#define HB_FRAME_MAX (1u << 20) /* one encoded link frame: hb_frame_unpack/pack refuse more */
 
 /* JSON -> Envelope. `now_ms` is used when "at" is absent. Refuses (HB_EPARSE
  * or HB_EINVAL, with `err` naming the member and what is wrong): a missing or
  * unknown "type", unknown members, wrong JSON types, enum names that do not
  * exist, integers out of the field's range, strings over HB_ID_MAX (fields
  * named like identifiers) or HB_TEXT_MAX, "at" not RFC 3339 or more than
- * `max_future_ms` after `now_ms`. The envelope's seq is left 0.
+ * `max_future_ms` after `now_ms`, strings that are not UTF-8 or hold a NUL,
+ * a "seq" member (the hall numbers events), "unspecified" enum values.
+ * HB_EPARSE is for an unreadable "at", HB_ENOMEM for memory; everything else
+ * refused is HB_EINVAL. The envelope's seq is left 0.
  * On success `*out` is owned by the caller: hb_envelope_free(). */
 int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
                        Hallbus__Envelope **out, char *err, size_t errlen);
-/* Envelope -> JSON {"seq", "at", "type", ...fields}. Events of a kind this
- * build does not know come out as {"seq", "at", "type": "unknown",
- * "unknown_fields": N}. Returns a new reference, or NULL on allocation failure. */
+/* Envelope -> JSON {"seq", "at", "type", ...fields}. Every field of the body
+ * is written, defaults included; enums by their JSON names, an enum number
+ * this build does not know as an integer. A uint64 above INT64_MAX (which a
+ * JSON integer here cannot carry) is written as a decimal string. Events of
+ * a kind this build does not know come out as {"seq", "at", "type":
+ * "unknown", "unknown_fields": N}. Returns a new reference, or NULL on
+ * allocation failure. */
 json_t *hb_event_to_json(const Hallbus__Envelope *env);
 /* The JSON name of an envelope's kind ("ticket_issued"), or "unknown". */
 const char *hb_event_type_name(const Hallbus__Envelope *env);
 
+/* Checks a decoded envelope's known fields against the limits JSON input
+ * obeys (string lengths, UTF-8, repeated counts, nesting), for a receiver
+ * that wants to refuse what no conforming hall sends. An event kind this
+ * build does not know passes. Returns 0, or HB_EINVAL with `err` naming the
+ * field. */
+int hb_event_check(const Hallbus__Envelope *env, char *err, size_t errlen);
+
 /* Decodes untrusted bytes with a bounded allocator (at most `len` * 8 +
- * 64 KiB of memory); returns NULL when they do not decode. */
+ * 64 KiB of memory); returns NULL when they do not decode or are longer than
+ * HB_EVENT_MAX (envelope) / HB_FRAME_MAX (frame). */
 Hallbus__Envelope *hb_envelope_unpack(const uint8_t *data, size_t len);
 Hallbus__Frame *hb_frame_unpack(const uint8_t *data, size_t len);
 void hb_envelope_free(Hallbus__Envelope *env);

@@ -36,11 +36,19 @@ typedef struct hb_config_def {
  * (if given), then the rest of the command line. On error returns HB_EINVAL
  * with `err` naming the source (file:line or the option), the setting and
  * what is wrong: unknown setting, bad value, out of bounds, missing required
- * setting. "--help" makes it return HB_ENOTFOUND after printing help to `out`. */
+ * setting. "--help" makes it return HB_ENOTFOUND after printing help to `out`.
+ * `target` must start zeroed; after an error or --help it holds no strings.
+ * A table row named "config" (HB_CONF_STRING, defval NULL) receives the
+ * --config file name, for hb_config_reload; the file itself may not set it.
+ * The command line is remembered (until hb_config_free of this target) so
+ * that a reload keeps it overriding the file. */
 int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int argc,
                    char **argv, FILE *out, char *err, size_t errlen);
 /* Re-reads `file` and applies only the reloadable settings; a change to a
- * non-reloadable one is reported in `err` and nothing is applied. */
+ * non-reloadable one is reported in `err` and nothing is applied. The new
+ * values are what a restart would give: defaults, the file, then the command
+ * line given to hb_config_load (a setting removed from the file returns to
+ * its default). */
 int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, const char *file,
                      char *err, size_t errlen);
 /* Sets one setting from text (as the file or command line would). */

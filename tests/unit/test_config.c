@@ -1,0 +1,469 @@
+/* Unit tests of common/config.c: one table with every setting type, the
+ * file format, the command line over the file, every refusal, SIGHUP
+ * reloads (reloadable settings only, all or nothing) and --help. */
+#include "hallbus/config.h"
+#include "hallbus/error.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define assert_loaded(f, rc)                                                                  \
+    do {                                                                                      \
+        if ((rc) != 0)                                                                        \
+            fail_msg("refused: %s", (f)->err);                                                \
+    } while (0)
+
+#define assert_contains(hay, needle)                                                          \
+    do {                                                                                      \
+        if (!strstr((hay), (needle)))                                                         \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
+    } while (0)
+
+typedef struct cfg {
+    char *config;
+    char *name;
+    char *label;
+    int64_t window;
+    int64_t offset;
+    bool verbose;
+    uint64_t map;
+    int64_t timeout_ms;
+    int64_t port;
+} cfg_t;
+
+#define ROW(n, t, f, d, lo, hi, r, h) {n, t, offsetof(cfg_t, f), d, lo, hi, r, h}
+
+static const hb_config_def_t s_defs[] = {
+    ROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file"),
+    ROW("name", HB_CONF_STRING, name, NULL, 0, 0, false, "the hall's name"),
+    ROW("label", HB_CONF_STRING, label, "hall", 0, 0, true, "a label"),
+    ROW("window", HB_CONF_INT, window, "4096", 1, 1000000, false, "events in flight"),
+    ROW("offset", HB_CONF_INT, offset, "-5", -100, 100, true, "a signed number"),
+    ROW("verbose", HB_CONF_BOOL, verbose, "false", 0, 0, true, "say more"),
+    ROW("map", HB_CONF_SIZE, map, "64M", 64 << 10, 1LL << 40, false, "map size"),
+    ROW("timeout", HB_CONF_DURATION, timeout_ms, "5s", 100, 3600000, true, "a timeout"),
+    ROW("port", HB_CONF_INT, port, NULL, 1, 65535, false, "a port"),
+};
+#define NDEFS (sizeof s_defs / sizeof s_defs[0])
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    cfg_t cfg;
+    char err[512];
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/hb_test_config.XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/test.conf", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    hb_config_free(s_defs, NDEFS, &f->cfg);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void s_write(fixture_t *f, const char *text)
+{
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* hb_config_load with a NULL-terminated argument list after the program name. */
+static int s_load(fixture_t *f, FILE *out, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "/usr/sbin/testd";
+    va_list ap;
+    va_start(ap, out);
+    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    f->err[0] = '\0';
+    hb_config_free(s_defs, NDEFS, &f->cfg);
+    return hb_config_load(s_defs, NDEFS, &f->cfg, argc, argv, out, f->err, sizeof f->err);
+}
+
+static void s_expect_file_error(fixture_t *f, const char *text, const char *want)
+{
+    s_write(f, text);
+    int rc = s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL);
+    if (rc != HB_EINVAL)
+        fail_msg("expected a refusal with \"%s\" for:\n%s", want, text);
+    assert_contains(f->err, want);
+    /* Nothing half-loaded stays behind. */
+    assert_null(f->cfg.name);
+    assert_null(f->cfg.label);
+    assert_null(f->cfg.config);
+}
+
+/* ------------------------------------------------------------- loading */
+
+static void test_defaults(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_load(f, NULL, "--name", "Hall 7", "--port=7400", NULL), 0);
+    assert_string_equal(f->cfg.name, "Hall 7");
+    assert_string_equal(f->cfg.label, "hall");
+    assert_null(f->cfg.config);
+    assert_int_equal(f->cfg.window, 4096);
+    assert_int_equal(f->cfg.offset, -5);
+    assert_false(f->cfg.verbose);
+    assert_int_equal(f->cfg.map, 64ULL << 20);
+    assert_int_equal(f->cfg.timeout_ms, 5000);
+    assert_int_equal(f->cfg.port, 7400);
+}
+
+static void test_file_format(void **state)
+{
+    fixture_t *f = *state;
+    s_write(f, "# hallbus test config\n"
+               "\n"
+               "   # indented comment\n"
+               "name = plain words here   # trailing comment\n"
+               "label=\"quoted # not a comment \\\"and\\\" \\\\ kept  \"  # comment\r\n"
+               "window\t=\t12\n"
+               "offset = -100\n"
+               "verbose = Yes\n"
+               "map = 1g\n"
+               "timeout = 1h\n"
+               "port = 80\n"
+               "port = 8080\n" /* duplicated: the last line wins */
+               "window = 13"); /* no newline at the end */
+    assert_loaded(f, s_load(f, NULL, "--config", f->path, NULL));
+    assert_string_equal(f->cfg.config, f->path);
+    assert_string_equal(f->cfg.name, "plain words here");
+    assert_string_equal(f->cfg.label, "quoted # not a comment \"and\" \\ kept  ");
+    assert_int_equal(f->cfg.window, 13);
+    assert_int_equal(f->cfg.offset, -100);
+    assert_true(f->cfg.verbose);
+    assert_int_equal(f->cfg.map, 1ULL << 30);
+    assert_int_equal(f->cfg.timeout_ms, 3600000);
+    assert_int_equal(f->cfg.port, 8080);
+}
+
+static void test_units(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } sizes[] = {{"65536", 65536}, {"64K", 64 << 10}, {"64KiB", 64 << 10}, {"16M", 16 << 20},
+                 {"16mb", 16 << 20}, {"2G", 2ULL << 30}, {"1T", 1ULL << 40}, {"100 K", 100 << 10}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "map", sizes[i].text, f->err,
+                                       sizeof f->err),
+                         0);
+        assert_int_equal(f->cfg.map, sizes[i].bytes);
+    }
+    static const struct {
+        const char *text;
+        int64_t ms;
+    } durations[] = {{"100ms", 100}, {"30s", 30000}, {"5m", 300000}, {"1h", 3600000},
+                     {"1500ms", 1500}};
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "timeout", durations[i].text,
+                                       f->err, sizeof f->err),
+                         0);
+        assert_int_equal(f->cfg.timeout_ms, durations[i].ms);
+    }
+    static const char *const yes[] = {"true", "yes", "on", "1", "TRUE", "On"};
+    static const char *const no[] = {"false", "no", "off", "0", "False", "NO"};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "verbose", yes[i], f->err,
+                                       sizeof f->err),
+                         0);
+        assert_true(f->cfg.verbose);
+        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "verbose", no[i], f->err,
+                                       sizeof f->err),
+                         0);
+        assert_false(f->cfg.verbose);
+    }
+    assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "label", "x", f->err, sizeof f->err),
+                     0);
+    assert_string_equal(f->cfg.label, "x");
+    assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "colour", "red", f->err,
+                                   sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "unknown setting 'colour'");
+}
+
+static void test_command_line_overrides_file(void **state)
+{
+    fixture_t *f = *state;
+    s_write(f, "name = from-file\nwindow = 10\nlabel = file\nport = 1\n");
+    char config_arg[160];
+    snprintf(config_arg, sizeof config_arg, "--config=%s", f->path);
+    /* --config may come after the options it is overridden by. */
+    assert_int_equal(s_load(f, NULL, "--window", "20", "--label=cli", config_arg, "--window=30",
+                            NULL),
+                     0);
+    assert_int_equal(f->cfg.window, 30); /* the last on the command line */
+    assert_string_equal(f->cfg.label, "cli");
+    assert_string_equal(f->cfg.name, "from-file");
+    assert_string_equal(f->cfg.config, f->path);
+    /* A value may itself start with "--"-less text containing '='. */
+    assert_int_equal(s_load(f, NULL, config_arg, "--label", "a=b", NULL), 0);
+    assert_string_equal(f->cfg.label, "a=b");
+}
+
+static void test_required(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_load(f, NULL, NULL), HB_EINVAL);
+    assert_contains(f->err, "missing required settings: name, port");
+    assert_int_equal(s_load(f, NULL, "--name", "x", NULL), HB_EINVAL);
+    assert_contains(f->err, "missing required setting: port");
+    assert_null(f->cfg.name);
+    /* Given in the file is as good as on the command line, for every type. */
+    s_write(f, "port = 9\nname = n\n");
+    assert_loaded(f, s_load(f, NULL, "--config", f->path, NULL));
+    assert_int_equal(f->cfg.port, 9);
+}
+
+/* ------------------------------------------------------------ refusals */
+
+static void test_file_refusals(void **state)
+{
+    fixture_t *f = *state;
+    char where[320];
+    snprintf(where, sizeof where, "%s:3: unknown setting 'colour'", f->path);
+    s_expect_file_error(f, "# x\nlabel = a\ncolour = red\n", where);
+    snprintf(where, sizeof where, "%s:1: unknown setting 'config'", f->path);
+    s_expect_file_error(f, "config = /etc/other.conf\n", where);
+    snprintf(where, sizeof where, "%s:1: window: '12abc' is not a whole number", f->path);
+    s_expect_file_error(f, "window = 12abc\n", where);
+    s_expect_file_error(f, "window =\n", "window: '' is not a whole number");
+    s_expect_file_error(f, "window = 1.5\n", "window: '1.5' is not a whole number");
+    s_expect_file_error(f, "offset = -\n", "offset: '-' is not a whole number");
+    s_expect_file_error(f, "window = 99999999999999999999\n",
+                        "window: 99999999999999999999 is out of bounds (1 to 1000000)");
+    s_expect_file_error(f, "window = 0\n", "window: 0 is out of bounds (1 to 1000000)");
+    s_expect_file_error(f, "offset = -101\n", "offset: -101 is out of bounds (-100 to 100)");
+    s_expect_file_error(f, "map = 64X\n", "map: '64X' is not a size");
+    s_expect_file_error(f, "map = -1M\n", "map: '-1M' is not a size");
+    s_expect_file_error(f, "map = 2T\n", "map: 2T is out of bounds (64K to 1T)");
+    s_expect_file_error(f, "map = 1K\n", "map: 1K is out of bounds (64K to 1T)");
+    s_expect_file_error(f, "map = 99999999999T\n", "map: 99999999999T is out of bounds");
+    s_expect_file_error(f, "timeout = 30\n", "timeout: '30' is not a duration with a unit");
+    s_expect_file_error(f, "timeout = 1.5s\n", "timeout: '1.5s' is not a duration");
+    s_expect_file_error(f, "timeout = 5 minutes\n", "timeout: '5 minutes' is not a duration");
+    s_expect_file_error(f, "timeout = 5M\n", "timeout: '5M' is not a duration");
+    s_expect_file_error(f, "timeout = 2d\n", "timeout: 2d is out of bounds (100ms to 1h)");
+    s_expect_file_error(f, "timeout = 50ms\n", "timeout: 50ms is out of bounds (100ms to 1h)");
+    s_expect_file_error(f, "verbose = maybe\n",
+                        "verbose: 'maybe' is not one of true/false/yes/no/on/off/1/0");
+    snprintf(where, sizeof where, "%s:2: unterminated quote", f->path);
+    s_expect_file_error(f, "label = ok\nlabel = \"half open\n", where);
+    s_expect_file_error(f, "label = \"a\" b\n", "text after the quoted value");
+    s_expect_file_error(f, "just words\n", "expected 'name = value'");
+    s_expect_file_error(f, "= value\n", "expected 'name = value'");
+
+    /* Lines up to 4096 bytes; no more. */
+    char *line = malloc(4200);
+    memset(line, 'x', 4200);
+    memcpy(line, "label = ", 8);
+    line[4096] = '\n';
+    line[4097] = '\0';
+    s_write(f, line);
+    assert_int_equal(s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL), 0);
+    assert_int_equal(strlen(f->cfg.label), 4096 - 8);
+    line[4096] = 'x';
+    line[4097] = '\n';
+    line[4098] = '\0';
+    snprintf(where, sizeof where, "%s:1: line longer than 4096 bytes", f->path);
+    s_expect_file_error(f, line, where);
+    free(line);
+
+    /* At most 1 MiB of file. */
+    FILE *fp = fopen(f->path, "wb");
+    for (int i = 0; i < (1 << 20) / 16 + 1; i++)
+        fputs("# padding line \n", fp);
+    fclose(fp);
+    assert_int_equal(s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, "larger than 1048576 bytes");
+
+    /* A NUL byte is not text. */
+    fp = fopen(f->path, "wb");
+    fwrite("label = a\0b\n", 1, 12, fp);
+    fclose(fp);
+    assert_int_equal(s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, ":1: the line contains a NUL byte");
+
+    /* No such file. */
+    assert_int_equal(s_load(f, NULL, "--config", "/nonexistent/x.conf", NULL), HB_EINVAL);
+    assert_contains(f->err, "cannot read config file /nonexistent/x.conf");
+    assert_int_equal(s_load(f, NULL, "--config", f->dir, "--name", "n", "--port", "1", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, "cannot read config file");
+}
+
+static void test_command_line_refusals(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *args[4];
+        const char *want;
+    } cases[] = {
+        {{"--colour", "red"}, "unknown option --colour"},
+        {{"--colour=red"}, "unknown option --colour"},
+        {{"--window", "abc"}, "--window: window: 'abc' is not a whole number"},
+        {{"--window=0"}, "--window: window: 0 is out of bounds (1 to 1000000)"},
+        {{"--port", "65536"}, "--port: port: 65536 is out of bounds (1 to 65535)"},
+        {{"--map", "12Q"}, "--map: map: '12Q' is not a size"},
+        {{"--timeout", "soon"}, "--timeout: timeout: 'soon' is not a duration"},
+        {{"--verbose", "2"}, "--verbose: verbose: '2' is not one of"},
+        {{"--window"}, "--window needs a value"},
+        {{"--config"}, "--config needs a value"},
+        {{"--config="}, "--config needs a file name"},
+        {{"stray"}, "unexpected argument 'stray'"},
+        {{"-w", "5"}, "unexpected argument '-w'"},
+        {{"--"}, "unexpected argument '--'"},
+        {{"--aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+         "unknown option --aaaa"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = s_load(f, NULL, "--name", "n", "--port", "1", cases[i].args[0], cases[i].args[1],
+                        NULL);
+        if (rc != HB_EINVAL)
+            fail_msg("case %zu (%s) was accepted", i, cases[i].want);
+        assert_contains(f->err, cases[i].want);
+        assert_null(f->cfg.name);
+    }
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static void test_reload(void **state)
+{
+    fixture_t *f = *state;
+    s_write(f, "name = hall-7\nlabel = first\ntimeout = 30s\n");
+    assert_int_equal(s_load(f, NULL, "--config", f->path, "--port", "7400", "--timeout", "1s",
+                            NULL),
+                     0);
+    assert_string_equal(f->cfg.label, "first");
+    assert_int_equal(f->cfg.timeout_ms, 1000);
+
+    /* Reloadable settings change; the command line still overrides. */
+    s_write(f, "name = hall-7\nlabel = second\nverbose = on\noffset = 7\ntimeout = 30s\n");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err), 0);
+    assert_string_equal(f->cfg.label, "second");
+    assert_true(f->cfg.verbose);
+    assert_int_equal(f->cfg.offset, 7);
+    assert_int_equal(f->cfg.timeout_ms, 1000);
+    assert_int_equal(f->cfg.port, 7400);
+    assert_string_equal(f->cfg.name, "hall-7");
+
+    /* A non-reloadable change refuses the whole reload. */
+    s_write(f, "name = hall-8\nwindow = 10\nlabel = third\nverbose = off\n");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "name, window cannot change while running (restart to apply them)");
+    assert_string_equal(f->cfg.label, "second");
+    assert_true(f->cfg.verbose);
+    assert_int_equal(f->cfg.window, 4096);
+
+    /* A setting removed from the file returns to its default. */
+    s_write(f, "name = hall-7\n");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err), 0);
+    assert_string_equal(f->cfg.label, "hall");
+    assert_false(f->cfg.verbose);
+    assert_int_equal(f->cfg.offset, -5);
+
+    /* Bad files change nothing. */
+    s_write(f, "name = hall-7\nlabel = fourth\ncolour = red\n");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, ":3: unknown setting 'colour'");
+    assert_string_equal(f->cfg.label, "hall");
+    s_write(f, "label = fifth\n");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "missing required setting: name");
+    assert_string_equal(f->cfg.label, "hall");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, "/nonexistent.conf", f->err,
+                                      sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "cannot read config file /nonexistent.conf");
+    s_write(f, "name = hall-7\nmap = 1G\n");
+    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "map cannot change while running (restart to apply it)");
+}
+
+/* ------------------------------------------------------------------ help */
+
+static void test_help(void **state)
+{
+    fixture_t *f = *state;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    /* --help wins over anything else on the line, even errors. */
+    assert_int_equal(s_load(f, out, "--colour", "red", "--help", NULL), HB_ENOTFOUND);
+    fclose(out);
+    assert_null(f->cfg.label);
+    assert_contains(text, "usage: testd [--config FILE]");
+    assert_contains(text, "--window");
+    assert_contains(text, "events in flight [default: 4096] [1..1000000]");
+    assert_contains(text, "the hall's name [required]");
+    assert_contains(text, "a label [default: hall] [reloadable]");
+    assert_contains(text, "map size [default: 64M] [64K..1T]");
+    assert_contains(text, "a timeout [default: 5s] [100ms..1h] [reloadable]");
+    assert_contains(text, "--config");
+    assert_contains(text, "--help");
+    /* The table's own "config" row is not listed twice. */
+    const char *first = strstr(text, "\n  --config ");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "\n  --config "));
+    free(text);
+
+    text = NULL;
+    out = open_memstream(&text, &size);
+    assert_int_equal(s_load(f, out, "-h", NULL), HB_ENOTFOUND);
+    fclose(out);
+    assert_contains(text, "usage: testd");
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_file_format, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_units, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_command_line_overrides_file, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_required, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_file_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_command_line_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reload, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_help, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
