@@ -239,7 +239,7 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
     up->next_send = outbox_acked_seq(up->outbox) + 1;
 }
 
-static void s_on_readable(void *arg)
+static bool s_on_readable(void *arg)
 {
     uplink_t *up = arg;
     zmq_msg_t msg;
@@ -247,7 +247,7 @@ static void s_on_readable(void *arg)
     int n = zmq_msg_recv(&msg, up->sock, ZMQ_DONTWAIT);
     if (n < 0) {
         zmq_msg_close(&msg);
-        return;
+        return false; /* EAGAIN: nothing left */
     }
     bool more = zmq_msg_more(&msg);
     Hallbus__Frame *frame = more ? NULL : hb_frame_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg));
@@ -263,7 +263,7 @@ static void s_on_readable(void *arg)
     if (!frame) {
         up->stats.bad_frames++;
         hb_log_once("uplink-bad-frame", HB_LOG_WARN, "uplink: a frame from HQ did not decode");
-        return;
+        return true;
     }
     up->last_rx_ms = hb_mono_ms();
     switch (frame->kind_case) {
@@ -290,6 +290,7 @@ static void s_on_readable(void *arg)
     }
     hb_frame_free(frame);
     s_pump(up);
+    return true;
 }
 
 static int s_setopt_int(void *sock, int opt, int value)

@@ -5,15 +5,6 @@
 
 #include <zmq.h>
 
-static bool s_readable(hb_zuv_t *z)
-{
-    int events = 0;
-    size_t len = sizeof events;
-    if (zmq_getsockopt(z->zsock, ZMQ_EVENTS, &events, &len) != 0)
-        return false;
-    return (events & ZMQ_POLLIN) != 0;
-}
-
 static void s_idle_cb(uv_idle_t *handle);
 
 void hb_zuv_drain(hb_zuv_t *z)
@@ -21,13 +12,18 @@ void hb_zuv_drain(hb_zuv_t *z)
     if (z->closing)
         return;
     unsigned n = 0;
-    while (n < z->burst && s_readable(z)) {
-        z->on_readable(z->arg);
+    bool empty = false;
+    while (n < z->burst) {
+        if (!z->on_readable(z->arg)) {
+            empty = true;
+            break;
+        }
         n++;
         if (z->closing)
             return;
     }
-    bool more = n == z->burst && s_readable(z);
+    /* Stopped at the burst limit: carry on next turn, after other handles. */
+    bool more = !empty;
     if (more && !z->idle_active) {
         uv_idle_start(&z->idle, s_idle_cb);
         z->idle_active = true;

@@ -182,7 +182,16 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         uint64_t seq = env->seq;
         int64_t at = env->at_ms;
         bool known = env->body_case != HALLBUS__ENVELOPE__BODY__NOT_SET;
+        char why[160];
+        /* protobuf-c checks no lengths or UTF-8: the codec's limits apply to
+         * what arrives on the wire as to what the local API accepts. */
+        int check = hb_event_check(env, why, sizeof why);
         hb_envelope_free(env);
+        if (check != 0) {
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq,
+                     "event %llu: %s", (unsigned long long)seq, why);
+            return;
+        }
         if (i == 0)
             first = seq;
         if (seq == 0 || seq >= HQ_SEQ_MAX) {
@@ -302,24 +311,24 @@ static void s_discard_rest(void *sock)
     }
 }
 
-static void s_on_readable(void *arg)
+static bool s_on_readable(void *arg)
 {
     hq_ingest_t *ing = arg;
     zmq_msg_t rid, payload;
     zmq_msg_init(&rid);
     if (zmq_msg_recv(&rid, ing->sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&rid);
-        return;
+        return false; /* EAGAIN: nothing left */
     }
     if (!zmq_msg_more(&rid)) {
         zmq_msg_close(&rid);
-        return;
+        return true;
     }
     zmq_msg_init(&payload);
     if (zmq_msg_recv(&payload, ing->sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&rid);
         zmq_msg_close(&payload);
-        return;
+        return true;
     }
     ing->stats.frames++;
     frame_ctx_t fc = {.ing = ing, .rid = zmq_msg_data(&rid), .rid_len = zmq_msg_size(&rid)};
@@ -376,6 +385,7 @@ static void s_on_readable(void *arg)
 out:
     zmq_msg_close(&rid);
     zmq_msg_close(&payload);
+    return true;
 }
 
 void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)

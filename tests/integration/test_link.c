@@ -231,6 +231,29 @@ static void test_wire_refusals_and_unknown_kinds(void **state)
     assert_int_equal(hbt_raw_send_batch(raw, 0, 1), 0);
     expect[n++] = (typeof(expect[0])){"zero", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE};
 
+    /* Well-formed protobuf, but a ticket id no conforming hall can send. */
+    {
+        char longid[201];
+        memset(longid, 'X', 200);
+        longid[200] = '\0';
+        Hallbus__TicketIssued t = HALLBUS__TICKET_ISSUED__INIT;
+        t.ticket = longid;
+        Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
+        env.seq = 1;
+        env.at_ms = (int64_t)time(NULL) * 1000;
+        env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
+        env.ticket_issued = &t;
+        uint8_t *eb;
+        size_t elen;
+        assert_int_equal(hb_envelope_pack(&env, &eb, &elen), 0);
+        ProtobufCBinaryData one = {elen, eb};
+        b.n_events = 1;
+        b.events = &one;
+        assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+        free(eb);
+        expect[n++] = (typeof(expect[0])){"200-byte ticket id", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD};
+    }
+
     for (int i = 0; i < n; i++) {
         Hallbus__Frame *r = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_REJECT, 5000);
         if (!r)

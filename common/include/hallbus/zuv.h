@@ -1,6 +1,8 @@
 /* A ZeroMQ socket on a libuv loop. ZMQ_FD is edge-triggered and readable
  * does not mean a message is there: after every wake-up, and after every
- * send, ZMQ_EVENTS is checked and messages are drained until none is left.
+ * send, messages are received until the socket says EAGAIN. (Not by asking
+ * ZMQ_EVENTS per message: on a ROUTER with ZMQ_ROUTER_MANDATORY that query
+ * walks every peer's pipe, which costs O(halls) per message.)
  * To keep the loop fair, at most `burst` messages are taken per turn; the
  * rest are taken on the next loop iteration (an idle handle keeps it going).
  *
@@ -13,9 +15,9 @@
 
 typedef struct hb_zuv hb_zuv_t;
 
-/* Called when the socket has at least one message to read; the callback
- * reads exactly one message (all its frames) with ZMQ_DONTWAIT. */
-typedef void (*hb_zuv_read_fn)(void *arg);
+/* Reads at most one message (all its frames) with ZMQ_DONTWAIT and handles
+ * it. Returns false when there was nothing to read (EAGAIN). */
+typedef bool (*hb_zuv_read_fn)(void *arg);
 
 struct hb_zuv {
     uv_poll_t poll;
