@@ -387,6 +387,50 @@ static void test_hall_cannot_write_another_halls_stream(void **state)
     assert_true(s_hq_last(w, "HALL-A") <= 0);
 }
 
+static bool s_log_has(const char *log, const char *needle)
+{
+    FILE *f = fopen(log, "r");
+    char line[2048];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void test_sighup_reloads_what_may_change(void **state)
+{
+    world_t *w = *state;
+    /* The config file hallctl wrote, plus a reloadable setting. */
+    char conf[400], cmd[1400];
+    snprintf(conf, sizeof conf, "%s/branchd.conf", w->a.dir);
+    snprintf(cmd, sizeof cmd, "echo 'retention = 7d' >> %s", conf);
+    assert_int_equal(system(cmd), 0);
+    snprintf(w->a.extra[0], sizeof w->a.extra[0], "--config");
+    snprintf(w->a.extra[1], sizeof w->a.extra[1], "%s", conf);
+    w->a.n_extra = 2;
+    hbt_hall_start(&w->a);
+    snprintf(cmd, sizeof cmd, "sed -i 's/retention = 7d/retention = 2d/' %s", conf);
+    assert_int_equal(system(cmd), 0);
+    kill(w->a.proc.pid, SIGHUP);
+    int64_t deadline = hbt_now_ms() + 5000;
+    while (!s_log_has(w->a.proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
+        hbt_sleep_ms(50);
+    assert_true(s_log_has(w->a.proc.log, "configuration reloaded"));
+    /* A setting that needs a restart: refused whole, the hall runs on. */
+    snprintf(cmd, sizeof cmd, "echo 'window = 8' >> %s", conf);
+    assert_int_equal(system(cmd), 0);
+    kill(w->a.proc.pid, SIGHUP);
+    deadline = hbt_now_ms() + 5000;
+    while (!s_log_has(w->a.proc.log, "reload refused") && hbt_now_ms() < deadline)
+        hbt_sleep_ms(50);
+    assert_true(s_log_has(w->a.proc.log, "reload refused"));
+    assert_true(s_log_has(w->a.proc.log, "window"));
+    hbt_hall_post(&w->a, 10, 7);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+}
+
 static void test_keys_enrolled_while_running_are_admitted(void **state)
 {
     world_t *w = *state;
@@ -477,6 +521,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_hall_cannot_write_another_halls_stream, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_reloads_what_may_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_keys_enrolled_while_running_are_admitted, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_ack_resend_not_stored_twice, s_setup,

@@ -54,7 +54,7 @@ typedef struct hbt_hq {
     char http[64];     /* http://127.0.0.1:PORT */
     char http_addr[64];
     hbt_proc_t proc;
-    char extra[8][64]; /* extra "--name value" arguments, in pairs */
+    char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
 } hbt_hq_t;
 
@@ -66,7 +66,7 @@ typedef struct hbt_hall {
     char http_addr[64];
     char hq_endpoint[64]; /* what this hall connects to (HQ or a proxy) */
     hbt_proc_t proc;
-    char extra[8][64];
+    char extra[8][512];
     int n_extra;
 } hbt_hall_t;
 
