@@ -21,19 +21,6 @@
 #define CERT_FILE_MAX 65536
 #define CERT_LINE_MAX 1024
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 bool hb_hall_id_valid(const char *id)
 {
     size_t n = 0;
@@ -216,7 +203,7 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        s_err(err, errlen, "%s: %s", path, strerror(errno));
+        hb_errf(err, errlen, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? HB_ENOTFOUND : HB_EIO;
     }
     char line[CERT_LINE_MAX + 2];
@@ -231,7 +218,7 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
         size_t len = strlen(line);
         total += len;
         if (total > CERT_FILE_MAX || (len > CERT_LINE_MAX && line[len - 1] != '\n')) {
-            s_err(err, errlen, "%s:%d: line or file too long", path, lineno);
+            hb_errf(err, errlen, "%s:%d: line or file too long", path, lineno);
             rc = HB_EPARSE;
             break;
         }
@@ -244,14 +231,14 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
         if (*p == '\0' || *p == '#')
             continue;
         if (indent % 4 != 0) {
-            s_err(err, errlen, "%s:%d: indentation must be a multiple of 4 spaces", path, lineno);
+            hb_errf(err, errlen, "%s:%d: indentation must be a multiple of 4 spaces", path, lineno);
             rc = HB_EPARSE;
             break;
         }
         char *eq = strchr(p, '=');
         if (indent == 0) {
             if (eq) {
-                s_err(err, errlen, "%s:%d: a value outside any section", path, lineno);
+                hb_errf(err, errlen, "%s:%d: a value outside any section", path, lineno);
                 rc = HB_EPARSE;
                 break;
             }
@@ -261,12 +248,12 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
         if (indent != 4 || section == NONE) {
             if (section == OTHER)
                 continue; /* sections of other tools are kept out, not refused */
-            s_err(err, errlen, "%s:%d: unexpected nesting", path, lineno);
+            hb_errf(err, errlen, "%s:%d: unexpected nesting", path, lineno);
             rc = HB_EPARSE;
             break;
         }
         if (!eq) {
-            s_err(err, errlen, "%s:%d: expected 'name = \"value\"'", path, lineno);
+            hb_errf(err, errlen, "%s:%d: expected 'name = \"value\"'", path, lineno);
             rc = HB_EPARSE;
             break;
         }
@@ -281,7 +268,7 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
         if (*v == '"') {
             char *q = strchr(v + 1, '"');
             if (!q) {
-                s_err(err, errlen, "%s:%d: unterminated quote", path, lineno);
+                hb_errf(err, errlen, "%s:%d: unterminated quote", path, lineno);
                 rc = HB_EPARSE;
                 break;
             }
@@ -295,7 +282,7 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
         if (section == META) {
             int mrc = hb_cert_set_meta(cert, p, value);
             if (mrc != 0) {
-                s_err(err, errlen, "%s:%d: metadata '%.32s' %s", path, lineno, p,
+                hb_errf(err, errlen, "%s:%d: metadata '%.32s' %s", path, lineno, p,
                       mrc == HB_ETOOBIG ? "exceeds the number of entries allowed"
                                         : "has a bad name or an oversized or unprintable value");
                 rc = HB_EPARSE;
@@ -305,7 +292,7 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
             if (!pub && !sec)
                 continue;
             if (!s_key_valid(value)) {
-                s_err(err, errlen, "%s:%d: %s is not a 40-character Z85 key", path, lineno, p);
+                hb_errf(err, errlen, "%s:%d: %s is not a 40-character Z85 key", path, lineno, p);
                 rc = HB_EPARSE;
                 break;
             }
@@ -318,7 +305,7 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
     }
     fclose(f);
     if (rc == 0 && !has_public) {
-        s_err(err, errlen, "%s: no curve public-key", path);
+        hb_errf(err, errlen, "%s: no curve public-key", path);
         rc = HB_EPARSE;
     }
     return rc;
@@ -350,17 +337,17 @@ int hb_cert_load(const char *path, hb_cert_t *cert, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     if (!has_secret) {
-        s_err(err, errlen, "%s: no curve secret-key", spath);
+        hb_errf(err, errlen, "%s: no curve secret-key", spath);
         return HB_EPARSE;
     }
     if (strcmp(sec.public_key, cert->public_key) != 0) {
-        s_err(err, errlen, "%s does not belong to %s: the public keys differ", spath, path);
+        hb_errf(err, errlen, "%s does not belong to %s: the public keys differ", spath, path);
         return HB_EPARSE;
     }
     /* The secret key must be the one the public key was derived from. */
     char derived[HB_CERT_KEY_Z85];
     if (zmq_curve_public(derived, sec.secret_key) != 0 || strcmp(derived, cert->public_key) != 0) {
-        s_err(err, errlen, "%s: the secret key does not match the public key", spath);
+        hb_errf(err, errlen, "%s: the secret key does not match the public key", spath);
         return HB_EPARSE;
     }
     memcpy(cert->secret_key, sec.secret_key, HB_CERT_KEY_Z85);

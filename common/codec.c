@@ -115,19 +115,6 @@ int hb_frame_pack(const Hallbus__Frame *frame, uint8_t **out, size_t *len)
 
 /* ----------------------------------------------------------- helpers ---- */
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Fields whose value is an identifier rather than free text (codec.h). */
 static bool s_is_id_field(const char *name)
 {
@@ -197,16 +184,16 @@ static int s_check_string(const char *name, const char *kind, const char *s, siz
 {
     size_t max = s_is_id_field(name) ? HB_ID_MAX : HB_TEXT_MAX;
     if (memchr(s, '\0', len)) {
-        s_err(err, errlen, "%s of %s contains a NUL character", name, kind);
+        hb_errf(err, errlen, "%s of %s contains a NUL character", name, kind);
         return HB_EINVAL;
     }
     if (len > max) {
-        s_err(err, errlen, "%s of %s is %zu bytes long; at most %zu are allowed", name, kind, len,
+        hb_errf(err, errlen, "%s of %s is %zu bytes long; at most %zu are allowed", name, kind, len,
               max);
         return HB_EINVAL;
     }
     if (!s_utf8_valid(s, len)) {
-        s_err(err, errlen, "%s of %s is not valid UTF-8", name, kind);
+        hb_errf(err, errlen, "%s of %s is not valid UTF-8", name, kind);
         return HB_EINVAL;
     }
     return 0;
@@ -292,7 +279,7 @@ static int s_set_integer(void *dst, const ProtobufCFieldDescriptor *fd, const js
 {
     const char *name = fd->name;
     if (!json_is_integer(v)) {
-        s_err(err, errlen, "%s of %s must be a whole number", name, kind);
+        hb_errf(err, errlen, "%s of %s must be a whole number", name, kind);
         return HB_EINVAL;
     }
     json_int_t x = json_integer_value(v);
@@ -302,11 +289,11 @@ static int s_set_integer(void *dst, const ProtobufCFieldDescriptor *fd, const js
     long long lo = is_unsigned ? 0 : is64 ? INT64_MIN : INT32_MIN;
     long long hi = is64 ? INT64_MAX : is_unsigned ? (long long)UINT32_MAX : INT32_MAX;
     if (x < 0 && is_unsigned) {
-        s_err(err, errlen, "%s of %s must not be negative: %lld", name, kind, (long long)x);
+        hb_errf(err, errlen, "%s of %s must not be negative: %lld", name, kind, (long long)x);
         return HB_EINVAL;
     }
     if (x < lo || x > hi) {
-        s_err(err, errlen, "%s of %s is out of range (%lld to %lld): %lld", name, kind, lo, hi,
+        hb_errf(err, errlen, "%s of %s is out of range (%lld to %lld): %lld", name, kind, lo, hi,
               (long long)x);
         return HB_EINVAL;
     }
@@ -326,7 +313,7 @@ static int s_set_enum(void *dst, const ProtobufCFieldDescriptor *fd, const json_
 {
     const ProtobufCEnumDescriptor *ed = fd->descriptor;
     if (!json_is_string(v)) {
-        s_err(err, errlen, "%s of %s must be a string naming a value", fd->name, kind);
+        hb_errf(err, errlen, "%s of %s must be a string naming a value", fd->name, kind);
         return HB_EINVAL;
     }
     const char *want = json_string_value(v);
@@ -346,7 +333,7 @@ static int s_set_enum(void *dst, const ProtobufCFieldDescriptor *fd, const json_
         if (w > 0 && (size_t)w < sizeof list - used)
             used += (size_t)w;
     }
-    s_err(err, errlen, "%s: '%.64s' is not one of %s", fd->name, want, list);
+    hb_errf(err, errlen, "%s: '%.64s' is not one of %s", fd->name, want, list);
     return HB_EINVAL;
 }
 
@@ -370,7 +357,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE:
         if (!json_is_number(v)) {
-            s_err(err, errlen, "%s of %s must be a number", name, kind);
+            hb_errf(err, errlen, "%s of %s must be a number", name, kind);
             return HB_EINVAL;
         }
         if (fd->type == PROTOBUF_C_TYPE_FLOAT)
@@ -380,7 +367,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
         return 0;
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(v)) {
-            s_err(err, errlen, "%s of %s must be true or false", name, kind);
+            hb_errf(err, errlen, "%s of %s must be true or false", name, kind);
             return HB_EINVAL;
         }
         *(protobuf_c_boolean *)dst = json_is_true(v);
@@ -389,7 +376,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
         return s_set_enum(dst, fd, v, kind, err, errlen);
     case PROTOBUF_C_TYPE_STRING: {
         if (!json_is_string(v)) {
-            s_err(err, errlen, "%s of %s must be a string", name, kind);
+            hb_errf(err, errlen, "%s of %s must be a string", name, kind);
             return HB_EINVAL;
         }
         const char *s = json_string_value(v);
@@ -407,11 +394,11 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessageDescriptor *md = fd->descriptor;
         if (!json_is_object(v)) {
-            s_err(err, errlen, "%s of %s must be an object", name, kind);
+            hb_errf(err, errlen, "%s of %s must be an object", name, kind);
             return HB_EINVAL;
         }
         if (depth >= CODEC_DEPTH_MAX) {
-            s_err(err, errlen, "%s of %s is nested too deeply", name, kind);
+            hb_errf(err, errlen, "%s of %s is nested too deeply", name, kind);
             return HB_EINVAL;
         }
         ProtobufCMessage *sub = malloc(md->sizeof_message);
@@ -423,7 +410,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
     }
     case PROTOBUF_C_TYPE_BYTES:
     default:
-        s_err(err, errlen, "%s of %s cannot be given in JSON", name, kind);
+        hb_errf(err, errlen, "%s of %s cannot be given in JSON", name, kind);
         return HB_EINVAL;
     }
 }
@@ -433,12 +420,12 @@ static int s_set_repeated(ProtobufCMessage *msg, const ProtobufCFieldDescriptor 
 {
     char *base = (char *)msg;
     if (!json_is_array(v)) {
-        s_err(err, errlen, "%s of %s must be an array", fd->name, kind);
+        hb_errf(err, errlen, "%s of %s must be an array", fd->name, kind);
         return HB_EINVAL;
     }
     size_t n = json_array_size(v);
     if (n > CODEC_REPEATED_MAX) {
-        s_err(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind, n,
+        hb_errf(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind, n,
               CODEC_REPEATED_MAX);
         return HB_EINVAL;
     }
@@ -479,7 +466,7 @@ static int s_set_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd
         if (*chosen != 0 && *chosen != fd->id) {
             const ProtobufCFieldDescriptor *other =
                 protobuf_c_message_descriptor_get_field(msg->descriptor, *chosen);
-            s_err(err, errlen, "%s and %s of %s are alternatives; give only one", fd->name,
+            hb_errf(err, errlen, "%s and %s of %s are alternatives; give only one", fd->name,
                   other ? other->name : "another field", kind);
             return HB_EINVAL;
         }
@@ -504,7 +491,7 @@ static int s_fill_message(ProtobufCMessage *msg, const json_t *obj, const char *
             continue;
         const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(md, key);
         if (!fd) {
-            s_err(err, errlen, "unknown field '%.64s' for %s", key, kind);
+            hb_errf(err, errlen, "unknown field '%.64s' for %s", key, kind);
             return HB_EINVAL;
         }
         if (json_is_null(v))
@@ -533,41 +520,41 @@ int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
         return HB_EINVAL;
     *out = NULL;
     if (!json_is_object(obj)) {
-        s_err(err, errlen, "an event must be a JSON object");
+        hb_errf(err, errlen, "an event must be a JSON object");
         return HB_EINVAL;
     }
     const json_t *jt = json_object_get(obj, "type");
     if (!jt) {
-        s_err(err, errlen, "the event has no \"type\" (e.g. \"type\": \"ticket_issued\")");
+        hb_errf(err, errlen, "the event has no \"type\" (e.g. \"type\": \"ticket_issued\")");
         return HB_EINVAL;
     }
     if (!json_is_string(jt)) {
-        s_err(err, errlen, "\"type\" must be a string naming the event kind");
+        hb_errf(err, errlen, "\"type\" must be a string naming the event kind");
         return HB_EINVAL;
     }
     const char *type = json_string_value(jt);
     const ProtobufCFieldDescriptor *bfd =
         strlen(type) == json_string_length(jt) ? s_body_field(type) : NULL;
     if (!bfd) {
-        s_err(err, errlen, "unknown type '%.64s': not an event kind of this build", type);
+        hb_errf(err, errlen, "unknown type '%.64s': not an event kind of this build", type);
         return HB_EINVAL;
     }
     if (json_object_get(obj, "seq")) {
-        s_err(err, errlen, "\"seq\" may not be given: the hall numbers its events itself");
+        hb_errf(err, errlen, "\"seq\" may not be given: the hall numbers its events itself");
         return HB_EINVAL;
     }
     int64_t at = now_ms;
     const json_t *jat = json_object_get(obj, "at");
     if (jat && !json_is_null(jat)) {
         if (!json_is_string(jat) || hb_time_parse(json_string_value(jat), &at) != 0) {
-            s_err(err, errlen, "\"at\" must be an RFC 3339 time such as 2026-11-23T09:30:00Z");
+            hb_errf(err, errlen, "\"at\" must be an RFC 3339 time such as 2026-11-23T09:30:00Z");
             return HB_EPARSE;
         }
         if (max_future_ms < 0)
             max_future_ms = 0;
         int64_t limit = now_ms > INT64_MAX - max_future_ms ? INT64_MAX : now_ms + max_future_ms;
         if (at > limit) {
-            s_err(err, errlen,
+            hb_errf(err, errlen,
                   "\"at\" is %lld s ahead of the hall's clock; at most %lld s are allowed",
                   (long long)((at - now_ms) / 1000), (long long)(max_future_ms / 1000));
             return HB_EINVAL;
@@ -613,7 +600,7 @@ static int s_check_value(const ProtobufCFieldDescriptor *fd, const void *p, cons
         if (!sub)
             return 0;
         if (depth >= CODEC_DEPTH_MAX) {
-            s_err(err, errlen, "%s of %s is nested too deeply", fd->name, kind);
+            hb_errf(err, errlen, "%s of %s is nested too deeply", fd->name, kind);
             return HB_EINVAL;
         }
         return s_check_message(sub, fd->name, depth + 1, err, errlen);
@@ -640,7 +627,7 @@ static int s_check_message(const ProtobufCMessage *msg, const char *kind, int de
         size_t n = *(const size_t *)(base + fd->quantifier_offset);
         const char *arr = *(char *const *)(base + fd->offset);
         if (n > CODEC_REPEATED_MAX) {
-            s_err(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind,
+            hb_errf(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind,
                   n, CODEC_REPEATED_MAX);
             return HB_EINVAL;
         }

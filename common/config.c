@@ -40,19 +40,6 @@ static void s_cmdline_clear(void)
     s_cmdline.target = NULL;
 }
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static const hb_config_def_t *s_find(const hb_config_def_t *defs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -173,13 +160,13 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
     case HB_CONF_STRING: {
         size_t len = strnlen(value, CONFIG_LINE_MAX);
         if (len >= CONFIG_LINE_MAX) {
-            s_err(err, errlen, "%s: %s: the value is longer than %d bytes", where, d->name,
+            hb_errf(err, errlen, "%s: %s: the value is longer than %d bytes", where, d->name,
                   CONFIG_LINE_MAX - 1);
             return HB_EINVAL;
         }
         char *copy = malloc(len + 1);
         if (!copy) {
-            s_err(err, errlen, "%s: %s: out of memory", where, d->name);
+            hb_errf(err, errlen, "%s: %s: out of memory", where, d->name);
             return HB_EINVAL;
         }
         memcpy(copy, value, len + 1);
@@ -200,7 +187,7 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
                 return 0;
             }
         }
-        s_err(err, errlen, "%s: %s: '%.64s' is not one of true/false/yes/no/on/off/1/0", where,
+        hb_errf(err, errlen, "%s: %s: '%.64s' is not one of true/false/yes/no/on/off/1/0", where,
               d->name, value);
         return HB_EINVAL;
     }
@@ -211,7 +198,7 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
         bool digits = isdigit((unsigned char)value[0]) ||
                       (value[0] == '-' && isdigit((unsigned char)value[1]));
         if (!digits || *end != '\0') {
-            s_err(err, errlen, "%s: %s: '%.64s' is not a whole number", where, d->name, value);
+            hb_errf(err, errlen, "%s: %s: '%.64s' is not a whole number", where, d->name, value);
             return HB_EINVAL;
         }
         if (errno == ERANGE) {
@@ -225,7 +212,7 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
         rc = s_parse_scaled(value, s_size_units, sizeof s_size_units / sizeof s_size_units[0],
                             true, false, &v);
         if (rc == HB_EPARSE) {
-            s_err(err, errlen, "%s: %s: '%.64s' is not a size (e.g. 4096, 64K, 16M, 1G, 2T)",
+            hb_errf(err, errlen, "%s: %s: '%.64s' is not a size (e.g. 4096, 64K, 16M, 1G, 2T)",
                   where, d->name, value);
             return HB_EINVAL;
         }
@@ -234,7 +221,7 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
         rc = s_parse_scaled(value, s_duration_units,
                             sizeof s_duration_units / sizeof s_duration_units[0], false, true, &v);
         if (rc == HB_EPARSE) {
-            s_err(err, errlen,
+            hb_errf(err, errlen,
                   "%s: %s: '%.64s' is not a duration with a unit (e.g. 500ms, 30s, 5m, 2h, 7d)",
                   where, d->name, value);
             return HB_EINVAL;
@@ -245,7 +232,7 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
         char lo[32], hi[32];
         s_format_value(d, d->min, lo, sizeof lo);
         s_format_value(d, d->max, hi, sizeof hi);
-        s_err(err, errlen, "%s: %s: %.64s is out of bounds (%s to %s)", where, d->name, value, lo,
+        hb_errf(err, errlen, "%s: %s: %.64s is out of bounds (%s to %s)", where, d->name, value, lo,
               hi);
         return HB_EINVAL;
     }
@@ -261,7 +248,7 @@ int hb_config_set(const hb_config_def_t *defs, size_t ndefs, void *target, const
 {
     const hb_config_def_t *d = s_find(defs, ndefs, name);
     if (!d) {
-        s_err(err, errlen, "unknown setting '%.64s'", name);
+        hb_errf(err, errlen, "unknown setting '%.64s'", name);
         return HB_EINVAL;
     }
     return s_apply(d, target, value, "set", err, errlen);
@@ -287,7 +274,7 @@ static int s_split_line(char *line, char **name, char **value, char *why, size_t
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p != '=' || name_end == *name) {
-        s_err(why, whylen, "expected 'name = value'");
+        hb_errf(why, whylen, "expected 'name = value'");
         return HB_EPARSE;
     }
     *name_end = '\0';
@@ -298,7 +285,7 @@ static int s_split_line(char *line, char **name, char **value, char *why, size_t
         char *w = p, *r = p + 1;
         for (;;) {
             if (*r == '\0') {
-                s_err(why, whylen, "unterminated quote");
+                hb_errf(why, whylen, "unterminated quote");
                 return HB_EPARSE;
             }
             if (*r == '\\' && (r[1] == '"' || r[1] == '\\')) {
@@ -315,7 +302,7 @@ static int s_split_line(char *line, char **name, char **value, char *why, size_t
         while (*rest == ' ' || *rest == '\t')
             rest++;
         if (*rest && *rest != '#') {
-            s_err(why, whylen, "text after the quoted value");
+            hb_errf(why, whylen, "text after the quoted value");
             return HB_EPARSE;
         }
         *value = p;
@@ -337,13 +324,13 @@ static int s_read_file(const char *file, char **out, size_t *len, char *err, siz
 {
     FILE *f = fopen(file, "rb");
     if (!f) {
-        s_err(err, errlen, "cannot read config file %s: %s", file, strerror(errno));
+        hb_errf(err, errlen, "cannot read config file %s: %s", file, strerror(errno));
         return HB_EINVAL;
     }
     char *buf = malloc((size_t)CONFIG_FILE_MAX + 2);
     if (!buf) {
         fclose(f);
-        s_err(err, errlen, "%s: out of memory", file);
+        hb_errf(err, errlen, "%s: out of memory", file);
         return HB_EINVAL;
     }
     size_t n = fread(buf, 1, (size_t)CONFIG_FILE_MAX + 1, f);
@@ -351,12 +338,12 @@ static int s_read_file(const char *file, char **out, size_t *len, char *err, siz
     int saved = errno;
     fclose(f);
     if (failed) {
-        s_err(err, errlen, "cannot read config file %s: %s", file, strerror(saved));
+        hb_errf(err, errlen, "cannot read config file %s: %s", file, strerror(saved));
         free(buf);
         return HB_EINVAL;
     }
     if (n > CONFIG_FILE_MAX) {
-        s_err(err, errlen, "%s: larger than %d bytes; a config file is never that big", file,
+        hb_errf(err, errlen, "%s: larger than %d bytes; a config file is never that big", file,
               CONFIG_FILE_MAX);
         free(buf);
         return HB_EINVAL;
@@ -387,12 +374,12 @@ static int s_load_file(const hb_config_def_t *defs, size_t ndefs, void *target, 
         if (len > 0 && p[len - 1] == '\r')
             len--;
         if (len > CONFIG_LINE_MAX) {
-            s_err(err, errlen, "%s:%d: line longer than %d bytes", file, lineno, CONFIG_LINE_MAX);
+            hb_errf(err, errlen, "%s:%d: line longer than %d bytes", file, lineno, CONFIG_LINE_MAX);
             rc = HB_EINVAL;
             break;
         }
         if (memchr(p, '\0', len)) {
-            s_err(err, errlen, "%s:%d: the line contains a NUL byte", file, lineno);
+            hb_errf(err, errlen, "%s:%d: the line contains a NUL byte", file, lineno);
             rc = HB_EINVAL;
             break;
         }
@@ -404,13 +391,13 @@ static int s_load_file(const hb_config_def_t *defs, size_t ndefs, void *target, 
         if (s == 1)
             continue;
         if (s < 0) {
-            s_err(err, errlen, "%s:%d: %s", file, lineno, why);
+            hb_errf(err, errlen, "%s:%d: %s", file, lineno, why);
             rc = HB_EINVAL;
             break;
         }
         const hb_config_def_t *d = s_find(defs, ndefs, name);
         if (!d || s_is_config_row(d)) {
-            s_err(err, errlen, "%s:%d: unknown setting '%.64s'", file, lineno, name);
+            hb_errf(err, errlen, "%s:%d: unknown setting '%.64s'", file, lineno, name);
             rc = HB_EINVAL;
             break;
         }
@@ -474,7 +461,7 @@ static int s_check_required(const hb_config_def_t *defs, size_t ndefs, const boo
     }
     if (missing == 0)
         return 0;
-    s_err(err, errlen, "missing required setting%s: %s (give --name VALUE, or 'name = value' in "
+    hb_errf(err, errlen, "missing required setting%s: %s (give --name VALUE, or 'name = value' in "
                        "the --config file)",
           missing > 1 ? "s" : "", names);
     return HB_EINVAL;
@@ -484,7 +471,7 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
                    char **argv, FILE *out, char *err, size_t errlen)
 {
     if (ndefs > CONFIG_DEFS_MAX) {
-        s_err(err, errlen, "the settings table has %zu rows; at most %d are supported", ndefs,
+        hb_errf(err, errlen, "the settings table has %zu rows; at most %d are supported", ndefs,
               CONFIG_DEFS_MAX);
         return HB_EINVAL;
     }
@@ -513,7 +500,7 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-            s_err(err, errlen, "unexpected argument '%.64s' (settings are --name value)", arg);
+            hb_errf(err, errlen, "unexpected argument '%.64s' (settings are --name value)", arg);
             rc = HB_EINVAL;
             break;
         }
@@ -522,7 +509,7 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
         const char *eq = strchr(arg, '=');
         size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
         if (nlen > CONFIG_NAME_MAX) {
-            s_err(err, errlen, "unknown option --%.64s...", arg + 2);
+            hb_errf(err, errlen, "unknown option --%.64s...", arg + 2);
             rc = HB_EINVAL;
             break;
         }
@@ -533,13 +520,13 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
-            s_err(err, errlen, "--%s needs a value", name);
+            hb_errf(err, errlen, "--%s needs a value", name);
             rc = HB_EINVAL;
             break;
         }
         if (strcmp(name, "config") == 0) {
             if (value[0] == '\0') {
-                s_err(err, errlen, "--config needs a file name");
+                hb_errf(err, errlen, "--config needs a file name");
                 rc = HB_EINVAL;
             }
             file = value;
@@ -547,7 +534,7 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
         }
         const hb_config_def_t *d = s_find(defs, ndefs, name);
         if (!d) {
-            s_err(err, errlen, "unknown option --%s", name);
+            hb_errf(err, errlen, "unknown option --%s", name);
             rc = HB_EINVAL;
             break;
         }
@@ -576,7 +563,7 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
         if (rc == 0) {
             s_cmdline.value[i] = strdup(cli[i]);
             if (!s_cmdline.value[i]) {
-                s_err(err, errlen, "out of memory");
+                hb_errf(err, errlen, "out of memory");
                 rc = HB_EINVAL;
             }
         }
@@ -614,7 +601,7 @@ int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, co
                      char *err, size_t errlen)
 {
     if (ndefs > CONFIG_DEFS_MAX) {
-        s_err(err, errlen, "the settings table has %zu rows; at most %d are supported", ndefs,
+        hb_errf(err, errlen, "the settings table has %zu rows; at most %d are supported", ndefs,
               CONFIG_DEFS_MAX);
         return HB_EINVAL;
     }
@@ -628,7 +615,7 @@ int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, co
     }
     char *scratch = calloc(1, size);
     if (!scratch) {
-        s_err(err, errlen, "out of memory");
+        hb_errf(err, errlen, "out of memory");
         return HB_EINVAL;
     }
     bool given[CONFIG_DEFS_MAX] = {false};
@@ -664,7 +651,7 @@ int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, co
                 used += (size_t)w;
         }
         if (changed) {
-            s_err(err, errlen, "%s: %s cannot change while running (restart to apply %s)", file,
+            hb_errf(err, errlen, "%s: %s cannot change while running (restart to apply %s)", file,
                   names, changed > 1 ? "them" : "it");
             rc = HB_EINVAL;
         }

@@ -2,6 +2,9 @@
  * error.h so that a new code cannot be added without its description. */
 #include "hallbus/error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *hb_strerror(int err)
 {
     switch (err) {
@@ -12,4 +15,14 @@ const char *hb_strerror(int err)
 #undef HB_ERR_CASE
     }
     return "unknown error";
+}
+
+void hb_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

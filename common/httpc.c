@@ -29,19 +29,6 @@
 #define HTTPC_TIMEOUT_DEFAULT_MS 30000
 #define HTTPC_INTERIM_MAX 8 /* 1xx answers skipped before the real one */
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 void hb_httpc_resp_free(hb_httpc_resp_t *resp)
 {
     if (!resp)
@@ -67,22 +54,22 @@ static int s_parse_base(const char *base, httpc_target_t *t, char *err, size_t e
     if (strncasecmp(p, "http://", 7) == 0) {
         p += 7;
     } else if (strstr(p, "://")) {
-        s_err(err, errlen, "bad base URL '%.100s': only http:// is spoken here", base);
+        hb_errf(err, errlen, "bad base URL '%.100s': only http:// is spoken here", base);
         return HB_EINVAL;
     }
     size_t alen = strcspn(p, "/");
     if (p[alen] == '/' && p[alen + 1] != '\0') {
-        s_err(err, errlen, "bad base URL '%.100s': it must not carry a path", base);
+        hb_errf(err, errlen, "bad base URL '%.100s': it must not carry a path", base);
         return HB_EINVAL;
     }
     if (alen == 0 || alen >= sizeof t->authority) {
-        s_err(err, errlen, "bad base URL '%.100s': expected http://HOST:PORT", base);
+        hb_errf(err, errlen, "bad base URL '%.100s': expected http://HOST:PORT", base);
         return HB_EINVAL;
     }
     for (size_t i = 0; i < alen; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c <= ' ' || c >= 0x7f || c == '@' || c == '?' || c == '#') {
-            s_err(err, errlen, "bad base URL '%.100s': unexpected character", base);
+            hb_errf(err, errlen, "bad base URL '%.100s': unexpected character", base);
             return HB_EINVAL;
         }
     }
@@ -91,7 +78,7 @@ static int s_parse_base(const char *base, httpc_target_t *t, char *err, size_t e
     if (p[0] == '[') {
         const char *rb = memchr(p, ']', alen);
         if (!rb || (rb + 1 < p + alen && rb[1] != ':')) {
-            s_err(err, errlen, "bad base URL '%.100s': expected [V6]:PORT", base);
+            hb_errf(err, errlen, "bad base URL '%.100s': expected [V6]:PORT", base);
             return HB_EINVAL;
         }
         host = p + 1;
@@ -106,7 +93,7 @@ static int s_parse_base(const char *base, httpc_target_t *t, char *err, size_t e
     }
     size_t plen = portp ? (size_t)(p + alen - portp) : 0;
     if (hlen == 0 || hlen >= sizeof t->host || (portp && (plen == 0 || plen > 5))) {
-        s_err(err, errlen, "bad base URL '%.100s': expected http://HOST:PORT", base);
+        hb_errf(err, errlen, "bad base URL '%.100s': expected http://HOST:PORT", base);
         return HB_EINVAL;
     }
     unsigned long port = 80;
@@ -114,14 +101,14 @@ static int s_parse_base(const char *base, httpc_target_t *t, char *err, size_t e
         port = 0;
         for (size_t i = 0; i < plen; i++) {
             if (portp[i] < '0' || portp[i] > '9') {
-                s_err(err, errlen, "bad base URL '%.100s': the port is not a number", base);
+                hb_errf(err, errlen, "bad base URL '%.100s': the port is not a number", base);
                 return HB_EINVAL;
             }
             port = port * 10 + (unsigned long)(portp[i] - '0');
         }
     }
     if (port == 0 || port > 65535) {
-        s_err(err, errlen, "bad base URL '%.100s': the port must be 1 to 65535", base);
+        hb_errf(err, errlen, "bad base URL '%.100s': the port must be 1 to 65535", base);
         return HB_EINVAL;
     }
     memcpy(t->host, host, hlen);
@@ -179,7 +166,7 @@ static int s_wait(httpc_conn_t *c, short events, const char *what)
     for (;;) {
         int64_t left = deadline - hb_mono_ms();
         if (left <= 0) {
-            s_err(c->err, c->errlen, "%s %s: timed out after %d ms", what, c->who, c->timeout_ms);
+            hb_errf(c->err, c->errlen, "%s %s: timed out after %d ms", what, c->who, c->timeout_ms);
             return HB_EIO;
         }
         struct pollfd p = {.fd = c->fd, .events = events};
@@ -187,7 +174,7 @@ static int s_wait(httpc_conn_t *c, short events, const char *what)
         if (rc > 0)
             return 0;
         if (rc < 0 && errno != EINTR) {
-            s_err(c->err, c->errlen, "%s %s: poll: %s", what, c->who, strerror(errno));
+            hb_errf(c->err, c->errlen, "%s %s: poll: %s", what, c->who, strerror(errno));
             return HB_EIO;
         }
     }
@@ -200,7 +187,7 @@ static int s_connect(httpc_conn_t *c, const httpc_target_t *t)
     struct addrinfo *res = NULL;
     int grc = getaddrinfo(t->host, t->port, &hints, &res);
     if (grc != 0) {
-        s_err(c->err, c->errlen, "cannot resolve '%s': %s", t->host, gai_strerror(grc));
+        hb_errf(c->err, c->errlen, "cannot resolve '%s': %s", t->host, gai_strerror(grc));
         return HB_EIO;
     }
     int last = 0;
@@ -238,7 +225,7 @@ static int s_connect(httpc_conn_t *c, const httpc_target_t *t)
     }
     freeaddrinfo(res);
     if (c->fd < 0) {
-        s_err(c->err, c->errlen, "cannot connect to %s: %s", c->who,
+        hb_errf(c->err, c->errlen, "cannot connect to %s: %s", c->who,
               last == ETIMEDOUT ? "timed out" : strerror(last));
         return HB_EIO;
     }
@@ -259,11 +246,11 @@ static int s_send_all(httpc_conn_t *c, const char *data, size_t len)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-            s_err(c->err, c->errlen, "sending to %s: %s", c->who, strerror(errno));
+            hb_errf(c->err, c->errlen, "sending to %s: %s", c->who, strerror(errno));
             return HB_ECLOSED;
         }
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            s_err(c->err, c->errlen, "sending to %s: %s", c->who, strerror(errno));
+            hb_errf(c->err, c->errlen, "sending to %s: %s", c->who, strerror(errno));
             return HB_EIO;
         }
         int rc = s_wait(c, POLLOUT, "sending to");
@@ -303,7 +290,7 @@ static int s_fill(httpc_conn_t *c)
                 return rc;
             continue;
         }
-        s_err(c->err, c->errlen, "reading from %s: %s", c->who, strerror(errno));
+        hb_errf(c->err, c->errlen, "reading from %s: %s", c->who, strerror(errno));
         return HB_EIO;
     }
 }
@@ -319,7 +306,7 @@ static int s_read_line(httpc_conn_t *c, char **line, const char *where)
             if (c->in_headers)
                 c->header_bytes += n;
             if (c->header_bytes > HTTPC_HEADERS_MAX) {
-                s_err(c->err, c->errlen, "%s sent more than %d bytes of headers", c->who,
+                hb_errf(c->err, c->errlen, "%s sent more than %d bytes of headers", c->who,
                       HTTPC_HEADERS_MAX);
                 return HB_ETOOBIG;
             }
@@ -331,11 +318,11 @@ static int s_read_line(httpc_conn_t *c, char **line, const char *where)
             return 0;
         }
         if (c->eof) {
-            s_err(c->err, c->errlen, "%s closed the connection %s", c->who, where);
+            hb_errf(c->err, c->errlen, "%s closed the connection %s", c->who, where);
             return HB_EPARSE;
         }
         if (c->start == 0 && c->end == sizeof c->in) {
-            s_err(c->err, c->errlen, "%s sent a line longer than %d bytes %s", c->who, HTTPC_INBUF,
+            hb_errf(c->err, c->errlen, "%s sent a line longer than %d bytes %s", c->who, HTTPC_INBUF,
                   where);
             return HB_ETOOBIG;
         }
@@ -348,7 +335,7 @@ static int s_read_line(httpc_conn_t *c, char **line, const char *where)
 static int s_body_append(httpc_conn_t *c, const char *data, size_t n)
 {
     if (n > HTTPC_BODY_MAX - c->body_len) {
-        s_err(c->err, c->errlen, "the answer from %s is larger than %zu bytes", c->who,
+        hb_errf(c->err, c->errlen, "the answer from %s is larger than %zu bytes", c->who,
               HTTPC_BODY_MAX);
         return HB_ETOOBIG;
     }
@@ -360,7 +347,7 @@ static int s_body_append(httpc_conn_t *c, const char *data, size_t n)
             cap = HTTPC_BODY_MAX + 1;
         char *p = realloc(c->body, cap);
         if (!p) {
-            s_err(c->err, c->errlen, "out of memory reading the answer from %s", c->who);
+            hb_errf(c->err, c->errlen, "out of memory reading the answer from %s", c->who);
             return HB_ENOMEM;
         }
         c->body = p;
@@ -380,7 +367,7 @@ static int s_read_body(httpc_conn_t *c, size_t want, const char *what)
             if (c->eof) {
                 if (want == SIZE_MAX)
                     return 0;
-                s_err(c->err, c->errlen, "%s closed the connection inside the %s", c->who, what);
+                hb_errf(c->err, c->errlen, "%s closed the connection inside the %s", c->who, what);
                 return HB_EPARSE;
             }
             int rc = s_fill(c);
@@ -415,11 +402,11 @@ static int s_read_chunked(httpc_conn_t *c)
         unsigned long long n = strtoull(line, &end, 16);
         if (end == line || errno != 0 ||
             (*end != '\0' && *end != ';' && *end != ' ' && *end != '\t')) {
-            s_err(c->err, c->errlen, "%s sent a bad chunk size", c->who);
+            hb_errf(c->err, c->errlen, "%s sent a bad chunk size", c->who);
             return HB_EPARSE;
         }
         if (n > HTTPC_BODY_MAX) {
-            s_err(c->err, c->errlen, "the answer from %s is larger than %zu bytes", c->who,
+            hb_errf(c->err, c->errlen, "the answer from %s is larger than %zu bytes", c->who,
                   HTTPC_BODY_MAX);
             return HB_ETOOBIG;
         }
@@ -432,7 +419,7 @@ static int s_read_chunked(httpc_conn_t *c)
         if (rc != 0)
             return rc;
         if (line[0] != '\0') {
-            s_err(c->err, c->errlen, "%s sent a chunk longer than announced", c->who);
+            hb_errf(c->err, c->errlen, "%s sent a chunk longer than announced", c->who);
             return HB_EPARSE;
         }
     }
@@ -459,7 +446,7 @@ static int s_parse_status(httpc_conn_t *c, const char *line, int *status)
         for (; line[i] && i < sizeof shown - 1; i++)
             shown[i] = (line[i] >= ' ' && line[i] < 0x7f) ? line[i] : '?';
         shown[i] = '\0';
-        s_err(c->err, c->errlen, "%s did not answer with HTTP/1.x: '%s'", c->who, shown);
+        hb_errf(c->err, c->errlen, "%s did not answer with HTTP/1.x: '%s'", c->who, shown);
         return HB_EPARSE;
     }
     *status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
@@ -496,7 +483,7 @@ static int s_read_response(httpc_conn_t *c, bool head_request, int *status_out)
             break;
         /* A 1xx interim answer (100 Continue): skip its headers. */
         if (interim >= HTTPC_INTERIM_MAX) {
-            s_err(c->err, c->errlen, "%s sent too many interim answers", c->who);
+            hb_errf(c->err, c->errlen, "%s sent too many interim answers", c->who);
             return HB_EPARSE;
         }
         do {
@@ -522,7 +509,7 @@ static int s_read_response(httpc_conn_t *c, bool head_request, int *status_out)
                 end++;
             if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
                 (have_length && n != length)) {
-                s_err(c->err, c->errlen, "%s sent a bad Content-Length", c->who);
+                hb_errf(c->err, c->errlen, "%s sent a bad Content-Length", c->who);
                 return HB_EPARSE;
             }
             have_length = true;
@@ -535,7 +522,7 @@ static int s_read_response(httpc_conn_t *c, bool head_request, int *status_out)
             if (vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0)
                 chunked = true;
             else {
-                s_err(c->err, c->errlen, "%s sent a Transfer-Encoding we cannot read", c->who);
+                hb_errf(c->err, c->errlen, "%s sent a Transfer-Encoding we cannot read", c->who);
                 return HB_EPARSE;
             }
         }
@@ -548,7 +535,7 @@ static int s_read_response(httpc_conn_t *c, bool head_request, int *status_out)
         return s_read_chunked(c);
     if (have_length) {
         if (length > HTTPC_BODY_MAX) {
-            s_err(c->err, c->errlen, "the answer from %s is larger than %zu bytes (%llu)", c->who,
+            hb_errf(c->err, c->errlen, "the answer from %s is larger than %zu bytes (%llu)", c->who,
                   HTTPC_BODY_MAX, length);
             return HB_ETOOBIG;
         }
@@ -563,12 +550,12 @@ int hb_httpc_request(const char *base, const char *method, const char *path, con
     if (err && errlen)
         err[0] = '\0';
     if (!resp) {
-        s_err(err, errlen, "no place for the answer");
+        hb_errf(err, errlen, "no place for the answer");
         return HB_EINVAL;
     }
     memset(resp, 0, sizeof *resp);
     if (!base || !method || !path) {
-        s_err(err, errlen, "base, method and path are required");
+        hb_errf(err, errlen, "base, method and path are required");
         return HB_EINVAL;
     }
     httpc_target_t t;
@@ -576,11 +563,11 @@ int hb_httpc_request(const char *base, const char *method, const char *path, con
     if (rc != 0)
         return rc;
     if (!s_valid_method(method)) {
-        s_err(err, errlen, "bad method '%.20s'", method);
+        hb_errf(err, errlen, "bad method '%.20s'", method);
         return HB_EINVAL;
     }
     if (!s_valid_path(path)) {
-        s_err(err, errlen,
+        hb_errf(err, errlen,
               "bad path '%.100s': it must start with '/' and hold no spaces or "
               "control characters",
               path);
@@ -601,13 +588,13 @@ int hb_httpc_request(const char *base, const char *method, const char *path, con
                       "Accept: application/json\r\nConnection: close\r\n%s\r\n",
                       method, path, t.authority, length_line);
     if (hl < 0 || (size_t)hl >= sizeof head) {
-        s_err(err, errlen, "the request head is longer than %d bytes", HTTPC_REQHEAD_MAX);
+        hb_errf(err, errlen, "the request head is longer than %d bytes", HTTPC_REQHEAD_MAX);
         return HB_EINVAL;
     }
 
     httpc_conn_t *c = calloc(1, sizeof *c);
     if (!c) {
-        s_err(err, errlen, "out of memory");
+        hb_errf(err, errlen, "out of memory");
         return HB_ENOMEM;
     }
     c->fd = -1;
@@ -630,7 +617,7 @@ int hb_httpc_request(const char *base, const char *method, const char *path, con
         int status = 0;
         rc = s_read_response(c, false, &status);
         if (rc != 0 || status == 0) {
-            s_err(err, errlen, "%s", send_err[0] ? send_err : "the server closed the connection");
+            hb_errf(err, errlen, "%s", send_err[0] ? send_err : "the server closed the connection");
             rc = HB_EIO;
             goto out;
         }

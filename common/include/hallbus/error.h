@@ -34,4 +34,11 @@ enum hb_error {
 /* A static description of an HB_E* code; never NULL. */
 const char *hb_strerror(int err);
 
+#include <stddef.h>
+
+/* Formats a one-sentence reason into the caller's `err` buffer (either may be
+ * NULL/0: then nothing is written). The convention of every function here
+ * that takes `char *err, size_t errlen`. */
+void hb_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
