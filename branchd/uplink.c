@@ -21,7 +21,6 @@ struct uplink {
     outbox_t *outbox;
     void *sock;
     hb_zuv_t zuv;
-    bool socket_connected;
     bool welcomed;
     uint64_t next_send;        /* next sequence to send */
     int64_t last_rx_ms;        /* monotonic: last frame from HQ */
