@@ -3,6 +3,7 @@
  * inside and what they hold are the caller's business. */
 #include "hallbus/store.h"
 #include "hallbus/error.h"
+#include "hallbus/fs.h"
 #include "hallbus/log.h"
 
 #include <errno.h>
@@ -13,7 +14,7 @@ int hb_store_open(hb_store_t *store, const char *dir, size_t map_size, size_t ma
                   unsigned max_dbs)
 {
     memset(store, 0, sizeof *store);
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+    if (hb_mkdir_p(dir, 0750) != 0) {
         hb_error("store: cannot create %s: %s", dir, strerror(errno));
         return HB_EIO;
     }

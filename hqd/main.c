@@ -7,6 +7,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
 #include "hallbus/error.h"
+#include "hallbus/fs.h"
 #include "hallbus/log.h"
 #include "hallbus/sdnotify.h"
 #include "hallbus/time.h"
@@ -63,7 +64,7 @@ static int64_t s_watchdog_ms;
 static int s_ensure_keys(hqd_t *hq)
 {
     char path[4096], err[256];
-    if (mkdir(hq->cfg.keys, 0750) != 0 && errno != EEXIST) {
+    if (hb_mkdir_p(hq->cfg.keys, 0750) != 0) {
         hb_error("cannot create the key folder %s: %s", hq->cfg.keys, strerror(errno));
         return HB_EIO;
     }

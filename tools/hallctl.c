@@ -4,6 +4,7 @@
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage. */
 #include "hallbus/cert.h"
 #include "hallbus/error.h"
+#include "hallbus/fs.h"
 #include "hallbus/httpc.h"
 
 #include <errno.h>
@@ -40,7 +41,7 @@ enum { NEED_HALL = 1, NEED_REGION = 2, NEED_HQ_KEYS = 4, NEED_OUT = 8, NEED_HQ =
 
 static int s_mkdir(const char *dir, mode_t mode)
 {
-    if (mkdir(dir, mode) != 0 && errno != EEXIST) {
+    if (hb_mkdir_p(dir, mode) != 0) {
         fprintf(stderr, "hallctl: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
