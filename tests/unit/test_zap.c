@@ -1,0 +1,185 @@
+/* Unit tests of hqd's ZAP handler with real sockets on loopback: a CURVE
+ * ROUTER behind it admits enrolled keys only, labels each message with the
+ * hall id of the key (whatever the payload claims), admits a key enrolled
+ * after start, and refuses one whose certificate was removed. */
+#include "zap.h"
+
+#include "hallbus/cert.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    char dir[256];
+    char halls[300];
+    void *ctx;
+    hq_zap_t *zap;
+    void *router;
+    char endpoint[128];
+    hb_cert_t server;
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-zap-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->halls, sizeof f->halls, "%s/halls", f->dir);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", f->halls);
+    assert_int_equal(system(cmd), 0);
+    f->ctx = zmq_ctx_new();
+    assert_int_equal(hq_zap_start(f->ctx, f->halls, &f->zap), 0);
+    assert_int_equal(hb_cert_generate(&f->server), 0);
+    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(f->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(f->router, ZMQ_CURVE_SECRETKEY, f->server.secret_key, 40);
+    zmq_setsockopt(f->router, ZMQ_ZAP_DOMAIN, "hallbus", 7);
+    zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
+    size_t len = sizeof f->endpoint;
+    zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, f->endpoint, &len);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    zmq_close(f->router);
+    hq_zap_stop(&f->zap);
+    assert_null(f->zap);
+    zmq_ctx_term(f->ctx);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Enrols a new key for `hall` and returns it. */
+static hb_cert_t s_enrol(fixture_t *f, const char *hall)
+{
+    hb_cert_t c;
+    assert_int_equal(hb_cert_generate(&c), 0);
+    assert_int_equal(hb_cert_set_meta(&c, "hall", hall), 0);
+    hb_cert_t pub = c;
+    pub.secret_key[0] = '\0';
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.key", f->halls, hall);
+    assert_int_equal(hb_cert_save(&pub, path, false), 0);
+    return c;
+}
+
+static void *s_client(fixture_t *f, const hb_cert_t *c)
+{
+    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, f->server.public_key, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, 40);
+    assert_int_equal(zmq_connect(s, f->endpoint), 0);
+    return s;
+}
+
+/* Sends `text` from the client and returns the User-Id the ROUTER saw, or
+ * "" when nothing arrived within the timeout. */
+static void s_roundtrip(fixture_t *f, void *client, const char *text, char *user, size_t len)
+{
+    zmq_send(client, text, strlen(text), ZMQ_DONTWAIT);
+    user[0] = '\0';
+    zmq_pollitem_t item = {f->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 1500) <= 0)
+        return;
+    zmq_msg_t rid, body;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&body);
+    zmq_msg_recv(&rid, f->router, 0);
+    zmq_msg_recv(&body, f->router, 0);
+    const char *u = zmq_msg_gets(&body, "User-Id");
+    snprintf(user, len, "%s", u ? u : "(none)");
+    zmq_msg_close(&rid);
+    zmq_msg_close(&body);
+}
+
+static void test_enrolled_in_with_its_id_stranger_out(void **state)
+{
+    fixture_t *f = *state;
+    hb_cert_t a = s_enrol(f, "HALL-A");
+    void *ca = s_client(f, &a);
+    char user[64];
+    s_roundtrip(f, ca, "I am HALL-B", user, sizeof user); /* the payload lies */
+    assert_string_equal(user, "HALL-A");
+
+    hb_cert_t stranger;
+    assert_int_equal(hb_cert_generate(&stranger), 0);
+    void *cs = s_client(f, &stranger);
+    s_roundtrip(f, cs, "let me in", user, sizeof user);
+    assert_string_equal(user, "");
+    assert_true(hq_zap_denied(f->zap) >= 1);
+    assert_int_equal(hq_zap_allowed(f->zap), 1);
+    zmq_close(ca);
+    zmq_close(cs);
+}
+
+static void test_enrolled_later_then_revoked(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(hq_zap_enrolled(f->zap), 0);
+    hb_cert_t late = s_enrol(f, "LATE");
+    void *c = s_client(f, &late);
+    char user[64];
+    s_roundtrip(f, c, "hello", user, sizeof user);
+    assert_string_equal(user, "LATE");
+    assert_int_equal(hq_zap_enrolled(f->zap), 1);
+    zmq_close(c);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/LATE.key", f->halls);
+    assert_int_equal(unlink(path), 0);
+    sleep(1); /* the folder's mtime changes at a one-second grain on some file systems */
+    c = s_client(f, &late);
+    s_roundtrip(f, c, "hello again", user, sizeof user);
+    assert_string_equal(user, "");
+    zmq_close(c);
+}
+
+static void test_duplicate_keys_refused(void **state)
+{
+    fixture_t *f = *state;
+    hb_cert_t a = s_enrol(f, "TWIN-1");
+    /* The same key enrolled again under another hall: ambiguous. */
+    hb_cert_t pub = a;
+    pub.secret_key[0] = '\0';
+    hb_cert_set_meta(&pub, "hall", "TWIN-2");
+    char path[512];
+    snprintf(path, sizeof path, "%s/TWIN-2.key", f->halls);
+    assert_int_equal(hb_cert_save(&pub, path, false), 0);
+    void *c = s_client(f, &a);
+    char user[64];
+    s_roundtrip(f, c, "which one?", user, sizeof user);
+    assert_string_equal(user, "");
+    zmq_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_enrolled_in_with_its_id_stranger_out, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_enrolled_later_then_revoked, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_keys_refused, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
