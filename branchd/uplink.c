@@ -29,6 +29,7 @@ struct uplink {
     int64_t hello_wait_ms;     /* current doubling wait between Hellos */
     int64_t paused_until_ms;   /* monotonic: sending paused after a refusal */
     int64_t last_progress_ms;  /* monotonic: last ack that moved forward */
+    bool pumping;              /* s_pump is running: a reply read meanwhile must not re-enter it */
     uplink_stats_t stats;
     /* Scratch for building a batch: copies of the events being sent. */
     uint8_t *scratch;
@@ -54,8 +55,9 @@ static int s_send_frame(uplink_t *up, const Hallbus__Frame *frame)
     int rc = zmq_send(up->sock, buf, len, ZMQ_DONTWAIT);
     if (buf != stackbuf)
         free(buf);
-    /* Sending can consume the edge on ZMQ_FD: check for input now. */
-    hb_zuv_drain(&up->zuv);
+    /* Sending can consume the edge on ZMQ_FD, so every caller drains the
+     * socket afterwards; not here, where a reply handled in the middle of
+     * building batches would change the state the caller is using. */
     if (rc < 0)
         return zmq_errno() == EAGAIN ? HB_EAGAIN : HB_EZMQ;
     up->last_tx_ms = hb_mono_ms();
@@ -78,6 +80,7 @@ static void s_send_hello(uplink_t *up)
         up->next_hello_ms = now;
         return;
     }
+    hb_zuv_drain(&up->zuv);
     up->next_hello_ms = now + s_jitter(up->hello_wait_ms);
     up->hello_wait_ms *= 2;
     if (up->hello_wait_ms > up->cfg.reconnect_max_ms)
@@ -122,8 +125,27 @@ static int s_collect(uint64_t seq, const uint8_t *data, size_t len, void *arg)
     return 0;
 }
 
-/* Sends batches while there are events and the window allows. */
+/* Sends batches while there are events and the window allows, then reads
+ * what HQ sent meanwhile (which may call s_pump again, not nested). */
+static void s_pump_batches(uplink_t *up);
+
+/* For callers already inside the socket's drain loop (s_on_readable). */
+static void s_pump_in_drain(uplink_t *up)
+{
+    if (up->pumping)
+        return;
+    up->pumping = true;
+    s_pump_batches(up);
+    up->pumping = false;
+}
+
 static void s_pump(uplink_t *up)
+{
+    s_pump_in_drain(up);
+    hb_zuv_drain(&up->zuv);
+}
+
+static void s_pump_batches(uplink_t *up)
 {
     if (!up->welcomed || up->stats.sequence_conflict)
         return;
@@ -172,8 +194,6 @@ static void s_pump(uplink_t *up)
         up->next_send += up->count;
         up->stats.batches_sent++;
         up->stats.events_sent += up->count;
-        if (!up->welcomed)
-            return; /* A reply read during the send took the link down. */
     }
 }
 
@@ -288,7 +308,7 @@ static bool s_on_readable(void *arg)
         break;
     }
     hb_frame_free(frame);
-    s_pump(up);
+    s_pump_in_drain(up);
     return true;
 }
 
@@ -377,7 +397,7 @@ void uplink_tick(uplink_t *up)
         frame.heartbeat = &hb;
         s_send_frame(up, &frame);
     }
-    s_pump(up);
+    s_pump(up); /* drains the socket afterwards */
 }
 
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out) { *out = up->stats; }
