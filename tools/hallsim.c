@@ -1,77 +1,68 @@
 /* hallsim: realistic traffic for N halls through their local APIs, so the
- * system can be watched working. Each hall simulates an opening day second
- * by second, faster than real time (--speed): customers arrive on a curve
- * with a morning and a lunch peak, pick a service and a priority, wait for
- * one of the hall's counters, are served for a time that depends on the
- * business type, sometimes do not show, sometimes complain; counters rotate
- * for lunch; the kiosk runs out of paper now and then. The events go to
- * POST /v1/events in the hall's JSON form, stamped with the real time of
- * posting. It does not run a queue itself: the hall engine issue makes the
- * hall do that, and then hallsim will drive its ticket endpoints instead. */
+ * system can be watched working. The traffic model is common/sim.c (one
+ * simulated opening day per hall, pure and seeded); this file is only the
+ * driver: it paces each hall's events against the real clock (--speed
+ * simulated seconds per real second, from 09:00), posts those that come due
+ * to the hall's POST /v1/events, stamped with the real time of posting, and
+ * keeps them in order through a hall's failures and restarts.
+ *
+ * It does not run a queue: when the hall engine has its ticket endpoints,
+ * the transport here changes and the model stays. A post that times out
+ * after the hall committed it is posted again (the API has no idempotency
+ * key), so a hall that hangs may see a few events twice. */
+#include "hallbus/error.h"
 #include "hallbus/httpc.h"
+#include "hallbus/sim.h"
 #include "hallbus/time.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#define MAX_HALLS 64
-#define MAX_COUNTERS 6
-#define MAX_WAITING 512
-#define MAX_COMPLAINTS 32
-#define OPEN_S (9 * 3600)
-#define CLOSE_S (17 * 3600)
-
-typedef struct ticket {
-    char id[16];
-    char service;
-    int priority; /* 0 normal, 1 elderly, 2 vip, 3 appointment */
-    int issued_s;
-} ticket_t;
-
-typedef struct counter {
-    char id[16];
-    char staff[16];
-    int busy_until; /* sim second the current service ends; 0 = idle */
-    bool paused;
-    ticket_t serving;
-    const char *business;
-    int started_s;
-} counter_t;
-
-typedef struct complaint {
-    char id[16];
-    int ack_at, resolve_at;
-    bool acked;
-} complaint_t;
+#define EXIT_USAGE 2
+#define HALLS_MAX 64
+#define URL_MAX 256
+#define PENDING_MAX 5000   /* due events held per hall while it does not take them */
+#define POST_MAX 500       /* events in one POST (the hall takes up to 1,000) */
+#define POST_TIMEOUT_MS 10000
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define SUMMARY_EVERY_MS 10000
+#define SLEEP_MAX_MS 1000
+#define REFUSALS_LOGGED 5  /* refused batches logged per hall; later ones only counted */
 
 typedef struct hall {
-    char url[256];
-    double size; /* customers per minute at the base rate */
-    int n_counters;
-    counter_t counters[MAX_COUNTERS];
-    ticket_t waiting[MAX_WAITING];
-    int n_waiting;
-    int next_number[3];
-    complaint_t complaints[MAX_COMPLAINTS];
-    int n_complaints, complaint_seq;
-    int paper_back_at;
-    json_t *pending; /* events not yet posted, in order */
-    unsigned long posted, failures;
+    char url[URL_MAX];
+    int index;
+    hb_sim_hall_t *sim;
+    json_t *next; /* the model's next event, not yet due; NULL when the day is over */
+    int64_t next_ms;
+    json_t *pending; /* due, not yet posted, in order */
+    uint64_t posted, failed_posts, refused;
     bool failing;
+    int64_t retry_at; /* monotonic ms */
+    int64_t backoff_ms;
 } hall_t;
 
-static volatile sig_atomic_t s_stop;
-static unsigned s_seed = 1;
+typedef struct cli {
+    char urls[HALLS_MAX][URL_MAX];
+    int n_halls;
+    double speed; /* 0: as fast as the halls take it */
+    int64_t duration_ms; /* 0: until stopped */
+    uint64_t seed;
+    struct tm day; /* the first simulated day (local) */
+    bool dry_run;
+} cli_t;
 
-static double s_rand(void) { return (double)rand_r(&s_seed) / ((double)RAND_MAX + 1.0); }
+static volatile sig_atomic_t s_stop;
 
 static void s_on_signal(int sig)
 {
@@ -79,367 +70,595 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
-/* Customers per second at time-of-day `t`: a base plus morning and lunch peaks. */
-static double s_rate(const hall_t *h, int t)
-{
-    double m = (t - 10 * 3600) / 2700.0, l = (t - (12 * 3600 + 1800)) / 2400.0;
-    return h->size / 60.0 * (0.5 + 1.3 * exp(-m * m) + 1.0 * exp(-l * l));
-}
+/* ------------------------------------------------------------ options ---- */
 
-static void s_emit(hall_t *h, json_t *ev) { json_array_append_new(h->pending, ev); }
-
-static const char *s_business(char service, int *mean_s)
+static int s_opt_hall(cli_t *c, const char *v, char *err, size_t errlen)
 {
-    static const struct {
-        char service;
-        const char *name;
-        int mean_s;
-    } types[] = {
-        {'A', "bill_payment", 180}, {'A', "cash_withdrawal", 240}, {'B', "account_opening", 1200},
-        {'B', "card_loss", 600},    {'B', "plan_change", 720},     {'C', "loan_enquiry", 1500},
-    };
-    int pick = -1;
-    for (int tries = 0; tries < 20 && pick < 0; tries++) {
-        int i = (int)(s_rand() * 6);
-        if (types[i].service == service)
-            pick = i;
+    if (c->n_halls == HALLS_MAX) {
+        hb_errf(err, errlen, "--hall: at most %d halls", HALLS_MAX);
+        return HB_EINVAL;
     }
-    if (pick < 0)
-        pick = service == 'A' ? 0 : service == 'B' ? 2 : 5;
-    *mean_s = types[pick].mean_s;
-    return types[pick].name;
-}
-
-static void s_arrive(hall_t *h, int t)
-{
-    if (h->n_waiting >= MAX_WAITING)
-        return;
-    double r = s_rand();
-    char service = r < 0.5 ? 'A' : r < 0.8 ? 'B' : 'C';
-    double p = s_rand();
-    int prio = p < 0.85 ? 0 : p < 0.93 ? 1 : p < 0.97 ? 2 : 3;
-    static const char *const prio_names[] = {"normal", "elderly", "vip", "appointment"};
-    ticket_t *tk = &h->waiting[h->n_waiting++];
-    snprintf(tk->id, sizeof tk->id, "%c%03d", service, ++h->next_number[service - 'A'] % 1000);
-    tk->service = service;
-    tk->priority = prio;
-    tk->issued_s = t;
-    char svc[2] = {service, 0};
-    s_emit(h, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ticket_issued", "ticket", tk->id,
-                        "service", svc, "priority", prio_names[prio], "source",
-                        prio == 3 ? "app" : "kiosk"));
-}
-
-/* The next ticket for a counter: priorities first, then the oldest. */
-static int s_pick(hall_t *h)
-{
-    int best = -1;
-    for (int i = 0; i < h->n_waiting; i++) {
-        if (best < 0 || (h->waiting[i].priority > 0) > (h->waiting[best].priority > 0))
-            best = i;
+    if (v[0] == '\0' || strlen(v) >= URL_MAX) {
+        hb_errf(err, errlen, "--hall: give a URL like http://127.0.0.1:8101 (under %d bytes)",
+                URL_MAX);
+        return HB_EINVAL;
     }
-    return best;
-}
-
-static void s_serve(hall_t *h, counter_t *c, int t)
-{
-    int i = s_pick(h);
-    if (i < 0)
-        return;
-    ticket_t tk = h->waiting[i];
-    memmove(&h->waiting[i], &h->waiting[i + 1], (size_t)(h->n_waiting - i - 1) * sizeof tk);
-    h->n_waiting--;
-    s_emit(h, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "ticket_called", "ticket", tk.id,
-                        "counter", c->id, "rule", tk.priority > 0 ? "priority" : "fifo", "wait_s",
-                        t - tk.issued_s));
-    if (s_rand() < 0.03) { /* the customer has gone */
-        for (int k = 1; k <= 2; k++)
-            s_emit(h, json_pack("{s:s, s:s, s:s, s:i}", "type", "ticket_recalled", "ticket", tk.id,
-                                "counter", c->id, "recall_count", k));
-        s_emit(h, json_pack("{s:s, s:s, s:s, s:i}", "type", "ticket_no_show", "ticket", tk.id,
-                            "counter", c->id, "recall_count", 2));
-        return;
-    }
-    int mean;
-    c->business = s_business(tk.service, &mean);
-    /* Lognormal-ish spread around the business type's mean. */
-    double f = exp((s_rand() + s_rand() + s_rand() - 1.5) * 0.6);
-    c->busy_until = t + (int)(mean * f) + 30;
-    c->started_s = t;
-    c->serving = tk;
-    s_emit(h, json_pack("{s:s, s:s, s:s, s:s}", "type", "service_started", "ticket", tk.id,
-                        "counter", c->id, "staff", c->staff));
-}
-
-static void s_finish(hall_t *h, counter_t *c, int t)
-{
-    double o = s_rand();
-    const char *outcome = o < 0.91 ? "done" : o < 0.96 ? "referred" : "rejected_documents";
-    json_int_t amount = strcmp(c->business, "bill_payment") == 0 ||
-                                strcmp(c->business, "cash_withdrawal") == 0
-                            ? (json_int_t)(1000 + s_rand() * 50000)
-                            : 0;
-    s_emit(h, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "type", "service_completed",
-                        "ticket", c->serving.id, "counter", c->id, "business_type", c->business,
-                        "outcome", outcome, "amount", amount, "duration_s", t - c->started_s));
-    if (s_rand() < 0.4) {
-        double r = s_rand();
-        int score = r < 0.45 ? 5 : r < 0.8 ? 4 : r < 0.92 ? 3 : r < 0.97 ? 2 : 1;
-        s_emit(h, json_pack("{s:s, s:s, s:s, s:i}", "type", "satisfaction_scored", "ticket",
-                            c->serving.id, "counter", c->id, "score", score));
-    }
-    if (s_rand() < 1.0 / 150 && h->n_complaints < MAX_COMPLAINTS) {
-        static const char *const channels[] = {"counter", "phone", "email", "suggestion_box", "app"};
-        static const char *const categories[] = {"waiting_time", "staff_attitude", "fees",
-                                                 "documents", "facilities"};
-        static const char *const severities[] = {"low", "medium", "high"};
-        complaint_t *cp = &h->complaints[h->n_complaints++];
-        snprintf(cp->id, sizeof cp->id, "C%04d", ++h->complaint_seq);
-        cp->acked = false;
-        cp->ack_at = t + 600 + (int)(s_rand() * 1800);
-        cp->resolve_at = cp->ack_at + 3600 + (int)(s_rand() * 7200);
-        s_emit(h, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "complaint_opened",
-                            "complaint", cp->id, "channel", channels[(int)(s_rand() * 5)],
-                            "category", categories[(int)(s_rand() * 5)], "severity",
-                            severities[(int)(s_rand() * 3)], "ticket", c->serving.id, "text",
-                            "customer unhappy with the visit"));
-    }
-    c->busy_until = 0;
-}
-
-static void s_complaints(hall_t *h, int t)
-{
-    for (int i = 0; i < h->n_complaints; i++) {
-        complaint_t *cp = &h->complaints[i];
-        if (!cp->acked && t >= cp->ack_at) {
-            cp->acked = true;
-            s_emit(h, json_pack("{s:s, s:s, s:s}", "type", "complaint_acknowledged", "complaint",
-                                cp->id, "by", "M01"));
-        } else if (cp->acked && t >= cp->resolve_at) {
-            s_emit(h, json_pack("{s:s, s:s, s:s, s:b}", "type", "complaint_resolved",
-                                "complaint", cp->id, "resolution", "explained and apologised",
-                                "customer_satisfied", s_rand() < 0.7));
-            h->complaints[i--] = h->complaints[--h->n_complaints];
+    for (int i = 0; i < c->n_halls; i++) {
+        if (strcmp(c->urls[i], v) == 0) {
+            hb_errf(err, errlen, "--hall %s is given twice (two simulations would mix in one hall)",
+                    v);
+            return HB_EINVAL;
         }
     }
+    snprintf(c->urls[c->n_halls++], URL_MAX, "%s", v);
+    return 0;
 }
 
-/* One simulated second of one hall. */
-static void s_step(hall_t *h, int t)
+static int s_opt_speed(cli_t *c, const char *v, char *err, size_t errlen)
 {
-    if (t == OPEN_S) {
-        for (int i = 0; i < h->n_counters; i++) {
-            counter_t *c = &h->counters[i];
-            json_t *svcs = i == 0 ? json_pack("[s,s,s]", "A", "B", "C")
-                                  : i % 2 ? json_pack("[s,s]", "A", "B") : json_pack("[s,s]", "B", "C");
-            s_emit(h, json_pack("{s:s, s:s, s:s, s:o}", "type", "counter_opened", "counter", c->id,
-                                "staff", c->staff, "services", svcs));
-        }
-        s_emit(h, json_pack("{s:s, s:s, s:s, s:s}", "type", "device_status", "device", "kiosk-1",
-                            "kind", "kiosk", "state", "ok"));
+    if (strcmp(v, "max") == 0) {
+        c->speed = 0;
+        return 0;
     }
-    /* Lunch rotation: counters take turns, half an hour each. */
-    for (int i = 1; i < h->n_counters; i++) {
-        counter_t *c = &h->counters[i];
-        int start = 12 * 3600 + (i - 1) * 1800;
-        if (t == start && !c->paused) {
-            c->paused = true;
-            s_emit(h, json_pack("{s:s, s:s, s:s}", "type", "counter_paused", "counter", c->id,
-                                "reason", "lunch"));
-        } else if (t == start + 1800 && c->paused) {
-            c->paused = false;
-            s_emit(h, json_pack("{s:s, s:s}", "type", "counter_resumed", "counter", c->id));
-        }
+    char *end = NULL;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !isfinite(s) || s <= 0 || s > 1e6) {
+        hb_errf(err, errlen, "--speed '%s': give a number above 0 and up to 1000000, or 'max'", v);
+        return HB_EINVAL;
     }
-    if (t < CLOSE_S && s_rand() < s_rate(h, t))
-        s_arrive(h, t);
-    for (int i = 0; i < h->n_counters; i++) {
-        counter_t *c = &h->counters[i];
-        if (c->busy_until && t >= c->busy_until)
-            s_finish(h, c, t);
-        if (!c->busy_until && !c->paused)
-            s_serve(h, c, t);
-    }
-    s_complaints(h, t);
-    if (!h->paper_back_at && s_rand() < 1.0 / 20000) {
-        h->paper_back_at = t + 900;
-        s_emit(h, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "device_status", "device",
-                            "kiosk-1", "kind", "kiosk", "state", "paper_out", "detail",
-                            "ticket printer empty"));
-    } else if (h->paper_back_at && t >= h->paper_back_at) {
-        h->paper_back_at = 0;
-        s_emit(h, json_pack("{s:s, s:s, s:s, s:s}", "type", "device_status", "device", "kiosk-1",
-                            "kind", "kiosk", "state", "ok"));
-    }
-    if (t == CLOSE_S + 3600) {
-        for (int i = 0; i < h->n_counters; i++)
-            s_emit(h, json_pack("{s:s, s:s}", "type", "counter_closed", "counter",
-                                h->counters[i].id));
-    }
+    c->speed = s;
+    return 0;
 }
 
-/* Posts what is pending; keeps it (in order) when the hall does not take it. */
-static void s_flush(hall_t *h, bool dry_run)
+static int s_opt_duration(cli_t *c, const char *v, char *err, size_t errlen)
 {
-    size_t n = json_array_size(h->pending);
-    if (n == 0)
-        return;
-    if (dry_run) {
-        for (size_t i = 0; i < n; i++) {
-            char *line = json_dumps(json_array_get(h->pending, i), JSON_COMPACT);
-            printf("%s %s\n", h->url, line);
-            free(line);
-        }
-        json_array_clear(h->pending);
-        return;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    int64_t unit = 1000;
+    if (end != v && strcmp(end, "ms") == 0)
+        unit = 1;
+    else if (end != v && strcmp(end, "m") == 0)
+        unit = 60 * 1000;
+    else if (end != v && strcmp(end, "h") == 0)
+        unit = 3600 * 1000;
+    else if (end != v && (strcmp(end, "s") == 0 || *end == '\0'))
+        unit = 1000;
+    else
+        n = -1;
+    if (errno != 0 || n <= 0 || n > INT64_MAX / unit / 2 || v[0] == '-' || v[0] == '+') {
+        hb_errf(err, errlen, "--duration '%s': give a positive whole number with ms, s, m or h "
+                             "(e.g. 10m; no unit means seconds)", v);
+        return HB_EINVAL;
     }
-    json_t *batch = json_array();
-    size_t take = n < 500 ? n : 500;
-    for (size_t i = 0; i < take; i++)
-        json_array_append(batch, json_array_get(h->pending, i));
-    char *body = json_dumps(batch, JSON_COMPACT);
-    json_decref(batch);
-    hb_httpc_resp_t r;
-    char err[256];
-    int rc = hb_httpc_request(h->url, "POST", "/v1/events", body, 5000, &r, err, sizeof err);
-    free(body);
-    if (rc == 0 && r.status == 200) {
-        for (size_t i = 0; i < take; i++)
-            json_array_remove(h->pending, 0);
-        h->posted += take;
-        if (h->failing)
-            fprintf(stderr, "hallsim: %s takes events again\n", h->url);
-        h->failing = false;
-    } else {
-        h->failures++;
-        if (!h->failing)
-            fprintf(stderr, "hallsim: %s refused events (%s); keeping them and retrying\n",
-                    h->url, rc == 0 ? r.body : err);
-        h->failing = true;
-    }
-    if (rc == 0)
-        hb_httpc_resp_free(&r);
+    c->duration_ms = n * unit;
+    return 0;
 }
+
+static int s_opt_seed(cli_t *c, const char *v, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || v[0] == '+') {
+        hb_errf(err, errlen, "--seed '%s': give a whole number from 0 to %llu", v,
+                (unsigned long long)UINT64_MAX);
+        return HB_EINVAL;
+    }
+    c->seed = n;
+    return 0;
+}
+
+/* Local noon of `tm`'s date, normalised (noon: a day that starts or ends
+ * with a clock change still has one). */
+static time_t s_noon(struct tm *tm)
+{
+    tm->tm_hour = 12;
+    tm->tm_min = tm->tm_sec = 0;
+    tm->tm_isdst = -1;
+    return mktime(tm);
+}
+
+static int s_opt_day(cli_t *c, const char *v, char *err, size_t errlen)
+{
+    int y = 0, m = 0, d = 0;
+    char rest = 0;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    bool ok = strlen(v) == 10;
+    for (int i = 0; i < 10 && ok; i++)
+        ok = i == 4 || i == 7 ? v[i] == '-' : v[i] >= '0' && v[i] <= '9';
+    ok = ok && sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &rest) == 3 && y >= 1971 && m >= 1 &&
+         m <= 12 && d >= 1 && d <= 31;
+    if (ok) {
+        tm.tm_year = y - 1900;
+        tm.tm_mon = m - 1;
+        tm.tm_mday = d;
+        /* mktime normalises 2026-02-30 to March: refuse what moved. */
+        ok = s_noon(&tm) != (time_t)-1 && tm.tm_year == y - 1900 && tm.tm_mon == m - 1 &&
+             tm.tm_mday == d;
+    }
+    if (!ok) {
+        hb_errf(err, errlen, "--day '%s': give a date as YYYY-MM-DD, e.g. 2026-11-23", v);
+        return HB_EINVAL;
+    }
+    c->day = tm;
+    return 0;
+}
+
+static int s_opt_dry_run(cli_t *c, const char *v, char *err, size_t errlen)
+{
+    (void)v;
+    (void)err;
+    (void)errlen;
+    c->dry_run = true;
+    return 0;
+}
+
+static const struct option {
+    const char *name, *arg, *help;
+    int (*set)(cli_t *c, const char *value, char *err, size_t errlen);
+} s_options[] = {
+    {"hall", "URL", "a hall's API, e.g. http://127.0.0.1:8101 (up to 64)", s_opt_hall},
+    {"speed", "X", "simulated s per real s (default 60); max: unpaced", s_opt_speed},
+    {"duration", "D", "stop after 90s, 10m, 2h... (default: when stopped)", s_opt_duration},
+    {"seed", "N", "random seed (default 1): same seed, same days", s_opt_seed},
+    {"day", "YYYY-MM-DD", "the first simulated day (default today)", s_opt_day},
+    {"dry-run", NULL, "print events on stdout (\"at\": simulated time)", s_opt_dry_run},
+};
+#define OPTIONS_COUNT (sizeof s_options / sizeof s_options[0])
 
 static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: hallsim --hall URL [--hall URL ...] [--speed X] [--duration D] [--seed N]\n"
-            "               [--dry-run]\n"
-            "  --hall URL     a hall's local API, e.g. http://127.0.0.1:8101 (up to %d)\n"
-            "  --speed X      simulated seconds per real second (default 60)\n"
-            "  --duration D   stop after D real seconds (default: run until stopped)\n"
-            "  --seed N       random seed (default 1): the same seed, the same day\n"
-            "  --dry-run      print the events instead of posting them\n",
-            MAX_HALLS);
+            "               [--day YYYY-MM-DD] [--dry-run]\n\n"
+            "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
+            "counters close) per hall, and posts each event to URL/v1/events when its\n"
+            "simulated time comes, stamped with the real time. Then the next day begins.\n\n");
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option *o = &s_options[i];
+        fprintf(out, "  --%-8s %-10s %s\n", o->name, o->arg ? o->arg : "", o->help);
+    }
+    fprintf(out, "  --%-8s %-10s %s\n", "help", "", "print this and exit");
+    fprintf(out,
+            "\nWith --dry-run, --hall may be left out (one hall is simulated), a run without\n"
+            "--duration ends after one day, and with several halls each line carries \"hall\".\n"
+            "Example: hallsim --dry-run --speed max --seed 7 | head\n"
+            "Exit status: 0 done, 1 a hall refused events or the model failed, 2 bad usage.\n");
+}
+
+/* Parses the command line; returns 0, 1 after --help, or HB_EINVAL with `err`. */
+static int s_parse(int argc, char **argv, cli_t *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->speed = 60;
+    c->seed = 1;
+    time_t now = time(NULL);
+    localtime_r(&now, &c->day);
+    s_noon(&c->day);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return 1;
+        if (strncmp(arg, "--", 2) != 0) {
+            hb_errf(err, errlen, "unexpected argument '%.100s' (options are --name value)", arg);
+            return HB_EINVAL;
+        }
+        const char *eq = strchr(arg + 2, '=');
+        size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        const struct option *o = NULL;
+        for (size_t k = 0; k < OPTIONS_COUNT && !o; k++) {
+            if (strlen(s_options[k].name) == nlen && strncmp(s_options[k].name, arg + 2, nlen) == 0)
+                o = &s_options[k];
+        }
+        if (!o) {
+            hb_errf(err, errlen, "unknown option '%.100s'", arg);
+            return HB_EINVAL;
+        }
+        const char *value = NULL;
+        if (o->arg && eq) {
+            value = eq + 1;
+        } else if (o->arg && i + 1 < argc) {
+            value = argv[++i];
+        } else if (o->arg) {
+            hb_errf(err, errlen, "--%s needs a value (%s)", o->name, o->arg);
+            return HB_EINVAL;
+        } else if (eq) {
+            hb_errf(err, errlen, "--%s takes no value", o->name);
+            return HB_EINVAL;
+        }
+        int rc = o->set(c, value, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    if (c->n_halls == 0 && !c->dry_run) {
+        hb_errf(err, errlen, "give at least one --hall URL (or --dry-run)");
+        return HB_EINVAL;
+    }
+    if (c->n_halls == 0)
+        snprintf(c->urls[c->n_halls++], URL_MAX, "%s", "hall-1");
+    return 0;
+}
+
+/* ------------------------------------------------------------- driver ---- */
+
+typedef struct run {
+    const cli_t *cli;
+    hall_t halls[HALLS_MAX];
+    int n;
+    struct tm day;   /* the simulated day (local noon) */
+    int64_t open_ms; /* its 09:00, ms since the epoch */
+    int64_t anchor;  /* monotonic ms at which the day's simulated clock was at open_ms */
+    uint32_t jitter; /* xorshift state for backoff jitter */
+    bool model_failed;
+} run_t;
+
+static int64_t s_open_ms(struct tm *day)
+{
+    struct tm tm = *day;
+    tm.tm_hour = HB_SIM_OPEN_S / 3600;
+    tm.tm_min = HB_SIM_OPEN_S / 60 % 60;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm) * 1000;
+}
+
+/* Simulated time now, or INT64_MAX when unpaced (everything is due). */
+static int64_t s_sim_now(const run_t *r, int64_t mono)
+{
+    if (r->cli->speed == 0)
+        return INT64_MAX;
+    return r->open_ms + (int64_t)((double)(mono - r->anchor) * r->cli->speed);
+}
+
+/* The monotonic ms at which simulated time `sim_ms` comes. */
+static int64_t s_real_at(const run_t *r, int64_t sim_ms)
+{
+    if (r->cli->speed == 0)
+        return r->anchor;
+    return r->anchor + (int64_t)ceil((double)(sim_ms - r->open_ms) / r->cli->speed);
+}
+
+static void s_fetch(run_t *r, hall_t *h)
+{
+    json_t *ev = NULL;
+    int rc = hb_sim_next(h->sim, &h->next_ms, &ev);
+    h->next = ev;
+    if (rc != 0 && rc != HB_ECLOSED) {
+        fprintf(stderr, "hallsim: %s: the model stopped: %s; this hall's day ends here\n",
+                h->url, hb_strerror(rc));
+        r->model_failed = true;
+    }
+}
+
+static int s_start_day(run_t *r, int64_t mono)
+{
+    r->open_ms = s_open_ms(&r->day);
+    r->anchor = mono;
+    for (int i = 0; i < r->n; i++) {
+        hall_t *h = &r->halls[i];
+        hb_sim_hall_destroy(&h->sim);
+        h->sim = hb_sim_hall_new(r->cli->seed, h->index, r->open_ms);
+        if (!h->sim)
+            return HB_ENOMEM;
+        s_fetch(r, h);
+    }
+    return 0;
+}
+
+/* Moves the events that are due into the hall's pending list, in order. */
+static void s_pull_due(run_t *r, hall_t *h, int64_t sim_now)
+{
+    while (h->next && h->next_ms <= sim_now && json_array_size(h->pending) < PENDING_MAX) {
+        if (json_array_append_new(h->pending, h->next) != 0) {
+            json_decref(h->next); /* out of memory: this event is lost, the rest go on */
+            fprintf(stderr, "hallsim: %s: out of memory; an event was dropped\n", h->url);
+        }
+        h->next = NULL;
+        s_fetch(r, h);
+    }
+}
+
+/* Keeps pending[from..] and drops the rest. */
+static void s_drop_front(hall_t *h, size_t count)
+{
+    json_t *rest = json_array();
+    size_t n = json_array_size(h->pending);
+    for (size_t i = count; i < n && rest; i++)
+        json_array_append(rest, json_array_get(h->pending, i));
+    if (!rest) {
+        for (size_t i = 0; i < count; i++)
+            json_array_remove(h->pending, 0);
+        return;
+    }
+    json_decref(h->pending);
+    h->pending = rest;
+}
+
+static void s_print(run_t *r, hall_t *h)
+{
+    size_t n = json_array_size(h->pending);
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = json_array_get(h->pending, i);
+        if (r->n > 1)
+            json_object_set_new(ev, "hall", json_string(h->url));
+        char *line = json_dumps(ev, JSON_COMPACT);
+        if (line) {
+            puts(line);
+            free(line);
+        }
+    }
+    h->posted += n;
+    s_drop_front(h, n);
+}
+
+static uint32_t s_jitter(run_t *r)
+{
+    r->jitter ^= r->jitter << 13;
+    r->jitter ^= r->jitter >> 17;
+    r->jitter ^= r->jitter << 5;
+    return r->jitter;
+}
+
+static void s_failed(run_t *r, hall_t *h, const char *why)
+{
+    h->failed_posts++;
+    if (!h->failing)
+        fprintf(stderr, "hallsim: %s does not take events (%s); keeping them in order and "
+                        "retrying\n", h->url, why);
+    h->failing = true;
+    h->backoff_ms = h->backoff_ms ? h->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (h->backoff_ms > BACKOFF_MAX_MS)
+        h->backoff_ms = BACKOFF_MAX_MS;
+    /* Up to a quarter more, so that halls restarted together are not hit together. */
+    int64_t extra = (int64_t)(s_jitter(r) % (uint32_t)(h->backoff_ms / 4 + 1));
+    h->retry_at = hb_mono_ms() + h->backoff_ms + extra;
+}
+
+/* The "reason" of a hall's refusal, or the start of its body. */
+static void s_reason(const hb_httpc_resp_t *resp, char *out, size_t outlen)
+{
+    json_t *j = resp->body ? json_loads(resp->body, 0, NULL) : NULL;
+    const char *reason = json_string_value(json_object_get(j, "reason"));
+    snprintf(out, outlen, "HTTP %d: %.200s", resp->status,
+             reason ? reason : resp->body ? resp->body : "");
+    json_decref(j);
+}
+
+/* Posts the oldest pending events, up to POST_MAX, stamped with the real
+ * time now. Returns true when the hall took them (so more may follow). */
+static bool s_post(run_t *r, hall_t *h)
+{
+    size_t n = json_array_size(h->pending), take = n < POST_MAX ? n : POST_MAX;
+    char at[HB_RFC3339_MAX];
+    hb_time_format(hb_now_ms(), at);
+    json_t *batch = json_array();
+    for (size_t i = 0; i < take && batch; i++) {
+        json_t *ev = json_array_get(h->pending, i);
+        if (json_object_set_new(ev, "at", json_string(at)) != 0 ||
+            json_array_append(batch, ev) != 0) {
+            json_decref(batch);
+            batch = NULL;
+        }
+    }
+    char *body = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
+    json_decref(batch);
+    if (!body) {
+        s_failed(r, h, "out of memory");
+        return false;
+    }
+    hb_httpc_resp_t resp = {0};
+    char err[256] = "";
+    int rc = hb_httpc_request(h->url, "POST", "/v1/events", body, POST_TIMEOUT_MS, &resp, err,
+                              sizeof err);
+    free(body);
+    bool took = false;
+    char why[300];
+    if (rc != 0) {
+        snprintf(why, sizeof why, "%s", err[0] ? err : hb_strerror(rc));
+        s_failed(r, h, why);
+    } else if (resp.status >= 200 && resp.status < 300) {
+        if (h->failing)
+            fprintf(stderr, "hallsim: %s takes events again\n", h->url);
+        h->failing = false;
+        h->backoff_ms = 0;
+        h->posted += take;
+        s_drop_front(h, take);
+        took = true;
+    } else if (resp.status >= 400 && resp.status < 500 && resp.status != 408 &&
+               resp.status != 429) {
+        /* The hall says these events are wrong: sending them again cannot
+         * help, and holding them would stop this hall for good. */
+        s_reason(&resp, why, sizeof why);
+        if (h->refused < REFUSALS_LOGGED)
+            fprintf(stderr, "hallsim: %s refused %zu events, dropped (%s)\n", h->url, take, why);
+        h->refused += take;
+        s_drop_front(h, take);
+        took = true;
+    } else {
+        s_reason(&resp, why, sizeof why);
+        s_failed(r, h, why);
+    }
+    hb_httpc_resp_free(&resp);
+    return took;
+}
+
+static void s_deliver(run_t *r, hall_t *h, int64_t mono)
+{
+    if (r->cli->dry_run) {
+        s_print(r, h);
+        return;
+    }
+    if (h->failing && mono < h->retry_at)
+        return;
+    while (json_array_size(h->pending) > 0 && !s_stop && s_post(r, h)) {
+    }
+}
+
+static void s_summary(const run_t *r, int64_t mono, const char *prefix)
+{
+    char clock[16] = "--:--";
+    if (r->cli->speed > 0) {
+        time_t t = (time_t)(s_sim_now(r, mono) / 1000);
+        struct tm tm;
+        if (localtime_r(&t, &tm))
+            strftime(clock, sizeof clock, "%H:%M", &tm);
+    }
+    char day[16];
+    strftime(day, sizeof day, "%Y-%m-%d", &r->day);
+    fprintf(stderr, "hallsim: %s %s %s;", prefix, day, clock);
+    const char *verb = r->cli->dry_run ? "printed" : "posted";
+    for (int i = 0; i < r->n; i++) {
+        const hall_t *h = &r->halls[i];
+        fprintf(stderr, " %s %s %" PRIu64 " errors %" PRIu64, h->url, verb, h->posted,
+                h->failed_posts);
+        if (json_array_size(h->pending) > 0)
+            fprintf(stderr, " waiting %zu", json_array_size(h->pending));
+        if (h->refused)
+            fprintf(stderr, " refused %" PRIu64, h->refused);
+        if (h->failing)
+            fprintf(stderr, " (failing)");
+        fputc(i + 1 < r->n ? ',' : '\n', stderr);
+    }
+}
+
+static void s_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
+}
+
+static int s_run(run_t *r)
+{
+    const cli_t *cli = r->cli;
+    int64_t start = hb_mono_ms(), last_summary = start;
+    if (s_start_day(r, start) != 0) {
+        fprintf(stderr, "hallsim: out of memory\n");
+        return 1;
+    }
+    while (!s_stop) {
+        int64_t mono = hb_mono_ms();
+        if (cli->duration_ms && mono - start >= cli->duration_ms)
+            break;
+        int64_t sim_now = s_sim_now(r, mono);
+        bool day_over = true, all_posted = true;
+        for (int i = 0; i < r->n && !s_stop; i++) {
+            hall_t *h = &r->halls[i];
+            s_pull_due(r, h, sim_now);
+            s_deliver(r, h, mono);
+            day_over = day_over && !h->next;
+            all_posted = all_posted && json_array_size(h->pending) == 0;
+        }
+        if (day_over && cli->dry_run && !cli->duration_ms && all_posted)
+            break;
+        if (day_over) {
+            /* Every hall has had its day: the next one begins at its opening. */
+            r->day.tm_mday++;
+            s_noon(&r->day);
+            if (s_start_day(r, mono) != 0) {
+                fprintf(stderr, "hallsim: out of memory\n");
+                return 1;
+            }
+            continue;
+        }
+        mono = hb_mono_ms();
+        if (mono - last_summary >= SUMMARY_EVERY_MS) {
+            last_summary = mono;
+            s_summary(r, mono, "at");
+        }
+        /* Sleep until the next event comes due, a retry, the summary or the end. */
+        int64_t wake = mono + SLEEP_MAX_MS;
+        for (int i = 0; i < r->n; i++) {
+            const hall_t *h = &r->halls[i];
+            bool blocked = json_array_size(h->pending) >= PENDING_MAX;
+            if (h->next && !blocked && s_real_at(r, h->next_ms) < wake)
+                wake = s_real_at(r, h->next_ms);
+            if (json_array_size(h->pending) > 0 && h->failing && h->retry_at < wake)
+                wake = h->retry_at;
+        }
+        if (last_summary + SUMMARY_EVERY_MS < wake)
+            wake = last_summary + SUMMARY_EVERY_MS;
+        if (cli->duration_ms && start + cli->duration_ms < wake)
+            wake = start + cli->duration_ms;
+        s_sleep_ms(wake - mono);
+    }
+    /* One last try for what is due, then the account. */
+    for (int i = 0; i < r->n; i++) {
+        hall_t *h = &r->halls[i];
+        if (!h->failing)
+            s_deliver(r, h, hb_mono_ms());
+    }
+    fflush(stdout);
+    s_summary(r, hb_mono_ms(), "stopped on");
+    uint64_t posted = 0, failed = 0, refused = 0, waiting = 0;
+    for (int i = 0; i < r->n; i++) {
+        posted += r->halls[i].posted;
+        failed += r->halls[i].failed_posts;
+        refused += r->halls[i].refused;
+        waiting += json_array_size(r->halls[i].pending);
+    }
+    fprintf(stderr,
+            "hallsim: %" PRIu64 " events %s to %d hall%s in %.1f s; %" PRIu64
+            " failed posts; %" PRIu64 " refused; %" PRIu64 " due but not posted\n",
+            posted, cli->dry_run ? "printed" : "posted", r->n, r->n == 1 ? "" : "s",
+            (double)(hb_mono_ms() - start) / 1000.0, failed, refused, waiting);
+    return refused > 0 || r->model_failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    static hall_t halls[MAX_HALLS];
-    int n = 0;
-    double speed = 60;
-    long duration = 0;
-    bool dry_run = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (strcmp(a, "--help") == 0) {
-            s_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--dry-run") == 0) {
-            dry_run = true;
-            continue;
-        } else if (!v) {
-            fprintf(stderr, "hallsim: %s needs a value\n", a);
-            return 2;
-        } else if (strcmp(a, "--hall") == 0) {
-            if (n == MAX_HALLS || strlen(v) >= sizeof halls[0].url) {
-                fprintf(stderr, "hallsim: at most %d halls, each URL under 256 bytes\n", MAX_HALLS);
-                return 2;
-            }
-            snprintf(halls[n++].url, sizeof halls[0].url, "%s", v);
-        } else if (strcmp(a, "--speed") == 0) {
-            speed = strtod(v, &end);
-            if (*end || speed <= 0 || speed > 100000) {
-                fprintf(stderr, "hallsim: --speed must be a number from 0 to 100000\n");
-                return 2;
-            }
-        } else if (strcmp(a, "--duration") == 0) {
-            duration = strtol(v, &end, 10);
-            if (*end || duration <= 0) {
-                fprintf(stderr, "hallsim: --duration must be a whole number of seconds\n");
-                return 2;
-            }
-        } else if (strcmp(a, "--seed") == 0) {
-            s_seed = (unsigned)strtoul(v, &end, 10);
-            if (*end) {
-                fprintf(stderr, "hallsim: --seed must be a whole number\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "hallsim: unknown option '%s'\n", a);
-            s_usage(stderr);
-            return 2;
-        }
-        i++;
+    static cli_t cli;
+    char err[512] = "";
+    int rc = s_parse(argc, argv, &cli, err, sizeof err);
+    if (rc == 1) {
+        s_usage(stdout);
+        return 0;
     }
-    if (n == 0) {
-        fprintf(stderr, "hallsim: give at least one --hall URL\n");
-        s_usage(stderr);
-        return 2;
+    if (rc != 0) {
+        fprintf(stderr, "hallsim: %s\n(hallsim --help lists the options)\n", err);
+        return EXIT_USAGE;
     }
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    for (int i = 0; i < n; i++) {
-        hall_t *h = &halls[i];
-        h->size = 0.6 + s_rand() * 1.2;
-        h->n_counters = 3 + (int)(s_rand() * 4);
-        for (int c = 0; c < h->n_counters; c++) {
-            snprintf(h->counters[c].id, sizeof h->counters[c].id, "%d", c + 1);
-            snprintf(h->counters[c].staff, sizeof h->counters[c].staff, "E%02d", c + 1);
-        }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal; /* no SA_RESTART: a signal ends the sleep */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static run_t run;
+    run.cli = &cli;
+    run.n = cli.n_halls;
+    run.day = cli.day;
+    run.jitter = (uint32_t)(hb_now_ms() | 1);
+    int status = 0;
+    for (int i = 0; i < run.n; i++) {
+        hall_t *h = &run.halls[i];
+        snprintf(h->url, sizeof h->url, "%s", cli.urls[i]);
+        h->index = i;
         h->pending = json_array();
-    }
-    int t = OPEN_S;
-    int64_t start = hb_mono_ms(), last_report = start;
-    while (!s_stop) {
-        int64_t now = hb_mono_ms();
-        if (duration && now - start >= duration * 1000)
-            break;
-        /* Advance simulated time to where the real clock says it should be. */
-        int target = OPEN_S + (int)((double)(now - start) / 1000.0 * speed);
-        while (t < target && !s_stop) {
-            for (int i = 0; i < n; i++)
-                s_step(&halls[i], t);
-            t++;
-            if (t >= CLOSE_S + 3600 + 1) { /* the day is over: the next one begins */
-                t = OPEN_S;
-                start = now;
-                target = OPEN_S;
-            }
+        if (!h->pending) {
+            fprintf(stderr, "hallsim: out of memory\n");
+            status = 1;
         }
-        for (int i = 0; i < n; i++)
-            s_flush(&halls[i], dry_run);
-        if (now - last_report >= 10000) {
-            last_report = now;
-            fprintf(stderr, "hallsim: simulated %02d:%02d;", t / 3600, t / 60 % 60);
-            for (int i = 0; i < n; i++)
-                fprintf(stderr, " %s %lu posted%s", halls[i].url, halls[i].posted,
-                        halls[i].failing ? " (failing)" : "");
-            fputc('\n', stderr);
-        }
-        if (dry_run && duration == 0 && t >= CLOSE_S + 3600)
-            break;
-        usleep(200000);
     }
-    unsigned long total = 0, failures = 0;
-    for (int i = 0; i < n; i++) {
-        total += halls[i].posted;
-        failures += halls[i].failures;
-        json_decref(halls[i].pending);
+    if (status == 0) {
+        char day[16], speed[32] = "max";
+        strftime(day, sizeof day, "%Y-%m-%d", &cli.day);
+        if (cli.speed > 0)
+            snprintf(speed, sizeof speed, "%g", cli.speed);
+        fprintf(stderr, "hallsim: %d hall%s from %s 09:00, speed %s, seed %" PRIu64 "%s\n", run.n,
+                run.n == 1 ? "" : "s", day, speed, cli.seed, cli.dry_run ? ", dry run" : "");
+        status = s_run(&run);
     }
-    fprintf(stderr, "hallsim: stopped; %lu events posted, %lu failed posts retried\n", total,
-            failures);
-    return 0;
+    for (int i = 0; i < run.n; i++) {
+        json_decref(run.halls[i].next);
+        json_decref(run.halls[i].pending);
+        hb_sim_hall_destroy(&run.halls[i].sim);
+    }
+    return status;
 }
