@@ -106,6 +106,24 @@ static void test_events_arrive_whole_and_decoded(void **state)
     json_decref(halls);
 }
 
+static void test_small_posts_while_acks_flow_never_refused(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_start(&w->a);
+    /* Thousands of one-event posts: acks arrive while batches are being
+     * sent, the case that once advanced the send point past a gap. */
+    for (int i = 0; i < 3000; i++) {
+        char body[160];
+        snprintf(body, sizeof body,
+                 "{\"type\":\"ticket_issued\",\"ticket\":\"S%d\",\"service\":\"A\"}", i);
+        assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", body, NULL), 200);
+    }
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+    json_t *st = hbt_get(w->hq.http, "/v1/status");
+    assert_int_equal(hbt_int(json_object_get(st, "ingest"), "refused"), 0);
+    json_decref(st);
+}
+
 static void test_local_api_refuses_bad_events(void **state)
 {
     world_t *w = *state;
@@ -514,6 +532,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_events_arrive_whole_and_decoded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_small_posts_while_acks_flow_never_refused, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_local_api_refuses_bad_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wire_refusals_and_unknown_kinds, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unenrolled_key_gets_nothing_in, s_setup, s_teardown),
