@@ -9,6 +9,7 @@
 #include "hallbus/log.h"
 #include "hallbus/store.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,25 @@ void outbox_close(outbox_t **outbox)
     *outbox = NULL;
 }
 
+/* After one attempt returned the LMDB code `rc`: on MDB_MAP_FULL the
+ * transaction is gone, so the map grows (with nothing open) and the caller
+ * replays the attempt (returns true). Otherwise `*result` becomes 0 or an
+ * HB_E* code and the caller stops. */
+static bool s_retry_after_growth(outbox_t *ob, int rc, const char *what, int *result)
+{
+    if (rc == MDB_MAP_FULL) {
+        int grc = hb_store_grow(&ob->store);
+        if (grc == 0)
+            return true;
+        *result = grc;
+        return false;
+    }
+    if (rc != 0)
+        hb_error("outbox: %s failed: %s", what, mdb_strerror(rc));
+    *result = rc == 0 ? 0 : HB_EDB;
+    return false;
+}
+
 /* One attempt at storing the batch; MDB_MAP_FULL comes back as is. */
 static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n, hb_digest_t *digest)
 {
@@ -160,27 +180,20 @@ int outbox_append(outbox_t *ob, Hallbus__Envelope **envs, size_t n, uint64_t *fi
 {
     if (n == 0)
         return HB_EINVAL;
-    for (;;) {
-        hb_digest_t digest = ob->digest;
-        int rc = s_append_once(ob, envs, n, &digest);
-        if (rc == 0) {
-            if (ob->first_seq > ob->last_seq)
-                ob->first_seq = ob->last_seq + 1;
-            *first_seq = ob->last_seq + 1;
-            ob->last_seq += n;
-            ob->digest = digest;
-            return 0;
-        }
-        if (rc == MDB_MAP_FULL) {
-            /* The transaction is gone; grow with nothing open and replay. */
-            int grc = hb_store_grow(&ob->store);
-            if (grc != 0)
-                return grc;
-            continue;
-        }
-        hb_error("outbox: append of %zu event(s) failed: %s", n, mdb_strerror(rc));
-        return HB_EDB;
-    }
+    hb_digest_t digest;
+    int rc;
+    do {
+        digest = ob->digest;
+        rc = s_append_once(ob, envs, n, &digest);
+    } while (s_retry_after_growth(ob, rc, "append", &rc));
+    if (rc != 0)
+        return rc;
+    if (ob->first_seq > ob->last_seq)
+        ob->first_seq = ob->last_seq + 1;
+    *first_seq = ob->last_seq + 1;
+    ob->last_seq += n;
+    ob->digest = digest;
+    return 0;
 }
 
 int outbox_read(outbox_t *ob, uint64_t from, size_t max_events, size_t max_bytes,
@@ -295,19 +308,11 @@ int outbox_flush(outbox_t *ob, int64_t cutoff_ms, size_t max, size_t *pruned)
     if (ob->acked_durable == ob->acked_seq &&
         (ob->first_seq > ob->acked_seq || cutoff_ms <= ob->prune_blocked_until))
         return 0;
-    for (;;) {
-        int rc = s_flush_once(ob, cutoff_ms, max, pruned);
-        if (rc == 0)
-            return 0;
-        if (rc == MDB_MAP_FULL) {
-            int grc = hb_store_grow(&ob->store);
-            if (grc != 0)
-                return grc;
-            continue;
-        }
-        hb_error("outbox: flush failed: %s", mdb_strerror(rc));
-        return HB_EDB;
-    }
+    int rc;
+    do {
+        rc = s_flush_once(ob, cutoff_ms, max, pruned);
+    } while (s_retry_after_growth(ob, rc, "flush", &rc));
+    return rc;
 }
 
 int outbox_reader_check(outbox_t *ob) { return hb_store_reader_check(&ob->store); }

@@ -146,6 +146,16 @@ static int s_send_frame(void *sock, const Hallbus__Frame *f)
     return rc < 0 ? -1 : 0;
 }
 
+static void s_send_hello(void *sock)
+{
+    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+    hello.protocol = 1;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+    f.hello = &hello;
+    s_send_frame(sock, &f);
+}
+
 static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
 {
     ProtobufCBinaryData items[1024];
@@ -320,12 +330,7 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
             for (int i = 0; i < n; i++) {
                 if (halls[i].welcomed)
                     continue;
-                Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-                hello.protocol = 1;
-                Hallbus__Frame f = HALLBUS__FRAME__INIT;
-                f.kind_case = HALLBUS__FRAME__KIND_HELLO;
-                f.hello = &hello;
-                s_send_frame(halls[i].sock, &f);
+                s_send_hello(halls[i].sock);
                 acked += s_drain(&halls[i], rate > 0);
             }
         }
@@ -450,12 +455,7 @@ int main(int argc, char **argv)
                 welcomed++;
                 continue;
             }
-            Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-            hello.protocol = 1;
-            Hallbus__Frame f = HALLBUS__FRAME__INIT;
-            f.kind_case = HALLBUS__FRAME__KIND_HELLO;
-            f.hello = &hello;
-            s_send_frame(halls[i].sock, &f);
+            s_send_hello(halls[i].sock);
         }
         usleep(100000);
     }
