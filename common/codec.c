@@ -308,15 +308,17 @@ static int s_set_integer(void *dst, const ProtobufCFieldDescriptor *fd, const js
     return 0;
 }
 
-static int s_set_enum(void *dst, const ProtobufCFieldDescriptor *fd, const json_t *v,
-                      const char *kind, char *err, size_t errlen)
+const char *hb_enum_name(const ProtobufCEnumDescriptor *ed, int value, char *out, size_t outlen)
 {
-    const ProtobufCEnumDescriptor *ed = fd->descriptor;
-    if (!json_is_string(v)) {
-        hb_errf(err, errlen, "%s of %s must be a string naming a value", fd->name, kind);
-        return HB_EINVAL;
-    }
-    const char *want = json_string_value(v);
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, value);
+    if (!ev || !s_enum_json_name(ed, ev->name, out, outlen))
+        return NULL;
+    return out;
+}
+
+int hb_enum_parse(const ProtobufCEnumDescriptor *ed, const char *name, int *value, char *err,
+                  size_t errlen)
+{
     char jname[CODEC_ENUM_NAME_MAX], list[512];
     size_t used = 0;
     list[0] = '\0';
@@ -325,16 +327,33 @@ static int s_set_enum(void *dst, const ProtobufCFieldDescriptor *fd, const json_
             continue; /* *_UNSPECIFIED is "not given", never a valid choice */
         if (!s_enum_json_name(ed, ed->values[i].name, jname, sizeof jname))
             continue;
-        if (strcmp(jname, want) == 0 && strlen(want) == json_string_length(v)) {
-            *(int *)dst = ed->values[i].value;
+        if (strcmp(jname, name) == 0) {
+            *value = ed->values[i].value;
             return 0;
         }
         int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", jname);
         if (w > 0 && (size_t)w < sizeof list - used)
             used += (size_t)w;
     }
-    hb_errf(err, errlen, "%s: '%.64s' is not one of %s", fd->name, want, list);
+    hb_errf(err, errlen, "'%.64s' is not one of %s", name, list);
     return HB_EINVAL;
+}
+
+static int s_set_enum(void *dst, const ProtobufCFieldDescriptor *fd, const json_t *v,
+                      const char *kind, char *err, size_t errlen)
+{
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+        hb_errf(err, errlen, "%s of %s must be a string naming a value", fd->name, kind);
+        return HB_EINVAL;
+    }
+    char why[600];
+    int value;
+    if (hb_enum_parse(fd->descriptor, json_string_value(v), &value, why, sizeof why) != 0) {
+        hb_errf(err, errlen, "%s: %s", fd->name, why);
+        return HB_EINVAL;
+    }
+    *(int *)dst = value;
+    return 0;
 }
 
 /* Parses one JSON value into the storage at `dst` for field `fd`. */

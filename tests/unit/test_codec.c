@@ -69,7 +69,7 @@ static void s_refuse(const char *text, int want_rc, const char *want_err)
 /* One case per event kind, every field away from its default. */
 static const char *const s_every_kind[] = {
     "{\"type\":\"ticket_issued\",\"ticket\":\"A001\",\"service\":\"A\",\"priority\":\"elderly\","
-    "\"source\":\"kiosk\"}",
+    "\"source\":\"kiosk\",\"number\":1}",
     "{\"type\":\"ticket_called\",\"ticket\":\"A001\",\"counter\":\"3\",\"rule\":\"ageing\","
     "\"wait_s\":4294967295}",
     "{\"type\":\"ticket_recalled\",\"ticket\":\"A001\",\"counter\":\"3\",\"recall_count\":2}",
@@ -89,15 +89,18 @@ static const char *const s_every_kind[] = {
     "{\"type\":\"counter_closed\",\"counter\":\"5\"}",
     "{\"type\":\"complaint_opened\",\"complaint\":\"K-1\",\"channel\":\"suggestion_box\","
     "\"category\":\"waiting_time\",\"severity\":\"critical\",\"ticket\":\"A001\",\"text\":"
-    "\"Waited 2 hours.\\nNobody came. \\\"Unacceptable\\\"\"}",
+    "\"Waited 2 hours.\\nNobody came. \\\"Unacceptable\\\"\",\"ack_due_ms\":1795000000000,"
+    "\"resolve_due_ms\":1795100000000}",
     "{\"type\":\"complaint_acknowledged\",\"complaint\":\"K-1\",\"by\":\"s-9\"}",
     "{\"type\":\"complaint_escalated\",\"complaint\":\"K-1\",\"level\":\"head_office\","
-    "\"reason\":\"deadline passed\",\"automatic\":true}",
+    "\"reason\":\"deadline passed\",\"automatic\":true,\"missed\":\"resolve\"}",
     "{\"type\":\"complaint_resolved\",\"complaint\":\"K-1\",\"resolution\":\"fee refunded\","
     "\"customer_satisfied\":true}",
     "{\"type\":\"satisfaction_scored\",\"ticket\":\"A001\",\"counter\":\"3\",\"score\":5}",
     "{\"type\":\"device_status\",\"device\":\"kiosk-1\",\"kind\":\"self_service\",\"state\":"
     "\"paper_out\",\"detail\":\"printer tray empty\"}",
+    "{\"type\":\"day_started\",\"date\":\"2026-12-02\",\"timezone\":\"Europe/Berlin\","
+    "\"utc_offset_s\":-3600}",
     "{\"type\":\"policy_applied\",\"version\":9223372036854775807}",
     "{\"type\":\"calendar_applied\",\"version\":42}",
 };
@@ -294,7 +297,7 @@ static void test_defaults_and_at(void **state)
     json_t *out = hb_event_to_json(env);
     json_t *want = s_json("{\"seq\":0,\"at\":\"2026-11-23T09:30:00.000Z\",\"type\":"
                           "\"ticket_issued\",\"ticket\":\"\",\"service\":\"\",\"priority\":"
-                          "\"unspecified\",\"source\":\"unspecified\"}");
+                          "\"unspecified\",\"source\":\"unspecified\",\"number\":0}");
     assert_true(json_equal(out, want));
     json_decref(out);
     json_decref(want);

@@ -48,6 +48,17 @@ json_t *hb_event_to_json(const Hallbus__Envelope *env);
 /* The JSON name of an envelope's kind ("ticket_issued"), or "unknown". */
 const char *hb_event_type_name(const Hallbus__Envelope *env);
 
+/* Enum values by their JSON names ("elderly" for PRIORITY_ELDERLY), for the
+ * APIs that take or show an enum outside an event. hb_enum_name writes the
+ * name of `value` into `out` and returns `out`, or returns NULL for a value
+ * the enum does not have (or a name that does not fit). hb_enum_parse sets
+ * `*value` and returns 0, or returns HB_EINVAL for a name that is not one of
+ * the enum's values; "unspecified" is never accepted. With `err`, the
+ * refusal names the accepted values. */
+const char *hb_enum_name(const ProtobufCEnumDescriptor *ed, int value, char *out, size_t outlen);
+int hb_enum_parse(const ProtobufCEnumDescriptor *ed, const char *name, int *value, char *err,
+                  size_t errlen);
+
 /* Checks a decoded envelope's known fields against the limits JSON input
  * obeys (string lengths, UTF-8, repeated counts, nesting), for a receiver
  * that wants to refuse what no conforming hall sends. An event kind this

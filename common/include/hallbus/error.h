@@ -23,7 +23,8 @@
     X(HB_ESEQ, -13, "sequence out of order")                                  \
     X(HB_EAUTH, -14, "not authorised")                                        \
     X(HB_ECLOSED, -15, "closed")                                              \
-    X(HB_ESYS, -16, "system call failed")
+    X(HB_ESYS, -16, "system call failed")                                     \
+    X(HB_ECONFLICT, -17, "not allowed in the current state")
 
 enum hb_error {
 #define HB_ERR_ENUM(name, value, text) name = value,
