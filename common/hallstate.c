@@ -334,13 +334,13 @@ static int s_room(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
 
 /* s_room for the array `name` of state `s`; a full array is an event that
  * does not fit (HB_EINVAL), memory is HB_ENOMEM. */
-#define HS_ROOM(s, name, max, rc)                                                             \
-    do {                                                                                      \
-        void *p_ = (s)->name;                                                                 \
-        (rc) = s_room(&p_, &(s)->cap_##name, (s)->n_##name, sizeof *(s)->name, (max));        \
-        (s)->name = p_;                                                                       \
-        if ((rc) == HB_ETOOBIG)                                                               \
-            (rc) = HB_EINVAL;                                                                 \
+#define HS_ROOM(s, name, max, rc)                                                                  \
+    do {                                                                                           \
+        void *p_ = (s)->name;                                                                      \
+        (rc) = s_room(&p_, &(s)->cap_##name, (s)->n_##name, sizeof *(s)->name, (max));             \
+        (s)->name = p_;                                                                            \
+        if ((rc) == HB_ETOOBIG)                                                                    \
+            (rc) = HB_EINVAL;                                                                      \
     } while (0)
 
 static bool s_date_ok(const char *d)
@@ -460,8 +460,7 @@ const hb_hs_device_t *hb_hall_state_device(const hb_hall_state_t *s, const char 
 
 static bool s_counter_open(int state)
 {
-    return state == HB_COUNTER_IDLE || state == HB_COUNTER_CALLING ||
-           state == HB_COUNTER_SERVING;
+    return state == HB_COUNTER_IDLE || state == HB_COUNTER_CALLING || state == HB_COUNTER_SERVING;
 }
 
 static bool s_counter_busy(int state)
@@ -477,8 +476,7 @@ uint32_t hb_hall_state_waiting(const hb_hall_state_t *s)
     return n;
 }
 
-int64_t hb_hall_state_longest_wait_s(const hb_hall_state_t *s, const char *service,
-                                     int64_t now_ms)
+int64_t hb_hall_state_longest_wait_s(const hb_hall_state_t *s, const char *service, int64_t now_ms)
 {
     int64_t longest = 0;
     for (size_t i = 0; i < s->n_tickets; i++) {
@@ -608,8 +606,7 @@ static void s_counter_set(hb_hs_counter_t *c, int state, int64_t at)
 
 /* Frees counter `counter_id` of `ticket_id` when it still points at that
  * ticket: calling or serving becomes idle, a paused counter stays paused. */
-static void s_release(hb_hall_state_t *s, const char *counter_id, const char *ticket_id,
-                      int64_t at)
+static void s_release(hb_hall_state_t *s, const char *counter_id, const char *ticket_id, int64_t at)
 {
     hb_hs_counter_t *c = s_counter(s, counter_id);
     if (!c || strcmp(c->ticket, ticket_id) != 0)
@@ -620,8 +617,7 @@ static void s_release(hb_hall_state_t *s, const char *counter_id, const char *ti
 }
 
 /* The ticket is done with counters: its own and the one an event names. */
-static void s_detach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *event_counter,
-                     int64_t at)
+static void s_detach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *event_counter, int64_t at)
 {
     event_counter = s_str(event_counter);
     s_release(s, t->counter, t->id, at);
@@ -669,8 +665,8 @@ static void s_take(hb_hall_state_t *s, hb_hs_ticket_t *t, uint32_t wait_s, int64
 /* Attaches `t` to counter `counter_id` in the given states (a call or a
  * service start), freeing the counter it was attached to before. HB_EINVAL
  * for an unknown counter, after the ticket changed. */
-static int s_attach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *counter_id,
-                    int64_t at, int ticket_state, int counter_state, bool is_call)
+static int s_attach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *counter_id, int64_t at,
+                    int ticket_state, int counter_state, bool is_call)
 {
     char id[HB_HS_ID];
     s_copy(id, sizeof id, counter_id);
@@ -684,9 +680,8 @@ static int s_attach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *counter_i
     s_counter_set(c, counter_state, at);
     s_copy(c->ticket, sizeof c->ticket, t->id);
     if (is_call)
-        c->priority_streak = t->priority == HALLBUS__PRIORITY__PRIORITY_NORMAL
-                                 ? 0
-                                 : c->priority_streak + 1;
+        c->priority_streak =
+            t->priority == HALLBUS__PRIORITY__PRIORITY_NORMAL ? 0 : c->priority_streak + 1;
     return 0;
 }
 
@@ -968,8 +963,7 @@ static int s_ticket_cancelled(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_counter_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__CounterOpened *e = env->counter_opened;
-    if (!e || !s_str(e->counter)[0] || !s_fits(e->counter, HB_HS_ID) ||
-        !s_fits(e->staff, HB_HS_ID))
+    if (!e || !s_str(e->counter)[0] || !s_fits(e->counter, HB_HS_ID) || !s_fits(e->staff, HB_HS_ID))
         return HB_EINVAL;
     int rc = 0;
     hb_hs_counter_t *c = s_counter(s, e->counter);
@@ -1009,8 +1003,7 @@ static int s_counter_paused(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_resumed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c =
-        env->counter_resumed ? s_counter(s, env->counter_resumed->counter) : NULL;
+    hb_hs_counter_t *c = env->counter_resumed ? s_counter(s, env->counter_resumed->counter) : NULL;
     if (!c || c->state != HB_COUNTER_PAUSED)
         return HB_EINVAL;
     s_counter_back(s, c, env->at_ms);
@@ -1424,12 +1417,12 @@ static json_t *s_today_json(const hb_hs_today_t *d)
 }
 
 /* An array of the `n` entries at `base`, each turned into JSON by `fn`. */
-#define HS_LIST(fn, base, n, bad)                                                             \
-    ({                                                                                        \
-        json_t *a_ = json_array();                                                            \
-        for (size_t i_ = 0; i_ < (n); i_++)                                                   \
-            s_append(a_, fn(&(base)[i_]), (bad));                                             \
-        a_;                                                                                   \
+#define HS_LIST(fn, base, n, bad)                                                                  \
+    ({                                                                                             \
+        json_t *a_ = json_array();                                                                 \
+        for (size_t i_ = 0; i_ < (n); i_++)                                                        \
+            s_append(a_, fn(&(base)[i_]), (bad));                                                  \
+        a_;                                                                                        \
     })
 
 json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
@@ -1449,8 +1442,7 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
     s_put(o, "services", HS_LIST(s_service_json, s->services, s->n_services, &bad), &bad);
     s_put(o, "counters", HS_LIST(s_counter_json, s->counters, s->n_counters, &bad), &bad);
     s_put(o, "tickets", HS_LIST(s_ticket_json, s->tickets, s->n_tickets, &bad), &bad);
-    s_put(o, "complaints", HS_LIST(s_complaint_json, s->complaints, s->n_complaints, &bad),
-          &bad);
+    s_put(o, "complaints", HS_LIST(s_complaint_json, s->complaints, s->n_complaints, &bad), &bad);
     s_put(o, "devices", HS_LIST(s_device_json, s->devices, s->n_devices, &bad), &bad);
     s_put(o, "recent", HS_LIST(s_ticket_json, s->recent, s->n_recent, &bad), &bad);
     if (bad)
@@ -1485,8 +1477,8 @@ __attribute__((format(printf, 3, 4))) static void s_rd_fail(rd_t *r, const char 
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    hb_errf(r->err, r->errlen, "snapshot member %s%s%s %s", r->where, r->where[0] ? "." : "",
-            key, what);
+    hb_errf(r->err, r->errlen, "snapshot member %s%s%s %s", r->where, r->where[0] ? "." : "", key,
+            what);
 }
 
 static rd_t s_rd(const json_t *obj, const char *where, int *rc, char *err, size_t errlen)
@@ -1650,7 +1642,8 @@ static void s_rd_end(rd_t *r)
         return;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)r->obj, key, v) {
+    json_object_foreach((json_t *)r->obj, key, v)
+    {
         (void)v;
         bool known = false;
         for (size_t i = 0; i < r->n_seen && !known; i++)
@@ -1839,21 +1832,21 @@ static int s_alloc(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
     return 0;
 }
 
-#define HS_ALLOC(s, name, n, max)                                                             \
-    ({                                                                                        \
-        void *p_ = NULL;                                                                      \
-        int rc_ = s_alloc(&p_, &(s)->cap_##name, (n), sizeof *(s)->name, (max));              \
-        (s)->name = p_;                                                                       \
-        rc_;                                                                                  \
+#define HS_ALLOC(s, name, n, max)                                                                  \
+    ({                                                                                             \
+        void *p_ = NULL;                                                                           \
+        int rc_ = s_alloc(&p_, &(s)->cap_##name, (n), sizeof *(s)->name, (max));                   \
+        (s)->name = p_;                                                                            \
+        rc_;                                                                                       \
     })
 
 /* Whether entry `i` of an array repeats the id of an earlier one. */
-#define HS_DUP(base, i, field)                                                                \
-    ({                                                                                        \
-        bool d_ = false;                                                                      \
-        for (size_t j_ = 0; j_ < (i) && !d_; j_++)                                            \
-            d_ = strcmp((base)[j_].field, (base)[i].field) == 0;                              \
-        d_;                                                                                   \
+#define HS_DUP(base, i, field)                                                                     \
+    ({                                                                                             \
+        bool d_ = false;                                                                           \
+        for (size_t j_ = 0; j_ < (i) && !d_; j_++)                                                 \
+            d_ = strcmp((base)[j_].field, (base)[i].field) == 0;                                   \
+        d_;                                                                                        \
     })
 
 /* What the reducer always keeps true, so that a restored state behaves as
@@ -1897,8 +1890,8 @@ static int s_check(const hb_hall_state_t *s, char *err, size_t errlen)
             return HB_EINVAL;
         }
         if (!hb_hall_state_service(s, s->tickets[i].service)) {
-            hb_errf(err, errlen, "snapshot member tickets[%zu].service '%s' is not in services",
-                    i, s->tickets[i].service);
+            hb_errf(err, errlen, "snapshot member tickets[%zu].service '%s' is not in services", i,
+                    s->tickets[i].service);
             return HB_EINVAL;
         }
     }
@@ -1909,8 +1902,8 @@ static int s_check(const hb_hall_state_t *s, char *err, size_t errlen)
                        strcmp(s->tickets[i].service, s->services[k].code) == 0;
         if (waiting != s->services[k].waiting) {
             hb_errf(err, errlen,
-                    "snapshot member services[%zu].waiting is %" PRIu32
-                    " but %" PRIu32 " of its tickets wait",
+                    "snapshot member services[%zu].waiting is %" PRIu32 " but %" PRIu32
+                    " of its tickets wait",
                     k, s->services[k].waiting, waiting);
             return HB_EINVAL;
         }
@@ -1932,14 +1925,14 @@ static int s_check(const hb_hall_state_t *s, char *err, size_t errlen)
 }
 
 /* Reads array `key` of the top-level reader into `base` with `fn`. */
-#define HS_READ_LIST(top, key, a, base, n, fn, ...)                                           \
-    do {                                                                                      \
-        for (size_t i_ = 0; (a) && *(top)->rc == 0 && i_ < json_array_size(a); i_++) {         \
-            rd_t r_;                                                                          \
-            if (s_rd_entry((top), (key), (a), i_, &r_))                                       \
-                fn(&r_, &(base)[i_], ##__VA_ARGS__);                                          \
-            (n) = i_ + 1;                                                                     \
-        }                                                                                     \
+#define HS_READ_LIST(top, key, a, base, n, fn, ...)                                                \
+    do {                                                                                           \
+        for (size_t i_ = 0; (a) && *(top)->rc == 0 && i_ < json_array_size(a); i_++) {             \
+            rd_t r_;                                                                               \
+            if (s_rd_entry((top), (key), (a), i_, &r_))                                            \
+                fn(&r_, &(base)[i_], ##__VA_ARGS__);                                               \
+            (n) = i_ + 1;                                                                          \
+        }                                                                                          \
     } while (0)
 
 int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err, size_t errlen)
@@ -1953,8 +1946,8 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     int rc = 0;
     rd_t top = s_rd(snap, "", &rc, err, errlen);
     const json_t *format = s_rd_get(&top, "format");
-    if (format && (!json_is_integer(format) ||
-                   json_integer_value(format) != HB_HS_SNAPSHOT_FORMAT)) {
+    if (format &&
+        (!json_is_integer(format) || json_integer_value(format) != HB_HS_SNAPSHOT_FORMAT)) {
         s_rd_fail(&top, "format", "must be %d: this build reads no other snapshot format",
                   HB_HS_SNAPSHOT_FORMAT);
     }
@@ -1997,8 +1990,7 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     HS_READ_LIST(&top, "services", services, s->services, s->n_services, s_rd_service);
     HS_READ_LIST(&top, "counters", counters, s->counters, s->n_counters, s_rd_counter);
     HS_READ_LIST(&top, "tickets", tickets, s->tickets, s->n_tickets, s_rd_ticket, true);
-    HS_READ_LIST(&top, "complaints", complaints, s->complaints, s->n_complaints,
-                 s_rd_complaint);
+    HS_READ_LIST(&top, "complaints", complaints, s->complaints, s->n_complaints, s_rd_complaint);
     HS_READ_LIST(&top, "devices", devices, s->devices, s->n_devices, s_rd_device);
     HS_READ_LIST(&top, "recent", recent, s->recent, s->n_recent, s_rd_ticket, false);
     if (rc == 0)
@@ -2038,10 +2030,7 @@ static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int v)
     return json_integer(v);
 }
 
-static int64_t s_avg(uint64_t sum, uint32_t n)
-{
-    return n ? (int64_t)((sum + n / 2) / n) : 0;
-}
+static int64_t s_avg(uint64_t sum, uint32_t n) { return n ? (int64_t)((sum + n / 2) / n) : 0; }
 
 static json_t *s_view_services(const hb_hall_state_t *s, int64_t now_ms, bool *bad)
 {
@@ -2097,9 +2086,8 @@ static json_t *s_view_tickets(const hb_hall_state_t *s, int64_t now_ms, bool *ba
     json_t *a = json_array();
     for (size_t i = 0; i < s->n_tickets; i++) {
         const hb_hs_ticket_t *t = &s->tickets[i];
-        int64_t wait_s = t->state == HB_TICKET_WAITING
-                             ? s_elapsed_ms(t->issued_ms, now_ms) / 1000
-                             : (int64_t)t->wait_s;
+        int64_t wait_s = t->state == HB_TICKET_WAITING ? s_elapsed_ms(t->issued_ms, now_ms) / 1000
+                                                       : (int64_t)t->wait_s;
         json_t *o = json_object();
         s_put_str(o, "ticket", t->id, bad);
         s_put_str(o, "service", t->service, bad);
@@ -2125,8 +2113,7 @@ static json_t *s_view_complaints(const hb_hall_state_t *s, int64_t now_ms, bool 
         s_put_str(o, "state", hb_complaint_state_name(c->state), bad);
         s_put(o, "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), bad);
         s_put_str(o, "category", c->category, bad);
-        s_put(o, "channel", s_enum_json(&hallbus__complaint_channel__descriptor, c->channel),
-              bad);
+        s_put(o, "channel", s_enum_json(&hallbus__complaint_channel__descriptor, c->channel), bad);
         s_put(o, "ticket", s_str_or_null(c->ticket), bad);
         s_put(o, "opened", s_time_json(c->opened_ms), bad);
         s_put(o, "ack_due", s_time_or_null(c->ack_due_ms), bad);
