@@ -29,10 +29,10 @@
 #define DAY_MS (24LL * 3600 * 1000)
 #define TEXT_MAX 4096
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle)))                                                              \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
     } while (0)
 
 /* ------------------------------------------------------------ helpers ---- */
@@ -74,11 +74,11 @@ static int s_do(hb_hall_state_t *s, int64_t at, const char *text)
 }
 
 #define OK(s, at, text) assert_int_equal(s_do((s), (at), (text)), 0)
-#define ANOMALY(s, at, text)                                                                  \
-    do {                                                                                      \
-        uint64_t a_ = (s)->anomalies;                                                         \
-        assert_int_equal(s_do((s), (at), (text)), HB_EINVAL);                                 \
-        assert_int_equal((s)->anomalies, a_ + 1);                                             \
+#define ANOMALY(s, at, text)                                                                       \
+    do {                                                                                           \
+        uint64_t a_ = (s)->anomalies;                                                              \
+        assert_int_equal(s_do((s), (at), (text)), HB_EINVAL);                                      \
+        assert_int_equal((s)->anomalies, a_ + 1);                                                  \
     } while (0)
 
 /* Applies a hand-built envelope (what JSON cannot say). */
@@ -155,8 +155,8 @@ static void s_invariants(const hb_hall_state_t *s)
         if (!t || strcmp(t->counter, c->id) != 0)
             fail_msg("counter %s is %s without its ticket at seq %llu", c->id,
                      hb_counter_state_name(c->state), (unsigned long long)s->seq);
-        assert_int_equal(t->state, c->state == HB_COUNTER_CALLING ? HB_TICKET_CALLED
-                                                                  : HB_TICKET_SERVING);
+        assert_int_equal(t->state,
+                         c->state == HB_COUNTER_CALLING ? HB_TICKET_CALLED : HB_TICKET_SERVING);
     }
 }
 
@@ -231,13 +231,15 @@ static void test_ticket_life(void **state)
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
     assert_non_null(s);
-    OK(s, T0, "{'type':'day_started','date':'2026-11-23','timezone':'Europe/Berlin',"
-              "'utc_offset_s':3600}");
+    OK(s, T0,
+       "{'type':'day_started','date':'2026-11-23','timezone':'Europe/Berlin',"
+       "'utc_offset_s':3600}");
     assert_string_equal(s->timezone, "Europe/Berlin");
     assert_int_equal(s->utc_offset_s, 3600);
     OK(s, T0, "{'type':'counter_opened','counter':'1','staff':'S01','services':['A','B']}");
-    OK(s, T0 + 1 * SEC, "{'type':'ticket_issued','ticket':'A001','service':'A',"
-                        "'priority':'normal','source':'kiosk','number':1}");
+    OK(s, T0 + 1 * SEC,
+       "{'type':'ticket_issued','ticket':'A001','service':'A',"
+       "'priority':'normal','source':'kiosk','number':1}");
     OK(s, T0 + 2 * SEC,
        "{'type':'ticket_issued','ticket':'A002','service':'A','priority':'elderly','number':2}");
     /* A ticket without a priority is a normal one. */
@@ -258,7 +260,8 @@ static void test_ticket_life(void **state)
     assert_int_equal(s_t(s, "A002")->number, 2);
 
     /* A call without wait_s: the wait is the time since issue. */
-    OK(s, T0 + 62 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'1','rule':'priority'}");
+    OK(s, T0 + 62 * SEC,
+       "{'type':'ticket_called','ticket':'A002','counter':'1','rule':'priority'}");
     const hb_hs_ticket_t *t = s_t(s, "A002");
     assert_int_equal(t->state, HB_TICKET_CALLED);
     assert_string_equal(t->counter, "1");
@@ -284,8 +287,7 @@ static void test_ticket_life(void **state)
     assert_int_equal(s_t(s, "A002")->recalls, 1);
     assert_int_equal(s_t(s, "A002")->called_ms, T0 + 92 * SEC);
 
-    OK(s, T0 + 100 * SEC,
-       "{'type':'service_started','ticket':'A002','counter':'1','staff':'S01'}");
+    OK(s, T0 + 100 * SEC, "{'type':'service_started','ticket':'A002','counter':'1','staff':'S01'}");
     assert_int_equal(s_t(s, "A002")->state, HB_TICKET_SERVING);
     assert_int_equal(s_t(s, "A002")->started_ms, T0 + 100 * SEC);
     assert_int_equal(s_c(s, "1")->state, HB_COUNTER_SERVING);
@@ -338,8 +340,7 @@ static void test_ticket_life(void **state)
 
     /* A service started without a call (an adapter skipped it): the call
      * is counted first. */
-    OK(s, T0 + 700 * SEC,
-       "{'type':'service_started','ticket':'A007','counter':'1','staff':'S01'}");
+    OK(s, T0 + 700 * SEC, "{'type':'service_started','ticket':'A007','counter':'1','staff':'S01'}");
     t = s_t(s, "A007");
     assert_int_equal(t->state, HB_TICKET_SERVING);
     assert_int_equal(t->wait_s, 697);
@@ -349,7 +350,8 @@ static void test_ticket_life(void **state)
     /* Completion without a duration or counter in the event: the ticket's
      * counter is the one that served. */
     OK(s, T0 + 760 * SEC,
-       "{'type':'service_completed','ticket':'A007','business_type':'x','outcome':'rejected_documents'}");
+       "{'type':'service_completed','ticket':'A007','business_type':'x',"
+       "'outcome':'rejected_documents'}");
     assert_int_equal(s_c(s, "1")->served, 3);
     assert_int_equal(s_c(s, "1")->state, HB_COUNTER_IDLE);
     assert_int_equal(s_svc(s, "A")->recent_service_s[2], 60);
@@ -424,16 +426,20 @@ static void test_ticket_anomalies(void **state)
     ANOMALY(s, T0 + 30 * SEC, "{'type':'service_started','ticket':'A001','counter':'1'}");
     assert_int_equal(s_t(s, "A001")->started_ms, T0 + 20 * SEC);
     ANOMALY(s, T0, "{'type':'service_started','ticket':'Z999','counter':'1'}");
-    ANOMALY(s, T0, "{'type':'service_completed','ticket':'Z999','business_type':'x','outcome':'done'}");
+    ANOMALY(s, T0,
+            "{'type':'service_completed','ticket':'Z999','business_type':'x','outcome':'done'}");
     ANOMALY(s, T0, "{'type':'ticket_no_show','ticket':'Z999','counter':'1'}");
     ANOMALY(s, T0, "{'type':'ticket_cancelled','ticket':'Z999'}");
-    ANOMALY(s, T0, "{'type':'ticket_transferred','ticket':'Z999','from_service':'A','to_service':'B'}");
-    ANOMALY(s, T0, "{'type':'ticket_transferred','ticket':'A001','from_service':'A','to_service':''}");
+    ANOMALY(s, T0,
+            "{'type':'ticket_transferred','ticket':'Z999','from_service':'A','to_service':'B'}");
+    ANOMALY(s, T0,
+            "{'type':'ticket_transferred','ticket':'A001','from_service':'A','to_service':''}");
     assert_int_equal(s_t(s, "A001")->state, HB_TICKET_SERVING);
 
     /* An outcome this build does not know: everything else still counts. */
-    Hallbus__Envelope *env = s_env(T0 + 60 * SEC, "{'type':'service_completed','ticket':'A001',"
-                                                  "'counter':'1','business_type':'x','outcome':'done'}");
+    Hallbus__Envelope *env =
+        s_env(T0 + 60 * SEC, "{'type':'service_completed','ticket':'A001',"
+                             "'counter':'1','business_type':'x','outcome':'done'}");
     env->service_completed->outcome = (Hallbus__Outcome)9;
     uint64_t before = s->anomalies;
     assert_int_equal(s_do_env(s, env, T0 + 60 * SEC), HB_EINVAL);
@@ -558,8 +564,9 @@ static void test_transfer_no_show_cancel(void **state)
     OK(s, T0 + 60 * SEC, "{'type':'ticket_called','ticket':'B001','counter':'1'}");
     OK(s, T0 + 90 * SEC,
        "{'type':'ticket_recalled','ticket':'B001','counter':'1','recall_count':1}");
-    OK(s, T0 + 100 * SEC, "{'type':'ticket_transferred','ticket':'B001','from_service':'B',"
-                          "'to_service':'A','counter':'1'}");
+    OK(s, T0 + 100 * SEC,
+       "{'type':'ticket_transferred','ticket':'B001','from_service':'B',"
+       "'to_service':'A','counter':'1'}");
     t = s_t(s, "B001");
     assert_int_equal(t->state, HB_TICKET_WAITING);
     assert_string_equal(t->counter, "");
@@ -626,7 +633,8 @@ static void test_counter_states(void **state)
     assert_int_equal(s_c(s, "1")->state, HB_COUNTER_CALLING);
 
     /* Opened again while calling: staff and services change, state stays. */
-    OK(s, T0 + 5 * SEC, "{'type':'counter_opened','counter':'1','staff':'S09','services':['A','B']}");
+    OK(s, T0 + 5 * SEC,
+       "{'type':'counter_opened','counter':'1','staff':'S09','services':['A','B']}");
     assert_int_equal(s_c(s, "1")->state, HB_COUNTER_CALLING);
     assert_string_equal(s_c(s, "1")->staff, "S09");
     assert_int_equal(s_c(s, "1")->n_services, 2);
@@ -694,8 +702,9 @@ static void test_counter_time(void **state)
     OK(s, T0 + 10 * SEC, "{'type':'ticket_called','ticket':'A001','counter':'2'}");
     s_times(s, "2", T0 + 25 * SEC, 25000, 15000);
     OK(s, T0 + 30 * SEC, "{'type':'service_started','ticket':'A001','counter':'2'}");
-    OK(s, T0 + 130 * SEC, "{'type':'service_completed','ticket':'A001','counter':'2',"
-                          "'business_type':'x','outcome':'done'}");
+    OK(s, T0 + 130 * SEC,
+       "{'type':'service_completed','ticket':'A001','counter':'2',"
+       "'business_type':'x','outcome':'done'}");
     assert_int_equal(s_c(s, "2")->open_ms, 130000);
     assert_int_equal(s_c(s, "2")->busy_ms, 120000);
     s_times(s, "2", T0 + 150 * SEC, 150000, 120000);
@@ -726,13 +735,15 @@ static void test_day_started_resets(void **state)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
-    OK(s, T0, "{'type':'day_started','date':'2026-11-23','timezone':'Europe/Berlin','utc_offset_s':3600}");
+    OK(s, T0,
+       "{'type':'day_started','date':'2026-11-23','timezone':'Europe/Berlin','utc_offset_s':3600}");
     OK(s, T0, "{'type':'counter_opened','counter':'1','services':['A']}");
     OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A','number':1}");
     OK(s, T0, "{'type':'ticket_issued','ticket':'A002','service':'A','number':2}");
     OK(s, T0 + MIN, "{'type':'ticket_called','ticket':'A001','counter':'1'}");
-    OK(s, T0 + 2 * MIN, "{'type':'service_completed','ticket':'A001','counter':'1',"
-                        "'business_type':'x','outcome':'done','amount':5,'duration_s':60}");
+    OK(s, T0 + 2 * MIN,
+       "{'type':'service_completed','ticket':'A001','counter':'1',"
+       "'business_type':'x','outcome':'done','amount':5,'duration_s':60}");
     OK(s, T0 + 3 * MIN, "{'type':'satisfaction_scored','ticket':'A001','score':4}");
     OK(s, T0 + 3 * MIN, "{'type':'complaint_opened','complaint':'K1','category':'fees'}");
     OK(s, T0 + 4 * MIN, "{'type':'ticket_called','ticket':'A002','counter':'1'}");
@@ -741,7 +752,8 @@ static void test_day_started_resets(void **state)
     assert_int_equal(s->today.feedback[3], 1);
 
     int64_t midnight = T0 + 15 * 3600 * SEC;
-    OK(s, midnight, "{'type':'day_started','date':'2026-11-24','timezone':'Europe/Lisbon','utc_offset_s':0}");
+    OK(s, midnight,
+       "{'type':'day_started','date':'2026-11-24','timezone':'Europe/Lisbon','utc_offset_s':0}");
     hb_hs_today_t zero;
     memset(&zero, 0, sizeof zero);
     memcpy(zero.date, "2026-11-24", 11);
@@ -825,19 +837,22 @@ static void test_complaints(void **state)
        "{'type':'complaint_escalated','complaint':'K2','level':'region','reason':'x'}");
     assert_int_equal(k2->escalation, HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_REGION);
     assert_false(k2->resolve_missed);
-    OK(s, T0 + 21 * MIN, "{'type':'complaint_escalated','complaint':'K2','level':'duty_manager',"
-                         "'automatic':true,'missed':'resolve'}");
+    OK(s, T0 + 21 * MIN,
+       "{'type':'complaint_escalated','complaint':'K2','level':'duty_manager',"
+       "'automatic':true,'missed':'resolve'}");
     assert_int_equal(k2->escalation, HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_REGION);
     assert_true(k2->resolve_missed);
     assert_false(k2->ack_missed);
-    OK(s, T0 + 22 * MIN, "{'type':'complaint_escalated','complaint':'K3','level':'duty_manager',"
-                         "'automatic':true,'missed':'ack'}");
+    OK(s, T0 + 22 * MIN,
+       "{'type':'complaint_escalated','complaint':'K3','level':'duty_manager',"
+       "'automatic':true,'missed':'ack'}");
     assert_true(hb_hall_state_complaint(s, "K3")->ack_missed);
     assert_int_equal(s->today.escalations, 3);
     assert_int_equal(hb_hall_state_overdue(s, T0 + 23 * MIN), 3);
 
     OK(s, T0 + 30 * MIN,
-       "{'type':'complaint_resolved','complaint':'K1','resolution':'refund','customer_satisfied':true}");
+       "{'type':'complaint_resolved','complaint':'K1','resolution':'refund',"
+       "'customer_satisfied':true}");
     OK(s, T0 + 31 * MIN, "{'type':'complaint_resolved','complaint':'K3'}");
     assert_null(hb_hall_state_complaint(s, "K1"));
     assert_int_equal(s->n_complaints, 1);
@@ -870,8 +885,9 @@ static void test_devices_and_versions(void **state)
     assert_int_equal(d->since_ms, T0);
     OK(s, T0 + MIN, "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}");
     assert_int_equal(d->since_ms, T0);
-    OK(s, T0 + 2 * MIN, "{'type':'device_status','device':'kiosk-1','kind':'kiosk',"
-                        "'state':'paper_out','detail':'roll empty'}");
+    OK(s, T0 + 2 * MIN,
+       "{'type':'device_status','device':'kiosk-1','kind':'kiosk',"
+       "'state':'paper_out','detail':'roll empty'}");
     assert_int_equal(d->since_ms, T0 + 2 * MIN);
     assert_int_equal(d->state, HALLBUS__DEVICE_STATE__DEVICE_STATE_PAPER_OUT);
     assert_string_equal(d->detail, "roll empty");
@@ -955,11 +971,13 @@ static void test_bounds(void **state)
 
     s = hb_hall_state_new();
     for (int i = 0; i < HB_HS_SERVICES_MAX; i++) {
-        snprintf(text, sizeof text, "{'type':'ticket_issued','ticket':'T%d','service':'S%d'}", i, i);
+        snprintf(text, sizeof text, "{'type':'ticket_issued','ticket':'T%d','service':'S%d'}", i,
+                 i);
         OK(s, T0, text);
     }
     ANOMALY(s, T0, "{'type':'ticket_issued','ticket':'X','service':'S-new'}");
-    ANOMALY(s, T0, "{'type':'ticket_transferred','ticket':'T0','from_service':'S0','to_service':'S-new'}");
+    ANOMALY(s, T0,
+            "{'type':'ticket_transferred','ticket':'T0','from_service':'S0','to_service':'S-new'}");
     assert_string_equal(s_t(s, "T0")->service, "S0");
     for (int i = 0; i < HB_HS_COUNTERS_MAX; i++) {
         snprintf(text, sizeof text, "{'type':'counter_opened','counter':'C%d'}", i);
@@ -967,12 +985,14 @@ static void test_bounds(void **state)
     }
     ANOMALY(s, T0, "{'type':'counter_opened','counter':'C-new'}");
     for (int i = 0; i < HB_HS_COMPLAINTS_MAX; i++) {
-        snprintf(text, sizeof text, "{'type':'complaint_opened','complaint':'K%d','category':'x'}", i);
+        snprintf(text, sizeof text, "{'type':'complaint_opened','complaint':'K%d','category':'x'}",
+                 i);
         OK(s, T0, text);
     }
     ANOMALY(s, T0, "{'type':'complaint_opened','complaint':'K-new','category':'x'}");
     for (int i = 0; i < HB_HS_DEVICES_MAX; i++) {
-        snprintf(text, sizeof text, "{'type':'device_status','device':'D%d','kind':'kiosk','state':'ok'}", i);
+        snprintf(text, sizeof text,
+                 "{'type':'device_status','device':'D%d','kind':'kiosk','state':'ok'}", i);
         OK(s, T0, text);
     }
     ANOMALY(s, T0, "{'type':'device_status','device':'D-new','kind':'kiosk','state':'ok'}");
@@ -1112,17 +1132,82 @@ static void test_snapshot_round_trip(void **state)
     }
 }
 
+/* Real streams with random damage (flipped bytes, times at the ends of the
+ * int64 range): every event is taken or counted, the invariants hold after
+ * each, and the end state still snapshots, restores and shows. */
+static void test_hostile_streams(void **state)
+{
+    (void)state;
+    day_t d = s_day(5, 1, T0);
+    uint8_t **bytes = calloc(d.n, sizeof *bytes);
+    size_t *lens = calloc(d.n, sizeof *lens);
+    assert_non_null(bytes);
+    assert_non_null(lens);
+    for (size_t i = 0; i < d.n; i++)
+        assert_int_equal(hb_envelope_pack(d.envs[i], &bytes[i], &lens[i]), 0);
+    static const int64_t extremes[] = {INT64_MIN, INT64_MAX, -1, 0, 1};
+    uint64_t rnd = 99;
+    for (int round = 0; round < 12; round++) {
+        hb_hall_state_t *s = hb_hall_state_new();
+        for (size_t i = 0; i < d.n; i++) {
+            uint64_t dice = s_rand(&rnd) % 16;
+            if (dice == 0 && lens[i] > 0) {
+                uint8_t copy[HB_EVENT_MAX];
+                assert_true(lens[i] <= sizeof copy);
+                memcpy(copy, bytes[i], lens[i]);
+                for (int k = 0; k < 3; k++)
+                    copy[s_rand(&rnd) % lens[i]] ^= (uint8_t)(1u << (s_rand(&rnd) % 8));
+                hb_hall_state_apply_bytes(s, copy, lens[i]);
+            } else if (dice == 1) {
+                int64_t at = d.envs[i]->at_ms;
+                d.envs[i]->at_ms = extremes[s_rand(&rnd) % 5];
+                hb_hall_state_apply(s, d.envs[i]);
+                d.envs[i]->at_ms = at;
+            } else {
+                hb_hall_state_apply_bytes(s, bytes[i], lens[i]);
+            }
+            s_invariants(s);
+        }
+        json_t *j = hb_hall_state_to_json(s);
+        assert_non_null(j);
+        hb_hall_state_t *r = NULL;
+        char err[256] = "";
+        if (hb_hall_state_from_json(j, &r, err, sizeof err) != 0)
+            fail_msg("round %d: the reducer's own state is refused: %s", round, err);
+        json_decref(j);
+        for (int64_t k = 0; k < 5; k++) {
+            json_t *v = hb_hall_state_view(r, extremes[k]);
+            assert_non_null(v);
+            json_decref(v);
+        }
+        for (size_t k = 0; k < r->n_counters; k++) {
+            int64_t o = -1, b = -1;
+            hb_hall_state_counter_times(&r->counters[k], INT64_MAX, &o, &b);
+            assert_true(o >= 0 && b >= 0);
+        }
+        hb_hall_state_destroy(&r);
+        hb_hall_state_destroy(&s);
+    }
+    for (size_t i = 0; i < d.n; i++)
+        free(bytes[i]);
+    free(bytes);
+    free(lens);
+    s_day_free(&d);
+}
+
 /* A state with a bit of everything, for the snapshot's refusals and the
  * view. */
 static hb_hall_state_t *s_small(void)
 {
     hb_hall_state_t *s = hb_hall_state_new();
-    OK(s, T0, "{'type':'day_started','date':'2026-11-23','timezone':'Europe/Berlin','utc_offset_s':3600}");
+    OK(s, T0,
+       "{'type':'day_started','date':'2026-11-23','timezone':'Europe/Berlin','utc_offset_s':3600}");
     OK(s, T0, "{'type':'counter_opened','counter':'1','staff':'S01','services':['A']}");
     OK(s, T0, "{'type':'counter_opened','counter':'2','staff':'S02','services':['A','B']}");
     OK(s, T0, "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}");
     OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A','number':1}");
-    OK(s, T0 + 30 * SEC, "{'type':'ticket_issued','ticket':'A002','service':'A','priority':'vip','number':2}");
+    OK(s, T0 + 30 * SEC,
+       "{'type':'ticket_issued','ticket':'A002','service':'A','priority':'vip','number':2}");
     OK(s, T0 + 60 * SEC, "{'type':'ticket_called','ticket':'A001','counter':'1'}");
     OK(s, T0 + 60 * SEC, "{'type':'counter_paused','counter':'2'}");
     char text[512];
@@ -1131,8 +1216,9 @@ static hb_hall_state_t *s_small(void)
              "'severity':'medium','ticket':'A001','ack_due_ms':%lld}",
              (long long)(T0 + 5 * MIN));
     OK(s, T0 + 60 * SEC, text);
-    OK(s, T0 + 70 * SEC, "{'type':'device_status','device':'kiosk-1','kind':'kiosk',"
-                         "'state':'paper_out','detail':'empty'}");
+    OK(s, T0 + 70 * SEC,
+       "{'type':'device_status','device':'kiosk-1','kind':'kiosk',"
+       "'state':'paper_out','detail':'empty'}");
     OK(s, T0 + 80 * SEC, "{'type':'satisfaction_scored','ticket':'Z','score':5}");
     OK(s, T0 + 80 * SEC, "{'type':'satisfaction_scored','ticket':'Z','score':4}");
     OK(s, T0 + 80 * SEC, "{'type':'policy_applied','version':3}");
@@ -1206,8 +1292,9 @@ static void test_snapshot_refusals(void **state)
     json_decref(j);
 
     j = json_deep_copy(base);
-    json_object_set_new(json_array_get(json_object_get(j, "tickets"), 0), "id",
-                        json_string("0123456789012345678901234567890123456789012345678901234567890123456789"));
+    json_object_set_new(
+        json_array_get(json_object_get(j, "tickets"), 0), "id",
+        json_string("0123456789012345678901234567890123456789012345678901234567890123456789"));
     s_refused(j, "tickets[0].id");
     json_decref(j);
 
@@ -1351,10 +1438,23 @@ static void test_view(void **state)
     int64_t now = T0 + 120 * SEC;
     json_t *v = hb_hall_state_view(s, now);
     assert_non_null(v);
-    static const char *const top[] = {
-        "seq", "at", "date", "waiting", "longest_wait_s", "services", "counters",
-        "counters_open", "counters_busy", "tickets", "complaints", "devices", "devices_not_ok",
-        "today", "policy_version", "calendar_version", "anomalies"};
+    static const char *const top[] = {"seq",
+                                      "at",
+                                      "date",
+                                      "waiting",
+                                      "longest_wait_s",
+                                      "services",
+                                      "counters",
+                                      "counters_open",
+                                      "counters_busy",
+                                      "tickets",
+                                      "complaints",
+                                      "devices",
+                                      "devices_not_ok",
+                                      "today",
+                                      "policy_version",
+                                      "calendar_version",
+                                      "anomalies"};
     s_members(v, top, sizeof top / sizeof top[0]);
     assert_int_equal(s_int(v, "seq"), s->seq);
     assert_string_equal(s_string(v, "at"), "2026-11-23T09:01:20.000Z");
@@ -1366,8 +1466,8 @@ static void test_view(void **state)
 
     const json_t *svc = json_array_get(s_get(v, "services"), 0);
     static const char *const svc_members[] = {
-        "service", "waiting", "oldest_wait_s", "next_number", "issued", "served", "no_shows",
-        "cancelled", "avg_wait_s", "max_wait_s", "avg_service_s"};
+        "service",  "waiting",   "oldest_wait_s", "next_number", "issued",       "served",
+        "no_shows", "cancelled", "avg_wait_s",    "max_wait_s",  "avg_service_s"};
     s_members(svc, svc_members, sizeof svc_members / sizeof svc_members[0]);
     assert_string_equal(s_string(svc, "service"), "A");
     assert_int_equal(s_int(svc, "oldest_wait_s"), 90);
@@ -1379,9 +1479,9 @@ static void test_view(void **state)
     const json_t *counters = s_get(v, "counters");
     assert_int_equal(json_array_size(counters), 2);
     const json_t *c1 = json_array_get(counters, 0), *c2 = json_array_get(counters, 1);
-    static const char *const counter_members[] = {
-        "counter", "state", "staff", "services", "ticket", "since", "open_s", "busy_s",
-        "utilisation", "served"};
+    static const char *const counter_members[] = {"counter",     "state", "staff",  "services",
+                                                  "ticket",      "since", "open_s", "busy_s",
+                                                  "utilisation", "served"};
     s_members(c1, counter_members, sizeof counter_members / sizeof counter_members[0]);
     assert_string_equal(s_string(c1, "state"), "calling");
     assert_string_equal(s_string(c1, "ticket"), "A001");
@@ -1400,9 +1500,9 @@ static void test_view(void **state)
     const json_t *tickets = s_get(v, "tickets");
     assert_int_equal(json_array_size(tickets), 2);
     const json_t *t1 = json_array_get(tickets, 0), *t2 = json_array_get(tickets, 1);
-    static const char *const ticket_members[] = {
-        "ticket", "service", "priority", "state", "counter", "issued", "wait_s", "recalls",
-        "transferred"};
+    static const char *const ticket_members[] = {"ticket", "service", "priority",
+                                                 "state",  "counter", "issued",
+                                                 "wait_s", "recalls", "transferred"};
     s_members(t1, ticket_members, sizeof ticket_members / sizeof ticket_members[0]);
     assert_string_equal(s_string(t1, "state"), "called");
     assert_string_equal(s_string(t1, "priority"), "normal");
@@ -1420,8 +1520,8 @@ static void test_view(void **state)
     assert_int_equal(s_int(complaints, "overdue"), 0);
     const json_t *k1 = json_array_get(s_get(complaints, "list"), 0);
     static const char *const complaint_members[] = {
-        "complaint", "state", "severity", "category", "channel", "ticket", "opened", "ack_due",
-        "resolve_due", "escalation", "overdue"};
+        "complaint", "state",   "severity",    "category",   "channel", "ticket",
+        "opened",    "ack_due", "resolve_due", "escalation", "overdue"};
     s_members(k1, complaint_members, sizeof complaint_members / sizeof complaint_members[0]);
     assert_string_equal(s_string(k1, "severity"), "medium");
     assert_string_equal(s_string(k1, "channel"), "counter");
@@ -1439,10 +1539,21 @@ static void test_view(void **state)
     assert_int_equal(s_int(v, "devices_not_ok"), 1);
 
     const json_t *today = s_get(v, "today");
-    static const char *const today_members[] = {
-        "issued", "served", "no_shows", "cancelled", "transferred", "avg_wait_s", "max_wait_s",
-        "avg_service_s", "complaints_opened", "complaints_resolved", "escalations",
-        "satisfaction_avg", "feedback_count", "amount_sum", "outcomes"};
+    static const char *const today_members[] = {"issued",
+                                                "served",
+                                                "no_shows",
+                                                "cancelled",
+                                                "transferred",
+                                                "avg_wait_s",
+                                                "max_wait_s",
+                                                "avg_service_s",
+                                                "complaints_opened",
+                                                "complaints_resolved",
+                                                "escalations",
+                                                "satisfaction_avg",
+                                                "feedback_count",
+                                                "amount_sum",
+                                                "outcomes"};
     s_members(today, today_members, sizeof today_members / sizeof today_members[0]);
     assert_int_equal(s_int(today, "issued"), 2);
     assert_true(json_real_value(s_get(today, "satisfaction_avg")) == 4.5);
@@ -1500,6 +1611,7 @@ int main(void)
         cmocka_unit_test(test_sim_days),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_refusals),
+        cmocka_unit_test(test_hostile_streams),
         cmocka_unit_test(test_bytes_and_unknown_kinds),
         cmocka_unit_test(test_view),
         cmocka_unit_test(test_names),
