@@ -39,12 +39,14 @@
  * - ticket_recalled: a live called ticket takes the recall count and the
  *   time of the recall; anything else is an anomaly.
  * - service_started: a live called ticket (or a waiting one, when an
- *   adapter skipped the call: it is called first, its wait counted) becomes
- *   served at the event's counter (or its own when the event names none),
- *   and that counter starts serving it. A ticket already being served is an
- *   anomaly; an unknown counter is one too, but the ticket still starts.
- * - service_completed: the live ticket leaves the live list for the recent
- *   list (state served, with its outcome). Its duration is the event's
+ *   adapter skipped the call: it is called first, its wait counted) is now
+ *   being served at the event's counter (or its own when the event names
+ *   none), and that counter starts serving it. A ticket already being
+ *   served is an anomaly; an unknown counter is one too, but the ticket
+ *   still starts.
+ * - service_completed: the live ticket (in any live state: a waiting one
+ *   leaves its queue, its wait not counted) leaves the live list for the
+ *   recent list (state served, with its outcome). Its duration is the event's
  *   duration_s, or else the time since its start; with neither, the
  *   duration is unknown and stays out of the time figures. The served
  *   counts, time sums and the service's recent durations take it; today's
