@@ -61,10 +61,15 @@ static void s_post_events(hb_http_req_t *req, void *arg)
         }
     }
     uint64_t first = 0;
-    int rc = outbox_append(d->outbox, envs, n, &first);
+    char err[512];
+    int rc = engine_append_external(d->engine, envs, n, &first, err, sizeof err);
+    if (rc == HB_EINVAL) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_event", "%s; nothing was stored", err);
+        goto out;
+    }
     if (rc != 0) {
-        hb_http_reply_error(req, 503, "storage", "the outbox could not store the events (%s); "
-                            "nothing was stored", hb_strerror(rc));
+        hb_http_reply_error(req, 503, "storage", "%s", err);
         goto out;
     }
     d->api_events += n;
@@ -76,7 +81,6 @@ static void s_post_events(hb_http_req_t *req, void *arg)
     if (single)
         json_object_set_new(body, "seq", json_integer((json_int_t)first));
     hb_http_reply_json(req, 200, body);
-    uplink_notify(d->uplink);
 out:
     for (size_t i = 0; i < built; i++)
         hb_envelope_free(envs[i]);
@@ -117,5 +121,7 @@ int branchd_api_register(branchd_t *d)
     int rc = hb_http_route(d->http, "POST", "/v1/events", s_post_events, d);
     if (rc == 0)
         rc = hb_http_route(d->http, "GET", "/v1/status", s_get_status, d);
+    if (rc == 0)
+        rc = branchd_api_hall_register(d);
     return rc;
 }

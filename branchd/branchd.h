@@ -1,9 +1,10 @@
 /* The branchd daemon as a whole: its settings, the parts it wires together
- * (outbox, uplink, local API) and the loop they share. main.c builds it;
- * api.c serves its local HTTP API. */
+ * (outbox, hall engine, uplink, local API) and the loop they share. main.c
+ * builds it; api.c and api_hall.c serve its local HTTP API. */
 #ifndef BRANCHD_BRANCHD_H
 #define BRANCHD_BRANCHD_H
 
+#include "engine.h"
 #include "outbox.h"
 #include "uplink.h"
 #include "hallbus/cert.h"
@@ -34,6 +35,14 @@ typedef struct branchd_config {
     uint64_t max_body;
     int64_t max_events_per_post;
     int64_t max_future_ms;
+    char *services;
+    char *policy_file;
+    int64_t priority_ratio;
+    char *priority_order;
+    int64_t ageing_ms;
+    int64_t max_recalls;
+    int64_t max_waiting;
+    int64_t snapshot_every_ms;
 } branchd_config_t;
 
 typedef struct branchd {
@@ -41,6 +50,7 @@ typedef struct branchd {
     uv_loop_t *loop;
     void *zmq_ctx;
     outbox_t *outbox;
+    engine_t *engine;
     uplink_t *uplink;
     hb_http_t *http;
     hb_cert_t cert;    /* the hall's own key pair */
@@ -49,7 +59,9 @@ typedef struct branchd {
     uint64_t api_events;  /* events accepted through the API */
 } branchd_t;
 
-/* Registers the local API routes on d->http. */
+/* Registers the local API routes on d->http: api.c's (events, status) and
+ * api_hall.c's (the hall engine's). */
 int branchd_api_register(branchd_t *d);
+int branchd_api_hall_register(branchd_t *d);
 
 #endif

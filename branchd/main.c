@@ -60,6 +60,22 @@ static const hb_config_def_t s_defs[] = {
         "most events in one POST /v1/events"),
     CFG("max_future", HB_CONF_DURATION, max_future_ms, "5m", 0, 86400000, false,
         "an event's 'at' may be at most this far ahead of the hall's clock"),
+    CFG("services", HB_CONF_STRING, services, "A:A:15m:General services", 0, 0, false,
+        "the hall's services: CODE:PREFIX:SLA:Name entries separated by ';'"),
+    CFG("policy_file", HB_CONF_STRING, policy_file, "", 0, 0, false,
+        "JSON policy the hall runs on until HQ sends one (docs/POLICY.md); empty: built-in"),
+    CFG("priority_ratio", HB_CONF_INT, priority_ratio, "2", 1, 100, false,
+        "priority tickets called in a row before a waiting normal ticket's turn"),
+    CFG("priority_order", HB_CONF_STRING, priority_order, "elderly,appointment,vip", 0, 0, false,
+        "priority tickets by rank, highest first"),
+    CFG("ageing", HB_CONF_DURATION, ageing_ms, "20m", 60000, 86400000, false,
+        "a ticket waiting this long is called first, whatever its priority"),
+    CFG("max_recalls", HB_CONF_INT, max_recalls, "2", 0, 20, false,
+        "recalls of a called ticket before it becomes a no-show"),
+    CFG("max_waiting", HB_CONF_INT, max_waiting, "2000", 1, HB_HS_TICKETS_MAX, false,
+        "live tickets at most; new tickets are refused past it"),
+    CFG("snapshot_every", HB_CONF_DURATION, snapshot_every_ms, "30s", 1000, 3600000, false,
+        "how often the hall's state is snapshotted (restart replays events after it)"),
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
@@ -94,12 +110,72 @@ static int s_load_keys(branchd_t *d)
     return 0;
 }
 
+/* The policy the hall runs on before HQ sends one: the built-in defaults
+ * under the local policy file, if any. */
+static int s_load_policy(branchd_t *d, hb_policy_t **out)
+{
+    json_t *doc = json_object();
+    if (d->cfg.policy_file && d->cfg.policy_file[0]) {
+        json_error_t jerr;
+        json_decref(doc);
+        doc = json_load_file(d->cfg.policy_file, JSON_REJECT_DUPLICATES, &jerr);
+        if (!doc) {
+            hb_error("policy_file %s: %s (line %d)", d->cfg.policy_file, jerr.text, jerr.line);
+            return HB_EPARSE;
+        }
+    }
+    char err[512];
+    int rc = hb_policy_new(doc, out, err, sizeof err);
+    json_decref(doc);
+    if (rc != 0)
+        hb_error("policy_file %s: %s", d->cfg.policy_file, err);
+    return rc;
+}
+
+static void s_on_append(void *arg)
+{
+    branchd_t *d = arg;
+    if (d->uplink)
+        uplink_notify(d->uplink);
+}
+
+static int s_open_engine(branchd_t *d)
+{
+    engine_config_t ecfg;
+    memset(&ecfg, 0, sizeof ecfg);
+    char err[512];
+    if (engine_parse_services(d->cfg.services, &ecfg, err, sizeof err) != 0) {
+        hb_error("%s", err);
+        return HB_EINVAL;
+    }
+    queue_rules_default(&ecfg.rules);
+    if (queue_parse_order(d->cfg.priority_order, &ecfg.rules, err, sizeof err) != 0) {
+        hb_error("%s", err);
+        return HB_EINVAL;
+    }
+    ecfg.rules.ratio = (uint32_t)d->cfg.priority_ratio;
+    ecfg.rules.ageing_ms = d->cfg.ageing_ms;
+    ecfg.rules.max_recalls = (uint32_t)d->cfg.max_recalls;
+    ecfg.max_waiting = (uint32_t)d->cfg.max_waiting;
+    ecfg.snapshot_every_ms = d->cfg.snapshot_every_ms;
+    hb_policy_t *policy = NULL;
+    if (s_load_policy(d, &policy) != 0)
+        return HB_EINVAL;
+    if (engine_open(d->outbox, &ecfg, policy, s_on_append, d, &d->engine, err, sizeof err) != 0) {
+        hb_error("the hall engine cannot start: %s", err);
+        return HB_EDB;
+    }
+    return 0;
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     branchd_t *d = t->data;
     static unsigned ticks;
     ticks++;
     uplink_tick(d->uplink);
+    if (ticks % (1000 / TICK_MS) == 0)
+        engine_tick(d->engine);
     /* Once a second: persist the ack and prune what retention lets go. */
     if (ticks % (1000 / TICK_MS) == 0) {
         size_t pruned = 0;
@@ -195,6 +271,8 @@ int main(int argc, char **argv)
 
     if (outbox_open(d->cfg.data, d->cfg.map_size, d->cfg.map_max, &d->outbox) != 0)
         return 1;
+    if (s_open_engine(d) != 0)
+        return 1;
     d->loop = uv_default_loop();
     d->zmq_ctx = zmq_ctx_new();
     uplink_config_t ucfg = {
@@ -241,6 +319,7 @@ int main(int argc, char **argv)
     rc = uv_loop_close(d->loop);
     if (rc != 0)
         hb_warn("the loop closed with handles open");
+    engine_close(&d->engine);
     outbox_close(&d->outbox);
     zmq_ctx_term(d->zmq_ctx);
     hb_config_free(s_defs, NDEFS, &d->cfg);

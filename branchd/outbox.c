@@ -1,6 +1,8 @@
 /* The outbox on LMDB. Databases:
- *   events: seq (big-endian u64) -> encoded Envelope, exactly as sent to HQ
- *   meta:   "last_seq", "acked_seq", "digest"
+ *   events:  seq (big-endian u64) -> encoded Envelope, exactly as sent to HQ
+ *   meta:    "last_seq", "acked_seq", "digest"
+ *   records: the hall's side state by name (outbox_record_t), written in the
+ *            same transactions as the events they go with
  * last_seq and digest change in the same transaction as the events, so the
  * numbering and the digest survive any crash together with the events. */
 #include "outbox.h"
@@ -17,6 +19,8 @@ struct outbox {
     hb_store_t store;
     MDB_dbi events;
     MDB_dbi meta;
+    MDB_dbi records;
+    uint64_t keep_after; /* events after this are never pruned */
     uint64_t last_seq;
     uint64_t acked_seq;
     uint64_t acked_durable; /* acked_seq as last written to disk */
@@ -58,6 +62,8 @@ static int s_load(outbox_t *ob)
     rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ob->events);
     if (rc == 0)
         rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ob->meta);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "records", MDB_CREATE, &ob->records);
     if (rc != 0)
         goto fail;
     if (s_meta_get_u64(txn, ob->meta, "last_seq", &ob->last_seq) != 0 ||
@@ -83,6 +89,7 @@ static int s_load(outbox_t *ob)
     if (mdb_txn_commit(txn) != 0)
         return HB_EDB;
     ob->acked_durable = ob->acked_seq;
+    ob->keep_after = UINT64_MAX;
     return 0;
 fail:
     mdb_txn_abort(txn);
@@ -142,13 +149,32 @@ static bool s_retry_after_growth(outbox_t *ob, int rc, const char *what, int *re
     return false;
 }
 
+static int s_put_records(outbox_t *ob, MDB_txn *txn, const outbox_record_t *recs, size_t nrecs)
+{
+    int rc = 0;
+    for (size_t i = 0; i < nrecs && rc == 0; i++) {
+        MDB_val k = {strlen(recs[i].key), (void *)recs[i].key};
+        if (recs[i].data) {
+            MDB_val v = {recs[i].len, (void *)recs[i].data};
+            rc = mdb_put(txn, ob->records, &k, &v, 0);
+        } else {
+            rc = mdb_del(txn, ob->records, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+    }
+    return rc;
+}
+
 /* One attempt at storing the batch; MDB_MAP_FULL comes back as is. */
-static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n, hb_digest_t *digest)
+static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
+                         const outbox_record_t *recs, size_t nrecs, hb_digest_t *digest)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(ob->store.env, NULL, 0, &txn);
     if (rc != 0)
         return rc;
+    rc = s_put_records(ob, txn, recs, nrecs);
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint64_t seq = ob->last_seq + 1 + i;
         envs[i]->seq = seq;
@@ -163,9 +189,9 @@ static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n, hb_di
         hallbus__envelope__pack(envs[i], v.mv_data);
         hb_digest_step(digest, v.mv_data, len);
     }
-    if (rc == 0)
+    if (rc == 0 && n > 0)
         rc = s_meta_put_u64(txn, ob->meta, "last_seq", ob->last_seq + n);
-    if (rc == 0) {
+    if (rc == 0 && n > 0) {
         MDB_val k = {6, "digest"}, v = {HB_DIGEST_LEN, digest->bytes};
         rc = mdb_put(txn, ob->meta, &k, &v, 0);
     }
@@ -180,14 +206,32 @@ int outbox_append(outbox_t *ob, Hallbus__Envelope **envs, size_t n, uint64_t *fi
 {
     if (n == 0)
         return HB_EINVAL;
+    return outbox_append_with(ob, envs, n, NULL, 0, first_seq);
+}
+
+int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
+                       const outbox_record_t *recs, size_t nrecs, uint64_t *first_seq)
+{
+    if (n == 0 && nrecs == 0)
+        return HB_EINVAL;
+    for (size_t i = 0; i < nrecs; i++) {
+        size_t klen = recs[i].key ? strlen(recs[i].key) : 0;
+        if (klen == 0 || klen > OUTBOX_KEY_MAX)
+            return HB_EINVAL;
+    }
     hb_digest_t digest;
     int rc;
     do {
         digest = ob->digest;
-        rc = s_append_once(ob, envs, n, &digest);
+        rc = s_append_once(ob, envs, n, recs, nrecs, &digest);
     } while (s_retry_after_growth(ob, rc, "append", &rc));
     if (rc != 0)
         return rc;
+    if (n == 0) {
+        if (first_seq)
+            *first_seq = ob->last_seq + 1;
+        return 0;
+    }
     if (ob->first_seq > ob->last_seq)
         ob->first_seq = ob->last_seq + 1;
     *first_seq = ob->last_seq + 1;
@@ -265,7 +309,7 @@ static int s_flush_once(outbox_t *ob, int64_t cutoff_ms, size_t max, size_t *pru
         int crc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
         while (crc == 0 && n < max) {
             uint64_t seq = hb_get_be64(k.mv_data);
-            if (seq > ob->acked_seq)
+            if (seq > ob->acked_seq || seq > ob->keep_after)
                 break;
             Hallbus__Envelope *env = hallbus__envelope__unpack(NULL, v.mv_size, v.mv_data);
             int64_t at = env ? env->at_ms : 0;
@@ -313,6 +357,28 @@ int outbox_flush(outbox_t *ob, int64_t cutoff_ms, size_t max, size_t *pruned)
         rc = s_flush_once(ob, cutoff_ms, max, pruned);
     } while (s_retry_after_growth(ob, rc, "flush", &rc));
     return rc;
+}
+
+int outbox_get_record(outbox_t *ob, const char *key, outbox_record_fn fn, void *arg)
+{
+    size_t klen = key ? strlen(key) : 0;
+    if (klen == 0 || klen > OUTBOX_KEY_MAX)
+        return HB_EINVAL;
+    MDB_txn *txn;
+    if (mdb_txn_begin(ob->store.env, NULL, MDB_RDONLY, &txn) != 0)
+        return HB_EDB;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn, ob->records, &k, &v);
+    int result = rc == MDB_NOTFOUND ? HB_ENOTFOUND : rc != 0 ? HB_EDB : fn(v.mv_data, v.mv_size, arg);
+    mdb_txn_abort(txn);
+    return result;
+}
+
+void outbox_keep_after(outbox_t *ob, uint64_t seq)
+{
+    ob->keep_after = seq;
+    /* What was blocked by the old floor may be free now. */
+    ob->prune_blocked_until = 0;
 }
 
 int outbox_reader_check(outbox_t *ob) { return hb_store_reader_check(&ob->store); }

@@ -25,6 +25,28 @@ void outbox_close(outbox_t **outbox);
  * first number given. Grows the map when it fills. */
 int outbox_append(outbox_t *outbox, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq);
 
+/* A named record of the hall's durable side state (the applied policy, the
+ * state snapshot), kept next to the events. Keys are short text
+ * (OUTBOX_KEY_MAX bytes at most); a NULL `data` deletes the record. */
+#define OUTBOX_KEY_MAX 64
+typedef struct outbox_record {
+    const char *key;
+    const void *data;
+    size_t len;
+} outbox_record_t;
+/* outbox_append, and the records written in the same transaction: the
+ * events and the records are stored together or not at all. `n` may be 0
+ * when `nrecs` is not (records only). */
+int outbox_append_with(outbox_t *outbox, Hallbus__Envelope **envs, size_t n,
+                       const outbox_record_t *recs, size_t nrecs, uint64_t *first_seq);
+/* Reads record `key`: `fn` gets its bytes, valid only during the call, and
+ * its return value is returned. HB_ENOTFOUND when there is none. */
+typedef int (*outbox_record_fn)(const void *data, size_t len, void *arg);
+int outbox_get_record(outbox_t *outbox, const char *key, outbox_record_fn fn, void *arg);
+/* Events after `seq` are never pruned, acknowledged or not: the state
+ * snapshot at `seq` needs them to be rebuilt. */
+void outbox_keep_after(outbox_t *outbox, uint64_t seq);
+
 /* Called for each event read; `data` is valid only during the call. A
  * non-zero return stops the read. */
 typedef int (*outbox_read_fn)(uint64_t seq, const uint8_t *data, size_t len, void *arg);

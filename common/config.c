@@ -123,6 +123,12 @@ static int s_parse_scaled(const char *text, const unit_t *units, size_t nunits, 
     return 0;
 }
 
+int hb_duration_parse(const char *text, int64_t *out_ms)
+{
+    return s_parse_scaled(text, s_duration_units,
+                          sizeof s_duration_units / sizeof s_duration_units[0], false, false, out_ms);
+}
+
 /* A value in the unit a person would write: 65536 -> "64K", 300000 -> "5m". */
 static void s_format_value(const hb_config_def_t *d, int64_t v, char *out, size_t outlen)
 {

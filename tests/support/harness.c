@@ -300,6 +300,31 @@ void hbt_hall_start(hbt_hall_t *hall)
 
 void hbt_hall_stop(hbt_hall_t *hall, int sig) { hbt_kill(&hall->proc, sig); }
 
+int64_t hbt_hq_count_type(hbt_hq_t *hq, const char *hall, const char *type)
+{
+    int64_t count = 0, from = 1;
+    for (;;) {
+        char path[160];
+        snprintf(path, sizeof path, "/v1/halls/%s/events?from=%lld&limit=1000", hall,
+                 (long long)from);
+        json_t *page = hbt_get(hq->http, path);
+        assert_non_null(page);
+        json_t *arr = json_object_get(page, "events");
+        size_t i;
+        json_t *ev;
+        json_array_foreach(arr, i, ev)
+        {
+            const char *t = json_string_value(json_object_get(ev, "type"));
+            count += t && strcmp(t, type) == 0;
+        }
+        int64_t next = hbt_int(page, "next");
+        json_decref(page);
+        if (next <= from)
+            return count;
+        from = next;
+    }
+}
+
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag)
 {
     uint64_t last = 0;

@@ -84,6 +84,11 @@ uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
 /* Waits until HQ holds the hall's whole stream: last_seq equal to the
  * hall's and the two stream digests equal. Returns false on timeout. */
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms);
+/* How many events of JSON type `type` ("day_started") HQ holds for `hall`
+ * (every stored event read through HQ's API). The hall engine starts each
+ * local day with a day_started event of its own, so a test that counts
+ * its posted events adds these. */
+int64_t hbt_hq_count_type(hbt_hq_t *hq, const char *hall, const char *type);
 /* Asserts HQ's last_seq, events and stream_digest equal the hall's. */
 void hbt_assert_synced(hbt_hq_t *hq, hbt_hall_t *hall);
 

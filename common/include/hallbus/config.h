@@ -56,6 +56,11 @@ int hb_config_set(const hb_config_def_t *defs, size_t ndefs, void *target, const
                   const char *value, char *err, size_t errlen);
 /* Prints usage from the table. */
 void hb_config_usage(const hb_config_def_t *defs, size_t ndefs, const char *prog, FILE *out);
+/* Parses a duration as the table does ("500ms", "30s", "5m", "2h", "7d";
+ * a bare number is milliseconds) into milliseconds. 0, HB_EPARSE or
+ * HB_ERANGE. For settings whose value holds durations inside a list. */
+int hb_duration_parse(const char *text, int64_t *out_ms);
+
 /* Frees the strings the config owns. */
 void hb_config_free(const hb_config_def_t *defs, size_t ndefs, void *target);
 

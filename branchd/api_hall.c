@@ -1,0 +1,805 @@
+/* branchd's hall-engine routes: tickets, counters, complaints, feedback,
+ * devices and the live hall state (docs/API.md has each with an example).
+ * This file only translates: it reads and checks the request's JSON (every
+ * member known, of the right type and size), calls the engine, and writes
+ * the answer or the refusal with its HTTP status. The rules are the
+ * engine's. */
+#include "branchd.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------ request body ---- */
+
+typedef struct body_member {
+    const char *name;
+    json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean), JSON_ARRAY */
+    bool required;
+} body_member_t;
+
+/* Parses the body as a JSON object whose members are all in `members`,
+ * of their types, required ones present. An empty body is {} when nothing
+ * is required. Answers the refusal itself and returns NULL. */
+static json_t *s_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members, size_t n)
+{
+    json_t *obj;
+    if (req->body_len == 0) {
+        obj = json_object();
+    } else {
+        json_error_t jerr;
+        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!obj) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_json", "body is not valid JSON: %s (line %d, column %d)",
+                                jerr.text, jerr.line, jerr.column);
+            return NULL;
+        }
+    }
+    if (!json_is_object(obj)) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_request", "body must be a JSON object");
+        json_decref(obj);
+        return NULL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(members[i].name, key) != 0)
+            i++;
+        if (i == n) {
+            char list[256] = "";
+            size_t used = 0;
+            for (size_t k = 0; k < n; k++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                         members[k].name);
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "unknown member '%.64s'; this request takes %s",
+                                key, n ? list : "no members");
+            json_decref(obj);
+            return NULL;
+        }
+        json_type want = members[i].type;
+        bool ok = want == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == want;
+        if (!ok && !json_is_null(v)) {
+            static const char *const names[] = {"an object", "an array", "a string",
+                                                "a whole number", "a number", "true or false",
+                                                "true or false", "null"};
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "%s must be %s", key, names[want]);
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_object_get(obj, members[i].name);
+        if (members[i].required && (!m || json_is_null(m))) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "%s is required", members[i].name);
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+/* A string member, NULL when absent or null. */
+static const char *s_str(const json_t *obj, const char *name)
+{
+    const json_t *v = json_object_get(obj, name);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* An enum member by its JSON name ("vip"); `*out` keeps its default when
+ * absent. Answers the refusal itself. */
+static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
+                  const ProtobufCEnumDescriptor *ed, int *out)
+{
+    const char *text = s_str(obj, name);
+    if (!text)
+        return 0;
+    char why[600];
+    if (hb_enum_parse(ed, text, out, why, sizeof why) != 0) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_request", "%s: %s", name, why);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+/* Strings must not hold NUL (jansson allows it) and must fit the codec. */
+static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "%s holds a NUL character", key);
+            return HB_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- answers ---- */
+
+/* The HTTP status and short code for an engine refusal. */
+static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
+{
+    int status = 500;
+    const char *code = "internal";
+    switch (rc) {
+    case HB_EINVAL:
+        status = 400, code = "bad_request";
+        d->api_refused++;
+        break;
+    case HB_ENOTFOUND:
+        status = 404, code = "not_found";
+        d->api_refused++;
+        break;
+    case HB_ECONFLICT:
+        status = 409, code = "wrong_state";
+        d->api_refused++;
+        break;
+    case HB_ETOOBIG:
+        status = 503, code = "full";
+        break;
+    case HB_EDB:
+    case HB_EMAPFULL:
+    case HB_ENOMEM:
+    case HB_EIO:
+        status = 503, code = "storage";
+        break;
+    default:
+        break;
+    }
+    hb_http_reply_error(req, status, code, "%s", err);
+}
+
+static json_t *s_time_or_null(int64_t ms)
+{
+    if (ms <= 0 || ms == INT64_MAX)
+        return json_null();
+    char buf[HB_RFC3339_MAX];
+    hb_time_format(ms, buf);
+    return json_string(buf);
+}
+
+static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int value)
+{
+    char buf[64];
+    const char *name = hb_enum_name(ed, value, buf, sizeof buf);
+    return name ? json_string(name) : json_integer(value);
+}
+
+static json_t *s_divert_json(size_t n, const char (*halls)[HB_POLICY_HALL_ID_MAX])
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(halls[i]));
+    return a;
+}
+
+/* The e-channel advice for a service, or NULL when none is due. */
+static json_t *s_advice_json(const branchd_t *d, const engine_advice_t *adv)
+{
+    if (!adv->divert)
+        return NULL;
+    const hb_policy_t *p = engine_policy(d->engine);
+    json_t *ch = json_array();
+    for (size_t i = 0; i < p->n_echannels; i++)
+        json_array_append_new(ch, json_string(p->echannels[i]));
+    json_t *o = json_pack("{s:b, s:I, s:I, s:o, s:o, s:s}", "divert", 1, "waiting",
+                          (json_int_t)adv->waiting, "threshold", (json_int_t)adv->threshold,
+                          "echannels", ch, "nearby", s_divert_json(p->n_divert, p->divert_to),
+                          "message",
+                          "Many customers are waiting: this service is also available online "
+                          "and in nearby halls.");
+    return o;
+}
+
+static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
+{
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:I, s:b}", "ticket", t->id, "service",
+                          t->service, "priority", s_enum_json(&hallbus__priority__descriptor, t->priority),
+                          "state", hb_ticket_state_name(t->state), "issued",
+                          s_time_or_null(t->issued_ms), "recalls", (json_int_t)t->recalls,
+                          "transferred", t->transferred);
+    if (t->counter[0])
+        json_object_set_new(o, "counter", json_string(t->counter));
+    if (t->called_ms)
+        json_object_set_new(o, "called", s_time_or_null(t->called_ms));
+    if (t->state != HB_TICKET_WAITING)
+        json_object_set_new(o, "wait_s", json_integer(t->wait_s));
+    uint32_t pos;
+    int64_t est;
+    if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0) {
+        json_object_set_new(o, "position", json_integer(pos));
+        json_object_set_new(o, "estimated_wait_s", json_integer(est));
+    }
+    if (t->state == HB_TICKET_SERVED)
+        json_object_set_new(o, "outcome", s_enum_json(&hallbus__outcome__descriptor, t->outcome));
+    return o;
+}
+
+static json_t *s_ticket_answer_json(const branchd_t *d, const engine_ticket_answer_t *a)
+{
+    const hb_hs_ticket_t *t = hb_hall_state_ticket(engine_state(d->engine), a->ticket);
+    json_t *o = t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", a->ticket);
+    json_t *adv = s_advice_json(d, &a->advice);
+    if (adv)
+        json_object_set_new(o, "advice", adv);
+    return o;
+}
+
+/* The 409 of a closed hall: why, when it opens, where to go meanwhile. */
+static void s_reply_closed(branchd_t *d, hb_http_req_t *req, const hb_open_info_t *info,
+                           const char *err)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "error", "closed", "reason", err, "closed",
+                          hb_closed_reason_name(info->state), "next_open",
+                          s_time_or_null(info->next_open_ms), "divert_to",
+                          s_divert_json(info->n_divert, info->divert_to));
+    if (info->note)
+        json_object_set_new(o, "notice", json_string(info->note));
+    (void)d;
+    hb_http_reply_json(req, 409, o);
+}
+
+/* ------------------------------------------------------ path helpers ---- */
+
+/* Splits "/v1/<collection>/<id>[/<action>]" after `prefix` (which ends
+ * with '/'). Answers 404 itself for an empty or over-long id, or for more
+ * segments than that. */
+static int s_split(hb_http_req_t *req, const char *prefix, char id[HB_HS_ID], const char **action)
+{
+    const char *rest = req->path + strlen(prefix);
+    const char *slash = strchr(rest, '/');
+    size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+    *action = slash ? slash + 1 : "";
+    if (len == 0 || len > HB_ID_MAX || strchr(*action, '/')) {
+        hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s", req->method, req->path);
+        return HB_ENOTFOUND;
+    }
+    memcpy(id, rest, len);
+    id[len] = '\0';
+    return 0;
+}
+
+static void s_no_action(hb_http_req_t *req, const char *id, const char *action, const char *valid)
+{
+    hb_http_reply_error(req, 404, "not_found", "no action '%.64s' for %s; actions are %s", action,
+                        id, valid);
+}
+
+/* ----------------------------------------------------------- tickets ---- */
+
+static void s_post_ticket(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    static const body_member_t m[] = {{"service", JSON_STRING, true},
+                                      {"priority", JSON_STRING, false},
+                                      {"source", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 3);
+    if (!b)
+        return;
+    int priority = HALLBUS__PRIORITY__PRIORITY_NORMAL, source = HALLBUS__ISSUE_SOURCE__ISSUE_SOURCE_KIOSK;
+    if (s_check_strings(d, req, b) != 0 ||
+        s_enum(d, req, b, "priority", &hallbus__priority__descriptor, &priority) != 0 ||
+        s_enum(d, req, b, "source", &hallbus__issue_source__descriptor, &source) != 0) {
+        json_decref(b);
+        return;
+    }
+    engine_ticket_answer_t a;
+    char err[512];
+    int rc = engine_issue(d->engine, s_str(b, "service"), priority, source, &a, err, sizeof err);
+    json_decref(b);
+    if (rc == HB_ECLOSED) {
+        s_reply_closed(d, req, &a.closed, err);
+        return;
+    }
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        return;
+    }
+    hb_http_reply_json(req, 201, s_ticket_answer_json(d, &a));
+}
+
+static void s_ticket_action(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID];
+    const char *action;
+    if (s_split(req, "/v1/tickets/", id, &action) != 0)
+        return;
+    char err[512] = "";
+    int rc;
+    if (strcmp(req->method, "GET") == 0) {
+        if (action[0]) {
+            hb_http_reply_error(req, 404, "not_found", "GET takes /v1/tickets/{ticket}");
+            return;
+        }
+        const hb_hs_ticket_t *t = hb_hall_state_ticket_any(engine_state(d->engine), id);
+        if (!t) {
+            d->api_refused++;
+            hb_http_reply_error(req, 404, "not_found", "no ticket '%s' in the hall today", id);
+            return;
+        }
+        hb_http_reply_json(req, 200, s_ticket_json(d, t));
+        return;
+    }
+    if (strcmp(action, "recall") == 0 || strcmp(action, "no-show") == 0) {
+        json_t *b = s_body(d, req, NULL, 0);
+        if (!b)
+            return;
+        json_decref(b);
+        bool no_show = true;
+        rc = strcmp(action, "recall") == 0 ? engine_recall(d->engine, id, &no_show, err, sizeof err)
+                                           : engine_no_show(d->engine, id, err, sizeof err);
+    } else if (strcmp(action, "transfer") == 0) {
+        static const body_member_t m[] = {{"service", JSON_STRING, true}};
+        json_t *b = s_body(d, req, m, 1);
+        if (!b)
+            return;
+        engine_ticket_answer_t a;
+        if (s_check_strings(d, req, b) != 0) {
+            json_decref(b);
+            return;
+        }
+        rc = engine_transfer(d->engine, id, s_str(b, "service"), &a, err, sizeof err);
+        json_decref(b);
+        if (rc != 0) {
+            s_refuse(d, req, rc, err);
+            return;
+        }
+        hb_http_reply_json(req, 200, s_ticket_answer_json(d, &a));
+        return;
+    } else if (strcmp(action, "cancel") == 0) {
+        static const body_member_t m[] = {{"reason", JSON_STRING, false}};
+        json_t *b = s_body(d, req, m, 1);
+        if (!b)
+            return;
+        if (s_check_strings(d, req, b) != 0) {
+            json_decref(b);
+            return;
+        }
+        rc = engine_cancel(d->engine, id, s_str(b, "reason"), err, sizeof err);
+        json_decref(b);
+    } else {
+        s_no_action(req, id, action, "recall, no-show, transfer, cancel");
+        return;
+    }
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        return;
+    }
+    const hb_hs_ticket_t *t = hb_hall_state_ticket_any(engine_state(d->engine), id);
+    hb_http_reply_json(req, 200, t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", id));
+}
+
+/* ---------------------------------------------------------- counters ---- */
+
+static json_t *s_counter_json(const hb_hs_counter_t *c)
+{
+    json_t *svcs = json_array();
+    for (size_t i = 0; i < c->n_services; i++)
+        json_array_append_new(svcs, json_string(c->services[i]));
+    int64_t open_ms, busy_ms;
+    hb_hall_state_counter_times(c, hb_now_ms(), &open_ms, &busy_ms);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I}", "counter", c->id, "state",
+                          hb_counter_state_name(c->state), "staff", c->staff, "services", svcs,
+                          "since", s_time_or_null(c->state_since_ms), "open_s",
+                          (json_int_t)(open_ms / 1000), "busy_s", (json_int_t)(busy_ms / 1000),
+                          "served", (json_int_t)c->served);
+    if (c->ticket[0])
+        json_object_set_new(o, "ticket", json_string(c->ticket));
+    return o;
+}
+
+static void s_counter_action(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID];
+    const char *action;
+    if (s_split(req, "/v1/counters/", id, &action) != 0)
+        return;
+    char err[512] = "";
+    int rc;
+    json_t *b = NULL;
+    if (strcmp(action, "open") == 0) {
+        static const body_member_t m[] = {{"staff", JSON_STRING, true}, {"services", JSON_ARRAY, true}};
+        b = s_body(d, req, m, 2);
+        if (!b || s_check_strings(d, req, b) != 0)
+            goto out;
+        json_t *arr = json_object_get(b, "services");
+        size_t n = json_array_size(arr);
+        const char *svcs[HB_HS_COUNTER_SERVICES_MAX];
+        if (n == 0 || n > HB_HS_COUNTER_SERVICES_MAX) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "services must name 1 to %d services",
+                                HB_HS_COUNTER_SERVICES_MAX);
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+            json_t *s = json_array_get(arr, i);
+            if (!json_is_string(s)) {
+                d->api_refused++;
+                hb_http_reply_error(req, 400, "bad_request", "services[%zu] must be a service code", i);
+                goto out;
+            }
+            svcs[i] = json_string_value(s);
+        }
+        rc = engine_counter_open(d->engine, id, s_str(b, "staff"), svcs, n, err, sizeof err);
+    } else if (strcmp(action, "pause") == 0) {
+        static const body_member_t m[] = {{"reason", JSON_STRING, false}};
+        b = s_body(d, req, m, 1);
+        if (!b || s_check_strings(d, req, b) != 0)
+            goto out;
+        rc = engine_counter_pause(d->engine, id, s_str(b, "reason"), err, sizeof err);
+    } else if (strcmp(action, "resume") == 0 || strcmp(action, "close") == 0 ||
+               strcmp(action, "start") == 0) {
+        b = s_body(d, req, NULL, 0);
+        if (!b)
+            goto out;
+        rc = action[0] == 'r'   ? engine_counter_resume(d->engine, id, err, sizeof err)
+             : action[0] == 'c' ? engine_counter_close(d->engine, id, err, sizeof err)
+                                : engine_start(d->engine, id, err, sizeof err);
+    } else if (strcmp(action, "call") == 0) {
+        static const body_member_t m[] = {{"ticket", JSON_STRING, false}};
+        b = s_body(d, req, m, 1);
+        if (!b || s_check_strings(d, req, b) != 0)
+            goto out;
+        engine_call_answer_t a;
+        rc = engine_call(d->engine, id, s_str(b, "ticket"), &a, err, sizeof err);
+        if (rc == HB_ENOTFOUND && !s_str(b, "ticket")) {
+            hb_http_reply_error(req, 404, "nobody_waiting", "%s", err);
+            goto out;
+        }
+        if (rc == 0) {
+            hb_http_reply_json(req, 200,
+                               json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service",
+                                         a.service, "counter", id, "rule",
+                                         s_enum_json(&hallbus__call_rule__descriptor, a.rule),
+                                         "wait_s", (json_int_t)a.wait_s));
+            goto out;
+        }
+    } else if (strcmp(action, "complete") == 0) {
+        static const body_member_t m[] = {{"business_type", JSON_STRING, true},
+                                          {"outcome", JSON_STRING, false},
+                                          {"amount", JSON_INTEGER, false},
+                                          {"currency", JSON_STRING, false}};
+        b = s_body(d, req, m, 4);
+        int outcome = HALLBUS__OUTCOME__OUTCOME_DONE;
+        if (!b || s_check_strings(d, req, b) != 0 ||
+            s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0)
+            goto out;
+        json_t *amount = json_object_get(b, "amount");
+        rc = engine_complete(d->engine, id, s_str(b, "business_type"), outcome,
+                             json_is_integer(amount) ? json_integer_value(amount) : 0,
+                             s_str(b, "currency"), err, sizeof err);
+    } else {
+        s_no_action(req, id, action, "open, pause, resume, close, call, start, complete");
+        return;
+    }
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        goto out;
+    }
+    const hb_hs_counter_t *c = hb_hall_state_counter(engine_state(d->engine), id);
+    hb_http_reply_json(req, 200, c ? s_counter_json(c) : json_pack("{s:s}", "counter", id));
+out:
+    json_decref(b);
+}
+
+/* -------------------------------------------------------- complaints ---- */
+
+static json_t *s_complaint_json(const hb_hs_complaint_t *c, int64_t now)
+{
+    bool overdue = c->ack_missed || c->resolve_missed ||
+                   (c->state == HB_COMPLAINT_OPEN && c->ack_due_ms && now >= c->ack_due_ms) ||
+                   (c->resolve_due_ms && now >= c->resolve_due_ms);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "complaint", c->id, "state",
+        hb_complaint_state_name(c->state), "channel",
+        s_enum_json(&hallbus__complaint_channel__descriptor, c->channel), "category", c->category,
+        "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), "opened",
+        s_time_or_null(c->opened_ms), "ack_due", s_time_or_null(c->ack_due_ms), "resolve_due",
+        s_time_or_null(c->resolve_due_ms), "overdue", overdue);
+    json_object_set_new(o, "escalation",
+                        c->escalation ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
+                                      : json_null());
+    if (c->ticket[0])
+        json_object_set_new(o, "ticket", json_string(c->ticket));
+    if (c->acked_by[0])
+        json_object_set_new(o, "acknowledged_by", json_string(c->acked_by));
+    return o;
+}
+
+static void s_post_complaint(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    static const body_member_t m[] = {{"channel", JSON_STRING, true},
+                                      {"category", JSON_STRING, true},
+                                      {"severity", JSON_STRING, true},
+                                      {"ticket", JSON_STRING, false},
+                                      {"text", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 5);
+    int channel = 0, severity = 0;
+    if (!b || s_check_strings(d, req, b) != 0 ||
+        s_enum(d, req, b, "channel", &hallbus__complaint_channel__descriptor, &channel) != 0 ||
+        s_enum(d, req, b, "severity", &hallbus__severity__descriptor, &severity) != 0) {
+        json_decref(b);
+        return;
+    }
+    char id[HB_HS_ID], err[512];
+    int rc = engine_complaint_open(d->engine, channel, s_str(b, "category"), severity,
+                                   s_str(b, "ticket"), s_str(b, "text"), id, err, sizeof err);
+    json_decref(b);
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        return;
+    }
+    const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
+    json_t *o = c ? s_complaint_json(c, hb_now_ms()) : json_object();
+    json_object_set_new(o, "id", json_string(id));
+    hb_http_reply_json(req, 201, o);
+}
+
+static void s_get_complaints(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char want[32] = "open";
+    int qrc = hb_http_query(req, "state", want, sizeof want);
+    if (qrc != 0 && qrc != HB_ENOTFOUND) {
+        hb_http_reply_error(req, 400, "bad_parameter", "state must be open, acknowledged, overdue or all");
+        return;
+    }
+    bool all = strcmp(want, "all") == 0, open = strcmp(want, "open") == 0;
+    bool acked = strcmp(want, "acknowledged") == 0, overdue = strcmp(want, "overdue") == 0;
+    if (!all && !open && !acked && !overdue) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_parameter",
+                            "state '%.32s' is not one of open, acknowledged, overdue, all "
+                            "(resolved complaints leave the hall's live state)",
+                            want);
+        return;
+    }
+    const hb_hall_state_t *s = engine_state(d->engine);
+    int64_t now = hb_now_ms();
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n_complaints; i++) {
+        const hb_hs_complaint_t *c = &s->complaints[i];
+        json_t *o = s_complaint_json(c, now);
+        bool keep = all || (open && c->state == HB_COMPLAINT_OPEN) ||
+                    (acked && c->state == HB_COMPLAINT_ACKNOWLEDGED) ||
+                    (overdue && json_is_true(json_object_get(o, "overdue")));
+        if (keep)
+            json_array_append_new(arr, o);
+        else
+            json_decref(o);
+    }
+    hb_http_reply_json(req, 200, json_pack("{s:s, s:I, s:o}", "state", want, "count",
+                                           (json_int_t)json_array_size(arr), "complaints", arr));
+}
+
+static void s_complaint_action(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID];
+    const char *action;
+    if (s_split(req, "/v1/complaints/", id, &action) != 0)
+        return;
+    char err[512] = "";
+    int rc;
+    json_t *b = NULL;
+    if (strcmp(req->method, "GET") == 0 && !action[0]) {
+        const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
+        if (!c) {
+            d->api_refused++;
+            hb_http_reply_error(req, 404, "not_found", "no open complaint '%s'", id);
+            return;
+        }
+        hb_http_reply_json(req, 200, s_complaint_json(c, hb_now_ms()));
+        return;
+    }
+    if (strcmp(action, "ack") == 0) {
+        static const body_member_t m[] = {{"by", JSON_STRING, true}};
+        b = s_body(d, req, m, 1);
+        if (!b || s_check_strings(d, req, b) != 0)
+            goto out;
+        rc = engine_complaint_ack(d->engine, id, s_str(b, "by"), err, sizeof err);
+    } else if (strcmp(action, "escalate") == 0) {
+        static const body_member_t m[] = {{"level", JSON_STRING, false}, {"reason", JSON_STRING, false}};
+        b = s_body(d, req, m, 2);
+        int level = 0;
+        if (!b || s_check_strings(d, req, b) != 0 ||
+            s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) != 0)
+            goto out;
+        rc = engine_complaint_escalate(d->engine, id, level, s_str(b, "reason"), err, sizeof err);
+    } else if (strcmp(action, "resolve") == 0) {
+        static const body_member_t m[] = {{"resolution", JSON_STRING, true},
+                                          {"customer_satisfied", JSON_TRUE, true}};
+        b = s_body(d, req, m, 2);
+        if (!b || s_check_strings(d, req, b) != 0)
+            goto out;
+        rc = engine_complaint_resolve(d->engine, id, s_str(b, "resolution"),
+                                      json_is_true(json_object_get(b, "customer_satisfied")), err,
+                                      sizeof err);
+        if (rc == 0) {
+            hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "complaint", id, "state", "resolved"));
+            goto out;
+        }
+    } else {
+        s_no_action(req, id, action, "ack, escalate, resolve");
+        return;
+    }
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        goto out;
+    }
+    const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
+    hb_http_reply_json(req, 200, c ? s_complaint_json(c, hb_now_ms()) : json_object());
+out:
+    json_decref(b);
+}
+
+/* ------------------------------------------------- feedback, devices ---- */
+
+static void s_post_feedback(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    static const body_member_t m[] = {{"score", JSON_INTEGER, true},
+                                      {"ticket", JSON_STRING, false},
+                                      {"counter", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 3);
+    if (!b || s_check_strings(d, req, b) != 0) {
+        json_decref(b);
+        return;
+    }
+    json_int_t score = json_integer_value(json_object_get(b, "score"));
+    char err[512];
+    int rc;
+    if (score < 1 || score > 5) {
+        hb_errf(err, sizeof err, "score must be from 1 to 5, not %lld", (long long)score);
+        rc = HB_EINVAL;
+    } else {
+        rc = engine_feedback(d->engine, s_str(b, "ticket"), s_str(b, "counter"), (uint32_t)score,
+                             err, sizeof err);
+    }
+    json_decref(b);
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        return;
+    }
+    hb_http_reply_json(req, 201, json_pack("{s:I}", "score", (json_int_t)score));
+}
+
+static void s_device_action(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID];
+    const char *action;
+    if (s_split(req, "/v1/devices/", id, &action) != 0)
+        return;
+    if (strcmp(action, "status") != 0) {
+        s_no_action(req, id, action, "status");
+        return;
+    }
+    static const body_member_t m[] = {{"kind", JSON_STRING, true},
+                                      {"state", JSON_STRING, true},
+                                      {"detail", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 3);
+    int kind = 0, state = 0;
+    if (!b || s_check_strings(d, req, b) != 0 ||
+        s_enum(d, req, b, "kind", &hallbus__device_kind__descriptor, &kind) != 0 ||
+        s_enum(d, req, b, "state", &hallbus__device_state__descriptor, &state) != 0) {
+        json_decref(b);
+        return;
+    }
+    char err[512];
+    int rc = engine_device_status(d->engine, id, kind, state, s_str(b, "detail"), err, sizeof err);
+    json_decref(b);
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        return;
+    }
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:o, s:o}", "device", id, "kind",
+                                 s_enum_json(&hallbus__device_kind__descriptor, kind), "state",
+                                 s_enum_json(&hallbus__device_state__descriptor, state)));
+}
+
+/* -------------------------------------------------------- hall state ---- */
+
+static void s_get_hall(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    int64_t now = hb_now_ms();
+    const hb_hall_state_t *s = engine_state(d->engine);
+    json_t *o = hb_hall_state_view(s, now);
+    if (!o) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot build the hall's state now");
+        return;
+    }
+    json_object_set_new(o, "hall", json_string(d->cfg.id));
+    hb_open_info_t info;
+    engine_open_info(d->engine, &info);
+    json_object_set_new(o, "open", json_boolean(info.state == HB_OPEN_NOW));
+    json_object_set_new(o, "open_state", json_string(hb_closed_reason_name(info.state)));
+    if (info.state == HB_OPEN_NOW) {
+        json_object_set_new(o, "closes", s_time_or_null(info.closes_ms));
+    } else {
+        json_object_set_new(o, "next_open", s_time_or_null(info.next_open_ms));
+        json_object_set_new(o, "divert_to", s_divert_json(info.n_divert, info.divert_to));
+        if (info.note)
+            json_object_set_new(o, "notice", json_string(info.note));
+    }
+    /* The services this hall offers, with the advice due for each. */
+    json_t *advice = json_array();
+    const engine_config_t *cfg = engine_config(d->engine);
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        engine_advice_t adv;
+        engine_advice(d->engine, cfg->services[i].code, &adv);
+        json_t *a = s_advice_json(d, &adv);
+        if (a) {
+            json_object_set_new(a, "service", json_string(cfg->services[i].code));
+            json_array_append_new(advice, a);
+        }
+    }
+    json_object_set_new(o, "advice", advice);
+    hb_http_reply_json(req, 200, o);
+}
+
+static void s_get_services(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    const engine_config_t *cfg = engine_config(d->engine);
+    const hb_policy_t *p = engine_policy(d->engine);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        const engine_service_t *s = &cfg->services[i];
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:I}", "service", s->code, "name", s->name, "prefix",
+                           s->prefix, "max_wait_s",
+                           (json_int_t)hb_policy_max_wait_s(p, s->code,
+                                                            HALLBUS__PRIORITY__PRIORITY_NORMAL)));
+    }
+    hb_http_reply_json(req, 200, json_pack("{s:o}", "services", arr));
+}
+
+int branchd_api_hall_register(branchd_t *d)
+{
+    static const struct {
+        const char *method, *prefix;
+        hb_http_handler_fn fn;
+    } routes[] = {
+        {"POST", "/v1/tickets", s_post_ticket},
+        {"GET", "/v1/tickets/", s_ticket_action},
+        {"POST", "/v1/tickets/", s_ticket_action},
+        {"POST", "/v1/counters/", s_counter_action},
+        {"POST", "/v1/complaints", s_post_complaint},
+        {"GET", "/v1/complaints", s_get_complaints},
+        {"GET", "/v1/complaints/", s_complaint_action},
+        {"POST", "/v1/complaints/", s_complaint_action},
+        {"POST", "/v1/feedback", s_post_feedback},
+        {"POST", "/v1/devices/", s_device_action},
+        {"GET", "/v1/hall", s_get_hall},
+        {"GET", "/v1/services", s_get_services},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        int rc = hb_http_route(d->http, routes[i].method, routes[i].prefix, routes[i].fn, d);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

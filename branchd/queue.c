@@ -1,0 +1,168 @@
+/* The queue rules (see queue.h). Everything here reads the hall's state and
+ * decides; nothing changes it. A hall holds at most a few thousand live
+ * tickets, so one pass over them per call is cheaper than keeping indexes in
+ * step with the reducer. */
+#include "queue.h"
+
+#include "hallbus/error.h"
+
+#include <string.h>
+
+void queue_rules_default(queue_rules_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->ratio = 2;
+    r->ageing_ms = 20 * 60 * 1000;
+    r->max_recalls = 2;
+    r->rank[HALLBUS__PRIORITY__PRIORITY_ELDERLY] = 3;
+    r->rank[HALLBUS__PRIORITY__PRIORITY_APPOINTMENT] = 2;
+    r->rank[HALLBUS__PRIORITY__PRIORITY_VIP] = 1;
+}
+
+int queue_parse_order(const char *text, queue_rules_t *r, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } names[] = {
+        {"vip", HALLBUS__PRIORITY__PRIORITY_VIP},
+        {"elderly", HALLBUS__PRIORITY__PRIORITY_ELDERLY},
+        {"appointment", HALLBUS__PRIORITY__PRIORITY_APPOINTMENT},
+    };
+    int rank[5] = {0};
+    int seen = 0;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, ", ");
+        int value = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].name) == len && strncmp(p, names[i].name, len) == 0)
+                value = names[i].value;
+        if (!value) {
+            hb_errf(err, errlen, "priority_order: '%.*s' is not one of vip, elderly, appointment",
+                    (int)(len > 32 ? 32 : len), p);
+            return HB_EINVAL;
+        }
+        if (rank[value]) {
+            hb_errf(err, errlen, "priority_order: '%.*s' is named twice", (int)len, p);
+            return HB_EINVAL;
+        }
+        rank[value] = 3 - seen; /* the first named ranks highest */
+        seen++;
+        p += len;
+    }
+    if (seen != 3) {
+        hb_errf(err, errlen, "priority_order must name vip, elderly and appointment once each, "
+                             "highest first (e.g. \"elderly,appointment,vip\")");
+        return HB_EINVAL;
+    }
+    memcpy(r->rank, rank, sizeof rank);
+    r->rank[HALLBUS__PRIORITY__PRIORITY_NORMAL] = 0;
+    return 0;
+}
+
+static int s_rank(const queue_rules_t *r, int priority)
+{
+    return priority > 0 && priority < 5 ? r->rank[priority] : 0;
+}
+
+static bool s_serves(const hb_hs_counter_t *c, const char *service)
+{
+    for (size_t i = 0; i < c->n_services; i++)
+        if (strcmp(c->services[i], service) == 0)
+            return true;
+    return false;
+}
+
+/* Earlier issue wins; the array order (issue order) breaks ties. */
+static bool s_older(const hb_hs_ticket_t *a, long ia, const hb_hs_ticket_t *b, long ib)
+{
+    return a->issued_ms < b->issued_ms || (a->issued_ms == b->issued_ms && ia < ib);
+}
+
+long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
+                const queue_rules_t *r, int64_t now_ms, int *rule)
+{
+    long aged = -1, prio = -1, normal = -1, oldest = -1;
+    for (size_t i = 0; i < s->n_tickets; i++) {
+        const hb_hs_ticket_t *t = &s->tickets[i];
+        if (t->state != HB_TICKET_WAITING || !s_serves(counter, t->service))
+            continue;
+        long li = (long)i;
+        if (oldest < 0 || s_older(t, li, &s->tickets[oldest], oldest))
+            oldest = li;
+        if (r->ageing_ms > 0 && now_ms - t->issued_ms >= r->ageing_ms &&
+            (aged < 0 || s_older(t, li, &s->tickets[aged], aged)))
+            aged = li;
+        int rank = s_rank(r, t->priority);
+        if (rank > 0) {
+            int best = prio < 0 ? -1 : s_rank(r, s->tickets[prio].priority);
+            if (prio < 0 || rank > best || (rank == best && s_older(t, li, &s->tickets[prio], prio)))
+                prio = li;
+        } else if (normal < 0 || s_older(t, li, &s->tickets[normal], normal)) {
+            normal = li;
+        }
+    }
+    if (oldest < 0)
+        return -1;
+    /* What the priority and ratio rules choose, and why. */
+    long base;
+    int base_rule;
+    if (prio >= 0 && (normal < 0 || counter->priority_streak < r->ratio)) {
+        base = prio;
+        base_rule = prio != oldest ? HALLBUS__CALL_RULE__CALL_RULE_PRIORITY : 0;
+    } else {
+        base = normal;
+        base_rule = prio >= 0 ? HALLBUS__CALL_RULE__CALL_RULE_RATIO : 0;
+    }
+    /* Ageing overrides them; where it picks the same ticket it changed
+     * nothing, and the plainer rule explains the order better. */
+    if (aged >= 0 && aged != base) {
+        *rule = HALLBUS__CALL_RULE__CALL_RULE_AGEING;
+        return aged;
+    }
+    if (!base_rule) /* the ticket that waited longest: first come, first served,
+                     * or a transferred ticket that kept its place */
+        base_rule = s->tickets[base].transferred ? HALLBUS__CALL_RULE__CALL_RULE_TRANSFER
+                                                 : HALLBUS__CALL_RULE__CALL_RULE_FIFO;
+    *rule = base_rule;
+    return base;
+}
+
+uint32_t queue_position(const hb_hall_state_t *s, const hb_hs_ticket_t *t, const queue_rules_t *r)
+{
+    long ti = (long)(t - s->tickets);
+    int rank = s_rank(r, t->priority);
+    uint32_t ahead = 0;
+    for (size_t i = 0; i < s->n_tickets; i++) {
+        const hb_hs_ticket_t *o = &s->tickets[i];
+        if (o == t || o->state != HB_TICKET_WAITING || strcmp(o->service, t->service) != 0)
+            continue;
+        int orank = s_rank(r, o->priority);
+        if (orank > rank || (orank == rank && s_older(o, (long)i, t, ti)))
+            ahead++;
+    }
+    return ahead + 1;
+}
+
+int64_t queue_estimate_wait_s(const hb_hall_state_t *s, const char *service, uint32_t position,
+                              int64_t fallback_s)
+{
+    const hb_hs_service_t *svc = hb_hall_state_service(s, service);
+    int64_t mean = svc ? hb_hall_state_mean_service_s(svc) : 0;
+    if (mean <= 0)
+        mean = fallback_s;
+    int64_t counters = 0;
+    for (size_t i = 0; i < s->n_counters; i++) {
+        const hb_hs_counter_t *c = &s->counters[i];
+        if (c->state != HB_COUNTER_CLOSED && c->state != HB_COUNTER_PAUSED && s_serves(c, service))
+            counters++;
+    }
+    if (counters == 0)
+        counters = 1;
+    return (int64_t)position * mean / counters;
+}
