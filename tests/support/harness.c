@@ -300,6 +300,22 @@ void hbt_hall_start(hbt_hall_t *hall)
 
 void hbt_hall_stop(hbt_hall_t *hall, int sig) { hbt_kill(&hall->proc, sig); }
 
+void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *services)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/policy.json", hall->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(policy_json, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_true(hall->n_extra + 4 <= 8);
+    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--policy_file");
+    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s", path);
+    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--services");
+    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s",
+             services ? services : HBT_SERVICES);
+}
+
 int64_t hbt_hq_count_type(hbt_hq_t *hq, const char *hall, const char *type)
 {
     int64_t count = 0, from = 1;

@@ -78,6 +78,18 @@ void hbt_hq_stop(hbt_hq_t *hq, int sig);
 /* Enrols a hall with hallctl (HQ's key pair must exist: start HQ first). */
 void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
 void hbt_hall_start(hbt_hall_t *hall);
+/* A policy open every day round the clock, in UTC: tests that take tickets
+ * at whatever hour CI runs use it. */
+#define HBT_POLICY_ALWAYS_OPEN                                                                    \
+    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"  \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"                  \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}"
+/* The services every engine test hall offers. */
+#define HBT_SERVICES "A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards"
+/* Writes `policy_json` to the hall's folder and adds --policy_file and
+ * --services (HBT_SERVICES when `services` is NULL) to its extra
+ * arguments, for the next hbt_hall_start. */
+void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *services);
 void hbt_hall_stop(hbt_hall_t *hall, int sig);
 /* Posts `n` generated events (in arrays of up to 500); returns the last seq. */
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
