@@ -116,11 +116,24 @@ static void s_get_status(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, body);
 }
 
+/* The hall's complete state in the reducer's snapshot form: what HQ's
+ * mirror of this hall equals once the stream is delivered. */
+static void s_get_hall_state(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    json_t *o = hb_hall_state_to_json(engine_state(d->engine));
+    if (o)
+        json_object_set_new(o, "hall", json_string(d->cfg.id));
+    hb_http_reply_json(req, o ? 200 : 503, o);
+}
+
 int branchd_api_register(branchd_t *d)
 {
     int rc = hb_http_route(d->http, "POST", "/v1/events", s_post_events, d);
     if (rc == 0)
         rc = hb_http_route(d->http, "GET", "/v1/status", s_get_status, d);
+    if (rc == 0)
+        rc = hb_http_route(d->http, "GET", "/v1/hall/snapshot", s_get_hall_state, d);
     if (rc == 0)
         rc = branchd_api_hall_register(d);
     return rc;

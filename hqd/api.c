@@ -115,6 +115,24 @@ static void s_get_hall(hb_http_req_t *req, void *arg)
         hb_http_reply_json(req, 200, o);
         return;
     }
+    if (strcmp(slash, "/state") == 0 || strcmp(slash, "/snapshot") == 0) {
+        /* The hall as the shared reducer mirrors it: the live view, or the
+         * complete state (equal to the hall's own once its stream is here). */
+        hq_live_read_lock(hq->live);
+        const hb_hall_state_t *st = hq_live_state(hq->live, h->num);
+        json_t *o = !st ? NULL
+                    : slash[1] == 's' && slash[2] == 't' ? hb_hall_state_view(st, hb_now_ms())
+                                                         : hb_hall_state_to_json(st);
+        hq_live_read_unlock(hq->live);
+        if (!st) {
+            hb_http_reply_error(req, 404, "not_found", "hall '%s' has no event mirrored yet", id);
+            return;
+        }
+        if (o)
+            json_object_set_new(o, "hall", json_string(h->id));
+        hb_http_reply_json(req, o ? 200 : 503, o);
+        return;
+    }
     if (strcmp(slash, "/events") != 0) {
         hb_http_reply_error(req, 404, "not_found", "no route for %s %s", req->method, req->path);
         return;
@@ -149,6 +167,8 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         json_object_set_new(refused, hq_reject_code_name(i), json_integer((json_int_t)st.refused_by_code[i]));
     char started[HB_RFC3339_MAX];
     hb_time_format(hq->started_ms, started);
+    hq_live_stats_t ls;
+    hq_live_get_stats(hq->live, &ls);
     json_t *body = json_pack(
         "{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}, "
         "s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
@@ -169,6 +189,12 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         (json_int_t)hq->store.store.map_size, "map_grows", (json_int_t)hq->store.store.grow_count,
         "auth", "allowed", (json_int_t)hq_zap_allowed(hq->zap), "denied",
         (json_int_t)hq_zap_denied(hq->zap));
+    json_object_set_new(body, "live",
+                        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:f}", "rebuilding", ls.rebuilding,
+                                  "events", (json_int_t)ls.events, "skipped",
+                                  (json_int_t)ls.skipped, "anomalies", (json_int_t)ls.anomalies,
+                                  "queued_bytes", (json_int_t)ls.queued_bytes, "rebuilt_events",
+                                  (json_int_t)ls.rebuilt_events, "rebuild_ms", ls.rebuild_ms));
     hb_http_reply_json(req, 200, body);
 }
 

@@ -1,11 +1,12 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
- * (ZAP handler, store, writer, ingest, HTTP API). api.c serves the API. */
+ * (ZAP handler, store, writer, live mirror, ingest, HTTP API). api.c serves the API. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
 #include "halls.h"
 #include "hqstore.h"
 #include "ingest.h"
+#include "live.h"
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
@@ -40,6 +41,7 @@ typedef struct hqd {
     hq_store_t store;
     hq_halls_t *halls;
     hq_writer_t *writer;
+    hq_live_t *live;
     hq_ingest_t *ingest;
     hb_http_t *http;
     int64_t started_ms;

@@ -138,6 +138,13 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
         hq_ingest_on_commit(hq->ingest, commits, n);
 }
 
+/* Runs on the writer thread: stored batches go on to the live mirror. */
+static void s_on_committed(hq_write_item_t *items, void *arg)
+{
+    hqd_t *hq = arg;
+    hq_live_submit(hq->live, items);
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     hqd_t *hq = t->data;
@@ -242,11 +249,16 @@ int main(int argc, char **argv)
     }
     hq_halls_set_next_num(hq->halls, next_num);
     hb_info("%zu hall(s) known", lc.n);
+    if (hq_live_start(&hq->store, lc.recs, lc.n, (size_t)hq->cfg.queue_bytes, &hq->live) != 0) {
+        hb_error("cannot start the live mirror");
+        return 1;
+    }
     rc = hq_writer_start(&hq->store, hq->loop, lc.recs, lc.n, next_num,
                          (size_t)hq->cfg.queue_bytes, s_on_commit, hq, &hq->writer);
     free(lc.recs);
     if (rc != 0)
         return 1;
+    hq_writer_set_sink(hq->writer, s_on_committed, hq);
     hq_ingest_config_t icfg = {
         .listen = hq->cfg.listen,
         .hq = &hq->cert,
@@ -282,6 +294,7 @@ int main(int argc, char **argv)
     if (uv_loop_close(hq->loop) != 0)
         hb_warn("the loop closed with handles open");
     hq_zap_stop(&hq->zap);
+    hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
     zmq_ctx_term(hq->zmq_ctx);

@@ -36,6 +36,8 @@ struct hq_writer {
     uv_async_t async;
     hq_commit_fn on_commit;
     void *arg;
+    hq_items_fn sink;
+    void *sink_arg;
     /* Thread-private from here on. */
     writer_hall_t *halls; /* by hall number */
     size_t halls_cap;
@@ -272,9 +274,28 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
     if (took > w->stats.max_commit_ms)
         w->stats.max_commit_ms = took;
     pthread_mutex_unlock(&w->lock);
-    for (size_t i = 0; i < n; i++)
-        free(items[i]);
+    /* What was stored goes on to the sink, in key order (per hall, in
+     * sequence order); the rest is freed. */
+    hq_write_item_t *head = NULL, **tail = &head;
+    for (size_t i = 0; i < n; i++) {
+        bool stored = rc == 0 && !w->halls[items[i]->hall_num].failed;
+        if (stored && w->sink) {
+            items[i]->next = NULL;
+            *tail = items[i];
+            tail = &items[i]->next;
+        } else {
+            free(items[i]);
+        }
+    }
     free(items);
+    if (head)
+        w->sink(head, w->sink_arg);
+}
+
+void hq_writer_set_sink(hq_writer_t *w, hq_items_fn fn, void *arg)
+{
+    w->sink = fn;
+    w->sink_arg = arg;
 }
 
 static void *s_thread(void *arg)

@@ -63,6 +63,13 @@ hq_write_item_t *hq_write_item_new(size_t len);
  * queue is full (the item stays the caller's). */
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);
 void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out);
+/* Where committed batches go after their commit (the live mirror), in
+ * commit order, as one list per commit linked by `next`; `fn` takes
+ * ownership and runs on the writer thread. Without a sink they are freed.
+ * Set it before the first submit. Batches that were not stored never reach
+ * the sink. */
+typedef void (*hq_items_fn)(hq_write_item_t *items, void *arg);
+void hq_writer_set_sink(hq_writer_t *w, hq_items_fn fn, void *arg);
 /* Commits what is queued, stops the thread, and frees `*w` after its async
  * handle is closed (run the loop to finish). */
 void hq_writer_stop(hq_writer_t **w);

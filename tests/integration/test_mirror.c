@@ -1,0 +1,210 @@
+/* One reducer, two sides, with real processes: halls run their engine over
+ * HTTP (tickets, counters, services, transfers, complaints, devices, and
+ * events from another queue system), and once the stream is delivered the
+ * state hqd mirrors of each hall equals the hall's own, member for member;
+ * again after hqd is killed with SIGKILL and rebuilds its mirror from its
+ * store, and after more traffic on top. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define HALLS 2
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t halls[HALLS];
+} world_t;
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "mirror");
+    hbt_hq_init(&w->hq, w->root);
+    hbt_hq_start(&w->hq);
+    for (int i = 0; i < HALLS; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "M%02d", i + 1);
+        hbt_hall_enroll(&w->hq, &w->halls[i], id);
+        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
+        hbt_hall_start(&w->halls[i]);
+    }
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    for (int i = 0; i < HALLS; i++)
+        hbt_hall_stop(&w->halls[i], SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+/* POSTs and returns the status; the body is dropped. */
+static int s_post(hbt_hall_t *h, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_post(hbt_hall_t *h, const char *path, const char *fmt, ...)
+{
+    char body[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    return hbt_http(h->http, "POST", path, body, NULL);
+}
+
+static uint64_t s_rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t s_rand(uint32_t n)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (uint32_t)(s_rng % n);
+}
+
+/* A stretch of a busy hall: most actions succeed, some are refused. */
+static void s_traffic(hbt_hall_t *h, int n)
+{
+    static const char *const svc[] = {"A", "B", "C"};
+    static const char *const prio[] = {"normal", "normal", "normal", "vip", "elderly", "appointment"};
+    char path[128];
+    for (int i = 0; i < n; i++) {
+        int c = 1 + (int)s_rand(3);
+        switch (s_rand(12)) {
+        case 0:
+        case 1:
+        case 2:
+            s_post(h, "/v1/tickets", "{\"service\":\"%s\",\"priority\":\"%s\"}", svc[s_rand(3)],
+                   prio[s_rand(6)]);
+            break;
+        case 3:
+            snprintf(path, sizeof path, "/v1/counters/%d/open", c);
+            s_post(h, path, "{\"staff\":\"E%d\",\"services\":[\"A\",\"%s\"]}", c, svc[1 + s_rand(2)]);
+            break;
+        case 4:
+        case 5:
+            snprintf(path, sizeof path, "/v1/counters/%d/call", c);
+            s_post(h, path, "{}");
+            break;
+        case 6:
+            snprintf(path, sizeof path, "/v1/counters/%d/start", c);
+            s_post(h, path, "{}");
+            break;
+        case 7:
+            snprintf(path, sizeof path, "/v1/counters/%d/complete", c);
+            s_post(h, path, "{\"business_type\":\"bill_payment\",\"amount\":%u}", s_rand(90000));
+            break;
+        case 8:
+            snprintf(path, sizeof path, "/v1/tickets/A%03u/transfer", 1 + s_rand(20));
+            s_post(h, path, "{\"service\":\"%s\"}", svc[s_rand(3)]);
+            break;
+        case 9:
+            s_post(h, "/v1/complaints",
+                   "{\"channel\":\"counter\",\"category\":\"waiting_time\",\"severity\":\"high\","
+                   "\"text\":\"too slow\"}");
+            break;
+        case 10:
+            s_post(h, "/v1/devices/kiosk-1/status", "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
+                   s_rand(2) ? "ok" : "paper_out");
+            break;
+        default:
+            /* Another queue system's events, through the same reducer. */
+            s_post(h, "/v1/events",
+                   "[{\"type\":\"satisfaction_scored\",\"score\":%u},"
+                   "{\"type\":\"ticket_issued\",\"ticket\":\"X%d\",\"service\":\"X\"}]",
+                   1 + s_rand(5), i);
+            break;
+        }
+    }
+}
+
+static json_t *s_hq_snapshot(world_t *w, hbt_hall_t *h)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/%.32s/snapshot", h->id);
+    return hbt_get(w->hq.http, path);
+}
+
+/* Waits until HQ's mirror has the hall's newest event, then compares. */
+static void s_assert_mirror_equal(world_t *w, hbt_hall_t *h)
+{
+    assert_true(hbt_wait_synced(&w->hq, h, 30000));
+    json_t *mine = hbt_get(h->http, "/v1/hall/snapshot");
+    assert_non_null(mine);
+    json_t *theirs = NULL;
+    int64_t deadline = hbt_now_ms() + 10000;
+    while (hbt_now_ms() < deadline) {
+        json_decref(theirs);
+        theirs = s_hq_snapshot(w, h);
+        if (theirs && hbt_int(theirs, "seq") >= hbt_int(mine, "seq"))
+            break;
+        hbt_sleep_ms(50);
+    }
+    assert_non_null(theirs);
+    if (!json_equal(mine, theirs)) {
+        char *a = json_dumps(mine, JSON_SORT_KEYS), *b = json_dumps(theirs, JSON_SORT_KEYS);
+        fail_msg("hall %s and HQ's mirror differ:\nhall: %.3000s\n  hq: %.3000s", h->id, a, b);
+    }
+    fprintf(stderr, "hall %s: HQ's mirror equals the hall at seq %lld (%lld waiting)\n", h->id,
+            (long long)hbt_int(mine, "seq"), (long long)json_array_size(json_object_get(mine, "tickets")));
+    json_decref(mine);
+    json_decref(theirs);
+}
+
+static void test_hq_mirror_equals_each_hall(void **state)
+{
+    world_t *w = *state;
+    for (int i = 0; i < HALLS; i++)
+        s_traffic(&w->halls[i], 600);
+    for (int i = 0; i < HALLS; i++)
+        s_assert_mirror_equal(w, &w->halls[i]);
+    /* The mirror is not kept on disk: a killed hqd rebuilds it from the
+     * events it stored, and it is equal again. */
+    hbt_hq_stop(&w->hq, SIGKILL);
+    s_traffic(&w->halls[0], 200); /* meanwhile the hall carries on */
+    hbt_hq_start(&w->hq);
+    for (int i = 0; i < HALLS; i++)
+        s_assert_mirror_equal(w, &w->halls[i]);
+    for (int i = 0; i < HALLS; i++)
+        s_traffic(&w->halls[i], 300);
+    for (int i = 0; i < HALLS; i++)
+        s_assert_mirror_equal(w, &w->halls[i]);
+    json_t *st = hbt_get(w->hq.http, "/v1/status");
+    assert_non_null(st);
+    json_t *live = json_object_get(st, "live");
+    assert_false(json_is_true(json_object_get(live, "rebuilding")));
+    assert_true(hbt_int(live, "rebuilt_events") > 0);
+    json_decref(st);
+    /* The live view at HQ is the same view the hall shows. */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/%.32s/state", w->halls[1].id);
+    json_t *view = hbt_get(w->hq.http, path);
+    json_t *mine = hbt_get(w->halls[1].http, "/v1/hall");
+    assert_non_null(view);
+    assert_non_null(mine);
+    assert_int_equal(hbt_int(view, "waiting"), hbt_int(mine, "waiting"));
+    assert_true(json_equal(json_object_get(view, "today"), json_object_get(mine, "today")));
+    json_decref(view);
+    json_decref(mine);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hq_mirror_equals_each_hall, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
