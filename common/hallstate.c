@@ -365,8 +365,72 @@ static bool s_date_ok(const char *d)
 
 /* ----------------------------------------------------------- lookups ---- */
 
+/* Below this many live tickets a walk is as fast as the index. */
+#define HS_TINDEX_MIN 32
+
+static uint32_t s_hash(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+static void s_tindex_put(hb_hall_state_t *s, size_t i)
+{
+    size_t mask = s->tindex_cap - 1;
+    for (size_t slot = s_hash(s->tickets[i].id) & mask;; slot = (slot + 1) & mask) {
+        if (s->tindex[slot] == 0) {
+            s->tindex[slot] = (uint32_t)i + 1;
+            return;
+        }
+    }
+}
+
+/* Rebuilt by apply whenever removals made it stale; lookups from the const
+ * API only read it, so readers sharing a state never write. */
+static void s_tindex_build(hb_hall_state_t *s)
+{
+    s->tindex_ok = false;
+    if (s->n_tickets < HS_TINDEX_MIN)
+        return;
+    size_t cap = 64;
+    while (cap < 2 * s->cap_tickets)
+        cap *= 2;
+    if (cap != s->tindex_cap) {
+        uint32_t *p = realloc(s->tindex, cap * sizeof *p);
+        if (!p)
+            return; /* lookups walk the tickets instead */
+        s->tindex = p;
+        s->tindex_cap = cap;
+    }
+    memset(s->tindex, 0, s->tindex_cap * sizeof *s->tindex);
+    for (size_t i = 0; i < s->n_tickets; i++)
+        s_tindex_put(s, i);
+    s->tindex_ok = true;
+}
+
+/* After tickets[n_tickets - 1] was appended. */
+static void s_tindex_added(hb_hall_state_t *s)
+{
+    if (s->tindex_ok && 2 * s->n_tickets <= s->tindex_cap)
+        s_tindex_put(s, s->n_tickets - 1);
+    else
+        s->tindex_ok = false;
+}
+
 static long s_ticket_index(const hb_hall_state_t *s, const char *id)
 {
+    if (s->tindex_ok) {
+        size_t mask = s->tindex_cap - 1;
+        for (size_t slot = s_hash(id) & mask;; slot = (slot + 1) & mask) {
+            uint32_t v = s->tindex[slot];
+            if (v == 0)
+                return -1;
+            if (strcmp(s->tickets[v - 1].id, id) == 0)
+                return (long)v - 1;
+        }
+    }
     for (size_t i = 0; i < s->n_tickets; i++) {
         if (strcmp(s->tickets[i].id, id) == 0)
             return (long)i;
@@ -555,6 +619,7 @@ void hb_hall_state_destroy(hb_hall_state_t **s_p)
     free(s->tickets);
     free(s->complaints);
     free(s->devices);
+    free(s->tindex);
     free(s);
     *s_p = NULL;
 }
@@ -579,6 +644,9 @@ hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
     if (!c)
         return NULL;
     *c = *s;
+    c->tindex = NULL; /* the copy builds its own at its next apply */
+    c->tindex_cap = 0;
+    c->tindex_ok = false;
     bool bad = false;
     c->services = s_dup(s->services, s->n_services, s->cap_services, sizeof *s->services, &bad);
     c->counters = s_dup(s->counters, s->n_counters, s->cap_counters, sizeof *s->counters, &bad);
@@ -702,6 +770,7 @@ static void s_finish(hb_hall_state_t *s, size_t i, int state, int64_t at)
     s->recent[s->n_recent++] = t;
     memmove(&s->tickets[i], &s->tickets[i + 1], (s->n_tickets - i - 1) * sizeof s->tickets[0]);
     s->n_tickets--;
+    s->tindex_ok = false;
 }
 
 /* A paused or reopened counter goes back to what its attached ticket says:
@@ -794,6 +863,7 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
     hb_hs_ticket_t *t = &s->tickets[s->n_tickets++];
     memset(t, 0, sizeof *t);
     s_copy(t->id, sizeof t->id, e->ticket);
+    s_tindex_added(s);
     s_copy(t->service, sizeof t->service, e->service);
     t->priority = e->priority == HALLBUS__PRIORITY__PRIORITY_UNSPECIFIED
                       ? HALLBUS__PRIORITY__PRIORITY_NORMAL
@@ -1198,6 +1268,8 @@ static const s_handler_fn s_handlers[] = {
 int hb_hall_state_apply(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     assert(s && env);
+    if (!s->tindex_ok && s->n_tickets >= HS_TINDEX_MIN)
+        s_tindex_build(s);
     s->seq = env->seq;
     s->at_ms = env->at_ms;
     /* A negative case from a hand-built envelope becomes a huge index: unknown. */

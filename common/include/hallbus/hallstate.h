@@ -171,6 +171,13 @@ typedef struct hb_hall_state {
     hb_hs_device_t *devices;
     hb_hs_ticket_t recent[HB_HS_RECENT_MAX]; /* finished, oldest first */
     size_t cap_services, cap_counters, cap_tickets, cap_complaints, cap_devices;
+    /* Private: an index of live tickets by id (open addressing, entries are
+     * index + 1), kept by apply for halls with many live tickets so that a
+     * lookup does not walk them all. Not part of the state: never compared
+     * or snapshotted. */
+    uint32_t *tindex;
+    size_t tindex_cap;
+    bool tindex_ok;
 } hb_hall_state_t;
 
 /* An empty state (no event applied). NULL when out of memory. */
