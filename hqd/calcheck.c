@@ -139,7 +139,10 @@ typedef struct idlist {
 struct calcheck_glossary {
     term_t *t;
     size_t n, cap;
-    idlist_t by_first[256]; /* terms by the first byte of their normal form */
+    /* Terms by the first byte of their normal form: those that begin with
+     * a letter or digit apart, since inside a word they cannot start. */
+    idlist_t by_first[256];
+    idlist_t mid_word[256];
 };
 
 calcheck_glossary_t *calcheck_glossary_new(void) { return calloc(1, sizeof(calcheck_glossary_t)); }
@@ -154,8 +157,10 @@ void calcheck_glossary_destroy(calcheck_glossary_t **g_p)
         free(g->t[i].norm);
         free(g->t[i].definition);
     }
-    for (int b = 0; b < 256; b++)
+    for (int b = 0; b < 256; b++) {
         free(g->by_first[b].v);
+        free(g->mid_word[b].v);
+    }
     free(g->t);
     free(g);
     *g_p = NULL;
@@ -216,7 +221,10 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
         hb_errf(err, errlen, "term: blank");
         return HB_EINVAL;
     }
-    const idlist_t *same = &g->by_first[(unsigned char)norm[0]];
+    bool word_start = s_word((unsigned char)norm[0]);
+    idlist_t *bucket = word_start ? &g->by_first[(unsigned char)norm[0]]
+                                  : &g->mid_word[(unsigned char)norm[0]];
+    const idlist_t *same = bucket;
     for (size_t i = 0; i < same->n; i++) {
         if (strcmp(g->t[same->v[i]].norm, norm) == 0) {
             hb_errf(err, errlen, "term: \"%s\" is in the glossary already (as \"%s\")", term,
@@ -232,7 +240,6 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
         g->t = t;
         g->cap = cap;
     }
-    idlist_t *bucket = &g->by_first[(unsigned char)norm[0]];
     if (bucket->n == bucket->cap) {
         size_t cap = bucket->cap ? bucket->cap * 2 : 4;
         uint32_t *v = realloc(bucket->v, cap * sizeof *v);
@@ -252,7 +259,7 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
         return s_nomem(err, errlen);
     }
     t.norm_len = n;
-    t.word_start = s_word((unsigned char)norm[0]);
+    t.word_start = word_start;
     t.word_end = s_word((unsigned char)norm[n - 1]);
     bucket->v[bucket->n++] = (uint32_t)g->n;
     g->t[g->n++] = t;
@@ -345,22 +352,34 @@ static size_t s_term_at(const char *text, size_t i, const term_t *t)
     return j;
 }
 
-/* Marks mark[t] = stamp for every term found in `text`. */
-static void s_scan(const calcheck_glossary_t *g, const char *text, uint32_t *mark, uint32_t stamp)
+static bool s_scan_bucket(const calcheck_glossary_t *g, const idlist_t *b, const char *text,
+                          size_t i, uint32_t *mark, uint32_t stamp)
 {
-    bool prev_word = false;
-    for (size_t i = 0; text[i]; i++) {
-        unsigned char c = (unsigned char)text[i];
-        const idlist_t *b = &g->by_first[s_lower(c)];
-        for (size_t k = 0; k < b->n; k++) {
-            const term_t *t = &g->t[b->v[k]];
-            if (mark[b->v[k]] == stamp || (t->word_start && prev_word))
-                continue;
-            if (s_term_at(text, i, t))
-                mark[b->v[k]] = stamp;
+    bool found = false;
+    for (size_t k = 0; k < b->n; k++) {
+        uint32_t t = b->v[k];
+        if (mark[t] != stamp && s_term_at(text, i, &g->t[t])) {
+            mark[t] = stamp;
+            found = true;
         }
+    }
+    return found;
+}
+
+/* Marks mark[t] = stamp for every term found in `text`; returns whether
+ * any was. */
+static bool s_scan(const calcheck_glossary_t *g, const char *text, uint32_t *mark, uint32_t stamp)
+{
+    bool prev_word = false, any = false;
+    for (size_t i = 0; text[i]; i++) {
+        unsigned char c = s_lower((unsigned char)text[i]);
+        if (!prev_word && g->by_first[c].n && s_scan_bucket(g, &g->by_first[c], text, i, mark, stamp))
+            any = true;
+        if (g->mid_word[c].n && s_scan_bucket(g, &g->mid_word[c], text, i, mark, stamp))
+            any = true;
         prev_word = s_word(c);
     }
+    return any;
 }
 
 size_t calcheck_glossary_find(const calcheck_glossary_t *g, const char *text, size_t *out,
@@ -394,7 +413,8 @@ typedef struct item {
     uint32_t *list;    /* sparse form: hall indexes, increasing */
     uint64_t *bits;    /* dense form (list == NULL) */
     size_t lo, hi;     /* dense: the words [lo, hi) that may be non-zero */
-    const org_region_t *city; /* owner, for a city campaign */
+    const org_region_t *owner; /* its owner region */
+    const org_region_t *city;  /* owner, for a city campaign */
     uint32_t *prod, *btype;   /* numbered and sorted */
     size_t n_prod, n_btype;
     int32_t anc[CAMPAIGN_PARENT_DEPTH_MAX]; /* items above it in the parent chain */
@@ -664,8 +684,8 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
     }
     it->ok = true;
     it->n_halls = count;
-    const org_region_t *owner = org_region_find(r->org, it->c->region);
-    it->city = owner && owner->level == ORG_CITY ? owner : NULL;
+    it->owner = org_region_find(r->org, it->c->region);
+    it->city = it->owner && it->owner->level == ORG_CITY ? it->owner : NULL;
     /* Whichever of a list and a bitset is smaller: a city campaign over 30
      * halls of 100,000 takes 120 bytes, not 12,500. */
     size_t list_bytes = count * sizeof(uint32_t), bits_bytes = r->words * sizeof(uint64_t);
@@ -766,9 +786,12 @@ static int s_rule_glossary(run_t *r, size_t index, uint32_t *in_text, uint32_t *
     const item_t *it = &r->items[index];
     const hb_cal_campaign_t *d = &it->c->doc;
     uint32_t stamp = (uint32_t)index + 1;
+    bool uses_jargon = false;
     for (int ch = 0; ch < HB_CAL_CHANNELS; ch++)
-        if (d->texts[ch])
-            s_scan(g, d->texts[ch], in_text, stamp);
+        if (d->texts[ch] && s_scan(g, d->texts[ch], in_text, stamp))
+            uses_jargon = true;
+    if (!uses_jargon)
+        return 0; /* most texts use no jargon: no need to read the FAQ */
     for (size_t i = 0; i < d->n_faq; i++) {
         s_scan(g, d->faq[i].question, in_faq, stamp);
         s_scan(g, d->faq[i].answer, in_faq, stamp);
@@ -869,11 +892,10 @@ typedef struct sweep {
     uint32_t *count;
     uint64_t *hash;
     int32_t *over_pos; /* -1 when not over */
+    int32_t *cur;      /* the group of the hall's set, -1 when it changed since */
     uint32_t *over;
     size_t n_over;
-    uint32_t *active;
-    size_t n_active;
-    int32_t *active_pos;
+    idlist_t *act;     /* per hall: the campaigns it runs now */
     group_t *groups;
     size_t n_groups, cap_groups;
     uint32_t *slots; /* group index + 1, keyed by set hash */
@@ -969,12 +991,11 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, group_t **o
     g->first = day;
     g->last = day;
     g->lim_min = g->lim_max = s_lim(r, h).max_concurrent;
-    g->items = malloc(s->count[h] * sizeof *g->items);
+    g->items = malloc(s->act[h].n * sizeof *g->items);
     if (!g->items)
         return HB_ENOMEM;
-    for (size_t i = 0; i < s->n_active; i++)
-        if (s_has(&r->items[s->active[i]], h))
-            g->items[g->n_items++] = s->active[i];
+    memcpy(g->items, s->act[h].v, s->act[h].n * sizeof *g->items);
+    g->n_items = s->act[h].n;
     /* Halls are recorded for as many groups as become findings; the rest
      * are only counted. */
     if (s->n_groups < CALCHECK_PER_RULE_MAX) {
@@ -995,23 +1016,54 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, group_t **o
     return 0;
 }
 
-static void s_touch(run_t *r, sweep_t *s, uint32_t index, bool start)
+static int s_act_push(idlist_t *l, uint32_t v)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        uint32_t *p = realloc(l->v, cap * sizeof *p);
+        if (!p)
+            return HB_ENOMEM;
+        l->v = p;
+        l->cap = cap;
+    }
+    l->v[l->n++] = v;
+    return 0;
+}
+
+static void s_act_remove(idlist_t *l, uint32_t v)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i] == v) {
+            l->v[i] = l->v[--l->n];
+            return;
+        }
+    }
+}
+
+/* A campaign starts or ends at every hall it reaches. */
+static int s_touch(run_t *r, sweep_t *s, uint32_t index, bool start)
 {
     const item_t *it = &r->items[index];
     uint64_t z = it->zob;
+    int rc = 0;
     FOR_EACH_HALL(it, h, {
         uint32_t lim = (uint32_t)s_lim(r, h).max_concurrent;
         s->hash[h] ^= z;
+        s->cur[h] = -1;
         if (start) {
+            if (s_act_push(&s->act[h], index) != 0)
+                rc = HB_ENOMEM;
             s->count[h]++;
             if (s->count[h] == lim + 1)
                 s_over_add(s, h);
         } else {
+            s_act_remove(&s->act[h], index);
             if (s->count[h] == lim + 1)
                 s_over_remove(s, h);
             s->count[h]--;
         }
     });
+    return rc;
 }
 
 static int s_group_finding(run_t *r, const group_t *g)
@@ -1057,16 +1109,18 @@ static int s_rule_concurrency(run_t *r)
     s.count = calloc(r->n_halls + 1, sizeof *s.count);
     s.hash = calloc(r->n_halls + 1, sizeof *s.hash);
     s.over_pos = malloc((r->n_halls + 1) * sizeof *s.over_pos);
+    s.cur = malloc((r->n_halls + 1) * sizeof *s.cur);
     s.over = malloc((r->n_halls + 1) * sizeof *s.over);
-    s.active = malloc((r->n + 1) * sizeof *s.active);
-    s.active_pos = malloc((r->n + 1) * sizeof *s.active_pos);
-    if (!ev || !s.count || !s.hash || !s.over_pos || !s.over || !s.active || !s.active_pos ||
+    s.act = calloc(r->n_halls + 1, sizeof *s.act);
+    if (!ev || !s.count || !s.hash || !s.over_pos || !s.cur || !s.over || !s.act ||
         s_group_grow_table(&s) != 0) {
         rc = s_nomem(r->err, r->errlen);
         goto out;
     }
-    for (size_t h = 0; h < r->n_halls; h++)
+    for (size_t h = 0; h < r->n_halls; h++) {
         s.over_pos[h] = -1;
+        s.cur[h] = -1;
+    }
     for (size_t i = 0; i < r->n; i++) {
         if (!r->items[i].ok)
             continue;
@@ -1077,15 +1131,9 @@ static int s_rule_concurrency(run_t *r)
     for (size_t e = 0; e < n_ev;) {
         int32_t day = ev[e].day;
         for (; e < n_ev && ev[e].day == day; e++) {
-            uint32_t i = ev[e].item;
-            s_touch(r, &s, i, ev[e].start != 0);
-            if (ev[e].start) {
-                s.active_pos[i] = (int32_t)s.n_active;
-                s.active[s.n_active++] = i;
-            } else {
-                uint32_t last = s.active[--s.n_active];
-                s.active[s.active_pos[i]] = last;
-                s.active_pos[last] = s.active_pos[i];
+            if (s_touch(r, &s, ev[e].item, ev[e].start != 0) != 0) {
+                rc = s_nomem(r->err, r->errlen);
+                goto out;
             }
         }
         /* Until the next event nothing changes, so the halls over their
@@ -1094,10 +1142,15 @@ static int s_rule_concurrency(run_t *r)
         for (size_t k = 0; k < s.n_over; k++) {
             uint32_t h = s.over[k];
             group_t *g = NULL;
-            if (s_group_of(r, &s, h, day, &g) != 0) {
+            /* A hall no event touched since its last segment runs the same
+             * set as then: only touched halls are looked up. */
+            if (s.cur[h] >= 0) {
+                g = &s.groups[s.cur[h]];
+            } else if (s_group_of(r, &s, h, day, &g) != 0) {
                 rc = s_nomem(r->err, r->errlen);
                 goto out;
             }
+            s.cur[h] = (int32_t)(g - s.groups);
             if (g->halls)
                 org_bit_set(g->halls, h);
             if (seg_end > g->last)
@@ -1128,9 +1181,11 @@ out:
     free(s.count);
     free(s.hash);
     free(s.over_pos);
+    free(s.cur);
     free(s.over);
-    free(s.active);
-    free(s.active_pos);
+    for (size_t h = 0; s.act && h < r->n_halls; h++)
+        free(s.act[h].v);
+    free(s.act);
     return rc;
 }
 
@@ -1268,8 +1323,9 @@ static int s_rule_city(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day, in
         return 0;
     }
     const item_t *c = &r->items[ci], *w = &r->items[wi];
-    if (!c->city || s_descends(c, wi))
-        return 0;
+    if (!c->city || !w->owner || !org_region_contains(r->org, w->owner, c->city) ||
+        s_descends(c, wi))
+        return 0; /* a wider campaign reaches only halls under its owner */
     const uint32_t *halls = NULL;
     size_t n_city = org_city_halls(r->org, c->city, &halls);
     uint32_t first[CALCHECK_SAMPLE_MAX];
