@@ -1059,6 +1059,40 @@ out:
     return rc;
 }
 
+static int s_by_start_id(const void *a, const void *b)
+{
+    const campaign_t *x = *(const campaign_t *const *)a, *y = *(const campaign_t *const *)b;
+    if (x->doc.start != y->doc.start)
+        return x->doc.start < y->doc.start ? -1 : 1;
+    return strcmp(x->doc.id, y->doc.id);
+}
+
+/* One slice document from campaign objects already made: the same document
+ * hb_cal_slice_build makes, without making each campaign's JSON once per
+ * hall. */
+static json_t *s_slice_doc(uint64_t version, const char *hall, json_t *const *docs,
+                           const uint32_t *which, size_t n)
+{
+    json_t *doc = json_object(), *list = json_array();
+    int bad = 0;
+    if (!doc || !list) {
+        json_decref(doc);
+        json_decref(list);
+        return NULL;
+    }
+    s_set(doc, "version", json_integer((json_int_t)version), &bad);
+    s_set(doc, "hall", json_string(hall), &bad);
+    for (size_t k = 0; k < n && !bad; k++)
+        if (json_array_append(list, docs[which[k]]) != 0)
+            bad++;
+    s_set(doc, "campaigns", list, &bad);
+    if (bad) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, int32_t from_day,
                              campaign_slice_fn fn, void *ud, char *err, size_t errlen)
 {
@@ -1070,11 +1104,28 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     uint32_t *count = calloc(n_halls + 1, sizeof *count);
     uint32_t *start = calloc(n_halls + 1, sizeof *start);
+    const campaign_t **pub = malloc((cal->n ? cal->n : 1) * sizeof *pub);
+    json_t **docs = calloc(cal->n ? cal->n : 1, sizeof *docs);
     uint32_t *list = NULL;
+    size_t n_pub = 0;
     int rc = 0;
-    if (!bits || !count || !start) {
+    if (!bits || !count || !start || !pub || !docs) {
         rc = s_nomem(err, errlen);
         goto out;
+    }
+    /* The published campaigns in slice order, each as JSON once: every
+     * hall's list is then built in that order and shares the objects. */
+    for (size_t i = 0; i < cal->n; i++)
+        if (s_in_slice(cal->v[i], from_day))
+            pub[n_pub++] = cal->v[i];
+    if (n_pub > 1)
+        qsort(pub, n_pub, sizeof *pub, s_by_start_id);
+    for (size_t k = 0; k < n_pub; k++) {
+        docs[k] = hb_cal_campaign_to_json(&pub[k]->doc);
+        if (!docs[k]) {
+            rc = s_nomem(err, errlen);
+            goto out;
+        }
     }
     /* Two passes over the published scopes, counting then filling, keep
      * memory to one index per (hall, campaign) pair; a hall's list stops
@@ -1094,9 +1145,8 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
                 goto out;
             }
         }
-        for (size_t i = 0; i < cal->n; i++) {
-            const campaign_t *c = cal->v[i];
-            if (!s_in_slice(c, from_day) || campaign_resolve(c, org, bits, words, NULL, NULL, 0))
+        for (size_t k = 0; k < n_pub; k++) {
+            if (campaign_resolve(pub[k], org, bits, words, NULL, NULL, 0) != 0)
                 continue;
             for (size_t w = 0; w < words; w++) {
                 uint64_t word = bits[w];
@@ -1106,7 +1156,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
                     if (count[h] > HB_CAL_SLICE_MAX)
                         continue;
                     if (pass == 1)
-                        list[start[h] + count[h]] = (uint32_t)i;
+                        list[start[h] + count[h]] = (uint32_t)k;
                     count[h]++;
                 }
             }
@@ -1120,12 +1170,8 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
             snprintf(problem, sizeof problem,
                      "more than %d published campaigns from this day on", HB_CAL_SLICE_MAX);
         } else {
-            const hb_cal_campaign_t *chosen[HB_CAL_SLICE_MAX];
-            for (size_t k = 0; k < count[h]; k++)
-                chosen[k] = &cal->v[list[start[h] + k]]->doc;
-            int brc = hb_cal_slice_build(cal->version, hall->id, chosen, count[h], &slice, problem,
-                                         sizeof problem);
-            if (brc == HB_ENOMEM) {
+            slice = s_slice_doc(cal->version, hall->id, docs, &list[start[h]], count[h]);
+            if (!slice) {
                 rc = s_nomem(err, errlen);
                 goto out;
             }
@@ -1135,6 +1181,10 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
             goto out;
     }
 out:
+    for (size_t k = 0; docs && k < n_pub; k++)
+        json_decref(docs[k]);
+    free(docs);
+    free(pub);
     free(bits);
     free(count);
     free(start);

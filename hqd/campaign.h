@@ -204,7 +204,9 @@ int campaign_calendar_slice(const campaign_calendar_t *cal, const org_t *org, co
 
 /* Called once per hall in index order with its slice (a new reference the
  * callee owns), or with slice NULL and `problem` saying why that hall's
- * slice could not be built. Returning non-zero stops the walk. */
+ * slice could not be built. Returning non-zero stops the walk. The campaign
+ * objects inside are shared between the halls' slices: read or dump a
+ * slice, do not change it. */
 typedef int (*campaign_slice_fn)(const org_hall_t *hall, json_t *slice, const char *problem,
                                  void *ud);
 /* Every hall's slice, resolving each published scope once. Returns 0, the
