@@ -888,14 +888,20 @@ typedef struct group {
     int lim_min, lim_max;
 } group_t;
 
+/* The state of the day sweep. A hall over its limit has an open run: the
+ * group of the set it runs (cur) since some day. Only an event that
+ * reaches the hall can change its set, so the sweep does work for the
+ * halls each event reaches, never for every hall on every day: the run is
+ * closed when an event reaches the hall, and a new one opened after the
+ * day's events if the hall is still over. */
 typedef struct sweep {
-    uint32_t *count;
-    uint64_t *hash;
-    int32_t *over_pos; /* -1 when not over */
-    int32_t *cur;      /* the group of the hall's set, -1 when it changed since */
-    uint32_t *over;
-    size_t n_over;
+    uint32_t *count;   /* per hall: campaigns it runs now */
+    uint64_t *hash;    /* per hall: XOR of their random numbers */
     idlist_t *act;     /* per hall: the campaigns it runs now */
+    int32_t *cur;      /* per hall: the group of its open run, -1 when none */
+    uint32_t *dirty;   /* halls reached by today's events */
+    uint32_t *dirty_day; /* per hall: 1 + the batch that last listed it */
+    size_t n_dirty;
     group_t *groups;
     size_t n_groups, cap_groups;
     uint32_t *slots; /* group index + 1, keyed by set hash */
@@ -918,26 +924,24 @@ static int s_by_event(const void *a, const void *b)
     return x->item < y->item ? -1 : x->item > y->item;
 }
 
-static void s_over_add(sweep_t *s, uint32_t h)
-{
-    s->over_pos[h] = (int32_t)s->n_over;
-    s->over[s->n_over++] = h;
-}
-
-static void s_over_remove(sweep_t *s, uint32_t h)
-{
-    uint32_t last = s->over[--s->n_over];
-    s->over[s->over_pos[h]] = last;
-    s->over_pos[last] = s->over_pos[h];
-    s->over_pos[h] = -1;
-}
-
-/* Whether group `g` is exactly the set hall `h` runs on `day`: as many
- * campaigns, each running that day and reaching the hall. */
+/* Whether group `g` is exactly the set hall `h` runs now. */
 static bool s_group_is(const run_t *r, const sweep_t *s, const group_t *g, uint32_t h, int32_t day)
 {
-    if (g->n_items != s->count[h])
+    const idlist_t *now = &s->act[h];
+    if (g->n_items != now->n)
         return false;
+    if (now->n <= 16) {
+        /* Small sets (the usual case: a few campaigns over a limit of a
+         * few) compare as lists, without touching the hall sets. */
+        for (size_t i = 0; i < g->n_items; i++) {
+            bool in = false;
+            for (size_t k = 0; k < now->n && !in; k++)
+                in = now->v[k] == g->items[i];
+            if (!in)
+                return false;
+        }
+        return true;
+    }
     for (size_t i = 0; i < g->n_items; i++) {
         const item_t *it = &r->items[g->items[i]];
         if (it->c->doc.start > day || it->c->doc.end < day || !s_has(it, h))
@@ -964,15 +968,15 @@ static int s_group_grow_table(sweep_t *s)
     return 0;
 }
 
-/* The group of hall `h`'s set on `day`, made when new. */
-static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, group_t **out)
+/* The group of the set hall `h` runs on `day`, made when new. */
+static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, int32_t *out)
 {
     uint64_t key = s->hash[h];
     size_t mask = s->slot_cap - 1, j = (size_t)key & mask;
     while (s->slots[j]) {
-        group_t *g = &s->groups[s->slots[j] - 1];
+        const group_t *g = &s->groups[s->slots[j] - 1];
         if (g->key == key && s_group_is(r, s, g, h, day)) {
-            *out = g;
+            *out = (int32_t)(s->slots[j] - 1);
             return 0;
         }
         j = (j + 1) & mask;
@@ -990,7 +994,8 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, group_t **o
     g->key = key;
     g->first = day;
     g->last = day;
-    g->lim_min = g->lim_max = s_lim(r, h).max_concurrent;
+    g->lim_min = s_lim(r, h).max_concurrent;
+    g->lim_max = g->lim_min;
     g->items = malloc(s->act[h].n * sizeof *g->items);
     if (!g->items)
         return HB_ENOMEM;
@@ -1005,14 +1010,10 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, group_t **o
             return HB_ENOMEM;
         }
     }
-    s->n_groups++;
-    if (s->n_groups * 2 > s->slot_cap) {
-        if (s_group_grow_table(s) != 0)
-            return HB_ENOMEM;
-    } else {
-        s->slots[j] = (uint32_t)s->n_groups;
-    }
-    *out = g;
+    *out = (int32_t)s->n_groups++;
+    if (s->n_groups * 2 > s->slot_cap)
+        return s_group_grow_table(s);
+    s->slots[j] = (uint32_t)s->n_groups;
     return 0;
 }
 
@@ -1040,26 +1041,31 @@ static void s_act_remove(idlist_t *l, uint32_t v)
     }
 }
 
-/* A campaign starts or ends at every hall it reaches. */
-static int s_touch(run_t *r, sweep_t *s, uint32_t index, bool start)
+/* A campaign starts or ends, on `day`, at every hall it reaches: an open
+ * run there ends the day before. */
+static int s_touch(run_t *r, sweep_t *s, uint32_t index, bool start, int32_t day, uint32_t batch)
 {
     const item_t *it = &r->items[index];
     uint64_t z = it->zob;
     int rc = 0;
     FOR_EACH_HALL(it, h, {
-        uint32_t lim = (uint32_t)s_lim(r, h).max_concurrent;
+        if (s->cur[h] >= 0) {
+            group_t *g = &s->groups[s->cur[h]];
+            if (day - 1 > g->last)
+                g->last = day - 1;
+            s->cur[h] = -1;
+        }
+        if (s->dirty_day[h] != batch) {
+            s->dirty_day[h] = batch;
+            s->dirty[s->n_dirty++] = h;
+        }
         s->hash[h] ^= z;
-        s->cur[h] = -1;
         if (start) {
             if (s_act_push(&s->act[h], index) != 0)
                 rc = HB_ENOMEM;
             s->count[h]++;
-            if (s->count[h] == lim + 1)
-                s_over_add(s, h);
         } else {
             s_act_remove(&s->act[h], index);
-            if (s->count[h] == lim + 1)
-                s_over_remove(s, h);
             s->count[h]--;
         }
     });
@@ -1108,54 +1114,54 @@ static int s_rule_concurrency(run_t *r)
     int rc = 0;
     s.count = calloc(r->n_halls + 1, sizeof *s.count);
     s.hash = calloc(r->n_halls + 1, sizeof *s.hash);
-    s.over_pos = malloc((r->n_halls + 1) * sizeof *s.over_pos);
-    s.cur = malloc((r->n_halls + 1) * sizeof *s.cur);
-    s.over = malloc((r->n_halls + 1) * sizeof *s.over);
     s.act = calloc(r->n_halls + 1, sizeof *s.act);
-    if (!ev || !s.count || !s.hash || !s.over_pos || !s.cur || !s.over || !s.act ||
+    s.cur = malloc((r->n_halls + 1) * sizeof *s.cur);
+    s.dirty = malloc((r->n_halls + 1) * sizeof *s.dirty);
+    s.dirty_day = calloc(r->n_halls + 1, sizeof *s.dirty_day);
+    if (!ev || !s.count || !s.hash || !s.act || !s.cur || !s.dirty || !s.dirty_day ||
         s_group_grow_table(&s) != 0) {
         rc = s_nomem(r->err, r->errlen);
         goto out;
     }
-    for (size_t h = 0; h < r->n_halls; h++) {
-        s.over_pos[h] = -1;
+    for (size_t h = 0; h < r->n_halls; h++)
         s.cur[h] = -1;
-    }
     for (size_t i = 0; i < r->n; i++) {
         if (!r->items[i].ok)
             continue;
         ev[n_ev++] = (event_t){r->items[i].c->doc.start, 1, (uint32_t)i};
         ev[n_ev++] = (event_t){r->items[i].c->doc.end + 1, 0, (uint32_t)i};
     }
-    qsort(ev, n_ev, sizeof *ev, s_by_event);
+    if (n_ev > 1)
+        qsort(ev, n_ev, sizeof *ev, s_by_event);
+    uint32_t batch = 0;
     for (size_t e = 0; e < n_ev;) {
         int32_t day = ev[e].day;
+        batch++;
+        s.n_dirty = 0;
         for (; e < n_ev && ev[e].day == day; e++) {
-            if (s_touch(r, &s, ev[e].item, ev[e].start != 0) != 0) {
+            if (s_touch(r, &s, ev[e].item, ev[e].start != 0, day, batch) != 0) {
                 rc = s_nomem(r->err, r->errlen);
                 goto out;
             }
         }
-        /* Until the next event nothing changes, so the halls over their
-         * limit now are over on every day up to then. */
-        int32_t seg_end = e < n_ev ? ev[e].day - 1 : day;
-        for (size_t k = 0; k < s.n_over; k++) {
-            uint32_t h = s.over[k];
-            group_t *g = NULL;
-            /* A hall no event touched since its last segment runs the same
-             * set as then: only touched halls are looked up. */
-            if (s.cur[h] >= 0) {
-                g = &s.groups[s.cur[h]];
-            } else if (s_group_of(r, &s, h, day, &g) != 0) {
+        /* The halls today's events reached and left over their limit open
+         * a run. Every campaign ends, so every run is closed by a touch. */
+        for (size_t k = 0; k < s.n_dirty; k++) {
+            uint32_t h = s.dirty[k];
+            int lim = s_lim(r, h).max_concurrent;
+            if (s.count[h] <= (uint32_t)lim)
+                continue;
+            int32_t gi = -1;
+            if (s_group_of(r, &s, h, day, &gi) != 0) {
                 rc = s_nomem(r->err, r->errlen);
                 goto out;
             }
-            s.cur[h] = (int32_t)(g - s.groups);
+            group_t *g = &s.groups[gi];
+            s.cur[h] = gi;
             if (g->halls)
                 org_bit_set(g->halls, h);
-            if (seg_end > g->last)
-                g->last = seg_end;
-            int lim = s_lim(r, h).max_concurrent;
+            if (day > g->last)
+                g->last = day;
             if (lim < g->lim_min)
                 g->lim_min = lim;
             if (lim > g->lim_max)
@@ -1175,17 +1181,17 @@ out:
         free(s.groups[i].items);
         free(s.groups[i].halls);
     }
+    for (size_t h = 0; s.act && h < r->n_halls; h++)
+        free(s.act[h].v);
     free(s.groups);
     free(s.slots);
     free(ev);
     free(s.count);
     free(s.hash);
-    free(s.over_pos);
-    free(s.cur);
-    free(s.over);
-    for (size_t h = 0; s.act && h < r->n_halls; h++)
-        free(s.act[h].v);
     free(s.act);
+    free(s.cur);
+    free(s.dirty);
+    free(s.dirty_day);
     return rc;
 }
 
