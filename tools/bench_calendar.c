@@ -417,21 +417,26 @@ int main(int argc, char **argv)
     bool as_json = false;
     s_rng = 20270101;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--halls") == 0)
-            halls = s_arg("--halls", argv[++i < argc ? i : 0], 1, ORG_HALLS_MAX);
-        else if (strcmp(argv[i], "--campaigns") == 0)
-            campaigns = s_arg("--campaigns", argv[++i < argc ? i : 0], 1, CAMPAIGN_CALENDAR_MAX);
-        else if (strcmp(argv[i], "--runs") == 0)
-            runs = s_arg("--runs", argv[++i < argc ? i : 0], 1, RUNS_MAX);
-        else if (strcmp(argv[i], "--seed") == 0)
-            s_rng = (uint64_t)s_arg("--seed", argv[++i < argc ? i : 0], 0, 1L << 40);
-        else if (strcmp(argv[i], "--json") == 0)
+        const char *opt = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "--json") == 0) {
             as_json = true;
+            continue;
+        }
+        if (strcmp(opt, "--halls") == 0)
+            halls = s_arg(opt, value, 1, ORG_HALLS_MAX);
+        else if (strcmp(opt, "--campaigns") == 0)
+            campaigns = s_arg(opt, value, 1, CAMPAIGN_CALENDAR_MAX);
+        else if (strcmp(opt, "--runs") == 0)
+            runs = s_arg(opt, value, 1, RUNS_MAX);
+        else if (strcmp(opt, "--seed") == 0)
+            s_rng = (uint64_t)s_arg(opt, value, 0, 1L << 40);
         else {
             fprintf(stderr, "usage: bench_calendar [--halls N] [--campaigns N] [--runs N] "
                             "[--seed N] [--json]\n");
             return 2;
         }
+        i++; /* the option's value */
     }
 
     double t_org = 0;
