@@ -1,0 +1,913 @@
+/* The hall's slice of the campaign calendar (see calendar.h): strict reading
+ * and writing of campaign content and slice documents, civil-date helpers
+ * and the two date queries a hall asks.
+ *
+ * Everything a document may carry is bounded before it is copied, and every
+ * refusal names the member by its path so that whoever wrote the document
+ * can find it. This file knows nothing of HQ's scopes, owners or lifecycle. */
+#include "hallbus/calendar.h"
+
+#include "hallbus/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_MAX_LEN 160
+
+static const char *const s_level_names[] = {"head_office", "province", "city"};
+static const char *const s_channel_names[] = {"signage", "kiosk", "counter_script"};
+
+/* ------------------------------------------------------------- dates ---- */
+
+static bool s_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int s_month_days(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && s_leap(y) ? 29 : days[m - 1];
+}
+
+/* Leap years in 1..y (the Gregorian count, extended backwards). */
+static int32_t s_leaps_through(int y) { return y / 4 - y / 100 + y / 400; }
+
+static int32_t s_days_from_civil(int y, int m, int d)
+{
+    int32_t days = 365 * (int32_t)(y - 1970) + s_leaps_through(y - 1) - s_leaps_through(1969);
+    for (int i = 1; i < m; i++)
+        days += s_month_days(y, i);
+    return days + d - 1;
+}
+
+int hb_cal_day_parse(const char *text, int32_t *out_day)
+{
+    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+        return HB_EPARSE;
+    int v[3] = {0, 0, 0};
+    const int from[3] = {0, 5, 8}, len[3] = {4, 2, 2};
+    for (int f = 0; f < 3; f++) {
+        for (int i = 0; i < len[f]; i++) {
+            char ch = text[from[f] + i];
+            if (ch < '0' || ch > '9')
+                return HB_EPARSE;
+            v[f] = v[f] * 10 + (ch - '0');
+        }
+    }
+    if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > s_month_days(v[0], v[1]))
+        return HB_EPARSE;
+    *out_day = s_days_from_civil(v[0], v[1], v[2]);
+    return 0;
+}
+
+void hb_cal_day_format(int32_t day, char out[11])
+{
+    /* Start from an estimate of the year and correct it: the estimate is
+     * off by at most one either way over the supported range. */
+    int y = 1970 + (int)(day / 366);
+    while (s_days_from_civil(y + 1, 1, 1) <= day)
+        y++;
+    while (y > 1 && s_days_from_civil(y, 1, 1) > day)
+        y--;
+    int32_t rest = day - s_days_from_civil(y, 1, 1);
+    int m = 1;
+    while (m < 12 && rest >= s_month_days(y, m)) {
+        rest -= s_month_days(y, m);
+        m++;
+    }
+    int d = (int)rest + 1;
+    const int digits[8] = {y / 1000 % 10, y / 100 % 10, y / 10 % 10, y % 10, m / 10, m % 10, d / 10, d % 10};
+    for (int i = 0, k = 0; i < 10; i++)
+        out[i] = (i == 4 || i == 7) ? '-' : (char)('0' + digits[k++]);
+    out[10] = '\0';
+}
+
+int32_t hb_cal_day_of_ms(int64_t ms)
+{
+    const int64_t day_ms = 86400000LL;
+    int64_t d = ms / day_ms;
+    if (ms % day_ms < 0)
+        d--; /* floor, not truncation, for instants before the epoch */
+    return (int32_t)d;
+}
+
+/* ------------------------------------------------------------- names ---- */
+
+const char *hb_cal_level_name(hb_cal_level_t level)
+{
+    return (unsigned)level < 3 ? s_level_names[level] : "unknown";
+}
+
+int hb_cal_level_parse(const char *name, hb_cal_level_t *out)
+{
+    for (int i = 0; i < 3; i++) {
+        if (name && strcmp(name, s_level_names[i]) == 0) {
+            *out = (hb_cal_level_t)i;
+            return 0;
+        }
+    }
+    return HB_EINVAL;
+}
+
+const char *hb_cal_channel_name(hb_cal_channel_t ch)
+{
+    return (unsigned)ch < HB_CAL_CHANNELS ? s_channel_names[ch] : "unknown";
+}
+
+int hb_cal_channel_parse(const char *name, hb_cal_channel_t *out)
+{
+    for (int i = 0; i < HB_CAL_CHANNELS; i++) {
+        if (name && strcmp(name, s_channel_names[i]) == 0) {
+            *out = (hb_cal_channel_t)i;
+            return 0;
+        }
+    }
+    return HB_EINVAL;
+}
+
+/* ------------------------------------------------- reading helpers ---- */
+
+/* snprintf for member paths: a path cut short only shortens a message, so
+ * truncation is accepted here on purpose. */
+static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void s_pathf(char *out, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, len, fmt, ap);
+    va_end(ap);
+}
+
+static void s_join(char *out, size_t len, const char *path, const char *member)
+{
+    if (path && path[0])
+        s_pathf(out, len, "%s.%s", path, member);
+    else
+        s_pathf(out, len, "%s", member);
+}
+
+static bool s_listed(const char *key, const char *const *names)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        if (strcmp(key, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Refuses a member that is neither ours nor the caller's. */
+static int s_members_known(const json_t *obj, const char *const *ours, const char *const *extra,
+                           const char *path, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        (void)v;
+        if (!s_listed(key, ours) && !s_listed(key, extra)) {
+            char p[PATH_MAX_LEN];
+            s_join(p, sizeof p, path, key);
+            hb_errf(err, errlen, "%s: unknown member", p);
+            return HB_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* A string value of `min`..`max` bytes without an embedded NUL. jansson has
+ * already refused invalid UTF-8, so the bytes are text. */
+static int s_text(const json_t *v, size_t min, size_t max, const char *p, const char **out,
+                  char *err, size_t errlen)
+{
+    if (!json_is_string(v)) {
+        hb_errf(err, errlen, "%s: must be a string", p);
+        return HB_EINVAL;
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (strlen(s) != n) {
+        hb_errf(err, errlen, "%s: contains a NUL character", p);
+        return HB_EINVAL;
+    }
+    if (n < min) {
+        hb_errf(err, errlen, "%s: must not be empty", p);
+        return HB_EINVAL;
+    }
+    if (n > max) {
+        hb_errf(err, errlen, "%s: %zu bytes, at most %zu", p, n, max);
+        return HB_EINVAL;
+    }
+    *out = s;
+    return 0;
+}
+
+static bool s_id_chars(const char *s, size_t max, bool allow_dot)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || (allow_dot && c == '.');
+        if (!ok || n >= max)
+            return false;
+    }
+    return n > 0;
+}
+
+static int s_id(const json_t *v, size_t max, bool allow_dot, const char *p, const char **out,
+                char *err, size_t errlen)
+{
+    const char *s = NULL;
+    int rc = s_text(v, 1, max, p, &s, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!s_id_chars(s, max, allow_dot)) {
+        hb_errf(err, errlen, "%s: \"%s\" is not an id ([A-Za-z0-9_%s-]{1,%zu})", p, s,
+                allow_dot ? "." : "", max);
+        return HB_EINVAL;
+    }
+    *out = s;
+    return 0;
+}
+
+static char *s_dup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+static int s_nomem(char *err, size_t errlen)
+{
+    hb_errf(err, errlen, "out of memory");
+    return HB_ENOMEM;
+}
+
+/* An array of distinct item ids (products or business types). */
+static int s_items(const json_t *obj, const char *name, const char *path, size_t *n_out,
+                   char (**out)[HB_CAL_ITEM_ID_MAX], char *err, size_t errlen)
+{
+    char p[PATH_MAX_LEN];
+    s_join(p, sizeof p, path, name);
+    const json_t *a = json_object_get(obj, name);
+    if (!a) {
+        hb_errf(err, errlen, "%s: missing (give [] for none)", p);
+        return HB_EINVAL;
+    }
+    if (!json_is_array(a)) {
+        hb_errf(err, errlen, "%s: must be an array of ids", p);
+        return HB_EINVAL;
+    }
+    size_t n = json_array_size(a);
+    if (n > HB_CAL_ITEMS_MAX) {
+        hb_errf(err, errlen, "%s: %zu entries, at most %d", p, n, HB_CAL_ITEMS_MAX);
+        return HB_EINVAL;
+    }
+    *n_out = 0;
+    if (n == 0)
+        return 0;
+    *out = calloc(n, sizeof **out);
+    if (!*out)
+        return s_nomem(err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        char ip[PATH_MAX_LEN];
+        s_pathf(ip, sizeof ip, "%s[%zu]", p, i);
+        const char *s = NULL;
+        int rc = s_id(json_array_get(a, i), HB_CAL_ITEM_ID_MAX - 1, true, ip, &s, err, errlen);
+        if (rc != 0)
+            return rc;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp((*out)[j], s) == 0) {
+                hb_errf(err, errlen, "%s: \"%s\" listed twice", ip, s);
+                return HB_EINVAL;
+            }
+        }
+        snprintf((*out)[i], HB_CAL_ITEM_ID_MAX, "%s", s);
+        *n_out = i + 1;
+    }
+    return 0;
+}
+
+static int s_date(const json_t *obj, const char *name, const char *path, int32_t *out,
+                  char *err, size_t errlen)
+{
+    char p[PATH_MAX_LEN];
+    s_join(p, sizeof p, path, name);
+    const json_t *v = json_object_get(obj, name);
+    if (!v) {
+        hb_errf(err, errlen, "%s: missing", p);
+        return HB_EINVAL;
+    }
+    if (!json_is_string(v)) {
+        hb_errf(err, errlen, "%s: must be a date \"YYYY-MM-DD\"", p);
+        return HB_EINVAL;
+    }
+    if (hb_cal_day_parse(json_string_value(v), out) != 0) {
+        hb_errf(err, errlen, "%s: \"%s\" is not a date (YYYY-MM-DD, a real day, year 1970..9999)",
+                p, json_string_value(v));
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+static int s_required_text(const json_t *obj, const char *name, size_t max, const char *path,
+                           char **out, char *err, size_t errlen)
+{
+    char p[PATH_MAX_LEN];
+    s_join(p, sizeof p, path, name);
+    const json_t *v = json_object_get(obj, name);
+    if (!v) {
+        hb_errf(err, errlen, "%s: missing", p);
+        return HB_EINVAL;
+    }
+    const char *s = NULL;
+    int rc = s_text(v, 1, max, p, &s, err, errlen);
+    if (rc != 0)
+        return rc;
+    *out = s_dup(s);
+    return *out ? 0 : s_nomem(err, errlen);
+}
+
+static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c, char *err,
+                      size_t errlen)
+{
+    char p[PATH_MAX_LEN];
+    s_join(p, sizeof p, path, "channels");
+    const json_t *a = json_object_get(obj, "channels");
+    if (!a) {
+        hb_errf(err, errlen, "%s: missing", p);
+        return HB_EINVAL;
+    }
+    if (!json_is_array(a)) {
+        hb_errf(err, errlen, "%s: must be an array of channel names", p);
+        return HB_EINVAL;
+    }
+    if (json_array_size(a) == 0) {
+        hb_errf(err, errlen, "%s: at least one of signage, kiosk, counter_script", p);
+        return HB_EINVAL;
+    }
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v) {
+        char ip[PATH_MAX_LEN];
+        s_pathf(ip, sizeof ip, "%s[%zu]", p, i);
+        hb_cal_channel_t ch;
+        if (!json_is_string(v) || hb_cal_channel_parse(json_string_value(v), &ch) != 0) {
+            hb_errf(err, errlen, "%s: must be one of signage, kiosk, counter_script", ip);
+            return HB_EINVAL;
+        }
+        if (c->channels & (1u << ch)) {
+            hb_errf(err, errlen, "%s: \"%s\" listed twice", ip, json_string_value(v));
+            return HB_EINVAL;
+        }
+        c->channels |= 1u << ch;
+    }
+    return 0;
+}
+
+static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, char *err,
+                   size_t errlen)
+{
+    char p[PATH_MAX_LEN];
+    s_join(p, sizeof p, path, "texts");
+    const json_t *t = json_object_get(obj, "texts");
+    if (!t) {
+        hb_errf(err, errlen, "%s: missing", p);
+        return HB_EINVAL;
+    }
+    if (!json_is_object(t)) {
+        hb_errf(err, errlen, "%s: must be an object of channel: text", p);
+        return HB_EINVAL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)t, key, v) {
+        char kp[PATH_MAX_LEN];
+        s_join(kp, sizeof kp, p, key);
+        hb_cal_channel_t ch;
+        if (hb_cal_channel_parse(key, &ch) != 0) {
+            hb_errf(err, errlen, "%s: unknown channel (signage, kiosk, counter_script)", kp);
+            return HB_EINVAL;
+        }
+        if (!(c->channels & (1u << ch))) {
+            hb_errf(err, errlen, "%s: a text for a channel the campaign does not list", kp);
+            return HB_EINVAL;
+        }
+        const char *s = NULL;
+        int rc = s_text(v, 1, HB_CAL_TEXT_MAX, kp, &s, err, errlen);
+        if (rc != 0)
+            return rc;
+        c->texts[ch] = s_dup(s);
+        if (!c->texts[ch])
+            return s_nomem(err, errlen);
+    }
+    for (int ch = 0; ch < HB_CAL_CHANNELS; ch++) {
+        if ((c->channels & (1u << ch)) && !c->texts[ch]) {
+            hb_errf(err, errlen, "%s.%s: missing (every listed channel needs its text)", p,
+                    s_channel_names[ch]);
+            return HB_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char *err,
+                 size_t errlen)
+{
+    static const char *const members[] = {"question", "answer", NULL};
+    char p[PATH_MAX_LEN];
+    s_join(p, sizeof p, path, "faq");
+    const json_t *a = json_object_get(obj, "faq");
+    if (!a)
+        return 0; /* no FAQ: the coordination check's rule 1 reports it */
+    if (!json_is_array(a)) {
+        hb_errf(err, errlen, "%s: must be an array of {question, answer}", p);
+        return HB_EINVAL;
+    }
+    size_t n = json_array_size(a);
+    if (n > HB_CAL_FAQ_MAX) {
+        hb_errf(err, errlen, "%s: %zu entries, at most %d", p, n, HB_CAL_FAQ_MAX);
+        return HB_EINVAL;
+    }
+    if (n == 0)
+        return 0;
+    c->faq = calloc(n, sizeof *c->faq);
+    if (!c->faq)
+        return s_nomem(err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        char ep[PATH_MAX_LEN], mp[PATH_MAX_LEN];
+        s_pathf(ep, sizeof ep, "%s[%zu]", p, i);
+        const json_t *e = json_array_get(a, i);
+        if (!json_is_object(e)) {
+            hb_errf(err, errlen, "%s: must be an object {question, answer}", ep);
+            return HB_EINVAL;
+        }
+        int rc = s_members_known(e, members, NULL, ep, err, errlen);
+        if (rc != 0)
+            return rc;
+        c->n_faq = i + 1; /* so that a failure below frees this entry too */
+        s_join(mp, sizeof mp, ep, "question");
+        const json_t *q = json_object_get(e, "question");
+        if (!q) {
+            hb_errf(err, errlen, "%s: missing", mp);
+            return HB_EINVAL;
+        }
+        const char *qs = NULL, *as = "";
+        rc = s_text(q, 0, HB_CAL_FAQ_TEXT_MAX, mp, &qs, err, errlen);
+        if (rc != 0)
+            return rc;
+        /* A missing or empty answer is content, not syntax: rule 1 of the
+         * coordination check names it, so the author sees it with the
+         * other findings rather than as a refused document. */
+        const json_t *ans = json_object_get(e, "answer");
+        s_join(mp, sizeof mp, ep, "answer");
+        if (ans) {
+            rc = s_text(ans, 0, HB_CAL_FAQ_TEXT_MAX, mp, &as, err, errlen);
+            if (rc != 0)
+                return rc;
+        }
+        c->faq[i].question = s_dup(qs);
+        c->faq[i].answer = s_dup(as);
+        if (!c->faq[i].question || !c->faq[i].answer)
+            return s_nomem(err, errlen);
+    }
+    return 0;
+}
+
+static int s_campaign_parse(const json_t *obj, const char *const *extra, const char *path,
+                            hb_cal_campaign_t *c, char *err, size_t errlen)
+{
+    static const char *const members[] = {
+        "id", "title", "level", "start", "end", "products", "business_types",
+        "segment", "channels", "texts", "faq", NULL};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(obj)) {
+        hb_errf(err, errlen, "%s: must be an object", path && path[0] ? path : "campaign");
+        return HB_EINVAL;
+    }
+    int rc = s_members_known(obj, members, extra, path, err, errlen);
+    if (rc != 0)
+        return rc;
+
+    s_join(p, sizeof p, path, "id");
+    const json_t *v = json_object_get(obj, "id");
+    const char *s = NULL;
+    if (!v) {
+        hb_errf(err, errlen, "%s: missing", p);
+        return HB_EINVAL;
+    }
+    rc = s_id(v, HB_CAL_ID_MAX - 1, false, p, &s, err, errlen);
+    if (rc != 0)
+        return rc;
+    snprintf(c->id, sizeof c->id, "%s", s);
+
+    rc = s_required_text(obj, "title", HB_CAL_TITLE_MAX, path, &c->title, err, errlen);
+    if (rc != 0)
+        return rc;
+
+    s_join(p, sizeof p, path, "level");
+    v = json_object_get(obj, "level");
+    if (!v) {
+        hb_errf(err, errlen, "%s: missing", p);
+        return HB_EINVAL;
+    }
+    if (!json_is_string(v) || hb_cal_level_parse(json_string_value(v), &c->level) != 0) {
+        hb_errf(err, errlen, "%s: must be one of head_office, province, city", p);
+        return HB_EINVAL;
+    }
+
+    rc = s_date(obj, "start", path, &c->start, err, errlen);
+    if (rc == 0)
+        rc = s_date(obj, "end", path, &c->end, err, errlen);
+    if (rc != 0)
+        return rc;
+    s_join(p, sizeof p, path, "end");
+    if (c->end < c->start) {
+        hb_errf(err, errlen, "%s: before the start (dates reversed)", p);
+        return HB_EINVAL;
+    }
+    if (c->end - c->start + 1 > HB_CAL_DAYS_MAX) {
+        hb_errf(err, errlen, "%s: the campaign would run %d days, at most %d", p,
+                (int)(c->end - c->start + 1), HB_CAL_DAYS_MAX);
+        return HB_EINVAL;
+    }
+
+    rc = s_items(obj, "products", path, &c->n_products, &c->products, err, errlen);
+    if (rc == 0)
+        rc = s_items(obj, "business_types", path, &c->n_business_types, &c->business_types, err,
+                     errlen);
+    if (rc != 0)
+        return rc;
+    if (c->n_products == 0 && c->n_business_types == 0) {
+        s_join(p, sizeof p, path, "products");
+        hb_errf(err, errlen, "%s: a campaign concerns at least one product or business type", p);
+        return HB_EINVAL;
+    }
+
+    rc = s_required_text(obj, "segment", HB_CAL_SEGMENT_MAX, path, &c->segment, err, errlen);
+    if (rc == 0)
+        rc = s_channels(obj, path, c, err, errlen);
+    if (rc == 0)
+        rc = s_texts(obj, path, c, err, errlen);
+    if (rc == 0)
+        rc = s_faq(obj, path, c, err, errlen);
+    return rc;
+}
+
+int hb_cal_campaign_parse(const json_t *obj, const char *const *extra, const char *path,
+                          hb_cal_campaign_t *out, char *err, size_t errlen)
+{
+    int rc = s_campaign_parse(obj, extra, path ? path : "", out, err, errlen);
+    if (rc != 0)
+        hb_cal_campaign_clear(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------ writing ---- */
+
+static json_t *s_items_json(size_t n, const char (*items)[HB_CAL_ITEM_ID_MAX])
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        if (json_array_append_new(a, json_string(items[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* Sets a member, counting a failure instead of checking each call: the
+ * object is thrown away whole when any set failed. */
+static void s_set(json_t *o, const char *key, json_t *v, int *bad)
+{
+    if (!v || json_object_set_new(o, key, v) != 0)
+        (*bad)++;
+}
+
+json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
+{
+    char d[11];
+    int bad = 0;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    s_set(o, "id", json_string(c->id), &bad);
+    s_set(o, "title", json_string(c->title), &bad);
+    s_set(o, "level", json_string(hb_cal_level_name(c->level)), &bad);
+    hb_cal_day_format(c->start, d);
+    s_set(o, "start", json_string(d), &bad);
+    hb_cal_day_format(c->end, d);
+    s_set(o, "end", json_string(d), &bad);
+    s_set(o, "products", s_items_json(c->n_products, (const char (*)[HB_CAL_ITEM_ID_MAX])c->products),
+          &bad);
+    s_set(o, "business_types",
+          s_items_json(c->n_business_types, (const char (*)[HB_CAL_ITEM_ID_MAX])c->business_types),
+          &bad);
+    s_set(o, "segment", json_string(c->segment), &bad);
+    json_t *ch = json_array(), *texts = json_object(), *faq = json_array();
+    for (int i = 0; i < HB_CAL_CHANNELS; i++) {
+        if (!(c->channels & (1u << i)))
+            continue;
+        if (ch && json_array_append_new(ch, json_string(s_channel_names[i])) != 0)
+            bad++;
+        if (texts)
+            s_set(texts, s_channel_names[i], json_string(c->texts[i]), &bad);
+    }
+    for (size_t i = 0; faq && i < c->n_faq; i++) {
+        json_t *e = json_object();
+        if (!e) {
+            bad++;
+            break;
+        }
+        s_set(e, "question", json_string(c->faq[i].question), &bad);
+        s_set(e, "answer", json_string(c->faq[i].answer), &bad);
+        if (json_array_append_new(faq, e) != 0)
+            bad++;
+    }
+    s_set(o, "channels", ch, &bad);
+    s_set(o, "texts", texts, &bad);
+    s_set(o, "faq", faq, &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int hb_cal_campaign_copy(hb_cal_campaign_t *dst, const hb_cal_campaign_t *src)
+{
+    memset(dst, 0, sizeof *dst);
+    memcpy(dst->id, src->id, sizeof dst->id);
+    dst->level = src->level;
+    dst->start = src->start;
+    dst->end = src->end;
+    dst->channels = src->channels;
+    dst->title = s_dup(src->title);
+    dst->segment = s_dup(src->segment);
+    bool ok = dst->title && dst->segment;
+    if (ok && src->n_products) {
+        dst->products = malloc(src->n_products * sizeof *dst->products);
+        ok = dst->products != NULL;
+        if (ok) {
+            memcpy(dst->products, src->products, src->n_products * sizeof *dst->products);
+            dst->n_products = src->n_products;
+        }
+    }
+    if (ok && src->n_business_types) {
+        dst->business_types = malloc(src->n_business_types * sizeof *dst->business_types);
+        ok = dst->business_types != NULL;
+        if (ok) {
+            memcpy(dst->business_types, src->business_types,
+                   src->n_business_types * sizeof *dst->business_types);
+            dst->n_business_types = src->n_business_types;
+        }
+    }
+    for (int i = 0; ok && i < HB_CAL_CHANNELS; i++) {
+        if (src->texts[i]) {
+            dst->texts[i] = s_dup(src->texts[i]);
+            ok = dst->texts[i] != NULL;
+        }
+    }
+    if (ok && src->n_faq) {
+        dst->faq = calloc(src->n_faq, sizeof *dst->faq);
+        ok = dst->faq != NULL;
+        for (size_t i = 0; ok && i < src->n_faq; i++) {
+            dst->n_faq = i + 1;
+            dst->faq[i].question = s_dup(src->faq[i].question);
+            dst->faq[i].answer = s_dup(src->faq[i].answer);
+            ok = dst->faq[i].question && dst->faq[i].answer;
+        }
+    }
+    if (!ok) {
+        hb_cal_campaign_clear(dst);
+        return HB_ENOMEM;
+    }
+    return 0;
+}
+
+void hb_cal_campaign_clear(hb_cal_campaign_t *c)
+{
+    free(c->title);
+    free(c->products);
+    free(c->business_types);
+    free(c->segment);
+    for (int i = 0; i < HB_CAL_CHANNELS; i++)
+        free(c->texts[i]);
+    for (size_t i = 0; i < c->n_faq; i++) {
+        free(c->faq[i].question);
+        free(c->faq[i].answer);
+    }
+    free(c->faq);
+    memset(c, 0, sizeof *c);
+}
+
+bool hb_cal_campaign_active(const hb_cal_campaign_t *c, int32_t day)
+{
+    return c->start <= day && day <= c->end;
+}
+
+bool hb_cal_campaign_overlaps(const hb_cal_campaign_t *c, int32_t from, int32_t to)
+{
+    return c->start <= to && from <= c->end;
+}
+
+/* -------------------------------------------------------------- slices ---- */
+
+static int s_by_start(const void *a, const void *b)
+{
+    const hb_cal_campaign_t *x = *(const hb_cal_campaign_t *const *)a;
+    const hb_cal_campaign_t *y = *(const hb_cal_campaign_t *const *)b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+static int s_by_start_value(const void *a, const void *b)
+{
+    const hb_cal_campaign_t *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+static int s_slice_header(uint64_t version, const char *hall, char *err, size_t errlen)
+{
+    if (version < 1 || version > HB_CAL_VERSION_MAX) {
+        hb_errf(err, errlen, "version: must be 1..%llu", (unsigned long long)HB_CAL_VERSION_MAX);
+        return HB_EINVAL;
+    }
+    if (!hall || !s_id_chars(hall, HB_CAL_HALL_ID_MAX - 1, false)) {
+        hb_errf(err, errlen, "hall: not a hall id ([A-Za-z0-9_-]{1,%d})", HB_CAL_HALL_ID_MAX - 1);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign_t *const *campaigns,
+                       size_t n, json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int rc = s_slice_header(version, hall, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (n > HB_CAL_SLICE_MAX) {
+        hb_errf(err, errlen, "campaigns: %zu campaigns for hall %s, a slice holds at most %d", n,
+                hall, HB_CAL_SLICE_MAX);
+        return HB_ETOOBIG;
+    }
+    const hb_cal_campaign_t *sorted[HB_CAL_SLICE_MAX];
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = campaigns[i];
+    qsort(sorted, n, sizeof sorted[0], s_by_start);
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(sorted[i]->id, sorted[j]->id) == 0) {
+                hb_errf(err, errlen, "campaigns: \"%s\" given twice", sorted[i]->id);
+                return HB_EINVAL;
+            }
+        }
+    }
+    json_t *doc = json_object(), *list = json_array();
+    int bad = 0;
+    if (!doc || !list) {
+        json_decref(doc);
+        json_decref(list);
+        return s_nomem(err, errlen);
+    }
+    s_set(doc, "version", json_integer((json_int_t)version), &bad);
+    s_set(doc, "hall", json_string(hall), &bad);
+    for (size_t i = 0; i < n && !bad; i++) {
+        json_t *c = hb_cal_campaign_to_json(sorted[i]);
+        if (!c || json_array_append_new(list, c) != 0)
+            bad++;
+    }
+    s_set(doc, "campaigns", list, &bad);
+    if (bad) {
+        json_decref(doc);
+        return s_nomem(err, errlen);
+    }
+    *out = doc;
+    return 0;
+}
+
+int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_t errlen)
+{
+    static const char *const members[] = {"version", "hall", "campaigns", NULL};
+    *out = NULL;
+    if (!json_is_object(doc)) {
+        hb_errf(err, errlen, "slice: must be an object {version, hall, campaigns}");
+        return HB_EINVAL;
+    }
+    int rc = s_members_known(doc, members, NULL, "", err, errlen);
+    if (rc != 0)
+        return rc;
+    const json_t *v = json_object_get(doc, "version");
+    if (!json_is_integer(v)) {
+        hb_errf(err, errlen, "version: %s", v ? "must be an integer" : "missing");
+        return HB_EINVAL;
+    }
+    json_int_t version = json_integer_value(v);
+    const json_t *h = json_object_get(doc, "hall");
+    if (!json_is_string(h)) {
+        hb_errf(err, errlen, "hall: %s", h ? "must be a string" : "missing");
+        return HB_EINVAL;
+    }
+    rc = s_slice_header(version < 0 ? 0 : (uint64_t)version, json_string_value(h), err, errlen);
+    if (rc != 0)
+        return rc;
+    const json_t *list = json_object_get(doc, "campaigns");
+    if (!json_is_array(list)) {
+        hb_errf(err, errlen, "campaigns: %s", list ? "must be an array" : "missing");
+        return HB_EINVAL;
+    }
+    size_t n = json_array_size(list);
+    if (n > HB_CAL_SLICE_MAX) {
+        hb_errf(err, errlen, "campaigns: %zu campaigns, a slice holds at most %d", n,
+                HB_CAL_SLICE_MAX);
+        return HB_ETOOBIG;
+    }
+    hb_cal_slice_t *s = calloc(1, sizeof *s);
+    if (s && n)
+        s->campaigns = calloc(n, sizeof *s->campaigns);
+    if (!s || (n && !s->campaigns)) {
+        free(s);
+        return s_nomem(err, errlen);
+    }
+    s->version = (uint64_t)version;
+    snprintf(s->hall, sizeof s->hall, "%s", json_string_value(h));
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_MAX_LEN];
+        s_pathf(p, sizeof p, "campaigns[%zu]", i);
+        rc = hb_cal_campaign_parse(json_array_get(list, i), NULL, p, &s->campaigns[i], err, errlen);
+        if (rc != 0)
+            goto fail;
+        s->n = i + 1;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(s->campaigns[j].id, s->campaigns[i].id) == 0) {
+                hb_errf(err, errlen, "%s.id: \"%s\" already in campaigns[%zu]", p,
+                        s->campaigns[i].id, j);
+                rc = HB_EINVAL;
+                goto fail;
+            }
+        }
+    }
+    if (s->n > 1)
+        qsort(s->campaigns, s->n, sizeof *s->campaigns, s_by_start_value);
+    *out = s;
+    return 0;
+fail:
+    hb_cal_slice_destroy(&s);
+    return rc;
+}
+
+json_t *hb_cal_slice_to_json(const hb_cal_slice_t *s)
+{
+    const hb_cal_campaign_t *list[HB_CAL_SLICE_MAX];
+    for (size_t i = 0; i < s->n; i++)
+        list[i] = &s->campaigns[i];
+    json_t *doc = NULL;
+    if (hb_cal_slice_build(s->version, s->hall, list, s->n, &doc, NULL, 0) != 0)
+        return NULL;
+    return doc;
+}
+
+void hb_cal_slice_destroy(hb_cal_slice_t **sp)
+{
+    hb_cal_slice_t *s = *sp;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        hb_cal_campaign_clear(&s->campaigns[i]);
+    free(s->campaigns);
+    free(s);
+    *sp = NULL;
+}
+
+size_t hb_cal_slice_overlapping(const hb_cal_slice_t *s, int32_t from, int32_t to,
+                                const hb_cal_campaign_t **out, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!hb_cal_campaign_overlaps(&s->campaigns[i], from, to))
+            continue;
+        if (k < max)
+            out[k] = &s->campaigns[i];
+        k++;
+    }
+    return k;
+}
+
+size_t hb_cal_slice_active(const hb_cal_slice_t *s, int32_t day, const hb_cal_campaign_t **out,
+                           size_t max)
+{
+    return hb_cal_slice_overlapping(s, day, day, out, max);
+}
+
+const hb_cal_campaign_t *hb_cal_slice_find(const hb_cal_slice_t *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->campaigns[i].id, id) == 0)
+            return &s->campaigns[i];
+    return NULL;
+}

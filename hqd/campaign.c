@@ -1,0 +1,1193 @@
+/* Campaign documents, their lifecycle and the calendar (see campaign.h).
+ *
+ * The content a hall sees is read and written by common/calendar.c, so HQ
+ * and the halls share one set of rules and bounds; this file adds what only
+ * HQ knows: owner, parent, scope, state and history. The lifecycle is one
+ * table of allowed steps, used both to take a step and to check a stored
+ * history. Campaigns are allocated one by one so that pointers handed out
+ * stay put while the calendar's arrays grow. */
+#include "campaign.h"
+
+#include "hallbus/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_LEN 160
+
+static const char *const s_state_names[] = {"draft", "submitted", "approved", "published",
+                                            "withdrawn"};
+static const char *const s_action_names[] = {"create", "edit", "submit", "return",
+                                             "approve", "publish", "withdraw"};
+
+/* The lifecycle: every allowed (action, from) and where it leads. */
+static const struct step {
+    campaign_action_t action;
+    campaign_state_t from, to;
+} s_steps[] = {
+    {CAMPAIGN_SUBMIT, CAMPAIGN_DRAFT, CAMPAIGN_SUBMITTED},
+    {CAMPAIGN_RETURN, CAMPAIGN_SUBMITTED, CAMPAIGN_DRAFT},
+    {CAMPAIGN_APPROVE, CAMPAIGN_SUBMITTED, CAMPAIGN_APPROVED},
+    {CAMPAIGN_PUBLISH, CAMPAIGN_APPROVED, CAMPAIGN_PUBLISHED},
+    {CAMPAIGN_WITHDRAW, CAMPAIGN_APPROVED, CAMPAIGN_WITHDRAWN},
+    {CAMPAIGN_WITHDRAW, CAMPAIGN_PUBLISHED, CAMPAIGN_WITHDRAWN},
+};
+#define STEPS (sizeof s_steps / sizeof s_steps[0])
+
+/* The members a document carries besides hb_cal_campaign_t's content. */
+static const char *const s_doc_extra[] = {"region", "parent", "scope", NULL};
+static const char *const s_rec_extra[] = {"region", "parent", "scope", "state", "revision",
+                                          "history", NULL};
+
+struct campaign_calendar {
+    campaign_t **v;
+    size_t n, cap;
+    uint32_t *slots; /* index + 1; 0 = empty */
+    size_t slot_cap; /* power of two, at most half full */
+    uint64_t version;
+};
+
+/* ------------------------------------------------------------ helpers ---- */
+
+static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* snprintf for member paths: a path cut short only shortens a message. */
+static void s_pathf(char *out, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, len, fmt, ap);
+    va_end(ap);
+}
+
+static char *s_dup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+static int s_nomem(char *err, size_t errlen)
+{
+    hb_errf(err, errlen, "out of memory");
+    return HB_ENOMEM;
+}
+
+static bool s_chars_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || (extra && strchr(extra, c));
+        if (!ok || n >= max)
+            return false;
+    }
+    return n > 0;
+}
+
+static int s_user_ok(const char *who, char *err, size_t errlen)
+{
+    if (!who || !s_chars_ok(who, CAMPAIGN_USER_MAX - 1, ".@")) {
+        hb_errf(err, errlen, "by: a user id is [A-Za-z0-9_.@-]{1,%d}", CAMPAIGN_USER_MAX - 1);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+static int s_note_ok(const char *note, char *err, size_t errlen)
+{
+    if (note && strlen(note) > CAMPAIGN_NOTE_MAX) {
+        hb_errf(err, errlen, "note: %zu bytes, at most %d", strlen(note), CAMPAIGN_NOTE_MAX);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+const char *campaign_state_name(campaign_state_t s)
+{
+    return (unsigned)s < 5 ? s_state_names[s] : "unknown";
+}
+
+int campaign_state_parse(const char *name, campaign_state_t *out)
+{
+    for (int i = 0; i < 5; i++) {
+        if (name && strcmp(name, s_state_names[i]) == 0) {
+            *out = (campaign_state_t)i;
+            return 0;
+        }
+    }
+    return HB_EINVAL;
+}
+
+const char *campaign_action_name(campaign_action_t a)
+{
+    return (unsigned)a < 7 ? s_action_names[a] : "unknown";
+}
+
+int campaign_action_parse(const char *name, campaign_action_t *out)
+{
+    for (int i = 0; i < 7; i++) {
+        if (name && strcmp(name, s_action_names[i]) == 0) {
+            *out = (campaign_action_t)i;
+            return 0;
+        }
+    }
+    return HB_EINVAL;
+}
+
+/* Where `action` leads from `from`; -1 when the lifecycle does not allow it. */
+static int s_step_to(campaign_action_t action, campaign_state_t from)
+{
+    for (size_t i = 0; i < STEPS; i++)
+        if (s_steps[i].action == action && s_steps[i].from == from)
+            return (int)s_steps[i].to;
+    return -1;
+}
+
+/* "submitted" or "approved or published": the states `action` starts from. */
+static void s_step_needs(campaign_action_t action, char *out, size_t len)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < STEPS; i++) {
+        if (s_steps[i].action != action)
+            continue;
+        size_t used = strlen(out);
+        s_pathf(out + used, len - used, "%s%s", k++ ? " or " : "", s_state_names[s_steps[i].from]);
+    }
+}
+
+/* ---------------------------------------------------------- lifetime ---- */
+
+static void s_history_free(campaign_event_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(h[i].note);
+    free(h);
+}
+
+void campaign_destroy(campaign_t **c_p)
+{
+    campaign_t *c = *c_p;
+    if (!c)
+        return;
+    hb_cal_campaign_clear(&c->doc);
+    org_scope_destroy(&c->scope);
+    s_history_free(c->history, c->n_history);
+    free(c);
+    *c_p = NULL;
+}
+
+/* ------------------------------------------------------------ parsing ---- */
+
+/* The document members: content, region, parent, scope. */
+static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *c, char *err,
+                       size_t errlen)
+{
+    int rc = hb_cal_campaign_parse(doc, extra, "", &c->doc, err, errlen);
+    if (rc != 0)
+        return rc;
+    const json_t *v = json_object_get(doc, "region");
+    if (!v) {
+        hb_errf(err, errlen, "region: missing (the owning region)");
+        return HB_EINVAL;
+    }
+    const char *s = json_string_value(v);
+    if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
+        !s_chars_ok(s, ORG_REGION_ID_MAX - 1, NULL)) {
+        hb_errf(err, errlen, "region: must be a region id ([A-Za-z0-9_-]{1,%d})",
+                ORG_REGION_ID_MAX - 1);
+        return HB_EINVAL;
+    }
+    snprintf(c->region, sizeof c->region, "%s", s);
+    v = json_object_get(doc, "parent");
+    if (v) {
+        s = json_string_value(v);
+        if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
+            !s_chars_ok(s, HB_CAL_ID_MAX - 1, NULL)) {
+            hb_errf(err, errlen, "parent: must be a campaign id ([A-Za-z0-9_-]{1,%d})",
+                    HB_CAL_ID_MAX - 1);
+            return HB_EINVAL;
+        }
+        snprintf(c->parent, sizeof c->parent, "%s", s);
+    }
+    v = json_object_get(doc, "scope");
+    if (!v) {
+        hb_errf(err, errlen, "scope: missing (give {} for every hall of the owner region)");
+        return HB_EINVAL;
+    }
+    return org_scope_parse(v, "scope", &c->scope, err, errlen);
+}
+
+int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!json_is_object(doc)) {
+        hb_errf(err, errlen, "campaign: must be an object");
+        return HB_EINVAL;
+    }
+    campaign_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return s_nomem(err, errlen);
+    c->published_ms = -1;
+    c->revision = 1;
+    int rc = s_parse_doc(doc, s_doc_extra, c, err, errlen);
+    if (rc != 0) {
+        campaign_destroy(&c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* One history entry of the stored form. */
+static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, char *err,
+                        size_t errlen)
+{
+    static const char *const members[] = {"action", "from", "to", "by", "at_ms", "note", NULL};
+    if (!json_is_object(e)) {
+        hb_errf(err, errlen, "%s: must be an object {action, from, to, by, at_ms}", p);
+        return HB_EINVAL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)e, key, v) {
+        bool known = false;
+        for (size_t i = 0; members[i] && !known; i++)
+            known = strcmp(key, members[i]) == 0;
+        if (!known) {
+            hb_errf(err, errlen, "%s.%s: unknown member", p, key);
+            return HB_EINVAL;
+        }
+    }
+    if (campaign_action_parse(json_string_value(json_object_get(e, "action")), &ev->action) != 0) {
+        hb_errf(err, errlen, "%s.action: must be one of create, edit, submit, return, approve, "
+                "publish, withdraw", p);
+        return HB_EINVAL;
+    }
+    if (campaign_state_parse(json_string_value(json_object_get(e, "from")), &ev->from) != 0 ||
+        campaign_state_parse(json_string_value(json_object_get(e, "to")), &ev->to) != 0) {
+        hb_errf(err, errlen, "%s: \"from\" and \"to\" must be states (draft, submitted, approved, "
+                "published, withdrawn)", p);
+        return HB_EINVAL;
+    }
+    const char *by = json_string_value(json_object_get(e, "by"));
+    if (s_user_ok(by, NULL, 0) != 0) {
+        hb_errf(err, errlen, "%s.by: a user id is [A-Za-z0-9_.@-]{1,%d}", p, CAMPAIGN_USER_MAX - 1);
+        return HB_EINVAL;
+    }
+    snprintf(ev->by, sizeof ev->by, "%s", by);
+    const json_t *at = json_object_get(e, "at_ms");
+    if (!json_is_integer(at) || json_integer_value(at) < 0) {
+        hb_errf(err, errlen, "%s.at_ms: must be an integer >= 0 (ms since the epoch)", p);
+        return HB_EINVAL;
+    }
+    ev->at_ms = json_integer_value(at);
+    const json_t *note = json_object_get(e, "note");
+    if (note) {
+        const char *ns = json_string_value(note);
+        if (!json_is_string(note) || strlen(ns) != json_string_length(note) ||
+            strlen(ns) > CAMPAIGN_NOTE_MAX) {
+            hb_errf(err, errlen, "%s.note: must be a string of at most %d bytes", p,
+                    CAMPAIGN_NOTE_MAX);
+            return HB_EINVAL;
+        }
+        ev->note = s_dup(ns);
+        if (!ev->note)
+            return s_nomem(err, errlen);
+    }
+    return 0;
+}
+
+/* The history must be a path through the lifecycle: it starts with create,
+ * each step is allowed from where the previous one left, time does not run
+ * backwards, and it ends in the recorded state. */
+static int s_history_read(const json_t *a, campaign_t *c, char *err, size_t errlen)
+{
+    if (!json_is_array(a)) {
+        hb_errf(err, errlen, "history: %s", a ? "must be an array" : "missing");
+        return HB_EINVAL;
+    }
+    size_t n = json_array_size(a);
+    if (n > CAMPAIGN_HISTORY_MAX) {
+        hb_errf(err, errlen, "history: %zu entries, at most %d", n, CAMPAIGN_HISTORY_MAX);
+        return HB_EINVAL;
+    }
+    if (n == 0) {
+        if (c->state != CAMPAIGN_DRAFT) {
+            hb_errf(err, errlen, "history: empty, but the campaign is %s",
+                    s_state_names[c->state]);
+            return HB_EINVAL;
+        }
+        return 0;
+    }
+    c->history = calloc(n, sizeof *c->history);
+    if (!c->history)
+        return s_nomem(err, errlen);
+    campaign_state_t at = CAMPAIGN_DRAFT;
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_LEN];
+        s_pathf(p, sizeof p, "history[%zu]", i);
+        campaign_event_t *ev = &c->history[i];
+        c->n_history = i + 1;
+        int rc = s_event_read(json_array_get(a, i), p, ev, err, errlen);
+        if (rc != 0)
+            return rc;
+        bool keeps = ev->action == CAMPAIGN_CREATE || ev->action == CAMPAIGN_EDIT;
+        int to = keeps ? (int)CAMPAIGN_DRAFT : s_step_to(ev->action, ev->from);
+        if ((i == 0) != (ev->action == CAMPAIGN_CREATE)) {
+            hb_errf(err, errlen, "%s.action: %s", p,
+                    i == 0 ? "the history starts with create" : "create comes only first");
+            return HB_EINVAL;
+        }
+        if (ev->from != at || to < 0 || (int)ev->to != to || (keeps && at != CAMPAIGN_DRAFT)) {
+            hb_errf(err, errlen, "%s: %s from %s to %s is not a step of the lifecycle here", p,
+                    s_action_names[ev->action], s_state_names[ev->from], s_state_names[ev->to]);
+            return HB_EINVAL;
+        }
+        if (i > 0 && ev->at_ms < c->history[i - 1].at_ms) {
+            hb_errf(err, errlen, "%s.at_ms: earlier than the step before", p);
+            return HB_EINVAL;
+        }
+        if (ev->action == CAMPAIGN_PUBLISH)
+            c->published_ms = ev->at_ms;
+        at = ev->to;
+    }
+    if (at != c->state) {
+        hb_errf(err, errlen, "state: \"%s\", but the history ends in \"%s\"",
+                s_state_names[c->state], s_state_names[at]);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!json_is_object(rec)) {
+        hb_errf(err, errlen, "campaign: must be an object");
+        return HB_EINVAL;
+    }
+    campaign_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return s_nomem(err, errlen);
+    c->published_ms = -1;
+    int rc = s_parse_doc(rec, s_rec_extra, c, err, errlen);
+    if (rc != 0)
+        goto fail;
+    if (campaign_state_parse(json_string_value(json_object_get(rec, "state")), &c->state) != 0) {
+        hb_errf(err, errlen, "state: must be one of draft, submitted, approved, published, withdrawn");
+        rc = HB_EINVAL;
+        goto fail;
+    }
+    const json_t *rev = json_object_get(rec, "revision");
+    if (!json_is_integer(rev) || json_integer_value(rev) < 1) {
+        hb_errf(err, errlen, "revision: must be an integer >= 1");
+        rc = HB_EINVAL;
+        goto fail;
+    }
+    c->revision = (uint64_t)json_integer_value(rev);
+    rc = s_history_read(json_object_get(rec, "history"), c, err, errlen);
+    if (rc != 0)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    campaign_destroy(&c);
+    return rc;
+}
+
+/* ------------------------------------------------------------ writing ---- */
+
+static void s_set(json_t *o, const char *key, json_t *v, int *bad)
+{
+    if (!v || json_object_set_new(o, key, v) != 0)
+        (*bad)++;
+}
+
+json_t *campaign_document_to_json(const campaign_t *c)
+{
+    json_t *content = hb_cal_campaign_to_json(&c->doc);
+    json_t *o = json_object();
+    int bad = 0;
+    if (!content || !o) {
+        json_decref(content);
+        json_decref(o);
+        return NULL;
+    }
+    /* The owner, parent and scope go right after the level, where a reader
+     * of the document looks for them. */
+    const char *key;
+    json_t *v;
+    json_object_foreach(content, key, v) {
+        s_set(o, key, json_incref(v), &bad);
+        if (strcmp(key, "level") == 0) {
+            s_set(o, "region", json_string(c->region), &bad);
+            if (c->parent[0])
+                s_set(o, "parent", json_string(c->parent), &bad);
+            s_set(o, "scope", org_scope_to_json(c->scope), &bad);
+        }
+    }
+    json_decref(content);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *campaign_to_json(const campaign_t *c)
+{
+    json_t *o = campaign_document_to_json(c);
+    json_t *hist = json_array();
+    int bad = 0;
+    if (!o || !hist) {
+        json_decref(o);
+        json_decref(hist);
+        return NULL;
+    }
+    s_set(o, "state", json_string(s_state_names[c->state]), &bad);
+    s_set(o, "revision", json_integer((json_int_t)c->revision), &bad);
+    for (size_t i = 0; i < c->n_history && !bad; i++) {
+        const campaign_event_t *ev = &c->history[i];
+        json_t *e = json_object();
+        if (!e) {
+            bad++;
+            break;
+        }
+        s_set(e, "action", json_string(s_action_names[ev->action]), &bad);
+        s_set(e, "from", json_string(s_state_names[ev->from]), &bad);
+        s_set(e, "to", json_string(s_state_names[ev->to]), &bad);
+        s_set(e, "by", json_string(ev->by), &bad);
+        s_set(e, "at_ms", json_integer((json_int_t)ev->at_ms), &bad);
+        if (ev->note)
+            s_set(e, "note", json_string(ev->note), &bad);
+        if (json_array_append_new(hist, e) != 0)
+            bad++;
+    }
+    s_set(o, "history", hist, &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* --------------------------------------------------------- lifecycle ---- */
+
+static int s_record(campaign_t *c, campaign_action_t action, campaign_state_t to, const char *who,
+                    int64_t at_ms, const char *note, char *err, size_t errlen)
+{
+    if (c->n_history >= CAMPAIGN_HISTORY_MAX) {
+        hb_errf(err, errlen, "campaign %s: its history is full (%d steps); copy it under a new id",
+                c->doc.id, CAMPAIGN_HISTORY_MAX);
+        return HB_ETOOBIG;
+    }
+    char *note_copy = NULL;
+    if (note) {
+        note_copy = s_dup(note);
+        if (!note_copy)
+            return s_nomem(err, errlen);
+    }
+    campaign_event_t *h = realloc(c->history, (c->n_history + 1) * sizeof *h);
+    if (!h) {
+        free(note_copy);
+        return s_nomem(err, errlen);
+    }
+    c->history = h;
+    campaign_event_t *ev = &h[c->n_history++];
+    memset(ev, 0, sizeof *ev);
+    ev->action = action;
+    ev->from = c->state;
+    ev->to = to;
+    snprintf(ev->by, sizeof ev->by, "%s", who);
+    ev->at_ms = at_ms;
+    ev->note = note_copy;
+    c->state = to;
+    c->revision++;
+    if (action == CAMPAIGN_PUBLISH)
+        c->published_ms = at_ms;
+    return 0;
+}
+
+static int s_actor_ok(const char *who, int64_t at_ms, const char *note, char *err, size_t errlen)
+{
+    int rc = s_user_ok(who, err, errlen);
+    if (rc == 0 && at_ms < 0) {
+        hb_errf(err, errlen, "at_ms: must be >= 0 (ms since the epoch)");
+        rc = HB_EINVAL;
+    }
+    if (rc == 0)
+        rc = s_note_ok(note, err, errlen);
+    return rc;
+}
+
+int campaign_transition(campaign_t *c, campaign_action_t action, const char *who, int64_t at_ms,
+                        const char *note, char *err, size_t errlen)
+{
+    if (action == CAMPAIGN_CREATE || action == CAMPAIGN_EDIT || (unsigned)action > CAMPAIGN_WITHDRAW) {
+        hb_errf(err, errlen, "action: %s is not a lifecycle step", campaign_action_name(action));
+        return HB_EINVAL;
+    }
+    int rc = s_actor_ok(who, at_ms, note, err, errlen);
+    if (rc != 0)
+        return rc;
+    int to = s_step_to(action, c->state);
+    if (to < 0) {
+        char needs[64];
+        s_step_needs(action, needs, sizeof needs);
+        hb_errf(err, errlen, "campaign %s is %s: %s needs %s", c->doc.id, s_state_names[c->state],
+                s_action_names[action], needs);
+        return HB_ECONFLICT;
+    }
+    return s_record(c, action, (campaign_state_t)to, who, at_ms, note, err, errlen);
+}
+
+bool campaign_published_day(const campaign_t *c, int32_t *day)
+{
+    if (c->published_ms < 0)
+        return false;
+    *day = hb_cal_day_of_ms(c->published_ms);
+    return true;
+}
+
+/* -------------------------------------------------------- validation ---- */
+
+int campaign_resolve(const campaign_t *c, const org_t *org, uint64_t *bits, size_t words,
+                     size_t *count, char *err, size_t errlen)
+{
+    return org_scope_resolve(org, c->region, c->scope, bits, words, count, err, errlen);
+}
+
+static int s_validate_org(const campaign_t *c, const org_t *org, char *err, size_t errlen)
+{
+    static const org_level_t owner_level[] = {ORG_NATIONAL, ORG_PROVINCE, ORG_CITY};
+    const org_region_t *r = org_region_find(org, c->region);
+    if (!r) {
+        hb_errf(err, errlen, "region: unknown region \"%s\"", c->region);
+        return HB_EINVAL;
+    }
+    if (r->level != owner_level[c->doc.level]) {
+        hb_errf(err, errlen, "region: \"%s\" is a %s region; a %s campaign is owned by %s",
+                r->id, org_level_name(r->level), hb_cal_level_name(c->doc.level),
+                c->doc.level == HB_CAL_HEAD_OFFICE ? "the national region"
+                : c->doc.level == HB_CAL_PROVINCE  ? "a province"
+                                                   : "a city");
+        return HB_EINVAL;
+    }
+    size_t words = org_bitset_words(org);
+    uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
+    if (!bits)
+        return s_nomem(err, errlen);
+    int rc = campaign_resolve(c, org, bits, words ? words : 1, NULL, err, errlen);
+    free(bits);
+    return rc;
+}
+
+static int s_validate_parent(const campaign_t *c, const campaign_calendar_t *cal, char *err,
+                             size_t errlen)
+{
+    if (!c->parent[0])
+        return 0;
+    if (strcmp(c->parent, c->doc.id) == 0) {
+        hb_errf(err, errlen, "parent: a campaign is not its own parent");
+        return HB_EINVAL;
+    }
+    const campaign_t *p = campaign_calendar_find(cal, c->parent);
+    if (!p) {
+        hb_errf(err, errlen, "parent: unknown campaign \"%s\"", c->parent);
+        return HB_EINVAL;
+    }
+    /* Walk up from the parent as the calendar has it: meeting this
+     * campaign's own id means the new parent would close a loop. */
+    for (int depth = 1; p; depth++) {
+        if (strcmp(p->doc.id, c->doc.id) == 0) {
+            hb_errf(err, errlen, "parent: \"%s\" descends from \"%s\" (a cycle of parents)",
+                    c->parent, c->doc.id);
+            return HB_EINVAL;
+        }
+        if (depth > CAMPAIGN_PARENT_DEPTH_MAX) {
+            hb_errf(err, errlen, "parent: more than %d campaigns above this one",
+                    CAMPAIGN_PARENT_DEPTH_MAX);
+            return HB_EINVAL;
+        }
+        p = p->parent[0] ? campaign_calendar_find(cal, p->parent) : NULL;
+    }
+    return 0;
+}
+
+int campaign_validate(const campaign_t *c, const org_t *org, const campaign_calendar_t *cal,
+                      char *err, size_t errlen)
+{
+    int rc = org ? s_validate_org(c, org, err, errlen) : 0;
+    if (rc == 0 && cal)
+        rc = s_validate_parent(c, cal, err, errlen);
+    return rc;
+}
+
+/* ---------------------------------------------------------- calendar ---- */
+
+static uint64_t s_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    while (*s) {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static size_t s_probe(const campaign_calendar_t *cal, const char *id)
+{
+    size_t mask = cal->slot_cap - 1, i = (size_t)s_hash(id) & mask;
+    while (cal->slots[i] != 0 && strcmp(cal->v[cal->slots[i] - 1]->doc.id, id) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Rebuilds the id table for `cap` slots from the array. */
+static int s_reindex(campaign_calendar_t *cal, size_t cap)
+{
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return HB_ENOMEM;
+    free(cal->slots);
+    cal->slots = slots;
+    cal->slot_cap = cap;
+    for (size_t i = 0; i < cal->n; i++)
+        cal->slots[s_probe(cal, cal->v[i]->doc.id)] = (uint32_t)i + 1;
+    return 0;
+}
+
+campaign_calendar_t *campaign_calendar_new(void)
+{
+    campaign_calendar_t *cal = calloc(1, sizeof *cal);
+    if (!cal)
+        return NULL;
+    if (s_reindex(cal, 64) != 0) {
+        free(cal);
+        return NULL;
+    }
+    return cal;
+}
+
+void campaign_calendar_destroy(campaign_calendar_t **cal_p)
+{
+    campaign_calendar_t *cal = *cal_p;
+    if (!cal)
+        return;
+    for (size_t i = 0; i < cal->n; i++)
+        campaign_destroy(&cal->v[i]);
+    free(cal->v);
+    free(cal->slots);
+    free(cal);
+    *cal_p = NULL;
+}
+
+const campaign_t *campaign_calendar_find(const campaign_calendar_t *cal, const char *id)
+{
+    size_t i = s_probe(cal, id);
+    return cal->slots[i] ? cal->v[cal->slots[i] - 1] : NULL;
+}
+
+static campaign_t *s_find_mut(campaign_calendar_t *cal, const char *id)
+{
+    size_t i = s_probe(cal, id);
+    return cal->slots[i] ? cal->v[cal->slots[i] - 1] : NULL;
+}
+
+size_t campaign_calendar_count(const campaign_calendar_t *cal) { return cal->n; }
+
+const campaign_t *campaign_calendar_at(const campaign_calendar_t *cal, size_t i)
+{
+    return i < cal->n ? cal->v[i] : NULL;
+}
+
+uint64_t campaign_calendar_version(const campaign_calendar_t *cal) { return cal->version; }
+
+bool campaign_calendar_is_ancestor(const campaign_calendar_t *cal, const campaign_t *ancestor,
+                                   const campaign_t *c)
+{
+    const campaign_t *p = c;
+    for (int depth = 0; depth < CAMPAIGN_PARENT_DEPTH_MAX && p && p->parent[0]; depth++) {
+        if (strcmp(p->parent, ancestor->doc.id) == 0)
+            return true;
+        p = campaign_calendar_find(cal, p->parent);
+    }
+    return false;
+}
+
+/* Takes ownership of `c` (an id not in the calendar yet). */
+static int s_insert(campaign_calendar_t *cal, campaign_t *c, char *err, size_t errlen)
+{
+    if (cal->n >= CAMPAIGN_CALENDAR_MAX) {
+        hb_errf(err, errlen, "calendar: full (%d campaigns)", CAMPAIGN_CALENDAR_MAX);
+        return HB_ETOOBIG;
+    }
+    if (cal->n + 1 > cal->cap) {
+        size_t cap = cal->cap ? cal->cap * 2 : 64;
+        campaign_t **v = realloc(cal->v, cap * sizeof *v);
+        if (!v)
+            return s_nomem(err, errlen);
+        cal->v = v;
+        cal->cap = cap;
+    }
+    cal->v[cal->n++] = c;
+    if ((cal->n * 2 > cal->slot_cap && s_reindex(cal, cal->slot_cap * 2) != 0)) {
+        cal->n--;
+        return s_nomem(err, errlen);
+    }
+    cal->slots[s_probe(cal, c->doc.id)] = (uint32_t)cal->n;
+    return 0;
+}
+
+int campaign_calendar_add(campaign_calendar_t *cal, const org_t *org, const json_t *doc,
+                          const char *who, int64_t at_ms, const campaign_t **out, char *err,
+                          size_t errlen)
+{
+    if (out)
+        *out = NULL;
+    int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
+    if (rc != 0)
+        return rc;
+    campaign_t *c = NULL;
+    rc = campaign_parse(doc, &c, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (campaign_calendar_find(cal, c->doc.id)) {
+        hb_errf(err, errlen, "id: a campaign \"%s\" exists already", c->doc.id);
+        rc = HB_EEXIST;
+        goto fail;
+    }
+    rc = campaign_validate(c, org, cal, err, errlen);
+    if (rc != 0)
+        goto fail;
+    c->revision = 0; /* the create step makes it 1 */
+    rc = s_record(c, CAMPAIGN_CREATE, CAMPAIGN_DRAFT, who, at_ms, NULL, err, errlen);
+    if (rc == 0)
+        rc = s_insert(cal, c, err, errlen);
+    if (rc != 0)
+        goto fail;
+    if (out)
+        *out = c;
+    return 0;
+fail:
+    campaign_destroy(&c);
+    return rc;
+}
+
+int campaign_calendar_edit(campaign_calendar_t *cal, const org_t *org, const json_t *doc,
+                           const char *who, int64_t at_ms, char *err, size_t errlen)
+{
+    int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
+    if (rc != 0)
+        return rc;
+    campaign_t *fresh = NULL;
+    rc = campaign_parse(doc, &fresh, err, errlen);
+    if (rc != 0)
+        return rc;
+    campaign_t *c = s_find_mut(cal, fresh->doc.id);
+    if (!c) {
+        hb_errf(err, errlen, "id: no campaign \"%s\"", fresh->doc.id);
+        rc = HB_ENOTFOUND;
+        goto out;
+    }
+    if (c->state != CAMPAIGN_DRAFT) {
+        hb_errf(err, errlen, "campaign %s is %s: only a draft can be edited%s", c->doc.id,
+                s_state_names[c->state],
+                c->state == CAMPAIGN_SUBMITTED ? " (return it to draft first)" : "");
+        rc = HB_ECONFLICT;
+        goto out;
+    }
+    rc = campaign_validate(fresh, org, cal, err, errlen);
+    if (rc != 0)
+        goto out;
+    /* Consecutive edits by one user are one step: a draft saved every few
+     * minutes must not fill the history. */
+    campaign_event_t *last = c->n_history ? &c->history[c->n_history - 1] : NULL;
+    if (last && last->action == CAMPAIGN_EDIT && strcmp(last->by, who) == 0 &&
+        at_ms >= last->at_ms) {
+        last->at_ms = at_ms;
+        c->revision++;
+    } else {
+        rc = s_record(c, CAMPAIGN_EDIT, CAMPAIGN_DRAFT, who, at_ms, NULL, err, errlen);
+        if (rc != 0)
+            goto out;
+    }
+    hb_cal_campaign_t tmp_doc = c->doc;
+    org_scope_t *tmp_scope = c->scope;
+    c->doc = fresh->doc;
+    c->scope = fresh->scope;
+    memcpy(c->region, fresh->region, sizeof c->region);
+    memcpy(c->parent, fresh->parent, sizeof c->parent);
+    fresh->doc = tmp_doc;
+    fresh->scope = tmp_scope;
+out:
+    campaign_destroy(&fresh);
+    return rc;
+}
+
+int campaign_calendar_remove(campaign_calendar_t *cal, const char *id, char *err, size_t errlen)
+{
+    size_t slot = s_probe(cal, id);
+    if (!cal->slots[slot]) {
+        hb_errf(err, errlen, "id: no campaign \"%s\"", id);
+        return HB_ENOTFOUND;
+    }
+    size_t i = cal->slots[slot] - 1;
+    campaign_t *c = cal->v[i];
+    if (c->state != CAMPAIGN_DRAFT) {
+        hb_errf(err, errlen, "campaign %s is %s: only a draft can be removed (withdraw it instead)",
+                id, s_state_names[c->state]);
+        return HB_ECONFLICT;
+    }
+    for (size_t k = 0; k < cal->n; k++) {
+        if (strcmp(cal->v[k]->parent, id) == 0) {
+            hb_errf(err, errlen, "campaign %s is the parent of %s", id, cal->v[k]->doc.id);
+            return HB_ECONFLICT;
+        }
+    }
+    /* Rebuild the table rather than delete from it: removals are rare,
+     * and an open-addressing table without tombstones stays simple. */
+    cal->v[i] = cal->v[cal->n - 1];
+    cal->n--;
+    int rc = s_reindex(cal, cal->slot_cap);
+    if (rc != 0) {
+        cal->v[cal->n++] = cal->v[i];
+        cal->v[i] = c;
+        return s_nomem(err, errlen);
+    }
+    campaign_destroy(&c);
+    return 0;
+}
+
+int campaign_calendar_transition(campaign_calendar_t *cal, const char *id, campaign_action_t action,
+                                 const char *who, int64_t at_ms, const char *note, char *err,
+                                 size_t errlen)
+{
+    campaign_t *c = s_find_mut(cal, id);
+    if (!c) {
+        hb_errf(err, errlen, "id: no campaign \"%s\"", id);
+        return HB_ENOTFOUND;
+    }
+    bool was_published = c->state == CAMPAIGN_PUBLISHED;
+    int rc = campaign_transition(c, action, who, at_ms, note, err, errlen);
+    if (rc == 0 && (c->state == CAMPAIGN_PUBLISHED || was_published))
+        cal->version++;
+    return rc;
+}
+
+int campaign_calendar_publish_approved(campaign_calendar_t *cal, const char *who, int64_t at_ms,
+                                       size_t *n_published, char *err, size_t errlen)
+{
+    size_t n = 0;
+    if (n_published)
+        *n_published = 0;
+    int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
+    for (size_t i = 0; rc == 0 && i < cal->n; i++) {
+        if (cal->v[i]->state != CAMPAIGN_APPROVED)
+            continue;
+        rc = campaign_transition(cal->v[i], CAMPAIGN_PUBLISH, who, at_ms, NULL, err, errlen);
+        if (rc == 0)
+            n++;
+    }
+    /* Whatever was published before a failure is published: the version
+     * moves so that halls get it. */
+    if (n)
+        cal->version++;
+    if (n_published)
+        *n_published = n;
+    return rc;
+}
+
+static int s_by_id(const void *a, const void *b)
+{
+    const campaign_t *x = *(const campaign_t *const *)a, *y = *(const campaign_t *const *)b;
+    return strcmp(x->doc.id, y->doc.id);
+}
+
+json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
+{
+    const campaign_t **sorted = malloc((cal->n ? cal->n : 1) * sizeof *sorted);
+    json_t *doc = json_object(), *list = json_array();
+    int bad = 0;
+    if (!sorted || !doc || !list) {
+        free(sorted);
+        json_decref(doc);
+        json_decref(list);
+        return NULL;
+    }
+    for (size_t i = 0; i < cal->n; i++)
+        sorted[i] = cal->v[i];
+    qsort(sorted, cal->n, sizeof *sorted, s_by_id);
+    for (size_t i = 0; i < cal->n && !bad; i++) {
+        json_t *c = campaign_to_json(sorted[i]);
+        if (!c || json_array_append_new(list, c) != 0)
+            bad++;
+    }
+    free(sorted);
+    s_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
+    s_set(doc, "campaigns", list, &bad);
+    if (bad) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, char *err,
+                                size_t errlen)
+{
+    *out = NULL;
+    if (!json_is_object(doc)) {
+        hb_errf(err, errlen, "calendar: must be an object {version, campaigns}");
+        return HB_EINVAL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)doc, key, v) {
+        if (strcmp(key, "version") != 0 && strcmp(key, "campaigns") != 0) {
+            hb_errf(err, errlen, "calendar.%s: unknown member", key);
+            return HB_EINVAL;
+        }
+    }
+    const json_t *ver = json_object_get(doc, "version");
+    const json_t *list = json_object_get(doc, "campaigns");
+    if (!json_is_integer(ver) || json_integer_value(ver) < 0) {
+        hb_errf(err, errlen, "version: must be an integer >= 0");
+        return HB_EINVAL;
+    }
+    if (!json_is_array(list)) {
+        hb_errf(err, errlen, "campaigns: %s", list ? "must be an array" : "missing");
+        return HB_EINVAL;
+    }
+    if (json_array_size(list) > CAMPAIGN_CALENDAR_MAX) {
+        hb_errf(err, errlen, "campaigns: %zu campaigns, at most %d", json_array_size(list),
+                CAMPAIGN_CALENDAR_MAX);
+        return HB_ETOOBIG;
+    }
+    campaign_calendar_t *cal = campaign_calendar_new();
+    if (!cal)
+        return s_nomem(err, errlen);
+    cal->version = (uint64_t)json_integer_value(ver);
+    int rc = 0;
+    char inner[256];
+    bool published = false;
+    for (size_t i = 0; rc == 0 && i < json_array_size(list); i++) {
+        campaign_t *c = NULL;
+        rc = campaign_from_json(json_array_get(list, i), &c, inner, sizeof inner);
+        if (rc != 0) {
+            hb_errf(err, errlen, "campaigns[%zu].%s", i, inner);
+            break;
+        }
+        if (campaign_calendar_find(cal, c->doc.id)) {
+            hb_errf(err, errlen, "campaigns[%zu].id: \"%s\" given twice", i, c->doc.id);
+            campaign_destroy(&c);
+            rc = HB_EINVAL;
+            break;
+        }
+        published = published || c->published_ms >= 0;
+        rc = s_insert(cal, c, err, errlen);
+        if (rc != 0)
+            campaign_destroy(&c);
+    }
+    for (size_t i = 0; rc == 0 && i < cal->n; i++) {
+        rc = s_validate_parent(cal->v[i], cal, inner, sizeof inner);
+        if (rc != 0)
+            hb_errf(err, errlen, "campaign %s: %s", cal->v[i]->doc.id, inner);
+    }
+    if (rc == 0 && published && cal->version == 0) {
+        hb_errf(err, errlen, "version: 0, but campaigns have been published");
+        rc = HB_EINVAL;
+    }
+    if (rc != 0) {
+        campaign_calendar_destroy(&cal);
+        return rc;
+    }
+    *out = cal;
+    return 0;
+}
+
+/* ------------------------------------------------------------- slices ---- */
+
+static bool s_in_slice(const campaign_t *c, int32_t from_day)
+{
+    return c->state == CAMPAIGN_PUBLISHED && c->doc.end >= from_day;
+}
+
+int campaign_calendar_slice(const campaign_calendar_t *cal, const org_t *org, const char *hall,
+                            int32_t from_day, json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const org_hall_t *h = org_hall_find(org, hall);
+    if (!h) {
+        hb_errf(err, errlen, "hall: unknown hall \"%s\"", hall);
+        return HB_ENOTFOUND;
+    }
+    if (cal->version == 0) {
+        hb_errf(err, errlen, "calendar: nothing has been published yet");
+        return HB_ENOTFOUND;
+    }
+    size_t words = org_bitset_words(org);
+    uint64_t *bits = calloc(words, sizeof *bits);
+    const hb_cal_campaign_t *chosen[HB_CAL_SLICE_MAX];
+    size_t n = 0;
+    int rc = 0;
+    if (!bits)
+        return s_nomem(err, errlen);
+    for (size_t i = 0; i < cal->n; i++) {
+        const campaign_t *c = cal->v[i];
+        if (!s_in_slice(c, from_day) || campaign_resolve(c, org, bits, words, NULL, NULL, 0) != 0)
+            continue;
+        if (!org_bit_test(bits, h->index))
+            continue;
+        if (n >= HB_CAL_SLICE_MAX) {
+            hb_errf(err, errlen, "hall %s: more than %d published campaigns from this day on",
+                    hall, HB_CAL_SLICE_MAX);
+            rc = HB_ETOOBIG;
+            goto out;
+        }
+        chosen[n++] = &c->doc;
+    }
+    rc = hb_cal_slice_build(cal->version, hall, chosen, n, out, err, errlen);
+out:
+    free(bits);
+    return rc;
+}
+
+static int s_by_start_id(const void *a, const void *b)
+{
+    const campaign_t *x = *(const campaign_t *const *)a, *y = *(const campaign_t *const *)b;
+    if (x->doc.start != y->doc.start)
+        return x->doc.start < y->doc.start ? -1 : 1;
+    return strcmp(x->doc.id, y->doc.id);
+}
+
+/* One slice document from campaign objects already made: the same document
+ * hb_cal_slice_build makes, without making each campaign's JSON once per
+ * hall. */
+static json_t *s_slice_doc(uint64_t version, const char *hall, json_t *const *docs,
+                           const uint32_t *which, size_t n)
+{
+    json_t *doc = json_object(), *list = json_array();
+    int bad = 0;
+    if (!doc || !list) {
+        json_decref(doc);
+        json_decref(list);
+        return NULL;
+    }
+    s_set(doc, "version", json_integer((json_int_t)version), &bad);
+    s_set(doc, "hall", json_string(hall), &bad);
+    for (size_t k = 0; k < n && !bad; k++)
+        if (json_array_append(list, docs[which[k]]) != 0)
+            bad++;
+    s_set(doc, "campaigns", list, &bad);
+    if (bad) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, int32_t from_day,
+                             campaign_slice_fn fn, void *ud, char *err, size_t errlen)
+{
+    if (cal->version == 0) {
+        hb_errf(err, errlen, "calendar: nothing has been published yet");
+        return HB_ENOTFOUND;
+    }
+    size_t n_halls = org_hall_count(org), words = org_bitset_words(org);
+    uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
+    uint32_t *count = calloc(n_halls + 1, sizeof *count);
+    uint32_t *start = calloc(n_halls + 1, sizeof *start);
+    const campaign_t **pub = malloc((cal->n ? cal->n : 1) * sizeof *pub);
+    json_t **docs = calloc(cal->n ? cal->n : 1, sizeof *docs);
+    uint32_t *list = NULL;
+    size_t n_pub = 0;
+    int rc = 0;
+    if (!bits || !count || !start || !pub || !docs) {
+        rc = s_nomem(err, errlen);
+        goto out;
+    }
+    /* The published campaigns in slice order, each as JSON once: every
+     * hall's list is then built in that order and shares the objects. */
+    for (size_t i = 0; i < cal->n; i++)
+        if (s_in_slice(cal->v[i], from_day))
+            pub[n_pub++] = cal->v[i];
+    if (n_pub > 1)
+        qsort(pub, n_pub, sizeof *pub, s_by_start_id);
+    for (size_t k = 0; k < n_pub; k++) {
+        docs[k] = hb_cal_campaign_to_json(&pub[k]->doc);
+        if (!docs[k]) {
+            rc = s_nomem(err, errlen);
+            goto out;
+        }
+    }
+    /* Two passes over the published scopes, counting then filling, keep
+     * memory to one index per (hall, campaign) pair; a hall's list stops
+     * one past the slice bound, which is all it takes to refuse it. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            size_t total = 0;
+            for (size_t h = 0; h < n_halls; h++) {
+                start[h] = (uint32_t)total;
+                total += count[h];
+                count[h] = 0;
+            }
+            start[n_halls] = (uint32_t)total;
+            list = malloc((total ? total : 1) * sizeof *list);
+            if (!list) {
+                rc = s_nomem(err, errlen);
+                goto out;
+            }
+        }
+        for (size_t k = 0; k < n_pub; k++) {
+            if (campaign_resolve(pub[k], org, bits, words, NULL, NULL, 0) != 0)
+                continue;
+            for (size_t w = 0; w < words; w++) {
+                uint64_t word = bits[w];
+                while (word) {
+                    size_t h = w * 64 + (size_t)__builtin_ctzll(word);
+                    word &= word - 1;
+                    if (count[h] > HB_CAL_SLICE_MAX)
+                        continue;
+                    if (pass == 1)
+                        list[start[h] + count[h]] = (uint32_t)k;
+                    count[h]++;
+                }
+            }
+        }
+    }
+    for (size_t h = 0; h < n_halls; h++) {
+        const org_hall_t *hall = org_hall_at(org, (uint32_t)h);
+        char problem[160] = "";
+        json_t *slice = NULL;
+        if (count[h] > HB_CAL_SLICE_MAX) {
+            snprintf(problem, sizeof problem,
+                     "more than %d published campaigns from this day on", HB_CAL_SLICE_MAX);
+        } else {
+            slice = s_slice_doc(cal->version, hall->id, docs, &list[start[h]], count[h]);
+            if (!slice) {
+                rc = s_nomem(err, errlen);
+                goto out;
+            }
+        }
+        rc = fn(hall, slice, slice ? NULL : problem, ud);
+        if (rc != 0)
+            goto out;
+    }
+out:
+    for (size_t k = 0; docs && k < n_pub; k++)
+        json_decref(docs[k]);
+    free(docs);
+    free(pub);
+    free(bits);
+    free(count);
+    free(start);
+    free(list);
+    return rc;
+}

@@ -1,0 +1,522 @@
+/* Unit tests of hqd/org.c, the organisation: a region tree and hall
+ * registry read from JSON and written back; every refusal of a bad tree or
+ * hall with its reason; lookups, chains and stable indexes; adding and
+ * replacing regions and halls one at a time; scope resolution with regions,
+ * halls and tags, and its refusals (unknown names, outside the owner,
+ * reaching no hall). */
+#include "org.h"
+
+#include "hallbus/error.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* CN -> P1 (C11, C12), P2 (C21); halls in C11, C12 and C21; C22 is empty. */
+static const char *s_org_text =
+    "{\"regions\": ["
+    " {\"id\": \"C11\", \"name\": \"Harbour City\", \"level\": \"city\", \"parent\": \"P1\"},"
+    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"
+    " {\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"
+    " {\"id\": \"C12\", \"name\": \"Hill Town\", \"level\": \"city\", \"parent\": \"P1\"},"
+    " {\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"
+    " {\"id\": \"C21\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P2\"},"
+    " {\"id\": \"C22\", \"name\": \"Dunes\", \"level\": \"city\", \"parent\": \"P2\"}],"
+    " \"halls\": ["
+    " {\"id\": \"H1\", \"city\": \"C11\", \"name\": \"Main Street\", \"tags\": [\"flagship\", \"24h-self-service\"],"
+    "  \"neighbours\": [\"H2\"]},"
+    " {\"id\": \"H2\", \"city\": \"C11\", \"tags\": [\"rural\"]},"
+    " {\"id\": \"H3\", \"city\": \"C12\"},"
+    " {\"id\": \"H4\", \"city\": \"C21\", \"tags\": [\"flagship\"]},"
+    " {\"id\": \"H5\", \"city\": \"C21\", \"tags\": [\"rural\", \"sme\"]}]}";
+
+static json_t *s_doc(void)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(s_org_text, 0, &jerr);
+    if (!doc)
+        fail_msg("fixture: %s", jerr.text);
+    return doc;
+}
+
+static org_t *s_org(void)
+{
+    json_t *doc = s_doc();
+    org_t *org = NULL;
+    char err[256] = "";
+    if (org_from_json(doc, &org, err, sizeof err) != 0)
+        fail_msg("fixture refused: %s", err);
+    json_decref(doc);
+    return org;
+}
+
+static json_t *s_json(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        fail_msg("bad test JSON %s: %s", text, jerr.text);
+    return j;
+}
+
+/* The fixture with `path` (regions[i] / halls[i]) member `key` set to the
+ * JSON `value` (NULL deletes it). */
+static json_t *s_doc_with(const char *list, size_t i, const char *key, const char *value)
+{
+    json_t *doc = s_doc();
+    json_t *e = json_array_get(json_object_get(doc, list), i);
+    assert_non_null(e);
+    if (value)
+        json_object_set_new(e, key, json_loads(value, JSON_DECODE_ANY, NULL));
+    else
+        json_object_del(e, key);
+    return doc;
+}
+
+static void s_refused(json_t *doc, int want_rc, const char *want)
+{
+    org_t *org = NULL;
+    char err[256] = "";
+    int rc = org_from_json(doc, &org, err, sizeof err);
+    if (rc != want_rc || strcmp(err, want) != 0)
+        fail_msg("wanted %d \"%s\", got %d \"%s\"", want_rc, want, rc, err);
+    assert_null(org);
+    json_decref(doc);
+}
+
+static void test_load_and_lookups(void **state)
+{
+    (void)state;
+    org_t *org = s_org();
+    assert_int_equal(org_region_count(org), 7);
+    assert_int_equal(org_hall_count(org), 5);
+    assert_string_equal(org_root(org)->id, "CN");
+
+    /* Indexes follow the document, whatever the order of parents. */
+    const org_region_t *c11 = org_region_find(org, "C11");
+    assert_non_null(c11);
+    assert_int_equal(c11->index, 0);
+    assert_int_equal(c11->level, ORG_CITY);
+    assert_string_equal(c11->name, "Harbour City");
+    assert_string_equal(org_region_at(org, (uint32_t)c11->parent)->id, "P1");
+    assert_null(org_region_find(org, "P9"));
+    assert_null(org_region_at(org, 7));
+
+    const org_hall_t *h1 = org_hall_find(org, "H1");
+    assert_non_null(h1);
+    assert_int_equal(h1->index, 0);
+    assert_string_equal(h1->name, "Main Street");
+    assert_int_equal(h1->n_tags, 2);
+    assert_string_equal(org_tag_name(org, h1->tags[1]), "24h-self-service");
+    assert_int_equal(h1->n_neighbours, 1);
+    assert_string_equal(h1->neighbours[0], "H2");
+    assert_int_equal(org_hall_find(org, "H5")->index, 4);
+    assert_null(org_hall_find(org, "H6"));
+    assert_ptr_equal(org_hall_at(org, 3), org_hall_find(org, "H4"));
+    assert_null(org_hall_at(org, 5));
+
+    const uint32_t *in_city = NULL;
+    assert_int_equal(org_city_halls(org, c11, &in_city), 2);
+    assert_int_equal(in_city[0], 0);
+    assert_int_equal(in_city[1], 1);
+    assert_int_equal(org_city_halls(org, org_region_find(org, "C22"), &in_city), 0);
+    assert_int_equal(org_city_halls(org, org_region_find(org, "P1"), &in_city), 0);
+
+    const org_region_t *chain[3];
+    assert_int_equal(org_hall_chain(org, "H5", chain), 0);
+    assert_string_equal(chain[0]->id, "C21");
+    assert_string_equal(chain[1]->id, "P2");
+    assert_string_equal(chain[2]->id, "CN");
+    assert_int_equal(org_hall_chain(org, "H9", chain), HB_ENOTFOUND);
+
+    assert_true(org_region_contains(org, org_root(org), c11));
+    assert_true(org_region_contains(org, org_region_find(org, "P1"), c11));
+    assert_true(org_region_contains(org, c11, c11));
+    assert_false(org_region_contains(org, org_region_find(org, "P2"), c11));
+    assert_false(org_region_contains(org, c11, org_region_find(org, "P1")));
+    assert_string_equal(org_level_name(ORG_PROVINCE), "province");
+
+    /* Out and in again: the same document, the same indexes. */
+    json_t *out = org_to_json(org);
+    org_t *again = NULL;
+    assert_int_equal(org_from_json(out, &again, NULL, 0), 0);
+    json_t *out2 = org_to_json(again);
+    assert_true(json_equal(out, out2));
+    assert_int_equal(org_hall_find(again, "H4")->index, 3);
+    assert_int_equal(org_region_find(again, "C21")->index, org_region_find(org, "C21")->index);
+    json_t *h2 = org_hall_to_json(org, org_hall_find(org, "H2"));
+    json_t *want = s_json("{\"id\": \"H2\", \"city\": \"C11\", \"tags\": [\"rural\"],"
+                          " \"neighbours\": []}");
+    assert_true(json_equal(h2, want));
+    json_decref(want);
+    json_decref(h2);
+    json_decref(out);
+    json_decref(out2);
+    org_destroy(&again);
+    org_destroy(&org);
+    assert_null(org);
+    org_destroy(&org);
+}
+
+static void test_tree_refusals(void **state)
+{
+    (void)state;
+    s_refused(s_json("[]"), HB_EINVAL, "organisation: must be an object {regions, halls}");
+    s_refused(s_json("{\"regions\": [], \"owners\": []}"), HB_EINVAL,
+              "organisation.owners: unknown member");
+    s_refused(s_json("{\"halls\": []}"), HB_EINVAL, "regions: missing");
+    s_refused(s_json("{\"regions\": []}"), HB_EINVAL,
+              "regions: no national region (the tree needs exactly one root)");
+    s_refused(s_doc_with("regions", 2, "colour", "\"red\""), HB_EINVAL,
+              "regions[2].colour: unknown member");
+    s_refused(s_doc_with("regions", 2, "id", "\"P 1\""), HB_EINVAL,
+              "regions[2].id: \"P 1\" is not an id ([A-Za-z0-9_-]{1,64})");
+    s_refused(s_doc_with("regions", 2, "name", NULL), HB_EINVAL, "regions[2].name: missing");
+    s_refused(s_doc_with("regions", 2, "name", "7"), HB_EINVAL, "regions[2].name: must be a string");
+    s_refused(s_doc_with("regions", 2, "level", "\"state\""), HB_EINVAL,
+              "regions[2].level: must be one of national, province, city");
+    s_refused(s_doc_with("regions", 3, "id", "\"C11\""), HB_EINVAL,
+              "regions[3].id: \"C11\" already given as regions[0]");
+    s_refused(s_doc_with("regions", 0, "parent", "\"P9\""), HB_EINVAL,
+              "regions[0].parent: unknown region \"P9\"");
+    s_refused(s_doc_with("regions", 1, "parent", "\"P1\""), HB_EINVAL,
+              "regions[1].parent: the national region has no parent");
+    s_refused(s_doc_with("regions", 2, "parent", NULL), HB_EINVAL,
+              "regions[2].parent: missing (a province sits under the national region)");
+    /* A city straight under the root, and a province under a province. */
+    s_refused(s_doc_with("regions", 0, "parent", "\"CN\""), HB_EINVAL,
+              "regions[0].parent: a city's parent must be a province, \"CN\" is the national region");
+    s_refused(s_doc_with("regions", 4, "parent", "\"P1\""), HB_EINVAL,
+              "regions[4].parent: a province's parent must be the national region, \"P1\" is a province");
+    s_refused(s_doc_with("regions", 5, "parent", "\"C11\""), HB_EINVAL,
+              "regions[5].parent: a city's parent must be a province, \"C11\" is a city");
+    /* Two provinces that are each other's parent, and a region its own. */
+    json_t *doc = s_doc_with("regions", 2, "parent", "\"P2\"");
+    json_object_set_new(json_array_get(json_object_get(doc, "regions"), 4), "parent",
+                        json_string("P1"));
+    s_refused(doc, HB_EINVAL,
+              "regions[0].parent: the parents of \"C11\" run in a cycle through \"P1\"");
+    s_refused(s_doc_with("regions", 4, "parent", "\"P2\""), HB_EINVAL,
+              "regions[4].parent: the parents of \"P2\" run in a cycle through \"P2\"");
+    /* A second root. */
+    doc = s_doc();
+    json_array_append_new(json_object_get(doc, "regions"),
+                          s_json("{\"id\": \"CN2\", \"name\": \"Other\", \"level\": \"national\"}"));
+    s_refused(doc, HB_EINVAL, "regions[7].level: a second national region (\"CN\" is the root)");
+}
+
+static void test_hall_refusals(void **state)
+{
+    (void)state;
+    s_refused(s_doc_with("halls", 1, "colour", "\"red\""), HB_EINVAL,
+              "halls[1].colour: unknown member");
+    s_refused(s_doc_with("halls", 1, "id", "\"H/2\""), HB_EINVAL,
+              "halls[1].id: \"H/2\" is not an id ([A-Za-z0-9_-]{1,32})");
+    s_refused(s_doc_with("halls", 1, "id", "\"H123456789012345678901234567890123\""), HB_EINVAL,
+              "halls[1].id: \"H123456789012345678901234567890123\" is not an id ([A-Za-z0-9_-]{1,32})");
+    s_refused(s_doc_with("halls", 1, "id", "\"H1\""), HB_EINVAL, "halls[1].id: \"H1\" given twice");
+    s_refused(s_doc_with("halls", 1, "city", NULL), HB_EINVAL, "halls[1].city: missing");
+    s_refused(s_doc_with("halls", 1, "city", "\"C99\""), HB_EINVAL,
+              "halls[1].city: unknown region \"C99\"");
+    s_refused(s_doc_with("halls", 1, "city", "\"P1\""), HB_EINVAL,
+              "halls[1].city: \"P1\" is a province region; a hall belongs to a city");
+    s_refused(s_doc_with("halls", 1, "city", "\"CN\""), HB_EINVAL,
+              "halls[1].city: \"CN\" is a national region; a hall belongs to a city");
+    s_refused(s_doc_with("halls", 1, "tags", "[\"Rural\"]"), HB_EINVAL,
+              "halls[1].tags[0]: must match [a-z0-9_-]{1,32}");
+    s_refused(s_doc_with("halls", 1, "tags", "[\"a\", \"b\", \"a\"]"), HB_EINVAL,
+              "halls[1].tags[2]: \"a\" listed twice");
+    s_refused(s_doc_with("halls", 1, "tags", "\"rural\""), HB_EINVAL,
+              "halls[1].tags: must be an array of strings");
+    s_refused(s_doc_with("halls", 1, "tags",
+                         "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\","
+                         "\"m\",\"n\",\"o\",\"p\",\"q\"]"),
+              HB_EINVAL, "halls[1].tags: 17 entries, at most 16");
+    s_refused(s_doc_with("halls", 1, "neighbours", "[\"H2\"]"), HB_EINVAL,
+              "halls[1].neighbours[0]: a hall is not its own neighbour");
+    s_refused(s_doc_with("halls", 1, "neighbours",
+                         "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]"),
+              HB_EINVAL, "halls[1].neighbours: 9 entries, at most 8");
+    s_refused(s_doc_with("halls", 1, "name", "\"\""), HB_EINVAL,
+              "halls[1].name: must be 1..200 bytes of text");
+    json_t *doc = s_doc();
+    json_object_set_new(doc, "halls", json_object());
+    s_refused(doc, HB_EINVAL, "halls: must be an array");
+}
+
+static void test_put(void **state)
+{
+    (void)state;
+    org_t *org = org_new();
+    char err[256] = "";
+    json_t *j;
+    uint64_t gen = org_generation(org);
+
+    /* Parents first, one at a time, as an API would add them. */
+    j = s_json("{\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
+    assert_string_equal(err, "region.parent: unknown region \"CN\"");
+    json_t *root = s_json("{\"id\": \"CN\", \"name\": \"HQ\", \"level\": \"national\"}");
+    assert_int_equal(org_put_region(org, root, err, sizeof err), 0);
+    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
+    json_decref(j);
+    assert_true(org_generation(org) > gen);
+    j = s_json("{\"id\": \"CN2\", \"name\": \"HQ2\", \"level\": \"national\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
+    assert_string_equal(err, "region.level: there is one national region, \"CN\"");
+    json_decref(j);
+    j = s_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"CN\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
+    assert_string_equal(err, "region.parent: a city's parent must be a province, \"CN\" is the national region");
+    json_decref(j);
+    j = s_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"P1\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
+    json_decref(j);
+    j = s_json("{\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
+    json_decref(j);
+    j = s_json("{\"id\": \"C2\", \"name\": \"Two\", \"level\": \"city\", \"parent\": \"P2\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
+    json_decref(j);
+    /* Renaming is fine; moving is not. */
+    j = s_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P1\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
+    assert_string_equal(org_region_find(org, "C1")->name, "Uno");
+    json_decref(j);
+    j = s_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P2\"}");
+    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_ECONFLICT);
+    assert_non_null(strstr(err, "\"C1\" exists as a city under P1"));
+    json_decref(j);
+    assert_int_equal(org_put_region(org, root, err, sizeof err), 0); /* the same root again */
+    json_decref(root);
+
+    /* Halls: added, then one moved and retagged, keeping its index. */
+    j = s_json("{\"id\": \"H1\", \"city\": \"C1\", \"tags\": [\"flagship\"]}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+    json_decref(j);
+    j = s_json("{\"id\": \"H2\", \"city\": \"C1\"}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+    json_decref(j);
+    j = s_json("{\"id\": \"H3\", \"city\": \"C2\"}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+    json_decref(j);
+    j = s_json("{\"id\": \"H9\", \"city\": \"P1\"}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), HB_EINVAL);
+    assert_string_equal(err, "hall.city: \"P1\" is a province region; a hall belongs to a city");
+    json_decref(j);
+    gen = org_generation(org);
+    j = s_json("{\"id\": \"H1\", \"city\": \"C2\", \"tags\": [\"rural\"]}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+    json_decref(j);
+    assert_true(org_generation(org) > gen);
+    const org_hall_t *h1 = org_hall_find(org, "H1");
+    assert_int_equal(h1->index, 0);
+    assert_string_equal(org_region_at(org, h1->city)->id, "C2");
+    assert_string_equal(org_tag_name(org, h1->tags[0]), "rural");
+    const uint32_t *in = NULL;
+    assert_int_equal(org_city_halls(org, org_region_find(org, "C1"), &in), 1);
+    assert_int_equal(in[0], 1);
+    assert_int_equal(org_city_halls(org, org_region_find(org, "C2"), &in), 2);
+    assert_int_equal(in[0], 0); /* kept in index order */
+    assert_int_equal(in[1], 2);
+    assert_int_equal(org_hall_count(org), 3);
+    org_destroy(&org);
+}
+
+static void test_many_halls(void **state)
+{
+    (void)state;
+    /* Enough halls and tags to grow every table a few times. */
+    org_t *org = s_org();
+    char err[256] = "";
+    for (int i = 0; i < 3000; i++) {
+        char text[160];
+        snprintf(text, sizeof text, "{\"id\": \"X%d\", \"city\": \"%s\", \"tags\": [\"t%d\"]}", i,
+                 i % 2 ? "C12" : "C22", i % 700);
+        json_t *j = s_json(text);
+        assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+        json_decref(j);
+    }
+    assert_int_equal(org_hall_count(org), 3005);
+    assert_int_equal(org_hall_find(org, "X2999")->index, 3004);
+    assert_int_equal(org_bitset_words(org), 47);
+    const uint32_t *in = NULL;
+    assert_int_equal(org_city_halls(org, org_region_find(org, "C22"), &in), 1500);
+    org_destroy(&org);
+}
+
+static org_scope_t *s_scope(const char *text)
+{
+    json_t *j = s_json(text);
+    org_scope_t *s = NULL;
+    char err[256] = "";
+    if (org_scope_parse(j, "scope", &s, err, sizeof err) != 0)
+        fail_msg("scope %s refused: %s", text, err);
+    json_decref(j);
+    return s;
+}
+
+/* Resolves and returns the halls as "H1,H3,..." in index order. */
+static int s_resolve(const org_t *org, const char *owner, const char *scope_text, char *halls,
+                     size_t len, char *err, size_t errlen)
+{
+    org_scope_t *s = s_scope(scope_text);
+    uint64_t bits[4] = {~0ULL, ~0ULL, ~0ULL, ~0ULL}; /* cleared by the call */
+    size_t count = 99;
+    int rc = org_scope_resolve(org, owner, s, bits, 4, &count, err, errlen);
+    org_scope_destroy(&s);
+    halls[0] = '\0';
+    if (rc != 0) {
+        assert_int_equal(count, 0);
+        return rc;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < org_hall_count(org); i++) {
+        if (!org_bit_test(bits, i))
+            continue;
+        size_t used = strlen(halls);
+        snprintf(halls + used, len - used, "%s%s", n ? "," : "", org_hall_at(org, i)->id);
+        n++;
+    }
+    assert_int_equal(count, n);
+    assert_int_equal(org_bitset_count(bits, 4), n);
+    return 0;
+}
+
+static void s_reaches(const org_t *org, const char *owner, const char *scope, const char *want)
+{
+    char halls[256], err[256] = "";
+    int rc = s_resolve(org, owner, scope, halls, sizeof halls, err, sizeof err);
+    if (rc != 0 || strcmp(halls, want) != 0)
+        fail_msg("%s %s: wanted %s, got rc %d \"%s\" (%s)", owner, scope, want, rc, halls, err);
+}
+
+static void s_scope_refused(const org_t *org, const char *owner, const char *scope,
+                            const char *want)
+{
+    char halls[256], err[256] = "";
+    int rc = s_resolve(org, owner, scope, halls, sizeof halls, err, sizeof err);
+    if (rc != HB_EINVAL || strcmp(err, want) != 0)
+        fail_msg("%s %s: wanted \"%s\", got rc %d \"%s\"", owner, scope, want, rc, err);
+}
+
+static void test_scope_resolution(void **state)
+{
+    (void)state;
+    org_t *org = s_org();
+    /* Nothing listed: the whole owner region. */
+    s_reaches(org, "CN", "{}", "H1,H2,H3,H4,H5");
+    s_reaches(org, "P1", "{}", "H1,H2,H3");
+    s_reaches(org, "C21", "{\"regions\": [], \"halls\": []}", "H4,H5");
+    /* Regions transitively, halls one by one, the union of both. */
+    s_reaches(org, "CN", "{\"regions\": [\"P2\"]}", "H4,H5");
+    s_reaches(org, "CN", "{\"regions\": [\"C12\", \"P2\"]}", "H3,H4,H5");
+    s_reaches(org, "P1", "{\"halls\": [\"H2\"]}", "H2");
+    s_reaches(org, "CN", "{\"regions\": [\"C21\"], \"halls\": [\"H1\", \"H4\"]}", "H1,H4,H5");
+    s_reaches(org, "CN", "{\"regions\": [\"CN\"]}", "H1,H2,H3,H4,H5");
+    /* Tags keep the halls with any of them. */
+    s_reaches(org, "CN", "{\"tags\": [\"flagship\"]}", "H1,H4");
+    s_reaches(org, "CN", "{\"tags\": [\"flagship\", \"sme\"]}", "H1,H4,H5");
+    s_reaches(org, "P2", "{\"tags\": [\"rural\"]}", "H5");
+    s_reaches(org, "CN", "{\"halls\": [\"H1\", \"H2\", \"H3\"], \"tags\": [\"rural\"]}", "H2");
+    s_reaches(org, "CN", "{\"tags\": [\"flagship\", \"no-such-tag\"]}", "H1,H4");
+
+    /* Names that do not exist. */
+    s_scope_refused(org, "P9", "{}", "region: unknown region \"P9\"");
+    s_scope_refused(org, "CN", "{\"regions\": [\"P1\", \"X\"]}",
+                    "scope.regions[1]: unknown region \"X\"");
+    s_scope_refused(org, "CN", "{\"halls\": [\"H9\"]}", "scope.halls[0]: unknown hall \"H9\"");
+    /* Outside the owner: a city campaign naming another city's hall, a
+     * province campaign naming another province's city. */
+    s_scope_refused(org, "C11", "{\"halls\": [\"H1\", \"H3\"]}",
+                    "scope.halls[1]: hall \"H3\" (city C12) is outside the owner region \"C11\"");
+    s_scope_refused(org, "P1", "{\"regions\": [\"C21\"]}",
+                    "scope.regions[0]: region \"C21\" is outside the owner region \"P1\"");
+    s_scope_refused(org, "C11", "{\"regions\": [\"P1\"]}",
+                    "scope.regions[0]: region \"P1\" is outside the owner region \"C11\"");
+    /* Reaching no hall. */
+    s_scope_refused(org, "C22", "{}",
+                    "scope: reaches no hall (the regions it names hold no hall yet)");
+    s_scope_refused(org, "P2", "{\"regions\": [\"C22\"]}",
+                    "scope: reaches no hall (the regions it names hold no hall yet)");
+    s_scope_refused(org, "P1", "{\"tags\": [\"sme\"]}",
+                    "scope.tags: no hall of the scope carries any of these tags");
+    s_scope_refused(org, "CN", "{\"tags\": [\"no-such-tag\"]}",
+                    "scope.tags: no hall of the scope carries any of these tags");
+
+    /* A bitset too small for the org. */
+    org_scope_t *s = s_scope("{}");
+    uint64_t bits[1];
+    char err[256];
+    assert_int_equal(org_scope_resolve(org, "CN", s, bits, 0, NULL, err, sizeof err), HB_EINVAL);
+    assert_string_equal(err, "scope: bitset of 0 words, the organisation needs 1");
+    org_scope_destroy(&s);
+    org_destroy(&org);
+}
+
+static void s_parse_refused(const char *text, const char *want)
+{
+    json_t *j = s_json(text);
+    org_scope_t *s = NULL;
+    char err[256] = "";
+    int rc = org_scope_parse(j, "scope", &s, err, sizeof err);
+    json_decref(j);
+    if (rc != HB_EINVAL || strcmp(err, want) != 0)
+        fail_msg("%s: wanted \"%s\", got rc %d \"%s\"", text, want, rc, err);
+    assert_null(s);
+}
+
+static void test_scope_parse(void **state)
+{
+    (void)state;
+    org_scope_t *s = s_scope("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"], \"tags\": [\"rural\"]}");
+    assert_int_equal(s->n_regions, 1);
+    assert_int_equal(s->n_halls, 2);
+    assert_string_equal(s->halls[1], "H2");
+    assert_int_equal(s->n_tags, 1);
+    json_t *out = org_scope_to_json(s);
+    json_t *want = s_json("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"],"
+                          " \"tags\": [\"rural\"]}");
+    assert_true(json_equal(out, want));
+    json_decref(want);
+    org_scope_t *copy = org_scope_copy(s);
+    json_t *out2 = org_scope_to_json(copy);
+    assert_true(json_equal(out, out2));
+    json_decref(out);
+    json_decref(out2);
+    org_scope_destroy(&copy);
+    org_scope_destroy(&s);
+    assert_null(s);
+    org_scope_destroy(&s);
+
+    s_parse_refused("[]", "scope: must be an object {regions, halls, tags}");
+    s_parse_refused("{\"cities\": []}", "scope.cities: unknown member");
+    s_parse_refused("{\"regions\": \"P1\"}", "scope.regions: must be an array of ids");
+    s_parse_refused("{\"regions\": [\"P1\", \"P1\"]}", "scope.regions[1]: \"P1\" listed twice");
+    s_parse_refused("{\"halls\": [\"H 1\"]}", "scope.halls[0]: must match [A-Za-z0-9_-]{1,32}");
+    s_parse_refused("{\"halls\": [3]}", "scope.halls[0]: must match [A-Za-z0-9_-]{1,32}");
+    s_parse_refused("{\"tags\": [\"Rural\"]}", "scope.tags[0]: must match [a-z0-9_-]{1,32}");
+    s_parse_refused("{\"tags\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\","
+                    "\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]}",
+                    "scope.tags: 17 entries, at most 16");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_and_lookups),
+        cmocka_unit_test(test_tree_refusals),
+        cmocka_unit_test(test_hall_refusals),
+        cmocka_unit_test(test_put),
+        cmocka_unit_test(test_many_halls),
+        cmocka_unit_test(test_scope_resolution),
+        cmocka_unit_test(test_scope_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
