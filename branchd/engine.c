@@ -1227,6 +1227,35 @@ int engine_append_external(engine_t *e, Hallbus__Envelope **envs, size_t n, uint
     return s_commit(e, envs, n, first_seq, err, errlen);
 }
 
+int engine_record_applied(engine_t *e, bool calendar, uint64_t version, const outbox_record_t *rec,
+                          char *err, size_t errlen)
+{
+    int64_t now = hb_now_ms();
+    Hallbus__PolicyApplied pa = HALLBUS__POLICY_APPLIED__INIT;
+    Hallbus__CalendarApplied ca = HALLBUS__CALENDAR_APPLIED__INIT;
+    Hallbus__Envelope env, *envp = &env;
+    s_env_init(&env, now);
+    if (calendar) {
+        ca.version = version;
+        env.body_case = HALLBUS__ENVELOPE__BODY_CALENDAR_APPLIED;
+        env.calendar_applied = &ca;
+    } else {
+        pa.version = version;
+        env.body_case = HALLBUS__ENVELOPE__BODY_POLICY_APPLIED;
+        env.policy_applied = &pa;
+    }
+    int rc = outbox_append_with(e->outbox, &envp, 1, rec, 1, NULL);
+    if (rc != 0) {
+        hb_errf(err, errlen, "the outbox could not store version %" PRIu64 " (%s)", version,
+                hb_strerror(rc));
+        return rc;
+    }
+    hb_hall_state_apply(e->state, &env);
+    if (e->on_append)
+        e->on_append(e->arg);
+    return 0;
+}
+
 /* ------------------------------------------------------------ config ---- */
 
 int engine_parse_services(const char *text, engine_config_t *cfg, char *err, size_t errlen)

@@ -151,6 +151,14 @@ int engine_device_status(engine_t *e, const char *device, int kind, int state,
 int engine_append_external(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq,
                            char *err, size_t errlen);
 
+/* Records that the hall applied a document HQ pushed: a PolicyApplied (or,
+ * with `calendar`, CalendarApplied) event for `version`, written in the same
+ * transaction as `rec` (the document itself), so a crash leaves the old
+ * document and version or the new ones, never a mix. Replacing the policy
+ * the engine runs on is the caller's next step (engine_set_policy). */
+int engine_record_applied(engine_t *e, bool calendar, uint64_t version, const outbox_record_t *rec,
+                          char *err, size_t errlen);
+
 /* Whether the hall is open now, with the next opening when not. */
 void engine_open_info(const engine_t *e, hb_open_info_t *out);
 /* The position and estimated wait of a live ticket. */

@@ -6,6 +6,7 @@
  * refusal names the member by its path so that whoever wrote the document
  * can find it. This file knows nothing of HQ's scopes, owners or lifecycle. */
 #include "hallbus/calendar.h"
+#include "hallbus/tz.h"
 
 #include "hallbus/error.h"
 
@@ -20,67 +21,6 @@ static const char *const s_level_names[] = {"head_office", "province", "city"};
 static const char *const s_channel_names[] = {"signage", "kiosk", "counter_script"};
 
 /* ------------------------------------------------------------- dates ---- */
-
-static bool s_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int s_month_days(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && s_leap(y) ? 29 : days[m - 1];
-}
-
-/* Leap years in 1..y (the Gregorian count, extended backwards). */
-static int32_t s_leaps_through(int y) { return y / 4 - y / 100 + y / 400; }
-
-static int32_t s_days_from_civil(int y, int m, int d)
-{
-    int32_t days = 365 * (int32_t)(y - 1970) + s_leaps_through(y - 1) - s_leaps_through(1969);
-    for (int i = 1; i < m; i++)
-        days += s_month_days(y, i);
-    return days + d - 1;
-}
-
-int hb_cal_day_parse(const char *text, int32_t *out_day)
-{
-    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
-        return HB_EPARSE;
-    int v[3] = {0, 0, 0};
-    const int from[3] = {0, 5, 8}, len[3] = {4, 2, 2};
-    for (int f = 0; f < 3; f++) {
-        for (int i = 0; i < len[f]; i++) {
-            char ch = text[from[f] + i];
-            if (ch < '0' || ch > '9')
-                return HB_EPARSE;
-            v[f] = v[f] * 10 + (ch - '0');
-        }
-    }
-    if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > s_month_days(v[0], v[1]))
-        return HB_EPARSE;
-    *out_day = s_days_from_civil(v[0], v[1], v[2]);
-    return 0;
-}
-
-void hb_cal_day_format(int32_t day, char out[11])
-{
-    /* Start from an estimate of the year and correct it: the estimate is
-     * off by at most one either way over the supported range. */
-    int y = 1970 + (int)(day / 366);
-    while (s_days_from_civil(y + 1, 1, 1) <= day)
-        y++;
-    while (y > 1 && s_days_from_civil(y, 1, 1) > day)
-        y--;
-    int32_t rest = day - s_days_from_civil(y, 1, 1);
-    int m = 1;
-    while (m < 12 && rest >= s_month_days(y, m)) {
-        rest -= s_month_days(y, m);
-        m++;
-    }
-    int d = (int)rest + 1;
-    const int digits[8] = {y / 1000 % 10, y / 100 % 10, y / 10 % 10, y % 10, m / 10, m % 10, d / 10, d % 10};
-    for (int i = 0, k = 0; i < 10; i++)
-        out[i] = (i == 4 || i == 7) ? '-' : (char)('0' + digits[k++]);
-    out[10] = '\0';
-}
 
 int32_t hb_cal_day_of_ms(int64_t ms)
 {
@@ -302,7 +242,7 @@ static int s_date(const json_t *obj, const char *name, const char *path, int32_t
         hb_errf(err, errlen, "%s: must be a date \"YYYY-MM-DD\"", p);
         return HB_EINVAL;
     }
-    if (hb_cal_day_parse(json_string_value(v), out) != 0) {
+    if (hb_date_parse(json_string_value(v), out) != 0) {
         hb_errf(err, errlen, "%s: \"%s\" is not a date (YYYY-MM-DD, a real day, year 1970..9999)",
                 p, json_string_value(v));
         return HB_EINVAL;
@@ -595,9 +535,9 @@ json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
     s_set(o, "id", json_string(c->id), &bad);
     s_set(o, "title", json_string(c->title), &bad);
     s_set(o, "level", json_string(hb_cal_level_name(c->level)), &bad);
-    hb_cal_day_format(c->start, d);
+    hb_date_format(c->start, d);
     s_set(o, "start", json_string(d), &bad);
-    hb_cal_day_format(c->end, d);
+    hb_date_format(c->end, d);
     s_set(o, "end", json_string(d), &bad);
     s_set(o, "products", s_items_json(c->n_products, (const char (*)[HB_CAL_ITEM_ID_MAX])c->products),
           &bad);

@@ -18,6 +18,7 @@
 #include "calcheck.h"
 
 #include "hallbus/error.h"
+#include "hallbus/tz.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -861,8 +862,8 @@ static int s_rule_lead(run_t *r, size_t index)
     f->first_day = d->start;
     f->last_day = d->end;
     char sd[11], pd[11];
-    hb_cal_day_format(d->start, sd);
-    hb_cal_day_format(pday, pd);
+    hb_date_format(d->start, sd);
+    hb_date_format(pday, pd);
     const char *when = published ? "its publish date" : "today (not published yet)";
     if (slack < 0)
         s_textf(f->message, sizeof f->message,
@@ -1093,8 +1094,8 @@ static int s_group_finding(run_t *r, const group_t *g)
     f->first_day = g->first;
     f->last_day = g->last;
     char a[11], b[11], allows[32];
-    hb_cal_day_format(g->first, a);
-    hb_cal_day_format(g->last, b);
+    hb_date_format(g->first, a);
+    hb_date_format(g->last, b);
     if (g->lim_min == g->lim_max)
         s_textf(allows, sizeof allows, "%d", g->lim_min);
     else
@@ -1306,8 +1307,8 @@ static int s_rule_product(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day,
         }
     }
     char d1[11], d2[11];
-    hb_cal_day_format(first_day, d1);
-    hb_cal_day_format(last_day, d2);
+    hb_date_format(first_day, d1);
+    hb_date_format(last_day, d2);
     s_textf(f->message, sizeof f->message,
             "%s and %s both promote %s in %zu halls from %s to %s, and neither descends from the "
             "other: merge them or make one the other's parent",
@@ -1357,8 +1358,8 @@ static int s_rule_city(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day, in
     f->first_day = first_day;
     f->last_day = last_day;
     char d1[11], d2[11];
-    hb_cal_day_format(first_day, d1);
-    hb_cal_day_format(last_day, d2);
+    hb_date_format(first_day, d1);
+    hb_date_format(last_day, d2);
     s_textf(f->message, sizeof f->message,
             "city campaign %s runs in %s from %s to %s while %s campaign %s covers %zu of its halls, "
             "and %s does not name %s as its parent%s",
@@ -1587,9 +1588,9 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
     s_set(halls, "count", json_integer((json_int_t)f->n_halls), &bad);
     s_set(halls, "sample", s_str_array((const char *)f->sample, f->n_sample, ORG_HALL_ID_MAX), &bad);
     s_set(o, "halls", halls, &bad);
-    hb_cal_day_format(f->first_day, d);
+    hb_date_format(f->first_day, d);
     s_set(days, "first", json_string(d), &bad);
-    hb_cal_day_format(f->last_day, d);
+    hb_date_format(f->last_day, d);
     s_set(days, "last", json_string(d), &bad);
     s_set(o, "days", days, &bad);
     s_set(o, "subjects",

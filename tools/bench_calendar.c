@@ -14,6 +14,7 @@
 #include "org.h"
 
 #include "hallbus/calendar.h"
+#include "hallbus/tz.h"
 #include "hallbus/error.h"
 
 #include <errno.h>
@@ -196,8 +197,8 @@ static json_t *s_campaign(const made_t *m, const char *parent, json_t *scope)
         snprintf(region, sizeof region, "P%02d", m->region + 1);
     else
         snprintf(region, sizeof region, "C%03d", m->region + 1);
-    hb_cal_day_format(m->start, start);
-    hb_cal_day_format(m->end, end);
+    hb_date_format(m->start, start);
+    hb_date_format(m->end, end);
     snprintf(title, sizeof title, "Campaign %s", m->id);
 
     json_t *products = json_array(), *btypes = json_array();

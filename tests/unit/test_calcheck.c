@@ -6,6 +6,7 @@
 #include "calcheck.h"
 
 #include "hallbus/error.h"
+#include "hallbus/tz.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,8 +89,8 @@ static json_t *s_campaign_doc(const char *id, const char *level, const char *reg
                               int32_t end, const char *extra)
 {
     char s[11], e[11], product[80];
-    hb_cal_day_format(start, s);
-    hb_cal_day_format(end, e);
+    hb_date_format(start, s);
+    hb_date_format(end, e);
     snprintf(product, sizeof product, "product-of-%s", id);
     json_t *d = json_pack(
         "{s:s, s:s, s:s, s:s, s:{}, s:s, s:s, s:[s], s:[], s:s, s:[s], s:{s:s}, s:[{s:s, s:s}]}",

@@ -4,6 +4,7 @@
  * HQ, read at the hall and written again unchanged; the two date queries a
  * hall asks (what runs today, what overlaps a range). */
 #include "hallbus/calendar.h"
+#include "hallbus/tz.h"
 #include "hallbus/error.h"
 
 #include <setjmp.h>
@@ -58,33 +59,33 @@ static void test_dates(void **state)
 {
     (void)state;
     int32_t d = -1;
-    assert_int_equal(hb_cal_day_parse("1970-01-01", &d), 0);
+    assert_int_equal(hb_date_parse("1970-01-01", &d), 0);
     assert_int_equal(d, 0);
-    assert_int_equal(hb_cal_day_parse("2027-03-01", &d), 0);
+    assert_int_equal(hb_date_parse("2027-03-01", &d), 0);
     assert_int_equal(d, MAR_01_2027);
-    assert_int_equal(hb_cal_day_parse("2000-02-29", &d), 0);
+    assert_int_equal(hb_date_parse("2000-02-29", &d), 0);
     assert_int_equal(d, 11016);
-    assert_int_equal(hb_cal_day_parse("9999-12-31", &d), 0);
+    assert_int_equal(hb_date_parse("9999-12-31", &d), 0);
     assert_int_equal(d, 2932896);
     const char *bad[] = {"2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-01-32",
                          "2024-04-31", "2024-1-01",  "1969-12-31", "abcd-ef-gh", "2024-01-01x",
                          "",           "2024/01/01", " 2024-01-0", "+024-01-01", "2024-01-0a"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (hb_cal_day_parse(bad[i], &d) != HB_EPARSE)
+        if (hb_date_parse(bad[i], &d) != HB_EPARSE)
             fail_msg("\"%s\" was read as a date", bad[i]);
     }
-    assert_int_equal(hb_cal_day_parse(NULL, &d), HB_EPARSE);
+    assert_int_equal(hb_date_parse(NULL, &d), HB_EPARSE);
     /* Every day from 1970 to 2200 formats and reads back as itself. */
     char text[11];
     for (int32_t day = 0; day < 84000; day++) {
-        hb_cal_day_format(day, text);
+        hb_date_format(day, text);
         int32_t back = -1;
-        assert_int_equal(hb_cal_day_parse(text, &back), 0);
+        assert_int_equal(hb_date_parse(text, &back), 0);
         assert_int_equal(back, day);
     }
-    hb_cal_day_format(MAR_01_2027, text);
+    hb_date_format(MAR_01_2027, text);
     assert_string_equal(text, "2027-03-01");
-    hb_cal_day_format(2932896, text);
+    hb_date_format(2932896, text);
     assert_string_equal(text, "9999-12-31");
     assert_int_equal(hb_cal_day_of_ms(0), 0);
     assert_int_equal(hb_cal_day_of_ms(86400000LL - 1), 0);
@@ -325,8 +326,8 @@ static json_t *s_slice_doc(uint64_t version, const char *hall, int n)
     for (int i = 0; i < n; i++) {
         char id[16], start[11], end[11];
         snprintf(id, sizeof id, "c%03d", i);
-        hb_cal_day_format(MAR_01_2027 + 7 * (n - 1 - i), start);
-        hb_cal_day_format(MAR_01_2027 + 7 * (n - 1 - i) + 9, end);
+        hb_date_format(MAR_01_2027 + 7 * (n - 1 - i), start);
+        hb_date_format(MAR_01_2027 + 7 * (n - 1 - i) + 9, end);
         json_t *doc = s_content(id, start, end);
         assert_int_equal(hb_cal_campaign_parse(doc, NULL, "", &c[i], NULL, 0), 0);
         json_decref(doc);

@@ -80,13 +80,9 @@ typedef struct hb_cal_campaign {
     hb_cal_faq_t *faq;
 } hb_cal_campaign_t;
 
-/* ---- dates: days since 1970-01-01 (UTC-free civil dates) */
+/* ---- dates: days since 1970-01-01, read and written with tz.h's
+ * hb_date_parse / hb_date_format */
 
-/* Parses "YYYY-MM-DD": exactly ten characters, a real date, year 1970..9999.
- * Returns 0 and the day, or HB_EPARSE. */
-int hb_cal_day_parse(const char *text, int32_t *out_day);
-/* Formats a day as "YYYY-MM-DD" (`out` holds 11 bytes). */
-void hb_cal_day_format(int32_t day, char out[11]);
 /* The day of the instant `ms` (milliseconds since the epoch) on UTC's calendar. */
 int32_t hb_cal_day_of_ms(int64_t ms);
 
