@@ -9,6 +9,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/tz.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,18 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         "requests_refused", (json_int_t)d->api_refused);
     if (since[0])
         json_object_set_new(body, "connected_since", json_string(since));
+    applier_stats_t as;
+    applier_get_stats(d->applier, &as);
+    json_object_set_new(body, "downlink",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "policy_version",
+                                  (json_int_t)applier_policy_version(d->applier),
+                                  "calendar_version",
+                                  (json_int_t)applier_calendar_version(d->applier),
+                                  "documents_received", (json_int_t)st.documents,
+                                  "policies_applied", (json_int_t)as.policies_applied,
+                                  "calendars_applied", (json_int_t)as.calendars_applied,
+                                  "refused", (json_int_t)as.refused, "last_refusal",
+                                  as.last_refusal));
     hb_http_reply_json(req, 200, body);
 }
 
@@ -127,6 +140,91 @@ static void s_get_hall_state(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, o ? 200 : 503, o);
 }
 
+/* The policy the hall runs on: HQ's version, or 0 with "source": "local"
+ * before HQ sent one (the policy file or the built-in defaults). */
+static void s_get_policy(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    if (strcmp(req->path, "/v1/policy") != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
+        return;
+    }
+    uint64_t v = applier_policy_version(d->applier);
+    json_t *p = hb_policy_to_json(engine_policy(d->engine));
+    hb_http_reply_json(req, p ? 200 : 503,
+                       p ? json_pack("{s:s, s:I, s:s, s:o}", "hall", d->cfg.id, "version",
+                                     (json_int_t)v, "source", v ? "hq" : "local", "policy", p)
+                         : NULL);
+}
+
+static void s_reply_campaigns(branchd_t *d, hb_http_req_t *req, int32_t from, int32_t to)
+{
+    const hb_cal_slice_t *slice = applier_calendar(d->applier);
+    const hb_cal_campaign_t *found[HB_CAL_SLICE_MAX];
+    size_t n = 0;
+    if (slice)
+        n = from == to ? hb_cal_slice_active(slice, from, found, HB_CAL_SLICE_MAX)
+                       : hb_cal_slice_overlapping(slice, from, to, found, HB_CAL_SLICE_MAX);
+    if (n > HB_CAL_SLICE_MAX)
+        n = HB_CAL_SLICE_MAX;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, hb_cal_campaign_to_json(found[i]));
+    char a[11], b[11];
+    hb_date_format(from, a);
+    hb_date_format(to, b);
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:I, s:s, s:s, s:I, s:o}", "hall", d->cfg.id, "version",
+                                 (json_int_t)applier_calendar_version(d->applier), "from", a, "to",
+                                 b, "count", (json_int_t)n, "campaigns", arr));
+}
+
+/* What runs today in the hall (its local date), with the FAQ, for the
+ * kiosk and the signage. */
+static void s_get_campaigns_active(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    int32_t today = hb_tz_local_day(engine_policy(d->engine)->tz, hb_now_ms());
+    s_reply_campaigns(d, req, today, today);
+}
+
+static int s_query_date(hb_http_req_t *req, const char *name, int32_t *out)
+{
+    char buf[16];
+    int rc = hb_http_query(req, name, buf, sizeof buf);
+    if (rc == HB_ENOTFOUND)
+        return 0;
+    if (rc != 0 || hb_date_parse(buf, out) != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s must be a date YYYY-MM-DD", name);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+static void s_get_campaigns(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    if (strcmp(req->path, "/v1/campaigns") != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
+        return;
+    }
+    int32_t today = hb_tz_local_day(engine_policy(d->engine)->tz, hb_now_ms());
+    int32_t from = today, to = -1;
+    if (s_query_date(req, "from", &from) != 0 || s_query_date(req, "to", &to) != 0) {
+        d->api_refused++;
+        return;
+    }
+    if (to < 0)
+        to = from + 30;
+    if (to < from || to - from > 366) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_parameter",
+                            "to must not be before from, and at most 366 days after it");
+        return;
+    }
+    s_reply_campaigns(d, req, from, to == from ? from : to);
+}
+
 int branchd_api_register(branchd_t *d)
 {
     int rc = hb_http_route(d->http, "POST", "/v1/events", s_post_events, d);
@@ -134,6 +232,12 @@ int branchd_api_register(branchd_t *d)
         rc = hb_http_route(d->http, "GET", "/v1/status", s_get_status, d);
     if (rc == 0)
         rc = hb_http_route(d->http, "GET", "/v1/hall/snapshot", s_get_hall_state, d);
+    if (rc == 0)
+        rc = hb_http_route(d->http, "GET", "/v1/policy", s_get_policy, d);
+    if (rc == 0)
+        rc = hb_http_route(d->http, "GET", "/v1/campaigns/active", s_get_campaigns_active, d);
+    if (rc == 0)
+        rc = hb_http_route(d->http, "GET", "/v1/campaigns", s_get_campaigns, d);
     if (rc == 0)
         rc = branchd_api_hall_register(d);
     return rc;

@@ -4,6 +4,7 @@
 #ifndef BRANCHD_BRANCHD_H
 #define BRANCHD_BRANCHD_H
 
+#include "applier.h"
 #include "engine.h"
 #include "outbox.h"
 #include "uplink.h"
@@ -51,6 +52,7 @@ typedef struct branchd {
     void *zmq_ctx;
     outbox_t *outbox;
     engine_t *engine;
+    applier_t *applier;
     uplink_t *uplink;
     hb_http_t *http;
     hb_cert_t cert;    /* the hall's own key pair */

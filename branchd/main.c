@@ -168,6 +168,22 @@ static int s_open_engine(branchd_t *d)
     return 0;
 }
 
+static void s_on_document(void *arg, bool calendar, uint64_t version, const uint8_t *doc,
+                          size_t len)
+{
+    branchd_t *d = arg;
+    char err[512];
+    if (applier_on_document(d->applier, calendar, version, doc, len, err, sizeof err) != 0)
+        hb_log_once("downlink-refused", HB_LOG_WARN, "downlink: %s", err);
+}
+
+static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
+{
+    branchd_t *d = arg;
+    *policy = applier_policy_version(d->applier);
+    *calendar = applier_calendar_version(d->applier);
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     branchd_t *d = t->data;
@@ -273,6 +289,8 @@ int main(int argc, char **argv)
         return 1;
     if (s_open_engine(d) != 0)
         return 1;
+    if (applier_open(d->engine, d->outbox, d->cfg.id, &d->applier) != 0)
+        return 1;
     d->loop = uv_default_loop();
     d->zmq_ctx = zmq_ctx_new();
     uplink_config_t ucfg = {
@@ -288,6 +306,9 @@ int main(int argc, char **argv)
         .reconnect_max_ms = d->cfg.reconnect_max_ms,
         .max_frame = 1 << 20,
         .software = BRANCHD_VERSION,
+        .on_document = s_on_document,
+        .versions = s_versions,
+        .doc_arg = d,
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
         return 1;
@@ -319,6 +340,7 @@ int main(int argc, char **argv)
     rc = uv_loop_close(d->loop);
     if (rc != 0)
         hb_warn("the loop closed with handles open");
+    applier_close(&d->applier);
     engine_close(&d->engine);
     outbox_close(&d->outbox);
     zmq_ctx_term(d->zmq_ctx);

@@ -70,6 +70,8 @@ static void s_send_hello(uplink_t *up)
     hello.protocol = UPLINK_PROTOCOL;
     hello.software = (char *)up->cfg.software;
     hello.last_seq = outbox_last_seq(up->outbox);
+    if (up->cfg.versions)
+        up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
     Hallbus__Frame frame = HALLBUS__FRAME__INIT;
     frame.kind_case = HALLBUS__FRAME__KIND_HELLO;
     frame.hello = &hello;
@@ -300,9 +302,19 @@ static bool s_on_readable(void *arg)
         if (frame->heartbeat->last_seq > up->stats.hq_committed)
             up->stats.hq_committed = frame->heartbeat->last_seq;
         break;
+    case HALLBUS__FRAME__KIND_POLICY:
+    case HALLBUS__FRAME__KIND_CALENDAR: {
+        bool cal = frame->kind_case == HALLBUS__FRAME__KIND_CALENDAR;
+        uint64_t version = cal ? frame->calendar->version : frame->policy->version;
+        ProtobufCBinaryData doc = cal ? frame->calendar->document : frame->policy->document;
+        up->stats.documents++;
+        if (up->cfg.on_document)
+            up->cfg.on_document(up->cfg.doc_arg, cal, version, doc.data, doc.len);
+        break;
+    }
     default:
-        /* Downlink documents and frame kinds of a newer HQ: not handled by
-         * this build; ignored rather than refused. */
+        /* Frame kinds of a newer HQ: not handled by this build; ignored
+         * rather than refused. */
         hb_log_once("uplink-unknown-frame", HB_LOG_INFO,
                     "uplink: ignoring a frame of kind %d from HQ", (int)frame->kind_case);
         break;

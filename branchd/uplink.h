@@ -32,6 +32,13 @@ typedef struct uplink_config {
     int64_t reconnect_max_ms; /* longest reconnect wait (jittered per hall) */
     int64_t max_frame;      /* largest frame accepted from HQ */
     const char *software;   /* "branchd 0.1.0" */
+    /* The downlink: a document HQ pushed (policy, or calendar when
+     * `calendar`), and the versions in force, told to HQ in every Hello so
+     * that it sends what is newer. Either may be NULL. */
+    void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc,
+                        size_t len);
+    void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
+    void *doc_arg;
 } uplink_config_t;
 
 typedef struct uplink_stats {
@@ -45,6 +52,7 @@ typedef struct uplink_stats {
     uint64_t rejects;
     uint64_t link_losses;
     uint64_t bad_frames;   /* frames from HQ that did not decode */
+    uint64_t documents;    /* policy and calendar frames received */
     int64_t connected_since_ms; /* wall clock, 0 when not connected */
 } uplink_stats_t;
 

@@ -1,0 +1,193 @@
+/* The downlink applier (see applier.h). Records, in the outbox's LMDB:
+ *   "policy"   [u64 BE version][the effective policy document, JSON]
+ *   "calendar" [u64 BE version][the hall's slice document, JSON]
+ * Each is written by engine_record_applied together with its event. */
+#include "applier.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/store.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLICY_KEY "policy"
+#define CALENDAR_KEY "calendar"
+
+struct applier {
+    engine_t *engine;
+    outbox_t *outbox;
+    char hall[HB_CAL_HALL_ID_MAX];
+    uint64_t policy_version, calendar_version;
+    hb_cal_slice_t *slice;
+    applier_stats_t stats;
+};
+
+/* Reads a policy document; the new policy in `*out`. */
+static int s_read_policy(const uint8_t *doc, size_t len, hb_policy_t **out, char *err,
+                         size_t errlen)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        hb_errf(err, errlen, "the policy is not JSON: %s", jerr.text);
+        return HB_EINVAL;
+    }
+    int rc = hb_policy_new(j, out, err, errlen);
+    json_decref(j);
+    return rc == HB_ENOMEM ? rc : rc ? HB_EINVAL : 0;
+}
+
+static int s_read_slice(const applier_t *a, const uint8_t *doc, size_t len, uint64_t version,
+                        hb_cal_slice_t **out, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        hb_errf(err, errlen, "the calendar is not JSON: %s", jerr.text);
+        return HB_EINVAL;
+    }
+    int rc = hb_cal_slice_parse(j, out, err, errlen);
+    json_decref(j);
+    if (rc != 0)
+        return rc == HB_ENOMEM ? rc : HB_EINVAL;
+    if (strcmp((*out)->hall, a->hall) != 0 || (*out)->version != version) {
+        hb_errf(err, errlen, "the calendar is hall %s's version %" PRIu64 ", not hall %s's %" PRIu64,
+                (*out)->hall, (*out)->version, a->hall, version);
+        hb_cal_slice_destroy(out);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+typedef struct load_ctx {
+    applier_t *a;
+    bool calendar;
+} load_ctx_t;
+
+static int s_load_cb(const void *data, size_t len, void *arg)
+{
+    load_ctx_t *c = arg;
+    applier_t *a = c->a;
+    char err[256];
+    if (len < 8) {
+        hb_error("applier: the stored %s is truncated; ignored", c->calendar ? "calendar" : "policy");
+        return HB_EPARSE;
+    }
+    uint64_t version = hb_get_be64(data);
+    const uint8_t *doc = (const uint8_t *)data + 8;
+    if (c->calendar) {
+        hb_cal_slice_t *slice = NULL;
+        if (s_read_slice(a, doc, len - 8, version, &slice, err, sizeof err) != 0) {
+            hb_error("applier: the stored calendar %" PRIu64 " does not read (%s); ignored", version, err);
+            return HB_EPARSE;
+        }
+        a->slice = slice;
+        a->calendar_version = version;
+    } else {
+        hb_policy_t *p = NULL;
+        if (s_read_policy(doc, len - 8, &p, err, sizeof err) != 0) {
+            hb_error("applier: the stored policy %" PRIu64 " does not read (%s); ignored", version, err);
+            return HB_EPARSE;
+        }
+        engine_set_policy(a->engine, p);
+        a->policy_version = version;
+    }
+    return 0;
+}
+
+int applier_open(engine_t *engine, outbox_t *outbox, const char *hall, applier_t **out)
+{
+    applier_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return HB_ENOMEM;
+    a->engine = engine;
+    a->outbox = outbox;
+    snprintf(a->hall, sizeof a->hall, "%s", hall);
+    load_ctx_t pc = {a, false}, cc = {a, true};
+    outbox_get_record(outbox, POLICY_KEY, s_load_cb, &pc);
+    outbox_get_record(outbox, CALENDAR_KEY, s_load_cb, &cc);
+    if (a->policy_version || a->calendar_version)
+        hb_info("applier: running HQ's policy %" PRIu64 " and calendar %" PRIu64, a->policy_version,
+                a->calendar_version);
+    *out = a;
+    return 0;
+}
+
+void applier_close(applier_t **ap)
+{
+    applier_t *a = *ap;
+    if (!a)
+        return;
+    hb_cal_slice_destroy(&a->slice);
+    free(a);
+    *ap = NULL;
+}
+
+static int s_refuse(applier_t *a, const char *what, uint64_t version, const char *why, char *err,
+                    size_t errlen)
+{
+    a->stats.refused++;
+    snprintf(a->stats.last_refusal, sizeof a->stats.last_refusal, "%s %" PRIu64 ": %.200s", what,
+             version, why);
+    hb_log_once(what, HB_LOG_ERROR, "applier: %s %" PRIu64 " from HQ refused: %s", what, version, why);
+    hb_errf(err, errlen, "%s", a->stats.last_refusal);
+    return HB_EINVAL;
+}
+
+int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uint8_t *doc,
+                        size_t len, char *err, size_t errlen)
+{
+    const char *what = calendar ? "calendar" : "policy";
+    uint64_t current = calendar ? a->calendar_version : a->policy_version;
+    if (version <= current) {
+        a->stats.stale++;
+        return 0;
+    }
+    char why[256];
+    hb_policy_t *p = NULL;
+    hb_cal_slice_t *slice = NULL;
+    int rc = calendar ? s_read_slice(a, doc, len, version, &slice, why, sizeof why)
+                      : s_read_policy(doc, len, &p, why, sizeof why);
+    if (rc == HB_EINVAL)
+        return s_refuse(a, what, version, why, err, errlen);
+    if (rc != 0) {
+        hb_errf(err, errlen, "%s %" PRIu64 ": %s", what, version, hb_strerror(rc));
+        return rc;
+    }
+    uint8_t *rec_data = malloc(8 + len);
+    if (!rec_data) {
+        hb_policy_free(&p);
+        hb_cal_slice_destroy(&slice);
+        return HB_ENOMEM;
+    }
+    hb_put_be64(rec_data, version);
+    memcpy(rec_data + 8, doc, len);
+    outbox_record_t rec = {calendar ? CALENDAR_KEY : POLICY_KEY, rec_data, 8 + len};
+    rc = engine_record_applied(a->engine, calendar, version, &rec, err, errlen);
+    free(rec_data);
+    if (rc != 0) {
+        hb_policy_free(&p);
+        hb_cal_slice_destroy(&slice);
+        return rc;
+    }
+    if (calendar) {
+        hb_cal_slice_destroy(&a->slice);
+        a->slice = slice;
+        a->calendar_version = version;
+        a->stats.calendars_applied++;
+    } else {
+        engine_set_policy(a->engine, p);
+        a->policy_version = version;
+        a->stats.policies_applied++;
+    }
+    hb_info("applier: %s version %" PRIu64 " applied", what, version);
+    return 0;
+}
+
+uint64_t applier_policy_version(const applier_t *a) { return a->policy_version; }
+uint64_t applier_calendar_version(const applier_t *a) { return a->calendar_version; }
+const hb_cal_slice_t *applier_calendar(const applier_t *a) { return a->slice; }
+void applier_get_stats(const applier_t *a, applier_stats_t *out) { *out = a->stats; }

@@ -1,0 +1,51 @@
+/* The hall's side of the downlink: applies the policy and the campaign
+ * calendar slice HQ pushes, each as one versioned document. A document is
+ * read strictly first (a bad one is refused, counted, and changes nothing);
+ * a good one is stored as a record of the outbox in the same transaction as
+ * its PolicyApplied / CalendarApplied event, so after any crash the hall
+ * runs the old version whole or the new one whole, and HQ learns which from
+ * the event stream. Versions only move forward.
+ *
+ * At start the stored documents are read back: HQ's policy, once received,
+ * replaces the local policy file's. Not here: deciding what a hall gets
+ * (hqd), or acting on the policy (the engine). */
+#ifndef BRANCHD_APPLIER_H
+#define BRANCHD_APPLIER_H
+
+#include "engine.h"
+#include "outbox.h"
+#include "hallbus/calendar.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct applier applier_t;
+
+typedef struct applier_stats {
+    uint64_t policies_applied, calendars_applied;
+    uint64_t refused;    /* documents that did not read as a policy or a slice */
+    uint64_t stale;      /* versions not newer than the one in force */
+    char last_refusal[256];
+} applier_stats_t;
+
+/* Reads the stored documents of hall `hall` and hands a stored policy to
+ * the engine. A stored document that no longer reads is logged and left
+ * aside (the hall keeps running on what it has). */
+int applier_open(engine_t *engine, outbox_t *outbox, const char *hall, applier_t **out);
+void applier_close(applier_t **a);
+
+/* A document from HQ. Returns 0 when applied or when not newer (stale,
+ * nothing done), HB_EINVAL when refused (with `err`), or a storage error. */
+int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uint8_t *doc,
+                        size_t len, char *err, size_t errlen);
+
+uint64_t applier_policy_version(const applier_t *a);
+uint64_t applier_calendar_version(const applier_t *a);
+/* The slice in force, or NULL before the first. Valid until the next
+ * applier_on_document. */
+const hb_cal_slice_t *applier_calendar(const applier_t *a);
+void applier_get_stats(const applier_t *a, applier_stats_t *out);
+
+#endif
