@@ -22,10 +22,13 @@ static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
 {
     char digest[HB_DIGEST_HEX], seen[HB_RFC3339_MAX];
     hb_digest_hex(&h->digest, digest);
-    json_t *o = json_pack("{s:s, s:I, s:I, s:b, s:s, s:I}", "hall", h->id, "last_seq",
+    json_t *o = json_pack("{s:s, s:I, s:I, s:b, s:s, s:I, s:I, s:I}", "hall", h->id, "last_seq",
                           (json_int_t)h->committed_seq, "events", (json_int_t)h->events, "online",
                           hq_ingest_hall_online(hq->ingest, h), "stream_digest", digest,
-                          "refused", (json_int_t)h->refused);
+                          "refused", (json_int_t)h->refused, "policy_version",
+                          (json_int_t)hq_downlink_applied(hq->downlink, h->id, false),
+                          "calendar_version",
+                          (json_int_t)hq_downlink_applied(hq->downlink, h->id, true));
     if (h->last_seen_ms) {
         hb_time_format(h->last_seen_ms, seen);
         json_object_set_new(o, "last_seen", json_string(seen));
@@ -205,5 +208,7 @@ int hqd_api_register(hqd_t *hq)
         rc = hb_http_route(hq->http, "GET", "/v1/halls", s_get_halls, hq);
     if (rc == 0)
         rc = hb_http_route(hq->http, "GET", "/v1/status", s_get_status, hq);
+    if (rc == 0)
+        rc = hqd_api_control_register(hq);
     return rc;
 }

@@ -24,6 +24,8 @@ typedef struct hq_hall {
     int64_t last_rx_mono;   /* monotonic, for online/offline */
     uint64_t hall_last_seq; /* what the hall last said it holds */
     uint64_t refused;       /* frames refused from this hall */
+    uint64_t policy_version;   /* what the hall's last Hello said it runs */
+    uint64_t calendar_version;
     size_t rid_len;         /* routing id of its current connection */
     uint8_t rid[HQ_ROUTING_ID_MAX];
 } hq_hall_t;

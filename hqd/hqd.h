@@ -3,6 +3,8 @@
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
+#include "control.h"
+#include "downlink.h"
 #include "halls.h"
 #include "hqstore.h"
 #include "ingest.h"
@@ -30,6 +32,8 @@ typedef struct hqd_config {
     uint64_t map_size;
     uint64_t map_max;
     uint64_t max_body;
+    int64_t rollout_per_tick;
+    int64_t rollout_resend_ms;
 } hqd_config_t;
 
 typedef struct hqd {
@@ -42,11 +46,16 @@ typedef struct hqd {
     hq_halls_t *halls;
     hq_writer_t *writer;
     hq_live_t *live;
+    hq_control_t *control;
+    hq_downlink_t *downlink;
     hq_ingest_t *ingest;
     hb_http_t *http;
     int64_t started_ms;
 } hqd_t;
 
 int hqd_api_register(hqd_t *hq);
+/* The control plane's routes (api_control.c): organisation, policies,
+ * campaigns, glossary, rollout. */
+int hqd_api_control_register(hqd_t *hq);
 
 #endif

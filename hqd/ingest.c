@@ -30,6 +30,8 @@ struct hq_ingest {
     hb_zuv_t zuv;
     char endpoint[256];
     hq_ingest_stats_t stats;
+    hq_hello_fn on_hello;
+    void *hello_arg;
 };
 
 /* What the current frame came with. */
@@ -50,21 +52,32 @@ const char *hq_reject_code_name(int code)
     return code >= 0 && code < HQ_REJECT_CODES ? s_code_names[code] : "unknown";
 }
 
-static void s_send(hq_ingest_t *ing, const uint8_t *rid, size_t rid_len, const Hallbus__Frame *f)
+static int s_send(hq_ingest_t *ing, const uint8_t *rid, size_t rid_len, const Hallbus__Frame *f)
 {
-    uint8_t buf[1024];
+    uint8_t stackbuf[1024];
     size_t len = hallbus__frame__get_packed_size(f);
-    if (len > sizeof buf) {
+    if ((int64_t)len > ing->cfg.max_frame) {
         ing->stats.send_dropped++;
-        return; /* HQ's replies are small; larger frames are a bug. */
+        return HB_ETOOBIG;
+    }
+    /* Replies are small; only downlink documents take the heap. */
+    uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    if (!buf) {
+        ing->stats.send_dropped++;
+        return HB_ENOMEM;
     }
     hallbus__frame__pack(f, buf);
+    int rc = 0;
     if (zmq_send(ing->sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(ing->sock, buf, len, ZMQ_DONTWAIT) < 0) {
         /* EHOSTUNREACH: that connection is gone; EAGAIN: its queue is full.
          * Either way the hall resends after its silence timeout. */
+        rc = zmq_errno() == EAGAIN ? HB_EAGAIN : HB_ENOTFOUND;
         ing->stats.send_dropped++;
     }
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
 }
 
 static void s_reject(frame_ctx_t *fc, Hallbus__RejectCode code, uint64_t seq, const char *fmt, ...)
@@ -132,7 +145,11 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
         return;
     }
     fc->hall->hall_last_seq = hello->last_seq;
+    fc->hall->policy_version = hello->policy_version;
+    fc->hall->calendar_version = hello->calendar_version;
     s_send_welcome(fc);
+    if (fc->ing->on_hello)
+        fc->ing->on_hello(fc->ing->hello_arg, fc->hall);
 }
 
 static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
@@ -484,6 +501,37 @@ size_t hq_ingest_online_count(const hq_ingest_t *ing)
 }
 
 const char *hq_ingest_endpoint(const hq_ingest_t *ing) { return ing->endpoint; }
+
+void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg)
+{
+    ing->on_hello = fn;
+    ing->hello_arg = arg;
+}
+
+int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint64_t version,
+                            const char *doc, size_t len)
+{
+    if (h->rid_len == 0)
+        return HB_ENOTFOUND;
+    Hallbus__PolicyUpdate pu = HALLBUS__POLICY_UPDATE__INIT;
+    Hallbus__CalendarUpdate cu = HALLBUS__CALENDAR_UPDATE__INIT;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    ProtobufCBinaryData bytes = {len, (uint8_t *)doc};
+    if (calendar) {
+        cu.version = version;
+        cu.document = bytes;
+        f.kind_case = HALLBUS__FRAME__KIND_CALENDAR;
+        f.calendar = &cu;
+    } else {
+        pu.version = version;
+        pu.document = bytes;
+        f.kind_case = HALLBUS__FRAME__KIND_POLICY;
+        f.policy = &pu;
+    }
+    return s_send(ing, h->rid, h->rid_len, &f);
+}
+
+void hq_ingest_flush(hq_ingest_t *ing) { hb_zuv_drain(&ing->zuv); }
 
 static void s_zuv_closed(hb_zuv_t *zuv)
 {

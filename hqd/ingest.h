@@ -51,6 +51,19 @@ size_t hq_ingest_online_count(const hq_ingest_t *ing);
 /* The endpoint actually bound (a port of 0 or * resolved). */
 const char *hq_ingest_endpoint(const hq_ingest_t *ing);
 void hq_ingest_destroy(hq_ingest_t **ing);
+/* Called on the loop thread after each Hello is answered (the hall's
+ * versions are in `hall`): the downlink sends what is newer. */
+typedef void (*hq_hello_fn)(void *arg, hq_hall_t *hall);
+void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg);
+/* Sends a policy (or, with `calendar`, a calendar slice) document to the
+ * hall's current connection. HB_ETOOBIG over the frame limit, HB_ENOTFOUND
+ * when the hall has no connection, HB_EAGAIN when its queue is full. */
+int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *hall, bool calendar, uint64_t version,
+                            const char *doc, size_t len);
+/* Reads what arrived meanwhile: call after a run of sends (sending may use
+ * the socket's edge; see zuv.h). Not from inside a hello hook. */
+void hq_ingest_flush(hq_ingest_t *ing);
+
 /* What to do with a batch first..first+n-1 from a hall whose accepted
  * (stored or queued) stream ends at `accepted`: the dedup rule, pure. */
 typedef enum hq_batch_verdict {

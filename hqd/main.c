@@ -52,6 +52,10 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the HTTP API"),
+    CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
+        "policy/calendar documents sent to halls per second at most"),
+    CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
+        "a hall that has not applied a sent version gets it again after this"),
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
@@ -152,6 +156,8 @@ static void s_on_tick(uv_timer_t *t)
     ticks++;
     if (ticks % 60 == 0)
         hb_store_reader_check(&hq->store.store);
+    if (hq->downlink)
+        hq_downlink_tick(hq->downlink);
     if (s_watchdog_ms)
         hb_sd_notify("WATCHDOG=1");
 }
@@ -240,6 +246,12 @@ int main(int argc, char **argv)
     }
     if (hq_store_open(&hq->store, hq->cfg.data, hq->cfg.map_size, hq->cfg.map_max) != 0)
         return 1;
+    char ctl_dir[4096];
+    snprintf(ctl_dir, sizeof ctl_dir, "%s/control", hq->cfg.data);
+    if (hq_control_open(ctl_dir, &hq->control, err, sizeof err) != 0) {
+        hb_error("cannot open the control plane in %s: %s", ctl_dir, err);
+        return 1;
+    }
     hq->halls = hq_halls_new();
     load_ctx_t lc = {.hq = hq};
     uint32_t next_num = 1;
@@ -269,6 +281,11 @@ int main(int argc, char **argv)
     };
     if (hq_ingest_new(hq->loop, hq->zmq_ctx, hq->halls, hq->writer, &icfg, &hq->ingest) != 0)
         return 1;
+    hq_downlink_config_t dcfg = {.per_tick = (uint32_t)hq->cfg.rollout_per_tick,
+                                 .resend_ms = hq->cfg.rollout_resend_ms};
+    if (hq_downlink_new(hq->control, hq->ingest, hq->halls, hq->live, &dcfg, &hq->downlink) != 0)
+        return 1;
+    hq_ingest_set_hello_hook(hq->ingest, hq_downlink_on_hello, hq->downlink);
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     if (!hq->http || hqd_api_register(hq) != 0) {
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
@@ -295,6 +312,8 @@ int main(int argc, char **argv)
         hb_warn("the loop closed with handles open");
     hq_zap_stop(&hq->zap);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
+    hq_downlink_destroy(&hq->downlink);
+    hq_control_close(&hq->control);
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
     zmq_ctx_term(hq->zmq_ctx);

@@ -1,0 +1,98 @@
+/* HQ's control plane: what head office decides for the halls. The
+ * organisation (region tree and hall registry), the policy documents per
+ * scope and their published versions, the campaign calendar with its
+ * lifecycle gated by the coordination check, and the glossary of jargon.
+ * Everything is kept in memory for the loop thread and written through to
+ * an LMDB environment of its own (data/control), so an operator's change
+ * never waits behind the event writer's commits.
+ *
+ * Versions: publishing the policies makes policy version N (every hall's
+ * effective policy at N is the published documents merged along its chain:
+ * national, province, city, hall); publishing or withdrawing campaigns
+ * moves the calendar version. Drafts change nothing a hall sees. Not here:
+ * sending documents to halls (downlink.h) or HTTP (api_control.c). */
+#ifndef HQD_CONTROL_H
+#define HQD_CONTROL_H
+
+#include "calcheck.h"
+#include "campaign.h"
+#include "org.h"
+#include "hallbus/policy.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HQ_SCOPE_MAX 80 /* "region/<id>" or "hall/<id>" */
+
+typedef struct hq_control hq_control_t;
+
+/* Opens (creating) the control store in `dir` and loads it. */
+int hq_control_open(const char *dir, hq_control_t **out, char *err, size_t errlen);
+void hq_control_close(hq_control_t **c);
+
+/* ---- organisation */
+const org_t *hq_control_org(const hq_control_t *c);
+/* Replaces the whole organisation (a document as org_from_json reads). The
+ * campaigns must still validate against it; policies of scopes that no
+ * longer exist are refused too. */
+int hq_control_set_org(hq_control_t *c, const json_t *doc, char *err, size_t errlen);
+/* Adds or updates one region / one hall (org_put_region / org_put_hall). */
+int hq_control_put_region(hq_control_t *c, const json_t *region, char *err, size_t errlen);
+int hq_control_put_hall(hq_control_t *c, const json_t *hall, char *err, size_t errlen);
+
+/* ---- policies. A scope is "national", "region/<id>" or "hall/<id>". */
+/* Sets (or with `doc` NULL removes) the draft document of a scope, checked
+ * with hb_policy_check; the scope must exist in the organisation. */
+int hq_control_put_policy(hq_control_t *c, const char *scope, const json_t *doc, char *err,
+                          size_t errlen);
+/* {"version", "published_at", "published_by", "drafts": {scope: doc},
+ *  "published": {scope: doc}} (new reference). */
+json_t *hq_control_policies_json(const hq_control_t *c);
+/* Publishes the drafts as version N + 1, after building every hall's
+ * effective policy from them (a refusal names the hall and the reason and
+ * publishes nothing). */
+int hq_control_publish_policies(hq_control_t *c, const char *who, uint64_t *version, char *err,
+                                size_t errlen);
+uint64_t hq_control_policy_version(const hq_control_t *c);
+/* A hall's effective policy document (complete; new reference in `*out`)
+ * from the published documents, or the drafts with `drafts`. A hall the
+ * organisation does not place gets the national one. */
+int hq_control_effective_policy(hq_control_t *c, const char *hall, bool drafts, json_t **out,
+                                char *err, size_t errlen);
+/* The same, encoded as sent to the hall; owned by the control plane, valid
+ * until the next publish or organisation change. */
+int hq_control_policy_bytes(hq_control_t *c, const char *hall, const char **data, size_t *len,
+                            char *err, size_t errlen);
+
+/* ---- campaigns */
+const campaign_calendar_t *hq_control_calendar(const hq_control_t *c);
+uint64_t hq_control_calendar_version(const hq_control_t *c);
+int hq_control_campaign_add(hq_control_t *c, const json_t *doc, const char *who, char *err,
+                            size_t errlen);
+int hq_control_campaign_edit(hq_control_t *c, const json_t *doc, const char *who, char *err,
+                             size_t errlen);
+int hq_control_campaign_remove(hq_control_t *c, const char *id, char *err, size_t errlen);
+/* A lifecycle step. Approve and publish run the coordination check over the
+ * whole calendar first; a finding of severity error that names this
+ * campaign refuses the step (HB_ECONFLICT) and `*report` (may be NULL;
+ * new reference) holds the check's findings either way. */
+int hq_control_campaign_step(hq_control_t *c, const char *id, campaign_action_t action,
+                             const char *who, const char *note, json_t **report, char *err,
+                             size_t errlen);
+/* The coordination check over the calendar now, with `candidate` (a
+ * document, may be NULL) checked as if submitted. New reference. */
+int hq_control_check(hq_control_t *c, const json_t *candidate, json_t **report, char *err,
+                     size_t errlen);
+/* A hall's slice at the current calendar version, encoded as sent;
+ * HB_ENOTFOUND before the first publish. Valid until the calendar or the
+ * organisation changes. */
+int hq_control_slice_bytes(hq_control_t *c, const char *hall, const char **data, size_t *len,
+                           char *err, size_t errlen);
+
+/* ---- glossary */
+const calcheck_glossary_t *hq_control_glossary(const hq_control_t *c);
+int hq_control_set_glossary(hq_control_t *c, const json_t *doc, char *err, size_t errlen);
+
+#endif

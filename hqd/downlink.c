@@ -1,0 +1,267 @@
+/* The downlink (see downlink.h). For each hall, by hall number, what was
+ * last sent and when; what the hall runs comes from its Hello (hq_hall_t)
+ * and from the live mirror's state (the hall's own *_applied events), the
+ * larger of the two. The halls the rollout is about are the organisation's
+ * and those that ever connected. */
+#include "downlink.h"
+
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dl_hall {
+    uint64_t sent[2];     /* [policy, calendar] version last sent */
+    int64_t sent_mono[2]; /* when */
+    char refused[2][160]; /* why it could not be built or sent, "" when fine */
+} dl_hall_t;
+
+struct hq_downlink {
+    hq_downlink_config_t cfg;
+    hq_control_t *ctl;
+    hq_ingest_t *ing;
+    hq_halls_t *halls;
+    hq_live_t *live;
+    dl_hall_t *per; /* by hall number */
+    size_t cap;
+    size_t cursor; /* where the last rollout round stopped */
+    uint64_t sent_total[2];
+};
+
+static dl_hall_t *s_per(hq_downlink_t *dl, uint32_t num)
+{
+    if (num >= dl->cap) {
+        size_t cap = dl->cap ? dl->cap : 1024;
+        while (cap <= num)
+            cap *= 2;
+        dl_hall_t *p = realloc(dl->per, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        memset(p + dl->cap, 0, (cap - dl->cap) * sizeof *p);
+        dl->per = p;
+        dl->cap = cap;
+    }
+    return &dl->per[num];
+}
+
+int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_live_t *live,
+                    const hq_downlink_config_t *cfg, hq_downlink_t **out)
+{
+    hq_downlink_t *dl = calloc(1, sizeof *dl);
+    if (!dl)
+        return HB_ENOMEM;
+    dl->cfg = *cfg;
+    dl->ctl = ctl;
+    dl->ing = ing;
+    dl->halls = halls;
+    dl->live = live;
+    *out = dl;
+    return 0;
+}
+
+void hq_downlink_destroy(hq_downlink_t **dlp)
+{
+    hq_downlink_t *dl = *dlp;
+    if (!dl)
+        return;
+    free(dl->per);
+    free(dl);
+    *dlp = NULL;
+}
+
+static uint64_t s_current(hq_downlink_t *dl, int kind)
+{
+    return kind ? hq_control_calendar_version(dl->ctl) : hq_control_policy_version(dl->ctl);
+}
+
+/* What hall `h` runs of `kind`; the mirror lock is the caller's. */
+static uint64_t s_applied_locked(hq_downlink_t *dl, const hq_hall_t *h, int kind)
+{
+    uint64_t v = kind ? h->calendar_version : h->policy_version;
+    const hb_hall_state_t *st = hq_live_state(dl->live, h->num);
+    if (st) {
+        uint64_t m = kind ? st->calendar_version : st->policy_version;
+        if (m > v)
+            v = m;
+    }
+    return v;
+}
+
+uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar)
+{
+    hq_hall_t *h = hq_halls_find(dl->halls, hall);
+    if (!h)
+        return 0;
+    hq_live_read_lock(dl->live);
+    uint64_t v = s_applied_locked(dl, h, calendar);
+    hq_live_read_unlock(dl->live);
+    return v;
+}
+
+/* Sends the current document of `kind` to `h`. Returns 0 when sent. */
+static int s_send(hq_downlink_t *dl, hq_hall_t *h, int kind)
+{
+    dl_hall_t *p = s_per(dl, h->num);
+    if (!p)
+        return HB_ENOMEM;
+    uint64_t version = s_current(dl, kind);
+    const char *doc;
+    size_t len;
+    char err[256];
+    int rc = kind ? hq_control_slice_bytes(dl->ctl, h->id, &doc, &len, err, sizeof err)
+                  : hq_control_policy_bytes(dl->ctl, h->id, &doc, &len, err, sizeof err);
+    if (rc == 0)
+        rc = hq_ingest_send_document(dl->ing, h, kind, version, doc, len);
+    if (rc == HB_ETOOBIG)
+        snprintf(err, sizeof err, "the document is larger than a frame may be");
+    if (rc != 0 && rc != HB_EAGAIN && rc != HB_ENOTFOUND) {
+        snprintf(p->refused[kind], sizeof p->refused[kind], "%.150s", err);
+        hb_log_once(kind ? "downlink-slice" : "downlink-policy", HB_LOG_WARN,
+                    "downlink: cannot send %s %" PRIu64 " to hall %s: %s",
+                    kind ? "calendar" : "policy", version, h->id, err);
+    }
+    /* Marked as sent even when refused: tried again after resend_ms, not
+     * on every round. */
+    p->sent[kind] = version;
+    p->sent_mono[kind] = hb_mono_ms();
+    if (rc == 0) {
+        p->refused[kind][0] = '\0';
+        dl->sent_total[kind]++;
+    }
+    return rc;
+}
+
+/* Whether `h` should get `kind` now. */
+static bool s_due(hq_downlink_t *dl, const hq_hall_t *h, int kind, uint64_t applied, int64_t now)
+{
+    uint64_t v = s_current(dl, kind);
+    if (v == 0 || applied >= v)
+        return false;
+    const dl_hall_t *p = h->num < dl->cap ? &dl->per[h->num] : NULL;
+    return !p || p->sent[kind] != v || now - p->sent_mono[kind] >= dl->cfg.resend_ms;
+}
+
+void hq_downlink_on_hello(void *arg, hq_hall_t *h)
+{
+    hq_downlink_t *dl = arg;
+    /* The hall says what it runs: whatever is newer goes now (a hall back
+     * from an outage catches up at once). */
+    for (int kind = 0; kind < 2; kind++) {
+        uint64_t v = s_current(dl, kind);
+        uint64_t applied = kind ? h->calendar_version : h->policy_version;
+        if (v > 0 && applied < v)
+            s_send(dl, h, kind);
+    }
+}
+
+void hq_downlink_tick(hq_downlink_t *dl)
+{
+    size_t total = hq_halls_count(dl->halls);
+    if (total == 0 || (hq_control_policy_version(dl->ctl) == 0 &&
+                       hq_control_calendar_version(dl->ctl) == 0))
+        return;
+    int64_t now = hb_mono_ms();
+    uint32_t budget = dl->cfg.per_tick;
+    /* Collect under the mirror lock, send after it: sending never waits on
+     * the mirror thread. */
+    uint32_t *todo = malloc(budget * 2 * sizeof *todo);
+    if (!todo)
+        return;
+    size_t n = 0;
+    hq_live_read_lock(dl->live);
+    for (size_t seen = 0; seen < total && n < budget; seen++) {
+        size_t i = (dl->cursor + seen) % total;
+        hq_hall_t *h = hq_halls_sorted(dl->halls, i);
+        if (!h || !hq_ingest_hall_online(dl->ing, h))
+            continue;
+        for (int kind = 0; kind < 2; kind++)
+            if (s_due(dl, h, kind, s_applied_locked(dl, h, kind), now))
+                todo[n++] = h->num << 1 | (uint32_t)kind;
+        dl->cursor = i + 1;
+    }
+    hq_live_read_unlock(dl->live);
+    for (size_t k = 0; k < n; k++) {
+        hq_hall_t *h = hq_halls_by_num(dl->halls, todo[k] >> 1);
+        if (h)
+            s_send(dl, h, (int)(todo[k] & 1));
+    }
+    free(todo);
+    if (n)
+        hq_ingest_flush(dl->ing);
+}
+
+/* ---------------------------------------------------------- the view ---- */
+
+typedef struct group {
+    json_t *ids;
+    size_t count;
+} group_t;
+
+static void s_group_add(group_t *g, const char *id, bool list, size_t max)
+{
+    if (list && g->count < max)
+        json_array_append_new(g->ids, json_string(id));
+    g->count++;
+}
+
+static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max)
+{
+    uint64_t v = s_current(dl, kind);
+    group_t applied = {json_array(), 0}, pending = {json_array(), 0}, offline = {json_array(), 0},
+            refused = {json_array(), 0};
+    const org_t *org = hq_control_org(dl->ctl);
+    size_t n_org = org_hall_count(org), total = hq_halls_count(dl->halls);
+    hq_live_read_lock(dl->live);
+    /* The organisation's halls, then halls that connected without a place
+     * in it (they run the national policy). */
+    for (size_t i = 0; i < n_org + total; i++) {
+        const char *id;
+        hq_hall_t *h;
+        if (i < n_org) {
+            id = org_hall_at(org, (uint32_t)i)->id;
+            h = hq_halls_find(dl->halls, id);
+        } else {
+            h = hq_halls_sorted(dl->halls, i - n_org);
+            if (!h || org_hall_find(org, h->id))
+                continue;
+            id = h->id;
+        }
+        uint64_t a = h ? s_applied_locked(dl, h, kind) : 0;
+        const dl_hall_t *p = h && h->num < dl->cap ? &dl->per[h->num] : NULL;
+        if (v > 0 && a >= v)
+            s_group_add(&applied, id, list, max);
+        else if (p && p->refused[kind][0])
+            s_group_add(&refused, id, list, max);
+        else if (h && hq_ingest_hall_online(dl->ing, h))
+            s_group_add(&pending, id, list, max);
+        else
+            s_group_add(&offline, id, list, max);
+    }
+    hq_live_read_unlock(dl->live);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)v, "halls",
+                          (json_int_t)(applied.count + pending.count + offline.count + refused.count),
+                          "applied", (json_int_t)applied.count, "pending", (json_int_t)pending.count,
+                          "offline", (json_int_t)offline.count, "refused", (json_int_t)refused.count);
+    json_object_set_new(o, "sent", json_integer((json_int_t)dl->sent_total[kind]));
+    if (list) {
+        json_object_set_new(o, "applied_halls", applied.ids);
+        json_object_set_new(o, "pending_halls", pending.ids);
+        json_object_set_new(o, "offline_halls", offline.ids);
+        json_object_set_new(o, "refused_halls", refused.ids);
+    } else {
+        json_decref(applied.ids);
+        json_decref(pending.ids);
+        json_decref(offline.ids);
+        json_decref(refused.ids);
+    }
+    return o;
+}
+
+json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max)
+{
+    return json_pack("{s:o, s:o}", "policy", s_kind_json(dl, 0, halls, max), "calendar",
+                     s_kind_json(dl, 1, halls, max));
+}

@@ -1,0 +1,45 @@
+/* HQ's downlink: gets every hall onto the newest policy and calendar
+ * versions, over the hall's own uplink connection. A hall says in each
+ * Hello which versions it runs and answers a document with an event
+ * (PolicyApplied / CalendarApplied) in its stream, which the live mirror
+ * sees; whatever a hall does not run yet is sent on its Hello and by the
+ * periodic rollout, paced and resent until the hall has it. A hall offline
+ * at publish time gets the newest version when it comes back.
+ *
+ * Runs on the loop thread. Not here: what a hall's documents say (the
+ * control plane builds them) or applying them (branchd's applier). */
+#ifndef HQD_DOWNLINK_H
+#define HQD_DOWNLINK_H
+
+#include "control.h"
+#include "halls.h"
+#include "ingest.h"
+#include "live.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct hq_downlink hq_downlink_t;
+
+typedef struct hq_downlink_config {
+    uint32_t per_tick;   /* documents sent per rollout tick at most */
+    int64_t resend_ms;   /* a hall that has not applied a sent version gets it again after this */
+} hq_downlink_config_t;
+
+int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_live_t *live,
+                    const hq_downlink_config_t *cfg, hq_downlink_t **out);
+void hq_downlink_destroy(hq_downlink_t **dl);
+/* The ingest's Hello hook (hq_ingest_set_hello_hook). */
+void hq_downlink_on_hello(void *dl, hq_hall_t *hall);
+/* One rollout round (hqd's housekeeping tick). */
+void hq_downlink_tick(hq_downlink_t *dl);
+
+/* The version a hall runs, as far as HQ knows (its Hello or its events). */
+uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar);
+
+/* The rollout of the current versions: {"policy": {"version", "applied",
+ * "pending", "offline", "refused"...}, "calendar": {...}} with, when
+ * `halls`, the ids in each group (at most `max` per group). */
+json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max);
+
+#endif
