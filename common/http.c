@@ -89,6 +89,24 @@ struct hb_http {
     size_t nroutes;
     http_conn_t *conns;
     size_t nconns;
+    struct hb_http_stream *streams;
+    size_t nstreams;
+};
+
+/* A streamed answer. The generator is first: h2o hands it back to proceed
+ * and stop. `inflight` is what h2o is sending now (it must stay valid until
+ * proceed), `pending` what was written since. */
+struct hb_http_stream {
+    h2o_generator_t gen;
+    h2o_req_t *req;
+    hb_http_t *http;
+    struct hb_http_stream *prev, *next;
+    char *inflight;
+    char *pending;
+    size_t pending_len, pending_cap, max_queued;
+    bool sending, closing;
+    hb_http_stream_closed_fn on_closed;
+    void *arg;
 };
 
 static const char *s_reason(int status)
@@ -293,13 +311,8 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
     if (status == 204 || status == 304)
         len = 0;
     req->res.content_length = len;
-    /* h2o_send_inline copies the body into the request's pool.
-     * Server-Sent Events (a later issue) go here instead: h2o_start_response()
-     * with a generator whose proceed() sends the next queued events with
-     * h2o_send(..., H2O_SEND_STATE_IN_PROGRESS), content_length left at
-     * SIZE_MAX, and whose stop() unregisters the stream; the handler would
-     * then return with the exchange marked "streaming", and
-     * hb_http_destroy() would end open streams with H2O_SEND_STATE_FINAL. */
+    /* h2o_send_inline copies the body into the request's pool; streamed
+     * answers take hb_http_stream_start instead. */
     h2o_send_inline(req, body, len);
 }
 
@@ -381,6 +394,141 @@ void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
     s_send(ex, status, content_type ? content_type : "application/octet-stream", body ? body : "",
            body ? len : 0, NULL);
 }
+
+/* ---------------------------------------------------------------- streams */
+
+static void s_stream_free(hb_http_stream_t *st)
+{
+    hb_http_t *http = st->http;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        http->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    http->nstreams--;
+    if (st->on_closed)
+        st->on_closed(st, st->arg);
+    free(st->inflight);
+    free(st->pending);
+    free(st);
+}
+
+/* Hands what is pending to h2o, or ends the stream when closing and
+ * nothing is left. Called when h2o is not sending. */
+static void s_stream_kick(hb_http_stream_t *st)
+{
+    if (st->pending_len > 0) {
+        free(st->inflight);
+        st->inflight = st->pending;
+        h2o_iovec_t buf = h2o_iovec_init(st->inflight, st->pending_len);
+        st->pending = NULL;
+        st->pending_len = st->pending_cap = 0;
+        st->sending = true;
+        h2o_send(st->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+        return;
+    }
+    if (st->closing) {
+        h2o_req_t *req = st->req;
+        st->req = NULL;
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        s_stream_free(st);
+    }
+}
+
+static void s_stream_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    hb_http_stream_t *st = (hb_http_stream_t *)gen;
+    st->sending = false;
+    free(st->inflight);
+    st->inflight = NULL;
+    s_stream_kick(st);
+}
+
+/* The client went away: h2o will not take more. */
+static void s_stream_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    hb_http_stream_t *st = (hb_http_stream_t *)gen;
+    st->req = NULL;
+    s_stream_free(st);
+}
+
+hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const char *content_type,
+                                       size_t max_queued, hb_http_stream_closed_fn on_closed,
+                                       void *arg)
+{
+    http_exchange_t *ex = s_exchange(hreq);
+    if (!ex)
+        return NULL;
+    hb_http_stream_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        s_send_error(ex, 503, "unavailable", "out of memory for a stream", NULL);
+        return NULL;
+    }
+    h2o_req_t *req = ex->req;
+    ex->answered = true;
+    st->gen.proceed = s_stream_proceed;
+    st->gen.stop = s_stream_stop;
+    st->req = req;
+    st->http = ex->http;
+    st->max_queued = max_queued;
+    st->on_closed = on_closed;
+    st->arg = arg;
+    st->next = ex->http->streams;
+    if (st->next)
+        st->next->prev = st;
+    ex->http->streams = st;
+    ex->http->nstreams++;
+    req->res.status = status;
+    req->res.reason = s_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+    h2o_start_response(req, &st->gen);
+    /* The headers go now; proceed comes back when they are written. */
+    st->sending = true;
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+    return st;
+}
+
+int hb_http_stream_write(hb_http_stream_t *st, const char *data, size_t len)
+{
+    if (st->closing || !st->req)
+        return HB_ECLOSED;
+    if (st->pending_len + len > st->max_queued)
+        return HB_ETOOBIG;
+    if (st->pending_len + len > st->pending_cap) {
+        size_t cap = st->pending_cap ? st->pending_cap : 4096;
+        while (cap < st->pending_len + len)
+            cap *= 2;
+        char *p = realloc(st->pending, cap);
+        if (!p)
+            return HB_ENOMEM;
+        st->pending = p;
+        st->pending_cap = cap;
+    }
+    memcpy(st->pending + st->pending_len, data, len);
+    st->pending_len += len;
+    if (!st->sending)
+        s_stream_kick(st);
+    return 0;
+}
+
+size_t hb_http_stream_queued(const hb_http_stream_t *st) { return st->pending_len; }
+
+void hb_http_stream_close(hb_http_stream_t *st)
+{
+    if (st->closing)
+        return;
+    st->closing = true;
+    if (!st->sending)
+        s_stream_kick(st);
+}
+
+size_t hb_http_stream_count(const hb_http_t *http) { return http ? http->nstreams : 0; }
 
 /* ------------------------------------------------------------------ query */
 
@@ -891,6 +1039,12 @@ void hb_http_destroy(hb_http_t **http_p)
     http->destroying = true;
     if (http->listener_inited)
         uv_close((uv_handle_t *)&http->listener, s_on_listener_closed);
+    /* Streams end first (each may free itself at once): their connections
+     * then finish like any other answered request. */
+    for (hb_http_stream_t *st = http->streams, *next; st; st = next) {
+        next = st->next;
+        hb_http_stream_close(st);
+    }
     /* HTTP/1 in h2o 2.2 keeps idle keep-alive connections open until their
      * timeout. Shutting the read side makes h2o see end-of-stream and close
      * each connection itself, after any response being written; closing the

@@ -101,6 +101,44 @@ static void h_quit(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, json_pack("{s:b}", "bye", 1));
 }
 
+/* A stream: three events at once, then open until someone closes it. The
+ * fourth write past the queue bound is refused. */
+static volatile int s_streams_closed;
+static volatile int s_stream_overflow_rc;
+
+static hb_http_stream_t *s_last_stream; /* loop thread only */
+
+static void s_on_stream_closed(hb_http_stream_t *st, void *arg)
+{
+    (void)arg;
+    if (st == s_last_stream)
+        s_last_stream = NULL;
+    __atomic_add_fetch(&s_streams_closed, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Writes a heartbeat to the open stream: a peer that went away is only
+ * noticed when something is written to it, as with any TCP connection. */
+static void h_poke(hb_http_req_t *req, void *arg)
+{
+    int rc = s_last_stream ? hb_http_stream_write(s_last_stream, ": ping\n\n", 8) : HB_ENOTFOUND;
+    hb_http_reply_json(req, 200, json_pack("{s:i}", "rc", rc));
+}
+
+static void h_stream(hb_http_req_t *req, void *arg)
+{
+    hb_http_stream_t *st =
+        hb_http_stream_start(req, 200, "text/event-stream", 64, s_on_stream_closed, NULL);
+    assert_non_null(st);
+    for (int i = 0; i < 3; i++) {
+        char ev[32];
+        int n = snprintf(ev, sizeof ev, "data: %d\n\n", i);
+        assert_int_equal(hb_http_stream_write(st, ev, (size_t)n), 0);
+    }
+    char big[64] = {0};
+    s_stream_overflow_rc = hb_http_stream_write(st, big, sizeof big);
+    s_last_stream = st;
+}
+
 /* ------------------------------------------------------------- fixture */
 
 /* h2o keeps per-thread caches of freed memory: socket buffers in the
@@ -165,6 +203,8 @@ static int setup(void **state)
     assert_int_equal(hb_http_route(fx->http, "GET", "/v1/null", h_null_json, NULL), 0);
     assert_int_equal(hb_http_route(fx->http, "POST", "/v1/quit", h_quit, fx), 0);
     assert_int_equal(hb_http_route(fx->http, "GET", "/v1/long", h_long_reason, NULL), 0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/stream", h_stream, NULL), 0);
+    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/poke", h_poke, NULL), 0);
     /* Registration refusals. */
     assert_int_equal(hb_http_route(fx->http, "GET", "/v1/echo", h_echo_get, NULL), HB_EEXIST);
     assert_int_equal(hb_http_route(fx->http, "GET", "no-slash", h_echo_get, NULL), HB_EINVAL);
@@ -612,6 +652,76 @@ static void test_keep_alive(void **state)
         fail_msg("expected EOF after destroy, got %zd (%s)", got, strerror(got_errno));
 }
 
+/* Reads from `fd` until `needle` has been seen (or EOF/timeout). */
+static bool s_read_until(int fd, char *buf, size_t cap, size_t *n, const char *needle)
+{
+    for (;;) {
+        buf[*n] = '\0';
+        if (strstr(buf, needle))
+            return true;
+        ssize_t got = recv(fd, buf + *n, cap - 1 - *n, 0);
+        if (got <= 0)
+            return false;
+        *n += (size_t)got;
+    }
+}
+
+static void s_wait_closed(int want)
+{
+    for (int i = 0; i < 500 && __atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST) < want; i++)
+        usleep(10000);
+    assert_int_equal(__atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST), want);
+}
+
+static void test_stream_client_goes_away(void **state)
+{
+    fixture_t *fx = *state;
+    s_streams_closed = 0;
+    int fd = s_raw_connect(fx->port);
+    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    s_raw_send(fd, req, strlen(req));
+    char buf[8192];
+    size_t n = 0;
+    /* Headers, chunked, then the three events as they were written. */
+    assert_true(s_read_until(fd, buf, sizeof buf, &n, "data: 2"));
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    assert_non_null(strcasestr(buf, "content-type: text/event-stream"));
+    assert_non_null(strcasestr(buf, "transfer-encoding: chunked"));
+    assert_true(strstr(buf, "data: 0") < strstr(buf, "data: 1"));
+    assert_int_equal(s_stream_overflow_rc, HB_ETOOBIG);
+    assert_int_equal(__atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST), 0);
+    /* The client leaves: the next writes find out, and the owner hears of
+     * it. */
+    close(fd);
+    for (int i = 0; i < 200 && __atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST) == 0; i++) {
+        int status;
+        json_decref(s_call(fx, "POST", "/v1/poke", "{}", &status));
+        usleep(10000);
+    }
+    s_wait_closed(1);
+}
+
+static void test_stream_ends_with_the_server(void **state)
+{
+    fixture_t *fx = *state;
+    s_streams_closed = 0;
+    int fd = s_raw_connect(fx->port);
+    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    s_raw_send(fd, req, strlen(req));
+    char buf[8192];
+    size_t n = 0;
+    assert_true(s_read_until(fd, buf, sizeof buf, &n, "data: 2"));
+    /* Destroying the server ends the stream properly (the last chunk), and
+     * everything is freed: teardown asserts uv_loop_close() == 0. */
+    teardown(state);
+    bool ended = s_read_until(fd, buf, sizeof buf, &n, "\r\n0\r\n\r\n");
+    close(fd);
+    int closed = __atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST);
+    setup(state);
+    assert_true(ended);
+    assert_int_equal(closed, 1);
+}
+
 static void test_many_requests(void **state)
 {
     fixture_t *fx = *state;
@@ -961,6 +1071,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handler_mistakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_client_goes_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_ends_with_the_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_from_handler, setup, teardown),
         cmocka_unit_test(test_new_failures),
         cmocka_unit_test(test_ipv6),

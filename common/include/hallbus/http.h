@@ -50,8 +50,8 @@ int hb_http_route(hb_http_t *http, const char *method, const char *prefix,
                   hb_http_handler_fn fn, void *arg);
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
-/* Stops listening and closes connections (idle keep-alive ones at once,
- * busy ones after their answer); frees `*http` once its libuv handles are
+/* Stops listening, ends every stream, and closes connections (idle
+ * keep-alive ones at once, busy ones after their answer); frees `*http` once its libuv handles are
  * closed, and sets it NULL. Idempotent; may be called from a handler. Run the
  * loop afterwards: uv_loop_close() then returns 0. */
 void hb_http_destroy(hb_http_t **http);
@@ -66,6 +66,33 @@ void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const
 /* Answers with a raw body and content type (copied). */
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
                        const char *body, size_t len);
+
+/* ---- streamed answers (Server-Sent Events)
+ *
+ * A handler may answer with a stream instead: the status and headers go at
+ * once, then whatever is written, as the client takes it, until either end
+ * closes. Bytes written are copied and queued; a client that does not keep
+ * up is not waited for: past `max_queued` bytes a write fails with
+ * HB_ETOOBIG and the owner should close the stream. */
+typedef struct hb_http_stream hb_http_stream_t;
+/* Runs once when the stream ends, whichever end closed it (the client
+ * went away, hb_http_stream_close, hb_http_destroy); the stream is freed
+ * right after, so the owner forgets it here. */
+typedef void (*hb_http_stream_closed_fn)(hb_http_stream_t *stream, void *arg);
+/* Answers `req` with a stream (counts as its one answer). NULL when out of
+ * memory (then a 503 was sent). */
+hb_http_stream_t *hb_http_stream_start(hb_http_req_t *req, int status, const char *content_type,
+                                       size_t max_queued, hb_http_stream_closed_fn on_closed,
+                                       void *arg);
+/* Queues bytes; 0, HB_ETOOBIG (queue full: the client is too slow), HB_ECLOSED
+ * (closing), HB_ENOMEM. */
+int hb_http_stream_write(hb_http_stream_t *s, const char *data, size_t len);
+/* Bytes queued and not yet handed to the connection. */
+size_t hb_http_stream_queued(const hb_http_stream_t *s);
+/* Ends the stream after what is queued; on_closed follows (maybe at once). */
+void hb_http_stream_close(hb_http_stream_t *s);
+/* Streams open now. */
+size_t hb_http_stream_count(const hb_http_t *http);
 
 /* Looks up a query parameter, percent-decoded ('+' is a space) into `out`;
  * the first occurrence wins and "?flag" gives "". Returns 0, HB_ENOTFOUND,
