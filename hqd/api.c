@@ -193,11 +193,14 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         "auth", "allowed", (json_int_t)hq_zap_allowed(hq->zap), "denied",
         (json_int_t)hq_zap_denied(hq->zap));
     json_object_set_new(body, "live",
-                        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:f}", "rebuilding", ls.rebuilding,
-                                  "events", (json_int_t)ls.events, "skipped",
+                        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "rebuilding",
+                                  ls.rebuilding, "events", (json_int_t)ls.events, "skipped",
                                   (json_int_t)ls.skipped, "anomalies", (json_int_t)ls.anomalies,
                                   "queued_bytes", (json_int_t)ls.queued_bytes, "rebuilt_events",
-                                  (json_int_t)ls.rebuilt_events, "rebuild_ms", ls.rebuild_ms));
+                                  (json_int_t)ls.rebuilt_events, "rebuilt_from_snapshots",
+                                  (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms",
+                                  ls.rebuild_ms, "snapshots_written",
+                                  (json_int_t)ls.snapshots_written));
     hb_http_reply_json(req, 200, body);
 }
 

@@ -34,6 +34,8 @@ typedef struct hqd_config {
     uint64_t max_body;
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
+    int64_t mirror_snapshot_events;
+    int64_t mirror_snapshot_ms;
 } hqd_config_t;
 
 typedef struct hqd {

@@ -1,17 +1,33 @@
 /* The live mirror (see live.h). One thread: rebuild, then apply batches as
- * they come. States are written only by that thread, under the write lock,
- * one batch at a time, so a reader never sees half a batch. */
+ * they come, and snapshot what changed. States are written only by that
+ * thread, under the write lock, one batch at a time, so a reader never sees
+ * half a batch; the thread reads its own states without the lock.
+ *
+ * Snapshots: key hall number (BE u32) -> the reducer's snapshot JSON, in
+ * an LMDB environment of the mirror's own (no contention with the event
+ * writer). A snapshot is a cache: losing one costs a longer rebuild. */
 #include "live.h"
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LIVE_REBUILD_PAGE 4096 /* events read per store transaction at start */
+#define LIVE_SNAPSHOTS_PER_ROUND 512 /* halls snapshotted in one transaction at most */
+#define LIVE_IDLE_WAKE_MS 1000       /* the thread looks at snapshots this often when idle */
+
+typedef struct live_hall {
+    uint64_t snap_seq;  /* seq of the newest snapshot written (or loaded) */
+    int64_t snap_mono;  /* when */
+    bool changed;       /* in the changed list for the stream */
+} live_hall_t;
 
 struct hq_live {
     hq_store_t *st;
@@ -25,7 +41,17 @@ struct hq_live {
     hq_live_stats_t stats;
     pthread_rwlock_t rw; /* the states */
     hb_hall_state_t **states; /* by hall number */
+    live_hall_t *meta;        /* by hall number, the thread's (changed: under lock) */
     size_t cap;
+    hq_live_config_t cfg;
+    hb_store_t snap;
+    MDB_dbi snaps;
+    bool snap_ok;
+    uint32_t *changed; /* hall numbers, under lock */
+    size_t n_changed, cap_changed;
+    uint32_t *touched; /* halls of the batch being applied (thread) */
+    size_t n_touched, cap_touched;
+    int64_t last_sweep_mono;
     hq_hall_record_t *records; /* to rebuild; freed after */
     size_t n_records;
     /* Counted by the thread while it applies; added to `stats` under the
@@ -44,7 +70,16 @@ static hb_hall_state_t *s_state(hq_live_t *live, uint32_t num)
             return NULL;
         memset(p + live->cap, 0, (cap - live->cap) * sizeof *p);
         live->states = p;
-        live->cap = cap;
+        pthread_mutex_lock(&live->lock);
+        live_hall_t *m = realloc(live->meta, cap * sizeof *m);
+        if (m) {
+            memset(m + live->cap, 0, (cap - live->cap) * sizeof *m);
+            live->meta = m;
+            live->cap = cap;
+        }
+        pthread_mutex_unlock(&live->lock);
+        if (!m)
+            return NULL;
     }
     if (!live->states[num])
         live->states[num] = hb_hall_state_new();
@@ -67,6 +102,21 @@ static void s_apply(hq_live_t *live, hb_hall_state_t *s, uint64_t seq, const uin
     (*applied)++;
 }
 
+static void s_touch(hq_live_t *live, uint32_t num)
+{
+    if (live->n_touched && live->touched[live->n_touched - 1] == num)
+        return; /* batches come sorted by hall */
+    if (live->n_touched == live->cap_touched) {
+        size_t cap = live->cap_touched ? live->cap_touched * 2 : 256;
+        uint32_t *p = realloc(live->touched, cap * sizeof *p);
+        if (!p)
+            return;
+        live->touched = p;
+        live->cap_touched = cap;
+    }
+    live->touched[live->n_touched++] = num;
+}
+
 static void s_apply_item(hq_live_t *live, const hq_write_item_t *it)
 {
     hb_hall_state_t *s = s_state(live, it->hall_num);
@@ -74,6 +124,7 @@ static void s_apply_item(hq_live_t *live, const hq_write_item_t *it)
         hb_log_once("live-nomem", HB_LOG_ERROR, "live: out of memory for hall %s", it->hall_id);
         return;
     }
+    s_touch(live, it->hall_num);
     size_t off = 4;
     uint64_t applied = 0;
     for (uint32_t i = 0; i < it->count && off + 4 <= it->len; i++) {
@@ -95,6 +146,96 @@ static void s_merge_counts(hq_live_t *live)
     live->t_events = live->t_skipped = live->t_anomalies = 0;
 }
 
+/* ----------------------------------------------------------- snapshots ---- */
+
+/* Writes the snapshots of halls that are due (or, with `all`, of every hall
+ * that moved since its last one), at most LIVE_SNAPSHOTS_PER_ROUND. */
+static void s_snapshot_round(hq_live_t *live, bool all)
+{
+    if (!live->snap_ok)
+        return;
+    int64_t now = hb_mono_ms();
+    MDB_txn *txn = NULL;
+    size_t written = 0;
+    for (size_t num = 0; num < live->cap && (all || written < LIVE_SNAPSHOTS_PER_ROUND); num++) {
+        const hb_hall_state_t *st = live->states[num];
+        live_hall_t *m = &live->meta[num];
+        if (!st || st->seq <= m->snap_seq)
+            continue;
+        bool due = all || st->seq - m->snap_seq >= live->cfg.snapshot_events ||
+                   now - m->snap_mono >= live->cfg.snapshot_ms;
+        if (!due)
+            continue;
+        json_t *j = hb_hall_state_to_json(st);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!text)
+            break;
+        if (!txn && mdb_txn_begin(live->snap.env, NULL, 0, &txn) != 0) {
+            free(text);
+            txn = NULL;
+            break;
+        }
+        uint8_t key[4];
+        hb_put_be32(key, (uint32_t)num);
+        MDB_val k = {4, key}, v = {strlen(text), text};
+        int rc = mdb_put(txn, live->snaps, &k, &v, 0);
+        free(text);
+        if (rc == MDB_MAP_FULL) {
+            /* Grow with nothing open, then try the rest next round. */
+            mdb_txn_abort(txn);
+            txn = NULL;
+            written = 0;
+            hb_store_grow(&live->snap);
+            return;
+        }
+        if (rc != 0)
+            break;
+        m->snap_seq = st->seq;
+        m->snap_mono = now;
+        written++;
+    }
+    if (!txn)
+        return;
+    if (mdb_txn_commit(txn) != 0) {
+        hb_log_once("live-snapshot", HB_LOG_WARN, "live: cannot write the mirror's snapshots");
+        return;
+    }
+    pthread_mutex_lock(&live->lock);
+    live->stats.snapshots_written += written;
+    pthread_mutex_unlock(&live->lock);
+}
+
+/* A hall's stored snapshot, when it is usable for a stream ending at `last`. */
+static hb_hall_state_t *s_snapshot_load(hq_live_t *live, uint32_t num, uint64_t last)
+{
+    if (!live->snap_ok)
+        return NULL;
+    MDB_txn *txn;
+    if (mdb_txn_begin(live->snap.env, NULL, MDB_RDONLY, &txn) != 0)
+        return NULL;
+    uint8_t key[4];
+    hb_put_be32(key, num);
+    MDB_val k = {4, key}, v;
+    hb_hall_state_t *s = NULL;
+    if (mdb_get(txn, live->snaps, &k, &v) == 0) {
+        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        char err[256];
+        if (!j || hb_hall_state_from_json(j, &s, err, sizeof err) != 0)
+            hb_warn("live: hall number %u: its snapshot does not read; rebuilt from its events", num);
+        json_decref(j);
+        if (s && s->seq > last) {
+            /* Newer than the store (a snapshot from before a restore of the
+             * event store): not this stream's. */
+            hb_hall_state_destroy(&s);
+        }
+    }
+    mdb_txn_abort(txn);
+    return s;
+}
+
+/* ------------------------------------------------------------- rebuild ---- */
+
 typedef struct rebuild_ctx {
     hq_live_t *live;
     hb_hall_state_t *s;
@@ -114,17 +255,28 @@ static int s_rebuild_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg
 static void s_rebuild(hq_live_t *live)
 {
     int64_t t0 = hb_mono_ms();
-    uint64_t total = 0;
+    uint64_t total = 0, from_snap = 0;
     for (size_t i = 0; i < live->n_records; i++) {
         const hq_hall_record_t *rec = &live->records[i];
         if (rec->last_seq == 0)
             continue;
+        hb_hall_state_t *snap = s_snapshot_load(live, rec->num, rec->last_seq);
         pthread_rwlock_wrlock(&live->rw);
         hb_hall_state_t *s = s_state(live, rec->num);
+        if (s && snap) {
+            hb_hall_state_destroy(&live->states[rec->num]);
+            live->states[rec->num] = snap;
+            s = snap;
+            snap = NULL;
+            live->meta[rec->num].snap_seq = s->seq;
+            live->meta[rec->num].snap_mono = hb_mono_ms();
+            from_snap++;
+        }
         pthread_rwlock_unlock(&live->rw);
+        hb_hall_state_destroy(&snap);
         if (!s)
             continue;
-        rebuild_ctx_t c = {.live = live, .s = s, .next = 1, .until = rec->last_seq};
+        rebuild_ctx_t c = {.live = live, .s = s, .next = s->seq + 1, .until = rec->last_seq};
         while (c.next <= c.until) {
             uint64_t from = c.next;
             /* The write lock per page: readers wait one page at most. */
@@ -142,6 +294,7 @@ static void s_rebuild(hq_live_t *live)
     }
     pthread_mutex_lock(&live->lock);
     live->stats.rebuilt_events = total;
+    live->stats.rebuilt_from_snapshots = from_snap;
     live->t_events += total;
     s_merge_counts(live);
     live->stats.rebuild_ms = (double)(hb_mono_ms() - t0);
@@ -150,9 +303,32 @@ static void s_rebuild(hq_live_t *live)
     pthread_mutex_unlock(&live->lock);
     free(live->records);
     live->records = NULL;
-    if (total)
-        hb_info("live: %zu hall(s) rebuilt from %llu stored event(s) in %.0f ms", live->n_records,
-                (unsigned long long)total, live->stats.rebuild_ms);
+    hb_info("live: %zu hall(s) rebuilt (%llu from a snapshot) with %llu event(s) in %.0f ms",
+            live->n_records, (unsigned long long)from_snap, (unsigned long long)total,
+            live->stats.rebuild_ms);
+}
+
+/* -------------------------------------------------------------- thread ---- */
+
+/* The halls of the last batch join the changed list (for the stream). */
+static void s_publish_touched(hq_live_t *live)
+{
+    for (size_t i = 0; i < live->n_touched; i++) {
+        uint32_t num = live->touched[i];
+        if (num >= live->cap || live->meta[num].changed)
+            continue;
+        if (live->n_changed == live->cap_changed) {
+            size_t cap = live->cap_changed ? live->cap_changed * 2 : 1024;
+            uint32_t *p = realloc(live->changed, cap * sizeof *p);
+            if (!p)
+                break;
+            live->changed = p;
+            live->cap_changed = cap;
+        }
+        live->changed[live->n_changed++] = num;
+        live->meta[num].changed = true;
+    }
+    live->n_touched = 0;
 }
 
 static void *s_thread(void *arg)
@@ -161,23 +337,26 @@ static void *s_thread(void *arg)
     s_rebuild(live);
     for (;;) {
         pthread_mutex_lock(&live->lock);
-        while (!live->head && !live->stopping)
-            pthread_cond_wait(&live->cond, &live->lock);
+        if (!live->head && !live->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += LIVE_IDLE_WAKE_MS / 1000;
+            pthread_cond_timedwait(&live->cond, &live->lock, &until);
+        }
         hq_write_item_t *list = live->head;
         live->head = live->tail = NULL;
-        bool stop = live->stopping;
+        bool stop = live->stopping && !list;
         live->busy = list != NULL;
         pthread_mutex_unlock(&live->lock);
-        if (!list) {
-            if (stop)
-                break;
-            continue;
-        }
+        if (stop)
+            break;
         size_t bytes = 0;
-        pthread_rwlock_wrlock(&live->rw);
-        for (hq_write_item_t *it = list; it; it = it->next)
-            s_apply_item(live, it);
-        pthread_rwlock_unlock(&live->rw);
+        if (list) {
+            pthread_rwlock_wrlock(&live->rw);
+            for (hq_write_item_t *it = list; it; it = it->next)
+                s_apply_item(live, it);
+            pthread_rwlock_unlock(&live->rw);
+        }
         while (list) {
             hq_write_item_t *next = list->next;
             bytes += list->len;
@@ -186,22 +365,29 @@ static void *s_thread(void *arg)
         }
         pthread_mutex_lock(&live->lock);
         s_merge_counts(live);
+        s_publish_touched(live);
         live->queued_bytes -= bytes;
         live->busy = false;
         pthread_cond_broadcast(&live->room);
         pthread_mutex_unlock(&live->lock);
+        if (hb_mono_ms() - live->last_sweep_mono >= LIVE_IDLE_WAKE_MS) {
+            live->last_sweep_mono = hb_mono_ms();
+            s_snapshot_round(live, false);
+        }
     }
+    s_snapshot_round(live, true);
     return NULL;
 }
 
 int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
-                  size_t max_queue_bytes, hq_live_t **out)
+                  const hq_live_config_t *cfg, hq_live_t **out)
 {
     hq_live_t *live = calloc(1, sizeof *live);
     if (!live)
         return HB_ENOMEM;
     live->st = st;
-    live->max_queue_bytes = max_queue_bytes;
+    live->cfg = *cfg;
+    live->max_queue_bytes = cfg->max_queue_bytes;
     if (n) {
         live->records = malloc(n * sizeof *records);
         if (!live->records) {
@@ -211,18 +397,45 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
         memcpy(live->records, records, n * sizeof *records);
         live->n_records = n;
     }
+    if (cfg->snapshot_dir) {
+        MDB_txn *txn;
+        if (hb_store_open(&live->snap, cfg->snapshot_dir, 64u << 20, 1ull << 40, 2) == 0 &&
+            mdb_txn_begin(live->snap.env, NULL, 0, &txn) == 0) {
+            live->snap_ok = mdb_dbi_open(txn, "snapshots", MDB_CREATE, &live->snaps) == 0 &&
+                            mdb_txn_commit(txn) == 0;
+        }
+        if (!live->snap_ok)
+            hb_warn("live: no snapshots in %s: a restart replays every stored event",
+                    cfg->snapshot_dir);
+    }
     live->stats.rebuilding = true;
     pthread_mutex_init(&live->lock, NULL);
     pthread_cond_init(&live->cond, NULL);
     pthread_cond_init(&live->room, NULL);
     pthread_rwlock_init(&live->rw, NULL);
     if (pthread_create(&live->thread, NULL, s_thread, live) != 0) {
+        if (live->snap.env)
+            hb_store_close(&live->snap);
         free(live->records);
         free(live);
         return HB_ESYS;
     }
     *out = live;
     return 0;
+}
+
+size_t hq_live_take_changed(hq_live_t *live, uint32_t *out, size_t max)
+{
+    pthread_mutex_lock(&live->lock);
+    size_t n = live->n_changed < max ? live->n_changed : max;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = live->changed[i];
+        live->meta[out[i]].changed = false;
+    }
+    memmove(live->changed, live->changed + n, (live->n_changed - n) * sizeof *live->changed);
+    live->n_changed -= n;
+    pthread_mutex_unlock(&live->lock);
+    return n;
 }
 
 void hq_live_submit(hq_live_t *live, hq_write_item_t *items)
@@ -279,7 +492,12 @@ void hq_live_stop(hq_live_t **livep)
     for (size_t i = 0; i < live->cap; i++)
         hb_hall_state_destroy(&live->states[i]);
     free(live->states);
+    free(live->meta);
+    free(live->changed);
+    free(live->touched);
     free(live->records);
+    if (live->snap.env)
+        hb_store_close(&live->snap);
     pthread_rwlock_destroy(&live->rw);
     pthread_cond_destroy(&live->cond);
     pthread_cond_destroy(&live->room);

@@ -4,9 +4,11 @@
  * reducing, off the loop that talks to halls and off the writer's commits;
  * the writer hands it every committed batch.
  *
- * At start the mirror is rebuilt from what the store holds (each hall's
- * events up to its durable last sequence); batches committed afterwards
- * queue until the rebuild is done. Readers (the HTTP API, on the loop
+ * Snapshots of each hall's state are written now and then to an LMDB
+ * environment of the mirror's own; at start each hall is rebuilt from its
+ * snapshot plus the stored events after it (never by replaying years), up
+ * to its durable last sequence; batches committed afterwards queue until
+ * the rebuild is done. Readers (the HTTP API, on the loop
  * thread) take the read lock around any access to a state. Not here: alert
  * rules and the stream of changes (those read the mirror). */
 #ifndef HQD_LIVE_H
@@ -29,19 +31,32 @@ typedef struct hq_live_stats {
     uint64_t queued_bytes;
     bool rebuilding;
     uint64_t rebuilt_events; /* applied by the start-up rebuild */
+    uint64_t rebuilt_from_snapshots; /* halls whose rebuild started from a snapshot */
     double rebuild_ms;
+    uint64_t snapshots_written;
 } hq_live_stats_t;
 
-/* Starts the thread, which first rebuilds every hall in `records` from the
- * store. `max_queue_bytes` bounds the batches waiting to be applied: past
- * it, hq_live_submit waits (the writer then slows, and the ingest tells
- * halls to retry). */
+typedef struct hq_live_config {
+    const char *snapshot_dir;      /* the mirror's own LMDB folder */
+    size_t max_queue_bytes;        /* see hq_live_start */
+    uint64_t snapshot_events;      /* snapshot a hall after this many new events ... */
+    int64_t snapshot_ms;           /* ... or this long after its last snapshot, if it changed */
+} hq_live_config_t;
+
+/* Starts the thread, which first rebuilds every hall in `records` from its
+ * snapshot and the store. `max_queue_bytes` bounds the batches waiting to
+ * be applied: past it, hq_live_submit waits (the writer then slows, and the
+ * ingest tells halls to retry). */
 int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
-                  size_t max_queue_bytes, hq_live_t **out);
+                  const hq_live_config_t *cfg, hq_live_t **out);
 /* Takes ownership of a list of committed batches (linked by `next`), in
  * commit order. Thread-safe; called by the writer thread. */
 void hq_live_submit(hq_live_t *live, hq_write_item_t *items);
-/* Applies what is queued, stops the thread, frees `*live`. */
+/* Hall numbers whose state changed since the last call (at most `max`;
+ * the rest stay for the next call). For the stream of changes. */
+size_t hq_live_take_changed(hq_live_t *live, uint32_t *out, size_t max);
+/* Applies what is queued, snapshots what changed, stops the thread, frees
+ * `*live`. */
 void hq_live_stop(hq_live_t **live);
 
 /* Around every use of hq_live_state's result. */

@@ -52,6 +52,10 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the HTTP API"),
+    CFG("mirror_snapshot_events", HB_CONF_INT, mirror_snapshot_events, "10000", 1, 100000000,
+        false, "snapshot a hall's mirrored state after this many new events"),
+    CFG("mirror_snapshot_every", HB_CONF_DURATION, mirror_snapshot_ms, "1m", 1000, 86400000,
+        false, "... or this long after its last snapshot (a restart replays only the rest)"),
     CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
         "policy/calendar documents sent to halls per second at most"),
     CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
@@ -261,7 +265,13 @@ int main(int argc, char **argv)
     }
     hq_halls_set_next_num(hq->halls, next_num);
     hb_info("%zu hall(s) known", lc.n);
-    if (hq_live_start(&hq->store, lc.recs, lc.n, (size_t)hq->cfg.queue_bytes, &hq->live) != 0) {
+    char live_dir[4096];
+    snprintf(live_dir, sizeof live_dir, "%s/live", hq->cfg.data);
+    hq_live_config_t lcfg = {.snapshot_dir = live_dir,
+                             .max_queue_bytes = (size_t)hq->cfg.queue_bytes,
+                             .snapshot_events = (uint64_t)hq->cfg.mirror_snapshot_events,
+                             .snapshot_ms = hq->cfg.mirror_snapshot_ms};
+    if (hq_live_start(&hq->store, lc.recs, lc.n, &lcfg, &hq->live) != 0) {
         hb_error("cannot start the live mirror");
         return 1;
     }
