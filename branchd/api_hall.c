@@ -625,8 +625,8 @@ static void s_complaint_action(hb_http_req_t *req, void *arg)
     if (strcmp(req->method, "GET") == 0) {
         /* A GET reads; it never acknowledges, escalates or resolves. */
         if (action[0]) {
-            hb_http_reply_error(req, 404, "not_found", "GET takes /v1/complaints/{id}; %.64s is a POST",
-                                action);
+            hb_http_reply_error(req, 404, "not_found",
+                                "GET takes /v1/complaints/{id}; %.64s is a POST", action);
             return;
         }
         const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);

@@ -1113,7 +1113,7 @@ static int s_parse(const command_t *cmd, int argc, char **argv, opts_t *o)
         o->args[o->n_args++] = a;
     }
     if (o->n_args < cmd->min_args) {
-        fprintf(stderr, "hallctl %s: %s is required\nusage: hallctl %s\n", cmd->name,
+        fprintf(stderr, "hallctl %s: needs %s\nusage: hallctl %s\n", cmd->name,
                 cmd->args_what ? cmd->args_what : "an argument", cmd->usage);
         return EXIT_USAGE;
     }
