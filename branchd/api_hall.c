@@ -34,7 +34,10 @@ static json_t *s_body(branchd_t *d, hb_http_req_t *req, const body_member_t *mem
         obj = json_object();
     } else {
         json_error_t jerr;
-        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        /* Any JSON value is read, so that a well-formed body that is not an
+         * object gets the one refusal below rather than a parse error. */
+        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                         &jerr);
         if (!obj) {
             d->api_refused++;
             hb_http_reply_error(req, 400, "bad_json", "body is not valid JSON: %s (line %d, column %d)",
@@ -267,7 +270,12 @@ static int s_split(hb_http_req_t *req, const char *prefix, char id[HB_HS_ID], co
     const char *slash = strchr(rest, '/');
     size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
     *action = slash ? slash + 1 : "";
-    if (len == 0 || len > HB_ID_MAX || strchr(*action, '/')) {
+    if (len > HB_ID_MAX) {
+        hb_http_reply_error(req, 404, "not_found", "no such id: '%.32s...' is longer than %d bytes",
+                            rest, HB_ID_MAX);
+        return HB_ENOTFOUND;
+    }
+    if (len == 0 || strchr(*action, '/')) {
         hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s", req->method, req->path);
         return HB_ENOTFOUND;
     }
@@ -280,6 +288,18 @@ static void s_no_action(hb_http_req_t *req, const char *id, const char *action, 
 {
     hb_http_reply_error(req, 404, "not_found", "no action '%.64s' for %s; actions are %s", action,
                         id, valid);
+}
+
+/* A route registered as "/v1/hall" also matches "/v1/hall/x" (http.h's
+ * prefix rule); the routes without ids take exactly their path. Answers
+ * 404 itself otherwise. */
+static int s_exact(hb_http_req_t *req, const char *path)
+{
+    if (strcmp(req->path, path) == 0)
+        return 0;
+    hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s (%s takes no id)",
+                        req->method, req->path, path);
+    return HB_ENOTFOUND;
 }
 
 /* ----------------------------------------------------------- tickets ---- */
@@ -602,7 +622,13 @@ static void s_complaint_action(hb_http_req_t *req, void *arg)
     char err[512] = "";
     int rc;
     json_t *b = NULL;
-    if (strcmp(req->method, "GET") == 0 && !action[0]) {
+    if (strcmp(req->method, "GET") == 0) {
+        /* A GET reads; it never acknowledges, escalates or resolves. */
+        if (action[0]) {
+            hb_http_reply_error(req, 404, "not_found",
+                                "GET takes /v1/complaints/{id}; %.64s is a POST", action);
+            return;
+        }
         const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
         if (!c) {
             d->api_refused++;
@@ -658,6 +684,8 @@ out:
 static void s_post_feedback(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
+    if (s_exact(req, "/v1/feedback") != 0)
+        return;
     static const body_member_t m[] = {{"score", JSON_INTEGER, true},
                                       {"ticket", JSON_STRING, false},
                                       {"counter", JSON_STRING, false}};
@@ -724,6 +752,8 @@ static void s_device_action(hb_http_req_t *req, void *arg)
 static void s_get_hall(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
+    if (s_exact(req, "/v1/hall") != 0)
+        return;
     int64_t now = hb_now_ms();
     const hb_hall_state_t *s = engine_state(d->engine);
     json_t *o = hb_hall_state_view(s, now);
@@ -763,6 +793,8 @@ static void s_get_hall(hb_http_req_t *req, void *arg)
 static void s_get_services(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
+    if (s_exact(req, "/v1/services") != 0)
+        return;
     const engine_config_t *cfg = engine_config(d->engine);
     const hb_policy_t *p = engine_policy(d->engine);
     json_t *arr = json_array();

@@ -1,6 +1,8 @@
 /* Tests of the hallctl binary: enrolment writes what branchd and hqd read,
  * and every misuse is refused with a message and the right exit code (2 for
- * bad usage, 1 for a failed operation), changing nothing. */
+ * bad usage, 1 for a failed operation), changing nothing. The hall commands
+ * are checked here without a server (usage only); the integration test
+ * test_hall_api drives them against a real branchd. */
 #include "harness.h"
 
 #include "hallbus/cert.h"
@@ -41,6 +43,20 @@ static int s_hallctl(char *out, size_t len, const char *a1, const char *a2, cons
 {
     char *argv[] = {HALLCTL, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5,
                     (char *)a6, (char *)a7, (char *)a8, NULL};
+    return hbt_run(argv, out, len);
+}
+
+/* hallctl with any number of arguments (NULL-terminated); its output in `out`. */
+static int s_hallctlv(char *out, size_t len, ...)
+{
+    char *argv[32] = {HALLCTL};
+    size_t n = 1;
+    va_list ap;
+    va_start(ap, len);
+    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
     return hbt_run(argv, out, len);
 }
 
@@ -125,11 +141,99 @@ static void test_bad_usage(void **state)
     assert_non_null(strstr(text, "connect"));
 }
 
+/* The hall commands refuse bad usage before any request: exit 2 and the
+ * option or argument named. Nothing listens at the URL, so a request that
+ * went out anyway would fail with exit 1 instead. */
+static void test_hall_commands_usage(void **state)
+{
+    (void)state;
+    char text[8192], url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", hbt_free_port());
+    static const struct {
+        const char *args[12];
+        const char *says;
+    } cases[] = {
+        {{"ticket", "A"}, "--hall is required"},
+        {{"hall"}, "--hall or --hq is required"},
+        {{"ticket", "--hall", "URL"}, "ticket: needs a service code"},
+        {{"ticket", "A", "B", "--hall", "URL"}, "unexpected argument 'B'"},
+        {{"ticket", "A", "--hall", "URL", "--colour", "red"}, "unknown option '--colour'"},
+        {{"ticket", "A", "--hall", "URL", "--staff", "E1"}, "'--staff' does not apply to ticket"},
+        {{"ticket", "A", "--hall"}, "--hall needs a value"},
+        {{"transfer", "A001", "--hall", "URL"}, "needs a ticket and a service code"},
+        {{"complete", "3", "--hall", "URL"}, "--business-type is required"},
+        {{"complete", "3", "--hall", "URL", "--business-type", "x", "--amount", "12.50"},
+         "--amount must be a whole number"},
+        {{"complete", "3", "--hall", "URL", "--business-type", "x", "--amount", "-5"},
+         "--amount must be a whole number of 0 or more"},
+        {{"complete", "3", "--hall", "URL", "--business-type", "x", "--amount", ""},
+         "--amount must be a whole number"},
+        {{"complete", "3", "--hall", "URL", "--business-type", "x", "--amount",
+          "99999999999999999999"},
+         "--amount must be a whole number"},
+        {{"feedback", "--hall", "URL", "--score", "five"}, "--score must be a whole number"},
+        {{"feedback", "--hall", "URL"}, "--score is required"},
+        {{"counter-open", "3", "--hall", "URL", "--staff", "E1"}, "--services is required"},
+        {{"counter-open", "3", "--hall", "URL", "--staff", "E1", "--services", "A,,B"},
+         "--services must be codes separated by commas"},
+        {{"counter-open", "3", "--hall", "URL", "--staff", "E1", "--services", "A,"},
+         "--services must be codes separated by commas"},
+        {{"complaint-resolve", "K1", "--hall", "URL", "--resolution", "ok", "--satisfied",
+          "maybe"},
+         "--satisfied must be yes or no"},
+        {{"complaint", "--hall", "URL", "--channel", "app", "--category", "x"},
+         "--severity is required"},
+        {{"device", "D1", "--hall", "URL", "--kind", "kiosk"}, "--state is required"},
+        {{"ticket", "A", "--hall", "URL", "--source", "\xff"}, "--source is not valid UTF-8"},
+        {{"recall", "", "--hall", "URL"}, "cannot be an id"},
+        {{"hall", "H1", "--hall", "URL"}, "unexpected argument 'H1'"},
+        {{"hall", "--hall", "URL", "--hq", "URL"}, "not both"},
+        {{"hall", "--hq", "URL"}, "a hall id is required"},
+        {{"hall", "bad id!", "--hq", "URL"}, "not a hall id"},
+        {{"ticket", "A", "--hall", "ftp://x"}, "--hall 'ftp://x' is not http://HOST:PORT"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[16] = {HALLCTL};
+        size_t n = 1;
+        for (size_t k = 0; k < 12 && cases[i].args[k]; k++) {
+            const char *a = cases[i].args[k];
+            if (strcmp(a, "URL") == 0)
+                a = url;
+            argv[n++] = (char *)a;
+        }
+        argv[n] = NULL;
+        int rc = hbt_run(argv, text, sizeof text);
+        if (rc != 2 || !strstr(text, cases[i].says))
+            fail_msg("case %zu (%s %s): exit %d, wanted 2 and \"%s\"; got: %s", i,
+                     cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "", rc,
+                     cases[i].says, text);
+    }
+    /* --json and --help apply to every command; --help exits 0 at once. */
+    assert_int_equal(s_hallctlv(text, sizeof text, "ticket", "--help", NULL), 0);
+    assert_non_null(strstr(text, "ticket SERVICE --hall URL"));
+    assert_int_equal(s_hallctlv(text, sizeof text, "help", NULL), 0);
+    assert_non_null(strstr(text, "complaint-resolve COMPLAINT"));
+    assert_non_null(strstr(text, "hall --hall http://HOST:PORT"));
+    /* Well-formed: the request goes out, and with nothing listening it
+     * fails (1), saying so, with or without --json. */
+    assert_int_equal(s_hallctlv(text, sizeof text, "ticket", "A", "--hall", url, "--json", NULL),
+                     1);
+    assert_non_null(strstr(text, "connect"));
+    assert_int_equal(s_hallctlv(text, sizeof text, "complete", "3", "--hall", url,
+                                "--business-type", "bill_payment", "--amount", "12000",
+                                "--currency", "EUR", NULL),
+                     1);
+    assert_non_null(strstr(text, "connect"));
+    assert_int_equal(s_hallctlv(text, sizeof text, "hall", "--hall", url, NULL), 1);
+    assert_non_null(strstr(text, "connect"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enroll_writes_both_sides, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_usage, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hall_commands_usage, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
