@@ -17,6 +17,10 @@
 static void s_post_events(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
+    if (strcmp(req->path, "/v1/events") != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no route for POST %.200s", req->path);
+        return;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {

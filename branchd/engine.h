@@ -127,7 +127,8 @@ int engine_complete(engine_t *e, const char *counter, const char *business_type,
                     int64_t amount, const char *currency, char *err, size_t errlen);
 
 /* Opens a complaint; its id ("K20261202-001") in `id` (HB_HS_ID bytes).
- * `ticket` may be NULL; when given it must be a ticket the hall knows. */
+ * `ticket` may be NULL; when given it must be a ticket id, but need not be
+ * one the hall still remembers (a complaint about last week's visit). */
 int engine_complaint_open(engine_t *e, int channel, const char *category, int severity,
                           const char *ticket, const char *text, char *id, char *err,
                           size_t errlen);

@@ -360,7 +360,8 @@ void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body)
         s_send_error(ex, 500, "internal", "the handler could not build its answer", NULL);
         return;
     }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* 12 significant digits: 0.942 is shown as 0.942, not 0.94199999999999995. */
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
     json_decref(body);
     if (!text) {
         hb_log_once("http.json_dumps", HB_LOG_ERROR, "http: cannot serialise the answer to %s %s",
@@ -529,6 +530,22 @@ void hb_http_stream_close(hb_http_stream_t *st)
 }
 
 size_t hb_http_stream_count(const hb_http_t *http) { return http ? http->nstreams : 0; }
+
+int hb_http_header(const hb_http_req_t *hreq, const char *name, char *out, size_t outlen)
+{
+    if (!hreq || !hreq->impl || !name || !out || outlen == 0)
+        return HB_EINVAL;
+    h2o_req_t *req = ((http_exchange_t *)hreq->impl)->req;
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return HB_ENOTFOUND;
+    const h2o_iovec_t *v = &req->headers.entries[i].value;
+    if (v->len >= outlen)
+        return HB_ETOOBIG;
+    memcpy(out, v->base, v->len);
+    out[v->len] = '\0';
+    return 0;
+}
 
 /* ------------------------------------------------------------------ query */
 
