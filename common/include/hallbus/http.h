@@ -94,6 +94,10 @@ void hb_http_stream_close(hb_http_stream_t *s);
 /* Streams open now. */
 size_t hb_http_stream_count(const hb_http_t *http);
 
+/* Copies the value of request header `name` (lower case, e.g.
+ * "last-event-id") into `out`. 0, HB_ENOTFOUND, HB_ETOOBIG. */
+int hb_http_header(const hb_http_req_t *req, const char *name, char *out, size_t outlen);
+
 /* Looks up a query parameter, percent-decoded ('+' is a space) into `out`;
  * the first occurrence wins and "?flag" gives "". Returns 0, HB_ENOTFOUND,
  * HB_ETOOBIG when the value does not fit, HB_EPARSE for a bad encoding or an
