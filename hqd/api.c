@@ -213,5 +213,7 @@ int hqd_api_register(hqd_t *hq)
         rc = hb_http_route(hq->http, "GET", "/v1/status", s_get_status, hq);
     if (rc == 0)
         rc = hqd_api_control_register(hq);
+    if (rc == 0)
+        rc = hqd_api_live_register(hq);
     return rc;
 }

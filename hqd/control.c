@@ -42,6 +42,10 @@ struct hq_control {
     json_t *slice_cache;  /* hall -> encoded slice (string) */
     uint64_t slice_version, slice_org_gen;
     int32_t slice_day;
+    json_t *parsed_index; /* chain key -> index into parsed */
+    hb_policy_t **parsed;
+    size_t n_parsed, cap_parsed;
+    uint64_t policy_gen;
 };
 
 /* ------------------------------------------------------------ storage ---- */
@@ -106,10 +110,20 @@ static json_t *s_policies_doc(const hq_control_t *c)
                      "drafts", c->drafts, "published", c->published);
 }
 
-static void s_drop_caches(hq_control_t *c)
+static void s_drop_policies(hq_control_t *c)
 {
     json_object_clear(c->policy_cache);
     json_object_clear(c->limits_cache);
+    json_object_clear(c->parsed_index);
+    for (size_t i = 0; i < c->n_parsed; i++)
+        hb_policy_free(&c->parsed[i]);
+    c->n_parsed = 0;
+    c->policy_gen++;
+}
+
+static void s_drop_caches(hq_control_t *c)
+{
+    s_drop_policies(c);
     json_object_clear(c->slice_cache);
     c->slice_version = 0;
 }
@@ -190,6 +204,7 @@ int hq_control_open(const char *dir, hq_control_t **out, char *err, size_t errle
     c->policy_cache = json_object();
     c->limits_cache = json_object();
     c->slice_cache = json_object();
+    c->parsed_index = json_object();
     int rc = hb_store_open(&c->store, dir, 16u << 20, 1ull << 36, 2);
     if (rc != 0) {
         hb_errf(err, errlen, "cannot open the control store %s", dir);
@@ -222,6 +237,10 @@ void hq_control_close(hq_control_t **cp)
     json_decref(c->policy_cache);
     json_decref(c->limits_cache);
     json_decref(c->slice_cache);
+    json_decref(c->parsed_index);
+    for (size_t i = 0; i < c->n_parsed; i++)
+        hb_policy_free(&c->parsed[i]);
+    free(c->parsed);
     if (c->store.env)
         hb_store_close(&c->store);
     free(c);
@@ -523,8 +542,7 @@ int hq_control_publish_policies(hq_control_t *c, const char *who, uint64_t *vers
         return rc;
     }
     json_decref(old_pub);
-    json_object_clear(c->policy_cache);
-    json_object_clear(c->limits_cache);
+    s_drop_policies(c);
     *version = c->policy_version;
     hb_info("control: policies published as version %" PRIu64 " by %s", c->policy_version,
             c->published_by);
@@ -556,6 +574,48 @@ int hq_control_policy_bytes(hq_control_t *c, const char *hall, const char **data
     *len = json_string_length(s);
     return 0;
 }
+
+const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall)
+{
+    char key[2 * HQ_SCOPE_MAX];
+    s_chain_key(c, c->published, hall, key, sizeof key);
+    json_t *ix = json_object_get(c->parsed_index, key);
+    if (ix)
+        return c->parsed[json_integer_value(ix)];
+    const char *doc;
+    size_t len;
+    char err[256];
+    hb_policy_t *p = NULL;
+    json_t *j = NULL;
+    if (hq_control_policy_bytes(c, hall, &doc, &len, err, sizeof err) == 0)
+        j = json_loadb(doc, len, 0, NULL);
+    if (!j || hb_policy_new(j, &p, err, sizeof err) != 0) {
+        /* The published documents built at publish time: only memory can
+         * fail here. The defaults keep a hall's alerts meaningful. */
+        json_t *none = json_object();
+        hb_policy_new(none, &p, err, sizeof err);
+        json_decref(none);
+    }
+    json_decref(j);
+    if (!p)
+        return NULL;
+    if (c->n_parsed == c->cap_parsed) {
+        size_t cap = c->cap_parsed ? c->cap_parsed * 2 : 64;
+        hb_policy_t **np = realloc(c->parsed, cap * sizeof *np);
+        if (!np) {
+            hb_policy_free(&p);
+            return NULL;
+        }
+        c->parsed = np;
+        c->cap_parsed = cap;
+    }
+    c->parsed[c->n_parsed] = p;
+    json_object_set_new(c->parsed_index, key, json_integer((json_int_t)c->n_parsed));
+    c->n_parsed++;
+    return p;
+}
+
+uint64_t hq_control_policy_generation(const hq_control_t *c) { return c->policy_gen; }
 
 /* ---------------------------------------------------------- campaigns ---- */
 

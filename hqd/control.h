@@ -66,6 +66,15 @@ int hq_control_effective_policy(hq_control_t *c, const char *hall, bool drafts, 
 int hq_control_policy_bytes(hq_control_t *c, const char *hall, const char **data, size_t *len,
                             char *err, size_t errlen);
 
+/* The parsed effective policy of a hall at the published version (the
+ * national one for a hall the organisation does not place; the built-in
+ * defaults before anything is published). Owned by the control plane,
+ * valid until the next publish or organisation change; NULL only when out
+ * of memory. */
+const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall);
+/* Bumped whenever effective policies may have changed (publish, org). */
+uint64_t hq_control_policy_generation(const hq_control_t *c);
+
 /* ---- campaigns */
 const campaign_calendar_t *hq_control_calendar(const hq_control_t *c);
 uint64_t hq_control_calendar_version(const hq_control_t *c);

@@ -3,12 +3,14 @@
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
+#include "board.h"
 #include "control.h"
 #include "downlink.h"
 #include "halls.h"
 #include "hqstore.h"
 #include "ingest.h"
 #include "live.h"
+#include "sse.h"
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
@@ -34,6 +36,8 @@ typedef struct hqd_config {
     uint64_t max_body;
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
+    int64_t stream_ring;
+    int64_t stream_clients;
     int64_t mirror_snapshot_events;
     int64_t mirror_snapshot_ms;
 } hqd_config_t;
@@ -50,6 +54,8 @@ typedef struct hqd {
     hq_live_t *live;
     hq_control_t *control;
     hq_downlink_t *downlink;
+    hq_sse_t *sse;
+    hq_board_t *board;
     hq_ingest_t *ingest;
     hb_http_t *http;
     int64_t started_ms;
@@ -59,5 +65,7 @@ int hqd_api_register(hqd_t *hq);
 /* The control plane's routes (api_control.c): organisation, policies,
  * campaigns, glossary, rollout. */
 int hqd_api_control_register(hqd_t *hq);
+/* The live routes (api_live.c): tiles, regions, the change stream. */
+int hqd_api_live_register(hqd_t *hq);
 
 #endif

@@ -432,7 +432,8 @@ size_t hq_live_take_changed(hq_live_t *live, uint32_t *out, size_t max)
         out[i] = live->changed[i];
         live->meta[out[i]].changed = false;
     }
-    memmove(live->changed, live->changed + n, (live->n_changed - n) * sizeof *live->changed);
+    if (n > 0 && n < live->n_changed)
+        memmove(live->changed, live->changed + n, (live->n_changed - n) * sizeof *live->changed);
     live->n_changed -= n;
     pthread_mutex_unlock(&live->lock);
     return n;

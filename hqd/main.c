@@ -52,6 +52,10 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the HTTP API"),
+    CFG("stream_ring", HB_CONF_INT, stream_ring, "200000", 16, 100000000, false,
+        "changes kept for clients of /v1/stream to resume from"),
+    CFG("stream_clients", HB_CONF_INT, stream_clients, "256", 1, 100000, false,
+        "clients of /v1/stream at once"),
     CFG("mirror_snapshot_events", HB_CONF_INT, mirror_snapshot_events, "10000", 1, 100000000,
         false, "snapshot a hall's mirrored state after this many new events"),
     CFG("mirror_snapshot_every", HB_CONF_DURATION, mirror_snapshot_ms, "1m", 1000, 86400000,
@@ -65,6 +69,7 @@ static const hb_config_def_t s_defs[] = {
 
 static hqd_t s_hq;
 static uv_timer_t s_tick;
+static uv_timer_t s_board_tick; /* the live board's rounds, four a second */
 static uv_signal_t s_sigterm, s_sigint, s_sighup;
 static bool s_stopping;
 static int64_t s_watchdog_ms;
@@ -146,6 +151,12 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
         hq_ingest_on_commit(hq->ingest, commits, n);
 }
 
+static void s_on_board_tick(uv_timer_t *t)
+{
+    hqd_t *hq = t->data;
+    hq_board_tick(hq->board);
+}
+
 /* Runs on the writer thread: stored batches go on to the live mirror. */
 static void s_on_committed(hq_write_item_t *items, void *arg)
 {
@@ -174,12 +185,14 @@ static void s_stop(hqd_t *hq)
     hb_sd_notify("STOPPING=1");
     hb_info("stopping");
     uv_close((uv_handle_t *)&s_tick, NULL);
+    uv_close((uv_handle_t *)&s_board_tick, NULL);
     uv_close((uv_handle_t *)&s_sigterm, NULL);
     uv_close((uv_handle_t *)&s_sigint, NULL);
     uv_close((uv_handle_t *)&s_sighup, NULL);
     hq_ingest_destroy(&hq->ingest);
     hq_writer_stop(&hq->writer);
     hb_http_destroy(&hq->http);
+    hq_sse_destroy(&hq->sse); /* after the server: its streams end first */
 }
 
 static void s_on_signal(uv_signal_t *h, int signum)
@@ -296,6 +309,14 @@ int main(int argc, char **argv)
     if (hq_downlink_new(hq->control, hq->ingest, hq->halls, hq->live, &dcfg, &hq->downlink) != 0)
         return 1;
     hq_ingest_set_hello_hook(hq->ingest, hq_downlink_on_hello, hq->downlink);
+    hq_sse_config_t scfg = {.ring_events = (size_t)hq->cfg.stream_ring,
+                            .ring_bytes = 256u << 20,
+                            .client_queue = 16u << 20,
+                            .heartbeat_ms = 15000,
+                            .max_clients = (size_t)hq->cfg.stream_clients};
+    if (hq_sse_new(hq->loop, &scfg, &hq->sse) != 0 ||
+        hq_board_new(hq->control, hq->halls, hq->ingest, hq->live, hq->sse, &hq->board) != 0)
+        return 1;
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     if (!hq->http || hqd_api_register(hq) != 0) {
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
@@ -304,6 +325,9 @@ int main(int argc, char **argv)
     uv_timer_init(hq->loop, &s_tick);
     s_tick.data = hq;
     uv_timer_start(&s_tick, s_on_tick, HQD_TICK_MS, HQD_TICK_MS);
+    uv_timer_init(hq->loop, &s_board_tick);
+    s_board_tick.data = hq;
+    uv_timer_start(&s_board_tick, s_on_board_tick, 250, 250);
     uv_signal_init(hq->loop, &s_sigterm);
     uv_signal_init(hq->loop, &s_sigint);
     uv_signal_init(hq->loop, &s_sighup);
@@ -323,6 +347,7 @@ int main(int argc, char **argv)
     hq_zap_stop(&hq->zap);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_downlink_destroy(&hq->downlink);
+    hq_board_destroy(&hq->board);
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);

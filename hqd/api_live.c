@@ -1,0 +1,119 @@
+/* hqd's live routes: every hall's tile (filtered and paged), region
+ * aggregates, one hall's tile, and the change stream (docs/API.md). The
+ * board and the stream do the work; this file reads parameters. */
+#include "hqd.h"
+
+#include "hallbus/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIVE_LIMIT_DEFAULT 1000
+#define LIVE_LIMIT_MAX 100000
+
+/* An optional id-like query parameter; "" when absent. */
+static int s_param(hb_http_req_t *req, const char *name, char *out, size_t outlen)
+{
+    int rc = hb_http_query(req, name, out, outlen);
+    if (rc == HB_ENOTFOUND) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (rc != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s is not a valid value", name);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+static int s_number(hb_http_req_t *req, const char *name, size_t max, size_t *out)
+{
+    char buf[24];
+    if (s_param(req, name, buf, sizeof buf) != 0)
+        return HB_EINVAL;
+    if (!buf[0])
+        return 0;
+    char *end;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (buf[0] < '0' || buf[0] > '9' || *end || v > max) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s must be a whole number from 0 to %zu",
+                            name, max);
+        return HB_EINVAL;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static void s_get_live_halls(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    const char *rest = req->path + strlen("/v1/live/halls");
+    if (rest[0] == '/' && rest[1]) {
+        json_t *t = hq_board_tile_json(hq->board, rest + 1);
+        if (!t) {
+            hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' on the board", rest + 1);
+            return;
+        }
+        hb_http_reply_json(req, 200, t);
+        return;
+    }
+    char region[80], tag[40], worst[16], alerting[8];
+    size_t offset = 0, limit = LIVE_LIMIT_DEFAULT;
+    if (s_param(req, "region", region, sizeof region) != 0 || s_param(req, "tag", tag, sizeof tag) != 0 ||
+        s_param(req, "worst", worst, sizeof worst) != 0 ||
+        s_param(req, "alerting", alerting, sizeof alerting) != 0 ||
+        s_number(req, "offset", LIVE_LIMIT_MAX * 10, &offset) != 0 ||
+        s_number(req, "limit", LIVE_LIMIT_MAX, &limit) != 0)
+        return;
+    if (worst[0] && strcmp(worst, "ok") && strcmp(worst, "closed") && strcmp(worst, "warning") &&
+        strcmp(worst, "alert") && strcmp(worst, "offline")) {
+        hb_http_reply_error(req, 400, "bad_parameter",
+                            "worst must be one of ok, closed, warning, alert, offline");
+        return;
+    }
+    json_t *o = hq_board_halls_json(hq->board, region[0] ? region : NULL, tag[0] ? tag : NULL,
+                                    alerting[0] && strcmp(alerting, "0") != 0,
+                                    worst[0] ? worst : NULL, offset, limit);
+    if (!o) {
+        hb_http_reply_error(req, 404, "not_found", "no region '%s'", region);
+        return;
+    }
+    hb_http_reply_json(req, 200, o);
+}
+
+static void s_get_regions(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    const char *rest = req->path + strlen("/v1/regions");
+    const char *id = rest[0] == '/' && rest[1] ? rest + 1 : NULL;
+    if (id && strchr(id, '/')) {
+        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
+        return;
+    }
+    json_t *o = hq_board_regions_json(hq->board, id);
+    if (!o) {
+        hb_http_reply_error(req, 404, "not_found", "no region '%.64s'", id ? id : "");
+        return;
+    }
+    hb_http_reply_json(req, 200, o);
+}
+
+static void s_get_stream(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (strcmp(req->path, "/v1/stream") != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
+        return;
+    }
+    hq_sse_serve(hq->sse, req);
+}
+
+int hqd_api_live_register(hqd_t *hq)
+{
+    int rc = hb_http_route(hq->http, "GET", "/v1/live/halls", s_get_live_halls, hq);
+    if (rc == 0)
+        rc = hb_http_route(hq->http, "GET", "/v1/regions", s_get_regions, hq);
+    if (rc == 0)
+        rc = hb_http_route(hq->http, "GET", "/v1/stream", s_get_stream, hq);
+    return rc;
+}

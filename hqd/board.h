@@ -1,0 +1,78 @@
+/* HQ's live board: one tile per hall (what the dashboard colours: online,
+ * open, waiting, the oldest waiting ticket, counters, complaints, devices,
+ * alerts, and the worst of it), kept from the mirror, the link and the
+ * alerts, and aggregated by region (province, city) on request. Every tile
+ * that changes goes out on the change stream (sse.h).
+ *
+ * A tile carries the oldest waiting ticket's issue time rather than its
+ * wait, so it changes when the hall's events do, not every second; whoever
+ * shows it computes the wait. Runs on the loop thread. Not here: the alert
+ * rules (alerts.h) or how the board is drawn (the dashboard). */
+#ifndef HQD_BOARD_H
+#define HQD_BOARD_H
+
+#include "control.h"
+#include "halls.h"
+#include "ingest.h"
+#include "live.h"
+#include "sse.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum hq_worst {
+    HQ_WORST_OK = 0,
+    HQ_WORST_CLOSED,  /* outside opening hours, nothing wrong */
+    HQ_WORST_WARNING, /* near a threshold */
+    HQ_WORST_ALERT,   /* an alert is open */
+    HQ_WORST_OFFLINE, /* not connected */
+} hq_worst_t;
+
+typedef struct hq_tile {
+    bool known;    /* the hall ever connected */
+    bool online;
+    bool open;     /* within its opening hours now */
+    uint8_t worst; /* hq_worst_t */
+    uint32_t waiting;
+    int64_t oldest_issued_ms; /* 0 when nobody waits */
+    uint16_t counters_open, counters_busy;
+    uint32_t complaints_open, complaints_overdue;
+    uint16_t devices_not_ok;
+    uint32_t alerts;
+    uint32_t issued_today, served_today;
+    uint64_t backlog;  /* events the hall holds that HQ does not yet */
+    uint64_t seq;      /* the mirror's last event */
+    uint64_t policy_version, calendar_version;
+} hq_tile_t;
+
+typedef struct hq_board hq_board_t;
+
+int hq_board_new(hq_control_t *ctl, hq_halls_t *halls, hq_ingest_t *ing, hq_live_t *live,
+                 hq_sse_t *sse, hq_board_t **out);
+void hq_board_destroy(hq_board_t **b);
+/* One round (about four times a second): tiles of halls whose state,
+ * connection or alerts changed are recomputed and streamed. */
+void hq_board_tick(hq_board_t *b);
+/* The alerts open for a hall changed (from the alert store). */
+void hq_board_set_alerts(hq_board_t *b, const char *hall, uint32_t open_alerts);
+
+/* GET /v1/live/halls answer: tiles filtered by `region` (any level), `tag`,
+ * `alerting` and `worst` (NULL/false for no filter), paged. */
+json_t *hq_board_halls_json(hq_board_t *b, const char *region, const char *tag, bool alerting,
+                            const char *worst, size_t offset, size_t limit);
+/* One hall's tile (new reference) or NULL. */
+json_t *hq_board_tile_json(hq_board_t *b, const char *hall);
+/* Region aggregates: every region (with `region` NULL) or one region with
+ * its children; NULL for an unknown region. */
+json_t *hq_board_regions_json(hq_board_t *b, const char *region);
+const char *hq_worst_name(int worst);
+
+typedef struct hq_board_stats {
+    uint64_t tiles_published;
+    uint64_t rounds;
+    double last_round_ms;
+} hq_board_stats_t;
+void hq_board_get_stats(const hq_board_t *b, hq_board_stats_t *out);
+
+#endif

@@ -1,0 +1,311 @@
+/* Head office live, with real processes: the board shows every connected
+ * hall's tile; a new ticket at a hall changes its tile on the change stream
+ * within a second; a client that reconnects with Last-Event-ID gets every
+ * change it missed, in order; one that was away longer than the ring keeps
+ * is told to reset; and a hall that stops is shown offline. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t a, b;
+} world_t;
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "live");
+    hbt_hq_init(&w->hq, w->root);
+    /* A small ring, so that a long absence is longer than it reaches. */
+    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--stream_ring");
+    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "16");
+    w->hq.n_extra = 2;
+    hbt_hq_start(&w->hq);
+    hbt_hall_enroll(&w->hq, &w->a, "LA");
+    hbt_hall_enroll(&w->hq, &w->b, "LB");
+    hbt_hall_set_engine(&w->a, HBT_POLICY_ALWAYS_OPEN, NULL);
+    hbt_hall_set_engine(&w->b, HBT_POLICY_ALWAYS_OPEN, NULL);
+    hbt_hall_start(&w->a);
+    hbt_hall_start(&w->b);
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_stop(&w->a, SIGTERM);
+    hbt_hall_stop(&w->b, SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+/* ---- a small SSE client: raw socket, chunked decoding, one event at a time */
+
+typedef struct sse {
+    int fd;
+    char buf[1 << 16]; /* decoded body not yet consumed */
+    size_t n;
+    char raw[1 << 16]; /* bytes read, not yet de-chunked */
+    size_t rn;
+    bool headers_done;
+} sse_t;
+
+typedef struct ev {
+    int64_t id;
+    char type[32];
+    json_t *data;
+} ev_t;
+
+static sse_t *s_sse_open(const char *http_base, const char *path, const char *last_id)
+{
+    int port = atoi(strrchr(http_base, ':') + 1);
+    sse_t *s = calloc(1, sizeof *s);
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(s->fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_usec = 100000};
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char req[512];
+    int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n%s%s%s\r\n",
+                       path, last_id ? "Last-Event-ID: " : "", last_id ? last_id : "",
+                       last_id ? "\r\n" : "");
+    assert_int_equal(send(s->fd, req, (size_t)len, 0), len);
+    return s;
+}
+
+static void s_sse_close(sse_t **sp)
+{
+    close((*sp)->fd);
+    free(*sp);
+    *sp = NULL;
+}
+
+/* Moves whole chunks from raw to buf. */
+static void s_dechunk(sse_t *s)
+{
+    if (!s->headers_done) {
+        s->raw[s->rn] = '\0';
+        char *end = strstr(s->raw, "\r\n\r\n");
+        if (!end)
+            return;
+        assert_non_null(strstr(s->raw, "200"));
+        size_t hl = (size_t)(end - s->raw) + 4;
+        memmove(s->raw, s->raw + hl, s->rn - hl);
+        s->rn -= hl;
+        s->headers_done = true;
+    }
+    for (;;) {
+        s->raw[s->rn] = '\0';
+        char *crlf = strstr(s->raw, "\r\n");
+        if (!crlf)
+            return;
+        size_t size = strtoul(s->raw, NULL, 16);
+        size_t hl = (size_t)(crlf - s->raw) + 2;
+        if (s->rn < hl + size + 2)
+            return;
+        assert_true(s->n + size < sizeof s->buf);
+        memcpy(s->buf + s->n, s->raw + hl, size);
+        s->n += size;
+        memmove(s->raw, s->raw + hl + size + 2, s->rn - hl - size - 2);
+        s->rn -= hl + size + 2;
+    }
+}
+
+/* The next event (comments skipped) within `timeout_ms`; false on timeout. */
+static bool s_sse_next(sse_t *s, ev_t *ev, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    for (;;) {
+        s->buf[s->n] = '\0';
+        char *end = strstr(s->buf, "\n\n");
+        while (end) {
+            size_t flen = (size_t)(end - s->buf) + 2;
+            char frame[1 << 14];
+            assert_true(flen < sizeof frame);
+            memcpy(frame, s->buf, flen);
+            frame[flen] = '\0';
+            memmove(s->buf, s->buf + flen, s->n - flen);
+            s->n -= flen;
+            memset(ev, 0, sizeof *ev);
+            ev->id = -1;
+            bool any = false;
+            for (char *line = strtok(frame, "\n"); line; line = strtok(NULL, "\n")) {
+                if (strncmp(line, "id: ", 4) == 0)
+                    ev->id = atoll(line + 4);
+                else if (strncmp(line, "event: ", 7) == 0)
+                    snprintf(ev->type, sizeof ev->type, "%s", line + 7), any = true;
+                else if (strncmp(line, "data: ", 6) == 0)
+                    ev->data = json_loads(line + 6, 0, NULL);
+            }
+            if (any)
+                return true;
+            s->buf[s->n] = '\0';
+            end = strstr(s->buf, "\n\n");
+        }
+        if (hbt_now_ms() >= deadline)
+            return false;
+        ssize_t got = recv(s->fd, s->raw + s->rn, sizeof s->raw - 1 - s->rn, 0);
+        if (got > 0) {
+            s->rn += (size_t)got;
+            s_dechunk(s);
+        } else if (got == 0) {
+            return false;
+        }
+    }
+}
+
+/* Waits for a tile event of `hall` whose member `name` equals `value`. */
+static int64_t s_wait_tile(sse_t *s, const char *hall, const char *name, int64_t value,
+                           int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    ev_t ev;
+    while (hbt_now_ms() < deadline && s_sse_next(s, &ev, (int)(deadline - hbt_now_ms()))) {
+        bool hit = strcmp(ev.type, "tile") == 0 && ev.data &&
+                   strcmp(json_string_value(json_object_get(ev.data, "hall")), hall) == 0 &&
+                   hbt_int(ev.data, name) == value;
+        int64_t id = ev.id;
+        json_decref(ev.data);
+        if (hit)
+            return id;
+    }
+    return -1;
+}
+
+static int s_ticket(hbt_hall_t *h)
+{
+    return hbt_http(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL);
+}
+
+static void test_board_and_stream(void **state)
+{
+    world_t *w = *state;
+    /* Both halls appear on the board once connected. */
+    int64_t deadline = hbt_now_ms() + 10000;
+    json_t *board = NULL;
+    while (hbt_now_ms() < deadline) {
+        json_decref(board);
+        board = hbt_get(w->hq.http, "/v1/live/halls");
+        if (board && hbt_int(board, "total") == 2 &&
+            json_is_true(json_object_get(json_array_get(json_object_get(board, "halls"), 1), "online")))
+            break;
+        hbt_sleep_ms(100);
+    }
+    assert_non_null(board);
+    assert_int_equal(hbt_int(board, "total"), 2);
+    json_decref(board);
+
+    sse_t *s = s_sse_open(w->hq.http, "/v1/stream", NULL);
+    ev_t ev;
+    assert_true(s_sse_next(s, &ev, 2000));
+    assert_string_equal(ev.type, "hello");
+    json_decref(ev.data);
+    /* A new ticket: the tile changes on the stream within a second. */
+    int64_t t0 = hbt_now_ms();
+    assert_int_equal(s_ticket(&w->a), 201);
+    int64_t id1 = s_wait_tile(s, "LA", "waiting", 1, 3000);
+    int64_t took = hbt_now_ms() - t0;
+    fprintf(stderr, "a ticket at LA reached the stream in %lld ms\n", (long long)took);
+    assert_true(id1 > 0);
+    assert_true(took < 1000);
+    /* Away for a while: three more tickets happen meanwhile. */
+    s_sse_close(&s);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s_ticket(&w->a), 201);
+    hbt_sleep_ms(1200);
+    char last[32];
+    snprintf(last, sizeof last, "%lld", (long long)id1);
+    s = s_sse_open(w->hq.http, "/v1/stream", last);
+    assert_true(s_sse_next(s, &ev, 2000));
+    assert_string_equal(ev.type, "hello");
+    json_decref(ev.data);
+    /* Resumed: every change after id1, in order, up to waiting == 4. */
+    int64_t prev = id1, waiting = 1;
+    while (waiting < 4 && s_sse_next(s, &ev, 3000)) {
+        assert_true(ev.id > prev);
+        prev = ev.id;
+        if (strcmp(ev.type, "tile") == 0 &&
+            strcmp(json_string_value(json_object_get(ev.data, "hall")), "LA") == 0) {
+            assert_true(hbt_int(ev.data, "waiting") >= waiting);
+            waiting = hbt_int(ev.data, "waiting");
+        }
+        json_decref(ev.data);
+    }
+    assert_int_equal(waiting, 4);
+    s_sse_close(&s);
+
+    /* Filtered by hall: only LB's tiles. */
+    s = s_sse_open(w->hq.http, "/v1/stream?hall=LB", NULL);
+    assert_true(s_sse_next(s, &ev, 2000));
+    json_decref(ev.data);
+    assert_int_equal(s_ticket(&w->a), 201);
+    assert_int_equal(s_ticket(&w->b), 201);
+    assert_true(s_wait_tile(s, "LB", "waiting", 1, 3000) > 0);
+    s_sse_close(&s);
+
+    /* Away longer than the ring (16 events) reaches: told to reset. Each
+     * board round sends a hall's tile once, so the tickets are spread over
+     * rounds. */
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(s_ticket(&w->a), 201);
+        assert_int_equal(s_ticket(&w->b), 201);
+        hbt_sleep_ms(300);
+    }
+    hbt_sleep_ms(500);
+    s = s_sse_open(w->hq.http, "/v1/stream", last);
+    assert_true(s_sse_next(s, &ev, 2000));
+    json_decref(ev.data);
+    assert_true(s_sse_next(s, &ev, 2000));
+    assert_string_equal(ev.type, "reset");
+    json_decref(ev.data);
+    s_sse_close(&s);
+
+    /* A hall that stops is offline on the board. */
+    s = s_sse_open(w->hq.http, "/v1/stream?hall=LB", NULL);
+    assert_true(s_sse_next(s, &ev, 2000));
+    json_decref(ev.data);
+    hbt_hall_stop(&w->b, SIGKILL);
+    deadline = hbt_now_ms() + 20000;
+    bool offline = false;
+    while (!offline && hbt_now_ms() < deadline) {
+        if (!s_sse_next(s, &ev, 1000))
+            continue; /* HQ waits offline_after (10 s) of silence */
+        offline = strcmp(ev.type, "tile") == 0 && json_is_false(json_object_get(ev.data, "online")) &&
+                  strcmp(json_string_value(json_object_get(ev.data, "worst")), "offline") == 0;
+        json_decref(ev.data);
+    }
+    assert_true(offline);
+    s_sse_close(&s);
+    json_t *t = hbt_get(w->hq.http, "/v1/live/halls/LB");
+    assert_non_null(t);
+    assert_string_equal(json_string_value(json_object_get(t, "worst")), "offline");
+    json_decref(t);
+    hbt_hall_start(&w->b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_board_and_stream, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
