@@ -7,6 +7,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
+#include "hallbus/metrics.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
@@ -229,6 +230,52 @@ static void s_get_campaigns(hb_http_req_t *req, void *arg)
     s_reply_campaigns(d, req, from, to == from ? from : to);
 }
 
+/* Prometheus text: the outbox, the link, the local API, the hall. */
+static void s_get_metrics(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    uplink_stats_t st;
+    uplink_get_stats(d->uplink, &st);
+    applier_stats_t as;
+    applier_get_stats(d->applier, &as);
+    const hb_hall_state_t *s = engine_state(d->engine);
+    uint64_t last = outbox_last_seq(d->outbox), acked = outbox_acked_seq(d->outbox);
+    uint32_t open = 0;
+    for (size_t i = 0; i < s->n_counters; i++)
+        open += s->counters[i].state != HB_COUNTER_CLOSED && s->counters[i].state != HB_COUNTER_PAUSED;
+    hb_metrics_t m;
+    hb_metrics_init(&m);
+#define G(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "gauge", help, NULL, (double)(v))
+#define C(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "counter", help, NULL, (double)(v))
+    G("outbox_last_seq", "the newest event's sequence", last);
+    G("outbox_acked_seq", "the newest sequence HQ acknowledged", acked);
+    G("backlog_events", "events not yet acknowledged by HQ", last - acked);
+    G("outbox_bytes", "bytes used by the outbox's data file", outbox_disk_bytes(d->outbox));
+    C("outbox_map_grows_total", "times the outbox's map grew", outbox_map_grows(d->outbox));
+    G("connected", "1 when HQ welcomed this hall and has not gone silent", st.connected);
+    C("batches_sent_total", "event batches sent", st.batches_sent);
+    C("events_sent_total", "events sent, resends included", st.events_sent);
+    C("acks_total", "acknowledgements from HQ", st.acks);
+    C("welcomes_total", "Welcome frames from HQ", st.welcomes);
+    C("rejects_total", "frames HQ refused", st.rejects);
+    C("link_losses_total", "times the link to HQ went down", st.link_losses);
+    C("api_events_total", "events accepted through the local API", d->api_events);
+    C("api_refused_total", "local API requests refused as bad input", d->api_refused);
+    G("waiting", "tickets waiting now", hb_hall_state_waiting(s));
+    G("counters_open", "counters open now", open);
+    G("complaints_open", "complaints not yet resolved", s->n_complaints);
+    C("state_anomalies_total", "events that did not fit the hall's state", s->anomalies);
+    G("policy_version", "HQ's policy version in force (0: the local one)",
+      applier_policy_version(d->applier));
+    G("calendar_version", "the campaign calendar version in force", applier_calendar_version(d->applier));
+    C("downlink_refused_total", "documents from HQ refused", as.refused);
+#undef G
+#undef C
+    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
+                      m.len);
+    hb_metrics_free(&m);
+}
+
 int branchd_api_register(branchd_t *d)
 {
     int rc = hb_http_route(d->http, "POST", "/v1/events", s_post_events, d);
@@ -238,6 +285,8 @@ int branchd_api_register(branchd_t *d)
         rc = hb_http_route(d->http, "GET", "/v1/hall/snapshot", s_get_hall_state, d);
     if (rc == 0)
         rc = hb_http_route(d->http, "GET", "/v1/policy", s_get_policy, d);
+    if (rc == 0)
+        rc = hb_http_route(d->http, "GET", "/metrics", s_get_metrics, d);
     if (rc == 0)
         rc = hb_http_route(d->http, "GET", "/v1/campaigns/active", s_get_campaigns_active, d);
     if (rc == 0)

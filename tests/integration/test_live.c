@@ -5,6 +5,8 @@
  * is told to reset; and a hall that stops is shown offline. */
 #include "harness.h"
 
+#include "hallbus/httpc.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -191,6 +193,23 @@ static int64_t s_wait_tile(sse_t *s, const char *hall, const char *name, int64_t
     return -1;
 }
 
+/* The value of one Prometheus sample line ("name{labels} value"). */
+static double s_metric(const char *base, const char *sample)
+{
+    hb_httpc_resp_t resp;
+    char err[256];
+    assert_int_equal(hb_httpc_request(base, "GET", "/metrics", NULL, 5000, &resp, err, sizeof err), 0);
+    assert_int_equal(resp.status, 200);
+    double v = -1;
+    for (char *line = strtok(resp.body, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t n = strlen(sample);
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+    }
+    hb_httpc_resp_free(&resp);
+    return v;
+}
+
 static int s_ticket(hbt_hall_t *h)
 {
     return hbt_http(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL);
@@ -213,6 +232,12 @@ static void test_board_and_stream(void **state)
     assert_non_null(board);
     assert_int_equal(hbt_int(board, "total"), 2);
     json_decref(board);
+    /* /metrics on both daemons, in Prometheus text. */
+    assert_true(s_metric(w->hq.http, "hallbus_hq_halls_connected") == 2);
+    assert_true(s_metric(w->hq.http, "hallbus_hq_refused_total{reason=\"malformed\"}") == 0);
+    assert_true(s_metric(w->hq.http, "hallbus_hq_store_bytes") > 0);
+    assert_true(s_metric(w->a.http, "hallbus_hall_connected") == 1);
+    assert_true(s_metric(w->a.http, "hallbus_hall_waiting") == 0);
 
     sse_t *s = s_sse_open(w->hq.http, "/v1/stream", NULL);
     ev_t ev;
@@ -252,6 +277,8 @@ static void test_board_and_stream(void **state)
     }
     assert_int_equal(waiting, 4);
     s_sse_close(&s);
+    assert_true(s_metric(w->a.http, "hallbus_hall_waiting") == 4);
+    assert_true(s_metric(w->hq.http, "hallbus_hq_stream_events_total") >= 4);
 
     /* Filtered by hall: only LB's tiles. */
     s = s_sse_open(w->hq.http, "/v1/stream?hall=LB", NULL);
