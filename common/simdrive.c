@@ -359,6 +359,23 @@ static void s_counter_idle(hb_simdrive_t *d, counter_t *k)
 
 /* A refusal of a counter's step; after a few in a row the counter is left
  * alone for the day. */
+/* Once the doors are closed and none of our counters will serve again,
+ * whoever still waits goes home (and their ticket is cancelled). */
+static void s_send_home(hb_simdrive_t *d)
+{
+    if (!d->doors_closed)
+        return;
+    for (int i = 0; i < d->n_counters; i++) {
+        if (d->counters[i].state != CTR_DONE)
+            return;
+    }
+    for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++) {
+        customer_t *c = &d->customers[i];
+        if (c->state == CUST_WAITING && c->renege.at > d->now_ms)
+            s_arm(d, &c->renege, d->now_ms);
+    }
+}
+
 static void s_counter_abandon(hb_simdrive_t *d, counter_t *k)
 {
     k->state = CTR_DONE;
@@ -367,6 +384,7 @@ static void s_counter_abandon(hb_simdrive_t *d, counter_t *k)
     s_disarm(&k->step);
     s_disarm(&k->lunch_at);
     d->stats.given_up++;
+    s_send_home(d);
 }
 
 static void s_counter_refused(hb_simdrive_t *d, counter_t *k)
@@ -466,6 +484,7 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
     case CTR_CLOSED:
         if (d->doors_closed && !s_waiting_for(d, k->services)) {
             k->state = CTR_DONE; /* not worth opening to close */
+            s_send_home(d);
             return false;
         }
         s_request(d, req, HB_SD_COUNTER_OPEN, i,
@@ -704,6 +723,7 @@ static void s_answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int sta
     case HB_SD_COUNTER_CLOSE:
         k->state = CTR_DONE;
         s_disarm(&k->lunch_at);
+        s_send_home(d);
         break;
     case HB_SD_CALL: {
         const char *ticket = s_str(body, "ticket");
@@ -1304,6 +1324,7 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
             s_disarm(&d->closing);
             d->doors_closed = true;
             s_wake(d, -1);
+            s_send_home(d);
             for (int k = 0; k < d->n_counters; k++) {
                 if (d->counters[k].state == CTR_CLOSED)
                     s_arm(d, &d->counters[k].step, d->now_ms);

@@ -679,6 +679,8 @@ static void s_drive_hall(run_t *r, hall_t *h, int64_t mono, int64_t sim_now)
         int rc = hb_simdrive_next(h->drive, now, &req);
         if (rc == HB_ECLOSED)
             h->day_over = true;
+        if (rc == HB_EAGAIN && r->cli->speed == 0)
+            continue; /* a step that needed no request; the next one is due at once */
         if (rc != 0)
             return;
         hb_httpc_resp_t resp = {0};
