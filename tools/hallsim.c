@@ -670,8 +670,17 @@ static void s_count_refusal(hall_t *h, const hb_sd_request_t *req, int status, c
  * the first one that gets no answer (then the hall is retried later). */
 static void s_drive_hall(run_t *r, hall_t *h, int64_t mono, int64_t sim_now)
 {
-    if (h->day_over || (h->failing && mono < h->retry_at))
+    if (h->day_over)
         return;
+    if (h->failing && mono < h->retry_at) {
+        /* A hall silent past the overtime bound does not hold the other
+         * halls' next day back until its next retry. */
+        int64_t end = r->open_ms + (int64_t)(HB_SIM_CLOSE_S - HB_SIM_OPEN_S) * 1000 +
+                      HB_SD_OVERTIME_MS;
+        if (r->cli->speed > 0 && sim_now >= end)
+            h->day_over = true;
+        return;
+    }
     for (int n = 0; n < DRIVE_BURST && !s_stop; n++) {
         hb_sd_request_t req;
         /* Unpaced, each hall's clock is its own next step. */
