@@ -327,8 +327,9 @@ bool hb_sim_draw_complains(hb_sim_rng_t *r, int64_t *after_ms)
 void hb_sim_draw_complaint(hb_sim_rng_t *r, bool long_wait, hb_sim_complaint_t *out)
 {
     int channel = s_pick(r, s_channel_cum, 5);
-    int category = long_wait && hb_sim_u01(r) < 0.6 ? 0
-                                                     : s_pick(r, s_category_cum, (int)CATEGORY_COUNT);
+    /* After a long wait it is more often about the waiting time. */
+    bool about_wait = long_wait && hb_sim_u01(r) < 0.6;
+    int category = about_wait ? 0 : s_pick(r, s_category_cum, (int)CATEGORY_COUNT);
     int severity = s_pick(r, s_severity_cum, 4);
     out->channel = s_channels[channel];
     out->category = s_categories[category].name;

@@ -166,7 +166,8 @@ static json_t *s_view(fake_t *f)
             json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "ticket", t->id, "service",
                                   t->service, "priority", "normal", "state", t->state, "recalls",
                                   t->recalls);
-            json_object_set_new(e, "counter", t->counter[0] ? json_string(t->counter) : json_null());
+            json_object_set_new(e, "counter",
+                                t->counter[0] ? json_string(t->counter) : json_null());
             json_array_append_new(tickets, e);
         }
     }
