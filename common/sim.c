@@ -8,7 +8,12 @@
  * It is a model, not a hall engine: the calling rule here is a plausible
  * stand-in (ageing, then priority, then first come first served) so that the
  * stream looks like a day, not the rule a real hall applies. Everything is
- * bounded: waiting tickets, scheduled actions, open complaints. */
+ * bounded: waiting tickets, scheduled actions, open complaints.
+ *
+ * Every random decision is one of the draws in the first half of this file
+ * (hb_sim_draw_*), which hallsim's drive mode (simdrive.c) makes too; the
+ * day takes them from one stream in a fixed order, so a seed still gives
+ * the same day. */
 #include "hallbus/sim.h"
 
 #include "hallbus/error.h"
@@ -42,19 +47,13 @@
 #define RATE_LUNCH_SIGMA (35 * 60)
 #define RATE_LUNCH_HEIGHT 16.0
 
-#define AGEING_MS (30 * MIN)  /* a normal ticket waiting this long goes first */
-#define RECALL_MS (60 * SEC)  /* between a call and its recall */
-#define RECALLS_MAX 2         /* recalls before a no-show */
-#define LUNCH_MS (30 * MIN)
+#define AGEING_MS HB_SIM_AGEING_MS /* a normal ticket waiting this long goes first */
+#define RECALL_MS HB_SIM_RECALL_MS
+#define RECALLS_MAX HB_SIM_RECALLS_MAX
+#define LUNCH_MS HB_SIM_LUNCH_MS
 #define LUNCH_FIRST_S (11 * 3600 + 30 * 60)
 
 /* ------------------------------------------------------------ random ---- */
-
-/* xoshiro256**, seeded through splitmix64: small, fast, and the same on
- * every platform, which rand() is not. */
-typedef struct rng {
-    uint64_t s[4];
-} rng_t;
 
 static uint64_t s_splitmix(uint64_t *x)
 {
@@ -64,7 +63,7 @@ static uint64_t s_splitmix(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static void s_rng_seed(rng_t *r, uint64_t seed)
+void hb_sim_rng_seed(hb_sim_rng_t *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
         r->s[i] = s_splitmix(&seed);
@@ -72,7 +71,7 @@ static void s_rng_seed(rng_t *r, uint64_t seed)
 
 static uint64_t s_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-static uint64_t s_rng_u64(rng_t *r)
+uint64_t hb_sim_u64(hb_sim_rng_t *r)
 {
     uint64_t *s = r->s;
     uint64_t result = s_rotl(s[1] * 5, 7) * 9;
@@ -86,35 +85,46 @@ static uint64_t s_rng_u64(rng_t *r)
     return result;
 }
 
-/* Uniform in [0, 1). */
-static double s_u01(rng_t *r) { return (double)(s_rng_u64(r) >> 11) * 0x1.0p-53; }
+double hb_sim_u01(hb_sim_rng_t *r) { return (double)(hb_sim_u64(r) >> 11) * 0x1.0p-53; }
 
-/* Uniform in [lo, hi). */
-static int64_t s_between(rng_t *r, int64_t lo, int64_t hi)
+int64_t hb_sim_between(hb_sim_rng_t *r, int64_t lo, int64_t hi)
 {
-    return lo + (int64_t)(s_u01(r) * (double)(hi - lo));
+    return lo + (int64_t)(hb_sim_u01(r) * (double)(hi - lo));
 }
 
-static double s_exponential(rng_t *r, double mean) { return -mean * log(1.0 - s_u01(r)); }
+uint64_t hb_sim_mix(uint64_t seed, uint64_t a, uint64_t b)
+{
+    uint64_t x = seed;
+    uint64_t h = s_splitmix(&x);
+    x = h ^ a;
+    h = s_splitmix(&x);
+    x = h ^ b;
+    return s_splitmix(&x);
+}
+
+static double s_exponential(hb_sim_rng_t *r, double mean)
+{
+    return -mean * log(1.0 - hb_sim_u01(r));
+}
 
 /* Standard normal (Box-Muller; the second value is thrown away so that the
  * stream of draws does not depend on call history). */
-static double s_normal(rng_t *r)
+static double s_normal(hb_sim_rng_t *r)
 {
-    double u = 1.0 - s_u01(r), v = s_u01(r);
+    double u = 1.0 - hb_sim_u01(r), v = hb_sim_u01(r);
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
 /* Lognormal with the given mean and log-spread `sigma`. */
-static double s_lognormal(rng_t *r, double mean, double sigma)
+static double s_lognormal(hb_sim_rng_t *r, double mean, double sigma)
 {
     return mean * exp(sigma * s_normal(r) - sigma * sigma / 2.0);
 }
 
 /* Index picked from cumulative weights in per cent (the last entry 100). */
-static int s_pick(rng_t *r, const int *cumulative, int n)
+static int s_pick(hb_sim_rng_t *r, const int *cumulative, int n)
 {
-    double x = s_u01(r) * 100.0;
+    double x = hb_sim_u01(r) * 100.0;
     for (int i = 0; i < n - 1; i++) {
         if (x < cumulative[i])
             return i;
@@ -124,32 +134,22 @@ static int s_pick(rng_t *r, const int *cumulative, int n)
 
 /* ------------------------------------------------------------ tables ---- */
 
-enum { PRIO_NORMAL, PRIO_ELDERLY, PRIO_VIP, PRIO_APPOINTMENT, PRIO_COUNT };
+#define PRIO_COUNT 4
 static const char *const s_priority_names[PRIO_COUNT] = {"normal", "elderly", "vip",
                                                          "appointment"};
 static const int s_priority_cum[PRIO_COUNT] = {85, 93, 97, 100};
 
-enum { SERVICE_COUNT = 3 }; /* A cash & payments, B accounts, C business / complex */
-static const int s_service_cum[SERVICE_COUNT] = {50, 80, 100};
+static const char *const s_service_codes[HB_SIM_SERVICES] = {"A", "B", "C"};
+static const int s_service_cum[HB_SIM_SERVICES] = {50, 80, 100};
 
-enum amount_kind { AMOUNT_NONE, AMOUNT_BILL, AMOUNT_CASH };
-
-typedef struct business {
-    int service; /* 0 = A */
-    const char *name;
-    double mean_s; /* mean service time */
-    int weight;    /* per cent among the service's types */
-    enum amount_kind amount;
-} business_t;
-
-static const business_t s_business[] = {
-    {0, "bill_payment", 180, 60, AMOUNT_BILL},
-    {0, "cash_withdrawal", 240, 40, AMOUNT_CASH},
-    {1, "account_opening", 1200, 30, AMOUNT_NONE},
-    {1, "card_loss", 600, 30, AMOUNT_NONE},
-    {1, "plan_change", 720, 40, AMOUNT_NONE},
-    {2, "loan_enquiry", 1500, 60, AMOUNT_NONE},
-    {2, "business_account", 1200, 40, AMOUNT_NONE},
+static const hb_sim_business_t s_business[] = {
+    {0, "bill_payment", 180, 60, HB_SIM_AMOUNT_BILL},
+    {0, "cash_withdrawal", 240, 40, HB_SIM_AMOUNT_CASH},
+    {1, "account_opening", 1200, 30, HB_SIM_AMOUNT_NONE},
+    {1, "card_loss", 600, 30, HB_SIM_AMOUNT_NONE},
+    {1, "plan_change", 720, 40, HB_SIM_AMOUNT_NONE},
+    {2, "loan_enquiry", 1500, 60, HB_SIM_AMOUNT_NONE},
+    {2, "business_account", 1200, 40, HB_SIM_AMOUNT_NONE},
 };
 #define BUSINESS_COUNT (sizeof s_business / sizeof s_business[0])
 
@@ -176,13 +176,241 @@ static const category_t s_categories[] = {
 static const int s_category_cum[] = {25, 45, 70, 85, 100};
 #define CATEGORY_COUNT (sizeof s_categories / sizeof s_categories[0])
 
+static size_t s_category_index(const char *name)
+{
+    for (size_t i = 0; i < CATEGORY_COUNT; i++) {
+        if (strcmp(s_categories[i].name, name) == 0)
+            return i;
+    }
+    return 0;
+}
+
 enum { DEV_KIOSK, DEV_ATM, DEV_COUNT };
-static const struct {
-    const char *id, *kind, *fault_state, *fault_detail;
-} s_devices[DEV_COUNT] = {
+static const hb_sim_device_t s_devices[DEV_COUNT] = {
     {"kiosk-1", "kiosk", "paper_out", "ticket printer out of paper"},
     {"atm-1", "self_service", "fault", "cash dispenser jammed"},
 };
+
+/* ------------------------------------------------- the model's draws ---- */
+
+/* Each draw takes its numbers from the stream in a fixed order, which the
+ * day below relies on: the same seed gives the same day. */
+
+const char *hb_sim_priority_name(int priority)
+{
+    return priority >= 0 && priority < PRIO_COUNT ? s_priority_names[priority] : "normal";
+}
+
+const char *hb_sim_service_code(int service)
+{
+    return service >= 0 && service < HB_SIM_SERVICES ? s_service_codes[service] : "A";
+}
+
+static double s_peak_per_ms(double size)
+{
+    double peak = size * (RATE_BASE + RATE_MORNING_HEIGHT + RATE_LUNCH_HEIGHT);
+    return peak / (double)HOUR;
+}
+
+int64_t hb_sim_draw_arrival_gap_ms(hb_sim_rng_t *r, double size)
+{
+    return (int64_t)s_exponential(r, 1.0 / s_peak_per_ms(size)) + 1;
+}
+
+bool hb_sim_draw_arrival(hb_sim_rng_t *r, double size, int tod_s)
+{
+    double rate = hb_sim_arrival_rate(size, tod_s) / (double)HOUR;
+    return hb_sim_u01(r) * s_peak_per_ms(size) < rate;
+}
+
+int hb_sim_draw_service(hb_sim_rng_t *r) { return s_pick(r, s_service_cum, HB_SIM_SERVICES); }
+
+int hb_sim_draw_priority(hb_sim_rng_t *r) { return s_pick(r, s_priority_cum, PRIO_COUNT); }
+
+const char *hb_sim_draw_source(hb_sim_rng_t *r, int priority, bool kiosk_out)
+{
+    /* Appointments are booked in the app; while the kiosk has no paper the
+     * reception desk hands tickets out; otherwise mostly the kiosk. */
+    if (priority == HB_SIM_PRIO_APPOINTMENT)
+        return "app";
+    return kiosk_out || hb_sim_u01(r) < 0.08 ? "staff" : "kiosk";
+}
+
+int64_t hb_sim_draw_patience_ms(hb_sim_rng_t *r)
+{
+    /* Some leave when the wait gets too long for them. */
+    return 20 * MIN + (int64_t)s_exponential(r, 120.0 * MIN);
+}
+
+int hb_sim_draw_recalls_needed(hb_sim_rng_t *r)
+{
+    double fate = hb_sim_u01(r);
+    return fate < 0.03 ? HB_SIM_RECALLS_MAX + 1 : fate < 0.08 ? 1 : 0;
+}
+
+int64_t hb_sim_draw_walk_ms(hb_sim_rng_t *r, bool after_recall)
+{
+    return after_recall ? hb_sim_between(r, 10 * SEC, 45 * SEC)
+                        : hb_sim_between(r, 15 * SEC, 75 * SEC);
+}
+
+const hb_sim_business_t *hb_sim_draw_business(hb_sim_rng_t *r, int service)
+{
+    double x = hb_sim_u01(r) * 100.0;
+    const hb_sim_business_t *last = NULL;
+    for (size_t i = 0; i < BUSINESS_COUNT; i++) {
+        if (s_business[i].service != service)
+            continue;
+        last = &s_business[i];
+        x -= s_business[i].weight;
+        if (x < 0)
+            break;
+    }
+    assert(last);
+    return last;
+}
+
+int64_t hb_sim_draw_service_ms(hb_sim_rng_t *r, const hb_sim_business_t *b)
+{
+    double mean = b->mean_s;
+    double d = s_lognormal(r, mean, 0.45);
+    if (d < 45)
+        d = 45;
+    if (d > 4 * mean)
+        d = 4 * mean;
+    return (int64_t)(d * SEC);
+}
+
+static int64_t s_amount(hb_sim_rng_t *r, int kind)
+{
+    if (kind == HB_SIM_AMOUNT_BILL) {
+        double v = s_lognormal(r, 8000, 0.7); /* about 80.00 */
+        return (int64_t)(v < 500 ? 500 : v > 500000 ? 500000 : v);
+    }
+    if (kind == HB_SIM_AMOUNT_CASH) {
+        double k = round(s_lognormal(r, 6, 0.8)); /* in notes of 20.00 */
+        return (int64_t)(k < 1 ? 1 : k > 100 ? 100 : k) * 2000;
+    }
+    return 0;
+}
+
+void hb_sim_draw_result(hb_sim_rng_t *r, const hb_sim_business_t *b, hb_sim_result_t *out)
+{
+    double o = hb_sim_u01(r);
+    out->outcome = o < 0.91 ? "done" : o < 0.96 ? "referred" : "rejected_documents";
+    out->done = o < 0.91;
+    out->amount = out->done ? s_amount(r, b->amount) : 0;
+}
+
+int hb_sim_draw_score(hb_sim_rng_t *r, bool disappointed, int64_t *after_ms)
+{
+    *after_ms = 0;
+    if (hb_sim_u01(r) >= 0.40)
+        return 0;
+    static const int cum[] = {4, 10, 22, 52, 100}; /* scores 1..5, skewed high */
+    int score = s_pick(r, cum, 5) + 1;
+    if (disappointed && score > 1 && hb_sim_u01(r) < 0.5)
+        score--;
+    *after_ms = hb_sim_between(r, 5 * SEC, 60 * SEC);
+    return score;
+}
+
+bool hb_sim_draw_complains(hb_sim_rng_t *r, int64_t *after_ms)
+{
+    *after_ms = 0;
+    if (hb_sim_u01(r) >= 1.0 / 150)
+        return false;
+    *after_ms = hb_sim_between(r, 1 * MIN, 40 * MIN);
+    return true;
+}
+
+void hb_sim_draw_complaint(hb_sim_rng_t *r, bool long_wait, hb_sim_complaint_t *out)
+{
+    int channel = s_pick(r, s_channel_cum, 5);
+    /* After a long wait it is more often about the waiting time. */
+    bool about_wait = long_wait && hb_sim_u01(r) < 0.6;
+    int category = about_wait ? 0 : s_pick(r, s_category_cum, (int)CATEGORY_COUNT);
+    int severity = s_pick(r, s_severity_cum, 4);
+    out->channel = s_channels[channel];
+    out->category = s_categories[category].name;
+    out->text = s_categories[category].text;
+    out->resolution = s_categories[category].resolution;
+    out->severity = s_severities[severity];
+    out->severity_rank = severity;
+    /* Suggestion-box notes are anonymous. */
+    out->anonymous = strcmp(out->channel, "suggestion_box") == 0;
+    out->ack_after_ms = severity >= 2 ? hb_sim_between(r, 3 * MIN, 15 * MIN)
+                                      : hb_sim_between(r, 10 * MIN, 60 * MIN);
+}
+
+bool hb_sim_draw_escalation(hb_sim_rng_t *r, int severity_rank, int64_t *next_ms)
+{
+    /* The duty manager takes critical ones, and some high ones, up. */
+    bool escalate = severity_rank == 3 || (severity_rank == 2 && hb_sim_u01(r) < 0.3);
+    *next_ms = escalate ? hb_sim_between(r, 5 * MIN, 30 * MIN)
+                        : hb_sim_between(r, 20 * MIN, 2 * HOUR);
+    return escalate;
+}
+
+const char *hb_sim_escalation_level(int severity_rank)
+{
+    return severity_rank == 3 ? "region" : "duty_manager";
+}
+
+const char *hb_sim_escalation_reason(int severity_rank)
+{
+    return severity_rank == 3 ? "critical complaint" : "customer asked for a manager";
+}
+
+int64_t hb_sim_draw_resolve_after_escalation_ms(hb_sim_rng_t *r)
+{
+    return hb_sim_between(r, 30 * MIN, 2 * HOUR);
+}
+
+bool hb_sim_draw_satisfied(hb_sim_rng_t *r) { return hb_sim_u01(r) < 0.75; }
+
+const hb_sim_device_t *hb_sim_device(int index)
+{
+    return index >= 0 && index < DEV_COUNT ? &s_devices[index] : NULL;
+}
+
+bool hb_sim_draw_device_fault(hb_sim_rng_t *r, int index, int64_t day_ms, int64_t *fault_ms,
+                              int64_t *fixed_ms)
+{
+    static const double chance[DEV_COUNT] = {0.5, 0.25};
+    static const int64_t repair_min[DEV_COUNT] = {5 * MIN, 20 * MIN};
+    static const int64_t repair_max[DEV_COUNT] = {20 * MIN, 90 * MIN};
+    *fault_ms = *fixed_ms = 0;
+    if (index < 0 || index >= DEV_COUNT || hb_sim_u01(r) >= chance[index])
+        return false;
+    *fault_ms = hb_sim_between(r, 30 * MIN, day_ms - 2 * HOUR);
+    *fixed_ms = *fault_ms + hb_sim_between(r, repair_min[index], repair_max[index]);
+    return true;
+}
+
+void hb_sim_character(uint64_t seed, int hall_index, hb_sim_character_t *out)
+{
+    memset(out, 0, sizeof *out);
+    /* From (seed, index) alone, so that a hall keeps it from one day to the
+     * next. */
+    hb_sim_rng_t character;
+    hb_sim_rng_seed(&character, hb_sim_mix(seed, (uint64_t)hall_index, 0x68616c6cULL));
+    out->size = 0.7 + 0.9 * hb_sim_u01(&character);
+    out->n_counters = (int)lround(3.6 * out->size);
+    if (out->n_counters < HB_SIM_COUNTERS_MIN)
+        out->n_counters = HB_SIM_COUNTERS_MIN;
+    if (out->n_counters > HB_SIM_COUNTERS_MAX)
+        out->n_counters = HB_SIM_COUNTERS_MAX;
+    static const unsigned services[HB_SIM_COUNTERS_MAX] = {0x7, 0x3, 0x6, 0x1, 0x7, 0x6};
+    for (int i = 0; i < out->n_counters; i++) {
+        hb_sim_counter_plan_t *c = &out->counters[i];
+        snprintf(c->id, sizeof c->id, "%d", i + 1);
+        snprintf(c->staff, sizeof c->staff, "E%02d", i + 1);
+        c->services = services[i];
+        int slot = i == 0 ? out->n_counters - 1 : i - 1;
+        c->lunch_offset_ms = (LUNCH_FIRST_S - HB_SIM_OPEN_S) * SEC + slot * HB_SIM_LUNCH_MS;
+    }
+}
 
 /* ------------------------------------------------------------- state ---- */
 
@@ -211,7 +439,8 @@ typedef struct counter {
     int recalls;        /* recalls of the current ticket so far */
     int recalls_needed; /* recalls before the customer comes; > RECALLS_MAX: never */
     int64_t started_ms;
-    const business_t *business;
+    int64_t lunch_offset_ms;
+    const hb_sim_business_t *business;
 } counter_t;
 
 enum action_kind {
@@ -248,10 +477,9 @@ typedef struct out_event {
 } out_event_t;
 
 struct hb_sim_hall {
-    rng_t rng;
+    hb_sim_rng_t rng;
     int64_t open_ms, close_ms, now_ms;
     double size;
-    double rate_max_per_ms; /* bound of the arrival rate, for thinning */
     char date[16];          /* "20261123", for complaint ids */
     bool closing;           /* past closing time: no more arrivals */
     int err;                /* sticky failure */
@@ -260,7 +488,7 @@ struct hb_sim_hall {
     counter_t counters[HB_SIM_COUNTERS_MAX];
     ticket_t waiting[WAITING_MAX]; /* in issue order */
     int n_waiting;
-    uint32_t next_number[SERVICE_COUNT];
+    uint32_t next_number[HB_SIM_SERVICES];
     uint32_t complaint_seq;
     int complaints_open;
     bool device_fault[DEV_COUNT];
@@ -387,7 +615,7 @@ static bool s_serves(const counter_t *c, int service) { return (c->services >> s
 
 static void s_schedule_next_arrival(hb_sim_hall_t *h)
 {
-    int64_t gap = (int64_t)s_exponential(&h->rng, 1.0 / h->rate_max_per_ms) + 1;
+    int64_t gap = hb_sim_draw_arrival_gap_ms(&h->rng, h->size);
     if (h->now_ms + gap < h->close_ms)
         s_schedule(h, s_action(ACT_ARRIVAL, h->now_ms + gap, 0));
 }
@@ -399,24 +627,18 @@ static void s_issue(hb_sim_hall_t *h)
         return;
     }
     ticket_t *t = &h->waiting[h->n_waiting++];
-    t->service = s_pick(&h->rng, s_service_cum, SERVICE_COUNT);
-    t->priority = s_pick(&h->rng, s_priority_cum, PRIO_COUNT);
+    t->service = hb_sim_draw_service(&h->rng);
+    t->priority = hb_sim_draw_priority(&h->rng);
     t->issued_ms = h->now_ms;
     snprintf(t->id, sizeof t->id, "%c%03u", 'A' + t->service,
              (unsigned)(++h->next_number[t->service] % 100000));
-    /* Appointments are booked in the app; while the kiosk has no paper the
-     * reception desk hands tickets out; otherwise mostly the kiosk. */
-    const char *source = t->priority == PRIO_APPOINTMENT ? "app"
-                         : h->device_fault[DEV_KIOSK] || s_u01(&h->rng) < 0.08 ? "staff"
-                                                                             : "kiosk";
-    char service[2] = {(char)('A' + t->service), '\0'};
+    const char *source = hb_sim_draw_source(&h->rng, t->priority, h->device_fault[DEV_KIOSK]);
     s_emit(h, "ticket_issued",
-           json_pack("{s:s, s:s, s:s, s:s}", "ticket", t->id, "service", service, "priority",
-                     s_priority_names[t->priority], "source", source));
+           json_pack("{s:s, s:s, s:s, s:s}", "ticket", t->id, "service",
+                     hb_sim_service_code(t->service), "priority",
+                     hb_sim_priority_name(t->priority), "source", source));
     h->stats.issued++;
-    /* Some leave when the wait gets too long for them. */
-    action_t a = s_action(ACT_RENEGE, h->now_ms + 20 * MIN +
-                                          (int64_t)s_exponential(&h->rng, 120.0 * MIN), 0);
+    action_t a = s_action(ACT_RENEGE, h->now_ms + hb_sim_draw_patience_ms(&h->rng), 0);
     memcpy(a.ticket, t->id, sizeof a.ticket);
     s_schedule(h, a);
 }
@@ -431,9 +653,9 @@ static int s_choose(const hb_sim_hall_t *h, const counter_t *c, const char **rul
         const ticket_t *t = &h->waiting[i];
         if (!s_serves(c, t->service))
             continue;
-        if (t->priority == PRIO_NORMAL && oldest_normal < 0)
+        if (t->priority == HB_SIM_PRIO_NORMAL && oldest_normal < 0)
             oldest_normal = i;
-        if (t->priority != PRIO_NORMAL && oldest_priority < 0)
+        if (t->priority != HB_SIM_PRIO_NORMAL && oldest_priority < 0)
             oldest_priority = i;
     }
     if (oldest_normal >= 0 && h->now_ms - h->waiting[oldest_normal].issued_ms >= AGEING_MS &&
@@ -457,46 +679,24 @@ static void s_call(hb_sim_hall_t *h, counter_t *c, int k, const char *rule)
     h->n_waiting--;
     c->state = COUNTER_CALLING;
     c->recalls = 0;
-    double fate = s_u01(&h->rng);
-    c->recalls_needed = fate < 0.03 ? RECALLS_MAX + 1 : fate < 0.08 ? 1 : 0;
+    c->recalls_needed = hb_sim_draw_recalls_needed(&h->rng);
     s_emit(h, "ticket_called",
            json_pack("{s:s, s:s, s:s, s:I}", "ticket", c->current.id, "counter", c->id, "rule",
                      rule, "wait_s", (json_int_t)((h->now_ms - c->current.issued_ms) / SEC)));
-    int64_t step = c->recalls_needed > 0 ? RECALL_MS : s_between(&h->rng, 15 * SEC, 75 * SEC);
+    int64_t step = c->recalls_needed > 0 ? RECALL_MS : hb_sim_draw_walk_ms(&h->rng, false);
     s_schedule(h, s_action(ACT_CALL_STEP, h->now_ms + step, (int)(c - h->counters)));
-}
-
-static const business_t *s_choose_business(hb_sim_hall_t *h, int service)
-{
-    double x = s_u01(&h->rng) * 100.0;
-    const business_t *last = NULL;
-    for (size_t i = 0; i < BUSINESS_COUNT; i++) {
-        if (s_business[i].service != service)
-            continue;
-        last = &s_business[i];
-        x -= s_business[i].weight;
-        if (x < 0)
-            break;
-    }
-    assert(last);
-    return last;
 }
 
 static void s_start_service(hb_sim_hall_t *h, counter_t *c)
 {
     c->state = COUNTER_SERVING;
     c->started_ms = h->now_ms;
-    c->business = s_choose_business(h, c->current.service);
+    c->business = hb_sim_draw_business(&h->rng, c->current.service);
     s_emit(h, "service_started",
            json_pack("{s:s, s:s, s:s}", "ticket", c->current.id, "counter", c->id, "staff",
                      c->staff));
-    double mean = c->business->mean_s;
-    double d = s_lognormal(&h->rng, mean, 0.45);
-    if (d < 45)
-        d = 45;
-    if (d > 4 * mean)
-        d = 4 * mean;
-    s_schedule(h, s_action(ACT_FINISH, h->now_ms + (int64_t)(d * SEC), (int)(c - h->counters)));
+    int64_t d = hb_sim_draw_service_ms(&h->rng, c->business);
+    s_schedule(h, s_action(ACT_FINISH, h->now_ms + d, (int)(c - h->counters)));
 }
 
 static void s_call_step(hb_sim_hall_t *h, counter_t *c)
@@ -517,51 +717,31 @@ static void s_call_step(hb_sim_hall_t *h, counter_t *c)
     s_emit(h, "ticket_recalled",
            json_pack("{s:s, s:s, s:i}", "ticket", c->current.id, "counter", c->id,
                      "recall_count", c->recalls));
-    int64_t step = c->recalls < c->recalls_needed ? RECALL_MS
-                                                  : s_between(&h->rng, 10 * SEC, 45 * SEC);
+    int64_t step = c->recalls < c->recalls_needed ? RECALL_MS : hb_sim_draw_walk_ms(&h->rng, true);
     s_schedule(h, s_action(ACT_CALL_STEP, h->now_ms + step, (int)(c - h->counters)));
-}
-
-static json_int_t s_amount(hb_sim_hall_t *h, enum amount_kind kind)
-{
-    if (kind == AMOUNT_BILL) {
-        double v = s_lognormal(&h->rng, 8000, 0.7); /* about 80.00 */
-        return (json_int_t)(v < 500 ? 500 : v > 500000 ? 500000 : v);
-    }
-    if (kind == AMOUNT_CASH) {
-        double k = round(s_lognormal(&h->rng, 6, 0.8)); /* in notes of 20.00 */
-        return (json_int_t)(k < 1 ? 1 : k > 100 ? 100 : k) * 2000;
-    }
-    return 0;
 }
 
 static void s_finish(hb_sim_hall_t *h, counter_t *c)
 {
-    double o = s_u01(&h->rng);
-    const char *outcome = o < 0.91 ? "done" : o < 0.96 ? "referred" : "rejected_documents";
-    bool done = o < 0.91;
-    json_int_t amount = done ? s_amount(h, c->business->amount) : 0;
+    hb_sim_result_t res;
+    hb_sim_draw_result(&h->rng, c->business, &res);
     s_emit(h, "service_completed",
            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "ticket", c->current.id, "counter", c->id,
-                     "business_type", c->business->name, "outcome", outcome, "amount", amount,
-                     "duration_s", (json_int_t)((h->now_ms - c->started_ms) / SEC)));
+                     "business_type", c->business->name, "outcome", res.outcome, "amount",
+                     (json_int_t)res.amount, "duration_s",
+                     (json_int_t)((h->now_ms - c->started_ms) / SEC)));
     h->stats.served++;
     int64_t waited = c->started_ms - c->current.issued_ms;
-    if (s_u01(&h->rng) < 0.40) {
-        static const int cum[] = {4, 10, 22, 52, 100}; /* scores 1..5, skewed high */
-        int score = s_pick(&h->rng, cum, 5) + 1;
-        if ((waited > AGEING_MS || !done) && score > 1 && s_u01(&h->rng) < 0.5)
-            score--;
-        action_t a = s_action(ACT_SCORE, h->now_ms + s_between(&h->rng, 5 * SEC, 60 * SEC),
-                              (int)(c - h->counters));
+    int64_t after = 0;
+    int score = hb_sim_draw_score(&h->rng, waited > AGEING_MS || !res.done, &after);
+    if (score > 0) {
+        action_t a = s_action(ACT_SCORE, h->now_ms + after, (int)(c - h->counters));
         a.arg = (uint8_t)score;
         memcpy(a.ticket, c->current.id, sizeof a.ticket);
         s_schedule(h, a);
     }
-    /* About one customer in 150 complains, later that day. */
-    if (s_u01(&h->rng) < 1.0 / 150) {
-        action_t a = s_action(ACT_COMPLAINT_OPEN, h->now_ms + s_between(&h->rng, 1 * MIN, 40 * MIN),
-                              (int)(c - h->counters));
+    if (hb_sim_draw_complains(&h->rng, &after)) {
+        action_t a = s_action(ACT_COMPLAINT_OPEN, h->now_ms + after, (int)(c - h->counters));
         a.arg = waited > AGEING_MS;
         memcpy(a.ticket, c->current.id, sizeof a.ticket);
         s_schedule(h, a);
@@ -622,9 +802,9 @@ static void s_open(hb_sim_hall_t *h)
     for (int i = 0; i < h->n_counters; i++) {
         counter_t *c = &h->counters[i];
         json_t *services = json_array();
-        for (int s = 0; s < SERVICE_COUNT && services; s++) {
-            char code[2] = {(char)('A' + s), '\0'};
-            if (s_serves(c, s) && json_array_append_new(services, json_string(code)) != 0) {
+        for (int s = 0; s < HB_SIM_SERVICES && services; s++) {
+            if (s_serves(c, s) &&
+                json_array_append_new(services, json_string(hb_sim_service_code(s))) != 0) {
                 json_decref(services);
                 services = NULL;
             }
@@ -634,26 +814,16 @@ static void s_open(hb_sim_hall_t *h)
                services ? json_pack("{s:s, s:s, s:o}", "counter", c->id, "staff", c->staff,
                                     "services", services)
                         : NULL);
-        /* Lunch rotation: one counter at a time from 11:30, the all-services
-         * counter last, so that every service stays open. */
-        int slot = i == 0 ? h->n_counters - 1 : i - 1;
-        int64_t at = h->open_ms + (LUNCH_FIRST_S - HB_SIM_OPEN_S) * SEC + slot * LUNCH_MS;
-        s_schedule(h, s_action(ACT_LUNCH_START, at, i));
+        s_schedule(h, s_action(ACT_LUNCH_START, h->open_ms + c->lunch_offset_ms, i));
     }
-    /* The kiosk runs out of paper on about half the days, the cash machine
-     * jams on one day in four. */
-    static const double chance[DEV_COUNT] = {0.5, 0.25};
-    static const int64_t repair_min[DEV_COUNT] = {5 * MIN, 20 * MIN};
-    static const int64_t repair_max[DEV_COUNT] = {20 * MIN, 90 * MIN};
     for (int d = 0; d < DEV_COUNT; d++) {
-        if (s_u01(&h->rng) >= chance[d])
+        int64_t fault = 0, fixed = 0;
+        if (!hb_sim_draw_device_fault(&h->rng, d, h->close_ms - h->open_ms, &fault, &fixed))
             continue;
-        int64_t at = s_between(&h->rng, h->open_ms + 30 * MIN, h->close_ms - 2 * HOUR);
-        action_t a = s_action(ACT_DEVICE, at, d);
+        action_t a = s_action(ACT_DEVICE, h->open_ms + fault, d);
         a.arg = 1;
         s_schedule(h, a);
-        a = s_action(ACT_DEVICE, at + s_between(&h->rng, repair_min[d], repair_max[d]), d);
-        s_schedule(h, a);
+        s_schedule(h, s_action(ACT_DEVICE, h->open_ms + fixed, d));
     }
     s_schedule(h, s_action(ACT_CLOSE, h->close_ms, 0));
     s_schedule_next_arrival(h);
@@ -668,27 +838,19 @@ static void s_complaint_open(hb_sim_hall_t *h, const action_t *a)
     action_t next = s_action(ACT_COMPLAINT_ACK, 0, 0);
     snprintf(next.complaint, sizeof next.complaint, "C%s-%03u", h->date,
              (unsigned)(++h->complaint_seq % 1000));
-    int channel = s_pick(&h->rng, s_channel_cum, 5);
-    int category = a->arg && s_u01(&h->rng) < 0.6
-                       ? 0
-                       : s_pick(&h->rng, s_category_cum, (int)CATEGORY_COUNT);
-    int severity = s_pick(&h->rng, s_severity_cum, 4);
+    hb_sim_complaint_t cp;
+    hb_sim_draw_complaint(&h->rng, a->arg != 0, &cp);
     json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "complaint", next.complaint, "channel",
-                          s_channels[channel], "category", s_categories[category].name,
-                          "severity", s_severities[severity], "text",
-                          s_categories[category].text);
-    /* Suggestion-box notes are anonymous. */
-    if (f && strcmp(s_channels[channel], "suggestion_box") != 0 &&
-        json_object_set_new(f, "ticket", json_string(a->ticket)) != 0) {
+                          cp.channel, "category", cp.category, "severity", cp.severity, "text",
+                          cp.text);
+    if (f && !cp.anonymous && json_object_set_new(f, "ticket", json_string(a->ticket)) != 0) {
         json_decref(f);
         f = NULL;
     }
     s_emit(h, "complaint_opened", f);
-    next.arg = (uint8_t)category;
-    next.arg2 = (uint8_t)severity;
-    int64_t ack = severity >= 2 ? s_between(&h->rng, 3 * MIN, 15 * MIN)
-                                : s_between(&h->rng, 10 * MIN, 60 * MIN);
-    next.at = h->now_ms + ack;
+    next.arg = (uint8_t)s_category_index(cp.category);
+    next.arg2 = (uint8_t)cp.severity_rank;
+    next.at = h->now_ms + cp.ack_after_ms;
     s_schedule(h, next);
 }
 
@@ -698,26 +860,24 @@ static void s_complaint_step(hb_sim_hall_t *h, const action_t *a)
     if (a->kind == ACT_COMPLAINT_ACK) {
         s_emit(h, "complaint_acknowledged",
                json_pack("{s:s, s:s}", "complaint", a->complaint, "by", "M01"));
-        /* The duty manager takes critical ones, and some high ones, up. */
-        bool escalate = a->arg2 == 3 || (a->arg2 == 2 && s_u01(&h->rng) < 0.3);
+        int64_t after = 0;
+        bool escalate = hb_sim_draw_escalation(&h->rng, a->arg2, &after);
         next.kind = escalate ? ACT_COMPLAINT_ESCALATE : ACT_COMPLAINT_RESOLVE;
-        next.at = h->now_ms + (escalate ? s_between(&h->rng, 5 * MIN, 30 * MIN)
-                                        : s_between(&h->rng, 20 * MIN, 2 * HOUR));
+        next.at = h->now_ms + after;
         s_schedule(h, next);
     } else if (a->kind == ACT_COMPLAINT_ESCALATE) {
         s_emit(h, "complaint_escalated",
                json_pack("{s:s, s:s, s:s, s:b}", "complaint", a->complaint, "level",
-                         a->arg2 == 3 ? "region" : "duty_manager", "reason",
-                         a->arg2 == 3 ? "critical complaint" : "customer asked for a manager",
-                         "automatic", 0));
+                         hb_sim_escalation_level(a->arg2), "reason",
+                         hb_sim_escalation_reason(a->arg2), "automatic", 0));
         next.kind = ACT_COMPLAINT_RESOLVE;
-        next.at = h->now_ms + s_between(&h->rng, 30 * MIN, 2 * HOUR);
+        next.at = h->now_ms + hb_sim_draw_resolve_after_escalation_ms(&h->rng);
         s_schedule(h, next);
     } else {
         s_emit(h, "complaint_resolved",
                json_pack("{s:s, s:s, s:b}", "complaint", a->complaint, "resolution",
-                         s_categories[a->arg].resolution, "customer_satisfied",
-                         s_u01(&h->rng) < 0.75));
+                         s_categories[a->arg < CATEGORY_COUNT ? a->arg : 0].resolution,
+                         "customer_satisfied", hb_sim_draw_satisfied(&h->rng)));
         h->complaints_open--;
     }
 }
@@ -745,10 +905,7 @@ static void s_run(hb_sim_hall_t *h, const action_t *a)
         s_open(h);
         break;
     case ACT_ARRIVAL: {
-        /* Thinning (Lewis and Shedler): candidates come at the peak rate
-         * and each is a customer with probability rate(now) / peak. */
-        double rate = hb_sim_arrival_rate(h->size, s_tod_s(h)) / (double)HOUR;
-        if (s_u01(&h->rng) * h->rate_max_per_ms < rate)
+        if (hb_sim_draw_arrival(&h->rng, h->size, s_tod_s(h)))
             s_issue(h);
         s_schedule_next_arrival(h);
         break;
@@ -797,51 +954,29 @@ static void s_run(hb_sim_hall_t *h, const action_t *a)
 
 /* ------------------------------------------------------------ public ---- */
 
-static uint64_t s_mix(uint64_t seed, uint64_t a, uint64_t b)
-{
-    uint64_t x = seed;
-    uint64_t h = s_splitmix(&x);
-    x = h ^ a;
-    h = s_splitmix(&x);
-    x = h ^ b;
-    return s_splitmix(&x);
-}
-
 hb_sim_hall_t *hb_sim_hall_new(uint64_t seed, int hall_index, int64_t open_ms)
 {
     hb_sim_hall_t *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
-    /* The hall's character from (seed, index) alone, so it keeps it from one
-     * day to the next; the day's draws from all three. */
-    rng_t character;
-    s_rng_seed(&character, s_mix(seed, (uint64_t)hall_index, 0x68616c6cULL));
-    h->size = 0.7 + 0.9 * s_u01(&character);
-    h->n_counters = (int)lround(3.6 * h->size);
-    if (h->n_counters < HB_SIM_COUNTERS_MIN)
-        h->n_counters = HB_SIM_COUNTERS_MIN;
-    if (h->n_counters > HB_SIM_COUNTERS_MAX)
-        h->n_counters = HB_SIM_COUNTERS_MAX;
-    s_rng_seed(&h->rng, s_mix(seed, (uint64_t)hall_index, (uint64_t)open_ms));
+    hb_sim_character_t ch;
+    hb_sim_character(seed, hall_index, &ch);
+    h->size = ch.size;
+    h->n_counters = ch.n_counters;
+    hb_sim_rng_seed(&h->rng, hb_sim_mix(seed, (uint64_t)hall_index, (uint64_t)open_ms));
 
     h->open_ms = open_ms;
     h->close_ms = open_ms + (int64_t)(HB_SIM_CLOSE_S - HB_SIM_OPEN_S) * SEC;
     h->now_ms = open_ms;
-    double peak = h->size * (RATE_BASE + RATE_MORNING_HEIGHT + RATE_LUNCH_HEIGHT);
-    h->rate_max_per_ms = peak / (double)HOUR;
     char at[HB_RFC3339_MAX];
     hb_time_format(open_ms, at);
     snprintf(h->date, sizeof h->date, "%.4s%.2s%.2s", at, at + 5, at + 8);
-
-    /* Counter 1 serves everything and the others a part, so that every
-     * service has at least two counters and the long B and C services do not
-     * leave the quick A customers waiting. */
-    static const unsigned services[] = {0x7, 0x3, 0x6, 0x1, 0x7, 0x6};
     for (int i = 0; i < h->n_counters; i++) {
         counter_t *c = &h->counters[i];
-        snprintf(c->id, sizeof c->id, "%d", i + 1);
-        snprintf(c->staff, sizeof c->staff, "E%02d", i + 1);
-        c->services = services[i];
+        snprintf(c->id, sizeof c->id, "%s", ch.counters[i].id);
+        snprintf(c->staff, sizeof c->staff, "%s", ch.counters[i].staff);
+        c->services = ch.counters[i].services;
+        c->lunch_offset_ms = ch.counters[i].lunch_offset_ms;
         c->state = COUNTER_CLOSED;
     }
     h->stats.size = h->size;

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # The first quick-start command: installs what is missing, builds, and starts
-# hallbus locally: hqd, three enrolled halls (branchd) and hallsim driving
-# realistic traffic into them. Everything lives under ./run (or $HALLBUS_RUN).
+# hallbus locally: hqd, three enrolled halls (branchd) running the hall
+# engine, and hallsim playing each hall's customers and staff through its
+# endpoints. Everything lives under ./run (or $HALLBUS_RUN).
 #   ./deploy/quickstart.sh          start (stops a previous run first)
 #   ./deploy/quickstart.sh stop     stop everything it started
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 run=${HALLBUS_RUN:-$top/run}
-hq_http=127.0.0.1:8080
-hq_zmq=tcp://127.0.0.1:7400
+hq_port=8080
+hq_zmq_port=7400
+hq_http=127.0.0.1:$hq_port
+hq_zmq=tcp://127.0.0.1:$hq_zmq_port
 halls=(H001 H002 H003)
 regions=(north south east)
+speed=60
+# The services every hall offers (CODE:PREFIX:SLA:Name), as hallsim's model
+# knows them: A quick cash and payments, B accounts, C the long business ones.
+services="A:A:10m:Cash and payments; B:B:20m:Accounts and cards; C:C:30m:Business and loans"
 
 stop_all() {
     if [[ -f "$run/pids" ]]; then
@@ -35,6 +42,15 @@ bin=$top/build
 stop_all
 mkdir -p "$run/logs"
 
+# Something else on our ports would answer in our place: say so rather than
+# show another program's data.
+for port in $hq_port $hq_zmq_port $(seq 8101 $((8100 + ${#halls[@]}))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "quickstart: port $port on 127.0.0.1 is taken by another program; stop it first" >&2
+        exit 1
+    fi
+done
+
 wait_http() {
     for _ in $(seq 1 100); do
         curl -fsS "http://$1/v1/status" >/dev/null 2>&1 && return 0
@@ -42,6 +58,52 @@ wait_http() {
     done
     echo "quickstart: $2 did not start; see $run/logs" >&2
     exit 1
+}
+
+# The machine's time zone, for the halls' opening hours and local days
+# (UTC when it cannot be told or is not in the tz database).
+local_zone() {
+    local tz=${TZ:-}
+    tz=${tz#:}
+    if [[ -z "$tz" && -r /etc/timezone ]]; then
+        tz=$(head -n1 /etc/timezone)
+    fi
+    if [[ -z "$tz" && -L /etc/localtime ]]; then
+        tz=$(readlink -f /etc/localtime)
+        tz=${tz#*/zoneinfo/}
+    fi
+    if [[ "$tz" =~ ^[A-Za-z0-9_+/-]{1,63}$ && "$tz" != /* && "$tz" != *..* &&
+          -f "/usr/share/zoneinfo/$tz" ]]; then
+        echo "$tz"
+    else
+        echo UTC
+    fi
+}
+zone=$(local_zone)
+holiday=$(date -d "+90 days" +%F)
+
+# A hall's policy: open round the clock in the machine's zone, so that the
+# quick start shows traffic whatever the hour, with a public holiday
+# declared three months ahead and the other quick-start halls to divert to.
+write_policy() {
+    local id=$1 out=$2 divert="" other
+    for other in "${halls[@]}"; do
+        [[ "$other" == "$id" ]] && continue
+        divert+="${divert:+, }\"$other\""
+    done
+    local day hours=""
+    for day in mon tue wed thu fri sat sun; do
+        hours+="${hours:+, }\"$day\": [\"00:00-24:00\"]"
+    done
+    cat >"$out.tmp" <<JSON
+{"timezone": "$zone",
+ "opening_hours": {$hours},
+ "special_days": {"$holiday": {"hours": [], "note": "Public holiday (quick-start example)"}},
+ "divert_to": [$divert],
+ "sla": {"max_wait_s": {"*:*": 1200, "A:*": 600, "*:vip": 300}},
+ "diversion": {"threshold": 25, "echannels": ["app", "web", "sms", "phone"]}}
+JSON
+    mv "$out.tmp" "$out"
 }
 
 "$bin/hqd/hqd" --data "$run/hq/data" --keys "$run/hq/keys" --listen "$hq_zmq" \
@@ -57,21 +119,27 @@ for i in "${!halls[@]}"; do
         "$bin/tools/hallctl" enroll "$id" --region "${regions[$i]}" --hq-keys "$run/hq/keys" \
             --out "$run/halls/$id" --hq-endpoint "$hq_zmq" >/dev/null
     fi
+    write_policy "$id" "$run/halls/$id/policy.json"
     "$bin/branchd/branchd" --config "$run/halls/$id/branchd.conf" --http "127.0.0.1:$port" \
+        --policy_file "$run/halls/$id/policy.json" --services "$services" \
         >>"$run/logs/branchd-$id.log" 2>&1 &
     echo $! >>"$run/pids"
     wait_http "127.0.0.1:$port" "branchd $id"
     urls+=(--hall "http://127.0.0.1:$port")
 done
 
-"$bin/tools/hallsim" "${urls[@]}" --speed 60 >>"$run/logs/hallsim.log" 2>&1 &
+"$bin/tools/hallsim" "${urls[@]}" --mode drive --speed "$speed" >>"$run/logs/hallsim.log" 2>&1 &
 echo $! >>"$run/pids"
 
 cat <<TXT
 hallbus is running (logs in $run/logs):
   HQ API          http://$hq_http/v1/halls     (and /v1/halls/H001, /v1/status)
-  halls' APIs     http://127.0.0.1:8101/v1/status  (8102, 8103)
-  traffic         hallsim, a simulated day at 60x speed, into H001..H003
+  a hall's queue  http://127.0.0.1:8101/v1/hall    (8102, 8103): tickets waiting, counters, today's figures
+  a hall's link   http://127.0.0.1:8101/v1/status  (outbox and link to HQ)
+  traffic         hallsim playing customers and staff in H001..H003, a day in $((8 * 60 / speed)) minutes
+                  ($speed x real time; the halls measure waits on their real clock, so a
+                  20-minute simulated wait shows as $((1200 / speed)) s); its summary: $run/logs/hallsim.log
+  opening hours   round the clock in $zone; a holiday is declared on $holiday
   operator CLI    $bin/tools/hallctl halls --hq http://$hq_http
                   $bin/tools/hallctl hall H001 --hq http://$hq_http
 Stop it with: ./deploy/quickstart.sh stop

@@ -1,18 +1,29 @@
 /* hallsim: realistic traffic for N halls through their local APIs, so the
- * system can be watched working. The traffic model is common/sim.c (one
- * simulated opening day per hall, pure and seeded); this file is only the
- * driver: it paces each hall's events against the real clock (--speed
- * simulated seconds per real second, from 09:00), posts those that come due
- * to the hall's POST /v1/events, stamped with the real time of posting, and
- * keeps them in order through a hall's failures and restarts.
+ * system can be watched working. Two modes share the traffic model
+ * (common/sim.c: arrivals on a curve, the proportions of services,
+ * priorities, outcomes, complaints and device faults, all seeded):
  *
- * It does not run a queue: when the hall engine has its ticket endpoints,
- * the transport here changes and the model stays. A post that times out
- * after the hall committed it is posted again (the API has no idempotency
- * key), so a hall that hangs may see a few events twice. */
+ *   drive (the default): each hall is played by its customers and staff
+ *   through the hall engine's own endpoints (tickets, counters, complaints,
+ *   feedback, devices); the engine decides numbers, order and rules. The
+ *   decisions are common/simdrive.c, pure and seeded; this file sends its
+ *   requests, feeds the answers back, counts every refusal by reason, and
+ *   retries a hall that does not answer with backoff (the decision module
+ *   then reads the hall's state again before it goes on).
+ *
+ *   events: for halls that run another queue system, the model's own day is
+ *   posted as events to POST /v1/events, stamped with the real time of
+ *   posting, kept in order through a hall's failures and restarts. A post
+ *   that times out after the hall committed it is posted again (the API has
+ *   no idempotency key), so a hall that hangs may see a few events twice.
+ *
+ * In both, time runs --speed times faster than real from 09:00 of --day.
+ * The hall engine keeps the real clock, so the waits and service times it
+ * measures are the compressed ones (at 60x a 20-minute wait shows as 20 s). */
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
 #include "hallbus/sim.h"
+#include "hallbus/simdrive.h"
 #include "hallbus/time.h"
 
 #include <errno.h>
@@ -38,6 +49,24 @@
 #define SUMMARY_EVERY_MS 10000
 #define SLEEP_MAX_MS 1000
 #define REFUSALS_LOGGED 5  /* refused batches logged per hall; later ones only counted */
+#define REFUSAL_KEYS 48    /* distinct (request, status, reason) counted per hall */
+#define REFUSAL_KEY_MAX 80
+#define DRIVE_TIMEOUT_MS 5000
+#define DRIVE_BURST 100    /* requests to one hall before the next hall's turn */
+
+/* The drive mode's figures, for summing days and printing them. */
+#define SD_FIELDS(X)                                                                              \
+    X(arrivals) X(issued) X(refused_closed) X(refused_full) X(turned_away) X(missed)              \
+    X(cancelled) X(called) X(recalled) X(no_shows) X(started) X(transferred) X(served)            \
+    X(feedback) X(complaints_opened) X(complaints_acked) X(complaints_escalated)                  \
+    X(complaints_resolved) X(device_reports) X(lunch_breaks) X(resyncs) X(adopted) X(vanished)    \
+    X(surprises) X(given_up) X(requests) X(answered) X(unanswered)
+
+/* A kind of refusal and how often it came: "ticket 409 closed". */
+typedef struct refusal {
+    char key[REFUSAL_KEY_MAX];
+    uint64_t count;
+} refusal_t;
 
 typedef struct hall {
     char url[URL_MAX];
@@ -50,6 +79,13 @@ typedef struct hall {
     bool failing;
     int64_t retry_at; /* monotonic ms */
     int64_t backoff_ms;
+    /* Drive mode. */
+    hb_simdrive_t *drive;
+    bool day_over;
+    hb_sd_stats_t past; /* the days before this one, summed */
+    refusal_t refusals[REFUSAL_KEYS];
+    int n_refusals;
+    uint64_t refusals_total, refusals_other, malformed, reconnects;
 } hall_t;
 
 typedef struct cli {
@@ -60,6 +96,9 @@ typedef struct cli {
     uint64_t seed;
     struct tm day; /* the first simulated day (local) */
     bool dry_run;
+    bool events;  /* --mode events */
+    bool mode_given;
+    int days;     /* simulated days to run; 0: until stopped */
 } cli_t;
 
 static volatile sig_atomic_t s_stop;
@@ -187,6 +226,31 @@ static int s_opt_day(cli_t *c, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int s_opt_mode(cli_t *c, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "drive") != 0 && strcmp(v, "events") != 0) {
+        hb_errf(err, errlen, "--mode '%s': give drive (customers and staff through the hall's "
+                             "endpoints) or events (the model's events to POST /v1/events)", v);
+        return HB_EINVAL;
+    }
+    c->events = strcmp(v, "events") == 0;
+    c->mode_given = true;
+    return 0;
+}
+
+static int s_opt_days(cli_t *c, const char *v, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 100000) {
+        hb_errf(err, errlen, "--days '%s': give a whole number from 1 to 100000", v);
+        return HB_EINVAL;
+    }
+    c->days = (int)n;
+    return 0;
+}
+
 static int s_opt_dry_run(cli_t *c, const char *v, char *err, size_t errlen)
 {
     (void)v;
@@ -201,32 +265,43 @@ static const struct option {
     int (*set)(cli_t *c, const char *value, char *err, size_t errlen);
 } s_options[] = {
     {"hall", "URL", "a hall's API, e.g. http://127.0.0.1:8101 (up to 64)", s_opt_hall},
+    {"mode", "M", "drive (default): play the hall through its endpoints; events", s_opt_mode},
     {"speed", "X", "simulated s per real s (default 60); max: unpaced", s_opt_speed},
     {"duration", "D", "stop after 90s, 10m, 2h... (default: when stopped)", s_opt_duration},
     {"seed", "N", "random seed (default 1): same seed, same days", s_opt_seed},
     {"day", "YYYY-MM-DD", "the first simulated day (default today)", s_opt_day},
-    {"dry-run", NULL, "print events on stdout (\"at\": simulated time)", s_opt_dry_run},
+    {"days", "N", "stop after N simulated days (default: when stopped)", s_opt_days},
+    {"dry-run", NULL, "events mode: print events on stdout (\"at\": simulated)", s_opt_dry_run},
 };
 #define OPTIONS_COUNT (sizeof s_options / sizeof s_options[0])
 
 static void s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: hallsim --hall URL [--hall URL ...] [--speed X] [--duration D] [--seed N]\n"
-            "               [--day YYYY-MM-DD] [--dry-run]\n\n"
+            "usage: hallsim --hall URL [--hall URL ...] [--mode drive|events] [--speed X]\n"
+            "               [--duration D] [--days N] [--seed N] [--day YYYY-MM-DD] [--dry-run]\n\n"
             "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
-            "counters close) per hall, and posts each event to URL/v1/events when its\n"
-            "simulated time comes, stamped with the real time. Then the next day begins.\n\n");
+            "counters close) per hall, then the next day, at --speed times real time.\n"
+            "drive: customers take tickets at URL/v1/tickets, counters open, call, start,\n"
+            "  transfer, complete and pause for lunch at URL/v1/counters/..., complaints are\n"
+            "  opened, acknowledged and resolved, devices report faults; the hall engine\n"
+            "  decides numbers and order. Refusals are counted by reason; a hall that does\n"
+            "  not answer is retried with backoff and its state (GET /v1/hall) read again.\n"
+            "events: the model's events are posted to URL/v1/events as they come due,\n"
+            "  stamped with the real time, for halls that run another queue system.\n\n");
     for (size_t i = 0; i < OPTIONS_COUNT; i++) {
         const struct option *o = &s_options[i];
         fprintf(out, "  --%-8s %-10s %s\n", o->name, o->arg ? o->arg : "", o->help);
     }
     fprintf(out, "  --%-8s %-10s %s\n", "help", "", "print this and exit");
     fprintf(out,
-            "\nWith --dry-run, --hall may be left out (one hall is simulated), a run without\n"
-            "--duration ends after one day, and with several halls each line carries \"hall\".\n"
+            "\nThe hall keeps the real clock: at --speed 60 a 20-minute simulated wait is\n"
+            "measured by the hall as 20 s. With --dry-run (events mode), --hall may be left\n"
+            "out (one hall is simulated), a run without --duration ends after one day, and\n"
+            "with several halls each line carries \"hall\".\n"
             "Example: hallsim --dry-run --speed max --seed 7 | head\n"
-            "Exit status: 0 done, 1 a hall refused events or the model failed, 2 bad usage.\n");
+            "Exit status: 0 done; 1 a hall refused events (events mode), a request was refused\n"
+            "as malformed (drive mode) or the model failed; 2 bad usage.\n");
 }
 
 /* Parses the command line; returns 0, 1 after --help, or HB_EINVAL with `err`. */
@@ -273,6 +348,13 @@ static int s_parse(int argc, char **argv, cli_t *c, char *err, size_t errlen)
         if (rc != 0)
             return rc;
     }
+    if (c->dry_run && c->mode_given && !c->events) {
+        hb_errf(err, errlen, "--dry-run prints the events mode's stream; the drive mode needs "
+                             "a hall to answer (leave out --mode drive)");
+        return HB_EINVAL;
+    }
+    if (c->dry_run)
+        c->events = true;
     if (c->n_halls == 0 && !c->dry_run) {
         hb_errf(err, errlen, "give at least one --hall URL (or --dry-run)");
         return HB_EINVAL;
@@ -405,9 +487,12 @@ static uint32_t s_jitter(run_t *r)
 static void s_failed(run_t *r, hall_t *h, const char *why)
 {
     h->failed_posts++;
-    if (!h->failing)
+    if (!h->failing && r->cli->events)
         fprintf(stderr, "hallsim: %s does not take events (%s); keeping them in order and "
                         "retrying\n", h->url, why);
+    else if (!h->failing)
+        fprintf(stderr, "hallsim: %s does not answer (%s); retrying with backoff, then reading "
+                        "its state again\n", h->url, why);
     h->failing = true;
     h->backoff_ms = h->backoff_ms ? h->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (h->backoff_ms > BACKOFF_MAX_MS)
@@ -532,10 +617,264 @@ static void s_sleep_ms(int64_t ms)
     nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
 }
 
+/* --------------------------------------------------------- drive mode ---- */
+
+static void s_stats_add(hb_sd_stats_t *sum, const hb_sd_stats_t *x)
+{
+#define SD_ADD(f) sum->f += x->f;
+    SD_FIELDS(SD_ADD)
+#undef SD_ADD
+}
+
+/* The hall's figures over every day so far, today's included. */
+static void s_drive_totals(const hall_t *h, hb_sd_stats_t *out)
+{
+    *out = h->past;
+    if (h->drive) {
+        hb_sd_stats_t today;
+        hb_simdrive_stats(h->drive, &today);
+        s_stats_add(out, &today);
+    }
+}
+
+static void s_count_refusal(hall_t *h, const hb_sd_request_t *req, int status, const json_t *body)
+{
+    const char *code = json_string_value(json_object_get(body, "error"));
+    char key[REFUSAL_KEY_MAX];
+    snprintf(key, sizeof key, "%s %d %.40s", hb_simdrive_kind_name(req->kind), status,
+             code ? code : "(no reason)");
+    h->refusals_total++;
+    if (status == 400) {
+        /* The hall found the request malformed: the driver's fault, worth
+         * a line each time (they should never come). */
+        const char *reason = json_string_value(json_object_get(body, "reason"));
+        if (h->malformed++ < REFUSALS_LOGGED)
+            fprintf(stderr, "hallsim: %s refused %s %s %s as malformed: %s\n", h->url,
+                    req->method, req->path, req->body, reason ? reason : "");
+    }
+    for (int i = 0; i < h->n_refusals; i++) {
+        if (strcmp(h->refusals[i].key, key) == 0) {
+            h->refusals[i].count++;
+            return;
+        }
+    }
+    if (h->n_refusals == REFUSAL_KEYS) {
+        h->refusals_other++;
+        return;
+    }
+    snprintf(h->refusals[h->n_refusals].key, REFUSAL_KEY_MAX, "%s", key);
+    h->refusals[h->n_refusals++].count = 1;
+}
+
+/* Sends the hall its requests that are due, up to DRIVE_BURST; stops at
+ * the first one that gets no answer (then the hall is retried later). */
+static void s_drive_hall(run_t *r, hall_t *h, int64_t mono, int64_t sim_now)
+{
+    if (h->day_over)
+        return;
+    if (h->failing && mono < h->retry_at) {
+        /* A hall silent past the overtime bound does not hold the other
+         * halls' next day back until its next retry. */
+        int64_t end = r->open_ms + (int64_t)(HB_SIM_CLOSE_S - HB_SIM_OPEN_S) * 1000 +
+                      HB_SD_OVERTIME_MS;
+        if (r->cli->speed > 0 && sim_now >= end)
+            h->day_over = true;
+        return;
+    }
+    for (int n = 0; n < DRIVE_BURST && !s_stop; n++) {
+        hb_sd_request_t req;
+        /* Unpaced, each hall's clock is its own next step. */
+        int64_t now = r->cli->speed == 0 ? hb_simdrive_due(h->drive) : sim_now;
+        int rc = hb_simdrive_next(h->drive, now, &req);
+        if (rc == HB_ECLOSED)
+            h->day_over = true;
+        if (rc == HB_EAGAIN && r->cli->speed == 0)
+            continue; /* a step that needed no request; the next one is due at once */
+        if (rc != 0)
+            return;
+        hb_httpc_resp_t resp = {0};
+        char err[256] = "";
+        rc = hb_httpc_request(h->url, req.method, req.path, req.body[0] ? req.body : NULL,
+                              DRIVE_TIMEOUT_MS, &resp, err, sizeof err);
+        if (rc != 0) {
+            hb_simdrive_no_answer(h->drive);
+            s_failed(r, h, err[0] ? err : hb_strerror(rc));
+            hb_httpc_resp_free(&resp);
+            return;
+        }
+        if (h->failing) {
+            fprintf(stderr, "hallsim: %s answers again; reading its state before going on\n",
+                    h->url);
+            h->reconnects++;
+        }
+        h->failing = false;
+        h->backoff_ms = 0;
+        json_t *body = resp.body ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+        if (resp.status < 200 || resp.status >= 300)
+            s_count_refusal(h, &req, resp.status, body);
+        hb_simdrive_answer(h->drive, resp.status, body);
+        json_decref(body);
+        hb_httpc_resp_free(&resp);
+    }
+}
+
+static int s_drive_start_day(run_t *r, int64_t mono)
+{
+    r->open_ms = s_open_ms(&r->day);
+    r->anchor = mono;
+    for (int i = 0; i < r->n; i++) {
+        hall_t *h = &r->halls[i];
+        if (h->drive) {
+            hb_sd_stats_t today;
+            hb_simdrive_stats(h->drive, &today);
+            s_stats_add(&h->past, &today);
+        }
+        hb_simdrive_destroy(&h->drive);
+        h->drive = hb_simdrive_new(r->cli->seed, h->index, r->open_ms);
+        if (!h->drive)
+            return HB_ENOMEM;
+        h->day_over = false;
+    }
+    return 0;
+}
+
+static void s_drive_summary(const run_t *r, int64_t mono, const char *prefix)
+{
+    char clock[16] = "--:--";
+    if (r->cli->speed > 0) {
+        time_t t = (time_t)(s_sim_now(r, mono) / 1000);
+        struct tm tm;
+        if (localtime_r(&t, &tm))
+            strftime(clock, sizeof clock, "%H:%M", &tm);
+    }
+    char day[16];
+    strftime(day, sizeof day, "%Y-%m-%d", &r->day);
+    fprintf(stderr, "hallsim: %s %s %s;", prefix, day, clock);
+    for (int i = 0; i < r->n; i++) {
+        const hall_t *h = &r->halls[i];
+        hb_sd_stats_t t;
+        s_drive_totals(h, &t);
+        fprintf(stderr,
+                " %s tickets %" PRIu32 " served %" PRIu32 " left %" PRIu32 " no-shows %" PRIu32
+                " complaints %" PRIu32 " refusals %" PRIu64 "%s%s",
+                h->url, t.issued, t.served, t.cancelled, t.no_shows, t.complaints_opened,
+                h->refusals_total, h->failing ? " (not answering)" : "",
+                h->day_over ? " (day over)" : "");
+        fputc(i + 1 < r->n ? ',' : '\n', stderr);
+    }
+}
+
+/* The account of one hall at the end. */
+static void s_drive_report(const hall_t *h)
+{
+    hb_sd_stats_t t;
+    s_drive_totals(h, &t);
+    fprintf(stderr,
+            "hallsim: %s: customers %" PRIu32 " (tickets %" PRIu32 "; turned away: closed %" PRIu32
+            ", full %" PRIu32 ", driver's bound %" PRIu32 "; missed while not answering %" PRIu32
+            "), served %" PRIu32 ", no-shows %" PRIu32 " after %" PRIu32 " recalls, left %" PRIu32
+            ", transferred %" PRIu32 ", scores %" PRIu32 "\n",
+            h->url, t.arrivals, t.issued, t.refused_closed, t.refused_full, t.turned_away,
+            t.missed, t.served, t.no_shows, t.recalled, t.cancelled, t.transferred, t.feedback);
+    fprintf(stderr,
+            "hallsim: %s: complaints %" PRIu32 " opened, %" PRIu32 " acknowledged, %" PRIu32
+            " escalated, %" PRIu32 " resolved; lunch breaks %" PRIu32 "; device reports %" PRIu32
+            "\n",
+            h->url, t.complaints_opened, t.complaints_acked, t.complaints_escalated,
+            t.complaints_resolved, t.lunch_breaks, t.device_reports);
+    fprintf(stderr,
+            "hallsim: %s: requests %" PRIu32 " (answered %" PRIu32 ", no answer %" PRIu32
+            "), reconnects %" PRIu64 ", hall state read %" PRIu32 " times (tickets and complaints"
+            " adopted %" PRIu32 ", vanished %" PRIu32 "; unforeseen answers %" PRIu32
+            "; left to the hall %" PRIu32 ")\n",
+            h->url, t.requests, t.answered, t.unanswered, h->reconnects, t.resyncs, t.adopted,
+            t.vanished, t.surprises, t.given_up);
+    fprintf(stderr, "hallsim: %s: refusals %" PRIu64 "%s", h->url, h->refusals_total,
+            h->refusals_total ? ":" : "");
+    for (int i = 0; i < h->n_refusals; i++)
+        fprintf(stderr, "%s %s x%" PRIu64, i ? "," : "", h->refusals[i].key,
+                h->refusals[i].count);
+    if (h->refusals_other)
+        fprintf(stderr, ", other %" PRIu64, h->refusals_other);
+    fputc('\n', stderr);
+}
+
+static int s_drive(run_t *r)
+{
+    const cli_t *cli = r->cli;
+    int64_t start = hb_mono_ms(), last_summary = start;
+    int days = 1;
+    if (s_drive_start_day(r, start) != 0) {
+        fprintf(stderr, "hallsim: out of memory\n");
+        return 1;
+    }
+    while (!s_stop) {
+        int64_t mono = hb_mono_ms();
+        if (cli->duration_ms && mono - start >= cli->duration_ms)
+            break;
+        int64_t sim_now = s_sim_now(r, mono);
+        bool day_over = true;
+        for (int i = 0; i < r->n && !s_stop; i++) {
+            hall_t *h = &r->halls[i];
+            s_drive_hall(r, h, mono, sim_now);
+            day_over = day_over && h->day_over;
+        }
+        if (day_over) {
+            if (cli->days && days >= cli->days)
+                break;
+            /* Every hall has had its day: the next one begins at its opening. */
+            r->day.tm_mday++;
+            s_noon(&r->day);
+            days++;
+            if (s_drive_start_day(r, hb_mono_ms()) != 0) {
+                fprintf(stderr, "hallsim: out of memory\n");
+                return 1;
+            }
+            continue;
+        }
+        mono = hb_mono_ms();
+        if (mono - last_summary >= SUMMARY_EVERY_MS) {
+            last_summary = mono;
+            s_drive_summary(r, mono, "at");
+        }
+        /* Sleep until a hall's next step comes due, a retry, the summary or
+         * the end; unpaced, only a hall that is being retried waits. */
+        int64_t wake = mono + SLEEP_MAX_MS;
+        for (int i = 0; i < r->n; i++) {
+            const hall_t *h = &r->halls[i];
+            if (h->day_over)
+                continue;
+            if (h->failing) {
+                wake = h->retry_at < wake ? h->retry_at : wake;
+                continue;
+            }
+            int64_t due = hb_simdrive_due(h->drive);
+            int64_t at = cli->speed == 0 ? (due == INT64_MAX ? wake : mono) : s_real_at(r, due);
+            wake = at < wake ? at : wake;
+        }
+        if (last_summary + SUMMARY_EVERY_MS < wake)
+            wake = last_summary + SUMMARY_EVERY_MS;
+        if (cli->duration_ms && start + cli->duration_ms < wake)
+            wake = start + cli->duration_ms;
+        s_sleep_ms(wake - mono);
+    }
+    s_drive_summary(r, hb_mono_ms(), "stopped on");
+    uint64_t malformed = 0;
+    for (int i = 0; i < r->n; i++) {
+        s_drive_report(&r->halls[i]);
+        malformed += r->halls[i].malformed;
+    }
+    fprintf(stderr, "hallsim: drove %d hall%s for %.1f s over %d simulated day%s\n", r->n,
+            r->n == 1 ? "" : "s", (double)(hb_mono_ms() - start) / 1000.0, days,
+            days == 1 ? "" : "s");
+    return malformed > 0 ? 1 : 0;
+}
+
 static int s_run(run_t *r)
 {
     const cli_t *cli = r->cli;
     int64_t start = hb_mono_ms(), last_summary = start;
+    int days = 1;
     if (s_start_day(r, start) != 0) {
         fprintf(stderr, "hallsim: out of memory\n");
         return 1;
@@ -553,12 +892,15 @@ static int s_run(run_t *r)
             day_over = day_over && !h->next;
             all_posted = all_posted && json_array_size(h->pending) == 0;
         }
-        if (day_over && cli->dry_run && !cli->duration_ms && all_posted)
+        if (day_over && cli->dry_run && !cli->duration_ms && !cli->days && all_posted)
+            break;
+        if (day_over && cli->days && days >= cli->days && all_posted)
             break;
         if (day_over) {
             /* Every hall has had its day: the next one begins at its opening. */
             r->day.tm_mday++;
             s_noon(&r->day);
+            days++;
             if (s_start_day(r, mono) != 0) {
                 fprintf(stderr, "hallsim: out of memory\n");
                 return 1;
@@ -651,14 +993,16 @@ int main(int argc, char **argv)
         strftime(day, sizeof day, "%Y-%m-%d", &cli.day);
         if (cli.speed > 0)
             snprintf(speed, sizeof speed, "%g", cli.speed);
-        fprintf(stderr, "hallsim: %d hall%s from %s 09:00, speed %s, seed %" PRIu64 "%s\n", run.n,
-                run.n == 1 ? "" : "s", day, speed, cli.seed, cli.dry_run ? ", dry run" : "");
-        status = s_run(&run);
+        fprintf(stderr, "hallsim: %d hall%s from %s 09:00, speed %s, seed %" PRIu64 ", %s mode%s\n",
+                run.n, run.n == 1 ? "" : "s", day, speed, cli.seed,
+                cli.events ? "events" : "drive", cli.dry_run ? ", dry run" : "");
+        status = cli.events ? s_run(&run) : s_drive(&run);
     }
     for (int i = 0; i < run.n; i++) {
         json_decref(run.halls[i].next);
         json_decref(run.halls[i].pending);
         hb_sim_hall_destroy(&run.halls[i].sim);
+        hb_simdrive_destroy(&run.halls[i].drive);
     }
     return status;
 }
