@@ -193,8 +193,35 @@ static json_t *s_divert_json(size_t n, const char (*halls)[HB_POLICY_HALL_ID_MAX
     return a;
 }
 
-/* The e-channel advice for a service, or NULL when none is due. */
-static json_t *s_advice_json(const branchd_t *d, const engine_advice_t *adv)
+/* The neighbour board as HQ last sent it, marked stale when it is;
+ * `own_wait_s` >= 0 marks the halls whose wait is shorter. NULL before any
+ * board arrived. */
+static json_t *s_neighbours_json(const branchd_t *d, int64_t own_wait_s)
+{
+    const branchd_neighbours_t *n = &d->neighbours;
+    if (!n->received_mono)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n->n; i++) {
+        const branchd_neighbour_t *h = &n->halls[i];
+        json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I}", "hall", h->hall, "name", h->name,
+                              "online", h->online, "open", h->open, "waiting",
+                              (json_int_t)h->waiting, "estimated_wait_s",
+                              (json_int_t)h->estimated_wait_s);
+        if (own_wait_s >= 0)
+            json_object_set_new(o, "shorter", json_boolean(h->online && h->open &&
+                                                           h->estimated_wait_s < own_wait_s));
+        json_array_append_new(arr, o);
+    }
+    return json_pack("{s:o, s:b, s:o}", "as_of", s_time_or_null(n->at_ms), "stale",
+                     branchd_neighbours_stale(d), "halls", arr);
+}
+
+/* The e-channel advice for a service, or NULL when none is due. "nearby"
+ * names the nearby open halls with a shorter wait when HQ's board is
+ * current, else the halls the policy names to divert to; the board itself
+ * comes along, stale or not, marked as it is. */
+static json_t *s_advice_json(const branchd_t *d, const char *service, const engine_advice_t *adv)
 {
     if (!adv->divert)
         return NULL;
@@ -202,12 +229,30 @@ static json_t *s_advice_json(const branchd_t *d, const engine_advice_t *adv)
     json_t *ch = json_array();
     for (size_t i = 0; i < p->n_echannels; i++)
         json_array_append_new(ch, json_string(p->echannels[i]));
-    json_t *o = json_pack("{s:b, s:I, s:I, s:o, s:o, s:s}", "divert", 1, "waiting",
+    const engine_service_t *svc = engine_service(d->engine, service);
+    int64_t own = queue_estimate_wait_s(engine_state(d->engine), service, adv->waiting,
+                                        svc && svc->sla_s > 0 ? svc->sla_s / 2 : 300);
+    json_t *nearby;
+    bool live = d->neighbours.received_mono && !branchd_neighbours_stale(d);
+    if (live) {
+        nearby = json_array();
+        for (size_t i = 0; i < d->neighbours.n; i++) {
+            const branchd_neighbour_t *h = &d->neighbours.halls[i];
+            if (h->online && h->open && h->estimated_wait_s < own)
+                json_array_append_new(nearby, json_string(h->hall));
+        }
+    } else {
+        nearby = s_divert_json(p->n_divert, p->divert_to);
+    }
+    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:s, s:s}", "divert", 1, "waiting",
                           (json_int_t)adv->waiting, "threshold", (json_int_t)adv->threshold,
-                          "echannels", ch, "nearby", s_divert_json(p->n_divert, p->divert_to),
-                          "message",
+                          "estimated_wait_s", (json_int_t)own, "echannels", ch, "nearby", nearby,
+                          "nearby_from", live ? "hq" : "policy", "message",
                           "Many customers are waiting: this service is also available online "
                           "and in nearby halls.");
+    json_t *board = s_neighbours_json(d, own);
+    if (board)
+        json_object_set_new(o, "neighbours", board);
     return o;
 }
 
@@ -239,7 +284,7 @@ static json_t *s_ticket_answer_json(const branchd_t *d, const engine_ticket_answ
 {
     const hb_hs_ticket_t *t = hb_hall_state_ticket(engine_state(d->engine), a->ticket);
     json_t *o = t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", a->ticket);
-    json_t *adv = s_advice_json(d, &a->advice);
+    json_t *adv = s_advice_json(d, t ? t->service : "", &a->advice);
     if (adv)
         json_object_set_new(o, "advice", adv);
     return o;
@@ -780,13 +825,15 @@ static void s_get_hall(hb_http_req_t *req, void *arg)
     for (size_t i = 0; i < cfg->n_services; i++) {
         engine_advice_t adv;
         engine_advice(d->engine, cfg->services[i].code, &adv);
-        json_t *a = s_advice_json(d, &adv);
+        json_t *a = s_advice_json(d, cfg->services[i].code, &adv);
         if (a) {
             json_object_set_new(a, "service", json_string(cfg->services[i].code));
             json_array_append_new(advice, a);
         }
     }
     json_object_set_new(o, "advice", advice);
+    json_t *board = s_neighbours_json(d, -1);
+    json_object_set_new(o, "neighbours", board ? board : json_null());
     hb_http_reply_json(req, 200, o);
 }
 

@@ -177,6 +177,35 @@ static void s_on_document(void *arg, bool calendar, uint64_t version, const uint
         hb_log_once("downlink-refused", HB_LOG_WARN, "downlink: %s", err);
 }
 
+static void s_on_neighbours(void *arg, const Hallbus__NeighbourBoard *nb)
+{
+    branchd_t *d = arg;
+    branchd_neighbours_t *n = &d->neighbours;
+    n->n = 0;
+    for (size_t i = 0; i < nb->n_neighbours && n->n < BRANCHD_NEIGHBOURS_MAX; i++) {
+        const Hallbus__Neighbour *src = nb->neighbours[i];
+        if (!src->hall || !hb_hall_id_valid(src->hall))
+            continue; /* not from a conforming HQ: left out */
+        branchd_neighbour_t *dst = &n->halls[n->n++];
+        snprintf(dst->hall, sizeof dst->hall, "%s", src->hall);
+        snprintf(dst->name, sizeof dst->name, "%s", src->name ? src->name : "");
+        dst->online = src->online;
+        dst->open = src->open;
+        dst->waiting = src->waiting;
+        dst->estimated_wait_s = src->estimated_wait_s;
+    }
+    n->at_ms = nb->at_ms;
+    n->received_mono = hb_mono_ms();
+}
+
+bool branchd_neighbours_stale(const branchd_t *d)
+{
+    uplink_stats_t st;
+    uplink_get_stats(d->uplink, &st);
+    return !d->neighbours.received_mono || !st.connected ||
+           hb_mono_ms() - d->neighbours.received_mono > BRANCHD_NEIGHBOURS_STALE_MS;
+}
+
 static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
 {
     branchd_t *d = arg;
@@ -308,6 +337,7 @@ int main(int argc, char **argv)
         .software = BRANCHD_VERSION,
         .on_document = s_on_document,
         .versions = s_versions,
+        .on_neighbours = s_on_neighbours,
         .doc_arg = d,
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)

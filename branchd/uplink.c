@@ -312,6 +312,10 @@ static bool s_on_readable(void *arg)
             up->cfg.on_document(up->cfg.doc_arg, cal, version, doc.data, doc.len);
         break;
     }
+    case HALLBUS__FRAME__KIND_NEIGHBOURS:
+        if (up->cfg.on_neighbours)
+            up->cfg.on_neighbours(up->cfg.doc_arg, frame->neighbours);
+        break;
     default:
         /* Frame kinds of a newer HQ: not handled by this build; ignored
          * rather than refused. */

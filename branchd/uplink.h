@@ -38,6 +38,8 @@ typedef struct uplink_config {
     void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc,
                         size_t len);
     void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
+    /* HQ's board of the hall's nearby halls (may be NULL). */
+    void (*on_neighbours)(void *arg, const Hallbus__NeighbourBoard *board);
     void *doc_arg;
 } uplink_config_t;
 

@@ -146,8 +146,16 @@ static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t 
         t->complaints_overdue = hb_hall_state_overdue(s, now);
         for (size_t i = 0; i < s->n_devices; i++)
             t->devices_not_ok += s->devices[i].state != HALLBUS__DEVICE_STATE__DEVICE_STATE_OK;
-        for (size_t i = 0; p && i < s->n_services && !near; i++)
-            near = s->services[i].waiting * 4 > (uint64_t)p->diversion_threshold * 3;
+        uint64_t work_s = 0;
+        for (size_t i = 0; i < s->n_services; i++) {
+            const hb_hs_service_t *svc = &s->services[i];
+            uint32_t mean = hb_hall_state_mean_service_s(svc);
+            work_s += (uint64_t)svc->waiting * (mean ? mean : 300);
+            if (p && svc->waiting * 4 > (uint64_t)p->diversion_threshold * 3)
+                near = true;
+        }
+        uint64_t est = work_s / (t->counters_open ? t->counters_open : 1);
+        t->est_wait_s = est > UINT32_MAX ? UINT32_MAX : (uint32_t)est;
         t->issued_today = s->today.issued;
         t->served_today = s->today.served;
     }
@@ -200,6 +208,7 @@ static json_t *s_tile_json(hq_board_t *b, const char *hall, const hq_tile_t *t, 
         (json_int_t)t->backlog, "seq", (json_int_t)t->seq, "policy_version",
         (json_int_t)t->policy_version, "calendar_version", (json_int_t)t->calendar_version);
     json_object_set_new(o, "oldest_issued", oldest[0] ? json_string(oldest) : json_null());
+    json_object_set_new(o, "estimated_wait_s", json_integer(t->est_wait_s));
     if (oh) {
         json_object_set_new(o, "name", oh->name ? json_string(oh->name) : json_null());
         json_object_set_new(o, "city", json_string(chain[0]->id));
@@ -299,6 +308,11 @@ static bool s_has_tag(const org_t *org, const org_hall_t *oh, const char *tag)
         if (strcmp(org_tag_name(org, oh->tags[i]), tag) == 0)
             return true;
     return false;
+}
+
+const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall)
+{
+    return s_tile(b, hq_halls_find(b->halls, hall));
 }
 
 json_t *hq_board_tile_json(hq_board_t *b, const char *hall)

@@ -41,6 +41,7 @@ typedef struct hq_tile {
     uint16_t devices_not_ok;
     uint32_t alerts;
     uint32_t issued_today, served_today;
+    uint32_t est_wait_s; /* for a ticket taken now: the queue over the open counters */
     uint64_t backlog;  /* events the hall holds that HQ does not yet */
     uint64_t seq;      /* the mirror's last event */
     uint64_t policy_version, calendar_version;
@@ -61,6 +62,8 @@ void hq_board_set_alerts(hq_board_t *b, const char *hall, uint32_t open_alerts);
  * `alerting` and `worst` (NULL/false for no filter), paged. */
 json_t *hq_board_halls_json(hq_board_t *b, const char *region, const char *tag, bool alerting,
                             const char *worst, size_t offset, size_t limit);
+/* One hall's tile, or NULL before it connected; valid until the next tick. */
+const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall);
 /* One hall's tile (new reference) or NULL. */
 json_t *hq_board_tile_json(hq_board_t *b, const char *hall);
 /* Region aggregates: every region (with `region` NULL) or one region with

@@ -10,6 +10,7 @@
 #include "hqstore.h"
 #include "ingest.h"
 #include "live.h"
+#include "neighbours.h"
 #include "sse.h"
 #include "writer.h"
 #include "zap.h"
@@ -36,6 +37,7 @@ typedef struct hqd_config {
     uint64_t max_body;
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
+    int64_t neighbours_ms;
     int64_t stream_ring;
     int64_t stream_clients;
     int64_t mirror_snapshot_events;
@@ -56,6 +58,7 @@ typedef struct hqd {
     hq_downlink_t *downlink;
     hq_sse_t *sse;
     hq_board_t *board;
+    hq_neighbours_t *neighbours;
     hq_ingest_t *ingest;
     hb_http_t *http;
     int64_t started_ms;

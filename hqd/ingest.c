@@ -311,6 +311,7 @@ static const frame_handler_fn s_handlers[] = {
     [HALLBUS__FRAME__KIND_REJECT] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_POLICY] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_CALENDAR] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_NEIGHBOURS] = s_on_downlink_kind,
 };
 
 static void s_discard_rest(void *sock)
@@ -532,6 +533,16 @@ int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint6
 }
 
 void hq_ingest_flush(hq_ingest_t *ing) { hb_zuv_drain(&ing->zuv); }
+
+int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__NeighbourBoard *nb)
+{
+    if (h->rid_len == 0)
+        return HB_ENOTFOUND;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_NEIGHBOURS;
+    f.neighbours = (Hallbus__NeighbourBoard *)nb;
+    return s_send(ing, h->rid, h->rid_len, &f);
+}
 
 static void s_zuv_closed(hb_zuv_t *zuv)
 {

@@ -10,6 +10,7 @@
 
 #include "halls.h"
 #include "writer.h"
+#include "hallbus.pb-c.h"
 #include "hallbus/cert.h"
 
 #include <stdint.h>
@@ -60,6 +61,8 @@ void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg);
  * when the hall has no connection, HB_EAGAIN when its queue is full. */
 int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *hall, bool calendar, uint64_t version,
                             const char *doc, size_t len);
+/* Sends a neighbour board to the hall's current connection (as above). */
+int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__NeighbourBoard *nb);
 /* Reads what arrived meanwhile: call after a run of sends (sending may use
  * the socket's edge; see zuv.h). Not from inside a hello hook. */
 void hq_ingest_flush(hq_ingest_t *ing);

@@ -52,6 +52,8 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the HTTP API"),
+    CFG("neighbour_board_every", HB_CONF_DURATION, neighbours_ms, "3s", 500, 600000, false,
+        "how often a hall may get its neighbours' state (sent when it changed)"),
     CFG("stream_ring", HB_CONF_INT, stream_ring, "200000", 16, 100000000, false,
         "changes kept for clients of /v1/stream to resume from"),
     CFG("stream_clients", HB_CONF_INT, stream_clients, "256", 1, 100000, false,
@@ -155,6 +157,7 @@ static void s_on_board_tick(uv_timer_t *t)
 {
     hqd_t *hq = t->data;
     hq_board_tick(hq->board);
+    hq_neighbours_tick(hq->neighbours);
 }
 
 /* Runs on the writer thread: stored batches go on to the live mirror. */
@@ -317,6 +320,10 @@ int main(int argc, char **argv)
     if (hq_sse_new(hq->loop, &scfg, &hq->sse) != 0 ||
         hq_board_new(hq->control, hq->halls, hq->ingest, hq->live, hq->sse, &hq->board) != 0)
         return 1;
+    hq_neighbours_config_t ncfg = {.interval_ms = hq->cfg.neighbours_ms,
+                                   .refresh_ms = 5 * hq->cfg.neighbours_ms};
+    if (hq_neighbours_new(hq->control, hq->halls, hq->ingest, hq->board, &ncfg, &hq->neighbours) != 0)
+        return 1;
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     if (!hq->http || hqd_api_register(hq) != 0) {
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
@@ -347,6 +354,7 @@ int main(int argc, char **argv)
     hq_zap_stop(&hq->zap);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_downlink_destroy(&hq->downlink);
+    hq_neighbours_destroy(&hq->neighbours);
     hq_board_destroy(&hq->board);
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);
