@@ -1165,6 +1165,9 @@ int alertstore_prune(alertstore_t *st, int64_t now_ms, size_t max_deletes, size_
         return 0;
     if (max_deletes > PRUNE_MAX)
         max_deletes = PRUNE_MAX;
+    /* The other housekeeping LMDB asks for: reader slots of dead readers
+     * pin pages the deletes below would free. */
+    hb_store_reader_check(&st->store);
     victim_t *vs = malloc(max_deletes * sizeof *vs);
     if (!vs)
         return HB_ENOMEM;

@@ -190,11 +190,11 @@ int alertstore_history_json(alertstore_t *st, const alertstore_query_t *q, json_
 /* One stored alert by id (as last committed). HB_ENOTFOUND, HB_EDB. */
 int alertstore_get(alertstore_t *st, uint64_t id, alert_record_t *out);
 
-/* Housekeeping: deletes at most `max_deletes` cleared alerts, those past
- * the retention age and then the oldest while there are more than
- * retention_count, in one transaction. `deleted` (may be NULL) says how
- * many; call again while it equals `max_deletes`. Not while a batch is open
- * (HB_ECONFLICT). */
+/* Housekeeping: clears stale reader slots, then deletes at most
+ * `max_deletes` cleared alerts, those past the retention age and then the
+ * oldest while there are more than retention_count, in one transaction.
+ * `deleted` (may be NULL) says how many; call again while it equals
+ * `max_deletes`. Not while a batch is open (HB_ECONFLICT). */
 int alertstore_prune(alertstore_t *st, int64_t now_ms, size_t max_deletes, size_t *deleted);
 
 void alertstore_get_stats(alertstore_t *st, alertstore_stats_t *out);
