@@ -1,0 +1,622 @@
+/* The alert rules (alerts.h): one function per kind, listed in a table,
+ * each reading the mirrored state and the policy at one moment and putting
+ * what holds into a bounded, sorted set; and the diff between two sets.
+ * docs/ALERTS.md is the rules' prose and must change with them.
+ *
+ * Not here: ids, times of raising and clearing, persistence (alertstore.c),
+ * and deciding when to evaluate (hqd's loop). */
+#include "alerts.h"
+
+#include "hallbus/time.h"
+#include "hallbus/tz.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ kinds ---- */
+
+static const struct {
+    int kind;
+    const char *name;
+    const char *unit;
+} s_kinds[] = {
+    {ALERT_HALL_OFFLINE, "hall_offline", "s"},
+    {ALERT_HALL_NOT_OPEN, "hall_not_open", "s"},
+    {ALERT_NO_COUNTER_OPEN, "no_counter_open", "s"},
+    {ALERT_WAIT_SLA, "wait_sla", "s"},
+    {ALERT_DIVERSION, "diversion", "customers"},
+    {ALERT_DEVICE_FAULT, "device_fault", "s"},
+    {ALERT_COMPLAINT_ACK_OVERDUE, "complaint_ack_overdue", "s"},
+    {ALERT_COMPLAINT_RESOLVE_OVERDUE, "complaint_resolve_overdue", "s"},
+};
+
+#define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
+
+const char *alert_kind_name(int kind)
+{
+    for (size_t i = 0; i < KINDS_N; i++)
+        if (s_kinds[i].kind == kind)
+            return s_kinds[i].name;
+    return "unknown";
+}
+
+int alert_kind_parse(const char *name)
+{
+    for (size_t i = 0; name && i < KINDS_N; i++)
+        if (strcmp(s_kinds[i].name, name) == 0)
+            return s_kinds[i].kind;
+    return 0;
+}
+
+const char *alert_kind_unit(int kind)
+{
+    for (size_t i = 0; i < KINDS_N; i++)
+        if (s_kinds[i].kind == kind)
+            return s_kinds[i].unit;
+    return "s";
+}
+
+void alerts_params_default(alerts_params_t *params)
+{
+    params->offline_grace_s = ALERTS_OFFLINE_GRACE_S_DEFAULT;
+    params->no_counter_grace_s = ALERTS_NO_COUNTER_GRACE_S_DEFAULT;
+}
+
+/* ------------------------------------------------------- arithmetic ---- */
+
+/* Times come from halls' events: keep sums and differences from wrapping. */
+static int64_t s_add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t s_elapsed_ms(int64_t from, int64_t to)
+{
+    int64_t d;
+    if (to <= from)
+        return 0;
+    if (__builtin_sub_overflow(to, from, &d))
+        return INT64_MAX;
+    return d;
+}
+
+static int64_t s_max(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Seconds of a policy member as ms; members are bounded (at most a week),
+ * a hand-built negative one counts as zero. */
+static int64_t s_ms(int64_t s) { return s > 0 ? s * 1000 : 0; }
+
+/* --------------------------------------------------------- the set ---- */
+
+int alert_key_cmp(const alert_t *a, const alert_t *b)
+{
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return strcmp(a->subject, b->subject);
+}
+
+/* Puts `a` in its place by key. A full set keeps the ALERTS_MAX smallest
+ * keys, which is what lets a truncated set vouch for every key up to its
+ * last entry. */
+static void s_set_put(alert_set_t *set, const alert_t *a)
+{
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (alert_key_cmp(&set->alerts[mid], a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Every rule yields a key once (a service and priority, a complaint, a
+     * device are each one entry of the state). */
+    assert(lo == set->n || alert_key_cmp(&set->alerts[lo], a) != 0);
+    if (lo == ALERTS_MAX) {
+        set->dropped++;
+        return;
+    }
+    size_t keep = set->n < ALERTS_MAX ? set->n : ALERTS_MAX - 1;
+    if (set->n == ALERTS_MAX)
+        set->dropped++;
+    memmove(&set->alerts[lo + 1], &set->alerts[lo], (keep - lo) * sizeof set->alerts[0]);
+    set->alerts[lo] = *a;
+    set->n = keep + 1;
+}
+
+/* Formats into a bounded field, cutting where a UTF-8 character starts so
+ * that the text stays valid for JSON (ids and device details are UTF-8). */
+static void s_text(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void s_text(char *dst, size_t cap, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    size_t n = w < 0 ? 0 : strnlen(tmp, sizeof tmp);
+    if (n > cap - 1) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)tmp[n] & 0xC0u) == 0x80u)
+            n--;
+    }
+    memcpy(dst, tmp, n);
+    dst[n] = '\0';
+}
+
+/* Whole structs are cleared so that equal inputs give equal bytes, not
+ * only equal strings. */
+static void s_alert(alert_t *a, int kind, int64_t value, int64_t threshold, int64_t since_ms)
+{
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->value = value;
+    a->threshold = threshold;
+    a->since_ms = since_ms;
+}
+
+/* ---------------------------------------------------- opening hours ---- */
+
+typedef struct span {
+    int64_t a, b; /* [a, b) on the UTC clock */
+} span_t;
+
+static int64_t s_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
+{
+    if (minute >= 1440)
+        return hb_tz_local_to_utc(p->tz, day + 1, 0, 0);
+    return hb_tz_local_to_utc(p->tz, day, minute / 60, minute % 60);
+}
+
+/* The opening intervals of local day `day` as UTC instants, the way
+ * hb_policy_open_at places them (an interval a clock change swallows is
+ * empty and left out). */
+static size_t s_day_spans(const hb_policy_t *p, int32_t day, span_t out[HB_POLICY_INTERVALS])
+{
+    hb_hours_t h;
+    hb_policy_hours_on(p, day, &h);
+    size_t n = 0;
+    for (uint8_t i = 0; i < h.n && i < HB_POLICY_INTERVALS; i++) {
+        int64_t a = s_boundary(p, day, h.iv[i].from), b = s_boundary(p, day, h.iv[i].to);
+        if (b > a)
+            out[n++] = (span_t){a, b};
+    }
+    return n;
+}
+
+/* Whether the hall is open at `t`, and if so when the current opening
+ * began: intervals that touch (one ends where the next starts, as a day
+ * ending at 24:00 and the next starting at 00:00) are one opening, as in
+ * hb_policy_open_at. hb_policy_open_at itself is not used because it
+ * looks ahead for the closing time, up to HB_POLICY_SEARCH_DAYS for a hall
+ * open round the clock, and this runs for every hall every second; looking
+ * back for the start stops after ALERTS_OPENING_BACK_DAYS. */
+static bool s_opening(const hb_policy_t *p, int64_t t, int64_t *start)
+{
+    int32_t today = hb_tz_local_day(p->tz, t);
+    span_t sp[HB_POLICY_INTERVALS];
+    size_t n = 0, at = 0;
+    int32_t day;
+    bool found = false;
+    /* Yesterday too: a clock change can put part of its hours after local
+     * midnight. */
+    for (day = today; day >= today - 1 && !found; day--) {
+        n = s_day_spans(p, day, sp);
+        for (at = 0; at < n; at++) {
+            if (sp[at].a <= t && t < sp[at].b) {
+                found = true;
+                break;
+            }
+        }
+        if (found)
+            break;
+    }
+    if (!found)
+        return false;
+    *start = sp[at].a;
+    for (;;) {
+        span_t prev;
+        if (at > 0) {
+            prev = sp[--at];
+        } else {
+            n = 0;
+            while (n == 0 && day > today - ALERTS_OPENING_BACK_DAYS)
+                n = s_day_spans(p, --day, sp);
+            if (n == 0)
+                return true;
+            at = n - 1;
+            prev = sp[at];
+        }
+        if (prev.b < *start || prev.a >= *start)
+            return true;
+        *start = prev.a;
+    }
+}
+
+/* ------------------------------------------------------------ rules ---- */
+
+typedef struct ctx {
+    const hb_hall_state_t *s; /* NULL: nothing mirrored */
+    const hb_policy_t *p;
+    const alerts_params_t *params;
+    bool online;
+    int64_t link_since;
+    int64_t now;
+    /* The moment the state describes: now while online, else the moment
+     * the link went down (the hall may have moved on since, unseen). */
+    int64_t t;
+    bool open;             /* at now */
+    int64_t opening_start; /* when open */
+    /* Rules gated by opening hours may read the state: the hall is open
+     * now and the state was current at some moment of this opening. */
+    bool gated;
+    alert_set_t *out;
+} ctx_t;
+
+static void s_hall_offline(ctx_t *c)
+{
+    if (c->online || !c->open)
+        return;
+    /* Offline time counts from the opening at the earliest: a hall that
+     * boots a minute after opening is not an alert, one that stays away is. */
+    int64_t from = s_max(c->link_since, c->opening_start);
+    int64_t since = s_add_sat(from, s_ms(c->params->offline_grace_s));
+    if (c->now < since)
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_HALL_OFFLINE, s_elapsed_ms(from, c->now) / 1000,
+            c->params->offline_grace_s, since);
+    char when[HB_RFC3339_MAX];
+    if (c->link_since > 0) {
+        hb_time_format(c->link_since, when);
+        s_text(a.detail, sizeof a.detail,
+               "no link since %s: offline for %" PRId64 " s of opening time (grace %" PRId64 " s)",
+               when, a.value, a.threshold);
+    } else {
+        s_text(a.detail, sizeof a.detail,
+               "not connected since head office started: offline for %" PRId64
+               " s of opening time (grace %" PRId64 " s)",
+               a.value, a.threshold);
+    }
+    s_set_put(c->out, &a);
+}
+
+/* Whether a counter has opened since the opening began, read from what
+ * the state keeps of counters (docs/ALERTS.md, "hall_not_open"). */
+static bool s_counter_opened_since(const hb_hall_state_t *s, int64_t start)
+{
+    for (size_t i = 0; i < s->n_counters; i++) {
+        const hb_hs_counter_t *k = &s->counters[i];
+        if (k->state == HB_COUNTER_IDLE || k->state == HB_COUNTER_CALLING ||
+            k->state == HB_COUNTER_SERVING)
+            return true;
+        /* Paused or closed at or after the start, having been open today:
+         * it was open right up to that change, so during this opening. */
+        if (k->state_since_ms >= start && k->open_ms > 0)
+            return true;
+    }
+    return false;
+}
+
+static void s_hall_not_open(ctx_t *c)
+{
+    if (!c->gated)
+        return;
+    int64_t grace_s = c->p->not_open_grace_s;
+    int64_t since = s_add_sat(c->opening_start, s_ms(grace_s));
+    if (c->t < since || s_counter_opened_since(c->s, c->opening_start))
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_HALL_NOT_OPEN, s_elapsed_ms(c->opening_start, c->t) / 1000, grace_s, since);
+    char when[HB_RFC3339_MAX];
+    hb_time_format(c->opening_start, when);
+    s_text(a.detail, sizeof a.detail,
+           "open since %s by its hours, but no counter has opened for %" PRId64
+           " s (grace %" PRId64 " s)",
+           when, a.value, a.threshold);
+    s_set_put(c->out, &a);
+}
+
+static void s_no_counter_open(ctx_t *c)
+{
+    if (!c->gated)
+        return;
+    const hb_hall_state_t *s = c->s;
+    uint32_t waiting = hb_hall_state_waiting(s);
+    if (waiting == 0)
+        return;
+    /* Since when nobody has been open while someone waited: the latest of
+     * the opening's start, the oldest waiting ticket's issue, and the last
+     * change of any counter (all are not open now, so each has been so
+     * since its own change). */
+    int64_t from = c->opening_start, oldest = INT64_MAX;
+    for (size_t i = 0; i < s->n_counters; i++) {
+        const hb_hs_counter_t *k = &s->counters[i];
+        if (k->state == HB_COUNTER_IDLE || k->state == HB_COUNTER_CALLING ||
+            k->state == HB_COUNTER_SERVING)
+            return;
+        from = s_max(from, k->state_since_ms);
+    }
+    for (size_t i = 0; i < s->n_tickets; i++)
+        if (s->tickets[i].state == HB_TICKET_WAITING && s->tickets[i].issued_ms < oldest)
+            oldest = s->tickets[i].issued_ms;
+    if (oldest != INT64_MAX)
+        from = s_max(from, oldest);
+    int64_t grace_s = c->params->no_counter_grace_s;
+    int64_t since = s_add_sat(from, s_ms(grace_s));
+    if (c->t < since)
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_NO_COUNTER_OPEN, s_elapsed_ms(from, c->t) / 1000, grace_s, since);
+    s_text(a.detail, sizeof a.detail,
+           "%" PRIu32 " customer%s waiting and no counter open for %" PRId64 " s (grace %" PRId64
+           " s)",
+           waiting, waiting == 1 ? "" : "s", a.value, a.threshold);
+    s_set_put(c->out, &a);
+}
+
+/* The oldest waiting ticket of one service and priority. */
+typedef struct wait_pair {
+    const char *service;
+    int priority;
+    const hb_hs_ticket_t *oldest;
+} wait_pair_t;
+
+#define WAIT_PAIRS_MAX (HB_HS_SERVICES_MAX * 8)
+
+static void s_priority_name(int priority, char *out, size_t cap)
+{
+    if (!hb_enum_name(&hallbus__priority__descriptor, priority, out, cap))
+        snprintf(out, cap, "%d", priority);
+}
+
+static void s_wait_sla(ctx_t *c)
+{
+    if (!c->gated)
+        return;
+    const hb_hall_state_t *s = c->s;
+    wait_pair_t pairs[WAIT_PAIRS_MAX];
+    size_t n = 0, last = 0;
+    for (size_t i = 0; i < s->n_tickets; i++) {
+        const hb_hs_ticket_t *t = &s->tickets[i];
+        if (t->state != HB_TICKET_WAITING)
+            continue;
+        /* Neighbouring tickets are often of one service: try the last
+         * pair first. */
+        size_t k = n;
+        if (n > 0 && pairs[last].priority == t->priority &&
+            strcmp(pairs[last].service, t->service) == 0) {
+            k = last;
+        } else {
+            for (k = 0; k < n; k++)
+                if (pairs[k].priority == t->priority && strcmp(pairs[k].service, t->service) == 0)
+                    break;
+        }
+        if (k == n) {
+            /* More pairs than services times priorities needs priority
+             * numbers no build knows; such tickets are left out. */
+            if (n == WAIT_PAIRS_MAX) {
+                c->out->dropped++;
+                continue;
+            }
+            pairs[n++] = (wait_pair_t){t->service, t->priority, t};
+        } else if (t->issued_ms < pairs[k].oldest->issued_ms) {
+            pairs[k].oldest = t;
+        }
+        last = k;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const hb_hs_ticket_t *t = pairs[k].oldest;
+        int64_t limit_s = hb_policy_max_wait_s(c->p, pairs[k].service, pairs[k].priority);
+        int64_t since = s_add_sat(t->issued_ms, s_ms(limit_s));
+        if (c->t < since)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_WAIT_SLA, s_elapsed_ms(t->issued_ms, c->t) / 1000, limit_s, since);
+        char prio[32];
+        s_priority_name(pairs[k].priority, prio, sizeof prio);
+        s_text(a.subject, sizeof a.subject, "%s:%s", pairs[k].service, prio);
+        s_text(a.detail, sizeof a.detail,
+               "ticket %s (%s) has waited %" PRId64 " s for service %s; the limit is %" PRId64
+               " s",
+               t->id, prio, a.value, pairs[k].service, a.threshold);
+        s_set_put(c->out, &a);
+    }
+}
+
+static void s_diversion(ctx_t *c)
+{
+    if (!c->gated)
+        return;
+    int64_t threshold = c->p->diversion_threshold;
+    for (size_t i = 0; i < c->s->n_services; i++) {
+        const hb_hs_service_t *v = &c->s->services[i];
+        if ((int64_t)v->waiting <= threshold)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_DIVERSION, v->waiting, threshold, 0);
+        s_text(a.subject, sizeof a.subject, "%s", v->code);
+        s_text(a.detail, sizeof a.detail,
+               "%" PRIu32 " customers wait for service %s; diversion is advised above %" PRId64,
+               v->waiting, v->code, threshold);
+        s_set_put(c->out, &a);
+    }
+}
+
+static void s_device_fault(ctx_t *c)
+{
+    if (!c->gated)
+        return;
+    int64_t limit_s = c->p->device_fault_s;
+    for (size_t i = 0; i < c->s->n_devices; i++) {
+        const hb_hs_device_t *d = &c->s->devices[i];
+        if (d->state == HALLBUS__DEVICE_STATE__DEVICE_STATE_OK)
+            continue;
+        int64_t since = s_add_sat(d->since_ms, s_ms(limit_s));
+        if (c->t < since)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_DEVICE_FAULT, s_elapsed_ms(d->since_ms, c->t) / 1000, limit_s, since);
+        char kind[32], state[32];
+        if (!hb_enum_name(&hallbus__device_kind__descriptor, d->kind, kind, sizeof kind))
+            snprintf(kind, sizeof kind, "device");
+        if (!hb_enum_name(&hallbus__device_state__descriptor, d->state, state, sizeof state))
+            snprintf(state, sizeof state, "state %d", d->state);
+        s_text(a.subject, sizeof a.subject, "%s", d->id);
+        s_text(a.detail, sizeof a.detail,
+               "%s %s is %s for %" PRId64 " s (limit %" PRId64 " s)%s%s", kind, d->id, state,
+               a.value, a.threshold, d->detail[0] ? ": " : "", d->detail);
+        s_set_put(c->out, &a);
+    }
+}
+
+/* Complaint deadlines already count opening time only (the hall computed
+ * them with its policy), so these rules are not gated by opening hours.
+ * The hall's own automatic escalation for a missed deadline counts too: it
+ * is the hall's clock that decided, and HQ's may lag a little behind. */
+static void s_complaint_ack(ctx_t *c)
+{
+    if (!c->s)
+        return;
+    for (size_t i = 0; i < c->s->n_complaints; i++) {
+        const hb_hs_complaint_t *k = &c->s->complaints[i];
+        if (k->state != HB_COMPLAINT_OPEN)
+            continue;
+        bool due = k->ack_due_ms > 0 && c->t >= k->ack_due_ms;
+        if (!due && !k->ack_missed)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_COMPLAINT_ACK_OVERDUE,
+                k->ack_due_ms > 0 ? s_elapsed_ms(k->ack_due_ms, c->t) / 1000 : 0,
+                hb_policy_ack_s(c->p, k->severity), k->ack_due_ms);
+        char when[HB_RFC3339_MAX];
+        hb_time_format(k->ack_due_ms, when);
+        s_text(a.subject, sizeof a.subject, "%s", k->id);
+        s_text(a.detail, sizeof a.detail,
+               "complaint %s (%s) not acknowledged; it was due %s, %" PRId64 " s ago", k->id,
+               k->category[0] ? k->category : "no category", k->ack_due_ms > 0 ? when : "(unknown)",
+               a.value);
+        s_set_put(c->out, &a);
+    }
+}
+
+static void s_complaint_resolve(ctx_t *c)
+{
+    if (!c->s)
+        return;
+    for (size_t i = 0; i < c->s->n_complaints; i++) {
+        const hb_hs_complaint_t *k = &c->s->complaints[i];
+        bool due = k->resolve_due_ms > 0 && c->t >= k->resolve_due_ms;
+        if (!due && !k->resolve_missed)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_COMPLAINT_RESOLVE_OVERDUE,
+                k->resolve_due_ms > 0 ? s_elapsed_ms(k->resolve_due_ms, c->t) / 1000 : 0,
+                hb_policy_resolve_s(c->p, k->severity), k->resolve_due_ms);
+        char when[HB_RFC3339_MAX];
+        hb_time_format(k->resolve_due_ms, when);
+        s_text(a.subject, sizeof a.subject, "%s", k->id);
+        s_text(a.detail, sizeof a.detail,
+               "complaint %s (%s) not resolved; it was due %s, %" PRId64 " s ago", k->id,
+               k->category[0] ? k->category : "no category",
+               k->resolve_due_ms > 0 ? when : "(unknown)", a.value);
+        s_set_put(c->out, &a);
+    }
+}
+
+/* One row per kind; the order does not matter (the set sorts), but reads
+ * as the kinds do. */
+static void (*const s_rules[])(ctx_t *c) = {
+    s_hall_offline, s_hall_not_open, s_no_counter_open,   s_wait_sla,
+    s_diversion,    s_device_fault,  s_complaint_ack, s_complaint_resolve,
+};
+
+void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_params_t *params,
+                 bool online, int64_t link_since_ms, int64_t now_ms, alert_set_t *out)
+{
+    assert(p && p->tz && out);
+    alerts_params_t defaults;
+    if (!params) {
+        alerts_params_default(&defaults);
+        params = &defaults;
+    }
+    out->n = 0;
+    out->dropped = 0;
+    ctx_t c = {.s = s, .p = p, .params = params, .online = online, .link_since = link_since_ms,
+               .now = now_ms, .t = now_ms, .out = out};
+    if (!online) {
+        /* Unknown since when: the last event is the latest moment known. */
+        int64_t known = link_since_ms > 0 ? link_since_ms : (s ? s->at_ms : 0);
+        c.t = known < now_ms ? known : now_ms;
+    }
+    c.open = s_opening(p, now_ms, &c.opening_start);
+    c.gated = s && c.open && (online || c.opening_start <= c.t);
+    for (size_t i = 0; i < sizeof s_rules / sizeof s_rules[0]; i++)
+        s_rules[i](&c);
+}
+
+/* ------------------------------------------------------------- diff ---- */
+
+int alerts_diff(const alert_t *prev, size_t n_prev, const alert_set_t *cur, int64_t now_ms,
+                const alerts_diff_ops_t *ops, void *arg, alerts_diff_result_t *result)
+{
+    alerts_diff_result_t r = {0};
+    for (size_t i = 1; i < n_prev; i++)
+        assert(alert_key_cmp(&prev[i - 1], &prev[i]) < 0);
+    /* A truncated set knows nothing past its last entry. */
+    const alert_t *last = cur->dropped > 0 && cur->n > 0 ? &cur->alerts[cur->n - 1] : NULL;
+    /* First count what stays open, so that raising never goes past the
+     * bound whatever order keys come in. */
+    size_t stay = 0;
+    for (size_t i = 0, j = 0; i < n_prev;) {
+        int c = j < cur->n ? alert_key_cmp(&prev[i], &cur->alerts[j]) : -1;
+        if (c > 0) {
+            j++;
+            continue;
+        }
+        if (c == 0 || (last && alert_key_cmp(&prev[i], last) > 0))
+            stay++;
+        if (c == 0)
+            j++;
+        i++;
+    }
+    size_t room = stay < ALERTS_MAX ? ALERTS_MAX - stay : 0;
+    int rc = 0;
+    size_t i = 0, j = 0;
+    while (rc == 0 && (i < n_prev || j < cur->n)) {
+        int c = i == n_prev ? 1 : j == cur->n ? -1 : alert_key_cmp(&prev[i], &cur->alerts[j]);
+        if (c > 0) {
+            if (room > 0) {
+                rc = ops->raise ? ops->raise(&cur->alerts[j], now_ms, arg) : 0;
+                room--;
+                r.raised++;
+            } else {
+                r.unraised++;
+            }
+            j++;
+        } else if (c < 0) {
+            if (last && alert_key_cmp(&prev[i], last) > 0) {
+                rc = ops->hold ? ops->hold(i, &prev[i], arg) : 0;
+                r.held++;
+            } else {
+                rc = ops->clear ? ops->clear(i, &prev[i], now_ms, arg) : 0;
+                r.cleared++;
+            }
+            i++;
+        } else {
+            rc = ops->keep ? ops->keep(i, &prev[i], &cur->alerts[j], arg) : 0;
+            r.kept++;
+            i++;
+            j++;
+        }
+    }
+    if (result)
+        *result = r;
+    return rc;
+}

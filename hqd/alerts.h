@@ -1,0 +1,135 @@
+/* The alert rules of head office: which conditions hold now for one hall,
+ * computed from the hall's mirrored state (hallstate.h), its effective
+ * policy (policy.h), the link's state and the present moment, and the diff
+ * that turns one evaluation after another into raises and clears.
+ *
+ * Everything here is pure: no clock, no storage, no allocation. The same
+ * inputs give the same set, in the same order, so a test can walk a hall
+ * through a day by passing `now_ms` by hand. Keeping alerts, their ids and
+ * their history is alertstore.h's job; docs/ALERTS.md states every rule. */
+#ifndef HQD_ALERTS_H
+#define HQD_ALERTS_H
+
+#include "hallbus/hallstate.h"
+#include "hallbus/policy.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ALERTS_MAX 64          /* conditions kept per hall and evaluation */
+#define ALERT_SUBJECT_MAX 96   /* "SERVICE:PRIORITY", a complaint or device id, and the NUL */
+#define ALERT_DETAIL_MAX 192   /* a sentence for people, cut at a UTF-8 boundary */
+#define ALERT_KIND_NAME_MAX 32
+
+/* The kinds, in the order a set lists them: whole-hall conditions first, so
+ * that a hall with more than ALERTS_MAX conditions keeps those. Numbers are
+ * stored in the alert history: never renumber, only add. */
+typedef enum alert_kind {
+    ALERT_HALL_OFFLINE = 1,
+    ALERT_HALL_NOT_OPEN = 2,
+    ALERT_NO_COUNTER_OPEN = 3,
+    ALERT_WAIT_SLA = 4,
+    ALERT_DIVERSION = 5,
+    ALERT_DEVICE_FAULT = 6,
+    ALERT_COMPLAINT_ACK_OVERDUE = 7,
+    ALERT_COMPLAINT_RESOLVE_OVERDUE = 8,
+} alert_kind_t;
+#define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
+#define ALERT_KIND_LAST ALERT_COMPLAINT_RESOLVE_OVERDUE
+
+/* One condition that holds. The key is (kind, subject); `value` and
+ * `threshold` are in the kind's unit (alert_kind_unit). */
+typedef struct alert {
+    int kind; /* alert_kind_t; a stored alert of a newer build may hold another number */
+    char subject[ALERT_SUBJECT_MAX]; /* "" for whole-hall kinds */
+    char detail[ALERT_DETAIL_MAX];
+    int64_t value;
+    int64_t threshold;
+    /* When the condition began to hold as far as the state tells (an issue
+     * time plus the SLA, a deadline), or 0 when it cannot tell. */
+    int64_t since_ms;
+} alert_t;
+
+/* The conditions of one hall at one moment, sorted by (kind, subject) with
+ * no key twice. When more than ALERTS_MAX hold, the first ALERTS_MAX in
+ * that order are kept and `dropped` counts the others: the set then says
+ * nothing about keys after its last entry (alerts_diff relies on this). */
+typedef struct alert_set {
+    size_t n;
+    size_t dropped;
+    alert_t alerts[ALERTS_MAX];
+} alert_set_t;
+
+/* Settings that are HQ's, not the hall's policy. */
+typedef struct alerts_params {
+    /* hall_offline: how long a hall may be unreachable during its opening
+     * hours before it is an alert (link drops shorter than this are not). */
+    int64_t offline_grace_s;
+    /* no_counter_open: how long customers may wait with no counter open
+     * (a counter closing and the next opening a minute later is normal). */
+    int64_t no_counter_grace_s;
+} alerts_params_t;
+
+#define ALERTS_OFFLINE_GRACE_S_DEFAULT 120
+#define ALERTS_NO_COUNTER_GRACE_S_DEFAULT 60
+/* How far back the start of a long opening is looked for (a hall open
+ * round the clock): far more than any grace, a bound on the work. */
+#define ALERTS_OPENING_BACK_DAYS 8
+
+void alerts_params_default(alerts_params_t *params);
+
+/* The conditions that hold for one hall at `now_ms` (the rules are in
+ * docs/ALERTS.md). `s` may be NULL when nothing of the hall is mirrored yet;
+ * `p` is the hall's effective policy; `params` may be NULL for the defaults.
+ * `online` says whether the hall's link is up, and `link_since_ms` since
+ * when it is up or down (0: unknown, e.g. never seen since hqd started).
+ * While the hall is offline the state is taken as known up to the moment
+ * the link went down, and rules that read it are judged at that moment. */
+void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_params_t *params,
+                 bool online, int64_t link_since_ms, int64_t now_ms, alert_set_t *out);
+
+/* Key order: kind, then subject bytewise. */
+int alert_key_cmp(const alert_t *a, const alert_t *b);
+
+/* ---- the diff: raise once, clear once */
+
+/* `raise` for a key of `cur` that `prev` does not have, `clear` for a key
+ * of `prev` that `cur` does not have, `keep` for a key in both (with the new
+ * value and detail), `hold` for a key of `prev` that a truncated `cur` can
+ * say nothing about (it stays open as it is). Any may be NULL. A callback
+ * returning non-zero stops the diff, which returns that value. */
+typedef struct alerts_diff_ops {
+    int (*raise)(const alert_t *cur, int64_t now_ms, void *arg);
+    int (*clear)(size_t prev_index, const alert_t *prev, int64_t now_ms, void *arg);
+    int (*keep)(size_t prev_index, const alert_t *prev, const alert_t *cur, void *arg);
+    int (*hold)(size_t prev_index, const alert_t *prev, void *arg);
+} alerts_diff_ops_t;
+
+typedef struct alerts_diff_result {
+    size_t raised, cleared, kept, held;
+    size_t unraised; /* conditions not raised because the hall had ALERTS_MAX open */
+} alerts_diff_result_t;
+
+/* Compares the alerts open before (`prev`, `n_prev` entries sorted by key
+ * with no key twice: a previous set's `alerts`, or a store's open alerts of
+ * the hall) with the set of now, calling the ops in key order. When `cur`
+ * dropped conditions, an alert of `prev` whose key sorts after `cur`'s last
+ * entry is kept as it is (its condition is unknown, not false), and new
+ * keys are raised only while fewer than ALERTS_MAX would be open, so a hall
+ * never has more than ALERTS_MAX open alerts and nothing flaps at the bound.
+ * `result` may be NULL. Returns 0, or the first non-zero callback value. */
+int alerts_diff(const alert_t *prev, size_t n_prev, const alert_set_t *cur, int64_t now_ms,
+                const alerts_diff_ops_t *ops, void *arg, alerts_diff_result_t *result);
+
+/* ---- names */
+
+/* "hall_offline", "wait_sla", ...; "unknown" for a number this build does
+ * not know. */
+const char *alert_kind_name(int kind);
+/* The kind of a name, or 0. */
+int alert_kind_parse(const char *name);
+/* The unit of value and threshold: "s" or "customers". */
+const char *alert_kind_unit(int kind);
+
+#endif
