@@ -4,6 +4,7 @@
 #include "hqd.h"
 
 #include "hallbus/error.h"
+#include "hallbus/time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,79 @@ static void s_get_stream(hb_http_req_t *req, void *arg)
     hq_sse_serve(hq->sse, req);
 }
 
+static int s_time_param(hb_http_req_t *req, const char *name, int64_t *out)
+{
+    char buf[48];
+    if (s_param(req, name, buf, sizeof buf) != 0)
+        return HB_EINVAL;
+    if (buf[0] && hb_time_parse(buf, out) != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s must be an RFC 3339 time", name);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+/* GET /v1/alerts[?state=open|history][&hall=][&kind=][&from=&to=][&before=][&limit=] */
+static void s_get_alerts(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (strcmp(req->path, "/v1/alerts") != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
+        return;
+    }
+    char state[16], hall[40], kind[40];
+    size_t limit = 100, before = 0;
+    int64_t from = 0, to = 0;
+    if (s_param(req, "state", state, sizeof state) != 0 || s_param(req, "hall", hall, sizeof hall) != 0 ||
+        s_param(req, "kind", kind, sizeof kind) != 0 || s_time_param(req, "from", &from) != 0 ||
+        s_time_param(req, "to", &to) != 0 || s_number(req, "limit", ALERTSTORE_PAGE_MAX, &limit) != 0 ||
+        s_number(req, "before", SIZE_MAX, &before) != 0)
+        return;
+    bool history = strcmp(state, "history") == 0;
+    if (state[0] && !history && strcmp(state, "open") != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "state must be open or history");
+        return;
+    }
+    if (limit == 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "limit must be from 1 to %d",
+                            ALERTSTORE_PAGE_MAX);
+        return;
+    }
+    uint32_t num = 0;
+    if (hall[0]) {
+        hq_hall_t *h = hq_halls_find(hq->halls, hall);
+        if (!h) {
+            hb_http_reply_error(req, 404, "not_found", "no hall '%s' has connected to this HQ", hall);
+            return;
+        }
+        num = h->num;
+    }
+    int k = kind[0] ? alert_kind_parse(kind) : 0;
+    if (kind[0] && k <= 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "kind '%s' is not an alert kind", kind);
+        return;
+    }
+    json_t *out = NULL;
+    char err[256];
+    int rc;
+    if (history) {
+        alertstore_query_t q = {.hall_num = num, .kind = k, .from_ms = from, .to_ms = to,
+                                .before_id = before, .limit = limit};
+        rc = alertstore_history_json(hq_alerting_store(hq->alerting), &q, &out, err, sizeof err);
+    } else {
+        alertstore_filter_t f = {.hall_num = num, .kind = k};
+        rc = alertstore_open_json(hq_alerting_store(hq->alerting), &f, limit, &out);
+        snprintf(err, sizeof err, "%s", hb_strerror(rc));
+    }
+    if (rc != 0) {
+        hb_http_reply_error(req, rc == HB_EINVAL ? 400 : 503, rc == HB_EINVAL ? "bad_parameter" : "storage",
+                            "%s", err);
+        return;
+    }
+    json_object_set_new(out, "stream_id", json_integer((json_int_t)hq_sse_last_id(hq->sse)));
+    hb_http_reply_json(req, 200, out);
+}
+
 int hqd_api_live_register(hqd_t *hq)
 {
     int rc = hb_http_route(hq->http, "GET", "/v1/live/halls", s_get_live_halls, hq);
@@ -115,5 +189,7 @@ int hqd_api_live_register(hqd_t *hq)
         rc = hb_http_route(hq->http, "GET", "/v1/regions", s_get_regions, hq);
     if (rc == 0)
         rc = hb_http_route(hq->http, "GET", "/v1/stream", s_get_stream, hq);
+    if (rc == 0)
+        rc = hb_http_route(hq->http, "GET", "/v1/alerts", s_get_alerts, hq);
     return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
+#include "alerting.h"
 #include "board.h"
 #include "control.h"
 #include "downlink.h"
@@ -38,6 +39,9 @@ typedef struct hqd_config {
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
     int64_t neighbours_ms;
+    int64_t alert_offline_grace_ms;
+    int64_t alert_no_counter_grace_ms;
+    int64_t alert_retention_ms;
     int64_t stream_ring;
     int64_t stream_clients;
     int64_t mirror_snapshot_events;
@@ -59,6 +63,7 @@ typedef struct hqd {
     hq_sse_t *sse;
     hq_board_t *board;
     hq_neighbours_t *neighbours;
+    hq_alerting_t *alerting;
     hq_ingest_t *ingest;
     hb_http_t *http;
     int64_t started_ms;

@@ -52,6 +52,12 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the HTTP API"),
+    CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
+        "a hall unreachable in its opening hours this long is an alert"),
+    CFG("alert_no_counter_grace", HB_CONF_DURATION, alert_no_counter_grace_ms, "1m", 0, 86400000,
+        false, "customers waiting with no counter open this long is an alert"),
+    CFG("alert_retention", HB_CONF_DURATION, alert_retention_ms, "400d", 86400000,
+        36500LL * 86400000, false, "cleared alerts are kept this long"),
     CFG("neighbour_board_every", HB_CONF_DURATION, neighbours_ms, "3s", 500, 600000, false,
         "how often a hall may get its neighbours' state (sent when it changed)"),
     CFG("stream_ring", HB_CONF_INT, stream_ring, "200000", 16, 100000000, false,
@@ -156,6 +162,7 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
 static void s_on_board_tick(uv_timer_t *t)
 {
     hqd_t *hq = t->data;
+    hq_alerting_tick(hq->alerting);
     hq_board_tick(hq->board);
     hq_neighbours_tick(hq->neighbours);
 }
@@ -172,8 +179,10 @@ static void s_on_tick(uv_timer_t *t)
     hqd_t *hq = t->data;
     static unsigned ticks;
     ticks++;
-    if (ticks % 60 == 0)
+    if (ticks % 60 == 0) {
         hb_store_reader_check(&hq->store.store);
+        hq_alerting_prune(hq->alerting);
+    }
     if (hq->downlink)
         hq_downlink_tick(hq->downlink);
     if (s_watchdog_ms)
@@ -324,6 +333,20 @@ int main(int argc, char **argv)
                                    .refresh_ms = 5 * hq->cfg.neighbours_ms};
     if (hq_neighbours_new(hq->control, hq->halls, hq->ingest, hq->board, &ncfg, &hq->neighbours) != 0)
         return 1;
+    char alerts_dir[4096];
+    snprintf(alerts_dir, sizeof alerts_dir, "%s/alerts", hq->cfg.data);
+    hq_alerting_config_t acfg = {
+        .dir = alerts_dir,
+        .params = {.offline_grace_s = hq->cfg.alert_offline_grace_ms / 1000,
+                   .no_counter_grace_s = hq->cfg.alert_no_counter_grace_ms / 1000},
+        .retention_ms = hq->cfg.alert_retention_ms,
+        .rounds_per_second = 4,
+    };
+    if (hq_alerting_new(&acfg, hq->control, hq->halls, hq->ingest, hq->live, hq->board, hq->sse,
+                        &hq->alerting, err, sizeof err) != 0) {
+        hb_error("cannot open the alert store in %s: %s", alerts_dir, err);
+        return 1;
+    }
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     if (!hq->http || hqd_api_register(hq) != 0) {
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
@@ -355,6 +378,7 @@ int main(int argc, char **argv)
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_downlink_destroy(&hq->downlink);
     hq_neighbours_destroy(&hq->neighbours);
+    hq_alerting_destroy(&hq->alerting);
     hq_board_destroy(&hq->board);
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);

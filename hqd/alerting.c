@@ -1,0 +1,220 @@
+/* HQ's alerting (see alerting.h). A hall's link state for the rules: when
+ * it was last seen to change (up or down), tracked here from the ingest's
+ * online test; at start every hall counts as having gone down then, so a
+ * hall that does not come back raises hall_offline only after the grace,
+ * not the moment hqd starts. */
+#include "alerting.h"
+
+#include "hallbus/error.h"
+#include "hallbus/log.h"
+#include "hallbus/time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct link_state {
+    bool known, online;
+    int64_t since_ms;
+} link_state_t;
+
+struct hq_alerting {
+    hq_alerting_config_t cfg;
+    hq_control_t *ctl;
+    hq_halls_t *halls;
+    hq_ingest_t *ing;
+    hq_live_t *live;
+    hq_board_t *board;
+    hq_sse_t *sse;
+    alertstore_t *store;
+    link_state_t *links; /* by hall number */
+    size_t cap;
+    size_t cursor;
+    int64_t started_ms;
+    bool counted; /* the board got the restored open counts */
+    uint32_t *touched; /* halls whose alerts changed in the round */
+    size_t n_touched, cap_touched;
+};
+
+int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls_t *halls,
+                    hq_ingest_t *ing, hq_live_t *live, hq_board_t *board, hq_sse_t *sse,
+                    hq_alerting_t **out, char *err, size_t errlen)
+{
+    hq_alerting_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return HB_ENOMEM;
+    a->cfg = *cfg;
+    if (a->cfg.rounds_per_second < 1)
+        a->cfg.rounds_per_second = 1;
+    a->ctl = ctl;
+    a->halls = halls;
+    a->ing = ing;
+    a->live = live;
+    a->board = board;
+    a->sse = sse;
+    a->started_ms = hb_now_ms();
+    alertstore_config_t scfg;
+    alertstore_config_default(&scfg);
+    if (cfg->retention_ms > 0)
+        scfg.retention_ms = cfg->retention_ms;
+    int rc = alertstore_open(cfg->dir, &scfg, &a->store, err, errlen);
+    if (rc != 0) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void hq_alerting_destroy(hq_alerting_t **ap)
+{
+    hq_alerting_t *a = *ap;
+    if (!a)
+        return;
+    alertstore_close(&a->store);
+    free(a->links);
+    free(a->touched);
+    free(a);
+    *ap = NULL;
+}
+
+alertstore_t *hq_alerting_store(hq_alerting_t *a) { return a->store; }
+
+static link_state_t *s_link(hq_alerting_t *a, uint32_t num)
+{
+    if (num >= a->cap) {
+        size_t cap = a->cap ? a->cap : 1024;
+        while (cap <= num)
+            cap *= 2;
+        link_state_t *p = realloc(a->links, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        memset(p + a->cap, 0, (cap - a->cap) * sizeof *p);
+        a->links = p;
+        a->cap = cap;
+    }
+    return &a->links[num];
+}
+
+static void s_touch(hq_alerting_t *a, uint32_t num)
+{
+    for (size_t i = 0; i < a->n_touched; i++)
+        if (a->touched[i] == num)
+            return;
+    if (a->n_touched == a->cap_touched) {
+        size_t cap = a->cap_touched ? a->cap_touched * 2 : 64;
+        uint32_t *p = realloc(a->touched, cap * sizeof *p);
+        if (!p)
+            return;
+        a->touched = p;
+        a->cap_touched = cap;
+    }
+    a->touched[a->n_touched++] = num;
+}
+
+/* A committed raise or clear: onto the stream, and its hall's count onto
+ * the board after the round. */
+static void s_on_change(const alert_change_t *ch, void *arg)
+{
+    hq_alerting_t *a = arg;
+    json_t *o = alert_record_json(&ch->rec);
+    if (o) {
+        json_object_set_new(o, "state",
+                            json_string(ch->type == ALERT_CHANGE_RAISED ? "raised" : "cleared"));
+        hq_sse_publish(a->sse, "alert", ch->rec.hall, NULL, o);
+        json_decref(o);
+    }
+    s_touch(a, ch->rec.hall_num);
+}
+
+static void s_count_to_board(hq_alerting_t *a, uint32_t num)
+{
+    hq_hall_t *h = hq_halls_by_num(a->halls, num);
+    if (!h)
+        return;
+    alertstore_filter_t f = {.hall_num = num};
+    hq_board_set_alerts(a->board, h->id, (uint32_t)alertstore_open_count(a->store, &f));
+}
+
+static int s_count_cb(const alert_record_t *rec, void *arg)
+{
+    s_touch(arg, rec->hall_num);
+    return 0;
+}
+
+void hq_alerting_tick(hq_alerting_t *a)
+{
+    if (!a->counted) {
+        /* Alerts open before a restart show on the board at once. */
+        alertstore_open_each(a->store, NULL, s_count_cb, a);
+        for (size_t i = 0; i < a->n_touched; i++)
+            s_count_to_board(a, a->touched[i]);
+        a->n_touched = 0;
+        a->counted = true;
+    }
+    hq_live_stats_t ls;
+    hq_live_get_stats(a->live, &ls);
+    if (ls.rebuilding)
+        return; /* half-built states would raise and clear at random */
+    size_t total = hq_halls_count(a->halls);
+    if (total == 0)
+        return;
+    size_t slice = (total + (size_t)a->cfg.rounds_per_second - 1) / (size_t)a->cfg.rounds_per_second;
+    int64_t now = hb_now_ms();
+    if (alertstore_batch_begin(a->store) != 0)
+        return;
+    hq_live_read_lock(a->live);
+    for (size_t k = 0; k < slice && k < total; k++) {
+        size_t i = (a->cursor + k) % total;
+        hq_hall_t *h = hq_halls_sorted(a->halls, i);
+        link_state_t *ls_h = h ? s_link(a, h->num) : NULL;
+        if (!h || !ls_h)
+            continue;
+        bool online = hq_ingest_hall_online(a->ing, h);
+        if (!ls_h->known) {
+            ls_h->known = true;
+            ls_h->online = online;
+            ls_h->since_ms = online ? now : a->started_ms;
+        } else if (ls_h->online != online) {
+            ls_h->online = online;
+            /* Down since it was last heard from; up since now. */
+            ls_h->since_ms = online ? now : (h->last_seen_ms ? h->last_seen_ms : now);
+        }
+        const hb_policy_t *p = hq_control_policy(a->ctl, h->id);
+        if (!p)
+            continue;
+        alert_set_t set;
+        alerts_eval(hq_live_state(a->live, h->num), p, &a->cfg.params, online, ls_h->since_ms, now,
+                    &set);
+        int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
+        if (rc == HB_ETOOBIG) {
+            /* The batch is full: commit what it holds and take this hall
+             * in a new one. */
+            hq_live_read_unlock(a->live);
+            alertstore_batch_commit(a->store, s_on_change, a);
+            alertstore_batch_begin(a->store);
+            hq_live_read_lock(a->live);
+            rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
+        }
+        if (rc != 0)
+            hb_log_once("alerting-apply", HB_LOG_WARN, "alerting: hall %s: %s", h->id,
+                        hb_strerror(rc));
+    }
+    hq_live_read_unlock(a->live);
+    a->cursor = (a->cursor + slice) % total;
+    /* An empty batch commits nothing (no sync). */
+    int rc = alertstore_batch_commit(a->store, s_on_change, a);
+    if (rc != 0)
+        hb_log_once("alerting-commit", HB_LOG_ERROR, "alerting: cannot store alerts: %s",
+                    hb_strerror(rc));
+    for (size_t i = 0; i < a->n_touched; i++)
+        s_count_to_board(a, a->touched[i]);
+    a->n_touched = 0;
+}
+
+void hq_alerting_prune(hq_alerting_t *a)
+{
+    size_t deleted = 0;
+    alertstore_prune(a->store, hb_now_ms(), 10000, &deleted);
+    if (deleted)
+        hb_debug("alerting: pruned %zu old alert(s)", deleted);
+}

@@ -1,0 +1,38 @@
+/* HQ's alerting: evaluates every hall about once a second with the alert
+ * rules (alerts.h) against its mirrored state, its effective policy and its
+ * link, applies the sets to the alert store (raise once, clear once, in one
+ * synced commit per round, and only when something changed), and passes
+ * every raise and clear on to the change stream and the board. Runs on the
+ * loop thread, a slice of the halls per board round. */
+#ifndef HQD_ALERTING_H
+#define HQD_ALERTING_H
+
+#include "alerts.h"
+#include "alertstore.h"
+#include "board.h"
+#include "control.h"
+#include "halls.h"
+#include "ingest.h"
+#include "live.h"
+#include "sse.h"
+
+typedef struct hq_alerting hq_alerting_t;
+
+typedef struct hq_alerting_config {
+    const char *dir; /* the alert store's folder */
+    alerts_params_t params;
+    int64_t retention_ms;
+    int rounds_per_second; /* the caller's tick rate: each hall once per second */
+} hq_alerting_config_t;
+
+int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls_t *halls,
+                    hq_ingest_t *ing, hq_live_t *live, hq_board_t *board, hq_sse_t *sse,
+                    hq_alerting_t **out, char *err, size_t errlen);
+void hq_alerting_destroy(hq_alerting_t **a);
+/* One round: the next slice of halls. */
+void hq_alerting_tick(hq_alerting_t *a);
+/* Housekeeping: the history's retention. */
+void hq_alerting_prune(hq_alerting_t *a);
+alertstore_t *hq_alerting_store(hq_alerting_t *a);
+
+#endif
