@@ -234,7 +234,8 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     }
     if (ob->first_seq > ob->last_seq)
         ob->first_seq = ob->last_seq + 1;
-    *first_seq = ob->last_seq + 1;
+    if (first_seq)
+        *first_seq = ob->last_seq + 1;
     ob->last_seq += n;
     ob->digest = digest;
     return 0;
