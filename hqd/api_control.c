@@ -478,8 +478,12 @@ static void s_get_org_hall(hb_http_req_t *req, void *arg)
 static void s_get_policies(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (s_exact(req, "/v1/policies"))
-        hb_http_reply_json(req, 200, hq_control_policies_json(hq->control));
+    if (!s_exact(req, "/v1/policies"))
+        return;
+    json_t *o = hq_control_policies_json(hq->control);
+    if (o && hq_control_policy_version(hq->control) == 0)
+        json_object_set_new(o, "published_by", json_null()); /* as published_at: not yet */
+    hb_http_reply_json(req, 200, o);
 }
 
 /* The scope a /v1/policies/national | regions/{id} | halls/{id} path

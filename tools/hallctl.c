@@ -999,7 +999,7 @@ static void s_hq_print_report(const json_t *r)
     {
         char camps[512];
         const json_t *days = json_object_get(f, "days");
-        printf("%-7s  %-12s  %-24s  %5lld halls  %s..%s  %s\n", s_jstr(f, "severity"),
+        printf("%-7s  %-12s  %-24s  %5lld hall(s)  %s..%s  %s\n", s_jstr(f, "severity"),
                s_jstr(f, "code"), s_jlist(f, "campaigns", ",", camps, sizeof camps),
                s_jint(json_object_get(f, "halls"), "count"), s_jstr(days, "first"),
                s_jstr(days, "last"), s_jstr(f, "message"));

@@ -832,7 +832,7 @@ static void test_findings_at_once(void **state)
     char out[16384];
     assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", w->hq.http, NULL), 1);
     size_t lines = 0;
-    for (const char *p = out; (p = strstr(p, " halls  ")); p++)
+    for (const char *p = out; (p = strstr(p, " hall(s)  ")); p++)
         lines++;
     assert_int_equal(lines, n);
     assert_non_null(strstr(out, "concurrency"));
