@@ -114,6 +114,16 @@ static void s_refused(int rc, int want_rc, const char *err, const char *want)
         fail_msg("reason \"%s\" does not mention \"%s\"", err, want);
 }
 
+/* The organisation as text, to compare before and after. */
+static char *s_org_text_of(world_t *w)
+{
+    json_t *j = org_to_json(hq_control_org(w->c));
+    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    assert_non_null(t);
+    return t;
+}
+
 static char *s_dump(const json_t *j)
 {
     char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -130,7 +140,7 @@ static void test_org_set_and_put(void **state)
     s_set_org(w);
     assert_int_equal(org_region_count(hq_control_org(w->c)), 6);
     assert_int_equal(org_hall_count(hq_control_org(w->c)), 4);
-    char *before = s_dump(org_to_json(hq_control_org(w->c)));
+    char *before = s_org_text_of(w);
     char err[1024];
 
     /* A whole document refused: unknown parent, a hall in a province,
@@ -172,7 +182,7 @@ static void test_org_set_and_put(void **state)
     assert_string_equal(chain[0]->id, "SPANDAU");
     assert_string_equal(chain[1]->id, "BE");
     free(before);
-    before = s_dump(org_to_json(hq_control_org(w->c)));
+    before = s_org_text_of(w);
 
     /* Refused one by one: an unknown parent, moving a region, a hall in an
      * unknown city, a bad tag. */
@@ -193,7 +203,7 @@ static void test_org_set_and_put(void **state)
         if (!strstr(err, bad_items[i][2]))
             fail_msg("item %zu: reason \"%s\" does not mention %s", i, err, bad_items[i][2]);
     }
-    char *after = s_dump(org_to_json(hq_control_org(w->c)));
+    char *after = s_org_text_of(w);
     assert_string_equal(before, after);
     free(after);
 
@@ -205,7 +215,7 @@ static void test_org_set_and_put(void **state)
     json_t *doc = s_json(s_org_text);
     s_refused(hq_control_set_org(w->c, doc, err, sizeof err), HB_ECONFLICT, err, "region/SPANDAU");
     json_decref(doc);
-    after = s_dump(org_to_json(hq_control_org(w->c)));
+    after = s_org_text_of(w);
     assert_string_equal(before, after);
     free(after);
     free(before);
@@ -641,7 +651,7 @@ static void test_persistence(void **state)
     s_step(w, "spring", CAMPAIGN_PUBLISH, "ops", NULL);
     s_add(w, s_campaign("draft-only", 40, true, "cards"), "bob");
 
-    char *org = s_dump(org_to_json(hq_control_org(w->c)));
+    char *org = s_org_text_of(w);
     json_t *pj = hq_control_policies_json(w->c);
     char *pol = s_dump(pj);
     json_decref(pj);
@@ -656,7 +666,7 @@ static void test_persistence(void **state)
 
     s_reopen(w);
 
-    char *org2 = s_dump(org_to_json(hq_control_org(w->c)));
+    char *org2 = s_org_text_of(w);
     pj = hq_control_policies_json(w->c);
     char *pol2 = s_dump(pj);
     json_decref(pj);
