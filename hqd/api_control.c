@@ -1,15 +1,1105 @@
-/* hqd's control-plane routes: the rollout of policy and calendar versions
- * to the halls (docs/API.md). Translation only: the rules live in
- * control.c and downlink.c. */
+/* hqd's control-plane routes: the organisation, policy drafts and their
+ * published versions, campaigns and their lifecycle, the coordination
+ * check, the calendar's export and per-hall slices, the glossary and the
+ * rollout of versions to the halls (docs/API.md has every route with an
+ * example).
+ *
+ * Translation only: the rules live in control.c, campaign.c, calcheck.c
+ * and downlink.c. This file reads requests strictly (one JSON object, no
+ * member twice, no member it does not know in the bodies it defines
+ * itself) and turns every HB_E* code into one HTTP status and error code,
+ * so a refusal reads the same on every route. */
 #include "hqd.h"
 
 #include "hallbus/error.h"
+#include "hallbus/time.h"
+#include "hallbus/tz.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ROLLOUT_LIST_DEFAULT 100
 #define ROLLOUT_LIST_MAX 100000
+#define CTL_ERR_MAX 1024
+#define CTL_ID_MAX 64                 /* region and campaign ids; halls are shorter */
+#define CTL_USER_MAX 64               /* who acts: [A-Za-z0-9_.@-]{1,64}, campaign.h's rule */
+#define CTL_CSV_MAX ((size_t)64 << 20) /* an export is refused rather than grown past this */
+
+/* ----------------------------------------------------------- replies ---- */
+
+/* Answers a refusal of the control plane. `bad_code` names what an
+ * HB_EINVAL refuses ("bad_document" for a document, "bad_request" for the
+ * request around it); `changed_nothing` adds that to the reason of a write
+ * refused, since operators ask it first. */
+static void s_refuse(hb_http_req_t *req, int rc, const char *bad_code, const char *err,
+                     bool changed_nothing)
+{
+    int status;
+    const char *code;
+    switch (rc) {
+    case HB_EINVAL:
+    case HB_ETOOBIG:
+    case HB_ERANGE:
+    case HB_EPARSE:
+        status = 400;
+        code = bad_code;
+        break;
+    case HB_ENOTFOUND:
+        status = 404;
+        code = "not_found";
+        break;
+    case HB_EEXIST:
+        status = 409;
+        code = "exists";
+        break;
+    case HB_ECONFLICT:
+        status = 409;
+        code = "wrong_state";
+        break;
+    case HB_ENOMEM:
+        status = 503;
+        code = "no_memory";
+        break;
+    case HB_EDB:
+    case HB_EIO:
+    case HB_EMAPFULL:
+    case HB_ESYS:
+        status = 503;
+        code = "storage";
+        break;
+    default:
+        status = 500;
+        code = "internal";
+        break;
+    }
+    const char *why = err && err[0] ? err : hb_strerror(rc);
+    if (changed_nothing && status < 500)
+        hb_http_reply_error(req, status, code, "%s; nothing was changed", why);
+    else
+        hb_http_reply_error(req, status, code, "%s", why);
+}
+
+/* Copies `in` into `out` with every byte that does not belong to valid
+ * UTF-8 replaced by '?', so that a reason cut in the middle of a character
+ * can still go into a JSON string. */
+static void s_utf8_clean(const char *in, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)in;
+    while (*p && o + 1 < outlen) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                                : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        bool ok = n > 0 && o + n < outlen;
+        for (size_t i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (!ok) {
+            out[o++] = '?';
+            p++;
+            continue;
+        }
+        memcpy(out + o, p, n);
+        o += n;
+        p += n;
+    }
+    out[o] = '\0';
+}
+
+/* A refusal that carries more than a reason (the check's report). Takes
+ * `extra`. */
+static void s_refuse_with(hb_http_req_t *req, int status, const char *code, const char *reason,
+                          const char *key, json_t *extra)
+{
+    char clean[CTL_ERR_MAX];
+    s_utf8_clean(reason, clean, sizeof clean);
+    json_t *body = json_pack("{s:s, s:s}", "error", code, "reason", clean);
+    if (body && extra)
+        json_object_set_new(body, key, extra);
+    else
+        json_decref(extra);
+    hb_http_reply_json(req, status, body);
+}
+
+static void s_no_route(hb_http_req_t *req)
+{
+    hb_http_reply_error(req, 404, "not_found", "no route for %s %s", req->method, req->path);
+}
+
+/* Whether the path is exactly `path`; answers 404 otherwise. A route
+ * prefix also matches the paths below it, and these routes have none. */
+static bool s_exact(hb_http_req_t *req, const char *path)
+{
+    if (strcmp(req->path, path) == 0)
+        return true;
+    s_no_route(req);
+    return false;
+}
+
+/* ------------------------------------------------------------ inputs ---- */
+
+static bool s_chars_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '_' || ch == '-' || (extra && strchr(extra, ch) != NULL);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool s_user_ok(const char *s) { return s && s_chars_ok(s, CTL_USER_MAX, ".@"); }
+
+static const char *s_type_name(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/* Reads the body as one JSON object, strictly (a member twice is refused,
+ * as is anything but an object). Returns 0 with a new reference in `*out`,
+ * NULL when the body is empty and `optional`; or -1 after answering 400. */
+static int s_body(hb_http_req_t *req, bool optional, json_t **out)
+{
+    *out = NULL;
+    size_t i = 0;
+    while (i < req->body_len && (req->body[i] == ' ' || req->body[i] == '\t' ||
+                                 req->body[i] == '\r' || req->body[i] == '\n'))
+        i++;
+    if (i == req->body_len) {
+        if (optional)
+            return 0;
+        hb_http_reply_error(req, 400, "bad_request", "the body must be a JSON object; it is empty");
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        hb_http_reply_error(req, 400, "bad_json",
+                            "the body is not valid JSON: %s (line %d, column %d); nothing was "
+                            "changed",
+                            jerr.text, jerr.line, jerr.column);
+        return -1;
+    }
+    if (!json_is_object(j)) {
+        hb_http_reply_error(req, 400, "bad_request",
+                            "the body must be a JSON object, not %s; nothing was changed",
+                            s_type_name(j));
+        json_decref(j);
+        return -1;
+    }
+    *out = j;
+    return 0;
+}
+
+/* The body {"by": USER, "note": TEXT} of a step; `note` stays NULL when
+ * absent or not allowed. The strings point into `*body`, which the caller
+ * releases. Returns -1 after answering. */
+static int s_actor(hb_http_req_t *req, bool allow_note, json_t **body, const char **by,
+                   const char **note)
+{
+    *by = NULL;
+    *note = NULL;
+    if (s_body(req, false, body) != 0)
+        return -1;
+    const char *key;
+    json_t *v;
+    json_object_foreach(*body, key, v)
+    {
+        if (strcmp(key, "by") == 0 && json_is_string(v)) {
+            *by = json_string_value(v);
+        } else if (allow_note && strcmp(key, "note") == 0 && json_is_string(v)) {
+            *note = json_string_value(v);
+        } else if (strcmp(key, "by") == 0 || (allow_note && strcmp(key, "note") == 0)) {
+            hb_http_reply_error(req, 400, "bad_request", "%s must be a string, not %s", key,
+                                s_type_name(v));
+            goto fail;
+        } else {
+            hb_http_reply_error(req, 400, "bad_request",
+                                "unknown member '%.64s': the body is {\"by\": USER%s}", key,
+                                allow_note ? ", \"note\": TEXT" : "");
+            goto fail;
+        }
+    }
+    if (!s_user_ok(*by)) {
+        hb_http_reply_error(req, 400, "bad_request",
+                            "by must name who acts: 1 to %d of A-Z a-z 0-9 _ . @ -%s", CTL_USER_MAX,
+                            *by ? "" : " (it is missing)");
+        goto fail;
+    }
+    return 0;
+fail:
+    json_decref(*body);
+    *body = NULL;
+    return -1;
+}
+
+/* ?by=USER, required on the routes that take a whole document as body. */
+static int s_query_by(hb_http_req_t *req, char *out, size_t outlen)
+{
+    int rc = hb_http_query(req, "by", out, outlen);
+    if (rc == 0 && s_user_ok(out))
+        return 0;
+    hb_http_reply_error(req, 400, "bad_parameter",
+                        "by must name who acts (?by=USER, 1 to %d of A-Z a-z 0-9 _ . @ -)%s",
+                        CTL_USER_MAX, rc == HB_ENOTFOUND ? "; it is missing" : "");
+    return -1;
+}
+
+/* ?NAME, ?NAME=1|true|0|false: `*out` keeps its default when absent. */
+static int s_query_flag(hb_http_req_t *req, const char *name, bool *out)
+{
+    char buf[8];
+    int rc = hb_http_query(req, name, buf, sizeof buf);
+    if (rc == HB_ENOTFOUND)
+        return 0;
+    if (rc == 0 && (buf[0] == '\0' || strcmp(buf, "1") == 0 || strcmp(buf, "true") == 0)) {
+        *out = true;
+        return 0;
+    }
+    if (rc == 0 && (strcmp(buf, "0") == 0 || strcmp(buf, "false") == 0)) {
+        *out = false;
+        return 0;
+    }
+    hb_http_reply_error(req, 400, "bad_parameter", "%s must be 1, true, 0 or false", name);
+    return -1;
+}
+
+/* The id that makes up the path after `prefix` (one segment, of the id
+ * characters, at most `max` bytes) into `out`. With `rest` NULL nothing may
+ * follow; otherwise `*rest` gets what does ("" or "/..."). Returns -1
+ * after answering. */
+static int s_path_id(hb_http_req_t *req, const char *prefix, size_t max, const char *what,
+                     char *out, size_t outlen, const char **rest)
+{
+    const char *p = req->path + strlen(prefix);
+    size_t n = strcspn(p, "/");
+    if (n == 0) {
+        hb_http_reply_error(req, 404, "not_found", "the path needs a %s id after %s", what, prefix);
+        return -1;
+    }
+    if (p[n] && !rest) {
+        s_no_route(req);
+        return -1;
+    }
+    char id[CTL_ID_MAX + 2];
+    snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id - 1 ? n : sizeof id - 1), p);
+    if (n > max || n >= outlen || !s_chars_ok(id, max, NULL)) {
+        hb_http_reply_error(req, 400, "bad_request", "'%.64s' is not a %s id (1 to %zu of A-Z a-z "
+                            "0-9 _ -)", id, what, max);
+        return -1;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    if (rest)
+        *rest = p + n;
+    return 0;
+}
+
+/* A body's "id" must be the path's, or is filled in from it. */
+static int s_match_id(hb_http_req_t *req, json_t *body, const char *id)
+{
+    json_t *v = json_object_get(body, "id");
+    if (!v)
+        return json_object_set_new(body, "id", json_string(id)) == 0 ? 0 : -1;
+    if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+        return 0;
+    if (json_is_string(v))
+        hb_http_reply_error(req, 400, "bad_request",
+                            "the body's id \"%.64s\" is not the path's \"%s\"; nothing was changed",
+                            json_string_value(v), id);
+    else
+        hb_http_reply_error(req, 400, "bad_request",
+                            "id: must be a string (the path's \"%s\"), not %s; nothing was changed",
+                            id, s_type_name(v));
+    return -1;
+}
+
+static json_t *s_time_json(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char at[HB_RFC3339_MAX];
+    hb_time_format(ms, at);
+    return json_string(at);
+}
+
+static json_t *s_date_json(int32_t day)
+{
+    char d[11];
+    hb_date_format(day, d);
+    return json_string(d);
+}
+
+/* ------------------------------------------------------ organisation ---- */
+
+static void s_get_org(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (s_exact(req, "/v1/org"))
+        hb_http_reply_json(req, 200, org_to_json(hq_control_org(hq->control)));
+}
+
+static void s_put_org(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    json_t *doc;
+    if (!s_exact(req, "/v1/org") || s_body(req, false, &doc) != 0)
+        return;
+    char err[CTL_ERR_MAX] = "";
+    int rc = hq_control_set_org(hq->control, doc, err, sizeof err);
+    json_decref(doc);
+    if (rc != 0) {
+        s_refuse(req, rc, "bad_document", err, true);
+        return;
+    }
+    const org_t *org = hq_control_org(hq->control);
+    hb_http_reply_json(req, 200, json_pack("{s:I, s:I}", "regions", (json_int_t)org_region_count(org),
+                                           "halls", (json_int_t)org_hall_count(org)));
+}
+
+static void s_get_region(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[CTL_ID_MAX + 1];
+    if (s_path_id(req, "/v1/org/regions/", CTL_ID_MAX, "region", id, sizeof id, NULL) != 0)
+        return;
+    const org_t *org = hq_control_org(hq->control);
+    const org_region_t *r = org_region_find(org, id);
+    if (!r) {
+        hb_http_reply_error(req, 404, "not_found", "no region '%s' in the organisation", id);
+        return;
+    }
+    hb_http_reply_json(req, 200, org_region_to_json(org, r));
+}
+
+/* PUT /v1/org/regions/{id} and /v1/org/halls/{id}: one item, its id from
+ * the path; 201 when it is new. */
+static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
+{
+    const char *prefix = hall ? "/v1/org/halls/" : "/v1/org/regions/";
+    char id[CTL_ID_MAX + 1];
+    json_t *doc;
+    if (s_path_id(req, prefix, hall ? ORG_HALL_ID_MAX - 1 : ORG_REGION_ID_MAX - 1,
+                  hall ? "hall" : "region", id, sizeof id, NULL) != 0 ||
+        s_body(req, false, &doc) != 0)
+        return;
+    if (s_match_id(req, doc, id) != 0) {
+        json_decref(doc);
+        return;
+    }
+    const org_t *org = hq_control_org(hq->control);
+    bool existed = hall ? org_hall_find(org, id) != NULL : org_region_find(org, id) != NULL;
+    char err[CTL_ERR_MAX] = "";
+    int rc = hall ? hq_control_put_hall(hq->control, doc, err, sizeof err)
+                  : hq_control_put_region(hq->control, doc, err, sizeof err);
+    json_decref(doc);
+    if (rc != 0) {
+        s_refuse(req, rc, "bad_document", err, true);
+        return;
+    }
+    org = hq_control_org(hq->control);
+    json_t *out = hall ? org_hall_to_json(org, org_hall_find(org, id))
+                       : org_region_to_json(org, org_region_find(org, id));
+    hb_http_reply_json(req, existed ? 200 : 201, out);
+}
+
+static void s_put_region(hb_http_req_t *req, void *arg) { s_put_item(req, arg, false); }
+static void s_put_hall(hb_http_req_t *req, void *arg) { s_put_item(req, arg, true); }
+
+/* The scope documents that make up `hall`'s effective policy in `set`,
+ * widest first. */
+static json_t *s_policy_layers(const org_t *org, const json_t *set, const char *hall)
+{
+    const org_region_t *chain[3];
+    char names[4][HQ_SCOPE_MAX];
+    int n = 0;
+    snprintf(names[n++], HQ_SCOPE_MAX, "national");
+    if (org_hall_chain(org, hall, chain) == 0) {
+        snprintf(names[n++], HQ_SCOPE_MAX, "region/%s", chain[1]->id);
+        snprintf(names[n++], HQ_SCOPE_MAX, "region/%s", chain[0]->id);
+    }
+    snprintf(names[n++], HQ_SCOPE_MAX, "hall/%s", hall);
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++)
+        if (json_object_get(set, names[i]))
+            json_array_append_new(arr, json_string(names[i]));
+    return arr;
+}
+
+/* GET /v1/org/halls/{id}: where the hall sits, its chain of regions, and
+ * which policy and calendar versions it should run and does run. */
+static void s_get_org_hall(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[ORG_HALL_ID_MAX];
+    if (s_path_id(req, "/v1/org/halls/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id, NULL) != 0)
+        return;
+    const org_t *org = hq_control_org(hq->control);
+    const org_hall_t *h = org_hall_find(org, id);
+    const org_region_t *chain[3];
+    if (!h || org_hall_chain(org, id, chain) != 0) {
+        hb_http_reply_error(req, 404, "not_found", "no hall '%s' in the organisation", id);
+        return;
+    }
+    json_t *ch = json_array();
+    for (int i = 0; i < 3; i++)
+        json_array_append_new(ch, json_pack("{s:s, s:s, s:s}", "id", chain[i]->id, "name",
+                                            chain[i]->name ? chain[i]->name : "", "level",
+                                            org_level_name(chain[i]->level)));
+    json_t *pol = hq_control_policies_json(hq->control);
+    json_t *layers = s_policy_layers(org, json_object_get(pol, "published"), id);
+    json_decref(pol);
+    hb_http_reply_json(
+        req, 200,
+        json_pack("{s:o, s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I}}", "hall", org_hall_to_json(org, h),
+                  "chain", ch, "policy", "version",
+                  (json_int_t)hq_control_policy_version(hq->control), "applied",
+                  (json_int_t)hq_downlink_applied(hq->downlink, id, false), "scopes", layers,
+                  "calendar", "version", (json_int_t)hq_control_calendar_version(hq->control),
+                  "applied", (json_int_t)hq_downlink_applied(hq->downlink, id, true)));
+}
+
+/* ----------------------------------------------------------- policies ---- */
+
+static void s_get_policies(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (!s_exact(req, "/v1/policies"))
+        return;
+    json_t *o = hq_control_policies_json(hq->control);
+    if (o && hq_control_policy_version(hq->control) == 0)
+        json_object_set_new(o, "published_by", json_null()); /* as published_at: not yet */
+    hb_http_reply_json(req, 200, o);
+}
+
+/* The scope a /v1/policies/national | regions/{id} | halls/{id} path
+ * names, into `scope`. Returns -1 after answering. */
+static int s_policy_scope(hb_http_req_t *req, char *scope, size_t len)
+{
+    char id[CTL_ID_MAX + 1];
+    if (strcmp(req->path, "/v1/policies/national") == 0) {
+        snprintf(scope, len, "national");
+        return 0;
+    }
+    if (strncmp(req->path, "/v1/policies/regions/", 21) == 0) {
+        if (s_path_id(req, "/v1/policies/regions/", ORG_REGION_ID_MAX - 1, "region", id, sizeof id,
+                      NULL) != 0)
+            return -1;
+        snprintf(scope, len, "region/%s", id);
+        return 0;
+    }
+    if (strncmp(req->path, "/v1/policies/halls/", 19) == 0) {
+        if (s_path_id(req, "/v1/policies/halls/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id,
+                      NULL) != 0)
+            return -1;
+        snprintf(scope, len, "hall/%s", id);
+        return 0;
+    }
+    s_no_route(req);
+    return -1;
+}
+
+/* Whether the organisation has the scope's region or hall. */
+static bool s_scope_exists(const org_t *org, const char *scope)
+{
+    if (strncmp(scope, "region/", 7) == 0)
+        return org_region_find(org, scope + 7) != NULL;
+    if (strncmp(scope, "hall/", 5) == 0)
+        return org_hall_find(org, scope + 5) != NULL;
+    return true;
+}
+
+static void s_get_policy(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char scope[HQ_SCOPE_MAX];
+    if (s_policy_scope(req, scope, sizeof scope) != 0)
+        return;
+    if (!s_scope_exists(hq_control_org(hq->control), scope)) {
+        hb_http_reply_error(req, 404, "not_found", "no %s '%s' in the organisation",
+                            scope[0] == 'r' ? "region" : "hall", strchr(scope, '/') + 1);
+        return;
+    }
+    json_t *pol = hq_control_policies_json(hq->control);
+    json_t *d = json_object_get(json_object_get(pol, "drafts"), scope);
+    json_t *p = json_object_get(json_object_get(pol, "published"), scope);
+    json_t *out = json_pack("{s:s, s:O, s:O, s:O}", "scope", scope, "draft", d ? d : json_null(),
+                            "published", p ? p : json_null(), "version",
+                            json_object_get(pol, "version"));
+    json_decref(pol);
+    hb_http_reply_json(req, 200, out);
+}
+
+static void s_put_policy(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char scope[HQ_SCOPE_MAX], err[CTL_ERR_MAX] = "";
+    json_t *doc;
+    if (s_policy_scope(req, scope, sizeof scope) != 0 || s_body(req, false, &doc) != 0)
+        return;
+    int rc = hq_control_put_policy(hq->control, scope, doc, err, sizeof err);
+    if (rc != 0) {
+        json_decref(doc);
+        s_refuse(req, rc, "bad_document", err, true);
+        return;
+    }
+    hb_http_reply_json(req, 200, json_pack("{s:s, s:o}", "scope", scope, "draft", doc));
+}
+
+static void s_delete_policy(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char scope[HQ_SCOPE_MAX], err[CTL_ERR_MAX] = "";
+    if (s_policy_scope(req, scope, sizeof scope) != 0)
+        return;
+    json_t *pol = hq_control_policies_json(hq->control);
+    bool have = json_object_get(json_object_get(pol, "drafts"), scope) != NULL;
+    json_decref(pol);
+    int rc = have ? hq_control_put_policy(hq->control, scope, NULL, err, sizeof err) : HB_ENOTFOUND;
+    if (!have && s_scope_exists(hq_control_org(hq->control), scope))
+        snprintf(err, sizeof err, "%s has no draft policy", scope);
+    else if (!have)
+        snprintf(err, sizeof err, "no %s '%s' in the organisation",
+                 scope[0] == 'r' ? "region" : "hall", strchr(scope, '/') + 1);
+    if (rc != 0) {
+        s_refuse(req, rc, "bad_request", err, true);
+        return;
+    }
+    hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "scope", scope, "removed", 1));
+}
+
+static void s_publish_policies(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    json_t *body;
+    const char *by, *note;
+    if (!s_exact(req, "/v1/policies/publish") || s_actor(req, false, &body, &by, &note) != 0)
+        return;
+    char err[CTL_ERR_MAX] = "";
+    uint64_t version = 0;
+    int rc = hq_control_publish_policies(hq->control, by, &version, err, sizeof err);
+    json_decref(body);
+    if (rc == HB_EINVAL)
+        rc = HB_ECONFLICT; /* the request is fine; the drafts do not merge into a policy */
+    if (rc != 0) {
+        s_refuse(req, rc, "bad_request", err, true);
+        return;
+    }
+    json_t *pol = hq_control_policies_json(hq->control);
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:I, s:O, s:O}", "version", (json_int_t)version, "published_at",
+                                 json_object_get(pol, "published_at"), "published_by",
+                                 json_object_get(pol, "published_by")));
+    json_decref(pol);
+}
+
+/* GET /v1/policies/effective/{hall}[?drafts=1]: the complete policy the
+ * hall runs at the published version, or would run with the drafts. A
+ * hall that connected without a place in the organisation gets the
+ * national one; an id neither placed nor ever seen is not found. */
+static void s_get_effective(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[ORG_HALL_ID_MAX];
+    bool drafts = false;
+    if (s_path_id(req, "/v1/policies/effective/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id,
+                  NULL) != 0 ||
+        s_query_flag(req, "drafts", &drafts) != 0)
+        return;
+    const org_t *org = hq_control_org(hq->control);
+    bool placed = org_hall_find(org, id) != NULL;
+    if (!placed && !hq_halls_find(hq->halls, id)) {
+        hb_http_reply_error(req, 404, "not_found",
+                            "no hall '%s' in the organisation, and none has connected", id);
+        return;
+    }
+    json_t *doc = NULL;
+    char err[CTL_ERR_MAX] = "";
+    int rc = hq_control_effective_policy(hq->control, id, drafts, &doc, err, sizeof err);
+    if (rc == HB_EINVAL)
+        rc = HB_ECONFLICT; /* the documents stored do not merge: not the request's fault */
+    if (rc != 0) {
+        s_refuse(req, rc, "bad_request", err, false);
+        return;
+    }
+    json_t *pol = hq_control_policies_json(hq->control);
+    json_t *layers = s_policy_layers(org, json_object_get(pol, drafts ? "drafts" : "published"), id);
+    json_decref(pol);
+    json_t *out = json_pack("{s:s, s:b, s:s, s:o, s:o}", "hall", id, "placed", placed, "from",
+                            drafts ? "drafts" : "published", "scopes", layers, "policy", doc);
+    if (out)
+        json_object_set_new(out, "version",
+                            drafts ? json_null()
+                                   : json_integer((json_int_t)hq_control_policy_version(hq->control)));
+    hb_http_reply_json(req, 200, out);
+}
+
+/* ---------------------------------------------------------- campaigns ---- */
+
+/* How many halls a campaign reaches now, or null when its scope no longer
+ * resolves (the check's rule 0 says why). `bits` has room for the org. */
+static json_t *s_reach(const org_t *org, const campaign_t *k, uint64_t *bits, size_t words)
+{
+    size_t n = 0;
+    char err[256];
+    if (!bits || campaign_resolve(k, org, bits, words, &n, err, sizeof err) != 0)
+        return json_null();
+    return json_integer((json_int_t)n);
+}
+
+static uint64_t *s_bits_new(const org_t *org, size_t *words)
+{
+    *words = org_bitset_words(org);
+    return calloc(*words ? *words : 1, sizeof(uint64_t));
+}
+
+static int s_by_id(const void *a, const void *b)
+{
+    const campaign_t *const *x = a, *const *y = b;
+    return strcmp((*x)->doc.id, (*y)->doc.id);
+}
+
+/* The campaigns sorted by id (a new array the caller frees), or NULL. */
+static const campaign_t **s_sorted(const campaign_calendar_t *cal, size_t *n)
+{
+    *n = campaign_calendar_count(cal);
+    const campaign_t **v = calloc(*n ? *n : 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        v[i] = campaign_calendar_at(cal, i);
+    qsort(v, *n, sizeof *v, s_by_id);
+    return v;
+}
+
+/* GET /v1/campaigns[?state=S][&region=R]: one line per campaign, sorted by
+ * id; region keeps the campaigns owned by R or by a region under it. */
+static void s_list_campaigns(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (!s_exact(req, "/v1/campaigns"))
+        return;
+    const org_t *org = hq_control_org(hq->control);
+    char buf[CTL_ID_MAX + 2];
+    bool by_state = false;
+    campaign_state_t state = CAMPAIGN_DRAFT;
+    const org_region_t *within = NULL;
+    int rc = hb_http_query(req, "state", buf, sizeof buf);
+    if (rc == 0 && campaign_state_parse(buf, &state) == 0)
+        by_state = true;
+    else if (rc != HB_ENOTFOUND) {
+        hb_http_reply_error(req, 400, "bad_parameter",
+                            "state must be draft, submitted, approved, published or withdrawn");
+        return;
+    }
+    rc = hb_http_query(req, "region", buf, sizeof buf);
+    if (rc == 0)
+        within = org_region_find(org, buf);
+    if ((rc == 0 && !within) || (rc != 0 && rc != HB_ENOTFOUND)) {
+        hb_http_reply_error(req, 400, "bad_parameter", "region must name a region of the "
+                                                       "organisation");
+        return;
+    }
+    size_t n, words;
+    const campaign_t **v = s_sorted(hq_control_calendar(hq->control), &n);
+    if (!v) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot list the campaigns now");
+        return;
+    }
+    uint64_t *bits = s_bits_new(org, &words);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const campaign_t *k = v[i];
+        if (by_state && k->state != state)
+            continue;
+        const org_region_t *owner = within ? org_region_find(org, k->region) : NULL;
+        if (within && (!owner || !org_region_contains(org, within, owner)))
+            continue;
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:o}", "id", k->doc.id,
+                           "title", k->doc.title, "level", hb_cal_level_name(k->doc.level),
+                           "region", k->region, "parent",
+                           k->parent[0] ? json_string(k->parent) : json_null(), "state",
+                           campaign_state_name(k->state), "start", s_date_json(k->doc.start), "end",
+                           s_date_json(k->doc.end), "revision", (json_int_t)k->revision, "halls",
+                           s_reach(org, k, bits, words)));
+    }
+    free(bits);
+    free(v);
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:I, s:I, s:o}", "calendar_version",
+                                 (json_int_t)hq_control_calendar_version(hq->control), "total",
+                                 (json_int_t)json_array_size(arr), "campaigns", arr));
+}
+
+/* A campaign's stored form (document, state, revision, history) and how
+ * many halls it reaches. */
+static json_t *s_campaign_json(hqd_t *hq, const char *id)
+{
+    const org_t *org = hq_control_org(hq->control);
+    const campaign_t *k = campaign_calendar_find(hq_control_calendar(hq->control), id);
+    json_t *o = k ? campaign_to_json(k) : NULL;
+    if (o) {
+        size_t words;
+        uint64_t *bits = s_bits_new(org, &words);
+        json_object_set_new(o, "halls", s_reach(org, k, bits, words));
+        json_object_set_new(o, "published_at", s_time_json(k->published_ms));
+        free(bits);
+    }
+    return o;
+}
+
+static void s_create_campaign(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char by[CTL_USER_MAX + 2], err[CTL_ERR_MAX] = "";
+    json_t *doc;
+    if (!s_exact(req, "/v1/campaigns") || s_query_by(req, by, sizeof by) != 0 ||
+        s_body(req, false, &doc) != 0)
+        return;
+    int rc = hq_control_campaign_add(hq->control, doc, by, err, sizeof err);
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    json_t *out = rc == 0 ? s_campaign_json(hq, id ? id : "") : NULL;
+    json_decref(doc);
+    if (rc != 0) {
+        s_refuse(req, rc, "bad_document", err, true);
+        return;
+    }
+    hb_http_reply_json(req, 201, out);
+}
+
+static const char *const s_steps =
+    "submit, return, approve, publish or withdraw";
+
+/* POST /v1/campaigns/{id}/{step} {"by", "note"?}. Approve and publish run
+ * the coordination check and answer its report either way; blocked, the
+ * answer is 409 check_failed with the report. */
+static void s_step_campaign(hb_http_req_t *req, hqd_t *hq, const char *id, const char *rest)
+{
+    campaign_action_t action;
+    if (rest[0] != '/' || campaign_action_parse(rest + 1, &action) != 0 ||
+        action == CAMPAIGN_CREATE || action == CAMPAIGN_EDIT) {
+        hb_http_reply_error(req, 404, "not_found",
+                            "no route for POST %s: the step after the campaign id is %s",
+                            req->path, s_steps);
+        return;
+    }
+    json_t *body;
+    const char *by, *note;
+    if (s_actor(req, true, &body, &by, &note) != 0)
+        return;
+    json_t *report = NULL;
+    char err[CTL_ERR_MAX] = "";
+    int rc = hq_control_campaign_step(hq->control, id, action, by, note, &report, err, sizeof err);
+    json_decref(body);
+    if (rc == HB_ECONFLICT && report) {
+        /* The check ran, so the state allowed the step: the findings refused it. */
+        s_refuse_with(req, 409, "check_failed", err, "report", report);
+        return;
+    }
+    if (rc != 0) {
+        json_decref(report);
+        s_refuse(req, rc, "bad_request", err, true);
+        return;
+    }
+    json_t *out = json_pack("{s:o, s:I}", "campaign", s_campaign_json(hq, id), "calendar_version",
+                            (json_int_t)hq_control_calendar_version(hq->control));
+    if (out && report)
+        json_object_set_new(out, "report", report);
+    else
+        json_decref(report);
+    hb_http_reply_json(req, 200, out);
+}
+
+/* /v1/campaigns/{id}[/{step}]: GET, PUT (edit a draft; ?by=USER), DELETE
+ * (a draft), POST (a step). */
+static void s_campaign(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[HB_CAL_ID_MAX], err[CTL_ERR_MAX] = "";
+    const char *rest;
+    bool post = strcmp(req->method, "POST") == 0;
+    if (s_path_id(req, "/v1/campaigns/", HB_CAL_ID_MAX - 1, "campaign", id, sizeof id, &rest) != 0)
+        return;
+    if (post) {
+        s_step_campaign(req, hq, id, rest);
+        return;
+    }
+    if (rest[0]) {
+        s_no_route(req);
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0) {
+        json_t *o = s_campaign_json(hq, id);
+        if (o)
+            hb_http_reply_json(req, 200, o);
+        else
+            hb_http_reply_error(req, 404, "not_found", "no campaign '%s'", id);
+        return;
+    }
+    int rc;
+    if (strcmp(req->method, "DELETE") == 0) {
+        rc = hq_control_campaign_remove(hq->control, id, err, sizeof err);
+        if (rc != 0)
+            s_refuse(req, rc, "bad_request", err, true);
+        else
+            hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "id", id, "removed", 1));
+        return;
+    }
+    char by[CTL_USER_MAX + 2];
+    json_t *doc;
+    if (s_query_by(req, by, sizeof by) != 0 || s_body(req, false, &doc) != 0)
+        return;
+    if (s_match_id(req, doc, id) != 0) {
+        json_decref(doc);
+        return;
+    }
+    rc = hq_control_campaign_edit(hq->control, doc, by, err, sizeof err);
+    json_decref(doc);
+    if (rc != 0)
+        s_refuse(req, rc, "bad_document", err, true);
+    else
+        hb_http_reply_json(req, 200, s_campaign_json(hq, id));
+}
+
+/* ----------------------------------------------------------- calendar ---- */
+
+/* POST /v1/calendar/check: the findings over the calendar as it is, or
+ * with the body (a campaign document) checked as if submitted. */
+static void s_check(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    json_t *cand, *report = NULL;
+    if (!s_exact(req, "/v1/calendar/check") || s_body(req, true, &cand) != 0)
+        return;
+    char err[CTL_ERR_MAX] = "";
+    int rc = hq_control_check(hq->control, cand, &report, err, sizeof err);
+    json_decref(cand);
+    if (rc != 0)
+        s_refuse(req, rc, "bad_document", err, false);
+    else
+        hb_http_reply_json(req, 200, report);
+}
+
+/* A growing text bounded by CTL_CSV_MAX. */
+typedef struct csv {
+    char *p;
+    size_t len, cap;
+    bool full;
+} csv_t;
+
+static void s_csv_put(csv_t *c, const char *s, size_t n)
+{
+    if (c->full || n > CTL_CSV_MAX - c->len) {
+        c->full = true;
+        return;
+    }
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 16384;
+        while (cap < c->len + n + 1)
+            cap *= 2;
+        char *p = realloc(c->p, cap);
+        if (!p) {
+            c->full = true;
+            return;
+        }
+        c->p = p;
+        c->cap = cap;
+    }
+    memcpy(c->p + c->len, s, n);
+    c->len += n;
+    c->p[c->len] = '\0';
+}
+
+/* One field, quoted as RFC 4180 asks when it holds a comma, a quote or a
+ * line break; `last` ends the line (CRLF, as the RFC has it). */
+static void s_csv_field(csv_t *c, const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        s_csv_put(c, "\"", 1);
+        for (const char *q = s; *q; q++) {
+            if (*q == '"')
+                s_csv_put(c, "\"\"", 2);
+            else
+                s_csv_put(c, q, 1);
+        }
+        s_csv_put(c, "\"", 1);
+    } else {
+        s_csv_put(c, s, strlen(s));
+    }
+    s_csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+/* A list of ids as one field, separated by ';'. */
+static void s_csv_list(csv_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
+{
+    char buf[HB_CAL_ITEMS_MAX * HB_CAL_ITEM_ID_MAX];
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && o < sizeof buf; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? ";" : "", ids[i]);
+    s_csv_field(c, buf, false);
+}
+
+static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, size_t n)
+{
+    const org_t *org = hq_control_org(hq->control);
+    size_t words;
+    uint64_t *bits = s_bits_new(org, &words);
+    csv_t c = {0};
+    static const char *const head[] = {"id", "title", "level", "region", "parent", "state",
+                                       "start", "end", "products", "business_types", "segment",
+                                       "channels", "halls", "revision", "published_at"};
+    size_t nh = sizeof head / sizeof head[0];
+    for (size_t i = 0; i < nh; i++)
+        s_csv_field(&c, head[i], i + 1 == nh);
+    for (size_t i = 0; i < n; i++) {
+        const campaign_t *k = v[i];
+        char d1[11], d2[11], num[32], rev[32], at[HB_RFC3339_MAX] = "", ch[64] = "";
+        hb_date_format(k->doc.start, d1);
+        hb_date_format(k->doc.end, d2);
+        s_csv_field(&c, k->doc.id, false);
+        s_csv_field(&c, k->doc.title, false);
+        s_csv_field(&c, hb_cal_level_name(k->doc.level), false);
+        s_csv_field(&c, k->region, false);
+        s_csv_field(&c, k->parent, false);
+        s_csv_field(&c, campaign_state_name(k->state), false);
+        s_csv_field(&c, d1, false);
+        s_csv_field(&c, d2, false);
+        s_csv_list(&c, k->doc.products, k->doc.n_products);
+        s_csv_list(&c, k->doc.business_types, k->doc.n_business_types);
+        s_csv_field(&c, k->doc.segment, false);
+        for (int j = 0; j < HB_CAL_CHANNELS; j++)
+            if (k->doc.channels & (1u << j))
+                snprintf(ch + strlen(ch), sizeof ch - strlen(ch), "%s%s", ch[0] ? ";" : "",
+                         hb_cal_channel_name((hb_cal_channel_t)j));
+        s_csv_field(&c, ch, false);
+        json_t *reach = s_reach(org, k, bits, words);
+        if (json_is_integer(reach))
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(reach));
+        else
+            num[0] = '\0';
+        json_decref(reach);
+        s_csv_field(&c, num, false);
+        snprintf(rev, sizeof rev, "%llu", (unsigned long long)k->revision);
+        s_csv_field(&c, rev, false);
+        if (k->published_ms > 0)
+            hb_time_format(k->published_ms, at);
+        s_csv_field(&c, at, true);
+    }
+    free(bits);
+    if (c.full) {
+        free(c.p);
+        hb_http_reply_error(req, 503, "too_large", "the export would exceed %zu bytes",
+                            CTL_CSV_MAX);
+        return;
+    }
+    hb_http_reply_raw(req, 200, "text/csv; charset=utf-8", c.p ? c.p : "", c.len);
+    free(c.p);
+}
+
+/* GET /v1/calendar/export[?format=json|csv]: every campaign in the
+ * author's form plus its state, sorted by id. */
+static void s_export(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (!s_exact(req, "/v1/calendar/export"))
+        return;
+    char fmt[8] = "json";
+    int rc = hb_http_query(req, "format", fmt, sizeof fmt);
+    if ((rc != 0 && rc != HB_ENOTFOUND) || (strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0)) {
+        hb_http_reply_error(req, 400, "bad_parameter", "format must be json or csv");
+        return;
+    }
+    size_t n;
+    const campaign_t **v = s_sorted(hq_control_calendar(hq->control), &n);
+    if (!v) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot build the export now");
+        return;
+    }
+    if (strcmp(fmt, "csv") == 0) {
+        s_export_csv(req, hq, v, n);
+        free(v);
+        return;
+    }
+    const org_t *org = hq_control_org(hq->control);
+    size_t words;
+    uint64_t *bits = s_bits_new(org, &words);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = campaign_document_to_json(v[i]);
+        if (!o)
+            continue;
+        json_object_set_new(o, "state", json_string(campaign_state_name(v[i]->state)));
+        json_object_set_new(o, "revision", json_integer((json_int_t)v[i]->revision));
+        json_object_set_new(o, "halls", s_reach(org, v[i], bits, words));
+        json_object_set_new(o, "published_at", s_time_json(v[i]->published_ms));
+        json_array_append_new(arr, o);
+    }
+    free(bits);
+    free(v);
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:I, s:o, s:o}", "calendar_version",
+                                 (json_int_t)hq_control_calendar_version(hq->control),
+                                 "exported_at", s_time_json(hb_now_ms()), "campaigns", arr));
+}
+
+/* GET /v1/calendar/slice/{hall}: the document the hall receives, byte for
+ * byte. */
+static void s_slice(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[ORG_HALL_ID_MAX], err[CTL_ERR_MAX] = "";
+    if (s_path_id(req, "/v1/calendar/slice/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id, NULL) != 0)
+        return;
+    const char *data;
+    size_t len;
+    int rc = hq_control_slice_bytes(hq->control, id, &data, &len, err, sizeof err);
+    if (rc != 0)
+        s_refuse(req, rc, "bad_request", err, false);
+    else
+        hb_http_reply_raw(req, 200, "application/json", data, len);
+}
+
+/* ----------------------------------------------------------- glossary ---- */
+
+static void s_get_glossary(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (s_exact(req, "/v1/glossary"))
+        hb_http_reply_json(req, 200, calcheck_glossary_to_json(hq_control_glossary(hq->control)));
+}
+
+static void s_put_glossary(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    json_t *doc;
+    if (!s_exact(req, "/v1/glossary") || s_body(req, false, &doc) != 0)
+        return;
+    char err[CTL_ERR_MAX] = "";
+    int rc = hq_control_set_glossary(hq->control, doc, err, sizeof err);
+    json_decref(doc);
+    if (rc != 0)
+        s_refuse(req, rc, "bad_document", err, true);
+    else
+        hb_http_reply_json(req, 200, calcheck_glossary_to_json(hq_control_glossary(hq->control)));
+}
+
+/* ------------------------------------------------------------ rollout ---- */
 
 /* GET /v1/rollout[?halls=N]: per version kind, how many halls run the
  * newest version, are waiting for it online, or are offline; with
@@ -37,7 +1127,53 @@ static void s_get_rollout(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, hq_downlink_rollout_json(hq->downlink, max > 0, max));
 }
 
+/* ------------------------------------------------------------- routes ---- */
+
+/* One row per (method, prefix). A prefix ending in '/' takes an id after
+ * it; the others are exact paths, which their handlers check. */
+static const struct {
+    const char *method;
+    const char *prefix;
+    hb_http_handler_fn fn;
+} s_routes[] = {
+    {"GET", "/v1/org", s_get_org},
+    {"PUT", "/v1/org", s_put_org},
+    {"GET", "/v1/org/regions/", s_get_region},
+    {"PUT", "/v1/org/regions/", s_put_region},
+    {"GET", "/v1/org/halls/", s_get_org_hall},
+    {"PUT", "/v1/org/halls/", s_put_hall},
+    {"GET", "/v1/policies", s_get_policies},
+    {"GET", "/v1/policies/national", s_get_policy},
+    {"PUT", "/v1/policies/national", s_put_policy},
+    {"DELETE", "/v1/policies/national", s_delete_policy},
+    {"GET", "/v1/policies/regions/", s_get_policy},
+    {"PUT", "/v1/policies/regions/", s_put_policy},
+    {"DELETE", "/v1/policies/regions/", s_delete_policy},
+    {"GET", "/v1/policies/halls/", s_get_policy},
+    {"PUT", "/v1/policies/halls/", s_put_policy},
+    {"DELETE", "/v1/policies/halls/", s_delete_policy},
+    {"POST", "/v1/policies/publish", s_publish_policies},
+    {"GET", "/v1/policies/effective/", s_get_effective},
+    {"GET", "/v1/campaigns", s_list_campaigns},
+    {"POST", "/v1/campaigns", s_create_campaign},
+    {"GET", "/v1/campaigns/", s_campaign},
+    {"PUT", "/v1/campaigns/", s_campaign},
+    {"DELETE", "/v1/campaigns/", s_campaign},
+    {"POST", "/v1/campaigns/", s_campaign},
+    {"POST", "/v1/calendar/check", s_check},
+    {"GET", "/v1/calendar/export", s_export},
+    {"GET", "/v1/calendar/slice/", s_slice},
+    {"GET", "/v1/glossary", s_get_glossary},
+    {"PUT", "/v1/glossary", s_put_glossary},
+    {"GET", "/v1/rollout", s_get_rollout},
+};
+
 int hqd_api_control_register(hqd_t *hq)
 {
-    return hb_http_route(hq->http, "GET", "/v1/rollout", s_get_rollout, hq);
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
+        int rc = hb_http_route(hq->http, s_routes[i].method, s_routes[i].prefix, s_routes[i].fn, hq);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -651,8 +651,17 @@ int hq_control_campaign_add(hq_control_t *c, const json_t *doc, const char *who,
                             size_t errlen)
 {
     int rc = campaign_calendar_add(c->cal, c->org, doc, who, hb_now_ms(), NULL, err, errlen);
-    if (rc == 0)
-        rc = s_save_campaign(c, s_doc_id(doc));
+    if (rc != 0)
+        return rc;
+    rc = s_save_campaign(c, s_doc_id(doc));
+    if (rc != 0) {
+        /* Not stored, so not kept: memory must not promise what a restart
+         * would forget. A new draft that nothing names can always go. */
+        char id[HB_CAL_ID_MAX];
+        snprintf(id, sizeof id, "%s", s_doc_id(doc));
+        campaign_calendar_remove(c->cal, id, NULL, 0);
+        hb_errf(err, errlen, "the campaign could not be stored (%s)", hb_strerror(rc));
+    }
     return rc;
 }
 
@@ -767,8 +776,12 @@ int hq_control_campaign_step(hq_control_t *c, const char *id, campaign_action_t 
         hb_errf(err, errlen, "no campaign '%.64s'", id);
         return HB_ENOTFOUND;
     }
-    if (action == CAMPAIGN_APPROVE || action == CAMPAIGN_PUBLISH) {
-        /* Before approval and again at publish, the whole calendar. */
+    /* Before approval and again at publish, the whole calendar; but only
+     * when the lifecycle allows the step now, so that approving a draft is
+     * refused for its state rather than for findings about other campaigns. */
+    bool gated = (action == CAMPAIGN_APPROVE && k->state == CAMPAIGN_SUBMITTED) ||
+                 (action == CAMPAIGN_PUBLISH && k->state == CAMPAIGN_APPROVED);
+    if (gated) {
         calcheck_report_t *r = NULL;
         int rc = s_run_check(c, NULL, &r, err, errlen);
         if (rc != 0)

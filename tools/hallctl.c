@@ -12,6 +12,7 @@
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/httpc.h"
+#include "hallbus/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,9 @@ typedef struct opts {
         *outcome, *amount, *currency, *channel, *category, *severity, *text, *state, *by, *level,
         *resolution, *satisfied, *score, *counter, *kind, *detail;
     bool force, json;
+    /* the head office's control plane (with --state, --by and --level above) */
+    const char *name, *parent, *city, *tags, *note, *halls;
+    bool drafts, csv;
 } opts_t;
 
 typedef struct option_def {
@@ -92,6 +96,15 @@ static const option_def_t s_options[] = {
     OPT("--counter", counter),
     OPT("--kind", kind),
     OPT("--detail", detail),
+    /* the head office's control plane */
+    OPT("--name", name),
+    OPT("--parent", parent),
+    OPT("--city", city),
+    OPT("--tags", tags),
+    OPT("--note", note),
+    OPT("--halls", halls),
+    FLAG("--drafts", drafts),
+    FLAG("--csv", csv),
 };
 #define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -941,6 +954,574 @@ static int s_hall(const opts_t *o)
     return s_get(o, path);
 }
 
+/* ------------------------------------- the head office's control plane ---- */
+
+/* The organisation, policies, campaigns, the glossary and the rollout,
+ * over hqd's control-plane API (docs/API.md). A document comes from a file,
+ * read strictly here (a member twice is refused, as HQ would) and sent
+ * re-encoded; HQ judges what it says. */
+
+#define HQ_FILE_MAX ((long)16 << 20) /* a document file, bytes */
+
+/* The JSON document in `file`; EXIT_FAILED (said) when it cannot be read. */
+static int s_hq_read_doc(const opts_t *o, const char *file, json_t **out)
+{
+    struct stat st;
+    if (stat(file, &st) != 0) {
+        fprintf(stderr, "hallctl %s: cannot read %s: %s\n", o->command, file, strerror(errno));
+        return EXIT_FAILED;
+    }
+    if (st.st_size > HQ_FILE_MAX) {
+        fprintf(stderr, "hallctl %s: %s is larger than %ld bytes\n", o->command, file,
+                HQ_FILE_MAX);
+        return EXIT_FAILED;
+    }
+    json_error_t jerr;
+    *out = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out) {
+        fprintf(stderr, "hallctl %s: %s is not a JSON document: %s (line %d, column %d)\n",
+                o->command, file, jerr.text, jerr.line, jerr.column);
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+/* The check's findings, one a line: severity, rule, campaigns, halls,
+ * days, message. */
+static void s_hq_print_report(const json_t *r)
+{
+    printf("calendar check: %lld error(s), %lld warning(s) over %lld campaign(s)%s\n",
+           s_jint(r, "errors"), s_jint(r, "warnings"), s_jint(r, "checked"),
+           s_jint(r, "dropped") ? "; some findings only counted" : "");
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "findings"), i, f)
+    {
+        char camps[512];
+        const json_t *days = json_object_get(f, "days");
+        printf("%-7s  %-12s  %-24s  %5lld hall(s)  %s..%s  %s\n", s_jstr(f, "severity"),
+               s_jstr(f, "code"), s_jlist(f, "campaigns", ",", camps, sizeof camps),
+               s_jint(json_object_get(f, "halls"), "count"), s_jstr(days, "first"),
+               s_jstr(days, "last"), s_jstr(f, "message"));
+    }
+}
+
+/* Sends one request to HQ (taking `body`, which may be NULL) and prints the
+ * answer: the JSON with --json, else `print`'s lines, or the refusal (with
+ * the check's findings when a step was refused for them). */
+static int s_hq_do(const opts_t *o, const char *method, const char *path, json_t *body,
+                   print_fn print)
+{
+    int status = 0;
+    json_t *a = NULL;
+    int rc = s_request(o, o->hq, "--hq", method, path, body, &status, &a);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (!a) {
+        fprintf(stderr, "hallctl %s: HQ answered %d with a body that is not JSON\n", o->command,
+                status);
+        return EXIT_FAILED;
+    }
+    bool ok = status >= 200 && status < 300;
+    if (o->json) {
+        s_print_json(a);
+    } else if (ok) {
+        print(o, a);
+    } else {
+        s_print_refusal(o, status, a);
+        if (json_is_object(json_object_get(a, "report")))
+            s_hq_print_report(json_object_get(a, "report"));
+    }
+    json_decref(a);
+    return ok ? 0 : EXIT_FAILED;
+}
+
+/* Sends the document in `file` as the body of `method path`. */
+static int s_hq_send_file(const opts_t *o, const char *method, const char *path, const char *file,
+                          print_fn print)
+{
+    json_t *doc;
+    int rc = s_hq_read_doc(o, file, &doc);
+    return rc != 0 ? rc : s_hq_do(o, method, path, doc, print);
+}
+
+/* ---- organisation */
+
+static void s_hq_print_region(const json_t *regions, const json_t *halls, const json_t *r,
+                              int depth)
+{
+    const char *id = s_jstr(r, "id");
+    size_t n = 0, i;
+    json_t *v;
+    json_array_foreach(halls, i, v)
+    {
+        if (strcmp(s_jstr(v, "city"), id) == 0)
+            n++;
+    }
+    printf("%*s%-12s %-9s %s", depth * 2, "", id, s_jstr(r, "level"), s_jstr(r, "name"));
+    if (strcmp(s_jstr(r, "level"), "city") == 0)
+        printf("  (%zu hall%s)", n, n == 1 ? "" : "s");
+    printf("\n");
+    if (depth >= 2)
+        return; /* cities have no regions under them */
+    json_array_foreach(regions, i, v)
+    {
+        if (strcmp(s_jstr(v, "parent"), id) == 0)
+            s_hq_print_region(regions, halls, v, depth + 1);
+    }
+}
+
+static void s_hq_print_org(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    const json_t *regions = json_object_get(a, "regions"), *halls = json_object_get(a, "halls");
+    size_t i;
+    json_t *v;
+    json_array_foreach(regions, i, v)
+    {
+        if (!json_object_get(v, "parent"))
+            s_hq_print_region(regions, halls, v, 0);
+    }
+    printf("%zu region(s), %zu hall(s)\n", json_array_size(regions), json_array_size(halls));
+    json_array_foreach(halls, i, v)
+    {
+        char tags[512];
+        printf("  %-12s %-12s %-30s %s\n", s_jstr(v, "id"), s_jstr(v, "city"), s_jstr(v, "name"),
+               s_jlist(v, "tags", ",", tags, sizeof tags));
+    }
+}
+
+static void s_hq_print_org_set(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("organisation set: %lld region(s), %lld hall(s)\n", s_jint(a, "regions"),
+           s_jint(a, "halls"));
+}
+
+static void s_hq_print_region_put(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("region %s  %s %s%s%s\n", s_jstr(a, "id"), s_jstr(a, "level"), s_jstr(a, "name"),
+           json_object_get(a, "parent") ? ", under " : "", s_jstr(a, "parent"));
+}
+
+static void s_hq_print_hall_put(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    char tags[512];
+    printf("hall %s  in %s%s%s, tags %s\n", s_jstr(a, "id"), s_jstr(a, "city"),
+           json_object_get(a, "name") ? ", " : "", s_jstr(a, "name"),
+           json_array_size(json_object_get(a, "tags")) ? s_jlist(a, "tags", ",", tags, sizeof tags)
+                                                       : "none");
+}
+
+static int s_hq_org_show(const opts_t *o)
+{
+    return s_hq_do(o, "GET", "/v1/org", NULL, s_hq_print_org);
+}
+
+static int s_hq_org_set(const opts_t *o)
+{
+    return s_hq_send_file(o, "PUT", "/v1/org", o->args[0], s_hq_print_org_set);
+}
+
+static int s_hq_region_put(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    json_t *body = NULL;
+    const member_t m[] = {{"id", o->args[0], "ID", M_STR},
+                          {"name", o->name, "--name", M_STR},
+                          {"level", o->level, "--level", M_STR},
+                          {"parent", o->parent, "--parent", M_STR}};
+    int rc = s_path(o, path, sizeof path, "/v1/org/regions/", o->args[0], "");
+    if (rc == 0)
+        rc = s_body(o, m, NMEMBERS(m), &body);
+    return rc != 0 ? rc : s_hq_do(o, "PUT", path, body, s_hq_print_region_put);
+}
+
+/* hall-place keeps what it is not given: the name, tags and neighbours the
+ * hall already has, so that moving a hall does not forget them. */
+static int s_hq_hall_place(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    json_t *body = NULL;
+    const member_t m[] = {{"id", o->args[0], "HALL", M_STR},
+                          {"city", o->city, "--city", M_STR},
+                          {"name", o->name, "--name", M_STR}};
+    int rc = s_path(o, path, sizeof path, "/v1/org/halls/", o->args[0], "");
+    if (rc == 0)
+        rc = s_body(o, m, NMEMBERS(m), &body);
+    if (rc != 0)
+        return rc;
+    if (o->tags) {
+        /* An empty --tags clears them, which a member list cannot say. */
+        const member_t t = {"tags", o->tags, "--tags", M_LIST};
+        rc = o->tags[0] ? s_member(o, body, &t) : json_object_set_new(body, "tags", json_array());
+        if (rc != 0) {
+            json_decref(body);
+            return rc;
+        }
+    }
+    int status = 0;
+    json_t *have = NULL;
+    rc = s_request(o, o->hq, "--hq", "GET", path, NULL, &status, &have);
+    if (rc != 0) {
+        json_decref(body);
+        return rc;
+    }
+    const json_t *old = status == 200 ? json_object_get(have, "hall") : NULL;
+    const char *keep[] = {"name", "tags", "neighbours"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (!json_object_get(body, keep[i]) && json_object_get(old, keep[i]))
+            json_object_set(body, keep[i], json_object_get(old, keep[i]));
+    json_decref(have);
+    return s_hq_do(o, "PUT", path, body, s_hq_print_hall_put);
+}
+
+/* ---- policies */
+
+/* The API path of SCOPE (national, region/ID or hall/ID); EXIT_USAGE
+ * (said) when it is none of them. */
+static int s_hq_scope_path(const opts_t *o, const char *scope, char *path, size_t len)
+{
+    if (strcmp(scope, "national") == 0) {
+        snprintf(path, len, "/v1/policies/national");
+        return 0;
+    }
+    if (strncmp(scope, "region/", 7) == 0 && scope[7])
+        return s_path(o, path, len, "/v1/policies/regions/", scope + 7, "");
+    if (strncmp(scope, "hall/", 5) == 0 && scope[5])
+        return s_path(o, path, len, "/v1/policies/halls/", scope + 5, "");
+    fprintf(stderr, "hallctl %s: SCOPE is national, region/ID or hall/ID, not '%s'\n", o->command,
+            scope);
+    return EXIT_USAGE;
+}
+
+static void s_hq_print_policy_set(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("draft policy of %s set; policy-publish makes the drafts the next version\n",
+           s_jstr(a, "scope"));
+}
+
+static void s_hq_print_policies(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    if (s_jint(a, "version") > 0)
+        printf("policy version %lld, published %s by %s\n", s_jint(a, "version"),
+               s_jstr(a, "published_at"), s_jstr(a, "published_by"));
+    else
+        printf("no policy version published yet\n");
+    const json_t *drafts = json_object_get(a, "drafts"), *pub = json_object_get(a, "published");
+    printf("  %-40s %-6s %s\n", "SCOPE", "DRAFT", "PUBLISHED");
+    const char *scope;
+    json_t *d;
+    json_object_foreach((json_t *)drafts, scope, d)
+    {
+        const json_t *p = json_object_get(pub, scope);
+        printf("  %-40s %-6s %s%s\n", scope, "set", p ? "set" : "-",
+               p && !json_equal(p, d) ? " (the draft differs)" : "");
+    }
+    json_object_foreach((json_t *)pub, scope, d)
+    {
+        if (!json_object_get(drafts, scope))
+            printf("  %-40s %-6s %s (the draft was removed)\n", scope, "-", "set");
+    }
+}
+
+static void s_hq_print_scope(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    const char *parts[] = {"draft", "published"};
+    printf("%s (policy version %lld)\n", s_jstr(a, "scope"), s_jint(a, "version"));
+    for (int i = 0; i < 2; i++) {
+        printf("%s:\n", parts[i]);
+        if (json_is_object(json_object_get(a, parts[i])))
+            s_print_json(json_object_get(a, parts[i]));
+        else
+            printf("  none\n");
+    }
+}
+
+static void s_hq_print_effective(const opts_t *o, const json_t *a)
+{
+    char scopes[512];
+    printf("hall %s%s, ", s_jstr(a, "hall"),
+           json_is_true(json_object_get(a, "placed")) ? "" : " (not placed: national only)");
+    if (o->drafts)
+        printf("from the drafts");
+    else
+        printf("policy version %lld", s_jint(a, "version"));
+    printf(": the defaults%s%s\n", json_array_size(json_object_get(a, "scopes")) ? " + " : "",
+           s_jlist(a, "scopes", " + ", scopes, sizeof scopes));
+    s_print_json(json_object_get(a, "policy"));
+}
+
+static void s_hq_print_published(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("published policy version %lld (%s, by %s)\n", s_jint(a, "version"),
+           s_jstr(a, "published_at"), s_jstr(a, "published_by"));
+}
+
+static int s_hq_policy_set(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    int rc = s_hq_scope_path(o, o->args[0], path, sizeof path);
+    return rc != 0 ? rc : s_hq_send_file(o, "PUT", path, o->args[1], s_hq_print_policy_set);
+}
+
+static int s_hq_policy_show(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    if (!o->n_args)
+        return s_hq_do(o, "GET", "/v1/policies", NULL, s_hq_print_policies);
+    int rc = s_hq_scope_path(o, o->args[0], path, sizeof path);
+    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_scope);
+}
+
+static int s_hq_policy_effective(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    int rc = s_path(o, path, sizeof path, "/v1/policies/effective/", o->args[0],
+                    o->drafts ? "?drafts=1" : "");
+    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_effective);
+}
+
+static int s_hq_policy_publish(const opts_t *o)
+{
+    const member_t m[] = {{"by", o->by, "--by", M_STR}};
+    json_t *body;
+    int rc = s_body(o, m, NMEMBERS(m), &body);
+    return rc != 0 ? rc : s_hq_do(o, "POST", "/v1/policies/publish", body, s_hq_print_published);
+}
+
+/* ---- campaigns */
+
+static void s_hq_print_created(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("campaign %s  %s, revision %lld, reaches %lld hall(s)\n", s_jstr(a, "id"),
+           s_jstr(a, "state"), s_jint(a, "revision"), s_jint(a, "halls"));
+}
+
+static void s_hq_print_step(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    const json_t *c = json_object_get(a, "campaign");
+    printf("campaign %s  %s, revision %lld; calendar version %lld\n", s_jstr(c, "id"),
+           s_jstr(c, "state"), s_jint(c, "revision"), s_jint(a, "calendar_version"));
+    if (json_is_object(json_object_get(a, "report")))
+        s_hq_print_report(json_object_get(a, "report"));
+}
+
+static void s_hq_print_campaigns(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("%-24s %-10s %-11s %-10s %-10s %-10s %6s  %s\n", "ID", "STATE", "LEVEL", "REGION",
+           "START", "END", "HALLS", "TITLE");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(a, "campaigns"), i, c)
+    {
+        char halls[24] = "-";
+        if (json_is_integer(json_object_get(c, "halls")))
+            snprintf(halls, sizeof halls, "%lld", s_jint(c, "halls"));
+        printf("%-24s %-10s %-11s %-10s %-10s %-10s %6s  %s\n", s_jstr(c, "id"), s_jstr(c, "state"),
+               s_jstr(c, "level"), s_jstr(c, "region"), s_jstr(c, "start"), s_jstr(c, "end"),
+               halls, s_jstr(c, "title"));
+    }
+    printf("%lld campaign(s); calendar version %lld\n", s_jint(a, "total"),
+           s_jint(a, "calendar_version"));
+}
+
+static void s_hq_print_campaign(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("%s  %s\n  %s campaign of %s%s%s, %s to %s, reaches %lld hall(s)\n  %s, revision "
+           "%lld\n",
+           s_jstr(a, "id"), s_jstr(a, "title"), s_jstr(a, "level"), s_jstr(a, "region"),
+           json_object_get(a, "parent") ? ", under " : "", s_jstr(a, "parent"), s_jstr(a, "start"),
+           s_jstr(a, "end"), s_jint(a, "halls"), s_jstr(a, "state"), s_jint(a, "revision"));
+    const char *key;
+    json_t *v;
+    printf("texts:\n");
+    json_object_foreach(json_object_get(a, "texts"), key, v)
+        printf("  %s: %s\n", key, json_string_value(v) ? json_string_value(v) : "");
+    size_t i;
+    printf("faq:\n");
+    json_array_foreach(json_object_get(a, "faq"), i, v)
+        printf("  Q: %s\n  A: %s\n", s_jstr(v, "question"), s_jstr(v, "answer"));
+    printf("history:\n");
+    json_array_foreach(json_object_get(a, "history"), i, v)
+    {
+        char at[HB_RFC3339_MAX];
+        hb_time_format((int64_t)s_jint(v, "at_ms"), at);
+        printf("  %s  %-8s %-9s -> %-9s by %s%s%s%s\n", at, s_jstr(v, "action"), s_jstr(v, "from"),
+               s_jstr(v, "to"), s_jstr(v, "by"), json_object_get(v, "note") ? ": \"" : "",
+               s_jstr(v, "note"), json_object_get(v, "note") ? "\"" : "");
+    }
+}
+
+static void s_hq_print_check(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    s_hq_print_report(a);
+}
+
+static int s_hq_campaign_create(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    int rc = s_path(o, path, sizeof path, "/v1/campaigns?by=", o->by, "");
+    return rc != 0 ? rc : s_hq_send_file(o, "POST", path, o->args[0], s_hq_print_created);
+}
+
+/* campaign-submit .. campaign-withdraw: the step is the command's name
+ * after "campaign-". */
+static int s_hq_campaign_step(const opts_t *o)
+{
+    char path[API_PATH_MAX], step[32];
+    snprintf(step, sizeof step, "/%s", o->command + strlen("campaign-"));
+    const member_t m[] = {{"by", o->by, "--by", M_STR}, {"note", o->note, "--note", M_STR}};
+    json_t *body = NULL;
+    int rc = s_path(o, path, sizeof path, "/v1/campaigns/", o->args[0], step);
+    if (rc == 0)
+        rc = s_body(o, m, NMEMBERS(m), &body);
+    return rc != 0 ? rc : s_hq_do(o, "POST", path, body, s_hq_print_step);
+}
+
+static int s_hq_campaign_list(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    if (!o->state)
+        return s_hq_do(o, "GET", "/v1/campaigns", NULL, s_hq_print_campaigns);
+    int rc = s_path(o, path, sizeof path, "/v1/campaigns?state=", o->state, "");
+    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_campaigns);
+}
+
+static int s_hq_campaign_show(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    int rc = s_path(o, path, sizeof path, "/v1/campaigns/", o->args[0], "");
+    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_campaign);
+}
+
+/* campaign-check exits 1 when the calendar has errors, as a linter does,
+ * so that a script can gate on it. */
+static int s_hq_campaign_check(const opts_t *o)
+{
+    json_t *doc = NULL;
+    if (o->n_args) {
+        int rc = s_hq_read_doc(o, o->args[0], &doc);
+        if (rc != 0)
+            return rc;
+    }
+    int status = 0;
+    json_t *a = NULL;
+    int rc = s_request(o, o->hq, "--hq", "POST", "/v1/calendar/check", doc, &status, &a);
+    json_decref(doc);
+    if (rc != 0)
+        return rc;
+    if (status != 200 || !a) {
+        s_print_refusal(o, status, a);
+        json_decref(a);
+        return EXIT_FAILED;
+    }
+    if (o->json)
+        s_print_json(a);
+    else
+        s_hq_print_check(o, a);
+    rc = s_jint(a, "errors") > 0 ? EXIT_FAILED : 0;
+    json_decref(a);
+    return rc;
+}
+
+/* The export as HQ sent it: JSON, or with --csv the CSV text. */
+static int s_hq_campaign_export(const opts_t *o)
+{
+    hb_httpc_resp_t r;
+    char err[256];
+    const char *path = o->csv ? "/v1/calendar/export?format=csv" : "/v1/calendar/export";
+    int rc = hb_httpc_request(o->hq, "GET", path, NULL, API_TIMEOUT_MS, &r, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "hallctl %s: %s\n", o->command, err);
+        return rc == HB_EINVAL ? EXIT_USAGE : EXIT_FAILED;
+    }
+    json_t *a = o->csv && r.status == 200 ? NULL : json_loadb(r.body, r.body_len, 0, NULL);
+    if (r.status != 200)
+        s_print_refusal(o, r.status, a);
+    else if (o->csv)
+        fwrite(r.body, 1, r.body_len, stdout);
+    else if (a)
+        s_print_json(a);
+    rc = r.status == 200 && (o->csv || a) ? 0 : EXIT_FAILED;
+    json_decref(a);
+    hb_httpc_resp_free(&r);
+    return rc;
+}
+
+/* ---- glossary and rollout */
+
+static void s_hq_print_glossary(const opts_t *o, const json_t *a)
+{
+    size_t i;
+    json_t *t;
+    if (strcmp(o->command, "glossary-show") == 0) {
+        json_array_foreach(json_object_get(a, "terms"), i, t)
+        {
+            const char *def = json_string_value(json_object_get(t, "definition"));
+            printf("%s%s%s\n", s_jstr(t, "term"), def ? ": " : "", def ? def : "");
+        }
+    }
+    printf("glossary: %zu term(s)\n", json_array_size(json_object_get(a, "terms")));
+}
+
+static void s_hq_print_rollout(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    const char *kinds[] = {"policy", "calendar"};
+    const char *groups[] = {"applied", "pending", "offline", "refused"};
+    for (int k = 0; k < 2; k++) {
+        const json_t *r = json_object_get(a, kinds[k]);
+        printf("%-8s version %lld: %lld hall(s): %lld applied, %lld pending, %lld offline, %lld "
+               "refused\n",
+               kinds[k], s_jint(r, "version"), s_jint(r, "halls"), s_jint(r, "applied"),
+               s_jint(r, "pending"), s_jint(r, "offline"), s_jint(r, "refused"));
+        for (int g = 0; g < 4; g++) {
+            char key[32], list[4096];
+            snprintf(key, sizeof key, "%s_halls", groups[g]);
+            if (json_array_size(json_object_get(r, key)))
+                printf("  %s: %s\n", groups[g], s_jlist(r, key, " ", list, sizeof list));
+        }
+    }
+}
+
+static int s_hq_glossary_set(const opts_t *o)
+{
+    return s_hq_send_file(o, "PUT", "/v1/glossary", o->args[0], s_hq_print_glossary);
+}
+
+static int s_hq_glossary_show(const opts_t *o)
+{
+    return s_hq_do(o, "GET", "/v1/glossary", NULL, s_hq_print_glossary);
+}
+
+static int s_hq_rollout(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    long long n = 0;
+    if (!o->halls)
+        return s_hq_do(o, "GET", "/v1/rollout", NULL, s_hq_print_rollout);
+    if (!s_parse_int(o->halls, &n) || n < 0 || n > 100000) {
+        fprintf(stderr, "hallctl %s: --halls must be a whole number from 0 to 100000, not '%s'\n",
+                o->command, o->halls);
+        return EXIT_USAGE;
+    }
+    snprintf(path, sizeof path, "/v1/rollout?halls=%lld", n);
+    return s_hq_do(o, "GET", path, NULL, s_hq_print_rollout);
+}
+
 static int s_help(const opts_t *o);
 
 #define HALL_OPT "--hall "
@@ -1022,6 +1603,65 @@ static const command_t s_commands[] = {
      "a device's status (kind kiosk, self_service, display, counter_terminal; state ok, fault, "
      "paper_out, offline)",
      HALL_OPT "--kind --state --detail", "--hall --kind --state", 1, 1, "a device id"},
+    /* the head office's control plane */
+    {"org-show", s_hq_org_show, "org-show --hq URL", "the region tree and the hall registry",
+     "--hq", "--hq", 0, 0, NULL},
+    {"org-set", s_hq_org_set, "org-set FILE --hq URL",
+     "replace the whole organisation with the document in FILE", "--hq", "--hq", 1, 1,
+     "a document file"},
+    {"region-put", s_hq_region_put,
+     "region-put ID --name N --level national|province|city [--parent P] --hq URL",
+     "add a region, or rename one", "--hq --name --level --parent", "--hq --name --level", 1, 1,
+     "a region id"},
+    {"hall-place", s_hq_hall_place, "hall-place HALL --city C [--tags a,b] [--name N] --hq URL",
+     "enrol a hall in a city, or move it (its name, tags and neighbours stay unless given)",
+     "--hq --city --tags --name", "--hq --city", 1, 1, "a hall id"},
+    {"policy-set", s_hq_policy_set, "policy-set SCOPE FILE --hq URL",
+     "set the draft policy of SCOPE (national, region/ID or hall/ID)", "--hq", "--hq", 2, 2,
+     "a scope and a document file"},
+    {"policy-show", s_hq_policy_show, "policy-show [SCOPE] --hq URL",
+     "the draft and published policies, or one scope's documents", "--hq", "--hq", 0, 1, NULL},
+    {"policy-effective", s_hq_policy_effective, "policy-effective HALL [--drafts] --hq URL",
+     "a hall's effective policy, published or with the drafts", "--hq --drafts", "--hq", 1, 1,
+     "a hall id"},
+    {"policy-publish", s_hq_policy_publish, "policy-publish --by USER --hq URL",
+     "publish the drafts as the next policy version", "--hq --by", "--hq --by", 0, 0, NULL},
+    {"campaign-create", s_hq_campaign_create, "campaign-create FILE --by USER --hq URL",
+     "add the campaign document in FILE as a draft", "--hq --by", "--hq --by", 1, 1,
+     "a document file"},
+    {"campaign-submit", s_hq_campaign_step, "campaign-submit ID --by USER [--note T] --hq URL",
+     "submit a draft for review", "--hq --by --note", "--hq --by", 1, 1, "a campaign id"},
+    {"campaign-return", s_hq_campaign_step, "campaign-return ID --by USER [--note T] --hq URL",
+     "return a submitted campaign to its author", "--hq --by --note", "--hq --by", 1, 1,
+     "a campaign id"},
+    {"campaign-approve", s_hq_campaign_step, "campaign-approve ID --by USER [--note T] --hq URL",
+     "approve a submitted campaign; the coordination check must find no error naming it",
+     "--hq --by --note", "--hq --by", 1, 1, "a campaign id"},
+    {"campaign-publish", s_hq_campaign_step, "campaign-publish ID --by USER [--note T] --hq URL",
+     "publish an approved campaign to its halls (checked again)", "--hq --by --note", "--hq --by",
+     1, 1, "a campaign id"},
+    {"campaign-withdraw", s_hq_campaign_step,
+     "campaign-withdraw ID --by USER [--note T] --hq URL",
+     "withdraw an approved or published campaign", "--hq --by --note", "--hq --by", 1, 1,
+     "a campaign id"},
+    {"campaign-list", s_hq_campaign_list, "campaign-list [--state S] --hq URL",
+     "the campaigns (state draft, submitted, approved, published, withdrawn)", "--hq --state",
+     "--hq", 0, 0, NULL},
+    {"campaign-show", s_hq_campaign_show, "campaign-show ID --hq URL",
+     "one campaign: its texts, FAQ and history", "--hq", "--hq", 1, 1, "a campaign id"},
+    {"campaign-check", s_hq_campaign_check, "campaign-check [FILE] --hq URL",
+     "the coordination check's findings, with the campaign in FILE as if submitted; exits 1 "
+     "when there are errors",
+     "--hq", "--hq", 0, 1, NULL},
+    {"campaign-export", s_hq_campaign_export, "campaign-export [--csv] --hq URL",
+     "every campaign with its state, as JSON or CSV", "--hq --csv", "--hq", 0, 0, NULL},
+    {"glossary-set", s_hq_glossary_set, "glossary-set FILE --hq URL",
+     "replace the glossary of jargon", "--hq", "--hq", 1, 1, "a document file"},
+    {"glossary-show", s_hq_glossary_show, "glossary-show --hq URL", "the glossary of jargon",
+     "--hq", "--hq", 0, 0, NULL},
+    {"rollout", s_hq_rollout, "rollout [--halls N] --hq URL",
+     "how many halls run the newest policy and calendar versions (with N hall ids per group)",
+     "--hq --halls", "--hq", 0, 0, NULL},
     {"help", s_help, "help", "print this", "", NULL, 0, 0, NULL},
 };
 #undef HALL_OPT
