@@ -115,6 +115,8 @@ static int s_send(hq_downlink_t *dl, hq_hall_t *h, int kind)
                   : hq_control_policy_bytes(dl->ctl, h->id, &doc, &len, err, sizeof err);
     if (rc == 0)
         rc = hq_ingest_send_document(dl->ing, h, kind, version, doc, len);
+    hb_debug("downlink: %s %" PRIu64 " to hall %s: %s", kind ? "calendar" : "policy", version,
+             h->id, rc ? hb_strerror(rc) : "sent");
     if (rc == HB_ETOOBIG)
         snprintf(err, sizeof err, "the document is larger than a frame may be");
     if (rc != 0 && rc != HB_EAGAIN && rc != HB_ENOTFOUND) {
@@ -170,19 +172,20 @@ void hq_downlink_tick(hq_downlink_t *dl)
     uint32_t *todo = malloc(budget * 2 * sizeof *todo);
     if (!todo)
         return;
-    size_t n = 0;
+    size_t n = 0, start = dl->cursor, seen = 0;
     hq_live_read_lock(dl->live);
-    for (size_t seen = 0; seen < total && n < budget; seen++) {
-        size_t i = (dl->cursor + seen) % total;
-        hq_hall_t *h = hq_halls_sorted(dl->halls, i);
+    for (; seen < total && n < budget; seen++) {
+        hq_hall_t *h = hq_halls_sorted(dl->halls, (start + seen) % total);
         if (!h || !hq_ingest_hall_online(dl->ing, h))
             continue;
         for (int kind = 0; kind < 2; kind++)
             if (s_due(dl, h, kind, s_applied_locked(dl, h, kind), now))
                 todo[n++] = h->num << 1 | (uint32_t)kind;
-        dl->cursor = i + 1;
     }
     hq_live_read_unlock(dl->live);
+    /* The next round starts where this one stopped (when the budget ran
+     * out before every hall was seen). */
+    dl->cursor = (start + seen) % total;
     for (size_t k = 0; k < n; k++) {
         hq_hall_t *h = hq_halls_by_num(dl->halls, todo[k] >> 1);
         if (h)
