@@ -1,0 +1,200 @@
+/* Alerts with real processes: a hall whose customers wait past a tiny SLA,
+ * above the diversion threshold, with no counter open, raises those alerts
+ * at HQ (on the stream and in GET /v1/alerts, and on the hall's tile); hqd
+ * killed with SIGKILL comes back with the same live state and the same open
+ * alerts; serving the customers clears them, and the history keeps both
+ * ends. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t hall;
+} world_t;
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "alerting");
+    hbt_hq_init(&w->hq, w->root);
+    const char *extra[] = {"--alert_no_counter_grace", "1s"};
+    for (int i = 0; i < 2; i++)
+        snprintf(w->hq.extra[i], sizeof w->hq.extra[i], "%s", extra[i]);
+    w->hq.n_extra = 2;
+    hbt_hq_start(&w->hq);
+    hbt_hall_enroll(&w->hq, &w->hall, "AL1");
+    hbt_hall_set_engine(&w->hall, HBT_POLICY_ALWAYS_OPEN, NULL);
+    hbt_hall_start(&w->hall);
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_stop(&w->hall, SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+static void s_call(world_t *w, const char *method, const char *path, const char *base,
+                   const char *body, int want)
+{
+    json_t *resp = NULL;
+    int status = hbt_http(base, method, path, body, &resp);
+    if (status != want) {
+        char *dump = resp ? json_dumps(resp, 0) : NULL;
+        fail_msg("%s %s: %d, wanted %d: %.400s", method, path, status, want, dump ? dump : "");
+    }
+    (void)w;
+    json_decref(resp);
+}
+
+/* The open alerts as "kind/subject#id" lines, sorted by the store. */
+static char *s_open_alerts(world_t *w, size_t *count)
+{
+    json_t *a = hbt_get(w->hq.http, "/v1/alerts?state=open&limit=100");
+    assert_non_null(a);
+    json_t *arr = json_object_get(a, "alerts");
+    char *out = calloc(1, 8192);
+    size_t used = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *x = json_array_get(arr, i);
+        const char *subject = json_string_value(json_object_get(x, "subject"));
+        used += (size_t)snprintf(out + used, 8192 - used, "%s/%s#%lld\n",
+                                 json_string_value(json_object_get(x, "kind")),
+                                 subject ? subject : "-", (long long)hbt_int(x, "id"));
+    }
+    *count = json_array_size(arr);
+    json_decref(a);
+    return out;
+}
+
+static bool s_has(const char *list, const char *prefix)
+{
+    return strstr(list, prefix) != NULL;
+}
+
+static char *s_wait_open(world_t *w, const char *const *want, size_t n_want, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    char *list = NULL;
+    while (hbt_now_ms() < deadline) {
+        free(list);
+        size_t count;
+        list = s_open_alerts(w, &count);
+        size_t hits = 0;
+        for (size_t i = 0; i < n_want; i++)
+            hits += s_has(list, want[i]);
+        if (hits == n_want)
+            return list;
+        hbt_sleep_ms(200);
+    }
+    fail_msg("alerts open now:\n%s", list ? list : "");
+    return NULL;
+}
+
+static void test_raise_survive_restart_clear(void **state)
+{
+    world_t *w = *state;
+    /* HQ's policy for the hall: open round the clock, an A ticket may wait
+     * 2 s, more than 2 waiting asks for diversion. */
+    s_call(w, "PUT", "/v1/policies/national", w->hq.http,
+           "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
+           "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+           "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+           "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
+           200);
+    s_call(w, "POST", "/v1/policies/publish", w->hq.http, "{\"by\":\"ops\"}", 200);
+    for (int i = 0; i < 3; i++)
+        s_call(w, "POST", "/v1/tickets", w->hall.http, "{\"service\":\"A\"}", 201);
+    const char *want[] = {"wait_sla/A:normal#", "diversion/A#", "no_counter_open/-#"};
+    char *before = s_wait_open(w, want, 3, 15000);
+    fprintf(stderr, "open at HQ:\n%s", before);
+    json_t *tile = hbt_get(w->hq.http, "/v1/live/halls/AL1");
+    assert_non_null(tile);
+    assert_true(hbt_int(tile, "alerts") >= 3);
+    assert_string_equal(json_string_value(json_object_get(tile, "worst")), "alert");
+    json_decref(tile);
+    json_t *snap_before = hbt_get(w->hq.http, "/v1/halls/AL1/snapshot");
+    assert_non_null(snap_before);
+
+    /* kill -9: the same live state and the same open alerts afterwards. */
+    hbt_hq_stop(&w->hq, SIGKILL);
+    hbt_hq_start(&w->hq);
+    size_t count;
+    char *after = s_open_alerts(w, &count);
+    assert_string_equal(after, before);
+    json_t *snap_after = NULL;
+    int64_t deadline = hbt_now_ms() + 10000;
+    while (hbt_now_ms() < deadline) {
+        json_decref(snap_after);
+        snap_after = hbt_get(w->hq.http, "/v1/halls/AL1/snapshot");
+        if (snap_after && hbt_int(snap_after, "seq") == hbt_int(snap_before, "seq"))
+            break;
+        hbt_sleep_ms(100);
+    }
+    assert_non_null(snap_after);
+    assert_true(json_equal(snap_before, snap_after));
+    /* A few evaluations later still the same alerts (the hall is back). */
+    hbt_sleep_ms(2500);
+    free(after);
+    after = s_open_alerts(w, &count);
+    assert_string_equal(after, before);
+    free(after);
+    after = NULL;
+    json_decref(snap_before);
+    json_decref(snap_after);
+
+    /* Served: every one of them clears. */
+    s_call(w, "POST", "/v1/counters/1/open", w->hall.http, "{\"staff\":\"E1\",\"services\":[\"A\"]}",
+           200);
+    for (int i = 0; i < 3; i++) {
+        s_call(w, "POST", "/v1/counters/1/call", w->hall.http, "{}", 200);
+        s_call(w, "POST", "/v1/counters/1/start", w->hall.http, "{}", 200);
+        s_call(w, "POST", "/v1/counters/1/complete", w->hall.http,
+               "{\"business_type\":\"bill_payment\"}", 200);
+    }
+    deadline = hbt_now_ms() + 10000;
+    while (hbt_now_ms() < deadline) {
+        free(after);
+        after = s_open_alerts(w, &count);
+        if (count == 0)
+            break;
+        hbt_sleep_ms(200);
+    }
+    assert_int_equal(count, 0);
+    free(after);
+    json_t *hist = hbt_get(w->hq.http, "/v1/alerts?state=history&hall=AL1&limit=50");
+    assert_non_null(hist);
+    json_t *arr = json_object_get(hist, "alerts");
+    assert_true(json_array_size(arr) >= 3);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *x = json_array_get(arr, i);
+        assert_true(json_is_string(json_object_get(x, "raised")));
+        assert_true(json_is_string(json_object_get(x, "cleared")));
+    }
+    json_decref(hist);
+    free(before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_raise_survive_restart_clear, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
