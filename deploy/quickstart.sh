@@ -13,8 +13,10 @@ hq_port=8080
 hq_zmq_port=7400
 hq_http=127.0.0.1:$hq_port
 hq_zmq=tcp://127.0.0.1:$hq_zmq_port
-halls=(H001 H002 H003)
-regions=(north south east)
+halls=(H001 H002 H003 H004 H005 H006)
+regions=(north north north south south south)
+# Where each hall sits in HQ's tree (city), and its neighbours.
+cities=(C001 C001 C002 C003 C003 C003)
 speed=60
 # The services every hall offers (CODE:PREFIX:SLA:Name), as hallsim's model
 # knows them: A quick cash and payments, B accounts, C the long business ones.
@@ -131,12 +133,64 @@ done
 "$bin/tools/hallsim" "${urls[@]}" --mode drive --speed "$speed" >>"$run/logs/hallsim.log" 2>&1 &
 echo $! >>"$run/pids"
 
+# Head office's side: the region tree with every hall placed, the national
+# policy published to the halls, and one province campaign on the calendar.
+hq_call() {
+    local method=$1 path=$2 body=$3
+    curl -fsS -X "$method" "http://$hq_http$path" -d "$body" >/dev/null ||
+        { echo "quickstart: $method $path refused; see $run/logs/hqd.log" >&2; exit 1; }
+}
+org='{"regions": [{"id": "CN", "name": "Head office", "level": "national"},
+  {"id": "P01", "name": "North", "level": "province", "parent": "CN"},
+  {"id": "P02", "name": "South", "level": "province", "parent": "CN"},
+  {"id": "C001", "name": "Harbour City", "level": "city", "parent": "P01"},
+  {"id": "C002", "name": "Hill Town", "level": "city", "parent": "P01"},
+  {"id": "C003", "name": "River Bend", "level": "city", "parent": "P02"}], "halls": ['
+sep=""
+for i in "${!halls[@]}"; do
+    id=${halls[$i]}
+    nb=""
+    for j in "${!halls[@]}"; do
+        if [[ $j != "$i" && ${cities[$j]} == "${cities[$i]}" ]]; then
+            nb+="${nb:+, }\"${halls[$j]}\""
+        fi
+    done
+    org+="$sep{\"id\": \"$id\", \"city\": \"${cities[$i]}\", \"name\": \"Hall $id\", \"neighbours\": [$nb]}"
+    sep=", "
+done
+org+=']}'
+hq_call PUT /v1/org "$org"
+# Every hall's policy from HQ: what the local files said, minus the divert
+# halls, which the neighbour board now names live.
+hours=""
+for day in mon tue wed thu fri sat sun; do
+    hours+="${hours:+, }\"$day\": [\"00:00-24:00\"]"
+done
+hq_call PUT /v1/policies/national '{"timezone": "'"$zone"'", "opening_hours": {'"$hours"'},
+  "special_days": {"'"$holiday"'": {"hours": [], "note": "Public holiday (quick-start example)"}},
+  "sla": {"max_wait_s": {"*:*": 1200, "A:*": 600, "*:vip": 300}},
+  "diversion": {"threshold": 25, "echannels": ["app", "web", "sms", "phone"]},
+  "campaigns": {"lead_days": 0}}'
+hq_call POST /v1/policies/publish '{"by": "quickstart"}'
+start=$(date -u +%F)
+end=$(date -u -d "+30 days" +%F)
+hq_call POST "/v1/campaigns?by=marketing" '{"id": "north-savings", "title": "Savings week in the North",
+  "level": "province", "region": "P01", "scope": {"regions": ["P01"]},
+  "start": "'"$start"'", "end": "'"$end"'", "products": ["savings-plus"], "business_types": [],
+  "segment": "retail", "channels": ["kiosk", "signage"],
+  "texts": {"kiosk": "Open a savings account this month.", "signage": "Savings week: ask at any counter."},
+  "faq": [{"question": "Who can open one?", "answer": "Anyone over 16 with an ID card."}]}'
+for step in submit approve publish; do
+    hq_call POST "/v1/campaigns/north-savings/$step" '{"by": "quickstart"}'
+done
+
 cat <<TXT
 hallbus is running (logs in $run/logs):
-  HQ API          http://$hq_http/v1/halls     (and /v1/halls/H001, /v1/status)
-  a hall's queue  http://127.0.0.1:8101/v1/hall    (8102, 8103): tickets waiting, counters, today's figures
+  dashboard       http://$hq_http/   (every hall live, alerts, a hall's detail, the calendar)
+  HQ API          http://$hq_http/v1/regions   (and /v1/live/halls, /v1/alerts, /v1/rollout, /v1/stream, /metrics)
+  a hall's queue  http://127.0.0.1:8101/v1/hall    (8102..8106): tickets waiting, counters, today's figures
   a hall's link   http://127.0.0.1:8101/v1/status  (outbox and link to HQ)
-  traffic         hallsim playing customers and staff in H001..H003, a day in $((8 * 60 / speed)) minutes
+  traffic         hallsim playing customers and staff in H001..H006, a day in $((8 * 60 / speed)) minutes
                   ($speed x real time; the halls measure waits on their real clock, so a
                   20-minute simulated wait shows as $((1200 / speed)) s); its summary: $run/logs/hallsim.log
   opening hours   round the clock in $zone; a holiday is declared on $holiday
