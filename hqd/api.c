@@ -193,6 +193,12 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         (json_int_t)hq->store.store.map_size, "map_grows", (json_int_t)hq->store.store.grow_count,
         "auth", "allowed", (json_int_t)hq_zap_allowed(hq->zap), "denied",
         (json_int_t)hq_zap_denied(hq->zap));
+    hq_board_stats_t bs;
+    hq_board_get_stats(hq->board, &bs);
+    json_object_set_new(body, "board",
+                        json_pack("{s:I, s:I, s:f}", "rounds", (json_int_t)bs.rounds,
+                                  "tiles_published", (json_int_t)bs.tiles_published,
+                                  "last_round_ms", bs.last_round_ms));
     json_object_set_new(body, "live",
                         json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "rebuilding",
                                   ls.rebuilding, "events", (json_int_t)ls.events, "skipped",

@@ -5,6 +5,8 @@
  * event counts only once HQ's cumulative ack (sent after the synced commit)
  * covers it. Two phases: as fast as possible (throughput), then a steady
  * rate (ack latency percentiles). Prints figures; asserts nothing. */
+#include "simlink.h"
+
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
@@ -135,27 +137,6 @@ static void s_print_hq(const char *name)
     hb_httpc_resp_free(&r);
 }
 
-static int s_send_frame(void *sock, const Hallbus__Frame *f)
-{
-    uint8_t *buf;
-    size_t len;
-    if (hb_frame_pack(f, &buf, &len) != 0)
-        return -1;
-    int rc = zmq_send(sock, buf, len, ZMQ_DONTWAIT);
-    free(buf);
-    return rc < 0 ? -1 : 0;
-}
-
-static void s_send_hello(void *sock)
-{
-    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-    hello.protocol = 1;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
-    f.hello = &hello;
-    s_send_frame(sock, &f);
-}
-
 static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
 {
     ProtobufCBinaryData items[1024];
@@ -180,7 +161,7 @@ static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_BATCH;
     f.batch = &b;
-    int rc = s_send_frame(h->sock, &f);
+    int rc = simlink_send_frame(h->sock, &f);
     for (int i = 0; i < n; i++)
         free(items[i].data);
     if (rc == 0) {
@@ -232,37 +213,6 @@ static uint64_t s_drain(sim_hall_t *h, bool measure)
         hb_frame_free(f);
     }
     return newly;
-}
-
-static pid_t s_start_hqd(int zport, int hport)
-{
-    char data[300], keys[300], listen[64], http[64], log[300];
-    snprintf(data, sizeof data, "%s/data", s_opt.root);
-    snprintf(keys, sizeof keys, "%s/keys", s_opt.root);
-    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", zport);
-    snprintf(http, sizeof http, "127.0.0.1:%d", hport);
-    snprintf(log, sizeof log, "%s/hqd.log", s_opt.root);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *f = freopen(log, "a", stderr);
-        (void)f;
-        execl(s_opt.hqd, s_opt.hqd, "--data", data, "--keys", keys, "--listen", listen, "--http",
-              http, "--log_level", "warn", (char *)NULL);
-        _exit(127);
-    }
-    char *base = s_hq_http;
-    snprintf(s_hq_http, sizeof s_hq_http, "http://%s", http);
-    for (int i = 0; i < 100; i++) {
-        hb_httpc_resp_t r;
-        char err[128];
-        if (hb_httpc_request(base, "GET", "/v1/status", NULL, 1000, &r, err, sizeof err) == 0) {
-            hb_httpc_resp_free(&r);
-            return pid;
-        }
-        usleep(100000);
-    }
-    kill(pid, SIGKILL);
-    return -1;
 }
 
 /* Runs the halls for `seconds`; steady when rate > 0. Sockets are watched
@@ -330,7 +280,7 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
             for (int i = 0; i < n; i++) {
                 if (halls[i].welcomed)
                     continue;
-                s_send_hello(halls[i].sock);
+                simlink_send_hello(halls[i].sock);
                 acked += s_drain(&halls[i], rate > 0);
             }
         }
@@ -400,13 +350,10 @@ int main(int argc, char **argv)
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-XXXXXX");
     if (!mkdtemp(s_opt.root))
         return 1;
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/keys", s_opt.root);
-    mkdir(dir, 0750);
-    snprintf(dir, sizeof dir, "%s/keys/halls", s_opt.root);
-    mkdir(dir, 0755);
+    simlink_prepare_root(s_opt.root);
     int zport = 17400 + getpid() % 1000, hport = zport + 1000;
-    pid_t hqd = s_start_hqd(zport, hport);
+    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, NULL, s_hq_http,
+                                  sizeof s_hq_http);
     if (hqd < 0) {
         fprintf(stderr, "bench_ingest: hqd did not start (see %s/hqd.log)\n", s_opt.root);
         return 1;
@@ -427,19 +374,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < s_opt.halls; i++) {
         sim_hall_t *h = &halls[i];
         snprintf(h->id, sizeof h->id, "B%05d", i);
-        hb_cert_t c;
-        hb_cert_generate(&c);
-        hb_cert_set_meta(&c, "hall", h->id);
-        snprintf(path, sizeof path, "%s/keys/halls/%s.key", s_opt.root, h->id);
-        hb_cert_save(&c, path, false);
-        h->sock = zmq_socket(ctx, ZMQ_DEALER);
-        int zero = 0, hwm = 100000;
-        zmq_setsockopt(h->sock, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt(h->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt(h->sock, ZMQ_CURVE_SERVERKEY, hq.public_key, 40);
-        zmq_setsockopt(h->sock, ZMQ_CURVE_PUBLICKEY, c.public_key, 40);
-        zmq_setsockopt(h->sock, ZMQ_CURVE_SECRETKEY, c.secret_key, 40);
-        zmq_connect(h->sock, endpoint);
+        h->sock = simlink_connect(ctx, s_opt.root, &hq, endpoint, h->id);
+        if (!h->sock) {
+            fprintf(stderr, "bench_ingest: cannot set up hall %s\n", h->id);
+            return 1;
+        }
         h->next_seq = 1;
     }
     printf("bench_ingest: hqd %s, %d halls connected over CURVE, batch %d, window %d\n",
@@ -455,7 +394,7 @@ int main(int argc, char **argv)
                 welcomed++;
                 continue;
             }
-            s_send_hello(halls[i].sock);
+            simlink_send_hello(halls[i].sock);
         }
         usleep(100000);
     }

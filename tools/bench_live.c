@@ -1,0 +1,448 @@
+/* bench_live: head office live at national scale. Starts its own hqd,
+ * places N simulated halls (10,000 by default) in a region tree of 30
+ * provinces and 300 cities, publishes a policy open round the clock,
+ * connects every hall over real CURVE and plays each one's opening day from
+ * the traffic model (common/sim.h) at --speed times real time, events
+ * stamped with the real clock. Meanwhile a second thread asks what the
+ * dashboard asks: the region aggregates (GET /v1/regions) as fast as it
+ * can, and the network's first load (GET /v1/live/halls with every tile)
+ * now and then. Prints latency percentiles and HQ's own figures; asserts
+ * nothing. */
+#include "simlink.h"
+
+#include "hallbus/cert.h"
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/httpc.h"
+#include "hallbus/sim.h"
+#include "hallbus/time.h"
+
+#include <jansson.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define BATCH_MAX 64
+#define WINDOW 2000
+
+typedef struct hall {
+    void *sock;
+    char id[16];
+    hb_sim_hall_t *sim;
+    json_t *pending; /* the next event, not sent yet */
+    int64_t pending_at; /* its simulated time */
+    uint64_t next_seq, acked;
+    bool welcomed, done;
+} hall_t;
+
+static struct {
+    int halls, seconds;
+    double speed;
+    const char *hqd;
+    char root[256];
+    char http[80];
+} s_opt = {10000, 30, 60.0, NULL, "", ""};
+
+typedef struct samples {
+    double *v;
+    size_t n, cap;
+} samples_t;
+
+static void s_add(samples_t *s, double v)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = v;
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double s_pct(samples_t *s, double p)
+{
+    if (!s->n)
+        return 0;
+    qsort(s->v, s->n, sizeof *s->v, s_cmp);
+    size_t i = (size_t)(p * (double)(s->n - 1));
+    return s->v[i];
+}
+
+static int s_http(const char *method, const char *path, const char *body, double *ms,
+                  size_t *bytes)
+{
+    hb_httpc_resp_t r;
+    char err[256];
+    int64_t t0 = hb_mono_ms();
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int rc = hb_httpc_request(s_opt.http, method, path, body, 30000, &r, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    (void)t0;
+    if (ms)
+        *ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    if (rc != 0) {
+        fprintf(stderr, "bench_live: %s %s: %s\n", method, path, err);
+        return -1;
+    }
+    int status = r.status;
+    if (bytes)
+        *bytes = r.body_len;
+    if (status >= 300)
+        fprintf(stderr, "bench_live: %s %s: %d %.300s\n", method, path, status, r.body);
+    hb_httpc_resp_free(&r);
+    return status;
+}
+
+/* ---------------------------------------------------------- the reader */
+
+static volatile int s_stop;
+static samples_t s_regions, s_first_load;
+static size_t s_first_load_bytes;
+
+static void *s_reader(void *arg)
+{
+    (void)arg;
+    int64_t last_full = 0;
+    while (!s_stop) {
+        double ms;
+        if (s_http("GET", "/v1/regions", NULL, &ms, NULL) == 200)
+            s_add(&s_regions, ms);
+        if (hb_mono_ms() - last_full >= 3000) {
+            last_full = hb_mono_ms();
+            size_t bytes = 0;
+            if (s_http("GET", "/v1/live/halls?limit=100000", NULL, &ms, &bytes) == 200) {
+                s_add(&s_first_load, ms);
+                s_first_load_bytes = bytes;
+            }
+        }
+        usleep(20000);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------- the halls */
+
+static void s_fetch(hall_t *h)
+{
+    json_decref(h->pending);
+    h->pending = NULL;
+    if (h->done)
+        return;
+    if (hb_sim_next(h->sim, &h->pending_at, &h->pending) != 0) {
+        h->pending = NULL;
+        h->done = true;
+    }
+}
+
+static void s_drain(hall_t *h, uint64_t *acked)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, h->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        if (!f)
+            continue;
+        if (f->kind_case == HALLBUS__FRAME__KIND_WELCOME) {
+            h->welcomed = true;
+            h->acked = f->welcome->committed_seq;
+            h->next_seq = h->acked + 1;
+        } else if (f->kind_case == HALLBUS__FRAME__KIND_ACK && f->ack->committed_seq > h->acked) {
+            *acked += f->ack->committed_seq - h->acked;
+            h->acked = f->ack->committed_seq;
+        }
+        hb_frame_free(f);
+    }
+}
+
+/* Sends the hall's events that are due by simulated time `sim_now`. */
+static int s_send_due(hall_t *h, int64_t sim_now, int64_t wall)
+{
+    ProtobufCBinaryData items[BATCH_MAX];
+    int n = 0;
+    while (n < BATCH_MAX && h->pending && h->pending_at <= sim_now &&
+           h->next_seq + (uint64_t)n - 1 - h->acked < WINDOW) {
+        json_object_del(h->pending, "at"); /* stamped with the real clock */
+        Hallbus__Envelope *env = NULL;
+        char err[256];
+        if (hb_event_from_json(h->pending, wall, 0, &env, err, sizeof err) == 0) {
+            env->seq = h->next_seq + (uint64_t)n;
+            if (hb_envelope_pack(env, &items[n].data, &items[n].len) == 0)
+                n++;
+            hb_envelope_free(env);
+        }
+        s_fetch(h);
+    }
+    if (n == 0)
+        return 0;
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = (size_t)n;
+    b.events = items;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    int rc = simlink_send_frame(h->sock, &f);
+    for (int i = 0; i < n; i++)
+        free(items[i].data);
+    if (rc == 0)
+        h->next_seq += (uint64_t)n;
+    return rc == 0 ? n : 0;
+}
+
+/* ------------------------------------------------------------- set-up */
+
+static int s_place_halls(void)
+{
+    size_t cap = (size_t)s_opt.halls * 80 + 65536;
+    char *doc = malloc(cap);
+    size_t used = (size_t)snprintf(doc, cap, "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\","
+                                             "\"level\":\"national\"}");
+    for (int p = 0; p < 30; p++)
+        used += (size_t)snprintf(doc + used, cap - used,
+                                 ",{\"id\":\"P%02d\",\"name\":\"Province %d\",\"level\":\"province\","
+                                 "\"parent\":\"CN\"}",
+                                 p, p);
+    for (int c = 0; c < 300; c++)
+        used += (size_t)snprintf(doc + used, cap - used,
+                                 ",{\"id\":\"C%03d\",\"name\":\"City %d\",\"level\":\"city\","
+                                 "\"parent\":\"P%02d\"}",
+                                 c, c, c / 10);
+    used += (size_t)snprintf(doc + used, cap - used, "],\"halls\":[");
+    for (int i = 0; i < s_opt.halls; i++)
+        used += (size_t)snprintf(doc + used, cap - used, "%s{\"id\":\"B%05d\",\"city\":\"C%03d\"}",
+                                 i ? "," : "", i, i % 300);
+    snprintf(doc + used, cap - used, "]}");
+    double ms;
+    int status = s_http("PUT", "/v1/org", doc, &ms, NULL);
+    free(doc);
+    printf("bench_live: %d halls placed in 30 provinces and 300 cities (%.0f ms)\n", s_opt.halls, ms);
+    if (status != 200)
+        return -1;
+    const char *policy =
+        "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"
+        "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"
+        "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}";
+    if (s_http("PUT", "/v1/policies/national", policy, NULL, NULL) != 200 ||
+        s_http("POST", "/v1/policies/publish", "{\"by\":\"bench\"}", NULL, NULL) != 200)
+        return -1;
+    return 0;
+}
+
+static void s_print_hq(void)
+{
+    hb_httpc_resp_t r;
+    char err[128];
+    if (hb_httpc_request(s_opt.http, "GET", "/v1/status", NULL, 10000, &r, err, sizeof err) != 0)
+        return;
+    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+    json_t *w = json_object_get(j, "writer"), *l = json_object_get(j, "live"),
+           *b = json_object_get(j, "board");
+    printf("HQ: %lld halls online; writer %lld events in %lld commits, commit avg %.2f ms, max "
+           "%.2f ms\n",
+           (long long)json_integer_value(json_object_get(j, "online")),
+           (long long)json_integer_value(json_object_get(w, "events")),
+           (long long)json_integer_value(json_object_get(w, "commits")),
+           json_real_value(json_object_get(w, "avg_commit_ms")),
+           json_real_value(json_object_get(w, "max_commit_ms")));
+    printf("HQ: mirror applied %lld events (%lld anomalies); board %lld tiles published, last "
+           "round %.1f ms\n",
+           (long long)json_integer_value(json_object_get(l, "events")),
+           (long long)json_integer_value(json_object_get(l, "anomalies")),
+           (long long)json_integer_value(json_object_get(b, "tiles_published")),
+           json_real_value(json_object_get(b, "last_round_ms")));
+    json_decref(j);
+    hb_httpc_resp_free(&r);
+}
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: bench_live [--halls N] [--seconds S] [--speed X] [--hqd PATH]\n"
+                 "  --halls N    simulated halls, each its own CURVE connection (default 10000)\n"
+                 "  --seconds S  how long the traffic runs (default 30)\n"
+                 "  --speed X    simulated time per real time (default 60: a day in 8 minutes)\n"
+                 "  --hqd PATH   the hqd binary (default: next to this tool's build folder)\n");
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (strcmp(a, "--help") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "bench_live: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "--halls") == 0) {
+            s_opt.halls = (int)strtol(v, &end, 10);
+        } else if (strcmp(a, "--seconds") == 0) {
+            s_opt.seconds = (int)strtol(v, &end, 10);
+        } else if (strcmp(a, "--speed") == 0) {
+            s_opt.speed = strtod(v, &end);
+        } else if (strcmp(a, "--hqd") == 0) {
+            s_opt.hqd = v;
+            end = (char *)v + strlen(v);
+        } else {
+            fprintf(stderr, "bench_live: unknown option '%s'\n", a);
+            s_usage(stderr);
+            return 2;
+        }
+        if (!end || *end || s_opt.halls < 1 || s_opt.halls > 100000 || s_opt.seconds < 1 ||
+            s_opt.speed <= 0) {
+            fprintf(stderr, "bench_live: bad value '%s' for %s\n", v, a);
+            return 2;
+        }
+        i++;
+    }
+    static char hqd_default[4096];
+    if (!s_opt.hqd) {
+        ssize_t n = readlink("/proc/self/exe", hqd_default, sizeof hqd_default - 32);
+        if (n <= 0)
+            return 1;
+        hqd_default[n] = '\0';
+        snprintf(strrchr(hqd_default, '/'), 32, "/../hqd/hqd");
+        s_opt.hqd = hqd_default;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-live-XXXXXX");
+    if (!mkdtemp(s_opt.root) || simlink_prepare_root(s_opt.root) != 0)
+        return 1;
+    int zport = 19400 + getpid() % 500, hport = zport + 500;
+    const char *extra[] = {"--max_body", "32M", "--offline_after", "1h", NULL};
+    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, extra, s_opt.http,
+                                  sizeof s_opt.http);
+    if (hqd < 0) {
+        fprintf(stderr, "bench_live: hqd did not start (see %s/hqd.log)\n", s_opt.root);
+        return 1;
+    }
+    if (s_place_halls() != 0) {
+        kill(hqd, SIGKILL);
+        return 1;
+    }
+    char path[512], err[256];
+    hb_cert_t hq;
+    snprintf(path, sizeof path, "%s/keys/hq.key", s_opt.root);
+    if (hb_cert_load_public(path, &hq, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_live: %s: %s\n", path, err);
+        return 1;
+    }
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 200000);
+    hall_t *halls = calloc((size_t)s_opt.halls, sizeof *halls);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
+    int64_t open_ms = hb_now_ms();
+    for (int i = 0; i < s_opt.halls; i++) {
+        hall_t *h = &halls[i];
+        snprintf(h->id, sizeof h->id, "B%05d", i);
+        h->sock = simlink_connect(ctx, s_opt.root, &hq, endpoint, h->id);
+        h->sim = hb_sim_hall_new(20261202, i, open_ms);
+        if (!h->sock || !h->sim) {
+            fprintf(stderr, "bench_live: cannot set up hall %s\n", h->id);
+            return 1;
+        }
+        h->next_seq = 1;
+        s_fetch(h);
+    }
+    int64_t deadline = hb_mono_ms() + 120000;
+    int welcomed = 0;
+    uint64_t acked = 0;
+    while (welcomed < s_opt.halls && hb_mono_ms() < deadline) {
+        welcomed = 0;
+        for (int i = 0; i < s_opt.halls; i++) {
+            s_drain(&halls[i], &acked);
+            if (halls[i].welcomed)
+                welcomed++;
+            else
+                simlink_send_hello(halls[i].sock);
+        }
+        usleep(200000);
+    }
+    printf("bench_live: %d of %d halls connected over CURVE and welcomed\n", welcomed, s_opt.halls);
+
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < s_opt.halls; i++) {
+        int fd;
+        size_t len = sizeof fd;
+        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+    pthread_t reader;
+    pthread_create(&reader, NULL, s_reader, NULL);
+    int64_t t0 = hb_mono_ms(), end = t0 + s_opt.seconds * 1000LL;
+    uint64_t sent = 0;
+    acked = 0;
+    struct epoll_event evs[256];
+    while (hb_mono_ms() < end) {
+        int64_t now = hb_mono_ms(), wall = hb_now_ms();
+        int64_t sim_now = open_ms + (int64_t)((double)(now - t0) * s_opt.speed);
+        for (int i = 0; i < s_opt.halls; i++) {
+            hall_t *h = &halls[i];
+            if (!h->welcomed || !h->pending || h->pending_at > sim_now)
+                continue;
+            int n = s_send_due(h, sim_now, wall);
+            sent += (uint64_t)n;
+            if (n)
+                s_drain(h, &acked);
+        }
+        int k = epoll_wait(ep, evs, 256, 5);
+        for (int e = 0; e < k; e++)
+            s_drain(&halls[evs[e].data.u32], &acked);
+    }
+    s_stop = 1;
+    pthread_join(reader, NULL);
+    double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    printf("traffic: %d halls, %.1f s at %.0fx: %llu events sent (%.0f/s), %llu acknowledged\n",
+           s_opt.halls, secs, s_opt.speed, (unsigned long long)sent, (double)sent / secs,
+           (unsigned long long)acked);
+    printf("GET /v1/regions (30 provinces, 300 cities) over %zu requests during the traffic: "
+           "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+           s_regions.n, s_pct(&s_regions, 0.50), s_pct(&s_regions, 0.99),
+           s_pct(&s_regions, 1.0));
+    printf("the network's first load (GET /v1/live/halls, every tile, %zu bytes) over %zu loads: "
+           "p50 %.1f ms, max %.1f ms\n",
+           s_first_load_bytes, s_first_load.n, s_pct(&s_first_load, 0.50),
+           s_pct(&s_first_load, 1.0));
+    s_print_hq();
+    close(ep);
+    for (int i = 0; i < s_opt.halls; i++) {
+        zmq_close(halls[i].sock);
+        json_decref(halls[i].pending);
+        hb_sim_hall_destroy(&halls[i].sim);
+    }
+    zmq_ctx_term(ctx);
+    kill(hqd, SIGTERM);
+    waitpid(hqd, NULL, 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_opt.root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_live: could not remove %s\n", s_opt.root);
+    free(halls);
+    return 0;
+}

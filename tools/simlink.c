@@ -1,0 +1,106 @@
+/* Simulated halls on the wire (see simlink.h). */
+#include "simlink.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/httpc.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+int simlink_prepare_root(const char *root)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/keys", root);
+    if (mkdir(dir, 0750) != 0)
+        return -1;
+    snprintf(dir, sizeof dir, "%s/keys/halls", root);
+    return mkdir(dir, 0755);
+}
+
+pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
+                        const char *const *extra, char *http, size_t httplen)
+{
+    char data[600], keys[600], listen[64], hp[64], log[600];
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(keys, sizeof keys, "%s/keys", root);
+    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", zport);
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", hport);
+    snprintf(log, sizeof log, "%s/hqd.log", root);
+    const char *argv[48] = {hqd, "--data", data, "--keys", keys, "--listen", listen, "--http", hp,
+                            "--log_level", "warn"};
+    int n = 11;
+    for (int i = 0; extra && extra[i] && n < 46; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(log, "a", stderr);
+        (void)f;
+        execv(hqd, (char *const *)argv);
+        _exit(127);
+    }
+    snprintf(http, httplen, "http://%s", hp);
+    for (int i = 0; i < 100; i++) {
+        hb_httpc_resp_t r;
+        char err[128];
+        if (hb_httpc_request(http, "GET", "/v1/status", NULL, 1000, &r, err, sizeof err) == 0) {
+            hb_httpc_resp_free(&r);
+            return pid;
+        }
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    return -1;
+}
+
+void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
+                      const char *id)
+{
+    char path[600];
+    hb_cert_t c;
+    if (hb_cert_generate(&c) != 0 || hb_cert_set_meta(&c, "hall", id) != 0)
+        return NULL;
+    snprintf(path, sizeof path, "%s/keys/halls/%s.key", root, id);
+    if (hb_cert_save(&c, path, false) != 0)
+        return NULL;
+    void *sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    int zero = 0, hwm = 100000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, hq->public_key, 40);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, c.public_key, 40);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c.secret_key, 40);
+    if (zmq_connect(sock, endpoint) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+int simlink_send_frame(void *sock, const Hallbus__Frame *f)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_frame_pack(f, &buf, &len) != 0)
+        return -1;
+    int rc = zmq_send(sock, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
+void simlink_send_hello(void *sock)
+{
+    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+    hello.protocol = 1;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+    f.hello = &hello;
+    simlink_send_frame(sock, &f);
+}

@@ -1,0 +1,30 @@
+/* The benchmarks' simulated halls on the wire: each a DEALER socket with its
+ * own enrolled CURVE key pair speaking the link protocol frame by frame (no
+ * branchd, no outbox), plus starting a scratch hqd for them. Shared by
+ * bench_ingest and bench_live; not for use in the daemons. */
+#ifndef TOOLS_SIMLINK_H
+#define TOOLS_SIMLINK_H
+
+#include "hallbus.pb-c.h"
+#include "hallbus/cert.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Starts `hqd` with its data and keys under `root`, listening on the two
+ * ports, with `extra` arguments (NULL-terminated, may be NULL); waits until
+ * its API answers. `http` gets "http://127.0.0.1:PORT". -1 on failure. */
+pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
+                        const char *const *extra, char *http, size_t httplen);
+/* Enrols hall `id` (a fresh key pair, its public part in HQ's halls/
+ * folder) and connects a DEALER to `endpoint` with it. NULL on failure. */
+void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
+                      const char *id);
+int simlink_send_frame(void *sock, const Hallbus__Frame *f);
+void simlink_send_hello(void *sock);
+/* A path under `root` that is HQ's key folder, its halls folder: created. */
+int simlink_prepare_root(const char *root);
+
+#endif
