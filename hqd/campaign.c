@@ -709,6 +709,12 @@ const campaign_t *campaign_calendar_at(const campaign_calendar_t *cal, size_t i)
 
 uint64_t campaign_calendar_version(const campaign_calendar_t *cal) { return cal->version; }
 
+void campaign_calendar_bump(campaign_calendar_t *cal)
+{
+    if (cal->version > 0)
+        cal->version++;
+}
+
 bool campaign_calendar_is_ancestor(const campaign_calendar_t *cal, const campaign_t *ancestor,
                                    const campaign_t *c)
 {

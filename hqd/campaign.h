@@ -178,6 +178,10 @@ size_t campaign_calendar_count(const campaign_calendar_t *cal);
 const campaign_t *campaign_calendar_at(const campaign_calendar_t *cal, size_t i);
 /* 0 until the first publish, then +1 with every change of what is published. */
 uint64_t campaign_calendar_version(const campaign_calendar_t *cal);
+/* A new version with the same campaigns, once something was published: for
+ * a change outside the calendar that changes what halls get (a hall moved
+ * to another city now falls in other scopes). */
+void campaign_calendar_bump(campaign_calendar_t *cal);
 /* Whether `ancestor` is the parent of `c`, or the parent's parent, and so
  * on (at most CAMPAIGN_PARENT_DEPTH_MAX steps). */
 bool campaign_calendar_is_ancestor(const campaign_calendar_t *cal, const campaign_t *ancestor,

@@ -284,11 +284,34 @@ static int s_fits_org(hq_control_t *c, const org_t *org, char *err, size_t errle
     return 0;
 }
 
+/* A hall moved or retagged gets other effective policies and slices:
+ * what was published becomes a new version of each, so that every hall is
+ * sent what it should now run (a hall compares versions, not content). */
+static int s_bump_versions(hq_control_t *c)
+{
+    int rc = 0;
+    if (c->policy_version > 0) {
+        c->policy_version++;
+        json_t *all = s_policies_doc(c);
+        rc = s_put(c, "policies", all);
+        json_decref(all);
+    }
+    if (rc == 0 && campaign_calendar_version(c->cal) > 0) {
+        campaign_calendar_bump(c->cal);
+        json_t *v = json_pack("{s:I}", "version", (json_int_t)campaign_calendar_version(c->cal));
+        rc = s_put(c, "calendar", v);
+        json_decref(v);
+    }
+    return rc;
+}
+
 static int s_save_org(hq_control_t *c)
 {
     json_t *doc = org_to_json(c->org);
     int rc = doc ? s_put(c, "org", doc) : HB_ENOMEM;
     json_decref(doc);
+    if (rc == 0)
+        rc = s_bump_versions(c);
     s_drop_caches(c);
     return rc;
 }
