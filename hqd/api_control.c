@@ -926,11 +926,17 @@ static void s_csv_put(csv_t *c, const char *s, size_t n)
 }
 
 /* One field, quoted as RFC 4180 asks when it holds a comma, a quote or a
- * line break; `last` ends the line (CRLF, as the RFC has it). */
+ * line break; `last` ends the line (CRLF, as the RFC has it). A field that
+ * a spreadsheet would take for a formula (=, +, -, @ first) gets a leading
+ * apostrophe: campaign texts come from many authors, and an export is
+ * opened by analysts. */
 static void s_csv_field(csv_t *c, const char *s, bool last)
 {
-    if (strpbrk(s, ",\"\r\n")) {
+    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    if (formula || strpbrk(s, ",\"\r\n")) {
         s_csv_put(c, "\"", 1);
+        if (formula)
+            s_csv_put(c, "'", 1);
         for (const char *q = s; *q; q++) {
             if (*q == '"')
                 s_csv_put(c, "\"\"", 2);
