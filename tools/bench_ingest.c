@@ -332,21 +332,9 @@ int main(int argc, char **argv)
             return 2;
         i++;
     }
-    static char hqd_default[4096];
-    if (!s_opt.hqd) {
-        ssize_t n = readlink("/proc/self/exe", hqd_default, sizeof hqd_default - 32);
-        if (n <= 0)
-            return 1;
-        hqd_default[n] = '\0';
-        char *slash = strrchr(hqd_default, '/');
-        snprintf(slash, 32, "/../hqd/hqd");
-        s_opt.hqd = hqd_default;
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    if (!s_opt.hqd)
+        s_opt.hqd = simlink_default_hqd();
+    simlink_raise_nofile();
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-XXXXXX");
     if (!mkdtemp(s_opt.root))
         return 1;
@@ -358,13 +346,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ingest: hqd did not start (see %s/hqd.log)\n", s_opt.root);
         return 1;
     }
-    char path[512], err[256];
     hb_cert_t hq;
-    snprintf(path, sizeof path, "%s/keys/hq.key", s_opt.root);
-    if (hb_cert_load_public(path, &hq, err, sizeof err) != 0) {
-        fprintf(stderr, "bench_ingest: %s: %s\n", path, err);
+    if (simlink_hq_cert(s_opt.root, &hq) != 0)
         return 1;
-    }
     void *ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 30000);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -103,4 +104,35 @@ void simlink_send_hello(void *sock)
     f.kind_case = HALLBUS__FRAME__KIND_HELLO;
     f.hello = &hello;
     simlink_send_frame(sock, &f);
+}
+
+const char *simlink_default_hqd(void)
+{
+    static char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    if (n <= 0)
+        return "hqd";
+    path[n] = '\0';
+    snprintf(strrchr(path, '/'), 32, "/../hqd/hqd");
+    return path;
+}
+
+void simlink_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int simlink_hq_cert(const char *root, hb_cert_t *out)
+{
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/keys/hq.key", root);
+    if (hb_cert_load_public(path, out, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        return -1;
+    }
+    return 0;
 }

@@ -24,7 +24,13 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
                       const char *id);
 int simlink_send_frame(void *sock, const Hallbus__Frame *f);
 void simlink_send_hello(void *sock);
-/* A path under `root` that is HQ's key folder, its halls folder: created. */
+/* Creates HQ's key folder and its halls/ folder under `root`. */
 int simlink_prepare_root(const char *root);
+/* The hqd binary next to the running tool's build folder (static). */
+const char *simlink_default_hqd(void);
+/* As many open descriptors as the hard limit allows: one per hall. */
+void simlink_raise_nofile(void);
+/* HQ's public key, once hqd made it under `root`. */
+int simlink_hq_cert(const char *root, hb_cert_t *out);
 
 #endif
