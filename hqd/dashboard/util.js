@@ -64,8 +64,11 @@ export function fmtDateTime(iso) {
   });
 }
 
+// One formatter for every number: toLocaleString() builds a new one per
+// call, which showed as the page's largest cost under a busy stream.
+const numberFormat = new Intl.NumberFormat();
 export function fmtNumber(n) {
-  return n === null || n === undefined ? '–' : Number(n).toLocaleString();
+  return n === null || n === undefined ? '–' : numberFormat.format(n);
 }
 
 // The head office's clock, as told by the Date header of its answers. Waits
