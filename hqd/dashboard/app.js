@@ -52,13 +52,28 @@ function setConn(state, text) {
 
 // ---- the snapshot
 
+// Which server the snapshot came from: read before it, so that a restart
+// between the two is taken for one afterwards, never missed.
+let serverStarted = null;
+
+async function sameServer() {
+  const r = await getJSON('/v1/status');
+  if (r.status !== 200 || !r.body) return null;
+  return r.body.started === serverStarted;
+}
+
 async function loadSnapshot() {
+  const status = await getJSON('/v1/status');
+  if (status.status !== 200 || !status.body) {
+    throw new Error(`GET /v1/status answered ${status.status || 'nothing'}`);
+  }
+  serverStarted = status.body.started;
   const regionsP = getJSON('/v1/regions');
   const tiles = [];
   let streamId = null;
   let offset = 0;
   let total = 1;
-  let requests = 1;
+  let requests = 2;
   while (offset < total) {
     const r = await getJSON(`/v1/live/halls?offset=${offset}&limit=${PAGE}`);
     requests++;
@@ -271,7 +286,7 @@ function boot() {
     },
   });
   stream = new Stream({
-    onTile, onAlert,
+    onTile, onAlert, sameServer,
     onReset: () => load(false),
     onState: (state, text) => {
       setConn(state, text);

@@ -5,12 +5,19 @@
 // the first URL, and hqd takes ?since over the Last-Event-ID header the
 // browser adds: every reconnect would replay from the snapshot again, and
 // after a long day be told to reset.
+//
+// Event ids start again at 1 when hqd restarts, and a resume across a
+// restart would then silently miss the new server's first changes. So
+// before reopening, the server's start time (GET /v1/status "started") is
+// compared with the one read before the snapshot; a different one means
+// a new server, and the snapshot is loaded again instead.
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 
 export class Stream {
-  // handlers: {onTile(tile), onAlert(alert), onReset(), onState(state, detail)}
+  // handlers: {onTile(tile), onAlert(alert), onReset(), onState(state, detail),
+  //   sameServer() -> Promise of true, false (restarted) or null (unreachable)}
   constructor(handlers) {
     this.h = handlers;
     this.es = null;
@@ -47,8 +54,23 @@ export class Stream {
       this.events++;
       this.lastEventAt = Date.now();
     };
-    es.addEventListener('hello', () => {
+    es.addEventListener('hello', (e) => {
       this.backoff = BACKOFF_MIN_MS;
+      let last = null;
+      try {
+        last = JSON.parse(e.data).last_id;
+      } catch (err) {
+        last = null;
+      }
+      // Event ids start again at 1 when hqd restarts: a server whose newest
+      // id is below ours cannot replay what we missed, and says nothing of
+      // it, so the snapshot is loaded again.
+      if (typeof last === 'number' && last < this.lastId) {
+        this.close();
+        this.h.onState('reloading', 'the head office restarted; reloading');
+        this.h.onReset();
+        return;
+      }
       this.h.onState('live', '');
     });
     es.addEventListener('tile', (e) => {
@@ -84,13 +106,23 @@ export class Stream {
       es.close();
       this.es = null;
       this.reconnects++;
-      const wait = Math.min(BACKOFF_MAX_MS, this.backoff) * (0.5 + Math.random() * 0.5);
-      this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
-      this.h.onState('reconnecting', `connection lost; retrying in ${Math.round(wait / 100) / 10}s`);
-      this.timer = setTimeout(() => {
-        this.timer = 0;
-        this._connect();
-      }, wait);
+      this._retry();
     };
+  }
+
+  _retry() {
+    const wait = Math.min(BACKOFF_MAX_MS, this.backoff) * (0.5 + Math.random() * 0.5);
+    this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
+    this.h.onState('reconnecting', `connection lost; retrying in ${Math.round(wait / 100) / 10}s`);
+    this.timer = setTimeout(async () => {
+      const same = await this.h.sameServer();
+      if (!this.timer) return; // closed meanwhile
+      this.timer = 0;
+      if (same === null) this._retry();
+      else if (!same) {
+        this.h.onState('reloading', 'the head office restarted; reloading');
+        this.h.onReset();
+      } else this._connect();
+    }, wait);
   }
 }

@@ -4,7 +4,8 @@
  * page. It shows every hall; a new ticket at a hall changes that hall's tile
  * within a second (the time is measured and printed); an alert appears in
  * the feed when this hqd serves alerts; a click on a tile opens the hall's
- * detail with its services and counters, which then follows the hall live.
+ * detail with its services and counters, which then follows the hall live;
+ * and after hqd restarts the page reloads by itself and is right again.
  *
  * Before the browser, the files themselves: content types, what is refused
  * (traversal, other methods, links, FIFOs, oversized files), and that paths
@@ -617,6 +618,32 @@ static void s_drill_down(world_t *w)
         fail_msg("searching for b03 did not open B03's detail");
 }
 
+/* hqd restarts (its stream's ids start again at 1): the page notices, loads
+ * the snapshot again, and shows a ticket taken while HQ was down. */
+static void s_hq_restart(world_t *w)
+{
+    char tile[128], val[32];
+    s_find_ok(w, ".tile[data-hall=\"B03\"]", tile, sizeof tile);
+    assert_true(s_attr(w, tile, "data-waiting", val, sizeof val));
+    long before = strtol(val, NULL, 10);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    assert_true(s_wait_true(w, "return document.getElementById('conn-state').dataset.state !== 'live';",
+                            5000));
+    assert_int_equal(s_ticket(&w->halls[2], "C"), 201); /* the hall works on alone */
+    int64_t t0 = hbt_now_ms();
+    hbt_hq_start(&w->hq);
+    char script[512];
+    snprintf(script, sizeof script,
+             "const t = document.querySelector('.tile[data-hall=\"B03\"]');"
+             "return !!t && t.dataset.waiting === '%ld' && window.hbDashboard.stats.reloads >= 1 &&"
+             " document.getElementById('conn-state').dataset.state === 'live';",
+             before + 1);
+    if (!s_wait_true(w, script, 20000))
+        fail_msg("after hqd restarted, the page did not reload and show B03's ticket within 20 s");
+    fprintf(stderr, "restart: the page was live again with B03's ticket %lld ms after hqd started\n",
+            (long long)(hbt_now_ms() - t0));
+}
+
 static void test_dashboard(void **state)
 {
     world_t *w = *state;
@@ -695,6 +722,7 @@ static void test_dashboard(void **state)
     s_tile_latency(w);
     s_alert(w);
     s_drill_down(w);
+    s_hq_restart(w);
 
     json_t *stats = s_exec(w, "return window.hbDashboard.stats;");
     fprintf(stderr, "page: %lld tile events, %lld frames, longest frame %.2f ms, %lld reconnects\n",
