@@ -146,15 +146,16 @@ int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
         return HB_ENOMEM;
     }
     if (!dir || !dir[0]) {
-        snprintf(s->why, sizeof s->why, "the dashboard is not served (its folder setting is empty)");
+        snprintf(s->why, sizeof s->why,
+                 "the dashboard is not served (its folder setting is empty)");
         hb_errf(err, errlen, "%s", s->why);
         return HB_EINVAL;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         int e = errno;
-        snprintf(s->why, sizeof s->why, "the dashboard is not installed: cannot open its folder %.180s",
-                 dir);
+        snprintf(s->why, sizeof s->why,
+                 "the dashboard is not installed: cannot open its folder %.180s", dir);
         hb_errf(err, errlen, "cannot open the dashboard folder %s: %s", dir, strerror(e));
         return e == ENOENT || e == ENOTDIR ? HB_ENOTFOUND : HB_EIO;
     }
