@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds hallbus twice (plain, and with ASan+UBSan)
-# and runs every test in both builds. This is the second quick-start command,
-# and what CI runs (.ci/run).
+# and runs every test in both builds, the dashboard's browser tests included.
+# This is the second quick-start command, and what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./deploy/install-deps.sh
+# --browser: the dashboard's tests drive Debian's headless Chromium. They
+# skip without it, so make sure here that CI never runs them skipped.
+./deploy/install-deps.sh --browser
+for bin in /usr/bin/chromium /usr/bin/chromedriver; do
+    if [[ ! -x $bin ]]; then
+        echo "run-tests: $bin is missing after install-deps.sh --browser" >&2
+        exit 1
+    fi
+done
 
 jobs=$(nproc)
 build_and_test() {

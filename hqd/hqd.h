@@ -1,5 +1,6 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
- * (ZAP handler, store, writer, live mirror, ingest, HTTP API). api.c serves the API. */
+ * (ZAP handler, store, writer, live mirror, ingest, HTTP API, the dashboard's
+ * files). api.c serves the API; static.c the dashboard. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
@@ -13,6 +14,7 @@
 #include "live.h"
 #include "neighbours.h"
 #include "sse.h"
+#include "static.h"
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
@@ -28,6 +30,7 @@ typedef struct hqd_config {
     char *http;
     char *keys;
     char *log_level;
+    char *dashboard;
     int64_t heartbeat_ms;
     int64_t offline_after_ms;
     uint64_t max_frame;
@@ -66,6 +69,7 @@ typedef struct hqd {
     hq_alerting_t *alerting;
     hq_ingest_t *ingest;
     hb_http_t *http;
+    hq_static_t *dashboard; /* the files served at / */
     int64_t started_ms;
 } hqd_t;
 

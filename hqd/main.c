@@ -36,6 +36,8 @@ static const hb_config_def_t s_defs[] = {
     CFG("listen", HB_CONF_STRING, listen, "tcp://0.0.0.0:7400", 0, 0, false,
         "ZeroMQ endpoint the halls connect to"),
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8080", 0, 0, false, "HTTP API HOST:PORT"),
+    CFG("dashboard", HB_CONF_STRING, dashboard, HQD_DASHBOARD_DIR, 0, 0, false,
+        "folder of the dashboard's files, served at / (read at start; \"\" serves none)"),
     CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval asked of halls"),
@@ -352,6 +354,18 @@ int main(int argc, char **argv)
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
         return 1;
     }
+    /* Without its files hqd still runs: the API is what halls and tools
+     * need, and / then answers why there is no dashboard. */
+    rc = hq_static_open(hq->cfg.dashboard, &hq->dashboard, err, sizeof err);
+    if (rc == HB_ENOMEM || !hq->dashboard || hq_static_register(hq->dashboard, hq->http) != 0) {
+        hb_error("cannot serve the dashboard");
+        return 1;
+    }
+    if (rc != 0)
+        hb_warn("no dashboard at /: %s", err);
+    else
+        hb_info("dashboard: %zu file(s) from %s", hq_static_count(hq->dashboard),
+                hq->cfg.dashboard);
     uv_timer_init(hq->loop, &s_tick);
     s_tick.data = hq;
     uv_timer_start(&s_tick, s_on_tick, HQD_TICK_MS, HQD_TICK_MS);
@@ -383,6 +397,7 @@ int main(int argc, char **argv)
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
+    hq_static_destroy(&hq->dashboard); /* the server that served it is gone */
     zmq_ctx_term(hq->zmq_ctx);
     hb_config_free(s_defs, NDEFS, &hq->cfg);
     hb_info("stopped");

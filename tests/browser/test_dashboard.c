@@ -1,0 +1,756 @@
+/* The dashboard in a real browser: hqd and three halls run on loopback, and
+ * headless Chromium, driven through ChromeDriver's WebDriver protocol (JSON
+ * over HTTP, spoken here with the project's blocking client), loads the
+ * page. It shows every hall; a new ticket at a hall changes that hall's tile
+ * within a second (the time is measured and printed); an alert appears in
+ * the feed when this hqd serves alerts; a click on a tile opens the hall's
+ * detail with its services and counters, which then follows the hall live;
+ * and after hqd restarts the page reloads by itself and is right again.
+ *
+ * Before the browser, the files themselves: content types, what is refused
+ * (traversal, other methods, links, FIFOs, oversized files), and that paths
+ * which are not files still answer the API's own 404. The browser test is
+ * skipped, saying why, only when /usr/bin/chromium or /usr/bin/chromedriver
+ * is not installed (deploy/run-tests.sh installs both). */
+#include "harness.h"
+
+#include "hallbus/httpc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define CHROMIUM "/usr/bin/chromium"
+#define CHROMEDRIVER "/usr/bin/chromedriver"
+#define WD_ELEMENT "element-6066-11e4-a52e-4f735466cecf"
+#define HALLS 3
+#define TILE_LATENCY_MAX_MS 1000
+#define LATENCY_ROUNDS 5
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t halls[HALLS];
+    bool placed; /* PUT /v1/org placed the halls in regions */
+    /* the browser */
+    pid_t driver;  /* leads its own process group: Chromium is in it too */
+    char wd[64];   /* http://127.0.0.1:PORT of ChromeDriver */
+    char session[128];
+} world_t;
+
+static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
+
+/* ---------------------------------------------------------------- setup */
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "dashboard");
+    hbt_hq_init(&w->hq, w->root);
+    hbt_hq_start(&w->hq);
+    for (int i = 0; i < HALLS; i++) {
+        hbt_hall_enroll(&w->hq, &w->halls[i], s_ids[i]);
+        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
+        hbt_hall_start(&w->halls[i]);
+    }
+    /* Regions when this hqd has the organisation route; the board shows
+     * unplaced halls too, so the rest of the test does not depend on it. */
+    int st = hbt_http(w->hq.http, "PUT", "/v1/org",
+                      "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+                      "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+                      "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+                      "{\"id\":\"C002\",\"name\":\"Hill Town\",\"level\":\"city\",\"parent\":\"P01\"}],"
+                      "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main St\",\"tags\":[\"flagship\"]},"
+                      "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
+                      "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"Market\"}]}",
+                      NULL);
+    w->placed = st == 200 || st == 201;
+    if (!w->placed)
+        fprintf(stderr, "note: PUT /v1/org answered %d: the halls stay unplaced on the board\n", st);
+    *state = w;
+    return 0;
+}
+
+static void s_driver_stop(world_t *w)
+{
+    if (w->session[0]) {
+        char path[200], err[256];
+        hb_httpc_resp_t resp;
+        snprintf(path, sizeof path, "/session/%s", w->session);
+        if (hb_httpc_request(w->wd, "DELETE", path, NULL, 20000, &resp, err, sizeof err) == 0)
+            hb_httpc_resp_free(&resp);
+        w->session[0] = '\0';
+    }
+    if (w->driver > 0) {
+        /* The whole group: ChromeDriver and any browser it left behind. */
+        kill(-w->driver, SIGTERM);
+        int64_t deadline = hbt_now_ms() + 5000;
+        while (waitpid(w->driver, NULL, WNOHANG) == 0 && hbt_now_ms() < deadline)
+            hbt_sleep_ms(20);
+        kill(-w->driver, SIGKILL);
+        waitpid(w->driver, NULL, WNOHANG);
+        w->driver = 0;
+    }
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    s_driver_stop(w);
+    for (int i = 0; i < HALLS; i++)
+        hbt_hall_stop(&w->halls[i], SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+/* ------------------------------------------------- raw HTTP with headers */
+
+typedef struct raw_resp {
+    int status;
+    char head[4096]; /* status line and headers, lower-cased */
+    char *body;
+    size_t body_len;
+} raw_resp_t;
+
+/* One request on a fresh connection; the harness's client keeps no
+ * headers, and the content type is what is checked here. */
+static void s_raw(const char *http_base, const char *method, const char *path, raw_resp_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int port = atoi(strrchr(http_base, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char req[1024];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n",
+                     method, path, strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
+    assert_int_equal(send(fd, req, (size_t)n, 0), n);
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        ssize_t got = recv(fd, buf + len, cap - len, 0);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        assert_true(len < cap);
+    }
+    close(fd);
+    buf[len] = '\0';
+    char *end = strstr(buf, "\r\n\r\n");
+    assert_non_null(end);
+    size_t hl = (size_t)(end - buf);
+    assert_true(hl < sizeof r->head);
+    for (size_t i = 0; i < hl; i++)
+        r->head[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] + 32 : buf[i]);
+    r->status = atoi(buf + 9);
+    r->body_len = len - hl - 4;
+    r->body = malloc(r->body_len + 1);
+    memcpy(r->body, end + 4, r->body_len);
+    r->body[r->body_len] = '\0';
+    free(buf);
+}
+
+static void s_raw_free(raw_resp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static void s_expect_file(const char *base, const char *path, const char *type, const char *needle)
+{
+    raw_resp_t r;
+    s_raw(base, "GET", path, &r);
+    if (r.status != 200 || !strstr(r.head, type) || !strstr(r.body, needle))
+        fail_msg("GET %s: status %d, headers %s", path, r.status, r.head);
+    assert_non_null(strstr(r.head, "cache-control: no-store"));
+    s_raw_free(&r);
+}
+
+static void s_expect_error(const char *base, const char *method, const char *path, int status,
+                           const char *code)
+{
+    raw_resp_t r;
+    s_raw(base, method, path, &r);
+    if (r.status != status || !strstr(r.head, "application/json") || !strstr(r.body, code))
+        fail_msg("%s %s: status %d (wanted %d), body %s", method, path, r.status, status, r.body);
+    s_raw_free(&r);
+}
+
+/* ------------------------------------------------ the files, no browser */
+
+static void test_static_files(void **state)
+{
+    world_t *w = *state;
+    const char *b = w->hq.http;
+    s_expect_file(b, "/", "content-type: text/html; charset=utf-8", "id=\"alert-feed\"");
+    s_expect_file(b, "/index.html", "content-type: text/html", "id=\"hall-detail\"");
+    s_expect_file(b, "/app.js", "content-type: text/javascript; charset=utf-8", "hbDashboard");
+    s_expect_file(b, "/style.css", "content-type: text/css; charset=utf-8", ".tile");
+    s_expect_file(b, "/favicon.svg", "content-type: image/svg+xml", "<svg");
+    raw_resp_t r;
+    s_raw(b, "HEAD", "/app.js", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
+    s_raw_free(&r);
+    s_expect_error(b, "GET", "/missing.js", 404, "\"not_found\"");
+    s_expect_error(b, "GET", "/dashboard/index.html", 404, "\"not_found\"");
+    s_expect_error(b, "GET", "/%2e%2e/CMakeLists.txt", 400, "\"bad_path\"");
+    s_expect_error(b, "GET", "/..%2f..%2fCMakeLists.txt", 400, "\"bad_path\"");
+    s_expect_error(b, "GET", "/%2fetc%2fpasswd", 404, "\"not_found\"");
+    s_expect_error(b, "POST", "/app.js", 405, "\"method_not_allowed\"");
+    /* Paths that are no file read as before the dashboard was served. */
+    s_expect_error(b, "GET", "/v1/nothing", 404, "no route for GET /v1/nothing");
+    s_expect_error(b, "POST", "/v1/nothing", 404, "no route for POST /v1/nothing");
+    s_expect_error(b, "POST", "/v1/halls", 405, "\"method_not_allowed\"");
+}
+
+/* A folder of every kind of thing that must not be served. */
+static void s_write_file(const char *dir, const char *name, const char *text, size_t size)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    if (text)
+        assert_true(fputs(text, f) >= 0);
+    for (size_t i = 0; i < size; i++)
+        fputc('x', f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_static_refusals(void **state)
+{
+    world_t *w = *state;
+    char dir[400], path[600], target[600];
+    snprintf(dir, sizeof dir, "%s/dash", w->root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    s_write_file(dir, "index.html", "<!doctype html><p>small</p>", 0);
+    s_write_file(dir, "ok.js", "export const ok = 1;", 0);
+    s_write_file(dir, "big.js", NULL, (4u << 20) + 1); /* over the per-file bound */
+    s_write_file(dir, "notes.md", "# not a served type", 0);
+    s_write_file(dir, ".hidden.js", "hidden", 0);
+    s_write_file(dir, "we ird.js", "a space", 0);
+    snprintf(target, sizeof target, "%s/secret.txt", w->root);
+    s_write_file(w->root, "secret.txt", "outside the folder", 0);
+    snprintf(path, sizeof path, "%s/link.txt", dir);
+    assert_int_equal(symlink(target, path), 0);
+    snprintf(path, sizeof path, "%s/pipe.js", dir);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    snprintf(path, sizeof path, "%s/sub.css", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+
+    hbt_hq_t hq2;
+    char root2[300];
+    snprintf(root2, sizeof root2, "%s/hq2", w->root);
+    assert_int_equal(mkdir(root2, 0755), 0);
+    hbt_hq_init(&hq2, root2);
+    snprintf(hq2.extra[0], sizeof hq2.extra[0], "--dashboard");
+    snprintf(hq2.extra[1], sizeof hq2.extra[1], "%s", dir);
+    hq2.n_extra = 2;
+    hbt_hq_start(&hq2); /* a FIFO in the folder must not stall the start */
+    s_expect_file(hq2.http, "/", "text/html", "small");
+    s_expect_file(hq2.http, "/ok.js", "text/javascript", "export const ok");
+    const char *refused[] = {"/big.js", "/notes.md", "/.hidden.js", "/we%20ird.js",
+                             "/link.txt", "/pipe.js", "/sub.css", "/secret.txt"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        s_expect_error(hq2.http, "GET", refused[i], 404, "\"not_found\"");
+    hbt_hq_stop(&hq2, SIGTERM);
+
+    /* No folder: hqd runs, and / says why there is no dashboard. */
+    snprintf(hq2.extra[1], sizeof hq2.extra[1], "%s/none", w->root);
+    hbt_hq_start(&hq2);
+    s_expect_error(hq2.http, "GET", "/", 404, "not installed");
+    s_expect_error(hq2.http, "GET", "/app.js", 404, "\"not_found\"");
+    json_t *st = hbt_get(hq2.http, "/v1/status");
+    assert_non_null(st);
+    json_decref(st);
+    hbt_hq_stop(&hq2, SIGTERM);
+}
+
+/* ------------------------------------------------------------- WebDriver */
+
+/* One WebDriver command; returns its "value" (a new reference, NULL when
+ * the answer has none) and the HTTP status in *status. */
+static json_t *s_wd(world_t *w, const char *method, const char *path, json_t *body, int *status)
+{
+    char full[512], err[256];
+    if (w->session[0] && strncmp(path, "/session", 8) != 0)
+        snprintf(full, sizeof full, "/session/%s%s", w->session, path);
+    else
+        snprintf(full, sizeof full, "%s", path);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    hb_httpc_resp_t resp;
+    int rc = hb_httpc_request(w->wd, method, full, text ? text : (strcmp(method, "POST") == 0 ? "{}" : NULL),
+                              60000, &resp, err, sizeof err);
+    free(text);
+    if (rc != 0)
+        fail_msg("WebDriver %s %s: %s", method, full, err);
+    *status = resp.status;
+    json_t *doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+    hb_httpc_resp_free(&resp);
+    json_t *v = doc ? json_incref(json_object_get(doc, "value")) : NULL;
+    json_decref(doc);
+    return v;
+}
+
+static json_t *s_wd_ok(world_t *w, const char *method, const char *path, json_t *body)
+{
+    int status;
+    json_t *v = s_wd(w, method, path, body, &status);
+    if (status != 200) {
+        char *t = v ? json_dumps(v, JSON_COMPACT) : NULL;
+        fail_msg("WebDriver %s %s answered %d: %.500s", method, path, status, t ? t : "");
+    }
+    return v;
+}
+
+/* Runs a script in the page ("return ..."); its value, a new reference. */
+static json_t *s_exec(world_t *w, const char *script)
+{
+    return s_wd_ok(w, "POST", "/execute/sync", json_pack("{s:s, s:[]}", "script", script, "args"));
+}
+
+static bool s_exec_true(world_t *w, const char *script)
+{
+    json_t *v = s_exec(w, script);
+    bool t = json_is_true(v);
+    json_decref(v);
+    return t;
+}
+
+/* Waits until a script returns true; false on timeout. */
+static bool s_wait_true(world_t *w, const char *script, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    do {
+        if (s_exec_true(w, script))
+            return true;
+        hbt_sleep_ms(20);
+    } while (hbt_now_ms() < deadline);
+    return false;
+}
+
+/* The element matching a CSS selector: its reference into `out`, or false. */
+static bool s_find(world_t *w, const char *css, char *out, size_t outlen)
+{
+    int status;
+    json_t *v = s_wd(w, "POST", "/element", json_pack("{s:s, s:s}", "using", "css selector", "value", css),
+                     &status);
+    const char *ref = status == 200 ? json_string_value(json_object_get(v, WD_ELEMENT)) : NULL;
+    if (ref)
+        snprintf(out, outlen, "%s", ref);
+    json_decref(v);
+    return ref != NULL;
+}
+
+static void s_find_ok(world_t *w, const char *css, char *out, size_t outlen)
+{
+    if (!s_find(w, css, out, outlen))
+        fail_msg("no element matches %s", css);
+}
+
+/* An attribute or property of an element ("" when it has none); false when
+ * the element is gone (stale). */
+static bool s_attr(world_t *w, const char *elem, const char *name, char *out, size_t outlen)
+{
+    char path[256];
+    int status;
+    snprintf(path, sizeof path, "/element/%s/attribute/%s", elem, name);
+    json_t *v = s_wd(w, "GET", path, NULL, &status);
+    snprintf(out, outlen, "%s", json_is_string(v) ? json_string_value(v) : "");
+    json_decref(v);
+    return status == 200;
+}
+
+static void s_text(world_t *w, const char *elem, char *out, size_t outlen)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/element/%s/text", elem);
+    json_t *v = s_wd_ok(w, "GET", path, NULL);
+    snprintf(out, outlen, "%s", json_is_string(v) ? json_string_value(v) : "");
+    json_decref(v);
+}
+
+static void s_click(world_t *w, const char *elem)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/element/%s/click", elem);
+    json_decref(s_wd_ok(w, "POST", path, json_object()));
+}
+
+static void s_driver_start(world_t *w)
+{
+    int port = hbt_free_port();
+    char log[400], portarg[32];
+    snprintf(log, sizeof log, "%s/chromedriver.log", w->root);
+    snprintf(portarg, sizeof portarg, "--port=%d", port);
+    snprintf(w->wd, sizeof w->wd, "http://127.0.0.1:%d", port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        char *argv[] = {CHROMEDRIVER, portarg, NULL};
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here, so that a kill of the group never misses */
+    w->driver = pid;
+    int64_t deadline = hbt_now_ms() + 20000;
+    bool ready = false;
+    while (!ready && hbt_now_ms() < deadline) {
+        json_t *st = NULL;
+        if (hbt_http(w->wd, "GET", "/status", NULL, &st) == 200)
+            ready = json_is_true(json_object_get(json_object_get(st, "value"), "ready"));
+        json_decref(st);
+        if (!ready)
+            hbt_sleep_ms(50);
+    }
+    if (!ready)
+        fail_msg("chromedriver did not come up; see %s", log);
+
+    /* The flags that work on this kind of machine (see the machine notes):
+     * no sandbox as root, no GPU, and nothing that reaches the network. */
+    char udd[400];
+    snprintf(udd, sizeof udd, "--user-data-dir=%s/chromium-profile", w->root);
+    json_t *args = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "--headless", "--no-sandbox",
+                             "--disable-gpu", "--disable-quic", "--no-first-run",
+                             "--disable-background-networking", "--disable-component-update",
+                             "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                             udd);
+    json_t *caps = json_pack("{s:{s:{s:s, s:s, s:{s:s, s:o}}}}", "capabilities", "alwaysMatch",
+                             "browserName", "chrome", "pageLoadStrategy", "normal",
+                             "goog:chromeOptions", "binary", CHROMIUM, "args", args);
+    int64_t t0 = hbt_now_ms();
+    json_t *v = s_wd_ok(w, "POST", "/session", caps);
+    const char *sid = json_string_value(json_object_get(v, "sessionId"));
+    assert_non_null(sid);
+    snprintf(w->session, sizeof w->session, "%s", sid);
+    const char *version = json_string_value(
+        json_object_get(json_object_get(v, "capabilities"), "browserVersion"));
+    fprintf(stderr, "browser: Chromium %s, session started in %lld ms\n", version ? version : "?",
+            (long long)(hbt_now_ms() - t0));
+    json_decref(v);
+}
+
+/* -------------------------------------------------------- the dashboard */
+
+static int s_ticket(hbt_hall_t *h, const char *service)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"service\":\"%s\"}", service);
+    return hbt_http(h->http, "POST", "/v1/tickets", body, NULL);
+}
+
+static int s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A ticket at B01 and the time until its tile shows the new waiting count,
+ * read from the tile's data-waiting attribute as fast as WebDriver answers. */
+static void s_tile_latency(world_t *w)
+{
+    char tile[128], val[32];
+    int64_t took[LATENCY_ROUNDS];
+    s_find_ok(w, ".tile[data-hall=\"B01\"]", tile, sizeof tile);
+    assert_true(s_attr(w, tile, "data-waiting", val, sizeof val));
+    long waiting = strtol(val, NULL, 10);
+    for (int round = 0; round < LATENCY_ROUNDS; round++) {
+        char want[32];
+        snprintf(want, sizeof want, "%ld", waiting + 1);
+        int64_t t0 = hbt_now_ms();
+        assert_int_equal(s_ticket(&w->halls[0], "A"), 201);
+        int64_t deadline = t0 + 5000, seen = -1;
+        while (hbt_now_ms() < deadline) {
+            if (!s_attr(w, tile, "data-waiting", val, sizeof val)) {
+                /* The tile was drawn anew (its city's grid changed). */
+                s_find_ok(w, ".tile[data-hall=\"B01\"]", tile, sizeof tile);
+                continue;
+            }
+            if (strcmp(val, want) == 0) {
+                seen = hbt_now_ms();
+                break;
+            }
+            hbt_sleep_ms(5);
+        }
+        if (seen < 0)
+            fail_msg("B01's tile did not show %s waiting within 5 s (it shows '%s')", want, val);
+        took[round] = seen - t0;
+        waiting++;
+        hbt_sleep_ms(300); /* apart, so that each lands in its own board round */
+    }
+    int64_t sorted[LATENCY_ROUNDS];
+    memcpy(sorted, took, sizeof took);
+    qsort(sorted, LATENCY_ROUNDS, sizeof sorted[0], s_cmp_i64);
+    fprintf(stderr, "tile latency (POST /v1/tickets at B01 to its tile in the page), %d rounds: "
+                    "min %lld ms, median %lld ms, max %lld ms [",
+            LATENCY_ROUNDS, (long long)sorted[0], (long long)sorted[LATENCY_ROUNDS / 2],
+            (long long)sorted[LATENCY_ROUNDS - 1]);
+    for (int i = 0; i < LATENCY_ROUNDS; i++)
+        fprintf(stderr, "%s%lld", i ? ", " : "", (long long)took[i]);
+    fprintf(stderr, "]\n");
+    assert_true(sorted[LATENCY_ROUNDS - 1] < TILE_LATENCY_MAX_MS);
+}
+
+/* An alert in the feed: when this hqd serves alerts, a one-second SLA in a
+ * published policy open round the clock makes B02's ticket raise one.
+ * Without the route the feed must still be there, saying so. */
+static void s_alert(world_t *w)
+{
+    char feed[128];
+    s_find_ok(w, "#alert-feed", feed, sizeof feed);
+    json_t *body = NULL;
+    int st = hbt_http(w->hq.http, "GET", "/v1/alerts?state=open", NULL, &body);
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    bool served = !(st == 404 && reason && strncmp(reason, "no route", 8) == 0);
+    json_decref(body);
+    if (!served) {
+        assert_true(s_wait_true(w, "const n = document.querySelector('#alert-feed-note');"
+                                   "return !!n && n.textContent.includes('404');",
+                                5000));
+        fprintf(stderr, "SKIPPED (alert part): this hqd has no GET /v1/alerts yet (404); the "
+                        "feed is on the page and says alerts are not served\n");
+        return;
+    }
+    st = hbt_http(w->hq.http, "PUT", "/v1/policies/national",
+                  "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
+                  "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+                  "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+                  "\"sla\":{\"max_wait_s\":{\"*:*\":1}}}",
+                  NULL);
+    int pub = hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"browser-test\"}", NULL);
+    if ((st != 200 && st != 201) || pub != 200)
+        fail_msg("alerts are served, but the policy with a 1 s SLA was refused (PUT %d, publish %d)",
+                 st, pub);
+    int64_t t0 = hbt_now_ms();
+    assert_int_equal(s_ticket(&w->halls[1], "B"), 201);
+    if (!s_wait_true(w, "return !!document.querySelector('#alert-feed li.alert[data-hall=\"B02\"]"
+                        "[data-state=\"raised\"]');",
+                     30000))
+        fail_msg("no alert of B02 appeared in the feed within 30 s");
+    fprintf(stderr, "alert: B02's ticket past a 1 s SLA reached the feed in %lld ms\n",
+            (long long)(hbt_now_ms() - t0));
+    char li[128], text[1024];
+    s_find_ok(w, "#alert-feed li.alert[data-hall=\"B02\"]", li, sizeof li);
+    s_text(w, li, text, sizeof text);
+    assert_non_null(strstr(text, "B02"));
+}
+
+/* Click B01's tile: the detail panel shows its services and counters, and
+ * follows the hall when it changes. */
+static void s_drill_down(world_t *w)
+{
+    char tile[128], panel[128], title[128], text[4096], val[64];
+    s_find_ok(w, ".tile[data-hall=\"B01\"]", tile, sizeof tile);
+    s_click(w, tile);
+    if (!s_wait_true(w, "const p = document.getElementById('hall-detail');"
+                        "return !p.hidden && p.dataset.hall === 'B01' &&"
+                        " !!p.querySelector('#detail-services tr[data-service=\"A\"]') &&"
+                        " !!p.querySelector('#detail-counters tr[data-counter=\"1\"]');",
+                     5000))
+        fail_msg("the hall detail did not show B01's services and counters within 5 s");
+    s_find_ok(w, "#hall-detail", panel, sizeof panel);
+    assert_true(s_attr(w, panel, "data-hall", val, sizeof val));
+    assert_string_equal(val, "B01");
+    s_find_ok(w, "#hall-detail-title", title, sizeof title);
+    s_text(w, title, text, sizeof text);
+    assert_non_null(strstr(text, "B01"));
+    char row[128];
+    s_find_ok(w, "#detail-services tr[data-service=\"A\"]", row, sizeof row);
+    s_text(w, row, text, sizeof text);
+    fprintf(stderr, "detail: service row '%s'\n", text);
+    assert_true(text[0] == 'A');
+    s_find_ok(w, "#detail-counters tr[data-counter=\"1\"]", row, sizeof row);
+    s_text(w, row, text, sizeof text);
+    fprintf(stderr, "detail: counter row '%s'\n", text);
+    assert_non_null(strstr(text, "E7"));
+    for (const char *sec = "#detail-complaints\0#detail-devices\0#detail-versions\0#detail-campaigns\0";
+         *sec; sec += strlen(sec) + 1)
+        s_find_ok(w, sec, row, sizeof row);
+
+    /* Live: one more ticket for B, and the panel shows service B. */
+    assert_int_equal(s_ticket(&w->halls[0], "B"), 201);
+    if (!s_wait_true(w, "return !!document.querySelector('#detail-services tr[data-service=\"B\"]');",
+                     3000))
+        fail_msg("the open detail did not follow B01's new ticket within 3 s");
+
+    /* Closed with its button; another hall through the search box. */
+    char close[128], input[128];
+    s_find_ok(w, "#hall-detail-close", close, sizeof close);
+    s_click(w, close);
+    assert_true(s_wait_true(w, "return document.getElementById('hall-detail').hidden;", 2000));
+    s_find_ok(w, "#hall-search", input, sizeof input);
+    char path[256];
+    snprintf(path, sizeof path, "/element/%s/value", input);
+    json_decref(s_wd_ok(w, "POST", path, json_pack("{s:s}", "text", "b03\n")));
+    if (!s_wait_true(w, "const p = document.getElementById('hall-detail');"
+                        "return !p.hidden && p.dataset.hall === 'B03';",
+                     3000))
+        fail_msg("searching for b03 did not open B03's detail");
+}
+
+/* hqd restarts (its stream's ids start again at 1): the page notices, loads
+ * the snapshot again, and shows a ticket taken while HQ was down. */
+static void s_hq_restart(world_t *w)
+{
+    char tile[128], val[32];
+    s_find_ok(w, ".tile[data-hall=\"B03\"]", tile, sizeof tile);
+    assert_true(s_attr(w, tile, "data-waiting", val, sizeof val));
+    long before = strtol(val, NULL, 10);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    assert_true(s_wait_true(w, "return document.getElementById('conn-state').dataset.state !== 'live';",
+                            5000));
+    assert_int_equal(s_ticket(&w->halls[2], "C"), 201); /* the hall works on alone */
+    int64_t t0 = hbt_now_ms();
+    hbt_hq_start(&w->hq);
+    char script[512];
+    snprintf(script, sizeof script,
+             "const t = document.querySelector('.tile[data-hall=\"B03\"]');"
+             "return !!t && t.dataset.waiting === '%ld' && window.hbDashboard.stats.reloads >= 1 &&"
+             " document.getElementById('conn-state').dataset.state === 'live';",
+             before + 1);
+    if (!s_wait_true(w, script, 20000))
+        fail_msg("after hqd restarted, the page did not reload and show B03's ticket within 20 s");
+    fprintf(stderr, "restart: the page was live again with B03's ticket %lld ms after hqd started\n",
+            (long long)(hbt_now_ms() - t0));
+}
+
+static void test_dashboard(void **state)
+{
+    world_t *w = *state;
+    if (access(CHROMIUM, X_OK) != 0 || access(CHROMEDRIVER, X_OK) != 0) {
+        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser "
+                        "installs Debian's chromium and chromium-driver)\n",
+                CHROMIUM, CHROMEDRIVER);
+        skip();
+    }
+    /* Every hall connected and seen by the board first, and something to
+     * show in the detail: a counter open at B01. */
+    int64_t deadline = hbt_now_ms() + 15000;
+    bool all = false;
+    while (!all && hbt_now_ms() < deadline) {
+        json_t *board = hbt_get(w->hq.http, "/v1/live/halls");
+        json_t *arr = json_object_get(board, "halls");
+        size_t online = 0;
+        for (size_t i = 0; i < json_array_size(arr); i++)
+            online += json_is_true(json_object_get(json_array_get(arr, i), "online"));
+        all = online == HALLS;
+        json_decref(board);
+        if (!all)
+            hbt_sleep_ms(100);
+    }
+    assert_true(all);
+    assert_int_equal(hbt_http(w->halls[0].http, "POST", "/v1/counters/1/open",
+                              "{\"staff\":\"E7\",\"services\":[\"A\",\"B\"]}", NULL),
+                     200);
+
+    s_driver_start(w);
+    char url[128];
+    snprintf(url, sizeof url, "%s/", w->hq.http);
+    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
+
+    /* The page shows every hall, with the legend's counts adding up. */
+    if (!s_wait_true(w, "return !!window.hbDashboard && window.hbDashboard.ready &&"
+                        " document.querySelectorAll('#network .tile[data-hall]').length === 3;",
+                     15000))
+        fail_msg("the dashboard did not show the 3 halls within 15 s");
+    json_t *timing = s_exec(w, "return window.hbDashboard.timing;");
+    fprintf(stderr, "first load: data loaded at %lld ms, first render done at %lld ms (%lld halls)\n",
+            (long long)hbt_int(timing, "dataLoadedMs"), (long long)hbt_int(timing, "firstRenderMs"),
+            (long long)hbt_int(timing, "halls"));
+    assert_true(hbt_int(timing, "firstRenderMs") > 0);
+    json_decref(timing);
+    assert_true(s_exec_true(w, "return performance.getEntriesByName('hb:first-render').length === 1"
+                               " && performance.getEntriesByName('hb:data-loaded').length === 1;"));
+    char el[128], text[256];
+    for (int i = 0; i < HALLS; i++) {
+        char css[64];
+        snprintf(css, sizeof css, ".tile[data-hall=\"%s\"]", s_ids[i]);
+        s_find_ok(w, css, el, sizeof el);
+        char worst[32];
+        assert_true(s_attr(w, el, "data-worst", worst, sizeof worst));
+        assert_true(strcmp(worst, "ok") == 0 || strcmp(worst, "closed") == 0 ||
+                    strcmp(worst, "warning") == 0);
+    }
+    s_find_ok(w, "#sum-halls", el, sizeof el);
+    s_text(w, el, text, sizeof text);
+    assert_string_equal(text, "3");
+    assert_true(s_exec_true(w, "let n = 0; for (const b of document.querySelectorAll('#legend [data-count]'))"
+                               " n += Number(b.textContent); return n === 3;"));
+    if (w->placed) {
+        assert_true(s_find(w, ".province[data-region=\"P01\"] .city[data-region=\"C001\"] "
+                              ".tile[data-hall=\"B01\"]",
+                           el, sizeof el));
+        assert_true(s_find(w, ".city[data-region=\"C002\"] .tile[data-hall=\"B03\"]", el, sizeof el));
+    } else {
+        assert_true(s_find(w, ".province[data-region=\"~unplaced\"] .tile[data-hall=\"B01\"]", el,
+                           sizeof el));
+    }
+    s_find_ok(w, "#conn-state", el, sizeof el);
+    assert_true(s_wait_true(w, "return document.getElementById('conn-state').dataset.state === 'live';",
+                            5000));
+
+    s_tile_latency(w);
+    s_alert(w);
+    s_drill_down(w);
+    s_hq_restart(w);
+
+    json_t *stats = s_exec(w, "return window.hbDashboard.stats;");
+    fprintf(stderr, "page: %lld tile events, %lld frames, longest frame %.2f ms, %lld reconnects\n",
+            (long long)hbt_int(stats, "tileEvents"), (long long)hbt_int(stats, "frames"),
+            json_number_value(json_object_get(stats, "maxFlushMs")),
+            (long long)hbt_int(stats, "reconnects"));
+    json_decref(stats);
+    /* Nothing the page ran threw. */
+    json_t *logs = s_wd_ok(w, "POST", "/se/log", json_pack("{s:s}", "type", "browser"));
+    size_t i;
+    json_t *entry;
+    json_array_foreach(logs, i, entry) {
+        const char *msg = json_string_value(json_object_get(entry, "message"));
+        const char *level = json_string_value(json_object_get(entry, "level"));
+        /* 404s of routes this hqd does not have yet are expected. */
+        if (msg && level && strcmp(level, "SEVERE") == 0 && !strstr(msg, "404"))
+            fail_msg("the browser logged: %s", msg);
+    }
+    json_decref(logs);
+    s_driver_stop(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_static_files),
+        cmocka_unit_test(test_static_refusals),
+        cmocka_unit_test(test_dashboard),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
