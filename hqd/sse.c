@@ -6,6 +6,7 @@
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/time.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -212,6 +213,12 @@ int hq_sse_new(uv_loop_t *loop, const hq_sse_config_t *cfg, hq_sse_t **out)
         free(s);
         return HB_ENOMEM;
     }
+    /* Ids go on rising across restarts: this run's start in ms times 1024
+     * is past anything an earlier run could have numbered (unless it
+     * published a million events a second), so a client resuming with an
+     * id of an earlier run is told to reset instead of waiting for ids that
+     * will not come. It stays below 2^53, exact in JavaScript. */
+    s->next_id = (uint64_t)hb_now_ms() * 1024;
     uv_timer_init(loop, &s->heartbeat);
     s->heartbeat.data = s;
     uv_timer_start(&s->heartbeat, s_on_heartbeat, (uint64_t)cfg->heartbeat_ms,
@@ -250,13 +257,15 @@ void hq_sse_destroy(hq_sse_t **sp)
     uv_close((uv_handle_t *)&s->heartbeat, s_on_timer_closed);
 }
 
-/* ?since=N, or the Last-Event-ID header a browser sends on reconnect. */
+/* The Last-Event-ID header a browser sends on reconnect, else ?since=N:
+ * the header first, since a reconnecting EventSource keeps its first URL
+ * (and its since) but knows better where it stopped. */
 static int s_since(hb_http_req_t *req, uint64_t *since, bool *given)
 {
     char buf[32];
-    int rc = hb_http_query(req, "since", buf, sizeof buf);
+    int rc = hb_http_header(req, "last-event-id", buf, sizeof buf);
     if (rc == HB_ENOTFOUND)
-        rc = hb_http_header(req, "last-event-id", buf, sizeof buf);
+        rc = hb_http_query(req, "since", buf, sizeof buf);
     if (rc == HB_ENOTFOUND) {
         *given = false;
         return 0;
