@@ -1217,3 +1217,81 @@ int64_t hb_policy_resolve_s(const hb_policy_t *p, int severity)
 {
     return s_deadline(p->complaint_resolve_s, severity);
 }
+
+/* ------------------------------------------------ the current opening ---- */
+
+typedef struct open_span {
+    int64_t a, b; /* [a, b) on the UTC clock */
+} open_span_t;
+
+static int64_t s_open_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
+{
+    if (minute >= 1440)
+        return hb_tz_local_to_utc(p->tz, day + 1, 0, 0);
+    return hb_tz_local_to_utc(p->tz, day, minute / 60, minute % 60);
+}
+
+/* The opening intervals of local day `day` as UTC instants, the way
+ * hb_policy_open_at places them (an interval a clock change swallows is
+ * empty and left out). */
+static size_t s_open_day_spans(const hb_policy_t *p, int32_t day, open_span_t out[HB_POLICY_INTERVALS])
+{
+    hb_hours_t h;
+    hb_policy_hours_on(p, day, &h);
+    size_t n = 0;
+    for (uint8_t i = 0; i < h.n && i < HB_POLICY_INTERVALS; i++) {
+        int64_t a = s_open_boundary(p, day, h.iv[i].from), b = s_open_boundary(p, day, h.iv[i].to);
+        if (b > a)
+            out[n++] = (open_span_t){a, b};
+    }
+    return n;
+}
+
+/* Whether the hall is open at `t`, and if so when the current opening
+ * began: intervals that touch (one ends where the next starts, as a day
+ * ending at 24:00 and the next starting at 00:00) are one opening, as in
+ * hb_policy_open_at. hb_policy_open_at is not used because it looks ahead for
+ * the closing time, up to HB_POLICY_SEARCH_DAYS for a hall open round the
+ * clock; looking back for the start stops after `back_days`. */
+bool hb_policy_opening_start(const hb_policy_t *p, int64_t t, int32_t back_days, int64_t *start)
+{
+    int32_t today = hb_tz_local_day(p->tz, t);
+    open_span_t sp[HB_POLICY_INTERVALS];
+    size_t n = 0, at = 0;
+    int32_t day;
+    bool found = false;
+    /* Yesterday too: a clock change can put part of its hours after local
+     * midnight. */
+    for (day = today; day >= today - 1 && !found; day--) {
+        n = s_open_day_spans(p, day, sp);
+        for (at = 0; at < n; at++) {
+            if (sp[at].a <= t && t < sp[at].b) {
+                found = true;
+                break;
+            }
+        }
+        if (found)
+            break;
+    }
+    if (!found)
+        return false;
+    *start = sp[at].a;
+    for (;;) {
+        open_span_t prev;
+        if (at > 0) {
+            prev = sp[--at];
+        } else {
+            n = 0;
+            while (n == 0 && day > today - back_days)
+                n = s_open_day_spans(p, --day, sp);
+            if (n == 0)
+                return true;
+            at = n - 1;
+            prev = sp[at];
+        }
+        if (prev.b < *start || prev.a >= *start)
+            return true;
+        *start = prev.a;
+    }
+}
+

@@ -179,12 +179,15 @@ void hq_alerting_tick(hq_alerting_t *a)
             /* Down since it was last heard from; up since now. */
             ls_h->since_ms = online ? now : (h->last_seen_ms ? h->last_seen_ms : now);
         }
-        const hb_policy_t *p = hq_control_policy(a->ctl, h->id);
+        hb_open_info_t oi;
+        int64_t opening_start;
+        const hb_policy_t *p = hq_control_opening(a->ctl, h->id, now, ALERTS_OPENING_BACK_DAYS,
+                                                  &oi, &opening_start);
         if (!p)
             continue;
         alert_set_t set;
-        alerts_eval(hq_live_state(a->live, h->num), p, &a->cfg.params, online, ls_h->since_ms, now,
-                    &set);
+        alerts_eval_opening(hq_live_state(a->live, h->num), p, &a->cfg.params, online,
+                            ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start, &set);
         int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
         if (rc == HB_ETOOBIG) {
             /* The batch is full: commit what it holds and take this hall

@@ -163,80 +163,10 @@ static void s_alert(alert_t *a, int kind, int64_t value, int64_t threshold, int6
 
 /* ---------------------------------------------------- opening hours ---- */
 
-typedef struct span {
-    int64_t a, b; /* [a, b) on the UTC clock */
-} span_t;
-
-static int64_t s_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
-{
-    if (minute >= 1440)
-        return hb_tz_local_to_utc(p->tz, day + 1, 0, 0);
-    return hb_tz_local_to_utc(p->tz, day, minute / 60, minute % 60);
-}
-
-/* The opening intervals of local day `day` as UTC instants, the way
- * hb_policy_open_at places them (an interval a clock change swallows is
- * empty and left out). */
-static size_t s_day_spans(const hb_policy_t *p, int32_t day, span_t out[HB_POLICY_INTERVALS])
-{
-    hb_hours_t h;
-    hb_policy_hours_on(p, day, &h);
-    size_t n = 0;
-    for (uint8_t i = 0; i < h.n && i < HB_POLICY_INTERVALS; i++) {
-        int64_t a = s_boundary(p, day, h.iv[i].from), b = s_boundary(p, day, h.iv[i].to);
-        if (b > a)
-            out[n++] = (span_t){a, b};
-    }
-    return n;
-}
-
-/* Whether the hall is open at `t`, and if so when the current opening
- * began: intervals that touch (one ends where the next starts, as a day
- * ending at 24:00 and the next starting at 00:00) are one opening, as in
- * hb_policy_open_at. hb_policy_open_at itself is not used because it
- * looks ahead for the closing time, up to HB_POLICY_SEARCH_DAYS for a hall
- * open round the clock, and this runs for every hall every second; looking
- * back for the start stops after ALERTS_OPENING_BACK_DAYS. */
+/* When the current opening began: hb_policy_opening_start (policy.c). */
 static bool s_opening(const hb_policy_t *p, int64_t t, int64_t *start)
 {
-    int32_t today = hb_tz_local_day(p->tz, t);
-    span_t sp[HB_POLICY_INTERVALS];
-    size_t n = 0, at = 0;
-    int32_t day;
-    bool found = false;
-    /* Yesterday too: a clock change can put part of its hours after local
-     * midnight. */
-    for (day = today; day >= today - 1 && !found; day--) {
-        n = s_day_spans(p, day, sp);
-        for (at = 0; at < n; at++) {
-            if (sp[at].a <= t && t < sp[at].b) {
-                found = true;
-                break;
-            }
-        }
-        if (found)
-            break;
-    }
-    if (!found)
-        return false;
-    *start = sp[at].a;
-    for (;;) {
-        span_t prev;
-        if (at > 0) {
-            prev = sp[--at];
-        } else {
-            n = 0;
-            while (n == 0 && day > today - ALERTS_OPENING_BACK_DAYS)
-                n = s_day_spans(p, --day, sp);
-            if (n == 0)
-                return true;
-            at = n - 1;
-            prev = sp[at];
-        }
-        if (prev.b < *start || prev.a >= *start)
-            return true;
-        *start = prev.a;
-    }
+    return hb_policy_opening_start(p, t, ALERTS_OPENING_BACK_DAYS, start);
 }
 
 /* ------------------------------------------------------------ rules ---- */
@@ -540,6 +470,15 @@ static void (*const s_rules[])(ctx_t *c) = {
 void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_params_t *params,
                  bool online, int64_t link_since_ms, int64_t now_ms, alert_set_t *out)
 {
+    int64_t start = 0;
+    bool open = s_opening(p, now_ms, &start);
+    alerts_eval_opening(s, p, params, online, link_since_ms, now_ms, open, start, out);
+}
+
+void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
+                         const alerts_params_t *params, bool online, int64_t link_since_ms,
+                         int64_t now_ms, bool open, int64_t opening_start, alert_set_t *out)
+{
     assert(p && p->tz && out);
     alerts_params_t defaults;
     if (!params) {
@@ -555,7 +494,8 @@ void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_pa
         int64_t known = link_since_ms > 0 ? link_since_ms : (s ? s->at_ms : 0);
         c.t = known < now_ms ? known : now_ms;
     }
-    c.open = s_opening(p, now_ms, &c.opening_start);
+    c.open = open;
+    c.opening_start = opening_start;
     c.gated = s && c.open && (online || c.opening_start <= c.t);
     for (size_t i = 0; i < sizeof s_rules / sizeof s_rules[0]; i++)
         s_rules[i](&c);

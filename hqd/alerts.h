@@ -89,6 +89,13 @@ void alerts_params_default(alerts_params_t *params);
 void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_params_t *params,
                  bool online, int64_t link_since_ms, int64_t now_ms, alert_set_t *out);
 
+/* alerts_eval with the opening already known: `open` and, when open, when
+ * the current opening began (hb_policy_opening_start with
+ * ALERTS_OPENING_BACK_DAYS), for a caller that caches them per policy. */
+void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
+                         const alerts_params_t *params, bool online, int64_t link_since_ms,
+                         int64_t now_ms, bool open, int64_t opening_start, alert_set_t *out);
+
 /* Key order: kind, then subject bytewise. */
 int alert_key_cmp(const alert_t *a, const alert_t *b);
 

@@ -72,14 +72,19 @@ static void s_get_live_halls(hb_http_req_t *req, void *arg)
                             "worst must be one of ok, closed, warning, alert, offline");
         return;
     }
-    json_t *o = hq_board_halls_json(hq->board, region[0] ? region : NULL, tag[0] ? tag : NULL,
-                                    alerting[0] && strcmp(alerting, "0") != 0,
-                                    worst[0] ? worst : NULL, offset, limit);
-    if (!o) {
-        hb_http_reply_error(req, 404, "not_found", "no region '%s'", region);
+    size_t len = 0;
+    char *text = hq_board_halls_text(hq->board, region[0] ? region : NULL, tag[0] ? tag : NULL,
+                                     alerting[0] && strcmp(alerting, "0") != 0,
+                                     worst[0] ? worst : NULL, offset, limit, &len);
+    if (!text) {
+        if (region[0] && !org_region_find(hq_control_org(hq->control), region))
+            hb_http_reply_error(req, 404, "not_found", "no region '%s'", region);
+        else
+            hb_http_reply_error(req, 503, "no_memory", "cannot build the answer now");
         return;
     }
-    hb_http_reply_json(req, 200, o);
+    hb_http_reply_raw(req, 200, "application/json; charset=utf-8", text, len);
+    free(text);
 }
 
 static void s_get_regions(hb_http_req_t *req, void *arg)

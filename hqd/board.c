@@ -5,10 +5,13 @@
  * connection goes silent without any event). */
 #include "board.h"
 
+#include "alerts.h"
+
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,12 @@
 #define BOARD_CHANGED_PER_ROUND 20000
 #define BOARD_FULL_ROUND_MS 1000
 #define BOARD_LIST_MAX 100000
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} sbuf_t;
 
 struct hq_board {
     hq_control_t *ctl;
@@ -28,6 +37,14 @@ struct hq_board {
     bool *dirty;
     size_t cap;
     uint32_t *changed;
+    sbuf_t scratch; /* one tile's text, for the stream */
+    /* Organisation hall index -> hall number (0: never connected), kept
+     * while the organisation and the registry stay as they were: the views
+     * walk every hall of the organisation on every request. */
+    uint32_t *org_nums;
+    size_t n_org_nums, halls_at_map;
+    const org_t *org_at_map;
+    uint64_t org_gen_at_map;
     int64_t last_full_mono;
     hq_board_stats_t stats;
 };
@@ -94,6 +111,8 @@ void hq_board_destroy(hq_board_t **bp)
     free(b->alerts);
     free(b->dirty);
     free(b->changed);
+    free(b->scratch.p);
+    free(b->org_nums);
     free(b);
     *bp = NULL;
 }
@@ -110,12 +129,12 @@ static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t 
     t->policy_version = h->policy_version;
     t->calendar_version = h->calendar_version;
     t->alerts = h->num < b->cap ? b->alerts[h->num] : 0;
-    const hb_policy_t *p = hq_control_policy(b->ctl, h->id);
     hb_open_info_t oi;
-    if (p) {
-        hb_policy_open_at(p, now, &oi);
+    int64_t opening_start;
+    const hb_policy_t *p = hq_control_opening(b->ctl, h->id, now, ALERTS_OPENING_BACK_DAYS, &oi,
+                                              &opening_start);
+    if (p)
         t->open = oi.state == HB_OPEN_NOW;
-    }
     bool near = false;
     const hb_hall_state_t *s = hq_live_state(b->live, h->num);
     if (s) {
@@ -184,7 +203,73 @@ static const org_hall_t *s_place(hq_board_t *b, const char *hall, const org_regi
     return oh;
 }
 
-static json_t *s_tile_json(hq_board_t *b, const char *hall, const hq_tile_t *t, int64_t now)
+/* A tile's JSON written straight into a buffer: tiles are what the board
+ * sends most (every change, and 10,000 of them in one first load), and
+ * building a jansson object per tile to dump it at once cost the loop more
+ * than everything else the board does. Names come from the organisation,
+ * which holds valid UTF-8; only quotes, backslashes and control characters
+ * need escaping. */
+static void s_put(sbuf_t *sb, const char *data, size_t len)
+{
+    if (sb->oom)
+        return;
+    if (sb->n + len + 1 > sb->cap) {
+        size_t cap = sb->cap ? sb->cap * 2 : 4096;
+        while (cap < sb->n + len + 1)
+            cap *= 2;
+        char *q = realloc(sb->p, cap);
+        if (!q) {
+            sb->oom = true;
+            return;
+        }
+        sb->p = q;
+        sb->cap = cap;
+    }
+    memcpy(sb->p + sb->n, data, len);
+    sb->n += len;
+    sb->p[sb->n] = '\0';
+}
+
+static void s_putf(sbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_putf(sbuf_t *sb, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        s_put(sb, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A JSON string, or null. */
+static void s_put_str(sbuf_t *sb, const char *v)
+{
+    if (!v) {
+        s_put(sb, "null", 4);
+        return;
+    }
+    s_put(sb, "\"", 1);
+    const char *run = v;
+    for (const char *q = v; *q; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        s_put(sb, run, (size_t)(q - run));
+        if (ch == '"' || ch == '\\') {
+            char esc[2] = {'\\', (char)ch};
+            s_put(sb, esc, 2);
+        } else {
+            s_putf(sb, "\\u%04x", ch);
+        }
+        run = q + 1;
+    }
+    s_put(sb, run, strlen(run));
+    s_put(sb, "\"", 1);
+}
+
+static void s_tile_write(hq_board_t *b, sbuf_t *sb, const char *hall, const hq_tile_t *t,
+                         int64_t now)
 {
     const org_region_t *chain[3];
     char path[3 * ORG_REGION_ID_MAX + 4];
@@ -195,35 +280,34 @@ static json_t *s_tile_json(hq_board_t *b, const char *hall, const hq_tile_t *t, 
     int64_t longest = t->oldest_issued_ms && now > t->oldest_issued_ms
                           ? (now - t->oldest_issued_ms) / 1000
                           : 0;
-    json_t *o = json_pack(
-        "{s:s, s:b, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I}",
-        "hall", hall, "online", t->online, "open", t->open, "worst", hq_worst_name(t->worst),
-        "waiting", (json_int_t)t->waiting, "longest_wait_s", (json_int_t)longest,
-        "counters_open", (json_int_t)t->counters_open, "counters_busy",
-        (json_int_t)t->counters_busy, "complaints_open", (json_int_t)t->complaints_open,
-        "complaints_overdue", (json_int_t)t->complaints_overdue, "devices_not_ok",
-        (json_int_t)t->devices_not_ok, "alerts", (json_int_t)t->alerts, "issued_today",
-        (json_int_t)t->issued_today, "served_today", (json_int_t)t->served_today, "backlog",
-        (json_int_t)t->backlog, "seq", (json_int_t)t->seq, "policy_version",
-        (json_int_t)t->policy_version, "calendar_version", (json_int_t)t->calendar_version);
-    json_object_set_new(o, "oldest_issued", oldest[0] ? json_string(oldest) : json_null());
-    json_object_set_new(o, "estimated_wait_s", json_integer(t->est_wait_s));
-    if (oh) {
-        json_object_set_new(o, "name", oh->name ? json_string(oh->name) : json_null());
-        json_object_set_new(o, "city", json_string(chain[0]->id));
-        json_object_set_new(o, "province", json_string(chain[1]->id));
-        json_t *tags = json_array();
-        for (uint8_t i = 0; i < oh->n_tags; i++)
-            json_array_append_new(tags, json_string(org_tag_name(hq_control_org(b->ctl), oh->tags[i])));
-        json_object_set_new(o, "tags", tags);
-    } else {
-        json_object_set_new(o, "name", json_null());
-        json_object_set_new(o, "city", json_null());
-        json_object_set_new(o, "province", json_null());
-        json_object_set_new(o, "tags", json_array());
+    s_put(sb, "{\"hall\":", 8);
+    s_put_str(sb, hall);
+    s_putf(sb,
+           ",\"online\":%s,\"open\":%s,\"worst\":\"%s\",\"waiting\":%u,\"longest_wait_s\":%lld,"
+           "\"counters_open\":%u,\"counters_busy\":%u,\"complaints_open\":%u,"
+           "\"complaints_overdue\":%u,\"devices_not_ok\":%u,\"alerts\":%u,\"issued_today\":%u,"
+           "\"served_today\":%u,\"backlog\":%llu,\"seq\":%llu,\"policy_version\":%llu,"
+           "\"calendar_version\":%llu,\"estimated_wait_s\":%u,\"oldest_issued\":",
+           t->online ? "true" : "false", t->open ? "true" : "false", hq_worst_name(t->worst),
+           t->waiting, (long long)longest, t->counters_open, t->counters_busy, t->complaints_open,
+           t->complaints_overdue, t->devices_not_ok, t->alerts, t->issued_today, t->served_today,
+           (unsigned long long)t->backlog, (unsigned long long)t->seq,
+           (unsigned long long)t->policy_version, (unsigned long long)t->calendar_version,
+           t->est_wait_s);
+    s_put_str(sb, oldest[0] ? oldest : NULL);
+    s_put(sb, ",\"name\":", 8);
+    s_put_str(sb, oh ? oh->name : NULL);
+    s_put(sb, ",\"city\":", 8);
+    s_put_str(sb, oh ? chain[0]->id : NULL);
+    s_put(sb, ",\"province\":", 12);
+    s_put_str(sb, oh ? chain[1]->id : NULL);
+    s_put(sb, ",\"tags\":[", 9);
+    for (uint8_t i = 0; oh && i < oh->n_tags; i++) {
+        if (i)
+            s_put(sb, ",", 1);
+        s_put_str(sb, org_tag_name(hq_control_org(b->ctl), oh->tags[i]));
     }
-    return o;
+    s_put(sb, "]}", 2);
 }
 
 /* ------------------------------------------------------------ rounds ---- */
@@ -237,13 +321,15 @@ static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
     if (memcmp(&t, &b->tiles[h->num], sizeof t) == 0)
         return;
     b->tiles[h->num] = t;
-    json_t *o = s_tile_json(b, h->id, &t, now);
     const org_region_t *chain[3];
     char path[3 * ORG_REGION_ID_MAX + 4];
     s_place(b, h->id, chain, path, sizeof path);
-    if (o)
-        hq_sse_publish(b->sse, "tile", h->id, path[0] ? path : NULL, o);
-    json_decref(o);
+    b->scratch.n = 0;
+    s_tile_write(b, &b->scratch, h->id, &t, now);
+    if (!b->scratch.oom)
+        hq_sse_publish_text(b->sse, "tile", h->id, path[0] ? path : NULL, b->scratch.p,
+                            b->scratch.n);
+    b->scratch.oom = false;
     b->stats.tiles_published++;
 }
 
@@ -315,29 +401,65 @@ const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall)
     return s_tile(b, hq_halls_find(b->halls, hall));
 }
 
+static const uint32_t *s_org_nums(hq_board_t *b, const org_t *org)
+{
+    size_t n = org_hall_count(org), known = hq_halls_count(b->halls);
+    if (b->org_nums && b->org_at_map == org && b->org_gen_at_map == org_generation(org) &&
+        b->n_org_nums == n && b->halls_at_map == known)
+        return b->org_nums;
+    uint32_t *map = realloc(b->org_nums, (n ? n : 1) * sizeof *map);
+    if (!map)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const hq_hall_t *h = hq_halls_find(b->halls, org_hall_at(org, (uint32_t)i)->id);
+        map[i] = h ? h->num : 0;
+    }
+    b->org_nums = map;
+    b->n_org_nums = n;
+    b->halls_at_map = known;
+    b->org_at_map = org;
+    b->org_gen_at_map = org_generation(org);
+    return map;
+}
+
+static const hq_tile_t *s_org_tile(hq_board_t *b, const uint32_t *nums, size_t i)
+{
+    if (!nums)
+        return NULL;
+    uint32_t num = nums[i];
+    return num && num < b->cap && b->tiles[num].known ? &b->tiles[num] : NULL;
+}
+
 json_t *hq_board_tile_json(hq_board_t *b, const char *hall)
 {
     hq_hall_t *h = hq_halls_find(b->halls, hall);
     const hq_tile_t *t = s_tile(b, h);
     if (!t)
         return NULL;
-    return s_tile_json(b, h->id, t, hb_now_ms());
+    sbuf_t sb = {0};
+    s_tile_write(b, &sb, h->id, t, hb_now_ms());
+    json_t *o = sb.oom ? NULL : json_loadb(sb.p, sb.n, 0, NULL);
+    free(sb.p);
+    return o;
 }
 
-json_t *hq_board_halls_json(hq_board_t *b, const char *region, const char *tag, bool alerting,
-                            const char *worst, size_t offset, size_t limit)
+char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bool alerting,
+                          const char *worst, size_t offset, size_t limit, size_t *len)
 {
     const org_t *org = hq_control_org(b->ctl);
     const org_region_t *want = region ? org_region_find(org, region) : NULL;
     if (region && !want)
         return NULL;
     int64_t now = hb_now_ms();
-    json_t *arr = json_array();
-    size_t matched = 0;
+    sbuf_t sb = {0};
+    size_t matched = 0, listed = 0;
+    s_putf(&sb, "{\"stream_id\":%llu,\"offset\":%zu,\"halls\":[",
+           (unsigned long long)hq_sse_last_id(b->sse), offset);
     /* The organisation's halls first (a hall that never connected is
      * offline, not missing), then halls that connected without a place. */
     size_t n_org = org_hall_count(org), total = hq_halls_count(b->halls);
     hq_tile_t never = {.worst = HQ_WORST_OFFLINE};
+    const uint32_t *nums = s_org_nums(b, org);
     for (size_t i = 0; i < n_org + total; i++) {
         const char *id;
         const org_hall_t *oh = NULL;
@@ -345,7 +467,7 @@ json_t *hq_board_halls_json(hq_board_t *b, const char *region, const char *tag, 
         if (i < n_org) {
             oh = org_hall_at(org, (uint32_t)i);
             id = oh->id;
-            h = hq_halls_find(b->halls, id);
+            h = nums ? hq_halls_by_num(b->halls, nums[i]) : hq_halls_find(b->halls, id);
         } else {
             h = hq_halls_sorted(b->halls, i - n_org);
             if (!h || org_hall_find(org, h->id))
@@ -363,12 +485,20 @@ json_t *hq_board_halls_json(hq_board_t *b, const char *region, const char *tag, 
             continue;
         if (worst && strcmp(worst, hq_worst_name(t->worst)) != 0)
             continue;
-        if (matched >= offset && json_array_size(arr) < limit)
-            json_array_append_new(arr, s_tile_json(b, id, t, now));
+        if (matched >= offset && listed < limit) {
+            if (listed++)
+                s_put(&sb, ",", 1);
+            s_tile_write(b, &sb, id, t, now);
+        }
         matched++;
     }
-    return json_pack("{s:I, s:I, s:I, s:o}", "stream_id", (json_int_t)hq_sse_last_id(b->sse),
-                     "total", (json_int_t)matched, "offset", (json_int_t)offset, "halls", arr);
+    s_putf(&sb, "],\"total\":%zu}", matched);
+    if (sb.oom) {
+        free(sb.p);
+        return NULL;
+    }
+    *len = sb.n;
+    return sb.p;
 }
 
 typedef struct agg {
@@ -431,10 +561,11 @@ json_t *hq_board_regions_json(hq_board_t *b, const char *region)
     if (!aggs)
         return NULL;
     hq_tile_t never = {.worst = HQ_WORST_OFFLINE};
+    const uint32_t *nums = s_org_nums(b, org);
     /* Each hall counts in its city, its province and the root. */
     for (size_t i = 0; i < nh; i++) {
         const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
-        const hq_tile_t *t = s_tile(b, hq_halls_find(b->halls, oh->id));
+        const hq_tile_t *t = s_org_tile(b, nums, i);
         if (!t)
             t = &never;
         for (int32_t r = (int32_t)oh->city; r >= 0; r = org_region_at(org, (uint32_t)r)->parent)

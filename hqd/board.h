@@ -58,10 +58,12 @@ void hq_board_tick(hq_board_t *b);
 /* The alerts open for a hall changed (from the alert store). */
 void hq_board_set_alerts(hq_board_t *b, const char *hall, uint32_t open_alerts);
 
-/* GET /v1/live/halls answer: tiles filtered by `region` (any level), `tag`,
- * `alerting` and `worst` (NULL/false for no filter), paged. */
-json_t *hq_board_halls_json(hq_board_t *b, const char *region, const char *tag, bool alerting,
-                            const char *worst, size_t offset, size_t limit);
+/* GET /v1/live/halls answer, as JSON text (malloc'd, `*len` bytes; the
+ * caller frees it): tiles filtered by `region` (any level), `tag`,
+ * `alerting` and `worst` (NULL/false for no filter), paged. NULL for an
+ * unknown region or when out of memory (`*len` 0 then for the first). */
+char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bool alerting,
+                          const char *worst, size_t offset, size_t limit, size_t *len);
 /* One hall's tile, or NULL before it connected; valid until the next tick. */
 const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall);
 /* One hall's tile (new reference) or NULL. */

@@ -44,6 +44,7 @@ struct hq_control {
     int32_t slice_day;
     json_t *parsed_index; /* chain key -> index into parsed */
     hb_policy_t **parsed;
+    struct open_cache *opening; /* by index into parsed */
     size_t n_parsed, cap_parsed;
     uint64_t policy_gen;
 };
@@ -109,6 +110,14 @@ static json_t *s_policies_doc(const hq_control_t *c)
                      "published_at", (json_int_t)c->published_at, "published_by", c->published_by,
                      "drafts", c->drafts, "published", c->published);
 }
+
+/* A parsed policy's opening state, valid for [from, until). */
+struct open_cache {
+    int64_t from, until;
+    int32_t back_days;
+    hb_open_info_t info;
+    int64_t start;
+};
 
 static void s_drop_policies(hq_control_t *c)
 {
@@ -241,6 +250,7 @@ void hq_control_close(hq_control_t **cp)
     for (size_t i = 0; i < c->n_parsed; i++)
         hb_policy_free(&c->parsed[i]);
     free(c->parsed);
+    free(c->opening);
     if (c->store.env)
         hb_store_close(&c->store);
     free(c);
@@ -598,13 +608,15 @@ int hq_control_policy_bytes(hq_control_t *c, const char *hall, const char **data
     return 0;
 }
 
-const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall)
+/* The index of a hall's parsed policy, building it on first use; -1 only
+ * when out of memory. */
+static long s_parsed(hq_control_t *c, const char *hall)
 {
     char key[2 * HQ_SCOPE_MAX];
     s_chain_key(c, c->published, hall, key, sizeof key);
     json_t *ix = json_object_get(c->parsed_index, key);
     if (ix)
-        return c->parsed[json_integer_value(ix)];
+        return (long)json_integer_value(ix);
     const char *doc;
     size_t len;
     char err[256];
@@ -621,20 +633,56 @@ const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall)
     }
     json_decref(j);
     if (!p)
-        return NULL;
+        return -1;
     if (c->n_parsed == c->cap_parsed) {
         size_t cap = c->cap_parsed ? c->cap_parsed * 2 : 64;
         hb_policy_t **np = realloc(c->parsed, cap * sizeof *np);
-        if (!np) {
+        struct open_cache *oc = np ? realloc(c->opening, cap * sizeof *oc) : NULL;
+        if (np)
+            c->parsed = np;
+        if (!np || !oc) {
             hb_policy_free(&p);
-            return NULL;
+            return -1;
         }
-        c->parsed = np;
+        c->opening = oc;
         c->cap_parsed = cap;
     }
     c->parsed[c->n_parsed] = p;
+    memset(&c->opening[c->n_parsed], 0, sizeof c->opening[0]);
     json_object_set_new(c->parsed_index, key, json_integer((json_int_t)c->n_parsed));
-    c->n_parsed++;
+    return (long)c->n_parsed++;
+}
+
+const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall)
+{
+    long i = s_parsed(c, hall);
+    return i < 0 ? NULL : c->parsed[i];
+}
+
+const hb_policy_t *hq_control_opening(hq_control_t *c, const char *hall, int64_t now_ms,
+                                      int32_t back_days, hb_open_info_t *info, int64_t *start)
+{
+    long i = s_parsed(c, hall);
+    if (i < 0)
+        return NULL;
+    const hb_policy_t *p = c->parsed[i];
+    struct open_cache *oc = &c->opening[i];
+    if (!(now_ms >= oc->from && now_ms < oc->until && oc->back_days == back_days)) {
+        hb_policy_open_at(p, now_ms, &oc->info);
+        oc->start = 0;
+        bool open = oc->info.state == HB_OPEN_NOW;
+        if (open)
+            hb_policy_opening_start(p, now_ms, back_days, &oc->start);
+        int64_t until = open ? oc->info.closes_ms : oc->info.next_open_ms;
+        /* Looked at again within the hour whatever it says, and at once
+         * when the next change is unknown. */
+        int64_t cap = now_ms + 3600000;
+        oc->from = now_ms;
+        oc->until = until > now_ms && until < cap ? until : until > now_ms ? cap : now_ms + 60000;
+        oc->back_days = back_days;
+    }
+    *info = oc->info;
+    *start = oc->start;
     return p;
 }
 

@@ -72,6 +72,13 @@ int hq_control_policy_bytes(hq_control_t *c, const char *hall, const char **data
  * valid until the next publish or organisation change; NULL only when out
  * of memory. */
 const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall);
+/* Whether hall `hall` is open at `now_ms` by its published policy (`info`,
+ * as hb_policy_open_at) and when its current opening began (`*start`, as
+ * hb_policy_opening_start over `back_days`). Cached per effective policy
+ * until the next opening or closing, since the board and the alerts ask
+ * for every hall every second. Returns the policy, or NULL (memory). */
+const hb_policy_t *hq_control_opening(hq_control_t *c, const char *hall, int64_t now_ms,
+                                      int32_t back_days, hb_open_info_t *info, int64_t *start);
 /* Bumped whenever effective policies may have changed (publish, org). */
 uint64_t hq_control_policy_generation(const hq_control_t *c);
 

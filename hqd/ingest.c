@@ -462,9 +462,17 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
     rc |= s_setopt_int(ing->sock, ZMQ_SNDHWM, 10000);
     rc |= s_setopt_int(ing->sock, ZMQ_RCVHWM, 100000);
     rc |= s_setopt_int(ing->sock, ZMQ_BACKLOG, 4096);
-    rc |= s_setopt_int(ing->sock, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms);
-    rc |= s_setopt_int(ing->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->offline_after_ms);
-    rc |= s_setopt_int(ing->sock, ZMQ_HEARTBEAT_TTL, (int)cfg->offline_after_ms);
+    /* No ZMQ heartbeats on HQ's side: libzmq 4.3 cancels a connection's
+     * heartbeat timer on every message it receives by walking all the IO
+     * thread's timers, O(connections) per message, which with 10,000 halls
+     * took most of a core (bench_live). Halls send application heartbeats
+     * (offline_after of silence makes a hall offline), and TCP keepalive
+     * finds a dead peer and frees its descriptor without libzmq timers. */
+    rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE, 1);
+    rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_IDLE,
+                       (int)(cfg->offline_after_ms / 1000 > 10 ? cfg->offline_after_ms / 1000 : 10));
+    rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_INTVL, 5);
+    rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_CNT, 3);
     if (rc != 0 || zmq_bind(ing->sock, cfg->listen) != 0) {
         hb_error("ingest: cannot listen on %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
         zmq_close(ing->sock);

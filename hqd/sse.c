@@ -137,16 +137,21 @@ uint64_t hq_sse_publish(hq_sse_t *s, const char *type, const char *hall, const c
     char *text = json_dumps(data, JSON_COMPACT);
     if (!text)
         return 0;
-    size_t tlen = strlen(text);
+    uint64_t id = hq_sse_publish_text(s, type, hall, region, text, strlen(text));
+    free(text);
+    return id;
+}
+
+uint64_t hq_sse_publish_text(hq_sse_t *s, const char *type, const char *hall, const char *region,
+                             const char *text, size_t tlen)
+{
     uint64_t id = ++s->next_id;
     size_t cap = tlen + strlen(type) + 64;
     char *frame = malloc(cap);
-    if (!frame) {
-        free(text);
+    if (!frame)
         return id;
-    }
-    int n = snprintf(frame, cap, "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n", id, type, text);
-    free(text);
+    int n = snprintf(frame, cap, "id: %" PRIu64 "\nevent: %s\ndata: %.*s\n\n", id, type,
+                     (int)tlen, text);
     size_t len = n > 0 ? (size_t)n : 0;
     while (s->count > 0 && (s->count >= s->cfg.ring_events || s->bytes + len > s->cfg.ring_bytes))
         s_drop_oldest(s);

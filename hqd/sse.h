@@ -44,6 +44,9 @@ void hq_sse_destroy(hq_sse_t **s);
  * be NULL. Returns the event's id. */
 uint64_t hq_sse_publish(hq_sse_t *s, const char *type, const char *hall, const char *region,
                         const json_t *data);
+/* The same with the data already as JSON text (`len` bytes, one line). */
+uint64_t hq_sse_publish_text(hq_sse_t *s, const char *type, const char *hall, const char *region,
+                             const char *json, size_t len);
 /* The id of the newest event (0 before any): a snapshot taken now is
  * followed by events after this id. */
 uint64_t hq_sse_last_id(const hq_sse_t *s);

@@ -1,6 +1,12 @@
 /* The ZAP handler (see zap.h). The key table is rebuilt from the halls/
  * folder when the folder changes (its mtime) or, on an unknown key, when the
- * last scan is older than a second; only the handler thread touches it. */
+ * last scan is older than a second; only the handler thread touches it.
+ *
+ * A rebuild reads only the files that are new or changed since the last one
+ * (by name, size, inode and mtime): enrolling a region of a thousand halls
+ * while they connect must not make every handshake read every certificate.
+ * And a folder that keeps changing is scanned at most every ZAP_MIN_SCAN_MS,
+ * the handshakes waiting meanwhile. */
 #include "zap.h"
 
 #include "hallbus/cert.h"
@@ -16,15 +22,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN "hallbus"
 #define ZAP_RESCAN_MS 1000
+#define ZAP_MIN_SCAN_MS 250
+#define ZAP_NAME_MAX 256
 
 typedef struct zap_entry {
     char key[HB_CERT_KEY_Z85];
     char hall[64];
+    char file[ZAP_NAME_MAX]; /* its file in the folder, and what it was when read */
+    struct timespec mtime;
+    off_t size;
+    ino_t ino;
 } zap_entry_t;
 
 struct hq_zap {
@@ -45,6 +58,24 @@ static int s_entry_cmp(const void *a, const void *b)
     return strcmp(((const zap_entry_t *)a)->key, ((const zap_entry_t *)b)->key);
 }
 
+static int s_file_cmp(const void *a, const void *b)
+{
+    return strcmp(((const zap_entry_t *)a)->file, ((const zap_entry_t *)b)->file);
+}
+
+/* The previous scan's entry for a file, when the file is as it was then. */
+static const zap_entry_t *s_unchanged(const zap_entry_t *by_file, size_t n, const char *name,
+                                      const struct stat *st)
+{
+    zap_entry_t probe;
+    snprintf(probe.file, sizeof probe.file, "%s", name);
+    const zap_entry_t *old = by_file ? bsearch(&probe, by_file, n, sizeof probe, s_file_cmp) : NULL;
+    if (old && old->size == st->st_size && old->ino == st->st_ino &&
+        old->mtime.tv_sec == st->st_mtim.tv_sec && old->mtime.tv_nsec == st->st_mtim.tv_nsec)
+        return old;
+    return NULL;
+}
+
 /* Rebuilds the key table from the folder. */
 static void s_scan(hq_zap_t *z)
 {
@@ -61,15 +92,35 @@ static void s_scan(hq_zap_t *z)
         atomic_store(&z->enrolled, 0);
         return;
     }
+    /* The previous table by file name, to reuse what did not change. */
+    zap_entry_t *by_file = z->entries;
+    size_t n_old = z->n_entries;
+    if (by_file)
+        qsort(by_file, n_old, sizeof *by_file, s_file_cmp);
     size_t cap = 64, n = 0;
     zap_entry_t *e = malloc(cap * sizeof *e);
     struct dirent *de;
     while (e && (de = readdir(d)) != NULL) {
         size_t len = strlen(de->d_name);
-        if (len < 5 || strcmp(de->d_name + len - 4, ".key") != 0)
+        if (len < 5 || len >= ZAP_NAME_MAX || strcmp(de->d_name + len - 4, ".key") != 0)
             continue;
         char path[4400], err[256];
         snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name);
+        struct stat fst;
+        if (stat(path, &fst) != 0)
+            continue;
+        const zap_entry_t *old = s_unchanged(by_file, n_old, de->d_name, &fst);
+        if (old) {
+            if (n == cap) {
+                cap *= 2;
+                zap_entry_t *p = realloc(e, cap * sizeof *e);
+                if (!p)
+                    break;
+                e = p;
+            }
+            e[n++] = *old;
+            continue;
+        }
         hb_cert_t c;
         if (hb_cert_load_public(path, &c, err, sizeof err) != 0) {
             hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: %s", path, err);
@@ -95,6 +146,10 @@ static void s_scan(hq_zap_t *z)
         }
         snprintf(e[n].key, sizeof e[n].key, "%s", c.public_key);
         snprintf(e[n].hall, sizeof e[n].hall, "%s", hall);
+        snprintf(e[n].file, sizeof e[n].file, "%s", de->d_name);
+        e[n].mtime = fst.st_mtim;
+        e[n].size = fst.st_size;
+        e[n].ino = fst.st_ino;
         n++;
     }
     closedir(d);
@@ -129,8 +184,15 @@ static bool s_dir_changed(hq_zap_t *z)
 
 static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
 {
-    if (s_dir_changed(z))
+    if (s_dir_changed(z)) {
+        /* A folder that keeps changing (halls being enrolled by the
+         * hundred) is read at most every ZAP_MIN_SCAN_MS: the handshakes
+         * meanwhile wait here, in the handler's own thread. */
+        int64_t since = hb_mono_ms() - z->last_scan_ms;
+        if (since >= 0 && since < ZAP_MIN_SCAN_MS)
+            usleep((useconds_t)(ZAP_MIN_SCAN_MS - since) * 1000);
         s_scan(z);
+    }
     zap_entry_t probe;
     snprintf(probe.key, sizeof probe.key, "%s", key);
     const zap_entry_t *hit = z->entries

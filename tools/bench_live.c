@@ -40,6 +40,7 @@ typedef struct hall {
     json_t *pending; /* the next event, not sent yet */
     int64_t pending_at; /* its simulated time */
     uint64_t next_seq, acked;
+    int64_t hello_ms; /* last Hello sent */
     bool welcomed, done;
 } hall_t;
 
@@ -108,15 +109,21 @@ static int s_http(const char *method, const char *path, const char *body, double
 
 /* ---------------------------------------------------------- the reader */
 
+static void s_browser_load(void);
+
 static volatile int s_stop;
 static samples_t s_regions, s_first_load;
 static size_t s_first_load_bytes;
 
 static void *s_reader(void *arg)
 {
-    (void)arg;
-    int64_t last_full = 0;
+    bool browser = arg != NULL;
+    int64_t last_full = 0, last_page = hb_mono_ms();
     while (!s_stop) {
+        if (browser && hb_mono_ms() - last_page >= 5000) {
+            s_browser_load(); /* blocks this thread: the regions wait meanwhile */
+            last_page = hb_mono_ms();
+        }
         double ms;
         if (s_http("GET", "/v1/regions", NULL, &ms, NULL) == 200)
             s_add(&s_regions, ms);
@@ -131,6 +138,120 @@ static void *s_reader(void *arg)
         usleep(20000);
     }
     return NULL;
+}
+
+/* --------------------------------------------- the dashboard's first load */
+
+/* With Debian's chromium and chromedriver installed, the dashboard is
+ * loaded in headless Chromium (through WebDriver) a few times during the
+ * traffic, and the page's own marks say when the snapshot of every tile was
+ * in and when the network view was first painted (docs/DASHBOARD.md). */
+#define CHROMIUM "/usr/bin/chromium"
+#define CHROMEDRIVER "/usr/bin/chromedriver"
+
+static samples_t s_page_data, s_page_render;
+static pid_t s_driver;
+static char s_wd[64], s_session[128];
+
+static json_t *s_wd_call(const char *method, const char *path, json_t *body)
+{
+    char full[512];
+    snprintf(full, sizeof full, "/session/%s%s", s_session, path);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    hb_httpc_resp_t r;
+    char err[256];
+    int rc = hb_httpc_request(s_wd, method, s_session[0] ? full : path, text, 60000, &r, err,
+                              sizeof err);
+    free(text);
+    if (rc != 0)
+        return NULL;
+    json_t *j = r.status == 200 ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+    hb_httpc_resp_free(&r);
+    json_t *v = j ? json_incref(json_object_get(j, "value")) : NULL;
+    json_decref(j);
+    return v;
+}
+
+static bool s_browser_start(void)
+{
+    if (access(CHROMIUM, X_OK) != 0 || access(CHROMEDRIVER, X_OK) != 0) {
+        printf("dashboard: %s or %s missing: the page's first load is not measured "
+               "(./deploy/install-deps.sh --browser installs them)\n",
+               CHROMIUM, CHROMEDRIVER);
+        return false;
+    }
+    int port = 21000 + getpid() % 500;
+    snprintf(s_wd, sizeof s_wd, "http://127.0.0.1:%d", port);
+    s_driver = fork();
+    if (s_driver == 0) {
+        char portarg[32], log[400];
+        snprintf(portarg, sizeof portarg, "--port=%d", port);
+        snprintf(log, sizeof log, "%s/chromedriver.log", s_opt.root);
+        FILE *f = freopen(log, "a", stdout);
+        f = freopen(log, "a", stderr);
+        (void)f;
+        execl(CHROMEDRIVER, CHROMEDRIVER, portarg, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        json_t *st = s_wd_call("GET", "/status", NULL);
+        bool ready = st && json_is_true(json_object_get(st, "ready"));
+        json_decref(st);
+        if (ready)
+            break;
+        usleep(50000);
+    }
+    char udd[400];
+    snprintf(udd, sizeof udd, "--user-data-dir=%s/chromium-profile", s_opt.root);
+    json_t *caps = json_pack(
+        "{s:{s:{s:s, s:{s:s, s:[s, s, s, s, s, s, s, s, s, s, s]}}}}", "capabilities", "alwaysMatch",
+        "browserName", "chrome", "goog:chromeOptions", "binary", CHROMIUM, "args", "--headless",
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1400,1000", udd);
+    json_t *v = s_wd_call("POST", "/session", caps);
+    const char *sid = json_string_value(json_object_get(v, "sessionId"));
+    if (sid)
+        snprintf(s_session, sizeof s_session, "%s", sid);
+    json_decref(v);
+    if (!sid)
+        printf("dashboard: chromedriver gave no session (see %s/chromedriver.log)\n", s_opt.root);
+    return sid != NULL;
+}
+
+static void s_browser_load(void)
+{
+    char url[128];
+    snprintf(url, sizeof url, "%s/", s_opt.http);
+    json_decref(s_wd_call("POST", "/url", json_pack("{s:s}", "url", url)));
+    int64_t deadline = hb_mono_ms() + 30000;
+    while (hb_mono_ms() < deadline) {
+        json_t *t = s_wd_call("POST", "/execute/sync",
+                              json_pack("{s:s, s:[]}", "script",
+                                        "return window.hbDashboard && window.hbDashboard.ready ? "
+                                        "window.hbDashboard.timing : null;",
+                                        "args"));
+        if (json_is_object(t)) {
+            s_add(&s_page_data, json_number_value(json_object_get(t, "dataLoadedMs")));
+            s_add(&s_page_render, json_number_value(json_object_get(t, "firstRenderMs")));
+            json_decref(t);
+            return;
+        }
+        json_decref(t);
+        usleep(20000);
+    }
+    printf("dashboard: the page did not finish its first render within 30 s\n");
+}
+
+static void s_browser_stop(void)
+{
+    if (s_session[0])
+        json_decref(s_wd_call("DELETE", "", NULL));
+    if (s_driver > 0) {
+        kill(s_driver, SIGTERM);
+        waitpid(s_driver, NULL, 0);
+    }
 }
 
 /* ---------------------------------------------------------- the halls */
@@ -204,6 +325,144 @@ static int s_send_due(hall_t *h, int64_t sim_now, int64_t wall)
     if (rc == 0)
         h->next_seq += (uint64_t)n;
     return rc == 0 ? n : 0;
+}
+
+/* ------------------------------------------------------------ workers */
+
+#define HALLS_PER_WORKER 4000
+
+typedef struct worker {
+    int lo, hi; /* halls lo..hi-1 */
+    pid_t pid;
+    int to[2], from[2]; /* pipes: parent -> worker ("go"), worker -> parent (figures) */
+    FILE *in;
+} worker_t;
+
+/* A worker's life: connect its halls, say how many were welcomed ("W n 0"),
+ * wait for "go", play their day for --seconds, say "S sent acked". */
+static void s_worker_run(worker_t *wk, const hb_cert_t *hq, const char *endpoint)
+{
+    int n = wk->hi - wk->lo;
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 200000);
+    hall_t *halls = calloc((size_t)n, sizeof *halls);
+    FILE *out = fdopen(wk->from[1], "w");
+    int64_t open_ms = hb_now_ms();
+    for (int i = 0; i < n; i++) {
+        hall_t *h = &halls[i];
+        snprintf(h->id, sizeof h->id, "B%05d", wk->lo + i);
+        h->sock = simlink_connect(ctx, s_opt.root, hq, endpoint, h->id);
+        h->sim = hb_sim_hall_new(20261202, wk->lo + i, open_ms);
+        if (!h->sock || !h->sim) {
+            fprintf(stderr, "bench_live: cannot set up hall %s (%s)\n", h->id,
+                    !h->sim ? "out of memory" : zmq_strerror(zmq_errno()));
+            _exit(1);
+        }
+        h->next_seq = 1;
+        s_fetch(h);
+    }
+    int64_t deadline = hb_mono_ms() + 120000;
+    int welcomed = 0;
+    uint64_t acked = 0;
+    while (welcomed < n && hb_mono_ms() < deadline) {
+        welcomed = 0;
+        for (int i = 0; i < n; i++) {
+            s_drain(&halls[i], &acked);
+            if (halls[i].welcomed)
+                welcomed++;
+            else if (hb_mono_ms() - halls[i].hello_ms >= 2000) {
+                /* Every 2 s, not every turn: Hellos queued behind a slow
+                 * handshake would all be answered at once. */
+                simlink_send_hello(halls[i].sock);
+                halls[i].hello_ms = hb_mono_ms();
+            }
+        }
+        usleep(100000);
+    }
+    fprintf(out, "W %d 0\n", welcomed);
+    fflush(out);
+    char go[8];
+    if (read(wk->to[0], go, sizeof go) <= 0)
+        _exit(1);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < n; i++) {
+        int fd;
+        size_t len = sizeof fd;
+        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+    int64_t t0 = hb_mono_ms(), end = t0 + s_opt.seconds * 1000LL;
+    uint64_t sent = 0;
+    acked = 0;
+    struct epoll_event evs[256];
+    while (hb_mono_ms() < end) {
+        int64_t now = hb_mono_ms(), wall = hb_now_ms();
+        int64_t sim_now = open_ms + (int64_t)((double)(now - t0) * s_opt.speed);
+        for (int i = 0; i < n; i++) {
+            hall_t *h = &halls[i];
+            if (!h->welcomed || !h->pending || h->pending_at > sim_now)
+                continue;
+            int k = s_send_due(h, sim_now, wall);
+            sent += (uint64_t)k;
+            if (k)
+                s_drain(h, &acked);
+        }
+        int k = epoll_wait(ep, evs, 256, 5);
+        for (int e = 0; e < k; e++)
+            s_drain(&halls[evs[e].data.u32], &acked);
+    }
+    fprintf(out, "S %llu %llu\n", (unsigned long long)sent, (unsigned long long)acked);
+    fflush(out);
+    close(ep);
+    for (int i = 0; i < n; i++) {
+        zmq_close(halls[i].sock);
+        json_decref(halls[i].pending);
+        hb_sim_hall_destroy(&halls[i].sim);
+    }
+    zmq_ctx_term(ctx);
+    free(halls);
+    _exit(0);
+}
+
+static int s_worker_start(worker_t *wk, const hb_cert_t *hq, const char *endpoint)
+{
+    if (pipe(wk->to) != 0 || pipe(wk->from) != 0)
+        return -1;
+    wk->pid = fork();
+    if (wk->pid < 0)
+        return -1;
+    if (wk->pid == 0) {
+        close(wk->to[1]);
+        close(wk->from[0]);
+        s_worker_run(wk, hq, endpoint);
+    }
+    close(wk->to[0]);
+    close(wk->from[1]);
+    wk->in = fdopen(wk->from[0], "r");
+    return wk->in ? 0 : -1;
+}
+
+static int s_worker_read(worker_t *wk, char tag, uint64_t *a, uint64_t *b)
+{
+    char line[128];
+    unsigned long long x, y;
+    char t;
+    if (!fgets(line, sizeof line, wk->in) || sscanf(line, "%c %llu %llu", &t, &x, &y) != 3 ||
+        t != tag) {
+        fprintf(stderr, "bench_live: worker for halls %d..%d gave no figures\n", wk->lo, wk->hi - 1);
+        return -1;
+    }
+    *a = x;
+    *b = y;
+    return 0;
+}
+
+static void s_worker_go(worker_t *wk)
+{
+    if (write(wk->to[1], "go", 2) != 2)
+        fprintf(stderr, "bench_live: cannot start worker %d\n", wk->lo);
 }
 
 /* ------------------------------------------------------------- set-up */
@@ -335,70 +594,41 @@ int main(int argc, char **argv)
     hb_cert_t hq;
     if (simlink_hq_cert(s_opt.root, &hq) != 0)
         return 1;
-    void *ctx = zmq_ctx_new();
-    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
-    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 200000);
-    hall_t *halls = calloc((size_t)s_opt.halls, sizeof *halls);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
-    int64_t open_ms = hb_now_ms();
-    for (int i = 0; i < s_opt.halls; i++) {
-        hall_t *h = &halls[i];
-        snprintf(h->id, sizeof h->id, "B%05d", i);
-        h->sock = simlink_connect(ctx, s_opt.root, &hq, endpoint, h->id);
-        h->sim = hb_sim_hall_new(20261202, i, open_ms);
-        if (!h->sock || !h->sim) {
-            fprintf(stderr, "bench_live: cannot set up hall %s\n", h->id);
+    /* A ZeroMQ socket takes two descriptors or so, and a common limit is
+     * 20,000 a process: the halls are spread over worker processes. */
+    int workers = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;
+    worker_t *ws = calloc((size_t)workers, sizeof *ws);
+    for (int k = 0; k < workers; k++) {
+        ws[k].lo = k * HALLS_PER_WORKER;
+        ws[k].hi = ws[k].lo + HALLS_PER_WORKER < s_opt.halls ? ws[k].lo + HALLS_PER_WORKER
+                                                             : s_opt.halls;
+        if (s_worker_start(&ws[k], &hq, endpoint) != 0)
             return 1;
-        }
-        h->next_seq = 1;
-        s_fetch(h);
     }
-    int64_t deadline = hb_mono_ms() + 120000;
     int welcomed = 0;
-    uint64_t acked = 0;
-    while (welcomed < s_opt.halls && hb_mono_ms() < deadline) {
-        welcomed = 0;
-        for (int i = 0; i < s_opt.halls; i++) {
-            s_drain(&halls[i], &acked);
-            if (halls[i].welcomed)
-                welcomed++;
-            else
-                simlink_send_hello(halls[i].sock);
-        }
-        usleep(200000);
+    for (int k = 0; k < workers; k++) {
+        uint64_t a = 0, b = 0;
+        if (s_worker_read(&ws[k], 'W', &a, &b) == 0)
+            welcomed += (int)a;
     }
-    printf("bench_live: %d of %d halls connected over CURVE and welcomed\n", welcomed, s_opt.halls);
-
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int i = 0; i < s_opt.halls; i++) {
-        int fd;
-        size_t len = sizeof fd;
-        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    }
+    printf("bench_live: %d of %d halls connected over CURVE and welcomed (%d worker processes)\n",
+           welcomed, s_opt.halls, workers);
+    bool browser = s_browser_start();
     pthread_t reader;
-    pthread_create(&reader, NULL, s_reader, NULL);
-    int64_t t0 = hb_mono_ms(), end = t0 + s_opt.seconds * 1000LL;
-    uint64_t sent = 0;
-    acked = 0;
-    struct epoll_event evs[256];
-    while (hb_mono_ms() < end) {
-        int64_t now = hb_mono_ms(), wall = hb_now_ms();
-        int64_t sim_now = open_ms + (int64_t)((double)(now - t0) * s_opt.speed);
-        for (int i = 0; i < s_opt.halls; i++) {
-            hall_t *h = &halls[i];
-            if (!h->welcomed || !h->pending || h->pending_at > sim_now)
-                continue;
-            int n = s_send_due(h, sim_now, wall);
-            sent += (uint64_t)n;
-            if (n)
-                s_drain(h, &acked);
+    pthread_create(&reader, NULL, s_reader, browser ? (void *)1 : NULL);
+    int64_t t0 = hb_mono_ms();
+    for (int k = 0; k < workers; k++)
+        s_worker_go(&ws[k]);
+    uint64_t sent = 0, acked = 0;
+    for (int k = 0; k < workers; k++) {
+        uint64_t a = 0, b = 0;
+        if (s_worker_read(&ws[k], 'S', &a, &b) == 0) {
+            sent += a;
+            acked += b;
         }
-        int k = epoll_wait(ep, evs, 256, 5);
-        for (int e = 0; e < k; e++)
-            s_drain(&halls[evs[e].data.u32], &acked);
+        waitpid(ws[k].pid, NULL, 0);
     }
     s_stop = 1;
     pthread_join(reader, NULL);
@@ -414,20 +644,19 @@ int main(int argc, char **argv)
            "p50 %.1f ms, max %.1f ms\n",
            s_first_load_bytes, s_first_load.n, s_pct(&s_first_load, 0.50),
            s_pct(&s_first_load, 1.0));
+    if (browser)
+        printf("the dashboard's first load in headless Chromium over %zu loads: every tile in at "
+               "p50 %.0f ms (max %.0f), the network view painted at p50 %.0f ms (max %.0f)\n",
+               s_page_render.n, s_pct(&s_page_data, 0.5), s_pct(&s_page_data, 1.0),
+               s_pct(&s_page_render, 0.5), s_pct(&s_page_render, 1.0));
+    s_browser_stop();
     s_print_hq();
-    close(ep);
-    for (int i = 0; i < s_opt.halls; i++) {
-        zmq_close(halls[i].sock);
-        json_decref(halls[i].pending);
-        hb_sim_hall_destroy(&halls[i].sim);
-    }
-    zmq_ctx_term(ctx);
+    free(ws);
     kill(hqd, SIGTERM);
     waitpid(hqd, NULL, 0);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_opt.root);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_live: could not remove %s\n", s_opt.root);
-    free(halls);
     return 0;
 }

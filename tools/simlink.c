@@ -119,7 +119,12 @@ const char *simlink_default_hqd(void)
 
 void simlink_raise_nofile(void)
 {
-    struct rlimit rl;
+    /* A ZeroMQ socket takes a few descriptors: 10,000 halls need more than
+     * a common hard limit. Run as root, raise the hard limit too (hqd,
+     * started from here, inherits it); else go as far as it allows. */
+    struct rlimit want = {1 << 20, 1 << 20}, rl;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+        return;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);

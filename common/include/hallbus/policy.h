@@ -165,6 +165,12 @@ const char *hb_closed_reason_name(hb_closed_reason_t r);
 int64_t hb_policy_add_open_time(const hb_policy_t *p, int64_t from_ms, int64_t open_s);
 /* Seconds of opening time between two instants (0 when to <= from). */
 int64_t hb_policy_open_seconds(const hb_policy_t *p, int64_t from_ms, int64_t to_ms);
+/* Whether the hall is open at `t` and, if so, when the current opening
+ * began (`*start`): touching intervals are one opening, as in
+ * hb_policy_open_at; the start is looked for at most `back_days` back (a
+ * hall open round the clock has opened "back_days ago"). Cheaper than
+ * hb_policy_open_at, which looks ahead for the closing time. */
+bool hb_policy_opening_start(const hb_policy_t *p, int64_t t, int32_t back_days, int64_t *start);
 /* The opening intervals of local day `day` (special day, closure and
  * weekday taken into account). */
 void hb_policy_hours_on(const hb_policy_t *p, int32_t day, hb_hours_t *out);
