@@ -196,9 +196,20 @@ static void s_get_status(hb_http_req_t *req, void *arg)
     hq_board_stats_t bs;
     hq_board_get_stats(hq->board, &bs);
     json_object_set_new(body, "board",
-                        json_pack("{s:I, s:I, s:f}", "rounds", (json_int_t)bs.rounds,
+                        json_pack("{s:I, s:I, s:f, s:f}", "rounds", (json_int_t)bs.rounds,
                                   "tiles_published", (json_int_t)bs.tiles_published,
-                                  "last_round_ms", bs.last_round_ms));
+                                  "last_round_ms", bs.last_round_ms, "max_round_ms",
+                                  hq->board_round_max_ms));
+    alertstore_stats_t als;
+    alertstore_get_stats(hq_alerting_store(hq->alerting), &als);
+    json_object_set_new(body, "alerts",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "open",
+                                  (json_int_t)als.open, "halls_alerting",
+                                  (json_int_t)als.halls_alerting, "raised", (json_int_t)als.raised,
+                                  "cleared", (json_int_t)als.cleared, "commits",
+                                  (json_int_t)als.commits, "last_commit_ms", als.last_commit_ms,
+                                  "max_commit_ms", als.max_commit_ms, "last_round_ms",
+                                  hq->alert_round_ms, "max_round_ms", hq->alert_round_max_ms));
     json_object_set_new(body, "live",
                         json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "rebuilding",
                                   ls.rebuilding, "events", (json_int_t)ls.events, "skipped",

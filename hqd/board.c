@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define BOARD_CHANGED_PER_ROUND 20000
-#define BOARD_FULL_ROUND_MS 1000
+#define BOARD_ROUNDS_PER_SECOND 4 /* hqd ticks the board every 250 ms */
 #define BOARD_LIST_MAX 100000
 
 typedef struct sbuf {
@@ -45,7 +45,7 @@ struct hq_board {
     size_t n_org_nums, halls_at_map;
     const org_t *org_at_map;
     uint64_t org_gen_at_map;
-    int64_t last_full_mono;
+    size_t cursor; /* where the next slice of every hall starts */
     hq_board_stats_t stats;
 };
 
@@ -337,32 +337,33 @@ void hq_board_tick(hq_board_t *b)
 {
     int64_t t0 = hb_mono_ms(), now = hb_now_ms();
     size_t n = hq_live_take_changed(b->live, b->changed, BOARD_CHANGED_PER_ROUND);
-    bool full = t0 - b->last_full_mono >= BOARD_FULL_ROUND_MS;
-    if (full)
-        b->last_full_mono = t0;
     hq_live_read_lock(b->live);
-    if (full) {
-        size_t total = hq_halls_count(b->halls);
-        for (size_t i = 0; i < total; i++) {
-            hq_hall_t *h = hq_halls_sorted(b->halls, i);
-            if (h)
-                s_update(b, h, now);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            hq_hall_t *h = hq_halls_by_num(b->halls, b->changed[i]);
-            if (h)
-                s_update(b, h, now);
-        }
-        for (size_t num = 0; num < b->cap; num++) {
-            if (!b->dirty[num])
-                continue;
-            b->dirty[num] = false;
-            hq_hall_t *h = hq_halls_by_num(b->halls, (uint32_t)num);
-            if (h)
-                s_update(b, h, now);
-        }
+    for (size_t i = 0; i < n; i++) {
+        hq_hall_t *h = hq_halls_by_num(b->halls, b->changed[i]);
+        if (h)
+            s_update(b, h, now);
     }
+    for (size_t num = 0; num < b->cap; num++) {
+        if (!b->dirty[num])
+            continue;
+        b->dirty[num] = false;
+        hq_hall_t *h = hq_halls_by_num(b->halls, (uint32_t)num);
+        if (h)
+            s_update(b, h, now);
+    }
+    /* And a slice of every hall, so that each is looked at once a second
+     * (time moves halls in and out of their hours and past thresholds, and
+     * a connection goes silent without an event) without one round of all
+     * 10,000 holding the loop. */
+    size_t total = hq_halls_count(b->halls);
+    size_t slice = (total + BOARD_ROUNDS_PER_SECOND - 1) / BOARD_ROUNDS_PER_SECOND;
+    for (size_t k = 0; k < slice && total; k++) {
+        hq_hall_t *h = hq_halls_sorted(b->halls, (b->cursor + k) % total);
+        if (h)
+            s_update(b, h, now);
+    }
+    if (total)
+        b->cursor = (b->cursor + slice) % total;
     hq_live_read_unlock(b->live);
     b->stats.rounds++;
     b->stats.last_round_ms = (double)(hb_mono_ms() - t0);

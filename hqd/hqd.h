@@ -71,6 +71,8 @@ typedef struct hqd {
     hb_http_t *http;
     hq_static_t *dashboard; /* the files served at / */
     int64_t started_ms;
+    /* The housekeeping rounds on the loop, for /v1/status and /metrics. */
+    double alert_round_ms, alert_round_max_ms, board_round_max_ms;
 } hqd_t;
 
 int hqd_api_register(hqd_t *hq);

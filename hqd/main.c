@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -164,9 +165,19 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
 static void s_on_board_tick(uv_timer_t *t)
 {
     hqd_t *hq = t->data;
+    struct timespec a, b, c;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     hq_alerting_tick(hq->alerting);
+    clock_gettime(CLOCK_MONOTONIC, &b);
     hq_board_tick(hq->board);
     hq_neighbours_tick(hq->neighbours);
+    clock_gettime(CLOCK_MONOTONIC, &c);
+    hq->alert_round_ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    double board_ms = (double)(c.tv_sec - b.tv_sec) * 1e3 + (double)(c.tv_nsec - b.tv_nsec) / 1e6;
+    if (hq->alert_round_ms > hq->alert_round_max_ms)
+        hq->alert_round_max_ms = hq->alert_round_ms;
+    if (board_ms > hq->board_round_max_ms)
+        hq->board_round_max_ms = board_ms;
 }
 
 /* Runs on the writer thread: stored batches go on to the live mirror. */

@@ -526,6 +526,16 @@ static void s_print_hq(void)
            (long long)json_integer_value(json_object_get(l, "anomalies")),
            (long long)json_integer_value(json_object_get(b, "tiles_published")),
            json_real_value(json_object_get(b, "last_round_ms")));
+    json_t *al = json_object_get(j, "alerts");
+    printf("HQ: alerts %lld open in %lld halls (%lld raised, %lld cleared); alert round max %.1f "
+           "ms, alert commit max %.1f ms; board round max %.1f ms\n",
+           (long long)json_integer_value(json_object_get(al, "open")),
+           (long long)json_integer_value(json_object_get(al, "halls_alerting")),
+           (long long)json_integer_value(json_object_get(al, "raised")),
+           (long long)json_integer_value(json_object_get(al, "cleared")),
+           json_real_value(json_object_get(al, "max_round_ms")),
+           json_real_value(json_object_get(al, "max_commit_ms")),
+           json_real_value(json_object_get(b, "max_round_ms")));
     json_decref(j);
     hb_httpc_resp_free(&r);
 }
