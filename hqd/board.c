@@ -143,6 +143,15 @@ static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t 
             t->policy_version = s->policy_version;
         if (s->calendar_version > t->calendar_version)
             t->calendar_version = s->calendar_version;
+        /* The oldest waiting ticket of each service and priority decides
+         * whether any is near its SLA: one policy lookup per pair, not per
+         * ticket (a hall may hold thousands). */
+        int64_t oldest[HB_HS_SERVICES_MAX][5];
+        size_t nsvc = s->n_services < HB_HS_SERVICES_MAX ? s->n_services : HB_HS_SERVICES_MAX;
+        for (size_t i = 0; i < nsvc; i++)
+            for (int q = 0; q < 5; q++)
+                oldest[i][q] = INT64_MAX;
+        size_t last = 0;
         for (size_t i = 0; i < s->n_tickets; i++) {
             const hb_hs_ticket_t *k = &s->tickets[i];
             if (k->state != HB_TICKET_WAITING)
@@ -150,10 +159,19 @@ static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t 
             t->waiting++;
             if (!t->oldest_issued_ms || k->issued_ms < t->oldest_issued_ms)
                 t->oldest_issued_ms = k->issued_ms;
-            /* Three quarters of the way to the SLA is worth a look. */
-            if (p && now - k->issued_ms >= hb_policy_max_wait_s(p, k->service, k->priority) * 750)
-                near = true;
+            if (last >= nsvc || strcmp(s->services[last].code, k->service) != 0)
+                for (last = 0; last < nsvc && strcmp(s->services[last].code, k->service) != 0;)
+                    last++;
+            int q = k->priority > 0 && k->priority < 5 ? k->priority : 0;
+            if (last < nsvc && k->issued_ms < oldest[last][q])
+                oldest[last][q] = k->issued_ms;
         }
+        for (size_t i = 0; p && i < nsvc && !near; i++)
+            for (int q = 0; q < 5 && !near; q++)
+                /* Three quarters of the way to the SLA is worth a look. */
+                near = oldest[i][q] != INT64_MAX &&
+                       now - oldest[i][q] >=
+                           hb_policy_max_wait_s(p, s->services[i].code, q) * 750;
         for (size_t i = 0; i < s->n_counters; i++) {
             int st = s->counters[i].state;
             if (st == HB_COUNTER_IDLE || st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING)
