@@ -96,12 +96,17 @@ static void s_get_regions(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
         return;
     }
-    json_t *o = hq_board_regions_json(hq->board, id);
-    if (!o) {
-        hb_http_reply_error(req, 404, "not_found", "no region '%.64s'", id ? id : "");
+    size_t len = 0;
+    char *text = hq_board_regions_text(hq->board, id, &len);
+    if (!text) {
+        if (id && !org_region_find(hq_control_org(hq->control), id))
+            hb_http_reply_error(req, 404, "not_found", "no region '%.64s'", id);
+        else
+            hb_http_reply_error(req, 503, "no_memory", "cannot build the answer now");
         return;
     }
-    hb_http_reply_json(req, 200, o);
+    hb_http_reply_raw(req, 200, "application/json; charset=utf-8", text, len);
+    free(text);
 }
 
 static void s_get_stream(hb_http_req_t *req, void *arg)

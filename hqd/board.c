@@ -26,6 +26,14 @@ typedef struct sbuf {
     bool oom;
 } sbuf_t;
 
+typedef struct agg {
+    uint32_t halls, online, open, waiting, alerts, counters_open, complaints_overdue,
+        devices_not_ok, served_today;
+    int64_t oldest_issued_ms;
+    uint8_t worst;
+    uint32_t by_worst[HQ_WORST_OFFLINE + 1];
+} agg_t; /* one region's figures */
+
 struct hq_board {
     hq_control_t *ctl;
     hq_halls_t *halls;
@@ -47,6 +55,14 @@ struct hq_board {
     uint64_t org_gen_at_map;
     size_t cursor; /* where the next slice of every hall starts */
     hq_board_stats_t stats;
+    /* The region aggregates, by region index, as of board round
+     * `aggs_round`: tiles change only in rounds, so every request between
+     * two rounds is answered from one walk of the halls. */
+    agg_t *aggs;
+    size_t n_aggs, aggs_halls;
+    uint64_t aggs_round, aggs_org_gen, aggs_stream_id;
+    const org_t *aggs_org;
+    bool aggs_valid;
 };
 
 static const char *const s_worst_names[] = {"ok", "closed", "warning", "alert", "offline"};
@@ -113,6 +129,7 @@ void hq_board_destroy(hq_board_t **bp)
     free(b->changed);
     free(b->scratch.p);
     free(b->org_nums);
+    free(b->aggs);
     free(b);
     *bp = NULL;
 }
@@ -520,14 +537,6 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
     return sb.p;
 }
 
-typedef struct agg {
-    uint32_t halls, online, open, waiting, alerts, counters_open, complaints_overdue,
-        devices_not_ok, served_today;
-    int64_t oldest_issued_ms;
-    uint8_t worst;
-    uint32_t by_worst[HQ_WORST_OFFLINE + 1];
-} agg_t;
-
 static void s_agg_add(agg_t *a, const hq_tile_t *t)
 {
     a->halls++;
@@ -546,39 +555,49 @@ static void s_agg_add(agg_t *a, const hq_tile_t *t)
     a->by_worst[t->worst]++;
 }
 
-static json_t *s_agg_json(const org_t *org, const org_region_t *r, const agg_t *a, int64_t now)
+static void s_agg_write(sbuf_t *sb, const org_t *org, const org_region_t *r, const agg_t *a,
+                        int64_t now)
 {
-    json_t *by = json_object();
-    for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
-        json_object_set_new(by, hq_worst_name(w), json_integer(a->by_worst[w]));
     const org_region_t *parent = r->parent >= 0 ? org_region_at(org, (uint32_t)r->parent) : NULL;
     int64_t longest = a->oldest_issued_ms && now > a->oldest_issued_ms
                           ? (now - a->oldest_issued_ms) / 1000
                           : 0;
-    return json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
-                     "s:o}",
-                     "region", r->id, "name", r->name ? r->name : "", "level",
-                     org_level_name(r->level), "parent",
-                     parent ? json_string(parent->id) : json_null(), "halls",
-                     (json_int_t)a->halls, "online", (json_int_t)a->online, "open",
-                     (json_int_t)a->open, "waiting", (json_int_t)a->waiting, "longest_wait_s",
-                     (json_int_t)longest, "alerts", (json_int_t)a->alerts, "counters_open",
-                     (json_int_t)a->counters_open, "complaints_overdue",
-                     (json_int_t)a->complaints_overdue, "devices_not_ok",
-                     (json_int_t)a->devices_not_ok, "served_today", (json_int_t)a->served_today,
-                     "worst", hq_worst_name(a->halls ? a->worst : HQ_WORST_OK), "by_worst", by);
+    s_put(sb, "{\"region\":", 10);
+    s_put_str(sb, r->id);
+    s_put(sb, ",\"name\":", 8);
+    s_put_str(sb, r->name ? r->name : "");
+    s_putf(sb, ",\"level\":\"%s\",\"parent\":", org_level_name(r->level));
+    s_put_str(sb, parent ? parent->id : NULL);
+    s_putf(sb,
+           ",\"halls\":%u,\"online\":%u,\"open\":%u,\"waiting\":%u,\"longest_wait_s\":%lld,"
+           "\"alerts\":%u,\"counters_open\":%u,\"complaints_overdue\":%u,\"devices_not_ok\":%u,"
+           "\"served_today\":%u,\"worst\":\"%s\",\"by_worst\":{",
+           a->halls, a->online, a->open, a->waiting, (long long)longest, a->alerts,
+           a->counters_open, a->complaints_overdue, a->devices_not_ok, a->served_today,
+           hq_worst_name(a->halls ? a->worst : HQ_WORST_OK));
+    for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
+        s_putf(sb, "%s\"%s\":%u", w ? "," : "", hq_worst_name(w), a->by_worst[w]);
+    s_put(sb, "}}", 2);
 }
 
-json_t *hq_board_regions_json(hq_board_t *b, const char *region)
+/* The aggregates of every region as of the last round; NULL when out of
+ * memory. */
+static const agg_t *s_aggs(hq_board_t *b, const org_t *org)
 {
-    const org_t *org = hq_control_org(b->ctl);
-    const org_region_t *want = region ? org_region_find(org, region) : NULL;
-    if (region && !want)
-        return NULL;
     size_t nr = org_region_count(org), nh = org_hall_count(org);
-    agg_t *aggs = calloc(nr ? nr : 1, sizeof *aggs);
-    if (!aggs)
-        return NULL;
+    if (b->aggs_valid && b->aggs_round == b->stats.rounds && b->aggs_org == org &&
+        b->aggs_org_gen == org_generation(org) && b->n_aggs == nr &&
+        b->aggs_halls == hq_halls_count(b->halls))
+        return b->aggs;
+    b->aggs_valid = false;
+    if (nr > b->n_aggs || !b->aggs) {
+        agg_t *p = realloc(b->aggs, (nr ? nr : 1) * sizeof *p);
+        if (!p)
+            return NULL;
+        b->aggs = p;
+    }
+    b->n_aggs = nr;
+    memset(b->aggs, 0, (nr ? nr : 1) * sizeof *b->aggs);
     hq_tile_t never = {.worst = HQ_WORST_OFFLINE};
     const uint32_t *nums = s_org_nums(b, org);
     /* Each hall counts in its city, its province and the root. */
@@ -588,17 +607,48 @@ json_t *hq_board_regions_json(hq_board_t *b, const char *region)
         if (!t)
             t = &never;
         for (int32_t r = (int32_t)oh->city; r >= 0; r = org_region_at(org, (uint32_t)r)->parent)
-            s_agg_add(&aggs[r], t);
+            s_agg_add(&b->aggs[r], t);
     }
+    /* Every tile change up to here is in the aggregates: a client that
+     * follows the stream from this id misses none and counts none twice. */
+    b->aggs_stream_id = hq_sse_last_id(b->sse);
+    b->aggs_round = b->stats.rounds;
+    b->aggs_org = org;
+    b->aggs_org_gen = org_generation(org);
+    b->aggs_halls = hq_halls_count(b->halls);
+    b->aggs_valid = true;
+    return b->aggs;
+}
+
+char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
+{
+    *len = 0;
+    const org_t *org = hq_control_org(b->ctl);
+    const org_region_t *want = region ? org_region_find(org, region) : NULL;
+    if (region && !want)
+        return NULL;
+    const agg_t *aggs = s_aggs(b, org);
+    if (!aggs)
+        return NULL;
     int64_t now = hb_now_ms();
-    json_t *arr = json_array();
-    for (size_t i = 0; i < nr; i++) {
+    sbuf_t sb = {0};
+    s_putf(&sb, "{\"stream_id\":%llu,\"regions\":[", (unsigned long long)b->aggs_stream_id);
+    bool first = true;
+    for (size_t i = 0; i < org_region_count(org); i++) {
         const org_region_t *r = org_region_at(org, (uint32_t)i);
         bool keep = !want || r == want || (r->parent >= 0 && (uint32_t)r->parent == want->index);
-        if (keep)
-            json_array_append_new(arr, s_agg_json(org, r, &aggs[i], now));
+        if (!keep)
+            continue;
+        if (!first)
+            s_put(&sb, ",", 1);
+        first = false;
+        s_agg_write(&sb, org, r, &aggs[i], now);
     }
-    free(aggs);
-    return json_pack("{s:I, s:o}", "stream_id", (json_int_t)hq_sse_last_id(b->sse), "regions",
-                     arr);
+    s_put(&sb, "]}", 2);
+    if (sb.oom) {
+        free(sb.p);
+        return NULL;
+    }
+    *len = sb.n;
+    return sb.p;
 }

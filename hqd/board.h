@@ -68,9 +68,11 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
 const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall);
 /* One hall's tile (new reference) or NULL. */
 json_t *hq_board_tile_json(hq_board_t *b, const char *hall);
-/* Region aggregates: every region (with `region` NULL) or one region with
- * its children; NULL for an unknown region. */
-json_t *hq_board_regions_json(hq_board_t *b, const char *region);
+/* GET /v1/regions answer, as JSON text (malloc'd, `*len` bytes; the
+ * caller frees it): the aggregates of every region (with `region` NULL) or
+ * of one region and its children, as of the last round. NULL for an
+ * unknown region or when out of memory. */
+char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len);
 const char *hq_worst_name(int worst);
 
 typedef struct hq_board_stats {

@@ -1,7 +1,7 @@
 /* The live mirror (see live.h). One thread: rebuild, then apply batches as
  * they come, and snapshot what changed. States are written only by that
- * thread, under the write lock, one batch at a time, so a reader never sees
- * half a batch; the thread reads its own states without the lock.
+ * thread, under the write lock, one hall's batch at a time, so a reader
+ * never sees half a batch; the thread reads its own states without the lock.
  *
  * Snapshots: key hall number (BE u32) -> the reducer's snapshot JSON, in
  * an LMDB environment of the mirror's own (no contention with the event
@@ -351,10 +351,13 @@ static void *s_thread(void *arg)
         if (stop)
             break;
         size_t bytes = 0;
-        if (list) {
+        /* The write lock per item (one hall's events of one commit), not
+         * per list: when the mirror has fallen behind, a list holds
+         * thousands, and the loop's board and alert rounds would wait for
+         * all of them. */
+        for (hq_write_item_t *it = list; it; it = it->next) {
             pthread_rwlock_wrlock(&live->rw);
-            for (hq_write_item_t *it = list; it; it = it->next)
-                s_apply_item(live, it);
+            s_apply_item(live, it);
             pthread_rwlock_unlock(&live->rw);
         }
         while (list) {

@@ -2,7 +2,9 @@
  * hall's tile; a new ticket at a hall changes its tile on the change stream
  * within a second; a client that reconnects with Last-Event-ID gets every
  * change it missed, in order; one that was away longer than the ring keeps
- * is told to reset; and a hall that stops is shown offline. */
+ * is told to reset; and a hall that stops is shown offline. The region
+ * aggregates count each hall in its city, province and root, follow the
+ * organisation and time, and name the stream id to follow them from. */
 #include "harness.h"
 
 #include "hallbus/httpc.h"
@@ -329,10 +331,124 @@ static void test_board_and_stream(void **state)
     hbt_hall_start(&w->b);
 }
 
+/* One region of a /v1/regions answer, or NULL. */
+static json_t *s_region(json_t *answer, const char *id)
+{
+    json_t *arr = json_object_get(answer, "regions"), *r;
+    size_t i;
+    json_array_foreach(arr, i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "region")), id) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void test_regions(void **state)
+{
+    world_t *w = *state;
+    /* Before any organisation: no regions, and an unknown one is a 404. */
+    json_t *o = hbt_get(w->hq.http, "/v1/regions");
+    assert_non_null(o);
+    assert_int_equal(json_array_size(json_object_get(o, "regions")), 0);
+    json_decref(o);
+    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org",
+                              "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+                              "{\"id\":\"P01\",\"name\":\"North \\\"Coast\\\"\",\"level\":\"province\",\"parent\":\"CN\"},"
+                              "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
+                              "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+                              "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P02\"}],"
+                              "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C002\"},"
+                              "{\"id\":\"LZ\",\"city\":\"C002\"}]}",
+                              NULL),
+                     200);
+    /* Three tickets at LA: they count in C001, P01 and CN, not in P02. LZ
+     * never connected: it counts as a hall, offline. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s_ticket(&w->a), 201);
+    int64_t deadline = hbt_now_ms() + 5000;
+    json_t *cn = NULL;
+    for (;;) {
+        json_decref(o);
+        o = hbt_get(w->hq.http, "/v1/regions");
+        assert_non_null(o);
+        cn = s_region(o, "CN");
+        if ((cn && hbt_int(cn, "waiting") == 3 && hbt_int(cn, "online") == 2) ||
+            hbt_now_ms() > deadline)
+            break;
+        hbt_sleep_ms(100);
+    }
+    assert_non_null(cn);
+    assert_int_equal(json_array_size(json_object_get(o, "regions")), 5);
+    assert_true(hbt_int(o, "stream_id") > 0);
+    assert_int_equal(hbt_int(cn, "halls"), 3);
+    assert_int_equal(hbt_int(cn, "online"), 2);
+    assert_int_equal(hbt_int(cn, "waiting"), 3);
+    assert_true(json_is_null(json_object_get(cn, "parent")));
+    json_t *by = json_object_get(cn, "by_worst");
+    assert_int_equal(hbt_int(by, "offline"), 1);
+    assert_int_equal(hbt_int(by, "ok") + hbt_int(by, "closed") + hbt_int(by, "warning") +
+                         hbt_int(by, "alert"),
+                     2);
+    json_t *p1 = s_region(o, "P01"), *p2 = s_region(o, "P02"), *c2 = s_region(o, "C002");
+    /* LA waits with no counter open, so it may be alerting: its alerts
+     * count up its chain and nowhere else. */
+    assert_int_equal(hbt_int(p1, "alerts"), hbt_int(cn, "alerts"));
+    assert_int_equal(hbt_int(s_region(o, "C001"), "alerts"), hbt_int(cn, "alerts"));
+    assert_int_equal(hbt_int(p2, "alerts"), 0);
+    assert_string_equal(json_string_value(json_object_get(p1, "name")), "North \"Coast\"");
+    assert_string_equal(json_string_value(json_object_get(p1, "parent")), "CN");
+    assert_string_equal(json_string_value(json_object_get(p1, "level")), "province");
+    assert_int_equal(hbt_int(p1, "halls"), 1);
+    assert_int_equal(hbt_int(p1, "waiting"), 3);
+    assert_true(hbt_int(p1, "longest_wait_s") >= 0);
+    assert_int_equal(hbt_int(p2, "halls"), 2);
+    assert_int_equal(hbt_int(p2, "waiting"), 0);
+    assert_int_equal(hbt_int(c2, "online"), 1);
+    assert_string_equal(json_string_value(json_object_get(c2, "worst")), "offline");
+    /* Time passes between two rounds: the longest wait grows with it. */
+    hbt_sleep_ms(2100);
+    json_t *o2 = hbt_get(w->hq.http, "/v1/regions/P01");
+    assert_non_null(o2);
+    assert_int_equal(json_array_size(json_object_get(o2, "regions")), 2);
+    assert_true(hbt_int(s_region(o2, "P01"), "longest_wait_s") >= hbt_int(p1, "longest_wait_s") + 2);
+    assert_non_null(s_region(o2, "C001"));
+    assert_null(s_region(o2, "CN"));
+    json_decref(o2);
+    /* A change after the answer's stream_id is on the stream after it. */
+    char since[64];
+    snprintf(since, sizeof since, "/v1/stream?since=%lld&hall=LB", (long long)hbt_int(o, "stream_id"));
+    sse_t *s = s_sse_open(w->hq.http, since, NULL);
+    assert_int_equal(s_ticket(&w->b), 201);
+    int64_t id = s_wait_tile(s, "LB", "waiting", 1, 3000);
+    assert_true(id > hbt_int(o, "stream_id"));
+    s_sse_close(&s);
+    json_decref(o);
+    /* Refusals: an unknown region, a path below a region. */
+    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/NOPE", NULL, NULL), 404);
+    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P01/C001", NULL, NULL), 404);
+    /* The organisation changes: the next answer follows it, not the last round's. */
+    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org",
+                              "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+                              "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+                              "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"}],"
+                              "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C001\"}]}",
+                              NULL),
+                     200);
+    o = hbt_get(w->hq.http, "/v1/regions");
+    assert_non_null(o);
+    assert_int_equal(json_array_size(json_object_get(o, "regions")), 3);
+    assert_int_equal(hbt_int(s_region(o, "CN"), "halls"), 2);
+    assert_int_equal(hbt_int(s_region(o, "C001"), "halls"), 2);
+    json_decref(o);
+    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P02", NULL, NULL), 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_board_and_stream, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_regions, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
