@@ -352,6 +352,8 @@ static void test_regions(void **state)
     assert_non_null(o);
     assert_int_equal(json_array_size(json_object_get(o, "regions")), 0);
     json_decref(o);
+    o = NULL;
+    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/CN", NULL, NULL), 404);
     assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org",
                               "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
                               "{\"id\":\"P01\",\"name\":\"North \\\"Coast\\\"\",\"level\":\"province\",\"parent\":\"CN\"},"
