@@ -7,6 +7,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
+#include "hallbus/eventrules.h"
 #include "hallbus/metrics.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -56,7 +57,21 @@ static void s_post_events(hb_http_req_t *req, void *arg)
     for (; built < n; built++) {
         const json_t *obj = single ? root : json_array_get(root, built);
         char err[256];
-        if (hb_event_from_json(obj, now, d->cfg.max_future_ms, &envs[built], err, sizeof err) != 0) {
+        int rc = hb_event_from_json(obj, now, d->cfg.max_future_ms, &envs[built], err, sizeof err);
+        if (rc == 0) {
+            /* The rules HQ judges by: what it would refuse or flag is refused
+             * here. A time the caller gave is judged; one the hall stamped
+             * with its own clock is not (HQ flags a wrong clock). */
+            bool gave_at = json_is_string(json_object_get(obj, "at"));
+            hb_event_clock_t clock = {.now_ms = now,
+                                      .max_future_ms = gave_at ? d->cfg.max_future_ms : -1};
+            if (hb_event_classify(envs[built], &clock, NULL, err, sizeof err) != HB_EVENT_VALID) {
+                hb_envelope_free(envs[built]);
+                envs[built] = NULL;
+                rc = HB_EINVAL;
+            }
+        }
+        if (rc != 0) {
             d->api_refused++;
             if (single)
                 hb_http_reply_error(req, 400, "bad_event", "%s; nothing was stored", err);
@@ -94,6 +109,22 @@ out:
     json_decref(root);
 }
 
+/* Text from HQ (a refusal's reason) as a JSON string; never NULL. */
+static json_t *s_text_json(const char *text)
+{
+    json_t *j = json_string(text);
+    return j ? j : json_string("(text that is not UTF-8)");
+}
+
+static json_t *s_time_json(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char t[HB_RFC3339_MAX];
+    hb_time_format(ms, t);
+    return json_string(t);
+}
+
 static void s_get_status(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
@@ -119,6 +150,23 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         "requests_refused", (json_int_t)d->api_refused);
     if (since[0])
         json_object_set_new(body, "connected_since", json_string(since));
+    /* Why events are not flowing, when they are not: the link never wedges
+     * silently (uplink.h). */
+    json_t *link = json_object_get(body, "link");
+    json_object_set_new(link, "state", json_string(uplink_state(&st)));
+    json_object_set_new(link, "reason", st.reason[0] ? s_text_json(st.reason) : json_null());
+    json_object_set_new(link, "since", s_time_json(st.trouble_since_ms));
+    json_object_set_new(link, "seq", st.blocked_code ? json_integer((json_int_t)st.blocked_seq)
+                                                     : json_null());
+    json_object_set_new(link, "retry_in_ms", json_integer((json_int_t)st.retry_in_ms));
+    json_object_set_new(link, "clock_skew_ms",
+                        st.skew_known ? json_integer((json_int_t)st.clock_skew_ms) : json_null());
+    json_object_set_new(link, "auth_failures", json_integer((json_int_t)st.auth_failures));
+    json_object_set_new(link, "socket_reopens", json_integer((json_int_t)st.socket_reopens));
+    if (st.conflict_seq)
+        json_object_set_new(link, "last_conflict",
+                            json_pack("{s:I, s:o}", "seq", (json_int_t)st.conflict_seq, "at",
+                                      s_time_json(st.conflict_ms)));
     applier_stats_t as;
     applier_get_stats(d->applier, &as);
     json_object_set_new(body, "downlink",

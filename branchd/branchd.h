@@ -30,6 +30,8 @@ typedef struct branchd_config {
     int64_t link_timeout_ms;
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
+    int64_t refused_retry_max_ms;
+    int64_t clock_skew_warn_ms;
     int64_t retention_ms;
     uint64_t map_size;
     uint64_t map_max;

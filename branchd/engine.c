@@ -16,6 +16,7 @@
 
 #include "hallbus/config.h"
 #include "hallbus/error.h"
+#include "hallbus/eventrules.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
@@ -115,6 +116,21 @@ static const hb_hs_counter_t *s_counter(const engine_t *e, const char *id)
 static int s_commit(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq,
                     char *err, size_t errlen)
 {
+    /* The rules HQ judges every event by (eventrules.h): what HQ would
+     * refuse or flag never enters the outbox. The time is the hall's own
+     * clock and is not judged here: a hall whose clock is wrong keeps
+     * serving, and HQ flags the time. */
+    const hb_event_clock_t own_clock = {.now_ms = 0, .max_future_ms = -1};
+    for (size_t i = 0; i < n; i++) {
+        char why[256];
+        if (hb_event_classify(envs[i], &own_clock, NULL, why, sizeof why) != HB_EVENT_VALID) {
+            if (n == 1)
+                hb_errf(err, errlen, "%s; nothing was stored", why);
+            else
+                hb_errf(err, errlen, "event %zu: %s; nothing was stored", i, why);
+            return HB_EINVAL;
+        }
+    }
     uint64_t first = 0;
     int rc = outbox_append(e->outbox, envs, n, &first);
     if (rc != 0) {
@@ -836,7 +852,6 @@ static bool s_currency_ok(const char *cur)
     return true;
 }
 
-#define AMOUNT_MAX 1000000000000000LL /* 10^15 minor units: far above any hall transaction */
 
 int engine_complete(engine_t *e, const char *counter, const char *business_type, int outcome,
                     int64_t amount, const char *currency, char *err, size_t errlen)
@@ -852,9 +867,9 @@ int engine_complete(engine_t *e, const char *counter, const char *business_type,
         hb_errf(err, errlen, "outcome must be one of done, referred, rejected_documents");
         return HB_EINVAL;
     }
-    if (amount < 0 || amount > AMOUNT_MAX) {
+    if (amount < 0 || amount > HB_EVENT_AMOUNT_MAX) {
         hb_errf(err, errlen, "amount must be from 0 to %lld minor units, not %lld",
-                (long long)AMOUNT_MAX, (long long)amount);
+                (long long)HB_EVENT_AMOUNT_MAX, (long long)amount);
         return HB_EINVAL;
     }
     if (!s_currency_ok(currency)) {

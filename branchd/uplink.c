@@ -1,34 +1,62 @@
 /* The uplink session (see uplink.h). Everything runs on branchd's loop
  * thread; the only state that must survive a crash (what HQ acknowledged)
- * lives in the outbox, so a restarted hall just says Hello again. */
+ * lives in the outbox, so a restarted hall just says Hello again.
+ *
+ * The socket lives in a connection record of its own (with its monitor),
+ * so that after HQ refused the key at the handshake, when libzmq gives the
+ * connection up for good, the record is closed and a new one made after a
+ * wait, without touching the session's numbers. */
 #include "uplink.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/zuv.h"
 
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #define UPLINK_PROTOCOL 1
+#define UPLINK_REFUSED_WAIT_MIN_MS 1000 /* first wait after HQ refused the key */
+#define UPLINK_MONITOR_EVENTS                                                                    \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                      \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+
+typedef struct uplink_conn {
+    struct uplink *up;
+    void *sock; /* DEALER, CURVE client */
+    void *mon;  /* PAIR receiving the socket's monitor events */
+    hb_zuv_t zuv, mon_zuv;
+    bool has_mon;
+    int open_handles; /* zuv watchers not yet closed */
+} uplink_conn_t;
 
 struct uplink {
     uplink_config_t cfg;
+    uv_loop_t *loop;
+    void *zmq_ctx;
     outbox_t *outbox;
-    void *sock;
-    hb_zuv_t zuv;
+    uplink_conn_t *conn;       /* NULL between a refusal and the next socket */
+    int64_t reopen_at_ms;      /* monotonic: when to make the next socket */
+    unsigned serial;           /* names each connection's monitor endpoint */
     bool welcomed;
     uint64_t next_send;        /* next sequence to send */
     int64_t last_rx_ms;        /* monotonic: last frame from HQ */
     int64_t last_tx_ms;        /* monotonic: last frame to HQ */
     int64_t next_hello_ms;     /* monotonic: when to say Hello again */
     int64_t hello_wait_ms;     /* current doubling wait between Hellos */
+    int64_t hello_sent_ms;     /* monotonic: the last Hello, for the clock's round trip */
     int64_t paused_until_ms;   /* monotonic: sending paused after a refusal */
+    int64_t blocked_wait_ms;   /* current doubling wait after refused batches */
+    int64_t refused_wait_ms;   /* current doubling wait after a refused key */
     int64_t last_progress_ms;  /* monotonic: last ack that moved forward */
+    bool skew_logged;          /* a skew beyond the warning level was logged */
     bool pumping;              /* s_pump is running: a reply read meanwhile must not re-enter it */
     uplink_stats_t stats;
     /* Scratch for building a batch: copies of the events being sent. */
@@ -44,15 +72,168 @@ static int64_t s_jitter(int64_t base)
     return base + (int64_t)((double)base * ((double)rand() / ((double)RAND_MAX + 1.0)));
 }
 
+static int64_t s_double(int64_t wait, int64_t max)
+{
+    return wait > max / 2 ? max : wait * 2;
+}
+
+/* ------------------------------------------------------------ trouble ---- */
+
+static bool s_in_trouble(const uplink_t *up)
+{
+    const uplink_stats_t *st = &up->stats;
+    return st->refused || st->revoked || st->blocked_code || st->sequence_conflict;
+}
+
+/* Records why events are not flowing; logs when the trouble begins or
+ * changes, never on every retry. */
+static void s_trouble(uplink_t *up, const char *what, const char *reason)
+{
+    uplink_stats_t *st = &up->stats;
+    bool same = st->trouble_since_ms && strncmp(st->reason, reason, sizeof st->reason - 1) == 0;
+    snprintf(st->reason, sizeof st->reason, "%s", reason);
+    if (same)
+        return;
+    st->trouble_since_ms = hb_now_ms();
+    hb_error("uplink: %s: %s (the hall keeps its events and tries again by itself)", what,
+             reason);
+}
+
+static void s_trouble_over(uplink_t *up)
+{
+    if (s_in_trouble(up) || !up->stats.trouble_since_ms)
+        return;
+    hb_info("uplink: the link to HQ carries events again (%s no longer holds)", up->stats.reason);
+    up->stats.trouble_since_ms = 0;
+    up->stats.reason[0] = '\0';
+}
+
+/* ---------------------------------------------------------- the socket ---- */
+
+static bool s_on_readable(void *arg);
+static bool s_on_monitor(void *arg);
+
+static int s_setopt_int(void *sock, int opt, int value)
+{
+    return zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+static void s_conn_handle_closed(hb_zuv_t *zuv)
+{
+    uplink_conn_t *c = zuv->arg;
+    if (--c->open_handles > 0)
+        return;
+    /* Only now: the poll handles watched these sockets' descriptors. */
+    zmq_close(c->sock);
+    if (c->mon)
+        zmq_close(c->mon);
+    free(c);
+}
+
+static void s_conn_close(uplink_conn_t *c)
+{
+    if (!c)
+        return;
+    if (c->open_handles == 0) {
+        zmq_close(c->sock);
+        if (c->mon)
+            zmq_close(c->mon);
+        free(c);
+        return;
+    }
+    hb_zuv_close(&c->zuv, s_conn_handle_closed);
+    if (c->has_mon)
+        hb_zuv_close(&c->mon_zuv, s_conn_handle_closed);
+}
+
+/* A new DEALER connected to HQ, with a monitor for its handshakes. */
+static int s_conn_open(uplink_t *up)
+{
+    const uplink_config_t *cfg = &up->cfg;
+    uplink_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return HB_ENOMEM;
+    c->up = up;
+    c->sock = zmq_socket(up->zmq_ctx, ZMQ_DEALER);
+    if (!c->sock) {
+        free(c);
+        return HB_EZMQ;
+    }
+    int64_t maxmsg = cfg->max_frame;
+    int rc = 0;
+    rc |= zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, cfg->hq_public, 40);
+    rc |= zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, cfg->hall->public_key, 40);
+    rc |= zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, cfg->hall->secret_key, 40);
+    rc |= zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    rc |= s_setopt_int(c->sock, ZMQ_LINGER, 0);
+    rc |= s_setopt_int(c->sock, ZMQ_IMMEDIATE, 1);
+    rc |= s_setopt_int(c->sock, ZMQ_SNDHWM, 1000);
+    rc |= s_setopt_int(c->sock, ZMQ_RCVHWM, 1000);
+    /* libzmq adds no jitter of its own: every hall picks its own intervals. */
+    rc |= s_setopt_int(c->sock, ZMQ_RECONNECT_IVL, (int)s_jitter(cfg->reconnect_min_ms / 2 + 1));
+    rc |= s_setopt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, (int)s_jitter(cfg->reconnect_max_ms / 2 + 1));
+    /* Transport heartbeats find a dead TCP peer and free its descriptor. */
+    rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms);
+    rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->timeout_ms);
+    rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_TTL, (int)cfg->timeout_ms);
+    char mon_ep[96];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://hallbus-uplink-monitor-%p-%u", (void *)up,
+             ++up->serial);
+    /* The monitor is bound before the connect so no handshake is missed. */
+    if (rc == 0 && zmq_socket_monitor(c->sock, mon_ep, UPLINK_MONITOR_EVENTS) == 0) {
+        c->mon = zmq_socket(up->zmq_ctx, ZMQ_PAIR);
+        if (c->mon && (s_setopt_int(c->mon, ZMQ_LINGER, 0) != 0 || zmq_connect(c->mon, mon_ep) != 0)) {
+            zmq_close(c->mon);
+            c->mon = NULL;
+        }
+    }
+    if (!c->mon)
+        hb_log_once("uplink-monitor", HB_LOG_WARN,
+                    "uplink: cannot watch the handshakes (%s); a refused key is noticed only "
+                    "by HQ's silence",
+                    zmq_strerror(zmq_errno()));
+    if (rc != 0 || zmq_connect(c->sock, cfg->endpoint) != 0) {
+        hb_error("uplink: cannot set up the connection to %s: %s", cfg->endpoint,
+                 zmq_strerror(zmq_errno()));
+        s_conn_close(c);
+        return HB_EZMQ;
+    }
+    if (hb_zuv_init(up->loop, &c->zuv, c->sock, 256, s_on_readable, c) != 0) {
+        s_conn_close(c);
+        return HB_ESYS;
+    }
+    c->open_handles = 1;
+    if (c->mon && hb_zuv_init(up->loop, &c->mon_zuv, c->mon, 16, s_on_monitor, c) == 0) {
+        c->has_mon = true;
+        c->open_handles++;
+    }
+    up->conn = c;
+    return 0;
+}
+
+/* Gives the socket up and makes a new one after `wait_ms` (jittered). */
+static void s_reopen_later(uplink_t *up, int64_t wait_ms)
+{
+    s_conn_close(up->conn);
+    up->conn = NULL;
+    up->welcomed = false;
+    up->stats.connected = false;
+    up->stats.connected_since_ms = 0;
+    up->next_send = outbox_acked_seq(up->outbox) + 1;
+    up->reopen_at_ms = hb_mono_ms() + s_jitter(wait_ms);
+}
+
 static int s_send_frame(uplink_t *up, const Hallbus__Frame *frame)
 {
+    if (!up->conn)
+        return HB_EAGAIN;
     uint8_t stackbuf[4096];
     size_t len = hallbus__frame__get_packed_size(frame);
     uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
     if (!buf)
         return HB_ENOMEM;
     hallbus__frame__pack(frame, buf);
-    int rc = zmq_send(up->sock, buf, len, ZMQ_DONTWAIT);
+    int rc = zmq_send(up->conn->sock, buf, len, ZMQ_DONTWAIT);
     if (buf != stackbuf)
         free(buf);
     /* Sending can consume the edge on ZMQ_FD, so every caller drains the
@@ -64,12 +245,85 @@ static int s_send_frame(uplink_t *up, const Hallbus__Frame *frame)
     return 0;
 }
 
+static void s_drain(uplink_t *up)
+{
+    if (up->conn)
+        hb_zuv_drain(&up->conn->zuv);
+}
+
+/* A handshake refused by HQ's ZAP handler: the key is not (or no longer)
+ * enrolled. libzmq will not try this connection again, so the socket is
+ * made anew after a wait that grows to refused_retry_max. */
+static void s_on_auth_failed(uplink_t *up, unsigned status, bool auth)
+{
+    up->stats.auth_failures++;
+    char reason[UPLINK_REASON_MAX];
+    if (auth)
+        snprintf(reason, sizeof reason,
+                 "HQ refused this hall's key at the handshake (ZAP status %u): it is not "
+                 "enrolled at head office, or was revoked",
+                 status);
+    else
+        snprintf(reason, sizeof reason,
+                 "the encrypted handshake with HQ failed: is hq.key head office's current key?");
+    if (!up->stats.revoked) {
+        up->stats.refused = true;
+        s_trouble(up, "refused", reason);
+    }
+    up->stats.socket_reopens++;
+    s_reopen_later(up, up->refused_wait_ms);
+    up->refused_wait_ms = s_double(up->refused_wait_ms, up->cfg.refused_retry_max_ms);
+}
+
+static bool s_on_monitor(void *arg)
+{
+    uplink_conn_t *c = arg;
+    uplink_t *up = c->up;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return false;
+    }
+    uint16_t event = 0;
+    uint32_t value = 0;
+    bool ok = zmq_msg_size(&m) >= 6;
+    if (ok) {
+        const uint8_t *d = zmq_msg_data(&m);
+        memcpy(&event, d, 2);
+        memcpy(&value, d + 2, 4);
+    }
+    bool more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    while (more) { /* the endpoint's address: not needed */
+        zmq_msg_init(&m);
+        more = zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m);
+        zmq_msg_close(&m);
+    }
+    if (!ok || up->conn != c)
+        return true; /* an old connection's news */
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        /* HQ took the key; a refusal or revocation before is over. */
+        if (up->stats.refused || up->stats.revoked)
+            hb_info("uplink: HQ accepted this hall's key again");
+        up->stats.refused = up->stats.revoked = false;
+        up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
+        s_trouble_over(up);
+        return true;
+    }
+    s_on_auth_failed(up, value, event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    return false; /* the connection is closing: read nothing more of it */
+}
+
+/* -------------------------------------------------------- the session ---- */
+
 static void s_send_hello(uplink_t *up)
 {
     Hallbus__Hello hello = HALLBUS__HELLO__INIT;
     hello.protocol = UPLINK_PROTOCOL;
     hello.software = (char *)up->cfg.software;
     hello.last_seq = outbox_last_seq(up->outbox);
+    hello.sent_at_ms = hb_now_ms();
     if (up->cfg.versions)
         up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
     Hallbus__Frame frame = HALLBUS__FRAME__INIT;
@@ -82,11 +336,10 @@ static void s_send_hello(uplink_t *up)
         up->next_hello_ms = now;
         return;
     }
-    hb_zuv_drain(&up->zuv);
+    up->hello_sent_ms = now;
+    s_drain(up);
     up->next_hello_ms = now + s_jitter(up->hello_wait_ms);
-    up->hello_wait_ms *= 2;
-    if (up->hello_wait_ms > up->cfg.reconnect_max_ms)
-        up->hello_wait_ms = up->cfg.reconnect_max_ms;
+    up->hello_wait_ms = s_double(up->hello_wait_ms, up->cfg.reconnect_max_ms);
 }
 
 static void s_link_down(uplink_t *up, const char *why)
@@ -101,6 +354,28 @@ static void s_link_down(uplink_t *up, const char *why)
     up->stats.connected_since_ms = 0;
     up->next_send = outbox_acked_seq(up->outbox) + 1;
     up->next_hello_ms = hb_mono_ms();
+}
+
+/* HQ's clock seen at `hq_ms`, `rtt_ms` after the request it answers was
+ * sent (0 when unknown): the hall's clock minus HQ's. */
+static void s_note_clock(uplink_t *up, int64_t hq_ms, int64_t rtt_ms)
+{
+    if (hq_ms <= 0)
+        return;
+    int64_t skew = hb_now_ms() - rtt_ms / 2 - hq_ms;
+    up->stats.clock_skew_ms = skew;
+    up->stats.skew_known = true;
+    int64_t mag = skew < 0 ? -skew : skew;
+    if (mag > up->cfg.clock_skew_warn_ms && !up->skew_logged) {
+        hb_warn("uplink: this hall's clock is %" PRId64 " s %s head office's; events carry this "
+                "clock's times (set the time, or check the time service)",
+                mag / 1000, skew < 0 ? "behind" : "ahead of");
+        up->skew_logged = true;
+    } else if (mag <= up->cfg.clock_skew_warn_ms / 2 && up->skew_logged) {
+        hb_info("uplink: this hall's clock agrees with head office's again (%" PRId64 " ms)",
+                skew);
+        up->skew_logged = false;
+    }
 }
 
 static int s_collect(uint64_t seq, const uint8_t *data, size_t len, void *arg)
@@ -144,7 +419,7 @@ static void s_pump_in_drain(uplink_t *up)
 static void s_pump(uplink_t *up)
 {
     s_pump_in_drain(up);
-    hb_zuv_drain(&up->zuv);
+    s_drain(up);
 }
 
 static void s_pump_batches(uplink_t *up)
@@ -204,15 +479,26 @@ static void s_on_welcome(uplink_t *up, const Hallbus__Welcome *w)
     uint64_t last = outbox_last_seq(up->outbox);
     up->stats.welcomes++;
     up->stats.hq_committed = w->committed_seq;
+    s_note_clock(up, w->hq_time_ms, up->hello_sent_ms ? hb_mono_ms() - up->hello_sent_ms : 0);
+    up->stats.refused = up->stats.revoked = false;
+    up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
     if (w->committed_seq > last) {
-        if (!up->stats.sequence_conflict)
-            hb_error("uplink: HQ holds %llu event(s) of this hall but the outbox has only %llu; "
-                     "not sending until an operator resolves it (was the data folder replaced?)",
+        if (!up->stats.sequence_conflict) {
+            char reason[UPLINK_REASON_MAX];
+            snprintf(reason, sizeof reason,
+                     "HQ holds %llu event(s) of this hall but the outbox has only %llu; not "
+                     "sending until an operator resolves it (was the data folder replaced?)",
                      (unsigned long long)w->committed_seq, (unsigned long long)last);
-        up->stats.sequence_conflict = true;
+            up->stats.sequence_conflict = true;
+            s_trouble(up, "conflict", reason);
+        }
         return;
     }
     up->stats.sequence_conflict = false;
+    /* A refusal of a Hello (say, its protocol) is over once welcomed. */
+    if (up->stats.blocked_code && up->stats.blocked_seq == 0)
+        up->stats.blocked_code = 0;
+    s_trouble_over(up);
     outbox_ack(up->outbox, w->committed_seq);
     if (!up->welcomed) {
         hb_info("uplink: connected to HQ; HQ holds up to %llu, outbox at %llu",
@@ -241,31 +527,85 @@ static void s_on_ack(uplink_t *up, const Hallbus__Ack *ack)
     if (ack->committed_seq >= up->next_send)
         up->next_send = ack->committed_seq + 1;
     up->last_progress_ms = hb_mono_ms();
+    /* HQ took the event it refused before: the stream moves again. */
+    if (up->stats.blocked_code && ack->committed_seq >= up->stats.blocked_seq) {
+        up->stats.blocked_code = 0;
+        up->stats.blocked_seq = 0;
+        up->blocked_wait_ms = up->cfg.reconnect_min_ms;
+        s_trouble_over(up);
+    }
 }
 
 static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
 {
     up->stats.rejects++;
-    char key[48];
-    snprintf(key, sizeof key, "uplink-reject-%d", (int)rej->code);
-    hb_log_once(key, HB_LOG_ERROR, "uplink: HQ refused a frame (code %d, seq %llu): %s",
-                (int)rej->code, (unsigned long long)rej->seq, rej->reason ? rej->reason : "");
-    if (rej->code == HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE) {
+    const char *why = rej->reason ? rej->reason : "";
+    char reason[UPLINK_REASON_MAX];
+    switch (rej->code) {
+    case HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE:
         /* HQ and hall disagree on where the stream stands: ask again. */
+        hb_log_once("uplink-reject-seq", HB_LOG_WARN, "uplink: HQ refused a sequence (%s); "
+                                                      "asking where to resume",
+                    why);
         s_link_down(up, "sequence refused");
         return;
+    case HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED:
+        if (!up->stats.revoked) {
+            up->stats.revoked = true;
+            s_trouble(up, "revoked", why);
+        }
+        up->stats.socket_reopens++;
+        s_reopen_later(up, up->refused_wait_ms);
+        up->refused_wait_ms = s_double(up->refused_wait_ms, up->cfg.refused_retry_max_ms);
+        return;
+    case HALLBUS__REJECT_CODE__REJECT_CODE_CONFLICT:
+        /* What HQ holds at that sequence is not what this outbox holds:
+         * never acknowledged, so ask HQ where it stands and go on from
+         * there; the conflict stays on record, and HQ raises an alert. */
+        if (up->stats.conflict_seq != rej->seq)
+            hb_error("uplink: HQ holds other bytes at sequence %llu than this hall's outbox: %s",
+                     (unsigned long long)rej->seq, why);
+        up->stats.conflict_seq = rej->seq;
+        up->stats.conflict_ms = hb_now_ms();
+        s_link_down(up, "resend differs from HQ's copy");
+        return;
+    case HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED:
+    case HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE:
+    case HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD:
+    case HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED:
+        /* The stream stands at `seq` until HQ takes it (a newer HQ, or a
+         * mended hall): shown, and tried again with a growing wait. */
+        snprintf(reason, sizeof reason, "HQ refuses %s%llu: %s",
+                 rej->seq ? "event " : "the hall's frames; sequence ", (unsigned long long)rej->seq,
+                 why);
+        up->stats.blocked_code = (int)rej->code;
+        up->stats.blocked_seq = rej->seq;
+        s_trouble(up, "blocked", reason);
+        up->paused_until_ms = hb_mono_ms() + s_jitter(up->blocked_wait_ms);
+        up->blocked_wait_ms = s_double(up->blocked_wait_ms, up->cfg.reconnect_max_ms);
+        up->next_send = outbox_acked_seq(up->outbox) + 1;
+        return;
+    default: {
+        /* Busy, storage, or a code of a newer HQ: wait, then resend
+         * everything not acknowledged. */
+        char key[48];
+        snprintf(key, sizeof key, "uplink-reject-%d", (int)rej->code);
+        hb_log_once(key, HB_LOG_WARN, "uplink: HQ refused a frame (code %d, seq %llu): %s",
+                    (int)rej->code, (unsigned long long)rej->seq, why);
+        up->paused_until_ms = hb_mono_ms() + s_jitter(up->cfg.reconnect_min_ms);
+        up->next_send = outbox_acked_seq(up->outbox) + 1;
+        return;
     }
-    /* Anything else: wait, then resend everything not acknowledged. */
-    up->paused_until_ms = hb_mono_ms() + s_jitter(up->cfg.reconnect_min_ms);
-    up->next_send = outbox_acked_seq(up->outbox) + 1;
+    }
 }
 
 static bool s_on_readable(void *arg)
 {
-    uplink_t *up = arg;
+    uplink_conn_t *c = arg;
+    uplink_t *up = c->up;
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    int n = zmq_msg_recv(&msg, up->sock, ZMQ_DONTWAIT);
+    int n = zmq_msg_recv(&msg, c->sock, ZMQ_DONTWAIT);
     if (n < 0) {
         zmq_msg_close(&msg);
         return false; /* EAGAIN: nothing left */
@@ -275,11 +615,15 @@ static bool s_on_readable(void *arg)
     zmq_msg_close(&msg);
     while (more) { /* HQ sends single-part messages; drop anything else whole. */
         zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, up->sock, ZMQ_DONTWAIT) < 0)
+        if (zmq_msg_recv(&msg, c->sock, ZMQ_DONTWAIT) < 0)
             more = false;
         else
             more = zmq_msg_more(&msg);
         zmq_msg_close(&msg);
+    }
+    if (up->conn != c) {
+        hb_frame_free(frame);
+        return true;
     }
     if (!frame) {
         up->stats.bad_frames++;
@@ -301,6 +645,7 @@ static bool s_on_readable(void *arg)
     case HALLBUS__FRAME__KIND_HEARTBEAT:
         if (frame->heartbeat->last_seq > up->stats.hq_committed)
             up->stats.hq_committed = frame->heartbeat->last_seq;
+        s_note_clock(up, frame->heartbeat->sent_at_ms, 0);
         break;
     case HALLBUS__FRAME__KIND_POLICY:
     case HALLBUS__FRAME__KIND_CALENDAR: {
@@ -324,13 +669,10 @@ static bool s_on_readable(void *arg)
         break;
     }
     hb_frame_free(frame);
+    if (up->conn != c)
+        return false; /* the socket was given up (revoked): read no more of it */
     s_pump_in_drain(up);
     return true;
-}
-
-static int s_setopt_int(void *sock, int opt, int value)
-{
-    return zmq_setsockopt(sock, opt, &value, sizeof value);
 }
 
 int uplink_new(uv_loop_t *loop, void *zmq_ctx, outbox_t *outbox, const uplink_config_t *cfg,
@@ -340,45 +682,24 @@ int uplink_new(uv_loop_t *loop, void *zmq_ctx, outbox_t *outbox, const uplink_co
     if (!up)
         return HB_ENOMEM;
     up->cfg = *cfg;
+    if (up->cfg.refused_retry_max_ms < UPLINK_REFUSED_WAIT_MIN_MS)
+        up->cfg.refused_retry_max_ms = UPLINK_REFUSED_WAIT_MIN_MS;
+    if (up->cfg.clock_skew_warn_ms <= 0)
+        up->cfg.clock_skew_warn_ms = 120000;
+    up->loop = loop;
+    up->zmq_ctx = zmq_ctx;
     up->outbox = outbox;
-    up->sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
-    if (!up->sock) {
-        free(up);
-        return HB_EZMQ;
-    }
-    int64_t maxmsg = cfg->max_frame;
-    int rc = 0;
-    rc |= zmq_setsockopt(up->sock, ZMQ_CURVE_SERVERKEY, cfg->hq_public, 40);
-    rc |= zmq_setsockopt(up->sock, ZMQ_CURVE_PUBLICKEY, cfg->hall->public_key, 40);
-    rc |= zmq_setsockopt(up->sock, ZMQ_CURVE_SECRETKEY, cfg->hall->secret_key, 40);
-    rc |= zmq_setsockopt(up->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    rc |= s_setopt_int(up->sock, ZMQ_LINGER, 0);
-    rc |= s_setopt_int(up->sock, ZMQ_IMMEDIATE, 1);
-    rc |= s_setopt_int(up->sock, ZMQ_SNDHWM, 1000);
-    rc |= s_setopt_int(up->sock, ZMQ_RCVHWM, 1000);
-    /* libzmq adds no jitter of its own: every hall picks its own intervals. */
-    rc |= s_setopt_int(up->sock, ZMQ_RECONNECT_IVL, (int)s_jitter(cfg->reconnect_min_ms / 2 + 1));
-    rc |= s_setopt_int(up->sock, ZMQ_RECONNECT_IVL_MAX, (int)s_jitter(cfg->reconnect_max_ms / 2 + 1));
-    /* Transport heartbeats find a dead TCP peer and free its descriptor. */
-    rc |= s_setopt_int(up->sock, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms);
-    rc |= s_setopt_int(up->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->timeout_ms);
-    rc |= s_setopt_int(up->sock, ZMQ_HEARTBEAT_TTL, (int)cfg->timeout_ms);
-    if (rc != 0 || zmq_connect(up->sock, cfg->endpoint) != 0) {
-        hb_error("uplink: cannot set up the connection to %s: %s", cfg->endpoint,
-                 zmq_strerror(zmq_errno()));
-        zmq_close(up->sock);
-        free(up);
-        return HB_EZMQ;
-    }
-    if (hb_zuv_init(loop, &up->zuv, up->sock, 256, s_on_readable, up) != 0) {
-        zmq_close(up->sock);
-        free(up);
-        return HB_ESYS;
-    }
     up->hello_wait_ms = cfg->reconnect_min_ms;
+    up->blocked_wait_ms = cfg->reconnect_min_ms;
+    up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
     up->next_send = outbox_acked_seq(outbox) + 1;
     up->last_rx_ms = hb_mono_ms();
     up->next_hello_ms = 0;
+    int rc = s_conn_open(up);
+    if (rc != 0) {
+        free(up);
+        return rc;
+    }
     *out = up;
     return 0;
 }
@@ -388,6 +709,16 @@ void uplink_notify(uplink_t *up) { s_pump(up); }
 void uplink_tick(uplink_t *up)
 {
     int64_t now = hb_mono_ms();
+    if (!up->conn) {
+        if (now < up->reopen_at_ms)
+            return;
+        if (s_conn_open(up) != 0) {
+            up->reopen_at_ms = now + s_jitter(up->refused_wait_ms);
+            return;
+        }
+        up->next_hello_ms = now;
+        up->last_rx_ms = now;
+    }
     if (up->welcomed && now - up->last_rx_ms > up->cfg.timeout_ms)
         s_link_down(up, "HQ silent");
     if (!up->welcomed) {
@@ -416,15 +747,30 @@ void uplink_tick(uplink_t *up)
     s_pump(up); /* drains the socket afterwards */
 }
 
-void uplink_get_stats(const uplink_t *up, uplink_stats_t *out) { *out = up->stats; }
-
-static void s_zuv_closed(hb_zuv_t *zuv)
+void uplink_get_stats(const uplink_t *up, uplink_stats_t *out)
 {
-    uplink_t *up = (uplink_t *)((char *)zuv - offsetof(uplink_t, zuv));
-    /* Only now: the poll handle watched this socket's descriptor. */
-    zmq_close(up->sock);
-    free(up->scratch);
-    free(up);
+    *out = up->stats;
+    int64_t now = hb_mono_ms(), at = 0;
+    if (!up->conn)
+        at = up->reopen_at_ms;
+    else if (!up->welcomed)
+        at = up->next_hello_ms;
+    else if (up->paused_until_ms > now)
+        at = up->paused_until_ms;
+    out->retry_in_ms = at > now ? at - now : 0;
+}
+
+const char *uplink_state(const uplink_stats_t *st)
+{
+    if (st->revoked)
+        return "revoked";
+    if (st->refused)
+        return "refused";
+    if (st->sequence_conflict)
+        return "conflict";
+    if (st->blocked_code)
+        return "blocked";
+    return st->connected ? "connected" : "connecting";
 }
 
 void uplink_destroy(uplink_t **upp)
@@ -433,5 +779,7 @@ void uplink_destroy(uplink_t **upp)
     if (!up)
         return;
     *upp = NULL;
-    hb_zuv_close(&up->zuv, s_zuv_closed);
+    s_conn_close(up->conn);
+    free(up->scratch);
+    free(up);
 }

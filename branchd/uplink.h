@@ -6,7 +6,16 @@
  * Session rules: Hello until Welcome; then batches; a heartbeat when idle;
  * HQ silent for timeout_ms means the link is down and the hall says Hello
  * again (with a jittered, doubling wait). Nothing is ever dropped here: an
- * event leaves the outbox only when HQ's ack for it arrives. */
+ * event leaves the outbox only when HQ's ack for it arrives.
+ *
+ * The link never wedges silently. Every refusal is seen, logged once when
+ * it begins, shown in the stats (uplink_state) and retried by itself with a
+ * jittered, growing wait: HQ refusing the hall's key at the handshake (a
+ * socket monitor sees it; libzmq does not reconnect after an authentication
+ * failure, so the socket is made anew), the key revoked while connected, a
+ * batch HQ refuses (the link is "blocked" at that sequence), a resend that
+ * differs from HQ's copy. Re-enrolling the key lets the hall in again with
+ * nobody touching it. Each side's clock is compared with the other's. */
 #ifndef BRANCHD_UPLINK_H
 #define BRANCHD_UPLINK_H
 
@@ -30,6 +39,8 @@ typedef struct uplink_config {
     int64_t timeout_ms;     /* HQ silent this long: link down */
     int64_t reconnect_min_ms; /* first reconnect wait (jittered per hall) */
     int64_t reconnect_max_ms; /* longest reconnect wait (jittered per hall) */
+    int64_t refused_retry_max_ms; /* longest wait between tries after HQ refused the key */
+    int64_t clock_skew_warn_ms; /* HQ's clock this far from the hall's is logged */
     int64_t max_frame;      /* largest frame accepted from HQ */
     const char *software;   /* "branchd 0.1.0" */
     /* The downlink: a document HQ pushed (policy, or calendar when
@@ -43,9 +54,25 @@ typedef struct uplink_config {
     void *doc_arg;
 } uplink_config_t;
 
+#define UPLINK_REASON_MAX 256
+
 typedef struct uplink_stats {
     bool connected;        /* a Welcome came and HQ has not been silent since */
     bool sequence_conflict; /* HQ holds more of this hall than its outbox */
+    /* Why events are not flowing, when they are not (see uplink_state). */
+    bool refused;          /* HQ's ZAP handler refused the key at the handshake */
+    bool revoked;          /* HQ said the key was revoked */
+    int blocked_code;      /* the RejectCode of a refused batch or frame; 0: none */
+    uint64_t blocked_seq;  /* the sequence it named (0: none) */
+    char reason[UPLINK_REASON_MAX]; /* HQ's words, or what the hall saw */
+    int64_t trouble_since_ms; /* wall clock: since when (0: no trouble) */
+    int64_t retry_in_ms;   /* the next try, from now (0: not waiting) */
+    uint64_t conflict_seq; /* the last resend HQ found different from its copy */
+    int64_t conflict_ms;
+    bool skew_known;
+    int64_t clock_skew_ms; /* the hall's clock minus HQ's */
+    uint64_t auth_failures; /* handshakes HQ refused */
+    uint64_t socket_reopens; /* sockets made anew after a refusal */
     uint64_t hq_committed; /* the last committed sequence HQ reported */
     uint64_t batches_sent;
     uint64_t events_sent;  /* resends included */
@@ -67,6 +94,10 @@ void uplink_notify(uplink_t *up);
  * silence detection, Hello retries. */
 void uplink_tick(uplink_t *up);
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
+/* The link in one word: "connected", "connecting", "refused" (the key was
+ * refused at the handshake), "revoked", "blocked" (HQ refuses a batch or
+ * frame), "conflict" (HQ holds more than the outbox). */
+const char *uplink_state(const uplink_stats_t *st);
 /* Closes the socket (linger 0: the outbox is durable) and frees `*up` once
  * the libuv handles are closed. */
 void uplink_destroy(uplink_t **up);

@@ -141,6 +141,20 @@ static int s_count_cb(const alert_record_t *rec, void *arg)
     return 0;
 }
 
+/* After a restart the reason of a hall's last flagged event is read from
+ * the store once, for the alert's detail. */
+static void s_link_facts(hq_alerting_t *a, hq_hall_t *h)
+{
+    if (h->anomalies == 0 || h->last_anomaly_reason[0] || !a->cfg.store)
+        return;
+    hq_flag_t flag;
+    if (hq_store_get_flag(a->cfg.store, h->num, h->last_anomaly_seq, &flag, NULL) == 0)
+        snprintf(h->last_anomaly_reason, sizeof h->last_anomaly_reason, "%.*s",
+                 (int)sizeof h->last_anomaly_reason - 1, flag.reason);
+    else
+        snprintf(h->last_anomaly_reason, sizeof h->last_anomaly_reason, "(reason not stored)");
+}
+
 void hq_alerting_tick(hq_alerting_t *a)
 {
     if (!a->counted) {
@@ -183,11 +197,26 @@ void hq_alerting_tick(hq_alerting_t *a)
         int64_t opening_start;
         const hb_policy_t *p = hq_control_opening(a->ctl, h->id, now, ALERTS_OPENING_BACK_DAYS,
                                                   &oi, &opening_start);
-        if (!p)
-            continue;
         alert_set_t set;
-        alerts_eval_opening(hq_live_state(a->live, h->num), p, &a->cfg.params, online,
-                            ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start, &set);
+        set.n = set.dropped = 0;
+        if (p)
+            alerts_eval_opening(hq_live_state(a->live, h->num), p, &a->cfg.params, online,
+                                ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start,
+                                &set);
+        s_link_facts(a, h);
+        alerts_link_t link = {.blocked_code = h->blocked_code,
+                              .blocked_seq = h->blocked_seq,
+                              .blocked_since_ms = h->blocked_since_ms,
+                              .blocked_reason = h->blocked_reason,
+                              .conflict_seq = h->conflict_seq,
+                              .conflict_since_ms = h->conflict_since_ms,
+                              .skew_known = h->skew_known && online,
+                              .clock_skew_ms = h->clock_skew_ms,
+                              .anomalies = h->anomalies,
+                              .last_anomaly_seq = h->last_anomaly_seq,
+                              .last_anomaly_ms = h->last_anomaly_ms,
+                              .last_anomaly_reason = h->last_anomaly_reason};
+        alerts_eval_link(&link, &a->cfg.params, now, &set);
         int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
         if (rc == HB_ETOOBIG) {
             /* The batch is full: commit what it holds and take this hall

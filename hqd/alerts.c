@@ -18,12 +18,17 @@
 
 /* ------------------------------------------------------------ kinds ---- */
 
+/* In the order a set lists them (alert_key_cmp): the rank is the row. */
 static const struct {
     int kind;
     const char *name;
     const char *unit;
 } s_kinds[] = {
     {ALERT_HALL_OFFLINE, "hall_offline", "s"},
+    {ALERT_HALL_BLOCKED, "hall_blocked", "s"},
+    {ALERT_STREAM_CONFLICT, "stream_conflict", "seq"},
+    {ALERT_CLOCK_SKEW, "clock_skew", "s"},
+    {ALERT_EVENT_ANOMALY, "event_anomaly", "events"},
     {ALERT_HALL_NOT_OPEN, "hall_not_open", "s"},
     {ALERT_NO_COUNTER_OPEN, "no_counter_open", "s"},
     {ALERT_WAIT_SLA, "wait_sla", "s"},
@@ -59,10 +64,21 @@ const char *alert_kind_unit(int kind)
     return "s";
 }
 
+/* A kind's place in a set; kinds of a newer build go after every known one. */
+static int s_rank(int kind)
+{
+    for (size_t i = 0; i < KINDS_N; i++)
+        if (s_kinds[i].kind == kind)
+            return (int)i;
+    return (int)KINDS_N + (kind > 0 ? kind : 0);
+}
+
 void alerts_params_default(alerts_params_t *params)
 {
     params->offline_grace_s = ALERTS_OFFLINE_GRACE_S_DEFAULT;
     params->no_counter_grace_s = ALERTS_NO_COUNTER_GRACE_S_DEFAULT;
+    params->clock_skew_s = ALERTS_CLOCK_SKEW_S_DEFAULT;
+    params->anomaly_hold_s = ALERTS_ANOMALY_HOLD_S_DEFAULT;
 }
 
 /* ------------------------------------------------------- arithmetic ---- */
@@ -96,8 +112,12 @@ static int64_t s_ms(int64_t s) { return s > 0 ? s * 1000 : 0; }
 
 int alert_key_cmp(const alert_t *a, const alert_t *b)
 {
-    if (a->kind != b->kind)
+    if (a->kind != b->kind) {
+        int ra = s_rank(a->kind), rb = s_rank(b->kind);
+        if (ra != rb)
+            return ra < rb ? -1 : 1;
         return a->kind < b->kind ? -1 : 1;
+    }
     return strcmp(a->subject, b->subject);
 }
 
@@ -499,6 +519,93 @@ void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
     c.gated = s && c.open && (online || c.opening_start <= c.t);
     for (size_t i = 0; i < sizeof s_rules / sizeof s_rules[0]; i++)
         s_rules[i](&c);
+}
+
+/* ------------------------------------------------------- the link ---- */
+
+static void s_hall_blocked(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                           alert_set_t *out)
+{
+    (void)pr;
+    if (!l->blocked_code)
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_HALL_BLOCKED, s_elapsed_ms(l->blocked_since_ms, now) / 1000, 0,
+            l->blocked_since_ms);
+    if (l->blocked_seq)
+        s_text(a.detail, sizeof a.detail, "HQ refuses event %" PRIu64 ", so the hall's stream stands there: %s",
+               l->blocked_seq, l->blocked_reason ? l->blocked_reason : "");
+    else
+        s_text(a.detail, sizeof a.detail, "HQ refuses what the hall sends: %s",
+               l->blocked_reason ? l->blocked_reason : "");
+    s_set_put(out, &a);
+}
+
+static void s_stream_conflict(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                              alert_set_t *out)
+{
+    (void)pr;
+    (void)now;
+    if (!l->conflict_seq)
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_STREAM_CONFLICT, (int64_t)l->conflict_seq, 0, l->conflict_since_ms);
+    s_text(a.detail, sizeof a.detail,
+           "the hall resent event %" PRIu64 " with other bytes than HQ stored: its outbox and "
+           "HQ's copy disagree (a restored or copied data folder?)",
+           l->conflict_seq);
+    s_set_put(out, &a);
+}
+
+static void s_clock_skew(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                         alert_set_t *out)
+{
+    (void)now;
+    if (!l->skew_known)
+        return;
+    int64_t off_s = l->clock_skew_ms / 1000;
+    int64_t mag = off_s < 0 ? (off_s == INT64_MIN ? INT64_MAX : -off_s) : off_s;
+    if (mag <= pr->clock_skew_s)
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_CLOCK_SKEW, mag, pr->clock_skew_s, 0);
+    s_text(a.detail, sizeof a.detail,
+           "the hall's clock is %" PRId64 " s %s head office's (limit %" PRId64
+           " s): its events carry wrong times",
+           mag, off_s < 0 ? "behind" : "ahead of", pr->clock_skew_s);
+    s_set_put(out, &a);
+}
+
+static void s_event_anomaly(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                            alert_set_t *out)
+{
+    if (l->anomalies == 0 || l->last_anomaly_ms <= 0)
+        return;
+    if (s_elapsed_ms(l->last_anomaly_ms, now) > s_ms(pr->anomaly_hold_s))
+        return;
+    alert_t a;
+    s_alert(&a, ALERT_EVENT_ANOMALY, (int64_t)(l->anomalies > INT64_MAX ? INT64_MAX : l->anomalies),
+            0, l->last_anomaly_ms);
+    const char *why = l->last_anomaly_reason ? l->last_anomaly_reason : "";
+    s_text(a.detail, sizeof a.detail,
+           "%" PRIu64 " event%s stored with a flag; the last, %" PRIu64 "%s%s", l->anomalies,
+           l->anomalies == 1 ? "" : "s", l->last_anomaly_seq, why[0] ? ": " : "", why);
+    s_set_put(out, &a);
+}
+
+void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
+                      alert_set_t *out)
+{
+    assert(link && out);
+    alerts_params_t defaults;
+    if (!params) {
+        alerts_params_default(&defaults);
+        params = &defaults;
+    }
+    s_hall_blocked(link, params, now_ms, out);
+    s_stream_conflict(link, params, now_ms, out);
+    s_clock_skew(link, params, now_ms, out);
+    s_event_anomaly(link, params, now_ms, out);
 }
 
 /* ------------------------------------------------------------- diff ---- */

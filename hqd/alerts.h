@@ -22,9 +22,10 @@
 #define ALERT_DETAIL_MAX 192   /* a sentence for people, cut at a UTF-8 boundary */
 #define ALERT_KIND_NAME_MAX 32
 
-/* The kinds, in the order a set lists them: whole-hall conditions first, so
- * that a hall with more than ALERTS_MAX conditions keeps those. Numbers are
- * stored in the alert history: never renumber, only add. */
+/* The kinds. Numbers are stored in the alert history: never renumber, only
+ * add. A set lists them in the order of alert_key_cmp, whole-hall
+ * conditions first (the link's right after hall_offline), so that a hall
+ * with more than ALERTS_MAX conditions keeps those. */
 typedef enum alert_kind {
     ALERT_HALL_OFFLINE = 1,
     ALERT_HALL_NOT_OPEN = 2,
@@ -34,9 +35,13 @@ typedef enum alert_kind {
     ALERT_DEVICE_FAULT = 6,
     ALERT_COMPLAINT_ACK_OVERDUE = 7,
     ALERT_COMPLAINT_RESOLVE_OVERDUE = 8,
+    ALERT_HALL_BLOCKED = 9,     /* HQ refuses what the hall sends: its stream stands still */
+    ALERT_STREAM_CONFLICT = 10, /* a resend differed from the bytes HQ stored */
+    ALERT_CLOCK_SKEW = 11,      /* the hall's clock is far from HQ's */
+    ALERT_EVENT_ANOMALY = 12,   /* events stored with a flag (eventrules.h) */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
-#define ALERT_KIND_LAST ALERT_COMPLAINT_RESOLVE_OVERDUE
+#define ALERT_KIND_LAST ALERT_EVENT_ANOMALY
 
 /* One condition that holds. The key is (kind, subject); `value` and
  * `threshold` are in the kind's unit (alert_kind_unit). */
@@ -69,10 +74,18 @@ typedef struct alerts_params {
     /* no_counter_open: how long customers may wait with no counter open
      * (a counter closing and the next opening a minute later is normal). */
     int64_t no_counter_grace_s;
+    /* clock_skew: how far a hall's clock may be from HQ's. */
+    int64_t clock_skew_s;
+    /* event_anomaly: how long the alert stays open after the last flagged
+     * event was stored (a flag is a fact about the past: the alert says
+     * "recently", and the events keep their flags for good). */
+    int64_t anomaly_hold_s;
 } alerts_params_t;
 
 #define ALERTS_OFFLINE_GRACE_S_DEFAULT 120
 #define ALERTS_NO_COUNTER_GRACE_S_DEFAULT 60
+#define ALERTS_CLOCK_SKEW_S_DEFAULT 120
+#define ALERTS_ANOMALY_HOLD_S_DEFAULT 3600
 /* How far back the start of a long opening is looked for (a hall open
  * round the clock): far more than any grace, a bound on the work. */
 #define ALERTS_OPENING_BACK_DAYS 8
@@ -96,7 +109,32 @@ void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
                          const alerts_params_t *params, bool online, int64_t link_since_ms,
                          int64_t now_ms, bool open, int64_t opening_start, alert_set_t *out);
 
-/* Key order: kind, then subject bytewise. */
+/* The hall's link as HQ's ingest sees it, for the link's rules. These hold
+ * whatever the opening hours: a hall whose stream stands still at night
+ * loses its events all the same. */
+typedef struct alerts_link {
+    int blocked_code;           /* the RejectCode that stops the stream; 0: none */
+    uint64_t blocked_seq;       /* the sequence refused (0: a frame, not an event) */
+    int64_t blocked_since_ms;
+    const char *blocked_reason; /* HQ's refusal, as the hall was told it */
+    uint64_t conflict_seq;      /* 0: none */
+    int64_t conflict_since_ms;
+    bool skew_known;
+    int64_t clock_skew_ms;      /* the hall's clock minus HQ's */
+    uint64_t anomalies;         /* events stored with a flag, ever */
+    uint64_t last_anomaly_seq;
+    int64_t last_anomaly_ms;    /* when the last one was stored (HQ's clock) */
+    const char *last_anomaly_reason; /* may be "" (then the detail names the sequence only) */
+} alerts_link_t;
+
+/* Adds the conditions of the hall's link to `out` (after alerts_eval or
+ * on an emptied set): hall_blocked, stream_conflict, clock_skew and
+ * event_anomaly, as docs/ALERTS.md states them. */
+void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
+                      alert_set_t *out);
+
+/* Key order: kind (whole-hall kinds first, see alert_kind_t), then subject
+ * bytewise. */
 int alert_key_cmp(const alert_t *a, const alert_t *b);
 
 /* ---- the diff: raise once, clear once */
@@ -136,7 +174,7 @@ int alerts_diff(const alert_t *prev, size_t n_prev, const alert_set_t *cur, int6
 const char *alert_kind_name(int kind);
 /* The kind of a name, or 0. */
 int alert_kind_parse(const char *name);
-/* The unit of value and threshold: "s" or "customers". */
+/* The unit of value and threshold: "s", "customers", "seq" or "events". */
 const char *alert_kind_unit(int kind);
 
 #endif

@@ -7,6 +7,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
+#include "hallbus/eventrules.h"
 #include "hallbus/metrics.h"
 #include "hallbus/time.h"
 
@@ -18,6 +19,50 @@
 #define EVENTS_LIMIT_MAX 1000
 #define HALLS_LIMIT_DEFAULT 1000
 #define HALLS_LIMIT_MAX 100000
+
+/* Text from a hall (a refusal's reason may quote its bytes) as a JSON
+ * string; never NULL. */
+static json_t *s_text_json(const char *text)
+{
+    json_t *j = json_string(text);
+    return j ? j : json_string("(text that is not UTF-8)");
+}
+
+static json_t *s_time_json(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char t[HB_RFC3339_MAX];
+    hb_time_format(ms, t);
+    return json_string(t);
+}
+
+/* The link as HQ sees it: "ok", "blocked" (HQ refuses what the hall sends),
+ * "revoked" (its key was removed), with the refusal and conflict behind
+ * the alerts of the same names, and the clock skew seen. */
+static json_t *s_link_json(const hq_hall_t *h)
+{
+    const char *state = h->revoked ? "revoked" : h->blocked_code ? "blocked" : "ok";
+    json_t *o = json_pack("{s:s}", "state", state);
+    if (h->blocked_code)
+        json_object_set_new(o, "blocked",
+                            json_pack("{s:s, s:I, s:o, s:o}", "code",
+                                      hq_reject_code_name(h->blocked_code), "seq",
+                                      (json_int_t)h->blocked_seq, "reason",
+                                      s_text_json(h->blocked_reason), "since",
+                                      s_time_json(h->blocked_since_ms)));
+    if (h->conflict_seq)
+        json_object_set_new(o, "conflict",
+                            json_pack("{s:I, s:o}", "seq", (json_int_t)h->conflict_seq, "since",
+                                      s_time_json(h->conflict_since_ms)));
+    json_object_set_new(o, "clock_skew_ms",
+                        h->skew_known ? json_integer((json_int_t)h->clock_skew_ms) : json_null());
+    if (h->anomalies)
+        json_object_set_new(o, "last_anomaly",
+                            json_pack("{s:I, s:o}", "seq", (json_int_t)h->last_anomaly_seq,
+                                      "stored", s_time_json(h->last_anomaly_ms)));
+    return o;
+}
 
 static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
 {
@@ -36,6 +81,8 @@ static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
     } else {
         json_object_set_new(o, "last_seen", json_null());
     }
+    json_object_set_new(o, "link", s_link_json(h));
+    json_object_set_new(o, "anomalies", json_integer((json_int_t)h->anomalies));
     return o;
 }
 
@@ -91,6 +138,23 @@ static int s_event_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
     json_array_append_new(c->arr, o);
     c->next = seq + 1;
     hb_envelope_free(env);
+    return 0;
+}
+
+typedef struct flags_ctx {
+    json_t *arr;
+    uint64_t first;
+} flags_ctx_t;
+
+static int s_flag_cb(const hq_flag_t *flag, int64_t stored_ms, void *arg)
+{
+    flags_ctx_t *c = arg;
+    json_t *ev = json_array_get(c->arr, (size_t)(flag->seq - c->first));
+    if (ev)
+        json_object_set_new(ev, "flag",
+                            json_pack("{s:s, s:o, s:o}", "anomaly", hb_anomaly_name(flag->anomaly),
+                                      "reason", s_text_json(flag->reason), "stored",
+                                      s_time_json(stored_ms)));
     return 0;
 }
 
@@ -152,6 +216,19 @@ static void s_get_hall(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 500, "storage", "cannot read the events: %s", hb_strerror(rc));
         return;
     }
+    /* Events stored with a flag say so, and why. */
+    size_t n_read = json_array_size(c.arr);
+    if (h->anomalies && n_read > 0) {
+        flags_ctx_t fc = {.arr = c.arr, .first = from ? from : 1};
+        rc = hq_store_read_flags(&hq->store, h->num, fc.first, fc.first + n_read - 1,
+                                 s_flag_cb, &fc);
+        if (rc != 0) {
+            json_decref(c.arr);
+            hb_http_reply_error(req, 500, "storage", "cannot read the events' flags: %s",
+                                hb_strerror(rc));
+            return;
+        }
+    }
     json_t *body = json_pack("{s:s, s:I, s:o}", "hall", h->id, "last_seq",
                              (json_int_t)h->committed_seq, "events", c.arr);
     if (c.next <= h->committed_seq && json_array_size(c.arr) == limit)
@@ -195,6 +272,10 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         (json_int_t)hq_zap_denied(hq->zap));
     hq_board_stats_t bs;
     hq_board_get_stats(hq->board, &bs);
+    json_t *ingest = json_object_get(body, "ingest");
+    json_object_set_new(ingest, "events_flagged", json_integer((json_int_t)st.events_flagged));
+    json_object_set_new(ingest, "revoked_messages", json_integer((json_int_t)st.revoked_messages));
+    json_object_set_new(ingest, "conflicts", json_integer((json_int_t)st.conflicts));
     json_object_set_new(body, "board",
                         json_pack("{s:I, s:I, s:f, s:f}", "rounds", (json_int_t)bs.rounds,
                                   "tiles_published", (json_int_t)bs.tiles_published,
@@ -263,6 +344,9 @@ static void s_get_metrics(hb_http_req_t *req, void *arg)
                        labels, (double)st.refused_by_code[i]);
     }
     C("unauthenticated_total", "messages without a ZAP User-Id, dropped", st.unauthenticated);
+    C("events_flagged_total", "events stored with an anomaly flag", st.events_flagged);
+    C("revoked_messages_total", "messages of connections whose key was revoked", st.revoked_messages);
+    C("conflicts_total", "resends that differed from the stored bytes", st.conflicts);
     C("auth_allowed_total", "CURVE handshakes the ZAP handler allowed", hq_zap_allowed(hq->zap));
     C("auth_denied_total", "CURVE handshakes the ZAP handler denied", hq_zap_denied(hq->zap));
     G("backlog_events", "events halls hold that HQ has not committed yet (as halls last said)",

@@ -135,6 +135,9 @@ hq_hall_t *hq_halls_load(hq_halls_t *hs, const hq_hall_record_t *rec)
     h->events = rec->events;
     h->digest = rec->digest;
     h->last_seen_ms = rec->last_commit_ms;
+    h->anomalies = rec->anomalies;
+    h->last_anomaly_seq = rec->last_anomaly_seq;
+    h->last_anomaly_ms = rec->last_anomaly_ms;
     return h;
 }
 

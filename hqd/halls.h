@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #define HQ_ROUTING_ID_MAX 256
+#define HQ_KEY_Z85 41          /* a Z85 public key and its NUL */
+#define HQ_LINK_REASON_MAX 160 /* a refusal or anomaly reason kept per hall */
 
 typedef struct hq_hall {
     char id[HQ_HALL_ID_MAX];
@@ -28,6 +30,23 @@ typedef struct hq_hall {
     uint64_t calendar_version;
     size_t rid_len;         /* routing id of its current connection */
     uint8_t rid[HQ_ROUTING_ID_MAX];
+    /* The link as HQ sees it (docs/ALERTS.md: hall_blocked, stream_conflict,
+     * clock_skew, event_anomaly). */
+    char key[HQ_KEY_Z85];   /* the enrolled key last seen on its messages */
+    uint64_t key_generation; /* the ZAP table generation `key` was checked at */
+    bool revoked;           /* its key was removed: nothing is taken from it */
+    int blocked_code;       /* RejectCode that stops its stream now; 0: none */
+    uint64_t blocked_seq;
+    int64_t blocked_since_ms;
+    char blocked_reason[HQ_LINK_REASON_MAX];
+    uint64_t conflict_seq;  /* a resend that differs from the stored bytes; 0: none */
+    int64_t conflict_since_ms;
+    bool skew_known;
+    int64_t clock_skew_ms;  /* the hall's clock minus HQ's, at its last Hello or heartbeat */
+    uint64_t anomalies;     /* events stored with a flag since enrolment (durable) */
+    uint64_t last_anomaly_seq;
+    int64_t last_anomaly_ms; /* when the last one was stored, HQ's clock */
+    char last_anomaly_reason[HQ_LINK_REASON_MAX]; /* "" after a restart until read */
 } hq_hall_t;
 
 typedef struct hq_halls hq_halls_t;

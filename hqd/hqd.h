@@ -45,6 +45,9 @@ typedef struct hqd_config {
     int64_t alert_offline_grace_ms;
     int64_t alert_no_counter_grace_ms;
     int64_t alert_retention_ms;
+    int64_t max_future_ms;
+    int64_t alert_clock_skew_ms;
+    int64_t alert_anomaly_hold_ms;
     int64_t stream_ring;
     int64_t stream_clients;
     int64_t mirror_snapshot_events;

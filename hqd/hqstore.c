@@ -18,7 +18,8 @@ int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_m
         goto fail;
     if (mdb_dbi_open(txn, "events", MDB_CREATE, &st->events) != 0 ||
         mdb_dbi_open(txn, "halls", MDB_CREATE, &st->halls) != 0 ||
-        mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta) != 0) {
+        mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta) != 0 ||
+        mdb_dbi_open(txn, "flags", MDB_CREATE, &st->flags) != 0) {
         mdb_txn_abort(txn);
         goto fail;
     }
@@ -36,7 +37,7 @@ void hq_store_close(hq_store_t *st) { hb_store_close(&st->store); }
 void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECORD_BYTES])
 {
     uint8_t *p = out;
-    *p++ = 1; /* record version */
+    *p++ = 2; /* record version */
     hb_put_be32(p, rec->num);
     p += 4;
     hb_put_be64(p, rec->last_seq);
@@ -46,12 +47,21 @@ void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECO
     memcpy(p, rec->digest.bytes, HB_DIGEST_LEN);
     p += HB_DIGEST_LEN;
     hb_put_be64(p, (uint64_t)rec->last_commit_ms);
+    p += 8;
+    hb_put_be64(p, rec->anomalies);
+    p += 8;
+    hb_put_be64(p, rec->last_anomaly_seq);
+    p += 8;
+    hb_put_be64(p, (uint64_t)rec->last_anomaly_ms);
 }
 
 int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, size_t len,
                           hq_hall_record_t *out)
 {
-    if (len < HQ_HALL_RECORD_BYTES || data[0] != 1 || id_len == 0 || id_len >= HQ_HALL_ID_MAX)
+    if (len < 1 || id_len == 0 || id_len >= HQ_HALL_ID_MAX)
+        return HB_EPARSE;
+    if (!(data[0] == 1 && len >= HQ_HALL_RECORD_V1_BYTES) &&
+        !(data[0] == 2 && len >= HQ_HALL_RECORD_BYTES))
         return HB_EPARSE;
     memset(out, 0, sizeof *out);
     memcpy(out->id, id, id_len);
@@ -65,7 +75,106 @@ int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, si
     memcpy(out->digest.bytes, p, HB_DIGEST_LEN);
     p += HB_DIGEST_LEN;
     out->last_commit_ms = (int64_t)hb_get_be64(p);
+    p += 8;
+    if (data[0] >= 2) {
+        out->anomalies = hb_get_be64(p);
+        out->last_anomaly_seq = hb_get_be64(p + 8);
+        out->last_anomaly_ms = (int64_t)hb_get_be64(p + 16);
+    }
     return 0;
+}
+
+size_t hq_flag_encode(const hq_flag_t *flag, int64_t stored_ms, uint8_t *out)
+{
+    size_t rlen = strnlen(flag->reason, HQ_FLAG_REASON_MAX - 1);
+    out[0] = 1;
+    out[1] = (uint8_t)flag->anomaly;
+    hb_put_be64(out + 2, (uint64_t)stored_ms);
+    memcpy(out + 10, flag->reason, rlen);
+    return 10 + rlen;
+}
+
+static bool s_flag_decode(uint64_t seq, const MDB_val *v, hq_flag_t *out, int64_t *stored_ms)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < 10 || p[0] != 1)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->seq = seq;
+    out->anomaly = p[1];
+    if (stored_ms)
+        *stored_ms = (int64_t)hb_get_be64(p + 2);
+    size_t rlen = v->mv_size - 10;
+    if (rlen > HQ_FLAG_REASON_MAX - 1)
+        rlen = HQ_FLAG_REASON_MAX - 1;
+    memcpy(out->reason, p + 10, rlen);
+    return true;
+}
+
+typedef struct one_flag {
+    hq_flag_t *out;
+    int64_t *stored_ms;
+    bool found;
+} one_flag_t;
+
+static int s_one_flag(const hq_flag_t *flag, int64_t stored_ms, void *arg)
+{
+    one_flag_t *o = arg;
+    *o->out = *flag;
+    if (o->stored_ms)
+        *o->stored_ms = stored_ms;
+    o->found = true;
+    return 1;
+}
+
+int hq_store_get_flag(hq_store_t *st, uint32_t num, uint64_t seq, hq_flag_t *out,
+                      int64_t *stored_ms)
+{
+    one_flag_t o = {.out = out, .stored_ms = stored_ms};
+    int rc = hq_store_read_flags(st, num, seq, seq, s_one_flag, &o);
+    if (rc != 0)
+        return rc;
+    return o.found ? 0 : HB_ENOTFOUND;
+}
+
+int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to, hq_flag_fn fn,
+                        void *arg)
+{
+    uint8_t key[12];
+    hb_put_be32(key, num);
+    hb_put_be64(key + 4, from);
+    hb_store_read_lock(&st->store);
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
+        hb_store_read_unlock(&st->store);
+        return HB_EDB;
+    }
+    int result = 0;
+    if (mdb_cursor_open(txn, st->flags, &cur) != 0) {
+        result = HB_EDB;
+        goto out;
+    }
+    MDB_val k = {12, key}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 12 && hb_get_be32(k.mv_data) == num) {
+        uint64_t seq = hb_get_be64((const uint8_t *)k.mv_data + 4);
+        if (seq > to)
+            break;
+        hq_flag_t flag;
+        int64_t stored = 0;
+        if (s_flag_decode(seq, &v, &flag, &stored) && fn(&flag, stored, arg) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        result = HB_EDB;
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    hb_store_read_unlock(&st->store);
+    return result;
 }
 
 int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next_num)

@@ -3,6 +3,10 @@
  *           events, each as [u32 BE length][encoded Envelope as received]
  *   halls:  hall id -> hall record (number, last seq, events, digest, ...)
  *   meta:   "next_hall" -> BE u32
+ *   flags:  (hall number BE u32, seq BE u64) -> the anomaly an event was
+ *           stored with (eventrules.h): [u8 version 1][u8 anomaly]
+ *           [i64 BE stored at, HQ's clock][reason text, no NUL]. Written in
+ *           the transaction that stores the event.
  * A hall's stream is one ordered key range. Chunks (one per received batch,
  * not one record per event) are what lets one synced commit carry hundreds of
  * thousands of events a second; a sequence is found by seeking to the chunk
@@ -30,13 +34,25 @@ typedef struct hq_hall_record {
     uint64_t events;   /* events stored since enrolment */
     hb_digest_t digest;
     int64_t last_commit_ms; /* wall clock of the last commit with its events */
+    uint64_t anomalies;     /* events stored with a flag */
+    uint64_t last_anomaly_seq;
+    int64_t last_anomaly_ms; /* HQ's clock when the last flagged event was stored */
 } hq_hall_record_t;
+
+/* An event's flag: why it was stored as an anomaly. */
+#define HQ_FLAG_REASON_MAX 160
+typedef struct hq_flag {
+    uint64_t seq;
+    int anomaly; /* hb_anomaly_t */
+    char reason[HQ_FLAG_REASON_MAX];
+} hq_flag_t;
 
 typedef struct hq_store {
     hb_store_t store;
     MDB_dbi events;
     MDB_dbi halls;
     MDB_dbi meta;
+    MDB_dbi flags;
 } hq_store_t;
 
 int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_max);
@@ -52,8 +68,24 @@ typedef int (*hq_event_fn)(uint64_t seq, const uint8_t *data, size_t len, void *
 int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit,
                          hq_event_fn fn, void *arg);
 
-/* Record encoding, shared with the writer. */
-#define HQ_HALL_RECORD_BYTES (1 + 4 + 8 + 8 + HB_DIGEST_LEN + 8)
+/* The flag of event `seq` of hall `num`: 0 and `*out` filled, HB_ENOTFOUND
+ * when the event was stored without one. `stored_ms` may be NULL. */
+int hq_store_get_flag(hq_store_t *st, uint32_t num, uint64_t seq, hq_flag_t *out,
+                      int64_t *stored_ms);
+/* Calls `fn` for each flag of hall `num` with from <= seq <= to, in order.
+ * `flag` is valid only during the call; a non-zero return stops. */
+typedef int (*hq_flag_fn)(const hq_flag_t *flag, int64_t stored_ms, void *arg);
+int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to, hq_flag_fn fn,
+                        void *arg);
+/* Flag encoding, shared with the writer: returns the bytes written to `out`
+ * (at most HQ_FLAG_BYTES_MAX). */
+#define HQ_FLAG_BYTES_MAX (1 + 1 + 8 + HQ_FLAG_REASON_MAX)
+size_t hq_flag_encode(const hq_flag_t *flag, int64_t stored_ms, uint8_t *out);
+
+/* Record encoding, shared with the writer. Version 2 adds the anomaly
+ * counts; a version 1 record reads with them 0. */
+#define HQ_HALL_RECORD_V1_BYTES (1 + 4 + 8 + 8 + HB_DIGEST_LEN + 8)
+#define HQ_HALL_RECORD_BYTES (HQ_HALL_RECORD_V1_BYTES + 8 + 8 + 8)
 void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECORD_BYTES]);
 int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, size_t len,
                           hq_hall_record_t *out);

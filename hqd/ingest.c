@@ -1,10 +1,13 @@
 /* The ingest (see ingest.h). Frame kinds are handled by a table; a batch is
  * checked whole (every envelope decodes, sequences consecutive and in range)
- * before anything of it is queued, so a refused batch stores nothing. */
+ * before anything of it is queued, so a refused batch stores nothing. The
+ * events' fields are judged by the rules the hall's API uses
+ * (eventrules.h); an anomaly goes to the writer as a flag with its event. */
 #include "ingest.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/eventrules.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/zuv.h"
@@ -16,11 +19,8 @@
 #include <string.h>
 #include <zmq.h>
 
-/* Sane bounds on an event's time: from 2000-01-01 to 2200-01-01. A hall's
- * clock may be off, but not by centuries; outside these it is garbage. */
-#define HQ_AT_MIN_MS 946684800000LL
-#define HQ_AT_MAX_MS 7258118400000LL
 #define HQ_SEQ_MAX (UINT64_C(1) << 62)
+#define HQ_PROTOCOL 1 /* the link protocol this HQ speaks */
 
 struct hq_ingest {
     hq_ingest_config_t cfg;
@@ -43,9 +43,32 @@ typedef struct frame_ctx {
 } frame_ctx_t;
 
 static const char *const s_code_names[HQ_REJECT_CODES] = {
-    "unspecified", "malformed", "too_large", "bad_sequence", "bad_field",
-    "not_enrolled", "unsupported", "busy", "storage",
+    "unspecified", "malformed", "too_large", "bad_sequence", "bad_field", "not_enrolled",
+    "unsupported", "busy", "storage", "revoked", "conflict",
 };
+
+/* Copies text into a bounded field, cut where a UTF-8 character starts. */
+static void s_copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap);
+    if (n > cap - 1) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0u) == 0x80u)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Refusals that stop the hall's stream until something changes at either
+ * end: they make the hall's link "blocked" and raise hall_blocked. */
+static bool s_blocks(Hallbus__RejectCode code)
+{
+    return code == HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED ||
+           code == HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE ||
+           code == HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD ||
+           code == HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED;
+}
 
 const char *hq_reject_code_name(int code)
 {
@@ -97,6 +120,14 @@ static void s_reject(frame_ctx_t *fc, Hallbus__RejectCode code, uint64_t seq, co
     const char *hall = fc->hall ? fc->hall->id : "?";
     if (fc->hall)
         fc->hall->refused++;
+    if (fc->hall && s_blocks(code)) {
+        hq_hall_t *h = fc->hall;
+        if (h->blocked_code != (int)code || h->blocked_seq != seq)
+            h->blocked_since_ms = hb_now_ms();
+        h->blocked_code = (int)code;
+        h->blocked_seq = seq;
+        s_copy_text(h->blocked_reason, sizeof h->blocked_reason, reason);
+    }
     char key[96];
     snprintf(key, sizeof key, "reject-%s-%d", hall, (int)code);
     hb_log_once(key, HB_LOG_WARN, "ingest: refused a frame from hall %s (%s): %s", hall,
@@ -126,6 +157,8 @@ static void s_send_welcome(frame_ctx_t *fc)
 
 static void s_send_ack(hq_ingest_t *ing, hq_hall_t *h)
 {
+    if (h->revoked || h->rid_len == 0)
+        return;
     Hallbus__Ack a = HALLBUS__ACK__INIT;
     a.committed_seq = h->committed_seq;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
@@ -135,15 +168,25 @@ static void s_send_ack(hq_ingest_t *ing, hq_hall_t *h)
     ing->stats.acks_sent++;
 }
 
+/* The hall's clock against HQ's, from a time the hall just stamped. */
+static void s_note_clock(hq_hall_t *h, int64_t hall_ms)
+{
+    if (hall_ms <= 0)
+        return; /* an older hall: no time in its Hello */
+    h->clock_skew_ms = hall_ms - hb_now_ms();
+    h->skew_known = true;
+}
+
 static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     const Hallbus__Hello *hello = f->hello;
-    if (hello->protocol < 1) {
+    if (hello->protocol != HQ_PROTOCOL) {
         s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
-                 "protocol version %u is not supported (this HQ speaks 1 and later)",
-                 hello->protocol);
+                 "link protocol version %u is not supported: this HQ speaks version %d",
+                 hello->protocol, HQ_PROTOCOL);
         return;
     }
+    s_note_clock(fc->hall, hello->sent_at_ms);
     fc->hall->hall_last_seq = hello->last_seq;
     fc->hall->policy_version = hello->policy_version;
     fc->hall->calendar_version = hello->calendar_version;
@@ -155,6 +198,7 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
 static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     fc->hall->hall_last_seq = f->heartbeat->last_seq;
+    s_note_clock(fc->hall, f->heartbeat->sent_at_ms);
     Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
     hb.sent_at_ms = hb_now_ms();
     hb.last_seq = fc->hall->committed_seq;
@@ -162,6 +206,44 @@ static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
     out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
     out.heartbeat = &hb;
     s_send(fc->ing, fc->rid, fc->rid_len, &out);
+}
+
+/* Compares the resent events first..first+n-1 (all at or below what HQ
+ * committed) with the stored bytes. Returns the first sequence whose bytes
+ * differ, or 0 when they are the same (or cannot be read: then nothing is
+ * claimed). */
+typedef struct compare_ctx {
+    const Hallbus__EventBatch *b;
+    uint64_t first;
+    uint64_t differs;
+    size_t stored_len, sent_len;
+} compare_ctx_t;
+
+static int s_compare_one(uint64_t seq, const uint8_t *data, size_t len, void *arg)
+{
+    compare_ctx_t *c = arg;
+    const ProtobufCBinaryData *e = &c->b->events[seq - c->first];
+    if (e->len != len || memcmp(e->data, data, len) != 0) {
+        c->differs = seq;
+        c->stored_len = len;
+        c->sent_len = e->len;
+        return 1;
+    }
+    return 0;
+}
+
+static uint64_t s_resend_differs(hq_ingest_t *ing, const hq_hall_t *h,
+                                 const Hallbus__EventBatch *b, uint64_t first, uint64_t n,
+                                 size_t *stored_len, size_t *sent_len)
+{
+    if (!ing->cfg.store || n == 0)
+        return 0;
+    compare_ctx_t c = {.b = b, .first = first};
+    if (hq_store_read_events(ing->cfg.store, h->num, first, (size_t)n, s_compare_one, &c) != 0)
+        return 0;
+    *stored_len = c.stored_len;
+    *sent_len = c.sent_len;
+    return c.differs;
 }
 
 static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
@@ -179,54 +261,68 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                  "batch of %zu events; at most %u are accepted", b->n_events, ing->cfg.max_batch);
         return;
     }
-    /* Check the whole batch before storing any of it. */
+    /* Check the whole batch before storing any of it. Anomalies are kept
+     * by index until the batch is known to be taken. */
     uint64_t first = 0;
-    size_t unknown = 0, bytes = 4;
+    size_t unknown = 0, bytes = 4, n_flags = 0;
+    hb_event_clock_t clock = {.now_ms = hb_now_ms(), .max_future_ms = ing->cfg.max_future_ms};
+    uint32_t *flag_idx = NULL;
+    uint8_t *flag_kind = NULL;
+    char (*flag_why)[HQ_FLAG_REASON_MAX] = NULL;
     for (size_t i = 0; i < b->n_events; i++) {
         const ProtobufCBinaryData *e = &b->events[i];
         if (e->len > HB_EVENT_MAX) {
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_TOO_LARGE, first ? first + i : 0,
                      "event %zu of the batch is %zu bytes; at most %d are accepted", i, e->len,
                      HB_EVENT_MAX);
-            return;
+            goto out;
         }
         Hallbus__Envelope *env = hb_envelope_unpack(e->data, e->len);
         if (!env) {
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, first ? first + i : 0,
                      "event %zu of the batch does not decode as hallbus.Envelope", i);
-            return;
+            goto out;
         }
         uint64_t seq = env->seq;
-        int64_t at = env->at_ms;
         bool known = env->body_case != HALLBUS__ENVELOPE__BODY__NOT_SET;
-        char why[160];
-        /* protobuf-c checks no lengths or UTF-8: the codec's limits apply to
-         * what arrives on the wire as to what the local API accepts. */
-        int check = hb_event_check(env, why, sizeof why);
+        char why[HQ_FLAG_REASON_MAX];
+        hb_anomaly_t anomaly;
+        hb_event_class_t cls = hb_event_classify(env, &clock, &anomaly, why, sizeof why);
         hb_envelope_free(env);
-        if (check != 0) {
+        if (cls == HB_EVENT_MALFORMED) {
+            /* Breaks the codec's limits: no conforming hall writes it. */
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq,
                      "event %llu: %s", (unsigned long long)seq, why);
-            return;
+            goto out;
         }
         if (i == 0)
             first = seq;
         if (seq == 0 || seq >= HQ_SEQ_MAX) {
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, seq,
                      "sequence %llu is out of range", (unsigned long long)seq);
-            return;
+            goto out;
         }
         if (seq != first + i) {
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, seq,
                      "sequence %llu follows %llu in one batch; batches must be consecutive",
                      (unsigned long long)seq, (unsigned long long)(first + i - 1));
-            return;
+            goto out;
         }
-        if (at < HQ_AT_MIN_MS || at > HQ_AT_MAX_MS) {
-            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq,
-                     "event %llu has time %lld ms, outside 2000..2200", (unsigned long long)seq,
-                     (long long)at);
-            return;
+        if (cls == HB_EVENT_ANOMALY) {
+            if (!flag_idx) {
+                flag_idx = malloc(b->n_events * sizeof *flag_idx);
+                flag_kind = malloc(b->n_events);
+                flag_why = malloc(b->n_events * sizeof *flag_why);
+                if (!flag_idx || !flag_kind || !flag_why) {
+                    s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BUSY, first,
+                             "HQ is out of memory");
+                    goto out;
+                }
+            }
+            flag_idx[n_flags] = (uint32_t)i;
+            flag_kind[n_flags] = (uint8_t)anomaly;
+            memcpy(flag_why[n_flags], why, sizeof why);
+            n_flags++;
         }
         if (!known)
             unknown++;
@@ -235,19 +331,41 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
     uint64_t last = first + b->n_events - 1;
     ing->stats.events_received += b->n_events;
     uint64_t skip64 = 0;
-    switch (hq_batch_plan(h->accepted_seq, first, b->n_events, &skip64)) {
+    hq_batch_verdict_t verdict = hq_batch_plan(h->accepted_seq, first, b->n_events, &skip64);
+    if (verdict != HQ_BATCH_GAP && first <= h->committed_seq) {
+        /* A resend of what HQ holds: it must be the same bytes, or the
+         * hall's outbox and HQ's copy disagree, and saying "stored" would
+         * hide it. (Events accepted but not yet committed are compared by
+         * nobody: they are in the writer's hands.) */
+        uint64_t upto = last < h->committed_seq ? last : h->committed_seq;
+        size_t stored_len = 0, sent_len = 0;
+        uint64_t differs =
+            s_resend_differs(ing, h, b, first, upto - first + 1, &stored_len, &sent_len);
+        if (differs) {
+            ing->stats.conflicts++;
+            if (h->conflict_seq != differs)
+                h->conflict_since_ms = hb_now_ms();
+            h->conflict_seq = differs;
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_CONFLICT, differs,
+                     "event %llu as resent (%zu bytes) differs from what HQ stored at that "
+                     "sequence (%zu bytes); not acknowledged",
+                     (unsigned long long)differs, sent_len, stored_len);
+            goto out;
+        }
+    }
+    switch (verdict) {
     case HQ_BATCH_DUPLICATE:
         /* All of it is stored or on its way: a resend. Ack what is durable. */
         ing->stats.events_duplicate += b->n_events;
         if (h->accepted_seq == h->committed_seq)
             s_send_ack(ing, h);
-        return;
+        goto out;
     case HQ_BATCH_GAP:
         s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE, first,
                  "batch starts at %llu but HQ holds this hall up to %llu; resend from %llu",
                  (unsigned long long)first, (unsigned long long)h->committed_seq,
                  (unsigned long long)(h->committed_seq + 1));
-        return;
+        goto out;
     case HQ_BATCH_STORE:
         break;
     }
@@ -255,10 +373,13 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
     ing->stats.events_duplicate += skip;
     for (size_t i = 0; i < skip; i++)
         bytes -= 4 + b->events[i].len;
-    hq_write_item_t *item = hq_write_item_new(bytes);
+    size_t kept_flags = 0;
+    for (size_t k = 0; k < n_flags; k++)
+        kept_flags += flag_idx[k] >= skip;
+    hq_write_item_t *item = hq_write_item_new(bytes, (uint32_t)kept_flags);
     if (!item) {
         s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BUSY, first, "HQ is out of memory");
-        return;
+        goto out;
     }
     item->hall_num = h->num;
     memcpy(item->hall_id, h->id, HQ_HALL_ID_MAX);
@@ -272,14 +393,40 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         memcpy(p + 4, b->events[i].data, b->events[i].len);
         p += 4 + b->events[i].len;
     }
+    for (size_t k = 0, j = 0; k < n_flags; k++) {
+        if (flag_idx[k] < skip)
+            continue;
+        hq_flag_t *fl = &item->flags[j++];
+        fl->seq = first + flag_idx[k];
+        fl->anomaly = flag_kind[k];
+        memcpy(fl->reason, flag_why[k], sizeof fl->reason);
+    }
     if (hq_writer_submit(ing->writer, &item) != 0) {
         free(item);
         s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BUSY, first,
                  "HQ's write queue is full; retry shortly");
-        return;
+        goto out;
     }
     ing->stats.events_unknown_kind += unknown;
+    ing->stats.events_flagged += kept_flags;
+    if (kept_flags) {
+        char key[96];
+        snprintf(key, sizeof key, "flagged-%s", h->id);
+        hb_log_once(key, HB_LOG_WARN,
+                    "ingest: hall %s: event %llu stored with a flag (%s); later ones are counted",
+                    h->id, (unsigned long long)(first + flag_idx[n_flags - 1]),
+                    flag_why[n_flags - 1]);
+        s_copy_text(h->last_anomaly_reason, sizeof h->last_anomaly_reason,
+                    flag_why[n_flags - 1]);
+    }
     h->accepted_seq = last;
+    /* Taken: whatever blocked this hall's stream is behind it now. */
+    if (h->blocked_code && (h->blocked_seq == 0 || h->blocked_seq <= last))
+        h->blocked_code = 0;
+out:
+    free(flag_idx);
+    free(flag_kind);
+    free(flag_why);
 }
 
 hq_batch_verdict_t hq_batch_plan(uint64_t accepted, uint64_t first, uint64_t n, uint64_t *skip)
@@ -329,6 +476,25 @@ static void s_discard_rest(void *sock)
     }
 }
 
+/* Whether the key a message came with is still enrolled as its hall. The
+ * answer is cached per hall until the ZAP table changes, so the common
+ * case is one comparison; a change costs one locked lookup per hall. */
+static bool s_key_still_enrolled(hq_ingest_t *ing, hq_hall_t *h, const char *key)
+{
+    if (!ing->cfg.zap)
+        return true; /* tests of the ingest alone */
+    if (!key)
+        return false;
+    uint64_t gen = hq_zap_generation(ing->cfg.zap);
+    if (h->key_generation == gen && h->key[0] && strcmp(h->key, key) == 0)
+        return true;
+    if (!hq_zap_key_enrolled(ing->cfg.zap, h->id, key))
+        return false;
+    snprintf(h->key, sizeof h->key, "%s", key);
+    h->key_generation = gen;
+    return true;
+}
+
 static bool s_on_readable(void *arg)
 {
     hq_ingest_t *ing = arg;
@@ -367,6 +533,21 @@ static bool s_on_readable(void *arg)
         goto out;
     }
     hq_hall_t *h = fc.hall;
+    if (!s_key_still_enrolled(ing, h, zmq_msg_gets(&payload, HQ_ZAP_KEY_PROPERTY))) {
+        /* Revoked while connected: nothing of it is stored or acknowledged,
+         * its session is forgotten, and it is told why. */
+        ing->stats.revoked_messages++;
+        if (!h->revoked)
+            hb_warn("ingest: hall %s: its key is no longer enrolled; its connection is refused "
+                    "from now on",
+                    h->id);
+        h->revoked = true;
+        h->rid_len = 0;
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED, 0,
+                 "this hall's key was revoked at head office; nothing more is taken from it");
+        goto out;
+    }
+    h->revoked = false;
     h->last_seen_ms = hb_now_ms();
     h->last_rx_mono = hb_mono_ms();
     if (fc.rid_len <= HQ_ROUTING_ID_MAX) {
@@ -416,6 +597,9 @@ void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)
         h->committed_seq = c->last_seq;
         h->events = c->events;
         h->digest = c->digest;
+        h->anomalies = c->anomalies;
+        h->last_anomaly_seq = c->last_anomaly_seq;
+        h->last_anomaly_ms = c->last_anomaly_ms;
         if (!c->ok) {
             /* Not stored: forget it was accepted so the resend is taken. */
             h->accepted_seq = h->committed_seq;
@@ -495,7 +679,7 @@ void hq_ingest_get_stats(const hq_ingest_t *ing, hq_ingest_stats_t *out) { *out 
 
 bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *h)
 {
-    return h->last_rx_mono != 0 && hb_mono_ms() - h->last_rx_mono < ing->cfg.offline_after_ms;
+    return !h->revoked && h->last_rx_mono != 0 && hb_mono_ms() - h->last_rx_mono < ing->cfg.offline_after_ms;
 }
 
 size_t hq_ingest_online_count(const hq_ingest_t *ing)

@@ -3,13 +3,23 @@
  * to the writer, and cumulative acks once the writer's commit returned.
  *
  * The hall's identity is the ZAP User-Id of the connection (its enrolled
- * key), never anything in the payload. Every refusal is answered with a
- * Reject naming what is wrong, counted, and logged once per hall and reason. */
+ * key), never anything in the payload, and every message is checked against
+ * the enrolled keys, so a revoked hall is cut off within a ZAP scan.
+ *
+ * A committed event is never refused in a way that blocks a hall's stream:
+ * an event that decodes and belongs to the hall is stored, and an anomaly
+ * (eventrules.h: a clock far off, a field out of its domain) is stored with
+ * a flag. Only what cannot be decoded or does not follow on is refused; the
+ * hall then shows its link blocked and HQ raises hall_blocked. Every
+ * refusal is answered with a Reject naming what is wrong, counted, and
+ * logged once per hall and reason. */
 #ifndef HQD_INGEST_H
 #define HQD_INGEST_H
 
 #include "halls.h"
+#include "hqstore.h"
 #include "writer.h"
+#include "zap.h"
 #include "hallbus.pb-c.h"
 #include "hallbus/cert.h"
 
@@ -25,9 +35,12 @@ typedef struct hq_ingest_config {
     uint32_t max_batch;      /* most events in one batch */
     int64_t heartbeat_ms;    /* told to halls in Welcome */
     int64_t offline_after_ms; /* silent this long: offline */
+    int64_t max_future_ms;   /* an event this far ahead of HQ's clock is flagged */
+    hq_store_t *store;       /* read to compare a resend with what is stored */
+    hq_zap_t *zap;           /* the enrolled keys, checked on every message */
 } hq_ingest_config_t;
 
-#define HQ_REJECT_CODES 9 /* RejectCode values 0..8 */
+#define HQ_REJECT_CODES 11 /* RejectCode values 0..10 */
 
 typedef struct hq_ingest_stats {
     uint64_t frames;
@@ -40,6 +53,9 @@ typedef struct hq_ingest_stats {
     uint64_t refused;           /* total of refused_by_code */
     uint64_t refused_by_code[HQ_REJECT_CODES];
     uint64_t unauthenticated;   /* messages without a ZAP User-Id */
+    uint64_t events_flagged;    /* stored with an anomaly flag (eventrules.h) */
+    uint64_t revoked_messages;  /* messages of a connection whose key was removed */
+    uint64_t conflicts;         /* resends that differed from the stored bytes */
 } hq_ingest_stats_t;
 
 int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t *writer,

@@ -47,6 +47,13 @@ static const hb_config_def_t s_defs[] = {
     CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 4096, HB_FRAME_MAX, false,
         "larger frames are refused with a reason"),
     CFG("max_batch", HB_CONF_INT, max_batch, "1024", 1, 65536, false, "most events in one batch"),
+    CFG("max_future", HB_CONF_DURATION, max_future_ms, "5m", 0, 86400000, false,
+        "an event stamped this far ahead of HQ's clock is stored with a flag (as a hall's API "
+        "refuses it)"),
+    CFG("alert_clock_skew", HB_CONF_DURATION, alert_clock_skew_ms, "2m", 1000, 86400000, false,
+        "a hall's clock this far from HQ's is an alert"),
+    CFG("alert_anomaly_hold", HB_CONF_DURATION, alert_anomaly_hold_ms, "1h", 1000, 30LL * 86400000,
+        false, "an event_anomaly alert stays open this long after the last flagged event"),
     CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,
         "events waiting for the writer, at most (then halls are told to retry)"),
     CFG("map_size", HB_CONF_SIZE, map_size, "1G", 65536, 1LL << 42, false,
@@ -326,6 +333,9 @@ int main(int argc, char **argv)
         .max_batch = (uint32_t)hq->cfg.max_batch,
         .heartbeat_ms = hq->cfg.heartbeat_ms,
         .offline_after_ms = hq->cfg.offline_after_ms,
+        .max_future_ms = hq->cfg.max_future_ms,
+        .store = &hq->store,
+        .zap = hq->zap,
     };
     if (hq_ingest_new(hq->loop, hq->zmq_ctx, hq->halls, hq->writer, &icfg, &hq->ingest) != 0)
         return 1;
@@ -351,9 +361,12 @@ int main(int argc, char **argv)
     hq_alerting_config_t acfg = {
         .dir = alerts_dir,
         .params = {.offline_grace_s = hq->cfg.alert_offline_grace_ms / 1000,
-                   .no_counter_grace_s = hq->cfg.alert_no_counter_grace_ms / 1000},
+                   .no_counter_grace_s = hq->cfg.alert_no_counter_grace_ms / 1000,
+                   .clock_skew_s = hq->cfg.alert_clock_skew_ms / 1000,
+                   .anomaly_hold_s = hq->cfg.alert_anomaly_hold_ms / 1000},
         .retention_ms = hq->cfg.alert_retention_ms,
         .rounds_per_second = 4,
+        .store = &hq->store,
     };
     if (hq_alerting_new(&acfg, hq->control, hq->halls, hq->ingest, hq->live, hq->board, hq->sse,
                         &hq->alerting, err, sizeof err) != 0) {

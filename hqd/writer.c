@@ -16,9 +16,13 @@ typedef struct writer_hall {
     char id[HQ_HALL_ID_MAX];
     uint64_t last_seq, events;
     hb_digest_t digest;
+    uint64_t anomalies, last_anomaly_seq;
+    int64_t last_anomaly_ms;
     /* The state as the open transaction would leave it. */
     uint64_t p_last_seq, p_events;
     hb_digest_t p_digest;
+    uint64_t p_anomalies, p_last_anomaly_seq;
+    int64_t p_last_anomaly_ms;
     bool touched, failed;
 } writer_hall_t;
 
@@ -118,6 +122,7 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
     if (rc != 0)
         return rc;
     uint32_t max_num = 0;
+    int64_t now = hb_now_ms();
     for (size_t i = 0; i < n && rc == 0; i++) {
         hq_write_item_t *it = items[i];
         writer_hall_t *h = s_hall(w, it->hall_num);
@@ -131,6 +136,9 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
             h->p_last_seq = h->last_seq;
             h->p_events = h->events;
             h->p_digest = h->digest;
+            h->p_anomalies = h->anomalies;
+            h->p_last_anomaly_seq = h->last_anomaly_seq;
+            h->p_last_anomaly_ms = h->last_anomaly_ms;
             if (!h->id[0])
                 memcpy(h->id, it->hall_id, HQ_HALL_ID_MAX);
             if (s_touch(w, it->hall_num) != 0) {
@@ -162,20 +170,33 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
         hb_put_be64(key + 4, it->first_seq);
         MDB_val k = {12, key}, v = {it->len, it->data};
         rc = mdb_put(txn, w->st->events, &k, &v, 0);
+        for (uint32_t f = 0; f < it->n_flags && rc == 0; f++) {
+            uint8_t fkey[12], fval[HQ_FLAG_BYTES_MAX];
+            hb_put_be32(fkey, it->hall_num);
+            hb_put_be64(fkey + 4, it->flags[f].seq);
+            MDB_val fk = {12, fkey}, fv = {hq_flag_encode(&it->flags[f], now, fval), fval};
+            rc = mdb_put(txn, w->st->flags, &fk, &fv, 0);
+        }
         if (rc != 0)
             break;
+        if (it->n_flags) {
+            h->p_anomalies += it->n_flags;
+            h->p_last_anomaly_seq = it->flags[it->n_flags - 1].seq;
+            h->p_last_anomaly_ms = now;
+        }
         h->p_digest = d;
         h->p_last_seq += it->count;
         h->p_events += it->count;
     }
-    int64_t now = hb_now_ms();
     for (size_t i = 0; i < w->n_touched && rc == 0; i++) {
         writer_hall_t *h = &w->halls[w->touched[i]];
         if (h->p_last_seq == h->last_seq)
             continue;
         hq_hall_record_t rec = {.num = w->touched[i], .last_seq = h->p_last_seq,
                                 .events = h->p_events, .digest = h->p_digest,
-                                .last_commit_ms = now};
+                                .last_commit_ms = now, .anomalies = h->p_anomalies,
+                                .last_anomaly_seq = h->p_last_anomaly_seq,
+                                .last_anomaly_ms = h->p_last_anomaly_ms};
         uint8_t buf[HQ_HALL_RECORD_BYTES];
         hq_hall_record_encode(&rec, buf);
         MDB_val k = {strlen(h->id), h->id}, v = {sizeof buf, buf};
@@ -204,6 +225,9 @@ static void s_publish(hq_writer_t *w, bool committed)
             h->last_seq = h->p_last_seq;
             h->events = h->p_events;
             h->digest = h->p_digest;
+            h->anomalies = h->p_anomalies;
+            h->last_anomaly_seq = h->p_last_anomaly_seq;
+            h->last_anomaly_ms = h->p_last_anomaly_ms;
         }
         if (w->n_results == w->cap_results) {
             size_t cap = w->cap_results ? w->cap_results * 2 : 256;
@@ -219,7 +243,10 @@ static void s_publish(hq_writer_t *w, bool committed)
                                                      .ok = committed && !h->failed,
                                                      .last_seq = h->last_seq,
                                                      .events = h->events,
-                                                     .digest = h->digest};
+                                                     .digest = h->digest,
+                                                     .anomalies = h->anomalies,
+                                                     .last_anomaly_seq = h->last_anomaly_seq,
+                                                     .last_anomaly_ms = h->last_anomaly_ms};
         h->touched = false;
     }
     w->n_touched = 0;
@@ -354,6 +381,9 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
         h->last_seq = records[i].last_seq;
         h->events = records[i].events;
         h->digest = records[i].digest;
+        h->anomalies = records[i].anomalies;
+        h->last_anomaly_seq = records[i].last_anomaly_seq;
+        h->last_anomaly_ms = records[i].last_anomaly_ms;
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
@@ -367,12 +397,16 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
     return 0;
 }
 
-hq_write_item_t *hq_write_item_new(size_t len)
+hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags)
 {
-    hq_write_item_t *it = malloc(sizeof *it + len);
+    size_t align = _Alignof(hq_flag_t);
+    size_t flags_at = (sizeof(hq_write_item_t) + len + align - 1) / align * align;
+    hq_write_item_t *it = malloc(flags_at + (size_t)n_flags * sizeof(hq_flag_t));
     if (it) {
         memset(it, 0, sizeof *it);
         it->len = len;
+        it->n_flags = n_flags;
+        it->flags = n_flags ? (hq_flag_t *)((char *)it + flags_at) : NULL;
     }
     return it;
 }

@@ -25,6 +25,10 @@ typedef struct hq_write_item {
     char hall_id[HQ_HALL_ID_MAX];
     uint64_t first_seq;
     uint32_t count;
+    /* Events of the batch stored with a flag (eventrules.h), in sequence
+     * order; they live in the item's own allocation. */
+    uint32_t n_flags;
+    hq_flag_t *flags;
     size_t len;
     uint8_t data[]; /* len bytes */
 } hq_write_item_t;
@@ -37,6 +41,9 @@ typedef struct hq_commit {
     uint64_t last_seq;
     uint64_t events;
     hb_digest_t digest;
+    uint64_t anomalies; /* the hall's flagged events, and the last one */
+    uint64_t last_anomaly_seq;
+    int64_t last_anomaly_ms;
 } hq_commit_t;
 
 typedef void (*hq_commit_fn)(const hq_commit_t *commits, size_t n, void *arg);
@@ -57,8 +64,9 @@ typedef struct hq_writer_stats {
 int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *records, size_t n,
                     uint32_t next_num, size_t max_queue_bytes, hq_commit_fn on_commit, void *arg,
                     hq_writer_t **out);
-/* Allocates an item with room for `len` bytes of chunk data. */
-hq_write_item_t *hq_write_item_new(size_t len);
+/* Allocates an item with room for `len` bytes of chunk data and `n_flags`
+ * flags (`flags` points at them; 0 leaves it NULL). One free() frees it. */
+hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags);
 /* Queues an item (taking ownership, *item set NULL). HB_EAGAIN when the
  * queue is full (the item stays the caller's). */
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);

@@ -1,6 +1,9 @@
 /* The ZAP handler (see zap.h). The key table is rebuilt from the halls/
- * folder when the folder changes (its mtime) or, on an unknown key, when the
- * last scan is older than a second; only the handler thread touches it.
+ * folder when the folder changes (its mtime, looked at every
+ * ZAP_WATCH_MS and before each handshake) or, on an unknown key, when the
+ * last scan is older than a second. The handler thread writes the table;
+ * the loop thread reads it (hq_zap_key_enrolled) under the table's lock,
+ * which a scan holds only to swap the new table in.
  *
  * A rebuild reads only the files that are new or changed since the last one
  * (by name, size, inode and mtime): enrolling a region of a thousand halls
@@ -12,6 +15,7 @@
 #include "hallbus/cert.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/store.h"
 #include "hallbus/time.h"
 
 #include <dirent.h>
@@ -30,6 +34,7 @@
 #define ZAP_RESCAN_MS 1000
 #define ZAP_MIN_SCAN_MS 250
 #define ZAP_NAME_MAX 256
+#define ZAP_WATCH_MS 250 /* how often the folder is looked at: a revocation takes effect within it */
 
 typedef struct zap_entry {
     char key[HB_CERT_KEY_Z85];
@@ -47,6 +52,8 @@ struct hq_zap {
     atomic_uint_fast64_t allowed, denied;
     atomic_size_t enrolled;
     char dir[4096];
+    pthread_mutex_t table_lock; /* entries and n_entries, against readers on other threads */
+    atomic_uint_fast64_t generation;
     zap_entry_t *entries;
     size_t n_entries;
     struct timespec dir_mtime;
@@ -86,17 +93,26 @@ static void s_scan(hq_zap_t *z)
     DIR *d = opendir(z->dir);
     if (!d) {
         hb_log_once("zap-dir", HB_LOG_ERROR, "zap: cannot read %s; no hall can connect", z->dir);
-        free(z->entries);
+        pthread_mutex_lock(&z->table_lock);
+        zap_entry_t *old = z->entries;
         z->entries = NULL;
         z->n_entries = 0;
+        pthread_mutex_unlock(&z->table_lock);
+        free(old);
         atomic_store(&z->enrolled, 0);
+        atomic_fetch_add(&z->generation, 1);
         return;
     }
-    /* The previous table by file name, to reuse what did not change. */
-    zap_entry_t *by_file = z->entries;
+    /* The previous table by file name, to reuse what did not change: a
+     * copy, since the table itself stays sorted by key for other threads. */
     size_t n_old = z->n_entries;
-    if (by_file)
+    zap_entry_t *by_file = n_old ? malloc(n_old * sizeof *by_file) : NULL;
+    if (by_file) {
+        memcpy(by_file, z->entries, n_old * sizeof *by_file);
         qsort(by_file, n_old, sizeof *by_file, s_file_cmp);
+    } else {
+        n_old = 0;
+    }
     size_t cap = 64, n = 0;
     zap_entry_t *e = malloc(cap * sizeof *e);
     struct dirent *de;
@@ -153,6 +169,7 @@ static void s_scan(hq_zap_t *z)
         n++;
     }
     closedir(d);
+    free(by_file);
     if (!e)
         n = 0;
     qsort(e, n, sizeof *e, s_entry_cmp);
@@ -168,10 +185,14 @@ static void s_scan(hq_zap_t *z)
         }
         e[out++] = e[i];
     }
-    free(z->entries);
+    pthread_mutex_lock(&z->table_lock);
+    zap_entry_t *old = z->entries;
     z->entries = e;
     z->n_entries = out;
+    pthread_mutex_unlock(&z->table_lock);
+    free(old);
     atomic_store(&z->enrolled, out);
+    atomic_fetch_add(&z->generation, 1);
 }
 
 static bool s_dir_changed(hq_zap_t *z)
@@ -206,15 +227,33 @@ static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
     return hit;
 }
 
+/* The reply; an admitted connection's messages also carry the key it
+ * authenticated with, as the metadata property HQ_ZAP_KEY_PROPERTY (ZMTP
+ * property form: name length, name, 4-byte big-endian value length, value),
+ * so that the ingest can tell, message by message, whether that key is
+ * still enrolled. */
 static void s_reply(void *sock, const char *version, size_t vlen, const char *req_id,
-                    size_t rlen, const char *status, const char *text, const char *user)
+                    size_t rlen, const char *status, const char *text, const char *user,
+                    const char *key)
 {
+    uint8_t meta[1 + sizeof HQ_ZAP_KEY_PROPERTY + 4 + HB_CERT_KEY_Z85];
+    size_t mlen = 0;
+    if (key && key[0]) {
+        size_t nlen = strlen(HQ_ZAP_KEY_PROPERTY), klen = strlen(key);
+        meta[mlen++] = (uint8_t)nlen;
+        memcpy(meta + mlen, HQ_ZAP_KEY_PROPERTY, nlen);
+        mlen += nlen;
+        hb_put_be32(meta + mlen, (uint32_t)klen);
+        mlen += 4;
+        memcpy(meta + mlen, key, klen);
+        mlen += klen;
+    }
     zmq_send(sock, version, vlen, ZMQ_SNDMORE);
     zmq_send(sock, req_id, rlen, ZMQ_SNDMORE);
     zmq_send(sock, status, strlen(status), ZMQ_SNDMORE);
     zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
     zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
-    zmq_send(sock, "", 0, 0); /* metadata: none */
+    zmq_send(sock, meta, mlen, 0);
 }
 
 #define ZAP_PARTS 8
@@ -239,10 +278,10 @@ static void s_handle(hq_zap_t *z)
     }
     /* version, request id, domain, address, identity, mechanism, credentials */
     const char *status = "400", *text = "refused";
-    char user[64] = "";
+    char user[64] = "", key[HB_CERT_KEY_Z85] = "";
     if (n < 6) {
         /* Unreadable: a REP socket must still answer, or it wedges. */
-        s_reply(z->sock, "1.0", 3, "", 0, "500", "malformed ZAP request", "");
+        s_reply(z->sock, "1.0", 3, "", 0, "500", "malformed ZAP request", "", NULL);
         goto out;
     }
     const char *version = zmq_msg_data(&parts[0]);
@@ -257,7 +296,6 @@ static void s_handle(hq_zap_t *z)
                n < 7 || zmq_msg_size(&parts[6]) != 32) {
         text = "only CURVE is accepted";
     } else {
-        char key[HB_CERT_KEY_Z85];
         zmq_z85_encode(key, zmq_msg_data(&parts[6]), 32);
         const zap_entry_t *hit = s_lookup(z, key);
         if (hit) {
@@ -275,7 +313,7 @@ static void s_handle(hq_zap_t *z)
     else
         atomic_fetch_add(&z->denied, 1);
     s_reply(z->sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[1]),
-            zmq_msg_size(&parts[1]), status, text, user);
+            zmq_msg_size(&parts[1]), status, text, user, strcmp(status, "200") == 0 ? key : NULL);
 out:
     for (int i = 0; i < n; i++)
         zmq_msg_close(&parts[i]);
@@ -286,11 +324,15 @@ static void *s_thread(void *arg)
     hq_zap_t *z = arg;
     while (!atomic_load(&z->stop)) {
         zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, 100);
+        int rc = zmq_poll(&item, 1, ZAP_WATCH_MS);
         if (rc > 0)
             s_handle(z);
         else if (rc < 0 && zmq_errno() == ETERM)
             break;
+        /* A removed certificate must cut its hall off even when nobody
+         * connects: the ingest checks every message against the table. */
+        if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
+            s_scan(z);
     }
     return NULL;
 }
@@ -301,6 +343,7 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, hq_zap_t **out)
     if (!z)
         return HB_ENOMEM;
     snprintf(z->dir, sizeof z->dir, "%s", halls_dir);
+    pthread_mutex_init(&z->table_lock, NULL);
     z->sock = zmq_socket(zmq_ctx, ZMQ_REP);
     int linger = 0;
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -333,9 +376,29 @@ void hq_zap_stop(hq_zap_t **zp)
     pthread_join(z->thread, NULL);
     zmq_close(z->sock);
     free(z->entries);
+    pthread_mutex_destroy(&z->table_lock);
     free(z);
 }
 
 uint64_t hq_zap_allowed(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->allowed); }
 uint64_t hq_zap_denied(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->denied); }
 size_t hq_zap_enrolled(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->enrolled); }
+
+uint64_t hq_zap_generation(const hq_zap_t *z)
+{
+    return atomic_load(&((hq_zap_t *)z)->generation);
+}
+
+bool hq_zap_key_enrolled(hq_zap_t *z, const char *hall, const char *key)
+{
+    if (!key || strlen(key) != HB_CERT_KEY_Z85 - 1)
+        return false;
+    zap_entry_t probe;
+    memcpy(probe.key, key, HB_CERT_KEY_Z85);
+    pthread_mutex_lock(&z->table_lock);
+    const zap_entry_t *hit =
+        z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp) : NULL;
+    bool ok = hit && strcmp(hit->hall, hall) == 0;
+    pthread_mutex_unlock(&z->table_lock);
+    return ok;
+}

@@ -156,7 +156,8 @@ static void test_local_api_refuses_bad_events(void **state)
         {"{\"type\":\"ticket_issued\",\"seq\":5}", "seq"},
         {"{\"type\":\"satisfaction_scored\",\"score\":-1}", "score"},
         {"{\"type\":\"ticket_issued\",\"at\":\"yesterday\"}", "at"},
-        {"[{\"type\":\"ticket_issued\",\"ticket\":\"A1\"},{\"type\":\"nope\"}]", "event 1"},
+        {"[{\"type\":\"ticket_issued\",\"ticket\":\"A1\",\"service\":\"A\"},{\"type\":\"nope\"}]",
+         "event 1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *resp = NULL;

@@ -73,7 +73,7 @@ static hq_write_item_t *s_item(uint32_t hall, const char *id, uint64_t first, ui
     size_t bytes = 4;
     for (uint32_t i = 0; i < n; i++)
         bytes += 4 + s_event(hall, first + i, ev);
-    hq_write_item_t *it = hq_write_item_new(bytes);
+    hq_write_item_t *it = hq_write_item_new(bytes, 0);
     assert_non_null(it);
     it->hall_num = hall;
     snprintf(it->hall_id, sizeof it->hall_id, "%s", id);

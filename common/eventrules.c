@@ -1,0 +1,238 @@
+/* The rules of an event's fields (eventrules.h): the codec's structural
+ * check, then one table of domain rules, row per (event kind, field), that
+ * the code walks through protobuf-c's descriptors. Adding a rule is adding
+ * a row; nothing here switches on an event kind.
+ *
+ * Not here: whether the event fits the hall's state (the reducer and the
+ * engine judge that), sequence numbers (the link's business). */
+#include "hallbus/eventrules.h"
+
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/time.h"
+#include "hallbus/tz.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum rule_kind {
+    RULE_REQUIRED,     /* a string that must not be empty */
+    RULE_RANGE,        /* an integer within [min, max] */
+    RULE_TIME_OR_ZERO, /* ms since the epoch within the event bounds, or 0 */
+    RULE_CURRENCY,     /* empty (the hall's currency) or three capital letters */
+    RULE_DATE,         /* "YYYY-MM-DD", a real date */
+} rule_kind_t;
+
+typedef struct field_rule {
+    const char *kind;  /* the Envelope.body field, "service_completed" */
+    const char *field; /* the member of that message */
+    rule_kind_t rule;
+    int64_t min, max;
+} field_rule_t;
+
+/* Every rule the hall engine's own actions obey, stated once. */
+static const field_rule_t s_rules[] = {
+    {"ticket_issued", "ticket", RULE_REQUIRED, 0, 0},
+    {"ticket_issued", "service", RULE_REQUIRED, 0, 0},
+    {"ticket_called", "ticket", RULE_REQUIRED, 0, 0},
+    {"ticket_recalled", "ticket", RULE_REQUIRED, 0, 0},
+    {"service_started", "ticket", RULE_REQUIRED, 0, 0},
+    {"service_completed", "ticket", RULE_REQUIRED, 0, 0},
+    {"service_completed", "amount", RULE_RANGE, 0, HB_EVENT_AMOUNT_MAX},
+    {"service_completed", "currency", RULE_CURRENCY, 0, 0},
+    {"ticket_no_show", "ticket", RULE_REQUIRED, 0, 0},
+    {"ticket_transferred", "ticket", RULE_REQUIRED, 0, 0},
+    {"ticket_transferred", "to_service", RULE_REQUIRED, 0, 0},
+    {"ticket_cancelled", "ticket", RULE_REQUIRED, 0, 0},
+    {"counter_opened", "counter", RULE_REQUIRED, 0, 0},
+    {"counter_paused", "counter", RULE_REQUIRED, 0, 0},
+    {"counter_resumed", "counter", RULE_REQUIRED, 0, 0},
+    {"counter_closed", "counter", RULE_REQUIRED, 0, 0},
+    {"complaint_opened", "complaint", RULE_REQUIRED, 0, 0},
+    {"complaint_opened", "ack_due_ms", RULE_TIME_OR_ZERO, 0, 0},
+    {"complaint_opened", "resolve_due_ms", RULE_TIME_OR_ZERO, 0, 0},
+    {"complaint_acknowledged", "complaint", RULE_REQUIRED, 0, 0},
+    {"complaint_escalated", "complaint", RULE_REQUIRED, 0, 0},
+    {"complaint_resolved", "complaint", RULE_REQUIRED, 0, 0},
+    {"satisfaction_scored", "score", RULE_RANGE, 1, 5},
+    {"device_status", "device", RULE_REQUIRED, 0, 0},
+    {"day_started", "date", RULE_DATE, 0, 0},
+};
+
+#define RULES_N (sizeof s_rules / sizeof s_rules[0])
+
+static const char *const s_anomaly_names[] = {
+    [HB_ANOMALY_NONE] = "none",
+    [HB_ANOMALY_TIME_BEFORE_2000] = "time_before_2000",
+    [HB_ANOMALY_TIME_AHEAD] = "time_ahead",
+    [HB_ANOMALY_OUT_OF_RANGE] = "out_of_range",
+    [HB_ANOMALY_MISSING] = "missing",
+    [HB_ANOMALY_FORMAT] = "format",
+};
+
+const char *hb_anomaly_name(int anomaly)
+{
+    if (anomaly < 0 || (size_t)anomaly >= sizeof s_anomaly_names / sizeof s_anomaly_names[0])
+        return "unknown";
+    return s_anomaly_names[anomaly];
+}
+
+/* The integer in a field of any integer type, widened; false for other types. */
+static bool s_integer(const ProtobufCFieldDescriptor *fd, const void *p, int64_t *out,
+                      bool *huge)
+{
+    *huge = false;
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        *out = *(const int32_t *)p;
+        return true;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        *out = *(const uint32_t *)p;
+        return true;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        *out = *(const int64_t *)p;
+        return true;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: {
+        uint64_t u = *(const uint64_t *)p;
+        *huge = u > (uint64_t)INT64_MAX;
+        *out = *huge ? INT64_MAX : (int64_t)u;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static bool s_date_ok(const char *s)
+{
+    int32_t day;
+    return strlen(s) == 10 && hb_date_parse(s, &day) == 0;
+}
+
+static bool s_currency_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return true;
+    if (n != 3)
+        return false;
+    for (size_t i = 0; i < 3; i++)
+        if (s[i] < 'A' || s[i] > 'Z')
+            return false;
+    return true;
+}
+
+/* One rule against one message; 0 when it holds. */
+static hb_anomaly_t s_apply(const field_rule_t *r, const ProtobufCMessage *msg, char *why,
+                            size_t whylen)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, r->field);
+    if (!fd)
+        return HB_ANOMALY_NONE; /* a table row for a field this build lacks: nothing to judge */
+    const void *p = (const char *)msg + fd->offset;
+    if (fd->type == PROTOBUF_C_TYPE_STRING) {
+        const char *s = *(const char *const *)p;
+        s = s ? s : "";
+        switch (r->rule) {
+        case RULE_REQUIRED:
+            if (s[0])
+                return HB_ANOMALY_NONE;
+            hb_errf(why, whylen, "%s of %s is empty; the event means nothing without it",
+                    r->field, r->kind);
+            return HB_ANOMALY_MISSING;
+        case RULE_CURRENCY:
+            if (s_currency_ok(s))
+                return HB_ANOMALY_NONE;
+            hb_errf(why, whylen,
+                    "%s of %s is '%.16s'; it must be an ISO 4217 code such as \"CNY\" or empty",
+                    r->field, r->kind, s);
+            return HB_ANOMALY_FORMAT;
+        case RULE_DATE:
+            if (s_date_ok(s))
+                return HB_ANOMALY_NONE;
+            hb_errf(why, whylen, "%s of %s is '%.16s'; it must be a date YYYY-MM-DD", r->field,
+                    r->kind, s);
+            return HB_ANOMALY_FORMAT;
+        default:
+            return HB_ANOMALY_NONE;
+        }
+    }
+    int64_t v;
+    bool huge;
+    if (!s_integer(fd, p, &v, &huge))
+        return HB_ANOMALY_NONE;
+    if (r->rule == RULE_RANGE && (huge || v < r->min || v > r->max)) {
+        hb_errf(why, whylen, "%s of %s is %s%" PRId64 "; it must be %" PRId64 " to %" PRId64,
+                r->field, r->kind, huge ? "over " : "", v, r->min, r->max);
+        return HB_ANOMALY_OUT_OF_RANGE;
+    }
+    if (r->rule == RULE_TIME_OR_ZERO && v != 0 &&
+        (huge || v < HB_EVENT_AT_MIN_MS || v > HB_EVENT_AT_MAX_MS)) {
+        hb_errf(why, whylen,
+                "%s of %s is %" PRId64 " ms; a time must lie between 2000 and 2200, or be 0",
+                r->field, r->kind, v);
+        return HB_ANOMALY_OUT_OF_RANGE;
+    }
+    return HB_ANOMALY_NONE;
+}
+
+static hb_anomaly_t s_check_time(int64_t at, const hb_event_clock_t *clock, char *why,
+                                 size_t whylen)
+{
+    char when[HB_RFC3339_MAX];
+    if (at < HB_EVENT_AT_MIN_MS) {
+        if (at > -62135596800000LL) /* year 1 and later format; earlier is nonsense anyway */
+            hb_time_format(at, when);
+        else
+            snprintf(when, sizeof when, "%" PRId64 " ms", at);
+        hb_errf(why, whylen, "at is %s, before 2000-01-01: the clock that stamped it is wrong",
+                when);
+        return HB_ANOMALY_TIME_BEFORE_2000;
+    }
+    if (at > HB_EVENT_AT_MAX_MS) {
+        hb_errf(why, whylen, "at is %" PRId64 " ms, after 2200-01-01", at);
+        return HB_ANOMALY_TIME_AHEAD;
+    }
+    if (clock && clock->max_future_ms >= 0 && clock->now_ms > 0 &&
+        at - clock->now_ms > clock->max_future_ms) {
+        hb_time_format(at, when);
+        hb_errf(why, whylen, "at is %s, %" PRId64 " s ahead of the receiver's clock; at most %" PRId64
+                             " s are allowed",
+                when, (at - clock->now_ms) / 1000, clock->max_future_ms / 1000);
+        return HB_ANOMALY_TIME_AHEAD;
+    }
+    return HB_ANOMALY_NONE;
+}
+
+hb_event_class_t hb_event_classify(const Hallbus__Envelope *env, const hb_event_clock_t *clock,
+                                   hb_anomaly_t *anomaly, char *why, size_t whylen)
+{
+    hb_anomaly_t a = HB_ANOMALY_NONE;
+    if (anomaly)
+        *anomaly = HB_ANOMALY_NONE;
+    if (hb_event_check(env, why, whylen) != 0)
+        return HB_EVENT_MALFORMED;
+    if (!clock || clock->max_future_ms >= 0)
+        a = s_check_time(env->at_ms, clock, why, whylen);
+    if (a == HB_ANOMALY_NONE && env->body_case != HALLBUS__ENVELOPE__BODY__NOT_SET) {
+        const ProtobufCFieldDescriptor *bfd = protobuf_c_message_descriptor_get_field(
+            &hallbus__envelope__descriptor, env->body_case);
+        const ProtobufCMessage *body =
+            bfd ? *(ProtobufCMessage *const *)((const char *)env + bfd->offset) : NULL;
+        for (size_t i = 0; body && i < RULES_N && a == HB_ANOMALY_NONE; i++)
+            if (strcmp(s_rules[i].kind, bfd->name) == 0)
+                a = s_apply(&s_rules[i], body, why, whylen);
+    }
+    if (anomaly)
+        *anomaly = a;
+    return a == HB_ANOMALY_NONE ? HB_EVENT_VALID : HB_EVENT_ANOMALY;
+}
