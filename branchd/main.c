@@ -222,6 +222,9 @@ static void s_on_tick(uv_timer_t *t)
     branchd_t *d = t->data;
     static unsigned ticks;
     ticks++;
+    /* Folded log repeats are said when their window ends, not at the next
+     * record, which may come much later. */
+    hb_log_flush();
     uplink_tick(d->uplink);
     if (ticks % (1000 / TICK_MS) == 0)
         engine_tick(d->engine);

@@ -199,6 +199,9 @@ static void s_on_tick(uv_timer_t *t)
     hqd_t *hq = t->data;
     static unsigned ticks;
     ticks++;
+    /* Folded log repeats are said when their window ends, not at the next
+     * record, which may come much later. */
+    hb_log_flush();
     if (ticks % 60 == 0) {
         hb_store_reader_check(&hq->store.store);
         hq_alerting_prune(hq->alerting);
