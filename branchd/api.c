@@ -307,6 +307,13 @@ static void s_get_metrics(hb_http_req_t *req, void *arg)
     C("welcomes_total", "Welcome frames from HQ", st.welcomes);
     C("rejects_total", "frames HQ refused", st.rejects);
     C("link_losses_total", "times the link to HQ went down", st.link_losses);
+    C("auth_failures_total", "handshakes HQ refused (the key not enrolled or revoked)",
+      st.auth_failures);
+    G("link_blocked", "1 while HQ refuses this hall's batches (see /v1/status link.reason)",
+      st.blocked_code != 0);
+    G("link_refused", "1 while HQ refuses or has revoked this hall's key", st.refused || st.revoked);
+    G("clock_skew_seconds", "this hall's clock minus HQ's, as last measured",
+      st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
     G("waiting", "tickets waiting now", hb_hall_state_waiting(s));

@@ -56,6 +56,8 @@ struct uplink {
     int64_t blocked_wait_ms;   /* current doubling wait after refused batches */
     int64_t refused_wait_ms;   /* current doubling wait after a refused key */
     int64_t last_progress_ms;  /* monotonic: last ack that moved forward */
+    uint32_t hq_max_batch;     /* HQ's limits from its Welcome (0: not said) */
+    uint32_t hq_max_frame;
     bool skew_logged;          /* a skew beyond the warning level was logged */
     bool pumping;              /* s_pump is running: a reply read meanwhile must not re-enter it */
     uplink_stats_t stats;
@@ -435,11 +437,18 @@ static void s_pump_batches(uplink_t *up)
             return;
         size_t room = (size_t)(up->cfg.window - in_flight);
         size_t max = up->cfg.batch_max < room ? up->cfg.batch_max : room;
+        /* Never more than HQ takes: a batch it refuses as too large would
+         * stop the stream. */
+        if (up->hq_max_batch && max > up->hq_max_batch)
+            max = up->hq_max_batch;
+        size_t max_bytes = up->cfg.batch_bytes;
+        if (up->hq_max_frame && max_bytes > up->hq_max_frame / 2)
+            max_bytes = up->hq_max_frame / 2; /* room for the framing of each event */
         if (max > sizeof up->offsets / sizeof up->offsets[0])
             max = sizeof up->offsets / sizeof up->offsets[0];
         up->count = 0;
         up->scratch_len = 0;
-        int rc = outbox_read(up->outbox, up->next_send, max, up->cfg.batch_bytes, s_collect, up);
+        int rc = outbox_read(up->outbox, up->next_send, max, max_bytes, s_collect, up);
         if (rc == HB_ENOTFOUND) {
             /* HQ asks for events this hall already pruned: it can only have
              * lost them after acknowledging them. Nothing left to resend. */
@@ -479,6 +488,8 @@ static void s_on_welcome(uplink_t *up, const Hallbus__Welcome *w)
     uint64_t last = outbox_last_seq(up->outbox);
     up->stats.welcomes++;
     up->stats.hq_committed = w->committed_seq;
+    up->hq_max_batch = w->max_batch;
+    up->hq_max_frame = w->max_frame;
     s_note_clock(up, w->hq_time_ms, up->hello_sent_ms ? hb_mono_ms() - up->hello_sent_ms : 0);
     up->stats.refused = up->stats.revoked = false;
     up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;

@@ -149,6 +149,7 @@ static void s_send_welcome(frame_ctx_t *fc)
     w.hq_time_ms = hb_now_ms();
     w.max_batch = fc->ing->cfg.max_batch;
     w.heartbeat_ms = (uint32_t)fc->ing->cfg.heartbeat_ms;
+    w.max_frame = (uint32_t)fc->ing->cfg.max_frame;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_WELCOME;
     f.welcome = &w;

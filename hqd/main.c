@@ -44,8 +44,8 @@ static const hb_config_def_t s_defs[] = {
         "heartbeat interval asked of halls"),
     CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "10s", 1000, 3600000, false,
         "a hall silent this long is offline"),
-    CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 4096, HB_FRAME_MAX, false,
-        "larger frames are refused with a reason"),
+    CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 16384, HB_FRAME_MAX, false,
+        "larger frames are refused with a reason (told to halls, which size their batches to it)"),
     CFG("max_batch", HB_CONF_INT, max_batch, "1024", 1, 65536, false, "most events in one batch"),
     CFG("max_future", HB_CONF_DURATION, max_future_ms, "5m", 0, 86400000, false,
         "an event stamped this far ahead of HQ's clock is stored with a flag (as a hall's API "

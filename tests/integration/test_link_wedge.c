@@ -1,0 +1,761 @@
+/* A hall's link must never wedge silently. Each finding of the reliability
+ * review, with real processes on loopback:
+ * - the hall's API and HQ judge an event by the same rules: one table of
+ *   good and bad events is posted to a real branchd and sent over the wire
+ *   to a real hqd, and the two agree;
+ * - a hall whose clock says 1999 (faketime) keeps serving; HQ stores its
+ *   events with a flag and raises event_anomaly and clock_skew; after the
+ *   clock is fixed the stream is whole at HQ;
+ * - a key refused at the handshake is tried again by itself, and
+ *   re-enrolling it lets the hall in with nobody touching it;
+ * - removing a key cuts the hall off within a second;
+ * - a Hello of another protocol is refused as unsupported, and a resend
+ *   with other bytes than HQ stored is refused as a conflict, each with an
+ *   alert at HQ;
+ * - a hall whose batches HQ refuses shows "blocked" with HQ's reason and
+ *   the sequence, and keeps trying with a growing wait (against a stand-in
+ *   HQ on a real CURVE socket that refuses, then accepts). */
+#include "harness.h"
+
+#include "hallbus/cert.h"
+#include "hallbus/codec.h"
+#include "hallbus/digest.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t a, w;
+} world_t;
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "wedge");
+    hbt_hq_init(&w->hq, w->root);
+    hbt_hq_start(&w->hq);
+    hbt_hall_enroll(&w->hq, &w->a, "WEDGE-A");
+    hbt_hall_enroll(&w->hq, &w->w, "WEDGE-W"); /* spoken for by the raw client */
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_stop(&w->a, SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+/* ------------------------------------------------------------ helpers ---- */
+
+/* The wall clock in ms (hbt_now_ms is monotonic). */
+static int64_t s_wall_ms(void) { return (int64_t)time(NULL) * 1000; }
+
+static json_t *s_link(hbt_hall_t *hall)
+{
+    json_t *st = hbt_get(hall->http, "/v1/status");
+    if (!st)
+        return NULL;
+    json_t *l = json_incref(json_object_get(st, "link"));
+    json_decref(st);
+    return l;
+}
+
+static const char *s_str(const json_t *o, const char *name)
+{
+    const char *v = json_string_value(json_object_get(o, name));
+    return v ? v : "";
+}
+
+/* Waits until the hall's link is in `state`; returns its link object. */
+static json_t *s_wait_link(hbt_hall_t *hall, const char *state, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    json_t *l = NULL;
+    while (hbt_now_ms() < deadline) {
+        json_decref(l);
+        l = s_link(hall);
+        if (l && strcmp(s_str(l, "state"), state) == 0)
+            return l;
+        hbt_sleep_ms(50);
+    }
+    fail_msg("hall %s: link did not become '%s' in %d ms (now '%s', reason '%s')", hall->id,
+             state, timeout_ms, l ? s_str(l, "state") : "?", l ? s_str(l, "reason") : "");
+    return NULL;
+}
+
+/* The open alert of `kind` for `hall` at HQ, waiting up to `timeout_ms`;
+ * NULL when there is none by then. */
+static json_t *s_wait_alert(hbt_hq_t *hq, const char *hall, const char *kind, int timeout_ms)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/alerts?state=open&hall=%s&kind=%s", hall, kind);
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    do {
+        json_t *a = hbt_get(hq->http, path);
+        json_t *arr = json_object_get(a, "alerts");
+        if (json_array_size(arr) > 0) {
+            json_t *x = json_incref(json_array_get(arr, 0));
+            json_decref(a);
+            return x;
+        }
+        json_decref(a);
+        hbt_sleep_ms(100);
+    } while (hbt_now_ms() < deadline);
+    return NULL;
+}
+
+static json_t *s_hq_hall(hbt_hq_t *hq, const char *hall)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/%s", hall);
+    return hbt_get(hq->http, path);
+}
+
+static int64_t s_hq_last(hbt_hq_t *hq, const char *hall)
+{
+    json_t *h = s_hq_hall(hq, hall);
+    int64_t v = h ? hbt_int(h, "last_seq") : -1;
+    json_decref(h);
+    return v;
+}
+
+static int64_t s_denied(hbt_hq_t *hq)
+{
+    json_t *st = hbt_get(hq->http, "/v1/status");
+    int64_t v = hbt_int(json_object_get(st, "auth"), "denied");
+    json_decref(st);
+    return v;
+}
+
+static void s_key_path(hbt_hq_t *hq, const char *hall, char *out, size_t len)
+{
+    snprintf(out, len, "%s/halls/%s.key", hq->keys, hall);
+}
+
+/* How many lines of `log` hold `needle`. */
+static int s_log_count(const char *log, const char *needle)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void s_post_ok(hbt_hall_t *hall, const char *body)
+{
+    json_t *resp = NULL;
+    int status = hbt_http(hall->http, "POST", "/v1/events", body, &resp);
+    if (status != 200) {
+        char *dump = resp ? json_dumps(resp, 0) : NULL;
+        fail_msg("POST %s: %d %s", body, status, dump ? dump : "");
+    }
+    json_decref(resp);
+}
+
+/* ---------------------------------------------- one rule book, two sides */
+
+/* Sends one event over the wire as hall W, with sequence `seq`. Returns 1
+ * when HQ acknowledged it, 0 when HQ refused it. */
+static int s_wire_send(hbt_raw_t *raw, const json_t *ev, uint64_t seq)
+{
+    Hallbus__Envelope *env = NULL;
+    char err[256];
+    /* The codec's own checks with a clock that lets any time through: what
+     * HQ makes of the time is what is under test. */
+    assert_int_equal(hb_event_from_json(ev, s_wall_ms(), INT64_MAX / 4, &env, err, sizeof err), 0);
+    env->seq = seq;
+    uint8_t *bytes;
+    size_t len;
+    assert_int_equal(hb_envelope_pack(env, &bytes, &len), 0);
+    hb_envelope_free(env);
+    ProtobufCBinaryData item = {len, bytes};
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = 1;
+    b.events = &item;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    free(bytes);
+    for (;;) {
+        Hallbus__Frame *r = hbt_raw_recv(raw, 5000);
+        assert_non_null(r);
+        if (r->kind_case == HALLBUS__FRAME__KIND_ACK && r->ack->committed_seq >= seq) {
+            hb_frame_free(r);
+            return 1;
+        }
+        if (r->kind_case == HALLBUS__FRAME__KIND_REJECT) {
+            hb_frame_free(r);
+            return 0;
+        }
+        hb_frame_free(r);
+    }
+}
+
+/* The flag HQ stored event `seq` of hall W with ("" when none). */
+static void s_wire_flag(hbt_hq_t *hq, uint64_t seq, char *out, size_t len)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/halls/WEDGE-W/events?from=%llu&limit=1",
+             (unsigned long long)seq);
+    json_t *r = hbt_get(hq->http, path);
+    json_t *ev = json_array_get(json_object_get(r, "events"), 0);
+    assert_non_null(ev);
+    assert_int_equal(hbt_int(ev, "seq"), (int64_t)seq);
+    json_t *flag = json_object_get(ev, "flag");
+    snprintf(out, len, "%s", flag ? s_str(flag, "anomaly") : "");
+    json_decref(r);
+}
+
+static void test_rules_agree_hall_api_and_hq(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_start(&w->a);
+    char future[64], past[64];
+    time_t t = time(NULL) + 86400;
+    strftime(future, sizeof future, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    snprintf(past, sizeof past, "1999-12-31T23:59:00Z");
+    /* `hall`: what the hall's API answers; the wire must agree: 200 means
+     * stored without a flag, 400 means refused or stored with one. The
+     * anomaly names the flag HQ must give. */
+    char rows[16][256];
+    const char *anomaly[16];
+    int n = 0;
+#define ROW(flag, ...)                                                                             \
+    do {                                                                                           \
+        snprintf(rows[n], sizeof rows[n], __VA_ARGS__);                                            \
+        anomaly[n++] = flag;                                                                       \
+    } while (0)
+    ROW("", "{\"type\":\"ticket_issued\",\"ticket\":\"R1\",\"service\":\"A\"}");
+    ROW("", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":1500,\"currency\":\"CNY\"}");
+    ROW("", "{\"type\":\"satisfaction_scored\",\"score\":5}");
+    ROW("", "{\"type\":\"ticket_issued\",\"ticket\":\"R2\",\"service\":\"A\",\"at\":\"2001-01-01T00:00:00Z\"}");
+    ROW("out_of_range", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":-5}");
+    ROW("out_of_range", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":1000000000000001}");
+    ROW("format", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"currency\":\"eur\"}");
+    ROW("out_of_range", "{\"type\":\"satisfaction_scored\",\"score\":0}");
+    ROW("out_of_range", "{\"type\":\"satisfaction_scored\",\"score\":9}");
+    ROW("missing", "{\"type\":\"ticket_issued\",\"service\":\"A\"}");
+    ROW("missing", "{\"type\":\"counter_closed\"}");
+    ROW("time_before_2000", "{\"type\":\"ticket_issued\",\"ticket\":\"R3\",\"service\":\"A\",\"at\":\"%s\"}", past);
+    ROW("time_ahead", "{\"type\":\"ticket_issued\",\"ticket\":\"R4\",\"service\":\"A\",\"at\":\"%s\"}", future);
+    ROW("out_of_range", "{\"type\":\"complaint_opened\",\"complaint\":\"K1\",\"ack_due_ms\":-1}");
+#undef ROW
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    for (int i = 0; i < n; i++) {
+        json_t *resp = NULL;
+        int status = hbt_http(w->a.http, "POST", "/v1/events", rows[i], &resp);
+        const char *reason = s_str(resp, "reason");
+        bool hall_takes = status == 200;
+        if (status != 200 && status != 400)
+            fail_msg("%s: the hall answered %d", rows[i], status);
+        if (!hall_takes && !strstr(reason, "nothing was stored"))
+            fail_msg("%s: refused without saying so: %s", rows[i], reason);
+        json_error_t jerr;
+        json_t *ev = json_loads(rows[i], 0, &jerr);
+        assert_non_null(ev);
+        int acked = s_wire_send(raw, ev, (uint64_t)i + 1);
+        json_decref(ev);
+        /* A committed event is never refused: HQ stores each of these. */
+        if (!acked)
+            fail_msg("%s: HQ refused it (it must store it, flagged if need be)", rows[i]);
+        char flag[32];
+        s_wire_flag(&w->hq, (uint64_t)i + 1, flag, sizeof flag);
+        printf("  %-3s %-17s %s\n", hall_takes ? "200" : "400", flag[0] ? flag : "-", rows[i]);
+        if (hall_takes != (flag[0] == '\0'))
+            fail_msg("the two sides disagree on %s: hall %d (%s), HQ flag '%s'", rows[i], status,
+                     reason, flag);
+        if (strcmp(flag, anomaly[i]) != 0)
+            fail_msg("%s: HQ flagged '%s', expected '%s'", rows[i], flag, anomaly[i]);
+        json_decref(resp);
+    }
+    hbt_raw_close(&raw);
+    /* HQ counts what it flagged, and says so with an alert. */
+    json_t *h = s_hq_hall(&w->hq, "WEDGE-W");
+    assert_int_equal(hbt_int(h, "anomalies"), 10);
+    json_decref(h);
+    json_t *al = s_wait_alert(&w->hq, "WEDGE-W", "event_anomaly", 5000);
+    assert_non_null(al);
+    assert_int_equal(hbt_int(al, "value"), 10);
+    json_decref(al);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+}
+
+/* ------------------------------------------------ a clock stuck in 1999 */
+
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+static void test_hall_clock_in_1999_stream_stays_whole(void **state)
+{
+    world_t *w = *state;
+    if (access(FAKETIME_LIB, R_OK) != 0)
+        fail_msg("%s is missing: install Debian's faketime (deploy/install-deps.sh does)",
+                 FAKETIME_LIB);
+    hbt_hall_set_engine(&w->a, HBT_POLICY_ALWAYS_OPEN, NULL);
+    /* A dead clock battery before time sync: the hall boots in 1999. Only
+     * the wall clock is wrong; timers run on the monotonic one. */
+    setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+    setenv("FAKETIME", "@1999-12-31 10:00:00", 1);
+    setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+    setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1:verify_asan_link_order=0", 1);
+    hbt_hall_start(&w->a);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME");
+    json_t *st = hbt_get(w->a.http, "/v1/status");
+    json_decref(st);
+    /* Customers are served all the same: the engine's events carry the
+     * hall's clock. A device that sends a 1999 time itself is refused. */
+    json_t *t = NULL;
+    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/tickets", "{\"service\":\"A\"}", &t), 201);
+    json_decref(t);
+    s_post_ok(&w->a, "{\"type\":\"device_status\",\"device\":\"kiosk-1\",\"kind\":\"kiosk\","
+                     "\"state\":\"ok\"}");
+    json_t *resp = NULL;
+    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events",
+                              "{\"type\":\"ticket_issued\",\"ticket\":\"X1\",\"service\":\"A\","
+                              "\"at\":\"1999-12-31T10:00:00Z\"}",
+                              &resp),
+                     400);
+    assert_non_null(strstr(s_str(resp, "reason"), "at is 1999-12-31"));
+    json_decref(resp);
+    /* HQ stores every one of them (flagged), so nothing queues behind. */
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 15000));
+    int64_t last_1999 = s_hq_last(&w->hq, "WEDGE-A");
+    assert_true(last_1999 >= 3); /* day_started, ticket_issued, device_status */
+    json_t *h = s_hq_hall(&w->hq, "WEDGE-A");
+    assert_int_equal(hbt_int(h, "anomalies"), last_1999);
+    json_t *link = json_object_get(h, "link");
+    assert_true(json_integer_value(json_object_get(link, "clock_skew_ms")) < -800000000000LL);
+    json_decref(h);
+    json_t *al = s_wait_alert(&w->hq, "WEDGE-A", "event_anomaly", 5000);
+    assert_non_null(al);
+    assert_non_null(strstr(s_str(al, "detail"), "before 2000"));
+    json_decref(al);
+    al = s_wait_alert(&w->hq, "WEDGE-A", "clock_skew", 5000);
+    assert_non_null(al);
+    assert_non_null(strstr(s_str(al, "detail"), "behind"));
+    json_decref(al);
+    /* The hall sees the skew too. */
+    json_t *hl = s_link(&w->a);
+    assert_true(json_integer_value(json_object_get(hl, "clock_skew_ms")) < -800000000000LL);
+    assert_string_equal(s_str(hl, "state"), "connected");
+    json_decref(hl);
+
+    /* The clock is fixed (time sync came): the hall goes on, whole. */
+    hbt_hall_stop(&w->a, SIGTERM);
+    hbt_hall_start(&w->a);
+    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/tickets", "{\"service\":\"A\"}", &t), 201);
+    json_decref(t);
+    hbt_hall_post(&w->a, 50, 9);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 15000));
+    hbt_assert_synced(&w->hq, &w->a);
+    assert_true(s_hq_last(&w->hq, "WEDGE-A") > last_1999 + 50);
+    h = s_hq_hall(&w->hq, "WEDGE-A");
+    assert_int_equal(hbt_int(h, "anomalies"), last_1999); /* nothing new flagged */
+    json_decref(h);
+    /* The skew alert clears once the hall's clock agrees; the flags stay. */
+    int64_t deadline = hbt_now_ms() + 8000;
+    while ((al = s_wait_alert(&w->hq, "WEDGE-A", "clock_skew", 0)) && hbt_now_ms() < deadline) {
+        json_decref(al);
+        hbt_sleep_ms(200);
+    }
+    assert_null(al);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/WEDGE-A/events?from=1&limit=1");
+    json_t *evs = hbt_get(w->hq.http, path);
+    json_t *first = json_array_get(json_object_get(evs, "events"), 0);
+    assert_string_equal(s_str(json_object_get(first, "flag"), "anomaly"), "time_before_2000");
+    json_decref(evs);
+}
+
+/* ------------------------------------------- refused keys, revocation */
+
+static void test_refused_key_retried_until_enrolled(void **state)
+{
+    world_t *w = *state;
+    char key[512], aside[600];
+    s_key_path(&w->hq, "WEDGE-A", key, sizeof key);
+    snprintf(aside, sizeof aside, "%s.aside", key);
+    /* The hall starts before head office enrolled its key. */
+    assert_int_equal(rename(key, aside), 0);
+    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "--refused_retry_max");
+    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "2s");
+    hbt_hall_start(&w->a);
+    int64_t denied0 = s_denied(&w->hq);
+    json_t *l = s_wait_link(&w->a, "refused", 10000);
+    assert_non_null(strstr(s_str(l, "reason"), "not enrolled"));
+    assert_true(json_is_string(json_object_get(l, "since")));
+    json_decref(l);
+    hbt_hall_post(&w->a, 20, 1); /* the hall still takes customers */
+    /* It keeps trying by itself: more refusals arrive at HQ over time,
+     * each one a new socket. */
+    hbt_sleep_ms(5000);
+    int64_t denied1 = s_denied(&w->hq);
+    printf("  refused handshakes while not enrolled: %lld in 5 s\n",
+           (long long)(denied1 - denied0));
+    assert_true(denied1 - denied0 >= 2);
+    l = s_link(&w->a);
+    assert_true(hbt_int(l, "socket_reopens") >= 2);
+    json_decref(l);
+    /* Logged when it began, not on every try. */
+    char log[400];
+    snprintf(log, sizeof log, "%s/branchd.log", w->a.dir);
+    assert_int_equal(s_log_count(log, "uplink: refused:"), 1);
+    /* Head office enrols it: the hall comes in with nobody touching it. */
+    int64_t t0 = hbt_now_ms();
+    assert_int_equal(rename(aside, key), 0);
+    l = s_wait_link(&w->a, "connected", 10000);
+    printf("  connected %lld ms after enrolment\n", (long long)(hbt_now_ms() - t0));
+    json_decref(l);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    hbt_assert_synced(&w->hq, &w->a);
+}
+
+static void test_revocation_cuts_within_a_second(void **state)
+{
+    world_t *w = *state;
+    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "--refused_retry_max");
+    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "2s");
+    hbt_hall_start(&w->a);
+    hbt_hall_post(&w->a, 100, 1);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    int64_t before = s_hq_last(&w->hq, "WEDGE-A");
+    char key[512], aside[600];
+    s_key_path(&w->hq, "WEDGE-A", key, sizeof key);
+    snprintf(aside, sizeof aside, "%s.aside", key);
+    assert_int_equal(rename(key, aside), 0);
+    int64_t t0 = hbt_now_ms();
+    hbt_sleep_ms(1000);
+    /* From here on nothing of this hall is stored or acknowledged. */
+    hbt_hall_post(&w->a, 50, 2);
+    json_t *l = s_wait_link(&w->a, "revoked", 5000);
+    printf("  the hall shows revoked %lld ms after its key was removed\n",
+           (long long)(hbt_now_ms() - t0));
+    assert_non_null(strstr(s_str(l, "reason"), "revoked"));
+    json_decref(l);
+    hbt_sleep_ms(1500);
+    assert_int_equal(s_hq_last(&w->hq, "WEDGE-A"), before);
+    json_t *st = hbt_get(w->a.http, "/v1/status");
+    assert_int_equal(hbt_int(st, "acked_seq"), before);
+    assert_int_equal(hbt_int(st, "backlog"), hbt_int(st, "last_seq") - before);
+    json_decref(st);
+    json_t *h = s_hq_hall(&w->hq, "WEDGE-A");
+    assert_string_equal(s_str(json_object_get(h, "link"), "state"), "revoked");
+    assert_false(json_is_true(json_object_get(h, "online")));
+    json_decref(h);
+    /* Enrolled again (the key restored from backup): in by itself, and
+     * every event held meanwhile arrives. */
+    assert_int_equal(rename(aside, key), 0);
+    l = s_wait_link(&w->a, "connected", 10000);
+    json_decref(l);
+    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    hbt_assert_synced(&w->hq, &w->a);
+}
+
+/* ------------------------------------------------ protocol and conflict */
+
+static void test_unknown_protocol_refused_and_alerted(void **state)
+{
+    world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
+    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+    hello.protocol = 999;
+    hello.software = "branchd 9.9";
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+    f.hello = &hello;
+    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    Hallbus__Frame *r = hbt_raw_recv(raw, 5000);
+    assert_non_null(r);
+    assert_int_equal(r->kind_case, HALLBUS__FRAME__KIND_REJECT);
+    assert_int_equal(r->reject->code, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED);
+    assert_non_null(strstr(r->reject->reason, "999"));
+    hb_frame_free(r);
+    json_t *al = s_wait_alert(&w->hq, "WEDGE-W", "hall_blocked", 5000);
+    assert_non_null(al);
+    assert_non_null(strstr(s_str(al, "detail"), "protocol version 999"));
+    json_decref(al);
+    /* Speaking version 1 with a batch stored clears it. */
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    assert_int_equal(hbt_raw_send_batch(raw, 1, 3), 0);
+    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    assert_non_null(ack);
+    hb_frame_free(ack);
+    int64_t deadline = hbt_now_ms() + 5000;
+    while ((al = s_wait_alert(&w->hq, "WEDGE-W", "hall_blocked", 0)) && hbt_now_ms() < deadline) {
+        json_decref(al);
+        hbt_sleep_ms(100);
+    }
+    assert_null(al);
+    hbt_raw_close(&raw);
+}
+
+static void test_conflicting_resend_refused_and_alerted(void **state)
+{
+    world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    assert_int_equal(hbt_raw_send_batch(raw, 1, 7), 0);
+    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    assert_non_null(ack);
+    assert_int_equal(ack->ack->committed_seq, 7);
+    hb_frame_free(ack);
+    json_t *h = s_hq_hall(&w->hq, "WEDGE-W");
+    char digest[80];
+    snprintf(digest, sizeof digest, "%s", s_str(h, "stream_digest"));
+    json_decref(h);
+    /* The same resend is a plain duplicate: acknowledged. */
+    assert_int_equal(hbt_raw_send_batch(raw, 4, 4), 0);
+    ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    assert_non_null(ack);
+    hb_frame_free(ack);
+    /* 4..7 again with other content: never acknowledged. */
+    ProtobufCBinaryData items[4];
+    for (int i = 0; i < 4; i++) {
+        Hallbus__TicketIssued t = HALLBUS__TICKET_ISSUED__INIT;
+        char id[16];
+        snprintf(id, sizeof id, "OTHER%d", i);
+        t.ticket = id;
+        t.service = "B";
+        Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
+        env.seq = 4 + (uint64_t)i;
+        env.at_ms = s_wall_ms();
+        env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
+        env.ticket_issued = &t;
+        assert_int_equal(hb_envelope_pack(&env, &items[i].data, &items[i].len), 0);
+    }
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = 4;
+    b.events = items;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    for (int i = 0; i < 4; i++)
+        free(items[i].data);
+    Hallbus__Frame *r = hbt_raw_recv(raw, 5000);
+    assert_non_null(r);
+    if (r->kind_case != HALLBUS__FRAME__KIND_REJECT)
+        fail_msg("a resend with other bytes got frame kind %d, not a refusal", (int)r->kind_case);
+    assert_int_equal(r->reject->code, HALLBUS__REJECT_CODE__REJECT_CODE_CONFLICT);
+    assert_int_equal(r->reject->seq, 4);
+    hb_frame_free(r);
+    json_t *al = s_wait_alert(&w->hq, "WEDGE-W", "stream_conflict", 5000);
+    assert_non_null(al);
+    assert_int_equal(hbt_int(al, "value"), 4);
+    json_decref(al);
+    h = s_hq_hall(&w->hq, "WEDGE-W");
+    assert_string_equal(s_str(h, "stream_digest"), digest);
+    assert_int_equal(hbt_int(h, "last_seq"), 7);
+    json_decref(h);
+    hbt_raw_close(&raw);
+}
+
+/* ----------------------------------------- blocked, against a stand-in HQ */
+
+typedef struct standin {
+    void *ctx, *sock;
+} standin_t;
+
+static void s_standin_start(standin_t *s, hbt_hq_t *hq, const char *endpoint)
+{
+    char path[512], err[256];
+    hb_cert_t cert;
+    snprintf(path, sizeof path, "%s/hq.key", hq->keys);
+    if (hb_cert_load(path, &cert, err, sizeof err) != 0)
+        fail_msg("%s: %s", path, err);
+    s->ctx = zmq_ctx_new();
+    s->sock = zmq_socket(s->ctx, ZMQ_ROUTER);
+    int one = 1, linger = 0;
+    zmq_setsockopt(s->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, cert.secret_key, 40);
+    zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(s->sock, endpoint), 0);
+}
+
+static void s_standin_stop(standin_t *s)
+{
+    zmq_close(s->sock);
+    zmq_ctx_term(s->ctx);
+}
+
+/* Receives one frame from the hall (NULL on timeout); its routing id in
+ * `rid`. */
+static Hallbus__Frame *s_standin_recv(standin_t *s, zmq_msg_t *rid, int timeout_ms)
+{
+    zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_init(rid);
+    zmq_msg_recv(rid, s->sock, 0);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, s->sock, 0);
+    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    return f;
+}
+
+static void s_standin_send(standin_t *s, zmq_msg_t *rid, const Hallbus__Frame *f)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hb_frame_pack(f, &buf, &len), 0);
+    zmq_send(s->sock, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE);
+    zmq_send(s->sock, buf, len, 0);
+    free(buf);
+}
+
+static void test_blocked_link_shown_and_retried(void **state)
+{
+    world_t *w = *state;
+    /* The hall talks to a stand-in HQ with HQ's key that refuses its
+     * batches, as an HQ would an event it cannot decode. */
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", hbt_free_port());
+    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "%s", endpoint);
+    standin_t si;
+    s_standin_start(&si, &w->hq, endpoint);
+    hbt_hall_start(&w->a);
+    hbt_hall_post(&w->a, 5, 1);
+    int batches = 0, welcomed = 0;
+    int64_t first_batch = 0, last_batch = 0, t_end = hbt_now_ms() + 6000;
+    int64_t gaps[32];
+    int n_gaps = 0;
+    while (hbt_now_ms() < t_end) {
+        zmq_msg_t rid;
+        Hallbus__Frame *f = s_standin_recv(&si, &rid, 200);
+        if (!f)
+            continue;
+        Hallbus__Frame out = HALLBUS__FRAME__INIT;
+        Hallbus__Welcome wl = HALLBUS__WELCOME__INIT;
+        Hallbus__Reject rej = HALLBUS__REJECT__INIT;
+        Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
+        if (f->kind_case == HALLBUS__FRAME__KIND_HELLO) {
+            wl.hq_time_ms = s_wall_ms();
+            wl.max_batch = 100;
+            out.kind_case = HALLBUS__FRAME__KIND_WELCOME;
+            out.welcome = &wl;
+            welcomed++;
+        } else if (f->kind_case == HALLBUS__FRAME__KIND_BATCH) {
+            int64_t now = hbt_now_ms();
+            if (batches++ == 0)
+                first_batch = now;
+            else if (n_gaps < 32)
+                gaps[n_gaps++] = now - last_batch;
+            last_batch = now;
+            rej.code = HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD;
+            rej.seq = 1;
+            rej.reason = "event 1: ticket of ticket_issued is not valid UTF-8";
+            out.kind_case = HALLBUS__FRAME__KIND_REJECT;
+            out.reject = &rej;
+        } else {
+            hb.sent_at_ms = s_wall_ms();
+            out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
+            out.heartbeat = &hb;
+        }
+        s_standin_send(&si, &rid, &out);
+        zmq_msg_close(&rid);
+        hb_frame_free(f);
+    }
+    (void)first_batch;
+    json_t *l = s_wait_link(&w->a, "blocked", 1000);
+    assert_int_equal(hbt_int(l, "seq"), 1);
+    assert_non_null(strstr(s_str(l, "reason"), "not valid UTF-8"));
+    assert_non_null(strstr(s_str(l, "reason"), "HQ refuses event 1"));
+    json_decref(l);
+    json_t *st = hbt_get(w->a.http, "/v1/status");
+    assert_false(json_is_true(json_object_get(st, "connected")) &&
+                 hbt_int(st, "backlog") == 0);
+    json_decref(st);
+    /* Tried again, with a growing wait rather than once a second for ever. */
+    printf("  %d batches refused in 6 s; waits between tries:", batches);
+    for (int i = 0; i < n_gaps; i++)
+        printf(" %lld", (long long)gaps[i]);
+    printf(" ms\n");
+    assert_true(batches >= 3);
+    assert_true(n_gaps >= 2 && gaps[n_gaps - 1] > gaps[0]);
+    /* HQ takes the batch now: the stream moves and the block is over. */
+    t_end = hbt_now_ms() + 15000;
+    bool acked = false;
+    while (hbt_now_ms() < t_end && !acked) {
+        zmq_msg_t rid;
+        Hallbus__Frame *f = s_standin_recv(&si, &rid, 200);
+        if (!f)
+            continue;
+        Hallbus__Frame out = HALLBUS__FRAME__INIT;
+        Hallbus__Ack ak = HALLBUS__ACK__INIT;
+        Hallbus__Welcome wl = HALLBUS__WELCOME__INIT;
+        if (f->kind_case == HALLBUS__FRAME__KIND_BATCH) {
+            const Hallbus__EventBatch *b = f->batch;
+            Hallbus__Envelope *e = hb_envelope_unpack(b->events[b->n_events - 1].data,
+                                                      b->events[b->n_events - 1].len);
+            ak.committed_seq = e->seq;
+            hb_envelope_free(e);
+            out.kind_case = HALLBUS__FRAME__KIND_ACK;
+            out.ack = &ak;
+            acked = true;
+        } else if (f->kind_case == HALLBUS__FRAME__KIND_HELLO) {
+            wl.hq_time_ms = s_wall_ms();
+            out.kind_case = HALLBUS__FRAME__KIND_WELCOME;
+            out.welcome = &wl;
+        } else {
+            zmq_msg_close(&rid);
+            hb_frame_free(f);
+            continue;
+        }
+        s_standin_send(&si, &rid, &out);
+        zmq_msg_close(&rid);
+        hb_frame_free(f);
+    }
+    assert_true(acked);
+    l = s_wait_link(&w->a, "connected", 3000);
+    assert_true(json_is_null(json_object_get(l, "reason")));
+    json_decref(l);
+    hbt_hall_stop(&w->a, SIGTERM);
+    s_standin_stop(&si);
+    (void)welcomed;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rules_agree_hall_api_and_hq, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hall_clock_in_1999_stream_stays_whole, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_key_retried_until_enrolled, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_revocation_cuts_within_a_second, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_protocol_refused_and_alerted, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_conflicting_resend_refused_and_alerted, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_link_shown_and_retried, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
