@@ -3,7 +3,7 @@
  * client and by raw sockets, plus a canned raw server for client parsing.
  * The connection limits are tested with real sockets too: a flood from one
  * loopback address (all of 127/8 is loopback on Linux) while another one
- * asks for a page.
+ * asks for a page, and clients that stall mid-request or sit idle.
  *
  * Every test ends by destroying the server and asserting uv_loop_close() == 0,
  * so a leaked handle anywhere in the server fails the test that leaked it. */
@@ -252,6 +252,16 @@ static int s_setup_with(void **state, const char *host_port, const hb_http_limit
 }
 
 static int setup(void **state) { return s_setup_with(state, "127.0.0.1:0", NULL); }
+
+#define SHORT_TIMEOUT_MS 500
+
+/* Half a second to receive a request, to see the timeout act. */
+static int setup_short_timeout(void **state)
+{
+    hb_http_limits_t l = hb_http_limits_default();
+    l.header_timeout_ms = SHORT_TIMEOUT_MS;
+    return s_setup_with(state, "127.0.0.1:0", &l);
+}
 
 /* The default caps, with a timeout long enough that no idle connection of a
  * flood is closed by it while the test counts, however slow the machine. */
@@ -1191,6 +1201,155 @@ static void test_mapped_addresses_count_apart(void **state)
     s_close_all(b, 2);
 }
 
+/* Waits up to `ms` for the server to close `fd`, reading whatever it sends
+ * meanwhile into nothing; and writes one byte of `trickle` (if any) every
+ * `every_ms`. Returns the time it took in ms, or -1 if it stayed open. */
+static double s_time_until_closed(int fd, const char *trickle, int every_ms, int ms)
+{
+    double t0 = s_now_ms(), next = t0 + every_ms;
+    size_t sent = 0;
+    for (;;) {
+        double now = s_now_ms();
+        if (now - t0 > ms)
+            return -1;
+        if (trickle && trickle[sent] && now >= next) {
+            if (send(fd, trickle + sent, 1, MSG_NOSIGNAL) != 1)
+                return s_now_ms() - t0;
+            sent++;
+            next += every_ms;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+        if (poll(&p, 1, 10) > 0) {
+            char buf[256];
+            ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (got > 0)
+                fail_msg("the server answered a request it never got whole: %.*s", (int)got, buf);
+            if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+                return s_now_ms() - t0;
+        }
+    }
+}
+
+/* Closed the timeout after the server started waiting: a little late is
+ * fine (timers, a busy machine), early is not. */
+static void s_assert_timed_out(const char *what, double ms)
+{
+    printf("%s: closed after %.0f ms (header timeout %d ms)\n", what, ms, SHORT_TIMEOUT_MS);
+    if (ms < 0)
+        fail_msg("%s: still open %d ms later", what, 6 * SHORT_TIMEOUT_MS);
+    assert_true(ms >= SHORT_TIMEOUT_MS - 20);
+    assert_true(ms < 4 * SHORT_TIMEOUT_MS);
+}
+
+/* A client sending half a request head, a byte every 50 ms, is closed when
+ * the timeout runs out: the bytes do not extend it. */
+static void test_header_timeout_trickle(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = s_raw_connect(fx->port);
+    const char *half = "GET /v1/echo HTTP/1.1\r\nHost: x\r\n";
+    s_raw_send(fd, half, strlen(half));
+    static char trickle[200];
+    memset(trickle, 'a', sizeof trickle - 1);
+    memcpy(trickle, "X-Slow: ", 8);
+    double ms = s_time_until_closed(fd, trickle, 50, 6 * SHORT_TIMEOUT_MS);
+    close(fd);
+    s_assert_timed_out("half a request head, trickled", ms);
+    stats_seen_t st = s_stats(fx);
+    assert_int_equal(st.closed_by_timeout, 1);
+}
+
+/* An idle keep-alive connection is closed the timeout after its last
+ * answer; one its client closes first is not counted as timed out. */
+static void test_idle_keep_alive_timeout(void **state)
+{
+    fixture_t *fx = *state;
+    const char *req = "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[16384];
+    size_t n = 0;
+    raw_resp_t r;
+
+    int fd = s_raw_connect(fx->port);
+    s_raw_send(fd, req, strlen(req));
+    assert_int_equal(s_raw_read(fd, buf, &n, &r), 0);
+    assert_int_equal(r.status, 200);
+    close(fd);
+    stats_seen_t st = {0};
+    for (int i = 0; i < 200; i++) {
+        st = s_stats(fx);
+        if (st.conns_open == 1) /* the stats request alone */
+            break;
+        usleep(5000);
+    }
+    assert_int_equal(st.conns_open, 1);
+    assert_int_equal(st.closed_by_timeout, 0);
+
+    n = 0;
+    fd = s_raw_connect(fx->port);
+    for (int i = 0; i < 2; i++) {
+        /* Half the timeout between requests: in use, so kept. */
+        if (i > 0)
+            usleep(SHORT_TIMEOUT_MS / 2 * 1000);
+        s_raw_send(fd, req, strlen(req));
+        assert_int_equal(s_raw_read(fd, buf, &n, &r), 0);
+        assert_int_equal(r.status, 200);
+    }
+    double ms = s_time_until_closed(fd, NULL, 0, 6 * SHORT_TIMEOUT_MS);
+    close(fd);
+    s_assert_timed_out("idle keep-alive", ms);
+    st = s_stats(fx);
+    assert_int_equal(st.closed_by_timeout, 1);
+}
+
+#define SILENT_CONNS 20
+
+/* Connections that never send a byte are closed the timeout after they were
+ * accepted, all of them and each counted, whatever their address. */
+static void test_silent_connections_timeout(void **state)
+{
+    fixture_t *fx = *state;
+    int fds[SILENT_CONNS];
+    double t0 = s_now_ms();
+    s_open_from("127.0.0.5", fx->port, fds, SILENT_CONNS / 2);
+    s_open_from("127.0.0.6", fx->port, fds + SILENT_CONNS / 2, SILENT_CONNS / 2);
+    size_t closed = s_reap_closed(fds, SILENT_CONNS, SILENT_CONNS, 6 * SHORT_TIMEOUT_MS);
+    double ms = s_now_ms() - t0;
+    s_close_all(fds, SILENT_CONNS);
+    assert_int_equal(closed, SILENT_CONNS);
+    s_assert_timed_out("silent connections, the last of them", ms);
+    stats_seen_t st = s_stats(fx);
+    assert_int_equal(st.closed_by_timeout, SILENT_CONNS);
+    assert_int_equal(st.conns_open, 1);
+}
+
+/* A stream is an answer being sent, not a request being awaited: it outlives
+ * the header timeout many times over. */
+static void test_stream_outlives_header_timeout(void **state)
+{
+    fixture_t *fx = *state;
+    s_streams_closed = 0;
+    int fd = s_raw_connect(fx->port);
+    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    s_raw_send(fd, req, strlen(req));
+    char buf[8192];
+    size_t n = 0;
+    assert_true(s_read_until(fd, buf, sizeof buf, &n, "data: 2"));
+    usleep(4 * SHORT_TIMEOUT_MS * 1000);
+    int status;
+    json_t *o = s_call(fx, "POST", "/v1/poke", "{}", &status);
+    assert_int_equal(status, 200);
+    assert_int_equal(json_integer_value(json_object_get(o, "rc")), 0);
+    json_decref(o);
+    assert_true(s_read_until(fd, buf, sizeof buf, &n, ": ping"));
+    printf("stream: still open and written to after %d ms (header timeout %d ms)\n",
+           4 * SHORT_TIMEOUT_MS, SHORT_TIMEOUT_MS);
+    assert_int_equal(__atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST), 0);
+    stats_seen_t st = s_stats(fx);
+    assert_int_equal(st.streams_open, 1);
+    assert_int_equal(st.closed_by_timeout, 0);
+    close(fd);
+}
+
 static void test_limits_refused(void **state)
 {
     (void)state;
@@ -1621,6 +1780,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_addresses_come_and_go, setup_one_per_address,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mapped_addresses_count_apart, setup_dual_stack,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_header_timeout_trickle, setup_short_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_keep_alive_timeout, setup_short_timeout,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_silent_connections_timeout, setup_short_timeout,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stream_outlives_header_timeout, setup_short_timeout,
                                         teardown),
         cmocka_unit_test(test_limits_refused),
         cmocka_unit_test(test_address_groups),
