@@ -10,7 +10,10 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
+
+struct sockaddr;
 
 typedef struct hb_http hb_http_t;
 
@@ -50,6 +53,79 @@ int hb_http_route(hb_http_t *http, const char *method, const char *prefix,
                   hb_http_handler_fn fn, void *arg);
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
+
+/* ---- connection limits
+ *
+ * What one client may hold, so that one address cannot lock everyone else
+ * out. A connection is counted under its client's address group: an IPv4
+ * address (/32; an IPv4-mapped IPv6 address counts as its IPv4 address) or
+ * an IPv6 /64 prefix, the block one host or one home is usually given.
+ *
+ * - max_conns bounds the connections open at once, all clients together;
+ *   past it a new connection is closed at once.
+ * - max_per_address bounds the connections one address group holds; past it
+ *   that group's new connections are closed at once, and nobody else's are.
+ *   Behind a reverse proxy every client shares the proxy's address: there,
+ *   set it to max_conns.
+ * - header_timeout_ms bounds how long the server waits for a request, from
+ *   the moment it starts waiting (a new connection, or the end of the
+ *   previous answer on a keep-alive one) until the request head and body
+ *   have arrived. Bytes trickling in do not extend it; an idle keep-alive
+ *   connection is closed when it runs out. Answers being sent, streams
+ *   included, are not bounded by it.
+ *
+ * A refused connection is counted (hb_http_get_stats) and logged once per
+ * kind, never once per connection. */
+typedef struct hb_http_limits {
+    size_t max_conns;          /* 1 .. HB_HTTP_MAX_CONNS_CEILING */
+    size_t max_per_address;    /* 1 .. max_conns */
+    int64_t header_timeout_ms; /* HB_HTTP_HEADER_TIMEOUT_MS_MIN .. _MAX */
+} hb_http_limits_t;
+
+#define HB_HTTP_MAX_CONNS_DEFAULT 4096
+#define HB_HTTP_MAX_PER_ADDRESS_DEFAULT 256
+#define HB_HTTP_HEADER_TIMEOUT_MS_DEFAULT 10000
+/* Bounds on what hb_http_set_limits accepts: past them a value is a mistake
+ * (a daemon of ours has no use for more than 65,536 connections, and the
+ * table that counts them is sized from max_conns). */
+#define HB_HTTP_MAX_CONNS_CEILING 65536
+#define HB_HTTP_HEADER_TIMEOUT_MS_MIN 10
+#define HB_HTTP_HEADER_TIMEOUT_MS_MAX 600000
+
+/* The limits a server starts with: 4096 connections, 256 per address group,
+ * 10 s to receive a request. */
+hb_http_limits_t hb_http_limits_default(void);
+/* Replaces the server's limits (copied). HB_EINVAL when a value is out of its
+ * bounds above or an argument is NULL, HB_ENOMEM when the table counting
+ * addresses cannot be resized; the old limits stay then. Connections already
+ * open are kept even when a lower cap now counts them over it; a waiting
+ * connection keeps its old deadline at most (a shorter header timeout
+ * applies fully to waits that start afterwards). Call on the loop's thread,
+ * best right after hb_http_new. */
+int hb_http_set_limits(hb_http_t *http, const hb_http_limits_t *limits);
+/* Copies the limits in force into `out`. */
+void hb_http_get_limits(const hb_http_t *http, hb_http_limits_t *out);
+
+/* Counters since the server started, for /v1/status and /metrics. */
+typedef struct hb_http_stats {
+    size_t conns_open;            /* connections open now, streams included */
+    size_t streams_open;          /* streamed answers open now */
+    size_t addresses_open;        /* address groups holding a connection now */
+    uint64_t refused_per_address; /* closed at accept: their group held max_per_address */
+    uint64_t refused_max_conns;   /* closed at accept: max_conns were open */
+    uint64_t closed_by_timeout;   /* closed waiting for a request past header_timeout_ms */
+} hb_http_stats_t;
+
+/* Copies the counters into `out` (zeros for a NULL server). Call on the
+ * loop's thread. */
+void hb_http_get_stats(const hb_http_t *http, hb_http_stats_t *out);
+
+/* Writes the address group that `sa` (AF_INET or AF_INET6) is counted under,
+ * as the server names it in its logs: "192.0.2.7" for IPv4 and IPv4-mapped
+ * addresses, "2001:db8:1:2::/64" for IPv6. 0, HB_EINVAL (another family),
+ * HB_ETOOBIG (`out` too small; 64 bytes always suffice). */
+int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen);
+
 /* Stops listening, ends every stream, and closes connections (idle
  * keep-alive ones at once, busy ones after their answer); frees `*http` once its libuv handles are
  * closed, and sets it NULL. Idempotent; may be called from a handler. Run the
