@@ -167,6 +167,7 @@ static void s_get_status(hb_http_req_t *req, void *arg)
         json_object_set_new(link, "last_conflict",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)st.conflict_seq, "at",
                                       s_time_json(st.conflict_ms)));
+    json_object_set_new(body, "http", hb_http_stats_json(d->http));
     applier_stats_t as;
     applier_get_stats(d->applier, &as);
     json_object_set_new(body, "downlink",
@@ -324,6 +325,7 @@ static void s_get_metrics(hb_http_req_t *req, void *arg)
       applier_policy_version(d->applier));
     G("calendar_version", "the campaign calendar version in force", applier_calendar_version(d->applier));
     C("downlink_refused_total", "documents from HQ refused", as.refused);
+    hb_http_stats_metrics(d->http, "hallbus_hall_", &m);
 #undef G
 #undef C
     hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",

@@ -36,6 +36,9 @@ typedef struct branchd_config {
     uint64_t map_size;
     uint64_t map_max;
     uint64_t max_body;
+    int64_t http_max_conns;
+    int64_t http_max_per_address;
+    int64_t http_header_timeout_ms;
     int64_t max_events_per_post;
     int64_t max_future_ms;
     char *services;

@@ -60,6 +60,14 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the local API"),
+    CFG("http_max_conns", HB_CONF_INT, http_max_conns, "1024", 16, 65536, false,
+        "HTTP connections open at once, at most (past it new ones are closed)"),
+    CFG("http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1, 65536, false,
+        "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
+        "it to http_max_conns"),
+    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000,
+        false, "a connection must send a whole request within this, and may idle this long "
+        "between requests"),
     CFG("max_events_per_post", HB_CONF_INT, max_events_per_post, "1000", 1, 100000, false,
         "most events in one POST /v1/events"),
     CFG("max_future", HB_CONF_DURATION, max_future_ms, "5m", 0, 86400000, false,
@@ -352,6 +360,14 @@ int main(int argc, char **argv)
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
         return 1;
     d->http = hb_http_new(d->loop, d->cfg.http, (size_t)d->cfg.max_body);
+    hb_http_limits_t limits = {.max_conns = (size_t)d->cfg.http_max_conns,
+                               .max_per_address = (size_t)d->cfg.http_max_per_address,
+                               .header_timeout_ms = d->cfg.http_header_timeout_ms};
+    if (d->http && hb_http_set_limits(d->http, &limits) != 0) {
+        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
+                 (long long)limits.max_per_address, (long long)limits.max_conns);
+        return 2;
+    }
     if (!d->http || branchd_api_register(d) != 0) {
         hb_error("cannot serve the local API on %s", d->cfg.http);
         return 1;

@@ -10,6 +10,7 @@
 #include "hallbus/http.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/metrics.h"
 
 #include <h2o.h>
 #include <h2o/socket/uv-binding.h>
@@ -1394,4 +1395,35 @@ void hb_http_destroy(hb_http_t **http_p)
             shutdown(fd, SHUT_RD);
     }
     s_maybe_finish(http);
+}
+
+json_t *hb_http_stats_json(const hb_http_t *http)
+{
+    hb_http_stats_t st;
+    hb_http_get_stats(http, &st);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "conns_open", (json_int_t)st.conns_open,
+                     "streams_open", (json_int_t)st.streams_open, "addresses_open",
+                     (json_int_t)st.addresses_open, "refused_per_address",
+                     (json_int_t)st.refused_per_address, "refused_max_conns",
+                     (json_int_t)st.refused_max_conns, "closed_by_timeout",
+                     (json_int_t)st.closed_by_timeout);
+}
+
+void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_metrics *m)
+{
+    hb_http_stats_t st;
+    hb_http_get_stats(http, &st);
+    char name[96];
+    snprintf(name, sizeof name, "%shttp_connections", prefix);
+    hb_metrics_add(m, name, "gauge", "HTTP connections open now, streams included", NULL,
+                   (double)st.conns_open);
+    snprintf(name, sizeof name, "%shttp_refused_total", prefix);
+    hb_metrics_add(m, name, "counter", "HTTP connections closed at accept, by the cap that refused",
+                   "cap=\"per_address\"", (double)st.refused_per_address);
+    hb_metrics_add(m, name, "counter", "HTTP connections closed at accept, by the cap that refused",
+                   "cap=\"total\"", (double)st.refused_max_conns);
+    snprintf(name, sizeof name, "%shttp_timeouts_total", prefix);
+    hb_metrics_add(m, name, "counter",
+                   "HTTP connections closed for not sending a request within the header timeout",
+                   NULL, (double)st.closed_by_timeout);
 }

@@ -276,6 +276,7 @@ static void s_get_status(hb_http_req_t *req, void *arg)
     json_object_set_new(ingest, "events_flagged", json_integer((json_int_t)st.events_flagged));
     json_object_set_new(ingest, "revoked_messages", json_integer((json_int_t)st.revoked_messages));
     json_object_set_new(ingest, "conflicts", json_integer((json_int_t)st.conflicts));
+    json_object_set_new(body, "http", hb_http_stats_json(hq->http));
     json_object_set_new(body, "board",
                         json_pack("{s:I, s:I, s:f, s:f}", "rounds", (json_int_t)bs.rounds,
                                   "tiles_published", (json_int_t)bs.tiles_published,
@@ -373,6 +374,7 @@ static void s_get_metrics(hb_http_req_t *req, void *arg)
     G("policy_version", "the published policy version", hq_control_policy_version(hq->control));
     G("calendar_version", "the published calendar version", hq_control_calendar_version(hq->control));
     G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
+    hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
 #undef G
 #undef C
     hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",

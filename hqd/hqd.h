@@ -39,6 +39,9 @@ typedef struct hqd_config {
     uint64_t map_size;
     uint64_t map_max;
     uint64_t max_body;
+    int64_t http_max_conns;
+    int64_t http_max_per_address;
+    int64_t http_header_timeout_ms;
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
     int64_t neighbours_ms;

@@ -62,6 +62,14 @@ static const hb_config_def_t s_defs[] = {
         "the LMDB map never grows past this"),
     CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
         "largest request body on the HTTP API"),
+    CFG("http_max_conns", HB_CONF_INT, http_max_conns, "4096", 16, 65536, false,
+        "HTTP connections open at once, at most (past it new ones are closed)"),
+    CFG("http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1, 65536, false,
+        "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
+        "it to http_max_conns"),
+    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000,
+        false, "a connection must send a whole request within this, and may idle this long "
+        "between requests"),
     CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
         "a hall unreachable in its opening hours this long is an alert"),
     CFG("alert_no_counter_grace", HB_CONF_DURATION, alert_no_counter_grace_ms, "1m", 0, 86400000,
@@ -377,6 +385,14 @@ int main(int argc, char **argv)
         return 1;
     }
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
+    hb_http_limits_t limits = {.max_conns = (size_t)hq->cfg.http_max_conns,
+                               .max_per_address = (size_t)hq->cfg.http_max_per_address,
+                               .header_timeout_ms = hq->cfg.http_header_timeout_ms};
+    if (hq->http && hb_http_set_limits(hq->http, &limits) != 0) {
+        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
+                 (long long)limits.max_per_address, (long long)limits.max_conns);
+        return 2;
+    }
     if (!hq->http || hqd_api_register(hq) != 0) {
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
         return 1;

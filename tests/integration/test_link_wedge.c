@@ -14,7 +14,9 @@
  *   alert at HQ;
  * - a hall whose batches HQ refuses shows "blocked" with HQ's reason and
  *   the sequence, and keeps trying with a growing wait (against a stand-in
- *   HQ on a real CURVE socket that refuses, then accepts). */
+ *   HQ on a real CURVE socket that refuses, then accepts);
+ * - one address with 5,000 idle connections does not lock anyone else out
+ *   of HQ's HTTP API. */
 #include "harness.h"
 
 #include "hallbus/cert.h"
@@ -29,6 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -742,6 +749,70 @@ static void test_blocked_link_shown_and_retried(void **state)
     (void)welcomed;
 }
 
+/* ------------------------------------------------ HTTP lock-out */
+
+static void test_http_one_address_cannot_lock_out_hq(void **state)
+{
+    world_t *w = *state;
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_max < 5200)
+        fail_msg("the open files hard limit (%llu) is below the 5,200 this test needs",
+                 (unsigned long long)rl.rlim_max);
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int port = atoi(strrchr(w->hq.http_addr, ':') + 1);
+    struct sockaddr_in hq = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &hq.sin_addr);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+    /* One address opens 5,000 connections and sends nothing. */
+    enum { N = 5000 };
+    int *fds = calloc(N, sizeof *fds);
+    int opened = 0;
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(bind(fds[i], (struct sockaddr *)&from, sizeof from), 0);
+        if (connect(fds[i], (struct sockaddr *)&hq, sizeof hq) == 0 || errno == EINPROGRESS)
+            opened++;
+    }
+    /* HQ takes them from its accept queue and closes all but its cap. */
+    int64_t refused = 0, deadline = hbt_now_ms() + 15000;
+    while (refused < N - 256 - 16 && hbt_now_ms() < deadline) {
+        hbt_sleep_ms(200);
+        json_t *st = hbt_get(w->hq.http, "/v1/status");
+        refused = hbt_int(json_object_get(st, "http"), "refused_per_address");
+        json_decref(st);
+    }
+    /* Everyone else is still served: the dashboard's first request. */
+    double best = 1e9;
+    for (int k = 0; k < 3; k++) {
+        int64_t t0 = hbt_now_us();
+        json_t *st = hbt_get(w->hq.http, "/v1/status");
+        double ms = (double)(hbt_now_us() - t0) / 1000.0;
+        assert_non_null(st);
+        if (k == 2) {
+            json_t *http = json_object_get(st, "http");
+            printf("  %d connections from 127.0.0.2; HQ holds %lld of them, refused %lld; "
+                   "GET /v1/status from 127.0.0.1 in %.2f ms (best of 3)\n",
+                   opened, (long long)hbt_int(http, "conns_open") - 1,
+                   (long long)hbt_int(http, "refused_per_address"), best < ms ? best : ms);
+            assert_true(hbt_int(http, "refused_per_address") >= N - 256 - 16);
+        }
+        json_decref(st);
+        if (ms < best)
+            best = ms;
+    }
+    assert_true(best < 100.0);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    free(fds);
+    rl.rlim_cur = old;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -756,6 +827,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conflicting_resend_refused_and_alerted, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_blocked_link_shown_and_retried, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_http_one_address_cannot_lock_out_hq, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

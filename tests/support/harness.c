@@ -67,6 +67,13 @@ int64_t hbt_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t hbt_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void hbt_spawn(hbt_proc_t *p, const char *log, char *const argv[])
 {
     snprintf(p->log, sizeof p->log, "%s", log);

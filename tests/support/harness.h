@@ -21,7 +21,8 @@ void hbt_rmdir(const char *dir);
 /* A TCP port that was free a moment ago on 127.0.0.1. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
-int64_t hbt_now_ms(void);
+int64_t hbt_now_ms(void); /* monotonic */
+int64_t hbt_now_us(void); /* monotonic */
 
 /* ---- processes */
 typedef struct hbt_proc {

@@ -124,6 +124,13 @@ void hb_http_get_stats(const hb_http_t *http, hb_http_stats_t *out);
  * as the server names it in its logs: "192.0.2.7" for IPv4 and IPv4-mapped
  * addresses, "2001:db8:1:2::/64" for IPv6. 0, HB_EINVAL (another family),
  * HB_ETOOBIG (`out` too small; 64 bytes always suffice). */
+/* The stats as JSON ({"conns_open", ...}, a new reference), and as
+ * Prometheus samples named PREFIX "http_..." (e.g. "hallbus_hq_"), for the
+ * daemons' /v1/status and /metrics. */
+json_t *hb_http_stats_json(const hb_http_t *http);
+struct hb_metrics;
+void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_metrics *m);
+
 int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen);
 
 /* Stops listening, ends every stream, and closes connections (idle
