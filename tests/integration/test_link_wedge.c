@@ -778,34 +778,39 @@ static void test_http_one_address_cannot_lock_out_hq(void **state)
         if (connect(fds[i], (struct sockaddr *)&hq, sizeof hq) == 0 || errno == EINPROGRESS)
             opened++;
     }
-    /* HQ takes them from its accept queue and closes all but its cap. */
-    int64_t refused = 0, deadline = hbt_now_ms() + 15000;
-    while (refused < N - 256 - 16 && hbt_now_ms() < deadline) {
-        hbt_sleep_ms(200);
-        json_t *st = hbt_get(w->hq.http, "/v1/status");
-        refused = hbt_int(json_object_get(st, "http"), "refused_per_address");
-        json_decref(st);
-    }
-    /* Everyone else is still served: the dashboard's first request. */
-    double best = 1e9;
-    for (int k = 0; k < 3; k++) {
+    /* While HQ takes them from its accept queue and closes all but its cap
+     * (the kernel's SYN backlog holds some back for seconds), everyone else
+     * is still served: the dashboard's request, sampled over 2 s. */
+    double ms[5];
+    int64_t held_max = 0, refused = 0;
+    for (int k = 0; k < 5; k++) {
         int64_t t0 = hbt_now_us();
         json_t *st = hbt_get(w->hq.http, "/v1/status");
-        double ms = (double)(hbt_now_us() - t0) / 1000.0;
-        assert_non_null(st);
-        if (k == 2) {
-            json_t *http = json_object_get(st, "http");
-            printf("  %d connections from 127.0.0.2; HQ holds %lld of them, refused %lld; "
-                   "GET /v1/status from 127.0.0.1 in %.2f ms (best of 3)\n",
-                   opened, (long long)hbt_int(http, "conns_open") - 1,
-                   (long long)hbt_int(http, "refused_per_address"), best < ms ? best : ms);
-            assert_true(hbt_int(http, "refused_per_address") >= N - 256 - 16);
-        }
+        ms[k] = (double)(hbt_now_us() - t0) / 1000.0;
+        if (!st)
+            fail_msg("GET /v1/status from 127.0.0.1 was refused during the flood (sample %d)", k);
+        json_t *http = json_object_get(st, "http");
+        int64_t held = hbt_int(http, "conns_open") - 1;
+        held_max = held > held_max ? held : held_max;
+        refused = hbt_int(http, "refused_per_address");
         json_decref(st);
-        if (ms < best)
-            best = ms;
+        hbt_sleep_ms(400);
     }
-    assert_true(best < 100.0);
+    double sorted[5];
+    memcpy(sorted, ms, sizeof ms);
+    for (int a = 0; a < 5; a++)
+        for (int b = a + 1; b < 5; b++)
+            if (sorted[b] < sorted[a]) {
+                double t = sorted[a];
+                sorted[a] = sorted[b];
+                sorted[b] = t;
+            }
+    printf("  %d connections from 127.0.0.2: HQ held at most %lld, refused %lld by then; "
+           "GET /v1/status from 127.0.0.1: median %.2f ms, slowest %.2f ms of 5\n",
+           opened, (long long)held_max, (long long)refused, sorted[2], sorted[4]);
+    assert_true(held_max <= 256);
+    assert_true(refused > 0);
+    assert_true(sorted[2] < 100.0);
     for (int i = 0; i < N; i++)
         close(fds[i]);
     free(fds);
