@@ -1,6 +1,6 @@
 /* The branchd daemon as a whole: its settings, the parts it wires together
  * (outbox, hall engine, uplink, local API) and the loop they share. main.c
- * builds it; api.c and api_hall.c serve its local HTTP API. */
+ * builds it; api/status.c and api/hall.c serve its local HTTP API. */
 #ifndef BRANCHD_BRANCHD_H
 #define BRANCHD_BRANCHD_H
 
@@ -86,8 +86,8 @@ typedef struct branchd {
     uint64_t api_events;  /* events accepted through the API */
 } branchd_t;
 
-/* Registers the local API routes on d->http: api.c's (events, status) and
- * api_hall.c's (the hall engine's). */
+/* Registers the local API routes on d->http: api/status.c's (events, status) and
+ * api/hall.c's (the hall engine's). */
 int branchd_api_register(branchd_t *d);
 int branchd_api_hall_register(branchd_t *d);
 /* Whether the neighbour board is too old to show as current. */

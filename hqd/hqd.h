@@ -1,6 +1,6 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
  * (ZAP handler, store, writer, live mirror, ingest, HTTP API, the dashboard's
- * files). api.c serves the API; static.c the dashboard. */
+ * files). api/routes.c serves the API; api/static.c the dashboard. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
@@ -82,10 +82,10 @@ typedef struct hqd {
 } hqd_t;
 
 int hqd_api_register(hqd_t *hq);
-/* The control plane's routes (api_control.c): organisation, policies,
+/* The control plane's routes (api/control.c): organisation, policies,
  * campaigns, glossary, rollout. */
 int hqd_api_control_register(hqd_t *hq);
-/* The live routes (api_live.c): tiles, regions, the change stream. */
+/* The live routes (api/live.c): tiles, regions, the change stream. */
 int hqd_api_live_register(hqd_t *hq);
 
 #endif

@@ -19,7 +19,7 @@
  * the hall answered for. */
 #include "harness.h"
 
-#include "hallbus/sim.h"
+#include "sim.h"
 
 #include <pthread.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the alert rules (hqd/alerts.c) on hall states built by the
+/* Unit tests of the alert rules (hqd/alerts/alerts.c) on hall states built by the
  * real reducer from events and on policies read by hb_policy_new, with the
  * clock passed by hand: each kind raised exactly when its threshold is
  * reached (not a second before) and gone when its condition ends; nothing

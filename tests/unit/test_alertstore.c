@@ -1,4 +1,4 @@
-/* Unit tests of the alert store (hqd/alertstore.c) on real LMDB folders:
+/* Unit tests of the alert store (hqd/alerts/alertstore.c) on real LMDB folders:
  * raises and clears written with their times and ids, the latest value in
  * memory and the peak kept; a reopen, and a child process killed with
  * SIGKILL between batches or in the middle of them, giving exactly the open

@@ -1,4 +1,4 @@
-/* Unit tests of hqd/calcheck.c, the coordination check: each rule with a
+/* Unit tests of hqd/control/calcheck.c, the coordination check: each rule with a
  * calendar that passes and one that fails; the parent (ancestor) exemption
  * of rules 3 and 4; rule 4 as a warning or, by the halls' policy, an error;
  * rule 6 from today and from a recorded publish date; a calendar with many

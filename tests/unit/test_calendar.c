@@ -1,4 +1,4 @@
-/* Unit tests of common/calendar.c, the hall's slice of the campaign
+/* Unit tests of common/rules/calendar.c, the hall's slice of the campaign
  * calendar: civil dates read strictly and written back; one campaign's
  * content read strictly, every refusal naming its member; a slice built at
  * HQ, read at the hall and written again unchanged; the two date queries a

@@ -1,4 +1,4 @@
-/* Unit tests of hqd/campaign.c: campaign documents read strictly, each
+/* Unit tests of hqd/control/campaign.c: campaign documents read strictly, each
  * refusal with its reason; validation against the organisation and the
  * calendar (owner level, scope, parent); the lifecycle's legal and illegal
  * steps with who and when; edits only in draft; the stored form and the

@@ -1,4 +1,4 @@
-/* Unit tests of common/cert.c: certificates round-trip with their metadata,
+/* Unit tests of common/link/cert.c: certificates round-trip with their metadata,
  * the secret file is private and must match, every malformed file is refused
  * with the line named, and czmq's own zcert reads what we write and the other
  * way round (loaded at run time, so the build needs no czmq). */

@@ -1,4 +1,4 @@
-/* Unit tests of common/codec.c: the JSON mapping of every event kind, every
+/* Unit tests of common/link/codec.c: the JSON mapping of every event kind, every
  * refusal of hb_event_from_json, and decoding of hostile bytes (random,
  * truncated, oversized, allocation bombs, unknown fields and kinds). The
  * schema itself is checked too, so a new kind without a round-trip case here

@@ -1,4 +1,4 @@
-/* Unit tests of common/config.c: one table with every setting type, the
+/* Unit tests of common/base/config.c: one table with every setting type, the
  * file format, the command line over the file, every refusal, SIGHUP
  * reloads (reloadable settings only, all or nothing) and --help. */
 #include "hallbus/config.h"

@@ -1,4 +1,4 @@
-/* Unit tests of hqd/control.c on a real LMDB folder: the organisation set
+/* Unit tests of hqd/control/control.c on a real LMDB folder: the organisation set
  * whole and item by item, with refusals that change nothing; policy drafts
  * refused by path and by scope; publishing versions; a hall's effective
  * policy from national, province, city and hall documents, field by field

@@ -1,4 +1,4 @@
-/* Unit tests of the hall engine (branchd/engine.c) on a real outbox in a
+/* Unit tests of the hall engine (branchd/engine/engine.c) on a real outbox in a
  * temporary folder, with the test's own clock: ticket numbering per service
  * and day (across a restart and across midnight), opening hours, holidays
  * and closures, the diversion threshold, complaint deadlines counted in

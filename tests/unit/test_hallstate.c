@@ -1,4 +1,4 @@
-/* Unit tests of common/hallstate.c, the hall-state reducer: what each event
+/* Unit tests of common/hall/hallstate.c, the hall-state reducer: what each event
  * kind does and each anomaly it can be, counter open and busy time to the
  * millisecond, the day's reset, the bounds, whole simulated days (hb_sim)
  * with the reducer's invariants checked after every event and the day's
@@ -9,7 +9,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/hallstate.h"
-#include "hallbus/sim.h"
+#include "sim.h"
 #include "hallbus/time.h"
 
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests of common/log.c: what really reaches file descriptor 2. Each
+/* Unit tests of common/base/log.c: what really reaches file descriptor 2. Each
  * test puts a temporary file on fd 2, logs, puts the old stderr back and only
  * then checks the lines, so a failing assertion is never written into the
  * capture. Expected lines are built here from the records logged, not read

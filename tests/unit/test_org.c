@@ -1,4 +1,4 @@
-/* Unit tests of hqd/org.c, the organisation: a region tree and hall
+/* Unit tests of hqd/control/org.c, the organisation: a region tree and hall
  * registry read from JSON and written back; every refusal of a bad tree or
  * hall with its reason; lookups, chains and stable indexes; adding and
  * replacing regions and halls one at a time; scope resolution with regions,

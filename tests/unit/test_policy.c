@@ -1,4 +1,4 @@
-/* Unit tests of common/policy.c: every refusal of the checker (one case a
+/* Unit tests of common/rules/policy.c: every refusal of the checker (one case a
  * rule, each error naming the member's path), the merge of scope
  * documents, an effective policy from four scopes, the opening-hours
  * arithmetic (states, searches over weekends, holidays and closures, DST

@@ -1,4 +1,4 @@
-/* Unit tests of the call-next rules (branchd/queue.c) on hall states built
+/* Unit tests of the call-next rules (branchd/engine/queue.c) on hall states built
  * by the real reducer from events: priority, the interleaving ratio, ageing,
  * the counter's services, a transfer keeping its place, ranks, positions and
  * wait estimates, and the refusals of a bad priority order. */

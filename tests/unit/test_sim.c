@@ -1,4 +1,4 @@
-/* Unit tests of common/sim.c, the hallsim traffic model: the same seed gives
+/* Unit tests of tools/hallsim/sim.c, the hallsim traffic model: the same seed gives
  * the same day; events come in time order, each one a valid event of a known
  * kind that the hall's own JSON decoder accepts; every ticket goes through a
  * possible life (issued, called, served or no-show or left); the arrival
@@ -6,7 +6,7 @@
  * come in plausible proportions over many seeded halls. */
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
-#include "hallbus/sim.h"
+#include "sim.h"
 #include "hallbus/time.h"
 
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests of common/simdrive.c, hallsim's drive mode, against a small
+/* Unit tests of tools/hallsim/simdrive.c, hallsim's drive mode, against a small
  * fake hall in this file that answers the requests as branchd's routes do
  * (first come first served; the real rules are the engine's own tests).
  * A day ends with every ticket finished, every counter closed and every
@@ -10,8 +10,8 @@
  * refusals leave an entity alone instead of looping; every request is
  * well-formed (the fake hall refuses anything else with 400). */
 #include "hallbus/error.h"
-#include "hallbus/sim.h"
-#include "hallbus/simdrive.h"
+#include "sim.h"
+#include "simdrive.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests of common/time.c: RFC 3339 round trips and every refusal. */
+/* Unit tests of common/base/time.c: RFC 3339 round trips and every refusal. */
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of common/tz.c. glibc is the independent oracle: it reads the
+/* Unit tests of common/rules/tz.c. glibc is the independent oracle: it reads the
  * same TZif files and POSIX rules with its own code, so every offset, civil
  * field and weekday is compared with localtime_r() over 1990..2100, and
  * every local-to-UTC conversion is checked against what localtime_r() says

@@ -7,7 +7,7 @@
  * asks which campaigns run on a date or overlap a range. The content of one
  * campaign (hb_cal_campaign_t) and its bounds are shared with HQ's campaign
  * documents, so that what HQ accepts always fits in a slice. Not here: who
- * owns a campaign, its scope, parent or lifecycle (hqd/campaign.h), how a
+ * owns a campaign, its scope, parent or lifecycle (hqd/control/campaign.h), how a
  * slice travels or is persisted (the downlink and branchd). The slice
  * document:
  *

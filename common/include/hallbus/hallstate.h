@@ -17,7 +17,7 @@
  * a bound is an anomaly too.
  *
  * Not here: the rules that decide what happens (call-next, deadlines,
- * opening hours): those are the hall engine's (branchd/engine.c), which
+ * opening hours): those are the hall engine's (branchd/engine/engine.c), which
  * records each decision as an event. */
 #ifndef HALLBUS_HALLSTATE_H
 #define HALLBUS_HALLSTATE_H

@@ -2,7 +2,7 @@
  * walks protobuf-c's descriptors, so the .proto is the only table of event
  * kinds and fields: nothing here names an event, and a new kind needs no code.
  * This is not where events are given meaning (the reducer) or where HQ's
- * sequence and time rules live (hqd/ingest.c).
+ * sequence and time rules live (hqd/link/ingest.c).
  *
  * Memory: a message built from JSON is malloc'd piece by piece exactly as
  * protobuf-c's own unpacker lays it out, and one decoded from bytes is

@@ -8,7 +8,7 @@
  * The model is pure and deterministic: no clock, no I/O, no global state; the
  * same (seed, hall index, opening time) always gives the same stream. Sending
  * the events anywhere, and pacing them against a real clock, is the caller's
- * business (tools/hallsim.c). It does not run a hall's real queue rules: the
+ * business (tools/hallsim/hallsim.c). It does not run a hall's real queue rules: the
  * hall engine owns those.
  *
  * The second half of this header is the model's pieces on their own (its

@@ -1,6 +1,6 @@
 /* Campaign documents, their lifecycle and the calendar (see campaign.h).
  *
- * The content a hall sees is read and written by common/calendar.c, so HQ
+ * The content a hall sees is read and written by common/rules/calendar.c, so HQ
  * and the halls share one set of rules and bounds; this file adds what only
  * HQ knows: owner, parent, scope, state and history. The lifecycle is one
  * table of allowed steps, used both to take a step and to check a stored

@@ -14,7 +14,7 @@
  * (hb_sim_draw_*), which hallsim's drive mode (simdrive.c) makes too; the
  * day takes them from one stream in a fixed order, so a seed still gives
  * the same day. */
-#include "hallbus/sim.h"
+#include "sim.h"
 
 #include "hallbus/error.h"
 #include "hallbus/time.h"

@@ -10,7 +10,7 @@
  * effective policy at N is the published documents merged along its chain:
  * national, province, city, hall); publishing or withdrawing campaigns
  * moves the calendar version. Drafts change nothing a hall sees. Not here:
- * sending documents to halls (downlink.h) or HTTP (api_control.c). */
+ * sending documents to halls (downlink.h) or HTTP (api/control.c). */
 #ifndef HQD_CONTROL_H
 #define HQD_CONTROL_H
 

@@ -13,7 +13,7 @@
  *
  * The module is pure: no clock, no I/O, no global state. It hands out one
  * HTTP request at a time, due at a simulated time, and takes the hall's
- * answer back; the caller (tools/hallsim.c) sends the request, paces
+ * answer back; the caller (tools/hallsim/hallsim.c) sends the request, paces
  * simulated time against the real clock and retries a hall that does not
  * answer. Decisions depend on (seed, hall index, opening time) and the
  * answers only: every customer, complaint and device draws from its own

@@ -14,7 +14,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
-#include "hallbus/sim.h"
+#include "sim.h"
 #include "hallbus/time.h"
 
 #include <jansson.h>

@@ -12,10 +12,10 @@
  * argued with: the hall's state is read and taken over, entity by entity.
  * Everything is bounded: customers, follow-ups, complaints, and how often
  * one entity may be refused in a row before it is left alone. */
-#include "hallbus/simdrive.h"
+#include "simdrive.h"
 
 #include "hallbus/error.h"
-#include "hallbus/sim.h"
+#include "sim.h"
 
 #include <assert.h>
 #include <stdarg.h>

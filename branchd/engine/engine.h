@@ -9,7 +9,7 @@
  *
  * The rules that choose the next ticket live in queue.h; opening hours and
  * deadlines come from the effective policy (policy.h). The engine runs on
- * branchd's loop thread and knows nothing of HTTP (api_hall.c) or the
+ * branchd's loop thread and knows nothing of HTTP (api/hall.c) or the
  * network (the outbox's listener tells the uplink). */
 #ifndef BRANCHD_ENGINE_H
 #define BRANCHD_ENGINE_H

@@ -1,12 +1,12 @@
 /* hallsim: realistic traffic for N halls through their local APIs, so the
  * system can be watched working. Two modes share the traffic model
- * (common/sim.c: arrivals on a curve, the proportions of services,
+ * (tools/hallsim/sim.c: arrivals on a curve, the proportions of services,
  * priorities, outcomes, complaints and device faults, all seeded):
  *
  *   drive (the default): each hall is played by its customers and staff
  *   through the hall engine's own endpoints (tickets, counters, complaints,
  *   feedback, devices); the engine decides numbers, order and rules. The
- *   decisions are common/simdrive.c, pure and seeded; this file sends its
+ *   decisions are tools/hallsim/simdrive.c, pure and seeded; this file sends its
  *   requests, feeds the answers back, counts every refusal by reason, and
  *   retries a hall that does not answer with backoff (the decision module
  *   then reads the hall's state again before it goes on).
@@ -22,8 +22,8 @@
  * measures are the compressed ones (at 60x a 20-minute wait shows as 20 s). */
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
-#include "hallbus/sim.h"
-#include "hallbus/simdrive.h"
+#include "sim.h"
+#include "simdrive.h"
 #include "hallbus/time.h"
 
 #include <errno.h>
