@@ -81,60 +81,99 @@ static uint32_t s_rand(uint32_t n)
     return (uint32_t)(s_rng % n);
 }
 
-/* A stretch of a busy hall: most actions succeed, some are refused. */
+/* What a stretch of traffic got: answers by class. */
+typedef struct tally {
+    int ok, refused, other;
+} tally_t;
+
+static void s_count(tally_t *t, int status)
+{
+    if (status >= 200 && status < 300)
+        t->ok++;
+    else if (status >= 400 && status < 500)
+        t->refused++;
+    else
+        t->other++;
+}
+
+static int64_t s_last_seq(hbt_hall_t *h)
+{
+    json_t *st = hbt_get(h->http, "/v1/status");
+    assert_non_null(st);
+    int64_t v = hbt_int(st, "last_seq");
+    json_decref(st);
+    return v;
+}
+
+/* A stretch of a busy hall: most actions succeed, some are refused (a call
+ * at a counter that is not open, a transfer of a ticket already served).
+ * Every answer is counted and checked: refusals are 4xx, nothing is a 5xx
+ * or lost, enough succeed that the comparison compares something, and
+ * every accepted action put at least one event in the outbox. */
 static void s_traffic(hbt_hall_t *h, int n)
 {
     static const char *const svc[] = {"A", "B", "C"};
     static const char *const prio[] = {"normal", "normal", "normal", "vip", "elderly", "appointment"};
     char path[128];
+    tally_t t = {0};
+    int64_t before = s_last_seq(h);
     for (int i = 0; i < n; i++) {
-        int c = 1 + (int)s_rand(3);
+        int c = 1 + (int)s_rand(3), status;
         switch (s_rand(12)) {
         case 0:
         case 1:
         case 2:
-            s_post(h, "/v1/tickets", "{\"service\":\"%s\",\"priority\":\"%s\"}", svc[s_rand(3)],
-                   prio[s_rand(6)]);
+            status = s_post(h, "/v1/tickets", "{\"service\":\"%s\",\"priority\":\"%s\"}",
+                            svc[s_rand(3)], prio[s_rand(6)]);
             break;
         case 3:
             snprintf(path, sizeof path, "/v1/counters/%d/open", c);
-            s_post(h, path, "{\"staff\":\"E%d\",\"services\":[\"A\",\"%s\"]}", c, svc[1 + s_rand(2)]);
+            status = s_post(h, path, "{\"staff\":\"E%d\",\"services\":[\"A\",\"%s\"]}", c,
+                            svc[1 + s_rand(2)]);
             break;
         case 4:
         case 5:
             snprintf(path, sizeof path, "/v1/counters/%d/call", c);
-            s_post(h, path, "{}");
+            status = s_post(h, path, "{}");
             break;
         case 6:
             snprintf(path, sizeof path, "/v1/counters/%d/start", c);
-            s_post(h, path, "{}");
+            status = s_post(h, path, "{}");
             break;
         case 7:
             snprintf(path, sizeof path, "/v1/counters/%d/complete", c);
-            s_post(h, path, "{\"business_type\":\"bill_payment\",\"amount\":%u}", s_rand(90000));
+            status = s_post(h, path, "{\"business_type\":\"bill_payment\",\"amount\":%u}",
+                            s_rand(90000));
             break;
         case 8:
             snprintf(path, sizeof path, "/v1/tickets/A%03u/transfer", 1 + s_rand(20));
-            s_post(h, path, "{\"service\":\"%s\"}", svc[s_rand(3)]);
+            status = s_post(h, path, "{\"service\":\"%s\"}", svc[s_rand(3)]);
             break;
         case 9:
-            s_post(h, "/v1/complaints",
-                   "{\"channel\":\"counter\",\"category\":\"waiting_time\",\"severity\":\"high\","
-                   "\"text\":\"too slow\"}");
+            status = s_post(h, "/v1/complaints",
+                            "{\"channel\":\"counter\",\"category\":\"waiting_time\","
+                            "\"severity\":\"high\",\"text\":\"too slow\"}");
             break;
         case 10:
-            s_post(h, "/v1/devices/kiosk-1/status", "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
-                   s_rand(2) ? "ok" : "paper_out");
+            status = s_post(h, "/v1/devices/kiosk-1/status", "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
+                            s_rand(2) ? "ok" : "paper_out");
             break;
         default:
             /* Another queue system's events, through the same reducer. */
-            s_post(h, "/v1/events",
-                   "[{\"type\":\"satisfaction_scored\",\"score\":%u},"
-                   "{\"type\":\"ticket_issued\",\"ticket\":\"X%d\",\"service\":\"X\"}]",
-                   1 + s_rand(5), i);
+            status = s_post(h, "/v1/events",
+                            "[{\"type\":\"satisfaction_scored\",\"score\":%u},"
+                            "{\"type\":\"ticket_issued\",\"ticket\":\"X%d\",\"service\":\"X\"}]",
+                            1 + s_rand(5), i);
             break;
         }
+        s_count(&t, status);
     }
+    int64_t after = s_last_seq(h);
+    fprintf(stderr, "hall %s: %d actions: %d accepted, %d refused, %d other; %lld events\n",
+            h->id, n, t.ok, t.refused, t.other, (long long)(after - before));
+    assert_int_equal(t.other, 0);
+    assert_true(t.ok >= n / 3);
+    assert_true(after - before >= t.ok);
 }
 
 static json_t *s_hq_snapshot(world_t *w, hbt_hall_t *h)
