@@ -1,6 +1,7 @@
 /* The branchd daemon as a whole: its settings, the parts it wires together
  * (outbox, hall engine, uplink, local API) and the loop they share. main.c
- * builds it; api/status.c and api/hall.c serve its local HTTP API. */
+ * builds it; api/table.c lists its local HTTP API's routes, which
+ * api/status.c and api/hall.c answer. */
 #ifndef BRANCHD_BRANCHD_H
 #define BRANCHD_BRANCHD_H
 
@@ -86,11 +87,12 @@ typedef struct branchd {
     uint64_t api_events;  /* events accepted through the API */
 } branchd_t;
 
-/* Registers the local API routes on d->http: api/status.c's (events, status) and
- * api/hall.c's (the hall engine's). */
+/* The local API's route table (api/table.c): every route, the permission it
+ * needs and its handler; static data, `*n` rows. */
+const hb_http_route_t *branchd_routes(size_t *n);
+/* Registers branchd_routes() on d->http, each handler called with `d`. */
 int branchd_api_register(branchd_t *d);
-int branchd_api_hall_register(branchd_t *d);
-/* Whether the neighbour board is too old to show as current. */
+/* Whether the neighbour board is too old to show as current (neighbours.c). */
 bool branchd_neighbours_stale(const branchd_t *d);
 
 #endif

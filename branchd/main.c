@@ -210,14 +210,6 @@ static void s_on_neighbours(void *arg, const Hallbus__NeighbourBoard *nb)
     n->received_mono = hb_mono_ms();
 }
 
-bool branchd_neighbours_stale(const branchd_t *d)
-{
-    uplink_stats_t st;
-    uplink_get_stats(d->uplink, &st);
-    return !d->neighbours.received_mono || !st.connected ||
-           hb_mono_ms() - d->neighbours.received_mono > BRANCHD_NEIGHBOURS_STALE_MS;
-}
-
 static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
 {
     branchd_t *d = arg;

@@ -1,6 +1,7 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
  * (ZAP handler, store, writer, live mirror, ingest, HTTP API, the dashboard's
- * files). api/routes.c serves the API; api/static.c the dashboard. */
+ * files). api/table.c lists the HTTP API's routes (the dashboard's files
+ * among them), which api/halls.c, live.c, control.c and static.c answer. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
@@ -81,11 +82,10 @@ typedef struct hqd {
     double alert_round_ms, alert_round_max_ms, board_round_max_ms;
 } hqd_t;
 
+/* The HTTP API's route table (api/table.c): every route, the permission it
+ * needs and its handler; static data, `*n` rows. */
+const hb_http_route_t *hqd_routes(size_t *n);
+/* Registers hqd_routes() on hq->http, each handler called with `hq`. */
 int hqd_api_register(hqd_t *hq);
-/* The control plane's routes (api/control.c): organisation, policies,
- * campaigns, glossary, rollout. */
-int hqd_api_control_register(hqd_t *hq);
-/* The live routes (api/live.c): tiles, regions, the change stream. */
-int hqd_api_live_register(hqd_t *hq);
 
 #endif

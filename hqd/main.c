@@ -400,7 +400,7 @@ int main(int argc, char **argv)
     /* Without its files hqd still runs: the API is what halls and tools
      * need, and / then answers why there is no dashboard. */
     rc = hq_static_open(hq->cfg.dashboard, &hq->dashboard, err, sizeof err);
-    if (rc == HB_ENOMEM || !hq->dashboard || hq_static_register(hq->dashboard, hq->http) != 0) {
+    if (rc == HB_ENOMEM || !hq->dashboard) {
         hb_error("cannot serve the dashboard");
         return 1;
     }

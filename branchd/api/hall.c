@@ -1,16 +1,18 @@
-/* branchd's hall-engine routes: tickets, counters, complaints, feedback,
- * devices and the live hall state (docs/API.md has each with an example).
- * This file only translates: it reads and checks the request's JSON (every
- * member known, of the right type and size), calls the engine, and writes
+/* branchd's hall-engine handlers: tickets, counters, complaints, feedback,
+ * devices and the live hall state (docs/API.md has each with an example;
+ * api/table.c routes to them, one row per action). This file only
+ * translates: it reads and checks the request's JSON (every member known, of
+ * the right type and size) and the path's ids, calls the engine, and writes
  * the answer or the refusal with its HTTP status. The rules are the
  * engine's. */
-#include "branchd.h"
+#include "api.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,50 +308,36 @@ static void s_reply_closed(branchd_t *d, hb_http_req_t *req, const hb_open_info_
 
 /* ------------------------------------------------------ path helpers ---- */
 
-/* Splits "/v1/<collection>/<id>[/<action>]" after `prefix` (which ends
- * with '/'). Answers 404 itself for an empty or over-long id, or for more
- * segments than that. */
-static int s_split(hb_http_req_t *req, const char *prefix, char id[HB_HS_ID], const char **action)
+/* Copies the route's parameter `name` (a ticket, counter, complaint or
+ * device id) into `id`. An id over HB_ID_MAX bytes names nothing here: 404,
+ * answered here. */
+static int s_path_id(hb_http_req_t *req, const char *name, char id[HB_HS_ID])
 {
-    const char *rest = req->path + strlen(prefix);
-    const char *slash = strchr(rest, '/');
-    size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
-    *action = slash ? slash + 1 : "";
+    const char *v = hb_http_param(req, name);
+    assert(v); /* the table's pattern names it */
+    size_t len = strlen(v);
     if (len > HB_ID_MAX) {
         hb_http_reply_error(req, 404, "not_found", "no such id: '%.32s...' is longer than %d bytes",
-                            rest, HB_ID_MAX);
+                            v, HB_ID_MAX);
         return HB_ENOTFOUND;
     }
-    if (len == 0 || strchr(*action, '/')) {
-        hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s", req->method, req->path);
-        return HB_ENOTFOUND;
-    }
-    memcpy(id, rest, len);
-    id[len] = '\0';
+    memcpy(id, v, len + 1);
     return 0;
 }
 
-static void s_no_action(hb_http_req_t *req, const char *id, const char *action, const char *valid)
+/* The 404 of an action the route's table has no row for. */
+static void s_no_action(hb_http_req_t *req, const char *name, const char *valid)
 {
-    hb_http_reply_error(req, 404, "not_found", "no action '%.64s' for %s; actions are %s", action,
-                        id, valid);
-}
-
-/* A route registered as "/v1/hall" also matches "/v1/hall/x" (http.h's
- * prefix rule); the routes without ids take exactly their path. Answers
- * 404 itself otherwise. */
-static int s_exact(hb_http_req_t *req, const char *path)
-{
-    if (strcmp(req->path, path) == 0)
-        return 0;
-    hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s (%s takes no id)",
-                        req->method, req->path, path);
-    return HB_ENOTFOUND;
+    char id[HB_HS_ID];
+    if (s_path_id(req, name, id) != 0)
+        return;
+    hb_http_reply_error(req, 404, "not_found", "no action '%.64s' for %s; actions are %s",
+                        hb_http_param(req, "action"), id, valid);
 }
 
 /* ----------------------------------------------------------- tickets ---- */
 
-static void s_post_ticket(hb_http_req_t *req, void *arg)
+void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     static const body_member_t m[] = {{"service", JSON_STRING, true},
@@ -380,76 +368,121 @@ static void s_post_ticket(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 201, s_ticket_answer_json(d, &a));
 }
 
-static void s_ticket_action(hb_http_req_t *req, void *arg)
+void branchd_api_get_ticket(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID];
-    const char *action;
-    if (s_split(req, "/v1/tickets/", id, &action) != 0)
+    if (s_path_id(req, "ticket", id) != 0)
         return;
-    char err[512] = "";
-    int rc;
-    if (strcmp(req->method, "GET") == 0) {
-        if (action[0]) {
-            hb_http_reply_error(req, 404, "not_found", "GET takes /v1/tickets/{ticket}");
-            return;
-        }
-        const hb_hs_ticket_t *t = hb_hall_state_ticket_any(engine_state(d->engine), id);
-        if (!t) {
-            d->api_refused++;
-            hb_http_reply_error(req, 404, "not_found", "no ticket '%s' in the hall today", id);
-            return;
-        }
-        hb_http_reply_json(req, 200, s_ticket_json(d, t));
+    const hb_hs_ticket_t *t = hb_hall_state_ticket_any(engine_state(d->engine), id);
+    if (!t) {
+        d->api_refused++;
+        hb_http_reply_error(req, 404, "not_found", "no ticket '%s' in the hall today", id);
         return;
     }
-    if (strcmp(action, "recall") == 0 || strcmp(action, "no-show") == 0) {
-        json_t *b = s_body(d, req, NULL, 0);
-        if (!b)
-            return;
-        json_decref(b);
-        bool no_show = true;
-        rc = strcmp(action, "recall") == 0 ? engine_recall(d->engine, id, &no_show, err, sizeof err)
-                                           : engine_no_show(d->engine, id, err, sizeof err);
-    } else if (strcmp(action, "transfer") == 0) {
-        static const body_member_t m[] = {{"service", JSON_STRING, true}};
-        json_t *b = s_body(d, req, m, 1);
-        if (!b)
-            return;
-        engine_ticket_answer_t a;
-        if (s_check_strings(d, req, b) != 0) {
-            json_decref(b);
-            return;
-        }
-        rc = engine_transfer(d->engine, id, s_str(b, "service"), &a, err, sizeof err);
-        json_decref(b);
-        if (rc != 0) {
-            s_refuse(d, req, rc, err);
-            return;
-        }
-        hb_http_reply_json(req, 200, s_ticket_answer_json(d, &a));
-        return;
-    } else if (strcmp(action, "cancel") == 0) {
-        static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-        json_t *b = s_body(d, req, m, 1);
-        if (!b)
-            return;
-        if (s_check_strings(d, req, b) != 0) {
-            json_decref(b);
-            return;
-        }
-        rc = engine_cancel(d->engine, id, s_str(b, "reason"), err, sizeof err);
-        json_decref(b);
-    } else {
-        s_no_action(req, id, action, "recall, no-show, transfer, cancel");
-        return;
-    }
+    hb_http_reply_json(req, 200, s_ticket_json(d, t));
+}
+
+/* A GET of an action reads nothing and does nothing: it names the GET. */
+void branchd_api_ticket_get_action(hb_http_req_t *req, void *arg)
+{
+    char id[HB_HS_ID];
+    if (s_path_id(req, "ticket", id) == 0)
+        hb_http_reply_error(req, 404, "not_found", "GET takes /v1/tickets/{ticket}");
+}
+
+/* Answers an action on ticket `id` that the engine did (rc 0: the ticket as
+ * it is now) or refused. */
+static void s_ticket_done(branchd_t *d, hb_http_req_t *req, const char *id, int rc,
+                          const char *err)
+{
     if (rc != 0) {
         s_refuse(d, req, rc, err);
         return;
     }
     const hb_hs_ticket_t *t = hb_hall_state_ticket_any(engine_state(d->engine), id);
     hb_http_reply_json(req, 200, t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", id));
+}
+
+/* The ticket id and an empty body, for the actions that take none. */
+static int s_ticket_bare(branchd_t *d, hb_http_req_t *req, char id[HB_HS_ID])
+{
+    if (s_path_id(req, "ticket", id) != 0)
+        return HB_ENOTFOUND;
+    json_t *b = s_body(d, req, NULL, 0);
+    if (!b)
+        return HB_EINVAL;
+    json_decref(b);
+    return 0;
+}
+
+void branchd_api_ticket_recall(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_ticket_bare(d, req, id) != 0)
+        return;
+    bool no_show = true;
+    int rc = engine_recall(d->engine, id, &no_show, err, sizeof err);
+    s_ticket_done(d, req, id, rc, err);
+}
+
+void branchd_api_ticket_no_show(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_ticket_bare(d, req, id) != 0)
+        return;
+    int rc = engine_no_show(d->engine, id, err, sizeof err);
+    s_ticket_done(d, req, id, rc, err);
+}
+
+void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "ticket", id) != 0)
+        return;
+    static const body_member_t m[] = {{"service", JSON_STRING, true}};
+    json_t *b = s_body(d, req, m, 1);
+    if (!b)
+        return;
+    if (s_check_strings(d, req, b) != 0) {
+        json_decref(b);
+        return;
+    }
+    engine_ticket_answer_t a;
+    int rc = engine_transfer(d->engine, id, s_str(b, "service"), &a, err, sizeof err);
+    json_decref(b);
+    if (rc != 0) {
+        s_refuse(d, req, rc, err);
+        return;
+    }
+    hb_http_reply_json(req, 200, s_ticket_answer_json(d, &a));
+}
+
+void branchd_api_ticket_cancel(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "ticket", id) != 0)
+        return;
+    static const body_member_t m[] = {{"reason", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 1);
+    if (!b)
+        return;
+    if (s_check_strings(d, req, b) != 0) {
+        json_decref(b);
+        return;
+    }
+    int rc = engine_cancel(d->engine, id, s_str(b, "reason"), err, sizeof err);
+    json_decref(b);
+    s_ticket_done(d, req, id, rc, err);
+}
+
+void branchd_api_ticket_unknown(hb_http_req_t *req, void *arg)
+{
+    s_no_action(req, "ticket", "recall, no-show, transfer, cancel");
 }
 
 /* ---------------------------------------------------------- counters ---- */
@@ -471,99 +504,152 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
     return o;
 }
 
-static void s_counter_action(hb_http_req_t *req, void *arg)
+/* Answers an action on counter `id` that the engine did (rc 0: the counter
+ * as it is now) or refused. */
+static void s_counter_done(branchd_t *d, hb_http_req_t *req, const char *id, int rc,
+                           const char *err)
 {
-    branchd_t *d = arg;
-    char id[HB_HS_ID];
-    const char *action;
-    if (s_split(req, "/v1/counters/", id, &action) != 0)
-        return;
-    char err[512] = "";
-    int rc;
-    json_t *b = NULL;
-    if (strcmp(action, "open") == 0) {
-        static const body_member_t m[] = {{"staff", JSON_STRING, true}, {"services", JSON_ARRAY, true}};
-        b = s_body(d, req, m, 2);
-        if (!b || s_check_strings(d, req, b) != 0)
-            goto out;
-        json_t *arr = json_object_get(b, "services");
-        size_t n = json_array_size(arr);
-        const char *svcs[HB_HS_COUNTER_SERVICES_MAX];
-        if (n == 0 || n > HB_HS_COUNTER_SERVICES_MAX) {
-            d->api_refused++;
-            hb_http_reply_error(req, 400, "bad_request", "services must name 1 to %d services",
-                                HB_HS_COUNTER_SERVICES_MAX);
-            goto out;
-        }
-        for (size_t i = 0; i < n; i++) {
-            json_t *s = json_array_get(arr, i);
-            if (!json_is_string(s)) {
-                d->api_refused++;
-                hb_http_reply_error(req, 400, "bad_request", "services[%zu] must be a service code", i);
-                goto out;
-            }
-            svcs[i] = json_string_value(s);
-        }
-        rc = engine_counter_open(d->engine, id, s_str(b, "staff"), svcs, n, err, sizeof err);
-    } else if (strcmp(action, "pause") == 0) {
-        static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-        b = s_body(d, req, m, 1);
-        if (!b || s_check_strings(d, req, b) != 0)
-            goto out;
-        rc = engine_counter_pause(d->engine, id, s_str(b, "reason"), err, sizeof err);
-    } else if (strcmp(action, "resume") == 0 || strcmp(action, "close") == 0 ||
-               strcmp(action, "start") == 0) {
-        b = s_body(d, req, NULL, 0);
-        if (!b)
-            goto out;
-        rc = action[0] == 'r'   ? engine_counter_resume(d->engine, id, err, sizeof err)
-             : action[0] == 'c' ? engine_counter_close(d->engine, id, err, sizeof err)
-                                : engine_start(d->engine, id, err, sizeof err);
-    } else if (strcmp(action, "call") == 0) {
-        static const body_member_t m[] = {{"ticket", JSON_STRING, false}};
-        b = s_body(d, req, m, 1);
-        if (!b || s_check_strings(d, req, b) != 0)
-            goto out;
-        engine_call_answer_t a;
-        rc = engine_call(d->engine, id, s_str(b, "ticket"), &a, err, sizeof err);
-        if (rc == HB_ENOTFOUND && !s_str(b, "ticket")) {
-            hb_http_reply_error(req, 404, "nobody_waiting", "%s", err);
-            goto out;
-        }
-        if (rc == 0) {
-            hb_http_reply_json(req, 200,
-                               json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service",
-                                         a.service, "counter", id, "rule",
-                                         s_enum_json(&hallbus__call_rule__descriptor, a.rule),
-                                         "wait_s", (json_int_t)a.wait_s));
-            goto out;
-        }
-    } else if (strcmp(action, "complete") == 0) {
-        static const body_member_t m[] = {{"business_type", JSON_STRING, true},
-                                          {"outcome", JSON_STRING, false},
-                                          {"amount", JSON_INTEGER, false},
-                                          {"currency", JSON_STRING, false}};
-        b = s_body(d, req, m, 4);
-        int outcome = HALLBUS__OUTCOME__OUTCOME_DONE;
-        if (!b || s_check_strings(d, req, b) != 0 ||
-            s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0)
-            goto out;
-        json_t *amount = json_object_get(b, "amount");
-        rc = engine_complete(d->engine, id, s_str(b, "business_type"), outcome,
-                             json_is_integer(amount) ? json_integer_value(amount) : 0,
-                             s_str(b, "currency"), err, sizeof err);
-    } else {
-        s_no_action(req, id, action, "open, pause, resume, close, call, start, complete");
-        return;
-    }
     if (rc != 0) {
         s_refuse(d, req, rc, err);
-        goto out;
+        return;
     }
     const hb_hs_counter_t *c = hb_hall_state_counter(engine_state(d->engine), id);
     hb_http_reply_json(req, 200, c ? s_counter_json(c) : json_pack("{s:s}", "counter", id));
+}
+
+void branchd_api_counter_open(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "counter", id) != 0)
+        return;
+    static const body_member_t m[] = {{"staff", JSON_STRING, true}, {"services", JSON_ARRAY, true}};
+    json_t *b = s_body(d, req, m, 2);
+    if (!b || s_check_strings(d, req, b) != 0)
+        goto out;
+    json_t *arr = json_object_get(b, "services");
+    size_t n = json_array_size(arr);
+    const char *svcs[HB_HS_COUNTER_SERVICES_MAX];
+    if (n == 0 || n > HB_HS_COUNTER_SERVICES_MAX) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_request", "services must name 1 to %d services",
+                            HB_HS_COUNTER_SERVICES_MAX);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *sv = json_array_get(arr, i);
+        if (!json_is_string(sv)) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "services[%zu] must be a service code", i);
+            goto out;
+        }
+        svcs[i] = json_string_value(sv);
+    }
+    int rc = engine_counter_open(d->engine, id, s_str(b, "staff"), svcs, n, err, sizeof err);
+    s_counter_done(d, req, id, rc, err);
 out:
     json_decref(b);
+}
+
+void branchd_api_counter_pause(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "counter", id) != 0)
+        return;
+    static const body_member_t m[] = {{"reason", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 1);
+    if (b && s_check_strings(d, req, b) == 0) {
+        int rc = engine_counter_pause(d->engine, id, s_str(b, "reason"), err, sizeof err);
+        s_counter_done(d, req, id, rc, err);
+    }
+    json_decref(b);
+}
+
+/* The counter actions that take no body: resume, close, start. */
+typedef int (*counter_step_fn)(engine_t *e, const char *counter, char *err, size_t errlen);
+
+static void s_counter_step(hb_http_req_t *req, branchd_t *d, counter_step_fn step)
+{
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "counter", id) != 0)
+        return;
+    json_t *b = s_body(d, req, NULL, 0);
+    if (!b)
+        return;
+    json_decref(b);
+    s_counter_done(d, req, id, step(d->engine, id, err, sizeof err), err);
+}
+
+void branchd_api_counter_resume(hb_http_req_t *req, void *arg)
+{
+    s_counter_step(req, arg, engine_counter_resume);
+}
+
+void branchd_api_counter_close(hb_http_req_t *req, void *arg)
+{
+    s_counter_step(req, arg, engine_counter_close);
+}
+
+void branchd_api_counter_start(hb_http_req_t *req, void *arg)
+{
+    s_counter_step(req, arg, engine_start);
+}
+
+/* Answers the call, not the counter. */
+void branchd_api_counter_call(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "counter", id) != 0)
+        return;
+    static const body_member_t m[] = {{"ticket", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 1);
+    if (!b || s_check_strings(d, req, b) != 0)
+        goto out;
+    engine_call_answer_t a;
+    int rc = engine_call(d->engine, id, s_str(b, "ticket"), &a, err, sizeof err);
+    if (rc == HB_ENOTFOUND && !s_str(b, "ticket"))
+        hb_http_reply_error(req, 404, "nobody_waiting", "%s", err);
+    else if (rc != 0)
+        s_refuse(d, req, rc, err);
+    else
+        hb_http_reply_json(req, 200,
+                           json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service",
+                                     a.service, "counter", id, "rule",
+                                     s_enum_json(&hallbus__call_rule__descriptor, a.rule),
+                                     "wait_s", (json_int_t)a.wait_s));
+out:
+    json_decref(b);
+}
+
+void branchd_api_counter_complete(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "counter", id) != 0)
+        return;
+    static const body_member_t m[] = {{"business_type", JSON_STRING, true},
+                                      {"outcome", JSON_STRING, false},
+                                      {"amount", JSON_INTEGER, false},
+                                      {"currency", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 4);
+    int outcome = HALLBUS__OUTCOME__OUTCOME_DONE;
+    if (!b || s_check_strings(d, req, b) != 0 ||
+        s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0)
+        goto out;
+    json_t *amount = json_object_get(b, "amount");
+    int rc = engine_complete(d->engine, id, s_str(b, "business_type"), outcome,
+                             json_is_integer(amount) ? json_integer_value(amount) : 0,
+                             s_str(b, "currency"), err, sizeof err);
+    s_counter_done(d, req, id, rc, err);
+out:
+    json_decref(b);
+}
+
+void branchd_api_counter_unknown(hb_http_req_t *req, void *arg)
+{
+    s_no_action(req, "counter", "open, pause, resume, close, call, start, complete");
 }
 
 /* -------------------------------------------------------- complaints ---- */
@@ -590,7 +676,7 @@ static json_t *s_complaint_json(const hb_hs_complaint_t *c, int64_t now)
     return o;
 }
 
-static void s_post_complaint(hb_http_req_t *req, void *arg)
+void branchd_api_post_complaint(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     static const body_member_t m[] = {{"channel", JSON_STRING, true},
@@ -620,7 +706,7 @@ static void s_post_complaint(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 201, o);
 }
 
-static void s_get_complaints(hb_http_req_t *req, void *arg)
+void branchd_api_get_complaints(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char want[32] = "open";
@@ -657,80 +743,110 @@ static void s_get_complaints(hb_http_req_t *req, void *arg)
                                            (json_int_t)json_array_size(arr), "complaints", arr));
 }
 
-static void s_complaint_action(hb_http_req_t *req, void *arg)
+void branchd_api_get_complaint(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID];
-    const char *action;
-    if (s_split(req, "/v1/complaints/", id, &action) != 0)
+    if (s_path_id(req, "complaint", id) != 0)
         return;
-    char err[512] = "";
-    int rc;
-    json_t *b = NULL;
-    if (strcmp(req->method, "GET") == 0) {
-        /* A GET reads; it never acknowledges, escalates or resolves. */
-        if (action[0]) {
-            hb_http_reply_error(req, 404, "not_found",
-                                "GET takes /v1/complaints/{id}; %.64s is a POST", action);
-            return;
-        }
-        const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
-        if (!c) {
-            d->api_refused++;
-            hb_http_reply_error(req, 404, "not_found", "no open complaint '%s'", id);
-            return;
-        }
-        hb_http_reply_json(req, 200, s_complaint_json(c, hb_now_ms()));
+    const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
+    if (!c) {
+        d->api_refused++;
+        hb_http_reply_error(req, 404, "not_found", "no open complaint '%s'", id);
         return;
     }
-    if (strcmp(action, "ack") == 0) {
-        static const body_member_t m[] = {{"by", JSON_STRING, true}};
-        b = s_body(d, req, m, 1);
-        if (!b || s_check_strings(d, req, b) != 0)
-            goto out;
-        rc = engine_complaint_ack(d->engine, id, s_str(b, "by"), err, sizeof err);
-    } else if (strcmp(action, "escalate") == 0) {
-        static const body_member_t m[] = {{"level", JSON_STRING, false}, {"reason", JSON_STRING, false}};
-        b = s_body(d, req, m, 2);
-        int level = 0;
-        if (!b || s_check_strings(d, req, b) != 0 ||
-            s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) != 0)
-            goto out;
-        rc = engine_complaint_escalate(d->engine, id, level, s_str(b, "reason"), err, sizeof err);
-    } else if (strcmp(action, "resolve") == 0) {
-        static const body_member_t m[] = {{"resolution", JSON_STRING, true},
-                                          {"customer_satisfied", JSON_TRUE, true}};
-        b = s_body(d, req, m, 2);
-        if (!b || s_check_strings(d, req, b) != 0)
-            goto out;
-        rc = engine_complaint_resolve(d->engine, id, s_str(b, "resolution"),
-                                      json_is_true(json_object_get(b, "customer_satisfied")), err,
-                                      sizeof err);
-        if (rc == 0) {
-            hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "complaint", id, "state", "resolved"));
-            goto out;
-        }
-    } else {
-        s_no_action(req, id, action, "ack, escalate, resolve");
-        return;
-    }
+    hb_http_reply_json(req, 200, s_complaint_json(c, hb_now_ms()));
+}
+
+/* A GET reads; it never acknowledges, escalates or resolves. */
+void branchd_api_complaint_get_action(hb_http_req_t *req, void *arg)
+{
+    char id[HB_HS_ID];
+    if (s_path_id(req, "complaint", id) == 0)
+        hb_http_reply_error(req, 404, "not_found", "GET takes /v1/complaints/{id}; %.64s is a POST",
+                            hb_http_param(req, "action"));
+}
+
+/* Answers an action on complaint `id` that the engine did (rc 0: the
+ * complaint as it is now) or refused. */
+static void s_complaint_done(branchd_t *d, hb_http_req_t *req, const char *id, int rc,
+                             const char *err)
+{
     if (rc != 0) {
         s_refuse(d, req, rc, err);
-        goto out;
+        return;
     }
     const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(d->engine), id);
     hb_http_reply_json(req, 200, c ? s_complaint_json(c, hb_now_ms()) : json_object());
-out:
+}
+
+void branchd_api_complaint_ack(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "complaint", id) != 0)
+        return;
+    static const body_member_t m[] = {{"by", JSON_STRING, true}};
+    json_t *b = s_body(d, req, m, 1);
+    if (b && s_check_strings(d, req, b) == 0) {
+        int rc = engine_complaint_ack(d->engine, id, s_str(b, "by"), err, sizeof err);
+        s_complaint_done(d, req, id, rc, err);
+    }
     json_decref(b);
+}
+
+void branchd_api_complaint_escalate(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "complaint", id) != 0)
+        return;
+    static const body_member_t m[] = {{"level", JSON_STRING, false},
+                                      {"reason", JSON_STRING, false}};
+    json_t *b = s_body(d, req, m, 2);
+    int level = 0;
+    if (b && s_check_strings(d, req, b) == 0 &&
+        s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) == 0) {
+        int rc = engine_complaint_escalate(d->engine, id, level, s_str(b, "reason"), err,
+                                           sizeof err);
+        s_complaint_done(d, req, id, rc, err);
+    }
+    json_decref(b);
+}
+
+/* A resolved complaint leaves the live state: the answer says so. */
+void branchd_api_complaint_resolve(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    char id[HB_HS_ID], err[512] = "";
+    if (s_path_id(req, "complaint", id) != 0)
+        return;
+    static const body_member_t m[] = {{"resolution", JSON_STRING, true},
+                                      {"customer_satisfied", JSON_TRUE, true}};
+    json_t *b = s_body(d, req, m, 2);
+    if (b && s_check_strings(d, req, b) == 0) {
+        int rc = engine_complaint_resolve(d->engine, id, s_str(b, "resolution"),
+                                          json_is_true(json_object_get(b, "customer_satisfied")),
+                                          err, sizeof err);
+        if (rc == 0)
+            hb_http_reply_json(req, 200,
+                               json_pack("{s:s, s:s}", "complaint", id, "state", "resolved"));
+        else
+            s_refuse(d, req, rc, err);
+    }
+    json_decref(b);
+}
+
+void branchd_api_complaint_unknown(hb_http_req_t *req, void *arg)
+{
+    s_no_action(req, "complaint", "ack, escalate, resolve");
 }
 
 /* ------------------------------------------------- feedback, devices ---- */
 
-static void s_post_feedback(hb_http_req_t *req, void *arg)
+void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    if (s_exact(req, "/v1/feedback") != 0)
-        return;
     static const body_member_t m[] = {{"score", JSON_INTEGER, true},
                                       {"ticket", JSON_STRING, false},
                                       {"counter", JSON_STRING, false}};
@@ -757,17 +873,12 @@ static void s_post_feedback(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 201, json_pack("{s:I}", "score", (json_int_t)score));
 }
 
-static void s_device_action(hb_http_req_t *req, void *arg)
+void branchd_api_device_status(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID];
-    const char *action;
-    if (s_split(req, "/v1/devices/", id, &action) != 0)
+    if (s_path_id(req, "device", id) != 0)
         return;
-    if (strcmp(action, "status") != 0) {
-        s_no_action(req, id, action, "status");
-        return;
-    }
     static const body_member_t m[] = {{"kind", JSON_STRING, true},
                                       {"state", JSON_STRING, true},
                                       {"detail", JSON_STRING, false}};
@@ -792,13 +903,16 @@ static void s_device_action(hb_http_req_t *req, void *arg)
                                  s_enum_json(&hallbus__device_state__descriptor, state)));
 }
 
+void branchd_api_device_unknown(hb_http_req_t *req, void *arg)
+{
+    s_no_action(req, "device", "status");
+}
+
 /* -------------------------------------------------------- hall state ---- */
 
-static void s_get_hall(hb_http_req_t *req, void *arg)
+void branchd_api_get_hall(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    if (s_exact(req, "/v1/hall") != 0)
-        return;
     int64_t now = hb_now_ms();
     const hb_hall_state_t *s = engine_state(d->engine);
     json_t *o = hb_hall_state_view(s, now);
@@ -837,11 +951,9 @@ static void s_get_hall(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, o);
 }
 
-static void s_get_services(hb_http_req_t *req, void *arg)
+void branchd_api_get_services(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    if (s_exact(req, "/v1/services") != 0)
-        return;
     const engine_config_t *cfg = engine_config(d->engine);
     const hb_policy_t *p = engine_policy(d->engine);
     json_t *arr = json_array();
@@ -854,31 +966,4 @@ static void s_get_services(hb_http_req_t *req, void *arg)
                                                             HALLBUS__PRIORITY__PRIORITY_NORMAL)));
     }
     hb_http_reply_json(req, 200, json_pack("{s:o}", "services", arr));
-}
-
-int branchd_api_hall_register(branchd_t *d)
-{
-    static const struct {
-        const char *method, *prefix;
-        hb_http_handler_fn fn;
-    } routes[] = {
-        {"POST", "/v1/tickets", s_post_ticket},
-        {"GET", "/v1/tickets/", s_ticket_action},
-        {"POST", "/v1/tickets/", s_ticket_action},
-        {"POST", "/v1/counters/", s_counter_action},
-        {"POST", "/v1/complaints", s_post_complaint},
-        {"GET", "/v1/complaints", s_get_complaints},
-        {"GET", "/v1/complaints/", s_complaint_action},
-        {"POST", "/v1/complaints/", s_complaint_action},
-        {"POST", "/v1/feedback", s_post_feedback},
-        {"POST", "/v1/devices/", s_device_action},
-        {"GET", "/v1/hall", s_get_hall},
-        {"GET", "/v1/services", s_get_services},
-    };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rc = hb_http_route(d->http, routes[i].method, routes[i].prefix, routes[i].fn, d);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
 }

@@ -1,8 +1,10 @@
-/* branchd's local HTTP/JSON API for the hall's devices and for a queue
- * system the hall already has (docs/API.md has every route with examples).
- * Every request is checked whole before anything is stored: a bad event in
- * an array refuses the array, with the index and the reason. */
-#include "branchd.h"
+/* branchd's handlers for a queue system the hall already has (events) and
+ * for operations: status, metrics, the complete state, the policy and the
+ * campaigns in force (docs/API.md has every route with examples; api/table.c
+ * routes to them). Every request is checked whole before anything is
+ * stored: a bad event in an array refuses the array, with the index and the
+ * reason. */
+#include "api.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/digest.h"
@@ -16,13 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void s_post_events(hb_http_req_t *req, void *arg)
+void branchd_api_post_events(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    if (strcmp(req->path, "/v1/events") != 0) {
-        hb_http_reply_error(req, 404, "not_found", "no route for POST %.200s", req->path);
-        return;
-    }
     json_error_t jerr;
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
@@ -125,7 +123,7 @@ static json_t *s_time_json(int64_t ms)
     return json_string(t);
 }
 
-static void s_get_status(hb_http_req_t *req, void *arg)
+void branchd_api_get_status(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     uplink_stats_t st;
@@ -185,7 +183,7 @@ static void s_get_status(hb_http_req_t *req, void *arg)
 
 /* The hall's complete state in the reducer's snapshot form: what HQ's
  * mirror of this hall equals once the stream is delivered. */
-static void s_get_hall_state(hb_http_req_t *req, void *arg)
+void branchd_api_get_snapshot(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     json_t *o = hb_hall_state_to_json(engine_state(d->engine));
@@ -196,13 +194,9 @@ static void s_get_hall_state(hb_http_req_t *req, void *arg)
 
 /* The policy the hall runs on: HQ's version, or 0 with "source": "local"
  * before HQ sent one (the policy file or the built-in defaults). */
-static void s_get_policy(hb_http_req_t *req, void *arg)
+void branchd_api_get_policy(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    if (strcmp(req->path, "/v1/policy") != 0) {
-        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
-        return;
-    }
     uint64_t v = applier_policy_version(d->applier);
     json_t *p = hb_policy_to_json(engine_policy(d->engine));
     hb_http_reply_json(req, p ? 200 : 503,
@@ -235,7 +229,7 @@ static void s_reply_campaigns(branchd_t *d, hb_http_req_t *req, int32_t from, in
 
 /* What runs today in the hall (its local date), with the FAQ, for the
  * kiosk and the signage. */
-static void s_get_campaigns_active(hb_http_req_t *req, void *arg)
+void branchd_api_get_campaigns_active(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     int32_t today = hb_tz_local_day(engine_policy(d->engine)->tz, hb_now_ms());
@@ -255,13 +249,9 @@ static int s_query_date(hb_http_req_t *req, const char *name, int32_t *out)
     return 0;
 }
 
-static void s_get_campaigns(hb_http_req_t *req, void *arg)
+void branchd_api_get_campaigns(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    if (strcmp(req->path, "/v1/campaigns") != 0) {
-        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
-        return;
-    }
     int32_t today = hb_tz_local_day(engine_policy(d->engine)->tz, hb_now_ms());
     int32_t from = today, to = -1;
     if (s_query_date(req, "from", &from) != 0 || s_query_date(req, "to", &to) != 0) {
@@ -280,7 +270,7 @@ static void s_get_campaigns(hb_http_req_t *req, void *arg)
 }
 
 /* Prometheus text: the outbox, the link, the local API, the hall. */
-static void s_get_metrics(hb_http_req_t *req, void *arg)
+void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     uplink_stats_t st;
@@ -331,24 +321,4 @@ static void s_get_metrics(hb_http_req_t *req, void *arg)
     hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
                       m.len);
     hb_metrics_free(&m);
-}
-
-int branchd_api_register(branchd_t *d)
-{
-    int rc = hb_http_route(d->http, "POST", "/v1/events", s_post_events, d);
-    if (rc == 0)
-        rc = hb_http_route(d->http, "GET", "/v1/status", s_get_status, d);
-    if (rc == 0)
-        rc = hb_http_route(d->http, "GET", "/v1/hall/snapshot", s_get_hall_state, d);
-    if (rc == 0)
-        rc = hb_http_route(d->http, "GET", "/v1/policy", s_get_policy, d);
-    if (rc == 0)
-        rc = hb_http_route(d->http, "GET", "/metrics", s_get_metrics, d);
-    if (rc == 0)
-        rc = hb_http_route(d->http, "GET", "/v1/campaigns/active", s_get_campaigns_active, d);
-    if (rc == 0)
-        rc = hb_http_route(d->http, "GET", "/v1/campaigns", s_get_campaigns, d);
-    if (rc == 0)
-        rc = branchd_api_hall_register(d);
-    return rc;
 }

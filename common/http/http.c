@@ -1,6 +1,7 @@
 /* The HTTP/JSON server of both daemons: h2o 2.2 (libuv flavour) on the
- * daemon's loop, one catch-all h2o path whose handler dispatches over a small
- * route table (longest path prefix, then method), whole bodies up to a limit.
+ * daemon's loop, one catch-all h2o path whose handler dispatches over the
+ * daemon's route table (router.c's patterns, then path prefixes), whole
+ * bodies up to a limit.
  *
  * It also bounds what clients may hold: connections in all and per address
  * group, and the time to receive a request (hb_http_limits_t).
@@ -11,6 +12,8 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/metrics.h"
+
+#include "internal.h"
 
 #include <h2o.h>
 #include <h2o/socket/uv-binding.h>
@@ -40,13 +43,21 @@
 #define HTTP_ADDR_TABLE_MIN 16 /* slots in the smallest address table */
 #define HTTP_ADDR_TEXT_MAX 64  /* an address group as text, "/64" included */
 
+/* A prefix route (hb_http_route). */
 typedef struct http_route {
     char method[HTTP_METHOD_MAX]; /* "" for any method */
     char prefix[HTTP_PREFIX_MAX];
     size_t prefix_len;
+    hb_route_t info; /* what hb_http_req_route tells: its strings are the two above */
     hb_http_handler_fn fn;
     void *arg;
 } http_route_t;
+
+/* The handler of the router's route of the same index. */
+typedef struct http_target {
+    hb_http_handler_fn fn;
+    void *arg;
+} http_target_t;
 
 /* The address group a client is counted under, as 16 bytes: ::ffff:a.b.c.d
  * for an IPv4 address (and for an IPv4-mapped IPv6 one), or the first 8
@@ -109,6 +120,8 @@ typedef struct http_exchange {
     h2o_req_t *req;
     hb_http_t *http;
     bool answered;
+    const hb_router_match_t *match; /* the pattern route's parameters; NULL for a prefix route */
+    const hb_route_t *route;        /* the route that took the request, once one did */
 } http_exchange_t;
 
 struct hb_http {
@@ -125,8 +138,12 @@ struct hb_http {
     bool destroying;
     size_t max_body;
     int port;
-    http_route_t routes[HTTP_ROUTES_MAX];
+    http_route_t routes[HTTP_ROUTES_MAX]; /* prefix routes */
     size_t nroutes;
+    hb_router_t *router; /* pattern routes */
+    http_target_t targets[HB_ROUTER_ROUTES_MAX];
+    hb_http_guard_fn guard;
+    void *guard_arg;
     http_conn_t *conns;
     size_t nconns;
     struct hb_http_stream *streams;
@@ -206,51 +223,6 @@ static const char *s_error_code(int status)
 
 /* ---------------------------------------------------------------- decoding */
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes src[0..len) into out (NUL-terminated). A decoded NUL is an
- * error: every decoded string here is handed on as a C string. */
-static int s_decode(const char *src, size_t len, bool plus_is_space, char *out, size_t outcap,
-                    size_t *outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '%') {
-            if (len - i < 3)
-                return HB_EPARSE;
-            int hi = s_hex(src[i + 1]);
-            int lo = s_hex(src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return HB_EPARSE;
-            c = (char)(hi * 16 + lo);
-            if (c == '\0')
-                return HB_EPARSE;
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
-        }
-        if (o + 1 >= outcap)
-            return HB_ETOOBIG;
-        out[o++] = c;
-    }
-    if (outcap == 0)
-        return HB_ETOOBIG;
-    out[o] = '\0';
-    if (outlen)
-        *outlen = o;
-    return 0;
-}
-
 /* True when the decoded path has a "." or ".." segment: such paths are
  * refused rather than resolved, so a route prefix always means what it says. */
 static bool s_has_dot_segment(const char *path)
@@ -270,52 +242,6 @@ static bool s_has_dot_segment(const char *path)
     return false;
 }
 
-/* Length of the valid UTF-8 sequence at s (strict: no overlongs, no
- * surrogates, nothing past U+10FFFF), or 0 when the byte there starts none. */
-static size_t s_utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-static bool s_utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = s_utf8_seq(p);
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    return true;
-}
-
 /* Replaces every byte that starts no valid UTF-8 sequence with '?', so that
  * a reason cut short by its buffer, or quoting a client's bytes, still makes
  * a JSON string. */
@@ -323,7 +249,7 @@ static void s_utf8_sanitize(char *s)
 {
     unsigned char *p = (unsigned char *)s;
     while (*p) {
-        size_t n = s_utf8_seq(p);
+        size_t n = hb_http__utf8_seq(p);
         if (n == 0) {
             *p = '?';
             n = 1;
@@ -605,13 +531,13 @@ int hb_http_query(const hb_http_req_t *req, const char *name, char *out, size_t 
         size_t klen = eq ? (size_t)(eq - q) : n;
         char key[HTTP_QUERY_KEY_MAX];
         /* A key that does not decode or does not fit cannot be `name`. */
-        if (klen > 0 && s_decode(q, klen, true, key, sizeof key, NULL) == 0 &&
+        if (klen > 0 && hb_http__decode(q, klen, true, key, sizeof key, NULL) == 0 &&
             strcmp(key, name) == 0) {
             if (!eq) {
                 out[0] = '\0';
                 return 0;
             }
-            int rc = s_decode(eq + 1, n - klen - 1, true, out, outlen, NULL);
+            int rc = hb_http__decode(eq + 1, n - klen - 1, true, out, outlen, NULL);
             if (rc != 0)
                 out[0] = '\0';
             return rc;
@@ -646,6 +572,58 @@ static char *s_pool_strndup(h2o_req_t *req, const char *s, size_t len)
     return p;
 }
 
+/* The prefix route for a path no pattern matched; NULL after answering 404
+ * (naming `hint`, the route the path continues, when there is one) or 405. */
+static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
+                                          const char *method, const char *path, size_t path_len,
+                                          const char *hint)
+{
+    char reason[HTTP_REASON_MAX];
+    /* Longest matching prefix first; the method then picks among the routes
+     * registered with exactly that prefix. */
+    const http_route_t *best = NULL;
+    for (size_t i = 0; i < http->nroutes; i++) {
+        const http_route_t *r = &http->routes[i];
+        if (s_prefix_matches(r, path, path_len) && (!best || r->prefix_len > best->prefix_len))
+            best = r;
+    }
+    if (!best) {
+        if (hint)
+            snprintf(reason, sizeof reason, "no route for %s %.*s (%s takes no id)", method, 200,
+                     path, hint);
+        else
+            snprintf(reason, sizeof reason, "no route for %s %.*s", method, 200, path);
+        s_send_error(ex, 404, "not_found", reason, NULL);
+        return NULL;
+    }
+    const http_route_t *route = NULL;
+    char allow[HTTP_ROUTES_MAX * 4];
+    size_t allow_len = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < http->nroutes && !route; i++) {
+        const http_route_t *r = &http->routes[i];
+        if (r->prefix_len != best->prefix_len ||
+            memcmp(r->prefix, best->prefix, r->prefix_len) != 0)
+            continue;
+        if (r->method[0] == '\0' || strcmp(r->method, method) == 0) {
+            route = r;
+        } else {
+            int w = snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
+                             allow_len ? ", " : "", r->method);
+            if (w > 0 && (size_t)w < sizeof allow - allow_len)
+                allow_len += (size_t)w;
+        }
+    }
+    if (!route) {
+        snprintf(reason, sizeof reason, "%s is not allowed on %.*s (allowed: %s)", method, 200,
+                 path, allow);
+        s_send_error(ex, 405, "method_not_allowed", reason, allow);
+        return NULL;
+    }
+
+    return route;
+}
+
 static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     hb_http_t *http = ((http_handler_t *)self)->http;
@@ -675,13 +653,9 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     char *path = h2o_mem_alloc_pool(&req->pool, raw_len + 1);
     size_t path_len = 0;
-    if (s_decode(req->path.base, raw_len, false, path, raw_len + 1, &path_len) != 0) {
+    if (hb_http__decode(req->path.base, raw_len, false, path, raw_len + 1, &path_len) != 0) {
         s_send_error(&ex, 400, "bad_path",
                      "the path has an invalid percent-encoding (or an encoded NUL)", NULL);
-        return 0;
-    }
-    if (!s_utf8_valid(path)) {
-        s_send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded", NULL);
         return 0;
     }
     if (s_has_dot_segment(path)) {
@@ -707,42 +681,44 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     const char *body = req->entity.base ? s_pool_strndup(req, req->entity.base, req->entity.len)
                                         : s_pool_strndup(req, "", 0);
 
-    /* Longest matching prefix first; the method then picks among the routes
-     * registered with exactly that prefix. */
-    const http_route_t *best = NULL;
-    for (size_t i = 0; i < http->nroutes; i++) {
-        const http_route_t *r = &http->routes[i];
-        if (s_prefix_matches(r, path, path_len) && (!best || r->prefix_len > best->prefix_len))
-            best = r;
-    }
-    if (!best) {
-        snprintf(reason, sizeof reason, "no route for %s %.*s", method, 200, path);
-        s_send_error(&ex, 404, "not_found", reason, NULL);
+    /* The table's patterns first; on the stack, so that matching allocates
+     * nothing. */
+    hb_router_match_t match;
+    hb_route_result_t rr =
+        hb_router_match(http->router, method, req->path.base, raw_len, &match);
+    if (rr == HB_ROUTE_BAD_PARAM) {
+        snprintf(reason, sizeof reason, "the path parameter '%s' %s", match.bad_param,
+                 match.bad_why);
+        s_send_error(&ex, 400, "bad_parameter", reason, NULL);
         return 0;
     }
-    const http_route_t *route = NULL;
-    char allow[HTTP_ROUTES_MAX * 4];
-    size_t allow_len = 0;
-    allow[0] = '\0';
-    for (size_t i = 0; i < http->nroutes && !route; i++) {
-        const http_route_t *r = &http->routes[i];
-        if (r->prefix_len != best->prefix_len ||
-            memcmp(r->prefix, best->prefix, r->prefix_len) != 0)
-            continue;
-        if (r->method[0] == '\0' || strcmp(r->method, method) == 0) {
-            route = r;
-        } else {
-            int w = snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
-                             allow_len ? ", " : "", r->method);
-            if (w > 0 && (size_t)w < sizeof allow - allow_len)
-                allow_len += (size_t)w;
-        }
-    }
-    if (!route) {
+    if (rr == HB_ROUTE_NO_METHOD) {
         snprintf(reason, sizeof reason, "%s is not allowed on %.*s (allowed: %s)", method, 200,
-                 path, allow);
-        s_send_error(&ex, 405, "method_not_allowed", reason, allow);
+                 path, match.allow);
+        s_send_error(&ex, 405, "method_not_allowed", reason, match.allow);
         return 0;
+    }
+    hb_http_handler_fn fn;
+    void *arg;
+    if (rr == HB_ROUTE_FOUND) {
+        fn = http->targets[match.route].fn;
+        arg = http->targets[match.route].arg;
+        ex.match = &match;
+        ex.route = hb_router_route(http->router, match.route);
+    } else {
+        /* A matched pattern's segments are checked one by one above, to name
+         * the parameter at fault; a path for the prefix routes as a whole. */
+        if (!hb_http__utf8_valid(path)) {
+            s_send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded", NULL);
+            return 0;
+        }
+        const http_route_t *route = s_prefix_route(&ex, http, method, path, path_len,
+                                                   match.hint);
+        if (!route)
+            return 0;
+        fn = route->fn;
+        arg = route->arg;
+        ex.route = &route->info;
     }
 
     hb_http_req_t hreq = {
@@ -753,7 +729,16 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         .body_len = req->entity.base ? req->entity.len : 0,
         .impl = &ex,
     };
-    route->fn(&hreq, route->arg);
+    if (http->guard && !http->guard(&hreq, ex.route, http->guard_arg)) {
+        if (!ex.answered) {
+            hb_log_once("http.guard_silent", HB_LOG_ERROR,
+                        "http: the guard refused %s %s without answering", method, path);
+            s_send_error(&ex, 500, "internal", "the request was refused without an answer",
+                         NULL);
+        }
+        return 0;
+    }
+    fn(&hreq, arg);
     if (!ex.answered) {
         hb_log_once("http.no_reply", HB_LOG_ERROR, "http: the handler for %s %s did not answer",
                     method, path);
@@ -971,6 +956,7 @@ int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen)
 static void s_on_reaper_closed(uv_handle_t *h)
 {
     hb_http_t *http = h->data;
+    hb_router_destroy(&http->router);
     free(http->addrs.slots);
     free(http);
 }
@@ -1216,8 +1202,10 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     http->max_body = max_body;
     http->limits = hb_http_limits_default();
     http->addrs.seed = s_random_seed(http);
-    if (s_addr_reserve(&http->addrs, http->limits.max_conns) != 0) {
+    http->router = hb_router_new();
+    if (!http->router || s_addr_reserve(&http->addrs, http->limits.max_conns) != 0) {
         hb_error("http: out of memory");
+        hb_router_destroy(&http->router);
         free(http);
         return NULL;
     }
@@ -1248,6 +1236,7 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     int fd = -1;
     if (s_listen_fd(host_port, &fd) != 0) {
         h2o_config_dispose(&http->config);
+        hb_router_destroy(&http->router);
         free(http->addrs.slots);
         free(http);
         return NULL;
@@ -1286,10 +1275,10 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     return http;
 }
 
-int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_http_handler_fn fn,
-                  void *arg)
+int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_perm_t perm,
+                  hb_http_handler_fn fn, void *arg)
 {
-    if (!http || !prefix || !fn || prefix[0] != '/')
+    if (!http || !prefix || !fn || prefix[0] != '/' || !hb_perm_valid(perm))
         return HB_EINVAL;
     if (http->nroutes >= HTTP_ROUTES_MAX)
         return HB_ETOOBIG;
@@ -1306,9 +1295,59 @@ int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_ht
     snprintf(r->method, sizeof r->method, "%s", method ? method : "");
     memcpy(r->prefix, prefix, plen + 1);
     r->prefix_len = plen;
+    r->info = (hb_route_t){.method = method ? r->method : NULL,
+                           .pattern = r->prefix,
+                           .perm = perm,
+                           .scope = HB_SCOPE_ALL};
     r->fn = fn;
     r->arg = arg;
     return 0;
+}
+
+int hb_http_routes(hb_http_t *http, const hb_http_route_t *table, size_t n, void *arg)
+{
+    if (!http || (!table && n > 0))
+        return HB_EINVAL;
+    size_t before = hb_router_count(http->router);
+    for (size_t i = 0; i < n; i++) {
+        const hb_http_route_t *row = &table[i];
+        hb_route_t route = {.method = row->method,
+                            .pattern = row->pattern,
+                            .perm = row->perm,
+                            .scope = row->scope,
+                            .scope_param = row->scope_param};
+        char why[HTTP_REASON_MAX] = "";
+        int rc = row->fn ? hb_router_add(http->router, &route, why, sizeof why) : HB_EINVAL;
+        if (rc != 0) {
+            hb_error("http: route %zu of the table (%s %s) refused: %s", i,
+                     row->method ? row->method : "any method",
+                     row->pattern ? row->pattern : "(no pattern)", why[0] ? why : "no handler");
+            hb_router_truncate(http->router, before);
+            return rc;
+        }
+        size_t at = hb_router_count(http->router) - 1;
+        http->targets[at] = (http_target_t){.fn = row->fn, .arg = arg};
+    }
+    return 0;
+}
+
+const char *hb_http_param(const hb_http_req_t *req, const char *name)
+{
+    const http_exchange_t *ex = req ? req->impl : NULL;
+    return ex && ex->match ? hb_router_param(ex->match, name) : NULL;
+}
+
+const hb_route_t *hb_http_req_route(const hb_http_req_t *req)
+{
+    const http_exchange_t *ex = req ? req->impl : NULL;
+    return ex ? ex->route : NULL;
+}
+
+void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg)
+{
+    assert(http);
+    http->guard = fn;
+    http->guard_arg = arg;
 }
 
 int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }

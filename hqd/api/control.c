@@ -1,20 +1,21 @@
-/* hqd's control-plane routes: the organisation, policy drafts and their
+/* hqd's control-plane handlers: the organisation, policy drafts and their
  * published versions, campaigns and their lifecycle, the coordination
  * check, the calendar's export and per-hall slices, the glossary and the
  * rollout of versions to the halls (docs/API.md has every route with an
- * example).
+ * example; api/table.c routes to them, one row per campaign step).
  *
  * Translation only: the rules live in control.c, campaign.c, calcheck.c
  * and downlink.c. This file reads requests strictly (one JSON object, no
  * member twice, no member it does not know in the bodies it defines
  * itself) and turns every HB_E* code into one HTTP status and error code,
  * so a refusal reads the same on every route. */
-#include "hqd.h"
+#include "api.h"
 
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,21 +120,6 @@ static void s_refuse_with(hb_http_req_t *req, int status, const char *code, cons
     else
         json_decref(extra);
     hb_http_reply_json(req, status, body);
-}
-
-static void s_no_route(hb_http_req_t *req)
-{
-    hb_http_reply_error(req, 404, "not_found", "no route for %s %s", req->method, req->path);
-}
-
-/* Whether the path is exactly `path`; answers 404 otherwise. A route
- * prefix also matches the paths below it, and these routes have none. */
-static bool s_exact(hb_http_req_t *req, const char *path)
-{
-    if (strcmp(req->path, path) == 0)
-        return true;
-    s_no_route(req);
-    return false;
 }
 
 /* ------------------------------------------------------------ inputs ---- */
@@ -278,34 +264,20 @@ static int s_query_flag(hb_http_req_t *req, const char *name, bool *out)
     return -1;
 }
 
-/* The id that makes up the path after `prefix` (one segment, of the id
- * characters, at most `max` bytes) into `out`. With `rest` NULL nothing may
- * follow; otherwise `*rest` gets what does ("" or "/..."). Returns -1
- * after answering. */
-static int s_path_id(hb_http_req_t *req, const char *prefix, size_t max, const char *what,
-                     char *out, size_t outlen, const char **rest)
+/* The id the route's parameter `name` holds (of the id characters, at most
+ * `max` bytes) into `out`. Returns -1 after answering 400. */
+static int s_path_id(hb_http_req_t *req, const char *name, size_t max, const char *what, char *out,
+                     size_t outlen)
 {
-    const char *p = req->path + strlen(prefix);
-    size_t n = strcspn(p, "/");
-    if (n == 0) {
-        hb_http_reply_error(req, 404, "not_found", "the path needs a %s id after %s", what, prefix);
-        return -1;
-    }
-    if (p[n] && !rest) {
-        s_no_route(req);
-        return -1;
-    }
-    char id[CTL_ID_MAX + 2];
-    snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id - 1 ? n : sizeof id - 1), p);
-    if (n > max || n >= outlen || !s_chars_ok(id, max, NULL)) {
+    const char *p = hb_http_param(req, name);
+    assert(p); /* the table's pattern names it */
+    size_t n = strlen(p);
+    if (n > max || n >= outlen || !s_chars_ok(p, max, NULL)) {
         hb_http_reply_error(req, 400, "bad_request", "'%.64s' is not a %s id (1 to %zu of A-Z a-z "
-                            "0-9 _ -)", id, what, max);
+                            "0-9 _ -)", p, what, max);
         return -1;
     }
-    memcpy(out, p, n);
-    out[n] = '\0';
-    if (rest)
-        *rest = p + n;
+    memcpy(out, p, n + 1);
     return 0;
 }
 
@@ -346,18 +318,17 @@ static json_t *s_date_json(int32_t day)
 
 /* ------------------------------------------------------ organisation ---- */
 
-static void s_get_org(hb_http_req_t *req, void *arg)
+void hqd_api_get_org(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (s_exact(req, "/v1/org"))
-        hb_http_reply_json(req, 200, org_to_json(hq_control_org(hq->control)));
+    hb_http_reply_json(req, 200, org_to_json(hq_control_org(hq->control)));
 }
 
-static void s_put_org(hb_http_req_t *req, void *arg)
+void hqd_api_put_org(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     json_t *doc;
-    if (!s_exact(req, "/v1/org") || s_body(req, false, &doc) != 0)
+    if (s_body(req, false, &doc) != 0)
         return;
     char err[CTL_ERR_MAX] = "";
     int rc = hq_control_set_org(hq->control, doc, err, sizeof err);
@@ -371,11 +342,11 @@ static void s_put_org(hb_http_req_t *req, void *arg)
                                            "halls", (json_int_t)org_hall_count(org)));
 }
 
-static void s_get_region(hb_http_req_t *req, void *arg)
+void hqd_api_get_org_region(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char id[CTL_ID_MAX + 1];
-    if (s_path_id(req, "/v1/org/regions/", CTL_ID_MAX, "region", id, sizeof id, NULL) != 0)
+    if (s_path_id(req, "region", CTL_ID_MAX, "region", id, sizeof id) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
     const org_region_t *r = org_region_find(org, id);
@@ -390,11 +361,10 @@ static void s_get_region(hb_http_req_t *req, void *arg)
  * the path; 201 when it is new. */
 static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
 {
-    const char *prefix = hall ? "/v1/org/halls/" : "/v1/org/regions/";
     char id[CTL_ID_MAX + 1];
     json_t *doc;
-    if (s_path_id(req, prefix, hall ? ORG_HALL_ID_MAX - 1 : ORG_REGION_ID_MAX - 1,
-                  hall ? "hall" : "region", id, sizeof id, NULL) != 0 ||
+    if (s_path_id(req, hall ? "hall" : "region", hall ? ORG_HALL_ID_MAX - 1 : ORG_REGION_ID_MAX - 1,
+                  hall ? "hall" : "region", id, sizeof id) != 0 ||
         s_body(req, false, &doc) != 0)
         return;
     if (s_match_id(req, doc, id) != 0) {
@@ -417,8 +387,8 @@ static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
     hb_http_reply_json(req, existed ? 200 : 201, out);
 }
 
-static void s_put_region(hb_http_req_t *req, void *arg) { s_put_item(req, arg, false); }
-static void s_put_hall(hb_http_req_t *req, void *arg) { s_put_item(req, arg, true); }
+void hqd_api_put_org_region(hb_http_req_t *req, void *arg) { s_put_item(req, arg, false); }
+void hqd_api_put_org_hall(hb_http_req_t *req, void *arg) { s_put_item(req, arg, true); }
 
 /* The scope documents that make up `hall`'s effective policy in `set`,
  * widest first. */
@@ -442,11 +412,11 @@ static json_t *s_policy_layers(const org_t *org, const json_t *set, const char *
 
 /* GET /v1/org/halls/{id}: where the hall sits, its chain of regions, and
  * which policy and calendar versions it should run and does run. */
-static void s_get_org_hall(hb_http_req_t *req, void *arg)
+void hqd_api_get_org_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char id[ORG_HALL_ID_MAX];
-    if (s_path_id(req, "/v1/org/halls/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id, NULL) != 0)
+    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
     const org_hall_t *h = org_hall_find(org, id);
@@ -475,42 +445,34 @@ static void s_get_org_hall(hb_http_req_t *req, void *arg)
 
 /* ----------------------------------------------------------- policies ---- */
 
-static void s_get_policies(hb_http_req_t *req, void *arg)
+void hqd_api_get_policies(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (!s_exact(req, "/v1/policies"))
-        return;
     json_t *o = hq_control_policies_json(hq->control);
     if (o && hq_control_policy_version(hq->control) == 0)
         json_object_set_new(o, "published_by", json_null()); /* as published_at: not yet */
     hb_http_reply_json(req, 200, o);
 }
 
-/* The scope a /v1/policies/national | regions/{id} | halls/{id} path
- * names, into `scope`. Returns -1 after answering. */
+/* The scope the route's parameters name, into `scope`: "region/ID" for
+ * /v1/policies/regions/:region, "hall/ID" for /v1/policies/halls/:hall,
+ * "national" for /v1/policies/national, which has none. Returns -1 after
+ * answering. */
 static int s_policy_scope(hb_http_req_t *req, char *scope, size_t len)
 {
     char id[CTL_ID_MAX + 1];
-    if (strcmp(req->path, "/v1/policies/national") == 0) {
-        snprintf(scope, len, "national");
-        return 0;
-    }
-    if (strncmp(req->path, "/v1/policies/regions/", 21) == 0) {
-        if (s_path_id(req, "/v1/policies/regions/", ORG_REGION_ID_MAX - 1, "region", id, sizeof id,
-                      NULL) != 0)
+    if (hb_http_param(req, "region")) {
+        if (s_path_id(req, "region", ORG_REGION_ID_MAX - 1, "region", id, sizeof id) != 0)
             return -1;
         snprintf(scope, len, "region/%s", id);
-        return 0;
-    }
-    if (strncmp(req->path, "/v1/policies/halls/", 19) == 0) {
-        if (s_path_id(req, "/v1/policies/halls/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id,
-                      NULL) != 0)
+    } else if (hb_http_param(req, "hall")) {
+        if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
             return -1;
         snprintf(scope, len, "hall/%s", id);
-        return 0;
+    } else {
+        snprintf(scope, len, "national");
     }
-    s_no_route(req);
-    return -1;
+    return 0;
 }
 
 /* Whether the organisation has the scope's region or hall. */
@@ -523,7 +485,7 @@ static bool s_scope_exists(const org_t *org, const char *scope)
     return true;
 }
 
-static void s_get_policy(hb_http_req_t *req, void *arg)
+void hqd_api_get_policy(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char scope[HQ_SCOPE_MAX];
@@ -544,7 +506,7 @@ static void s_get_policy(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, out);
 }
 
-static void s_put_policy(hb_http_req_t *req, void *arg)
+void hqd_api_put_policy(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char scope[HQ_SCOPE_MAX], err[CTL_ERR_MAX] = "";
@@ -560,7 +522,7 @@ static void s_put_policy(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, json_pack("{s:s, s:o}", "scope", scope, "draft", doc));
 }
 
-static void s_delete_policy(hb_http_req_t *req, void *arg)
+void hqd_api_delete_policy(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char scope[HQ_SCOPE_MAX], err[CTL_ERR_MAX] = "";
@@ -582,12 +544,12 @@ static void s_delete_policy(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "scope", scope, "removed", 1));
 }
 
-static void s_publish_policies(hb_http_req_t *req, void *arg)
+void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     json_t *body;
     const char *by, *note;
-    if (!s_exact(req, "/v1/policies/publish") || s_actor(req, false, &body, &by, &note) != 0)
+    if (s_actor(req, false, &body, &by, &note) != 0)
         return;
     char err[CTL_ERR_MAX] = "";
     uint64_t version = 0;
@@ -611,13 +573,12 @@ static void s_publish_policies(hb_http_req_t *req, void *arg)
  * hall runs at the published version, or would run with the drafts. A
  * hall that connected without a place in the organisation gets the
  * national one; an id neither placed nor ever seen is not found. */
-static void s_get_effective(hb_http_req_t *req, void *arg)
+void hqd_api_get_effective(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char id[ORG_HALL_ID_MAX];
     bool drafts = false;
-    if (s_path_id(req, "/v1/policies/effective/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id,
-                  NULL) != 0 ||
+    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0 ||
         s_query_flag(req, "drafts", &drafts) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
@@ -688,11 +649,9 @@ static const campaign_t **s_sorted(const campaign_calendar_t *cal, size_t *n)
 
 /* GET /v1/campaigns[?state=S][&region=R]: one line per campaign, sorted by
  * id; region keeps the campaigns owned by R or by a region under it. */
-static void s_list_campaigns(hb_http_req_t *req, void *arg)
+void hqd_api_list_campaigns(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (!s_exact(req, "/v1/campaigns"))
-        return;
     const org_t *org = hq_control_org(hq->control);
     char buf[CTL_ID_MAX + 2];
     bool by_state = false;
@@ -763,12 +722,12 @@ static json_t *s_campaign_json(hqd_t *hq, const char *id)
     return o;
 }
 
-static void s_create_campaign(hb_http_req_t *req, void *arg)
+void hqd_api_create_campaign(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char by[CTL_USER_MAX + 2], err[CTL_ERR_MAX] = "";
     json_t *doc;
-    if (!s_exact(req, "/v1/campaigns") || s_query_by(req, by, sizeof by) != 0 ||
+    if (s_query_by(req, by, sizeof by) != 0 ||
         s_body(req, false, &doc) != 0)
         return;
     int rc = hq_control_campaign_add(hq->control, doc, by, err, sizeof err);
@@ -785,19 +744,21 @@ static void s_create_campaign(hb_http_req_t *req, void *arg)
 static const char *const s_steps =
     "submit, return, approve, publish or withdraw";
 
+/* The campaign id the route's "campaign" parameter holds; -1 after
+ * answering 400. */
+static int s_campaign_id(hb_http_req_t *req, char id[HB_CAL_ID_MAX])
+{
+    return s_path_id(req, "campaign", HB_CAL_ID_MAX - 1, "campaign", id, HB_CAL_ID_MAX);
+}
+
 /* POST /v1/campaigns/{id}/{step} {"by", "note"?}. Approve and publish run
  * the coordination check and answer its report either way; blocked, the
  * answer is 409 check_failed with the report. */
-static void s_step_campaign(hb_http_req_t *req, hqd_t *hq, const char *id, const char *rest)
+static void s_step_campaign(hb_http_req_t *req, hqd_t *hq, campaign_action_t action)
 {
-    campaign_action_t action;
-    if (rest[0] != '/' || campaign_action_parse(rest + 1, &action) != 0 ||
-        action == CAMPAIGN_CREATE || action == CAMPAIGN_EDIT) {
-        hb_http_reply_error(req, 404, "not_found",
-                            "no route for POST %s: the step after the campaign id is %s",
-                            req->path, s_steps);
+    char id[HB_CAL_ID_MAX];
+    if (s_campaign_id(req, id) != 0)
         return;
-    }
     json_t *body;
     const char *by, *note;
     if (s_actor(req, true, &body, &by, &note) != 0)
@@ -825,41 +786,76 @@ static void s_step_campaign(hb_http_req_t *req, hqd_t *hq, const char *id, const
     hb_http_reply_json(req, 200, out);
 }
 
-/* /v1/campaigns/{id}[/{step}]: GET, PUT (edit a draft; ?by=USER), DELETE
- * (a draft), POST (a step). */
-static void s_campaign(hb_http_req_t *req, void *arg)
+void hqd_api_campaign_submit(hb_http_req_t *req, void *arg)
+{
+    s_step_campaign(req, arg, CAMPAIGN_SUBMIT);
+}
+
+void hqd_api_campaign_return(hb_http_req_t *req, void *arg)
+{
+    s_step_campaign(req, arg, CAMPAIGN_RETURN);
+}
+
+void hqd_api_campaign_approve(hb_http_req_t *req, void *arg)
+{
+    s_step_campaign(req, arg, CAMPAIGN_APPROVE);
+}
+
+void hqd_api_campaign_publish(hb_http_req_t *req, void *arg)
+{
+    s_step_campaign(req, arg, CAMPAIGN_PUBLISH);
+}
+
+void hqd_api_campaign_withdraw(hb_http_req_t *req, void *arg)
+{
+    s_step_campaign(req, arg, CAMPAIGN_WITHDRAW);
+}
+
+/* A step the table has no row for. */
+void hqd_api_campaign_unknown(hb_http_req_t *req, void *arg)
+{
+    char id[HB_CAL_ID_MAX];
+    if (s_campaign_id(req, id) != 0)
+        return;
+    hb_http_reply_error(req, 404, "not_found",
+                        "no route for POST %s: the step after the campaign id is %s", req->path,
+                        s_steps);
+}
+
+void hqd_api_get_campaign(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[HB_CAL_ID_MAX];
+    if (s_campaign_id(req, id) != 0)
+        return;
+    json_t *o = s_campaign_json(hq, id);
+    if (o)
+        hb_http_reply_json(req, 200, o);
+    else
+        hb_http_reply_error(req, 404, "not_found", "no campaign '%s'", id);
+}
+
+/* DELETE /v1/campaigns/{id}: a draft. */
+void hqd_api_delete_campaign(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char id[HB_CAL_ID_MAX], err[CTL_ERR_MAX] = "";
-    const char *rest;
-    bool post = strcmp(req->method, "POST") == 0;
-    if (s_path_id(req, "/v1/campaigns/", HB_CAL_ID_MAX - 1, "campaign", id, sizeof id, &rest) != 0)
+    if (s_campaign_id(req, id) != 0)
         return;
-    if (post) {
-        s_step_campaign(req, hq, id, rest);
+    int rc = hq_control_campaign_remove(hq->control, id, err, sizeof err);
+    if (rc != 0)
+        s_refuse(req, rc, "bad_request", err, true);
+    else
+        hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "id", id, "removed", 1));
+}
+
+/* PUT /v1/campaigns/{id}?by=USER: edits a draft. */
+void hqd_api_put_campaign(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char id[HB_CAL_ID_MAX], err[CTL_ERR_MAX] = "";
+    if (s_campaign_id(req, id) != 0)
         return;
-    }
-    if (rest[0]) {
-        s_no_route(req);
-        return;
-    }
-    if (strcmp(req->method, "GET") == 0) {
-        json_t *o = s_campaign_json(hq, id);
-        if (o)
-            hb_http_reply_json(req, 200, o);
-        else
-            hb_http_reply_error(req, 404, "not_found", "no campaign '%s'", id);
-        return;
-    }
-    int rc;
-    if (strcmp(req->method, "DELETE") == 0) {
-        rc = hq_control_campaign_remove(hq->control, id, err, sizeof err);
-        if (rc != 0)
-            s_refuse(req, rc, "bad_request", err, true);
-        else
-            hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "id", id, "removed", 1));
-        return;
-    }
     char by[CTL_USER_MAX + 2];
     json_t *doc;
     if (s_query_by(req, by, sizeof by) != 0 || s_body(req, false, &doc) != 0)
@@ -868,7 +864,7 @@ static void s_campaign(hb_http_req_t *req, void *arg)
         json_decref(doc);
         return;
     }
-    rc = hq_control_campaign_edit(hq->control, doc, by, err, sizeof err);
+    int rc = hq_control_campaign_edit(hq->control, doc, by, err, sizeof err);
     json_decref(doc);
     if (rc != 0)
         s_refuse(req, rc, "bad_document", err, true);
@@ -880,11 +876,11 @@ static void s_campaign(hb_http_req_t *req, void *arg)
 
 /* POST /v1/calendar/check: the findings over the calendar as it is, or
  * with the body (a campaign document) checked as if submitted. */
-static void s_check(hb_http_req_t *req, void *arg)
+void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     json_t *cand, *report = NULL;
-    if (!s_exact(req, "/v1/calendar/check") || s_body(req, true, &cand) != 0)
+    if (s_body(req, true, &cand) != 0)
         return;
     char err[CTL_ERR_MAX] = "";
     int rc = hq_control_check(hq->control, cand, &report, err, sizeof err);
@@ -1020,11 +1016,9 @@ static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, si
 
 /* GET /v1/calendar/export[?format=json|csv]: every campaign in the
  * author's form plus its state, sorted by id. */
-static void s_export(hb_http_req_t *req, void *arg)
+void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (!s_exact(req, "/v1/calendar/export"))
-        return;
     char fmt[8] = "json";
     int rc = hb_http_query(req, "format", fmt, sizeof fmt);
     if ((rc != 0 && rc != HB_ENOTFOUND) || (strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0)) {
@@ -1066,11 +1060,11 @@ static void s_export(hb_http_req_t *req, void *arg)
 
 /* GET /v1/calendar/slice/{hall}: the document the hall receives, byte for
  * byte. */
-static void s_slice(hb_http_req_t *req, void *arg)
+void hqd_api_calendar_slice(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char id[ORG_HALL_ID_MAX], err[CTL_ERR_MAX] = "";
-    if (s_path_id(req, "/v1/calendar/slice/", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id, NULL) != 0)
+    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
         return;
     const char *data;
     size_t len;
@@ -1083,18 +1077,17 @@ static void s_slice(hb_http_req_t *req, void *arg)
 
 /* ----------------------------------------------------------- glossary ---- */
 
-static void s_get_glossary(hb_http_req_t *req, void *arg)
+void hqd_api_get_glossary(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (s_exact(req, "/v1/glossary"))
-        hb_http_reply_json(req, 200, calcheck_glossary_to_json(hq_control_glossary(hq->control)));
+    hb_http_reply_json(req, 200, calcheck_glossary_to_json(hq_control_glossary(hq->control)));
 }
 
-static void s_put_glossary(hb_http_req_t *req, void *arg)
+void hqd_api_put_glossary(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     json_t *doc;
-    if (!s_exact(req, "/v1/glossary") || s_body(req, false, &doc) != 0)
+    if (s_body(req, false, &doc) != 0)
         return;
     char err[CTL_ERR_MAX] = "";
     int rc = hq_control_set_glossary(hq->control, doc, err, sizeof err);
@@ -1110,7 +1103,7 @@ static void s_put_glossary(hb_http_req_t *req, void *arg)
 /* GET /v1/rollout[?halls=N]: per version kind, how many halls run the
  * newest version, are waiting for it online, or are offline; with
  * ?halls=N, up to N hall ids in each group. */
-static void s_get_rollout(hb_http_req_t *req, void *arg)
+void hqd_api_get_rollout(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char buf[16];
@@ -1131,55 +1124,4 @@ static void s_get_rollout(hb_http_req_t *req, void *arg)
         return;
     }
     hb_http_reply_json(req, 200, hq_downlink_rollout_json(hq->downlink, max > 0, max));
-}
-
-/* ------------------------------------------------------------- routes ---- */
-
-/* One row per (method, prefix). A prefix ending in '/' takes an id after
- * it; the others are exact paths, which their handlers check. */
-static const struct {
-    const char *method;
-    const char *prefix;
-    hb_http_handler_fn fn;
-} s_routes[] = {
-    {"GET", "/v1/org", s_get_org},
-    {"PUT", "/v1/org", s_put_org},
-    {"GET", "/v1/org/regions/", s_get_region},
-    {"PUT", "/v1/org/regions/", s_put_region},
-    {"GET", "/v1/org/halls/", s_get_org_hall},
-    {"PUT", "/v1/org/halls/", s_put_hall},
-    {"GET", "/v1/policies", s_get_policies},
-    {"GET", "/v1/policies/national", s_get_policy},
-    {"PUT", "/v1/policies/national", s_put_policy},
-    {"DELETE", "/v1/policies/national", s_delete_policy},
-    {"GET", "/v1/policies/regions/", s_get_policy},
-    {"PUT", "/v1/policies/regions/", s_put_policy},
-    {"DELETE", "/v1/policies/regions/", s_delete_policy},
-    {"GET", "/v1/policies/halls/", s_get_policy},
-    {"PUT", "/v1/policies/halls/", s_put_policy},
-    {"DELETE", "/v1/policies/halls/", s_delete_policy},
-    {"POST", "/v1/policies/publish", s_publish_policies},
-    {"GET", "/v1/policies/effective/", s_get_effective},
-    {"GET", "/v1/campaigns", s_list_campaigns},
-    {"POST", "/v1/campaigns", s_create_campaign},
-    {"GET", "/v1/campaigns/", s_campaign},
-    {"PUT", "/v1/campaigns/", s_campaign},
-    {"DELETE", "/v1/campaigns/", s_campaign},
-    {"POST", "/v1/campaigns/", s_campaign},
-    {"POST", "/v1/calendar/check", s_check},
-    {"GET", "/v1/calendar/export", s_export},
-    {"GET", "/v1/calendar/slice/", s_slice},
-    {"GET", "/v1/glossary", s_get_glossary},
-    {"PUT", "/v1/glossary", s_put_glossary},
-    {"GET", "/v1/rollout", s_get_rollout},
-};
-
-int hqd_api_control_register(hqd_t *hq)
-{
-    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
-        int rc = hb_http_route(hq->http, s_routes[i].method, s_routes[i].prefix, s_routes[i].fn, hq);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
 }

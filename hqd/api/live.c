@@ -1,7 +1,8 @@
-/* hqd's live routes: every hall's tile (filtered and paged), region
- * aggregates, one hall's tile, and the change stream (docs/API.md). The
- * board and the stream do the work; this file reads parameters. */
-#include "hqd.h"
+/* hqd's live handlers: every hall's tile (filtered and paged), region
+ * aggregates, one hall's tile, the change stream and the alerts
+ * (docs/API.md; api/table.c routes to them). The board and the stream do
+ * the work; this file reads parameters. */
+#include "api.h"
 
 #include "hallbus/error.h"
 #include "hallbus/time.h"
@@ -45,19 +46,21 @@ static int s_number(hb_http_req_t *req, const char *name, size_t max, size_t *ou
     return 0;
 }
 
-static void s_get_live_halls(hb_http_req_t *req, void *arg)
+void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    const char *rest = req->path + strlen("/v1/live/halls");
-    if (rest[0] == '/' && rest[1]) {
-        json_t *t = hq_board_tile_json(hq->board, rest + 1);
-        if (!t) {
-            hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' on the board", rest + 1);
-            return;
-        }
-        hb_http_reply_json(req, 200, t);
+    const char *id = hb_http_param(req, "hall");
+    json_t *t = hq_board_tile_json(hq->board, id);
+    if (!t) {
+        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' on the board", id);
         return;
     }
+    hb_http_reply_json(req, 200, t);
+}
+
+void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
     char region[80], tag[40], worst[16], alerting[8];
     size_t offset = 0, limit = LIVE_LIMIT_DEFAULT;
     if (s_param(req, "region", region, sizeof region) != 0 || s_param(req, "tag", tag, sizeof tag) != 0 ||
@@ -87,15 +90,10 @@ static void s_get_live_halls(hb_http_req_t *req, void *arg)
     free(text);
 }
 
-static void s_get_regions(hb_http_req_t *req, void *arg)
+/* Every region's aggregate, or the one the route's "region" parameter names
+ * (GET /v1/regions/:region). */
+static void s_reply_regions(hb_http_req_t *req, hqd_t *hq, const char *id)
 {
-    hqd_t *hq = arg;
-    const char *rest = req->path + strlen("/v1/regions");
-    const char *id = rest[0] == '/' && rest[1] ? rest + 1 : NULL;
-    if (id && strchr(id, '/')) {
-        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
-        return;
-    }
     size_t len = 0;
     char *text = hq_board_regions_text(hq->board, id, &len);
     if (!text) {
@@ -109,13 +107,16 @@ static void s_get_regions(hb_http_req_t *req, void *arg)
     free(text);
 }
 
-static void s_get_stream(hb_http_req_t *req, void *arg)
+void hqd_api_get_regions(hb_http_req_t *req, void *arg) { s_reply_regions(req, arg, NULL); }
+
+void hqd_api_get_region(hb_http_req_t *req, void *arg)
+{
+    s_reply_regions(req, arg, hb_http_param(req, "region"));
+}
+
+void hqd_api_get_stream(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (strcmp(req->path, "/v1/stream") != 0) {
-        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
-        return;
-    }
     hq_sse_serve(hq->sse, req);
 }
 
@@ -132,13 +133,9 @@ static int s_time_param(hb_http_req_t *req, const char *name, int64_t *out)
 }
 
 /* GET /v1/alerts[?state=open|history][&hall=][&kind=][&from=&to=][&before=][&limit=] */
-static void s_get_alerts(hb_http_req_t *req, void *arg)
+void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (strcmp(req->path, "/v1/alerts") != 0) {
-        hb_http_reply_error(req, 404, "not_found", "no route for GET %.200s", req->path);
-        return;
-    }
     char state[16], hall[40], kind[40];
     size_t limit = 100, before = 0;
     int64_t from = 0, to = 0;
@@ -190,16 +187,4 @@ static void s_get_alerts(hb_http_req_t *req, void *arg)
     }
     json_object_set_new(out, "stream_id", json_integer((json_int_t)hq_sse_last_id(hq->sse)));
     hb_http_reply_json(req, 200, out);
-}
-
-int hqd_api_live_register(hqd_t *hq)
-{
-    int rc = hb_http_route(hq->http, "GET", "/v1/live/halls", s_get_live_halls, hq);
-    if (rc == 0)
-        rc = hb_http_route(hq->http, "GET", "/v1/regions", s_get_regions, hq);
-    if (rc == 0)
-        rc = hb_http_route(hq->http, "GET", "/v1/stream", s_get_stream, hq);
-    if (rc == 0)
-        rc = hb_http_route(hq->http, "GET", "/v1/alerts", s_get_alerts, hq);
-    return rc;
 }

@@ -217,12 +217,11 @@ void hq_static_destroy(hq_static_t **sp)
 
 size_t hq_static_count(const hq_static_t *s) { return s ? s->n : 0; }
 
-const hq_static_file_t *hq_static_find(const hq_static_t *s, const char *path)
+const hq_static_file_t *hq_static_file(const hq_static_t *s, const char *name)
 {
-    if (!s || !path || path[0] != '/')
+    if (!s || !name)
         return NULL;
-    const char *name = path[1] ? path + 1 : "index.html";
-    /* Every loaded name passed s_name_ok, so a path with a '/' (or anything
+    /* Every loaded name passed s_name_ok, so a name with a '/' (or anything
      * else outside the names) simply matches nothing. */
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->files[i].name, name) == 0)
@@ -230,31 +229,26 @@ const hq_static_file_t *hq_static_find(const hq_static_t *s, const char *path)
     return NULL;
 }
 
-static void s_serve(hb_http_req_t *req, void *arg)
+const hq_static_file_t *hq_static_find(const hq_static_t *s, const char *path)
 {
-    hq_static_t *s = arg;
-    const hq_static_file_t *f = hq_static_find(s, req->path);
-    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    if (!path || path[0] != '/')
+        return NULL;
+    return hq_static_file(s, path[1] ? path + 1 : "index.html");
+}
+
+void hq_static_serve(const hq_static_t *s, hb_http_req_t *req, const char *name)
+{
+    const hq_static_file_t *f = name ? hq_static_file(s, name) : hq_static_find(s, "/");
     if (!f) {
-        if (get && strcmp(req->path, "/") == 0)
-            hb_http_reply_error(req, 404, "not_found", "%s", s->why);
+        if (!name)
+            hb_http_reply_error(req, 404, "not_found", "%s",
+                                s ? s->why : "the dashboard is not loaded");
         else
             hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s", req->method,
                                 req->path);
         return;
     }
-    if (!get) {
-        hb_http_reply_error(req, 405, "method_not_allowed",
-                            "%s is not allowed on %.200s (allowed: GET, HEAD)", req->method,
-                            req->path);
-        return;
-    }
     /* Cache-Control: no-store comes with every answer (http.h): a dashboard
      * reloaded after an upgrade must not mix old and new files. */
     hb_http_reply_raw(req, 200, f->content_type, f->data, f->len);
-}
-
-int hq_static_register(hq_static_t *s, hb_http_t *http)
-{
-    return hb_http_route(http, NULL, "/", s_serve, s);
 }

@@ -3,7 +3,7 @@
  * content types. Requests never touch the file system, so nothing a client
  * sends can name a file outside the folder; only plain regular files of a
  * known type, within size bounds, are loaded. Not here: what the dashboard
- * shows (hqd/dashboard/) or the API it reads (api*.c). */
+ * shows (hqd/dashboard/) or the API it reads (the rest of api/). */
 #ifndef HQD_STATIC_H
 #define HQD_STATIC_H
 
@@ -46,11 +46,14 @@ size_t hq_static_count(const hq_static_t *s);
 /* The file served at request path `path` ("/" is "/index.html"), or NULL.
  * The file belongs to the set. */
 const hq_static_file_t *hq_static_find(const hq_static_t *s, const char *path);
+/* The file named `name` ("app.js"), or NULL; NULL `s` has none. */
+const hq_static_file_t *hq_static_file(const hq_static_t *s, const char *name);
 
-/* Routes "/" (every path no longer route takes, any method) to the set:
- * GET and HEAD of a file answer it, another method on a file 405, and any
- * other path the router's own 404, so that unknown API paths read as they
- * did before the dashboard was served. Call once, on the loop's thread. */
-int hq_static_register(hq_static_t *s, hb_http_t *http);
+/* Answers `req` with the file `name`, or with index.html when `name` is
+ * NULL (the route "/"); 404 when there is none: for "/" saying why there is
+ * no dashboard, for a name the router's own words, so that a path that is no
+ * file reads as it did before the dashboard was served. The route table
+ * (api/table.c) takes GET and HEAD of "/" and "/:file" here. */
+void hq_static_serve(const hq_static_t *s, hb_http_req_t *req, const char *name);
 
 #endif

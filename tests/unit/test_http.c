@@ -145,6 +145,57 @@ static void h_stream(hb_http_req_t *req, void *arg)
     s_last_stream = st;
 }
 
+/* A pattern route's handler: says which route took the request, what it
+ * needs, and the parameters it got. */
+static void h_param(hb_http_req_t *req, void *arg)
+{
+    const hb_route_t *rt = hb_http_req_route(req);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "pattern", rt->pattern, "perm",
+                          hb_perm_name(rt->perm), "scope", hb_scope_name(rt->scope), "tag",
+                          (const char *)arg);
+    static const char *const names[] = {"id", "action", "file"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = hb_http_param(req, names[i]);
+        if (v)
+            json_object_set_new(o, names[i], json_string(v));
+    }
+    hb_http_reply_json(req, 200, o);
+}
+
+static const hb_http_route_t s_pattern_table[] = {
+    {"GET", "/v1/t/:id", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "id", h_param},
+    {"GET", "/v1/t/fixed", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, h_param},
+    {"PUT", "/v1/t/:id", HB_PERM_POLICY_EDIT, HB_SCOPE_HALL, "id", h_param},
+    {"POST", "/v1/t/:id/open", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "id", h_param},
+    {"POST", "/v1/t/:id/:action", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "id", h_param},
+    /* Beside the prefix route "/v1/items/": patterns are tried first. */
+    {"GET", "/v1/items/:id/special", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, h_param},
+    {"GET", "/v1/admin", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, h_param},
+    {"GET", "/v1/silent-guard", HB_PERM_ARCHIVE_READ, HB_SCOPE_ALL, NULL, h_param},
+};
+
+/* What access control will do in the slot the server leaves for it: refuse
+ * by the route's permission, or by the object its scope parameter names.
+ * "/v1/silent-guard" refuses without answering, a guard's mistake. */
+static bool s_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
+{
+    (void)arg;
+    if (route->perm == HB_PERM_ADMIN) {
+        hb_http_reply_error(req, 403, "forbidden", "%s needs %s", route->pattern,
+                            hb_perm_name(route->perm));
+        return false;
+    }
+    if (route->perm == HB_PERM_ARCHIVE_READ)
+        return false;
+    const char *in = route->scope_param ? hb_http_param(req, route->scope_param) : NULL;
+    if (in && strcmp(in, "H-other") == 0) {
+        hb_http_reply_error(req, 403, "forbidden", "%s '%s' is not in scope",
+                            hb_scope_name(route->scope), in);
+        return false;
+    }
+    return true;
+}
+
 /* ------------------------------------------------------------- fixture */
 
 /* h2o keeps per-thread caches of freed memory: socket buffers in the
@@ -205,9 +256,11 @@ static void s_on_stop(uv_async_t *a)
 }
 
 /* A server on `host_port` with `limits` (NULL: the defaults), set before its
- * loop runs, as a daemon sets them at start. NULL in *state when the address
- * cannot be listened on (no IPv6): the caller skips. */
-static int s_setup_with(void **state, const char *host_port, const hb_http_limits_t *limits)
+ * loop runs, as a daemon sets them at start; with `table` (may be NULL) and
+ * s_guard registered too. NULL in *state when the address cannot be
+ * listened on (no IPv6): the caller skips. */
+static int s_setup_full(void **state, const char *host_port, const hb_http_limits_t *limits,
+                        const hb_http_route_t *table, size_t n)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
@@ -226,24 +279,45 @@ static int s_setup_with(void **state, const char *host_port, const hb_http_limit
     fx->port = hb_http_port(fx->http);
     assert_true(fx->port > 0);
     snprintf(fx->base, sizeof fx->base, "http://127.0.0.1:%d", fx->port);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/echo", h_echo_get, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/echo", h_echo_post, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/items", h_tag, "items"), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/items/", h_tag, "item"), 0);
-    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/submit", h_echo_post, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "PUT", "/v1/submit", h_echo_post, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, NULL, "/v1/any", h_tag, "any"), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/silent", h_silent, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/raw", h_raw, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/null", h_null_json, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/quit", h_quit, fx), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/long", h_long_reason, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/stream", h_stream, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/poke", h_poke, NULL), 0);
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/stats", h_stats, fx), 0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/echo", HB_PERM_PUBLIC, h_echo_get, NULL),
+                     0);
+    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/echo", HB_PERM_PUBLIC, h_echo_post, NULL),
+                     0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/items", HB_PERM_PUBLIC, h_tag, "items"),
+                     0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/items/", HB_PERM_PUBLIC, h_tag, "item"),
+                     0);
+    assert_int_equal(
+        hb_http_route(fx->http, "POST", "/v1/submit", HB_PERM_PUBLIC, h_echo_post, NULL), 0);
+    assert_int_equal(
+        hb_http_route(fx->http, "PUT", "/v1/submit", HB_PERM_PUBLIC, h_echo_post, NULL), 0);
+    assert_int_equal(hb_http_route(fx->http, NULL, "/v1/any", HB_PERM_PUBLIC, h_tag, "any"), 0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/silent", HB_PERM_PUBLIC, h_silent, NULL),
+                     0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/raw", HB_PERM_PUBLIC, h_raw, NULL), 0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/null", HB_PERM_PUBLIC, h_null_json, NULL),
+                     0);
+    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/quit", HB_PERM_PUBLIC, h_quit, fx), 0);
+    assert_int_equal(
+        hb_http_route(fx->http, "GET", "/v1/long", HB_PERM_PUBLIC, h_long_reason, NULL), 0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/stream", HB_PERM_PUBLIC, h_stream, NULL),
+                     0);
+    assert_int_equal(hb_http_route(fx->http, "POST", "/v1/poke", HB_PERM_PUBLIC, h_poke, NULL), 0);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/stats", HB_PERM_PUBLIC, h_stats, fx), 0);
     /* Registration refusals. */
-    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/echo", h_echo_get, NULL), HB_EEXIST);
-    assert_int_equal(hb_http_route(fx->http, "GET", "no-slash", h_echo_get, NULL), HB_EINVAL);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/echo", HB_PERM_PUBLIC, h_echo_get, NULL),
+                     HB_EEXIST);
+    assert_int_equal(hb_http_route(fx->http, "GET", "no-slash", HB_PERM_PUBLIC, h_echo_get, NULL),
+                     HB_EINVAL);
+    /* A route must say what it needs. */
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/open", HB_PERM_UNSET, h_tag, "open"),
+                     HB_EINVAL);
+    assert_int_equal(hb_http_route(fx->http, "GET", "/v1/open", HB_PERM_COUNT, h_tag, "open"),
+                     HB_EINVAL);
+    if (table) {
+        assert_int_equal(hb_http_routes(fx->http, table, n, "table"), 0);
+        hb_http_set_guard(fx->http, s_guard, NULL);
+    }
     assert_int_equal(uv_async_init(&fx->loop, &fx->stop, s_on_stop), 0);
     fx->stop.data = fx;
     assert_int_equal(pthread_create(&fx->thread, NULL, s_loop_thread, fx), 0);
@@ -251,7 +325,18 @@ static int s_setup_with(void **state, const char *host_port, const hb_http_limit
     return 0;
 }
 
+static int s_setup_with(void **state, const char *host_port, const hb_http_limits_t *limits)
+{
+    return s_setup_full(state, host_port, limits, NULL, 0);
+}
+
 static int setup(void **state) { return s_setup_with(state, "127.0.0.1:0", NULL); }
+
+static int setup_patterns(void **state)
+{
+    return s_setup_full(state, "127.0.0.1:0", NULL, s_pattern_table,
+                        sizeof s_pattern_table / sizeof s_pattern_table[0]);
+}
 
 #define SHORT_TIMEOUT_MS 500
 
@@ -569,6 +654,168 @@ static void test_method_not_allowed(void **state)
     assert_int_equal(r.status, 405);
     assert_non_null(strcasestr(r.head, "\r\nallow: POST, PUT\r\n"));
     close(fd);
+}
+
+/* Routing by table: the parameters and the route reach the handler. */
+static void test_pattern_routes(void **state)
+{
+    fixture_t *fx = *state;
+    int status;
+    json_t *o = s_call(fx, "GET", "/v1/t/fixed", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(s_str(o, "pattern"), "/v1/t/fixed");
+    assert_string_equal(s_str(o, "perm"), "live.read");
+    assert_string_equal(s_str(o, "scope"), "any");
+    assert_string_equal(s_str(o, "tag"), "table");
+    assert_null(json_object_get(o, "id"));
+    json_decref(o);
+    o = s_call(fx, "GET", "/v1/t/H%207%2Fb?x=1", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(s_str(o, "pattern"), "/v1/t/:id");
+    assert_string_equal(s_str(o, "id"), "H 7/b");
+    assert_string_equal(s_str(o, "scope"), "hall");
+    json_decref(o);
+    o = s_call(fx, "PUT", "/v1/t/H7", "{}", &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(s_str(o, "perm"), "policy.edit");
+    json_decref(o);
+    o = s_call(fx, "POST", "/v1/t/H7/open", NULL, &status);
+    assert_string_equal(s_str(o, "pattern"), "/v1/t/:id/open");
+    assert_null(json_object_get(o, "action"));
+    json_decref(o);
+    o = s_call(fx, "POST", "/v1/t/H7/frob", NULL, &status);
+    assert_string_equal(s_str(o, "pattern"), "/v1/t/:id/:action");
+    assert_string_equal(s_str(o, "action"), "frob");
+    json_decref(o);
+    /* A pattern beside a prefix route: the pattern where it matches, the
+     * prefix for the rest, as before. */
+    o = s_call(fx, "GET", "/v1/items/H7/special", NULL, &status);
+    assert_string_equal(s_str(o, "pattern"), "/v1/items/:id/special");
+    json_decref(o);
+    o = s_call(fx, "GET", "/v1/items/H7/events", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(s_str(o, "route"), "item");
+    json_decref(o);
+}
+
+static void test_pattern_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    char long_id[300];
+    snprintf(long_id, sizeof long_id, "/v1/t/");
+    memset(long_id + 6, 'x', 257);
+    long_id[6 + 257] = '\0';
+    static const struct {
+        const char *method, *path;
+        int status;
+        const char *code, *reason;
+    } cases[] = {
+        {"GET", "/v1/t/%FF", 400, "bad_parameter", "the path parameter 'id' is not valid UTF-8"},
+        {"GET", "/v1/t/a%C0%AF", 400, "bad_parameter", "'id' is not valid UTF-8"},
+        {"GET", NULL, 400, "bad_parameter", "the path parameter 'id' is longer than 256 bytes"},
+        {"GET", "/v1/t/x/y/z", 404, "not_found", "no route for GET /v1/t/x/y/z"},
+        {"GET", "/v1/t/", 404, "not_found", "no route for GET /v1/t/"},
+        {"POST", "/v1/t/x/open/now", 404, "not_found",
+         "no route for POST /v1/t/x/open/now (/v1/t/:id/open takes no id)"},
+        {"DELETE", "/v1/t/x", 405, "method_not_allowed",
+         "DELETE is not allowed on /v1/t/x (allowed: GET, PUT)"},
+        {"GET", "/v1/t/x/open", 405, "method_not_allowed", "(allowed: POST)"},
+        /* Paths no pattern takes are checked whole, as before. */
+        {"GET", "/v1/nothing/%FF", 400, "bad_path", "not valid UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int status;
+        const char *path = cases[i].path ? cases[i].path : long_id;
+        json_t *o = s_call(fx, cases[i].method, path, NULL, &status);
+        if (status != cases[i].status || strcmp(s_str(o, "error"), cases[i].code) != 0 ||
+            !strstr(s_str(o, "reason"), cases[i].reason))
+            fail_msg("%s %.40s: %d %s \"%s\"", cases[i].method, path, status, s_str(o, "error"),
+                     s_str(o, "reason"));
+        json_decref(o);
+    }
+    /* The Allow header of a pattern's 405. */
+    int fd = s_raw_connect(fx->port);
+    const char *req = "DELETE /v1/t/x HTTP/1.1\r\nHost: x\r\n\r\n";
+    s_raw_send(fd, req, strlen(req));
+    char buf[16384];
+    size_t n = 0;
+    raw_resp_t r;
+    assert_int_equal(s_raw_read(fd, buf, &n, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strcasestr(r.head, "\r\nallow: GET, PUT\r\n"));
+    close(fd);
+}
+
+/* The slot access control fills: the guard sees each route and its
+ * parameters before the handler, and its refusal is the answer. */
+static void test_guard(void **state)
+{
+    fixture_t *fx = *state;
+    int status;
+    json_t *o = s_call(fx, "GET", "/v1/admin", NULL, &status);
+    assert_int_equal(status, 403);
+    assert_string_equal(s_str(o, "reason"), "/v1/admin needs admin");
+    json_decref(o);
+    o = s_call(fx, "GET", "/v1/t/H-other", NULL, &status);
+    assert_int_equal(status, 403);
+    assert_string_equal(s_str(o, "reason"), "hall 'H-other' is not in scope");
+    json_decref(o);
+    o = s_call(fx, "POST", "/v1/t/H-other/open", NULL, &status);
+    assert_int_equal(status, 403);
+    assert_string_equal(s_str(o, "reason"), "counter 'H-other' is not in scope");
+    json_decref(o);
+    o = s_call(fx, "GET", "/v1/t/H-mine", NULL, &status);
+    assert_int_equal(status, 200);
+    json_decref(o);
+    /* A guard that refuses without an answer gets one sent for it. */
+    o = s_call(fx, "GET", "/v1/silent-guard", NULL, &status);
+    assert_int_equal(status, 500);
+    assert_string_equal(s_str(o, "error"), "internal");
+    json_decref(o);
+    /* Prefix routes pass the guard too, with what they declared. */
+    o = s_call(fx, "GET", "/v1/echo", NULL, &status);
+    assert_int_equal(status, 200);
+    json_decref(o);
+}
+
+static void s_nothing(hb_http_req_t *req, void *arg)
+{
+    hb_http_reply_json(req, 204, json_object());
+}
+
+/* A table is taken whole or not at all. */
+static void test_routes_all_or_nothing(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    hb_http_t *h = hb_http_new(&loop, "127.0.0.1:0", 100);
+    assert_non_null(h);
+    const hb_http_route_t undeclared[] = {
+        {"GET", "/v1/a", HB_PERM_LIVE_READ, HB_SCOPE_ALL, NULL, s_nothing},
+        {.method = "GET", .pattern = "/v1/b", .fn = s_nothing},
+    };
+    assert_int_equal(hb_http_routes(h, undeclared, 2, NULL), HB_EINVAL);
+    const hb_http_route_t no_handler[] = {
+        {"GET", "/v1/a", HB_PERM_LIVE_READ, HB_SCOPE_ALL, NULL, s_nothing},
+        {"GET", "/v1/b", HB_PERM_LIVE_READ, HB_SCOPE_ALL, NULL, NULL},
+    };
+    assert_int_equal(hb_http_routes(h, no_handler, 2, NULL), HB_EINVAL);
+    const hb_http_route_t twice[] = {
+        {"GET", "/v1/a", HB_PERM_LIVE_READ, HB_SCOPE_ALL, NULL, s_nothing},
+        {"GET", "/v1/c/:x", HB_PERM_LIVE_READ, HB_SCOPE_ALL, NULL, s_nothing},
+        {"GET", "/v1/c/:y", HB_PERM_LIVE_READ, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(hb_http_routes(h, twice, 3, NULL), HB_EEXIST);
+    /* None of "/v1/a" stayed behind: it registers now. */
+    assert_int_equal(hb_http_routes(h, twice, 2, NULL), 0);
+    assert_int_equal(hb_http_routes(h, twice, 1, NULL), HB_EEXIST);
+    assert_int_equal(hb_http_routes(h, NULL, 0, NULL), 0);
+    assert_int_equal(hb_http_routes(h, NULL, 1, NULL), HB_EINVAL);
+    assert_int_equal(hb_http_routes(NULL, twice, 1, NULL), HB_EINVAL);
+    hb_http_destroy(&h);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 static void test_headers(void **state)
@@ -1519,7 +1766,7 @@ static void test_ipv6(void **state)
         assert_int_equal(uv_loop_close(&loop), 0);
         skip();
     }
-    assert_int_equal(hb_http_route(h, "GET", "/", h_tag, "root"), 0);
+    assert_int_equal(hb_http_route(h, "GET", "/", HB_PERM_PUBLIC, h_tag, "root"), 0);
     client_job_t job = {0};
     snprintf(job.base, sizeof job.base, "[::1]:%d", hb_http_port(h));
     snprintf(job.path, sizeof job.path, "/anything");
@@ -1765,6 +2012,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_longest_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pattern_routes, setup_patterns, teardown),
+        cmocka_unit_test_setup_teardown(test_pattern_refusals, setup_patterns, teardown),
+        cmocka_unit_test_setup_teardown(test_guard, setup_patterns, teardown),
+        cmocka_unit_test(test_routes_all_or_nothing),
         cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_json_is_handlers_job, setup, teardown),

@@ -1,14 +1,21 @@
 /* The HTTP/JSON server both daemons use, on h2o (libuv flavour) running on
- * the daemon's own libuv loop. Handlers are registered by method and path
- * prefix; bodies are read whole up to a limit and refused past it (413).
+ * the daemon's own libuv loop. Each daemon hands it one table of routes
+ * (method + path pattern + the permission the route needs + handler; the
+ * matching rules are router.h's) and the server parses the path's parameters
+ * for the handler. Bodies are read whole up to a limit and refused past it
+ * (413).
  *
  * Handlers run on the loop thread and must answer before returning (the
  * daemons' handlers read memory or short LMDB read transactions only). This
- * module knows nothing of hallbus routes: each daemon registers its own. */
+ * module knows nothing of hallbus routes: each daemon lists its own. */
 #ifndef HALLBUS_HTTP_H
 #define HALLBUS_HTTP_H
 
+#include "hallbus/perm.h"
+#include "hallbus/router.h"
+
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -37,20 +44,68 @@ typedef void (*hb_http_handler_fn)(hb_http_req_t *req, void *arg);
  * `max_body` bounds request bodies: larger ones get 413 and a JSON error.
  *
  * Before any handler runs, a path that is badly percent-encoded, decodes to
- * NUL or to invalid UTF-8, or has "." / ".." segments gets 400; a path over
- * 4 KiB gets 414; a path no route matches gets 404 and a matched path with
- * no route for its method gets 405 with an Allow header. Every error body is
- * {"error": <code>, "reason": <text>}. */
+ * NUL, or has "." / ".." segments gets 400; a path over 4 KiB gets 414. Then
+ * the route table's patterns are matched (router.h): a path parameter over
+ * HB_HTTP_PARAM_MAX bytes or not UTF-8 gets 400 "bad_parameter" naming it; a
+ * path that patterns match but not with the request's method gets 405 with
+ * an Allow header. A path no pattern matches goes to the prefix routes
+ * (hb_http_route), after a check that it is UTF-8 (400 "bad_path"), and
+ * gets 404 when none takes it either (naming the route the path continues,
+ * if any: "no route for GET /v1/hall/x (/v1/hall takes no id)"). Every error
+ * body is {"error": <code>, "reason": <text>}. */
 hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body);
+
+/* One row of a daemon's route table: the route as router.h reads it, and
+ * the handler that answers it. A daemon keeps its table as static data that
+ * a test can walk (branchd_routes(), hqd_routes()). */
+typedef struct hb_http_route {
+    const char *method;      /* "GET", ...; NULL takes every method */
+    const char *pattern;     /* "/v1/counters/:counter/open" */
+    hb_perm_t perm;          /* the permission it needs (perm.h); required */
+    hb_scope_t scope;        /* where (perm.h); HB_SCOPE_ALL when left out */
+    const char *scope_param; /* the parameter naming the object, for scopes that take one */
+    hb_http_handler_fn fn;
+} hb_http_route_t;
+
+/* Registers every row of `table`, each handler called with `arg`, all or
+ * none: the first row refused (router.h's hb_router_add rules: a bad
+ * pattern, no permission declared, a scope without its parameter, a
+ * duplicate; a NULL handler) leaves the server's routes as they were, is
+ * logged with its reason, and its code returned: HB_EINVAL, HB_EEXIST or
+ * HB_ETOOBIG (over HB_ROUTER_ROUTES_MAX in all). Call on the loop's thread.
+ * The table is copied. */
+int hb_http_routes(hb_http_t *http, const hb_http_route_t *table, size_t n, void *arg);
+
 /* Routes requests whose method is `method` (NULL for any) and whose path
  * starts with `prefix` on a segment boundary ("/v1/halls" matches "/v1/halls"
  * and "/v1/halls/x", not "/v1/hallsx"; a prefix ending in '/' matches all
- * below it). The longest matching prefix wins, then the method picks among
- * the routes with that prefix. HEAD is not mapped to GET. Returns 0, HB_EINVAL,
- * HB_EEXIST (same method and prefix) or HB_ETOOBIG (over 64 routes). Call
- * on the loop's thread. */
-int hb_http_route(hb_http_t *http, const char *method, const char *prefix,
+ * below it), for paths no pattern of the table matches. The longest matching
+ * prefix wins, then the method picks among the routes with that prefix. HEAD
+ * is not mapped to GET. `perm` is required as in a table (scope: all).
+ * Returns 0, HB_EINVAL (no permission among them), HB_EEXIST (same method and
+ * prefix) or HB_ETOOBIG (over 64 prefix routes). Call on the loop's thread. */
+int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_perm_t perm,
                   hb_http_handler_fn fn, void *arg);
+
+/* The value of the matched pattern's parameter `name` ("hall" for
+ * "/v1/halls/:hall"), percent-decoded: non-empty, at most HB_HTTP_PARAM_MAX
+ * bytes, valid UTF-8, without NUL (it may hold '/', from "%2F"). NULL when
+ * the route has no such parameter (a prefix route has none). Valid during
+ * the handler's call. */
+const char *hb_http_param(const hb_http_req_t *req, const char *name);
+
+/* The route that took `req` (its method, pattern, permission and scope), for
+ * access control, audit records and logs; valid during the call. */
+const hb_route_t *hb_http_req_route(const hb_http_req_t *req);
+
+/* The slot where access control plugs in (issue 12): when set, the guard
+ * runs before every handler with the request and its route. It returns true
+ * to let the handler run, or false after answering the refusal itself (a
+ * guard that refuses without answering gets a 500 sent for it). NULL removes
+ * it. No guard is set today: nothing is enforced. */
+typedef bool (*hb_http_guard_fn)(hb_http_req_t *req, const hb_route_t *route, void *arg);
+void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg);
+
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
 

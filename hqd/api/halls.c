@@ -1,8 +1,9 @@
-/* hqd's HTTP/JSON API: the halls, one hall, a hall's stored events decoded,
- * and HQ's own counters. Answers come from the loop's memory, except events,
- * which are read from LMDB in a short read transaction. docs/API.md has every
- * route with an example. */
-#include "hqd.h"
+/* hqd's handlers for the halls' links and HQ's own counters: the halls, one
+ * hall, its mirrored state, its stored events decoded, /v1/status and
+ * /metrics (api/table.c routes to them). Answers come from the loop's
+ * memory, except events, which are read from LMDB in a short read
+ * transaction. docs/API.md has every route with an example. */
+#include "api.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/digest.h"
@@ -11,6 +12,7 @@
 #include "hallbus/metrics.h"
 #include "hallbus/time.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +107,7 @@ static int s_query_u64(hb_http_req_t *req, const char *name, uint64_t max, uint6
     return 0;
 }
 
-static void s_get_halls(hb_http_req_t *req, void *arg)
+void hqd_api_get_halls(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     uint64_t offset = 0, limit = HALLS_LIMIT_DEFAULT;
@@ -158,53 +160,66 @@ static int s_flag_cb(const hq_flag_t *flag, int64_t stored_ms, void *arg)
     return 0;
 }
 
-static void s_get_hall(hb_http_req_t *req, void *arg)
+/* The hall the route's "hall" parameter names; NULL after answering 404. */
+static hq_hall_t *s_path_hall(hqd_t *hq, hb_http_req_t *req)
+{
+    const char *id = hb_http_param(req, "hall");
+    assert(id); /* the table's pattern names it */
+    size_t idlen = strlen(id);
+    if (idlen > HQ_HALL_ID_MAX) {
+        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s'", id);
+        return NULL;
+    }
+    hq_hall_t *h = hq_halls_find(hq->halls, id);
+    if (!h)
+        hb_http_reply_error(req, 404, "not_found", "no hall '%s' has sent anything to this HQ", id);
+    return h;
+}
+
+void hqd_api_get_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    const char *rest = req->path + strlen("/v1/halls/");
-    char id[HQ_HALL_ID_MAX + 1];
-    const char *slash = strchr(rest, '/');
-    size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (idlen == 0 || idlen >= sizeof id) {
-        hb_http_reply_error(req, 404, "not_found", "no hall '%.*s'", (int)(idlen > 64 ? 64 : idlen), rest);
+    hq_hall_t *h = s_path_hall(hq, req);
+    if (!h)
+        return;
+    json_t *o = s_hall_json(hq, h);
+    json_object_set_new(o, "accepted_seq", json_integer((json_int_t)h->accepted_seq));
+    json_object_set_new(o, "hall_last_seq", json_integer((json_int_t)h->hall_last_seq));
+    hb_http_reply_json(req, 200, o);
+}
+
+/* The hall as the shared reducer mirrors it: the live `view`, or the
+ * complete state (equal to the hall's own once its stream is here). */
+static void s_reply_mirror(hb_http_req_t *req, hqd_t *hq, bool view)
+{
+    hq_hall_t *h = s_path_hall(hq, req);
+    if (!h)
+        return;
+    hq_live_read_lock(hq->live);
+    const hb_hall_state_t *st = hq_live_state(hq->live, h->num);
+    json_t *o = !st   ? NULL
+                : view ? hb_hall_state_view(st, hb_now_ms())
+                       : hb_hall_state_to_json(st);
+    hq_live_read_unlock(hq->live);
+    if (!st) {
+        hb_http_reply_error(req, 404, "not_found", "hall '%s' has no event mirrored yet", h->id);
         return;
     }
-    memcpy(id, rest, idlen);
-    id[idlen] = '\0';
-    hq_hall_t *h = hq_halls_find(hq->halls, id);
-    if (!h) {
-        hb_http_reply_error(req, 404, "not_found", "no hall '%s' has sent anything to this HQ", id);
+    if (o)
+        json_object_set_new(o, "hall", json_string(h->id));
+    hb_http_reply_json(req, o ? 200 : 503, o);
+}
+
+void hqd_api_get_hall_state(hb_http_req_t *req, void *arg) { s_reply_mirror(req, arg, true); }
+
+void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg) { s_reply_mirror(req, arg, false); }
+
+void hqd_api_get_hall_events(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    hq_hall_t *h = s_path_hall(hq, req);
+    if (!h)
         return;
-    }
-    if (!slash) {
-        json_t *o = s_hall_json(hq, h);
-        json_object_set_new(o, "accepted_seq", json_integer((json_int_t)h->accepted_seq));
-        json_object_set_new(o, "hall_last_seq", json_integer((json_int_t)h->hall_last_seq));
-        hb_http_reply_json(req, 200, o);
-        return;
-    }
-    if (strcmp(slash, "/state") == 0 || strcmp(slash, "/snapshot") == 0) {
-        /* The hall as the shared reducer mirrors it: the live view, or the
-         * complete state (equal to the hall's own once its stream is here). */
-        hq_live_read_lock(hq->live);
-        const hb_hall_state_t *st = hq_live_state(hq->live, h->num);
-        json_t *o = !st ? NULL
-                    : slash[1] == 's' && slash[2] == 't' ? hb_hall_state_view(st, hb_now_ms())
-                                                         : hb_hall_state_to_json(st);
-        hq_live_read_unlock(hq->live);
-        if (!st) {
-            hb_http_reply_error(req, 404, "not_found", "hall '%s' has no event mirrored yet", id);
-            return;
-        }
-        if (o)
-            json_object_set_new(o, "hall", json_string(h->id));
-        hb_http_reply_json(req, o ? 200 : 503, o);
-        return;
-    }
-    if (strcmp(slash, "/events") != 0) {
-        hb_http_reply_error(req, 404, "not_found", "no route for %s %s", req->method, req->path);
-        return;
-    }
     uint64_t from = 1, limit = EVENTS_LIMIT_DEFAULT;
     if (s_query_u64(req, "from", UINT64_MAX >> 1, &from) != 0 ||
         s_query_u64(req, "limit", EVENTS_LIMIT_MAX, &limit) != 0)
@@ -236,7 +251,7 @@ static void s_get_hall(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, body);
 }
 
-static void s_get_status(hb_http_req_t *req, void *arg)
+void hqd_api_get_status(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     hq_ingest_stats_t st;
@@ -306,7 +321,7 @@ static void s_get_status(hb_http_req_t *req, void *arg)
 
 /* Prometheus text: ingest rates (as counters), refusals by reason, backlog,
  * LMDB size, commit latency, connected halls, the mirror and the stream. */
-static void s_get_metrics(hb_http_req_t *req, void *arg)
+void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     hq_ingest_stats_t st;
@@ -380,20 +395,4 @@ static void s_get_metrics(hb_http_req_t *req, void *arg)
     hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
                       m.len);
     hb_metrics_free(&m);
-}
-
-int hqd_api_register(hqd_t *hq)
-{
-    int rc = hb_http_route(hq->http, "GET", "/v1/halls/", s_get_hall, hq);
-    if (rc == 0)
-        rc = hb_http_route(hq->http, "GET", "/v1/halls", s_get_halls, hq);
-    if (rc == 0)
-        rc = hb_http_route(hq->http, "GET", "/v1/status", s_get_status, hq);
-    if (rc == 0)
-        rc = hqd_api_control_register(hq);
-    if (rc == 0)
-        rc = hqd_api_live_register(hq);
-    if (rc == 0)
-        rc = hb_http_route(hq->http, "GET", "/metrics", s_get_metrics, hq);
-    return rc;
 }

@@ -1,0 +1,58 @@
+/* The handlers of branchd's local API, for api/table.c, which routes to
+ * them: status.c's (events, status, metrics, the snapshot, policy and
+ * campaigns) and hall.c's (tickets, counters, complaints, feedback, devices,
+ * the live hall). Each is an hb_http_handler_fn called with the branchd_t;
+ * those whose route has parameters read them with hb_http_param(). Private
+ * to branchd/api/. */
+#ifndef BRANCHD_API_H
+#define BRANCHD_API_H
+
+#include "branchd.h"
+
+/* status.c */
+void branchd_api_post_events(hb_http_req_t *req, void *arg);
+void branchd_api_get_status(hb_http_req_t *req, void *arg);
+void branchd_api_get_metrics(hb_http_req_t *req, void *arg);
+void branchd_api_get_snapshot(hb_http_req_t *req, void *arg);
+void branchd_api_get_policy(hb_http_req_t *req, void *arg);
+void branchd_api_get_campaigns(hb_http_req_t *req, void *arg);
+void branchd_api_get_campaigns_active(hb_http_req_t *req, void *arg);
+
+/* hall.c: tickets (parameter "ticket") */
+void branchd_api_post_ticket(hb_http_req_t *req, void *arg);
+void branchd_api_get_ticket(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_get_action(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_recall(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_no_show(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_cancel(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_unknown(hb_http_req_t *req, void *arg);
+
+/* hall.c: counters (parameter "counter") */
+void branchd_api_counter_open(hb_http_req_t *req, void *arg);
+void branchd_api_counter_pause(hb_http_req_t *req, void *arg);
+void branchd_api_counter_resume(hb_http_req_t *req, void *arg);
+void branchd_api_counter_close(hb_http_req_t *req, void *arg);
+void branchd_api_counter_call(hb_http_req_t *req, void *arg);
+void branchd_api_counter_start(hb_http_req_t *req, void *arg);
+void branchd_api_counter_complete(hb_http_req_t *req, void *arg);
+void branchd_api_counter_unknown(hb_http_req_t *req, void *arg);
+
+/* hall.c: complaints (parameter "complaint") */
+void branchd_api_post_complaint(hb_http_req_t *req, void *arg);
+void branchd_api_get_complaints(hb_http_req_t *req, void *arg);
+void branchd_api_get_complaint(hb_http_req_t *req, void *arg);
+void branchd_api_complaint_get_action(hb_http_req_t *req, void *arg);
+void branchd_api_complaint_ack(hb_http_req_t *req, void *arg);
+void branchd_api_complaint_escalate(hb_http_req_t *req, void *arg);
+void branchd_api_complaint_resolve(hb_http_req_t *req, void *arg);
+void branchd_api_complaint_unknown(hb_http_req_t *req, void *arg);
+
+/* hall.c: feedback, devices (parameter "device"), the live hall */
+void branchd_api_post_feedback(hb_http_req_t *req, void *arg);
+void branchd_api_device_status(hb_http_req_t *req, void *arg);
+void branchd_api_device_unknown(hb_http_req_t *req, void *arg);
+void branchd_api_get_hall(hb_http_req_t *req, void *arg);
+void branchd_api_get_services(hb_http_req_t *req, void *arg);
+
+#endif

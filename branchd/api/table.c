@@ -1,0 +1,100 @@
+/* branchd's route table: every route of the hall's local API, the permission
+ * it needs (perm.h) and its handler (status.c, hall.c), in one list. An
+ * action in the path is a row of its own; the ":action" rows after them
+ * take every other action and answer which ones there are.
+ *
+ * Nothing is enforced yet: access control (issue 12) reads each row's
+ * permission. The scope is the whole hall (HB_SCOPE_ALL, the default) except
+ * where a counter terminal or a device may act only on itself. */
+#include "api.h"
+
+#define ROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const hb_http_route_t s_routes[] = {
+    /* A queue system the hall already has; operations. */
+    {"POST", "/v1/events", HB_PERM_EVENTS_POST, HB_SCOPE_ALL, NULL, branchd_api_post_events},
+    {"GET", "/v1/status", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_status},
+    {"GET", "/metrics", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_metrics},
+    {"GET", "/v1/hall/snapshot", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_get_snapshot},
+
+    /* What a customer may see. */
+    {"GET", "/v1/hall", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_hall},
+    {"GET", "/v1/services", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_services},
+    {"GET", "/v1/policy", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_policy},
+    {"GET", "/v1/campaigns", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_campaigns},
+    {"GET", "/v1/campaigns/active", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_get_campaigns_active},
+
+    /* Tickets. */
+    {"POST", "/v1/tickets", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL, branchd_api_post_ticket},
+    {"GET", "/v1/tickets/:ticket", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_ticket},
+    {"GET", "/v1/tickets/:ticket/:action", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_get_action},
+    {"POST", "/v1/tickets/:ticket/recall", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_recall},
+    {"POST", "/v1/tickets/:ticket/no-show", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_no_show},
+    {"POST", "/v1/tickets/:ticket/transfer", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_transfer},
+    {"POST", "/v1/tickets/:ticket/cancel", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_cancel},
+    {"POST", "/v1/tickets/:ticket/:action", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_unknown},
+
+    /* Counters: a counter terminal acts at its own counter. */
+    {"POST", "/v1/counters/:counter/open", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_open},
+    {"POST", "/v1/counters/:counter/pause", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_pause},
+    {"POST", "/v1/counters/:counter/resume", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_resume},
+    {"POST", "/v1/counters/:counter/close", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_close},
+    {"POST", "/v1/counters/:counter/call", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_call},
+    {"POST", "/v1/counters/:counter/start", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_start},
+    {"POST", "/v1/counters/:counter/complete", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_complete},
+    {"POST", "/v1/counters/:counter/:action", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
+     branchd_api_counter_unknown},
+
+    /* Complaints. */
+    {"POST", "/v1/complaints", HB_PERM_COMPLAINT_OPEN, HB_SCOPE_ALL, NULL,
+     branchd_api_post_complaint},
+    {"GET", "/v1/complaints", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_get_complaints},
+    {"GET", "/v1/complaints/:complaint", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_get_complaint},
+    {"GET", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_complaint_get_action},
+    {"POST", "/v1/complaints/:complaint/ack", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_complaint_ack},
+    {"POST", "/v1/complaints/:complaint/escalate", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_complaint_escalate},
+    {"POST", "/v1/complaints/:complaint/resolve", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_complaint_resolve},
+    {"POST", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
+     branchd_api_complaint_unknown},
+
+    /* Feedback; devices report themselves. */
+    {"POST", "/v1/feedback", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_ALL, NULL, branchd_api_post_feedback},
+    {"POST", "/v1/devices/:device/status", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",
+     branchd_api_device_status},
+    {"POST", "/v1/devices/:device/:action", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",
+     branchd_api_device_unknown},
+};
+
+const hb_http_route_t *branchd_routes(size_t *n)
+{
+    *n = ROWS(s_routes);
+    return s_routes;
+}
+
+int branchd_api_register(branchd_t *d)
+{
+    size_t n;
+    const hb_http_route_t *t = branchd_routes(&n);
+    return hb_http_routes(d->http, t, n, d);
+}

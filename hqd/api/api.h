@@ -1,0 +1,67 @@
+/* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
+ * halls.c's (the halls' links, their mirrored state and stored events, HQ's
+ * counters), live.c's (tiles, regions, the stream, alerts) and control.c's
+ * (organisation, policies, campaigns, calendar, glossary, rollout). Each is
+ * an hb_http_handler_fn called with the hqd_t; those whose route has
+ * parameters read them with hb_http_param(). Private to hqd/api/. */
+#ifndef HQD_API_H
+#define HQD_API_H
+
+#include "hqd.h"
+
+/* halls.c (parameter "hall") */
+void hqd_api_get_halls(hb_http_req_t *req, void *arg);
+void hqd_api_get_hall(hb_http_req_t *req, void *arg);
+void hqd_api_get_hall_state(hb_http_req_t *req, void *arg);
+void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg);
+void hqd_api_get_hall_events(hb_http_req_t *req, void *arg);
+void hqd_api_get_status(hb_http_req_t *req, void *arg);
+void hqd_api_get_metrics(hb_http_req_t *req, void *arg);
+
+/* live.c (parameters "hall", "region") */
+void hqd_api_get_live_halls(hb_http_req_t *req, void *arg);
+void hqd_api_get_live_hall(hb_http_req_t *req, void *arg);
+void hqd_api_get_regions(hb_http_req_t *req, void *arg);
+void hqd_api_get_region(hb_http_req_t *req, void *arg);
+void hqd_api_get_stream(hb_http_req_t *req, void *arg);
+void hqd_api_get_alerts(hb_http_req_t *req, void *arg);
+
+/* control.c: organisation (parameters "region", "hall") */
+void hqd_api_get_org(hb_http_req_t *req, void *arg);
+void hqd_api_put_org(hb_http_req_t *req, void *arg);
+void hqd_api_get_org_region(hb_http_req_t *req, void *arg);
+void hqd_api_put_org_region(hb_http_req_t *req, void *arg);
+void hqd_api_get_org_hall(hb_http_req_t *req, void *arg);
+void hqd_api_put_org_hall(hb_http_req_t *req, void *arg);
+
+/* control.c: policies. One handler per method serves the three scopes: the
+ * route's parameter ("region", "hall" or none: national) names the scope. */
+void hqd_api_get_policies(hb_http_req_t *req, void *arg);
+void hqd_api_get_policy(hb_http_req_t *req, void *arg);
+void hqd_api_put_policy(hb_http_req_t *req, void *arg);
+void hqd_api_delete_policy(hb_http_req_t *req, void *arg);
+void hqd_api_publish_policies(hb_http_req_t *req, void *arg);
+void hqd_api_get_effective(hb_http_req_t *req, void *arg);
+
+/* control.c: campaigns (parameter "campaign"), one handler per step */
+void hqd_api_list_campaigns(hb_http_req_t *req, void *arg);
+void hqd_api_create_campaign(hb_http_req_t *req, void *arg);
+void hqd_api_get_campaign(hb_http_req_t *req, void *arg);
+void hqd_api_put_campaign(hb_http_req_t *req, void *arg);
+void hqd_api_delete_campaign(hb_http_req_t *req, void *arg);
+void hqd_api_campaign_submit(hb_http_req_t *req, void *arg);
+void hqd_api_campaign_return(hb_http_req_t *req, void *arg);
+void hqd_api_campaign_approve(hb_http_req_t *req, void *arg);
+void hqd_api_campaign_publish(hb_http_req_t *req, void *arg);
+void hqd_api_campaign_withdraw(hb_http_req_t *req, void *arg);
+void hqd_api_campaign_unknown(hb_http_req_t *req, void *arg);
+
+/* control.c: calendar, glossary, rollout */
+void hqd_api_calendar_check(hb_http_req_t *req, void *arg);
+void hqd_api_calendar_export(hb_http_req_t *req, void *arg);
+void hqd_api_calendar_slice(hb_http_req_t *req, void *arg);
+void hqd_api_get_glossary(hb_http_req_t *req, void *arg);
+void hqd_api_put_glossary(hb_http_req_t *req, void *arg);
+void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
+
+#endif

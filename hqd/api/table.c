@@ -1,0 +1,136 @@
+/* hqd's route table: every route of HQ's HTTP API and of the dashboard's
+ * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
+ * control.c, static.c), in one list. A campaign step is a row of its own;
+ * the ":step" row after them takes every other step and answers which ones
+ * there are.
+ *
+ * Nothing is enforced yet: access control (issue 12) reads each row's
+ * permission and scope. HB_SCOPE_ANY marks the routes whose handler must
+ * keep what it shows or changes to the caller's scope (lists, the stream,
+ * a document naming its own region, publishing every draft). */
+#include "api.h"
+
+#define ROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The dashboard's files, from the set main.c loaded (static.c serves). */
+static void s_get_index(hb_http_req_t *req, void *arg)
+{
+    hq_static_serve(((hqd_t *)arg)->dashboard, req, NULL);
+}
+
+static void s_get_file(hb_http_req_t *req, void *arg)
+{
+    hq_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
+}
+
+static const hb_http_route_t s_routes[] = {
+    /* HQ's own counters. */
+    {"GET", "/v1/status", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, hqd_api_get_status},
+    {"GET", "/metrics", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, hqd_api_get_metrics},
+
+    /* The halls' links, mirrored state and stored events. */
+    {"GET", "/v1/halls", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_halls},
+    {"GET", "/v1/halls/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall", hqd_api_get_hall},
+    {"GET", "/v1/halls/:hall/state", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_hall_state},
+    {"GET", "/v1/halls/:hall/snapshot", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_hall_snapshot},
+    {"GET", "/v1/halls/:hall/events", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_hall_events},
+
+    /* The live board, the stream, alerts. */
+    {"GET", "/v1/live/halls", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_live_halls},
+    {"GET", "/v1/live/halls/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_live_hall},
+    {"GET", "/v1/regions", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_regions},
+    {"GET", "/v1/regions/:region", HB_PERM_LIVE_READ, HB_SCOPE_REGION, "region",
+     hqd_api_get_region},
+    {"GET", "/v1/stream", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_stream},
+    {"GET", "/v1/alerts", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_alerts},
+
+    /* The organisation. */
+    {"GET", "/v1/org", HB_PERM_ORG_READ, HB_SCOPE_ANY, NULL, hqd_api_get_org},
+    {"PUT", "/v1/org", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_org},
+    {"GET", "/v1/org/regions/:region", HB_PERM_ORG_READ, HB_SCOPE_REGION, "region",
+     hqd_api_get_org_region},
+    {"PUT", "/v1/org/regions/:region", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_org_region},
+    {"GET", "/v1/org/halls/:hall", HB_PERM_ORG_READ, HB_SCOPE_HALL, "hall", hqd_api_get_org_hall},
+    {"PUT", "/v1/org/halls/:hall", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_org_hall},
+
+    /* Policies: the national one is read wherever a policy reader is (it
+     * applies to every hall), and written only network-wide. */
+    {"GET", "/v1/policies", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_policies},
+    {"GET", "/v1/policies/national", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_policy},
+    {"PUT", "/v1/policies/national", HB_PERM_POLICY_EDIT, HB_SCOPE_ALL, NULL, hqd_api_put_policy},
+    {"DELETE", "/v1/policies/national", HB_PERM_POLICY_EDIT, HB_SCOPE_ALL, NULL,
+     hqd_api_delete_policy},
+    {"GET", "/v1/policies/regions/:region", HB_PERM_POLICY_READ, HB_SCOPE_REGION, "region",
+     hqd_api_get_policy},
+    {"PUT", "/v1/policies/regions/:region", HB_PERM_POLICY_EDIT, HB_SCOPE_REGION, "region",
+     hqd_api_put_policy},
+    {"DELETE", "/v1/policies/regions/:region", HB_PERM_POLICY_EDIT, HB_SCOPE_REGION, "region",
+     hqd_api_delete_policy},
+    {"GET", "/v1/policies/halls/:hall", HB_PERM_POLICY_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_policy},
+    {"PUT", "/v1/policies/halls/:hall", HB_PERM_POLICY_EDIT, HB_SCOPE_HALL, "hall",
+     hqd_api_put_policy},
+    {"DELETE", "/v1/policies/halls/:hall", HB_PERM_POLICY_EDIT, HB_SCOPE_HALL, "hall",
+     hqd_api_delete_policy},
+    {"POST", "/v1/policies/publish", HB_PERM_POLICY_EDIT, HB_SCOPE_ANY, NULL,
+     hqd_api_publish_policies},
+    {"GET", "/v1/policies/effective/:hall", HB_PERM_POLICY_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_effective},
+
+    /* Campaigns: drafting (marketer) and reviewing (reviewer) steps apart. */
+    {"GET", "/v1/campaigns", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL, hqd_api_list_campaigns},
+    {"POST", "/v1/campaigns", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_ANY, NULL,
+     hqd_api_create_campaign},
+    {"GET", "/v1/campaigns/:campaign", HB_PERM_CAMPAIGN_READ, HB_SCOPE_CAMPAIGN, "campaign",
+     hqd_api_get_campaign},
+    {"PUT", "/v1/campaigns/:campaign", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_CAMPAIGN, "campaign",
+     hqd_api_put_campaign},
+    {"DELETE", "/v1/campaigns/:campaign", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_CAMPAIGN, "campaign",
+     hqd_api_delete_campaign},
+    {"POST", "/v1/campaigns/:campaign/submit", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_CAMPAIGN,
+     "campaign", hqd_api_campaign_submit},
+    {"POST", "/v1/campaigns/:campaign/withdraw", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_CAMPAIGN,
+     "campaign", hqd_api_campaign_withdraw},
+    {"POST", "/v1/campaigns/:campaign/return", HB_PERM_CAMPAIGN_APPROVE, HB_SCOPE_CAMPAIGN,
+     "campaign", hqd_api_campaign_return},
+    {"POST", "/v1/campaigns/:campaign/approve", HB_PERM_CAMPAIGN_APPROVE, HB_SCOPE_CAMPAIGN,
+     "campaign", hqd_api_campaign_approve},
+    {"POST", "/v1/campaigns/:campaign/publish", HB_PERM_CAMPAIGN_APPROVE, HB_SCOPE_CAMPAIGN,
+     "campaign", hqd_api_campaign_publish},
+    {"POST", "/v1/campaigns/:campaign/:step", HB_PERM_CAMPAIGN_READ, HB_SCOPE_CAMPAIGN,
+     "campaign", hqd_api_campaign_unknown},
+
+    /* The calendar, the glossary, the rollout of versions. */
+    {"POST", "/v1/calendar/check", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_calendar_check},
+    {"GET", "/v1/calendar/export", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_calendar_export},
+    {"GET", "/v1/calendar/slice/:hall", HB_PERM_CAMPAIGN_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_calendar_slice},
+    {"GET", "/v1/glossary", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL, hqd_api_get_glossary},
+    {"PUT", "/v1/glossary", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_glossary},
+    {"GET", "/v1/rollout", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rollout},
+
+    /* The dashboard: its page must load before anyone has signed in. */
+    {"GET", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},
+    {"HEAD", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},
+    {"GET", "/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_file},
+    {"HEAD", "/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_file},
+};
+
+const hb_http_route_t *hqd_routes(size_t *n)
+{
+    *n = ROWS(s_routes);
+    return s_routes;
+}
+
+int hqd_api_register(hqd_t *hq)
+{
+    size_t n;
+    const hb_http_route_t *t = hqd_routes(&n);
+    return hb_http_routes(hq->http, t, n, hq);
+}

@@ -1,0 +1,240 @@
+/* Walks both daemons' route tables (branchd_routes(), hqd_routes()) as data:
+ * every route declares a permission of its own daemon's vocabulary (perm.h)
+ * with a scope that fits its pattern, no two routes collide, the only public
+ * routes are the dashboard's files, and each table registers on a real
+ * server through the daemon's own register function. Access control
+ * (issue 12) will enforce what these tables declare; this test makes sure
+ * there is always something declared to enforce. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "branchd.h"
+#include "hqd.h"
+
+#include "hallbus/error.h"
+#include "hallbus/http.h"
+#include "hallbus/perm.h"
+#include "hallbus/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The problems of `table` (the rows of daemon `daemon`: "hq" or "hall"),
+ * each printed; 0 when there are none. */
+static int s_walk(const char *daemon, const hb_http_route_t *table, size_t n)
+{
+    int problems = 0;
+    hb_router_t *r = hb_router_new();
+    assert_non_null(r);
+    for (size_t i = 0; i < n; i++) {
+        const hb_http_route_t *row = &table[i];
+        const char *what = row->pattern ? row->pattern : "(no pattern)";
+        const char *method = row->method ? row->method : "(any)";
+        if (!hb_perm_valid(row->perm)) {
+            print_error("%s route %zu, %s %s: declares no permission\n", daemon, i, method, what);
+            problems++;
+            continue;
+        }
+        const char *owner = hb_perm_daemon(row->perm);
+        if (strcmp(owner, "both") != 0 && strcmp(owner, daemon) != 0) {
+            print_error("%s route %s %s: permission %s belongs to %s\n", daemon, method, what,
+                        hb_perm_name(row->perm), owner);
+            problems++;
+        }
+        if (!row->fn) {
+            print_error("%s route %s %s: no handler\n", daemon, method, what);
+            problems++;
+        }
+        if (row->perm == HB_PERM_PUBLIC) {
+            /* Public is for the dashboard's page and files, which must load
+             * before anyone signs in; never for an API route. */
+            bool page = strcmp(daemon, "hq") == 0 && row->method &&
+                        (strcmp(row->method, "GET") == 0 || strcmp(row->method, "HEAD") == 0) &&
+                        (strcmp(what, "/") == 0 || strcmp(what, "/:file") == 0);
+            if (!page) {
+                print_error("%s route %s %s: public\n", daemon, method, what);
+                problems++;
+            }
+        }
+        /* The router's rules: a valid pattern, a scope that fits it, no
+         * collision with an earlier row. */
+        hb_route_t rt = {.method = row->method,
+                         .pattern = row->pattern,
+                         .perm = row->perm,
+                         .scope = row->scope,
+                         .scope_param = row->scope_param};
+        char why[256] = "";
+        int rc = hb_router_add(r, &rt, why, sizeof why);
+        if (rc != 0) {
+            print_error("%s route %s %s: %s (%s)\n", daemon, method, what, hb_strerror(rc), why);
+            problems++;
+        }
+    }
+    hb_router_destroy(&r);
+    return problems;
+}
+
+static void s_nothing(hb_http_req_t *req, void *arg)
+{
+    (void)arg;
+    hb_http_reply_json(req, 204, json_object());
+}
+
+/* The walk itself can fail: each kind of mistake in a table is found. */
+static void test_walk_finds_mistakes(void **state)
+{
+    (void)state;
+    const hb_http_route_t ok[] = {
+        {"GET", "/v1/x/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall", s_nothing},
+    };
+    assert_int_equal(s_walk("hq", ok, 1), 0);
+    const hb_http_route_t undeclared[] = {
+        {.method = "GET", .pattern = "/v1/y", .fn = s_nothing},
+    };
+    assert_int_equal(s_walk("hq", undeclared, 1), 1);
+    const hb_http_route_t wrong_daemon[] = {
+        {"GET", "/v1/y", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", wrong_daemon, 1), 1);
+    const hb_http_route_t public_api[] = {
+        {"GET", "/v1/y", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", public_api, 1), 1);
+    assert_int_equal(s_walk("hall", public_api, 1), 1);
+    const hb_http_route_t twice[] = {
+        {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
+        {"GET", "/v1/y/:b", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", twice, 2), 1);
+    const hb_http_route_t unscoped[] = {
+        {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_HALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", unscoped, 1), 1);
+    const hb_http_route_t no_handler[] = {
+        {"GET", "/v1/y", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, NULL},
+    };
+    assert_int_equal(s_walk("hq", no_handler, 1), 1);
+}
+
+static void test_branchd_table(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const hb_http_route_t *t = branchd_routes(&n);
+    assert_non_null(t);
+    assert_true(n >= 36); /* every route of docs/API.md's branchd part */
+    assert_int_equal(s_walk("hall", t, n), 0);
+}
+
+static void test_hqd_table(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const hb_http_route_t *t = hqd_routes(&n);
+    assert_non_null(t);
+    assert_true(n >= 50);
+    assert_int_equal(s_walk("hq", t, n), 0);
+}
+
+/* The route of `method` `pattern` in `table`, or NULL. */
+static const hb_http_route_t *s_find(const hb_http_route_t *t, size_t n, const char *method,
+                                     const char *pattern)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].method && strcmp(t[i].method, method) == 0 && strcmp(t[i].pattern, pattern) == 0)
+            return &t[i];
+    return NULL;
+}
+
+/* What access control will be asked for, on the routes where a mistake
+ * would matter most: the four eyes of campaigns, the national policy, a
+ * counter terminal's own counter, the devices. */
+static void test_declared_needs(void **state)
+{
+    (void)state;
+    static const struct {
+        bool hq;
+        const char *method, *pattern;
+        hb_perm_t perm;
+        hb_scope_t scope;
+        const char *param;
+    } want[] = {
+        {true, "POST", "/v1/campaigns/:campaign/approve", HB_PERM_CAMPAIGN_APPROVE,
+         HB_SCOPE_CAMPAIGN, "campaign"},
+        {true, "POST", "/v1/campaigns/:campaign/publish", HB_PERM_CAMPAIGN_APPROVE,
+         HB_SCOPE_CAMPAIGN, "campaign"},
+        {true, "POST", "/v1/campaigns/:campaign/submit", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_CAMPAIGN,
+         "campaign"},
+        {true, "PUT", "/v1/policies/national", HB_PERM_POLICY_EDIT, HB_SCOPE_ALL, NULL},
+        {true, "PUT", "/v1/policies/regions/:region", HB_PERM_POLICY_EDIT, HB_SCOPE_REGION,
+         "region"},
+        {true, "GET", "/v1/live/halls/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall"},
+        {true, "GET", "/v1/stream", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL},
+        {true, "PUT", "/v1/org", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL},
+        {true, "GET", "/v1/halls/:hall/events", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall"},
+        {false, "POST", "/v1/counters/:counter/call", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER,
+         "counter"},
+        {false, "POST", "/v1/counters/:counter/:action", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER,
+         "counter"},
+        {false, "POST", "/v1/devices/:device/status", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE,
+         "device"},
+        {false, "POST", "/v1/tickets", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL},
+        {false, "POST", "/v1/events", HB_PERM_EVENTS_POST, HB_SCOPE_ALL, NULL},
+        {false, "GET", "/v1/hall", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL},
+    };
+    size_t nb, nh;
+    const hb_http_route_t *b = branchd_routes(&nb), *h = hqd_routes(&nh);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const hb_http_route_t *r = want[i].hq ? s_find(h, nh, want[i].method, want[i].pattern)
+                                              : s_find(b, nb, want[i].method, want[i].pattern);
+        if (!r)
+            fail_msg("no route %s %s", want[i].method, want[i].pattern);
+        if (r->perm != want[i].perm || r->scope != want[i].scope ||
+            (want[i].param ? !r->scope_param || strcmp(r->scope_param, want[i].param) != 0
+                           : r->scope_param != NULL))
+            fail_msg("%s %s needs %s over %s, not %s over %s", want[i].method, want[i].pattern,
+                     hb_perm_name(want[i].perm), hb_scope_name(want[i].scope),
+                     hb_perm_name(r->perm), hb_scope_name(r->scope));
+    }
+}
+
+/* Each daemon registers its whole table on a real server with its own
+ * function, as main.c does. */
+static void test_tables_register(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    branchd_t bd;
+    memset(&bd, 0, sizeof bd);
+    bd.http = hb_http_new(&loop, "127.0.0.1:0", 1024);
+    assert_non_null(bd.http);
+    assert_int_equal(branchd_api_register(&bd), 0);
+    /* Twice is a collision on every row, refused whole. */
+    assert_int_equal(branchd_api_register(&bd), HB_EEXIST);
+    hqd_t hq;
+    memset(&hq, 0, sizeof hq);
+    hq.http = hb_http_new(&loop, "127.0.0.1:0", 1024);
+    assert_non_null(hq.http);
+    assert_int_equal(hqd_api_register(&hq), 0);
+    hb_http_destroy(&bd.http);
+    hb_http_destroy(&hq.http);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_walk_finds_mistakes),
+        cmocka_unit_test(test_branchd_table),
+        cmocka_unit_test(test_hqd_table),
+        cmocka_unit_test(test_declared_needs),
+        cmocka_unit_test(test_tables_register),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
