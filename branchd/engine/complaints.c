@@ -1,8 +1,8 @@
 /* The complaint actions of the hall engine (engine.h): a complaint is
  * opened with its deadlines counted in opening time, acknowledged,
  * escalated by hand or (past a deadline, from the tick) automatically, and
- * resolved. Each is a row of one table the runner carries out
- * (engine_private.h). What the deadlines are is the policy's (policy.h). */
+ * resolved. Here are the steps of their own that the action table
+ * (actions.c) points to; what the deadlines are is the policy's (policy.h). */
 #include "engine_private.h"
 
 #include "hallbus/error.h"
@@ -11,8 +11,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#define EV(kind) HALLBUS__ENVELOPE__BODY_##kind
 
 /* The arguments of the complaint actions besides the key (the complaint). */
 typedef struct complaint_args {
@@ -45,36 +43,21 @@ static int64_t s_deadline(const engine_t *e, int64_t from, int64_t open_s)
 static int s_open_check(engine_request_t *r)
 {
     const complaint_args_t *a = r->args;
-    if (a->channel < HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_COUNTER ||
-        a->channel > HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP) {
-        hb_errf(r->err, r->errlen,
-                "channel must be one of counter, phone, email, suggestion_box, app");
+    if (!engine__enum_ok(r, "channel", &hallbus__complaint_channel__descriptor, a->channel) ||
+        !engine__enum_ok(r, "severity", &hallbus__severity__descriptor, a->severity))
         return HB_EINVAL;
-    }
-    if (a->severity < HALLBUS__SEVERITY__SEVERITY_LOW ||
-        a->severity > HALLBUS__SEVERITY__SEVERITY_CRITICAL) {
-        hb_errf(r->err, r->errlen, "severity must be one of low, medium, high, critical");
-        return HB_EINVAL;
-    }
-    if (!engine__id_ok(a->category)) {
-        hb_errf(r->err, r->errlen,
-                "category must be a category id such as \"waiting_time\" "
-                "(1 to %d letters, digits, '-', '_', '.')",
-                HB_ID_MAX);
-        return HB_EINVAL;
-    }
-    if (a->ticket && a->ticket[0] && !engine__id_ok(a->ticket)) {
-        hb_errf(r->err, r->errlen, "ticket '%.64s' is not a ticket id", a->ticket);
-        return HB_EINVAL;
-    }
-    int rc = engine__text_ok("text", a->text, r->err, r->errlen);
-    if (rc != 0)
-        return rc;
-    if (r->e->state->n_complaints >= HB_HS_COMPLAINTS_MAX) {
-        hb_errf(r->err, r->errlen, "the hall has %d complaints open already", HB_HS_COMPLAINTS_MAX);
-        return HB_ETOOBIG;
-    }
-    return 0;
+    if (!engine__id_ok(a->category))
+        return engine__refuse(r, HB_EINVAL,
+                              "category must be a category id such as \"waiting_time\" "
+                              "(1 to %d letters, digits, '-', '_', '.')",
+                              HB_ID_MAX);
+    if (a->ticket && a->ticket[0] && !engine__id_ok(a->ticket))
+        return engine__refuse(r, HB_EINVAL, "ticket '%.64s' is not a ticket id", a->ticket);
+    int rc = engine__text_ok(r, "text", a->text);
+    if (rc == 0 && r->e->state->n_complaints >= HB_HS_COMPLAINTS_MAX)
+        rc = engine__refuse(r, HB_ETOOBIG, "the hall has %d complaints open already",
+                            HB_HS_COMPLAINTS_MAX);
+    return rc;
 }
 
 static int s_open_build(engine_request_t *r)
@@ -107,43 +90,41 @@ static void s_open_answer(engine_request_t *r)
     snprintf(((complaint_args_t *)r->args)->id, HB_HS_ID, "%s", r->complaint_id);
 }
 
+const engine_steps_t engine__complaint_open_steps = {s_open_check, s_open_build, s_open_answer};
+
 /* -------------------------------------------------------------- ack ---- */
 
 static int s_ack_check(engine_request_t *r)
 {
-    if (!engine__id_ok(((const complaint_args_t *)r->args)->by)) {
-        hb_errf(r->err, r->errlen, "by must be the staff id acknowledging the complaint");
-        return HB_EINVAL;
-    }
+    if (!engine__id_ok(((const complaint_args_t *)r->args)->by))
+        return engine__refuse(r, HB_EINVAL, "by must be the staff id acknowledging the complaint");
     return 0;
 }
 
 static int s_ack_build(engine_request_t *r)
 {
     const hb_hs_complaint_t *c = r->complaint;
-    if (c->state != HB_COMPLAINT_OPEN) {
-        hb_errf(r->err, r->errlen, "complaint %s was acknowledged already (by %s)", c->id,
-                c->acked_by);
-        return HB_ECONFLICT;
-    }
+    if (c->state != HB_COMPLAINT_OPEN)
+        return engine__refuse(r, HB_ECONFLICT, "complaint %s was acknowledged already (by %s)",
+                              c->id, c->acked_by);
     r->body.complaint_acknowledged.complaint = r->complaint_id;
     r->body.complaint_acknowledged.by = (char *)((const complaint_args_t *)r->args)->by;
     return 0;
 }
+
+const engine_steps_t engine__complaint_ack_steps = {s_ack_check, s_ack_build, NULL};
 
 /* --------------------------------------------------------- escalate ---- */
 
 static int s_escalate_check(engine_request_t *r)
 {
     const complaint_args_t *a = r->args;
-    int rc = engine__text_ok("reason", a->reason, r->err, r->errlen);
-    if (rc != 0)
-        return rc;
-    if (a->level < 0 || a->level > HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_HEAD_OFFICE) {
-        hb_errf(r->err, r->errlen, "level must be one of duty_manager, region, head_office");
-        return HB_EINVAL;
-    }
-    return 0;
+    int rc = engine__text_ok(r, "reason", a->reason);
+    /* 0: one level above the complaint's present one. */
+    if (rc == 0 && a->level != 0 &&
+        !engine__enum_ok(r, "level", &hallbus__escalation_level__descriptor, a->level))
+        rc = HB_EINVAL;
+    return rc;
 }
 
 static void s_fill_escalation(engine_request_t *r, const char *complaint, int level)
@@ -163,35 +144,36 @@ static int s_escalate_build(engine_request_t *r)
     int level = ((const complaint_args_t *)r->args)->level;
     if (level == 0)
         level = c->escalation + 1;
-    if (level > HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_HEAD_OFFICE || level <= c->escalation) {
-        hb_errf(r->err, r->errlen,
-                "complaint %s is escalated to level %d already; it can only go higher "
-                "(at most head_office)",
-                c->id, c->escalation);
-        return HB_ECONFLICT;
-    }
+    if (level > HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_HEAD_OFFICE || level <= c->escalation)
+        return engine__refuse(r, HB_ECONFLICT,
+                              "complaint %s is escalated to level %d already; it can only go "
+                              "higher (at most head_office)",
+                              c->id, c->escalation);
     s_fill_escalation(r, r->complaint_id, level);
     return 0;
 }
 
+const engine_steps_t engine__complaint_escalate_steps = {s_escalate_check, s_escalate_build, NULL};
+
 /* A deadline passed: the level is the deadline's, whatever the complaint's
  * is now, and nothing is checked (the tick found the complaint). */
-static int s_auto_escalate_build(engine_request_t *r)
+static int s_overdue_build(engine_request_t *r)
 {
     s_fill_escalation(r, r->key, ((const complaint_args_t *)r->args)->level);
     return 0;
 }
+
+const engine_steps_t engine__complaint_overdue_steps = {NULL, s_overdue_build, NULL};
 
 /* ---------------------------------------------------------- resolve ---- */
 
 static int s_resolve_check(engine_request_t *r)
 {
     const char *resolution = ((const complaint_args_t *)r->args)->resolution;
-    if (!resolution || !resolution[0] || strlen(resolution) > HB_TEXT_MAX) {
-        hb_errf(r->err, r->errlen,
-                "resolution must say how the complaint was resolved (1 to %d bytes)", HB_TEXT_MAX);
-        return HB_EINVAL;
-    }
+    if (!resolution || !resolution[0] || strlen(resolution) > HB_TEXT_MAX)
+        return engine__refuse(r, HB_EINVAL,
+                              "resolution must say how the complaint was resolved (1 to %d bytes)",
+                              HB_TEXT_MAX);
     return 0;
 }
 
@@ -205,35 +187,7 @@ static int s_resolve_build(engine_request_t *r)
     return 0;
 }
 
-/* ------------------------------------------------------------ table ---- */
-
-enum { K_OPEN, K_ACK, K_ESCALATE, K_AUTO_ESCALATE, K_RESOLVE };
-
-static const engine_action_t s_actions[] = {
-    [K_OPEN] = {.name = "complaint open",
-                .kind = EV(COMPLAINT_OPENED),
-                .check = s_open_check,
-                .build = s_open_build,
-                .answer = s_open_answer},
-    [K_ACK] = {.name = "complaint ack",
-               .kind = EV(COMPLAINT_ACKNOWLEDGED),
-               .needs = ENGINE_NEEDS_COMPLAINT,
-               .check = s_ack_check,
-               .build = s_ack_build},
-    [K_ESCALATE] = {.name = "complaint escalate",
-                    .kind = EV(COMPLAINT_ESCALATED),
-                    .needs = ENGINE_NEEDS_COMPLAINT,
-                    .check = s_escalate_check,
-                    .build = s_escalate_build},
-    [K_AUTO_ESCALATE] = {.name = "complaint escalate (deadline)",
-                         .kind = EV(COMPLAINT_ESCALATED),
-                         .build = s_auto_escalate_build},
-    [K_RESOLVE] = {.name = "complaint resolve",
-                   .kind = EV(COMPLAINT_RESOLVED),
-                   .needs = ENGINE_NEEDS_COMPLAINT,
-                   .check = s_resolve_check,
-                   .build = s_resolve_build},
-};
+const engine_steps_t engine__complaint_resolve_steps = {s_resolve_check, s_resolve_build, NULL};
 
 /* -------------------------------------------------------------- API ---- */
 
@@ -247,27 +201,27 @@ int engine_complaint_open(engine_t *e, int channel, const char *category, int se
                           .ticket = ticket,
                           .text = text,
                           .id = id};
-    return engine__run(e, &s_actions[K_OPEN], NULL, &a, err, errlen);
+    return engine__run(e, ENGINE_COMPLAINT_OPEN, NULL, &a, err, errlen);
 }
 
 int engine_complaint_ack(engine_t *e, const char *id, const char *by, char *err, size_t errlen)
 {
     complaint_args_t a = {.by = by};
-    return engine__run(e, &s_actions[K_ACK], id, &a, err, errlen);
+    return engine__run(e, ENGINE_COMPLAINT_ACK, id, &a, err, errlen);
 }
 
 int engine_complaint_escalate(engine_t *e, const char *id, int level, const char *reason, char *err,
                               size_t errlen)
 {
     complaint_args_t a = {.level = level, .reason = reason};
-    return engine__run(e, &s_actions[K_ESCALATE], id, &a, err, errlen);
+    return engine__run(e, ENGINE_COMPLAINT_ESCALATE, id, &a, err, errlen);
 }
 
 int engine_complaint_resolve(engine_t *e, const char *id, const char *resolution, bool satisfied,
                              char *err, size_t errlen)
 {
     complaint_args_t a = {.resolution = resolution, .satisfied = satisfied};
-    return engine__run(e, &s_actions[K_RESOLVE], id, &a, err, errlen);
+    return engine__run(e, ENGINE_COMPLAINT_RESOLVE, id, &a, err, errlen);
 }
 
 /* Deadlines that passed: one automatic escalation each, once. */
@@ -282,24 +236,22 @@ void engine__check_deadlines(engine_t *e, int64_t now)
     size_t n = 0;
     for (size_t i = 0; i < e->state->n_complaints && n < sizeof due / sizeof due[0]; i++) {
         const hb_hs_complaint_t *c = &e->state->complaints[i];
-        if (c->state == HB_COMPLAINT_OPEN && c->ack_due_ms && now >= c->ack_due_ms &&
-            !c->ack_missed) {
-            snprintf(due[n].id, sizeof due[n].id, "%s", c->id);
-            due[n].level = HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_DUTY_MANAGER;
-            due[n].missed = HALLBUS__DEADLINE__DEADLINE_ACK;
-            snprintf(due[n].reason, sizeof due[n].reason,
-                     "not acknowledged within %" PRId64 " min of opening time",
-                     hb_policy_ack_s(e->policy, c->severity) / 60);
-            n++;
-        } else if (c->resolve_due_ms && now >= c->resolve_due_ms && !c->resolve_missed) {
-            snprintf(due[n].id, sizeof due[n].id, "%s", c->id);
-            due[n].level = HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_REGION;
-            due[n].missed = HALLBUS__DEADLINE__DEADLINE_RESOLVE;
-            snprintf(due[n].reason, sizeof due[n].reason,
-                     "not resolved within %" PRId64 " min of opening time",
-                     hb_policy_resolve_s(e->policy, c->severity) / 60);
-            n++;
-        }
+        /* Not acknowledged in time goes to the duty manager; not resolved
+         * in time, to the region. */
+        bool ack = c->state == HB_COMPLAINT_OPEN && c->ack_due_ms && now >= c->ack_due_ms &&
+                   !c->ack_missed;
+        if (!ack && !(c->resolve_due_ms && now >= c->resolve_due_ms && !c->resolve_missed))
+            continue;
+        snprintf(due[n].id, sizeof due[n].id, "%s", c->id);
+        due[n].level = ack ? HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_DUTY_MANAGER
+                           : HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_REGION;
+        due[n].missed = ack ? HALLBUS__DEADLINE__DEADLINE_ACK : HALLBUS__DEADLINE__DEADLINE_RESOLVE;
+        int64_t within_s = ack ? hb_policy_ack_s(e->policy, c->severity)
+                               : hb_policy_resolve_s(e->policy, c->severity);
+        snprintf(due[n].reason, sizeof due[n].reason,
+                 "not %s within %" PRId64 " min of opening time", ack ? "acknowledged" : "resolved",
+                 within_s / 60);
+        n++;
     }
     for (size_t i = 0; i < n; i++) {
         char err[256];
@@ -307,7 +259,7 @@ void engine__check_deadlines(engine_t *e, int64_t now)
                               .reason = due[i].reason,
                               .automatic = true,
                               .missed = due[i].missed};
-        int rc = engine__run_at(e, &s_actions[K_AUTO_ESCALATE], now, due[i].id, &a, err, sizeof err);
+        int rc = engine__run_at(e, ENGINE_COMPLAINT_OVERDUE, now, due[i].id, &a, err, sizeof err);
         if (rc != 0) {
             hb_log_once("engine-escalate", HB_LOG_ERROR, "engine: %s", err);
             return;

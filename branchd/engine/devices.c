@@ -1,15 +1,14 @@
 /* What the hall's devices report to the engine (engine.h): a customer's
  * score from a feedback terminal, and a device's own status (a kiosk out of
- * paper, a display offline). Each is a row of one table the runner carries
- * out (engine_private.h); neither needs anything found in the hall's state
- * after the day starts, so each row is its check and its event. */
+ * paper, a display offline). Here are the steps of their own that the
+ * action table (actions.c) points to; neither action needs anything found
+ * in the hall's state after the day starts, so each is a check and an
+ * event. */
 #include "engine_private.h"
 
 #include "hallbus/error.h"
 
 #include <stdint.h>
-
-#define EV(kind) HALLBUS__ENVELOPE__BODY_##kind
 
 /* The arguments besides the key (the device; none for a score). */
 typedef struct device_args {
@@ -24,20 +23,14 @@ typedef struct device_args {
 static int s_feedback_check(engine_request_t *r)
 {
     const device_args_t *a = r->args;
-    if (a->score < 1 || a->score > 5) {
-        hb_errf(r->err, r->errlen, "score must be from 1 to 5, not %u", a->score);
-        return HB_EINVAL;
-    }
+    if (a->score < 1 || a->score > 5)
+        return engine__refuse(r, HB_EINVAL, "score must be from 1 to 5, not %u", a->score);
     if ((a->ticket && a->ticket[0] && !engine__id_ok(a->ticket)) ||
-        (a->counter && a->counter[0] && !engine__id_ok(a->counter))) {
-        hb_errf(r->err, r->errlen, "ticket and counter must be ids when given");
-        return HB_EINVAL;
-    }
-    /* A score is taken after the visit: the ticket may have finished. */
-    if (a->ticket && a->ticket[0] && !hb_hall_state_ticket_any(r->e->state, a->ticket)) {
-        hb_errf(r->err, r->errlen, "no ticket '%s' in the hall today", a->ticket);
-        return HB_ENOTFOUND;
-    }
+        (a->counter && a->counter[0] && !engine__id_ok(a->counter)))
+        return engine__refuse(r, HB_EINVAL, "ticket and counter must be ids when given");
+    /* A score is given after the visit: the ticket may have finished. */
+    if (a->ticket && a->ticket[0] && !hb_hall_state_ticket_any(r->e->state, a->ticket))
+        return engine__refuse(r, HB_ENOTFOUND, "no ticket '%s' in the hall today", a->ticket);
     return 0;
 }
 
@@ -51,31 +44,21 @@ static int s_feedback_build(engine_request_t *r)
     return 0;
 }
 
+const engine_steps_t engine__feedback_steps = {s_feedback_check, s_feedback_build, NULL};
+
 /* ----------------------------------------------------------- status ---- */
 
 static int s_status_check(engine_request_t *r)
 {
     const device_args_t *a = r->args;
-    if (a->kind < HALLBUS__DEVICE_KIND__DEVICE_KIND_KIOSK ||
-        a->kind > HALLBUS__DEVICE_KIND__DEVICE_KIND_COUNTER_TERMINAL) {
-        hb_errf(r->err, r->errlen,
-                "kind must be one of kiosk, self_service, display, counter_terminal");
+    if (!engine__enum_ok(r, "kind", &hallbus__device_kind__descriptor, a->kind) ||
+        !engine__enum_ok(r, "state", &hallbus__device_state__descriptor, a->state))
         return HB_EINVAL;
-    }
-    if (a->state < HALLBUS__DEVICE_STATE__DEVICE_STATE_OK ||
-        a->state > HALLBUS__DEVICE_STATE__DEVICE_STATE_OFFLINE) {
-        hb_errf(r->err, r->errlen, "state must be one of ok, fault, paper_out, offline");
-        return HB_EINVAL;
-    }
-    int rc = engine__text_ok("detail", a->detail, r->err, r->errlen);
-    if (rc != 0)
-        return rc;
+    int rc = engine__text_ok(r, "detail", a->detail);
     const hb_hall_state_t *s = r->e->state;
-    if (!hb_hall_state_device(s, r->key) && s->n_devices >= HB_HS_DEVICES_MAX) {
-        hb_errf(r->err, r->errlen, "the hall has %d devices already", HB_HS_DEVICES_MAX);
-        return HB_ETOOBIG;
-    }
-    return 0;
+    if (rc == 0 && !hb_hall_state_device(s, r->key) && s->n_devices >= HB_HS_DEVICES_MAX)
+        rc = engine__refuse(r, HB_ETOOBIG, "the hall has %d devices already", HB_HS_DEVICES_MAX);
+    return rc;
 }
 
 static int s_status_build(engine_request_t *r)
@@ -89,21 +72,7 @@ static int s_status_build(engine_request_t *r)
     return 0;
 }
 
-/* ------------------------------------------------------------ table ---- */
-
-enum { D_FEEDBACK, D_STATUS };
-
-static const engine_action_t s_actions[] = {
-    [D_FEEDBACK] = {.name = "feedback",
-                    .kind = EV(SATISFACTION_SCORED),
-                    .check = s_feedback_check,
-                    .build = s_feedback_build},
-    [D_STATUS] = {.name = "device status",
-                  .kind = EV(DEVICE_STATUS),
-                  .key_id = "device",
-                  .check = s_status_check,
-                  .build = s_status_build},
-};
+const engine_steps_t engine__device_status_steps = {s_status_check, s_status_build, NULL};
 
 /* -------------------------------------------------------------- API ---- */
 
@@ -111,12 +80,12 @@ int engine_feedback(engine_t *e, const char *ticket, const char *counter, uint32
                     size_t errlen)
 {
     device_args_t a = {.ticket = ticket, .counter = counter, .score = score};
-    return engine__run(e, &s_actions[D_FEEDBACK], NULL, &a, err, errlen);
+    return engine__run(e, ENGINE_FEEDBACK, NULL, &a, err, errlen);
 }
 
 int engine_device_status(engine_t *e, const char *device, int kind, int state, const char *detail,
                          char *err, size_t errlen)
 {
     device_args_t a = {.kind = kind, .state = state, .detail = detail};
-    return engine__run(e, &s_actions[D_STATUS], device, &a, err, errlen);
+    return engine__run(e, ENGINE_DEVICE_STATUS, device, &a, err, errlen);
 }

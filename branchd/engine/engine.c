@@ -1,13 +1,13 @@
-/* The hall engine's commit path and what every action shares (see engine.h
- * for the engine, engine_private.h for the action tables). Each action is a
- * row in its subject's table (tickets.c, counters.c, complaints.c,
- * devices.c) that the runner here carries out:
+/* The hall engine's commit path and what every action shares (engine.h is
+ * the engine's API, engine_private.h says how an action runs). Each action
+ * is a row of the action table (actions.c) that the runner here carries
+ * out:
  *
- *   1. the row's check of the request, refusing with a reason;
+ *   1. the action's check of the request, refusing with a reason;
  *   2. a new local day first (its own DayStarted event);
  *   3. what the row needs (a ticket, a counter, a complaint) looked up in
  *      the live state, refused with the same sentence for every action;
- *   4. the row's builder: its own checks, then the event's fields;
+ *   4. the action's builder: its own checks, then the event's fields;
  *   5. s_commit: append the event to the outbox (one synced transaction),
  *      then apply it to the live state with the shared reducer.
  *
@@ -30,6 +30,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +52,60 @@ bool engine__id_ok(const char *id)
     return true;
 }
 
-int engine__text_ok(const char *name, const char *text, char *err, size_t errlen)
+int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
+{
+    if (r->err && r->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+bool engine__enum_known(const ProtobufCEnumDescriptor *ed, int v)
+{
+    return v != 0 && protobuf_c_enum_descriptor_get_value(ed, v) != NULL;
+}
+
+bool engine__enum_ok(engine_request_t *r, const char *name, const ProtobufCEnumDescriptor *ed,
+                     int v)
+{
+    if (engine__enum_known(ed, v))
+        return true;
+    char list[512] = "", value[64];
+    size_t used = 0;
+    for (unsigned i = 0; i < ed->n_values; i++) {
+        if (!engine__enum_known(ed, ed->values[i].value) ||
+            !hb_enum_name(ed, ed->values[i].value, value, sizeof value))
+            continue;
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", value);
+        if (w > 0 && (size_t)w < sizeof list - used)
+            used += (size_t)w;
+    }
+    engine__refuse(r, HB_EINVAL, "%s must be one of %s", name, list);
+    return false;
+}
+
+int engine__text_ok(engine_request_t *r, const char *name, const char *text)
 {
     if (!text || strlen(text) <= HB_TEXT_MAX)
         return 0;
-    hb_errf(err, errlen, "%s is longer than %d bytes", name, HB_TEXT_MAX);
-    return HB_EINVAL;
+    return engine__refuse(r, HB_EINVAL, "%s is longer than %d bytes", name, HB_TEXT_MAX);
 }
 
-int engine__ticket_not_found(const engine_t *e, const char *id, char *err, size_t errlen)
+int engine__reason_check(engine_request_t *r)
 {
-    const hb_hs_ticket_t *t = hb_hall_state_ticket_any(e->state, id);
-    if (t) {
-        hb_errf(err, errlen, "ticket %s is %s already", t->id, hb_ticket_state_name(t->state));
-        return HB_ECONFLICT;
-    }
-    hb_errf(err, errlen, "no ticket '%.64s' in the hall today", id ? id : "");
-    return HB_ENOTFOUND;
+    return engine__text_ok(r, "reason", r->args);
+}
+
+int engine__ticket_not_found(engine_request_t *r, const char *id)
+{
+    const hb_hs_ticket_t *t = hb_hall_state_ticket_any(r->e->state, id);
+    if (t)
+        return engine__refuse(r, HB_ECONFLICT, "ticket %s is %s already", t->id,
+                              hb_ticket_state_name(t->state));
+    return engine__refuse(r, HB_ENOTFOUND, "no ticket '%.64s' in the hall today", id ? id : "");
 }
 
 /* ------------------------------------------------------------- commit ---- */
@@ -336,12 +374,10 @@ int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, co
 {
     const hb_hs_ticket_t *t = id ? hb_hall_state_ticket(r->e->state, id) : NULL;
     if (!t)
-        return engine__ticket_not_found(r->e, id, r->err, r->errlen);
-    if (!(states & ENGINE_ST(t->state))) {
-        hb_errf(r->err, r->errlen, "ticket %s is %s; %s", t->id, hb_ticket_state_name(t->state),
-                what);
-        return HB_ECONFLICT;
-    }
+        return engine__ticket_not_found(r, id);
+    if (!(states & ENGINE_ST(t->state)))
+        return engine__refuse(r, HB_ECONFLICT, "ticket %s is %s; %s", t->id,
+                              hb_ticket_state_name(t->state), what);
     r->ticket = t;
     s_copy(r->ticket_id, t->id);
     s_copy(r->counter_id, t->counter);
@@ -352,32 +388,17 @@ int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, co
 static int s_find_counter(engine_request_t *r)
 {
     const hb_hs_counter_t *c = r->key ? hb_hall_state_counter(r->e->state, r->key) : NULL;
-    if (!c || c->state == HB_COUNTER_CLOSED) {
-        hb_errf(r->err, r->errlen, "counter '%.64s' is not open", r->key ? r->key : "");
-        return HB_ECONFLICT;
-    }
-    if (!(r->action->states & ENGINE_ST(c->state))) {
-        hb_errf(r->err, r->errlen, "counter %s is %s%s%s; %s", c->id,
-                hb_counter_state_name(c->state), c->ticket[0] ? " with ticket " : "", c->ticket,
-                r->action->wrong_state);
-        return HB_ECONFLICT;
-    }
+    if (!c || c->state == HB_COUNTER_CLOSED)
+        return engine__refuse(r, HB_ECONFLICT, "counter '%.64s' is not open",
+                              r->key ? r->key : "");
+    if (!(r->action->states & ENGINE_ST(c->state)))
+        return engine__refuse(r, HB_ECONFLICT, "counter %s is %s%s%s; %s", c->id,
+                              hb_counter_state_name(c->state), c->ticket[0] ? " with ticket " : "",
+                              c->ticket, r->action->wrong_state);
     r->counter = c;
     s_copy(r->counter_id, c->id);
     s_copy(r->ticket_id, c->ticket);
     s_copy(r->staff, c->staff);
-    return 0;
-}
-
-static int s_find_complaint(engine_request_t *r)
-{
-    const hb_hs_complaint_t *c = r->key ? hb_hall_state_complaint(r->e->state, r->key) : NULL;
-    if (!c) {
-        hb_errf(r->err, r->errlen, "no open complaint '%.64s'", r->key ? r->key : "");
-        return HB_ENOTFOUND;
-    }
-    r->complaint = c;
-    s_copy(r->complaint_id, c->id);
     return 0;
 }
 
@@ -391,34 +412,40 @@ static int s_find(engine_request_t *r)
     case ENGINE_NEEDS_COUNTER:
         return s_find_counter(r);
     case ENGINE_NEEDS_COMPLAINT:
-        return s_find_complaint(r);
+        r->complaint = r->key ? hb_hall_state_complaint(r->e->state, r->key) : NULL;
+        if (!r->complaint)
+            return engine__refuse(r, HB_ENOTFOUND, "no open complaint '%.64s'",
+                                  r->key ? r->key : "");
+        s_copy(r->complaint_id, r->complaint->id);
+        break;
     case ENGINE_NEEDS_NOTHING:
         break;
     }
     return 0;
 }
 
-int engine__run_at(engine_t *e, const engine_action_t *a, int64_t now, const char *key, void *args,
+int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *key, void *args,
                    char *err, size_t errlen)
 {
+    const engine_action_t *a = &engine__actions[id];
+    const engine_steps_t *steps = a->steps;
     engine_request_t r = {
         .e = e, .action = a, .now = now, .key = key, .args = args, .err = err, .errlen = errlen};
     int rc = 0;
-    if (a->key_id && !engine__id_ok(key)) {
-        hb_errf(err, errlen, "%s id '%.64s' must be 1 to %d letters, digits, '-', '_' or '.'",
-                a->key_id, key ? key : "", HB_ID_MAX);
-        rc = HB_EINVAL;
-    }
-    if (rc == 0 && a->check)
-        rc = a->check(&r);
+    if (a->key_id[0] && !engine__id_ok(key))
+        rc = engine__refuse(&r, HB_EINVAL,
+                            "%s id '%.64s' must be 1 to %d letters, digits, '-', '_' or '.'",
+                            a->key_id, key ? key : "", HB_ID_MAX);
+    if (rc == 0 && steps->check)
+        rc = steps->check(&r);
     if (rc == 0)
         rc = s_ensure_day(e, now, err, errlen);
     if (rc == 0)
         rc = s_find(&r);
     if (rc == 0) {
         engine__envelope(&r.env, &r.body, a->kind, now);
-        if (a->build)
-            rc = a->build(&r);
+        if (steps->build)
+            rc = steps->build(&r);
     }
     if (rc == 0) {
         Hallbus__Envelope *envp = &r.env;
@@ -428,18 +455,18 @@ int engine__run_at(engine_t *e, const engine_action_t *a, int64_t now, const cha
         hb_debug("engine: %s refused: %s", a->name, err);
         return rc;
     }
-    if (a->answer)
-        a->answer(&r);
+    if (steps->answer)
+        steps->answer(&r);
     return 0;
 }
 
-int engine__run(engine_t *e, const engine_action_t *a, const char *key, void *args, char *err,
+int engine__run(engine_t *e, engine_action_id_t id, const char *key, void *args, char *err,
                 size_t errlen)
 {
-    return engine__run_at(e, a, hb_now_ms(), key, args, err, errlen);
+    return engine__run_at(e, id, hb_now_ms(), key, args, err, errlen);
 }
 
-/* ---------------------------------------- events the tables do not write ---- */
+/* ----------------------------------------- events the table does not write ---- */
 
 int engine_append_external(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq,
                            char *err, size_t errlen)

@@ -1,27 +1,27 @@
 /* What the hall engine's own files share, and nothing outside branchd/engine
- * may use (engine.h is the engine's API): the engine object, the row of an
- * action table and the runner that carries a row out, and the checks whose
- * refusals several actions word the same way.
+ * may use (engine.h is the engine's API): the engine object, the action
+ * table and the runner that carries out one of its rows, and the checks
+ * whose refusals several actions word the same way.
  *
- * An action is one row of data plus the little code that is its own:
+ * An action is a row of data in the table (actions.c) plus the few steps
+ * that are its own, kept in the file of its subject (tickets.c, counters.c,
+ * complaints.c, devices.c). The runner (engine.c) carries a request out:
  *
- *   check   before anything else: the request's values (an id, a text's
- *           length, an enum's range) and the few bounds the action read
- *           before the day in the past;
- *   (the runner) starts a new local day if one began, then finds what the
- *           row `needs` (a live ticket, an open counter, an open complaint)
- *           in the states the row allows, refusing with one sentence per
- *           kind of object;
- *   build   the checks of the action's own against what was found, then the
- *           event's fields (the runner has made the envelope and an empty
- *           body of the row's kind);
- *   (the runner) commits: the event is judged by HQ's rules, stored in the
- *           outbox in one synced transaction, applied to the live state,
- *           and the uplink is woken;
- *   answer  after the commit only: what the caller is told.
+ *   check   (the action's) the request's values: an id, a text's length,
+ *           an enum's range, and the few bounds the action reads first;
+ *   day     a new local day starts first, with its own event;
+ *   find    what the row `needs` (a live ticket, an open counter, an open
+ *           complaint) in the states the row allows, refused with one
+ *           sentence per kind of object for every action;
+ *   build   (the action's) its own checks against what was found, then the
+ *           event's fields: the runner made the envelope and an empty body
+ *           of the row's kind;
+ *   commit  the event judged by HQ's rules, stored in the outbox in one
+ *           synced transaction, applied to the live state; the uplink woken;
+ *   answer  (the action's) after the commit only: what the caller is told.
  *
- * Any step may refuse; a refusal before the commit writes nothing (but a
- * new day's own event, when the refusal came after the day started). */
+ * Any step may refuse; a refusal writes nothing, except that a refusal
+ * after the day step leaves the new day's own event written. */
 #ifndef BRANCHD_ENGINE_PRIVATE_H
 #define BRANCHD_ENGINE_PRIVATE_H
 
@@ -87,7 +87,8 @@ typedef struct engine_request {
     const engine_action_t *action;
     int64_t now;     /* the moment of the action: its day and its event's time */
     const char *key; /* the ticket, counter, complaint or device named, or NULL */
-    void *args;      /* the action's other arguments: its file's own struct */
+    void *args;      /* the action's other arguments: its file's own struct, or
+                      * for cancel and pause the reason alone */
     /* What the runner found, by the row's `needs` (NULL otherwise). They
      * point into the live state: read them before the commit only. */
     const hb_hs_ticket_t *ticket;
@@ -102,32 +103,86 @@ typedef struct engine_request {
     char complaint_id[HB_HS_ID];
     Hallbus__Envelope env; /* its body is `body`, of the row's kind */
     engine_body_t body;
-    char *err; /* where a refusal says why (hb_errf) */
+    char *err; /* where a refusal says why (engine__refuse) */
     size_t errlen;
 } engine_request_t;
 
-/* A step of an action: 0, or a refusal (HB_E*) said in r->err. */
-typedef int (*engine_step_fn)(engine_request_t *r);
+/* The steps that are an action's own; any may be NULL. check and build
+ * return 0 or a refusal (HB_E*, said with engine__refuse). */
+typedef struct engine_steps {
+    int (*check)(engine_request_t *r);
+    int (*build)(engine_request_t *r);
+    void (*answer)(engine_request_t *r);
+} engine_steps_t;
 
-/* One row of an action table. */
+/* One row of the action table. */
 struct engine_action {
     const char *name;                 /* as the API calls it: "recall", "counter pause" */
     Hallbus__Envelope__BodyCase kind; /* the event it writes */
     engine_needs_t needs;
-    unsigned states;         /* ENGINE_ST()s accepted, for a ticket or a counter */
-    const char *wrong_state; /* the refusal's last words when not in `states` */
-    const char *key_id;      /* when set, the key must be an id; the refusal names it so */
-    engine_step_fn check;    /* may be NULL */
-    engine_step_fn build;    /* may be NULL when the body needs no field */
-    void (*answer)(engine_request_t *r); /* may be NULL */
+    unsigned states;             /* ENGINE_ST()s accepted, for a ticket or a counter */
+    const char *wrong_state;     /* the refusal's last words when not in `states` */
+    const char *key_id;          /* not "": the key must be an id; the refusal names it so */
+    const engine_steps_t *steps; /* in the file of its subject */
 };
 
-/* Carries out `a` now (hb_now_ms), or at `now`. Returns 0 or the first
- * refusal (HB_E*, with `err`). `key` and `args` are only read during the
- * call. */
-int engine__run(engine_t *e, const engine_action_t *a, const char *key, void *args, char *err,
+typedef enum engine_action_id {
+    ENGINE_ISSUE,
+    ENGINE_CALL,
+    ENGINE_RECALL,
+    ENGINE_NO_SHOW,
+    ENGINE_TRANSFER,
+    ENGINE_CANCEL,
+    ENGINE_COUNTER_OPEN,
+    ENGINE_COUNTER_PAUSE,
+    ENGINE_COUNTER_RESUME,
+    ENGINE_COUNTER_CLOSE,
+    ENGINE_START,
+    ENGINE_COMPLETE,
+    ENGINE_COMPLAINT_OPEN,
+    ENGINE_COMPLAINT_ACK,
+    ENGINE_COMPLAINT_ESCALATE,
+    ENGINE_COMPLAINT_OVERDUE, /* a deadline passed: the tick escalates */
+    ENGINE_COMPLAINT_RESOLVE,
+    ENGINE_FEEDBACK,
+    ENGINE_DEVICE_STATUS,
+    ENGINE_ACTIONS
+} engine_action_id_t;
+
+/* The action table (actions.c), by engine_action_id_t. */
+extern const engine_action_t engine__actions[ENGINE_ACTIONS];
+
+/* Each action's own steps, in the file of its subject. */
+/* tickets.c */
+extern const engine_steps_t engine__issue_steps;
+extern const engine_steps_t engine__call_steps;
+extern const engine_steps_t engine__recall_steps;
+extern const engine_steps_t engine__no_show_steps;
+extern const engine_steps_t engine__transfer_steps;
+extern const engine_steps_t engine__cancel_steps;
+/* counters.c */
+extern const engine_steps_t engine__counter_open_steps;
+extern const engine_steps_t engine__counter_pause_steps;
+extern const engine_steps_t engine__counter_resume_steps;
+extern const engine_steps_t engine__counter_close_steps;
+extern const engine_steps_t engine__start_steps;
+extern const engine_steps_t engine__complete_steps;
+/* complaints.c */
+extern const engine_steps_t engine__complaint_open_steps;
+extern const engine_steps_t engine__complaint_ack_steps;
+extern const engine_steps_t engine__complaint_escalate_steps;
+extern const engine_steps_t engine__complaint_overdue_steps;
+extern const engine_steps_t engine__complaint_resolve_steps;
+/* devices.c */
+extern const engine_steps_t engine__feedback_steps;
+extern const engine_steps_t engine__device_status_steps;
+
+/* Carries out action `id` now (hb_now_ms), or at `now`. Returns 0 or the
+ * first refusal (HB_E*, with `err`). `key` and `args` are only read during
+ * the call. */
+int engine__run(engine_t *e, engine_action_id_t id, const char *key, void *args, char *err,
                 size_t errlen);
-int engine__run_at(engine_t *e, const engine_action_t *a, int64_t now, const char *key, void *args,
+int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *key, void *args,
                    char *err, size_t errlen);
 
 /* Makes `env` an envelope at `now` whose body is `body`, emptied to be a
@@ -143,14 +198,26 @@ int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, co
 
 /* ---- checks and refusals worded the same wherever they apply */
 
+/* Says why in r->err and returns `code`: `return engine__refuse(r, ...)`. */
+int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* 1 to HB_ID_MAX letters, digits, '-', '_' or '.'. */
 bool engine__id_ok(const char *id);
+/* `v` is one of the enum's values, "unspecified" (0) not counted: the
+ * .proto is the one list of them. */
+bool engine__enum_known(const ProtobufCEnumDescriptor *ed, int v);
+/* The same, else false with the refusal "<name> must be one of <the values>"
+ * in r->err (HB_EINVAL is the action's answer). */
+bool engine__enum_ok(engine_request_t *r, const char *name, const ProtobufCEnumDescriptor *ed,
+                     int v);
 /* NULL or at most HB_TEXT_MAX bytes, else "<name> is longer than ...". */
-int engine__text_ok(const char *name, const char *text, char *err, size_t errlen);
+int engine__text_ok(engine_request_t *r, const char *name, const char *text);
+/* The check step of an action whose args are a reason (cancel, pause). */
+int engine__reason_check(engine_request_t *r);
 /* "unknown service 'X'; this hall serves A, B, C" (HB_EINVAL). */
-int engine__unknown_service(const engine_t *e, const char *code, char *err, size_t errlen);
+int engine__unknown_service(engine_request_t *r, const char *code);
 /* No live ticket `id`: HB_ECONFLICT when it finished today, else HB_ENOTFOUND. */
-int engine__ticket_not_found(const engine_t *e, const char *id, char *err, size_t errlen);
+int engine__ticket_not_found(engine_request_t *r, const char *id);
 
 /* Escalates the complaints whose deadline passed (complaints.c), from the
  * engine's tick. */

@@ -31,12 +31,12 @@ static void s_service_list(const engine_t *e, char *out, size_t outlen)
     }
 }
 
-int engine__unknown_service(const engine_t *e, const char *code, char *err, size_t errlen)
+int engine__unknown_service(engine_request_t *r, const char *code)
 {
     char list[512];
-    s_service_list(e, list, sizeof list);
-    hb_errf(err, errlen, "unknown service '%.64s'; this hall serves %s", code ? code : "", list);
-    return HB_EINVAL;
+    s_service_list(r->e, list, sizeof list);
+    return engine__refuse(r, HB_EINVAL, "unknown service '%.64s'; this hall serves %s",
+                          code ? code : "", list);
 }
 
 int engine_parse_services(const char *text, engine_config_t *cfg, char *err, size_t errlen)

@@ -1,8 +1,8 @@
 /* The ticket actions of the hall engine (engine.h): issue, call, recall,
- * no-show, transfer and cancel, as rows of one table the runner carries out
- * (engine_private.h), and what a ticket is told (its position, estimated
- * wait and the diversion advice). Which ticket a counter calls is decided by
- * the queue rules (queue.c); this file only asks them. */
+ * no-show, transfer and cancel, as the steps of their own that the action
+ * table (actions.c) points to, and what a ticket is told: its position,
+ * estimated wait and the diversion advice. Which ticket a counter calls is
+ * decided by the queue rules (queue.c); this file only asks them. */
 #include "engine_private.h"
 
 #include "hallbus/error.h"
@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EV(kind) HALLBUS__ENVELOPE__BODY_##kind
-
 /* The arguments of the ticket actions besides the key (the ticket, or for
  * a call the counter). */
 typedef struct ticket_args {
@@ -20,7 +18,6 @@ typedef struct ticket_args {
     const engine_service_t *svc;    /* that service, once checked */
     int priority, source;           /* issue */
     const char *ticket;             /* call: the ticket named, or NULL for the queue's next */
-    const char *reason;             /* cancel */
     engine_ticket_answer_t *answer; /* issue, transfer */
     engine_call_answer_t *call;     /* call */
     bool *no_show;                  /* recall */
@@ -76,48 +73,41 @@ static int s_issue_check(engine_request_t *r)
     ticket_args_t *a = r->args;
     a->svc = a->service ? engine_service(r->e, a->service) : NULL;
     if (!a->svc)
-        return engine__unknown_service(r->e, a->service, r->err, r->errlen);
-    if (a->priority < HALLBUS__PRIORITY__PRIORITY_NORMAL ||
-        a->priority > HALLBUS__PRIORITY__PRIORITY_APPOINTMENT) {
-        hb_errf(r->err, r->errlen, "priority %d is not one of normal, vip, elderly, appointment",
-                a->priority);
-        return HB_EINVAL;
-    }
+        return engine__unknown_service(r, a->service);
+    if (!engine__enum_known(&hallbus__priority__descriptor, a->priority))
+        return engine__refuse(r, HB_EINVAL,
+                              "priority %d is not one of normal, vip, elderly, appointment",
+                              a->priority);
     hb_open_info_t *closed = &a->answer->closed;
     hb_policy_open_at(r->e->policy, r->now, closed);
-    if (closed->state != HB_OPEN_NOW) {
-        char when[HB_RFC3339_MAX] = "no opening is planned";
-        if (closed->next_open_ms)
-            hb_time_format(closed->next_open_ms, when);
-        hb_errf(r->err, r->errlen, "the hall is closed (%s)%s%s; next opening: %s",
-                hb_closed_reason_name(closed->state), closed->note ? ": " : "",
-                closed->note ? closed->note : "", when);
-        return HB_ECLOSED;
-    }
-    return 0;
+    if (closed->state == HB_OPEN_NOW)
+        return 0;
+    char when[HB_RFC3339_MAX] = "no opening is planned";
+    if (closed->next_open_ms)
+        hb_time_format(closed->next_open_ms, when);
+    return engine__refuse(r, HB_ECLOSED, "the hall is closed (%s)%s%s; next opening: %s",
+                          hb_closed_reason_name(closed->state), closed->note ? ": " : "",
+                          closed->note ? closed->note : "", when);
 }
 
 static int s_issue_build(engine_request_t *r)
 {
-    const engine_t *e = r->e;
+    const hb_hall_state_t *st = r->e->state;
     const ticket_args_t *a = r->args;
-    if (e->state->n_tickets >= e->cfg.max_waiting || e->state->n_tickets >= HB_HS_TICKETS_MAX) {
-        hb_errf(r->err, r->errlen, "the queue is full (%zu tickets); nothing was issued",
-                e->state->n_tickets);
-        return HB_ETOOBIG;
-    }
-    const hb_hs_service_t *st = hb_hall_state_service(e->state, a->svc->code);
-    uint32_t number = st && st->next_number ? st->next_number : 1;
+    if (st->n_tickets >= r->e->cfg.max_waiting || st->n_tickets >= HB_HS_TICKETS_MAX)
+        return engine__refuse(r, HB_ETOOBIG, "the queue is full (%zu tickets); nothing was issued",
+                              st->n_tickets);
+    const hb_hs_service_t *svc = hb_hall_state_service(st, a->svc->code);
+    uint32_t number = svc && svc->next_number ? svc->next_number : 1;
     /* A ticket still waiting from yesterday may hold today's next number:
      * numbers move on rather than repeat. */
     for (int tries = 0;; tries++) {
         snprintf(r->ticket_id, sizeof r->ticket_id, "%s%03u", a->svc->prefix, number);
-        if (!hb_hall_state_ticket(e->state, r->ticket_id))
+        if (!hb_hall_state_ticket(st, r->ticket_id))
             break;
-        if (tries > HB_HS_TICKETS_MAX) {
-            hb_errf(r->err, r->errlen, "no free ticket number for service %s", a->svc->code);
-            return HB_ETOOBIG;
-        }
+        if (tries > HB_HS_TICKETS_MAX)
+            return engine__refuse(r, HB_ETOOBIG, "no free ticket number for service %s",
+                                  a->svc->code);
         number++;
     }
     Hallbus__TicketIssued *ti = &r->body.ticket_issued;
@@ -136,55 +126,66 @@ static void s_placed_answer(engine_request_t *r)
     s_fill_ticket_answer(r->e, r->ticket_id, a->svc->code, a->answer);
 }
 
+const engine_steps_t engine__issue_steps = {s_issue_check, s_issue_build, s_placed_answer};
+
 /* ------------------------------------------------------------- call ---- */
+
+static int s_nobody_waits(engine_request_t *r)
+{
+    const hb_hs_counter_t *c = r->counter;
+    char list[HB_HS_COUNTER_SERVICES_MAX * (HB_HS_ID + 2)];
+    size_t used = 0;
+    list[0] = '\0';
+    for (size_t k = 0; k < c->n_services; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                 c->services[k]);
+    return engine__refuse(r, HB_ENOTFOUND, "nobody waits for %s", list);
+}
+
+/* The ticket named, in r->ticket, when it waits for a service of the
+ * counter. */
+static int s_named_ticket(engine_request_t *r, const char *id)
+{
+    const hb_hs_counter_t *c = r->counter;
+    const hb_hs_ticket_t *t = hb_hall_state_ticket(r->e->state, id);
+    if (!t)
+        return engine__ticket_not_found(r, id);
+    if (t->state != HB_TICKET_WAITING)
+        return engine__refuse(r, HB_ECONFLICT, "ticket %s is %s, not waiting", t->id,
+                              hb_ticket_state_name(t->state));
+    bool serves = false;
+    for (size_t i = 0; i < c->n_services; i++)
+        serves = serves || strcmp(c->services[i], t->service) == 0;
+    if (!serves)
+        return engine__refuse(r, HB_ECONFLICT, "counter %s does not serve service %s", c->id,
+                              t->service);
+    r->ticket = t;
+    return 0;
+}
 
 static int s_call_build(engine_request_t *r)
 {
     const engine_t *e = r->e;
     const ticket_args_t *a = r->args;
     const hb_hs_counter_t *c = r->counter;
-    /* A busy or paused counter is told what to do first, in words of its
-     * own rather than the table's one sentence for a counter's state. */
-    if (c->state == HB_COUNTER_PAUSED) {
-        hb_errf(r->err, r->errlen, "counter %s is paused; resume it first", c->id);
-        return HB_ECONFLICT;
-    }
-    if (c->state == HB_COUNTER_CALLING || c->state == HB_COUNTER_SERVING) {
-        hb_errf(r->err, r->errlen, "counter %s is %s ticket %s; finish it first", c->id,
-                c->state == HB_COUNTER_CALLING ? "calling" : "serving", c->ticket);
-        return HB_ECONFLICT;
-    }
+    /* The table lets every open counter through: a paused or busy one is
+     * told what to do first. */
+    if (c->state == HB_COUNTER_PAUSED)
+        return engine__refuse(r, HB_ECONFLICT, "counter %s is paused; resume it first", c->id);
+    if (c->state == HB_COUNTER_CALLING || c->state == HB_COUNTER_SERVING)
+        return engine__refuse(r, HB_ECONFLICT, "counter %s is %s ticket %s; finish it first", c->id,
+                              c->state == HB_COUNTER_CALLING ? "calling" : "serving", c->ticket);
     const hb_hs_ticket_t *t;
-    int rule;
+    int rule = HALLBUS__CALL_RULE__CALL_RULE_MANUAL;
     if (a->ticket) {
-        t = hb_hall_state_ticket(e->state, a->ticket);
-        if (!t)
-            return engine__ticket_not_found(e, a->ticket, r->err, r->errlen);
-        if (t->state != HB_TICKET_WAITING) {
-            hb_errf(r->err, r->errlen, "ticket %s is %s, not waiting", t->id,
-                    hb_ticket_state_name(t->state));
-            return HB_ECONFLICT;
-        }
-        bool serves = false;
-        for (size_t i = 0; i < c->n_services; i++)
-            serves = serves || strcmp(c->services[i], t->service) == 0;
-        if (!serves) {
-            hb_errf(r->err, r->errlen, "counter %s does not serve service %s", c->id, t->service);
-            return HB_ECONFLICT;
-        }
-        rule = HALLBUS__CALL_RULE__CALL_RULE_MANUAL;
+        int rc = s_named_ticket(r, a->ticket);
+        if (rc != 0)
+            return rc;
+        t = r->ticket;
     } else {
         long i = queue_pick(e->state, c, &e->cfg.rules, r->now, &rule);
-        if (i < 0) {
-            char list[HB_HS_COUNTER_SERVICES_MAX * (HB_HS_ID + 2)];
-            size_t used = 0;
-            list[0] = '\0';
-            for (size_t k = 0; k < c->n_services; k++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
-                                         c->services[k]);
-            hb_errf(r->err, r->errlen, "nobody waits for %s", list);
-            return HB_ENOTFOUND;
-        }
+        if (i < 0)
+            return s_nobody_waits(r);
         t = &e->state->tickets[i];
     }
     snprintf(r->ticket_id, sizeof r->ticket_id, "%s", t->id);
@@ -207,7 +208,9 @@ static void s_call_answer(engine_request_t *r)
     out->wait_s = r->body.ticket_called.wait_s;
 }
 
-/* ------------------------------------------ recall, no-show, transfer ---- */
+const engine_steps_t engine__call_steps = {NULL, s_call_build, s_call_answer};
+
+/* --------------------------------------------------- recall, no-show ---- */
 
 static void s_fill_no_show(engine_request_t *r, Hallbus__TicketNoShow *ns)
 {
@@ -222,7 +225,8 @@ static int s_recall_build(engine_request_t *r)
     if (recalls > r->e->cfg.rules.max_recalls) {
         /* Called and recalled as often as the hall allows: the customer is
          * not coming. */
-        s_fill_no_show(r, engine__envelope(&r->env, &r->body, EV(TICKET_NO_SHOW), r->now));
+        s_fill_no_show(
+            r, engine__envelope(&r->env, &r->body, HALLBUS__ENVELOPE__BODY_TICKET_NO_SHOW, r->now));
         return 0;
     }
     Hallbus__TicketRecalled *tr = &r->body.ticket_recalled;
@@ -234,8 +238,11 @@ static int s_recall_build(engine_request_t *r)
 
 static void s_recall_answer(engine_request_t *r)
 {
-    *((ticket_args_t *)r->args)->no_show = r->env.body_case == EV(TICKET_NO_SHOW);
+    *((ticket_args_t *)r->args)->no_show =
+        r->env.body_case == HALLBUS__ENVELOPE__BODY_TICKET_NO_SHOW;
 }
+
+const engine_steps_t engine__recall_steps = {NULL, s_recall_build, s_recall_answer};
 
 static int s_no_show_build(engine_request_t *r)
 {
@@ -243,25 +250,25 @@ static int s_no_show_build(engine_request_t *r)
     return 0;
 }
 
-/* The service named is checked before the ticket is looked for, so this
- * row finds its ticket itself rather than by `needs`. */
+const engine_steps_t engine__no_show_steps = {NULL, s_no_show_build, NULL};
+
+/* ------------------------------------------------- transfer, cancel ---- */
+
 static int s_transfer_build(engine_request_t *r)
 {
     ticket_args_t *a = r->args;
     a->svc = a->service ? engine_service(r->e, a->service) : NULL;
     if (!a->svc)
-        return engine__unknown_service(r->e, a->service, r->err, r->errlen);
+        return engine__unknown_service(r, a->service);
     int rc = engine__find_ticket(r, r->key,
                                  ENGINE_ST(HB_TICKET_WAITING) | ENGINE_ST(HB_TICKET_CALLED) |
                                      ENGINE_ST(HB_TICKET_SERVING),
                                  "it cannot be transferred");
     if (rc != 0)
         return rc;
-    if (strcmp(r->service, a->svc->code) == 0) {
-        hb_errf(r->err, r->errlen, "ticket %s is already in service %s", r->ticket_id,
-                a->svc->code);
-        return HB_ECONFLICT;
-    }
+    if (strcmp(r->service, a->svc->code) == 0)
+        return engine__refuse(r, HB_ECONFLICT, "ticket %s is already in service %s", r->ticket_id,
+                              a->svc->code);
     Hallbus__TicketTransferred *tt = &r->body.ticket_transferred;
     tt->ticket = r->ticket_id;
     tt->from_service = r->service;
@@ -270,64 +277,17 @@ static int s_transfer_build(engine_request_t *r)
     return 0;
 }
 
-/* ----------------------------------------------------------- cancel ---- */
-
-static int s_cancel_check(engine_request_t *r)
-{
-    return engine__text_ok("reason", ((ticket_args_t *)r->args)->reason, r->err, r->errlen);
-}
+const engine_steps_t engine__transfer_steps = {NULL, s_transfer_build, s_placed_answer};
 
 static int s_cancel_build(engine_request_t *r)
 {
-    const char *reason = ((ticket_args_t *)r->args)->reason;
+    const char *reason = r->args;
     r->body.ticket_cancelled.ticket = r->ticket_id;
     r->body.ticket_cancelled.reason = (char *)(reason ? reason : "");
     return 0;
 }
 
-/* ------------------------------------------------------------ table ---- */
-
-enum { T_ISSUE, T_CALL, T_RECALL, T_NO_SHOW, T_TRANSFER, T_CANCEL };
-
-static const engine_action_t s_actions[] = {
-    [T_ISSUE] = {.name = "issue",
-                 .kind = EV(TICKET_ISSUED),
-                 .check = s_issue_check,
-                 .build = s_issue_build,
-                 .answer = s_placed_answer},
-    /* Every open state: a busy counter's refusals are the builder's. */
-    [T_CALL] = {.name = "call",
-                .kind = EV(TICKET_CALLED),
-                .needs = ENGINE_NEEDS_COUNTER,
-                .states = ENGINE_ST(HB_COUNTER_IDLE) | ENGINE_ST(HB_COUNTER_PAUSED) |
-                          ENGINE_ST(HB_COUNTER_CALLING) | ENGINE_ST(HB_COUNTER_SERVING),
-                .build = s_call_build,
-                .answer = s_call_answer},
-    [T_RECALL] = {.name = "recall",
-                  .kind = EV(TICKET_RECALLED),
-                  .needs = ENGINE_NEEDS_TICKET,
-                  .states = ENGINE_ST(HB_TICKET_CALLED),
-                  .wrong_state = "only a called ticket can be recalled",
-                  .build = s_recall_build,
-                  .answer = s_recall_answer},
-    [T_NO_SHOW] = {.name = "no-show",
-                   .kind = EV(TICKET_NO_SHOW),
-                   .needs = ENGINE_NEEDS_TICKET,
-                   .states = ENGINE_ST(HB_TICKET_CALLED),
-                   .wrong_state = "only a called ticket whose customer did not come is a no-show",
-                   .build = s_no_show_build},
-    [T_TRANSFER] = {.name = "transfer",
-                    .kind = EV(TICKET_TRANSFERRED),
-                    .build = s_transfer_build,
-                    .answer = s_placed_answer},
-    [T_CANCEL] = {.name = "cancel",
-                  .kind = EV(TICKET_CANCELLED),
-                  .needs = ENGINE_NEEDS_TICKET,
-                  .states = ENGINE_ST(HB_TICKET_WAITING) | ENGINE_ST(HB_TICKET_CALLED),
-                  .wrong_state = "a ticket being served is completed, not cancelled",
-                  .check = s_cancel_check,
-                  .build = s_cancel_build},
-};
+const engine_steps_t engine__cancel_steps = {engine__reason_check, s_cancel_build, NULL};
 
 /* -------------------------------------------------------------- API ---- */
 
@@ -336,7 +296,7 @@ int engine_issue(engine_t *e, const char *service, int priority, int source,
 {
     memset(out, 0, sizeof *out);
     ticket_args_t a = {.service = service, .priority = priority, .source = source, .answer = out};
-    return engine__run(e, &s_actions[T_ISSUE], NULL, &a, err, errlen);
+    return engine__run(e, ENGINE_ISSUE, NULL, &a, err, errlen);
 }
 
 int engine_call(engine_t *e, const char *counter, const char *ticket, engine_call_answer_t *out,
@@ -344,19 +304,19 @@ int engine_call(engine_t *e, const char *counter, const char *ticket, engine_cal
 {
     memset(out, 0, sizeof *out);
     ticket_args_t a = {.ticket = ticket, .call = out};
-    return engine__run(e, &s_actions[T_CALL], counter, &a, err, errlen);
+    return engine__run(e, ENGINE_CALL, counter, &a, err, errlen);
 }
 
 int engine_recall(engine_t *e, const char *ticket, bool *no_show, char *err, size_t errlen)
 {
     *no_show = false;
     ticket_args_t a = {.no_show = no_show};
-    return engine__run(e, &s_actions[T_RECALL], ticket, &a, err, errlen);
+    return engine__run(e, ENGINE_RECALL, ticket, &a, err, errlen);
 }
 
 int engine_no_show(engine_t *e, const char *ticket, char *err, size_t errlen)
 {
-    return engine__run(e, &s_actions[T_NO_SHOW], ticket, NULL, err, errlen);
+    return engine__run(e, ENGINE_NO_SHOW, ticket, NULL, err, errlen);
 }
 
 int engine_transfer(engine_t *e, const char *ticket, const char *service,
@@ -364,11 +324,10 @@ int engine_transfer(engine_t *e, const char *ticket, const char *service,
 {
     memset(out, 0, sizeof *out);
     ticket_args_t a = {.service = service, .answer = out};
-    return engine__run(e, &s_actions[T_TRANSFER], ticket, &a, err, errlen);
+    return engine__run(e, ENGINE_TRANSFER, ticket, &a, err, errlen);
 }
 
 int engine_cancel(engine_t *e, const char *ticket, const char *reason, char *err, size_t errlen)
 {
-    ticket_args_t a = {.reason = reason};
-    return engine__run(e, &s_actions[T_CANCEL], ticket, &a, err, errlen);
+    return engine__run(e, ENGINE_CANCEL, ticket, (void *)reason, err, errlen);
 }
