@@ -78,8 +78,8 @@ static int s_open_build(engine_request_t *r)
     co->channel = a->channel;
     co->category = (char *)a->category;
     co->severity = a->severity;
-    co->ticket = (char *)(a->ticket ? a->ticket : "");
-    co->text = (char *)(a->text ? a->text : "");
+    co->ticket = engine__text(a->ticket);
+    co->text = engine__text(a->text);
     co->ack_due_ms = s_deadline(e, r->now, hb_policy_ack_s(e->policy, a->severity));
     co->resolve_due_ms = s_deadline(e, r->now, hb_policy_resolve_s(e->policy, a->severity));
     return 0;
@@ -133,7 +133,7 @@ static void s_fill_escalation(engine_request_t *r, const char *complaint, int le
     Hallbus__ComplaintEscalated *ce = &r->body.complaint_escalated;
     ce->complaint = (char *)complaint;
     ce->level = level;
-    ce->reason = (char *)(a->reason ? a->reason : "");
+    ce->reason = engine__text(a->reason);
     ce->automatic = a->automatic;
     ce->missed = a->missed;
 }

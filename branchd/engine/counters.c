@@ -72,9 +72,8 @@ const engine_steps_t engine__counter_open_steps = {s_open_check, s_open_build, N
 
 static int s_pause_build(engine_request_t *r)
 {
-    const char *reason = r->args;
     r->body.counter_paused.counter = r->counter_id;
-    r->body.counter_paused.reason = (char *)(reason ? reason : "");
+    r->body.counter_paused.reason = engine__text(r->args);
     return 0;
 }
 
@@ -148,7 +147,7 @@ static int s_complete_build(engine_request_t *r)
     sc->business_type = (char *)a->business_type;
     sc->outcome = a->outcome;
     sc->amount = a->amount;
-    sc->currency = (char *)(a->currency ? a->currency : "");
+    sc->currency = engine__text(a->currency);
     /* At least a second: 0 would read as "not measured" to the reducer. */
     sc->duration_s = dur >= 1000 ? (uint32_t)(dur / 1000) : 1;
     return 0;

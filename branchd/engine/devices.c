@@ -38,8 +38,8 @@ static int s_feedback_build(engine_request_t *r)
 {
     const device_args_t *a = r->args;
     Hallbus__SatisfactionScored *ss = &r->body.satisfaction_scored;
-    ss->ticket = (char *)(a->ticket ? a->ticket : "");
-    ss->counter = (char *)(a->counter ? a->counter : "");
+    ss->ticket = engine__text(a->ticket);
+    ss->counter = engine__text(a->counter);
     ss->score = a->score;
     return 0;
 }
@@ -68,7 +68,7 @@ static int s_status_build(engine_request_t *r)
     ds->device = (char *)r->key;
     ds->kind = a->kind;
     ds->state = a->state;
-    ds->detail = (char *)(a->detail ? a->detail : "");
+    ds->detail = engine__text(a->detail);
     return 0;
 }
 

@@ -385,37 +385,32 @@ int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, co
     return 0;
 }
 
-static int s_find_counter(engine_request_t *r)
-{
-    const hb_hs_counter_t *c = r->key ? hb_hall_state_counter(r->e->state, r->key) : NULL;
-    if (!c || c->state == HB_COUNTER_CLOSED)
-        return engine__refuse(r, HB_ECONFLICT, "counter '%.64s' is not open",
-                              r->key ? r->key : "");
-    if (!(r->action->states & ENGINE_ST(c->state)))
-        return engine__refuse(r, HB_ECONFLICT, "counter %s is %s%s%s; %s", c->id,
-                              hb_counter_state_name(c->state), c->ticket[0] ? " with ticket " : "",
-                              c->ticket, r->action->wrong_state);
-    r->counter = c;
-    s_copy(r->counter_id, c->id);
-    s_copy(r->ticket_id, c->ticket);
-    s_copy(r->staff, c->staff);
-    return 0;
-}
-
 /* What the row needs, found (or refused) the same way for every action. */
 static int s_find(engine_request_t *r)
 {
     const engine_action_t *a = r->action;
+    const char *key = r->key ? r->key : "";
+    const hb_hs_counter_t *c;
     switch (a->needs) {
     case ENGINE_NEEDS_TICKET:
         return engine__find_ticket(r, r->key, a->states, a->wrong_state);
     case ENGINE_NEEDS_COUNTER:
-        return s_find_counter(r);
+        c = r->key ? hb_hall_state_counter(r->e->state, r->key) : NULL;
+        if (!c || c->state == HB_COUNTER_CLOSED)
+            return engine__refuse(r, HB_ECONFLICT, "counter '%.64s' is not open", key);
+        if (!(a->states & ENGINE_ST(c->state)))
+            return engine__refuse(r, HB_ECONFLICT, "counter %s is %s%s%s; %s", c->id,
+                                  hb_counter_state_name(c->state),
+                                  c->ticket[0] ? " with ticket " : "", c->ticket, a->wrong_state);
+        r->counter = c;
+        s_copy(r->counter_id, c->id);
+        s_copy(r->ticket_id, c->ticket);
+        s_copy(r->staff, c->staff);
+        break;
     case ENGINE_NEEDS_COMPLAINT:
         r->complaint = r->key ? hb_hall_state_complaint(r->e->state, r->key) : NULL;
         if (!r->complaint)
-            return engine__refuse(r, HB_ENOTFOUND, "no open complaint '%.64s'",
-                                  r->key ? r->key : "");
+            return engine__refuse(r, HB_ENOTFOUND, "no open complaint '%.64s'", key);
         s_copy(r->complaint_id, r->complaint->id);
         break;
     case ENGINE_NEEDS_NOTHING:

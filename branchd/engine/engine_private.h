@@ -212,6 +212,8 @@ bool engine__enum_ok(engine_request_t *r, const char *name, const ProtobufCEnumD
                      int v);
 /* NULL or at most HB_TEXT_MAX bytes, else "<name> is longer than ...". */
 int engine__text_ok(engine_request_t *r, const char *name, const char *text);
+/* An optional text for an event's string field: "" when none was given. */
+static inline char *engine__text(const char *text) { return (char *)(text ? text : ""); }
 /* The check step of an action whose args are a reason (cancel, pause). */
 int engine__reason_check(engine_request_t *r);
 /* "unknown service 'X'; this hall serves A, B, C" (HB_EINVAL). */

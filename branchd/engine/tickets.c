@@ -281,9 +281,8 @@ const engine_steps_t engine__transfer_steps = {NULL, s_transfer_build, s_placed_
 
 static int s_cancel_build(engine_request_t *r)
 {
-    const char *reason = r->args;
     r->body.ticket_cancelled.ticket = r->ticket_id;
-    r->body.ticket_cancelled.reason = (char *)(reason ? reason : "");
+    r->body.ticket_cancelled.reason = engine__text(r->args);
     return 0;
 }
 
