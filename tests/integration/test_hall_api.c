@@ -412,6 +412,7 @@ typedef struct refusal {
 static char s_long_id[80], s_long_text[1200];
 static char s_long_path[120], s_long_service[120], s_long_staff[140], s_long_complaint[1300];
 static char s_long_reason[1300], s_long_detail[1300], s_long_category[140];
+static char s_long_resolution[1300];
 
 static void s_make_long_strings(void)
 {
@@ -427,6 +428,8 @@ static void s_make_long_strings(void)
              "{\"channel\":\"app\",\"category\":\"x\",\"severity\":\"low\",\"text\":\"%s\"}",
              s_long_text);
     snprintf(s_long_reason, sizeof s_long_reason, "{\"reason\":\"%s\"}", s_long_text);
+    snprintf(s_long_resolution, sizeof s_long_resolution,
+             "{\"resolution\":\"%s\",\"customer_satisfied\":true}", s_long_text);
     snprintf(s_long_detail, sizeof s_long_detail,
              "{\"kind\":\"kiosk\",\"state\":\"ok\",\"detail\":\"%s\"}", s_long_text);
     snprintf(s_long_category, sizeof s_long_category,
@@ -467,9 +470,9 @@ static void test_refusals_change_nothing(void **state)
         json_decref(j);
     }
     assert_true(complaint[0] != '\0');
-    char c_frob[128], c_ack_get[128], c_resolve[128], c_escalate[128];
+    char c_frob[128], c_ack[128], c_resolve[128], c_escalate[128];
     snprintf(c_frob, sizeof c_frob, "/v1/complaints/%s/frob", complaint);
-    snprintf(c_ack_get, sizeof c_ack_get, "/v1/complaints/%s/ack", complaint);
+    snprintf(c_ack, sizeof c_ack, "/v1/complaints/%s/ack", complaint);
     snprintf(c_resolve, sizeof c_resolve, "/v1/complaints/%s/resolve", complaint);
     snprintf(c_escalate, sizeof c_escalate, "/v1/complaints/%s/escalate", complaint);
 
@@ -521,6 +524,57 @@ static void test_refusals_change_nothing(void **state)
         {"POST", c_escalate, "{\"level\":\"duty_manager\",\"reason\":\"x\"}", 0, NULL, {NULL}},
         {"POST", c_escalate, "{\"level\":\"duty_manager\"}", 409, "wrong_state",
          {"can only go higher"}},
+        /* each action's own refusals not met above; the steps (status 0)
+         * put a counter or ticket in the state the next case needs */
+        {"POST", "/v1/counters/9/resume", NULL, 409, "wrong_state", {"counter '9' is not open"}},
+        {"POST", "/v1/counters/9/complete", "{\"business_type\":\"x\"}", 409, "wrong_state",
+         {"counter '9' is not open"}},
+        {"POST", "/v1/tickets/A999/transfer", "{\"service\":\"B\"}", 404, "not_found",
+         {"no ticket 'A999'"}},
+        {"POST", "/v1/tickets/A001/no-show", NULL, 409, "wrong_state",
+         {"ticket A001 is served already"}},
+        {"POST", "/v1/counters/1/call", "{\"ticket\":\"A001\"}", 409, "wrong_state",
+         {"ticket A001 is served already"}},
+        {"POST", "/v1/counters/a!b/open", "{\"staff\":\"E1\",\"services\":[\"A\"]}", 400,
+         "bad_request", {"counter id 'a!b' must be 1 to 64 letters"}},
+        {"POST", "/v1/counters/3/open", "{\"staff\":\"E1\",\"services\":[\"A\",\"A\"]}", 400,
+         "bad_request", {"service A is named twice"}},
+        {"POST", "/v1/counters/2/pause", s_long_reason, 400, "bad_request",
+         {"reason is longer than 1024 bytes"}},
+        {"POST", "/v1/counters/1/complete", "{\"business_type\":\"a b\"}", 400, "bad_request",
+         {"business_type must be a business type id"}},
+        {"POST", "/v1/complaints",
+         "{\"channel\":\"app\",\"category\":\"x\",\"severity\":\"low\",\"ticket\":\"a b\"}",
+         400, "bad_request", {"ticket 'a b' is not a ticket id"}},
+        {"POST", c_ack, "{\"by\":\"a b\"}", 400, "bad_request", {"by must be the staff id"}},
+        {"POST", c_escalate, s_long_reason, 400, "bad_request",
+         {"reason is longer than 1024 bytes"}},
+        {"POST", "/v1/complaints/K1/escalate", NULL, 404, "not_found", {"no open complaint 'K1'"}},
+        {"POST", c_resolve, "{\"resolution\":\"\",\"customer_satisfied\":true}", 400,
+         "bad_request", {"resolution must say how the complaint was resolved"}},
+        {"POST", c_resolve, s_long_resolution, 400, "bad_request",
+         {"resolution must say how the complaint was resolved (1 to 1024 bytes)"}},
+        {"POST", "/v1/complaints/K1/resolve", "{\"resolution\":\"x\",\"customer_satisfied\":true}",
+         404, "not_found", {"no open complaint 'K1'"}},
+        {"POST", "/v1/feedback", "{\"score\":4,\"counter\":\"a b\"}", 400, "bad_request",
+         {"ticket and counter must be ids when given"}},
+        {"POST", "/v1/devices/a!b/status", "{\"kind\":\"kiosk\",\"state\":\"ok\"}", 400,
+         "bad_request", {"device id 'a!b' must be 1 to 64 letters"}},
+        {"POST", c_ack, "{\"by\":\"M1\"}", 0, NULL, {NULL}},
+        {"POST", c_ack, "{\"by\":\"M2\"}", 409, "wrong_state",
+         {"was acknowledged already (by M1)"}},
+        {"POST", "/v1/counters/2/pause", NULL, 0, NULL, {NULL}},
+        {"POST", "/v1/counters/2/call", NULL, 409, "wrong_state",
+         {"counter 2 is paused; resume it first"}},
+        {"POST", "/v1/counters/2/resume", NULL, 0, NULL, {NULL}},
+        {"POST", "/v1/counters/1/call", NULL, 0, NULL, {NULL}}, /* A002 */
+        {"POST", "/v1/counters/1/call", NULL, 409, "wrong_state",
+         {"counter 1 is calling ticket A002; finish it first"}},
+        {"POST", "/v1/counters/2/call", "{\"ticket\":\"A002\"}", 409, "wrong_state",
+         {"ticket A002 is called, not waiting"}},
+        {"POST", "/v1/counters/1/start", NULL, 0, NULL, {NULL}},
+        {"POST", "/v1/tickets/A002/cancel", NULL, 409, "wrong_state",
+         {"ticket A002 is serving", "completed, not cancelled"}},
         /* bad JSON, not an object */
         {"POST", "/v1/tickets", "{\"service\":", 400, "bad_json", {"not valid JSON", "line 1"}},
         {"POST", "/v1/tickets", "{\"service\":\"A\"} trailing", 400, "bad_json",
@@ -611,7 +665,7 @@ static void test_refusals_change_nothing(void **state)
         {"POST", c_frob, NULL, 404, "not_found", {"no action 'frob'", "ack, escalate, resolve"}},
         {"POST", "/v1/devices/KIOSK-1/reboot", NULL, 404, "not_found",
          {"no action 'reboot' for KIOSK-1", "actions are status"}},
-        {"GET", c_ack_get, NULL, 404, "not_found", {"GET takes /v1/complaints/{id}"}},
+        {"GET", c_ack, NULL, 404, "not_found", {"GET takes /v1/complaints/{id}"}},
         {"GET", "/v1/tickets/A002/recall", NULL, 404, "not_found",
          {"GET takes /v1/tickets/{ticket}"}},
         /* too many segments */

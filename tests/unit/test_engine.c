@@ -516,6 +516,90 @@ static void test_refusals_change_nothing(void **state)
 #undef REFUSE
 }
 
+/* The refusals the local API cannot reach (it checks the same values first,
+ * or maps names to enums), and the bounds of each collection: each one
+ * refused with its reason, and nothing stored. */
+static void test_refusals_behind_the_api(void **state)
+{
+    fixture_t *f = *state;
+    char err[512], id[HB_HS_ID];
+    s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL); /* the day has begun */
+    snapshot_t s;
+    const char *a[] = {"A"};
+    const char *seventeen[HB_HS_COUNTER_SERVICES_MAX + 1];
+    for (size_t i = 0; i < sizeof seventeen / sizeof seventeen[0]; i++)
+        seventeen[i] = "A";
+
+    s_before(&s, f);
+    s_unchanged(&s, engine_counter_open(f->e, "1", "E07", a, 0, err, sizeof err), HB_EINVAL, err,
+                "services must name 1 to 16 services");
+    s_before(&s, f);
+    s_unchanged(&s, engine_counter_open(f->e, "1", "E07", seventeen, 17, err, sizeof err),
+                HB_EINVAL, err, "services must name 1 to 16 services");
+    assert_int_equal(engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP,
+                                           "fees", HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL, id,
+                                           err, sizeof err),
+                     0);
+    const int levels[] = {-1, HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_HEAD_OFFICE + 1};
+    for (size_t i = 0; i < 2; i++) {
+        s_before(&s, f);
+        s_unchanged(&s, engine_complaint_escalate(f->e, id, levels[i], NULL, err, sizeof err),
+                    HB_EINVAL, err, "level must be one of duty_manager, region, head_office");
+    }
+    /* What HQ would refuse never enters the outbox: a text that is not
+     * UTF-8 (the API only ever passes JSON strings). */
+    s_before(&s, f);
+    s_unchanged(&s, engine_cancel(f->e, "A001", "caf\xe9", err, sizeof err), HB_EINVAL, err,
+                "nothing was stored");
+
+    /* Each collection full: one more is refused, one already known is not. */
+    char name[32];
+    for (int i = 1; engine_state(f->e)->n_counters < HB_HS_COUNTERS_MAX; i++) {
+        snprintf(name, sizeof name, "c%d", i);
+        assert_int_equal(engine_counter_open(f->e, name, "E07", a, 1, err, sizeof err), 0);
+    }
+    s_before(&s, f);
+    s_unchanged(&s, engine_counter_open(f->e, "one-more", "E07", a, 1, err, sizeof err),
+                HB_ETOOBIG, err, "the hall has 128 counters already");
+    assert_int_equal(engine_counter_close(f->e, "c1", err, sizeof err), 0);
+    assert_int_equal(engine_counter_open(f->e, "c1", "E08", a, 1, err, sizeof err), 0);
+
+    const int kiosk = HALLBUS__DEVICE_KIND__DEVICE_KIND_KIOSK;
+    const int ok = HALLBUS__DEVICE_STATE__DEVICE_STATE_OK;
+    for (int i = 1; engine_state(f->e)->n_devices < HB_HS_DEVICES_MAX; i++) {
+        snprintf(name, sizeof name, "kiosk-%d", i);
+        assert_int_equal(engine_device_status(f->e, name, kiosk, ok, NULL, err, sizeof err), 0);
+    }
+    s_before(&s, f);
+    s_unchanged(&s, engine_device_status(f->e, "kiosk-new", kiosk, ok, NULL, err, sizeof err),
+                HB_ETOOBIG, err, "the hall has 128 devices already");
+    assert_int_equal(engine_device_status(f->e, "kiosk-1", kiosk,
+                                          HALLBUS__DEVICE_STATE__DEVICE_STATE_FAULT, "jam", err,
+                                          sizeof err),
+                     0);
+
+    while (engine_state(f->e)->n_complaints < HB_HS_COMPLAINTS_MAX)
+        assert_int_equal(engine_complaint_open(f->e,
+                                               HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP,
+                                               "fees", HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL,
+                                               id, err, sizeof err),
+                         0);
+    char refused[HB_HS_ID];
+    s_before(&s, f);
+    s_unchanged(&s,
+                engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP,
+                                      "fees", HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL, refused,
+                                      err, sizeof err),
+                HB_ETOOBIG, err, "the hall has 1024 complaints open already");
+    assert_string_equal(refused, "");
+    /* A resolved complaint leaves the live state and makes room. */
+    assert_int_equal(engine_complaint_resolve(f->e, id, "refunded", true, err, sizeof err), 0);
+    assert_int_equal(engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP,
+                                           "fees", HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL, id,
+                                           err, sizeof err),
+                     0);
+}
+
 static void test_parse_services_refusals(void **state)
 {
     (void)state;
@@ -691,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_complaint_deadlines_in_opening_hours, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recall_until_no_show, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refusals_change_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_behind_the_api, s_setup, s_teardown),
         cmocka_unit_test(test_parse_services_refusals),
         cmocka_unit_test_setup_teardown(test_replay_from_outbox_equals_live_state, s_setup,
                                         s_teardown),
