@@ -5,6 +5,7 @@
 #ifndef BRANCHD_BRANCHD_H
 #define BRANCHD_BRANCHD_H
 
+#include "advice.h"
 #include "applier.h"
 #include "engine.h"
 #include "outbox.h"
@@ -52,25 +53,6 @@ typedef struct branchd_config {
     int64_t snapshot_every_ms;
 } branchd_config_t;
 
-/* The last neighbour board HQ sent: how the hall's nearby halls are doing.
- * Older than BRANCHD_NEIGHBOURS_STALE_MS, or while HQ is unreachable, it is
- * shown as stale, never as current. */
-#define BRANCHD_NEIGHBOURS_MAX 8
-#define BRANCHD_NEIGHBOURS_STALE_MS 20000
-typedef struct branchd_neighbour {
-    char hall[33];
-    char name[96];
-    bool online, open;
-    uint32_t waiting, estimated_wait_s;
-} branchd_neighbour_t;
-
-typedef struct branchd_neighbours {
-    size_t n;
-    branchd_neighbour_t halls[BRANCHD_NEIGHBOURS_MAX];
-    int64_t at_ms;         /* HQ's time when built, 0 before any */
-    int64_t received_mono; /* when it arrived */
-} branchd_neighbours_t;
-
 typedef struct branchd {
     branchd_config_t cfg;
     uv_loop_t *loop;
@@ -82,7 +64,7 @@ typedef struct branchd {
     hb_http_t *http;
     hb_cert_t cert;    /* the hall's own key pair */
     hb_cert_t hq_cert; /* HQ's public key */
-    branchd_neighbours_t neighbours;
+    advice_board_t neighbours; /* the last neighbour board HQ sent (advice.h) */
     uint64_t api_refused; /* requests refused as bad input */
     uint64_t api_events;  /* events accepted through the API */
 } branchd_t;
@@ -92,7 +74,9 @@ typedef struct branchd {
 const hb_http_route_t *branchd_routes(size_t *n);
 /* Registers branchd_routes() on d->http, each handler called with `d`. */
 int branchd_api_register(branchd_t *d);
-/* Whether the neighbour board is too old to show as current (neighbours.c). */
+/* Whether the neighbour board is not current: none yet, older than
+ * ADVICE_STALE_MS, or HQ unreachable (shown as stale, never as current;
+ * neighbours.c). */
 bool branchd_neighbours_stale(const branchd_t *d);
 
 #endif

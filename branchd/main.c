@@ -192,22 +192,7 @@ static void s_on_document(void *arg, bool calendar, uint64_t version, const uint
 static void s_on_neighbours(void *arg, const Hallbus__NeighbourBoard *nb)
 {
     branchd_t *d = arg;
-    branchd_neighbours_t *n = &d->neighbours;
-    n->n = 0;
-    for (size_t i = 0; i < nb->n_neighbours && n->n < BRANCHD_NEIGHBOURS_MAX; i++) {
-        const Hallbus__Neighbour *src = nb->neighbours[i];
-        if (!src->hall || !hb_hall_id_valid(src->hall))
-            continue; /* not from a conforming HQ: left out */
-        branchd_neighbour_t *dst = &n->halls[n->n++];
-        snprintf(dst->hall, sizeof dst->hall, "%s", src->hall);
-        snprintf(dst->name, sizeof dst->name, "%s", src->name ? src->name : "");
-        dst->online = src->online;
-        dst->open = src->open;
-        dst->waiting = src->waiting;
-        dst->estimated_wait_s = src->estimated_wait_s;
-    }
-    n->at_ms = nb->at_ms;
-    n->received_mono = hb_mono_ms();
+    advice_board_take(&d->neighbours, nb, hb_mono_ms());
 }
 
 static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)

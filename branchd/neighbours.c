@@ -9,6 +9,5 @@ bool branchd_neighbours_stale(const branchd_t *d)
 {
     uplink_stats_t st;
     uplink_get_stats(d->uplink, &st);
-    return !d->neighbours.received_mono || !st.connected ||
-           hb_mono_ms() - d->neighbours.received_mono > BRANCHD_NEIGHBOURS_STALE_MS;
+    return !advice_board_current(&d->neighbours, st.connected, hb_mono_ms());
 }

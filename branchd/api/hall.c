@@ -9,6 +9,7 @@
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
@@ -195,67 +196,76 @@ static json_t *s_divert_json(size_t n, const char (*halls)[HB_POLICY_HALL_ID_MAX
     return a;
 }
 
-/* The neighbour board as HQ last sent it, marked stale when it is;
- * `own_wait_s` >= 0 marks the halls whose wait is shorter. NULL before any
- * board arrived. */
-static json_t *s_neighbours_json(const branchd_t *d, int64_t own_wait_s)
+static json_t *s_nearby_json(const advice_t *a)
 {
-    const branchd_neighbours_t *n = &d->neighbours;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < a->n_nearby; i++)
+        json_array_append_new(arr, json_string(a->nearby[i]));
+    return arr;
+}
+
+/* The neighbour board as HQ last sent it, marked stale when it is; with
+ * `service`, each hall says whether it is a shorter place for it than
+ * `own_wait_s` here (advice.h decides). NULL before any board arrived. */
+static json_t *s_neighbours_json(const branchd_t *d, const char *service, uint32_t own_wait_s)
+{
+    const advice_board_t *n = &d->neighbours;
     if (!n->received_mono)
         return NULL;
     json_t *arr = json_array();
     for (size_t i = 0; i < n->n; i++) {
-        const branchd_neighbour_t *h = &n->halls[i];
-        json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I}", "hall", h->hall, "name", h->name,
-                              "online", h->online, "open", h->open, "waiting",
-                              (json_int_t)h->waiting, "estimated_wait_s",
-                              (json_int_t)h->estimated_wait_s);
-        if (own_wait_s >= 0)
-            json_object_set_new(o, "shorter", json_boolean(h->online && h->open &&
-                                                           h->estimated_wait_s < own_wait_s));
+        const advice_neighbour_t *h = &n->halls[i];
+        json_t *svcs = json_array();
+        for (size_t k = 0; k < h->n_services; k++)
+            json_array_append_new(svcs, json_pack("{s:s, s:I}", "service", h->services[k].service,
+                                                  "estimated_wait_s",
+                                                  (json_int_t)h->services[k].estimated_wait_s));
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:o}", "hall", h->hall, "name",
+                              h->name, "address", h->address, "online", h->online, "open",
+                              h->open, "waiting", (json_int_t)h->waiting, "estimated_wait_s",
+                              (json_int_t)h->estimated_wait_s, "services", svcs);
+        if (service)
+            json_object_set_new(o, "shorter",
+                                json_boolean(advice_neighbour_better(h, service, own_wait_s)));
         json_array_append_new(arr, o);
     }
     return json_pack("{s:o, s:b, s:o}", "as_of", s_time_or_null(n->at_ms), "stale",
                      branchd_neighbours_stale(d), "halls", arr);
 }
 
-/* The e-channel advice for a service, or NULL when none is due. "nearby"
- * names the nearby open halls with a shorter wait when HQ's board is
- * current, else the halls the policy names to divert to; the board itself
- * comes along, stale or not, marked as it is. */
-static json_t *s_advice_json(const branchd_t *d, const char *service, const engine_advice_t *adv)
+/* The advice for a customer of `service` as advice.c decides it from the
+ * hall's figures `f`, or NULL when none is due. */
+static json_t *s_advice_json(const branchd_t *d, const hb_hall_figures_t *f, const char *service)
 {
-    if (!adv->divert)
-        return NULL;
     const hb_policy_t *p = engine_policy(d->engine);
+    advice_t a;
+    advice_decide(engine_state(d->engine), f, p, service, &d->neighbours,
+                  !branchd_neighbours_stale(d), &a);
+    if (!a.divert)
+        return NULL;
     json_t *ch = json_array();
     for (size_t i = 0; i < p->n_echannels; i++)
         json_array_append_new(ch, json_string(p->echannels[i]));
-    const engine_service_t *svc = engine_service(d->engine, service);
-    int64_t own = queue_estimate_wait_s(engine_state(d->engine), service, adv->waiting,
-                                        svc && svc->sla_s > 0 ? svc->sla_s / 2 : 300);
-    json_t *nearby;
-    bool live = d->neighbours.received_mono && !branchd_neighbours_stale(d);
-    if (live) {
-        nearby = json_array();
-        for (size_t i = 0; i < d->neighbours.n; i++) {
-            const branchd_neighbour_t *h = &d->neighbours.halls[i];
-            if (h->online && h->open && h->estimated_wait_s < own)
-                json_array_append_new(nearby, json_string(h->hall));
-        }
-    } else {
-        nearby = s_divert_json(p->n_divert, p->divert_to);
-    }
     json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:s, s:s}", "divert", 1, "waiting",
-                          (json_int_t)adv->waiting, "threshold", (json_int_t)adv->threshold,
-                          "estimated_wait_s", (json_int_t)own, "echannels", ch, "nearby", nearby,
-                          "nearby_from", live ? "hq" : "policy", "message",
+                          (json_int_t)a.waiting, "threshold", (json_int_t)a.threshold,
+                          "estimated_wait_s", (json_int_t)a.estimated_wait_s, "echannels", ch,
+                          "nearby", s_nearby_json(&a), "nearby_from",
+                          a.from_board ? "hq" : "policy", "message",
                           "Many customers are waiting: this service is also available online "
                           "and in nearby halls.");
-    json_t *board = s_neighbours_json(d, own);
+    json_t *board = s_neighbours_json(d, service, a.estimated_wait_s);
     if (board)
         json_object_set_new(o, "neighbours", board);
     return o;
+}
+
+/* The hall's figures now; NULL when out of memory (they are large). */
+static hb_hall_figures_t *s_figures(const branchd_t *d, int64_t now_ms)
+{
+    hb_hall_figures_t *f = malloc(sizeof *f);
+    if (f)
+        hb_hall_figures(engine_state(d->engine), engine_policy(d->engine), now_ms, f);
+    return f;
 }
 
 static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
@@ -286,7 +296,9 @@ static json_t *s_ticket_answer_json(const branchd_t *d, const engine_ticket_answ
 {
     const hb_hs_ticket_t *t = hb_hall_state_ticket(engine_state(d->engine), a->ticket);
     json_t *o = t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", a->ticket);
-    json_t *adv = s_advice_json(d, t ? t->service : "", &a->advice);
+    hb_hall_figures_t *f = s_figures(d, hb_now_ms());
+    json_t *adv = f ? s_advice_json(d, f, t ? t->service : "") : NULL;
+    free(f);
     if (adv)
         json_object_set_new(o, "advice", adv);
     return o;
@@ -910,13 +922,51 @@ void branchd_api_device_unknown(hb_http_req_t *req, void *arg)
 
 /* -------------------------------------------------------- hall state ---- */
 
+/* The figures into the live view: each service's figures into the view's
+ * entry for it (the figures list the state's services first, in the
+ * view's order), services only counters name after them, and the hall's
+ * figures at the top level. Both sides of an equal member are figures.h's. */
+static int s_merge_figures(json_t *view, const hb_hall_figures_t *f)
+{
+    json_t *fig = hb_hall_figures_json(f);
+    if (!fig)
+        return HB_ENOMEM;
+    json_t *mine = json_object_get(view, "services"), *theirs = json_object_get(fig, "services");
+    size_t i;
+    json_t *v;
+    json_array_foreach(theirs, i, v)
+    {
+        json_t *entry = json_array_get(mine, i);
+        if (entry)
+            json_object_update(entry, v);
+        else
+            json_array_append(mine, v);
+    }
+    json_object_del(fig, "services");
+    json_object_update(view, fig);
+    json_decref(fig);
+    return 0;
+}
+
 void branchd_api_get_hall(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
+    /* ?now= takes the moment-dependent figures at that instant, so that a
+     * reader can compare them with HQ's taken at the same one (figures.h). */
     int64_t now = hb_now_ms();
+    char at[64];
+    int qrc = hb_http_query(req, "now", at, sizeof at);
+    if (qrc != HB_ENOTFOUND && (qrc != 0 || hb_time_parse(at, &now) != 0)) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_parameter", "now must be an RFC 3339 time");
+        return;
+    }
     const hb_hall_state_t *s = engine_state(d->engine);
     json_t *o = hb_hall_state_view(s, now);
-    if (!o) {
+    hb_hall_figures_t *f = s_figures(d, now);
+    if (!o || !f || s_merge_figures(o, f) != 0) {
+        json_decref(o);
+        free(f);
         hb_http_reply_error(req, 503, "no_memory", "cannot build the hall's state now");
         return;
     }
@@ -937,16 +987,15 @@ void branchd_api_get_hall(hb_http_req_t *req, void *arg)
     json_t *advice = json_array();
     const engine_config_t *cfg = engine_config(d->engine);
     for (size_t i = 0; i < cfg->n_services; i++) {
-        engine_advice_t adv;
-        engine_advice(d->engine, cfg->services[i].code, &adv);
-        json_t *a = s_advice_json(d, cfg->services[i].code, &adv);
+        json_t *a = s_advice_json(d, f, cfg->services[i].code);
         if (a) {
             json_object_set_new(a, "service", json_string(cfg->services[i].code));
             json_array_append_new(advice, a);
         }
     }
+    free(f);
     json_object_set_new(o, "advice", advice);
-    json_t *board = s_neighbours_json(d, -1);
+    json_t *board = s_neighbours_json(d, NULL, 0);
     json_object_set_new(o, "neighbours", board ? board : json_null());
     hb_http_reply_json(req, 200, o);
 }

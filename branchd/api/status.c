@@ -10,6 +10,7 @@
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
+#include "hallbus/figures.h"
 #include "hallbus/metrics.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -307,7 +308,7 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
       st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
-    G("waiting", "tickets waiting now", hb_hall_state_waiting(s));
+    G("waiting", "tickets waiting now", hb_fig_waiting(s));
     G("counters_open", "counters open now", open);
     G("complaints_open", "complaints not yet resolved", s->n_complaints);
     C("state_anomalies_total", "events that did not fit the hall's state", s->anomalies);

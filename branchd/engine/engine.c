@@ -23,6 +23,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
+#include "hallbus/figures.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"

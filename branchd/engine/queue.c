@@ -5,6 +5,7 @@
 #include "queue.h"
 
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
 
 #include <string.h>
 
@@ -70,14 +71,6 @@ static int s_rank(const queue_rules_t *r, int priority)
     return priority > 0 && priority < 5 ? r->rank[priority] : 0;
 }
 
-static bool s_serves(const hb_hs_counter_t *c, const char *service)
-{
-    for (size_t i = 0; i < c->n_services; i++)
-        if (strcmp(c->services[i], service) == 0)
-            return true;
-    return false;
-}
-
 /* Earlier issue wins; the array order (issue order) breaks ties. */
 static bool s_older(const hb_hs_ticket_t *a, long ia, const hb_hs_ticket_t *b, long ib)
 {
@@ -90,7 +83,7 @@ long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
     long aged = -1, prio = -1, normal = -1, oldest = -1;
     for (size_t i = 0; i < s->n_tickets; i++) {
         const hb_hs_ticket_t *t = &s->tickets[i];
-        if (t->state != HB_TICKET_WAITING || !s_serves(counter, t->service))
+        if (t->state != HB_TICKET_WAITING || !hb_fig_counter_serves(counter, t->service))
             continue;
         long li = (long)i;
         if (oldest < 0 || s_older(t, li, &s->tickets[oldest], oldest))
@@ -147,22 +140,4 @@ uint32_t queue_position(const hb_hall_state_t *s, const hb_hs_ticket_t *t, const
             ahead++;
     }
     return ahead + 1;
-}
-
-int64_t queue_estimate_wait_s(const hb_hall_state_t *s, const char *service, uint32_t position,
-                              int64_t fallback_s)
-{
-    const hb_hs_service_t *svc = hb_hall_state_service(s, service);
-    int64_t mean = svc ? hb_hall_state_mean_service_s(svc) : 0;
-    if (mean <= 0)
-        mean = fallback_s;
-    int64_t counters = 0;
-    for (size_t i = 0; i < s->n_counters; i++) {
-        const hb_hs_counter_t *c = &s->counters[i];
-        if (c->state != HB_COUNTER_CLOSED && c->state != HB_COUNTER_PAUSED && s_serves(c, service))
-            counters++;
-    }
-    if (counters == 0)
-        counters = 1;
-    return (int64_t)position * mean / counters;
 }

@@ -46,13 +46,8 @@ long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
                 const queue_rules_t *r, int64_t now_ms, int *rule);
 
 /* 1 + the number of waiting tickets of the same service that go before
- * `t` by rank and issue time (ageing and ratio not foreseen). */
+ * `t` by rank and issue time (ageing and ratio not foreseen). The wait a
+ * position means is figures.h's (hb_fig_ticket_estimate_s). */
 uint32_t queue_position(const hb_hall_state_t *s, const hb_hs_ticket_t *t, const queue_rules_t *r);
-/* Estimated wait in seconds for the ticket at `position` of `service`: the
- * position times the service's recent mean service time (or `fallback_s`
- * when none is known), shared among the counters open for the service (at
- * least one). */
-int64_t queue_estimate_wait_s(const hb_hall_state_t *s, const char *service, uint32_t position,
-                              int64_t fallback_s);
 
 #endif

@@ -6,6 +6,7 @@
 #include "engine_private.h"
 
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
 #include "hallbus/time.h"
 
 #include <stdio.h>
@@ -33,14 +34,6 @@ void engine_advice(const engine_t *e, const char *service, engine_advice_t *out)
     out->divert = out->waiting > (uint32_t)out->threshold;
 }
 
-static int64_t s_fallback_service_s(const engine_t *e, const char *service)
-{
-    const engine_service_t *svc = engine_service(e, service);
-    /* Before any service time is known: half the service's SLA, a guess
-     * that errs on the side of telling customers more. */
-    return svc && svc->sla_s > 0 ? svc->sla_s / 2 : 300;
-}
-
 int engine_ticket_estimate(const engine_t *e, const char *ticket, uint32_t *position,
                            int64_t *estimated_wait_s)
 {
@@ -48,8 +41,8 @@ int engine_ticket_estimate(const engine_t *e, const char *ticket, uint32_t *posi
     if (!t || t->state != HB_TICKET_WAITING)
         return HB_ENOTFOUND;
     *position = queue_position(e->state, t, &e->cfg.rules);
-    *estimated_wait_s = queue_estimate_wait_s(e->state, t->service, *position,
-                                              s_fallback_service_s(e, t->service));
+    /* The one formula (figures.h), so that the hall and HQ agree. */
+    *estimated_wait_s = hb_fig_ticket_estimate_s(e->state, e->policy, t->service, *position);
     return 0;
 }
 

@@ -165,6 +165,7 @@
 #include "hallbus/hallstate.h"
 
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
 #include "hallbus/time.h"
 
 #include <assert.h>
@@ -524,37 +525,11 @@ const hb_hs_device_t *hb_hall_state_device(const hb_hall_state_t *s, const char 
 
 /* ------------------------------------------------- figures at a moment ---- */
 
-static bool s_counter_open(int state)
-{
-    return state == HB_COUNTER_IDLE || state == HB_COUNTER_CALLING || state == HB_COUNTER_SERVING;
-}
+/* What open and busy mean is figures.h's; the reducer counts a counter's
+ * time by the same definitions. */
+static bool s_counter_open(int state) { return hb_fig_counter_open(state); }
 
-static bool s_counter_busy(int state)
-{
-    return state == HB_COUNTER_CALLING || state == HB_COUNTER_SERVING;
-}
-
-uint32_t hb_hall_state_waiting(const hb_hall_state_t *s)
-{
-    uint32_t n = 0;
-    for (size_t i = 0; i < s->n_services; i++)
-        n += s->services[i].waiting;
-    return n;
-}
-
-int64_t hb_hall_state_longest_wait_s(const hb_hall_state_t *s, const char *service, int64_t now_ms)
-{
-    int64_t longest = 0;
-    for (size_t i = 0; i < s->n_tickets; i++) {
-        const hb_hs_ticket_t *t = &s->tickets[i];
-        if (t->state != HB_TICKET_WAITING || (service && strcmp(t->service, service) != 0))
-            continue;
-        int64_t w = s_elapsed_ms(t->issued_ms, now_ms) / 1000;
-        if (w > longest)
-            longest = w;
-    }
-    return longest;
-}
+static bool s_counter_busy(int state) { return hb_fig_counter_busy(state); }
 
 /* Overdue: an automatic escalation said a deadline was missed, or one has
  * passed at `now_ms` without being met. An acknowledgement after its
@@ -2106,15 +2081,18 @@ static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int v)
 
 static int64_t s_avg(uint64_t sum, uint32_t n) { return n ? (int64_t)((sum + n / 2) / n) : 0; }
 
-static json_t *s_view_services(const hb_hall_state_t *s, int64_t now_ms, bool *bad)
+static json_t *s_view_services(const hb_hall_state_t *s, const hb_hall_figures_t *f, bool *bad)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < s->n_services; i++) {
         const hb_hs_service_t *v = &s->services[i];
+        /* The figures list the state's services first, in its order. */
+        const hb_fig_service_t *fv = &f->services[i];
         json_t *o = json_object();
         s_put_str(o, "service", v->code, bad);
-        s_put_int(o, "waiting", v->waiting, bad);
-        s_put_int(o, "oldest_wait_s", hb_hall_state_longest_wait_s(s, v->code, now_ms), bad);
+        s_put_int(o, "waiting", fv->waiting, bad);
+        s_put_int(o, "oldest_wait_s",
+                  fv->oldest_issued_ms ? hb_fig_wait_s(fv->oldest_issued_ms, f->now_ms) : 0, bad);
         s_put_int(o, "next_number", v->next_number, bad);
         s_put_int(o, "issued", v->issued, bad);
         s_put_int(o, "served", v->served, bad);
@@ -2261,23 +2239,25 @@ static json_t *s_view_today(const hb_hs_today_t *d, bool *bad)
 json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms)
 {
     bool bad = false;
-    uint32_t open = 0, busy = 0, not_ok = 0;
-    for (size_t i = 0; i < s->n_counters; i++) {
-        open += s_counter_open(s->counters[i].state);
-        busy += s_counter_busy(s->counters[i].state);
-    }
+    uint32_t not_ok = 0;
+    /* Large (every service of the hall), so not on the stack. */
+    hb_hall_figures_t *f = malloc(sizeof *f);
+    if (!f)
+        return NULL;
+    hb_hall_figures(s, NULL, now_ms, f);
     for (size_t i = 0; i < s->n_devices; i++)
         not_ok += s->devices[i].state != HALLBUS__DEVICE_STATE__DEVICE_STATE_OK;
     json_t *o = json_object();
     s_put_u64(o, "seq", s->seq, &bad);
     s_put(o, "at", s->seq ? s_time_json(s->at_ms) : json_null(), &bad);
     s_put(o, "date", s_str_or_null(s->today.date), &bad);
-    s_put_int(o, "waiting", hb_hall_state_waiting(s), &bad);
-    s_put_int(o, "longest_wait_s", hb_hall_state_longest_wait_s(s, NULL, now_ms), &bad);
-    s_put(o, "services", s_view_services(s, now_ms, &bad), &bad);
+    s_put_int(o, "waiting", f->waiting, &bad);
+    s_put_int(o, "longest_wait_s",
+              f->oldest_issued_ms ? hb_fig_wait_s(f->oldest_issued_ms, now_ms) : 0, &bad);
+    s_put(o, "services", s_view_services(s, f, &bad), &bad);
     s_put(o, "counters", s_view_counters(s, now_ms, &bad), &bad);
-    s_put_int(o, "counters_open", open, &bad);
-    s_put_int(o, "counters_busy", busy, &bad);
+    s_put_int(o, "counters_open", f->counters_open, &bad);
+    s_put_int(o, "counters_busy", f->counters_busy, &bad);
     s_put(o, "tickets", s_view_tickets(s, now_ms, &bad), &bad);
     s_put(o, "complaints", s_view_complaints(s, now_ms, &bad), &bad);
     s_put(o, "devices", s_view_devices(s, &bad), &bad);
@@ -2286,6 +2266,7 @@ json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms)
     s_put_u64(o, "policy_version", s->policy_version, &bad);
     s_put_u64(o, "calendar_version", s->calendar_version, &bad);
     s_put_u64(o, "anomalies", s->anomalies, &bad);
+    free(f);
     if (bad)
         json_decref(o);
     return bad ? NULL : o;

@@ -128,11 +128,10 @@ static void s_on_change(const alert_change_t *ch, void *arg)
 
 static void s_count_to_board(hq_alerting_t *a, uint32_t num)
 {
-    hq_hall_t *h = hq_halls_by_num(a->halls, num);
-    if (!h)
+    if (!hq_halls_by_num(a->halls, num))
         return;
     alertstore_filter_t f = {.hall_num = num};
-    hq_board_set_alerts(a->board, h->id, (uint32_t)alertstore_open_count(a->store, &f));
+    hq_board_set_alerts(a->board, num, (uint32_t)alertstore_open_count(a->store, &f));
 }
 
 static int s_count_cb(const alert_record_t *rec, void *arg)
@@ -195,8 +194,10 @@ void hq_alerting_tick(hq_alerting_t *a)
         }
         hb_open_info_t oi;
         int64_t opening_start;
-        const hb_policy_t *p = hq_control_opening(a->ctl, h->id, now, ALERTS_OPENING_BACK_DAYS,
-                                                  &oi, &opening_start);
+        /* The hall's place by the index it caches, not by its id. */
+        int32_t idx = hq_control_org_index(a->ctl, h->id, &h->org_gen, &h->org_index);
+        const hb_policy_t *p = hq_control_opening_at(a->ctl, idx, now, ALERTS_OPENING_BACK_DAYS,
+                                                     &oi, &opening_start);
         alert_set_t set;
         set.n = set.dropped = 0;
         if (p)

@@ -7,6 +7,7 @@
  * and deciding when to evaluate (hqd's loop). */
 #include "alerts.h"
 
+#include "hallbus/figures.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 
@@ -193,6 +194,7 @@ static bool s_opening(const hb_policy_t *p, int64_t t, int64_t *start)
 
 typedef struct ctx {
     const hb_hall_state_t *s; /* NULL: nothing mirrored */
+    const hb_hall_figures_t *f; /* the state's figures (figures.h) when `s` */
     const hb_policy_t *p;
     const alerts_params_t *params;
     bool online;
@@ -243,8 +245,7 @@ static bool s_counter_opened_since(const hb_hall_state_t *s, int64_t start)
 {
     for (size_t i = 0; i < s->n_counters; i++) {
         const hb_hs_counter_t *k = &s->counters[i];
-        if (k->state == HB_COUNTER_IDLE || k->state == HB_COUNTER_CALLING ||
-            k->state == HB_COUNTER_SERVING)
+        if (hb_fig_counter_open(k->state))
             return true;
         /* Paused or closed at or after the start, having been open today:
          * it was open right up to that change, so during this opening. */
@@ -278,26 +279,19 @@ static void s_no_counter_open(ctx_t *c)
     if (!c->gated)
         return;
     const hb_hall_state_t *s = c->s;
-    uint32_t waiting = hb_hall_state_waiting(s);
-    if (waiting == 0)
+    const hb_hall_figures_t *f = c->f;
+    uint32_t waiting = f->waiting;
+    if (waiting == 0 || f->counters_open > 0)
         return;
     /* Since when nobody has been open while someone waited: the latest of
      * the opening's start, the oldest waiting ticket's issue, and the last
      * change of any counter (all are not open now, so each has been so
      * since its own change). */
-    int64_t from = c->opening_start, oldest = INT64_MAX;
-    for (size_t i = 0; i < s->n_counters; i++) {
-        const hb_hs_counter_t *k = &s->counters[i];
-        if (k->state == HB_COUNTER_IDLE || k->state == HB_COUNTER_CALLING ||
-            k->state == HB_COUNTER_SERVING)
-            return;
-        from = s_max(from, k->state_since_ms);
-    }
-    for (size_t i = 0; i < s->n_tickets; i++)
-        if (s->tickets[i].state == HB_TICKET_WAITING && s->tickets[i].issued_ms < oldest)
-            oldest = s->tickets[i].issued_ms;
-    if (oldest != INT64_MAX)
-        from = s_max(from, oldest);
+    int64_t from = c->opening_start;
+    for (size_t i = 0; i < s->n_counters; i++)
+        from = s_max(from, s->counters[i].state_since_ms);
+    if (f->oldest_issued_ms)
+        from = s_max(from, f->oldest_issued_ms);
     int64_t grace_s = c->params->no_counter_grace_s;
     int64_t since = s_add_sat(from, s_ms(grace_s));
     if (c->t < since)
@@ -311,72 +305,43 @@ static void s_no_counter_open(ctx_t *c)
     s_set_put(c->out, &a);
 }
 
-/* The oldest waiting ticket of one service and priority. */
-typedef struct wait_pair {
-    const char *service;
-    int priority;
-    const hb_hs_ticket_t *oldest;
-} wait_pair_t;
-
-#define WAIT_PAIRS_MAX (HB_HS_SERVICES_MAX * 8)
-
 static void s_priority_name(int priority, char *out, size_t cap)
 {
     if (!hb_enum_name(&hallbus__priority__descriptor, priority, out, cap))
         snprintf(out, cap, "%d", priority);
 }
 
+/* The oldest waiting ticket of each service and priority (figures.h's
+ * buckets, with the policy's limit for each) against its SLA. */
 static void s_wait_sla(ctx_t *c)
 {
     if (!c->gated)
         return;
-    const hb_hall_state_t *s = c->s;
-    wait_pair_t pairs[WAIT_PAIRS_MAX];
-    size_t n = 0, last = 0;
-    for (size_t i = 0; i < s->n_tickets; i++) {
-        const hb_hs_ticket_t *t = &s->tickets[i];
-        if (t->state != HB_TICKET_WAITING)
-            continue;
-        /* Neighbouring tickets are often of one service: try the last
-         * pair first. */
-        size_t k = n;
-        if (n > 0 && pairs[last].priority == t->priority &&
-            strcmp(pairs[last].service, t->service) == 0) {
-            k = last;
-        } else {
-            for (k = 0; k < n; k++)
-                if (pairs[k].priority == t->priority && strcmp(pairs[k].service, t->service) == 0)
-                    break;
-        }
-        if (k == n) {
-            /* More pairs than services times priorities needs priority
-             * numbers no build knows; such tickets are left out. */
-            if (n == WAIT_PAIRS_MAX) {
-                c->out->dropped++;
+    const hb_hall_figures_t *f = c->f;
+    for (size_t i = 0; i < f->n_services; i++) {
+        const hb_fig_service_t *v = &f->services[i];
+        for (int b = 0; b < HB_FIG_PRIORITIES; b++) {
+            const hb_fig_queue_t *q = &v->by_priority[b];
+            const hb_hs_ticket_t *t = q->oldest;
+            if (!t)
                 continue;
-            }
-            pairs[n++] = (wait_pair_t){t->service, t->priority, t};
-        } else if (t->issued_ms < pairs[k].oldest->issued_ms) {
-            pairs[k].oldest = t;
+            int64_t limit_s = q->max_wait_s;
+            int64_t since = s_add_sat(t->issued_ms, s_ms(limit_s));
+            if (c->t < since)
+                continue;
+            alert_t a;
+            s_alert(&a, ALERT_WAIT_SLA, s_elapsed_ms(t->issued_ms, c->t) / 1000, limit_s, since);
+            /* The ticket's own priority names the bucket (bucket 0 holds
+             * values this build has no name for). */
+            char prio[32];
+            s_priority_name(t->priority, prio, sizeof prio);
+            s_text(a.subject, sizeof a.subject, "%s:%s", v->code, prio);
+            s_text(a.detail, sizeof a.detail,
+                   "ticket %s (%s) has waited %" PRId64 " s for service %s; the limit is %" PRId64
+                   " s",
+                   t->id, prio, a.value, v->code, a.threshold);
+            s_set_put(c->out, &a);
         }
-        last = k;
-    }
-    for (size_t k = 0; k < n; k++) {
-        const hb_hs_ticket_t *t = pairs[k].oldest;
-        int64_t limit_s = hb_policy_max_wait_s(c->p, pairs[k].service, pairs[k].priority);
-        int64_t since = s_add_sat(t->issued_ms, s_ms(limit_s));
-        if (c->t < since)
-            continue;
-        alert_t a;
-        s_alert(&a, ALERT_WAIT_SLA, s_elapsed_ms(t->issued_ms, c->t) / 1000, limit_s, since);
-        char prio[32];
-        s_priority_name(pairs[k].priority, prio, sizeof prio);
-        s_text(a.subject, sizeof a.subject, "%s:%s", pairs[k].service, prio);
-        s_text(a.detail, sizeof a.detail,
-               "ticket %s (%s) has waited %" PRId64 " s for service %s; the limit is %" PRId64
-               " s",
-               t->id, prio, a.value, pairs[k].service, a.threshold);
-        s_set_put(c->out, &a);
     }
 }
 
@@ -385,9 +350,9 @@ static void s_diversion(ctx_t *c)
     if (!c->gated)
         return;
     int64_t threshold = c->p->diversion_threshold;
-    for (size_t i = 0; i < c->s->n_services; i++) {
-        const hb_hs_service_t *v = &c->s->services[i];
-        if ((int64_t)v->waiting <= threshold)
+    for (size_t i = 0; i < c->f->n_services; i++) {
+        const hb_fig_service_t *v = &c->f->services[i];
+        if (!hb_fig_divert_due(v->waiting, c->p))
             continue;
         alert_t a;
         s_alert(&a, ALERT_DIVERSION, v->waiting, threshold, 0);
@@ -517,6 +482,13 @@ void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
     c.open = open;
     c.opening_start = opening_start;
     c.gated = s && c.open && (online || c.opening_start <= c.t);
+    /* The figures at the moment the state describes; only what does not
+     * depend on that moment (counts, oldest tickets, limits) is read. */
+    hb_hall_figures_t f;
+    if (s) {
+        hb_hall_figures(s, p, c.t, &f);
+        c.f = &f;
+    }
     for (size_t i = 0; i < sizeof s_rules / sizeof s_rules[0]; i++)
         s_rules[i](&c);
 }

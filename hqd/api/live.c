@@ -50,7 +50,17 @@ void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     const char *id = hb_http_param(req, "hall");
-    json_t *t = hq_board_tile_json(hq->board, id);
+    /* ?now= takes the figures at that instant (figures.h), so that they
+     * compare with the hall's own GET /v1/hall?now= of the same one. */
+    char at[48];
+    int64_t now = hb_now_ms();
+    if (s_param(req, "now", at, sizeof at) != 0)
+        return;
+    if (at[0] && hb_time_parse(at, &now) != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "now must be an RFC 3339 time");
+        return;
+    }
+    json_t *t = hq_board_tile_json(hq->board, id, now);
     if (!t) {
         hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' on the board", id);
         return;

@@ -47,6 +47,13 @@ struct hq_control {
     struct open_cache *opening; /* by index into parsed */
     size_t n_parsed, cap_parsed;
     uint64_t policy_gen;
+    /* Halls by organisation index: which parsed policy each runs on (-1:
+     * not looked up yet), so the rounds over every hall never build a
+     * chain key; dropped with the parsed policies. */
+    int32_t *parsed_of_hall;
+    size_t n_parsed_of_hall;
+    int32_t parsed_unplaced;
+    uint64_t org_gen; /* moves with every change of the organisation */
 };
 
 /* ------------------------------------------------------------ storage ---- */
@@ -127,6 +134,10 @@ static void s_drop_policies(hq_control_t *c)
     for (size_t i = 0; i < c->n_parsed; i++)
         hb_policy_free(&c->parsed[i]);
     c->n_parsed = 0;
+    free(c->parsed_of_hall);
+    c->parsed_of_hall = NULL;
+    c->n_parsed_of_hall = 0;
+    c->parsed_unplaced = -1;
     c->policy_gen++;
 }
 
@@ -214,6 +225,8 @@ int hq_control_open(const char *dir, hq_control_t **out, char *err, size_t errle
     c->limits_cache = json_object();
     c->slice_cache = json_object();
     c->parsed_index = json_object();
+    c->parsed_unplaced = -1;
+    c->org_gen = 1; /* a zeroed cache (generation 0) is stale from the start */
     int rc = hb_store_open(&c->store, dir, 16u << 20, 1ull << 36, 2);
     if (rc != 0) {
         hb_errf(err, errlen, "cannot open the control store %s", dir);
@@ -251,6 +264,7 @@ void hq_control_close(hq_control_t **cp)
         hb_policy_free(&c->parsed[i]);
     free(c->parsed);
     free(c->opening);
+    free(c->parsed_of_hall);
     if (c->store.env)
         hb_store_close(&c->store);
     free(c);
@@ -260,6 +274,18 @@ void hq_control_close(hq_control_t **cp)
 /* ------------------------------------------------------- organisation ---- */
 
 const org_t *hq_control_org(const hq_control_t *c) { return c->org; }
+
+uint64_t hq_control_org_generation(const hq_control_t *c) { return c->org_gen; }
+
+int32_t hq_control_org_index(const hq_control_t *c, const char *hall, uint64_t *gen, int32_t *index)
+{
+    if (*gen != c->org_gen) {
+        const org_hall_t *oh = org_hall_find(c->org, hall);
+        *index = oh ? (int32_t)oh->index : -1;
+        *gen = c->org_gen;
+    }
+    return *index;
+}
 
 /* Every campaign still validates against `org`, every policy scope exists. */
 static int s_fits_org(hq_control_t *c, const org_t *org, char *err, size_t errlen)
@@ -317,6 +343,9 @@ static int s_bump_versions(hq_control_t *c)
 
 static int s_save_org(hq_control_t *c)
 {
+    /* Every index cached against the organisation is stale from here, also
+     * when the change is refused and the old organisation comes back. */
+    c->org_gen++;
     json_t *doc = org_to_json(c->org);
     int rc = doc ? s_put(c, "org", doc) : HB_ENOMEM;
     json_decref(doc);
@@ -659,10 +688,47 @@ const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall)
     return i < 0 ? NULL : c->parsed[i];
 }
 
+/* The parsed policy of the hall of organisation index `idx` (-1: a hall
+ * it does not place, which runs on the national one), looked up by chain
+ * key once per hall and publish; -1 only when out of memory. */
+static long s_parsed_at(hq_control_t *c, int32_t idx)
+{
+    if (idx < 0 || (size_t)idx >= org_hall_count(c->org)) {
+        if (c->parsed_unplaced < 0)
+            c->parsed_unplaced = (int32_t)s_parsed(c, "");
+        return c->parsed_unplaced;
+    }
+    if (!c->parsed_of_hall) {
+        size_t n = org_hall_count(c->org);
+        c->parsed_of_hall = malloc((n ? n : 1) * sizeof *c->parsed_of_hall);
+        if (!c->parsed_of_hall)
+            return s_parsed(c, org_hall_at(c->org, (uint32_t)idx)->id);
+        for (size_t i = 0; i < n; i++)
+            c->parsed_of_hall[i] = -1;
+        c->n_parsed_of_hall = n;
+    }
+    if (c->parsed_of_hall[idx] < 0)
+        c->parsed_of_hall[idx] = (int32_t)s_parsed(c, org_hall_at(c->org, (uint32_t)idx)->id);
+    return c->parsed_of_hall[idx];
+}
+
 const hb_policy_t *hq_control_opening(hq_control_t *c, const char *hall, int64_t now_ms,
                                       int32_t back_days, hb_open_info_t *info, int64_t *start)
 {
-    long i = s_parsed(c, hall);
+    const org_hall_t *oh = org_hall_find(c->org, hall);
+    return hq_control_opening_at(c, oh ? (int32_t)oh->index : -1, now_ms, back_days, info, start);
+}
+
+const hb_policy_t *hq_control_policy_at(hq_control_t *c, int32_t org_index)
+{
+    long i = s_parsed_at(c, org_index);
+    return i < 0 ? NULL : c->parsed[i];
+}
+
+const hb_policy_t *hq_control_opening_at(hq_control_t *c, int32_t org_index, int64_t now_ms,
+                                         int32_t back_days, hb_open_info_t *info, int64_t *start)
+{
+    long i = s_parsed_at(c, org_index);
     if (i < 0)
         return NULL;
     const hb_policy_t *p = c->parsed[i];

@@ -34,6 +34,16 @@ void hq_control_close(hq_control_t **c);
 
 /* ---- organisation */
 const org_t *hq_control_org(const hq_control_t *c);
+/* Moves with every change of the organisation (a new org_t, a hall or a
+ * region put); never 0, so a zeroed cache below is stale. */
+uint64_t hq_control_org_generation(const hq_control_t *c);
+/* The organisation's index of hall `hall` (-1 when it does not place it),
+ * through a cache the caller keeps per hall (`*gen`, `*index`; zeroed at
+ * first): the lookup by id happens once per change of the organisation,
+ * not on every use. HQ's hall registry keeps one per hall number (halls.h),
+ * so the rounds over every hall reach its place by number. */
+int32_t hq_control_org_index(const hq_control_t *c, const char *hall, uint64_t *gen,
+                             int32_t *index);
 /* Replaces the whole organisation (a document as org_from_json reads). The
  * campaigns must still validate against it; policies of scopes that no
  * longer exist are refused too. */
@@ -79,6 +89,11 @@ const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall);
  * for every hall every second. Returns the policy, or NULL (memory). */
 const hb_policy_t *hq_control_opening(hq_control_t *c, const char *hall, int64_t now_ms,
                                       int32_t back_days, hb_open_info_t *info, int64_t *start);
+/* The same two for a hall given by organisation index (-1: a hall the
+ * organisation does not place): no lookup by id, for the rounds. */
+const hb_policy_t *hq_control_policy_at(hq_control_t *c, int32_t org_index);
+const hb_policy_t *hq_control_opening_at(hq_control_t *c, int32_t org_index, int64_t now_ms,
+                                         int32_t back_days, hb_open_info_t *info, int64_t *start);
 /* Bumped whenever effective policies may have changed (publish, org). */
 uint64_t hq_control_policy_generation(const hq_control_t *c);
 

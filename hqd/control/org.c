@@ -290,6 +290,7 @@ void org_destroy(org_t **org_p)
     }
     for (size_t i = 0; i < org->n_halls; i++) {
         free(org->halls[i].name);
+        free(org->halls[i].address);
         free(org->halls[i].neighbours);
     }
     for (size_t i = 0; i < org->n_tags; i++)
@@ -492,7 +493,7 @@ static int s_tag_number(org_t *org, const char *name, uint16_t *out)
 
 /* A hall document checked against the org, ready to store. */
 typedef struct hall_doc {
-    const char *id, *name;
+    const char *id, *name, *address;
     uint32_t city;
     size_t n_tags;
     const char *tags[ORG_HALL_TAGS_MAX];
@@ -541,7 +542,8 @@ static int s_name_list(const json_t *j, const char *name, size_t max_n, size_t m
 static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall_doc_t *d,
                        char *err, size_t errlen)
 {
-    static const char *const members[] = {"id", "city", "name", "tags", "neighbours", NULL};
+    static const char *const members[] = {"id",   "city",       "name",   "address",
+                                          "tags", "neighbours", NULL};
     if (!json_is_object(j)) {
         hb_errf(err, errlen, "%s: must be an object {id, city, tags, neighbours}", path);
         return HB_EINVAL;
@@ -554,6 +556,8 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
         rc = s_id_member(j, "city", true, ORG_REGION_ID_MAX - 1, path, &city, err, errlen);
     if (rc == 0)
         rc = s_string(j, "name", false, ORG_NAME_MAX, path, &d->name, err, errlen);
+    if (rc == 0)
+        rc = s_string(j, "address", false, ORG_ADDRESS_MAX, path, &d->address, err, errlen);
     if (rc == 0)
         rc = s_name_list(j, "tags", ORG_HALL_TAGS_MAX, ORG_TAG_MAX - 1, true, path, d->tags,
                          &d->n_tags, err, errlen);
@@ -592,19 +596,23 @@ static int s_hall_store(org_t *org, org_hall_t *h, const hall_doc_t *d)
             return rc;
     }
     char *name = d->name ? s_dup(d->name) : NULL;
+    char *address = d->address ? s_dup(d->address) : NULL;
     char (*nb)[ORG_HALL_ID_MAX] = NULL;
     if (d->n_neighbours)
         nb = calloc(d->n_neighbours, sizeof *nb);
-    if ((d->name && !name) || (d->n_neighbours && !nb)) {
+    if ((d->name && !name) || (d->address && !address) || (d->n_neighbours && !nb)) {
         free(name);
+        free(address);
         free(nb);
         return HB_ENOMEM;
     }
     for (size_t i = 0; i < d->n_neighbours; i++)
         snprintf(nb[i], sizeof nb[i], "%s", d->neighbours[i]);
     free(h->name);
+    free(h->address);
     free(h->neighbours);
     h->name = name;
+    h->address = address;
     h->neighbours = nb;
     h->n_neighbours = (uint8_t)d->n_neighbours;
     h->n_tags = (uint8_t)d->n_tags;
@@ -660,6 +668,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
         goto fail;
     if (s_list_push(&org->city_halls[d.city], i) != 0) {
         free(h->name);
+        free(h->address);
         free(h->neighbours);
         return s_nomem(err, errlen);
     }
@@ -668,6 +677,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
         org->n_halls--;
         org->city_halls[d.city].n--;
         free(h->name);
+        free(h->address);
         free(h->neighbours);
         return s_nomem(err, errlen);
     }
@@ -867,6 +877,8 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
     s_set(o, "city", json_string(org->regions[h->city].id), &bad);
     if (h->name)
         s_set(o, "name", json_string(h->name), &bad);
+    if (h->address)
+        s_set(o, "address", json_string(h->address), &bad);
     for (size_t i = 0; i < h->n_tags; i++)
         if (json_array_append_new(tags, json_string(org->tag_names[h->tags[i]])) != 0)
             bad++;
@@ -976,6 +988,20 @@ int org_hall_chain(const org_t *org, const char *hall_id, const org_region_t *ch
     chain[1] = &org->regions[chain[0]->parent];
     chain[2] = &org->regions[chain[1]->parent];
     return 0;
+}
+
+int org_hall_chain_at(const org_t *org, const org_hall_t *h, const org_region_t *chain[3])
+{
+    chain[0] = &org->regions[h->city];
+    chain[1] = &org->regions[chain[0]->parent];
+    chain[2] = &org->regions[chain[1]->parent];
+    return 0;
+}
+
+size_t org_region_children(const org_t *org, const org_region_t *r, const uint32_t **out)
+{
+    *out = org->children[r->index].v;
+    return org->children[r->index].n;
 }
 
 uint64_t org_generation(const org_t *org) { return org->generation; }

@@ -19,6 +19,7 @@
 
 #define ORG_REGION_ID_MAX 65   /* [A-Za-z0-9_-]{1,64} and its NUL */
 #define ORG_NAME_MAX 200       /* a region's or hall's name, bytes */
+#define ORG_ADDRESS_MAX 200    /* a hall's address, bytes */
 #define ORG_HALL_ID_MAX 33     /* [A-Za-z0-9_-]{1,32} and its NUL (cert.h's rule) */
 #define ORG_TAG_MAX 33         /* [a-z0-9_-]{1,32} and its NUL */
 #define ORG_HALL_TAGS_MAX 16
@@ -52,7 +53,8 @@ typedef struct org_region {
  * few tags and scope resolution compares numbers, not strings. */
 typedef struct org_hall {
     char id[ORG_HALL_ID_MAX];
-    char *name; /* NULL when the registry has none */
+    char *name;    /* NULL when the registry has none */
+    char *address; /* where it is, for people (the neighbour board); NULL when none */
     uint32_t index;
     uint32_t city; /* region index of its city */
     uint8_t n_tags;
@@ -73,9 +75,11 @@ void org_destroy(org_t **org);
  *                {"id": "P01", "name": "North", "level": "province", "parent": "CN"},
  *                {"id": "C001", "name": "Harbour City", "level": "city", "parent": "P01"}],
  *    "halls": [{"id": "H001", "city": "C001", "name": "Main Street",
+ *               "address": "1 Main Street, Harbour City",
  *               "tags": ["flagship", "24h-self-service"], "neighbours": ["H002"]}]}
  *
- * "name" of a hall, "tags" and "neighbours" are optional; a region has
+ * "name" and "address" of a hall (1..200 bytes of text each), "tags" and
+ * "neighbours" are optional; a region has
  * "parent" exactly when it is not national. */
 
 /* A whole organisation from its document, regions in any order. Refused
@@ -121,6 +125,10 @@ bool org_region_contains(const org_t *org, const org_region_t *outer, const org_
 /* A hall's chain for policy inheritance: chain[0] its city, chain[1] the
  * province, chain[2] the national root. Returns 0, or HB_ENOTFOUND. */
 int org_hall_chain(const org_t *org, const char *hall_id, const org_region_t *chain[3]);
+/* The same for a hall already at hand (no lookup by id); always 0. */
+int org_hall_chain_at(const org_t *org, const org_hall_t *h, const org_region_t *chain[3]);
+/* A region's child regions, as region indexes (`*out` points into the org). */
+size_t org_region_children(const org_t *org, const org_region_t *r, const uint32_t **out);
 /* Bumped by every successful put: whatever is derived from hall indexes or
  * scopes (a cached bitset, a slice) is stale when this has moved. */
 uint64_t org_generation(const org_t *org);

@@ -1,9 +1,12 @@
 // The network as the page knows it: every hall's latest tile, placed in its
 // city and province, and the aggregates of each (halls per worst state,
-// waiting, longest wait, alerts). Tiles are applied one by one as they
-// arrive; aggregates are recomputed only for the cities and provinces a
-// change touched, once per frame, so a busy stream costs work in proportion
-// to what changed, not to the size of the network. Drawing is network.js.
+// waiting, longest wait, alerts) as the head office sends them. The page
+// computes no aggregate: hqd's board keeps them (GET /v1/regions for the
+// snapshot, a "regions" event on the stream for each round that changed
+// some), so the figures on a header are the same as anywhere else. Tiles
+// and aggregates are applied as they arrive; the cities and provinces a
+// change touched are marked, so a busy stream costs work in proportion to
+// what changed, not to the size of the network. Drawing is network.js.
 
 import {WORST, worstIndex} from './util.js';
 
@@ -18,35 +21,18 @@ function emptyAgg() {
   };
 }
 
-function addTile(a, t, oldestMs) {
-  a.halls++;
-  if (t.online) a.online++;
-  if (t.open) a.open++;
-  a.waiting += t.waiting | 0;
-  a.alerts += t.alerts | 0;
-  a.countersOpen += t.counters_open | 0;
-  a.complaintsOverdue += t.complaints_overdue | 0;
-  a.devicesNotOk += t.devices_not_ok | 0;
-  a.servedToday += t.served_today | 0;
-  if (oldestMs && (!a.oldestMs || oldestMs < a.oldestMs)) a.oldestMs = oldestMs;
-  const w = worstIndex(t.worst);
-  a.byWorst[w]++;
-  if (w > a.worst) a.worst = w;
-}
-
-function addAgg(a, b) {
-  a.halls += b.halls;
-  a.online += b.online;
-  a.open += b.open;
-  a.waiting += b.waiting;
-  a.alerts += b.alerts;
-  a.countersOpen += b.countersOpen;
-  a.complaintsOverdue += b.complaintsOverdue;
-  a.devicesNotOk += b.devicesNotOk;
-  a.servedToday += b.servedToday;
-  if (b.oldestMs && (!a.oldestMs || b.oldestMs < a.oldestMs)) a.oldestMs = b.oldestMs;
-  for (let i = 0; i < WORST.length; i++) a.byWorst[i] += b.byWorst[i];
-  if (b.halls && b.worst > a.worst) a.worst = b.worst;
+// One aggregate as hqd writes it, in the page's shape.
+function fromServer(a) {
+  if (!a) return emptyAgg();
+  const ms = a.oldest_issued ? Date.parse(a.oldest_issued) : 0;
+  const by = a.by_worst || {};
+  return {
+    halls: a.halls | 0, online: a.online | 0, open: a.open | 0, waiting: a.waiting | 0,
+    alerts: a.alerts | 0, countersOpen: a.counters_open | 0,
+    complaintsOverdue: a.complaints_overdue | 0, devicesNotOk: a.devices_not_ok | 0,
+    servedToday: a.served_today | 0, oldestMs: Number.isNaN(ms) ? 0 : ms,
+    worst: worstIndex(a.worst || 'ok'), byWorst: WORST.map((w) => by[w] | 0),
+  };
 }
 
 const byKey = (a, b) => (a === UNPLACED ? 1 : b === UNPLACED ? -1 : a < b ? -1 : a > b ? 1 : 0);
@@ -57,6 +43,8 @@ export class Network {
     this.halls = new Map(); // id -> {id, tile, oldestMs, city}
     this.cities = new Map(); // key -> {key, name, province, halls: [ids sorted], version, agg}
     this.provinces = new Map(); // key -> {key, name, cities: [keys sorted], agg}
+    this.aggs = new Map(); // region id -> aggregate, as hqd sent it
+    this.unplacedAgg = emptyAgg();
     this.totals = emptyAgg();
     this.dirtyCities = new Set();
     this.dirtyProvinces = new Set();
@@ -64,6 +52,7 @@ export class Network {
     this.structureVersion = 0; // moves when a hall, city or province appears or a hall moves
   }
 
+  // Region names and the tree (GET /v1/regions; polled for names).
   setRegions(list) {
     this.regions.clear();
     for (const r of list || []) this.regions.set(r.region || r.id, {
@@ -71,6 +60,33 @@ export class Network {
     });
     for (const c of this.cities.values()) c.name = this.regionName(c.key, 'city');
     for (const p of this.provinces.values()) p.name = this.regionName(p.key);
+  }
+
+  // Aggregates from hqd: the snapshot's GET /v1/regions answer, or a
+  // "regions" event of the stream (the regions that changed, the unplaced
+  // halls and the whole network). Each replaces what the page held.
+  applyRegions(body) {
+    if (!body) return;
+    for (const r of body.regions || []) {
+      if (!r || typeof r.region !== 'string') continue;
+      this.aggs.set(r.region, fromServer(r));
+      if (this.cities.has(r.region)) this.dirtyCities.add(r.region);
+      if (this.provinces.has(r.region)) this.dirtyProvinces.add(r.region);
+    }
+    if (body.unplaced) {
+      this.unplacedAgg = fromServer(body.unplaced);
+      if (this.cities.has(UNPLACED)) this.dirtyCities.add(UNPLACED);
+      if (this.provinces.has(UNPLACED)) this.dirtyProvinces.add(UNPLACED);
+    }
+    if (body.total) {
+      this.totals = fromServer(body.total);
+      this.totalsDirty = true;
+    }
+  }
+
+  aggOf(key) {
+    if (key === UNPLACED) return this.unplacedAgg;
+    return this.aggs.get(key) || emptyAgg();
   }
 
   regionName(key, level) {
@@ -82,7 +98,7 @@ export class Network {
   _province(key) {
     let p = this.provinces.get(key);
     if (!p) {
-      p = {key, name: this.regionName(key), cities: [], agg: emptyAgg()};
+      p = {key, name: this.regionName(key), cities: [], agg: this.aggOf(key)};
       this.provinces.set(key, p);
       this.dirtyProvinces.add(key);
       this.structureVersion++;
@@ -93,7 +109,8 @@ export class Network {
   _city(key, provinceKey) {
     let c = this.cities.get(key);
     if (!c) {
-      c = {key, name: this.regionName(key, 'city'), province: provinceKey, halls: [], version: 0, agg: emptyAgg()};
+      c = {key, name: this.regionName(key, 'city'), province: provinceKey, halls: [], version: 0,
+        agg: this.aggOf(key)};
       this.cities.set(key, c);
       this.dirtyCities.add(key);
       const p = this._province(provinceKey);
@@ -154,15 +171,12 @@ export class Network {
     h.tile = t;
     const ms = t.oldest_issued ? Date.parse(t.oldest_issued) : 0;
     h.oldestMs = Number.isNaN(ms) ? 0 : ms;
-    const c = this.cities.get(h.city);
-    this.dirtyCities.add(c.key);
-    this.dirtyProvinces.add(c.province);
-    this.totalsDirty = true;
     return {hall: h, created, moved, from};
   }
 
-  // Recomputes what applyTile marked; returns the changed cities and
-  // provinces (keys) for the view to redraw their headers.
+  // Takes up the aggregates hqd sent for what was marked; returns the
+  // changed cities and provinces (keys) for the view to redraw their
+  // headers, and whether the network's totals changed.
   recompute() {
     const cities = [...this.dirtyCities];
     const provinces = [...this.dirtyProvinces];
@@ -170,26 +184,15 @@ export class Network {
     this.dirtyProvinces.clear();
     for (const key of cities) {
       const c = this.cities.get(key);
-      const a = emptyAgg();
-      for (const id of c.halls) {
-        const h = this.halls.get(id);
-        addTile(a, h.tile, h.oldestMs);
-      }
-      c.agg = a;
+      if (c) c.agg = this.aggOf(key);
     }
     for (const key of provinces) {
       const p = this.provinces.get(key);
-      const a = emptyAgg();
-      for (const k of p.cities) addAgg(a, this.cities.get(k).agg);
-      p.agg = a;
+      if (p) p.agg = this.aggOf(key);
     }
-    if (this.totalsDirty) {
-      this.totalsDirty = false;
-      const a = emptyAgg();
-      for (const p of this.provinces.values()) addAgg(a, p.agg);
-      this.totals = a;
-    }
-    return {cities, provinces};
+    const totals = this.totalsDirty;
+    this.totalsDirty = false;
+    return {cities, provinces, totals};
   }
 
   sortedProvinces() {

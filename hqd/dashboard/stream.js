@@ -16,7 +16,7 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 
 export class Stream {
-  // handlers: {onTile(tile), onAlert(alert), onReset(), onState(state, detail),
+  // handlers: {onTile(tile), onRegions(aggregates), onAlert(alert), onReset(), onState(state, detail),
   //   sameServer() -> Promise of true, false (restarted) or null (unreachable)}
   constructor(handlers) {
     this.h = handlers;
@@ -82,6 +82,16 @@ export class Stream {
         return;
       }
       this.h.onTile(t);
+    });
+    es.addEventListener('regions', (e) => {
+      seen(e);
+      let r;
+      try {
+        r = JSON.parse(e.data);
+      } catch (err) {
+        return;
+      }
+      if (this.h.onRegions) this.h.onRegions(r);
     });
     es.addEventListener('alert', (e) => {
       seen(e);

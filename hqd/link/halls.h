@@ -1,7 +1,8 @@
 /* HQ's in-memory registry of halls: what the loop knows of each hall (the
  * committed and accepted sequence, counts, digest, last seen, its current
- * connection). Looked up by hall id (hash table) or number (array). Owned by
- * the loop thread; the writer has its own durable copy. */
+ * connection). Looked up by hall id (hash table) or number (array); each
+ * hall also caches its index in the organisation (control.h). Owned by the
+ * loop thread; the writer has its own durable copy. */
 #ifndef HQD_HALLS_H
 #define HQD_HALLS_H
 
@@ -47,6 +48,12 @@ typedef struct hq_hall {
     uint64_t last_anomaly_seq;
     int64_t last_anomaly_ms; /* when the last one was stored, HQ's clock */
     char last_anomaly_reason[HQ_LINK_REASON_MAX]; /* "" after a restart until read */
+    /* Its place in the organisation: the org's hall index (-1: not placed)
+     * as of control generation `org_gen` (hq_control_org_index keeps both),
+     * so that the board, alerting and neighbour rounds reach the hall's
+     * org record by number, never by a lookup of its id. */
+    uint64_t org_gen;
+    int32_t org_index;
 } hq_hall_t;
 
 typedef struct hq_halls hq_halls_t;

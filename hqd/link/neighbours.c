@@ -2,7 +2,13 @@
  * a digest of the last board sent (without its time) and when: a board goes
  * out when its content changed and the interval passed, or when the
  * refresh is due (the hall marks a board stale after a few intervals
- * without one). */
+ * without one).
+ *
+ * Who is whose neighbour is resolved once per change of the organisation
+ * or of the set of halls (the ids the organisation lists become hall
+ * numbers); a round then reaches every hall and neighbour by number. The
+ * services a neighbour offers are taken once per round per neighbour (a
+ * hall is often the neighbour of several), from the board's figures. */
 #include "neighbours.h"
 
 #include "hallbus/error.h"
@@ -12,10 +18,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NB_SERVICES_MAX 16 /* services sent per neighbour */
+
 typedef struct nb_hall {
     uint64_t digest;
     int64_t sent_mono;
 } nb_hall_t;
+
+/* One organisation hall's neighbours, resolved. */
+typedef struct nb_links {
+    uint32_t num; /* the hall's own number, 0: never connected */
+    uint8_t n;
+    uint32_t nb_num[ORG_NEIGHBOURS_MAX];  /* 0: never connected */
+    int32_t nb_index[ORG_NEIGHBOURS_MAX]; /* organisation index, -1: not placed */
+} nb_links_t;
+
+/* A neighbour's offered services, taken once per round. */
+typedef struct nb_memo {
+    uint64_t round;
+    uint32_t off, n;
+} nb_memo_t;
 
 struct hq_neighbours {
     hq_neighbours_config_t cfg;
@@ -25,6 +47,15 @@ struct hq_neighbours {
     hq_board_t *board;
     nb_hall_t *per;
     size_t cap;
+    nb_links_t *links; /* by organisation hall index */
+    size_t n_links;
+    uint64_t links_org_gen;
+    size_t links_halls;
+    nb_memo_t *memo; /* by hall number */
+    size_t memo_cap;
+    hq_offer_t *offers; /* this round's, memo entries point into it */
+    size_t n_offers, offers_cap;
+    uint64_t round;
     int64_t last_round;
     uint64_t sent;
 };
@@ -50,24 +81,91 @@ void hq_neighbours_destroy(hq_neighbours_t **np)
     if (!n)
         return;
     free(n->per);
+    free(n->links);
+    free(n->memo);
+    free(n->offers);
     free(n);
     *np = NULL;
 }
 
-static nb_hall_t *s_per(hq_neighbours_t *n, uint32_t num)
+/* Grows an array indexed by hall number to hold `num`, zeroing what is new. */
+static void *s_by_num(void **arr, size_t *cap, size_t elem, uint32_t num)
 {
-    if (num >= n->cap) {
-        size_t cap = n->cap ? n->cap : 1024;
-        while (cap <= num)
-            cap *= 2;
-        nb_hall_t *p = realloc(n->per, cap * sizeof *p);
+    if (num >= *cap) {
+        size_t c = *cap ? *cap : 1024;
+        while (c <= num)
+            c *= 2;
+        char *p = realloc(*arr, c * elem);
         if (!p)
             return NULL;
-        memset(p + n->cap, 0, (cap - n->cap) * sizeof *p);
-        n->per = p;
-        n->cap = cap;
+        memset(p + *cap * elem, 0, (c - *cap) * elem);
+        *arr = p;
+        *cap = c;
     }
-    return &n->per[num];
+    return (char *)*arr + (size_t)num * elem;
+}
+
+/* Ids to numbers, for every hall that has neighbours: the only lookups by
+ * id, once per change of the organisation or of the halls known. */
+static int s_resolve(hq_neighbours_t *n, const org_t *org)
+{
+    size_t count = org_hall_count(org), known = hq_halls_count(n->halls);
+    if (n->links && n->links_org_gen == hq_control_org_generation(n->ctl) &&
+        n->links_halls == known && n->n_links == count)
+        return 0;
+    nb_links_t *links = realloc(n->links, (count ? count : 1) * sizeof *links);
+    if (!links)
+        return HB_ENOMEM;
+    n->links = links;
+    for (size_t i = 0; i < count; i++) {
+        const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
+        nb_links_t *l = &links[i];
+        memset(l, 0, sizeof *l);
+        if (oh->n_neighbours == 0)
+            continue;
+        const hq_hall_t *h = hq_halls_find(n->halls, oh->id);
+        l->num = h ? h->num : 0;
+        for (uint8_t j = 0; j < oh->n_neighbours && j < ORG_NEIGHBOURS_MAX; j++) {
+            const hq_hall_t *nh = hq_halls_find(n->halls, oh->neighbours[j]);
+            const org_hall_t *other = org_hall_find(org, oh->neighbours[j]);
+            l->nb_num[j] = nh ? nh->num : 0;
+            l->nb_index[j] = other ? (int32_t)other->index : -1;
+            l->n = (uint8_t)(j + 1);
+        }
+    }
+    n->n_links = count;
+    n->links_org_gen = hq_control_org_generation(n->ctl);
+    n->links_halls = known;
+    return 0;
+}
+
+/* The services hall `num` offers, taken once this round: where they sit
+ * in n->offers (which may move when it grows, so callers take every
+ * neighbour's first and point into it after). */
+static nb_memo_t s_offers(hq_neighbours_t *n, uint32_t num, int64_t now)
+{
+    nb_memo_t none = {0};
+    nb_memo_t *m = num ? s_by_num((void **)&n->memo, &n->memo_cap, sizeof *n->memo, num) : NULL;
+    if (!m)
+        return none;
+    if (m->round != n->round) {
+        if (n->n_offers + NB_SERVICES_MAX > n->offers_cap) {
+            size_t cap = n->offers_cap ? n->offers_cap * 2 : 1024;
+            while (cap < n->n_offers + NB_SERVICES_MAX)
+                cap *= 2;
+            hq_offer_t *p = realloc(n->offers, cap * sizeof *p);
+            if (!p)
+                return none;
+            n->offers = p;
+            n->offers_cap = cap;
+        }
+        m->round = n->round;
+        m->off = (uint32_t)n->n_offers;
+        m->n = (uint32_t)hq_board_offered(n->board, num, now, n->offers + n->n_offers,
+                                          NB_SERVICES_MAX);
+        n->n_offers += m->n;
+    }
+    return *m;
 }
 
 /* FNV-1a over the fields that matter to the hall. */
@@ -86,47 +184,77 @@ void hq_neighbours_tick(hq_neighbours_t *n)
         return;
     n->last_round = now;
     const org_t *org = hq_control_org(n->ctl);
-    size_t count = org_hall_count(org);
+    if (s_resolve(n, org) != 0)
+        return;
+    n->round++;
+    n->n_offers = 0;
+    int64_t wall = hb_now_ms();
     bool sent_any = false;
-    for (size_t i = 0; i < count; i++) {
-        const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
-        if (oh->n_neighbours == 0)
+    for (size_t i = 0; i < n->n_links; i++) {
+        const nb_links_t *l = &n->links[i];
+        if (l->n == 0 || !l->num)
             continue;
-        hq_hall_t *h = hq_halls_find(n->halls, oh->id);
+        const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
+        hq_hall_t *h = hq_halls_by_num(n->halls, l->num);
         if (!h || !hq_ingest_hall_online(n->ing, h))
             continue;
-        nb_hall_t *per = s_per(n, h->num);
+        nb_hall_t *per = s_by_num((void **)&n->per, &n->cap, sizeof *n->per, h->num);
         if (!per)
             continue;
-        Hallbus__Neighbour items[8], *ptrs[8];
-        size_t k = 0;
+        Hallbus__Neighbour items[ORG_NEIGHBOURS_MAX], *ptrs[ORG_NEIGHBOURS_MAX];
+        Hallbus__NeighbourService svc[ORG_NEIGHBOURS_MAX][NB_SERVICES_MAX];
+        Hallbus__NeighbourService *svc_ptrs[ORG_NEIGHBOURS_MAX][NB_SERVICES_MAX];
+        nb_memo_t where[ORG_NEIGHBOURS_MAX];
+        for (uint8_t j = 0; j < l->n; j++) {
+            const hq_tile_t *t = l->nb_num[j] ? hq_board_tile_at(n->board, l->nb_num[j]) : NULL;
+            where[j] = t ? s_offers(n, l->nb_num[j], wall) : (nb_memo_t){0};
+        }
         uint64_t digest = 14695981039346656037ULL;
-        for (uint8_t j = 0; j < oh->n_neighbours && k < 8; j++) {
+        for (uint8_t j = 0; j < l->n; j++) {
             const char *id = oh->neighbours[j];
-            const org_hall_t *other = org_hall_find(org, id);
-            const hq_tile_t *t = hq_board_tile(n->board, id);
-            hallbus__neighbour__init(&items[k]);
-            items[k].hall = (char *)id;
-            items[k].name = (char *)(other && other->name ? other->name : "");
+            const org_hall_t *other =
+                l->nb_index[j] >= 0 ? org_hall_at(org, (uint32_t)l->nb_index[j]) : NULL;
+            const hq_tile_t *t = l->nb_num[j] ? hq_board_tile_at(n->board, l->nb_num[j]) : NULL;
+            Hallbus__Neighbour *it = &items[j];
+            hallbus__neighbour__init(it);
+            it->hall = (char *)id;
+            it->name = (char *)(other && other->name ? other->name : "");
+            it->address = (char *)(other && other->address ? other->address : "");
             if (t) {
-                items[k].online = t->online;
-                items[k].open = t->online && t->open;
-                items[k].waiting = t->waiting;
-                items[k].estimated_wait_s = t->est_wait_s;
+                it->online = t->online;
+                it->open = t->online && t->open;
+                it->waiting = t->waiting;
+                it->estimated_wait_s = t->est_wait_s;
             }
-            uint32_t fig[4] = {items[k].online, items[k].open, items[k].waiting,
-                               items[k].estimated_wait_s};
-            digest = s_mix(digest, id, strlen(id));
+            size_t n_off = where[j].n;
+            const hq_offer_t *off = n_off ? n->offers + where[j].off : NULL;
+            for (size_t k = 0; k < n_off; k++) {
+                hallbus__neighbour_service__init(&svc[j][k]);
+                svc[j][k].service = (char *)off[k].service;
+                svc[j][k].estimated_wait_s = off[k].estimated_wait_s;
+                svc[j][k].waiting = off[k].waiting;
+                svc[j][k].counters_open = off[k].counters_open;
+                svc_ptrs[j][k] = &svc[j][k];
+            }
+            it->n_services = n_off;
+            it->services = n_off ? svc_ptrs[j] : NULL;
+            uint32_t fig[4] = {it->online, it->open, it->waiting, it->estimated_wait_s};
+            digest = s_mix(digest, id, strlen(id) + 1);
+            digest = s_mix(digest, it->address, strlen(it->address) + 1);
             digest = s_mix(digest, fig, sizeof fig);
-            ptrs[k] = &items[k];
-            k++;
+            for (size_t k = 0; k < n_off; k++) {
+                digest = s_mix(digest, off[k].service, strlen(off[k].service) + 1);
+                uint32_t sf[3] = {off[k].estimated_wait_s, off[k].waiting, off[k].counters_open};
+                digest = s_mix(digest, sf, sizeof sf);
+            }
+            ptrs[j] = it;
         }
         bool changed = digest != per->digest;
         if (!(changed || now - per->sent_mono >= n->cfg.refresh_ms))
             continue;
         Hallbus__NeighbourBoard nb = HALLBUS__NEIGHBOUR_BOARD__INIT;
-        nb.at_ms = hb_now_ms();
-        nb.n_neighbours = k;
+        nb.at_ms = wall;
+        nb.n_neighbours = l->n;
         nb.neighbours = ptrs;
         if (hq_ingest_send_neighbours(n->ing, h, &nb) == 0) {
             per->digest = digest;

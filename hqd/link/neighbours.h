@@ -1,9 +1,12 @@
 /* The neighbour board: HQ tells each hall, every few seconds while it
  * changes, how its configured nearby halls (the organisation's
- * "neighbours" of the hall) are doing: online, open, waiting, the estimated
- * wait for a ticket taken there now. The hall's diversion advice then names
- * a nearby open hall with a shorter wait. Runs on the loop thread, reading
- * the live board. */
+ * "neighbours" of the hall) are doing: online, open, waiting, the hall's
+ * estimated wait, its address, and the services it offers now with the
+ * estimated wait of a new customer of each (figures.h, the same figures
+ * the neighbour itself shows). The hall's diversion advice
+ * (branchd/advice.h) then names a nearby open hall that offers the
+ * customer's service with a shorter wait for it. Runs on the loop thread,
+ * reading the live board; reaches halls by number, not by id. */
 #ifndef HQD_NEIGHBOURS_H
 #define HQD_NEIGHBOURS_H
 

@@ -1,13 +1,17 @@
 /* The live board (see board.h). Tiles are kept by hall number (the link's
- * registry); the organisation says where each hall sits. A round takes the
- * halls the mirror says changed, plus, once a second, every hall (time
- * moves a hall in and out of its opening hours and past thresholds, and a
- * connection goes silent without any event). */
+ * registry); the organisation says where each hall sits, reached by number
+ * through the index each hall caches (halls.h), never by a lookup of its id
+ * in a round. A round takes the halls the mirror says changed, plus, once a
+ * second, every hall (time moves a hall in and out of its opening hours and
+ * past thresholds, and a connection goes silent without any event); then
+ * the aggregates of the regions whose tiles changed, which go out on the
+ * stream too. Every figure of a hall's state is figures.h's. */
 #include "board.h"
 
 #include "alerts.h"
 
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
@@ -46,26 +50,34 @@ struct hq_board {
     size_t cap;
     uint32_t *changed;
     sbuf_t scratch; /* one tile's text, for the stream */
-    /* Organisation hall index -> hall number (0: never connected), kept
-     * while the organisation and the registry stay as they were: the views
-     * walk every hall of the organisation on every request. */
-    uint32_t *org_nums;
-    size_t n_org_nums, halls_at_map;
-    const org_t *org_at_map;
-    uint64_t org_gen_at_map;
+    hb_hall_figures_t *fig; /* one hall's figures, reused for every tile */
     size_t cursor; /* where the next slice of every hall starts */
     hq_board_stats_t stats;
-    /* The region aggregates, by region index, as of board round
-     * `aggs_round`: tiles change only in rounds, so every request between
-     * two rounds is answered from one walk of the halls. */
-    agg_t *aggs;
-    size_t n_aggs, aggs_halls;
-    uint64_t aggs_round, aggs_org_gen, aggs_stream_id;
-    const org_t *aggs_org;
+    /* The region aggregates, kept as of the last round: a round recomputes
+     * the cities whose tiles changed, their provinces and the root, and
+     * streams those that changed; every request between two rounds is
+     * answered from them. All of it is rebuilt (with the map from
+     * organisation index to hall number, and the halls it does not place)
+     * when the organisation or the set of halls changes. */
+    uint32_t *org_nums; /* organisation hall index -> hall number, 0: never connected */
+    uint32_t *unplaced_nums; /* halls connected that the organisation does not place */
+    size_t n_org_nums, n_unplaced;
+    agg_t *aggs, *sent; /* by region index: now, and as last streamed */
+    uint8_t *region_dirty; /* by region index */
+    uint32_t *dirty_list;
+    size_t n_aggs, n_dirty;
+    agg_t unplaced, total, sent_unplaced, sent_total;
+    bool unplaced_dirty;
+    size_t aggs_halls;
+    uint64_t aggs_org_gen, sent_org_gen, aggs_stream_id;
     bool aggs_valid;
+    sbuf_t regions_text; /* the stream's "regions" event, reused */
 };
 
 static const char *const s_worst_names[] = {"ok", "closed", "warning", "alert", "offline"};
+
+/* The figures of a hall with no event mirrored yet. */
+static const hb_hall_state_t s_empty_state;
 
 const char *hq_worst_name(int worst)
 {
@@ -105,7 +117,10 @@ int hq_board_new(hq_control_t *ctl, hq_halls_t *halls, hq_ingest_t *ing, hq_live
     if (!b)
         return HB_ENOMEM;
     b->changed = malloc(BOARD_CHANGED_PER_ROUND * sizeof *b->changed);
-    if (!b->changed) {
+    b->fig = malloc(sizeof *b->fig);
+    if (!b->changed || !b->fig) {
+        free(b->changed);
+        free(b->fig);
         free(b);
         return HB_ENOMEM;
     }
@@ -127,17 +142,52 @@ void hq_board_destroy(hq_board_t **bp)
     free(b->alerts);
     free(b->dirty);
     free(b->changed);
+    free(b->fig);
     free(b->scratch.p);
+    free(b->regions_text.p);
     free(b->org_nums);
+    free(b->unplaced_nums);
     free(b->aggs);
+    free(b->sent);
+    free(b->region_dirty);
+    free(b->dirty_list);
     free(b);
     *bp = NULL;
 }
 
+/* ------------------------------------------------------------ places ---- */
+
+/* The hall's index in the organisation, -1 when it does not place it: a
+ * comparison of generations, the lookup by id only after the organisation
+ * changed (control.h). */
+static int32_t s_org_index(hq_board_t *b, hq_hall_t *h)
+{
+    return hq_control_org_index(b->ctl, h->id, &h->org_gen, &h->org_index);
+}
+
+/* Where the hall of organisation index `idx` sits: its record and region
+ * chain (city, province, root), and the path "CN/P01/C001" when `path` is
+ * not NULL. NULL for -1. */
+static const org_hall_t *s_place(hq_board_t *b, int32_t idx, const org_region_t *chain[3],
+                                 char *path, size_t pathlen)
+{
+    const org_t *org = hq_control_org(b->ctl);
+    if (path)
+        path[0] = '\0';
+    if (idx < 0 || (size_t)idx >= org_hall_count(org))
+        return NULL;
+    const org_hall_t *oh = org_hall_at(org, (uint32_t)idx);
+    org_hall_chain_at(org, oh, chain);
+    if (path)
+        snprintf(path, pathlen, "%s/%s/%s", chain[2]->id, chain[1]->id, chain[0]->id);
+    return oh;
+}
+
 /* ------------------------------------------------------------ a tile ---- */
 
-/* The tile of hall `h` now; the mirror lock is the caller's. */
-static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t *t)
+/* The tile of hall `h` at `now`, and its figures in b->fig (those of an
+ * empty hall before any event); the mirror lock is the caller's. */
+static void s_compute(hq_board_t *b, hq_hall_t *h, int64_t now, hq_tile_t *t)
 {
     memset(t, 0, sizeof *t);
     t->known = true;
@@ -148,68 +198,34 @@ static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t 
     t->alerts = h->num < b->cap ? b->alerts[h->num] : 0;
     hb_open_info_t oi;
     int64_t opening_start;
-    const hb_policy_t *p = hq_control_opening(b->ctl, h->id, now, ALERTS_OPENING_BACK_DAYS, &oi,
-                                              &opening_start);
+    const hb_policy_t *p = hq_control_opening_at(b->ctl, s_org_index(b, h), now,
+                                                 ALERTS_OPENING_BACK_DAYS, &oi, &opening_start);
     if (p)
         t->open = oi.state == HB_OPEN_NOW;
     bool near = false;
     const hb_hall_state_t *s = hq_live_state(b->live, h->num);
+    hb_hall_figures_t *f = b->fig;
+    hb_hall_figures(s ? s : &s_empty_state, p, now, f);
     if (s) {
         t->seq = s->seq;
         if (s->policy_version > t->policy_version)
             t->policy_version = s->policy_version;
         if (s->calendar_version > t->calendar_version)
             t->calendar_version = s->calendar_version;
-        /* The oldest waiting ticket of each service and priority decides
-         * whether any is near its SLA: one policy lookup per pair, not per
-         * ticket (a hall may hold thousands). */
-        int64_t oldest[HB_HS_SERVICES_MAX][5];
-        size_t nsvc = s->n_services < HB_HS_SERVICES_MAX ? s->n_services : HB_HS_SERVICES_MAX;
-        for (size_t i = 0; i < nsvc; i++)
-            for (int q = 0; q < 5; q++)
-                oldest[i][q] = INT64_MAX;
-        size_t last = 0;
-        for (size_t i = 0; i < s->n_tickets; i++) {
-            const hb_hs_ticket_t *k = &s->tickets[i];
-            if (k->state != HB_TICKET_WAITING)
-                continue;
-            t->waiting++;
-            if (!t->oldest_issued_ms || k->issued_ms < t->oldest_issued_ms)
-                t->oldest_issued_ms = k->issued_ms;
-            if (last >= nsvc || strcmp(s->services[last].code, k->service) != 0)
-                for (last = 0; last < nsvc && strcmp(s->services[last].code, k->service) != 0;)
-                    last++;
-            int q = k->priority > 0 && k->priority < 5 ? k->priority : 0;
-            if (last < nsvc && k->issued_ms < oldest[last][q])
-                oldest[last][q] = k->issued_ms;
-        }
-        for (size_t i = 0; p && i < nsvc && !near; i++)
-            for (int q = 0; q < 5 && !near; q++)
-                /* Three quarters of the way to the SLA is worth a look. */
-                near = oldest[i][q] != INT64_MAX &&
-                       now - oldest[i][q] >=
-                           hb_policy_max_wait_s(p, s->services[i].code, q) * 750;
-        for (size_t i = 0; i < s->n_counters; i++) {
-            int st = s->counters[i].state;
-            if (st == HB_COUNTER_IDLE || st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING)
-                t->counters_open++;
-            if (st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING)
-                t->counters_busy++;
-        }
+        t->waiting = f->waiting;
+        t->oldest_issued_ms = f->oldest_issued_ms;
+        t->counters_open = f->counters_open;
+        t->counters_busy = f->counters_busy;
+        t->est_wait_s = f->estimated_wait_s;
+        /* Warning: a ticket near its SLA, or a queue three quarters of the
+         * way to the diversion threshold. */
+        near = f->near_sla > 0;
+        for (size_t i = 0; p && i < f->n_services && !near; i++)
+            near = (uint64_t)f->services[i].waiting * 4 > (uint64_t)p->diversion_threshold * 3;
         t->complaints_open = (uint32_t)s->n_complaints;
         t->complaints_overdue = hb_hall_state_overdue(s, now);
         for (size_t i = 0; i < s->n_devices; i++)
             t->devices_not_ok += s->devices[i].state != HALLBUS__DEVICE_STATE__DEVICE_STATE_OK;
-        uint64_t work_s = 0;
-        for (size_t i = 0; i < s->n_services; i++) {
-            const hb_hs_service_t *svc = &s->services[i];
-            uint32_t mean = hb_hall_state_mean_service_s(svc);
-            work_s += (uint64_t)svc->waiting * (mean ? mean : 300);
-            if (p && svc->waiting * 4 > (uint64_t)p->diversion_threshold * 3)
-                near = true;
-        }
-        uint64_t est = work_s / (t->counters_open ? t->counters_open : 1);
-        t->est_wait_s = est > UINT32_MAX ? UINT32_MAX : (uint32_t)est;
         t->issued_today = s->today.issued;
         t->served_today = s->today.served;
     }
@@ -223,19 +239,6 @@ static void s_compute(hq_board_t *b, const hq_hall_t *h, int64_t now, hq_tile_t 
         t->worst = HQ_WORST_WARNING;
     else
         t->worst = HQ_WORST_OK;
-}
-
-/* Where a hall sits: its org record and region path ("CN/P01/C001"). */
-static const org_hall_t *s_place(hq_board_t *b, const char *hall, const org_region_t *chain[3],
-                                 char *path, size_t pathlen)
-{
-    const org_t *org = hq_control_org(b->ctl);
-    const org_hall_t *oh = org_hall_find(org, hall);
-    path[0] = '\0';
-    if (!oh || org_hall_chain(org, hall, chain) != 0)
-        return NULL;
-    snprintf(path, pathlen, "%s/%s/%s", chain[2]->id, chain[1]->id, chain[0]->id);
-    return oh;
 }
 
 /* A tile's JSON written straight into a buffer: tiles are what the board
@@ -303,18 +306,20 @@ static void s_put_str(sbuf_t *sb, const char *v)
     s_put(sb, "\"", 1);
 }
 
-static void s_tile_write(hq_board_t *b, sbuf_t *sb, const char *hall, const hq_tile_t *t,
-                         int64_t now)
+/* An issue time, or null for none. */
+static void s_put_time(sbuf_t *sb, int64_t ms)
 {
-    const org_region_t *chain[3];
-    char path[3 * ORG_REGION_ID_MAX + 4];
-    const org_hall_t *oh = s_place(b, hall, chain, path, sizeof path);
-    char oldest[HB_RFC3339_MAX] = "";
-    if (t->oldest_issued_ms)
-        hb_time_format(t->oldest_issued_ms, oldest);
-    int64_t longest = t->oldest_issued_ms && now > t->oldest_issued_ms
-                          ? (now - t->oldest_issued_ms) / 1000
-                          : 0;
+    char text[HB_RFC3339_MAX] = "";
+    if (ms)
+        hb_time_format(ms, text);
+    s_put_str(sb, text[0] ? text : NULL);
+}
+
+/* Hall `hall`'s tile; `oh` and `chain` its place (NULL when not placed). */
+static void s_tile_write(hq_board_t *b, sbuf_t *sb, const char *hall, const org_hall_t *oh,
+                         const org_region_t *const chain[3], const hq_tile_t *t, int64_t now)
+{
+    int64_t longest = t->oldest_issued_ms ? hb_fig_wait_s(t->oldest_issued_ms, now) : 0;
     s_put(sb, "{\"hall\":", 8);
     s_put_str(sb, hall);
     s_putf(sb,
@@ -329,7 +334,7 @@ static void s_tile_write(hq_board_t *b, sbuf_t *sb, const char *hall, const hq_t
            (unsigned long long)t->backlog, (unsigned long long)t->seq,
            (unsigned long long)t->policy_version, (unsigned long long)t->calendar_version,
            t->est_wait_s);
-    s_put_str(sb, oldest[0] ? oldest : NULL);
+    s_put_time(sb, t->oldest_issued_ms);
     s_put(sb, ",\"name\":", 8);
     s_put_str(sb, oh ? oh->name : NULL);
     s_put(sb, ",\"city\":", 8);
@@ -345,6 +350,289 @@ static void s_tile_write(hq_board_t *b, sbuf_t *sb, const char *hall, const hq_t
     s_put(sb, "]}", 2);
 }
 
+/* ------------------------------------------------------- aggregates ---- */
+
+static void s_agg_add(agg_t *a, const hq_tile_t *t)
+{
+    a->halls++;
+    a->online += t->online;
+    a->open += t->open;
+    a->waiting += t->waiting;
+    a->alerts += t->alerts;
+    a->counters_open += t->counters_open;
+    a->complaints_overdue += t->complaints_overdue;
+    a->devices_not_ok += t->devices_not_ok;
+    a->served_today += t->served_today;
+    if (t->oldest_issued_ms && (!a->oldest_issued_ms || t->oldest_issued_ms < a->oldest_issued_ms))
+        a->oldest_issued_ms = t->oldest_issued_ms;
+    if (t->worst > a->worst)
+        a->worst = t->worst;
+    a->by_worst[t->worst]++;
+}
+
+static void s_agg_sum(agg_t *a, const agg_t *b)
+{
+    a->halls += b->halls;
+    a->online += b->online;
+    a->open += b->open;
+    a->waiting += b->waiting;
+    a->alerts += b->alerts;
+    a->counters_open += b->counters_open;
+    a->complaints_overdue += b->complaints_overdue;
+    a->devices_not_ok += b->devices_not_ok;
+    a->served_today += b->served_today;
+    if (b->oldest_issued_ms && (!a->oldest_issued_ms || b->oldest_issued_ms < a->oldest_issued_ms))
+        a->oldest_issued_ms = b->oldest_issued_ms;
+    if (b->halls && b->worst > a->worst)
+        a->worst = b->worst;
+    for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
+        a->by_worst[w] += b->by_worst[w];
+}
+
+/* One region's aggregate, or (with `r` NULL) the halls the organisation
+ * does not place or the whole network: the same members without the
+ * region's. */
+static void s_agg_write(sbuf_t *sb, const org_t *org, const org_region_t *r, const agg_t *a,
+                        int64_t now)
+{
+    int64_t longest = a->oldest_issued_ms ? hb_fig_wait_s(a->oldest_issued_ms, now) : 0;
+    s_put(sb, "{", 1);
+    if (r) {
+        const org_region_t *parent =
+            r->parent >= 0 ? org_region_at(org, (uint32_t)r->parent) : NULL;
+        s_put(sb, "\"region\":", 9);
+        s_put_str(sb, r->id);
+        s_put(sb, ",\"name\":", 8);
+        s_put_str(sb, r->name ? r->name : "");
+        s_putf(sb, ",\"level\":\"%s\",\"parent\":", org_level_name(r->level));
+        s_put_str(sb, parent ? parent->id : NULL);
+        s_put(sb, ",", 1);
+    }
+    s_putf(sb,
+           "\"halls\":%u,\"online\":%u,\"open\":%u,\"waiting\":%u,\"longest_wait_s\":%lld,"
+           "\"alerts\":%u,\"counters_open\":%u,\"complaints_overdue\":%u,\"devices_not_ok\":%u,"
+           "\"served_today\":%u,\"worst\":\"%s\",\"oldest_issued\":",
+           a->halls, a->online, a->open, a->waiting, (long long)longest, a->alerts,
+           a->counters_open, a->complaints_overdue, a->devices_not_ok, a->served_today,
+           hq_worst_name(a->halls ? a->worst : HQ_WORST_OK));
+    s_put_time(sb, a->oldest_issued_ms);
+    s_put(sb, ",\"by_worst\":{", 13);
+    for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
+        s_putf(sb, "%s\"%s\":%u", w ? "," : "", hq_worst_name(w), a->by_worst[w]);
+    s_put(sb, "}}", 2);
+}
+
+static const hq_tile_t s_never = {.worst = HQ_WORST_OFFLINE}; /* a hall never connected */
+
+static const hq_tile_t *s_tile_num(const hq_board_t *b, uint32_t num)
+{
+    return num && num < b->cap && b->tiles[num].known ? &b->tiles[num] : NULL;
+}
+
+static const hq_tile_t *s_tile_or_never(const hq_board_t *b, uint32_t num)
+{
+    const hq_tile_t *t = s_tile_num(b, num);
+    return t ? t : &s_never;
+}
+
+static bool s_aggs_current(const hq_board_t *b)
+{
+    return b->aggs_valid && b->aggs_org_gen == hq_control_org_generation(b->ctl) &&
+           b->aggs_halls == hq_halls_count(b->halls);
+}
+
+static void s_total(hq_board_t *b, const org_t *org)
+{
+    memset(&b->total, 0, sizeof b->total);
+    const org_region_t *root = org_root(org);
+    if (root)
+        s_agg_sum(&b->total, &b->aggs[root->index]);
+    s_agg_sum(&b->total, &b->unplaced);
+}
+
+static void s_unplaced(hq_board_t *b)
+{
+    memset(&b->unplaced, 0, sizeof b->unplaced);
+    for (size_t i = 0; i < b->n_unplaced; i++)
+        s_agg_add(&b->unplaced, s_tile_or_never(b, b->unplaced_nums[i]));
+}
+
+/* Everything from scratch: the maps between organisation and registry, and
+ * every region marked for s_aggs_update. Each hall counts in its city, its
+ * province and the root; a hall of the organisation that never connected
+ * counts offline. */
+static int s_aggs_rebuild(hq_board_t *b)
+{
+    const org_t *org = hq_control_org(b->ctl);
+    size_t nr = org_region_count(org), nh = org_hall_count(org), known = hq_halls_count(b->halls);
+    b->aggs_valid = false;
+    uint32_t *nums = realloc(b->org_nums, (nh ? nh : 1) * sizeof *nums);
+    if (nums)
+        b->org_nums = nums;
+    uint32_t *unplaced = realloc(b->unplaced_nums, (known ? known : 1) * sizeof *unplaced);
+    if (unplaced)
+        b->unplaced_nums = unplaced;
+    agg_t *aggs = realloc(b->aggs, (nr ? nr : 1) * sizeof *aggs);
+    if (aggs)
+        b->aggs = aggs;
+    agg_t *sent = realloc(b->sent, (nr ? nr : 1) * sizeof *sent);
+    if (sent)
+        b->sent = sent;
+    uint8_t *dirty = realloc(b->region_dirty, (nr ? nr : 1) * sizeof *dirty);
+    if (dirty)
+        b->region_dirty = dirty;
+    uint32_t *list = realloc(b->dirty_list, (nr ? nr : 1) * sizeof *list);
+    if (list)
+        b->dirty_list = list;
+    if (!nums || !unplaced || !aggs || !sent || !dirty || !list)
+        return HB_ENOMEM;
+    /* Regions streamed before this organisation were other regions. */
+    if (b->sent_org_gen != hq_control_org_generation(b->ctl) || b->n_aggs != nr) {
+        memset(b->sent, 0xff, nr * sizeof *b->sent);
+        b->sent_org_gen = hq_control_org_generation(b->ctl);
+    }
+    b->n_aggs = nr;
+    b->n_org_nums = nh;
+    b->n_unplaced = 0;
+    memset(b->org_nums, 0, (nh ? nh : 1) * sizeof *b->org_nums);
+    for (size_t i = 0; i < known; i++) {
+        hq_hall_t *h = hq_halls_sorted(b->halls, i);
+        if (!h)
+            continue;
+        int32_t idx = s_org_index(b, h);
+        if (idx >= 0 && (size_t)idx < nh)
+            b->org_nums[idx] = h->num;
+        else
+            b->unplaced_nums[b->n_unplaced++] = h->num;
+    }
+    memset(b->aggs, 0, (nr ? nr : 1) * sizeof *b->aggs);
+    /* Every region is computed again (s_aggs_update) and compared with
+     * what was streamed. */
+    b->n_dirty = 0;
+    for (size_t i = 0; i < nr; i++) {
+        b->region_dirty[i] = 1;
+        b->dirty_list[b->n_dirty++] = (uint32_t)i;
+    }
+    b->unplaced_dirty = true;
+    b->aggs_org_gen = hq_control_org_generation(b->ctl);
+    b->aggs_halls = known;
+    b->aggs_valid = true;
+    return 0;
+}
+
+static void s_mark_region(hq_board_t *b, uint32_t r)
+{
+    if (r < b->n_aggs && !b->region_dirty[r]) {
+        b->region_dirty[r] = 1;
+        b->dirty_list[b->n_dirty++] = r;
+    }
+}
+
+/* A tile changed: its city needs its aggregate again (or the unplaced). */
+static void s_mark_hall(hq_board_t *b, const hq_hall_t *h)
+{
+    if (!b->aggs_valid)
+        return;
+    const org_t *org = hq_control_org(b->ctl);
+    if (h->org_gen == b->aggs_org_gen && h->org_index >= 0 &&
+        (size_t)h->org_index < org_hall_count(org))
+        s_mark_region(b, org_hall_at(org, (uint32_t)h->org_index)->city);
+    else
+        b->unplaced_dirty = true;
+}
+
+/* The cities marked, then their provinces, then the root: each from its
+ * own halls or children, never the whole network. */
+static void s_aggs_update(hq_board_t *b)
+{
+    const org_t *org = hq_control_org(b->ctl);
+    size_t n = b->n_dirty;
+    for (size_t k = 0; k < n; k++) {
+        const org_region_t *r = org_region_at(org, b->dirty_list[k]);
+        if (r->level != ORG_CITY)
+            continue;
+        agg_t *a = &b->aggs[r->index];
+        memset(a, 0, sizeof *a);
+        const uint32_t *halls;
+        size_t nh = org_city_halls(org, r, &halls);
+        for (size_t i = 0; i < nh; i++)
+            s_agg_add(a, s_tile_or_never(b, halls[i] < b->n_org_nums ? b->org_nums[halls[i]] : 0));
+        if (r->parent >= 0)
+            s_mark_region(b, (uint32_t)r->parent);
+    }
+    for (int level = ORG_PROVINCE; level >= ORG_NATIONAL; level--) {
+        for (size_t k = 0; k < b->n_dirty; k++) {
+            const org_region_t *r = org_region_at(org, b->dirty_list[k]);
+            if ((int)r->level != level)
+                continue;
+            agg_t *a = &b->aggs[r->index];
+            memset(a, 0, sizeof *a);
+            const uint32_t *children;
+            size_t nc = org_region_children(org, r, &children);
+            for (size_t i = 0; i < nc; i++)
+                s_agg_sum(a, &b->aggs[children[i]]);
+            if (r->parent >= 0)
+                s_mark_region(b, (uint32_t)r->parent);
+        }
+    }
+    if (b->unplaced_dirty)
+        s_unplaced(b);
+    s_total(b, org);
+}
+
+/* The aggregates that changed since they were last streamed, as one
+ * "regions" event: {"regions": [...], "unplaced": {...}, "total": {...}}. */
+static void s_aggs_publish(hq_board_t *b, int64_t now)
+{
+    const org_t *org = hq_control_org(b->ctl);
+    sbuf_t *sb = &b->regions_text;
+    sb->n = 0;
+    sb->oom = false;
+    size_t changed = 0;
+    s_put(sb, "{\"regions\":[", 12);
+    for (size_t k = 0; k < b->n_dirty; k++) {
+        uint32_t i = b->dirty_list[k];
+        b->region_dirty[i] = 0;
+        if (memcmp(&b->aggs[i], &b->sent[i], sizeof b->aggs[i]) == 0)
+            continue;
+        if (changed++)
+            s_put(sb, ",", 1);
+        s_agg_write(sb, org, org_region_at(org, i), &b->aggs[i], now);
+        b->sent[i] = b->aggs[i];
+    }
+    b->n_dirty = 0;
+    b->unplaced_dirty = false;
+    bool totals = memcmp(&b->unplaced, &b->sent_unplaced, sizeof b->unplaced) != 0 ||
+                  memcmp(&b->total, &b->sent_total, sizeof b->total) != 0;
+    if (!changed && !totals)
+        return;
+    s_put(sb, "],\"unplaced\":", 13);
+    s_agg_write(sb, org, NULL, &b->unplaced, now);
+    s_put(sb, ",\"total\":", 9);
+    s_agg_write(sb, org, NULL, &b->total, now);
+    s_put(sb, "}", 1);
+    b->sent_unplaced = b->unplaced;
+    b->sent_total = b->total;
+    if (!sb->oom)
+        hq_sse_publish_text(b->sse, "regions", NULL, NULL, sb->p, sb->n);
+}
+
+/* Brings the aggregates up to the tiles and streams what changed; false
+ * when out of memory. Every tile change up to the stream's last id is then
+ * in them: a client that follows the stream from there misses none and
+ * counts none twice. */
+static bool s_aggs_sync(hq_board_t *b, int64_t now)
+{
+    if (!s_aggs_current(b) && s_aggs_rebuild(b) != 0)
+        return false;
+    if (b->n_dirty || b->unplaced_dirty) {
+        s_aggs_update(b);
+        s_aggs_publish(b, now);
+    }
+    b->aggs_stream_id = hq_sse_last_id(b->sse);
+    return true;
+}
+
 /* ------------------------------------------------------------ rounds ---- */
 
 static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
@@ -356,11 +644,12 @@ static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
     if (memcmp(&t, &b->tiles[h->num], sizeof t) == 0)
         return;
     b->tiles[h->num] = t;
+    s_mark_hall(b, h);
     const org_region_t *chain[3];
     char path[3 * ORG_REGION_ID_MAX + 4];
-    s_place(b, h->id, chain, path, sizeof path);
+    const org_hall_t *oh = s_place(b, h->org_index, chain, path, sizeof path);
     b->scratch.n = 0;
-    s_tile_write(b, &b->scratch, h->id, &t, now);
+    s_tile_write(b, &b->scratch, h->id, oh, chain, &t, now);
     if (!b->scratch.oom)
         hq_sse_publish_text(b->sse, "tile", h->id, path[0] ? path : NULL, b->scratch.p,
                             b->scratch.n);
@@ -400,18 +689,18 @@ void hq_board_tick(hq_board_t *b)
     if (total)
         b->cursor = (b->cursor + slice) % total;
     hq_live_read_unlock(b->live);
+    s_aggs_sync(b, now);
     b->stats.rounds++;
     b->stats.last_round_ms = (double)(hb_mono_ms() - t0);
 }
 
-void hq_board_set_alerts(hq_board_t *b, const char *hall, uint32_t open_alerts)
+void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts)
 {
-    hq_hall_t *h = hq_halls_find(b->halls, hall);
-    if (!h || s_grow(b, h->num) != 0)
+    if (!num || s_grow(b, num) != 0)
         return;
-    if (b->alerts[h->num] != open_alerts) {
-        b->alerts[h->num] = open_alerts;
-        b->dirty[h->num] = true;
+    if (b->alerts[num] != open_alerts) {
+        b->alerts[num] = open_alerts;
+        b->dirty[num] = true;
     }
 }
 
@@ -421,7 +710,7 @@ void hq_board_get_stats(const hq_board_t *b, hq_board_stats_t *out) { *out = b->
 
 static const hq_tile_t *s_tile(const hq_board_t *b, const hq_hall_t *h)
 {
-    return h && h->num < b->cap && b->tiles[h->num].known ? &b->tiles[h->num] : NULL;
+    return h ? s_tile_num(b, h->num) : NULL;
 }
 
 static bool s_has_tag(const org_t *org, const org_hall_t *oh, const char *tag)
@@ -432,51 +721,57 @@ static bool s_has_tag(const org_t *org, const org_hall_t *oh, const char *tag)
     return false;
 }
 
-const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall)
-{
-    return s_tile(b, hq_halls_find(b->halls, hall));
-}
+const hq_tile_t *hq_board_tile_at(hq_board_t *b, uint32_t num) { return s_tile_num(b, num); }
 
-static const uint32_t *s_org_nums(hq_board_t *b, const org_t *org)
-{
-    size_t n = org_hall_count(org), known = hq_halls_count(b->halls);
-    if (b->org_nums && b->org_at_map == org && b->org_gen_at_map == org_generation(org) &&
-        b->n_org_nums == n && b->halls_at_map == known)
-        return b->org_nums;
-    uint32_t *map = realloc(b->org_nums, (n ? n : 1) * sizeof *map);
-    if (!map)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        const hq_hall_t *h = hq_halls_find(b->halls, org_hall_at(org, (uint32_t)i)->id);
-        map[i] = h ? h->num : 0;
-    }
-    b->org_nums = map;
-    b->n_org_nums = n;
-    b->halls_at_map = known;
-    b->org_at_map = org;
-    b->org_gen_at_map = org_generation(org);
-    return map;
-}
-
-static const hq_tile_t *s_org_tile(hq_board_t *b, const uint32_t *nums, size_t i)
-{
-    if (!nums)
-        return NULL;
-    uint32_t num = nums[i];
-    return num && num < b->cap && b->tiles[num].known ? &b->tiles[num] : NULL;
-}
-
-json_t *hq_board_tile_json(hq_board_t *b, const char *hall)
+json_t *hq_board_tile_json(hq_board_t *b, const char *hall, int64_t now_ms)
 {
     hq_hall_t *h = hq_halls_find(b->halls, hall);
-    const hq_tile_t *t = s_tile(b, h);
-    if (!t)
+    if (!s_tile(b, h))
         return NULL;
+    /* Taken afresh at `now_ms`, with the hall's figures per service: the
+     * same functions as the rounds, at the moment the caller names. */
+    hq_tile_t t;
+    hq_live_read_lock(b->live);
+    s_compute(b, h, now_ms, &t);
+    json_t *fig = hb_hall_figures_json(b->fig);
+    hq_live_read_unlock(b->live);
+    const org_region_t *chain[3];
+    const org_hall_t *oh = s_place(b, h->org_index, chain, NULL, 0);
     sbuf_t sb = {0};
-    s_tile_write(b, &sb, h->id, t, hb_now_ms());
-    json_t *o = sb.oom ? NULL : json_loadb(sb.p, sb.n, 0, NULL);
+    s_tile_write(b, &sb, h->id, oh, chain, &t, now_ms);
+    json_t *o = sb.oom || !fig ? NULL : json_loadb(sb.p, sb.n, 0, NULL);
     free(sb.p);
+    if (o && json_object_update(o, fig) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(fig);
     return o;
+}
+
+size_t hq_board_offered(hq_board_t *b, uint32_t num, int64_t now_ms, hq_offer_t *out, size_t max)
+{
+    hq_hall_t *h = hq_halls_by_num(b->halls, num);
+    if (!h)
+        return 0;
+    size_t n = 0;
+    hq_live_read_lock(b->live);
+    const hb_hall_state_t *s = hq_live_state(b->live, num);
+    if (s) {
+        hb_hall_figures(s, hq_control_policy_at(b->ctl, s_org_index(b, h)), now_ms, b->fig);
+        for (size_t i = 0; i < b->fig->n_services && n < max; i++) {
+            const hb_fig_service_t *v = &b->fig->services[i];
+            if (!v->offered)
+                continue;
+            snprintf(out[n].service, sizeof out[n].service, "%s", v->code);
+            out[n].estimated_wait_s = v->estimated_wait_s;
+            out[n].waiting = v->waiting;
+            out[n].counters_open = v->counters_open;
+            n++;
+        }
+    }
+    hq_live_read_unlock(b->live);
+    return n;
 }
 
 char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bool alerting,
@@ -493,30 +788,29 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
            (unsigned long long)hq_sse_last_id(b->sse), offset);
     /* The organisation's halls first (a hall that never connected is
      * offline, not missing), then halls that connected without a place. */
-    size_t n_org = org_hall_count(org), total = hq_halls_count(b->halls);
-    hq_tile_t never = {.worst = HQ_WORST_OFFLINE};
-    const uint32_t *nums = s_org_nums(b, org);
-    for (size_t i = 0; i < n_org + total; i++) {
+    s_aggs_sync(b, now);
+    size_t n_org = b->aggs_valid ? b->n_org_nums : 0, n_unplaced = b->aggs_valid ? b->n_unplaced : 0;
+    for (size_t i = 0; i < n_org + n_unplaced; i++) {
         const char *id;
         const org_hall_t *oh = NULL;
-        hq_hall_t *h;
+        const org_region_t *chain[3];
+        uint32_t num;
         if (i < n_org) {
-            oh = org_hall_at(org, (uint32_t)i);
+            oh = s_place(b, (int32_t)i, chain, NULL, 0);
             id = oh->id;
-            h = nums ? hq_halls_by_num(b->halls, nums[i]) : hq_halls_find(b->halls, id);
+            num = b->org_nums[i];
         } else {
-            h = hq_halls_sorted(b->halls, i - n_org);
-            if (!h || org_hall_find(org, h->id))
+            num = b->unplaced_nums[i - n_org];
+            hq_hall_t *h = hq_halls_by_num(b->halls, num);
+            if (!h)
                 continue;
             id = h->id;
         }
-        if (want && (!oh || !org_region_contains(org, want, org_region_at(org, oh->city))))
+        if (want && (!oh || !org_region_contains(org, want, chain[0])))
             continue;
         if (tag && !s_has_tag(org, oh, tag))
             continue;
-        const hq_tile_t *t = s_tile(b, h);
-        if (!t)
-            t = &never;
+        const hq_tile_t *t = s_tile_or_never(b, num);
         if (alerting && t->alerts == 0)
             continue;
         if (worst && strcmp(worst, hq_worst_name(t->worst)) != 0)
@@ -524,7 +818,7 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
         if (matched >= offset && listed < limit) {
             if (listed++)
                 s_put(&sb, ",", 1);
-            s_tile_write(b, &sb, id, t, now);
+            s_tile_write(b, &sb, id, oh, chain, t, now);
         }
         matched++;
     }
@@ -537,89 +831,6 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
     return sb.p;
 }
 
-static void s_agg_add(agg_t *a, const hq_tile_t *t)
-{
-    a->halls++;
-    a->online += t->online;
-    a->open += t->open;
-    a->waiting += t->waiting;
-    a->alerts += t->alerts;
-    a->counters_open += t->counters_open;
-    a->complaints_overdue += t->complaints_overdue;
-    a->devices_not_ok += t->devices_not_ok;
-    a->served_today += t->served_today;
-    if (t->oldest_issued_ms && (!a->oldest_issued_ms || t->oldest_issued_ms < a->oldest_issued_ms))
-        a->oldest_issued_ms = t->oldest_issued_ms;
-    if (t->worst > a->worst)
-        a->worst = t->worst;
-    a->by_worst[t->worst]++;
-}
-
-static void s_agg_write(sbuf_t *sb, const org_t *org, const org_region_t *r, const agg_t *a,
-                        int64_t now)
-{
-    const org_region_t *parent = r->parent >= 0 ? org_region_at(org, (uint32_t)r->parent) : NULL;
-    int64_t longest = a->oldest_issued_ms && now > a->oldest_issued_ms
-                          ? (now - a->oldest_issued_ms) / 1000
-                          : 0;
-    s_put(sb, "{\"region\":", 10);
-    s_put_str(sb, r->id);
-    s_put(sb, ",\"name\":", 8);
-    s_put_str(sb, r->name ? r->name : "");
-    s_putf(sb, ",\"level\":\"%s\",\"parent\":", org_level_name(r->level));
-    s_put_str(sb, parent ? parent->id : NULL);
-    s_putf(sb,
-           ",\"halls\":%u,\"online\":%u,\"open\":%u,\"waiting\":%u,\"longest_wait_s\":%lld,"
-           "\"alerts\":%u,\"counters_open\":%u,\"complaints_overdue\":%u,\"devices_not_ok\":%u,"
-           "\"served_today\":%u,\"worst\":\"%s\",\"by_worst\":{",
-           a->halls, a->online, a->open, a->waiting, (long long)longest, a->alerts,
-           a->counters_open, a->complaints_overdue, a->devices_not_ok, a->served_today,
-           hq_worst_name(a->halls ? a->worst : HQ_WORST_OK));
-    for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
-        s_putf(sb, "%s\"%s\":%u", w ? "," : "", hq_worst_name(w), a->by_worst[w]);
-    s_put(sb, "}}", 2);
-}
-
-/* The aggregates of every region as of the last round; NULL when out of
- * memory. */
-static const agg_t *s_aggs(hq_board_t *b, const org_t *org)
-{
-    size_t nr = org_region_count(org), nh = org_hall_count(org);
-    if (b->aggs_valid && b->aggs_round == b->stats.rounds && b->aggs_org == org &&
-        b->aggs_org_gen == org_generation(org) && b->n_aggs == nr &&
-        b->aggs_halls == hq_halls_count(b->halls))
-        return b->aggs;
-    b->aggs_valid = false;
-    if (nr > b->n_aggs || !b->aggs) {
-        agg_t *p = realloc(b->aggs, (nr ? nr : 1) * sizeof *p);
-        if (!p)
-            return NULL;
-        b->aggs = p;
-    }
-    b->n_aggs = nr;
-    memset(b->aggs, 0, (nr ? nr : 1) * sizeof *b->aggs);
-    hq_tile_t never = {.worst = HQ_WORST_OFFLINE};
-    const uint32_t *nums = s_org_nums(b, org);
-    /* Each hall counts in its city, its province and the root. */
-    for (size_t i = 0; i < nh; i++) {
-        const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
-        const hq_tile_t *t = s_org_tile(b, nums, i);
-        if (!t)
-            t = &never;
-        for (int32_t r = (int32_t)oh->city; r >= 0; r = org_region_at(org, (uint32_t)r)->parent)
-            s_agg_add(&b->aggs[r], t);
-    }
-    /* Every tile change up to here is in the aggregates: a client that
-     * follows the stream from this id misses none and counts none twice. */
-    b->aggs_stream_id = hq_sse_last_id(b->sse);
-    b->aggs_round = b->stats.rounds;
-    b->aggs_org = org;
-    b->aggs_org_gen = org_generation(org);
-    b->aggs_halls = hq_halls_count(b->halls);
-    b->aggs_valid = true;
-    return b->aggs;
-}
-
 char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
 {
     *len = 0;
@@ -627,10 +838,11 @@ char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
     const org_region_t *want = region ? org_region_find(org, region) : NULL;
     if (region && !want)
         return NULL;
-    const agg_t *aggs = s_aggs(b, org);
-    if (!aggs)
-        return NULL;
     int64_t now = hb_now_ms();
+    /* The organisation may have changed since the last round: the answer
+     * follows it at once. */
+    if (!s_aggs_sync(b, now))
+        return NULL;
     sbuf_t sb = {0};
     s_putf(&sb, "{\"stream_id\":%llu,\"regions\":[", (unsigned long long)b->aggs_stream_id);
     bool first = true;
@@ -642,9 +854,16 @@ char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
         if (!first)
             s_put(&sb, ",", 1);
         first = false;
-        s_agg_write(&sb, org, r, &aggs[i], now);
+        s_agg_write(&sb, org, r, &b->aggs[i], now);
     }
-    s_put(&sb, "]}", 2);
+    s_put(&sb, "]", 1);
+    if (!want) {
+        s_put(&sb, ",\"unplaced\":", 12);
+        s_agg_write(&sb, org, NULL, &b->unplaced, now);
+        s_put(&sb, ",\"total\":", 9);
+        s_agg_write(&sb, org, NULL, &b->total, now);
+    }
+    s_put(&sb, "}", 1);
     if (sb.oom) {
         free(sb.p);
         return NULL;

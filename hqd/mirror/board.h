@@ -1,8 +1,12 @@
 /* HQ's live board: one tile per hall (what the dashboard colours: online,
  * open, waiting, the oldest waiting ticket, counters, complaints, devices,
  * alerts, and the worst of it), kept from the mirror, the link and the
- * alerts, and aggregated by region (province, city) on request. Every tile
- * that changes goes out on the change stream (sse.h).
+ * alerts, and aggregated by region (city, province, the root), by the halls
+ * the organisation does not place, and over the whole network. Every tile
+ * that changes goes out on the change stream (sse.h), and after each round
+ * one "regions" event with the aggregates that changed, so the dashboard
+ * shows what it is sent and computes none. The figures of a hall's state
+ * are figures.h's: the same as the hall's own.
  *
  * A tile carries the oldest waiting ticket's issue time rather than its
  * wait, so it changes when the hall's events do, not every second; whoever
@@ -41,7 +45,7 @@ typedef struct hq_tile {
     uint16_t devices_not_ok;
     uint32_t alerts;
     uint32_t issued_today, served_today;
-    uint32_t est_wait_s; /* for a ticket taken now: the queue over the open counters */
+    uint32_t est_wait_s; /* figures.h's hall figure: the slowest service's, for a new customer */
     uint64_t backlog;  /* events the hall holds that HQ does not yet */
     uint64_t seq;      /* the mirror's last event */
     uint64_t policy_version, calendar_version;
@@ -55,8 +59,8 @@ void hq_board_destroy(hq_board_t **b);
 /* One round (about four times a second): tiles of halls whose state,
  * connection or alerts changed are recomputed and streamed. */
 void hq_board_tick(hq_board_t *b);
-/* The alerts open for a hall changed (from the alert store). */
-void hq_board_set_alerts(hq_board_t *b, const char *hall, uint32_t open_alerts);
+/* The alerts open for hall number `num` changed (from the alert store). */
+void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts);
 
 /* GET /v1/live/halls answer, as JSON text (malloc'd, `*len` bytes; the
  * caller frees it): tiles filtered by `region` (any level), `tag`,
@@ -64,14 +68,29 @@ void hq_board_set_alerts(hq_board_t *b, const char *hall, uint32_t open_alerts);
  * unknown region or when out of memory (`*len` 0 then for the first). */
 char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bool alerting,
                           const char *worst, size_t offset, size_t limit, size_t *len);
-/* One hall's tile, or NULL before it connected; valid until the next tick. */
-const hq_tile_t *hq_board_tile(hq_board_t *b, const char *hall);
-/* One hall's tile (new reference) or NULL. */
-json_t *hq_board_tile_json(hq_board_t *b, const char *hall);
+/* Hall number `num`'s tile, or NULL before it connected; valid until the
+ * next tick. */
+const hq_tile_t *hq_board_tile_at(hq_board_t *b, uint32_t num);
+/* GET /v1/live/halls/{id}: the hall's tile taken afresh at `now_ms`, with
+ * its figures (figures.h's JSON: per service, and the hall's, at `now_ms`)
+ * merged in; new reference, or NULL before the hall connected. */
+json_t *hq_board_tile_json(hq_board_t *b, const char *hall, int64_t now_ms);
+
+/* One service a hall offers now (a counter open for it), for the
+ * neighbour board. */
+typedef struct hq_offer {
+    char service[HB_HS_ID];
+    uint32_t estimated_wait_s, waiting, counters_open;
+} hq_offer_t;
+/* The services hall number `num` offers at `now_ms` with their figures, at
+ * most `max`, in the figures' order; 0 before any event of it. */
+size_t hq_board_offered(hq_board_t *b, uint32_t num, int64_t now_ms, hq_offer_t *out, size_t max);
 /* GET /v1/regions answer, as JSON text (malloc'd, `*len` bytes; the
- * caller frees it): the aggregates of every region (with `region` NULL) or
- * of one region and its children, as of the last round. NULL for an
- * unknown region or when out of memory. */
+ * caller frees it): the aggregates of every region, the unplaced halls and
+ * the whole network (with `region` NULL), or of one region and its
+ * children, as of the last round (or of now, when the organisation or the
+ * set of halls changed since). NULL for an unknown region or when out of
+ * memory. */
 char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len);
 const char *hq_worst_name(int worst);
 

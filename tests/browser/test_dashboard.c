@@ -644,6 +644,37 @@ static void s_hq_restart(world_t *w)
             (long long)(hbt_now_ms() - t0));
 }
 
+/* The page computes no aggregate: after the tickets above, the header's
+ * waiting count and halls are hqd's whole-network aggregate
+ * (GET /v1/regions "total"), reached through the stream's "regions" events. */
+static void s_totals_are_hqs(world_t *w)
+{
+    int64_t deadline = hbt_now_ms() + 5000;
+    char script[256];
+    bool same = false;
+    int64_t waiting = -1, halls = -1;
+    while (!same && hbt_now_ms() < deadline) {
+        json_t *r = hbt_get(w->hq.http, "/v1/regions");
+        json_t *total = json_object_get(r, "total");
+        waiting = hbt_int(total, "waiting");
+        halls = hbt_int(total, "halls");
+        json_decref(r);
+        snprintf(script, sizeof script,
+                 "return document.getElementById('sum-waiting').textContent === '%lld' &&"
+                 " document.getElementById('sum-halls').textContent === '%lld' &&"
+                 " window.hbDashboard.stats.regionEvents > 0;",
+                 (long long)waiting, (long long)halls);
+        same = waiting > 0 && s_exec_true(w, script);
+        if (!same)
+            hbt_sleep_ms(100);
+    }
+    if (!same)
+        fail_msg("the page's totals are not hqd's (%lld waiting in %lld halls) within 5 s",
+                 (long long)waiting, (long long)halls);
+    fprintf(stderr, "totals: the page shows hqd's aggregate, %lld waiting in %lld halls\n",
+            (long long)waiting, (long long)halls);
+}
+
 static void test_dashboard(void **state)
 {
     world_t *w = *state;
@@ -743,6 +774,7 @@ static void test_dashboard(void **state)
                             5000));
 
     s_tile_latency(w);
+    s_totals_are_hqs(w);
     s_alert(w);
     s_drill_down(w);
     s_hq_restart(w);

@@ -41,16 +41,35 @@ void hbt_rmdir(const char *dir)
     hbt_run(argv, NULL, 0);
 }
 
+/* The kernel may give the same free port twice in a row (it was free both
+ * times), and two halls given one port would have one of them fail to bind
+ * while the other answers its requests. So a port is handed out once per
+ * test process. */
 int hbt_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    enum { GIVEN_MAX = 4096 };
+    static uint16_t given[GIVEN_MAX];
+    static size_t n_given;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+        socklen_t len = sizeof a;
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        close(fd);
+        uint16_t port = ntohs(a.sin_port);
+        bool seen = false;
+        for (size_t i = 0; i < n_given && !seen; i++)
+            seen = given[i] == port;
+        if (seen)
+            continue;
+        if (n_given < GIVEN_MAX)
+            given[n_given++] = port;
+        return port;
+    }
+    fail_msg("no fresh free port after 1,000 tries");
+    return -1;
 }
 
 void hbt_sleep_ms(int ms)
@@ -121,6 +140,27 @@ static void s_check_log_clean(const char *log)
     fclose(f);
 }
 
+/* The last `n` lines of a log, to stderr. */
+static void s_print_tail(const char *log, int n)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    enum { KEEP = 64 };
+    static char lines[KEEP][1024];
+    int count = 0;
+    while (fgets(lines[count % KEEP], sizeof lines[0], f))
+        count++;
+    fclose(f);
+    if (n > KEEP)
+        n = KEEP;
+    int from = count > n ? count - n : 0;
+    fprintf(stderr, "---- the last %d line(s) of %s\n", count - from, log);
+    for (int i = from; i < count; i++)
+        fputs(lines[i % KEEP], stderr);
+    fprintf(stderr, "----\n");
+}
+
 void hbt_kill(hbt_proc_t *p, int sig)
 {
     if (p->pid <= 0)
@@ -142,10 +182,13 @@ void hbt_kill(hbt_proc_t *p, int sig)
     p->pid = 0;
     if (sig == SIGKILL)
         return;
-    /* A clean stop must be clean: exit 0, nothing from the sanitizers. */
-    if (forced || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("%s did not stop cleanly on signal %d (status %d); see its log",
+    /* A clean stop must be clean: exit 0, nothing from the sanitizers. The
+     * log's end goes to the test's output: its folder is removed after. */
+    if (forced || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        s_print_tail(p->log, 30);
+        fail_msg("%s did not stop cleanly on signal %d (status %d); its end is above",
                  p->log, sig, status);
+    }
     s_check_log_clean(p->log);
 }
 

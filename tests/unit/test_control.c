@@ -476,6 +476,59 @@ static void s_step(world_t *w, const char *id, campaign_action_t a, const char *
     OK(hq_control_campaign_step(w->c, id, a, who, note, NULL, err_, sizeof err_));
 }
 
+/* Halls reached by organisation index, as HQ's rounds reach them: the
+ * cached index follows every change of the organisation, and the policy
+ * and opening by index are the ones by id. */
+static void test_hall_by_index(void **state)
+{
+    world_t *w = *state;
+    s_set_org(w);
+    s_put_worked_example(w);
+    uint64_t v = 0;
+    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    uint64_t gen = 0;
+    int32_t idx = 0, none_idx = 0;
+    uint64_t none_gen = 0;
+    assert_true(hq_control_org_generation(w->c) != 0);
+    assert_int_equal(hq_control_org_index(w->c, "H003", &gen, &idx), 2);
+    assert_int_equal(gen, hq_control_org_generation(w->c));
+    assert_int_equal(hq_control_org_index(w->c, "NOWHERE", &none_gen, &none_idx), -1);
+    /* By index, the very policy by id; -1 runs on the national one. */
+    assert_ptr_equal(hq_control_policy_at(w->c, idx), hq_control_policy(w->c, "H003"));
+    assert_ptr_equal(hq_control_policy_at(w->c, 0), hq_control_policy(w->c, "H001"));
+    assert_ptr_equal(hq_control_policy_at(w->c, -1), hq_control_policy(w->c, "NOWHERE"));
+    assert_true(hq_control_policy_at(w->c, 0) != hq_control_policy_at(w->c, -1));
+    int64_t now = 1796000000000LL;
+    hb_open_info_t a, b;
+    int64_t sa = 0, sb = 0;
+    const hb_policy_t *pa = hq_control_opening_at(w->c, 0, now, 8, &a, &sa);
+    const hb_policy_t *pb = hq_control_opening(w->c, "H001", now, 8, &b, &sb);
+    assert_ptr_equal(pa, pb);
+    assert_int_equal(a.state, b.state);
+    assert_int_equal(sa, sb);
+    /* The organisation rebuilt in another order: the cache follows. */
+    uint64_t before = hq_control_org_generation(w->c);
+    json_t *doc = s_json(s_org_text);
+    json_t *halls = json_object_get(doc, "halls");
+    json_t *first = json_incref(json_array_get(halls, 0));
+    json_array_remove(halls, 0);
+    json_array_append_new(halls, first);
+    OK(hq_control_set_org(w->c, doc, err_, sizeof err_));
+    json_decref(doc);
+    assert_true(hq_control_org_generation(w->c) > before);
+    assert_int_equal(hq_control_org_index(w->c, "H003", &gen, &idx), 1);
+    uint64_t gen1 = 0; /* one cache per hall, as the registry keeps them */
+    int32_t idx1 = 0;
+    assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
+    assert_ptr_equal(hq_control_policy_at(w->c, 3), hq_control_policy(w->c, "H001"));
+    /* A refused change leaves the cache stale, never wrong. */
+    json_t *bad = s_json("{\"id\": \"H002\", \"city\": \"NOWHERE\"}");
+    char err[256];
+    assert_int_equal(hq_control_put_hall(w->c, bad, err, sizeof err), HB_EINVAL);
+    json_decref(bad);
+    assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
+}
+
 static void test_campaign_gate(void **state)
 {
     world_t *w = *state;
@@ -736,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_org_set_and_put, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_policy_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_effective_worked_example, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hall_by_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_campaign_gate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_check_candidate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_persistence, s_setup, s_teardown),

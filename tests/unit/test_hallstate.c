@@ -8,6 +8,7 @@
  * the apply rate over simulated days. */
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
 #include "hallbus/hallstate.h"
 #include "sim.h"
 #include "hallbus/time.h"
@@ -1045,7 +1046,7 @@ static void test_sim_days(void **state)
             /* The day is over: nobody left, every counter closed. */
             assert_int_equal(s->n_tickets, 0);
             assert_int_equal(s->n_complaints, 0);
-            assert_int_equal(hb_hall_state_waiting(s), 0);
+            assert_int_equal(hb_fig_waiting(s), 0);
             assert_int_equal((int)s->n_counters, d.stats.counters);
             for (size_t k = 0; k < s->n_counters; k++)
                 assert_int_equal(s->counters[k].state, HB_COUNTER_CLOSED);

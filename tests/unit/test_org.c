@@ -250,6 +250,72 @@ static void test_hall_refusals(void **state)
     s_refused(doc, HB_EINVAL, "halls: must be an array");
 }
 
+/* A hall's address (for the neighbour board): optional, kept, written
+ * back, replaced with the hall, and bounded; plus the lookups by index the
+ * board's rounds use (chain and children) agreeing with those by id. */
+static void test_address_and_index_lookups(void **state)
+{
+    (void)state;
+    json_t *doc = s_doc_with("halls", 1, "address", "\"12 Quay Road, Harbour \u6e2f\"");
+    org_t *org = NULL;
+    char err[256] = "";
+    assert_int_equal(org_from_json(doc, &org, err, sizeof err), 0);
+    json_decref(doc);
+    const org_hall_t *h2 = org_hall_find(org, "H2");
+    assert_string_equal(h2->address, "12 Quay Road, Harbour \xe6\xb8\xaf");
+    assert_null(org_hall_find(org, "H1")->address);
+    json_t *back = org_to_json(org);
+    json_t *again = json_array_get(json_object_get(back, "halls"), 1);
+    assert_string_equal(json_string_value(json_object_get(again, "address")),
+                        "12 Quay Road, Harbour \xe6\xb8\xaf");
+    assert_null(json_object_get(json_array_get(json_object_get(back, "halls"), 0), "address"));
+    json_decref(back);
+    json_t *j = s_json("{\"id\": \"H2\", \"city\": \"C12\", \"address\": \"1 Hill Lane\"}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+    json_decref(j);
+    assert_string_equal(org_hall_find(org, "H2")->address, "1 Hill Lane");
+    j = s_json("{\"id\": \"H2\", \"city\": \"C12\"}");
+    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
+    json_decref(j);
+    assert_null(org_hall_find(org, "H2")->address);
+    /* By index, the same chain as by id; the root's children its provinces. */
+    for (size_t i = 0; i < org_hall_count(org); i++) {
+        const org_hall_t *h = org_hall_at(org, (uint32_t)i);
+        const org_region_t *by_id[3], *by_index[3];
+        assert_int_equal(org_hall_chain(org, h->id, by_id), 0);
+        assert_int_equal(org_hall_chain_at(org, h, by_index), 0);
+        for (int k = 0; k < 3; k++)
+            assert_ptr_equal(by_id[k], by_index[k]);
+    }
+    const uint32_t *children = NULL;
+    assert_int_equal(org_region_children(org, org_root(org), &children), 2);
+    assert_string_equal(org_region_at(org, children[0])->id, "P1");
+    assert_string_equal(org_region_at(org, children[1])->id, "P2");
+    assert_int_equal(org_region_children(org, org_region_find(org, "C22"), &children), 0);
+    org_destroy(&org);
+
+    char longest[ORG_ADDRESS_MAX + 3];
+    memset(longest, 'a', sizeof longest);
+    longest[0] = '"';
+    longest[ORG_ADDRESS_MAX + 1] = '"';
+    longest[ORG_ADDRESS_MAX + 2] = '\0';
+    doc = s_doc_with("halls", 1, "address", longest);
+    assert_int_equal(org_from_json(doc, &org, err, sizeof err), 0); /* 200 bytes: the bound */
+    json_decref(doc);
+    org_destroy(&org);
+    char too_long[ORG_ADDRESS_MAX + 4];
+    memset(too_long, 'a', sizeof too_long);
+    too_long[0] = '"';
+    too_long[ORG_ADDRESS_MAX + 2] = '"';
+    too_long[ORG_ADDRESS_MAX + 3] = '\0';
+    s_refused(s_doc_with("halls", 1, "address", too_long), HB_EINVAL,
+              "halls[1].address: must be 1..200 bytes of text");
+    s_refused(s_doc_with("halls", 1, "address", "\"\""), HB_EINVAL,
+              "halls[1].address: must be 1..200 bytes of text");
+    s_refused(s_doc_with("halls", 1, "address", "[\"1 Main St\"]"), HB_EINVAL,
+              "halls[1].address: must be a string");
+}
+
 static void test_put(void **state)
 {
     (void)state;
@@ -513,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_load_and_lookups),
         cmocka_unit_test(test_tree_refusals),
         cmocka_unit_test(test_hall_refusals),
+        cmocka_unit_test(test_address_and_index_lookups),
         cmocka_unit_test(test_put),
         cmocka_unit_test(test_many_halls),
         cmocka_unit_test(test_scope_resolution),

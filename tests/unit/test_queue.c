@@ -6,6 +6,8 @@
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/figures.h"
+#include "hallbus/policy.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -281,10 +283,19 @@ static void test_position_and_estimate(void **state)
     assert_int_equal(queue_position(h->s, t5, &r), 1);
     assert_int_equal(queue_position(h->s, t3, &r), 2);
     assert_int_equal(queue_position(h->s, t4, &r), 3);
+    /* The wait a position means is figures.h's, with the hall's policy:
+     * here Z's SLA is 600 s. */
+    json_t *doc = json_loads("{\"sla\":{\"max_wait_s\":{\"Z:*\":600}}}", 0, NULL);
+    hb_policy_t *p = NULL;
+    char err[256];
+    assert_int_equal(hb_policy_new(doc, &p, err, sizeof err), 0);
+    json_decref(doc);
     /* Position 3 x 240 s shared by 2 counters. */
-    assert_int_equal(queue_estimate_wait_s(h->s, "A", 3, 999), 360);
-    /* A service never served yet: the fallback, one counter assumed. */
-    assert_int_equal(queue_estimate_wait_s(h->s, "Z", 2, 300), 600);
+    assert_int_equal(hb_fig_ticket_estimate_s(h->s, p, "A", 3), 360);
+    /* A service never served yet: the fallback (half its SLA), one counter
+     * assumed. */
+    assert_int_equal(hb_fig_ticket_estimate_s(h->s, p, "Z", 2), 600);
+    hb_policy_free(&p);
 }
 
 int main(void)

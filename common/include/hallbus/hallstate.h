@@ -7,8 +7,8 @@
  * clock, no configuration, no policy), and applying them one by one, or
  * restoring a snapshot taken after k and applying k+1..n, gives the same
  * state. Figures that need the present moment (how long the oldest ticket
- * has waited *now*) are computed by the query functions from a `now_ms`
- * argument, never stored.
+ * has waited *now*) are computed from a `now_ms` argument, never stored;
+ * the figures derived from the state are defined once, in figures.h.
  *
  * The reducer is tolerant: events from a queue system fed through the
  * generic POST /v1/events may not fit (a call of a ticket never issued).
@@ -220,13 +220,8 @@ const hb_hs_counter_t *hb_hall_state_counter(const hb_hall_state_t *s, const cha
 const hb_hs_complaint_t *hb_hall_state_complaint(const hb_hall_state_t *s, const char *id);
 const hb_hs_device_t *hb_hall_state_device(const hb_hall_state_t *s, const char *id);
 
-/* ---- figures at a moment */
-/* Tickets waiting in all services. */
-uint32_t hb_hall_state_waiting(const hb_hall_state_t *s);
-/* Longest current wait of a waiting ticket, seconds (0 when none); with
- * `service` NULL over all services. */
-int64_t hb_hall_state_longest_wait_s(const hb_hall_state_t *s, const char *service,
-                                     int64_t now_ms);
+/* ---- figures at a moment (waiting, waits, counters open, estimates:
+ * figures.h, their one definition) */
 /* Complaints whose acknowledge or resolve deadline has passed at `now_ms`
  * without the complaint being acknowledged or resolved. */
 uint32_t hb_hall_state_overdue(const hb_hall_state_t *s, int64_t now_ms);

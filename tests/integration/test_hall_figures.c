@@ -1,0 +1,367 @@
+/* One definition of every hall figure, with real processes: a real hqd and
+ * real branchds, one hall playing three simulated days through its own API
+ * (the simulator's drive mode: customers, clerks, lunch breaks, transfers,
+ * no-shows, complaints). Many times a day the traffic stops, the stream is
+ * delivered, and every figure of the hall's own view (GET /v1/hall) is
+ * compared with HQ's tile of it (GET /v1/live/halls/{id}), both taken at
+ * the same `now`: waiting, counters open, busy and paused, the oldest
+ * waiting ticket and its wait, tickets near their SLA, and per service the
+ * same and its estimated wait. They must be equal, member for member.
+ *
+ * First the diversion advice end to end: the hall's queues pass the
+ * threshold, HQ's neighbour board reaches it, and the advice names the
+ * neighbour that is open and offers the service with a shorter wait, and
+ * neither the neighbour that is not connected nor one without the service.
+ * And the refusal of a `now` that is not a time, on both daemons. */
+#include "harness.h"
+
+#include "hallbus/error.h"
+#include "hallbus/time.h"
+#include "simdrive.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define DAYS 3
+#define CHECK_EVERY 40 /* requests between two comparisons */
+#define SEED 20261202
+
+/* Open round the clock; short SLAs (so that "near its SLA" happens at the
+ * moments the comparisons pick); diversion from 3 waiting. HQ publishes the
+ * same as the national policy, so both sides run one policy. */
+#define POLICY                                                                                    \
+    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                          \
+    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
+    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"             \
+    "\"sla\":{\"max_wait_s\":{\"*:*\":60,\"A:vip\":20,\"B:*\":120}},"                              \
+    "\"diversion\":{\"threshold\":3,\"echannels\":[\"app\"]}}"
+
+typedef struct {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t f1, f2;
+} world_t;
+
+static void s_call(const char *base, const char *method, const char *path, const char *body,
+                   int want)
+{
+    json_t *resp = NULL;
+    int status = hbt_http(base, method, path, body, &resp);
+    if (status != want) {
+        char *dump = resp ? json_dumps(resp, 0) : NULL;
+        fail_msg("%s %s: %d, wanted %d: %.400s", method, path, status, want, dump ? dump : "");
+    }
+    json_decref(resp);
+}
+
+static int s_setup(void **state)
+{
+    world_t *w = calloc(1, sizeof *w);
+    hbt_mkdtemp(w->root, sizeof w->root, "figures");
+    hbt_hq_init(&w->hq, w->root);
+    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--neighbour_board_every");
+    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "500ms");
+    w->hq.n_extra = 2;
+    hbt_hq_start(&w->hq);
+    /* F1 and F2 in one city, F2 and F3 (never connected) F1's neighbours. */
+    s_call(w->hq.http, "PUT", "/v1/org",
+           "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+           "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+           "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+           "\"halls\":[{\"id\":\"F1\",\"city\":\"C1\",\"neighbours\":[\"F3\",\"F2\"]},"
+           "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
+           "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
+           200);
+    s_call(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
+    s_call(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", 200);
+    hbt_hall_enroll(&w->hq, &w->f1, "F1");
+    hbt_hall_enroll(&w->hq, &w->f2, "F2");
+    hbt_hall_set_engine(&w->f1, POLICY, NULL);
+    hbt_hall_set_engine(&w->f2, POLICY, NULL);
+    hbt_hall_start(&w->f1);
+    hbt_hall_start(&w->f2);
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    world_t *w = *state;
+    hbt_hall_stop(&w->f1, SIGTERM);
+    hbt_hall_stop(&w->f2, SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+/* Waits until the hall runs HQ's published policy (version 1). */
+static void s_wait_policy(hbt_hall_t *h)
+{
+    int64_t deadline = hbt_now_ms() + 20000;
+    while (hbt_now_ms() < deadline) {
+        json_t *p = hbt_get(h->http, "/v1/policy");
+        int64_t v = p ? hbt_int(p, "version") : -1;
+        json_decref(p);
+        if (v == 1)
+            return;
+        hbt_sleep_ms(100);
+    }
+    fail_msg("hall %s did not apply HQ's policy within 20 s", h->id);
+}
+
+/* ------------------------------------------------------- the figures ---- */
+
+static const char *const s_hall_members[] = {
+    "waiting",         "oldest_issued",    "longest_wait_s", "counters_open", "counters_busy",
+    "counters_paused", "estimated_wait_s", "near_sla"};
+static const char *const s_service_members[] = {
+    "service",       "offered",        "waiting",       "waiting_by_priority",
+    "oldest_issued", "oldest_wait_s",  "counters_open", "counters_busy",
+    "counters_paused", "mean_service_s", "mean_known",  "estimated_wait_s",
+    "near_sla"};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The figures of an answer: its hall members and, per service, its
+ * service members; a missing member is left out (and then differs). */
+static json_t *s_figures_of(const json_t *answer)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < N(s_hall_members); i++) {
+        json_t *v = json_object_get(answer, s_hall_members[i]);
+        if (v)
+            json_object_set(o, s_hall_members[i], v);
+    }
+    json_t *services = json_array();
+    size_t k;
+    json_t *svc;
+    json_array_foreach(json_object_get(answer, "services"), k, svc)
+    {
+        json_t *s = json_object();
+        for (size_t i = 0; i < N(s_service_members); i++) {
+            json_t *v = json_object_get(svc, s_service_members[i]);
+            if (v)
+                json_object_set(s, s_service_members[i], v);
+        }
+        json_array_append_new(services, s);
+    }
+    json_object_set_new(o, "services", services);
+    return o;
+}
+
+typedef struct tally {
+    size_t checks, services, waiting, near, offered, estimates;
+} tally_t;
+
+/* Stops for the stream: the hall's view and HQ's tile of it at one `now`
+ * (`offset_s` after this moment), equal in every figure. */
+static void s_compare(world_t *w, int64_t offset_s, tally_t *t)
+{
+    assert_true(hbt_wait_synced(&w->hq, &w->f1, 30000));
+    char now[HB_RFC3339_MAX], mine_path[96], hq_path[128];
+    hb_time_format(hb_now_ms() + offset_s * 1000, now);
+    snprintf(mine_path, sizeof mine_path, "/v1/hall?now=%s", now);
+    snprintf(hq_path, sizeof hq_path, "/v1/live/halls/F1?now=%s", now);
+    json_t *mine = NULL, *theirs = NULL;
+    /* HQ's mirror applies what its store holds a moment later. */
+    int64_t deadline = hbt_now_ms() + 10000;
+    for (;;) {
+        json_decref(mine);
+        json_decref(theirs);
+        mine = hbt_get(w->f1.http, mine_path);
+        theirs = hbt_get(w->hq.http, hq_path);
+        assert_non_null(mine);
+        assert_non_null(theirs);
+        if (hbt_int(theirs, "seq") == hbt_int(mine, "seq") || hbt_now_ms() > deadline)
+            break;
+        hbt_sleep_ms(50);
+    }
+    assert_int_equal(hbt_int(theirs, "seq"), hbt_int(mine, "seq"));
+    json_t *a = s_figures_of(mine), *b = s_figures_of(theirs);
+    if (!json_equal(a, b)) {
+        char *x = json_dumps(a, JSON_SORT_KEYS), *y = json_dumps(b, JSON_SORT_KEYS);
+        fail_msg("the hall's figures and HQ's differ at now=%s (seq %lld):\nhall: %.4000s\n  hq: %.4000s",
+                 now, (long long)hbt_int(mine, "seq"), x, y);
+    }
+    /* Every member is there on both sides (json_equal of two empties
+     * would prove nothing). */
+    for (size_t i = 0; i < N(s_hall_members); i++)
+        assert_non_null(json_object_get(a, s_hall_members[i]));
+    size_t k;
+    json_t *svc;
+    json_array_foreach(json_object_get(a, "services"), k, svc)
+    {
+        for (size_t i = 0; i < N(s_service_members); i++)
+            assert_non_null(json_object_get(svc, s_service_members[i]));
+        t->services++;
+        t->offered += json_is_true(json_object_get(svc, "offered"));
+        t->estimates += hbt_int(svc, "estimated_wait_s") > 0;
+    }
+    t->checks++;
+    t->waiting += (size_t)hbt_int(a, "waiting");
+    t->near += (size_t)hbt_int(a, "near_sla");
+    json_decref(a);
+    json_decref(b);
+    json_decref(mine);
+    json_decref(theirs);
+}
+
+/* One simulated day of F1, unpaced, stopping every CHECK_EVERY requests. */
+static void s_day(world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
+{
+    int64_t open_ms = 1796000000000LL + (int64_t)day * 86400000;
+    hb_simdrive_t *d = hb_simdrive_new(SEED, 0, open_ms);
+    assert_non_null(d);
+    size_t sent = 0;
+    for (;;) {
+        hb_sd_request_t req;
+        int rc = hb_simdrive_next(d, hb_simdrive_due(d), &req);
+        if (rc == HB_ECLOSED)
+            break;
+        if (rc == HB_EAGAIN)
+            continue;
+        assert_int_equal(rc, 0);
+        json_t *body = NULL;
+        int status = hbt_http(w->f1.http, req.method, req.path, req.body[0] ? req.body : NULL, &body);
+        if (status < 0)
+            hb_simdrive_no_answer(d);
+        else
+            hb_simdrive_answer(d, status, body);
+        json_decref(body);
+        /* At moments from now to a few minutes on: waits grow past three
+         * quarters of the SLAs (45 s, 15 s, 90 s) and beyond. */
+        static const int64_t offsets_s[] = {0, 30, 50, 100, 240};
+        if (++sent % CHECK_EVERY == 0)
+            s_compare(w, offsets_s[sent / CHECK_EVERY % N(offsets_s)], t);
+    }
+    s_compare(w, 0, t);
+    hb_simdrive_stats(d, out);
+    hb_simdrive_destroy(&d);
+}
+
+/* -------------------------------------------------------- the advice ---- */
+
+static json_t *s_advice_for(const json_t *hall, const char *service)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(hall, "advice"), i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "service")), service) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static void s_advice(world_t *w)
+{
+    /* F2 serves A only, with nobody waiting; F3 never connects. */
+    s_call(w->f2.http, "POST", "/v1/counters/1/open", "{\"staff\":\"E1\",\"services\":[\"A\"]}",
+           200);
+    for (int i = 0; i < 4; i++) {
+        s_call(w->f1.http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+        s_call(w->f1.http, "POST", "/v1/tickets", "{\"service\":\"B\"}", 201);
+    }
+    /* HQ's board reaches F1 with F2 offering A. */
+    json_t *hall = NULL;
+    int64_t deadline = hbt_now_ms() + 15000;
+    for (;;) {
+        json_decref(hall);
+        hall = hbt_get(w->f1.http, "/v1/hall");
+        assert_non_null(hall);
+        json_t *a = s_advice_for(hall, "A");
+        if ((a && strcmp(json_string_value(json_object_get(a, "nearby_from")), "hq") == 0 &&
+             json_array_size(json_object_get(a, "nearby")) > 0) ||
+            hbt_now_ms() > deadline)
+            break;
+        hbt_sleep_ms(100);
+    }
+    json_t *a = s_advice_for(hall, "A"), *b = s_advice_for(hall, "B");
+    assert_non_null(a);
+    assert_non_null(b);
+    char *dump = json_dumps(a, JSON_COMPACT);
+    fprintf(stderr, "advice for A at F1: %s\n", dump);
+    free(dump);
+    assert_true(json_is_true(json_object_get(a, "divert")));
+    assert_int_equal(hbt_int(a, "waiting"), 4);
+    assert_string_equal(json_string_value(json_object_get(a, "nearby_from")), "hq");
+    json_t *nearby = json_object_get(a, "nearby");
+    assert_int_equal(json_array_size(nearby), 1);
+    assert_string_equal(json_string_value(json_array_get(nearby, 0)), "F2");
+    /* The same service's wait on both sides: F2's A is shorter than F1's. */
+    json_t *board = json_object_get(a, "neighbours");
+    json_t *f3 = json_array_get(json_object_get(board, "halls"), 0);
+    json_t *f2 = json_array_get(json_object_get(board, "halls"), 1);
+    assert_string_equal(json_string_value(json_object_get(f3, "hall")), "F3");
+    assert_false(json_is_true(json_object_get(f3, "online")));
+    assert_false(json_is_true(json_object_get(f3, "shorter")));
+    assert_string_equal(json_string_value(json_object_get(f2, "hall")), "F2");
+    assert_string_equal(json_string_value(json_object_get(f2, "address")), "12 Quay Road");
+    assert_true(json_is_true(json_object_get(f2, "shorter")));
+    json_t *offered = json_object_get(f2, "services");
+    assert_int_equal(json_array_size(offered), 1);
+    json_t *f2a = json_array_get(offered, 0);
+    assert_string_equal(json_string_value(json_object_get(f2a, "service")), "A");
+    assert_true(hbt_int(f2a, "estimated_wait_s") < hbt_int(a, "estimated_wait_s"));
+    /* F2's own figure for A, as F2 shows it, is what the board carried. */
+    json_t *f2_hall = hbt_get(w->f2.http, "/v1/hall");
+    assert_non_null(f2_hall);
+    json_t *f2_svc = json_array_get(json_object_get(f2_hall, "services"), 0);
+    assert_string_equal(json_string_value(json_object_get(f2_svc, "service")), "A");
+    assert_int_equal(hbt_int(f2_svc, "estimated_wait_s"), hbt_int(f2a, "estimated_wait_s"));
+    json_decref(f2_hall);
+    /* B: due, but no neighbour offers it. */
+    assert_true(json_is_true(json_object_get(b, "divert")));
+    assert_string_equal(json_string_value(json_object_get(b, "nearby_from")), "hq");
+    assert_int_equal(json_array_size(json_object_get(b, "nearby")), 0);
+    json_decref(hall);
+    s_call(w->f2.http, "POST", "/v1/counters/1/close", NULL, 200);
+}
+
+static void test_figures_equal_on_both_sides(void **state)
+{
+    world_t *w = *state;
+    s_wait_policy(&w->f1);
+    s_wait_policy(&w->f2);
+    /* A `now` that is not a time is refused on both sides. */
+    assert_int_equal(hbt_http(w->f1.http, "GET", "/v1/hall?now=yesterday", NULL, NULL), 400);
+    assert_true(hbt_wait_synced(&w->hq, &w->f1, 30000));
+    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/live/halls/F1?now=12:00", NULL, NULL), 400);
+    s_advice(w);
+    tally_t t = {0};
+    for (int day = 0; day < DAYS; day++) {
+        hb_sd_stats_t st;
+        s_day(w, day, &t, &st);
+        fprintf(stderr, "day %d: %u customers, %u tickets, %u served, %u transferred, %u lunch breaks\n",
+                day + 1, st.arrivals, st.issued, st.served, st.transferred, st.lunch_breaks);
+        assert_true(st.issued > 50);
+        assert_true(st.served > 0);
+    }
+    fprintf(stderr,
+            "%zu comparisons, all equal: %zu service entries (%zu offered, %zu with a wait), "
+            "%zu customers waiting, %zu near their SLA\n",
+            t.checks, t.services, t.offered, t.estimates, t.waiting, t.near);
+    /* The comparisons saw queues, open counters and SLAs close, not only
+     * an empty hall. */
+    assert_true(t.checks >= 3 * DAYS);
+    assert_true(t.waiting > 0);
+    assert_true(t.offered > 0);
+    assert_true(t.estimates > 0);
+    assert_true(t.near > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_figures_equal_on_both_sides, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,564 @@
+/* Unit tests of the hall figures (common/hall/figures.c) on states built by
+ * the real reducer from events. A table of halls whose answers were worked
+ * out by hand from figures.h's definitions (no counter serving a service,
+ * paused counters, a known mean of zero, priorities and the SLA bounds, a
+ * service only a counter names, busy counters), the JSON both daemons
+ * answer with, and simulated days checked at random moments against a
+ * plain re-statement of the definitions written here, not in figures.c. */
+#include "hallbus/codec.h"
+#include "hallbus/error.h"
+#include "hallbus/figures.h"
+#include "hallbus/hallstate.h"
+#include "hallbus/policy.h"
+#include "hallbus/time.h"
+#include "sim.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define T0 1796000000000LL /* a fixed instant */
+#define SEC 1000LL
+#define NONE (-1)          /* no oldest ticket */
+#define ANY_PRIORITY 9     /* a priority number no build names yet */
+
+/* ------------------------------------------------------------ helpers ---- */
+
+/* Applies one event given as JSON with single quotes, `at_s` seconds
+ * after T0; `priority` overrides a ticket_issued's priority when not 0 (to
+ * reach numbers the JSON names cannot). */
+static void s_apply(hb_hall_state_t *s, int64_t at_s, const char *text, int priority)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *p = buf; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    json_error_t jerr;
+    json_t *j = json_loads(buf, 0, &jerr);
+    if (!j)
+        fail_msg("bad test JSON %s: %s", buf, jerr.text);
+    Hallbus__Envelope *env = NULL;
+    char err[256];
+    if (hb_event_from_json(j, T0 + at_s * SEC, 0, &env, err, sizeof err) != 0)
+        fail_msg("event refused: %s: %s", buf, err);
+    json_decref(j);
+    env->seq = s->seq + 1;
+    env->at_ms = T0 + at_s * SEC;
+    if (priority) {
+        assert_int_equal(env->body_case, HALLBUS__ENVELOPE__BODY_TICKET_ISSUED);
+        env->ticket_issued->priority = (Hallbus__Priority)priority;
+    }
+    assert_int_equal(hb_hall_state_apply(s, env), 0);
+    hb_envelope_free(env);
+}
+
+static hb_policy_t *s_policy(const char *text)
+{
+    if (!text)
+        return NULL;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *p = buf; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    json_t *doc = json_loads(buf, 0, NULL);
+    assert_non_null(doc);
+    hb_policy_t *p = NULL;
+    char err[256];
+    if (hb_policy_new(doc, &p, err, sizeof err) != 0)
+        fail_msg("policy refused: %s", err);
+    json_decref(doc);
+    return p;
+}
+
+/* ------------------------------------------------------------- table ---- */
+
+typedef struct event {
+    int64_t at_s;
+    const char *json;
+    int priority; /* 0: as the JSON says */
+} event_t;
+
+typedef struct want_service {
+    const char *code;
+    bool in_state, offered;
+    uint32_t waiting;
+    uint32_t by_priority[HB_FIG_PRIORITIES]; /* bucket 0 = other */
+    int64_t oldest_s;                        /* issue, s after T0; NONE */
+    uint16_t open, busy, paused;
+    uint32_t mean_s;
+    bool mean_known;
+    uint32_t estimate_s;
+    uint32_t near_sla;
+} want_service_t;
+
+typedef struct scenario {
+    const char *name;
+    const char *policy; /* NULL: none */
+    event_t events[24];
+    int64_t now_s;
+    uint32_t waiting;
+    int64_t oldest_s;
+    uint16_t open, busy, paused;
+    uint32_t estimate_s, near_sla;
+    size_t n_services;
+    want_service_t services[4];
+} scenario_t;
+
+#define ISSUE(at, t, svc, prio)                                                                   \
+    {at, "{'type':'ticket_issued','ticket':'" t "','service':'" svc "','priority':'" prio          \
+         "','source':'kiosk'}",                                                                   \
+     0}
+#define OPEN(at, c, svcs)                                                                         \
+    {at, "{'type':'counter_opened','counter':'" c "','staff':'E" c "','services':" svcs "}", 0}
+
+static const scenario_t s_table[] = {
+    {
+        /* Nobody serves A: one counter is assumed; without a policy the
+         * mean is HB_FIG_DEFAULT_SERVICE_S (600): (2 + 1) x 600 / 1. */
+        .name = "no counter serves the service",
+        .events = {ISSUE(0, "A001", "A", "normal"), ISSUE(10, "A002", "A", "normal")},
+        .now_s = 100,
+        .waiting = 2, .oldest_s = 0, .estimate_s = 1800,
+        .n_services = 1,
+        .services = {{"A", true, false, 2, {0, 2, 0, 0, 0}, 0, 0, 0, 0, 600, false, 1800, 0}},
+    },
+    {
+        /* Counter 2 pauses: A has two open (1, 3) and one paused; B one
+         * open (3). Means from the SLA: A:* 600 -> 300, B by *:* 1200 ->
+         * 600. A: 3 x 300 / 2 = 450; B: 2 x 600 / 1 = 1200; the hall the
+         * slower, 1200. Nobody near 3/4 of an SLA at 50 s. */
+        .name = "paused counters are not open",
+        .policy = "{'sla':{'max_wait_s':{'A:*':600}}}",
+        .events = {OPEN(0, "1", "['A']"), OPEN(0, "2", "['A']"), OPEN(0, "3", "['A','B']"),
+                   {1, "{'type':'counter_paused','counter':'2','reason':'lunch'}", 0},
+                   ISSUE(2, "A001", "A", "normal"), ISSUE(5, "A002", "A", "vip"),
+                   ISSUE(6, "B001", "B", "normal")},
+        .now_s = 50,
+        .waiting = 3, .oldest_s = 2, .open = 2, .paused = 1, .estimate_s = 1200,
+        .n_services = 2,
+        .services = {{"A", true, true, 2, {0, 1, 1, 0, 0}, 2, 2, 0, 1, 300, false, 450, 0},
+                     {"B", true, true, 1, {0, 1, 0, 0, 0}, 6, 1, 0, 0, 600, false, 1200, 0}},
+    },
+    {
+        /* A service that took 0 s: a known mean of 0, so 0 to wait. */
+        .name = "a known mean of zero",
+        .events = {OPEN(0, "1", "['A']"), ISSUE(0, "A001", "A", "normal"),
+                   {1, "{'type':'ticket_called','ticket':'A001','counter':'1'}", 0},
+                   {1, "{'type':'service_started','ticket':'A001','counter':'1'}", 0},
+                   {1, "{'type':'service_completed','ticket':'A001','counter':'1',"
+                       "'business_type':'x','outcome':'done'}", 0},
+                   ISSUE(2, "A002", "A", "normal"), ISSUE(3, "A003", "A", "elderly")},
+        .now_s = 20,
+        .waiting = 2, .oldest_s = 2, .open = 1, .estimate_s = 0,
+        .n_services = 1,
+        .services = {{"A", true, true, 2, {0, 1, 0, 1, 0}, 2, 1, 0, 0, 0, true, 0, 0}},
+    },
+    {
+        /* Limits: normal, elderly and the unnamed priority by *:* 400 (near
+         * from 300 s), vip by A:vip 100 (near from 75 s). At 330 s: A001
+         * (330), A002 (310), A004 (270) and A003 (exactly 300) are near;
+         * A005 (130) and A006 (80) are not. Mean: half of A's normal SLA,
+         * 200; 7 x 200 / 1 = 1400. */
+        .name = "priorities and the SLA",
+        .policy = "{'sla':{'max_wait_s':{'*:*':400,'A:vip':100}}}",
+        .events = {OPEN(0, "1", "['A']"), ISSUE(0, "A001", "A", "normal"),
+                   ISSUE(20, "A002", "A", "vip"), ISSUE(30, "A003", "A", "elderly"),
+                   ISSUE(60, "A004", "A", "vip"), ISSUE(200, "A005", "A", "normal"),
+                   {250, "{'type':'ticket_issued','ticket':'A006','service':'A','source':'kiosk'}",
+                    ANY_PRIORITY}},
+        .now_s = 330,
+        .waiting = 6, .oldest_s = 0, .open = 1, .estimate_s = 1400, .near_sla = 4,
+        .n_services = 1,
+        .services = {{"A", true, true, 6, {1, 2, 2, 1, 0}, 0, 1, 0, 0, 200, false, 1400, 4}},
+    },
+    {
+        /* X is named by counters only (after the state's A); counter 1
+         * lists A twice and counts once. A: 2 x 600 / 1; X: 1 x 600 / 2. */
+        .name = "a service only counters name",
+        .events = {ISSUE(0, "A001", "A", "appointment"), OPEN(1, "1", "['A','A','X']"),
+                   OPEN(1, "2", "['X']")},
+        .now_s = 61,
+        .waiting = 1, .oldest_s = 0, .open = 2, .estimate_s = 1200,
+        .n_services = 2,
+        .services = {{"A", true, true, 1, {0, 0, 0, 0, 1}, 0, 1, 0, 0, 600, false, 1200, 0},
+                     {"X", false, true, 0, {0}, NONE, 2, 0, 0, 600, false, 300, 0}},
+    },
+    {
+        /* Both counters busy (calling), a 240 s service known: A004 waits
+         * alone, 2 x 240 / 2 = 240. */
+        .name = "busy counters and a known mean",
+        .events = {OPEN(0, "1", "['A']"), OPEN(0, "2", "['A']"), ISSUE(0, "A001", "A", "normal"),
+                   ISSUE(1, "A002", "A", "normal"), ISSUE(2, "A003", "A", "normal"),
+                   ISSUE(3, "A004", "A", "normal"),
+                   {10, "{'type':'ticket_called','ticket':'A001','counter':'1'}", 0},
+                   {10, "{'type':'ticket_called','ticket':'A002','counter':'2'}", 0},
+                   {20, "{'type':'service_started','ticket':'A002','counter':'2'}", 0},
+                   {260, "{'type':'service_completed','ticket':'A002','counter':'2',"
+                         "'business_type':'x','outcome':'done','duration_s':240}", 0},
+                   {270, "{'type':'ticket_called','ticket':'A003','counter':'2'}", 0}},
+        .now_s = 300,
+        .waiting = 1, .oldest_s = 3, .open = 2, .busy = 2, .estimate_s = 240,
+        .n_services = 1,
+        .services = {{"A", true, true, 1, {0, 1, 0, 0, 0}, 3, 2, 2, 0, 240, true, 240, 0}},
+    },
+    {
+        .name = "an empty hall",
+        .now_s = 0,
+        .oldest_s = NONE,
+    },
+};
+
+static int64_t s_ms_of(int64_t at_s) { return at_s == NONE ? 0 : T0 + at_s * SEC; }
+
+static void test_table(void **state)
+{
+    (void)state;
+    hb_hall_figures_t *f = malloc(sizeof *f);
+    assert_non_null(f);
+    for (size_t k = 0; k < sizeof s_table / sizeof s_table[0]; k++) {
+        const scenario_t *sc = &s_table[k];
+        hb_hall_state_t *s = hb_hall_state_new();
+        assert_non_null(s);
+        for (size_t i = 0; sc->events[i].json; i++)
+            s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
+        hb_policy_t *p = s_policy(sc->policy);
+        hb_hall_figures(s, p, T0 + sc->now_s * SEC, f);
+        fprintf(stderr, "%s\n", sc->name);
+        assert_int_equal(f->waiting, sc->waiting);
+        assert_int_equal(f->oldest_issued_ms, s_ms_of(sc->oldest_s));
+        assert_int_equal(f->counters_open, sc->open);
+        assert_int_equal(f->counters_busy, sc->busy);
+        assert_int_equal(f->counters_paused, sc->paused);
+        assert_int_equal(f->estimated_wait_s, sc->estimate_s);
+        assert_int_equal(f->near_sla, sc->near_sla);
+        assert_int_equal(f->n_services, sc->n_services);
+        for (size_t i = 0; i < sc->n_services; i++) {
+            const want_service_t *w = &sc->services[i];
+            const hb_fig_service_t *v = &f->services[i];
+            assert_string_equal(v->code, w->code);
+            assert_ptr_equal(hb_fig_service(f, w->code), v);
+            assert_int_equal(v->in_state, w->in_state);
+            assert_int_equal(v->offered, w->offered);
+            assert_int_equal(v->waiting, w->waiting);
+            for (int b = 0; b < HB_FIG_PRIORITIES; b++)
+                assert_int_equal(v->by_priority[b].waiting, w->by_priority[b]);
+            assert_int_equal(v->oldest_issued_ms, s_ms_of(w->oldest_s));
+            assert_int_equal(v->counters_open, w->open);
+            assert_int_equal(v->counters_busy, w->busy);
+            assert_int_equal(v->counters_paused, w->paused);
+            assert_int_equal(v->mean_service_s, w->mean_s);
+            assert_int_equal(v->mean_known, w->mean_known);
+            assert_int_equal(v->estimated_wait_s, w->estimate_s);
+            assert_int_equal(v->near_sla, w->near_sla);
+            /* One ticket at a position, the engine's way, agrees with the
+             * new-customer figure. */
+            assert_int_equal(hb_fig_ticket_estimate_s(s, p, w->code, w->waiting + 1),
+                             w->estimate_s);
+        }
+        assert_null(hb_fig_service(f, "NOPE"));
+        hb_policy_free(&p);
+        hb_hall_state_destroy(&s);
+    }
+    free(f);
+}
+
+/* The buckets of the SLA scenario one by one: their oldest tickets and
+ * limits (what the wait_sla alert reads) and their counts near the SLA. */
+static void test_buckets(void **state)
+{
+    (void)state;
+    const scenario_t *sc = &s_table[3];
+    hb_hall_state_t *s = hb_hall_state_new();
+    for (size_t i = 0; sc->events[i].json; i++)
+        s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
+    hb_policy_t *p = s_policy(sc->policy);
+    hb_hall_figures_t *f = malloc(sizeof *f);
+    hb_hall_figures(s, p, T0 + 330 * SEC, f);
+    static const struct {
+        int bucket;
+        const char *oldest;
+        int64_t limit_s;
+        uint32_t near;
+    } want[] = {
+        {0, "A006", 400, 0},
+        {HALLBUS__PRIORITY__PRIORITY_NORMAL, "A001", 400, 1},
+        {HALLBUS__PRIORITY__PRIORITY_VIP, "A002", 100, 2},
+        {HALLBUS__PRIORITY__PRIORITY_ELDERLY, "A003", 400, 1},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const hb_fig_queue_t *q = &f->services[0].by_priority[want[i].bucket];
+        assert_non_null(q->oldest);
+        assert_string_equal(q->oldest->id, want[i].oldest);
+        assert_int_equal(q->max_wait_s, want[i].limit_s);
+        assert_int_equal(q->near_sla, want[i].near);
+    }
+    assert_int_equal(f->services[0].by_priority[0].oldest->priority, ANY_PRIORITY);
+    assert_null(f->services[0].by_priority[HALLBUS__PRIORITY__PRIORITY_APPOINTMENT].oldest);
+    /* A millisecond before A003's 300 s it is not near yet. */
+    hb_hall_figures(s, p, T0 + 300 * SEC + 30 * SEC - 1, f);
+    assert_int_equal(f->services[0].by_priority[HALLBUS__PRIORITY__PRIORITY_ELDERLY].near_sla, 0);
+    /* Without a policy nothing is near and no limit is looked up. */
+    hb_hall_figures(s, NULL, T0 + 100000 * SEC, f);
+    assert_int_equal(f->near_sla, 0);
+    assert_int_equal(f->services[0].by_priority[1].max_wait_s, 0);
+    free(f);
+    hb_policy_free(&p);
+    hb_hall_state_destroy(&s);
+}
+
+static void test_definitions(void **state)
+{
+    (void)state;
+    static const struct {
+        int state;
+        bool open, busy, paused;
+    } counters[] = {
+        {HB_COUNTER_CLOSED, false, false, false}, {HB_COUNTER_IDLE, true, false, false},
+        {HB_COUNTER_CALLING, true, true, false},  {HB_COUNTER_SERVING, true, true, false},
+        {HB_COUNTER_PAUSED, false, false, true},  {99, false, false, false},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        assert_int_equal(hb_fig_counter_open(counters[i].state), counters[i].open);
+        assert_int_equal(hb_fig_counter_busy(counters[i].state), counters[i].busy);
+        assert_int_equal(hb_fig_counter_paused(counters[i].state), counters[i].paused);
+    }
+    static const struct {
+        int priority, bucket;
+    } buckets[] = {{0, 0}, {1, 1}, {2, 2}, {3, 3}, {4, 4}, {5, 0}, {-1, 0}, {1000, 0}};
+    for (size_t i = 0; i < sizeof buckets / sizeof buckets[0]; i++)
+        assert_int_equal(hb_fig_priority_bucket(buckets[i].priority), buckets[i].bucket);
+    static const struct {
+        int64_t issued, now, wait_s;
+    } waits[] = {{0, 0, 0},           {1000, 999, 0},          {1000, 2999, 1},
+                 {INT64_MIN, 0, INT64_MAX / 1000}, {0, INT64_MAX, INT64_MAX / 1000}};
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
+        assert_int_equal(hb_fig_wait_s(waits[i].issued, waits[i].now), waits[i].wait_s);
+    static const struct {
+        uint32_t position, mean, counters, want;
+    } est[] = {{1, 300, 0, 300},  {3, 240, 2, 360},   {3, 100, 3, 100}, {5, 7, 2, 17},
+               {0, 300, 1, 0},    {7, 0, 1, 0},       {UINT32_MAX, UINT32_MAX, 1, UINT32_MAX}};
+    for (size_t i = 0; i < sizeof est / sizeof est[0]; i++)
+        assert_int_equal(hb_fig_estimate_s(est[i].position, est[i].mean, est[i].counters),
+                         est[i].want);
+    hb_policy_t *p = s_policy("{'diversion':{'threshold':3}}");
+    assert_false(hb_fig_divert_due(3, p));
+    assert_true(hb_fig_divert_due(4, p));
+    hb_policy_free(&p);
+}
+
+/* The JSON both daemons answer with: its members and their values. */
+static void test_json(void **state)
+{
+    (void)state;
+    const scenario_t *sc = &s_table[1];
+    hb_hall_state_t *s = hb_hall_state_new();
+    for (size_t i = 0; sc->events[i].json; i++)
+        s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
+    hb_policy_t *p = s_policy(sc->policy);
+    hb_hall_figures_t *f = malloc(sizeof *f);
+    hb_hall_figures(s, p, T0 + 50 * SEC, f);
+    json_t *o = hb_hall_figures_json(f);
+    assert_non_null(o);
+    static const char *const top[] = {"waiting",          "oldest_issued",   "longest_wait_s",
+                                      "counters_open",    "counters_busy",   "counters_paused",
+                                      "estimated_wait_s", "near_sla",        "services"};
+    assert_int_equal(json_object_size(o), sizeof top / sizeof top[0]);
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        assert_non_null(json_object_get(o, top[i]));
+    assert_int_equal(json_integer_value(json_object_get(o, "longest_wait_s")), 48);
+    char when[HB_RFC3339_MAX];
+    hb_time_format(T0 + 2 * SEC, when);
+    assert_string_equal(json_string_value(json_object_get(o, "oldest_issued")), when);
+    json_t *a = json_array_get(json_object_get(o, "services"), 0);
+    static const char *const members[] = {
+        "service",       "offered",        "waiting",       "waiting_by_priority",
+        "oldest_issued", "oldest_wait_s",  "counters_open", "counters_busy",
+        "counters_paused", "mean_service_s", "mean_known",  "estimated_wait_s",
+        "near_sla"};
+    assert_int_equal(json_object_size(a), sizeof members / sizeof members[0]);
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+        assert_non_null(json_object_get(a, members[i]));
+    assert_string_equal(json_string_value(json_object_get(a, "service")), "A");
+    assert_int_equal(json_integer_value(json_object_get(a, "estimated_wait_s")), 450);
+    assert_int_equal(json_integer_value(json_object_get(a, "oldest_wait_s")), 48);
+    assert_int_equal(json_integer_value(json_object_get(a, "counters_paused")), 1);
+    json_t *by = json_object_get(a, "waiting_by_priority");
+    assert_int_equal(json_integer_value(json_object_get(by, "normal")), 1);
+    assert_int_equal(json_integer_value(json_object_get(by, "vip")), 1);
+    assert_int_equal(json_integer_value(json_object_get(by, "other")), 0);
+    json_decref(o);
+    /* Nobody waits: no oldest, no wait. */
+    hb_hall_state_t *e = hb_hall_state_new();
+    hb_hall_figures(e, NULL, T0, f);
+    o = hb_hall_figures_json(f);
+    assert_true(json_is_null(json_object_get(o, "oldest_issued")));
+    assert_int_equal(json_integer_value(json_object_get(o, "longest_wait_s")), 0);
+    assert_int_equal(json_array_size(json_object_get(o, "services")), 0);
+    json_decref(o);
+    hb_hall_state_destroy(&e);
+    free(f);
+    hb_policy_free(&p);
+    hb_hall_state_destroy(&s);
+}
+
+/* ------------------------------------------- against the definitions ---- */
+
+/* figures.h's definitions said again plainly, one figure at a time, for
+ * one service (`code`). */
+typedef struct plain {
+    uint32_t waiting, by_priority[HB_FIG_PRIORITIES], open, busy, paused, estimate, near;
+    int64_t oldest;
+} plain_t;
+
+static bool s_plain_serves(const hb_hs_counter_t *c, const char *code)
+{
+    for (size_t k = 0; k < c->n_services; k++)
+        if (strcmp(c->services[k], code) == 0)
+            return true;
+    return false;
+}
+
+static void s_plain(const hb_hall_state_t *s, const hb_policy_t *p, const char *code, int64_t now,
+                    plain_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < s->n_tickets; i++) {
+        const hb_hs_ticket_t *t = &s->tickets[i];
+        if (t->state != HB_TICKET_WAITING || strcmp(t->service, code) != 0)
+            continue;
+        out->waiting++;
+        int b = t->priority >= 1 && t->priority <= 4 ? t->priority : 0;
+        out->by_priority[b]++;
+        if (!out->oldest || t->issued_ms < out->oldest)
+            out->oldest = t->issued_ms;
+        int64_t limit = hb_policy_max_wait_s(p, code, b);
+        if ((now - t->issued_ms) * 4 >= limit * 3000) /* three quarters, in ms */
+            out->near++;
+    }
+    for (size_t i = 0; i < s->n_counters; i++) {
+        const hb_hs_counter_t *c = &s->counters[i];
+        if (!s_plain_serves(c, code))
+            continue;
+        int st = c->state;
+        out->open += st == HB_COUNTER_IDLE || st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING;
+        out->busy += st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING;
+        out->paused += st == HB_COUNTER_PAUSED;
+    }
+    const hb_hs_service_t *svc = hb_hall_state_service(s, code);
+    uint64_t mean;
+    if (svc && svc->n_recent) {
+        uint64_t sum = 0;
+        for (unsigned k = 0; k < svc->n_recent; k++)
+            sum += svc->recent_service_s[(svc->recent_pos + k) % HB_HS_DURATIONS];
+        mean = (sum + svc->n_recent / 2) / svc->n_recent;
+    } else {
+        mean = (uint64_t)hb_policy_max_wait_s(p, code, HALLBUS__PRIORITY__PRIORITY_NORMAL) / 2;
+    }
+    out->estimate = (uint32_t)((out->waiting + 1) * mean / (out->open ? out->open : 1));
+}
+
+static void s_check_plain(const hb_hall_state_t *s, const hb_policy_t *p, int64_t now,
+                          hb_hall_figures_t *f)
+{
+    hb_hall_figures(s, p, now, f);
+    uint32_t waiting = 0, near = 0, hall_estimate = 0;
+    for (size_t i = 0; i < f->n_services; i++) {
+        const hb_fig_service_t *v = &f->services[i];
+        plain_t w;
+        s_plain(s, p, v->code, now, &w);
+        assert_int_equal(v->waiting, w.waiting);
+        for (int b = 0; b < HB_FIG_PRIORITIES; b++)
+            assert_int_equal(v->by_priority[b].waiting, w.by_priority[b]);
+        assert_int_equal(v->oldest_issued_ms, w.oldest);
+        assert_int_equal(v->counters_open, w.open);
+        assert_int_equal(v->counters_busy, w.busy);
+        assert_int_equal(v->counters_paused, w.paused);
+        assert_int_equal(v->estimated_wait_s, w.estimate);
+        assert_int_equal(v->near_sla, w.near);
+        assert_int_equal(v->offered, w.open > 0);
+        waiting += w.waiting;
+        near += w.near;
+        if ((w.open > 0 || w.waiting > 0) && w.estimate > hall_estimate)
+            hall_estimate = w.estimate;
+    }
+    assert_int_equal(f->waiting, waiting);
+    assert_int_equal(f->near_sla, near);
+    assert_int_equal(f->estimated_wait_s, hall_estimate);
+    /* Every service of the state is listed, and every one a counter names. */
+    assert_true(f->n_services >= s->n_services);
+    for (size_t i = 0; i < s->n_counters; i++)
+        for (size_t k = 0; k < s->counters[i].n_services; k++)
+            assert_non_null(hb_fig_service(f, s->counters[i].services[k]));
+    uint32_t open = 0;
+    for (size_t i = 0; i < s->n_counters; i++)
+        open += s->counters[i].state == HB_COUNTER_IDLE ||
+                s->counters[i].state == HB_COUNTER_CALLING ||
+                s->counters[i].state == HB_COUNTER_SERVING;
+    assert_int_equal(f->counters_open, open);
+}
+
+/* Simulated days (the traffic model's customers, counters, lunch breaks,
+ * transfers), the figures checked after every few events at a moment a
+ * little later, against the plain definitions. */
+static void test_simulated_days(void **state)
+{
+    (void)state;
+    hb_policy_t *p = s_policy("{'sla':{'max_wait_s':{'*:*':900,'A:vip':300,'B:*':1500,"
+                              "'*:elderly':600}}}");
+    hb_hall_figures_t *f = malloc(sizeof *f);
+    uint64_t rnd = 20261202;
+    size_t checks = 0;
+    for (int day = 0; day < 3; day++) {
+        hb_hall_state_t *s = hb_hall_state_new();
+        int64_t open_ms = T0 + (int64_t)day * 86400 * SEC;
+        hb_sim_hall_t *h = hb_sim_hall_new(7, day, open_ms);
+        assert_non_null(h);
+        for (uint64_t seq = 1;; seq++) {
+            int64_t t = 0;
+            json_t *ev = NULL;
+            int rc = hb_sim_next(h, &t, &ev);
+            if (rc == HB_ECLOSED)
+                break;
+            assert_int_equal(rc, 0);
+            Hallbus__Envelope *env = NULL;
+            char err[256];
+            if (hb_event_from_json(ev, t, 0, &env, err, sizeof err) != 0)
+                fail_msg("sim event refused: %s", err);
+            json_decref(ev);
+            env->seq = seq;
+            env->at_ms = t;
+            hb_hall_state_apply(s, env);
+            hb_envelope_free(env);
+            rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+            if ((rnd >> 33) % 7 == 0) {
+                s_check_plain(s, p, t + (int64_t)((rnd >> 40) % 1800) * SEC, f);
+                checks++;
+            }
+        }
+        hb_sim_hall_destroy(&h);
+        hb_hall_state_destroy(&s);
+    }
+    fprintf(stderr, "figures equal the plain definitions at %zu moments of 3 simulated days\n",
+            checks);
+    assert_true(checks > 100);
+    free(f);
+    hb_policy_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),      cmocka_unit_test(test_buckets),
+        cmocka_unit_test(test_definitions), cmocka_unit_test(test_json),
+        cmocka_unit_test(test_simulated_days),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
