@@ -749,8 +749,8 @@ static const char *s_meta(const hb_config_def_t *d)
 /* What --help says after a row's help: default, requirement, bounds. */
 static void s_print_row_notes(const hb_config_def_t *d, const hb_config_cli_t *cli, FILE *out)
 {
-    if (d->defval)
-        fprintf(out, " [default: %s]", d->defval);
+    if (d->defval && !(cli && d->type == HB_CONF_BOOL && strcmp(d->defval, "false") == 0))
+        fprintf(out, " [default: %s]", d->defval); /* a tool's flag is off unless given */
     else if (s_required(d, cli) || (!cli && !d->optional))
         fprintf(out, " [required]");
     if (cli && d->env)

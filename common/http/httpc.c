@@ -194,6 +194,20 @@ int hb_httpc_header_check(const char *line, char *err, size_t errlen)
     return 0;
 }
 
+int hb_httpc_token_check(const char *token, char *err, size_t errlen)
+{
+    size_t len = strnlen(token, HTTPC_TOKEN_MAX + 1);
+    bool clean = len > 0 && len <= HTTPC_TOKEN_MAX;
+    for (size_t i = 0; i < len && clean; i++)
+        clean = (unsigned char)token[i] > ' ' && (unsigned char)token[i] != 0x7f;
+    if (!clean) {
+        hb_errf(err, errlen, "a token is 1 to %d printable bytes without spaces",
+                HTTPC_TOKEN_MAX);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
 static bool s_header_named(const char *line, const char *name)
 {
     size_t n = strlen(name);
@@ -224,13 +238,7 @@ static int s_headers(const hb_httpc_opts_t *o, bool body, struct curl_slist **ou
     if (ok && body)
         ok = s_add(&list, "Content-Type: application/json");
     if (ok && o->token && o->token[0]) {
-        size_t tlen = strnlen(o->token, HTTPC_TOKEN_MAX + 1);
-        bool clean = tlen <= HTTPC_TOKEN_MAX;
-        for (size_t i = 0; i < tlen && clean; i++)
-            clean = (unsigned char)o->token[i] > ' ' && (unsigned char)o->token[i] != 0x7f;
-        if (!clean) {
-            hb_errf(err, errlen, "the token must be at most %d printable bytes without spaces",
-                    HTTPC_TOKEN_MAX);
+        if (hb_httpc_token_check(o->token, err, errlen) != 0) {
             curl_slist_free_all(list);
             return HB_EINVAL;
         }

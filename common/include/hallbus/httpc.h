@@ -59,5 +59,8 @@ void hb_httpc_resp_free(hb_httpc_resp_t *resp);
  * Connection). 0, or HB_EINVAL with `err` saying why. For a tool to refuse
  * a bad --header before it sends anything. */
 int hb_httpc_header_check(const char *line, char *err, size_t errlen);
+/* Whether `token` can go in "Authorization: Bearer TOKEN": 1 to 4096
+ * printable bytes, no spaces. 0, or HB_EINVAL with `err` saying why. */
+int hb_httpc_token_check(const char *token, char *err, size_t errlen);
 
 #endif
