@@ -6,7 +6,7 @@
  * each other; a policy file that cannot be used, named with the reason;
  * the hall id kept in branchd's log through SIGHUP; and what systemd hears
  * (READY, WATCHDOG only when WATCHDOG_PID allows, STOPPING). */
-#include "harness.h"
+#include "stubs.h"
 
 #include "hallbus/httpc.h"
 
@@ -18,15 +18,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define HQD HB_BIN_DIR "/hqd/hqd"
@@ -334,38 +330,6 @@ static void test_sighup_keeps_hall_id(void **state)
 
 /* -------------------------------------------------------------- systemd */
 
-typedef struct listener {
-    int fd;
-    pthread_t thread;
-    volatile int done;
-    pthread_mutex_t lock;
-    char heard[2048];
-    size_t used;
-    int watchdogs;
-} listener_t;
-
-static void *s_listen(void *arg)
-{
-    listener_t *l = arg;
-    while (!l->done) {
-        struct pollfd p = {.fd = l->fd, .events = POLLIN};
-        if (poll(&p, 1, 20) != 1)
-            continue;
-        char msg[256];
-        ssize_t n = recv(l->fd, msg, sizeof msg - 1, 0);
-        if (n <= 0)
-            continue;
-        msg[n] = '\0';
-        pthread_mutex_lock(&l->lock);
-        if (strcmp(msg, "WATCHDOG=1") == 0)
-            l->watchdogs++;
-        else if (l->used < sizeof l->heard)
-            l->used += (size_t)snprintf(l->heard + l->used, sizeof l->heard - l->used, "%s ", msg);
-        pthread_mutex_unlock(&l->lock);
-    }
-    return NULL;
-}
-
 /* hqd under a pretend systemd: READY once up, WATCHDOG every half
  * interval only when WATCHDOG_PID does not name another process, STOPPING
  * on SIGTERM. */
@@ -373,15 +337,10 @@ static void test_systemd(void **state)
 {
     (void)state;
     for (int round = 0; round < 2; round++) {
-        listener_t l;
-        memset(&l, 0, sizeof l);
-        pthread_mutex_init(&l.lock, NULL);
-        l.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        snprintf(a.sun_path, sizeof a.sun_path, "%.80s/notify%d", s_root, round);
-        assert_int_equal(bind(l.fd, (struct sockaddr *)&a, sizeof a), 0);
-        assert_int_equal(pthread_create(&l.thread, NULL, s_listen, &l), 0);
-        setenv("NOTIFY_SOCKET", a.sun_path, 1);
+        char notify[200];
+        snprintf(notify, sizeof notify, "%.80s/notify%d", s_root, round);
+        hbt_notify_t *l = hbt_notify_start(notify);
+        setenv("NOTIFY_SOCKET", notify, 1);
         setenv("WATCHDOG_USEC", "400000", 1); /* 400 ms: a pet every 200 ms */
         /* Round 0: no WATCHDOG_PID, so the watchdog is hqd's. Round 1: it
          * names this test process, so it is not. */
@@ -400,17 +359,14 @@ static void test_systemd(void **state)
         unsetenv("WATCHDOG_PID");
         hbt_sleep_ms(1500);
         hbt_hq_stop(&hq, SIGTERM);
-        hbt_sleep_ms(100);
-        l.done = 1;
-        pthread_join(l.thread, NULL);
-        close(l.fd);
-        assert_string_equal(l.heard, "READY=1 STOPPING=1 ");
-        if (round == 0 && l.watchdogs < 4)
+        char heard[2048];
+        int watchdogs = hbt_notify_stop(&l, heard, sizeof heard);
+        assert_string_equal(heard, "READY=1 STOPPING=1 ");
+        if (round == 0 && watchdogs < 4)
             fail_msg("hqd petted the watchdog %d times in 1.5 s (every 200 ms wanted)",
-                     l.watchdogs);
-        if (round == 1 && l.watchdogs != 0)
-            fail_msg("hqd petted a watchdog that is not its own (%d times)", l.watchdogs);
-        pthread_mutex_destroy(&l.lock);
+                     watchdogs);
+        if (round == 1 && watchdogs != 0)
+            fail_msg("hqd petted a watchdog that is not its own (%d times)", watchdogs);
     }
 }
 

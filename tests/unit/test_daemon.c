@@ -12,22 +12,18 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "stubs.h"
 #include "hallbus/daemon.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/sdnotify.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -310,37 +306,6 @@ static void s_reloaded(void *arg)
     r->level_after_reload = s_cfg.level;
 }
 
-/* systemd's side: reads what the daemon says while it runs (a datagram
- * socket's queue is short, and the daemon does not wait for a full one). */
-typedef struct listener {
-    int fd;
-    pthread_t thread;
-    volatile int done;
-    char heard[4096]; /* everything but the watchdog's pets, space-separated */
-    size_t used;
-    int watchdogs;
-} listener_t;
-
-static void *s_listen(void *arg)
-{
-    listener_t *l = arg;
-    while (!l->done) {
-        struct pollfd p = {.fd = l->fd, .events = POLLIN};
-        if (poll(&p, 1, 20) != 1)
-            continue;
-        char msg[256];
-        ssize_t n = recv(l->fd, msg, sizeof msg - 1, 0);
-        if (n <= 0)
-            continue;
-        msg[n] = '\0';
-        if (strcmp(msg, "WATCHDOG=1") == 0)
-            l->watchdogs++;
-        else if (l->used < sizeof l->heard)
-            l->used += (size_t)snprintf(l->heard + l->used, sizeof l->heard - l->used, "%s ", msg);
-    }
-    return NULL;
-}
-
 static const hb_chore_t s_chores[] = {
     {"fast", 10, s_fast},
     {"slow", 30, s_slow},
@@ -362,19 +327,13 @@ static const hb_daemon_spec_t s_run_spec = {
 static void test_run(void **state)
 {
     (void)state;
-    /* systemd's side: a datagram socket to read what the daemon says. */
-    char data[300], log[300];
-    int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    /* systemd's side: a datagram socket to read what the daemon says
+     * while it runs (the queue is short, and the daemon never waits). */
+    char data[300], log[300], notify[200];
     /* s_dir is "/tmp/hb-daemon-XXXXXX": well inside sun_path. */
-    int w = snprintf(a.sun_path, sizeof a.sun_path, "%.80s/notify", s_dir);
-    assert_true(w > 0 && (size_t)w < sizeof a.sun_path);
-    assert_int_equal(bind(ns, (struct sockaddr *)&a, sizeof a), 0);
-    setenv("NOTIFY_SOCKET", a.sun_path, 1);
-    static listener_t l;
-    memset(&l, 0, sizeof l);
-    l.fd = ns;
-    assert_int_equal(pthread_create(&l.thread, NULL, s_listen, &l), 0);
+    snprintf(notify, sizeof notify, "%.80s/notify", s_dir);
+    hbt_notify_t *l = hbt_notify_start(notify);
+    setenv("NOTIFY_SOCKET", notify, 1);
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     setenv("WATCHDOG_USEC", "40000", 1); /* 40 ms: a pet every 20 ms */
@@ -420,14 +379,12 @@ static void test_run(void **state)
     assert_int_equal(s_run.stops, 1);
 
     /* What systemd heard, in order. */
-    hbt_sleep_ms(100);
-    l.done = 1;
-    pthread_join(l.thread, NULL);
-    close(ns);
-    assert_string_equal(l.heard, "READY=1 RELOADING=1 READY=1 STOPPING=1 ");
+    char heard[2048];
+    int watchdogs = hbt_notify_stop(&l, heard, sizeof heard);
+    assert_string_equal(heard, "READY=1 RELOADING=1 READY=1 STOPPING=1 ");
     /* About 400 ms of running at a pet per 20 ms (the machine may be slow). */
-    if (l.watchdogs < 5)
-        fail_msg("only %d watchdog pets", l.watchdogs);
+    if (watchdogs < 5)
+        fail_msg("only %d watchdog pets", watchdogs);
 
     /* The log: the component through the reload, which kept it. */
     f = fopen(log, "r");

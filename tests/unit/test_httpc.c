@@ -1,6 +1,6 @@
 /* Tests of the tools' HTTP client (common/http/httpc.c over libcurl): a
- * canned server on loopback that records the request it gets and answers
- * with raw bytes, for what goes out (method, path as given, headers, token)
+ * stub server on loopback (tests/support/stubs.c) that records the request
+ * it gets and answers with raw bytes, for what goes out (method, path as given, headers, token)
  * and how every kind of answer reads (chunked, to the close, interim, too
  * large, not HTTP, cut short, silent); every refusal before a request; and
  * https against a real TLS server (openssl s_server with a certificate made
@@ -12,20 +12,15 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "stubs.h"
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define assert_contains(hay, needle)                                                          \
@@ -34,79 +29,33 @@
             fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
     } while (0)
 
-/* A canned server: accepts one connection, reads the request head, writes
- * `reply` (unless NULL: then holds the connection silent), closes. */
-typedef struct canned {
-    int lfd, port;
+/* One request through a stub that answers `reply` (`len` bytes, `repeat`
+ * times, then `hold_ms` before it closes); the stub is stopped after, and
+ * the head of the request it got is in `head`. */
+typedef struct call {
     const char *reply;
-    size_t reply_len;
-    size_t repeat; /* how many times to write `reply` */
+    size_t len, repeat;
     int hold_ms;
-    pthread_t thread;
-    char request[8192];
-} canned_t;
+    const char *method, *path, *body;
+    hb_httpc_opts_t opts;
+} call_t;
 
-static void *s_canned_thread(void *arg)
+static int s_call(const call_t *c, hb_httpc_resp_t *resp, char *err, size_t errlen, char *head,
+                  size_t headlen)
 {
-    canned_t *c = arg;
-    /* A request that never comes (it went elsewhere) ends the wait, so the
-     * test fails on its assertions instead of hanging. */
-    struct pollfd p = {.fd = c->lfd, .events = POLLIN};
-    if (poll(&p, 1, 5000) != 1)
-        return NULL;
-    int fd = accept(c->lfd, NULL, NULL);
-    if (fd < 0)
-        return NULL;
-    size_t n = 0;
-    while (n < sizeof c->request - 1 && !strstr(c->request, "\r\n\r\n")) {
-        ssize_t r = recv(fd, c->request + n, sizeof c->request - 1 - n, 0);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        c->request[n] = '\0';
-    }
-    if (c->reply) {
-        for (size_t i = 0; i < (c->repeat ? c->repeat : 1); i++)
-            if (send(fd, c->reply, c->reply_len, MSG_NOSIGNAL) < 0)
-                break;
-    }
-    if (c->hold_ms)
-        usleep((useconds_t)c->hold_ms * 1000);
-    close(fd);
-    return NULL;
-}
-
-static void s_canned_start(canned_t *c, const char *reply, size_t len)
-{
-    c->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(c->lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(c->lfd, 4), 0);
-    socklen_t al = sizeof a;
-    getsockname(c->lfd, (struct sockaddr *)&a, &al);
-    c->port = ntohs(a.sin_port);
-    c->reply = reply;
-    c->reply_len = len;
-    assert_int_equal(pthread_create(&c->thread, NULL, s_canned_thread, c), 0);
-}
-
-static void s_canned_end(canned_t *c)
-{
-    pthread_join(c->thread, NULL);
-    close(c->lfd);
-}
-
-static int s_canned_call(canned_t *c, const char *body, int timeout_ms, hb_httpc_resp_t *resp,
-                         char *err, size_t errlen)
-{
+    hbt_stub_t *s = hbt_stub_start(c->reply, c->reply && !c->len ? strlen(c->reply) : c->len,
+                                   c->repeat, c->hold_ms);
     char base[64];
-    snprintf(base, sizeof base, "127.0.0.1:%d", c->port);
-    int rc = hb_httpc_request(base, body ? "POST" : "GET", "/p?q=1", body, timeout_ms, resp, err,
-                              errlen);
-    s_canned_end(c);
+    snprintf(base, sizeof base, "127.0.0.1:%d", hbt_stub_port(s));
+    const char *method = c->method ? c->method : c->body ? "POST" : "GET";
+    int rc = hb_httpc_call(base, method, c->path ? c->path : "/p?q=1", c->body, &c->opts, resp,
+                           err, errlen);
+    hbt_stub_requests(s, head, headlen);
+    hbt_stub_stop(&s);
     return rc;
 }
+
+#define CALL(c) s_call(c, &resp, err, sizeof err, head, sizeof head)
 
 static const char *s_ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
 
@@ -115,27 +64,25 @@ static const char *s_ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
 static void test_chunked_and_what_is_sent(void **state)
 {
     (void)state;
-    canned_t c = {0};
     const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5\r\nhello\r\n1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Trailer: 1\r\n\r\n";
-    s_canned_start(&c, r, strlen(r));
     hb_httpc_resp_t resp;
-    char err[256];
-    assert_int_equal(s_canned_call(&c, "{\"a\":1}", 2000, &resp, err, sizeof err), 0);
+    char err[256], head[8192];
+    assert_int_equal(CALL((&(call_t){.reply = r, .body = "{\"a\":1}"})), 0);
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.body, "hello world!");
     assert_int_equal(resp.body_len, 12);
     hb_httpc_resp_free(&resp);
-    assert_contains(c.request, "POST /p?q=1 HTTP/1.1\r\n");
-    assert_contains(c.request, "\r\nHost: 127.0.0.1:");
-    assert_contains(c.request, "\r\nContent-Type: application/json\r\n");
-    assert_contains(c.request, "\r\nContent-Length: 7\r\n");
-    assert_contains(c.request, "\r\nConnection: close\r\n");
-    assert_contains(c.request, "\r\nAccept: application/json\r\n");
-    assert_contains(c.request, "\r\nUser-Agent: hallbus/");
+    assert_contains(head, "POST /p?q=1 HTTP/1.1\r\n");
+    assert_contains(head, "\r\nHost: 127.0.0.1:");
+    assert_contains(head, "\r\nContent-Type: application/json\r\n");
+    assert_contains(head, "\r\nContent-Length: 7\r\n");
+    assert_contains(head, "\r\nConnection: close\r\n");
+    assert_contains(head, "\r\nAccept: application/json\r\n");
+    assert_contains(head, "\r\nUser-Agent: hallbus/");
     /* Nobody is asked to say 100 Continue, and no token went out. */
-    assert_null(strcasestr(c.request, "\r\nExpect:"));
-    assert_null(strcasestr(c.request, "\r\nAuthorization:"));
+    assert_null(strcasestr(head, "\r\nExpect:"));
+    assert_null(strcasestr(head, "\r\nAuthorization:"));
 }
 
 /* Each method as the API uses it: the name on the request line, a body
@@ -154,25 +101,21 @@ static void test_methods(void **state)
         {"HEAD", NULL, "HEAD /m HTTP/1.1\r\n", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        canned_t c = {0};
         const char *r = strcmp(cases[i].method, "HEAD") == 0
                             ? "HTTP/1.1 204 No Content\r\n\r\n"
                             : s_ok;
-        s_canned_start(&c, r, strlen(r));
-        char base[64], err[256];
-        snprintf(base, sizeof base, "http://127.0.0.1:%d", c.port);
+        char err[256], head[8192];
         hb_httpc_resp_t resp;
-        int rc = hb_httpc_request(base, cases[i].method, "/m", cases[i].body, 2000, &resp, err,
-                                  sizeof err);
-        s_canned_end(&c);
+        call_t c = {.reply = r, .method = cases[i].method, .path = "/m", .body = cases[i].body};
+        int rc = CALL(&c);
         if (rc != 0)
             fail_msg("%s: %s", cases[i].method, err);
-        if (strncmp(c.request, cases[i].line, strlen(cases[i].line)) != 0)
-            fail_msg("%s: sent %.40s", cases[i].method, c.request);
+        if (strncmp(head, cases[i].line, strlen(cases[i].line)) != 0)
+            fail_msg("%s: sent %.40s", cases[i].method, head);
         if (cases[i].length)
-            assert_contains(c.request, cases[i].length);
+            assert_contains(head, cases[i].length);
         else
-            assert_null(strcasestr(c.request, "Content-Length"));
+            assert_null(strcasestr(head, "Content-Length"));
         hb_httpc_resp_free(&resp);
     }
 }
@@ -182,17 +125,11 @@ static void test_methods(void **state)
 static void test_path_as_given(void **state)
 {
     (void)state;
-    canned_t c = {0};
-    s_canned_start(&c, s_ok, strlen(s_ok));
-    char base[64], err[256];
-    snprintf(base, sizeof base, "127.0.0.1:%d", c.port);
+    char err[256], head[8192];
     hb_httpc_resp_t resp;
-    assert_int_equal(
-        hb_httpc_request(base, "GET", "/v1/items/../x%zz/./y", NULL, 2000, &resp, err, sizeof err),
-        0);
-    s_canned_end(&c);
+    assert_int_equal(CALL((&(call_t){.reply = s_ok, .path = "/v1/items/../x%zz/./y"})), 0);
     hb_httpc_resp_free(&resp);
-    assert_contains(c.request, "GET /v1/items/../x%zz/./y HTTP/1.1\r\n");
+    assert_contains(head, "GET /v1/items/../x%zz/./y HTTP/1.1\r\n");
 }
 
 /* The token and the extra headers, as hallctl's --token and --header give
@@ -200,24 +137,22 @@ static void test_path_as_given(void **state)
 static void test_token_and_headers(void **state)
 {
     (void)state;
-    canned_t c = {0};
-    s_canned_start(&c, s_ok, strlen(s_ok));
-    char base[64], err[256];
-    snprintf(base, sizeof base, "127.0.0.1:%d", c.port);
+    char err[256], head[8192];
     const char *headers[] = {"X-Request-Id: 42", "X-Empty:", "X-Tenant:north  hall"};
-    hb_httpc_opts_t o = {.timeout_ms = 2000,
+    call_t c = {.reply = s_ok,
+                .path = "/h",
+                .opts = {.timeout_ms = 2000,
                          .token = "s3cr3t.t0ken",
                          .headers = headers,
-                         .n_headers = 3};
+                         .n_headers = 3}};
     hb_httpc_resp_t resp;
-    assert_int_equal(hb_httpc_call(base, "GET", "/h", NULL, &o, &resp, err, sizeof err), 0);
-    s_canned_end(&c);
+    assert_int_equal(CALL(&c), 0);
     assert_int_equal(resp.status, 200);
     hb_httpc_resp_free(&resp);
-    assert_contains(c.request, "\r\nAuthorization: Bearer s3cr3t.t0ken\r\n");
-    assert_contains(c.request, "\r\nX-Request-Id: 42\r\n");
-    assert_contains(c.request, "\r\nX-Empty:\r\n");
-    assert_contains(c.request, "\r\nX-Tenant:north  hall\r\n");
+    assert_contains(head, "\r\nAuthorization: Bearer s3cr3t.t0ken\r\n");
+    assert_contains(head, "\r\nX-Request-Id: 42\r\n");
+    assert_contains(head, "\r\nX-Empty:\r\n");
+    assert_contains(head, "\r\nX-Tenant:north  hall\r\n");
 }
 
 /* Headers and tokens that would break or contradict the request are
@@ -282,14 +217,12 @@ static void test_header_refusals(void **state)
 static void test_no_proxy_from_environment(void **state)
 {
     (void)state;
-    canned_t c = {0};
-    s_canned_start(&c, s_ok, strlen(s_ok));
     setenv("http_proxy", "http://127.0.0.1:9", 1);
     setenv("HTTP_PROXY", "http://127.0.0.1:9", 1);
     setenv("all_proxy", "http://127.0.0.1:9", 1);
     hb_httpc_resp_t resp;
-    char err[256];
-    int rc = s_canned_call(&c, NULL, 2000, &resp, err, sizeof err);
+    char err[256], head[8192];
+    int rc = CALL((&(call_t){.reply = s_ok}));
     unsetenv("http_proxy");
     unsetenv("HTTP_PROXY");
     unsetenv("all_proxy");
@@ -297,7 +230,7 @@ static void test_no_proxy_from_environment(void **state)
         fail_msg("went through the proxy? %s", err);
     assert_int_equal(resp.status, 200);
     hb_httpc_resp_free(&resp);
-    assert_contains(c.request, "GET /p?q=1 HTTP/1.1\r\n");
+    assert_contains(head, "GET /p?q=1 HTTP/1.1\r\n");
 }
 
 /* --------------------------------------------------- how answers read */
@@ -305,21 +238,17 @@ static void test_no_proxy_from_environment(void **state)
 static void test_until_close_and_interim(void **state)
 {
     (void)state;
-    canned_t c = {0};
-    const char *r = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it";
-    s_canned_start(&c, r, strlen(r));
     hb_httpc_resp_t resp;
-    char err[256];
-    assert_int_equal(s_canned_call(&c, NULL, 2000, &resp, err, sizeof err), 0);
+    char err[256], head[8192];
+    const char *r = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it";
+    assert_int_equal(CALL((&(call_t){.reply = r})), 0);
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.body, "all of it");
     hb_httpc_resp_free(&resp);
 
     /* 100 Continue first, then the answer. */
-    canned_t c2 = {0};
     const char *r2 = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
-    s_canned_start(&c2, r2, strlen(r2));
-    assert_int_equal(s_canned_call(&c2, NULL, 2000, &resp, err, sizeof err), 0);
+    assert_int_equal(CALL((&(call_t){.reply = r2})), 0);
     assert_int_equal(resp.status, 204);
     assert_int_equal(resp.body_len, 0);
     assert_string_equal(resp.body, "");
@@ -330,52 +259,41 @@ static void test_answer_refusals(void **state)
 {
     (void)state;
     hb_httpc_resp_t resp;
-    char err[256];
+    char err[256], head[8192];
 
     /* Announced larger than the bound: refused from the header. */
-    canned_t c = {0};
     const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 67108865\r\n\r\nx";
-    s_canned_start(&c, r, strlen(r));
-    assert_int_equal(s_canned_call(&c, NULL, 2000, &resp, err, sizeof err), HB_ETOOBIG);
+    assert_int_equal(CALL((&(call_t){.reply = r})), HB_ETOOBIG);
     assert_null(resp.body);
 
     /* A read-to-close body past 64 MiB. */
-    canned_t c1 = {0};
     static char block[1 << 20];
     memset(block, 'z', sizeof block);
     const char *h = "HTTP/1.1 200 OK\r\n\r\n";
     char *big = malloc(sizeof block + strlen(h));
     memcpy(big, h, strlen(h));
     memcpy(big + strlen(h), block, sizeof block);
-    s_canned_start(&c1, big, sizeof block + strlen(h));
-    c1.repeat = 70;
-    assert_int_equal(s_canned_call(&c1, NULL, 5000, &resp, err, sizeof err), HB_ETOOBIG);
+    call_t c1 = {.reply = big, .len = sizeof block + strlen(h), .repeat = 70,
+                 .opts = {.timeout_ms = 5000}};
+    assert_int_equal(CALL(&c1), HB_ETOOBIG);
     assert_contains(err, "larger");
     free(big);
 
     /* Not HTTP at all. */
-    canned_t c2 = {0};
-    const char *g = "SSH-2.0-OpenSSH_9.2\r\n\r\n";
-    s_canned_start(&c2, g, strlen(g));
-    assert_int_equal(s_canned_call(&c2, NULL, 2000, &resp, err, sizeof err), HB_EPARSE);
+    assert_int_equal(CALL((&(call_t){.reply = "SSH-2.0-OpenSSH_9.2\r\n\r\n"})), HB_EPARSE);
     assert_contains(err, "HTTP");
 
     /* A body shorter than announced. */
-    canned_t c3 = {0};
     const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort";
-    s_canned_start(&c3, t, strlen(t));
-    assert_int_equal(s_canned_call(&c3, NULL, 2000, &resp, err, sizeof err), HB_EPARSE);
+    assert_int_equal(CALL((&(call_t){.reply = t})), HB_EPARSE);
 
     /* A chunk size that is not hexadecimal. */
-    canned_t c4 = {0};
     const char *bc = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-    s_canned_start(&c4, bc, strlen(bc));
-    assert_int_equal(s_canned_call(&c4, NULL, 2000, &resp, err, sizeof err), HB_EPARSE);
+    assert_int_equal(CALL((&(call_t){.reply = bc})), HB_EPARSE);
 
     /* A server that never answers: a timeout, reported as HB_EIO. */
-    canned_t c5 = {.hold_ms = 600};
-    s_canned_start(&c5, NULL, 0);
-    assert_int_equal(s_canned_call(&c5, NULL, 200, &resp, err, sizeof err), HB_EIO);
+    call_t silent = {.reply = NULL, .hold_ms = 600, .opts = {.timeout_ms = 200}};
+    assert_int_equal(CALL(&silent), HB_EIO);
     assert_contains(err, "timed out");
 }
 
@@ -433,56 +351,14 @@ static void test_refusals_before_a_request(void **state)
 
 /* ------------------------------------------------------------- https */
 
-typedef struct tls_server {
-    char dir[128], cert[200], key[200], base[64];
-    hbt_proc_t proc;
-} tls_server_t;
-
-/* A self-signed certificate for 127.0.0.1 and openssl s_server with it,
- * answering every request with its status page (-www). NULL when the
- * openssl command is missing (it comes with ca-certificates). */
-static bool s_tls_start(tls_server_t *s)
-{
-    if (access("/usr/bin/openssl", X_OK) != 0)
-        return false;
-    hbt_mkdtemp(s->dir, sizeof s->dir, "httpc-tls");
-    snprintf(s->cert, sizeof s->cert, "%s/cert.pem", s->dir);
-    snprintf(s->key, sizeof s->key, "%s/key.pem", s->dir);
-    char *req[] = {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", s->key, "-out", s->cert,
-                   "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                   "subjectAltName=IP:127.0.0.1", NULL};
-    char out[4096];
-    if (hbt_run(req, out, sizeof out) != 0)
-        fail_msg("openssl req: %s", out);
-    int port = hbt_free_port();
-    char accept_on[32], log[200];
-    snprintf(accept_on, sizeof accept_on, "127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/s_server.log", s->dir);
-    char *srv[] = {"/usr/bin/openssl", "s_server", "-accept", accept_on, "-cert", s->cert,
-                   "-key", s->key, "-www", "-quiet", NULL};
-    hbt_spawn(&s->proc, log, srv);
-    snprintf(s->base, sizeof s->base, "https://127.0.0.1:%d", port);
-    /* Ready when it accepts a connection. */
-    for (int i = 0; i < 200; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        close(fd);
-        if (ok)
-            return true;
-        hbt_sleep_ms(25);
-    }
-    fail_msg("openssl s_server did not start; see %s", log);
-    return false;
-}
-
 static void test_https(void **state)
 {
     (void)state;
-    tls_server_t s;
-    if (!s_tls_start(&s)) {
+    char dir[128];
+    hbt_mkdtemp(dir, sizeof dir, "httpc-tls");
+    hbt_tls_t tls;
+    if (!hbt_tls_start(&tls, dir)) {
+        hbt_rmdir(dir);
         skip();
         return;
     }
@@ -490,12 +366,12 @@ static void test_https(void **state)
     char err[512];
     /* Its certificate is its own: not trusted without the CA file. */
     hb_httpc_opts_t plain = {.timeout_ms = 5000};
-    assert_int_equal(hb_httpc_call(s.base, "GET", "/", NULL, &plain, &resp, err, sizeof err),
+    assert_int_equal(hb_httpc_call(tls.url, "GET", "/", NULL, &plain, &resp, err, sizeof err),
                      HB_EIO);
     assert_contains(err, "certificate");
     /* With it, the answer comes. */
-    hb_httpc_opts_t trusted = {.timeout_ms = 5000, .cacert = s.cert};
-    int rc = hb_httpc_call(s.base, "GET", "/", NULL, &trusted, &resp, err, sizeof err);
+    hb_httpc_opts_t trusted = {.timeout_ms = 5000, .cacert = tls.cert};
+    int rc = hb_httpc_call(tls.url, "GET", "/", NULL, &trusted, &resp, err, sizeof err);
     if (rc != 0)
         fail_msg("https with --cacert: %s", err);
     assert_int_equal(resp.status, 200);
@@ -503,26 +379,25 @@ static void test_https(void **state)
     hb_httpc_resp_free(&resp);
     /* A CA file that is not there is an error, not the system's CAs. */
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/none.pem", s.dir);
+    snprintf(missing, sizeof missing, "%s/none.pem", dir);
     hb_httpc_opts_t nofile = {.timeout_ms = 5000, .cacert = missing};
-    assert_int_equal(hb_httpc_call(s.base, "GET", "/", NULL, &nofile, &resp, err, sizeof err),
+    assert_int_equal(hb_httpc_call(tls.url, "GET", "/", NULL, &nofile, &resp, err, sizeof err),
                      HB_EIO);
-    hbt_kill(&s.proc, SIGKILL);
-    hbt_rmdir(s.dir);
+    hbt_tls_stop(&tls);
+    hbt_rmdir(dir);
 }
 
 /* https to a server that speaks plain HTTP: a TLS failure, named. */
 static void test_https_to_plain(void **state)
 {
     (void)state;
-    canned_t c = {0};
-    s_canned_start(&c, s_ok, strlen(s_ok));
+    hbt_stub_t *s = hbt_stub_start(s_ok, strlen(s_ok), 0, 0);
     char base[64], err[512];
-    snprintf(base, sizeof base, "https://127.0.0.1:%d", c.port);
+    snprintf(base, sizeof base, "https://127.0.0.1:%d", hbt_stub_port(s));
     hb_httpc_resp_t resp;
     assert_int_equal(hb_httpc_request(base, "GET", "/", NULL, 2000, &resp, err, sizeof err),
                      HB_EIO);
-    s_canned_end(&c);
+    hbt_stub_stop(&s);
     assert_true(strlen(err) > 0);
     assert_null(resp.body);
 }
