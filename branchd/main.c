@@ -25,16 +25,7 @@
  * every N ticks. */
 #define TICK_MS 100
 
-#define CFG(name_, type_, field, def, min_, max_, reload, help_, ...)                            \
-    {.name = name_,                                                                             \
-     .type = type_,                                                                             \
-     .offset = offsetof(branchd_config_t, field),                                               \
-     .defval = def,                                                                             \
-     .min = min_,                                                                               \
-     .max = max_,                                                                               \
-     .reloadable = reload,                                                                      \
-     .help = help_,                                                                             \
-     __VA_ARGS__}
+#define CFG(...) HB_CONF_ROW(branchd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),

@@ -28,16 +28,7 @@
  * four a second; the other chores run every N of them. */
 #define HQD_TICK_MS 250
 
-#define CFG(name_, type_, field, def, min_, max_, reload, help_, ...)                            \
-    {.name = name_,                                                                             \
-     .type = type_,                                                                             \
-     .offset = offsetof(hqd_config_t, field),                                                   \
-     .defval = def,                                                                             \
-     .min = min_,                                                                               \
-     .max = max_,                                                                               \
-     .reloadable = reload,                                                                      \
-     .help = help_,                                                                             \
-     __VA_ARGS__}
+#define CFG(...) HB_CONF_ROW(hqd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),

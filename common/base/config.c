@@ -97,8 +97,7 @@ static size_t s_field_size(const hb_config_def_t *d)
     }
 }
 
-/* Whether `name` is one of the space-separated words of `list`. */
-static bool s_listed(const char *list, const char *name)
+bool hb_config_listed(const char *list, const char *name)
 {
     size_t n = strlen(name);
     for (const char *p = list ? list : ""; *p;) {
@@ -171,7 +170,8 @@ static int s_parse_scaled(const char *text, const unit_t *units, size_t nunits, 
     if (*p) {
         size_t i = 0;
         for (; i < nunits; i++) {
-            bool same = any_case ? strcasecmp(p, units[i].name) == 0 : strcmp(p, units[i].name) == 0;
+            bool same =
+                any_case ? strcasecmp(p, units[i].name) == 0 : strcmp(p, units[i].name) == 0;
             if (same)
                 break;
         }
@@ -190,7 +190,8 @@ static int s_parse_scaled(const char *text, const unit_t *units, size_t nunits, 
 int hb_duration_parse(const char *text, int64_t *out_ms)
 {
     return s_parse_scaled(text, s_duration_units,
-                          sizeof s_duration_units / sizeof s_duration_units[0], false, false, out_ms);
+                          sizeof s_duration_units / sizeof s_duration_units[0], false, false,
+                          out_ms);
 }
 
 /* A value in the unit a person would write: 65536 -> "64K", 300000 -> "5m". */
@@ -539,7 +540,7 @@ typedef struct scan {
 /* Whether a tool's command takes the row. */
 static bool s_takes(const hb_config_cli_t *cli, const hb_config_def_t *d)
 {
-    return !cli || !cli->takes || s_listed(cli->takes, d->name);
+    return !cli || !cli->takes || hb_config_listed(cli->takes, d->name);
 }
 
 static int s_scan(const hb_config_def_t *defs, size_t ndefs, int argc, char **argv, scan_t *sc,
@@ -682,7 +683,7 @@ static bool s_required(const hb_config_def_t *d, const hb_config_cli_t *cli)
         return false;
     if (cli && !s_takes(cli, d))
         return false;
-    return (!d->defval && !d->optional) || (cli && s_listed(cli->needs, d->name));
+    return (!d->defval && !d->optional) || (cli && hb_config_listed(cli->needs, d->name));
 }
 
 /* Names every required setting not given, into `err`; HB_EINVAL if any. */
@@ -965,6 +966,22 @@ int hb_config_args(const hb_config_def_t *defs, size_t ndefs, const hb_config_cl
     memcpy(parsed->args, sc.args, sizeof sc.args);
     parsed->n_args = sc.n_args;
     return 0;
+}
+
+int hb_config_args_main(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
+                        void *target, int argc, char **argv, hb_config_parsed_t *parsed)
+{
+    char err[512];
+    int rc = hb_config_args(defs, ndefs, cli, target, argc, argv, parsed, stdout, err, sizeof err);
+    if (rc == HB_ENOTFOUND)
+        return 0;
+    if (rc != 0) {
+        fprintf(stderr, "%s%s%s: %s\n(%s%s%s --help lists the options)\n", cli->prog,
+                cli->command ? " " : "", cli->command ? cli->command : "", err, cli->prog,
+                cli->command ? " " : "", cli->command ? cli->command : "");
+        return 2;
+    }
+    return -1;
 }
 
 /* ---------------------------------------------------------- reload ---- */

@@ -32,18 +32,7 @@ static hbt_stub_t *s_server(const char *reply)
     return hbt_stub_start(reply, strlen(reply), 0, 0);
 }
 
-static int s_hallctl(char *out, size_t len, ...)
-{
-    char *argv[32] = {HALLCTL};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, len);
-    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return hbt_run(argv, out, len);
-}
+#define s_hallctl(out, len, ...) hbt_run_args(out, len, HALLCTL, __VA_ARGS__)
 
 static const char *s_halls_json = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                   "Content-Length: 13\r\nConnection: close\r\n\r\n{\"halls\": []}";
@@ -108,7 +97,8 @@ static void test_environment(void **state)
     assert_int_equal(hbt_stub_requests(hq, req, sizeof req), 1);
     assert_contains(req, "\r\nAuthorization: Bearer from-env\r\n");
 
-    rc = s_hallctl(out, sizeof out, "halls", "--hq", hbt_stub_url(other), "--token", "from-cli", NULL);
+    rc = s_hallctl(out, sizeof out, "halls", "--hq", hbt_stub_url(other), "--token", "from-cli",
+                   NULL);
     assert_int_equal(rc, 0);
     assert_int_equal(hbt_stub_requests(hq, req, sizeof req), 1); /* not asked again */
     assert_int_equal(hbt_stub_requests(other, req, sizeof req), 1);
@@ -120,7 +110,8 @@ static void test_environment(void **state)
     assert_contains(req, "GET /v1/hall HTTP/1.1\r\n");
     assert_int_equal(hbt_stub_requests(hq, req, sizeof req), 1);
     /* Given both on the command line, it is still one or the other. */
-    rc = s_hallctl(out, sizeof out, "hall", "--hall", hbt_stub_url(other), "--hq", hbt_stub_url(hq), NULL);
+    rc = s_hallctl(out, sizeof out, "hall", "--hall", hbt_stub_url(other), "--hq", hbt_stub_url(hq),
+                   NULL);
     assert_int_equal(rc, 2);
     assert_contains(out, "not both");
 

@@ -36,6 +36,8 @@ void hbt_kill(hbt_proc_t *p, int sig);
 bool hbt_alive(hbt_proc_t *p);
 /* Runs a command to completion; returns its exit code, output in `out`. */
 int hbt_run(char *const argv[], char *out, size_t outlen);
+/* The same with the arguments after `bin` listed, ending with NULL. */
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...);
 
 /* ---- HTTP */
 /* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */

@@ -42,16 +42,7 @@ typedef struct cfg {
     int64_t port;
 } cfg_t;
 
-#define ROW(n, t, f, d, lo, hi, r, h, ...)                                                     \
-    {.name = n,                                                                               \
-     .type = t,                                                                               \
-     .offset = offsetof(cfg_t, f),                                                            \
-     .defval = d,                                                                             \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .reloadable = r,                                                                         \
-     .help = h,                                                                               \
-     __VA_ARGS__}
+#define ROW(...) HB_CONF_ROW(cfg_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     ROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file"),
@@ -472,16 +463,7 @@ typedef struct pair_cfg {
     hb_config_list_t names;
 } pair_cfg_t;
 
-#define PROW(n, t, f, d, lo, hi, r, h, ...)                                                   \
-    {.name = n,                                                                               \
-     .type = t,                                                                               \
-     .offset = offsetof(pair_cfg_t, f),                                                       \
-     .defval = d,                                                                             \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .reloadable = r,                                                                         \
-     .help = h,                                                                               \
-     __VA_ARGS__}
+#define PROW(...) HB_CONF_ROW(pair_cfg_t, __VA_ARGS__)
 
 static const hb_config_def_t s_pair_defs[] = {
     PROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file", .optional = true),
@@ -599,14 +581,7 @@ static int s_parse_speed(const char *text, void *field, char *why, size_t whylen
 }
 
 #define TROW(n, t, f, d, lo, hi, h, ...)                                                      \
-    {.name = n,                                                                               \
-     .type = t,                                                                               \
-     .offset = offsetof(tool_t, f),                                                           \
-     .defval = d,                                                                             \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .help = h,                                                                               \
-     __VA_ARGS__}
+    HB_CONF_ROW(tool_t, n, t, f, d, lo, hi, false, h, __VA_ARGS__)
 
 static const hb_config_def_t s_tool_defs[] = {
     TROW("hall", HB_CONF_STRING, hall, NULL, 0, 0, "a hall's API", .optional = true,

@@ -42,16 +42,7 @@ typedef struct tcfg {
     int64_t low, high;
 } tcfg_t;
 
-#define ROW(n, t, f, d, lo, hi, r, h, ...)                                                     \
-    {.name = n,                                                                               \
-     .type = t,                                                                               \
-     .offset = offsetof(tcfg_t, f),                                                           \
-     .defval = d,                                                                             \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .reloadable = r,                                                                         \
-     .help = h,                                                                               \
-     __VA_ARGS__}
+#define ROW(...) HB_CONF_ROW(tcfg_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     ROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file", .optional = true),

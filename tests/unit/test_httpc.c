@@ -345,8 +345,8 @@ static void test_refusals_before_a_request(void **state)
     assert_int_equal(
         hb_httpc_request("127.0.0.1:80", "GET", "/\r\nX: y", NULL, 1000, &resp, err, sizeof err),
         HB_EINVAL);
-    assert_int_equal(hb_httpc_request("127.0.0.1:80", "GET", "/", NULL, 1000, NULL, err, sizeof err),
-                     HB_EINVAL);
+    assert_int_equal(
+        hb_httpc_request("127.0.0.1:80", "GET", "/", NULL, 1000, NULL, err, sizeof err), HB_EINVAL);
 }
 
 /* ------------------------------------------------------------- https */

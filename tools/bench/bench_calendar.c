@@ -408,14 +408,7 @@ typedef struct settings {
 } settings_t;
 
 #define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                      \
-    {.name = name_,                                                                           \
-     .type = type_,                                                                           \
-     .offset = offsetof(settings_t, field),                                                   \
-     .defval = def,                                                                           \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .meta = meta_,                                                                           \
-     .help = help_}
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_)
 
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "10000", 1, ORG_HALLS_MAX, "N", "halls in the organisation"),
@@ -438,15 +431,9 @@ static const hb_config_cli_t s_cli = {
 int main(int argc, char **argv)
 {
     settings_t set = {0};
-    char err[256];
-    int rc = hb_config_args(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL, stdout, err,
-                            sizeof err);
-    if (rc == HB_ENOTFOUND)
-        return 0; /* --help, --version */
-    if (rc != 0) {
-        fprintf(stderr, "bench_calendar: %s\n(bench_calendar --help lists the options)\n", err);
-        return 2;
-    }
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
     long halls = (long)set.halls, campaigns = (long)set.campaigns, runs = (long)set.runs;
     bool as_json = set.json;
     s_rng = (uint64_t)set.seed;
@@ -478,6 +465,7 @@ int main(int argc, char **argv)
     double t_resolve[RUNS_MAX], t_check[RUNS_MAX], t_slices[RUNS_MAX];
     size_t reached = 0;
     calcheck_report_t *rep = NULL;
+    char err[256];
     calcheck_input_t in = {.org = org,
                            .cal = cal,
                            .limits = limits,

@@ -76,15 +76,8 @@ static int s_parse_phase(const char *text, void *field, char *why, size_t whylen
 }
 
 #define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
-    {.name = name_,                                                                           \
-     .type = type_,                                                                           \
-     .offset = offsetof(settings_t, field),                                                   \
-     .defval = def,                                                                           \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .meta = meta_,                                                                           \
-     .help = help_,                                                                           \
-     __VA_ARGS__}
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+                __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "1000", 1, 20000, "N",
@@ -97,11 +90,7 @@ static const hb_config_def_t s_options[] = {
         "steady phase: events/s over all halls"),
     ROW("phase", HB_CONF_CUSTOM, phases, "both", 0, 0, "P", "both, throughput or steady",
         .parse = s_parse_phase),
-    ROW("hqd", HB_CONF_STRING, hqd, NULL, 0, 0, "PATH",
-        "the hqd binary (default: next to this tool's build folder)", .optional = true),
-    ROW("token", HB_CONF_STRING, token, NULL, 0, 0, "TOKEN",
-        "sent to hqd's API as 'Authorization: Bearer TOKEN'", .optional = true,
-        .env = "HALLBUS_TOKEN"),
+    SIMLINK_ROWS(settings_t),
 };
 #undef ROW
 #define NOPTIONS (sizeof s_options / sizeof s_options[0])
@@ -338,15 +327,9 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
 int main(int argc, char **argv)
 {
     static settings_t set;
-    char err[512];
-    int rc = hb_config_args(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL, stdout, err,
-                            sizeof err);
-    if (rc == HB_ENOTFOUND)
-        return 0; /* --help, --version */
-    if (rc != 0) {
-        fprintf(stderr, "bench_ingest: %s\n(bench_ingest --help lists the options)\n", err);
-        return 2;
-    }
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
     s_opt.halls = (int)set.halls;
     s_opt.seconds = (int)set.seconds;
     s_opt.batch = (int)set.batch;

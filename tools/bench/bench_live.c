@@ -74,15 +74,8 @@ static int s_parse_speed(const char *text, void *field, char *why, size_t whylen
 }
 
 #define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
-    {.name = name_,                                                                           \
-     .type = type_,                                                                           \
-     .offset = offsetof(settings_t, field),                                                   \
-     .defval = def,                                                                           \
-     .min = lo,                                                                               \
-     .max = hi,                                                                               \
-     .meta = meta_,                                                                           \
-     .help = help_,                                                                           \
-     __VA_ARGS__}
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+                __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "10000", 1, 100000, "N",
@@ -90,11 +83,7 @@ static const hb_config_def_t s_options[] = {
     ROW("seconds", HB_CONF_INT, seconds, "30", 1, 86400, "S", "how long the traffic runs"),
     ROW("speed", HB_CONF_CUSTOM, speed, "60", 0, 0, "X",
         "simulated time per real time (60: a day in 8 minutes)", .parse = s_parse_speed),
-    ROW("hqd", HB_CONF_STRING, hqd, NULL, 0, 0, "PATH",
-        "the hqd binary (default: next to this tool's build folder)", .optional = true),
-    ROW("token", HB_CONF_STRING, token, NULL, 0, 0, "TOKEN",
-        "sent to hqd's API as 'Authorization: Bearer TOKEN'", .optional = true,
-        .env = "HALLBUS_TOKEN"),
+    SIMLINK_ROWS(settings_t),
 };
 #undef ROW
 #define NOPTIONS (sizeof s_options / sizeof s_options[0])
@@ -601,15 +590,9 @@ static void s_print_hq(void)
 int main(int argc, char **argv)
 {
     static settings_t set;
-    char err[512];
-    int rc = hb_config_args(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL, stdout, err,
-                            sizeof err);
-    if (rc == HB_ENOTFOUND)
-        return 0; /* --help, --version */
-    if (rc != 0) {
-        fprintf(stderr, "bench_live: %s\n(bench_live --help lists the options)\n", err);
-        return 2;
-    }
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
     s_opt.halls = (int)set.halls;
     s_opt.seconds = (int)set.seconds;
     s_opt.speed = set.speed;

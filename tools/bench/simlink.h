@@ -7,12 +7,24 @@
 
 #include "hallbus.pb-c.h"
 #include "hallbus/cert.h"
+#include "hallbus/config.h"
 #include "hallbus/httpc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* The settings rows both benchmarks take, for their settings struct
+ * `type_s` with `char *hqd, *token`: which hqd to start, and the token its
+ * API is asked with. */
+#define SIMLINK_ROWS(type_s)                                                                     \
+    HB_CONF_ROW(type_s, "hqd", HB_CONF_STRING, hqd, NULL, 0, 0, false,                          \
+                "the hqd binary (default: next to this tool's build folder)", .optional = true, \
+                .meta = "PATH"),                                                              \
+        HB_CONF_ROW(type_s, "token", HB_CONF_STRING, token, NULL, 0, 0, false,                  \
+                    "sent to hqd's API as 'Authorization: Bearer TOKEN'", .optional = true,     \
+                    .meta = "TOKEN", .env = "HALLBUS_TOKEN")
 
 /* Starts `hqd` with its data and keys under `root`, listening on the two
  * ports, with `extra` arguments (NULL-terminated, may be NULL); waits until

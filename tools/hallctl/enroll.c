@@ -165,4 +165,5 @@ const hallctl_command_t hallctl_enroll_commands[] = {
      "create HQ's key pair (hqd also does this on first start)", "hq-keys", "hq-keys", 0, 0,
      NULL},
 };
-const size_t hallctl_enroll_ncommands = sizeof hallctl_enroll_commands / sizeof hallctl_enroll_commands[0];
+const size_t hallctl_enroll_ncommands =
+    sizeof hallctl_enroll_commands / sizeof hallctl_enroll_commands[0];

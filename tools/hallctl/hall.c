@@ -54,11 +54,13 @@ static void s_print_ticket(const opts_t *o, const json_t *a)
     char buf[64];
     printf("%s  ", hallctl_jstr(a, "ticket"));
     if (strcmp(state, "waiting") == 0)
-        printf("position %lld in %s, %s%s\n", hallctl_jint(a, "position"), hallctl_jstr(a, "service"),
+        printf("position %lld in %s, %s%s\n", hallctl_jint(a, "position"),
+               hallctl_jstr(a, "service"),
                s_about(hallctl_jint(a, "estimated_wait_s"), buf, sizeof buf),
                json_is_true(json_object_get(a, "transferred")) ? " (transferred)" : "");
     else if (strcmp(state, "called") == 0 && hallctl_jint(a, "recalls") > 0)
-        printf("called to counter %s (recall %lld)\n", hallctl_jstr(a, "counter"), hallctl_jint(a, "recalls"));
+        printf("called to counter %s (recall %lld)\n", hallctl_jstr(a, "counter"),
+               hallctl_jint(a, "recalls"));
     else if (strcmp(state, "called") == 0)
         printf("called to counter %s\n", hallctl_jstr(a, "counter"));
     else if (strcmp(state, "serving") == 0)
@@ -85,8 +87,9 @@ static void s_print_counter(const opts_t *o, const json_t *a)
 {
     (void)o;
     char svcs[256];
-    printf("counter %s  %s, staff %s, services %s", hallctl_jstr(a, "counter"), hallctl_jstr(a, "state"),
-           hallctl_jstr(a, "staff"), hallctl_jlist(a, "services", ",", svcs, sizeof svcs));
+    printf("counter %s  %s, staff %s, services %s", hallctl_jstr(a, "counter"),
+           hallctl_jstr(a, "state"), hallctl_jstr(a, "staff"),
+           hallctl_jlist(a, "services", ",", svcs, sizeof svcs));
     if (json_is_string(json_object_get(a, "ticket")))
         printf(", ticket %s", hallctl_jstr(a, "ticket"));
     printf(", served %lld today\n", hallctl_jint(a, "served"));
@@ -130,7 +133,8 @@ static void s_print_feedback(const opts_t *o, const json_t *a)
 static void s_print_device(const opts_t *o, const json_t *a)
 {
     (void)o;
-    printf("device %s  %s, %s\n", hallctl_jstr(a, "device"), hallctl_jstr(a, "kind"), hallctl_jstr(a, "state"));
+    printf("device %s  %s, %s\n", hallctl_jstr(a, "device"), hallctl_jstr(a, "kind"),
+           hallctl_jstr(a, "state"));
 }
 
 /* GET /v1/hall as a page a duty manager reads at a glance. */
@@ -156,17 +160,18 @@ static void s_print_hall(const opts_t *o, const json_t *h)
         printf("\n");
     }
     printf("waiting %lld (longest %s); counters open %lld, busy %lld\n", hallctl_jint(h, "waiting"),
-           s_dur(hallctl_jint(h, "longest_wait_s"), b1, sizeof b1), hallctl_jint(h, "counters_open"),
-           hallctl_jint(h, "counters_busy"));
+           s_dur(hallctl_jint(h, "longest_wait_s"), b1, sizeof b1),
+           hallctl_jint(h, "counters_open"), hallctl_jint(h, "counters_busy"));
     size_t i;
     json_t *v;
     printf("  %-10s %7s %9s %7s %7s %8s %9s %12s\n", "service", "waiting", "oldest", "issued",
            "served", "no-shows", "avg wait", "avg service");
-    json_array_foreach(json_object_get(h, "services"), i, v) printf(
-        "  %-10s %7lld %9s %7lld %7lld %8lld %9s %12s\n", hallctl_jstr(v, "service"),
-        hallctl_jint(v, "waiting"), s_dur(hallctl_jint(v, "oldest_wait_s"), b1, sizeof b1), hallctl_jint(v, "issued"),
-        hallctl_jint(v, "served"), hallctl_jint(v, "no_shows"), s_dur(hallctl_jint(v, "avg_wait_s"), b2, sizeof b2),
-        s_dur(hallctl_jint(v, "avg_service_s"), b3, sizeof b3));
+    json_array_foreach(json_object_get(h, "services"), i, v)
+        printf("  %-10s %7lld %9s %7lld %7lld %8lld %9s %12s\n", hallctl_jstr(v, "service"),
+               hallctl_jint(v, "waiting"), s_dur(hallctl_jint(v, "oldest_wait_s"), b1, sizeof b1),
+               hallctl_jint(v, "issued"), hallctl_jint(v, "served"), hallctl_jint(v, "no_shows"),
+               s_dur(hallctl_jint(v, "avg_wait_s"), b2, sizeof b2),
+               s_dur(hallctl_jint(v, "avg_service_s"), b3, sizeof b3));
     if (json_array_size(json_object_get(h, "counters")))
         printf("counters:\n");
     json_array_foreach(json_object_get(h, "counters"), i, v)
@@ -174,12 +179,13 @@ static void s_print_hall(const opts_t *o, const json_t *h)
         double util = json_number_value(json_object_get(v, "utilisation"));
         printf("  %-10s %-8s staff %-8s services %-12s served %lld, busy %.0f%%%s%s\n",
                hallctl_jstr(v, "counter"), hallctl_jstr(v, "state"), hallctl_jstr(v, "staff"),
-               hallctl_jlist(v, "services", ",", list, sizeof list), hallctl_jint(v, "served"), util * 100.0,
-               json_is_string(json_object_get(v, "ticket")) ? ", ticket " : "",
+               hallctl_jlist(v, "services", ",", list, sizeof list), hallctl_jint(v, "served"),
+               util * 100.0, json_is_string(json_object_get(v, "ticket")) ? ", ticket " : "",
                hallctl_jstr(v, "ticket"));
     }
     const json_t *cs = json_object_get(h, "complaints");
-    printf("complaints: %lld open, %lld overdue\n", hallctl_jint(cs, "open"), hallctl_jint(cs, "overdue"));
+    printf("complaints: %lld open, %lld overdue\n", hallctl_jint(cs, "open"),
+           hallctl_jint(cs, "overdue"));
     json_array_foreach(json_object_get(cs, "list"), i, v)
     {
         printf("  ");
@@ -189,23 +195,25 @@ static void s_print_hall(const opts_t *o, const json_t *h)
     json_array_foreach(json_object_get(h, "devices"), i, v)
     {
         if (strcmp(hallctl_jstr(v, "state"), "ok") != 0)
-            printf("  %-10s %s, %s since %s%s%s\n", hallctl_jstr(v, "device"), hallctl_jstr(v, "kind"),
-                   hallctl_jstr(v, "state"), hallctl_jstr(v, "since"), hallctl_jstr(v, "detail")[0] ? ": " : "",
-                   hallctl_jstr(v, "detail"));
+            printf("  %-10s %s, %s since %s%s%s\n", hallctl_jstr(v, "device"),
+                   hallctl_jstr(v, "kind"), hallctl_jstr(v, "state"), hallctl_jstr(v, "since"),
+                   hallctl_jstr(v, "detail")[0] ? ": " : "", hallctl_jstr(v, "detail"));
     }
     const json_t *t = json_object_get(h, "today");
     printf("today %s: issued %lld, served %lld, no-shows %lld, cancelled %lld, transferred %lld; "
            "avg wait %s, avg service %s",
            json_is_string(json_object_get(h, "date")) ? hallctl_jstr(h, "date") : "(not started)",
-           hallctl_jint(t, "issued"), hallctl_jint(t, "served"), hallctl_jint(t, "no_shows"), hallctl_jint(t, "cancelled"),
-           hallctl_jint(t, "transferred"), s_dur(hallctl_jint(t, "avg_wait_s"), b1, sizeof b1),
+           hallctl_jint(t, "issued"), hallctl_jint(t, "served"), hallctl_jint(t, "no_shows"),
+           hallctl_jint(t, "cancelled"), hallctl_jint(t, "transferred"),
+           s_dur(hallctl_jint(t, "avg_wait_s"), b1, sizeof b1),
            s_dur(hallctl_jint(t, "avg_service_s"), b2, sizeof b2));
     if (json_is_number(json_object_get(t, "satisfaction_avg")))
         printf("; satisfaction %.2f from %lld",
                json_number_value(json_object_get(t, "satisfaction_avg")),
                hallctl_jint(t, "feedback_count"));
     printf("\n");
-    json_array_foreach(json_object_get(h, "advice"), i, v) s_print_advice(v, hallctl_jstr(v, "service"));
+    json_array_foreach(json_object_get(h, "advice"), i, v)
+        s_print_advice(v, hallctl_jstr(v, "service"));
 }
 
 
@@ -237,32 +245,11 @@ static int s_halls(const opts_t *o) { return s_get(o, "/v1/halls"); }
 
 /* ----------------------------------------------- a hall's local API ---- */
 
-/* Sends one request to the hall (taking `body`, which may be NULL) and
- * prints the answer: the JSON with --json, else `print`'s line, or the
- * refusal. Returns the exit code. */
+/* One request to the hall's API, its answer printed (hallctl_do). */
 static int s_hall_do(const opts_t *o, const char *method, const char *path, json_t *body,
                      hallctl_print_fn print)
 {
-    int status = 0;
-    json_t *a = NULL;
-    int rc = hallctl_request(o, o->hall, "--hall", method, path, body, &status, &a);
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    if (!a) {
-        fprintf(stderr, "hallctl %s: the hall answered %d with a body that is not JSON\n",
-                o->command, status);
-        return EXIT_FAILED;
-    }
-    bool ok = status >= 200 && status < 300;
-    if (o->json)
-        hallctl_print_json(a);
-    else if (ok)
-        print(o, a);
-    else
-        hallctl_print_refusal(o, status, a);
-    json_decref(a);
-    return ok ? 0 : EXIT_FAILED;
+    return hallctl_do(o, o->hall, "--hall", "the hall", method, path, body, print, NULL);
 }
 
 /* A POST to /v1/<collection>/<id>/<action> with `members` as its body. */
@@ -536,5 +523,6 @@ const hallctl_command_t hallctl_hall_commands[] = {
      "paper_out, offline)",
      HALL_OPT "kind state detail", "hall kind state", 1, 1, "a device id"},
 };
-const size_t hallctl_hall_ncommands = sizeof hallctl_hall_commands / sizeof hallctl_hall_commands[0];
+const size_t hallctl_hall_ncommands =
+    sizeof hallctl_hall_commands / sizeof hallctl_hall_commands[0];
 #undef HALL_OPT

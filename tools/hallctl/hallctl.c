@@ -25,16 +25,10 @@
 
 /* An option with a value (NULL when not given), and a flag. */
 #define ROW(name_, type_, field, meta_, help_, ...)                                            \
-    {.name = name_,                                                                           \
-     .type = type_,                                                                           \
-     .offset = offsetof(opts_t, field),                                                       \
-     .optional = true,                                                                        \
-     .meta = meta_,                                                                           \
-     .help = help_,                                                                           \
-     __VA_ARGS__}
+    HB_CONF_ROW(opts_t, name_, type_, field, NULL, 0, 0, false, help_, .optional = true,        \
+                .meta = meta_, __VA_ARGS__)
 #define FLAG(name_, field, help_)                                                              \
-    {.name = name_, .type = HB_CONF_BOOL, .offset = offsetof(opts_t, field), .defval = "false",  \
-     .help = help_}
+    HB_CONF_ROW(opts_t, name_, HB_CONF_BOOL, field, "false", 0, 0, false, help_)
 #define S HB_CONF_STRING
 
 /* Every option of every command. Whether a command takes or needs one is
@@ -83,8 +77,8 @@ static const hb_config_def_t s_options[] = {
     FLAG("csv", csv, "as CSV"),
     ROW("token", S, token, "TOKEN", "sent as 'Authorization: Bearer TOKEN'",
         .env = "HALLBUS_TOKEN"),
-    ROW("header", HB_CONF_LIST, headers, "'NAME: VALUE'", "one more request header",
-        .max = HB_HTTPC_HEADERS_MAX),
+    HB_CONF_ROW(opts_t, "header", HB_CONF_LIST, headers, NULL, 0, HB_HTTPC_HEADERS_MAX, false,
+                "one more request header", .optional = true, .meta = "'NAME: VALUE'"),
     ROW("cacert", S, cacert, "FILE",
         "https: trust the CA certificates in FILE (PEM) instead of the system's"),
 };
@@ -147,6 +141,35 @@ int hallctl_request(const opts_t *o, const char *base, const char *option, const
     *answer = json_loadb(r.body, r.body_len, 0, NULL);
     hb_httpc_resp_free(&r);
     return 0;
+}
+
+int hallctl_do(const opts_t *o, const char *base, const char *option, const char *who,
+               const char *method, const char *path, json_t *body, hallctl_print_fn print,
+               hallctl_print_fn refused)
+{
+    int status = 0;
+    json_t *a = NULL;
+    int rc = hallctl_request(o, base, option, method, path, body, &status, &a);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (!a) {
+        fprintf(stderr, "hallctl %s: %s answered %d with a body that is not JSON\n", o->command,
+                who, status);
+        return EXIT_FAILED;
+    }
+    bool ok = status >= 200 && status < 300;
+    if (o->json) {
+        hallctl_print_json(a);
+    } else if (ok) {
+        print(o, a);
+    } else {
+        hallctl_print_refusal(o, status, a);
+        if (refused)
+            refused(o, a);
+    }
+    json_decref(a);
+    return ok ? 0 : EXIT_FAILED;
 }
 
 /* ------------------------------------------------ reading answers ---- */
@@ -396,21 +419,6 @@ static const hallctl_command_t *s_command(const char *name)
     return NULL;
 }
 
-/* Whether `name` is one of the space-separated words of `list`. */
-static bool s_listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list ? list : ""; *p;) {
-        while (*p == ' ')
-            p++;
-        size_t len = strcspn(p, " ");
-        if (len == n && strncmp(p, name, n) == 0)
-            return true;
-        p += len;
-    }
-    return false;
-}
-
 static size_t s_row(const char *name)
 {
     for (size_t i = 0; i < NOPTIONS; i++)
@@ -460,7 +468,7 @@ int main(int argc, char **argv)
     /* What the command takes: its options, --json, and how requests go
      * out when it talks to an API. */
     char takes[512];
-    bool talks = s_listed(cmd->options, "hall") || s_listed(cmd->options, "hq");
+    bool talks = hb_config_listed(cmd->options, "hall") || hb_config_listed(cmd->options, "hq");
     snprintf(takes, sizeof takes, "%s%s%s", cmd->options, cmd->run == s_help ? "" : " json",
              talks ? " token header cacert" : "");
     const char *usage = cmd->usage + strlen(cmd->name);

@@ -80,6 +80,14 @@ int hallctl_call(const opts_t *o, const char *base, const char *option, const ch
                  const char *path, const char *body, hb_httpc_resp_t *resp);
 
 typedef void (*hallctl_print_fn)(const opts_t *o, const json_t *answer);
+/* One request (taking `body`, which may be NULL) to the API at `base`
+ * (given as `option`; `who` names it in messages: "the hall", "HQ"), and
+ * its answer printed: as it came with --json, else by `print`, or the
+ * refusal, then `refused` (may be NULL) on the refusal's body. Returns the
+ * exit code. */
+int hallctl_do(const opts_t *o, const char *base, const char *option, const char *who,
+               const char *method, const char *path, json_t *body, hallctl_print_fn print,
+               hallctl_print_fn refused);
 void hallctl_print_json(const json_t *j);
 /* A refusal as one line: the status, the server's code and its reason, and
  * for a closed hall where to go instead. */

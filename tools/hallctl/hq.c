@@ -65,35 +65,20 @@ static void s_hq_print_report(const json_t *r)
     }
 }
 
-/* Sends one request to HQ (taking `body`, which may be NULL) and prints the
- * answer: the JSON with --json, else `print`'s lines, or the refusal (with
- * the check's findings when a step was refused for them). */
+/* After a refusal: the check's findings, when a step was refused for them. */
+static void s_hq_print_refused_report(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    if (json_is_object(json_object_get(a, "report")))
+        s_hq_print_report(json_object_get(a, "report"));
+}
+
+/* One request to HQ's API, its answer printed (hallctl_do). */
 static int s_hq_do(const opts_t *o, const char *method, const char *path, json_t *body,
                    hallctl_print_fn print)
 {
-    int status = 0;
-    json_t *a = NULL;
-    int rc = hallctl_request(o, o->hq, "--hq", method, path, body, &status, &a);
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    if (!a) {
-        fprintf(stderr, "hallctl %s: HQ answered %d with a body that is not JSON\n", o->command,
-                status);
-        return EXIT_FAILED;
-    }
-    bool ok = status >= 200 && status < 300;
-    if (o->json) {
-        hallctl_print_json(a);
-    } else if (ok) {
-        print(o, a);
-    } else {
-        hallctl_print_refusal(o, status, a);
-        if (json_is_object(json_object_get(a, "report")))
-            s_hq_print_report(json_object_get(a, "report"));
-    }
-    json_decref(a);
-    return ok ? 0 : EXIT_FAILED;
+    return hallctl_do(o, o->hq, "--hq", "HQ", method, path, body, print,
+                      s_hq_print_refused_report);
 }
 
 /* Sends the document in `file` as the body of `method path`. */
@@ -118,7 +103,8 @@ static void s_hq_print_region(const json_t *regions, const json_t *halls, const 
         if (strcmp(hallctl_jstr(v, "city"), id) == 0)
             n++;
     }
-    printf("%*s%-12s %-9s %s", depth * 2, "", id, hallctl_jstr(r, "level"), hallctl_jstr(r, "name"));
+    printf("%*s%-12s %-9s %s", depth * 2, "", id, hallctl_jstr(r, "level"),
+           hallctl_jstr(r, "name"));
     if (strcmp(hallctl_jstr(r, "level"), "city") == 0)
         printf("  (%zu hall%s)", n, n == 1 ? "" : "s");
     printf("\n");
@@ -146,8 +132,8 @@ static void s_hq_print_org(const opts_t *o, const json_t *a)
     json_array_foreach(halls, i, v)
     {
         char tags[512];
-        printf("  %-12s %-12s %-30s %s\n", hallctl_jstr(v, "id"), hallctl_jstr(v, "city"), hallctl_jstr(v, "name"),
-               hallctl_jlist(v, "tags", ",", tags, sizeof tags));
+        printf("  %-12s %-12s %-30s %s\n", hallctl_jstr(v, "id"), hallctl_jstr(v, "city"),
+               hallctl_jstr(v, "name"), hallctl_jlist(v, "tags", ",", tags, sizeof tags));
     }
 }
 
@@ -161,8 +147,9 @@ static void s_hq_print_org_set(const opts_t *o, const json_t *a)
 static void s_hq_print_region_put(const opts_t *o, const json_t *a)
 {
     (void)o;
-    printf("region %s  %s %s%s%s\n", hallctl_jstr(a, "id"), hallctl_jstr(a, "level"), hallctl_jstr(a, "name"),
-           json_object_get(a, "parent") ? ", under " : "", hallctl_jstr(a, "parent"));
+    printf("region %s  %s %s%s%s\n", hallctl_jstr(a, "id"), hallctl_jstr(a, "level"),
+           hallctl_jstr(a, "name"), json_object_get(a, "parent") ? ", under " : "",
+           hallctl_jstr(a, "parent"));
 }
 
 static void s_hq_print_hall_put(const opts_t *o, const json_t *a)
@@ -171,8 +158,9 @@ static void s_hq_print_hall_put(const opts_t *o, const json_t *a)
     char tags[512];
     printf("hall %s  in %s%s%s, tags %s\n", hallctl_jstr(a, "id"), hallctl_jstr(a, "city"),
            json_object_get(a, "name") ? ", " : "", hallctl_jstr(a, "name"),
-           json_array_size(json_object_get(a, "tags")) ? hallctl_jlist(a, "tags", ",", tags, sizeof tags)
-                                                       : "none");
+           json_array_size(json_object_get(a, "tags"))
+               ? hallctl_jlist(a, "tags", ",", tags, sizeof tags)
+               : "none");
 }
 
 static int s_hq_org_show(const opts_t *o)
@@ -216,7 +204,8 @@ static int s_hq_hall_place(const opts_t *o)
     if (o->tags) {
         /* An empty --tags clears them, which a member list cannot say. */
         const hallctl_member_t t = {"tags", o->tags, "--tags", M_LIST};
-        rc = o->tags[0] ? hallctl_member(o, body, &t) : json_object_set_new(body, "tags", json_array());
+        rc = o->tags[0] ? hallctl_member(o, body, &t)
+                        : json_object_set_new(body, "tags", json_array());
         if (rc != 0) {
             json_decref(body);
             return rc;
@@ -370,7 +359,8 @@ static void s_hq_print_step(const opts_t *o, const json_t *a)
     (void)o;
     const json_t *c = json_object_get(a, "campaign");
     printf("campaign %s  %s, revision %lld; calendar version %lld\n", hallctl_jstr(c, "id"),
-           hallctl_jstr(c, "state"), hallctl_jint(c, "revision"), hallctl_jint(a, "calendar_version"));
+           hallctl_jstr(c, "state"), hallctl_jint(c, "revision"),
+           hallctl_jint(a, "calendar_version"));
     if (json_is_object(json_object_get(a, "report")))
         s_hq_print_report(json_object_get(a, "report"));
 }
@@ -387,9 +377,9 @@ static void s_hq_print_campaigns(const opts_t *o, const json_t *a)
         char halls[24] = "-";
         if (json_is_integer(json_object_get(c, "halls")))
             snprintf(halls, sizeof halls, "%lld", hallctl_jint(c, "halls"));
-        printf("%-24s %-10s %-11s %-10s %-10s %-10s %6s  %s\n", hallctl_jstr(c, "id"), hallctl_jstr(c, "state"),
-               hallctl_jstr(c, "level"), hallctl_jstr(c, "region"), hallctl_jstr(c, "start"), hallctl_jstr(c, "end"),
-               halls, hallctl_jstr(c, "title"));
+        printf("%-24s %-10s %-11s %-10s %-10s %-10s %6s  %s\n", hallctl_jstr(c, "id"),
+               hallctl_jstr(c, "state"), hallctl_jstr(c, "level"), hallctl_jstr(c, "region"),
+               hallctl_jstr(c, "start"), hallctl_jstr(c, "end"), halls, hallctl_jstr(c, "title"));
     }
     printf("%lld campaign(s); calendar version %lld\n", hallctl_jint(a, "total"),
            hallctl_jint(a, "calendar_version"));
@@ -400,9 +390,10 @@ static void s_hq_print_campaign(const opts_t *o, const json_t *a)
     (void)o;
     printf("%s  %s\n  %s campaign of %s%s%s, %s to %s, reaches %lld hall(s)\n  %s, revision "
            "%lld\n",
-           hallctl_jstr(a, "id"), hallctl_jstr(a, "title"), hallctl_jstr(a, "level"), hallctl_jstr(a, "region"),
-           json_object_get(a, "parent") ? ", under " : "", hallctl_jstr(a, "parent"), hallctl_jstr(a, "start"),
-           hallctl_jstr(a, "end"), hallctl_jint(a, "halls"), hallctl_jstr(a, "state"), hallctl_jint(a, "revision"));
+           hallctl_jstr(a, "id"), hallctl_jstr(a, "title"), hallctl_jstr(a, "level"),
+           hallctl_jstr(a, "region"), json_object_get(a, "parent") ? ", under " : "",
+           hallctl_jstr(a, "parent"), hallctl_jstr(a, "start"), hallctl_jstr(a, "end"),
+           hallctl_jint(a, "halls"), hallctl_jstr(a, "state"), hallctl_jint(a, "revision"));
     const char *key;
     json_t *v;
     printf("texts:\n");
@@ -417,9 +408,10 @@ static void s_hq_print_campaign(const opts_t *o, const json_t *a)
     {
         char at[HB_RFC3339_MAX];
         hb_time_format((int64_t)hallctl_jint(v, "at_ms"), at);
-        printf("  %s  %-8s %-9s -> %-9s by %s%s%s%s\n", at, hallctl_jstr(v, "action"), hallctl_jstr(v, "from"),
-               hallctl_jstr(v, "to"), hallctl_jstr(v, "by"), json_object_get(v, "note") ? ": \"" : "",
-               hallctl_jstr(v, "note"), json_object_get(v, "note") ? "\"" : "");
+        printf("  %s  %-8s %-9s -> %-9s by %s%s%s%s\n", at, hallctl_jstr(v, "action"),
+               hallctl_jstr(v, "from"), hallctl_jstr(v, "to"), hallctl_jstr(v, "by"),
+               json_object_get(v, "note") ? ": \"" : "", hallctl_jstr(v, "note"),
+               json_object_get(v, "note") ? "\"" : "");
     }
 }
 
@@ -542,8 +534,9 @@ static void s_hq_print_rollout(const opts_t *o, const json_t *a)
         const json_t *r = json_object_get(a, kinds[k]);
         printf("%-8s version %lld: %lld hall(s): %lld applied, %lld pending, %lld offline, %lld "
                "refused\n",
-               kinds[k], hallctl_jint(r, "version"), hallctl_jint(r, "halls"), hallctl_jint(r, "applied"),
-               hallctl_jint(r, "pending"), hallctl_jint(r, "offline"), hallctl_jint(r, "refused"));
+               kinds[k], hallctl_jint(r, "version"), hallctl_jint(r, "halls"),
+               hallctl_jint(r, "applied"), hallctl_jint(r, "pending"), hallctl_jint(r, "offline"),
+               hallctl_jint(r, "refused"));
         for (int g = 0; g < 4; g++) {
             char key[32], list[4096];
             snprintf(key, sizeof key, "%s_halls", groups[g]);

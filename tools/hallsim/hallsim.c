@@ -232,18 +232,12 @@ static int s_parse_mode(const char *v, void *field, char *why, size_t whylen)
 }
 
 #define ROW(name_, type_, field, def, meta_, help_, ...)                                        \
-    {.name = name_,                                                                           \
-     .type = type_,                                                                           \
-     .offset = offsetof(cli_t, field),                                                        \
-     .defval = def,                                                                           \
-     .optional = true,                                                                        \
-     .meta = meta_,                                                                           \
-     .help = help_,                                                                           \
-     __VA_ARGS__}
+    HB_CONF_ROW(cli_t, name_, type_, field, def, 0, 0, false, help_, .optional = true,          \
+                .meta = meta_, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
-    ROW("hall", HB_CONF_LIST, hall_urls, NULL, "URL",
-        "a hall's API, e.g. http://127.0.0.1:8101", .max = HALLS_MAX),
+    HB_CONF_ROW(cli_t, "hall", HB_CONF_LIST, hall_urls, NULL, 0, HALLS_MAX, false,
+                "a hall's API, e.g. http://127.0.0.1:8101", .optional = true, .meta = "URL"),
     ROW("mode", HB_CONF_CUSTOM, events, "drive", "M",
         "drive: play the hall through its endpoints; events: post the model's events",
         .parse = s_parse_mode),
@@ -256,8 +250,9 @@ static const hb_config_def_t s_options[] = {
         .parse = s_parse_seed),
     ROW("day", HB_CONF_CUSTOM, day, "today", "YYYY-MM-DD", "the first simulated day",
         .parse = s_parse_day),
-    ROW("days", HB_CONF_INT, days, NULL, "N", "stop after N simulated days (default: when "
-        "stopped)", .min = 1, .max = 100000),
+    HB_CONF_ROW(cli_t, "days", HB_CONF_INT, days, NULL, 1, 100000, false,
+                "stop after N simulated days (default: when stopped)", .optional = true,
+                .meta = "N"),
     ROW("dry-run", HB_CONF_BOOL, dry_run, "false", NULL,
         "events mode: print events on stdout (\"at\": simulated)"),
     ROW("token", HB_CONF_STRING, token, NULL, "TOKEN",
@@ -290,20 +285,14 @@ static const hb_config_cli_t s_cli = {
     .max_args = 0,
 };
 
-/* Parses the command line; returns 0, HB_ENOTFOUND after --help or
- * --version, or HB_EINVAL with `err`. */
-static int s_parse(int argc, char **argv, cli_t *c, char *err, size_t errlen)
+/* What the table cannot say: the halls' addresses, and --dry-run against
+ * --mode. Returns 0, or HB_EINVAL with `err`. */
+static int s_check(cli_t *c, const hb_config_parsed_t *parsed, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof *c);
-    hb_config_parsed_t parsed;
-    int rc = hb_config_args(s_options, NOPTIONS, &s_cli, c, argc, argv, &parsed, stdout, err,
-                            errlen);
-    if (rc != 0)
-        return rc;
     bool mode_given = false;
     for (size_t i = 0; i < NOPTIONS; i++)
         if (strcmp(s_options[i].name, "mode") == 0)
-            mode_given = parsed.source[i] == HB_CONF_FROM_ARGS;
+            mode_given = parsed->source[i] == HB_CONF_FROM_ARGS;
     for (size_t i = 0; i < c->hall_urls.n; i++) {
         const char *v = c->hall_urls.items[i];
         if (v[0] == '\0' || strlen(v) >= URL_MAX) {
@@ -930,11 +919,12 @@ static int s_run(run_t *r)
 int main(int argc, char **argv)
 {
     static cli_t cli;
+    hb_config_parsed_t parsed;
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &cli, argc, argv, &parsed);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
     char err[512] = "";
-    int rc = s_parse(argc, argv, &cli, err, sizeof err);
-    if (rc == HB_ENOTFOUND)
-        return 0; /* --help, --version */
-    if (rc != 0) {
+    if (s_check(&cli, &parsed, err, sizeof err) != 0) {
         fprintf(stderr, "hallsim: %s\n(hallsim --help lists the options)\n", err);
         hb_config_free(s_options, NOPTIONS, &cli);
         return EXIT_USAGE;

@@ -220,7 +220,8 @@ void simdrive__answer_followup(hb_simdrive_t *d, int i, int status, const json_t
     followup_t *f = &d->followups[i];
     if (f->kind == FU_SCORE && status == 201) {
         d->stats.feedback++;
-    } else if (f->kind == FU_COMPLAINT && status == 201 && simdrive__id_ok(simdrive__str(body, "id"))) {
+    } else if (f->kind == FU_COMPLAINT && status == 201 &&
+               simdrive__id_ok(simdrive__str(body, "id"))) {
         d->stats.complaints_opened++;
         complaint_t *p = simdrive__complaint_new(d, simdrive__str(body, "id"));
         if (p) {
@@ -284,7 +285,8 @@ static void s_take_tickets(hb_simdrive_t *d, const json_t *tickets)
             continue;
         customer_t *c = simdrive__customer(d, id);
         if (!c) {
-            c = simdrive__customer_new(d, hb_sim_mix(d->day_seed, simdrive__hash(id), 0x61646f70ULL));
+            c = simdrive__customer_new(d,
+                                       hb_sim_mix(d->day_seed, simdrive__hash(id), 0x61646f70ULL));
             if (!c) {
                 d->stats.turned_away++;
                 continue;

@@ -60,6 +60,22 @@ typedef struct hb_config_def {
     hb_config_parse_fn parse; /* CUSTOM rows */
 } hb_config_def_t;
 
+/* A row for `field` of the struct `type_s`, the rest of the row's members
+ * (at_most, optional, env, meta, parse) given after, by name:
+ *   #define CFG(...) HB_CONF_ROW(hqd_config_t, __VA_ARGS__)
+ *   CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false, "…"),
+ *   CFG("reconnect_min", …, "…", .at_most = "reconnect_max"), */
+#define HB_CONF_ROW(type_s, name_, type_, field, def, lo, hi, reload, help_, ...)               \
+    {.name = (name_),                                                                         \
+     .type = (type_),                                                                         \
+     .offset = offsetof(type_s, field),                                                       \
+     .defval = (def),                                                                         \
+     .min = (lo),                                                                             \
+     .max = (hi),                                                                             \
+     .reloadable = (reload),                                                                  \
+     .help = (help_),                                                                         \
+     __VA_ARGS__}
+
 /* Fills `target` from the defaults, then the file named by "--config FILE"
  * (if given), then the rest of the command line. On error returns HB_EINVAL
  * with `err` naming the source (file:line or the option), the setting and
@@ -131,6 +147,14 @@ typedef struct hb_config_parsed {
 int hb_config_args(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
                    void *target, int argc, char **argv, hb_config_parsed_t *parsed, FILE *out,
                    char *err, size_t errlen);
+/* hb_config_args for a tool's main: returns -1 to go on, or the exit code
+ * after saying why on stderr with a pointer to --help (2), or after --help
+ * or --version (0). */
+int hb_config_args_main(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
+                        void *target, int argc, char **argv, hb_config_parsed_t *parsed);
+/* Whether `name` is one of the space-separated words of `list` (a `takes`
+ * or `needs` list). */
+bool hb_config_listed(const char *list, const char *name);
 /* Prints a tool's usage: its usage line, what it does, and the rows it takes. */
 void hb_config_args_usage(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
                           FILE *out);
