@@ -20,12 +20,6 @@
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
-    } while (0)
-
 /* A stub HQ or hall answering every request with `reply`. */
 static hbt_stub_t *s_server(const char *reply)
 {
@@ -58,12 +52,12 @@ static void test_token_and_headers(void **state)
     if (rc != 0)
         fail_msg("hallctl halls: exit %d: %s", rc, out);
     assert_int_equal(hbt_stub_requests(r, req, sizeof req), 1);
-    assert_contains(req, "GET /v1/halls HTTP/1.1\r\n");
-    assert_contains(req, "\r\nAuthorization: Bearer t0k3n-abc\r\n");
-    assert_contains(req, "\r\nX-Request-Id: 42\r\n");
-    assert_contains(req, "\r\nX-Tenant: north hall\r\n");
-    assert_contains(req, "\r\nX-Empty:\r\n");
-    assert_contains(out, "\"halls\": []");
+    hbt_assert_contains(req, "GET /v1/halls HTTP/1.1\r\n");
+    hbt_assert_contains(req, "\r\nAuthorization: Bearer t0k3n-abc\r\n");
+    hbt_assert_contains(req, "\r\nX-Request-Id: 42\r\n");
+    hbt_assert_contains(req, "\r\nX-Tenant: north hall\r\n");
+    hbt_assert_contains(req, "\r\nX-Empty:\r\n");
+    hbt_assert_contains(out, "\"halls\": []");
 
     /* Without them, neither goes out. */
     rc = s_hallctl(out, sizeof out, "halls", "--hq", url, NULL);
@@ -76,9 +70,9 @@ static void test_token_and_headers(void **state)
     rc = s_hallctl(out, sizeof out, "ticket", "A", "--hall", url, "--token", "hall-token",
                    "--header", "X-Device: kiosk-3", "--json", NULL);
     assert_int_equal(hbt_stub_requests(r, req, sizeof req), 3);
-    assert_contains(req, "POST /v1/tickets HTTP/1.1\r\n");
-    assert_contains(req, "\r\nAuthorization: Bearer hall-token\r\n");
-    assert_contains(req, "\r\nX-Device: kiosk-3\r\n");
+    hbt_assert_contains(req, "POST /v1/tickets HTTP/1.1\r\n");
+    hbt_assert_contains(req, "\r\nAuthorization: Bearer hall-token\r\n");
+    hbt_assert_contains(req, "\r\nX-Device: kiosk-3\r\n");
     hbt_stub_stop(&r);
 }
 
@@ -95,31 +89,31 @@ static void test_environment(void **state)
     if (rc != 0)
         fail_msg("hallctl halls with HALLBUS_HQ: exit %d: %s", rc, out);
     assert_int_equal(hbt_stub_requests(hq, req, sizeof req), 1);
-    assert_contains(req, "\r\nAuthorization: Bearer from-env\r\n");
+    hbt_assert_contains(req, "\r\nAuthorization: Bearer from-env\r\n");
 
     rc = s_hallctl(out, sizeof out, "halls", "--hq", hbt_stub_url(other), "--token", "from-cli",
                    NULL);
     assert_int_equal(rc, 0);
     assert_int_equal(hbt_stub_requests(hq, req, sizeof req), 1); /* not asked again */
     assert_int_equal(hbt_stub_requests(other, req, sizeof req), 1);
-    assert_contains(req, "\r\nAuthorization: Bearer from-cli\r\n");
+    hbt_assert_contains(req, "\r\nAuthorization: Bearer from-cli\r\n");
 
     /* `hall` with --hall asks the hall, whatever HALLBUS_HQ says. */
     rc = s_hallctl(out, sizeof out, "hall", "--hall", hbt_stub_url(other), "--json", NULL);
     assert_int_equal(hbt_stub_requests(other, req, sizeof req), 2);
-    assert_contains(req, "GET /v1/hall HTTP/1.1\r\n");
+    hbt_assert_contains(req, "GET /v1/hall HTTP/1.1\r\n");
     assert_int_equal(hbt_stub_requests(hq, req, sizeof req), 1);
     /* Given both on the command line, it is still one or the other. */
     rc = s_hallctl(out, sizeof out, "hall", "--hall", hbt_stub_url(other), "--hq", hbt_stub_url(hq),
                    NULL);
     assert_int_equal(rc, 2);
-    assert_contains(out, "not both");
+    hbt_assert_contains(out, "not both");
 
     /* Without HALLBUS_HQ, --hq is required again. */
     unsetenv("HALLBUS_HQ");
     rc = s_hallctl(out, sizeof out, "halls", NULL);
     assert_int_equal(rc, 2);
-    assert_contains(out, "--hq is required");
+    hbt_assert_contains(out, "--hq is required");
     hbt_stub_stop(&hq);
     hbt_stub_stop(&other);
 }
@@ -152,11 +146,11 @@ static void test_refused_before_sending(void **state)
     int rc = s_hallctl(out, sizeof out, "halls", "--hq", url, "--token", "t", "--header",
                        "Authorization: Basic eDp5", NULL);
     assert_int_equal(rc, 2);
-    assert_contains(out, "not both");
+    hbt_assert_contains(out, "not both");
     /* Commands that talk to no API take none of these. */
     rc = s_hallctl(out, sizeof out, "init-hq", "--hq-keys", "/tmp/x", "--token", "t", NULL);
     assert_int_equal(rc, 2);
-    assert_contains(out, "'--token' does not apply to init-hq");
+    hbt_assert_contains(out, "'--token' does not apply to init-hq");
     assert_int_equal(hbt_stub_requests(r, req, sizeof req), 0);
     hbt_stub_stop(&r);
 }
@@ -177,10 +171,10 @@ static void test_https(void **state)
      * "answered", just not in JSON. */
     int rc = s_hallctl(out, sizeof out, "halls", "--hq", tls.url, "--cacert", tls.cert, NULL);
     assert_int_equal(rc, 1);
-    assert_contains(out, "answered 200 with a body that is not JSON");
+    hbt_assert_contains(out, "answered 200 with a body that is not JSON");
     rc = s_hallctl(out, sizeof out, "halls", "--hq", tls.url, NULL);
     assert_int_equal(rc, 1);
-    assert_contains(out, "certificate");
+    hbt_assert_contains(out, "certificate");
     hbt_tls_stop(&tls);
     hbt_rmdir(dir);
 }
@@ -190,10 +184,10 @@ static void test_version(void **state)
     (void)state;
     char out[1024];
     assert_int_equal(s_hallctl(out, sizeof out, "--version", NULL), 0);
-    assert_contains(out, "hallctl 0.");
-    assert_contains(out, " (revision ");
+    hbt_assert_contains(out, "hallctl 0.");
+    hbt_assert_contains(out, " (revision ");
     assert_int_equal(s_hallctl(out, sizeof out, "halls", "--version", NULL), 0);
-    assert_contains(out, "hallctl 0.");
+    hbt_assert_contains(out, "hallctl 0.");
 }
 
 int main(void)

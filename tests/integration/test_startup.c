@@ -30,12 +30,6 @@
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 #define HALLSIM HB_BIN_DIR "/tools/hallsim"
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
-    } while (0)
-
 static char s_root[256];
 
 static int s_setup(void **state)
@@ -96,9 +90,9 @@ static void test_data_folder_lock(void **state)
     int rc = hbt_run(second, out, sizeof out);
     assert_int_equal(rc, 1);
     assert_true(hbt_now_ms() - t0 < 5000);
-    assert_contains(out, hq.data);
+    hbt_assert_contains(out, hq.data);
     snprintf(want, sizeof want, "pid %d", (int)hq.proc.pid);
-    assert_contains(out, want);
+    hbt_assert_contains(out, want);
     assert_null(strstr(out, "ready"));
     /* The first is unaffected. */
     json_t *st = hbt_get(hq.http, "/v1/status");
@@ -115,14 +109,14 @@ static void test_data_folder_lock(void **state)
                        "--keys", hall.dir, "--http", http3, NULL};
     rc = hbt_run(branch2, out, sizeof out);
     assert_int_equal(rc, 1);
-    assert_contains(out, hall.data);
+    hbt_assert_contains(out, hall.data);
     snprintf(want, sizeof want, "pid %d", (int)hall.proc.pid);
-    assert_contains(out, want);
+    hbt_assert_contains(out, want);
     /* Nor may an hqd take a hall's folder. */
     char *hq_on_hall[] = {HQD, "--data", hall.data, "--keys", hq.keys, "--listen", listen2,
                           "--http", http2, NULL};
     assert_int_equal(hbt_run(hq_on_hall, out, sizeof out), 1);
-    assert_contains(out, want);
+    hbt_assert_contains(out, want);
     st = hbt_get(hall.http, "/v1/status");
     assert_non_null(st);
     json_decref(st);
@@ -197,8 +191,8 @@ static void test_version(void **state)
         char want[256];
         snprintf(want, sizeof want, "\nhallbus_build_info{version=\"%s\",revision=\"%s\"} 1\n",
                  version, revision);
-        assert_contains(metrics, want);
-        assert_contains(metrics, "# TYPE hallbus_build_info gauge\n");
+        hbt_assert_contains(metrics, want);
+        hbt_assert_contains(metrics, "# TYPE hallbus_build_info gauge\n");
         hb_httpc_resp_free(&resp);
     }
     /* hqd --version needs no settings at all (it used to ask for a value). */
@@ -220,7 +214,7 @@ static void test_contradicting_settings(void **state)
                          "--keys", keys, "--reconnect_min", "40s", "--reconnect_max", "30s",
                          NULL};
     assert_int_equal(hbt_run(reconnect, out, sizeof out), 2);
-    assert_contains(out, "reconnect_min (40s) may not be greater than reconnect_max (30s)");
+    hbt_assert_contains(out, "reconnect_min (40s) may not be greater than reconnect_max (30s)");
     /* From a config file as well. */
     char conf[400];
     snprintf(conf, sizeof conf, "%s/branchd.conf", s_root);
@@ -230,13 +224,13 @@ static void test_contradicting_settings(void **state)
     fclose(f);
     char *from_file[] = {BRANCHD, "--config", conf, "--reconnect_max", "59s", NULL};
     assert_int_equal(hbt_run(from_file, out, sizeof out), 2);
-    assert_contains(out, "reconnect_min (1m) may not be greater than reconnect_max (59s)");
+    hbt_assert_contains(out, "reconnect_min (1m) may not be greater than reconnect_max (59s)");
     /* Nothing was made: refused before the data folder. */
     assert_int_not_equal(access(data, F_OK), 0);
     char *per_address[] = {HQD, "--data", data, "--keys", keys, "--http_max_conns", "100",
                            "--http_max_per_address", "200", NULL};
     assert_int_equal(hbt_run(per_address, out, sizeof out), 2);
-    assert_contains(out, "http_max_per_address (200) may not be greater than http_max_conns (100)");
+    hbt_assert_contains(out, "http_max_per_address (200) may not be greater than http_max_conns (100)");
 }
 
 /* A policy file that cannot be used: which file, and why. */
@@ -277,9 +271,9 @@ static void test_bad_policy_file(void **state)
             fail_msg("%s: exit %d: %s", cases[i].file, rc, out);
         char named[450];
         snprintf(named, sizeof named, "policy_file %s: ", cases[i].file);
-        assert_contains(out, named);
-        assert_contains(out, cases[i].says[0]);
-        assert_contains(out, cases[i].says[1]);
+        hbt_assert_contains(out, named);
+        hbt_assert_contains(out, cases[i].says[0]);
+        hbt_assert_contains(out, cases[i].says[1]);
         assert_null(strstr(out, "line -1"));
     }
 }
@@ -316,7 +310,7 @@ static void test_sighup_keeps_hall_id(void **state)
         line--;
     char first[512];
     snprintf(first, sizeof first, "%.*s", (int)(reloaded - line), line);
-    assert_contains(first, "branchd/HUP7[");
+    hbt_assert_contains(first, "branchd/HUP7[");
     /* And after it, to the last line. */
     const char *stopped = strstr(reloaded, "stopped");
     assert_non_null(stopped);
@@ -324,7 +318,7 @@ static void test_sighup_keeps_hall_id(void **state)
     while (line > text && line[-1] != '\n')
         line--;
     snprintf(first, sizeof first, "%.*s", (int)(stopped - line), line);
-    assert_contains(first, "branchd/HUP7[");
+    hbt_assert_contains(first, "branchd/HUP7[");
     hbt_hq_stop(&hq, SIGTERM);
 }
 

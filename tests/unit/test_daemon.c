@@ -27,12 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
-    } while (0)
-
 typedef struct tcfg {
     char *config;
     char *log_level;
@@ -146,8 +140,8 @@ static void test_lock_folder(void **state)
     assert_int_equal(fd, -1);
     char want[64];
     snprintf(want, sizeof want, "pid %ld", (long)child);
-    assert_contains(err, want);
-    assert_contains(err, dir);
+    hbt_assert_contains(err, want);
+    hbt_assert_contains(err, dir);
     /* The file holds the holder's pid, for people. */
     snprintf(path, sizeof path, "%s/%s", dir, HB_DAEMON_LOCK_FILE);
     FILE *f = fopen(path, "r");
@@ -174,7 +168,7 @@ static void test_lock_folder(void **state)
     fclose(f);
     snprintf(dir, sizeof dir, "%s/file/sub", s_dir);
     assert_int_equal(hb_daemon_lock_folder(dir, &fd, err, sizeof err), HB_EIO);
-    assert_contains(err, "cannot create the data folder");
+    hbt_assert_contains(err, "cannot create the data folder");
 }
 
 /* ------------------------------------------------------------ start-up */
@@ -385,11 +379,11 @@ static void test_run(void **state)
     while (fgets(line, sizeof line, f)) {
         if (strstr(line, "configuration reloaded from")) {
             reloaded = true;
-            assert_contains(line, "testd/H7[");
+            hbt_assert_contains(line, "testd/H7[");
         }
         if (strstr(line, "stopping")) {
             stopping = true;
-            assert_contains(line, "testd/H7[");
+            hbt_assert_contains(line, "testd/H7[");
         }
     }
     fclose(f);

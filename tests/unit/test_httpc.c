@@ -23,12 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
-    } while (0)
-
 /* One request through a stub that answers `reply` (`len` bytes, `repeat`
  * times, then `hold_ms` before it closes); the stub is stopped after, and
  * the head of the request it got is in `head`. */
@@ -73,13 +67,13 @@ static void test_chunked_and_what_is_sent(void **state)
     assert_string_equal(resp.body, "hello world!");
     assert_int_equal(resp.body_len, 12);
     hb_httpc_resp_free(&resp);
-    assert_contains(head, "POST /p?q=1 HTTP/1.1\r\n");
-    assert_contains(head, "\r\nHost: 127.0.0.1:");
-    assert_contains(head, "\r\nContent-Type: application/json\r\n");
-    assert_contains(head, "\r\nContent-Length: 7\r\n");
-    assert_contains(head, "\r\nConnection: close\r\n");
-    assert_contains(head, "\r\nAccept: application/json\r\n");
-    assert_contains(head, "\r\nUser-Agent: hallbus/");
+    hbt_assert_contains(head, "POST /p?q=1 HTTP/1.1\r\n");
+    hbt_assert_contains(head, "\r\nHost: 127.0.0.1:");
+    hbt_assert_contains(head, "\r\nContent-Type: application/json\r\n");
+    hbt_assert_contains(head, "\r\nContent-Length: 7\r\n");
+    hbt_assert_contains(head, "\r\nConnection: close\r\n");
+    hbt_assert_contains(head, "\r\nAccept: application/json\r\n");
+    hbt_assert_contains(head, "\r\nUser-Agent: hallbus/");
     /* Nobody is asked to say 100 Continue, and no token went out. */
     assert_null(strcasestr(head, "\r\nExpect:"));
     assert_null(strcasestr(head, "\r\nAuthorization:"));
@@ -113,7 +107,7 @@ static void test_methods(void **state)
         if (strncmp(head, cases[i].line, strlen(cases[i].line)) != 0)
             fail_msg("%s: sent %.40s", cases[i].method, head);
         if (cases[i].length)
-            assert_contains(head, cases[i].length);
+            hbt_assert_contains(head, cases[i].length);
         else
             assert_null(strcasestr(head, "Content-Length"));
         hb_httpc_resp_free(&resp);
@@ -129,7 +123,7 @@ static void test_path_as_given(void **state)
     hb_httpc_resp_t resp;
     assert_int_equal(CALL((&(call_t){.reply = s_ok, .path = "/v1/items/../x%zz/./y"})), 0);
     hb_httpc_resp_free(&resp);
-    assert_contains(head, "GET /v1/items/../x%zz/./y HTTP/1.1\r\n");
+    hbt_assert_contains(head, "GET /v1/items/../x%zz/./y HTTP/1.1\r\n");
 }
 
 /* The token and the extra headers, as hallctl's --token and --header give
@@ -149,10 +143,10 @@ static void test_token_and_headers(void **state)
     assert_int_equal(CALL(&c), 0);
     assert_int_equal(resp.status, 200);
     hb_httpc_resp_free(&resp);
-    assert_contains(head, "\r\nAuthorization: Bearer s3cr3t.t0ken\r\n");
-    assert_contains(head, "\r\nX-Request-Id: 42\r\n");
-    assert_contains(head, "\r\nX-Empty:\r\n");
-    assert_contains(head, "\r\nX-Tenant:north  hall\r\n");
+    hbt_assert_contains(head, "\r\nAuthorization: Bearer s3cr3t.t0ken\r\n");
+    hbt_assert_contains(head, "\r\nX-Request-Id: 42\r\n");
+    hbt_assert_contains(head, "\r\nX-Empty:\r\n");
+    hbt_assert_contains(head, "\r\nX-Tenant:north  hall\r\n");
 }
 
 /* Headers and tokens that would break or contradict the request are
@@ -178,7 +172,7 @@ static void test_header_refusals(void **state)
         err[0] = '\0';
         if (hb_httpc_header_check(bad[i].header, err, sizeof err) != HB_EINVAL)
             fail_msg("header '%s' was accepted", bad[i].header);
-        assert_contains(err, bad[i].says);
+        hbt_assert_contains(err, bad[i].says);
         /* The same through a call: refused, nothing sent (no server). */
         const char *h[] = {bad[i].header};
         hb_httpc_opts_t o = {.timeout_ms = 500, .headers = h, .n_headers = 1};
@@ -199,11 +193,11 @@ static void test_header_refusals(void **state)
     hb_httpc_opts_t both = {.token = "t", .headers = auth, .n_headers = 1};
     assert_int_equal(hb_httpc_call("127.0.0.1:9", "GET", "/", NULL, &both, &resp, err, sizeof err),
                      HB_EINVAL);
-    assert_contains(err, "not both");
+    hbt_assert_contains(err, "not both");
     hb_httpc_opts_t spaced = {.token = "two words"};
     assert_int_equal(
         hb_httpc_call("127.0.0.1:9", "GET", "/", NULL, &spaced, &resp, err, sizeof err), HB_EINVAL);
-    assert_contains(err, "token");
+    hbt_assert_contains(err, "token");
     const char *many[HB_HTTPC_HEADERS_MAX + 1];
     for (size_t i = 0; i <= HB_HTTPC_HEADERS_MAX; i++)
         many[i] = "X-N: 1";
@@ -230,7 +224,7 @@ static void test_no_proxy_from_environment(void **state)
         fail_msg("went through the proxy? %s", err);
     assert_int_equal(resp.status, 200);
     hb_httpc_resp_free(&resp);
-    assert_contains(head, "GET /p?q=1 HTTP/1.1\r\n");
+    hbt_assert_contains(head, "GET /p?q=1 HTTP/1.1\r\n");
 }
 
 /* --------------------------------------------------- how answers read */
@@ -276,12 +270,12 @@ static void test_answer_refusals(void **state)
     call_t c1 = {.reply = big, .len = sizeof block + strlen(h), .repeat = 70,
                  .opts = {.timeout_ms = 5000}};
     assert_int_equal(CALL(&c1), HB_ETOOBIG);
-    assert_contains(err, "larger");
+    hbt_assert_contains(err, "larger");
     free(big);
 
     /* Not HTTP at all. */
     assert_int_equal(CALL((&(call_t){.reply = "SSH-2.0-OpenSSH_9.2\r\n\r\n"})), HB_EPARSE);
-    assert_contains(err, "HTTP");
+    hbt_assert_contains(err, "HTTP");
 
     /* A body shorter than announced. */
     const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort";
@@ -294,7 +288,7 @@ static void test_answer_refusals(void **state)
     /* A server that never answers: a timeout, reported as HB_EIO. */
     call_t silent = {.reply = NULL, .hold_ms = 600, .opts = {.timeout_ms = 200}};
     assert_int_equal(CALL(&silent), HB_EIO);
-    assert_contains(err, "timed out");
+    hbt_assert_contains(err, "timed out");
 }
 
 static void test_refusals_before_a_request(void **state)
@@ -307,8 +301,8 @@ static void test_refusals_before_a_request(void **state)
     snprintf(base, sizeof base, "http://127.0.0.1:%d", hbt_free_port());
     assert_int_equal(hb_httpc_request(base, "GET", "/", NULL, 2000, &resp, err, sizeof err),
                      HB_EIO);
-    assert_contains(err, "connect");
-    assert_contains(err, "refused");
+    hbt_assert_contains(err, "connect");
+    hbt_assert_contains(err, "refused");
     assert_null(resp.body);
     hb_httpc_resp_free(&resp); /* safe after a failure */
 
@@ -368,7 +362,7 @@ static void test_https(void **state)
     hb_httpc_opts_t plain = {.timeout_ms = 5000};
     assert_int_equal(hb_httpc_call(tls.url, "GET", "/", NULL, &plain, &resp, err, sizeof err),
                      HB_EIO);
-    assert_contains(err, "certificate");
+    hbt_assert_contains(err, "certificate");
     /* With it, the answer comes. */
     hb_httpc_opts_t trusted = {.timeout_ms = 5000, .cacert = tls.cert};
     int rc = hb_httpc_call(tls.url, "GET", "/", NULL, &trusted, &resp, err, sizeof err);
