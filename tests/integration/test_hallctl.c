@@ -1,4 +1,5 @@
-/* Tests of the hallctl binary: enrolment writes what branchd and hqd read,
+/* Tests of the hallctl binary (an integration test: it spawns the real
+ * program): enrolment writes what branchd and hqd read,
  * and every misuse is refused with a message and the right exit code (2 for
  * bad usage, 1 for a failed operation), changing nothing. The hall commands
  * are checked here without a server (usage only); the integration test
