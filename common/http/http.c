@@ -20,6 +20,7 @@
 #include <h2o.h>
 #include <h2o/socket/uv-binding.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
@@ -1450,20 +1451,28 @@ int hb_http_set_tls(hb_http_t *http, const char *cert_file, const char *key_file
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* The key is read apart from its use, so that a file that is no key
+     * and a key of another certificate are told apart. */
     int rc = 0;
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = NULL;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
         s_ssl_error(why, sizeof why);
         hb_errf(err, errlen, "cannot read the certificate %s: %s", cert_file, why);
         rc = HB_EINVAL;
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+    } else if (!(bio = BIO_new_file(key_file, "r")) ||
+               !(pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL))) {
         s_ssl_error(why, sizeof why);
         hb_errf(err, errlen, "cannot read the private key %s: %s", key_file, why);
         rc = HB_EINVAL;
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    } else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        ERR_clear_error();
         hb_errf(err, errlen, "the key %s does not belong to the certificate %s", key_file,
                 cert_file);
         rc = HB_EINVAL;
     }
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
     if (rc != 0) {
         SSL_CTX_free(ctx);
         return rc;
