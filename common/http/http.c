@@ -6,8 +6,10 @@
  * It also bounds what clients may hold: connections in all and per address
  * group, and the time to receive a request (hb_http_limits_t).
  *
- * It is not a web framework: no TLS, no HTTP/2, no static files, no streaming
- * of request bodies. Handlers answer synchronously, before they return. */
+ * It serves TLS when given a certificate (hb_http_set_tls: OpenSSL through
+ * h2o's accept context). It is not a web framework: no HTTP/2, no static
+ * files, no streaming of request bodies. Handlers answer synchronously,
+ * before they return. */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -17,6 +19,9 @@
 
 #include <h2o.h>
 #include <h2o/socket/uv-binding.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -129,6 +134,7 @@ struct hb_http {
     h2o_globalconf_t config;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
+    SSL_CTX *ssl_ctx; /* hb_http_set_tls; NULL: plain HTTP */
     bool ctx_inited;
     uv_tcp_t listener;
     bool listener_inited; /* uv_tcp_init done: needs uv_close */
@@ -957,6 +963,8 @@ static void s_on_reaper_closed(uv_handle_t *h)
 {
     hb_http_t *http = h->data;
     hb_router_destroy(&http->router);
+    if (http->ssl_ctx)
+        SSL_CTX_free(http->ssl_ctx);
     free(http->addrs.slots);
     free(http);
 }
@@ -1351,6 +1359,133 @@ void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg)
 }
 
 int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }
+
+/* ------------------------------------------------------ callers, TLS ---- */
+
+int hb_http_peer(const hb_http_req_t *req, struct sockaddr_storage *out)
+{
+    const http_exchange_t *ex = req ? req->impl : NULL;
+    memset(out, 0, sizeof *out);
+    if (!ex || !ex->req->conn || !ex->req->conn->callbacks->get_peername)
+        return HB_ENOTFOUND;
+    socklen_t len = ex->req->conn->callbacks->get_peername(ex->req->conn, (struct sockaddr *)out);
+    return len > 0 ? 0 : HB_ENOTFOUND;
+}
+
+bool hb_http_addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        /* ::ffff:127.x.y.z, as a dual-stack socket reports an IPv4 client. */
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+bool hb_http_peer_is_loopback(const hb_http_req_t *req)
+{
+    struct sockaddr_storage ss;
+    return hb_http_peer(req, &ss) == 0 && hb_http_addr_is_loopback((const struct sockaddr *)&ss);
+}
+
+bool hb_http_listen_is_loopback(const char *host_port)
+{
+    char host[HTTP_HOSTPORT_MAX], port[8];
+    if (!host_port || strlen(host_port) >= HTTP_HOSTPORT_MAX ||
+        s_split_host_port(host_port, host, sizeof host, port, sizeof port) != 0 || !host[0])
+        return false;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return false;
+    /* Every address the name gives must be a loopback one: a name that
+     * also resolves to a LAN address may be bound there. */
+    bool all = res != NULL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        all = all && hb_http_addr_is_loopback(ai->ai_addr);
+    freeaddrinfo(res);
+    return all;
+}
+
+/* OpenSSL's queued errors as one line (the last one is the most precise). */
+static void s_ssl_error(char *out, size_t outlen)
+{
+    unsigned long e, last = 0;
+    while ((e = ERR_get_error()) != 0)
+        last = e;
+    if (last)
+        ERR_error_string_n(last, out, outlen);
+    else
+        snprintf(out, outlen, "unknown error");
+}
+
+int hb_http_set_tls(hb_http_t *http, const char *cert_file, const char *key_file, char *err,
+                    size_t errlen)
+{
+    if (!http || !cert_file || !key_file || !cert_file[0] || !key_file[0]) {
+        hb_errf(err, errlen, "TLS needs a certificate file and a key file");
+        return HB_EINVAL;
+    }
+    if (http->ssl_ctx) {
+        hb_errf(err, errlen, "TLS is set already");
+        return HB_EEXIST;
+    }
+    char why[256];
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        s_ssl_error(why, sizeof why);
+        hb_errf(err, errlen, "cannot make a TLS context: %s", why);
+        return HB_ENOMEM;
+    }
+    /* TLS 1.2 at least; no compression, no renegotiation: nothing a client
+     * of ours needs, and each has had its attacks. */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* The key is read apart from its use, so that a file that is no key
+     * and a key of another certificate are told apart. */
+    int rc = 0;
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = NULL;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        s_ssl_error(why, sizeof why);
+        hb_errf(err, errlen, "cannot read the certificate %s: %s", cert_file, why);
+        rc = HB_EINVAL;
+    } else if (!(bio = BIO_new_file(key_file, "r")) ||
+               !(pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL))) {
+        s_ssl_error(why, sizeof why);
+        hb_errf(err, errlen, "cannot read the private key %s: %s", key_file, why);
+        rc = HB_EINVAL;
+    } else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        ERR_clear_error();
+        hb_errf(err, errlen, "the key %s does not belong to the certificate %s", key_file,
+                cert_file);
+        rc = HB_EINVAL;
+    }
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    if (rc != 0) {
+        SSL_CTX_free(ctx);
+        return rc;
+    }
+    /* h2o runs the handshake on every connection it is handed from now on
+     * (h2o_accept), before the first request is read. */
+    http->ssl_ctx = ctx;
+    http->accept_ctx.ssl_ctx = ctx;
+    hb_info("http: TLS on port %d with %s", http->port, cert_file);
+    return 0;
+}
+
+bool hb_http_tls(const hb_http_t *http) { return http && http->ssl_ctx; }
 
 hb_http_limits_t hb_http_limits_default(void)
 {
