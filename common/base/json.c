@@ -4,6 +4,7 @@
  * knows JSON's shapes. */
 #include "hallbus/json.h"
 #include "hallbus/error.h"
+#include "hallbus/time.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -302,6 +303,15 @@ json_t *hb_json_u64(uint64_t v)
     /* jansson's integers are signed 64-bit: say it exactly, as text. */
     char text[24];
     snprintf(text, sizeof text, "%" PRIu64, v);
+    return json_string(text);
+}
+
+json_t *hb_json_time(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char text[HB_RFC3339_MAX];
+    hb_time_format(ms, text);
     return json_string(text);
 }
 

@@ -167,6 +167,7 @@
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -229,53 +230,14 @@ const char *hb_complaint_state_name(int state)
 
 static const char *s_str(const char *p) { return p ? p : ""; }
 
-/* UTF-8 as jansson judges it (no overlong forms, no surrogates, nothing
- * above U+10FFFF): whatever enters the state must go into a snapshot. */
-static bool s_utf8_ok(const char *p, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = u[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((u[i + k] & 0xC0u) != 0x80u)
-                return false;
-            cp = (cp << 6) | (u[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Whether `src` fits a field of `cap` bytes (its NUL included) as UTF-8. */
 static bool s_fits(const char *src, size_t cap)
 {
     src = s_str(src);
     size_t n = strnlen(src, cap);
-    return n < cap && s_utf8_ok(src, n);
+    /* Whatever enters the state must go into a snapshot: UTF-8 as jansson
+     * judges it. */
+    return n < cap && hb_utf8_valid(src, n);
 }
 
 /* Copies `src` into a field of `cap` bytes; the caller checked s_fits. */
@@ -1182,13 +1144,8 @@ static int s_device_status(hb_hall_state_t *s, const Hallbus__Envelope *env)
     d->state = (int)e->state;
     /* Cut where a character starts, so the kept part is still UTF-8. */
     const char *detail = s_str(e->detail);
-    size_t n = strnlen(detail, HB_HS_DETAIL_MAX);
-    if (n > HB_HS_DETAIL_MAX - 1) {
-        n = HB_HS_DETAIL_MAX - 1;
-        while (n > 0 && ((unsigned char)detail[n] & 0xC0u) == 0x80u)
-            n--;
-    }
-    if (s_utf8_ok(detail, n)) {
+    size_t n = hb_utf8_cut(detail, strnlen(detail, HB_HS_DETAIL_MAX), HB_HS_DETAIL_MAX - 1);
+    if (hb_utf8_valid(detail, n)) {
         memcpy(d->detail, detail, n);
         d->detail[n] = '\0';
     } else {

@@ -12,6 +12,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/metrics.h"
+#include "hallbus/utf8.h"
 
 #include "internal.h"
 
@@ -242,22 +243,6 @@ static bool s_has_dot_segment(const char *path)
     return false;
 }
 
-/* Replaces every byte that starts no valid UTF-8 sequence with '?', so that
- * a reason cut short by its buffer, or quoting a client's bytes, still makes
- * a JSON string. */
-static void s_utf8_sanitize(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = hb_http__utf8_seq(p);
-        if (n == 0) {
-            *p = '?';
-            n = 1;
-        }
-        p += n;
-    }
-}
-
 /* ----------------------------------------------------------------- replies */
 
 static void s_send(http_exchange_t *ex, int status, const char *content_type, const char *body,
@@ -307,7 +292,9 @@ static void s_send_error(http_exchange_t *ex, int status, const char *code, cons
 {
     char clean[HTTP_REASON_MAX];
     snprintf(clean, sizeof clean, "%s", reason);
-    s_utf8_sanitize(clean);
+    /* A reason cut short by its buffer, or quoting a client's bytes, still
+     * makes a JSON string. */
+    hb_utf8_sanitize(clean);
     json_t *o = json_pack("{s:s, s:s}", "error", code, "reason", clean);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -708,7 +695,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     } else {
         /* A matched pattern's segments are checked one by one above, to name
          * the parameter at fault; a path for the prefix routes as a whole. */
-        if (!hb_http__utf8_valid(path)) {
+        if (!hb_utf8_valid_str(path)) {
             s_send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded", NULL);
             return 0;
         }

@@ -1,6 +1,7 @@
-/* What http.c and router.c share and nobody else needs: percent-decoding
- * and the strict UTF-8 check of paths, query values and reasons (defined in
- * router.c, which decodes path segments). Private to common/http/. */
+/* What http.c and router.c share and nobody else needs: percent-decoding of
+ * paths and query values (defined in router.c, which decodes path
+ * segments; both check the result with hallbus/utf8.h). Private to
+ * common/http/. */
 #ifndef HALLBUS_HTTP_INTERNAL_H
 #define HALLBUS_HTTP_INTERNAL_H
 
@@ -13,10 +14,5 @@
  * HB_ETOOBIG (`out` too small). `outlen` (may be NULL) gets the length. */
 int hb_http__decode(const char *src, size_t len, bool plus_is_space, char *out, size_t outcap,
                     size_t *outlen);
-/* Length of the valid UTF-8 sequence at `s` (strict: no overlongs, no
- * surrogates, nothing past U+10FFFF), or 0 when the byte there starts none. */
-size_t hb_http__utf8_seq(const unsigned char *s);
-/* Whether the NUL-terminated `s` is valid UTF-8. */
-bool hb_http__utf8_valid(const char *s);
 
 #endif

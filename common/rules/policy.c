@@ -8,6 +8,7 @@
  * or version policies: that is hqd's and branchd's business. */
 #include "hallbus/policy.h"
 #include "hallbus/error.h"
+#include "hallbus/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,44 +72,6 @@ static int s_choice(const char *const *choices, size_t n, const char *s)
         if (strcmp(choices[i], s) == 0)
             return (int)i;
     return -1;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool s_utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t more;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            more = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += more + 1;
-    }
-    return true;
 }
 
 /* A JSON string without an embedded NUL, or NULL. */
@@ -573,7 +536,7 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
     case K_NOTE: {
         const char *s = s_string(v);
         if (!s || json_string_length(v) > HB_POLICY_NOTE_MAX - 1 ||
-            !s_utf8_valid((const unsigned char *)s, json_string_length(v))) {
+            !hb_utf8_valid(s, json_string_length(v))) {
             hb_errf(err, errlen, "%s must be UTF-8 text of at most %d bytes", path,
                     HB_POLICY_NOTE_MAX - 1);
             return HB_EINVAL;

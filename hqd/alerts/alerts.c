@@ -10,6 +10,7 @@
 #include "hallbus/figures.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -161,14 +162,9 @@ static void s_text(char *dst, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    size_t n = w < 0 ? 0 : strnlen(tmp, sizeof tmp);
-    if (n > cap - 1) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)tmp[n] & 0xC0u) == 0x80u)
-            n--;
-    }
-    memcpy(dst, tmp, n);
-    dst[n] = '\0';
+    if (w < 0)
+        tmp[0] = '\0';
+    hb_utf8_copy(dst, cap, tmp);
 }
 
 /* Whole structs are cleared so that equal inputs give equal bytes, not

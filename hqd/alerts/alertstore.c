@@ -21,6 +21,7 @@
 #include "hallbus/log.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -104,46 +105,6 @@ static void s_hall_key(uint8_t out[HALL_KEY], uint32_t hall, int64_t raised_ms, 
     s_time_key(out + 4, raised_ms, id);
 }
 
-static bool s_utf8_ok(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
 {
     uint8_t *p = out;
@@ -174,7 +135,7 @@ static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
 /* Reads one text field of at most `max` bytes into `dst` (NUL-terminated). */
 static bool s_text_field(const uint8_t **p, const uint8_t *end, size_t n, size_t max, char *dst)
 {
-    if (n > max || (size_t)(end - *p) < n || !s_utf8_ok(*p, n))
+    if (n > max || (size_t)(end - *p) < n || memchr(*p, 0, n) || !hb_utf8_valid((const char *)*p, n))
         return false;
     memcpy(dst, *p, n);
     dst[n] = '\0';

@@ -12,8 +12,11 @@
 #include "api.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
+#include "hallbus/json.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -82,38 +85,15 @@ static void s_refuse(hb_http_req_t *req, int rc, const char *bad_code, const cha
         hb_http_reply_error(req, status, code, "%s", why);
 }
 
-/* Copies `in` into `out` with every byte that does not belong to valid
- * UTF-8 replaced by '?', so that a reason cut in the middle of a character
- * can still go into a JSON string. */
-static void s_utf8_clean(const char *in, char *out, size_t outlen)
-{
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)in;
-    while (*p && o + 1 < outlen) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                                : (*p & 0xf8) == 0xf0 ? 4 : 0;
-        bool ok = n > 0 && o + n < outlen;
-        for (size_t i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (!ok) {
-            out[o++] = '?';
-            p++;
-            continue;
-        }
-        memcpy(out + o, p, n);
-        o += n;
-        p += n;
-    }
-    out[o] = '\0';
-}
-
 /* A refusal that carries more than a reason (the check's report). Takes
  * `extra`. */
 static void s_refuse_with(hb_http_req_t *req, int status, const char *code, const char *reason,
                           const char *key, json_t *extra)
 {
+    /* A reason cut in the middle of a character still goes into a JSON
+     * string. */
     char clean[CTL_ERR_MAX];
-    s_utf8_clean(reason, clean, sizeof clean);
+    hb_utf8_clean(clean, sizeof clean, reason);
     json_t *body = json_pack("{s:s, s:s}", "error", code, "reason", clean);
     if (body && extra)
         json_object_set_new(body, key, extra);
@@ -124,22 +104,8 @@ static void s_refuse_with(hb_http_req_t *req, int status, const char *code, cons
 
 /* ------------------------------------------------------------ inputs ---- */
 
-static bool s_chars_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '_' || ch == '-' || (extra && strchr(extra, ch) != NULL);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
-static bool s_user_ok(const char *s) { return s && s_chars_ok(s, CTL_USER_MAX, ".@"); }
+static bool s_user_ok(const char *s) { return s && hb_id_chars_ok(s, CTL_USER_MAX, ".@"); }
 
 static const char *s_type_name(const json_t *j)
 {
@@ -272,7 +238,7 @@ static int s_path_id(hb_http_req_t *req, const char *name, size_t max, const cha
     const char *p = hb_http_param(req, name);
     assert(p); /* the table's pattern names it */
     size_t n = strlen(p);
-    if (n > max || n >= outlen || !s_chars_ok(p, max, NULL)) {
+    if (n > max || n >= outlen || !hb_id_chars_ok(p, max, NULL)) {
         hb_http_reply_error(req, 400, "bad_request", "'%.64s' is not a %s id (1 to %zu of A-Z a-z "
                             "0-9 _ -)", p, what, max);
         return -1;
@@ -298,15 +264,6 @@ static int s_match_id(hb_http_req_t *req, json_t *body, const char *id)
                             "id: must be a string (the path's \"%s\"), not %s; nothing was changed",
                             id, s_type_name(v));
     return -1;
-}
-
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char at[HB_RFC3339_MAX];
-    hb_time_format(ms, at);
-    return json_string(at);
 }
 
 static json_t *s_date_json(int32_t day)
@@ -716,7 +673,7 @@ static json_t *s_campaign_json(hqd_t *hq, const char *id)
         size_t words;
         uint64_t *bits = s_bits_new(org, &words);
         json_object_set_new(o, "halls", s_reach(org, k, bits, words));
-        json_object_set_new(o, "published_at", s_time_json(k->published_ms));
+        json_object_set_new(o, "published_at", hb_json_time(k->published_ms));
         free(bits);
     }
     return o;
@@ -1047,7 +1004,7 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
         json_object_set_new(o, "state", json_string(campaign_state_name(v[i]->state)));
         json_object_set_new(o, "revision", json_integer((json_int_t)v[i]->revision));
         json_object_set_new(o, "halls", s_reach(org, v[i], bits, words));
-        json_object_set_new(o, "published_at", s_time_json(v[i]->published_ms));
+        json_object_set_new(o, "published_at", hb_json_time(v[i]->published_ms));
         json_array_append_new(arr, o);
     }
     free(bits);
@@ -1055,7 +1012,7 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200,
                        json_pack("{s:I, s:o, s:o}", "calendar_version",
                                  (json_int_t)hq_control_calendar_version(hq->control),
-                                 "exported_at", s_time_json(hb_now_ms()), "campaigns", arr));
+                                 "exported_at", hb_json_time(hb_now_ms()), "campaigns", arr));
 }
 
 /* GET /v1/calendar/slice/{hall}: the document the hall receives, byte for

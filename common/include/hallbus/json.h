@@ -106,6 +106,8 @@ void hb_json_append(json_t *a, json_t *v, bool *bad);
 /* A uint64 as jansson can hold it: an integer up to INT64_MAX, else its
  * exact decimal text. */
 json_t *hb_json_u64(uint64_t v);
+/* An instant as an RFC 3339 string, or null when `ms` <= 0 (never set). */
+json_t *hb_json_time(int64_t ms);
 /* An array of `n` strings laid out `stride` bytes apart (char ids[n][stride]). */
 json_t *hb_json_strings(const char *first, size_t n, size_t stride);
 
