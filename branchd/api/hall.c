@@ -188,7 +188,7 @@ static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int value)
     return name ? json_string(name) : json_integer(value);
 }
 
-static json_t *s_divert_json(size_t n, const char (*halls)[HB_POLICY_HALL_ID_MAX])
+static json_t *s_divert_json(size_t n, const char (*halls)[HB_HALL_ID_MAX])
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)

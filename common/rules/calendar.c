@@ -9,6 +9,7 @@
 #include "hallbus/tz.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,19 +140,6 @@ static int s_text(const json_t *v, size_t min, size_t max, const char *p, const 
     return 0;
 }
 
-static bool s_id_chars(const char *s, size_t max, bool allow_dot)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || (allow_dot && c == '.');
-        if (!ok || n >= max)
-            return false;
-    }
-    return n > 0;
-}
-
 static int s_id(const json_t *v, size_t max, bool allow_dot, const char *p, const char **out,
                 char *err, size_t errlen)
 {
@@ -159,7 +147,7 @@ static int s_id(const json_t *v, size_t max, bool allow_dot, const char *p, cons
     int rc = s_text(v, 1, max, p, &s, err, errlen);
     if (rc != 0)
         return rc;
-    if (!s_id_chars(s, max, allow_dot)) {
+    if (!hb_id_chars_ok(s, max, allow_dot ? "." : NULL)) {
         hb_errf(err, errlen, "%s: \"%s\" is not an id ([A-Za-z0-9_%s-]{1,%zu})", p, s,
                 allow_dot ? "." : "", max);
         return HB_EINVAL;
@@ -677,8 +665,8 @@ static int s_slice_header(uint64_t version, const char *hall, char *err, size_t 
         hb_errf(err, errlen, "version: must be 1..%llu", (unsigned long long)HB_CAL_VERSION_MAX);
         return HB_EINVAL;
     }
-    if (!hall || !s_id_chars(hall, HB_CAL_HALL_ID_MAX - 1, false)) {
-        hb_errf(err, errlen, "hall: not a hall id ([A-Za-z0-9_-]{1,%d})", HB_CAL_HALL_ID_MAX - 1);
+    if (!hall || !hb_hall_id_valid(hall)) {
+        hb_errf(err, errlen, "hall: not a hall id ([A-Za-z0-9_-]{1,%d})", HB_HALL_ID_LEN);
         return HB_EINVAL;
     }
     return 0;

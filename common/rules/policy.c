@@ -8,6 +8,7 @@
  * or version policies: that is hqd's and branchd's business. */
 #include "hallbus/policy.h"
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 #include "hallbus/utf8.h"
 
 #include <stdio.h>
@@ -46,24 +47,6 @@ static const char s_defaults_text[] =
 json_t *hb_policy_defaults(void) { return json_loads(s_defaults_text, 0, NULL); }
 
 /* ---- small readers used by both the checker and the builder */
-
-static bool s_id_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
-}
-
-/* [A-Za-z0-9_-]{1,max} */
-static bool s_is_id(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!s_id_char(s[i]))
-            return false;
-    return true;
-}
 
 /* The index of `s` among the first `n` choices (a NULL ends them early). */
 static int s_choice(const char *const *choices, size_t n, const char *s)
@@ -120,7 +103,7 @@ static bool s_wait_key(const char *key, char service[HB_POLICY_SERVICE_MAX], int
         return false;
     memcpy(service, key, n);
     service[n] = '\0';
-    if (strcmp(service, "*") != 0 && !s_is_id(service, HB_POLICY_SERVICE_MAX - 1))
+    if (strcmp(service, "*") != 0 && !hb_id_chars_ok(service, HB_ID_MAX, NULL))
         return false;
     int pr = s_choice(s_priorities, HB_POLICY_PRIORITIES, colon + 1);
     if (pr < 0)
@@ -170,7 +153,7 @@ static bool s_key_date(const char *key)
     int32_t d;
     return hb_date_parse(key, &d) == 0;
 }
-static bool s_key_closure(const char *key) { return s_is_id(key, HB_POLICY_SERVICE_MAX - 1); }
+static bool s_key_closure(const char *key) { return hb_id_chars_ok(key, HB_ID_MAX, NULL); }
 static bool s_key_wait(const char *key)
 {
     char service[HB_POLICY_SERVICE_MAX];
@@ -374,7 +357,7 @@ static int s_check_names(const s_node_t *node, const json_t *v, const char *path
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = s_string(json_array_get(v, i));
-        bool ok = s && (halls ? s_is_id(s, HB_POLICY_HALL_ID_MAX - 1)
+        bool ok = s && (halls ? hb_hall_id_valid(s)
                               : s_choice(node->choices, 16, s) >= 0);
         if (!ok) {
             hb_errf(err, errlen, "%s[%zu] must be one of %s", path, i, allowed);
@@ -630,11 +613,11 @@ static void s_hours_from(const json_t *v, hb_hours_t *out)
     }
 }
 
-static size_t s_ids_from(const json_t *v, char (*out)[HB_POLICY_HALL_ID_MAX], size_t max)
+static size_t s_ids_from(const json_t *v, char (*out)[HB_HALL_ID_MAX], size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < json_array_size(v) && n < max; i++)
-        snprintf(out[n++], HB_POLICY_HALL_ID_MAX, "%s", json_string_value(json_array_get(v, i)));
+        snprintf(out[n++], HB_HALL_ID_MAX, "%s", json_string_value(json_array_get(v, i)));
     return n;
 }
 
@@ -830,7 +813,7 @@ static json_t *s_hours_json(const hb_hours_t *h)
     return a;
 }
 
-static json_t *s_ids_json(const char (*ids)[HB_POLICY_HALL_ID_MAX], size_t n)
+static json_t *s_ids_json(const char (*ids)[HB_HALL_ID_MAX], size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)

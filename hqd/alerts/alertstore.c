@@ -31,7 +31,7 @@
 #define REC_VERSION 1
 #define REC_FIXED (1 + 1 + 4 + 6 * 8)
 #define REC_MAX \
-    (REC_FIXED + 1 + (ALERTSTORE_HALL_ID_MAX - 1) + 1 + (ALERT_SUBJECT_MAX - 1) + 2 + \
+    (REC_FIXED + 1 + HB_HALL_ID_LEN + 1 + (ALERT_SUBJECT_MAX - 1) + 2 + \
      (ALERT_DETAIL_MAX - 1))
 #define TIME_KEY 16 /* raised_ms biased, id */
 #define HALL_KEY 20 /* hall, raised_ms biased, id */
@@ -48,7 +48,7 @@ typedef struct open_meta {
 
 /* The open alerts of one hall, sorted by key (what alerts_diff reads). */
 typedef struct hall_open {
-    char id[ALERTSTORE_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     size_t n, cap;
     alert_t *alerts;
     open_meta_t *meta;
@@ -116,7 +116,7 @@ static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
                           r->alert.value,     r->alert.threshold, r->peak};
     for (size_t i = 0; i < 6; i++, p += 8)
         hb_put_be64(p, (uint64_t)v[i]);
-    size_t n = strnlen(r->hall, ALERTSTORE_HALL_ID_MAX - 1);
+    size_t n = strnlen(r->hall, HB_HALL_ID_LEN);
     *p++ = (uint8_t)n;
     memcpy(p, r->hall, n);
     p += n;
@@ -163,7 +163,7 @@ static int s_decode(uint64_t id, const uint8_t *data, size_t len, alert_record_t
     r->alert.threshold = v[4];
     r->peak = v[5];
     size_t n = *p++;
-    if (n == 0 || !s_text_field(&p, end, n, ALERTSTORE_HALL_ID_MAX - 1, r->hall))
+    if (n == 0 || !s_text_field(&p, end, n, HB_HALL_ID_LEN, r->hall))
         return HB_EPARSE;
     if (p >= end)
         return HB_EPARSE;
@@ -657,8 +657,8 @@ int alertstore_apply(alertstore_t *st, uint32_t hall_num, const char *hall_id,
         changes->n = 0;
     if (hall_num == 0 || hall_num > st->cfg.halls_max)
         return HB_ERANGE;
-    size_t idlen = hall_id ? strnlen(hall_id, ALERTSTORE_HALL_ID_MAX) : 0;
-    if (idlen == 0 || idlen >= ALERTSTORE_HALL_ID_MAX)
+    size_t idlen = hall_id ? strnlen(hall_id, HB_HALL_ID_MAX) : 0;
+    if (idlen == 0 || idlen >= HB_HALL_ID_MAX)
         return HB_EINVAL;
     assert(set->n <= ALERTS_MAX);
     bool own_batch = !st->in_batch;

@@ -320,7 +320,7 @@ static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
 {
     char id[CTL_ID_MAX + 1];
     json_t *doc;
-    if (s_path_id(req, hall ? "hall" : "region", hall ? ORG_HALL_ID_MAX - 1 : ORG_REGION_ID_MAX - 1,
+    if (s_path_id(req, hall ? "hall" : "region", hall ? HB_HALL_ID_LEN : ORG_REGION_ID_MAX - 1,
                   hall ? "hall" : "region", id, sizeof id) != 0 ||
         s_body(req, false, &doc) != 0)
         return;
@@ -372,8 +372,8 @@ static json_t *s_policy_layers(const org_t *org, const json_t *set, const char *
 void hqd_api_get_org_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char id[ORG_HALL_ID_MAX];
-    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
+    char id[HB_HALL_ID_MAX];
+    if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
     const org_hall_t *h = org_hall_find(org, id);
@@ -423,7 +423,7 @@ static int s_policy_scope(hb_http_req_t *req, char *scope, size_t len)
             return -1;
         snprintf(scope, len, "region/%s", id);
     } else if (hb_http_param(req, "hall")) {
-        if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
+        if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0)
             return -1;
         snprintf(scope, len, "hall/%s", id);
     } else {
@@ -533,9 +533,9 @@ void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
 void hqd_api_get_effective(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char id[ORG_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     bool drafts = false;
-    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0 ||
+    if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0 ||
         s_query_flag(req, "drafts", &drafts) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
@@ -1020,8 +1020,8 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
 void hqd_api_calendar_slice(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char id[ORG_HALL_ID_MAX], err[CTL_ERR_MAX] = "";
-    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
+    char id[HB_HALL_ID_MAX], err[CTL_ERR_MAX] = "";
+    if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0)
         return;
     const char *data;
     size_t len;

@@ -151,7 +151,7 @@ static hq_hall_t *s_path_hall(hqd_t *hq, hb_http_req_t *req)
     const char *id = hb_http_param(req, "hall");
     assert(id); /* the table's pattern names it */
     size_t idlen = strlen(id);
-    if (idlen > HQ_HALL_ID_MAX) {
+    if (idlen > HB_HALL_ID_MAX) {
         hb_http_reply_error(req, 404, "not_found", "no hall '%.64s'", id);
         return NULL;
     }

@@ -535,7 +535,7 @@ static void s_set_halls(run_t *r, calcheck_finding_t *f, size_t n_halls, const u
     f->n_halls = n_halls;
     f->n_sample = n_first < CALCHECK_SAMPLE_MAX ? n_first : CALCHECK_SAMPLE_MAX;
     for (size_t i = 0; i < f->n_sample; i++)
-        memcpy(f->sample[i], org_hall_at(r->org, first[i])->id, ORG_HALL_ID_MAX);
+        memcpy(f->sample[i], org_hall_at(r->org, first[i])->id, HB_HALL_ID_MAX);
     qsort(f->sample, f->n_sample, sizeof f->sample[0], s_cmp_str);
 }
 
@@ -1586,7 +1586,7 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
     s_set(o, "campaigns", s_str_array((const char *)f->campaigns, f->n_campaigns, HB_CAL_ID_MAX),
           &bad);
     s_set(halls, "count", json_integer((json_int_t)f->n_halls), &bad);
-    s_set(halls, "sample", s_str_array((const char *)f->sample, f->n_sample, ORG_HALL_ID_MAX), &bad);
+    s_set(halls, "sample", s_str_array((const char *)f->sample, f->n_sample, HB_HALL_ID_MAX), &bad);
     s_set(o, "halls", halls, &bad);
     hb_date_format(f->first_day, d);
     s_set(days, "first", json_string(d), &bad);

@@ -119,7 +119,7 @@ typedef struct calcheck_finding {
     char (*campaigns)[HB_CAL_ID_MAX]; /* sorted */
     size_t n_halls;                   /* how many halls */
     size_t n_sample;
-    char sample[CALCHECK_SAMPLE_MAX][ORG_HALL_ID_MAX]; /* the first halls by index, sorted by id */
+    char sample[CALCHECK_SAMPLE_MAX][HB_HALL_ID_MAX]; /* the first halls by index, sorted by id */
     int32_t first_day, last_day;      /* days since 1970-01-01, both included */
     size_t n_subjects;                /* rule 3: "product:ID" / "business_type:ID"; rule 5: terms */
     char (*subjects)[CALCHECK_TERM_MAX + 16];

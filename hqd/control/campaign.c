@@ -9,6 +9,7 @@
 #include "campaign.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,22 +77,9 @@ static int s_nomem(char *err, size_t errlen)
     return HB_ENOMEM;
 }
 
-static bool s_chars_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || (extra && strchr(extra, c));
-        if (!ok || n >= max)
-            return false;
-    }
-    return n > 0;
-}
-
 static int s_user_ok(const char *who, char *err, size_t errlen)
 {
-    if (!who || !s_chars_ok(who, CAMPAIGN_USER_MAX - 1, ".@")) {
+    if (!who || !hb_id_chars_ok(who, CAMPAIGN_USER_MAX - 1, ".@")) {
         hb_errf(err, errlen, "by: a user id is [A-Za-z0-9_.@-]{1,%d}", CAMPAIGN_USER_MAX - 1);
         return HB_EINVAL;
     }
@@ -198,7 +186,7 @@ static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *
     }
     const char *s = json_string_value(v);
     if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
-        !s_chars_ok(s, ORG_REGION_ID_MAX - 1, NULL)) {
+        !hb_id_chars_ok(s, ORG_REGION_ID_MAX - 1, NULL)) {
         hb_errf(err, errlen, "region: must be a region id ([A-Za-z0-9_-]{1,%d})",
                 ORG_REGION_ID_MAX - 1);
         return HB_EINVAL;
@@ -208,7 +196,7 @@ static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *
     if (v) {
         s = json_string_value(v);
         if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
-            !s_chars_ok(s, HB_CAL_ID_MAX - 1, NULL)) {
+            !hb_id_chars_ok(s, HB_CAL_ID_MAX - 1, NULL)) {
             hb_errf(err, errlen, "parent: must be a campaign id ([A-Za-z0-9_-]{1,%d})",
                     HB_CAL_ID_MAX - 1);
             return HB_EINVAL;

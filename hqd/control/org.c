@@ -9,6 +9,7 @@
 #include "org.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,17 +167,16 @@ static void s_list_remove(idlist_t *l, uint32_t v)
     }
 }
 
+/* An id ([A-Za-z0-9_-]{1,max}); tags are lower case only. */
 static bool s_id_ok(const char *s, size_t max, bool lower_only)
 {
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                  (!lower_only && c >= 'A' && c <= 'Z');
-        if (!ok || n >= max)
+    if (!hb_id_chars_ok(s, max, NULL))
+        return false;
+    for (size_t i = 0; lower_only && s[i]; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z')
             return false;
     }
-    return n > 0;
+    return true;
 }
 
 static char *s_dup(const char *s)
@@ -551,7 +551,7 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
     const char *city = NULL;
     int rc = s_members_known(j, members, path, err, errlen);
     if (rc == 0)
-        rc = s_id_member(j, "id", true, ORG_HALL_ID_MAX - 1, path, &d->id, err, errlen);
+        rc = s_id_member(j, "id", true, HB_HALL_ID_LEN, path, &d->id, err, errlen);
     if (rc == 0)
         rc = s_id_member(j, "city", true, ORG_REGION_ID_MAX - 1, path, &city, err, errlen);
     if (rc == 0)
@@ -562,7 +562,7 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
         rc = s_name_list(j, "tags", ORG_HALL_TAGS_MAX, ORG_TAG_MAX - 1, true, path, d->tags,
                          &d->n_tags, err, errlen);
     if (rc == 0)
-        rc = s_name_list(j, "neighbours", ORG_NEIGHBOURS_MAX, ORG_HALL_ID_MAX - 1, false, path,
+        rc = s_name_list(j, "neighbours", ORG_NEIGHBOURS_MAX, HB_HALL_ID_LEN, false, path,
                          d->neighbours, &d->n_neighbours, err, errlen);
     if (rc != 0)
         return rc;
@@ -597,7 +597,7 @@ static int s_hall_store(org_t *org, org_hall_t *h, const hall_doc_t *d)
     }
     char *name = d->name ? s_dup(d->name) : NULL;
     char *address = d->address ? s_dup(d->address) : NULL;
-    char (*nb)[ORG_HALL_ID_MAX] = NULL;
+    char (*nb)[HB_HALL_ID_MAX] = NULL;
     if (d->n_neighbours)
         nb = calloc(d->n_neighbours, sizeof *nb);
     if ((d->name && !name) || (d->address && !address) || (d->n_neighbours && !nb)) {
@@ -1097,7 +1097,7 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
     rc = s_scope_list(j, "regions", path, ORG_SCOPE_REGIONS_MAX, ORG_REGION_ID_MAX, false,
                       (void **)&s->regions, &s->n_regions, err, errlen);
     if (rc == 0)
-        rc = s_scope_list(j, "halls", path, ORG_SCOPE_HALLS_MAX, ORG_HALL_ID_MAX, false,
+        rc = s_scope_list(j, "halls", path, ORG_SCOPE_HALLS_MAX, HB_HALL_ID_MAX, false,
                           (void **)&s->halls, &s->n_halls, err, errlen);
     if (rc == 0)
         rc = s_scope_list(j, "tags", path, ORG_SCOPE_TAGS_MAX, ORG_TAG_MAX, true,
@@ -1129,7 +1129,7 @@ json_t *org_scope_to_json(const org_scope_t *s)
     if (!o)
         return NULL;
     s_set(o, "regions", s_strings(s->n_regions, (const char *)s->regions, ORG_REGION_ID_MAX), &bad);
-    s_set(o, "halls", s_strings(s->n_halls, (const char *)s->halls, ORG_HALL_ID_MAX), &bad);
+    s_set(o, "halls", s_strings(s->n_halls, (const char *)s->halls, HB_HALL_ID_MAX), &bad);
     s_set(o, "tags", s_strings(s->n_tags, (const char *)s->tags, ORG_TAG_MAX), &bad);
     if (bad) {
         json_decref(o);

@@ -17,7 +17,7 @@
 #define HQ_LINK_REASON_MAX 160 /* a refusal or anomaly reason kept per hall */
 
 typedef struct hq_hall {
-    char id[HQ_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     uint32_t num;
     uint64_t committed_seq; /* durable at HQ */
     uint64_t accepted_seq;  /* handed to the writer (>= committed_seq) */

@@ -58,7 +58,7 @@ void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECO
 int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, size_t len,
                           hq_hall_record_t *out)
 {
-    if (len < 1 || id_len == 0 || id_len >= HQ_HALL_ID_MAX)
+    if (len < 1 || id_len == 0 || id_len >= HB_HALL_ID_MAX)
         return HB_EPARSE;
     if (!(data[0] == 1 && len >= HQ_HALL_RECORD_V1_BYTES) &&
         !(data[0] == 2 && len >= HQ_HALL_RECORD_BYTES))

@@ -18,17 +18,17 @@
 #define HQD_HQSTORE_H
 
 #include "hallbus/digest.h"
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX */
 #include "hallbus/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define HQ_HALL_ID_MAX 33
 
 /* The durable part of a hall's state. */
 typedef struct hq_hall_record {
-    char id[HQ_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     uint32_t num;
     uint64_t last_seq; /* every event 1..last_seq is stored (or was, before retention) */
     uint64_t events;   /* events stored since enrolment */

@@ -371,7 +371,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         goto out;
     }
     item->hall_num = h->num;
-    memcpy(item->hall_id, h->id, HQ_HALL_ID_MAX);
+    memcpy(item->hall_id, h->id, HB_HALL_ID_MAX);
     item->first_seq = h->accepted_seq + 1;
     item->count = (uint32_t)(b->n_events - skip);
     uint8_t *p = item->data;

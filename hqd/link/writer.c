@@ -13,7 +13,7 @@
 #include <time.h>
 
 typedef struct writer_hall {
-    char id[HQ_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     uint64_t last_seq, events;
     hb_digest_t digest;
     uint64_t anomalies, last_anomaly_seq;
@@ -140,7 +140,7 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
             h->p_last_anomaly_seq = h->last_anomaly_seq;
             h->p_last_anomaly_ms = h->last_anomaly_ms;
             if (!h->id[0])
-                memcpy(h->id, it->hall_id, HQ_HALL_ID_MAX);
+                memcpy(h->id, it->hall_id, HB_HALL_ID_MAX);
             if (s_touch(w, it->hall_num) != 0) {
                 rc = ENOMEM;
                 break;
@@ -377,7 +377,7 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
             free(w);
             return HB_ENOMEM;
         }
-        memcpy(h->id, records[i].id, HQ_HALL_ID_MAX);
+        memcpy(h->id, records[i].id, HB_HALL_ID_MAX);
         h->last_seq = records[i].last_seq;
         h->events = records[i].events;
         h->digest = records[i].digest;

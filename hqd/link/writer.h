@@ -22,7 +22,7 @@ typedef struct hq_writer hq_writer_t;
 typedef struct hq_write_item {
     struct hq_write_item *next;
     uint32_t hall_num;
-    char hall_id[HQ_HALL_ID_MAX];
+    char hall_id[HB_HALL_ID_MAX];
     uint64_t first_seq;
     uint32_t count;
     /* Events of the batch stored with a flag (eventrules.h), in sequence
