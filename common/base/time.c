@@ -113,21 +113,3 @@ int hb_time_parse(const char *text, int64_t *out_ms)
     *out_ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
     return 0;
 }
-
-int64_t hb_ms_elapsed(int64_t from, int64_t to)
-{
-    int64_t d;
-    if (to <= from)
-        return 0;
-    if (__builtin_sub_overflow(to, from, &d))
-        return INT64_MAX;
-    return d;
-}
-
-int64_t hb_ms_add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}

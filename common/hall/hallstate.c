@@ -166,6 +166,7 @@
 
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
+#include "hallbus/json.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 
@@ -248,26 +249,6 @@ static void s_copy(char *dst, size_t cap, const char *src)
     assert(n < cap);
     memmove(dst, src, n);
     dst[n] = '\0';
-}
-
-/* Times come from the wire and may be anything an int64 holds: differences
- * and sums saturate instead of overflowing. */
-static int64_t s_elapsed_ms(int64_t from, int64_t to)
-{
-    int64_t d;
-    if (to <= from)
-        return 0;
-    if (__builtin_sub_overflow(to, from, &d))
-        return INT64_MAX;
-    return d;
-}
-
-static int64_t s_add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
 }
 
 static uint32_t s_secs(int64_t ms)
@@ -520,12 +501,12 @@ uint32_t hb_hall_state_overdue(const hb_hall_state_t *s, int64_t now_ms)
 void hb_hall_state_counter_times(const hb_hs_counter_t *c, int64_t now_ms, int64_t *open_ms,
                                  int64_t *busy_ms)
 {
-    int64_t run = s_elapsed_ms(c->state_since_ms, now_ms);
+    int64_t run = hb_ms_elapsed(c->state_since_ms, now_ms);
     int64_t open = c->open_ms, busy = c->busy_ms;
     if (s_counter_open(c->state))
-        open = s_add_sat(open, run);
+        open = hb_ms_add_sat(open, run);
     if (s_counter_busy(c->state))
-        busy = s_add_sat(busy, run);
+        busy = hb_ms_add_sat(busy, run);
     if (open_ms)
         *open_ms = open < 0 ? 0 : open;
     if (busy_ms)
@@ -602,11 +583,11 @@ hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
  * open and busy time first. */
 static void s_counter_set(hb_hs_counter_t *c, int state, int64_t at)
 {
-    int64_t d = s_elapsed_ms(c->state_since_ms, at);
+    int64_t d = hb_ms_elapsed(c->state_since_ms, at);
     if (s_counter_open(c->state))
-        c->open_ms = s_add_sat(c->open_ms, d);
+        c->open_ms = hb_ms_add_sat(c->open_ms, d);
     if (s_counter_busy(c->state))
-        c->busy_ms = s_add_sat(c->busy_ms, d);
+        c->busy_ms = hb_ms_add_sat(c->busy_ms, d);
     c->state = state;
     c->state_since_ms = at;
 }
@@ -651,7 +632,7 @@ static void s_take(hb_hall_state_t *s, hb_hs_ticket_t *t, uint32_t wait_s, int64
         return;
     s_unwait(s, t);
     if (t->called_ms == 0 && t->started_ms == 0) {
-        t->wait_s = wait_s > 0 ? wait_s : s_secs(s_elapsed_ms(t->issued_ms, at));
+        t->wait_s = wait_s > 0 ? wait_s : s_secs(hb_ms_elapsed(t->issued_ms, at));
         hb_hs_service_t *svc = s_service(s, t->service);
         if (svc) {
             svc->wait_s_sum += t->wait_s;
@@ -863,7 +844,7 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     int64_t at = env->at_ms;
     bool known = e->duration_s > 0 || t->started_ms != 0;
     uint32_t duration = e->duration_s > 0 ? e->duration_s
-                        : t->started_ms   ? s_secs(s_elapsed_ms(t->started_ms, at))
+                        : t->started_ms   ? s_secs(hb_ms_elapsed(t->started_ms, at))
                                           : 0;
     hb_hs_counter_t *c = s_counter(s, e->counter);
     if (!c)
@@ -886,7 +867,7 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
         s->today.service_s_sum += duration;
         s->today.service_n++;
     }
-    s->today.amount_sum = s_add_sat(s->today.amount_sum, e->amount);
+    s->today.amount_sum = hb_ms_add_sat(s->today.amount_sum, e->amount);
     int rc = 0;
     if ((int)e->outcome >= 0 && (size_t)e->outcome < HS_COUNT(s->today.outcomes))
         s->today.outcomes[e->outcome]++;
@@ -1232,47 +1213,24 @@ int hb_hall_state_apply_bytes(hb_hall_state_t *s, const uint8_t *data, size_t le
 
 /* ------------------------------------------------------------ to JSON ---- */
 
-/* Builders that never lose a reference: json_object_set_new consumes the
- * value even when it or the object is NULL, and any failure marks `bad`. */
-static void s_put(json_t *o, const char *key, json_t *v, bool *bad)
-{
-    if (json_object_set_new(o, key, v) != 0)
-        *bad = true;
-}
-
-static void s_append(json_t *a, json_t *v, bool *bad)
-{
-    if (json_array_append_new(a, v) != 0)
-        *bad = true;
-}
-
-static json_t *s_json_u64(uint64_t v)
-{
-    if (v <= (uint64_t)INT64_MAX)
-        return json_integer((json_int_t)v);
-    char text[24];
-    snprintf(text, sizeof text, "%" PRIu64, v);
-    return json_string(text);
-}
-
 static void s_put_int(json_t *o, const char *key, int64_t v, bool *bad)
 {
-    s_put(o, key, json_integer((json_int_t)v), bad);
+    hb_json_set(o, key, json_integer((json_int_t)v), bad);
 }
 
 static void s_put_u64(json_t *o, const char *key, uint64_t v, bool *bad)
 {
-    s_put(o, key, s_json_u64(v), bad);
+    hb_json_set(o, key, hb_json_u64(v), bad);
 }
 
 static void s_put_str(json_t *o, const char *key, const char *v, bool *bad)
 {
-    s_put(o, key, json_string(v), bad);
+    hb_json_set(o, key, json_string(v), bad);
 }
 
 static void s_put_bool(json_t *o, const char *key, bool v, bool *bad)
 {
-    s_put(o, key, json_boolean(v), bad);
+    hb_json_set(o, key, json_boolean(v), bad);
 }
 
 static json_t *s_ticket_json(const hb_hs_ticket_t *t)
@@ -1319,9 +1277,9 @@ static json_t *s_service_json(const hb_hs_service_t *v)
     s_put_int(o, "service_n", v->service_n, &bad);
     json_t *ring = json_array();
     for (unsigned i = 0; i < v->n_recent && i < HB_HS_DURATIONS; i++)
-        s_append(ring, json_integer(v->recent_service_s[(v->recent_pos + i) % HB_HS_DURATIONS]),
-                 &bad);
-    s_put(o, "recent_service_s", ring, &bad);
+        hb_json_append(
+            ring, json_integer(v->recent_service_s[(v->recent_pos + i) % HB_HS_DURATIONS]), &bad);
+    hb_json_set(o, "recent_service_s", ring, &bad);
     if (bad)
         json_decref(o);
     return bad ? NULL : o;
@@ -1336,8 +1294,8 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
     s_put_str(o, "state", hb_counter_state_name(c->state), &bad);
     json_t *services = json_array();
     for (size_t i = 0; i < c->n_services && i < HB_HS_COUNTER_SERVICES_MAX; i++)
-        s_append(services, json_string(c->services[i]), &bad);
-    s_put(o, "services", services, &bad);
+        hb_json_append(services, json_string(c->services[i]), &bad);
+    hb_json_set(o, "services", services, &bad);
     s_put_str(o, "ticket", c->ticket, &bad);
     s_put_int(o, "state_since_ms", c->state_since_ms, &bad);
     s_put_int(o, "open_ms", c->open_ms, &bad);
@@ -1390,7 +1348,7 @@ static json_t *s_u32_array(const uint32_t *v, size_t n, bool *bad)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        s_append(a, json_integer(v[i]), bad);
+        hb_json_append(a, json_integer(v[i]), bad);
     return a;
 }
 
@@ -1405,7 +1363,7 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     s_put_int(o, "no_shows", d->no_shows, &bad);
     s_put_int(o, "cancelled", d->cancelled, &bad);
     s_put_int(o, "transferred", d->transferred, &bad);
-    s_put(o, "outcomes", s_u32_array(d->outcomes, HS_COUNT(d->outcomes), &bad), &bad);
+    hb_json_set(o, "outcomes", s_u32_array(d->outcomes, HS_COUNT(d->outcomes), &bad), &bad);
     s_put_int(o, "amount_sum", d->amount_sum, &bad);
     s_put_u64(o, "wait_s_sum", d->wait_s_sum, &bad);
     s_put_int(o, "wait_n", d->wait_n, &bad);
@@ -1416,7 +1374,7 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     s_put_int(o, "complaints_resolved", d->complaints_resolved, &bad);
     s_put_int(o, "complaints_satisfied", d->complaints_satisfied, &bad);
     s_put_int(o, "escalations", d->escalations, &bad);
-    s_put(o, "feedback", s_u32_array(d->feedback, HS_COUNT(d->feedback), &bad), &bad);
+    hb_json_set(o, "feedback", s_u32_array(d->feedback, HS_COUNT(d->feedback), &bad), &bad);
     if (bad)
         json_decref(o);
     return bad ? NULL : o;
@@ -1427,7 +1385,7 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     ({                                                                                             \
         json_t *a_ = json_array();                                                                 \
         for (size_t i_ = 0; i_ < (n); i_++)                                                        \
-            s_append(a_, fn(&(base)[i_]), (bad));                                                  \
+            hb_json_append(a_, fn(&(base)[i_]), (bad));                                            \
         a_;                                                                                        \
     })
 
@@ -1444,13 +1402,14 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
     s_put_u64(o, "calendar_version", s->calendar_version, &bad);
     s_put_u64(o, "anomalies", s->anomalies, &bad);
     s_put_u64(o, "unknown_events", s->unknown_events, &bad);
-    s_put(o, "today", s_today_json(&s->today), &bad);
-    s_put(o, "services", HS_LIST(s_service_json, s->services, s->n_services, &bad), &bad);
-    s_put(o, "counters", HS_LIST(s_counter_json, s->counters, s->n_counters, &bad), &bad);
-    s_put(o, "tickets", HS_LIST(s_ticket_json, s->tickets, s->n_tickets, &bad), &bad);
-    s_put(o, "complaints", HS_LIST(s_complaint_json, s->complaints, s->n_complaints, &bad), &bad);
-    s_put(o, "devices", HS_LIST(s_device_json, s->devices, s->n_devices, &bad), &bad);
-    s_put(o, "recent", HS_LIST(s_ticket_json, s->recent, s->n_recent, &bad), &bad);
+    hb_json_set(o, "today", s_today_json(&s->today), &bad);
+    hb_json_set(o, "services", HS_LIST(s_service_json, s->services, s->n_services, &bad), &bad);
+    hb_json_set(o, "counters", HS_LIST(s_counter_json, s->counters, s->n_counters, &bad), &bad);
+    hb_json_set(o, "tickets", HS_LIST(s_ticket_json, s->tickets, s->n_tickets, &bad), &bad);
+    hb_json_set(o, "complaints", HS_LIST(s_complaint_json, s->complaints, s->n_complaints, &bad),
+                &bad);
+    hb_json_set(o, "devices", HS_LIST(s_device_json, s->devices, s->n_devices, &bad), &bad);
+    hb_json_set(o, "recent", HS_LIST(s_ticket_json, s->recent, s->n_recent, &bad), &bad);
     if (bad)
         json_decref(o);
     return bad ? NULL : o;
@@ -1458,231 +1417,41 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
 
 /* ---------------------------------------------------------- from JSON ---- */
 
-/* Reads the members of one snapshot object. The first failure is kept (in
- * `*rc` and the caller's `err`) and every later read returns at once, so a
- * reader reads all members and checks once. Members read are remembered so
- * that s_rd_end can name one this format does not have. */
-typedef struct rd {
-    const json_t *obj;
-    char where[HS_WHERE_MAX]; /* "tickets[3]", "" at the top */
-    const char *seen[HS_SEEN_MAX];
-    size_t n_seen;
-    int *rc;
-    char *err;
-    size_t errlen;
-} rd_t;
+/* Snapshot refusals name the member by its path: "snapshot member
+ * tickets[3].id is missing" (hallbus/json.h's reader). */
+#define HS_STR_(x) #x
+#define HS_STR(x) HS_STR_(x)
+static const hb_jr_style_t s_snap_style = {
+    "snapshot member ", " ", "is missing",
+    "is not a member of snapshot format " HS_STR(HB_HS_SNAPSHOT_FORMAT)};
 
-__attribute__((format(printf, 3, 4))) static void s_rd_fail(rd_t *r, const char *key,
-                                                            const char *fmt, ...)
+static uint32_t s_rd_u32(hb_jr_t *r, const char *key)
 {
-    if (*r->rc != 0)
-        return;
-    *r->rc = HB_EINVAL;
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    hb_errf(r->err, r->errlen, "snapshot member %s%s%s %s", r->where, r->where[0] ? "." : "", key,
-            what);
+    return (uint32_t)hb_jr_int(r, key, 0, UINT32_MAX);
 }
 
-static rd_t s_rd(const json_t *obj, const char *where, int *rc, char *err, size_t errlen)
+static int s_rd_i32(hb_jr_t *r, const char *key)
 {
-    rd_t r = {.obj = obj, .rc = rc, .err = err, .errlen = errlen};
-    snprintf(r.where, sizeof r.where, "%s", where);
-    return r;
+    return (int)hb_jr_int(r, key, INT32_MIN, INT32_MAX);
 }
 
-static const json_t *s_rd_get(rd_t *r, const char *key)
+static int64_t s_rd_ms(hb_jr_t *r, const char *key)
 {
-    if (*r->rc != 0)
-        return NULL;
-    assert(r->n_seen < HS_SEEN_MAX);
-    r->seen[r->n_seen++] = key;
-    const json_t *v = json_object_get(r->obj, key);
-    if (!v)
-        s_rd_fail(r, key, "is missing");
-    return v;
+    return hb_jr_int(r, key, INT64_MIN, INT64_MAX);
 }
 
-static int64_t s_rd_int(rd_t *r, const char *key, int64_t min, int64_t max)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return 0;
-    json_int_t x = json_is_integer(v) ? json_integer_value(v) : 0;
-    if (!json_is_integer(v) || x < min || x > max) {
-        s_rd_fail(r, key, "must be an integer from %" PRId64 " to %" PRId64, min, max);
-        return 0;
-    }
-    return (int64_t)x;
-}
-
-static uint32_t s_rd_u32(rd_t *r, const char *key)
-{
-    return (uint32_t)s_rd_int(r, key, 0, UINT32_MAX);
-}
-
-static int s_rd_i32(rd_t *r, const char *key)
-{
-    return (int)s_rd_int(r, key, INT32_MIN, INT32_MAX);
-}
-
-static int64_t s_rd_ms(rd_t *r, const char *key) { return s_rd_int(r, key, INT64_MIN, INT64_MAX); }
-
-/* A uint64: an integer, or a decimal string for values above INT64_MAX. */
-static uint64_t s_rd_u64(rd_t *r, const char *key)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 0)
-        return (uint64_t)json_integer_value(v);
-    const char *text = json_string_value(v);
-    uint64_t x = 0;
-    bool ok = text && text[0] && strlen(text) <= 20;
-    for (const char *p = text; ok && *p; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        ok = d <= 9 && x <= (UINT64_MAX - d) / 10;
-        x = x * 10 + d;
-    }
-    if (!ok) {
-        s_rd_fail(r, key, "must be an integer from 0 to %" PRIu64 " (or one in a string)",
-                  UINT64_MAX);
-        return 0;
-    }
-    return x;
-}
-
-static bool s_rd_bool(rd_t *r, const char *key)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (v && !json_is_boolean(v))
-        s_rd_fail(r, key, "must be true or false");
-    return v && json_is_true(v);
-}
-
-/* A string into a field of `cap` bytes. */
-static void s_rd_str(rd_t *r, const char *key, char *dst, size_t cap)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return;
-    const char *text = json_string_value(v);
-    if (!text || strlen(text) != json_string_length(v) || json_string_length(v) >= cap) {
-        s_rd_fail(r, key, "must be a string of at most %zu bytes without NUL", cap - 1);
-        return;
-    }
-    memcpy(dst, text, json_string_length(v) + 1);
-}
-
-/* One of the names in `names` (a reducer state). */
-static int s_rd_state(rd_t *r, const char *key, const char *const *names, size_t n, int first,
+/* One of the reducer's state names, from `first` to `last`. */
+static int s_rd_state(hb_jr_t *r, const char *key, const char *const *names, size_t n, int first,
                       int last)
 {
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return first;
-    const char *text = json_string_value(v);
-    for (int i = first; text && i <= last && (size_t)i < n; i++) {
-        if (names[i] && strcmp(names[i], text) == 0)
-            return i;
-    }
-    s_rd_fail(r, key, "must name a state allowed here");
-    return first;
+    return hb_jr_name(r, key, names, n, first, last, "must name a state allowed here");
 }
 
-static const json_t *s_rd_array(rd_t *r, const char *key, size_t max)
+static void s_rd_ticket(hb_jr_t *r, hb_hs_ticket_t *t, bool live)
 {
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return NULL;
-    if (!json_is_array(v)) {
-        s_rd_fail(r, key, "must be an array");
-        return NULL;
-    }
-    if (json_array_size(v) > max) {
-        s_rd_fail(r, key, "has %zu entries, over the bound of %zu", json_array_size(v), max);
-        return NULL;
-    }
-    return v;
-}
-
-static const json_t *s_rd_object(rd_t *r, const char *key)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (v && !json_is_object(v)) {
-        s_rd_fail(r, key, "must be an object");
-        return NULL;
-    }
-    return v;
-}
-
-/* A fixed-length array of uint32 (today's outcomes, feedback). */
-static void s_rd_u32s(rd_t *r, const char *key, uint32_t *out, size_t n)
-{
-    const json_t *a = s_rd_array(r, key, n);
-    if (!a)
-        return;
-    if (json_array_size(a) != n) {
-        s_rd_fail(r, key, "must have exactly %zu entries", n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(a, i);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > (json_int_t)UINT32_MAX) {
-            s_rd_fail(r, key, "[%zu] must be an integer from 0 to %" PRIu32, i, UINT32_MAX);
-            return;
-        }
-        out[i] = (uint32_t)json_integer_value(v);
-    }
-}
-
-/* Refuses members this format does not have (a typo, or a newer writer
- * that forgot to raise "format"). */
-static void s_rd_end(rd_t *r)
-{
-    if (*r->rc != 0)
-        return;
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)r->obj, key, v)
-    {
-        (void)v;
-        bool known = false;
-        for (size_t i = 0; i < r->n_seen && !known; i++)
-            known = strcmp(r->seen[i], key) == 0;
-        if (!known) {
-            s_rd_fail(r, key, "is not a member of snapshot format %d", HB_HS_SNAPSHOT_FORMAT);
-            return;
-        }
-    }
-}
-
-/* Each array entry must be an object; its reader is named after its place. */
-static bool s_rd_entry(rd_t *parent, const char *array, const json_t *a, size_t i, rd_t *out)
-{
-    const json_t *v = json_array_get(a, i);
-    char where[HS_WHERE_MAX];
-    snprintf(where, sizeof where, "%s[%zu]", array, i);
-    *out = s_rd(v, where, parent->rc, parent->err, parent->errlen);
-    if (!json_is_object(v)) {
-        if (*parent->rc == 0) {
-            *parent->rc = HB_EINVAL;
-            hb_errf(parent->err, parent->errlen, "snapshot member %s must be an object", where);
-        }
-        return false;
-    }
-    return true;
-}
-
-static void s_rd_ticket(rd_t *r, hb_hs_ticket_t *t, bool live)
-{
-    s_rd_str(r, "id", t->id, sizeof t->id);
-    s_rd_str(r, "service", t->service, sizeof t->service);
-    s_rd_str(r, "counter", t->counter, sizeof t->counter);
+    hb_jr_str(r, "id", t->id, sizeof t->id);
+    hb_jr_str(r, "service", t->service, sizeof t->service);
+    hb_jr_str(r, "counter", t->counter, sizeof t->counter);
     t->priority = s_rd_i32(r, "priority");
     t->state = live ? s_rd_state(r, "state", s_ticket_states, HS_COUNT(s_ticket_states),
                                  HB_TICKET_WAITING, HB_TICKET_SERVING)
@@ -1692,21 +1461,21 @@ static void s_rd_ticket(rd_t *r, hb_hs_ticket_t *t, bool live)
     t->number = s_rd_u32(r, "number");
     t->recalls = s_rd_u32(r, "recalls");
     t->wait_s = s_rd_u32(r, "wait_s");
-    t->transferred = s_rd_bool(r, "transferred");
+    t->transferred = hb_jr_bool(r, "transferred");
     t->issued_ms = s_rd_ms(r, "issued_ms");
     t->called_ms = s_rd_ms(r, "called_ms");
     t->started_ms = s_rd_ms(r, "started_ms");
     t->ended_ms = s_rd_ms(r, "ended_ms");
     if (*r->rc == 0 && !t->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
+        hb_jr_fail(r, "id", "must not be empty");
+    hb_jr_end(r);
 }
 
-static void s_rd_service(rd_t *r, hb_hs_service_t *v)
+static void s_rd_service(hb_jr_t *r, hb_hs_service_t *v)
 {
-    s_rd_str(r, "code", v->code, sizeof v->code);
+    hb_jr_str(r, "code", v->code, sizeof v->code);
     v->waiting = s_rd_u32(r, "waiting");
-    v->next_number = (uint32_t)s_rd_int(r, "next_number", 1, UINT32_MAX);
+    v->next_number = (uint32_t)hb_jr_int(r, "next_number", 1, UINT32_MAX);
     v->issued = s_rd_u32(r, "issued");
     v->called = s_rd_u32(r, "called");
     v->served = s_rd_u32(r, "served");
@@ -1714,115 +1483,115 @@ static void s_rd_service(rd_t *r, hb_hs_service_t *v)
     v->cancelled = s_rd_u32(r, "cancelled");
     v->transferred_in = s_rd_u32(r, "transferred_in");
     v->transferred_out = s_rd_u32(r, "transferred_out");
-    v->wait_s_sum = s_rd_u64(r, "wait_s_sum");
+    v->wait_s_sum = hb_jr_u64(r, "wait_s_sum");
     v->wait_n = s_rd_u32(r, "wait_n");
     v->wait_max_s = s_rd_u32(r, "wait_max_s");
-    v->service_s_sum = s_rd_u64(r, "service_s_sum");
+    v->service_s_sum = hb_jr_u64(r, "service_s_sum");
     v->service_n = s_rd_u32(r, "service_n");
-    const json_t *ring = s_rd_array(r, "recent_service_s", HB_HS_DURATIONS);
+    const json_t *ring = hb_jr_array(r, "recent_service_s", HB_HS_DURATIONS);
     for (size_t i = 0; ring && i < json_array_size(ring); i++) {
         const json_t *x = json_array_get(ring, i);
         if (!json_is_integer(x) || json_integer_value(x) < 0 ||
             json_integer_value(x) > (json_int_t)UINT32_MAX) {
-            s_rd_fail(r, "recent_service_s", "[%zu] must be an integer from 0 to %" PRIu32, i,
-                      UINT32_MAX);
+            hb_jr_fail(r, "recent_service_s", "[%zu] must be an integer from 0 to %" PRIu32, i,
+                       UINT32_MAX);
             break;
         }
         v->recent_service_s[i] = (uint32_t)json_integer_value(x);
         v->n_recent++;
     }
     if (*r->rc == 0 && !v->code[0])
-        s_rd_fail(r, "code", "must not be empty");
-    s_rd_end(r);
+        hb_jr_fail(r, "code", "must not be empty");
+    hb_jr_end(r);
 }
 
-static void s_rd_counter(rd_t *r, hb_hs_counter_t *c)
+static void s_rd_counter(hb_jr_t *r, hb_hs_counter_t *c)
 {
-    s_rd_str(r, "id", c->id, sizeof c->id);
-    s_rd_str(r, "staff", c->staff, sizeof c->staff);
+    hb_jr_str(r, "id", c->id, sizeof c->id);
+    hb_jr_str(r, "staff", c->staff, sizeof c->staff);
     c->state = s_rd_state(r, "state", s_counter_states, HS_COUNT(s_counter_states),
                           HB_COUNTER_CLOSED, HB_COUNTER_PAUSED);
-    const json_t *services = s_rd_array(r, "services", HB_HS_COUNTER_SERVICES_MAX);
+    const json_t *services = hb_jr_array(r, "services", HB_HS_COUNTER_SERVICES_MAX);
     for (size_t i = 0; services && i < json_array_size(services); i++) {
         const json_t *x = json_array_get(services, i);
         const char *text = json_string_value(x);
         if (!text || !text[0] || strlen(text) != json_string_length(x) ||
             json_string_length(x) >= HB_HS_ID) {
-            s_rd_fail(r, "services", "[%zu] must be a service code of 1 to %d bytes", i,
-                      HB_HS_ID - 1);
+            hb_jr_fail(r, "services", "[%zu] must be a service code of 1 to %d bytes", i,
+                       HB_HS_ID - 1);
             break;
         }
         memcpy(c->services[c->n_services++], text, json_string_length(x) + 1);
     }
-    s_rd_str(r, "ticket", c->ticket, sizeof c->ticket);
+    hb_jr_str(r, "ticket", c->ticket, sizeof c->ticket);
     c->state_since_ms = s_rd_ms(r, "state_since_ms");
-    c->open_ms = s_rd_int(r, "open_ms", 0, INT64_MAX);
-    c->busy_ms = s_rd_int(r, "busy_ms", 0, INT64_MAX);
+    c->open_ms = hb_jr_int(r, "open_ms", 0, INT64_MAX);
+    c->busy_ms = hb_jr_int(r, "busy_ms", 0, INT64_MAX);
     c->served = s_rd_u32(r, "served");
     c->priority_streak = s_rd_u32(r, "priority_streak");
     if (*r->rc == 0 && !c->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
+        hb_jr_fail(r, "id", "must not be empty");
+    hb_jr_end(r);
 }
 
-static void s_rd_complaint(rd_t *r, hb_hs_complaint_t *c)
+static void s_rd_complaint(hb_jr_t *r, hb_hs_complaint_t *c)
 {
-    s_rd_str(r, "id", c->id, sizeof c->id);
-    s_rd_str(r, "category", c->category, sizeof c->category);
-    s_rd_str(r, "ticket", c->ticket, sizeof c->ticket);
-    s_rd_str(r, "acked_by", c->acked_by, sizeof c->acked_by);
+    hb_jr_str(r, "id", c->id, sizeof c->id);
+    hb_jr_str(r, "category", c->category, sizeof c->category);
+    hb_jr_str(r, "ticket", c->ticket, sizeof c->ticket);
+    hb_jr_str(r, "acked_by", c->acked_by, sizeof c->acked_by);
     c->channel = s_rd_i32(r, "channel");
     c->severity = s_rd_i32(r, "severity");
     c->state = s_rd_state(r, "state", s_complaint_states, HS_COUNT(s_complaint_states),
                           HB_COMPLAINT_OPEN, HB_COMPLAINT_ACKNOWLEDGED);
     c->escalation = s_rd_i32(r, "escalation");
-    c->ack_missed = s_rd_bool(r, "ack_missed");
-    c->resolve_missed = s_rd_bool(r, "resolve_missed");
+    c->ack_missed = hb_jr_bool(r, "ack_missed");
+    c->resolve_missed = hb_jr_bool(r, "resolve_missed");
     c->opened_ms = s_rd_ms(r, "opened_ms");
     c->acked_ms = s_rd_ms(r, "acked_ms");
     c->ack_due_ms = s_rd_ms(r, "ack_due_ms");
     c->resolve_due_ms = s_rd_ms(r, "resolve_due_ms");
     if (*r->rc == 0 && !c->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
+        hb_jr_fail(r, "id", "must not be empty");
+    hb_jr_end(r);
 }
 
-static void s_rd_device(rd_t *r, hb_hs_device_t *d)
+static void s_rd_device(hb_jr_t *r, hb_hs_device_t *d)
 {
-    s_rd_str(r, "id", d->id, sizeof d->id);
+    hb_jr_str(r, "id", d->id, sizeof d->id);
     d->kind = s_rd_i32(r, "kind");
     d->state = s_rd_i32(r, "state");
-    s_rd_str(r, "detail", d->detail, sizeof d->detail);
+    hb_jr_str(r, "detail", d->detail, sizeof d->detail);
     d->since_ms = s_rd_ms(r, "since_ms");
     if (*r->rc == 0 && !d->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
+        hb_jr_fail(r, "id", "must not be empty");
+    hb_jr_end(r);
 }
 
-static void s_rd_today(rd_t *r, hb_hs_today_t *d)
+static void s_rd_today(hb_jr_t *r, hb_hs_today_t *d)
 {
-    s_rd_str(r, "date", d->date, sizeof d->date);
+    hb_jr_str(r, "date", d->date, sizeof d->date);
     d->issued = s_rd_u32(r, "issued");
     d->called = s_rd_u32(r, "called");
     d->served = s_rd_u32(r, "served");
     d->no_shows = s_rd_u32(r, "no_shows");
     d->cancelled = s_rd_u32(r, "cancelled");
     d->transferred = s_rd_u32(r, "transferred");
-    s_rd_u32s(r, "outcomes", d->outcomes, HS_COUNT(d->outcomes));
+    hb_jr_u32s(r, "outcomes", d->outcomes, HS_COUNT(d->outcomes));
     d->amount_sum = s_rd_ms(r, "amount_sum");
-    d->wait_s_sum = s_rd_u64(r, "wait_s_sum");
+    d->wait_s_sum = hb_jr_u64(r, "wait_s_sum");
     d->wait_n = s_rd_u32(r, "wait_n");
     d->wait_max_s = s_rd_u32(r, "wait_max_s");
-    d->service_s_sum = s_rd_u64(r, "service_s_sum");
+    d->service_s_sum = hb_jr_u64(r, "service_s_sum");
     d->service_n = s_rd_u32(r, "service_n");
     d->complaints_opened = s_rd_u32(r, "complaints_opened");
     d->complaints_resolved = s_rd_u32(r, "complaints_resolved");
     d->complaints_satisfied = s_rd_u32(r, "complaints_satisfied");
     d->escalations = s_rd_u32(r, "escalations");
-    s_rd_u32s(r, "feedback", d->feedback, HS_COUNT(d->feedback));
+    hb_jr_u32s(r, "feedback", d->feedback, HS_COUNT(d->feedback));
     if (*r->rc == 0 && d->date[0] && !s_date_ok(d->date))
-        s_rd_fail(r, "date", "must be YYYY-MM-DD or empty");
-    s_rd_end(r);
+        hb_jr_fail(r, "date", "must be YYYY-MM-DD or empty");
+    hb_jr_end(r);
 }
 
 /* Allocates room for `n` entries (at least HS_CAP_MIN, at most `max`). */
@@ -1934,8 +1703,8 @@ static int s_check(const hb_hall_state_t *s, char *err, size_t errlen)
 #define HS_READ_LIST(top, key, a, base, n, fn, ...)                                                \
     do {                                                                                           \
         for (size_t i_ = 0; (a) && *(top)->rc == 0 && i_ < json_array_size(a); i_++) {             \
-            rd_t r_;                                                                               \
-            if (s_rd_entry((top), (key), (a), i_, &r_))                                            \
+            hb_jr_t r_;                                                                            \
+            if (hb_jr_entry((top), (key), (a), i_, &r_))                                           \
                 fn(&r_, &(base)[i_], ##__VA_ARGS__);                                               \
             (n) = i_ + 1;                                                                          \
         }                                                                                          \
@@ -1950,38 +1719,38 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
         return HB_EINVAL;
     }
     int rc = 0;
-    rd_t top = s_rd(snap, "", &rc, err, errlen);
-    const json_t *format = s_rd_get(&top, "format");
+    hb_jr_t top = hb_jr_open(snap, "", &s_snap_style, &rc, err, errlen);
+    const json_t *format = hb_jr_get(&top, "format");
     if (format &&
         (!json_is_integer(format) || json_integer_value(format) != HB_HS_SNAPSHOT_FORMAT)) {
-        s_rd_fail(&top, "format", "must be %d: this build reads no other snapshot format",
-                  HB_HS_SNAPSHOT_FORMAT);
+        hb_jr_fail(&top, "format", "must be %d: this build reads no other snapshot format",
+                   HB_HS_SNAPSHOT_FORMAT);
     }
     if (rc != 0)
         return rc;
     hb_hall_state_t *s = hb_hall_state_new();
     if (!s)
         return HB_ENOMEM;
-    s->seq = s_rd_u64(&top, "seq");
+    s->seq = hb_jr_u64(&top, "seq");
     s->at_ms = s_rd_ms(&top, "at_ms");
-    s_rd_str(&top, "timezone", s->timezone, sizeof s->timezone);
+    hb_jr_str(&top, "timezone", s->timezone, sizeof s->timezone);
     s->utc_offset_s = s_rd_i32(&top, "utc_offset_s");
-    s->policy_version = s_rd_u64(&top, "policy_version");
-    s->calendar_version = s_rd_u64(&top, "calendar_version");
-    s->anomalies = s_rd_u64(&top, "anomalies");
-    s->unknown_events = s_rd_u64(&top, "unknown_events");
-    const json_t *today = s_rd_object(&top, "today");
+    s->policy_version = hb_jr_u64(&top, "policy_version");
+    s->calendar_version = hb_jr_u64(&top, "calendar_version");
+    s->anomalies = hb_jr_u64(&top, "anomalies");
+    s->unknown_events = hb_jr_u64(&top, "unknown_events");
+    const json_t *today = hb_jr_object(&top, "today");
     if (today) {
-        rd_t r = s_rd(today, "today", &rc, err, errlen);
+        hb_jr_t r = hb_jr_open(today, "today", &s_snap_style, &rc, err, errlen);
         s_rd_today(&r, &s->today);
     }
-    const json_t *services = s_rd_array(&top, "services", HB_HS_SERVICES_MAX);
-    const json_t *counters = s_rd_array(&top, "counters", HB_HS_COUNTERS_MAX);
-    const json_t *tickets = s_rd_array(&top, "tickets", HB_HS_TICKETS_MAX);
-    const json_t *complaints = s_rd_array(&top, "complaints", HB_HS_COMPLAINTS_MAX);
-    const json_t *devices = s_rd_array(&top, "devices", HB_HS_DEVICES_MAX);
-    const json_t *recent = s_rd_array(&top, "recent", HB_HS_RECENT_MAX);
-    s_rd_end(&top);
+    const json_t *services = hb_jr_array(&top, "services", HB_HS_SERVICES_MAX);
+    const json_t *counters = hb_jr_array(&top, "counters", HB_HS_COUNTERS_MAX);
+    const json_t *tickets = hb_jr_array(&top, "tickets", HB_HS_TICKETS_MAX);
+    const json_t *complaints = hb_jr_array(&top, "complaints", HB_HS_COMPLAINTS_MAX);
+    const json_t *devices = hb_jr_array(&top, "devices", HB_HS_DEVICES_MAX);
+    const json_t *recent = hb_jr_array(&top, "recent", HB_HS_RECENT_MAX);
+    hb_jr_end(&top);
     if (rc != 0)
         goto out;
     if (HS_ALLOC(s, services, json_array_size(services), HB_HS_SERVICES_MAX) != 0 ||
@@ -2058,7 +1827,7 @@ static json_t *s_view_services(const hb_hall_state_t *s, const hb_hall_figures_t
         s_put_int(o, "avg_wait_s", s_avg(v->wait_s_sum, v->wait_n), bad);
         s_put_int(o, "max_wait_s", v->wait_max_s, bad);
         s_put_int(o, "avg_service_s", s_avg(v->service_s_sum, v->service_n), bad);
-        s_append(a, o, bad);
+        hb_json_append(a, o, bad);
     }
     return a;
 }
@@ -2076,16 +1845,16 @@ static json_t *s_view_counters(const hb_hall_state_t *s, int64_t now_ms, bool *b
         s_put_str(o, "staff", c->staff, bad);
         json_t *services = json_array();
         for (size_t k = 0; k < c->n_services; k++)
-            s_append(services, json_string(c->services[k]), bad);
-        s_put(o, "services", services, bad);
-        s_put(o, "ticket", s_str_or_null(c->ticket), bad);
-        s_put(o, "since", s_time_json(c->state_since_ms), bad);
+            hb_json_append(services, json_string(c->services[k]), bad);
+        hb_json_set(o, "services", services, bad);
+        hb_json_set(o, "ticket", s_str_or_null(c->ticket), bad);
+        hb_json_set(o, "since", s_time_json(c->state_since_ms), bad);
         s_put_int(o, "open_s", open_ms / 1000, bad);
         s_put_int(o, "busy_s", busy_ms / 1000, bad);
         double u = open_ms > 0 ? (double)busy_ms / (double)open_ms : 0.0;
-        s_put(o, "utilisation", json_real(round(u * 1000.0) / 1000.0), bad);
+        hb_json_set(o, "utilisation", json_real(round(u * 1000.0) / 1000.0), bad);
         s_put_int(o, "served", c->served, bad);
-        s_append(a, o, bad);
+        hb_json_append(a, o, bad);
     }
     return a;
 }
@@ -2095,19 +1864,19 @@ static json_t *s_view_tickets(const hb_hall_state_t *s, int64_t now_ms, bool *ba
     json_t *a = json_array();
     for (size_t i = 0; i < s->n_tickets; i++) {
         const hb_hs_ticket_t *t = &s->tickets[i];
-        int64_t wait_s = t->state == HB_TICKET_WAITING ? s_elapsed_ms(t->issued_ms, now_ms) / 1000
+        int64_t wait_s = t->state == HB_TICKET_WAITING ? hb_ms_elapsed(t->issued_ms, now_ms) / 1000
                                                        : (int64_t)t->wait_s;
         json_t *o = json_object();
         s_put_str(o, "ticket", t->id, bad);
         s_put_str(o, "service", t->service, bad);
-        s_put(o, "priority", s_enum_json(&hallbus__priority__descriptor, t->priority), bad);
+        hb_json_set(o, "priority", s_enum_json(&hallbus__priority__descriptor, t->priority), bad);
         s_put_str(o, "state", hb_ticket_state_name(t->state), bad);
-        s_put(o, "counter", s_str_or_null(t->counter), bad);
-        s_put(o, "issued", s_time_json(t->issued_ms), bad);
+        hb_json_set(o, "counter", s_str_or_null(t->counter), bad);
+        hb_json_set(o, "issued", s_time_json(t->issued_ms), bad);
         s_put_int(o, "wait_s", wait_s, bad);
         s_put_int(o, "recalls", t->recalls, bad);
         s_put_bool(o, "transferred", t->transferred, bad);
-        s_append(a, o, bad);
+        hb_json_append(a, o, bad);
     }
     return a;
 }
@@ -2120,24 +1889,26 @@ static json_t *s_view_complaints(const hb_hall_state_t *s, int64_t now_ms, bool 
         json_t *o = json_object();
         s_put_str(o, "complaint", c->id, bad);
         s_put_str(o, "state", hb_complaint_state_name(c->state), bad);
-        s_put(o, "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), bad);
+        hb_json_set(o, "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), bad);
         s_put_str(o, "category", c->category, bad);
-        s_put(o, "channel", s_enum_json(&hallbus__complaint_channel__descriptor, c->channel), bad);
-        s_put(o, "ticket", s_str_or_null(c->ticket), bad);
-        s_put(o, "opened", s_time_json(c->opened_ms), bad);
-        s_put(o, "ack_due", s_time_or_null(c->ack_due_ms), bad);
-        s_put(o, "resolve_due", s_time_or_null(c->resolve_due_ms), bad);
-        s_put(o, "escalation",
-              c->escalation ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
-                            : json_null(),
-              bad);
+        hb_json_set(o, "channel", s_enum_json(&hallbus__complaint_channel__descriptor, c->channel),
+                    bad);
+        hb_json_set(o, "ticket", s_str_or_null(c->ticket), bad);
+        hb_json_set(o, "opened", s_time_json(c->opened_ms), bad);
+        hb_json_set(o, "ack_due", s_time_or_null(c->ack_due_ms), bad);
+        hb_json_set(o, "resolve_due", s_time_or_null(c->resolve_due_ms), bad);
+        hb_json_set(o, "escalation",
+                    c->escalation
+                        ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
+                        : json_null(),
+                    bad);
         s_put_bool(o, "overdue", s_overdue(c, now_ms), bad);
-        s_append(list, o, bad);
+        hb_json_append(list, o, bad);
     }
     json_t *o = json_object();
     s_put_int(o, "open", (int64_t)s->n_complaints, bad);
     s_put_int(o, "overdue", hb_hall_state_overdue(s, now_ms), bad);
-    s_put(o, "list", list, bad);
+    hb_json_set(o, "list", list, bad);
     return o;
 }
 
@@ -2148,11 +1919,11 @@ static json_t *s_view_devices(const hb_hall_state_t *s, bool *bad)
         const hb_hs_device_t *d = &s->devices[i];
         json_t *o = json_object();
         s_put_str(o, "device", d->id, bad);
-        s_put(o, "kind", s_enum_json(&hallbus__device_kind__descriptor, d->kind), bad);
-        s_put(o, "state", s_enum_json(&hallbus__device_state__descriptor, d->state), bad);
+        hb_json_set(o, "kind", s_enum_json(&hallbus__device_kind__descriptor, d->kind), bad);
+        hb_json_set(o, "state", s_enum_json(&hallbus__device_state__descriptor, d->state), bad);
         s_put_str(o, "detail", d->detail, bad);
-        s_put(o, "since", s_time_json(d->since_ms), bad);
-        s_append(a, o, bad);
+        hb_json_set(o, "since", s_time_json(d->since_ms), bad);
+        hb_json_append(a, o, bad);
     }
     return a;
 }
@@ -2176,10 +1947,10 @@ static json_t *s_view_today(const hb_hs_today_t *d, bool *bad)
     s_put_int(o, "complaints_opened", d->complaints_opened, bad);
     s_put_int(o, "complaints_resolved", d->complaints_resolved, bad);
     s_put_int(o, "escalations", d->escalations, bad);
-    s_put(o, "satisfaction_avg",
-          scores ? json_real(round((double)score_sum / (double)scores * 100.0) / 100.0)
-                 : json_null(),
-          bad);
+    hb_json_set(o, "satisfaction_avg",
+                scores ? json_real(round((double)score_sum / (double)scores * 100.0) / 100.0)
+                       : json_null(),
+                bad);
     s_put_u64(o, "feedback_count", scores, bad);
     s_put_int(o, "amount_sum", d->amount_sum, bad);
     json_t *outcomes = json_object();
@@ -2189,7 +1960,7 @@ static json_t *s_view_today(const hb_hs_today_t *d, bool *bad)
         if (hb_enum_name(&hallbus__outcome__descriptor, k, name, sizeof name))
             s_put_int(outcomes, name, d->outcomes[k], bad);
     }
-    s_put(o, "outcomes", outcomes, bad);
+    hb_json_set(o, "outcomes", outcomes, bad);
     return o;
 }
 
@@ -2206,20 +1977,20 @@ json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms)
         not_ok += s->devices[i].state != HALLBUS__DEVICE_STATE__DEVICE_STATE_OK;
     json_t *o = json_object();
     s_put_u64(o, "seq", s->seq, &bad);
-    s_put(o, "at", s->seq ? s_time_json(s->at_ms) : json_null(), &bad);
-    s_put(o, "date", s_str_or_null(s->today.date), &bad);
+    hb_json_set(o, "at", s->seq ? s_time_json(s->at_ms) : json_null(), &bad);
+    hb_json_set(o, "date", s_str_or_null(s->today.date), &bad);
     s_put_int(o, "waiting", f->waiting, &bad);
     s_put_int(o, "longest_wait_s",
               f->oldest_issued_ms ? hb_fig_wait_s(f->oldest_issued_ms, now_ms) : 0, &bad);
-    s_put(o, "services", s_view_services(s, f, &bad), &bad);
-    s_put(o, "counters", s_view_counters(s, now_ms, &bad), &bad);
+    hb_json_set(o, "services", s_view_services(s, f, &bad), &bad);
+    hb_json_set(o, "counters", s_view_counters(s, now_ms, &bad), &bad);
     s_put_int(o, "counters_open", f->counters_open, &bad);
     s_put_int(o, "counters_busy", f->counters_busy, &bad);
-    s_put(o, "tickets", s_view_tickets(s, now_ms, &bad), &bad);
-    s_put(o, "complaints", s_view_complaints(s, now_ms, &bad), &bad);
-    s_put(o, "devices", s_view_devices(s, &bad), &bad);
+    hb_json_set(o, "tickets", s_view_tickets(s, now_ms, &bad), &bad);
+    hb_json_set(o, "complaints", s_view_complaints(s, now_ms, &bad), &bad);
+    hb_json_set(o, "devices", s_view_devices(s, &bad), &bad);
     s_put_int(o, "devices_not_ok", not_ok, &bad);
-    s_put(o, "today", s_view_today(&s->today, &bad), &bad);
+    hb_json_set(o, "today", s_view_today(&s->today, &bad), &bad);
     s_put_u64(o, "policy_version", s->policy_version, &bad);
     s_put_u64(o, "calendar_version", s->calendar_version, &bad);
     s_put_u64(o, "anomalies", s->anomalies, &bad);

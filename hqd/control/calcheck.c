@@ -18,6 +18,7 @@
 #include "calcheck.h"
 
 #include "hallbus/error.h"
+#include "hallbus/json.h"
 #include "hallbus/tz.h"
 
 #include <stdarg.h>
@@ -26,22 +27,6 @@
 #include <string.h>
 
 /* ----------------------------------------------------------- helpers ---- */
-
-static void s_textf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* A bounded message: one cut short at CALCHECK_MESSAGE_MAX still reads. */
-static void s_textf(char *out, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, len, fmt, ap);
-    va_end(ap);
-}
-
-static int s_nomem(char *err, size_t errlen)
-{
-    hb_errf(err, errlen, "out of memory");
-    return HB_ENOMEM;
-}
 
 static uint64_t s_hash(const char *s)
 {
@@ -174,15 +159,6 @@ const char *calcheck_glossary_term(const calcheck_glossary_t *g, size_t i)
     return i < g->n ? g->t[i].term : NULL;
 }
 
-static char *s_dup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
 int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *definition,
                           char *err, size_t errlen)
 {
@@ -237,7 +213,7 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
         size_t cap = g->cap ? g->cap * 2 : 32;
         term_t *t = realloc(g->t, cap * sizeof *t);
         if (!t)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
         g->t = t;
         g->cap = cap;
     }
@@ -245,19 +221,19 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
         size_t cap = bucket->cap ? bucket->cap * 2 : 4;
         uint32_t *v = realloc(bucket->v, cap * sizeof *v);
         if (!v)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
         bucket->v = v;
         bucket->cap = cap;
     }
     term_t t = {0};
-    t.term = s_dup(term);
-    t.norm = s_dup(norm);
-    t.definition = definition ? s_dup(definition) : NULL;
+    t.term = strdup(term);
+    t.norm = strdup(norm);
+    t.definition = definition ? strdup(definition) : NULL;
     if (!t.term || !t.norm || (definition && !t.definition)) {
         free(t.term);
         free(t.norm);
         free(t.definition);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     t.norm_len = n;
     t.word_start = word_start;
@@ -283,7 +259,7 @@ int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, ch
     }
     calcheck_glossary_t *g = calcheck_glossary_new();
     if (!g)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < json_array_size(terms); i++) {
         const json_t *e = json_array_get(terms, i);
@@ -501,7 +477,7 @@ static int s_finding(run_t *r, calcheck_rule_t rule, calcheck_severity_t sev,
         size_t cap = r->cap_findings ? r->cap_findings * 2 : 64;
         calcheck_finding_t *f = realloc(rep->findings, cap * sizeof *f);
         if (!f)
-            return s_nomem(r->err, r->errlen);
+            return hb_err_nomem(r->err, r->errlen);
         rep->findings = f;
         r->cap_findings = cap;
     }
@@ -520,7 +496,7 @@ static int s_set_campaigns(run_t *r, calcheck_finding_t *f, const uint32_t *item
 {
     f->campaigns = calloc(n ? n : 1, sizeof *f->campaigns);
     if (!f->campaigns)
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     for (size_t i = 0; i < n; i++)
         memcpy(f->campaigns[i], r->items[items[i]].c->doc.id, HB_CAL_ID_MAX);
     f->n_campaigns = n;
@@ -559,9 +535,9 @@ static int s_add_subject(run_t *r, calcheck_finding_t *f, const char *prefix, co
     if (!f->subjects) {
         f->subjects = calloc(CALCHECK_SUBJECTS_MAX, sizeof *f->subjects);
         if (!f->subjects)
-            return s_nomem(r->err, r->errlen);
+            return hb_err_nomem(r->err, r->errlen);
     }
-    s_textf(f->subjects[f->n_subjects++], sizeof f->subjects[0], "%s%s", prefix, s);
+    hb_json_pathf(f->subjects[f->n_subjects++], sizeof f->subjects[0], "%s%s", prefix, s);
     return 0;
 }
 
@@ -600,7 +576,7 @@ static int s_collect(run_t *r)
     size_t total = (cal ? campaign_calendar_count(cal) : 0) + (cand ? 1 : 0);
     r->items = calloc(total ? total : 1, sizeof *r->items);
     if (!r->items)
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     for (size_t i = 0; cal && i < campaign_calendar_count(cal); i++) {
         const campaign_t *c = campaign_calendar_at(cal, i);
         if (cand && strcmp(c->doc.id, cand->doc.id) == 0)
@@ -619,7 +595,7 @@ static int s_collect(run_t *r)
     }
     if (s_tab_init(&r->ids, r->n) || s_tab_init(&r->prods, n_prod) ||
         s_tab_init(&r->btypes, n_btype))
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     for (size_t i = 0; i < r->n; i++)
         s_tab_intern(&r->ids, r->items[i].c->doc.id);
     return 0;
@@ -637,7 +613,7 @@ static int s_number_items(run_t *r, item_t *it)
     it->prod = malloc((d->n_products ? d->n_products : 1) * sizeof *it->prod);
     it->btype = malloc((d->n_business_types ? d->n_business_types : 1) * sizeof *it->btype);
     if (!it->prod || !it->btype)
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     for (size_t k = 0; k < d->n_products; k++)
         it->prod[k] = s_tab_intern(&r->prods, d->products[k]);
     for (size_t k = 0; k < d->n_business_types; k++)
@@ -667,10 +643,10 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
     int rc = r->words ? campaign_resolve(it->c, r->org, scratch, r->words, &count, why, sizeof why)
                       : HB_EINVAL;
     if (rc == HB_ENOMEM)
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     if (rc != 0) {
         if (!r->words)
-            s_textf(why, sizeof why, "scope: the organisation has no hall");
+            hb_json_pathf(why, sizeof why, "scope: the organisation has no hall");
         calcheck_finding_t *f = NULL;
         rc = s_finding(r, CALCHECK_SCOPE, CALCHECK_ERROR, &f);
         if (rc != 0 || !f)
@@ -679,8 +655,8 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
         rc = s_set_campaigns(r, f, &self, 1);
         f->first_day = it->c->doc.start;
         f->last_day = it->c->doc.end;
-        s_textf(f->message, sizeof f->message, "the scope of %s no longer reaches its halls: %s",
-                it->c->doc.id, why);
+        hb_json_pathf(f->message, sizeof f->message,
+                      "the scope of %s no longer reaches its halls: %s", it->c->doc.id, why);
         return rc;
     }
     it->ok = true;
@@ -699,7 +675,7 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
     if (list_bytes < bits_bytes) {
         it->list = malloc(list_bytes ? list_bytes : 1);
         if (!it->list)
-            return s_nomem(r->err, r->errlen);
+            return hb_err_nomem(r->err, r->errlen);
         size_t k = 0;
         for (size_t w = 0; w < r->words; w++) {
             uint64_t word = scratch[w];
@@ -717,7 +693,7 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
         hi--;
     it->bits = malloc(bits_bytes);
     if (!it->bits)
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     memcpy(it->bits, scratch, bits_bytes);
     it->lo = lo;
     it->hi = hi;
@@ -755,8 +731,11 @@ static int s_rule_faq(run_t *r, size_t index)
         if (!q && !a)
             continue;
         if (used < sizeof which) {
-            s_textf(which + used, sizeof which - used, "%sfaq[%zu] has no %s", bad ? ", " : "", i,
-                    q && a ? "question or answer" : q ? "question" : "answer");
+            hb_json_pathf(which + used, sizeof which - used, "%sfaq[%zu] has no %s",
+                          bad ? ", " : "", i,
+                          q && a ? "question or answer"
+                          : q    ? "question"
+                                 : "answer");
             used = strlen(which);
         }
         bad++;
@@ -773,11 +752,12 @@ static int s_rule_faq(run_t *r, size_t index)
     f->first_day = d->start;
     f->last_day = d->end;
     if (d->n_faq == 0)
-        s_textf(f->message, sizeof f->message,
-                "%s has no FAQ: every campaign answers its customers' questions in plain language",
-                d->id);
+        hb_json_pathf(
+            f->message, sizeof f->message,
+            "%s has no FAQ: every campaign answers its customers' questions in plain language",
+            d->id);
     else
-        s_textf(f->message, sizeof f->message, "%s: %s", d->id, which);
+        hb_json_pathf(f->message, sizeof f->message, "%s: %s", d->id, which);
     return rc;
 }
 
@@ -811,7 +791,7 @@ static int s_rule_glossary(run_t *r, size_t index, uint32_t *in_text, uint32_t *
         }
         rc = s_add_subject(r, f, "", g->t[t].term);
         if (used < sizeof list) {
-            s_textf(list + used, sizeof list - used, "%s\"%s\"", n ? ", " : "", g->t[t].term);
+            hb_json_pathf(list + used, sizeof list - used, "%s\"%s\"", n ? ", " : "", g->t[t].term);
             used = strlen(list);
         }
         n++;
@@ -823,10 +803,11 @@ static int s_rule_glossary(run_t *r, size_t index, uint32_t *in_text, uint32_t *
     s_item_halls(r, f, it);
     f->first_day = d->start;
     f->last_day = d->end;
-    s_textf(f->message, sizeof f->message,
-            "the texts of %s use %s, which no FAQ entry of it explains (add a question or answer "
-            "that uses the term)",
-            d->id, list);
+    hb_json_pathf(
+        f->message, sizeof f->message,
+        "the texts of %s use %s, which no FAQ entry of it explains (add a question or answer "
+        "that uses the term)",
+        d->id, list);
     return rc;
 }
 
@@ -866,13 +847,13 @@ static int s_rule_lead(run_t *r, size_t index)
     hb_date_format(pday, pd);
     const char *when = published ? "its publish date" : "today (not published yet)";
     if (slack < 0)
-        s_textf(f->message, sizeof f->message,
-                "%s starts on %s, before %s %s; %zu halls need %d days' notice", d->id, sd, when, pd,
-                n, need);
+        hb_json_pathf(f->message, sizeof f->message,
+                      "%s starts on %s, before %s %s; %zu halls need %d days' notice", d->id, sd,
+                      when, pd, n, need);
     else
-        s_textf(f->message, sizeof f->message,
-                "%s starts on %s, %d days after %s %s; %zu halls need %d days' notice", d->id, sd,
-                (int)slack, when, pd, n, need);
+        hb_json_pathf(f->message, sizeof f->message,
+                      "%s starts on %s, %d days after %s %s; %zu halls need %d days' notice", d->id,
+                      sd, (int)slack, when, pd, n, need);
     return rc;
 }
 
@@ -1097,13 +1078,14 @@ static int s_group_finding(run_t *r, const group_t *g)
     hb_date_format(g->first, a);
     hb_date_format(g->last, b);
     if (g->lim_min == g->lim_max)
-        s_textf(allows, sizeof allows, "%d", g->lim_min);
+        hb_json_pathf(allows, sizeof allows, "%d", g->lim_min);
     else
-        s_textf(allows, sizeof allows, "%d to %d", g->lim_min, g->lim_max);
-    s_textf(f->message, sizeof f->message,
-            "%zu halls would run these %zu campaigns at once on days from %s to %s; their policy "
-            "allows %s at a time",
-            n, g->n_items, a, b, allows);
+        hb_json_pathf(allows, sizeof allows, "%d to %d", g->lim_min, g->lim_max);
+    hb_json_pathf(
+        f->message, sizeof f->message,
+        "%zu halls would run these %zu campaigns at once on days from %s to %s; their policy "
+        "allows %s at a time",
+        n, g->n_items, a, b, allows);
     return rc;
 }
 
@@ -1121,7 +1103,7 @@ static int s_rule_concurrency(run_t *r)
     s.dirty_day = calloc(r->n_halls + 1, sizeof *s.dirty_day);
     if (!ev || !s.count || !s.hash || !s.act || !s.cur || !s.dirty || !s.dirty_day ||
         s_group_grow_table(&s) != 0) {
-        rc = s_nomem(r->err, r->errlen);
+        rc = hb_err_nomem(r->err, r->errlen);
         goto out;
     }
     for (size_t h = 0; h < r->n_halls; h++)
@@ -1141,7 +1123,7 @@ static int s_rule_concurrency(run_t *r)
         s.n_dirty = 0;
         for (; e < n_ev && ev[e].day == day; e++) {
             if (s_touch(r, &s, ev[e].item, ev[e].start != 0, day, batch) != 0) {
-                rc = s_nomem(r->err, r->errlen);
+                rc = hb_err_nomem(r->err, r->errlen);
                 goto out;
             }
         }
@@ -1154,7 +1136,7 @@ static int s_rule_concurrency(run_t *r)
                 continue;
             int32_t gi = -1;
             if (s_group_of(r, &s, h, day, &gi) != 0) {
-                rc = s_nomem(r->err, r->errlen);
+                rc = hb_err_nomem(r->err, r->errlen);
                 goto out;
             }
             group_t *g = &s.groups[gi];
@@ -1301,18 +1283,19 @@ static int s_rule_product(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day,
         const char *id = prod ? r->prods.keys[sp[k]] : r->btypes.keys[sb[k - np]];
         rc = s_add_subject(r, f, prod ? "product:" : "business_type:", id);
         if (used < sizeof what) {
-            s_textf(what + used, sizeof what - used, "%s%s %s", k ? ", " : "",
-                    prod ? "product" : "business type", id);
+            hb_json_pathf(what + used, sizeof what - used, "%s%s %s", k ? ", " : "",
+                          prod ? "product" : "business type", id);
             used = strlen(what);
         }
     }
     char d1[11], d2[11];
     hb_date_format(first_day, d1);
     hb_date_format(last_day, d2);
-    s_textf(f->message, sizeof f->message,
-            "%s and %s both promote %s in %zu halls from %s to %s, and neither descends from the "
-            "other: merge them or make one the other's parent",
-            a->c->doc.id, b->c->doc.id, what, n, d1, d2);
+    hb_json_pathf(
+        f->message, sizeof f->message,
+        "%s and %s both promote %s in %zu halls from %s to %s, and neither descends from the "
+        "other: merge them or make one the other's parent",
+        a->c->doc.id, b->c->doc.id, what, n, d1, d2);
     return rc;
 }
 
@@ -1360,12 +1343,12 @@ static int s_rule_city(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day, in
     char d1[11], d2[11];
     hb_date_format(first_day, d1);
     hb_date_format(last_day, d2);
-    s_textf(f->message, sizeof f->message,
-            "city campaign %s runs in %s from %s to %s while %s campaign %s covers %zu of its halls, "
-            "and %s does not name %s as its parent%s",
-            c->c->doc.id, c->city->id, d1, d2, hb_cal_level_name(w->c->doc.level), w->c->doc.id,
-            n, c->c->doc.id, w->c->doc.id,
-            error ? " (an error: the policy of these halls says so)" : "");
+    hb_json_pathf(
+        f->message, sizeof f->message,
+        "city campaign %s runs in %s from %s to %s while %s campaign %s covers %zu of its halls, "
+        "and %s does not name %s as its parent%s",
+        c->c->doc.id, c->city->id, d1, d2, hb_cal_level_name(w->c->doc.level), w->c->doc.id, n,
+        c->c->doc.id, w->c->doc.id, error ? " (an error: the policy of these halls says so)" : "");
     return rc;
 }
 
@@ -1375,7 +1358,7 @@ static int s_rule_pairs(run_t *r)
     size_t n_active = 0;
     int rc = 0;
     if (!active)
-        return s_nomem(r->err, r->errlen);
+        return hb_err_nomem(r->err, r->errlen);
     for (size_t bi = 0; bi < r->n && rc == 0; bi++) {
         const item_t *b = &r->items[bi];
         if (!b->ok)
@@ -1482,7 +1465,7 @@ int calcheck_run(const calcheck_input_t *in, calcheck_report_t **out, char *err,
     uint32_t *in_text = calloc(n_terms ? n_terms : 1, sizeof *in_text);
     uint32_t *in_faq = calloc(n_terms ? n_terms : 1, sizeof *in_faq);
     if (!r.rep || !scratch || !in_text || !in_faq) {
-        rc = s_nomem(err, errlen);
+        rc = hb_err_nomem(err, errlen);
         goto out;
     }
     rc = s_collect(&r);
@@ -1551,28 +1534,10 @@ const char *calcheck_rule_name(calcheck_rule_t rule)
     return (unsigned)rule < CALCHECK_RULES ? s_rule_names[rule] : "unknown";
 }
 
-static void s_set(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) != 0)
-        (*bad)++;
-}
-
-static json_t *s_str_array(const char *v, size_t n, size_t stride)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) {
-        if (json_array_append_new(a, json_string(v + i * stride)) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
 json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
 {
     json_t *o = json_object(), *halls = json_object(), *days = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!o || !halls || !days) {
         json_decref(o);
         json_decref(halls);
@@ -1580,22 +1545,25 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
         return NULL;
     }
     char d[11];
-    s_set(o, "rule", json_integer(f->rule), &bad);
-    s_set(o, "code", json_string(calcheck_rule_name(f->rule)), &bad);
-    s_set(o, "severity", json_string(f->severity == CALCHECK_ERROR ? "error" : "warning"), &bad);
-    s_set(o, "campaigns", s_str_array((const char *)f->campaigns, f->n_campaigns, HB_CAL_ID_MAX),
-          &bad);
-    s_set(halls, "count", json_integer((json_int_t)f->n_halls), &bad);
-    s_set(halls, "sample", s_str_array((const char *)f->sample, f->n_sample, HB_HALL_ID_MAX), &bad);
-    s_set(o, "halls", halls, &bad);
+    hb_json_set(o, "rule", json_integer(f->rule), &bad);
+    hb_json_set(o, "code", json_string(calcheck_rule_name(f->rule)), &bad);
+    hb_json_set(o, "severity", json_string(f->severity == CALCHECK_ERROR ? "error" : "warning"),
+                &bad);
+    hb_json_set(o, "campaigns",
+                hb_json_strings((const char *)f->campaigns, f->n_campaigns, HB_CAL_ID_MAX), &bad);
+    hb_json_set(halls, "count", json_integer((json_int_t)f->n_halls), &bad);
+    hb_json_set(halls, "sample",
+                hb_json_strings((const char *)f->sample, f->n_sample, HB_HALL_ID_MAX), &bad);
+    hb_json_set(o, "halls", halls, &bad);
     hb_date_format(f->first_day, d);
-    s_set(days, "first", json_string(d), &bad);
+    hb_json_set(days, "first", json_string(d), &bad);
     hb_date_format(f->last_day, d);
-    s_set(days, "last", json_string(d), &bad);
-    s_set(o, "days", days, &bad);
-    s_set(o, "subjects",
-          s_str_array((const char *)f->subjects, f->n_subjects, sizeof f->subjects[0]), &bad);
-    s_set(o, "message", json_string(f->message), &bad);
+    hb_json_set(days, "last", json_string(d), &bad);
+    hb_json_set(o, "days", days, &bad);
+    hb_json_set(o, "subjects",
+                hb_json_strings((const char *)f->subjects, f->n_subjects, sizeof f->subjects[0]),
+                &bad);
+    hb_json_set(o, "message", json_string(f->message), &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -1606,27 +1574,27 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
 json_t *calcheck_report_to_json(const calcheck_report_t *r)
 {
     json_t *o = json_object(), *by = json_object(), *list = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!o || !by || !list) {
         json_decref(o);
         json_decref(by);
         json_decref(list);
         return NULL;
     }
-    s_set(o, "ok", json_boolean(r->errors == 0), &bad);
-    s_set(o, "errors", json_integer((json_int_t)r->errors), &bad);
-    s_set(o, "warnings", json_integer((json_int_t)r->warnings), &bad);
-    s_set(o, "dropped", json_integer((json_int_t)r->dropped), &bad);
-    s_set(o, "checked", json_integer((json_int_t)r->campaigns_checked), &bad);
+    hb_json_set(o, "ok", json_boolean(r->errors == 0), &bad);
+    hb_json_set(o, "errors", json_integer((json_int_t)r->errors), &bad);
+    hb_json_set(o, "warnings", json_integer((json_int_t)r->warnings), &bad);
+    hb_json_set(o, "dropped", json_integer((json_int_t)r->dropped), &bad);
+    hb_json_set(o, "checked", json_integer((json_int_t)r->campaigns_checked), &bad);
     for (int i = 0; i < CALCHECK_RULES; i++)
-        s_set(by, s_rule_names[i], json_integer((json_int_t)r->by_rule[i]), &bad);
-    s_set(o, "by_rule", by, &bad);
+        hb_json_set(by, s_rule_names[i], json_integer((json_int_t)r->by_rule[i]), &bad);
+    hb_json_set(o, "by_rule", by, &bad);
     for (size_t i = 0; i < r->n && !bad; i++) {
         json_t *f = calcheck_finding_to_json(&r->findings[i]);
         if (!f || json_array_append_new(list, f) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(o, "findings", list, &bad);
+    hb_json_set(o, "findings", list, &bad);
     if (bad) {
         json_decref(o);
         return NULL;

@@ -10,13 +10,12 @@
 
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
+#include "hallbus/json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PATH_LEN 160
 
 static const char *const s_state_names[] = {"draft", "submitted", "approved", "published",
                                             "withdrawn"};
@@ -51,31 +50,6 @@ struct campaign_calendar {
 };
 
 /* ------------------------------------------------------------ helpers ---- */
-
-static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* snprintf for member paths: a path cut short only shortens a message. */
-static void s_pathf(char *out, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, len, fmt, ap);
-    va_end(ap);
-}
-
-static char *s_dup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
-static int s_nomem(char *err, size_t errlen)
-{
-    hb_errf(err, errlen, "out of memory");
-    return HB_ENOMEM;
-}
 
 static int s_user_ok(const char *who, char *err, size_t errlen)
 {
@@ -145,7 +119,8 @@ static void s_step_needs(campaign_action_t action, char *out, size_t len)
         if (s_steps[i].action != action)
             continue;
         size_t used = strlen(out);
-        s_pathf(out + used, len - used, "%s%s", k++ ? " or " : "", s_state_names[s_steps[i].from]);
+        hb_json_pathf(out + used, len - used, "%s%s", k++ ? " or " : "",
+                      s_state_names[s_steps[i].from]);
     }
 }
 
@@ -220,7 +195,7 @@ int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen
     }
     campaign_t *c = calloc(1, sizeof *c);
     if (!c)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     c->published_ms = -1;
     c->revision = 1;
     int rc = s_parse_doc(doc, s_doc_extra, c, err, errlen);
@@ -241,17 +216,9 @@ static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, ch
         hb_errf(err, errlen, "%s: must be an object {action, from, to, by, at_ms}", p);
         return HB_EINVAL;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)e, key, v) {
-        bool known = false;
-        for (size_t i = 0; members[i] && !known; i++)
-            known = strcmp(key, members[i]) == 0;
-        if (!known) {
-            hb_errf(err, errlen, "%s.%s: unknown member", p, key);
-            return HB_EINVAL;
-        }
-    }
+    int rc = hb_json_known(e, members, NULL, p, err, errlen);
+    if (rc != 0)
+        return rc;
     if (campaign_action_parse(json_string_value(json_object_get(e, "action")), &ev->action) != 0) {
         hb_errf(err, errlen, "%s.action: must be one of create, edit, submit, return, approve, "
                 "publish, withdraw", p);
@@ -284,9 +251,9 @@ static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, ch
                     CAMPAIGN_NOTE_MAX);
             return HB_EINVAL;
         }
-        ev->note = s_dup(ns);
+        ev->note = strdup(ns);
         if (!ev->note)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
     }
     return 0;
 }
@@ -315,11 +282,11 @@ static int s_history_read(const json_t *a, campaign_t *c, char *err, size_t errl
     }
     c->history = calloc(n, sizeof *c->history);
     if (!c->history)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     campaign_state_t at = CAMPAIGN_DRAFT;
     for (size_t i = 0; i < n; i++) {
-        char p[PATH_LEN];
-        s_pathf(p, sizeof p, "history[%zu]", i);
+        char p[HB_JSON_PATH_MAX];
+        hb_json_pathf(p, sizeof p, "history[%zu]", i);
         campaign_event_t *ev = &c->history[i];
         c->n_history = i + 1;
         int rc = s_event_read(json_array_get(a, i), p, ev, err, errlen);
@@ -362,7 +329,7 @@ int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t er
     }
     campaign_t *c = calloc(1, sizeof *c);
     if (!c)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     c->published_ms = -1;
     int rc = s_parse_doc(rec, s_rec_extra, c, err, errlen);
     if (rc != 0)
@@ -391,17 +358,11 @@ fail:
 
 /* ------------------------------------------------------------ writing ---- */
 
-static void s_set(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) != 0)
-        (*bad)++;
-}
-
 json_t *campaign_document_to_json(const campaign_t *c)
 {
     json_t *content = hb_cal_campaign_to_json(&c->doc);
     json_t *o = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!content || !o) {
         json_decref(content);
         json_decref(o);
@@ -412,12 +373,12 @@ json_t *campaign_document_to_json(const campaign_t *c)
     const char *key;
     json_t *v;
     json_object_foreach(content, key, v) {
-        s_set(o, key, json_incref(v), &bad);
+        hb_json_set(o, key, json_incref(v), &bad);
         if (strcmp(key, "level") == 0) {
-            s_set(o, "region", json_string(c->region), &bad);
+            hb_json_set(o, "region", json_string(c->region), &bad);
             if (c->parent[0])
-                s_set(o, "parent", json_string(c->parent), &bad);
-            s_set(o, "scope", org_scope_to_json(c->scope), &bad);
+                hb_json_set(o, "parent", json_string(c->parent), &bad);
+            hb_json_set(o, "scope", org_scope_to_json(c->scope), &bad);
         }
     }
     json_decref(content);
@@ -432,32 +393,32 @@ json_t *campaign_to_json(const campaign_t *c)
 {
     json_t *o = campaign_document_to_json(c);
     json_t *hist = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!o || !hist) {
         json_decref(o);
         json_decref(hist);
         return NULL;
     }
-    s_set(o, "state", json_string(s_state_names[c->state]), &bad);
-    s_set(o, "revision", json_integer((json_int_t)c->revision), &bad);
+    hb_json_set(o, "state", json_string(s_state_names[c->state]), &bad);
+    hb_json_set(o, "revision", json_integer((json_int_t)c->revision), &bad);
     for (size_t i = 0; i < c->n_history && !bad; i++) {
         const campaign_event_t *ev = &c->history[i];
         json_t *e = json_object();
         if (!e) {
-            bad++;
+            bad = true;
             break;
         }
-        s_set(e, "action", json_string(s_action_names[ev->action]), &bad);
-        s_set(e, "from", json_string(s_state_names[ev->from]), &bad);
-        s_set(e, "to", json_string(s_state_names[ev->to]), &bad);
-        s_set(e, "by", json_string(ev->by), &bad);
-        s_set(e, "at_ms", json_integer((json_int_t)ev->at_ms), &bad);
+        hb_json_set(e, "action", json_string(s_action_names[ev->action]), &bad);
+        hb_json_set(e, "from", json_string(s_state_names[ev->from]), &bad);
+        hb_json_set(e, "to", json_string(s_state_names[ev->to]), &bad);
+        hb_json_set(e, "by", json_string(ev->by), &bad);
+        hb_json_set(e, "at_ms", json_integer((json_int_t)ev->at_ms), &bad);
         if (ev->note)
-            s_set(e, "note", json_string(ev->note), &bad);
+            hb_json_set(e, "note", json_string(ev->note), &bad);
         if (json_array_append_new(hist, e) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(o, "history", hist, &bad);
+    hb_json_set(o, "history", hist, &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -477,14 +438,14 @@ static int s_record(campaign_t *c, campaign_action_t action, campaign_state_t to
     }
     char *note_copy = NULL;
     if (note) {
-        note_copy = s_dup(note);
+        note_copy = strdup(note);
         if (!note_copy)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
     }
     campaign_event_t *h = realloc(c->history, (c->n_history + 1) * sizeof *h);
     if (!h) {
         free(note_copy);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     c->history = h;
     campaign_event_t *ev = &h[c->n_history++];
@@ -570,7 +531,7 @@ static int s_validate_org(const campaign_t *c, const org_t *org, char *err, size
     size_t words = org_bitset_words(org);
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     if (!bits)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     int rc = campaign_resolve(c, org, bits, words ? words : 1, NULL, err, errlen);
     free(bits);
     return rc;
@@ -726,14 +687,14 @@ static int s_insert(campaign_calendar_t *cal, campaign_t *c, char *err, size_t e
         size_t cap = cal->cap ? cal->cap * 2 : 64;
         campaign_t **v = realloc(cal->v, cap * sizeof *v);
         if (!v)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
         cal->v = v;
         cal->cap = cap;
     }
     cal->v[cal->n++] = c;
     if ((cal->n * 2 > cal->slot_cap && s_reindex(cal, cal->slot_cap * 2) != 0)) {
         cal->n--;
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     cal->slots[s_probe(cal, c->doc.id)] = (uint32_t)cal->n;
     return 0;
@@ -853,7 +814,7 @@ int campaign_calendar_remove(campaign_calendar_t *cal, const char *id, char *err
     if (rc != 0) {
         cal->v[cal->n++] = cal->v[i];
         cal->v[i] = c;
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     campaign_destroy(&c);
     return 0;
@@ -908,7 +869,7 @@ json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
 {
     const campaign_t **sorted = malloc((cal->n ? cal->n : 1) * sizeof *sorted);
     json_t *doc = json_object(), *list = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!sorted || !doc || !list) {
         free(sorted);
         json_decref(doc);
@@ -921,11 +882,11 @@ json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
     for (size_t i = 0; i < cal->n && !bad; i++) {
         json_t *c = campaign_to_json(sorted[i]);
         if (!c || json_array_append_new(list, c) != 0)
-            bad++;
+            bad = true;
     }
     free(sorted);
-    s_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
-    s_set(doc, "campaigns", list, &bad);
+    hb_json_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
+    hb_json_set(doc, "campaigns", list, &bad);
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -941,14 +902,10 @@ int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, ch
         hb_errf(err, errlen, "calendar: must be an object {version, campaigns}");
         return HB_EINVAL;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)doc, key, v) {
-        if (strcmp(key, "version") != 0 && strcmp(key, "campaigns") != 0) {
-            hb_errf(err, errlen, "calendar.%s: unknown member", key);
-            return HB_EINVAL;
-        }
-    }
+    static const char *const members[] = {"version", "campaigns", NULL};
+    int rc = hb_json_known(doc, members, NULL, "calendar", err, errlen);
+    if (rc != 0)
+        return rc;
     const json_t *ver = json_object_get(doc, "version");
     const json_t *list = json_object_get(doc, "campaigns");
     if (!json_is_integer(ver) || json_integer_value(ver) < 0) {
@@ -966,9 +923,8 @@ int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, ch
     }
     campaign_calendar_t *cal = campaign_calendar_new();
     if (!cal)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     cal->version = (uint64_t)json_integer_value(ver);
-    int rc = 0;
     char inner[256];
     bool published = false;
     for (size_t i = 0; rc == 0 && i < json_array_size(list); i++) {
@@ -1032,7 +988,7 @@ int campaign_calendar_slice(const campaign_calendar_t *cal, const org_t *org, co
     size_t n = 0;
     int rc = 0;
     if (!bits)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     for (size_t i = 0; i < cal->n; i++) {
         const campaign_t *c = cal->v[i];
         if (!s_in_slice(c, from_day) || campaign_resolve(c, org, bits, words, NULL, NULL, 0) != 0)
@@ -1068,18 +1024,18 @@ static json_t *s_slice_doc(uint64_t version, const char *hall, json_t *const *do
                            const uint32_t *which, size_t n)
 {
     json_t *doc = json_object(), *list = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!doc || !list) {
         json_decref(doc);
         json_decref(list);
         return NULL;
     }
-    s_set(doc, "version", json_integer((json_int_t)version), &bad);
-    s_set(doc, "hall", json_string(hall), &bad);
+    hb_json_set(doc, "version", json_integer((json_int_t)version), &bad);
+    hb_json_set(doc, "hall", json_string(hall), &bad);
     for (size_t k = 0; k < n && !bad; k++)
         if (json_array_append(list, docs[which[k]]) != 0)
-            bad++;
-    s_set(doc, "campaigns", list, &bad);
+            bad = true;
+    hb_json_set(doc, "campaigns", list, &bad);
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -1104,7 +1060,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
     size_t n_pub = 0;
     int rc = 0;
     if (!bits || !count || !start || !pub || !docs) {
-        rc = s_nomem(err, errlen);
+        rc = hb_err_nomem(err, errlen);
         goto out;
     }
     /* The published campaigns in slice order, each as JSON once: every
@@ -1117,7 +1073,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
     for (size_t k = 0; k < n_pub; k++) {
         docs[k] = hb_cal_campaign_to_json(&pub[k]->doc);
         if (!docs[k]) {
-            rc = s_nomem(err, errlen);
+            rc = hb_err_nomem(err, errlen);
             goto out;
         }
     }
@@ -1135,7 +1091,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
             start[n_halls] = (uint32_t)total;
             list = malloc((total ? total : 1) * sizeof *list);
             if (!list) {
-                rc = s_nomem(err, errlen);
+                rc = hb_err_nomem(err, errlen);
                 goto out;
             }
         }
@@ -1166,7 +1122,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
         } else {
             slice = s_slice_doc(cal->version, hall->id, docs, &list[start[h]], count[h]);
             if (!slice) {
-                rc = s_nomem(err, errlen);
+                rc = hb_err_nomem(err, errlen);
                 goto out;
             }
         }

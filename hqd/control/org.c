@@ -10,13 +10,12 @@
 
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
+#include "hallbus/json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PATH_LEN 160
 
 typedef struct idlist {
     uint32_t *v;
@@ -54,16 +53,6 @@ static const char *s_tag_key(const org_t *org, uint32_t i) { return org->tag_nam
 static const char *const s_level_names[] = {"national", "province", "city"};
 
 /* ------------------------------------------------------------ helpers ---- */
-
-static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* snprintf for member paths: a path cut short only shortens a message. */
-static void s_pathf(char *out, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, len, fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t s_hash(const char *s)
 {
@@ -179,39 +168,6 @@ static bool s_id_ok(const char *s, size_t max, bool lower_only)
     return true;
 }
 
-static char *s_dup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
-static int s_nomem(char *err, size_t errlen)
-{
-    hb_errf(err, errlen, "out of memory");
-    return HB_ENOMEM;
-}
-
-static int s_members_known(const json_t *obj, const char *const *names, const char *path,
-                           char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        (void)v;
-        bool known = false;
-        for (size_t i = 0; names[i] && !known; i++)
-            known = strcmp(key, names[i]) == 0;
-        if (!known) {
-            hb_errf(err, errlen, "%s.%s: unknown member", path, key);
-            return HB_EINVAL;
-        }
-    }
-    return 0;
-}
-
 /* A string member: `required`, 1..max bytes, no NUL inside. */
 static int s_string(const json_t *obj, const char *name, bool required, size_t max,
                     const char *path, const char **out, char *err, size_t errlen)
@@ -323,7 +279,7 @@ static int s_region_read(const json_t *j, const char *path, region_doc_t *d, cha
         hb_errf(err, errlen, "%s: must be an object {id, name, level, parent}", path);
         return HB_EINVAL;
     }
-    int rc = s_members_known(j, members, path, err, errlen);
+    int rc = hb_json_known(j, members, NULL, path, err, errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, ORG_REGION_ID_MAX - 1, path, &d->id, err, errlen);
     if (rc == 0)
@@ -384,7 +340,7 @@ static int s_region_append(org_t *org, const region_doc_t *d, uint32_t *index)
     if (!h)
         return HB_ENOMEM;
     org->city_halls = h;
-    char *name = s_dup(d->name);
+    char *name = strdup(d->name);
     if (!name)
         return HB_ENOMEM;
     uint32_t i = (uint32_t)org->n_regions;
@@ -432,9 +388,9 @@ int org_put_region(org_t *org, const json_t *j, char *err, size_t errlen)
                     r->parent >= 0 ? org->regions[r->parent].id : "");
             return HB_ECONFLICT;
         }
-        char *name = s_dup(d.name);
+        char *name = strdup(d.name);
         if (!name)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
         free(r->name);
         r->name = name;
         org->generation++;
@@ -456,10 +412,10 @@ int org_put_region(org_t *org, const json_t *j, char *err, size_t errlen)
     }
     uint32_t i = 0;
     if (s_region_append(org, &d, &i) != 0)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     org->regions[i].parent = parent;
     if (parent >= 0 && s_list_push(&org->children[parent], i) != 0)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     if (d.level == ORG_NATIONAL)
         org->root = (int32_t)i;
     org->generation++;
@@ -479,7 +435,7 @@ static int s_tag_number(org_t *org, const char *name, uint16_t *out)
         return HB_ETOOBIG;
     if (s_grow((void **)&org->tag_names, &org->cap_tags, org->n_tags + 1, sizeof *org->tag_names))
         return HB_ENOMEM;
-    char *copy = s_dup(name);
+    char *copy = strdup(name);
     if (!copy)
         return HB_ENOMEM;
     org->tag_names[org->n_tags] = copy;
@@ -549,7 +505,7 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
         return HB_EINVAL;
     }
     const char *city = NULL;
-    int rc = s_members_known(j, members, path, err, errlen);
+    int rc = hb_json_known(j, members, NULL, path, err, errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, HB_HALL_ID_LEN, path, &d->id, err, errlen);
     if (rc == 0)
@@ -595,8 +551,8 @@ static int s_hall_store(org_t *org, org_hall_t *h, const hall_doc_t *d)
         if (rc != 0)
             return rc;
     }
-    char *name = d->name ? s_dup(d->name) : NULL;
-    char *address = d->address ? s_dup(d->address) : NULL;
+    char *name = d->name ? strdup(d->name) : NULL;
+    char *address = d->address ? strdup(d->address) : NULL;
     char (*nb)[HB_HALL_ID_MAX] = NULL;
     if (d->n_neighbours)
         nb = calloc(d->n_neighbours, sizeof *nb);
@@ -640,7 +596,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
         uint32_t old_city = h->city;
         if (old_city != d.city &&
             s_list_insert_sorted(&org->city_halls[d.city], (uint32_t)have) != 0)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
         rc = s_hall_store(org, h, &d);
         if (rc != 0) {
             if (old_city != d.city)
@@ -657,7 +613,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
         return HB_ETOOBIG;
     }
     if (s_grow((void **)&org->halls, &org->cap_halls, org->n_halls + 1, sizeof *org->halls))
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     uint32_t i = (uint32_t)org->n_halls;
     org_hall_t *h = &org->halls[i];
     memset(h, 0, sizeof *h);
@@ -670,7 +626,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
         free(h->name);
         free(h->address);
         free(h->neighbours);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     org->n_halls++;
     if (s_map_add(&org->hall_map, i, org, s_hall_key) != 0) {
@@ -679,7 +635,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
         free(h->name);
         free(h->address);
         free(h->neighbours);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     org->generation++;
     return 0;
@@ -688,7 +644,7 @@ fail:
         hb_errf(err, errlen, "%s.tags: the organisation holds at most %d distinct tags", path,
                 ORG_TAGS_MAX);
     else
-        s_nomem(err, errlen);
+        hb_err_nomem(err, errlen);
     return rc;
 }
 
@@ -710,14 +666,14 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     int rc = 0;
     if (!parents || !stamp) {
-        rc = s_nomem(err, errlen);
+        rc = hb_err_nomem(err, errlen);
         goto out;
     }
-    char p[PATH_LEN];
+    char p[HB_JSON_PATH_MAX];
     /* First every region, so that parents may come in any order. */
     for (size_t i = 0; i < n; i++) {
         region_doc_t d = {0};
-        s_pathf(p, sizeof p, "regions[%zu]", i);
+        hb_json_pathf(p, sizeof p, "regions[%zu]", i);
         rc = s_region_read(json_array_get(list, i), p, &d, err, errlen);
         if (rc != 0)
             goto out;
@@ -729,7 +685,7 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
         }
         uint32_t idx = 0;
         if (s_region_append(org, &d, &idx) != 0) {
-            rc = s_nomem(err, errlen);
+            rc = hb_err_nomem(err, errlen);
             goto out;
         }
         parents[i] = d.parent;
@@ -763,7 +719,7 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
     }
     for (size_t i = 0; i < n; i++) {
         org_region_t *r = &org->regions[i];
-        s_pathf(p, sizeof p, "regions[%zu]", i);
+        hb_json_pathf(p, sizeof p, "regions[%zu]", i);
         if (r->level == ORG_NATIONAL) {
             if (org->root >= 0) {
                 hb_errf(err, errlen, "%s.level: a second national region (\"%s\" is the root)", p,
@@ -786,7 +742,7 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
     for (size_t i = 0; i < n; i++) {
         if (org->regions[i].parent >= 0 &&
             s_list_push(&org->children[org->regions[i].parent], (uint32_t)i) != 0) {
-            rc = s_nomem(err, errlen);
+            rc = hb_err_nomem(err, errlen);
             goto out;
         }
     }
@@ -804,7 +760,7 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
         hb_errf(err, errlen, "organisation: must be an object {regions, halls}");
         return HB_EINVAL;
     }
-    int rc = s_members_known(doc, members, "organisation", err, errlen);
+    int rc = hb_json_known(doc, members, NULL, "organisation", err, errlen);
     if (rc != 0)
         return rc;
     const json_t *regions = json_object_get(doc, "regions");
@@ -823,11 +779,11 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
     }
     org_t *org = org_new();
     if (!org)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     rc = s_regions_load(org, regions, err, errlen);
     for (size_t i = 0; rc == 0 && i < json_array_size(halls); i++) {
-        char p[PATH_LEN];
-        s_pathf(p, sizeof p, "halls[%zu]", i);
+        char p[HB_JSON_PATH_MAX];
+        hb_json_pathf(p, sizeof p, "halls[%zu]", i);
         rc = s_hall_put(org, json_array_get(halls, i), p, true, err, errlen);
     }
     if (rc != 0) {
@@ -839,23 +795,17 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
     return 0;
 }
 
-static void s_set(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) != 0)
-        (*bad)++;
-}
-
 json_t *org_region_to_json(const org_t *org, const org_region_t *r)
 {
     json_t *o = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!o)
         return NULL;
-    s_set(o, "id", json_string(r->id), &bad);
-    s_set(o, "name", json_string(r->name), &bad);
-    s_set(o, "level", json_string(s_level_names[r->level]), &bad);
+    hb_json_set(o, "id", json_string(r->id), &bad);
+    hb_json_set(o, "name", json_string(r->name), &bad);
+    hb_json_set(o, "level", json_string(s_level_names[r->level]), &bad);
     if (r->parent >= 0)
-        s_set(o, "parent", json_string(org->regions[r->parent].id), &bad);
+        hb_json_set(o, "parent", json_string(org->regions[r->parent].id), &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -866,27 +816,27 @@ json_t *org_region_to_json(const org_t *org, const org_region_t *r)
 json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
 {
     json_t *o = json_object(), *tags = json_array(), *nb = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!o || !tags || !nb) {
         json_decref(o);
         json_decref(tags);
         json_decref(nb);
         return NULL;
     }
-    s_set(o, "id", json_string(h->id), &bad);
-    s_set(o, "city", json_string(org->regions[h->city].id), &bad);
+    hb_json_set(o, "id", json_string(h->id), &bad);
+    hb_json_set(o, "city", json_string(org->regions[h->city].id), &bad);
     if (h->name)
-        s_set(o, "name", json_string(h->name), &bad);
+        hb_json_set(o, "name", json_string(h->name), &bad);
     if (h->address)
-        s_set(o, "address", json_string(h->address), &bad);
+        hb_json_set(o, "address", json_string(h->address), &bad);
     for (size_t i = 0; i < h->n_tags; i++)
         if (json_array_append_new(tags, json_string(org->tag_names[h->tags[i]])) != 0)
-            bad++;
+            bad = true;
     for (size_t i = 0; i < h->n_neighbours; i++)
         if (json_array_append_new(nb, json_string(h->neighbours[i])) != 0)
-            bad++;
-    s_set(o, "tags", tags, &bad);
-    s_set(o, "neighbours", nb, &bad);
+            bad = true;
+    hb_json_set(o, "tags", tags, &bad);
+    hb_json_set(o, "neighbours", nb, &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -897,7 +847,7 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
 json_t *org_to_json(const org_t *org)
 {
     json_t *doc = json_object(), *regions = json_array(), *halls = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!doc || !regions || !halls) {
         json_decref(doc);
         json_decref(regions);
@@ -907,15 +857,15 @@ json_t *org_to_json(const org_t *org)
     for (size_t i = 0; i < org->n_regions && !bad; i++) {
         json_t *r = org_region_to_json(org, &org->regions[i]);
         if (!r || json_array_append_new(regions, r) != 0)
-            bad++;
+            bad = true;
     }
     for (size_t i = 0; i < org->n_halls && !bad; i++) {
         json_t *h = org_hall_to_json(org, &org->halls[i]);
         if (!h || json_array_append_new(halls, h) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(doc, "regions", regions, &bad);
-    s_set(doc, "halls", halls, &bad);
+    hb_json_set(doc, "regions", regions, &bad);
+    hb_json_set(doc, "halls", halls, &bad);
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -1055,7 +1005,7 @@ static int s_scope_list(const json_t *j, const char *member, const char *path, s
         return 0;
     char *v = calloc(n, stride);
     if (!v)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     *dst = v;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(a, i);
@@ -1088,12 +1038,12 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
         hb_errf(err, errlen, "%s: must be an object {regions, halls, tags}", path);
         return HB_EINVAL;
     }
-    int rc = s_members_known(j, members, path, err, errlen);
+    int rc = hb_json_known(j, members, NULL, path, err, errlen);
     if (rc != 0)
         return rc;
     org_scope_t *s = calloc(1, sizeof *s);
     if (!s)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     rc = s_scope_list(j, "regions", path, ORG_SCOPE_REGIONS_MAX, ORG_REGION_ID_MAX, false,
                       (void **)&s->regions, &s->n_regions, err, errlen);
     if (rc == 0)
@@ -1110,27 +1060,17 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
     return 0;
 }
 
-static json_t *s_strings(size_t n, const char *v, size_t stride)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) {
-        if (json_array_append_new(a, json_string(v + i * stride)) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
 json_t *org_scope_to_json(const org_scope_t *s)
 {
     json_t *o = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!o)
         return NULL;
-    s_set(o, "regions", s_strings(s->n_regions, (const char *)s->regions, ORG_REGION_ID_MAX), &bad);
-    s_set(o, "halls", s_strings(s->n_halls, (const char *)s->halls, HB_HALL_ID_MAX), &bad);
-    s_set(o, "tags", s_strings(s->n_tags, (const char *)s->tags, ORG_TAG_MAX), &bad);
+    hb_json_set(o, "regions",
+                hb_json_strings((const char *)s->regions, s->n_regions, ORG_REGION_ID_MAX), &bad);
+    hb_json_set(o, "halls", hb_json_strings((const char *)s->halls, s->n_halls, HB_HALL_ID_MAX),
+                &bad);
+    hb_json_set(o, "tags", hb_json_strings((const char *)s->tags, s->n_tags, ORG_TAG_MAX), &bad);
     if (bad) {
         json_decref(o);
         return NULL;
