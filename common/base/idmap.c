@@ -27,17 +27,6 @@ uint64_t hb_hash_bytes(const void *p, size_t n, uint64_t seed)
     return h;
 }
 
-uint64_t hb_hash_str(const char *s, uint64_t seed)
-{
-    uint64_t h = 14695981039346656037ULL ^ seed;
-    for (const unsigned char *u = (const unsigned char *)s; *u; u++)
-        h = (h ^ *u) * 1099511628211ULL;
-    h ^= h >> 32;
-    h *= 0x9e3779b97f4a7c15ULL;
-    h ^= h >> 29;
-    return h;
-}
-
 void hb_idmap_init(hb_idmap_t *m, size_t max, hb_idmap_key_fn key_of)
 {
     hb_idmap_init_bytes(m, max, 0, 0, key_of);
@@ -112,7 +101,31 @@ int hb_idmap_reserve(hb_idmap_t *m, const void *owner, size_t n)
     return cap == m->cap ? 0 : s_rehash(m, owner, cap);
 }
 
-int32_t hb_idmap_find(const hb_idmap_t *m, const void *owner, const void *key)
+int hb_idmap__prepare(hb_idmap_t *m, const void *owner, size_t n, size_t room)
+{
+    hb_idmap_clear(m);
+    if (n > m->max)
+        return HB_ETOOBIG;
+    return hb_idmap_reserve(m, owner, n > room ? n : room);
+}
+
+int hb_idmap_rebuild(hb_idmap_t *m, const void *owner, size_t n, size_t room)
+{
+    int rc = hb_idmap__prepare(m, owner, n, room);
+    if (rc != 0)
+        return rc;
+    size_t mask = m->cap - 1;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = s_home(m, m->key_of(owner, (uint32_t)k));
+        while (m->slots[i] != 0)
+            i = (i + 1) & mask;
+        m->slots[i] = (uint32_t)k + 1;
+    }
+    m->n = n;
+    return 0;
+}
+
+int32_t hb_idmap__find_bytes(const hb_idmap_t *m, const void *owner, const void *key)
 {
     if (m->cap == 0)
         return -1;

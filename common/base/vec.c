@@ -14,10 +14,10 @@
 int hb_vec__reserve(void **raw, size_t *cap, size_t need, size_t elem, size_t max)
 {
     assert(max > 0 && "a vector without a maximum");
+    if (need > max)
+        return HB_ETOOBIG; /* even within room: a maximum may be lowered */
     if (need <= *cap)
         return 0;
-    if (need > max)
-        return HB_ETOOBIG;
     size_t want = *cap ? *cap : VEC_CAP_MIN;
     while (want < need)
         want = want > SIZE_MAX / 2 ? SIZE_MAX : want * 2;

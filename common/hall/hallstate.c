@@ -166,6 +166,7 @@
 
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
+#include "hallbus/idmap.h"
 #include "hallbus/json.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
@@ -312,23 +313,9 @@ static bool s_date_ok(const char *d)
 /* Below this many live tickets a walk is as fast as the index. */
 #define HS_TINDEX_MIN 32
 
-static uint32_t s_hash(const char *id)
+static const void *s_ticket_key(const void *s, uint32_t i)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
-static void s_tindex_put(hb_hall_state_t *s, size_t i)
-{
-    size_t mask = s->tindex_cap - 1;
-    for (size_t slot = s_hash(s->tickets[i].id) & mask;; slot = (slot + 1) & mask) {
-        if (s->tindex[slot] == 0) {
-            s->tindex[slot] = (uint32_t)i + 1;
-            return;
-        }
-    }
+    return ((const hb_hall_state_t *)s)->tickets[i].id;
 }
 
 /* Rebuilt by apply whenever removals made it stale; lookups from the const
@@ -338,43 +325,25 @@ static void s_tindex_build(hb_hall_state_t *s)
     s->tindex_ok = false;
     if (s->n_tickets < HS_TINDEX_MIN)
         return;
-    size_t cap = 64;
-    while (cap < 2 * s->cap_tickets)
-        cap *= 2;
-    if (cap != s->tindex_cap) {
-        uint32_t *p = realloc(s->tindex, cap * sizeof *p);
-        if (!p)
-            return; /* lookups walk the tickets instead */
-        s->tindex = p;
-        s->tindex_cap = cap;
-    }
-    memset(s->tindex, 0, s->tindex_cap * sizeof *s->tindex);
-    for (size_t i = 0; i < s->n_tickets; i++)
-        s_tindex_put(s, i);
-    s->tindex_ok = true;
+    if (!s->tindex.key_of) /* a new or cloned state: the map is made here */
+        hb_idmap_init(&s->tindex, HB_HS_TICKETS_MAX, s_ticket_key);
+    /* Room for every ticket the array holds, so that appends until it grows
+     * need no memory; without memory, lookups walk the tickets instead. */
+    s->tindex_ok =
+        hb_idmap_rebuild_with(&s->tindex, s, s->n_tickets, s->cap_tickets, s_ticket_key) == 0;
 }
 
 /* After tickets[n_tickets - 1] was appended. */
 static void s_tindex_added(hb_hall_state_t *s)
 {
-    if (s->tindex_ok && 2 * s->n_tickets <= s->tindex_cap)
-        s_tindex_put(s, s->n_tickets - 1);
-    else
+    if (s->tindex_ok && hb_idmap_add(&s->tindex, s, (uint32_t)(s->n_tickets - 1)) != 0)
         s->tindex_ok = false;
 }
 
 static long s_ticket_index(const hb_hall_state_t *s, const char *id)
 {
-    if (s->tindex_ok) {
-        size_t mask = s->tindex_cap - 1;
-        for (size_t slot = s_hash(id) & mask;; slot = (slot + 1) & mask) {
-            uint32_t v = s->tindex[slot];
-            if (v == 0)
-                return -1;
-            if (strcmp(s->tickets[v - 1].id, id) == 0)
-                return (long)v - 1;
-        }
-    }
+    if (s->tindex_ok)
+        return hb_idmap_find_with(&s->tindex, s, id, s_ticket_key);
     for (size_t i = 0; i < s->n_tickets; i++) {
         if (strcmp(s->tickets[i].id, id) == 0)
             return (long)i;
@@ -537,7 +506,7 @@ void hb_hall_state_destroy(hb_hall_state_t **s_p)
     free(s->tickets);
     free(s->complaints);
     free(s->devices);
-    free(s->tindex);
+    hb_idmap_free(&s->tindex);
     free(s);
     *s_p = NULL;
 }
@@ -562,8 +531,7 @@ hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
     if (!c)
         return NULL;
     *c = *s;
-    c->tindex = NULL; /* the copy builds its own at its next apply */
-    c->tindex_cap = 0;
+    c->tindex = (hb_idmap_t){0}; /* the copy builds its own at its next apply */
     c->tindex_ok = false;
     bool bad = false;
     c->services = s_dup(s->services, s->n_services, s->cap_services, sizeof *s->services, &bad);

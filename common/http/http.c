@@ -10,9 +10,11 @@
  * of request bodies. Handlers answer synchronously, before they return. */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/log.h"
 #include "hallbus/metrics.h"
 #include "hallbus/utf8.h"
+#include "hallbus/vec.h"
 
 #include "internal.h"
 
@@ -41,7 +43,6 @@
 #define HTTP_BACKLOG 256
 #define HTTP_REASON_MAX 512    /* the "reason" text of an error body */
 #define HTTP_QUERY_KEY_MAX 128 /* a query parameter's name, decoded */
-#define HTTP_ADDR_TABLE_MIN 16 /* slots in the smallest address table */
 #define HTTP_ADDR_TEXT_MAX 64  /* an address group as text, "/64" included */
 
 /* A prefix route (hb_http_route). */
@@ -68,26 +69,21 @@ typedef struct http_addr_key {
     uint8_t b[16];
 } http_addr_key_t;
 
-typedef struct http_addr_slot {
+/* One address group with connections open. */
+typedef struct http_addr_group {
     http_addr_key_t key;
-    uint32_t conns; /* 0: the slot is free */
-} http_addr_slot_t;
+    uint32_t conns; /* > 0 */
+} http_addr_group_t;
 
-/* Open connections per address group: open addressing with linear probing
- * and backward-shift deletion, so there are no tombstones and lookups do not
- * slow down as clients come and go. The capacity is a power of two at least
- * twice max_conns and there is at most one key per open connection, so the
- * table is never more than half full and a probe always ends. The hash is
- * seeded at random per server, so that a client cannot pick addresses known
- * to collide (the worst case is bounded by the table's size anyway).
- *
- * This table stays local to http.c until the project's shared id map exists;
- * it should then become one of those. */
+/* Open connections per address group: the groups in a dense array and the
+ * kit's id map over them, keyed by the 16 bytes. The map is seeded at random
+ * per server, so that a client cannot pick addresses known to collide, and
+ * sized for max_conns groups (there is at most one per open connection), so
+ * adding one never needs memory. A group whose last connection closes
+ * leaves the array by a swap with the last one. */
 typedef struct http_addr_table {
-    http_addr_slot_t *slots;
-    size_t cap; /* a power of two, or 0 before the first reserve */
-    size_t used;
-    uint64_t seed;
+    HB_VEC(http_addr_group_t) groups;
+    hb_idmap_t map;
 } http_addr_table_t;
 
 /* One accepted connection. The uv_tcp_t is first so that the close callback
@@ -787,103 +783,76 @@ static void s_errfilter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 
 /* ------------------------------------------------ connections per address */
 
-/* Multiply-and-fold over the key's two halves, keyed by the table's seed.
- * Not a cryptographic hash: it only has to spread addresses a client cannot
- * predict the placement of. */
-static size_t s_addr_home(const http_addr_table_t *t, const http_addr_key_t *k)
+static const void *s_addr_key_of(const void *t, uint32_t i)
 {
-    const uint64_t golden = 0x9e3779b97f4a7c15ull;
-    uint64_t lo, hi;
-    memcpy(&lo, k->b, sizeof lo);
-    memcpy(&hi, k->b + 8, sizeof hi);
-    uint64_t h = (t->seed ^ lo) * golden;
-    h ^= h >> 32;
-    h = (h ^ hi) * golden;
-    h ^= h >> 29;
-    h *= golden;
-    h ^= h >> 32;
-    return (size_t)h & (t->cap - 1);
-}
-
-/* The slot holding `k`, or the free slot where it would go. */
-static size_t s_addr_probe(const http_addr_table_t *t, const http_addr_key_t *k)
-{
-    size_t mask = t->cap - 1;
-    size_t i = s_addr_home(t, k);
-    while (t->slots[i].conns != 0 && memcmp(&t->slots[i].key, k, sizeof *k) != 0)
-        i = (i + 1) & mask;
-    return i;
+    return &((const http_addr_table_t *)t)->groups.v[i].key;
 }
 
 static uint32_t s_addr_conns(const http_addr_table_t *t, const http_addr_key_t *k)
 {
-    return t->slots[s_addr_probe(t, k)].conns;
+    int32_t i = hb_idmap_find(&t->map, t, k);
+    return i < 0 ? 0 : t->groups.v[i].conns;
 }
 
-/* Counts one more connection for `k`. HB_ETOOBIG when a new key would make
- * the table more than half full, which the sizing rules out; refusing the
- * connection is then the safe answer. */
+/* Counts one more connection for `k`. HB_ETOOBIG when a new group would be
+ * one more than the table is sized for, which max_conns rules out; refusing
+ * the connection is then the safe answer. */
 static int s_addr_add(http_addr_table_t *t, const http_addr_key_t *k)
 {
-    size_t i = s_addr_probe(t, k);
-    if (t->slots[i].conns == 0) {
-        if (t->used + 1 > t->cap / 2)
-            return HB_ETOOBIG;
-        t->slots[i].key = *k;
-        t->used++;
+    int32_t i = hb_idmap_find(&t->map, t, k);
+    if (i >= 0) {
+        t->groups.v[i].conns++;
+        return 0;
     }
-    t->slots[i].conns++;
-    return 0;
+    http_addr_group_t *g = hb_vec_push(&t->groups);
+    if (!g)
+        return HB_ETOOBIG;
+    g->key = *k;
+    g->conns = 1;
+    int rc = hb_idmap_add(&t->map, t, (uint32_t)(t->groups.n - 1));
+    if (rc != 0)
+        t->groups.n--;
+    return rc;
 }
 
-/* Counts one connection less for `k`, which must hold one. When its last
- * goes, the entries after it in its probe run move back into the hole when
- * their home slot allows, so that each stays reachable from its home slot
- * without a tombstone. */
+/* Counts one connection less for `k`, which must hold one. */
 static void s_addr_remove(http_addr_table_t *t, const http_addr_key_t *k)
 {
-    size_t mask = t->cap - 1;
-    size_t hole = s_addr_probe(t, k);
-    assert(t->slots[hole].conns > 0);
-    if (--t->slots[hole].conns > 0)
+    int32_t i = hb_idmap_find(&t->map, t, k);
+    assert(i >= 0 && t->groups.v[i].conns > 0);
+    if (--t->groups.v[i].conns > 0)
         return;
-    t->used--;
-    for (size_t j = (hole + 1) & mask; t->slots[j].conns != 0; j = (j + 1) & mask) {
-        size_t home = s_addr_home(t, &t->slots[j].key);
-        /* The entry at j may fill the hole when the hole lies between its
-         * home and j (cyclically): it is then no farther from home. */
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
-            t->slots[hole] = t->slots[j];
-            t->slots[j].conns = 0;
-            hole = j;
-        }
+    hb_idmap_remove(&t->map, t, k);
+    size_t last = t->groups.n - 1;
+    if ((size_t)i != last) {
+        t->groups.v[i] = t->groups.v[last];
+        hb_idmap_renumber(&t->map, t, &t->groups.v[i].key, (uint32_t)i);
     }
+    t->groups.n--;
 }
 
-/* Sizes the table for `max_keys` keys at half load at most, and for the
- * keys it holds (when max_conns is lowered below the connections open, they
- * stay counted), rehashing them when the size changes. */
+/* Sizes the table for `max_keys` groups, and for the groups it holds (when
+ * max_conns is lowered below the connections open, they stay counted). */
 static int s_addr_reserve(http_addr_table_t *t, size_t max_keys)
 {
-    size_t need = max_keys > t->used ? max_keys : t->used;
-    size_t cap = HTTP_ADDR_TABLE_MIN;
-    while (cap < 2 * need)
-        cap *= 2;
-    if (cap == t->cap)
-        return 0;
-    http_addr_table_t grown = {.cap = cap, .seed = t->seed};
-    grown.slots = calloc(cap, sizeof *grown.slots);
-    if (!grown.slots)
-        return HB_ENOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i].conns == 0)
-            continue;
-        grown.slots[s_addr_probe(&grown, &t->slots[i].key)] = t->slots[i];
-        grown.used++;
+    size_t need = max_keys > t->groups.n ? max_keys : t->groups.n;
+    size_t old_max = t->groups.max;
+    t->groups.max = need;
+    t->map.max = need;
+    int rc = hb_idmap_reserve(&t->map, t, need);
+    if (rc == 0)
+        rc = hb_vec_reserve(&t->groups, need);
+    if (rc != 0) {
+        t->groups.max = old_max;
+        t->map.max = old_max;
     }
-    free(t->slots);
-    *t = grown;
-    return 0;
+    return rc;
+}
+
+static void s_addr_free(http_addr_table_t *t)
+{
+    hb_vec_free(&t->groups);
+    hb_idmap_free(&t->map);
 }
 
 static uint64_t s_random_seed(const void *salt)
@@ -944,7 +913,7 @@ static void s_on_reaper_closed(uv_handle_t *h)
 {
     hb_http_t *http = h->data;
     hb_router_destroy(&http->router);
-    free(http->addrs.slots);
+    s_addr_free(&http->addrs);
     free(http);
 }
 
@@ -1188,11 +1157,14 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     http->loop = loop;
     http->max_body = max_body;
     http->limits = hb_http_limits_default();
-    http->addrs.seed = s_random_seed(http);
+    http->addrs.groups.max = http->limits.max_conns;
+    hb_idmap_init_bytes(&http->addrs.map, http->limits.max_conns, sizeof(http_addr_key_t),
+                        s_random_seed(http), s_addr_key_of);
     http->router = hb_router_new();
     if (!http->router || s_addr_reserve(&http->addrs, http->limits.max_conns) != 0) {
         hb_error("http: out of memory");
         hb_router_destroy(&http->router);
+        s_addr_free(&http->addrs);
         free(http);
         return NULL;
     }
@@ -1224,7 +1196,7 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     if (s_listen_fd(host_port, &fd) != 0) {
         h2o_config_dispose(&http->config);
         hb_router_destroy(&http->router);
-        free(http->addrs.slots);
+        s_addr_free(&http->addrs);
         free(http);
         return NULL;
     }
@@ -1388,7 +1360,7 @@ void hb_http_get_stats(const hb_http_t *http, hb_http_stats_t *out)
         return;
     out->conns_open = http->nconns;
     out->streams_open = http->nstreams;
-    out->addresses_open = http->addrs.used;
+    out->addresses_open = http->addrs.groups.n;
     out->refused_per_address = http->refused_per_address;
     out->refused_max_conns = http->refused_max_conns;
     out->closed_by_timeout = http->closed_by_timeout;

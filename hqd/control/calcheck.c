@@ -18,25 +18,17 @@
 #include "calcheck.h"
 
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/json.h"
 #include "hallbus/tz.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ----------------------------------------------------------- helpers ---- */
-
-static uint64_t s_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /* splitmix64: a well-spread 64-bit number per campaign for the set hash. */
 static uint64_t s_mix(uint64_t x)
@@ -60,51 +52,45 @@ static unsigned char s_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c 
  * business types and campaign ids of one run. Sized once, never grown. */
 typedef struct strtab {
     const char **keys;
-    uint32_t *slots; /* index + 1 */
-    size_t cap, n;
+    size_t n;
+    hb_idmap_t map; /* key -> its number */
 } strtab_t;
+
+static const void *s_tab_key(const void *t, uint32_t i) { return ((const strtab_t *)t)->keys[i]; }
 
 static int s_tab_init(strtab_t *t, size_t max_keys)
 {
-    size_t cap = 16;
-    while (cap < max_keys * 2)
-        cap *= 2;
-    t->slots = calloc(cap, sizeof *t->slots);
     t->keys = calloc(max_keys ? max_keys : 1, sizeof *t->keys);
-    t->cap = cap;
     t->n = 0;
-    return t->slots && t->keys ? 0 : HB_ENOMEM;
+    hb_idmap_init(&t->map, max_keys ? max_keys : 1, s_tab_key);
+    if (!t->keys || hb_idmap_reserve(&t->map, t, max_keys) != 0)
+        return HB_ENOMEM;
+    return 0;
 }
 
 static void s_tab_free(strtab_t *t)
 {
-    free(t->slots);
+    hb_idmap_free(&t->map);
     free(t->keys);
-}
-
-static size_t s_tab_probe(const strtab_t *t, const char *key)
-{
-    size_t mask = t->cap - 1, i = (size_t)s_hash(key) & mask;
-    while (t->slots[i] && strcmp(t->keys[t->slots[i] - 1], key) != 0)
-        i = (i + 1) & mask;
-    return i;
 }
 
 static int32_t s_tab_find(const strtab_t *t, const char *key)
 {
-    size_t i = s_tab_probe(t, key);
-    return t->slots[i] ? (int32_t)(t->slots[i] - 1) : -1;
+    return hb_idmap_find_with(&t->map, t, key, s_tab_key);
 }
 
-/* The key's number, adding it when new; the table was sized for every key. */
+/* The key's number, adding it when new; the table was sized for every key,
+ * so the addition cannot fail. */
 static uint32_t s_tab_intern(strtab_t *t, const char *key)
 {
-    size_t i = s_tab_probe(t, key);
-    if (!t->slots[i]) {
-        t->keys[t->n] = key;
-        t->slots[i] = (uint32_t)++t->n;
-    }
-    return t->slots[i] - 1;
+    int32_t i = s_tab_find(t, key);
+    if (i >= 0)
+        return (uint32_t)i;
+    t->keys[t->n] = key;
+    int rc = hb_idmap_add(&t->map, t, (uint32_t)t->n);
+    assert(rc == 0);
+    (void)rc;
+    return (uint32_t)t->n++;
 }
 
 /* ---------------------------------------------------------- glossary ---- */

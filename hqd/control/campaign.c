@@ -10,7 +10,9 @@
 
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
+#include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/vec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,10 +44,8 @@ static const char *const s_rec_extra[] = {"region", "parent", "scope", "state", 
                                           "history", NULL};
 
 struct campaign_calendar {
-    campaign_t **v;
-    size_t n, cap;
-    uint32_t *slots; /* index + 1; 0 = empty */
-    size_t slot_cap; /* power of two, at most half full */
+    HB_VEC(campaign_t *) list; /* allocated one by one: pointers stay put */
+    hb_idmap_t ids;            /* campaign id -> index in list */
     uint64_t version;
 };
 
@@ -580,36 +580,9 @@ int campaign_validate(const campaign_t *c, const org_t *org, const campaign_cale
 
 /* ---------------------------------------------------------- calendar ---- */
 
-static uint64_t s_hash(const char *s)
+static const void *s_id_of(const void *cal, uint32_t i)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static size_t s_probe(const campaign_calendar_t *cal, const char *id)
-{
-    size_t mask = cal->slot_cap - 1, i = (size_t)s_hash(id) & mask;
-    while (cal->slots[i] != 0 && strcmp(cal->v[cal->slots[i] - 1]->doc.id, id) != 0)
-        i = (i + 1) & mask;
-    return i;
-}
-
-/* Rebuilds the id table for `cap` slots from the array. */
-static int s_reindex(campaign_calendar_t *cal, size_t cap)
-{
-    uint32_t *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return HB_ENOMEM;
-    free(cal->slots);
-    cal->slots = slots;
-    cal->slot_cap = cap;
-    for (size_t i = 0; i < cal->n; i++)
-        cal->slots[s_probe(cal, cal->v[i]->doc.id)] = (uint32_t)i + 1;
-    return 0;
+    return ((const campaign_calendar_t *)cal)->list.v[i]->doc.id;
 }
 
 campaign_calendar_t *campaign_calendar_new(void)
@@ -617,10 +590,8 @@ campaign_calendar_t *campaign_calendar_new(void)
     campaign_calendar_t *cal = calloc(1, sizeof *cal);
     if (!cal)
         return NULL;
-    if (s_reindex(cal, 64) != 0) {
-        free(cal);
-        return NULL;
-    }
+    cal->list.max = CAMPAIGN_CALENDAR_MAX;
+    hb_idmap_init(&cal->ids, CAMPAIGN_CALENDAR_MAX, s_id_of);
     return cal;
 }
 
@@ -629,31 +600,30 @@ void campaign_calendar_destroy(campaign_calendar_t **cal_p)
     campaign_calendar_t *cal = *cal_p;
     if (!cal)
         return;
-    for (size_t i = 0; i < cal->n; i++)
-        campaign_destroy(&cal->v[i]);
-    free(cal->v);
-    free(cal->slots);
+    for (size_t i = 0; i < cal->list.n; i++)
+        campaign_destroy(&cal->list.v[i]);
+    hb_vec_free(&cal->list);
+    hb_idmap_free(&cal->ids);
     free(cal);
     *cal_p = NULL;
 }
 
+static campaign_t *s_find_mut(const campaign_calendar_t *cal, const char *id)
+{
+    int32_t i = hb_idmap_find(&cal->ids, cal, id);
+    return i < 0 ? NULL : cal->list.v[i];
+}
+
 const campaign_t *campaign_calendar_find(const campaign_calendar_t *cal, const char *id)
 {
-    size_t i = s_probe(cal, id);
-    return cal->slots[i] ? cal->v[cal->slots[i] - 1] : NULL;
+    return s_find_mut(cal, id);
 }
 
-static campaign_t *s_find_mut(campaign_calendar_t *cal, const char *id)
-{
-    size_t i = s_probe(cal, id);
-    return cal->slots[i] ? cal->v[cal->slots[i] - 1] : NULL;
-}
-
-size_t campaign_calendar_count(const campaign_calendar_t *cal) { return cal->n; }
+size_t campaign_calendar_count(const campaign_calendar_t *cal) { return cal->list.n; }
 
 const campaign_t *campaign_calendar_at(const campaign_calendar_t *cal, size_t i)
 {
-    return i < cal->n ? cal->v[i] : NULL;
+    return i < cal->list.n ? cal->list.v[i] : NULL;
 }
 
 uint64_t campaign_calendar_version(const campaign_calendar_t *cal) { return cal->version; }
@@ -679,24 +649,18 @@ bool campaign_calendar_is_ancestor(const campaign_calendar_t *cal, const campaig
 /* Takes ownership of `c` (an id not in the calendar yet). */
 static int s_insert(campaign_calendar_t *cal, campaign_t *c, char *err, size_t errlen)
 {
-    if (cal->n >= CAMPAIGN_CALENDAR_MAX) {
+    if (hb_vec_full(&cal->list)) {
         hb_errf(err, errlen, "calendar: full (%d campaigns)", CAMPAIGN_CALENDAR_MAX);
         return HB_ETOOBIG;
     }
-    if (cal->n + 1 > cal->cap) {
-        size_t cap = cal->cap ? cal->cap * 2 : 64;
-        campaign_t **v = realloc(cal->v, cap * sizeof *v);
-        if (!v)
-            return hb_err_nomem(err, errlen);
-        cal->v = v;
-        cal->cap = cap;
-    }
-    cal->v[cal->n++] = c;
-    if ((cal->n * 2 > cal->slot_cap && s_reindex(cal, cal->slot_cap * 2) != 0)) {
-        cal->n--;
+    campaign_t **slot = hb_vec_push(&cal->list);
+    if (!slot)
+        return hb_err_nomem(err, errlen);
+    *slot = c;
+    if (hb_idmap_add(&cal->ids, cal, (uint32_t)(cal->list.n - 1)) != 0) {
+        cal->list.n--;
         return hb_err_nomem(err, errlen);
     }
-    cal->slots[s_probe(cal, c->doc.id)] = (uint32_t)cal->n;
     return 0;
 }
 
@@ -788,34 +752,33 @@ out:
 
 int campaign_calendar_remove(campaign_calendar_t *cal, const char *id, char *err, size_t errlen)
 {
-    size_t slot = s_probe(cal, id);
-    if (!cal->slots[slot]) {
+    int32_t found = hb_idmap_find(&cal->ids, cal, id);
+    if (found < 0) {
         hb_errf(err, errlen, "id: no campaign \"%s\"", id);
         return HB_ENOTFOUND;
     }
-    size_t i = cal->slots[slot] - 1;
-    campaign_t *c = cal->v[i];
+    size_t i = (size_t)found;
+    campaign_t *c = cal->list.v[i];
     if (c->state != CAMPAIGN_DRAFT) {
         hb_errf(err, errlen, "campaign %s is %s: only a draft can be removed (withdraw it instead)",
                 id, s_state_names[c->state]);
         return HB_ECONFLICT;
     }
-    for (size_t k = 0; k < cal->n; k++) {
-        if (strcmp(cal->v[k]->parent, id) == 0) {
-            hb_errf(err, errlen, "campaign %s is the parent of %s", id, cal->v[k]->doc.id);
+    for (size_t k = 0; k < cal->list.n; k++) {
+        if (strcmp(cal->list.v[k]->parent, id) == 0) {
+            hb_errf(err, errlen, "campaign %s is the parent of %s", id, cal->list.v[k]->doc.id);
             return HB_ECONFLICT;
         }
     }
-    /* Rebuild the table rather than delete from it: removals are rare,
-     * and an open-addressing table without tombstones stays simple. */
-    cal->v[i] = cal->v[cal->n - 1];
-    cal->n--;
-    int rc = s_reindex(cal, cal->slot_cap);
-    if (rc != 0) {
-        cal->v[cal->n++] = cal->v[i];
-        cal->v[i] = c;
-        return hb_err_nomem(err, errlen);
+    /* The last campaign takes its place (the map renumbers it while its
+     * old place still holds it). */
+    hb_idmap_remove(&cal->ids, cal, c->doc.id);
+    size_t last = cal->list.n - 1;
+    if (i != last) {
+        cal->list.v[i] = cal->list.v[last];
+        hb_idmap_renumber(&cal->ids, cal, cal->list.v[i]->doc.id, (uint32_t)i);
     }
+    cal->list.n--;
     campaign_destroy(&c);
     return 0;
 }
@@ -843,10 +806,10 @@ int campaign_calendar_publish_approved(campaign_calendar_t *cal, const char *who
     if (n_published)
         *n_published = 0;
     int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
-    for (size_t i = 0; rc == 0 && i < cal->n; i++) {
-        if (cal->v[i]->state != CAMPAIGN_APPROVED)
+    for (size_t i = 0; rc == 0 && i < cal->list.n; i++) {
+        if (cal->list.v[i]->state != CAMPAIGN_APPROVED)
             continue;
-        rc = campaign_transition(cal->v[i], CAMPAIGN_PUBLISH, who, at_ms, NULL, err, errlen);
+        rc = campaign_transition(cal->list.v[i], CAMPAIGN_PUBLISH, who, at_ms, NULL, err, errlen);
         if (rc == 0)
             n++;
     }
@@ -867,7 +830,7 @@ static int s_by_id(const void *a, const void *b)
 
 json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
 {
-    const campaign_t **sorted = malloc((cal->n ? cal->n : 1) * sizeof *sorted);
+    const campaign_t **sorted = malloc((cal->list.n ? cal->list.n : 1) * sizeof *sorted);
     json_t *doc = json_object(), *list = json_array();
     bool bad = false;
     if (!sorted || !doc || !list) {
@@ -876,10 +839,10 @@ json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
         json_decref(list);
         return NULL;
     }
-    for (size_t i = 0; i < cal->n; i++)
-        sorted[i] = cal->v[i];
-    qsort(sorted, cal->n, sizeof *sorted, s_by_id);
-    for (size_t i = 0; i < cal->n && !bad; i++) {
+    for (size_t i = 0; i < cal->list.n; i++)
+        sorted[i] = cal->list.v[i];
+    qsort(sorted, cal->list.n, sizeof *sorted, s_by_id);
+    for (size_t i = 0; i < cal->list.n && !bad; i++) {
         json_t *c = campaign_to_json(sorted[i]);
         if (!c || json_array_append_new(list, c) != 0)
             bad = true;
@@ -945,10 +908,10 @@ int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, ch
         if (rc != 0)
             campaign_destroy(&c);
     }
-    for (size_t i = 0; rc == 0 && i < cal->n; i++) {
-        rc = s_validate_parent(cal->v[i], cal, inner, sizeof inner);
+    for (size_t i = 0; rc == 0 && i < cal->list.n; i++) {
+        rc = s_validate_parent(cal->list.v[i], cal, inner, sizeof inner);
         if (rc != 0)
-            hb_errf(err, errlen, "campaign %s: %s", cal->v[i]->doc.id, inner);
+            hb_errf(err, errlen, "campaign %s: %s", cal->list.v[i]->doc.id, inner);
     }
     if (rc == 0 && published && cal->version == 0) {
         hb_errf(err, errlen, "version: 0, but campaigns have been published");
@@ -989,8 +952,8 @@ int campaign_calendar_slice(const campaign_calendar_t *cal, const org_t *org, co
     int rc = 0;
     if (!bits)
         return hb_err_nomem(err, errlen);
-    for (size_t i = 0; i < cal->n; i++) {
-        const campaign_t *c = cal->v[i];
+    for (size_t i = 0; i < cal->list.n; i++) {
+        const campaign_t *c = cal->list.v[i];
         if (!s_in_slice(c, from_day) || campaign_resolve(c, org, bits, words, NULL, NULL, 0) != 0)
             continue;
         if (!org_bit_test(bits, h->index))
@@ -1054,8 +1017,8 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     uint32_t *count = calloc(n_halls + 1, sizeof *count);
     uint32_t *start = calloc(n_halls + 1, sizeof *start);
-    const campaign_t **pub = malloc((cal->n ? cal->n : 1) * sizeof *pub);
-    json_t **docs = calloc(cal->n ? cal->n : 1, sizeof *docs);
+    const campaign_t **pub = malloc((cal->list.n ? cal->list.n : 1) * sizeof *pub);
+    json_t **docs = calloc(cal->list.n ? cal->list.n : 1, sizeof *docs);
     uint32_t *list = NULL;
     size_t n_pub = 0;
     int rc = 0;
@@ -1065,9 +1028,9 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
     }
     /* The published campaigns in slice order, each as JSON once: every
      * hall's list is then built in that order and shares the objects. */
-    for (size_t i = 0; i < cal->n; i++)
-        if (s_in_slice(cal->v[i], from_day))
-            pub[n_pub++] = cal->v[i];
+    for (size_t i = 0; i < cal->list.n; i++)
+        if (s_in_slice(cal->list.v[i], from_day))
+            pub[n_pub++] = cal->list.v[i];
     if (n_pub > 1)
         qsort(pub, n_pub, sizeof *pub, s_by_start_id);
     for (size_t k = 0; k < n_pub; k++) {

@@ -1,6 +1,6 @@
 /* HQ's in-memory registry of halls: what the loop knows of each hall (the
  * committed and accepted sequence, counts, digest, last seen, its current
- * connection). Looked up by hall id (hash table) or number (array); each
+ * connection). Looked up by hall id (the kit's id map) or number; each
  * hall also caches its index in the organisation (control.h). Owned by the
  * loop thread; the writer has its own durable copy. */
 #ifndef HQD_HALLS_H
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HQ_HALLS_MAX 1000000 /* hall numbers 1..HQ_HALLS_MAX (the alert store's default) */
 #define HQ_ROUTING_ID_MAX 256
 #define HQ_KEY_Z85 41          /* a Z85 public key and its NUL */
 #define HQ_LINK_REASON_MAX 160 /* a refusal or anomaly reason kept per hall */

@@ -12,6 +12,7 @@
 #include "neighbours.h"
 
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
@@ -168,15 +169,6 @@ static nb_memo_t s_offers(hq_neighbours_t *n, uint32_t num, int64_t now)
     return *m;
 }
 
-/* FNV-1a over the fields that matter to the hall. */
-static uint64_t s_mix(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 void hq_neighbours_tick(hq_neighbours_t *n)
 {
     int64_t now = hb_mono_ms();
@@ -209,7 +201,8 @@ void hq_neighbours_tick(hq_neighbours_t *n)
             const hq_tile_t *t = l->nb_num[j] ? hq_board_tile_at(n->board, l->nb_num[j]) : NULL;
             where[j] = t ? s_offers(n, l->nb_num[j], wall) : (nb_memo_t){0};
         }
-        uint64_t digest = 14695981039346656037ULL;
+        /* A hash of the fields that matter to the hall. */
+        uint64_t digest = 0;
         for (uint8_t j = 0; j < l->n; j++) {
             const char *id = oh->neighbours[j];
             const org_hall_t *other =
@@ -239,13 +232,13 @@ void hq_neighbours_tick(hq_neighbours_t *n)
             it->n_services = n_off;
             it->services = n_off ? svc_ptrs[j] : NULL;
             uint32_t fig[4] = {it->online, it->open, it->waiting, it->estimated_wait_s};
-            digest = s_mix(digest, id, strlen(id) + 1);
-            digest = s_mix(digest, it->address, strlen(it->address) + 1);
-            digest = s_mix(digest, fig, sizeof fig);
+            digest = hb_hash_bytes(id, strlen(id) + 1, digest);
+            digest = hb_hash_bytes(it->address, strlen(it->address) + 1, digest);
+            digest = hb_hash_bytes(fig, sizeof fig, digest);
             for (size_t k = 0; k < n_off; k++) {
-                digest = s_mix(digest, off[k].service, strlen(off[k].service) + 1);
+                digest = hb_hash_bytes(off[k].service, strlen(off[k].service) + 1, digest);
                 uint32_t sf[3] = {off[k].estimated_wait_s, off[k].waiting, off[k].counters_open};
-                digest = s_mix(digest, sf, sizeof sf);
+                digest = hb_hash_bytes(sf, sizeof sf, digest);
             }
             ptrs[j] = it;
         }
