@@ -34,6 +34,11 @@ int hb_vec__reserve(void **raw, size_t *cap, size_t need, size_t elem, size_t ma
     return 0;
 }
 
+int hb_array_reserve(void **arr, size_t *cap, size_t need, size_t elem, size_t max)
+{
+    return hb_vec__reserve(arr, cap, need, elem, max);
+}
+
 void *hb_vec__push(void **raw, size_t *n, size_t *cap, size_t elem, size_t max)
 {
     if (*n == SIZE_MAX || hb_vec__reserve(raw, cap, *n + 1, elem, max) != 0)

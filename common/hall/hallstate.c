@@ -168,6 +168,7 @@
 #include "hallbus/figures.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/vec.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 
@@ -260,31 +261,14 @@ static uint32_t s_secs(int64_t ms)
     return sec > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 
-/* Makes room for one more entry in an array bounded by `max`: HB_ETOOBIG
- * when full, HB_ENOMEM when it cannot grow. */
-static int s_room(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
-{
-    if (n < *cap)
-        return 0;
-    if (n >= max)
-        return HB_ETOOBIG;
-    size_t want = *cap ? *cap * 2 : HS_CAP_MIN;
-    if (want > max)
-        want = max;
-    void *p = realloc(*arr, want * elem);
-    if (!p)
-        return HB_ENOMEM;
-    *arr = p;
-    *cap = want;
-    return 0;
-}
-
-/* s_room for the array `name` of state `s`; a full array is an event that
- * does not fit (HB_EINVAL), memory is HB_ENOMEM. */
+/* Room for one more entry in the array `name` of state `s`, bounded by
+ * `max`; a full array is an event that does not fit (HB_EINVAL), memory is
+ * HB_ENOMEM. */
 #define HS_ROOM(s, name, max, rc)                                                                  \
     do {                                                                                           \
         void *p_ = (s)->name;                                                                      \
-        (rc) = s_room(&p_, &(s)->cap_##name, (s)->n_##name, sizeof *(s)->name, (max));             \
+        (rc) =                                                                                     \
+            hb_array_reserve(&p_, &(s)->cap_##name, (s)->n_##name + 1, sizeof *(s)->name, (max));  \
         (s)->name = p_;                                                                            \
         if ((rc) == HB_ETOOBIG)                                                                    \
             (rc) = HB_EINVAL;                                                                      \

@@ -14,6 +14,7 @@
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/json.h"
+#include "hallbus/text.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 #include "hallbus/utf8.h"
@@ -848,63 +849,33 @@ void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
         hb_http_reply_json(req, 200, report);
 }
 
-/* A growing text bounded by CTL_CSV_MAX. */
-typedef struct csv {
-    char *p;
-    size_t len, cap;
-    bool full;
-} csv_t;
-
-static void s_csv_put(csv_t *c, const char *s, size_t n)
-{
-    if (c->full || n > CTL_CSV_MAX - c->len) {
-        c->full = true;
-        return;
-    }
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 16384;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *p = realloc(c->p, cap);
-        if (!p) {
-            c->full = true;
-            return;
-        }
-        c->p = p;
-        c->cap = cap;
-    }
-    memcpy(c->p + c->len, s, n);
-    c->len += n;
-    c->p[c->len] = '\0';
-}
-
 /* One field, quoted as RFC 4180 asks when it holds a comma, a quote or a
  * line break; `last` ends the line (CRLF, as the RFC has it). A field that
  * a spreadsheet would take for a formula (=, +, -, @ first) gets a leading
  * apostrophe: campaign texts come from many authors, and an export is
  * opened by analysts. */
-static void s_csv_field(csv_t *c, const char *s, bool last)
+static void s_csv_field(hb_text_t *c, const char *s, bool last)
 {
     bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
     if (formula || strpbrk(s, ",\"\r\n")) {
-        s_csv_put(c, "\"", 1);
+        hb_text_put(c, "\"", 1);
         if (formula)
-            s_csv_put(c, "'", 1);
+            hb_text_put(c, "'", 1);
         for (const char *q = s; *q; q++) {
             if (*q == '"')
-                s_csv_put(c, "\"\"", 2);
+                hb_text_put(c, "\"\"", 2);
             else
-                s_csv_put(c, q, 1);
+                hb_text_put(c, q, 1);
         }
-        s_csv_put(c, "\"", 1);
+        hb_text_put(c, "\"", 1);
     } else {
-        s_csv_put(c, s, strlen(s));
+        hb_text_put(c, s, strlen(s));
     }
-    s_csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
+    hb_text_put(c, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
 /* A list of ids as one field, separated by ';'. */
-static void s_csv_list(csv_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
+static void s_csv_list(hb_text_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
 {
     char buf[HB_CAL_ITEMS_MAX * HB_CAL_ITEM_ID_MAX];
     size_t o = 0;
@@ -919,7 +890,7 @@ static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, si
     const org_t *org = hq_control_org(hq->control);
     size_t words;
     uint64_t *bits = s_bits_new(org, &words);
-    csv_t c = {0};
+    hb_text_t c = HB_TEXT_INIT(CTL_CSV_MAX);
     static const char *const head[] = {"id", "title", "level", "region", "parent", "state",
                                        "start", "end", "products", "business_types", "segment",
                                        "channels", "halls", "revision", "published_at"};
@@ -962,13 +933,13 @@ static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, si
     }
     free(bits);
     if (c.full) {
-        free(c.p);
+        hb_text_free(&c);
         hb_http_reply_error(req, 503, "too_large", "the export would exceed %zu bytes",
                             CTL_CSV_MAX);
         return;
     }
     hb_http_reply_raw(req, 200, "text/csv; charset=utf-8", c.p ? c.p : "", c.len);
-    free(c.p);
+    hb_text_free(&c);
 }
 
 /* GET /v1/calendar/export[?format=json|csv]: every campaign in the

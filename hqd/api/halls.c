@@ -377,7 +377,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
 #undef G
 #undef C
-    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
-                      m.len);
+    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      m.text.p ? m.text.p : "", m.text.len);
     hb_metrics_free(&m);
 }

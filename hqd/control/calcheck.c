@@ -20,6 +20,7 @@
 #include "hallbus/error.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/vec.h"
 #include "hallbus/tz.h"
 
 #include <assert.h>
@@ -103,46 +104,51 @@ typedef struct term {
     bool word_start, word_end;
 } term_t;
 
-typedef struct idlist {
-    uint32_t *v;
-    size_t n, cap;
-} idlist_t;
+typedef HB_VEC(uint32_t) idlist_t;
 
 struct calcheck_glossary {
-    term_t *t;
-    size_t n, cap;
+    HB_VEC(term_t) terms;
     /* Terms by the first byte of their normal form: those that begin with
      * a letter or digit apart, since inside a word they cannot start. */
     idlist_t by_first[256];
     idlist_t mid_word[256];
 };
 
-calcheck_glossary_t *calcheck_glossary_new(void) { return calloc(1, sizeof(calcheck_glossary_t)); }
+calcheck_glossary_t *calcheck_glossary_new(void)
+{
+    calcheck_glossary_t *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->terms.max = CALCHECK_GLOSSARY_MAX;
+    for (int b = 0; b < 256; b++)
+        g->by_first[b].max = g->mid_word[b].max = CALCHECK_GLOSSARY_MAX;
+    return g;
+}
 
 void calcheck_glossary_destroy(calcheck_glossary_t **g_p)
 {
     calcheck_glossary_t *g = *g_p;
     if (!g)
         return;
-    for (size_t i = 0; i < g->n; i++) {
-        free(g->t[i].term);
-        free(g->t[i].norm);
-        free(g->t[i].definition);
+    for (size_t i = 0; i < g->terms.n; i++) {
+        free(g->terms.v[i].term);
+        free(g->terms.v[i].norm);
+        free(g->terms.v[i].definition);
     }
     for (int b = 0; b < 256; b++) {
-        free(g->by_first[b].v);
-        free(g->mid_word[b].v);
+        hb_vec_free(&g->by_first[b]);
+        hb_vec_free(&g->mid_word[b]);
     }
-    free(g->t);
+    hb_vec_free(&g->terms);
     free(g);
     *g_p = NULL;
 }
 
-size_t calcheck_glossary_count(const calcheck_glossary_t *g) { return g->n; }
+size_t calcheck_glossary_count(const calcheck_glossary_t *g) { return g->terms.n; }
 
 const char *calcheck_glossary_term(const calcheck_glossary_t *g, size_t i)
 {
-    return i < g->n ? g->t[i].term : NULL;
+    return i < g->terms.n ? g->terms.v[i].term : NULL;
 }
 
 int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *definition,
@@ -158,7 +164,7 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
                 CALCHECK_DEFINITION_MAX);
         return HB_EINVAL;
     }
-    if (g->n >= CALCHECK_GLOSSARY_MAX) {
+    if (g->terms.n >= CALCHECK_GLOSSARY_MAX) {
         hb_errf(err, errlen, "glossary: full (%d terms)", CALCHECK_GLOSSARY_MAX);
         return HB_ETOOBIG;
     }
@@ -189,28 +195,15 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
                                   : &g->mid_word[(unsigned char)norm[0]];
     const idlist_t *same = bucket;
     for (size_t i = 0; i < same->n; i++) {
-        if (strcmp(g->t[same->v[i]].norm, norm) == 0) {
+        if (strcmp(g->terms.v[same->v[i]].norm, norm) == 0) {
             hb_errf(err, errlen, "term: \"%s\" is in the glossary already (as \"%s\")", term,
-                    g->t[same->v[i]].term);
+                    g->terms.v[same->v[i]].term);
             return HB_EEXIST;
         }
     }
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 32;
-        term_t *t = realloc(g->t, cap * sizeof *t);
-        if (!t)
-            return hb_err_nomem(err, errlen);
-        g->t = t;
-        g->cap = cap;
-    }
-    if (bucket->n == bucket->cap) {
-        size_t cap = bucket->cap ? bucket->cap * 2 : 4;
-        uint32_t *v = realloc(bucket->v, cap * sizeof *v);
-        if (!v)
-            return hb_err_nomem(err, errlen);
-        bucket->v = v;
-        bucket->cap = cap;
-    }
+    if (hb_vec_reserve(&g->terms, g->terms.n + 1) != 0 ||
+        hb_vec_reserve(bucket, bucket->n + 1) != 0)
+        return hb_err_nomem(err, errlen);
     term_t t = {0};
     t.term = strdup(term);
     t.norm = strdup(norm);
@@ -224,8 +217,8 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
     t.norm_len = n;
     t.word_start = word_start;
     t.word_end = s_word((unsigned char)norm[n - 1]);
-    bucket->v[bucket->n++] = (uint32_t)g->n;
-    g->t[g->n++] = t;
+    bucket->v[bucket->n++] = (uint32_t)g->terms.n;
+    g->terms.v[g->terms.n++] = t;
     return 0;
 }
 
@@ -278,11 +271,11 @@ json_t *calcheck_glossary_to_json(const calcheck_glossary_t *g)
 {
     json_t *terms = json_array();
     int bad = 0;
-    for (size_t i = 0; terms && i < g->n && !bad; i++) {
+    for (size_t i = 0; terms && i < g->terms.n && !bad; i++) {
         json_t *e = json_object();
-        bad += !e || json_object_set_new(e, "term", json_string(g->t[i].term)) != 0;
-        if (e && g->t[i].definition)
-            bad += json_object_set_new(e, "definition", json_string(g->t[i].definition)) != 0;
+        bad += !e || json_object_set_new(e, "term", json_string(g->terms.v[i].term)) != 0;
+        if (e && g->terms.v[i].definition)
+            bad += json_object_set_new(e, "definition", json_string(g->terms.v[i].definition)) != 0;
         bad += !e || json_array_append_new(terms, e) != 0;
     }
     json_t *doc = terms ? json_object() : NULL;
@@ -321,7 +314,7 @@ static bool s_scan_bucket(const calcheck_glossary_t *g, const idlist_t *b, const
     bool found = false;
     for (size_t k = 0; k < b->n; k++) {
         uint32_t t = b->v[k];
-        if (mark[t] != stamp && s_term_at(text, i, &g->t[t])) {
+        if (mark[t] != stamp && s_term_at(text, i, &g->terms.v[t])) {
             mark[t] = stamp;
             found = true;
         }
@@ -348,14 +341,14 @@ static bool s_scan(const calcheck_glossary_t *g, const char *text, uint32_t *mar
 size_t calcheck_glossary_find(const calcheck_glossary_t *g, const char *text, size_t *out,
                               size_t max)
 {
-    if (g->n == 0)
+    if (g->terms.n == 0)
         return 0;
-    uint32_t *mark = calloc(g->n, sizeof *mark);
+    uint32_t *mark = calloc(g->terms.n, sizeof *mark);
     if (!mark)
         return 0;
     s_scan(g, text, mark, 1);
     size_t k = 0;
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = 0; i < g->terms.n; i++) {
         if (!mark[i])
             continue;
         if (k < max)
@@ -767,7 +760,7 @@ static int s_rule_glossary(run_t *r, size_t index, uint32_t *in_text, uint32_t *
     char list[256] = "";
     size_t n = 0, used = 0;
     int rc = 0;
-    for (size_t t = 0; t < g->n && rc == 0; t++) {
+    for (size_t t = 0; t < g->terms.n && rc == 0; t++) {
         if (in_text[t] != stamp || in_faq[t] == stamp)
             continue;
         if (n == 0) {
@@ -775,9 +768,10 @@ static int s_rule_glossary(run_t *r, size_t index, uint32_t *in_text, uint32_t *
             if (rc != 0 || !f)
                 return rc;
         }
-        rc = s_add_subject(r, f, "", g->t[t].term);
+        rc = s_add_subject(r, f, "", g->terms.v[t].term);
         if (used < sizeof list) {
-            hb_json_pathf(list + used, sizeof list - used, "%s\"%s\"", n ? ", " : "", g->t[t].term);
+            hb_json_pathf(list + used, sizeof list - used, "%s\"%s\"", n ? ", " : "",
+                          g->terms.v[t].term);
             used = strlen(list);
         }
         n++;
@@ -987,15 +981,10 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, int32_t *ou
 
 static int s_act_push(idlist_t *l, uint32_t v)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        uint32_t *p = realloc(l->v, cap * sizeof *p);
-        if (!p)
-            return HB_ENOMEM;
-        l->v = p;
-        l->cap = cap;
-    }
-    l->v[l->n++] = v;
+    uint32_t *slot = hb_vec_push(l);
+    if (!slot)
+        return HB_ENOMEM;
+    *slot = v;
     return 0;
 }
 
@@ -1094,6 +1083,8 @@ static int s_rule_concurrency(run_t *r)
     }
     for (size_t h = 0; h < r->n_halls; h++)
         s.cur[h] = -1;
+    for (size_t h = 0; h <= r->n_halls; h++)
+        s.act[h].max = r->n ? r->n : 1; /* each campaign runs once at a hall */
     for (size_t i = 0; i < r->n; i++) {
         if (!r->items[i].ok)
             continue;
@@ -1151,7 +1142,7 @@ out:
         free(s.groups[i].halls);
     }
     for (size_t h = 0; s.act && h < r->n_halls; h++)
-        free(s.act[h].v);
+        hb_vec_free(&s.act[h]);
     free(s.groups);
     free(s.slots);
     free(ev);
@@ -1447,7 +1438,7 @@ int calcheck_run(const calcheck_input_t *in, calcheck_report_t **out, char *err,
     r.errlen = errlen;
     r.rep = calloc(1, sizeof *r.rep);
     uint64_t *scratch = calloc(r.words ? r.words : 1, sizeof *scratch);
-    size_t n_terms = in->glossary ? in->glossary->n : 0;
+    size_t n_terms = in->glossary ? in->glossary->terms.n : 0;
     uint32_t *in_text = calloc(n_terms ? n_terms : 1, sizeof *in_text);
     uint32_t *in_faq = calloc(n_terms ? n_terms : 1, sizeof *in_faq);
     if (!r.rep || !scratch || !in_text || !in_faq) {

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HQ_HALLS_MAX 1000000 /* hall numbers 1..HQ_HALLS_MAX (the alert store's default) */
 #define HQ_ROUTING_ID_MAX 256
 #define HQ_KEY_Z85 41          /* a Z85 public key and its NUL */
 #define HQ_LINK_REASON_MAX 160 /* a refusal or anomaly reason kept per hall */

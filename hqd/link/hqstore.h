@@ -25,6 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Hall numbers run from 1 to HQ_HALLS_MAX (the alert store's default bound):
+ * every table by hall number at HQ is bounded by it. */
+#define HQ_HALLS_MAX 1000000
 
 /* The durable part of a hall's state. */
 typedef struct hq_hall_record {

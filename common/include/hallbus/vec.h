@@ -8,9 +8,8 @@
  * text (hallbus/text.h) nor for lookups by key (hallbus/idmap.h, which
  * indexes an HB_VEC's records).
  *
- * The macros take the vector's address and evaluate it (and an index) more
- * than once: pass plain lvalues (&w->halls, num), not expressions with side
- * effects. */
+ * The macros take the vector's address and evaluate it more than once:
+ * pass a plain lvalue (&w->halls), not an expression with side effects. */
 #ifndef HALLBUS_VEC_H
 #define HALLBUS_VEC_H
 
@@ -45,9 +44,7 @@
  * exists is reached without a call: tables by hall number are read per
  * message. */
 #define hb_vec_at(vec, i)                                                                          \
-    ((size_t)(i) < (vec)->n                                                                        \
-         ? (void *)&(vec)->v[(i)]                                                                  \
-         : hb_vec__at(&(vec)->raw_, &(vec)->n, &(vec)->cap, (i), sizeof *(vec)->v, (vec)->max))
+    hb_vec__at_inline(&(vec)->raw_, &(vec)->n, &(vec)->cap, (i), sizeof *(vec)->v, (vec)->max)
 
 /* Whether the vector holds its maximum. */
 #define hb_vec_full(vec) ((vec)->n >= (vec)->max)
@@ -56,9 +53,23 @@
  * keeps its maximum. */
 #define hb_vec_free(vec) hb_vec__free(&(vec)->raw_, &(vec)->n, &(vec)->cap)
 
+/* The same reservation for an array kept as a pointer and its room outside
+ * an HB_VEC, where a public struct's layout is read by others (the
+ * reducer's state): room for `need` elements of `elem` bytes, at most
+ * `max`. 0, HB_ETOOBIG, HB_ENOMEM (the array is unchanged on failure). */
+int hb_array_reserve(void **arr, size_t *cap, size_t need, size_t elem, size_t max);
+
 int hb_vec__reserve(void **raw, size_t *cap, size_t need, size_t elem, size_t max);
 void *hb_vec__push(void **raw, size_t *n, size_t *cap, size_t elem, size_t max);
 void *hb_vec__at(void **raw, size_t *n, size_t *cap, size_t i, size_t elem, size_t max);
 void hb_vec__free(void **raw, size_t *n, size_t *cap);
+
+static inline void *hb_vec__at_inline(void **raw, size_t *n, size_t *cap, size_t i, size_t elem,
+                                      size_t max)
+{
+    if (i < *n)
+        return (char *)*raw + i * elem;
+    return hb_vec__at(raw, n, cap, i, elem, max);
+}
 
 #endif
