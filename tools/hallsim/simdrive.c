@@ -15,7 +15,6 @@
 #include "simdrive.h"
 
 #include "hallbus/error.h"
-#include "hallbus/idmap.h"
 #include "sim.h"
 
 #include <assert.h>
@@ -197,6 +196,16 @@ static bool s_id_ok(const char *id)
             return false;
     }
     return true;
+}
+
+static uint64_t s_hash(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }
 
 static int s_service_index(const char *code)
@@ -927,7 +936,7 @@ static void s_take_tickets(hb_simdrive_t *d, const json_t *tickets)
             continue;
         customer_t *c = s_customer(d, id);
         if (!c) {
-            c = s_customer_new(d, hb_sim_mix(d->day_seed, hb_hash_str(id, 0), 0x61646f70ULL));
+            c = s_customer_new(d, hb_sim_mix(d->day_seed, s_hash(id), 0x61646f70ULL));
             if (!c) {
                 d->stats.turned_away++;
                 continue;
@@ -1037,7 +1046,7 @@ static void s_take_complaints(hb_simdrive_t *d, const json_t *list)
                 d->stats.given_up++;
                 continue;
             }
-            hb_sim_rng_seed(&p->rng, hb_sim_mix(d->day_seed, hb_hash_str(id, 0), 0x636f6d70ULL));
+            hb_sim_rng_seed(&p->rng, hb_sim_mix(d->day_seed, s_hash(id), 0x636f6d70ULL));
             hb_sim_complaint_t drawn;
             hb_sim_draw_complaint(&p->rng, false, &drawn);
             p->severity_rank = s_severity_rank(s_str(o, "severity"));
