@@ -287,6 +287,26 @@ void hb_json_set(json_t *o, const char *key, json_t *v, bool *bad)
     }
 }
 
+void hb_json_set_int(json_t *o, const char *key, int64_t v, bool *bad)
+{
+    hb_json_set(o, key, json_integer((json_int_t)v), bad);
+}
+
+void hb_json_set_u64(json_t *o, const char *key, uint64_t v, bool *bad)
+{
+    hb_json_set(o, key, hb_json_u64(v), bad);
+}
+
+void hb_json_set_str(json_t *o, const char *key, const char *v, bool *bad)
+{
+    hb_json_set(o, key, json_string(v), bad);
+}
+
+void hb_json_set_bool(json_t *o, const char *key, bool v, bool *bad)
+{
+    hb_json_set(o, key, json_boolean(v), bad);
+}
+
 void hb_json_append(json_t *a, json_t *v, bool *bad)
 {
     if (!a || !v || json_array_append_new(a, v) != 0) {

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -194,6 +195,18 @@ static void test_builders(void **state)
     assert_string_equal(json_string_value(json_array_get(a, 0)), "18446744073709551615");
     assert_int_equal(json_integer_value(json_array_get(a, 1)), 42);
     hb_json_append(NULL, json_true(), &bad);
+    assert_true(bad);
+    bad = false;
+    hb_json_set_int(o, "i", -7, &bad);
+    hb_json_set_u64(o, "u", UINT64_MAX, &bad);
+    hb_json_set_str(o, "s", "text", &bad);
+    hb_json_set_bool(o, "t", true, &bad);
+    assert_false(bad);
+    char *dump = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(dump, "{\"a\":1,\"i\":-7,\"s\":\"text\",\"t\":true,"
+                              "\"u\":\"18446744073709551615\"}");
+    free(dump);
+    hb_json_set_str(o, "bad", "\xff", &bad); /* jansson refuses what is not UTF-8 */
     assert_true(bad);
     json_decref(a);
     json_decref(o);

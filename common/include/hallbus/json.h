@@ -101,6 +101,11 @@ void hb_jr_end(hb_jr_t *r);
 /* Sets `key` of `o` to `v`, whose reference it takes even on failure; a
  * failure (a NULL `o` or `v` included) sets *bad. Build, then check once. */
 void hb_json_set(json_t *o, const char *key, json_t *v, bool *bad);
+/* hb_json_set of an integer, a uint64 (hb_json_u64), a string, a boolean. */
+void hb_json_set_int(json_t *o, const char *key, int64_t v, bool *bad);
+void hb_json_set_u64(json_t *o, const char *key, uint64_t v, bool *bad);
+void hb_json_set_str(json_t *o, const char *key, const char *v, bool *bad);
+void hb_json_set_bool(json_t *o, const char *key, bool v, bool *bad);
 /* Appends `v` (taken) to the array `a`; a failure sets *bad. */
 void hb_json_append(json_t *a, json_t *v, bool *bad);
 /* A uint64 as jansson can hold it: an integer up to INT64_MAX, else its
