@@ -1,29 +1,31 @@
 /* branchd: the daemon every hall runs unattended. Reads its settings (one
  * table below: file and command line), opens the outbox, connects the
  * uplink, serves the local API, and runs one housekeeping timer for every
- * periodic chore. SIGTERM/SIGINT stop it cleanly; SIGHUP reloads what may be
- * reloaded. A crash at any point loses nothing: the outbox is the truth. */
+ * periodic chore (the chores' table follows the settings; the timer, the
+ * signals and systemd are common/base/daemon.c's). SIGTERM/SIGINT stop it
+ * cleanly; SIGHUP reloads what may be reloaded. A crash at any point loses
+ * nothing: the outbox is the truth. */
 #include "branchd.h"
 
 #include "hallbus/config.h"
+#include "hallbus/daemon.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
-#include "hallbus/sdnotify.h"
 #include "hallbus/time.h"
+#include "hallbus/version.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#define BRANCHD_VERSION "branchd 0.1.0"
+/* The housekeeping timer's tick: the uplink's pace; the other chores run
+ * every N ticks. */
 #define TICK_MS 100
 
-#define CFG(name, type, field, def, min, max, reload, help)                                    \
-    {name, type, offsetof(branchd_config_t, field), def, min, max, reload, help}
+#define CFG(...) HB_CONF_ROW(branchd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
@@ -45,7 +47,7 @@ static const hb_config_def_t s_defs[] = {
     CFG("link_timeout", HB_CONF_DURATION, link_timeout_ms, "5s", 500, 600000, false,
         "HQ silent this long: the link is down, say Hello again"),
     CFG("reconnect_min", HB_CONF_DURATION, reconnect_min_ms, "500ms", 10, 60000, false,
-        "first reconnect wait (randomised per hall)"),
+        "first reconnect wait (randomised per hall)", .at_most = "reconnect_max"),
     CFG("reconnect_max", HB_CONF_DURATION, reconnect_max_ms, "30s", 100, 3600000, false,
         "longest reconnect wait (randomised per hall)"),
     CFG("refused_retry_max", HB_CONF_DURATION, refused_retry_max_ms, "5m", 1000, 86400000, false,
@@ -64,7 +66,8 @@ static const hb_config_def_t s_defs[] = {
         "HTTP connections open at once, at most (past it new ones are closed)"),
     CFG("http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1, 65536, false,
         "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
-        "it to http_max_conns"),
+        "it to http_max_conns",
+        .at_most = "http_max_conns"),
     CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000,
         false, "a connection must send a whole request within this, and may idle this long "
         "between requests"),
@@ -92,10 +95,7 @@ static const hb_config_def_t s_defs[] = {
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
 static branchd_t s_d;
-static uv_timer_t s_tick;
-static uv_signal_t s_sigterm, s_sigint, s_sighup;
-static int64_t s_watchdog_ms, s_last_watchdog;
-static bool s_stopping;
+static hb_daemon_t *s_daemon;
 
 static int s_load_keys(branchd_t *d)
 {
@@ -123,16 +123,23 @@ static int s_load_keys(branchd_t *d)
 }
 
 /* The policy the hall runs on before HQ sends one: the built-in defaults
- * under the local policy file, if any. */
+ * under the local policy file, if any. A file that cannot be used is named
+ * with the reason: unreadable, not JSON (where), or a rule refused. */
 static int s_load_policy(branchd_t *d, hb_policy_t **out)
 {
+    const char *file = d->cfg.policy_file;
     json_t *doc = json_object();
-    if (d->cfg.policy_file && d->cfg.policy_file[0]) {
+    if (file && file[0]) {
         json_error_t jerr;
         json_decref(doc);
-        doc = json_load_file(d->cfg.policy_file, JSON_REJECT_DUPLICATES, &jerr);
+        doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
         if (!doc) {
-            hb_error("policy_file %s: %s (line %d)", d->cfg.policy_file, jerr.text, jerr.line);
+            /* jansson gives no line for a file it could not read. */
+            if (jerr.line < 1)
+                hb_error("policy_file %s: cannot read it: %s", file, jerr.text);
+            else
+                hb_error("policy_file %s: not a JSON document: %s (line %d, column %d)", file,
+                         jerr.text, jerr.line, jerr.column);
             return HB_EPARSE;
         }
     }
@@ -140,7 +147,7 @@ static int s_load_policy(branchd_t *d, hb_policy_t **out)
     int rc = hb_policy_new(doc, out, err, sizeof err);
     json_decref(doc);
     if (rc != 0)
-        hb_error("policy_file %s: %s", d->cfg.policy_file, err);
+        hb_error("policy_file %s: refused: %s", file && file[0] ? file : "(built-in)", err);
     return rc;
 }
 
@@ -202,106 +209,82 @@ static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
     *calendar = applier_calendar_version(d->applier);
 }
 
-static void s_on_tick(uv_timer_t *t)
+/* Chore, every tick: the uplink sends what is due and notices silence. */
+static void s_uplink_round(void *arg)
 {
-    branchd_t *d = t->data;
-    static unsigned ticks;
-    ticks++;
-    /* Folded log repeats are said when their window ends, not at the next
-     * record, which may come much later. */
-    hb_log_flush();
+    branchd_t *d = arg;
     uplink_tick(d->uplink);
-    if (ticks % (1000 / TICK_MS) == 0)
-        engine_tick(d->engine);
-    /* Once a second: persist the ack and prune what retention lets go. */
-    if (ticks % (1000 / TICK_MS) == 0) {
-        size_t pruned = 0;
-        outbox_flush(d->outbox, hb_now_ms() - d->cfg.retention_ms, 10000, &pruned);
-        if (pruned)
-            hb_debug("pruned %zu acknowledged event(s)", pruned);
-    }
-    if (ticks % (60000 / TICK_MS) == 0)
-        outbox_reader_check(d->outbox);
-    if (s_watchdog_ms && hb_mono_ms() - s_last_watchdog >= s_watchdog_ms / 2) {
-        hb_sd_notify("WATCHDOG=1");
-        s_last_watchdog = hb_mono_ms();
-    }
 }
 
-static void s_close_walk(uv_handle_t *h, void *arg)
+/* Chore, every second: the engine's timers (SLA, recalls, the day), then
+ * the ack persisted and what retention lets go pruned. */
+static void s_second_round(void *arg)
 {
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    branchd_t *d = arg;
+    engine_tick(d->engine);
+    size_t pruned = 0;
+    outbox_flush(d->outbox, hb_now_ms() - d->cfg.retention_ms, 10000, &pruned);
+    if (pruned)
+        hb_debug("pruned %zu acknowledged event(s)", pruned);
 }
 
-static void s_stop(branchd_t *d)
+/* Chore, every minute: readers left by killed processes. */
+static void s_reader_round(void *arg)
 {
-    if (s_stopping)
-        return;
-    s_stopping = true;
-    hb_sd_notify("STOPPING=1");
-    hb_info("stopping");
+    branchd_t *d = arg;
+    outbox_reader_check(d->outbox);
+}
+
+static const hb_chore_t s_chores[] = {
+    {"uplink", TICK_MS, s_uplink_round},
+    {"engine", 1000, s_second_round},
+    {"readers", 60000, s_reader_round},
+};
+
+/* SIGTERM/SIGINT: the ack persisted, then the parts that keep the loop
+ * running end. */
+static void s_stop(void *arg)
+{
+    branchd_t *d = arg;
     outbox_flush(d->outbox, hb_now_ms() - d->cfg.retention_ms, 0, NULL);
-    uv_timer_stop(&s_tick);
-    uv_close((uv_handle_t *)&s_tick, NULL);
-    uv_close((uv_handle_t *)&s_sigterm, NULL);
-    uv_close((uv_handle_t *)&s_sigint, NULL);
-    uv_close((uv_handle_t *)&s_sighup, NULL);
     uplink_destroy(&d->uplink);
     hb_http_destroy(&d->http);
 }
 
-static void s_on_signal(uv_signal_t *h, int signum)
+/* What the table cannot say about the settings. */
+static int s_check(const void *cfg, char *err, size_t errlen)
 {
-    branchd_t *d = h->data;
-    if (signum == SIGHUP) {
-        if (!d->cfg.config) {
-            hb_warn("SIGHUP: no --config file to reload");
-            return;
-        }
-        char err[512];
-        hb_sd_notify("RELOADING=1");
-        if (hb_config_reload(s_defs, NDEFS, &d->cfg, d->cfg.config, err, sizeof err) != 0) {
-            hb_error("reload refused, nothing changed: %s", err);
-        } else {
-            enum hb_log_level lvl;
-            if (hb_log_level_parse(d->cfg.log_level, &lvl) == 0)
-                hb_log_init("branchd", lvl);
-            hb_info("configuration reloaded from %s", d->cfg.config);
-        }
-        hb_sd_notify("READY=1");
-        return;
+    const branchd_config_t *c = cfg;
+    if (!hb_hall_id_valid(c->id)) {
+        hb_errf(err, errlen, "id '%s' is not a hall id ([A-Za-z0-9_-], 1 to 32)", c->id);
+        return HB_EINVAL;
     }
-    s_stop(d);
+    return 0;
 }
+
+static const hb_daemon_spec_t s_spec = {
+    .name = "branchd",
+    .defs = s_defs,
+    .ndefs = NDEFS,
+    .cfg = &s_d.cfg,
+    .check = s_check,
+    .tick_ms = TICK_MS,
+    .chores = s_chores,
+    .n_chores = sizeof s_chores / sizeof s_chores[0],
+    .stop = s_stop,
+    .arg = &s_d,
+};
 
 int main(int argc, char **argv)
 {
     branchd_t *d = &s_d;
-    char err[512];
-    hb_log_init("branchd", HB_LOG_INFO);
-    int rc = hb_config_load(s_defs, NDEFS, &d->cfg, argc, argv, stdout, err, sizeof err);
-    if (rc == HB_ENOTFOUND)
-        return 0; /* --help */
-    if (rc != 0) {
-        fprintf(stderr, "branchd: %s\n", err);
-        fprintf(stderr, "Try 'branchd --help'.\n");
-        return 2;
-    }
-    enum hb_log_level lvl;
-    if (hb_log_level_parse(d->cfg.log_level, &lvl) != 0) {
-        fprintf(stderr, "branchd: log_level '%s' is not one of error, warn, info, debug\n",
-                d->cfg.log_level);
-        return 2;
-    }
-    if (!hb_hall_id_valid(d->cfg.id)) {
-        fprintf(stderr, "branchd: id '%s' is not a hall id ([A-Za-z0-9_-], 1 to 32)\n", d->cfg.id);
-        return 2;
-    }
+    int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
+    if (!s_daemon)
+        return rc; /* --help, --version, bad settings, the data folder in use */
+    /* The hall's id on every line, through reloads too. */
     char component[48];
     snprintf(component, sizeof component, "branchd/%s", d->cfg.id);
-    hb_log_init(component, lvl);
+    hb_daemon_set_component(s_daemon, component);
     if (s_load_keys(d) != 0)
         return 1;
     srand((unsigned)(hb_now_ms() ^ (int64_t)getpid()));
@@ -314,6 +297,8 @@ int main(int argc, char **argv)
         return 1;
     d->loop = uv_default_loop();
     d->zmq_ctx = zmq_ctx_new();
+    char software[64];
+    snprintf(software, sizeof software, "branchd %s", hb_version());
     uplink_config_t ucfg = {
         .endpoint = d->cfg.hq,
         .hall = &d->cert,
@@ -328,7 +313,7 @@ int main(int argc, char **argv)
         .refused_retry_max_ms = d->cfg.refused_retry_max_ms,
         .clock_skew_warn_ms = d->cfg.clock_skew_warn_ms,
         .max_frame = 1 << 20,
-        .software = BRANCHD_VERSION,
+        .software = software,
         .on_document = s_on_document,
         .versions = s_versions,
         .on_neighbours = s_on_neighbours,
@@ -349,34 +334,14 @@ int main(int argc, char **argv)
         hb_error("cannot serve the local API on %s", d->cfg.http);
         return 1;
     }
-    uv_timer_init(d->loop, &s_tick);
-    s_tick.data = d;
-    uv_timer_start(&s_tick, s_on_tick, TICK_MS, TICK_MS);
-    uv_signal_init(d->loop, &s_sigterm);
-    uv_signal_init(d->loop, &s_sigint);
-    uv_signal_init(d->loop, &s_sighup);
-    s_sigterm.data = s_sigint.data = s_sighup.data = d;
-    uv_signal_start(&s_sigterm, s_on_signal, SIGTERM);
-    uv_signal_start(&s_sigint, s_on_signal, SIGINT);
-    uv_signal_start(&s_sighup, s_on_signal, SIGHUP);
-    signal(SIGPIPE, SIG_IGN);
-    s_watchdog_ms = hb_sd_watchdog_ms();
-
     hb_info("hall %s: outbox at %llu, HQ %s, local API on %s", d->cfg.id,
             (unsigned long long)outbox_last_seq(d->outbox), d->cfg.hq, d->cfg.http);
-    hb_sd_notify("READY=1");
-    uv_run(d->loop, UV_RUN_DEFAULT);
-
-    uv_walk(d->loop, s_close_walk, NULL);
-    uv_run(d->loop, UV_RUN_DEFAULT);
-    rc = uv_loop_close(d->loop);
-    if (rc != 0)
-        hb_warn("the loop closed with handles open");
+    hb_daemon_run(s_daemon, d->loop);
     applier_close(&d->applier);
     engine_close(&d->engine);
     outbox_close(&d->outbox);
     zmq_ctx_term(d->zmq_ctx);
-    hb_config_free(s_defs, NDEFS, &d->cfg);
+    hb_daemon_destroy(&s_daemon);
     hb_info("stopped");
     return 0;
 }

@@ -1,33 +1,34 @@
 /* hqd: the head office daemon. Creates its key pair on first start, puts the
  * ZAP handler in front of the CURVE ROUTER before the ROUTER listens, loads
  * every hall's durable state, and runs ingest, writer and HTTP API until
- * SIGTERM/SIGINT. Settings come from the one table below. */
+ * SIGTERM/SIGINT. Settings come from the one table below; start-up, signals,
+ * systemd and the one housekeeping timer (with hqd's chores in the table
+ * after the settings) are common/base/daemon.c's. */
 #include "hqd.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
+#include "hallbus/daemon.h"
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
-#include "hallbus/sdnotify.h"
 #include "hallbus/time.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#define HQD_TICK_MS 1000
+/* The housekeeping timer's tick: the live board's and the alerts' rounds,
+ * four a second; the other chores run every N of them. */
+#define HQD_TICK_MS 250
 
-#define CFG(name, type, field, def, min, max, reload, help)                                    \
-    {name, type, offsetof(hqd_config_t, field), def, min, max, reload, help}
+#define CFG(...) HB_CONF_ROW(hqd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
@@ -66,7 +67,8 @@ static const hb_config_def_t s_defs[] = {
         "HTTP connections open at once, at most (past it new ones are closed)"),
     CFG("http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1, 65536, false,
         "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
-        "it to http_max_conns"),
+        "it to http_max_conns",
+        .at_most = "http_max_conns"),
     CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000,
         false, "a connection must send a whole request within this, and may idle this long "
         "between requests"),
@@ -94,11 +96,6 @@ static const hb_config_def_t s_defs[] = {
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
 static hqd_t s_hq;
-static uv_timer_t s_tick;
-static uv_timer_t s_board_tick; /* the live board's rounds, four a second */
-static uv_signal_t s_sigterm, s_sigint, s_sighup;
-static bool s_stopping;
-static int64_t s_watchdog_ms;
 
 static int s_ensure_keys(hqd_t *hq)
 {
@@ -134,18 +131,6 @@ static int s_ensure_keys(hqd_t *hq)
     return 0;
 }
 
-/* One connection per hall: make room for a national network. */
-static void s_raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        hb_info("open files limit: %llu", (unsigned long long)rl.rlim_cur);
-}
-
 typedef struct load_ctx {
     hqd_t *hq;
     hq_hall_record_t *recs;
@@ -177,9 +162,10 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
         hq_ingest_on_commit(hq->ingest, commits, n);
 }
 
-static void s_on_board_tick(uv_timer_t *t)
+/* Chore, every tick: one round of alerts, board and neighbour boards. */
+static void s_board_round(void *arg)
 {
-    hqd_t *hq = t->data;
+    hqd_t *hq = arg;
     struct timespec a, b, c;
     clock_gettime(CLOCK_MONOTONIC, &a);
     hq_alerting_tick(hq->alerting);
@@ -202,92 +188,59 @@ static void s_on_committed(hq_write_item_t *items, void *arg)
     hq_live_submit(hq->live, items);
 }
 
-static void s_on_tick(uv_timer_t *t)
+/* Chore, every second: documents due to halls. */
+static void s_downlink_round(void *arg)
 {
-    hqd_t *hq = t->data;
-    static unsigned ticks;
-    ticks++;
-    /* Folded log repeats are said when their window ends, not at the next
-     * record, which may come much later. */
-    hb_log_flush();
-    if (ticks % 60 == 0) {
-        hb_store_reader_check(&hq->store.store);
-        hq_alerting_prune(hq->alerting);
-    }
+    hqd_t *hq = arg;
     if (hq->downlink)
         hq_downlink_tick(hq->downlink);
-    if (s_watchdog_ms)
-        hb_sd_notify("WATCHDOG=1");
 }
 
-static void s_stop(hqd_t *hq)
+/* Chore, every minute: readers left by killed processes, expired alerts. */
+static void s_store_round(void *arg)
 {
-    if (s_stopping)
-        return;
-    s_stopping = true;
-    hb_sd_notify("STOPPING=1");
-    hb_info("stopping");
-    uv_close((uv_handle_t *)&s_tick, NULL);
-    uv_close((uv_handle_t *)&s_board_tick, NULL);
-    uv_close((uv_handle_t *)&s_sigterm, NULL);
-    uv_close((uv_handle_t *)&s_sigint, NULL);
-    uv_close((uv_handle_t *)&s_sighup, NULL);
+    hqd_t *hq = arg;
+    hb_store_reader_check(&hq->store.store);
+    hq_alerting_prune(hq->alerting);
+}
+
+static const hb_chore_t s_chores[] = {
+    {"board", HQD_TICK_MS, s_board_round},
+    {"downlink", 1000, s_downlink_round},
+    {"store", 60000, s_store_round},
+};
+
+/* SIGTERM/SIGINT: the parts that keep the loop running end. */
+static void s_stop(void *arg)
+{
+    hqd_t *hq = arg;
     hq_ingest_destroy(&hq->ingest);
     hq_writer_stop(&hq->writer);
     hb_http_destroy(&hq->http);
     hq_sse_destroy(&hq->sse); /* after the server: its streams end first */
 }
 
-static void s_on_signal(uv_signal_t *h, int signum)
-{
-    hqd_t *hq = h->data;
-    if (signum == SIGHUP) {
-        char err[512];
-        if (!hq->cfg.config) {
-            hb_warn("SIGHUP: no --config file to reload");
-            return;
-        }
-        if (hb_config_reload(s_defs, NDEFS, &hq->cfg, hq->cfg.config, err, sizeof err) != 0) {
-            hb_error("reload refused, nothing changed: %s", err);
-            return;
-        }
-        enum hb_log_level lvl;
-        if (hb_log_level_parse(hq->cfg.log_level, &lvl) == 0)
-            hb_log_init("hqd", lvl);
-        hb_info("configuration reloaded from %s", hq->cfg.config);
-        return;
-    }
-    s_stop(hq);
-}
+static const hb_daemon_spec_t s_spec = {
+    .name = "hqd",
+    .defs = s_defs,
+    .ndefs = NDEFS,
+    .cfg = &s_hq.cfg,
+    .tick_ms = HQD_TICK_MS,
+    .chores = s_chores,
+    .n_chores = sizeof s_chores / sizeof s_chores[0],
+    .stop = s_stop,
+    .arg = &s_hq,
+};
 
-static void s_close_walk(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
-}
+static hb_daemon_t *s_daemon;
 
 int main(int argc, char **argv)
 {
     hqd_t *hq = &s_hq;
     char err[512];
-    hb_log_init("hqd", HB_LOG_INFO);
-    int rc = hb_config_load(s_defs, NDEFS, &hq->cfg, argc, argv, stdout, err, sizeof err);
-    if (rc == HB_ENOTFOUND)
-        return 0;
-    if (rc != 0) {
-        fprintf(stderr, "hqd: %s\nTry 'hqd --help'.\n", err);
-        return 2;
-    }
-    enum hb_log_level lvl;
-    if (hb_log_level_parse(hq->cfg.log_level, &lvl) != 0) {
-        fprintf(stderr, "hqd: log_level '%s' is not one of error, warn, info, debug\n",
-                hq->cfg.log_level);
-        return 2;
-    }
-    hb_log_init("hqd", lvl);
-    signal(SIGPIPE, SIG_IGN);
-    s_raise_nofile();
+    int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
+    if (!s_daemon)
+        return rc; /* --help, --version, bad settings, the data folder in use */
     if (s_ensure_keys(hq) != 0)
         return 1;
     hq->started_ms = hb_now_ms();
@@ -409,28 +362,8 @@ int main(int argc, char **argv)
     else
         hb_info("dashboard: %zu file(s) from %s", hq_static_count(hq->dashboard),
                 hq->cfg.dashboard);
-    uv_timer_init(hq->loop, &s_tick);
-    s_tick.data = hq;
-    uv_timer_start(&s_tick, s_on_tick, HQD_TICK_MS, HQD_TICK_MS);
-    uv_timer_init(hq->loop, &s_board_tick);
-    s_board_tick.data = hq;
-    uv_timer_start(&s_board_tick, s_on_board_tick, 250, 250);
-    uv_signal_init(hq->loop, &s_sigterm);
-    uv_signal_init(hq->loop, &s_sigint);
-    uv_signal_init(hq->loop, &s_sighup);
-    s_sigterm.data = s_sigint.data = s_sighup.data = hq;
-    uv_signal_start(&s_sigterm, s_on_signal, SIGTERM);
-    uv_signal_start(&s_sigint, s_on_signal, SIGINT);
-    uv_signal_start(&s_sighup, s_on_signal, SIGHUP);
-    s_watchdog_ms = hb_sd_watchdog_ms();
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
-    hb_sd_notify("READY=1");
-    uv_run(hq->loop, UV_RUN_DEFAULT);
-
-    uv_walk(hq->loop, s_close_walk, NULL);
-    uv_run(hq->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(hq->loop) != 0)
-        hb_warn("the loop closed with handles open");
+    hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_downlink_destroy(&hq->downlink);
@@ -442,7 +375,7 @@ int main(int argc, char **argv)
     hq_halls_destroy(&hq->halls);
     hq_static_destroy(&hq->dashboard); /* the server that served it is gone */
     zmq_ctx_term(hq->zmq_ctx);
-    hb_config_free(s_defs, NDEFS, &hq->cfg);
+    hb_daemon_destroy(&s_daemon);
     hb_info("stopped");
     return 0;
 }

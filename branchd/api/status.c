@@ -13,6 +13,7 @@
 #include "hallbus/json.h"
 #include "hallbus/figures.h"
 #include "hallbus/metrics.h"
+#include "hallbus/version.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
@@ -153,6 +154,7 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
                             json_pack("{s:I, s:o}", "seq", (json_int_t)st.conflict_seq, "at",
                                       hb_json_time(st.conflict_ms)));
     json_object_set_new(body, "http", hb_http_stats_json(d->http));
+    hb_version_json(body); /* which build answers */
     applier_stats_t as;
     applier_get_stats(d->applier, &as);
     json_object_set_new(body, "downlink",
@@ -271,6 +273,7 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
         open += s->counters[i].state != HB_COUNTER_CLOSED && s->counters[i].state != HB_COUNTER_PAUSED;
     hb_metrics_t m;
     hb_metrics_init(&m);
+    hb_version_metrics(&m);
 #define G(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "gauge", help, NULL, (double)(v))
 #define C(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "counter", help, NULL, (double)(v))
     G("outbox_last_seq", "the newest event's sequence", last);

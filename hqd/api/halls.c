@@ -11,6 +11,7 @@
 #include "hallbus/eventrules.h"
 #include "hallbus/json.h"
 #include "hallbus/metrics.h"
+#include "hallbus/version.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 
@@ -277,6 +278,7 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
     json_object_set_new(ingest, "revoked_messages", json_integer((json_int_t)st.revoked_messages));
     json_object_set_new(ingest, "conflicts", json_integer((json_int_t)st.conflicts));
     json_object_set_new(body, "http", hb_http_stats_json(hq->http));
+    hb_version_json(body); /* which build answers */
     json_object_set_new(body, "board",
                         json_pack("{s:I, s:I, s:f, s:f}", "rounds", (json_int_t)bs.rounds,
                                   "tiles_published", (json_int_t)bs.tiles_published,
@@ -326,6 +328,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     }
     hb_metrics_t m;
     hb_metrics_init(&m);
+    hb_version_metrics(&m);
 #define G(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "gauge", help, NULL, (double)(v))
 #define C(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "counter", help, NULL, (double)(v))
     G("halls", "halls known to this HQ", total);

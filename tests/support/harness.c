@@ -228,6 +228,21 @@ int hbt_run(char *const argv[], char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+{
+    char *argv[64] = {(char *)bin};
+    size_t n = 1;
+    va_list ap;
+    va_start(ap, bin);
+    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
+        assert_true(n < 63);
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    return hbt_run(argv, out, outlen);
+}
+
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out)
 {

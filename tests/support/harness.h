@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* ---- basics */
@@ -23,6 +24,13 @@ int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
 int64_t hbt_now_ms(void); /* monotonic */
 int64_t hbt_now_us(void); /* monotonic */
+
+/* Fails the test, showing both, when the text `hay` lacks `needle`. */
+#define hbt_assert_contains(hay, needle)                                                      \
+    do {                                                                                      \
+        if (!strstr((hay), (needle)))                                                         \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                   \
+    } while (0)
 
 /* ---- processes */
 typedef struct hbt_proc {
@@ -36,6 +44,8 @@ void hbt_kill(hbt_proc_t *p, int sig);
 bool hbt_alive(hbt_proc_t *p);
 /* Runs a command to completion; returns its exit code, output in `out`. */
 int hbt_run(char *const argv[], char *out, size_t outlen);
+/* The same with the arguments after `bin` listed, ending with NULL. */
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...);
 
 /* ---- HTTP */
 /* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */

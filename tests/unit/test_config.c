@@ -1,6 +1,9 @@
 /* Unit tests of common/base/config.c: one table with every setting type, the
  * file format, the command line over the file, every refusal, SIGHUP
- * reloads (reloadable settings only, all or nothing) and --help. */
+ * reloads (reloadable settings only, all or nothing) and --help; a row that
+ * may not exceed another (at_most), lists, and a tool's command line (flags,
+ * positional arguments, a command's options, the environment, custom
+ * values, --help and --version) with every refusal. */
 #include "hallbus/config.h"
 #include "hallbus/error.h"
 
@@ -39,7 +42,7 @@ typedef struct cfg {
     int64_t port;
 } cfg_t;
 
-#define ROW(n, t, f, d, lo, hi, r, h) {n, t, offsetof(cfg_t, f), d, lo, hi, r, h}
+#define ROW(...) HB_CONF_ROW(cfg_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
     ROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file"),
@@ -452,6 +455,329 @@ static void test_help(void **state)
     free(text);
 }
 
+/* ------------------------------------------------ at_most, lists, reload */
+
+typedef struct pair_cfg {
+    char *config;
+    int64_t low_ms, high_ms;
+    hb_config_list_t names;
+} pair_cfg_t;
+
+#define PROW(...) HB_CONF_ROW(pair_cfg_t, __VA_ARGS__)
+
+static const hb_config_def_t s_pair_defs[] = {
+    PROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file", .optional = true),
+    PROW("low", HB_CONF_DURATION, low_ms, "500ms", 10, 60000, false, "first wait",
+         .at_most = "high"),
+    PROW("high", HB_CONF_DURATION, high_ms, "30s", 100, 3600000, true, "longest wait"),
+    PROW("name", HB_CONF_LIST, names, NULL, 0, 3, true, "a name", .optional = true),
+};
+#define NPAIR (sizeof s_pair_defs / sizeof s_pair_defs[0])
+
+static int s_pair_load(pair_cfg_t *c, char *err, size_t errlen, ...)
+{
+    char *argv[16] = {"pairs"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    hb_config_free(s_pair_defs, NPAIR, c);
+    memset(c, 0, sizeof *c);
+    return hb_config_load(s_pair_defs, NPAIR, c, argc, argv, NULL, err, errlen);
+}
+
+static void test_at_most(void **state)
+{
+    fixture_t *f = *state;
+    pair_cfg_t c = {0};
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--low", "30s", NULL), 0);
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--low", "40s", NULL), HB_EINVAL);
+    assert_contains(f->err, "low (40s) may not be greater than high (30s)");
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--high", "200ms", NULL), HB_EINVAL);
+    assert_contains(f->err, "low (500ms) may not be greater than high (200ms)");
+    /* From a file too, and the reload that would break the rule changes
+     * nothing. */
+    s_write(f, "low = 1s\nhigh = 2s\n");
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--config", f->path, NULL), 0);
+    s_write(f, "low = 1s\nhigh = 900ms\n");
+    assert_int_equal(hb_config_reload(s_pair_defs, NPAIR, &c, f->path, f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "low (1s) may not be greater than high (900ms)");
+    assert_int_equal(c.high_ms, 2000);
+    /* --help says the rule. */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    char *argv[] = {"pairs", "--help", NULL};
+    pair_cfg_t h = {0};
+    assert_int_equal(hb_config_load(s_pair_defs, NPAIR, &h, 2, argv, out, f->err, sizeof f->err),
+                     HB_ENOTFOUND);
+    fclose(out);
+    assert_contains(text, "first wait [default: 500ms] [10ms..1m] [at most high]");
+    assert_contains(text, "a name [repeatable, up to 3]");
+    free(text);
+    hb_config_free(s_pair_defs, NPAIR, &c);
+}
+
+static void test_lists(void **state)
+{
+    fixture_t *f = *state;
+    pair_cfg_t c = {0};
+    /* Each line adds a value; the command line's values replace the file's. */
+    s_write(f, "name = a\nname = b\n");
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--config", f->path, NULL), 0);
+    assert_int_equal(c.names.n, 2);
+    assert_string_equal(c.names.items[0], "a");
+    assert_string_equal(c.names.items[1], "b");
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--config", f->path, "--name", "x",
+                                 "--name=y", NULL),
+                     0);
+    assert_int_equal(c.names.n, 2);
+    assert_string_equal(c.names.items[0], "x");
+    assert_string_equal(c.names.items[1], "y");
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--name", "1", "--name", "2",
+                                 "--name", "3", "--name", "4", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, "--name: name: at most 3 values");
+    assert_int_equal(c.names.n, 0); /* nothing half-loaded */
+    /* A reload takes the file's new list (no command line for it). */
+    s_write(f, "name = a\n");
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--config", f->path, NULL), 0);
+    s_write(f, "name = c\nname = d\nname = e\n");
+    assert_int_equal(hb_config_reload(s_pair_defs, NPAIR, &c, f->path, f->err, sizeof f->err), 0);
+    assert_int_equal(c.names.n, 3);
+    assert_string_equal(c.names.items[2], "e");
+    hb_config_free(s_pair_defs, NPAIR, &c);
+    assert_int_equal(c.names.n, 0);
+    assert_null(c.names.items);
+}
+
+/* ------------------------------------------------------ a tool's command line */
+
+typedef struct tool {
+    char *hall, *hq, *staff, *region;
+    bool force, json;
+    int64_t days;
+    double speed;
+    hb_config_list_t headers;
+} tool_t;
+
+static int s_parse_speed(const char *text, void *field, char *why, size_t whylen)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (strcmp(text, "max") == 0) {
+        *(double *)field = 0;
+        return 0;
+    }
+    if (end == text || *end || v <= 0) {
+        snprintf(why, whylen, "give a number above 0, or 'max'");
+        return HB_EINVAL;
+    }
+    *(double *)field = v;
+    return 0;
+}
+
+#define TROW(n, t, f, d, lo, hi, h, ...)                                                      \
+    HB_CONF_ROW(tool_t, n, t, f, d, lo, hi, false, h, __VA_ARGS__)
+
+static const hb_config_def_t s_tool_defs[] = {
+    TROW("hall", HB_CONF_STRING, hall, NULL, 0, 0, "a hall's API", .optional = true,
+         .meta = "URL"),
+    TROW("hq", HB_CONF_STRING, hq, NULL, 0, 0, "HQ's API", .optional = true, .meta = "URL",
+         .env = "HB_TEST_HQ"),
+    TROW("staff", HB_CONF_STRING, staff, NULL, 0, 0, "who", .optional = true),
+    TROW("region", HB_CONF_STRING, region, NULL, 0, 0, "where", .optional = true),
+    TROW("force", HB_CONF_BOOL, force, "false", 0, 0, "do it anyway"),
+    TROW("json", HB_CONF_BOOL, json, "false", 0, 0, "print JSON"),
+    TROW("days", HB_CONF_INT, days, "1", 1, 100000, "days to run"),
+    TROW("speed", HB_CONF_CUSTOM, speed, "60", 0, 0, "how fast", .parse = s_parse_speed,
+         .meta = "X"),
+    TROW("header", HB_CONF_LIST, headers, NULL, 0, 2, "a header", .optional = true,
+         .meta = "'NAME: VALUE'"),
+};
+#define NTOOL (sizeof s_tool_defs / sizeof s_tool_defs[0])
+
+static const hb_config_cli_t s_ticket_cli = {
+    .prog = "hallctl",
+    .command = "ticket",
+    .usage = "SERVICE --hall URL [--force]",
+    .about = "take a ticket",
+    .takes = "hall force json header",
+    .needs = "hall",
+    .min_args = 1,
+    .max_args = 1,
+    .args_what = "a service code",
+};
+
+static int s_tool(const hb_config_cli_t *cli, tool_t *t, hb_config_parsed_t *p, FILE *out,
+                  char *err, size_t errlen, ...)
+{
+    char *argv[24] = {"ticket"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    hb_config_free(s_tool_defs, NTOOL, t);
+    memset(t, 0, sizeof *t);
+    err[0] = '\0';
+    return hb_config_args(s_tool_defs, NTOOL, cli, t, argc, argv, p, out, err, errlen);
+}
+
+static void test_tool_command_line(void **state)
+{
+    fixture_t *f = *state;
+    tool_t t = {0};
+    hb_config_parsed_t p;
+    const hb_config_cli_t *cli = &s_ticket_cli;
+    assert_loaded(f, s_tool(cli, &t, &p, NULL, f->err, sizeof f->err, "A", "--hall",
+                            "http://h:1", "--force", "--header", "X-A: 1", "--header=X-B: 2",
+                            NULL));
+    assert_int_equal(p.n_args, 1);
+    assert_string_equal(p.args[0], "A");
+    assert_string_equal(t.hall, "http://h:1");
+    assert_true(t.force);
+    assert_false(t.json);
+    assert_int_equal(t.headers.n, 2);
+    assert_string_equal(t.headers.items[1], "X-B: 2");
+    assert_int_equal(p.source[0], HB_CONF_FROM_ARGS);
+    assert_int_equal(p.source[5], HB_CONF_FROM_DEFAULT);
+    /* Options and arguments in any order; a flag may say no. */
+    assert_loaded(f, s_tool(cli, &t, &p, NULL, f->err, sizeof f->err, "--json", "--force=no",
+                            "--hall", "u", "B", NULL));
+    assert_true(t.json);
+    assert_false(t.force);
+    assert_string_equal(p.args[0], "B");
+
+    static const struct {
+        const char *args[8];
+        const char *says;
+    } bad[] = {
+        {{"A"}, "--hall is required"},
+        {{"--hall", "u"}, "needs a service code"},
+        {{"A", "B", "--hall", "u"}, "unexpected argument 'B'"},
+        {{"A", "--hall", "u", "--colour", "red"}, "unknown option '--colour'"},
+        {{"A", "--hall", "u", "-x"}, "unknown option '-x'"},
+        {{"A", "--hall", "u", "--staff", "E1"}, "option '--staff' does not apply to ticket"},
+        {{"A", "--hall"}, "--hall needs a value"},
+        {{"A", "--hall", "u", "--force=maybe"}, "--force: 'maybe' is not one of"},
+        {{"A", "--hall", "u", "--header=1", "--header=2", "--header=3"},
+         "--header: at most 2 values"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = s_tool(cli, &t, &p, NULL, f->err, sizeof f->err, bad[i].args[0], bad[i].args[1],
+                        bad[i].args[2], bad[i].args[3], bad[i].args[4], bad[i].args[5],
+                        bad[i].args[6], bad[i].args[7], NULL);
+        if (rc != HB_EINVAL || !strstr(f->err, bad[i].says))
+            fail_msg("case %zu: rc %d, \"%s\", wanted \"%s\"", i, rc, f->err, bad[i].says);
+        assert_null(t.hall); /* nothing half-loaded */
+        assert_int_equal(t.headers.n, 0);
+        assert_int_equal(p.n_args, 0);
+    }
+
+    /* Every row (no takes list), with its types and the environment. */
+    hb_config_cli_t sim = {.prog = "hallsim", .usage = "[--days N] [--speed X]"};
+    setenv("HB_TEST_HQ", "http://from-env:7", 1);
+    assert_loaded(f, s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--days", "3", "--speed",
+                            "max", NULL));
+    assert_int_equal(t.days, 3);
+    assert_true(t.speed == 0);
+    assert_string_equal(t.hq, "http://from-env:7");
+    assert_int_equal(p.source[1], HB_CONF_FROM_ENV);
+    assert_loaded(f, s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--hq", "http://cli:8",
+                            NULL));
+    assert_string_equal(t.hq, "http://cli:8"); /* the command line wins */
+    assert_int_equal(p.source[1], HB_CONF_FROM_ARGS);
+    assert_true(t.speed == 60); /* the default, through the parse function */
+    setenv("HB_TEST_HQ", "", 1); /* empty: as if unset */
+    assert_loaded(f, s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, NULL));
+    assert_null(t.hq);
+    unsetenv("HB_TEST_HQ");
+    assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--days", "0", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, "--days: 0 is out of bounds (1 to 100000)");
+    assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--speed", "fast", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, "--speed: 'fast': give a number above 0, or 'max'");
+    assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "stray", NULL),
+                     HB_EINVAL);
+    assert_contains(f->err, "unexpected argument 'stray'");
+    /* Two missing, both named. */
+    hb_config_cli_t two = {.prog = "hallctl", .command = "enroll", .needs = "region hq"};
+    assert_int_equal(s_tool(&two, &t, &p, NULL, f->err, sizeof f->err, NULL), HB_EINVAL);
+    assert_contains(f->err, "--hq, --region are required");
+    hb_config_free(s_tool_defs, NTOOL, &t);
+}
+
+static void test_tool_help_and_version(void **state)
+{
+    fixture_t *f = *state;
+    tool_t t = {0};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    setenv("HB_TEST_HQ", "http://from-env:7", 1);
+    /* --help wins over errors on the same line. */
+    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--colour",
+                            "--help", NULL),
+                     HB_ENOTFOUND);
+    unsetenv("HB_TEST_HQ");
+    fclose(out);
+    assert_null(t.hall);
+    assert_contains(text, "usage: hallctl ticket SERVICE --hall URL [--force]\n  take a ticket\n");
+    assert_contains(text, "--hall URL");
+    assert_contains(text, "a hall's API [required]");
+    assert_contains(text, "--force ");
+    assert_contains(text, "a header [repeatable, up to 2]");
+    assert_contains(text, "--version");
+    assert_null(strstr(text, "--staff")); /* not taken by this command */
+    free(text);
+
+    hb_config_cli_t sim = {.prog = "hallsim"};
+    text = NULL;
+    out = open_memstream(&text, &size);
+    assert_int_equal(s_tool(&sim, &t, NULL, out, f->err, sizeof f->err, "-h", NULL),
+                     HB_ENOTFOUND);
+    fclose(out);
+    assert_contains(text, "usage: hallsim [options]");
+    assert_contains(text, "HQ's API [or $HB_TEST_HQ]");
+    assert_contains(text, "days to run [default: 1] [1..100000]");
+    free(text);
+
+    text = NULL;
+    out = open_memstream(&text, &size);
+    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--version",
+                            NULL),
+                     HB_ENOTFOUND);
+    fclose(out);
+    assert_contains(text, "hallctl 0.");
+    assert_contains(text, " (revision ");
+    free(text);
+
+    /* A daemon's --version, from the same tables. */
+    text = NULL;
+    out = open_memstream(&text, &size);
+    assert_int_equal(s_load(f, out, "--version", NULL), HB_ENOTFOUND);
+    fclose(out);
+    assert_contains(text, "testd 0.");
+    free(text);
+}
+
+/* CUSTOM rows hold values only their parse function knows: no reload. */
+static void test_custom_not_reloadable(void **state)
+{
+    fixture_t *f = *state;
+    tool_t t = {0};
+    s_write(f, "days = 2\n");
+    assert_int_equal(hb_config_reload(s_tool_defs, NTOOL, &t, f->path, f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "speed: a CUSTOM setting cannot be reloaded");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +790,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_command_line_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reload, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_help, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_at_most, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_lists, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_command_line, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_help_and_version, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_custom_not_reloadable, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

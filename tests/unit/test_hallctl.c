@@ -66,14 +66,27 @@ static void test_enroll_writes_both_sides(void **state)
     char hq[300], out[300], text[4096], path[600];
     snprintf(hq, sizeof hq, "%s/hq", s_dir);
     snprintf(out, sizeof out, "%s/H1", s_dir);
+    /* Where the hall reaches HQ is never guessed: no --hq-endpoint is bad
+     * usage, and nothing is written. */
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
+                                "--hq-keys", hq, "--out", out, NULL),
+                     2);
+    assert_non_null(strstr(text, "--hq-endpoint is required"));
+    assert_int_not_equal(access(out, F_OK), 0);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
+                                "--hq-keys", hq, "--out", out, "--hq-endpoint", "hq:7400", NULL),
+                     2);
+    assert_non_null(strstr(text, "--hq-endpoint must be tcp://HOST:PORT"));
     /* No HQ key pair yet: refused, with what to do. */
-    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out), 1);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
+                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
+                               "tcp://127.0.0.1:7400", NULL), 1);
     assert_non_null(strstr(text, "init-hq"));
     assert_int_equal(s_hallctl(text, sizeof text, "init-hq", "--hq-keys", hq, NULL, NULL, NULL,
                                NULL, NULL), 0);
-    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out), 0);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
+                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
+                               "tcp://127.0.0.1:7400", NULL), 0);
     hb_cert_t c;
     char err[256];
     snprintf(path, sizeof path, "%s/hall.key", out);
@@ -100,13 +113,15 @@ static void test_enroll_writes_both_sides(void **state)
     assert_non_null(strstr(text, "hq = tcp://127.0.0.1:7400"));
 
     /* Enrolling again is refused unless forced, which gives a new key. */
-    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out), 1);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
+                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
+                               "tcp://127.0.0.1:7400", NULL), 1);
     assert_non_null(strstr(text, "already enrolled"));
-    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out), 1);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
+                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
+                               "tcp://127.0.0.1:7400", NULL), 1);
     char *argv[] = {HALLCTL, "enroll", "H1", "--region", "north", "--hq-keys", hq, "--out", out,
-                    "--force", NULL};
+                    "--force", "--hq-endpoint", "tcp://127.0.0.1:7400", NULL};
     assert_int_equal(hbt_run(argv, text, sizeof text), 0);
     snprintf(path, sizeof path, "%s/halls/H1.key", hq);
     assert_int_equal(hb_cert_load(path, &enrolled, err, sizeof err), 0);
@@ -121,8 +136,10 @@ static void test_bad_usage(void **state)
     assert_int_equal(s_hallctl(text, sizeof text, "frobnicate", NULL, NULL, NULL, NULL, NULL, NULL,
                                NULL), 2);
     assert_non_null(strstr(text, "unknown command"));
-    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "bad id!", "--region", "n",
-                               "--hq-keys", s_dir, "--out", s_dir), 2);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "bad id!", "--region", "n",
+                                "--hq-keys", s_dir, "--out", s_dir, "--hq-endpoint",
+                                "tcp://127.0.0.1:7400", NULL),
+                     2);
     assert_non_null(strstr(text, "not a hall id"));
     assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H2", "--hq-keys", s_dir, "--out",
                                s_dir, NULL, NULL), 2);

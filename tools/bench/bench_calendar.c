@@ -14,6 +14,7 @@
 #include "org.h"
 
 #include "hallbus/calendar.h"
+#include "hallbus/config.h"
 #include "hallbus/tz.h"
 #include "hallbus/error.h"
 
@@ -400,45 +401,42 @@ static int s_count_slice(const org_hall_t *hall, json_t *slice, const char *prob
     return 0;
 }
 
-static long s_arg(const char *name, const char *v, long lo, long hi)
-{
-    char *end = NULL;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || *end || x < lo || x > hi) {
-        fprintf(stderr, "bench_calendar: %s takes a number %ld..%ld\n", name, lo, hi);
-        exit(2);
-    }
-    return x;
-}
+/* The command line, read by the settings table. */
+typedef struct settings {
+    int64_t halls, campaigns, runs, seed;
+    bool json;
+} settings_t;
+
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                      \
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_)
+
+static const hb_config_def_t s_options[] = {
+    ROW("halls", HB_CONF_INT, halls, "10000", 1, ORG_HALLS_MAX, "N", "halls in the organisation"),
+    ROW("campaigns", HB_CONF_INT, campaigns, "2000", 1, CAMPAIGN_CALENDAR_MAX, "N",
+        "campaigns in the calendar"),
+    ROW("runs", HB_CONF_INT, runs, "7", 1, RUNS_MAX, "N", "runs to take the median of"),
+    ROW("seed", HB_CONF_INT, seed, "20270101", 0, 1LL << 40, "N",
+        "random seed: same seed, same calendar"),
+    ROW("json", HB_CONF_BOOL, json, "false", 0, 0, NULL, "print the figures as JSON"),
+};
+#undef ROW
+#define NOPTIONS (sizeof s_options / sizeof s_options[0])
+
+static const hb_config_cli_t s_cli = {
+    .prog = "bench_calendar",
+    .usage = "[--halls N] [--campaigns N] [--runs N] [--seed N] [--json]",
+    .about = "the campaign coordination check over a national calendar, timed",
+};
 
 int main(int argc, char **argv)
 {
-    long halls = 10000, campaigns = 2000, runs = 7;
-    bool as_json = false;
-    s_rng = 20270101;
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--json") == 0) {
-            as_json = true;
-            continue;
-        }
-        if (strcmp(opt, "--halls") == 0)
-            halls = s_arg(opt, value, 1, ORG_HALLS_MAX);
-        else if (strcmp(opt, "--campaigns") == 0)
-            campaigns = s_arg(opt, value, 1, CAMPAIGN_CALENDAR_MAX);
-        else if (strcmp(opt, "--runs") == 0)
-            runs = s_arg(opt, value, 1, RUNS_MAX);
-        else if (strcmp(opt, "--seed") == 0)
-            s_rng = (uint64_t)s_arg(opt, value, 0, 1L << 40);
-        else {
-            fprintf(stderr, "usage: bench_calendar [--halls N] [--campaigns N] [--runs N] "
-                            "[--seed N] [--json]\n");
-            return 2;
-        }
-        i++; /* the option's value */
-    }
+    settings_t set = {0};
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
+    long halls = (long)set.halls, campaigns = (long)set.campaigns, runs = (long)set.runs;
+    bool as_json = set.json;
+    s_rng = (uint64_t)set.seed;
 
     double t_org = 0;
     org_t *org = s_build_org((int)halls, &t_org);

@@ -9,6 +9,7 @@
 
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
+#include "hallbus/config.h"
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
 #include "hallbus/time.h"
@@ -51,7 +52,56 @@ static struct {
     const char *phases; /* "both", "throughput" or "steady" */
     const char *hqd;
     char root[256];
-} s_opt = {1000, 15, 100, 1000, 20000, "both", NULL, ""};
+    hb_httpc_opts_t http; /* to the scratch hqd's API: the token, if any */
+} s_opt;
+
+/* The command line, as the settings table reads it (s_opt is set from it). */
+typedef struct settings {
+    int64_t halls, seconds, batch, window, rate;
+    const char *phases;
+    char *hqd, *token;
+} settings_t;
+
+static int s_parse_phase(const char *text, void *field, char *why, size_t whylen)
+{
+    static const char *const phases[] = {"both", "throughput", "steady"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(text, phases[i]) == 0) {
+            *(const char **)field = phases[i];
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "give both, throughput or steady");
+    return HB_EINVAL;
+}
+
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+                __VA_ARGS__)
+
+static const hb_config_def_t s_options[] = {
+    ROW("halls", HB_CONF_INT, halls, "1000", 1, 20000, "N",
+        "simulated halls, each its own CURVE connection"),
+    ROW("seconds", HB_CONF_INT, seconds, "15", 1, 3600, "S", "length of each phase"),
+    ROW("batch", HB_CONF_INT, batch, "100", 1, 1024, "B", "events per batch"),
+    ROW("window", HB_CONF_INT, window, "1000", 1, 1000000, "W",
+        "most unacknowledged events per hall"),
+    ROW("rate", HB_CONF_INT, rate, "20000", 1, 10000000, "R",
+        "steady phase: events/s over all halls"),
+    ROW("phase", HB_CONF_CUSTOM, phases, "both", 0, 0, "P", "both, throughput or steady",
+        .parse = s_parse_phase),
+    SIMLINK_ROWS(settings_t),
+};
+#undef ROW
+#define NOPTIONS (sizeof s_options / sizeof s_options[0])
+
+static const hb_config_cli_t s_cli = {
+    .prog = "bench_ingest",
+    .usage = "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
+             "                    [--phase both|throughput|steady] [--hqd PATH]",
+    .about = "how many events per second a scratch hqd stores durably, and how fast it "
+             "acknowledges them",
+};
 
 /* Microseconds, for latencies shorter than a millisecond. */
 static int64_t s_now_us(void)
@@ -63,33 +113,6 @@ static int64_t s_now_us(void)
 
 static double *s_lat;
 static size_t s_nlat, s_caplat;
-
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bench_ingest [--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
-            "                    [--phase both|throughput|steady] [--hqd PATH]\n"
-            "  --halls N    simulated halls, each its own CURVE connection (default 1000)\n"
-            "  --seconds S  length of each phase (default 15)\n"
-            "  --batch B    events per batch (default 100)\n"
-            "  --window W   most unacknowledged events per hall (default 1000)\n"
-            "  --rate R     steady phase: events/s over all halls (default 20000)\n"
-            "  --phase P    both (default), throughput or steady\n"
-            "  --hqd PATH   the hqd binary (default: next to this tool's build folder)\n");
-}
-
-static int s_int_arg(const char *name, const char *v, int min, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || *end || errno || x < min || x > max) {
-        fprintf(stderr, "bench_ingest: %s needs a number from %d to %d\n", name, min, max);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
 
 static void s_record(double ms)
 {
@@ -121,7 +144,9 @@ static void s_print_hq(const char *name)
 {
     hb_httpc_resp_t r;
     char err[128];
-    if (hb_httpc_request(s_hq_http, "GET", "/v1/status", NULL, 5000, &r, err, sizeof err) != 0)
+    hb_httpc_opts_t http = s_opt.http;
+    http.timeout_ms = 5000;
+    if (hb_httpc_call(s_hq_http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
         return;
     json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
     json_t *w = json_object_get(j, "writer");
@@ -301,37 +326,18 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (strcmp(a, "--help") == 0) {
-            s_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--halls") == 0) {
-            rc = s_int_arg(a, v, 1, 20000, &s_opt.halls);
-        } else if (strcmp(a, "--seconds") == 0) {
-            rc = s_int_arg(a, v, 1, 3600, &s_opt.seconds);
-        } else if (strcmp(a, "--batch") == 0) {
-            rc = s_int_arg(a, v, 1, 1024, &s_opt.batch);
-        } else if (strcmp(a, "--window") == 0) {
-            rc = s_int_arg(a, v, 1, 1000000, &s_opt.window);
-        } else if (strcmp(a, "--rate") == 0) {
-            rc = s_int_arg(a, v, 1, 10000000, &s_opt.rate);
-        } else if (strcmp(a, "--phase") == 0 && v &&
-                   (strcmp(v, "both") == 0 || strcmp(v, "throughput") == 0 ||
-                    strcmp(v, "steady") == 0)) {
-            s_opt.phases = v;
-        } else if (strcmp(a, "--hqd") == 0 && v) {
-            s_opt.hqd = v;
-        } else {
-            fprintf(stderr, "bench_ingest: unknown option '%s'\n", a);
-            s_usage(stderr);
-            return 2;
-        }
-        if (rc != 0)
-            return 2;
-        i++;
-    }
+    static settings_t set;
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
+    s_opt.halls = (int)set.halls;
+    s_opt.seconds = (int)set.seconds;
+    s_opt.batch = (int)set.batch;
+    s_opt.window = (int)set.window;
+    s_opt.rate = (int)set.rate;
+    s_opt.phases = set.phases;
+    s_opt.hqd = set.hqd;
+    s_opt.http.token = set.token;
     if (!s_opt.hqd)
         s_opt.hqd = simlink_default_hqd();
     simlink_raise_nofile();
@@ -340,8 +346,8 @@ int main(int argc, char **argv)
         return 1;
     simlink_prepare_root(s_opt.root);
     int zport = 17400 + getpid() % 1000, hport = zport + 1000;
-    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, NULL, s_hq_http,
-                                  sizeof s_hq_http);
+    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, NULL, &s_opt.http,
+                                  s_hq_http, sizeof s_hq_http);
     if (hqd < 0) {
         fprintf(stderr, "bench_ingest: hqd did not start (see %s/hqd.log)\n", s_opt.root);
         return 1;
@@ -404,5 +410,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ingest: could not remove %s\n", s_opt.root);
     free(halls);
     free(s_lat);
+    hb_config_free(s_options, NOPTIONS, &set);
     return 0;
 }

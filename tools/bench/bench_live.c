@@ -12,6 +12,7 @@
 
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
+#include "hallbus/config.h"
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
 #include "sim.h"
@@ -50,7 +51,49 @@ static struct {
     const char *hqd;
     char root[256];
     char http[80];
-} s_opt = {10000, 30, 60.0, NULL, "", ""};
+    hb_httpc_opts_t http_opts; /* to the scratch hqd's API: the token, if any */
+} s_opt;
+
+/* The command line, as the settings table reads it (s_opt is set from it). */
+typedef struct settings {
+    int64_t halls, seconds;
+    double speed;
+    char *hqd, *token;
+} settings_t;
+
+static int s_parse_speed(const char *text, void *field, char *why, size_t whylen)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end || !(v > 0 && v <= 1e6)) {
+        snprintf(why, whylen, "give a number above 0 and up to 1000000");
+        return HB_EINVAL;
+    }
+    *(double *)field = v;
+    return 0;
+}
+
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+                __VA_ARGS__)
+
+static const hb_config_def_t s_options[] = {
+    ROW("halls", HB_CONF_INT, halls, "10000", 1, 100000, "N",
+        "simulated halls, each its own CURVE connection"),
+    ROW("seconds", HB_CONF_INT, seconds, "30", 1, 86400, "S", "how long the traffic runs"),
+    ROW("speed", HB_CONF_CUSTOM, speed, "60", 0, 0, "X",
+        "simulated time per real time (60: a day in 8 minutes)", .parse = s_parse_speed),
+    SIMLINK_ROWS(settings_t),
+};
+#undef ROW
+#define NOPTIONS (sizeof s_options / sizeof s_options[0])
+
+static const hb_config_cli_t s_cli = {
+    .prog = "bench_live",
+    .usage = "[--halls N] [--seconds S] [--speed X] [--hqd PATH]",
+    .about = "head office live at national scale: halls on real CURVE, the dashboard's "
+             "questions meanwhile",
+};
 
 typedef struct samples {
     double *v;
@@ -89,7 +132,9 @@ static int s_http(const char *method, const char *path, const char *body, double
     int64_t t0 = hb_mono_ms();
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    int rc = hb_httpc_request(s_opt.http, method, path, body, 30000, &r, err, sizeof err);
+    hb_httpc_opts_t http = s_opt.http_opts;
+    http.timeout_ms = 30000;
+    int rc = hb_httpc_call(s_opt.http, method, path, body, &http, &r, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &b);
     (void)t0;
     if (ms)
@@ -508,7 +553,9 @@ static void s_print_hq(void)
 {
     hb_httpc_resp_t r;
     char err[128];
-    if (hb_httpc_request(s_opt.http, "GET", "/v1/status", NULL, 10000, &r, err, sizeof err) != 0)
+    hb_httpc_opts_t http = s_opt.http_opts;
+    http.timeout_ms = 10000;
+    if (hb_httpc_call(s_opt.http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
         return;
     json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
     json_t *w = json_object_get(j, "writer"), *l = json_object_get(j, "live"),
@@ -540,49 +587,17 @@ static void s_print_hq(void)
     hb_httpc_resp_free(&r);
 }
 
-static void s_usage(FILE *out)
-{
-    fprintf(out, "usage: bench_live [--halls N] [--seconds S] [--speed X] [--hqd PATH]\n"
-                 "  --halls N    simulated halls, each its own CURVE connection (default 10000)\n"
-                 "  --seconds S  how long the traffic runs (default 30)\n"
-                 "  --speed X    simulated time per real time (default 60: a day in 8 minutes)\n"
-                 "  --hqd PATH   the hqd binary (default: next to this tool's build folder)\n");
-}
-
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (strcmp(a, "--help") == 0) {
-            s_usage(stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "bench_live: %s needs a value\n", a);
-            return 2;
-        }
-        if (strcmp(a, "--halls") == 0) {
-            s_opt.halls = (int)strtol(v, &end, 10);
-        } else if (strcmp(a, "--seconds") == 0) {
-            s_opt.seconds = (int)strtol(v, &end, 10);
-        } else if (strcmp(a, "--speed") == 0) {
-            s_opt.speed = strtod(v, &end);
-        } else if (strcmp(a, "--hqd") == 0) {
-            s_opt.hqd = v;
-            end = (char *)v + strlen(v);
-        } else {
-            fprintf(stderr, "bench_live: unknown option '%s'\n", a);
-            s_usage(stderr);
-            return 2;
-        }
-        if (!end || *end || s_opt.halls < 1 || s_opt.halls > 100000 || s_opt.seconds < 1 ||
-            s_opt.speed <= 0) {
-            fprintf(stderr, "bench_live: bad value '%s' for %s\n", v, a);
-            return 2;
-        }
-        i++;
-    }
+    static settings_t set;
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
+    s_opt.halls = (int)set.halls;
+    s_opt.seconds = (int)set.seconds;
+    s_opt.speed = set.speed;
+    s_opt.hqd = set.hqd;
+    s_opt.http_opts.token = set.token;
     if (!s_opt.hqd)
         s_opt.hqd = simlink_default_hqd();
     simlink_raise_nofile();
@@ -591,8 +606,8 @@ int main(int argc, char **argv)
         return 1;
     int zport = 19400 + getpid() % 500, hport = zport + 500;
     const char *extra[] = {"--max_body", "32M", "--offline_after", "1h", NULL};
-    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, extra, s_opt.http,
-                                  sizeof s_opt.http);
+    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, extra, &s_opt.http_opts,
+                                  s_opt.http, sizeof s_opt.http);
     if (hqd < 0) {
         fprintf(stderr, "bench_live: hqd did not start (see %s/hqd.log)\n", s_opt.root);
         return 1;
@@ -668,5 +683,6 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_opt.root);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_live: could not remove %s\n", s_opt.root);
+    hb_config_free(s_options, NOPTIONS, &set);
     return 0;
 }

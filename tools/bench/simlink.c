@@ -24,7 +24,8 @@ int simlink_prepare_root(const char *root)
 }
 
 pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
-                        const char *const *extra, char *http, size_t httplen)
+                        const char *const *extra, const hb_httpc_opts_t *opts, char *http,
+                        size_t httplen)
 {
     char data[600], keys[600], listen[64], hp[64], log[600];
     snprintf(data, sizeof data, "%s/data", root);
@@ -49,7 +50,9 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
     for (int i = 0; i < 100; i++) {
         hb_httpc_resp_t r;
         char err[128];
-        if (hb_httpc_request(http, "GET", "/v1/status", NULL, 1000, &r, err, sizeof err) == 0) {
+        hb_httpc_opts_t o = *opts;
+        o.timeout_ms = 1000;
+        if (hb_httpc_call(http, "GET", "/v1/status", NULL, &o, &r, err, sizeof err) == 0) {
             hb_httpc_resp_free(&r);
             return pid;
         }

@@ -7,17 +7,32 @@
 
 #include "hallbus.pb-c.h"
 #include "hallbus/cert.h"
+#include "hallbus/config.h"
+#include "hallbus/httpc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The settings rows both benchmarks take, for their settings struct
+ * `type_s` with `char *hqd, *token`: which hqd to start, and the token its
+ * API is asked with. */
+#define SIMLINK_ROWS(type_s)                                                                     \
+    HB_CONF_ROW(type_s, "hqd", HB_CONF_STRING, hqd, NULL, 0, 0, false,                          \
+                "the hqd binary (default: next to this tool's build folder)", .optional = true, \
+                .meta = "PATH"),                                                              \
+        HB_CONF_ROW(type_s, "token", HB_CONF_STRING, token, NULL, 0, 0, false,                  \
+                    "sent to hqd's API as 'Authorization: Bearer TOKEN'", .optional = true,     \
+                    .meta = "TOKEN", .env = "HALLBUS_TOKEN")
+
 /* Starts `hqd` with its data and keys under `root`, listening on the two
  * ports, with `extra` arguments (NULL-terminated, may be NULL); waits until
- * its API answers. `http` gets "http://127.0.0.1:PORT". -1 on failure. */
+ * its API answers (asked with `opts`: the token, if any). `http` gets
+ * "http://127.0.0.1:PORT". -1 on failure. */
 pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
-                        const char *const *extra, char *http, size_t httplen);
+                        const char *const *extra, const hb_httpc_opts_t *opts, char *http,
+                        size_t httplen);
 /* Enrols hall `id` (a fresh key pair, its public part in HQ's halls/
  * folder) and connects a DEALER to `endpoint` with it. NULL on failure. */
 void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,

@@ -20,6 +20,7 @@
  * In both, time runs --speed times faster than real from 09:00 of --day.
  * The hall engine keeps the real clock, so the waits and service times it
  * measures are the compressed ones (at 60x a 20-minute wait shows as 20 s). */
+#include "hallbus/config.h"
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
 #include "sim.h"
@@ -89,16 +90,20 @@ typedef struct hall {
 } hall_t;
 
 typedef struct cli {
-    char urls[HALLS_MAX][URL_MAX];
-    int n_halls;
+    /* From the command line (s_options below). */
+    hb_config_list_t hall_urls;
     double speed; /* 0: as fast as the halls take it */
     int64_t duration_ms; /* 0: until stopped */
     uint64_t seed;
     struct tm day; /* the first simulated day (local) */
     bool dry_run;
     bool events;  /* --mode events */
-    bool mode_given;
-    int days;     /* simulated days to run; 0: until stopped */
+    int64_t days; /* simulated days to run; 0: until stopped */
+    char *token;
+    /* Made from them. */
+    char urls[HALLS_MAX][URL_MAX];
+    int n_halls;
+    hb_httpc_opts_t http; /* how requests go out (the token) */
 } cli_t;
 
 static volatile sig_atomic_t s_stop;
@@ -111,46 +116,29 @@ static void s_on_signal(int sig)
 
 /* ------------------------------------------------------------ options ---- */
 
-static int s_opt_hall(cli_t *c, const char *v, char *err, size_t errlen)
-{
-    if (c->n_halls == HALLS_MAX) {
-        hb_errf(err, errlen, "--hall: at most %d halls", HALLS_MAX);
-        return HB_EINVAL;
-    }
-    if (v[0] == '\0' || strlen(v) >= URL_MAX) {
-        hb_errf(err, errlen, "--hall: give a URL like http://127.0.0.1:8101 (under %d bytes)",
-                URL_MAX);
-        return HB_EINVAL;
-    }
-    for (int i = 0; i < c->n_halls; i++) {
-        if (strcmp(c->urls[i], v) == 0) {
-            hb_errf(err, errlen, "--hall %s is given twice (two simulations would mix in one hall)",
-                    v);
-            return HB_EINVAL;
-        }
-    }
-    snprintf(c->urls[c->n_halls++], URL_MAX, "%s", v);
-    return 0;
-}
+/* The values the settings table has no type for, each read by its row's
+ * parse function (common/base/config.c calls them, with defaults too). */
 
-static int s_opt_speed(cli_t *c, const char *v, char *err, size_t errlen)
+static int s_parse_speed(const char *v, void *field, char *why, size_t whylen)
 {
     if (strcmp(v, "max") == 0) {
-        c->speed = 0;
+        *(double *)field = 0;
         return 0;
     }
     char *end = NULL;
     errno = 0;
     double s = strtod(v, &end);
     if (errno != 0 || end == v || *end != '\0' || !isfinite(s) || s <= 0 || s > 1e6) {
-        hb_errf(err, errlen, "--speed '%s': give a number above 0 and up to 1000000, or 'max'", v);
+        snprintf(why, whylen, "give a number above 0 and up to 1000000, or 'max'");
         return HB_EINVAL;
     }
-    c->speed = s;
+    *(double *)field = s;
     return 0;
 }
 
-static int s_opt_duration(cli_t *c, const char *v, char *err, size_t errlen)
+/* A run's length as people give it: no unit is seconds (unlike the
+ * daemons' durations, where a bare number is milliseconds). */
+static int s_parse_duration(const char *v, void *field, char *why, size_t whylen)
 {
     char *end = NULL;
     errno = 0;
@@ -167,25 +155,24 @@ static int s_opt_duration(cli_t *c, const char *v, char *err, size_t errlen)
     else
         n = -1;
     if (errno != 0 || n <= 0 || n > INT64_MAX / unit / 2 || v[0] == '-' || v[0] == '+') {
-        hb_errf(err, errlen, "--duration '%s': give a positive whole number with ms, s, m or h "
-                             "(e.g. 10m; no unit means seconds)", v);
+        snprintf(why, whylen, "give a positive whole number with ms, s, m or h (e.g. 10m; no "
+                              "unit means seconds)");
         return HB_EINVAL;
     }
-    c->duration_ms = n * unit;
+    *(int64_t *)field = n * unit;
     return 0;
 }
 
-static int s_opt_seed(cli_t *c, const char *v, char *err, size_t errlen)
+static int s_parse_seed(const char *v, void *field, char *why, size_t whylen)
 {
     char *end = NULL;
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || v[0] == '+') {
-        hb_errf(err, errlen, "--seed '%s': give a whole number from 0 to %llu", v,
-                (unsigned long long)UINT64_MAX);
+        snprintf(why, whylen, "give a whole number from 0 to %llu", (unsigned long long)UINT64_MAX);
         return HB_EINVAL;
     }
-    c->seed = n;
+    *(uint64_t *)field = n;
     return 0;
 }
 
@@ -199,12 +186,19 @@ static time_t s_noon(struct tm *tm)
     return mktime(tm);
 }
 
-static int s_opt_day(cli_t *c, const char *v, char *err, size_t errlen)
+static int s_parse_day(const char *v, void *field, char *why, size_t whylen)
 {
-    int y = 0, m = 0, d = 0;
-    char rest = 0;
     struct tm tm;
     memset(&tm, 0, sizeof tm);
+    if (strcmp(v, "today") == 0) {
+        time_t now = time(NULL);
+        localtime_r(&now, &tm);
+        s_noon(&tm);
+        *(struct tm *)field = tm;
+        return 0;
+    }
+    int y = 0, m = 0, d = 0;
+    char rest = 0;
     bool ok = strlen(v) == 10;
     for (int i = 0; i < 10 && ok; i++)
         ok = i == 4 || i == 7 ? v[i] == '-' : v[i] >= '0' && v[i] <= '9';
@@ -219,136 +213,103 @@ static int s_opt_day(cli_t *c, const char *v, char *err, size_t errlen)
              tm.tm_mday == d;
     }
     if (!ok) {
-        hb_errf(err, errlen, "--day '%s': give a date as YYYY-MM-DD, e.g. 2026-11-23", v);
+        snprintf(why, whylen, "give a date as YYYY-MM-DD, e.g. 2026-11-23");
         return HB_EINVAL;
     }
-    c->day = tm;
+    *(struct tm *)field = tm;
     return 0;
 }
 
-static int s_opt_mode(cli_t *c, const char *v, char *err, size_t errlen)
+static int s_parse_mode(const char *v, void *field, char *why, size_t whylen)
 {
     if (strcmp(v, "drive") != 0 && strcmp(v, "events") != 0) {
-        hb_errf(err, errlen, "--mode '%s': give drive (customers and staff through the hall's "
-                             "endpoints) or events (the model's events to POST /v1/events)", v);
+        snprintf(why, whylen, "give drive (customers and staff through the hall's endpoints) or "
+                              "events (the model's events to POST /v1/events)");
         return HB_EINVAL;
     }
-    c->events = strcmp(v, "events") == 0;
-    c->mode_given = true;
+    *(bool *)field = strcmp(v, "events") == 0;
     return 0;
 }
 
-static int s_opt_days(cli_t *c, const char *v, char *err, size_t errlen)
-{
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 100000) {
-        hb_errf(err, errlen, "--days '%s': give a whole number from 1 to 100000", v);
-        return HB_EINVAL;
-    }
-    c->days = (int)n;
-    return 0;
-}
+#define ROW(name_, type_, field, def, meta_, help_, ...)                                        \
+    HB_CONF_ROW(cli_t, name_, type_, field, def, 0, 0, false, help_, .optional = true,          \
+                .meta = meta_, __VA_ARGS__)
 
-static int s_opt_dry_run(cli_t *c, const char *v, char *err, size_t errlen)
-{
-    (void)v;
-    (void)err;
-    (void)errlen;
-    c->dry_run = true;
-    return 0;
-}
-
-static const struct option {
-    const char *name, *arg, *help;
-    int (*set)(cli_t *c, const char *value, char *err, size_t errlen);
-} s_options[] = {
-    {"hall", "URL", "a hall's API, e.g. http://127.0.0.1:8101 (up to 64)", s_opt_hall},
-    {"mode", "M", "drive (default): play the hall through its endpoints; events", s_opt_mode},
-    {"speed", "X", "simulated s per real s (default 60); max: unpaced", s_opt_speed},
-    {"duration", "D", "stop after 90s, 10m, 2h... (default: when stopped)", s_opt_duration},
-    {"seed", "N", "random seed (default 1): same seed, same days", s_opt_seed},
-    {"day", "YYYY-MM-DD", "the first simulated day (default today)", s_opt_day},
-    {"days", "N", "stop after N simulated days (default: when stopped)", s_opt_days},
-    {"dry-run", NULL, "events mode: print events on stdout (\"at\": simulated)", s_opt_dry_run},
+static const hb_config_def_t s_options[] = {
+    HB_CONF_ROW(cli_t, "hall", HB_CONF_LIST, hall_urls, NULL, 0, HALLS_MAX, false,
+                "a hall's API, e.g. http://127.0.0.1:8101", .optional = true, .meta = "URL"),
+    ROW("mode", HB_CONF_CUSTOM, events, "drive", "M",
+        "drive: play the hall through its endpoints; events: post the model's events",
+        .parse = s_parse_mode),
+    ROW("speed", HB_CONF_CUSTOM, speed, "60", "X", "simulated s per real s; max: unpaced",
+        .parse = s_parse_speed),
+    ROW("duration", HB_CONF_CUSTOM, duration_ms, NULL, "D",
+        "stop after 90s, 10m, 2h... (no unit: seconds; default: when stopped)",
+        .parse = s_parse_duration),
+    ROW("seed", HB_CONF_CUSTOM, seed, "1", "N", "random seed: same seed, same days",
+        .parse = s_parse_seed),
+    ROW("day", HB_CONF_CUSTOM, day, "today", "YYYY-MM-DD", "the first simulated day",
+        .parse = s_parse_day),
+    HB_CONF_ROW(cli_t, "days", HB_CONF_INT, days, NULL, 1, 100000, false,
+                "stop after N simulated days (default: when stopped)", .optional = true,
+                .meta = "N"),
+    ROW("dry-run", HB_CONF_BOOL, dry_run, "false", NULL,
+        "events mode: print events on stdout (\"at\": simulated)"),
+    ROW("token", HB_CONF_STRING, token, NULL, "TOKEN",
+        "sent to the halls as 'Authorization: Bearer TOKEN'", .env = "HALLBUS_TOKEN"),
 };
-#define OPTIONS_COUNT (sizeof s_options / sizeof s_options[0])
+#define NOPTIONS (sizeof s_options / sizeof s_options[0])
+#undef ROW
 
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: hallsim --hall URL [--hall URL ...] [--mode drive|events] [--speed X]\n"
-            "               [--duration D] [--days N] [--seed N] [--day YYYY-MM-DD] [--dry-run]\n\n"
-            "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
-            "counters close) per hall, then the next day, at --speed times real time.\n"
-            "drive: customers take tickets at URL/v1/tickets, counters open, call, start,\n"
-            "  transfer, complete and pause for lunch at URL/v1/counters/..., complaints are\n"
-            "  opened, acknowledged and resolved, devices report faults; the hall engine\n"
-            "  decides numbers and order. Refusals are counted by reason; a hall that does\n"
-            "  not answer is retried with backoff and its state (GET /v1/hall) read again.\n"
-            "events: the model's events are posted to URL/v1/events as they come due,\n"
-            "  stamped with the real time, for halls that run another queue system.\n\n");
-    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
-        const struct option *o = &s_options[i];
-        fprintf(out, "  --%-8s %-10s %s\n", o->name, o->arg ? o->arg : "", o->help);
-    }
-    fprintf(out, "  --%-8s %-10s %s\n", "help", "", "print this and exit");
-    fprintf(out,
-            "\nThe hall keeps the real clock: at --speed 60 a 20-minute simulated wait is\n"
-            "measured by the hall as 20 s. With --dry-run (events mode), --hall may be left\n"
-            "out (one hall is simulated), a run without --duration ends after one day, and\n"
-            "with several halls each line carries \"hall\".\n"
-            "Example: hallsim --dry-run --speed max --seed 7 | head\n"
-            "Exit status: 0 done; 1 a hall refused events (events mode), a request was refused\n"
-            "as malformed (drive mode) or the model failed; 2 bad usage.\n");
-}
+static const hb_config_cli_t s_cli = {
+    .prog = "hallsim",
+    .usage = "--hall URL [--hall URL ...] [--mode drive|events] [--speed X]\n"
+             "               [--duration D] [--days N] [--seed N] [--day YYYY-MM-DD] [--dry-run]",
+    .about =
+        "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
+        "  counters close) per hall, then the next day, at --speed times real time.\n"
+        "  drive: customers take tickets at URL/v1/tickets, counters open, call, start,\n"
+        "    transfer, complete and pause for lunch at URL/v1/counters/..., complaints are\n"
+        "    opened, acknowledged and resolved, devices report faults; the hall engine\n"
+        "    decides numbers and order. Refusals are counted by reason; a hall that does\n"
+        "    not answer is retried with backoff and its state (GET /v1/hall) read again.\n"
+        "  events: the model's events are posted to URL/v1/events as they come due,\n"
+        "    stamped with the real time, for halls that run another queue system.\n\n"
+        "  The hall keeps the real clock: at --speed 60 a 20-minute simulated wait is\n"
+        "  measured by the hall as 20 s. With --dry-run (events mode), --hall may be left\n"
+        "  out (one hall is simulated), a run without --duration ends after one day, and\n"
+        "  with several halls each line carries \"hall\".\n"
+        "  Example: hallsim --dry-run --speed max --seed 7 | head\n"
+        "  Exit status: 0 done; 1 a hall refused events (events mode), a request was refused\n"
+        "  as malformed (drive mode) or the model failed; 2 bad usage.",
+    .max_args = 0,
+};
 
-/* Parses the command line; returns 0, 1 after --help, or HB_EINVAL with `err`. */
-static int s_parse(int argc, char **argv, cli_t *c, char *err, size_t errlen)
+/* What the table cannot say: the halls' addresses, and --dry-run against
+ * --mode. Returns 0, or HB_EINVAL with `err`. */
+static int s_check(cli_t *c, const hb_config_parsed_t *parsed, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof *c);
-    c->speed = 60;
-    c->seed = 1;
-    time_t now = time(NULL);
-    localtime_r(&now, &c->day);
-    s_noon(&c->day);
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-            return 1;
-        if (strncmp(arg, "--", 2) != 0) {
-            hb_errf(err, errlen, "unexpected argument '%.100s' (options are --name value)", arg);
+    bool mode_given = false;
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strcmp(s_options[i].name, "mode") == 0)
+            mode_given = parsed->source[i] == HB_CONF_FROM_ARGS;
+    for (size_t i = 0; i < c->hall_urls.n; i++) {
+        const char *v = c->hall_urls.items[i];
+        if (v[0] == '\0' || strlen(v) >= URL_MAX) {
+            hb_errf(err, errlen, "--hall: give a URL like http://127.0.0.1:8101 (under %d bytes)",
+                    URL_MAX);
             return HB_EINVAL;
         }
-        const char *eq = strchr(arg + 2, '=');
-        size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        const struct option *o = NULL;
-        for (size_t k = 0; k < OPTIONS_COUNT && !o; k++) {
-            if (strlen(s_options[k].name) == nlen && strncmp(s_options[k].name, arg + 2, nlen) == 0)
-                o = &s_options[k];
+        for (int k = 0; k < c->n_halls; k++) {
+            if (strcmp(c->urls[k], v) == 0) {
+                hb_errf(err, errlen,
+                        "--hall %s is given twice (two simulations would mix in one hall)", v);
+                return HB_EINVAL;
+            }
         }
-        if (!o) {
-            hb_errf(err, errlen, "unknown option '%.100s'", arg);
-            return HB_EINVAL;
-        }
-        const char *value = NULL;
-        if (o->arg && eq) {
-            value = eq + 1;
-        } else if (o->arg && i + 1 < argc) {
-            value = argv[++i];
-        } else if (o->arg) {
-            hb_errf(err, errlen, "--%s needs a value (%s)", o->name, o->arg);
-            return HB_EINVAL;
-        } else if (eq) {
-            hb_errf(err, errlen, "--%s takes no value", o->name);
-            return HB_EINVAL;
-        }
-        int rc = o->set(c, value, err, errlen);
-        if (rc != 0)
-            return rc;
+        snprintf(c->urls[c->n_halls++], URL_MAX, "%s", v);
     }
-    if (c->dry_run && c->mode_given && !c->events) {
+    if (c->dry_run && mode_given && !c->events) {
         hb_errf(err, errlen, "--dry-run prints the events mode's stream; the drive mode needs "
                              "a hall to answer (leave out --mode drive)");
         return HB_EINVAL;
@@ -361,6 +322,7 @@ static int s_parse(int argc, char **argv, cli_t *c, char *err, size_t errlen)
     }
     if (c->n_halls == 0)
         snprintf(c->urls[c->n_halls++], URL_MAX, "%s", "hall-1");
+    c->http.token = c->token;
     return 0;
 }
 
@@ -536,8 +498,9 @@ static bool s_post(run_t *r, hall_t *h)
     }
     hb_httpc_resp_t resp = {0};
     char err[256] = "";
-    int rc = hb_httpc_request(h->url, "POST", "/v1/events", body, POST_TIMEOUT_MS, &resp, err,
-                              sizeof err);
+    hb_httpc_opts_t http = r->cli->http;
+    http.timeout_ms = POST_TIMEOUT_MS;
+    int rc = hb_httpc_call(h->url, "POST", "/v1/events", body, &http, &resp, err, sizeof err);
     free(body);
     bool took = false;
     char why[300];
@@ -694,8 +657,10 @@ static void s_drive_hall(run_t *r, hall_t *h, int64_t mono, int64_t sim_now)
             return;
         hb_httpc_resp_t resp = {0};
         char err[256] = "";
-        rc = hb_httpc_request(h->url, req.method, req.path, req.body[0] ? req.body : NULL,
-                              DRIVE_TIMEOUT_MS, &resp, err, sizeof err);
+        hb_httpc_opts_t http = r->cli->http;
+        http.timeout_ms = DRIVE_TIMEOUT_MS;
+        rc = hb_httpc_call(h->url, req.method, req.path, req.body[0] ? req.body : NULL, &http,
+                           &resp, err, sizeof err);
         if (rc != 0) {
             hb_simdrive_no_answer(h->drive);
             s_failed(r, h, err[0] ? err : hb_strerror(rc));
@@ -954,14 +919,14 @@ static int s_run(run_t *r)
 int main(int argc, char **argv)
 {
     static cli_t cli;
+    hb_config_parsed_t parsed;
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &cli, argc, argv, &parsed);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
     char err[512] = "";
-    int rc = s_parse(argc, argv, &cli, err, sizeof err);
-    if (rc == 1) {
-        s_usage(stdout);
-        return 0;
-    }
-    if (rc != 0) {
+    if (s_check(&cli, &parsed, err, sizeof err) != 0) {
         fprintf(stderr, "hallsim: %s\n(hallsim --help lists the options)\n", err);
+        hb_config_free(s_options, NOPTIONS, &cli);
         return EXIT_USAGE;
     }
     struct sigaction sa;
@@ -1004,5 +969,6 @@ int main(int argc, char **argv)
         hb_sim_hall_destroy(&run.halls[i].sim);
         hb_simdrive_destroy(&run.halls[i].drive);
     }
+    hb_config_free(s_options, NOPTIONS, &cli);
     return status;
 }

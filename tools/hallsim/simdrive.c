@@ -11,11 +11,13 @@
  * belief (a call that finds nobody, a counter said to be busy) is not
  * argued with: the hall's state is read and taken over, entity by entity.
  * Everything is bounded: customers, follow-ups, complaints, and how often
- * one entity may be refused in a row before it is left alone. */
-#include "simdrive.h"
+ * one entity may be refused in a row before it is left alone.
+ *
+ * This file holds the schedule, the entities and the requests each step
+ * makes; simdrive_answers.c what the answers do (simdrive_int.h between). */
+#include "simdrive_int.h"
 
 #include "hallbus/error.h"
-#include "sim.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -24,151 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEC 1000LL
-#define MIN (60 * SEC)
-#define NEVER INT64_MAX
-
-#define ID_MAX 65        /* an id the hall hands out (HB_ID_MAX) and its NUL */
-#define STRIKES_MAX 3    /* refusals in a row before an entity is left alone */
-#define RECALLS_CAP 10   /* recalls before the driver declares the no-show itself */
-#define READ_BACKOFF_MIN (10 * SEC)
-#define READ_BACKOFF_MAX (10 * MIN)
-/* Not in the event model: now and then a B or C customer turns out to need
- * the cash desk too, and the clerk transfers the ticket to A part way
- * through (it keeps its place there by its first issue time). */
-#define TRANSFER_SHARE 0.05
-#define TRANSFER_POINT 0.4
-#define TRANSFER_TO 0
-#define STAFF_MANAGER "M01"
-
-typedef struct sd_timer {
-    int64_t at; /* simulated ms; NEVER when not set */
-    uint32_t order;
-} sd_timer_t;
-
-enum customer_state {
-    CUST_FREE,
-    CUST_PENDING,   /* asked for a ticket, no answer yet */
-    CUST_WAITING,
-    CUST_CALLED,    /* to one of our counters */
-    CUST_SERVING,   /* at one of our counters */
-    CUST_ELSEWHERE, /* at a counter this driver does not run, or of a service it does not know */
-};
-
-typedef struct customer {
-    int state;
-    char ticket[ID_MAX];
-    int service; /* 0 = A */
-    int priority;
-    const char *source;
-    hb_sim_rng_t rng;
-    int64_t arrived_ms, called_ms;
-    int64_t patience_ms;
-    int recalls_needed, recalls_done;
-    int transfer_to; /* a service, or -1 */
-    bool transferred;
-    const hb_sim_business_t *business;
-    int64_t service_ms;
-    bool not_done; /* the service ended referred or rejected */
-    sd_timer_t renege;
-    uint8_t strikes;
-    bool seen; /* while reading the hall's state */
-} customer_t;
-
-enum counter_state { CTR_CLOSED, CTR_IDLE, CTR_CALLING, CTR_SERVING, CTR_PAUSED, CTR_DONE };
-enum lunch_state { LUNCH_AHEAD, LUNCH_DUE, LUNCH_TAKING, LUNCH_TAKEN };
-
-typedef struct counter {
-    hb_sim_counter_plan_t plan;
-    unsigned services; /* as the hall says once it has said */
-    int state, lunch;
-    char ticket[ID_MAX]; /* called or being served */
-    sd_timer_t step, lunch_at;
-    uint8_t strikes;
-    bool abandoned; /* left to the hall for the rest of the day */
-} counter_t;
-
-enum followup_kind { FU_FREE, FU_SCORE, FU_COMPLAINT };
-
-typedef struct followup {
-    int kind;
-    char ticket[ID_MAX];
-    int counter;
-    int score;
-    bool long_wait;
-    hb_sim_rng_t rng;
-    hb_sim_complaint_t complaint; /* drawn when the complaint is made */
-    sd_timer_t timer;
-} followup_t;
-
-enum complaint_state { CP_FREE, CP_OPEN, CP_ACKED, CP_ESCALATED };
-
-typedef struct complaint {
-    int state;
-    char id[ID_MAX];
-    int severity_rank;
-    const char *resolution;
-    bool escalate; /* decided at the acknowledgement */
-    hb_sim_rng_t rng;
-    sd_timer_t timer;
-    uint8_t strikes;
-    bool seen;
-} complaint_t;
-
-typedef struct device_step {
-    int device;
-    bool fault;
-    sd_timer_t timer;
-} device_step_t;
-
-#define DEVICE_STEPS_MAX (3 * HB_SIM_DEVICES) /* ok at opening, fault, repaired */
-
-/* What a timer belongs to. */
-enum who { W_NONE, W_READ, W_ARRIVAL, W_CLOSING, W_DEVICE, W_STEP, W_LUNCH, W_RENEGE, W_FOLLOWUP,
-           W_COMPLAINT };
-
-struct hb_simdrive {
-    uint64_t day_seed;
-    int64_t open_ms, close_ms, now_ms;
-    uint32_t order;
-    hb_sim_character_t ch;
-
-    hb_sim_rng_t arrivals;
-    sd_timer_t arrival; /* the next candidate arrival */
-    uint32_t arrival_no;
-    sd_timer_t closing;
-    bool doors_closed;
-    bool kiosk_out;
-
-    int n_counters;
-    counter_t counters[HB_SIM_COUNTERS_MAX];
-    customer_t customers[HB_SD_CUSTOMERS_MAX];
-    followup_t followups[HB_SD_FOLLOWUPS_MAX];
-    complaint_t complaints[HB_SD_COMPLAINTS_MAX];
-    int n_device_steps;
-    device_step_t device_steps[DEVICE_STEPS_MAX];
-
-    bool need_read;   /* the hall's state must be read before anything else */
-    bool unreachable; /* the last request got no answer */
-    sd_timer_t read;
-    int64_t read_backoff_ms;
-
-    bool out; /* a request is out */
-    hb_sd_kind_t out_kind;
-    int out_index; /* the entity it is for */
-    bool over;
-    hb_sd_stats_t stats;
-};
-
 /* ------------------------------------------------------------ helpers ---- */
 
-static void s_arm(hb_simdrive_t *d, sd_timer_t *t, int64_t at)
+void simdrive__arm(hb_simdrive_t *d, sd_timer_t *t, int64_t at)
 {
     t->at = at;
     t->order = d->order++;
 }
 
-static void s_disarm(sd_timer_t *t)
+void simdrive__disarm(sd_timer_t *t)
 {
     t->at = NEVER;
     t->order = 0;
@@ -181,7 +47,7 @@ static bool s_before(const sd_timer_t *a, const sd_timer_t *b)
 
 /* An id as the hall hands them out: 1 to 64 of [A-Za-z0-9_.-], so that it
  * can go into a path and a JSON string as it is. */
-static bool s_id_ok(const char *id)
+bool simdrive__id_ok(const char *id)
 {
     if (!id)
         return false;
@@ -198,7 +64,7 @@ static bool s_id_ok(const char *id)
     return true;
 }
 
-static uint64_t s_hash(const char *text)
+uint64_t simdrive__hash(const char *text)
 {
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
@@ -208,7 +74,7 @@ static uint64_t s_hash(const char *text)
     return h;
 }
 
-static int s_service_index(const char *code)
+int simdrive__service_index(const char *code)
 {
     for (int i = 0; code && i < HB_SIM_SERVICES; i++) {
         if (strcmp(code, hb_sim_service_code(i)) == 0)
@@ -217,7 +83,7 @@ static int s_service_index(const char *code)
     return -1;
 }
 
-static int s_severity_rank(const char *name)
+int simdrive__severity_rank(const char *name)
 {
     static const char *const names[] = {"low", "medium", "high", "critical"};
     for (int i = 0; name && i < 4; i++) {
@@ -227,7 +93,7 @@ static int s_severity_rank(const char *name)
     return 1;
 }
 
-static const char *s_str(const json_t *obj, const char *name)
+const char *simdrive__str(const json_t *obj, const char *name)
 {
     return json_string_value(json_object_get(obj, name));
 }
@@ -266,18 +132,18 @@ static void s_request(hb_simdrive_t *d, hb_sd_request_t *req, hb_sd_kind_t kind,
 
 /* The hall said something the bookkeeping did not foresee: read its
  * state before the next step. */
-static void s_surprise(hb_simdrive_t *d)
+void simdrive__surprise(hb_simdrive_t *d)
 {
     d->stats.surprises++;
     if (!d->need_read) {
         d->need_read = true;
-        s_arm(d, &d->read, d->now_ms);
+        simdrive__arm(d, &d->read, d->now_ms);
     }
 }
 
 /* ---------------------------------------------------------- entities ---- */
 
-static customer_t *s_customer(hb_simdrive_t *d, const char *ticket)
+customer_t *simdrive__customer(hb_simdrive_t *d, const char *ticket)
 {
     for (int i = 0; ticket && i < HB_SD_CUSTOMERS_MAX; i++) {
         customer_t *c = &d->customers[i];
@@ -287,7 +153,7 @@ static customer_t *s_customer(hb_simdrive_t *d, const char *ticket)
     return NULL;
 }
 
-static customer_t *s_customer_new(hb_simdrive_t *d, uint64_t seed)
+customer_t *simdrive__customer_new(hb_simdrive_t *d, uint64_t seed)
 {
     for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++) {
         customer_t *c = &d->customers[i];
@@ -304,21 +170,21 @@ static customer_t *s_customer_new(hb_simdrive_t *d, uint64_t seed)
         c->transfer_to =
             c->service != TRANSFER_TO && hb_sim_u01(&c->rng) < TRANSFER_SHARE ? TRANSFER_TO : -1;
         c->arrived_ms = d->now_ms;
-        s_disarm(&c->renege);
+        simdrive__disarm(&c->renege);
         c->state = CUST_PENDING;
         return c;
     }
     return NULL;
 }
 
-static void s_customer_free(customer_t *c)
+void simdrive__customer_free(customer_t *c)
 {
     memset(c, 0, sizeof *c);
     c->state = CUST_FREE;
-    s_disarm(&c->renege);
+    simdrive__disarm(&c->renege);
 }
 
-static int s_counter_index(const hb_simdrive_t *d, const char *id)
+int simdrive__counter_index(const hb_simdrive_t *d, const char *id)
 {
     for (int i = 0; id && i < d->n_counters; i++) {
         if (strcmp(d->counters[i].plan.id, id) == 0)
@@ -339,29 +205,29 @@ static bool s_waiting_for(const hb_simdrive_t *d, unsigned services)
 }
 
 /* Idle counters that serve `service` (-1: any) look at the queue now. */
-static void s_wake(hb_simdrive_t *d, int service)
+void simdrive__wake(hb_simdrive_t *d, int service)
 {
     for (int i = 0; i < d->n_counters; i++) {
         counter_t *k = &d->counters[i];
         bool serves = service < 0 || ((k->services >> service) & 1u);
         if (k->state == CTR_IDLE && serves && k->step.at == NEVER)
-            s_arm(d, &k->step, d->now_ms);
+            simdrive__arm(d, &k->step, d->now_ms);
     }
 }
 
-static void s_counter_idle(hb_simdrive_t *d, counter_t *k)
+void simdrive__counter_idle(hb_simdrive_t *d, counter_t *k)
 {
     k->state = CTR_IDLE;
     k->ticket[0] = '\0';
     k->strikes = 0;
-    s_arm(d, &k->step, d->now_ms);
+    simdrive__arm(d, &k->step, d->now_ms);
 }
 
 /* A refusal of a counter's step; after a few in a row the counter is left
  * alone for the day. */
 /* Once the doors are closed and none of our counters will serve again,
  * whoever still waits goes home (and their ticket is cancelled). */
-static void s_send_home(hb_simdrive_t *d)
+void simdrive__send_home(hb_simdrive_t *d)
 {
     if (!d->doors_closed)
         return;
@@ -372,31 +238,31 @@ static void s_send_home(hb_simdrive_t *d)
     for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++) {
         customer_t *c = &d->customers[i];
         if (c->state == CUST_WAITING && c->renege.at > d->now_ms)
-            s_arm(d, &c->renege, d->now_ms);
+            simdrive__arm(d, &c->renege, d->now_ms);
     }
 }
 
-static void s_counter_abandon(hb_simdrive_t *d, counter_t *k)
+void simdrive__counter_abandon(hb_simdrive_t *d, counter_t *k)
 {
     k->state = CTR_DONE;
     k->abandoned = true;
     k->ticket[0] = '\0';
-    s_disarm(&k->step);
-    s_disarm(&k->lunch_at);
+    simdrive__disarm(&k->step);
+    simdrive__disarm(&k->lunch_at);
     d->stats.given_up++;
-    s_send_home(d);
+    simdrive__send_home(d);
 }
 
-static void s_counter_refused(hb_simdrive_t *d, counter_t *k)
+void simdrive__counter_refused(hb_simdrive_t *d, counter_t *k)
 {
     if (++k->strikes >= STRIKES_MAX) {
-        s_counter_abandon(d, k);
+        simdrive__counter_abandon(d, k);
         return;
     }
-    s_surprise(d);
+    simdrive__surprise(d);
 }
 
-static followup_t *s_followup_new(hb_simdrive_t *d, int kind, const customer_t *c, int counter)
+followup_t *simdrive__followup_new(hb_simdrive_t *d, int kind, const customer_t *c, int counter)
 {
     for (int i = 0; i < HB_SD_FOLLOWUPS_MAX; i++) {
         followup_t *f = &d->followups[i];
@@ -411,7 +277,7 @@ static followup_t *s_followup_new(hb_simdrive_t *d, int kind, const customer_t *
     return NULL;
 }
 
-static complaint_t *s_complaint(hb_simdrive_t *d, const char *id)
+complaint_t *simdrive__complaint(hb_simdrive_t *d, const char *id)
 {
     for (int i = 0; id && i < HB_SD_COMPLAINTS_MAX; i++) {
         complaint_t *p = &d->complaints[i];
@@ -421,7 +287,7 @@ static complaint_t *s_complaint(hb_simdrive_t *d, const char *id)
     return NULL;
 }
 
-static complaint_t *s_complaint_new(hb_simdrive_t *d, const char *id)
+complaint_t *simdrive__complaint_new(hb_simdrive_t *d, const char *id)
 {
     for (int i = 0; i < HB_SD_COMPLAINTS_MAX; i++) {
         complaint_t *p = &d->complaints[i];
@@ -430,36 +296,36 @@ static complaint_t *s_complaint_new(hb_simdrive_t *d, const char *id)
         memset(p, 0, sizeof *p);
         snprintf(p->id, sizeof p->id, "%s", id);
         p->state = CP_OPEN;
-        s_disarm(&p->timer);
+        simdrive__disarm(&p->timer);
         return p;
     }
     return NULL;
 }
 
-static void s_complaint_free(complaint_t *p)
+void simdrive__complaint_free(complaint_t *p)
 {
     memset(p, 0, sizeof *p);
     p->state = CP_FREE;
-    s_disarm(&p->timer);
+    simdrive__disarm(&p->timer);
 }
 
 /* After the acknowledgement: escalate or resolve, when the model says. */
-static void s_complaint_acked(hb_simdrive_t *d, complaint_t *p)
+void simdrive__complaint_acked(hb_simdrive_t *d, complaint_t *p)
 {
     int64_t after = 0;
     p->state = CP_ACKED;
     p->escalate = hb_sim_draw_escalation(&p->rng, p->severity_rank, &after);
-    s_arm(d, &p->timer, d->now_ms + after);
+    simdrive__arm(d, &p->timer, d->now_ms + after);
 }
 
-static void s_complaint_refused(hb_simdrive_t *d, complaint_t *p)
+void simdrive__complaint_refused(hb_simdrive_t *d, complaint_t *p)
 {
     if (++p->strikes >= STRIKES_MAX) {
-        s_complaint_free(p);
+        simdrive__complaint_free(p);
         d->stats.given_up++;
         return;
     }
-    s_surprise(d);
+    simdrive__surprise(d);
 }
 
 /* ------------------------------------------------------------- steps ---- */
@@ -479,12 +345,12 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 {
     counter_t *k = &d->counters[i];
     const char *id = k->plan.id;
-    s_disarm(&k->step);
+    simdrive__disarm(&k->step);
     switch (k->state) {
     case CTR_CLOSED:
         if (d->doors_closed && !s_waiting_for(d, k->services)) {
             k->state = CTR_DONE; /* not worth opening to close */
-            s_send_home(d);
+            simdrive__send_home(d);
             return false;
         }
         s_request(d, req, HB_SD_COUNTER_OPEN, i,
@@ -508,9 +374,9 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
         }
         return false; /* an arrival or a transfer wakes it */
     case CTR_CALLING: {
-        customer_t *c = s_customer(d, k->ticket);
+        customer_t *c = simdrive__customer(d, k->ticket);
         if (!c) {
-            s_surprise(d);
+            simdrive__surprise(d);
             return false;
         }
         if (c->recalls_done >= RECALLS_CAP) {
@@ -523,9 +389,9 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
         return true;
     }
     case CTR_SERVING: {
-        customer_t *c = s_customer(d, k->ticket);
+        customer_t *c = simdrive__customer(d, k->ticket);
         if (!c) {
-            s_surprise(d);
+            simdrive__surprise(d);
             return false;
         }
         if (c->transfer_to >= 0 && !c->transferred) {
@@ -554,12 +420,12 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 
 static void s_lunch(hb_simdrive_t *d, counter_t *k)
 {
-    s_disarm(&k->lunch_at);
+    simdrive__disarm(&k->lunch_at);
     if (d->doors_closed || k->lunch != LUNCH_AHEAD)
         return;
     if (k->state == CTR_IDLE) {
         k->lunch = LUNCH_DUE;
-        s_arm(d, &k->step, d->now_ms);
+        simdrive__arm(d, &k->step, d->now_ms);
     } else if (k->state == CTR_CALLING || k->state == CTR_SERVING) {
         k->lunch = LUNCH_DUE; /* taken when the current customer is done */
     } else {
@@ -571,12 +437,12 @@ static void s_arrival(hb_simdrive_t *d, bool missed)
 {
     int64_t at = d->arrival.at;
     if (at >= d->close_ms) {
-        s_disarm(&d->arrival);
+        simdrive__disarm(&d->arrival);
         return;
     }
     int tod = HB_SIM_OPEN_S + (int)((at - d->open_ms) / SEC);
     bool customer = hb_sim_draw_arrival(&d->arrivals, d->ch.size, tod);
-    s_arm(d, &d->arrival, at + hb_sim_draw_arrival_gap_ms(&d->arrivals, d->ch.size));
+    simdrive__arm(d, &d->arrival, at + hb_sim_draw_arrival_gap_ms(&d->arrivals, d->ch.size));
     if (!customer)
         return;
     d->arrival_no++;
@@ -593,7 +459,7 @@ static bool s_arrival_step(hb_simdrive_t *d, hb_sd_request_t *req)
     s_arrival(d, false);
     if (d->arrival_no == before)
         return false;
-    customer_t *c = s_customer_new(d, hb_sim_mix(d->day_seed, d->arrival_no, 0x63757374ULL));
+    customer_t *c = simdrive__customer_new(d, hb_sim_mix(d->day_seed, d->arrival_no, 0x63757374ULL));
     if (!c) {
         d->stats.turned_away++;
         return false;
@@ -608,7 +474,7 @@ static bool s_arrival_step(hb_simdrive_t *d, hb_sd_request_t *req)
 static bool s_followup_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 {
     followup_t *f = &d->followups[i];
-    s_disarm(&f->timer);
+    simdrive__disarm(&f->timer);
     const char *counter = f->counter >= 0 ? d->counters[f->counter].plan.id : NULL;
     if (f->kind == FU_SCORE) {
         json_t *body = json_pack("{s:i, s:s}", "score", f->score, "ticket", f->ticket);
@@ -630,7 +496,7 @@ static bool s_followup_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 static bool s_complaint_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 {
     complaint_t *p = &d->complaints[i];
-    s_disarm(&p->timer);
+    simdrive__disarm(&p->timer);
     if (p->state == CP_OPEN) {
         s_request(d, req, HB_SD_COMPLAINT_ACK, i, json_pack("{s:s}", "by", STAFF_MANAGER),
                   "/v1/complaints/%s/ack", p->id);
@@ -651,7 +517,7 @@ static bool s_complaint_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 static bool s_device_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
 {
     device_step_t *s = &d->device_steps[i];
-    s_disarm(&s->timer);
+    simdrive__disarm(&s->timer);
     const hb_sim_device_t *dev = hb_sim_device(s->device);
     if (s->device == 0)
         d->kiosk_out = s->fault; /* the reception desk hands tickets out meanwhile */
@@ -661,466 +527,6 @@ static bool s_device_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
         json_object_set_new(body, "detail", json_string(dev->fault_detail));
     s_request(d, req, HB_SD_DEVICE, i, body, "/v1/devices/%s/status", dev->id);
     return true;
-}
-
-/* ----------------------------------------------------------- answers ---- */
-
-static bool s_ok(int status) { return status >= 200 && status < 300; }
-
-static void s_answer_ticket(hb_simdrive_t *d, customer_t *c, int status, const json_t *body)
-{
-    const char *ticket = s_str(body, "ticket");
-    if (status == 201 && s_id_ok(ticket)) {
-        customer_t *stale = s_customer(d, ticket);
-        if (stale) {
-            /* A number the hall gives again (a new day in the hall) means
-             * that one is gone. */
-            s_customer_free(stale);
-            d->stats.vanished++;
-        }
-        snprintf(c->ticket, sizeof c->ticket, "%s", ticket);
-        c->state = CUST_WAITING;
-        s_arm(d, &c->renege, d->now_ms + c->patience_ms);
-        d->stats.issued++;
-        s_wake(d, c->service);
-        return;
-    }
-    s_customer_free(c);
-    const char *code = s_str(body, "error");
-    if (status == 409 && code && strcmp(code, "closed") == 0)
-        d->stats.refused_closed++;
-    else if (status == 503 && code && strcmp(code, "full") == 0)
-        d->stats.refused_full++;
-    else
-        s_surprise(d);
-}
-
-static void s_answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int status,
-                             const json_t *body)
-{
-    counter_t *k = &d->counters[i];
-    customer_t *c = k->ticket[0] ? s_customer(d, k->ticket) : NULL;
-    if (!s_ok(status)) {
-        if (kind == HB_SD_CALL && status == 404)
-            k->strikes = 0; /* nobody waits after all: a belief to correct, not a fault */
-        s_counter_refused(d, k);
-        return;
-    }
-    k->strikes = 0;
-    switch (kind) {
-    case HB_SD_COUNTER_OPEN:
-    case HB_SD_COUNTER_RESUME:
-        if (kind == HB_SD_COUNTER_RESUME)
-            k->lunch = LUNCH_TAKEN;
-        s_counter_idle(d, k);
-        break;
-    case HB_SD_COUNTER_PAUSE:
-        k->state = CTR_PAUSED;
-        k->lunch = LUNCH_TAKING;
-        d->stats.lunch_breaks++;
-        s_arm(d, &k->step, d->now_ms + HB_SIM_LUNCH_MS);
-        break;
-    case HB_SD_COUNTER_CLOSE:
-        k->state = CTR_DONE;
-        s_disarm(&k->lunch_at);
-        s_send_home(d);
-        break;
-    case HB_SD_CALL: {
-        const char *ticket = s_str(body, "ticket");
-        if (!s_id_ok(ticket)) {
-            s_surprise(d);
-            return;
-        }
-        c = s_customer(d, ticket);
-        if (!c || c->state != CUST_WAITING) {
-            /* The hall called a ticket we did not know waited: learn what
-             * else we missed. */
-            s_surprise(d);
-            return;
-        }
-        c->state = CUST_CALLED;
-        c->called_ms = d->now_ms;
-        c->recalls_done = 0;
-        s_disarm(&c->renege);
-        snprintf(k->ticket, sizeof k->ticket, "%s", ticket);
-        k->state = CTR_CALLING;
-        d->stats.called++;
-        s_arm(d, &k->step,
-              d->now_ms + (c->recalls_needed > 0 ? HB_SIM_RECALL_MS
-                                                 : hb_sim_draw_walk_ms(&c->rng, false)));
-        break;
-    }
-    case HB_SD_RECALL:
-    case HB_SD_NO_SHOW: {
-        const char *state = s_str(body, "state");
-        if (!c) {
-            s_surprise(d);
-            return;
-        }
-        if (kind == HB_SD_NO_SHOW || (state && strcmp(state, "no_show") == 0)) {
-            d->stats.no_shows++;
-            s_customer_free(c);
-            s_counter_idle(d, k);
-            return;
-        }
-        c->recalls_done++;
-        d->stats.recalled++;
-        bool comes = c->recalls_done >= c->recalls_needed;
-        s_arm(d, &k->step,
-              d->now_ms + (comes ? hb_sim_draw_walk_ms(&c->rng, true) : HB_SIM_RECALL_MS));
-        break;
-    }
-    case HB_SD_START:
-        if (!c) {
-            s_surprise(d);
-            return;
-        }
-        c->state = CUST_SERVING;
-        c->business = hb_sim_draw_business(&c->rng, c->service);
-        c->service_ms = hb_sim_draw_service_ms(&c->rng, c->business);
-        k->state = CTR_SERVING;
-        d->stats.started++;
-        {
-            bool transfer = c->transfer_to >= 0 && !c->transferred;
-            int64_t took = transfer ? (int64_t)((double)c->service_ms * TRANSFER_POINT)
-                                    : c->service_ms;
-            s_arm(d, &k->step, d->now_ms + took);
-        }
-        break;
-    case HB_SD_TRANSFER:
-        if (!c) {
-            s_surprise(d);
-            return;
-        }
-        c->service = c->transfer_to;
-        c->transferred = true;
-        c->state = CUST_WAITING;
-        /* Sent to another queue, they wait there as patiently as anyone. */
-        s_arm(d, &c->renege, d->now_ms + hb_sim_draw_patience_ms(&c->rng));
-        d->stats.transferred++;
-        s_counter_idle(d, k);
-        s_wake(d, c->service);
-        break;
-    case HB_SD_COMPLETE:
-        if (!c) {
-            s_surprise(d);
-            return;
-        }
-        d->stats.served++;
-        {
-            /* A long wait or a service not done disappoints. */
-            int64_t waited = c->called_ms - c->arrived_ms;
-            bool long_wait = waited > HB_SIM_AGEING_MS;
-            int64_t after = 0;
-            int score = hb_sim_draw_score(&c->rng, long_wait || c->not_done, &after);
-            followup_t *f = score > 0 ? s_followup_new(d, FU_SCORE, c, i) : NULL;
-            if (f) {
-                f->score = score;
-                s_arm(d, &f->timer, d->now_ms + after);
-            }
-            if (hb_sim_draw_complains(&c->rng, &after)) {
-                f = s_followup_new(d, FU_COMPLAINT, c, i);
-                if (f) {
-                    f->long_wait = long_wait;
-                    hb_sim_rng_seed(&f->rng, hb_sim_u64(&c->rng));
-                    s_arm(d, &f->timer, d->now_ms + after);
-                }
-            }
-        }
-        s_customer_free(c);
-        s_counter_idle(d, k);
-        break;
-    default:
-        break;
-    }
-}
-
-static void s_answer_complaint(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int status)
-{
-    complaint_t *p = &d->complaints[i];
-    if (kind == HB_SD_COMPLAINT_ESCALATE && status == 409) {
-        /* Escalated already (the hall escalates by itself when a deadline
-         * passes): on to the resolution. */
-        p->state = CP_ESCALATED;
-        s_arm(d, &p->timer, d->now_ms + hb_sim_draw_resolve_after_escalation_ms(&p->rng));
-        return;
-    }
-    if (kind == HB_SD_COMPLAINT_RESOLVE && status == 404) {
-        s_complaint_free(p); /* resolved already */
-        return;
-    }
-    if (!s_ok(status)) {
-        s_complaint_refused(d, p);
-        return;
-    }
-    p->strikes = 0;
-    if (kind == HB_SD_COMPLAINT_ACK) {
-        d->stats.complaints_acked++;
-        s_complaint_acked(d, p);
-    } else if (kind == HB_SD_COMPLAINT_ESCALATE) {
-        d->stats.complaints_escalated++;
-        p->state = CP_ESCALATED;
-        s_arm(d, &p->timer, d->now_ms + hb_sim_draw_resolve_after_escalation_ms(&p->rng));
-    } else {
-        d->stats.complaints_resolved++;
-        s_complaint_free(p);
-    }
-}
-
-static void s_answer_followup(hb_simdrive_t *d, int i, int status, const json_t *body)
-{
-    followup_t *f = &d->followups[i];
-    if (f->kind == FU_SCORE && status == 201) {
-        d->stats.feedback++;
-    } else if (f->kind == FU_COMPLAINT && status == 201 && s_id_ok(s_str(body, "id"))) {
-        d->stats.complaints_opened++;
-        complaint_t *p = s_complaint_new(d, s_str(body, "id"));
-        if (p) {
-            p->rng = f->rng;
-            p->severity_rank = f->complaint.severity_rank;
-            p->resolution = f->complaint.resolution;
-            s_arm(d, &p->timer, d->now_ms + f->complaint.ack_after_ms);
-        } else {
-            d->stats.given_up++;
-        }
-    }
-    /* A refused score or complaint is not retried: the customer has gone
-     * home (the caller counts the refusal). */
-    memset(f, 0, sizeof *f);
-    f->kind = FU_FREE;
-    s_disarm(&f->timer);
-}
-
-/* ------------------------------------------------- the hall's state ---- */
-
-static unsigned s_services_bits(const json_t *arr)
-{
-    unsigned bits = 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        int s = s_service_index(json_string_value(v));
-        if (s >= 0)
-            bits |= 1u << s;
-    }
-    return bits;
-}
-
-static int s_ticket_state(const char *name)
-{
-    if (!name)
-        return CUST_FREE;
-    if (strcmp(name, "waiting") == 0)
-        return CUST_WAITING;
-    if (strcmp(name, "called") == 0)
-        return CUST_CALLED;
-    if (strcmp(name, "serving") == 0)
-        return CUST_SERVING;
-    return CUST_FREE;
-}
-
-/* Takes the hall's tickets over: ours it still has follow its word, ours it
- * no longer has are gone, and its others become ours to play. */
-static void s_take_tickets(hb_simdrive_t *d, const json_t *tickets)
-{
-    for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++)
-        d->customers[i].seen = false;
-    size_t n;
-    json_t *t;
-    json_array_foreach(tickets, n, t)
-    {
-        const char *id = s_str(t, "ticket");
-        int state = s_ticket_state(s_str(t, "state"));
-        if (!s_id_ok(id) || state == CUST_FREE)
-            continue;
-        customer_t *c = s_customer(d, id);
-        if (!c) {
-            c = s_customer_new(d, hb_sim_mix(d->day_seed, s_hash(id), 0x61646f70ULL));
-            if (!c) {
-                d->stats.turned_away++;
-                continue;
-            }
-            snprintf(c->ticket, sizeof c->ticket, "%s", id);
-            c->arrived_ms = d->now_ms;
-            d->stats.adopted++;
-        }
-        c->seen = true;
-        c->service = s_service_index(s_str(t, "service"));
-        c->state = state;
-        json_t *recalls = json_object_get(t, "recalls");
-        if (json_is_integer(recalls) && state == CUST_CALLED)
-            c->recalls_done = (int)json_integer_value(recalls);
-        const char *counter = s_str(t, "counter");
-        bool ours = counter && s_counter_index(d, counter) >= 0;
-        if (c->service < 0 || (state != CUST_WAITING && !ours)) {
-            c->state = CUST_ELSEWHERE;
-            s_disarm(&c->renege);
-        } else if (state == CUST_WAITING && c->renege.at == NEVER) {
-            s_arm(d, &c->renege, d->now_ms + c->patience_ms);
-        } else if (state != CUST_WAITING) {
-            s_disarm(&c->renege);
-        }
-    }
-    for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++) {
-        customer_t *c = &d->customers[i];
-        if (c->state != CUST_FREE && !c->seen) {
-            d->stats.vanished++;
-            s_customer_free(c);
-        }
-    }
-}
-
-static void s_take_counter(hb_simdrive_t *d, int i, const json_t *hc)
-{
-    counter_t *k = &d->counters[i];
-    if (k->abandoned)
-        return;
-    const char *state = hc ? s_str(hc, "state") : "closed";
-    const char *ticket = hc ? s_str(hc, "ticket") : NULL;
-    customer_t *c = ticket ? s_customer(d, ticket) : NULL;
-    if (hc && json_is_array(json_object_get(hc, "services")))
-        k->services = s_services_bits(json_object_get(hc, "services"));
-    bool same_ticket = ticket && strcmp(k->ticket, ticket) == 0;
-    if (!state || strcmp(state, "closed") == 0) {
-        if (k->state != CTR_DONE) {
-            k->state = CTR_CLOSED;
-            k->services = k->plan.services;
-            s_arm(d, &k->step, d->now_ms);
-        }
-        k->ticket[0] = '\0';
-    } else if (strcmp(state, "idle") == 0) {
-        s_counter_idle(d, k);
-    } else if ((strcmp(state, "calling") == 0 || strcmp(state, "serving") == 0) && c &&
-               c->state != CUST_ELSEWHERE) {
-        bool serving = state[0] == 's';
-        int want = serving ? CTR_SERVING : CTR_CALLING;
-        bool keep = k->state == want && same_ticket && k->step.at != NEVER;
-        snprintf(k->ticket, sizeof k->ticket, "%s", ticket);
-        k->state = want;
-        if (!keep && serving) {
-            if (!c->business) {
-                c->business = hb_sim_draw_business(&c->rng, c->service);
-                c->service_ms = hb_sim_draw_service_ms(&c->rng, c->business);
-            }
-            s_arm(d, &k->step, d->now_ms + c->service_ms);
-        } else if (!keep) {
-            if (!c->called_ms)
-                c->called_ms = d->now_ms;
-            bool comes = c->recalls_done >= c->recalls_needed;
-            s_arm(d, &k->step,
-                  d->now_ms + (comes ? hb_sim_draw_walk_ms(&c->rng, c->recalls_done > 0)
-                                     : HB_SIM_RECALL_MS));
-        }
-    } else if (strcmp(state, "paused") == 0) {
-        if (k->state != CTR_PAUSED || k->step.at == NEVER) {
-            /* A pause we did not see answered: it is the lunch break. */
-            k->state = CTR_PAUSED;
-            k->lunch = LUNCH_TAKING;
-            s_arm(d, &k->step, d->now_ms + HB_SIM_LUNCH_MS);
-        }
-    } else {
-        /* Busy with a ticket we cannot follow, or a state this build does
-         * not know: leave the counter to the hall for today. */
-        s_counter_abandon(d, k);
-    }
-}
-
-static void s_take_complaints(hb_simdrive_t *d, const json_t *list)
-{
-    for (int i = 0; i < HB_SD_COMPLAINTS_MAX; i++)
-        d->complaints[i].seen = false;
-    size_t n;
-    json_t *o;
-    json_array_foreach(list, n, o)
-    {
-        const char *id = s_str(o, "complaint");
-        const char *state = s_str(o, "state");
-        if (!s_id_ok(id) || !state)
-            continue;
-        bool acked = strcmp(state, "acknowledged") == 0;
-        complaint_t *p = s_complaint(d, id);
-        if (!p) {
-            p = s_complaint_new(d, id);
-            if (!p) {
-                d->stats.given_up++;
-                continue;
-            }
-            hb_sim_rng_seed(&p->rng, hb_sim_mix(d->day_seed, s_hash(id), 0x636f6d70ULL));
-            hb_sim_complaint_t drawn;
-            hb_sim_draw_complaint(&p->rng, false, &drawn);
-            p->severity_rank = s_severity_rank(s_str(o, "severity"));
-            p->resolution = drawn.resolution;
-            s_arm(d, &p->timer, d->now_ms + drawn.ack_after_ms);
-            d->stats.adopted++;
-        }
-        p->seen = true;
-        if (acked && p->state == CP_OPEN) {
-            s_complaint_acked(d, p); /* our acknowledgement went through after all */
-        } else if (!acked && p->state != CP_OPEN) {
-            p->state = CP_OPEN; /* it did not */
-            s_arm(d, &p->timer, d->now_ms);
-        } else if (p->timer.at == NEVER) {
-            s_arm(d, &p->timer, d->now_ms);
-        }
-    }
-    for (int i = 0; i < HB_SD_COMPLAINTS_MAX; i++) {
-        complaint_t *p = &d->complaints[i];
-        if (p->state != CP_FREE && !p->seen) {
-            d->stats.vanished++;
-            s_complaint_free(p);
-        }
-    }
-}
-
-static void s_answer_read(hb_simdrive_t *d, int status, const json_t *view)
-{
-    const json_t *tickets = json_object_get(view, "tickets");
-    const json_t *counters = json_object_get(view, "counters");
-    const json_t *complaints = json_object_get(json_object_get(view, "complaints"), "list");
-    if (status != 200 || !json_is_array(tickets) || !json_is_array(counters) ||
-        !json_is_array(complaints)) {
-        /* Try again later, less and less often. */
-        d->read_backoff_ms = d->read_backoff_ms ? d->read_backoff_ms * 2 : READ_BACKOFF_MIN;
-        if (d->read_backoff_ms > READ_BACKOFF_MAX)
-            d->read_backoff_ms = READ_BACKOFF_MAX;
-        s_arm(d, &d->read, d->now_ms + d->read_backoff_ms);
-        d->stats.surprises++;
-        return;
-    }
-    d->need_read = false;
-    d->read_backoff_ms = 0;
-    s_disarm(&d->read);
-    d->stats.resyncs++;
-    s_take_tickets(d, tickets);
-    for (int i = 0; i < d->n_counters; i++) {
-        const json_t *hc = NULL;
-        size_t n;
-        json_t *o;
-        json_array_foreach(counters, n, o)
-        {
-            const char *id = s_str(o, "counter");
-            if (id && strcmp(id, d->counters[i].plan.id) == 0)
-                hc = o;
-        }
-        s_take_counter(d, i, hc);
-    }
-    /* A ticket the hall has at one of our counters that the counter did
-     * not take up (it could not follow it) is not ours to play. */
-    for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++) {
-        customer_t *c = &d->customers[i];
-        if (c->state != CUST_CALLED && c->state != CUST_SERVING)
-            continue;
-        bool held = false;
-        for (int k = 0; k < d->n_counters && !held; k++)
-            held = strcmp(d->counters[k].ticket, c->ticket) == 0;
-        if (!held) {
-            c->state = CUST_ELSEWHERE;
-            s_disarm(&c->renege);
-        }
-    }
-    s_take_complaints(d, complaints);
-    s_wake(d, -1);
 }
 
 /* ------------------------------------------------------------ public ---- */
@@ -1163,15 +569,15 @@ hb_simdrive_t *hb_simdrive_new(uint64_t seed, int hall_index, int64_t open_ms)
     hb_sim_character(seed, hall_index, &d->ch);
     hb_sim_rng_seed(&d->arrivals, hb_sim_mix(d->day_seed, 0, 0x61727276ULL));
     for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++)
-        s_customer_free(&d->customers[i]);
+        simdrive__customer_free(&d->customers[i]);
     for (int i = 0; i < HB_SD_FOLLOWUPS_MAX; i++)
-        s_disarm(&d->followups[i].timer);
+        simdrive__disarm(&d->followups[i].timer);
     for (int i = 0; i < HB_SD_COMPLAINTS_MAX; i++)
-        s_complaint_free(&d->complaints[i]);
+        simdrive__complaint_free(&d->complaints[i]);
 
     /* First of all, what the hall is doing already. */
     d->need_read = true;
-    s_arm(d, &d->read, open_ms);
+    simdrive__arm(d, &d->read, open_ms);
     d->n_counters = d->ch.n_counters;
     for (int i = 0; i < d->n_counters; i++) {
         counter_t *k = &d->counters[i];
@@ -1179,15 +585,15 @@ hb_simdrive_t *hb_simdrive_new(uint64_t seed, int hall_index, int64_t open_ms)
         k->services = k->plan.services;
         k->state = CTR_CLOSED;
         k->lunch = LUNCH_AHEAD;
-        s_disarm(&k->step); /* the hall's state sets it */
-        s_arm(d, &k->lunch_at, open_ms + k->plan.lunch_offset_ms);
+        simdrive__disarm(&k->step); /* the hall's state sets it */
+        simdrive__arm(d, &k->lunch_at, open_ms + k->plan.lunch_offset_ms);
     }
     hb_sim_rng_t devices;
     hb_sim_rng_seed(&devices, hb_sim_mix(d->day_seed, 1, 0x64657673ULL));
     for (int i = 0; i < HB_SIM_DEVICES; i++) {
         device_step_t *s = &d->device_steps[d->n_device_steps++];
         s->device = i;
-        s_arm(d, &s->timer, open_ms);
+        simdrive__arm(d, &s->timer, open_ms);
     }
     for (int i = 0; i < HB_SIM_DEVICES; i++) {
         int64_t fault = 0, fixed = 0;
@@ -1196,13 +602,13 @@ hb_simdrive_t *hb_simdrive_new(uint64_t seed, int hall_index, int64_t open_ms)
         device_step_t *s = &d->device_steps[d->n_device_steps++];
         s->device = i;
         s->fault = true;
-        s_arm(d, &s->timer, open_ms + fault);
+        simdrive__arm(d, &s->timer, open_ms + fault);
         s = &d->device_steps[d->n_device_steps++];
         s->device = i;
-        s_arm(d, &s->timer, open_ms + fixed);
+        simdrive__arm(d, &s->timer, open_ms + fixed);
     }
-    s_arm(d, &d->closing, d->close_ms);
-    s_arm(d, &d->arrival, open_ms + hb_sim_draw_arrival_gap_ms(&d->arrivals, d->ch.size));
+    simdrive__arm(d, &d->closing, d->close_ms);
+    simdrive__arm(d, &d->arrival, open_ms + hb_sim_draw_arrival_gap_ms(&d->arrivals, d->ch.size));
     return d;
 }
 
@@ -1313,7 +719,7 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
         bool asked = false;
         switch (who) {
         case W_READ:
-            s_disarm(&d->read);
+            simdrive__disarm(&d->read);
             s_request(d, req, HB_SD_READ_HALL, 0, NULL, "/v1/hall");
             asked = true;
             break;
@@ -1321,13 +727,13 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
             asked = s_arrival_step(d, req);
             break;
         case W_CLOSING:
-            s_disarm(&d->closing);
+            simdrive__disarm(&d->closing);
             d->doors_closed = true;
-            s_wake(d, -1);
-            s_send_home(d);
+            simdrive__wake(d, -1);
+            simdrive__send_home(d);
             for (int k = 0; k < d->n_counters; k++) {
                 if (d->counters[k].state == CTR_CLOSED)
-                    s_arm(d, &d->counters[k].step, d->now_ms);
+                    simdrive__arm(d, &d->counters[k].step, d->now_ms);
             }
             break;
         case W_DEVICE:
@@ -1341,7 +747,7 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
             break;
         case W_RENEGE: {
             customer_t *c = &d->customers[i];
-            s_disarm(&c->renege);
+            simdrive__disarm(&c->renege);
             if (c->state == CUST_WAITING) {
                 s_request(d, req, HB_SD_CANCEL, i, json_pack("{s:s}", "reason", "customer left"),
                           "/v1/tickets/%s/cancel", c->ticket);
@@ -1373,39 +779,39 @@ void hb_simdrive_answer(hb_simdrive_t *d, int status, const json_t *body)
     int i = d->out_index;
     switch (d->out_kind) {
     case HB_SD_READ_HALL:
-        s_answer_read(d, status, body);
+        simdrive__answer_read(d, status, body);
         break;
     case HB_SD_TICKET:
-        s_answer_ticket(d, &d->customers[i], status, body);
+        simdrive__answer_ticket(d, &d->customers[i], status, body);
         break;
     case HB_SD_CANCEL: {
         customer_t *c = &d->customers[i];
-        if (s_ok(status)) {
+        if (simdrive__ok(status)) {
             d->stats.cancelled++;
-            s_customer_free(c);
+            simdrive__customer_free(c);
         } else if (++c->strikes >= STRIKES_MAX) {
-            s_customer_free(c);
+            simdrive__customer_free(c);
             d->stats.given_up++;
         } else {
-            s_surprise(d);
+            simdrive__surprise(d);
         }
         break;
     }
     case HB_SD_FEEDBACK:
     case HB_SD_COMPLAINT_OPEN:
-        s_answer_followup(d, i, status, body);
+        simdrive__answer_followup(d, i, status, body);
         break;
     case HB_SD_COMPLAINT_ACK:
     case HB_SD_COMPLAINT_ESCALATE:
     case HB_SD_COMPLAINT_RESOLVE:
-        s_answer_complaint(d, i, d->out_kind, status);
+        simdrive__answer_complaint(d, i, d->out_kind, status);
         break;
     case HB_SD_DEVICE:
-        if (s_ok(status))
+        if (simdrive__ok(status))
             d->stats.device_reports++;
         break;
     default:
-        s_answer_counter(d, i, d->out_kind, status, body);
+        simdrive__answer_counter(d, i, d->out_kind, status, body);
         break;
     }
 }
@@ -1419,31 +825,31 @@ void hb_simdrive_no_answer(hb_simdrive_t *d)
     if (d->out_kind == HB_SD_TICKET) {
         /* Issued or not, the customer does not know their number; the
          * hall's state will show a ticket that was issued. */
-        s_customer_free(&d->customers[d->out_index]);
+        simdrive__customer_free(&d->customers[d->out_index]);
         d->stats.missed++;
     } else if (d->out_kind == HB_SD_FEEDBACK || d->out_kind == HB_SD_COMPLAINT_OPEN) {
         followup_t *f = &d->followups[d->out_index];
         memset(f, 0, sizeof *f);
         f->kind = FU_FREE;
-        s_disarm(&f->timer);
+        simdrive__disarm(&f->timer);
     } else if (d->out_kind == HB_SD_DEVICE && d->out_index >= 0) {
         /* Report it again once the hall answers. */
-        s_arm(d, &d->device_steps[d->out_index].timer, d->now_ms);
+        simdrive__arm(d, &d->device_steps[d->out_index].timer, d->now_ms);
     } else if (d->out_kind >= HB_SD_COUNTER_OPEN && d->out_kind <= HB_SD_COMPLETE) {
         counter_t *k = &d->counters[d->out_index];
         if (k->step.at == NEVER)
-            s_arm(d, &k->step, d->now_ms); /* the hall's state decides what it does next */
+            simdrive__arm(d, &k->step, d->now_ms); /* the hall's state decides what it does next */
     } else if (d->out_kind == HB_SD_CANCEL) {
         customer_t *c = &d->customers[d->out_index];
         if (c->state == CUST_WAITING)
-            s_arm(d, &c->renege, d->now_ms);
+            simdrive__arm(d, &c->renege, d->now_ms);
     } else if (d->out_kind >= HB_SD_COMPLAINT_ACK && d->out_kind <= HB_SD_COMPLAINT_RESOLVE) {
         complaint_t *p = &d->complaints[d->out_index];
         if (p->state != CP_FREE && p->timer.at == NEVER)
-            s_arm(d, &p->timer, d->now_ms);
+            simdrive__arm(d, &p->timer, d->now_ms);
     }
     d->need_read = true;
-    s_arm(d, &d->read, d->now_ms);
+    simdrive__arm(d, &d->read, d->now_ms);
 }
 
 void hb_simdrive_stats(const hb_simdrive_t *d, hb_sd_stats_t *out)

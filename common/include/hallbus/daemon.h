@@ -1,0 +1,93 @@
+/* What every hallbus daemon does around its own work, once: the settings
+ * (--help, --version, refusals with exit code 2), the log, SIGPIPE ignored,
+ * the open-files limit raised, the data folder locked against a second
+ * daemon, SIGTERM/SIGINT to stop and SIGHUP to reload on the loop, systemd's
+ * READY/RELOADING/STOPPING/WATCHDOG, and one housekeeping timer that runs
+ * each periodic chore every N ticks (Redis's serverCron) instead of a timer
+ * per chore. hqd and branchd each describe themselves in an
+ * hb_daemon_spec_t; what they build between start and run is theirs.
+ *
+ * Not for the tools, which have no loop, no data folder and no systemd. */
+#ifndef HALLBUS_DAEMON_H
+#define HALLBUS_DAEMON_H
+
+#include "hallbus/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* The data folder's lock file: held (fcntl write lock) while the daemon
+ * runs, and holding its pid as text for people. The lock decides, not the
+ * file: a file left by a killed daemon does not keep the next one out. */
+#define HB_DAEMON_LOCK_FILE "hallbus.lock"
+
+typedef struct hb_daemon hb_daemon_t;
+typedef void (*hb_daemon_fn)(void *arg);
+
+/* One periodic chore: run every `every_ms`, a multiple of the tick (a chore
+ * runs on the ticks whose count it divides, so chores of one period run
+ * together, in table order). */
+typedef struct hb_chore {
+    const char *name;
+    int64_t every_ms;
+    hb_daemon_fn run;
+} hb_chore_t;
+
+typedef struct hb_daemon_spec {
+    const char *name; /* "hqd": the log's component, messages, --version */
+    /* The settings. The rows named "config", "log_level" and "data" are
+     * the daemon's config file (for SIGHUP), its log level (reloadable or
+     * not, as the table says) and the folder it locks; each is optional. */
+    const hb_config_def_t *defs;
+    size_t ndefs;
+    void *cfg; /* the settings' struct, zeroed; freed by hb_daemon_destroy */
+    /* Checks the table cannot say (a hall id's form); 0, or HB_EINVAL with
+     * `err`: then start-up ends with exit code 2. May be NULL. */
+    int (*check)(const void *cfg, char *err, size_t errlen);
+    int64_t tick_ms; /* the housekeeping timer's period */
+    const hb_chore_t *chores;
+    size_t n_chores;
+    /* SIGTERM/SIGINT (or hb_daemon_stop): close what keeps the loop running;
+     * the timer and the signal handlers are closed already. */
+    hb_daemon_fn stop;
+    /* After a SIGHUP reload was applied (the log level is set already); may
+     * be NULL. */
+    hb_daemon_fn reloaded;
+    void *arg; /* for the chores, stop and reloaded */
+} hb_daemon_spec_t;
+
+/* Start-up up to the daemon's own parts: the log, the settings from the
+ * command line and the config file, the log level, spec->check, SIGPIPE
+ * ignored, RLIMIT_NOFILE raised to its hard limit, the data folder made and
+ * locked. On success returns 0 with *out set. Otherwise *out is NULL and
+ * the return value is main's exit code: 0 after --help or --version, 2 for
+ * settings that are refused (said on stderr with a pointer to --help), 1
+ * when the data folder cannot be had (said in the log: which folder, and
+ * which pid holds it). `spec` must outlive the daemon. */
+int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daemon_t **out);
+/* The log lines' component from now on, through reloads too ("branchd/H1";
+ * at most 31 bytes are kept). */
+void hb_daemon_set_component(hb_daemon_t *d, const char *component);
+/* Starts the housekeeping timer and the signal handlers on `loop`, says
+ * READY=1 to systemd, and runs the loop until it has nothing left to run
+ * (after a stop). Then closes every handle still open, runs the loop until
+ * they are closed, and closes it. Returns 0, or HB_EIO when the loop did not
+ * close (a handle the daemon kept open; logged). */
+int hb_daemon_run(hb_daemon_t *d, uv_loop_t *loop);
+/* Asks for a stop, as SIGTERM does; the second call does nothing. */
+void hb_daemon_stop(hb_daemon_t *d);
+bool hb_daemon_stopping(const hb_daemon_t *d);
+/* The watchdog interval systemd asked this process for, in ms (0: none). */
+int64_t hb_daemon_watchdog_ms(const hb_daemon_t *d);
+/* Frees the settings and releases the data folder. Idempotent. */
+void hb_daemon_destroy(hb_daemon_t **d);
+
+/* Takes the lock of `dir` (made with its parents if missing): 0 with *fd
+ * holding it (close it to let go), HB_EAGAIN when another process holds it,
+ * with `err` naming the folder and that process's pid, or HB_EIO with
+ * `err`. For hb_daemon_start, and for tests. */
+int hb_daemon_lock_folder(const char *dir, int *fd, char *err, size_t errlen);
+
+#endif

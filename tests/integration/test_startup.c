@@ -1,0 +1,379 @@
+/* How the daemons start, with real processes: one data folder, one daemon
+ * (a second hqd or branchd on it is refused at once, naming the folder and
+ * the pid that holds it; after kill -9 the next start is not blocked by the
+ * file left behind); --version on every program, and the same version and
+ * revision in both daemons' /v1/status and /metrics; settings that contradict
+ * each other; a policy file that cannot be used, named with the reason;
+ * the hall id kept in branchd's log through SIGHUP; and what systemd hears
+ * (READY, WATCHDOG only when WATCHDOG_PID allows, STOPPING). */
+#include "stubs.h"
+
+#include "hallbus/httpc.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HQD HB_BIN_DIR "/hqd/hqd"
+#define BRANCHD HB_BIN_DIR "/branchd/branchd"
+#define HALLCTL HB_BIN_DIR "/tools/hallctl"
+#define HALLSIM HB_BIN_DIR "/tools/hallsim"
+
+static char s_root[256];
+
+static int s_setup(void **state)
+{
+    (void)state;
+    hbt_mkdtemp(s_root, sizeof s_root, "startup");
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    hbt_rmdir(s_root);
+    return 0;
+}
+
+/* Reads a whole (small) file into `out`. */
+static void s_read(const char *path, char *out, size_t len)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, len - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+/* Waits until the file at `path` holds `text`; false after `ms`. */
+static bool s_wait_for(const char *path, const char *text, int ms)
+{
+    static char buf[1 << 20];
+    for (int64_t end = hbt_now_ms() + ms; hbt_now_ms() < end; hbt_sleep_ms(50)) {
+        s_read(path, buf, sizeof buf);
+        if (strstr(buf, text))
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------ one folder, one */
+
+static void test_data_folder_lock(void **state)
+{
+    (void)state;
+    hbt_hq_t hq;
+    hbt_hq_init(&hq, s_root);
+    hbt_hq_start(&hq);
+    char out[8192], want[64];
+
+    /* A second hqd on the same folder (other ports): refused at once. */
+    char http2[32], listen2[64];
+    snprintf(http2, sizeof http2, "127.0.0.1:%d", hbt_free_port());
+    snprintf(listen2, sizeof listen2, "tcp://127.0.0.1:%d", hbt_free_port());
+    char *second[] = {HQD, "--data", hq.data, "--keys", hq.keys, "--listen", listen2, "--http",
+                      http2, NULL};
+    int64_t t0 = hbt_now_ms();
+    int rc = hbt_run(second, out, sizeof out);
+    assert_int_equal(rc, 1);
+    assert_true(hbt_now_ms() - t0 < 5000);
+    hbt_assert_contains(out, hq.data);
+    snprintf(want, sizeof want, "pid %d", (int)hq.proc.pid);
+    hbt_assert_contains(out, want);
+    assert_null(strstr(out, "ready"));
+    /* The first is unaffected. */
+    json_t *st = hbt_get(hq.http, "/v1/status");
+    assert_non_null(st);
+    json_decref(st);
+
+    /* The same for branchd. */
+    hbt_hall_t hall;
+    hbt_hall_enroll(&hq, &hall, "LOCK1");
+    hbt_hall_start(&hall);
+    char http3[32];
+    snprintf(http3, sizeof http3, "127.0.0.1:%d", hbt_free_port());
+    char *branch2[] = {BRANCHD, "--id", hall.id, "--data", hall.data, "--hq", hq.endpoint,
+                       "--keys", hall.dir, "--http", http3, NULL};
+    rc = hbt_run(branch2, out, sizeof out);
+    assert_int_equal(rc, 1);
+    hbt_assert_contains(out, hall.data);
+    snprintf(want, sizeof want, "pid %d", (int)hall.proc.pid);
+    hbt_assert_contains(out, want);
+    /* Nor may an hqd take a hall's folder. */
+    char *hq_on_hall[] = {HQD, "--data", hall.data, "--keys", hq.keys, "--listen", listen2,
+                          "--http", http2, NULL};
+    assert_int_equal(hbt_run(hq_on_hall, out, sizeof out), 1);
+    hbt_assert_contains(out, want);
+    st = hbt_get(hall.http, "/v1/status");
+    assert_non_null(st);
+    json_decref(st);
+
+    /* kill -9 leaves the lock file; the lock goes with the process, and the
+     * next start comes up on the same folders. */
+    hbt_hall_stop(&hall, SIGKILL);
+    hbt_hq_stop(&hq, SIGKILL);
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s/hallbus.lock", hq.data);
+    assert_int_equal(access(lock, F_OK), 0);
+    snprintf(lock, sizeof lock, "%s/hallbus.lock", hall.data);
+    assert_int_equal(access(lock, F_OK), 0);
+    hbt_hq_start(&hq);
+    hbt_hall_start(&hall);
+    hbt_hall_stop(&hall, SIGTERM);
+    hbt_hq_stop(&hq, SIGTERM);
+}
+
+/* ----------------------------------------------------------- versions */
+
+static void test_version(void **state)
+{
+    (void)state;
+    char out[1024], line[256];
+    const char *bins[][2] = {{HQD, "hqd "}, {BRANCHD, "branchd "}, {HALLCTL, "hallctl "},
+                             {HALLSIM, "hallsim "}};
+    char revision[256] = "";
+    for (size_t i = 0; i < 4; i++) {
+        char *argv[] = {(char *)bins[i][0], "--version", NULL};
+        int rc = hbt_run(argv, out, sizeof out);
+        if (rc != 0)
+            fail_msg("%s --version: exit %d: %s", bins[i][0], rc, out);
+        assert_true(strncmp(out, bins[i][1], strlen(bins[i][1])) == 0);
+        const char *r = strstr(out, "(revision ");
+        assert_non_null(r);
+        snprintf(line, sizeof line, "%s", r + strlen("(revision "));
+        line[strcspn(line, ")")] = '\0';
+        assert_true(strlen(line) > 0);
+        if (!revision[0])
+            snprintf(revision, sizeof revision, "%s", line);
+        assert_string_equal(line, revision); /* one build, one revision */
+    }
+    /* The daemons say it over HTTP too, the same. */
+    hbt_hq_t hq;
+    hbt_hq_init(&hq, s_root);
+    hbt_hq_start(&hq);
+    hbt_hall_t hall;
+    hbt_hall_enroll(&hq, &hall, "VER1");
+    hbt_hall_start(&hall);
+    const char *bases[] = {hq.http, hall.http};
+    char version[64] = "";
+    for (size_t i = 0; i < 2; i++) {
+        json_t *st = hbt_get(bases[i], "/v1/status");
+        assert_non_null(st);
+        const char *v = json_string_value(json_object_get(st, "version"));
+        const char *r = json_string_value(json_object_get(st, "revision"));
+        assert_non_null(v);
+        assert_non_null(r);
+        assert_string_equal(r, revision);
+        if (!version[0])
+            snprintf(version, sizeof version, "%s", v);
+        assert_string_equal(v, version);
+        json_decref(st);
+        /* /metrics is text: read it raw. */
+        hb_httpc_resp_t resp;
+        char err[256];
+        assert_int_equal(
+            hb_httpc_request(bases[i], "GET", "/metrics", NULL, 5000, &resp, err, sizeof err), 0);
+        assert_int_equal(resp.status, 200);
+        const char *metrics = resp.body;
+        char want[256];
+        snprintf(want, sizeof want, "\nhallbus_build_info{version=\"%s\",revision=\"%s\"} 1\n",
+                 version, revision);
+        hbt_assert_contains(metrics, want);
+        hbt_assert_contains(metrics, "# TYPE hallbus_build_info gauge\n");
+        hb_httpc_resp_free(&resp);
+    }
+    /* hqd --version needs no settings at all (it used to ask for a value). */
+    char *bare[] = {HQD, "--version", "--data", NULL};
+    assert_int_equal(hbt_run(bare, out, sizeof out), 0);
+    hbt_hall_stop(&hall, SIGTERM);
+    hbt_hq_stop(&hq, SIGTERM);
+}
+
+/* ------------------------------------------------------ refused settings */
+
+static void test_contradicting_settings(void **state)
+{
+    (void)state;
+    char out[8192], data[300], keys[300];
+    snprintf(data, sizeof data, "%s/data", s_root);
+    snprintf(keys, sizeof keys, "%s/keys", s_root);
+    char *reconnect[] = {BRANCHD, "--id", "H1", "--data", data, "--hq", "tcp://127.0.0.1:9",
+                         "--keys", keys, "--reconnect_min", "40s", "--reconnect_max", "30s",
+                         NULL};
+    assert_int_equal(hbt_run(reconnect, out, sizeof out), 2);
+    hbt_assert_contains(out, "reconnect_min (40s) may not be greater than reconnect_max (30s)");
+    /* From a config file as well. */
+    char conf[400];
+    snprintf(conf, sizeof conf, "%s/branchd.conf", s_root);
+    FILE *f = fopen(conf, "w");
+    fprintf(f, "id = H1\ndata = %s\nhq = tcp://127.0.0.1:9\nkeys = %s\nreconnect_min = 1m\n",
+            data, keys);
+    fclose(f);
+    char *from_file[] = {BRANCHD, "--config", conf, "--reconnect_max", "59s", NULL};
+    assert_int_equal(hbt_run(from_file, out, sizeof out), 2);
+    hbt_assert_contains(out, "reconnect_min (1m) may not be greater than reconnect_max (59s)");
+    /* Nothing was made: refused before the data folder. */
+    assert_int_not_equal(access(data, F_OK), 0);
+    char *per_address[] = {HQD, "--data", data, "--keys", keys, "--http_max_conns", "100",
+                           "--http_max_per_address", "200", NULL};
+    assert_int_equal(hbt_run(per_address, out, sizeof out), 2);
+    hbt_assert_contains(out, "http_max_per_address (200) may not be greater than http_max_conns (100)");
+}
+
+/* A policy file that cannot be used: which file, and why. */
+static void test_bad_policy_file(void **state)
+{
+    (void)state;
+    hbt_hq_t hq;
+    hbt_hq_init(&hq, s_root);
+    hbt_hq_start(&hq);
+    hbt_hall_t hall;
+    hbt_hall_enroll(&hq, &hall, "POL1");
+    hbt_hq_stop(&hq, SIGTERM);
+    char missing[400], broken[400], refused[400];
+    snprintf(missing, sizeof missing, "%s/none.json", hall.dir);
+    snprintf(broken, sizeof broken, "%s/broken.json", hall.dir);
+    snprintf(refused, sizeof refused, "%s/refused.json", hall.dir);
+    FILE *f = fopen(broken, "w");
+    fprintf(f, "{\n  \"timezone\": \"UTC\",\n  \"opening_hours\": [\n}\n");
+    fclose(f);
+    f = fopen(refused, "w");
+    fprintf(f, "{\"timezone\": \"Mars/Olympus\"}\n");
+    fclose(f);
+    const struct {
+        const char *file;
+        const char *says[2];
+    } cases[] = {
+        {missing, {"cannot read it", "No such file"}},
+        {broken, {"not a JSON document", "(line 4, column"}},
+        {refused, {"refused:", "Mars/Olympus"}},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char out[8192];
+        char *argv[] = {BRANCHD, "--id", hall.id, "--data", hall.data, "--hq", hq.endpoint,
+                        "--keys", hall.dir, "--http", hall.http_addr, "--policy_file",
+                        (char *)cases[i].file, NULL};
+        int rc = hbt_run(argv, out, sizeof out);
+        if (rc != 1)
+            fail_msg("%s: exit %d: %s", cases[i].file, rc, out);
+        char named[450];
+        snprintf(named, sizeof named, "policy_file %s: ", cases[i].file);
+        hbt_assert_contains(out, named);
+        hbt_assert_contains(out, cases[i].says[0]);
+        hbt_assert_contains(out, cases[i].says[1]);
+        assert_null(strstr(out, "line -1"));
+    }
+}
+
+/* ----------------------------------------------------------- reloading */
+
+static void test_sighup_keeps_hall_id(void **state)
+{
+    (void)state;
+    hbt_hq_t hq;
+    hbt_hq_init(&hq, s_root);
+    hbt_hq_start(&hq);
+    hbt_hall_t hall;
+    hbt_hall_enroll(&hq, &hall, "HUP7");
+    char conf[400];
+    snprintf(conf, sizeof conf, "%s/branchd.conf", hall.dir);
+    snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "--config");
+    snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "%s", conf);
+    hbt_hall_start(&hall);
+    /* retention is reloadable: append it to the file, then SIGHUP. */
+    FILE *f = fopen(conf, "a");
+    fprintf(f, "retention = 2d\nlog_level = info\n");
+    fclose(f);
+    kill(hall.proc.pid, SIGHUP);
+    char log[400];
+    snprintf(log, sizeof log, "%s/branchd.log", hall.dir);
+    assert_true(s_wait_for(log, "configuration reloaded from", 10000));
+    hbt_hall_stop(&hall, SIGTERM);
+    static char text[1 << 20];
+    s_read(log, text, sizeof text);
+    const char *reloaded = strstr(text, "configuration reloaded from");
+    const char *line = reloaded;
+    while (line > text && line[-1] != '\n')
+        line--;
+    char first[512];
+    snprintf(first, sizeof first, "%.*s", (int)(reloaded - line), line);
+    hbt_assert_contains(first, "branchd/HUP7[");
+    /* And after it, to the last line. */
+    const char *stopped = strstr(reloaded, "stopped");
+    assert_non_null(stopped);
+    line = stopped;
+    while (line > text && line[-1] != '\n')
+        line--;
+    snprintf(first, sizeof first, "%.*s", (int)(stopped - line), line);
+    hbt_assert_contains(first, "branchd/HUP7[");
+    hbt_hq_stop(&hq, SIGTERM);
+}
+
+/* -------------------------------------------------------------- systemd */
+
+/* hqd under a pretend systemd: READY once up, WATCHDOG every half
+ * interval only when WATCHDOG_PID does not name another process, STOPPING
+ * on SIGTERM. */
+static void test_systemd(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        char notify[200];
+        snprintf(notify, sizeof notify, "%.80s/notify%d", s_root, round);
+        hbt_notify_t *l = hbt_notify_start(notify);
+        setenv("NOTIFY_SOCKET", notify, 1);
+        setenv("WATCHDOG_USEC", "400000", 1); /* 400 ms: a pet every 200 ms */
+        /* Round 0: no WATCHDOG_PID, so the watchdog is hqd's. Round 1: it
+         * names this test process, so it is not. */
+        char pid[32];
+        snprintf(pid, sizeof pid, "%ld", (long)getpid());
+        if (round == 1)
+            setenv("WATCHDOG_PID", pid, 1);
+        hbt_hq_t hq;
+        char root[300];
+        snprintf(root, sizeof root, "%s/r%d", s_root, round);
+        assert_int_equal(mkdir(root, 0755) == 0 || errno == EEXIST, 1);
+        hbt_hq_init(&hq, root);
+        hbt_hq_start(&hq);
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        hbt_sleep_ms(1500);
+        hbt_hq_stop(&hq, SIGTERM);
+        char heard[2048];
+        int watchdogs = hbt_notify_stop(&l, heard, sizeof heard);
+        assert_string_equal(heard, "READY=1 STOPPING=1 ");
+        if (round == 0 && watchdogs < 4)
+            fail_msg("hqd petted the watchdog %d times in 1.5 s (every 200 ms wanted)",
+                     watchdogs);
+        if (round == 1 && watchdogs != 0)
+            fail_msg("hqd petted a watchdog that is not its own (%d times)", watchdogs);
+    }
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_data_folder_lock, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_version, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_contradicting_settings, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_policy_file, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_keeps_hall_id, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_systemd, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
