@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char root[256];
@@ -107,7 +107,9 @@ static char *s_wait_open(world_t *w, const char *const *want, size_t n_want, int
     return NULL;
 }
 
-static void test_raise_survive_restart_clear(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_raise_survive_restart_clear)
 {
     world_t *w = *state;
     /* HQ's policy for the hall: open round the clock, an A ticket may wait
@@ -189,12 +191,4 @@ static void test_raise_survive_restart_clear(void **state)
     }
     json_decref(hist);
     free(before);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_raise_survive_restart_clear, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

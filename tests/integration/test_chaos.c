@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLS 3
 #define EVENTS_PER_HALL 20000
@@ -66,7 +66,9 @@ static int64_t s_status(hbt_hall_t *h, const char *field)
     return v;
 }
 
-static void test_kill9_both_sides_nothing_lost_nothing_doubled(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_kill9_both_sides_nothing_lost_nothing_doubled)
 {
     world_t *w = *state;
     s_enroll_and_start(w, HALLS);
@@ -111,7 +113,7 @@ static void test_kill9_both_sides_nothing_lost_nothing_doubled(void **state)
     }
 }
 
-static void test_long_outage_backlog_drains(void **state)
+HBT_TEST(test_long_outage_backlog_drains)
 {
     world_t *w = *state;
     s_enroll_and_start(w, 2);
@@ -147,7 +149,7 @@ static void test_long_outage_backlog_drains(void **state)
     }
 }
 
-static void test_tiny_hq_map_grows_during_ingest(void **state)
+HBT_TEST(test_tiny_hq_map_grows_during_ingest)
 {
     world_t *w = *state;
     snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--map_size");
@@ -166,18 +168,4 @@ static void test_tiny_hq_map_grows_during_ingest(void **state)
     assert_true(grows > 0);
     assert_int_equal(hbt_int(json_object_get(st, "writer"), "failures"), 0);
     json_decref(st);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kill9_both_sides_nothing_lost_nothing_doubled,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_long_outage_backlog_drains, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_tiny_hq_map_grows_during_ingest, s_setup, s_teardown),
-    };
-    /* HB_TEST_FILTER=test_name runs one test (cmocka's own filter). */
-    if (getenv("HB_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("HB_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

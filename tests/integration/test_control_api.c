@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
@@ -165,7 +165,9 @@ static const char s_org[] =
 
 /* ------------------------------------------------------ the flow, HTTP */
 
-static void test_flow_http(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_flow_http)
 {
     world_t *w = *state;
     /* The organisation: whole, then a region and a hall placed one by one. */
@@ -369,7 +371,7 @@ static void test_flow_http(void **state)
 
 /* --------------------------------------------------- the flow, hallctl */
 
-static void test_flow_hallctl(void **state)
+HBT_TEST(test_flow_hallctl)
 {
     world_t *w = *state;
     char out[16384], f_org[320], f_pol[320], f_camp[320], f_gl[320], f_bad[320];
@@ -550,7 +552,7 @@ static char *s_repeat(char c, size_t n)
     return s;
 }
 
-static void test_bad_documents(void **state)
+HBT_TEST(test_bad_documents)
 {
     world_t *w = *state;
     s_ok(w, "PUT", "/v1/org", s_org, 200);
@@ -753,7 +755,7 @@ static void test_bad_documents(void **state)
 
 /* ------------------------------------------ several findings at once ---- */
 
-static void test_findings_at_once(void **state)
+HBT_TEST(test_findings_at_once)
 {
     world_t *w = *state;
     s_ok(w, "PUT", "/v1/org", s_org, 200);
@@ -842,15 +844,4 @@ static void test_findings_at_once(void **state)
               "check_failed", "a-savings");
     s_refused(w, "POST", "/v1/campaigns/b-savings/approve", "{\"by\": \"rita\"}", 409,
               "check_failed", "b-savings");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flow_http, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_flow_hallctl, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_documents, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_findings_at_once, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

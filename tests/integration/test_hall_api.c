@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
@@ -178,7 +178,9 @@ static void s_assert_same(const snapshot_t *before, const snapshot_t *after, con
 
 /* ------------------------------------------- (a) a customer's visit ---- */
 
-static void test_customer_visit(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_customer_visit)
 {
     world_t *w = *state;
     hbt_hall_set_engine(&w->hall, POLICY_OPEN, NULL);
@@ -352,7 +354,7 @@ static void test_customer_visit(void **state)
 
 /* POST /v1/events feeds the same state as the engine's own routes, and the
  * kinds only branchd writes are refused. */
-static void test_events_share_the_state(void **state)
+HBT_TEST(test_events_share_the_state)
 {
     world_t *w = *state;
     hbt_hall_set_engine(&w->hall, POLICY_OPEN, NULL);
@@ -436,7 +438,7 @@ static void s_make_long_strings(void)
              "{\"channel\":\"app\",\"category\":\"%s\",\"severity\":\"low\"}", s_long_id);
 }
 
-static void test_refusals_change_nothing(void **state)
+HBT_TEST(test_refusals_change_nothing)
 {
     world_t *w = *state;
     hbt_hall_set_engine(&w->hall, POLICY_OPEN, NULL);
@@ -726,7 +728,7 @@ static void s_utc_date(time_t t, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static void test_closed_hall_refuses_tickets(void **state)
+HBT_TEST(test_closed_hall_refuses_tickets)
 {
     world_t *w = *state;
     /* Closed from yesterday to tomorrow (UTC), so that a midnight passing
@@ -789,15 +791,4 @@ static void test_closed_hall_refuses_tickets(void **state)
     assert_int_equal(hbt_int(json_object_get(h, "today"), "issued"), 0);
     assert_int_equal(hbt_int(h, "waiting"), 0);
     json_decref(h);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_customer_visit, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_events_share_the_state, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_hall_refuses_tickets, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define DAYS 3
 #define CHECK_EVERY 40 /* requests between two comparisons */
@@ -326,7 +326,9 @@ static void s_advice(world_t *w)
     s_call(w->f2.http, "POST", "/v1/counters/1/close", NULL, 200);
 }
 
-static void test_figures_equal_on_both_sides(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_figures_equal_on_both_sides)
 {
     world_t *w = *state;
     s_wait_policy(&w->f1);
@@ -356,12 +358,4 @@ static void test_figures_equal_on_both_sides(void **state)
     assert_true(t.offered > 0);
     assert_true(t.estimates > 0);
     assert_true(t.near > 0);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_figures_equal_on_both_sides, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

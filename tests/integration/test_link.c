@@ -21,7 +21,7 @@
 #include <time.h>
 #include <zmq.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char root[256];
@@ -62,7 +62,9 @@ static int64_t s_hq_last(world_t *w, const char *hall)
     return v;
 }
 
-static void test_events_arrive_whole_and_decoded(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_events_arrive_whole_and_decoded)
 {
     world_t *w = *state;
     hbt_hall_start(&w->a);
@@ -118,7 +120,7 @@ static void test_events_arrive_whole_and_decoded(void **state)
     json_decref(halls);
 }
 
-static void test_small_posts_while_acks_flow_never_refused(void **state)
+HBT_TEST(test_small_posts_while_acks_flow_never_refused)
 {
     world_t *w = *state;
     hbt_hall_start(&w->a);
@@ -136,7 +138,7 @@ static void test_small_posts_while_acks_flow_never_refused(void **state)
     json_decref(st);
 }
 
-static void test_local_api_refuses_bad_events(void **state)
+HBT_TEST(test_local_api_refuses_bad_events)
 {
     world_t *w = *state;
     hbt_hall_start(&w->a);
@@ -216,7 +218,7 @@ static size_t s_future_event(uint64_t seq, bool unknown_kind, uint8_t *out)
     return n;
 }
 
-static void test_wire_refusals_and_unknown_kinds(void **state)
+HBT_TEST(test_wire_refusals_and_unknown_kinds)
 {
     world_t *w = *state;
     /* Hall B runs normally throughout: its traffic must be unaffected. */
@@ -351,7 +353,7 @@ static void test_wire_refusals_and_unknown_kinds(void **state)
     assert_true(hbt_alive(&w->hq.proc));
 }
 
-static void test_unenrolled_key_gets_nothing_in(void **state)
+HBT_TEST(test_unenrolled_key_gets_nothing_in)
 {
     world_t *w = *state;
     /* A key pair HQ has never seen, with HQ's real public key. */
@@ -379,7 +381,7 @@ static void test_unenrolled_key_gets_nothing_in(void **state)
     json_decref(st);
 }
 
-static void test_zap_guards_the_socket_from_the_start(void **state)
+HBT_TEST(test_zap_guards_the_socket_from_the_start)
 {
     world_t *w = *state;
     /* A stranger keeps knocking before hqd even starts, and while it starts:
@@ -406,7 +408,7 @@ static void test_zap_guards_the_socket_from_the_start(void **state)
     json_decref(st);
 }
 
-static void test_hall_cannot_write_another_halls_stream(void **state)
+HBT_TEST(test_hall_cannot_write_another_halls_stream)
 {
     world_t *w = *state;
     /* B's key, and a payload that (if anything in it counted) would be A's:
@@ -434,7 +436,7 @@ static bool s_log_has(const char *log, const char *needle)
     return found;
 }
 
-static void test_sighup_reloads_what_may_change(void **state)
+HBT_TEST(test_sighup_reloads_what_may_change)
 {
     world_t *w = *state;
     /* The config file hallctl wrote, plus a reloadable setting. */
@@ -466,7 +468,7 @@ static void test_sighup_reloads_what_may_change(void **state)
     assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
 }
 
-static void test_keys_enrolled_while_running_are_admitted(void **state)
+HBT_TEST(test_keys_enrolled_while_running_are_admitted)
 {
     world_t *w = *state;
     hbt_hall_t late;
@@ -477,7 +479,7 @@ static void test_keys_enrolled_while_running_are_admitted(void **state)
     hbt_hall_stop(&late, SIGTERM);
 }
 
-static void test_interrupted_ack_resend_not_stored_twice(void **state)
+HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
 {
     world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
@@ -521,7 +523,7 @@ static void test_interrupted_ack_resend_not_stored_twice(void **state)
     json_decref(evs);
 }
 
-static void test_restart_behind_half_open_connection(void **state)
+HBT_TEST(test_restart_behind_half_open_connection)
 {
     world_t *w = *state;
     int hq_port = atoi(strrchr(w->hq.endpoint, ':') + 1);
@@ -543,31 +545,4 @@ static void test_restart_behind_half_open_connection(void **state)
     int64_t took = hbt_now_ms() - t0;
     fprintf(stderr, "restarted hall served again after %lld ms\n", (long long)took);
     hbt_proxy_stop(&proxy);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_events_arrive_whole_and_decoded, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_small_posts_while_acks_flow_never_refused, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_local_api_refuses_bad_events, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_wire_refusals_and_unknown_kinds, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_unenrolled_key_gets_nothing_in, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_zap_guards_the_socket_from_the_start, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_cannot_write_another_halls_stream, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_sighup_reloads_what_may_change, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_keys_enrolled_while_running_are_admitted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_interrupted_ack_resend_not_stored_twice, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_restart_behind_half_open_connection, s_setup,
-                                        s_teardown),
-    };
-    /* HB_TEST_FILTER=test_name runs one test (cmocka's own filter). */
-    if (getenv("HB_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("HB_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

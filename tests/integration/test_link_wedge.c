@@ -41,7 +41,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char root[256];
@@ -238,7 +238,9 @@ static void s_wire_flag(hbt_hq_t *hq, uint64_t seq, char *out, size_t len)
     json_decref(r);
 }
 
-static void test_rules_agree_hall_api_and_hq(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_rules_agree_hall_api_and_hq)
 {
     world_t *w = *state;
     hbt_hall_start(&w->a);
@@ -317,7 +319,7 @@ static void test_rules_agree_hall_api_and_hq(void **state)
 
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
-static void test_hall_clock_in_1999_stream_stays_whole(void **state)
+HBT_TEST(test_hall_clock_in_1999_stream_stays_whole)
 {
     world_t *w = *state;
     if (access(FAKETIME_LIB, R_OK) != 0)
@@ -402,7 +404,7 @@ static void test_hall_clock_in_1999_stream_stays_whole(void **state)
 
 /* ------------------------------------------- refused keys, revocation */
 
-static void test_refused_key_retried_until_enrolled(void **state)
+HBT_TEST(test_refused_key_retried_until_enrolled)
 {
     world_t *w = *state;
     char key[512], aside[600];
@@ -443,7 +445,7 @@ static void test_refused_key_retried_until_enrolled(void **state)
     hbt_assert_synced(&w->hq, &w->a);
 }
 
-static void test_revocation_cuts_within_a_second(void **state)
+HBT_TEST(test_revocation_cuts_within_a_second)
 {
     world_t *w = *state;
     snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "--refused_retry_max");
@@ -486,7 +488,7 @@ static void test_revocation_cuts_within_a_second(void **state)
 
 /* ------------------------------------------------ protocol and conflict */
 
-static void test_unknown_protocol_refused_and_alerted(void **state)
+HBT_TEST(test_unknown_protocol_refused_and_alerted)
 {
     world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
@@ -522,7 +524,7 @@ static void test_unknown_protocol_refused_and_alerted(void **state)
     hbt_raw_close(&raw);
 }
 
-static void test_conflicting_resend_refused_and_alerted(void **state)
+HBT_TEST(test_conflicting_resend_refused_and_alerted)
 {
     world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
@@ -638,7 +640,7 @@ static void s_standin_send(standin_t *s, zmq_msg_t *rid, const Hallbus__Frame *f
     free(buf);
 }
 
-static void test_blocked_link_shown_and_retried(void **state)
+HBT_TEST(test_blocked_link_shown_and_retried)
 {
     world_t *w = *state;
     /* The hall talks to a stand-in HQ with HQ's key that refuses its
@@ -751,7 +753,7 @@ static void test_blocked_link_shown_and_retried(void **state)
 
 /* ------------------------------------------------ HTTP lock-out */
 
-static void test_http_one_address_cannot_lock_out_hq(void **state)
+HBT_TEST(test_http_one_address_cannot_lock_out_hq)
 {
     world_t *w = *state;
     struct rlimit rl;
@@ -816,24 +818,4 @@ static void test_http_one_address_cannot_lock_out_hq(void **state)
     free(fds);
     rl.rlim_cur = old;
     setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rules_agree_hall_api_and_hq, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_clock_in_1999_stream_stays_whole, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_refused_key_retried_until_enrolled, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_revocation_cuts_within_a_second, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_protocol_refused_and_alerted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_conflicting_resend_refused_and_alerted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_blocked_link_shown_and_retried, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_http_one_address_cannot_lock_out_hq, s_setup,
-                                        s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

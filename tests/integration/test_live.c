@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char root[256];
@@ -217,7 +217,9 @@ static int s_ticket(hbt_hall_t *h)
     return hbt_http(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL);
 }
 
-static void test_board_and_stream(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_board_and_stream)
 {
     world_t *w = *state;
     /* Both halls appear on the board once connected. */
@@ -344,7 +346,7 @@ static json_t *s_region(json_t *answer, const char *id)
     return NULL;
 }
 
-static void test_regions(void **state)
+HBT_TEST(test_regions)
 {
     world_t *w = *state;
     /* Before any organisation: no regions, and an unknown one is a 404. */
@@ -444,13 +446,4 @@ static void test_regions(void **state)
     assert_int_equal(hbt_int(s_region(o, "C001"), "halls"), 2);
     json_decref(o);
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P02", NULL, NULL), 404);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_board_and_stream, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_regions, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLS 2
 
@@ -209,7 +209,9 @@ static void s_assert_mirror_equal(world_t *w, hbt_hall_t *h)
     json_decref(theirs);
 }
 
-static void test_hq_mirror_equals_each_hall(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_hq_mirror_equals_each_hall)
 {
     world_t *w = *state;
     for (int i = 0; i < HALLS; i++)
@@ -251,12 +253,4 @@ static void test_hq_mirror_equals_each_hall(void **state)
     assert_true(json_equal(json_object_get(view, "today"), json_object_get(mine, "today")));
     json_decref(view);
     json_decref(mine);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hq_mirror_equals_each_hall, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

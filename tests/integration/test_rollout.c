@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLS 30
 #define STOPPED 5
@@ -163,7 +163,9 @@ static void s_today(int offset_days, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static void test_rollout_to_thirty_halls(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_rollout_to_thirty_halls)
 {
     world_t *w = *state;
     /* Every hall in the tree; H01 has two neighbours. */
@@ -284,12 +286,4 @@ static void test_rollout_to_thirty_halls(void **state)
         assert_int_equal(v, vn);
         assert_int_equal(th, threshold_of[vn]);
     }
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rollout_to_thirty_halls, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define SEC 1000LL
 #define MIN (60 * SEC)
@@ -219,7 +219,9 @@ static void s_staffed_monday(hall_t *h)
 
 /* --------------------------------------------------------- wait_sla ---- */
 
-static void test_wait_sla(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_wait_sla)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -266,7 +268,7 @@ static void test_wait_sla(void **state)
 
 /* -------------------------------------------------------- diversion ---- */
 
-static void test_diversion(void **state)
+HBT_TEST(test_diversion)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -294,7 +296,7 @@ static void test_diversion(void **state)
 
 /* ------------------------------------------------------- complaints ---- */
 
-static void test_complaint_deadlines(void **state)
+HBT_TEST(test_complaint_deadlines)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -320,7 +322,7 @@ static void test_complaint_deadlines(void **state)
     assert_int_equal(s_eval(h, s_at(1, 12, 0, 0))->n, 0);
 }
 
-static void test_complaint_deadlines_ignore_hours(void **state)
+HBT_TEST(test_complaint_deadlines_ignore_hours)
 {
     hall_t *h = *state;
     s_day(h, 4);
@@ -349,7 +351,7 @@ static void test_complaint_deadlines_ignore_hours(void **state)
 
 /* ----------------------------------------------------- hall_offline ---- */
 
-static void test_hall_offline(void **state)
+HBT_TEST(test_hall_offline)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -400,7 +402,7 @@ static void test_hall_offline(void **state)
 
 /* ---------------------------------------------------- hall_not_open ---- */
 
-static void test_hall_not_open(void **state)
+HBT_TEST(test_hall_not_open)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -428,7 +430,7 @@ static void test_hall_not_open(void **state)
     assert_null(s_find(s_eval(h, s_at(0, 18, 0, 0)), ALERT_HALL_NOT_OPEN, ""));
 }
 
-static void test_hall_not_open_day_started_late(void **state)
+HBT_TEST(test_hall_not_open_day_started_late)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -458,7 +460,7 @@ static void test_hall_not_open_day_started_late(void **state)
 
 /* -------------------------------------------------- no_counter_open ---- */
 
-static void test_no_counter_open(void **state)
+HBT_TEST(test_no_counter_open)
 {
     hall_t *h = *state;
     h->params.no_counter_grace_s = 60;
@@ -492,7 +494,7 @@ static void test_no_counter_open(void **state)
 
 /* ----------------------------------------------------- device_fault ---- */
 
-static void test_device_fault(void **state)
+HBT_TEST(test_device_fault)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -544,7 +546,7 @@ static void s_everything_wrong(hall_t *h, int d)
             (long long)s_at(d, 10, 0, 0), (long long)s_at(d, 11, 0, 0));
 }
 
-static void test_closed_hall_raises_nothing(void **state)
+HBT_TEST(test_closed_hall_raises_nothing)
 {
     hall_t *h = *state;
     s_everything_wrong(h, 0);
@@ -583,7 +585,7 @@ static void test_closed_hall_raises_nothing(void **state)
 
 /* ------------------------------------------------ offline and stale ---- */
 
-static void test_offline_state_as_of_link_loss(void **state)
+HBT_TEST(test_offline_state_as_of_link_loss)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -656,7 +658,7 @@ static void s_check_opening(const char *policy_text, int64_t from, int64_t to, i
     hb_policy_free(&p);
 }
 
-static void test_opening_start_matches_policy(void **state)
+HBT_TEST_IN(test_opening_start_matches_policy, NULL, NULL)
 {
     (void)state;
     /* The test policy, over two weeks with the holidays. */
@@ -696,7 +698,7 @@ static void test_opening_start_matches_policy(void **state)
 
 /* --------------------------------------------------- bound and order ---- */
 
-static void test_set_bound_and_order(void **state)
+HBT_TEST(test_set_bound_and_order)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -773,7 +775,7 @@ static const alerts_diff_ops_t s_tally_ops = {
 
 /* A morning evaluated every second: each alert is raised once, when its
  * condition starts, and cleared once, when it ends. */
-static void test_diff_raises_once_clears_once(void **state)
+HBT_TEST(test_diff_raises_once_clears_once)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -833,7 +835,7 @@ static void s_fake(alert_t *a, int kind, const char *subject)
 
 /* At the bound: keys past a truncated set's last entry are held, not
  * cleared, and new keys wait for room. */
-static void test_diff_at_the_bound(void **state)
+HBT_TEST_IN(test_diff_at_the_bound, NULL, NULL)
 {
     (void)state;
     alert_set_t prev = {0}, cur = {0};
@@ -892,7 +894,7 @@ static int s_fail_raise(const alert_t *cur, int64_t now_ms, void *arg)
     return HB_ENOMEM;
 }
 
-static void test_diff_stops_on_error(void **state)
+HBT_TEST_IN(test_diff_stops_on_error, NULL, NULL)
 {
     (void)state;
     alert_set_t cur = {0};
@@ -953,7 +955,7 @@ static hb_hall_state_t *s_realistic(hall_t *h, unsigned seed)
     return hb_hall_state_clone(h->s);
 }
 
-static void test_evaluation_rate(void **state)
+HBT_TEST(test_evaluation_rate)
 {
     hall_t *h = *state;
     enum { HALLS = 10000, TEMPLATES = 200, ROUNDS = 5 };
@@ -1008,28 +1010,4 @@ static void test_evaluation_rate(void **state)
     free(halls);
     hb_policy_free(&berlin);
     hb_policy_free(&utc);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wait_sla, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_diversion, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_complaint_deadlines, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_complaint_deadlines_ignore_hours, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_offline, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_not_open, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_not_open_day_started_late, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_no_counter_open, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_device_fault, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_hall_raises_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_offline_state_as_of_link_loss, s_setup, s_teardown),
-        cmocka_unit_test(test_opening_start_matches_policy),
-        cmocka_unit_test_setup_teardown(test_set_bound_and_order, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_diff_raises_once_clears_once, s_setup, s_teardown),
-        cmocka_unit_test(test_diff_at_the_bound),
-        cmocka_unit_test(test_diff_stops_on_error),
-        cmocka_unit_test_setup_teardown(test_evaluation_rate, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

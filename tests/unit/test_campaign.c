@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define T0 1795424400000LL /* 2026-11-23T09:00:00Z */
 #define DAY_MS 86400000LL
@@ -117,7 +117,9 @@ static void s_step(campaign_calendar_t *cal, const char *id, campaign_action_t a
         fail_msg("%s of %s refused: %s", campaign_action_name(a), id, err);
 }
 
-static void test_parse(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_parse)
 {
     (void)state;
     json_t *doc = s_doc("spring");
@@ -147,7 +149,7 @@ static void test_parse(void **state)
     json_decref(doc);
 }
 
-static void test_parse_refusals(void **state)
+HBT_TEST(test_parse_refusals)
 {
     (void)state;
     s_parse_refused(json_array(), "campaign: must be an object");
@@ -188,7 +190,7 @@ static void test_parse_refusals(void **state)
     s_parse_refused(s_doc_with("a", "faq", "{}"), "faq: must be an array of {question, answer}");
 }
 
-static void test_validate(void **state)
+HBT_TEST(test_validate)
 {
     (void)state;
     org_t *org = s_org();
@@ -316,7 +318,7 @@ static void s_illegal(campaign_calendar_t *cal, const char *id, campaign_action_
     assert_int_equal(c->state, st);
 }
 
-static void test_lifecycle(void **state)
+HBT_TEST(test_lifecycle)
 {
     (void)state;
     org_t *org = s_org();
@@ -437,7 +439,7 @@ static void test_lifecycle(void **state)
     org_destroy(&org);
 }
 
-static void test_publish_approved(void **state)
+HBT_TEST(test_publish_approved)
 {
     (void)state;
     org_t *org = s_org();
@@ -465,7 +467,7 @@ static void test_publish_approved(void **state)
     org_destroy(&org);
 }
 
-static void test_edit_and_remove(void **state)
+HBT_TEST(test_edit_and_remove)
 {
     (void)state;
     org_t *org = s_org();
@@ -549,7 +551,7 @@ static json_t *s_through_text(const json_t *j)
     return back;
 }
 
-static void test_json_round_trip(void **state)
+HBT_TEST(test_json_round_trip)
 {
     (void)state;
     org_t *org = s_org();
@@ -663,7 +665,7 @@ static void s_record_refused(json_t *rec, const char *want)
     assert_null(c);
 }
 
-static void test_record_refusals(void **state)
+HBT_TEST(test_record_refusals)
 {
     (void)state;
     campaign_t *c = NULL;
@@ -759,7 +761,7 @@ static int s_stop(const org_hall_t *hall, json_t *slice, const char *problem, vo
     return 42;
 }
 
-static void test_slices(void **state)
+HBT_TEST(test_slices)
 {
     (void)state;
     org_t *org = s_org();
@@ -840,7 +842,7 @@ static void test_slices(void **state)
     org_destroy(&org);
 }
 
-static void test_slice_bound(void **state)
+HBT_TEST(test_slice_bound)
 {
     (void)state;
     /* One hall with more published campaigns than a slice holds. */
@@ -865,21 +867,4 @@ static void test_slice_bound(void **state)
     json_decref(out);
     campaign_calendar_destroy(&cal);
     org_destroy(&org);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_parse_refusals),
-        cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_lifecycle),
-        cmocka_unit_test(test_publish_approved),
-        cmocka_unit_test(test_edit_and_remove),
-        cmocka_unit_test(test_json_round_trip),
-        cmocka_unit_test(test_record_refusals),
-        cmocka_unit_test(test_slices),
-        cmocka_unit_test(test_slice_bound),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct world {
     char dir[256];
@@ -133,7 +133,9 @@ static char *s_dump(const json_t *j)
 
 /* ---------------------------------------------------------- organisation */
 
-static void test_org_set_and_put(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_org_set_and_put)
 {
     world_t *w = *state;
     assert_int_equal(org_region_count(hq_control_org(w->c)), 0);
@@ -223,7 +225,7 @@ static void test_org_set_and_put(void **state)
 
 /* --------------------------------------------------------------- policies */
 
-static void test_policy_refusals(void **state)
+HBT_TEST(test_policy_refusals)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -335,7 +337,7 @@ static hb_policy_t *s_effective(world_t *w, const char *hall, bool drafts)
     return p;
 }
 
-static void test_effective_worked_example(void **state)
+HBT_TEST(test_effective_worked_example)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -479,7 +481,7 @@ static void s_step(world_t *w, const char *id, campaign_action_t a, const char *
 /* Halls reached by organisation index, as HQ's rounds reach them: the
  * cached index follows every change of the organisation, and the policy
  * and opening by index are the ones by id. */
-static void test_hall_by_index(void **state)
+HBT_TEST(test_hall_by_index)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -529,7 +531,7 @@ static void test_hall_by_index(void **state)
     assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
 }
 
-static void test_campaign_gate(void **state)
+HBT_TEST(test_campaign_gate)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -649,7 +651,7 @@ static void test_campaign_gate(void **state)
               HB_EINVAL, err, NULL);
 }
 
-static void test_check_candidate(void **state)
+HBT_TEST(test_check_candidate)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -682,7 +684,7 @@ static void test_check_candidate(void **state)
 
 /* ------------------------------------------------------------ persistence */
 
-static void test_persistence(void **state)
+HBT_TEST(test_persistence)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -766,7 +768,7 @@ static void test_persistence(void **state)
     free(glo2);
 }
 
-static void test_glossary_refusal(void **state)
+HBT_TEST(test_glossary_refusal)
 {
     world_t *w = *state;
     json_t *gl = s_json("{\"terms\": [{\"term\": \"APR\"}]}");
@@ -781,19 +783,4 @@ static void test_glossary_refusal(void **state)
     assert_string_equal(calcheck_glossary_term(hq_control_glossary(w->c), 0), "APR");
     s_reopen(w);
     assert_int_equal(calcheck_glossary_count(hq_control_glossary(w->c)), 1);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_org_set_and_put, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_policy_refusals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_effective_worked_example, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_by_index, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_campaign_gate, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_check_candidate, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_persistence, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_glossary_refusal, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define T0 1796000000000LL /* a fixed instant */
 #define SEC 1000LL
@@ -218,7 +218,9 @@ static const scenario_t s_table[] = {
 
 static int64_t s_ms_of(int64_t at_s) { return at_s == NONE ? 0 : T0 + at_s * SEC; }
 
-static void test_table(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_table)
 {
     (void)state;
     hb_hall_figures_t *f = malloc(sizeof *f);
@@ -272,7 +274,7 @@ static void test_table(void **state)
 
 /* The buckets of the SLA scenario one by one: their oldest tickets and
  * limits (what the wait_sla alert reads) and their counts near the SLA. */
-static void test_buckets(void **state)
+HBT_TEST(test_buckets)
 {
     (void)state;
     const scenario_t *sc = &s_table[3];
@@ -314,7 +316,7 @@ static void test_buckets(void **state)
     hb_hall_state_destroy(&s);
 }
 
-static void test_definitions(void **state)
+HBT_TEST(test_definitions)
 {
     (void)state;
     static const struct {
@@ -355,7 +357,7 @@ static void test_definitions(void **state)
 }
 
 /* The JSON both daemons answer with: its members and their values. */
-static void test_json(void **state)
+HBT_TEST(test_json)
 {
     (void)state;
     const scenario_t *sc = &s_table[1];
@@ -508,7 +510,7 @@ static void s_check_plain(const hb_hall_state_t *s, const hb_policy_t *p, int64_
 /* Simulated days (the traffic model's customers, counters, lunch breaks,
  * transfers), the figures checked after every few events at a moment a
  * little later, against the plain definitions. */
-static void test_simulated_days(void **state)
+HBT_TEST(test_simulated_days)
 {
     (void)state;
     hb_policy_t *p = s_policy("{'sla':{'max_wait_s':{'*:*':900,'A:vip':300,'B:*':1500,"
@@ -551,14 +553,4 @@ static void test_simulated_days(void **state)
     assert_true(checks > 100);
     free(f);
     hb_policy_free(&p);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),      cmocka_unit_test(test_buckets),
-        cmocka_unit_test(test_definitions), cmocka_unit_test(test_json),
-        cmocka_unit_test(test_simulated_days),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

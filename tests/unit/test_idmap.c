@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct rec {
     char id[16];
@@ -74,7 +74,9 @@ static void s_check_all(const owner_t *o, int upto)
     assert_int_equal(o->map.n, o->recs.n);
 }
 
-static void test_strings_against_linear_search(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_strings_against_linear_search)
 {
     (void)state;
     owner_t o = {.recs = HB_VEC_INIT(20000)};
@@ -106,7 +108,7 @@ static void test_strings_against_linear_search(void **state)
 }
 
 /* A rebuild holds exactly the records given, as a find by key says. */
-static void test_rebuild(void **state)
+HBT_TEST(test_rebuild)
 {
     (void)state;
     owner_t o = {.recs = HB_VEC_INIT(5000)};
@@ -136,7 +138,7 @@ static void test_rebuild(void **state)
     hb_vec_free(&o.recs);
 }
 
-static void test_maximum_and_reserve(void **state)
+HBT_TEST(test_maximum_and_reserve)
 {
     (void)state;
     owner_t o = {.recs = HB_VEC_INIT(100)};
@@ -169,7 +171,7 @@ typedef struct addr {
 
 static const void *s_addr_key(const void *owner, uint32_t i) { return ((const addr_t *)owner)[i].key; }
 
-static void test_byte_keys_with_seed(void **state)
+HBT_TEST(test_byte_keys_with_seed)
 {
     (void)state;
     enum { N = 3000 };
@@ -203,7 +205,7 @@ static void test_byte_keys_with_seed(void **state)
     free(a);
 }
 
-static void test_hash_definition(void **state)
+HBT_TEST(test_hash_definition)
 {
     (void)state;
     /* FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c; byte keys add the final mix
@@ -218,7 +220,7 @@ static void test_hash_definition(void **state)
     assert_true(hb_hash_bytes("a", 1, 1) != h);
 }
 
-static void test_vec(void **state)
+HBT_TEST(test_vec)
 {
     (void)state;
     HB_VEC(uint32_t) v = HB_VEC_INIT(40);
@@ -255,17 +257,4 @@ static void test_vec(void **state)
     assert_null(hb_vec_at(&t, 1000));
     assert_int_equal(t.n, 501);
     hb_vec_free(&t);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings_against_linear_search),
-        cmocka_unit_test(test_rebuild),
-        cmocka_unit_test(test_maximum_and_reserve),
-        cmocka_unit_test(test_byte_keys_with_seed),
-        cmocka_unit_test(test_hash_definition),
-        cmocka_unit_test(test_vec),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 static json_t *s_load(const char *text)
 {
@@ -25,7 +25,9 @@ static json_t *s_load(const char *text)
     return j;
 }
 
-static void test_known_members(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_known_members)
 {
     (void)state;
     static const char *const ours[] = {"id", "name", NULL};
@@ -47,7 +49,7 @@ static void test_known_members(void **state)
     assert_string_equal(p, "campaigns[1");
 }
 
-static void test_text_refusals(void **state)
+HBT_TEST(test_text_refusals)
 {
     (void)state;
     json_t *j = s_load("[\"ok\", 7, \"a\\u0000b\", \"\", \"toolong\"]");
@@ -119,7 +121,7 @@ static int s_read(const char *text, const hb_jr_style_t *style, read_t *out, cha
     "\"n\": -5, \"big\": \"18446744073709551615\", \"flag\": true, \"name\": \"seven77\", "        \
     "\"state\": \"closed\", \"four\": [1, 2, 3, 4294967295], \"list\": [{\"x\": 1}], \"obj\": {}"
 
-static void test_reader(void **state)
+HBT_TEST(test_reader)
 {
     (void)state;
     read_t out;
@@ -175,7 +177,7 @@ static void test_reader(void **state)
     }
 }
 
-static void test_builders(void **state)
+HBT_TEST(test_builders)
 {
     (void)state;
     bool bad = false;
@@ -219,7 +221,7 @@ static void test_builders(void **state)
     json_decref(s);
 }
 
-static void test_ids(void **state)
+HBT_TEST(test_ids)
 {
     (void)state;
     static const struct {
@@ -242,16 +244,4 @@ static void test_ids(void **state)
     char err[32];
     assert_int_equal(hb_err_nomem(err, sizeof err), HB_ENOMEM);
     assert_string_equal(err, "out of memory");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_members),
-        cmocka_unit_test(test_text_refusals),
-        cmocka_unit_test(test_reader),
-        cmocka_unit_test(test_builders),
-        cmocka_unit_test(test_ids),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 /* CN -> P1 (C11, C12), P2 (C21); halls in C11, C12 and C21; C22 is empty. */
 static const char *s_org_text =
@@ -90,7 +90,9 @@ static void s_refused(json_t *doc, int want_rc, const char *want)
     json_decref(doc);
 }
 
-static void test_load_and_lookups(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_load_and_lookups)
 {
     (void)state;
     org_t *org = s_org();
@@ -164,7 +166,7 @@ static void test_load_and_lookups(void **state)
     org_destroy(&org);
 }
 
-static void test_tree_refusals(void **state)
+HBT_TEST(test_tree_refusals)
 {
     (void)state;
     s_refused(s_json("[]"), HB_EINVAL, "organisation: must be an object {regions, halls}");
@@ -211,7 +213,7 @@ static void test_tree_refusals(void **state)
     s_refused(doc, HB_EINVAL, "regions[7].level: a second national region (\"CN\" is the root)");
 }
 
-static void test_hall_refusals(void **state)
+HBT_TEST(test_hall_refusals)
 {
     (void)state;
     s_refused(s_doc_with("halls", 1, "colour", "\"red\""), HB_EINVAL,
@@ -253,7 +255,7 @@ static void test_hall_refusals(void **state)
 /* A hall's address (for the neighbour board): optional, kept, written
  * back, replaced with the hall, and bounded; plus the lookups by index the
  * board's rounds use (chain and children) agreeing with those by id. */
-static void test_address_and_index_lookups(void **state)
+HBT_TEST(test_address_and_index_lookups)
 {
     (void)state;
     json_t *doc = s_doc_with("halls", 1, "address", "\"12 Quay Road, Harbour \u6e2f\"");
@@ -316,7 +318,7 @@ static void test_address_and_index_lookups(void **state)
               "halls[1].address: must be a string");
 }
 
-static void test_put(void **state)
+HBT_TEST(test_put)
 {
     (void)state;
     org_t *org = org_new();
@@ -395,7 +397,7 @@ static void test_put(void **state)
     org_destroy(&org);
 }
 
-static void test_many_halls(void **state)
+HBT_TEST(test_many_halls)
 {
     (void)state;
     /* Enough halls and tags to grow every table a few times. */
@@ -472,7 +474,7 @@ static void s_scope_refused(const org_t *org, const char *owner, const char *sco
         fail_msg("%s %s: wanted \"%s\", got rc %d \"%s\"", owner, scope, want, rc, err);
 }
 
-static void test_scope_resolution(void **state)
+HBT_TEST(test_scope_resolution)
 {
     (void)state;
     org_t *org = s_org();
@@ -538,7 +540,7 @@ static void s_parse_refused(const char *text, const char *want)
     assert_null(s);
 }
 
-static void test_scope_parse(void **state)
+HBT_TEST(test_scope_parse)
 {
     (void)state;
     org_scope_t *s = s_scope("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"], \"tags\": [\"rural\"]}");
@@ -571,19 +573,4 @@ static void test_scope_parse(void **state)
     s_parse_refused("{\"tags\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\","
                     "\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]}",
                     "scope.tags: 17 entries, at most 16");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_and_lookups),
-        cmocka_unit_test(test_tree_refusals),
-        cmocka_unit_test(test_hall_refusals),
-        cmocka_unit_test(test_address_and_index_lookups),
-        cmocka_unit_test(test_put),
-        cmocka_unit_test(test_many_halls),
-        cmocka_unit_test(test_scope_resolution),
-        cmocka_unit_test(test_scope_parse),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

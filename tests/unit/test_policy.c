@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 /* ---- helpers */
 
@@ -85,7 +85,9 @@ static void s_accept(const char *text)
 
 /* ---- defaults */
 
-static void test_defaults(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_defaults)
 {
     (void)state;
     json_t *d = hb_policy_defaults();
@@ -124,7 +126,7 @@ static void test_defaults(void **state)
 
 /* ---- the checker: one case a rule */
 
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
     (void)state;
     static const struct {
@@ -266,7 +268,7 @@ static void test_refusals(void **state)
 
 /* A scope may adjust one member of a wider closure, but the effective
  * policy needs both of its dates. */
-static void test_closure_dates_required(void **state)
+HBT_TEST(test_closure_dates_required)
 {
     (void)state;
     s_accept("{\"closures\": {\"works\": {\"notice\": \"Closed\"}}}");
@@ -284,7 +286,7 @@ static void test_closure_dates_required(void **state)
 
 /* null is allowed for any member; in hb_policy_new it lets the default
  * show through. */
-static void test_nulls(void **state)
+HBT_TEST(test_nulls)
 {
     (void)state;
     const char *doc =
@@ -320,7 +322,7 @@ static void test_nulls(void **state)
 
 /* ---- merge */
 
-static void test_merge(void **state)
+HBT_TEST(test_merge)
 {
     (void)state;
     json_t *wider = s_json("{\"a\": {\"x\": 1, \"y\": [1, 2], \"z\": {\"deep\": 1, \"keep\": 2}},"
@@ -418,7 +420,7 @@ static hb_policy_t *s_effective(void)
     return p;
 }
 
-static void test_effective_policy(void **state)
+HBT_TEST(test_effective_policy)
 {
     (void)state;
     hb_policy_t *p = s_effective();
@@ -489,7 +491,7 @@ static const char s_berlin_hall[] =
     "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
     " \"divert_to\": [\"H002\", \"H003\"]}";
 
-static void test_open_at_states(void **state)
+HBT_TEST(test_open_at_states)
 {
     (void)state;
     hb_policy_t *p = s_policy(s_berlin_hall);
@@ -567,7 +569,7 @@ static void test_open_at_states(void **state)
     hb_policy_free(&p);
 }
 
-static void test_next_open_search(void **state)
+HBT_TEST(test_next_open_search)
 {
     (void)state;
     /* Friday evening; the weekend; Monday a holiday; Tuesday and Wednesday
@@ -600,7 +602,7 @@ static void test_next_open_search(void **state)
     hb_policy_free(&p);
 }
 
-static void test_add_open_time(void **state)
+HBT_TEST(test_add_open_time)
 {
     (void)state;
     hb_policy_t *p = s_policy("{\"timezone\": \"Europe/Berlin\","
@@ -688,7 +690,7 @@ static void test_add_open_time(void **state)
     hb_policy_free(&p);
 }
 
-static void test_open_seconds(void **state)
+HBT_TEST(test_open_seconds)
 {
     (void)state;
     hb_policy_t *p = s_policy(s_berlin_hall);
@@ -727,7 +729,7 @@ static void test_open_seconds(void **state)
 
 /* ---- thresholds */
 
-static void test_thresholds(void **state)
+HBT_TEST(test_thresholds)
 {
     (void)state;
     hb_policy_t *p = s_policy(
@@ -818,7 +820,7 @@ static void s_round_trip(hb_policy_t *p)
     hb_policy_free(&q);
 }
 
-static void test_to_json_round_trip(void **state)
+HBT_TEST(test_to_json_round_trip)
 {
     (void)state;
     hb_policy_t *p = s_effective();
@@ -847,7 +849,7 @@ static void test_to_json_round_trip(void **state)
 
 /* ---- limits */
 
-static void test_limits(void **state)
+HBT_TEST(test_limits)
 {
     (void)state;
     /* 400 special days are fine, 401 are refused. */
@@ -938,24 +940,4 @@ static void test_limits(void **state)
              " \"07:00-24:00\"]}}");
     /* Touching intervals do not overlap. */
     s_accept("{\"opening_hours\": {\"mon\": [\"09:00-12:00\", \"12:00-17:00\"]}}");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_closure_dates_required),
-        cmocka_unit_test(test_nulls),
-        cmocka_unit_test(test_merge),
-        cmocka_unit_test(test_effective_policy),
-        cmocka_unit_test(test_open_at_states),
-        cmocka_unit_test(test_next_open_search),
-        cmocka_unit_test(test_add_open_time),
-        cmocka_unit_test(test_open_seconds),
-        cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_to_json_round_trip),
-        cmocka_unit_test(test_limits),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

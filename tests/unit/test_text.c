@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
-static void test_put_and_printf(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_put_and_printf)
 {
     (void)state;
     hb_text_t t = HB_TEXT_INIT(1u << 20);
@@ -40,7 +42,7 @@ static void test_put_and_printf(void **state)
     assert_null(t.p);
 }
 
-static void test_maximum(void **state)
+HBT_TEST(test_maximum)
 {
     (void)state;
     hb_text_t t;
@@ -66,7 +68,7 @@ static void test_maximum(void **state)
     free(p);
 }
 
-static void test_json_strings(void **state)
+HBT_TEST(test_json_strings)
 {
     (void)state;
     static const char *const cases[] = {
@@ -90,7 +92,7 @@ static void test_json_strings(void **state)
     }
 }
 
-static void test_json_time(void **state)
+HBT_TEST(test_json_time)
 {
     (void)state;
     hb_text_t t = HB_TEXT_INIT(64);
@@ -103,15 +105,4 @@ static void test_json_time(void **state)
     snprintf(expect, sizeof expect, "\"%s\" null", want);
     assert_string_equal(t.p, expect);
     hb_text_free(&t);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_and_printf),
-        cmocka_unit_test(test_maximum),
-        cmocka_unit_test(test_json_strings),
-        cmocka_unit_test(test_json_time),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

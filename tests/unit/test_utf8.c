@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 /* RFC 3629's table, written from the code point's side. */
 static size_t s_encode(uint32_t cp, unsigned char out[4])
@@ -42,10 +42,12 @@ static size_t s_encode(uint32_t cp, unsigned char out[4])
 
 static bool s_surrogate(uint32_t cp) { return cp >= 0xD800 && cp <= 0xDFFF; }
 
+#define HBT_FIXTURE NULL, NULL
+
 /* Every three-byte string: hb_utf8_seq says 3 exactly for the encodings of
  * U+0800..U+FFFF without surrogates, 2 for a two-byte encoding followed by
  * anything, 1 for ASCII, 0 otherwise. */
-static void test_seq_every_short_string(void **state)
+HBT_TEST(test_seq_every_short_string)
 {
     (void)state;
     uint8_t *three = calloc(1u << 24, 1); /* the seq length each string should get */
@@ -81,7 +83,7 @@ static void test_seq_every_short_string(void **state)
 }
 
 /* Four-byte forms: every lead and second byte, with good continuations. */
-static void test_seq_four_bytes(void **state)
+HBT_TEST(test_seq_four_bytes)
 {
     (void)state;
     uint8_t ok[256][256] = {{0}};
@@ -104,7 +106,7 @@ static void test_seq_four_bytes(void **state)
     assert_int_equal(hb_utf8_seq("\xF4\x90\x80\x80", 4), 0);   /* past it */
 }
 
-static void test_valid_table(void **state)
+HBT_TEST(test_valid_table)
 {
     (void)state;
     static const struct {
@@ -134,7 +136,7 @@ static void test_valid_table(void **state)
     assert_false(hb_utf8_valid_str("caf\xC3"));
 }
 
-static void test_cut_and_copy(void **state)
+HBT_TEST(test_cut_and_copy)
 {
     (void)state;
     /* "aé€😀": 1 + 2 + 3 + 4 bytes; characters start at 0, 1, 3, 6, 10. */
@@ -153,7 +155,7 @@ static void test_cut_and_copy(void **state)
     assert_string_equal(dst, "short");
 }
 
-static void test_clean_and_sanitize(void **state)
+HBT_TEST(test_clean_and_sanitize)
 {
     (void)state;
     char out[16];
@@ -171,7 +173,7 @@ static void test_clean_and_sanitize(void **state)
     assert_true(hb_utf8_valid_str(s));
 }
 
-static void test_json_string(void **state)
+HBT_TEST(test_json_string)
 {
     (void)state;
     json_t *j = hb_utf8_json_str("caf\xC3\xA9");
@@ -187,17 +189,4 @@ static void test_json_string(void **state)
     j = hb_utf8_json_str(NULL);
     assert_string_equal(json_string_value(j), "");
     json_decref(j);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seq_every_short_string),
-        cmocka_unit_test(test_seq_four_bytes),
-        cmocka_unit_test(test_valid_table),
-        cmocka_unit_test(test_cut_and_copy),
-        cmocka_unit_test(test_clean_and_sanitize),
-        cmocka_unit_test(test_json_string),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }
