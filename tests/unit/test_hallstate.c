@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define T0 1795424400000LL /* 2026-11-23T09:00:00Z */
 #define SEC 1000LL
@@ -227,7 +227,9 @@ static uint64_t s_rand(uint64_t *x)
 
 /* --------------------------------------------------------- ticket life ---- */
 
-static void test_ticket_life(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_ticket_life)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -365,7 +367,7 @@ static void test_ticket_life(void **state)
 
 /* The recent lists: finished tickets drop the oldest past the bound, and a
  * service keeps only its last HB_HS_DURATIONS durations. */
-static void test_recent_bounds(void **state)
+HBT_TEST(test_recent_bounds)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -396,7 +398,7 @@ static void test_recent_bounds(void **state)
 
 /* ----------------------------------------------------------- anomalies ---- */
 
-static void test_ticket_anomalies(void **state)
+HBT_TEST(test_ticket_anomalies)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -478,7 +480,7 @@ static void test_ticket_anomalies(void **state)
     hb_hall_state_destroy(&s);
 }
 
-static void test_other_anomalies(void **state)
+HBT_TEST(test_other_anomalies)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -538,7 +540,7 @@ static void test_other_anomalies(void **state)
 
 /* ------------------------------------------------- transfers and ends ---- */
 
-static void test_transfer_no_show_cancel(void **state)
+HBT_TEST(test_transfer_no_show_cancel)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -614,7 +616,7 @@ static void test_transfer_no_show_cancel(void **state)
 
 /* ------------------------------------------------------------ counters ---- */
 
-static void test_counter_states(void **state)
+HBT_TEST(test_counter_states)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -693,7 +695,7 @@ static void s_times(const hb_hall_state_t *s, const char *id, int64_t now, int64
     assert_int_equal(b, busy_ms);
 }
 
-static void test_counter_time(void **state)
+HBT_TEST(test_counter_time)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -732,7 +734,7 @@ static void test_counter_time(void **state)
 
 /* ------------------------------------------------------- day_started ---- */
 
-static void test_day_started_resets(void **state)
+HBT_TEST(test_day_started_resets)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -790,7 +792,7 @@ static void test_day_started_resets(void **state)
 
 /* ---------------------------------------------- complaints and devices ---- */
 
-static void test_complaints(void **state)
+HBT_TEST(test_complaints)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -873,7 +875,7 @@ static void test_complaints(void **state)
     hb_hall_state_destroy(&s);
 }
 
-static void test_devices_and_versions(void **state)
+HBT_TEST(test_devices_and_versions)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -936,7 +938,7 @@ static void test_devices_and_versions(void **state)
 
 /* -------------------------------------------------------------- bounds ---- */
 
-static void test_bounds(void **state)
+HBT_TEST(test_bounds)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -1015,7 +1017,7 @@ static double s_mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void test_sim_days(void **state)
+HBT_TEST(test_sim_days)
 {
     (void)state;
     static const uint64_t seeds[] = {1, 2, 42};
@@ -1076,7 +1078,7 @@ static void test_sim_days(void **state)
 
 /* ------------------------------------------------------------ snapshots ---- */
 
-static void test_snapshot_round_trip(void **state)
+HBT_TEST(test_snapshot_round_trip)
 {
     (void)state;
     uint64_t rnd = 12345;
@@ -1136,7 +1138,7 @@ static void test_snapshot_round_trip(void **state)
 /* Real streams with random damage (flipped bytes, times at the ends of the
  * int64 range): every event is taken or counted, the invariants hold after
  * each, and the end state still snapshots, restores and shows. */
-static void test_hostile_streams(void **state)
+HBT_TEST(test_hostile_streams)
 {
     (void)state;
     day_t d = s_day(5, 1, T0);
@@ -1236,7 +1238,7 @@ static void s_refused(json_t *j, const char *member)
     assert_contains(err, member);
 }
 
-static void test_snapshot_refusals(void **state)
+HBT_TEST(test_snapshot_refusals)
 {
     (void)state;
     hb_hall_state_t *s = s_small();
@@ -1362,7 +1364,7 @@ static void test_snapshot_refusals(void **state)
 
 /* ------------------------------------------------- bytes, unknown kinds ---- */
 
-static void test_bytes_and_unknown_kinds(void **state)
+HBT_TEST(test_bytes_and_unknown_kinds)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -1432,7 +1434,7 @@ static void s_members(const json_t *o, const char *const *names, size_t n)
     assert_int_equal(json_object_size(o), n);
 }
 
-static void test_view(void **state)
+HBT_TEST(test_view)
 {
     (void)state;
     hb_hall_state_t *s = s_small();
@@ -1581,7 +1583,7 @@ static void test_view(void **state)
     hb_hall_state_destroy(&s);
 }
 
-static void test_names(void **state)
+HBT_TEST(test_names)
 {
     (void)state;
     assert_string_equal(hb_ticket_state_name(HB_TICKET_WAITING), "waiting");
@@ -1593,29 +1595,4 @@ static void test_names(void **state)
     assert_string_equal(hb_counter_state_name(-1), "unknown");
     assert_string_equal(hb_complaint_state_name(HB_COMPLAINT_ACKNOWLEDGED), "acknowledged");
     assert_string_equal(hb_complaint_state_name(0), "unknown");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ticket_life),
-        cmocka_unit_test(test_recent_bounds),
-        cmocka_unit_test(test_ticket_anomalies),
-        cmocka_unit_test(test_other_anomalies),
-        cmocka_unit_test(test_transfer_no_show_cancel),
-        cmocka_unit_test(test_counter_states),
-        cmocka_unit_test(test_counter_time),
-        cmocka_unit_test(test_day_started_resets),
-        cmocka_unit_test(test_complaints),
-        cmocka_unit_test(test_devices_and_versions),
-        cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_sim_days),
-        cmocka_unit_test(test_snapshot_round_trip),
-        cmocka_unit_test(test_snapshot_refusals),
-        cmocka_unit_test(test_hostile_streams),
-        cmocka_unit_test(test_bytes_and_unknown_kinds),
-        cmocka_unit_test(test_view),
-        cmocka_unit_test(test_names),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

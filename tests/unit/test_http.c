@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "hallbus/error.h"
 #include "hallbus/http.h"
@@ -496,7 +496,9 @@ static const char *s_str(json_t *o, const char *key)
 
 /* ---------------------------------------------------------------- tests */
 
-static void test_get_json(void **state)
+#define HBT_FIXTURE setup, teardown
+
+HBT_TEST(test_get_json)
 {
     fixture_t *fx = *state;
     int status;
@@ -509,7 +511,7 @@ static void test_get_json(void **state)
     json_decref(o);
 }
 
-static void test_post_json_roundtrip(void **state)
+HBT_TEST(test_post_json_roundtrip)
 {
     fixture_t *fx = *state;
     int status;
@@ -536,7 +538,7 @@ static void test_post_json_roundtrip(void **state)
     free(big);
 }
 
-static void test_query_params(void **state)
+HBT_TEST(test_query_params)
 {
     fixture_t *fx = *state;
     int status;
@@ -560,7 +562,7 @@ static void test_query_params(void **state)
     json_decref(o);
 }
 
-static void test_query_unit(void **state)
+HBT_TEST_IN(test_query_unit, NULL, NULL)
 {
     (void)state;
     hb_http_req_t req = {.query =
@@ -588,7 +590,7 @@ static void test_query_unit(void **state)
     assert_int_equal(hb_http_query(&none, "a", out, 0), HB_EINVAL);
 }
 
-static void test_not_found(void **state)
+HBT_TEST(test_not_found)
 {
     fixture_t *fx = *state;
     hb_httpc_resp_t resp;
@@ -606,7 +608,7 @@ static void test_not_found(void **state)
     json_decref(o);
 }
 
-static void test_longest_prefix(void **state)
+HBT_TEST(test_longest_prefix)
 {
     fixture_t *fx = *state;
     int status;
@@ -631,7 +633,7 @@ static void test_longest_prefix(void **state)
     json_decref(o);
 }
 
-static void test_method_not_allowed(void **state)
+HBT_TEST(test_method_not_allowed)
 {
     fixture_t *fx = *state;
     int status;
@@ -657,7 +659,7 @@ static void test_method_not_allowed(void **state)
 }
 
 /* Routing by table: the parameters and the route reach the handler. */
-static void test_pattern_routes(void **state)
+HBT_TEST_IN(test_pattern_routes, setup_patterns, teardown)
 {
     fixture_t *fx = *state;
     int status;
@@ -698,7 +700,7 @@ static void test_pattern_routes(void **state)
     json_decref(o);
 }
 
-static void test_pattern_refusals(void **state)
+HBT_TEST_IN(test_pattern_refusals, setup_patterns, teardown)
 {
     fixture_t *fx = *state;
     char long_id[300];
@@ -748,7 +750,7 @@ static void test_pattern_refusals(void **state)
 
 /* The slot access control fills: the guard sees each route and its
  * parameters before the handler, and its refusal is the answer. */
-static void test_guard(void **state)
+HBT_TEST_IN(test_guard, setup_patterns, teardown)
 {
     fixture_t *fx = *state;
     int status;
@@ -784,7 +786,7 @@ static void s_nothing(hb_http_req_t *req, void *arg)
 }
 
 /* A table is taken whole or not at all. */
-static void test_routes_all_or_nothing(void **state)
+HBT_TEST_IN(test_routes_all_or_nothing, NULL, NULL)
 {
     (void)state;
     uv_loop_t loop;
@@ -818,7 +820,7 @@ static void test_routes_all_or_nothing(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static void test_headers(void **state)
+HBT_TEST(test_headers)
 {
     fixture_t *fx = *state;
     int fd = s_raw_connect(fx->port);
@@ -842,7 +844,7 @@ static void test_headers(void **state)
     hb_httpc_resp_free(&resp);
 }
 
-static void test_too_large(void **state)
+HBT_TEST(test_too_large)
 {
     fixture_t *fx = *state;
     int status;
@@ -893,7 +895,7 @@ static void test_too_large(void **state)
     close(fd);
 }
 
-static void test_bad_json_is_handlers_job(void **state)
+HBT_TEST(test_bad_json_is_handlers_job)
 {
     fixture_t *fx = *state;
     int status;
@@ -903,7 +905,7 @@ static void test_bad_json_is_handlers_job(void **state)
     json_decref(o);
 }
 
-static void test_bad_path(void **state)
+HBT_TEST(test_bad_path)
 {
     fixture_t *fx = *state;
     const char *bad[] = {"/v1/echo%zz",        "/v1/echo%4",        "/v1/ech%00o",
@@ -919,7 +921,7 @@ static void test_bad_path(void **state)
     }
 }
 
-static void test_handler_mistakes(void **state)
+HBT_TEST(test_handler_mistakes)
 {
     fixture_t *fx = *state;
     int status;
@@ -939,7 +941,7 @@ static void test_handler_mistakes(void **state)
     json_decref(o);
 }
 
-static void test_keep_alive(void **state)
+HBT_TEST(test_keep_alive)
 {
     fixture_t *fx = *state;
     int fd = s_raw_connect(fx->port);
@@ -1008,7 +1010,7 @@ static void s_wait_closed(int want)
     assert_int_equal(__atomic_load_n(&s_streams_closed, __ATOMIC_SEQ_CST), want);
 }
 
-static void test_stream_client_goes_away(void **state)
+HBT_TEST(test_stream_client_goes_away)
 {
     fixture_t *fx = *state;
     s_streams_closed = 0;
@@ -1036,7 +1038,7 @@ static void test_stream_client_goes_away(void **state)
     s_wait_closed(1);
 }
 
-static void test_stream_ends_with_the_server(void **state)
+HBT_TEST(test_stream_ends_with_the_server)
 {
     fixture_t *fx = *state;
     s_streams_closed = 0;
@@ -1057,7 +1059,7 @@ static void test_stream_ends_with_the_server(void **state)
     assert_int_equal(closed, 1);
 }
 
-static void test_many_requests(void **state)
+HBT_TEST(test_many_requests)
 {
     fixture_t *fx = *state;
     for (int i = 0; i < 300; i++) {
@@ -1073,7 +1075,7 @@ static void test_many_requests(void **state)
     }
 }
 
-static void test_destroy_from_handler(void **state)
+HBT_TEST(test_destroy_from_handler)
 {
     fixture_t *fx = *state;
     int status;
@@ -1230,7 +1232,7 @@ static stats_seen_t s_stats(fixture_t *fx)
 /* The finding: 4,200 idle connections from one address used to fill the
  * server's 4,096 and lock every other client out. Now that address keeps
  * max_per_address of them, and a GET from elsewhere is answered at once. */
-static void test_one_address_cannot_lock_out(void **state)
+HBT_TEST_IN(test_one_address_cannot_lock_out, setup_flood, teardown)
 {
     fixture_t *fx = *state;
     /* Both ends of every connection live in this process. */
@@ -1298,7 +1300,7 @@ static void test_one_address_cannot_lock_out(void **state)
 
 /* The total cap still holds, counted apart from the per-address one, and
  * frees up as connections go. */
-static void test_total_cap(void **state)
+HBT_TEST_IN(test_total_cap, setup_small_caps, teardown)
 {
     fixture_t *fx = *state;
     int a[SMALL_PER_ADDRESS + 2], b[3], c[3];
@@ -1375,7 +1377,7 @@ static stats_seen_t s_stats_when_open(fixture_t *fx, long long open)
  * still connected is still found (its second connection refused) and every
  * address gone is forgotten (it may connect again), after rounds of removals
  * in scattered order from the table that counts them. */
-static void test_many_addresses_come_and_go(void **state)
+HBT_TEST_IN(test_many_addresses_come_and_go, setup_one_per_address, teardown)
 {
     fixture_t *fx = *state;
     int fds[MANY_ADDRESSES];
@@ -1425,7 +1427,7 @@ static void test_many_addresses_come_and_go(void **state)
 /* On a dual-stack listener every IPv4 client arrives as ::ffff:a.b.c.d; each
  * must be counted as its own IPv4 address, not lumped with all the others
  * under the /64 those mapped addresses share. */
-static void test_mapped_addresses_count_apart(void **state)
+HBT_TEST_IN(test_mapped_addresses_count_apart, setup_dual_stack, teardown)
 {
     fixture_t *fx = *state;
     if (!fx)
@@ -1490,7 +1492,7 @@ static void s_assert_timed_out(const char *what, double ms)
 
 /* A client sending half a request head, a byte every 50 ms, is closed when
  * the timeout runs out: the bytes do not extend it. */
-static void test_header_timeout_trickle(void **state)
+HBT_TEST_IN(test_header_timeout_trickle, setup_short_timeout, teardown)
 {
     fixture_t *fx = *state;
     int fd = s_raw_connect(fx->port);
@@ -1508,7 +1510,7 @@ static void test_header_timeout_trickle(void **state)
 
 /* An idle keep-alive connection is closed the timeout after its last
  * answer; one its client closes first is not counted as timed out. */
-static void test_idle_keep_alive_timeout(void **state)
+HBT_TEST_IN(test_idle_keep_alive_timeout, setup_short_timeout, teardown)
 {
     fixture_t *fx = *state;
     const char *req = "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1552,7 +1554,7 @@ static void test_idle_keep_alive_timeout(void **state)
 
 /* Connections that never send a byte are closed the timeout after they were
  * accepted, all of them and each counted, whatever their address. */
-static void test_silent_connections_timeout(void **state)
+HBT_TEST_IN(test_silent_connections_timeout, setup_short_timeout, teardown)
 {
     fixture_t *fx = *state;
     int fds[SILENT_CONNS];
@@ -1571,7 +1573,7 @@ static void test_silent_connections_timeout(void **state)
 
 /* A stream is an answer being sent, not a request being awaited: it outlives
  * the header timeout many times over. */
-static void test_stream_outlives_header_timeout(void **state)
+HBT_TEST_IN(test_stream_outlives_header_timeout, setup_short_timeout, teardown)
 {
     fixture_t *fx = *state;
     s_streams_closed = 0;
@@ -1597,7 +1599,7 @@ static void test_stream_outlives_header_timeout(void **state)
     close(fd);
 }
 
-static void test_limits_refused(void **state)
+HBT_TEST_IN(test_limits_refused, NULL, NULL)
 {
     (void)state;
     hb_http_limits_t d = hb_http_limits_default();
@@ -1664,7 +1666,7 @@ static void test_limits_refused(void **state)
 
 /* The groups connections are counted under, as the server names them. The
  * expected names are written out by hand. */
-static void test_address_groups(void **state)
+HBT_TEST_IN(test_address_groups, NULL, NULL)
 {
     (void)state;
     const struct {
@@ -1709,7 +1711,7 @@ static void test_address_groups(void **state)
 
 /* ------------------------------------------------------- server set-up */
 
-static void test_new_failures(void **state)
+HBT_TEST_IN(test_new_failures, NULL, NULL)
 {
     (void)state;
     uv_loop_t loop;
@@ -1755,7 +1757,7 @@ static void *s_client_thread(void *arg)
     return NULL;
 }
 
-static void test_ipv6(void **state)
+HBT_TEST_IN(test_ipv6, NULL, NULL)
 {
     (void)state;
     uv_loop_t loop;
@@ -1786,49 +1788,5 @@ static void test_ipv6(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    hb_log_init("test_http", HB_LOG_WARN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_get_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_post_json_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_query_params, setup, teardown),
-        cmocka_unit_test(test_query_unit),
-        cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_longest_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pattern_routes, setup_patterns, teardown),
-        cmocka_unit_test_setup_teardown(test_pattern_refusals, setup_patterns, teardown),
-        cmocka_unit_test_setup_teardown(test_guard, setup_patterns, teardown),
-        cmocka_unit_test(test_routes_all_or_nothing),
-        cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_json_is_handlers_job, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_handler_mistakes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_requests, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_client_goes_away, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_ends_with_the_server, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_from_handler, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_address_cannot_lock_out, setup_flood, teardown),
-        cmocka_unit_test_setup_teardown(test_total_cap, setup_small_caps, teardown),
-        cmocka_unit_test_setup_teardown(test_many_addresses_come_and_go, setup_one_per_address,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mapped_addresses_count_apart, setup_dual_stack,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_header_timeout_trickle, setup_short_timeout, teardown),
-        cmocka_unit_test_setup_teardown(test_idle_keep_alive_timeout, setup_short_timeout,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_silent_connections_timeout, setup_short_timeout,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_stream_outlives_header_timeout, setup_short_timeout,
-                                        teardown),
-        cmocka_unit_test(test_limits_refused),
-        cmocka_unit_test(test_address_groups),
-        cmocka_unit_test(test_new_failures),
-        cmocka_unit_test(test_ipv6),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static void s_before_tests(void) { hb_log_init("test_http", HB_LOG_WARN); }
+HBT_BEFORE(s_before_tests);
