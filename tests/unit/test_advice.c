@@ -19,28 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 #define T0 1796000000000LL
 
 static void s_apply(hb_hall_state_t *s, const char *text)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_t *j = json_loads(buf, 0, NULL);
-    assert_non_null(j);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, T0, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", buf, err);
-    json_decref(j);
-    env->seq = s->seq + 1;
-    env->at_ms = T0;
-    assert_int_equal(hb_hall_state_apply(s, env), 0);
-    hb_envelope_free(env);
+    assert_int_equal(hbt_apply(s, T0, text), 0);
 }
 
 /* This hall: `waiting` customers for A, one counter serving A, the SLA of

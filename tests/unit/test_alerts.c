@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "runner.h"
 
 #define SEC 1000LL
@@ -54,32 +55,6 @@ static const char *const s_policy_text =
     " 'diversion':{'threshold':3},"
     " 'alerts':{'device_fault_s':1800,'not_open_grace_s':300}}";
 
-/* JSON written with single quotes, for readability. */
-static json_t *s_json(const char *text)
-{
-    char buf[4096];
-    size_t n = strlen(text);
-    assert_true(n < sizeof buf);
-    for (size_t i = 0; i <= n; i++)
-        buf[i] = text[i] == '\'' ? '"' : text[i];
-    json_error_t jerr;
-    json_t *j = json_loads(buf, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", buf, jerr.text);
-    return j;
-}
-
-static hb_policy_t *s_policy(const char *text)
-{
-    json_t *doc = s_json(text);
-    hb_policy_t *p = NULL;
-    char err[512];
-    if (hb_policy_new(doc, &p, err, sizeof err) != 0)
-        fail_msg("policy refused: %s", err);
-    json_decref(doc);
-    return p;
-}
-
 typedef struct {
     hb_hall_state_t *s;
     uint64_t seq;
@@ -97,17 +72,9 @@ static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    json_t *j = s_json(text);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, at, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", text, err);
-    json_decref(j);
-    env->seq = ++h->seq;
-    env->at_ms = at;
-    if (hb_hall_state_apply(h->s, env) != 0)
+    if (hbt_apply(h->s, at, text) != 0)
         fail_msg("event did not fit the state: %s", text);
-    hb_envelope_free(env);
+    h->seq = h->s->seq;
 }
 
 static void s_day(hall_t *h, int d)
@@ -144,7 +111,7 @@ static int s_setup(void **state)
     hall_t *h = calloc(1, sizeof *h);
     h->s = hb_hall_state_new();
     assert_non_null(h->s);
-    h->p = s_policy(s_policy_text);
+    h->p = hbt_policy(s_policy_text);
     alerts_params_default(&h->params);
     *state = h;
     return 0;
@@ -622,7 +589,7 @@ HBT_TEST(test_offline_state_as_of_link_loss)
  * against hb_policy_open_at over clock changes. */
 static void s_check_opening(const char *policy_text, int64_t from, int64_t to, int64_t step)
 {
-    hb_policy_t *p = s_policy(policy_text);
+    hb_policy_t *p = hbt_policy(policy_text);
     alerts_params_t params;
     alerts_params_default(&params);
     params.offline_grace_s = 0;
@@ -684,7 +651,7 @@ HBT_TEST_IN(test_opening_start_matches_policy, NULL, NULL)
     const char *always = "{'timezone':'Asia/Shanghai','opening_hours':{'mon':['00:00-24:00'],"
                          "'tue':['00:00-24:00'],'wed':['00:00-24:00'],'thu':['00:00-24:00'],"
                          "'fri':['00:00-24:00'],'sat':['00:00-24:00'],'sun':['00:00-24:00']}}";
-    hb_policy_t *p = s_policy(always);
+    hb_policy_t *p = hbt_policy(always);
     alert_set_t set;
     alerts_params_t params = {.offline_grace_s = 0, .no_counter_grace_s = 0};
     alerts_eval(NULL, p, &params, false, 0, s_at(0, 12, 0, 0), &set);
@@ -973,14 +940,14 @@ HBT_TEST(test_evaluation_rate)
     }
     /* National policies as they would be: the defaults' thresholds, a
      * split day, holidays. */
-    hb_policy_t *berlin = s_policy(
+    hb_policy_t *berlin = hbt_policy(
         "{'timezone':'Europe/Berlin','special_days':{'2026-12-24':{'hours':['09:00-12:00']},"
         "'2026-12-25':{'hours':[]},'2026-12-26':{'hours':[]}},"
         "'sla':{'max_wait_s':{'*:*':1200,'A:*':900,'*:vip':600}},'diversion':{'threshold':25}}");
-    hb_policy_t *utc = s_policy(
-        "{'timezone':'UTC','opening_hours':{'mon':['08:30-12:30','13:30-18:00']},"
-        "'special_days':{'2026-12-25':{'hours':[]}},"
-        "'sla':{'max_wait_s':{'*:*':1500,'B:vip':600}},'diversion':{'threshold':30}}");
+    hb_policy_t *utc =
+        hbt_policy("{'timezone':'UTC','opening_hours':{'mon':['08:30-12:30','13:30-18:00']},"
+                   "'special_days':{'2026-12-25':{'hours':[]}},"
+                   "'sla':{'max_wait_s':{'*:*':1500,'B:vip':600}},'diversion':{'threshold':30}}");
     const hb_policy_t *policies[2] = {utc, berlin};
     struct timespec t0, t1;
     size_t alerts = 0;

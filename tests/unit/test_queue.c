@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 #define T0 1796000000000LL /* 2026-11-30T... UTC: any fixed instant */
@@ -36,19 +37,8 @@ static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, jerr.text);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, at, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", text, err);
-    json_decref(j);
-    env->seq = ++h->seq;
-    env->at_ms = at;
-    assert_int_equal(hb_hall_state_apply(h->s, env), 0);
-    hb_envelope_free(env);
+    assert_int_equal(hbt_apply(h->s, at, text), 0);
+    h->seq = h->s->seq;
 }
 
 static void s_issue(hall_t *h, int64_t at, const char *ticket, const char *service,
