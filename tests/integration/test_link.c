@@ -22,37 +22,9 @@
 #include <zmq.h>
 
 #include "runner.h"
+#include "world.h"
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t a, b;
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "link");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->a, "HALL-A");
-    hbt_hall_enroll(&w->hq, &w->b, "HALL-B");
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->a, SIGTERM);
-    hbt_hall_stop(&w->b, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
-
-static int64_t s_hq_last(world_t *w, const char *hall)
+static int64_t s_hq_last(hbt_world_t *w, const char *hall)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/halls/%s", hall);
@@ -62,22 +34,24 @@ static int64_t s_hq_last(world_t *w, const char *hall)
     return v;
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+static const hbt_world_spec_t s_world = {.tag = "link", .halls = {"HALL-A", "HALL-B"}};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
 HBT_TEST(test_events_arrive_whole_and_decoded)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
     const char *one = "{\"type\":\"complaint_opened\",\"complaint\":\"C1\",\"channel\":\"phone\","
                       "\"category\":\"waiting_time\",\"severity\":\"high\",\"text\":\"too long\"}";
     json_t *resp = NULL;
-    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", one, &resp), 200);
+    assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/events", one, &resp), 200);
     /* The hall's day began first, with an event of its own. */
     int64_t seq = hbt_int(resp, "seq");
     assert_true(seq >= 2);
     json_decref(resp);
-    uint64_t last = hbt_hall_post(&w->a, 1200, 1);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+    uint64_t last = hbt_hall_post(&w->hall[0], 1200, 1);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 20000));
     assert_int_equal(last, 1200 + 1 + hbt_hq_count_type(&w->hq, "HALL-A", "day_started"));
 
     char path[128];
@@ -122,17 +96,17 @@ HBT_TEST(test_events_arrive_whole_and_decoded)
 
 HBT_TEST(test_small_posts_while_acks_flow_never_refused)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
     /* Thousands of one-event posts: acks arrive while batches are being
      * sent, the case that once advanced the send point past a gap. */
     for (int i = 0; i < 3000; i++) {
         char body[160];
         snprintf(body, sizeof body,
                  "{\"type\":\"ticket_issued\",\"ticket\":\"S%d\",\"service\":\"A\"}", i);
-        assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", body, NULL), 200);
+        assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/events", body, NULL), 200);
     }
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 20000));
     json_t *st = hbt_get(w->hq.http, "/v1/status");
     assert_int_equal(hbt_int(json_object_get(st, "ingest"), "refused"), 0);
     json_decref(st);
@@ -140,9 +114,9 @@ HBT_TEST(test_small_posts_while_acks_flow_never_refused)
 
 HBT_TEST(test_local_api_refuses_bad_events)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
-    uint64_t stored = hbt_hall_post(&w->a, 10, 2);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
+    uint64_t stored = hbt_hall_post(&w->hall[0], 10, 2);
     assert_true(stored >= 10);
     static const struct {
         const char *body;
@@ -163,7 +137,7 @@ HBT_TEST(test_local_api_refuses_bad_events)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *resp = NULL;
-        int status = hbt_http(w->a.http, "POST", "/v1/events", bad[i].body, &resp);
+        int status = hbt_http(w->hall[0].http, "POST", "/v1/events", bad[i].body, &resp);
         assert_int_equal(status, 400);
         const char *reason = json_string_value(json_object_get(resp, "reason"));
         assert_non_null(reason);
@@ -173,13 +147,13 @@ HBT_TEST(test_local_api_refuses_bad_events)
         json_decref(resp);
     }
     /* Nothing of any refused request was stored. */
-    json_t *st = hbt_get(w->a.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     /* (A new day could have started meanwhile: that is the hall's own.) */
     int64_t after = hbt_int(st, "last_seq");
     json_decref(st);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
     assert_int_equal(after, 10 + hbt_hq_count_type(&w->hq, "HALL-A", "day_started"));
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }
 
 /* Bytes of an envelope with seq `seq` whose body is an event kind this build
@@ -220,10 +194,10 @@ static size_t s_future_event(uint64_t seq, bool unknown_kind, uint8_t *out)
 
 HBT_TEST(test_wire_refusals_and_unknown_kinds)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* Hall B runs normally throughout: its traffic must be unaffected. */
-    hbt_hall_start(&w->b);
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    hbt_hall_start(&w->hall[1]);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
 
     uint8_t junk[512];
@@ -348,19 +322,19 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
     hbt_raw_close(&raw);
 
     /* Hall B's traffic went on regardless. */
-    hbt_hall_post(&w->b, 500, 3);
-    assert_true(hbt_wait_synced(&w->hq, &w->b, 15000));
+    hbt_hall_post(&w->hall[1], 500, 3);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 15000));
     assert_true(hbt_alive(&w->hq.proc));
 }
 
 HBT_TEST(test_unenrolled_key_gets_nothing_in)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* A key pair HQ has never seen, with HQ's real public key. */
     char dir[400];
     snprintf(dir, sizeof dir, "%s/stranger", w->root);
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->a.dir, dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
     assert_int_equal(system(cmd), 0);
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
@@ -383,14 +357,14 @@ HBT_TEST(test_unenrolled_key_gets_nothing_in)
 
 HBT_TEST(test_zap_guards_the_socket_from_the_start)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* A stranger keeps knocking before hqd even starts, and while it starts:
      * there is no moment at which the CURVE socket takes an unknown key. */
     hbt_hq_stop(&w->hq, SIGTERM);
     char dir[400];
     snprintf(dir, sizeof dir, "%s/stranger2", w->root);
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->a.dir, dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
     assert_int_equal(system(cmd), 0);
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
@@ -410,10 +384,10 @@ HBT_TEST(test_zap_guards_the_socket_from_the_start)
 
 HBT_TEST(test_hall_cannot_write_another_halls_stream)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* B's key, and a payload that (if anything in it counted) would be A's:
      * events go to B, because identity is the key. */
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->b.dir);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 10), 0);
     Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
@@ -438,39 +412,39 @@ static bool s_log_has(const char *log, const char *needle)
 
 HBT_TEST(test_sighup_reloads_what_may_change)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* The config file hallctl wrote, plus a reloadable setting. */
     char conf[400], cmd[1400];
-    snprintf(conf, sizeof conf, "%s/branchd.conf", w->a.dir);
+    snprintf(conf, sizeof conf, "%s/branchd.conf", w->hall[0].dir);
     snprintf(cmd, sizeof cmd, "echo 'retention = 7d' >> %s", conf);
     assert_int_equal(system(cmd), 0);
-    snprintf(w->a.extra[0], sizeof w->a.extra[0], "--config");
-    snprintf(w->a.extra[1], sizeof w->a.extra[1], "%s", conf);
-    w->a.n_extra = 2;
-    hbt_hall_start(&w->a);
+    snprintf(w->hall[0].extra[0], sizeof w->hall[0].extra[0], "--config");
+    snprintf(w->hall[0].extra[1], sizeof w->hall[0].extra[1], "%s", conf);
+    w->hall[0].n_extra = 2;
+    hbt_hall_start(&w->hall[0]);
     snprintf(cmd, sizeof cmd, "sed -i 's/retention = 7d/retention = 2d/' %s", conf);
     assert_int_equal(system(cmd), 0);
-    kill(w->a.proc.pid, SIGHUP);
+    kill(w->hall[0].proc.pid, SIGHUP);
     int64_t deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->a.proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
+    while (!s_log_has(w->hall[0].proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
         hbt_sleep_ms(50);
-    assert_true(s_log_has(w->a.proc.log, "configuration reloaded"));
+    assert_true(s_log_has(w->hall[0].proc.log, "configuration reloaded"));
     /* A setting that needs a restart: refused whole, the hall runs on. */
     snprintf(cmd, sizeof cmd, "echo 'window = 8' >> %s", conf);
     assert_int_equal(system(cmd), 0);
-    kill(w->a.proc.pid, SIGHUP);
+    kill(w->hall[0].proc.pid, SIGHUP);
     deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->a.proc.log, "reload refused") && hbt_now_ms() < deadline)
+    while (!s_log_has(w->hall[0].proc.log, "reload refused") && hbt_now_ms() < deadline)
         hbt_sleep_ms(50);
-    assert_true(s_log_has(w->a.proc.log, "reload refused"));
-    assert_true(s_log_has(w->a.proc.log, "window"));
-    hbt_hall_post(&w->a, 10, 7);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(s_log_has(w->hall[0].proc.log, "reload refused"));
+    assert_true(s_log_has(w->hall[0].proc.log, "window"));
+    hbt_hall_post(&w->hall[0], 10, 7);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }
 
 HBT_TEST(test_keys_enrolled_while_running_are_admitted)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     hbt_hall_t late;
     hbt_hall_enroll(&w->hq, &late, "HALL-LATE");
     hbt_hall_start(&late);
@@ -481,8 +455,8 @@ HBT_TEST(test_keys_enrolled_while_running_are_admitted)
 
 HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
 {
-    world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    hbt_world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 100), 0);
     /* HQ commits; the connection is gone before the hall reads the ack. */
@@ -493,7 +467,7 @@ HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
     hbt_raw_close(&raw);
     /* The hall never saw the ack, so it resends the same events (and more)
      * on a new connection, without even asking where HQ stands. */
-    raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 150), 0);
     Hallbus__Frame *ack = NULL;
     deadline = hbt_now_ms() + 8000;
@@ -525,23 +499,24 @@ HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
 
 HBT_TEST(test_restart_behind_half_open_connection)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     int hq_port = atoi(strrchr(w->hq.endpoint, ':') + 1);
     hbt_proxy_t *proxy = hbt_proxy_start(hq_port);
-    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "tcp://127.0.0.1:%d", hbt_proxy_port(proxy));
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 100, 5);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    snprintf(w->hall[0].hq_endpoint, sizeof w->hall[0].hq_endpoint, "tcp://127.0.0.1:%d",
+             hbt_proxy_port(proxy));
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_post(&w->hall[0], 100, 5);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
     /* Freeze the connection: both ends keep their sockets, nothing flows.
      * To HQ the old connection looks alive (its heartbeat timeout is 10 s). */
     hbt_proxy_freeze(proxy, true);
-    hbt_hall_stop(&w->a, SIGKILL);
+    hbt_hall_stop(&w->hall[0], SIGKILL);
     /* The hall comes back at once on a new connection straight to HQ. */
-    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "%s", w->hq.endpoint);
+    snprintf(w->hall[0].hq_endpoint, sizeof w->hall[0].hq_endpoint, "%s", w->hq.endpoint);
     int64_t t0 = hbt_now_ms();
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 100, 6);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 5000));
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_post(&w->hall[0], 100, 6);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 5000));
     int64_t took = hbt_now_ms() - t0;
     fprintf(stderr, "restarted hall served again after %lld ms\n", (long long)took);
     hbt_proxy_stop(&proxy);

@@ -46,6 +46,7 @@ int main(void)
         tests[i].test_func = order[i]->fn;
         tests[i].setup_func = order[i]->setup;
         tests[i].teardown_func = order[i]->teardown;
+        tests[i].initial_state = order[i]->initial;
     }
     const hbt_group_t *g = g0 && g0 < g1 ? g0[0] : NULL;
     int failed =

@@ -5,7 +5,8 @@
  * instead of a main() and a list of names in every file.
  *
  *   #define HBT_FIXTURE s_setup, s_teardown   (before the first HBT_TEST;
- *                                              NULL, NULL when there is none)
+ *                                              NULL, NULL when there is none;
+ *                                              a third: *state for the setup)
  *   HBT_TEST(test_round_trip) { ... }         (state is `void **state`)
  *   HBT_TEST_IN(test_plain, NULL, NULL) { }   (a test in another fixture)
  *   HBT_GROUP(s_start, s_stop);               (cmocka's group setup, teardown)
@@ -26,7 +27,8 @@ typedef struct hbt_test {
     const char *name;
     CMUnitTestFunction fn;
     CMFixtureFunction setup, teardown;
-    int line; /* the file's order */
+    void *initial; /* what the setup finds in *state (a world's spec) */
+    int line;      /* the file's order */
 } hbt_test_t;
 
 typedef struct hbt_group {
@@ -41,13 +43,19 @@ typedef void (*hbt_before_fn)(void);
     static const type var##_v = __VA_ARGS__;                                                       \
     static const type *const var##_p __attribute__((used, section(set))) = &var##_v
 
-#define HBT_TEST_IN(name, setup, teardown)                                                         \
+#define HBT_TEST_STATE(name, setup, teardown, initial)                                             \
     static void name(void **state);                                                                \
-    HBT__SET("hbt_tests", hbt_test_t, hbt__t_##name, {#name, name, setup, teardown, __LINE__});    \
+    HBT__SET("hbt_tests", hbt_test_t, hbt__t_##name,                                               \
+             {#name, name, setup, teardown, (void *)(initial), __LINE__});                         \
     static void name(void **state)
 
-#define HBT_TEST(name) HBT__TEST_IN(name, HBT_FIXTURE)
-#define HBT__TEST_IN(name, ...) HBT_TEST_IN(name, __VA_ARGS__)
+#define HBT_TEST_IN(name, setup, teardown) HBT_TEST_STATE(name, setup, teardown, NULL)
+
+/* HBT_FIXTURE is "setup, teardown" or "setup, teardown, initial state". */
+#define HBT_TEST(name) HBT__TEST1(name, HBT_FIXTURE)
+#define HBT__TEST1(name, ...) HBT__TEST2(name, __VA_ARGS__, NULL, NULL)
+#define HBT__TEST2(name, setup, teardown, initial, ...)                                            \
+    HBT_TEST_STATE(name, setup, teardown, initial)
 
 #define HBT_GROUP(setup, teardown)                                                                 \
     HBT__SET("hbt_groups", hbt_group_t, hbt__group, {setup, teardown})
