@@ -118,6 +118,7 @@
 #include "hallbus/figures.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/names.h"
 #include "hallbus/vec.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
@@ -147,26 +148,19 @@ const char *const hb_hs__complaint_states[HB_HS__COMPLAINT_STATES] = {
     [HB_COMPLAINT_ACKNOWLEDGED] = "acknowledged",
 };
 
-static const char *s_name(const char *const *names, size_t n, int v)
-{
-    if (v < 0 || (size_t)v >= n || !names[v])
-        return "unknown";
-    return names[v];
-}
-
 const char *hb_ticket_state_name(int state)
 {
-    return s_name(hb_hs__ticket_states, HS_COUNT(hb_hs__ticket_states), state);
+    return hb_name_of(hb_hs__ticket_states, HS_COUNT(hb_hs__ticket_states), state);
 }
 
 const char *hb_counter_state_name(int state)
 {
-    return s_name(hb_hs__counter_states, HS_COUNT(hb_hs__counter_states), state);
+    return hb_name_of(hb_hs__counter_states, HS_COUNT(hb_hs__counter_states), state);
 }
 
 const char *hb_complaint_state_name(int state)
 {
-    return s_name(hb_hs__complaint_states, HS_COUNT(hb_hs__complaint_states), state);
+    return hb_name_of(hb_hs__complaint_states, HS_COUNT(hb_hs__complaint_states), state);
 }
 
 /* ----------------------------------------------------------- helpers ---- */

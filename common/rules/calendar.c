@@ -11,6 +11,7 @@
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/json.h"
+#include "hallbus/names.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,34 +36,30 @@ int32_t hb_cal_day_of_ms(int64_t ms)
 
 const char *hb_cal_level_name(hb_cal_level_t level)
 {
-    return (unsigned)level < 3 ? s_level_names[level] : "unknown";
+    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
 }
 
 int hb_cal_level_parse(const char *name, hb_cal_level_t *out)
 {
-    for (int i = 0; i < 3; i++) {
-        if (name && strcmp(name, s_level_names[i]) == 0) {
-            *out = (hb_cal_level_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
+    int i = hb_name_find(s_level_names, HB_NAMES_COUNT(s_level_names), name);
+    if (i < 0)
+        return HB_EINVAL;
+    *out = (hb_cal_level_t)i;
+    return 0;
 }
 
 const char *hb_cal_channel_name(hb_cal_channel_t ch)
 {
-    return (unsigned)ch < HB_CAL_CHANNELS ? s_channel_names[ch] : "unknown";
+    return hb_name_of(s_channel_names, HB_NAMES_COUNT(s_channel_names), (int)ch);
 }
 
 int hb_cal_channel_parse(const char *name, hb_cal_channel_t *out)
 {
-    for (int i = 0; i < HB_CAL_CHANNELS; i++) {
-        if (name && strcmp(name, s_channel_names[i]) == 0) {
-            *out = (hb_cal_channel_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
+    int i = hb_name_find(s_channel_names, HB_NAMES_COUNT(s_channel_names), name);
+    if (i < 0)
+        return HB_EINVAL;
+    *out = (hb_cal_channel_t)i;
+    return 0;
 }
 
 /* ------------------------------------------------- reading helpers ---- */

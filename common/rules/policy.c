@@ -10,6 +10,7 @@
 #include "hallbus/policy.h"
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
+#include "hallbus/names.h"
 #include "hallbus/utf8.h"
 
 #include <stdio.h>
@@ -48,15 +49,6 @@ static const char s_defaults_text[] =
 json_t *hb_policy_defaults(void) { return json_loads(s_defaults_text, 0, NULL); }
 
 /* ---- small readers used by both the checker and the builder */
-
-/* The index of `s` among the first `n` choices (a NULL ends them early). */
-static int s_choice(const char *const *choices, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n && choices[i]; i++)
-        if (strcmp(choices[i], s) == 0)
-            return (int)i;
-    return -1;
-}
 
 /* A JSON string without an embedded NUL, or NULL. */
 static const char *s_string(const json_t *v)
@@ -106,7 +98,7 @@ static bool s_wait_key(const char *key, char service[HB_POLICY_SERVICE_MAX], int
     service[n] = '\0';
     if (strcmp(service, "*") != 0 && !hb_id_chars_ok(service, HB_ID_MAX, NULL))
         return false;
-    int pr = s_choice(s_priorities, HB_POLICY_PRIORITIES, colon + 1);
+    int pr = hb_name_find(s_priorities, HB_POLICY_PRIORITIES, colon + 1);
     if (pr < 0)
         return false;
     *priority = pr;
@@ -163,7 +155,7 @@ static bool s_key_wait(const char *key)
 }
 static bool s_key_severity(const char *key)
 {
-    return s_choice(s_severities, HB_POLICY_SEVERITIES, key) >= 0;
+    return hb_name_find(s_severities, HB_POLICY_SEVERITIES, key) >= 0;
 }
 
 static int s_closure_extra(const json_t *obj, const char *path, bool complete, char *err,
@@ -358,8 +350,7 @@ static int s_check_names(const s_node_t *node, const json_t *v, const char *path
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = s_string(json_array_get(v, i));
-        bool ok = s && (halls ? hb_hall_id_valid(s)
-                              : s_choice(node->choices, 16, s) >= 0);
+        bool ok = s && (halls ? hb_hall_id_valid(s) : hb_name_find(node->choices, 16, s) >= 0);
         if (!ok) {
             hb_errf(err, errlen, "%s[%zu] must be one of %s", path, i, allowed);
             return HB_EINVAL;
@@ -480,7 +471,7 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
         return 0;
     case K_CHOICE: {
         const char *s = s_string(v);
-        if (!s || s_choice(node->choices, 16, s) < 0) {
+        if (!s || hb_name_find(node->choices, 16, s) < 0) {
             char allowed[100];
             s_list(allowed, sizeof allowed, node->choices, 16);
             hb_errf(err, errlen, "%s must be one of %s", path, allowed);
@@ -659,7 +650,7 @@ static void s_deadlines_from(const json_t *v, int64_t out[HB_POLICY_SEVERITIES])
     json_t *value;
     json_object_foreach((json_t *)v, key, value)
     {
-        int sev = s_choice(s_severities, HB_POLICY_SEVERITIES, key);
+        int sev = hb_name_find(s_severities, HB_POLICY_SEVERITIES, key);
         if (sev >= 0)
             out[sev] = json_integer_value(value);
     }

@@ -24,6 +24,7 @@
 #include "hallbus/error.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/names.h"
 #include "hallbus/vec.h"
 #include "hallbus/tz.h"
 
@@ -649,7 +650,7 @@ static const char *const s_rule_names[CALCHECK_RULES] = {
 
 const char *calcheck_rule_name(calcheck_rule_t rule)
 {
-    return (unsigned)rule < CALCHECK_RULES ? s_rule_names[rule] : "unknown";
+    return hb_name_of(s_rule_names, CALCHECK_RULES, (int)rule);
 }
 
 json_t *calcheck_finding_to_json(const calcheck_finding_t *f)

@@ -12,6 +12,7 @@
 #include "hallbus/ids.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/names.h"
 #include "hallbus/vec.h"
 
 #include <stdarg.h>
@@ -71,34 +72,30 @@ static int s_note_ok(const char *note, char *err, size_t errlen)
 
 const char *campaign_state_name(campaign_state_t s)
 {
-    return (unsigned)s < 5 ? s_state_names[s] : "unknown";
+    return hb_name_of(s_state_names, HB_NAMES_COUNT(s_state_names), (int)s);
 }
 
 int campaign_state_parse(const char *name, campaign_state_t *out)
 {
-    for (int i = 0; i < 5; i++) {
-        if (name && strcmp(name, s_state_names[i]) == 0) {
-            *out = (campaign_state_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
+    int i = hb_name_find(s_state_names, HB_NAMES_COUNT(s_state_names), name);
+    if (i < 0)
+        return HB_EINVAL;
+    *out = (campaign_state_t)i;
+    return 0;
 }
 
 const char *campaign_action_name(campaign_action_t a)
 {
-    return (unsigned)a < 7 ? s_action_names[a] : "unknown";
+    return hb_name_of(s_action_names, HB_NAMES_COUNT(s_action_names), (int)a);
 }
 
 int campaign_action_parse(const char *name, campaign_action_t *out)
 {
-    for (int i = 0; i < 7; i++) {
-        if (name && strcmp(name, s_action_names[i]) == 0) {
-            *out = (campaign_action_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
+    int i = hb_name_find(s_action_names, HB_NAMES_COUNT(s_action_names), name);
+    if (i < 0)
+        return HB_EINVAL;
+    *out = (campaign_action_t)i;
+    return 0;
 }
 
 /* Where `action` leads from `from`; -1 when the lifecycle does not allow it. */

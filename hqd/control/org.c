@@ -12,6 +12,7 @@
 #include "hallbus/ids.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
+#include "hallbus/names.h"
 #include "hallbus/vec.h"
 
 #include <stdarg.h>
@@ -142,18 +143,16 @@ static int s_id_member(const json_t *obj, const char *name, bool required, size_
 
 const char *org_level_name(org_level_t level)
 {
-    return (unsigned)level < 3 ? s_level_names[level] : "unknown";
+    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
 }
 
 static int s_level_parse(const char *name, org_level_t *out)
 {
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, s_level_names[i]) == 0) {
-            *out = (org_level_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
+    int i = hb_name_find(s_level_names, HB_NAMES_COUNT(s_level_names), name);
+    if (i < 0)
+        return HB_EINVAL;
+    *out = (org_level_t)i;
+    return 0;
 }
 
 /* ---------------------------------------------------------- lifetime ---- */

@@ -6,6 +6,7 @@
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/json.h"
+#include "hallbus/names.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -240,6 +241,18 @@ HBT_TEST(test_ids)
     assert_true(hb_id_chars_ok("a.b@c", 5, ".@"));
     assert_false(hb_id_chars_ok("a.b@c", 4, ".@"));
     assert_false(hb_id_chars_ok("a.b", 5, NULL));
+
+    /* Names of enumerated values: gaps and the end say "unknown"; a NULL
+     * entry ends a list of choices. */
+    static const char *const names[4] = {NULL, "open", "closed"};
+    assert_string_equal(hb_name_of(names, 4, 1), "open");
+    assert_string_equal(hb_name_of(names, 4, 0), "unknown");
+    assert_string_equal(hb_name_of(names, 4, 3), "unknown");
+    assert_string_equal(hb_name_of(names, 4, -1), "unknown");
+    static const char *const choices[] = {"app", "web", NULL, "never"};
+    assert_int_equal(hb_name_find(choices, 4, "web"), 1);
+    assert_int_equal(hb_name_find(choices, 4, "never"), -1);
+    assert_int_equal(hb_name_find(choices, 4, NULL), -1);
 
     char err[32];
     assert_int_equal(hb_err_nomem(err, sizeof err), HB_ENOMEM);
