@@ -96,28 +96,27 @@ char *hbt_state_text(const hb_hall_state_t *s)
     return text;
 }
 
+/* `p`, which the state must have: else the test fails saying what. */
+static const void *s_must(const void *p, const char *what, const char *id)
+{
+    if (!p)
+        fail_msg("%s %s is not in the state", what, id);
+    return p;
+}
+
 const hb_hs_ticket_t *hbt_ticket(const hb_hall_state_t *s, const char *id)
 {
-    const hb_hs_ticket_t *t = hb_hall_state_ticket(s, id);
-    if (!t)
-        fail_msg("ticket %s is not live", id);
-    return t;
+    return s_must(hb_hall_state_ticket(s, id), "live ticket", id);
 }
 
 const hb_hs_counter_t *hbt_counter(const hb_hall_state_t *s, const char *id)
 {
-    const hb_hs_counter_t *c = hb_hall_state_counter(s, id);
-    if (!c)
-        fail_msg("counter %s is unknown", id);
-    return c;
+    return s_must(hb_hall_state_counter(s, id), "counter", id);
 }
 
 const hb_hs_service_t *hbt_service(const hb_hall_state_t *s, const char *code)
 {
-    const hb_hs_service_t *v = hb_hall_state_service(s, code);
-    if (!v)
-        fail_msg("service %s is unknown", code);
-    return v;
+    return s_must(hb_hall_state_service(s, code), "service", code);
 }
 
 void hbt_state_invariants(const hb_hall_state_t *s)
@@ -187,6 +186,38 @@ hb_hall_state_t *hbt_state_sample(int64_t t0)
     return s;
 }
 
+/* docs/POLICY.md's worked example. */
+static const char s_national[] =
+    "{\"timezone\": \"Europe/Berlin\","
+    " \"opening_hours\": {\"mon\": [\"09:00-17:00\"], \"tue\": [\"09:00-17:00\"],"
+    "   \"wed\": [\"09:00-17:00\"], \"thu\": [\"09:00-17:00\"], \"fri\": [\"09:00-17:00\"],"
+    "   \"sat\": [], \"sun\": []},"
+    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas "
+    "Eve\"},"
+    "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
+    " \"sla\": {\"max_wait_s\": {\"*:*\": 1200, \"*:vip\": 300},"
+    "   \"complaint_ack_s\": {\"*\": 14400, \"critical\": 3600}},"
+    " \"diversion\": {\"threshold\": 25, \"echannels\": [\"app\", \"web\", \"sms\", \"phone\"]},"
+    " \"campaigns\": {\"max_concurrent\": 3, \"lead_days\": 7, \"city_overlap\": \"warning\"}}";
+static const char s_province[] =
+    "{\"opening_hours\": {\"sat\": [\"09:00-12:00\"]},"
+    " \"special_days\": {\"2026-10-03\": {\"hours\": [], \"note\": \"German Unity Day\"}},"
+    " \"sla\": {\"max_wait_s\": {\"A:*\": 600}},"
+    " \"campaigns\": {\"max_concurrent\": 2, \"city_overlap\": \"error\"},"
+    " \"diversion\": {\"echannels\": [\"app\", \"phone\"]}}";
+static const char s_city[] = "{\"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-13:00\"]}},"
+                             " \"sla\": {\"max_wait_s\": {\"*:vip\": null}},"
+                             " \"alerts\": {\"not_open_grace_s\": 600},"
+                             " \"divert_to\": [\"H002\", \"H003\"]}";
+static const char s_hall[] =
+    "{\"opening_hours\": {\"mon\": [\"10:00-18:00\"], \"sat\": null},"
+    " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
+    "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
+    " \"sla\": {\"max_wait_s\": {\"A:vip\": 240}},"
+    " \"divert_to\": [\"H004\"]}";
+
+const char *const hbt_policy_example[4] = {s_national, s_province, s_city, s_hall};
+
 hb_policy_t *hbt_policy(const char *text)
 {
     if (!text)
@@ -198,6 +229,17 @@ hb_policy_t *hbt_policy(const char *text)
         fail_msg("policy refused: %s", err);
     json_decref(doc);
     return p;
+}
+
+org_t *hbt_org(const char *text)
+{
+    json_t *doc = hbt_json(text);
+    org_t *org = NULL;
+    char err[256] = "";
+    if (org_from_json(doc, &org, err, sizeof err) != 0)
+        fail_msg("the organisation fixture is refused: %s", err);
+    json_decref(doc);
+    return org;
 }
 
 hbt_day_t hbt_sim_day(uint64_t seed, int hall, int64_t open_ms)

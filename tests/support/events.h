@@ -10,6 +10,7 @@
 #include "hallbus.pb-c.h"
 #include "hallbus/hallstate.h"
 #include "hallbus/policy.h"
+#include "org.h"
 #include "sim.h"
 
 #include <jansson.h>
@@ -56,6 +57,13 @@ void hbt_state_invariants(const hb_hall_state_t *s);
  * paused), two waiting or called tickets, a complaint, a device that went
  * from ok to paper_out, feedback and a policy version. */
 hb_hall_state_t *hbt_state_sample(int64_t t0);
+
+/* docs/POLICY.md's worked example: the national, province, city and hall
+ * documents, in that order. */
+extern const char *const hbt_policy_example[4];
+
+/* HQ's organisation from its document (' for "). */
+org_t *hbt_org(const char *text);
 
 /* The effective policy of a document (' for "); NULL for a NULL text. */
 hb_policy_t *hbt_policy(const char *text);

@@ -62,7 +62,9 @@ int hbt_world_teardown(void **state)
     return 0;
 }
 
-json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want)
+/* The answer, or the test fails with it when the status is not `want`. */
+static json_t *s_answer(const char *base, const char *method, const char *path, const char *body,
+                        int want)
 {
     json_t *out = NULL;
     int status = hbt_http(base, method, path, body, &out);
@@ -71,20 +73,19 @@ json_t *hbt_req(const char *base, const char *method, const char *path, const ch
         fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,
                  want, dump ? dump : "(no JSON)");
     }
+    return out;
+}
+
+json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want)
+{
+    json_t *out = s_answer(base, method, path, body, want);
     assert_non_null(out);
     return out;
 }
 
 void hbt_req_ok(const char *base, const char *method, const char *path, const char *body, int want)
 {
-    json_t *out = NULL;
-    int status = hbt_http(base, method, path, body, &out);
-    if (status != want) {
-        char *dump = out ? json_dumps(out, 0) : NULL;
-        fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,
-                 want, dump ? dump : "(no JSON)");
-    }
-    json_decref(out);
+    json_decref(s_answer(base, method, path, body, want));
 }
 
 const char *hbt_str(const json_t *o, const char *name)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 #define DAY_MS 86400000LL
@@ -49,22 +50,11 @@ typedef struct fx {
     calcheck_report_t *rep;
 } fx_t;
 
-static json_t *s_json(const char *text)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, jerr.text);
-    return j;
-}
-
 static int s_setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    json_t *doc = s_json(s_org_text);
-    assert_int_equal(org_from_json(doc, &f->org, NULL, 0), 0);
-    json_decref(doc);
+    f->org = hbt_org(s_org_text);
     f->cal = campaign_calendar_new();
     f->glossary = calcheck_glossary_new();
     for (int i = 0; i < 7; i++)
@@ -100,7 +90,7 @@ static json_t *s_campaign_doc(const char *id, const char *level, const char *reg
         "Every customer.");
     assert_non_null(d);
     if (extra) {
-        json_t *x = s_json(extra);
+        json_t *x = hbt_json(extra);
         json_object_update(d, x);
         json_decref(x);
     }
@@ -566,15 +556,15 @@ HBT_TEST(test_glossary)
     calcheck_glossary_destroy(&g);
     assert_null(g);
 
-    j = s_json("{\"terms\": [{\"term\": \"APR\"}, {\"term\": \"apr\"}]}");
+    j = hbt_json("{\"terms\": [{\"term\": \"APR\"}, {\"term\": \"apr\"}]}");
     assert_int_equal(calcheck_glossary_from_json(j, &g, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "terms[1].term: \"apr\" is in the glossary already (as \"APR\")");
     json_decref(j);
-    j = s_json("{\"terms\": [{\"term\": \"APR\", \"note\": \"x\"}]}");
+    j = hbt_json("{\"terms\": [{\"term\": \"APR\", \"note\": \"x\"}]}");
     assert_int_equal(calcheck_glossary_from_json(j, &g, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "terms[0]: must be {\"term\": text, \"definition\": text}");
     json_decref(j);
-    j = s_json("{\"words\": []}");
+    j = hbt_json("{\"words\": []}");
     assert_int_equal(calcheck_glossary_from_json(j, &g, err, sizeof err), HB_EINVAL);
     json_decref(j);
     assert_null(g);
@@ -641,7 +631,7 @@ HBT_TEST(test_scope_no_longer_resolves)
     s_put(f, "pilot", "city", "C12", MAR_01, MAR_01 + 3, "{\"scope\": {\"halls\": [\"H4\"]}}",
           CAMPAIGN_APPROVED, 0);
     /* The org changes under it: H4 moves to another city. */
-    json_t *h = s_json("{\"id\": \"H4\", \"city\": \"C11\"}");
+    json_t *h = hbt_json("{\"id\": \"H4\", \"city\": \"C11\"}");
     assert_int_equal(org_put_hall(f->org, h, NULL, 0), 0);
     json_decref(h);
     const calcheck_report_t *r = s_check(f);
@@ -741,7 +731,7 @@ HBT_TEST(test_many_findings_at_once)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_rule"),
                                                         "city_overlap")), 2);
     json_t *first = json_array_get(json_object_get(j, "findings"), 1);
-    json_t *want_json = s_json(
+    json_t *want_json = hbt_json(
         "{\"rule\": 2, \"code\": \"concurrency\", \"severity\": \"error\","
         " \"campaigns\": [\"bay\", \"ho\", \"south\"],"
         " \"halls\": {\"count\": 2, \"sample\": [\"H6\", \"H7\"]},"

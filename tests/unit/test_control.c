@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 typedef struct world {
@@ -282,41 +283,12 @@ HBT_TEST(test_policy_refusals)
     assert_int_equal(v, 1);
 }
 
-static const char s_national[] =
-    "{\"timezone\": \"Europe/Berlin\","
-    " \"opening_hours\": {\"mon\": [\"09:00-17:00\"], \"tue\": [\"09:00-17:00\"],"
-    "   \"wed\": [\"09:00-17:00\"], \"thu\": [\"09:00-17:00\"], \"fri\": [\"09:00-17:00\"],"
-    "   \"sat\": [], \"sun\": []},"
-    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas Eve\"},"
-    "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"*:*\": 1200, \"*:vip\": 300},"
-    "   \"complaint_ack_s\": {\"*\": 14400, \"critical\": 3600}},"
-    " \"diversion\": {\"threshold\": 25, \"echannels\": [\"app\", \"web\", \"sms\", \"phone\"]},"
-    " \"campaigns\": {\"max_concurrent\": 3, \"lead_days\": 7, \"city_overlap\": \"warning\"}}";
-static const char s_province[] =
-    "{\"opening_hours\": {\"sat\": [\"09:00-12:00\"]},"
-    " \"special_days\": {\"2026-10-03\": {\"hours\": [], \"note\": \"German Unity Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"A:*\": 600}},"
-    " \"campaigns\": {\"max_concurrent\": 2, \"city_overlap\": \"error\"},"
-    " \"diversion\": {\"echannels\": [\"app\", \"phone\"]}}";
-static const char s_city[] =
-    "{\"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-13:00\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"*:vip\": null}},"
-    " \"alerts\": {\"not_open_grace_s\": 600},"
-    " \"divert_to\": [\"H002\", \"H003\"]}";
-static const char s_hall[] =
-    "{\"opening_hours\": {\"mon\": [\"10:00-18:00\"], \"sat\": null},"
-    " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
-    "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"A:vip\": 240}},"
-    " \"divert_to\": [\"H004\"]}";
-
 static void s_put_worked_example(world_t *w)
 {
-    const char *scopes[][2] = {{"national", s_national},
-                               {"region/BE", s_province},
-                               {"region/MITTE", s_city},
-                               {"hall/H001", s_hall}};
+    const char *scopes[][2] = {{"national", hbt_policy_example[0]},
+                               {"region/BE", hbt_policy_example[1]},
+                               {"region/MITTE", hbt_policy_example[2]},
+                               {"hall/H001", hbt_policy_example[3]}};
     for (size_t i = 0; i < 4; i++) {
         json_t *doc = s_json(scopes[i][1]);
         OK(hq_control_put_policy(w->c, scopes[i][0], doc, err_, sizeof err_));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 /* ---- helpers */
@@ -369,38 +370,9 @@ HBT_TEST(test_merge)
 
 /* ---- four scopes into one effective policy */
 
-static const char s_national[] =
-    "{\"timezone\": \"Europe/Berlin\","
-    " \"opening_hours\": {\"mon\": [\"09:00-17:00\"], \"tue\": [\"09:00-17:00\"],"
-    "   \"wed\": [\"09:00-17:00\"], \"thu\": [\"09:00-17:00\"], \"fri\": [\"09:00-17:00\"],"
-    "   \"sat\": [], \"sun\": []},"
-    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas Eve\"},"
-    "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"*:*\": 1200, \"*:vip\": 300},"
-    "   \"complaint_ack_s\": {\"*\": 14400, \"critical\": 3600}},"
-    " \"diversion\": {\"threshold\": 25, \"echannels\": [\"app\", \"web\", \"sms\", \"phone\"]},"
-    " \"campaigns\": {\"max_concurrent\": 3, \"lead_days\": 7, \"city_overlap\": \"warning\"}}";
-static const char s_province[] =
-    "{\"opening_hours\": {\"sat\": [\"09:00-12:00\"]},"
-    " \"special_days\": {\"2026-10-03\": {\"hours\": [], \"note\": \"German Unity Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"A:*\": 600}},"
-    " \"campaigns\": {\"max_concurrent\": 2, \"city_overlap\": \"error\"},"
-    " \"diversion\": {\"echannels\": [\"app\", \"phone\"]}}";
-static const char s_city[] =
-    "{\"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-13:00\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"*:vip\": null}},"
-    " \"alerts\": {\"not_open_grace_s\": 600},"
-    " \"divert_to\": [\"H002\", \"H003\"]}";
-static const char s_hall[] =
-    "{\"opening_hours\": {\"mon\": [\"10:00-18:00\"], \"sat\": null},"
-    " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
-    "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"A:vip\": 240}},"
-    " \"divert_to\": [\"H004\"]}";
-
 static hb_policy_t *s_effective(void)
 {
-    const char *scopes[] = {s_national, s_province, s_city, s_hall};
+    const char *const *scopes = hbt_policy_example;
     json_t *acc = json_object();
     for (size_t i = 0; i < 4; i++) {
         json_t *doc = s_json(scopes[i]);
