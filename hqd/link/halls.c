@@ -91,18 +91,24 @@ hq_hall_t *hq_halls_get(hq_halls_t *hs, const char *id)
     return h ? h : s_insert(hs, id, hs->next_num);
 }
 
+void hq_hall_take_tally(hq_hall_t *h, const hq_tally_t *t)
+{
+    h->committed_seq = t->last_seq;
+    h->events = t->events;
+    h->digest = t->digest;
+    h->anomalies = t->anomalies;
+    h->last_anomaly_seq = t->last_anomaly_seq;
+    h->last_anomaly_ms = t->last_anomaly_ms;
+}
+
 hq_hall_t *hq_halls_load(hq_halls_t *hs, const hq_hall_record_t *rec)
 {
     hq_hall_t *h = s_insert(hs, rec->id, rec->num);
     if (!h)
         return NULL;
-    h->committed_seq = h->accepted_seq = rec->last_seq;
-    h->events = rec->events;
-    h->digest = rec->digest;
+    hq_hall_take_tally(h, &rec->tally);
+    h->accepted_seq = h->committed_seq;
     h->last_seen_ms = rec->last_commit_ms;
-    h->anomalies = rec->anomalies;
-    h->last_anomaly_seq = rec->last_anomaly_seq;
-    h->last_anomaly_ms = rec->last_anomaly_ms;
     return h;
 }
 

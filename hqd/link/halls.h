@@ -64,6 +64,9 @@ void hq_halls_destroy(hq_halls_t **halls);
 hq_hall_t *hq_halls_find(hq_halls_t *halls, const char *id);
 /* Finds or adds a hall; a new one gets the next number. NULL on ENOMEM. */
 hq_hall_t *hq_halls_get(hq_halls_t *halls, const char *id);
+/* The hall's committed figures become the tally a commit (or its record)
+ * reports: the committed sequence, events, digest and anomalies. */
+void hq_hall_take_tally(hq_hall_t *h, const hq_tally_t *t);
 /* Adds a hall from its durable record (at start). */
 hq_hall_t *hq_halls_load(hq_halls_t *halls, const hq_hall_record_t *rec);
 hq_hall_t *hq_halls_by_num(hq_halls_t *halls, uint32_t num);

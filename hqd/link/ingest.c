@@ -583,12 +583,7 @@ void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)
         hq_hall_t *h = hq_halls_by_num(ing->halls, c->hall_num);
         if (!h)
             continue;
-        h->committed_seq = c->last_seq;
-        h->events = c->events;
-        h->digest = c->digest;
-        h->anomalies = c->anomalies;
-        h->last_anomaly_seq = c->last_anomaly_seq;
-        h->last_anomaly_ms = c->last_anomaly_ms;
+        hq_hall_take_tally(h, &c->tally);
         if (!c->ok) {
             /* Not stored: forget it was accepted so the resend is taken. */
             h->accepted_seq = h->committed_seq;

@@ -15,15 +15,13 @@
 
 typedef struct writer_hall {
     char id[HB_HALL_ID_MAX];
-    uint64_t last_seq, events;
-    hb_digest_t digest;
-    uint64_t anomalies, last_anomaly_seq;
-    int64_t last_anomaly_ms;
-    /* The state as the open transaction would leave it. */
-    uint64_t p_last_seq, p_events;
-    hb_digest_t p_digest;
-    uint64_t p_anomalies, p_last_anomaly_seq;
-    int64_t p_last_anomaly_ms;
+    union { /* as committed */
+        hq_tally_t tally;
+        struct {
+            HQ_TALLY_MEMBERS
+        };
+    };
+    hq_tally_t pending; /* as the open transaction would leave it */
     bool touched, failed;
 } writer_hall_t;
 
@@ -115,12 +113,7 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
         if (!h->touched) {
             h->touched = true;
             h->failed = false;
-            h->p_last_seq = h->last_seq;
-            h->p_events = h->events;
-            h->p_digest = h->digest;
-            h->p_anomalies = h->anomalies;
-            h->p_last_anomaly_seq = h->last_anomaly_seq;
-            h->p_last_anomaly_ms = h->last_anomaly_ms;
+            h->pending = h->tally;
             if (!h->id[0])
                 memcpy(h->id, it->hall_id, HB_HALL_ID_MAX);
             if (s_touch(w, it->hall_num) != 0) {
@@ -132,15 +125,16 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
             max_num = it->hall_num;
         if (h->failed)
             continue;
-        if (it->first_seq != h->p_last_seq + 1) {
+        if (it->first_seq != h->pending.last_seq + 1) {
             /* The loop dedups before submitting, so this is a bug there:
              * refuse the batch rather than store a gap or a double. */
             hb_error("writer: hall %s batch starts at %llu, expected %llu; not stored", h->id,
-                     (unsigned long long)it->first_seq, (unsigned long long)(h->p_last_seq + 1));
+                     (unsigned long long)it->first_seq,
+                     (unsigned long long)(h->pending.last_seq + 1));
             h->failed = true;
             continue;
         }
-        hb_digest_t d = h->p_digest;
+        hb_digest_t d = h->pending.digest;
         if (s_digest_chunk(&d, it->data, it->len, it->count) != 0) {
             hb_error("writer: hall %s batch at %llu is malformed; not stored", h->id,
                      (unsigned long long)it->first_seq);
@@ -162,26 +156,19 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
         if (rc != 0)
             break;
         if (it->n_flags) {
-            h->p_anomalies += it->n_flags;
-            h->p_last_anomaly_seq = it->flags[it->n_flags - 1].seq;
-            h->p_last_anomaly_ms = now;
+            h->pending.anomalies += it->n_flags;
+            h->pending.last_anomaly_seq = it->flags[it->n_flags - 1].seq;
+            h->pending.last_anomaly_ms = now;
         }
-        h->p_digest = d;
-        h->p_last_seq += it->count;
-        h->p_events += it->count;
+        h->pending.digest = d;
+        h->pending.last_seq += it->count;
+        h->pending.events += it->count;
     }
     for (size_t i = 0; i < w->touched.n && rc == 0; i++) {
         writer_hall_t *h = &w->halls.v[w->touched.v[i]];
-        if (h->p_last_seq == h->last_seq)
+        if (h->pending.last_seq == h->last_seq)
             continue;
-        hq_hall_record_t rec = {.num = w->touched.v[i],
-                                .last_seq = h->p_last_seq,
-                                .events = h->p_events,
-                                .digest = h->p_digest,
-                                .last_commit_ms = now,
-                                .anomalies = h->p_anomalies,
-                                .last_anomaly_seq = h->p_last_anomaly_seq,
-                                .last_anomaly_ms = h->p_last_anomaly_ms};
+        hq_hall_record_t rec = {.num = w->touched.v[i], .tally = h->pending, .last_commit_ms = now};
         uint8_t buf[HQ_HALL_RECORD_BYTES];
         hq_hall_record_encode(&rec, buf);
         MDB_val k = {strlen(h->id), h->id}, v = {sizeof buf, buf};
@@ -206,27 +193,15 @@ static void s_publish(hq_writer_t *w, bool committed)
     pthread_mutex_lock(&w->lock);
     for (size_t i = 0; i < w->touched.n; i++) {
         writer_hall_t *h = &w->halls.v[w->touched.v[i]];
-        if (committed) {
-            h->last_seq = h->p_last_seq;
-            h->events = h->p_events;
-            h->digest = h->p_digest;
-            h->anomalies = h->p_anomalies;
-            h->last_anomaly_seq = h->p_last_anomaly_seq;
-            h->last_anomaly_ms = h->p_last_anomaly_ms;
-        }
+        if (committed)
+            h->tally = h->pending;
         hq_commit_t *r = hb_vec_push(&w->results);
         if (!r) {
             hb_error("writer: out of memory reporting commits");
             break;
         }
-        *r = (hq_commit_t){.hall_num = w->touched.v[i],
-                           .ok = committed && !h->failed,
-                           .last_seq = h->last_seq,
-                           .events = h->events,
-                           .digest = h->digest,
-                           .anomalies = h->anomalies,
-                           .last_anomaly_seq = h->last_anomaly_seq,
-                           .last_anomaly_ms = h->last_anomaly_ms};
+        *r = (hq_commit_t){
+            .hall_num = w->touched.v[i], .ok = committed && !h->failed, .tally = h->tally};
         h->touched = false;
     }
     w->touched.n = 0;
@@ -363,12 +338,7 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
             return HB_ENOMEM;
         }
         memcpy(h->id, records[i].id, HB_HALL_ID_MAX);
-        h->last_seq = records[i].last_seq;
-        h->events = records[i].events;
-        h->digest = records[i].digest;
-        h->anomalies = records[i].anomalies;
-        h->last_anomaly_seq = records[i].last_anomaly_seq;
-        h->last_anomaly_ms = records[i].last_anomaly_ms;
+        h->tally = records[i].tally;
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
