@@ -8,41 +8,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The well-formed sequences of more than one byte, as the Unicode
+ * standard's table 3-7 lists them: by lead byte, the length and the range
+ * of the second byte (narrower after E0 and F0, which would be overlong, ED,
+ * a surrogate, and F4, past U+10FFFF); later bytes are 80..BF. C0, C1 and
+ * F5..FF start nothing. */
+static const struct utf8_lead {
+    unsigned char first, last, len, lo, hi;
+} s_leads[] = {
+    {0xC2, 0xDF, 2, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0xA0, 0xBF}, {0xE1, 0xEC, 3, 0x80, 0xBF},
+    {0xED, 0xED, 3, 0x80, 0x9F}, {0xEE, 0xEF, 3, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x90, 0xBF},
+    {0xF1, 0xF3, 4, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x80, 0x8F},
+};
+
 size_t hb_utf8_seq(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
-    unsigned char c = u[0];
-    if (c < 0x80)
+    if (u[0] < 0x80)
         return 1;
-    /* The second byte's range is narrower after E0 (overlong), ED
-     * (surrogates), F0 (overlong) and F4 (past U+10FFFF); C0, C1 and F5..FF
-     * start nothing. */
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (len < n || u[1] < lo || u[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (u[i] < 0x80 || u[i] > 0xBF)
+    for (size_t k = 0; k < sizeof s_leads / sizeof s_leads[0]; k++) {
+        const struct utf8_lead *l = &s_leads[k];
+        if (u[0] < l->first || u[0] > l->last)
+            continue;
+        if (len < l->len || u[1] < l->lo || u[1] > l->hi)
             return 0;
+        for (size_t i = 2; i < l->len; i++) {
+            if (u[i] < 0x80 || u[i] > 0xBF)
+                return 0;
+        }
+        return l->len;
     }
-    return n;
+    return 0;
 }
 
 bool hb_utf8_valid(const char *s, size_t len)

@@ -143,6 +143,21 @@ static long s_find(const hb_hall_figures_t *f, size_t n, const char *code, long 
     return -1;
 }
 
+/* The service and priority queue of waiting ticket `t`, or NULL when its
+ * service is not among the state's: the reducer's invariant says every live
+ * ticket's is; one that is not is left out of the services. `last` is where
+ * the previous ticket's service was found. */
+static hb_fig_queue_t *s_queue_of(hb_hall_figures_t *f, size_t n_state, const hb_hs_ticket_t *t,
+                                  long *last, hb_fig_service_t **v)
+{
+    long k = s_find(f, n_state, t->service, *last);
+    if (k < 0)
+        return NULL;
+    *last = k;
+    *v = &f->services[k];
+    return &(*v)->by_priority[hb_fig_priority_bucket(t->priority)];
+}
+
 /* Pass over the waiting tickets: counts and oldest per service and bucket. */
 static void s_tickets(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_state)
 {
@@ -153,14 +168,10 @@ static void s_tickets(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_s
             continue;
         if (!f->oldest_issued_ms || t->issued_ms < f->oldest_issued_ms)
             f->oldest_issued_ms = t->issued_ms;
-        /* Every live ticket's service is in the state (the reducer's
-         * invariant); one that is not is left out of the services. */
-        long k = s_find(f, n_state, t->service, last);
-        if (k < 0)
+        hb_fig_service_t *v;
+        hb_fig_queue_t *q = s_queue_of(f, n_state, t, &last, &v);
+        if (!q)
             continue;
-        last = k;
-        hb_fig_service_t *v = &f->services[k];
-        hb_fig_queue_t *q = &v->by_priority[hb_fig_priority_bucket(t->priority)];
         q->waiting++;
         if (!q->oldest || t->issued_ms < q->oldest->issued_ms)
             q->oldest = t;
@@ -229,12 +240,10 @@ static void s_near(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_stat
         const hb_hs_ticket_t *t = &s->tickets[i];
         if (t->state != HB_TICKET_WAITING)
             continue;
-        long k = s_find(f, n_state, t->service, last);
-        if (k < 0)
+        hb_fig_service_t *v;
+        hb_fig_queue_t *q = s_queue_of(f, n_state, t, &last, &v);
+        if (!q)
             continue;
-        last = k;
-        hb_fig_service_t *v = &f->services[k];
-        hb_fig_queue_t *q = &v->by_priority[hb_fig_priority_bucket(t->priority)];
         if (s_near_sla(t->issued_ms, now_ms, q->max_wait_s)) {
             q->near_sla++;
             v->near_sla++;

@@ -150,6 +150,18 @@ static bool s_has_dot_segment(const char *path)
 
 /* ----------------------------------------------------------------- replies */
 
+/* The status line and the headers every answer has: its type, and no
+ * caching (answers are live figures). */
+static void s_head(h2o_req_t *req, int status, const char *content_type)
+{
+    req->res.status = status;
+    req->res.reason = s_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+}
+
 static void s_send(http_exchange_t *ex, int status, const char *content_type, const char *body,
                    size_t len, const char *allow)
 {
@@ -161,12 +173,7 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
                     status);
         status = 500;
     }
-    req->res.status = status;
-    req->res.reason = s_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                   strlen(content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
+    s_head(req, status, content_type);
     if (allow)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
     if (status == 204 || status == 304)
@@ -345,12 +352,7 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
         st->next->prev = st;
     ex->http->streams = st;
     ex->http->nstreams++;
-    req->res.status = status;
-    req->res.reason = s_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                   strlen(content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
+    s_head(req, status, content_type);
     h2o_start_response(req, &st->gen);
     /* The headers go now; proceed comes back when they are written. */
     st->sending = true;
