@@ -13,6 +13,7 @@
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
 #include "hallbus/log.h"
+#include "hallbus/names.h"
 #include "hallbus/text.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
@@ -78,7 +79,12 @@ static const hb_hall_state_t s_empty_state;
 
 const char *hq_worst_name(int worst)
 {
-    return worst >= 0 && worst <= HQ_WORST_OFFLINE ? s_worst_names[worst] : "unknown";
+    return hb_name_of(s_worst_names, HB_NAMES_COUNT(s_worst_names), worst);
+}
+
+int hq_worst_parse(const char *name)
+{
+    return hb_name_find(s_worst_names, HB_NAMES_COUNT(s_worst_names), name);
 }
 
 /* Makes hall `num` exist in the three tables by number. */
