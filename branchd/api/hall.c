@@ -27,9 +27,25 @@ typedef struct body_member {
     bool required;
 } body_member_t;
 
+/* Strings must not hold NUL (jansson allows it) and must fit the codec. */
+static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach ((json_t *)obj, key, v) {
+        if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "%s holds a NUL character", key);
+            return HB_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* Parses the body as a JSON object whose members are all in `members`,
- * of their types, required ones present. An empty body is {} when nothing
- * is required. Answers the refusal itself and returns NULL. */
+ * of their types, required ones present, strings without NUL. An empty
+ * body is {} when nothing is required. Answers the refusal itself and
+ * returns NULL. */
 static json_t *s_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members, size_t n)
 {
     json_t *obj;
@@ -94,6 +110,10 @@ static json_t *s_body(branchd_t *d, hb_http_req_t *req, const body_member_t *mem
             return NULL;
         }
     }
+    if (s_check_strings(d, req, obj) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
     return obj;
 }
 
@@ -117,22 +137,6 @@ static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const cha
         d->api_refused++;
         hb_http_reply_error(req, 400, "bad_request", "%s: %s", name, why);
         return HB_EINVAL;
-    }
-    return 0;
-}
-
-/* Strings must not hold NUL (jansson allows it) and must fit the codec. */
-static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
-            d->api_refused++;
-            hb_http_reply_error(req, 400, "bad_request", "%s holds a NUL character", key);
-            return HB_EINVAL;
-        }
     }
     return 0;
 }
@@ -337,6 +341,16 @@ static int s_path_id(hb_http_req_t *req, const char *name, char id[HB_HS_ID])
     return 0;
 }
 
+/* The route's `name` id into `id`, then the body (s_body): NULL when
+ * either was refused, answered here. */
+static json_t *s_target_body(branchd_t *d, hb_http_req_t *req, const char *name, char id[HB_HS_ID],
+                             const body_member_t *members, size_t n)
+{
+    if (s_path_id(req, name, id) != 0)
+        return NULL;
+    return s_body(d, req, members, n);
+}
+
 /* The 404 of an action the route's table has no row for. */
 static void s_no_action(hb_http_req_t *req, const char *name, const char *valid)
 {
@@ -359,8 +373,7 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
     if (!b)
         return;
     int priority = HALLBUS__PRIORITY__PRIORITY_NORMAL, source = HALLBUS__ISSUE_SOURCE__ISSUE_SOURCE_KIOSK;
-    if (s_check_strings(d, req, b) != 0 ||
-        s_enum(d, req, b, "priority", &hallbus__priority__descriptor, &priority) != 0 ||
+    if (s_enum(d, req, b, "priority", &hallbus__priority__descriptor, &priority) != 0 ||
         s_enum(d, req, b, "source", &hallbus__issue_source__descriptor, &source) != 0) {
         json_decref(b);
         return;
@@ -419,13 +432,9 @@ static void s_ticket_done(branchd_t *d, hb_http_req_t *req, const char *id, int 
 /* The ticket id and an empty body, for the actions that take none. */
 static int s_ticket_bare(branchd_t *d, hb_http_req_t *req, char id[HB_HS_ID])
 {
-    if (s_path_id(req, "ticket", id) != 0)
-        return HB_ENOTFOUND;
-    json_t *b = s_body(d, req, NULL, 0);
-    if (!b)
-        return HB_EINVAL;
+    json_t *b = s_target_body(d, req, "ticket", id, NULL, 0);
     json_decref(b);
-    return 0;
+    return b ? 0 : HB_EINVAL;
 }
 
 void branchd_api_ticket_recall(hb_http_req_t *req, void *arg)
@@ -453,16 +462,10 @@ void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "ticket", id) != 0)
-        return;
     static const body_member_t m[] = {{"service", JSON_STRING, true}};
-    json_t *b = s_body(d, req, m, 1);
+    json_t *b = s_target_body(d, req, "ticket", id, m, 1);
     if (!b)
         return;
-    if (s_check_strings(d, req, b) != 0) {
-        json_decref(b);
-        return;
-    }
     engine_ticket_answer_t a;
     int rc = engine_transfer(d->engine, id, s_str(b, "service"), &a, err, sizeof err);
     json_decref(b);
@@ -477,16 +480,10 @@ void branchd_api_ticket_cancel(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "ticket", id) != 0)
-        return;
     static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 1);
+    json_t *b = s_target_body(d, req, "ticket", id, m, 1);
     if (!b)
         return;
-    if (s_check_strings(d, req, b) != 0) {
-        json_decref(b);
-        return;
-    }
     int rc = engine_cancel(d->engine, id, s_str(b, "reason"), err, sizeof err);
     json_decref(b);
     s_ticket_done(d, req, id, rc, err);
@@ -533,12 +530,10 @@ void branchd_api_counter_open(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     static const body_member_t m[] = {{"staff", JSON_STRING, true}, {"services", JSON_ARRAY, true}};
-    json_t *b = s_body(d, req, m, 2);
-    if (!b || s_check_strings(d, req, b) != 0)
-        goto out;
+    json_t *b = s_target_body(d, req, "counter", id, m, 2);
+    if (!b)
+        return;
     json_t *arr = json_object_get(b, "services");
     size_t n = json_array_size(arr);
     const char *svcs[HB_HS_COUNTER_SERVICES_MAX];
@@ -567,11 +562,9 @@ void branchd_api_counter_pause(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 1);
-    if (b && s_check_strings(d, req, b) == 0) {
+    json_t *b = s_target_body(d, req, "counter", id, m, 1);
+    if (b) {
         int rc = engine_counter_pause(d->engine, id, s_str(b, "reason"), err, sizeof err);
         s_counter_done(d, req, id, rc, err);
     }
@@ -584,9 +577,7 @@ typedef int (*counter_step_fn)(engine_t *e, const char *counter, char *err, size
 static void s_counter_step(hb_http_req_t *req, branchd_t *d, counter_step_fn step)
 {
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
-    json_t *b = s_body(d, req, NULL, 0);
+    json_t *b = s_target_body(d, req, "counter", id, NULL, 0);
     if (!b)
         return;
     json_decref(b);
@@ -613,12 +604,10 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     static const body_member_t m[] = {{"ticket", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 1);
-    if (!b || s_check_strings(d, req, b) != 0)
-        goto out;
+    json_t *b = s_target_body(d, req, "counter", id, m, 1);
+    if (!b)
+        return;
     engine_call_answer_t a;
     int rc = engine_call(d->engine, id, s_str(b, "ticket"), &a, err, sizeof err);
     if (rc == HB_ENOTFOUND && !s_str(b, "ticket"))
@@ -629,9 +618,8 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
         hb_http_reply_json(req, 200,
                            json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service",
                                      a.service, "counter", id, "rule",
-                                     s_enum_json(&hallbus__call_rule__descriptor, a.rule),
-                                     "wait_s", (json_int_t)a.wait_s));
-out:
+                                     s_enum_json(&hallbus__call_rule__descriptor, a.rule), "wait_s",
+                                     (json_int_t)a.wait_s));
     json_decref(b);
 }
 
@@ -639,16 +627,13 @@ void branchd_api_counter_complete(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     static const body_member_t m[] = {{"business_type", JSON_STRING, true},
                                       {"outcome", JSON_STRING, false},
                                       {"amount", JSON_INTEGER, false},
                                       {"currency", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 4);
+    json_t *b = s_target_body(d, req, "counter", id, m, 4);
     int outcome = HALLBUS__OUTCOME__OUTCOME_DONE;
-    if (!b || s_check_strings(d, req, b) != 0 ||
-        s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0)
+    if (!b || s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0)
         goto out;
     json_t *amount = json_object_get(b, "amount");
     int rc = engine_complete(d->engine, id, s_str(b, "business_type"), outcome,
@@ -698,7 +683,7 @@ void branchd_api_post_complaint(hb_http_req_t *req, void *arg)
                                       {"text", JSON_STRING, false}};
     json_t *b = s_body(d, req, m, 5);
     int channel = 0, severity = 0;
-    if (!b || s_check_strings(d, req, b) != 0 ||
+    if (!b ||
         s_enum(d, req, b, "channel", &hallbus__complaint_channel__descriptor, &channel) != 0 ||
         s_enum(d, req, b, "severity", &hallbus__severity__descriptor, &severity) != 0) {
         json_decref(b);
@@ -796,11 +781,9 @@ void branchd_api_complaint_ack(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "complaint", id) != 0)
-        return;
     static const body_member_t m[] = {{"by", JSON_STRING, true}};
-    json_t *b = s_body(d, req, m, 1);
-    if (b && s_check_strings(d, req, b) == 0) {
+    json_t *b = s_target_body(d, req, "complaint", id, m, 1);
+    if (b) {
         int rc = engine_complaint_ack(d->engine, id, s_str(b, "by"), err, sizeof err);
         s_complaint_done(d, req, id, rc, err);
     }
@@ -811,14 +794,11 @@ void branchd_api_complaint_escalate(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "complaint", id) != 0)
-        return;
     static const body_member_t m[] = {{"level", JSON_STRING, false},
                                       {"reason", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 2);
+    json_t *b = s_target_body(d, req, "complaint", id, m, 2);
     int level = 0;
-    if (b && s_check_strings(d, req, b) == 0 &&
-        s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) == 0) {
+    if (b && s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) == 0) {
         int rc = engine_complaint_escalate(d->engine, id, level, s_str(b, "reason"), err,
                                            sizeof err);
         s_complaint_done(d, req, id, rc, err);
@@ -831,12 +811,10 @@ void branchd_api_complaint_resolve(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "complaint", id) != 0)
-        return;
     static const body_member_t m[] = {{"resolution", JSON_STRING, true},
                                       {"customer_satisfied", JSON_TRUE, true}};
-    json_t *b = s_body(d, req, m, 2);
-    if (b && s_check_strings(d, req, b) == 0) {
+    json_t *b = s_target_body(d, req, "complaint", id, m, 2);
+    if (b) {
         int rc = engine_complaint_resolve(d->engine, id, s_str(b, "resolution"),
                                           json_is_true(json_object_get(b, "customer_satisfied")),
                                           err, sizeof err);
@@ -863,10 +841,8 @@ void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
                                       {"ticket", JSON_STRING, false},
                                       {"counter", JSON_STRING, false}};
     json_t *b = s_body(d, req, m, 3);
-    if (!b || s_check_strings(d, req, b) != 0) {
-        json_decref(b);
+    if (!b)
         return;
-    }
     json_int_t score = json_integer_value(json_object_get(b, "score"));
     char err[512];
     int rc;
@@ -889,15 +865,12 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID];
-    if (s_path_id(req, "device", id) != 0)
-        return;
     static const body_member_t m[] = {{"kind", JSON_STRING, true},
                                       {"state", JSON_STRING, true},
                                       {"detail", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 3);
+    json_t *b = s_target_body(d, req, "device", id, m, 3);
     int kind = 0, state = 0;
-    if (!b || s_check_strings(d, req, b) != 0 ||
-        s_enum(d, req, b, "kind", &hallbus__device_kind__descriptor, &kind) != 0 ||
+    if (!b || s_enum(d, req, b, "kind", &hallbus__device_kind__descriptor, &kind) != 0 ||
         s_enum(d, req, b, "state", &hallbus__device_state__descriptor, &state) != 0) {
         json_decref(b);
         return;
