@@ -407,6 +407,16 @@ json_t *hbt_httpd_call(hbt_httpd_t *fx, const char *method, const char *path, co
     return o;
 }
 
+json_t *hbt_httpd_expect(hbt_httpd_t *fx, const char *method, const char *path, const char *body,
+                         int status)
+{
+    int got;
+    json_t *o = hbt_httpd_call(fx, method, path, body, &got);
+    if (got != status)
+        fail_msg("%s %.60s: status %d, not %d", method, path, got, status);
+    return o;
+}
+
 const char *hbt_httpd_str(json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -425,6 +435,27 @@ bool hbt_sock_read_until(int fd, char *buf, size_t cap, size_t *n, const char *n
             return false;
         *n += (size_t)got;
     }
+}
+
+int hbt_sock_once(int port, const char *request, hbt_sock_resp_t *r)
+{
+    int fd = hbt_sock_connect(port);
+    hbt_sock_send(fd, request, strlen(request));
+    char buf[16384];
+    size_t n = 0;
+    int rc = hbt_sock_read(fd, buf, &n, r);
+    close(fd);
+    return rc;
+}
+
+int hbt_sock_stream(int port, char *buf, size_t cap, size_t *n)
+{
+    int fd = hbt_sock_connect(port);
+    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    hbt_sock_send(fd, req, strlen(req));
+    *n = 0;
+    assert_true(hbt_sock_read_until(fd, buf, cap, n, "data: 2"));
+    return fd;
 }
 
 void hbt_httpd_wait_closed(int want)

@@ -52,6 +52,10 @@ int hbt_httpd_teardown(void **state);
 /* One request by the tools' client; its JSON answer (owned) and status. */
 json_t *hbt_httpd_call(hbt_httpd_t *fx, const char *method, const char *path, const char *body,
                        int *status);
+/* hbt_httpd_call that fails, naming the request, unless the status is
+ * `status`. */
+json_t *hbt_httpd_expect(hbt_httpd_t *fx, const char *method, const char *path, const char *body,
+                         int status);
 /* A handler answering {"route": arg, "path": the request's path}. */
 void hbt_httpd_tag(hb_http_req_t *req, void *arg);
 /* A member string, or "(missing)". */
@@ -66,5 +70,12 @@ int hbt_sock_connect(int port);
 void hbt_sock_send(int fd, const char *data, size_t len);
 int hbt_sock_read(int fd, char *pending, size_t *npending, hbt_sock_resp_t *r);
 bool hbt_sock_read_until(int fd, char *buf, size_t cap, size_t *n, const char *needle);
+/* One request on its own connection: connect, send `request` whole, read
+ * the answer into `r`, close; hbt_sock_read's return. */
+int hbt_sock_once(int port, const char *request, hbt_sock_resp_t *r);
+/* A connection reading GET /v1/stream, asserted to have its head and the
+ * three first events ("data: 2") in `buf` (`cap` bytes, `*n` read); the
+ * socket, for the caller to close. */
+int hbt_sock_stream(int port, char *buf, size_t cap, size_t *n);
 
 #endif

@@ -44,9 +44,7 @@
 HBT_TEST(test_get_json)
 {
     hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/echo", NULL, &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/echo", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "method"), "GET");
     assert_string_equal(hbt_httpd_str(o, "path"), "/v1/echo");
     assert_string_equal(hbt_httpd_str(o, "query"), "");
@@ -57,10 +55,8 @@ HBT_TEST(test_get_json)
 HBT_TEST(test_post_json_roundtrip)
 {
     hbt_httpd_t *fx = *state;
-    int status;
     const char *body = "{\"hall\":\"H-001\",\"waiting\":[1,2,3],\"name\":\"caf\xc3\xa9\"}";
-    json_t *o = hbt_httpd_call(fx, "POST", "/v1/echo", body, &status);
-    assert_int_equal(status, 201);
+    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/echo", body, 201);
     json_t *got = json_object_get(o, "got");
     assert_string_equal(hbt_httpd_str(got, "hall"), "H-001");
     assert_string_equal(hbt_httpd_str(got, "name"), "caf\xc3\xa9");
@@ -74,8 +70,7 @@ HBT_TEST(test_post_json_roundtrip)
     big[0] = '[';
     big[HBT_HTTPD_MAX_BODY - 1] = ']';
     big[HBT_HTTPD_MAX_BODY] = '\0';
-    o = hbt_httpd_call(fx, "POST", "/v1/echo", big, &status);
-    assert_int_equal(status, 201);
+    o = hbt_httpd_expect(fx, "POST", "/v1/echo", big, 201);
     assert_int_equal(json_integer_value(json_object_get(o, "len")), HBT_HTTPD_MAX_BODY);
     json_decref(o);
     free(big);
@@ -85,9 +80,7 @@ HBT_TEST(test_query_params)
 {
     hbt_httpd_t *fx = *state;
     int status;
-    json_t *o =
-        hbt_httpd_call(fx, "GET", "/v1/echo?a=hello%20world&b=x+y%26z%3D1&c", NULL, &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/echo?a=hello%20world&b=x+y%26z%3D1&c", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "a"), "hello world");
     assert_string_equal(hbt_httpd_str(o, "b"), "x y&z=1");
     assert_string_equal(hbt_httpd_str(o, "query"), "a=hello%20world&b=x+y%26z%3D1&c");
@@ -99,8 +92,7 @@ HBT_TEST(test_query_params)
     json_decref(o);
 
     /* Bad encoding in a value: the handler sees HB_EPARSE. */
-    o = hbt_httpd_call(fx, "GET", "/v1/echo?a=%zz&b=%4", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "GET", "/v1/echo?a=%zz&b=%4", NULL, 200);
     assert_int_equal(json_integer_value(json_object_get(o, "ra")), HB_EPARSE);
     assert_int_equal(json_integer_value(json_object_get(o, "rb")), HB_EPARSE);
     json_decref(o);
@@ -146,9 +138,7 @@ HBT_TEST(test_not_found)
     hb_httpc_resp_free(&resp);
 
     /* Prefixes match on segment boundaries. */
-    int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/itemsX", NULL, &status);
-    assert_int_equal(status, 404);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/itemsX", NULL, 404);
     json_decref(o);
 }
 
@@ -156,8 +146,7 @@ HBT_TEST(test_longest_prefix)
 {
     hbt_httpd_t *fx = *state;
     int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/items", NULL, &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/items", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "route"), "items");
     json_decref(o);
     o = hbt_httpd_call(fx, "GET", "/v1/items/H-7/events", NULL, &status);
@@ -165,14 +154,12 @@ HBT_TEST(test_longest_prefix)
     assert_string_equal(hbt_httpd_str(o, "path"), "/v1/items/H-7/events");
     json_decref(o);
     /* Percent-decoded before matching and before the handler sees it. */
-    o = hbt_httpd_call(fx, "GET", "/v1/%69tems/H%207", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "GET", "/v1/%69tems/H%207", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "route"), "item");
     assert_string_equal(hbt_httpd_str(o, "path"), "/v1/items/H 7");
     json_decref(o);
     /* A NULL method takes any. */
-    o = hbt_httpd_call(fx, "DELETE", "/v1/any/thing", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "DELETE", "/v1/any/thing", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "route"), "any");
     json_decref(o);
 }
@@ -180,26 +167,17 @@ HBT_TEST(test_longest_prefix)
 HBT_TEST(test_method_not_allowed)
 {
     hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/submit", NULL, &status);
-    assert_int_equal(status, 405);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/submit", NULL, 405);
     assert_string_equal(hbt_httpd_str(o, "error"), "method_not_allowed");
     json_decref(o);
-    o = hbt_httpd_call(fx, "DELETE", "/v1/echo", NULL, &status);
-    assert_int_equal(status, 405);
+    o = hbt_httpd_expect(fx, "DELETE", "/v1/echo", NULL, 405);
     json_decref(o);
 
     /* The Allow header lists what the path takes. */
-    int fd = hbt_sock_connect(fx->port);
-    const char *req = "GET /v1/submit HTTP/1.1\r\nHost: x\r\n\r\n";
-    hbt_sock_send(fd, req, strlen(req));
-    char buf[16384];
-    size_t n = 0;
     hbt_sock_resp_t r;
-    assert_int_equal(hbt_sock_read(fd, buf, &n, &r), 0);
+    assert_int_equal(hbt_sock_once(fx->port, "GET /v1/submit HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
     assert_int_equal(r.status, 405);
     assert_non_null(strcasestr(r.head, "\r\nallow: POST, PUT\r\n"));
-    close(fd);
 }
 
 /* Routing by table: the parameters and the route reach the handler. */
@@ -207,22 +185,19 @@ HBT_TEST_IN(test_pattern_routes, hbt_httpd_setup_patterns, hbt_httpd_teardown)
 {
     hbt_httpd_t *fx = *state;
     int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/t/fixed", NULL, &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/t/fixed", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/t/fixed");
     assert_string_equal(hbt_httpd_str(o, "perm"), "live.read");
     assert_string_equal(hbt_httpd_str(o, "scope"), "any");
     assert_string_equal(hbt_httpd_str(o, "tag"), "table");
     assert_null(json_object_get(o, "id"));
     json_decref(o);
-    o = hbt_httpd_call(fx, "GET", "/v1/t/H%207%2Fb?x=1", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "GET", "/v1/t/H%207%2Fb?x=1", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/t/:id");
     assert_string_equal(hbt_httpd_str(o, "id"), "H 7/b");
     assert_string_equal(hbt_httpd_str(o, "scope"), "hall");
     json_decref(o);
-    o = hbt_httpd_call(fx, "PUT", "/v1/t/H7", "{}", &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "PUT", "/v1/t/H7", "{}", 200);
     assert_string_equal(hbt_httpd_str(o, "perm"), "policy.edit");
     json_decref(o);
     o = hbt_httpd_call(fx, "POST", "/v1/t/H7/open", NULL, &status);
@@ -238,8 +213,7 @@ HBT_TEST_IN(test_pattern_routes, hbt_httpd_setup_patterns, hbt_httpd_teardown)
     o = hbt_httpd_call(fx, "GET", "/v1/items/H7/special", NULL, &status);
     assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/items/:id/special");
     json_decref(o);
-    o = hbt_httpd_call(fx, "GET", "/v1/items/H7/events", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "GET", "/v1/items/H7/events", NULL, 200);
     assert_string_equal(hbt_httpd_str(o, "route"), "item");
     json_decref(o);
 }
@@ -280,16 +254,10 @@ HBT_TEST_IN(test_pattern_refusals, hbt_httpd_setup_patterns, hbt_httpd_teardown)
         json_decref(o);
     }
     /* The Allow header of a pattern's 405. */
-    int fd = hbt_sock_connect(fx->port);
-    const char *req = "DELETE /v1/t/x HTTP/1.1\r\nHost: x\r\n\r\n";
-    hbt_sock_send(fd, req, strlen(req));
-    char buf[16384];
-    size_t n = 0;
     hbt_sock_resp_t r;
-    assert_int_equal(hbt_sock_read(fd, buf, &n, &r), 0);
+    assert_int_equal(hbt_sock_once(fx->port, "DELETE /v1/t/x HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
     assert_int_equal(r.status, 405);
     assert_non_null(strcasestr(r.head, "\r\nallow: GET, PUT\r\n"));
-    close(fd);
 }
 
 /* The slot access control fills: the guard sees each route and its
@@ -297,30 +265,23 @@ HBT_TEST_IN(test_pattern_refusals, hbt_httpd_setup_patterns, hbt_httpd_teardown)
 HBT_TEST_IN(test_guard, hbt_httpd_setup_patterns, hbt_httpd_teardown)
 {
     hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/admin", NULL, &status);
-    assert_int_equal(status, 403);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/admin", NULL, 403);
     assert_string_equal(hbt_httpd_str(o, "reason"), "/v1/admin needs admin");
     json_decref(o);
-    o = hbt_httpd_call(fx, "GET", "/v1/t/H-other", NULL, &status);
-    assert_int_equal(status, 403);
+    o = hbt_httpd_expect(fx, "GET", "/v1/t/H-other", NULL, 403);
     assert_string_equal(hbt_httpd_str(o, "reason"), "hall 'H-other' is not in scope");
     json_decref(o);
-    o = hbt_httpd_call(fx, "POST", "/v1/t/H-other/open", NULL, &status);
-    assert_int_equal(status, 403);
+    o = hbt_httpd_expect(fx, "POST", "/v1/t/H-other/open", NULL, 403);
     assert_string_equal(hbt_httpd_str(o, "reason"), "counter 'H-other' is not in scope");
     json_decref(o);
-    o = hbt_httpd_call(fx, "GET", "/v1/t/H-mine", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "GET", "/v1/t/H-mine", NULL, 200);
     json_decref(o);
     /* A guard that refuses without an answer gets one sent for it. */
-    o = hbt_httpd_call(fx, "GET", "/v1/silent-guard", NULL, &status);
-    assert_int_equal(status, 500);
+    o = hbt_httpd_expect(fx, "GET", "/v1/silent-guard", NULL, 500);
     assert_string_equal(hbt_httpd_str(o, "error"), "internal");
     json_decref(o);
     /* Prefix routes pass the guard too, with what they declared. */
-    o = hbt_httpd_call(fx, "GET", "/v1/echo", NULL, &status);
-    assert_int_equal(status, 200);
+    o = hbt_httpd_expect(fx, "GET", "/v1/echo", NULL, 200);
     json_decref(o);
 }
 
@@ -367,17 +328,11 @@ HBT_TEST_IN(test_routes_all_or_nothing, NULL, NULL)
 HBT_TEST(test_headers)
 {
     hbt_httpd_t *fx = *state;
-    int fd = hbt_sock_connect(fx->port);
-    const char *req = "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n";
-    hbt_sock_send(fd, req, strlen(req));
-    char buf[16384];
-    size_t n = 0;
     hbt_sock_resp_t r;
-    assert_int_equal(hbt_sock_read(fd, buf, &n, &r), 0);
+    assert_int_equal(hbt_sock_once(fx->port, "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head, "\r\ncontent-type: application/json; charset=utf-8\r\n"));
     assert_non_null(strcasestr(r.head, "\r\ncache-control: no-store\r\n"));
-    close(fd);
 
     hb_httpc_resp_t resp;
     char err[256];
@@ -391,12 +346,10 @@ HBT_TEST(test_headers)
 HBT_TEST(test_too_large)
 {
     hbt_httpd_t *fx = *state;
-    int status;
     char *body = malloc(HBT_HTTPD_MAX_BODY + 2);
     memset(body, 'x', HBT_HTTPD_MAX_BODY + 1);
     body[HBT_HTTPD_MAX_BODY + 1] = '\0';
-    json_t *o = hbt_httpd_call(fx, "POST", "/v1/echo", body, &status);
-    assert_int_equal(status, 413);
+    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/echo", body, 413);
     assert_string_equal(hbt_httpd_str(o, "error"), "too_large");
     assert_non_null(strstr(hbt_httpd_str(o, "reason"), "1024"));
     json_decref(o);
@@ -407,8 +360,7 @@ HBT_TEST(test_too_large)
     body = malloc(huge + 1);
     memset(body, 'x', huge);
     body[huge] = '\0';
-    o = hbt_httpd_call(fx, "POST", "/v1/echo", body, &status);
-    assert_int_equal(status, 413);
+    o = hbt_httpd_expect(fx, "POST", "/v1/echo", body, 413);
     assert_string_equal(hbt_httpd_str(o, "error"), "too_large");
     json_decref(o);
     free(body);
@@ -442,9 +394,7 @@ HBT_TEST(test_too_large)
 HBT_TEST(test_bad_json_is_handlers_job)
 {
     hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_call(fx, "POST", "/v1/echo", "{\"hall\": ", &status);
-    assert_int_equal(status, 400);
+    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/echo", "{\"hall\": ", 400);
     assert_string_equal(hbt_httpd_str(o, "error"), "bad_json");
     json_decref(o);
 }
@@ -468,16 +418,12 @@ HBT_TEST(test_bad_path)
 HBT_TEST(test_handler_mistakes)
 {
     hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/silent", NULL, &status);
-    assert_int_equal(status, 500);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/silent", NULL, 500);
     json_decref(o);
-    o = hbt_httpd_call(fx, "GET", "/v1/null", NULL, &status);
-    assert_int_equal(status, 500);
+    o = hbt_httpd_expect(fx, "GET", "/v1/null", NULL, 500);
     json_decref(o);
     /* A reason cut mid-character by its bound is still sent, as valid JSON. */
-    o = hbt_httpd_call(fx, "GET", "/v1/long", NULL, &status);
-    assert_int_equal(status, 409);
+    o = hbt_httpd_expect(fx, "GET", "/v1/long", NULL, 409);
     assert_string_equal(hbt_httpd_str(o, "error"), "conflict");
     const char *reason = hbt_httpd_str(o, "reason");
     assert_true(strlen(reason) > 400);
@@ -537,13 +483,10 @@ HBT_TEST(test_stream_client_goes_away)
 {
     hbt_httpd_t *fx = *state;
     hbt_httpd_streams_closed = 0;
-    int fd = hbt_sock_connect(fx->port);
-    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
-    hbt_sock_send(fd, req, strlen(req));
     char buf[8192];
-    size_t n = 0;
+    size_t n;
     /* Headers, chunked, then the three events as they were written. */
-    assert_true(hbt_sock_read_until(fd, buf, sizeof buf, &n, "data: 2"));
+    int fd = hbt_sock_stream(fx->port, buf, sizeof buf, &n);
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
     assert_non_null(strcasestr(buf, "content-type: text/event-stream"));
     assert_non_null(strcasestr(buf, "transfer-encoding: chunked"));
@@ -566,12 +509,9 @@ HBT_TEST(test_stream_ends_with_the_server)
 {
     hbt_httpd_t *fx = *state;
     hbt_httpd_streams_closed = 0;
-    int fd = hbt_sock_connect(fx->port);
-    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
-    hbt_sock_send(fd, req, strlen(req));
     char buf[8192];
-    size_t n = 0;
-    assert_true(hbt_sock_read_until(fd, buf, sizeof buf, &n, "data: 2"));
+    size_t n;
+    int fd = hbt_sock_stream(fx->port, buf, sizeof buf, &n);
     /* Destroying the server ends the stream properly (the last chunk), and
      * everything is freed: hbt_httpd_teardown asserts uv_loop_close() == 0. */
     hbt_httpd_teardown(state);
@@ -589,9 +529,7 @@ HBT_TEST(test_many_requests)
     for (int i = 0; i < 300; i++) {
         char path[64];
         snprintf(path, sizeof path, "/v1/echo?a=%d", i);
-        int status;
-        json_t *o = hbt_httpd_call(fx, "GET", path, NULL, &status);
-        assert_int_equal(status, 200);
+        json_t *o = hbt_httpd_expect(fx, "GET", path, NULL, 200);
         char want[16];
         snprintf(want, sizeof want, "%d", i);
         assert_string_equal(hbt_httpd_str(o, "a"), want);
@@ -602,9 +540,7 @@ HBT_TEST(test_many_requests)
 HBT_TEST(test_destroy_from_handler)
 {
     hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_call(fx, "POST", "/v1/quit", "{}", &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/quit", "{}", 200);
     json_decref(o);
     /* The listener is gone: the next connection is refused. */
     hb_httpc_resp_t resp;

@@ -209,9 +209,7 @@ static stats_seen_t s_stats_parse(json_t *o)
  * is one of the open connections it counts). */
 static stats_seen_t s_stats(hbt_httpd_t *fx)
 {
-    int status;
-    json_t *o = hbt_httpd_call(fx, "GET", "/v1/stats", NULL, &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/stats", NULL, 200);
     stats_seen_t st = s_stats_parse(o);
     json_decref(o);
     return st;
@@ -510,11 +508,8 @@ HBT_TEST_IN(test_idle_keep_alive_timeout, setup_short_timeout, hbt_httpd_teardow
     size_t n = 0;
     hbt_sock_resp_t r;
 
-    int fd = hbt_sock_connect(fx->port);
-    hbt_sock_send(fd, req, strlen(req));
-    assert_int_equal(hbt_sock_read(fd, buf, &n, &r), 0);
+    assert_int_equal(hbt_sock_once(fx->port, req, &r), 0);
     assert_int_equal(r.status, 200);
-    close(fd);
     stats_seen_t st = {0};
     for (int i = 0; i < 200; i++) {
         st = s_stats(fx);
@@ -525,8 +520,7 @@ HBT_TEST_IN(test_idle_keep_alive_timeout, setup_short_timeout, hbt_httpd_teardow
     assert_int_equal(st.conns_open, 1);
     assert_int_equal(st.closed_by_timeout, 0);
 
-    n = 0;
-    fd = hbt_sock_connect(fx->port);
+    int fd = hbt_sock_connect(fx->port);
     for (int i = 0; i < 2; i++) {
         /* Half the timeout between requests: in use, so kept. */
         if (i > 0)
@@ -569,16 +563,11 @@ HBT_TEST_IN(test_stream_outlives_header_timeout, setup_short_timeout, hbt_httpd_
 {
     hbt_httpd_t *fx = *state;
     hbt_httpd_streams_closed = 0;
-    int fd = hbt_sock_connect(fx->port);
-    const char *req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
-    hbt_sock_send(fd, req, strlen(req));
     char buf[8192];
-    size_t n = 0;
-    assert_true(hbt_sock_read_until(fd, buf, sizeof buf, &n, "data: 2"));
+    size_t n;
+    int fd = hbt_sock_stream(fx->port, buf, sizeof buf, &n);
     usleep(4 * SHORT_TIMEOUT_MS * 1000);
-    int status;
-    json_t *o = hbt_httpd_call(fx, "POST", "/v1/poke", "{}", &status);
-    assert_int_equal(status, 200);
+    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/poke", "{}", 200);
     assert_int_equal(json_integer_value(json_object_get(o, "rc")), 0);
     json_decref(o);
     assert_true(hbt_sock_read_until(fd, buf, sizeof buf, &n, ": ping"));
