@@ -125,16 +125,25 @@ static int s_items(const json_t *obj, const char *name, const char *path, size_t
     return 0;
 }
 
+/* Member `name` of `obj`, with its path in `p`; NULL and "<p>: missing"
+ * when it is absent. */
+static const json_t *s_need(const json_t *obj, const char *path, const char *name,
+                            char p[HB_JSON_PATH_MAX], char *err, size_t errlen)
+{
+    hb_json_path(p, HB_JSON_PATH_MAX, path, name);
+    const json_t *v = json_object_get(obj, name);
+    if (!v)
+        hb_errf(err, errlen, "%s: missing", p);
+    return v;
+}
+
 static int s_date(const json_t *obj, const char *name, const char *path, int32_t *out,
                   char *err, size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
-    hb_json_path(p, sizeof p, path, name);
-    const json_t *v = json_object_get(obj, name);
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    const json_t *v = s_need(obj, path, name, p, err, errlen);
+    if (!v)
         return HB_EINVAL;
-    }
     if (!json_is_string(v)) {
         hb_errf(err, errlen, "%s: must be a date \"YYYY-MM-DD\"", p);
         return HB_EINVAL;
@@ -151,12 +160,9 @@ static int s_required_text(const json_t *obj, const char *name, size_t max, cons
                            char **out, char *err, size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
-    hb_json_path(p, sizeof p, path, name);
-    const json_t *v = json_object_get(obj, name);
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    const json_t *v = s_need(obj, path, name, p, err, errlen);
+    if (!v)
         return HB_EINVAL;
-    }
     const char *s = NULL;
     int rc = hb_json_text(v, 1, max, p, &s, err, errlen);
     if (rc != 0)
@@ -169,12 +175,9 @@ static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c,
                       size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
-    hb_json_path(p, sizeof p, path, "channels");
-    const json_t *a = json_object_get(obj, "channels");
-    if (!a) {
-        hb_errf(err, errlen, "%s: missing", p);
+    const json_t *a = s_need(obj, path, "channels", p, err, errlen);
+    if (!a)
         return HB_EINVAL;
-    }
     if (!json_is_array(a)) {
         hb_errf(err, errlen, "%s: must be an array of channel names", p);
         return HB_EINVAL;
@@ -206,12 +209,9 @@ static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, ch
                    size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
-    hb_json_path(p, sizeof p, path, "texts");
-    const json_t *t = json_object_get(obj, "texts");
-    if (!t) {
-        hb_errf(err, errlen, "%s: missing", p);
+    const json_t *t = s_need(obj, path, "texts", p, err, errlen);
+    if (!t)
         return HB_EINVAL;
-    }
     if (!json_is_object(t)) {
         hb_errf(err, errlen, "%s: must be an object of channel: text", p);
         return HB_EINVAL;
@@ -283,12 +283,9 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
         if (rc != 0)
             return rc;
         c->n_faq = i + 1; /* so that a failure below frees this entry too */
-        hb_json_path(mp, sizeof mp, ep, "question");
-        const json_t *q = json_object_get(e, "question");
-        if (!q) {
-            hb_errf(err, errlen, "%s: missing", mp);
+        const json_t *q = s_need(e, ep, "question", mp, err, errlen);
+        if (!q)
             return HB_EINVAL;
-        }
         const char *qs = NULL, *as = "";
         rc = hb_json_text(q, 0, HB_CAL_FAQ_TEXT_MAX, mp, &qs, err, errlen);
         if (rc != 0)
@@ -326,13 +323,10 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
     if (rc != 0)
         return rc;
 
-    hb_json_path(p, sizeof p, path, "id");
-    const json_t *v = json_object_get(obj, "id");
+    const json_t *v = s_need(obj, path, "id", p, err, errlen);
     const char *s = NULL;
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    if (!v)
         return HB_EINVAL;
-    }
     rc = s_id(v, HB_CAL_ID_MAX - 1, false, p, &s, err, errlen);
     if (rc != 0)
         return rc;
@@ -342,12 +336,9 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
     if (rc != 0)
         return rc;
 
-    hb_json_path(p, sizeof p, path, "level");
-    v = json_object_get(obj, "level");
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    v = s_need(obj, path, "level", p, err, errlen);
+    if (!v)
         return HB_EINVAL;
-    }
     if (!json_is_string(v) || hb_cal_level_parse(json_string_value(v), &c->level) != 0) {
         hb_errf(err, errlen, "%s: must be one of head_office, province, city", p);
         return HB_EINVAL;
