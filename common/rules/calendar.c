@@ -39,28 +39,14 @@ const char *hb_cal_level_name(hb_cal_level_t level)
     return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
 }
 
-int hb_cal_level_parse(const char *name, hb_cal_level_t *out)
-{
-    int i = hb_name_find(s_level_names, HB_NAMES_COUNT(s_level_names), name);
-    if (i < 0)
-        return HB_EINVAL;
-    *out = (hb_cal_level_t)i;
-    return 0;
-}
+HB_NAMES_PARSER(hb_cal_level_parse, hb_cal_level_t, s_level_names)
 
 const char *hb_cal_channel_name(hb_cal_channel_t ch)
 {
     return hb_name_of(s_channel_names, HB_NAMES_COUNT(s_channel_names), (int)ch);
 }
 
-int hb_cal_channel_parse(const char *name, hb_cal_channel_t *out)
-{
-    int i = hb_name_find(s_channel_names, HB_NAMES_COUNT(s_channel_names), name);
-    if (i < 0)
-        return HB_EINVAL;
-    *out = (hb_cal_channel_t)i;
-    return 0;
-}
+HB_NAMES_PARSER(hb_cal_channel_parse, hb_cal_channel_t, s_channel_names)
 
 /* ------------------------------------------------- reading helpers ---- */
 

@@ -75,28 +75,14 @@ const char *campaign_state_name(campaign_state_t s)
     return hb_name_of(s_state_names, HB_NAMES_COUNT(s_state_names), (int)s);
 }
 
-int campaign_state_parse(const char *name, campaign_state_t *out)
-{
-    int i = hb_name_find(s_state_names, HB_NAMES_COUNT(s_state_names), name);
-    if (i < 0)
-        return HB_EINVAL;
-    *out = (campaign_state_t)i;
-    return 0;
-}
+HB_NAMES_PARSER(campaign_state_parse, campaign_state_t, s_state_names)
 
 const char *campaign_action_name(campaign_action_t a)
 {
     return hb_name_of(s_action_names, HB_NAMES_COUNT(s_action_names), (int)a);
 }
 
-int campaign_action_parse(const char *name, campaign_action_t *out)
-{
-    int i = hb_name_find(s_action_names, HB_NAMES_COUNT(s_action_names), name);
-    if (i < 0)
-        return HB_EINVAL;
-    *out = (campaign_action_t)i;
-    return 0;
-}
+HB_NAMES_PARSER(campaign_action_parse, campaign_action_t, s_action_names)
 
 /* Where `action` leads from `from`; -1 when the lifecycle does not allow it. */
 static int s_step_to(campaign_action_t action, campaign_state_t from)

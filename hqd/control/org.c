@@ -146,18 +146,11 @@ const char *org_level_name(org_level_t level)
     return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
 }
 
-static int s_level_parse(const char *name, org_level_t *out)
-{
-    int i = hb_name_find(s_level_names, HB_NAMES_COUNT(s_level_names), name);
-    if (i < 0)
-        return HB_EINVAL;
-    *out = (org_level_t)i;
-    return 0;
-}
+static HB_NAMES_PARSER(s_level_parse, org_level_t, s_level_names)
 
-/* ---------------------------------------------------------- lifetime ---- */
+    /* ---------------------------------------------------------- lifetime ---- */
 
-org_t *org_new(void)
+    org_t *org_new(void)
 {
     org_t *org = calloc(1, sizeof *org);
     if (!org)

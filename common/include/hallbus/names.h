@@ -6,6 +6,8 @@
 #ifndef HALLBUS_NAMES_H
 #define HALLBUS_NAMES_H
 
+#include "hallbus/error.h"
+
 #include <stddef.h>
 
 #define HB_NAMES_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -17,5 +19,18 @@ const char *hb_name_of(const char *const *names, size_t n, int v);
  * NULL entry ends the table early: a list of choices may be shorter than
  * its room. */
 int hb_name_find(const char *const *names, size_t n, const char *name);
+
+/* Defines `int fn(const char *name, type *out)` over the array `table`:
+ * 0 and the value named `name` in *out, or HB_EINVAL (*out untouched).
+ * Write `static` before it for a file's own parser. */
+#define HB_NAMES_PARSER(fn, type, table)                                                           \
+    int fn(const char *name, type *out)                                                            \
+    {                                                                                              \
+        int v_ = hb_name_find((table), HB_NAMES_COUNT(table), name);                               \
+        if (v_ < 0)                                                                                \
+            return HB_EINVAL;                                                                      \
+        *out = (type)v_;                                                                           \
+        return 0;                                                                                  \
+    }
 
 #endif
