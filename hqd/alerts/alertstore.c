@@ -352,19 +352,17 @@ int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_
         free(st);
         return rc;
     }
-    MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, 0, &txn) != 0)
-        goto fail;
-    if (mdb_dbi_open(txn, "alerts", MDB_CREATE, &st->alerts) != 0 ||
-        mdb_dbi_open(txn, "by_time", MDB_CREATE, &st->by_time) != 0 ||
-        mdb_dbi_open(txn, "by_hall", MDB_CREATE, &st->by_hall) != 0 ||
-        mdb_dbi_open(txn, "open", MDB_CREATE, &st->open) != 0 ||
-        mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta) != 0) {
-        mdb_txn_abort(txn);
-        goto fail;
+    const hb_store_db_t dbs[] = {{"alerts", &st->alerts},
+                                 {"by_time", &st->by_time},
+                                 {"by_hall", &st->by_hall},
+                                 {"open", &st->open},
+                                 {"meta", &st->meta}};
+    if (hb_store_dbis(&st->store, dbs, 5) != 0) {
+        hb_errf(err, errlen, "cannot open the databases of the alert store in %s", dir);
+        hb_store_close(&st->store);
+        free(st);
+        return HB_EDB;
     }
-    if (mdb_txn_commit(txn) != 0)
-        goto fail;
     pthread_rwlock_init(&st->lock, NULL);
     st->next_id = 1;
     rc = s_load_open(st);
@@ -378,11 +376,6 @@ int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_
     }
     *out = st;
     return 0;
-fail:
-    hb_errf(err, errlen, "cannot open the databases of the alert store in %s", dir);
-    hb_store_close(&st->store);
-    free(st);
-    return HB_EDB;
 }
 
 void alertstore_close(alertstore_t **stp)

@@ -380,12 +380,10 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
         live->n_records = n;
     }
     if (cfg->snapshot_dir) {
-        MDB_txn *txn;
-        if (hb_store_open(&live->snap, cfg->snapshot_dir, 64u << 20, 1ull << 40, 2) == 0 &&
-            mdb_txn_begin(live->snap.env, NULL, 0, &txn) == 0) {
-            live->snap_ok = mdb_dbi_open(txn, "snapshots", MDB_CREATE, &live->snaps) == 0 &&
-                            mdb_txn_commit(txn) == 0;
-        }
+        const hb_store_db_t db = {"snapshots", &live->snaps};
+        live->snap_ok =
+            hb_store_open(&live->snap, cfg->snapshot_dir, 64u << 20, 1ull << 40, 2) == 0 &&
+            hb_store_dbis(&live->snap, &db, 1) == 0;
         if (!live->snap_ok)
             hb_warn("live: no snapshots in %s: a restart replays every stored event",
                     cfg->snapshot_dir);
