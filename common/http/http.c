@@ -14,6 +14,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/metrics.h"
+#include "hallbus/time.h"
 
 #include "internal.h"
 
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #define HTTP_ROUTES_MAX 64
+_Static_assert(HTTP_ROUTES_MAX <= HTTP_REQSTATS_PREFIX_MAX, "a prefix route without its slot");
 #define HTTP_METHOD_MAX 16 /* "OPTIONS" fits; anything longer is refused */
 #define HTTP_PREFIX_MAX 256
 #define HTTP_PATH_MAX 4096    /* decoded path, longer is refused with 414 */
@@ -159,6 +161,7 @@ struct hb_http {
     uint64_t refused_per_address;
     uint64_t refused_max_conns;
     uint64_t closed_by_timeout;
+    http_reqstats_t reqstats; /* request durations by route (reqstats.c) */
 };
 
 /* A streamed answer. The generator is first: h2o hands it back to proceed
@@ -630,7 +633,13 @@ static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
     return route;
 }
 
-static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+/* Which route took the request, for its duration (s_on_req). */
+typedef struct http_took {
+    size_t slot; /* reqstats.c's slot */
+    const hb_route_t *route;
+} http_took_t;
+
+static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
 {
     hb_http_t *http = ((http_handler_t *)self)->http;
     http_exchange_t ex = {.req = req, .http = http};
@@ -711,6 +720,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         arg = http->targets[match.route].arg;
         ex.match = &match;
         ex.route = hb_router_route(http->router, match.route);
+        took->slot = match.route;
     } else {
         /* A matched pattern's segments are checked one by one above, to name
          * the parameter at fault; a path for the prefix routes as a whole. */
@@ -725,7 +735,9 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         fn = route->fn;
         arg = route->arg;
         ex.route = &route->info;
+        took->slot = HB_ROUTER_ROUTES_MAX + (size_t)(route - http->routes);
     }
+    took->route = ex.route;
 
     hb_http_req_t hreq = {
         .method = method,
@@ -751,6 +763,18 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
     }
     return 0;
+}
+
+/* Every request h2o hands us, timed from here to its answer (handlers
+ * answer before they return; a stream counts until its head is sent). */
+static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    hb_http_t *http = ((http_handler_t *)self)->http;
+    int64_t t0 = hb_mono_ns();
+    http_took_t took = {.slot = HTTP_REQSTATS_UNMATCHED, .route = NULL};
+    int rc = s_dispatch(self, req, &took);
+    hb_http__reqstats_record(&http->reqstats, took.slot, took.route, req->res.status, t0);
+    return rc;
 }
 
 /* ------------------------------------------------------- h2o's own errors */
@@ -1210,6 +1234,7 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     http->max_body = max_body;
     http->limits = hb_http_limits_default();
     http->addrs.seed = s_random_seed(http);
+    hb_http__reqstats_init(&http->reqstats);
     http->router = hb_router_new();
     if (!http->router || s_addr_reserve(&http->addrs, http->limits.max_conns) != 0) {
         hb_error("http: out of memory");
@@ -1600,4 +1625,8 @@ void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_
     hb_metrics_add(m, name, "counter",
                    "HTTP connections closed for not sending a request within the header timeout",
                    NULL, (double)st.closed_by_timeout);
+    if (http) {
+        snprintf(name, sizeof name, "%shttp_request_duration_seconds", prefix);
+        hb_http__reqstats_metrics(&http->reqstats, name, m);
+    }
 }
