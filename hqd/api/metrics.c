@@ -119,7 +119,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
       hq_writer_commit_histogram(hq->writer));
     G("store_bytes", "bytes used by the event store's data file", hb_store_size(&hq->store.store));
     G("store_map_bytes", "the event store's LMDB map size", hq->store.store.map_size);
-    G("store_map_max_bytes", "the most the event store's map may grow to (map_max)",
+    G("store_map_limit_bytes", "the most the event store's map may grow to (map_max)",
       hq->store.store.map_max);
     C("store_map_grows_total", "times the event store's map grew", hq->store.store.grow_count);
     hb_metrics_disk(&m, "hallbus_hq_", hq->cfg.data);
