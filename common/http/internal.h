@@ -28,7 +28,8 @@ bool hb_http__utf8_valid(const char *s);
  * (2xx to 5xx), so their number is fixed by the route tables and never by
  * what clients send. Slots: the router's routes by index, then the prefix
  * routes by index, then one for requests no route took (400, 404, 405,
- * 414 before any route). A slot learns its route at its first request. */
+ * 414 before any route). A slot learns its route at its first request.
+ * Fixed memory: 193 slots of 4 histograms, about 170 KB per server. */
 #define HTTP_REQSTATS_PREFIX_MAX 64 /* prefix routes (http.c's HTTP_ROUTES_MAX) */
 #define HTTP_REQSTATS_SLOTS (HB_ROUTER_ROUTES_MAX + HTTP_REQSTATS_PREFIX_MAX + 1)
 #define HTTP_REQSTATS_UNMATCHED (HTTP_REQSTATS_SLOTS - 1)
