@@ -55,6 +55,16 @@ static void s_alerts(hqd_t *hq, hb_metrics_t *m)
                    (double)as.raised);
     hb_metrics_add(m, "hallbus_hq_alerts_cleared_total", "counter", "alerts cleared", NULL,
                    (double)as.cleared);
+    /* docs/ALERTS.md: a hall holds at most ALERTS_MAX conditions. */
+    hb_metrics_add(m, "hallbus_hq_alerts_dropped_total", "counter",
+                   "conditions past ALERTS_MAX in a hall's evaluated set, left out", NULL,
+                   (double)as.dropped);
+    hb_metrics_add(m, "hallbus_hq_alerts_unraised_total", "counter",
+                   "conditions not raised because their hall had ALERTS_MAX open", NULL,
+                   (double)as.unraised);
+    hb_metrics_add(m, "hallbus_hq_alerts_commit_failures_total", "counter",
+                   "alert store commits that failed (the open alerts went back to the last commit)",
+                   NULL, (double)as.commit_failures);
 }
 
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
