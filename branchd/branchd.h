@@ -13,6 +13,7 @@
 #include "uplink.h"
 #include "hallbus/cert.h"
 #include "hallbus/http.h"
+#include "hallbus/static.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,6 +57,7 @@ typedef struct branchd_config {
     char *tls_cert;
     char *tls_key;
     int64_t pin_lock_ms;
+    char *pages;
 } branchd_config_t;
 
 typedef struct branchd {
@@ -80,6 +82,7 @@ typedef struct branchd {
     uint64_t access_unauthenticated; /* requests refused 401 */
     uint64_t access_forbidden;       /* requests refused 403 */
     uint64_t access_local;           /* requests let in by local trust */
+    hb_static_t *pages;              /* the hall's pages (api/pages.c) */
 } branchd_t;
 
 /* The local API's route table (api/table.c): every route, the permission it
@@ -88,6 +91,10 @@ const hb_http_route_t *branchd_routes(size_t *n);
 /* Registers branchd_routes() on d->http, each handler called with `d`, and
  * the guard every request passes first (access control). */
 int branchd_api_register(branchd_t *d);
+/* Loads the hall's pages from the `pages` folder into d->pages
+ * (api/pages.c): 0, HB_ENOMEM, or another code with `err` saying why
+ * (the paths then answer a 404 saying it). */
+int branchd_pages_open(branchd_t *d, char *err, size_t errlen);
 /* Whether the neighbour board is not current: none yet, older than
  * ADVICE_STALE_MS, or HQ unreachable (shown as stale, never as current;
  * neighbours.c). */

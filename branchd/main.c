@@ -101,6 +101,9 @@ static const hb_config_def_t s_defs[] = {
     CFG("tls_key", HB_CONF_STRING, tls_key, "", 0, 0, false, "the certificate's PEM private key"),
     CFG("pin_lock", HB_CONF_DURATION, pin_lock_ms, "5m", 1000, 86400000, false,
         "how long a staff id (or a counter terminal) stays locked after too many wrong PINs"),
+    CFG("pages", HB_CONF_STRING, pages, BRANCHD_PAGES_DIR, 0, 0, false,
+        "folder of the hall's pages (kiosk, counter, display, manager), served at /kiosk, "
+        "/counter/N, /rate/N, /display, /manager, /t/TICKET (read at start; \"\" serves none)"),
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
@@ -308,6 +311,15 @@ static int s_serve(branchd_t *d)
         hb_error("cannot serve the local API on %s", d->cfg.http);
         return 1;
     }
+    /* Without its pages the hall still runs: devices with their own
+     * software use the API, and a page's path answers why there is none. */
+    int rc = branchd_pages_open(d, err, sizeof err);
+    if (rc == HB_ENOMEM)
+        return 1;
+    if (rc != 0)
+        hb_warn("the hall's pages are not served: %s", err);
+    else
+        hb_info("hall pages: %zu file(s) from %s", hb_static_count(d->pages), d->cfg.pages);
     bool loopback = hb_http_listen_is_loopback(d->cfg.http);
     if (!loopback && !hb_http_tls(d->http))
         hb_warn("the local API listens on %s without TLS: device tokens cross the hall's "
@@ -400,6 +412,7 @@ int main(int argc, char **argv)
     applier_close(&d->applier);
     engine_close(&d->engine);
     access_close(&d->access);
+    hb_static_destroy(&d->pages); /* the server that served them is gone */
     outbox_close(&d->outbox);
     zmq_ctx_term(d->zmq_ctx);
     hb_daemon_destroy(&s_daemon);

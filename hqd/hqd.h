@@ -15,7 +15,7 @@
 #include "live.h"
 #include "neighbours.h"
 #include "sse.h"
-#include "static.h"
+#include "hallbus/static.h"
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
@@ -97,7 +97,7 @@ typedef struct hqd {
     hq_alerting_t *alerting;
     hq_ingest_t *ingest;
     hb_http_t *http;
-    hq_static_t *dashboard; /* the files served at / */
+    hb_static_t *dashboard; /* the files served at / */
     int64_t started_ms;
     /* The housekeeping rounds on the loop, for /v1/status and /metrics. */
     double alert_round_ms, alert_round_max_ms, board_round_max_ms;

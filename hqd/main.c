@@ -355,7 +355,7 @@ int main(int argc, char **argv)
     }
     /* Without its files hqd still runs: the API is what halls and tools
      * need, and / then answers why there is no dashboard. */
-    rc = hq_static_open(hq->cfg.dashboard, &hq->dashboard, err, sizeof err);
+    rc = hb_static_open(hq->cfg.dashboard, "dashboard", &hq->dashboard, err, sizeof err);
     if (rc == HB_ENOMEM || !hq->dashboard) {
         hb_error("cannot serve the dashboard");
         return 1;
@@ -363,7 +363,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         hb_warn("no dashboard at /: %s", err);
     else
-        hb_info("dashboard: %zu file(s) from %s", hq_static_count(hq->dashboard),
+        hb_info("dashboard: %zu file(s) from %s", hb_static_count(hq->dashboard),
                 hq->cfg.dashboard);
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
     hb_daemon_run(s_daemon, hq->loop);
@@ -376,7 +376,7 @@ int main(int argc, char **argv)
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
-    hq_static_destroy(&hq->dashboard); /* the server that served it is gone */
+    hb_static_destroy(&hq->dashboard); /* the server that served it is gone */
     zmq_ctx_term(hq->zmq_ctx);
     hb_daemon_destroy(&s_daemon);
     hb_info("stopped");

@@ -88,4 +88,9 @@ void branchd_api_device_unknown(hb_http_req_t *req, void *arg);
 void branchd_api_get_hall(hb_http_req_t *req, void *arg);
 void branchd_api_get_services(hb_http_req_t *req, void *arg);
 
+/* pages.c: the hall's pages, public (a page holds no data; its API calls
+ * carry the device's token) */
+void branchd_api_page(hb_http_req_t *req, void *arg);
+void branchd_api_page_file(hb_http_req_t *req, void *arg);
+
 #endif

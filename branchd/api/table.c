@@ -95,6 +95,17 @@ static const hb_http_route_t s_routes[] = {
      branchd_api_device_status},
     {"POST", "/v1/devices/:device/:action", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",
      branchd_api_device_unknown},
+
+    /* The hall's own pages (pages.c): public, since a page is only files;
+     * every call a page makes to the routes above carries its device's
+     * token (or, on the customer's phone, reads the public ticket). */
+    {"GET", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
+    {"GET", "/counter/:counter", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
+    {"GET", "/rate/:counter", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
+    {"GET", "/display", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
+    {"GET", "/manager", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
+    {"GET", "/t/:ticket", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
+    {"GET", "/pages/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page_file},
 };
 
 const hb_http_route_t *branchd_routes(size_t *n)

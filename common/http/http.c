@@ -273,6 +273,25 @@ void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
            body ? len : 0, NULL);
 }
 
+int hb_http_add_header(hb_http_req_t *req, const char *name, const char *value)
+{
+    if (!req || !req->impl || !name || !name[0] || !value || strpbrk(name, "\r\n: ") ||
+        strpbrk(value, "\r\n"))
+        return HB_EINVAL;
+    http_exchange_t *ex = req->impl;
+    if (ex->answered)
+        return HB_EINVAL;
+    h2o_req_t *r = ex->req;
+    /* h2o keeps the pointers: the pool's copies live as long as the answer. */
+    size_t nl = strlen(name), vl = strlen(value);
+    char *n = h2o_mem_alloc_pool(&r->pool, nl + 1);
+    char *v = h2o_mem_alloc_pool(&r->pool, vl + 1);
+    memcpy(n, name, nl + 1);
+    memcpy(v, value, vl + 1);
+    h2o_add_header_by_str(&r->pool, &r->res.headers, n, nl, 0, NULL, v, vl);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- streams */
 
 static void s_stream_free(hb_http_stream_t *st)

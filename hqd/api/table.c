@@ -15,12 +15,12 @@
 /* The dashboard's files, from the set main.c loaded (static.c serves). */
 static void s_get_index(hb_http_req_t *req, void *arg)
 {
-    hq_static_serve(((hqd_t *)arg)->dashboard, req, NULL);
+    hb_static_serve(((hqd_t *)arg)->dashboard, req, NULL);
 }
 
 static void s_get_file(hb_http_req_t *req, void *arg)
 {
-    hq_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
+    hb_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
 }
 
 static const hb_http_route_t s_routes[] = {

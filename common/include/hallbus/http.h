@@ -240,6 +240,11 @@ void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const
 /* Answers with a raw body and content type (copied). */
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
                        const char *body, size_t len);
+/* Adds a header (name in lower case; both copied) to the answer `req` is
+ * about to give, before its hb_http_reply_*: a page's
+ * Content-Security-Policy. HB_EINVAL for an empty name, a line break in
+ * either, or a request already answered. */
+int hb_http_add_header(hb_http_req_t *req, const char *name, const char *value);
 
 /* ---- streamed answers (Server-Sent Events)
  *

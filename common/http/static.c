@@ -1,8 +1,8 @@
-/* The dashboard's files in memory (see static.h). Loading opens each entry
+/* A web page's files in memory (see static.h). Loading opens each entry
  * relative to the folder's own descriptor with O_NOFOLLOW and checks the
  * opened descriptor, so a link or a file swapped in between the listing and
  * the read is never served. Serving is a lookup in a small table. */
-#include "static.h"
+#include "hallbus/static.h"
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -18,11 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct hq_static {
-    hq_static_file_t files[HQ_STATIC_FILES_MAX];
+struct hb_static {
+    char what[32]; /* "dashboard", "hall pages": for logs and the 404 */
+    char csp[HB_STATIC_CSP_MAX + 1]; /* Content-Security-Policy of every answer; "" sends none */
+    hb_static_file_t files[HB_STATIC_FILES_MAX];
     size_t n;
     size_t total;
-    char why[256]; /* why / has nothing to serve, for the 404 */
+    char why[320]; /* why / has nothing to serve, for the 404 */
 };
 
 static const struct {
@@ -56,7 +58,7 @@ static const char *s_type_of(const char *name)
 static bool s_name_ok(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > HQ_STATIC_NAME_MAX || name[0] == '.')
+    if (n == 0 || n > HB_STATIC_NAME_MAX || name[0] == '.')
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -69,37 +71,36 @@ static bool s_name_ok(const char *name)
 
 /* Reads one entry of the folder into `f`. HB_EINVAL: not servable (skip
  * it); HB_ETOOBIG: over a bound (skip it); HB_EIO, HB_ENOMEM. */
-static int s_load_one(int dfd, const char *dir, const char *name, size_t room,
-                      hq_static_file_t *f)
+static int s_load_one(const char *what, int dfd, const char *dir, const char *name, size_t room,
+                      hb_static_file_t *f)
 {
     /* O_NONBLOCK so that a FIFO put in the folder cannot stall the start. */
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ELOOP) {
-            hb_warn("dashboard: %s/%s is a symbolic link; not served", dir, name);
+            hb_warn("%s: %s/%s is a symbolic link; not served", what, dir, name);
             return HB_EINVAL;
         }
-        hb_warn("dashboard: cannot open %s/%s: %s; not served", dir, name, strerror(errno));
+        hb_warn("%s: cannot open %s/%s: %s; not served", what, dir, name, strerror(errno));
         return HB_EIO;
     }
     int rc = 0;
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        hb_warn("dashboard: cannot stat %s/%s: %s; not served", dir, name, strerror(errno));
+        hb_warn("%s: cannot stat %s/%s: %s; not served", what, dir, name, strerror(errno));
         rc = HB_EIO;
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        hb_warn("dashboard: %s/%s is not a regular file; not served", dir, name);
+        hb_warn("%s: %s/%s is not a regular file; not served", what, dir, name);
         rc = HB_EINVAL;
         goto out;
     }
-    if ((uint64_t)st.st_size > HQ_STATIC_FILE_MAX || (size_t)st.st_size > room) {
-        hb_warn("dashboard: %s/%s has %lld bytes, over the %s limit (%u per file, %u in all); "
-                "not served",
-                dir, name, (long long)st.st_size,
-                (uint64_t)st.st_size > HQ_STATIC_FILE_MAX ? "per-file" : "total",
-                HQ_STATIC_FILE_MAX, HQ_STATIC_TOTAL_MAX);
+    if ((uint64_t)st.st_size > HB_STATIC_FILE_MAX || (size_t)st.st_size > room) {
+        hb_warn("%s: %s/%s has %lld bytes, over the %s limit (%u per file, %u in all); "
+                "not served", what, dir, name, (long long)st.st_size,
+                (uint64_t)st.st_size > HB_STATIC_FILE_MAX ? "per-file" : "total",
+                HB_STATIC_FILE_MAX, HB_STATIC_TOTAL_MAX);
         rc = HB_ETOOBIG;
         goto out;
     }
@@ -121,7 +122,7 @@ static int s_load_one(int dfd, const char *dir, const char *name, size_t room,
         got += (size_t)r;
     }
     if (got != len) {
-        hb_warn("dashboard: %s/%s changed while it was read (%zu of %zu bytes); not served", dir,
+        hb_warn("%s: %s/%s changed while it was read (%zu of %zu bytes); not served", what, dir,
                 name, got, len);
         free(data);
         rc = HB_EIO;
@@ -137,17 +138,18 @@ out:
     return rc;
 }
 
-int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
+int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err, size_t errlen)
 {
-    hq_static_t *s = calloc(1, sizeof *s);
+    hb_static_t *s = calloc(1, sizeof *s);
     *out = s;
     if (!s) {
         hb_errf(err, errlen, "out of memory");
         return HB_ENOMEM;
     }
+    snprintf(s->what, sizeof s->what, "%s", what && what[0] ? what : "web page");
     if (!dir || !dir[0]) {
         snprintf(s->why, sizeof s->why,
-                 "the dashboard is not served (its folder setting is empty)");
+                 "the %s is not served (its folder setting is empty)", s->what);
         hb_errf(err, errlen, "%s", s->why);
         return HB_EINVAL;
     }
@@ -155,15 +157,15 @@ int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
     if (dfd < 0) {
         int e = errno;
         snprintf(s->why, sizeof s->why,
-                 "the dashboard is not installed: cannot open its folder %.180s", dir);
-        hb_errf(err, errlen, "cannot open the dashboard folder %s: %s", dir, strerror(e));
+                 "the %s is not installed: cannot open its folder %.180s", s->what, dir);
+        hb_errf(err, errlen, "cannot open the %s folder %s: %s", s->what, dir, strerror(e));
         return e == ENOENT || e == ENOTDIR ? HB_ENOTFOUND : HB_EIO;
     }
     DIR *d = fdopendir(dfd);
     if (!d) {
         close(dfd);
-        snprintf(s->why, sizeof s->why, "the dashboard folder cannot be read");
-        hb_errf(err, errlen, "cannot list the dashboard folder %s: %s", dir, strerror(errno));
+        snprintf(s->why, sizeof s->why, "the %s folder cannot be read", s->what);
+        hb_errf(err, errlen, "cannot list the %s folder %s: %s", s->what, dir, strerror(errno));
         return HB_EIO;
     }
     int rc = 0;
@@ -173,19 +175,19 @@ int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
         if (e->d_name[0] == '.')
             continue; /* ".", "..", and hidden files alike */
         if (!s_name_ok(e->d_name) || !s_type_of(e->d_name)) {
-            hb_warn("dashboard: %s/%.80s is not a servable name or type; not served", dir,
+            hb_warn("%s: %s/%.80s is not a servable name or type; not served", s->what, dir,
                     e->d_name);
             continue;
         }
-        if (s->n == HQ_STATIC_FILES_MAX) {
-            hb_warn("dashboard: %s has more than %d files; %s and later ones not served", dir,
-                    HQ_STATIC_FILES_MAX, e->d_name);
+        if (s->n == HB_STATIC_FILES_MAX) {
+            hb_warn("%s: %s has more than %d files; %s and later ones not served", s->what, dir,
+                    HB_STATIC_FILES_MAX, e->d_name);
             break;
         }
-        int r = s_load_one(dfd, dir, e->d_name, HQ_STATIC_TOTAL_MAX - s->total, &s->files[s->n]);
+        int r = s_load_one(s->what, dfd, dir, e->d_name, HB_STATIC_TOTAL_MAX - s->total, &s->files[s->n]);
         if (r == HB_ENOMEM) {
             rc = r;
-            hb_errf(err, errlen, "out of memory reading the dashboard");
+            hb_errf(err, errlen, "out of memory reading the %s", s->what);
             break;
         }
         if (r == 0) {
@@ -196,17 +198,17 @@ int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
     }
     if (rc == 0 && errno != 0) {
         rc = HB_EIO;
-        hb_errf(err, errlen, "cannot list the dashboard folder %s: %s", dir, strerror(errno));
+        hb_errf(err, errlen, "cannot list the %s folder %s: %s", s->what, dir, strerror(errno));
     }
     closedir(d); /* closes dfd */
-    if (rc == 0 && !hq_static_find(s, "/"))
-        snprintf(s->why, sizeof s->why, "the dashboard folder %.180s has no index.html", dir);
+    if (rc == 0 && !hb_static_find(s, "/"))
+        snprintf(s->why, sizeof s->why, "the %s folder %.180s has no index.html", s->what, dir);
     return rc;
 }
 
-void hq_static_destroy(hq_static_t **sp)
+void hb_static_destroy(hb_static_t **sp)
 {
-    hq_static_t *s = *sp;
+    hb_static_t *s = *sp;
     if (!s)
         return;
     for (size_t i = 0; i < s->n; i++)
@@ -215,9 +217,17 @@ void hq_static_destroy(hq_static_t **sp)
     *sp = NULL;
 }
 
-size_t hq_static_count(const hq_static_t *s) { return s ? s->n : 0; }
+size_t hb_static_count(const hb_static_t *s) { return s ? s->n : 0; }
 
-const hq_static_file_t *hq_static_file(const hq_static_t *s, const char *name)
+int hb_static_set_csp(hb_static_t *s, const char *csp)
+{
+    if (!s || !csp || strlen(csp) > HB_STATIC_CSP_MAX || strpbrk(csp, "\r\n"))
+        return HB_EINVAL;
+    snprintf(s->csp, sizeof s->csp, "%s", csp);
+    return 0;
+}
+
+const hb_static_file_t *hb_static_file(const hb_static_t *s, const char *name)
 {
     if (!s || !name)
         return NULL;
@@ -229,26 +239,28 @@ const hq_static_file_t *hq_static_file(const hq_static_t *s, const char *name)
     return NULL;
 }
 
-const hq_static_file_t *hq_static_find(const hq_static_t *s, const char *path)
+const hb_static_file_t *hb_static_find(const hb_static_t *s, const char *path)
 {
     if (!path || path[0] != '/')
         return NULL;
-    return hq_static_file(s, path[1] ? path + 1 : "index.html");
+    return hb_static_file(s, path[1] ? path + 1 : "index.html");
 }
 
-void hq_static_serve(const hq_static_t *s, hb_http_req_t *req, const char *name)
+void hb_static_serve(const hb_static_t *s, hb_http_req_t *req, const char *name)
 {
-    const hq_static_file_t *f = name ? hq_static_file(s, name) : hq_static_find(s, "/");
+    const hb_static_file_t *f = name ? hb_static_file(s, name) : hb_static_find(s, "/");
     if (!f) {
         if (!name)
             hb_http_reply_error(req, 404, "not_found", "%s",
-                                s ? s->why : "the dashboard is not loaded");
+                                s ? s->why : "the page is not loaded");
         else
             hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s", req->method,
                                 req->path);
         return;
     }
-    /* Cache-Control: no-store comes with every answer (http.h): a dashboard
+    /* Cache-Control: no-store comes with every answer (http.h): a page
      * reloaded after an upgrade must not mix old and new files. */
+    if (s->csp[0])
+        hb_http_add_header(req, "content-security-policy", s->csp);
     hb_http_reply_raw(req, 200, f->content_type, f->data, f->len);
 }

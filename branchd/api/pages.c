@@ -1,0 +1,59 @@
+/* The hall's own pages (kiosk, counter terminal and its evaluator, queue
+ * display, duty manager, a ticket's status on the customer's phone), served
+ * from memory at their fixed paths: each path is one HTML file of
+ * branchd/pages/, and /pages/NAME serves the scripts, styles and message
+ * catalogues they load. The files are read once at start (common's static
+ * set); what the pages show and do is theirs, through the same API and
+ * device tokens as any other device. Not here: the routes' rows (table.c)
+ * or the API the pages call. */
+#include "api.h"
+
+#include "hallbus/error.h"
+
+#include <string.h>
+
+/* Scripts and styles from the hall only, no inline script or style, no
+ * plug-ins, no frames: a page that a visitor can touch runs only what the
+ * hall installed. Images may be data: URLs (the ticket's QR code). */
+#define PAGES_CSP                                                                                \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
+    "connect-src 'self'; font-src 'self'; media-src 'self'; base-uri 'none'; "                   \
+    "form-action 'none'; frame-ancestors 'none'"
+
+/* Which file each page's path serves (the route table's patterns). */
+static const struct {
+    const char *pattern;
+    const char *file;
+} s_pages[] = {
+    {"/kiosk", "kiosk.html"},     {"/counter/:counter", "counter.html"},
+    {"/rate/:counter", "rate.html"}, {"/display", "display.html"},
+    {"/manager", "manager.html"}, {"/t/:ticket", "ticket.html"},
+};
+
+int branchd_pages_open(branchd_t *d, char *err, size_t errlen)
+{
+    int rc = hb_static_open(d->cfg.pages, "hall pages", &d->pages, err, errlen);
+    if (!d->pages)
+        return HB_ENOMEM;
+    int crc = hb_static_set_csp(d->pages, PAGES_CSP);
+    return rc != 0 ? rc : crc;
+}
+
+void branchd_api_page(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    const hb_route_t *route = hb_http_req_route(req);
+    for (size_t i = 0; route && i < sizeof s_pages / sizeof s_pages[0]; i++) {
+        if (strcmp(route->pattern, s_pages[i].pattern) == 0) {
+            hb_static_serve(d->pages, req, s_pages[i].file);
+            return;
+        }
+    }
+    hb_http_reply_error(req, 404, "not_found", "no page at %.200s", req->path);
+}
+
+void branchd_api_page_file(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    hb_static_serve(d->pages, req, hb_http_param(req, "file"));
+}
