@@ -11,7 +11,9 @@ pkgs=(build-essential cmake pkg-config git curl ca-certificates python3
       libcmocka-dev libcurl4-openssl-dev faketime
       python3-prometheus-client python3-yaml)
 if [[ "${1:-}" == "--browser" ]]; then
-    pkgs+=(chromium chromium-driver)
+    # fonts-noto-cjk: the hall pages are Chinese first; without a CJK font
+    # the browser tests' screenshots show empty boxes.
+    pkgs+=(chromium chromium-driver fonts-noto-cjk)
 fi
 
 missing=()
