@@ -136,6 +136,27 @@ done
 "$bin/tools/hallsim" "${urls[@]}" --mode drive --speed "$speed" >>"$run/logs/hallsim.log" 2>&1 &
 echo $! >>"$run/pids"
 
+# The first hall's own screens (docs/HALL_PAGES.md): each page paired with a
+# device token of its kind, made anew at every start (a token is shown only
+# once). Counter 90 is left to a person: hallsim's staff use the low numbers.
+page_hall=${halls[0]}
+page_data=$run/halls/$page_hall/data
+page_base=http://127.0.0.1:8101
+page_counter=90
+pair_page() {
+    local name=$1
+    shift
+    "$bin/branchd/branchd" devices remove "$name" --data "$page_data" >/dev/null 2>&1 || true
+    "$bin/branchd/branchd" devices add "$name" "$@" --data "$page_data" | tail -n1
+}
+tok_kiosk=$(pair_page QS-KIOSK --kind kiosk)
+tok_counter=$(pair_page QS-COUNTER --kind counter --counter "$page_counter")
+tok_rate=$(pair_page QS-RATE --kind evaluator --counter "$page_counter")
+tok_display=$(pair_page QS-DISPLAY --kind display)
+tok_manager=$(pair_page QS-MANAGER --kind manager)
+"$bin/branchd/branchd" staff remove QS01 --data "$page_data" >/dev/null 2>&1 || true
+printf '2468\n' | "$bin/branchd/branchd" staff add QS01 --data "$page_data" >/dev/null
+
 # Head office's side: the region tree with every hall placed, the national
 # policy published to the halls, and one province campaign on the calendar.
 hq_call() {
@@ -197,6 +218,14 @@ hallbus is running (logs in $run/logs):
                   ($speed x real time; the halls measure waits on their real clock, so a
                   20-minute simulated wait shows as $((1200 / speed)) s); its summary: $run/logs/hallsim.log
   opening hours   round the clock in $zone; a holiday is declared on $holiday
+  $page_hall's screens (open in a browser; each pairs itself with its token, docs/HALL_PAGES.md):
+    kiosk         $page_base/kiosk?token=$tok_kiosk
+    counter $page_counter    $page_base/counter/$page_counter?token=$tok_counter
+                  (sign in as staff QS01, PIN 2468)
+    evaluator     $page_base/rate/$page_counter?token=$tok_rate
+    queue display $page_base/display?token=$tok_display
+                  (sound: start Chromium with --autoplay-policy=no-user-gesture-required)
+    duty manager  $page_base/manager?token=$tok_manager
   operator CLI    $bin/tools/hallctl halls --hq http://$hq_http
                   $bin/tools/hallctl hall H001 --hq http://$hq_http
 Stop it with: ./deploy/quickstart.sh stop

@@ -262,6 +262,7 @@ async function pause() {
 
 async function call() {
   const t0 = performance.now();
+  probe.callSentAt = Date.now();
   const r = await api('POST', `/v1/counters/${encodeURIComponent(COUNTER)}/call`);
   if (r.status === 404 && r.body && r.body.error === 'nobody_waiting') {
     notify(t('err.nobody_waiting'), 'info');

@@ -1,0 +1,763 @@
+/* The hall's own pages in a real browser (headless Chromium through
+ * ChromeDriver), against real processes: hqd and four halls on loopback.
+ * B01 is the hall under test, with device tokens only (no local trust) and
+ * its devices paired by `branchd devices add`; B02, B03 and B04 are its
+ * neighbours for the advice: B02 open with the service and a shorter wait,
+ * B03 open without it, B04 closed (by HQ's policy for it).
+ *
+ * - The files: each page's path answers its HTML with a
+ *   Content-Security-Policy that allows no inline script; the scripts,
+ *   styles and catalogues under /pages/; nothing else is served.
+ * - The story: a customer touches the service's button at the kiosk (in
+ *   Chinese, then switched to English), the counter page (staff signed in)
+ *   calls the ticket and shows the rule, the display shows it and speaks it
+ *   (speechSynthesis.speak recorded in the page: Chinese then English, each
+ *   with its lang) after a chime, and again on a recall; the customer rates
+ *   the service on the evaluator; HQ's mirror holds the whole story. The
+ *   time from the counter's call to the display showing it is printed.
+ * - Advice: past the threshold the kiosk proposes B02, never B03 or B04.
+ * - The manager: the checklist with one device failed, the opening, and
+ *   HQ's alert; patrols of 7 and 25 staff on duty draw 4 and 8.
+ * - Appointments: a booking checked in at the kiosk is called first at its
+ *   time by the staff it names; a missed one becomes a no-show.
+ * - Every page refuses a token of the wrong kind, and the API refuses what
+ *   that kind may not do (a kiosk cannot call a ticket).
+ * Screenshots of every page at 1920x1080 and 1280x800 go to the build
+ * folder (hall-pages-screenshots/), for a person to look at. */
+#include "harness.h"
+#include "webdriver.h"
+#include "world.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+#define BRANCHD HB_BIN_DIR "/branchd/branchd"
+#define SHOTS HB_BIN_DIR "/hall-pages-screenshots"
+#define CALL_SHOWN_BOUND_MS 3000 /* generous: the figure printed is what counts */
+
+/* Open round the clock, the advice past 2 waiting, appointments for A in
+ * slots of one minute (so that a slot begins while the test waits), a
+ * no-show 30 s after the slot. Both HQ (national) and the halls run it. */
+#define POLICY                                                                                    \
+    "{\"timezone\":\"UTC\","                                     \
+    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                     \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                       \
+    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]}}"
+/* B04's own: closed every day. */
+#define POLICY_CLOSED                                                                             \
+    "{\"opening_hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[],\"sat\":[],"      \
+    "\"sun\":[]}}"
+#define SERVICES "A:A:10m:现金存取款; B:B:20m:贷款业务; C:C:5m:银行卡"
+
+enum { D_KIOSK, D_TERM1, D_RATE1, D_DISPLAY, D_MANAGER, D_TERM2, NDEV };
+static const struct {
+    const char *name, *kind, *counter;
+} s_devs[NDEV] = {
+    [D_KIOSK] = {"KIOSK-1", "kiosk", NULL},      [D_TERM1] = {"T1", "counter", "1"},
+    [D_RATE1] = {"RATE-1", "counter", "1"},    [D_DISPLAY] = {"DISPLAY-1", "display", NULL},
+    [D_MANAGER] = {"TABLET", "manager", NULL},   [D_TERM2] = {"T2", "counter", "2"},
+};
+
+typedef struct pages {
+    char token[NDEV][64];
+    hbt_wd_t wd;
+    bool browser;
+    char win_kiosk[80], win_counter[80], win_display[80], win_rate[80], win_manager[80];
+    char ticket[16]; /* the story's ticket */
+} pages_t;
+
+static const hbt_world_spec_t s_world = {
+    .tag = "hallpages",
+    .halls = {"B01", "B02", "B03", "B04"},
+    .hq_args = {"--neighbour_board_every", "500ms"},
+};
+
+/* ---------------------------------------------------------------- setup */
+
+static void s_pair(hbt_world_t *w, pages_t *p, int d)
+{
+    char out[4096];
+    int rc;
+    if (s_devs[d].counter)
+        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", s_devs[d].name, "--kind",
+                          s_devs[d].kind, "--counter", s_devs[d].counter, "--data",
+                          w->hall[0].data, NULL);
+    else
+        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", s_devs[d].name, "--kind",
+                          s_devs[d].kind, "--data", w->hall[0].data, NULL);
+    if (rc != 0)
+        fail_msg("branchd devices add %s: %s", s_devs[d].name, out);
+    /* The token alone on the last line. */
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '\n')
+        out[--n] = '\0';
+    const char *last = strrchr(out, '\n');
+    snprintf(p->token[d], sizeof p->token[d], "%s", last ? last + 1 : out);
+    assert_true(strlen(p->token[d]) >= 40);
+}
+
+static void s_staff(hbt_world_t *w, const char *id, const char *pin)
+{
+    char cmd[1200], out[1024];
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | %s staff add %s --data %s", pin, BRANCHD, id,
+             w->hall[0].data);
+    if (hbt_run_args(out, sizeof out, "/bin/sh", "-c", cmd, NULL) != 0)
+        fail_msg("branchd staff add %s: %s", id, out);
+}
+
+static int s_setup(void **state)
+{
+    *state = (void *)&s_world;
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
+    pages_t *p = calloc(1, sizeof *p);
+    w->test = p;
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
+               "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
+               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\",\"name\":\"港湾东路营业厅\","
+               "\"neighbours\":[\"B02\",\"B03\",\"B04\"]},"
+               "{\"id\":\"B02\",\"city\":\"C1\",\"name\":\"港湾西路营业厅\",\"address\":\"码头路 12 号\"},"
+               "{\"id\":\"B03\",\"city\":\"C1\",\"name\":\"山城营业厅\",\"address\":\"山路 3 号\"},"
+               "{\"id\":\"B04\",\"city\":\"C1\",\"name\":\"市场营业厅\",\"address\":\"市场街 8 号\"}]}",
+               200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/B04", POLICY_CLOSED, 200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", 200);
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_set_engine(&w->hall[i], POLICY, SERVICES);
+    w->hall[0].tokens_only = true;
+    for (int d = 0; d < NDEV; d++)
+        s_pair(w, p, d);
+    s_staff(w, "E07", "4711");
+    s_staff(w, "E08", "4712");
+    snprintf(w->hall[0].token, sizeof w->hall[0].token, "%s", p->token[D_MANAGER]);
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_start(&w->hall[i]);
+    mkdir(SHOTS, 0755);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    if (p)
+        hbt_wd_stop(&p->wd);
+    free(p);
+    w->test = NULL;
+    return hbt_world_teardown(state);
+}
+
+#define HBT_FIXTURE NULL, NULL
+
+/* -------------------------------------------------------------- helpers */
+
+static hbt_hall_t *s_hall(hbt_world_t *w)
+{
+    return &w->hall[0];
+}
+
+/* A request to B01 as device `d`; its status, the body in *out. */
+static int s_as(hbt_world_t *w, int d, const char *method, const char *path, const char *body,
+                json_t **out)
+{
+    pages_t *p = w->test;
+    return hbt_http_as(s_hall(w)->http, p->token[d], NULL, method, path, body, out);
+}
+
+static json_t *s_ok_as(hbt_world_t *w, int d, const char *method, const char *path,
+                       const char *body, int want)
+{
+    json_t *o = NULL;
+    int st = s_as(w, d, method, path, body, &o);
+    if (st != want) {
+        char *dump = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        fail_msg("%s %s as %s: %d %s, wanted %d", method, path, s_devs[d].name, st,
+                 dump ? dump : "", want);
+    }
+    return o;
+}
+
+/* Opens page `path` paired with device `d`'s token in the current window. */
+static void s_open_page(hbt_world_t *w, int d, const char *path)
+{
+    pages_t *p = w->test;
+    char url[400];
+    snprintf(url, sizeof url, "%s%s?token=%s", s_hall(w)->http, path, d >= 0 ? p->token[d] : "");
+    hbt_wd_open(&p->wd, url);
+}
+
+static void s_shot(pages_t *p, const char *name)
+{
+    static const int sizes[][2] = {{1920, 1080}, {1280, 800}};
+    char path[400];
+    for (size_t i = 0; i < 2; i++) {
+        hbt_wd_viewport(&p->wd, sizes[i][0], sizes[i][1]);
+        snprintf(path, sizeof path, "%s/%s-%dx%d.png", SHOTS, name, sizes[i][0], sizes[i][1]);
+        hbt_wd_screenshot(&p->wd, path);
+        /* Nothing spills out sideways at either size. */
+        if (!hbt_wd_exec_true(&p->wd, "return document.documentElement.scrollWidth <= innerWidth + 1;"))
+            fail_msg("%s at %dx%d is wider than the screen", name, sizes[i][0], sizes[i][1]);
+    }
+    hbt_wd_viewport(&p->wd, 1920, 1080);
+}
+
+static void s_browser(hbt_world_t *w)
+{
+    pages_t *p = w->test;
+    if (!p->browser) {
+        hbt_wd_start(&p->wd, w->root, 1920, 1080);
+        p->browser = true;
+    }
+}
+
+/* ----------------------------------------------------------- the files */
+
+/* The headers and the first bytes of GET `path` (curl, which the build
+ * machine has: the harness's client keeps no headers). */
+static void s_head(hbt_world_t *w, const char *path, char *out, size_t outlen)
+{
+    char url[300];
+    snprintf(url, sizeof url, "%s%s", s_hall(w)->http, path);
+    assert_int_equal(hbt_run_args(out, outlen, "/usr/bin/curl", "-s", "-D", "-", "--max-time",
+                                  "5", url, NULL),
+                     0);
+    for (char *c = out; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+}
+
+HBT_TEST(test_page_files)
+{
+    hbt_world_t *w = *state;
+    static const struct {
+        const char *path, *type, *needle;
+    } pages[] = {
+        {"/kiosk", "text/html", "/pages/kiosk.js"},
+        {"/counter/1", "text/html", "/pages/counter.js"},
+        {"/rate/1", "text/html", "/pages/rate.js"},
+        {"/display", "text/html", "/pages/display.js"},
+        {"/manager", "text/html", "/pages/manager.js"},
+        {"/t/A001-ABCDEFGH", "text/html", "/pages/ticket.js"},
+        {"/pages/hall.js", "text/javascript", "export function follow"},
+        {"/pages/hall.css", "text/css", "@media print"},
+        {"/pages/i18n.zh-CN.js", "text/javascript", "请 {ticket} 号到 {counter} 号窗口"},
+        {"/pages/i18n.en.js", "text/javascript", "Number {ticket}, please go to counter {counter}"},
+    };
+    char out[1 << 16];
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        s_head(w, pages[i].path, out, sizeof out);
+        char type[64];
+        snprintf(type, sizeof type, "content-type: %s", pages[i].type);
+        if (!strstr(out, "http/1.1 200") || !strstr(out, type))
+            fail_msg("GET %s: %.600s", pages[i].path, out);
+        char needle[200];
+        snprintf(needle, sizeof needle, "%s", pages[i].needle);
+        for (char *c = needle; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32);
+        if (!strstr(out, needle))
+            fail_msg("GET %s lacks '%s'", pages[i].path, pages[i].needle);
+        /* No script but the hall's own files: no inline script at all. */
+        hbt_assert_contains(out, "content-security-policy: default-src 'none'; script-src 'self';");
+        assert_null(strstr(out, "unsafe-inline"));
+        hbt_assert_contains(out, "cache-control: no-store");
+    }
+    /* Pages need no token; everything else is refused as before. */
+    hbt_refused(s_hall(w)->http, "GET", "/pages/missing.js", NULL, 404, "not_found", "no route");
+    hbt_refused(s_hall(w)->http, "GET", "/pages/..%2fmain.c", NULL, 400, "bad_path", "");
+    hbt_refused(s_hall(w)->http, "GET", "/pages/%2e%2e", NULL, 400, "bad_path", "");
+    hbt_refused(s_hall(w)->http, "GET", "/pages/kiosk.html%2f", NULL, 404, "not_found", "");
+    hbt_refused(s_hall(w)->http, "POST", "/kiosk", "{}", 405, "method_not_allowed", "");
+    hbt_refused(s_hall(w)->http, "GET", "/kiosk/extra", NULL, 404, "not_found", "");
+    hbt_refused(s_hall(w)->http, "GET", "/v1/hall", NULL, 401, "unauthenticated", "");
+    /* No inline script in any page: the HTML loads one module, nothing else. */
+    s_head(w, "/kiosk", out, sizeof out);
+    assert_null(strstr(out, "<script>"));
+    assert_null(strstr(out, " onclick="));
+}
+
+/* ----------------------------------------------------------- the story */
+
+HBT_TEST(test_story)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    if (!hbt_wd_available())
+        skip();
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    hbt_wd_window(wd, p->win_kiosk, sizeof p->win_kiosk);
+
+    /* The kiosk, paired: the token leaves the address bar for storage. */
+    s_open_page(w, D_KIOSK, "/kiosk");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
+                       " !!document.querySelector('#services .service[data-service=\"A\"]');",
+                   10000, "the kiosk does not show service A");
+    assert_true(hbt_wd_exec_true(wd, "return !location.search.includes('token') &&"
+                                     " (localStorage.getItem('hb.token.kiosk') || '').length > 40;"));
+    assert_true(hbt_wd_exec_true(wd, "return document.documentElement.lang === 'zh-CN' &&"
+                                     " document.getElementById('page-title').textContent === '取号';"));
+    char text[4096];
+    hbt_wd_exec_str(wd, "return document.querySelector('#services .service[data-service=\"A\"]').innerText;",
+                    text, sizeof text);
+    fprintf(stderr, "kiosk (zh): service A's button reads '%s'\n", text);
+    hbt_assert_contains(text, "现金存取款");
+    hbt_assert_contains(text, "人等候");
+    /* Catalogues: the same keys in both languages, none empty. */
+    json_t *keys = hbt_wd_exec(wd, "return (async () => {"
+        "const m = await import('/pages/hall.js');"
+        "const zh = m.CATALOGUES['zh-CN'], en = m.CATALOGUES.en;"
+        "return Object.keys(zh).filter((k) => !(k in en) || !zh[k]).concat("
+        " Object.keys(en).filter((k) => !(k in zh) || !en[k])).join(' ') + '|' +"
+        " Object.keys(zh).length;})();");
+    const char *kv = json_string_value(keys);
+    assert_non_null(kv);
+    if (kv[0] != '|')
+        fail_msg("the catalogues differ in these keys: %s", kv);
+    fprintf(stderr, "catalogues: %s keys in each language\n", kv + 1);
+    json_decref(keys);
+    s_shot(p, "kiosk-home-zh");
+
+    /* One touch on the service, one confirm: a ticket, printed. */
+    hbt_wd_exec(wd, "window.hbPrinted = 0; window.print = () => { window.hbPrinted++; }; return 1;");
+    int64_t t0 = hbt_now_ms();
+    hbt_wd_click(wd, "#services .service[data-service=\"A\"]");
+    hbt_wd_click(wd, "#take-normal");
+    hbt_wd_wait_ok(wd, "return !!document.querySelector('#ticket #ticket-number') && window.hbPrinted === 1;",
+                   5000, "the kiosk did not show and print the ticket");
+    fprintf(stderr, "kiosk: touch to ticket on screen and printed in %lld ms\n",
+            (long long)(hbt_now_ms() - t0));
+    hbt_wd_exec_str(wd, "return document.getElementById('ticket-number').textContent;", p->ticket,
+                    sizeof p->ticket);
+    assert_true(p->ticket[0] == 'A');
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-qr');", 5000,
+                   "the ticket shows no QR code");
+    hbt_wd_exec_str(wd, "return document.getElementById('ticket').innerText;", text, sizeof text);
+    fprintf(stderr, "kiosk (zh): ticket reads '%s'\n", text);
+    hbt_assert_contains(text, "港湾东路营业厅");
+    hbt_assert_contains(text, "前面人数");
+    hbt_assert_contains(text, "预计等候");
+    s_shot(p, "kiosk-ticket-zh");
+    hbt_wd_click(wd, "#done");
+
+    /* Switched to English, remembered across a reload. */
+    hbt_wd_click(wd, "#lang-switch button[data-lang=\"en\"]");
+    hbt_wd_wait_ok(wd, "return document.getElementById('page-title').textContent === 'Take a ticket' &&"
+                       " document.documentElement.lang === 'en';",
+                   3000, "the kiosk did not switch to English");
+    hbt_wd_open(wd, s_hall(w)->http); /* away and back: the language stays */
+    char url[300];
+    snprintf(url, sizeof url, "%s/kiosk", s_hall(w)->http);
+    hbt_wd_open(wd, url);
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
+                       " document.getElementById('page-title').textContent === 'Take a ticket';",
+                   10000, "the kiosk forgot its token or its language");
+    hbt_wd_exec_str(wd, "return document.querySelector('#services .service[data-service=\"A\"]').innerText;",
+                    text, sizeof text);
+    hbt_assert_contains(text, "waiting");
+    s_shot(p, "kiosk-home-en");
+    hbt_wd_click(wd, "#lang-switch button[data-lang=\"zh-CN\"]");
+
+    /* The display, listening; its speech recorded. */
+    hbt_wd_new_window(wd, p->win_display, sizeof p->win_display);
+    s_open_page(w, D_DISPLAY, "/display");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
+                       " document.getElementById('conn-state').dataset.state === 'live';",
+                   10000, "the display did not follow the hall");
+    hbt_wd_exec(wd, "window.hbSaid = []; speechSynthesis.speak = (u) => {"
+                    " window.hbSaid.push({text: u.text, lang: u.lang}); }; return 1;");
+
+    /* The counter: sign in, open with A, call. */
+    hbt_wd_new_window(wd, p->win_counter, sizeof p->win_counter);
+    s_open_page(w, D_TERM1, "/counter/1");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready || !!document.getElementById('signin');",
+                   10000, "the counter page did not load");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('signin');", 5000,
+                   "the counter page does not ask to sign in");
+    s_shot(p, "counter-signin");
+    hbt_wd_type(wd, "#signin-staff", "E07");
+    hbt_wd_type(wd, "#signin-pin", "4711");
+    hbt_wd_click(wd, "#signin-go");
+    hbt_wd_wait_ok(wd, "return document.querySelector('main').dataset.signedIn === 'yes' &&"
+                       " !!document.getElementById('open');",
+                   8000, "signing in did not open the counter's page");
+    hbt_wd_click(wd, "#open-services button[data-service=\"A\"]");
+    hbt_wd_click(wd, "#open");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('call');", 5000,
+                   "the counter did not open");
+    s_shot(p, "counter-open");
+    hbt_wd_exec(wd, "window.hbCallClickedAt = Date.now(); return 1;");
+    hbt_wd_click(wd, "#call");
+    char want[200];
+    snprintf(want, sizeof want, "return document.getElementById('call-ticket')?.textContent === '%s' &&"
+                                " !!document.querySelector('#current-call[data-rule]');",
+             p->ticket);
+    hbt_wd_wait_ok(wd, want, 5000, "the counter does not show the called ticket");
+    char rule[64], rule_text[256];
+    hbt_wd_exec_str(wd, "return document.getElementById('current-call').dataset.rule;", rule,
+                    sizeof rule);
+    hbt_wd_exec_str(wd, "return document.getElementById('call-rule').textContent;", rule_text,
+                    sizeof rule_text);
+    fprintf(stderr, "counter: called %s, rule %s shown as '%s'\n", p->ticket, rule, rule_text);
+    assert_string_equal(rule, "fifo");
+    hbt_assert_contains(rule_text, "先到先办");
+    json_t *clicked = hbt_wd_exec(wd, "return window.hbPage.callSentAt || window.hbCallClickedAt;");
+    int64_t sent_at = (int64_t)json_number_value(clicked);
+    json_decref(clicked);
+    s_shot(p, "counter-calling");
+
+    /* The display shows it and speaks it: Chinese, then English. */
+    hbt_wd_switch(wd, p->win_display);
+    snprintf(want, sizeof want, "return document.getElementById('now-ticket')?.textContent === '%s' &&"
+                                " window.hbSaid.length >= 2;",
+             p->ticket);
+    hbt_wd_wait_ok(wd, want, 5000, "the display did not show and speak the call");
+    json_t *shown = hbt_wd_exec(wd, "return window.hbPage.calls[window.hbPage.calls.length - 1].shownAt;");
+    int64_t shown_at = (int64_t)json_number_value(shown);
+    json_decref(shown);
+    fprintf(stderr, "display: the call was shown %lld ms after the counter's call (bound %d ms)\n",
+            (long long)(shown_at - sent_at), CALL_SHOWN_BOUND_MS);
+    assert_true(shown_at - sent_at < CALL_SHOWN_BOUND_MS);
+    json_t *said = hbt_wd_exec(wd, "return window.hbSaid;");
+    assert_int_equal(json_array_size(said), 2);
+    char zh[128], en[128];
+    snprintf(zh, sizeof zh, "请 %s 号到 1 号窗口", p->ticket);
+    snprintf(en, sizeof en, "Number %s, please go to counter 1", p->ticket);
+    json_t *u0 = json_array_get(said, 0), *u1 = json_array_get(said, 1);
+    fprintf(stderr, "display: spoke '%s' (%s), then '%s' (%s)\n", hbt_str(u0, "text"),
+            hbt_str(u0, "lang"), hbt_str(u1, "text"), hbt_str(u1, "lang"));
+    assert_string_equal(hbt_str(u0, "text"), zh);
+    assert_string_equal(hbt_str(u0, "lang"), "zh-CN");
+    assert_string_equal(hbt_str(u1, "text"), en);
+    assert_string_equal(hbt_str(u1, "lang"), "en-US");
+    json_decref(said);
+    assert_true(hbt_wd_exec_true(wd, "return (window.hbPage.chimes || 0) >= 1 || !!window.hbPage.chimeError;"));
+    s_shot(p, "display-calling");
+
+    /* A recall is spoken again. */
+    hbt_wd_switch(wd, p->win_counter);
+    hbt_wd_click(wd, "#recall");
+    hbt_wd_switch(wd, p->win_display);
+    hbt_wd_wait_ok(wd, "return window.hbSaid.length === 4 && window.hbSaid[2].lang === 'zh-CN' &&"
+                       " window.hbSaid[3].lang === 'en-US';",
+                   5000, "the display did not speak the recall");
+
+    /* Served and completed; the evaluator asks, the customer rates. */
+    hbt_wd_switch(wd, p->win_counter);
+    hbt_wd_click(wd, "#start");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('complete-form');", 5000,
+                   "the counter did not start the service");
+    hbt_wd_type(wd, "#complete-amount", "120.50");
+    hbt_wd_click(wd, "#complete-outcome button[data-outcome=\"done\"]");
+    s_shot(p, "counter-serving");
+    hbt_wd_click(wd, "#complete");
+    hbt_wd_wait_ok(wd, "return document.querySelector('main').dataset.state === 'idle';", 5000,
+                   "the counter did not complete the service");
+
+    hbt_wd_new_window(wd, p->win_rate, sizeof p->win_rate);
+    s_open_page(w, D_RATE1, "/rate/1");
+    snprintf(want, sizeof want, "return document.getElementById('rate-ask')?.dataset.ticket === '%s';",
+             p->ticket);
+    hbt_wd_wait_ok(wd, want, 8000, "the evaluator does not ask for the completed ticket");
+    hbt_wd_click(wd, "#scores button[data-score=\"5\"]");
+    hbt_wd_click(wd, "#reasons button[data-reason=\"fast\"]");
+    s_shot(p, "rate-ask");
+    hbt_wd_click(wd, "#rate-send");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('thanks');", 5000,
+                   "the evaluator did not take the score");
+    s_shot(p, "rate-thanks");
+
+    /* HQ's mirror holds the whole story. */
+    assert_true(hbt_wait_synced(&w->hq, s_hall(w), 30000));
+    hbt_assert_synced(&w->hq, s_hall(w));
+    static const char *const story[] = {"ticket_issued", "ticket_called", "ticket_recalled",
+                                        "service_started", "service_completed",
+                                        "satisfaction_scored", "counter_opened"};
+    for (size_t i = 0; i < sizeof story / sizeof story[0]; i++) {
+        int64_t n = hbt_hq_count_type(&w->hq, "B01", story[i]);
+        fprintf(stderr, "HQ holds %lld %s event(s) of B01\n", (long long)n, story[i]);
+        assert_true(n >= 1);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/B01/events?from=1&limit=1000");
+    json_t *evs = hbt_get(w->hq.http, path);
+    assert_non_null(evs);
+    bool called = false, scored = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(evs, "events"), i, e) {
+        const char *type = hbt_str(e, "type");
+        if (strcmp(type, "ticket_called") == 0 && strcmp(hbt_str(e, "ticket"), p->ticket) == 0)
+            called = strcmp(hbt_str(e, "rule"), "fifo") == 0 && strcmp(hbt_str(e, "counter"), "1") == 0;
+        if (strcmp(type, "satisfaction_scored") == 0 && strcmp(hbt_str(e, "ticket"), p->ticket) == 0)
+            scored = hbt_int(e, "score") == 5;
+    }
+    json_decref(evs);
+    assert_true(called);
+    assert_true(scored);
+    const char *const allowed[] = {"favicon", NULL};
+    hbt_wd_no_errors(wd, allowed);
+}
+
+/* -------------------------------------------------------------- advice */
+
+HBT_TEST(test_advice)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    if (!hbt_wd_available())
+        skip();
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    /* B02 offers A with nobody waiting; B03 offers only B; B04 offers A but
+     * is closed by HQ's policy for it. */
+    hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X1\",\"services\":[\"A\"]}", 200);
+    hbt_req_ok(w->hall[2].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X2\",\"services\":[\"B\"]}", 200);
+    hbt_req_ok(w->hall[3].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X3\",\"services\":[\"A\"]}", 200);
+    /* Three waiting for A at B01: past the threshold of 2. */
+    for (int k = 0; k < 3; k++)
+        json_decref(s_ok_as(w, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201));
+    /* HQ's board reaches B01 with B02 shorter for A. */
+    int64_t deadline = hbt_now_ms() + 20000;
+    bool ready = false;
+    while (!ready && hbt_now_ms() < deadline) {
+        json_t *h = s_ok_as(w, D_MANAGER, "GET", "/v1/hall", NULL, 200);
+        size_t k;
+        json_t *a;
+        json_array_foreach(json_object_get(h, "advice"), k, a) {
+            if (strcmp(hbt_str(a, "service"), "A") == 0 && strcmp(hbt_str(a, "nearby_from"), "hq") == 0)
+                ready = json_array_size(json_object_get(a, "nearby")) >= 1;
+        }
+        json_decref(h);
+        if (!ready)
+            hbt_sleep_ms(200);
+    }
+    if (!ready)
+        fail_msg("B01's advice for A names no nearby hall from HQ's board within 20 s");
+
+    hbt_wd_switch(wd, p->win_kiosk);
+    char url[300];
+    snprintf(url, sizeof url, "%s/kiosk", s_hall(w)->http);
+    hbt_wd_open(wd, url);
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
+    hbt_wd_click(wd, "#services .service[data-service=\"A\"]");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('advice');", 5000,
+                   "the kiosk did not advise past the threshold");
+    char text[4096];
+    hbt_wd_exec_str(wd, "return document.getElementById('advice').innerText;", text, sizeof text);
+    fprintf(stderr, "kiosk advice: '%s'\n", text);
+    assert_true(hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B02\"]');"));
+    assert_false(hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B03\"]');"));
+    assert_false(hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B04\"]');"));
+    hbt_assert_contains(text, "港湾西路营业厅");
+    hbt_assert_contains(text, "码头路 12 号");
+    hbt_assert_contains(text, "手机银行 App");
+    s_shot(p, "kiosk-advice");
+    /* Take a ticket anyway. */
+    hbt_wd_exec(wd, "window.print = () => {}; return 1;");
+    hbt_wd_click(wd, "#take-anyway");
+    hbt_wd_click(wd, "#take-normal");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-number');", 5000,
+                   "no ticket after 'take a ticket anyway'");
+    hbt_wd_click(wd, "#done");
+}
+
+/* ------------------------------------------------------------- manager */
+
+HBT_TEST(test_manager)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    if (!hbt_wd_available())
+        skip();
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    /* The kiosk reported itself, so the checklist has it. */
+    json_decref(s_ok_as(w, D_KIOSK, "POST", "/v1/devices/KIOSK-1/status",
+                        "{\"kind\":\"kiosk\",\"state\":\"ok\"}", 200));
+    hbt_wd_new_window(wd, p->win_manager, sizeof p->win_manager);
+    s_open_page(w, D_MANAGER, "/manager");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready && !!document.getElementById('mgr-queues');",
+                   10000, "the manager page did not show the hall");
+    s_shot(p, "manager-live");
+
+    /* The morning meeting, then the checklist with the kiosk failed. */
+    hbt_wd_click(wd, "#tabs button[data-tab=\"opening\"]");
+    hbt_wd_wait_ok(wd, "return !!document.querySelector('#checklist-items tr[data-item=\"device:KIOSK-1\"]');",
+                   5000, "the checklist does not list the kiosk");
+    hbt_wd_type(wd, "#meeting-morning-attendees", "E07, E08");
+    hbt_wd_type(wd, "#meeting-morning-topics", "今日活动\n服务规范");
+    hbt_wd_click(wd, "#meeting-morning-save");
+    hbt_wd_wait_ok(wd, "return !!document.querySelector('#meeting-morning .ok-line');", 5000,
+                   "the morning meeting was not recorded");
+    json_t *items = hbt_wd_exec(wd, "return [...document.querySelectorAll('#checklist-items tr[data-item]')]"
+                                    ".map((r) => r.dataset.item);");
+    size_t k;
+    json_t *it;
+    json_array_foreach(items, k, it) {
+        const char *item = json_string_value(it);
+        char css[200];
+        snprintf(css, sizeof css, "#checklist-items tr[data-item=\"%s\"] button[data-ok=\"%s\"]", item,
+                 strcmp(item, "device:KIOSK-1") == 0 ? "false" : "true");
+        hbt_wd_click(wd, css);
+    }
+    json_decref(items);
+    hbt_wd_type(wd, "#checklist-items input[data-note=\"device:KIOSK-1\"]", "打印机卡纸");
+    s_shot(p, "manager-checklist");
+    hbt_wd_click(wd, "#checklist-save");
+    hbt_wd_wait_ok(wd, "return !!document.querySelector('#checklist .ok-line');", 5000,
+                   "the checklist was not recorded");
+    hbt_wd_click(wd, "#hall-open");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('open-result') && window.hbPage.openAnswer.alert === true;",
+                   5000, "opening with a failed device did not say HQ is alerted");
+    /* HQ raises the alert. */
+    int64_t deadline = hbt_now_ms() + 30000;
+    bool alerted = false;
+    while (!alerted && hbt_now_ms() < deadline) {
+        json_t *a = hbt_get(w->hq.http, "/v1/alerts?state=open&hall=B01");
+        size_t n;
+        json_t *x;
+        json_array_foreach(json_object_get(a, "alerts"), n, x)
+            alerted |= strcmp(hbt_str(x, "kind"), "opening_device_check") == 0;
+        json_decref(a);
+        if (!alerted)
+            hbt_sleep_ms(200);
+    }
+    if (!alerted)
+        fail_msg("HQ raised no opening_device_check alert for B01 within 30 s");
+    fprintf(stderr, "manager: opened with KIOSK-1 failed; HQ raised opening_device_check\n");
+
+    /* Patrols: 7 on duty draw 4; 25 draw 8. The staff on duty are those of
+     * the counters open (counter 1 is E07's, from the story). */
+    static const struct {
+        int on_duty, drawn;
+    } rounds[] = {{7, 4}, {25, 8}};
+    int opened = 1;
+    for (size_t r = 0; r < 2; r++) {
+        for (; opened < rounds[r].on_duty; opened++) {
+            char path[64], body[96];
+            snprintf(path, sizeof path, "/v1/counters/%d/open", 10 + opened);
+            snprintf(body, sizeof body, "{\"staff\":\"P%02d\",\"services\":[\"C\"]}", opened);
+            json_decref(s_ok_as(w, D_MANAGER, "POST", path, body, 200));
+        }
+        hbt_wd_click(wd, "#tabs button[data-tab=\"patrols\"]");
+        hbt_wd_click(wd, "#patrol-draw");
+        char script[300];
+        snprintf(script, sizeof script,
+                 "const d = document.getElementById('patrol-drawn');"
+                 "return !!d && d.dataset.onDuty === '%d' && d.dataset.drawn === '%d' &&"
+                 " document.querySelectorAll('.score-card').length === %d;",
+                 rounds[r].on_duty, rounds[r].drawn, rounds[r].drawn);
+        hbt_wd_wait_ok(wd, script, 5000, "the patrol did not draw by the manuals' rule");
+        fprintf(stderr, "patrol: %d on duty, %d drawn\n", rounds[r].on_duty, rounds[r].drawn);
+        if (r == 0) {
+            /* Score the first one drawn on every criterion. */
+            static const char *const crit[] = {"smile", "initiative", "compliance", "speed", "accuracy"};
+            for (size_t c = 0; c < 5; c++) {
+                char css[160];
+                snprintf(css, sizeof css, ".score-card .criterion[data-criterion=\"%s\"] button[data-n=\"%d\"]",
+                         crit[c], 4 + (int)(c % 2));
+                hbt_wd_click(wd, css);
+            }
+            hbt_wd_click(wd, ".score-card button[data-act=\"score\"]");
+            hbt_wd_wait_ok(wd, "return document.querySelector('.score-card').dataset.scored === 'yes';",
+                           5000, "the patrol score was not recorded");
+            s_shot(p, "manager-patrol");
+        }
+    }
+
+    /* Work log, cash, and the day report. */
+    hbt_wd_click(wd, "#tabs button[data-tab=\"log\"]");
+    hbt_wd_type(wd, "#log-text", "10:05 打印机卡纸，已联系维修");
+    hbt_wd_click(wd, "#log-add");
+    hbt_wd_wait_ok(wd, "return document.querySelectorAll('#log-entries li').length >= 1;", 5000,
+                   "the work log entry did not appear");
+    hbt_wd_click(wd, "#tabs button[data-tab=\"cash\"]");
+    hbt_wd_type(wd, "#cash-amount", "50000");
+    hbt_wd_type(wd, "#cash-by", "E07");
+    hbt_wd_type(wd, "#cash-to", "E08");
+    hbt_wd_click(wd, "#cash-checked");
+    hbt_wd_click(wd, "#cash-save");
+    hbt_wd_wait_ok(wd, "return document.querySelectorAll('#cash ul.log li').length >= 1;", 5000,
+                   "the cash handover did not appear");
+    hbt_wd_click(wd, "#tabs button[data-tab=\"report\"]");
+    hbt_wd_wait_ok(wd, "return !!document.querySelector('#report-services tr[data-service=\"A\"]');",
+                   5000, "the day report does not show service A");
+    s_shot(p, "manager-report");
+    hbt_wd_click(wd, "#tabs button[data-tab=\"live\"]");
+}
+
+/* ---------------------------------------------------------- wrong kinds */
+
+HBT_TEST(test_wrong_kind)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    /* The API first: a kiosk cannot call, a display cannot issue, an
+     * evaluator cannot act at the counter, a counter terminal cannot run
+     * the manager's day. */
+    static const struct {
+        int dev;
+        const char *method, *path, *body;
+    } refusals[] = {
+        {D_KIOSK, "POST", "/v1/counters/1/call", "{}"},
+        {D_DISPLAY, "POST", "/v1/tickets", "{\"service\":\"A\"}"},
+        {D_RATE1, "POST", "/v1/counters/1/call", "{}"},
+        {D_TERM1, "POST", "/v1/manager/log", "{\"text\":\"x\"}"},
+        {D_KIOSK, "GET", "/v1/manager/report", NULL},
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        json_t *o = NULL;
+        int st = s_as(w, refusals[i].dev, refusals[i].method, refusals[i].path, refusals[i].body, &o);
+        if (st != 403 || strcmp(hbt_str(o, "error"), "forbidden") != 0)
+            fail_msg("%s %s as %s: %d, wanted 403 forbidden", refusals[i].method, refusals[i].path,
+                     s_devs[refusals[i].dev].name, st);
+        json_decref(o);
+    }
+    if (!hbt_wd_available())
+        skip();
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    hbt_wd_switch(wd, p->win_kiosk);
+    /* Each page with a token of a kind it does not take. */
+    static const struct {
+        const char *path;
+        int dev;
+    } pages[] = {
+        {"/kiosk", D_DISPLAY},  {"/counter/1", D_KIOSK}, {"/rate/1", D_KIOSK},
+        {"/display", D_KIOSK},  {"/manager", D_DISPLAY}, {"/counter/2", D_TERM1},
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        s_open_page(w, pages[i].dev, pages[i].path);
+        char what[200];
+        snprintf(what, sizeof what, "%s did not refuse %s's token", pages[i].path,
+                 s_devs[pages[i].dev].name);
+        hbt_wd_wait_ok(wd, "return !!document.body.dataset.refused &&"
+                           " !document.getElementById('notice').hidden;",
+                       8000, what);
+        char text[512];
+        hbt_wd_exec_str(wd, "return document.getElementById('notice').textContent;", text, sizeof text);
+        fprintf(stderr, "%s with %s's token: '%s'\n", pages[i].path, s_devs[pages[i].dev].name, text);
+    }
+    s_shot(p, "counter-wrong-token");
+    /* Pairing the right token again brings each page back. */
+    s_open_page(w, D_KIOSK, "/kiosk");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000,
+                   "the kiosk did not come back with its own token");
+}
+
+HBT_GROUP(s_setup, s_teardown);
