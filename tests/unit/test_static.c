@@ -1,0 +1,178 @@
+/* Tests for the static files a page is served from (static.c) and the
+ * extra header an answer may carry (hb_http_add_header): a real server in
+ * its own thread (tests/support/httpd.c) serves a folder's files with a
+ * Content-Security-Policy, read back over a raw socket so the headers are
+ * seen. Every refusal of the two calls runs here. What hqd's dashboard and
+ * branchd's pages serve from it is their browser tests'. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "httpd.h"
+#include "runner.h"
+
+#include "hallbus/error.h"
+#include "hallbus/http.h"
+#include "hallbus/static.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CSP "default-src 'none'; script-src 'self'"
+
+/* The set the handlers serve (the server's thread reads it while the test
+ * runs; it is made before and freed after). */
+static hb_static_t *s_set;
+/* What hb_http_add_header answered inside a handler: before the answer
+ * (refusals, then the header that goes), and after it. */
+static volatile int s_rc_empty, s_rc_colon, s_rc_crlf, s_rc_value_crlf, s_rc_ok, s_rc_after;
+
+static void h_file(hb_http_req_t *req, void *arg)
+{
+    (void)arg;
+    hb_static_serve(s_set, req, hb_http_param(req, "file"));
+}
+
+static void h_header(hb_http_req_t *req, void *arg)
+{
+    (void)arg;
+    s_rc_empty = hb_http_add_header(req, "", "x");
+    s_rc_colon = hb_http_add_header(req, "x-bad:", "x");
+    s_rc_crlf = hb_http_add_header(req, "x-bad\r\nset-cookie", "x");
+    s_rc_value_crlf = hb_http_add_header(req, "x-test", "yes\r\nset-cookie: a=b");
+    s_rc_ok = hb_http_add_header(req, "x-test", "yes");
+    hb_http_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
+    s_rc_after = hb_http_add_header(req, "x-late", "no");
+}
+
+static const hb_http_route_t s_table[] = {
+    {"GET", "/f/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_file},
+    {"GET", "/header", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_header},
+};
+
+static void s_write(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+static char s_dir[256];
+
+static int s_setup(void **state)
+{
+    hbt_mkdtemp(s_dir, sizeof s_dir, "static");
+    s_write(s_dir, "page.html", "<!doctype html><p>page</p>");
+    s_write(s_dir, "app.js", "export const x = 1;");
+    s_write(s_dir, "notes.md", "not served");
+    char err[256];
+    assert_int_equal(hb_static_open(s_dir, "test pages", &s_set, err, sizeof err), 0);
+    assert_int_equal(hb_static_count(s_set), 2);
+    assert_int_equal(hb_static_set_csp(s_set, CSP), 0);
+    return hbt_httpd_setup_full(state, "127.0.0.1:0", NULL, s_table,
+                                sizeof s_table / sizeof s_table[0]);
+}
+
+static int s_teardown(void **state)
+{
+    int rc = hbt_httpd_teardown(state);
+    hb_static_destroy(&s_set);
+    hb_static_destroy(&s_set); /* idempotent */
+    assert_null(s_set);
+    hbt_rmdir(s_dir);
+    return rc;
+}
+
+#define HBT_FIXTURE s_setup, s_teardown
+
+static void s_get(hbt_httpd_t *fx, const char *path, hbt_sock_resp_t *r)
+{
+    char req[300];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    assert_true(hbt_sock_once(fx->port, req, r) >= 0);
+    for (char *c = r->head; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+}
+
+HBT_TEST(test_served_with_csp)
+{
+    hbt_httpd_t *fx = *state;
+    hbt_sock_resp_t r;
+    s_get(fx, "/f/page.html", &r);
+    assert_int_equal(r.status, 200);
+    hbt_assert_contains(r.head, "content-type: text/html; charset=utf-8");
+    hbt_assert_contains(r.head, "content-security-policy: " CSP);
+    hbt_assert_contains(r.head, "cache-control: no-store");
+    hbt_assert_contains(r.body, "<p>page</p>");
+    s_get(fx, "/f/app.js", &r);
+    assert_int_equal(r.status, 200);
+    hbt_assert_contains(r.head, "content-type: text/javascript");
+    hbt_assert_contains(r.head, "content-security-policy: " CSP);
+    /* Not loaded, not served; a 404 carries no policy of the pages. */
+    s_get(fx, "/f/notes.md", &r);
+    assert_int_equal(r.status, 404);
+    hbt_assert_contains(r.body, "not_found");
+    assert_null(strstr(r.head, "content-security-policy"));
+}
+
+HBT_TEST(test_csp_refusals)
+{
+    (void)state;
+    char big[HB_STATIC_CSP_MAX + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(hb_static_set_csp(NULL, CSP), HB_EINVAL);
+    assert_int_equal(hb_static_set_csp(s_set, NULL), HB_EINVAL);
+    assert_int_equal(hb_static_set_csp(s_set, big), HB_EINVAL);
+    assert_int_equal(hb_static_set_csp(s_set, "default-src 'none'\r\nset-cookie: a=b"), HB_EINVAL);
+    /* A policy of exactly the bound is taken, and "" sends none. */
+    big[HB_STATIC_CSP_MAX] = '\0';
+    assert_int_equal(hb_static_set_csp(s_set, big), 0);
+    assert_int_equal(hb_static_set_csp(s_set, ""), 0);
+    hbt_sock_resp_t r;
+    s_get(*state, "/f/app.js", &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.head, "content-security-policy"));
+    assert_int_equal(hb_static_set_csp(s_set, CSP), 0);
+}
+
+HBT_TEST(test_add_header)
+{
+    hbt_httpd_t *fx = *state;
+    hbt_sock_resp_t r;
+    s_get(fx, "/header", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(s_rc_empty, HB_EINVAL);
+    assert_int_equal(s_rc_colon, HB_EINVAL);
+    assert_int_equal(s_rc_crlf, HB_EINVAL);
+    assert_int_equal(s_rc_value_crlf, HB_EINVAL);
+    assert_int_equal(s_rc_ok, 0);
+    assert_int_equal(s_rc_after, HB_EINVAL); /* the answer was given */
+    hbt_assert_contains(r.head, "x-test: yes");
+    assert_null(strstr(r.head, "set-cookie"));
+    assert_null(strstr(r.head, "x-late"));
+    assert_int_equal(hb_http_add_header(NULL, "x", "y"), HB_EINVAL);
+}
+
+HBT_TEST_IN(test_open_refusals, NULL, NULL)
+{
+    (void)state;
+    hb_static_t *s = NULL;
+    char err[256];
+    assert_int_equal(hb_static_open("", "hall pages", &s, err, sizeof err), HB_EINVAL);
+    hb_static_destroy(&s);
+    assert_int_equal(hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s, err, sizeof err),
+                     HB_ENOTFOUND);
+    hbt_assert_contains(err, "hall pages");
+    assert_int_equal(hb_static_count(s), 0);
+    assert_null(hb_static_file(s, "kiosk.html"));
+    hb_static_destroy(&s);
+}
