@@ -151,7 +151,7 @@ static void s_path(const char *pattern, const char *counter, const char *device,
             static const struct {
                 const char *name, *value;
             } fixed[] = {{"ticket", "A001"}, {"complaint", "X1"}, {"action", "frob"},
-                         {"staff", "S9"}};
+                         {"staff", "S9"},      {"file", "hall.css"}};
             if (n == strlen(":counter") && strncmp(seg, ":counter", n) == 0)
                 v = counter;
             else if (n == strlen(":device") && strncmp(seg, ":device", n) == 0)

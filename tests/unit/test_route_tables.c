@@ -50,11 +50,14 @@ static int s_walk(const char *daemon, const hb_http_route_t *table, size_t n)
             problems++;
         }
         if (row->perm == HB_PERM_PUBLIC) {
-            /* Public is for the dashboard's page and files, which must load
-             * before anyone signs in; never for an API route. */
-            bool page = strcmp(daemon, "hq") == 0 && row->method &&
-                        (strcmp(row->method, "GET") == 0 || strcmp(row->method, "HEAD") == 0) &&
-                        (strcmp(what, "/") == 0 || strcmp(what, "/:file") == 0);
+            /* Public is for the dashboard's page and files, and the hall's
+             * pages (/kiosk, /counter/:counter, /pages/:file, ...), which
+             * must load before any token is sent; never for an API route. */
+            bool get = row->method &&
+                       (strcmp(row->method, "GET") == 0 || strcmp(row->method, "HEAD") == 0);
+            bool page = get && (strcmp(daemon, "hq") == 0
+                                    ? strcmp(what, "/") == 0 || strcmp(what, "/:file") == 0
+                                    : strncmp(what, "/v1/", 4) != 0 && strcmp(what, "/metrics") != 0);
             if (!page) {
                 print_error("%s route %s %s: public\n", daemon, method, what);
                 problems++;
@@ -107,6 +110,20 @@ HBT_TEST(test_walk_finds_mistakes)
     };
     assert_int_equal(s_walk("hq", public_api, 1), 1);
     assert_int_equal(s_walk("hall", public_api, 1), 1);
+    /* A hall page is public at the hall only, and only to read. */
+    const hb_http_route_t page[] = {
+        {"GET", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hall", page, 1), 0);
+    assert_int_equal(s_walk("hq", page, 1), 1);
+    const hb_http_route_t page_post[] = {
+        {"POST", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hall", page_post, 1), 1);
+    const hb_http_route_t public_metrics[] = {
+        {"GET", "/metrics", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hall", public_metrics, 1), 1);
     const hb_http_route_t twice[] = {
         {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
         {"GET", "/v1/y/:b", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
