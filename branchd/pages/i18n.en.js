@@ -157,6 +157,7 @@ export default {
   'mgr.tab.log': 'Work log & after shift', 'mgr.tab.cash': 'Cash handover', 'mgr.tab.report': 'Day report',
   'mgr.queues': 'Queues', 'mgr.counters': 'Counters', 'mgr.counter': 'Counter', 'mgr.state': 'State',
   'mgr.staff': 'Staff', 'mgr.ticket': 'Ticket', 'mgr.served': 'Served',
+  'mgr.no_counters': 'No counter has opened today.',
   'mgr.complaints': 'Complaints', 'mgr.complaint': 'Complaint', 'mgr.sla': 'Deadline',
   'mgr.no_complaints': 'No open complaint.', 'mgr.due_in': 'due in {w}', 'mgr.overdue_by': 'overdue by {w}',
   'cmpstate.open': 'Open', 'cmpstate.acknowledged': 'Acknowledged',

@@ -156,6 +156,7 @@ export default {
   'mgr.tab.log': '工作日志与班后会', 'mgr.tab.cash': '现金交接', 'mgr.tab.report': '日报',
   'mgr.queues': '排队', 'mgr.counters': '柜台', 'mgr.counter': '柜台', 'mgr.state': '状态',
   'mgr.staff': '员工', 'mgr.ticket': '号码', 'mgr.served': '已办',
+  'mgr.no_counters': '今天还没有柜台开放。',
   'mgr.complaints': '投诉', 'mgr.complaint': '投诉', 'mgr.sla': '时限',
   'mgr.no_complaints': '没有未处理的投诉。', 'mgr.due_in': '剩余 {w}', 'mgr.overdue_by': '已超时 {w}',
   'cmpstate.open': '待受理', 'cmpstate.acknowledged': '已受理',

@@ -79,7 +79,9 @@ function drawOut() {
 
 function drawHome() {
   const grid = el('div', {class: 'services', id: 'services'});
-  const offered = st.services.filter((s) => svcOf(s.service).offered !== false);
+  // Every service of the hall: a customer may take a ticket before the
+  // counter for it opens (its wait shows once one is open).
+  const offered = st.services;
   for (const s of offered) {
     const f = svcOf(s.service);
     grid.append(el('button', {
@@ -88,7 +90,8 @@ function drawHome() {
     },
     el('span', {class: 'name'}, serviceName(st.services, s.service)),
     el('span', {class: 'wait'}, t('kiosk.waiting', {n: f.waiting || 0})),
-    el('span', {class: 'wait'}, t('kiosk.est_wait', {w: fmtWait(f.estimated_wait_s)}))));
+    Number.isFinite(f.estimated_wait_s)
+      ? el('span', {class: 'wait'}, t('kiosk.est_wait', {w: fmtWait(f.estimated_wait_s)})) : null));
   }
   if (offered.length === 0)
     grid.append(el('p', {class: 'empty'}, t('kiosk.no_service')));

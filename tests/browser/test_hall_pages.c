@@ -53,11 +53,12 @@
     "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                     \
     "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
     "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                       \
-    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]}}"
+    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                            \
+    "\"campaigns\":{\"lead_days\":0}}"
 /* B04's own: closed every day. */
 #define POLICY_CLOSED                                                                             \
     "{\"opening_hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[],\"sat\":[],"      \
-    "\"sun\":[]}}"
+    "\"sun\":[]},\"divert_to\":[\"B01\"]}"
 #define SERVICES "A:A:10m:现金存取款; B:B:20m:贷款业务; C:C:5m:银行卡"
 
 enum { D_KIOSK, D_TERM1, D_RATE1, D_DISPLAY, D_MANAGER, D_TERM2, NDEV };
@@ -71,6 +72,7 @@ static const struct {
 
 typedef struct pages {
     char token[NDEV][64];
+    char closed_kiosk[64]; /* a kiosk of B04, closed */
     hbt_wd_t wd;
     bool browser;
     char win_kiosk[80], win_counter[80], win_display[80], win_rate[80], win_manager[80];
@@ -85,26 +87,32 @@ static const hbt_world_spec_t s_world = {
 
 /* ---------------------------------------------------------------- setup */
 
-static void s_pair(hbt_world_t *w, pages_t *p, int d)
+/* `branchd devices add` at `hall`: the token (alone on the last line). */
+static void s_pair_at(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
+                      char *token, size_t toklen)
 {
     char out[4096];
     int rc;
-    if (s_devs[d].counter)
-        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", s_devs[d].name, "--kind",
-                          s_devs[d].kind, "--counter", s_devs[d].counter, "--data",
-                          w->hall[0].data, NULL);
+    if (counter)
+        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind,
+                          "--counter", counter, "--data", hall->data, NULL);
     else
-        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", s_devs[d].name, "--kind",
-                          s_devs[d].kind, "--data", w->hall[0].data, NULL);
+        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind,
+                          "--data", hall->data, NULL);
     if (rc != 0)
-        fail_msg("branchd devices add %s: %s", s_devs[d].name, out);
-    /* The token alone on the last line. */
+        fail_msg("branchd devices add %s: %s", name, out);
     size_t n = strlen(out);
     while (n > 0 && out[n - 1] == '\n')
         out[--n] = '\0';
     const char *last = strrchr(out, '\n');
-    snprintf(p->token[d], sizeof p->token[d], "%s", last ? last + 1 : out);
-    assert_true(strlen(p->token[d]) >= 40);
+    snprintf(token, toklen, "%s", last ? last + 1 : out);
+    assert_true(strlen(token) >= 40);
+}
+
+static void s_pair(hbt_world_t *w, pages_t *p, int d)
+{
+    s_pair_at(&w->hall[0], s_devs[d].name, s_devs[d].kind, s_devs[d].counter, p->token[d],
+              sizeof p->token[d]);
 }
 
 static void s_staff(hbt_world_t *w, const char *id, const char *pin)
@@ -128,10 +136,11 @@ static int s_setup(void **state)
                "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
                "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\",\"name\":\"港湾东路营业厅\","
-               "\"neighbours\":[\"B02\",\"B03\",\"B04\"]},"
+               "\"address\":\"港湾东路 1 号\",\"neighbours\":[\"B02\",\"B03\",\"B04\"]},"
                "{\"id\":\"B02\",\"city\":\"C1\",\"name\":\"港湾西路营业厅\",\"address\":\"码头路 12 号\"},"
                "{\"id\":\"B03\",\"city\":\"C1\",\"name\":\"山城营业厅\",\"address\":\"山路 3 号\"},"
-               "{\"id\":\"B04\",\"city\":\"C1\",\"name\":\"市场营业厅\",\"address\":\"市场街 8 号\"}]}",
+               "{\"id\":\"B04\",\"city\":\"C1\",\"name\":\"市场营业厅\",\"address\":\"市场街 8 号\","
+               "\"neighbours\":[\"B01\"]}]}",
                200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/B04", POLICY_CLOSED, 200);
@@ -141,11 +150,49 @@ static int s_setup(void **state)
     w->hall[0].tokens_only = true;
     for (int d = 0; d < NDEV; d++)
         s_pair(w, p, d);
+    s_pair_at(&w->hall[3], "KIOSK-4", "kiosk", NULL, p->closed_kiosk, sizeof p->closed_kiosk);
     s_staff(w, "E07", "4711");
     s_staff(w, "E08", "4712");
     snprintf(w->hall[0].token, sizeof w->hall[0].token, "%s", p->token[D_MANAGER]);
     for (size_t i = 0; i < w->n_halls; i++)
         hbt_hall_start(&w->hall[i]);
+    /* Today's campaign for the city, with its FAQ, on the kiosk and the
+     * display. */
+    char start[11], end[11], doc[2048];
+    time_t now = time(NULL), later = now + 20 * 86400;
+    strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
+    strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
+    snprintf(doc, sizeof doc,
+             "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
+             "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\","
+             "\"end\":\"%s\",\"products\":[\"savings-plus\"],\"business_types\":[],"
+             "\"segment\":\"retail\",\"channels\":[\"kiosk\",\"signage\"],"
+             "\"texts\":{\"kiosk\":\"本月开立储蓄账户，享受更高利率。\","
+             "\"signage\":\"港湾储蓄月：任一柜台均可办理。\"},"
+             "\"faq\":[{\"question\":\"谁可以开户？\",\"answer\":\"年满 16 周岁、持身份证的客户。\"},"
+             "{\"question\":\"利率是多少？\",\"answer\":\"年利率以柜台公布为准。\"}]}",
+             start, end);
+    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns?by=mkt", doc, 201);
+    static const char *const steps[] = {"submit", "approve", "publish"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "/v1/campaigns/harbour-savings/%s", steps[i]);
+        hbt_req_ok(w->hq.http, "POST", path, "{\"by\":\"ops\"}", 200);
+    }
+    /* B01 runs it before the pages look. */
+    int64_t deadline = hbt_now_ms() + 20000;
+    bool active = false;
+    while (!active && hbt_now_ms() < deadline) {
+        json_t *c = NULL;
+        if (hbt_http_as(w->hall[0].http, p->token[D_MANAGER], NULL, "GET", "/v1/campaigns/active",
+                        NULL, &c) == 200)
+            active = hbt_int(c, "count") >= 1;
+        json_decref(c);
+        if (!active)
+            hbt_sleep_ms(100);
+    }
+    if (!active)
+        fail_msg("B01 does not run today's campaign within 20 s");
     mkdir(SHOTS, 0755);
     return 0;
 }
@@ -317,6 +364,11 @@ HBT_TEST(test_story)
     fprintf(stderr, "kiosk (zh): service A's button reads '%s'\n", text);
     hbt_assert_contains(text, "现金存取款");
     hbt_assert_contains(text, "人等候");
+    /* Today's campaign with its FAQ. */
+    hbt_wd_exec_str(wd, "return document.querySelector('#campaigns .campaign[data-campaign=\"harbour-savings\"]')"
+                        "?.textContent || '';", text, sizeof text);
+    hbt_assert_contains(text, "港湾储蓄月");
+    hbt_assert_contains(text, "谁可以开户");
     /* Catalogues: the same keys in both languages, none empty. */
     json_t *keys = hbt_wd_exec(wd, "return (async () => {"
         "const m = await import('/pages/hall.js');"
@@ -380,6 +432,9 @@ HBT_TEST(test_story)
                    10000, "the display did not follow the hall");
     hbt_wd_exec(wd, "window.hbSaid = []; speechSynthesis.speak = (u) => {"
                     " window.hbSaid.push({text: u.text, lang: u.lang}); }; return 1;");
+    assert_true(hbt_wd_exec_true(wd, "return document.getElementById('slides').dataset.campaign ==="
+                                     " 'harbour-savings';"));
+    s_shot(p, "display-idle");
 
     /* The counter: sign in, open with A, call. */
     hbt_wd_new_window(wd, p->win_counter, sizeof p->win_counter);
@@ -574,6 +629,23 @@ HBT_TEST(test_advice)
     hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-number');", 5000,
                    "no ticket after 'take a ticket anyway'");
     hbt_wd_click(wd, "#done");
+
+    /* B04's kiosk: the hall is closed; its hours, next opening and where to
+     * go instead. */
+    char url4[400];
+    snprintf(url4, sizeof url4, "%s/kiosk?token=%s", w->hall[3].http, p->closed_kiosk);
+    hbt_wd_open(wd, url4);
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('closed') &&"
+                       " !!document.getElementById('posted-hours');",
+                   20000, "B04's kiosk does not say the hall is closed");
+    hbt_wd_exec_str(wd, "return document.getElementById('closed').innerText;", text, sizeof text);
+    fprintf(stderr, "closed kiosk: '%s'\n", text);
+    hbt_assert_contains(text, "大厅已关闭");
+    /* Where to go: B01, by its name and address from HQ's board. */
+    hbt_wd_wait_ok(wd, "return (document.querySelector('#divert li[data-hall=\"B01\"]')?.textContent || '')"
+                       ".includes('港湾东路 1 号');",
+                   10000, "B04's kiosk does not send customers to B01");
+    s_shot(p, "kiosk-closed");
 }
 
 /* ------------------------------------------------------------- manager */
