@@ -28,6 +28,8 @@
 #include "webdriver.h"
 #include "world.h"
 
+#include "hallbus/time.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -771,6 +773,130 @@ HBT_TEST(test_manager)
                    5000, "the day report does not show service A");
     s_shot(p, "manager-report");
     hbt_wd_click(wd, "#tabs button[data-tab=\"live\"]");
+}
+
+
+/* -------------------------------------------------------- appointments */
+
+/* The start of the first slot of A that begins after now + `margin_ms` and
+ * has room, into `out` (RFC 3339). */
+static void s_next_slot(hbt_world_t *w, int64_t margin_ms, char *out, size_t outlen)
+{
+    json_t *sl = s_ok_as(w, D_MANAGER, "GET", "/v1/appointments/slots?service=A", NULL, 200);
+    char after[HB_RFC3339_MAX];
+    hb_time_format(hb_now_ms() + margin_ms, after);
+    size_t i;
+    json_t *slot;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(sl, "slots"), i, slot) {
+        const char *start = hbt_str(slot, "start");
+        if (strcmp(start, after) > 0 && hbt_int(slot, "free") > 0) {
+            snprintf(out, outlen, "%s", start);
+            break;
+        }
+    }
+    json_decref(sl);
+    if (!out[0])
+        fail_msg("no free slot of A after %s", after);
+}
+
+HBT_TEST(test_appointments)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    if (!hbt_wd_available())
+        skip();
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    /* Two bookings of the next slot: one names E08 and is checked in at
+     * the kiosk, the other is never checked in. */
+    char start[HB_RFC3339_MAX], body[300];
+    s_next_slot(w, 5000, start, sizeof start);
+    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"staff\":\"E08\"}", start);
+    json_t *b1 = s_ok_as(w, D_MANAGER, "POST", "/v1/appointments", body, 201);
+    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"phone\"}", start);
+    json_t *b2 = s_ok_as(w, D_MANAGER, "POST", "/v1/appointments", body, 201);
+    char code[32], missed[32];
+    snprintf(code, sizeof code, "%s", hbt_str(b1, "code"));
+    snprintf(missed, sizeof missed, "%s", hbt_str(b2, "code"));
+    json_decref(b1);
+    json_decref(b2);
+    fprintf(stderr, "appointments: %s (E08) and %s booked for %s\n", code, missed, start);
+
+    /* Checked in at the kiosk, on its keypad. */
+    hbt_wd_switch(wd, p->win_kiosk);
+    s_open_page(w, D_KIOSK, "/kiosk");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
+    hbt_wd_exec(wd, "window.print = () => {}; return 1;");
+    hbt_wd_click(wd, "#checkin-start");
+    for (const char *c = code; *c; c++) {
+        char css[64];
+        snprintf(css, sizeof css, "#checkin .keypad button[data-key=\"%c\"]", *c);
+        hbt_wd_click(wd, css);
+    }
+    s_shot(p, "kiosk-checkin");
+    hbt_wd_click(wd, "#checkin .keypad button[data-key=\"ok\"]");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-number');", 5000,
+                   "the check-in gave no ticket");
+    char ticket[16];
+    hbt_wd_exec_str(wd, "return document.getElementById('ticket-number').textContent;", ticket,
+                    sizeof ticket);
+    hbt_wd_click(wd, "#done");
+    /* A code that is no booking's is refused in words. */
+    hbt_wd_click(wd, "#checkin-start");
+    hbt_wd_click(wd, "#checkin .keypad button[data-key=\"9\"]");
+    hbt_wd_click(wd, "#checkin .keypad button[data-key=\"ok\"]");
+    hbt_wd_wait_ok(wd, "return !document.getElementById('notice').hidden &&"
+                       " document.getElementById('notice').textContent.includes('预约码');",
+                   5000, "a wrong code was not refused in words");
+    hbt_wd_click(wd, "#checkin button.back");
+
+    /* E08 opens counter 2 for A; at the slot's start the appointment goes
+     * first there, and never at E07's counter 1. */
+    json_decref(s_ok_as(w, D_MANAGER, "POST", "/v1/counters/2/open",
+                        "{\"staff\":\"E08\",\"services\":[\"A\"]}", 200));
+    int64_t start_ms = 0;
+    assert_int_equal(hb_time_parse(start, &start_ms), 0);
+    while (hb_now_ms() < start_ms + 500)
+        hbt_sleep_ms(100);
+    json_t *c1 = s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/call", "{}", 200);
+    fprintf(stderr, "appointments: counter 1 (E07) called %s by %s\n", hbt_str(c1, "ticket"),
+            hbt_str(c1, "rule"));
+    assert_string_not_equal(hbt_str(c1, "ticket"), ticket);
+    json_decref(c1);
+    hbt_wd_switch(wd, p->win_counter);
+    s_open_page(w, D_MANAGER, "/counter/2");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('call');", 10000,
+                   "counter 2 is not open on the manager's counter page");
+    hbt_wd_click(wd, "#call");
+    char want[256];
+    snprintf(want, sizeof want,
+             "return document.getElementById('call-ticket')?.textContent === '%s' &&"
+             " document.getElementById('current-call').dataset.rule === 'appointment';",
+             ticket);
+    hbt_wd_wait_ok(wd, want, 5000, "counter 2 did not call the appointment first by its rule");
+    char rule_text[256];
+    hbt_wd_exec_str(wd, "return document.getElementById('call-rule').textContent;", rule_text,
+                    sizeof rule_text);
+    fprintf(stderr, "appointments: counter 2 (E08) called %s, shown as '%s'\n", ticket, rule_text);
+    hbt_assert_contains(rule_text, "预约时间已到");
+    s_shot(p, "counter-appointment");
+
+    /* The other one: a no-show once its grace has passed. */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/appointments/%s", missed);
+    int64_t deadline = start_ms + 30000 + 15000;
+    bool no_show = false;
+    while (!no_show && hb_now_ms() < deadline) {
+        json_t *b = s_ok_as(w, D_MANAGER, "GET", path, NULL, 200);
+        no_show = strcmp(hbt_str(b, "state"), "no_show") == 0;
+        json_decref(b);
+        if (!no_show)
+            hbt_sleep_ms(500);
+    }
+    if (!no_show)
+        fail_msg("booking %s is not a no-show 15 s after its grace", missed);
+    fprintf(stderr, "appointments: %s became a no-show\n", missed);
 }
 
 /* ---------------------------------------------------------- wrong kinds */
