@@ -398,6 +398,10 @@ HBT_TEST(test_story)
     hbt_wd_exec_str(wd, "return document.getElementById('ticket-number').textContent;", p->ticket,
                     sizeof p->ticket);
     assert_true(p->ticket[0] == 'A');
+    char status_path[128];
+    hbt_wd_exec_str(wd, "return window.hbPage.lastTicket.status_path || '';", status_path,
+                    sizeof status_path);
+    assert_true(strncmp(status_path, "/t/", 3) == 0);
     hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-qr');", 5000,
                    "the ticket shows no QR code");
     hbt_wd_exec_str(wd, "return document.getElementById('ticket').innerText;", text, sizeof text);
@@ -537,6 +541,16 @@ HBT_TEST(test_story)
     hbt_wd_wait_ok(wd, "return !!document.getElementById('thanks');", 5000,
                    "the evaluator did not take the score");
     s_shot(p, "rate-thanks");
+
+    /* The customer's phone: the ticket's status page, no token. */
+    char url2[400];
+    snprintf(url2, sizeof url2, "%s%s", s_hall(w)->http, status_path);
+    hbt_wd_open(wd, url2);
+    snprintf(want, sizeof want, "return document.getElementById('ticket-status')?.dataset.state === 'served' &&"
+                                " document.getElementById('ticket-status').textContent.includes('%s');",
+             p->ticket);
+    hbt_wd_wait_ok(wd, want, 8000, "the ticket's status page does not show it served");
+    s_shot(p, "ticket-status");
 
     /* HQ's mirror holds the whole story. */
     assert_true(hbt_wait_synced(&w->hq, s_hall(w), 30000));
