@@ -14,9 +14,10 @@
 
 /* Scripts and styles from the hall only, no inline script or style, no
  * plug-ins, no frames: a page that a visitor can touch runs only what the
- * hall installed. Images may be data: URLs (the ticket's QR code). */
+ * hall installed. Images may also be blob: URLs: the ticket's QR code is
+ * fetched with the device's token, which an <img> cannot send. */
 #define PAGES_CSP                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "            \
     "connect-src 'self'; font-src 'self'; media-src 'self'; base-uri 'none'; "                   \
     "form-action 'none'; frame-ancestors 'none'"
 
