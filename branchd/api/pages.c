@@ -17,9 +17,9 @@
  * hall installed. Images may also be blob: URLs: the ticket's QR code is
  * fetched with the device's token, which an <img> cannot send. */
 #define PAGES_CSP                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "            \
-    "connect-src 'self'; font-src 'self'; media-src 'self'; base-uri 'none'; "                   \
-    "form-action 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; "                                  \
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; media-src 'self'; "        \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /* Which file each page's path serves (the route table's patterns). */
 static const struct {
