@@ -1,6 +1,8 @@
-// 大厅页面的全部中文文字（默认语言），按键排列；英文目录 i18n.en.js 有相同的键，
-// 页面的浏览器测试会核对两者。{name} 由页面填入。服务器的拒绝按代码（err.CODE）
-// 在这里措辞，服务器自己的英文原因从不显示。
+// Every Chinese text of the hall's pages (the default language), by key
+// (the English catalogue, i18n.en.js, has the same keys; the pages' browser
+// test holds them to it). {name} is filled in by the page. Server refusals
+// are worded here by their code (err.CODE): the server's own reason is
+// never shown.
 export default {
   'lang.self': '中文',
   'conn.live': '实时', 'conn.down': '正在重新连接…',
