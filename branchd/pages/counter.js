@@ -125,6 +125,10 @@ function drawIdle(work, c) {
     el('button', {type: 'button', class: 'primary huge', id: 'call', onclick: call}, t('counter.call')),
     el('button', {type: 'button', class: 'secondary', id: 'pause', onclick: pause}, t('counter.pause')),
     el('button', {type: 'button', class: 'secondary', id: 'close', onclick: () => act('close')}, t('counter.close'))));
+  if (st.panel === 'override')
+    work.append(el('div', {class: 'actions'}, el('button', {
+      type: 'button', class: 'secondary', id: 'pause-override', onclick: pauseAnyway,
+    }, t('counter.pause_override'))));
   if (st.lastCall) work.append(callBox(st.lastCall, true));
 }
 
@@ -256,8 +260,25 @@ async function act(action, body) {
   await refreshHall();
 }
 
+// A meal break; the hall refuses it for the last open counter of a service
+// someone waits for, and only the duty manager may pause it anyway.
 async function pause() {
-  await act('pause', {reason: 'meal'});
+  const path = `/v1/counters/${encodeURIComponent(COUNTER)}/pause`;
+  const r = await api('POST', path, {reason: 'meal'});
+  if (r.status === 409 && r.body && r.body.error === 'last_counter' &&
+      (st.me.kind === 'manager' || st.me.kind === 'local')) {
+    st.panel = 'override';
+    notify(refusal(r.status, r.body), 'error', 0);
+    return draw();
+  }
+  if (!done(r)) return;
+  st.panel = null;
+  await refreshHall();
+}
+
+async function pauseAnyway() {
+  notify('');
+  await act('pause', {reason: 'meal', override: true});
 }
 
 async function call() {

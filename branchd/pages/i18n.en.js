@@ -101,6 +101,7 @@ export default {
   'counter.signin': 'Sign in', 'counter.signout': 'Sign out',
   'counter.choose_services': 'Choose the services you serve', 'counter.elderly': 'Counter for elderly and disabled customers',
   'counter.open': 'Open the counter', 'counter.serves': 'Serving: {services}',
+  'counter.pause_override': 'Pause anyway (duty manager)',
   'counter.call': 'Call next', 'counter.pause': 'Meal break', 'counter.resume': 'Resume', 'counter.close': 'Close',
   'counter.rule': 'Chosen by: {rule}', 'counter.appointment': 'Appointment {code}', 'counter.waited': 'Waited {w}',
   'counter.start': 'Customer arrived: start', 'counter.recall': 'Recall', 'counter.no_show': 'No-show',

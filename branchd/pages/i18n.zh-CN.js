@@ -102,6 +102,7 @@ export default {
   'counter.signin': '登录', 'counter.signout': '退出登录',
   'counter.choose_services': '请选择您办理的业务', 'counter.elderly': '老年人及残障人士专用柜台',
   'counter.open': '开放柜台', 'counter.serves': '办理业务：{services}',
+  'counter.pause_override': '仍然暂停（值班经理批准）',
   'counter.call': '叫下一位', 'counter.pause': '就餐暂停', 'counter.resume': '恢复服务', 'counter.close': '关闭柜台',
   'counter.rule': '叫号规则：{rule}', 'counter.appointment': '预约 {code}', 'counter.waited': '已等候 {w}',
   'counter.start': '客户已到，开始办理', 'counter.recall': '重呼', 'counter.no_show': '过号',
