@@ -387,7 +387,7 @@ HBT_TEST(test_story)
     s_shot(p, "kiosk-home-zh");
 
     /* One touch on the service, one confirm: a ticket, printed. */
-    hbt_wd_exec(wd, "window.hbPrinted = 0; window.print = () => { window.hbPrinted++; }; return 1;");
+    hbt_wd_run(wd, "window.hbPrinted = 0; window.print = () => { window.hbPrinted++; }; return 1;");
     int64_t t0 = hbt_now_ms();
     hbt_wd_click(wd, "#services .service[data-service=\"A\"]");
     hbt_wd_click(wd, "#take-normal");
@@ -436,7 +436,7 @@ HBT_TEST(test_story)
     hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
                        " document.getElementById('conn-state').dataset.state === 'live';",
                    10000, "the display did not follow the hall");
-    hbt_wd_exec(wd, "window.hbSaid = []; speechSynthesis.speak = (u) => {"
+    hbt_wd_run(wd, "window.hbSaid = []; speechSynthesis.speak = (u) => {"
                     " window.hbSaid.push({text: u.text, lang: u.lang}); }; return 1;");
     assert_true(hbt_wd_exec_true(wd, "return document.getElementById('slides').dataset.campaign ==="
                                      " 'harbour-savings';"));
@@ -461,7 +461,7 @@ HBT_TEST(test_story)
     hbt_wd_wait_ok(wd, "return !!document.getElementById('call');", 5000,
                    "the counter did not open");
     s_shot(p, "counter-open");
-    hbt_wd_exec(wd, "window.hbCallClickedAt = Date.now(); return 1;");
+    hbt_wd_run(wd, "window.hbCallClickedAt = Date.now(); return 1;");
     hbt_wd_click(wd, "#call");
     char want[200];
     snprintf(want, sizeof want, "return document.getElementById('call-ticket')?.textContent === '%s' &&"
@@ -639,7 +639,7 @@ HBT_TEST(test_advice)
     hbt_assert_contains(text, "手机银行 App");
     s_shot(p, "kiosk-advice");
     /* Take a ticket anyway. */
-    hbt_wd_exec(wd, "window.print = () => {}; return 1;");
+    hbt_wd_run(wd, "window.print = () => {}; return 1;");
     hbt_wd_click(wd, "#take-anyway");
     hbt_wd_click(wd, "#take-normal");
     hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-number');", 5000,
@@ -841,7 +841,7 @@ HBT_TEST(test_appointments)
     hbt_wd_switch(wd, p->win_kiosk);
     s_open_page(w, D_KIOSK, "/kiosk");
     hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
-    hbt_wd_exec(wd, "window.print = () => {}; return 1;");
+    hbt_wd_run(wd, "window.print = () => {}; return 1;");
     hbt_wd_click(wd, "#checkin-start");
     for (const char *c = code; *c; c++) {
         char css[64];

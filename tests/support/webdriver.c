@@ -174,6 +174,11 @@ bool hbt_wd_exec_true(hbt_wd_t *wd, const char *script)
     return t;
 }
 
+void hbt_wd_run(hbt_wd_t *wd, const char *script)
+{
+    json_decref(hbt_wd_exec(wd, script));
+}
+
 void hbt_wd_exec_str(hbt_wd_t *wd, const char *script, char *out, size_t outlen)
 {
     json_t *v = hbt_wd_exec(wd, script);

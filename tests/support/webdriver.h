@@ -46,6 +46,8 @@ void hbt_wd_open(hbt_wd_t *wd, const char *url);
 /* Runs `script` in the page ("return ...;"); its value, a new reference. */
 json_t *hbt_wd_exec(hbt_wd_t *wd, const char *script);
 bool hbt_wd_exec_true(hbt_wd_t *wd, const char *script);
+/* Runs `script` for what it does; its value is dropped. */
+void hbt_wd_run(hbt_wd_t *wd, const char *script);
 /* A string the script returns, into `out` ("" when not a string). */
 void hbt_wd_exec_str(hbt_wd_t *wd, const char *script, char *out, size_t outlen);
 /* Waits until `script` returns true; false on timeout. */
