@@ -31,6 +31,7 @@
 #include "hallbus/time.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -582,6 +583,54 @@ HBT_TEST(test_story)
     assert_true(scored);
     const char *const allowed[] = {"favicon", NULL};
     hbt_wd_no_errors(wd, allowed);
+}
+
+
+/* ------------------------------------------------- the display resumes */
+
+/* branchd restarts: the display notices, follows the hall again from the
+ * last event it saw, and shows and speaks the next call. */
+HBT_TEST(test_display_resumes)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    if (!hbt_wd_available())
+        skip();
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    hbt_wd_switch(wd, p->win_display);
+    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';", 5000,
+                   "the display is not live");
+    hbt_hall_stop(s_hall(w), SIGTERM);
+    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'down';", 10000,
+                   "the display did not notice branchd stopped");
+    int64_t t0 = hbt_now_ms();
+    hbt_hall_start(s_hall(w));
+    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';", 15000,
+                   "the display did not follow the hall again after its restart");
+    fprintf(stderr, "display: live again %lld ms after branchd started\n",
+            (long long)(hbt_now_ms() - t0));
+    json_t *k = s_ok_as(w, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+    char ticket[16];
+    snprintf(ticket, sizeof ticket, "%s", hbt_str(k, "ticket"));
+    json_decref(k);
+    hbt_wd_run(wd, "window.hbSaid = []; return 1;");
+    json_t *c = s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/call", "{\"ticket\":\"X\"}", 404);
+    json_decref(c);
+    c = NULL;
+    char body[64];
+    snprintf(body, sizeof body, "{\"ticket\":\"%s\"}", ticket);
+    c = s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/call", body, 200);
+    json_decref(c);
+    char want[256];
+    snprintf(want, sizeof want, "return document.getElementById('now-ticket')?.textContent === '%s' &&"
+                                " window.hbSaid.length === 2;",
+             ticket);
+    hbt_wd_wait_ok(wd, want, 5000, "the display did not show the call made after the restart");
+    /* Served, so that the counter is free for what follows. */
+    json_decref(s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/start", "{}", 200));
+    json_decref(s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/complete",
+                        "{\"business_type\":\"deposit\"}", 200));
 }
 
 /* -------------------------------------------------------------- advice */
