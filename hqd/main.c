@@ -220,6 +220,16 @@ static void s_stop(void *arg)
     hq_sse_destroy(&hq->sse); /* after the server: its streams end first */
 }
 
+/* READY waits for the live mirror: until it is rebuilt, the board and the
+ * API would show halls as they were at some point of the replay. */
+static const char *s_starting(void *arg)
+{
+    hqd_t *hq = arg;
+    hq_live_stats_t st;
+    hq_live_get_stats(hq->live, &st);
+    return st.rebuilding ? "rebuilding the live mirror" : NULL;
+}
+
 static const hb_daemon_spec_t s_spec = {
     .name = "hqd",
     .defs = s_defs,
@@ -229,6 +239,7 @@ static const hb_daemon_spec_t s_spec = {
     .chores = s_chores,
     .n_chores = sizeof s_chores / sizeof s_chores[0],
     .stop = s_stop,
+    .starting = s_starting,
     .arg = &s_hq,
 };
 
