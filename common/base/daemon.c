@@ -9,6 +9,7 @@
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
+#include "hallbus/manpage.h"
 #include "hallbus/progress.h"
 #include "hallbus/sdnotify.h"
 #include "hallbus/time.h"
@@ -155,6 +156,40 @@ int hb_daemon_lock_folder(const char *dir, int *fd_out, char *err, size_t errlen
     return 0;
 }
 
+/* -------------------------------------------------------- manual page ---- */
+
+/* What every daemon's page says the same way: the daemon's parts, then
+ * what daemon.c itself does (signals, systemd, exit codes). */
+static void s_write_man(const hb_daemon_spec_t *spec, FILE *out)
+{
+    hb_man_head(out, spec->man);
+    hb_man_section(out, "OPTIONS");
+    hb_man_settings(out, spec->defs, spec->ndefs, NULL);
+    hb_man_parts(out, spec->man);
+    hb_man_section(out, "SIGNALS");
+    hb_man_text(out,
+                "- SIGTERM, SIGINT: stop cleanly (what is acknowledged is on disk; nothing is "
+                "lost by a stop of any kind).\n"
+                "- SIGHUP: read the --config file again and apply the settings marked "
+                "reloadable; a change to any other is refused and nothing changes.");
+    hb_man_section(out, "SYSTEMD");
+    hb_man_text(out,
+                "Run as Type=notify. READY=1 once serving (hqd: once its live mirror is "
+                "rebuilt; a start longer than a second asks for more time with "
+                "EXTEND_TIMEOUT_USEC every second while its threads make progress), "
+                "RELOADING=1 and READY=1 around a reload, STOPPING=1 on the way out. With "
+                "WatchdogSec= set, WATCHDOG=1 is sent every half interval, and only while "
+                "every thread the daemon watches has made progress within half the interval "
+                "(at least 3 s): a thread stuck in a system call stops the pets, the log names "
+                "it, and systemd restarts the daemon. Notifications never wait for systemd.");
+    hb_man_section(out, "EXIT STATUS");
+    hb_man_text(out, "- 0: stopped cleanly, or --help, --help-man, --version.\n"
+                     "- 1: could not start (the data folder held by another daemon, a store "
+                     "or a key that cannot be read, a port in use); the log says which.\n"
+                     "- 2: settings refused (named on standard error).");
+    hb_man_see_also(out, spec->man);
+}
+
 /* ----------------------------------------------------------- start-up ---- */
 
 int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daemon_t **out)
@@ -162,6 +197,10 @@ int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daem
     *out = NULL;
     assert(spec->name && spec->defs && spec->cfg && spec->tick_ms > 0);
     assert(spec->n_chores <= DAEMON_CHORES_MAX);
+    if (spec->man && hb_man_asked(argc, argv)) {
+        s_write_man(spec, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     char err[512];
     hb_log_init(spec->name, HB_LOG_INFO);
     int rc = hb_config_load(spec->defs, spec->ndefs, spec->cfg, argc, argv, stdout, err,

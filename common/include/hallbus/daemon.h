@@ -37,6 +37,7 @@
 #define HB_DAEMON_EXTEND_BY_MS 10000
 
 typedef struct hb_daemon hb_daemon_t;
+struct hb_man;
 typedef void (*hb_daemon_fn)(void *arg);
 
 /* One periodic chore: run every `every_ms`, a multiple of the tick (a chore
@@ -76,6 +77,10 @@ typedef struct hb_daemon_spec {
      * thread makes progress, so a long start is not killed by
      * TimeoutStartSec= and a stuck one still is. May be NULL: ready at once. */
     const char *(*starting)(void *arg);
+    /* The manual page's own parts (`--help-man`, manpage.h); its settings,
+     * signals, systemd and exit status come from the rest of the spec. May
+     * be NULL: then --help-man is an unknown setting. */
+    const struct hb_man *man;
     /* How long a thread watched by hallbus/progress.h may go without a beat
      * before the watchdog is no longer petted; 0: half of WatchdogSec, and
      * at least HB_DAEMON_QUIET_MIN_MS. */
@@ -83,14 +88,15 @@ typedef struct hb_daemon_spec {
     void *arg; /* for the chores, stop and reloaded */
 } hb_daemon_spec_t;
 
-/* Start-up up to the daemon's own parts: the log, the settings from the
+/* Start-up up to the daemon's own parts: `--help-man` alone writes the
+ * manual page (spec->man) to stdout; otherwise the log, the settings from the
  * command line and the config file, the log level, spec->check, SIGPIPE
  * ignored, RLIMIT_NOFILE raised to its hard limit, the data folder made and
  * locked. On success returns 0 with *out set. Otherwise *out is NULL and
- * the return value is main's exit code: 0 after --help or --version, 2 for
- * settings that are refused (said on stderr with a pointer to --help), 1
- * when the data folder cannot be had (said in the log: which folder, and
- * which pid holds it). `spec` must outlive the daemon. */
+ * the return value is main's exit code: 0 after --help, --help-man or
+ * --version, 2 for settings that are refused (said on stderr with a pointer
+ * to --help), 1 when the data folder cannot be had (said in the log: which
+ * folder, and which pid holds it). `spec` must outlive the daemon. */
 int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daemon_t **out);
 /* The log lines' component from now on, through reloads too ("branchd/H1";
  * at most 31 bytes are kept). */
