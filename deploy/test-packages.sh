@@ -5,11 +5,15 @@
 # the three packages into this machine with apt-get (so their dependencies
 # resolve), checks what the install did (the user, the folders and their
 # modes, the units enabled and not started, the manual pages), then runs
-# both daemons: under systemd where systemd is PID 1, otherwise as the
-# units' ExecStart would (the same command, as the units' user, with their
-# umask, open-files limit and systemd's variables, reading the notify
-# socket systemd would). A hall is enrolled, its event reaches HQ, both
-# /v1/status answer, HQ serves the installed dashboard. Then the packages
+# both daemons under systemd, sandbox and all: the machine's own where
+# systemd is PID 1; otherwise a private one, PID 1 of its own PID and mount
+# namespaces (see boot_private_systemd); and where neither can be had (or
+# HB_PKG_RUN=exec), as the units' ExecStart would (the same command, as
+# the units' user, with their umask, open-files limit and systemd's
+# variables, reading the notify socket systemd would), which leaves the
+# sandbox untested. A unit without settings is not started (its
+# condition); a hall is enrolled, its event reaches HQ, both /v1/status
+# answer, HQ serves the installed dashboard. Then the packages
 # are purged, and every file they installed must be gone, with their
 # settings, unit links and deb-systemd-helper state: nothing is left but
 # the data (/var/lib/hallbus, which this test then removes) and the system
@@ -46,6 +50,8 @@ chmod 0755 "$work"
 declare -A pid=()
 listeners=()
 installed=0
+sd_pid=''
+sd_unshare=''
 cleanup() {
     local rc=$?
     for u in "${!pid[@]}"; do
@@ -54,6 +60,12 @@ cleanup() {
     for l in "${listeners[@]}"; do
         kill "$l" 2>/dev/null || true
     done
+    # The private systemd's PID namespace ends with its PID 1, and every
+    # process in it with it.
+    if [[ -n $sd_pid ]]; then
+        kill -KILL "$sd_pid" 2>/dev/null || true
+        wait "$sd_unshare" 2>/dev/null || true
+    fi
     if ((installed)); then
         apt-get purge -y -qq "${pkgs[@]}" >/dev/null 2>&1 || true
     fi
@@ -148,12 +160,14 @@ hall_http=$(free_port)
 hq_api=http://127.0.0.1:$hq_http
 hall_api=http://127.0.0.1:$hall_http
 
-# HQ's settings: the example, on free ports.
-sed -e "s|^listen = .*|listen = tcp://127.0.0.1:$hq_link|" -e "s|^http = .*|http = 127.0.0.1:$hq_http|" \
-    /etc/hallbus/hqd.conf.example >/etc/hallbus/hqd.conf
 
-systemd_pid1=0
-[[ -d /run/systemd/system ]] && systemd_pid1=1
+# How the daemons run: host (systemd is PID 1 here), private (a systemd of
+# our own), or exec (as ExecStart would, no sandbox). HB_PKG_RUN forces one.
+run_mode=${HB_PKG_RUN:-}
+if [[ -z $run_mode ]]; then
+    if [[ -d /run/systemd/system ]]; then run_mode=host; else run_mode=private; fi
+fi
+case $run_mode in host | private | exec) ;; *) fail "HB_PKG_RUN=$run_mode: host, private or exec" ;; esac
 
 # What systemd reads in a unit: the last value of a directive.
 unit_value() { sed -n "s/^$2=//p" "/lib/systemd/system/$1.service" | tail -1; }
@@ -217,24 +231,141 @@ stop_as_unit() {
     grep -q '^STOPPING=1' "$work/$u.heard" || fail "$u did not say STOPPING=1"
 }
 
-start_unit() {
-    if ((systemd_pid1)); then
-        systemctl daemon-reload
-        systemctl start "$1" || {
-            journalctl -u "$1" --no-pager -n 50 >&2 || true
-            fail "systemctl start $1"
-        }
-        [[ $(systemctl is-active "$1") == active ]] || fail "$1 is not active"
+# A systemd of our own where the machine's PID 1 is something else (a
+# container): /lib/systemd/systemd as PID 1 of new PID, mount and cgroup
+# namespaces, so the units run as they would at boot, with every sandbox
+# directive applied. It must touch nothing of the machine's: it gets its own
+# /run, /tmp and /var/tmp (tmpfs), and it starts no unit of the machine's:
+# sysinit.target and basic.target are masked (a stock boot would run
+# systemd-tmpfiles --remove, which empties /tmp) and the two units get
+# DefaultDependencies=no, so nothing but them is pulled in. Their output
+# goes to a file in that /run (no journald). The drop-ins change neither
+# the command nor the sandbox. The open-files limit it may hand out is
+# raised to the unit's LimitNOFILE where the kernel allows it.
+boot_private_systemd() {
+    [[ -x /lib/systemd/systemd ]] && command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+        return 1
+    cat >"$work/boot.sh" <<'EOF'
+#!/bin/sh
+set -e
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+d=/run/systemd/system
+mkdir -p "$d" /run/hallbus-test
+printf '[Unit]\nDescription=hallbus package test\nDefaultDependencies=no\n' >"$d/hallbus-test.target"
+for u in sysinit.target basic.target network-online.target systemd-tmpfiles-setup.service \
+    systemd-tmpfiles-clean.timer systemd-remount-fs.service; do
+    ln -s /dev/null "$d/$u"
+done
+for u in hqd branchd; do
+    mkdir -p "$d/$u.service.d"
+    printf '[Unit]\nDefaultDependencies=no\n[Service]\nStandardOutput=append:/run/hallbus-test/%s.log\nStandardError=inherit\n' \
+        "$u" >"$d/$u.service.d/hallbus-test.conf"
+done
+export container=hallbus-test
+exec /lib/systemd/systemd --system --unit=hallbus-test.target --log-target=null
+EOF
+    local nofile
+    nofile=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)
+    ((nofile > 1048576)) && nofile=1048576
+    local limit=(prlimit --nofile="$nofile:$nofile" --)
+    "${limit[@]}" true 2>/dev/null || limit=()
+    "${limit[@]}" unshare --pid --fork --mount --cgroup --mount-proc --kill-child \
+        sh "$work/boot.sh" </dev/null >"$work/systemd.log" 2>&1 &
+    sd_unshare=$!
+    local state=''
+    for _ in $(seq 100); do
+        [[ -z $sd_pid ]] && sd_pid=$(pgrep -P "$sd_unshare" 2>/dev/null | head -1)
+        if [[ -n $sd_pid ]]; then
+            state=$(nsenter -t "$sd_pid" -m -p -- systemctl is-system-running 2>/dev/null || true)
+            [[ $state == running || $state == degraded ]] && return 0
+        fi
+        kill -0 "$sd_unshare" 2>/dev/null || break
+        sleep 0.1
+    done
+    say "a private systemd did not come up (state '$state'): $(cat "$work/systemd.log")"
+    [[ -n $sd_pid ]] && kill -KILL "$sd_pid" 2>/dev/null
+    wait "$sd_unshare" 2>/dev/null || true
+    sd_pid=''
+    return 1
+}
+
+sc() {
+    if [[ $run_mode == private ]]; then
+        nsenter -t "$sd_pid" -m -p -- systemctl "$@"
     else
-        start_as_unit "$1"
+        systemctl "$@"
     fi
 }
 
-stop_unit() {
-    if ((systemd_pid1)); then
-        systemctl stop "$1"
+# What a unit wrote (its log), for a failure's message.
+unit_log() {
+    if [[ $run_mode == private ]]; then
+        tail -n 30 "/proc/$sd_pid/root/run/hallbus-test/$1.log" 2>/dev/null || true
     else
+        journalctl -u "$1" --no-pager -n 30 2>/dev/null || true
+    fi
+}
+
+# The unit's main process as this shell sees it (/proc of the private
+# systemd's PID namespace is its root's /proc).
+unit_proc() {
+    local main
+    main=$(sc show -p MainPID --value "$1")
+    [[ -n $main && $main != 0 ]] || fail "$1 has no main process"
+    if [[ $run_mode == private ]]; then
+        echo "/proc/$sd_pid/root/proc/$main"
+    else
+        echo "/proc/$main"
+    fi
+}
+
+# Enabled, but not started without its settings: `systemctl start` skips
+# it on ConditionPathExists, as a boot would.
+check_condition() {
+    sc daemon-reload
+    sc start "$1" || fail "systemctl start $1 without settings failed (it should be skipped)"
+    [[ $(sc show -p ConditionResult --value "$1") == no ]] ||
+        fail "$1 started without /etc/hallbus/$1.conf"
+    [[ $(sc is-enabled "$1") == enabled ]] || fail "$1 is not enabled for systemd"
+}
+
+start_unit() {
+    if [[ $run_mode == exec ]]; then
+        start_as_unit "$1"
+        return
+    fi
+    sc daemon-reload
+    # Blocks until the daemon says READY=1 (Type=notify).
+    if ! sc start "$1" || [[ $(sc is-active "$1") != active ]]; then
+        unit_log "$1" >&2
+        fail "systemctl start $1 (its log above)"
+    fi
+    # The sandbox is on: no capability, no new privileges, a system-call
+    # filter, the service user.
+    local st uid
+    st=$(cat "$(unit_proc "$1")/status")
+    uid=$(id -u hallbus)
+    grep -Eq "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid$" <<<"$st" || fail "$1 does not run as hallbus: $(grep Uid <<<"$st")"
+    grep -Eq '^CapEff:\s+0+$' <<<"$st" || fail "$1 has capabilities: $(grep CapEff <<<"$st")"
+    grep -Eq '^NoNewPrivs:\s+1$' <<<"$st" || fail "$1 may gain privileges"
+    grep -Eq '^Seccomp:\s+2$' <<<"$st" || fail "$1 runs without its system-call filter"
+    say "$1: started by systemd, READY; runs as hallbus, no capabilities, NoNewPrivs, seccomp filter"
+}
+
+stop_unit() {
+    if [[ $run_mode == exec ]]; then
         stop_as_unit "$1"
+        return
+    fi
+    sc stop "$1" || fail "systemctl stop $1"
+    local result status
+    result=$(sc show -p Result --value "$1")
+    status=$(sc show -p ExecMainStatus --value "$1")
+    if [[ $result != success || $status != 0 ]]; then
+        unit_log "$1" >&2
+        fail "$1 stopped with result $result, status $status"
     fi
 }
 
@@ -250,9 +381,22 @@ wait_http() { # url [curl options]
 
 json() { "$py" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-if ((systemd_pid1)); then say "systemd is PID 1: the units run under it"; else
-    say "systemd is not PID 1 here: the daemons run as their units' ExecStart would"
+if [[ $run_mode == private ]] && ! boot_private_systemd; then
+    run_mode="exec"
 fi
+case $run_mode in
+host) say "systemd is PID 1: the units run under it" ;;
+private) say "systemd is not PID 1 here: the units run under a private systemd (PID $sd_pid)" ;;
+exec) say "the daemons run as their units' ExecStart would: the sandbox is NOT tested" ;;
+esac
+if [[ $run_mode != exec ]]; then
+    for u in "${units[@]}"; do check_condition "$u"; done
+    say "both units enabled, and skipped by systemd without their settings"
+fi
+
+# HQ's settings: the example, on free ports.
+sed -e "s|^listen = .*|listen = tcp://127.0.0.1:$hq_link|" -e "s|^http = .*|http = 127.0.0.1:$hq_http|" \
+    /etc/hallbus/hqd.conf.example >/etc/hallbus/hqd.conf
 start_unit hqd
 wait_http "$hq_api/v1/status"
 say "hqd: READY, /v1/status answers (version $(curl -fsS "$hq_api/v1/status" | json '["version"]'))"
