@@ -55,22 +55,16 @@ static int s_meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t 
 
 static int s_load(outbox_t *ob)
 {
+    const hb_store_db_t dbs[] = {
+        {"events", &ob->events}, {"meta", &ob->meta}, {"records", &ob->records}};
     MDB_txn *txn;
-    int rc = mdb_txn_begin(ob->store.env, NULL, 0, &txn);
-    if (rc != 0)
+    if (hb_store_dbis(&ob->store, dbs, 3) != 0 || mdb_txn_begin(ob->store.env, NULL, 0, &txn) != 0)
         return HB_EDB;
-    rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ob->events);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ob->meta);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "records", MDB_CREATE, &ob->records);
-    if (rc != 0)
-        goto fail;
     if (s_meta_get_u64(txn, ob->meta, "last_seq", &ob->last_seq) != 0 ||
         s_meta_get_u64(txn, ob->meta, "acked_seq", &ob->acked_seq) != 0)
         goto fail;
     MDB_val k = {6, "digest"}, v;
-    rc = mdb_get(txn, ob->meta, &k, &v);
+    int rc = mdb_get(txn, ob->meta, &k, &v);
     if (rc == 0 && v.mv_size == HB_DIGEST_LEN)
         memcpy(ob->digest.bytes, v.mv_data, HB_DIGEST_LEN);
     else if (rc == MDB_NOTFOUND)

@@ -9,9 +9,11 @@
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
+#include "hallbus/json.h"
 #include "hallbus/metrics.h"
 #include "hallbus/version.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -22,23 +24,6 @@
 #define EVENTS_LIMIT_MAX 1000
 #define HALLS_LIMIT_DEFAULT 1000
 #define HALLS_LIMIT_MAX 100000
-
-/* Text from a hall (a refusal's reason may quote its bytes) as a JSON
- * string; never NULL. */
-static json_t *s_text_json(const char *text)
-{
-    json_t *j = json_string(text);
-    return j ? j : json_string("(text that is not UTF-8)");
-}
-
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[HB_RFC3339_MAX];
-    hb_time_format(ms, t);
-    return json_string(t);
-}
 
 /* The link as HQ sees it: "ok", "blocked" (HQ refuses what the hall sends),
  * "revoked" (its key was removed), with the refusal and conflict behind
@@ -52,18 +37,18 @@ static json_t *s_link_json(const hq_hall_t *h)
                             json_pack("{s:s, s:I, s:o, s:o}", "code",
                                       hq_reject_code_name(h->blocked_code), "seq",
                                       (json_int_t)h->blocked_seq, "reason",
-                                      s_text_json(h->blocked_reason), "since",
-                                      s_time_json(h->blocked_since_ms)));
+                                      hb_utf8_json_str(h->blocked_reason), "since",
+                                      hb_json_time(h->blocked_since_ms)));
     if (h->conflict_seq)
         json_object_set_new(o, "conflict",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)h->conflict_seq, "since",
-                                      s_time_json(h->conflict_since_ms)));
+                                      hb_json_time(h->conflict_since_ms)));
     json_object_set_new(o, "clock_skew_ms",
                         h->skew_known ? json_integer((json_int_t)h->clock_skew_ms) : json_null());
     if (h->anomalies)
         json_object_set_new(o, "last_anomaly",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)h->last_anomaly_seq,
-                                      "stored", s_time_json(h->last_anomaly_ms)));
+                                      "stored", hb_json_time(h->last_anomaly_ms)));
     return o;
 }
 
@@ -156,8 +141,8 @@ static int s_flag_cb(const hq_flag_t *flag, int64_t stored_ms, void *arg)
     if (ev)
         json_object_set_new(ev, "flag",
                             json_pack("{s:s, s:o, s:o}", "anomaly", hb_anomaly_name(flag->anomaly),
-                                      "reason", s_text_json(flag->reason), "stored",
-                                      s_time_json(stored_ms)));
+                                      "reason", hb_utf8_json_str(flag->reason), "stored",
+                                      hb_json_time(stored_ms)));
     return 0;
 }
 
@@ -167,7 +152,7 @@ static hq_hall_t *s_path_hall(hqd_t *hq, hb_http_req_t *req)
     const char *id = hb_http_param(req, "hall");
     assert(id); /* the table's pattern names it */
     size_t idlen = strlen(id);
-    if (idlen > HQ_HALL_ID_MAX) {
+    if (idlen > HB_HALL_ID_MAX) {
         hb_http_reply_error(req, 404, "not_found", "no hall '%.64s'", id);
         return NULL;
     }
@@ -395,7 +380,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
 #undef G
 #undef C
-    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
-                      m.len);
+    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      m.text.p ? m.text.p : "", m.text.len);
     hb_metrics_free(&m);
 }

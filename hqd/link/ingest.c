@@ -10,6 +10,7 @@
 #include "hallbus/eventrules.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 #include "hallbus/zuv.h"
 
 #include <stdarg.h>
@@ -46,19 +47,6 @@ static const char *const s_code_names[HQ_REJECT_CODES] = {
     "unspecified", "malformed", "too_large", "bad_sequence", "bad_field", "not_enrolled",
     "unsupported", "busy", "storage", "revoked", "conflict",
 };
-
-/* Copies text into a bounded field, cut where a UTF-8 character starts. */
-static void s_copy_text(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap);
-    if (n > cap - 1) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0u) == 0x80u)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 /* Refusals that stop the hall's stream until something changes at either
  * end: they make the hall's link "blocked" and raise hall_blocked. */
@@ -126,7 +114,7 @@ static void s_reject(frame_ctx_t *fc, Hallbus__RejectCode code, uint64_t seq, co
             h->blocked_since_ms = hb_now_ms();
         h->blocked_code = (int)code;
         h->blocked_seq = seq;
-        s_copy_text(h->blocked_reason, sizeof h->blocked_reason, reason);
+        hb_utf8_copy(h->blocked_reason, sizeof h->blocked_reason, reason);
     }
     char key[96];
     snprintf(key, sizeof key, "reject-%s-%d", hall, (int)code);
@@ -383,7 +371,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         goto out;
     }
     item->hall_num = h->num;
-    memcpy(item->hall_id, h->id, HQ_HALL_ID_MAX);
+    memcpy(item->hall_id, h->id, HB_HALL_ID_MAX);
     item->first_seq = h->accepted_seq + 1;
     item->count = (uint32_t)(b->n_events - skip);
     uint8_t *p = item->data;
@@ -417,7 +405,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                     "ingest: hall %s: event %llu stored with a flag (%s); later ones are counted",
                     h->id, (unsigned long long)(first + flag_idx[n_flags - 1]),
                     flag_why[n_flags - 1]);
-        s_copy_text(h->last_anomaly_reason, sizeof h->last_anomaly_reason,
+        hb_utf8_copy(h->last_anomaly_reason, sizeof h->last_anomaly_reason,
                     flag_why[n_flags - 1]);
     }
     h->accepted_seq = last;
@@ -595,12 +583,7 @@ void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)
         hq_hall_t *h = hq_halls_by_num(ing->halls, c->hall_num);
         if (!h)
             continue;
-        h->committed_seq = c->last_seq;
-        h->events = c->events;
-        h->digest = c->digest;
-        h->anomalies = c->anomalies;
-        h->last_anomaly_seq = c->last_anomaly_seq;
-        h->last_anomaly_ms = c->last_anomaly_ms;
+        hq_hall_take_tally(h, &c->tally);
         if (!c->ok) {
             /* Not stored: forget it was accepted so the resend is taken. */
             h->accepted_seq = h->committed_seq;

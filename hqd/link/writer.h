@@ -22,7 +22,7 @@ typedef struct hq_writer hq_writer_t;
 typedef struct hq_write_item {
     struct hq_write_item *next;
     uint32_t hall_num;
-    char hall_id[HQ_HALL_ID_MAX];
+    char hall_id[HB_HALL_ID_MAX];
     uint64_t first_seq;
     uint32_t count;
     /* Events of the batch stored with a flag (eventrules.h), in sequence
@@ -38,12 +38,12 @@ typedef struct hq_write_item {
 typedef struct hq_commit {
     uint32_t hall_num;
     bool ok;
-    uint64_t last_seq;
-    uint64_t events;
-    hb_digest_t digest;
-    uint64_t anomalies; /* the hall's flagged events, and the last one */
-    uint64_t last_anomaly_seq;
-    int64_t last_anomaly_ms;
+    union { /* the hall's tally as the commit left it */
+        hq_tally_t tally;
+        struct {
+            HQ_TALLY_MEMBERS
+        };
+    };
 } hq_commit_t;
 
 typedef void (*hq_commit_fn)(const hq_commit_t *commits, size_t n, void *arg);

@@ -6,16 +6,18 @@
 #ifndef HALLBUS_METRICS_H
 #define HALLBUS_METRICS_H
 
+#include "hallbus/text.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
 #define HB_METRICS_MAX (8u << 20) /* one answer at most; more is cut */
 
+/* The answer is `text` (text.p may be NULL when nothing was added; a full
+ * text holds what fitted). */
 typedef struct hb_metrics {
-    char *buf;
-    size_t len, cap;
+    hb_text_t text;
     char last[96]; /* the metric whose HELP/TYPE was written last */
-    bool full;
 } hb_metrics_t;
 
 void hb_metrics_init(hb_metrics_t *m);
