@@ -10,6 +10,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
+#include "hallbus/time.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct outbox {
     /* Time of the oldest acknowledged event that was too young to prune at
      * the last flush: no need to look again before the cutoff passes it. */
     int64_t prune_blocked_until;
+    hb_histogram_t commit_seconds; /* outbox_append_with's commits */
 };
 
 static int s_meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
@@ -95,6 +97,7 @@ int outbox_open(const char *dir, size_t map_size, size_t map_max, outbox_t **out
     outbox_t *ob = calloc(1, sizeof *ob);
     if (!ob)
         return HB_ENOMEM;
+    hb_histogram_init(&ob->commit_seconds, &hb_buckets_latency);
     int rc = hb_store_open(&ob->store, dir, map_size, map_max, 4);
     if (rc != 0) {
         free(ob);
@@ -215,10 +218,12 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     }
     hb_digest_t digest;
     int rc;
+    int64_t t0 = hb_mono_ns();
     do {
         digest = ob->digest;
         rc = s_append_once(ob, envs, n, recs, nrecs, &digest);
     } while (s_retry_after_growth(ob, rc, "append", &rc));
+    hb_histogram_observe_since(&ob->commit_seconds, t0);
     if (rc != 0)
         return rc;
     if (n == 0) {
@@ -384,3 +389,4 @@ uint64_t outbox_first_seq(const outbox_t *ob) { return ob->first_seq; }
 const hb_digest_t *outbox_digest(const outbox_t *ob) { return &ob->digest; }
 uint64_t outbox_disk_bytes(outbox_t *ob) { return hb_store_size(&ob->store); }
 uint64_t outbox_map_grows(const outbox_t *ob) { return ob->store.grow_count; }
+const hb_histogram_t *outbox_commit_histogram(const outbox_t *ob) { return &ob->commit_seconds; }

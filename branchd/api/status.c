@@ -265,7 +265,8 @@ void branchd_api_get_campaigns(hb_http_req_t *req, void *arg)
     s_reply_campaigns(d, req, from, to == from ? from : to);
 }
 
-/* Prometheus text: the outbox, the link, the local API, the hall. */
+/* Prometheus text: the process, the outbox (its commits as a histogram),
+ * the data folder's disk, the link, the local API, the hall. */
 void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
@@ -281,6 +282,7 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_version_metrics(&m);
+    hb_metrics_process(&m);
 #define G(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "gauge", help, NULL, (double)(v))
 #define C(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "counter", help, NULL, (double)(v))
     G("outbox_last_seq", "the newest event's sequence", last);
@@ -288,6 +290,10 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("backlog_events", "events not yet acknowledged by HQ", last - acked);
     G("outbox_bytes", "bytes used by the outbox's data file", outbox_disk_bytes(d->outbox));
     C("outbox_map_grows_total", "times the outbox's map grew", outbox_map_grows(d->outbox));
+    hb_metrics_histogram(&m, "hallbus_hall_outbox_commit_duration_seconds",
+                         "durations of the outbox's synced commits of new events", NULL,
+                         outbox_commit_histogram(d->outbox));
+    hb_metrics_disk(&m, "hallbus_hall_", d->cfg.data);
     G("connected", "1 when HQ welcomed this hall and has not gone silent", st.connected);
     C("batches_sent_total", "event batches sent", st.batches_sent);
     C("events_sent_total", "events sent, resends included", st.events_sent);

@@ -346,4 +346,8 @@ void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_
     hb_metrics_add(m, name, "counter",
                    "HTTP connections closed for not sending a request within the header timeout",
                    NULL, (double)st.closed_by_timeout);
+    if (http) {
+        snprintf(name, sizeof name, "%shttp_request_duration_seconds", prefix);
+        hb_http__reqstats_metrics(&http->reqstats, name, m);
+    }
 }

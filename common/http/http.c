@@ -13,6 +13,7 @@
 #include "hallbus/log.h"
 #include "hallbus/metrics.h"
 #include "hallbus/utf8.h"
+#include "hallbus/time.h"
 
 #include "internal.h"
 
@@ -35,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+_Static_assert(HTTP_ROUTES_MAX <= HTTP_REQSTATS_PREFIX_MAX, "a prefix route without its slot");
 #define HTTP_PATH_MAX 4096    /* decoded path, longer is refused with 414 */
 #define HTTP_HOSTPORT_MAX 300 /* "[v6 literal]:port" or a host name and port */
 #define HTTP_REASON_MAX 512    /* the "reason" text of an error body */
@@ -523,7 +525,13 @@ static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
     return route;
 }
 
-static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+/* Which route took the request, for its duration (s_on_req). */
+typedef struct http_took {
+    size_t slot; /* reqstats.c's slot */
+    const hb_route_t *route;
+} http_took_t;
+
+static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
 {
     hb_http_t *http = ((http_handler_t *)self)->http;
     http_exchange_t ex = {.req = req, .http = http};
@@ -604,6 +612,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         arg = http->targets[match.route].arg;
         ex.match = &match;
         ex.route = hb_router_route(http->router, match.route);
+        took->slot = match.route;
     } else {
         /* A matched pattern's segments are checked one by one above, to name
          * the parameter at fault; a path for the prefix routes as a whole. */
@@ -618,7 +627,9 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         fn = route->fn;
         arg = route->arg;
         ex.route = &route->info;
+        took->slot = HB_ROUTER_ROUTES_MAX + (size_t)(route - http->routes);
     }
+    took->route = ex.route;
 
     hb_http_req_t hreq = {
         .method = method,
@@ -644,6 +655,18 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
     }
     return 0;
+}
+
+/* Every request h2o hands us, timed from here to its answer (handlers
+ * answer before they return; a stream counts until its head is sent). */
+static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    hb_http_t *http = ((http_handler_t *)self)->http;
+    int64_t t0 = hb_mono_ns();
+    http_took_t took = {.slot = HTTP_REQSTATS_UNMATCHED, .route = NULL};
+    int rc = s_dispatch(self, req, &took);
+    hb_http__reqstats_record(&http->reqstats, took.slot, took.route, req->res.status, t0);
+    return rc;
 }
 
 /* ------------------------------------------------------- h2o's own errors */
@@ -841,6 +864,7 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     http->loop = loop;
     http->max_body = max_body;
     http->limits = hb_http_limits_default();
+    hb_http__reqstats_init(&http->reqstats);
     http->router = hb_router_new();
     if (!http->router || hb_http__addrs_init(http) != 0) {
         hb_error("http: out of memory");

@@ -1,13 +1,15 @@
 /* What the files of common/http share and nobody else needs: the server's
  * state (http.c serves requests, conns.c accepts connections within the
  * limits) and percent-decoding of paths and query values (router.c, which
- * decodes path segments; results are checked with hallbus/utf8.h).
+ * decodes path segments; results are checked with hallbus/utf8.h), and the
+ * request durations by route (reqstats.c).
  * Private to common/http/. */
 #ifndef HALLBUS_HTTP_INTERNAL_H
 #define HALLBUS_HTTP_INTERNAL_H
 
 #include "hallbus/http.h"
 #include "hallbus/idmap.h"
+#include "hallbus/metrics.h"
 #include "hallbus/router.h"
 #include "hallbus/vec.h"
 
@@ -79,6 +81,37 @@ typedef struct http_conn {
     http_addr_key_t addr;
 } http_conn_t;
 
+/* Request durations (reqstats.c): one histogram per route and status class
+ * (2xx to 5xx), so their number is fixed by the route tables and never by
+ * what clients send. Slots: the router's routes by index, then the prefix
+ * routes by index, then one for requests no route took (400, 404, 405,
+ * 414 before any route). A slot learns its route at its first request.
+ * Fixed memory: 193 slots of 4 histograms, about 170 KB per server. */
+#define HTTP_REQSTATS_PREFIX_MAX 64 /* prefix routes (http.c's HTTP_ROUTES_MAX) */
+#define HTTP_REQSTATS_SLOTS (HB_ROUTER_ROUTES_MAX + HTTP_REQSTATS_PREFIX_MAX + 1)
+#define HTTP_REQSTATS_UNMATCHED (HTTP_REQSTATS_SLOTS - 1)
+#define HTTP_REQSTATS_CLASSES 4 /* 2xx, 3xx, 4xx, 5xx */
+
+typedef struct http_reqslot {
+    const hb_route_t *route; /* NULL until the first request (and for UNMATCHED) */
+    hb_histogram_t by_class[HTTP_REQSTATS_CLASSES];
+} http_reqslot_t;
+
+typedef struct http_reqstats {
+    http_reqslot_t slots[HTTP_REQSTATS_SLOTS];
+} http_reqstats_t;
+
+void hb_http__reqstats_init(http_reqstats_t *rs);
+/* Records a request that started at `t0_ns` (hb_mono_ns) and was answered
+ * with `status`, in `slot` (the route `route` took it; NULL for
+ * UNMATCHED). Routes live as long as the server, so the pointer is kept. */
+void hb_http__reqstats_record(http_reqstats_t *rs, size_t slot, const hb_route_t *route,
+                              int status, int64_t t0_ns);
+/* Writes histogram `name` with labels method, route (the pattern or prefix,
+ * never the path asked) and code ("2xx" ...), for the series that have
+ * requests. */
+void hb_http__reqstats_metrics(const http_reqstats_t *rs, const char *name, hb_metrics_t *m);
+
 struct hb_http {
     uv_loop_t *loop;
     h2o_globalconf_t config;
@@ -109,6 +142,7 @@ struct hb_http {
     uint64_t refused_per_address;
     uint64_t refused_max_conns;
     uint64_t closed_by_timeout;
+    http_reqstats_t reqstats; /* request durations by route (reqstats.c) */
 };
 
 /* conns.c: the table of address groups (sized for the limits, seeded at
@@ -119,5 +153,6 @@ void hb_http__on_connection(uv_stream_t *server, int status);
 /* http.c: frees the server once it is destroyed and its last connection
  * is gone (conns.c calls it as each one closes). */
 void hb_http__maybe_finish(hb_http_t *http);
+
 
 #endif

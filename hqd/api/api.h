@@ -1,6 +1,6 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
- * counters), live.c's (tiles, regions, the stream, alerts) and control.c's
+ * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream, alerts) and control.c's
  * (organisation, policies, campaigns, calendar, glossary, rollout). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
@@ -16,6 +16,8 @@ void hqd_api_get_hall_state(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_events(hb_http_req_t *req, void *arg);
 void hqd_api_get_status(hb_http_req_t *req, void *arg);
+
+/* metrics.c */
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg);
 
 /* live.c (parameters "hall", "region") */

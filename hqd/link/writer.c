@@ -37,6 +37,7 @@ struct hq_writer {
     size_t max_queue_bytes;
     bool stopping;
     hq_writer_stats_t stats; /* under lock */
+    hb_histogram_t commit_seconds; /* recorded by the thread, read by scrapes */
     HB_VEC(hq_commit_t) results; /* under lock; taken by the loop at each wake-up */
     uv_async_t async;
     hq_commit_fn on_commit;
@@ -241,6 +242,8 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    hb_histogram_observe(&w->commit_seconds, took / 1e3);
+    int64_t committed_ns = (int64_t)t1.tv_sec * 1000000000 + t1.tv_nsec;
     if (rc != 0)
         hb_log_once("writer-commit", HB_LOG_ERROR, "writer: commit of %zu event(s) failed: %s",
                     events, mdb_strerror(rc));
@@ -265,6 +268,7 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
     for (size_t i = 0; i < n; i++) {
         bool stored = rc == 0 && !w->halls.v[items[i]->hall_num].failed;
         if (stored && w->sink) {
+            items[i]->committed_ns = committed_ns;
             items[i]->next = NULL;
             *tail = items[i];
             tail = &items[i]->next;
@@ -347,6 +351,7 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
         h->tally = records[i].tally;
     }
     pthread_mutex_init(&w->lock, NULL);
+    hb_histogram_init(&w->commit_seconds, &hb_buckets_latency);
     if (hb_progress_cond_init(&w->cond) != 0) {
         hb_vec_free(&w->halls);
         free(w);
@@ -396,6 +401,11 @@ int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item)
     pthread_mutex_unlock(&w->lock);
     *item = NULL;
     return 0;
+}
+
+const hb_histogram_t *hq_writer_commit_histogram(const hq_writer_t *w)
+{
+    return &w->commit_seconds;
 }
 
 void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out)

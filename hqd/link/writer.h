@@ -11,6 +11,7 @@
 #define HQD_WRITER_H
 
 #include "hqstore.h"
+#include "hallbus/metrics.h"
 
 #include <stdint.h>
 #include <uv.h>
@@ -29,6 +30,10 @@ typedef struct hq_write_item {
      * order; they live in the item's own allocation. */
     uint32_t n_flags;
     hq_flag_t *flags;
+    /* When the commit that stored the batch returned (hb_mono_ns), set
+     * before the sink gets it, for the lag of what reads committed batches
+     * (the mirror, the rollups). 0 before. */
+    int64_t committed_ns;
     size_t len;
     uint8_t data[]; /* len bytes */
 } hq_write_item_t;
@@ -71,6 +76,9 @@ hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags);
  * queue is full (the item stays the caller's). */
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);
 void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out);
+/* The durations of the writer's commits (sync included, failed ones too),
+ * in seconds, for /metrics; lives as long as the writer. */
+const hb_histogram_t *hq_writer_commit_histogram(const hq_writer_t *w);
 /* Where committed batches go after their commit (the live mirror), in
  * commit order, as one list per commit linked by `next`; `fn` takes
  * ownership and runs on the writer thread. Without a sink they are freed.

@@ -61,6 +61,7 @@ struct hq_live {
     /* Counted by the thread while it applies; added to `stats` under the
      * mutex after each batch. */
     uint64_t t_events, t_skipped, t_anomalies;
+    hb_histogram_t lag_seconds; /* recorded by the thread, read by scrapes */
 };
 
 static hb_hall_state_t *s_state(hq_live_t *live, uint32_t num)
@@ -340,6 +341,8 @@ static void *s_thread(void *arg)
             pthread_rwlock_wrlock(&live->rw);
             s_apply_item(live, it);
             pthread_rwlock_unlock(&live->rw);
+            if (it->committed_ns)
+                hb_histogram_observe_since(&live->lag_seconds, it->committed_ns);
             hb_progress_beat();
         }
         while (list) {
@@ -395,6 +398,7 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
                     cfg->snapshot_dir);
     }
     live->stats.rebuilding = true;
+    hb_histogram_init(&live->lag_seconds, &hb_buckets_lag);
     pthread_mutex_init(&live->lock, NULL);
     if (hb_progress_cond_init(&live->cond) != 0 || hb_progress_cond_init(&live->room) != 0) {
         if (live->snap.env)
@@ -414,6 +418,8 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
     *out = live;
     return 0;
 }
+
+const hb_histogram_t *hq_live_lag_histogram(const hq_live_t *live) { return &live->lag_seconds; }
 
 size_t hq_live_take_changed(hq_live_t *live, uint32_t *out, size_t max)
 {

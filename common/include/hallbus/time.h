@@ -14,6 +14,8 @@
 int64_t hb_now_ms(void);
 /* Monotonic clock in ms, for timeouts and latencies; never injected. */
 int64_t hb_mono_ms(void);
+/* The same clock in ns, for latencies measured in microseconds. */
+int64_t hb_mono_ns(void);
 /* Installs a test clock (NULL restores the system clock). */
 void hb_clock_set(int64_t (*now_ms)(void));
 
