@@ -52,6 +52,7 @@ listeners=()
 installed=0
 sd_pid=''
 sd_unshare=''
+sd_nofile=0
 cleanup() {
     local rc=$?
     for u in "${!pid[@]}"; do
@@ -270,7 +271,8 @@ EOF
     nofile=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)
     ((nofile > 1048576)) && nofile=1048576
     local limit=(prlimit --nofile="$nofile:$nofile" --)
-    "${limit[@]}" true 2>/dev/null || limit=()
+    "${limit[@]}" true 2>/dev/null || { limit=(); nofile=$(ulimit -Hn); }
+    sd_nofile=$nofile
     "${limit[@]}" unshare --pid --fork --mount --cgroup --mount-proc --kill-child \
         sh "$work/boot.sh" </dev/null >"$work/systemd.log" 2>&1 &
     sd_unshare=$!
@@ -401,6 +403,20 @@ start_unit hqd
 wait_http "$hq_api/v1/status"
 say "hqd: READY, /v1/status answers (version $(curl -fsS "$hq_api/v1/status" | json '["version"]'))"
 curl -fsS "$hq_api/" | grep -qi "<html" || fail "hqd serves no dashboard at / from /usr/share/hallbus/dashboard"
+# /metrics reads /proc (ProtectProc=invisible leaves the daemon its own),
+# and its open-files limit is the unit's where systemd could give it.
+metrics=$(curl -fsS "$hq_api/metrics") || fail "hqd's /metrics does not answer"
+for m in process_start_time_seconds process_open_fds process_resident_memory_bytes \
+    hallbus_build_info; do
+    grep -q "^${m}[ {]" <<<"$metrics" || fail "hqd's /metrics has no $m here"
+done
+max_fds=$(sed -n 's/^process_max_fds //p' <<<"$metrics")
+want_fds=$(unit_value hqd LimitNOFILE)
+if [[ $run_mode == host ]] || { [[ $run_mode == private ]] && ((sd_nofile >= want_fds)); }; then
+    awk -v a="$max_fds" -v b="$want_fds" 'BEGIN { exit !(a + 0 == b + 0) }' ||
+        fail "hqd may open $max_fds files, its unit says LimitNOFILE=$want_fds"
+fi
+say "hqd: the dashboard and /metrics answer (process figures from /proc, $max_fds files allowed)"
 
 # A hall, enrolled the way an operator does it, then set up as the package
 # lays out: settings in /etc/hallbus, keys and data under /var/lib/hallbus.
