@@ -61,7 +61,7 @@ void hb_man_head(FILE *out, const hb_man_t *m)
 {
     char upper[64];
     size_t i = 0;
-    for (; m->name[i] && i < sizeof upper - 1; i++)
+    for (; i < sizeof upper - 1 && m->name[i]; i++)
         upper[i] = (char)toupper((unsigned char)m->name[i]);
     upper[i] = '\0';
     /* No date: the same sources make the same page. */
