@@ -13,6 +13,7 @@
 #include "hallbus/daemon.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/manpage.h"
 #include "hallbus/time.h"
 #include "hallbus/version.h"
 
@@ -96,6 +97,11 @@ static const hb_config_def_t s_defs[] = {
     CFG("local_trust", HB_CONF_BOOL, local_trust, "false", 0, 0, false,
         "a loopback caller without a token acts as the duty manager (hallctl on the hall "
         "machine); needs a loopback http address"),
+    CFG("hall_name", HB_CONF_STRING, hall_name, "", 0, 0, false,
+        "the hall's name for people (printed tickets, the status page); empty: the hall id"),
+    CFG("public_url", HB_CONF_STRING, public_url, "", 0, 0, false,
+        "the address customers' phones reach this API at, for ticket QR codes (e.g. "
+        "http://hall.local:8100); empty: taken from each request's Host"),
     CFG("tls_cert", HB_CONF_STRING, tls_cert, "", 0, 0, false,
         "PEM certificate chain: the local API speaks HTTPS (with tls_key)"),
     CFG("tls_key", HB_CONF_STRING, tls_key, "", 0, 0, false, "the certificate's PEM private key"),
@@ -169,6 +175,8 @@ static void s_on_append(void *arg)
     branchd_t *d = arg;
     if (d->uplink)
         uplink_notify(d->uplink);
+    if (d->live)
+        branchd_live_notify(d->live);
 }
 
 static int s_open_engine(branchd_t *d)
@@ -248,10 +256,18 @@ static void s_reader_round(void *arg)
     outbox_reader_check(d->outbox);
 }
 
+static void s_live_round(void *arg)
+{
+    branchd_t *d = arg;
+    if (d->live)
+        branchd_live_tick(d->live);
+}
+
 static const hb_chore_t s_chores[] = {
     {"uplink", TICK_MS, s_uplink_round},
     {"engine", 1000, s_second_round},
     {"readers", 60000, s_reader_round},
+    {"live", 250, s_live_round},
 };
 
 /* SIGTERM/SIGINT: the ack persisted, then the parts that keep the loop
@@ -331,6 +347,45 @@ static int s_serve(branchd_t *d)
     return 0;
 }
 
+/* The manual page (branchd --help-man, branchd.8): its settings come from
+ * s_defs, its commands from access/cli.c's table. */
+static const hb_man_part_t s_man_parts[] = {
+    {"COMMANDS", NULL, access_cli_man},
+    {"FILES",
+     "As the Debian package installs them:\n"
+     "- /etc/hallbus/branchd.conf: the settings (hallctl enroll writes a hall's own); "
+     "branchd.service starts only once it exists. The package ships "
+     "/etc/hallbus/branchd.conf.example (a conffile).\n"
+     "- /var/lib/hallbus/hall-keys: hall.key, hall.key_secret and hq.key, from the "
+     "enrolment (kept with the data: a purge of the package keeps them).\n"
+     "- /var/lib/hallbus/outbox: the data folder (LMDB: the outbox, the hall's state, "
+     "policies, paired devices and staff in access/), locked by hallbus.lock while branchd "
+     "runs.\n"
+     "- /lib/systemd/system/branchd.service: the unit; it runs branchd as the user hallbus.",
+     NULL},
+};
+
+static const hb_man_t s_man = {
+    .name = "branchd",
+    .section = "8",
+    .summary = "the hallbus hall daemon",
+    .synopsis = "branchd [--config FILE] [--NAME VALUE ...]\n"
+                "branchd devices|staff COMMAND [options]\nbranchd --help | --version",
+    .description =
+        "branchd runs unattended in every hall. It is the hall's queue and service system: "
+        "kiosks, counter terminals, displays and the duty manager's tablet use its local HTTP "
+        "API (each with a device token), and an existing queue system can feed it events. Every "
+        "event is committed to the hall's outbox (LMDB, synced) before it is answered, and "
+        "stays there until head office (hqd) has acknowledged its own commit of it; the link "
+        "is ZeroMQ with CURVE, and it reconnects by itself with backoff and jitter.\n"
+        "\n"
+        "It applies the policies and the campaign calendar head office sends down, and keeps "
+        "serving while head office is unreachable.",
+    .parts = s_man_parts,
+    .n_parts = sizeof s_man_parts / sizeof s_man_parts[0],
+    .see_also = "hqd(8), hallctl(1), systemd.exec(5)",
+};
+
 static const hb_daemon_spec_t s_spec = {
     .name = "branchd",
     .defs = s_defs,
@@ -341,6 +396,7 @@ static const hb_daemon_spec_t s_spec = {
     .chores = s_chores,
     .n_chores = sizeof s_chores / sizeof s_chores[0],
     .stop = s_stop,
+    .man = &s_man,
     .arg = &s_d,
 };
 
@@ -403,6 +459,12 @@ int main(int argc, char **argv)
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
         return 1;
+    if (branchd_ticket_key_load(d) != 0) {
+        hb_error("cannot make the ticket key in %s", d->cfg.data);
+        return 1;
+    }
+    if (branchd_live_new(d, &d->live) != 0)
+        return 1;
     rc = s_serve(d);
     if (rc != 0)
         return rc;
@@ -410,6 +472,8 @@ int main(int argc, char **argv)
             (unsigned long long)outbox_last_seq(d->outbox), d->cfg.hq, d->cfg.http);
     hb_daemon_run(s_daemon, d->loop);
     applier_close(&d->applier);
+    /* After the loop: every stream has ended, its slot released. */
+    branchd_live_destroy(&d->live);
     engine_close(&d->engine);
     access_close(&d->access);
     hb_static_destroy(&d->pages); /* the server that served them is gone */

@@ -93,4 +93,18 @@ void branchd_api_get_services(hb_http_req_t *req, void *arg);
 void branchd_api_page(hb_http_req_t *req, void *arg);
 void branchd_api_page_file(hb_http_req_t *req, void *arg);
 
+/* screens.c: what the hall's pages need besides the actions */
+void branchd_api_get_me(hb_http_req_t *req, void *arg);
+void branchd_api_get_device(hb_http_req_t *req, void *arg);
+void branchd_api_get_devices(hb_http_req_t *req, void *arg);
+void branchd_api_get_rating(hb_http_req_t *req, void *arg);
+void branchd_api_get_public_ticket(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_qr(hb_http_req_t *req, void *arg);
+/* A kiosk out of service issues nothing: answers 409 out_of_service and
+ * returns true for such a caller. */
+bool branchd_kiosk_out_of_service(branchd_t *d, hb_http_req_t *req);
+
+/* live.c: GET /v1/hall/events */
+void branchd_api_get_live(hb_http_req_t *req, void *arg);
+
 #endif

@@ -18,6 +18,22 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/hall/snapshot", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL,
      branchd_api_get_snapshot},
 
+    /* The pages (issue 13): who a token is, the live stream, a ticket's
+     * public status (no token: its reference is the secret, and lookups
+     * are rate limited) and its QR code, a device's own state, what an
+     * evaluator may score. */
+    {"GET", "/v1/me", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_me},
+    {"GET", "/v1/hall/events", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_live},
+    {"GET", "/v1/public/tickets/:ref", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL,
+     branchd_api_get_public_ticket},
+    {"GET", "/v1/tickets/:ticket/qr", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_qr},
+    {"GET", "/v1/devices", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_devices},
+    /* A device's state is the hall view's too: any reader may see it. */
+    {"GET", "/v1/devices/:device", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_device},
+    {"GET", "/v1/counters/:counter/rating", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_COUNTER, "counter",
+     branchd_api_get_rating},
+
     /* What a customer may see. */
     {"GET", "/v1/hall", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_hall},
     {"GET", "/v1/services", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_services},

@@ -53,6 +53,20 @@ int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
     return code;
 }
 
+int engine__refuse_as(engine_request_t *r, int code, const char *name, const char *fmt, ...)
+{
+    if (r->err && r->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
+    }
+    r->e->refusal = name;
+    return code;
+}
+
+const char *engine_refusal(const engine_t *e) { return e->refusal; }
+
 bool engine__enum_known(const ProtobufCEnumDescriptor *ed, int v)
 {
     return v != 0 && protobuf_c_enum_descriptor_get_value(ed, v) != NULL;
@@ -417,6 +431,7 @@ int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *
     engine_request_t r = {
         .e = e, .action = a, .now = now, .key = key, .args = args, .err = err, .errlen = errlen};
     int rc = 0;
+    e->refusal = NULL;
     if (a->key_id[0] && !engine__id_ok(key))
         rc = engine__refuse(&r, HB_EINVAL,
                             "%s id '%.64s' must be 1 to %d letters, digits, '-', '_' or '.'",

@@ -101,6 +101,41 @@ typedef struct engine_call_answer {
 
 int engine_issue(engine_t *e, const char *service, int priority, int source,
                  engine_ticket_answer_t *out, char *err, size_t errlen);
+
+/* The name of the last action's refusal when it has one of its own (issue
+ * 13: "last_counter", "already_rated", "nothing_to_rate"), else NULL: the
+ * API answers it as the refusal's `error`. Valid until the next action. */
+const char *engine_refusal(const engine_t *e);
+
+/* Pauses `counter`. The last open (not paused) counter of a service that
+ * someone waits for is not paused (HB_ECONFLICT, "last_counter") unless
+ * `override` (the duty manager's decision, which the caller checked). */
+int engine_counter_pause_ex(engine_t *e, const char *counter, const char *reason, bool override,
+                            char *err, size_t errlen);
+/* Opens `counter` as engine_counter_open, `elderly` marking it for elderly
+ * and disabled customers (queue.h). */
+int engine_counter_open_ex(engine_t *e, const char *counter, const char *staff,
+                           const char *const *services, size_t n_services, bool elderly, char *err,
+                           size_t errlen);
+
+#define ENGINE_REASONS_MAX 8
+/* The reasons a score may give, for the evaluator (NULL-terminated). */
+extern const char *const engine_rating_reasons[];
+/* How long after a completion the evaluator may score it. */
+#define ENGINE_RATING_WINDOW_MS (10 * 60 * 1000)
+/* A customer's score as engine_feedback, with 0 to ENGINE_REASONS_MAX
+ * `reasons` from engine_rating_reasons. With `last_at_counter` and no
+ * ticket, the ticket is the one last completed at `counter` within the
+ * window ("nothing_to_rate" otherwise). A ticket scored once is refused
+ * ("already_rated"). The ticket scored is copied to `rated` (HB_HS_ID). */
+int engine_feedback_ex(engine_t *e, const char *ticket, const char *counter, uint32_t score,
+                       const char *const *reasons, size_t n_reasons, bool last_at_counter,
+                       char *rated, char *err, size_t errlen);
+/* The ticket the evaluator of `counter` may score now, in `ticket`
+ * (HB_HS_ID; "" when none), with when it was completed and whether it was
+ * scored already. HB_ENOTFOUND for an unknown counter. */
+int engine_rating_due(const engine_t *e, const char *counter, int64_t now_ms, char *ticket,
+                      int64_t *completed_ms, bool *rated);
 /* Calls the next ticket for `counter` by the queue rules, or the named
  * `ticket` (rule MANUAL) when not NULL. HB_ENOTFOUND when nobody waits. */
 int engine_call(engine_t *e, const char *counter, const char *ticket, engine_call_answer_t *out,

@@ -38,6 +38,9 @@ struct engine {
     hb_hall_state_t *state;
     engine_appended_fn on_append;
     void *arg;
+    /* The name of the last refusal when an action gave it one of its own
+     * ("last_counter", "already_rated"), else NULL: engine_refusal(). */
+    const char *refusal;
     uint64_t snapshot_seq;    /* the newest snapshot written */
     int64_t snapshot_mono_ms; /* when */
 };
@@ -198,6 +201,10 @@ int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, co
 
 /* ---- checks and refusals worded the same wherever they apply */
 
+/* As engine__refuse, naming the refusal for the API ("last_counter"):
+ * engine_refusal() answers `name` until the next action. */
+int engine__refuse_as(engine_request_t *r, int code, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Says why in r->err and returns `code`: `return engine__refuse(r, ...)`. */
 int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -53,7 +53,12 @@
     X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
     X(STAFF_MANAGE, "staff.manage", "hall", "add and remove the hall's staff and set their PINs") \
     X(STAFF_SIGNIN, "staff.signin", "hall",                                                      \
-      "sign staff in and out at a counter terminal, with their PIN")
+      "sign staff in and out at a counter terminal, with their PIN")                             \
+    X(MANAGER_DAY, "manager.day", "hall",                                                        \
+      "the duty manager's day: meetings, the checklist, opening, patrols, the work log, the "    \
+      "cash handover, the day report")                                                           \
+    X(APPOINTMENT_BOOK, "appointment.book", "both",                                              \
+      "book, read and cancel appointments")
 
 /* HB_PERM_UNSET is 0 on purpose: a route row that forgets its permission
  * (a designated initialiser without .perm) holds it, and is refused. */
