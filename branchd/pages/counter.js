@@ -68,11 +68,12 @@ function counterKey() {
 function queueTable() {
   const tb = el('table', {id: 'queue-table'}, el('tr', null, el('th', null, t('counter.service')),
     el('th', null, t('counter.waiting')), el('th', null, t('counter.oldest'))));
-  for (const s of st.hall && st.hall.services || []) {
-    if (!st.services.find((x) => x.service === s.service)) continue;
+  for (const svc of st.services) {
+    const s = (st.hall && st.hall.services || []).find((x) => x.service === svc.service) ||
+      {service: svc.service};
     tb.append(el('tr', {data: {service: s.service}},
       el('td', null, serviceName(st.services, s.service)),
-      el('td', null, String(s.waiting || 0)), el('td', null, fmtWait(s.oldest_wait_s))));
+      el('td', null, String(s.waiting || 0)), el('td', null, s.waiting ? fmtWait(s.oldest_wait_s) : '–')));
   }
   return tb;
 }

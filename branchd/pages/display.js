@@ -98,14 +98,15 @@ function draw() {
     el('ol', null, st.calls.slice(1, LAST_CALLS + 1).map((c) => el('li', {data: {ticket: c.ticket}},
       el('span', {class: 'ticket'}, c.ticket), el('span', null, t('display.counter', {n: c.counter}))))));
   main.append(el('div', {class: 'display-grid'}, calling, slideBox(), last, waitingBox()),
-    el('footer', {class: 'foot'}, hoursLine()), soundButton());
+    el('footer', {class: 'foot'}, hoursLine(), soundButton()));
 }
 
 function waitingBox() {
   const tb = el('table', {id: 'waiting'}, el('tr', null, el('th', null, t('display.service')),
     el('th', null, t('display.waiting')), el('th', null, t('display.est'))));
-  for (const s of st.hall && st.hall.services || []) {
-    if (!st.services.find((x) => x.service === s.service)) continue;
+  for (const svc of st.services) {
+    const s = (st.hall && st.hall.services || []).find((x) => x.service === svc.service) ||
+      {service: svc.service};
     tb.append(el('tr', {data: {service: s.service}},
       el('td', null, serviceName(st.services, s.service)),
       el('td', {class: 'num'}, String(s.waiting || 0)),

@@ -232,18 +232,20 @@ function drawTicket() {
   const k = st.ticket;
   const now = new Date().toISOString();
   const ahead = k.ahead !== undefined ? k.ahead : Math.max(0, (k.position || 1) - 1);
-  main.append(el('section', {class: 'panel ticket', id: 'ticket', data: {ticket: k.ticket}},
-    el('p', {class: 'hall'}, st.me.hall_name || st.me.hall || ''),
-    el('p', {class: 'service'}, serviceName(st.services, k.service)),
-    el('p', {class: 'number', id: 'ticket-number'}, k.ticket),
-    k.priority && k.priority !== 'normal' ? el('p', {class: 'priority'}, t('priority.' + k.priority)) : null,
-    el('dl', {class: 'facts'},
-      el('dt', null, t('kiosk.ahead')), el('dd', {id: 'ticket-ahead'}, String(ahead)),
-      el('dt', null, t('kiosk.est')), el('dd', {id: 'ticket-wait'}, fmtWait(k.estimated_wait_s)),
-      el('dt', null, t('kiosk.time')), el('dd', null, fmtDateTime(k.issued || now))),
-    st.qr ? el('img', {class: 'qr', id: 'ticket-qr', src: st.qr, alt: t('kiosk.qr_alt')}) :
-      el('div', {class: 'qr placeholder'}),
-    el('p', {class: 'qr-help'}, t('kiosk.qr_help')),
+  main.append(el('section', {class: 'panel ticket-card', id: 'ticket', data: {ticket: k.ticket}},
+    el('div', {class: 't-main'},
+      el('p', {class: 'hall'}, st.me.hall_name || st.me.hall || ''),
+      el('p', {class: 'svc-name'}, serviceName(st.services, k.service)),
+      el('p', {class: 'number', id: 'ticket-number'}, k.ticket),
+      k.priority && k.priority !== 'normal' ? el('p', {class: 'priority'}, t('priority.' + k.priority)) : null,
+      el('dl', {class: 'facts'},
+        el('dt', null, t('kiosk.ahead')), el('dd', {id: 'ticket-ahead'}, String(ahead)),
+        el('dt', null, t('kiosk.est')), el('dd', {id: 'ticket-wait'}, fmtWait(k.estimated_wait_s)),
+        el('dt', null, t('kiosk.time')), el('dd', null, fmtDateTime(k.issued || now)))),
+    el('div', {class: 't-qr'},
+      st.qr ? el('img', {class: 'qr', id: 'ticket-qr', src: st.qr, alt: t('kiosk.qr_alt')}) :
+        el('div', {class: 'qr placeholder'}),
+      el('p', {class: 'qr-help'}, t('kiosk.qr_help'))),
     el('div', {class: 'actions no-print'},
       el('button', {type: 'button', class: 'secondary', onclick: () => window.print()}, t('kiosk.print_again')),
       el('button', {type: 'button', class: 'primary', id: 'done', onclick: () => go('home')}, t('kiosk.done')))));

@@ -52,7 +52,7 @@ function drawLive(body) {
       [t('counter.service'), t('counter.waiting'), t('counter.oldest'), t('display.est')],
       (h.services || []).map((s) => el('tr', {data: {service: s.service}},
         el('td', null, serviceName(st.services, s.service)), el('td', {class: 'num'}, String(s.waiting || 0)),
-        el('td', null, fmtWait(s.oldest_wait_s)), el('td', null, fmtWait(s.estimated_wait_s)))))),
+        el('td', null, s.waiting ? fmtWait(s.oldest_wait_s) : '–'), el('td', null, fmtWait(s.estimated_wait_s)))))),
     el('section', null, el('h2', null, t('mgr.counters')), (h.counters || []).length === 0
       ? el('p', {class: 'muted'}, t('mgr.no_counters')) : table('mgr-counters',
       [t('mgr.counter'), t('mgr.state'), t('mgr.staff'), t('mgr.ticket'), t('mgr.served')],

@@ -23,7 +23,7 @@ function draw() {
   main.dataset.state = k.state;
   const box = el('section', {class: 'panel ticket-status', id: 'ticket-status', data: {state: k.state}},
     el('p', {class: 'hall'}, k.hall_name || ''),
-    el('p', {class: 'service'}, k.service_name || k.service),
+    el('p', {class: 'svc-name'}, k.service_name || k.service),
     el('p', {class: 'number'}, k.ticket),
     el('p', {class: 'big', id: 'ticket-state'}, t('tstate.' + k.state)));
   if (k.state === 'waiting') {

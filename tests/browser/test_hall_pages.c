@@ -48,9 +48,8 @@
 #define SHOTS HB_BIN_DIR "/hall-pages-screenshots"
 #define CALL_SHOWN_BOUND_MS 3000 /* generous: the figure printed is what counts */
 
-/* Open round the clock, the advice past 2 waiting, appointments for A in
- * slots of one minute (so that a slot begins while the test waits), a
- * no-show 30 s after the slot. Both HQ (national) and the halls run it. */
+/* Open round the clock, the advice past 2 waiting, campaigns published the
+ * day they start. Both HQ (national) and the halls run it. */
 #define POLICY                                                                                    \
     "{\"timezone\":\"UTC\","                                     \
     "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                     \
@@ -69,7 +68,7 @@ static const struct {
     const char *name, *kind, *counter;
 } s_devs[NDEV] = {
     [D_KIOSK] = {"KIOSK-1", "kiosk", NULL},      [D_TERM1] = {"T1", "counter", "1"},
-    [D_RATE1] = {"RATE-1", "counter", "1"},    [D_DISPLAY] = {"DISPLAY-1", "display", NULL},
+    [D_RATE1] = {"RATE-1", "evaluator", "1"},    [D_DISPLAY] = {"DISPLAY-1", "display", NULL},
     [D_MANAGER] = {"TABLET", "manager", NULL},   [D_TERM2] = {"T2", "counter", "2"},
 };
 
@@ -151,6 +150,9 @@ static int s_setup(void **state)
     for (size_t i = 0; i < w->n_halls; i++)
         hbt_hall_set_engine(&w->hall[i], POLICY, SERVICES);
     w->hall[0].tokens_only = true;
+    hbt_hall_t *b01 = &w->hall[0];
+    snprintf(b01->extra[b01->n_extra++], sizeof b01->extra[0], "--hall_name");
+    snprintf(b01->extra[b01->n_extra++], sizeof b01->extra[0], "港湾东路营业厅");
     for (int d = 0; d < NDEV; d++)
         s_pair(w, p, d);
     s_pair_at(&w->hall[3], "KIOSK-4", "kiosk", NULL, p->closed_kiosk, sizeof p->closed_kiosk);
@@ -418,7 +420,7 @@ HBT_TEST(test_story)
     hbt_wd_wait_ok(wd, "return document.getElementById('page-title').textContent === 'Take a ticket' &&"
                        " document.documentElement.lang === 'en';",
                    3000, "the kiosk did not switch to English");
-    hbt_wd_open(wd, s_hall(w)->http); /* away and back: the language stays */
+    hbt_wd_open(wd, "about:blank"); /* away and back: the language stays */
     char url[300];
     snprintf(url, sizeof url, "%s/kiosk", s_hall(w)->http);
     hbt_wd_open(wd, url);
