@@ -49,14 +49,16 @@
 #define CALL_SHOWN_BOUND_MS 3000 /* generous: the figure printed is what counts */
 
 /* Open round the clock, the advice past 2 waiting, campaigns published the
- * day they start. Both HQ (national) and the halls run it. */
+ * day they start. A's SLA is 2 s, so that a hall that has not served A yet
+ * estimates 1 s for it (half the SLA): B02 and the closed B04 are then
+ * shorter than B01. Both HQ (national) and the halls run it. */
 #define POLICY                                                                                    \
     "{\"timezone\":\"UTC\","                                     \
     "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                     \
     "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
     "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                       \
     "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                            \
-    "\"campaigns\":{\"lead_days\":0}}"
+    "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"campaigns\":{\"lead_days\":0}}"
 /* B04's own: closed every day. */
 #define POLICY_CLOSED                                                                             \
     "{\"opening_hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[],\"sat\":[],"      \
@@ -650,12 +652,23 @@ HBT_TEST(test_advice)
     hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X1\",\"services\":[\"A\"]}", 200);
     hbt_req_ok(w->hall[2].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X2\",\"services\":[\"B\"]}", 200);
     hbt_req_ok(w->hall[3].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X3\",\"services\":[\"A\"]}", 200);
-    /* Three waiting for A at B01: past the threshold of 2. */
+    /* B01 has served A slowly (3 s), and three wait for it now: past the
+     * threshold of 2, and a wait of seconds. */
+    json_t *k0 = s_ok_as(w, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+    char body[64];
+    snprintf(body, sizeof body, "{\"ticket\":\"%s\"}", hbt_str(k0, "ticket"));
+    json_decref(k0);
+    json_decref(s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/call", body, 200));
+    json_decref(s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/start", "{}", 200));
+    hbt_sleep_ms(3000);
+    json_decref(s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/complete",
+                        "{\"business_type\":\"deposit\"}", 200));
     for (int k = 0; k < 3; k++)
         json_decref(s_ok_as(w, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201));
     /* HQ's board reaches B01 with B02 shorter for A. */
     int64_t deadline = hbt_now_ms() + 20000;
     bool ready = false;
+    char last[4096] = "";
     while (!ready && hbt_now_ms() < deadline) {
         json_t *h = s_ok_as(w, D_MANAGER, "GET", "/v1/hall", NULL, 200);
         size_t k;
@@ -664,12 +677,20 @@ HBT_TEST(test_advice)
             if (strcmp(hbt_str(a, "service"), "A") == 0 && strcmp(hbt_str(a, "nearby_from"), "hq") == 0)
                 ready = json_array_size(json_object_get(a, "nearby")) >= 1;
         }
+        char *dump = json_dumps(json_object_get(h, "advice"), JSON_COMPACT);
+        snprintf(last, sizeof last, "%s", dump ? dump : "");
+        free(dump);
         json_decref(h);
         if (!ready)
             hbt_sleep_ms(200);
     }
     if (!ready)
-        fail_msg("B01's advice for A names no nearby hall from HQ's board within 20 s");
+        fail_msg("B01's advice for A names no nearby hall from HQ's board within 20 s: %s", last);
+    fprintf(stderr, "advice at B01: %s\n", last);
+    /* B04 offers A with a shorter wait too: only its being closed keeps it
+     * out (and B03 does not offer A at all). */
+    hbt_assert_contains(last, "\"hall\":\"B04\"");
+    hbt_assert_contains(last, "\"open\":false");
 
     hbt_wd_switch(wd, p->win_kiosk);
     char url[300];
