@@ -9,7 +9,7 @@
 // reports puts it out of service. Everything the hall decides is the API's.
 
 import {
-  $, api, apiImage, clear, el, fmtClock, fmtDateTime, fmtWait, follow, frame, notify, onLang,
+  $, api, apiImage, clear, currentLang, el, fmtClock, fmtDateTime, fmtWait, follow, frame, notify, onLang,
   pair, probe, refusal, serviceName, setConn, t, useToken, whoAmI,
 } from './hall.js';
 
@@ -71,8 +71,11 @@ function draw() {
 
 function drawOut() {
   main.dataset.view = 'out-of-service';
+  // Both languages at once: whoever walks up reads it.
+  const other = currentLang() === 'en' ? 'zh-CN' : 'en';
   main.append(el('section', {class: 'panel out-of-service', id: 'out-of-service'},
     el('p', {class: 'big'}, t('kiosk.out_of_service')),
+    el('p', {class: 'big second', lang: other}, t('kiosk.out_of_service', null, other)),
     el('p', null, t('kiosk.out_of_service_help')),
     maintenanceButton()));
 }

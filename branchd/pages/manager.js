@@ -88,7 +88,7 @@ function complaintsBox(h) {
           onclick: () => complaintAct(c.complaint, 'resolve', {resolution: 'resolved at the hall', customer_satisfied: false})},
           t('mgr.resolve_unsatisfied'))));
   });
-  return el('section', null, el('h2', null, t('mgr.complaints')),
+  return el('section', {class: 'wide'}, el('h2', null, t('mgr.complaints')),
     rows.length ? table('mgr-complaints', [t('mgr.complaint'), t('counter.severity'), t('counter.category'),
                                            t('mgr.sla'), ''], rows)
       : el('p', {class: 'muted'}, t('mgr.no_complaints')));
