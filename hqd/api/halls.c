@@ -318,6 +318,7 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
                                   (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms",
                                   ls.rebuild_ms, "snapshots_written",
                                   (json_int_t)ls.snapshots_written));
+    hqd_api_reports_status(hq, body); /* rollups, retention, storage */
     hb_http_reply_json(req, 200, body);
 }
 
@@ -393,6 +394,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("calendar_version", "the published calendar version", hq_control_calendar_version(hq->control));
     G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
     hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
+    hqd_api_reports_metrics(hq, &m);
 #undef G
 #undef C
     hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",

@@ -50,7 +50,10 @@
       "read, acknowledge, escalate and resolve the hall's complaints")                           \
     X(FEEDBACK_GIVE, "feedback.give", "hall", "record a customer's score")                       \
     X(DEVICE_REPORT, "device.report", "hall", "report a device's own status")                    \
-    X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has")
+    X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
+    X(REPORTS_READ, "reports.read", "hq",                                                        \
+      "reports: KPIs of halls and regions by period, rankings of halls, which reports are "     \
+      "final, and their CSV exports")
 
 /* HB_PERM_UNSET is 0 on purpose: a route row that forgets its permission
  * (a designated initialiser without .perm) holds it, and is refused. */
