@@ -5,6 +5,7 @@
  * systemd and the one housekeeping timer (with hqd's chores in the table
  * after the settings) are common/base/daemon.c's. */
 #include "hqd.h"
+#include "cli.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
@@ -213,21 +214,9 @@ static void s_on_committed(hq_write_item_t *items, void *arg)
  * hours), built on the loop thread, which owns the control plane. */
 static hq_rollup_policies_t *s_rollup_policies(hqd_t *hq)
 {
-    hq_rollup_policies_t *t = hq_rollup_policies_new();
-    const org_t *org = hq_control_org(hq->control);
-    /* A hall the organisation does not place runs the national policy. */
-    if (t && hq_rollup_policies_set_default(t, hq_control_policy(hq->control, "")) != 0)
-        hq_rollup_policies_destroy(&t);
-    for (size_t i = 0; t && org && i < org_hall_count(org); i++) {
-        const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
-        if (hq_rollup_policies_set(t, oh->id, hq_control_policy(hq->control, oh->id)) != 0)
-            hq_rollup_policies_destroy(&t);
-    }
-    if (t)
-        hq_rollup_policies_set_version(t, hq_control_policy_version(hq->control));
     hq->rollup_policy_gen = hq_control_policy_generation(hq->control);
     hq->rollup_org_gen = hq_control_org_generation(hq->control);
-    return t;
+    return hq_rollup_policies_build(hq->control);
 }
 
 /* Chore, every tick: a new policy table when a publish or the organisation
@@ -310,10 +299,28 @@ static const hb_daemon_spec_t s_spec = {
 
 static hb_daemon_t *s_daemon;
 
+/* hqd's commands besides running the daemon: `hqd COMMAND ...`. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} s_commands[] = {
+    {"rollups", hq_cli_rollups},
+    {"backup", hq_cli_backup},
+};
+
 int main(int argc, char **argv)
 {
     hqd_t *hq = &s_hq;
     char err[512];
+    if (argc > 1 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+            if (strcmp(argv[1], s_commands[i].name) == 0)
+                return s_commands[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "hqd: no command '%s'; hqd runs the daemon, hqd rollups rebuild and hqd "
+                        "backup are the others (--help says more)\n",
+                argv[1]);
+        return 2;
+    }
     int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
     if (!s_daemon)
         return rc; /* --help, --version, bad settings, the data folder in use */

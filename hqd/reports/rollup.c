@@ -5,6 +5,8 @@
 
 #include "strmap.h"
 
+#include "control.h"
+
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -150,6 +152,23 @@ const hb_policy_t *hq_rollup_policies_get(const hq_rollup_policies_t *t, const c
         return NULL;
     int32_t i = hall && hall[0] ? ru_strmap_find(&t->map, t, hall) : -1;
     return i >= 0 ? t->by_hall[i] : t->fallback;
+}
+
+hq_rollup_policies_t *hq_rollup_policies_build(hq_control_t *ctl)
+{
+    hq_rollup_policies_t *t = hq_rollup_policies_new();
+    const org_t *org = hq_control_org(ctl);
+    /* A hall the organisation does not place runs the national policy. */
+    if (t && hq_rollup_policies_set_default(t, hq_control_policy(ctl, "")) != 0)
+        hq_rollup_policies_destroy(&t);
+    for (size_t i = 0; t && org && i < org_hall_count(org); i++) {
+        const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
+        if (hq_rollup_policies_set(t, oh->id, hq_control_policy(ctl, oh->id)) != 0)
+            hq_rollup_policies_destroy(&t);
+    }
+    if (t)
+        hq_rollup_policies_set_version(t, hq_control_policy_version(ctl));
+    return t;
 }
 
 /* ------------------------------------------------------------------ thread ---- */

@@ -73,6 +73,11 @@ int hq_rollup_policies_set_default(hq_rollup_policies_t *t, const hb_policy_t *p
 void hq_rollup_policies_set_version(hq_rollup_policies_t *t, uint64_t version);
 void hq_rollup_policies_destroy(hq_rollup_policies_t **t);
 const hb_policy_t *hq_rollup_policies_get(const hq_rollup_policies_t *t, const char *hall);
+/* The table of every hall of `ctl`'s organisation at its published
+ * version, the national policy as default (on the control plane's thread).
+ * NULL when out of memory. */
+struct hq_control;
+hq_rollup_policies_t *hq_rollup_policies_build(struct hq_control *ctl);
 
 /* Opens the store in cfg->dir and starts the thread, which first catches
  * up every hall of `records` (their durable state) from the event store.

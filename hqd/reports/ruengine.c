@@ -467,6 +467,32 @@ int ru_engine_catch_up(ru_engine_t *e, uint32_t hall, uint64_t upto, size_t max,
     return rc ? rc : c.rc;
 }
 
+int ru_engine_begin_hall(ru_engine_t *e, uint32_t hall, uint64_t first_seq)
+{
+    ehall_t *h = s_hall(e, hall);
+    if (!h)
+        return HB_ENOMEM;
+    ru_fold_destroy(&h->fold);
+    h->fold = ru_fold_new(hall);
+    if (!h->fold)
+        return HB_ENOMEM;
+    h->head_loaded = h->fold_loaded = true;
+    h->rolled = h->c_rolled = h->c_state = first_seq ? first_seq - 1 : 0;
+    h->since_save = 0;
+    h->saved_mono = hb_mono_ms();
+    return 0;
+}
+
+int ru_engine_add_cell(ru_engine_t *e, const ru_key_t *key, const ru_cell_t *cell)
+{
+    uint8_t kb[RU_KEY_MAX];
+    size_t klen = ru_key_encode(key, kb);
+    ru_cell_t *dst = s_cell(e, kb, klen);
+    if (!dst)
+        return HB_ENOMEM;
+    return ru_cell_add(dst, cell);
+}
+
 uint64_t ru_engine_pending(const ru_engine_t *e) { return e->pending; }
 size_t ru_engine_cells(const ru_engine_t *e) { return e->n_cells; }
 bool ru_engine_full(const ru_engine_t *e) { return e->n_cells >= e->cfg.max_cells; }
@@ -610,7 +636,7 @@ int ru_engine_commit(ru_engine_t *e, int64_t now_ms, bool save_all)
     int64_t mono = hb_mono_ms();
     for (size_t i = 0; save_all && i < e->cap_halls && !any_save; i++)
         any_save = s_save_due(e, &e->halls[i], mono, true);
-    if (e->pending == 0 && e->n_dirty == 0 && !any_save)
+    if (e->pending == 0 && e->n_dirty == 0 && e->n_cells == 0 && !any_save)
         return 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

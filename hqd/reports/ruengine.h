@@ -72,6 +72,13 @@ int ru_engine_apply(ru_engine_t *e, uint32_t hall, uint64_t seq, const uint8_t *
  * gets how many. 0, or the store's error. */
 int ru_engine_catch_up(ru_engine_t *e, uint32_t hall, uint64_t upto, size_t max, size_t *applied);
 
+/* Starts hall `hall` afresh (the rebuild): no saved state, nothing rolled
+ * up before `first_seq`, the first event it will be given. */
+int ru_engine_begin_hall(ru_engine_t *e, uint32_t hall, uint64_t first_seq);
+/* Adds a whole cell to the pending changes at `key` (whatever the day
+ * filter): the rebuild's months, summed from their days. */
+int ru_engine_add_cell(ru_engine_t *e, const ru_key_t *key, const ru_cell_t *cell);
+
 /* Events applied since the last commit, and changed cells held. */
 uint64_t ru_engine_pending(const ru_engine_t *e);
 size_t ru_engine_cells(const ru_engine_t *e);
