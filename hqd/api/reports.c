@@ -498,8 +498,8 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
         return;
     }
     if (q.to - q.from + 1 > HQ_ARCHIVE_RANGE_DAYS) {
-        s_bad(req, "to", "the archive is searched at most %d days at a time, not %d",
-              HQ_ARCHIVE_RANGE_DAYS, q.to - q.from + 1);
+        s_bad(req, "to", "from %s to %s is %d days; the archive is searched at most %d days at a "
+              "time", from_s, to_s, q.to - q.from + 1, HQ_ARCHIVE_RANGE_DAYS);
         return;
     }
     if (type[0] && !(q.type = hq_archive_type_parse(type))) {

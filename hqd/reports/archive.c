@@ -156,11 +156,9 @@ int hq_archive_search(ru_store_t *rs, hq_store_t *events, const hq_archive_query
     out->first = lo;
     out->last = hi;
     out->events = json_array();
-    if (!hi)
-        return 0;
     uint64_t start = lo;
     if (q->cursor) {
-        if (q->cursor < lo || q->cursor > hi) {
+        if (!hi || q->cursor < lo || q->cursor > hi) {
             json_decref(out->events);
             out->events = NULL;
             hb_errf(err, errlen, "cursor %llu is not in this search's range %llu..%llu",
@@ -169,6 +167,8 @@ int hq_archive_search(ru_store_t *rs, hq_store_t *events, const hq_archive_query
         }
         start = q->cursor;
     }
+    if (!hi)
+        return 0;
     scan_t s = {.q = q, .events = out->events, .hi = hi, .next = start,
                 .max_scan = HQ_ARCHIVE_SCAN_MAX};
     /* In pages, so one read transaction stays short. */

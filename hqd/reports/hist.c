@@ -41,8 +41,10 @@ uint32_t ru_hist_bucket_high(uint16_t b)
 
 uint32_t ru_hist_bucket_value(uint16_t b)
 {
+    /* The middle, rounded down: a bucket of one value is exact, one of two
+     * (120, 121) says the first. */
     uint32_t lo = ru_hist_bucket_low(b), hi = ru_hist_bucket_high(b);
-    return lo + (hi - lo + 1) / 2;
+    return lo + (hi - lo) / 2;
 }
 
 void ru_hist_free(ru_hist_t *h)

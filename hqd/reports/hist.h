@@ -45,8 +45,8 @@ typedef struct ru_hist {
 uint16_t ru_hist_bucket(uint32_t value_s);
 uint32_t ru_hist_bucket_low(uint16_t bucket);
 uint32_t ru_hist_bucket_high(uint16_t bucket);
-/* The value a bucket reports: its middle, so that the error is at most
- * half its width (RU_HIST_REL_ERROR of any value in it). */
+/* The value a bucket reports: its middle (rounded down), so that the
+ * error is at most half its width (RU_HIST_REL_ERROR of any value in it). */
 uint32_t ru_hist_bucket_value(uint16_t bucket);
 
 void ru_hist_free(ru_hist_t *h);
