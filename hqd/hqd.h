@@ -60,6 +60,7 @@ typedef struct hqd_config {
     bool rollups;
     uint64_t rollup_queue_bytes;
     int64_t rollup_commit_ms;
+    int64_t rollup_save_ms;
     int64_t retention_raw_ms;
     int64_t retention_rollups_ms;
     int64_t retention_every_ms;

@@ -97,6 +97,9 @@ static const hb_config_def_t s_defs[] = {
         "back from the store)"),
     CFG("rollup_commit_every", HB_CONF_DURATION, rollup_commit_ms, "1s", 10, 600000, false,
         "the rollups commit at least this often while events wait"),
+    CFG("rollup_save_every", HB_CONF_DURATION, rollup_save_ms, "10m", 1000, 86400000, false,
+        "a hall's rollup state is saved at least this often while it changes (a restart "
+        "replays what came after; raw events after it are not pruned)"),
     CFG("retention_raw", HB_CONF_DURATION, retention_raw_ms, "400d", 86400000, 36500LL * 86400000,
         false, "raw events are kept this long (then pruned once rolled up)"),
     CFG("retention_rollups", HB_CONF_DURATION, retention_rollups_ms, "3653d", 86400000,
@@ -232,9 +235,11 @@ static void s_rollup_round(void *arg)
         hq_rollup_set_policies(hq->rollup, &t);
 }
 
-/* HQ's own alerts: the data's disk and the event store's map. */
-static void s_disk_round(hqd_t *hq)
+/* Chore, every 5 s: HQ's own alerts, the data's disk and the event
+ * store's map. */
+static void s_disk_round(void *arg)
 {
+    hqd_t *hq = arg;
     alerts_room_t rooms[2];
     size_t n = 0;
     uint64_t total, avail;
@@ -265,13 +270,13 @@ static void s_store_round(void *arg)
     hqd_t *hq = arg;
     hb_store_reader_check(&hq->store.store);
     hq_alerting_prune(hq->alerting);
-    s_disk_round(hq);
 }
 
 static const hb_chore_t s_chores[] = {
     {"board", HQD_TICK_MS, s_board_round},
     {"downlink", 1000, s_downlink_round},
     {"rollups", HQD_TICK_MS, s_rollup_round},
+    {"disk", 5000, s_disk_round},
     {"store", 60000, s_store_round},
 };
 
@@ -375,6 +380,7 @@ int main(int argc, char **argv)
         rcfg.dir = ru_dir;
         rcfg.max_queue_bytes = (size_t)hq->cfg.rollup_queue_bytes;
         rcfg.commit_ms = hq->cfg.rollup_commit_ms;
+        rcfg.snapshot_ms = hq->cfg.rollup_save_ms;
         rcfg.retention.raw_ms = hq->cfg.retention_raw_ms;
         rcfg.retention.rollups_ms = hq->cfg.retention_rollups_ms;
         rcfg.retention.every_ms = hq->cfg.retention_every_ms;

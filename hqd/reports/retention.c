@@ -3,7 +3,6 @@
  * its last, whose time is read from its bytes. */
 #include "retention.h"
 
-#include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 
@@ -11,13 +10,64 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-/* The time of a chunk's last event, or -1 when the chunk does not read. */
+static bool s_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = *(*p)++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Envelope.at_ms (field 2, a varint) read from the encoded bytes, without
+ * decoding the event: -1 when it is not there or the bytes do not read. */
+static int64_t s_at_ms(const uint8_t *p, size_t len)
+{
+    const uint8_t *end = p + len;
+    while (p < end) {
+        uint64_t tag, v;
+        if (!s_varint(&p, end, &tag))
+            return -1;
+        switch (tag & 7) {
+        case 0:
+            if (!s_varint(&p, end, &v))
+                return -1;
+            if (tag >> 3 == 2)
+                return (int64_t)v;
+            break;
+        case 1:
+            p += 8;
+            break;
+        case 2:
+            if (!s_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return -1;
+            p += v;
+            break;
+        case 5:
+            p += 4;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* The time of a chunk's newest event (hall clocks and late events make
+ * the last one not always the newest), or -1 when the chunk does not
+ * read. */
 static int64_t s_chunk_newest(const uint8_t *p, size_t len, uint32_t *count)
 {
     if (len < 4)
         return -1;
     uint32_t n = hb_get_be32(p);
-    size_t off = 4, last = 0, last_len = 0;
+    size_t off = 4;
+    int64_t newest = -1;
     for (uint32_t i = 0; i < n; i++) {
         if (off + 4 > len)
             return -1;
@@ -25,17 +75,15 @@ static int64_t s_chunk_newest(const uint8_t *p, size_t len, uint32_t *count)
         off += 4;
         if (off + elen > len)
             return -1;
-        last = off;
-        last_len = elen;
+        int64_t at = s_at_ms(p + off, elen);
+        if (at < 0)
+            return -1; /* unreadable: kept */
+        if (at > newest)
+            newest = at;
         off += elen;
     }
     *count = n;
-    if (n == 0)
-        return -1;
-    Hallbus__Envelope *env = hb_envelope_unpack(p + last, last_len);
-    int64_t at = env ? env->at_ms : -1;
-    hb_envelope_free(env);
-    return at;
+    return n ? newest : -1;
 }
 
 /* Whether the hall's oldest chunk is due, in a read transaction: most

@@ -626,8 +626,13 @@ static void *s_thread(void *arg)
             (stop || flush > r->flush_done || ru_engine_full(r->eng) ||
              hb_mono_ms() - r->first_pending_mono >= r->cfg.commit_ms))
             s_commit(r, false);
-        if (!stop && !list && !ru_engine_pending(r->eng))
+        if (!stop && !list && !ru_engine_pending(r->eng)) {
+            /* Quiet: save the states of halls that have been quiet since
+             * their last events (so their old raw events may be pruned),
+             * then a step of retention. */
+            s_commit(r, false);
             s_retention_step(r);
+        }
 
         pthread_mutex_lock(&r->lock);
         r->queued_bytes -= bytes;
@@ -701,7 +706,10 @@ int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t 
                     records[i].id, (unsigned long long)rolled,
                     (unsigned long long)records[i].last_seq);
     }
-    r->next_pass_mono = hb_mono_ms() + 60000; /* the first pass a minute after start */
+    /* The first pass a minute after start (or sooner when passes are
+     * more frequent): start-up has enough to do. */
+    r->next_pass_mono = hb_mono_ms() +
+                        (cfg->retention.every_ms < 60000 ? cfg->retention.every_ms : 60000);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     pthread_cond_init(&r->done, NULL);

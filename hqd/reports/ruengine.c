@@ -564,6 +564,10 @@ static int s_put_day(ru_engine_t *e, MDB_txn *txn, const dday_t *d, int64_t now_
     return mdb_put(txn, e->cfg.store->revised, &key, &rv, 0);
 }
 
+/* A hall's fold state is saved at a commit after `snapshot_events` events,
+ * or `snapshot_ms` after its last save when events came since (also when
+ * the hall has been quiet since: the event store may prune only what a
+ * saved state has passed). */
 static bool s_save_due(const ru_engine_t *e, const ehall_t *h, int64_t mono, bool save_all)
 {
     if (!h->fold_loaded || h->since_save == 0)
@@ -614,14 +618,11 @@ static int s_commit_once(ru_engine_t *e, int64_t now_ms, bool save_all, size_t *
     for (size_t i = 0; i < e->n_days && rc == 0; i++)
         rc = s_put_day(e, txn, &e->days[i], now_ms);
     int64_t mono = hb_mono_ms();
-    for (size_t i = 0; i < e->cap_halls && rc == 0 && save_all; i++) {
+    for (size_t i = 0; i < e->cap_halls && rc == 0; i++) {
         ehall_t *h = &e->halls[i];
-        if (s_save_due(e, h, mono, true))
-            rc = s_put_hall(e, txn, (uint32_t)i, h, true, saved);
-    }
-    for (size_t i = 0; i < e->n_dirty && rc == 0 && !save_all; i++) {
-        ehall_t *h = &e->halls[e->dirty[i]];
-        rc = s_put_hall(e, txn, e->dirty[i], h, s_save_due(e, h, mono, false), saved);
+        bool save = s_save_due(e, h, mono, save_all);
+        if (h->dirty || save)
+            rc = s_put_hall(e, txn, (uint32_t)i, h, save, saved);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -634,8 +635,8 @@ int ru_engine_commit(ru_engine_t *e, int64_t now_ms, bool save_all)
 {
     bool any_save = false;
     int64_t mono = hb_mono_ms();
-    for (size_t i = 0; save_all && i < e->cap_halls && !any_save; i++)
-        any_save = s_save_due(e, &e->halls[i], mono, true);
+    for (size_t i = 0; i < e->cap_halls && !any_save; i++)
+        any_save = s_save_due(e, &e->halls[i], mono, save_all);
     if (e->pending == 0 && e->n_dirty == 0 && e->n_cells == 0 && !any_save)
         return 0;
     struct timespec t0, t1;
