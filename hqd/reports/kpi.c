@@ -670,7 +670,8 @@ static int s_row_cmp(const void *a, const void *b)
 
 static json_t *s_rows_json(walk_t *w, const scope_t *s)
 {
-    qsort(w->rows.r, w->rows.n, sizeof *w->rows.r, s_row_cmp);
+    if (w->rows.n)
+        qsort(w->rows.r, w->rows.n, sizeof *w->rows.r, s_row_cmp);
     json_t *arr = json_array();
     for (size_t i = 0; i < w->rows.n; i++) {
         const row_t *r = &w->rows.r[i];

@@ -424,6 +424,10 @@ static void s_catch_up(hq_rollup_t *r)
 {
     pthread_mutex_lock(&r->lock);
     r->n_work = 0;
+    if (r->n_behind == 0) {
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
     if (r->n_behind > r->cap_work) {
         uint32_t *p = realloc(r->work, r->n_behind * sizeof *p);
         if (p) {
