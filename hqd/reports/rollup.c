@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -187,6 +188,11 @@ struct hq_rollup {
     /* Under lock: the highest committed sequence heard of per hall, and
      * the halls whose batches did not fit (read from the store). */
     uint64_t *known;
+    /* The sum of `known`, and of each hall's committed sequence (at most
+     * its `known`) at the last commit: their difference is the lag, fresh
+     * as to what the writer hands over even while the thread is starved
+     * and does not commit. Under lock. */
+    uint64_t known_sum, rolled_sum;
     bool *listed;
     char (*ids)[HQ_HALL_ID_MAX]; /* by hall number, as the writer named them */
     size_t cap_known;
@@ -334,8 +340,10 @@ void hq_rollup_offer(hq_rollup_t *r, const hq_write_item_t *items)
         uint64_t last = it->first_seq + it->count - 1;
         if (!s_known_room(r, it->hall_num))
             continue;
-        if (last > r->known[it->hall_num])
+        if (last > r->known[it->hall_num]) {
+            r->known_sum += last - r->known[it->hall_num];
             r->known[it->hall_num] = last;
+        }
         if (!r->ids[it->hall_num][0])
             memcpy(r->ids[it->hall_num], it->hall_id, HQ_HALL_ID_MAX);
         hq_write_item_t *copy = NULL;
@@ -484,7 +492,7 @@ static void s_commit(hq_rollup_t *r, bool save_all)
         return;
     r->first_pending_mono = 0;
     /* The lag, against what the writer said it committed. */
-    uint64_t lag = 0, halls = 0;
+    uint64_t lag = 0, halls = 0, rolled_sum = 0;
     pthread_mutex_lock(&r->lock);
     for (uint32_t h = 0; h < r->cap_known; h++) {
         uint64_t rolled, state;
@@ -496,8 +504,10 @@ static void s_commit(hq_rollup_t *r, bool save_all)
             lag += r->known[h] - rolled;
             halls++;
         }
+        rolled_sum += r->known[h] > rolled ? rolled : r->known[h];
     }
     r->stats.lag_events = lag;
+    r->rolled_sum = rolled_sum;
     r->stats.halls_behind = halls;
     pthread_mutex_unlock(&r->lock);
 }
@@ -576,6 +586,9 @@ static void *s_thread(void *arg)
         /* Linux: a thread's nice value is its own (setpriority on its tid). */
         if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NICE_LOW) != 0)
             hb_debug("rollups: cannot lower the thread's priority: %s", strerror(errno));
+        struct sched_param sp = {0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+            hb_debug("rollups: cannot run the thread as SCHED_IDLE");
     }
     for (;;) {
         pthread_mutex_lock(&r->lock);
@@ -699,7 +712,9 @@ int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t 
             rc = HB_ENOMEM;
             break;
         }
+        r->known_sum += records[i].last_seq - r->known[records[i].num];
         r->known[records[i].num] = records[i].last_seq;
+        r->rolled_sum += rolled < records[i].last_seq ? rolled : records[i].last_seq;
         memcpy(r->ids[records[i].num], records[i].id, HQ_HALL_ID_MAX);
         s_tid_set(r, records[i].num, records[i].id);
         if (records[i].last_seq > rolled)
@@ -803,5 +818,6 @@ void hq_rollup_get_stats(hq_rollup_t *r, hq_rollup_stats_t *out)
     pthread_mutex_lock(&r->lock);
     *out = r->stats;
     out->queued_bytes = r->queued_bytes;
+    out->lag_events = r->known_sum - r->rolled_sum;
     pthread_mutex_unlock(&r->lock);
 }
