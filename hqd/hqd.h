@@ -33,6 +33,7 @@ typedef struct hqd_config {
     char *keys;
     char *log_level;
     char *dashboard;
+    char *chartjs; /* the charting library's file, served as /chart.min.js */
     int64_t heartbeat_ms;
     int64_t offline_after_ms;
     uint64_t max_frame;

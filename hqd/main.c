@@ -41,6 +41,9 @@ static const hb_config_def_t s_defs[] = {
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8080", 0, 0, false, "HTTP API HOST:PORT"),
     CFG("dashboard", HB_CONF_STRING, dashboard, HQD_DASHBOARD_DIR, 0, 0, false,
         "folder of the dashboard's files, served at / (read at start; \"\" serves none)"),
+    CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
+        "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
+        "reports view (read at start; \"\" serves none: the view shows its tables only)"),
     CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval asked of halls"),
@@ -470,6 +473,19 @@ int main(int argc, char **argv)
     else
         hb_info("dashboard: %zu file(s) from %s", hq_static_count(hq->dashboard),
                 hq->cfg.dashboard);
+    /* The charts are the reports view's only; without them it still
+     * shows its tables. */
+    if (rc == 0 && hq->cfg.chartjs && hq->cfg.chartjs[0]) {
+        rc = hq_static_add(hq->dashboard, "chart.min.js", hq->cfg.chartjs, err, sizeof err);
+        if (rc == HB_ENOMEM) {
+            hb_error("cannot serve the dashboard");
+            return 1;
+        }
+        if (rc != 0)
+            hb_warn("the reports view has no charts: %s (install libjs-chart.js, or set "
+                    "chartjs)",
+                    err);
+    }
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
     hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
