@@ -69,6 +69,7 @@ void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
 void hqd_api_get_kpi(hb_http_req_t *req, void *arg);
 void hqd_api_get_rank(hb_http_req_t *req, void *arg);
 void hqd_api_get_ready(hb_http_req_t *req, void *arg);
+void hqd_api_get_typical(hb_http_req_t *req, void *arg);
 void hqd_api_get_archive(hb_http_req_t *req, void *arg);
 void hqd_api_get_ticket_story(hb_http_req_t *req, void *arg);
 /* The rollups', retention's and storage's parts of /v1/status and

@@ -424,6 +424,39 @@ void hqd_api_get_ready(hb_http_req_t *req, void *arg)
         hb_http_reply_json(req, 200, out);
 }
 
+/* GET /v1/reports/typical?hall=[&date=][&weeks=4]: a hall's day by hour
+ * against the same weekday's typical; without date, the hall's today so
+ * far (its own zone). */
+void hqd_api_get_typical(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    char hall[HQ_HALL_ID_MAX + 8], date_s[16];
+    size_t weeks = 4;
+    if (!s_rollups(req, hq) || !s_required(req, "hall", hall, sizeof hall, "a hall id") ||
+        !s_param(req, "date", date_s, sizeof date_s) ||
+        !s_count(req, "weeks", 1, HQ_KPI_TYPICAL_WEEKS_MAX, &weeks))
+        return;
+    hq_kpi_ctx_t ctx = s_ctx(hq);
+    hq_hall_t *h = strlen(hall) < HQ_HALL_ID_MAX ? hq_halls_find(hq->halls, hall) : NULL;
+    const hb_tz_t *tz = hq_kpi_hall_zone(&ctx, hall, h ? h->num : 0);
+    int32_t today = hb_tz_local_day(tz, ctx.now_ms), date = today;
+    if (date_s[0] && !s_date(req, "date", date_s, &date))
+        return;
+    int local_hour = -1;
+    if (date == today) {
+        hb_civil_t c;
+        hb_tz_civil(tz, ctx.now_ms, &c);
+        local_hour = c.hour;
+    }
+    json_t *out = NULL;
+    char err[REPORT_ERR_MAX] = "";
+    int rc = hq_kpi_typical(&ctx, hall, date, (int)weeks, local_hour, &out, err, sizeof err);
+    if (rc != 0)
+        s_refuse(req, rc, err);
+    else
+        hb_http_reply_json(req, 200, out);
+}
+
 /* ------------------------------------------------------------- archive ---- */
 
 /* The hall a request names (`id`), known to this HQ; NULL after a 404. */

@@ -121,6 +121,8 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/reports/kpi", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_kpi},
     {"GET", "/v1/reports/rank", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rank},
     {"GET", "/v1/reports/ready", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_ready},
+    {"GET", "/v1/reports/typical", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_get_typical},
     {"GET", "/v1/archive", HB_PERM_ARCHIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_archive},
     {"GET", "/v1/archive/tickets/:hall/:date/:ticket", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_ticket_story},

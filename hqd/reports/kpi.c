@@ -941,6 +941,104 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------ typical ---- */
+
+/* One day of a hall by hour into issued[24] and served[24]; whether the
+ * hall issued any ticket that day. */
+static int s_day_by_hour(const hq_kpi_ctx_t *ctx, const char *hall, int32_t day,
+                         double issued[24], double served[24], bool *any, char *err,
+                         size_t errlen)
+{
+    hq_kpi_query_t q = {.period = HQ_KPI_DAY, .from = day, .to = day, .by = HQ_KPI_BY_HOUR};
+    snprintf(q.scope, sizeof q.scope, "%s", hall);
+    json_t *rep = NULL;
+    int rc = hq_kpi_report(ctx, &q, &rep, err, errlen);
+    if (rc != 0)
+        return rc;
+    const char *kind = json_string_value(json_object_get(rep, "scope_kind"));
+    if (!kind || strcmp(kind, "hall") != 0) {
+        hb_errf(err, errlen, "%s is not a hall", hall);
+        json_decref(rep);
+        return HB_ENOTFOUND;
+    }
+    for (int h = 0; h < 24; h++)
+        issued[h] = served[h] = 0;
+    *any = json_integer_value(json_object_get(rep, "issued")) > 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(rep, "rows"), i, row)
+    {
+        json_int_t h = json_integer_value(json_object_get(row, "hour"));
+        if (h < 0 || h > 23)
+            continue;
+        issued[h] += (double)json_integer_value(json_object_get(row, "issued"));
+        served[h] += (double)json_integer_value(json_object_get(row, "served"));
+    }
+    json_decref(rep);
+    return 0;
+}
+
+int hq_kpi_typical(const hq_kpi_ctx_t *ctx, const char *hall, int32_t date, int weeks,
+                   int local_hour, json_t **out, char *err, size_t errlen)
+{
+    static const char *const wdays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    double issued[24], served[24], ti[24] = {0}, ts[24] = {0}, di[24], ds[24];
+    bool any;
+    *out = NULL;
+    if (weeks < 1 || weeks > HQ_KPI_TYPICAL_WEEKS_MAX)
+        weeks = 4;
+    int rc = s_day_by_hour(ctx, hall, date, issued, served, &any, err, errlen);
+    if (rc != 0)
+        return rc;
+    json_t *compared = json_array();
+    int days = 0;
+    for (int k = 1; k <= weeks; k++) {
+        rc = s_day_by_hour(ctx, hall, date - 7 * k, di, ds, &any, err, errlen);
+        if (rc != 0) {
+            json_decref(compared);
+            return rc;
+        }
+        if (!any)
+            continue;
+        char d[11];
+        hb_date_format(date - 7 * k, d);
+        json_array_append_new(compared, json_string(d));
+        days++;
+        for (int h = 0; h < 24; h++) {
+            ti[h] += di[h];
+            ts[h] += ds[h];
+        }
+    }
+    json_t *hours = json_array();
+    double sum_i = 0, sum_s = 0, sum_ti = 0, sum_ts = 0;
+    for (int h = 0; h < 24; h++) {
+        double mi = days ? ti[h] / days : 0, ms = days ? ts[h] / days : 0;
+        json_array_append_new(
+            hours, json_pack("{s:i, s:I, s:I, s:o, s:o}", "hour", h, "issued", (json_int_t)issued[h],
+                             "served", (json_int_t)served[h], "typical_issued",
+                             days ? json_real(round(mi * 10) / 10) : json_null(), "typical_served",
+                             days ? json_real(round(ms * 10) / 10) : json_null()));
+        if (local_hour < 0 || h <= local_hour) {
+            sum_i += issued[h];
+            sum_s += served[h];
+            sum_ti += mi;
+            sum_ts += ms;
+        }
+    }
+    char d[11];
+    hb_date_format(date, d);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:I, s:I, s:o, s:o}", "hall", hall,
+                          "date", d, "weekday", wdays[hb_weekday(date)], "weeks", weeks,
+                          "compared", compared, "hours", hours, "issued", (json_int_t)sum_i,
+                          "served", (json_int_t)sum_s, "typical_issued",
+                          days ? json_real(round(sum_ti * 10) / 10) : json_null(),
+                          "typical_served",
+                          days ? json_real(round(sum_ts * 10) / 10) : json_null());
+    json_object_set_new(o, "local_hour", local_hour >= 0 ? json_integer(local_hour) : json_null());
+    *out = o;
+    return 0;
+}
+
 /* ------------------------------------------------------------- ranking ---- */
 
 typedef struct ranked {

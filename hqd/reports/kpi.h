@@ -115,6 +115,22 @@ int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *me
 int hq_kpi_ready(const hq_kpi_ctx_t *ctx, const char *scope, int kind, int32_t from, int32_t to,
                  json_t **out, char *err, size_t errlen);
 
+/* "Today so far against the same weekday's typical", per local hour, for
+ * a hall's live view: the hall's figures of `date` (issued, served) and,
+ * beside them, the mean of the same weekday over the `weeks` weeks before
+ * it, counting only those days on which the hall issued any ticket (a
+ * closed day, a holiday, is no typical day): {"hall", "date", "weekday",
+ * "weeks", "compared": [dates], "hours": [24 x {"hour", "issued", "served",
+ * "typical_issued", "typical_served"}], "issued", "served",
+ * "typical_issued", "typical_served"} (the typical ones null when no day
+ * compared had data). With `local_hour` >= 0 (date is the hall's today),
+ * the totals count the hours before it and that hour ("so far"), and it is
+ * in the answer as "local_hour". HB_ENOTFOUND (not a hall), as
+ * hq_kpi_report otherwise. */
+#define HQ_KPI_TYPICAL_WEEKS_MAX 12
+int hq_kpi_typical(const hq_kpi_ctx_t *ctx, const char *hall, int32_t date, int weeks,
+                   int local_hour, json_t **out, char *err, size_t errlen);
+
 /* A hall's zone: the one its stream named last (day_started), else its
  * effective policy's, else UTC. `num` 0: a hall with no events. */
 const hb_tz_t *hq_kpi_hall_zone(const hq_kpi_ctx_t *ctx, const char *hall, uint32_t num);

@@ -299,6 +299,45 @@ static void test_local_days_and_hours(void **state)
     o = s_kpi(w, "scope=C1&period=range&from=2026-03-01&to=2026-10-31");
     assert_int_equal(hbt_int(o, "issued"), 9);
     json_decref(o);
+
+    /* The live view's "against the same weekday": Saturday 31 October
+     * against the two Saturdays before; only the 24th had tickets, so the
+     * typical is that day's (the 17th, closed, does not count). */
+    o = hbt_get(w->hq.http, "/v1/reports/typical?hall=T1&date=2026-10-31&weeks=2");
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "weekday")), "sat");
+    assert_int_equal(json_array_size(json_object_get(o, "compared")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "compared"), 0)),
+                        "2026-10-24");
+    assert_int_equal(json_array_size(json_object_get(o, "hours")), 24);
+    json_t *h23 = json_array_get(json_object_get(o, "hours"), 23);
+    assert_int_equal(hbt_int(h23, "issued"), 0);
+    assert_true(json_real_value(json_object_get(h23, "typical_issued")) == 1.0);
+    assert_true(json_real_value(json_object_get(h23, "typical_served")) == 1.0);
+    assert_true(json_real_value(json_object_get(o, "typical_issued")) == 1.0);
+    assert_true(json_is_null(json_object_get(o, "local_hour"))); /* not T1's today */
+    json_decref(o);
+    /* The 24th itself: its own figures, nothing to compare with. */
+    o = hbt_get(w->hq.http, "/v1/reports/typical?hall=T1&date=2026-10-24");
+    assert_non_null(o);
+    assert_int_equal(hbt_int(o, "issued"), 1);
+    assert_int_equal(hbt_int(json_array_get(json_object_get(o, "hours"), 23), "issued"), 1);
+    assert_int_equal(json_array_size(json_object_get(o, "compared")), 0);
+    assert_true(json_is_null(json_object_get(o, "typical_issued")));
+    json_decref(o);
+    /* Without a date: the hall's today so far, in its zone. */
+    o = hbt_get(w->hq.http, "/v1/reports/typical?hall=T1");
+    assert_non_null(o);
+    hb_civil_t c;
+    const hb_tz_t *sh;
+    assert_int_equal(hb_tz_get("Asia/Shanghai", &sh, NULL, 0), 0);
+    hb_tz_civil(sh, hb_now_ms(), &c);
+    char today[11];
+    snprintf(today, sizeof today, "%04d-%02d-%02d", c.year, c.month, c.day);
+    assert_string_equal(json_string_value(json_object_get(o, "date")), today);
+    int64_t lh = hbt_int(o, "local_hour");
+    assert_true(lh == c.hour || lh == (c.hour + 23) % 24); /* an hour may turn meanwhile */
+    json_decref(o);
 }
 
 static void test_exports_ranks_and_readiness(void **state)
@@ -520,6 +559,12 @@ static void test_refusals(void **state)
         {"/v1/archive?hall=NOPE&from=2026-10-24&to=2026-10-25", 404, NULL},
         {"/v1/archive/tickets/T1/24-10-2026/A001", 400, "date"},
         {"/v1/archive/tickets/NOPE/2026-10-24/A001", 404, NULL},
+        {"/v1/reports/typical?date=2026-10-24", 400, "hall"},
+        {"/v1/reports/typical?hall=T1&date=2026-13-01", 400, "date"},
+        {"/v1/reports/typical?hall=T1&weeks=0", 400, "weeks"},
+        {"/v1/reports/typical?hall=T1&weeks=13", 400, "weeks"},
+        {"/v1/reports/typical?hall=C1", 404, NULL}, /* a region, not a hall */
+        {"/v1/reports/typical?hall=NOPE", 404, NULL},
     };
     for (size_t i = 0; i < N(cases); i++) {
         json_t *o = NULL;
