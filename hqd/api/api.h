@@ -1,7 +1,7 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
- * counters), live.c's (tiles, regions, the stream, alerts), control.c's
- * (organisation, policies, campaigns, calendar, glossary, rollout) and
+ * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream, alerts),
+ * control.c's (organisation, policies, campaigns, calendar, glossary, rollout) and
  * reports.c's (reports, the archive). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
@@ -17,6 +17,8 @@ void hqd_api_get_hall_state(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_events(hb_http_req_t *req, void *arg);
 void hqd_api_get_status(hb_http_req_t *req, void *arg);
+
+/* metrics.c */
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg);
 
 /* live.c (parameters "hall", "region") */

@@ -430,14 +430,14 @@ void hqd_api_get_ready(hb_http_req_t *req, void *arg)
 void hqd_api_get_typical(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char hall[HQ_HALL_ID_MAX + 8], date_s[16];
+    char hall[HB_HALL_ID_MAX + 8], date_s[16];
     size_t weeks = 4;
     if (!s_rollups(req, hq) || !s_required(req, "hall", hall, sizeof hall, "a hall id") ||
         !s_param(req, "date", date_s, sizeof date_s) ||
         !s_count(req, "weeks", 1, HQ_KPI_TYPICAL_WEEKS_MAX, &weeks))
         return;
     hq_kpi_ctx_t ctx = s_ctx(hq);
-    hq_hall_t *h = strlen(hall) < HQ_HALL_ID_MAX ? hq_halls_find(hq->halls, hall) : NULL;
+    hq_hall_t *h = strlen(hall) < HB_HALL_ID_MAX ? hq_halls_find(hq->halls, hall) : NULL;
     const hb_tz_t *tz = hq_kpi_hall_zone(&ctx, hall, h ? h->num : 0);
     int32_t today = hb_tz_local_day(tz, ctx.now_ms), date = today;
     if (date_s[0] && !s_date(req, "date", date_s, &date))
@@ -462,7 +462,7 @@ void hqd_api_get_typical(hb_http_req_t *req, void *arg)
 /* The hall a request names (`id`), known to this HQ; NULL after a 404. */
 static hq_hall_t *s_hall(hb_http_req_t *req, hqd_t *hq, const char *id)
 {
-    hq_hall_t *h = strlen(id) < HQ_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
+    hq_hall_t *h = strlen(id) < HB_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
     if (!h)
         hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' has sent anything to this HQ",
                             id);
@@ -501,7 +501,7 @@ static void s_archive_csv(hb_http_req_t *req, const hq_archive_page_t *page)
 void hqd_api_get_archive(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char hall[HQ_HALL_ID_MAX + 8], from_s[16], to_s[16], type[40], cursor[24];
+    char hall[HB_HALL_ID_MAX + 8], from_s[16], to_s[16], type[40], cursor[24];
     char ticket[HB_ID_MAX + 1], business[HB_ID_MAX + 1], staff[HB_ID_MAX + 1],
         complaint[HB_ID_MAX + 1];
     size_t limit = 100;
@@ -711,11 +711,7 @@ void hqd_api_reports_metrics(hqd_t *hq, hb_metrics_t *m)
 #define C(name, help, v) hb_metrics_add(m, "hallbus_hq_" name, "counter", help, NULL, (double)(v))
     env_metrics_t em = {m};
     hq_data_envs(hq->cfg.data, s_env_metric, &em);
-    uint64_t total = 0, avail = 0;
-    if (hq_disk_space(hq->cfg.data, &total, &avail) == 0) {
-        G("disk_bytes", "size of the file system holding the data folder", total);
-        G("disk_free_bytes", "bytes free to hqd on the file system holding the data folder", avail);
-    }
+    /* The disk's size and free space are metrics.c's (hb_metrics_disk). */
     if (!hq->rollup)
         return;
     hq_rollup_stats_t st;
@@ -734,14 +730,12 @@ void hqd_api_reports_metrics(hqd_t *hq, hb_metrics_t *m)
       st.engine.store_reads);
     C("rollup_revisions_total", "days counted again after their report was final",
       st.engine.revisions);
-    G("rollup_commit_seconds_last", "duration of the last rollup commit",
-      st.engine.last_commit_ms / 1e3);
     G("retention_running", "1 while a retention pass runs", st.retention.running);
     C("retention_passes_total", "retention passes finished", st.retention.passes);
     G("retention_pass_hall", "the hall number the running pass has reached", st.retention.pass_hall);
     C("retention_events_deleted_total", "raw events pruned past retention",
       st.retention.events_deleted);
-    C("retention_bytes_deleted_total", "bytes of raw events pruned", st.retention.bytes_deleted);
+    C("retention_deleted_bytes_total", "bytes of raw events pruned", st.retention.bytes_deleted);
     C("retention_rollup_records_deleted_total", "rollup records pruned past retention",
       st.retention.cells_deleted);
     C("retention_held_back_total", "times an old chunk was kept: not rolled up yet",

@@ -235,7 +235,7 @@ static void s_put_fields(json_t *o, const ru_cell_t *c)
 /* ------------------------------------------------------------ scopes ---- */
 
 typedef struct shall {
-    char id[HQ_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     const char *name;
     uint32_t num; /* 0: never connected */
 } shall_t;
@@ -386,8 +386,8 @@ static void s_tally_free(tally_t *t)
 /* --------------------------------------------------------------- rows ---- */
 
 typedef struct row {
-    char mapkey[HQ_HALL_ID_MAX + RU_TEXT_MAX + 2];
-    char hall[HQ_HALL_ID_MAX];
+    char mapkey[HB_HALL_ID_MAX + RU_TEXT_MAX + 2];
+    char hall[HB_HALL_ID_MAX];
     char key[RU_TEXT_MAX];
     int32_t number; /* hour, day, or (by hall) the hall's place in the scope */
     ru_cell_t cell;

@@ -29,7 +29,7 @@
 /* --------------------------------------------------------------- policies ---- */
 
 struct hq_rollup_policies {
-    char (*ids)[HQ_HALL_ID_MAX];
+    char (*ids)[HB_HALL_ID_MAX];
     const hb_policy_t **by_hall; /* parallel to ids */
     size_t n, cap;
     ru_strmap_t map;
@@ -111,14 +111,14 @@ static const hb_policy_t *s_copy_of(hq_rollup_policies_t *t, const hb_policy_t *
 
 int hq_rollup_policies_set(hq_rollup_policies_t *t, const char *hall, const hb_policy_t *p)
 {
-    if (!p || strlen(hall) >= HQ_HALL_ID_MAX || ru_strmap_find(&t->map, t, hall) >= 0)
+    if (!p || strlen(hall) >= HB_HALL_ID_MAX || ru_strmap_find(&t->map, t, hall) >= 0)
         return 0;
     const hb_policy_t *copy = s_copy_of(t, p);
     if (!copy)
         return HB_ENOMEM;
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 1024;
-        char(*ids)[HQ_HALL_ID_MAX] = realloc(t->ids, cap * sizeof *ids);
+        char(*ids)[HB_HALL_ID_MAX] = realloc(t->ids, cap * sizeof *ids);
         if (!ids)
             return HB_ENOMEM;
         t->ids = ids;
@@ -128,7 +128,7 @@ int hq_rollup_policies_set(hq_rollup_policies_t *t, const char *hall, const hb_p
         t->by_hall = by;
         t->cap = cap;
     }
-    snprintf(t->ids[t->n], HQ_HALL_ID_MAX, "%s", hall);
+    snprintf(t->ids[t->n], HB_HALL_ID_MAX, "%s", hall);
     t->by_hall[t->n] = copy;
     if (ru_strmap_add(&t->map, t, (uint32_t)t->n) != 0)
         return HB_ENOMEM;
@@ -194,7 +194,7 @@ struct hq_rollup {
      * and does not commit. Under lock. */
     uint64_t known_sum, rolled_sum;
     bool *listed;
-    char (*ids)[HQ_HALL_ID_MAX]; /* by hall number, as the writer named them */
+    char (*ids)[HB_HALL_ID_MAX]; /* by hall number, as the writer named them */
     size_t cap_known;
     uint32_t *behind;
     size_t n_behind, cap_behind;
@@ -207,7 +207,7 @@ struct hq_rollup {
     /* The thread's own. */
     hq_rollup_policies_t *policies;
     uint64_t policies_gen; /* moves with each new table */
-    char (*tids)[HQ_HALL_ID_MAX]; /* hall ids by number */
+    char (*tids)[HB_HALL_ID_MAX]; /* hall ids by number */
     struct pcache {
         uint64_t gen;
         const hb_policy_t *p;
@@ -231,7 +231,7 @@ static bool s_tid_room(hq_rollup_t *r, uint32_t num)
     size_t cap = r->cap_tids ? r->cap_tids : 1024;
     while (cap <= num)
         cap *= 2;
-    char(*t)[HQ_HALL_ID_MAX] = realloc(r->tids, cap * sizeof *t);
+    char(*t)[HB_HALL_ID_MAX] = realloc(r->tids, cap * sizeof *t);
     if (!t)
         return false;
     memset(t + r->cap_tids, 0, (cap - r->cap_tids) * sizeof *t);
@@ -248,7 +248,7 @@ static bool s_tid_room(hq_rollup_t *r, uint32_t num)
 static void s_tid_set(hq_rollup_t *r, uint32_t num, const char *id)
 {
     if (id && id[0] && s_tid_room(r, num) && strcmp(r->tids[num], id) != 0) {
-        snprintf(r->tids[num], HQ_HALL_ID_MAX, "%s", id);
+        snprintf(r->tids[num], HB_HALL_ID_MAX, "%s", id);
         r->pcache[num].gen = 0;
     }
 }
@@ -303,7 +303,7 @@ static bool s_known_room(hq_rollup_t *r, uint32_t hall)
         return false;
     memset(l + r->cap_known, 0, (cap - r->cap_known) * sizeof *l);
     r->listed = l;
-    char(*ids)[HQ_HALL_ID_MAX] = realloc(r->ids, cap * sizeof *ids);
+    char(*ids)[HB_HALL_ID_MAX] = realloc(r->ids, cap * sizeof *ids);
     if (!ids)
         return false;
     memset(ids + r->cap_known, 0, (cap - r->cap_known) * sizeof *ids);
@@ -345,7 +345,7 @@ void hq_rollup_offer(hq_rollup_t *r, const hq_write_item_t *items)
             r->known[it->hall_num] = last;
         }
         if (!r->ids[it->hall_num][0])
-            memcpy(r->ids[it->hall_num], it->hall_id, HQ_HALL_ID_MAX);
+            memcpy(r->ids[it->hall_num], it->hall_id, HB_HALL_ID_MAX);
         hq_write_item_t *copy = NULL;
         if (r->queued_bytes + bytes + it->len <= r->cfg.max_queue_bytes) {
             copy = malloc(sizeof *copy + it->len);
@@ -454,7 +454,7 @@ static void s_catch_up(hq_rollup_t *r)
     pthread_mutex_unlock(&r->lock);
     for (size_t i = 0; i < r->n_work && !ru_engine_full(r->eng); i++) {
         uint32_t hall = r->work[i];
-        char id[HQ_HALL_ID_MAX] = "";
+        char id[HB_HALL_ID_MAX] = "";
         pthread_mutex_lock(&r->lock);
         uint64_t known = hall < r->cap_known ? r->known[hall] : 0;
         if (hall < r->cap_known)
@@ -715,7 +715,7 @@ int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t 
         r->known_sum += records[i].last_seq - r->known[records[i].num];
         r->known[records[i].num] = records[i].last_seq;
         r->rolled_sum += rolled < records[i].last_seq ? rolled : records[i].last_seq;
-        memcpy(r->ids[records[i].num], records[i].id, HQ_HALL_ID_MAX);
+        memcpy(r->ids[records[i].num], records[i].id, HB_HALL_ID_MAX);
         s_tid_set(r, records[i].num, records[i].id);
         if (records[i].last_seq > rolled)
             s_list_behind(r, records[i].num);

@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 #include <sodium.h>
 
 #define CHROMIUM "/usr/bin/chromium"
@@ -203,7 +203,9 @@ static void s_expect_error(const char *base, const char *method, const char *pat
 
 /* ------------------------------------------------ the files, no browser */
 
-static void test_static_files(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_static_files)
 {
     world_t *w = *state;
     const char *b = w->hq.http;
@@ -243,7 +245,7 @@ static void s_write_file(const char *dir, const char *name, const char *text, si
     assert_int_equal(fclose(f), 0);
 }
 
-static void test_static_refusals(void **state)
+HBT_TEST(test_static_refusals)
 {
     world_t *w = *state;
     char dir[400], path[600], target[600];
@@ -1068,7 +1070,7 @@ static void s_totals_are_hqs(world_t *w)
             (long long)waiting, (long long)halls);
 }
 
-static void test_dashboard(void **state)
+HBT_TEST(test_dashboard)
 {
     world_t *w = *state;
     if (access(CHROMIUM, X_OK) != 0 || access(CHROMEDRIVER, X_OK) != 0) {
@@ -1195,12 +1197,4 @@ static void test_dashboard(void **state)
     s_driver_stop(w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_static_files),
-        cmocka_unit_test(test_static_refusals),
-        cmocka_unit_test(test_dashboard),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
-}
+HBT_GROUP(s_setup, s_teardown);

@@ -2,6 +2,8 @@
  * broken environment fails the test that needed it, with the reason. */
 #include "harness.h"
 
+#include "hallbus/time.h"
+
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
 #include "hallbus/httpc.h"
@@ -79,12 +81,7 @@ void hbt_sleep_ms(int ms)
     }
 }
 
-int64_t hbt_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t hbt_now_ms(void) { return hb_mono_ms(); }
 
 int64_t hbt_now_us(void)
 {
@@ -246,11 +243,18 @@ int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out)
 {
+    return hbt_http_as(base, NULL, NULL, method, path, body, out);
+}
+
+int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
+                const char *path, const char *body, json_t **out)
+{
     hb_httpc_resp_t resp;
+    hb_httpc_opts_t opts = {.timeout_ms = 5000, .token = token, .cacert = cacert};
     char err[256];
     if (out)
         *out = NULL;
-    if (hb_httpc_request(base, method, path, body, 5000, &resp, err, sizeof err) != 0)
+    if (hb_httpc_call(base, method, path, body, &opts, &resp, err, sizeof err) != 0)
         return -1;
     if (out)
         *out = json_loadb(resp.body, resp.body_len, 0, NULL);
@@ -290,6 +294,24 @@ void hbt_hq_init(hbt_hq_t *hq, const char *root)
     snprintf(hq->http, sizeof hq->http, "http://127.0.0.1:%d", hp);
 }
 
+/* Waits (15 s at most) until the daemon just spawned answers /v1/status;
+ * fails the test pointing at its log if it does not, or dies first. */
+static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const char *log)
+{
+    int64_t deadline = hbt_now_ms() + 15000;
+    while (hbt_now_ms() < deadline) {
+        json_t *st = hbt_get(http, "/v1/status");
+        if (st) {
+            json_decref(st);
+            return;
+        }
+        if (!hbt_alive(p))
+            break;
+        hbt_sleep_ms(50);
+    }
+    fail_msg("%s did not come up; see %s", what, log);
+}
+
 void hbt_hq_start(hbt_hq_t *hq)
 {
     char log[400];
@@ -301,18 +323,7 @@ void hbt_hq_start(hbt_hq_t *hq)
         argv[n++] = hq->extra[i];
     argv[n] = NULL;
     hbt_spawn(&hq->proc, log, argv);
-    int64_t deadline = hbt_now_ms() + 15000;
-    while (hbt_now_ms() < deadline) {
-        json_t *st = hbt_get(hq->http, "/v1/status");
-        if (st) {
-            json_decref(st);
-            return;
-        }
-        if (!hbt_alive(&hq->proc))
-            break;
-        hbt_sleep_ms(50);
-    }
-    fail_msg("hqd did not come up; see %s", log);
+    s_wait_up(&hq->proc, hq->http, "hqd", log);
 }
 
 void hbt_hq_stop(hbt_hq_t *hq, int sig) { hbt_kill(&hq->proc, sig); }
@@ -345,17 +356,23 @@ void hbt_hall_start(hbt_hall_t *hall)
                       "--heartbeat", "300ms", "--link_timeout", "2s", "--reconnect_min", "100ms",
                       "--reconnect_max", "1s"};
     int n = 19;
+    if (!hall->tokens_only) {
+        argv[n++] = "--local_trust";
+        argv[n++] = "true";
+    }
     for (int i = 0; i < hall->n_extra && n < 38; i++)
         argv[n++] = hall->extra[i];
+    const char *token = hall->token[0] ? hall->token : NULL;
     argv[n] = NULL;
     hbt_spawn(&hall->proc, log, argv);
     int64_t deadline = hbt_now_ms() + 15000;
     while (hbt_now_ms() < deadline) {
-        json_t *st = hbt_get(hall->http, "/v1/status");
-        if (st) {
-            json_decref(st);
+        json_t *st = NULL;
+        int status = hbt_http_as(hall->http, token, hall->cacert[0] ? hall->cacert : NULL, "GET",
+                                 "/v1/status", NULL, &st);
+        json_decref(st);
+        if (status == 200 || (hall->tokens_only && !token && status == 401))
             return;
-        }
         if (!hbt_alive(&hall->proc))
             break;
         hbt_sleep_ms(50);
@@ -373,7 +390,7 @@ void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *
     assert_non_null(f);
     assert_true(fputs(policy_json, f) >= 0);
     assert_int_equal(fclose(f), 0);
-    assert_true(hall->n_extra + 4 <= 8);
+    assert_true(hall->n_extra + 4 <= (int)(sizeof hall->extra / sizeof hall->extra[0]));
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--policy_file");
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s", path);
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--services");
@@ -443,7 +460,13 @@ uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag)
 
 static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
 {
-    json_t *hs = hbt_get(hall->http, "/v1/status");
+    json_t *hs = NULL;
+    if (hbt_http_as(hall->http, hall->token[0] ? hall->token : NULL,
+                    hall->cacert[0] ? hall->cacert : NULL, "GET", "/v1/status", NULL,
+                    &hs) != 200) {
+        json_decref(hs);
+        hs = NULL;
+    }
     char path[128];
     snprintf(path, sizeof path, "/v1/halls/%s", hall->id);
     json_t *hh = hbt_get(hq->http, path);

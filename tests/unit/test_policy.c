@@ -6,6 +6,7 @@
  * the limits. */
 #include "hallbus/error.h"
 #include "hallbus/policy.h"
+#include "hallbus/time.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 /* ---- helpers */
 
@@ -85,7 +87,9 @@ static void s_accept(const char *text)
 
 /* ---- defaults */
 
-static void test_defaults(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_defaults)
 {
     (void)state;
     json_t *d = hb_policy_defaults();
@@ -124,7 +128,7 @@ static void test_defaults(void **state)
 
 /* ---- the checker: one case a rule */
 
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
     (void)state;
     static const struct {
@@ -266,7 +270,7 @@ static void test_refusals(void **state)
 
 /* A scope may adjust one member of a wider closure, but the effective
  * policy needs both of its dates. */
-static void test_closure_dates_required(void **state)
+HBT_TEST(test_closure_dates_required)
 {
     (void)state;
     s_accept("{\"closures\": {\"works\": {\"notice\": \"Closed\"}}}");
@@ -284,7 +288,7 @@ static void test_closure_dates_required(void **state)
 
 /* null is allowed for any member; in hb_policy_new it lets the default
  * show through. */
-static void test_nulls(void **state)
+HBT_TEST(test_nulls)
 {
     (void)state;
     const char *doc =
@@ -320,7 +324,7 @@ static void test_nulls(void **state)
 
 /* ---- merge */
 
-static void test_merge(void **state)
+HBT_TEST(test_merge)
 {
     (void)state;
     json_t *wider = s_json("{\"a\": {\"x\": 1, \"y\": [1, 2], \"z\": {\"deep\": 1, \"keep\": 2}},"
@@ -367,38 +371,9 @@ static void test_merge(void **state)
 
 /* ---- four scopes into one effective policy */
 
-static const char s_national[] =
-    "{\"timezone\": \"Europe/Berlin\","
-    " \"opening_hours\": {\"mon\": [\"09:00-17:00\"], \"tue\": [\"09:00-17:00\"],"
-    "   \"wed\": [\"09:00-17:00\"], \"thu\": [\"09:00-17:00\"], \"fri\": [\"09:00-17:00\"],"
-    "   \"sat\": [], \"sun\": []},"
-    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas Eve\"},"
-    "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"*:*\": 1200, \"*:vip\": 300},"
-    "   \"complaint_ack_s\": {\"*\": 14400, \"critical\": 3600}},"
-    " \"diversion\": {\"threshold\": 25, \"echannels\": [\"app\", \"web\", \"sms\", \"phone\"]},"
-    " \"campaigns\": {\"max_concurrent\": 3, \"lead_days\": 7, \"city_overlap\": \"warning\"}}";
-static const char s_province[] =
-    "{\"opening_hours\": {\"sat\": [\"09:00-12:00\"]},"
-    " \"special_days\": {\"2026-10-03\": {\"hours\": [], \"note\": \"German Unity Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"A:*\": 600}},"
-    " \"campaigns\": {\"max_concurrent\": 2, \"city_overlap\": \"error\"},"
-    " \"diversion\": {\"echannels\": [\"app\", \"phone\"]}}";
-static const char s_city[] =
-    "{\"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-13:00\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"*:vip\": null}},"
-    " \"alerts\": {\"not_open_grace_s\": 600},"
-    " \"divert_to\": [\"H002\", \"H003\"]}";
-static const char s_hall[] =
-    "{\"opening_hours\": {\"mon\": [\"10:00-18:00\"], \"sat\": null},"
-    " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
-    "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"A:vip\": 240}},"
-    " \"divert_to\": [\"H004\"]}";
-
 static hb_policy_t *s_effective(void)
 {
-    const char *scopes[] = {s_national, s_province, s_city, s_hall};
+    const char *const *scopes = hbt_policy_example;
     json_t *acc = json_object();
     for (size_t i = 0; i < 4; i++) {
         json_t *doc = s_json(scopes[i]);
@@ -418,7 +393,7 @@ static hb_policy_t *s_effective(void)
     return p;
 }
 
-static void test_effective_policy(void **state)
+HBT_TEST(test_effective_policy)
 {
     (void)state;
     hb_policy_t *p = s_effective();
@@ -489,7 +464,7 @@ static const char s_berlin_hall[] =
     "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
     " \"divert_to\": [\"H002\", \"H003\"]}";
 
-static void test_open_at_states(void **state)
+HBT_TEST(test_open_at_states)
 {
     (void)state;
     hb_policy_t *p = s_policy(s_berlin_hall);
@@ -567,7 +542,7 @@ static void test_open_at_states(void **state)
     hb_policy_free(&p);
 }
 
-static void test_next_open_search(void **state)
+HBT_TEST(test_next_open_search)
 {
     (void)state;
     /* Friday evening; the weekend; Monday a holiday; Tuesday and Wednesday
@@ -600,7 +575,7 @@ static void test_next_open_search(void **state)
     hb_policy_free(&p);
 }
 
-static void test_add_open_time(void **state)
+HBT_TEST(test_add_open_time)
 {
     (void)state;
     hb_policy_t *p = s_policy("{\"timezone\": \"Europe/Berlin\","
@@ -688,7 +663,7 @@ static void test_add_open_time(void **state)
     hb_policy_free(&p);
 }
 
-static void test_open_seconds(void **state)
+HBT_TEST(test_open_seconds)
 {
     (void)state;
     hb_policy_t *p = s_policy(s_berlin_hall);
@@ -727,7 +702,7 @@ static void test_open_seconds(void **state)
 
 /* ---- thresholds */
 
-static void test_thresholds(void **state)
+HBT_TEST(test_thresholds)
 {
     (void)state;
     hb_policy_t *p = s_policy(
@@ -818,7 +793,7 @@ static void s_round_trip(hb_policy_t *p)
     hb_policy_free(&q);
 }
 
-static void test_to_json_round_trip(void **state)
+HBT_TEST(test_to_json_round_trip)
 {
     (void)state;
     hb_policy_t *p = s_effective();
@@ -847,7 +822,7 @@ static void test_to_json_round_trip(void **state)
 
 /* ---- limits */
 
-static void test_limits(void **state)
+HBT_TEST(test_limits)
 {
     (void)state;
     /* 400 special days are fine, 401 are refused. */
@@ -940,22 +915,102 @@ static void test_limits(void **state)
     s_accept("{\"opening_hours\": {\"mon\": [\"09:00-12:00\", \"12:00-17:00\"]}}");
 }
 
-int main(void)
+
+/* ---- revoked devices */
+
+HBT_TEST(test_revoked_devices)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_closure_dates_required),
-        cmocka_unit_test(test_nulls),
-        cmocka_unit_test(test_merge),
-        cmocka_unit_test(test_effective_policy),
-        cmocka_unit_test(test_open_at_states),
-        cmocka_unit_test(test_next_open_search),
-        cmocka_unit_test(test_add_open_time),
-        cmocka_unit_test(test_open_seconds),
-        cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_to_json_round_trip),
-        cmocka_unit_test(test_limits),
+    static const struct {
+        const char *doc, *path, *reason;
+    } cases[] = {
+        {"{\"revoked_devices\": {}}", "revoked_devices", "must be an array"},
+        {"{\"revoked_devices\": [\"K1\"]}", "revoked_devices[0]", "must be {\"device\""},
+        {"{\"revoked_devices\": [{}]}", "revoked_devices[0]", "a device or a token, one of the two"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"token\": \"0123456789abcdef\"}]}",
+         "revoked_devices[0]", "one of the two"},
+        {"{\"revoked_devices\": [{\"device\": 7}]}", "revoked_devices[0]", "one of the two"},
+        {"{\"revoked_devices\": [{\"device\": \"a b\"}]}", "revoked_devices[0].device",
+         "a device name"},
+        {"{\"revoked_devices\": [{\"device\": \"\"}]}", "revoked_devices[0].device",
+         "a device name"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789ABCDEF\"}]}", "revoked_devices[0].token",
+         "16 lower-case hex digits"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789abcde\"}]}", "revoked_devices[0].token",
+         "16 lower-case hex digits"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": \"yesterday\"}]}",
+         "revoked_devices[0].paired_before", "RFC 3339"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": null}]}",
+         "revoked_devices[0].paired_before", "RFC 3339"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": \"1970-01-01T00:00:00Z\"}]}",
+         "revoked_devices[0].paired_before", "after 1970"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789abcdef\", \"paired_before\": "
+         "\"2026-01-01T00:00:00Z\"}]}",
+         "revoked_devices[0].paired_before", "goes with a device, not a token"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"colour\": \"red\"}]}",
+         "revoked_devices[0].colour", "is not a member"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\"}, {\"device\": \"K1\", \"paired_before\": "
+         "\"2026-01-01T00:00:00Z\"}]}",
+         "revoked_devices[1]", "appears twice"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789abcdef\"}, {\"token\": "
+         "\"0123456789abcdef\"}]}",
+         "revoked_devices[1]", "appears twice"},
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        s_refuse(cases[i].doc, cases[i].path, cases[i].reason);
+
+    /* What is read, in the document's order; null removes a wider list. */
+    hb_policy_t *p = s_policy(
+        "{\"revoked_devices\": [{\"device\": \"kiosk-2\", \"paired_before\": "
+        "\"2026-05-04T10:00:00.250Z\"}, {\"token\": \"3f9c0a1b2c3d4e5f\"}, {\"device\": \"T.3\"}]}");
+    assert_int_equal(p->n_revoked, 3);
+    assert_string_equal(p->revoked[0].device, "kiosk-2");
+    assert_string_equal(p->revoked[0].token, "");
+    int64_t at;
+    assert_int_equal(hb_time_parse("2026-05-04T10:00:00.250Z", &at), 0);
+    assert_int_equal(p->revoked[0].paired_before_ms, at);
+    assert_string_equal(p->revoked[1].device, "");
+    assert_string_equal(p->revoked[1].token, "3f9c0a1b2c3d4e5f");
+    assert_int_equal(p->revoked[1].paired_before_ms, 0);
+    assert_string_equal(p->revoked[2].device, "T.3");
+    assert_int_equal(p->revoked[2].paired_before_ms, 0);
+    s_round_trip(p);
+    json_t *doc = hb_policy_to_json(p);
+    json_t *back = hb_policy_merge(doc, NULL);
+    hb_policy_t *q = NULL;
+    char err[512];
+    assert_int_equal(hb_policy_new(back, &q, err, sizeof err), 0);
+    assert_int_equal(q->n_revoked, 3);
+    assert_memory_equal(q->revoked, p->revoked, 3 * sizeof *p->revoked);
+    hb_policy_free(&q);
+    json_t *narrower = s_json("{\"revoked_devices\": null}");
+    json_t *merged = hb_policy_merge(doc, narrower);
+    assert_int_equal(hb_policy_new(merged, &q, err, sizeof err), 0);
+    assert_int_equal(q->n_revoked, 0);
+    hb_policy_free(&q);
+    json_decref(merged);
+    json_decref(narrower);
+    json_decref(back);
+    json_decref(doc);
+    hb_policy_free(&p);
+
+    /* Nothing revoked: the member is left out of the written document, so
+     * that a hall that predates it reads the document. */
+    p = s_policy("{\"revoked_devices\": []}");
+    assert_int_equal(p->n_revoked, 0);
+    doc = hb_policy_to_json(p);
+    assert_null(json_object_get(doc, "revoked_devices"));
+    assert_int_equal(json_object_size(doc), 9);
+    json_decref(doc);
+    hb_policy_free(&p);
+
+    /* 64 entries are fine, 65 are refused. */
+    char text[8192];
+    size_t used = (size_t)snprintf(text, sizeof text, "{\"revoked_devices\": [");
+    for (int i = 0; i < HB_POLICY_REVOKED_MAX; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s{\"device\": \"D%d\"}",
+                                 i ? ", " : "", i);
+    snprintf(text + used, sizeof text - used, "]}");
+    s_accept(text);
+    snprintf(text + used, sizeof text - used, ", {\"device\": \"one-more\"}]}");
+    s_refuse(text, "revoked_devices", "at most 64");
 }

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 struct sockaddr;
+struct sockaddr_storage;
 
 typedef struct hb_http hb_http_t;
 
@@ -30,6 +31,10 @@ typedef struct hb_http_req {
     const char *query;  /* raw query string without '?', or "" */
     const char *body;   /* request body, NUL-terminated for convenience */
     size_t body_len;
+    /* What the guard (hb_http_set_guard) made of the caller, for the
+     * handler: the guard sets it, the server never reads it. NULL when no
+     * guard set one. It must live at least until the handler returns. */
+    const void *caller;
     void *impl; /* the underlying h2o request; private to http.c */
 } hb_http_req_t;
 
@@ -109,6 +114,32 @@ void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg);
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
 
+/* ---- who is calling, and TLS */
+
+/* The client's address (AF_INET or AF_INET6) into `*out`: 0, or
+ * HB_ENOTFOUND when the connection cannot tell. Valid during the call. */
+int hb_http_peer(const hb_http_req_t *req, struct sockaddr_storage *out);
+/* Whether the client is on this machine: 127.0.0.0/8, ::1, or an
+ * IPv4-mapped 127.x address. */
+bool hb_http_peer_is_loopback(const hb_http_req_t *req);
+bool hb_http_addr_is_loopback(const struct sockaddr *sa);
+/* Whether "HOST:PORT" (as hb_http_new reads it) listens on loopback only:
+ * every address HOST resolves to is a loopback one. False for ":PORT",
+ * "*:PORT", 0.0.0.0, ::, a name that does not resolve or also resolves
+ * elsewhere. For a daemon's start-up checks (what it may allow without
+ * credentials, or without TLS). */
+bool hb_http_listen_is_loopback(const char *host_port);
+
+/* Serves HTTPS from now on: every connection accepted after the call starts
+ * with a TLS handshake (TLS 1.2 or later) with the PEM certificate chain
+ * `cert_file` and its private key `key_file`. Call right after hb_http_new,
+ * before the loop runs. 0, or HB_EINVAL (a file unreadable or not PEM, the
+ * key not the certificate's; `err` says which and why), HB_EEXIST (set
+ * already), HB_ENOMEM. The files are read once, here. */
+int hb_http_set_tls(hb_http_t *http, const char *cert_file, const char *key_file, char *err,
+                    size_t errlen);
+bool hb_http_tls(const hb_http_t *http);
+
 /* ---- connection limits
  *
  * What one client may hold, so that one address cannot lock everyone else
@@ -181,7 +212,12 @@ void hb_http_get_stats(const hb_http_t *http, hb_http_stats_t *out);
  * HB_ETOOBIG (`out` too small; 64 bytes always suffice). */
 /* The stats as JSON ({"conns_open", ...}, a new reference), and as
  * Prometheus samples named PREFIX "http_..." (e.g. "hallbus_hq_"), for the
- * daemons' /v1/status and /metrics. */
+ * daemons' /v1/status and /metrics. The samples include the histogram
+ * PREFIX "http_request_duration_seconds" of every request the server
+ * dispatched, from its arrival to its answer, labelled by the route that
+ * took it (method and pattern or prefix as the table has them, "any" for a
+ * route of every method; route "unmatched" for requests no route took) and
+ * the status class (code "2xx" .. "5xx"). */
 json_t *hb_http_stats_json(const hb_http_t *http);
 struct hb_metrics;
 void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_metrics *m);

@@ -5,8 +5,8 @@
  *
  * This header only names and describes. Nothing is enforced here: who holds
  * which permission (roles, devices, tokens) and the check itself belong to
- * access control (issue 12), which reads a request's route through
- * hb_http_req_route() or a guard (hb_http_set_guard). */
+ * each daemon's access control, a guard (hb_http_set_guard) that reads the
+ * request's route (branchd: branchd/access/, docs/SECURITY.md). */
 #ifndef HALLBUS_PERM_H
 #define HALLBUS_PERM_H
 
@@ -51,6 +51,9 @@
     X(FEEDBACK_GIVE, "feedback.give", "hall", "record a customer's score")                       \
     X(DEVICE_REPORT, "device.report", "hall", "report a device's own status")                    \
     X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
+    X(STAFF_MANAGE, "staff.manage", "hall", "add and remove the hall's staff and set their PINs") \
+    X(STAFF_SIGNIN, "staff.signin", "hall",                                                      \
+      "sign staff in and out at a counter terminal, with their PIN")                                  \
     X(REPORTS_READ, "reports.read", "hq",                                                        \
       "reports: KPIs of halls and regions by period, rankings of halls, which reports are "     \
       "final, and their CSV exports")
