@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git curl ca-certificates python3
       libzmq3-dev libczmq-dev libsodium-dev protobuf-c-compiler libprotobuf-c-dev
       liblmdb-dev lmdb-utils libuv1-dev libh2o-dev libssl-dev libjansson-dev
-      libcmocka-dev libcurl4-openssl-dev faketime
+      libcmocka-dev libcurl4-openssl-dev faketime cppcheck
       python3-prometheus-client python3-yaml libjs-chart.js)
 # libjs-chart.js: the charts of the dashboard's reports view, which hqd
 # serves from /usr/share/javascript/chart.js/ (its chartjs setting).

@@ -28,6 +28,9 @@ build_and_test() {
 echo "== build only (release) =="
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-release -j"$jobs"
+echo "== static analysis (cppcheck) and the file map =="
+./deploy/check-static.sh build-release
+./deploy/archmap.py --check
 echo "== build and test (release with debug info) =="
 build_and_test build
 echo "== build and test (AddressSanitizer + UndefinedBehaviorSanitizer) =="

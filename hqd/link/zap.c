@@ -76,7 +76,7 @@ static int s_file_cmp(const void *a, const void *b)
 static const zap_entry_t *s_unchanged(const zap_entry_t *by_file, size_t n, const char *name,
                                       const struct stat *st)
 {
-    zap_entry_t probe;
+    zap_entry_t probe = {0};
     snprintf(probe.file, sizeof probe.file, "%s", name);
     const zap_entry_t *old = by_file ? bsearch(&probe, by_file, n, sizeof probe, s_file_cmp) : NULL;
     if (old && old->size == st->st_size && old->ino == st->st_ino &&
@@ -207,7 +207,7 @@ static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
             usleep((useconds_t)(ZAP_MIN_SCAN_MS - since) * 1000);
         s_scan(z);
     }
-    zap_entry_t probe;
+    zap_entry_t probe = {0};
     snprintf(probe.key, sizeof probe.key, "%s", key);
     const zap_entry_t *hit = z->entries
                                  ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
@@ -386,7 +386,7 @@ bool hq_zap_key_enrolled(hq_zap_t *z, const char *hall, const char *key)
 {
     if (!key || strlen(key) != HB_CERT_KEY_Z85 - 1)
         return false;
-    zap_entry_t probe;
+    zap_entry_t probe = {0};
     memcpy(probe.key, key, HB_CERT_KEY_Z85);
     pthread_mutex_lock(&z->table_lock);
     const zap_entry_t *hit =
