@@ -77,7 +77,12 @@ int ru_hist_skip_encoded(const uint8_t **p, const uint8_t *end);
  * than ten bytes. */
 size_t ru_varint_put(uint8_t *out, uint64_t v);
 bool ru_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out);
-static inline uint64_t ru_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+/* The sign spread over every bit without shifting a signed value (whose
+ * right shift C leaves to the implementation). */
+static inline uint64_t ru_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
+}
 static inline int64_t ru_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 #endif
