@@ -55,6 +55,8 @@ function draw() {
     el('span', {class: 'staff', id: 'counter-staff'}, t('counter.staff', {staff: c.staff || st.me.staff || '–'}))));
   ({closed: drawOpen, idle: drawIdle, calling: drawCalling, serving: drawServing,
     paused: drawPaused}[c.state] || drawOpen)(work, c);
+  // The complaint form in the wide column: a customer's words need room.
+  if (st.panel === 'complaint') work.append(complaintForm());
   main.append(el('div', {class: 'counter-page'}, work, queueBox()));
 }
 
@@ -85,7 +87,6 @@ function queueBox() {
                   onclick: () => { st.panel = 'complaint'; draw(); }}, t('counter.complaint')),
     st.me.kind === 'counter' ? el('button', {type: 'button', class: 'secondary', id: 'signout',
                                              onclick: signout}, t('counter.signout')) : null));
-  if (st.panel === 'complaint') box.append(complaintForm());
   return box;
 }
 
