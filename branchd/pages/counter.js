@@ -339,6 +339,7 @@ async function start() {
   if (!st.me) return;
   if (st.me.kind === 'counter' && st.me.counter !== COUNTER) {
     notify(t('err.other_counter', {mine: st.me.counter, here: COUNTER}), 'error', 0);
+    setConn('off');
     document.body.dataset.refused = 'scope';
     return;
   }

@@ -329,20 +329,18 @@ export function notify(text, kind, ms) {
 // Who this page's token is (GET /v1/me), or the refusal shown for good
 // when the token is missing or not of the kind the page needs.
 export async function whoAmI(kinds) {
-  if (!token) {
-    notify(t('err.no_token'), 'error', 0);
+  // A page that is refused does not follow the hall: it says so, and why.
+  const refuse = (text, why) => {
+    notify(text, 'error', 0);
+    setConn('off');
+    document.body.dataset.refused = why;
     return null;
-  }
+  };
+  if (!token) return refuse(t('err.no_token'), 'token');
   const r = await api('GET', '/v1/me');
-  if (r.status !== 200 || !r.body) {
-    notify(refusal(r.status, r.body), 'error', 0);
-    return null;
-  }
-  if (kinds && !kinds.includes(r.body.kind)) {
-    notify(t('err.wrong_kind', {kind: t('kind.' + r.body.kind)}), 'error', 0);
-    document.body.dataset.refused = 'kind';
-    return null;
-  }
+  if (r.status !== 200 || !r.body) return refuse(refusal(r.status, r.body), 'token');
+  if (kinds && !kinds.includes(r.body.kind))
+    return refuse(t('err.wrong_kind', {kind: t('kind.' + r.body.kind)}), 'kind');
   const hn = $('hall-name');
   if (hn) hn.textContent = r.body.hall_name || r.body.hall || '';
   return r.body;

@@ -4,7 +4,7 @@
 // their code (err.CODE): the server's own reason is never shown.
 export default {
   'lang.self': 'English',
-  'conn.live': 'Live', 'conn.down': 'Reconnecting…',
+  'conn.off': 'Not connected', 'conn.live': 'Live', 'conn.down': 'Reconnecting…',
 
   'kiosk.title': 'Take a ticket', 'counter.title': 'Counter terminal', 'rate.title': 'Rate our service',
   'display.title': 'Queue display', 'manager.title': 'Duty manager', 'ticket.title': 'My ticket',

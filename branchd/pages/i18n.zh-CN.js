@@ -5,7 +5,7 @@
 // never shown.
 export default {
   'lang.self': '中文',
-  'conn.live': '实时', 'conn.down': '正在重新连接…',
+  'conn.off': '未连接', 'conn.live': '实时', 'conn.down': '正在重新连接…',
 
   'kiosk.title': '取号', 'counter.title': '柜台终端', 'rate.title': '服务评价',
   'display.title': '叫号显示屏', 'manager.title': '值班经理', 'ticket.title': '我的号码',
