@@ -320,7 +320,8 @@ void hb_static_serve(const hb_static_t *s, hb_http_req_t *req, const char *name)
 {
     const hb_static_file_t *f = name ? hb_static_file(s, name) : hb_static_find(s, "/");
     if (!f) {
-        if (!name)
+        /* With nothing loaded, every path says why (no folder, say). */
+        if (!name || !s || s->n == 0)
             hb_http_reply_error(req, 404, "not_found", "%s",
                                 s ? s->why : "the page is not loaded");
         else

@@ -27,14 +27,23 @@
 /* The set the handlers serve (the server's thread reads it while the test
  * runs; it is made before and freed after). */
 static hb_static_t *s_set;
+static hb_static_t *s_empty; /* opened from a folder that is not there */
 /* What hb_http_add_header answered inside a handler: before the answer
  * (refusals, then the header that goes), and after it. */
-static volatile int s_rc_empty, s_rc_colon, s_rc_crlf, s_rc_value_crlf, s_rc_ok, s_rc_after;
+#define NOT_YET 12345 /* the handler has not got there yet */
+static volatile int s_rc_empty = NOT_YET, s_rc_colon = NOT_YET, s_rc_crlf = NOT_YET,
+                    s_rc_value_crlf = NOT_YET, s_rc_ok = NOT_YET, s_rc_after = NOT_YET;
 
 static void h_file(hb_http_req_t *req, void *arg)
 {
     (void)arg;
     hb_static_serve(s_set, req, hb_http_param(req, "file"));
+}
+
+static void h_empty(hb_http_req_t *req, void *arg)
+{
+    (void)arg;
+    hb_static_serve(s_empty, req, hb_http_param(req, "file"));
 }
 
 static void h_header(hb_http_req_t *req, void *arg)
@@ -52,6 +61,7 @@ static void h_header(hb_http_req_t *req, void *arg)
 static const hb_http_route_t s_table[] = {
     {"GET", "/f/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_file},
     {"GET", "/header", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_header},
+    {"GET", "/e/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_empty},
 };
 
 static void s_write(const char *dir, const char *name, const char *text)
@@ -76,6 +86,9 @@ static int s_setup(void **state)
     assert_int_equal(hb_static_open(s_dir, "test pages", &s_set, err, sizeof err), 0);
     assert_int_equal(hb_static_count(s_set), 2);
     assert_int_equal(hb_static_set_csp(s_set, CSP), 0);
+    assert_int_equal(hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s_empty, err,
+                                    sizeof err),
+                     HB_ENOTFOUND);
     return hbt_httpd_setup_full(state, "127.0.0.1:0", NULL, s_table,
                                 sizeof s_table / sizeof s_table[0]);
 }
@@ -85,6 +98,7 @@ static int s_teardown(void **state)
     int rc = hbt_httpd_teardown(state);
     hb_static_destroy(&s_set);
     hb_static_destroy(&s_set); /* idempotent */
+    hb_static_destroy(&s_empty);
     assert_null(s_set);
     hbt_rmdir(s_dir);
     return rc;
@@ -121,6 +135,10 @@ HBT_TEST(test_served_with_csp)
     assert_int_equal(r.status, 404);
     hbt_assert_contains(r.body, "not_found");
     assert_null(strstr(r.head, "content-security-policy"));
+    /* Nothing loaded: every path says why. */
+    s_get(fx, "/e/kiosk.html", &r);
+    assert_int_equal(r.status, 404);
+    hbt_assert_contains(r.body, "the hall pages is not installed");
 }
 
 HBT_TEST(test_csp_refusals)
@@ -150,6 +168,10 @@ HBT_TEST(test_add_header)
     hbt_sock_resp_t r;
     s_get(fx, "/header", &r);
     assert_int_equal(r.status, 200);
+    /* The answer can reach the client before the handler's last line ran
+     * on the server's thread. */
+    for (int i = 0; i < 200 && s_rc_after == NOT_YET; i++)
+        hbt_sleep_ms(5);
     assert_int_equal(s_rc_empty, HB_EINVAL);
     assert_int_equal(s_rc_colon, HB_EINVAL);
     assert_int_equal(s_rc_crlf, HB_EINVAL);

@@ -69,8 +69,9 @@ const hb_static_file_t *hb_static_find(const hb_static_t *s, const char *path);
 const hb_static_file_t *hb_static_file(const hb_static_t *s, const char *name);
 
 /* Answers `req` with the file `name`, or with index.html when `name` is
- * NULL (the route "/"); 404 when there is none: for "/" saying why there is
- * no page, for a name the router's own words, so that a path that is no
+ * NULL (the route "/"); 404 when there is none: for "/" (and for any name
+ * while the set holds no file) saying why there is no page, for a name the
+ * router's own words, so that a path that is no
  * file reads as it did before the page was served. hqd's route table
  * (hqd/api/table.c) takes GET and HEAD of "/" and "/:file" here; branchd's
  * (branchd/api/table.c) its pages' paths. */
