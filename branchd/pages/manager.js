@@ -356,21 +356,26 @@ async function loadHall() {
   if (r.status === 200) st.hall = r.body;
 }
 
+// What a tab shows, read when it opens; a refusal is shown in words (a
+// branchd that does not serve a route yet answers 404).
 async function load(tab) {
+  const want = async (path) => {
+    const r = await api('GET', path);
+    if (r.status !== 200) notify(refusal(r.status, r.body));
+    return r.status === 200 ? r.body : null;
+  };
   if (tab === 'live') return loadHall();
   if (tab === 'opening') {
-    const [c, d] = await Promise.all([api('GET', '/v1/manager/checklist'), api('GET', '/v1/manager/day')]);
-    if (c.status === 200) st.checklist = c.body;
-    if (d.status === 200) st.day = d.body;
+    const [c, d] = await Promise.all([want('/v1/manager/checklist'), want('/v1/manager/day')]);
+    st.checklist = c || st.checklist;
+    st.day = d || st.day;
     return;
   }
   if (tab === 'report') {
-    const r = await api('GET', '/v1/manager/report');
-    st.report = r.status === 200 ? r.body : null;
+    st.report = await want('/v1/manager/report');
     return;
   }
-  const d = await api('GET', '/v1/manager/day');
-  if (d.status === 200) st.day = d.body;
+  st.day = (await want('/v1/manager/day')) || st.day;
 }
 
 async function start() {
