@@ -58,7 +58,10 @@
       "the duty manager's day: meetings, the checklist, opening, patrols, the work log, the "    \
       "cash handover, the day report")                                                           \
     X(APPOINTMENT_BOOK, "appointment.book", "both",                                              \
-      "book, read and cancel appointments")
+      "book, read and cancel appointments")                                                      \
+    X(REPORTS_READ, "reports.read", "hq",                                                        \
+      "reports: KPIs of halls and regions by period, rankings of halls, which reports are "     \
+      "final, and their CSV exports")
 
 /* HB_PERM_UNSET is 0 on purpose: a route row that forgets its permission
  * (a designated initialiser without .perm) holds it, and is refused. */
