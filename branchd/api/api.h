@@ -24,6 +24,15 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
 /* A string member, NULL when absent or null. */
 const char *branchd_api_str(const json_t *obj, const char *name);
 
+/* An engine refusal answered with its HTTP status and short code (400
+ * bad_request, 404 not_found, 409 wrong_state or the engine's own name,
+ * 503 for storage and bounds). */
+void branchd_api_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err);
+/* An enum member by its JSON name; `*out` keeps its default when absent.
+ * Answers the refusal itself (HB_EINVAL). */
+int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
+                     const ProtobufCEnumDescriptor *ed, int *out);
+
 /* guard.c: access control, the guard every request passes before its
  * handler (hb_http_set_guard; docs/SECURITY.md). */
 bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg);
@@ -103,6 +112,18 @@ void branchd_api_ticket_qr(hb_http_req_t *req, void *arg);
 /* A kiosk out of service issues nothing: answers 409 out_of_service and
  * returns true for such a caller. */
 bool branchd_kiosk_out_of_service(branchd_t *d, hb_http_req_t *req);
+
+/* manager.c: the duty manager's day */
+void branchd_api_get_checklist(hb_http_req_t *req, void *arg);
+void branchd_api_post_meeting(hb_http_req_t *req, void *arg);
+void branchd_api_post_checklist(hb_http_req_t *req, void *arg);
+void branchd_api_post_open(hb_http_req_t *req, void *arg);
+void branchd_api_post_patrol(hb_http_req_t *req, void *arg);
+void branchd_api_post_patrol_score(hb_http_req_t *req, void *arg);
+void branchd_api_post_work_log(hb_http_req_t *req, void *arg);
+void branchd_api_post_cash(hb_http_req_t *req, void *arg);
+void branchd_api_get_manager_day(hb_http_req_t *req, void *arg);
+void branchd_api_get_manager_report(hb_http_req_t *req, void *arg);
 
 /* live.c: GET /v1/hall/events */
 void branchd_api_get_live(hb_http_req_t *req, void *arg);

@@ -137,6 +137,19 @@ static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const cha
 
 /* ---------------------------------------------------------- answers ---- */
 
+static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err);
+
+void branchd_api_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
+{
+    s_refuse(d, req, rc, err);
+}
+
+int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
+                     const ProtobufCEnumDescriptor *ed, int *out)
+{
+    return s_enum(d, req, obj, name, ed, out);
+}
+
 /* The HTTP status and short code for an engine refusal. */
 static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
 {

@@ -105,6 +105,26 @@ static const hb_http_route_t s_routes[] = {
     {"POST", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
      branchd_api_complaint_unknown},
 
+    /* The duty manager's day: each record one event. */
+    {"GET", "/v1/manager/checklist", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_get_checklist},
+    {"POST", "/v1/manager/checklist", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_checklist},
+    {"POST", "/v1/manager/meetings", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_meeting},
+    {"POST", "/v1/manager/open", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_open},
+    {"POST", "/v1/manager/patrols", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_patrol},
+    {"POST", "/v1/manager/patrols/:patrol/scores", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_patrol_score},
+    {"POST", "/v1/manager/log", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_work_log},
+    {"POST", "/v1/manager/cash", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_cash},
+    {"GET", "/v1/manager/day", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_get_manager_day},
+    {"GET", "/v1/manager/report", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_get_manager_report},
+
     /* Feedback; devices report themselves. */
     {"POST", "/v1/feedback", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_ALL, NULL, branchd_api_post_feedback},
     {"POST", "/v1/devices/:device/status", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",

@@ -16,6 +16,7 @@
 
 #include "outbox.h"
 #include "queue.h"
+#include "hallbus/day.h"
 #include "hallbus/hallstate.h"
 #include "hallbus/policy.h"
 
@@ -202,6 +203,86 @@ int engine_ticket_estimate(const engine_t *e, const char *ticket, uint32_t *posi
                            int64_t *estimated_wait_s);
 /* Diversion advice for a service now. */
 void engine_advice(const engine_t *e, const char *service, engine_advice_t *out);
+
+/* ---- the duty manager's day (manager.c; docs/API.md "The duty manager's
+ * day"). `by` is the manager's device name; lists hold ids. */
+
+#define ENGINE_LIST_MAX 64          /* attendees, checklist items, staff on duty */
+#define ENGINE_TOPICS_MAX 32
+#define ENGINE_ITEM_MAX (HB_HS_ID + 8) /* "device:" and a device name */
+#define ENGINE_MEETING_MAX_S 14400
+#define ENGINE_CASH_MAX 1000000000000000LL /* 10^15 minor units */
+
+/* Today's checklist: cleanliness, materials, "device:NAME" for every device
+ * the hall knows (`paired` ones, from the access store, and those that
+ * reported a status), fire_equipment on Mondays (the hall's local date). */
+typedef struct engine_checklist {
+    char date[11];
+    int weekday; /* 0 Monday .. 6 Sunday */
+    size_t n;
+    struct {
+        char item[ENGINE_ITEM_MAX];
+        char device[HB_HS_ID]; /* "" for an item that is not a device */
+    } items[ENGINE_LIST_MAX];
+} engine_checklist_t;
+void engine_checklist_today(const engine_t *e, const char *const *paired, size_t n_paired,
+                            int64_t now_ms, engine_checklist_t *out);
+
+typedef struct engine_check {
+    const char *item;
+    bool ok;
+    const char *note; /* may be NULL */
+} engine_check_t;
+
+/* `kind` a Hallbus__MeetingKind. */
+int engine_meeting(engine_t *e, int kind, uint32_t duration_s, const char *const *attendees,
+                   size_t n_attendees, const char *const *topics, size_t n_topics,
+                   const char *note, const char *by, char *err, size_t errlen);
+/* Every item must be on today's list (engine_checklist_today with the same
+ * `paired`), each at most once. */
+int engine_checklist(engine_t *e, const engine_check_t *items, size_t n, const char *const *paired,
+                     size_t n_paired, const char *by, char *err, size_t errlen);
+
+typedef struct engine_opening {
+    int32_t late_s;
+    size_t n_failed, n_unchecked;
+    char failed[ENGINE_LIST_MAX][HB_HS_ID];
+    char unchecked[ENGINE_LIST_MAX][HB_HS_ID];
+} engine_opening_t;
+/* Opens the hall for the day: the devices that failed today's last
+ * checklist or are not on it, and how late against the posted hours.
+ * "opened_already" (HB_ECONFLICT) the second time in a day. */
+int engine_hall_open(engine_t *e, const char *note, const char *by, const char *const *paired,
+                     size_t n_paired, engine_opening_t *out, char *err, size_t errlen);
+
+typedef struct engine_patrol {
+    char patrol[HB_HS_ID];
+    size_t n_on_duty, n_drawn;
+    char on_duty[ENGINE_LIST_MAX][HB_HS_ID];
+    char drawn[ENGINE_LIST_MAX][HB_HS_ID];
+} engine_patrol_t;
+/* Draws who a patrol samples of `on_duty` (n 0: the staff of the counters
+ * open or paused now) by hb_patrol_draw_count, uniformly at random.
+ * "nobody_on_duty" (HB_ECONFLICT) when the list is empty. */
+int engine_patrol_draw(engine_t *e, const char *const *on_duty, size_t n, const char *by,
+                       engine_patrol_t *out, char *err, size_t errlen);
+/* The scores smile, initiative, compliance, speed, accuracy (1 to 5) of
+ * `staff` in today's `patrol`: HB_ENOTFOUND no such patrol today, HB_EINVAL
+ * "not_drawn", HB_ECONFLICT "scored_already". */
+int engine_patrol_score(engine_t *e, const char *patrol, const char *staff,
+                        const uint32_t scores[5], const char *note, const char *by, char *err,
+                        size_t errlen);
+int engine_work_log(engine_t *e, const char *text, const char *by, char *err, size_t errlen);
+int engine_cash_handover(engine_t *e, int64_t amount, const char *currency, const char *from,
+                         const char *to, bool checked, const char *note, const char *by,
+                         char *err, size_t errlen);
+
+/* The day `date` read from the outbox (day.h) into `*out` (the caller
+ * destroys it). HB_ENOTFOUND when the outbox no longer holds that day's
+ * start; HB_ENOMEM, HB_EDB. */
+int engine_day_read(engine_t *e, const char *date, hb_day_t **out);
+/* The sequence of the last event committed. */
+uint64_t engine_last_seq(const engine_t *e);
 
 /* Parses the "services" setting: entries "CODE:PREFIX:SLA:Name" separated
  * by ';' (SLA as a duration such as "10m"). HB_EINVAL with `err` naming the

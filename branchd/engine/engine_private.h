@@ -79,6 +79,17 @@ typedef union engine_body {
     Hallbus__DayStarted day_started;
     Hallbus__PolicyApplied policy_applied;
     Hallbus__CalendarApplied calendar_applied;
+    Hallbus__MeetingHeld meeting_held;
+    Hallbus__ChecklistDone checklist_done;
+    Hallbus__HallOpened hall_opened;
+    Hallbus__PatrolDrawn patrol_drawn;
+    Hallbus__PatrolScored patrol_scored;
+    Hallbus__WorkLogged work_logged;
+    Hallbus__CashHandedOver cash_handed_over;
+    Hallbus__AppointmentBooked appointment_booked;
+    Hallbus__AppointmentCheckedIn appointment_checked_in;
+    Hallbus__AppointmentNoShow appointment_no_show;
+    Hallbus__AppointmentCancelled appointment_cancelled;
 } engine_body_t;
 
 typedef struct engine_action engine_action_t;
@@ -149,6 +160,13 @@ typedef enum engine_action_id {
     ENGINE_COMPLAINT_RESOLVE,
     ENGINE_FEEDBACK,
     ENGINE_DEVICE_STATUS,
+    ENGINE_MEETING, /* the duty manager's day (manager.c) */
+    ENGINE_CHECKLIST,
+    ENGINE_HALL_OPEN,
+    ENGINE_PATROL_DRAW,
+    ENGINE_PATROL_SCORE,
+    ENGINE_WORK_LOG,
+    ENGINE_CASH,
     ENGINE_ACTIONS
 } engine_action_id_t;
 
@@ -179,6 +197,14 @@ extern const engine_steps_t engine__complaint_resolve_steps;
 /* devices.c */
 extern const engine_steps_t engine__feedback_steps;
 extern const engine_steps_t engine__device_status_steps;
+/* manager.c */
+extern const engine_steps_t engine__meeting_steps;
+extern const engine_steps_t engine__checklist_steps;
+extern const engine_steps_t engine__hall_open_steps;
+extern const engine_steps_t engine__patrol_draw_steps;
+extern const engine_steps_t engine__patrol_score_steps;
+extern const engine_steps_t engine__work_log_steps;
+extern const engine_steps_t engine__cash_steps;
 
 /* Carries out action `id` now (hb_now_ms), or at `now`. Returns 0 or the
  * first refusal (HB_E*, with `err`). `key` and `args` are only read during
