@@ -4,10 +4,12 @@
  * bodies up to a limit.
  *
  * It also bounds what clients may hold: connections in all and per address
- * group, and the time to receive a request (hb_http_limits_t).
+ * group, and the time to receive a request (hb_http_limits_t), and speaks
+ * TLS when given a certificate (h2o does the handshakes; OpenSSL comes with
+ * libh2o).
  *
- * It is not a web framework: no TLS, no HTTP/2, no static files, no streaming
- * of request bodies. Handlers answer synchronously, before they return. */
+ * It is not a web framework: no HTTP/2, no static files, no streaming of
+ * request bodies. Handlers answer synchronously, before they return. */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -17,9 +19,12 @@
 
 #include <h2o.h>
 #include <h2o/socket/uv-binding.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -42,6 +47,9 @@
 #define HTTP_QUERY_KEY_MAX 128 /* a query parameter's name, decoded */
 #define HTTP_ADDR_TABLE_MIN 16 /* slots in the smallest address table */
 #define HTTP_ADDR_TEXT_MAX 64  /* an address group as text, "/64" included */
+#define HTTP_HEADER_NAME_MAX 64     /* a header a handler adds: its name */
+#define HTTP_HEADER_VALUE_MAX 4096  /* ... and its value */
+#define HTTP_ADDED_HEADERS_MAX 8    /* ... and how many per answer */
 
 /* A prefix route (hb_http_route). */
 typedef struct http_route {
@@ -122,6 +130,8 @@ typedef struct http_exchange {
     bool answered;
     const hb_router_match_t *match; /* the pattern route's parameters; NULL for a prefix route */
     const hb_route_t *route;        /* the route that took the request, once one did */
+    int status;                     /* the answer's, once given */
+    unsigned added_headers;         /* by hb_http_add_header */
 } http_exchange_t;
 
 struct hb_http {
@@ -144,6 +154,9 @@ struct hb_http {
     http_target_t targets[HB_ROUTER_ROUTES_MAX];
     hb_http_guard_fn guard;
     void *guard_arg;
+    hb_http_after_fn after;
+    void *after_arg;
+    SSL_CTX *ssl_ctx; /* NULL: plain HTTP */
     http_conn_t *conns;
     size_t nconns;
     struct hb_http_stream *streams;
@@ -271,6 +284,7 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
                     status);
         status = 500;
     }
+    ex->status = status;
     req->res.status = status;
     req->res.reason = s_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
@@ -441,6 +455,7 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
     }
     h2o_req_t *req = ex->req;
     ex->answered = true;
+    ex->status = status;
     st->gen.proceed = s_stream_proceed;
     st->gen.stop = s_stream_stop;
     st->req = req;
@@ -736,14 +751,16 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
             s_send_error(&ex, 500, "internal", "the request was refused without an answer",
                          NULL);
         }
-        return 0;
+    } else {
+        fn(&hreq, arg);
+        if (!ex.answered) {
+            hb_log_once("http.no_reply", HB_LOG_ERROR,
+                        "http: the handler for %s %s did not answer", method, path);
+            s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
+        }
     }
-    fn(&hreq, arg);
-    if (!ex.answered) {
-        hb_log_once("http.no_reply", HB_LOG_ERROR, "http: the handler for %s %s did not answer",
-                    method, path);
-        s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
-    }
+    if (http->after)
+        http->after(&hreq, ex.route, ex.status, http->after_arg);
     return 0;
 }
 
@@ -956,6 +973,8 @@ int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen)
 static void s_on_reaper_closed(uv_handle_t *h)
 {
     hb_http_t *http = h->data;
+    if (http->ssl_ctx)
+        SSL_CTX_free(http->ssl_ctx);
     hb_router_destroy(&http->router);
     free(http->addrs.slots);
     free(http);
@@ -1349,6 +1368,130 @@ void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg)
     http->guard = fn;
     http->guard_arg = arg;
 }
+
+void hb_http_set_after(hb_http_t *http, hb_http_after_fn fn, void *arg)
+{
+    assert(http);
+    http->after = fn;
+    http->after_arg = arg;
+}
+
+int hb_http_host(const hb_http_req_t *hreq, char *out, size_t outlen)
+{
+    if (!hreq || !hreq->impl || !out || outlen == 0)
+        return HB_EINVAL;
+    const h2o_req_t *req = ((const http_exchange_t *)hreq->impl)->req;
+    /* h2o keeps the Host header apart from the others, as the request's
+     * authority; it fills in the host's own name when none was sent
+     * ("default", registered in hb_http_new with port 65535), which reads
+     * as no Host at all: a client that sends that name is refused too. */
+    const h2o_iovec_t *a = &req->input.authority;
+    if (a->len == 0 || h2o_memis(a->base, a->len, H2O_STRLIT("default")) ||
+        h2o_memis(a->base, a->len, H2O_STRLIT("default:65535")))
+        return HB_ENOTFOUND;
+    if (a->len >= outlen)
+        return HB_ETOOBIG;
+    memcpy(out, a->base, a->len);
+    out[a->len] = '\0';
+    return 0;
+}
+
+int hb_http_peer(const hb_http_req_t *hreq, char *addr, size_t addrlen, char *group,
+                 size_t grouplen)
+{
+    if (!hreq || !hreq->impl)
+        return HB_EINVAL;
+    h2o_req_t *req = ((const http_exchange_t *)hreq->impl)->req;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (!req->conn->callbacks->get_peername ||
+        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0)
+        return HB_EINVAL;
+    if (addr && addrlen) {
+        char text[INET6_ADDRSTRLEN];
+        const void *bits = ss.ss_family == AF_INET
+                               ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                               : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+            !inet_ntop(ss.ss_family, bits, text, sizeof text))
+            return HB_EINVAL;
+        snprintf(addr, addrlen, "%s", text);
+    }
+    if (group && grouplen)
+        return hb_http_address_group((const struct sockaddr *)&ss, group, grouplen);
+    return 0;
+}
+
+int hb_http_add_header(hb_http_req_t *hreq, const char *name, const char *value)
+{
+    if (!hreq || !hreq->impl || !name || !value)
+        return HB_EINVAL;
+    http_exchange_t *ex = hreq->impl;
+    size_t nlen = strlen(name), vlen = strlen(value);
+    if (nlen == 0 || nlen > HTTP_HEADER_NAME_MAX || vlen > HTTP_HEADER_VALUE_MAX || ex->answered)
+        return HB_EINVAL;
+    for (size_t i = 0; i < nlen; i++)
+        if (!(isalnum((unsigned char)name[i]) || strchr("!#$%&'*+-.^_`|~", name[i])))
+            return HB_EINVAL;
+    for (size_t i = 0; i < vlen; i++)
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+            return HB_EINVAL;
+    if (ex->added_headers >= HTTP_ADDED_HEADERS_MAX)
+        return HB_ETOOBIG;
+    h2o_req_t *req = ex->req;
+    /* h2o keeps header names as given (lower case on the wire for HTTP/2
+     * only); both strings are copied into the request's pool. */
+    h2o_iovec_t n = h2o_strdup(&req->pool, name, nlen);
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, vlen);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 0, NULL, v.base, v.len);
+    ex->added_headers++;
+    return 0;
+}
+
+int hb_http_set_tls(hb_http_t *http, const char *cert, const char *key, char *err,
+                    size_t errlen)
+{
+    if (!http || !cert || !key || http->ssl_ctx) {
+        hb_errf(err, errlen, "TLS needs a server without it, a certificate and a key");
+        return HB_EINVAL;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        hb_errf(err, errlen, "OpenSSL cannot make a TLS context");
+        return HB_EINVAL;
+    }
+    /* TLS 1.2 at least; no compression (CRIME); the server's cipher order. */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    const char *what = NULL, *file = NULL;
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        what = "cannot use the certificate";
+        file = cert;
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        what = "cannot use the private key";
+        file = key;
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        what = "the private key does not match the certificate";
+        file = key;
+    }
+    if (what) {
+        char ossl[256] = "";
+        unsigned long e = ERR_get_error();
+        if (e)
+            ERR_error_string_n(e, ossl, sizeof ossl);
+        ERR_clear_error();
+        hb_errf(err, errlen, "%s: %s%s%s", file, what, ossl[0] ? ": " : "", ossl);
+        SSL_CTX_free(ctx);
+        return HB_EINVAL;
+    }
+    http->ssl_ctx = ctx;
+    http->accept_ctx.ssl_ctx = ctx;
+    hb_info("http: TLS on port %d with %s", http->port, cert);
+    return 0;
+}
+
+bool hb_http_tls(const hb_http_t *http) { return http && http->ssl_ctx; }
 
 int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }
 

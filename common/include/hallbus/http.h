@@ -3,7 +3,8 @@
  * (method + path pattern + the permission the route needs + handler; the
  * matching rules are router.h's) and the server parses the path's parameters
  * for the handler. Bodies are read whole up to a limit and refused past it
- * (413).
+ * (413). With a certificate and key the listener speaks TLS
+ * (hb_http_set_tls).
  *
  * Handlers run on the loop thread and must answer before returning (the
  * daemons' handlers read memory or short LMDB read transactions only). This
@@ -31,6 +32,9 @@ typedef struct hb_http_req {
     const char *body;   /* request body, NUL-terminated for convenience */
     size_t body_len;
     void *impl; /* the underlying h2o request; private to http.c */
+    /* What the guard learned about the caller, for the handlers (access
+     * control's own type); NULL until a guard sets it. */
+    void *auth;
 } hb_http_req_t;
 
 /* A handler answers with hb_http_reply_*() exactly once, before it returns
@@ -102,9 +106,42 @@ const hb_route_t *hb_http_req_route(const hb_http_req_t *req);
  * runs before every handler with the request and its route. It returns true
  * to let the handler run, or false after answering the refusal itself (a
  * guard that refuses without answering gets a 500 sent for it). NULL removes
- * it. No guard is set today: nothing is enforced. */
+ * it. hqd sets one (hqd/auth/guard.c). */
 typedef bool (*hb_http_guard_fn)(hb_http_req_t *req, const hb_route_t *route, void *arg);
 void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg);
+
+/* Runs once per routed request after its answer was given, by the guard or
+ * by the handler, with the answer's status (a stream's is the status it
+ * started with): where an audit record is written. Not for requests refused
+ * before a route took them (400, 404, 405, 413, 414). NULL removes it. */
+typedef void (*hb_http_after_fn)(hb_http_req_t *req, const hb_route_t *route, int status,
+                                 void *arg);
+void hb_http_set_after(hb_http_t *http, hb_http_after_fn fn, void *arg);
+
+/* The request's Host (HTTP/1.1's Host header, "name:port" as the client
+ * wrote it) into `out`. 0, HB_ENOTFOUND (none was sent), HB_ETOOBIG. */
+int hb_http_host(const hb_http_req_t *req, char *out, size_t outlen);
+/* The client's address as text ("192.0.2.7", "2001:db8::1") into `addr`,
+ * and the address group it is counted under (hb_http_address_group) into
+ * `group`; either may be NULL. 64 bytes always suffice. 0, HB_EINVAL. */
+int hb_http_peer(const hb_http_req_t *req, char *addr, size_t addrlen, char *group,
+                 size_t grouplen);
+/* Adds a header to the answer the request is about to get (Set-Cookie,
+ * Retry-After): call before hb_http_reply_*. The name is a token of at most
+ * 64 bytes, the value at most 4 KiB without control characters; both are
+ * copied. 0, or HB_EINVAL (then nothing was added). At most 8 per request
+ * (HB_ETOOBIG past it). */
+int hb_http_add_header(hb_http_req_t *req, const char *name, const char *value);
+
+/* Makes the listener speak TLS (1.2 and 1.3) with the certificate chain in
+ * PEM file `cert` and its private key in `key`: call right after
+ * hb_http_new, before the loop runs. 0, or HB_EINVAL with `err` naming the
+ * file and what OpenSSL said (unreadable, not PEM, a key that does not
+ * match the certificate). */
+int hb_http_set_tls(hb_http_t *http, const char *cert, const char *key, char *err,
+                    size_t errlen);
+/* Whether the listener speaks TLS. */
+bool hb_http_tls(const hb_http_t *http);
 
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
