@@ -1,7 +1,8 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
  * counters), live.c's (tiles, regions, the stream, alerts) and control.c's
- * (organisation, policies, campaigns, calendar, glossary, rollout). Each is
+ * (organisation, policies, campaigns, calendar, glossary, rollout) and
+ * auth.c's (sign-in, the caller, the audit log, health). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
 #ifndef HQD_API_H
@@ -63,5 +64,12 @@ void hqd_api_calendar_slice(hb_http_req_t *req, void *arg);
 void hqd_api_get_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_put_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
+
+/* auth.c: signing in and out, who the caller is, the audit log, health */
+void hqd_api_get_health(hb_http_req_t *req, void *arg);
+void hqd_api_login(hb_http_req_t *req, void *arg);
+void hqd_api_logout(hb_http_req_t *req, void *arg);
+void hqd_api_get_me(hb_http_req_t *req, void *arg);
+void hqd_api_get_audit(hb_http_req_t *req, void *arg);
 
 #endif

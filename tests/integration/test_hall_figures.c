@@ -81,7 +81,7 @@ static int s_setup(void **state)
            "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
            200);
     s_call(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", 200);
+    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     hbt_hall_enroll(&w->hq, &w->f1, "F1");
     hbt_hall_enroll(&w->hq, &w->f2, "F2");
     hbt_hall_set_engine(&w->f1, POLICY, NULL);

@@ -59,15 +59,22 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static void s_put(world_t *w, const char *method, const char *path, const char *body, int want)
+/* As `token` (NULL: the harness's admin). */
+static void s_put_as(world_t *w, const char *token, const char *method, const char *path,
+                     const char *body, int want)
 {
     json_t *resp = NULL;
-    int status = hbt_http(w->hq.http, method, path, body, &resp);
+    int status = hbt_http_as(w->hq.http, token ? token : w->hq.token, method, path, body, &resp);
     if (status != want) {
         char *dump = resp ? json_dumps(resp, 0) : NULL;
         fail_msg("%s %s: %d, wanted %d: %.500s", method, path, status, want, dump ? dump : "");
     }
     json_decref(resp);
+}
+
+static void s_put(world_t *w, const char *method, const char *path, const char *body, int want)
+{
+    s_put_as(w, NULL, method, path, body, want);
 }
 
 /* Waits until the rollout of `kind` ("policy"/"calendar") has `version`
@@ -138,8 +145,7 @@ static void s_set_policy(world_t *w, int threshold)
 static int64_t s_publish_policy(world_t *w)
 {
     json_t *resp = NULL;
-    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", &resp),
-                     200);
+    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", &resp), 200);
     int64_t v = hbt_int(resp, "version");
     json_decref(resp);
     return v;
@@ -211,10 +217,15 @@ static void test_rollout_to_thirty_halls(void **state)
              "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"Open a savings account this week.\"},"
              "\"faq\":[{\"question\":\"Who can open one?\",\"answer\":\"Anyone over 16 with an ID card.\"}]}",
              start, end);
-    s_put(w, "POST", "/v1/campaigns?by=mkt", doc, 201);
-    s_put(w, "POST", "/v1/campaigns/harbour-savings/submit", "{\"by\":\"mkt\"}", 200);
-    s_put(w, "POST", "/v1/campaigns/harbour-savings/approve", "{\"by\":\"ops\"}", 200);
-    s_put(w, "POST", "/v1/campaigns/harbour-savings/publish", "{\"by\":\"ops\"}", 200);
+    /* Drafted by marketing, approved and published by a reviewer (four
+     * eyes), each with their own token. */
+    char mkt[64], ops[64];
+    hbt_hq_user(&w->hq, "mkt", mkt, "--role", "marketer", NULL);
+    hbt_hq_user(&w->hq, "ops", ops, "--role", "reviewer", NULL);
+    s_put_as(w, mkt, "POST", "/v1/campaigns", doc, 201);
+    s_put_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
+    s_put_as(w, ops, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200);
+    s_put_as(w, ops, "POST", "/v1/campaigns/harbour-savings/publish", "{}", 200);
     s_wait_rollout(w, "calendar", 1, HALLS - STOPPED, STOPPED);
     /* Each hall got exactly its slice. */
     json_t *a = hbt_get(w->halls[0].http, "/v1/campaigns/active");
