@@ -903,7 +903,6 @@ uint64_t hq_authdb_audit_count(hq_authdb_t *db)
 int hq_authdb_audit_walk(hq_authdb_t *db, const char *before, int64_t from_ms, size_t scan_max,
                          int (*fn)(json_t *rec, void *arg), void *arg, char *next)
 {
-    next[0] = '\0';
     uint8_t start[16];
     bool have_start = before && before[0];
     if (have_start) {
@@ -913,6 +912,7 @@ int hq_authdb_audit_walk(hq_authdb_t *db, const char *before, int64_t from_ms, s
             bin_len != 16)
             return HB_EINVAL;
     }
+    next[0] = '\0'; /* after `before` is read: the two may be one buffer */
     MDB_txn *txn = s_read(db);
     if (!txn)
         return HB_EDB;

@@ -66,6 +66,9 @@ static void s_host_add(hq_auth_t *a, const char *name, int port)
 {
     if (a->n_hosts >= sizeof a->hosts / sizeof a->hosts[0])
         return;
+    for (size_t i = 0; i < a->n_hosts; i++)
+        if (strcasecmp(a->hosts[i].name, name) == 0 && a->hosts[i].port == port)
+            return;
     auth_host_t *h = &a->hosts[a->n_hosts++];
     snprintf(h->name, sizeof h->name, "%s", name);
     for (char *p = h->name; *p; p++)
