@@ -113,7 +113,8 @@ static const hb_config_def_t s_defs[] = {
     CFG("session_max", HB_CONF_DURATION, session_max_ms, "12h", 60000, 30LL * 86400000, false,
         "a browser session ends this long after sign-in"),
     CFG("login_per_second", HB_CONF_INT, login_per_second, "10", 1, 1000, false,
-        "password checks per second at most (each holds the loop for tens of ms)"),
+        "password checks started per second at most (each is about 80 ms of Argon2id on a core of "
+        "libuv's thread pool; more get 429)"),
     CFG("audit_retention", HB_CONF_DURATION, audit_retention_ms, "400d", 86400000,
         36500LL * 86400000, false, "audit records are kept this long"),
     CFG("audit_max", HB_CONF_INT, audit_max, "10000000", 1000, 1000000000, false,
@@ -458,7 +459,8 @@ int main(int argc, char **argv)
                 hq->cfg.http);
     char auth_dir[4096];
     snprintf(auth_dir, sizeof auth_dir, "%s/auth", hq->cfg.data);
-    hq_auth_config_t authcfg = {.dir = auth_dir,
+    hq_auth_config_t authcfg = {.loop = hq->loop,
+                                .dir = auth_dir,
                                 .listen = hq->cfg.http,
                                 .port = hb_http_port(hq->http),
                                 .hosts = hq->cfg.http_hosts.items,

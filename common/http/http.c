@@ -132,7 +132,21 @@ typedef struct http_exchange {
     const hb_route_t *route;        /* the route that took the request, once one did */
     int status;                     /* the answer's, once given */
     unsigned added_headers;         /* by hb_http_add_header */
+    bool deferred;                  /* hb_http_defer took it: answered later */
 } http_exchange_t;
+
+/* A request whose answer comes later (hb_http_defer): copies of the
+ * exchange and the request, and a marker in the request's pool that tells
+ * when h2o disposes of it (the client went away). */
+typedef struct http_defer_marker {
+    hb_http_deferred_t *d; /* NULL once the handle is freed */
+} http_defer_marker_t;
+
+struct hb_http_deferred {
+    http_exchange_t ex;
+    hb_http_req_t req;
+    http_defer_marker_t *marker; /* NULL once h2o disposed of the request */
+};
 
 struct hb_http {
     uv_loop_t *loop;
@@ -332,6 +346,58 @@ static void s_send_error(http_exchange_t *ex, int status, const char *code, cons
     }
     s_send(ex, status, "application/json; charset=utf-8", text, strlen(text), allow);
     free(text);
+}
+
+/* h2o disposes of a request's pool: the deferred answer has nowhere to go. */
+static void s_defer_disposed(void *p)
+{
+    http_defer_marker_t *m = p;
+    if (m->d)
+        m->d->marker = NULL;
+}
+
+hb_http_deferred_t *hb_http_defer(hb_http_req_t *req)
+{
+    http_exchange_t *ex = s_exchange(req);
+    if (!ex)
+        return NULL;
+    hb_http_deferred_t *d = calloc(1, sizeof *d);
+    if (!d) {
+        s_send_error(ex, 503, "unavailable", "out of memory", NULL);
+        return NULL;
+    }
+    d->marker = h2o_mem_alloc_shared(&ex->req->pool, sizeof *d->marker, s_defer_disposed);
+    d->marker->d = d;
+    ex->deferred = true;
+    d->ex = *ex;
+    d->ex.match = NULL; /* on the handler's stack: gone when it returns */
+    /* The handler's own exchange counts as answered (a second answer is a
+     * bug, refused as one); the copy is the one to answer. */
+    ex->answered = true;
+    d->req = *req;
+    d->req.impl = &d->ex;
+    d->req.auth = NULL;
+    return d;
+}
+
+hb_http_req_t *hb_http_deferred_req(hb_http_deferred_t *d)
+{
+    if (!d || !d->marker || d->ex.answered || d->ex.http->destroying)
+        return NULL;
+    return &d->req;
+}
+
+void hb_http_deferred_free(hb_http_deferred_t **dp)
+{
+    hb_http_deferred_t *d = *dp;
+    if (!d)
+        return;
+    *dp = NULL;
+    if (d->marker && !d->ex.answered)
+        s_send_error(&d->ex, 503, "unavailable", "the answer was not given", NULL);
+    if (d->marker)
+        d->marker->d = NULL;
+    free(d);
 }
 
 void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body)
@@ -753,7 +819,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         }
     } else {
         fn(&hreq, arg);
-        if (!ex.answered) {
+        if (!ex.answered && !ex.deferred) {
             hb_log_once("http.no_reply", HB_LOG_ERROR,
                         "http: the handler for %s %s did not answer", method, path);
             s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);

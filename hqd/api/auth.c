@@ -46,35 +46,8 @@ void hqd_api_login(hb_http_req_t *req, void *arg)
                             "else");
         return;
     }
-    hq_login_t login;
-    int64_t retry = 0;
-    int rc = hq_auth_login(hq->auth, req, name, password, &login, &retry);
+    hq_auth_login(hq->auth, req, name, password);
     json_decref(body);
-    if (rc == HB_EAGAIN) {
-        char secs[24];
-        snprintf(secs, sizeof secs, "%lld", (long long)retry);
-        hb_http_add_header(req, "Retry-After", secs);
-        hb_http_reply_error(req, 429, "too_many_requests",
-                            "too many failed sign-ins; try again in %lld s", (long long)retry);
-        return;
-    }
-    if (rc == HB_EAUTH) {
-        hb_http_reply_error(req, 401, "unauthenticated", "wrong name or password");
-        return;
-    }
-    if (rc != 0) {
-        hb_http_reply_error(req, 503, "storage", "cannot sign in now: %s", hb_strerror(rc));
-        return;
-    }
-    char cookie[256];
-    int64_t max_age = (login.expires_ms - hb_now_ms()) / 1000;
-    hq_auth_cookie(hq->auth, login.secret, max_age > 0 ? max_age : 1, cookie, sizeof cookie);
-    sodium_memzero(login.secret, sizeof login.secret);
-    hb_http_add_header(req, "Set-Cookie", cookie);
-    sodium_memzero(cookie, sizeof cookie);
-    json_t *me = hq_auth_me_json(hq->auth, login.ident);
-    hq_ident_unref(&login.ident);
-    hb_http_reply_json(req, 200, me);
 }
 
 void hqd_api_logout(hb_http_req_t *req, void *arg)

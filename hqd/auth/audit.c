@@ -25,14 +25,12 @@
 static json_t *s_str_or_null(const char *s) { return s && s[0] ? json_string(s) : json_null(); }
 
 /* A record's common part: when and from where. */
-static json_t *s_record(hb_http_req_t *req, const char *action, int64_t now)
+static json_t *s_record(const char *from, const char *action, int64_t now)
 {
-    char at[HB_RFC3339_MAX], addr[64] = "";
+    char at[HB_RFC3339_MAX];
     hb_time_format(now, at);
-    if (req)
-        hb_http_peer(req, addr, sizeof addr, NULL, 0);
     return json_pack("{s:I, s:s, s:s, s:o}", "at_ms", (json_int_t)now, "at", at, "action",
-                     action, "from", s_str_or_null(addr));
+                     action, "from", s_str_or_null(from));
 }
 
 void auth_audit_add(hq_auth_t *a, json_t *rec, bool sync)
@@ -107,9 +105,10 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     if (!write || route->perm == HB_PERM_PUBLIC || (!ok && status != 403))
         return;
     auth_req_t *r = &a->cur;
-    char action[HB_ROUTER_PATTERN_MAX + 16];
+    char action[HB_ROUTER_PATTERN_MAX + 16], addr[64] = "";
     snprintf(action, sizeof action, "%s %s", req->method, route->pattern);
-    json_t *rec = s_record(req, action, hb_now_ms());
+    hb_http_peer(req, addr, sizeof addr, NULL, 0);
+    json_t *rec = s_record(addr, action, hb_now_ms());
     if (!rec) {
         a->stats.audit_dropped++;
         return;
@@ -137,10 +136,10 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     auth_audit_add(a, rec, ok);
 }
 
-void auth_audit_login(hq_auth_t *a, hb_http_req_t *req, const char *action, const char *name,
+void auth_audit_login(hq_auth_t *a, const char *from, const char *action, const char *name,
                       const char *reason)
 {
-    json_t *rec = s_record(req, action, hb_now_ms());
+    json_t *rec = s_record(from, action, hb_now_ms());
     if (!rec) {
         a->stats.audit_dropped++;
         return;

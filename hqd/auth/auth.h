@@ -44,6 +44,7 @@
 typedef struct hq_auth hq_auth_t;
 
 typedef struct hq_auth_config {
+    uv_loop_t *loop;    /* hqd's: password checks go to its thread pool */
     const char *dir;    /* the auth store (DATA/auth) */
     const char *listen; /* the HTTP listen setting, HOST:PORT, for the default Host names */
     int port;           /* the port bound */
@@ -104,22 +105,17 @@ void hq_auth_note_reason(hb_http_req_t *req, const char *reason);
  * they may see); false when out of memory. */
 bool hq_auth_stream_owner(const hb_http_req_t *req, hq_sse_owner_t *out);
 
-/* ---- sign-in (api/auth.c translates it to HTTP) */
+/* ---- sign-in (api/auth.c reads the request) */
 
-typedef struct hq_login {
-    char secret[HQ_AUTH_SECRET_MAX]; /* the session cookie's value */
-    hq_ident_t *ident;               /* a reference the caller releases */
-    int64_t expires_ms;              /* the session's absolute end */
-} hq_login_t;
-
-/* Checks `password` for `name` from the request's address. 0 with a new
- * session in `out`; HB_EAUTH (unknown name, no password set, wrong
- * password: the same answer for each); HB_EAGAIN when the name or the
- * address failed HQ_AUTH_LOGIN_FAILS times in the last minute, or HQ is
- * checking too many passwords this second, with `*retry_after_s`. Every
- * outcome is in the audit log. */
-int hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password,
-                  hq_login_t *out, int64_t *retry_after_s);
+/* Answers POST /v1/login for `name` and `password` (copied): 429 with
+ * Retry-After at once when the name or the address failed
+ * HQ_AUTH_LOGIN_FAILS times in the last minute (checks under way count) or
+ * HQ checks login_per_second passwords this second; otherwise the answer is
+ * deferred while the thread pool checks the password, then 200 with the
+ * session cookie and /v1/me's object, or 401 (an unknown name, no password
+ * set, a wrong password: the same answer). Every outcome is in the audit
+ * log. */
+void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password);
 /* Ends the caller's session. HB_EINVAL when the caller used a token. */
 int hq_auth_logout(hq_auth_t *a, hb_http_req_t *req);
 /* The caller as /v1/me shows it: name, credential, roles with scopes,

@@ -29,7 +29,8 @@ typedef struct auth_slot {
 
 typedef struct auth_fail {
     char key[96]; /* "name:alice" or "addr:192.0.2.7"; "" when free */
-    uint8_t n;
+    uint8_t n;       /* failures so far (capped) */
+    uint8_t pending; /* checks under way */
     int64_t at[HQ_AUTH_LOGIN_FAILS]; /* ring of the last failures */
 } auth_fail_t;
 
@@ -61,7 +62,7 @@ struct hq_auth {
     auth_fail_t fails[AUTH_THROTTLE_MAX];
     int64_t login_second;
     int64_t login_checks;
-    char dummy_hash[crypto_pwhash_STRBYTES];
+    size_t logins_running; /* password checks on the thread pool */
     /* the audit records waiting for the tick */
     json_t *queue[AUTH_AUDIT_QUEUE_MAX];
     size_t queued;
@@ -84,9 +85,9 @@ bool auth_expired(const hq_auth_t *a, const hq_ident_t *id, int64_t now_ms, cons
  * its outcome; `sync` writes it now, else it waits for the tick. Takes no
  * reference on `extra` (members copied in). */
 void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *route, int status);
-/* A sign-in, sign-out or failure of one: `action` "login", "logout",
+/* A sign-in or a failure of one, from address `from`: `action` "login",
  * "login_failed", "login_throttled". */
-void auth_audit_login(hq_auth_t *a, hb_http_req_t *req, const char *action, const char *name,
+void auth_audit_login(hq_auth_t *a, const char *from, const char *action, const char *name,
                       const char *reason);
 void auth_audit_add(hq_auth_t *a, json_t *rec, bool sync);
 void auth_audit_flush(hq_auth_t *a);

@@ -329,7 +329,6 @@ void hq_auth_destroy(hq_auth_t **ap)
     s_cache_flush(a);
     free(a->cache);
     hq_authdb_close(&a->db);
-    sodium_memzero(a->dummy_hash, sizeof a->dummy_hash);
     free(a);
 }
 

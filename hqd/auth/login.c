@@ -1,9 +1,13 @@
-/* Sign-in with a password into a browser session (see auth.h): failures
- * counted per name and per address (HQ_AUTH_LOGIN_FAILS a minute, then
- * refused with the seconds to wait, before any password is checked), a cap
- * on Argon2id checks per second for the whole daemon (each takes tens of
- * milliseconds of the loop), the same answer and about the same time for
- * an unknown name as for a wrong password; sign-out; who the caller is. */
+/* Sign-in with a password into a browser session (see auth.h). The
+ * password is checked (Argon2id, about 80 ms of a core) on libuv's thread
+ * pool, never on the loop: the request's answer is deferred
+ * (hb_http_defer) and given when the check is done. Before any check:
+ * failures are counted per name and per address (HQ_AUTH_LOGIN_FAILS a
+ * minute, checks under way counted too, so that a burst in parallel is held
+ * like one in a row), then refused with the seconds to wait; and a cap on
+ * checks started per second for the whole daemon. An unknown name costs
+ * the same hashing as a wrong password and gets the same answer. Also:
+ * sign-out, who the caller is, the cookie. */
 #include "auth_int.h"
 
 #include "hallbus/error.h"
@@ -11,9 +15,15 @@
 #include "hallbus/time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ throttle */
+
+static int64_t s_newest(const auth_fail_t *f)
+{
+    return f->n ? f->at[(f->n - 1) % HQ_AUTH_LOGIN_FAILS] : 0;
+}
 
 static auth_fail_t *s_fail_find(hq_auth_t *a, const char *key, bool make, int64_t now)
 {
@@ -22,121 +32,154 @@ static auth_fail_t *s_fail_find(hq_auth_t *a, const char *key, bool make, int64_
         auth_fail_t *f = &a->fails[i];
         if (f->key[0] && strcmp(f->key, key) == 0)
             return f;
-        if (!make)
-            continue;
-        int64_t newest = f->n ? f->at[(f->n - 1) % HQ_AUTH_LOGIN_FAILS] : 0;
-        bool stale = f->key[0] && now - newest > HQ_AUTH_LOGIN_WINDOW_MS;
+        if (!make || f->pending)
+            continue; /* an entry with checks under way stays */
+        bool stale = f->key[0] && now - s_newest(f) > HQ_AUTH_LOGIN_WINDOW_MS;
         if (!free_slot && (!f->key[0] || stale))
             free_slot = f;
-        if (!oldest || newest < (oldest->n ? oldest->at[(oldest->n - 1) % HQ_AUTH_LOGIN_FAILS] : 0))
+        if (!oldest || s_newest(f) < s_newest(oldest))
             oldest = f;
     }
     if (!make)
         return NULL;
     /* Full of recent failures: the entry idle longest goes. */
     auth_fail_t *f = free_slot ? free_slot : oldest;
+    if (!f)
+        return NULL;
     memset(f, 0, sizeof *f);
     snprintf(f->key, sizeof f->key, "%s", key);
     return f;
 }
 
-/* Seconds until `key` may try again (0: now). */
+/* Seconds until `key` may try again (0: now): after HQ_AUTH_LOGIN_FAILS
+ * failures in the window, until the oldest of them leaves it; when checks
+ * under way would make that many, a second. */
 static int64_t s_fail_wait(hq_auth_t *a, const char *key, int64_t now)
 {
     auth_fail_t *f = s_fail_find(a, key, false, now);
-    if (!f || f->n < HQ_AUTH_LOGIN_FAILS)
+    if (!f)
         return 0;
-    /* The ring's oldest failure: once it is a minute old, one more try. */
-    int64_t oldest = f->at[f->n % HQ_AUTH_LOGIN_FAILS];
-    int64_t wait_ms = oldest + HQ_AUTH_LOGIN_WINDOW_MS - now;
-    return wait_ms > 0 ? (wait_ms + 999) / 1000 : 0;
+    int recent = 0;
+    int64_t oldest = 0;
+    for (unsigned i = 0; i < f->n && i < HQ_AUTH_LOGIN_FAILS; i++) {
+        if (now - f->at[i] < HQ_AUTH_LOGIN_WINDOW_MS) {
+            if (!recent || f->at[i] < oldest)
+                oldest = f->at[i];
+            recent++;
+        }
+    }
+    if (recent >= HQ_AUTH_LOGIN_FAILS)
+        return (oldest + HQ_AUTH_LOGIN_WINDOW_MS - now + 999) / 1000;
+    return recent + f->pending >= HQ_AUTH_LOGIN_FAILS ? 1 : 0;
 }
 
-static void s_fail_add(hq_auth_t *a, const char *key, int64_t now)
+static void s_fail_begin(hq_auth_t *a, const char *key, int64_t now)
 {
     auth_fail_t *f = s_fail_find(a, key, true, now);
-    /* n counts every failure; the ring keeps the last five times. */
-    f->at[f->n % HQ_AUTH_LOGIN_FAILS] = now;
-    if (f->n < 250)
-        f->n++;
-    else
-        f->n = HQ_AUTH_LOGIN_FAILS + (uint8_t)(f->n % HQ_AUTH_LOGIN_FAILS);
+    if (f && f->pending < 250)
+        f->pending++;
 }
 
-static void s_fail_clear(hq_auth_t *a, const char *key, int64_t now)
+/* A check of `key` ended: a failure is counted; a success clears the
+ * name's failures (never the address's: one right password among many
+ * guesses from there does not forgive them). */
+static void s_fail_end(hq_auth_t *a, const char *key, bool failed, bool clear, int64_t now)
 {
-    auth_fail_t *f = s_fail_find(a, key, false, now);
-    if (f)
+    auth_fail_t *f = s_fail_find(a, key, failed, now);
+    if (!f)
+        return;
+    if (f->pending)
+        f->pending--;
+    if (failed) {
+        /* n counts every failure; the ring keeps the last five times. */
+        f->at[f->n % HQ_AUTH_LOGIN_FAILS] = now;
+        f->n = f->n < 250 ? (uint8_t)(f->n + 1)
+                          : (uint8_t)(HQ_AUTH_LOGIN_FAILS + f->n % HQ_AUTH_LOGIN_FAILS);
+    } else if (clear) {
+        uint8_t pending = f->pending;
         memset(f, 0, sizeof *f);
+        if (pending) {
+            snprintf(f->key, sizeof f->key, "%s", key);
+            f->pending = pending;
+        }
+    }
 }
 
 /* ------------------------------------------------------------- login */
 
-int hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password,
-                  hq_login_t *out, int64_t *retry_after_s)
+typedef struct login_work {
+    uv_work_t work;
+    hq_auth_t *a;
+    hb_http_deferred_t *d;
+    hq_person_t person; /* when `known` */
+    bool known, ok;
+    char name[HQ_AUTH_NAME_MAX];
+    char password[HQ_AUTH_PASSWORD_MAX + 1];
+    char from[64], kname[96], kaddr[96];
+} login_work_t;
+
+/* On the thread pool: the password against the stored hash, or, for a
+ * name without one, the same work for nothing. */
+static void s_check(uv_work_t *w)
 {
-    memset(out, 0, sizeof *out);
-    *retry_after_s = 0;
-    int64_t now = hb_now_ms();
-    char addr[64] = "?", group[64] = "?", kname[96], kaddr[96];
-    hb_http_peer(req, addr, sizeof addr, group, sizeof group);
-    snprintf(kname, sizeof kname, "name:%.80s", name);
-    snprintf(kaddr, sizeof kaddr, "addr:%s", group);
-    int64_t wait = s_fail_wait(a, kname, now);
-    int64_t wait_addr = s_fail_wait(a, kaddr, now);
-    if (wait_addr > wait)
-        wait = wait_addr;
-    if (wait > 0) {
-        *retry_after_s = wait;
-        a->stats.login_throttled++;
-        auth_audit_login(a, req, "login_throttled", name,
-                         wait_addr >= wait ? "too many failed sign-ins from this address"
-                                           : "too many failed sign-ins for this name");
-        return HB_EAGAIN;
-    }
-    /* Argon2id holds the loop for tens of milliseconds: a cap per second
-     * keeps the rest of HQ answering whatever comes. */
-    int64_t second = now / 1000;
-    if (second != a->login_second) {
-        a->login_second = second;
-        a->login_checks = 0;
-    }
-    if (a->login_checks >= a->cfg.login_per_second) {
-        *retry_after_s = 1;
-        a->stats.login_throttled++;
-        auth_audit_login(a, req, "login_throttled", name, "too many sign-ins this second");
-        return HB_EAGAIN;
-    }
-    a->login_checks++;
-    hq_person_t p;
-    bool known = hq_auth_name_ok(name) && hq_authdb_person_get(a->db, name, &p) == 0 &&
-                 p.pwhash[0];
-    if (!known && !a->dummy_hash[0]) {
-        /* Made once: an unknown name costs the same check as a known one. */
-        if (crypto_pwhash_str(a->dummy_hash, "not a password", 14,
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+    login_work_t *lw = w->data;
+    size_t len = strlen(lw->password);
+    if (lw->known) {
+        lw->ok = crypto_pwhash_str_verify(lw->person.pwhash, lw->password, len) == 0;
+    } else {
+        char waste[crypto_pwhash_STRBYTES];
+        if (crypto_pwhash_str(waste, lw->password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                               crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-            a->dummy_hash[0] = '\0';
+            waste[0] = '\0';
+        lw->ok = false;
     }
-    const char *hash = known ? p.pwhash : a->dummy_hash;
-    bool ok = hash[0] && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 && known;
+    sodium_memzero(lw->password, sizeof lw->password);
+}
+
+static void s_free_work(login_work_t *lw)
+{
+    sodium_memzero(lw, sizeof *lw);
+    free(lw);
+}
+
+/* Back on the loop: the session, the audit record, the answer. */
+static void s_checked(uv_work_t *w, int status)
+{
+    login_work_t *lw = w->data;
+    hq_auth_t *a = lw->a;
+    int64_t now = hb_now_ms();
+    bool ok = status == 0 && lw->ok;
+    a->logins_running--;
+    s_fail_end(a, lw->kname, !ok, true, now);
+    s_fail_end(a, lw->kaddr, !ok, false, now);
+    hb_http_req_t *req = hb_http_deferred_req(lw->d);
     if (!ok) {
-        s_fail_add(a, kname, now);
-        s_fail_add(a, kaddr, now);
         a->stats.login_failures++;
-        auth_audit_login(a, req, "login_failed", name,
-                         known ? "wrong password" : "unknown name or no password set");
-        return HB_EAUTH;
+        auth_audit_login(a, lw->from, "login_failed", lw->name,
+                         lw->known ? "wrong password" : "unknown name or no password set");
+        if (req)
+            hb_http_reply_error(req, 401, "unauthenticated", "wrong name or password");
+        hb_http_deferred_free(&lw->d);
+        s_free_work(lw);
+        return;
     }
-    s_fail_clear(a, kname, now);
+    if (!req) { /* the client went away: no session for nobody to hold */
+        hb_http_deferred_free(&lw->d);
+        s_free_work(lw);
+        return;
+    }
     hq_session_t ses;
-    int rc = hq_authdb_session_add(a->db, p.name, addr, now, out->secret, &ses);
-    if (rc != 0)
-        return rc;
-    hq_ident_t *id = hq_ident_new(&p, HQ_CRED_SESSION, ses.hash);
+    char secret[HQ_AUTH_SECRET_MAX];
+    int rc = hq_authdb_session_add(a->db, lw->person.name, lw->from, now, secret, &ses);
+    hq_ident_t *id = rc == 0 ? hq_ident_new(&lw->person, HQ_CRED_SESSION, ses.hash) : NULL;
     if (!id) {
-        hq_authdb_session_remove(a->db, ses.hash);
-        return HB_ENOMEM;
+        if (rc == 0)
+            hq_authdb_session_remove(a->db, ses.hash);
+        hb_http_reply_error(req, 503, "storage", "cannot sign in now: %s",
+                            hb_strerror(rc ? rc : HB_ENOMEM));
+        hb_http_deferred_free(&lw->d);
+        s_free_work(lw);
+        return;
     }
     snprintf(id->csrf, sizeof id->csrf, "%s", ses.csrf);
     id->created_ms = now;
@@ -144,11 +187,82 @@ int hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char
     id->last_ms = id->written_ms = now;
     sodium_memzero(&ses, sizeof ses);
     auth_cache_put(a, id);
-    out->ident = id;
-    out->expires_ms = id->expires_ms;
     a->stats.logins++;
-    auth_audit_login(a, req, "login", p.name, NULL);
-    return 0;
+    auth_audit_login(a, lw->from, "login", lw->person.name, NULL);
+    char cookie[256];
+    hq_auth_cookie(a, secret, a->cfg.session_max_ms / 1000, cookie, sizeof cookie);
+    sodium_memzero(secret, sizeof secret);
+    hb_http_add_header(req, "Set-Cookie", cookie);
+    sodium_memzero(cookie, sizeof cookie);
+    hb_http_reply_json(req, 200, hq_auth_me_json(a, id));
+    hq_ident_unref(&id);
+    hb_http_deferred_free(&lw->d);
+    s_free_work(lw);
+}
+
+void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password)
+{
+    int64_t now = hb_now_ms();
+    char addr[64] = "?", group[64] = "?", kname[96], kaddr[96];
+    hb_http_peer(req, addr, sizeof addr, group, sizeof group);
+    snprintf(kname, sizeof kname, "name:%.80s", name);
+    snprintf(kaddr, sizeof kaddr, "addr:%s", group);
+    int64_t wait = s_fail_wait(a, kname, now), wait_addr = s_fail_wait(a, kaddr, now);
+    const char *why = wait_addr >= wait ? "too many failed sign-ins from this address"
+                                        : "too many failed sign-ins for this name";
+    if (wait_addr > wait)
+        wait = wait_addr;
+    /* The cap per second keeps a flood of guesses from taking every core
+     * the thread pool has. */
+    int64_t second = now / 1000;
+    if (second != a->login_second) {
+        a->login_second = second;
+        a->login_checks = 0;
+    }
+    if (!wait && a->login_checks >= a->cfg.login_per_second) {
+        wait = 1;
+        why = "too many sign-ins this second";
+    }
+    if (wait > 0) {
+        a->stats.login_throttled++;
+        auth_audit_login(a, addr, "login_throttled", name, why);
+        char secs[24];
+        snprintf(secs, sizeof secs, "%lld", (long long)wait);
+        hb_http_add_header(req, "Retry-After", secs);
+        hb_http_reply_error(req, 429, "too_many_requests", "%s; try again in %lld s", why,
+                            (long long)wait);
+        return;
+    }
+    login_work_t *lw = calloc(1, sizeof *lw);
+    if (!lw) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot sign in now");
+        return;
+    }
+    lw->a = a;
+    lw->work.data = lw;
+    snprintf(lw->name, sizeof lw->name, "%.64s", name);
+    snprintf(lw->password, sizeof lw->password, "%s", password);
+    snprintf(lw->from, sizeof lw->from, "%s", addr);
+    snprintf(lw->kname, sizeof lw->kname, "%s", kname);
+    snprintf(lw->kaddr, sizeof lw->kaddr, "%s", kaddr);
+    lw->known = hq_auth_name_ok(name) && hq_authdb_person_get(a->db, name, &lw->person) == 0 &&
+                lw->person.pwhash[0];
+    lw->d = hb_http_defer(req);
+    if (!lw->d) {
+        s_free_work(lw);
+        return;
+    }
+    if (uv_queue_work(a->cfg.loop, &lw->work, s_check, s_checked) != 0) {
+        hb_http_reply_error(hb_http_deferred_req(lw->d), 503, "unavailable",
+                            "cannot check the password now");
+        hb_http_deferred_free(&lw->d);
+        s_free_work(lw);
+        return;
+    }
+    a->login_checks++;
+    a->logins_running++;
+    s_fail_begin(a, kname, now);
+    s_fail_begin(a, kaddr, now);
 }
 
 int hq_auth_logout(hq_auth_t *a, hb_http_req_t *req)

@@ -274,7 +274,8 @@ int main(int argc, char **argv)
     if (!s_http || hb_http_routes(s_http, s_routes, 2, NULL) != 0)
         return 1;
     cl.port = hb_http_port(s_http);
-    hq_auth_config_t acfg = {.dir = dir,
+    hq_auth_config_t acfg = {.loop = loop,
+                             .dir = dir,
                              .listen = "127.0.0.1:0",
                              .port = cl.port,
                              .session_idle_ms = 1800000,

@@ -231,6 +231,24 @@ int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen);
  * loop afterwards: uv_loop_close() then returns 0. */
 void hb_http_destroy(hb_http_t **http);
 
+/* ---- answers given later
+ *
+ * A handler whose answer needs work that must not hold the loop (a
+ * password hash, tens of milliseconds) defers it: hb_http_defer counts as
+ * its answer, the request stays open, and the answer is given later on the
+ * loop's thread through hb_http_deferred_req. The after-hook of a deferred
+ * request runs when the handler returns, with status 0. */
+typedef struct hb_http_deferred hb_http_deferred_t;
+/* Defers `req`'s answer. NULL when out of memory (then a 503 was sent). */
+hb_http_deferred_t *hb_http_defer(hb_http_req_t *req);
+/* The request to answer now (with hb_http_reply_*, hb_http_add_header,
+ * hb_http_peer; no path parameters), or NULL when the client went away or
+ * the server ended meanwhile. Call on the loop's thread. */
+hb_http_req_t *hb_http_deferred_req(hb_http_deferred_t *d);
+/* Frees the handle, after the answer was given or when the request is
+ * gone (an unanswered live request gets a 503 then); sets *d NULL. */
+void hb_http_deferred_free(hb_http_deferred_t **d);
+
 /* Answers with `body` serialised compactly (takes ownership of `body`; NULL
  * answers 500). Every answer carries Cache-Control: no-store. */
 void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body);
