@@ -19,6 +19,7 @@
 struct applier {
     engine_t *engine;
     outbox_t *outbox;
+    access_t *access;
     char hall[HB_CAL_HALL_ID_MAX];
     uint64_t policy_version, calendar_version;
     hb_cal_slice_t *slice;
@@ -98,13 +99,32 @@ static int s_load_cb(const void *data, size_t len, void *arg)
     return 0;
 }
 
-int applier_open(engine_t *engine, outbox_t *outbox, const char *hall, applier_t **out)
+/* Deletes the devices the policy in force revokes. A failure is logged and
+ * harmless meanwhile: the guard refuses them from the policy itself, and
+ * the next start tries again. */
+static void s_revoke(applier_t *a)
+{
+    const hb_policy_t *p = engine_policy(a->engine);
+    size_t removed = 0;
+    if (!a->access || !p || p->n_revoked == 0)
+        return;
+    int rc = access_revoke(a->access, p->revoked, p->n_revoked, &removed);
+    if (rc != 0)
+        hb_error("applier: the revoked devices cannot be removed now (%s); they are refused "
+                 "all the same",
+                 hb_strerror(rc));
+    a->stats.devices_revoked += removed;
+}
+
+int applier_open(engine_t *engine, outbox_t *outbox, access_t *access, const char *hall,
+                 applier_t **out)
 {
     applier_t *a = calloc(1, sizeof *a);
     if (!a)
         return HB_ENOMEM;
     a->engine = engine;
     a->outbox = outbox;
+    a->access = access;
     snprintf(a->hall, sizeof a->hall, "%s", hall);
     load_ctx_t pc = {a, false}, cc = {a, true};
     outbox_get_record(outbox, POLICY_KEY, s_load_cb, &pc);
@@ -112,6 +132,7 @@ int applier_open(engine_t *engine, outbox_t *outbox, const char *hall, applier_t
     if (a->policy_version || a->calendar_version)
         hb_info("applier: running HQ's policy %" PRIu64 " and calendar %" PRIu64, a->policy_version,
                 a->calendar_version);
+    s_revoke(a);
     *out = a;
     return 0;
 }
@@ -182,6 +203,7 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
         engine_set_policy(a->engine, p);
         a->policy_version = version;
         a->stats.policies_applied++;
+        s_revoke(a);
     }
     hb_info("applier: %s version %" PRIu64 " applied", what, version);
     return 0;

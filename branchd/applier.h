@@ -7,11 +7,16 @@
  * the event stream. Versions only move forward.
  *
  * At start the stored documents are read back: HQ's policy, once received,
- * replaces the local policy file's. Not here: deciding what a hall gets
- * (hqd), or acting on the policy (the engine). */
+ * replaces the local policy file's. A policy's revoked_devices are carried
+ * out here too: the devices it names are deleted from the access store
+ * right after the policy is in force (the guard refuses them from that very
+ * moment, store or not), and again at every start, so a crash between the
+ * two leaves nothing behind. Not here: deciding what a hall gets (hqd), or
+ * acting on the policy (the engine). */
 #ifndef BRANCHD_APPLIER_H
 #define BRANCHD_APPLIER_H
 
+#include "access.h"
 #include "engine.h"
 #include "outbox.h"
 #include "hallbus/calendar.h"
@@ -27,13 +32,16 @@ typedef struct applier_stats {
     uint64_t policies_applied, calendars_applied;
     uint64_t refused;    /* documents that did not read as a policy or a slice */
     uint64_t stale;      /* versions not newer than the one in force */
+    uint64_t devices_revoked; /* devices removed for the policy's revoked_devices */
     char last_refusal[256];
 } applier_stats_t;
 
-/* Reads the stored documents of hall `hall` and hands a stored policy to
- * the engine. A stored document that no longer reads is logged and left
- * aside (the hall keeps running on what it has). */
-int applier_open(engine_t *engine, outbox_t *outbox, const char *hall, applier_t **out);
+/* Reads the stored documents of hall `hall`, hands a stored policy to the
+ * engine, and removes the devices the policy in force revokes from
+ * `access` (may be NULL). A stored document that no longer reads is logged
+ * and left aside (the hall keeps running on what it has). */
+int applier_open(engine_t *engine, outbox_t *outbox, access_t *access, const char *hall,
+                 applier_t **out);
 void applier_close(applier_t **a);
 
 /* A document from HQ. Returns 0 when applied or when not newer (stale,

@@ -5,6 +5,7 @@
 #ifndef BRANCHD_BRANCHD_H
 #define BRANCHD_BRANCHD_H
 
+#include "access.h"
 #include "advice.h"
 #include "applier.h"
 #include "engine.h"
@@ -51,6 +52,10 @@ typedef struct branchd_config {
     int64_t max_recalls;
     int64_t max_waiting;
     int64_t snapshot_every_ms;
+    bool local_trust;
+    char *tls_cert;
+    char *tls_key;
+    int64_t pin_lock_ms;
 } branchd_config_t;
 
 typedef struct branchd {
@@ -67,12 +72,21 @@ typedef struct branchd {
     advice_board_t neighbours; /* the last neighbour board HQ sent (advice.h) */
     uint64_t api_refused; /* requests refused as bad input */
     uint64_t api_events;  /* events accepted through the API */
+    access_t *access;     /* devices, staff, sign-ins (access/access.h) */
+    /* The caller of the request being answered: the guard fills it and
+     * points hb_http_req_t.caller at it; handlers answer before the next
+     * request, so one slot serves them all. */
+    access_caller_t caller_now;
+    uint64_t access_unauthenticated; /* requests refused 401 */
+    uint64_t access_forbidden;       /* requests refused 403 */
+    uint64_t access_local;           /* requests let in by local trust */
 } branchd_t;
 
 /* The local API's route table (api/table.c): every route, the permission it
  * needs and its handler; static data, `*n` rows. */
 const hb_http_route_t *branchd_routes(size_t *n);
-/* Registers branchd_routes() on d->http, each handler called with `d`. */
+/* Registers branchd_routes() on d->http, each handler called with `d`, and
+ * the guard every request passes first (access control). */
 int branchd_api_register(branchd_t *d);
 /* Whether the neighbour board is not current: none yet, older than
  * ADVICE_STALE_MS, or HQ unreachable (shown as stale, never as current;

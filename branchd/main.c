@@ -1,8 +1,10 @@
 /* branchd: the daemon every hall runs unattended. Reads its settings (one
- * table below: file and command line), opens the outbox, connects the
- * uplink, serves the local API, and runs one housekeeping timer for every
- * periodic chore (the chores' table follows the settings; the timer, the
- * signals and systemd are common/base/daemon.c's). SIGTERM/SIGINT stop it
+ * table below: file and command line), opens the outbox and the access
+ * store, connects the uplink, serves the local API behind its guard, and
+ * runs one housekeeping timer for every periodic chore (the chores' table
+ * follows the settings; the timer, the signals and systemd are
+ * common/base/daemon.c's). `branchd devices` and `branchd staff` are
+ * commands of access/cli.c instead of the daemon. SIGTERM/SIGINT stop it
  * cleanly; SIGHUP reloads what may be reloaded. A crash at any point loses
  * nothing: the outbox is the truth. */
 #include "branchd.h"
@@ -91,6 +93,14 @@ static const hb_config_def_t s_defs[] = {
         "live tickets at most; new tickets are refused past it"),
     CFG("snapshot_every", HB_CONF_DURATION, snapshot_every_ms, "30s", 1000, 3600000, false,
         "how often the hall's state is snapshotted (restart replays events after it)"),
+    CFG("local_trust", HB_CONF_BOOL, local_trust, "false", 0, 0, false,
+        "a loopback caller without a token acts as the duty manager (hallctl on the hall "
+        "machine); needs a loopback http address"),
+    CFG("tls_cert", HB_CONF_STRING, tls_cert, "", 0, 0, false,
+        "PEM certificate chain: the local API speaks HTTPS (with tls_key)"),
+    CFG("tls_key", HB_CONF_STRING, tls_key, "", 0, 0, false, "the certificate's PEM private key"),
+    CFG("pin_lock", HB_CONF_DURATION, pin_lock_ms, "5m", 1000, 86400000, false,
+        "how long a staff id (or a counter terminal) stays locked after too many wrong PINs"),
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
@@ -259,6 +269,53 @@ static int s_check(const void *cfg, char *err, size_t errlen)
         hb_errf(err, errlen, "id '%s' is not a hall id ([A-Za-z0-9_-], 1 to 32)", c->id);
         return HB_EINVAL;
     }
+    /* Trusting the caller's address means something on loopback only:
+     * anywhere else a kiosk or a visitor's laptop could claim it. */
+    if (c->local_trust && !hb_http_listen_is_loopback(c->http)) {
+        hb_errf(err, errlen,
+                "local_trust needs a loopback http address, and http = %s is not one: on the "
+                "hall's network every device sends its token (`branchd devices add`)",
+                c->http);
+        return HB_EINVAL;
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        hb_errf(err, errlen, "tls_cert and tls_key go together: give both, or neither");
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+/* The local API's listener: its limits, TLS when configured, the routes
+ * and the guard. Exit code 0, 1 or 2 as main's. */
+static int s_serve(branchd_t *d)
+{
+    d->http = hb_http_new(d->loop, d->cfg.http, (size_t)d->cfg.max_body);
+    hb_http_limits_t limits = {.max_conns = (size_t)d->cfg.http_max_conns,
+                               .max_per_address = (size_t)d->cfg.http_max_per_address,
+                               .header_timeout_ms = d->cfg.http_header_timeout_ms};
+    if (d->http && hb_http_set_limits(d->http, &limits) != 0) {
+        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
+                 (long long)limits.max_per_address, (long long)limits.max_conns);
+        return 2;
+    }
+    char err[512];
+    if (d->http && d->cfg.tls_cert[0] &&
+        hb_http_set_tls(d->http, d->cfg.tls_cert, d->cfg.tls_key, err, sizeof err) != 0) {
+        hb_error("the local API cannot serve TLS: %s", err);
+        return 1;
+    }
+    if (!d->http || branchd_api_register(d) != 0) {
+        hb_error("cannot serve the local API on %s", d->cfg.http);
+        return 1;
+    }
+    bool loopback = hb_http_listen_is_loopback(d->cfg.http);
+    if (!loopback && !hb_http_tls(d->http))
+        hb_warn("the local API listens on %s without TLS: device tokens cross the hall's "
+                "network in clear (set tls_cert and tls_key)",
+                d->cfg.http);
+    hb_info("local API on %s: %s, %s", d->cfg.http, hb_http_tls(d->http) ? "HTTPS" : "HTTP",
+            d->cfg.local_trust ? "device tokens, or none from this machine (local_trust)"
+                               : "device tokens on every request");
     return 0;
 }
 
@@ -278,9 +335,16 @@ static const hb_daemon_spec_t s_spec = {
 int main(int argc, char **argv)
 {
     branchd_t *d = &s_d;
-    int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
-    if (!s_daemon)
+    /* `branchd devices ...`, `branchd staff ...`: a command, not the daemon. */
+    int rc = access_cli_main(argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
+    if (!s_daemon) {
+        if (rc == 0 && argc == 2 && strcmp(argv[1], "--help") == 0)
+            access_cli_usage(stdout);
         return rc; /* --help, --version, bad settings, the data folder in use */
+    }
     /* The hall's id on every line, through reloads too. */
     char component[48];
     snprintf(component, sizeof component, "branchd/%s", d->cfg.id);
@@ -291,9 +355,15 @@ int main(int argc, char **argv)
 
     if (outbox_open(d->cfg.data, d->cfg.map_size, d->cfg.map_max, &d->outbox) != 0)
         return 1;
+    char err[512];
+    if (access_open(d->cfg.data, &d->access, err, sizeof err) != 0) {
+        hb_error("%s", err);
+        return 1;
+    }
+    access_set_pin_lock(d->access, d->cfg.pin_lock_ms);
     if (s_open_engine(d) != 0)
         return 1;
-    if (applier_open(d->engine, d->outbox, d->cfg.id, &d->applier) != 0)
+    if (applier_open(d->engine, d->outbox, d->access, d->cfg.id, &d->applier) != 0)
         return 1;
     d->loop = uv_default_loop();
     d->zmq_ctx = zmq_ctx_new();
@@ -321,24 +391,15 @@ int main(int argc, char **argv)
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
         return 1;
-    d->http = hb_http_new(d->loop, d->cfg.http, (size_t)d->cfg.max_body);
-    hb_http_limits_t limits = {.max_conns = (size_t)d->cfg.http_max_conns,
-                               .max_per_address = (size_t)d->cfg.http_max_per_address,
-                               .header_timeout_ms = d->cfg.http_header_timeout_ms};
-    if (d->http && hb_http_set_limits(d->http, &limits) != 0) {
-        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
-                 (long long)limits.max_per_address, (long long)limits.max_conns);
-        return 2;
-    }
-    if (!d->http || branchd_api_register(d) != 0) {
-        hb_error("cannot serve the local API on %s", d->cfg.http);
-        return 1;
-    }
+    rc = s_serve(d);
+    if (rc != 0)
+        return rc;
     hb_info("hall %s: outbox at %llu, HQ %s, local API on %s", d->cfg.id,
             (unsigned long long)outbox_last_seq(d->outbox), d->cfg.hq, d->cfg.http);
     hb_daemon_run(s_daemon, d->loop);
     applier_close(&d->applier);
     engine_close(&d->engine);
+    access_close(&d->access);
     outbox_close(&d->outbox);
     zmq_ctx_term(d->zmq_ctx);
     hb_daemon_destroy(&s_daemon);

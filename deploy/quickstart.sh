@@ -145,7 +145,10 @@ for i in "${!halls[@]}"; do
             --out "$run/halls/$id" --hq-endpoint "$hq_zmq" >/dev/null
     fi
     write_policy "$id" "$run/halls/$id/policy.json"
+    # --local_trust: hallsim and hallctl on this machine act without a device
+    # token (docs/SECURITY.md); a real hall pairs its devices instead.
     "$bin/branchd/branchd" --config "$run/halls/$id/branchd.conf" --http "127.0.0.1:$port" \
+        --local_trust true \
         --policy_file "$run/halls/$id/policy.json" --services "$services" \
         >>"$run/logs/branchd-$id.log" 2>&1 &
     echo $! >>"$run/pids"

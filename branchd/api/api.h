@@ -9,6 +9,39 @@
 
 #include "branchd.h"
 
+/* A member a request body may have (hall.c reads bodies for every
+ * handler). */
+typedef struct body_member {
+    const char *name;
+    json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean), JSON_ARRAY */
+    bool required;
+} body_member_t;
+/* Parses the body as a JSON object whose members are all in `members`, of
+ * their types, required ones present. An empty body is {} when nothing is
+ * required. Answers the refusal itself and returns NULL. */
+json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members,
+                         size_t n);
+/* A string member, NULL when absent or null. */
+const char *branchd_api_str(const json_t *obj, const char *name);
+
+/* guard.c: access control, the guard every request passes before its
+ * handler (hb_http_set_guard; docs/SECURITY.md). */
+bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg);
+/* The caller the guard let through: every route but a public one has one,
+ * valid during the handler. */
+const access_caller_t *branchd_caller(const hb_http_req_t *req);
+/* Answers 403 {"error": "forbidden", "reason": ..., "permission": perm's
+ * name[, "scope": true]} and counts it. */
+void branchd_api_forbidden(branchd_t *d, hb_http_req_t *req, hb_perm_t perm, bool scope,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* access.c: staff sign-in at a counter terminal, and the hall's staff */
+void branchd_api_signin(hb_http_req_t *req, void *arg);
+void branchd_api_signout(hb_http_req_t *req, void *arg);
+void branchd_api_get_staff(hb_http_req_t *req, void *arg);
+void branchd_api_post_staff(hb_http_req_t *req, void *arg);
+void branchd_api_delete_staff(hb_http_req_t *req, void *arg);
+
 /* status.c */
 void branchd_api_post_events(hb_http_req_t *req, void *arg);
 void branchd_api_get_status(hb_http_req_t *req, void *arg);

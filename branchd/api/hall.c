@@ -21,16 +21,8 @@
 
 /* ------------------------------------------------------ request body ---- */
 
-typedef struct body_member {
-    const char *name;
-    json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean), JSON_ARRAY */
-    bool required;
-} body_member_t;
-
-/* Parses the body as a JSON object whose members are all in `members`,
- * of their types, required ones present. An empty body is {} when nothing
- * is required. Answers the refusal itself and returns NULL. */
-static json_t *s_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members, size_t n)
+json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members,
+                         size_t n)
 {
     json_t *obj;
     if (req->body_len == 0) {
@@ -97,8 +89,7 @@ static json_t *s_body(branchd_t *d, hb_http_req_t *req, const body_member_t *mem
     return obj;
 }
 
-/* A string member, NULL when absent or null. */
-static const char *s_str(const json_t *obj, const char *name)
+const char *branchd_api_str(const json_t *obj, const char *name)
 {
     const json_t *v = json_object_get(obj, name);
     return json_is_string(v) ? json_string_value(v) : NULL;
@@ -109,7 +100,7 @@ static const char *s_str(const json_t *obj, const char *name)
 static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
                   const ProtobufCEnumDescriptor *ed, int *out)
 {
-    const char *text = s_str(obj, name);
+    const char *text = branchd_api_str(obj, name);
     if (!text)
         return 0;
     char why[600];
@@ -355,7 +346,7 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
     static const body_member_t m[] = {{"service", JSON_STRING, true},
                                       {"priority", JSON_STRING, false},
                                       {"source", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 3);
+    json_t *b = branchd_api_body(d, req, m, 3);
     if (!b)
         return;
     int priority = HALLBUS__PRIORITY__PRIORITY_NORMAL, source = HALLBUS__ISSUE_SOURCE__ISSUE_SOURCE_KIOSK;
@@ -367,7 +358,8 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
     }
     engine_ticket_answer_t a;
     char err[512];
-    int rc = engine_issue(d->engine, s_str(b, "service"), priority, source, &a, err, sizeof err);
+    int rc = engine_issue(d->engine, branchd_api_str(b, "service"), priority, source, &a, err,
+                          sizeof err);
     json_decref(b);
     if (rc == HB_ECLOSED) {
         s_reply_closed(d, req, &a.closed, err);
@@ -421,7 +413,7 @@ static int s_ticket_bare(branchd_t *d, hb_http_req_t *req, char id[HB_HS_ID])
 {
     if (s_path_id(req, "ticket", id) != 0)
         return HB_ENOTFOUND;
-    json_t *b = s_body(d, req, NULL, 0);
+    json_t *b = branchd_api_body(d, req, NULL, 0);
     if (!b)
         return HB_EINVAL;
     json_decref(b);
@@ -456,7 +448,7 @@ void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg)
     if (s_path_id(req, "ticket", id) != 0)
         return;
     static const body_member_t m[] = {{"service", JSON_STRING, true}};
-    json_t *b = s_body(d, req, m, 1);
+    json_t *b = branchd_api_body(d, req, m, 1);
     if (!b)
         return;
     if (s_check_strings(d, req, b) != 0) {
@@ -464,7 +456,7 @@ void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg)
         return;
     }
     engine_ticket_answer_t a;
-    int rc = engine_transfer(d->engine, id, s_str(b, "service"), &a, err, sizeof err);
+    int rc = engine_transfer(d->engine, id, branchd_api_str(b, "service"), &a, err, sizeof err);
     json_decref(b);
     if (rc != 0) {
         s_refuse(d, req, rc, err);
@@ -480,14 +472,14 @@ void branchd_api_ticket_cancel(hb_http_req_t *req, void *arg)
     if (s_path_id(req, "ticket", id) != 0)
         return;
     static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 1);
+    json_t *b = branchd_api_body(d, req, m, 1);
     if (!b)
         return;
     if (s_check_strings(d, req, b) != 0) {
         json_decref(b);
         return;
     }
-    int rc = engine_cancel(d->engine, id, s_str(b, "reason"), err, sizeof err);
+    int rc = engine_cancel(d->engine, id, branchd_api_str(b, "reason"), err, sizeof err);
     json_decref(b);
     s_ticket_done(d, req, id, rc, err);
 }
@@ -529,16 +521,47 @@ static void s_counter_done(branchd_t *d, hb_http_req_t *req, const char *id, int
     hb_http_reply_json(req, 200, c ? s_counter_json(c) : json_pack("{s:s}", "counter", id));
 }
 
+/* Whether the caller may act at counter `id` now, and the staff id the
+ * action records (access.h's access_counter_staff: a counter terminal's
+ * signed-in staff, or the duty manager's `body_staff`). Answers the refusal
+ * itself. */
+static int s_counter_staff(branchd_t *d, hb_http_req_t *req, const char *id,
+                           const char *body_staff, bool open_or_close, const char **staff)
+{
+    const hb_hs_counter_t *c = hb_hall_state_counter(engine_state(d->engine), id);
+    const char *open_staff = c && c->state != HB_COUNTER_CLOSED ? c->staff : NULL;
+    char why[512];
+    int rc = access_counter_staff(branchd_caller(req), id, body_staff, open_staff, open_or_close,
+                                  staff, why, sizeof why);
+    if (rc == HB_EAUTH)
+        branchd_api_forbidden(d, req, HB_PERM_COUNTER_ACT, false, "%s", why);
+    else if (rc != 0)
+        s_refuse(d, req, rc, why);
+    return rc;
+}
+
 void branchd_api_counter_open(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
     if (s_path_id(req, "counter", id) != 0)
         return;
-    static const body_member_t m[] = {{"staff", JSON_STRING, true}, {"services", JSON_ARRAY, true}};
-    json_t *b = s_body(d, req, m, 2);
-    if (!b || s_check_strings(d, req, b) != 0)
+    /* The staff comes from the terminal's sign-in; only the duty manager
+     * (the tablet, or hallctl trusted on loopback) names it in the body. */
+    static const body_member_t m[] = {{"staff", JSON_STRING, false},
+                                      {"services", JSON_ARRAY, true}};
+    json_t *b = branchd_api_body(d, req, m, 2);
+    const char *staff = NULL;
+    if (!b || s_check_strings(d, req, b) != 0 ||
+        s_counter_staff(d, req, id, branchd_api_str(b, "staff"), true, &staff) != 0)
         goto out;
+    if (!staff) {
+        d->api_refused++;
+        hb_http_reply_error(req, 400, "bad_request",
+                            "staff is required: the duty manager names who serves (a counter "
+                            "terminal takes the staff signed in at it)");
+        goto out;
+    }
     json_t *arr = json_object_get(b, "services");
     size_t n = json_array_size(arr);
     const char *svcs[HB_HS_COUNTER_SERVICES_MAX];
@@ -557,7 +580,7 @@ void branchd_api_counter_open(hb_http_req_t *req, void *arg)
         }
         svcs[i] = json_string_value(sv);
     }
-    int rc = engine_counter_open(d->engine, id, s_str(b, "staff"), svcs, n, err, sizeof err);
+    int rc = engine_counter_open(d->engine, id, staff, svcs, n, err, sizeof err);
     s_counter_done(d, req, id, rc, err);
 out:
     json_decref(b);
@@ -570,9 +593,11 @@ void branchd_api_counter_pause(hb_http_req_t *req, void *arg)
     if (s_path_id(req, "counter", id) != 0)
         return;
     static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 1);
-    if (b && s_check_strings(d, req, b) == 0) {
-        int rc = engine_counter_pause(d->engine, id, s_str(b, "reason"), err, sizeof err);
+    json_t *b = branchd_api_body(d, req, m, 1);
+    const char *staff;
+    if (b && s_check_strings(d, req, b) == 0 &&
+        s_counter_staff(d, req, id, NULL, false, &staff) == 0) {
+        int rc = engine_counter_pause(d->engine, id, branchd_api_str(b, "reason"), err, sizeof err);
         s_counter_done(d, req, id, rc, err);
     }
     json_decref(b);
@@ -581,31 +606,35 @@ void branchd_api_counter_pause(hb_http_req_t *req, void *arg)
 /* The counter actions that take no body: resume, close, start. */
 typedef int (*counter_step_fn)(engine_t *e, const char *counter, char *err, size_t errlen);
 
-static void s_counter_step(hb_http_req_t *req, branchd_t *d, counter_step_fn step)
+/* `closing`: the step ends the counter's session, whoever opened it. */
+static void s_counter_step(hb_http_req_t *req, branchd_t *d, counter_step_fn step, bool closing)
 {
     char id[HB_HS_ID], err[512] = "";
     if (s_path_id(req, "counter", id) != 0)
         return;
-    json_t *b = s_body(d, req, NULL, 0);
+    json_t *b = branchd_api_body(d, req, NULL, 0);
     if (!b)
         return;
     json_decref(b);
+    const char *staff;
+    if (s_counter_staff(d, req, id, NULL, closing, &staff) != 0)
+        return;
     s_counter_done(d, req, id, step(d->engine, id, err, sizeof err), err);
 }
 
 void branchd_api_counter_resume(hb_http_req_t *req, void *arg)
 {
-    s_counter_step(req, arg, engine_counter_resume);
+    s_counter_step(req, arg, engine_counter_resume, false);
 }
 
 void branchd_api_counter_close(hb_http_req_t *req, void *arg)
 {
-    s_counter_step(req, arg, engine_counter_close);
+    s_counter_step(req, arg, engine_counter_close, true);
 }
 
 void branchd_api_counter_start(hb_http_req_t *req, void *arg)
 {
-    s_counter_step(req, arg, engine_start);
+    s_counter_step(req, arg, engine_start, false);
 }
 
 /* Answers the call, not the counter. */
@@ -616,12 +645,14 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
     if (s_path_id(req, "counter", id) != 0)
         return;
     static const body_member_t m[] = {{"ticket", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 1);
-    if (!b || s_check_strings(d, req, b) != 0)
+    json_t *b = branchd_api_body(d, req, m, 1);
+    const char *staff;
+    if (!b || s_check_strings(d, req, b) != 0 ||
+        s_counter_staff(d, req, id, NULL, false, &staff) != 0)
         goto out;
     engine_call_answer_t a;
-    int rc = engine_call(d->engine, id, s_str(b, "ticket"), &a, err, sizeof err);
-    if (rc == HB_ENOTFOUND && !s_str(b, "ticket"))
+    int rc = engine_call(d->engine, id, branchd_api_str(b, "ticket"), &a, err, sizeof err);
+    if (rc == HB_ENOTFOUND && !branchd_api_str(b, "ticket"))
         hb_http_reply_error(req, 404, "nobody_waiting", "%s", err);
     else if (rc != 0)
         s_refuse(d, req, rc, err);
@@ -645,15 +676,17 @@ void branchd_api_counter_complete(hb_http_req_t *req, void *arg)
                                       {"outcome", JSON_STRING, false},
                                       {"amount", JSON_INTEGER, false},
                                       {"currency", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 4);
+    json_t *b = branchd_api_body(d, req, m, 4);
     int outcome = HALLBUS__OUTCOME__OUTCOME_DONE;
+    const char *staff;
     if (!b || s_check_strings(d, req, b) != 0 ||
-        s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0)
+        s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0 ||
+        s_counter_staff(d, req, id, NULL, false, &staff) != 0)
         goto out;
     json_t *amount = json_object_get(b, "amount");
-    int rc = engine_complete(d->engine, id, s_str(b, "business_type"), outcome,
+    int rc = engine_complete(d->engine, id, branchd_api_str(b, "business_type"), outcome,
                              json_is_integer(amount) ? json_integer_value(amount) : 0,
-                             s_str(b, "currency"), err, sizeof err);
+                             branchd_api_str(b, "currency"), err, sizeof err);
     s_counter_done(d, req, id, rc, err);
 out:
     json_decref(b);
@@ -696,7 +729,7 @@ void branchd_api_post_complaint(hb_http_req_t *req, void *arg)
                                       {"severity", JSON_STRING, true},
                                       {"ticket", JSON_STRING, false},
                                       {"text", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 5);
+    json_t *b = branchd_api_body(d, req, m, 5);
     int channel = 0, severity = 0;
     if (!b || s_check_strings(d, req, b) != 0 ||
         s_enum(d, req, b, "channel", &hallbus__complaint_channel__descriptor, &channel) != 0 ||
@@ -705,8 +738,9 @@ void branchd_api_post_complaint(hb_http_req_t *req, void *arg)
         return;
     }
     char id[HB_HS_ID], err[512];
-    int rc = engine_complaint_open(d->engine, channel, s_str(b, "category"), severity,
-                                   s_str(b, "ticket"), s_str(b, "text"), id, err, sizeof err);
+    int rc = engine_complaint_open(d->engine, channel, branchd_api_str(b, "category"), severity,
+                                   branchd_api_str(b, "ticket"), branchd_api_str(b, "text"), id,
+                                   err, sizeof err);
     json_decref(b);
     if (rc != 0) {
         s_refuse(d, req, rc, err);
@@ -799,9 +833,9 @@ void branchd_api_complaint_ack(hb_http_req_t *req, void *arg)
     if (s_path_id(req, "complaint", id) != 0)
         return;
     static const body_member_t m[] = {{"by", JSON_STRING, true}};
-    json_t *b = s_body(d, req, m, 1);
+    json_t *b = branchd_api_body(d, req, m, 1);
     if (b && s_check_strings(d, req, b) == 0) {
-        int rc = engine_complaint_ack(d->engine, id, s_str(b, "by"), err, sizeof err);
+        int rc = engine_complaint_ack(d->engine, id, branchd_api_str(b, "by"), err, sizeof err);
         s_complaint_done(d, req, id, rc, err);
     }
     json_decref(b);
@@ -815,11 +849,11 @@ void branchd_api_complaint_escalate(hb_http_req_t *req, void *arg)
         return;
     static const body_member_t m[] = {{"level", JSON_STRING, false},
                                       {"reason", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 2);
+    json_t *b = branchd_api_body(d, req, m, 2);
     int level = 0;
     if (b && s_check_strings(d, req, b) == 0 &&
         s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) == 0) {
-        int rc = engine_complaint_escalate(d->engine, id, level, s_str(b, "reason"), err,
+        int rc = engine_complaint_escalate(d->engine, id, level, branchd_api_str(b, "reason"), err,
                                            sizeof err);
         s_complaint_done(d, req, id, rc, err);
     }
@@ -835,9 +869,9 @@ void branchd_api_complaint_resolve(hb_http_req_t *req, void *arg)
         return;
     static const body_member_t m[] = {{"resolution", JSON_STRING, true},
                                       {"customer_satisfied", JSON_TRUE, true}};
-    json_t *b = s_body(d, req, m, 2);
+    json_t *b = branchd_api_body(d, req, m, 2);
     if (b && s_check_strings(d, req, b) == 0) {
-        int rc = engine_complaint_resolve(d->engine, id, s_str(b, "resolution"),
+        int rc = engine_complaint_resolve(d->engine, id, branchd_api_str(b, "resolution"),
                                           json_is_true(json_object_get(b, "customer_satisfied")),
                                           err, sizeof err);
         if (rc == 0)
@@ -862,19 +896,27 @@ void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
     static const body_member_t m[] = {{"score", JSON_INTEGER, true},
                                       {"ticket", JSON_STRING, false},
                                       {"counter", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 3);
+    json_t *b = branchd_api_body(d, req, m, 3);
     if (!b || s_check_strings(d, req, b) != 0) {
         json_decref(b);
         return;
     }
-    json_int_t score = json_integer_value(json_object_get(b, "score"));
+    /* A counter's evaluator scores that counter only. */
+    const char *counter;
     char err[512];
+    if (access_feedback_counter(branchd_caller(req), branchd_api_str(b, "counter"), &counter, err,
+                                sizeof err) != 0) {
+        json_decref(b);
+        branchd_api_forbidden(d, req, HB_PERM_FEEDBACK_GIVE, true, "%s", err);
+        return;
+    }
+    json_int_t score = json_integer_value(json_object_get(b, "score"));
     int rc;
     if (score < 1 || score > 5) {
         hb_errf(err, sizeof err, "score must be from 1 to 5, not %lld", (long long)score);
         rc = HB_EINVAL;
     } else {
-        rc = engine_feedback(d->engine, s_str(b, "ticket"), s_str(b, "counter"), (uint32_t)score,
+        rc = engine_feedback(d->engine, branchd_api_str(b, "ticket"), counter, (uint32_t)score,
                              err, sizeof err);
     }
     json_decref(b);
@@ -894,7 +936,7 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg)
     static const body_member_t m[] = {{"kind", JSON_STRING, true},
                                       {"state", JSON_STRING, true},
                                       {"detail", JSON_STRING, false}};
-    json_t *b = s_body(d, req, m, 3);
+    json_t *b = branchd_api_body(d, req, m, 3);
     int kind = 0, state = 0;
     if (!b || s_check_strings(d, req, b) != 0 ||
         s_enum(d, req, b, "kind", &hallbus__device_kind__descriptor, &kind) != 0 ||
@@ -903,7 +945,8 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg)
         return;
     }
     char err[512];
-    int rc = engine_device_status(d->engine, id, kind, state, s_str(b, "detail"), err, sizeof err);
+    int rc = engine_device_status(d->engine, id, kind, state, branchd_api_str(b, "detail"), err,
+                                  sizeof err);
     json_decref(b);
     if (rc != 0) {
         s_refuse(d, req, rc, err);

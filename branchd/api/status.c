@@ -181,6 +181,13 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
                                   "calendars_applied", (json_int_t)as.calendars_applied,
                                   "refused", (json_int_t)as.refused, "last_refusal",
                                   as.last_refusal));
+    json_object_set_new(body, "access",
+                        json_pack("{s:b, s:b, s:I, s:I, s:I, s:I}", "local_trust",
+                                  d->cfg.local_trust, "tls", hb_http_tls(d->http),
+                                  "unauthenticated", (json_int_t)d->access_unauthenticated,
+                                  "forbidden", (json_int_t)d->access_forbidden, "local",
+                                  (json_int_t)d->access_local, "devices_revoked",
+                                  (json_int_t)as.devices_revoked));
     hb_http_reply_json(req, 200, body);
 }
 
@@ -311,6 +318,14 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
       st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
+    hb_metrics_add(&m, "hallbus_hall_access_refused_total", "counter",
+                   "local API requests refused by access control, by answer",
+                   "why=\"unauthenticated\"", (double)d->access_unauthenticated);
+    hb_metrics_add(&m, "hallbus_hall_access_refused_total", "counter",
+                   "local API requests refused by access control, by answer",
+                   "why=\"forbidden\"", (double)d->access_forbidden);
+    C("access_devices_revoked_total", "devices removed for HQ's revocations",
+      as.devices_revoked);
     G("waiting", "tickets waiting now", hb_fig_waiting(s));
     G("counters_open", "counters open now", open);
     G("complaints_open", "complaints not yet resolved", s->n_complaints);

@@ -3,9 +3,9 @@
  * action in the path is a row of its own; the ":action" rows after them
  * take every other action and answer which ones there are.
  *
- * Nothing is enforced yet: access control (issue 12) reads each row's
- * permission. The scope is the whole hall (HB_SCOPE_ALL, the default) except
- * where a counter terminal or a device may act only on itself. */
+ * The guard (guard.c) enforces each row's permission and scope before its
+ * handler runs. The scope is the whole hall (HB_SCOPE_ALL, the default)
+ * except where a counter terminal or a device may act only on itself. */
 #include "api.h"
 
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
@@ -60,6 +60,17 @@ static const hb_http_route_t s_routes[] = {
     {"POST", "/v1/counters/:counter/:action", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
      branchd_api_counter_unknown},
 
+    /* Staff sign in at their counter's terminal; the duty manager keeps
+     * the list of staff. */
+    {"POST", "/v1/counters/:counter/signin", HB_PERM_STAFF_SIGNIN, HB_SCOPE_COUNTER, "counter",
+     branchd_api_signin},
+    {"POST", "/v1/counters/:counter/signout", HB_PERM_STAFF_SIGNIN, HB_SCOPE_COUNTER, "counter",
+     branchd_api_signout},
+    {"GET", "/v1/staff", HB_PERM_STAFF_MANAGE, HB_SCOPE_ALL, NULL, branchd_api_get_staff},
+    {"POST", "/v1/staff", HB_PERM_STAFF_MANAGE, HB_SCOPE_ALL, NULL, branchd_api_post_staff},
+    {"DELETE", "/v1/staff/:staff", HB_PERM_STAFF_MANAGE, HB_SCOPE_ALL, NULL,
+     branchd_api_delete_staff},
+
     /* Complaints. */
     {"POST", "/v1/complaints", HB_PERM_COMPLAINT_OPEN, HB_SCOPE_ALL, NULL,
      branchd_api_post_complaint},
@@ -96,5 +107,8 @@ int branchd_api_register(branchd_t *d)
 {
     size_t n;
     const hb_http_route_t *t = branchd_routes(&n);
-    return hb_http_routes(d->http, t, n, d);
+    int rc = hb_http_routes(d->http, t, n, d);
+    if (rc == 0)
+        hb_http_set_guard(d->http, branchd_guard, d);
+    return rc;
 }

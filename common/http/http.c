@@ -9,7 +9,8 @@
  * libh2o).
  *
  * It is not a web framework: no HTTP/2, no static files, no streaming of
- * request bodies. Handlers answer synchronously, before they return. */
+ * request bodies. Handlers answer synchronously, before they return, or
+ * defer their answer (hb_http_defer). */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -20,6 +21,7 @@
 #include <h2o.h>
 #include <h2o/socket/uv-binding.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
@@ -153,6 +155,7 @@ struct hb_http {
     h2o_globalconf_t config;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
+    SSL_CTX *ssl_ctx; /* hb_http_set_tls; NULL: plain HTTP */
     bool ctx_inited;
     uv_tcp_t listener;
     bool listener_inited; /* uv_tcp_init done: needs uv_close */
@@ -170,7 +173,6 @@ struct hb_http {
     void *guard_arg;
     hb_http_after_fn after;
     void *after_arg;
-    SSL_CTX *ssl_ctx; /* NULL: plain HTTP */
     http_conn_t *conns;
     size_t nconns;
     struct hb_http_stream *streams;
@@ -376,7 +378,7 @@ hb_http_deferred_t *hb_http_defer(hb_http_req_t *req)
     ex->answered = true;
     d->req = *req;
     d->req.impl = &d->ex;
-    d->req.auth = NULL;
+    d->req.caller = NULL;
     return d;
 }
 
@@ -1039,9 +1041,9 @@ int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen)
 static void s_on_reaper_closed(uv_handle_t *h)
 {
     hb_http_t *http = h->data;
+    hb_router_destroy(&http->router);
     if (http->ssl_ctx)
         SSL_CTX_free(http->ssl_ctx);
-    hb_router_destroy(&http->router);
     free(http->addrs.slots);
     free(http);
 }
@@ -1462,16 +1464,11 @@ int hb_http_host(const hb_http_req_t *hreq, char *out, size_t outlen)
     return 0;
 }
 
-int hb_http_peer(const hb_http_req_t *hreq, char *addr, size_t addrlen, char *group,
-                 size_t grouplen)
+int hb_http_peer_text(const hb_http_req_t *hreq, char *addr, size_t addrlen, char *group,
+                      size_t grouplen)
 {
-    if (!hreq || !hreq->impl)
-        return HB_EINVAL;
-    h2o_req_t *req = ((const http_exchange_t *)hreq->impl)->req;
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (!req->conn->callbacks->get_peername ||
-        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0)
+    if (!hreq || !hreq->impl || hb_http_peer(hreq, &ss) != 0)
         return HB_EINVAL;
     if (addr && addrlen) {
         char text[INET6_ADDRSTRLEN];
@@ -1514,52 +1511,134 @@ int hb_http_add_header(hb_http_req_t *hreq, const char *name, const char *value)
     return 0;
 }
 
-int hb_http_set_tls(hb_http_t *http, const char *cert, const char *key, char *err,
+int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }
+
+/* ------------------------------------------------------ callers, TLS ---- */
+
+int hb_http_peer(const hb_http_req_t *req, struct sockaddr_storage *out)
+{
+    const http_exchange_t *ex = req ? req->impl : NULL;
+    memset(out, 0, sizeof *out);
+    if (!ex || !ex->req->conn || !ex->req->conn->callbacks->get_peername)
+        return HB_ENOTFOUND;
+    socklen_t len = ex->req->conn->callbacks->get_peername(ex->req->conn, (struct sockaddr *)out);
+    return len > 0 ? 0 : HB_ENOTFOUND;
+}
+
+bool hb_http_addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        /* ::ffff:127.x.y.z, as a dual-stack socket reports an IPv4 client. */
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+bool hb_http_peer_is_loopback(const hb_http_req_t *req)
+{
+    struct sockaddr_storage ss;
+    return hb_http_peer(req, &ss) == 0 && hb_http_addr_is_loopback((const struct sockaddr *)&ss);
+}
+
+bool hb_http_listen_is_loopback(const char *host_port)
+{
+    char host[HTTP_HOSTPORT_MAX], port[8];
+    if (!host_port || strlen(host_port) >= HTTP_HOSTPORT_MAX ||
+        s_split_host_port(host_port, host, sizeof host, port, sizeof port) != 0 || !host[0])
+        return false;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return false;
+    /* Every address the name gives must be a loopback one: a name that
+     * also resolves to a LAN address may be bound there. */
+    bool all = res != NULL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        all = all && hb_http_addr_is_loopback(ai->ai_addr);
+    freeaddrinfo(res);
+    return all;
+}
+
+/* OpenSSL's queued errors as one line (the last one is the most precise). */
+static void s_ssl_error(char *out, size_t outlen)
+{
+    unsigned long e, last = 0;
+    while ((e = ERR_get_error()) != 0)
+        last = e;
+    if (last)
+        ERR_error_string_n(last, out, outlen);
+    else
+        snprintf(out, outlen, "unknown error");
+}
+
+int hb_http_set_tls(hb_http_t *http, const char *cert_file, const char *key_file, char *err,
                     size_t errlen)
 {
-    if (!http || !cert || !key || http->ssl_ctx) {
-        hb_errf(err, errlen, "TLS needs a server without it, a certificate and a key");
+    if (!http || !cert_file || !key_file || !cert_file[0] || !key_file[0]) {
+        hb_errf(err, errlen, "TLS needs a certificate file and a key file");
         return HB_EINVAL;
     }
+    if (http->ssl_ctx) {
+        hb_errf(err, errlen, "TLS is set already");
+        return HB_EEXIST;
+    }
+    char why[256];
+    ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
-        hb_errf(err, errlen, "OpenSSL cannot make a TLS context");
-        return HB_EINVAL;
+        s_ssl_error(why, sizeof why);
+        hb_errf(err, errlen, "cannot make a TLS context: %s", why);
+        return HB_ENOMEM;
     }
-    /* TLS 1.2 at least; no compression (CRIME); the server's cipher order. */
+    /* TLS 1.2 at least; no compression, no renegotiation: nothing a client
+     * of ours needs, and each has had its attacks. */
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    const char *what = NULL, *file = NULL;
-    ERR_clear_error();
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        what = "cannot use the certificate";
-        file = cert;
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        what = "cannot use the private key";
-        file = key;
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        what = "the private key does not match the certificate";
-        file = key;
-    }
-    if (what) {
-        char ossl[256] = "";
-        unsigned long e = ERR_get_error();
-        if (e)
-            ERR_error_string_n(e, ossl, sizeof ossl);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* The key is read apart from its use, so that a file that is no key
+     * and a key of another certificate are told apart. */
+    int rc = 0;
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = NULL;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        s_ssl_error(why, sizeof why);
+        hb_errf(err, errlen, "cannot read the certificate %s: %s", cert_file, why);
+        rc = HB_EINVAL;
+    } else if (!(bio = BIO_new_file(key_file, "r")) ||
+               !(pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL))) {
+        s_ssl_error(why, sizeof why);
+        hb_errf(err, errlen, "cannot read the private key %s: %s", key_file, why);
+        rc = HB_EINVAL;
+    } else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();
-        hb_errf(err, errlen, "%s: %s%s%s", file, what, ossl[0] ? ": " : "", ossl);
-        SSL_CTX_free(ctx);
-        return HB_EINVAL;
+        hb_errf(err, errlen, "the key %s does not belong to the certificate %s", key_file,
+                cert_file);
+        rc = HB_EINVAL;
     }
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    if (rc != 0) {
+        SSL_CTX_free(ctx);
+        return rc;
+    }
+    /* h2o runs the handshake on every connection it is handed from now on
+     * (h2o_accept), before the first request is read. */
     http->ssl_ctx = ctx;
     http->accept_ctx.ssl_ctx = ctx;
-    hb_info("http: TLS on port %d with %s", http->port, cert);
+    hb_info("http: TLS on port %d with %s", http->port, cert_file);
     return 0;
 }
 
 bool hb_http_tls(const hb_http_t *http) { return http && http->ssl_ctx; }
-
-int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }
 
 hb_http_limits_t hb_http_limits_default(void)
 {

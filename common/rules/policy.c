@@ -8,6 +8,7 @@
  * or version policies: that is hqd's and branchd's business. */
 #include "hallbus/policy.h"
 #include "hallbus/error.h"
+#include "hallbus/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,7 @@ typedef enum s_kind {
     K_ECHANNELS, /* an array of distinct e-channel names */
     K_DATE,      /* "YYYY-MM-DD", a real date */
     K_NOTE,      /* text for customers, bounded, UTF-8 */
+    K_REVOKED,   /* an array of device revocations */
 } s_kind_t;
 
 typedef struct s_node s_node_t;
@@ -306,6 +308,7 @@ static const s_node_t s_top_rows[] = {
     {.name = "diversion", .kind = K_OBJECT, .members = s_diversion_rows},
     {.name = "campaigns", .kind = K_OBJECT, .members = s_campaign_rows},
     {.name = "alerts", .kind = K_OBJECT, .members = s_alert_rows},
+    {.name = "revoked_devices", .kind = K_REVOKED, .hi = HB_POLICY_REVOKED_MAX},
     {.name = NULL},
 };
 static const s_node_t s_root = {.name = "", .kind = K_OBJECT, .members = s_top_rows};
@@ -430,6 +433,107 @@ static int s_check_names(const s_node_t *node, const json_t *v, const char *path
 
 static int s_check_node(const s_node_t *node, const json_t *v, const char *path, bool complete,
                         char *err, size_t errlen);
+
+/* A device name: the codec's ids, [A-Za-z0-9_.-]{1,64}. */
+static bool s_is_device(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > HB_POLICY_DEVICE_MAX - 1)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s_id_char(s[i]) && s[i] != '.')
+            return false;
+    return true;
+}
+
+static bool s_is_token_id(const char *s)
+{
+    if (strlen(s) != HB_POLICY_TOKEN_ID_LEN)
+        return false;
+    for (size_t i = 0; i < HB_POLICY_TOKEN_ID_LEN; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* revoked_devices: [{"device": NAME[, "paired_before": TIME]} | {"token": ID}, ...],
+ * each device or token once. */
+static int s_check_revoked(const s_node_t *node, const json_t *v, const char *path, char *err,
+                           size_t errlen)
+{
+    static const char shape[] =
+        "{\"device\": NAME} (optionally with \"paired_before\": an RFC 3339 time) or "
+        "{\"token\": TOKEN_ID}";
+    if (!json_is_array(v)) {
+        hb_errf(err, errlen, "%s must be an array of %s, not %s", path, shape, s_type_name(v));
+        return HB_EINVAL;
+    }
+    if (json_array_size(v) > (size_t)node->hi) {
+        hb_errf(err, errlen, "%s has %zu entries; at most %lld are allowed", path,
+                json_array_size(v), (long long)node->hi);
+        return HB_EINVAL;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *e = json_array_get(v, i);
+        const char *key;
+        json_t *m;
+        if (!json_is_object(e)) {
+            hb_errf(err, errlen, "%s[%zu] must be %s", path, i, shape);
+            return HB_EINVAL;
+        }
+        json_object_foreach((json_t *)e, key, m)
+        {
+            if (strcmp(key, "device") != 0 && strcmp(key, "token") != 0 &&
+                strcmp(key, "paired_before") != 0) {
+                hb_errf(err, errlen, "%s[%zu].%.64s is not a member; an entry is %s", path, i,
+                        key, shape);
+                return HB_EINVAL;
+            }
+        }
+        const char *device = s_string(json_object_get(e, "device"));
+        const char *token = s_string(json_object_get(e, "token"));
+        const json_t *before = json_object_get(e, "paired_before");
+        if ((json_object_get(e, "device") && !device) || (json_object_get(e, "token") && !token) ||
+            !device == !token) {
+            hb_errf(err, errlen, "%s[%zu] must name a device or a token, one of the two: %s", path,
+                    i, shape);
+            return HB_EINVAL;
+        }
+        if (device && !s_is_device(device)) {
+            hb_errf(err, errlen,
+                    "%s[%zu].device must be a device name (1 to %d of letters, digits, '-', "
+                    "'_', '.')",
+                    path, i, HB_POLICY_DEVICE_MAX - 1);
+            return HB_EINVAL;
+        }
+        if (token && !s_is_token_id(token)) {
+            hb_errf(err, errlen,
+                    "%s[%zu].token must be a token id: %d lower-case hex digits, as `branchd "
+                    "devices list` shows",
+                    path, i, HB_POLICY_TOKEN_ID_LEN);
+            return HB_EINVAL;
+        }
+        int64_t at;
+        if (before && (token || !json_is_string(before) ||
+                       hb_time_parse(json_string_value(before), &at) != 0 || at <= 0)) {
+            hb_errf(err, errlen, "%s[%zu].paired_before must be an RFC 3339 time after 1970%s", path, i,
+                    token ? ", and goes with a device, not a token" : "");
+            return HB_EINVAL;
+        }
+        for (size_t k = 0; k < i; k++) {
+            const json_t *o = json_array_get(v, k);
+            const char *od = s_string(json_object_get(o, "device"));
+            const char *ot = s_string(json_object_get(o, "token"));
+            if ((device && od && strcmp(device, od) == 0) ||
+                (token && ot && strcmp(token, ot) == 0)) {
+                hb_errf(err, errlen, "%s[%zu] (%s) appears twice; each may be named once", path,
+                        i, device ? device : token);
+                return HB_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
 
 static int s_check_object(const s_node_t *node, const json_t *v, const char *path, bool complete,
                           char *err, size_t errlen)
@@ -558,6 +662,8 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
     }
     case K_HOURS:
         return s_check_hours(v, path, err, errlen);
+    case K_REVOKED:
+        return s_check_revoked(node, v, path, err, errlen);
     case K_HALLS:
     case K_ECHANNELS:
         return s_check_names(node, v, path, err, errlen);
@@ -793,6 +899,20 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     p->city_overlap_error = overlap && strcmp(overlap, "error") == 0;
     p->device_fault_s = s_int_at(doc, "alerts", "device_fault_s");
     p->not_open_grace_s = s_int_at(doc, "alerts", "not_open_grace_s");
+
+    const json_t *revoked = json_object_get(doc, "revoked_devices");
+    p->revoked = calloc(json_array_size(revoked) + 1, sizeof *p->revoked);
+    if (!p->revoked)
+        goto oom;
+    for (size_t i = 0; i < json_array_size(revoked); i++) {
+        const json_t *e = json_array_get(revoked, i);
+        hb_revocation_t *r = &p->revoked[p->n_revoked++];
+        s_text_from(json_object_get(e, "device"), r->device, sizeof r->device);
+        s_text_from(json_object_get(e, "token"), r->token, sizeof r->token);
+        const json_t *before = json_object_get(e, "paired_before");
+        if (json_is_string(before))
+            hb_time_parse(json_string_value(before), &r->paired_before_ms);
+    }
     return 0;
 oom:
     hb_errf(err, errlen, "out of memory while building the policy");
@@ -848,6 +968,7 @@ void hb_policy_free(hb_policy_t **p)
     free((*p)->special);
     free((*p)->closures);
     free((*p)->wait);
+    free((*p)->revoked);
     free(*p);
     *p = NULL;
 }
@@ -948,8 +1069,23 @@ json_t *hb_policy_to_json(const hb_policy_t *p)
     json_object_set_new(doc, "alerts",
                         json_pack("{s:I, s:I}", "device_fault_s", (json_int_t)p->device_fault_s,
                                   "not_open_grace_s", (json_int_t)p->not_open_grace_s));
+    if (p->n_revoked > 0) {
+        json_t *rev = json_array();
+        for (size_t i = 0; rev && i < p->n_revoked; i++) {
+            const hb_revocation_t *r = &p->revoked[i];
+            json_t *e = r->device[0] ? json_pack("{s:s}", "device", r->device)
+                                     : json_pack("{s:s}", "token", r->token);
+            if (e && r->device[0] && r->paired_before_ms) {
+                char at[HB_RFC3339_MAX];
+                hb_time_format(r->paired_before_ms, at);
+                json_object_set_new(e, "paired_before", json_string(at));
+            }
+            json_array_append_new(rev, e);
+        }
+        json_object_set_new(doc, "revoked_devices", rev);
+    }
     /* Any allocation that failed above left a member out; say so. */
-    if (json_object_size(doc) != 9) {
+    if (json_object_size(doc) != 9 + (p->n_revoked > 0)) {
         json_decref(doc);
         return NULL;
     }

@@ -107,7 +107,7 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     auth_req_t *r = &a->cur;
     char action[HB_ROUTER_PATTERN_MAX + 16], addr[64] = "";
     snprintf(action, sizeof action, "%s %s", req->method, route->pattern);
-    hb_http_peer(req, addr, sizeof addr, NULL, 0);
+    hb_http_peer_text(req, addr, sizeof addr, NULL, 0);
     json_t *rec = s_record(addr, action, hb_now_ms());
     if (!rec) {
         a->stats.audit_dropped++;

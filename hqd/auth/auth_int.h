@@ -1,6 +1,6 @@
 /* What guard.c, login.c and audit.c share inside hqd/auth/: the hq_auth_t
  * itself, the per-request context the guard hands handlers through
- * hb_http_req_t.auth, and the audit queue. Private to hqd/auth/. */
+ * hb_http_req_t.caller, and the audit queue. Private to hqd/auth/. */
 #ifndef HQD_AUTH_INT_H
 #define HQD_AUTH_INT_H
 

@@ -482,7 +482,7 @@ bool hq_auth_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
     a->cur.a = a;
     a->cur.before = a->cur.after = -1;
     a->busy = true;
-    req->auth = &a->cur;
+    req->caller = &a->cur;
 
     /* GET /v1/health answers whatever Host a load balancer sends; nothing
      * else does (DNS rebinding). */
@@ -548,19 +548,21 @@ bool hq_auth_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
 void hq_auth_after(hb_http_req_t *req, const hb_route_t *route, int status, void *arg)
 {
     hq_auth_t *a = arg;
-    if (req->auth != &a->cur)
+    if (req->caller != &a->cur)
         return;
     auth_audit_request(a, req, route, status);
     hq_ident_unref(&a->cur.id);
     a->busy = false;
-    req->auth = NULL;
+    req->caller = NULL;
 }
 
 /* --------------------------------------------------------- handlers */
 
 static auth_req_t *s_req(const hb_http_req_t *req)
 {
-    return req ? (auth_req_t *)req->auth : NULL;
+    /* The server hands the slot on as const; what it points to is this
+     * module's own per-request state (a->cur), which it may change. */
+    return req ? (auth_req_t *)req->caller : NULL;
 }
 
 hq_ident_t *hq_auth_identity(const hb_http_req_t *req)

@@ -204,7 +204,7 @@ void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const cha
 {
     int64_t now = hb_now_ms();
     char addr[64] = "?", group[64] = "?", kname[96], kaddr[96];
-    hb_http_peer(req, addr, sizeof addr, group, sizeof group);
+    hb_http_peer_text(req, addr, sizeof addr, group, sizeof group);
     snprintf(kname, sizeof kname, "name:%.80s", name);
     snprintf(kaddr, sizeof kaddr, "addr:%s", group);
     int64_t wait = s_fail_wait(a, kname, now), wait_addr = s_fail_wait(a, kaddr, now);

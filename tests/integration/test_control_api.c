@@ -81,8 +81,8 @@ static json_t *s_req_as(world_t *w, const char *who, const char *method, const c
                         const char *body, int want)
 {
     json_t *out = NULL;
-    int status = hbt_http_as(w->hq.http, who ? s_tok(w, who) : w->hq.token, method, path, body,
-                             &out);
+    int status = hbt_http_as(w->hq.http, who ? s_tok(w, who) : w->hq.token, NULL, method, path,
+                             body, &out);
     if (status != want) {
         char *dump = out ? json_dumps(out, 0) : NULL;
         fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,

@@ -64,7 +64,8 @@ static void s_put_as(world_t *w, const char *token, const char *method, const ch
                      const char *body, int want)
 {
     json_t *resp = NULL;
-    int status = hbt_http_as(w->hq.http, token ? token : w->hq.token, method, path, body, &resp);
+    int status =
+        hbt_http_as(w->hq.http, token ? token : w->hq.token, NULL, method, path, body, &resp);
     if (status != want) {
         char *dump = resp ? json_dumps(resp, 0) : NULL;
         fail_msg("%s %s: %d, wanted %d: %.500s", method, path, status, want, dump ? dump : "");

@@ -288,17 +288,17 @@ int hbt_http_raw(const char *base, const char *method, const char *path, const c
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out)
 {
-    return hbt_http_as(base, hbt_http_token(base), method, path, body, out);
+    return hbt_http_as(base, hbt_http_token(base), NULL, method, path, body, out);
 }
 
-int hbt_http_as(const char *base, const char *token, const char *method, const char *path,
-                const char *body, json_t **out)
+int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
+                const char *path, const char *body, json_t **out)
 {
     hb_httpc_resp_t resp;
+    hb_httpc_opts_t opts = {.timeout_ms = 5000, .token = token, .cacert = cacert};
     char err[256];
     if (out)
         *out = NULL;
-    hb_httpc_opts_t opts = {.timeout_ms = 5000, .token = token};
     if (hb_httpc_call(base, method, path, body, &opts, &resp, err, sizeof err) != 0)
         return -1;
     if (out)
@@ -551,17 +551,23 @@ void hbt_hall_start(hbt_hall_t *hall)
                       "--heartbeat", "300ms", "--link_timeout", "2s", "--reconnect_min", "100ms",
                       "--reconnect_max", "1s"};
     int n = 19;
+    if (!hall->tokens_only) {
+        argv[n++] = "--local_trust";
+        argv[n++] = "true";
+    }
     for (int i = 0; i < hall->n_extra && n < 38; i++)
         argv[n++] = hall->extra[i];
+    const char *token = hall->token[0] ? hall->token : NULL;
     argv[n] = NULL;
     hbt_spawn(&hall->proc, log, argv);
     int64_t deadline = hbt_now_ms() + 15000;
     while (hbt_now_ms() < deadline) {
-        json_t *st = hbt_get(hall->http, "/v1/status");
-        if (st) {
-            json_decref(st);
+        json_t *st = NULL;
+        int status = hbt_http_as(hall->http, token, hall->cacert[0] ? hall->cacert : NULL, "GET",
+                                 "/v1/status", NULL, &st);
+        json_decref(st);
+        if (status == 200 || (hall->tokens_only && !token && status == 401))
             return;
-        }
         if (!hbt_alive(&hall->proc))
             break;
         hbt_sleep_ms(50);
@@ -579,7 +585,7 @@ void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *
     assert_non_null(f);
     assert_true(fputs(policy_json, f) >= 0);
     assert_int_equal(fclose(f), 0);
-    assert_true(hall->n_extra + 4 <= 8);
+    assert_true(hall->n_extra + 4 <= (int)(sizeof hall->extra / sizeof hall->extra[0]));
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--policy_file");
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s", path);
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--services");
@@ -649,7 +655,13 @@ uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag)
 
 static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
 {
-    json_t *hs = hbt_get(hall->http, "/v1/status");
+    json_t *hs = NULL;
+    if (hbt_http_as(hall->http, hall->token[0] ? hall->token : NULL,
+                    hall->cacert[0] ? hall->cacert : NULL, "GET", "/v1/status", NULL,
+                    &hs) != 200) {
+        json_decref(hs);
+        hs = NULL;
+    }
     char path[128];
     snprintf(path, sizeof path, "/v1/halls/%s", hall->id);
     json_t *hh = hbt_get(hq->http, path);

@@ -59,9 +59,11 @@ const char *hbt_http_token(const char *base);
 /* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out);
-/* The same with `token` instead of the registered one (NULL: none). */
-int hbt_http_as(const char *base, const char *token, const char *method, const char *path,
-                const char *body, json_t **out);
+/* hbt_http with "Authorization: Bearer TOKEN" instead of the registered
+ * token (none when `token` is NULL), and https:// bases trusting `cacert`
+ * (may be NULL). */
+int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
+                const char *path, const char *body, json_t **out);
 /* The raw answer (a text body: CSV, /metrics) with the registered token;
  * 0 or the client's error. Free with hb_httpc_resp_free. */
 struct hb_httpc_resp;
@@ -104,8 +106,18 @@ typedef struct hbt_hall {
     char http_addr[64];
     char hq_endpoint[64]; /* what this hall connects to (HQ or a proxy) */
     hbt_proc_t proc;
-    char extra[8][512];
+    char extra[12][512];
     int n_extra;
+    /* Every request needs a device's token: hbt_hall_start leaves out the
+     * --local_trust it gives every other hall (so that tests written
+     * before access control talk to it as hallctl on the hall machine). */
+    bool tokens_only;
+    /* With --tls_cert in `extra`: the https:// base in `http` is trusted
+     * with this PEM file while waiting for the hall to come up. */
+    char cacert[320];
+    /* A device token (a manager's) the harness sends with its own reads of
+     * the hall (waiting for it, hbt_wait_synced); "" sends none. */
+    char token[64];
 } hbt_hall_t;
 
 /* Sets up folders and ports (nothing started). */
@@ -127,6 +139,8 @@ int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *coo
 void hbt_hq_stop(hbt_hq_t *hq, int sig);
 /* Enrols a hall with hallctl (HQ's key pair must exist: start HQ first). */
 void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
+/* Starts branchd with --local_trust unless hall->tokens_only, and waits
+ * until its API answers (with 401, when tokens only). */
 void hbt_hall_start(hbt_hall_t *hall);
 /* A policy open every day round the clock, in UTC: tests that take tickets
  * at whatever hour CI runs use it. */

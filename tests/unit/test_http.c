@@ -223,7 +223,7 @@ static void h_who(hb_http_req_t *req, void *arg)
     (void)arg;
     char host[128] = "", addr[64] = "", group[64] = "";
     int rh = hb_http_host(req, host, sizeof host);
-    int rp = hb_http_peer(req, addr, sizeof addr, group, sizeof group);
+    int rp = hb_http_peer_text(req, addr, sizeof addr, group, sizeof group);
     int bad_name = hb_http_add_header(req, "Bad Name", "x");
     int bad_value = hb_http_add_header(req, "X-Split", "a\r\nSet-Cookie: evil=1");
     int added = 0, full = 0;

@@ -6,6 +6,7 @@
  * the limits. */
 #include "hallbus/error.h"
 #include "hallbus/policy.h"
+#include "hallbus/time.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -940,6 +941,107 @@ static void test_limits(void **state)
     s_accept("{\"opening_hours\": {\"mon\": [\"09:00-12:00\", \"12:00-17:00\"]}}");
 }
 
+
+/* ---- revoked devices */
+
+static void test_revoked_devices(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc, *path, *reason;
+    } cases[] = {
+        {"{\"revoked_devices\": {}}", "revoked_devices", "must be an array"},
+        {"{\"revoked_devices\": [\"K1\"]}", "revoked_devices[0]", "must be {\"device\""},
+        {"{\"revoked_devices\": [{}]}", "revoked_devices[0]", "a device or a token, one of the two"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"token\": \"0123456789abcdef\"}]}",
+         "revoked_devices[0]", "one of the two"},
+        {"{\"revoked_devices\": [{\"device\": 7}]}", "revoked_devices[0]", "one of the two"},
+        {"{\"revoked_devices\": [{\"device\": \"a b\"}]}", "revoked_devices[0].device",
+         "a device name"},
+        {"{\"revoked_devices\": [{\"device\": \"\"}]}", "revoked_devices[0].device",
+         "a device name"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789ABCDEF\"}]}", "revoked_devices[0].token",
+         "16 lower-case hex digits"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789abcde\"}]}", "revoked_devices[0].token",
+         "16 lower-case hex digits"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": \"yesterday\"}]}",
+         "revoked_devices[0].paired_before", "RFC 3339"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": null}]}",
+         "revoked_devices[0].paired_before", "RFC 3339"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": \"1970-01-01T00:00:00Z\"}]}",
+         "revoked_devices[0].paired_before", "after 1970"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789abcdef\", \"paired_before\": "
+         "\"2026-01-01T00:00:00Z\"}]}",
+         "revoked_devices[0].paired_before", "goes with a device, not a token"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"colour\": \"red\"}]}",
+         "revoked_devices[0].colour", "is not a member"},
+        {"{\"revoked_devices\": [{\"device\": \"K1\"}, {\"device\": \"K1\", \"paired_before\": "
+         "\"2026-01-01T00:00:00Z\"}]}",
+         "revoked_devices[1]", "appears twice"},
+        {"{\"revoked_devices\": [{\"token\": \"0123456789abcdef\"}, {\"token\": "
+         "\"0123456789abcdef\"}]}",
+         "revoked_devices[1]", "appears twice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        s_refuse(cases[i].doc, cases[i].path, cases[i].reason);
+
+    /* What is read, in the document's order; null removes a wider list. */
+    hb_policy_t *p = s_policy(
+        "{\"revoked_devices\": [{\"device\": \"kiosk-2\", \"paired_before\": "
+        "\"2026-05-04T10:00:00.250Z\"}, {\"token\": \"3f9c0a1b2c3d4e5f\"}, {\"device\": \"T.3\"}]}");
+    assert_int_equal(p->n_revoked, 3);
+    assert_string_equal(p->revoked[0].device, "kiosk-2");
+    assert_string_equal(p->revoked[0].token, "");
+    int64_t at;
+    assert_int_equal(hb_time_parse("2026-05-04T10:00:00.250Z", &at), 0);
+    assert_int_equal(p->revoked[0].paired_before_ms, at);
+    assert_string_equal(p->revoked[1].device, "");
+    assert_string_equal(p->revoked[1].token, "3f9c0a1b2c3d4e5f");
+    assert_int_equal(p->revoked[1].paired_before_ms, 0);
+    assert_string_equal(p->revoked[2].device, "T.3");
+    assert_int_equal(p->revoked[2].paired_before_ms, 0);
+    s_round_trip(p);
+    json_t *doc = hb_policy_to_json(p);
+    json_t *back = hb_policy_merge(doc, NULL);
+    hb_policy_t *q = NULL;
+    char err[512];
+    assert_int_equal(hb_policy_new(back, &q, err, sizeof err), 0);
+    assert_int_equal(q->n_revoked, 3);
+    assert_memory_equal(q->revoked, p->revoked, 3 * sizeof *p->revoked);
+    hb_policy_free(&q);
+    json_t *narrower = s_json("{\"revoked_devices\": null}");
+    json_t *merged = hb_policy_merge(doc, narrower);
+    assert_int_equal(hb_policy_new(merged, &q, err, sizeof err), 0);
+    assert_int_equal(q->n_revoked, 0);
+    hb_policy_free(&q);
+    json_decref(merged);
+    json_decref(narrower);
+    json_decref(back);
+    json_decref(doc);
+    hb_policy_free(&p);
+
+    /* Nothing revoked: the member is left out of the written document, so
+     * that a hall that predates it reads the document. */
+    p = s_policy("{\"revoked_devices\": []}");
+    assert_int_equal(p->n_revoked, 0);
+    doc = hb_policy_to_json(p);
+    assert_null(json_object_get(doc, "revoked_devices"));
+    assert_int_equal(json_object_size(doc), 9);
+    json_decref(doc);
+    hb_policy_free(&p);
+
+    /* 64 entries are fine, 65 are refused. */
+    char text[8192];
+    size_t used = (size_t)snprintf(text, sizeof text, "{\"revoked_devices\": [");
+    for (int i = 0; i < HB_POLICY_REVOKED_MAX; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s{\"device\": \"D%d\"}",
+                                 i ? ", " : "", i);
+    snprintf(text + used, sizeof text - used, "]}");
+    s_accept(text);
+    snprintf(text + used, sizeof text - used, ", {\"device\": \"one-more\"}]}");
+    s_refuse(text, "revoked_devices", "at most 64");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_to_json_round_trip),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_revoked_devices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 struct sockaddr;
+struct sockaddr_storage;
 
 typedef struct hb_http hb_http_t;
 
@@ -31,10 +32,11 @@ typedef struct hb_http_req {
     const char *query;  /* raw query string without '?', or "" */
     const char *body;   /* request body, NUL-terminated for convenience */
     size_t body_len;
+    /* What the guard (hb_http_set_guard) made of the caller, for the
+     * handler: the guard sets it, the server never reads it. NULL when no
+     * guard set one. It must live at least until the handler returns. */
+    const void *caller;
     void *impl; /* the underlying h2o request; private to http.c */
-    /* What the guard learned about the caller, for the handlers (access
-     * control's own type); NULL until a guard sets it. */
-    void *auth;
 } hb_http_req_t;
 
 /* A handler answers with hb_http_reply_*() exactly once, before it returns
@@ -106,7 +108,7 @@ const hb_route_t *hb_http_req_route(const hb_http_req_t *req);
  * runs before every handler with the request and its route. It returns true
  * to let the handler run, or false after answering the refusal itself (a
  * guard that refuses without answering gets a 500 sent for it). NULL removes
- * it. hqd sets one (hqd/auth/guard.c). */
+ * it. Both daemons set one (hqd/auth/guard.c, branchd/access/). */
 typedef bool (*hb_http_guard_fn)(hb_http_req_t *req, const hb_route_t *route, void *arg);
 void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg);
 
@@ -123,9 +125,10 @@ void hb_http_set_after(hb_http_t *http, hb_http_after_fn fn, void *arg);
 int hb_http_host(const hb_http_req_t *req, char *out, size_t outlen);
 /* The client's address as text ("192.0.2.7", "2001:db8::1") into `addr`,
  * and the address group it is counted under (hb_http_address_group) into
- * `group`; either may be NULL. 64 bytes always suffice. 0, HB_EINVAL. */
-int hb_http_peer(const hb_http_req_t *req, char *addr, size_t addrlen, char *group,
-                 size_t grouplen);
+ * `group`; either may be NULL. 64 bytes always suffice. 0, HB_EINVAL. For
+ * logs and audit records; hb_http_peer gives the address itself. */
+int hb_http_peer_text(const hb_http_req_t *req, char *addr, size_t addrlen, char *group,
+                      size_t grouplen);
 /* Adds a header to the answer the request is about to get (Set-Cookie,
  * Retry-After): call before hb_http_reply_*. The name is a token of at most
  * 64 bytes, the value at most 4 KiB without control characters; both are
@@ -133,18 +136,34 @@ int hb_http_peer(const hb_http_req_t *req, char *addr, size_t addrlen, char *gro
  * (HB_ETOOBIG past it). */
 int hb_http_add_header(hb_http_req_t *req, const char *name, const char *value);
 
-/* Makes the listener speak TLS (1.2 and 1.3) with the certificate chain in
- * PEM file `cert` and its private key in `key`: call right after
- * hb_http_new, before the loop runs. 0, or HB_EINVAL with `err` naming the
- * file and what OpenSSL said (unreadable, not PEM, a key that does not
- * match the certificate). */
-int hb_http_set_tls(hb_http_t *http, const char *cert, const char *key, char *err,
-                    size_t errlen);
-/* Whether the listener speaks TLS. */
-bool hb_http_tls(const hb_http_t *http);
-
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
+
+/* ---- who is calling, and TLS */
+
+/* The client's address (AF_INET or AF_INET6) into `*out`: 0, or
+ * HB_ENOTFOUND when the connection cannot tell. Valid during the call. */
+int hb_http_peer(const hb_http_req_t *req, struct sockaddr_storage *out);
+/* Whether the client is on this machine: 127.0.0.0/8, ::1, or an
+ * IPv4-mapped 127.x address. */
+bool hb_http_peer_is_loopback(const hb_http_req_t *req);
+bool hb_http_addr_is_loopback(const struct sockaddr *sa);
+/* Whether "HOST:PORT" (as hb_http_new reads it) listens on loopback only:
+ * every address HOST resolves to is a loopback one. False for ":PORT",
+ * "*:PORT", 0.0.0.0, ::, a name that does not resolve or also resolves
+ * elsewhere. For a daemon's start-up checks (what it may allow without
+ * credentials, or without TLS). */
+bool hb_http_listen_is_loopback(const char *host_port);
+
+/* Serves HTTPS from now on: every connection accepted after the call starts
+ * with a TLS handshake (TLS 1.2 or later) with the PEM certificate chain
+ * `cert_file` and its private key `key_file`. Call right after hb_http_new,
+ * before the loop runs. 0, or HB_EINVAL (a file unreadable or not PEM, the
+ * key not the certificate's; `err` says which and why), HB_EEXIST (set
+ * already), HB_ENOMEM. The files are read once, here. */
+int hb_http_set_tls(hb_http_t *http, const char *cert_file, const char *key_file, char *err,
+                    size_t errlen);
+bool hb_http_tls(const hb_http_t *http);
 
 /* ---- connection limits
  *

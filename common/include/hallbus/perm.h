@@ -5,8 +5,8 @@
  *
  * This header only names and describes. Nothing is enforced here: who holds
  * which permission (roles, devices, tokens) and the check itself belong to
- * each daemon's access control (hqd/auth/), which reads a request's route
- * in its guard (hb_http_set_guard). */
+ * each daemon's access control, a guard (hb_http_set_guard) that reads the
+ * request's route (hqd: hqd/auth/; branchd: branchd/access/; docs/SECURITY.md). */
 #ifndef HALLBUS_PERM_H
 #define HALLBUS_PERM_H
 
@@ -53,7 +53,10 @@
       "read, acknowledge, escalate and resolve the hall's complaints")                           \
     X(FEEDBACK_GIVE, "feedback.give", "hall", "record a customer's score")                       \
     X(DEVICE_REPORT, "device.report", "hall", "report a device's own status")                    \
-    X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has")
+    X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
+    X(STAFF_MANAGE, "staff.manage", "hall", "add and remove the hall's staff and set their PINs") \
+    X(STAFF_SIGNIN, "staff.signin", "hall",                                                      \
+      "sign staff in and out at a counter terminal, with their PIN")
 
 /* HB_PERM_UNSET is 0 on purpose: a route row that forgets its permission
  * (a designated initialiser without .perm) holds it, and is refused. */

@@ -20,7 +20,9 @@
  *            "complaint_resolve_s": {"*": 57600}},
  *    "diversion": {"threshold": 25, "echannels": ["app", "web", "sms", "phone"]},
  *    "campaigns": {"max_concurrent": 3, "lead_days": 7, "city_overlap": "warning"},
- *    "alerts": {"device_fault_s": 1800, "not_open_grace_s": 300}}
+ *    "alerts": {"device_fault_s": 1800, "not_open_grace_s": 300},
+ *    "revoked_devices": [{"device": "kiosk-2", "paired_before": "2026-05-04T10:00:00Z"},
+ *                        {"token": "3f9c0a1b2c3d4e5f"}]}
  *
  * Times of day are local to the hall's zone; an interval "HH:MM-HH:MM" ends
  * after it starts ("24:00" ends the day); complaint deadlines are seconds of
@@ -49,6 +51,9 @@
 #define HB_POLICY_SEVERITIES 5     /* index 0 = "*" (any), 1..4 = Severity enum */
 #define HB_POLICY_PRIORITIES 5     /* index 0 = "*" (any), 1..4 = Priority enum */
 #define HB_POLICY_SEARCH_DAYS 400  /* how far ahead opening times are searched */
+#define HB_POLICY_REVOKED_MAX 64   /* device revocations in one document */
+#define HB_POLICY_DEVICE_MAX 65    /* a device name and its NUL (codec's HB_ID_MAX) */
+#define HB_POLICY_TOKEN_ID_LEN 16  /* a device token's id: 16 lower-case hex digits */
 
 /* Opening intervals of one day, minutes after local midnight, sorted and not
  * overlapping; n == 0 means closed all day. */
@@ -79,6 +84,18 @@ typedef struct hb_wait_rule {
     int64_t max_wait_s;
 } hb_wait_rule_t;
 
+/* A hall device's token that HQ revoked (the policy's revoked_devices): by
+ * the device's name, or by the token's id (what `branchd devices list`
+ * shows). The hall refuses the token at once and deletes the device. */
+typedef struct hb_revocation {
+    char device[HB_POLICY_DEVICE_MAX];      /* a device name, or "" */
+    char token[HB_POLICY_TOKEN_ID_LEN + 1]; /* a token id, or "" */
+    /* With a device: only its pairings made before this instant (ms since
+     * the epoch), so that the device paired again afterwards works; 0: the
+     * name is revoked whenever it was paired. */
+    int64_t paired_before_ms;
+} hb_revocation_t;
+
 /* An effective policy: every member resolved. Read-only once built; owned
  * by its creator, freed with hb_policy_free. */
 typedef struct hb_policy {
@@ -103,6 +120,8 @@ typedef struct hb_policy {
     bool city_overlap_error;
     int64_t device_fault_s;
     int64_t not_open_grace_s;
+    size_t n_revoked;
+    hb_revocation_t *revoked; /* in the document's order */
 } hb_policy_t;
 
 /* The built-in defaults as a complete document (new reference): Monday to
@@ -130,7 +149,10 @@ json_t *hb_policy_merge(const json_t *wider, const json_t *narrower);
 int hb_policy_new(const json_t *doc, hb_policy_t **out, char *err, size_t errlen);
 void hb_policy_free(hb_policy_t **p);
 /* The effective policy as a complete document (new reference); feeding it
- * back to hb_policy_new gives an equal policy. */
+ * back to hb_policy_new gives an equal policy. revoked_devices is written
+ * only when it names something, so that a hall that predates it reads
+ * every document that revokes nothing of its own (such a hall refuses an
+ * unknown member; docs/POLICY.md). */
 json_t *hb_policy_to_json(const hb_policy_t *p);
 
 /* ---- opening hours */
