@@ -74,7 +74,15 @@ void hqd_api_logout(hb_http_req_t *req, void *arg)
 void hqd_api_get_me(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hb_http_reply_json(req, 200, hq_auth_me_json(hq->auth, hq_auth_identity(req)));
+    json_t *me = hq_auth_me_json(hq->auth, hq_auth_identity(req));
+    /* When this hqd started, for whoever is signed in: the dashboard tells
+     * a restart by it (event ids start again), and /v1/status, which has
+     * it too, needs status.read over the whole network. */
+    char started[HB_RFC3339_MAX];
+    hb_time_format(hq->started_ms, started);
+    if (me)
+        json_object_set_new(me, "server_started", json_string(started));
+    hb_http_reply_json(req, 200, me);
 }
 
 /* An optional query parameter into `out` ("" when absent); -1 after

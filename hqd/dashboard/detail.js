@@ -39,8 +39,11 @@ function since(iso) {
 }
 
 export class HallDetail {
-  constructor(panel, body, closeBtn, {net, alerts, published, onClose}) {
+  constructor(panel, body, closeBtn, {net, alerts, published, onClose, can}) {
     this.panel = panel;
+    // What the person may read (app.js): a section they may not is said so,
+    // its route not asked.
+    this.can = can || {alerts: true, campaigns: true};
     this.body = body;
     this.net = net;
     this.alerts = alerts;
@@ -133,7 +136,8 @@ export class HallDetail {
       const [state, link, slice] = await Promise.all([
         getJSON(`/v1/halls/${id}/state`),
         getJSON(`/v1/halls/${id}`),
-        getJSON(`/v1/calendar/slice/${id}`),
+        this.can.campaigns ? getJSON(`/v1/calendar/slice/${id}`)
+          : Promise.resolve({status: 403, body: null}),
       ]);
       if (token !== this.token) return;
       this._render(hall, state, link, slice);
@@ -218,8 +222,9 @@ export class HallDetail {
       open.length ? el('ul', null, ...open.map((a) => el('li', {data: {kind: a.kind || ''}},
         `${KIND_LABEL[a.kind] || a.kind}${a.subject ? ` · ${a.subject}` : ''} — since ${fmtDateTime(a.raised)}`,
         a.detail ? el('div', {class: 'a-detail', text: a.detail}) : null)))
-        : el('p', {class: 'note', text: this.alerts.available === false
-          ? 'Alerts are not served by this head office.' : 'None.'})));
+        : el('p', {class: 'note', text: !this.can.alerts
+          ? '你的角色不含告警查看(alerts.read)。Your roles do not include alerts.read.'
+          : this.alerts.available === false ? 'Alerts are not served by this head office.' : 'None.'})));
 
     const cs = s && s.complaints ? s.complaints : {open: 0, overdue: 0, list: []};
     frag.append(el('section', {id: 'detail-complaints', 'aria-label': 'Complaints'},
@@ -280,7 +285,10 @@ export class HallDetail {
   _campaigns(slice) {
     const sec = el('section', {id: 'detail-campaigns', 'aria-label': 'Campaigns'},
       el('h3', {text: 'Campaigns it runs'}));
-    if (routeMissing(slice)) {
+    if (slice.status === 403) {
+      sec.append(el('p', {class: 'note', text:
+        '你的角色不含营销活动查看(campaign.read)。Your roles do not include campaign.read.'}));
+    } else if (routeMissing(slice)) {
       sec.append(el('p', {class: 'note', text: 'This head office does not serve campaign calendars yet.'}));
     } else if (slice.status === 404) {
       sec.append(el('p', {class: 'note', text: 'No published calendar reaches this hall.'}));
