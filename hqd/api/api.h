@@ -70,6 +70,8 @@ void hqd_api_get_health(hb_http_req_t *req, void *arg);
 void hqd_api_login(hb_http_req_t *req, void *arg);
 void hqd_api_logout(hb_http_req_t *req, void *arg);
 void hqd_api_get_me(hb_http_req_t *req, void *arg);
+void hqd_api_token_by_password(hb_http_req_t *req, void *arg);
+void hqd_api_token_revoke(hb_http_req_t *req, void *arg);
 void hqd_api_get_audit(hb_http_req_t *req, void *arg);
 
 #endif

@@ -20,20 +20,80 @@ void hqd_api_get_health(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "version", hb_version()));
 }
 
+/* Whether the request says its body is JSON; answers 415 when not. Only a
+ * script of the page itself (or a program) can send JSON: a cross-site
+ * form cannot, so nobody is signed in as someone else unawares. */
+static bool s_json_body(hb_http_req_t *req, const char *how)
+{
+    char ctype[128];
+    if (hb_http_header(req, "content-type", ctype, sizeof ctype) != 0 ||
+        strncasecmp(ctype, "application/json", 16) != 0) {
+        hb_http_reply_error(req, 415, "unsupported_media_type", "%s", how);
+        return false;
+    }
+    return true;
+}
+
+/* POST /v1/tokens {"name", "password", "token_name"}: an API token for
+ * hallctl login or a script, shown once; no session. */
+void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    if (!s_json_body(req, "ask for a token with Content-Type: application/json and a body "
+                          "{\"name\": ..., \"password\": ..., \"token_name\": ...}"))
+        return;
+    json_error_t jerr;
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    const char *tname = json_string_value(json_object_get(body, "token_name"));
+    if (!json_is_object(body) || json_object_size(body) != 3 || !name || !password || !tname ||
+        strlen(password) > HQ_AUTH_PASSWORD_MAX || !hq_auth_token_name_ok(tname)) {
+        json_decref(body);
+        hb_http_reply_error(req, 400, "bad_request",
+                            "the body is {\"name\": NAME, \"password\": PASSWORD, "
+                            "\"token_name\": 1 to 64 of A-Z a-z 0-9 _ . -} and nothing else");
+        return;
+    }
+    hq_auth_login_token(hq->auth, req, name, password, tname,
+                        hb_now_ms() + HQ_AUTH_LOGIN_TOKEN_MS);
+    json_decref(body);
+}
+
+/* POST /v1/tokens/revoke {"token_name"}: one of the caller's own tokens
+ * (hallctl logout revokes the one it holds). */
+void hqd_api_token_revoke(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+    const char *tname = json_string_value(json_object_get(body, "token_name"));
+    if (!json_is_object(body) || json_object_size(body) != 1 || !tname ||
+        !hq_auth_token_name_ok(tname)) {
+        json_decref(body);
+        hb_http_reply_error(req, 400, "bad_request",
+                            "the body is {\"token_name\": NAME}, one of your tokens");
+        return;
+    }
+    int rc = hq_auth_revoke_own(hq->auth, req, tname);
+    if (rc == HB_ENOTFOUND) {
+        hb_http_reply_error(req, 404, "not_found", "%s has no live token named '%s'",
+                            hq_auth_name(req), tname);
+    } else if (rc != 0) {
+        hb_http_reply_error(req, 503, "storage", "cannot revoke now: %s", hb_strerror(rc));
+    } else {
+        hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "name", hq_auth_name(req),
+                                               "revoked", tname));
+    }
+    json_decref(body);
+}
+
 /* POST /v1/login {"name", "password"}: a session cookie and its CSRF token. */
 void hqd_api_login(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    /* Only a script of the page itself can send JSON here: a cross-site
-     * form cannot, so nobody is signed in as someone else unawares. */
-    char ctype[128];
-    if (hb_http_header(req, "content-type", ctype, sizeof ctype) != 0 ||
-        strncasecmp(ctype, "application/json", 16) != 0) {
-        hb_http_reply_error(req, 415, "unsupported_media_type",
-                            "sign in with Content-Type: application/json and a body "
-                            "{\"name\": ..., \"password\": ...}");
+    if (!s_json_body(req, "sign in with Content-Type: application/json and a body "
+                          "{\"name\": ..., \"password\": ...}"))
         return;
-    }
     json_error_t jerr;
     json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     const char *name = json_string_value(json_object_get(body, "name"));

@@ -30,6 +30,8 @@ static const hb_http_route_t s_routes[] = {
     {"POST", "/v1/login", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_login},
     {"POST", "/v1/logout", HB_PERM_SELF, HB_SCOPE_ANY, NULL, hqd_api_logout},
     {"GET", "/v1/me", HB_PERM_SELF, HB_SCOPE_ANY, NULL, hqd_api_get_me},
+    {"POST", "/v1/tokens", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_token_by_password},
+    {"POST", "/v1/tokens/revoke", HB_PERM_SELF, HB_SCOPE_ANY, NULL, hqd_api_token_revoke},
     {"GET", "/v1/audit", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_get_audit},
 
     /* HQ's own counters. */

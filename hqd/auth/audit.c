@@ -136,24 +136,26 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     auth_audit_add(a, rec, ok);
 }
 
-void auth_audit_login(hq_auth_t *a, const char *from, const char *action, const char *name,
-                      const char *reason)
+void auth_audit_login(hq_auth_t *a, const char *route, const char *from, const char *action,
+                      const char *name, const char *object, const char *reason)
 {
     json_t *rec = s_record(from, action, hb_now_ms());
     if (!rec) {
         a->stats.audit_dropped++;
         return;
     }
-    bool ok = strcmp(action, "login") == 0;
+    bool issued = strcmp(action, "token_issued") == 0;
+    bool ok = issued || strcmp(action, "login") == 0;
     /* A name that is not a name is not repeated into the log as typed. */
     json_object_set_new(rec, "who", hq_auth_name_ok(name) ? json_string(name) : json_null());
     json_object_set_new(rec, "via", json_string("password"));
     json_object_set_new(rec, "method", json_string("POST"));
-    json_object_set_new(rec, "route", json_string("/v1/login"));
-    json_object_set_new(rec, "object", json_null());
-    json_object_set_new(rec, "status", json_integer(ok ? 200 : strcmp(action, "login_failed") == 0
-                                                                ? 401
-                                                                : 429));
+    json_object_set_new(rec, "route", json_string(route));
+    json_object_set_new(rec, "object", s_str_or_null(object));
+    json_object_set_new(rec, "status", json_integer(issued ? 201
+                                                    : ok   ? 200
+                                                    : strcmp(action, "login_failed") == 0 ? 401
+                                                                                          : 429));
     json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
     json_object_set_new(rec, "reason", s_str_or_null(reason));
     json_object_set_new(rec, "before", json_null());

@@ -36,6 +36,9 @@
 
 #define HQ_AUTH_COOKIE "hallbus_session"
 #define HQ_AUTH_CSRF_HEADER "x-csrf-token"
+/* How long a token asked for with a password (POST /v1/tokens) lasts, as
+ * hqd users token's default. */
+#define HQ_AUTH_LOGIN_TOKEN_MS (90LL * 86400 * 1000)
 #define HQ_AUTH_HOSTS_MAX 32
 #define HQ_AUTH_LOGIN_FAILS 5          /* failed sign-ins per name, and per address, ... */
 #define HQ_AUTH_LOGIN_WINDOW_MS 60000  /* ... in this long; the next gets 429 */
@@ -116,6 +119,19 @@ bool hq_auth_stream_owner(const hb_http_req_t *req, hq_sse_owner_t *out);
  * set, a wrong password: the same answer). Every outcome is in the audit
  * log. */
 void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password);
+/* Answers POST /v1/tokens: the same throttle, check and refusals as
+ * hq_auth_login, but a right password makes an API token for the person
+ * named `token_name` (hq_auth_token_name_ok), valid until `expires_ms` (0:
+ * never), and answers 201 {"name", "token_name", "token", "expires_at"}
+ * (the token shown once) without a session; 409 when the person has a live
+ * token of that name or HQ_AUTH_TOKENS_MAX live ones. For hallctl login. */
+void hq_auth_login_token(hq_auth_t *a, hb_http_req_t *req, const char *name,
+                         const char *password, const char *token_name, int64_t expires_ms);
+/* Revokes the caller's own token named `token_name` (a session or a token
+ * of theirs asks): HB_ENOTFOUND (none live of that name), or a storage
+ * error. Takes effect at the next request; streams it opened close within
+ * a second. */
+int hq_auth_revoke_own(hq_auth_t *a, hb_http_req_t *req, const char *token_name);
 /* Ends the caller's session. HB_EINVAL when the caller used a token. */
 int hq_auth_logout(hq_auth_t *a, hb_http_req_t *req);
 /* The caller as /v1/me shows it: name, credential, roles with scopes,

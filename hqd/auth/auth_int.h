@@ -85,10 +85,12 @@ bool auth_expired(const hq_auth_t *a, const hq_ident_t *id, int64_t now_ms, cons
  * its outcome; `sync` writes it now, else it waits for the tick. Takes no
  * reference on `extra` (members copied in). */
 void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *route, int status);
-/* A sign-in or a failure of one, from address `from`: `action` "login",
+/* A sign-in or a failure of one, from address `from`, through `route`
+ * ("/v1/login", or "/v1/tokens" for a token asked with a password):
+ * `action` "login", "token_issued" (`object` the token's name),
  * "login_failed", "login_throttled". */
-void auth_audit_login(hq_auth_t *a, const char *from, const char *action, const char *name,
-                      const char *reason);
+void auth_audit_login(hq_auth_t *a, const char *route, const char *from, const char *action,
+                      const char *name, const char *object, const char *reason);
 void auth_audit_add(hq_auth_t *a, json_t *rec, bool sync);
 void auth_audit_flush(hq_auth_t *a);
 

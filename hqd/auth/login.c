@@ -1,4 +1,5 @@
-/* Sign-in with a password into a browser session (see auth.h). The
+/* Sign-in with a password into a browser session, or into a new API token
+ * for a script or hallctl (see auth.h). The
  * password is checked (Argon2id, about 80 ms of a core) on libuv's thread
  * pool, never on the loop: the request's answer is deferred
  * (hb_http_defer) and given when the check is done. Before any check:
@@ -113,6 +114,10 @@ typedef struct login_work {
     hb_http_deferred_t *d;
     hq_person_t person; /* when `known` */
     bool known, ok;
+    const char *route; /* "/v1/login" or "/v1/tokens", for the audit log */
+    /* A token to make instead of a session (""), and when it ends (0: never). */
+    char token_name[HQ_AUTH_TOKEN_NAME_MAX];
+    int64_t expires_ms;
     char name[HQ_AUTH_NAME_MAX];
     char password[HQ_AUTH_PASSWORD_MAX + 1];
     char from[64], kname[96], kaddr[96];
@@ -142,7 +147,40 @@ static void s_free_work(login_work_t *lw)
     free(lw);
 }
 
-/* Back on the loop: the session, the audit record, the answer. */
+/* The password was right and a token was asked for: made, shown once in
+ * the answer (never stored: only its hash is), and recorded. */
+static void s_issue_token(login_work_t *lw, hb_http_req_t *req)
+{
+    hq_auth_t *a = lw->a;
+    char secret[HQ_AUTH_SECRET_MAX], err[256] = "";
+    int rc = hq_authdb_token_add(a->db, lw->person.name, lw->token_name, lw->expires_ms, secret,
+                                 err, sizeof err);
+    if (rc == HB_EEXIST || rc == HB_ETOOBIG) {
+        hb_http_reply_error(req, 409, rc == HB_EEXIST ? "exists" : "too_many_tokens", "%s",
+                            err[0] ? err : hb_strerror(rc));
+        return;
+    }
+    if (rc != 0) {
+        hb_http_reply_error(req, 503, "storage", "cannot make a token now: %s",
+                            err[0] ? err : hb_strerror(rc));
+        return;
+    }
+    a->stats.logins++;
+    auth_audit_login(a, lw->route, lw->from, "token_issued", lw->person.name, lw->token_name, NULL);
+    json_t *expires = json_null();
+    if (lw->expires_ms > 0) {
+        char at[HB_RFC3339_MAX];
+        hb_time_format(lw->expires_ms, at);
+        expires = json_string(at);
+    }
+    hb_http_reply_json(req, 201, json_pack("{s:s, s:s, s:s, s:o}", "name", lw->person.name,
+                                           "token_name", lw->token_name, "token", secret,
+                                           "expires_at", expires));
+    sodium_memzero(secret, sizeof secret);
+}
+
+/* Back on the loop: the session (or the token), the audit record, the
+ * answer. */
 static void s_checked(uv_work_t *w, int status)
 {
     login_work_t *lw = w->data;
@@ -155,7 +193,7 @@ static void s_checked(uv_work_t *w, int status)
     hb_http_req_t *req = hb_http_deferred_req(lw->d);
     if (!ok) {
         a->stats.login_failures++;
-        auth_audit_login(a, lw->from, "login_failed", lw->name,
+        auth_audit_login(a, lw->route, lw->from, "login_failed", lw->name, NULL,
                          lw->known ? "wrong password" : "unknown name or no password set");
         if (req)
             hb_http_reply_error(req, 401, "unauthenticated", "wrong name or password");
@@ -164,6 +202,12 @@ static void s_checked(uv_work_t *w, int status)
         return;
     }
     if (!req) { /* the client went away: no session for nobody to hold */
+        hb_http_deferred_free(&lw->d);
+        s_free_work(lw);
+        return;
+    }
+    if (lw->token_name[0]) {
+        s_issue_token(lw, req);
         hb_http_deferred_free(&lw->d);
         s_free_work(lw);
         return;
@@ -188,7 +232,7 @@ static void s_checked(uv_work_t *w, int status)
     sodium_memzero(&ses, sizeof ses);
     auth_cache_put(a, id);
     a->stats.logins++;
-    auth_audit_login(a, lw->from, "login", lw->person.name, NULL);
+    auth_audit_login(a, lw->route, lw->from, "login", lw->person.name, NULL, NULL);
     char cookie[256];
     hq_auth_cookie(a, secret, a->cfg.session_max_ms / 1000, cookie, sizeof cookie);
     sodium_memzero(secret, sizeof secret);
@@ -200,7 +244,22 @@ static void s_checked(uv_work_t *w, int status)
     s_free_work(lw);
 }
 
+static void s_login(hq_auth_t *a, hb_http_req_t *req, const char *route, const char *name,
+                    const char *password, const char *token_name, int64_t expires_ms);
+
 void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password)
+{
+    s_login(a, req, "/v1/login", name, password, NULL, 0);
+}
+
+void hq_auth_login_token(hq_auth_t *a, hb_http_req_t *req, const char *name,
+                         const char *password, const char *token_name, int64_t expires_ms)
+{
+    s_login(a, req, "/v1/tokens", name, password, token_name, expires_ms);
+}
+
+static void s_login(hq_auth_t *a, hb_http_req_t *req, const char *route, const char *name,
+                    const char *password, const char *token_name, int64_t expires_ms)
 {
     int64_t now = hb_now_ms();
     char addr[64] = "?", group[64] = "?", kname[96], kaddr[96];
@@ -225,7 +284,7 @@ void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const cha
     }
     if (wait > 0) {
         a->stats.login_throttled++;
-        auth_audit_login(a, addr, "login_throttled", name, why);
+        auth_audit_login(a, route, addr, "login_throttled", name, NULL, why);
         char secs[24];
         snprintf(secs, sizeof secs, "%lld", (long long)wait);
         hb_http_add_header(req, "Retry-After", secs);
@@ -240,6 +299,10 @@ void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const cha
     }
     lw->a = a;
     lw->work.data = lw;
+    lw->route = route;
+    if (token_name)
+        snprintf(lw->token_name, sizeof lw->token_name, "%s", token_name);
+    lw->expires_ms = expires_ms;
     snprintf(lw->name, sizeof lw->name, "%.64s", name);
     snprintf(lw->password, sizeof lw->password, "%s", password);
     snprintf(lw->from, sizeof lw->from, "%s", addr);
@@ -276,6 +339,20 @@ int hq_auth_logout(hq_auth_t *a, hb_http_req_t *req)
     /* Every holder of the identity (the cache, this session's streams)
      * sees it ended at once; the next tick closes the streams. */
     id->ended = true;
+    a->gen_moved = true;
+    return 0;
+}
+
+int hq_auth_revoke_own(hq_auth_t *a, hb_http_req_t *req, const char *token_name)
+{
+    hq_ident_t *id = hq_auth_identity(req);
+    if (!id)
+        return HB_EINVAL;
+    int rc = hq_authdb_token_revoke(a->db, id->name, token_name);
+    if (rc != 0)
+        return rc;
+    /* The store's generation moved: the next request drops every cached
+     * identity; the tick closes the token's streams. */
     a->gen_moved = true;
     return 0;
 }

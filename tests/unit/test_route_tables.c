@@ -32,6 +32,8 @@ static const struct {
     {"hq", "GET", "/"},           {"hq", "HEAD", "/"},
     {"hq", "GET", "/:file"},      {"hq", "HEAD", "/:file"},
     {"hq", "GET", "/v1/health"},  {"hq", "POST", "/v1/login"},
+    /* a token for a password (hallctl login): who asks proves it there */
+    {"hq", "POST", "/v1/tokens"},
 };
 
 /* The problems of `table` (the rows of daemon `daemon`: "hq" or "hall"),
