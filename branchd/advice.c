@@ -4,9 +4,9 @@
  * bounded and valid UTF-8. */
 #include "advice.h"
 
-#include "hallbus/cert.h"
+#include "hallbus/ids.h"
+#include "hallbus/utf8.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,12 +18,8 @@ static bool s_copy_text(char *dst, size_t cap, const char *src)
     if (!src)
         return true;
     size_t n = strnlen(src, cap);
-    if (n >= cap)
+    if (n >= cap || !hb_utf8_valid(src, n))
         return false;
-    json_t *probe = json_stringn(src, n);
-    if (!probe)
-        return false;
-    json_decref(probe);
     memcpy(dst, src, n + 1);
     return true;
 }

@@ -20,6 +20,7 @@
 
 #include "hallbus.pb-c.h"
 #include "hallbus/figures.h"
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX */
 #include "hallbus/policy.h"
 
 #include <stdbool.h>
@@ -28,7 +29,6 @@
 
 #define ADVICE_NEIGHBOURS_MAX 8
 #define ADVICE_SERVICES_MAX 16     /* services kept per neighbour */
-#define ADVICE_HALL_ID_MAX 33      /* cert.h's rule and its NUL */
 #define ADVICE_NAME_MAX 96
 #define ADVICE_ADDRESS_MAX 201     /* the organisation's bound and its NUL */
 #define ADVICE_STALE_MS 20000      /* a board older than this is not current */
@@ -42,7 +42,7 @@ typedef struct advice_service {
 } advice_service_t;
 
 typedef struct advice_neighbour {
-    char hall[ADVICE_HALL_ID_MAX];
+    char hall[HB_HALL_ID_MAX];
     char name[ADVICE_NAME_MAX];
     char address[ADVICE_ADDRESS_MAX];
     bool online, open;

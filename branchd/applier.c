@@ -20,7 +20,7 @@ struct applier {
     engine_t *engine;
     outbox_t *outbox;
     access_t *access;
-    char hall[HB_CAL_HALL_ID_MAX];
+    char hall[HB_HALL_ID_MAX];
     uint64_t policy_version, calendar_version;
     hb_cal_slice_t *slice;
     applier_stats_t stats;

@@ -10,6 +10,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
+#include "hallbus/time.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct outbox {
     /* Time of the oldest acknowledged event that was too young to prune at
      * the last flush: no need to look again before the cutoff passes it. */
     int64_t prune_blocked_until;
+    hb_histogram_t commit_seconds; /* outbox_append_with's commits */
 };
 
 static int s_meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
@@ -55,22 +57,16 @@ static int s_meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t 
 
 static int s_load(outbox_t *ob)
 {
+    const hb_store_db_t dbs[] = {
+        {"events", &ob->events}, {"meta", &ob->meta}, {"records", &ob->records}};
     MDB_txn *txn;
-    int rc = mdb_txn_begin(ob->store.env, NULL, 0, &txn);
-    if (rc != 0)
+    if (hb_store_dbis(&ob->store, dbs, 3) != 0 || mdb_txn_begin(ob->store.env, NULL, 0, &txn) != 0)
         return HB_EDB;
-    rc = mdb_dbi_open(txn, "events", MDB_CREATE, &ob->events);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ob->meta);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "records", MDB_CREATE, &ob->records);
-    if (rc != 0)
-        goto fail;
     if (s_meta_get_u64(txn, ob->meta, "last_seq", &ob->last_seq) != 0 ||
         s_meta_get_u64(txn, ob->meta, "acked_seq", &ob->acked_seq) != 0)
         goto fail;
     MDB_val k = {6, "digest"}, v;
-    rc = mdb_get(txn, ob->meta, &k, &v);
+    int rc = mdb_get(txn, ob->meta, &k, &v);
     if (rc == 0 && v.mv_size == HB_DIGEST_LEN)
         memcpy(ob->digest.bytes, v.mv_data, HB_DIGEST_LEN);
     else if (rc == MDB_NOTFOUND)
@@ -101,6 +97,7 @@ int outbox_open(const char *dir, size_t map_size, size_t map_max, outbox_t **out
     outbox_t *ob = calloc(1, sizeof *ob);
     if (!ob)
         return HB_ENOMEM;
+    hb_histogram_init(&ob->commit_seconds, &hb_buckets_latency);
     int rc = hb_store_open(&ob->store, dir, map_size, map_max, 4);
     if (rc != 0) {
         free(ob);
@@ -221,10 +218,12 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     }
     hb_digest_t digest;
     int rc;
+    int64_t t0 = hb_mono_ns();
     do {
         digest = ob->digest;
         rc = s_append_once(ob, envs, n, recs, nrecs, &digest);
     } while (s_retry_after_growth(ob, rc, "append", &rc));
+    hb_histogram_observe_since(&ob->commit_seconds, t0);
     if (rc != 0)
         return rc;
     if (n == 0) {
@@ -390,3 +389,4 @@ uint64_t outbox_first_seq(const outbox_t *ob) { return ob->first_seq; }
 const hb_digest_t *outbox_digest(const outbox_t *ob) { return &ob->digest; }
 uint64_t outbox_disk_bytes(outbox_t *ob) { return hb_store_size(&ob->store); }
 uint64_t outbox_map_grows(const outbox_t *ob) { return ob->store.grow_count; }
+const hb_histogram_t *outbox_commit_histogram(const outbox_t *ob) { return &ob->commit_seconds; }

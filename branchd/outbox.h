@@ -10,6 +10,7 @@
 
 #include "hallbus.pb-c.h"
 #include "hallbus/digest.h"
+#include "hallbus/metrics.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -75,5 +76,8 @@ const hb_digest_t *outbox_digest(const outbox_t *outbox);
 /* Bytes used on disk, and how often the map grew. */
 uint64_t outbox_disk_bytes(outbox_t *outbox);
 uint64_t outbox_map_grows(const outbox_t *outbox);
+/* The durations of the appends' synced commits (a map growth and the
+ * retry included; failed ones too), in seconds, for /metrics. */
+const hb_histogram_t *outbox_commit_histogram(const outbox_t *outbox);
 
 #endif

@@ -8,7 +8,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git curl ca-certificates python3
       libzmq3-dev libczmq-dev libsodium-dev protobuf-c-compiler libprotobuf-c-dev
       liblmdb-dev lmdb-utils libuv1-dev libh2o-dev libssl-dev libjansson-dev
-      libcmocka-dev libcurl4-openssl-dev faketime)
+      libcmocka-dev libcurl4-openssl-dev faketime
+      python3-prometheus-client python3-yaml)
 if [[ "${1:-}" == "--browser" ]]; then
     pkgs+=(chromium chromium-driver)
 fi
@@ -19,14 +20,37 @@ for p in "${pkgs[@]}"; do
         missing+=("$p")
     fi
 done
-if ((${#missing[@]} == 0)); then
-    exit 0
-fi
-echo "install-deps: installing ${missing[*]}" >&2
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then
     sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+updated=false
+if ((${#missing[@]} > 0)); then
+    echo "install-deps: installing ${missing[*]}" >&2
+    "${sudo_cmd[@]}" apt-get update -qq
+    updated=true
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# promtool checks the alert rules and the dashboard's queries
+# (tests/integration/test_prometheus.c). Debian ships it only inside the
+# `prometheus` package, whose maintainer scripts add a system user and
+# enable and start a Prometheus server: a build machine must not get one.
+# So the package is downloaded with apt and only its promtool (a static
+# binary) is unpacked to /usr/local/bin. An installed prometheus package's
+# /usr/bin/promtool does as well.
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "install-deps: unpacking promtool from Debian's prometheus package" >&2
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    if ! $updated; then
+        "${sudo_cmd[@]}" apt-get update -qq
+    fi
+    # apt's download user must be able to write there.
+    chmod 0777 "$tmp"
+    (cd "$tmp" && apt-get download -qq prometheus >/dev/null)
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"
+    "${sudo_cmd[@]}" install -m 0755 "$tmp/root/usr/bin/promtool" /usr/local/bin/promtool
+    /usr/local/bin/promtool --version >/dev/null
+fi

@@ -70,6 +70,27 @@ typedef struct hqd_config {
     int64_t audit_max;
 } hqd_config_t;
 
+/* The histograms of hqd's own rounds and threads that belong to no module,
+ * for /metrics (api/metrics.c writes them). Any thread may record into
+ * them with hb_histogram_observe (metrics.h): no lock, no allocation.
+ *
+ * rollup_lag is the hook of the rollups thread: for each committed batch
+ * it folds into the rollups, once the transaction holding the fold has
+ * committed, it calls
+ *     hb_histogram_observe_since(&hq->hist.rollup_lag, item->committed_ns);
+ * (the writer stamps committed_ns on every batch it hands its sink), or,
+ * when it reads the store rather than batches, hb_histogram_observe with
+ * the seconds between the newest event it folded being committed and now.
+ * Until it does, the histogram stays at zero. */
+typedef struct hqd_histograms {
+    hb_histogram_t alert_round; /* hallbus_hq_alert_round_seconds */
+    hb_histogram_t board_round; /* hallbus_hq_board_round_seconds */
+    hb_histogram_t rollup_lag;  /* hallbus_hq_rollup_lag_seconds */
+} hqd_histograms_t;
+
+/* Sets each histogram's buckets: once, before any thread records. */
+void hqd_histograms_init(hqd_histograms_t *h);
+
 typedef struct hqd {
     hqd_config_t cfg;
     uv_loop_t *loop;
@@ -93,6 +114,7 @@ typedef struct hqd {
     int64_t started_ms;
     /* The housekeeping rounds on the loop, for /v1/status and /metrics. */
     double alert_round_ms, alert_round_max_ms, board_round_max_ms;
+    hqd_histograms_t hist;
 } hqd_t;
 
 /* The HTTP API's route table (api/table.c): every route, the permission it

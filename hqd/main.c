@@ -255,6 +255,8 @@ static void s_board_round(void *arg)
         hq->alert_round_max_ms = hq->alert_round_ms;
     if (board_ms > hq->board_round_max_ms)
         hq->board_round_max_ms = board_ms;
+    hb_histogram_observe(&hq->hist.alert_round, hq->alert_round_ms / 1e3);
+    hb_histogram_observe(&hq->hist.board_round, board_ms / 1e3);
 }
 
 /* Runs on the writer thread: stored batches go on to the live mirror. */
@@ -339,6 +341,7 @@ int main(int argc, char **argv)
     int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
     if (!s_daemon)
         return rc; /* --help, --version, bad settings, the data folder in use */
+    hqd_histograms_init(&hq->hist);
     if (s_ensure_keys(hq) != 0)
         return 1;
     hq->started_ms = hb_now_ms();

@@ -17,7 +17,7 @@ typedef struct body_member {
     bool required;
 } body_member_t;
 /* Parses the body as a JSON object whose members are all in `members`, of
- * their types, required ones present. An empty body is {} when nothing is
+ * their types, required ones present, strings without NUL. An empty body is {} when nothing is
  * required. Answers the refusal itself and returns NULL. */
 json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members,
                          size_t n);

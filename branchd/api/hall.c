@@ -21,6 +21,8 @@
 
 /* ------------------------------------------------------ request body ---- */
 
+static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj);
+
 json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members,
                          size_t n)
 {
@@ -86,7 +88,27 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
             return NULL;
         }
     }
+    if (s_check_strings(d, req, obj) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
     return obj;
+}
+
+/* Strings must not hold NUL (jansson allows it) and must fit the codec. */
+static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
+            d->api_refused++;
+            hb_http_reply_error(req, 400, "bad_request", "%s holds a NUL character", key);
+            return HB_EINVAL;
+        }
+    }
+    return 0;
 }
 
 const char *branchd_api_str(const json_t *obj, const char *name)
@@ -112,21 +134,6 @@ static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const cha
     return 0;
 }
 
-/* Strings must not hold NUL (jansson allows it) and must fit the codec. */
-static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
-            d->api_refused++;
-            hb_http_reply_error(req, 400, "bad_request", "%s holds a NUL character", key);
-            return HB_EINVAL;
-        }
-    }
-    return 0;
-}
 
 /* ---------------------------------------------------------- answers ---- */
 
@@ -179,7 +186,7 @@ static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int value)
     return name ? json_string(name) : json_integer(value);
 }
 
-static json_t *s_divert_json(size_t n, const char (*halls)[HB_POLICY_HALL_ID_MAX])
+static json_t *s_divert_json(size_t n, const char (*halls)[HB_HALL_ID_MAX])
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)

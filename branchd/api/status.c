@@ -10,11 +10,13 @@
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
+#include "hallbus/json.h"
 #include "hallbus/figures.h"
 #include "hallbus/metrics.h"
 #include "hallbus/version.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 #include "hallbus/tz.h"
 
 #include <stdlib.h>
@@ -109,22 +111,6 @@ out:
     json_decref(root);
 }
 
-/* Text from HQ (a refusal's reason) as a JSON string; never NULL. */
-static json_t *s_text_json(const char *text)
-{
-    json_t *j = json_string(text);
-    return j ? j : json_string("(text that is not UTF-8)");
-}
-
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[HB_RFC3339_MAX];
-    hb_time_format(ms, t);
-    return json_string(t);
-}
-
 void branchd_api_get_status(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
@@ -154,8 +140,8 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
      * silently (uplink.h). */
     json_t *link = json_object_get(body, "link");
     json_object_set_new(link, "state", json_string(uplink_state(&st)));
-    json_object_set_new(link, "reason", st.reason[0] ? s_text_json(st.reason) : json_null());
-    json_object_set_new(link, "since", s_time_json(st.trouble_since_ms));
+    json_object_set_new(link, "reason", st.reason[0] ? hb_utf8_json_str(st.reason) : json_null());
+    json_object_set_new(link, "since", hb_json_time(st.trouble_since_ms));
     json_object_set_new(link, "seq", st.blocked_code ? json_integer((json_int_t)st.blocked_seq)
                                                      : json_null());
     json_object_set_new(link, "retry_in_ms", json_integer((json_int_t)st.retry_in_ms));
@@ -166,7 +152,7 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
     if (st.conflict_seq)
         json_object_set_new(link, "last_conflict",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)st.conflict_seq, "at",
-                                      s_time_json(st.conflict_ms)));
+                                      hb_json_time(st.conflict_ms)));
     json_object_set_new(body, "http", hb_http_stats_json(d->http));
     hb_version_json(body); /* which build answers */
     applier_stats_t as;
@@ -279,7 +265,8 @@ void branchd_api_get_campaigns(hb_http_req_t *req, void *arg)
     s_reply_campaigns(d, req, from, to == from ? from : to);
 }
 
-/* Prometheus text: the outbox, the link, the local API, the hall. */
+/* Prometheus text: the process, the outbox (its commits as a histogram),
+ * the data folder's disk, the link, the local API, the hall. */
 void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
@@ -295,6 +282,7 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_version_metrics(&m);
+    hb_metrics_process(&m);
 #define G(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "gauge", help, NULL, (double)(v))
 #define C(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "counter", help, NULL, (double)(v))
     G("outbox_last_seq", "the newest event's sequence", last);
@@ -302,6 +290,10 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("backlog_events", "events not yet acknowledged by HQ", last - acked);
     G("outbox_bytes", "bytes used by the outbox's data file", outbox_disk_bytes(d->outbox));
     C("outbox_map_grows_total", "times the outbox's map grew", outbox_map_grows(d->outbox));
+    hb_metrics_histogram(&m, "hallbus_hall_outbox_commit_duration_seconds",
+                         "durations of the outbox's synced commits of new events", NULL,
+                         outbox_commit_histogram(d->outbox));
+    hb_metrics_disk(&m, "hallbus_hall_", d->cfg.data);
     G("connected", "1 when HQ welcomed this hall and has not gone silent", st.connected);
     C("batches_sent_total", "event batches sent", st.batches_sent);
     C("events_sent_total", "events sent, resends included", st.events_sent);
@@ -337,7 +329,7 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     hb_http_stats_metrics(d->http, "hallbus_hall_", &m);
 #undef G
 #undef C
-    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
-                      m.len);
+    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      m.text.p ? m.text.p : "", m.text.len);
     hb_metrics_free(&m);
 }

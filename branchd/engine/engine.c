@@ -22,6 +22,7 @@
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 #include "hallbus/eventrules.h"
 #include "hallbus/figures.h"
 #include "hallbus/log.h"
@@ -29,7 +30,6 @@
 #include "hallbus/tz.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,18 +40,7 @@
 
 /* ------------------------------------------------------ shared checks ---- */
 
-bool engine__id_ok(const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > HB_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)id[i];
-        if (!isalnum(c) && c != '-' && c != '_' && c != '.')
-            return false;
-    }
-    return true;
-}
+bool engine__id_ok(const char *id) { return id && hb_id_chars_ok(id, HB_ID_MAX, "."); }
 
 int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
 {

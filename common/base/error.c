@@ -26,3 +26,9 @@ void hb_errf(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
 }
+
+int hb_err_nomem(char *err, size_t errlen)
+{
+    hb_errf(err, errlen, "out of memory");
+    return HB_ENOMEM;
+}

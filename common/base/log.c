@@ -8,6 +8,7 @@
  * messages, which are all written. */
 #include "hallbus/log.h"
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/time.h"
 
 #include <assert.h>
@@ -211,22 +212,12 @@ static void s_fold_own_locked(void)
     s_fold_pid = pid;
 }
 
-/* FNV-1a over the level and the text: cheap, and only a first filter before
- * the texts are compared. */
-static uint64_t s_hash(enum hb_log_level level, const char *text)
-{
-    uint64_t h = 14695981039346656037ULL;
-    h = (h ^ (uint64_t)level) * 1099511628211ULL;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return h;
-}
-
 /* Counts `text` against its open window and returns true, or takes a slot
  * for it and returns false (the caller then writes it). */
 static bool s_fold_count_locked(enum hb_log_level level, const char *text, int64_t now)
 {
-    uint64_t h = s_hash(level, text);
+    /* Cheap, and only a first filter before the texts are compared. */
+    uint64_t h = hb_hash_str(text, (uint64_t)level);
     log_fold_t *victim = NULL;
     for (int i = 0; i < LOG_FOLD_SLOTS; i++) {
         log_fold_t *f = &s_fold[i];

@@ -10,6 +10,7 @@
 #include "hallbus/figures.h"
 
 #include "hallbus/codec.h"
+#include "hallbus/json.h"
 #include "hallbus/time.h"
 
 #include <stdio.h>
@@ -53,28 +54,16 @@ int hb_fig_priority_bucket(int priority)
     return priority >= 1 && priority < HB_FIG_PRIORITIES ? priority : 0;
 }
 
-/* Times come from the wire and may be anything an int64 holds: the
- * difference saturates instead of overflowing. */
-static int64_t s_elapsed_ms(int64_t from, int64_t to)
-{
-    int64_t d;
-    if (to <= from)
-        return 0;
-    if (__builtin_sub_overflow(to, from, &d))
-        return INT64_MAX;
-    return d;
-}
-
 int64_t hb_fig_wait_s(int64_t issued_ms, int64_t now_ms)
 {
-    return s_elapsed_ms(issued_ms, now_ms) / 1000;
+    return hb_ms_elapsed(issued_ms, now_ms) / 1000;
 }
 
 /* Near its SLA: waited at least HB_FIG_NEAR_SLA_PERMILLE of `max_wait_s`
  * (policy limits are at most a week, so the product cannot overflow). */
 static bool s_near_sla(int64_t issued_ms, int64_t now_ms, int64_t max_wait_s)
 {
-    return s_elapsed_ms(issued_ms, now_ms) >= max_wait_s * HB_FIG_NEAR_SLA_PERMILLE;
+    return hb_ms_elapsed(issued_ms, now_ms) >= max_wait_s * HB_FIG_NEAR_SLA_PERMILLE;
 }
 
 uint32_t hb_fig_waiting(const hb_hall_state_t *s)
@@ -154,6 +143,21 @@ static long s_find(const hb_hall_figures_t *f, size_t n, const char *code, long 
     return -1;
 }
 
+/* The service and priority queue of waiting ticket `t`, or NULL when its
+ * service is not among the state's: the reducer's invariant says every live
+ * ticket's is; one that is not is left out of the services. `last` is where
+ * the previous ticket's service was found. */
+static hb_fig_queue_t *s_queue_of(hb_hall_figures_t *f, size_t n_state, const hb_hs_ticket_t *t,
+                                  long *last, hb_fig_service_t **v)
+{
+    long k = s_find(f, n_state, t->service, *last);
+    if (k < 0)
+        return NULL;
+    *last = k;
+    *v = &f->services[k];
+    return &(*v)->by_priority[hb_fig_priority_bucket(t->priority)];
+}
+
 /* Pass over the waiting tickets: counts and oldest per service and bucket. */
 static void s_tickets(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_state)
 {
@@ -164,14 +168,10 @@ static void s_tickets(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_s
             continue;
         if (!f->oldest_issued_ms || t->issued_ms < f->oldest_issued_ms)
             f->oldest_issued_ms = t->issued_ms;
-        /* Every live ticket's service is in the state (the reducer's
-         * invariant); one that is not is left out of the services. */
-        long k = s_find(f, n_state, t->service, last);
-        if (k < 0)
+        hb_fig_service_t *v;
+        hb_fig_queue_t *q = s_queue_of(f, n_state, t, &last, &v);
+        if (!q)
             continue;
-        last = k;
-        hb_fig_service_t *v = &f->services[k];
-        hb_fig_queue_t *q = &v->by_priority[hb_fig_priority_bucket(t->priority)];
         q->waiting++;
         if (!q->oldest || t->issued_ms < q->oldest->issued_ms)
             q->oldest = t;
@@ -240,12 +240,10 @@ static void s_near(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_stat
         const hb_hs_ticket_t *t = &s->tickets[i];
         if (t->state != HB_TICKET_WAITING)
             continue;
-        long k = s_find(f, n_state, t->service, last);
-        if (k < 0)
+        hb_fig_service_t *v;
+        hb_fig_queue_t *q = s_queue_of(f, n_state, t, &last, &v);
+        if (!q)
             continue;
-        last = k;
-        hb_fig_service_t *v = &f->services[k];
-        hb_fig_queue_t *q = &v->by_priority[hb_fig_priority_bucket(t->priority)];
         if (s_near_sla(t->issued_ms, now_ms, q->max_wait_s)) {
             q->near_sla++;
             v->near_sla++;
@@ -302,13 +300,6 @@ static json_t *s_time_or_null(int64_t ms)
     return json_string(text);
 }
 
-/* Sets `key` to `v` (stolen), remembering a failure. */
-static void s_set(json_t *o, const char *key, json_t *v, bool *bad)
-{
-    if (!o || !v || json_object_set_new(o, key, v) != 0)
-        *bad = true;
-}
-
 static json_t *s_int(int64_t v) { return json_integer((json_int_t)v); }
 
 json_t *hb_fig_service_json(const hb_fig_service_t *v, int64_t now_ms)
@@ -320,23 +311,23 @@ json_t *hb_fig_service_json(const hb_fig_service_t *v, int64_t now_ms)
         char name[32];
         if (!hb_enum_name(&hallbus__priority__descriptor, b, name, sizeof name))
             snprintf(name, sizeof name, "%d", b);
-        s_set(by, name, s_int(v->by_priority[b].waiting), &bad);
+        hb_json_set(by, name, s_int(v->by_priority[b].waiting), &bad);
     }
-    s_set(by, "other", s_int(v->by_priority[0].waiting), &bad);
-    s_set(o, "service", json_string(v->code), &bad);
-    s_set(o, "offered", json_boolean(v->offered), &bad);
-    s_set(o, "waiting", s_int(v->waiting), &bad);
-    s_set(o, "waiting_by_priority", by, &bad);
-    s_set(o, "oldest_issued", s_time_or_null(v->oldest_issued_ms), &bad);
-    s_set(o, "oldest_wait_s",
-          s_int(v->oldest_issued_ms ? hb_fig_wait_s(v->oldest_issued_ms, now_ms) : 0), &bad);
-    s_set(o, "counters_open", s_int(v->counters_open), &bad);
-    s_set(o, "counters_busy", s_int(v->counters_busy), &bad);
-    s_set(o, "counters_paused", s_int(v->counters_paused), &bad);
-    s_set(o, "mean_service_s", s_int(v->mean_service_s), &bad);
-    s_set(o, "mean_known", json_boolean(v->mean_known), &bad);
-    s_set(o, "estimated_wait_s", s_int(v->estimated_wait_s), &bad);
-    s_set(o, "near_sla", s_int(v->near_sla), &bad);
+    hb_json_set(by, "other", s_int(v->by_priority[0].waiting), &bad);
+    hb_json_set(o, "service", json_string(v->code), &bad);
+    hb_json_set(o, "offered", json_boolean(v->offered), &bad);
+    hb_json_set(o, "waiting", s_int(v->waiting), &bad);
+    hb_json_set(o, "waiting_by_priority", by, &bad);
+    hb_json_set(o, "oldest_issued", s_time_or_null(v->oldest_issued_ms), &bad);
+    hb_json_set(o, "oldest_wait_s",
+                s_int(v->oldest_issued_ms ? hb_fig_wait_s(v->oldest_issued_ms, now_ms) : 0), &bad);
+    hb_json_set(o, "counters_open", s_int(v->counters_open), &bad);
+    hb_json_set(o, "counters_busy", s_int(v->counters_busy), &bad);
+    hb_json_set(o, "counters_paused", s_int(v->counters_paused), &bad);
+    hb_json_set(o, "mean_service_s", s_int(v->mean_service_s), &bad);
+    hb_json_set(o, "mean_known", json_boolean(v->mean_known), &bad);
+    hb_json_set(o, "estimated_wait_s", s_int(v->estimated_wait_s), &bad);
+    hb_json_set(o, "near_sla", s_int(v->near_sla), &bad);
     if (bad)
         json_decref(o);
     return bad ? NULL : o;
@@ -352,16 +343,17 @@ json_t *hb_hall_figures_json(const hb_hall_figures_t *f)
         if (!v || json_array_append_new(services, v) != 0)
             bad = true;
     }
-    s_set(o, "waiting", s_int(f->waiting), &bad);
-    s_set(o, "oldest_issued", s_time_or_null(f->oldest_issued_ms), &bad);
-    s_set(o, "longest_wait_s",
-          s_int(f->oldest_issued_ms ? hb_fig_wait_s(f->oldest_issued_ms, f->now_ms) : 0), &bad);
-    s_set(o, "counters_open", s_int(f->counters_open), &bad);
-    s_set(o, "counters_busy", s_int(f->counters_busy), &bad);
-    s_set(o, "counters_paused", s_int(f->counters_paused), &bad);
-    s_set(o, "estimated_wait_s", s_int(f->estimated_wait_s), &bad);
-    s_set(o, "near_sla", s_int(f->near_sla), &bad);
-    s_set(o, "services", services, &bad);
+    hb_json_set(o, "waiting", s_int(f->waiting), &bad);
+    hb_json_set(o, "oldest_issued", s_time_or_null(f->oldest_issued_ms), &bad);
+    hb_json_set(o, "longest_wait_s",
+                s_int(f->oldest_issued_ms ? hb_fig_wait_s(f->oldest_issued_ms, f->now_ms) : 0),
+                &bad);
+    hb_json_set(o, "counters_open", s_int(f->counters_open), &bad);
+    hb_json_set(o, "counters_busy", s_int(f->counters_busy), &bad);
+    hb_json_set(o, "counters_paused", s_int(f->counters_paused), &bad);
+    hb_json_set(o, "estimated_wait_s", s_int(f->estimated_wait_s), &bad);
+    hb_json_set(o, "near_sla", s_int(f->near_sla), &bad);
+    hb_json_set(o, "services", services, &bad);
     if (bad)
         json_decref(o);
     return bad ? NULL : o;

@@ -1,8 +1,9 @@
 /* The hall-state reducer (hallstate.h): what each event kind does to a hall's
- * live state, the snapshot that saves and restores that state, and the live
- * view people read. It is not where anything is decided (the hall engine
- * does that and records each decision as an event), and it reads no clock:
- * figures of the present moment take `now_ms` from the caller.
+ * live state. The snapshot that saves and restores that state is
+ * snapshot.c's, the live view people read view.c's. It is not where
+ * anything is decided (the hall engine does that and records each decision
+ * as an event), and it reads no clock: figures of the present moment take
+ * `now_ms` from the caller.
  *
  * What each event does
  * --------------------
@@ -109,64 +110,18 @@
  * - An event of a kind this build does not know (a newer hall's) counts in
  *   `unknown_events` and is not an anomaly.
  * Arrays keep the order in which entries first appeared, tickets the order
- * of issue; removing an entry keeps the order of the rest.
- *
- * The snapshot (hb_hall_state_to_json / _from_json)
- * -------------------------------------------------
- * One JSON object holding every member of the state under the names of
- * hallstate.h ("format": 1, "seq", "at_ms", "today": {...}, "services":
- * [...], "counters", "tickets", "complaints", "devices", "recent"). Times
- * are ms since the epoch. Enums of the .proto (priority, outcome, channel,
- * severity, escalation, device kind and state) are written as their numbers:
- * the .proto never renumbers, so numbers read back under any later or
- * earlier build, and a value this build has no name for survives. The
- * reducer's own states (ticket, counter and complaint states) are written by
- * their names (hb_ticket_state_name, ...), which stay while their numbers
- * are private to this file. A uint64 above INT64_MAX is a decimal string. A
- * service's recent durations are listed oldest first. Reading is strict: a
- * missing or unknown member, a wrong type, a value out of range, an array
- * over its bound, a duplicate id, or a state that breaks the reducer's
- * invariants (a waiting count that does not match the waiting tickets, a
- * ticket of an unknown service, a busy counter without its ticket) is
- * refused with HB_EINVAL and the member named.
- *
- * The view (hb_hall_state_view at `now`)
- * --------------------------------------
- * Times are RFC 3339 text, null where unset; durations are whole seconds;
- * enum values are their JSON names ("elderly"), or numbers when this build
- * has no name for them.
- *   seq, at (the last event's time), date (today's local date or null),
- *   waiting (tickets waiting in all services), longest_wait_s,
- *   services: [{service, waiting, oldest_wait_s, next_number, issued,
- *     served, no_shows, cancelled, avg_wait_s, max_wait_s, avg_service_s}]
- *     (today's figures; averages 0 when nothing was counted),
- *   counters: [{counter, state ("closed", "idle", "calling", "serving",
- *     "paused"), staff, services: [codes], ticket (or null), since (when the
- *     state began), open_s, busy_s, utilisation (busy / open today, 0..1 to
- *     three decimals, 0 when never open), served}],
- *   counters_open (idle, calling or serving), counters_busy (calling or
- *     serving),
- *   tickets: [{ticket, service, priority, state ("waiting", "called",
- *     "serving"), counter (or null), issued, wait_s (waiting: so far;
- *     otherwise issue to first call), recalls, transferred}] in issue order,
- *   complaints: {open (not resolved), overdue, list: [{complaint, state
- *     ("open", "acknowledged"), severity, category, channel, ticket (or
- *     null), opened, ack_due, resolve_due, escalation (or null when none),
- *     overdue}]}; a complaint is overdue when an automatic escalation said a
- *     deadline was missed, or a deadline has passed at `now` (not
- *     acknowledged by ack_due, or not resolved by resolve_due),
- *   devices: [{device, kind, state, detail, since}], devices_not_ok,
- *   today: {issued, served, no_shows, cancelled, transferred, avg_wait_s,
- *     max_wait_s, avg_service_s, complaints_opened, complaints_resolved,
- *     escalations, satisfaction_avg (two decimals, null without feedback),
- *     feedback_count, amount_sum, outcomes: {done, referred,
- *     rejected_documents}},
- *   policy_version, calendar_version, anomalies. */
+ * of issue; removing an entry keeps the order of the rest. */
 #include "hallbus/hallstate.h"
+#include "hallstate_int.h"
 
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
+#include "hallbus/idmap.h"
+#include "hallbus/json.h"
+#include "hallbus/names.h"
+#include "hallbus/vec.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -176,106 +131,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Arrays start this big on first use and double up to their bound, so a
- * hall in its steady state applies events without allocating. */
-#define HS_CAP_MIN 8
-/* Times the view formats: year 0 to 9999, what RFC 3339 can show. */
-#define HS_TIME_MAX 253402300799999LL
-#define HS_WHERE_MAX 48
-#define HS_SEEN_MAX 32
-
-#define HS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ------------------------------------------------------------- names ---- */
 
-static const char *const s_ticket_states[] = {
+const char *const hb_hs__ticket_states[HB_HS__TICKET_STATES] = {
     [HB_TICKET_WAITING] = "waiting", [HB_TICKET_CALLED] = "called",
     [HB_TICKET_SERVING] = "serving", [HB_TICKET_SERVED] = "served",
     [HB_TICKET_NO_SHOW] = "no_show", [HB_TICKET_CANCELLED] = "cancelled",
 };
-static const char *const s_counter_states[] = {
+const char *const hb_hs__counter_states[HB_HS__COUNTER_STATES] = {
     [HB_COUNTER_CLOSED] = "closed",   [HB_COUNTER_IDLE] = "idle",
     [HB_COUNTER_CALLING] = "calling", [HB_COUNTER_SERVING] = "serving",
     [HB_COUNTER_PAUSED] = "paused",
 };
-static const char *const s_complaint_states[] = {
+const char *const hb_hs__complaint_states[HB_HS__COMPLAINT_STATES] = {
     [HB_COMPLAINT_OPEN] = "open",
     [HB_COMPLAINT_ACKNOWLEDGED] = "acknowledged",
 };
 
-static const char *s_name(const char *const *names, size_t n, int v)
-{
-    if (v < 0 || (size_t)v >= n || !names[v])
-        return "unknown";
-    return names[v];
-}
-
 const char *hb_ticket_state_name(int state)
 {
-    return s_name(s_ticket_states, HS_COUNT(s_ticket_states), state);
+    return hb_name_of(hb_hs__ticket_states, HS_COUNT(hb_hs__ticket_states), state);
 }
 
 const char *hb_counter_state_name(int state)
 {
-    return s_name(s_counter_states, HS_COUNT(s_counter_states), state);
+    return hb_name_of(hb_hs__counter_states, HS_COUNT(hb_hs__counter_states), state);
 }
 
 const char *hb_complaint_state_name(int state)
 {
-    return s_name(s_complaint_states, HS_COUNT(s_complaint_states), state);
+    return hb_name_of(hb_hs__complaint_states, HS_COUNT(hb_hs__complaint_states), state);
 }
 
 /* ----------------------------------------------------------- helpers ---- */
 
 static const char *s_str(const char *p) { return p ? p : ""; }
 
-/* UTF-8 as jansson judges it (no overlong forms, no surrogates, nothing
- * above U+10FFFF): whatever enters the state must go into a snapshot. */
-static bool s_utf8_ok(const char *p, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = u[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((u[i + k] & 0xC0u) != 0x80u)
-                return false;
-            cp = (cp << 6) | (u[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Whether `src` fits a field of `cap` bytes (its NUL included) as UTF-8. */
 static bool s_fits(const char *src, size_t cap)
 {
     src = s_str(src);
     size_t n = strnlen(src, cap);
-    return n < cap && s_utf8_ok(src, n);
+    /* Whatever enters the state must go into a snapshot: UTF-8 as jansson
+     * judges it. */
+    return n < cap && hb_utf8_valid(src, n);
 }
 
 /* Copies `src` into a field of `cap` bytes; the caller checked s_fits. */
@@ -288,26 +187,6 @@ static void s_copy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-/* Times come from the wire and may be anything an int64 holds: differences
- * and sums saturate instead of overflowing. */
-static int64_t s_elapsed_ms(int64_t from, int64_t to)
-{
-    int64_t d;
-    if (to <= from)
-        return 0;
-    if (__builtin_sub_overflow(to, from, &d))
-        return INT64_MAX;
-    return d;
-}
-
-static int64_t s_add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
 static uint32_t s_secs(int64_t ms)
 {
     int64_t sec = ms / 1000;
@@ -316,37 +195,20 @@ static uint32_t s_secs(int64_t ms)
     return sec > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 
-/* Makes room for one more entry in an array bounded by `max`: HB_ETOOBIG
- * when full, HB_ENOMEM when it cannot grow. */
-static int s_room(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
-{
-    if (n < *cap)
-        return 0;
-    if (n >= max)
-        return HB_ETOOBIG;
-    size_t want = *cap ? *cap * 2 : HS_CAP_MIN;
-    if (want > max)
-        want = max;
-    void *p = realloc(*arr, want * elem);
-    if (!p)
-        return HB_ENOMEM;
-    *arr = p;
-    *cap = want;
-    return 0;
-}
-
-/* s_room for the array `name` of state `s`; a full array is an event that
- * does not fit (HB_EINVAL), memory is HB_ENOMEM. */
+/* Room for one more entry in the array `name` of state `s`, bounded by
+ * `max`; a full array is an event that does not fit (HB_EINVAL), memory is
+ * HB_ENOMEM. */
 #define HS_ROOM(s, name, max, rc)                                                                  \
     do {                                                                                           \
         void *p_ = (s)->name;                                                                      \
-        (rc) = s_room(&p_, &(s)->cap_##name, (s)->n_##name, sizeof *(s)->name, (max));             \
+        (rc) =                                                                                     \
+            hb_array_reserve(&p_, &(s)->cap_##name, (s)->n_##name + 1, sizeof *(s)->name, (max));  \
         (s)->name = p_;                                                                            \
         if ((rc) == HB_ETOOBIG)                                                                    \
             (rc) = HB_EINVAL;                                                                      \
     } while (0)
 
-static bool s_date_ok(const char *d)
+bool hb_hs__date_ok(const char *d)
 {
     if (strnlen(d, 11) != 10 || d[4] != '-' || d[7] != '-')
         return false;
@@ -369,23 +231,9 @@ static bool s_date_ok(const char *d)
 /* Below this many live tickets a walk is as fast as the index. */
 #define HS_TINDEX_MIN 32
 
-static uint32_t s_hash(const char *id)
+static const void *s_ticket_key(const void *s, uint32_t i)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
-static void s_tindex_put(hb_hall_state_t *s, size_t i)
-{
-    size_t mask = s->tindex_cap - 1;
-    for (size_t slot = s_hash(s->tickets[i].id) & mask;; slot = (slot + 1) & mask) {
-        if (s->tindex[slot] == 0) {
-            s->tindex[slot] = (uint32_t)i + 1;
-            return;
-        }
-    }
+    return ((const hb_hall_state_t *)s)->tickets[i].id;
 }
 
 /* Rebuilt by apply whenever removals made it stale; lookups from the const
@@ -395,43 +243,25 @@ static void s_tindex_build(hb_hall_state_t *s)
     s->tindex_ok = false;
     if (s->n_tickets < HS_TINDEX_MIN)
         return;
-    size_t cap = 64;
-    while (cap < 2 * s->cap_tickets)
-        cap *= 2;
-    if (cap != s->tindex_cap) {
-        uint32_t *p = realloc(s->tindex, cap * sizeof *p);
-        if (!p)
-            return; /* lookups walk the tickets instead */
-        s->tindex = p;
-        s->tindex_cap = cap;
-    }
-    memset(s->tindex, 0, s->tindex_cap * sizeof *s->tindex);
-    for (size_t i = 0; i < s->n_tickets; i++)
-        s_tindex_put(s, i);
-    s->tindex_ok = true;
+    if (!s->tindex.key_of) /* a new or cloned state: the map is made here */
+        hb_idmap_init(&s->tindex, HB_HS_TICKETS_MAX, s_ticket_key);
+    /* Room for every ticket the array holds, so that appends until it grows
+     * need no memory; without memory, lookups walk the tickets instead. */
+    s->tindex_ok =
+        hb_idmap_rebuild_with(&s->tindex, s, s->n_tickets, s->cap_tickets, s_ticket_key) == 0;
 }
 
 /* After tickets[n_tickets - 1] was appended. */
 static void s_tindex_added(hb_hall_state_t *s)
 {
-    if (s->tindex_ok && 2 * s->n_tickets <= s->tindex_cap)
-        s_tindex_put(s, s->n_tickets - 1);
-    else
+    if (s->tindex_ok && hb_idmap_add(&s->tindex, s, (uint32_t)(s->n_tickets - 1)) != 0)
         s->tindex_ok = false;
 }
 
 static long s_ticket_index(const hb_hall_state_t *s, const char *id)
 {
-    if (s->tindex_ok) {
-        size_t mask = s->tindex_cap - 1;
-        for (size_t slot = s_hash(id) & mask;; slot = (slot + 1) & mask) {
-            uint32_t v = s->tindex[slot];
-            if (v == 0)
-                return -1;
-            if (strcmp(s->tickets[v - 1].id, id) == 0)
-                return (long)v - 1;
-        }
-    }
+    if (s->tindex_ok)
+        return hb_idmap_find_with(&s->tindex, s, id, s_ticket_key);
     for (size_t i = 0; i < s->n_tickets; i++) {
         if (strcmp(s->tickets[i].id, id) == 0)
             return (long)i;
@@ -535,7 +365,7 @@ static bool s_counter_busy(int state) { return hb_fig_counter_busy(state); }
  * passed at `now_ms` without being met. An acknowledgement after its
  * deadline did not meet it. A live complaint is never resolved, so a passed
  * resolve deadline is always missed. */
-static bool s_overdue(const hb_hs_complaint_t *c, int64_t now_ms)
+bool hb_hs__overdue(const hb_hs_complaint_t *c, int64_t now_ms)
 {
     if (c->ack_missed || c->resolve_missed)
         return true;
@@ -551,19 +381,19 @@ uint32_t hb_hall_state_overdue(const hb_hall_state_t *s, int64_t now_ms)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < s->n_complaints; i++)
-        n += s_overdue(&s->complaints[i], now_ms);
+        n += hb_hs__overdue(&s->complaints[i], now_ms);
     return n;
 }
 
 void hb_hall_state_counter_times(const hb_hs_counter_t *c, int64_t now_ms, int64_t *open_ms,
                                  int64_t *busy_ms)
 {
-    int64_t run = s_elapsed_ms(c->state_since_ms, now_ms);
+    int64_t run = hb_ms_elapsed(c->state_since_ms, now_ms);
     int64_t open = c->open_ms, busy = c->busy_ms;
     if (s_counter_open(c->state))
-        open = s_add_sat(open, run);
+        open = hb_ms_add_sat(open, run);
     if (s_counter_busy(c->state))
-        busy = s_add_sat(busy, run);
+        busy = hb_ms_add_sat(busy, run);
     if (open_ms)
         *open_ms = open < 0 ? 0 : open;
     if (busy_ms)
@@ -594,7 +424,7 @@ void hb_hall_state_destroy(hb_hall_state_t **s_p)
     free(s->tickets);
     free(s->complaints);
     free(s->devices);
-    free(s->tindex);
+    hb_idmap_free(&s->tindex);
     free(s);
     *s_p = NULL;
 }
@@ -619,8 +449,7 @@ hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
     if (!c)
         return NULL;
     *c = *s;
-    c->tindex = NULL; /* the copy builds its own at its next apply */
-    c->tindex_cap = 0;
+    c->tindex = (hb_idmap_t){0}; /* the copy builds its own at its next apply */
     c->tindex_ok = false;
     bool bad = false;
     c->services = s_dup(s->services, s->n_services, s->cap_services, sizeof *s->services, &bad);
@@ -640,11 +469,11 @@ hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
  * open and busy time first. */
 static void s_counter_set(hb_hs_counter_t *c, int state, int64_t at)
 {
-    int64_t d = s_elapsed_ms(c->state_since_ms, at);
+    int64_t d = hb_ms_elapsed(c->state_since_ms, at);
     if (s_counter_open(c->state))
-        c->open_ms = s_add_sat(c->open_ms, d);
+        c->open_ms = hb_ms_add_sat(c->open_ms, d);
     if (s_counter_busy(c->state))
-        c->busy_ms = s_add_sat(c->busy_ms, d);
+        c->busy_ms = hb_ms_add_sat(c->busy_ms, d);
     c->state = state;
     c->state_since_ms = at;
 }
@@ -689,7 +518,7 @@ static void s_take(hb_hall_state_t *s, hb_hs_ticket_t *t, uint32_t wait_s, int64
         return;
     s_unwait(s, t);
     if (t->called_ms == 0 && t->started_ms == 0) {
-        t->wait_s = wait_s > 0 ? wait_s : s_secs(s_elapsed_ms(t->issued_ms, at));
+        t->wait_s = wait_s > 0 ? wait_s : s_secs(hb_ms_elapsed(t->issued_ms, at));
         hb_hs_service_t *svc = s_service(s, t->service);
         if (svc) {
             svc->wait_s_sum += t->wait_s;
@@ -785,7 +614,7 @@ static int s_day_started(hb_hall_state_t *s, const Hallbus__Envelope *env)
         return HB_EINVAL;
     int rc = 0;
     memset(&s->today, 0, sizeof s->today);
-    if (s_date_ok(s_str(e->date)))
+    if (hb_hs__date_ok(s_str(e->date)))
         s_copy(s->today.date, sizeof s->today.date, e->date);
     else
         rc = HB_EINVAL;
@@ -901,7 +730,7 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     int64_t at = env->at_ms;
     bool known = e->duration_s > 0 || t->started_ms != 0;
     uint32_t duration = e->duration_s > 0 ? e->duration_s
-                        : t->started_ms   ? s_secs(s_elapsed_ms(t->started_ms, at))
+                        : t->started_ms   ? s_secs(hb_ms_elapsed(t->started_ms, at))
                                           : 0;
     hb_hs_counter_t *c = s_counter(s, e->counter);
     if (!c)
@@ -924,7 +753,7 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
         s->today.service_s_sum += duration;
         s->today.service_n++;
     }
-    s->today.amount_sum = s_add_sat(s->today.amount_sum, e->amount);
+    s->today.amount_sum = hb_ms_add_sat(s->today.amount_sum, e->amount);
     int rc = 0;
     if ((int)e->outcome >= 0 && (size_t)e->outcome < HS_COUNT(s->today.outcomes))
         s->today.outcomes[e->outcome]++;
@@ -1182,13 +1011,8 @@ static int s_device_status(hb_hall_state_t *s, const Hallbus__Envelope *env)
     d->state = (int)e->state;
     /* Cut where a character starts, so the kept part is still UTF-8. */
     const char *detail = s_str(e->detail);
-    size_t n = strnlen(detail, HB_HS_DETAIL_MAX);
-    if (n > HB_HS_DETAIL_MAX - 1) {
-        n = HB_HS_DETAIL_MAX - 1;
-        while (n > 0 && ((unsigned char)detail[n] & 0xC0u) == 0x80u)
-            n--;
-    }
-    if (s_utf8_ok(detail, n)) {
+    size_t n = hb_utf8_cut(detail, strnlen(detail, HB_HS_DETAIL_MAX), HB_HS_DETAIL_MAX - 1);
+    if (hb_utf8_valid(detail, n)) {
         memcpy(d->detail, detail, n);
         d->detail[n] = '\0';
     } else {
@@ -1271,1003 +1095,4 @@ int hb_hall_state_apply_bytes(hb_hall_state_t *s, const uint8_t *data, size_t le
     int rc = hb_hall_state_apply(s, env);
     hb_envelope_free(env);
     return rc;
-}
-
-/* ------------------------------------------------------------ to JSON ---- */
-
-/* Builders that never lose a reference: json_object_set_new consumes the
- * value even when it or the object is NULL, and any failure marks `bad`. */
-static void s_put(json_t *o, const char *key, json_t *v, bool *bad)
-{
-    if (json_object_set_new(o, key, v) != 0)
-        *bad = true;
-}
-
-static void s_append(json_t *a, json_t *v, bool *bad)
-{
-    if (json_array_append_new(a, v) != 0)
-        *bad = true;
-}
-
-static json_t *s_json_u64(uint64_t v)
-{
-    if (v <= (uint64_t)INT64_MAX)
-        return json_integer((json_int_t)v);
-    char text[24];
-    snprintf(text, sizeof text, "%" PRIu64, v);
-    return json_string(text);
-}
-
-static void s_put_int(json_t *o, const char *key, int64_t v, bool *bad)
-{
-    s_put(o, key, json_integer((json_int_t)v), bad);
-}
-
-static void s_put_u64(json_t *o, const char *key, uint64_t v, bool *bad)
-{
-    s_put(o, key, s_json_u64(v), bad);
-}
-
-static void s_put_str(json_t *o, const char *key, const char *v, bool *bad)
-{
-    s_put(o, key, json_string(v), bad);
-}
-
-static void s_put_bool(json_t *o, const char *key, bool v, bool *bad)
-{
-    s_put(o, key, json_boolean(v), bad);
-}
-
-static json_t *s_ticket_json(const hb_hs_ticket_t *t)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_str(o, "id", t->id, &bad);
-    s_put_str(o, "service", t->service, &bad);
-    s_put_str(o, "counter", t->counter, &bad);
-    s_put_int(o, "priority", t->priority, &bad);
-    s_put_str(o, "state", hb_ticket_state_name(t->state), &bad);
-    s_put_int(o, "outcome", t->outcome, &bad);
-    s_put_int(o, "number", t->number, &bad);
-    s_put_int(o, "recalls", t->recalls, &bad);
-    s_put_int(o, "wait_s", t->wait_s, &bad);
-    s_put_bool(o, "transferred", t->transferred, &bad);
-    s_put_int(o, "issued_ms", t->issued_ms, &bad);
-    s_put_int(o, "called_ms", t->called_ms, &bad);
-    s_put_int(o, "started_ms", t->started_ms, &bad);
-    s_put_int(o, "ended_ms", t->ended_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-static json_t *s_service_json(const hb_hs_service_t *v)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_str(o, "code", v->code, &bad);
-    s_put_int(o, "waiting", v->waiting, &bad);
-    s_put_int(o, "next_number", v->next_number, &bad);
-    s_put_int(o, "issued", v->issued, &bad);
-    s_put_int(o, "called", v->called, &bad);
-    s_put_int(o, "served", v->served, &bad);
-    s_put_int(o, "no_shows", v->no_shows, &bad);
-    s_put_int(o, "cancelled", v->cancelled, &bad);
-    s_put_int(o, "transferred_in", v->transferred_in, &bad);
-    s_put_int(o, "transferred_out", v->transferred_out, &bad);
-    s_put_u64(o, "wait_s_sum", v->wait_s_sum, &bad);
-    s_put_int(o, "wait_n", v->wait_n, &bad);
-    s_put_int(o, "wait_max_s", v->wait_max_s, &bad);
-    s_put_u64(o, "service_s_sum", v->service_s_sum, &bad);
-    s_put_int(o, "service_n", v->service_n, &bad);
-    json_t *ring = json_array();
-    for (unsigned i = 0; i < v->n_recent && i < HB_HS_DURATIONS; i++)
-        s_append(ring, json_integer(v->recent_service_s[(v->recent_pos + i) % HB_HS_DURATIONS]),
-                 &bad);
-    s_put(o, "recent_service_s", ring, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-static json_t *s_counter_json(const hb_hs_counter_t *c)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_str(o, "id", c->id, &bad);
-    s_put_str(o, "staff", c->staff, &bad);
-    s_put_str(o, "state", hb_counter_state_name(c->state), &bad);
-    json_t *services = json_array();
-    for (size_t i = 0; i < c->n_services && i < HB_HS_COUNTER_SERVICES_MAX; i++)
-        s_append(services, json_string(c->services[i]), &bad);
-    s_put(o, "services", services, &bad);
-    s_put_str(o, "ticket", c->ticket, &bad);
-    s_put_int(o, "state_since_ms", c->state_since_ms, &bad);
-    s_put_int(o, "open_ms", c->open_ms, &bad);
-    s_put_int(o, "busy_ms", c->busy_ms, &bad);
-    s_put_int(o, "served", c->served, &bad);
-    s_put_int(o, "priority_streak", c->priority_streak, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-static json_t *s_complaint_json(const hb_hs_complaint_t *c)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_str(o, "id", c->id, &bad);
-    s_put_str(o, "category", c->category, &bad);
-    s_put_str(o, "ticket", c->ticket, &bad);
-    s_put_str(o, "acked_by", c->acked_by, &bad);
-    s_put_int(o, "channel", c->channel, &bad);
-    s_put_int(o, "severity", c->severity, &bad);
-    s_put_str(o, "state", hb_complaint_state_name(c->state), &bad);
-    s_put_int(o, "escalation", c->escalation, &bad);
-    s_put_bool(o, "ack_missed", c->ack_missed, &bad);
-    s_put_bool(o, "resolve_missed", c->resolve_missed, &bad);
-    s_put_int(o, "opened_ms", c->opened_ms, &bad);
-    s_put_int(o, "acked_ms", c->acked_ms, &bad);
-    s_put_int(o, "ack_due_ms", c->ack_due_ms, &bad);
-    s_put_int(o, "resolve_due_ms", c->resolve_due_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-static json_t *s_device_json(const hb_hs_device_t *d)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_str(o, "id", d->id, &bad);
-    s_put_int(o, "kind", d->kind, &bad);
-    s_put_int(o, "state", d->state, &bad);
-    s_put_str(o, "detail", d->detail, &bad);
-    s_put_int(o, "since_ms", d->since_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-static json_t *s_u32_array(const uint32_t *v, size_t n, bool *bad)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        s_append(a, json_integer(v[i]), bad);
-    return a;
-}
-
-static json_t *s_today_json(const hb_hs_today_t *d)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_str(o, "date", d->date, &bad);
-    s_put_int(o, "issued", d->issued, &bad);
-    s_put_int(o, "called", d->called, &bad);
-    s_put_int(o, "served", d->served, &bad);
-    s_put_int(o, "no_shows", d->no_shows, &bad);
-    s_put_int(o, "cancelled", d->cancelled, &bad);
-    s_put_int(o, "transferred", d->transferred, &bad);
-    s_put(o, "outcomes", s_u32_array(d->outcomes, HS_COUNT(d->outcomes), &bad), &bad);
-    s_put_int(o, "amount_sum", d->amount_sum, &bad);
-    s_put_u64(o, "wait_s_sum", d->wait_s_sum, &bad);
-    s_put_int(o, "wait_n", d->wait_n, &bad);
-    s_put_int(o, "wait_max_s", d->wait_max_s, &bad);
-    s_put_u64(o, "service_s_sum", d->service_s_sum, &bad);
-    s_put_int(o, "service_n", d->service_n, &bad);
-    s_put_int(o, "complaints_opened", d->complaints_opened, &bad);
-    s_put_int(o, "complaints_resolved", d->complaints_resolved, &bad);
-    s_put_int(o, "complaints_satisfied", d->complaints_satisfied, &bad);
-    s_put_int(o, "escalations", d->escalations, &bad);
-    s_put(o, "feedback", s_u32_array(d->feedback, HS_COUNT(d->feedback), &bad), &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-/* An array of the `n` entries at `base`, each turned into JSON by `fn`. */
-#define HS_LIST(fn, base, n, bad)                                                                  \
-    ({                                                                                             \
-        json_t *a_ = json_array();                                                                 \
-        for (size_t i_ = 0; i_ < (n); i_++)                                                        \
-            s_append(a_, fn(&(base)[i_]), (bad));                                                  \
-        a_;                                                                                        \
-    })
-
-json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
-{
-    bool bad = false;
-    json_t *o = json_object();
-    s_put_int(o, "format", HB_HS_SNAPSHOT_FORMAT, &bad);
-    s_put_u64(o, "seq", s->seq, &bad);
-    s_put_int(o, "at_ms", s->at_ms, &bad);
-    s_put_str(o, "timezone", s->timezone, &bad);
-    s_put_int(o, "utc_offset_s", s->utc_offset_s, &bad);
-    s_put_u64(o, "policy_version", s->policy_version, &bad);
-    s_put_u64(o, "calendar_version", s->calendar_version, &bad);
-    s_put_u64(o, "anomalies", s->anomalies, &bad);
-    s_put_u64(o, "unknown_events", s->unknown_events, &bad);
-    s_put(o, "today", s_today_json(&s->today), &bad);
-    s_put(o, "services", HS_LIST(s_service_json, s->services, s->n_services, &bad), &bad);
-    s_put(o, "counters", HS_LIST(s_counter_json, s->counters, s->n_counters, &bad), &bad);
-    s_put(o, "tickets", HS_LIST(s_ticket_json, s->tickets, s->n_tickets, &bad), &bad);
-    s_put(o, "complaints", HS_LIST(s_complaint_json, s->complaints, s->n_complaints, &bad), &bad);
-    s_put(o, "devices", HS_LIST(s_device_json, s->devices, s->n_devices, &bad), &bad);
-    s_put(o, "recent", HS_LIST(s_ticket_json, s->recent, s->n_recent, &bad), &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
-}
-
-/* ---------------------------------------------------------- from JSON ---- */
-
-/* Reads the members of one snapshot object. The first failure is kept (in
- * `*rc` and the caller's `err`) and every later read returns at once, so a
- * reader reads all members and checks once. Members read are remembered so
- * that s_rd_end can name one this format does not have. */
-typedef struct rd {
-    const json_t *obj;
-    char where[HS_WHERE_MAX]; /* "tickets[3]", "" at the top */
-    const char *seen[HS_SEEN_MAX];
-    size_t n_seen;
-    int *rc;
-    char *err;
-    size_t errlen;
-} rd_t;
-
-__attribute__((format(printf, 3, 4))) static void s_rd_fail(rd_t *r, const char *key,
-                                                            const char *fmt, ...)
-{
-    if (*r->rc != 0)
-        return;
-    *r->rc = HB_EINVAL;
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    hb_errf(r->err, r->errlen, "snapshot member %s%s%s %s", r->where, r->where[0] ? "." : "", key,
-            what);
-}
-
-static rd_t s_rd(const json_t *obj, const char *where, int *rc, char *err, size_t errlen)
-{
-    rd_t r = {.obj = obj, .rc = rc, .err = err, .errlen = errlen};
-    snprintf(r.where, sizeof r.where, "%s", where);
-    return r;
-}
-
-static const json_t *s_rd_get(rd_t *r, const char *key)
-{
-    if (*r->rc != 0)
-        return NULL;
-    assert(r->n_seen < HS_SEEN_MAX);
-    r->seen[r->n_seen++] = key;
-    const json_t *v = json_object_get(r->obj, key);
-    if (!v)
-        s_rd_fail(r, key, "is missing");
-    return v;
-}
-
-static int64_t s_rd_int(rd_t *r, const char *key, int64_t min, int64_t max)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return 0;
-    json_int_t x = json_is_integer(v) ? json_integer_value(v) : 0;
-    if (!json_is_integer(v) || x < min || x > max) {
-        s_rd_fail(r, key, "must be an integer from %" PRId64 " to %" PRId64, min, max);
-        return 0;
-    }
-    return (int64_t)x;
-}
-
-static uint32_t s_rd_u32(rd_t *r, const char *key)
-{
-    return (uint32_t)s_rd_int(r, key, 0, UINT32_MAX);
-}
-
-static int s_rd_i32(rd_t *r, const char *key)
-{
-    return (int)s_rd_int(r, key, INT32_MIN, INT32_MAX);
-}
-
-static int64_t s_rd_ms(rd_t *r, const char *key) { return s_rd_int(r, key, INT64_MIN, INT64_MAX); }
-
-/* A uint64: an integer, or a decimal string for values above INT64_MAX. */
-static uint64_t s_rd_u64(rd_t *r, const char *key)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 0)
-        return (uint64_t)json_integer_value(v);
-    const char *text = json_string_value(v);
-    uint64_t x = 0;
-    bool ok = text && text[0] && strlen(text) <= 20;
-    for (const char *p = text; ok && *p; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        ok = d <= 9 && x <= (UINT64_MAX - d) / 10;
-        x = x * 10 + d;
-    }
-    if (!ok) {
-        s_rd_fail(r, key, "must be an integer from 0 to %" PRIu64 " (or one in a string)",
-                  UINT64_MAX);
-        return 0;
-    }
-    return x;
-}
-
-static bool s_rd_bool(rd_t *r, const char *key)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (v && !json_is_boolean(v))
-        s_rd_fail(r, key, "must be true or false");
-    return v && json_is_true(v);
-}
-
-/* A string into a field of `cap` bytes. */
-static void s_rd_str(rd_t *r, const char *key, char *dst, size_t cap)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return;
-    const char *text = json_string_value(v);
-    if (!text || strlen(text) != json_string_length(v) || json_string_length(v) >= cap) {
-        s_rd_fail(r, key, "must be a string of at most %zu bytes without NUL", cap - 1);
-        return;
-    }
-    memcpy(dst, text, json_string_length(v) + 1);
-}
-
-/* One of the names in `names` (a reducer state). */
-static int s_rd_state(rd_t *r, const char *key, const char *const *names, size_t n, int first,
-                      int last)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return first;
-    const char *text = json_string_value(v);
-    for (int i = first; text && i <= last && (size_t)i < n; i++) {
-        if (names[i] && strcmp(names[i], text) == 0)
-            return i;
-    }
-    s_rd_fail(r, key, "must name a state allowed here");
-    return first;
-}
-
-static const json_t *s_rd_array(rd_t *r, const char *key, size_t max)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (!v)
-        return NULL;
-    if (!json_is_array(v)) {
-        s_rd_fail(r, key, "must be an array");
-        return NULL;
-    }
-    if (json_array_size(v) > max) {
-        s_rd_fail(r, key, "has %zu entries, over the bound of %zu", json_array_size(v), max);
-        return NULL;
-    }
-    return v;
-}
-
-static const json_t *s_rd_object(rd_t *r, const char *key)
-{
-    const json_t *v = s_rd_get(r, key);
-    if (v && !json_is_object(v)) {
-        s_rd_fail(r, key, "must be an object");
-        return NULL;
-    }
-    return v;
-}
-
-/* A fixed-length array of uint32 (today's outcomes, feedback). */
-static void s_rd_u32s(rd_t *r, const char *key, uint32_t *out, size_t n)
-{
-    const json_t *a = s_rd_array(r, key, n);
-    if (!a)
-        return;
-    if (json_array_size(a) != n) {
-        s_rd_fail(r, key, "must have exactly %zu entries", n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(a, i);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > (json_int_t)UINT32_MAX) {
-            s_rd_fail(r, key, "[%zu] must be an integer from 0 to %" PRIu32, i, UINT32_MAX);
-            return;
-        }
-        out[i] = (uint32_t)json_integer_value(v);
-    }
-}
-
-/* Refuses members this format does not have (a typo, or a newer writer
- * that forgot to raise "format"). */
-static void s_rd_end(rd_t *r)
-{
-    if (*r->rc != 0)
-        return;
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)r->obj, key, v)
-    {
-        (void)v;
-        bool known = false;
-        for (size_t i = 0; i < r->n_seen && !known; i++)
-            known = strcmp(r->seen[i], key) == 0;
-        if (!known) {
-            s_rd_fail(r, key, "is not a member of snapshot format %d", HB_HS_SNAPSHOT_FORMAT);
-            return;
-        }
-    }
-}
-
-/* Each array entry must be an object; its reader is named after its place. */
-static bool s_rd_entry(rd_t *parent, const char *array, const json_t *a, size_t i, rd_t *out)
-{
-    const json_t *v = json_array_get(a, i);
-    char where[HS_WHERE_MAX];
-    snprintf(where, sizeof where, "%s[%zu]", array, i);
-    *out = s_rd(v, where, parent->rc, parent->err, parent->errlen);
-    if (!json_is_object(v)) {
-        if (*parent->rc == 0) {
-            *parent->rc = HB_EINVAL;
-            hb_errf(parent->err, parent->errlen, "snapshot member %s must be an object", where);
-        }
-        return false;
-    }
-    return true;
-}
-
-static void s_rd_ticket(rd_t *r, hb_hs_ticket_t *t, bool live)
-{
-    s_rd_str(r, "id", t->id, sizeof t->id);
-    s_rd_str(r, "service", t->service, sizeof t->service);
-    s_rd_str(r, "counter", t->counter, sizeof t->counter);
-    t->priority = s_rd_i32(r, "priority");
-    t->state = live ? s_rd_state(r, "state", s_ticket_states, HS_COUNT(s_ticket_states),
-                                 HB_TICKET_WAITING, HB_TICKET_SERVING)
-                    : s_rd_state(r, "state", s_ticket_states, HS_COUNT(s_ticket_states),
-                                 HB_TICKET_SERVED, HB_TICKET_CANCELLED);
-    t->outcome = s_rd_i32(r, "outcome");
-    t->number = s_rd_u32(r, "number");
-    t->recalls = s_rd_u32(r, "recalls");
-    t->wait_s = s_rd_u32(r, "wait_s");
-    t->transferred = s_rd_bool(r, "transferred");
-    t->issued_ms = s_rd_ms(r, "issued_ms");
-    t->called_ms = s_rd_ms(r, "called_ms");
-    t->started_ms = s_rd_ms(r, "started_ms");
-    t->ended_ms = s_rd_ms(r, "ended_ms");
-    if (*r->rc == 0 && !t->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
-}
-
-static void s_rd_service(rd_t *r, hb_hs_service_t *v)
-{
-    s_rd_str(r, "code", v->code, sizeof v->code);
-    v->waiting = s_rd_u32(r, "waiting");
-    v->next_number = (uint32_t)s_rd_int(r, "next_number", 1, UINT32_MAX);
-    v->issued = s_rd_u32(r, "issued");
-    v->called = s_rd_u32(r, "called");
-    v->served = s_rd_u32(r, "served");
-    v->no_shows = s_rd_u32(r, "no_shows");
-    v->cancelled = s_rd_u32(r, "cancelled");
-    v->transferred_in = s_rd_u32(r, "transferred_in");
-    v->transferred_out = s_rd_u32(r, "transferred_out");
-    v->wait_s_sum = s_rd_u64(r, "wait_s_sum");
-    v->wait_n = s_rd_u32(r, "wait_n");
-    v->wait_max_s = s_rd_u32(r, "wait_max_s");
-    v->service_s_sum = s_rd_u64(r, "service_s_sum");
-    v->service_n = s_rd_u32(r, "service_n");
-    const json_t *ring = s_rd_array(r, "recent_service_s", HB_HS_DURATIONS);
-    for (size_t i = 0; ring && i < json_array_size(ring); i++) {
-        const json_t *x = json_array_get(ring, i);
-        if (!json_is_integer(x) || json_integer_value(x) < 0 ||
-            json_integer_value(x) > (json_int_t)UINT32_MAX) {
-            s_rd_fail(r, "recent_service_s", "[%zu] must be an integer from 0 to %" PRIu32, i,
-                      UINT32_MAX);
-            break;
-        }
-        v->recent_service_s[i] = (uint32_t)json_integer_value(x);
-        v->n_recent++;
-    }
-    if (*r->rc == 0 && !v->code[0])
-        s_rd_fail(r, "code", "must not be empty");
-    s_rd_end(r);
-}
-
-static void s_rd_counter(rd_t *r, hb_hs_counter_t *c)
-{
-    s_rd_str(r, "id", c->id, sizeof c->id);
-    s_rd_str(r, "staff", c->staff, sizeof c->staff);
-    c->state = s_rd_state(r, "state", s_counter_states, HS_COUNT(s_counter_states),
-                          HB_COUNTER_CLOSED, HB_COUNTER_PAUSED);
-    const json_t *services = s_rd_array(r, "services", HB_HS_COUNTER_SERVICES_MAX);
-    for (size_t i = 0; services && i < json_array_size(services); i++) {
-        const json_t *x = json_array_get(services, i);
-        const char *text = json_string_value(x);
-        if (!text || !text[0] || strlen(text) != json_string_length(x) ||
-            json_string_length(x) >= HB_HS_ID) {
-            s_rd_fail(r, "services", "[%zu] must be a service code of 1 to %d bytes", i,
-                      HB_HS_ID - 1);
-            break;
-        }
-        memcpy(c->services[c->n_services++], text, json_string_length(x) + 1);
-    }
-    s_rd_str(r, "ticket", c->ticket, sizeof c->ticket);
-    c->state_since_ms = s_rd_ms(r, "state_since_ms");
-    c->open_ms = s_rd_int(r, "open_ms", 0, INT64_MAX);
-    c->busy_ms = s_rd_int(r, "busy_ms", 0, INT64_MAX);
-    c->served = s_rd_u32(r, "served");
-    c->priority_streak = s_rd_u32(r, "priority_streak");
-    if (*r->rc == 0 && !c->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
-}
-
-static void s_rd_complaint(rd_t *r, hb_hs_complaint_t *c)
-{
-    s_rd_str(r, "id", c->id, sizeof c->id);
-    s_rd_str(r, "category", c->category, sizeof c->category);
-    s_rd_str(r, "ticket", c->ticket, sizeof c->ticket);
-    s_rd_str(r, "acked_by", c->acked_by, sizeof c->acked_by);
-    c->channel = s_rd_i32(r, "channel");
-    c->severity = s_rd_i32(r, "severity");
-    c->state = s_rd_state(r, "state", s_complaint_states, HS_COUNT(s_complaint_states),
-                          HB_COMPLAINT_OPEN, HB_COMPLAINT_ACKNOWLEDGED);
-    c->escalation = s_rd_i32(r, "escalation");
-    c->ack_missed = s_rd_bool(r, "ack_missed");
-    c->resolve_missed = s_rd_bool(r, "resolve_missed");
-    c->opened_ms = s_rd_ms(r, "opened_ms");
-    c->acked_ms = s_rd_ms(r, "acked_ms");
-    c->ack_due_ms = s_rd_ms(r, "ack_due_ms");
-    c->resolve_due_ms = s_rd_ms(r, "resolve_due_ms");
-    if (*r->rc == 0 && !c->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
-}
-
-static void s_rd_device(rd_t *r, hb_hs_device_t *d)
-{
-    s_rd_str(r, "id", d->id, sizeof d->id);
-    d->kind = s_rd_i32(r, "kind");
-    d->state = s_rd_i32(r, "state");
-    s_rd_str(r, "detail", d->detail, sizeof d->detail);
-    d->since_ms = s_rd_ms(r, "since_ms");
-    if (*r->rc == 0 && !d->id[0])
-        s_rd_fail(r, "id", "must not be empty");
-    s_rd_end(r);
-}
-
-static void s_rd_today(rd_t *r, hb_hs_today_t *d)
-{
-    s_rd_str(r, "date", d->date, sizeof d->date);
-    d->issued = s_rd_u32(r, "issued");
-    d->called = s_rd_u32(r, "called");
-    d->served = s_rd_u32(r, "served");
-    d->no_shows = s_rd_u32(r, "no_shows");
-    d->cancelled = s_rd_u32(r, "cancelled");
-    d->transferred = s_rd_u32(r, "transferred");
-    s_rd_u32s(r, "outcomes", d->outcomes, HS_COUNT(d->outcomes));
-    d->amount_sum = s_rd_ms(r, "amount_sum");
-    d->wait_s_sum = s_rd_u64(r, "wait_s_sum");
-    d->wait_n = s_rd_u32(r, "wait_n");
-    d->wait_max_s = s_rd_u32(r, "wait_max_s");
-    d->service_s_sum = s_rd_u64(r, "service_s_sum");
-    d->service_n = s_rd_u32(r, "service_n");
-    d->complaints_opened = s_rd_u32(r, "complaints_opened");
-    d->complaints_resolved = s_rd_u32(r, "complaints_resolved");
-    d->complaints_satisfied = s_rd_u32(r, "complaints_satisfied");
-    d->escalations = s_rd_u32(r, "escalations");
-    s_rd_u32s(r, "feedback", d->feedback, HS_COUNT(d->feedback));
-    if (*r->rc == 0 && d->date[0] && !s_date_ok(d->date))
-        s_rd_fail(r, "date", "must be YYYY-MM-DD or empty");
-    s_rd_end(r);
-}
-
-/* Allocates room for `n` entries (at least HS_CAP_MIN, at most `max`). */
-static int s_alloc(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
-{
-    size_t want = n < HS_CAP_MIN ? HS_CAP_MIN : n;
-    if (want > max)
-        want = max;
-    *arr = calloc(want, elem);
-    if (!*arr)
-        return HB_ENOMEM;
-    *cap = want;
-    return 0;
-}
-
-#define HS_ALLOC(s, name, n, max)                                                                  \
-    ({                                                                                             \
-        void *p_ = NULL;                                                                           \
-        int rc_ = s_alloc(&p_, &(s)->cap_##name, (n), sizeof *(s)->name, (max));                   \
-        (s)->name = p_;                                                                            \
-        rc_;                                                                                       \
-    })
-
-/* Whether entry `i` of an array repeats the id of an earlier one. */
-#define HS_DUP(base, i, field)                                                                     \
-    ({                                                                                             \
-        bool d_ = false;                                                                           \
-        for (size_t j_ = 0; j_ < (i) && !d_; j_++)                                                 \
-            d_ = strcmp((base)[j_].field, (base)[i].field) == 0;                                   \
-        d_;                                                                                        \
-    })
-
-/* What the reducer always keeps true, so that a restored state behaves as
- * the one it came from: ids unique, every live ticket in a known service,
- * waiting counts that match the waiting tickets, and a calling or serving
- * counter attached to a live ticket that names it back. */
-static int s_check(const hb_hall_state_t *s, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < s->n_services; i++) {
-        if (HS_DUP(s->services, i, code)) {
-            hb_errf(err, errlen, "snapshot member services[%zu].code repeats '%s'", i,
-                    s->services[i].code);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_counters; i++) {
-        if (HS_DUP(s->counters, i, id)) {
-            hb_errf(err, errlen, "snapshot member counters[%zu].id repeats '%s'", i,
-                    s->counters[i].id);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_complaints; i++) {
-        if (HS_DUP(s->complaints, i, id)) {
-            hb_errf(err, errlen, "snapshot member complaints[%zu].id repeats '%s'", i,
-                    s->complaints[i].id);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_devices; i++) {
-        if (HS_DUP(s->devices, i, id)) {
-            hb_errf(err, errlen, "snapshot member devices[%zu].id repeats '%s'", i,
-                    s->devices[i].id);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_tickets; i++) {
-        if (HS_DUP(s->tickets, i, id)) {
-            hb_errf(err, errlen, "snapshot member tickets[%zu].id repeats '%s'", i,
-                    s->tickets[i].id);
-            return HB_EINVAL;
-        }
-        if (!hb_hall_state_service(s, s->tickets[i].service)) {
-            hb_errf(err, errlen, "snapshot member tickets[%zu].service '%s' is not in services", i,
-                    s->tickets[i].service);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t k = 0; k < s->n_services; k++) {
-        uint32_t waiting = 0;
-        for (size_t i = 0; i < s->n_tickets; i++)
-            waiting += s->tickets[i].state == HB_TICKET_WAITING &&
-                       strcmp(s->tickets[i].service, s->services[k].code) == 0;
-        if (waiting != s->services[k].waiting) {
-            hb_errf(err, errlen,
-                    "snapshot member services[%zu].waiting is %" PRIu32 " but %" PRIu32
-                    " of its tickets wait",
-                    k, s->services[k].waiting, waiting);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t k = 0; k < s->n_counters; k++) {
-        const hb_hs_counter_t *c = &s->counters[k];
-        if (!s_counter_busy(c->state))
-            continue;
-        const hb_hs_ticket_t *t = hb_hall_state_ticket(s, c->ticket);
-        if (!t || strcmp(t->counter, c->id) != 0) {
-            hb_errf(err, errlen,
-                    "snapshot member counters[%zu].ticket must name a live ticket at "
-                    "that counter while it is %s",
-                    k, hb_counter_state_name(c->state));
-            return HB_EINVAL;
-        }
-    }
-    return 0;
-}
-
-/* Reads array `key` of the top-level reader into `base` with `fn`. */
-#define HS_READ_LIST(top, key, a, base, n, fn, ...)                                                \
-    do {                                                                                           \
-        for (size_t i_ = 0; (a) && *(top)->rc == 0 && i_ < json_array_size(a); i_++) {             \
-            rd_t r_;                                                                               \
-            if (s_rd_entry((top), (key), (a), i_, &r_))                                            \
-                fn(&r_, &(base)[i_], ##__VA_ARGS__);                                               \
-            (n) = i_ + 1;                                                                          \
-        }                                                                                          \
-    } while (0)
-
-int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err, size_t errlen)
-{
-    assert(out);
-    *out = NULL;
-    if (!json_is_object(snap)) {
-        hb_errf(err, errlen, "snapshot must be a JSON object");
-        return HB_EINVAL;
-    }
-    int rc = 0;
-    rd_t top = s_rd(snap, "", &rc, err, errlen);
-    const json_t *format = s_rd_get(&top, "format");
-    if (format &&
-        (!json_is_integer(format) || json_integer_value(format) != HB_HS_SNAPSHOT_FORMAT)) {
-        s_rd_fail(&top, "format", "must be %d: this build reads no other snapshot format",
-                  HB_HS_SNAPSHOT_FORMAT);
-    }
-    if (rc != 0)
-        return rc;
-    hb_hall_state_t *s = hb_hall_state_new();
-    if (!s)
-        return HB_ENOMEM;
-    s->seq = s_rd_u64(&top, "seq");
-    s->at_ms = s_rd_ms(&top, "at_ms");
-    s_rd_str(&top, "timezone", s->timezone, sizeof s->timezone);
-    s->utc_offset_s = s_rd_i32(&top, "utc_offset_s");
-    s->policy_version = s_rd_u64(&top, "policy_version");
-    s->calendar_version = s_rd_u64(&top, "calendar_version");
-    s->anomalies = s_rd_u64(&top, "anomalies");
-    s->unknown_events = s_rd_u64(&top, "unknown_events");
-    const json_t *today = s_rd_object(&top, "today");
-    if (today) {
-        rd_t r = s_rd(today, "today", &rc, err, errlen);
-        s_rd_today(&r, &s->today);
-    }
-    const json_t *services = s_rd_array(&top, "services", HB_HS_SERVICES_MAX);
-    const json_t *counters = s_rd_array(&top, "counters", HB_HS_COUNTERS_MAX);
-    const json_t *tickets = s_rd_array(&top, "tickets", HB_HS_TICKETS_MAX);
-    const json_t *complaints = s_rd_array(&top, "complaints", HB_HS_COMPLAINTS_MAX);
-    const json_t *devices = s_rd_array(&top, "devices", HB_HS_DEVICES_MAX);
-    const json_t *recent = s_rd_array(&top, "recent", HB_HS_RECENT_MAX);
-    s_rd_end(&top);
-    if (rc != 0)
-        goto out;
-    if (HS_ALLOC(s, services, json_array_size(services), HB_HS_SERVICES_MAX) != 0 ||
-        HS_ALLOC(s, counters, json_array_size(counters), HB_HS_COUNTERS_MAX) != 0 ||
-        HS_ALLOC(s, tickets, json_array_size(tickets), HB_HS_TICKETS_MAX) != 0 ||
-        HS_ALLOC(s, complaints, json_array_size(complaints), HB_HS_COMPLAINTS_MAX) != 0 ||
-        HS_ALLOC(s, devices, json_array_size(devices), HB_HS_DEVICES_MAX) != 0) {
-        rc = HB_ENOMEM;
-        hb_errf(err, errlen, "out of memory restoring a snapshot");
-        goto out;
-    }
-    HS_READ_LIST(&top, "services", services, s->services, s->n_services, s_rd_service);
-    HS_READ_LIST(&top, "counters", counters, s->counters, s->n_counters, s_rd_counter);
-    HS_READ_LIST(&top, "tickets", tickets, s->tickets, s->n_tickets, s_rd_ticket, true);
-    HS_READ_LIST(&top, "complaints", complaints, s->complaints, s->n_complaints, s_rd_complaint);
-    HS_READ_LIST(&top, "devices", devices, s->devices, s->n_devices, s_rd_device);
-    HS_READ_LIST(&top, "recent", recent, s->recent, s->n_recent, s_rd_ticket, false);
-    if (rc == 0)
-        rc = s_check(s, err, errlen);
-out:
-    if (rc != 0) {
-        hb_hall_state_destroy(&s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-/* ------------------------------------------------------------ the view ---- */
-
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms < 0 || ms > HS_TIME_MAX)
-        ms = ms < 0 ? 0 : HS_TIME_MAX;
-    char text[HB_RFC3339_MAX];
-    hb_time_format(ms, text);
-    return json_string(text);
-}
-
-/* A time of the state, null while unset (0). */
-static json_t *s_time_or_null(int64_t ms) { return ms ? s_time_json(ms) : json_null(); }
-
-static json_t *s_str_or_null(const char *v) { return v[0] ? json_string(v) : json_null(); }
-
-/* An enum of the .proto by its JSON name, or its number when this build
- * has no name for it. */
-static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int v)
-{
-    char name[96];
-    if (hb_enum_name(ed, v, name, sizeof name))
-        return json_string(name);
-    return json_integer(v);
-}
-
-static int64_t s_avg(uint64_t sum, uint32_t n) { return n ? (int64_t)((sum + n / 2) / n) : 0; }
-
-static json_t *s_view_services(const hb_hall_state_t *s, const hb_hall_figures_t *f, bool *bad)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < s->n_services; i++) {
-        const hb_hs_service_t *v = &s->services[i];
-        /* The figures list the state's services first, in its order. */
-        const hb_fig_service_t *fv = &f->services[i];
-        json_t *o = json_object();
-        s_put_str(o, "service", v->code, bad);
-        s_put_int(o, "waiting", fv->waiting, bad);
-        s_put_int(o, "oldest_wait_s",
-                  fv->oldest_issued_ms ? hb_fig_wait_s(fv->oldest_issued_ms, f->now_ms) : 0, bad);
-        s_put_int(o, "next_number", v->next_number, bad);
-        s_put_int(o, "issued", v->issued, bad);
-        s_put_int(o, "served", v->served, bad);
-        s_put_int(o, "no_shows", v->no_shows, bad);
-        s_put_int(o, "cancelled", v->cancelled, bad);
-        s_put_int(o, "avg_wait_s", s_avg(v->wait_s_sum, v->wait_n), bad);
-        s_put_int(o, "max_wait_s", v->wait_max_s, bad);
-        s_put_int(o, "avg_service_s", s_avg(v->service_s_sum, v->service_n), bad);
-        s_append(a, o, bad);
-    }
-    return a;
-}
-
-static json_t *s_view_counters(const hb_hall_state_t *s, int64_t now_ms, bool *bad)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < s->n_counters; i++) {
-        const hb_hs_counter_t *c = &s->counters[i];
-        int64_t open_ms, busy_ms;
-        hb_hall_state_counter_times(c, now_ms, &open_ms, &busy_ms);
-        json_t *o = json_object();
-        s_put_str(o, "counter", c->id, bad);
-        s_put_str(o, "state", hb_counter_state_name(c->state), bad);
-        s_put_str(o, "staff", c->staff, bad);
-        json_t *services = json_array();
-        for (size_t k = 0; k < c->n_services; k++)
-            s_append(services, json_string(c->services[k]), bad);
-        s_put(o, "services", services, bad);
-        s_put(o, "ticket", s_str_or_null(c->ticket), bad);
-        s_put(o, "since", s_time_json(c->state_since_ms), bad);
-        s_put_int(o, "open_s", open_ms / 1000, bad);
-        s_put_int(o, "busy_s", busy_ms / 1000, bad);
-        double u = open_ms > 0 ? (double)busy_ms / (double)open_ms : 0.0;
-        s_put(o, "utilisation", json_real(round(u * 1000.0) / 1000.0), bad);
-        s_put_int(o, "served", c->served, bad);
-        s_append(a, o, bad);
-    }
-    return a;
-}
-
-static json_t *s_view_tickets(const hb_hall_state_t *s, int64_t now_ms, bool *bad)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < s->n_tickets; i++) {
-        const hb_hs_ticket_t *t = &s->tickets[i];
-        int64_t wait_s = t->state == HB_TICKET_WAITING ? s_elapsed_ms(t->issued_ms, now_ms) / 1000
-                                                       : (int64_t)t->wait_s;
-        json_t *o = json_object();
-        s_put_str(o, "ticket", t->id, bad);
-        s_put_str(o, "service", t->service, bad);
-        s_put(o, "priority", s_enum_json(&hallbus__priority__descriptor, t->priority), bad);
-        s_put_str(o, "state", hb_ticket_state_name(t->state), bad);
-        s_put(o, "counter", s_str_or_null(t->counter), bad);
-        s_put(o, "issued", s_time_json(t->issued_ms), bad);
-        s_put_int(o, "wait_s", wait_s, bad);
-        s_put_int(o, "recalls", t->recalls, bad);
-        s_put_bool(o, "transferred", t->transferred, bad);
-        s_append(a, o, bad);
-    }
-    return a;
-}
-
-static json_t *s_view_complaints(const hb_hall_state_t *s, int64_t now_ms, bool *bad)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < s->n_complaints; i++) {
-        const hb_hs_complaint_t *c = &s->complaints[i];
-        json_t *o = json_object();
-        s_put_str(o, "complaint", c->id, bad);
-        s_put_str(o, "state", hb_complaint_state_name(c->state), bad);
-        s_put(o, "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), bad);
-        s_put_str(o, "category", c->category, bad);
-        s_put(o, "channel", s_enum_json(&hallbus__complaint_channel__descriptor, c->channel), bad);
-        s_put(o, "ticket", s_str_or_null(c->ticket), bad);
-        s_put(o, "opened", s_time_json(c->opened_ms), bad);
-        s_put(o, "ack_due", s_time_or_null(c->ack_due_ms), bad);
-        s_put(o, "resolve_due", s_time_or_null(c->resolve_due_ms), bad);
-        s_put(o, "escalation",
-              c->escalation ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
-                            : json_null(),
-              bad);
-        s_put_bool(o, "overdue", s_overdue(c, now_ms), bad);
-        s_append(list, o, bad);
-    }
-    json_t *o = json_object();
-    s_put_int(o, "open", (int64_t)s->n_complaints, bad);
-    s_put_int(o, "overdue", hb_hall_state_overdue(s, now_ms), bad);
-    s_put(o, "list", list, bad);
-    return o;
-}
-
-static json_t *s_view_devices(const hb_hall_state_t *s, bool *bad)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < s->n_devices; i++) {
-        const hb_hs_device_t *d = &s->devices[i];
-        json_t *o = json_object();
-        s_put_str(o, "device", d->id, bad);
-        s_put(o, "kind", s_enum_json(&hallbus__device_kind__descriptor, d->kind), bad);
-        s_put(o, "state", s_enum_json(&hallbus__device_state__descriptor, d->state), bad);
-        s_put_str(o, "detail", d->detail, bad);
-        s_put(o, "since", s_time_json(d->since_ms), bad);
-        s_append(a, o, bad);
-    }
-    return a;
-}
-
-static json_t *s_view_today(const hb_hs_today_t *d, bool *bad)
-{
-    uint64_t score_sum = 0, scores = 0;
-    for (unsigned i = 0; i < HS_COUNT(d->feedback); i++) {
-        score_sum += (uint64_t)d->feedback[i] * (i + 1);
-        scores += d->feedback[i];
-    }
-    json_t *o = json_object();
-    s_put_int(o, "issued", d->issued, bad);
-    s_put_int(o, "served", d->served, bad);
-    s_put_int(o, "no_shows", d->no_shows, bad);
-    s_put_int(o, "cancelled", d->cancelled, bad);
-    s_put_int(o, "transferred", d->transferred, bad);
-    s_put_int(o, "avg_wait_s", s_avg(d->wait_s_sum, d->wait_n), bad);
-    s_put_int(o, "max_wait_s", d->wait_max_s, bad);
-    s_put_int(o, "avg_service_s", s_avg(d->service_s_sum, d->service_n), bad);
-    s_put_int(o, "complaints_opened", d->complaints_opened, bad);
-    s_put_int(o, "complaints_resolved", d->complaints_resolved, bad);
-    s_put_int(o, "escalations", d->escalations, bad);
-    s_put(o, "satisfaction_avg",
-          scores ? json_real(round((double)score_sum / (double)scores * 100.0) / 100.0)
-                 : json_null(),
-          bad);
-    s_put_u64(o, "feedback_count", scores, bad);
-    s_put_int(o, "amount_sum", d->amount_sum, bad);
-    json_t *outcomes = json_object();
-    for (int k = HALLBUS__OUTCOME__OUTCOME_DONE; k <= HALLBUS__OUTCOME__OUTCOME_REJECTED_DOCUMENTS;
-         k++) {
-        char name[64];
-        if (hb_enum_name(&hallbus__outcome__descriptor, k, name, sizeof name))
-            s_put_int(outcomes, name, d->outcomes[k], bad);
-    }
-    s_put(o, "outcomes", outcomes, bad);
-    return o;
-}
-
-json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms)
-{
-    bool bad = false;
-    uint32_t not_ok = 0;
-    /* Large (every service of the hall), so not on the stack. */
-    hb_hall_figures_t *f = malloc(sizeof *f);
-    if (!f)
-        return NULL;
-    hb_hall_figures(s, NULL, now_ms, f);
-    for (size_t i = 0; i < s->n_devices; i++)
-        not_ok += s->devices[i].state != HALLBUS__DEVICE_STATE__DEVICE_STATE_OK;
-    json_t *o = json_object();
-    s_put_u64(o, "seq", s->seq, &bad);
-    s_put(o, "at", s->seq ? s_time_json(s->at_ms) : json_null(), &bad);
-    s_put(o, "date", s_str_or_null(s->today.date), &bad);
-    s_put_int(o, "waiting", f->waiting, &bad);
-    s_put_int(o, "longest_wait_s",
-              f->oldest_issued_ms ? hb_fig_wait_s(f->oldest_issued_ms, now_ms) : 0, &bad);
-    s_put(o, "services", s_view_services(s, f, &bad), &bad);
-    s_put(o, "counters", s_view_counters(s, now_ms, &bad), &bad);
-    s_put_int(o, "counters_open", f->counters_open, &bad);
-    s_put_int(o, "counters_busy", f->counters_busy, &bad);
-    s_put(o, "tickets", s_view_tickets(s, now_ms, &bad), &bad);
-    s_put(o, "complaints", s_view_complaints(s, now_ms, &bad), &bad);
-    s_put(o, "devices", s_view_devices(s, &bad), &bad);
-    s_put_int(o, "devices_not_ok", not_ok, &bad);
-    s_put(o, "today", s_view_today(&s->today, &bad), &bad);
-    s_put_u64(o, "policy_version", s->policy_version, &bad);
-    s_put_u64(o, "calendar_version", s->calendar_version, &bad);
-    s_put_u64(o, "anomalies", s->anomalies, &bad);
-    free(f);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
 }

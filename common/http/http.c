@@ -1,20 +1,19 @@
 /* The HTTP/JSON server of both daemons: h2o 2.2 (libuv flavour) on the
  * daemon's loop, one catch-all h2o path whose handler dispatches over the
  * daemon's route table (router.c's patterns, then path prefixes), whole
- * bodies up to a limit.
+ * bodies up to a limit. What clients may hold (connections in all and per
+ * address group, the time to receive a request) is conns.c's.
  *
- * It also bounds what clients may hold: connections in all and per address
- * group, and the time to receive a request (hb_http_limits_t), and speaks
- * TLS when given a certificate (h2o does the handshakes; OpenSSL comes with
- * libh2o).
- *
- * It is not a web framework: no HTTP/2, no static files, no streaming of
- * request bodies. Handlers answer synchronously, before they return, or
- * defer their answer (hb_http_defer). */
+ * It serves TLS when given a certificate (hb_http_set_tls: OpenSSL through
+ * h2o's accept context). It is not a web framework: no HTTP/2, no static
+ * files, no streaming of request bodies. Handlers answer synchronously,
+ * before they return, or defer their answer (hb_http_defer). */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/metrics.h"
+#include "hallbus/utf8.h"
+#include "hallbus/time.h"
 
 #include "internal.h"
 
@@ -35,79 +34,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_ROUTES_MAX 64
-#define HTTP_METHOD_MAX 16 /* "OPTIONS" fits; anything longer is refused */
-#define HTTP_PREFIX_MAX 256
+_Static_assert(HTTP_ROUTES_MAX <= HTTP_REQSTATS_PREFIX_MAX, "a prefix route without its slot");
 #define HTTP_PATH_MAX 4096    /* decoded path, longer is refused with 414 */
 #define HTTP_HOSTPORT_MAX 300 /* "[v6 literal]:port" or a host name and port */
-#define HTTP_BACKLOG 256
 #define HTTP_REASON_MAX 512    /* the "reason" text of an error body */
 #define HTTP_QUERY_KEY_MAX 128 /* a query parameter's name, decoded */
-#define HTTP_ADDR_TABLE_MIN 16 /* slots in the smallest address table */
-#define HTTP_ADDR_TEXT_MAX 64  /* an address group as text, "/64" included */
 #define HTTP_HEADER_NAME_MAX 64     /* a header a handler adds: its name */
 #define HTTP_HEADER_VALUE_MAX 4096  /* ... and its value */
 #define HTTP_ADDED_HEADERS_MAX 8    /* ... and how many per answer */
-
-/* A prefix route (hb_http_route). */
-typedef struct http_route {
-    char method[HTTP_METHOD_MAX]; /* "" for any method */
-    char prefix[HTTP_PREFIX_MAX];
-    size_t prefix_len;
-    hb_route_t info; /* what hb_http_req_route tells: its strings are the two above */
-    hb_http_handler_fn fn;
-    void *arg;
-} http_route_t;
-
-/* The handler of the router's route of the same index. */
-typedef struct http_target {
-    hb_http_handler_fn fn;
-    void *arg;
-} http_target_t;
-
-/* The address group a client is counted under, as 16 bytes: ::ffff:a.b.c.d
- * for an IPv4 address (and for an IPv4-mapped IPv6 one), or the first 8
- * bytes of an IPv6 address followed by zeros for its /64. The two forms
- * never meet: an IPv4 key has ff ff in bytes 10-11, a /64 key zeros there. */
-typedef struct http_addr_key {
-    uint8_t b[16];
-} http_addr_key_t;
-
-typedef struct http_addr_slot {
-    http_addr_key_t key;
-    uint32_t conns; /* 0: the slot is free */
-} http_addr_slot_t;
-
-/* Open connections per address group: open addressing with linear probing
- * and backward-shift deletion, so there are no tombstones and lookups do not
- * slow down as clients come and go. The capacity is a power of two at least
- * twice max_conns and there is at most one key per open connection, so the
- * table is never more than half full and a probe always ends. The hash is
- * seeded at random per server, so that a client cannot pick addresses known
- * to collide (the worst case is bounded by the table's size anyway).
- *
- * This table stays local to http.c until the project's shared id map exists;
- * it should then become one of those. */
-typedef struct http_addr_table {
-    http_addr_slot_t *slots;
-    size_t cap; /* a power of two, or 0 before the first reserve */
-    size_t used;
-    uint64_t seed;
-} http_addr_table_t;
-
-/* One accepted connection. The uv_tcp_t is first so that the close callback
- * h2o calls with the handle finds the record; h2o owns handle->data. */
-typedef struct http_conn {
-    uv_tcp_t tcp;
-    hb_http_t *http;
-    struct http_conn *prev, *next;
-    h2o_socket_t *sock; /* h2o's socket over tcp; NULL once h2o closed it */
-    http_addr_key_t addr;
-} http_conn_t;
+#define HTTP_BACKLOG 256
 
 typedef struct http_handler {
     h2o_handler_t super;
@@ -135,6 +73,9 @@ typedef struct http_exchange {
     int status;                     /* the answer's, once given */
     unsigned added_headers;         /* by hb_http_add_header */
     bool deferred;                  /* hb_http_defer took it: answered later */
+    /* For a deferred answer's timing (reqstats.c), given later. */
+    size_t slot;
+    int64_t t0_ns;
 } http_exchange_t;
 
 /* A request whose answer comes later (hb_http_defer): copies of the
@@ -148,40 +89,6 @@ struct hb_http_deferred {
     http_exchange_t ex;
     hb_http_req_t req;
     http_defer_marker_t *marker; /* NULL once h2o disposed of the request */
-};
-
-struct hb_http {
-    uv_loop_t *loop;
-    h2o_globalconf_t config;
-    h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    SSL_CTX *ssl_ctx; /* hb_http_set_tls; NULL: plain HTTP */
-    bool ctx_inited;
-    uv_tcp_t listener;
-    bool listener_inited; /* uv_tcp_init done: needs uv_close */
-    bool listener_closed; /* its close callback ran */
-    uv_idle_t reaper;
-    bool reaping;
-    bool destroying;
-    size_t max_body;
-    int port;
-    http_route_t routes[HTTP_ROUTES_MAX]; /* prefix routes */
-    size_t nroutes;
-    hb_router_t *router; /* pattern routes */
-    http_target_t targets[HB_ROUTER_ROUTES_MAX];
-    hb_http_guard_fn guard;
-    void *guard_arg;
-    hb_http_after_fn after;
-    void *after_arg;
-    http_conn_t *conns;
-    size_t nconns;
-    struct hb_http_stream *streams;
-    size_t nstreams;
-    hb_http_limits_t limits;
-    http_addr_table_t addrs;
-    uint64_t refused_per_address;
-    uint64_t refused_max_conns;
-    uint64_t closed_by_timeout;
 };
 
 /* A streamed answer. The generator is first: h2o hands it back to proceed
@@ -271,23 +178,19 @@ static bool s_has_dot_segment(const char *path)
     return false;
 }
 
-/* Replaces every byte that starts no valid UTF-8 sequence with '?', so that
- * a reason cut short by its buffer, or quoting a client's bytes, still makes
- * a JSON string. */
-static void s_utf8_sanitize(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = hb_http__utf8_seq(p);
-        if (n == 0) {
-            *p = '?';
-            n = 1;
-        }
-        p += n;
-    }
-}
-
 /* ----------------------------------------------------------------- replies */
+
+/* The status line and the headers every answer has: its type, and no
+ * caching (answers are live figures). */
+static void s_head(h2o_req_t *req, int status, const char *content_type)
+{
+    req->res.status = status;
+    req->res.reason = s_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+}
 
 static void s_send(http_exchange_t *ex, int status, const char *content_type, const char *body,
                    size_t len, const char *allow)
@@ -301,12 +204,7 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
         status = 500;
     }
     ex->status = status;
-    req->res.status = status;
-    req->res.reason = s_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                   strlen(content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
+    s_head(req, status, content_type);
     if (allow)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
     if (status == 204 || status == 304)
@@ -337,7 +235,9 @@ static void s_send_error(http_exchange_t *ex, int status, const char *code, cons
 {
     char clean[HTTP_REASON_MAX];
     snprintf(clean, sizeof clean, "%s", reason);
-    s_utf8_sanitize(clean);
+    /* A reason cut short by its buffer, or quoting a client's bytes, still
+     * makes a JSON string. */
+    hb_utf8_sanitize(clean);
     json_t *o = json_pack("{s:s, s:s}", "error", code, "reason", clean);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -397,8 +297,12 @@ void hb_http_deferred_free(hb_http_deferred_t **dp)
     *dp = NULL;
     if (d->marker && !d->ex.answered)
         s_send_error(&d->ex, 503, "unavailable", "the answer was not given", NULL);
-    if (d->marker)
+    if (d->marker) {
+        /* The request is alive, so is its server: the answer's time. */
+        hb_http__reqstats_record(&d->ex.http->reqstats, d->ex.slot, d->ex.route, d->ex.status,
+                                 d->ex.t0_ns);
         d->marker->d = NULL;
+    }
     free(d);
 }
 
@@ -536,12 +440,7 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
         st->next->prev = st;
     ex->http->streams = st;
     ex->http->nstreams++;
-    req->res.status = status;
-    req->res.reason = s_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                   strlen(content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
+    s_head(req, status, content_type);
     h2o_start_response(req, &st->gen);
     /* The headers go now; proceed comes back when they are written. */
     st->sending = true;
@@ -707,7 +606,15 @@ static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
     return route;
 }
 
-static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+/* Which route took the request, for its duration (s_on_req). */
+typedef struct http_took {
+    size_t slot; /* reqstats.c's slot */
+    const hb_route_t *route;
+    int64_t t0_ns;  /* when h2o handed the request over */
+    bool deferred;  /* the handler deferred its answer: timed when it is given */
+} http_took_t;
+
+static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
 {
     hb_http_t *http = ((http_handler_t *)self)->http;
     http_exchange_t ex = {.req = req, .http = http};
@@ -788,10 +695,11 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         arg = http->targets[match.route].arg;
         ex.match = &match;
         ex.route = hb_router_route(http->router, match.route);
+        took->slot = match.route;
     } else {
         /* A matched pattern's segments are checked one by one above, to name
          * the parameter at fault; a path for the prefix routes as a whole. */
-        if (!hb_http__utf8_valid(path)) {
+        if (!hb_utf8_valid_str(path)) {
             s_send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded", NULL);
             return 0;
         }
@@ -802,7 +710,11 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         fn = route->fn;
         arg = route->arg;
         ex.route = &route->info;
+        took->slot = HB_ROUTER_ROUTES_MAX + (size_t)(route - http->routes);
     }
+    took->route = ex.route;
+    ex.slot = took->slot;
+    ex.t0_ns = took->t0_ns;
 
     hb_http_req_t hreq = {
         .method = method,
@@ -827,9 +739,24 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
             s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
         }
     }
+    took->deferred = ex.deferred;
     if (http->after)
         http->after(&hreq, ex.route, ex.status, http->after_arg);
     return 0;
+}
+
+/* Every request h2o hands us, timed from here to its answer (handlers
+ * answer before they return; a stream counts until its head is sent). */
+static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    hb_http_t *http = ((http_handler_t *)self)->http;
+    int64_t t0 = hb_mono_ns();
+    http_took_t took = {.slot = HTTP_REQSTATS_UNMATCHED, .route = NULL, .t0_ns = t0};
+    int rc = s_dispatch(self, req, &took);
+    /* A deferred answer is timed when it is given (hb_http_deferred_free). */
+    if (!took.deferred)
+        hb_http__reqstats_record(&http->reqstats, took.slot, took.route, req->res.status, t0);
+    return rc;
 }
 
 /* ------------------------------------------------------- h2o's own errors */
@@ -883,159 +810,6 @@ static void s_errfilter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
     h2o_setup_next_ostream(req, slot);
 }
 
-/* ------------------------------------------------ connections per address */
-
-/* Multiply-and-fold over the key's two halves, keyed by the table's seed.
- * Not a cryptographic hash: it only has to spread addresses a client cannot
- * predict the placement of. */
-static size_t s_addr_home(const http_addr_table_t *t, const http_addr_key_t *k)
-{
-    const uint64_t golden = 0x9e3779b97f4a7c15ull;
-    uint64_t lo, hi;
-    memcpy(&lo, k->b, sizeof lo);
-    memcpy(&hi, k->b + 8, sizeof hi);
-    uint64_t h = (t->seed ^ lo) * golden;
-    h ^= h >> 32;
-    h = (h ^ hi) * golden;
-    h ^= h >> 29;
-    h *= golden;
-    h ^= h >> 32;
-    return (size_t)h & (t->cap - 1);
-}
-
-/* The slot holding `k`, or the free slot where it would go. */
-static size_t s_addr_probe(const http_addr_table_t *t, const http_addr_key_t *k)
-{
-    size_t mask = t->cap - 1;
-    size_t i = s_addr_home(t, k);
-    while (t->slots[i].conns != 0 && memcmp(&t->slots[i].key, k, sizeof *k) != 0)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static uint32_t s_addr_conns(const http_addr_table_t *t, const http_addr_key_t *k)
-{
-    return t->slots[s_addr_probe(t, k)].conns;
-}
-
-/* Counts one more connection for `k`. HB_ETOOBIG when a new key would make
- * the table more than half full, which the sizing rules out; refusing the
- * connection is then the safe answer. */
-static int s_addr_add(http_addr_table_t *t, const http_addr_key_t *k)
-{
-    size_t i = s_addr_probe(t, k);
-    if (t->slots[i].conns == 0) {
-        if (t->used + 1 > t->cap / 2)
-            return HB_ETOOBIG;
-        t->slots[i].key = *k;
-        t->used++;
-    }
-    t->slots[i].conns++;
-    return 0;
-}
-
-/* Counts one connection less for `k`, which must hold one. When its last
- * goes, the entries after it in its probe run move back into the hole when
- * their home slot allows, so that each stays reachable from its home slot
- * without a tombstone. */
-static void s_addr_remove(http_addr_table_t *t, const http_addr_key_t *k)
-{
-    size_t mask = t->cap - 1;
-    size_t hole = s_addr_probe(t, k);
-    assert(t->slots[hole].conns > 0);
-    if (--t->slots[hole].conns > 0)
-        return;
-    t->used--;
-    for (size_t j = (hole + 1) & mask; t->slots[j].conns != 0; j = (j + 1) & mask) {
-        size_t home = s_addr_home(t, &t->slots[j].key);
-        /* The entry at j may fill the hole when the hole lies between its
-         * home and j (cyclically): it is then no farther from home. */
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
-            t->slots[hole] = t->slots[j];
-            t->slots[j].conns = 0;
-            hole = j;
-        }
-    }
-}
-
-/* Sizes the table for `max_keys` keys at half load at most, and for the
- * keys it holds (when max_conns is lowered below the connections open, they
- * stay counted), rehashing them when the size changes. */
-static int s_addr_reserve(http_addr_table_t *t, size_t max_keys)
-{
-    size_t need = max_keys > t->used ? max_keys : t->used;
-    size_t cap = HTTP_ADDR_TABLE_MIN;
-    while (cap < 2 * need)
-        cap *= 2;
-    if (cap == t->cap)
-        return 0;
-    http_addr_table_t grown = {.cap = cap, .seed = t->seed};
-    grown.slots = calloc(cap, sizeof *grown.slots);
-    if (!grown.slots)
-        return HB_ENOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i].conns == 0)
-            continue;
-        grown.slots[s_addr_probe(&grown, &t->slots[i].key)] = t->slots[i];
-        grown.used++;
-    }
-    free(t->slots);
-    *t = grown;
-    return 0;
-}
-
-static uint64_t s_random_seed(const void *salt)
-{
-    uint64_t seed = 0;
-    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
-        /* Early in boot the pool may not be ready: a seed that differs per
-         * run and per server is still better than a fixed one. */
-        seed = uv_hrtime() ^ (uint64_t)(uintptr_t)salt ^ ((uint64_t)getpid() << 32);
-    }
-    return seed;
-}
-
-static int s_addr_key(const struct sockaddr *sa, http_addr_key_t *k)
-{
-    memset(k, 0, sizeof *k);
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        k->b[10] = 0xff;
-        k->b[11] = 0xff;
-        memcpy(k->b + 12, &in->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        /* A mapped address already has the IPv4 key's form. */
-        bool mapped = IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
-        memcpy(k->b, in6->sin6_addr.s6_addr, mapped ? 16 : 8);
-        return 0;
-    }
-    return HB_EINVAL;
-}
-
-static int s_addr_key_text(const http_addr_key_t *k, char *out, size_t outlen)
-{
-    static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    char text[INET6_ADDRSTRLEN];
-    bool v4 = memcmp(k->b, v4_prefix, sizeof v4_prefix) == 0;
-    if (!inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? k->b + 12 : k->b, text, sizeof text))
-        return HB_EINVAL;
-    int n = snprintf(out, outlen, "%s%s", text, v4 ? "" : "/64");
-    if (n < 0 || (size_t)n >= outlen)
-        return HB_ETOOBIG;
-    return 0;
-}
-
-int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen)
-{
-    http_addr_key_t k;
-    if (!sa || !out || outlen == 0 || s_addr_key(sa, &k) != 0)
-        return HB_EINVAL;
-    return s_addr_key_text(&k, out, outlen);
-}
-
 /* -------------------------------------------------------------- lifecycle */
 
 static void s_on_reaper_closed(uv_handle_t *h)
@@ -1044,7 +818,7 @@ static void s_on_reaper_closed(uv_handle_t *h)
     hb_router_destroy(&http->router);
     if (http->ssl_ctx)
         SSL_CTX_free(http->ssl_ctx);
-    free(http->addrs.slots);
+    hb_http__addrs_free(http);
     free(http);
 }
 
@@ -1070,7 +844,7 @@ static void s_on_reap(uv_idle_t *idle)
     uv_close((uv_handle_t *)idle, s_on_reaper_closed);
 }
 
-static void s_maybe_finish(hb_http_t *http)
+void hb_http__maybe_finish(hb_http_t *http)
 {
     if (!http->destroying || http->reaping || http->nconns > 0)
         return;
@@ -1086,115 +860,7 @@ static void s_on_listener_closed(uv_handle_t *h)
 {
     hb_http_t *http = h->data;
     http->listener_closed = true;
-    s_maybe_finish(http);
-}
-
-static void s_on_conn_closed(uv_handle_t *h)
-{
-    http_conn_t *c = (http_conn_t *)h;
-    hb_http_t *http = c->http;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        http->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    http->nconns--;
-    s_addr_remove(&http->addrs, &c->addr);
-    free(c);
-    s_maybe_finish(http);
-}
-
-/* Runs when h2o closes a connection's socket, before libuv's close callback,
- * to count the connections closed by the request timeout: h2o 2.2.5 closes
- * those in lib/http1.c (reqread_on_timeout) without a word to us. Read in
- * h2o 2.2.5 and libuv 1.44:
- * - h2o's HTTP/1 code reads from a socket only while it waits for a request
- *   head or body (it stops reading while it answers, streams included), and
- *   while it waits, that connection's entry is linked to the context's
- *   req_timeout, whose libuv timer is armed: it is started when an entry is
- *   linked to an empty list, and restarted after it fires if entries remain;
- * - libuv stops a one-shot timer before it runs the timer's callback.
- * So a socket closed while reading, with that timer not armed, is closed from
- * inside the timer's callback, which closes nothing but timed-out
- * connections. A client's end-of-stream or reset, which h2o also handles
- * while reading, arrives with the timer armed and is not counted. Only the
- * counter rests on this; the timeout itself is h2o's. */
-static void s_on_sock_closing(void *data)
-{
-    http_conn_t *c = data;
-    hb_http_t *http = c->http;
-    const uv_handle_t *timer = (const uv_handle_t *)&http->ctx.http1.req_timeout._backend.timer;
-    if (!http->destroying && h2o_socket_is_reading(c->sock) && !uv_is_active(timer))
-        http->closed_by_timeout++;
-    c->sock = NULL;
-}
-
-static void s_on_refused_closed(uv_handle_t *h) { free(h); }
-
-/* Closes a connection just accepted, before h2o has seen it. */
-static void s_refuse(http_conn_t *c) { uv_close((uv_handle_t *)&c->tcp, s_on_refused_closed); }
-
-static void s_on_connection(uv_stream_t *server, int status)
-{
-    hb_http_t *http = server->data;
-    if (status < 0) {
-        hb_log_once("http.accept", HB_LOG_WARN, "http: accept failed: %s", uv_strerror(status));
-        return;
-    }
-    if (http->destroying)
-        return;
-    http_conn_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        hb_log_once("http.accept_nomem", HB_LOG_ERROR, "http: no memory for a connection");
-        return;
-    }
-    c->http = http;
-    uv_tcp_init(http->loop, &c->tcp);
-    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
-    struct sockaddr_storage peer;
-    int peerlen = sizeof peer;
-    if (rc == 0)
-        rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &peerlen);
-    if (rc == 0 && s_addr_key((const struct sockaddr *)&peer, &c->addr) != 0)
-        rc = UV_EAFNOSUPPORT;
-    if (rc != 0) {
-        /* Includes a client that reset before we could ask who it was. */
-        hb_log_once("http.accept", HB_LOG_WARN, "http: accept failed: %s", uv_strerror(rc));
-        s_refuse(c);
-        return;
-    }
-    /* The address group's cap first, so that one client past its own cap is
-     * counted as such even when the total is reached too. */
-    if (s_addr_conns(&http->addrs, &c->addr) >= http->limits.max_per_address) {
-        http->refused_per_address++;
-        char group[HTTP_ADDR_TEXT_MAX];
-        if (s_addr_key_text(&c->addr, group, sizeof group) != 0)
-            snprintf(group, sizeof group, "?");
-        hb_log_once("http.per_address", HB_LOG_WARN,
-                    "http: %s holds %zu connections, closing its new ones (logged for the "
-                    "first such address only; the counters have them all)",
-                    group, http->limits.max_per_address);
-        s_refuse(c);
-        return;
-    }
-    if (http->nconns >= http->limits.max_conns || s_addr_add(&http->addrs, &c->addr) != 0) {
-        http->refused_max_conns++;
-        hb_log_once("http.conns_max", HB_LOG_WARN, "http: %zu connections open, closing new ones",
-                    http->nconns);
-        s_refuse(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    c->next = http->conns;
-    if (http->conns)
-        http->conns->prev = c;
-    http->conns = c;
-    http->nconns++;
-    c->sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, s_on_conn_closed);
-    c->sock->on_close.cb = s_on_sock_closing;
-    c->sock->on_close.data = c;
-    h2o_accept(&http->accept_ctx, c->sock);
+    hb_http__maybe_finish(http);
 }
 
 /* Splits "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT". */
@@ -1288,11 +954,12 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     http->loop = loop;
     http->max_body = max_body;
     http->limits = hb_http_limits_default();
-    http->addrs.seed = s_random_seed(http);
+    hb_http__reqstats_init(&http->reqstats);
     http->router = hb_router_new();
-    if (!http->router || s_addr_reserve(&http->addrs, http->limits.max_conns) != 0) {
+    if (!http->router || hb_http__addrs_init(http) != 0) {
         hb_error("http: out of memory");
         hb_router_destroy(&http->router);
+        hb_http__addrs_free(http);
         free(http);
         return NULL;
     }
@@ -1324,7 +991,7 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     if (s_listen_fd(host_port, &fd) != 0) {
         h2o_config_dispose(&http->config);
         hb_router_destroy(&http->router);
-        free(http->addrs.slots);
+        hb_http__addrs_free(http);
         free(http);
         return NULL;
     }
@@ -1339,7 +1006,7 @@ hb_http_t *hb_http_new(uv_loop_t *loop, const char *host_port, size_t max_body)
     http->listener_inited = true;
     int rc = uv_tcp_open(&http->listener, fd);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&http->listener, HTTP_BACKLOG, s_on_connection);
+        rc = uv_listen((uv_stream_t *)&http->listener, HTTP_BACKLOG, hb_http__on_connection);
     if (rc != 0) {
         hb_error("http: cannot listen on '%s': %s", host_port, uv_strerror(rc));
         if (uv_fileno((uv_handle_t *)&http->listener, &(uv_os_fd_t){0}) != 0)
@@ -1640,61 +1307,6 @@ int hb_http_set_tls(hb_http_t *http, const char *cert_file, const char *key_file
 
 bool hb_http_tls(const hb_http_t *http) { return http && http->ssl_ctx; }
 
-hb_http_limits_t hb_http_limits_default(void)
-{
-    return (hb_http_limits_t){
-        .max_conns = HB_HTTP_MAX_CONNS_DEFAULT,
-        .max_per_address = HB_HTTP_MAX_PER_ADDRESS_DEFAULT,
-        .header_timeout_ms = HB_HTTP_HEADER_TIMEOUT_MS_DEFAULT,
-    };
-}
-
-int hb_http_set_limits(hb_http_t *http, const hb_http_limits_t *limits)
-{
-    if (!http || !limits)
-        return HB_EINVAL;
-    if (limits->max_conns < 1 || limits->max_conns > HB_HTTP_MAX_CONNS_CEILING ||
-        limits->max_per_address < 1 || limits->max_per_address > limits->max_conns ||
-        limits->header_timeout_ms < HB_HTTP_HEADER_TIMEOUT_MS_MIN ||
-        limits->header_timeout_ms > HB_HTTP_HEADER_TIMEOUT_MS_MAX)
-        return HB_EINVAL;
-    int rc = s_addr_reserve(&http->addrs, limits->max_conns);
-    if (rc != 0)
-        return rc;
-    http->limits = *limits;
-    /* The context copied the timeout when it was made. Its waiting entries
-     * are judged by this value whenever its timer fires, and the timer is
-     * next due at the old deadline of the oldest wait: a wait already running
-     * ends at its new deadline when the timeout grows, and no later than its
-     * old one when it shrinks. */
-    http->config.http1.req_timeout = (uint64_t)limits->header_timeout_ms;
-    if (http->ctx_inited)
-        http->ctx.http1.req_timeout.timeout = (uint64_t)limits->header_timeout_ms;
-    hb_info("http: up to %zu connections, %zu per address, %lld ms to receive a request",
-            limits->max_conns, limits->max_per_address, (long long)limits->header_timeout_ms);
-    return 0;
-}
-
-void hb_http_get_limits(const hb_http_t *http, hb_http_limits_t *out)
-{
-    assert(http && out);
-    *out = http->limits;
-}
-
-void hb_http_get_stats(const hb_http_t *http, hb_http_stats_t *out)
-{
-    assert(out);
-    memset(out, 0, sizeof *out);
-    if (!http)
-        return;
-    out->conns_open = http->nconns;
-    out->streams_open = http->nstreams;
-    out->addresses_open = http->addrs.used;
-    out->refused_per_address = http->refused_per_address;
-    out->refused_max_conns = http->refused_max_conns;
-    out->closed_by_timeout = http->closed_by_timeout;
-}
-
 void hb_http_destroy(hb_http_t **http_p)
 {
     if (!http_p || !*http_p)
@@ -1721,36 +1333,5 @@ void hb_http_destroy(hb_http_t **http_p)
         if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
             shutdown(fd, SHUT_RD);
     }
-    s_maybe_finish(http);
-}
-
-json_t *hb_http_stats_json(const hb_http_t *http)
-{
-    hb_http_stats_t st;
-    hb_http_get_stats(http, &st);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "conns_open", (json_int_t)st.conns_open,
-                     "streams_open", (json_int_t)st.streams_open, "addresses_open",
-                     (json_int_t)st.addresses_open, "refused_per_address",
-                     (json_int_t)st.refused_per_address, "refused_max_conns",
-                     (json_int_t)st.refused_max_conns, "closed_by_timeout",
-                     (json_int_t)st.closed_by_timeout);
-}
-
-void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_metrics *m)
-{
-    hb_http_stats_t st;
-    hb_http_get_stats(http, &st);
-    char name[96];
-    snprintf(name, sizeof name, "%shttp_connections", prefix);
-    hb_metrics_add(m, name, "gauge", "HTTP connections open now, streams included", NULL,
-                   (double)st.conns_open);
-    snprintf(name, sizeof name, "%shttp_refused_total", prefix);
-    hb_metrics_add(m, name, "counter", "HTTP connections closed at accept, by the cap that refused",
-                   "cap=\"per_address\"", (double)st.refused_per_address);
-    hb_metrics_add(m, name, "counter", "HTTP connections closed at accept, by the cap that refused",
-                   "cap=\"total\"", (double)st.refused_max_conns);
-    snprintf(name, sizeof name, "%shttp_timeouts_total", prefix);
-    hb_metrics_add(m, name, "counter",
-                   "HTTP connections closed for not sending a request within the header timeout",
-                   NULL, (double)st.closed_by_timeout);
+    hb_http__maybe_finish(http);
 }

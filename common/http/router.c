@@ -4,11 +4,12 @@
  * sixty-odd routes a daemon has and allocates nothing. A segment trie would
  * only pay off with many hundreds of routes.
  *
- * It also holds the percent-decoding and the strict UTF-8 check that the
- * server uses on whole paths and query strings (internal.h). Not here: the
+ * It also holds the percent-decoding that the server uses on whole paths
+ * and query strings (internal.h). Not here: the
  * permission vocabulary (perm.c) or anything about HTTP connections. */
 #include "hallbus/router.h"
 #include "hallbus/error.h"
+#include "hallbus/utf8.h"
 
 #include "internal.h"
 
@@ -92,50 +93,6 @@ int hb_http__decode(const char *src, size_t len, bool plus_is_space, char *out, 
     if (outlen)
         *outlen = o;
     return 0;
-}
-
-size_t hb_http__utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-bool hb_http__utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = hb_http__utf8_seq(p);
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    return true;
 }
 
 /* ------------------------------------------------------------ registration */
@@ -449,7 +406,7 @@ hb_route_result_t hb_router_match(const hb_router_t *r, const char *method, cons
         m->names[m->nparams] = name;
         m->values[m->nparams] = m->seg[i];
         m->nparams++;
-        if (m->seglen[i] > HB_HTTP_PARAM_MAX || !hb_http__utf8_valid(m->seg[i])) {
+        if (m->seglen[i] > HB_HTTP_PARAM_MAX || !hb_utf8_valid(m->seg[i], m->seglen[i])) {
             m->result = HB_ROUTE_BAD_PARAM;
             m->bad_param = name;
             m->bad_why = m->seglen[i] > HB_HTTP_PARAM_MAX

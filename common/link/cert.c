@@ -21,19 +21,6 @@
 #define CERT_FILE_MAX 65536
 #define CERT_LINE_MAX 1024
 
-bool hb_hall_id_valid(const char *id)
-{
-    size_t n = 0;
-    for (; id[n]; n++) {
-        unsigned char c = (unsigned char)id[n];
-        if (!isalnum(c) && c != '-' && c != '_')
-            return false;
-        if (n >= 32)
-            return false;
-    }
-    return n >= 1;
-}
-
 static bool s_name_valid(const char *name)
 {
     size_t n = strlen(name);

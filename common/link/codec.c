@@ -10,7 +10,9 @@
  * protobuf_c_message_free_unpacked(msg, NULL). */
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/json.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -129,55 +131,6 @@ static bool s_is_id_field(const char *name)
     return false;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[i], or 0: no overlong
- * forms, no surrogates, nothing past U+10FFFF (RFC 3629). */
-static size_t s_utf8_seq(const unsigned char *s, size_t len, size_t i)
-{
-    unsigned c = s[i];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2;
-        cp = c & 0x1F;
-        min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3;
-        cp = c & 0x0F;
-        min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4;
-        cp = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len - i < n)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        unsigned cc = s[i + k];
-        if ((cc & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-static bool s_utf8_valid(const char *text, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    for (size_t i = 0; i < len;) {
-        size_t n = s_utf8_seq(s, len, i);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* The rules every string of an event obeys, from JSON or from the wire. */
 static int s_check_string(const char *name, const char *kind, const char *s, size_t len,
                           char *err, size_t errlen)
@@ -192,7 +145,7 @@ static int s_check_string(const char *name, const char *kind, const char *s, siz
               max);
         return HB_EINVAL;
     }
-    if (!s_utf8_valid(s, len)) {
+    if (!hb_utf8_valid(s, len)) {
         hb_errf(err, errlen, "%s of %s is not valid UTF-8", name, kind);
         return HB_EINVAL;
     }
@@ -675,43 +628,6 @@ int hb_event_check(const Hallbus__Envelope *env, char *err, size_t errlen)
 
 static int s_message_to_json(const ProtobufCMessage *msg, int depth, json_t *o);
 
-static json_t *s_u64_to_json(uint64_t u)
-{
-    if (u <= (uint64_t)INT64_MAX)
-        return json_integer((json_int_t)u);
-    /* jansson's integers are signed 64-bit: say it exactly, as text. */
-    char text[24];
-    snprintf(text, sizeof text, "%" PRIu64, u);
-    return json_string(text);
-}
-
-/* A string from the wire that is not UTF-8 is shown with '?' for each bad
- * byte rather than dropped, so the event stays readable. */
-static json_t *s_string_to_json(const char *s)
-{
-    if (!s)
-        return json_string("");
-    size_t len = strlen(s);
-    if (s_utf8_valid(s, len))
-        return json_stringn(s, len);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return NULL;
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t n = s_utf8_seq(u, len, i);
-        if (n == 0) {
-            copy[i++] = '?';
-            continue;
-        }
-        memcpy(copy + i, s + i, n);
-        i += n;
-    }
-    json_t *j = json_stringn(copy, len);
-    free(copy);
-    return j;
-}
-
 static json_t *s_value_to_json(const ProtobufCFieldDescriptor *fd, const void *p, int depth)
 {
     switch (fd->type) {
@@ -728,7 +644,7 @@ static json_t *s_value_to_json(const ProtobufCFieldDescriptor *fd, const void *p
         return json_integer((json_int_t) * (const int64_t *)p);
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        return s_u64_to_json(*(const uint64_t *)p);
+        return hb_json_u64(*(const uint64_t *)p);
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
         double d = fd->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)p : *(const double *)p;
@@ -745,7 +661,9 @@ static json_t *s_value_to_json(const ProtobufCFieldDescriptor *fd, const void *p
         return json_integer(value); /* a newer hall's value: kept as a number */
     }
     case PROTOBUF_C_TYPE_STRING:
-        return s_string_to_json(*(char *const *)p);
+        /* A string from the wire that is not UTF-8 is shown with '?' for
+         * each bad byte rather than dropped, so the event stays readable. */
+        return hb_utf8_json_str(*(char *const *)p);
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
         if (!sub || depth >= CODEC_DEPTH_MAX)
@@ -828,7 +746,7 @@ json_t *hb_event_to_json(const Hallbus__Envelope *env)
         return NULL;
     /* "seq", "at", "type" first (jansson keeps insertion order), then the
      * body's fields; no event message may use those three names. */
-    int rc = json_object_set_new(o, "seq", s_u64_to_json(env->seq));
+    int rc = json_object_set_new(o, "seq", hb_json_u64(env->seq));
     rc |= json_object_set_new(o, "at", json_string(at));
     rc |= json_object_set_new(o, "type", json_string(body ? fd->name : "unknown"));
     if (body)

@@ -54,6 +54,20 @@ int hb_store_open(hb_store_t *store, const char *dir, size_t map_size, size_t ma
     return 0;
 }
 
+int hb_store_dbis(hb_store_t *store, const hb_store_db_t *dbs, size_t n)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(store->env, NULL, 0, &txn) != 0)
+        return HB_EDB;
+    for (size_t i = 0; i < n; i++) {
+        if (mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi) != 0) {
+            mdb_txn_abort(txn);
+            return HB_EDB;
+        }
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : HB_EDB;
+}
+
 void hb_store_close(hb_store_t *store)
 {
     if (!store->env)

@@ -9,13 +9,14 @@
 #include "hallbus/tz.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
+#include "hallbus/json.h"
+#include "hallbus/names.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PATH_MAX_LEN 160
 
 static const char *const s_level_names[] = {"head_office", "province", "city"};
 static const char *const s_channel_names[] = {"signage", "kiosk", "counter_script"};
@@ -35,131 +36,28 @@ int32_t hb_cal_day_of_ms(int64_t ms)
 
 const char *hb_cal_level_name(hb_cal_level_t level)
 {
-    return (unsigned)level < 3 ? s_level_names[level] : "unknown";
+    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
 }
 
-int hb_cal_level_parse(const char *name, hb_cal_level_t *out)
-{
-    for (int i = 0; i < 3; i++) {
-        if (name && strcmp(name, s_level_names[i]) == 0) {
-            *out = (hb_cal_level_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
-}
+HB_NAMES_PARSER(hb_cal_level_parse, hb_cal_level_t, s_level_names)
 
 const char *hb_cal_channel_name(hb_cal_channel_t ch)
 {
-    return (unsigned)ch < HB_CAL_CHANNELS ? s_channel_names[ch] : "unknown";
+    return hb_name_of(s_channel_names, HB_NAMES_COUNT(s_channel_names), (int)ch);
 }
 
-int hb_cal_channel_parse(const char *name, hb_cal_channel_t *out)
-{
-    for (int i = 0; i < HB_CAL_CHANNELS; i++) {
-        if (name && strcmp(name, s_channel_names[i]) == 0) {
-            *out = (hb_cal_channel_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
-}
+HB_NAMES_PARSER(hb_cal_channel_parse, hb_cal_channel_t, s_channel_names)
 
 /* ------------------------------------------------- reading helpers ---- */
-
-/* snprintf for member paths: a path cut short only shortens a message, so
- * truncation is accepted here on purpose. */
-static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void s_pathf(char *out, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, len, fmt, ap);
-    va_end(ap);
-}
-
-static void s_join(char *out, size_t len, const char *path, const char *member)
-{
-    if (path && path[0])
-        s_pathf(out, len, "%s.%s", path, member);
-    else
-        s_pathf(out, len, "%s", member);
-}
-
-static bool s_listed(const char *key, const char *const *names)
-{
-    for (size_t i = 0; names && names[i]; i++)
-        if (strcmp(key, names[i]) == 0)
-            return true;
-    return false;
-}
-
-/* Refuses a member that is neither ours nor the caller's. */
-static int s_members_known(const json_t *obj, const char *const *ours, const char *const *extra,
-                           const char *path, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        (void)v;
-        if (!s_listed(key, ours) && !s_listed(key, extra)) {
-            char p[PATH_MAX_LEN];
-            s_join(p, sizeof p, path, key);
-            hb_errf(err, errlen, "%s: unknown member", p);
-            return HB_EINVAL;
-        }
-    }
-    return 0;
-}
-
-/* A string value of `min`..`max` bytes without an embedded NUL. jansson has
- * already refused invalid UTF-8, so the bytes are text. */
-static int s_text(const json_t *v, size_t min, size_t max, const char *p, const char **out,
-                  char *err, size_t errlen)
-{
-    if (!json_is_string(v)) {
-        hb_errf(err, errlen, "%s: must be a string", p);
-        return HB_EINVAL;
-    }
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if (strlen(s) != n) {
-        hb_errf(err, errlen, "%s: contains a NUL character", p);
-        return HB_EINVAL;
-    }
-    if (n < min) {
-        hb_errf(err, errlen, "%s: must not be empty", p);
-        return HB_EINVAL;
-    }
-    if (n > max) {
-        hb_errf(err, errlen, "%s: %zu bytes, at most %zu", p, n, max);
-        return HB_EINVAL;
-    }
-    *out = s;
-    return 0;
-}
-
-static bool s_id_chars(const char *s, size_t max, bool allow_dot)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || (allow_dot && c == '.');
-        if (!ok || n >= max)
-            return false;
-    }
-    return n > 0;
-}
 
 static int s_id(const json_t *v, size_t max, bool allow_dot, const char *p, const char **out,
                 char *err, size_t errlen)
 {
     const char *s = NULL;
-    int rc = s_text(v, 1, max, p, &s, err, errlen);
+    int rc = hb_json_text(v, 1, max, p, &s, err, errlen);
     if (rc != 0)
         return rc;
-    if (!s_id_chars(s, max, allow_dot)) {
+    if (!hb_id_chars_ok(s, max, allow_dot ? "." : NULL)) {
         hb_errf(err, errlen, "%s: \"%s\" is not an id ([A-Za-z0-9_%s-]{1,%zu})", p, s,
                 allow_dot ? "." : "", max);
         return HB_EINVAL;
@@ -168,27 +66,12 @@ static int s_id(const json_t *v, size_t max, bool allow_dot, const char *p, cons
     return 0;
 }
 
-static char *s_dup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
-static int s_nomem(char *err, size_t errlen)
-{
-    hb_errf(err, errlen, "out of memory");
-    return HB_ENOMEM;
-}
-
 /* An array of distinct item ids (products or business types). */
 static int s_items(const json_t *obj, const char *name, const char *path, size_t *n_out,
                    char (**out)[HB_CAL_ITEM_ID_MAX], char *err, size_t errlen)
 {
-    char p[PATH_MAX_LEN];
-    s_join(p, sizeof p, path, name);
+    char p[HB_JSON_PATH_MAX];
+    hb_json_path(p, sizeof p, path, name);
     const json_t *a = json_object_get(obj, name);
     if (!a) {
         hb_errf(err, errlen, "%s: missing (give [] for none)", p);
@@ -208,10 +91,10 @@ static int s_items(const json_t *obj, const char *name, const char *path, size_t
         return 0;
     *out = calloc(n, sizeof **out);
     if (!*out)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     for (size_t i = 0; i < n; i++) {
-        char ip[PATH_MAX_LEN];
-        s_pathf(ip, sizeof ip, "%s[%zu]", p, i);
+        char ip[HB_JSON_PATH_MAX];
+        hb_json_pathf(ip, sizeof ip, "%s[%zu]", p, i);
         const char *s = NULL;
         int rc = s_id(json_array_get(a, i), HB_CAL_ITEM_ID_MAX - 1, true, ip, &s, err, errlen);
         if (rc != 0)
@@ -228,16 +111,25 @@ static int s_items(const json_t *obj, const char *name, const char *path, size_t
     return 0;
 }
 
+/* Member `name` of `obj`, with its path in `p`; NULL and "<p>: missing"
+ * when it is absent. */
+static const json_t *s_need(const json_t *obj, const char *path, const char *name,
+                            char p[HB_JSON_PATH_MAX], char *err, size_t errlen)
+{
+    hb_json_path(p, HB_JSON_PATH_MAX, path, name);
+    const json_t *v = json_object_get(obj, name);
+    if (!v)
+        hb_errf(err, errlen, "%s: missing", p);
+    return v;
+}
+
 static int s_date(const json_t *obj, const char *name, const char *path, int32_t *out,
                   char *err, size_t errlen)
 {
-    char p[PATH_MAX_LEN];
-    s_join(p, sizeof p, path, name);
-    const json_t *v = json_object_get(obj, name);
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    char p[HB_JSON_PATH_MAX];
+    const json_t *v = s_need(obj, path, name, p, err, errlen);
+    if (!v)
         return HB_EINVAL;
-    }
     if (!json_is_string(v)) {
         hb_errf(err, errlen, "%s: must be a date \"YYYY-MM-DD\"", p);
         return HB_EINVAL;
@@ -253,31 +145,25 @@ static int s_date(const json_t *obj, const char *name, const char *path, int32_t
 static int s_required_text(const json_t *obj, const char *name, size_t max, const char *path,
                            char **out, char *err, size_t errlen)
 {
-    char p[PATH_MAX_LEN];
-    s_join(p, sizeof p, path, name);
-    const json_t *v = json_object_get(obj, name);
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    char p[HB_JSON_PATH_MAX];
+    const json_t *v = s_need(obj, path, name, p, err, errlen);
+    if (!v)
         return HB_EINVAL;
-    }
     const char *s = NULL;
-    int rc = s_text(v, 1, max, p, &s, err, errlen);
+    int rc = hb_json_text(v, 1, max, p, &s, err, errlen);
     if (rc != 0)
         return rc;
-    *out = s_dup(s);
-    return *out ? 0 : s_nomem(err, errlen);
+    *out = strdup(s);
+    return *out ? 0 : hb_err_nomem(err, errlen);
 }
 
 static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c, char *err,
                       size_t errlen)
 {
-    char p[PATH_MAX_LEN];
-    s_join(p, sizeof p, path, "channels");
-    const json_t *a = json_object_get(obj, "channels");
-    if (!a) {
-        hb_errf(err, errlen, "%s: missing", p);
+    char p[HB_JSON_PATH_MAX];
+    const json_t *a = s_need(obj, path, "channels", p, err, errlen);
+    if (!a)
         return HB_EINVAL;
-    }
     if (!json_is_array(a)) {
         hb_errf(err, errlen, "%s: must be an array of channel names", p);
         return HB_EINVAL;
@@ -289,8 +175,8 @@ static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c,
     size_t i;
     const json_t *v;
     json_array_foreach(a, i, v) {
-        char ip[PATH_MAX_LEN];
-        s_pathf(ip, sizeof ip, "%s[%zu]", p, i);
+        char ip[HB_JSON_PATH_MAX];
+        hb_json_pathf(ip, sizeof ip, "%s[%zu]", p, i);
         hb_cal_channel_t ch;
         if (!json_is_string(v) || hb_cal_channel_parse(json_string_value(v), &ch) != 0) {
             hb_errf(err, errlen, "%s: must be one of signage, kiosk, counter_script", ip);
@@ -308,13 +194,10 @@ static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c,
 static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, char *err,
                    size_t errlen)
 {
-    char p[PATH_MAX_LEN];
-    s_join(p, sizeof p, path, "texts");
-    const json_t *t = json_object_get(obj, "texts");
-    if (!t) {
-        hb_errf(err, errlen, "%s: missing", p);
+    char p[HB_JSON_PATH_MAX];
+    const json_t *t = s_need(obj, path, "texts", p, err, errlen);
+    if (!t)
         return HB_EINVAL;
-    }
     if (!json_is_object(t)) {
         hb_errf(err, errlen, "%s: must be an object of channel: text", p);
         return HB_EINVAL;
@@ -322,8 +205,8 @@ static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, ch
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)t, key, v) {
-        char kp[PATH_MAX_LEN];
-        s_join(kp, sizeof kp, p, key);
+        char kp[HB_JSON_PATH_MAX];
+        hb_json_path(kp, sizeof kp, p, key);
         hb_cal_channel_t ch;
         if (hb_cal_channel_parse(key, &ch) != 0) {
             hb_errf(err, errlen, "%s: unknown channel (signage, kiosk, counter_script)", kp);
@@ -334,12 +217,12 @@ static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, ch
             return HB_EINVAL;
         }
         const char *s = NULL;
-        int rc = s_text(v, 1, HB_CAL_TEXT_MAX, kp, &s, err, errlen);
+        int rc = hb_json_text(v, 1, HB_CAL_TEXT_MAX, kp, &s, err, errlen);
         if (rc != 0)
             return rc;
-        c->texts[ch] = s_dup(s);
+        c->texts[ch] = strdup(s);
         if (!c->texts[ch])
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
     }
     for (int ch = 0; ch < HB_CAL_CHANNELS; ch++) {
         if ((c->channels & (1u << ch)) && !c->texts[ch]) {
@@ -355,8 +238,8 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
                  size_t errlen)
 {
     static const char *const members[] = {"question", "answer", NULL};
-    char p[PATH_MAX_LEN];
-    s_join(p, sizeof p, path, "faq");
+    char p[HB_JSON_PATH_MAX];
+    hb_json_path(p, sizeof p, path, "faq");
     const json_t *a = json_object_get(obj, "faq");
     if (!a)
         return 0; /* no FAQ: the coordination check's rule 1 reports it */
@@ -373,43 +256,40 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
         return 0;
     c->faq = calloc(n, sizeof *c->faq);
     if (!c->faq)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     for (size_t i = 0; i < n; i++) {
-        char ep[PATH_MAX_LEN], mp[PATH_MAX_LEN];
-        s_pathf(ep, sizeof ep, "%s[%zu]", p, i);
+        char ep[HB_JSON_PATH_MAX], mp[HB_JSON_PATH_MAX];
+        hb_json_pathf(ep, sizeof ep, "%s[%zu]", p, i);
         const json_t *e = json_array_get(a, i);
         if (!json_is_object(e)) {
             hb_errf(err, errlen, "%s: must be an object {question, answer}", ep);
             return HB_EINVAL;
         }
-        int rc = s_members_known(e, members, NULL, ep, err, errlen);
+        int rc = hb_json_known(e, members, NULL, ep, err, errlen);
         if (rc != 0)
             return rc;
         c->n_faq = i + 1; /* so that a failure below frees this entry too */
-        s_join(mp, sizeof mp, ep, "question");
-        const json_t *q = json_object_get(e, "question");
-        if (!q) {
-            hb_errf(err, errlen, "%s: missing", mp);
+        const json_t *q = s_need(e, ep, "question", mp, err, errlen);
+        if (!q)
             return HB_EINVAL;
-        }
         const char *qs = NULL, *as = "";
-        rc = s_text(q, 0, HB_CAL_FAQ_TEXT_MAX, mp, &qs, err, errlen);
+        rc = hb_json_text(q, 0, HB_CAL_FAQ_TEXT_MAX, mp, &qs, err, errlen);
         if (rc != 0)
             return rc;
         /* A missing or empty answer is content, not syntax: rule 1 of the
          * coordination check names it, so the author sees it with the
          * other findings rather than as a refused document. */
         const json_t *ans = json_object_get(e, "answer");
-        s_join(mp, sizeof mp, ep, "answer");
+        hb_json_path(mp, sizeof mp, ep, "answer");
         if (ans) {
-            rc = s_text(ans, 0, HB_CAL_FAQ_TEXT_MAX, mp, &as, err, errlen);
+            rc = hb_json_text(ans, 0, HB_CAL_FAQ_TEXT_MAX, mp, &as, err, errlen);
             if (rc != 0)
                 return rc;
         }
-        c->faq[i].question = s_dup(qs);
-        c->faq[i].answer = s_dup(as);
+        c->faq[i].question = strdup(qs);
+        c->faq[i].answer = strdup(as);
         if (!c->faq[i].question || !c->faq[i].answer)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
     }
     return 0;
 }
@@ -420,22 +300,19 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
     static const char *const members[] = {
         "id", "title", "level", "start", "end", "products", "business_types",
         "segment", "channels", "texts", "faq", NULL};
-    char p[PATH_MAX_LEN];
+    char p[HB_JSON_PATH_MAX];
     if (!json_is_object(obj)) {
         hb_errf(err, errlen, "%s: must be an object", path && path[0] ? path : "campaign");
         return HB_EINVAL;
     }
-    int rc = s_members_known(obj, members, extra, path, err, errlen);
+    int rc = hb_json_known(obj, members, extra, path, err, errlen);
     if (rc != 0)
         return rc;
 
-    s_join(p, sizeof p, path, "id");
-    const json_t *v = json_object_get(obj, "id");
+    const json_t *v = s_need(obj, path, "id", p, err, errlen);
     const char *s = NULL;
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    if (!v)
         return HB_EINVAL;
-    }
     rc = s_id(v, HB_CAL_ID_MAX - 1, false, p, &s, err, errlen);
     if (rc != 0)
         return rc;
@@ -445,12 +322,9 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
     if (rc != 0)
         return rc;
 
-    s_join(p, sizeof p, path, "level");
-    v = json_object_get(obj, "level");
-    if (!v) {
-        hb_errf(err, errlen, "%s: missing", p);
+    v = s_need(obj, path, "level", p, err, errlen);
+    if (!v)
         return HB_EINVAL;
-    }
     if (!json_is_string(v) || hb_cal_level_parse(json_string_value(v), &c->level) != 0) {
         hb_errf(err, errlen, "%s: must be one of head_office, province, city", p);
         return HB_EINVAL;
@@ -461,7 +335,7 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
         rc = s_date(obj, "end", path, &c->end, err, errlen);
     if (rc != 0)
         return rc;
-    s_join(p, sizeof p, path, "end");
+    hb_json_path(p, sizeof p, path, "end");
     if (c->end < c->start) {
         hb_errf(err, errlen, "%s: before the start (dates reversed)", p);
         return HB_EINVAL;
@@ -479,7 +353,7 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
     if (rc != 0)
         return rc;
     if (c->n_products == 0 && c->n_business_types == 0) {
-        s_join(p, sizeof p, path, "products");
+        hb_json_path(p, sizeof p, path, "products");
         hb_errf(err, errlen, "%s: a campaign concerns at least one product or business type", p);
         return HB_EINVAL;
     }
@@ -517,57 +391,50 @@ static json_t *s_items_json(size_t n, const char (*items)[HB_CAL_ITEM_ID_MAX])
     return a;
 }
 
-/* Sets a member, counting a failure instead of checking each call: the
- * object is thrown away whole when any set failed. */
-static void s_set(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) != 0)
-        (*bad)++;
-}
-
 json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
 {
     char d[11];
-    int bad = 0;
+    bool bad = false;
     json_t *o = json_object();
     if (!o)
         return NULL;
-    s_set(o, "id", json_string(c->id), &bad);
-    s_set(o, "title", json_string(c->title), &bad);
-    s_set(o, "level", json_string(hb_cal_level_name(c->level)), &bad);
+    hb_json_set(o, "id", json_string(c->id), &bad);
+    hb_json_set(o, "title", json_string(c->title), &bad);
+    hb_json_set(o, "level", json_string(hb_cal_level_name(c->level)), &bad);
     hb_date_format(c->start, d);
-    s_set(o, "start", json_string(d), &bad);
+    hb_json_set(o, "start", json_string(d), &bad);
     hb_date_format(c->end, d);
-    s_set(o, "end", json_string(d), &bad);
-    s_set(o, "products", s_items_json(c->n_products, (const char (*)[HB_CAL_ITEM_ID_MAX])c->products),
-          &bad);
-    s_set(o, "business_types",
-          s_items_json(c->n_business_types, (const char (*)[HB_CAL_ITEM_ID_MAX])c->business_types),
-          &bad);
-    s_set(o, "segment", json_string(c->segment), &bad);
+    hb_json_set(o, "end", json_string(d), &bad);
+    hb_json_set(o, "products",
+                s_items_json(c->n_products, (const char(*)[HB_CAL_ITEM_ID_MAX])c->products), &bad);
+    hb_json_set(
+        o, "business_types",
+        s_items_json(c->n_business_types, (const char(*)[HB_CAL_ITEM_ID_MAX])c->business_types),
+        &bad);
+    hb_json_set(o, "segment", json_string(c->segment), &bad);
     json_t *ch = json_array(), *texts = json_object(), *faq = json_array();
     for (int i = 0; i < HB_CAL_CHANNELS; i++) {
         if (!(c->channels & (1u << i)))
             continue;
         if (ch && json_array_append_new(ch, json_string(s_channel_names[i])) != 0)
-            bad++;
+            bad = true;
         if (texts)
-            s_set(texts, s_channel_names[i], json_string(c->texts[i]), &bad);
+            hb_json_set(texts, s_channel_names[i], json_string(c->texts[i]), &bad);
     }
     for (size_t i = 0; faq && i < c->n_faq; i++) {
         json_t *e = json_object();
         if (!e) {
-            bad++;
+            bad = true;
             break;
         }
-        s_set(e, "question", json_string(c->faq[i].question), &bad);
-        s_set(e, "answer", json_string(c->faq[i].answer), &bad);
+        hb_json_set(e, "question", json_string(c->faq[i].question), &bad);
+        hb_json_set(e, "answer", json_string(c->faq[i].answer), &bad);
         if (json_array_append_new(faq, e) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(o, "channels", ch, &bad);
-    s_set(o, "texts", texts, &bad);
-    s_set(o, "faq", faq, &bad);
+    hb_json_set(o, "channels", ch, &bad);
+    hb_json_set(o, "texts", texts, &bad);
+    hb_json_set(o, "faq", faq, &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -583,8 +450,8 @@ int hb_cal_campaign_copy(hb_cal_campaign_t *dst, const hb_cal_campaign_t *src)
     dst->start = src->start;
     dst->end = src->end;
     dst->channels = src->channels;
-    dst->title = s_dup(src->title);
-    dst->segment = s_dup(src->segment);
+    dst->title = strdup(src->title);
+    dst->segment = strdup(src->segment);
     bool ok = dst->title && dst->segment;
     if (ok && src->n_products) {
         dst->products = malloc(src->n_products * sizeof *dst->products);
@@ -605,7 +472,7 @@ int hb_cal_campaign_copy(hb_cal_campaign_t *dst, const hb_cal_campaign_t *src)
     }
     for (int i = 0; ok && i < HB_CAL_CHANNELS; i++) {
         if (src->texts[i]) {
-            dst->texts[i] = s_dup(src->texts[i]);
+            dst->texts[i] = strdup(src->texts[i]);
             ok = dst->texts[i] != NULL;
         }
     }
@@ -614,8 +481,8 @@ int hb_cal_campaign_copy(hb_cal_campaign_t *dst, const hb_cal_campaign_t *src)
         ok = dst->faq != NULL;
         for (size_t i = 0; ok && i < src->n_faq; i++) {
             dst->n_faq = i + 1;
-            dst->faq[i].question = s_dup(src->faq[i].question);
-            dst->faq[i].answer = s_dup(src->faq[i].answer);
+            dst->faq[i].question = strdup(src->faq[i].question);
+            dst->faq[i].answer = strdup(src->faq[i].answer);
             ok = dst->faq[i].question && dst->faq[i].answer;
         }
     }
@@ -677,8 +544,8 @@ static int s_slice_header(uint64_t version, const char *hall, char *err, size_t 
         hb_errf(err, errlen, "version: must be 1..%llu", (unsigned long long)HB_CAL_VERSION_MAX);
         return HB_EINVAL;
     }
-    if (!hall || !s_id_chars(hall, HB_CAL_HALL_ID_MAX - 1, false)) {
-        hb_errf(err, errlen, "hall: not a hall id ([A-Za-z0-9_-]{1,%d})", HB_CAL_HALL_ID_MAX - 1);
+    if (!hall || !hb_hall_id_valid(hall)) {
+        hb_errf(err, errlen, "hall: not a hall id ([A-Za-z0-9_-]{1,%d})", HB_HALL_ID_LEN);
         return HB_EINVAL;
     }
     return 0;
@@ -709,23 +576,23 @@ int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign
         }
     }
     json_t *doc = json_object(), *list = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!doc || !list) {
         json_decref(doc);
         json_decref(list);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
-    s_set(doc, "version", json_integer((json_int_t)version), &bad);
-    s_set(doc, "hall", json_string(hall), &bad);
+    hb_json_set(doc, "version", json_integer((json_int_t)version), &bad);
+    hb_json_set(doc, "hall", json_string(hall), &bad);
     for (size_t i = 0; i < n && !bad; i++) {
         json_t *c = hb_cal_campaign_to_json(sorted[i]);
         if (!c || json_array_append_new(list, c) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(doc, "campaigns", list, &bad);
+    hb_json_set(doc, "campaigns", list, &bad);
     if (bad) {
         json_decref(doc);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     *out = doc;
     return 0;
@@ -739,7 +606,7 @@ int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_
         hb_errf(err, errlen, "slice: must be an object {version, hall, campaigns}");
         return HB_EINVAL;
     }
-    int rc = s_members_known(doc, members, NULL, "", err, errlen);
+    int rc = hb_json_known(doc, members, NULL, "", err, errlen);
     if (rc != 0)
         return rc;
     const json_t *v = json_object_get(doc, "version");
@@ -772,13 +639,13 @@ int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_
         s->campaigns = calloc(n, sizeof *s->campaigns);
     if (!s || (n && !s->campaigns)) {
         free(s);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     s->version = (uint64_t)version;
     snprintf(s->hall, sizeof s->hall, "%s", json_string_value(h));
     for (size_t i = 0; i < n; i++) {
-        char p[PATH_MAX_LEN];
-        s_pathf(p, sizeof p, "campaigns[%zu]", i);
+        char p[HB_JSON_PATH_MAX];
+        hb_json_pathf(p, sizeof p, "campaigns[%zu]", i);
         rc = hb_cal_campaign_parse(json_array_get(list, i), NULL, p, &s->campaigns[i], err, errlen);
         if (rc != 0)
             goto fail;

@@ -1,6 +1,7 @@
 /* The policy model of policy.h: one schema table that checks scope
  * documents strictly, the merge of scope documents, the effective policy
- * built from them, and the opening-hours arithmetic halls run on.
+ * built from them and its thresholds. The opening-hours arithmetic halls
+ * run on is hours.c's.
  *
  * Every member of the document format is one row of the tables below (its
  * name, its kind, its bounds), so the checker, the error texts and
@@ -9,6 +10,9 @@
 #include "hallbus/policy.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
+#include "hallbus/ids.h"
+#include "hallbus/names.h"
+#include "hallbus/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,71 +50,6 @@ static const char s_defaults_text[] =
 json_t *hb_policy_defaults(void) { return json_loads(s_defaults_text, 0, NULL); }
 
 /* ---- small readers used by both the checker and the builder */
-
-static bool s_id_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
-}
-
-/* [A-Za-z0-9_-]{1,max} */
-static bool s_is_id(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!s_id_char(s[i]))
-            return false;
-    return true;
-}
-
-/* The index of `s` among the first `n` choices (a NULL ends them early). */
-static int s_choice(const char *const *choices, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n && choices[i]; i++)
-        if (strcmp(choices[i], s) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool s_utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t more;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            more = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += more + 1;
-    }
-    return true;
-}
 
 /* A JSON string without an embedded NUL, or NULL. */
 static const char *s_string(const json_t *v)
@@ -158,9 +97,9 @@ static bool s_wait_key(const char *key, char service[HB_POLICY_SERVICE_MAX], int
         return false;
     memcpy(service, key, n);
     service[n] = '\0';
-    if (strcmp(service, "*") != 0 && !s_is_id(service, HB_POLICY_SERVICE_MAX - 1))
+    if (strcmp(service, "*") != 0 && !hb_id_chars_ok(service, HB_ID_MAX, NULL))
         return false;
-    int pr = s_choice(s_priorities, HB_POLICY_PRIORITIES, colon + 1);
+    int pr = hb_name_find(s_priorities, HB_POLICY_PRIORITIES, colon + 1);
     if (pr < 0)
         return false;
     *priority = pr;
@@ -209,7 +148,7 @@ static bool s_key_date(const char *key)
     int32_t d;
     return hb_date_parse(key, &d) == 0;
 }
-static bool s_key_closure(const char *key) { return s_is_id(key, HB_POLICY_SERVICE_MAX - 1); }
+static bool s_key_closure(const char *key) { return hb_id_chars_ok(key, HB_ID_MAX, NULL); }
 static bool s_key_wait(const char *key)
 {
     char service[HB_POLICY_SERVICE_MAX];
@@ -218,7 +157,7 @@ static bool s_key_wait(const char *key)
 }
 static bool s_key_severity(const char *key)
 {
-    return s_choice(s_severities, HB_POLICY_SEVERITIES, key) >= 0;
+    return hb_name_find(s_severities, HB_POLICY_SEVERITIES, key) >= 0;
 }
 
 static int s_closure_extra(const json_t *obj, const char *path, bool complete, char *err,
@@ -414,8 +353,7 @@ static int s_check_names(const s_node_t *node, const json_t *v, const char *path
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = s_string(json_array_get(v, i));
-        bool ok = s && (halls ? s_is_id(s, HB_POLICY_HALL_ID_MAX - 1)
-                              : s_choice(node->choices, 16, s) >= 0);
+        bool ok = s && (halls ? hb_hall_id_valid(s) : hb_name_find(node->choices, 16, s) >= 0);
         if (!ok) {
             hb_errf(err, errlen, "%s[%zu] must be one of %s", path, i, allowed);
             return HB_EINVAL;
@@ -437,13 +375,7 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
 /* A device name: the codec's ids, [A-Za-z0-9_.-]{1,64}. */
 static bool s_is_device(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > HB_POLICY_DEVICE_MAX - 1)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!s_id_char(s[i]) && s[i] != '.')
-            return false;
-    return true;
+    return hb_id_chars_ok(s, HB_POLICY_DEVICE_MAX - 1, ".");
 }
 
 static bool s_is_token_id(const char *s)
@@ -637,7 +569,7 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
         return 0;
     case K_CHOICE: {
         const char *s = s_string(v);
-        if (!s || s_choice(node->choices, 16, s) < 0) {
+        if (!s || hb_name_find(node->choices, 16, s) < 0) {
             char allowed[100];
             s_list(allowed, sizeof allowed, node->choices, 16);
             hb_errf(err, errlen, "%s must be one of %s", path, allowed);
@@ -679,7 +611,7 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
     case K_NOTE: {
         const char *s = s_string(v);
         if (!s || json_string_length(v) > HB_POLICY_NOTE_MAX - 1 ||
-            !s_utf8_valid((const unsigned char *)s, json_string_length(v))) {
+            !hb_utf8_valid(s, json_string_length(v))) {
             hb_errf(err, errlen, "%s must be UTF-8 text of at most %d bytes", path,
                     HB_POLICY_NOTE_MAX - 1);
             return HB_EINVAL;
@@ -773,11 +705,11 @@ static void s_hours_from(const json_t *v, hb_hours_t *out)
     }
 }
 
-static size_t s_ids_from(const json_t *v, char (*out)[HB_POLICY_HALL_ID_MAX], size_t max)
+static size_t s_ids_from(const json_t *v, char (*out)[HB_HALL_ID_MAX], size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < json_array_size(v) && n < max; i++)
-        snprintf(out[n++], HB_POLICY_HALL_ID_MAX, "%s", json_string_value(json_array_get(v, i)));
+        snprintf(out[n++], HB_HALL_ID_MAX, "%s", json_string_value(json_array_get(v, i)));
     return n;
 }
 
@@ -818,7 +750,7 @@ static void s_deadlines_from(const json_t *v, int64_t out[HB_POLICY_SEVERITIES])
     json_t *value;
     json_object_foreach((json_t *)v, key, value)
     {
-        int sev = s_choice(s_severities, HB_POLICY_SEVERITIES, key);
+        int sev = hb_name_find(s_severities, HB_POLICY_SEVERITIES, key);
         if (sev >= 0)
             out[sev] = json_integer_value(value);
     }
@@ -988,7 +920,7 @@ static json_t *s_hours_json(const hb_hours_t *h)
     return a;
 }
 
-static json_t *s_ids_json(const char (*ids)[HB_POLICY_HALL_ID_MAX], size_t n)
+static json_t *s_ids_json(const char (*ids)[HB_HALL_ID_MAX], size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
@@ -1092,218 +1024,6 @@ json_t *hb_policy_to_json(const hb_policy_t *p)
     return doc;
 }
 
-/* ---- opening hours */
-
-static const hb_closure_t *s_closure_on(const hb_policy_t *p, int32_t day)
-{
-    /* At most HB_POLICY_CLOSURES_MAX, sorted by first day: the earliest
-     * that covers the day wins when two overlap. */
-    for (size_t i = 0; i < p->n_closures && p->closures[i].from_day <= day; i++)
-        if (day <= p->closures[i].to_day)
-            return &p->closures[i];
-    return NULL;
-}
-
-static const hb_special_day_t *s_special_on(const hb_policy_t *p, int32_t day)
-{
-    size_t lo = 0, hi = p->n_special;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (p->special[mid].day < day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < p->n_special && p->special[lo].day == day ? &p->special[lo] : NULL;
-}
-
-/* The hours of `day` and why it is closed all day (HB_OPEN_NOW when it has
- * hours), with the note and closure that apply. */
-static hb_closed_reason_t s_day(const hb_policy_t *p, int32_t day, hb_hours_t *hours,
-                                const char **note, const hb_closure_t **closure)
-{
-    *note = NULL;
-    *closure = s_closure_on(p, day);
-    if (*closure) {
-        memset(hours, 0, sizeof *hours);
-        *note = (*closure)->notice[0] ? (*closure)->notice : NULL;
-        return HB_CLOSED_CLOSURE;
-    }
-    const hb_special_day_t *s = s_special_on(p, day);
-    if (s) {
-        *hours = s->hours;
-        *note = s->note[0] ? s->note : NULL;
-        return s->hours.n ? HB_OPEN_NOW : HB_CLOSED_SPECIAL_DAY;
-    }
-    *hours = p->week[hb_weekday(day)];
-    return hours->n ? HB_OPEN_NOW : HB_CLOSED_WEEKDAY;
-}
-
-void hb_policy_hours_on(const hb_policy_t *p, int32_t day, hb_hours_t *out)
-{
-    const char *note;
-    const hb_closure_t *closure;
-    s_day(p, day, out, &note, &closure);
-}
-
-/* A walk over the opening intervals as UTC instants, day after day. Each
- * boundary goes through hb_tz_local_to_utc, so DST days have 23 or 25
- * hours; an interval a clock change swallows is skipped, and intervals are
- * kept from running backwards across a gap. */
-typedef struct s_walk {
-    const hb_policy_t *p;
-    int32_t day, last_day;
-    hb_hours_t hours;
-    uint8_t i;
-    int64_t last_end;
-} s_walk_t;
-
-static void s_walk_init(s_walk_t *w, const hb_policy_t *p, int32_t first_day, int32_t last_day)
-{
-    memset(w, 0, sizeof *w);
-    w->p = p;
-    w->day = first_day - 1;
-    w->last_day = last_day;
-    w->last_end = INT64_MIN;
-}
-
-static int64_t s_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
-{
-    if (minute >= 1440)
-        return hb_tz_local_to_utc(p->tz, day + 1, 0, 0);
-    return hb_tz_local_to_utc(p->tz, day, minute / 60, minute % 60);
-}
-
-static bool s_walk_next(s_walk_t *w, int64_t *a, int64_t *b)
-{
-    for (;;) {
-        if (w->i >= w->hours.n) {
-            if (w->day >= w->last_day)
-                return false;
-            w->day++;
-            hb_policy_hours_on(w->p, w->day, &w->hours);
-            w->i = 0;
-            continue;
-        }
-        int64_t from = s_boundary(w->p, w->day, w->hours.iv[w->i].from);
-        int64_t to = s_boundary(w->p, w->day, w->hours.iv[w->i].to);
-        w->i++;
-        if (from < w->last_end)
-            from = w->last_end;
-        if (to <= from)
-            continue;
-        w->last_end = to;
-        *a = from;
-        *b = to;
-        return true;
-    }
-}
-
-const char *hb_closed_reason_name(hb_closed_reason_t r)
-{
-    switch (r) {
-    case HB_OPEN_NOW:
-        return "open";
-    case HB_CLOSED_OUTSIDE_HOURS:
-        return "outside_hours";
-    case HB_CLOSED_WEEKDAY:
-        return "closed_weekday";
-    case HB_CLOSED_SPECIAL_DAY:
-        return "holiday";
-    case HB_CLOSED_CLOSURE:
-        return "closure";
-    }
-    return "unknown";
-}
-
-void hb_policy_open_at(const hb_policy_t *p, int64_t at_ms, hb_open_info_t *out)
-{
-    memset(out, 0, sizeof *out);
-    int32_t day = hb_tz_local_day(p->tz, at_ms);
-    hb_hours_t hours;
-    const hb_closure_t *closure;
-    hb_closed_reason_t reason = s_day(p, day, &hours, &out->note, &closure);
-    if (closure && closure->n_divert) {
-        out->n_divert = closure->n_divert;
-        out->divert_to = closure->divert_to;
-    } else {
-        out->n_divert = p->n_divert;
-        out->divert_to = p->divert_to;
-    }
-    /* From the day before, in case a clock change put part of yesterday's
-     * hours after local midnight. */
-    s_walk_t w;
-    s_walk_init(&w, p, day - 1, day + HB_POLICY_SEARCH_DAYS);
-    int64_t a, b;
-    while (s_walk_next(&w, &a, &b)) {
-        if (b <= at_ms)
-            continue;
-        if (a > at_ms) {
-            out->state = reason == HB_OPEN_NOW ? HB_CLOSED_OUTSIDE_HOURS : reason;
-            out->next_open_ms = a;
-            return;
-        }
-        /* Open: the hall closes where the opening time stops, which may be
-         * days later for a hall open round the clock (24:00 then 00:00). */
-        out->state = HB_OPEN_NOW;
-        out->closes_ms = b;
-        int64_t na, nb;
-        while (s_walk_next(&w, &na, &nb)) {
-            if (na != out->closes_ms)
-                return;
-            out->closes_ms = nb;
-        }
-        out->closes_ms = INT64_MAX; /* open past the search horizon */
-        return;
-    }
-    out->state = reason == HB_OPEN_NOW ? HB_CLOSED_OUTSIDE_HOURS : reason;
-    out->next_open_ms = 0;
-}
-
-int64_t hb_policy_add_open_time(const hb_policy_t *p, int64_t from_ms, int64_t open_s)
-{
-    if (open_s <= 0)
-        return from_ms;
-    /* More opening time than the horizon has wall-clock time never fits;
-     * refusing it here also keeps open_s * 1000 from overflowing. */
-    if (open_s > (int64_t)(HB_POLICY_SEARCH_DAYS + 2) * 86400)
-        return INT64_MAX;
-    int64_t left = open_s * 1000;
-    int32_t day = hb_tz_local_day(p->tz, from_ms);
-    s_walk_t w;
-    s_walk_init(&w, p, day - 1, day + HB_POLICY_SEARCH_DAYS);
-    int64_t a, b;
-    while (s_walk_next(&w, &a, &b)) {
-        if (b <= from_ms)
-            continue;
-        int64_t start = a > from_ms ? a : from_ms;
-        if (b - start >= left)
-            return start + left;
-        left -= b - start;
-    }
-    return INT64_MAX;
-}
-
-int64_t hb_policy_open_seconds(const hb_policy_t *p, int64_t from_ms, int64_t to_ms)
-{
-    if (to_ms <= from_ms)
-        return 0;
-    /* The walk is one step per local day of the span; hb_tz clamps instants
-     * to years 1..9999, which bounds it. */
-    s_walk_t w;
-    s_walk_init(&w, p, hb_tz_local_day(p->tz, from_ms) - 1, hb_tz_local_day(p->tz, to_ms));
-    int64_t a, b, sum = 0;
-    while (s_walk_next(&w, &a, &b)) {
-        if (b <= from_ms)
-            continue;
-        if (a >= to_ms)
-            break;
-        int64_t s = a > from_ms ? a : from_ms, e = b < to_ms ? b : to_ms;
-        sum += e - s;
-    }
-    return sum / 1000;
-}
-
 /* ---- thresholds */
 
 int64_t hb_policy_max_wait_s(const hb_policy_t *p, const char *service, int priority)
@@ -1353,81 +1073,3 @@ int64_t hb_policy_resolve_s(const hb_policy_t *p, int severity)
 {
     return s_deadline(p->complaint_resolve_s, severity);
 }
-
-/* ------------------------------------------------ the current opening ---- */
-
-typedef struct open_span {
-    int64_t a, b; /* [a, b) on the UTC clock */
-} open_span_t;
-
-static int64_t s_open_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
-{
-    if (minute >= 1440)
-        return hb_tz_local_to_utc(p->tz, day + 1, 0, 0);
-    return hb_tz_local_to_utc(p->tz, day, minute / 60, minute % 60);
-}
-
-/* The opening intervals of local day `day` as UTC instants, the way
- * hb_policy_open_at places them (an interval a clock change swallows is
- * empty and left out). */
-static size_t s_open_day_spans(const hb_policy_t *p, int32_t day, open_span_t out[HB_POLICY_INTERVALS])
-{
-    hb_hours_t h;
-    hb_policy_hours_on(p, day, &h);
-    size_t n = 0;
-    for (uint8_t i = 0; i < h.n && i < HB_POLICY_INTERVALS; i++) {
-        int64_t a = s_open_boundary(p, day, h.iv[i].from), b = s_open_boundary(p, day, h.iv[i].to);
-        if (b > a)
-            out[n++] = (open_span_t){a, b};
-    }
-    return n;
-}
-
-/* Whether the hall is open at `t`, and if so when the current opening
- * began: intervals that touch (one ends where the next starts, as a day
- * ending at 24:00 and the next starting at 00:00) are one opening, as in
- * hb_policy_open_at. hb_policy_open_at is not used because it looks ahead for
- * the closing time, up to HB_POLICY_SEARCH_DAYS for a hall open round the
- * clock; looking back for the start stops after `back_days`. */
-bool hb_policy_opening_start(const hb_policy_t *p, int64_t t, int32_t back_days, int64_t *start)
-{
-    int32_t today = hb_tz_local_day(p->tz, t);
-    open_span_t sp[HB_POLICY_INTERVALS];
-    size_t n = 0, at = 0;
-    int32_t day;
-    bool found = false;
-    /* Yesterday too: a clock change can put part of its hours after local
-     * midnight. */
-    for (day = today; day >= today - 1 && !found; day--) {
-        n = s_open_day_spans(p, day, sp);
-        for (at = 0; at < n; at++) {
-            if (sp[at].a <= t && t < sp[at].b) {
-                found = true;
-                break;
-            }
-        }
-        if (found)
-            break;
-    }
-    if (!found)
-        return false;
-    *start = sp[at].a;
-    for (;;) {
-        open_span_t prev;
-        if (at > 0) {
-            prev = sp[--at];
-        } else {
-            n = 0;
-            while (n == 0 && day > today - back_days)
-                n = s_open_day_spans(p, --day, sp);
-            if (n == 0)
-                return true;
-            at = n - 1;
-            prev = sp[at];
-        }
-        if (prev.b < *start || prev.a >= *start)
-            return true;
-        *start = prev.a;
-    }
-}
-

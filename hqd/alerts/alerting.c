@@ -8,6 +8,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,11 @@ struct hq_alerting {
     hq_board_t *board;
     hq_sse_t *sse;
     alertstore_t *store;
-    link_state_t *links; /* by hall number */
-    size_t cap;
+    HB_VEC(link_state_t) links; /* by hall number */
     size_t cursor;
     int64_t started_ms;
     bool counted; /* the board got the restored open counts */
-    uint32_t *touched; /* halls whose alerts changed in the round */
-    size_t n_touched, cap_touched;
+    HB_VEC(uint32_t) touched; /* halls whose alerts changed in the round */
 };
 
 int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls_t *halls,
@@ -51,6 +50,8 @@ int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls
     a->live = live;
     a->board = board;
     a->sse = sse;
+    a->links.max = HQ_HALLS_MAX + 1;
+    a->touched.max = HQ_HALLS_MAX;
     a->started_ms = hb_now_ms();
     alertstore_config_t scfg;
     alertstore_config_default(&scfg);
@@ -71,44 +72,24 @@ void hq_alerting_destroy(hq_alerting_t **ap)
     if (!a)
         return;
     alertstore_close(&a->store);
-    free(a->links);
-    free(a->touched);
+    hb_vec_free(&a->links);
+    hb_vec_free(&a->touched);
     free(a);
     *ap = NULL;
 }
 
 alertstore_t *hq_alerting_store(hq_alerting_t *a) { return a->store; }
 
-static link_state_t *s_link(hq_alerting_t *a, uint32_t num)
-{
-    if (num >= a->cap) {
-        size_t cap = a->cap ? a->cap : 1024;
-        while (cap <= num)
-            cap *= 2;
-        link_state_t *p = realloc(a->links, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + a->cap, 0, (cap - a->cap) * sizeof *p);
-        a->links = p;
-        a->cap = cap;
-    }
-    return &a->links[num];
-}
+static link_state_t *s_link(hq_alerting_t *a, uint32_t num) { return hb_vec_at(&a->links, num); }
 
 static void s_touch(hq_alerting_t *a, uint32_t num)
 {
-    for (size_t i = 0; i < a->n_touched; i++)
-        if (a->touched[i] == num)
+    for (size_t i = 0; i < a->touched.n; i++)
+        if (a->touched.v[i] == num)
             return;
-    if (a->n_touched == a->cap_touched) {
-        size_t cap = a->cap_touched ? a->cap_touched * 2 : 64;
-        uint32_t *p = realloc(a->touched, cap * sizeof *p);
-        if (!p)
-            return;
-        a->touched = p;
-        a->cap_touched = cap;
-    }
-    a->touched[a->n_touched++] = num;
+    uint32_t *t = hb_vec_push(&a->touched);
+    if (t)
+        *t = num;
 }
 
 /* A committed raise or clear: onto the stream, and its hall's count onto
@@ -159,9 +140,9 @@ void hq_alerting_tick(hq_alerting_t *a)
     if (!a->counted) {
         /* Alerts open before a restart show on the board at once. */
         alertstore_open_each(a->store, NULL, s_count_cb, a);
-        for (size_t i = 0; i < a->n_touched; i++)
-            s_count_to_board(a, a->touched[i]);
-        a->n_touched = 0;
+        for (size_t i = 0; i < a->touched.n; i++)
+            s_count_to_board(a, a->touched.v[i]);
+        a->touched.n = 0;
         a->counted = true;
     }
     hq_live_stats_t ls;
@@ -239,9 +220,9 @@ void hq_alerting_tick(hq_alerting_t *a)
     if (rc != 0)
         hb_log_once("alerting-commit", HB_LOG_ERROR, "alerting: cannot store alerts: %s",
                     hb_strerror(rc));
-    for (size_t i = 0; i < a->n_touched; i++)
-        s_count_to_board(a, a->touched[i]);
-    a->n_touched = 0;
+    for (size_t i = 0; i < a->touched.n; i++)
+        s_count_to_board(a, a->touched.v[i]);
+    a->touched.n = 0;
 }
 
 void hq_alerting_prune(hq_alerting_t *a)

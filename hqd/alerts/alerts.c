@@ -10,6 +10,7 @@
 #include "hallbus/figures.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -84,25 +85,6 @@ void alerts_params_default(alerts_params_t *params)
 
 /* ------------------------------------------------------- arithmetic ---- */
 
-/* Times come from halls' events: keep sums and differences from wrapping. */
-static int64_t s_add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
-static int64_t s_elapsed_ms(int64_t from, int64_t to)
-{
-    int64_t d;
-    if (to <= from)
-        return 0;
-    if (__builtin_sub_overflow(to, from, &d))
-        return INT64_MAX;
-    return d;
-}
-
 static int64_t s_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* Seconds of a policy member as ms; members are bounded (at most a week),
@@ -161,14 +143,9 @@ static void s_text(char *dst, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    size_t n = w < 0 ? 0 : strnlen(tmp, sizeof tmp);
-    if (n > cap - 1) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)tmp[n] & 0xC0u) == 0x80u)
-            n--;
-    }
-    memcpy(dst, tmp, n);
-    dst[n] = '\0';
+    if (w < 0)
+        tmp[0] = '\0';
+    hb_utf8_copy(dst, cap, tmp);
 }
 
 /* Whole structs are cleared so that equal inputs give equal bytes, not
@@ -218,12 +195,12 @@ static void s_hall_offline(ctx_t *c)
     /* Offline time counts from the opening at the earliest: a hall that
      * boots a minute after opening is not an alert, one that stays away is. */
     int64_t from = s_max(c->link_since, c->opening_start);
-    int64_t since = s_add_sat(from, s_ms(c->params->offline_grace_s));
+    int64_t since = hb_ms_add_sat(from, s_ms(c->params->offline_grace_s));
     if (c->now < since)
         return;
     alert_t a;
-    s_alert(&a, ALERT_HALL_OFFLINE, s_elapsed_ms(from, c->now) / 1000,
-            c->params->offline_grace_s, since);
+    s_alert(&a, ALERT_HALL_OFFLINE, hb_ms_elapsed(from, c->now) / 1000, c->params->offline_grace_s,
+            since);
     char when[HB_RFC3339_MAX];
     if (c->link_since > 0) {
         hb_time_format(c->link_since, when);
@@ -260,11 +237,11 @@ static void s_hall_not_open(ctx_t *c)
     if (!c->gated)
         return;
     int64_t grace_s = c->p->not_open_grace_s;
-    int64_t since = s_add_sat(c->opening_start, s_ms(grace_s));
+    int64_t since = hb_ms_add_sat(c->opening_start, s_ms(grace_s));
     if (c->t < since || s_counter_opened_since(c->s, c->opening_start))
         return;
     alert_t a;
-    s_alert(&a, ALERT_HALL_NOT_OPEN, s_elapsed_ms(c->opening_start, c->t) / 1000, grace_s, since);
+    s_alert(&a, ALERT_HALL_NOT_OPEN, hb_ms_elapsed(c->opening_start, c->t) / 1000, grace_s, since);
     char when[HB_RFC3339_MAX];
     hb_time_format(c->opening_start, when);
     s_text(a.detail, sizeof a.detail,
@@ -293,11 +270,11 @@ static void s_no_counter_open(ctx_t *c)
     if (f->oldest_issued_ms)
         from = s_max(from, f->oldest_issued_ms);
     int64_t grace_s = c->params->no_counter_grace_s;
-    int64_t since = s_add_sat(from, s_ms(grace_s));
+    int64_t since = hb_ms_add_sat(from, s_ms(grace_s));
     if (c->t < since)
         return;
     alert_t a;
-    s_alert(&a, ALERT_NO_COUNTER_OPEN, s_elapsed_ms(from, c->t) / 1000, grace_s, since);
+    s_alert(&a, ALERT_NO_COUNTER_OPEN, hb_ms_elapsed(from, c->t) / 1000, grace_s, since);
     s_text(a.detail, sizeof a.detail,
            "%" PRIu32 " customer%s waiting and no counter open for %" PRId64 " s (grace %" PRId64
            " s)",
@@ -326,11 +303,11 @@ static void s_wait_sla(ctx_t *c)
             if (!t)
                 continue;
             int64_t limit_s = q->max_wait_s;
-            int64_t since = s_add_sat(t->issued_ms, s_ms(limit_s));
+            int64_t since = hb_ms_add_sat(t->issued_ms, s_ms(limit_s));
             if (c->t < since)
                 continue;
             alert_t a;
-            s_alert(&a, ALERT_WAIT_SLA, s_elapsed_ms(t->issued_ms, c->t) / 1000, limit_s, since);
+            s_alert(&a, ALERT_WAIT_SLA, hb_ms_elapsed(t->issued_ms, c->t) / 1000, limit_s, since);
             /* The ticket's own priority names the bucket (bucket 0 holds
              * values this build has no name for). */
             char prio[32];
@@ -373,11 +350,11 @@ static void s_device_fault(ctx_t *c)
         const hb_hs_device_t *d = &c->s->devices[i];
         if (d->state == HALLBUS__DEVICE_STATE__DEVICE_STATE_OK)
             continue;
-        int64_t since = s_add_sat(d->since_ms, s_ms(limit_s));
+        int64_t since = hb_ms_add_sat(d->since_ms, s_ms(limit_s));
         if (c->t < since)
             continue;
         alert_t a;
-        s_alert(&a, ALERT_DEVICE_FAULT, s_elapsed_ms(d->since_ms, c->t) / 1000, limit_s, since);
+        s_alert(&a, ALERT_DEVICE_FAULT, hb_ms_elapsed(d->since_ms, c->t) / 1000, limit_s, since);
         char kind[32], state[32];
         if (!hb_enum_name(&hallbus__device_kind__descriptor, d->kind, kind, sizeof kind))
             snprintf(kind, sizeof kind, "device");
@@ -408,7 +385,7 @@ static void s_complaint_ack(ctx_t *c)
             continue;
         alert_t a;
         s_alert(&a, ALERT_COMPLAINT_ACK_OVERDUE,
-                k->ack_due_ms > 0 ? s_elapsed_ms(k->ack_due_ms, c->t) / 1000 : 0,
+                k->ack_due_ms > 0 ? hb_ms_elapsed(k->ack_due_ms, c->t) / 1000 : 0,
                 hb_policy_ack_s(c->p, k->severity), k->ack_due_ms);
         char when[HB_RFC3339_MAX];
         hb_time_format(k->ack_due_ms, when);
@@ -432,7 +409,7 @@ static void s_complaint_resolve(ctx_t *c)
             continue;
         alert_t a;
         s_alert(&a, ALERT_COMPLAINT_RESOLVE_OVERDUE,
-                k->resolve_due_ms > 0 ? s_elapsed_ms(k->resolve_due_ms, c->t) / 1000 : 0,
+                k->resolve_due_ms > 0 ? hb_ms_elapsed(k->resolve_due_ms, c->t) / 1000 : 0,
                 hb_policy_resolve_s(c->p, k->severity), k->resolve_due_ms);
         char when[HB_RFC3339_MAX];
         hb_time_format(k->resolve_due_ms, when);
@@ -502,7 +479,7 @@ static void s_hall_blocked(const alerts_link_t *l, const alerts_params_t *pr, in
     if (!l->blocked_code)
         return;
     alert_t a;
-    s_alert(&a, ALERT_HALL_BLOCKED, s_elapsed_ms(l->blocked_since_ms, now) / 1000, 0,
+    s_alert(&a, ALERT_HALL_BLOCKED, hb_ms_elapsed(l->blocked_since_ms, now) / 1000, 0,
             l->blocked_since_ms);
     if (l->blocked_seq)
         s_text(a.detail, sizeof a.detail, "HQ refuses event %" PRIu64 ", so the hall's stream stands there: %s",
@@ -553,7 +530,7 @@ static void s_event_anomaly(const alerts_link_t *l, const alerts_params_t *pr, i
 {
     if (l->anomalies == 0 || l->last_anomaly_ms <= 0)
         return;
-    if (s_elapsed_ms(l->last_anomaly_ms, now) > s_ms(pr->anomaly_hold_s))
+    if (hb_ms_elapsed(l->last_anomaly_ms, now) > s_ms(pr->anomaly_hold_s))
         return;
     alert_t a;
     s_alert(&a, ALERT_EVENT_ANOMALY, (int64_t)(l->anomalies > INT64_MAX ? INT64_MAX : l->anomalies),

@@ -21,6 +21,8 @@
 #include "hallbus/log.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
+#include "hallbus/vec.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -30,7 +32,7 @@
 #define REC_VERSION 1
 #define REC_FIXED (1 + 1 + 4 + 6 * 8)
 #define REC_MAX \
-    (REC_FIXED + 1 + (ALERTSTORE_HALL_ID_MAX - 1) + 1 + (ALERT_SUBJECT_MAX - 1) + 2 + \
+    (REC_FIXED + 1 + HB_HALL_ID_LEN + 1 + (ALERT_SUBJECT_MAX - 1) + 2 + \
      (ALERT_DETAIL_MAX - 1))
 #define TIME_KEY 16 /* raised_ms biased, id */
 #define HALL_KEY 20 /* hall, raised_ms biased, id */
@@ -47,10 +49,9 @@ typedef struct open_meta {
 
 /* The open alerts of one hall, sorted by key (what alerts_diff reads). */
 typedef struct hall_open {
-    char id[ALERTSTORE_HALL_ID_MAX];
-    size_t n, cap;
-    alert_t *alerts;
-    open_meta_t *meta;
+    char id[HB_HALL_ID_MAX];
+    HB_VEC(alert_t) alerts;
+    HB_VEC(open_meta_t) meta; /* parallel to alerts, as many */
 } hall_open_t;
 
 struct alertstore {
@@ -59,14 +60,12 @@ struct alertstore {
     alertstore_config_t cfg;
     /* Guards everything below that queries read: the halls, the stats. */
     pthread_rwlock_t lock;
-    hall_open_t **halls; /* by hall number; NULL: never had an alert */
-    size_t halls_cap;
+    HB_VEC(hall_open_t *) halls; /* by hall number; NULL: never had an alert */
     alertstore_stats_t stats;
     uint64_t next_id; /* the next id to give; ids of a failed batch are not given again */
     /* The writer's own, no lock: the batch. */
     bool in_batch;
-    alert_change_t *log;
-    size_t n_log, cap_log;
+    HB_VEC(alert_change_t) log;
     /* One apply's work. */
     hall_open_t *cur;
     uint32_t cur_num;
@@ -104,46 +103,6 @@ static void s_hall_key(uint8_t out[HALL_KEY], uint32_t hall, int64_t raised_ms, 
     s_time_key(out + 4, raised_ms, id);
 }
 
-static bool s_utf8_ok(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
 {
     uint8_t *p = out;
@@ -155,7 +114,7 @@ static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
                           r->alert.value,     r->alert.threshold, r->peak};
     for (size_t i = 0; i < 6; i++, p += 8)
         hb_put_be64(p, (uint64_t)v[i]);
-    size_t n = strnlen(r->hall, ALERTSTORE_HALL_ID_MAX - 1);
+    size_t n = strnlen(r->hall, HB_HALL_ID_LEN);
     *p++ = (uint8_t)n;
     memcpy(p, r->hall, n);
     p += n;
@@ -174,7 +133,7 @@ static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
 /* Reads one text field of at most `max` bytes into `dst` (NUL-terminated). */
 static bool s_text_field(const uint8_t **p, const uint8_t *end, size_t n, size_t max, char *dst)
 {
-    if (n > max || (size_t)(end - *p) < n || !s_utf8_ok(*p, n))
+    if (n > max || (size_t)(end - *p) < n || memchr(*p, 0, n) || !hb_utf8_valid((const char *)*p, n))
         return false;
     memcpy(dst, *p, n);
     dst[n] = '\0';
@@ -202,7 +161,7 @@ static int s_decode(uint64_t id, const uint8_t *data, size_t len, alert_record_t
     r->alert.threshold = v[4];
     r->peak = v[5];
     size_t n = *p++;
-    if (n == 0 || !s_text_field(&p, end, n, ALERTSTORE_HALL_ID_MAX - 1, r->hall))
+    if (n == 0 || !s_text_field(&p, end, n, HB_HALL_ID_LEN, r->hall))
         return HB_EPARSE;
     if (p >= end)
         return HB_EPARSE;
@@ -229,66 +188,39 @@ static void s_count(alertstore_t *st, int kind, int delta)
 
 static int s_reserve(hall_open_t *h, size_t n)
 {
-    if (n <= h->cap)
-        return 0;
-    size_t cap = h->cap ? h->cap : 2;
-    while (cap < n)
-        cap *= 2;
-    if (cap > ALERTS_MAX)
-        cap = ALERTS_MAX;
-    alert_t *a = realloc(h->alerts, cap * sizeof *a);
-    if (!a)
+    if (hb_vec_reserve(&h->alerts, n) != 0 || hb_vec_reserve(&h->meta, n) != 0)
         return HB_ENOMEM;
-    h->alerts = a;
-    open_meta_t *m = realloc(h->meta, cap * sizeof *m);
-    if (!m)
-        return HB_ENOMEM;
-    h->meta = m;
-    h->cap = cap;
     return 0;
 }
 
 /* The hall's entry, made when `make` (NULL when out of memory). */
 static hall_open_t *s_hall(alertstore_t *st, uint32_t num, const char *id, bool make)
 {
-    if (num < st->halls_cap && st->halls[num])
-        return st->halls[num];
+    if (num < st->halls.n && st->halls.v[num])
+        return st->halls.v[num];
     if (!make)
         return NULL;
-    if (num >= st->halls_cap) {
-        size_t cap = st->halls_cap ? st->halls_cap : 1024;
-        while (cap <= num)
-            cap *= 2;
-        if (cap > (size_t)st->cfg.halls_max + 1)
-            cap = (size_t)st->cfg.halls_max + 1;
-        hall_open_t **p = realloc(st->halls, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + st->halls_cap, 0, (cap - st->halls_cap) * sizeof *p);
-        st->halls = p;
-        st->halls_cap = cap;
-    }
-    hall_open_t *h = calloc(1, sizeof *h);
+    hall_open_t **slot = hb_vec_at(&st->halls, num);
+    hall_open_t *h = slot ? calloc(1, sizeof *h) : NULL;
     if (!h)
         return NULL;
     snprintf(h->id, sizeof h->id, "%s", id);
-    st->halls[num] = h;
+    h->alerts.max = h->meta.max = ALERTS_MAX;
+    *slot = h;
     return h;
 }
 
 static void s_free_halls(alertstore_t *st)
 {
-    for (size_t i = 0; i < st->halls_cap; i++) {
-        hall_open_t *h = st->halls[i];
+    for (size_t i = 0; i < st->halls.n; i++) {
+        hall_open_t *h = st->halls.v[i];
         if (!h)
             continue;
-        free(h->alerts);
-        free(h->meta);
+        hb_vec_free(&h->alerts);
+        hb_vec_free(&h->meta);
         free(h);
     }
-    free(st->halls);
-    st->halls = NULL;
-    st->halls_cap = 0;
+    hb_vec_free(&st->halls);
     st->stats.open = 0;
     st->stats.halls_alerting = 0;
     memset(st->stats.open_by_kind, 0, sizeof st->stats.open_by_kind);
@@ -302,25 +234,26 @@ static bool s_load_one(alertstore_t *st, const alert_record_t *r)
     if (r->hall_num == 0 || r->hall_num > st->cfg.halls_max)
         return false;
     hall_open_t *h = s_hall(st, r->hall_num, r->hall, true);
-    if (!h || h->n == ALERTS_MAX || s_reserve(h, h->n + 1) != 0)
+    if (!h || h->alerts.n == ALERTS_MAX || s_reserve(h, h->alerts.n + 1) != 0)
         return false;
-    size_t lo = 0, hi = h->n;
+    size_t lo = 0, hi = h->alerts.n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (alert_key_cmp(&h->alerts[mid], &r->alert) < 0)
+        if (alert_key_cmp(&h->alerts.v[mid], &r->alert) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < h->n && alert_key_cmp(&h->alerts[lo], &r->alert) == 0)
+    if (lo < h->alerts.n && alert_key_cmp(&h->alerts.v[lo], &r->alert) == 0)
         return false;
-    memmove(&h->alerts[lo + 1], &h->alerts[lo], (h->n - lo) * sizeof h->alerts[0]);
-    memmove(&h->meta[lo + 1], &h->meta[lo], (h->n - lo) * sizeof h->meta[0]);
-    h->alerts[lo] = r->alert;
-    h->meta[lo] = (open_meta_t){.id = r->id, .raised_ms = r->raised_ms, .peak = r->peak};
-    if (h->n == 0)
+    memmove(&h->alerts.v[lo + 1], &h->alerts.v[lo], (h->alerts.n - lo) * sizeof h->alerts.v[0]);
+    memmove(&h->meta.v[lo + 1], &h->meta.v[lo], (h->meta.n - lo) * sizeof h->meta.v[0]);
+    h->alerts.v[lo] = r->alert;
+    h->meta.v[lo] = (open_meta_t){.id = r->id, .raised_ms = r->raised_ms, .peak = r->peak};
+    if (h->alerts.n == 0)
         st->stats.halls_alerting++;
-    h->n++;
+    h->alerts.n++;
+    h->meta.n++;
     s_count(st, r->alert.kind, 1);
     return true;
 }
@@ -411,25 +344,25 @@ int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_
         free(st);
         return HB_EINVAL;
     }
+    st->halls.max = (size_t)st->cfg.halls_max + 1;
+    st->log.max = st->cfg.batch_max;
     int rc = hb_store_open(&st->store, dir, st->cfg.map_size, st->cfg.map_max, 5);
     if (rc != 0) {
         hb_errf(err, errlen, "cannot open the alert store in %s", dir);
         free(st);
         return rc;
     }
-    MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, 0, &txn) != 0)
-        goto fail;
-    if (mdb_dbi_open(txn, "alerts", MDB_CREATE, &st->alerts) != 0 ||
-        mdb_dbi_open(txn, "by_time", MDB_CREATE, &st->by_time) != 0 ||
-        mdb_dbi_open(txn, "by_hall", MDB_CREATE, &st->by_hall) != 0 ||
-        mdb_dbi_open(txn, "open", MDB_CREATE, &st->open) != 0 ||
-        mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta) != 0) {
-        mdb_txn_abort(txn);
-        goto fail;
+    const hb_store_db_t dbs[] = {{"alerts", &st->alerts},
+                                 {"by_time", &st->by_time},
+                                 {"by_hall", &st->by_hall},
+                                 {"open", &st->open},
+                                 {"meta", &st->meta}};
+    if (hb_store_dbis(&st->store, dbs, 5) != 0) {
+        hb_errf(err, errlen, "cannot open the databases of the alert store in %s", dir);
+        hb_store_close(&st->store);
+        free(st);
+        return HB_EDB;
     }
-    if (mdb_txn_commit(txn) != 0)
-        goto fail;
     pthread_rwlock_init(&st->lock, NULL);
     st->next_id = 1;
     rc = s_load_open(st);
@@ -443,11 +376,6 @@ int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_
     }
     *out = st;
     return 0;
-fail:
-    hb_errf(err, errlen, "cannot open the databases of the alert store in %s", dir);
-    hb_store_close(&st->store);
-    free(st);
-    return HB_EDB;
 }
 
 void alertstore_close(alertstore_t **stp)
@@ -456,7 +384,7 @@ void alertstore_close(alertstore_t **stp)
     if (!st)
         return;
     s_free_halls(st);
-    free(st->log);
+    hb_vec_free(&st->log);
     pthread_rwlock_destroy(&st->lock);
     hb_store_close(&st->store);
     free(st);
@@ -470,7 +398,7 @@ int alertstore_batch_begin(alertstore_t *st)
     if (st->in_batch)
         return HB_ECONFLICT;
     st->in_batch = true;
-    st->n_log = 0;
+    st->log.n = 0;
     return 0;
 }
 
@@ -481,8 +409,8 @@ static int s_write_log(alertstore_t *st, uint64_t *records)
     int rc = mdb_txn_begin(st->store.env, NULL, 0, &txn);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < st->n_log && rc == 0; i++) {
-        const alert_change_t *c = &st->log[i];
+    for (size_t i = 0; i < st->log.n && rc == 0; i++) {
+        const alert_change_t *c = &st->log.v[i];
         const alert_record_t *r = &c->rec;
         uint8_t id[8], buf[REC_MAX];
         hb_put_be64(id, r->id);
@@ -522,12 +450,9 @@ static int s_write_log(alertstore_t *st, uint64_t *records)
 
 static void s_log_reset(alertstore_t *st)
 {
-    st->n_log = 0;
-    if (st->cap_log > LOG_KEEP) {
-        free(st->log);
-        st->log = NULL;
-        st->cap_log = 0;
-    }
+    st->log.n = 0;
+    if (st->log.cap > LOG_KEEP)
+        hb_vec_free(&st->log);
 }
 
 int alertstore_batch_commit(alertstore_t *st, alertstore_change_fn fn, void *arg)
@@ -535,7 +460,7 @@ int alertstore_batch_commit(alertstore_t *st, alertstore_change_fn fn, void *arg
     if (!st->in_batch)
         return HB_ECONFLICT;
     st->in_batch = false;
-    if (st->n_log == 0)
+    if (st->log.n == 0)
         return 0;
     int64_t t0 = hb_mono_ms();
     uint64_t records = 0;
@@ -556,7 +481,7 @@ int alertstore_batch_commit(alertstore_t *st, alertstore_change_fn fn, void *arg
         st->stats.commit_failures++;
         hb_log_once("alertstore-commit", HB_LOG_ERROR,
                     "alertstore: commit of %zu alert change(s) failed: %s; open alerts reloaded",
-                    st->n_log, mdb_strerror(rc));
+                    st->log.n, mdb_strerror(rc));
         /* Memory holds the failed batch: back to what the disk holds. */
         int lrc = s_load_open(st);
         if (lrc != 0)
@@ -565,8 +490,8 @@ int alertstore_batch_commit(alertstore_t *st, alertstore_change_fn fn, void *arg
         s_log_reset(st);
         return rc == MDB_MAP_FULL ? HB_EMAPFULL : HB_EDB;
     }
-    for (size_t i = 0; i < st->n_log; i++) {
-        if (st->log[i].type == ALERT_CHANGE_RAISED)
+    for (size_t i = 0; i < st->log.n; i++) {
+        if (st->log.v[i].type == ALERT_CHANGE_RAISED)
             st->stats.raised++;
         else
             st->stats.cleared++;
@@ -578,8 +503,8 @@ int alertstore_batch_commit(alertstore_t *st, alertstore_change_fn fn, void *arg
         st->stats.max_commit_ms = took;
     pthread_rwlock_unlock(&st->lock);
     if (fn)
-        for (size_t i = 0; i < st->n_log; i++)
-            fn(&st->log[i], arg);
+        for (size_t i = 0; i < st->log.n; i++)
+            fn(&st->log.v[i], arg);
     s_log_reset(st);
     return 0;
 }
@@ -590,7 +515,7 @@ int alertstore_batch_abort(alertstore_t *st)
         return HB_ECONFLICT;
     st->in_batch = false;
     int rc = 0;
-    if (st->n_log > 0) {
+    if (st->log.n > 0) {
         pthread_rwlock_wrlock(&st->lock);
         rc = s_load_open(st);
         pthread_rwlock_unlock(&st->lock);
@@ -604,8 +529,8 @@ int alertstore_batch_abort(alertstore_t *st)
 static alert_change_t *s_log_add(alertstore_t *st, int type)
 {
     /* alertstore_apply reserved the room before the diff. */
-    assert(st->n_log < st->cap_log);
-    alert_change_t *c = &st->log[st->n_log++];
+    assert(st->log.n < st->log.cap);
+    alert_change_t *c = &st->log.v[st->log.n++];
     c->type = type;
     return c;
 }
@@ -636,12 +561,12 @@ static int s_on_clear(size_t i, const alert_t *prev, int64_t now_ms, void *arg)
     hall_open_t *h = st->cur;
     alert_change_t *c = s_log_add(st, ALERT_CHANGE_CLEARED);
     alert_record_t *r = &c->rec;
-    r->id = h->meta[i].id;
+    r->id = h->meta.v[i].id;
     r->hall_num = st->cur_num;
     memcpy(r->hall, h->id, sizeof r->hall);
     r->alert = *prev;
-    r->peak = h->meta[i].peak;
-    r->raised_ms = h->meta[i].raised_ms;
+    r->peak = h->meta.v[i].peak;
+    r->raised_ms = h->meta.v[i].raised_ms;
     r->cleared_ms = now_ms;
     s_count(st, prev->kind, -1);
     return 0;
@@ -656,7 +581,7 @@ static int s_on_keep(size_t i, const alert_t *prev, const alert_t *cur, void *ar
     a->value = cur->value;
     a->threshold = cur->threshold;
     memcpy(a->detail, cur->detail, sizeof a->detail);
-    *m = st->cur->meta[i];
+    *m = st->cur->meta.v[i];
     if (cur->value > m->peak)
         m->peak = cur->value;
     return 0;
@@ -666,27 +591,13 @@ static int s_on_hold(size_t i, const alert_t *prev, void *arg)
 {
     alertstore_t *st = arg;
     st->scratch[st->n_scratch] = *prev;
-    st->scratch_meta[st->n_scratch++] = st->cur->meta[i];
+    st->scratch_meta[st->n_scratch++] = st->cur->meta.v[i];
     return 0;
 }
 
 static int s_log_room(alertstore_t *st, size_t more)
 {
-    if (st->n_log + more > st->cfg.batch_max)
-        return HB_ETOOBIG;
-    if (st->n_log + more <= st->cap_log)
-        return 0;
-    size_t cap = st->cap_log ? st->cap_log : 256;
-    while (cap < st->n_log + more)
-        cap *= 2;
-    if (cap > st->cfg.batch_max)
-        cap = st->cfg.batch_max;
-    alert_change_t *p = realloc(st->log, cap * sizeof *p);
-    if (!p)
-        return HB_ENOMEM;
-    st->log = p;
-    st->cap_log = cap;
-    return 0;
+    return hb_vec_reserve(&st->log, st->log.n + more); /* HB_ETOOBIG past batch_max */
 }
 
 int alertstore_apply(alertstore_t *st, uint32_t hall_num, const char *hall_id,
@@ -696,8 +607,8 @@ int alertstore_apply(alertstore_t *st, uint32_t hall_num, const char *hall_id,
         changes->n = 0;
     if (hall_num == 0 || hall_num > st->cfg.halls_max)
         return HB_ERANGE;
-    size_t idlen = hall_id ? strnlen(hall_id, ALERTSTORE_HALL_ID_MAX) : 0;
-    if (idlen == 0 || idlen >= ALERTSTORE_HALL_ID_MAX)
+    size_t idlen = hall_id ? strnlen(hall_id, HB_HALL_ID_MAX) : 0;
+    if (idlen == 0 || idlen >= HB_HALL_ID_MAX)
         return HB_EINVAL;
     assert(set->n <= ALERTS_MAX);
     bool own_batch = !st->in_batch;
@@ -705,8 +616,8 @@ int alertstore_apply(alertstore_t *st, uint32_t hall_num, const char *hall_id,
         alertstore_batch_begin(st);
     pthread_rwlock_wrlock(&st->lock);
     hall_open_t *h = s_hall(st, hall_num, hall_id, set->n > 0);
-    size_t n_prev = h ? h->n : 0;
-    size_t log_start = st->n_log;
+    size_t n_prev = h ? h->alerts.n : 0;
+    size_t log_start = st->log.n;
     int rc = 0;
     if (!h) {
         /* Nothing open and nothing holds: the common case, no work. */
@@ -728,17 +639,17 @@ int alertstore_apply(alertstore_t *st, uint32_t hall_num, const char *hall_id,
     static const alerts_diff_ops_t ops = {
         .raise = s_on_raise, .clear = s_on_clear, .keep = s_on_keep, .hold = s_on_hold};
     alerts_diff_result_t res;
-    rc = alerts_diff(h->alerts, h->n, set, now_ms, &ops, st, &res);
+    rc = alerts_diff(h->alerts.v, h->alerts.n, set, now_ms, &ops, st, &res);
     /* The callbacks cannot fail: the room was reserved above. */
     assert(rc == 0);
-    assert(st->n_scratch <= h->cap);
-    memcpy(h->alerts, st->scratch, st->n_scratch * sizeof h->alerts[0]);
-    memcpy(h->meta, st->scratch_meta, st->n_scratch * sizeof h->meta[0]);
+    assert(st->n_scratch <= h->alerts.cap && st->n_scratch <= h->meta.cap);
+    memcpy(h->alerts.v, st->scratch, st->n_scratch * sizeof h->alerts.v[0]);
+    memcpy(h->meta.v, st->scratch_meta, st->n_scratch * sizeof h->meta.v[0]);
     if (n_prev == 0 && st->n_scratch > 0)
         st->stats.halls_alerting++;
     else if (n_prev > 0 && st->n_scratch == 0)
         st->stats.halls_alerting--;
-    h->n = st->n_scratch;
+    h->alerts.n = h->meta.n = st->n_scratch;
     st->stats.unraised += res.unraised;
     st->stats.dropped += set->dropped;
     st->cur = NULL;
@@ -750,8 +661,8 @@ out:
         return rc;
     }
     if (changes) {
-        for (size_t i = log_start; i < st->n_log && changes->n < ALERT_CHANGES_MAX; i++)
-            changes->items[changes->n++] = st->log[i];
+        for (size_t i = log_start; i < st->log.n && changes->n < ALERT_CHANGES_MAX; i++)
+            changes->items[changes->n++] = st->log.v[i];
     }
     if (own_batch) {
         rc = alertstore_batch_commit(st, NULL, NULL);
@@ -774,12 +685,12 @@ static bool s_hall_match(const alertstore_filter_t *f, uint32_t num)
 
 static void s_record_of(const hall_open_t *h, uint32_t num, size_t i, alert_record_t *r)
 {
-    r->id = h->meta[i].id;
+    r->id = h->meta.v[i].id;
     r->hall_num = num;
     memcpy(r->hall, h->id, sizeof r->hall);
-    r->alert = h->alerts[i];
-    r->peak = h->meta[i].peak;
-    r->raised_ms = h->meta[i].raised_ms;
+    r->alert = h->alerts.v[i];
+    r->peak = h->meta.v[i].peak;
+    r->raised_ms = h->meta.v[i].raised_ms;
     r->cleared_ms = 0;
 }
 
@@ -788,17 +699,17 @@ int alertstore_open_each(alertstore_t *st, const alertstore_filter_t *f, alertst
 {
     int rc = 0;
     pthread_rwlock_rdlock(&st->lock);
-    size_t first = 1, last = st->halls_cap;
+    size_t first = 1, last = st->halls.n;
     if (f && f->hall_num) {
         first = f->hall_num;
-        last = f->hall_num < st->halls_cap ? (size_t)f->hall_num + 1 : first;
+        last = f->hall_num < st->halls.n ? (size_t)f->hall_num + 1 : first;
     }
     for (size_t num = first; num < last && rc == 0; num++) {
-        const hall_open_t *h = st->halls[num];
-        if (!h || h->n == 0 || !s_hall_match(f, (uint32_t)num))
+        const hall_open_t *h = st->halls.v[num];
+        if (!h || h->alerts.n == 0 || !s_hall_match(f, (uint32_t)num))
             continue;
-        for (size_t i = 0; i < h->n && rc == 0; i++) {
-            if (f && f->kind && h->alerts[i].kind != f->kind)
+        for (size_t i = 0; i < h->alerts.n && rc == 0; i++) {
+            if (f && f->kind && h->alerts.v[i].kind != f->kind)
                 continue;
             alert_record_t r;
             s_record_of(h, (uint32_t)num, i, &r);

@@ -26,12 +26,13 @@
 
 #include "alerts.h"
 
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX */
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALERTSTORE_HALL_ID_MAX 33 /* a hall id and its NUL (HQ_HALL_ID_MAX) */
 #define ALERTSTORE_PAGE_MAX 1000  /* history entries in one answer */
 #define ALERTSTORE_SCAN_MAX 100000 /* index entries one history call reads */
 #define ALERT_CHANGES_MAX (2 * ALERTS_MAX) /* one hall: every open one cleared, as many raised */
@@ -42,7 +43,7 @@ typedef struct alertstore alertstore_t;
 typedef struct alert_record {
     uint64_t id; /* 1, 2, 3, ... in the order raised, never reused */
     uint32_t hall_num;
-    char hall[ALERTSTORE_HALL_ID_MAX];
+    char hall[HB_HALL_ID_MAX];
     /* kind, subject and since as raised; value, threshold and detail the
      * latest known (in memory while open; on disk as raised, then as at
      * the clear, so an open alert read back after a restart shows them as

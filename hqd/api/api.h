@@ -1,8 +1,9 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
- * counters), live.c's (tiles, regions, the stream, alerts) and control.c's
- * (organisation, policies, campaigns, calendar, glossary, rollout) and
- * auth.c's (sign-in, the caller, the audit log, health). Each is
+ * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream,
+ * alerts), control.c's (organisation, policies, campaigns, calendar,
+ * glossary, rollout) and auth.c's (sign-in, tokens, the caller, the audit
+ * log, health). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
 #ifndef HQD_API_H
@@ -17,6 +18,8 @@ void hqd_api_get_hall_state(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_events(hb_http_req_t *req, void *arg);
 void hqd_api_get_status(hb_http_req_t *req, void *arg);
+
+/* metrics.c */
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg);
 
 /* live.c (parameters "hall", "region") */

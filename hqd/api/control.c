@@ -16,8 +16,12 @@
 #include "api.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
+#include "hallbus/json.h"
+#include "hallbus/text.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -91,38 +95,15 @@ static void s_refuse(hb_http_req_t *req, int rc, const char *bad_code, const cha
         hb_http_reply_error(req, status, code, "%s", why);
 }
 
-/* Copies `in` into `out` with every byte that does not belong to valid
- * UTF-8 replaced by '?', so that a reason cut in the middle of a character
- * can still go into a JSON string. */
-static void s_utf8_clean(const char *in, char *out, size_t outlen)
-{
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)in;
-    while (*p && o + 1 < outlen) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                                : (*p & 0xf8) == 0xf0 ? 4 : 0;
-        bool ok = n > 0 && o + n < outlen;
-        for (size_t i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (!ok) {
-            out[o++] = '?';
-            p++;
-            continue;
-        }
-        memcpy(out + o, p, n);
-        o += n;
-        p += n;
-    }
-    out[o] = '\0';
-}
-
 /* A refusal that carries more than a reason (the check's report). Takes
  * `extra`. */
 static void s_refuse_with(hb_http_req_t *req, int status, const char *code, const char *reason,
                           const char *key, json_t *extra)
 {
+    /* A reason cut in the middle of a character still goes into a JSON
+     * string. */
     char clean[CTL_ERR_MAX];
-    s_utf8_clean(reason, clean, sizeof clean);
+    hb_utf8_clean(clean, sizeof clean, reason);
     json_t *body = json_pack("{s:s, s:s}", "error", code, "reason", clean);
     if (body && extra)
         json_object_set_new(body, key, extra);
@@ -133,22 +114,8 @@ static void s_refuse_with(hb_http_req_t *req, int status, const char *code, cons
 
 /* ------------------------------------------------------------ inputs ---- */
 
-static bool s_chars_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '_' || ch == '-' || (extra && strchr(extra, ch) != NULL);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
-static bool s_user_ok(const char *s) { return s && s_chars_ok(s, CTL_USER_MAX, ".@"); }
+static bool s_user_ok(const char *s) { return s && hb_id_chars_ok(s, CTL_USER_MAX, ".@"); }
 
 static const char *s_type_name(const json_t *j)
 {
@@ -297,7 +264,7 @@ static int s_path_id(hb_http_req_t *req, const char *name, size_t max, const cha
     const char *p = hb_http_param(req, name);
     assert(p); /* the table's pattern names it */
     size_t n = strlen(p);
-    if (n > max || n >= outlen || !s_chars_ok(p, max, NULL)) {
+    if (n > max || n >= outlen || !hb_id_chars_ok(p, max, NULL)) {
         hb_http_reply_error(req, 400, "bad_request", "'%.64s' is not a %s id (1 to %zu of A-Z a-z "
                             "0-9 _ -)", p, what, max);
         return -1;
@@ -323,15 +290,6 @@ static int s_match_id(hb_http_req_t *req, json_t *body, const char *id)
                             "id: must be a string (the path's \"%s\"), not %s; nothing was changed",
                             id, s_type_name(v));
     return -1;
-}
-
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char at[HB_RFC3339_MAX];
-    hb_time_format(ms, at);
-    return json_string(at);
 }
 
 static json_t *s_date_json(int32_t day)
@@ -423,7 +381,7 @@ static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
 {
     char id[CTL_ID_MAX + 1];
     json_t *doc;
-    if (s_path_id(req, hall ? "hall" : "region", hall ? ORG_HALL_ID_MAX - 1 : ORG_REGION_ID_MAX - 1,
+    if (s_path_id(req, hall ? "hall" : "region", hall ? HB_HALL_ID_LEN : ORG_REGION_ID_MAX - 1,
                   hall ? "hall" : "region", id, sizeof id) != 0 ||
         s_body(req, false, &doc) != 0)
         return;
@@ -479,8 +437,8 @@ static json_t *s_policy_layers(const org_t *org, const json_t *set, const char *
 void hqd_api_get_org_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char id[ORG_HALL_ID_MAX];
-    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
+    char id[HB_HALL_ID_MAX];
+    if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
     const org_hall_t *h = org_hall_find(org, id);
@@ -551,7 +509,7 @@ static int s_policy_scope(hb_http_req_t *req, char *scope, size_t len)
             return -1;
         snprintf(scope, len, "region/%s", id);
     } else if (hb_http_param(req, "hall")) {
-        if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
+        if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0)
             return -1;
         snprintf(scope, len, "hall/%s", id);
     } else {
@@ -689,9 +647,9 @@ void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
 void hqd_api_get_effective(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char id[ORG_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     bool drafts = false;
-    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0 ||
+    if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0 ||
         s_query_flag(req, "drafts", &drafts) != 0)
         return;
     const org_t *org = hq_control_org(hq->control);
@@ -838,7 +796,7 @@ static json_t *s_campaign_json(hqd_t *hq, const char *id)
         size_t words;
         uint64_t *bits = s_bits_new(org, &words);
         json_object_set_new(o, "halls", s_reach(org, k, bits, words));
-        json_object_set_new(o, "published_at", s_time_json(k->published_ms));
+        json_object_set_new(o, "published_at", hb_json_time(k->published_ms));
         free(bits);
     }
     return o;
@@ -1060,63 +1018,33 @@ void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
         hb_http_reply_json(req, 200, report);
 }
 
-/* A growing text bounded by CTL_CSV_MAX. */
-typedef struct csv {
-    char *p;
-    size_t len, cap;
-    bool full;
-} csv_t;
-
-static void s_csv_put(csv_t *c, const char *s, size_t n)
-{
-    if (c->full || n > CTL_CSV_MAX - c->len) {
-        c->full = true;
-        return;
-    }
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 16384;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *p = realloc(c->p, cap);
-        if (!p) {
-            c->full = true;
-            return;
-        }
-        c->p = p;
-        c->cap = cap;
-    }
-    memcpy(c->p + c->len, s, n);
-    c->len += n;
-    c->p[c->len] = '\0';
-}
-
 /* One field, quoted as RFC 4180 asks when it holds a comma, a quote or a
  * line break; `last` ends the line (CRLF, as the RFC has it). A field that
  * a spreadsheet would take for a formula (=, +, -, @ first) gets a leading
  * apostrophe: campaign texts come from many authors, and an export is
  * opened by analysts. */
-static void s_csv_field(csv_t *c, const char *s, bool last)
+static void s_csv_field(hb_text_t *c, const char *s, bool last)
 {
     bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
     if (formula || strpbrk(s, ",\"\r\n")) {
-        s_csv_put(c, "\"", 1);
+        hb_text_put(c, "\"", 1);
         if (formula)
-            s_csv_put(c, "'", 1);
+            hb_text_put(c, "'", 1);
         for (const char *q = s; *q; q++) {
             if (*q == '"')
-                s_csv_put(c, "\"\"", 2);
+                hb_text_put(c, "\"\"", 2);
             else
-                s_csv_put(c, q, 1);
+                hb_text_put(c, q, 1);
         }
-        s_csv_put(c, "\"", 1);
+        hb_text_put(c, "\"", 1);
     } else {
-        s_csv_put(c, s, strlen(s));
+        hb_text_put(c, s, strlen(s));
     }
-    s_csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
+    hb_text_put(c, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
 /* A list of ids as one field, separated by ';'. */
-static void s_csv_list(csv_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
+static void s_csv_list(hb_text_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
 {
     char buf[HB_CAL_ITEMS_MAX * HB_CAL_ITEM_ID_MAX];
     size_t o = 0;
@@ -1131,7 +1059,7 @@ static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, si
     const org_t *org = hq_control_org(hq->control);
     size_t words;
     uint64_t *bits = s_bits_new(org, &words);
-    csv_t c = {0};
+    hb_text_t c = HB_TEXT_INIT(CTL_CSV_MAX);
     static const char *const head[] = {"id", "title", "level", "region", "parent", "state",
                                        "start", "end", "products", "business_types", "segment",
                                        "channels", "halls", "revision", "published_at"};
@@ -1174,13 +1102,13 @@ static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, si
     }
     free(bits);
     if (c.full) {
-        free(c.p);
+        hb_text_free(&c);
         hb_http_reply_error(req, 503, "too_large", "the export would exceed %zu bytes",
                             CTL_CSV_MAX);
         return;
     }
     hb_http_reply_raw(req, 200, "text/csv; charset=utf-8", c.p ? c.p : "", c.len);
-    free(c.p);
+    hb_text_free(&c);
 }
 
 /* GET /v1/calendar/export[?format=json|csv]: every campaign in the
@@ -1225,7 +1153,7 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
         json_object_set_new(o, "state", json_string(campaign_state_name(v[i]->state)));
         json_object_set_new(o, "revision", json_integer((json_int_t)v[i]->revision));
         json_object_set_new(o, "halls", s_reach(org, v[i], bits, words));
-        json_object_set_new(o, "published_at", s_time_json(v[i]->published_ms));
+        json_object_set_new(o, "published_at", hb_json_time(v[i]->published_ms));
         json_array_append_new(arr, o);
     }
     free(bits);
@@ -1233,7 +1161,7 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200,
                        json_pack("{s:I, s:o, s:o}", "calendar_version",
                                  (json_int_t)hq_control_calendar_version(hq->control),
-                                 "exported_at", s_time_json(hb_now_ms()), "campaigns", arr));
+                                 "exported_at", hb_json_time(hb_now_ms()), "campaigns", arr));
 }
 
 /* GET /v1/calendar/slice/{hall}: the document the hall receives, byte for
@@ -1241,8 +1169,8 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
 void hqd_api_calendar_slice(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char id[ORG_HALL_ID_MAX], err[CTL_ERR_MAX] = "";
-    if (s_path_id(req, "hall", ORG_HALL_ID_MAX - 1, "hall", id, sizeof id) != 0)
+    char id[HB_HALL_ID_MAX], err[CTL_ERR_MAX] = "";
+    if (s_path_id(req, "hall", HB_HALL_ID_LEN, "hall", id, sizeof id) != 0)
         return;
     const char *data;
     size_t len;

@@ -1,6 +1,6 @@
 /* hqd's handlers for the halls' links and HQ's own counters: the halls, one
- * hall, its mirrored state, its stored events decoded, /v1/status and
- * /metrics (api/table.c routes to them). Answers come from the loop's
+ * hall, its mirrored state, its stored events decoded and /v1/status
+ * (api/table.c routes to them; /metrics is metrics.c's). Answers come from the loop's
  * memory, except events, which are read from LMDB in a short read
  * transaction. docs/API.md has every route with an example. */
 #include "api.h"
@@ -9,9 +9,10 @@
 #include "hallbus/digest.h"
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
-#include "hallbus/metrics.h"
+#include "hallbus/json.h"
 #include "hallbus/version.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,47 +24,33 @@
 #define HALLS_LIMIT_DEFAULT 1000
 #define HALLS_LIMIT_MAX 100000
 
-/* Text from a hall (a refusal's reason may quote its bytes) as a JSON
- * string; never NULL. */
-static json_t *s_text_json(const char *text)
-{
-    json_t *j = json_string(text);
-    return j ? j : json_string("(text that is not UTF-8)");
-}
-
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[HB_RFC3339_MAX];
-    hb_time_format(ms, t);
-    return json_string(t);
-}
-
 /* The link as HQ sees it: "ok", "blocked" (HQ refuses what the hall sends),
  * "revoked" (its key was removed), with the refusal and conflict behind
- * the alerts of the same names, and the clock skew seen. */
-static json_t *s_link_json(const hq_hall_t *h)
+ * the alerts of the same names, and the clock skew seen. The state is the
+ * ingest's (hq_ingest_hall_state), with online and offline both "ok" here:
+ * "online" says which. */
+static json_t *s_link_json(const hq_ingest_t *ing, const hq_hall_t *h)
 {
-    const char *state = h->revoked ? "revoked" : h->blocked_code ? "blocked" : "ok";
+    hq_link_state_t ls = hq_ingest_hall_state(ing, h);
+    const char *state = ls == HQ_LINK_REVOKED ? "revoked" : ls == HQ_LINK_BLOCKED ? "blocked" : "ok";
     json_t *o = json_pack("{s:s}", "state", state);
     if (h->blocked_code)
         json_object_set_new(o, "blocked",
                             json_pack("{s:s, s:I, s:o, s:o}", "code",
                                       hq_reject_code_name(h->blocked_code), "seq",
                                       (json_int_t)h->blocked_seq, "reason",
-                                      s_text_json(h->blocked_reason), "since",
-                                      s_time_json(h->blocked_since_ms)));
+                                      hb_utf8_json_str(h->blocked_reason), "since",
+                                      hb_json_time(h->blocked_since_ms)));
     if (h->conflict_seq)
         json_object_set_new(o, "conflict",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)h->conflict_seq, "since",
-                                      s_time_json(h->conflict_since_ms)));
+                                      hb_json_time(h->conflict_since_ms)));
     json_object_set_new(o, "clock_skew_ms",
                         h->skew_known ? json_integer((json_int_t)h->clock_skew_ms) : json_null());
     if (h->anomalies)
         json_object_set_new(o, "last_anomaly",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)h->last_anomaly_seq,
-                                      "stored", s_time_json(h->last_anomaly_ms)));
+                                      "stored", hb_json_time(h->last_anomaly_ms)));
     return o;
 }
 
@@ -84,7 +71,7 @@ static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
     } else {
         json_object_set_new(o, "last_seen", json_null());
     }
-    json_object_set_new(o, "link", s_link_json(h));
+    json_object_set_new(o, "link", s_link_json(hq->ingest, h));
     json_object_set_new(o, "anomalies", json_integer((json_int_t)h->anomalies));
     return o;
 }
@@ -170,8 +157,8 @@ static int s_flag_cb(const hq_flag_t *flag, int64_t stored_ms, void *arg)
     if (ev)
         json_object_set_new(ev, "flag",
                             json_pack("{s:s, s:o, s:o}", "anomaly", hb_anomaly_name(flag->anomaly),
-                                      "reason", s_text_json(flag->reason), "stored",
-                                      s_time_json(stored_ms)));
+                                      "reason", hb_utf8_json_str(flag->reason), "stored",
+                                      hb_json_time(stored_ms)));
     return 0;
 }
 
@@ -181,7 +168,7 @@ static hq_hall_t *s_path_hall(hqd_t *hq, hb_http_req_t *req)
     const char *id = hb_http_param(req, "hall");
     assert(id); /* the table's pattern names it */
     size_t idlen = strlen(id);
-    if (idlen > HQ_HALL_ID_MAX) {
+    if (idlen > HB_HALL_ID_MAX) {
         hb_http_reply_error(req, 404, "not_found", "no hall '%.64s'", id);
         return NULL;
     }
@@ -335,108 +322,4 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
                                   ls.rebuild_ms, "snapshots_written",
                                   (json_int_t)ls.snapshots_written));
     hb_http_reply_json(req, 200, body);
-}
-
-/* Prometheus text: ingest rates (as counters), refusals by reason, backlog,
- * LMDB size, commit latency, connected halls, the mirror and the stream. */
-void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
-{
-    hqd_t *hq = arg;
-    hq_ingest_stats_t st;
-    hq_writer_stats_t ws;
-    hq_live_stats_t ls;
-    hq_sse_stats_t ss;
-    hq_ingest_get_stats(hq->ingest, &st);
-    hq_writer_get_stats(hq->writer, &ws);
-    hq_live_get_stats(hq->live, &ls);
-    hq_sse_get_stats(hq->sse, &ss);
-    uint64_t backlog = 0;
-    size_t total = hq_halls_count(hq->halls);
-    for (size_t i = 0; i < total; i++) {
-        const hq_hall_t *h = hq_halls_sorted(hq->halls, i);
-        if (h && h->hall_last_seq > h->committed_seq)
-            backlog += h->hall_last_seq - h->committed_seq;
-    }
-    hb_metrics_t m;
-    hb_metrics_init(&m);
-    hb_version_metrics(&m);
-#define G(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "gauge", help, NULL, (double)(v))
-#define C(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "counter", help, NULL, (double)(v))
-    G("halls", "halls known to this HQ", total);
-    G("halls_connected", "halls heard from within offline_after", hq_ingest_online_count(hq->ingest));
-    C("frames_total", "link frames received", st.frames);
-    C("batches_total", "event batches received", st.batches);
-    C("events_received_total", "events received, resends included", st.events_received);
-    C("events_duplicate_total", "resent events recognised and not stored again", st.events_duplicate);
-    C("events_unknown_kind_total", "events of kinds this build does not know, stored as they came",
-      st.events_unknown_kind);
-    C("acks_sent_total", "cumulative acknowledgements sent", st.acks_sent);
-    C("send_dropped_total", "replies the socket could not take", st.send_dropped);
-    for (int i = 1; i < HQ_REJECT_CODES; i++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"", hq_reject_code_name(i));
-        hb_metrics_add(&m, "hallbus_hq_refused_total", "counter", "frames refused, by reason",
-                       labels, (double)st.refused_by_code[i]);
-    }
-    C("unauthenticated_total", "messages without a ZAP User-Id, dropped", st.unauthenticated);
-    C("events_flagged_total", "events stored with an anomaly flag", st.events_flagged);
-    C("revoked_messages_total", "messages of connections whose key was revoked", st.revoked_messages);
-    C("conflicts_total", "resends that differed from the stored bytes", st.conflicts);
-    C("auth_allowed_total", "CURVE handshakes the ZAP handler allowed", hq_zap_allowed(hq->zap));
-    C("auth_denied_total", "CURVE handshakes the ZAP handler denied", hq_zap_denied(hq->zap));
-    G("backlog_events", "events halls hold that HQ has not committed yet (as halls last said)",
-      backlog);
-    C("writer_commits_total", "synced LMDB commits of events", ws.commits);
-    C("writer_events_total", "events committed", ws.events);
-    C("writer_failures_total", "commits that failed (the halls resend)", ws.failures);
-    G("writer_queued_events", "events waiting for the writer", ws.queued_events);
-    G("writer_queued_bytes", "bytes waiting for the writer", ws.queued_bytes);
-    G("commit_seconds_last", "duration of the last commit, sync included", ws.last_commit_ms / 1e3);
-    G("commit_seconds_max", "longest commit since start", ws.max_commit_ms / 1e3);
-    G("commit_seconds_avg", "mean commit duration since start",
-      ws.commits ? ws.total_commit_ms / (double)ws.commits / 1e3 : 0.0);
-    G("store_bytes", "bytes used by the event store's data file", hb_store_size(&hq->store.store));
-    G("store_map_bytes", "the event store's LMDB map size", hq->store.store.map_size);
-    C("store_map_grows_total", "times the event store's map grew", hq->store.store.grow_count);
-    C("mirror_events_total", "events applied to the live mirror", ls.events);
-    C("mirror_anomalies_total", "mirrored events that did not fit a hall's state", ls.anomalies);
-    G("mirror_queued_bytes", "committed batches waiting for the mirror", ls.queued_bytes);
-    C("mirror_snapshots_total", "hall state snapshots written", ls.snapshots_written);
-    G("stream_clients", "clients of /v1/stream", ss.clients);
-    C("stream_events_total", "changes published on /v1/stream", ss.published);
-    C("stream_clients_dropped_total", "stream clients dropped for not keeping up", ss.clients_dropped);
-    G("policy_version", "the published policy version", hq_control_policy_version(hq->control));
-    G("calendar_version", "the published calendar version", hq_control_calendar_version(hq->control));
-    G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
-    hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
-    if (hq->auth) {
-        hq_auth_stats_t as;
-        hq_auth_get_stats(hq->auth, &as);
-        const struct {
-            const char *label;
-            uint64_t v;
-        } access[] = {{"outcome=\"allowed\"", as.allowed},
-                      {"outcome=\"unauthenticated\"", as.unauthenticated},
-                      {"outcome=\"forbidden\"", as.forbidden},
-                      {"outcome=\"wrong_host\"", as.wrong_host}},
-          logins[] = {{"outcome=\"ok\"", as.logins},
-                      {"outcome=\"failed\"", as.login_failures},
-                      {"outcome=\"throttled\"", as.login_throttled}};
-        for (size_t i = 0; i < sizeof access / sizeof access[0]; i++)
-            hb_metrics_add(&m, "hallbus_hq_access_total", "counter",
-                           "API requests by what access control said", access[i].label,
-                           (double)access[i].v);
-        for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++)
-            hb_metrics_add(&m, "hallbus_hq_logins_total", "counter", "sign-ins by outcome",
-                           logins[i].label, (double)logins[i].v);
-        C("audit_records_total", "audit records written", as.audit_records);
-        C("audit_dropped_total", "audit records that could not be written", as.audit_dropped);
-        C("streams_closed_by_access_total", "streams closed because their owner's access ended",
-          as.streams_closed);
-    }
-#undef G
-#undef C
-    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.buf ? m.buf : "",
-                      m.len);
-    hb_metrics_free(&m);
 }

@@ -102,6 +102,21 @@ void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, t);
 }
 
+/* Answers with the board's text (taken), or, without it, 404 when the
+ * region asked for does not exist, else 503. */
+static void s_reply_text(hb_http_req_t *req, hqd_t *hq, char *text, size_t len, const char *region)
+{
+    if (!text) {
+        if (region && !org_region_find(hq_control_org(hq->control), region))
+            hb_http_reply_error(req, 404, "not_found", "no region '%.64s'", region);
+        else
+            hb_http_reply_error(req, 503, "no_memory", "cannot build the answer now");
+        return;
+    }
+    hb_http_reply_raw(req, 200, "application/json; charset=utf-8", text, len);
+    free(text);
+}
+
 void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
@@ -113,8 +128,7 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
         s_number(req, "offset", LIVE_LIMIT_MAX * 10, &offset) != 0 ||
         s_number(req, "limit", LIVE_LIMIT_MAX, &limit) != 0)
         return;
-    if (worst[0] && strcmp(worst, "ok") && strcmp(worst, "closed") && strcmp(worst, "warning") &&
-        strcmp(worst, "alert") && strcmp(worst, "offline")) {
+    if (worst[0] && hq_worst_parse(worst) < 0) {
         hb_http_reply_error(req, 400, "bad_parameter",
                             "worst must be one of ok, closed, warning, alert, offline");
         return;
@@ -135,15 +149,7 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
                                      region[0] ? region : NULL, tag[0] ? tag : NULL,
                                      alerting[0] && strcmp(alerting, "0") != 0,
                                      worst[0] ? worst : NULL, offset, limit, &len);
-    if (!text) {
-        if (region[0] && !org_region_find(hq_control_org(hq->control), region))
-            hb_http_reply_error(req, 404, "not_found", "no region '%s'", region);
-        else
-            hb_http_reply_error(req, 503, "no_memory", "cannot build the answer now");
-        return;
-    }
-    hb_http_reply_raw(req, 200, "application/json; charset=utf-8", text, len);
-    free(text);
+    s_reply_text(req, hq, text, len, region[0] ? region : NULL);
 }
 
 /* Every region's aggregate, or the one the route's "region" parameter names
@@ -156,15 +162,7 @@ static void s_reply_regions(hb_http_req_t *req, hqd_t *hq, const char *id)
     size_t len = 0;
     char *text = hq_board_regions_text(hq->board, v->all ? NULL : s_sees_region, (void *)v, id,
                                        &len);
-    if (!text) {
-        if (id && !org_region_find(hq_control_org(hq->control), id))
-            hb_http_reply_error(req, 404, "not_found", "no region '%.64s'", id);
-        else
-            hb_http_reply_error(req, 503, "no_memory", "cannot build the answer now");
-        return;
-    }
-    hb_http_reply_raw(req, 200, "application/json; charset=utf-8", text, len);
-    free(text);
+    s_reply_text(req, hq, text, len, id);
 }
 
 void hqd_api_get_regions(hb_http_req_t *req, void *arg) { s_reply_regions(req, arg, NULL); }

@@ -22,6 +22,7 @@
 #define HQD_CALCHECK_H
 
 #include "campaign.h"
+#include "glossary.h"
 #include "org.h"
 
 #include <jansson.h>
@@ -33,9 +34,6 @@
 #define CALCHECK_MESSAGE_MAX 512
 #define CALCHECK_PER_RULE_MAX 2000   /* findings kept per rule; further ones are only counted */
 #define CALCHECK_SUBJECTS_MAX 32     /* products or terms named in one finding */
-#define CALCHECK_GLOSSARY_MAX 2048   /* terms */
-#define CALCHECK_TERM_MAX 100        /* bytes of one term */
-#define CALCHECK_DEFINITION_MAX 1000 /* bytes of one definition */
 #define CALCHECK_MEMORY_MAX (512u * 1024 * 1024) /* hall sets of one run, bytes */
 
 typedef enum calcheck_rule {
@@ -65,36 +63,6 @@ typedef struct calcheck_limits {
 /* The policy defaults (policy.h: 3 at once, 7 days' lead, a warning). */
 #define CALCHECK_LIMITS_DEFAULT ((calcheck_limits_t){3, 7, false})
 
-/* ---- the glossary of jargon
- *
- *   {"terms": [{"term": "APR", "definition": "annual percentage rate"},
- *              {"term": "direct debit"}]}
- *
- * A term is found in a text case-insensitively (ASCII letters) as a whole
- * word or phrase: where the term begins or ends with a letter or digit, the
- * text must not continue with one there (so "APR" is not found in
- * "APRIL"); a space in a term matches any run of white space. Terms in
- * scripts without spaces (CJK) are found anywhere. */
-typedef struct calcheck_glossary calcheck_glossary_t;
-
-calcheck_glossary_t *calcheck_glossary_new(void);
-void calcheck_glossary_destroy(calcheck_glossary_t **g);
-/* Adds a term (1..CALCHECK_TERM_MAX bytes, not blank, no control
- * characters) with an optional definition. HB_EEXIST when the same term,
- * ignoring case and spacing, is there; HB_EINVAL, HB_ETOOBIG, HB_ENOMEM. */
-int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *definition,
-                          char *err, size_t errlen);
-int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, char *err,
-                                size_t errlen);
-json_t *calcheck_glossary_to_json(const calcheck_glossary_t *g);
-size_t calcheck_glossary_count(const calcheck_glossary_t *g);
-/* Term i as given (0 <= i < count), or NULL. */
-const char *calcheck_glossary_term(const calcheck_glossary_t *g, size_t i);
-/* The distinct terms found in `text`, as term indexes in increasing order,
- * at most `max` written; returns how many were found. */
-size_t calcheck_glossary_find(const calcheck_glossary_t *g, const char *text, size_t *out,
-                              size_t max);
-
 /* ---- the check */
 
 typedef struct calcheck_input {
@@ -119,7 +87,7 @@ typedef struct calcheck_finding {
     char (*campaigns)[HB_CAL_ID_MAX]; /* sorted */
     size_t n_halls;                   /* how many halls */
     size_t n_sample;
-    char sample[CALCHECK_SAMPLE_MAX][ORG_HALL_ID_MAX]; /* the first halls by index, sorted by id */
+    char sample[CALCHECK_SAMPLE_MAX][HB_HALL_ID_MAX]; /* the first halls by index, sorted by id */
     int32_t first_day, last_day;      /* days since 1970-01-01, both included */
     size_t n_subjects;                /* rule 3: "product:ID" / "business_type:ID"; rule 5: terms */
     char (*subjects)[CALCHECK_TERM_MAX + 16];

@@ -9,13 +9,16 @@
 #include "campaign.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
+#include "hallbus/idmap.h"
+#include "hallbus/json.h"
+#include "hallbus/names.h"
+#include "hallbus/vec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PATH_LEN 160
 
 static const char *const s_state_names[] = {"draft", "submitted", "approved", "published",
                                             "withdrawn"};
@@ -42,56 +45,16 @@ static const char *const s_rec_extra[] = {"region", "parent", "scope", "state", 
                                           "history", NULL};
 
 struct campaign_calendar {
-    campaign_t **v;
-    size_t n, cap;
-    uint32_t *slots; /* index + 1; 0 = empty */
-    size_t slot_cap; /* power of two, at most half full */
+    HB_VEC(campaign_t *) list; /* allocated one by one: pointers stay put */
+    hb_idmap_t ids;            /* campaign id -> index in list */
     uint64_t version;
 };
 
 /* ------------------------------------------------------------ helpers ---- */
 
-static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* snprintf for member paths: a path cut short only shortens a message. */
-static void s_pathf(char *out, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, len, fmt, ap);
-    va_end(ap);
-}
-
-static char *s_dup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
-static int s_nomem(char *err, size_t errlen)
-{
-    hb_errf(err, errlen, "out of memory");
-    return HB_ENOMEM;
-}
-
-static bool s_chars_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || (extra && strchr(extra, c));
-        if (!ok || n >= max)
-            return false;
-    }
-    return n > 0;
-}
-
 static int s_user_ok(const char *who, char *err, size_t errlen)
 {
-    if (!who || !s_chars_ok(who, CAMPAIGN_USER_MAX - 1, ".@")) {
+    if (!who || !hb_id_chars_ok(who, CAMPAIGN_USER_MAX - 1, ".@")) {
         hb_errf(err, errlen, "by: a user id is [A-Za-z0-9_.@-]{1,%d}", CAMPAIGN_USER_MAX - 1);
         return HB_EINVAL;
     }
@@ -109,35 +72,17 @@ static int s_note_ok(const char *note, char *err, size_t errlen)
 
 const char *campaign_state_name(campaign_state_t s)
 {
-    return (unsigned)s < 5 ? s_state_names[s] : "unknown";
+    return hb_name_of(s_state_names, HB_NAMES_COUNT(s_state_names), (int)s);
 }
 
-int campaign_state_parse(const char *name, campaign_state_t *out)
-{
-    for (int i = 0; i < 5; i++) {
-        if (name && strcmp(name, s_state_names[i]) == 0) {
-            *out = (campaign_state_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
-}
+HB_NAMES_PARSER(campaign_state_parse, campaign_state_t, s_state_names)
 
 const char *campaign_action_name(campaign_action_t a)
 {
-    return (unsigned)a < 7 ? s_action_names[a] : "unknown";
+    return hb_name_of(s_action_names, HB_NAMES_COUNT(s_action_names), (int)a);
 }
 
-int campaign_action_parse(const char *name, campaign_action_t *out)
-{
-    for (int i = 0; i < 7; i++) {
-        if (name && strcmp(name, s_action_names[i]) == 0) {
-            *out = (campaign_action_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
-}
+HB_NAMES_PARSER(campaign_action_parse, campaign_action_t, s_action_names)
 
 /* Where `action` leads from `from`; -1 when the lifecycle does not allow it. */
 static int s_step_to(campaign_action_t action, campaign_state_t from)
@@ -157,7 +102,8 @@ static void s_step_needs(campaign_action_t action, char *out, size_t len)
         if (s_steps[i].action != action)
             continue;
         size_t used = strlen(out);
-        s_pathf(out + used, len - used, "%s%s", k++ ? " or " : "", s_state_names[s_steps[i].from]);
+        hb_json_pathf(out + used, len - used, "%s%s", k++ ? " or " : "",
+                      s_state_names[s_steps[i].from]);
     }
 }
 
@@ -198,7 +144,7 @@ static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *
     }
     const char *s = json_string_value(v);
     if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
-        !s_chars_ok(s, ORG_REGION_ID_MAX - 1, NULL)) {
+        !hb_id_chars_ok(s, ORG_REGION_ID_MAX - 1, NULL)) {
         hb_errf(err, errlen, "region: must be a region id ([A-Za-z0-9_-]{1,%d})",
                 ORG_REGION_ID_MAX - 1);
         return HB_EINVAL;
@@ -208,7 +154,7 @@ static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *
     if (v) {
         s = json_string_value(v);
         if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
-            !s_chars_ok(s, HB_CAL_ID_MAX - 1, NULL)) {
+            !hb_id_chars_ok(s, HB_CAL_ID_MAX - 1, NULL)) {
             hb_errf(err, errlen, "parent: must be a campaign id ([A-Za-z0-9_-]{1,%d})",
                     HB_CAL_ID_MAX - 1);
             return HB_EINVAL;
@@ -232,7 +178,7 @@ int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen
     }
     campaign_t *c = calloc(1, sizeof *c);
     if (!c)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     c->published_ms = -1;
     c->revision = 1;
     int rc = s_parse_doc(doc, s_doc_extra, c, err, errlen);
@@ -253,17 +199,9 @@ static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, ch
         hb_errf(err, errlen, "%s: must be an object {action, from, to, by, at_ms}", p);
         return HB_EINVAL;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)e, key, v) {
-        bool known = false;
-        for (size_t i = 0; members[i] && !known; i++)
-            known = strcmp(key, members[i]) == 0;
-        if (!known) {
-            hb_errf(err, errlen, "%s.%s: unknown member", p, key);
-            return HB_EINVAL;
-        }
-    }
+    int rc = hb_json_known(e, members, NULL, p, err, errlen);
+    if (rc != 0)
+        return rc;
     if (campaign_action_parse(json_string_value(json_object_get(e, "action")), &ev->action) != 0) {
         hb_errf(err, errlen, "%s.action: must be one of create, edit, submit, return, approve, "
                 "publish, withdraw", p);
@@ -296,9 +234,9 @@ static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, ch
                     CAMPAIGN_NOTE_MAX);
             return HB_EINVAL;
         }
-        ev->note = s_dup(ns);
+        ev->note = strdup(ns);
         if (!ev->note)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
     }
     return 0;
 }
@@ -327,11 +265,11 @@ static int s_history_read(const json_t *a, campaign_t *c, char *err, size_t errl
     }
     c->history = calloc(n, sizeof *c->history);
     if (!c->history)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     campaign_state_t at = CAMPAIGN_DRAFT;
     for (size_t i = 0; i < n; i++) {
-        char p[PATH_LEN];
-        s_pathf(p, sizeof p, "history[%zu]", i);
+        char p[HB_JSON_PATH_MAX];
+        hb_json_pathf(p, sizeof p, "history[%zu]", i);
         campaign_event_t *ev = &c->history[i];
         c->n_history = i + 1;
         int rc = s_event_read(json_array_get(a, i), p, ev, err, errlen);
@@ -374,7 +312,7 @@ int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t er
     }
     campaign_t *c = calloc(1, sizeof *c);
     if (!c)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     c->published_ms = -1;
     int rc = s_parse_doc(rec, s_rec_extra, c, err, errlen);
     if (rc != 0)
@@ -403,17 +341,11 @@ fail:
 
 /* ------------------------------------------------------------ writing ---- */
 
-static void s_set(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) != 0)
-        (*bad)++;
-}
-
 json_t *campaign_document_to_json(const campaign_t *c)
 {
     json_t *content = hb_cal_campaign_to_json(&c->doc);
     json_t *o = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!content || !o) {
         json_decref(content);
         json_decref(o);
@@ -424,12 +356,12 @@ json_t *campaign_document_to_json(const campaign_t *c)
     const char *key;
     json_t *v;
     json_object_foreach(content, key, v) {
-        s_set(o, key, json_incref(v), &bad);
+        hb_json_set(o, key, json_incref(v), &bad);
         if (strcmp(key, "level") == 0) {
-            s_set(o, "region", json_string(c->region), &bad);
+            hb_json_set(o, "region", json_string(c->region), &bad);
             if (c->parent[0])
-                s_set(o, "parent", json_string(c->parent), &bad);
-            s_set(o, "scope", org_scope_to_json(c->scope), &bad);
+                hb_json_set(o, "parent", json_string(c->parent), &bad);
+            hb_json_set(o, "scope", org_scope_to_json(c->scope), &bad);
         }
     }
     json_decref(content);
@@ -444,32 +376,32 @@ json_t *campaign_to_json(const campaign_t *c)
 {
     json_t *o = campaign_document_to_json(c);
     json_t *hist = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!o || !hist) {
         json_decref(o);
         json_decref(hist);
         return NULL;
     }
-    s_set(o, "state", json_string(s_state_names[c->state]), &bad);
-    s_set(o, "revision", json_integer((json_int_t)c->revision), &bad);
+    hb_json_set(o, "state", json_string(s_state_names[c->state]), &bad);
+    hb_json_set(o, "revision", json_integer((json_int_t)c->revision), &bad);
     for (size_t i = 0; i < c->n_history && !bad; i++) {
         const campaign_event_t *ev = &c->history[i];
         json_t *e = json_object();
         if (!e) {
-            bad++;
+            bad = true;
             break;
         }
-        s_set(e, "action", json_string(s_action_names[ev->action]), &bad);
-        s_set(e, "from", json_string(s_state_names[ev->from]), &bad);
-        s_set(e, "to", json_string(s_state_names[ev->to]), &bad);
-        s_set(e, "by", json_string(ev->by), &bad);
-        s_set(e, "at_ms", json_integer((json_int_t)ev->at_ms), &bad);
+        hb_json_set(e, "action", json_string(s_action_names[ev->action]), &bad);
+        hb_json_set(e, "from", json_string(s_state_names[ev->from]), &bad);
+        hb_json_set(e, "to", json_string(s_state_names[ev->to]), &bad);
+        hb_json_set(e, "by", json_string(ev->by), &bad);
+        hb_json_set(e, "at_ms", json_integer((json_int_t)ev->at_ms), &bad);
         if (ev->note)
-            s_set(e, "note", json_string(ev->note), &bad);
+            hb_json_set(e, "note", json_string(ev->note), &bad);
         if (json_array_append_new(hist, e) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(o, "history", hist, &bad);
+    hb_json_set(o, "history", hist, &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -489,14 +421,14 @@ static int s_record(campaign_t *c, campaign_action_t action, campaign_state_t to
     }
     char *note_copy = NULL;
     if (note) {
-        note_copy = s_dup(note);
+        note_copy = strdup(note);
         if (!note_copy)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
     }
     campaign_event_t *h = realloc(c->history, (c->n_history + 1) * sizeof *h);
     if (!h) {
         free(note_copy);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     c->history = h;
     campaign_event_t *ev = &h[c->n_history++];
@@ -608,7 +540,7 @@ static int s_validate_org(const campaign_t *c, const org_t *org, char *err, size
     size_t words = org_bitset_words(org);
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     if (!bits)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     int rc = campaign_resolve(c, org, bits, words ? words : 1, NULL, err, errlen);
     free(bits);
     return rc;
@@ -657,36 +589,9 @@ int campaign_validate(const campaign_t *c, const org_t *org, const campaign_cale
 
 /* ---------------------------------------------------------- calendar ---- */
 
-static uint64_t s_hash(const char *s)
+static const void *s_id_of(const void *cal, uint32_t i)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static size_t s_probe(const campaign_calendar_t *cal, const char *id)
-{
-    size_t mask = cal->slot_cap - 1, i = (size_t)s_hash(id) & mask;
-    while (cal->slots[i] != 0 && strcmp(cal->v[cal->slots[i] - 1]->doc.id, id) != 0)
-        i = (i + 1) & mask;
-    return i;
-}
-
-/* Rebuilds the id table for `cap` slots from the array. */
-static int s_reindex(campaign_calendar_t *cal, size_t cap)
-{
-    uint32_t *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return HB_ENOMEM;
-    free(cal->slots);
-    cal->slots = slots;
-    cal->slot_cap = cap;
-    for (size_t i = 0; i < cal->n; i++)
-        cal->slots[s_probe(cal, cal->v[i]->doc.id)] = (uint32_t)i + 1;
-    return 0;
+    return ((const campaign_calendar_t *)cal)->list.v[i]->doc.id;
 }
 
 campaign_calendar_t *campaign_calendar_new(void)
@@ -694,10 +599,8 @@ campaign_calendar_t *campaign_calendar_new(void)
     campaign_calendar_t *cal = calloc(1, sizeof *cal);
     if (!cal)
         return NULL;
-    if (s_reindex(cal, 64) != 0) {
-        free(cal);
-        return NULL;
-    }
+    cal->list.max = CAMPAIGN_CALENDAR_MAX;
+    hb_idmap_init(&cal->ids, CAMPAIGN_CALENDAR_MAX, s_id_of);
     return cal;
 }
 
@@ -706,31 +609,30 @@ void campaign_calendar_destroy(campaign_calendar_t **cal_p)
     campaign_calendar_t *cal = *cal_p;
     if (!cal)
         return;
-    for (size_t i = 0; i < cal->n; i++)
-        campaign_destroy(&cal->v[i]);
-    free(cal->v);
-    free(cal->slots);
+    for (size_t i = 0; i < cal->list.n; i++)
+        campaign_destroy(&cal->list.v[i]);
+    hb_vec_free(&cal->list);
+    hb_idmap_free(&cal->ids);
     free(cal);
     *cal_p = NULL;
 }
 
+static campaign_t *s_find_mut(const campaign_calendar_t *cal, const char *id)
+{
+    int32_t i = hb_idmap_find(&cal->ids, cal, id);
+    return i < 0 ? NULL : cal->list.v[i];
+}
+
 const campaign_t *campaign_calendar_find(const campaign_calendar_t *cal, const char *id)
 {
-    size_t i = s_probe(cal, id);
-    return cal->slots[i] ? cal->v[cal->slots[i] - 1] : NULL;
+    return s_find_mut(cal, id);
 }
 
-static campaign_t *s_find_mut(campaign_calendar_t *cal, const char *id)
-{
-    size_t i = s_probe(cal, id);
-    return cal->slots[i] ? cal->v[cal->slots[i] - 1] : NULL;
-}
-
-size_t campaign_calendar_count(const campaign_calendar_t *cal) { return cal->n; }
+size_t campaign_calendar_count(const campaign_calendar_t *cal) { return cal->list.n; }
 
 const campaign_t *campaign_calendar_at(const campaign_calendar_t *cal, size_t i)
 {
-    return i < cal->n ? cal->v[i] : NULL;
+    return i < cal->list.n ? cal->list.v[i] : NULL;
 }
 
 uint64_t campaign_calendar_version(const campaign_calendar_t *cal) { return cal->version; }
@@ -756,24 +658,18 @@ bool campaign_calendar_is_ancestor(const campaign_calendar_t *cal, const campaig
 /* Takes ownership of `c` (an id not in the calendar yet). */
 static int s_insert(campaign_calendar_t *cal, campaign_t *c, char *err, size_t errlen)
 {
-    if (cal->n >= CAMPAIGN_CALENDAR_MAX) {
+    if (hb_vec_full(&cal->list)) {
         hb_errf(err, errlen, "calendar: full (%d campaigns)", CAMPAIGN_CALENDAR_MAX);
         return HB_ETOOBIG;
     }
-    if (cal->n + 1 > cal->cap) {
-        size_t cap = cal->cap ? cal->cap * 2 : 64;
-        campaign_t **v = realloc(cal->v, cap * sizeof *v);
-        if (!v)
-            return s_nomem(err, errlen);
-        cal->v = v;
-        cal->cap = cap;
+    campaign_t **slot = hb_vec_push(&cal->list);
+    if (!slot)
+        return hb_err_nomem(err, errlen);
+    *slot = c;
+    if (hb_idmap_add(&cal->ids, cal, (uint32_t)(cal->list.n - 1)) != 0) {
+        cal->list.n--;
+        return hb_err_nomem(err, errlen);
     }
-    cal->v[cal->n++] = c;
-    if ((cal->n * 2 > cal->slot_cap && s_reindex(cal, cal->slot_cap * 2) != 0)) {
-        cal->n--;
-        return s_nomem(err, errlen);
-    }
-    cal->slots[s_probe(cal, c->doc.id)] = (uint32_t)cal->n;
     return 0;
 }
 
@@ -865,34 +761,33 @@ out:
 
 int campaign_calendar_remove(campaign_calendar_t *cal, const char *id, char *err, size_t errlen)
 {
-    size_t slot = s_probe(cal, id);
-    if (!cal->slots[slot]) {
+    int32_t found = hb_idmap_find(&cal->ids, cal, id);
+    if (found < 0) {
         hb_errf(err, errlen, "id: no campaign \"%s\"", id);
         return HB_ENOTFOUND;
     }
-    size_t i = cal->slots[slot] - 1;
-    campaign_t *c = cal->v[i];
+    size_t i = (size_t)found;
+    campaign_t *c = cal->list.v[i];
     if (c->state != CAMPAIGN_DRAFT) {
         hb_errf(err, errlen, "campaign %s is %s: only a draft can be removed (withdraw it instead)",
                 id, s_state_names[c->state]);
         return HB_ECONFLICT;
     }
-    for (size_t k = 0; k < cal->n; k++) {
-        if (strcmp(cal->v[k]->parent, id) == 0) {
-            hb_errf(err, errlen, "campaign %s is the parent of %s", id, cal->v[k]->doc.id);
+    for (size_t k = 0; k < cal->list.n; k++) {
+        if (strcmp(cal->list.v[k]->parent, id) == 0) {
+            hb_errf(err, errlen, "campaign %s is the parent of %s", id, cal->list.v[k]->doc.id);
             return HB_ECONFLICT;
         }
     }
-    /* Rebuild the table rather than delete from it: removals are rare,
-     * and an open-addressing table without tombstones stays simple. */
-    cal->v[i] = cal->v[cal->n - 1];
-    cal->n--;
-    int rc = s_reindex(cal, cal->slot_cap);
-    if (rc != 0) {
-        cal->v[cal->n++] = cal->v[i];
-        cal->v[i] = c;
-        return s_nomem(err, errlen);
+    /* The last campaign takes its place (the map renumbers it while its
+     * old place still holds it). */
+    hb_idmap_remove(&cal->ids, cal, c->doc.id);
+    size_t last = cal->list.n - 1;
+    if (i != last) {
+        cal->list.v[i] = cal->list.v[last];
+        hb_idmap_renumber(&cal->ids, cal, cal->list.v[i]->doc.id, (uint32_t)i);
     }
+    cal->list.n--;
     campaign_destroy(&c);
     return 0;
 }
@@ -920,10 +815,10 @@ int campaign_calendar_publish_approved(campaign_calendar_t *cal, const char *who
     if (n_published)
         *n_published = 0;
     int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
-    for (size_t i = 0; rc == 0 && i < cal->n; i++) {
-        if (cal->v[i]->state != CAMPAIGN_APPROVED)
+    for (size_t i = 0; rc == 0 && i < cal->list.n; i++) {
+        if (cal->list.v[i]->state != CAMPAIGN_APPROVED)
             continue;
-        rc = campaign_transition(cal->v[i], CAMPAIGN_PUBLISH, who, at_ms, NULL, err, errlen);
+        rc = campaign_transition(cal->list.v[i], CAMPAIGN_PUBLISH, who, at_ms, NULL, err, errlen);
         if (rc == 0)
             n++;
     }
@@ -944,26 +839,26 @@ static int s_by_id(const void *a, const void *b)
 
 json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
 {
-    const campaign_t **sorted = malloc((cal->n ? cal->n : 1) * sizeof *sorted);
+    const campaign_t **sorted = malloc((cal->list.n ? cal->list.n : 1) * sizeof *sorted);
     json_t *doc = json_object(), *list = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!sorted || !doc || !list) {
         free(sorted);
         json_decref(doc);
         json_decref(list);
         return NULL;
     }
-    for (size_t i = 0; i < cal->n; i++)
-        sorted[i] = cal->v[i];
-    qsort(sorted, cal->n, sizeof *sorted, s_by_id);
-    for (size_t i = 0; i < cal->n && !bad; i++) {
+    for (size_t i = 0; i < cal->list.n; i++)
+        sorted[i] = cal->list.v[i];
+    qsort(sorted, cal->list.n, sizeof *sorted, s_by_id);
+    for (size_t i = 0; i < cal->list.n && !bad; i++) {
         json_t *c = campaign_to_json(sorted[i]);
         if (!c || json_array_append_new(list, c) != 0)
-            bad++;
+            bad = true;
     }
     free(sorted);
-    s_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
-    s_set(doc, "campaigns", list, &bad);
+    hb_json_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
+    hb_json_set(doc, "campaigns", list, &bad);
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -979,14 +874,10 @@ int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, ch
         hb_errf(err, errlen, "calendar: must be an object {version, campaigns}");
         return HB_EINVAL;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)doc, key, v) {
-        if (strcmp(key, "version") != 0 && strcmp(key, "campaigns") != 0) {
-            hb_errf(err, errlen, "calendar.%s: unknown member", key);
-            return HB_EINVAL;
-        }
-    }
+    static const char *const members[] = {"version", "campaigns", NULL};
+    int rc = hb_json_known(doc, members, NULL, "calendar", err, errlen);
+    if (rc != 0)
+        return rc;
     const json_t *ver = json_object_get(doc, "version");
     const json_t *list = json_object_get(doc, "campaigns");
     if (!json_is_integer(ver) || json_integer_value(ver) < 0) {
@@ -1004,9 +895,8 @@ int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, ch
     }
     campaign_calendar_t *cal = campaign_calendar_new();
     if (!cal)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     cal->version = (uint64_t)json_integer_value(ver);
-    int rc = 0;
     char inner[256];
     bool published = false;
     for (size_t i = 0; rc == 0 && i < json_array_size(list); i++) {
@@ -1027,10 +917,10 @@ int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, ch
         if (rc != 0)
             campaign_destroy(&c);
     }
-    for (size_t i = 0; rc == 0 && i < cal->n; i++) {
-        rc = s_validate_parent(cal->v[i], cal, inner, sizeof inner);
+    for (size_t i = 0; rc == 0 && i < cal->list.n; i++) {
+        rc = s_validate_parent(cal->list.v[i], cal, inner, sizeof inner);
         if (rc != 0)
-            hb_errf(err, errlen, "campaign %s: %s", cal->v[i]->doc.id, inner);
+            hb_errf(err, errlen, "campaign %s: %s", cal->list.v[i]->doc.id, inner);
     }
     if (rc == 0 && published && cal->version == 0) {
         hb_errf(err, errlen, "version: 0, but campaigns have been published");
@@ -1070,9 +960,9 @@ int campaign_calendar_slice(const campaign_calendar_t *cal, const org_t *org, co
     size_t n = 0;
     int rc = 0;
     if (!bits)
-        return s_nomem(err, errlen);
-    for (size_t i = 0; i < cal->n; i++) {
-        const campaign_t *c = cal->v[i];
+        return hb_err_nomem(err, errlen);
+    for (size_t i = 0; i < cal->list.n; i++) {
+        const campaign_t *c = cal->list.v[i];
         if (!s_in_slice(c, from_day) || campaign_resolve(c, org, bits, words, NULL, NULL, 0) != 0)
             continue;
         if (!org_bit_test(bits, h->index))
@@ -1106,18 +996,18 @@ static json_t *s_slice_doc(uint64_t version, const char *hall, json_t *const *do
                            const uint32_t *which, size_t n)
 {
     json_t *doc = json_object(), *list = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!doc || !list) {
         json_decref(doc);
         json_decref(list);
         return NULL;
     }
-    s_set(doc, "version", json_integer((json_int_t)version), &bad);
-    s_set(doc, "hall", json_string(hall), &bad);
+    hb_json_set(doc, "version", json_integer((json_int_t)version), &bad);
+    hb_json_set(doc, "hall", json_string(hall), &bad);
     for (size_t k = 0; k < n && !bad; k++)
         if (json_array_append(list, docs[which[k]]) != 0)
-            bad++;
-    s_set(doc, "campaigns", list, &bad);
+            bad = true;
+    hb_json_set(doc, "campaigns", list, &bad);
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -1136,26 +1026,26 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     uint32_t *count = calloc(n_halls + 1, sizeof *count);
     uint32_t *start = calloc(n_halls + 1, sizeof *start);
-    const campaign_t **pub = malloc((cal->n ? cal->n : 1) * sizeof *pub);
-    json_t **docs = calloc(cal->n ? cal->n : 1, sizeof *docs);
+    const campaign_t **pub = malloc((cal->list.n ? cal->list.n : 1) * sizeof *pub);
+    json_t **docs = calloc(cal->list.n ? cal->list.n : 1, sizeof *docs);
     uint32_t *list = NULL;
     size_t n_pub = 0;
     int rc = 0;
     if (!bits || !count || !start || !pub || !docs) {
-        rc = s_nomem(err, errlen);
+        rc = hb_err_nomem(err, errlen);
         goto out;
     }
     /* The published campaigns in slice order, each as JSON once: every
      * hall's list is then built in that order and shares the objects. */
-    for (size_t i = 0; i < cal->n; i++)
-        if (s_in_slice(cal->v[i], from_day))
-            pub[n_pub++] = cal->v[i];
+    for (size_t i = 0; i < cal->list.n; i++)
+        if (s_in_slice(cal->list.v[i], from_day))
+            pub[n_pub++] = cal->list.v[i];
     if (n_pub > 1)
         qsort(pub, n_pub, sizeof *pub, s_by_start_id);
     for (size_t k = 0; k < n_pub; k++) {
         docs[k] = hb_cal_campaign_to_json(&pub[k]->doc);
         if (!docs[k]) {
-            rc = s_nomem(err, errlen);
+            rc = hb_err_nomem(err, errlen);
             goto out;
         }
     }
@@ -1173,7 +1063,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
             start[n_halls] = (uint32_t)total;
             list = malloc((total ? total : 1) * sizeof *list);
             if (!list) {
-                rc = s_nomem(err, errlen);
+                rc = hb_err_nomem(err, errlen);
                 goto out;
             }
         }
@@ -1204,7 +1094,7 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
         } else {
             slice = s_slice_doc(cal->version, hall->id, docs, &list[start[h]], count[h]);
             if (!slice) {
-                rc = s_nomem(err, errlen);
+                rc = hb_err_nomem(err, errlen);
                 goto out;
             }
         }

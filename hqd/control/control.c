@@ -16,6 +16,7 @@
 #include "hallbus/log.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,9 +44,8 @@ struct hq_control {
     uint64_t slice_version, slice_org_gen;
     int32_t slice_day;
     json_t *parsed_index; /* chain key -> index into parsed */
-    hb_policy_t **parsed;
-    struct open_cache *opening; /* by index into parsed */
-    size_t n_parsed, cap_parsed;
+    HB_VEC(hb_policy_t *) parsed;
+    HB_VEC(struct open_cache) opening; /* by index into parsed, as many */
     uint64_t policy_gen;
     /* Halls by organisation index: which parsed policy each runs on (-1:
      * not looked up yet), so the rounds over every hall never build a
@@ -131,9 +131,9 @@ static void s_drop_policies(hq_control_t *c)
     json_object_clear(c->policy_cache);
     json_object_clear(c->limits_cache);
     json_object_clear(c->parsed_index);
-    for (size_t i = 0; i < c->n_parsed; i++)
-        hb_policy_free(&c->parsed[i]);
-    c->n_parsed = 0;
+    for (size_t i = 0; i < c->parsed.n; i++)
+        hb_policy_free(&c->parsed.v[i]);
+    c->parsed.n = c->opening.n = 0;
     free(c->parsed_of_hall);
     c->parsed_of_hall = NULL;
     c->n_parsed_of_hall = 0;
@@ -219,6 +219,8 @@ int hq_control_open(const char *dir, hq_control_t **out, char *err, size_t errle
     hq_control_t *c = calloc(1, sizeof *c);
     if (!c)
         return HB_ENOMEM;
+    /* One parsed policy per chain of documents: at most one per hall. */
+    c->parsed.max = c->opening.max = ORG_HALLS_MAX + 1;
     c->drafts = json_object();
     c->published = json_object();
     c->policy_cache = json_object();
@@ -260,10 +262,10 @@ void hq_control_close(hq_control_t **cp)
     json_decref(c->limits_cache);
     json_decref(c->slice_cache);
     json_decref(c->parsed_index);
-    for (size_t i = 0; i < c->n_parsed; i++)
-        hb_policy_free(&c->parsed[i]);
-    free(c->parsed);
-    free(c->opening);
+    for (size_t i = 0; i < c->parsed.n; i++)
+        hb_policy_free(&c->parsed.v[i]);
+    hb_vec_free(&c->parsed);
+    hb_vec_free(&c->opening);
     free(c->parsed_of_hall);
     if (c->store.env)
         hb_store_close(&c->store);
@@ -681,29 +683,22 @@ static long s_parsed(hq_control_t *c, const char *hall)
     json_decref(j);
     if (!p)
         return -1;
-    if (c->n_parsed == c->cap_parsed) {
-        size_t cap = c->cap_parsed ? c->cap_parsed * 2 : 64;
-        hb_policy_t **np = realloc(c->parsed, cap * sizeof *np);
-        struct open_cache *oc = np ? realloc(c->opening, cap * sizeof *oc) : NULL;
-        if (np)
-            c->parsed = np;
-        if (!np || !oc) {
-            hb_policy_free(&p);
-            return -1;
-        }
-        c->opening = oc;
-        c->cap_parsed = cap;
+    hb_policy_t **slot = hb_vec_push(&c->parsed);
+    if (!slot || !hb_vec_push(&c->opening)) {
+        if (slot)
+            c->parsed.n--;
+        hb_policy_free(&p);
+        return -1;
     }
-    c->parsed[c->n_parsed] = p;
-    memset(&c->opening[c->n_parsed], 0, sizeof c->opening[0]);
-    json_object_set_new(c->parsed_index, key, json_integer((json_int_t)c->n_parsed));
-    return (long)c->n_parsed++;
+    *slot = p;
+    json_object_set_new(c->parsed_index, key, json_integer((json_int_t)(c->parsed.n - 1)));
+    return (long)(c->parsed.n - 1);
 }
 
 const hb_policy_t *hq_control_policy(hq_control_t *c, const char *hall)
 {
     long i = s_parsed(c, hall);
-    return i < 0 ? NULL : c->parsed[i];
+    return i < 0 ? NULL : c->parsed.v[i];
 }
 
 /* The parsed policy of the hall of organisation index `idx` (-1: a hall
@@ -740,7 +735,7 @@ const hb_policy_t *hq_control_opening(hq_control_t *c, const char *hall, int64_t
 const hb_policy_t *hq_control_policy_at(hq_control_t *c, int32_t org_index)
 {
     long i = s_parsed_at(c, org_index);
-    return i < 0 ? NULL : c->parsed[i];
+    return i < 0 ? NULL : c->parsed.v[i];
 }
 
 const hb_policy_t *hq_control_opening_at(hq_control_t *c, int32_t org_index, int64_t now_ms,
@@ -749,8 +744,8 @@ const hb_policy_t *hq_control_opening_at(hq_control_t *c, int32_t org_index, int
     long i = s_parsed_at(c, org_index);
     if (i < 0)
         return NULL;
-    const hb_policy_t *p = c->parsed[i];
-    struct open_cache *oc = &c->opening[i];
+    const hb_policy_t *p = c->parsed.v[i];
+    struct open_cache *oc = &c->opening.v[i];
     if (!(now_ms >= oc->from && now_ms < oc->until && oc->back_days == back_days)) {
         hb_policy_open_at(p, now_ms, &oc->info);
         oc->start = 0;

@@ -1,150 +1,73 @@
-/* The organisation (see org.h): regions and halls in dense arrays, found by
- * id through open-addressing hash tables of indexes, with each city's halls
- * and each region's children kept as index lists so that a scope resolves
- * in time proportional to the halls it reaches, not to the whole registry.
+/* The organisation (see org.h): regions and halls in dense arrays (the
+ * kit's vectors), found by id through the kit's id maps, with each city's
+ * halls and each region's children kept as index lists so that a scope
+ * resolves in time proportional to the halls it reaches, not to the whole
+ * registry.
  *
- * Nothing is ever removed from an org_t, which keeps indexes stable and the
- * hash tables free of tombstones; a storage layer that retires a hall
- * rebuilds the org from its document. */
+ * Nothing is ever removed from an org_t, which keeps indexes stable; a
+ * storage layer that retires a hall rebuilds the org from its document. */
 #include "org.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
+#include "hallbus/idmap.h"
+#include "hallbus/json.h"
+#include "hallbus/names.h"
+#include "hallbus/vec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PATH_LEN 160
-
-typedef struct idlist {
-    uint32_t *v;
-    size_t n, cap;
-} idlist_t;
-
-/* An open-addressing table of (index + 1), 0 = empty; keys live in the
- * arrays the indexes point into. */
-typedef struct idmap {
-    uint32_t *slots;
-    size_t cap; /* power of two, kept at most half full */
-    size_t n;
-} idmap_t;
+/* A list of indexes: a region's child regions, a city's halls. */
+typedef HB_VEC(uint32_t) idlist_t;
 
 struct org {
-    org_region_t *regions;
-    size_t n_regions, cap_regions;
-    idlist_t *children;   /* per region: its child regions */
-    idlist_t *city_halls; /* per region: its halls (cities only) */
-    org_hall_t *halls;
-    size_t n_halls, cap_halls;
-    char **tag_names;
-    size_t n_tags, cap_tags;
-    idmap_t region_map, hall_map, tag_map;
+    HB_VEC(org_region_t) regions;
+    HB_VEC(idlist_t) children;   /* per region: its child regions */
+    HB_VEC(idlist_t) city_halls; /* per region: its halls (cities only) */
+    HB_VEC(org_hall_t) halls;
+    HB_VEC(char *) tags; /* tag names by number */
+    hb_idmap_t region_map, hall_map, tag_map;
     int32_t root;
     uint64_t generation;
 };
 
-typedef const char *(*key_fn)(const org_t *org, uint32_t index);
+static const void *s_region_key(const void *org, uint32_t i)
+{
+    return ((const org_t *)org)->regions.v[i].id;
+}
 
-static const char *s_region_key(const org_t *org, uint32_t i) { return org->regions[i].id; }
-static const char *s_hall_key(const org_t *org, uint32_t i) { return org->halls[i].id; }
-static const char *s_tag_key(const org_t *org, uint32_t i) { return org->tag_names[i]; }
+static const void *s_hall_key(const void *org, uint32_t i)
+{
+    return ((const org_t *)org)->halls.v[i].id;
+}
+
+static const void *s_tag_key(const void *org, uint32_t i)
+{
+    return ((const org_t *)org)->tags.v[i];
+}
 
 static const char *const s_level_names[] = {"national", "province", "city"};
 
 /* ------------------------------------------------------------ helpers ---- */
 
-static void s_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* snprintf for member paths: a path cut short only shortens a message. */
-static void s_pathf(char *out, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, len, fmt, ap);
-    va_end(ap);
-}
-
-static uint64_t s_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static size_t s_map_probe(const idmap_t *m, const char *key, const org_t *org, key_fn key_of)
-{
-    size_t mask = m->cap - 1, i = (size_t)s_hash(key) & mask;
-    while (m->slots[i] != 0 && strcmp(key_of(org, m->slots[i] - 1), key) != 0)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static int32_t s_map_find(const idmap_t *m, const char *key, const org_t *org, key_fn key_of)
-{
-    if (m->cap == 0)
-        return -1;
-    size_t i = s_map_probe(m, key, org, key_of);
-    return m->slots[i] ? (int32_t)(m->slots[i] - 1) : -1;
-}
-
-/* Adds `index` (whose key is not in the table yet). */
-static int s_map_add(idmap_t *m, uint32_t index, const org_t *org, key_fn key_of)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        uint32_t *slots = calloc(cap, sizeof *slots);
-        if (!slots)
-            return HB_ENOMEM;
-        idmap_t grown = {slots, cap, 0};
-        for (size_t i = 0; i < m->cap; i++) {
-            if (m->slots[i] != 0) {
-                size_t j = s_map_probe(&grown, key_of(org, m->slots[i] - 1), org, key_of);
-                grown.slots[j] = m->slots[i];
-            }
-        }
-        free(m->slots);
-        m->slots = slots;
-        m->cap = cap;
-    }
-    size_t j = s_map_probe(m, key_of(org, index), org, key_of);
-    m->slots[j] = index + 1;
-    m->n++;
-    return 0;
-}
-
-static int s_grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t cap2 = *cap ? *cap * 2 : 16;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *p = realloc(*v, cap2 * size);
-    if (!p)
-        return HB_ENOMEM;
-    *v = p;
-    *cap = cap2;
-    return 0;
-}
-
 static int s_list_push(idlist_t *l, uint32_t v)
 {
-    int rc = s_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    if (rc == 0)
-        l->v[l->n++] = v;
-    return rc;
+    uint32_t *slot = hb_vec_push(l);
+    if (!slot)
+        return HB_ENOMEM;
+    *slot = v;
+    return 0;
 }
 
 /* Inserts keeping the list in increasing order (a hall moved into a city
  * keeps its older, smaller index). */
 static int s_list_insert_sorted(idlist_t *l, uint32_t v)
 {
-    int rc = s_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    if (rc != 0)
-        return rc;
+    if (hb_vec_reserve(l, l->n + 1) != 0)
+        return HB_ENOMEM;
     size_t i = l->n;
     while (i > 0 && l->v[i - 1] > v) {
         l->v[i] = l->v[i - 1];
@@ -166,50 +89,16 @@ static void s_list_remove(idlist_t *l, uint32_t v)
     }
 }
 
+/* An id ([A-Za-z0-9_-]{1,max}); tags are lower case only. */
 static bool s_id_ok(const char *s, size_t max, bool lower_only)
 {
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                  (!lower_only && c >= 'A' && c <= 'Z');
-        if (!ok || n >= max)
+    if (!hb_id_chars_ok(s, max, NULL))
+        return false;
+    for (size_t i = 0; lower_only && s[i]; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z')
             return false;
     }
-    return n > 0;
-}
-
-static char *s_dup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
-static int s_nomem(char *err, size_t errlen)
-{
-    hb_errf(err, errlen, "out of memory");
-    return HB_ENOMEM;
-}
-
-static int s_members_known(const json_t *obj, const char *const *names, const char *path,
-                           char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        (void)v;
-        bool known = false;
-        for (size_t i = 0; names[i] && !known; i++)
-            known = strcmp(key, names[i]) == 0;
-        if (!known) {
-            hb_errf(err, errlen, "%s.%s: unknown member", path, key);
-            return HB_EINVAL;
-        }
-    }
-    return 0;
+    return true;
 }
 
 /* A string member: `required`, 1..max bytes, no NUL inside. */
@@ -254,27 +143,25 @@ static int s_id_member(const json_t *obj, const char *name, bool required, size_
 
 const char *org_level_name(org_level_t level)
 {
-    return (unsigned)level < 3 ? s_level_names[level] : "unknown";
+    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
 }
 
-static int s_level_parse(const char *name, org_level_t *out)
-{
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, s_level_names[i]) == 0) {
-            *out = (org_level_t)i;
-            return 0;
-        }
-    }
-    return HB_EINVAL;
-}
+static HB_NAMES_PARSER(s_level_parse, org_level_t, s_level_names)
 
-/* ---------------------------------------------------------- lifetime ---- */
+    /* ---------------------------------------------------------- lifetime ---- */
 
-org_t *org_new(void)
+    org_t *org_new(void)
 {
     org_t *org = calloc(1, sizeof *org);
-    if (org)
-        org->root = -1;
+    if (!org)
+        return NULL;
+    org->regions.max = org->children.max = org->city_halls.max = ORG_REGIONS_MAX;
+    org->halls.max = ORG_HALLS_MAX;
+    org->tags.max = ORG_TAGS_MAX;
+    hb_idmap_init(&org->region_map, ORG_REGIONS_MAX, s_region_key);
+    hb_idmap_init(&org->hall_map, ORG_HALLS_MAX, s_hall_key);
+    hb_idmap_init(&org->tag_map, ORG_TAGS_MAX, s_tag_key);
+    org->root = -1;
     return org;
 }
 
@@ -283,26 +170,26 @@ void org_destroy(org_t **org_p)
     org_t *org = *org_p;
     if (!org)
         return;
-    for (size_t i = 0; i < org->n_regions; i++) {
-        free(org->regions[i].name);
-        free(org->children[i].v);
-        free(org->city_halls[i].v);
+    for (size_t i = 0; i < org->regions.n; i++) {
+        free(org->regions.v[i].name);
+        hb_vec_free(&org->children.v[i]);
+        hb_vec_free(&org->city_halls.v[i]);
     }
-    for (size_t i = 0; i < org->n_halls; i++) {
-        free(org->halls[i].name);
-        free(org->halls[i].address);
-        free(org->halls[i].neighbours);
+    for (size_t i = 0; i < org->halls.n; i++) {
+        free(org->halls.v[i].name);
+        free(org->halls.v[i].address);
+        free(org->halls.v[i].neighbours);
     }
-    for (size_t i = 0; i < org->n_tags; i++)
-        free(org->tag_names[i]);
-    free(org->regions);
-    free(org->children);
-    free(org->city_halls);
-    free(org->halls);
-    free(org->tag_names);
-    free(org->region_map.slots);
-    free(org->hall_map.slots);
-    free(org->tag_map.slots);
+    for (size_t i = 0; i < org->tags.n; i++)
+        free(org->tags.v[i]);
+    hb_vec_free(&org->regions);
+    hb_vec_free(&org->children);
+    hb_vec_free(&org->city_halls);
+    hb_vec_free(&org->halls);
+    hb_vec_free(&org->tags);
+    hb_idmap_free(&org->region_map);
+    hb_idmap_free(&org->hall_map);
+    hb_idmap_free(&org->tag_map);
     free(org);
     *org_p = NULL;
 }
@@ -323,7 +210,7 @@ static int s_region_read(const json_t *j, const char *path, region_doc_t *d, cha
         hb_errf(err, errlen, "%s: must be an object {id, name, level, parent}", path);
         return HB_EINVAL;
     }
-    int rc = s_members_known(j, members, path, err, errlen);
+    int rc = hb_json_known(j, members, NULL, path, err, errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, ORG_REGION_ID_MAX - 1, path, &d->id, err, errlen);
     if (rc == 0)
@@ -372,34 +259,27 @@ static int s_nesting_ok(const org_t *org, org_level_t level, const org_region_t 
 /* Appends a region with no parent link yet. */
 static int s_region_append(org_t *org, const region_doc_t *d, uint32_t *index)
 {
-    if (s_grow((void **)&org->regions, &org->cap_regions, org->n_regions + 1, sizeof *org->regions))
-        return HB_ENOMEM;
-    size_t cap_c = org->cap_regions;
     /* children and city_halls are parallel to regions and grow with them. */
-    void *c = realloc(org->children, cap_c * sizeof *org->children);
-    if (!c)
+    size_t n = org->regions.n;
+    if (hb_vec_reserve(&org->regions, n + 1) != 0 || hb_vec_reserve(&org->children, n + 1) != 0 ||
+        hb_vec_reserve(&org->city_halls, n + 1) != 0)
         return HB_ENOMEM;
-    org->children = c;
-    void *h = realloc(org->city_halls, cap_c * sizeof *org->city_halls);
-    if (!h)
-        return HB_ENOMEM;
-    org->city_halls = h;
-    char *name = s_dup(d->name);
+    char *name = strdup(d->name);
     if (!name)
         return HB_ENOMEM;
-    uint32_t i = (uint32_t)org->n_regions;
-    org_region_t *r = &org->regions[i];
-    memset(r, 0, sizeof *r);
+    uint32_t i = (uint32_t)n;
+    org_region_t *r = hb_vec_push(&org->regions);
     snprintf(r->id, sizeof r->id, "%s", d->id);
     r->name = name;
     r->level = d->level;
     r->parent = -1;
     r->index = i;
-    memset(&org->children[i], 0, sizeof org->children[i]);
-    memset(&org->city_halls[i], 0, sizeof org->city_halls[i]);
-    org->n_regions++;
-    if (s_map_add(&org->region_map, i, org, s_region_key) != 0) {
-        org->n_regions--;
+    *(idlist_t *)hb_vec_push(&org->children) = (idlist_t)HB_VEC_INIT(ORG_REGIONS_MAX);
+    *(idlist_t *)hb_vec_push(&org->city_halls) = (idlist_t)HB_VEC_INIT(ORG_HALLS_MAX);
+    if (hb_idmap_add(&org->region_map, org, i) != 0) {
+        org->regions.n--;
+        org->children.n--;
+        org->city_halls.n--;
         free(name);
         return HB_ENOMEM;
     }
@@ -415,26 +295,26 @@ int org_put_region(org_t *org, const json_t *j, char *err, size_t errlen)
         return rc;
     int32_t parent = -1;
     if (d.parent) {
-        parent = s_map_find(&org->region_map, d.parent, org, s_region_key);
+        parent = hb_idmap_find(&org->region_map, org, d.parent);
         if (parent < 0) {
             hb_errf(err, errlen, "region.parent: unknown region \"%s\"", d.parent);
             return HB_EINVAL;
         }
     }
-    int32_t have = s_map_find(&org->region_map, d.id, org, s_region_key);
+    int32_t have = hb_idmap_find(&org->region_map, org, d.id);
     if (have >= 0) {
-        org_region_t *r = &org->regions[have];
+        org_region_t *r = &org->regions.v[have];
         if (r->level != d.level || r->parent != parent) {
             hb_errf(err, errlen,
                     "region: \"%s\" exists as a %s%s%s; a region's level and parent do not change "
                     "(rebuild the organisation to move it)",
                     d.id, s_level_names[r->level], r->parent >= 0 ? " under " : "",
-                    r->parent >= 0 ? org->regions[r->parent].id : "");
+                    r->parent >= 0 ? org->regions.v[r->parent].id : "");
             return HB_ECONFLICT;
         }
-        char *name = s_dup(d.name);
+        char *name = strdup(d.name);
         if (!name)
-            return s_nomem(err, errlen);
+            return hb_err_nomem(err, errlen);
         free(r->name);
         r->name = name;
         org->generation++;
@@ -442,24 +322,24 @@ int org_put_region(org_t *org, const json_t *j, char *err, size_t errlen)
     }
     if (d.level == ORG_NATIONAL && org->root >= 0) {
         hb_errf(err, errlen, "region.level: there is one national region, \"%s\"",
-                org->regions[org->root].id);
+                org->regions.v[org->root].id);
         return HB_EINVAL;
     }
     if (d.level != ORG_NATIONAL) {
-        rc = s_nesting_ok(org, d.level, &org->regions[parent], "region", err, errlen);
+        rc = s_nesting_ok(org, d.level, &org->regions.v[parent], "region", err, errlen);
         if (rc != 0)
             return rc;
     }
-    if (org->n_regions >= ORG_REGIONS_MAX) {
+    if (org->regions.n >= ORG_REGIONS_MAX) {
         hb_errf(err, errlen, "region: the organisation holds at most %d regions", ORG_REGIONS_MAX);
         return HB_ETOOBIG;
     }
     uint32_t i = 0;
     if (s_region_append(org, &d, &i) != 0)
-        return s_nomem(err, errlen);
-    org->regions[i].parent = parent;
-    if (parent >= 0 && s_list_push(&org->children[parent], i) != 0)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
+    org->regions.v[i].parent = parent;
+    if (parent >= 0 && s_list_push(&org->children.v[parent], i) != 0)
+        return hb_err_nomem(err, errlen);
     if (d.level == ORG_NATIONAL)
         org->root = (int32_t)i;
     org->generation++;
@@ -470,24 +350,26 @@ int org_put_region(org_t *org, const json_t *j, char *err, size_t errlen)
 
 static int s_tag_number(org_t *org, const char *name, uint16_t *out)
 {
-    int32_t t = s_map_find(&org->tag_map, name, org, s_tag_key);
+    int32_t t = hb_idmap_find(&org->tag_map, org, name);
     if (t >= 0) {
         *out = (uint16_t)t;
         return 0;
     }
-    if (org->n_tags >= ORG_TAGS_MAX)
+    if (hb_vec_full(&org->tags))
         return HB_ETOOBIG;
-    if (s_grow((void **)&org->tag_names, &org->cap_tags, org->n_tags + 1, sizeof *org->tag_names))
-        return HB_ENOMEM;
-    char *copy = s_dup(name);
-    if (!copy)
-        return HB_ENOMEM;
-    org->tag_names[org->n_tags] = copy;
-    if (s_map_add(&org->tag_map, (uint32_t)org->n_tags, org, s_tag_key) != 0) {
+    char *copy = strdup(name);
+    char **slot = copy ? hb_vec_push(&org->tags) : NULL;
+    if (!slot) {
         free(copy);
         return HB_ENOMEM;
     }
-    *out = (uint16_t)org->n_tags++;
+    *slot = copy;
+    if (hb_idmap_add(&org->tag_map, org, (uint32_t)(org->tags.n - 1)) != 0) {
+        org->tags.n--;
+        free(copy);
+        return HB_ENOMEM;
+    }
+    *out = (uint16_t)(org->tags.n - 1);
     return 0;
 }
 
@@ -549,9 +431,9 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
         return HB_EINVAL;
     }
     const char *city = NULL;
-    int rc = s_members_known(j, members, path, err, errlen);
+    int rc = hb_json_known(j, members, NULL, path, err, errlen);
     if (rc == 0)
-        rc = s_id_member(j, "id", true, ORG_HALL_ID_MAX - 1, path, &d->id, err, errlen);
+        rc = s_id_member(j, "id", true, HB_HALL_ID_LEN, path, &d->id, err, errlen);
     if (rc == 0)
         rc = s_id_member(j, "city", true, ORG_REGION_ID_MAX - 1, path, &city, err, errlen);
     if (rc == 0)
@@ -562,7 +444,7 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
         rc = s_name_list(j, "tags", ORG_HALL_TAGS_MAX, ORG_TAG_MAX - 1, true, path, d->tags,
                          &d->n_tags, err, errlen);
     if (rc == 0)
-        rc = s_name_list(j, "neighbours", ORG_NEIGHBOURS_MAX, ORG_HALL_ID_MAX - 1, false, path,
+        rc = s_name_list(j, "neighbours", ORG_NEIGHBOURS_MAX, HB_HALL_ID_LEN, false, path,
                          d->neighbours, &d->n_neighbours, err, errlen);
     if (rc != 0)
         return rc;
@@ -572,14 +454,14 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
             return HB_EINVAL;
         }
     }
-    int32_t c = s_map_find(&org->region_map, city, org, s_region_key);
+    int32_t c = hb_idmap_find(&org->region_map, org, city);
     if (c < 0) {
         hb_errf(err, errlen, "%s.city: unknown region \"%s\"", path, city);
         return HB_EINVAL;
     }
-    if (org->regions[c].level != ORG_CITY) {
+    if (org->regions.v[c].level != ORG_CITY) {
         hb_errf(err, errlen, "%s.city: \"%s\" is a %s region; a hall belongs to a city", path, city,
-                s_level_names[org->regions[c].level]);
+                s_level_names[org->regions.v[c].level]);
         return HB_EINVAL;
     }
     d->city = (uint32_t)c;
@@ -595,9 +477,9 @@ static int s_hall_store(org_t *org, org_hall_t *h, const hall_doc_t *d)
         if (rc != 0)
             return rc;
     }
-    char *name = d->name ? s_dup(d->name) : NULL;
-    char *address = d->address ? s_dup(d->address) : NULL;
-    char (*nb)[ORG_HALL_ID_MAX] = NULL;
+    char *name = d->name ? strdup(d->name) : NULL;
+    char *address = d->address ? strdup(d->address) : NULL;
+    char (*nb)[HB_HALL_ID_MAX] = NULL;
     if (d->n_neighbours)
         nb = calloc(d->n_neighbours, sizeof *nb);
     if ((d->name && !name) || (d->address && !address) || (d->n_neighbours && !nb)) {
@@ -630,56 +512,56 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
     int rc = s_hall_read(org, j, path, &d, err, errlen);
     if (rc != 0)
         return rc;
-    int32_t have = s_map_find(&org->hall_map, d.id, org, s_hall_key);
+    int32_t have = hb_idmap_find(&org->hall_map, org, d.id);
     if (have >= 0) {
         if (fresh_only) {
             hb_errf(err, errlen, "%s.id: \"%s\" given twice", path, d.id);
             return HB_EINVAL;
         }
-        org_hall_t *h = &org->halls[have];
+        org_hall_t *h = &org->halls.v[have];
         uint32_t old_city = h->city;
         if (old_city != d.city &&
-            s_list_insert_sorted(&org->city_halls[d.city], (uint32_t)have) != 0)
-            return s_nomem(err, errlen);
+            s_list_insert_sorted(&org->city_halls.v[d.city], (uint32_t)have) != 0)
+            return hb_err_nomem(err, errlen);
         rc = s_hall_store(org, h, &d);
         if (rc != 0) {
             if (old_city != d.city)
-                s_list_remove(&org->city_halls[d.city], (uint32_t)have);
+                s_list_remove(&org->city_halls.v[d.city], (uint32_t)have);
             goto fail;
         }
         if (old_city != d.city)
-            s_list_remove(&org->city_halls[old_city], (uint32_t)have);
+            s_list_remove(&org->city_halls.v[old_city], (uint32_t)have);
         org->generation++;
         return 0;
     }
-    if (org->n_halls >= ORG_HALLS_MAX) {
+    if (org->halls.n >= ORG_HALLS_MAX) {
         hb_errf(err, errlen, "%s: the organisation holds at most %d halls", path, ORG_HALLS_MAX);
         return HB_ETOOBIG;
     }
-    if (s_grow((void **)&org->halls, &org->cap_halls, org->n_halls + 1, sizeof *org->halls))
-        return s_nomem(err, errlen);
-    uint32_t i = (uint32_t)org->n_halls;
-    org_hall_t *h = &org->halls[i];
+    if (hb_vec_reserve(&org->halls, org->halls.n + 1) != 0)
+        return hb_err_nomem(err, errlen);
+    uint32_t i = (uint32_t)org->halls.n;
+    org_hall_t *h = &org->halls.v[i];
     memset(h, 0, sizeof *h);
     snprintf(h->id, sizeof h->id, "%s", d.id);
     h->index = i;
     rc = s_hall_store(org, h, &d);
     if (rc != 0)
         goto fail;
-    if (s_list_push(&org->city_halls[d.city], i) != 0) {
+    if (s_list_push(&org->city_halls.v[d.city], i) != 0) {
         free(h->name);
         free(h->address);
         free(h->neighbours);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
-    org->n_halls++;
-    if (s_map_add(&org->hall_map, i, org, s_hall_key) != 0) {
-        org->n_halls--;
-        org->city_halls[d.city].n--;
+    org->halls.n++;
+    if (hb_idmap_add(&org->hall_map, org, i) != 0) {
+        org->halls.n--;
+        org->city_halls.v[d.city].n--;
         free(h->name);
         free(h->address);
         free(h->neighbours);
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     }
     org->generation++;
     return 0;
@@ -688,7 +570,7 @@ fail:
         hb_errf(err, errlen, "%s.tags: the organisation holds at most %d distinct tags", path,
                 ORG_TAGS_MAX);
     else
-        s_nomem(err, errlen);
+        hb_err_nomem(err, errlen);
     return rc;
 }
 
@@ -710,18 +592,18 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     int rc = 0;
     if (!parents || !stamp) {
-        rc = s_nomem(err, errlen);
+        rc = hb_err_nomem(err, errlen);
         goto out;
     }
-    char p[PATH_LEN];
+    char p[HB_JSON_PATH_MAX];
     /* First every region, so that parents may come in any order. */
     for (size_t i = 0; i < n; i++) {
         region_doc_t d = {0};
-        s_pathf(p, sizeof p, "regions[%zu]", i);
+        hb_json_pathf(p, sizeof p, "regions[%zu]", i);
         rc = s_region_read(json_array_get(list, i), p, &d, err, errlen);
         if (rc != 0)
             goto out;
-        int32_t have = s_map_find(&org->region_map, d.id, org, s_region_key);
+        int32_t have = hb_idmap_find(&org->region_map, org, d.id);
         if (have >= 0) {
             hb_errf(err, errlen, "%s.id: \"%s\" already given as regions[%d]", p, d.id, (int)have);
             rc = HB_EINVAL;
@@ -729,7 +611,7 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
         }
         uint32_t idx = 0;
         if (s_region_append(org, &d, &idx) != 0) {
-            rc = s_nomem(err, errlen);
+            rc = hb_err_nomem(err, errlen);
             goto out;
         }
         parents[i] = d.parent;
@@ -737,13 +619,13 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
     for (size_t i = 0; i < n; i++) {
         if (!parents[i])
             continue;
-        int32_t pi = s_map_find(&org->region_map, parents[i], org, s_region_key);
+        int32_t pi = hb_idmap_find(&org->region_map, org, parents[i]);
         if (pi < 0) {
             hb_errf(err, errlen, "regions[%zu].parent: unknown region \"%s\"", i, parents[i]);
             rc = HB_EINVAL;
             goto out;
         }
-        org->regions[i].parent = pi;
+        org->regions.v[i].parent = pi;
     }
     /* A cycle is reported as such, before the nesting rule (which a cycle
      * also breaks), because it is the mistake to fix first. */
@@ -751,30 +633,30 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
         int32_t r = (int32_t)i;
         while (r >= 0 && stamp[r] != i + 1) {
             stamp[r] = (uint32_t)i + 1;
-            r = org->regions[r].parent;
+            r = org->regions.v[r].parent;
         }
         if (r >= 0) {
             hb_errf(err, errlen,
                     "regions[%zu].parent: the parents of \"%s\" run in a cycle through \"%s\"", i,
-                    org->regions[i].id, org->regions[r].id);
+                    org->regions.v[i].id, org->regions.v[r].id);
             rc = HB_EINVAL;
             goto out;
         }
     }
     for (size_t i = 0; i < n; i++) {
-        org_region_t *r = &org->regions[i];
-        s_pathf(p, sizeof p, "regions[%zu]", i);
+        org_region_t *r = &org->regions.v[i];
+        hb_json_pathf(p, sizeof p, "regions[%zu]", i);
         if (r->level == ORG_NATIONAL) {
             if (org->root >= 0) {
                 hb_errf(err, errlen, "%s.level: a second national region (\"%s\" is the root)", p,
-                        org->regions[org->root].id);
+                        org->regions.v[org->root].id);
                 rc = HB_EINVAL;
                 goto out;
             }
             org->root = (int32_t)i;
             continue;
         }
-        rc = s_nesting_ok(org, r->level, &org->regions[r->parent], p, err, errlen);
+        rc = s_nesting_ok(org, r->level, &org->regions.v[r->parent], p, err, errlen);
         if (rc != 0)
             goto out;
     }
@@ -784,9 +666,9 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (org->regions[i].parent >= 0 &&
-            s_list_push(&org->children[org->regions[i].parent], (uint32_t)i) != 0) {
-            rc = s_nomem(err, errlen);
+        if (org->regions.v[i].parent >= 0 &&
+            s_list_push(&org->children.v[org->regions.v[i].parent], (uint32_t)i) != 0) {
+            rc = hb_err_nomem(err, errlen);
             goto out;
         }
     }
@@ -804,7 +686,7 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
         hb_errf(err, errlen, "organisation: must be an object {regions, halls}");
         return HB_EINVAL;
     }
-    int rc = s_members_known(doc, members, "organisation", err, errlen);
+    int rc = hb_json_known(doc, members, NULL, "organisation", err, errlen);
     if (rc != 0)
         return rc;
     const json_t *regions = json_object_get(doc, "regions");
@@ -823,11 +705,11 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
     }
     org_t *org = org_new();
     if (!org)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     rc = s_regions_load(org, regions, err, errlen);
     for (size_t i = 0; rc == 0 && i < json_array_size(halls); i++) {
-        char p[PATH_LEN];
-        s_pathf(p, sizeof p, "halls[%zu]", i);
+        char p[HB_JSON_PATH_MAX];
+        hb_json_pathf(p, sizeof p, "halls[%zu]", i);
         rc = s_hall_put(org, json_array_get(halls, i), p, true, err, errlen);
     }
     if (rc != 0) {
@@ -839,23 +721,17 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
     return 0;
 }
 
-static void s_set(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) != 0)
-        (*bad)++;
-}
-
 json_t *org_region_to_json(const org_t *org, const org_region_t *r)
 {
     json_t *o = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!o)
         return NULL;
-    s_set(o, "id", json_string(r->id), &bad);
-    s_set(o, "name", json_string(r->name), &bad);
-    s_set(o, "level", json_string(s_level_names[r->level]), &bad);
+    hb_json_set(o, "id", json_string(r->id), &bad);
+    hb_json_set(o, "name", json_string(r->name), &bad);
+    hb_json_set(o, "level", json_string(s_level_names[r->level]), &bad);
     if (r->parent >= 0)
-        s_set(o, "parent", json_string(org->regions[r->parent].id), &bad);
+        hb_json_set(o, "parent", json_string(org->regions.v[r->parent].id), &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -866,27 +742,27 @@ json_t *org_region_to_json(const org_t *org, const org_region_t *r)
 json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
 {
     json_t *o = json_object(), *tags = json_array(), *nb = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!o || !tags || !nb) {
         json_decref(o);
         json_decref(tags);
         json_decref(nb);
         return NULL;
     }
-    s_set(o, "id", json_string(h->id), &bad);
-    s_set(o, "city", json_string(org->regions[h->city].id), &bad);
+    hb_json_set(o, "id", json_string(h->id), &bad);
+    hb_json_set(o, "city", json_string(org->regions.v[h->city].id), &bad);
     if (h->name)
-        s_set(o, "name", json_string(h->name), &bad);
+        hb_json_set(o, "name", json_string(h->name), &bad);
     if (h->address)
-        s_set(o, "address", json_string(h->address), &bad);
+        hb_json_set(o, "address", json_string(h->address), &bad);
     for (size_t i = 0; i < h->n_tags; i++)
-        if (json_array_append_new(tags, json_string(org->tag_names[h->tags[i]])) != 0)
-            bad++;
+        if (json_array_append_new(tags, json_string(org->tags.v[h->tags[i]])) != 0)
+            bad = true;
     for (size_t i = 0; i < h->n_neighbours; i++)
         if (json_array_append_new(nb, json_string(h->neighbours[i])) != 0)
-            bad++;
-    s_set(o, "tags", tags, &bad);
-    s_set(o, "neighbours", nb, &bad);
+            bad = true;
+    hb_json_set(o, "tags", tags, &bad);
+    hb_json_set(o, "neighbours", nb, &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -897,25 +773,25 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
 json_t *org_to_json(const org_t *org)
 {
     json_t *doc = json_object(), *regions = json_array(), *halls = json_array();
-    int bad = 0;
+    bool bad = false;
     if (!doc || !regions || !halls) {
         json_decref(doc);
         json_decref(regions);
         json_decref(halls);
         return NULL;
     }
-    for (size_t i = 0; i < org->n_regions && !bad; i++) {
-        json_t *r = org_region_to_json(org, &org->regions[i]);
+    for (size_t i = 0; i < org->regions.n && !bad; i++) {
+        json_t *r = org_region_to_json(org, &org->regions.v[i]);
         if (!r || json_array_append_new(regions, r) != 0)
-            bad++;
+            bad = true;
     }
-    for (size_t i = 0; i < org->n_halls && !bad; i++) {
-        json_t *h = org_hall_to_json(org, &org->halls[i]);
+    for (size_t i = 0; i < org->halls.n && !bad; i++) {
+        json_t *h = org_hall_to_json(org, &org->halls.v[i]);
         if (!h || json_array_append_new(halls, h) != 0)
-            bad++;
+            bad = true;
     }
-    s_set(doc, "regions", regions, &bad);
-    s_set(doc, "halls", halls, &bad);
+    hb_json_set(doc, "regions", regions, &bad);
+    hb_json_set(doc, "halls", halls, &bad);
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -927,44 +803,44 @@ json_t *org_to_json(const org_t *org)
 
 const org_region_t *org_region_find(const org_t *org, const char *id)
 {
-    int32_t i = s_map_find(&org->region_map, id, org, s_region_key);
-    return i >= 0 ? &org->regions[i] : NULL;
+    int32_t i = hb_idmap_find(&org->region_map, org, id);
+    return i >= 0 ? &org->regions.v[i] : NULL;
 }
 
 const org_region_t *org_region_at(const org_t *org, uint32_t index)
 {
-    return index < org->n_regions ? &org->regions[index] : NULL;
+    return index < org->regions.n ? &org->regions.v[index] : NULL;
 }
 
-size_t org_region_count(const org_t *org) { return org->n_regions; }
+size_t org_region_count(const org_t *org) { return org->regions.n; }
 
 const org_region_t *org_root(const org_t *org)
 {
-    return org->root >= 0 ? &org->regions[org->root] : NULL;
+    return org->root >= 0 ? &org->regions.v[org->root] : NULL;
 }
 
 const char *org_tag_name(const org_t *org, uint16_t tag)
 {
-    return tag < org->n_tags ? org->tag_names[tag] : NULL;
+    return tag < org->tags.n ? org->tags.v[tag] : NULL;
 }
 
 const org_hall_t *org_hall_find(const org_t *org, const char *id)
 {
-    int32_t i = s_map_find(&org->hall_map, id, org, s_hall_key);
-    return i >= 0 ? &org->halls[i] : NULL;
+    int32_t i = hb_idmap_find(&org->hall_map, org, id);
+    return i >= 0 ? &org->halls.v[i] : NULL;
 }
 
 const org_hall_t *org_hall_at(const org_t *org, uint32_t index)
 {
-    return index < org->n_halls ? &org->halls[index] : NULL;
+    return index < org->halls.n ? &org->halls.v[index] : NULL;
 }
 
-size_t org_hall_count(const org_t *org) { return org->n_halls; }
+size_t org_hall_count(const org_t *org) { return org->halls.n; }
 
 size_t org_city_halls(const org_t *org, const org_region_t *city, const uint32_t **out)
 {
-    *out = org->city_halls[city->index].v;
-    return city->level == ORG_CITY ? org->city_halls[city->index].n : 0;
+    *out = org->city_halls.v[city->index].v;
+    return city->level == ORG_CITY ? org->city_halls.v[city->index].n : 0;
 }
 
 bool org_region_contains(const org_t *org, const org_region_t *outer, const org_region_t *inner)
@@ -974,7 +850,7 @@ bool org_region_contains(const org_t *org, const org_region_t *outer, const org_
     while (r >= 0) {
         if ((uint32_t)r == outer->index)
             return true;
-        r = org->regions[r].parent;
+        r = org->regions.v[r].parent;
     }
     return false;
 }
@@ -984,31 +860,31 @@ int org_hall_chain(const org_t *org, const char *hall_id, const org_region_t *ch
     const org_hall_t *h = org_hall_find(org, hall_id);
     if (!h)
         return HB_ENOTFOUND;
-    chain[0] = &org->regions[h->city];
-    chain[1] = &org->regions[chain[0]->parent];
-    chain[2] = &org->regions[chain[1]->parent];
+    chain[0] = &org->regions.v[h->city];
+    chain[1] = &org->regions.v[chain[0]->parent];
+    chain[2] = &org->regions.v[chain[1]->parent];
     return 0;
 }
 
 int org_hall_chain_at(const org_t *org, const org_hall_t *h, const org_region_t *chain[3])
 {
-    chain[0] = &org->regions[h->city];
-    chain[1] = &org->regions[chain[0]->parent];
-    chain[2] = &org->regions[chain[1]->parent];
+    chain[0] = &org->regions.v[h->city];
+    chain[1] = &org->regions.v[chain[0]->parent];
+    chain[2] = &org->regions.v[chain[1]->parent];
     return 0;
 }
 
 size_t org_region_children(const org_t *org, const org_region_t *r, const uint32_t **out)
 {
-    *out = org->children[r->index].v;
-    return org->children[r->index].n;
+    *out = org->children.v[r->index].v;
+    return org->children.v[r->index].n;
 }
 
 uint64_t org_generation(const org_t *org) { return org->generation; }
 
 /* ----------------------------------------------------------- bitsets ---- */
 
-size_t org_bitset_words(const org_t *org) { return (org->n_halls + 63) / 64; }
+size_t org_bitset_words(const org_t *org) { return (org->halls.n + 63) / 64; }
 
 size_t org_bitset_count(const uint64_t *bits, size_t words)
 {
@@ -1055,7 +931,7 @@ static int s_scope_list(const json_t *j, const char *member, const char *path, s
         return 0;
     char *v = calloc(n, stride);
     if (!v)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     *dst = v;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(a, i);
@@ -1088,16 +964,16 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
         hb_errf(err, errlen, "%s: must be an object {regions, halls, tags}", path);
         return HB_EINVAL;
     }
-    int rc = s_members_known(j, members, path, err, errlen);
+    int rc = hb_json_known(j, members, NULL, path, err, errlen);
     if (rc != 0)
         return rc;
     org_scope_t *s = calloc(1, sizeof *s);
     if (!s)
-        return s_nomem(err, errlen);
+        return hb_err_nomem(err, errlen);
     rc = s_scope_list(j, "regions", path, ORG_SCOPE_REGIONS_MAX, ORG_REGION_ID_MAX, false,
                       (void **)&s->regions, &s->n_regions, err, errlen);
     if (rc == 0)
-        rc = s_scope_list(j, "halls", path, ORG_SCOPE_HALLS_MAX, ORG_HALL_ID_MAX, false,
+        rc = s_scope_list(j, "halls", path, ORG_SCOPE_HALLS_MAX, HB_HALL_ID_MAX, false,
                           (void **)&s->halls, &s->n_halls, err, errlen);
     if (rc == 0)
         rc = s_scope_list(j, "tags", path, ORG_SCOPE_TAGS_MAX, ORG_TAG_MAX, true,
@@ -1110,27 +986,17 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
     return 0;
 }
 
-static json_t *s_strings(size_t n, const char *v, size_t stride)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) {
-        if (json_array_append_new(a, json_string(v + i * stride)) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
 json_t *org_scope_to_json(const org_scope_t *s)
 {
     json_t *o = json_object();
-    int bad = 0;
+    bool bad = false;
     if (!o)
         return NULL;
-    s_set(o, "regions", s_strings(s->n_regions, (const char *)s->regions, ORG_REGION_ID_MAX), &bad);
-    s_set(o, "halls", s_strings(s->n_halls, (const char *)s->halls, ORG_HALL_ID_MAX), &bad);
-    s_set(o, "tags", s_strings(s->n_tags, (const char *)s->tags, ORG_TAG_MAX), &bad);
+    hb_json_set(o, "regions",
+                hb_json_strings((const char *)s->regions, s->n_regions, ORG_REGION_ID_MAX), &bad);
+    hb_json_set(o, "halls", hb_json_strings((const char *)s->halls, s->n_halls, HB_HALL_ID_MAX),
+                &bad);
+    hb_json_set(o, "tags", hb_json_strings((const char *)s->tags, s->n_tags, ORG_TAG_MAX), &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -1169,22 +1035,22 @@ static void s_set_region_halls(const org_t *org, const org_region_t *r, uint64_t
     if (r->level == ORG_NATIONAL) {
         /* Every hall is under the root: set whole words rather than walk
          * the tree. */
-        size_t full = org->n_halls / 64;
+        size_t full = org->halls.n / 64;
         for (size_t w = 0; w < full; w++)
             bits[w] = ~(uint64_t)0;
-        for (size_t i = full * 64; i < org->n_halls; i++)
+        for (size_t i = full * 64; i < org->halls.n; i++)
             org_bit_set(bits, (uint32_t)i);
         return;
     }
     if (r->level == ORG_CITY) {
-        const idlist_t *l = &org->city_halls[r->index];
+        const idlist_t *l = &org->city_halls.v[r->index];
         for (size_t i = 0; i < l->n; i++)
             org_bit_set(bits, l->v[i]);
         return;
     }
-    const idlist_t *cities = &org->children[r->index];
+    const idlist_t *cities = &org->children.v[r->index];
     for (size_t c = 0; c < cities->n; c++)
-        s_set_region_halls(org, &org->regions[cities->v[c]], bits);
+        s_set_region_halls(org, &org->regions.v[cities->v[c]], bits);
 }
 
 int org_scope_resolve(const org_t *org, const char *owner_id, const org_scope_t *scope,
@@ -1224,9 +1090,10 @@ int org_scope_resolve(const org_t *org, const char *owner_id, const org_scope_t 
             hb_errf(err, errlen, "scope.halls[%zu]: unknown hall \"%s\"", i, scope->halls[i]);
             return HB_EINVAL;
         }
-        if (!org_region_contains(org, owner, &org->regions[h->city])) {
-            hb_errf(err, errlen, "scope.halls[%zu]: hall \"%s\" (city %s) is outside the owner region \"%s\"",
-                    i, h->id, org->regions[h->city].id, owner->id);
+        if (!org_region_contains(org, owner, &org->regions.v[h->city])) {
+            hb_errf(err, errlen,
+                    "scope.halls[%zu]: hall \"%s\" (city %s) is outside the owner region \"%s\"", i,
+                    h->id, org->regions.v[h->city].id, owner->id);
             return HB_EINVAL;
         }
         org_bit_set(bits, h->index);
@@ -1242,7 +1109,7 @@ int org_scope_resolve(const org_t *org, const char *owner_id, const org_scope_t 
         uint64_t want[ORG_TAGS_MAX / 64] = {0};
         bool any = false;
         for (size_t i = 0; i < scope->n_tags; i++) {
-            int32_t t = s_map_find(&org->tag_map, scope->tags[i], org, s_tag_key);
+            int32_t t = hb_idmap_find(&org->tag_map, org, scope->tags[i]);
             if (t >= 0) {
                 org_bit_set(want, (uint32_t)t);
                 any = true;
@@ -1255,7 +1122,7 @@ int org_scope_resolve(const org_t *org, const char *owner_id, const org_scope_t 
             while (word) {
                 int b = __builtin_ctzll(word);
                 word &= word - 1;
-                const org_hall_t *h = &org->halls[w * 64 + (size_t)b];
+                const org_hall_t *h = &org->halls.v[w * 64 + (size_t)b];
                 for (size_t k = 0; k < h->n_tags; k++) {
                     if (org_bit_test(want, h->tags[k])) {
                         keep |= (uint64_t)1 << b;

@@ -12,6 +12,8 @@
 #ifndef HQD_ORG_H
 #define HQD_ORG_H
 
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX, hb_id_chars_ok */
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +22,6 @@
 #define ORG_REGION_ID_MAX 65   /* [A-Za-z0-9_-]{1,64} and its NUL */
 #define ORG_NAME_MAX 200       /* a region's or hall's name, bytes */
 #define ORG_ADDRESS_MAX 200    /* a hall's address, bytes */
-#define ORG_HALL_ID_MAX 33     /* [A-Za-z0-9_-]{1,32} and its NUL (cert.h's rule) */
 #define ORG_TAG_MAX 33         /* [a-z0-9_-]{1,32} and its NUL */
 #define ORG_HALL_TAGS_MAX 16
 #define ORG_NEIGHBOURS_MAX 8
@@ -52,7 +53,7 @@ typedef struct org_region {
  * numbers in the org's tag dictionary (org_tag_name), since many halls share
  * few tags and scope resolution compares numbers, not strings. */
 typedef struct org_hall {
-    char id[ORG_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     char *name;    /* NULL when the registry has none */
     char *address; /* where it is, for people (the neighbour board); NULL when none */
     uint32_t index;
@@ -60,7 +61,7 @@ typedef struct org_hall {
     uint8_t n_tags;
     uint16_t tags[ORG_HALL_TAGS_MAX];
     uint8_t n_neighbours;
-    char (*neighbours)[ORG_HALL_ID_MAX]; /* need not be registered (yet) */
+    char (*neighbours)[HB_HALL_ID_MAX]; /* need not be registered (yet) */
 } org_hall_t;
 
 typedef struct org org_t;
@@ -165,7 +166,7 @@ typedef struct org_scope {
     size_t n_regions;
     char (*regions)[ORG_REGION_ID_MAX];
     size_t n_halls;
-    char (*halls)[ORG_HALL_ID_MAX];
+    char (*halls)[HB_HALL_ID_MAX];
     size_t n_tags;
     char (*tags)[ORG_TAG_MAX];
 } org_scope_t;

@@ -8,6 +8,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,27 +26,12 @@ struct hq_downlink {
     hq_ingest_t *ing;
     hq_halls_t *halls;
     hq_live_t *live;
-    dl_hall_t *per; /* by hall number */
-    size_t cap;
+    HB_VEC(dl_hall_t) per; /* by hall number */
     size_t cursor; /* where the last rollout round stopped */
     uint64_t sent_total[2];
 };
 
-static dl_hall_t *s_per(hq_downlink_t *dl, uint32_t num)
-{
-    if (num >= dl->cap) {
-        size_t cap = dl->cap ? dl->cap : 1024;
-        while (cap <= num)
-            cap *= 2;
-        dl_hall_t *p = realloc(dl->per, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + dl->cap, 0, (cap - dl->cap) * sizeof *p);
-        dl->per = p;
-        dl->cap = cap;
-    }
-    return &dl->per[num];
-}
+static dl_hall_t *s_per(hq_downlink_t *dl, uint32_t num) { return hb_vec_at(&dl->per, num); }
 
 int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_live_t *live,
                     const hq_downlink_config_t *cfg, hq_downlink_t **out)
@@ -58,6 +44,7 @@ int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_l
     dl->ing = ing;
     dl->halls = halls;
     dl->live = live;
+    dl->per.max = HQ_HALLS_MAX + 1;
     *out = dl;
     return 0;
 }
@@ -67,7 +54,7 @@ void hq_downlink_destroy(hq_downlink_t **dlp)
     hq_downlink_t *dl = *dlp;
     if (!dl)
         return;
-    free(dl->per);
+    hb_vec_free(&dl->per);
     free(dl);
     *dlp = NULL;
 }
@@ -142,7 +129,7 @@ static bool s_due(hq_downlink_t *dl, const hq_hall_t *h, int kind, uint64_t appl
     uint64_t v = s_current(dl, kind);
     if (v == 0 || applied >= v)
         return false;
-    const dl_hall_t *p = h->num < dl->cap ? &dl->per[h->num] : NULL;
+    const dl_hall_t *p = h->num < dl->per.n ? &dl->per.v[h->num] : NULL;
     return !p || p->sent[kind] != v || now - p->sent_mono[kind] >= dl->cfg.resend_ms;
 }
 
@@ -236,7 +223,7 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
             id = h->id;
         }
         uint64_t a = h ? s_applied_locked(dl, h, kind) : 0;
-        const dl_hall_t *p = h && h->num < dl->cap ? &dl->per[h->num] : NULL;
+        const dl_hall_t *p = h && h->num < dl->per.n ? &dl->per.v[h->num] : NULL;
         if (v > 0 && a >= v)
             s_group_add(&applied, id, list, max);
         else if (p && p->refused[kind][0])

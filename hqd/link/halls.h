@@ -1,6 +1,6 @@
 /* HQ's in-memory registry of halls: what the loop knows of each hall (the
  * committed and accepted sequence, counts, digest, last seen, its current
- * connection). Looked up by hall id (hash table) or number (array); each
+ * connection). Looked up by hall id (the kit's id map) or number; each
  * hall also caches its index in the organisation (control.h). Owned by the
  * loop thread; the writer has its own durable copy. */
 #ifndef HQD_HALLS_H
@@ -17,7 +17,7 @@
 #define HQ_LINK_REASON_MAX 160 /* a refusal or anomaly reason kept per hall */
 
 typedef struct hq_hall {
-    char id[HQ_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     uint32_t num;
     uint64_t committed_seq; /* durable at HQ */
     uint64_t accepted_seq;  /* handed to the writer (>= committed_seq) */
@@ -64,6 +64,9 @@ void hq_halls_destroy(hq_halls_t **halls);
 hq_hall_t *hq_halls_find(hq_halls_t *halls, const char *id);
 /* Finds or adds a hall; a new one gets the next number. NULL on ENOMEM. */
 hq_hall_t *hq_halls_get(hq_halls_t *halls, const char *id);
+/* The hall's committed figures become the tally a commit (or its record)
+ * reports: the committed sequence, events, digest and anomalies. */
+void hq_hall_take_tally(hq_hall_t *h, const hq_tally_t *t);
 /* Adds a hall from its durable record (at start). */
 hq_hall_t *hq_halls_load(hq_halls_t *halls, const hq_hall_record_t *rec);
 hq_hall_t *hq_halls_by_num(hq_halls_t *halls, uint32_t num);

@@ -13,20 +13,10 @@ int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_m
     int rc = hb_store_open(&st->store, dir, map_size, map_max, 8);
     if (rc != 0)
         return rc;
-    MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, 0, &txn) != 0)
-        goto fail;
-    if (mdb_dbi_open(txn, "events", MDB_CREATE, &st->events) != 0 ||
-        mdb_dbi_open(txn, "halls", MDB_CREATE, &st->halls) != 0 ||
-        mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta) != 0 ||
-        mdb_dbi_open(txn, "flags", MDB_CREATE, &st->flags) != 0) {
-        mdb_txn_abort(txn);
-        goto fail;
-    }
-    if (mdb_txn_commit(txn) != 0)
-        goto fail;
-    return 0;
-fail:
+    const hb_store_db_t dbs[] = {
+        {"events", &st->events}, {"halls", &st->halls}, {"meta", &st->meta}, {"flags", &st->flags}};
+    if (hb_store_dbis(&st->store, dbs, 4) == 0)
+        return 0;
     hb_error("hqstore: cannot open the databases in %s", dir);
     hb_store_close(&st->store);
     return HB_EDB;
@@ -58,7 +48,7 @@ void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECO
 int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, size_t len,
                           hq_hall_record_t *out)
 {
-    if (len < 1 || id_len == 0 || id_len >= HQ_HALL_ID_MAX)
+    if (len < 1 || id_len == 0 || id_len >= HB_HALL_ID_MAX)
         return HB_EPARSE;
     if (!(data[0] == 1 && len >= HQ_HALL_RECORD_V1_BYTES) &&
         !(data[0] == 2 && len >= HQ_HALL_RECORD_BYTES))

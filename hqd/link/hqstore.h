@@ -18,25 +18,42 @@
 #define HQD_HQSTORE_H
 
 #include "hallbus/digest.h"
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX */
 #include "hallbus/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define HQ_HALL_ID_MAX 33
+/* Hall numbers run from 1 to HQ_HALLS_MAX (the alert store's default bound):
+ * every table by hall number at HQ is bounded by it. */
+#define HQ_HALLS_MAX 1000000
+
+/* What HQ holds of a hall's stream as of a commit. The stored record, the
+ * writer's copies and each commit's report carry it, named member by member
+ * or copied whole (the `tally` of a union with the same members). */
+#define HQ_TALLY_MEMBERS                                                                           \
+    uint64_t last_seq; /* every event 1..last_seq is stored (or was, before retention) */          \
+    uint64_t events;   /* events stored since enrolment */                                         \
+    hb_digest_t digest;                                                                            \
+    uint64_t anomalies; /* events stored with a flag */                                            \
+    uint64_t last_anomaly_seq;                                                                     \
+    int64_t last_anomaly_ms; /* HQ's clock when the last flagged event was stored */
+typedef struct hq_tally {
+    HQ_TALLY_MEMBERS
+} hq_tally_t;
 
 /* The durable part of a hall's state. */
 typedef struct hq_hall_record {
-    char id[HQ_HALL_ID_MAX];
+    char id[HB_HALL_ID_MAX];
     uint32_t num;
-    uint64_t last_seq; /* every event 1..last_seq is stored (or was, before retention) */
-    uint64_t events;   /* events stored since enrolment */
-    hb_digest_t digest;
+    union {
+        hq_tally_t tally;
+        struct {
+            HQ_TALLY_MEMBERS
+        };
+    };
     int64_t last_commit_ms; /* wall clock of the last commit with its events */
-    uint64_t anomalies;     /* events stored with a flag */
-    uint64_t last_anomaly_seq;
-    int64_t last_anomaly_ms; /* HQ's clock when the last flagged event was stored */
 } hq_hall_record_t;
 
 /* An event's flag: why it was stored as an anomaly. */

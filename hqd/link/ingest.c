@@ -10,6 +10,7 @@
 #include "hallbus/eventrules.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 #include "hallbus/zuv.h"
 
 #include <stdarg.h>
@@ -21,6 +22,17 @@
 
 #define HQ_SEQ_MAX (UINT64_C(1) << 62)
 #define HQ_PROTOCOL 1 /* the link protocol this HQ speaks */
+/* Batches with the writer whose ack is being timed, at most: past it (the
+ * writer's byte limit lets through that many small batches at once only
+ * when it has fallen far behind) new batches are not timed. 1 MiB. */
+#define HQ_PENDING_ACKS_MAX 65536
+
+/* A batch handed to the writer, waiting for the ack that covers it. */
+typedef struct pending_ack {
+    uint32_t hall_num;
+    uint64_t last_seq;
+    int64_t rx_ns; /* hb_mono_ns() when its frame was read */
+} pending_ack_t;
 
 struct hq_ingest {
     hq_ingest_config_t cfg;
@@ -32,6 +44,12 @@ struct hq_ingest {
     hq_ingest_stats_t stats;
     hq_hello_fn on_hello;
     void *hello_arg;
+    /* The batches the writer holds, in the order submitted, which is the
+     * order they are committed in (the writer takes its whole queue per
+     * transaction): a ring, for the ack latency. */
+    pending_ack_t *pending;
+    size_t pending_cap, pending_head, pending_len;
+    hb_histogram_t ack_seconds;
 };
 
 /* What the current frame came with. */
@@ -40,25 +58,13 @@ typedef struct frame_ctx {
     hq_hall_t *hall;
     const uint8_t *rid;
     size_t rid_len;
+    int64_t rx_ns; /* hb_mono_ns() when it was read */
 } frame_ctx_t;
 
 static const char *const s_code_names[HQ_REJECT_CODES] = {
     "unspecified", "malformed", "too_large", "bad_sequence", "bad_field", "not_enrolled",
     "unsupported", "busy", "storage", "revoked", "conflict",
 };
-
-/* Copies text into a bounded field, cut where a UTF-8 character starts. */
-static void s_copy_text(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap);
-    if (n > cap - 1) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0u) == 0x80u)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 /* Refusals that stop the hall's stream until something changes at either
  * end: they make the hall's link "blocked" and raise hall_blocked. */
@@ -126,7 +132,7 @@ static void s_reject(frame_ctx_t *fc, Hallbus__RejectCode code, uint64_t seq, co
             h->blocked_since_ms = hb_now_ms();
         h->blocked_code = (int)code;
         h->blocked_seq = seq;
-        s_copy_text(h->blocked_reason, sizeof h->blocked_reason, reason);
+        hb_utf8_copy(h->blocked_reason, sizeof h->blocked_reason, reason);
     }
     char key[96];
     snprintf(key, sizeof key, "reject-%s-%d", hall, (int)code);
@@ -245,6 +251,51 @@ static uint64_t s_resend_differs(hq_ingest_t *ing, const hq_hall_t *h,
     *stored_len = c.stored_len;
     *sent_len = c.sent_len;
     return c.differs;
+}
+
+/* Times the ack of a batch just handed to the writer. */
+static void s_pending_push(hq_ingest_t *ing, uint32_t hall_num, uint64_t last_seq, int64_t rx_ns)
+{
+    if (ing->pending_len == ing->pending_cap) {
+        if (ing->pending_cap >= HQ_PENDING_ACKS_MAX)
+            return;
+        size_t cap = ing->pending_cap ? ing->pending_cap * 2 : 256;
+        pending_ack_t *p = malloc(cap * sizeof *p);
+        if (!p)
+            return;
+        /* Unrolled from the ring's head, so the new ring starts at 0. */
+        for (size_t i = 0; i < ing->pending_len; i++)
+            p[i] = ing->pending[(ing->pending_head + i) % ing->pending_cap];
+        free(ing->pending);
+        ing->pending = p;
+        ing->pending_cap = cap;
+        ing->pending_head = 0;
+    }
+    size_t at = (ing->pending_head + ing->pending_len) % ing->pending_cap;
+    ing->pending[at] = (pending_ack_t){.hall_num = hall_num, .last_seq = last_seq, .rx_ns = rx_ns};
+    ing->pending_len++;
+}
+
+/* After commit results were applied (and acks sent): the batches now
+ * covered by an ack are timed, from their frame's arrival to now. A batch
+ * whose commit failed is dropped untimed (its resend is a batch of its
+ * own). The first batch still with the writer ends the walk: every batch
+ * after it was submitted later, so it is not committed yet either. */
+static void s_pending_settle(hq_ingest_t *ing)
+{
+    int64_t now = hb_mono_ns();
+    while (ing->pending_len > 0) {
+        const pending_ack_t *p = &ing->pending[ing->pending_head];
+        const hq_hall_t *h = hq_halls_by_num(ing->halls, p->hall_num);
+        if (h && h->committed_seq >= p->last_seq) {
+            if (!h->revoked && h->rid_len != 0) /* as s_send_ack: an ack went */
+                hb_histogram_observe(&ing->ack_seconds, (double)(now - p->rx_ns) / 1e9);
+        } else if (h && h->accepted_seq >= p->last_seq) {
+            break;
+        }
+        ing->pending_head = (ing->pending_head + 1) % ing->pending_cap;
+        ing->pending_len--;
+    }
 }
 
 static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
@@ -383,7 +434,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         goto out;
     }
     item->hall_num = h->num;
-    memcpy(item->hall_id, h->id, HQ_HALL_ID_MAX);
+    memcpy(item->hall_id, h->id, HB_HALL_ID_MAX);
     item->first_seq = h->accepted_seq + 1;
     item->count = (uint32_t)(b->n_events - skip);
     uint8_t *p = item->data;
@@ -408,6 +459,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                  "HQ's write queue is full; retry shortly");
         goto out;
     }
+    s_pending_push(ing, h->num, last, fc->rx_ns);
     ing->stats.events_unknown_kind += unknown;
     ing->stats.events_flagged += kept_flags;
     if (kept_flags) {
@@ -417,7 +469,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                     "ingest: hall %s: event %llu stored with a flag (%s); later ones are counted",
                     h->id, (unsigned long long)(first + flag_idx[n_flags - 1]),
                     flag_why[n_flags - 1]);
-        s_copy_text(h->last_anomaly_reason, sizeof h->last_anomaly_reason,
+        hb_utf8_copy(h->last_anomaly_reason, sizeof h->last_anomaly_reason,
                     flag_why[n_flags - 1]);
     }
     h->accepted_seq = last;
@@ -516,7 +568,10 @@ static bool s_on_readable(void *arg)
         return true;
     }
     ing->stats.frames++;
-    frame_ctx_t fc = {.ing = ing, .rid = zmq_msg_data(&rid), .rid_len = zmq_msg_size(&rid)};
+    frame_ctx_t fc = {.ing = ing,
+                      .rid = zmq_msg_data(&rid),
+                      .rid_len = zmq_msg_size(&rid),
+                      .rx_ns = hb_mono_ns()};
     bool multipart = zmq_msg_more(&payload);
     if (multipart)
         s_discard_rest(ing->sock);
@@ -595,12 +650,7 @@ void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)
         hq_hall_t *h = hq_halls_by_num(ing->halls, c->hall_num);
         if (!h)
             continue;
-        h->committed_seq = c->last_seq;
-        h->events = c->events;
-        h->digest = c->digest;
-        h->anomalies = c->anomalies;
-        h->last_anomaly_seq = c->last_anomaly_seq;
-        h->last_anomaly_ms = c->last_anomaly_ms;
+        hq_hall_take_tally(h, &c->tally);
         if (!c->ok) {
             /* Not stored: forget it was accepted so the resend is taken. */
             h->accepted_seq = h->committed_seq;
@@ -612,6 +662,7 @@ void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n)
         }
         s_send_ack(ing, h);
     }
+    s_pending_settle(ing);
     hb_zuv_drain(&ing->zuv);
 }
 
@@ -629,6 +680,7 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
     ing->cfg = *cfg;
     ing->halls = halls;
     ing->writer = writer;
+    hb_histogram_init(&ing->ack_seconds, &hb_buckets_latency);
     ing->sock = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (!ing->sock) {
         free(ing);
@@ -682,6 +734,25 @@ bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *h)
 {
     return !h->revoked && h->last_rx_mono != 0 && hb_mono_ms() - h->last_rx_mono < ing->cfg.offline_after_ms;
 }
+
+static const char *const s_link_state_names[HQ_LINK_STATES] = {"online", "offline", "blocked",
+                                                               "revoked"};
+
+hq_link_state_t hq_ingest_hall_state(const hq_ingest_t *ing, const hq_hall_t *h)
+{
+    if (h->revoked)
+        return HQ_LINK_REVOKED;
+    if (h->blocked_code)
+        return HQ_LINK_BLOCKED;
+    return hq_ingest_hall_online(ing, h) ? HQ_LINK_ONLINE : HQ_LINK_OFFLINE;
+}
+
+const char *hq_link_state_name(hq_link_state_t state)
+{
+    return state < HQ_LINK_STATES ? s_link_state_names[state] : "unknown";
+}
+
+const hb_histogram_t *hq_ingest_ack_histogram(const hq_ingest_t *ing) { return &ing->ack_seconds; }
 
 size_t hq_ingest_online_count(const hq_ingest_t *ing)
 {
@@ -741,6 +812,7 @@ static void s_zuv_closed(hb_zuv_t *zuv)
 {
     hq_ingest_t *ing = (hq_ingest_t *)((char *)zuv - offsetof(hq_ingest_t, zuv));
     zmq_close(ing->sock);
+    free(ing->pending);
     free(ing);
 }
 

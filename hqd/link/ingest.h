@@ -64,6 +64,24 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
 void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n);
 void hq_ingest_get_stats(const hq_ingest_t *ing, hq_ingest_stats_t *out);
 bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *hall);
+/* A hall's link as HQ sees it, one state per hall: revoked (its key was
+ * removed while it spoke), else blocked (HQ refuses what it sends), else
+ * online (heard from within offline_after) or offline (never heard from
+ * included). /v1/halls' link.state and /metrics' halls by state read it. */
+typedef enum hq_link_state {
+    HQ_LINK_ONLINE,
+    HQ_LINK_OFFLINE,
+    HQ_LINK_BLOCKED,
+    HQ_LINK_REVOKED,
+    HQ_LINK_STATES
+} hq_link_state_t;
+hq_link_state_t hq_ingest_hall_state(const hq_ingest_t *ing, const hq_hall_t *hall);
+/* "online", "offline", "blocked", "revoked". */
+const char *hq_link_state_name(hq_link_state_t state);
+/* Ack latency: for each stored batch, the seconds from its frame's arrival
+ * to the ack that covers it, sent after its commit (a batch whose commit
+ * failed is not timed; the resend is). For /metrics; read on any thread. */
+const hb_histogram_t *hq_ingest_ack_histogram(const hq_ingest_t *ing);
 size_t hq_ingest_online_count(const hq_ingest_t *ing);
 /* The endpoint actually bound (a port of 0 or * resolved). */
 const char *hq_ingest_endpoint(const hq_ingest_t *ing);

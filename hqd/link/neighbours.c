@@ -12,8 +12,10 @@
 #include "neighbours.h"
 
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,16 +47,13 @@ struct hq_neighbours {
     hq_halls_t *halls;
     hq_ingest_t *ing;
     hq_board_t *board;
-    nb_hall_t *per;
-    size_t cap;
-    nb_links_t *links; /* by organisation hall index */
-    size_t n_links;
+    HB_VEC(nb_hall_t) per;    /* by hall number */
+    HB_VEC(nb_links_t) links; /* by organisation hall index */
+    bool links_ok;
     uint64_t links_org_gen;
     size_t links_halls;
-    nb_memo_t *memo; /* by hall number */
-    size_t memo_cap;
-    hq_offer_t *offers; /* this round's, memo entries point into it */
-    size_t n_offers, offers_cap;
+    HB_VEC(nb_memo_t) memo;    /* by hall number */
+    HB_VEC(hq_offer_t) offers; /* this round's, memo entries point into it */
     uint64_t round;
     int64_t last_round;
     uint64_t sent;
@@ -71,6 +70,10 @@ int hq_neighbours_new(hq_control_t *ctl, hq_halls_t *halls, hq_ingest_t *ing, hq
     n->halls = halls;
     n->ing = ing;
     n->board = board;
+    n->per.max = n->memo.max = HQ_HALLS_MAX + 1;
+    n->links.max = ORG_HALLS_MAX;
+    /* Each hall's services at most, once a round. */
+    n->offers.max = (size_t)HQ_HALLS_MAX * NB_SERVICES_MAX;
     *out = n;
     return 0;
 }
@@ -80,29 +83,12 @@ void hq_neighbours_destroy(hq_neighbours_t **np)
     hq_neighbours_t *n = *np;
     if (!n)
         return;
-    free(n->per);
-    free(n->links);
-    free(n->memo);
-    free(n->offers);
+    hb_vec_free(&n->per);
+    hb_vec_free(&n->links);
+    hb_vec_free(&n->memo);
+    hb_vec_free(&n->offers);
     free(n);
     *np = NULL;
-}
-
-/* Grows an array indexed by hall number to hold `num`, zeroing what is new. */
-static void *s_by_num(void **arr, size_t *cap, size_t elem, uint32_t num)
-{
-    if (num >= *cap) {
-        size_t c = *cap ? *cap : 1024;
-        while (c <= num)
-            c *= 2;
-        char *p = realloc(*arr, c * elem);
-        if (!p)
-            return NULL;
-        memset(p + *cap * elem, 0, (c - *cap) * elem);
-        *arr = p;
-        *cap = c;
-    }
-    return (char *)*arr + (size_t)num * elem;
 }
 
 /* Ids to numbers, for every hall that has neighbours: the only lookups by
@@ -110,16 +96,15 @@ static void *s_by_num(void **arr, size_t *cap, size_t elem, uint32_t num)
 static int s_resolve(hq_neighbours_t *n, const org_t *org)
 {
     size_t count = org_hall_count(org), known = hq_halls_count(n->halls);
-    if (n->links && n->links_org_gen == hq_control_org_generation(n->ctl) &&
-        n->links_halls == known && n->n_links == count)
+    if (n->links_ok && n->links_org_gen == hq_control_org_generation(n->ctl) &&
+        n->links_halls == known && n->links.n == count)
         return 0;
-    nb_links_t *links = realloc(n->links, (count ? count : 1) * sizeof *links);
-    if (!links)
+    n->links_ok = false;
+    if (hb_vec_reserve(&n->links, count) != 0)
         return HB_ENOMEM;
-    n->links = links;
     for (size_t i = 0; i < count; i++) {
         const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
-        nb_links_t *l = &links[i];
+        nb_links_t *l = &n->links.v[i];
         memset(l, 0, sizeof *l);
         if (oh->n_neighbours == 0)
             continue;
@@ -133,7 +118,8 @@ static int s_resolve(hq_neighbours_t *n, const org_t *org)
             l->n = (uint8_t)(j + 1);
         }
     }
-    n->n_links = count;
+    n->links.n = count;
+    n->links_ok = true;
     n->links_org_gen = hq_control_org_generation(n->ctl);
     n->links_halls = known;
     return 0;
@@ -145,36 +131,19 @@ static int s_resolve(hq_neighbours_t *n, const org_t *org)
 static nb_memo_t s_offers(hq_neighbours_t *n, uint32_t num, int64_t now)
 {
     nb_memo_t none = {0};
-    nb_memo_t *m = num ? s_by_num((void **)&n->memo, &n->memo_cap, sizeof *n->memo, num) : NULL;
+    nb_memo_t *m = num ? hb_vec_at(&n->memo, num) : NULL;
     if (!m)
         return none;
     if (m->round != n->round) {
-        if (n->n_offers + NB_SERVICES_MAX > n->offers_cap) {
-            size_t cap = n->offers_cap ? n->offers_cap * 2 : 1024;
-            while (cap < n->n_offers + NB_SERVICES_MAX)
-                cap *= 2;
-            hq_offer_t *p = realloc(n->offers, cap * sizeof *p);
-            if (!p)
-                return none;
-            n->offers = p;
-            n->offers_cap = cap;
-        }
+        if (hb_vec_reserve(&n->offers, n->offers.n + NB_SERVICES_MAX) != 0)
+            return none;
         m->round = n->round;
-        m->off = (uint32_t)n->n_offers;
-        m->n = (uint32_t)hq_board_offered(n->board, num, now, n->offers + n->n_offers,
+        m->off = (uint32_t)n->offers.n;
+        m->n = (uint32_t)hq_board_offered(n->board, num, now, n->offers.v + n->offers.n,
                                           NB_SERVICES_MAX);
-        n->n_offers += m->n;
+        n->offers.n += m->n;
     }
     return *m;
-}
-
-/* FNV-1a over the fields that matter to the hall. */
-static uint64_t s_mix(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
 }
 
 void hq_neighbours_tick(hq_neighbours_t *n)
@@ -187,18 +156,18 @@ void hq_neighbours_tick(hq_neighbours_t *n)
     if (s_resolve(n, org) != 0)
         return;
     n->round++;
-    n->n_offers = 0;
+    n->offers.n = 0;
     int64_t wall = hb_now_ms();
     bool sent_any = false;
-    for (size_t i = 0; i < n->n_links; i++) {
-        const nb_links_t *l = &n->links[i];
+    for (size_t i = 0; i < n->links.n; i++) {
+        const nb_links_t *l = &n->links.v[i];
         if (l->n == 0 || !l->num)
             continue;
         const org_hall_t *oh = org_hall_at(org, (uint32_t)i);
         hq_hall_t *h = hq_halls_by_num(n->halls, l->num);
         if (!h || !hq_ingest_hall_online(n->ing, h))
             continue;
-        nb_hall_t *per = s_by_num((void **)&n->per, &n->cap, sizeof *n->per, h->num);
+        nb_hall_t *per = hb_vec_at(&n->per, h->num);
         if (!per)
             continue;
         Hallbus__Neighbour items[ORG_NEIGHBOURS_MAX], *ptrs[ORG_NEIGHBOURS_MAX];
@@ -209,7 +178,8 @@ void hq_neighbours_tick(hq_neighbours_t *n)
             const hq_tile_t *t = l->nb_num[j] ? hq_board_tile_at(n->board, l->nb_num[j]) : NULL;
             where[j] = t ? s_offers(n, l->nb_num[j], wall) : (nb_memo_t){0};
         }
-        uint64_t digest = 14695981039346656037ULL;
+        /* A hash of the fields that matter to the hall. */
+        uint64_t digest = 0;
         for (uint8_t j = 0; j < l->n; j++) {
             const char *id = oh->neighbours[j];
             const org_hall_t *other =
@@ -227,7 +197,7 @@ void hq_neighbours_tick(hq_neighbours_t *n)
                 it->estimated_wait_s = t->est_wait_s;
             }
             size_t n_off = where[j].n;
-            const hq_offer_t *off = n_off ? n->offers + where[j].off : NULL;
+            const hq_offer_t *off = n_off ? n->offers.v + where[j].off : NULL;
             for (size_t k = 0; k < n_off; k++) {
                 hallbus__neighbour_service__init(&svc[j][k]);
                 svc[j][k].service = (char *)off[k].service;
@@ -239,13 +209,13 @@ void hq_neighbours_tick(hq_neighbours_t *n)
             it->n_services = n_off;
             it->services = n_off ? svc_ptrs[j] : NULL;
             uint32_t fig[4] = {it->online, it->open, it->waiting, it->estimated_wait_s};
-            digest = s_mix(digest, id, strlen(id) + 1);
-            digest = s_mix(digest, it->address, strlen(it->address) + 1);
-            digest = s_mix(digest, fig, sizeof fig);
+            digest = hb_hash_bytes(id, strlen(id) + 1, digest);
+            digest = hb_hash_bytes(it->address, strlen(it->address) + 1, digest);
+            digest = hb_hash_bytes(fig, sizeof fig, digest);
             for (size_t k = 0; k < n_off; k++) {
-                digest = s_mix(digest, off[k].service, strlen(off[k].service) + 1);
+                digest = hb_hash_bytes(off[k].service, strlen(off[k].service) + 1, digest);
                 uint32_t sf[3] = {off[k].estimated_wait_s, off[k].waiting, off[k].counters_open};
-                digest = s_mix(digest, sf, sizeof sf);
+                digest = hb_hash_bytes(sf, sizeof sf, digest);
             }
             ptrs[j] = it;
         }

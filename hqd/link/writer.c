@@ -6,6 +6,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,16 +14,14 @@
 #include <time.h>
 
 typedef struct writer_hall {
-    char id[HQ_HALL_ID_MAX];
-    uint64_t last_seq, events;
-    hb_digest_t digest;
-    uint64_t anomalies, last_anomaly_seq;
-    int64_t last_anomaly_ms;
-    /* The state as the open transaction would leave it. */
-    uint64_t p_last_seq, p_events;
-    hb_digest_t p_digest;
-    uint64_t p_anomalies, p_last_anomaly_seq;
-    int64_t p_last_anomaly_ms;
+    char id[HB_HALL_ID_MAX];
+    union { /* as committed */
+        hq_tally_t tally;
+        struct {
+            HQ_TALLY_MEMBERS
+        };
+    };
+    hq_tally_t pending; /* as the open transaction would leave it */
     bool touched, failed;
 } writer_hall_t;
 
@@ -35,37 +34,24 @@ struct hq_writer {
     size_t max_queue_bytes;
     bool stopping;
     hq_writer_stats_t stats; /* under lock */
-    hq_commit_t *results;    /* under lock */
-    size_t n_results, cap_results;
+    hb_histogram_t commit_seconds; /* recorded by the thread, read by scrapes */
+    HB_VEC(hq_commit_t) results; /* under lock; taken by the loop at each wake-up */
     uv_async_t async;
     hq_commit_fn on_commit;
     void *arg;
     hq_items_fn sink;
     void *sink_arg;
     /* Thread-private from here on. */
-    writer_hall_t *halls; /* by hall number */
-    size_t halls_cap;
+    HB_VEC(writer_hall_t) halls; /* by hall number */
     uint32_t next_num;
-    uint32_t *touched;
-    size_t n_touched, cap_touched;
+    HB_VEC(uint32_t) touched; /* the halls the open transaction writes */
 };
 
 static writer_hall_t *s_hall(hq_writer_t *w, uint32_t num)
 {
-    if (num >= w->halls_cap) {
-        size_t cap = w->halls_cap ? w->halls_cap : 1024;
-        while (cap <= num)
-            cap *= 2;
-        writer_hall_t *p = realloc(w->halls, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + w->halls_cap, 0, (cap - w->halls_cap) * sizeof *p);
-        for (size_t i = w->halls_cap; i < cap; i++)
-            hb_digest_init(&p[i].digest);
-        w->halls = p;
-        w->halls_cap = cap;
-    }
-    return &w->halls[num];
+    /* A new hall comes zeroed, which is hb_digest_init's digest of an empty
+     * stream (test_digest holds it to 32 zero bytes). */
+    return hb_vec_at(&w->halls, num);
 }
 
 static int s_item_cmp(const void *a, const void *b)
@@ -97,26 +83,21 @@ static int s_digest_chunk(hb_digest_t *d, const uint8_t *p, size_t len, uint32_t
 
 static int s_touch(hq_writer_t *w, uint32_t num)
 {
-    if (w->n_touched == w->cap_touched) {
-        size_t cap = w->cap_touched ? w->cap_touched * 2 : 256;
-        uint32_t *p = realloc(w->touched, cap * sizeof *p);
-        if (!p)
-            return HB_ENOMEM;
-        w->touched = p;
-        w->cap_touched = cap;
-    }
-    w->touched[w->n_touched++] = num;
+    uint32_t *t = hb_vec_push(&w->touched);
+    if (!t)
+        return HB_ENOMEM;
+    *t = num;
     return 0;
 }
 
 /* One attempt: returns an LMDB code (MDB_MAP_FULL means grow and retry). */
 static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
 {
-    for (size_t i = 0; i < w->n_touched; i++) {
-        writer_hall_t *h = &w->halls[w->touched[i]];
+    for (size_t i = 0; i < w->touched.n; i++) {
+        writer_hall_t *h = &w->halls.v[w->touched.v[i]];
         h->touched = h->failed = false;
     }
-    w->n_touched = 0;
+    w->touched.n = 0;
     MDB_txn *txn;
     int rc = mdb_txn_begin(w->st->store.env, NULL, 0, &txn);
     if (rc != 0)
@@ -133,14 +114,9 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
         if (!h->touched) {
             h->touched = true;
             h->failed = false;
-            h->p_last_seq = h->last_seq;
-            h->p_events = h->events;
-            h->p_digest = h->digest;
-            h->p_anomalies = h->anomalies;
-            h->p_last_anomaly_seq = h->last_anomaly_seq;
-            h->p_last_anomaly_ms = h->last_anomaly_ms;
+            h->pending = h->tally;
             if (!h->id[0])
-                memcpy(h->id, it->hall_id, HQ_HALL_ID_MAX);
+                memcpy(h->id, it->hall_id, HB_HALL_ID_MAX);
             if (s_touch(w, it->hall_num) != 0) {
                 rc = ENOMEM;
                 break;
@@ -150,15 +126,16 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
             max_num = it->hall_num;
         if (h->failed)
             continue;
-        if (it->first_seq != h->p_last_seq + 1) {
+        if (it->first_seq != h->pending.last_seq + 1) {
             /* The loop dedups before submitting, so this is a bug there:
              * refuse the batch rather than store a gap or a double. */
             hb_error("writer: hall %s batch starts at %llu, expected %llu; not stored", h->id,
-                     (unsigned long long)it->first_seq, (unsigned long long)(h->p_last_seq + 1));
+                     (unsigned long long)it->first_seq,
+                     (unsigned long long)(h->pending.last_seq + 1));
             h->failed = true;
             continue;
         }
-        hb_digest_t d = h->p_digest;
+        hb_digest_t d = h->pending.digest;
         if (s_digest_chunk(&d, it->data, it->len, it->count) != 0) {
             hb_error("writer: hall %s batch at %llu is malformed; not stored", h->id,
                      (unsigned long long)it->first_seq);
@@ -180,23 +157,19 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
         if (rc != 0)
             break;
         if (it->n_flags) {
-            h->p_anomalies += it->n_flags;
-            h->p_last_anomaly_seq = it->flags[it->n_flags - 1].seq;
-            h->p_last_anomaly_ms = now;
+            h->pending.anomalies += it->n_flags;
+            h->pending.last_anomaly_seq = it->flags[it->n_flags - 1].seq;
+            h->pending.last_anomaly_ms = now;
         }
-        h->p_digest = d;
-        h->p_last_seq += it->count;
-        h->p_events += it->count;
+        h->pending.digest = d;
+        h->pending.last_seq += it->count;
+        h->pending.events += it->count;
     }
-    for (size_t i = 0; i < w->n_touched && rc == 0; i++) {
-        writer_hall_t *h = &w->halls[w->touched[i]];
-        if (h->p_last_seq == h->last_seq)
+    for (size_t i = 0; i < w->touched.n && rc == 0; i++) {
+        writer_hall_t *h = &w->halls.v[w->touched.v[i]];
+        if (h->pending.last_seq == h->last_seq)
             continue;
-        hq_hall_record_t rec = {.num = w->touched[i], .last_seq = h->p_last_seq,
-                                .events = h->p_events, .digest = h->p_digest,
-                                .last_commit_ms = now, .anomalies = h->p_anomalies,
-                                .last_anomaly_seq = h->p_last_anomaly_seq,
-                                .last_anomaly_ms = h->p_last_anomaly_ms};
+        hq_hall_record_t rec = {.num = w->touched.v[i], .tally = h->pending, .last_commit_ms = now};
         uint8_t buf[HQ_HALL_RECORD_BYTES];
         hq_hall_record_encode(&rec, buf);
         MDB_val k = {strlen(h->id), h->id}, v = {sizeof buf, buf};
@@ -219,37 +192,20 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
 static void s_publish(hq_writer_t *w, bool committed)
 {
     pthread_mutex_lock(&w->lock);
-    for (size_t i = 0; i < w->n_touched; i++) {
-        writer_hall_t *h = &w->halls[w->touched[i]];
-        if (committed) {
-            h->last_seq = h->p_last_seq;
-            h->events = h->p_events;
-            h->digest = h->p_digest;
-            h->anomalies = h->p_anomalies;
-            h->last_anomaly_seq = h->p_last_anomaly_seq;
-            h->last_anomaly_ms = h->p_last_anomaly_ms;
+    for (size_t i = 0; i < w->touched.n; i++) {
+        writer_hall_t *h = &w->halls.v[w->touched.v[i]];
+        if (committed)
+            h->tally = h->pending;
+        hq_commit_t *r = hb_vec_push(&w->results);
+        if (!r) {
+            hb_error("writer: out of memory reporting commits");
+            break;
         }
-        if (w->n_results == w->cap_results) {
-            size_t cap = w->cap_results ? w->cap_results * 2 : 256;
-            hq_commit_t *p = realloc(w->results, cap * sizeof *p);
-            if (!p) {
-                hb_error("writer: out of memory reporting commits");
-                break;
-            }
-            w->results = p;
-            w->cap_results = cap;
-        }
-        w->results[w->n_results++] = (hq_commit_t){.hall_num = w->touched[i],
-                                                     .ok = committed && !h->failed,
-                                                     .last_seq = h->last_seq,
-                                                     .events = h->events,
-                                                     .digest = h->digest,
-                                                     .anomalies = h->anomalies,
-                                                     .last_anomaly_seq = h->last_anomaly_seq,
-                                                     .last_anomaly_ms = h->last_anomaly_ms};
+        *r = (hq_commit_t){
+            .hall_num = w->touched.v[i], .ok = committed && !h->failed, .tally = h->tally};
         h->touched = false;
     }
-    w->n_touched = 0;
+    w->touched.n = 0;
     pthread_mutex_unlock(&w->lock);
     uv_async_send(&w->async);
 }
@@ -283,6 +239,8 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    hb_histogram_observe(&w->commit_seconds, took / 1e3);
+    int64_t committed_ns = (int64_t)t1.tv_sec * 1000000000 + t1.tv_nsec;
     if (rc != 0)
         hb_log_once("writer-commit", HB_LOG_ERROR, "writer: commit of %zu event(s) failed: %s",
                     events, mdb_strerror(rc));
@@ -305,8 +263,9 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
      * sequence order); the rest is freed. */
     hq_write_item_t *head = NULL, **tail = &head;
     for (size_t i = 0; i < n; i++) {
-        bool stored = rc == 0 && !w->halls[items[i]->hall_num].failed;
+        bool stored = rc == 0 && !w->halls.v[items[i]->hall_num].failed;
         if (stored && w->sink) {
+            items[i]->committed_ns = committed_ns;
             items[i]->next = NULL;
             *tail = items[i];
             tail = &items[i]->next;
@@ -348,10 +307,10 @@ static void s_async_cb(uv_async_t *handle)
 {
     hq_writer_t *w = handle->data;
     pthread_mutex_lock(&w->lock);
-    hq_commit_t *res = w->results;
-    size_t n = w->n_results;
-    w->results = NULL;
-    w->n_results = w->cap_results = 0;
+    hq_commit_t *res = w->results.v;
+    size_t n = w->results.n;
+    w->results.raw_ = NULL; /* taken: the loop frees it */
+    w->results.n = w->results.cap = 0;
     pthread_mutex_unlock(&w->lock);
     if (n > 0 && w->on_commit)
         w->on_commit(res, n, w->arg);
@@ -370,22 +329,23 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
     w->on_commit = on_commit;
     w->arg = arg;
     w->next_num = next_num;
+    w->halls.max = HQ_HALLS_MAX + 1;
+    w->touched.max = HQ_HALLS_MAX;
+    /* Results pile up only while the loop is slow to take them; a few
+     * commits' worth of every hall is far more than that. */
+    w->results.max = 4 * (size_t)HQ_HALLS_MAX;
     for (size_t i = 0; i < n; i++) {
         writer_hall_t *h = s_hall(w, records[i].num);
         if (!h) {
-            free(w->halls);
+            hb_vec_free(&w->halls);
             free(w);
             return HB_ENOMEM;
         }
-        memcpy(h->id, records[i].id, HQ_HALL_ID_MAX);
-        h->last_seq = records[i].last_seq;
-        h->events = records[i].events;
-        h->digest = records[i].digest;
-        h->anomalies = records[i].anomalies;
-        h->last_anomaly_seq = records[i].last_anomaly_seq;
-        h->last_anomaly_ms = records[i].last_anomaly_ms;
+        memcpy(h->id, records[i].id, HB_HALL_ID_MAX);
+        h->tally = records[i].tally;
     }
     pthread_mutex_init(&w->lock, NULL);
+    hb_histogram_init(&w->commit_seconds, &hb_buckets_latency);
     pthread_cond_init(&w->cond, NULL);
     uv_async_init(loop, &w->async, s_async_cb);
     w->async.data = w;
@@ -433,6 +393,11 @@ int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item)
     return 0;
 }
 
+const hb_histogram_t *hq_writer_commit_histogram(const hq_writer_t *w)
+{
+    return &w->commit_seconds;
+}
+
 void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out)
 {
     pthread_mutex_lock(&w->lock);
@@ -443,9 +408,9 @@ void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out)
 static void s_async_closed(uv_handle_t *handle)
 {
     hq_writer_t *w = handle->data;
-    free(w->results);
-    free(w->halls);
-    free(w->touched);
+    hb_vec_free(&w->results);
+    hb_vec_free(&w->halls);
+    hb_vec_free(&w->touched);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);

@@ -11,6 +11,7 @@
 #define HQD_WRITER_H
 
 #include "hqstore.h"
+#include "hallbus/metrics.h"
 
 #include <stdint.h>
 #include <uv.h>
@@ -22,13 +23,17 @@ typedef struct hq_writer hq_writer_t;
 typedef struct hq_write_item {
     struct hq_write_item *next;
     uint32_t hall_num;
-    char hall_id[HQ_HALL_ID_MAX];
+    char hall_id[HB_HALL_ID_MAX];
     uint64_t first_seq;
     uint32_t count;
     /* Events of the batch stored with a flag (eventrules.h), in sequence
      * order; they live in the item's own allocation. */
     uint32_t n_flags;
     hq_flag_t *flags;
+    /* When the commit that stored the batch returned (hb_mono_ns), set
+     * before the sink gets it, for the lag of what reads committed batches
+     * (the mirror, the rollups). 0 before. */
+    int64_t committed_ns;
     size_t len;
     uint8_t data[]; /* len bytes */
 } hq_write_item_t;
@@ -38,12 +43,12 @@ typedef struct hq_write_item {
 typedef struct hq_commit {
     uint32_t hall_num;
     bool ok;
-    uint64_t last_seq;
-    uint64_t events;
-    hb_digest_t digest;
-    uint64_t anomalies; /* the hall's flagged events, and the last one */
-    uint64_t last_anomaly_seq;
-    int64_t last_anomaly_ms;
+    union { /* the hall's tally as the commit left it */
+        hq_tally_t tally;
+        struct {
+            HQ_TALLY_MEMBERS
+        };
+    };
 } hq_commit_t;
 
 typedef void (*hq_commit_fn)(const hq_commit_t *commits, size_t n, void *arg);
@@ -71,6 +76,9 @@ hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags);
  * queue is full (the item stays the caller's). */
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);
 void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out);
+/* The durations of the writer's commits (sync included, failed ones too),
+ * in seconds, for /metrics; lives as long as the writer. */
+const hb_histogram_t *hq_writer_commit_histogram(const hq_writer_t *w);
 /* Where committed batches go after their commit (the live mirror), in
  * commit order, as one list per commit linked by `next`; `fn` takes
  * ownership and runs on the writer thread. Without a sink they are freed.

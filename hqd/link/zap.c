@@ -17,6 +17,7 @@
 #include "hallbus/log.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -34,6 +35,7 @@
 #define ZAP_RESCAN_MS 1000
 #define ZAP_MIN_SCAN_MS 250
 #define ZAP_NAME_MAX 256
+#define ZAP_ENTRIES_MAX 1000000 /* enrolled keys: one per hall, HQ_HALLS_MAX */
 #define ZAP_WATCH_MS 250 /* how often the folder is looked at: a revocation takes effect within it */
 
 typedef struct zap_entry {
@@ -113,10 +115,9 @@ static void s_scan(hq_zap_t *z)
     } else {
         n_old = 0;
     }
-    size_t cap = 64, n = 0;
-    zap_entry_t *e = malloc(cap * sizeof *e);
+    HB_VEC(zap_entry_t) list = HB_VEC_INIT(ZAP_ENTRIES_MAX);
     struct dirent *de;
-    while (e && (de = readdir(d)) != NULL) {
+    while ((de = readdir(d)) != NULL) {
         size_t len = strlen(de->d_name);
         if (len < 5 || len >= ZAP_NAME_MAX || strcmp(de->d_name + len - 4, ".key") != 0)
             continue;
@@ -127,14 +128,10 @@ static void s_scan(hq_zap_t *z)
             continue;
         const zap_entry_t *old = s_unchanged(by_file, n_old, de->d_name, &fst);
         if (old) {
-            if (n == cap) {
-                cap *= 2;
-                zap_entry_t *p = realloc(e, cap * sizeof *e);
-                if (!p)
-                    break;
-                e = p;
-            }
-            e[n++] = *old;
+            zap_entry_t *slot = hb_vec_push(&list);
+            if (!slot)
+                break;
+            *slot = *old;
             continue;
         }
         hb_cert_t c;
@@ -153,26 +150,22 @@ static void s_scan(hq_zap_t *z)
             hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: '%s' is not a hall id", path, hall);
             continue;
         }
-        if (n == cap) {
-            cap *= 2;
-            zap_entry_t *p = realloc(e, cap * sizeof *e);
-            if (!p)
-                break;
-            e = p;
-        }
-        snprintf(e[n].key, sizeof e[n].key, "%s", c.public_key);
-        snprintf(e[n].hall, sizeof e[n].hall, "%s", hall);
-        snprintf(e[n].file, sizeof e[n].file, "%s", de->d_name);
-        e[n].mtime = fst.st_mtim;
-        e[n].size = fst.st_size;
-        e[n].ino = fst.st_ino;
-        n++;
+        zap_entry_t *slot = hb_vec_push(&list);
+        if (!slot)
+            break;
+        snprintf(slot->key, sizeof slot->key, "%s", c.public_key);
+        snprintf(slot->hall, sizeof slot->hall, "%s", hall);
+        snprintf(slot->file, sizeof slot->file, "%s", de->d_name);
+        slot->mtime = fst.st_mtim;
+        slot->size = fst.st_size;
+        slot->ino = fst.st_ino;
     }
     closedir(d);
     free(by_file);
-    if (!e)
-        n = 0;
-    qsort(e, n, sizeof *e, s_entry_cmp);
+    zap_entry_t *e = list.v;
+    size_t n = list.n;
+    if (n > 1)
+        qsort(e, n, sizeof *e, s_entry_cmp);
     /* One key, one hall: a key enrolled twice is ambiguous and refused. */
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {

@@ -13,7 +13,10 @@
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
 #include "hallbus/log.h"
+#include "hallbus/names.h"
+#include "hallbus/text.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,12 +26,8 @@
 #define BOARD_CHANGED_PER_ROUND 20000
 #define BOARD_ROUNDS_PER_SECOND 4 /* hqd ticks the board every 250 ms */
 #define BOARD_LIST_MAX 100000
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf_t;
+/* A first load of ORG_HALLS_MAX tiles at about 500 bytes each. */
+#define BOARD_TEXT_MAX (128u << 20)
 
 typedef struct agg {
     uint32_t halls, online, open, waiting, alerts, counters_open, complaints_overdue,
@@ -44,12 +43,13 @@ struct hq_board {
     hq_ingest_t *ing;
     hq_live_t *live;
     hq_sse_t *sse;
-    hq_tile_t *tiles; /* by hall number */
-    uint32_t *alerts; /* open alerts by hall number, from the alert store */
-    bool *dirty;
-    size_t cap;
+    /* By hall number, grown together: the tile, its open alerts (from the
+     * alert store) and whether it needs computing again. */
+    HB_VEC(hq_tile_t) tiles;
+    HB_VEC(uint32_t) alerts;
+    HB_VEC(bool) dirty;
     uint32_t *changed;
-    sbuf_t scratch; /* one tile's text, for the stream */
+    hb_text_t scratch;      /* one tile's text, for the stream */
     hb_hall_figures_t *fig; /* one hall's figures, reused for every tile */
     size_t cursor; /* where the next slice of every hall starts */
     hq_board_stats_t stats;
@@ -59,19 +59,17 @@ struct hq_board {
      * answered from them. All of it is rebuilt (with the map from
      * organisation index to hall number, and the halls it does not place)
      * when the organisation or the set of halls changes. */
-    uint32_t *org_nums; /* organisation hall index -> hall number, 0: never connected */
-    uint32_t *unplaced_nums; /* halls connected that the organisation does not place */
-    size_t n_org_nums, n_unplaced;
-    agg_t *aggs, *sent; /* by region index: now, and as last streamed */
-    uint8_t *region_dirty; /* by region index */
-    uint32_t *dirty_list;
-    size_t n_aggs, n_dirty;
+    HB_VEC(uint32_t) org_nums;      /* organisation hall index -> hall number, 0: never connected */
+    HB_VEC(uint32_t) unplaced_nums; /* halls connected that the organisation does not place */
+    HB_VEC(agg_t) aggs, sent;       /* by region index: now, and as last streamed */
+    HB_VEC(uint8_t) region_dirty;   /* by region index */
+    HB_VEC(uint32_t) dirty_list;
     agg_t unplaced, total, sent_unplaced, sent_total;
     bool unplaced_dirty;
     size_t aggs_halls;
     uint64_t aggs_org_gen, sent_org_gen, aggs_stream_id;
     bool aggs_valid;
-    sbuf_t regions_text; /* the stream's "regions" event, reused */
+    hb_text_t regions_text; /* the stream's "regions" event, reused */
 };
 
 static const char *const s_worst_names[] = {"ok", "closed", "warning", "alert", "offline"};
@@ -81,32 +79,21 @@ static const hb_hall_state_t s_empty_state;
 
 const char *hq_worst_name(int worst)
 {
-    return worst >= 0 && worst <= HQ_WORST_OFFLINE ? s_worst_names[worst] : "unknown";
+    return hb_name_of(s_worst_names, HB_NAMES_COUNT(s_worst_names), worst);
 }
 
+int hq_worst_parse(const char *name)
+{
+    return hb_name_find(s_worst_names, HB_NAMES_COUNT(s_worst_names), name);
+}
+
+/* Makes hall `num` exist in the three tables by number. */
 static int s_grow(hq_board_t *b, size_t num)
 {
-    if (num < b->cap)
+    if (num < b->tiles.n)
         return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap <= num)
-        cap *= 2;
-    hq_tile_t *t = realloc(b->tiles, cap * sizeof *t);
-    if (!t)
+    if (!hb_vec_at(&b->alerts, num) || !hb_vec_at(&b->dirty, num) || !hb_vec_at(&b->tiles, num))
         return HB_ENOMEM;
-    b->tiles = t;
-    uint32_t *a = realloc(b->alerts, cap * sizeof *a);
-    if (!a)
-        return HB_ENOMEM;
-    b->alerts = a;
-    bool *d = realloc(b->dirty, cap * sizeof *d);
-    if (!d)
-        return HB_ENOMEM;
-    b->dirty = d;
-    memset(b->tiles + b->cap, 0, (cap - b->cap) * sizeof *b->tiles);
-    memset(b->alerts + b->cap, 0, (cap - b->cap) * sizeof *b->alerts);
-    memset(b->dirty + b->cap, 0, (cap - b->cap) * sizeof *b->dirty);
-    b->cap = cap;
     return 0;
 }
 
@@ -129,6 +116,12 @@ int hq_board_new(hq_control_t *ctl, hq_halls_t *halls, hq_ingest_t *ing, hq_live
     b->ing = ing;
     b->live = live;
     b->sse = sse;
+    b->tiles.max = b->alerts.max = b->dirty.max = HQ_HALLS_MAX + 1;
+    b->org_nums.max = ORG_HALLS_MAX;
+    b->unplaced_nums.max = HQ_HALLS_MAX;
+    b->aggs.max = b->sent.max = b->region_dirty.max = b->dirty_list.max = ORG_REGIONS_MAX;
+    hb_text_init(&b->scratch, BOARD_TEXT_MAX);
+    hb_text_init(&b->regions_text, BOARD_TEXT_MAX);
     *out = b;
     return 0;
 }
@@ -138,19 +131,19 @@ void hq_board_destroy(hq_board_t **bp)
     hq_board_t *b = *bp;
     if (!b)
         return;
-    free(b->tiles);
-    free(b->alerts);
-    free(b->dirty);
+    hb_vec_free(&b->tiles);
+    hb_vec_free(&b->alerts);
+    hb_vec_free(&b->dirty);
     free(b->changed);
     free(b->fig);
-    free(b->scratch.p);
-    free(b->regions_text.p);
-    free(b->org_nums);
-    free(b->unplaced_nums);
-    free(b->aggs);
-    free(b->sent);
-    free(b->region_dirty);
-    free(b->dirty_list);
+    hb_text_free(&b->scratch);
+    hb_text_free(&b->regions_text);
+    hb_vec_free(&b->org_nums);
+    hb_vec_free(&b->unplaced_nums);
+    hb_vec_free(&b->aggs);
+    hb_vec_free(&b->sent);
+    hb_vec_free(&b->region_dirty);
+    hb_vec_free(&b->dirty_list);
     free(b);
     *bp = NULL;
 }
@@ -195,7 +188,7 @@ static void s_compute(hq_board_t *b, hq_hall_t *h, int64_t now, hq_tile_t *t)
     t->backlog = h->hall_last_seq > h->committed_seq ? h->hall_last_seq - h->committed_seq : 0;
     t->policy_version = h->policy_version;
     t->calendar_version = h->calendar_version;
-    t->alerts = h->num < b->cap ? b->alerts[h->num] : 0;
+    t->alerts = h->num < b->alerts.n ? b->alerts.v[h->num] : 0;
     hb_open_info_t oi;
     int64_t opening_start;
     const hb_policy_t *p = hq_control_opening_at(b->ctl, s_org_index(b, h), now,
@@ -241,113 +234,45 @@ static void s_compute(hq_board_t *b, hq_hall_t *h, int64_t now, hq_tile_t *t)
         t->worst = HQ_WORST_OK;
 }
 
-/* A tile's JSON written straight into a buffer: tiles are what the board
- * sends most (every change, and 10,000 of them in one first load), and
- * building a jansson object per tile to dump it at once cost the loop more
- * than everything else the board does. Names come from the organisation,
- * which holds valid UTF-8; only quotes, backslashes and control characters
- * need escaping. */
-static void s_put(sbuf_t *sb, const char *data, size_t len)
-{
-    if (sb->oom)
-        return;
-    if (sb->n + len + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap * 2 : 4096;
-        while (cap < sb->n + len + 1)
-            cap *= 2;
-        char *q = realloc(sb->p, cap);
-        if (!q) {
-            sb->oom = true;
-            return;
-        }
-        sb->p = q;
-        sb->cap = cap;
-    }
-    memcpy(sb->p + sb->n, data, len);
-    sb->n += len;
-    sb->p[sb->n] = '\0';
-}
-
-static void s_putf(sbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_putf(sbuf_t *sb, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        s_put(sb, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* A JSON string, or null. */
-static void s_put_str(sbuf_t *sb, const char *v)
-{
-    if (!v) {
-        s_put(sb, "null", 4);
-        return;
-    }
-    s_put(sb, "\"", 1);
-    const char *run = v;
-    for (const char *q = v; *q; q++) {
-        unsigned char ch = (unsigned char)*q;
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        s_put(sb, run, (size_t)(q - run));
-        if (ch == '"' || ch == '\\') {
-            char esc[2] = {'\\', (char)ch};
-            s_put(sb, esc, 2);
-        } else {
-            s_putf(sb, "\\u%04x", ch);
-        }
-        run = q + 1;
-    }
-    s_put(sb, run, strlen(run));
-    s_put(sb, "\"", 1);
-}
-
-/* An issue time, or null for none. */
-static void s_put_time(sbuf_t *sb, int64_t ms)
-{
-    char text[HB_RFC3339_MAX] = "";
-    if (ms)
-        hb_time_format(ms, text);
-    s_put_str(sb, text[0] ? text : NULL);
-}
-
-/* Hall `hall`'s tile; `oh` and `chain` its place (NULL when not placed). */
-static void s_tile_write(hq_board_t *b, sbuf_t *sb, const char *hall, const org_hall_t *oh,
+/* Hall `hall`'s tile; `oh` and `chain` its place (NULL when not placed).
+ * Written straight as text (hallbus/text.h): tiles are what the board sends
+ * most (every change, and 10,000 of them in one first load), and building a
+ * jansson object per tile to dump it at once cost the loop more than
+ * everything else the board does. Names come from the organisation, which
+ * holds valid UTF-8, as the text writer's JSON strings want. */
+static void s_tile_write(hq_board_t *b, hb_text_t *sb, const char *hall, const org_hall_t *oh,
                          const org_region_t *const chain[3], const hq_tile_t *t, int64_t now)
 {
     int64_t longest = t->oldest_issued_ms ? hb_fig_wait_s(t->oldest_issued_ms, now) : 0;
-    s_put(sb, "{\"hall\":", 8);
-    s_put_str(sb, hall);
-    s_putf(sb,
-           ",\"online\":%s,\"open\":%s,\"worst\":\"%s\",\"waiting\":%u,\"longest_wait_s\":%lld,"
-           "\"counters_open\":%u,\"counters_busy\":%u,\"complaints_open\":%u,"
-           "\"complaints_overdue\":%u,\"devices_not_ok\":%u,\"alerts\":%u,\"issued_today\":%u,"
-           "\"served_today\":%u,\"backlog\":%llu,\"seq\":%llu,\"policy_version\":%llu,"
-           "\"calendar_version\":%llu,\"estimated_wait_s\":%u,\"oldest_issued\":",
-           t->online ? "true" : "false", t->open ? "true" : "false", hq_worst_name(t->worst),
-           t->waiting, (long long)longest, t->counters_open, t->counters_busy, t->complaints_open,
-           t->complaints_overdue, t->devices_not_ok, t->alerts, t->issued_today, t->served_today,
-           (unsigned long long)t->backlog, (unsigned long long)t->seq,
-           (unsigned long long)t->policy_version, (unsigned long long)t->calendar_version,
-           t->est_wait_s);
-    s_put_time(sb, t->oldest_issued_ms);
-    s_put(sb, ",\"name\":", 8);
-    s_put_str(sb, oh ? oh->name : NULL);
-    s_put(sb, ",\"city\":", 8);
-    s_put_str(sb, oh ? chain[0]->id : NULL);
-    s_put(sb, ",\"province\":", 12);
-    s_put_str(sb, oh ? chain[1]->id : NULL);
-    s_put(sb, ",\"tags\":[", 9);
+    hb_text_put(sb, "{\"hall\":", 8);
+    hb_text_json_str(sb, hall);
+    hb_text_putf(
+        sb,
+        ",\"online\":%s,\"open\":%s,\"worst\":\"%s\",\"waiting\":%u,\"longest_wait_s\":%lld,"
+        "\"counters_open\":%u,\"counters_busy\":%u,\"complaints_open\":%u,"
+        "\"complaints_overdue\":%u,\"devices_not_ok\":%u,\"alerts\":%u,\"issued_today\":%u,"
+        "\"served_today\":%u,\"backlog\":%llu,\"seq\":%llu,\"policy_version\":%llu,"
+        "\"calendar_version\":%llu,\"estimated_wait_s\":%u,\"oldest_issued\":",
+        t->online ? "true" : "false", t->open ? "true" : "false", hq_worst_name(t->worst),
+        t->waiting, (long long)longest, t->counters_open, t->counters_busy, t->complaints_open,
+        t->complaints_overdue, t->devices_not_ok, t->alerts, t->issued_today, t->served_today,
+        (unsigned long long)t->backlog, (unsigned long long)t->seq,
+        (unsigned long long)t->policy_version, (unsigned long long)t->calendar_version,
+        t->est_wait_s);
+    hb_text_json_time(sb, t->oldest_issued_ms);
+    hb_text_put(sb, ",\"name\":", 8);
+    hb_text_json_str(sb, oh ? oh->name : NULL);
+    hb_text_put(sb, ",\"city\":", 8);
+    hb_text_json_str(sb, oh ? chain[0]->id : NULL);
+    hb_text_put(sb, ",\"province\":", 12);
+    hb_text_json_str(sb, oh ? chain[1]->id : NULL);
+    hb_text_put(sb, ",\"tags\":[", 9);
     for (uint8_t i = 0; oh && i < oh->n_tags; i++) {
         if (i)
-            s_put(sb, ",", 1);
-        s_put_str(sb, org_tag_name(hq_control_org(b->ctl), oh->tags[i]));
+            hb_text_put(sb, ",", 1);
+        hb_text_json_str(sb, org_tag_name(hq_control_org(b->ctl), oh->tags[i]));
     }
-    s_put(sb, "]}", 2);
+    hb_text_put(sb, "]}", 2);
 }
 
 /* ------------------------------------------------------- aggregates ---- */
@@ -392,41 +317,42 @@ static void s_agg_sum(agg_t *a, const agg_t *b)
 /* One region's aggregate, or (with `r` NULL) the halls the organisation
  * does not place or the whole network: the same members without the
  * region's. */
-static void s_agg_write(sbuf_t *sb, const org_t *org, const org_region_t *r, const agg_t *a,
+static void s_agg_write(hb_text_t *sb, const org_t *org, const org_region_t *r, const agg_t *a,
                         int64_t now)
 {
     int64_t longest = a->oldest_issued_ms ? hb_fig_wait_s(a->oldest_issued_ms, now) : 0;
-    s_put(sb, "{", 1);
+    hb_text_put(sb, "{", 1);
     if (r) {
         const org_region_t *parent =
             r->parent >= 0 ? org_region_at(org, (uint32_t)r->parent) : NULL;
-        s_put(sb, "\"region\":", 9);
-        s_put_str(sb, r->id);
-        s_put(sb, ",\"name\":", 8);
-        s_put_str(sb, r->name ? r->name : "");
-        s_putf(sb, ",\"level\":\"%s\",\"parent\":", org_level_name(r->level));
-        s_put_str(sb, parent ? parent->id : NULL);
-        s_put(sb, ",", 1);
+        hb_text_put(sb, "\"region\":", 9);
+        hb_text_json_str(sb, r->id);
+        hb_text_put(sb, ",\"name\":", 8);
+        hb_text_json_str(sb, r->name ? r->name : "");
+        hb_text_putf(sb, ",\"level\":\"%s\",\"parent\":", org_level_name(r->level));
+        hb_text_json_str(sb, parent ? parent->id : NULL);
+        hb_text_put(sb, ",", 1);
     }
-    s_putf(sb,
-           "\"halls\":%u,\"online\":%u,\"open\":%u,\"waiting\":%u,\"longest_wait_s\":%lld,"
-           "\"alerts\":%u,\"counters_open\":%u,\"complaints_overdue\":%u,\"devices_not_ok\":%u,"
-           "\"served_today\":%u,\"worst\":\"%s\",\"oldest_issued\":",
-           a->halls, a->online, a->open, a->waiting, (long long)longest, a->alerts,
-           a->counters_open, a->complaints_overdue, a->devices_not_ok, a->served_today,
-           hq_worst_name(a->halls ? a->worst : HQ_WORST_OK));
-    s_put_time(sb, a->oldest_issued_ms);
-    s_put(sb, ",\"by_worst\":{", 13);
+    hb_text_putf(
+        sb,
+        "\"halls\":%u,\"online\":%u,\"open\":%u,\"waiting\":%u,\"longest_wait_s\":%lld,"
+        "\"alerts\":%u,\"counters_open\":%u,\"complaints_overdue\":%u,\"devices_not_ok\":%u,"
+        "\"served_today\":%u,\"worst\":\"%s\",\"oldest_issued\":",
+        a->halls, a->online, a->open, a->waiting, (long long)longest, a->alerts, a->counters_open,
+        a->complaints_overdue, a->devices_not_ok, a->served_today,
+        hq_worst_name(a->halls ? a->worst : HQ_WORST_OK));
+    hb_text_json_time(sb, a->oldest_issued_ms);
+    hb_text_put(sb, ",\"by_worst\":{", 13);
     for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
-        s_putf(sb, "%s\"%s\":%u", w ? "," : "", hq_worst_name(w), a->by_worst[w]);
-    s_put(sb, "}}", 2);
+        hb_text_putf(sb, "%s\"%s\":%u", w ? "," : "", hq_worst_name(w), a->by_worst[w]);
+    hb_text_put(sb, "}}", 2);
 }
 
 static const hq_tile_t s_never = {.worst = HQ_WORST_OFFLINE}; /* a hall never connected */
 
 static const hq_tile_t *s_tile_num(const hq_board_t *b, uint32_t num)
 {
-    return num && num < b->cap && b->tiles[num].known ? &b->tiles[num] : NULL;
+    return num && num < b->tiles.n && b->tiles.v[num].known ? &b->tiles.v[num] : NULL;
 }
 
 static const hq_tile_t *s_tile_or_never(const hq_board_t *b, uint32_t num)
@@ -446,15 +372,15 @@ static void s_total(hq_board_t *b, const org_t *org)
     memset(&b->total, 0, sizeof b->total);
     const org_region_t *root = org_root(org);
     if (root)
-        s_agg_sum(&b->total, &b->aggs[root->index]);
+        s_agg_sum(&b->total, &b->aggs.v[root->index]);
     s_agg_sum(&b->total, &b->unplaced);
 }
 
 static void s_unplaced(hq_board_t *b)
 {
     memset(&b->unplaced, 0, sizeof b->unplaced);
-    for (size_t i = 0; i < b->n_unplaced; i++)
-        s_agg_add(&b->unplaced, s_tile_or_never(b, b->unplaced_nums[i]));
+    for (size_t i = 0; i < b->unplaced_nums.n; i++)
+        s_agg_add(&b->unplaced, s_tile_or_never(b, b->unplaced_nums.v[i]));
 }
 
 /* Everything from scratch: the maps between organisation and registry, and
@@ -466,52 +392,39 @@ static int s_aggs_rebuild(hq_board_t *b)
     const org_t *org = hq_control_org(b->ctl);
     size_t nr = org_region_count(org), nh = org_hall_count(org), known = hq_halls_count(b->halls);
     b->aggs_valid = false;
-    uint32_t *nums = realloc(b->org_nums, (nh ? nh : 1) * sizeof *nums);
-    if (nums)
-        b->org_nums = nums;
-    uint32_t *unplaced = realloc(b->unplaced_nums, (known ? known : 1) * sizeof *unplaced);
-    if (unplaced)
-        b->unplaced_nums = unplaced;
-    agg_t *aggs = realloc(b->aggs, (nr ? nr : 1) * sizeof *aggs);
-    if (aggs)
-        b->aggs = aggs;
-    agg_t *sent = realloc(b->sent, (nr ? nr : 1) * sizeof *sent);
-    if (sent)
-        b->sent = sent;
-    uint8_t *dirty = realloc(b->region_dirty, (nr ? nr : 1) * sizeof *dirty);
-    if (dirty)
-        b->region_dirty = dirty;
-    uint32_t *list = realloc(b->dirty_list, (nr ? nr : 1) * sizeof *list);
-    if (list)
-        b->dirty_list = list;
-    if (!nums || !unplaced || !aggs || !sent || !dirty || !list)
+    if (hb_vec_reserve(&b->org_nums, nh) != 0 || hb_vec_reserve(&b->unplaced_nums, known) != 0 ||
+        hb_vec_reserve(&b->aggs, nr) != 0 || hb_vec_reserve(&b->sent, nr) != 0 ||
+        hb_vec_reserve(&b->region_dirty, nr) != 0 || hb_vec_reserve(&b->dirty_list, nr) != 0)
         return HB_ENOMEM;
     /* Regions streamed before this organisation were other regions. */
-    if (b->sent_org_gen != hq_control_org_generation(b->ctl) || b->n_aggs != nr) {
-        memset(b->sent, 0xff, nr * sizeof *b->sent);
+    if (b->sent_org_gen != hq_control_org_generation(b->ctl) || b->aggs.n != nr) {
+        if (nr)
+            memset(b->sent.v, 0xff, nr * sizeof *b->sent.v);
         b->sent_org_gen = hq_control_org_generation(b->ctl);
     }
-    b->n_aggs = nr;
-    b->n_org_nums = nh;
-    b->n_unplaced = 0;
-    memset(b->org_nums, 0, (nh ? nh : 1) * sizeof *b->org_nums);
+    b->aggs.n = b->sent.n = b->region_dirty.n = nr;
+    b->org_nums.n = nh;
+    b->unplaced_nums.n = 0;
+    if (nh)
+        memset(b->org_nums.v, 0, nh * sizeof *b->org_nums.v);
     for (size_t i = 0; i < known; i++) {
         hq_hall_t *h = hq_halls_sorted(b->halls, i);
         if (!h)
             continue;
         int32_t idx = s_org_index(b, h);
         if (idx >= 0 && (size_t)idx < nh)
-            b->org_nums[idx] = h->num;
+            b->org_nums.v[idx] = h->num;
         else
-            b->unplaced_nums[b->n_unplaced++] = h->num;
+            b->unplaced_nums.v[b->unplaced_nums.n++] = h->num;
     }
-    memset(b->aggs, 0, (nr ? nr : 1) * sizeof *b->aggs);
+    if (nr)
+        memset(b->aggs.v, 0, nr * sizeof *b->aggs.v);
     /* Every region is computed again (s_aggs_update) and compared with
      * what was streamed. */
-    b->n_dirty = 0;
+    b->dirty_list.n = 0;
     for (size_t i = 0; i < nr; i++) {
-        b->region_dirty[i] = 1;
-        b->dirty_list[b->n_dirty++] = (uint32_t)i;
+        b->region_dirty.v[i] = 1;
+        b->dirty_list.v[b->dirty_list.n++] = (uint32_t)i;
     }
     b->unplaced_dirty = true;
     b->aggs_org_gen = hq_control_org_generation(b->ctl);
@@ -522,9 +435,9 @@ static int s_aggs_rebuild(hq_board_t *b)
 
 static void s_mark_region(hq_board_t *b, uint32_t r)
 {
-    if (r < b->n_aggs && !b->region_dirty[r]) {
-        b->region_dirty[r] = 1;
-        b->dirty_list[b->n_dirty++] = r;
+    if (r < b->aggs.n && !b->region_dirty.v[r]) {
+        b->region_dirty.v[r] = 1;
+        b->dirty_list.v[b->dirty_list.n++] = r;
     }
 }
 
@@ -546,31 +459,32 @@ static void s_mark_hall(hq_board_t *b, const hq_hall_t *h)
 static void s_aggs_update(hq_board_t *b)
 {
     const org_t *org = hq_control_org(b->ctl);
-    size_t n = b->n_dirty;
+    size_t n = b->dirty_list.n;
     for (size_t k = 0; k < n; k++) {
-        const org_region_t *r = org_region_at(org, b->dirty_list[k]);
+        const org_region_t *r = org_region_at(org, b->dirty_list.v[k]);
         if (r->level != ORG_CITY)
             continue;
-        agg_t *a = &b->aggs[r->index];
+        agg_t *a = &b->aggs.v[r->index];
         memset(a, 0, sizeof *a);
         const uint32_t *halls;
         size_t nh = org_city_halls(org, r, &halls);
         for (size_t i = 0; i < nh; i++)
-            s_agg_add(a, s_tile_or_never(b, halls[i] < b->n_org_nums ? b->org_nums[halls[i]] : 0));
+            s_agg_add(a,
+                      s_tile_or_never(b, halls[i] < b->org_nums.n ? b->org_nums.v[halls[i]] : 0));
         if (r->parent >= 0)
             s_mark_region(b, (uint32_t)r->parent);
     }
     for (int level = ORG_PROVINCE; level >= ORG_NATIONAL; level--) {
-        for (size_t k = 0; k < b->n_dirty; k++) {
-            const org_region_t *r = org_region_at(org, b->dirty_list[k]);
+        for (size_t k = 0; k < b->dirty_list.n; k++) {
+            const org_region_t *r = org_region_at(org, b->dirty_list.v[k]);
             if ((int)r->level != level)
                 continue;
-            agg_t *a = &b->aggs[r->index];
+            agg_t *a = &b->aggs.v[r->index];
             memset(a, 0, sizeof *a);
             const uint32_t *children;
             size_t nc = org_region_children(org, r, &children);
             for (size_t i = 0; i < nc; i++)
-                s_agg_sum(a, &b->aggs[children[i]]);
+                s_agg_sum(a, &b->aggs.v[children[i]]);
             if (r->parent >= 0)
                 s_mark_region(b, (uint32_t)r->parent);
         }
@@ -585,36 +499,35 @@ static void s_aggs_update(hq_board_t *b)
 static void s_aggs_publish(hq_board_t *b, int64_t now)
 {
     const org_t *org = hq_control_org(b->ctl);
-    sbuf_t *sb = &b->regions_text;
-    sb->n = 0;
-    sb->oom = false;
+    hb_text_t *sb = &b->regions_text;
+    hb_text_reset(sb);
     size_t changed = 0;
-    s_put(sb, "{\"regions\":[", 12);
-    for (size_t k = 0; k < b->n_dirty; k++) {
-        uint32_t i = b->dirty_list[k];
-        b->region_dirty[i] = 0;
-        if (memcmp(&b->aggs[i], &b->sent[i], sizeof b->aggs[i]) == 0)
+    hb_text_put(sb, "{\"regions\":[", 12);
+    for (size_t k = 0; k < b->dirty_list.n; k++) {
+        uint32_t i = b->dirty_list.v[k];
+        b->region_dirty.v[i] = 0;
+        if (memcmp(&b->aggs.v[i], &b->sent.v[i], sizeof b->aggs.v[i]) == 0)
             continue;
         if (changed++)
-            s_put(sb, ",", 1);
-        s_agg_write(sb, org, org_region_at(org, i), &b->aggs[i], now);
-        b->sent[i] = b->aggs[i];
+            hb_text_put(sb, ",", 1);
+        s_agg_write(sb, org, org_region_at(org, i), &b->aggs.v[i], now);
+        b->sent.v[i] = b->aggs.v[i];
     }
-    b->n_dirty = 0;
+    b->dirty_list.n = 0;
     b->unplaced_dirty = false;
     bool totals = memcmp(&b->unplaced, &b->sent_unplaced, sizeof b->unplaced) != 0 ||
                   memcmp(&b->total, &b->sent_total, sizeof b->total) != 0;
     if (!changed && !totals)
         return;
-    s_put(sb, "],\"unplaced\":", 13);
+    hb_text_put(sb, "],\"unplaced\":", 13);
     s_agg_write(sb, org, NULL, &b->unplaced, now);
-    s_put(sb, ",\"total\":", 9);
+    hb_text_put(sb, ",\"total\":", 9);
     s_agg_write(sb, org, NULL, &b->total, now);
-    s_put(sb, "}", 1);
+    hb_text_put(sb, "}", 1);
     b->sent_unplaced = b->unplaced;
     b->sent_total = b->total;
-    if (!sb->oom)
-        hq_sse_publish_text(b->sse, "regions", NULL, NULL, sb->p, sb->n);
+    if (!sb->full)
+        hq_sse_publish_text(b->sse, "regions", NULL, NULL, sb->p, sb->len);
 }
 
 /* Brings the aggregates up to the tiles and streams what changed; false
@@ -625,7 +538,7 @@ static bool s_aggs_sync(hq_board_t *b, int64_t now)
 {
     if (!s_aggs_current(b) && s_aggs_rebuild(b) != 0)
         return false;
-    if (b->n_dirty || b->unplaced_dirty) {
+    if (b->dirty_list.n || b->unplaced_dirty) {
         s_aggs_update(b);
         s_aggs_publish(b, now);
     }
@@ -641,19 +554,18 @@ static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
         return;
     hq_tile_t t;
     s_compute(b, h, now, &t);
-    if (memcmp(&t, &b->tiles[h->num], sizeof t) == 0)
+    if (memcmp(&t, &b->tiles.v[h->num], sizeof t) == 0)
         return;
-    b->tiles[h->num] = t;
+    b->tiles.v[h->num] = t;
     s_mark_hall(b, h);
     const org_region_t *chain[3];
     char path[3 * ORG_REGION_ID_MAX + 4];
     const org_hall_t *oh = s_place(b, h->org_index, chain, path, sizeof path);
-    b->scratch.n = 0;
+    hb_text_reset(&b->scratch);
     s_tile_write(b, &b->scratch, h->id, oh, chain, &t, now);
-    if (!b->scratch.oom)
+    if (!b->scratch.full)
         hq_sse_publish_text(b->sse, "tile", h->id, path[0] ? path : NULL, b->scratch.p,
-                            b->scratch.n);
-    b->scratch.oom = false;
+                            b->scratch.len);
     b->stats.tiles_published++;
 }
 
@@ -667,10 +579,10 @@ void hq_board_tick(hq_board_t *b)
         if (h)
             s_update(b, h, now);
     }
-    for (size_t num = 0; num < b->cap; num++) {
-        if (!b->dirty[num])
+    for (size_t num = 0; num < b->dirty.n; num++) {
+        if (!b->dirty.v[num])
             continue;
-        b->dirty[num] = false;
+        b->dirty.v[num] = false;
         hq_hall_t *h = hq_halls_by_num(b->halls, (uint32_t)num);
         if (h)
             s_update(b, h, now);
@@ -698,9 +610,9 @@ void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts)
 {
     if (!num || s_grow(b, num) != 0)
         return;
-    if (b->alerts[num] != open_alerts) {
-        b->alerts[num] = open_alerts;
-        b->dirty[num] = true;
+    if (b->alerts.v[num] != open_alerts) {
+        b->alerts.v[num] = open_alerts;
+        b->dirty.v[num] = true;
     }
 }
 
@@ -737,10 +649,10 @@ json_t *hq_board_tile_json(hq_board_t *b, const char *hall, int64_t now_ms)
     hq_live_read_unlock(b->live);
     const org_region_t *chain[3];
     const org_hall_t *oh = s_place(b, h->org_index, chain, NULL, 0);
-    sbuf_t sb = {0};
+    hb_text_t sb = HB_TEXT_INIT(BOARD_TEXT_MAX);
     s_tile_write(b, &sb, h->id, oh, chain, &t, now_ms);
-    json_t *o = sb.oom || !fig ? NULL : json_loadb(sb.p, sb.n, 0, NULL);
-    free(sb.p);
+    json_t *o = sb.full || !fig ? NULL : json_loadb(sb.p, sb.len, 0, NULL);
+    hb_text_free(&sb);
     if (o && json_object_update(o, fig) != 0) {
         json_decref(o);
         o = NULL;
@@ -783,14 +695,15 @@ char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
     if (region && !want)
         return NULL;
     int64_t now = hb_now_ms();
-    sbuf_t sb = {0};
+    hb_text_t sb = HB_TEXT_INIT(BOARD_TEXT_MAX);
     size_t matched = 0, listed = 0;
-    s_putf(&sb, "{\"stream_id\":%llu,\"offset\":%zu,\"halls\":[",
-           (unsigned long long)hq_sse_last_id(b->sse), offset);
+    hb_text_putf(&sb, "{\"stream_id\":%llu,\"offset\":%zu,\"halls\":[",
+                 (unsigned long long)hq_sse_last_id(b->sse), offset);
     /* The organisation's halls first (a hall that never connected is
      * offline, not missing), then halls that connected without a place. */
     s_aggs_sync(b, now);
-    size_t n_org = b->aggs_valid ? b->n_org_nums : 0, n_unplaced = b->aggs_valid ? b->n_unplaced : 0;
+    size_t n_org = b->aggs_valid ? b->org_nums.n : 0;
+    size_t n_unplaced = b->aggs_valid ? b->unplaced_nums.n : 0;
     for (size_t i = 0; i < n_org + n_unplaced; i++) {
         const char *id;
         const org_hall_t *oh = NULL;
@@ -799,9 +712,9 @@ char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
         if (i < n_org) {
             oh = s_place(b, (int32_t)i, chain, NULL, 0);
             id = oh->id;
-            num = b->org_nums[i];
+            num = b->org_nums.v[i];
         } else {
-            num = b->unplaced_nums[i - n_org];
+            num = b->unplaced_nums.v[i - n_org];
             hq_hall_t *h = hq_halls_by_num(b->halls, num);
             if (!h)
                 continue;
@@ -820,18 +733,13 @@ char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
             continue;
         if (matched >= offset && listed < limit) {
             if (listed++)
-                s_put(&sb, ",", 1);
+                hb_text_put(&sb, ",", 1);
             s_tile_write(b, &sb, id, oh, chain, t, now);
         }
         matched++;
     }
-    s_putf(&sb, "],\"total\":%zu}", matched);
-    if (sb.oom) {
-        free(sb.p);
-        return NULL;
-    }
-    *len = sb.n;
-    return sb.p;
+    hb_text_putf(&sb, "],\"total\":%zu}", matched);
+    return hb_text_take(&sb, len);
 }
 
 char *hq_board_regions_text(hq_board_t *b, org_region_pred_fn sees, void *sees_arg,
@@ -847,8 +755,8 @@ char *hq_board_regions_text(hq_board_t *b, org_region_pred_fn sees, void *sees_a
      * follows it at once. */
     if (!s_aggs_sync(b, now))
         return NULL;
-    sbuf_t sb = {0};
-    s_putf(&sb, "{\"stream_id\":%llu,\"regions\":[", (unsigned long long)b->aggs_stream_id);
+    hb_text_t sb = HB_TEXT_INIT(BOARD_TEXT_MAX);
+    hb_text_putf(&sb, "{\"stream_id\":%llu,\"regions\":[", (unsigned long long)b->aggs_stream_id);
     bool first = true;
     for (size_t i = 0; i < org_region_count(org); i++) {
         const org_region_t *r = org_region_at(org, (uint32_t)i);
@@ -856,22 +764,17 @@ char *hq_board_regions_text(hq_board_t *b, org_region_pred_fn sees, void *sees_a
         if (!keep || (sees && !sees(r->index, sees_arg)))
             continue;
         if (!first)
-            s_put(&sb, ",", 1);
+            hb_text_put(&sb, ",", 1);
         first = false;
-        s_agg_write(&sb, org, r, &b->aggs[i], now);
+        s_agg_write(&sb, org, r, &b->aggs.v[i], now);
     }
-    s_put(&sb, "]", 1);
+    hb_text_put(&sb, "]", 1);
     if (!want && !sees) {
-        s_put(&sb, ",\"unplaced\":", 12);
+        hb_text_put(&sb, ",\"unplaced\":", 12);
         s_agg_write(&sb, org, NULL, &b->unplaced, now);
-        s_put(&sb, ",\"total\":", 9);
+        hb_text_put(&sb, ",\"total\":", 9);
         s_agg_write(&sb, org, NULL, &b->total, now);
     }
-    s_put(&sb, "}", 1);
-    if (sb.oom) {
-        free(sb.p);
-        return NULL;
-    }
-    *len = sb.n;
-    return sb.p;
+    hb_text_put(&sb, "}", 1);
+    return hb_text_take(&sb, len);
 }

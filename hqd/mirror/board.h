@@ -97,6 +97,8 @@ size_t hq_board_offered(hq_board_t *b, uint32_t num, int64_t now_ms, hq_offer_t 
 char *hq_board_regions_text(hq_board_t *b, org_region_pred_fn sees, void *sees_arg,
                             const char *region, size_t *len);
 const char *hq_worst_name(int worst);
+/* The HQ_WORST_* value of a name ("ok" .. "offline"), or -1. */
+int hq_worst_parse(const char *name);
 
 typedef struct hq_board_stats {
     uint64_t tiles_published;

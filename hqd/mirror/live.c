@@ -11,6 +11,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -40,50 +41,37 @@ struct hq_live {
     bool busy, stopping;
     hq_live_stats_t stats;
     pthread_rwlock_t rw; /* the states */
-    hb_hall_state_t **states; /* by hall number */
-    live_hall_t *meta;        /* by hall number, the thread's (changed: under lock) */
-    size_t cap;
+    HB_VEC(hb_hall_state_t *) states; /* by hall number */
+    /* By hall number, the thread's (changed: under lock); grown first, so
+     * it always has as many halls as `states`. */
+    HB_VEC(live_hall_t) meta;
     hq_live_config_t cfg;
     hb_store_t snap;
     MDB_dbi snaps;
     bool snap_ok;
-    uint32_t *changed; /* hall numbers, under lock */
-    size_t n_changed, cap_changed;
-    uint32_t *touched; /* halls of the batch being applied (thread) */
-    size_t n_touched, cap_touched;
+    HB_VEC(uint32_t) changed; /* hall numbers, under lock */
+    HB_VEC(uint32_t) touched; /* halls of the batch being applied (thread) */
     int64_t last_sweep_mono;
     hq_hall_record_t *records; /* to rebuild; freed after */
     size_t n_records;
     /* Counted by the thread while it applies; added to `stats` under the
      * mutex after each batch. */
     uint64_t t_events, t_skipped, t_anomalies;
+    hb_histogram_t lag_seconds; /* recorded by the thread, read by scrapes */
 };
 
 static hb_hall_state_t *s_state(hq_live_t *live, uint32_t num)
 {
-    if (num >= live->cap) {
-        size_t cap = live->cap ? live->cap : 1024;
-        while (cap <= num)
-            cap *= 2;
-        hb_hall_state_t **p = realloc(live->states, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + live->cap, 0, (cap - live->cap) * sizeof *p);
-        live->states = p;
+    if (num >= live->states.n) {
         pthread_mutex_lock(&live->lock);
-        live_hall_t *m = realloc(live->meta, cap * sizeof *m);
-        if (m) {
-            memset(m + live->cap, 0, (cap - live->cap) * sizeof *m);
-            live->meta = m;
-            live->cap = cap;
-        }
+        live_hall_t *m = hb_vec_at(&live->meta, num);
         pthread_mutex_unlock(&live->lock);
-        if (!m)
+        if (!m || !hb_vec_at(&live->states, num))
             return NULL;
     }
-    if (!live->states[num])
-        live->states[num] = hb_hall_state_new();
-    return live->states[num];
+    if (!live->states.v[num])
+        live->states.v[num] = hb_hall_state_new();
+    return live->states.v[num];
 }
 
 /* Applies one event unless the state holds it already. */
@@ -104,17 +92,11 @@ static void s_apply(hq_live_t *live, hb_hall_state_t *s, uint64_t seq, const uin
 
 static void s_touch(hq_live_t *live, uint32_t num)
 {
-    if (live->n_touched && live->touched[live->n_touched - 1] == num)
+    if (live->touched.n && live->touched.v[live->touched.n - 1] == num)
         return; /* batches come sorted by hall */
-    if (live->n_touched == live->cap_touched) {
-        size_t cap = live->cap_touched ? live->cap_touched * 2 : 256;
-        uint32_t *p = realloc(live->touched, cap * sizeof *p);
-        if (!p)
-            return;
-        live->touched = p;
-        live->cap_touched = cap;
-    }
-    live->touched[live->n_touched++] = num;
+    uint32_t *t = hb_vec_push(&live->touched);
+    if (t)
+        *t = num;
 }
 
 static void s_apply_item(hq_live_t *live, const hq_write_item_t *it)
@@ -157,9 +139,10 @@ static void s_snapshot_round(hq_live_t *live, bool all)
     int64_t now = hb_mono_ms();
     MDB_txn *txn = NULL;
     size_t written = 0;
-    for (size_t num = 0; num < live->cap && (all || written < LIVE_SNAPSHOTS_PER_ROUND); num++) {
-        const hb_hall_state_t *st = live->states[num];
-        live_hall_t *m = &live->meta[num];
+    for (size_t num = 0; num < live->states.n && (all || written < LIVE_SNAPSHOTS_PER_ROUND);
+         num++) {
+        const hb_hall_state_t *st = live->states.v[num];
+        live_hall_t *m = &live->meta.v[num];
         if (!st || st->seq <= m->snap_seq)
             continue;
         bool due = all || st->seq - m->snap_seq >= live->cfg.snapshot_events ||
@@ -264,12 +247,12 @@ static void s_rebuild(hq_live_t *live)
         pthread_rwlock_wrlock(&live->rw);
         hb_hall_state_t *s = s_state(live, rec->num);
         if (s && snap) {
-            hb_hall_state_destroy(&live->states[rec->num]);
-            live->states[rec->num] = snap;
+            hb_hall_state_destroy(&live->states.v[rec->num]);
+            live->states.v[rec->num] = snap;
             s = snap;
             snap = NULL;
-            live->meta[rec->num].snap_seq = s->seq;
-            live->meta[rec->num].snap_mono = hb_mono_ms();
+            live->meta.v[rec->num].snap_seq = s->seq;
+            live->meta.v[rec->num].snap_mono = hb_mono_ms();
             from_snap++;
         }
         pthread_rwlock_unlock(&live->rw);
@@ -313,22 +296,17 @@ static void s_rebuild(hq_live_t *live)
 /* The halls of the last batch join the changed list (for the stream). */
 static void s_publish_touched(hq_live_t *live)
 {
-    for (size_t i = 0; i < live->n_touched; i++) {
-        uint32_t num = live->touched[i];
-        if (num >= live->cap || live->meta[num].changed)
+    for (size_t i = 0; i < live->touched.n; i++) {
+        uint32_t num = live->touched.v[i];
+        if (num >= live->meta.n || live->meta.v[num].changed)
             continue;
-        if (live->n_changed == live->cap_changed) {
-            size_t cap = live->cap_changed ? live->cap_changed * 2 : 1024;
-            uint32_t *p = realloc(live->changed, cap * sizeof *p);
-            if (!p)
-                break;
-            live->changed = p;
-            live->cap_changed = cap;
-        }
-        live->changed[live->n_changed++] = num;
-        live->meta[num].changed = true;
+        uint32_t *c = hb_vec_push(&live->changed);
+        if (!c)
+            break;
+        *c = num;
+        live->meta.v[num].changed = true;
     }
-    live->n_touched = 0;
+    live->touched.n = 0;
 }
 
 static void *s_thread(void *arg)
@@ -359,6 +337,8 @@ static void *s_thread(void *arg)
             pthread_rwlock_wrlock(&live->rw);
             s_apply_item(live, it);
             pthread_rwlock_unlock(&live->rw);
+            if (it->committed_ns)
+                hb_histogram_observe_since(&live->lag_seconds, it->committed_ns);
         }
         while (list) {
             hq_write_item_t *next = list->next;
@@ -391,6 +371,8 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
     live->st = st;
     live->cfg = *cfg;
     live->max_queue_bytes = cfg->max_queue_bytes;
+    live->states.max = live->meta.max = HQ_HALLS_MAX + 1;
+    live->changed.max = live->touched.max = HQ_HALLS_MAX;
     if (n) {
         live->records = malloc(n * sizeof *records);
         if (!live->records) {
@@ -401,17 +383,16 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
         live->n_records = n;
     }
     if (cfg->snapshot_dir) {
-        MDB_txn *txn;
-        if (hb_store_open(&live->snap, cfg->snapshot_dir, 64u << 20, 1ull << 40, 2) == 0 &&
-            mdb_txn_begin(live->snap.env, NULL, 0, &txn) == 0) {
-            live->snap_ok = mdb_dbi_open(txn, "snapshots", MDB_CREATE, &live->snaps) == 0 &&
-                            mdb_txn_commit(txn) == 0;
-        }
+        const hb_store_db_t db = {"snapshots", &live->snaps};
+        live->snap_ok =
+            hb_store_open(&live->snap, cfg->snapshot_dir, 64u << 20, 1ull << 40, 2) == 0 &&
+            hb_store_dbis(&live->snap, &db, 1) == 0;
         if (!live->snap_ok)
             hb_warn("live: no snapshots in %s: a restart replays every stored event",
                     cfg->snapshot_dir);
     }
     live->stats.rebuilding = true;
+    hb_histogram_init(&live->lag_seconds, &hb_buckets_lag);
     pthread_mutex_init(&live->lock, NULL);
     pthread_cond_init(&live->cond, NULL);
     pthread_cond_init(&live->room, NULL);
@@ -427,17 +408,19 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
     return 0;
 }
 
+const hb_histogram_t *hq_live_lag_histogram(const hq_live_t *live) { return &live->lag_seconds; }
+
 size_t hq_live_take_changed(hq_live_t *live, uint32_t *out, size_t max)
 {
     pthread_mutex_lock(&live->lock);
-    size_t n = live->n_changed < max ? live->n_changed : max;
+    size_t n = live->changed.n < max ? live->changed.n : max;
     for (size_t i = 0; i < n; i++) {
-        out[i] = live->changed[i];
-        live->meta[out[i]].changed = false;
+        out[i] = live->changed.v[i];
+        live->meta.v[out[i]].changed = false;
     }
-    if (n > 0 && n < live->n_changed)
-        memmove(live->changed, live->changed + n, (live->n_changed - n) * sizeof *live->changed);
-    live->n_changed -= n;
+    if (n > 0 && n < live->changed.n)
+        memmove(live->changed.v, live->changed.v + n, (live->changed.n - n) * sizeof(uint32_t));
+    live->changed.n -= n;
     pthread_mutex_unlock(&live->lock);
     return n;
 }
@@ -493,12 +476,12 @@ void hq_live_stop(hq_live_t **livep)
         free(live->head);
         live->head = next;
     }
-    for (size_t i = 0; i < live->cap; i++)
-        hb_hall_state_destroy(&live->states[i]);
-    free(live->states);
-    free(live->meta);
-    free(live->changed);
-    free(live->touched);
+    for (size_t i = 0; i < live->states.n; i++)
+        hb_hall_state_destroy(&live->states.v[i]);
+    hb_vec_free(&live->states);
+    hb_vec_free(&live->meta);
+    hb_vec_free(&live->changed);
+    hb_vec_free(&live->touched);
     free(live->records);
     if (live->snap.env)
         hb_store_close(&live->snap);
@@ -514,7 +497,7 @@ void hq_live_read_unlock(hq_live_t *live) { pthread_rwlock_unlock(&live->rw); }
 
 const hb_hall_state_t *hq_live_state(hq_live_t *live, uint32_t num)
 {
-    return num < live->cap ? live->states[num] : NULL;
+    return num < live->states.n ? live->states.v[num] : NULL;
 }
 
 void hq_live_get_stats(hq_live_t *live, hq_live_stats_t *out)

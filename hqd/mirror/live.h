@@ -66,6 +66,10 @@ void hq_live_read_unlock(hq_live_t *live);
  * under the read lock. */
 const hb_hall_state_t *hq_live_state(hq_live_t *live, uint32_t num);
 void hq_live_get_stats(hq_live_t *live, hq_live_stats_t *out);
+/* The mirror's lag: for each committed batch, the seconds from the end of
+ * its commit to its events being in the hall's live state (readers see
+ * them). For /metrics; read on any thread; lives as long as the mirror. */
+const hb_histogram_t *hq_live_lag_histogram(const hq_live_t *live);
 /* Waits until everything submitted so far is applied (tests, shutdown). */
 void hq_live_flush(hq_live_t *live);
 

@@ -42,7 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define CHROMIUM "/usr/bin/chromium"
 #define CHROMEDRIVER "/usr/bin/chromedriver"
@@ -214,7 +214,9 @@ static void s_expect_error(const char *base, const char *method, const char *pat
 
 /* ------------------------------------------------ the files, no browser */
 
-static void test_static_files(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_static_files)
 {
     world_t *w = *state;
     const char *b = w->hq.http;
@@ -254,7 +256,7 @@ static void s_write_file(const char *dir, const char *name, const char *text, si
     assert_int_equal(fclose(f), 0);
 }
 
-static void test_static_refusals(void **state)
+HBT_TEST(test_static_refusals)
 {
     world_t *w = *state;
     char dir[400], path[600], target[600];
@@ -1015,7 +1017,7 @@ static void s_totals_are_hqs(world_t *w)
             (long long)waiting, (long long)halls);
 }
 
-static void test_dashboard(void **state)
+HBT_TEST(test_dashboard)
 {
     world_t *w = *state;
     if (access(CHROMIUM, X_OK) != 0 || access(CHROMEDRIVER, X_OK) != 0) {
@@ -1133,12 +1135,4 @@ static void test_dashboard(void **state)
     s_driver_stop(w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_static_files),
-        cmocka_unit_test(test_static_refusals),
-        cmocka_unit_test(test_dashboard),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
-}
+HBT_GROUP(s_setup, s_teardown);

@@ -15,56 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t hall;
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "alerting");
-    hbt_hq_init(&w->hq, w->root);
-    const char *extra[] = {"--alert_no_counter_grace", "1s"};
-    for (int i = 0; i < 2; i++)
-        snprintf(w->hq.extra[i], sizeof w->hq.extra[i], "%s", extra[i]);
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->hall, "AL1");
-    hbt_hall_set_engine(&w->hall, HBT_POLICY_ALWAYS_OPEN, NULL);
-    hbt_hall_start(&w->hall);
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->hall, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
-
-static void s_call(world_t *w, const char *method, const char *path, const char *base,
-                   const char *body, int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http(base, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.400s", method, path, status, want, dump ? dump : "");
-    }
-    (void)w;
-    json_decref(resp);
-}
+#include "runner.h"
+#include "world.h"
 
 /* The open alerts as "kind/subject#id" lines, sorted by the store. */
-static char *s_open_alerts(world_t *w, size_t *count)
+static char *s_open_alerts(hbt_world_t *w, size_t *count)
 {
     json_t *a = hbt_get(w->hq.http, "/v1/alerts?state=open&limit=100");
     assert_non_null(a);
@@ -88,7 +43,7 @@ static bool s_has(const char *list, const char *prefix)
     return strstr(list, prefix) != NULL;
 }
 
-static char *s_wait_open(world_t *w, const char *const *want, size_t n_want, int timeout_ms)
+static char *s_wait_open(hbt_world_t *w, const char *const *want, size_t n_want, int timeout_ms)
 {
     int64_t deadline = hbt_now_ms() + timeout_ms;
     char *list = NULL;
@@ -107,20 +62,28 @@ static char *s_wait_open(world_t *w, const char *const *want, size_t n_want, int
     return NULL;
 }
 
-static void test_raise_survive_restart_clear(void **state)
+static const hbt_world_spec_t s_world = {.tag = "alerting",
+                                         .halls = {"AL1"},
+                                         .hq_args = {"--alert_no_counter_grace", "1s"},
+                                         .engine = true,
+                                         .start = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_raise_survive_restart_clear)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* HQ's policy for the hall: open round the clock, an A ticket may wait
      * 2 s, more than 2 waiting asks for diversion. */
-    s_call(w, "PUT", "/v1/policies/national", w->hq.http,
-           "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-           "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-           "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
-           "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
-           200);
-    s_call(w, "POST", "/v1/policies/publish", w->hq.http, "{}", 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
+               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
+               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+               "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
+               200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     for (int i = 0; i < 3; i++)
-        s_call(w, "POST", "/v1/tickets", w->hall.http, "{\"service\":\"A\"}", 201);
+        hbt_req_ok(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
     const char *want[] = {"wait_sla/A:normal#", "diversion/A#", "no_counter_open/-#"};
     char *before = s_wait_open(w, want, 3, 15000);
     fprintf(stderr, "open at HQ:\n%s", before);
@@ -160,13 +123,13 @@ static void test_raise_survive_restart_clear(void **state)
     json_decref(snap_after);
 
     /* Served: every one of them clears. */
-    s_call(w, "POST", "/v1/counters/1/open", w->hall.http, "{\"staff\":\"E1\",\"services\":[\"A\"]}",
-           200);
+    hbt_req_ok(w->hall[0].http, "POST", "/v1/counters/1/open",
+               "{\"staff\":\"E1\",\"services\":[\"A\"]}", 200);
     for (int i = 0; i < 3; i++) {
-        s_call(w, "POST", "/v1/counters/1/call", w->hall.http, "{}", 200);
-        s_call(w, "POST", "/v1/counters/1/start", w->hall.http, "{}", 200);
-        s_call(w, "POST", "/v1/counters/1/complete", w->hall.http,
-               "{\"business_type\":\"bill_payment\"}", 200);
+        hbt_req_ok(w->hall[0].http, "POST", "/v1/counters/1/call", "{}", 200);
+        hbt_req_ok(w->hall[0].http, "POST", "/v1/counters/1/start", "{}", 200);
+        hbt_req_ok(w->hall[0].http, "POST", "/v1/counters/1/complete",
+                   "{\"business_type\":\"bill_payment\"}", 200);
     }
     deadline = hbt_now_ms() + 10000;
     while (hbt_now_ms() < deadline) {
@@ -189,12 +152,4 @@ static void test_raise_survive_restart_clear(void **state)
     }
     json_decref(hist);
     free(before);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_raise_survive_restart_clear, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,47 +15,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
 
 #define HALLS 3
 #define EVENTS_PER_HALL 20000
 #define CHUNK 500
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t halls[HALLS];
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "chaos");
-    hbt_hq_init(&w->hq, w->root);
-    *state = w;
-    return 0;
-}
-
-static void s_enroll_and_start(world_t *w, int n)
+static void s_enroll_and_start(hbt_world_t *w, int n)
 {
     hbt_hq_start(&w->hq);
     for (int i = 0; i < n; i++) {
         char id[16];
         snprintf(id, sizeof id, "H%03d", i + 1);
-        hbt_hall_enroll(&w->hq, &w->halls[i], id);
-        hbt_hall_start(&w->halls[i]);
+        hbt_hall_enroll(&w->hq, &w->hall[i], id);
+        hbt_hall_start(&w->hall[i]);
     }
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
+    w->n_halls = (size_t)n; /* the world's teardown stops them */
 }
 
 static int64_t s_status(hbt_hall_t *h, const char *field)
@@ -66,9 +42,14 @@ static int64_t s_status(hbt_hall_t *h, const char *field)
     return v;
 }
 
-static void test_kill9_both_sides_nothing_lost_nothing_doubled(void **state)
+/* hqd and the halls are started by each test. */
+static const hbt_world_spec_t s_world = {.tag = "chaos", .hq_stopped = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_kill9_both_sides_nothing_lost_nothing_doubled)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     s_enroll_and_start(w, HALLS);
     int chunks = EVENTS_PER_HALL / CHUNK;
     for (int c = 0; c < chunks; c++) {
@@ -82,8 +63,8 @@ static void test_kill9_both_sides_nothing_lost_nothing_doubled(void **state)
         }
         if (c == 20) {
             fprintf(stderr, "chaos: kill -9 branchd H002\n");
-            hbt_hall_stop(&w->halls[1], SIGKILL);
-            hbt_hall_start(&w->halls[1]);
+            hbt_hall_stop(&w->hall[1], SIGKILL);
+            hbt_hall_start(&w->hall[1]);
         }
         if (c == 26) {
             fprintf(stderr, "chaos: kill -9 hqd again\n");
@@ -92,44 +73,44 @@ static void test_kill9_both_sides_nothing_lost_nothing_doubled(void **state)
             hbt_hq_start(&w->hq);
         }
         for (int i = 0; i < HALLS; i++)
-            hbt_hall_post(&w->halls[i], CHUNK, c);
+            hbt_hall_post(&w->hall[i], CHUNK, c);
     }
     for (int i = 0; i < HALLS; i++) {
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 120000));
-        hbt_assert_synced(&w->hq, &w->halls[i]);
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 120000));
+        hbt_assert_synced(&w->hq, &w->hall[i]);
         /* Every posted event, plus the days the hall started itself. */
-        assert_int_equal(s_status(&w->halls[i], "last_seq"),
-                         EVENTS_PER_HALL + hbt_hq_count_type(&w->hq, w->halls[i].id, "day_started"));
+        assert_int_equal(s_status(&w->hall[i], "last_seq"),
+                         EVENTS_PER_HALL + hbt_hq_count_type(&w->hq, w->hall[i].id, "day_started"));
     }
     /* And again after a clean restart of everything: the state was durable. */
     hbt_hq_stop(&w->hq, SIGTERM);
     hbt_hq_start(&w->hq);
     for (int i = 0; i < HALLS; i++) {
-        hbt_hall_stop(&w->halls[i], SIGKILL);
-        hbt_hall_start(&w->halls[i]);
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 30000));
+        hbt_hall_stop(&w->hall[i], SIGKILL);
+        hbt_hall_start(&w->hall[i]);
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 30000));
     }
 }
 
-static void test_long_outage_backlog_drains(void **state)
+HBT_TEST(test_long_outage_backlog_drains)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     s_enroll_and_start(w, 2);
     int64_t before[2];
     for (int i = 0; i < 2; i++) {
-        hbt_hall_post(&w->halls[i], 1000, 1);
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 20000));
-        before[i] = s_status(&w->halls[i], "last_seq");
+        hbt_hall_post(&w->hall[i], 1000, 1);
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
+        before[i] = s_status(&w->hall[i], "last_seq");
     }
     hbt_hq_stop(&w->hq, SIGTERM);
     /* The halls keep serving customers: every event is accepted locally. */
     for (int round = 0; round < 10; round++) {
         for (int i = 0; i < 2; i++)
-            hbt_hall_post(&w->halls[i], 1000, 100 + round);
+            hbt_hall_post(&w->hall[i], 1000, 100 + round);
         hbt_sleep_ms(300);
     }
     for (int i = 0; i < 2; i++) {
-        json_t *st = hbt_get(w->halls[i].http, "/v1/status");
+        json_t *st = hbt_get(w->hall[i].http, "/v1/status");
         assert_non_null(st);
         assert_true(json_is_false(json_object_get(st, "connected")));
         /* 10,000 posted, and a new day's event if midnight passed. */
@@ -140,25 +121,25 @@ static void test_long_outage_backlog_drains(void **state)
     }
     hbt_hq_start(&w->hq);
     for (int i = 0; i < 2; i++) {
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 60000));
-        assert_int_equal(s_status(&w->halls[i], "backlog"), 0);
-        assert_int_equal(s_status(&w->halls[i], "last_seq"),
-                         11000 + hbt_hq_count_type(&w->hq, w->halls[i].id, "day_started"));
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
+        assert_int_equal(s_status(&w->hall[i], "backlog"), 0);
+        assert_int_equal(s_status(&w->hall[i], "last_seq"),
+                         11000 + hbt_hq_count_type(&w->hq, w->hall[i].id, "day_started"));
     }
 }
 
-static void test_tiny_hq_map_grows_during_ingest(void **state)
+HBT_TEST(test_tiny_hq_map_grows_during_ingest)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--map_size");
     snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "64K");
     w->hq.n_extra = 2;
     s_enroll_and_start(w, 2);
     for (int c = 0; c < 10; c++)
         for (int i = 0; i < 2; i++)
-            hbt_hall_post(&w->halls[i], 1000, c);
+            hbt_hall_post(&w->hall[i], 1000, c);
     for (int i = 0; i < 2; i++)
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 60000));
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
     json_t *st = hbt_get(w->hq.http, "/v1/status");
     assert_non_null(st);
     int64_t grows = hbt_int(json_object_get(st, "store"), "map_grows");
@@ -166,18 +147,4 @@ static void test_tiny_hq_map_grows_during_ingest(void **state)
     assert_true(grows > 0);
     assert_int_equal(hbt_int(json_object_get(st, "writer"), "failures"), 0);
     json_decref(st);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kill9_both_sides_nothing_lost_nothing_doubled,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_long_outage_backlog_drains, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_tiny_hq_map_grows_during_ingest, s_setup, s_teardown),
-    };
-    /* HB_TEST_FILTER=test_name runs one test (cmocka's own filter). */
-    if (getenv("HB_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("HB_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

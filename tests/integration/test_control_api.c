@@ -23,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
@@ -32,56 +33,39 @@ static const char *const s_people[][2] = {
     {"alice", "marketer"}, {"bob", "marketer"}, {"rita", "reviewer"}, {"ops", "admin"}};
 #define PEOPLE (sizeof s_people / sizeof s_people[0])
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    char tokens[PEOPLE][64];
-} world_t;
-
-/* The admin token hallctl gets when a test gives it none. */
+/* Their tokens, made when the world is set up; the admin token hallctl gets
+ * when a test gives it none. */
+static char s_tokens[PEOPLE][64];
 static char s_admin[64];
 
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    assert_non_null(w);
-    hbt_mkdtemp(w->root, sizeof w->root, "ctlapi");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
     for (size_t i = 0; i < PEOPLE; i++)
-        hbt_hq_user(&w->hq, s_people[i][0], w->tokens[i], "--role", s_people[i][1], NULL);
+        hbt_hq_user(&w->hq, s_people[i][0], s_tokens[i], "--role", s_people[i][1], NULL);
     snprintf(s_admin, sizeof s_admin, "%s", w->hq.token);
-    *state = w;
     return 0;
 }
 
-static const char *s_tok(world_t *w, const char *who)
+static const char *s_tok(const char *who)
 {
     for (size_t i = 0; i < PEOPLE; i++)
         if (strcmp(s_people[i][0], who) == 0)
-            return w->tokens[i];
+            return s_tokens[i];
     fail_msg("no person %s in this test", who);
     return NULL;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
 }
 
 /* ---------------------------------------------------------- helpers ---- */
 
 /* One request as `who` (NULL: the admin) that must answer `want`; returns
  * the JSON body (owned). */
-static json_t *s_req_as(world_t *w, const char *who, const char *method, const char *path,
+static json_t *s_req_as(hbt_world_t *w, const char *who, const char *method, const char *path,
                         const char *body, int want)
 {
     json_t *out = NULL;
-    int status = hbt_http_as(w->hq.http, who ? s_tok(w, who) : w->hq.token, NULL, method, path,
+    int status = hbt_http_as(w->hq.http, who ? s_tok(who) : w->hq.token, NULL, method, path,
                              body, &out);
     if (status != want) {
         char *dump = out ? json_dumps(out, 0) : NULL;
@@ -92,31 +76,23 @@ static json_t *s_req_as(world_t *w, const char *who, const char *method, const c
     return out;
 }
 
-static json_t *s_req(world_t *w, const char *method, const char *path, const char *body, int want)
-{
-    return s_req_as(w, NULL, method, path, body, want);
-}
-
-static void s_ok_as(world_t *w, const char *who, const char *method, const char *path,
+static void s_ok_as(hbt_world_t *w, const char *who, const char *method, const char *path,
                     const char *body, int want)
 {
     json_decref(s_req_as(w, who, method, path, body, want));
 }
 
-static void s_ok(world_t *w, const char *method, const char *path, const char *body, int want)
+static void s_ok(hbt_world_t *w, const char *method, const char *path, const char *body,
+                 int want)
 {
     s_ok_as(w, NULL, method, path, body, want);
 }
 
-static const char *s_str(const json_t *o, const char *name)
-{
-    const char *v = json_string_value(json_object_get(o, name));
-    return v ? v : "";
-}
+#define s_str hbt_str
 
 /* A refusal to `who`: its status, error code and a reason that mentions
  * `want`. */
-static void s_refused_as(world_t *w, const char *who, const char *method, const char *path,
+static void s_refused_as(hbt_world_t *w, const char *who, const char *method, const char *path,
                          const char *body, int status, const char *code, const char *want)
 {
     json_t *a = s_req_as(w, who, method, path, body, status);
@@ -126,7 +102,7 @@ static void s_refused_as(world_t *w, const char *who, const char *method, const 
     json_decref(a);
 }
 
-static void s_refused(world_t *w, const char *method, const char *path, const char *body,
+static void s_refused(hbt_world_t *w, const char *method, const char *path, const char *body,
                       int status, const char *code, const char *want)
 {
     s_refused_as(w, NULL, method, path, body, status, code, want);
@@ -215,44 +191,51 @@ static const char s_org[] =
 
 /* ------------------------------------------------------ the flow, HTTP */
 
-static void test_flow_http(void **state)
+static const hbt_world_spec_t s_world = {.tag = "ctlapi"};
+
+#define HBT_FIXTURE s_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_flow_http)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* The organisation: whole, then a region and a hall placed one by one. */
-    json_t *a = s_req(w, "PUT", "/v1/org", s_org, 200);
+    json_t *a = hbt_req(w->hq.http, "PUT", "/v1/org", s_org, 200);
     assert_int_equal(hbt_int(a, "regions"), 6);
     assert_int_equal(hbt_int(a, "halls"), 4);
     json_decref(a);
-    a = s_req(w, "PUT", "/v1/org/regions/C004",
-              "{\"name\": \"Lakeside\", \"level\": \"city\", \"parent\": \"P02\"}", 201);
-    assert_string_equal(s_str(a, "id"), "C004"); /* filled in from the path */
+    a = hbt_req(w->hq.http, "PUT", "/v1/org/regions/C004",
+                "{\"name\": \"Lakeside\", \"level\": \"city\", \"parent\": \"P02\"}", 201);
+    assert_string_equal(hbt_str(a, "id"), "C004"); /* filled in from the path */
     json_decref(a);
-    s_ok(w, "PUT", "/v1/org/regions/C004",
-         "{\"id\": \"C004\", \"name\": \"Lakeside Town\", \"level\": \"city\", \"parent\": \"P02\"}",
-         200);
-    s_ok(w, "PUT", "/v1/org/halls/H005", "{\"city\": \"C004\", \"tags\": [\"24h-self-service\"]}",
-         201);
-    a = s_req(w, "GET", "/v1/org/halls/H005", NULL, 200);
+    hbt_req_ok(
+        w->hq.http, "PUT", "/v1/org/regions/C004",
+        "{\"id\": \"C004\", \"name\": \"Lakeside Town\", \"level\": \"city\", \"parent\": \"P02\"}",
+        200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org/halls/H005",
+               "{\"city\": \"C004\", \"tags\": [\"24h-self-service\"]}", 201);
+    a = hbt_req(w->hq.http, "GET", "/v1/org/halls/H005", NULL, 200);
     json_t *chain = json_object_get(a, "chain");
     assert_int_equal(json_array_size(chain), 3);
-    assert_string_equal(s_str(json_array_get(chain, 0), "id"), "C004");
-    assert_string_equal(s_str(json_array_get(chain, 0), "name"), "Lakeside Town");
-    assert_string_equal(s_str(json_array_get(chain, 1), "id"), "P02");
-    assert_string_equal(s_str(json_array_get(chain, 2), "id"), "CN");
-    assert_string_equal(s_str(json_object_get(a, "hall"), "city"), "C004");
+    assert_string_equal(hbt_str(json_array_get(chain, 0), "id"), "C004");
+    assert_string_equal(hbt_str(json_array_get(chain, 0), "name"), "Lakeside Town");
+    assert_string_equal(hbt_str(json_array_get(chain, 1), "id"), "P02");
+    assert_string_equal(hbt_str(json_array_get(chain, 2), "id"), "CN");
+    assert_string_equal(hbt_str(json_object_get(a, "hall"), "city"), "C004");
     json_decref(a);
-    a = s_req(w, "GET", "/v1/org", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/org", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(a, "regions")), 7);
     assert_int_equal(json_array_size(json_object_get(a, "halls")), 5);
     json_decref(a);
-    s_ok(w, "GET", "/v1/org/regions/P02", NULL, 200);
+    hbt_req_ok(w->hq.http, "GET", "/v1/org/regions/P02", NULL, 200);
 
     /* Policies: drafts per scope, effective with the drafts, then published. */
-    s_ok(w, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
-    s_ok(w, "PUT", "/v1/policies/regions/P01", "{\"diversion\": {\"threshold\": 20}}", 200);
-    s_ok(w, "PUT", "/v1/policies/regions/C001", "{\"divert_to\": [\"H003\"]}", 200);
-    s_ok(w, "PUT", "/v1/policies/halls/H001", "{\"diversion\": {\"threshold\": 5}}", 200);
-    a = s_req(w, "GET", "/v1/policies/effective/H001?drafts=1", NULL, 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/regions/P01",
+               "{\"diversion\": {\"threshold\": 20}}", 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/regions/C001", "{\"divert_to\": [\"H003\"]}", 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/H001", "{\"diversion\": {\"threshold\": 5}}",
+               200);
+    a = hbt_req(w->hq.http, "GET", "/v1/policies/effective/H001?drafts=1", NULL, 200);
     assert_true(json_is_null(json_object_get(a, "version")));
     assert_int_equal(json_array_size(json_object_get(a, "scopes")), 4);
     json_t *pol = json_object_get(a, "policy");
@@ -260,7 +243,7 @@ static void test_flow_http(void **state)
     assert_string_equal(json_string_value(json_array_get(json_object_get(pol, "divert_to"), 0)),
                         "H003");
     json_decref(a);
-    a = s_req(w, "GET", "/v1/policies/effective/H001", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/policies/effective/H001", NULL, 200);
     assert_int_equal(hbt_int(a, "version"), 0);
     assert_int_equal(hbt_int(json_object_get(json_object_get(a, "policy"), "diversion"),
                              "threshold"),
@@ -268,24 +251,24 @@ static void test_flow_http(void **state)
     json_decref(a);
     a = s_req_as(w, "ops", "POST", "/v1/policies/publish", "{}", 200);
     assert_int_equal(hbt_int(a, "version"), 1);
-    assert_string_equal(s_str(a, "published_by"), "ops");
+    assert_string_equal(hbt_str(a, "published_by"), "ops");
     json_decref(a);
-    a = s_req(w, "GET", "/v1/policies/effective/H002", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/policies/effective/H002", NULL, 200);
     assert_int_equal(hbt_int(a, "version"), 1);
     assert_true(json_is_true(json_object_get(a, "placed")));
     assert_int_equal(hbt_int(json_object_get(json_object_get(a, "policy"), "diversion"),
                              "threshold"),
                      20); /* the province's, under the city's own document */
     json_decref(a);
-    a = s_req(w, "GET", "/v1/policies/halls/H001", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/policies/halls/H001", NULL, 200);
     assert_true(json_equal(json_object_get(a, "draft"), json_object_get(a, "published")));
     json_decref(a);
-    a = s_req(w, "GET", "/v1/policies", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/policies", NULL, 200);
     assert_int_equal(json_object_size(json_object_get(a, "published")), 4);
     json_decref(a);
 
     /* The rollout view: every hall of the organisation, none connected. */
-    a = s_req(w, "GET", "/v1/rollout?halls=10", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/rollout?halls=10", NULL, 200);
     json_t *rp = json_object_get(a, "policy");
     assert_int_equal(hbt_int(rp, "version"), 1);
     assert_int_equal(hbt_int(rp, "halls"), 5);
@@ -293,20 +276,21 @@ static void test_flow_http(void **state)
     assert_int_equal(hbt_int(rp, "offline"), 5);
     assert_int_equal(json_array_size(json_object_get(rp, "offline_halls")), 5);
     json_decref(a);
-    a = s_req(w, "GET", "/v1/org/halls/H001", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/org/halls/H001", NULL, 200);
     assert_int_equal(hbt_int(json_object_get(a, "policy"), "version"), 1);
     assert_int_equal(hbt_int(json_object_get(a, "policy"), "applied"), 0);
     assert_int_equal(json_array_size(json_object_get(json_object_get(a, "policy"), "scopes")), 4);
     json_decref(a);
 
     /* Campaigns: the check blocks approving one without an FAQ. */
-    s_ok(w, "PUT", "/v1/glossary",
-         "{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}", 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/glossary",
+               "{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}",
+               200);
     char *doc = s_campaign("spring", "province", "P01", "{}", 30, 31, "savings-plus",
                            "Ask about Savings Plus", false);
     a = s_req_as(w, "alice", "POST", "/v1/campaigns", doc, 201);
     free(doc);
-    assert_string_equal(s_str(a, "state"), "draft");
+    assert_string_equal(hbt_str(a, "state"), "draft");
     assert_int_equal(hbt_int(a, "halls"), 3); /* H001, H002 in C001; H003 in C002 */
     json_decref(a);
     s_ok_as(w, "alice", "POST", "/v1/campaigns/spring/submit", "{}", 200);
@@ -314,7 +298,7 @@ static void test_flow_http(void **state)
     assert_string_equal(s_str(a, "error"), "check_failed");
     json_t *report = json_object_get(a, "report");
     assert_int_equal(hbt_int(json_object_get(report, "by_rule"), "faq"), 1);
-    assert_string_equal(s_str(json_array_get(json_object_get(report, "findings"), 0), "code"),
+    assert_string_equal(hbt_str(json_array_get(json_object_get(report, "findings"), 0), "code"),
                         "faq");
     json_decref(a);
     s_ok_as(w, "rita", "POST", "/v1/campaigns/spring/return",
@@ -341,26 +325,26 @@ static void test_flow_http(void **state)
     json_decref(a);
 
     /* Lists, one campaign, the export in both forms. */
-    a = s_req(w, "GET", "/v1/campaigns?state=published", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/campaigns?state=published", NULL, 200);
     assert_int_equal(hbt_int(a, "total"), 1);
     assert_int_equal(hbt_int(a, "calendar_version"), 1);
     json_decref(a);
-    a = s_req(w, "GET", "/v1/campaigns?region=P02", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/campaigns?region=P02", NULL, 200);
     assert_int_equal(hbt_int(a, "total"), 0);
     json_decref(a);
-    a = s_req(w, "GET", "/v1/campaigns?region=CN&state=published", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/campaigns?region=CN&state=published", NULL, 200);
     assert_int_equal(hbt_int(a, "total"), 1);
     json_decref(a);
-    a = s_req(w, "GET", "/v1/campaigns/spring", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/campaigns/spring", NULL, 200);
     json_t *hist = json_object_get(a, "history");
     assert_int_equal(json_array_size(hist), 7); /* create submit return edit submit approve publish */
-    assert_string_equal(s_str(json_array_get(hist, 2), "note"), "every campaign needs an FAQ");
-    assert_string_equal(s_str(json_array_get(hist, 6), "by"), "ops");
+    assert_string_equal(hbt_str(json_array_get(hist, 2), "note"), "every campaign needs an FAQ");
+    assert_string_equal(hbt_str(json_array_get(hist, 6), "by"), "ops");
     assert_true(json_is_string(json_object_get(a, "published_at")));
     json_decref(a);
-    a = s_req(w, "GET", "/v1/calendar/export", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/calendar/export", NULL, 200);
     json_t *c0 = json_array_get(json_object_get(a, "campaigns"), 0);
-    assert_string_equal(s_str(c0, "state"), "published");
+    assert_string_equal(hbt_str(c0, "state"), "published");
     assert_null(json_object_get(c0, "history")); /* the author's form */
     assert_non_null(json_object_get(c0, "faq"));
     json_decref(a);
@@ -373,11 +357,12 @@ static void test_flow_http(void **state)
     hb_httpc_resp_free(&r);
 
     /* What each hall gets: the slice HQ sends it. */
-    a = s_req(w, "GET", "/v1/calendar/slice/H003", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/calendar/slice/H003", NULL, 200);
     assert_int_equal(hbt_int(a, "version"), 1);
-    assert_string_equal(s_str(json_array_get(json_object_get(a, "campaigns"), 0), "id"), "spring");
+    assert_string_equal(hbt_str(json_array_get(json_object_get(a, "campaigns"), 0), "id"),
+                        "spring");
     json_decref(a);
-    a = s_req(w, "GET", "/v1/calendar/slice/H004", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/calendar/slice/H004", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(a, "campaigns")), 0); /* another province */
     json_decref(a);
     /* A draft can go; a published campaign is withdrawn, which moves the
@@ -385,7 +370,7 @@ static void test_flow_http(void **state)
     doc = s_campaign("idea", "city", "C001", "{}", 60, 5, "cards", "A card for you", true);
     s_ok_as(w, "bob", "POST", "/v1/campaigns", doc, 201);
     free(doc);
-    a = s_req(w, "DELETE", "/v1/campaigns/idea", NULL, 200);
+    a = hbt_req(w->hq.http, "DELETE", "/v1/campaigns/idea", NULL, 200);
     assert_true(json_is_true(json_object_get(a, "removed")));
     json_decref(a);
     s_refused(w, "GET", "/v1/campaigns/idea", NULL, 404, "not_found", "idea");
@@ -393,32 +378,33 @@ static void test_flow_http(void **state)
     assert_int_equal(hbt_int(a, "calendar_version"), 2);
     json_decref(a);
     /* Removing a draft policy, then again: it is gone. */
-    s_ok(w, "DELETE", "/v1/policies/halls/H001", NULL, 200);
-    s_refused(w, "DELETE", "/v1/policies/halls/H001", NULL, 404, "not_found", "no draft");
-    a = s_req(w, "GET", "/v1/glossary", NULL, 200);
+    hbt_req_ok(w->hq.http, "DELETE", "/v1/policies/halls/H001", NULL, 200);
+    hbt_refused(w->hq.http, "DELETE", "/v1/policies/halls/H001", NULL, 404, "not_found",
+                "no draft");
+    a = hbt_req(w->hq.http, "GET", "/v1/glossary", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(a, "terms")), 1);
     json_decref(a);
 
     /* Everything survives HQ's restart. */
     hbt_hq_stop(&w->hq, SIGKILL);
     hbt_hq_start(&w->hq);
-    a = s_req(w, "GET", "/v1/campaigns/spring", NULL, 200);
-    assert_string_equal(s_str(a, "state"), "withdrawn");
+    a = hbt_req(w->hq.http, "GET", "/v1/campaigns/spring", NULL, 200);
+    assert_string_equal(hbt_str(a, "state"), "withdrawn");
     json_decref(a);
-    a = s_req(w, "GET", "/v1/policies", NULL, 200);
+    a = hbt_req(w->hq.http, "GET", "/v1/policies", NULL, 200);
     assert_int_equal(hbt_int(a, "version"), 1);
     assert_null(json_object_get(json_object_get(a, "drafts"), "hall/H001"));
     json_decref(a);
-    a = s_req(w, "GET", "/v1/org/halls/H005", NULL, 200);
-    assert_string_equal(s_str(json_object_get(a, "hall"), "city"), "C004");
+    a = hbt_req(w->hq.http, "GET", "/v1/org/halls/H005", NULL, 200);
+    assert_string_equal(hbt_str(json_object_get(a, "hall"), "city"), "C004");
     json_decref(a);
 }
 
 /* --------------------------------------------------- the flow, hallctl */
 
-static void test_flow_hallctl(void **state)
+HBT_TEST(test_flow_hallctl)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     char out[16384], f_org[320], f_pol[320], f_camp[320], f_gl[320], f_bad[320];
     snprintf(f_org, sizeof f_org, "%s/org.json", w->root);
     snprintf(f_pol, sizeof f_pol, "%s/national.json", w->root);
@@ -436,114 +422,125 @@ static void test_flow_hallctl(void **state)
 
     assert_int_equal(s_hallctl(out, sizeof out, "org-set", f_org, "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "6 region(s), 4 hall(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C004", "--name", "Lakeside",
-                               "--level", "city", "--parent", "P02", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C004", "--name",
+                                  "Lakeside", "--level", "city", "--parent", "P02", "--hq", hq,
+                                  NULL),
                      0);
-    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C004", "--tags",
-                               "rural,flagship", "--name", "Pier", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C004",
+                                  "--tags", "rural,flagship", "--name", "Pier", "--hq", hq, NULL),
                      0);
     /* Moving a hall keeps its name and tags. */
-    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C003", "--hq", hq,
-                               NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C003",
+                                  "--hq", hq, NULL),
                      0);
-    json_t *a = s_req(w, "GET", "/v1/org/halls/H005", NULL, 200);
-    assert_string_equal(s_str(json_object_get(a, "hall"), "city"), "C003");
-    assert_string_equal(s_str(json_object_get(a, "hall"), "name"), "Pier");
+    json_t *a = hbt_req(w->hq.http, "GET", "/v1/org/halls/H005", NULL, 200);
+    assert_string_equal(hbt_str(json_object_get(a, "hall"), "city"), "C003");
+    assert_string_equal(hbt_str(json_object_get(a, "hall"), "name"), "Pier");
     assert_int_equal(json_array_size(json_object_get(json_object_get(a, "hall"), "tags")), 2);
     json_decref(a);
     assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "Lakeside"));
     assert_non_null(strstr(out, "7 region(s), 5 hall(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--json", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--json", "--hq", hq, NULL),
+                     0);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j); /* --json prints the answer as it came */
     assert_int_equal(json_array_size(json_object_get(j, "halls")), 5);
     json_decref(j);
 
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "national", f_pol, "--hq", hq, NULL),
-                     0);
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "region/NOPE", f_pol, "--hq", hq,
-                               NULL),
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-set", "national", f_pol, "--hq", hq, NULL),
+        0);
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "region/NOPE", f_pol,
+                                  "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "NOPE"));
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "province/P01", f_pol, "--hq", hq,
-                               NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "province/P01", f_pol,
+                                  "--hq", hq, NULL),
                      2);
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-publish", "--token", s_tok(w, "ops"), "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-publish", "--token", s_tok("ops"), "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "version 1"));
     assert_int_equal(s_hallctl(out, sizeof out, "policy-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "national"));
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-show", "national", "--hq", hq, NULL), 0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-show", "national", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "max_concurrent"));
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-effective", "H002", "--hq", hq, NULL), 0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-effective", "H002", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "policy version 1"));
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-effective", "H002", "--drafts", "--hq", hq,
-                               NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-effective", "H002", "--drafts",
+                                  "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "from the drafts"));
 
     /* The campaign uses APR, which its FAQ does not explain: the check
      * says so, approving is refused with the finding printed. */
-    assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL),
+                     0);
     assert_int_equal(s_hallctl(out, sizeof out, "glossary-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "APR: annual percentage rate"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", f_camp, "--hq", hq, NULL), 1);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-check", f_camp, "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "glossary"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-create", f_camp, "--token", s_tok(w, "alice"), "--hq",
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-create", f_camp, "--token", s_tok("alice"), "--hq",
                                hq, NULL),
                      0);
     assert_non_null(strstr(out, "reaches 3 hall(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok(w, "alice"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok("alice"),
                                "--hq", hq, NULL),
                      0);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok(w, "rita"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok("rita"),
                                "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "check_failed"));
     assert_non_null(strstr(out, "error    glossary"));
     assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", hq, NULL), 1);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-return", "spring", "--token", s_tok(w, "rita"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-return", "spring", "--token", s_tok("rita"),
                                "--note", "explain APR", "--hq", hq, NULL),
                      0);
     /* The glossary no longer lists APR: the calendar is clean. */
     s_write(f_gl, "{\"terms\": [{\"term\": \"ISA\"}]}");
     assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL), 0);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok(w, "alice"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok("alice"),
                                "--hq", hq, NULL),
                      0);
     assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "0 error(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok(w, "rita"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok("rita"),
                                "--hq", hq, NULL),
                      0);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-publish", "spring", "--token", s_tok(w, "ops"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-publish", "spring", "--token", s_tok("ops"),
                                "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "calendar version 1"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "published", "--hq",
-                               hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "published",
+                                  "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "spring"));
     assert_non_null(strstr(out, "1 campaign(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "draft", "--hq", hq,
-                               NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "draft",
+                                  "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "0 campaign(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-show", "spring", "--hq", hq, NULL), 0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-show", "spring", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "explain APR"));
     assert_non_null(strstr(out, "publish"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--csv", "--hq", hq, NULL), 0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-export", "--csv", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "spring,spring,province,P01,,published,"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--hq", hq, NULL),
+                     0);
     j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "campaigns")), 1);
     json_decref(j);
-    assert_int_equal(s_hallctl(out, sizeof out, "rollout", "--halls", "10", "--hq", hq, NULL), 0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "rollout", "--halls", "10", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "policy   version 1"));
     assert_non_null(strstr(out, "calendar version 1"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-withdraw", "spring", "--token", s_tok(w, "ops"),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-withdraw", "spring", "--token", s_tok("ops"),
                                "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "withdrawn"));
@@ -559,16 +556,18 @@ static void test_flow_hallctl(void **state)
                      2);
     assert_non_null(strstr(out, "--level is required"));
     assert_int_equal(s_hallctl(out, sizeof out, "org-show", NULL), 2);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--csv", "--hq", hq, NULL), 2);
-    assert_int_equal(s_hallctl(out, sizeof out, "rollout", "--halls", "many", "--hq", hq, NULL),
-                     2);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-show", "nope", "--hq", hq, NULL), 1);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-list", "--csv", "--hq", hq, NULL), 2);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "rollout", "--halls", "many", "--hq", hq, NULL), 2);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-show", "nope", "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "404"));
     s_write(f_bad, "{\"regions\": [], \"regions\": []}");
     assert_int_equal(s_hallctl(out, sizeof out, "org-set", f_bad, "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "duplicate"));
-    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C009", "--name", "x", "--level",
-                               "city", "--parent", "NOPE", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C009", "--name", "x",
+                                  "--level", "city", "--parent", "NOPE", "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "NOPE"));
 }
@@ -576,13 +575,13 @@ static void test_flow_hallctl(void **state)
 /* -------------------------------------------------- bad documents ---- */
 
 /* What a GET of every control-plane document says, as one text. */
-static char *s_snapshot(world_t *w)
+static char *s_snapshot(hbt_world_t *w)
 {
     const char *paths[] = {"/v1/org", "/v1/policies", "/v1/campaigns", "/v1/calendar/export",
                            "/v1/glossary", "/v1/org/halls/H001"};
     json_t *all = json_object();
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        json_t *a = s_req(w, "GET", paths[i], NULL, 200);
+        json_t *a = hbt_req(w->hq.http, "GET", paths[i], NULL, 200);
         json_object_del(a, "exported_at");
         json_object_set_new(all, paths[i], a);
     }
@@ -600,9 +599,9 @@ static char *s_repeat(char c, size_t n)
     return s;
 }
 
-static void test_bad_documents(void **state)
+HBT_TEST(test_bad_documents)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     s_ok(w, "PUT", "/v1/org", s_org, 200);
     s_ok(w, "PUT", "/v1/policies/national", "{\"timezone\": \"UTC\"}", 200);
     s_ok(w, "POST", "/v1/policies/publish", "{}", 200);
@@ -764,11 +763,11 @@ static void test_bad_documents(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *a = NULL;
         int status = hbt_http(w->hq.http, cases[i].method, cases[i].path, cases[i].body, &a);
-        if (status != cases[i].status || strcmp(s_str(a, "error"), cases[i].code) != 0 ||
-            !strstr(s_str(a, "reason"), cases[i].want)) {
+        if (status != cases[i].status || strcmp(hbt_str(a, "error"), cases[i].code) != 0 ||
+            !strstr(hbt_str(a, "reason"), cases[i].want)) {
             print_error("case %zu, %s %s: %d %s \"%s\", wanted %d %s naming \"%s\"\n", i,
-                        cases[i].method, cases[i].path, status, s_str(a, "error"),
-                        s_str(a, "reason"), cases[i].status, cases[i].code, cases[i].want);
+                        cases[i].method, cases[i].path, status, hbt_str(a, "error"),
+                        hbt_str(a, "reason"), cases[i].status, cases[i].code, cases[i].want);
             wrong++;
         }
         json_decref(a);
@@ -803,10 +802,10 @@ static void test_bad_documents(void **state)
 
 /* ------------------------------------------ several findings at once ---- */
 
-static void test_findings_at_once(void **state)
+HBT_TEST(test_findings_at_once)
 {
-    world_t *w = *state;
-    s_ok(w, "PUT", "/v1/org", s_org, 200);
+    hbt_world_t *w = *state;
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org", s_org, 200);
     /* Two campaigns at once per hall; lead days 7 (the default). */
     s_ok(w, "PUT", "/v1/policies/national", "{\"campaigns\": {\"max_concurrent\": 2}}", 200);
     s_ok(w, "POST", "/v1/policies/publish", "{}", 200);
@@ -835,7 +834,7 @@ static void test_findings_at_once(void **state)
     }
     /* And a candidate, not stored, that starts in two days. */
     char *cand = s_campaign("d-loans", "province", "P02", "{}", 2, 5, "loans", "Loans", true);
-    json_t *r = s_req(w, "POST", "/v1/calendar/check", cand, 200);
+    json_t *r = hbt_req(w->hq.http, "POST", "/v1/calendar/check", cand, 200);
     free(cand);
     json_t *by = json_object_get(r, "by_rule");
     const char *rules[] = {"faq", "concurrency", "product", "city_overlap", "glossary",
@@ -856,31 +855,32 @@ static void test_findings_at_once(void **state)
         assert_true(json_array_size(json_object_get(f, "campaigns")) >= 1);
         assert_true(json_is_object(json_object_get(f, "halls")));
         assert_true(json_is_string(json_object_get(json_object_get(f, "days"), "first")));
-        assert_true(strlen(s_str(f, "message")) > 0);
-        if (strcmp(s_str(f, "code"), "concurrency") == 0) {
+        assert_true(strlen(hbt_str(f, "message")) > 0);
+        if (strcmp(hbt_str(f, "code"), "concurrency") == 0) {
             saw_concurrency = true;
             assert_int_equal(json_array_size(json_object_get(f, "campaigns")), 3);
             assert_int_equal(hbt_int(json_object_get(f, "halls"), "count"), 2);
-            assert_string_equal(s_str(f, "severity"), "error");
+            assert_string_equal(hbt_str(f, "severity"), "error");
         }
-        if (strcmp(s_str(f, "code"), "lead_time") == 0)
+        if (strcmp(hbt_str(f, "code"), "lead_time") == 0)
             assert_string_equal(
                 json_string_value(json_array_get(json_object_get(f, "campaigns"), 0)), "d-loans");
     }
     assert_true(saw_concurrency);
     json_decref(r);
     /* The candidate was only checked. */
-    r = s_req(w, "GET", "/v1/campaigns", NULL, 200);
+    r = hbt_req(w->hq.http, "GET", "/v1/campaigns", NULL, 200);
     assert_int_equal(hbt_int(r, "total"), 3);
     json_decref(r);
     /* Without it, the same findings less the lead time; through hallctl,
      * one line per finding, and exit 1. */
-    r = s_req(w, "POST", "/v1/calendar/check", NULL, 200);
+    r = hbt_req(w->hq.http, "POST", "/v1/calendar/check", NULL, 200);
     assert_int_equal(hbt_int(json_object_get(r, "by_rule"), "lead_time"), 0);
     size_t n = json_array_size(json_object_get(r, "findings"));
     json_decref(r);
     char out[16384];
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", w->hq.http, NULL), 1);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-check", "--hq", w->hq.http, NULL), 1);
     size_t lines = 0;
     for (const char *p = out; (p = strstr(p, " hall(s)  ")); p++)
         lines++;
@@ -892,15 +892,4 @@ static void test_findings_at_once(void **state)
                  "a-savings");
     s_refused_as(w, "rita", "POST", "/v1/campaigns/b-savings/approve", "{}", 409, "check_failed",
                  "b-savings");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flow_http, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_flow_hallctl, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_documents, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_findings_at_once, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

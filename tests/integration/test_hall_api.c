@@ -16,7 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
@@ -28,55 +29,7 @@
     "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"             \
     "\"divert_to\":[\"HALL-N\"],\"diversion\":{\"threshold\":1,\"echannels\":[\"app\",\"web\"]}}"
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t hall;
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    assert_non_null(w);
-    hbt_mkdtemp(w->root, sizeof w->root, "hallapi");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->hall, "HALL-E");
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->hall, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
-
 /* ---------------------------------------------------------- helpers ---- */
-
-/* One request that must answer `want`; returns the JSON body (owned). */
-static json_t *s_req(world_t *w, const char *method, const char *path, const char *body, int want)
-{
-    json_t *out = NULL;
-    int status = hbt_http(w->hall.http, method, path, body, &out);
-    if (status != want) {
-        char *dump = out ? json_dumps(out, 0) : NULL;
-        fail_msg("%s %s %s: status %d, wanted %d: %s", method, path, body ? body : "", status,
-                 want, dump ? dump : "(no JSON)");
-    }
-    assert_non_null(out);
-    return out;
-}
-
-static const char *s_str(const json_t *o, const char *name)
-{
-    const char *v = json_string_value(json_object_get(o, name));
-    return v ? v : "";
-}
 
 static const json_t *s_service(const json_t *hall, const char *code)
 {
@@ -84,25 +37,11 @@ static const json_t *s_service(const json_t *hall, const char *code)
     json_t *v;
     json_array_foreach(json_object_get(hall, "services"), i, v)
     {
-        if (strcmp(s_str(v, "service"), code) == 0)
+        if (strcmp(hbt_str(v, "service"), code) == 0)
             return v;
     }
     fail_msg("no service %s in the hall view", code);
     return NULL;
-}
-
-/* hallctl with its arguments (NULL-terminated); output in `out`. */
-static int s_hallctl(char *out, size_t len, ...)
-{
-    char *argv[32] = {HALLCTL};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, len);
-    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return hbt_run(argv, out, len);
 }
 
 /* Removes, at any depth, the members whose value depends on the moment
@@ -137,24 +76,24 @@ typedef struct snapshot {
     json_t *view;
 } snapshot_t;
 
-static void s_snap(world_t *w, snapshot_t *s)
+static void s_snap(hbt_world_t *w, snapshot_t *s)
 {
-    json_t *st = hbt_get(w->hall.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     assert_non_null(st);
     s->last_seq = hbt_int(st, "last_seq");
     json_decref(st);
-    s->view = hbt_get(w->hall.http, "/v1/hall");
+    s->view = hbt_get(w->hall[0].http, "/v1/hall");
     assert_non_null(s->view);
     s_strip_moment(s->view);
 }
 
 /* The engine starts each local day with an event of its own, at its first
  * tick after start: wait for it, so that it is not taken for a change. */
-static void s_wait_day_started(world_t *w)
+static void s_wait_day_started(hbt_world_t *w)
 {
     int64_t deadline = hbt_now_ms() + 10000;
     while (hbt_now_ms() < deadline) {
-        json_t *st = hbt_get(w->hall.http, "/v1/status");
+        json_t *st = hbt_get(w->hall[0].http, "/v1/status");
         int64_t last = st ? hbt_int(st, "last_seq") : -1;
         json_decref(st);
         if (last >= 1)
@@ -178,24 +117,29 @@ static void s_assert_same(const snapshot_t *before, const snapshot_t *after, con
 
 /* ------------------------------------------- (a) a customer's visit ---- */
 
-static void test_customer_visit(void **state)
+static const hbt_world_spec_t s_world = {.tag = "hallapi", .halls = {"HALL-E"}};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_customer_visit)
 {
-    world_t *w = *state;
-    hbt_hall_set_engine(&w->hall, POLICY_OPEN, NULL);
-    hbt_hall_start(&w->hall);
+    hbt_world_t *w = *state;
+    hbt_hall_set_engine(&w->hall[0], POLICY_OPEN, NULL);
+    hbt_hall_start(&w->hall[0]);
 
     /* Two customers for A (the second elderly), one for B. The first
      * waits alone: no advice; from the second, the threshold is passed. */
-    json_t *t = s_req(w, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
-    assert_string_equal(s_str(t, "ticket"), "A001");
-    assert_string_equal(s_str(t, "state"), "waiting");
+    json_t *t = hbt_req(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+    assert_string_equal(hbt_str(t, "ticket"), "A001");
+    assert_string_equal(hbt_str(t, "state"), "waiting");
     assert_int_equal(hbt_int(t, "position"), 1);
     assert_true(hbt_int(t, "estimated_wait_s") > 0);
     assert_null(json_object_get(t, "advice"));
     json_decref(t);
-    t = s_req(w, "POST", "/v1/tickets", "{\"service\":\"A\",\"priority\":\"elderly\"}", 201);
-    assert_string_equal(s_str(t, "ticket"), "A002");
-    assert_string_equal(s_str(t, "priority"), "elderly");
+    t = hbt_req(w->hall[0].http, "POST", "/v1/tickets",
+                "{\"service\":\"A\",\"priority\":\"elderly\"}", 201);
+    assert_string_equal(hbt_str(t, "ticket"), "A002");
+    assert_string_equal(hbt_str(t, "priority"), "elderly");
     assert_int_equal(hbt_int(t, "position"), 1); /* a priority ticket goes first */
     json_t *adv = json_object_get(t, "advice");
     assert_true(json_is_true(json_object_get(adv, "divert")));
@@ -206,47 +150,48 @@ static void test_customer_visit(void **state)
     assert_string_equal(json_string_value(json_array_get(json_object_get(adv, "echannels"), 1)),
                         "web");
     json_decref(t);
-    t = s_req(w, "POST", "/v1/tickets", "{\"service\":\"B\",\"source\":\"staff\"}", 201);
-    assert_string_equal(s_str(t, "ticket"), "B001");
+    t = hbt_req(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"B\",\"source\":\"staff\"}",
+                201);
+    assert_string_equal(hbt_str(t, "ticket"), "B001");
     json_decref(t);
-    t = s_req(w, "GET", "/v1/tickets/A001", NULL, 200);
+    t = hbt_req(w->hall[0].http, "GET", "/v1/tickets/A001", NULL, 200);
     assert_int_equal(hbt_int(t, "position"), 2);
     json_decref(t);
 
     /* A counter opens and calls: the rule that chose is in the answer. */
-    json_t *c = s_req(w, "POST", "/v1/counters/1/open",
-                      "{\"staff\":\"E07\",\"services\":[\"A\",\"B\"]}", 200);
-    assert_string_equal(s_str(c, "state"), "idle");
-    assert_string_equal(s_str(c, "staff"), "E07");
+    json_t *c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/open",
+                        "{\"staff\":\"E07\",\"services\":[\"A\",\"B\"]}", 200);
+    assert_string_equal(hbt_str(c, "state"), "idle");
+    assert_string_equal(hbt_str(c, "staff"), "E07");
     json_decref(c);
-    c = s_req(w, "POST", "/v1/counters/1/call", NULL, 200);
-    assert_string_equal(s_str(c, "ticket"), "A002");
-    assert_string_equal(s_str(c, "rule"), "priority");
-    assert_string_equal(s_str(c, "counter"), "1");
+    c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/call", NULL, 200);
+    assert_string_equal(hbt_str(c, "ticket"), "A002");
+    assert_string_equal(hbt_str(c, "rule"), "priority");
+    assert_string_equal(hbt_str(c, "counter"), "1");
     json_decref(c);
-    c = s_req(w, "POST", "/v1/counters/1/start", NULL, 200);
-    assert_string_equal(s_str(c, "state"), "serving");
-    assert_string_equal(s_str(c, "ticket"), "A002");
+    c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/start", NULL, 200);
+    assert_string_equal(hbt_str(c, "state"), "serving");
+    assert_string_equal(hbt_str(c, "ticket"), "A002");
     json_decref(c);
-    c = s_req(w, "POST", "/v1/counters/1/complete",
-              "{\"business_type\":\"bill_payment\",\"outcome\":\"done\",\"amount\":12000,"
-              "\"currency\":\"EUR\"}",
-              200);
-    assert_string_equal(s_str(c, "state"), "idle");
+    c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/complete",
+                "{\"business_type\":\"bill_payment\",\"outcome\":\"done\",\"amount\":12000,"
+                "\"currency\":\"EUR\"}",
+                200);
+    assert_string_equal(hbt_str(c, "state"), "idle");
     assert_int_equal(hbt_int(c, "served"), 1);
     json_decref(c);
-    json_t *f = s_req(w, "POST", "/v1/feedback",
-                      "{\"score\":5,\"ticket\":\"A002\",\"counter\":\"1\"}", 201);
+    json_t *f = hbt_req(w->hall[0].http, "POST", "/v1/feedback",
+                        "{\"score\":5,\"ticket\":\"A002\",\"counter\":\"1\"}", 201);
     assert_int_equal(hbt_int(f, "score"), 5);
     json_decref(f);
-    t = s_req(w, "GET", "/v1/tickets/A002", NULL, 200);
-    assert_string_equal(s_str(t, "state"), "served");
-    assert_string_equal(s_str(t, "outcome"), "done");
+    t = hbt_req(w->hall[0].http, "GET", "/v1/tickets/A002", NULL, 200);
+    assert_string_equal(hbt_str(t, "state"), "served");
+    assert_string_equal(hbt_str(t, "outcome"), "done");
     json_decref(t);
 
     /* The live view shows the figures of the day so far. */
-    json_t *h = s_req(w, "GET", "/v1/hall", NULL, 200);
-    assert_string_equal(s_str(h, "hall"), "HALL-E");
+    json_t *h = hbt_req(w->hall[0].http, "GET", "/v1/hall", NULL, 200);
+    assert_string_equal(hbt_str(h, "hall"), "HALL-E");
     assert_true(json_is_true(json_object_get(h, "open")));
     assert_int_equal(hbt_int(h, "waiting"), 2);
     assert_int_equal(hbt_int(h, "counters_open"), 1);
@@ -261,20 +206,20 @@ static void test_customer_visit(void **state)
     assert_int_equal(hbt_int(s_service(h, "A"), "served"), 1);
     assert_int_equal(hbt_int(s_service(h, "B"), "waiting"), 1);
     const json_t *c0 = json_array_get(json_object_get(h, "counters"), 0);
-    assert_string_equal(s_str(c0, "counter"), "1");
+    assert_string_equal(hbt_str(c0, "counter"), "1");
     assert_int_equal(hbt_int(c0, "served"), 1);
     /* A still has one waiting: at the threshold, not past it. */
     assert_int_equal(json_array_size(json_object_get(h, "advice")), 0);
     json_decref(h);
 
     /* A transfer keeps the ticket's number (and its place). */
-    t = s_req(w, "POST", "/v1/tickets/B001/transfer", "{\"service\":\"C\"}", 200);
-    assert_string_equal(s_str(t, "ticket"), "B001");
-    assert_string_equal(s_str(t, "service"), "C");
-    assert_string_equal(s_str(t, "state"), "waiting");
+    t = hbt_req(w->hall[0].http, "POST", "/v1/tickets/B001/transfer", "{\"service\":\"C\"}", 200);
+    assert_string_equal(hbt_str(t, "ticket"), "B001");
+    assert_string_equal(hbt_str(t, "service"), "C");
+    assert_string_equal(hbt_str(t, "state"), "waiting");
     assert_true(json_is_true(json_object_get(t, "transferred")));
     json_decref(t);
-    h = s_req(w, "GET", "/v1/hall", NULL, 200);
+    h = hbt_req(w->hall[0].http, "GET", "/v1/hall", NULL, 200);
     assert_int_equal(hbt_int(s_service(h, "B"), "waiting"), 0);
     assert_int_equal(hbt_int(s_service(h, "C"), "waiting"), 1);
     assert_int_equal(hbt_int(json_object_get(h, "today"), "transferred"), 1);
@@ -282,64 +227,70 @@ static void test_customer_visit(void **state)
 
     /* Recall until the customer is a no-show: two recalls (the default),
      * and the third makes it a no-show. */
-    c = s_req(w, "POST", "/v1/counters/1/call", NULL, 200);
-    assert_string_equal(s_str(c, "ticket"), "A001");
-    assert_string_equal(s_str(c, "rule"), "fifo");
+    c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/call", NULL, 200);
+    assert_string_equal(hbt_str(c, "ticket"), "A001");
+    assert_string_equal(hbt_str(c, "rule"), "fifo");
     json_decref(c);
     for (int i = 1; i <= 2; i++) {
-        t = s_req(w, "POST", "/v1/tickets/A001/recall", NULL, 200);
-        assert_string_equal(s_str(t, "state"), "called");
+        t = hbt_req(w->hall[0].http, "POST", "/v1/tickets/A001/recall", NULL, 200);
+        assert_string_equal(hbt_str(t, "state"), "called");
         assert_int_equal(hbt_int(t, "recalls"), i);
         json_decref(t);
     }
-    t = s_req(w, "POST", "/v1/tickets/A001/recall", NULL, 200);
-    assert_string_equal(s_str(t, "state"), "no_show");
+    t = hbt_req(w->hall[0].http, "POST", "/v1/tickets/A001/recall", NULL, 200);
+    assert_string_equal(hbt_str(t, "state"), "no_show");
     json_decref(t);
-    t = s_req(w, "GET", "/v1/tickets/A001", NULL, 200);
-    assert_string_equal(s_str(t, "state"), "no_show");
+    t = hbt_req(w->hall[0].http, "GET", "/v1/tickets/A001", NULL, 200);
+    assert_string_equal(hbt_str(t, "state"), "no_show");
     json_decref(t);
-    h = s_req(w, "GET", "/v1/hall", NULL, 200);
+    h = hbt_req(w->hall[0].http, "GET", "/v1/hall", NULL, 200);
     assert_int_equal(hbt_int(json_object_get(h, "today"), "no_shows"), 1);
-    assert_string_equal(s_str(json_array_get(json_object_get(h, "counters"), 0), "state"),
+    assert_string_equal(hbt_str(json_array_get(json_object_get(h, "counters"), 0), "state"),
                         "idle");
     json_decref(h);
 
     /* The same visit through hallctl's binary. */
     char out[8192];
-    assert_int_equal(s_hallctl(out, sizeof out, "ticket", "C", "--hall", w->hall.http, NULL), 0);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, HALLCTL, "ticket", "C", "--hall", w->hall[0].http, NULL), 0);
     assert_non_null(strstr(out, "C001  position 2 in C")); /* B001 kept its earlier place */
-    assert_int_equal(s_hallctl(out, sizeof out, "counter-open", "2", "--hall", w->hall.http,
-                               "--staff", "E08", "--services", "C", NULL),
+    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "counter-open", "2", "--hall",
+                                  w->hall[0].http, "--staff", "E08", "--services", "C", NULL),
                      0);
     assert_non_null(strstr(out, "counter 2  idle, staff E08, services C"));
-    assert_int_equal(s_hallctl(out, sizeof out, "call", "2", "--hall", w->hall.http, NULL), 0);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, HALLCTL, "call", "2", "--hall", w->hall[0].http, NULL), 0);
     assert_non_null(strstr(out, "B001  to counter 2 (service C, rule transfer"));
-    assert_int_equal(s_hallctl(out, sizeof out, "start", "2", "--hall", w->hall.http, NULL), 0);
-    assert_int_equal(s_hallctl(out, sizeof out, "complete", "2", "--hall", w->hall.http,
-                               "--business-type", "card_loss", "--outcome", "referred",
-                               "--amount", "0", NULL),
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, HALLCTL, "start", "2", "--hall", w->hall[0].http, NULL), 0);
+    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "complete", "2", "--hall",
+                                  w->hall[0].http, "--business-type", "card_loss", "--outcome",
+                                  "referred", "--amount", "0", NULL),
                      0);
     assert_non_null(strstr(out, "served 1 today"));
-    assert_int_equal(s_hallctl(out, sizeof out, "ticket-show", "B001", "--hall", w->hall.http,
-                               "--json", NULL),
+    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "ticket-show", "B001", "--hall",
+                                  w->hall[0].http, "--json", NULL),
                      0);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j);
-    assert_string_equal(s_str(j, "state"), "served");
-    assert_string_equal(s_str(j, "outcome"), "referred");
+    assert_string_equal(hbt_str(j, "state"), "served");
+    assert_string_equal(hbt_str(j, "outcome"), "referred");
     json_decref(j);
-    assert_int_equal(s_hallctl(out, sizeof out, "complaint", "--hall", w->hall.http, "--channel",
-                               "counter", "--category", "waiting_time", "--severity", "high",
-                               "--ticket", "A001", "--text", "waited long", NULL),
+    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "complaint", "--hall", w->hall[0].http,
+                                  "--channel", "counter", "--category", "waiting_time",
+                                  "--severity", "high", "--ticket", "A001", "--text", "waited long",
+                                  NULL),
                      0);
     assert_non_null(strstr(out, "-001  open, high, waiting_time"));
-    assert_int_equal(s_hallctl(out, sizeof out, "feedback", "--hall", w->hall.http, "--score",
-                               "4", "--ticket", "B001", NULL),
+    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "feedback", "--hall", w->hall[0].http,
+                                  "--score", "4", "--ticket", "B001", NULL),
                      0);
     /* A refusal: exit 1 and the hall's reason. */
-    assert_int_equal(s_hallctl(out, sizeof out, "ticket", "Z", "--hall", w->hall.http, NULL), 1);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, HALLCTL, "ticket", "Z", "--hall", w->hall[0].http, NULL), 1);
     assert_non_null(strstr(out, "refused (400 bad_request): unknown service 'Z'"));
-    assert_int_equal(s_hallctl(out, sizeof out, "hall", "--hall", w->hall.http, NULL), 0);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, HALLCTL, "hall", "--hall", w->hall[0].http, NULL), 0);
     assert_non_null(strstr(out, "hall HALL-E  open round the clock"));
     assert_non_null(strstr(out, "complaints: 1 open"));
     assert_non_null(strstr(out, "today "));
@@ -347,34 +298,34 @@ static void test_customer_visit(void **state)
     assert_non_null(strstr(out, "satisfaction 4.50 from 2"));
 
     /* Everything the hall did reached HQ, in order. */
-    assert_true(hbt_wait_synced(&w->hq, &w->hall, 20000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 20000));
 }
 
 /* POST /v1/events feeds the same state as the engine's own routes, and the
  * kinds only branchd writes are refused. */
-static void test_events_share_the_state(void **state)
+HBT_TEST(test_events_share_the_state)
 {
-    world_t *w = *state;
-    hbt_hall_set_engine(&w->hall, POLICY_OPEN, NULL);
-    hbt_hall_start(&w->hall);
-    json_t *r = s_req(w, "POST", "/v1/events",
-                      "{\"type\":\"ticket_issued\",\"ticket\":\"Q042\",\"service\":\"A\","
-                      "\"priority\":\"vip\",\"number\":42}",
-                      200);
+    hbt_world_t *w = *state;
+    hbt_hall_set_engine(&w->hall[0], POLICY_OPEN, NULL);
+    hbt_hall_start(&w->hall[0]);
+    json_t *r = hbt_req(w->hall[0].http, "POST", "/v1/events",
+                        "{\"type\":\"ticket_issued\",\"ticket\":\"Q042\",\"service\":\"A\","
+                        "\"priority\":\"vip\",\"number\":42}",
+                        200);
     json_decref(r);
-    json_t *t = s_req(w, "GET", "/v1/tickets/Q042", NULL, 200);
-    assert_string_equal(s_str(t, "state"), "waiting");
-    assert_string_equal(s_str(t, "priority"), "vip");
+    json_t *t = hbt_req(w->hall[0].http, "GET", "/v1/tickets/Q042", NULL, 200);
+    assert_string_equal(hbt_str(t, "state"), "waiting");
+    assert_string_equal(hbt_str(t, "priority"), "vip");
     json_decref(t);
     /* The engine numbers on from what the adapter's event said. */
-    t = s_req(w, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
-    assert_string_equal(s_str(t, "ticket"), "A043");
+    t = hbt_req(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+    assert_string_equal(hbt_str(t, "ticket"), "A043");
     json_decref(t);
-    json_t *c = s_req(w, "POST", "/v1/counters/1/open", "{\"staff\":\"E1\",\"services\":[\"A\"]}",
-                      200);
+    json_t *c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/open",
+                        "{\"staff\":\"E1\",\"services\":[\"A\"]}", 200);
     json_decref(c);
-    c = s_req(w, "POST", "/v1/counters/1/call", NULL, 200);
-    assert_string_equal(s_str(c, "ticket"), "Q042");
+    c = hbt_req(w->hall[0].http, "POST", "/v1/counters/1/call", NULL, 200);
+    assert_string_equal(hbt_str(c, "ticket"), "Q042");
     json_decref(c);
 
     static const char *const own[] = {
@@ -386,17 +337,17 @@ static void test_events_share_the_state(void **state)
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         snapshot_t before, after;
         s_snap(w, &before);
-        r = s_req(w, "POST", "/v1/events", own[i], 400);
-        assert_string_equal(s_str(r, "error"), "bad_event");
-        assert_non_null(strstr(s_str(r, "reason"), "is written by branchd itself"));
-        assert_non_null(strstr(s_str(r, "reason"), "nothing was stored"));
+        r = hbt_req(w->hall[0].http, "POST", "/v1/events", own[i], 400);
+        assert_string_equal(hbt_str(r, "error"), "bad_event");
+        assert_non_null(strstr(hbt_str(r, "reason"), "is written by branchd itself"));
+        assert_non_null(strstr(hbt_str(r, "reason"), "nothing was stored"));
         json_decref(r);
         s_snap(w, &after);
         s_assert_same(&before, &after, own[i]);
         json_decref(before.view);
         json_decref(after.view);
     }
-    r = s_req(w, "GET", "/v1/tickets/Q043", NULL, 404);
+    r = hbt_req(w->hall[0].http, "GET", "/v1/tickets/Q043", NULL, 404);
     json_decref(r);
 }
 
@@ -436,11 +387,11 @@ static void s_make_long_strings(void)
              "{\"channel\":\"app\",\"category\":\"%s\",\"severity\":\"low\"}", s_long_id);
 }
 
-static void test_refusals_change_nothing(void **state)
+HBT_TEST(test_refusals_change_nothing)
 {
-    world_t *w = *state;
-    hbt_hall_set_engine(&w->hall, POLICY_OPEN, NULL);
-    hbt_hall_start(&w->hall);
+    hbt_world_t *w = *state;
+    hbt_hall_set_engine(&w->hall[0], POLICY_OPEN, NULL);
+    hbt_hall_start(&w->hall[0]);
     s_make_long_strings();
 
     /* A hall with something in every collection: A001 served at counter 1
@@ -464,9 +415,9 @@ static void test_refusals_change_nothing(void **state)
                            strcmp(setup[i][0], "/v1/complaints") == 0
                        ? 201
                        : 200;
-        j = s_req(w, "POST", setup[i][0], setup[i][1], want);
+        j = hbt_req(w->hall[0].http, "POST", setup[i][0], setup[i][1], want);
         if (json_is_string(json_object_get(j, "id")))
-            snprintf(complaint, sizeof complaint, "%s", s_str(j, "id"));
+            snprintf(complaint, sizeof complaint, "%s", hbt_str(j, "id"));
         json_decref(j);
     }
     assert_true(complaint[0] != '\0');
@@ -683,18 +634,18 @@ static void test_refusals_change_nothing(void **state)
         const refusal_t *c = &cases[i];
         if (!c->status) {
             /* Not a refusal: a step the next case needs. */
-            j = s_req(w, c->method, c->path, c->body, 200);
+            j = hbt_req(w->hall[0].http, c->method, c->path, c->body, 200);
             json_decref(j);
             continue;
         }
         snapshot_t before, after;
         s_snap(w, &before);
         json_t *r = NULL;
-        int status = hbt_http(w->hall.http, c->method, c->path, c->body, &r);
-        const char *reason = s_str(r, "reason");
-        if (status != c->status || strcmp(s_str(r, "error"), c->error) != 0)
+        int status = hbt_http(w->hall[0].http, c->method, c->path, c->body, &r);
+        const char *reason = hbt_str(r, "reason");
+        if (status != c->status || strcmp(hbt_str(r, "error"), c->error) != 0)
             fail_msg("case %zu %s %s %.80s: %d %s (%s), wanted %d %s", i, c->method, c->path,
-                     c->body ? c->body : "", status, s_str(r, "error"), reason, c->status,
+                     c->body ? c->body : "", status, hbt_str(r, "error"), reason, c->status,
                      c->error);
         for (size_t k = 0; k < 2 && c->says[k]; k++)
             if (!strstr(reason, c->says[k]))
@@ -709,11 +660,11 @@ static void test_refusals_change_nothing(void **state)
         json_decref(after.view);
     }
     /* The hall counted the refusals of bad input, and still works. */
-    json_t *st = hbt_get(w->hall.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     assert_true(hbt_int(json_object_get(st, "api"), "requests_refused") >= 50);
     json_decref(st);
-    j = s_req(w, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
-    assert_string_equal(s_str(j, "ticket"), "A003");
+    j = hbt_req(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+    assert_string_equal(hbt_str(j, "ticket"), "A003");
     json_decref(j);
 }
 
@@ -726,9 +677,9 @@ static void s_utc_date(time_t t, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static void test_closed_hall_refuses_tickets(void **state)
+HBT_TEST(test_closed_hall_refuses_tickets)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* Closed from yesterday to tomorrow (UTC), so that a midnight passing
      * during the test changes nothing; open round the clock otherwise, so
      * the next opening is the day after tomorrow at 00:00. */
@@ -746,8 +697,8 @@ static void test_closed_hall_refuses_tickets(void **state)
              "\"closures\":{\"works\":{\"from\":\"%s\",\"to\":\"%s\","
              "\"notice\":\"Closed for works\",\"divert_to\":[\"HALL-N\",\"HALL-S\"]}}}",
              from, to);
-    hbt_hall_set_engine(&w->hall, policy, NULL);
-    hbt_hall_start(&w->hall);
+    hbt_hall_set_engine(&w->hall[0], policy, NULL);
+    hbt_hall_start(&w->hall[0]);
     char next_open[40];
     snprintf(next_open, sizeof next_open, "%sT00:00:00.000Z", reopen);
     s_wait_day_started(w);
@@ -756,13 +707,13 @@ static void test_closed_hall_refuses_tickets(void **state)
     s_snap(w, &before);
     const char *bodies[] = {"{\"service\":\"A\"}", "{\"service\":\"B\",\"priority\":\"vip\"}"};
     for (size_t i = 0; i < 2; i++) {
-        json_t *r = s_req(w, "POST", "/v1/tickets", bodies[i], 409);
-        assert_string_equal(s_str(r, "error"), "closed");
-        assert_string_equal(s_str(r, "closed"), "closure");
-        assert_string_equal(s_str(r, "next_open"), next_open);
-        assert_string_equal(s_str(r, "notice"), "Closed for works");
-        assert_non_null(strstr(s_str(r, "reason"), "the hall is closed (closure)"));
-        assert_non_null(strstr(s_str(r, "reason"), next_open));
+        json_t *r = hbt_req(w->hall[0].http, "POST", "/v1/tickets", bodies[i], 409);
+        assert_string_equal(hbt_str(r, "error"), "closed");
+        assert_string_equal(hbt_str(r, "closed"), "closure");
+        assert_string_equal(hbt_str(r, "next_open"), next_open);
+        assert_string_equal(hbt_str(r, "notice"), "Closed for works");
+        assert_non_null(strstr(hbt_str(r, "reason"), "the hall is closed (closure)"));
+        assert_non_null(strstr(hbt_str(r, "reason"), next_open));
         /* The closure's halls, not the policy's general divert_to. */
         json_t *div = json_object_get(r, "divert_to");
         assert_int_equal(json_array_size(div), 2);
@@ -771,7 +722,8 @@ static void test_closed_hall_refuses_tickets(void **state)
         json_decref(r);
     }
     char out[4096];
-    assert_int_equal(s_hallctl(out, sizeof out, "ticket", "A", "--hall", w->hall.http, NULL), 1);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, HALLCTL, "ticket", "A", "--hall", w->hall[0].http, NULL), 1);
     assert_non_null(strstr(out, "refused (409 closed)"));
     assert_non_null(strstr(out, "go to HALL-N, HALL-S"));
     s_snap(w, &after);
@@ -780,24 +732,13 @@ static void test_closed_hall_refuses_tickets(void **state)
     json_decref(after.view);
 
     /* The hall view says the same, and nothing was issued. */
-    json_t *h = s_req(w, "GET", "/v1/hall", NULL, 200);
+    json_t *h = hbt_req(w->hall[0].http, "GET", "/v1/hall", NULL, 200);
     assert_true(json_is_false(json_object_get(h, "open")));
-    assert_string_equal(s_str(h, "open_state"), "closure");
-    assert_string_equal(s_str(h, "next_open"), next_open);
-    assert_string_equal(s_str(h, "notice"), "Closed for works");
+    assert_string_equal(hbt_str(h, "open_state"), "closure");
+    assert_string_equal(hbt_str(h, "next_open"), next_open);
+    assert_string_equal(hbt_str(h, "notice"), "Closed for works");
     assert_int_equal(json_array_size(json_object_get(h, "divert_to")), 2);
     assert_int_equal(hbt_int(json_object_get(h, "today"), "issued"), 0);
     assert_int_equal(hbt_int(h, "waiting"), 0);
     json_decref(h);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_customer_visit, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_events_share_the_state, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_hall_refuses_tickets, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

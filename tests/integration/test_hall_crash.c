@@ -33,7 +33,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define ACTIONS 2400
 #define KILLS 8
@@ -860,7 +860,9 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static void test_kill9_in_a_busy_day_loses_nothing(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_kill9_in_a_busy_day_loses_nothing)
 {
     world_t *w = *state;
     uint64_t seed = 20261202;
@@ -969,13 +971,4 @@ static void test_kill9_in_a_busy_day_loses_nothing(void **state)
             w->kills, w->in_flight, w->in_flight_done, w->in_flight - w->in_flight_done,
             w->restarts, (long long)(w->restarts ? w->restart_ms / w->restarts : 0), w->checks,
             (long long)last);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kill9_in_a_busy_day_loses_nothing, s_setup,
-                                        s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
 
 #define DAYS 3
 #define CHECK_EVERY 40 /* requests between two comparisons */
@@ -44,62 +45,31 @@
     "\"sla\":{\"max_wait_s\":{\"*:*\":60,\"A:vip\":20,\"B:*\":120}},"                              \
     "\"diversion\":{\"threshold\":3,\"echannels\":[\"app\"]}}"
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t f1, f2;
-} world_t;
+static const hbt_world_spec_t s_world = {
+    .tag = "figures", .halls = {"F1", "F2"}, .hq_args = {"--neighbour_board_every", "500ms"}};
 
-static void s_call(const char *base, const char *method, const char *path, const char *body,
-                   int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http(base, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.400s", method, path, status, want, dump ? dump : "");
-    }
-    json_decref(resp);
-}
-
+/* The organisation and policy before the halls start, so that they run it. */
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "figures");
-    hbt_hq_init(&w->hq, w->root);
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--neighbour_board_every");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "500ms");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
     /* F1 and F2 in one city, F2 and F3 (never connected) F1's neighbours. */
-    s_call(w->hq.http, "PUT", "/v1/org",
-           "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-           "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-           "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
-           "\"halls\":[{\"id\":\"F1\",\"city\":\"C1\",\"neighbours\":[\"F3\",\"F2\"]},"
-           "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
-           "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
-           200);
-    s_call(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
-    hbt_hall_enroll(&w->hq, &w->f1, "F1");
-    hbt_hall_enroll(&w->hq, &w->f2, "F2");
-    hbt_hall_set_engine(&w->f1, POLICY, NULL);
-    hbt_hall_set_engine(&w->f2, POLICY, NULL);
-    hbt_hall_start(&w->f1);
-    hbt_hall_start(&w->f2);
+    hbt_req_ok(
+        w->hq.http, "PUT", "/v1/org",
+        "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+        "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+        "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+        "\"halls\":[{\"id\":\"F1\",\"city\":\"C1\",\"neighbours\":[\"F3\",\"F2\"]},"
+        "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
+        "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
+        200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_hall_set_engine(&w->hall[0], POLICY, NULL);
+    hbt_hall_set_engine(&w->hall[1], POLICY, NULL);
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_start(&w->hall[1]);
     *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->f1, SIGTERM);
-    hbt_hall_stop(&w->f2, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
     return 0;
 }
 
@@ -163,9 +133,9 @@ typedef struct tally {
 
 /* Stops for the stream: the hall's view and HQ's tile of it at one `now`
  * (`offset_s` after this moment), equal in every figure. */
-static void s_compare(world_t *w, int64_t offset_s, tally_t *t)
+static void s_compare(hbt_world_t *w, int64_t offset_s, tally_t *t)
 {
-    assert_true(hbt_wait_synced(&w->hq, &w->f1, 30000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
     char now[HB_RFC3339_MAX], mine_path[96], hq_path[128];
     hb_time_format(hb_now_ms() + offset_s * 1000, now);
     snprintf(mine_path, sizeof mine_path, "/v1/hall?now=%s", now);
@@ -176,7 +146,7 @@ static void s_compare(world_t *w, int64_t offset_s, tally_t *t)
     for (;;) {
         json_decref(mine);
         json_decref(theirs);
-        mine = hbt_get(w->f1.http, mine_path);
+        mine = hbt_get(w->hall[0].http, mine_path);
         theirs = hbt_get(w->hq.http, hq_path);
         assert_non_null(mine);
         assert_non_null(theirs);
@@ -215,7 +185,7 @@ static void s_compare(world_t *w, int64_t offset_s, tally_t *t)
 }
 
 /* One simulated day of F1, unpaced, stopping every CHECK_EVERY requests. */
-static void s_day(world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
+static void s_day(hbt_world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
 {
     int64_t open_ms = 1796000000000LL + (int64_t)day * 86400000;
     hb_simdrive_t *d = hb_simdrive_new(SEED, 0, open_ms);
@@ -230,7 +200,8 @@ static void s_day(world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
             continue;
         assert_int_equal(rc, 0);
         json_t *body = NULL;
-        int status = hbt_http(w->f1.http, req.method, req.path, req.body[0] ? req.body : NULL, &body);
+        int status =
+            hbt_http(w->hall[0].http, req.method, req.path, req.body[0] ? req.body : NULL, &body);
         if (status < 0)
             hb_simdrive_no_answer(d);
         else
@@ -261,21 +232,21 @@ static json_t *s_advice_for(const json_t *hall, const char *service)
     return NULL;
 }
 
-static void s_advice(world_t *w)
+static void s_advice(hbt_world_t *w)
 {
     /* F2 serves A only, with nobody waiting; F3 never connects. */
-    s_call(w->f2.http, "POST", "/v1/counters/1/open", "{\"staff\":\"E1\",\"services\":[\"A\"]}",
-           200);
+    hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/open",
+               "{\"staff\":\"E1\",\"services\":[\"A\"]}", 200);
     for (int i = 0; i < 4; i++) {
-        s_call(w->f1.http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
-        s_call(w->f1.http, "POST", "/v1/tickets", "{\"service\":\"B\"}", 201);
+        hbt_req_ok(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+        hbt_req_ok(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"B\"}", 201);
     }
     /* HQ's board reaches F1 with F2 offering A. */
     json_t *hall = NULL;
     int64_t deadline = hbt_now_ms() + 15000;
     for (;;) {
         json_decref(hall);
-        hall = hbt_get(w->f1.http, "/v1/hall");
+        hall = hbt_get(w->hall[0].http, "/v1/hall");
         assert_non_null(hall);
         json_t *a = s_advice_for(hall, "A");
         if ((a && strcmp(json_string_value(json_object_get(a, "nearby_from")), "hq") == 0 &&
@@ -312,7 +283,7 @@ static void s_advice(world_t *w)
     assert_string_equal(json_string_value(json_object_get(f2a, "service")), "A");
     assert_true(hbt_int(f2a, "estimated_wait_s") < hbt_int(a, "estimated_wait_s"));
     /* F2's own figure for A, as F2 shows it, is what the board carried. */
-    json_t *f2_hall = hbt_get(w->f2.http, "/v1/hall");
+    json_t *f2_hall = hbt_get(w->hall[1].http, "/v1/hall");
     assert_non_null(f2_hall);
     json_t *f2_svc = json_array_get(json_object_get(f2_hall, "services"), 0);
     assert_string_equal(json_string_value(json_object_get(f2_svc, "service")), "A");
@@ -323,17 +294,19 @@ static void s_advice(world_t *w)
     assert_string_equal(json_string_value(json_object_get(b, "nearby_from")), "hq");
     assert_int_equal(json_array_size(json_object_get(b, "nearby")), 0);
     json_decref(hall);
-    s_call(w->f2.http, "POST", "/v1/counters/1/close", NULL, 200);
+    hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/close", NULL, 200);
 }
 
-static void test_figures_equal_on_both_sides(void **state)
+#define HBT_FIXTURE s_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_figures_equal_on_both_sides)
 {
-    world_t *w = *state;
-    s_wait_policy(&w->f1);
-    s_wait_policy(&w->f2);
+    hbt_world_t *w = *state;
+    s_wait_policy(&w->hall[0]);
+    s_wait_policy(&w->hall[1]);
     /* A `now` that is not a time is refused on both sides. */
-    assert_int_equal(hbt_http(w->f1.http, "GET", "/v1/hall?now=yesterday", NULL, NULL), 400);
-    assert_true(hbt_wait_synced(&w->hq, &w->f1, 30000));
+    assert_int_equal(hbt_http(w->hall[0].http, "GET", "/v1/hall?now=yesterday", NULL, NULL), 400);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/live/halls/F1?now=12:00", NULL, NULL), 400);
     s_advice(w);
     tally_t t = {0};
@@ -356,12 +329,4 @@ static void test_figures_equal_on_both_sides(void **state)
     assert_true(t.offered > 0);
     assert_true(t.estimates > 0);
     assert_true(t.near > 0);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_figures_equal_on_both_sides, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

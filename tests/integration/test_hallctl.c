@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
@@ -61,7 +61,9 @@ static int s_hallctlv(char *out, size_t len, ...)
     return hbt_run(argv, out, len);
 }
 
-static void test_enroll_writes_both_sides(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_enroll_writes_both_sides)
 {
     (void)state;
     char hq[300], out[300], text[4096], path[600];
@@ -129,7 +131,7 @@ static void test_enroll_writes_both_sides(void **state)
     assert_string_not_equal(enrolled.public_key, c.public_key);
 }
 
-static void test_bad_usage(void **state)
+HBT_TEST(test_bad_usage)
 {
     (void)state;
     char text[4096];
@@ -162,7 +164,7 @@ static void test_bad_usage(void **state)
 /* The hall commands refuse bad usage before any request: exit 2 and the
  * option or argument named. Nothing listens at the URL, so a request that
  * went out anyway would fail with exit 1 instead. */
-static void test_hall_commands_usage(void **state)
+HBT_TEST(test_hall_commands_usage)
 {
     (void)state;
     char text[8192], url[64];
@@ -244,14 +246,4 @@ static void test_hall_commands_usage(void **state)
     assert_non_null(strstr(text, "connect"));
     assert_int_equal(s_hallctlv(text, sizeof text, "hall", "--hall", url, NULL), 1);
     assert_non_null(strstr(text, "connect"));
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_enroll_writes_both_sides, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_usage, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_commands_usage, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -39,8 +39,10 @@ static int s_teardown(void **state)
     return 0;
 }
 
+#define HBT_FIXTURE NULL, s_teardown
+
 /* --token and every --header, as given, on the request. */
-static void test_token_and_headers(void **state)
+HBT_TEST(test_token_and_headers)
 {
     (void)state;
     hbt_stub_t *r = s_server(s_halls_json);
@@ -78,7 +80,7 @@ static void test_token_and_headers(void **state)
 
 /* HALLBUS_HQ and HALLBUS_TOKEN stand in for --hq and --token; the command
  * line wins over them. */
-static void test_environment(void **state)
+HBT_TEST(test_environment)
 {
     (void)state;
     hbt_stub_t *hq = s_server(s_halls_json), *other = s_server(s_halls_json);
@@ -119,7 +121,7 @@ static void test_environment(void **state)
 }
 
 /* Bad headers, tokens and CA files are bad usage: exit 2, nothing sent. */
-static void test_refused_before_sending(void **state)
+HBT_TEST(test_refused_before_sending)
 {
     (void)state;
     hbt_stub_t *r = s_server(s_halls_json);
@@ -156,7 +158,7 @@ static void test_refused_before_sending(void **state)
 }
 
 /* https: trusted through --cacert, refused without it. */
-static void test_https(void **state)
+HBT_TEST(test_https)
 {
     (void)state;
     char dir[128], out[8192];
@@ -179,7 +181,7 @@ static void test_https(void **state)
     hbt_rmdir(dir);
 }
 
-static void test_version(void **state)
+HBT_TEST(test_version)
 {
     (void)state;
     char out[1024];
@@ -188,17 +190,4 @@ static void test_version(void **state)
     hbt_assert_contains(out, " (revision ");
     assert_int_equal(s_hallctl(out, sizeof out, "halls", "--version", NULL), 0);
     hbt_assert_contains(out, "hallctl 0.");
-}
-
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_token_and_headers, s_teardown),
-        cmocka_unit_test_teardown(test_environment, s_teardown),
-        cmocka_unit_test_teardown(test_refused_before_sending, s_teardown),
-        cmocka_unit_test_teardown(test_https, s_teardown),
-        cmocka_unit_test_teardown(test_version, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

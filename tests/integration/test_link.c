@@ -21,38 +21,10 @@
 #include <time.h>
 #include <zmq.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t a, b;
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "link");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->a, "HALL-A");
-    hbt_hall_enroll(&w->hq, &w->b, "HALL-B");
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->a, SIGTERM);
-    hbt_hall_stop(&w->b, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
-
-static int64_t s_hq_last(world_t *w, const char *hall)
+static int64_t s_hq_last(hbt_world_t *w, const char *hall)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/halls/%s", hall);
@@ -62,20 +34,24 @@ static int64_t s_hq_last(world_t *w, const char *hall)
     return v;
 }
 
-static void test_events_arrive_whole_and_decoded(void **state)
+static const hbt_world_spec_t s_world = {.tag = "link", .halls = {"HALL-A", "HALL-B"}};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_events_arrive_whole_and_decoded)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
     const char *one = "{\"type\":\"complaint_opened\",\"complaint\":\"C1\",\"channel\":\"phone\","
                       "\"category\":\"waiting_time\",\"severity\":\"high\",\"text\":\"too long\"}";
     json_t *resp = NULL;
-    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", one, &resp), 200);
+    assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/events", one, &resp), 200);
     /* The hall's day began first, with an event of its own. */
     int64_t seq = hbt_int(resp, "seq");
     assert_true(seq >= 2);
     json_decref(resp);
-    uint64_t last = hbt_hall_post(&w->a, 1200, 1);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+    uint64_t last = hbt_hall_post(&w->hall[0], 1200, 1);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 20000));
     assert_int_equal(last, 1200 + 1 + hbt_hq_count_type(&w->hq, "HALL-A", "day_started"));
 
     char path[128];
@@ -118,29 +94,29 @@ static void test_events_arrive_whole_and_decoded(void **state)
     json_decref(halls);
 }
 
-static void test_small_posts_while_acks_flow_never_refused(void **state)
+HBT_TEST(test_small_posts_while_acks_flow_never_refused)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
     /* Thousands of one-event posts: acks arrive while batches are being
      * sent, the case that once advanced the send point past a gap. */
     for (int i = 0; i < 3000; i++) {
         char body[160];
         snprintf(body, sizeof body,
                  "{\"type\":\"ticket_issued\",\"ticket\":\"S%d\",\"service\":\"A\"}", i);
-        assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", body, NULL), 200);
+        assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/events", body, NULL), 200);
     }
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 20000));
     json_t *st = hbt_get(w->hq.http, "/v1/status");
     assert_int_equal(hbt_int(json_object_get(st, "ingest"), "refused"), 0);
     json_decref(st);
 }
 
-static void test_local_api_refuses_bad_events(void **state)
+HBT_TEST(test_local_api_refuses_bad_events)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
-    uint64_t stored = hbt_hall_post(&w->a, 10, 2);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
+    uint64_t stored = hbt_hall_post(&w->hall[0], 10, 2);
     assert_true(stored >= 10);
     static const struct {
         const char *body;
@@ -161,7 +137,7 @@ static void test_local_api_refuses_bad_events(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *resp = NULL;
-        int status = hbt_http(w->a.http, "POST", "/v1/events", bad[i].body, &resp);
+        int status = hbt_http(w->hall[0].http, "POST", "/v1/events", bad[i].body, &resp);
         assert_int_equal(status, 400);
         const char *reason = json_string_value(json_object_get(resp, "reason"));
         assert_non_null(reason);
@@ -171,13 +147,13 @@ static void test_local_api_refuses_bad_events(void **state)
         json_decref(resp);
     }
     /* Nothing of any refused request was stored. */
-    json_t *st = hbt_get(w->a.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     /* (A new day could have started meanwhile: that is the hall's own.) */
     int64_t after = hbt_int(st, "last_seq");
     json_decref(st);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
     assert_int_equal(after, 10 + hbt_hq_count_type(&w->hq, "HALL-A", "day_started"));
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }
 
 /* Bytes of an envelope with seq `seq` whose body is an event kind this build
@@ -216,12 +192,12 @@ static size_t s_future_event(uint64_t seq, bool unknown_kind, uint8_t *out)
     return n;
 }
 
-static void test_wire_refusals_and_unknown_kinds(void **state)
+HBT_TEST(test_wire_refusals_and_unknown_kinds)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* Hall B runs normally throughout: its traffic must be unaffected. */
-    hbt_hall_start(&w->b);
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    hbt_hall_start(&w->hall[1]);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
 
     uint8_t junk[512];
@@ -346,19 +322,19 @@ static void test_wire_refusals_and_unknown_kinds(void **state)
     hbt_raw_close(&raw);
 
     /* Hall B's traffic went on regardless. */
-    hbt_hall_post(&w->b, 500, 3);
-    assert_true(hbt_wait_synced(&w->hq, &w->b, 15000));
+    hbt_hall_post(&w->hall[1], 500, 3);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 15000));
     assert_true(hbt_alive(&w->hq.proc));
 }
 
-static void test_unenrolled_key_gets_nothing_in(void **state)
+HBT_TEST(test_unenrolled_key_gets_nothing_in)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* A key pair HQ has never seen, with HQ's real public key. */
     char dir[400];
     snprintf(dir, sizeof dir, "%s/stranger", w->root);
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->a.dir, dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
     assert_int_equal(system(cmd), 0);
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
@@ -379,16 +355,16 @@ static void test_unenrolled_key_gets_nothing_in(void **state)
     json_decref(st);
 }
 
-static void test_zap_guards_the_socket_from_the_start(void **state)
+HBT_TEST(test_zap_guards_the_socket_from_the_start)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* A stranger keeps knocking before hqd even starts, and while it starts:
      * there is no moment at which the CURVE socket takes an unknown key. */
     hbt_hq_stop(&w->hq, SIGTERM);
     char dir[400];
     snprintf(dir, sizeof dir, "%s/stranger2", w->root);
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->a.dir, dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
     assert_int_equal(system(cmd), 0);
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
@@ -406,12 +382,12 @@ static void test_zap_guards_the_socket_from_the_start(void **state)
     json_decref(st);
 }
 
-static void test_hall_cannot_write_another_halls_stream(void **state)
+HBT_TEST(test_hall_cannot_write_another_halls_stream)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* B's key, and a payload that (if anything in it counted) would be A's:
      * events go to B, because identity is the key. */
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->b.dir);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 10), 0);
     Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
@@ -434,41 +410,41 @@ static bool s_log_has(const char *log, const char *needle)
     return found;
 }
 
-static void test_sighup_reloads_what_may_change(void **state)
+HBT_TEST(test_sighup_reloads_what_may_change)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* The config file hallctl wrote, plus a reloadable setting. */
     char conf[400], cmd[1400];
-    snprintf(conf, sizeof conf, "%s/branchd.conf", w->a.dir);
+    snprintf(conf, sizeof conf, "%s/branchd.conf", w->hall[0].dir);
     snprintf(cmd, sizeof cmd, "echo 'retention = 7d' >> %s", conf);
     assert_int_equal(system(cmd), 0);
-    snprintf(w->a.extra[0], sizeof w->a.extra[0], "--config");
-    snprintf(w->a.extra[1], sizeof w->a.extra[1], "%s", conf);
-    w->a.n_extra = 2;
-    hbt_hall_start(&w->a);
+    snprintf(w->hall[0].extra[0], sizeof w->hall[0].extra[0], "--config");
+    snprintf(w->hall[0].extra[1], sizeof w->hall[0].extra[1], "%s", conf);
+    w->hall[0].n_extra = 2;
+    hbt_hall_start(&w->hall[0]);
     snprintf(cmd, sizeof cmd, "sed -i 's/retention = 7d/retention = 2d/' %s", conf);
     assert_int_equal(system(cmd), 0);
-    kill(w->a.proc.pid, SIGHUP);
+    kill(w->hall[0].proc.pid, SIGHUP);
     int64_t deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->a.proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
+    while (!s_log_has(w->hall[0].proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
         hbt_sleep_ms(50);
-    assert_true(s_log_has(w->a.proc.log, "configuration reloaded"));
+    assert_true(s_log_has(w->hall[0].proc.log, "configuration reloaded"));
     /* A setting that needs a restart: refused whole, the hall runs on. */
     snprintf(cmd, sizeof cmd, "echo 'window = 8' >> %s", conf);
     assert_int_equal(system(cmd), 0);
-    kill(w->a.proc.pid, SIGHUP);
+    kill(w->hall[0].proc.pid, SIGHUP);
     deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->a.proc.log, "reload refused") && hbt_now_ms() < deadline)
+    while (!s_log_has(w->hall[0].proc.log, "reload refused") && hbt_now_ms() < deadline)
         hbt_sleep_ms(50);
-    assert_true(s_log_has(w->a.proc.log, "reload refused"));
-    assert_true(s_log_has(w->a.proc.log, "window"));
-    hbt_hall_post(&w->a, 10, 7);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(s_log_has(w->hall[0].proc.log, "reload refused"));
+    assert_true(s_log_has(w->hall[0].proc.log, "window"));
+    hbt_hall_post(&w->hall[0], 10, 7);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }
 
-static void test_keys_enrolled_while_running_are_admitted(void **state)
+HBT_TEST(test_keys_enrolled_while_running_are_admitted)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     hbt_hall_t late;
     hbt_hall_enroll(&w->hq, &late, "HALL-LATE");
     hbt_hall_start(&late);
@@ -477,10 +453,10 @@ static void test_keys_enrolled_while_running_are_admitted(void **state)
     hbt_hall_stop(&late, SIGTERM);
 }
 
-static void test_interrupted_ack_resend_not_stored_twice(void **state)
+HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
 {
-    world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    hbt_world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 100), 0);
     /* HQ commits; the connection is gone before the hall reads the ack. */
@@ -491,7 +467,7 @@ static void test_interrupted_ack_resend_not_stored_twice(void **state)
     hbt_raw_close(&raw);
     /* The hall never saw the ack, so it resends the same events (and more)
      * on a new connection, without even asking where HQ stands. */
-    raw = hbt_raw_connect(w->hq.endpoint, w->a.dir);
+    raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 150), 0);
     Hallbus__Frame *ack = NULL;
     deadline = hbt_now_ms() + 8000;
@@ -521,53 +497,27 @@ static void test_interrupted_ack_resend_not_stored_twice(void **state)
     json_decref(evs);
 }
 
-static void test_restart_behind_half_open_connection(void **state)
+HBT_TEST(test_restart_behind_half_open_connection)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     int hq_port = atoi(strrchr(w->hq.endpoint, ':') + 1);
     hbt_proxy_t *proxy = hbt_proxy_start(hq_port);
-    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "tcp://127.0.0.1:%d", hbt_proxy_port(proxy));
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 100, 5);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    snprintf(w->hall[0].hq_endpoint, sizeof w->hall[0].hq_endpoint, "tcp://127.0.0.1:%d",
+             hbt_proxy_port(proxy));
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_post(&w->hall[0], 100, 5);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
     /* Freeze the connection: both ends keep their sockets, nothing flows.
      * To HQ the old connection looks alive (its heartbeat timeout is 10 s). */
     hbt_proxy_freeze(proxy, true);
-    hbt_hall_stop(&w->a, SIGKILL);
+    hbt_hall_stop(&w->hall[0], SIGKILL);
     /* The hall comes back at once on a new connection straight to HQ. */
-    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "%s", w->hq.endpoint);
+    snprintf(w->hall[0].hq_endpoint, sizeof w->hall[0].hq_endpoint, "%s", w->hq.endpoint);
     int64_t t0 = hbt_now_ms();
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 100, 6);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 5000));
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_post(&w->hall[0], 100, 6);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 5000));
     int64_t took = hbt_now_ms() - t0;
     fprintf(stderr, "restarted hall served again after %lld ms\n", (long long)took);
     hbt_proxy_stop(&proxy);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_events_arrive_whole_and_decoded, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_small_posts_while_acks_flow_never_refused, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_local_api_refuses_bad_events, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_wire_refusals_and_unknown_kinds, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_unenrolled_key_gets_nothing_in, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_zap_guards_the_socket_from_the_start, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_cannot_write_another_halls_stream, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_sighup_reloads_what_may_change, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_keys_enrolled_while_running_are_admitted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_interrupted_ack_resend_not_stored_twice, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_restart_behind_half_open_connection, s_setup,
-                                        s_teardown),
-    };
-    /* HB_TEST_FILTER=test_name runs one test (cmocka's own filter). */
-    if (getenv("HB_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("HB_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

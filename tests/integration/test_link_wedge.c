@@ -41,35 +41,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include <cmocka.h>
-
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t a, w;
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "wedge");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->a, "WEDGE-A");
-    hbt_hall_enroll(&w->hq, &w->w, "WEDGE-W"); /* spoken for by the raw client */
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->a, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
+#include "runner.h"
+#include "world.h"
 
 /* ------------------------------------------------------------ helpers ---- */
 
@@ -86,12 +59,6 @@ static json_t *s_link(hbt_hall_t *hall)
     return l;
 }
 
-static const char *s_str(const json_t *o, const char *name)
-{
-    const char *v = json_string_value(json_object_get(o, name));
-    return v ? v : "";
-}
-
 /* Waits until the hall's link is in `state`; returns its link object. */
 static json_t *s_wait_link(hbt_hall_t *hall, const char *state, int timeout_ms)
 {
@@ -100,12 +67,12 @@ static json_t *s_wait_link(hbt_hall_t *hall, const char *state, int timeout_ms)
     while (hbt_now_ms() < deadline) {
         json_decref(l);
         l = s_link(hall);
-        if (l && strcmp(s_str(l, "state"), state) == 0)
+        if (l && strcmp(hbt_str(l, "state"), state) == 0)
             return l;
         hbt_sleep_ms(50);
     }
-    fail_msg("hall %s: link did not become '%s' in %d ms (now '%s', reason '%s')", hall->id,
-             state, timeout_ms, l ? s_str(l, "state") : "?", l ? s_str(l, "reason") : "");
+    fail_msg("hall %s: link did not become '%s' in %d ms (now '%s', reason '%s')", hall->id, state,
+             timeout_ms, l ? hbt_str(l, "state") : "?", l ? hbt_str(l, "reason") : "");
     return NULL;
 }
 
@@ -234,14 +201,19 @@ static void s_wire_flag(hbt_hq_t *hq, uint64_t seq, char *out, size_t len)
     assert_non_null(ev);
     assert_int_equal(hbt_int(ev, "seq"), (int64_t)seq);
     json_t *flag = json_object_get(ev, "flag");
-    snprintf(out, len, "%s", flag ? s_str(flag, "anomaly") : "");
+    snprintf(out, len, "%s", flag ? hbt_str(flag, "anomaly") : "");
     json_decref(r);
 }
 
-static void test_rules_agree_hall_api_and_hq(void **state)
+/* WEDGE-W is spoken for by the raw client. */
+static const hbt_world_spec_t s_world = {.tag = "wedge", .halls = {"WEDGE-A", "WEDGE-W"}};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_rules_agree_hall_api_and_hq)
 {
-    world_t *w = *state;
-    hbt_hall_start(&w->a);
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
     char future[64], past[64];
     time_t t = time(NULL) + 86400;
     strftime(future, sizeof future, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -272,12 +244,12 @@ static void test_rules_agree_hall_api_and_hq(void **state)
     ROW("time_ahead", "{\"type\":\"ticket_issued\",\"ticket\":\"R4\",\"service\":\"A\",\"at\":\"%s\"}", future);
     ROW("out_of_range", "{\"type\":\"complaint_opened\",\"complaint\":\"K1\",\"ack_due_ms\":-1}");
 #undef ROW
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
     for (int i = 0; i < n; i++) {
         json_t *resp = NULL;
-        int status = hbt_http(w->a.http, "POST", "/v1/events", rows[i], &resp);
-        const char *reason = s_str(resp, "reason");
+        int status = hbt_http(w->hall[0].http, "POST", "/v1/events", rows[i], &resp);
+        const char *reason = hbt_str(resp, "reason");
         bool hall_takes = status == 200;
         if (status != 200 && status != 400)
             fail_msg("%s: the hall answered %d", rows[i], status);
@@ -310,48 +282,49 @@ static void test_rules_agree_hall_api_and_hq(void **state)
     assert_non_null(al);
     assert_int_equal(hbt_int(al, "value"), 10);
     json_decref(al);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }
 
 /* ------------------------------------------------ a clock stuck in 1999 */
 
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
-static void test_hall_clock_in_1999_stream_stays_whole(void **state)
+HBT_TEST(test_hall_clock_in_1999_stream_stays_whole)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     if (access(FAKETIME_LIB, R_OK) != 0)
         fail_msg("%s is missing: install Debian's faketime (deploy/install-deps.sh does)",
                  FAKETIME_LIB);
-    hbt_hall_set_engine(&w->a, HBT_POLICY_ALWAYS_OPEN, NULL);
+    hbt_hall_set_engine(&w->hall[0], HBT_POLICY_ALWAYS_OPEN, NULL);
     /* A dead clock battery before time sync: the hall boots in 1999. Only
      * the wall clock is wrong; timers run on the monotonic one. */
     setenv("LD_PRELOAD", FAKETIME_LIB, 1);
     setenv("FAKETIME", "@1999-12-31 10:00:00", 1);
     setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
     setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1:verify_asan_link_order=0", 1);
-    hbt_hall_start(&w->a);
+    hbt_hall_start(&w->hall[0]);
     unsetenv("LD_PRELOAD");
     unsetenv("FAKETIME");
-    json_t *st = hbt_get(w->a.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     json_decref(st);
     /* Customers are served all the same: the engine's events carry the
      * hall's clock. A device that sends a 1999 time itself is refused. */
     json_t *t = NULL;
-    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/tickets", "{\"service\":\"A\"}", &t), 201);
+    assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", &t),
+                     201);
     json_decref(t);
-    s_post_ok(&w->a, "{\"type\":\"device_status\",\"device\":\"kiosk-1\",\"kind\":\"kiosk\","
-                     "\"state\":\"ok\"}");
+    s_post_ok(&w->hall[0], "{\"type\":\"device_status\",\"device\":\"kiosk-1\",\"kind\":\"kiosk\","
+                           "\"state\":\"ok\"}");
     json_t *resp = NULL;
-    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events",
+    assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/events",
                               "{\"type\":\"ticket_issued\",\"ticket\":\"X1\",\"service\":\"A\","
                               "\"at\":\"1999-12-31T10:00:00Z\"}",
                               &resp),
                      400);
-    assert_non_null(strstr(s_str(resp, "reason"), "at is 1999-12-31"));
+    assert_non_null(strstr(hbt_str(resp, "reason"), "at is 1999-12-31"));
     json_decref(resp);
     /* HQ stores every one of them (flagged), so nothing queues behind. */
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 15000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 15000));
     int64_t last_1999 = s_hq_last(&w->hq, "WEDGE-A");
     assert_true(last_1999 >= 3); /* day_started, ticket_issued, device_status */
     json_t *h = s_hq_hall(&w->hq, "WEDGE-A");
@@ -361,26 +334,27 @@ static void test_hall_clock_in_1999_stream_stays_whole(void **state)
     json_decref(h);
     json_t *al = s_wait_alert(&w->hq, "WEDGE-A", "event_anomaly", 5000);
     assert_non_null(al);
-    assert_non_null(strstr(s_str(al, "detail"), "before 2000"));
+    assert_non_null(strstr(hbt_str(al, "detail"), "before 2000"));
     json_decref(al);
     al = s_wait_alert(&w->hq, "WEDGE-A", "clock_skew", 5000);
     assert_non_null(al);
-    assert_non_null(strstr(s_str(al, "detail"), "behind"));
+    assert_non_null(strstr(hbt_str(al, "detail"), "behind"));
     json_decref(al);
     /* The hall sees the skew too. */
-    json_t *hl = s_link(&w->a);
+    json_t *hl = s_link(&w->hall[0]);
     assert_true(json_integer_value(json_object_get(hl, "clock_skew_ms")) < -800000000000LL);
-    assert_string_equal(s_str(hl, "state"), "connected");
+    assert_string_equal(hbt_str(hl, "state"), "connected");
     json_decref(hl);
 
     /* The clock is fixed (time sync came): the hall goes on, whole. */
-    hbt_hall_stop(&w->a, SIGTERM);
-    hbt_hall_start(&w->a);
-    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/tickets", "{\"service\":\"A\"}", &t), 201);
+    hbt_hall_stop(&w->hall[0], SIGTERM);
+    hbt_hall_start(&w->hall[0]);
+    assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", &t),
+                     201);
     json_decref(t);
-    hbt_hall_post(&w->a, 50, 9);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 15000));
-    hbt_assert_synced(&w->hq, &w->a);
+    hbt_hall_post(&w->hall[0], 50, 9);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 15000));
+    hbt_assert_synced(&w->hq, &w->hall[0]);
     assert_true(s_hq_last(&w->hq, "WEDGE-A") > last_1999 + 50);
     h = s_hq_hall(&w->hq, "WEDGE-A");
     assert_int_equal(hbt_int(h, "anomalies"), last_1999); /* nothing new flagged */
@@ -396,29 +370,30 @@ static void test_hall_clock_in_1999_stream_stays_whole(void **state)
     snprintf(path, sizeof path, "/v1/halls/WEDGE-A/events?from=1&limit=1");
     json_t *evs = hbt_get(w->hq.http, path);
     json_t *first = json_array_get(json_object_get(evs, "events"), 0);
-    assert_string_equal(s_str(json_object_get(first, "flag"), "anomaly"), "time_before_2000");
+    assert_string_equal(hbt_str(json_object_get(first, "flag"), "anomaly"), "time_before_2000");
     json_decref(evs);
 }
 
 /* ------------------------------------------- refused keys, revocation */
 
-static void test_refused_key_retried_until_enrolled(void **state)
+HBT_TEST(test_refused_key_retried_until_enrolled)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     char key[512], aside[600];
     s_key_path(&w->hq, "WEDGE-A", key, sizeof key);
     snprintf(aside, sizeof aside, "%s.aside", key);
     /* The hall starts before head office enrolled its key. */
     assert_int_equal(rename(key, aside), 0);
-    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "--refused_retry_max");
-    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "2s");
-    hbt_hall_start(&w->a);
+    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0],
+             "--refused_retry_max");
+    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0], "2s");
+    hbt_hall_start(&w->hall[0]);
     int64_t denied0 = s_denied(&w->hq);
-    json_t *l = s_wait_link(&w->a, "refused", 10000);
-    assert_non_null(strstr(s_str(l, "reason"), "not enrolled"));
+    json_t *l = s_wait_link(&w->hall[0], "refused", 10000);
+    assert_non_null(strstr(hbt_str(l, "reason"), "not enrolled"));
     assert_true(json_is_string(json_object_get(l, "since")));
     json_decref(l);
-    hbt_hall_post(&w->a, 20, 1); /* the hall still takes customers */
+    hbt_hall_post(&w->hall[0], 20, 1); /* the hall still takes customers */
     /* It keeps trying by itself: more refusals arrive at HQ over time,
      * each one a new socket. */
     hbt_sleep_ms(5000);
@@ -426,31 +401,32 @@ static void test_refused_key_retried_until_enrolled(void **state)
     printf("  refused handshakes while not enrolled: %lld in 5 s\n",
            (long long)(denied1 - denied0));
     assert_true(denied1 - denied0 >= 2);
-    l = s_link(&w->a);
+    l = s_link(&w->hall[0]);
     assert_true(hbt_int(l, "socket_reopens") >= 2);
     json_decref(l);
     /* Logged when it began, not on every try. */
     char log[400];
-    snprintf(log, sizeof log, "%s/branchd.log", w->a.dir);
+    snprintf(log, sizeof log, "%s/branchd.log", w->hall[0].dir);
     assert_int_equal(s_log_count(log, "uplink: refused:"), 1);
     /* Head office enrols it: the hall comes in with nobody touching it. */
     int64_t t0 = hbt_now_ms();
     assert_int_equal(rename(aside, key), 0);
-    l = s_wait_link(&w->a, "connected", 10000);
+    l = s_wait_link(&w->hall[0], "connected", 10000);
     printf("  connected %lld ms after enrolment\n", (long long)(hbt_now_ms() - t0));
     json_decref(l);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
-    hbt_assert_synced(&w->hq, &w->a);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
+    hbt_assert_synced(&w->hq, &w->hall[0]);
 }
 
-static void test_revocation_cuts_within_a_second(void **state)
+HBT_TEST(test_revocation_cuts_within_a_second)
 {
-    world_t *w = *state;
-    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "--refused_retry_max");
-    snprintf(w->a.extra[w->a.n_extra++], sizeof w->a.extra[0], "2s");
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 100, 1);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
+    hbt_world_t *w = *state;
+    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0],
+             "--refused_retry_max");
+    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0], "2s");
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_post(&w->hall[0], 100, 1);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
     int64_t before = s_hq_last(&w->hq, "WEDGE-A");
     char key[512], aside[600];
     s_key_path(&w->hq, "WEDGE-A", key, sizeof key);
@@ -459,37 +435,37 @@ static void test_revocation_cuts_within_a_second(void **state)
     int64_t t0 = hbt_now_ms();
     hbt_sleep_ms(1000);
     /* From here on nothing of this hall is stored or acknowledged. */
-    hbt_hall_post(&w->a, 50, 2);
-    json_t *l = s_wait_link(&w->a, "revoked", 5000);
+    hbt_hall_post(&w->hall[0], 50, 2);
+    json_t *l = s_wait_link(&w->hall[0], "revoked", 5000);
     printf("  the hall shows revoked %lld ms after its key was removed\n",
            (long long)(hbt_now_ms() - t0));
-    assert_non_null(strstr(s_str(l, "reason"), "revoked"));
+    assert_non_null(strstr(hbt_str(l, "reason"), "revoked"));
     json_decref(l);
     hbt_sleep_ms(1500);
     assert_int_equal(s_hq_last(&w->hq, "WEDGE-A"), before);
-    json_t *st = hbt_get(w->a.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     assert_int_equal(hbt_int(st, "acked_seq"), before);
     assert_int_equal(hbt_int(st, "backlog"), hbt_int(st, "last_seq") - before);
     json_decref(st);
     json_t *h = s_hq_hall(&w->hq, "WEDGE-A");
-    assert_string_equal(s_str(json_object_get(h, "link"), "state"), "revoked");
+    assert_string_equal(hbt_str(json_object_get(h, "link"), "state"), "revoked");
     assert_false(json_is_true(json_object_get(h, "online")));
     json_decref(h);
     /* Enrolled again (the key restored from backup): in by itself, and
      * every event held meanwhile arrives. */
     assert_int_equal(rename(aside, key), 0);
-    l = s_wait_link(&w->a, "connected", 10000);
+    l = s_wait_link(&w->hall[0], "connected", 10000);
     json_decref(l);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 10000));
-    hbt_assert_synced(&w->hq, &w->a);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
+    hbt_assert_synced(&w->hq, &w->hall[0]);
 }
 
 /* ------------------------------------------------ protocol and conflict */
 
-static void test_unknown_protocol_refused_and_alerted(void **state)
+HBT_TEST(test_unknown_protocol_refused_and_alerted)
 {
-    world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
+    hbt_world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     Hallbus__Hello hello = HALLBUS__HELLO__INIT;
     hello.protocol = 999;
     hello.software = "branchd 9.9";
@@ -505,7 +481,7 @@ static void test_unknown_protocol_refused_and_alerted(void **state)
     hb_frame_free(r);
     json_t *al = s_wait_alert(&w->hq, "WEDGE-W", "hall_blocked", 5000);
     assert_non_null(al);
-    assert_non_null(strstr(s_str(al, "detail"), "protocol version 999"));
+    assert_non_null(strstr(hbt_str(al, "detail"), "protocol version 999"));
     json_decref(al);
     /* Speaking version 1 with a batch stored clears it. */
     assert_int_equal(hbt_raw_hello(raw), 0);
@@ -522,10 +498,10 @@ static void test_unknown_protocol_refused_and_alerted(void **state)
     hbt_raw_close(&raw);
 }
 
-static void test_conflicting_resend_refused_and_alerted(void **state)
+HBT_TEST(test_conflicting_resend_refused_and_alerted)
 {
-    world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->w.dir);
+    hbt_world_t *w = *state;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 7), 0);
     Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
@@ -534,7 +510,7 @@ static void test_conflicting_resend_refused_and_alerted(void **state)
     hb_frame_free(ack);
     json_t *h = s_hq_hall(&w->hq, "WEDGE-W");
     char digest[80];
-    snprintf(digest, sizeof digest, "%s", s_str(h, "stream_digest"));
+    snprintf(digest, sizeof digest, "%s", hbt_str(h, "stream_digest"));
     json_decref(h);
     /* The same resend is a plain duplicate: acknowledged. */
     assert_int_equal(hbt_raw_send_batch(raw, 4, 4), 0);
@@ -577,7 +553,7 @@ static void test_conflicting_resend_refused_and_alerted(void **state)
     assert_int_equal(hbt_int(al, "value"), 4);
     json_decref(al);
     h = s_hq_hall(&w->hq, "WEDGE-W");
-    assert_string_equal(s_str(h, "stream_digest"), digest);
+    assert_string_equal(hbt_str(h, "stream_digest"), digest);
     assert_int_equal(hbt_int(h, "last_seq"), 7);
     json_decref(h);
     hbt_raw_close(&raw);
@@ -638,18 +614,18 @@ static void s_standin_send(standin_t *s, zmq_msg_t *rid, const Hallbus__Frame *f
     free(buf);
 }
 
-static void test_blocked_link_shown_and_retried(void **state)
+HBT_TEST(test_blocked_link_shown_and_retried)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* The hall talks to a stand-in HQ with HQ's key that refuses its
      * batches, as an HQ would an event it cannot decode. */
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", hbt_free_port());
-    snprintf(w->a.hq_endpoint, sizeof w->a.hq_endpoint, "%s", endpoint);
+    snprintf(w->hall[0].hq_endpoint, sizeof w->hall[0].hq_endpoint, "%s", endpoint);
     standin_t si;
     s_standin_start(&si, &w->hq, endpoint);
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 5, 1);
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_post(&w->hall[0], 5, 1);
     int batches = 0, welcomed = 0;
     int64_t first_batch = 0, last_batch = 0, t_end = hbt_now_ms() + 6000;
     int64_t gaps[32];
@@ -691,12 +667,12 @@ static void test_blocked_link_shown_and_retried(void **state)
         hb_frame_free(f);
     }
     (void)first_batch;
-    json_t *l = s_wait_link(&w->a, "blocked", 1000);
+    json_t *l = s_wait_link(&w->hall[0], "blocked", 1000);
     assert_int_equal(hbt_int(l, "seq"), 1);
-    assert_non_null(strstr(s_str(l, "reason"), "not valid UTF-8"));
-    assert_non_null(strstr(s_str(l, "reason"), "HQ refuses event 1"));
+    assert_non_null(strstr(hbt_str(l, "reason"), "not valid UTF-8"));
+    assert_non_null(strstr(hbt_str(l, "reason"), "HQ refuses event 1"));
     json_decref(l);
-    json_t *st = hbt_get(w->a.http, "/v1/status");
+    json_t *st = hbt_get(w->hall[0].http, "/v1/status");
     assert_false(json_is_true(json_object_get(st, "connected")) &&
                  hbt_int(st, "backlog") == 0);
     json_decref(st);
@@ -741,19 +717,19 @@ static void test_blocked_link_shown_and_retried(void **state)
         hb_frame_free(f);
     }
     assert_true(acked);
-    l = s_wait_link(&w->a, "connected", 3000);
+    l = s_wait_link(&w->hall[0], "connected", 3000);
     assert_true(json_is_null(json_object_get(l, "reason")));
     json_decref(l);
-    hbt_hall_stop(&w->a, SIGTERM);
+    hbt_hall_stop(&w->hall[0], SIGTERM);
     s_standin_stop(&si);
     (void)welcomed;
 }
 
 /* ------------------------------------------------ HTTP lock-out */
 
-static void test_http_one_address_cannot_lock_out_hq(void **state)
+HBT_TEST(test_http_one_address_cannot_lock_out_hq)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     struct rlimit rl;
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
     if (rl.rlim_max < 5200)
@@ -816,24 +792,4 @@ static void test_http_one_address_cannot_lock_out_hq(void **state)
     free(fds);
     rl.rlim_cur = old;
     setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rules_agree_hall_api_and_hq, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_clock_in_1999_stream_stays_whole, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_refused_key_retried_until_enrolled, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_revocation_cuts_within_a_second, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_protocol_refused_and_alerted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_conflicting_resend_refused_and_alerted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_blocked_link_shown_and_retried, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_http_one_address_cannot_lock_out_hq, s_setup,
-                                        s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,44 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t a, b;
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "live");
-    hbt_hq_init(&w->hq, w->root);
-    /* A small ring, so that a long absence is longer than it reaches. */
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--stream_ring");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "16");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->a, "LA");
-    hbt_hall_enroll(&w->hq, &w->b, "LB");
-    hbt_hall_set_engine(&w->a, HBT_POLICY_ALWAYS_OPEN, NULL);
-    hbt_hall_set_engine(&w->b, HBT_POLICY_ALWAYS_OPEN, NULL);
-    hbt_hall_start(&w->a);
-    hbt_hall_start(&w->b);
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->a, SIGTERM);
-    hbt_hall_stop(&w->b, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
+#include "runner.h"
+#include "world.h"
 
 /* ---- a small SSE client: raw socket, chunked decoding, one event at a time */
 
@@ -221,9 +185,18 @@ static int s_ticket(hbt_hall_t *h)
     return hbt_http(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL);
 }
 
-static void test_board_and_stream(void **state)
+/* A small ring, so that a long absence is longer than it reaches. */
+static const hbt_world_spec_t s_world = {.tag = "live",
+                                         .halls = {"LA", "LB"},
+                                         .hq_args = {"--stream_ring", "16"},
+                                         .engine = true,
+                                         .start = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_board_and_stream)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* Both halls appear on the board once connected. */
     int64_t deadline = hbt_now_ms() + 10000;
     json_t *board = NULL;
@@ -242,8 +215,8 @@ static void test_board_and_stream(void **state)
     assert_true(s_metric(w->hq.http, "hallbus_hq_halls_connected") == 2);
     assert_true(s_metric(w->hq.http, "hallbus_hq_refused_total{reason=\"malformed\"}") == 0);
     assert_true(s_metric(w->hq.http, "hallbus_hq_store_bytes") > 0);
-    assert_true(s_metric(w->a.http, "hallbus_hall_connected") == 1);
-    assert_true(s_metric(w->a.http, "hallbus_hall_waiting") == 0);
+    assert_true(s_metric(w->hall[0].http, "hallbus_hall_connected") == 1);
+    assert_true(s_metric(w->hall[0].http, "hallbus_hall_waiting") == 0);
 
     sse_t *s = s_sse_open(w->hq.http, "/v1/stream", NULL);
     ev_t ev;
@@ -252,7 +225,7 @@ static void test_board_and_stream(void **state)
     json_decref(ev.data);
     /* A new ticket: the tile changes on the stream within a second. */
     int64_t t0 = hbt_now_ms();
-    assert_int_equal(s_ticket(&w->a), 201);
+    assert_int_equal(s_ticket(&w->hall[0]), 201);
     int64_t id1 = s_wait_tile(s, "LA", "waiting", 1, 3000);
     int64_t took = hbt_now_ms() - t0;
     fprintf(stderr, "a ticket at LA reached the stream in %lld ms\n", (long long)took);
@@ -261,7 +234,7 @@ static void test_board_and_stream(void **state)
     /* Away for a while: three more tickets happen meanwhile. */
     s_sse_close(&s);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(s_ticket(&w->a), 201);
+        assert_int_equal(s_ticket(&w->hall[0]), 201);
     hbt_sleep_ms(1200);
     char last[32];
     snprintf(last, sizeof last, "%lld", (long long)id1);
@@ -283,15 +256,15 @@ static void test_board_and_stream(void **state)
     }
     assert_int_equal(waiting, 4);
     s_sse_close(&s);
-    assert_true(s_metric(w->a.http, "hallbus_hall_waiting") == 4);
+    assert_true(s_metric(w->hall[0].http, "hallbus_hall_waiting") == 4);
     assert_true(s_metric(w->hq.http, "hallbus_hq_stream_events_total") >= 4);
 
     /* Filtered by hall: only LB's tiles. */
     s = s_sse_open(w->hq.http, "/v1/stream?hall=LB", NULL);
     assert_true(s_sse_next(s, &ev, 2000));
     json_decref(ev.data);
-    assert_int_equal(s_ticket(&w->a), 201);
-    assert_int_equal(s_ticket(&w->b), 201);
+    assert_int_equal(s_ticket(&w->hall[0]), 201);
+    assert_int_equal(s_ticket(&w->hall[1]), 201);
     assert_true(s_wait_tile(s, "LB", "waiting", 1, 3000) > 0);
     s_sse_close(&s);
 
@@ -299,8 +272,8 @@ static void test_board_and_stream(void **state)
      * board round sends a hall's tile once, so the tickets are spread over
      * rounds. */
     for (int i = 0; i < 12; i++) {
-        assert_int_equal(s_ticket(&w->a), 201);
-        assert_int_equal(s_ticket(&w->b), 201);
+        assert_int_equal(s_ticket(&w->hall[0]), 201);
+        assert_int_equal(s_ticket(&w->hall[1]), 201);
         hbt_sleep_ms(300);
     }
     hbt_sleep_ms(500);
@@ -316,7 +289,7 @@ static void test_board_and_stream(void **state)
     s = s_sse_open(w->hq.http, "/v1/stream?hall=LB", NULL);
     assert_true(s_sse_next(s, &ev, 2000));
     json_decref(ev.data);
-    hbt_hall_stop(&w->b, SIGKILL);
+    hbt_hall_stop(&w->hall[1], SIGKILL);
     deadline = hbt_now_ms() + 20000;
     bool offline = false;
     while (!offline && hbt_now_ms() < deadline) {
@@ -332,7 +305,7 @@ static void test_board_and_stream(void **state)
     assert_non_null(t);
     assert_string_equal(json_string_value(json_object_get(t, "worst")), "offline");
     json_decref(t);
-    hbt_hall_start(&w->b);
+    hbt_hall_start(&w->hall[1]);
 }
 
 /* One region of a /v1/regions answer, or NULL. */
@@ -348,9 +321,9 @@ static json_t *s_region(json_t *answer, const char *id)
     return NULL;
 }
 
-static void test_regions(void **state)
+HBT_TEST(test_regions)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* Before any organisation: no regions, and an unknown one is a 404. */
     json_t *o = hbt_get(w->hq.http, "/v1/regions");
     assert_non_null(o);
@@ -371,7 +344,7 @@ static void test_regions(void **state)
     /* Three tickets at LA: they count in C001, P01 and CN, not in P02. LZ
      * never connected: it counts as a hall, offline. */
     for (int i = 0; i < 3; i++)
-        assert_int_equal(s_ticket(&w->a), 201);
+        assert_int_equal(s_ticket(&w->hall[0]), 201);
     int64_t deadline = hbt_now_ms() + 5000;
     json_t *cn = NULL;
     for (;;) {
@@ -425,7 +398,7 @@ static void test_regions(void **state)
     char since[64];
     snprintf(since, sizeof since, "/v1/stream?since=%lld&hall=LB", (long long)hbt_int(o, "stream_id"));
     sse_t *s = s_sse_open(w->hq.http, since, NULL);
-    assert_int_equal(s_ticket(&w->b), 201);
+    assert_int_equal(s_ticket(&w->hall[1]), 201);
     int64_t id = s_wait_tile(s, "LB", "waiting", 1, 3000);
     assert_true(id > hbt_int(o, "stream_id"));
     s_sse_close(&s);
@@ -448,13 +421,4 @@ static void test_regions(void **state)
     assert_int_equal(hbt_int(s_region(o, "C001"), "halls"), 2);
     json_decref(o);
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P02", NULL, NULL), 404);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_board_and_stream, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_regions, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,49 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
 
 #define HALLS 2
-
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t halls[HALLS];
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "mirror");
-    hbt_hq_init(&w->hq, w->root);
-    /* Snapshots early, so a restart starts from them. */
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--mirror_snapshot_events");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "100");
-    snprintf(w->hq.extra[2], sizeof w->hq.extra[2], "--mirror_snapshot_every");
-    snprintf(w->hq.extra[3], sizeof w->hq.extra[3], "1s");
-    w->hq.n_extra = 4;
-    hbt_hq_start(&w->hq);
-    for (int i = 0; i < HALLS; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "M%02d", i + 1);
-        hbt_hall_enroll(&w->hq, &w->halls[i], id);
-        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
-        hbt_hall_start(&w->halls[i]);
-    }
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
 
 /* POSTs and returns the status; the body is dropped. */
 static int s_post(hbt_hall_t *h, const char *path, const char *fmt, ...)
@@ -176,7 +137,7 @@ static void s_traffic(hbt_hall_t *h, int n)
     assert_true(after - before >= t.ok);
 }
 
-static json_t *s_hq_snapshot(world_t *w, hbt_hall_t *h)
+static json_t *s_hq_snapshot(hbt_world_t *w, hbt_hall_t *h)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/halls/%.32s/snapshot", h->id);
@@ -184,7 +145,7 @@ static json_t *s_hq_snapshot(world_t *w, hbt_hall_t *h)
 }
 
 /* Waits until HQ's mirror has the hall's newest event, then compares. */
-static void s_assert_mirror_equal(world_t *w, hbt_hall_t *h)
+static void s_assert_mirror_equal(hbt_world_t *w, hbt_hall_t *h)
 {
     assert_true(hbt_wait_synced(&w->hq, h, 30000));
     json_t *mine = hbt_get(h->http, "/v1/hall/snapshot");
@@ -209,27 +170,38 @@ static void s_assert_mirror_equal(world_t *w, hbt_hall_t *h)
     json_decref(theirs);
 }
 
-static void test_hq_mirror_equals_each_hall(void **state)
+/* Snapshots early, so a restart starts from them. */
+static const hbt_world_spec_t s_world = {
+    .tag = "mirror",
+    .numbered = "M",
+    .n_numbered = HALLS,
+    .hq_args = {"--mirror_snapshot_events", "100", "--mirror_snapshot_every", "1s"},
+    .engine = true,
+    .start = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_hq_mirror_equals_each_hall)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     for (int i = 0; i < HALLS; i++)
-        s_traffic(&w->halls[i], 600);
+        s_traffic(&w->hall[i], 600);
     for (int i = 0; i < HALLS; i++)
-        s_assert_mirror_equal(w, &w->halls[i]);
+        s_assert_mirror_equal(w, &w->hall[i]);
     /* A killed hqd rebuilds its mirror from its snapshots and the events
      * stored after them, and it is equal again. */
     hbt_sleep_ms(2500); /* a snapshot round has passed */
-    s_traffic(&w->halls[1], 150); /* stored, but not in a snapshot yet */
-    assert_true(hbt_wait_synced(&w->hq, &w->halls[1], 30000));
+    s_traffic(&w->hall[1], 150); /* stored, but not in a snapshot yet */
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 30000));
     hbt_hq_stop(&w->hq, SIGKILL);
-    s_traffic(&w->halls[0], 200); /* meanwhile the hall carries on */
+    s_traffic(&w->hall[0], 200); /* meanwhile the hall carries on */
     hbt_hq_start(&w->hq);
     for (int i = 0; i < HALLS; i++)
-        s_assert_mirror_equal(w, &w->halls[i]);
+        s_assert_mirror_equal(w, &w->hall[i]);
     for (int i = 0; i < HALLS; i++)
-        s_traffic(&w->halls[i], 300);
+        s_traffic(&w->hall[i], 300);
     for (int i = 0; i < HALLS; i++)
-        s_assert_mirror_equal(w, &w->halls[i]);
+        s_assert_mirror_equal(w, &w->hall[i]);
     json_t *st = hbt_get(w->hq.http, "/v1/status");
     assert_non_null(st);
     json_t *live = json_object_get(st, "live");
@@ -242,21 +214,13 @@ static void test_hq_mirror_equals_each_hall(void **state)
     json_decref(st);
     /* The live view at HQ is the same view the hall shows. */
     char path[128];
-    snprintf(path, sizeof path, "/v1/halls/%.32s/state", w->halls[1].id);
+    snprintf(path, sizeof path, "/v1/halls/%.32s/state", w->hall[1].id);
     json_t *view = hbt_get(w->hq.http, path);
-    json_t *mine = hbt_get(w->halls[1].http, "/v1/hall");
+    json_t *mine = hbt_get(w->hall[1].http, "/v1/hall");
     assert_non_null(view);
     assert_non_null(mine);
     assert_int_equal(hbt_int(view, "waiting"), hbt_int(mine, "waiting"));
     assert_true(json_equal(json_object_get(view, "today"), json_object_get(mine, "today")));
     json_decref(view);
     json_decref(mine);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hq_mirror_equals_each_hall, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,55 +17,19 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "runner.h"
+#include "world.h"
+#include "world.h"
 
 #define HALLS 30
 #define STOPPED 5
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t halls[HALLS];
-} world_t;
-
-static int s_setup(void **state)
-{
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "rollout");
-    hbt_hq_init(&w->hq, w->root);
-    const char *extra[] = {"--rollout_resend", "1s", "--neighbour_board_every", "500ms"};
-    for (int i = 0; i < 4; i++)
-        snprintf(w->hq.extra[i], sizeof w->hq.extra[i], "%s", extra[i]);
-    w->hq.n_extra = 4;
-    hbt_hq_start(&w->hq);
-    for (int i = 0; i < HALLS; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "H%02d", i + 1);
-        hbt_hall_enroll(&w->hq, &w->halls[i], id);
-        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
-    }
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
-
-/* As `token` (NULL: the harness's admin). */
-static void s_put_as(world_t *w, const char *token, const char *method, const char *path,
-                     const char *body, int want)
+/* As `token`: who acts at HQ comes from the credentials. */
+static void s_as(hbt_world_t *w, const char *token, const char *method, const char *path,
+                 const char *body, int want)
 {
     json_t *resp = NULL;
-    int status =
-        hbt_http_as(w->hq.http, token ? token : w->hq.token, NULL, method, path, body, &resp);
+    int status = hbt_http_as(w->hq.http, token, NULL, method, path, body, &resp);
     if (status != want) {
         char *dump = resp ? json_dumps(resp, 0) : NULL;
         fail_msg("%s %s: %d, wanted %d: %.500s", method, path, status, want, dump ? dump : "");
@@ -73,14 +37,9 @@ static void s_put_as(world_t *w, const char *token, const char *method, const ch
     json_decref(resp);
 }
 
-static void s_put(world_t *w, const char *method, const char *path, const char *body, int want)
-{
-    s_put_as(w, NULL, method, path, body, want);
-}
-
 /* Waits until the rollout of `kind` ("policy"/"calendar") has `version`
  * applied by `applied` halls and `offline` offline; prints the view. */
-static void s_wait_rollout(world_t *w, const char *kind, int64_t version, int64_t applied,
+static void s_wait_rollout(hbt_world_t *w, const char *kind, int64_t version, int64_t applied,
                            int64_t offline)
 {
     int64_t deadline = hbt_now_ms() + 30000;
@@ -102,7 +61,7 @@ static void s_wait_rollout(world_t *w, const char *kind, int64_t version, int64_
         json_t *pend = json_object_get(json_object_get(full, kind), "pending_halls");
         for (size_t i = 0; i < json_array_size(pend); i++) {
             int num = atoi(json_string_value(json_array_get(pend, i)) + 1) - 1;
-            json_t *st = hbt_get(w->halls[num].http, "/v1/status");
+            json_t *st = hbt_get(w->hall[num].http, "/v1/status");
             char *sd = st ? json_dumps(st, 0) : NULL;
             char path[64];
             snprintf(path, sizeof path, "/v1/halls/H%02d", num + 1);
@@ -131,7 +90,7 @@ static void s_wait_rollout(world_t *w, const char *kind, int64_t version, int64_
 
 /* A national policy open round the clock whose diversion threshold tells
  * the versions apart. */
-static void s_set_policy(world_t *w, int threshold)
+static void s_set_policy(hbt_world_t *w, int threshold)
 {
     char body[1024];
     snprintf(body, sizeof body,
@@ -140,10 +99,10 @@ static void s_set_policy(world_t *w, int threshold)
              "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
              "\"diversion\":{\"threshold\":%d},\"campaigns\":{\"lead_days\":0}}",
              threshold);
-    s_put(w, "PUT", "/v1/policies/national", body, 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", body, 200);
 }
 
-static int64_t s_publish_policy(world_t *w)
+static int64_t s_publish_policy(hbt_world_t *w)
 {
     json_t *resp = NULL;
     assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", &resp), 200);
@@ -170,9 +129,18 @@ static void s_today(int offset_days, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static void test_rollout_to_thirty_halls(void **state)
+static const hbt_world_spec_t s_world = {
+    .tag = "rollout",
+    .numbered = "H",
+    .n_numbered = HALLS,
+    .hq_args = {"--rollout_resend", "1s", "--neighbour_board_every", "500ms"},
+    .engine = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+HBT_TEST(test_rollout_to_thirty_halls)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* Every hall in the tree; H01 has two neighbours. */
     char org[8192];
     size_t used = (size_t)snprintf(org, sizeof org,
@@ -187,14 +155,14 @@ static void test_rollout_to_thirty_halls(void **state)
                                  i < 15 ? "C001" : "C002",
                                  i == 0 ? ",\"neighbours\":[\"H02\",\"H03\"]" : "");
     snprintf(org + used, sizeof org - used, "]}");
-    s_put(w, "PUT", "/v1/org", org, 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org", org, 200);
     for (int i = 0; i < HALLS; i++)
-        hbt_hall_start(&w->halls[i]);
+        hbt_hall_start(&w->hall[i]);
     for (int i = 0; i < HALLS; i++)
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 20000));
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
     /* Five halls are down at publish time. */
     for (int i = HALLS - STOPPED; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
+        hbt_hall_stop(&w->hall[i], SIGTERM);
 
     s_set_policy(w, 11);
     int64_t v1 = s_publish_policy(w);
@@ -202,7 +170,7 @@ static void test_rollout_to_thirty_halls(void **state)
     s_wait_rollout(w, "policy", v1, HALLS - STOPPED, STOPPED);
     for (int i = 0; i < HALLS - STOPPED; i++) {
         int64_t v, th;
-        s_hall_policy(&w->halls[i], &v, &th);
+        s_hall_policy(&w->hall[i], &v, &th);
         assert_int_equal(v, v1);
         assert_int_equal(th, 11);
     }
@@ -223,13 +191,13 @@ static void test_rollout_to_thirty_halls(void **state)
     char mkt[64], ops[64];
     hbt_hq_user(&w->hq, "mkt", mkt, "--role", "marketer", NULL);
     hbt_hq_user(&w->hq, "ops", ops, "--role", "reviewer", NULL);
-    s_put_as(w, mkt, "POST", "/v1/campaigns", doc, 201);
-    s_put_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
-    s_put_as(w, ops, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200);
-    s_put_as(w, ops, "POST", "/v1/campaigns/harbour-savings/publish", "{}", 200);
+    s_as(w, mkt, "POST", "/v1/campaigns", doc, 201);
+    s_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
+    s_as(w, ops, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200);
+    s_as(w, ops, "POST", "/v1/campaigns/harbour-savings/publish", "{}", 200);
     s_wait_rollout(w, "calendar", 1, HALLS - STOPPED, STOPPED);
     /* Each hall got exactly its slice. */
-    json_t *a = hbt_get(w->halls[0].http, "/v1/campaigns/active");
+    json_t *a = hbt_get(w->hall[0].http, "/v1/campaigns/active");
     assert_non_null(a);
     assert_int_equal(hbt_int(a, "version"), 1);
     assert_int_equal(hbt_int(a, "count"), 1);
@@ -237,7 +205,7 @@ static void test_rollout_to_thirty_halls(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "id")), "harbour-savings");
     assert_int_equal(json_array_size(json_object_get(c, "faq")), 1);
     json_decref(a);
-    a = hbt_get(w->halls[20].http, "/v1/campaigns/active");
+    a = hbt_get(w->hall[20].http, "/v1/campaigns/active");
     assert_non_null(a);
     assert_int_equal(hbt_int(a, "version"), 1);
     assert_int_equal(hbt_int(a, "count"), 0);
@@ -245,11 +213,11 @@ static void test_rollout_to_thirty_halls(void **state)
 
     /* The five come back and catch up with both. */
     for (int i = HALLS - STOPPED; i < HALLS; i++)
-        hbt_hall_start(&w->halls[i]);
+        hbt_hall_start(&w->hall[i]);
     s_wait_rollout(w, "policy", v1, HALLS, 0);
     s_wait_rollout(w, "calendar", 1, HALLS, 0);
     int64_t v, th;
-    s_hall_policy(&w->halls[HALLS - 1], &v, &th);
+    s_hall_policy(&w->hall[HALLS - 1], &v, &th);
     assert_int_equal(v, v1);
     assert_int_equal(th, 11);
 
@@ -258,7 +226,7 @@ static void test_rollout_to_thirty_halls(void **state)
     json_t *hall = NULL, *nb = NULL;
     while (hbt_now_ms() < deadline) {
         json_decref(hall);
-        hall = hbt_get(w->halls[0].http, "/v1/hall");
+        hall = hbt_get(w->hall[0].http, "/v1/hall");
         nb = hall ? json_object_get(hall, "neighbours") : NULL;
         if (json_is_object(nb) && json_array_size(json_object_get(nb, "halls")) == 2)
             break;
@@ -275,7 +243,7 @@ static void test_rollout_to_thirty_halls(void **state)
     srand(getenv("HB_TEST_SEED") ? (unsigned)atoi(getenv("HB_TEST_SEED")) : 20261202u);
     int64_t threshold_of[16] = {0};
     threshold_of[v1] = 11;
-    hbt_hall_t *victim = &w->halls[1];
+    hbt_hall_t *victim = &w->hall[1];
     for (int round = 0; round < 6; round++) {
         s_set_policy(w, 40 + round);
         int64_t vn = s_publish_policy(w);
@@ -296,12 +264,4 @@ static void test_rollout_to_thirty_halls(void **state)
         assert_int_equal(v, vn);
         assert_int_equal(th, threshold_of[vn]);
     }
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rollout_to_thirty_halls, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

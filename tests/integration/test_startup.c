@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -72,7 +72,9 @@ static bool s_wait_for(const char *path, const char *text, int ms)
 
 /* ------------------------------------------------------ one folder, one */
 
-static void test_data_folder_lock(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_data_folder_lock)
 {
     (void)state;
     hbt_hq_t hq;
@@ -138,7 +140,7 @@ static void test_data_folder_lock(void **state)
 
 /* ----------------------------------------------------------- versions */
 
-static void test_version(void **state)
+HBT_TEST(test_version)
 {
     (void)state;
     char out[1024], line[256];
@@ -202,7 +204,7 @@ static void test_version(void **state)
 
 /* ------------------------------------------------------ refused settings */
 
-static void test_contradicting_settings(void **state)
+HBT_TEST(test_contradicting_settings)
 {
     (void)state;
     char out[8192], data[300], keys[300];
@@ -232,7 +234,7 @@ static void test_contradicting_settings(void **state)
 }
 
 /* A policy file that cannot be used: which file, and why. */
-static void test_bad_policy_file(void **state)
+HBT_TEST(test_bad_policy_file)
 {
     (void)state;
     hbt_hq_t hq;
@@ -278,7 +280,7 @@ static void test_bad_policy_file(void **state)
 
 /* ----------------------------------------------------------- reloading */
 
-static void test_sighup_keeps_hall_id(void **state)
+HBT_TEST(test_sighup_keeps_hall_id)
 {
     (void)state;
     hbt_hq_t hq;
@@ -325,7 +327,7 @@ static void test_sighup_keeps_hall_id(void **state)
 /* hqd under a pretend systemd: READY once up, WATCHDOG every half
  * interval only when WATCHDOG_PID does not name another process, STOPPING
  * on SIGTERM. */
-static void test_systemd(void **state)
+HBT_TEST(test_systemd)
 {
     (void)state;
     for (int round = 0; round < 2; round++) {
@@ -360,18 +362,4 @@ static void test_systemd(void **state)
         if (round == 1 && watchdogs != 0)
             fail_msg("hqd petted a watchdog that is not its own (%d times)", watchdogs);
     }
-}
-
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_data_folder_lock, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_version, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_contradicting_settings, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_policy_file, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_sighup_keeps_hall_id, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_systemd, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

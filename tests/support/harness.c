@@ -2,6 +2,8 @@
  * broken environment fails the test that needed it, with the reason. */
 #include "harness.h"
 
+#include "hallbus/time.h"
+
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
 #include "hallbus/httpc.h"
@@ -81,12 +83,7 @@ void hbt_sleep_ms(int ms)
     }
 }
 
-int64_t hbt_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t hbt_now_ms(void) { return hb_mono_ms(); }
 
 int64_t hbt_now_us(void)
 {
@@ -477,6 +474,24 @@ int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *coo
     return status;
 }
 
+/* Waits (15 s at most) until the daemon just spawned answers /v1/status;
+ * fails the test pointing at its log if it does not, or dies first. */
+static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const char *log)
+{
+    int64_t deadline = hbt_now_ms() + 15000;
+    while (hbt_now_ms() < deadline) {
+        json_t *st = hbt_get(http, "/v1/status");
+        if (st) {
+            json_decref(st);
+            return;
+        }
+        if (!hbt_alive(p))
+            break;
+        hbt_sleep_ms(50);
+    }
+    fail_msg("%s did not come up; see %s", what, log);
+}
+
 void hbt_hq_start(hbt_hq_t *hq)
 {
     char log[400];
@@ -507,18 +522,7 @@ void hbt_hq_start(hbt_hq_t *hq)
         argv[n++] = hq->extra[i];
     argv[n] = NULL;
     hbt_spawn(&hq->proc, log, argv);
-    int64_t deadline = hbt_now_ms() + 15000;
-    while (hbt_now_ms() < deadline) {
-        json_t *st = hbt_get(hq->http, "/v1/status");
-        if (st) {
-            json_decref(st);
-            return;
-        }
-        if (!hbt_alive(&hq->proc))
-            break;
-        hbt_sleep_ms(50);
-    }
-    fail_msg("hqd did not come up; see %s", log);
+    s_wait_up(&hq->proc, hq->http, "hqd", log);
 }
 
 void hbt_hq_stop(hbt_hq_t *hq, int sig) { hbt_kill(&hq->proc, sig); }

@@ -19,28 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 #define T0 1796000000000LL
 
 static void s_apply(hb_hall_state_t *s, const char *text)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_t *j = json_loads(buf, 0, NULL);
-    assert_non_null(j);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, T0, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", buf, err);
-    json_decref(j);
-    env->seq = s->seq + 1;
-    env->at_ms = T0;
-    assert_int_equal(hb_hall_state_apply(s, env), 0);
-    hb_envelope_free(env);
+    assert_int_equal(hbt_apply(s, T0, text), 0);
 }
 
 /* This hall: `waiting` customers for A, one counter serving A, the SLA of
@@ -102,7 +88,9 @@ static void s_neighbour(advice_board_t *b, const char *hall, bool online, bool o
     }
 }
 
-static void test_proposes_only_open_faster_halls_with_the_service(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_proposes_only_open_faster_halls_with_the_service)
 {
     (void)state;
     hall_t *h = s_hall(5); /* 6 x 300 = 1800 s here */
@@ -141,7 +129,7 @@ static void test_proposes_only_open_faster_halls_with_the_service(void **state)
     s_hall_free(&h);
 }
 
-static void test_without_a_current_board_the_policy_halls(void **state)
+HBT_TEST(test_without_a_current_board_the_policy_halls)
 {
     (void)state;
     hall_t *h = s_hall(4);
@@ -160,7 +148,7 @@ static void test_without_a_current_board_the_policy_halls(void **state)
     s_hall_free(&h);
 }
 
-static void test_not_due_at_or_below_the_threshold(void **state)
+HBT_TEST(test_not_due_at_or_below_the_threshold)
 {
     (void)state;
     hall_t *h = s_hall(3);
@@ -180,7 +168,7 @@ static void test_not_due_at_or_below_the_threshold(void **state)
     s_hall_free(&h);
 }
 
-static void test_board_current(void **state)
+HBT_TEST(test_board_current)
 {
     (void)state;
     advice_board_t b = {0};
@@ -192,7 +180,7 @@ static void test_board_current(void **state)
 }
 
 /* A board through the real codec: what the hall keeps of each field. */
-static void test_board_from_the_wire(void **state)
+HBT_TEST(test_board_from_the_wire)
 {
     (void)state;
     char long_code[HB_HS_ID + 8], long_address[ADVICE_ADDRESS_MAX + 8];
@@ -284,16 +272,4 @@ static void test_board_from_the_wire(void **state)
     assert_string_equal(o->address, "");
     assert_int_equal(o->n_services, 0);
     assert_false(advice_neighbour_better(o, "A", UINT32_MAX));
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_proposes_only_open_faster_halls_with_the_service),
-        cmocka_unit_test(test_without_a_current_board_the_policy_halls),
-        cmocka_unit_test(test_not_due_at_or_below_the_threshold),
-        cmocka_unit_test(test_board_current),
-        cmocka_unit_test(test_board_from_the_wire),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

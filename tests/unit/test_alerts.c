@@ -24,7 +24,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 #define SEC 1000LL
 #define MIN (60 * SEC)
@@ -54,32 +55,6 @@ static const char *const s_policy_text =
     " 'diversion':{'threshold':3},"
     " 'alerts':{'device_fault_s':1800,'not_open_grace_s':300}}";
 
-/* JSON written with single quotes, for readability. */
-static json_t *s_json(const char *text)
-{
-    char buf[4096];
-    size_t n = strlen(text);
-    assert_true(n < sizeof buf);
-    for (size_t i = 0; i <= n; i++)
-        buf[i] = text[i] == '\'' ? '"' : text[i];
-    json_error_t jerr;
-    json_t *j = json_loads(buf, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", buf, jerr.text);
-    return j;
-}
-
-static hb_policy_t *s_policy(const char *text)
-{
-    json_t *doc = s_json(text);
-    hb_policy_t *p = NULL;
-    char err[512];
-    if (hb_policy_new(doc, &p, err, sizeof err) != 0)
-        fail_msg("policy refused: %s", err);
-    json_decref(doc);
-    return p;
-}
-
 typedef struct {
     hb_hall_state_t *s;
     uint64_t seq;
@@ -97,17 +72,9 @@ static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    json_t *j = s_json(text);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, at, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", text, err);
-    json_decref(j);
-    env->seq = ++h->seq;
-    env->at_ms = at;
-    if (hb_hall_state_apply(h->s, env) != 0)
+    if (hbt_apply(h->s, at, text) != 0)
         fail_msg("event did not fit the state: %s", text);
-    hb_envelope_free(env);
+    h->seq = h->s->seq;
 }
 
 static void s_day(hall_t *h, int d)
@@ -144,7 +111,7 @@ static int s_setup(void **state)
     hall_t *h = calloc(1, sizeof *h);
     h->s = hb_hall_state_new();
     assert_non_null(h->s);
-    h->p = s_policy(s_policy_text);
+    h->p = hbt_policy(s_policy_text);
     alerts_params_default(&h->params);
     *state = h;
     return 0;
@@ -219,7 +186,9 @@ static void s_staffed_monday(hall_t *h)
 
 /* --------------------------------------------------------- wait_sla ---- */
 
-static void test_wait_sla(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_wait_sla)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -266,7 +235,7 @@ static void test_wait_sla(void **state)
 
 /* -------------------------------------------------------- diversion ---- */
 
-static void test_diversion(void **state)
+HBT_TEST(test_diversion)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -294,7 +263,7 @@ static void test_diversion(void **state)
 
 /* ------------------------------------------------------- complaints ---- */
 
-static void test_complaint_deadlines(void **state)
+HBT_TEST(test_complaint_deadlines)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -320,7 +289,7 @@ static void test_complaint_deadlines(void **state)
     assert_int_equal(s_eval(h, s_at(1, 12, 0, 0))->n, 0);
 }
 
-static void test_complaint_deadlines_ignore_hours(void **state)
+HBT_TEST(test_complaint_deadlines_ignore_hours)
 {
     hall_t *h = *state;
     s_day(h, 4);
@@ -349,7 +318,7 @@ static void test_complaint_deadlines_ignore_hours(void **state)
 
 /* ----------------------------------------------------- hall_offline ---- */
 
-static void test_hall_offline(void **state)
+HBT_TEST(test_hall_offline)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -400,7 +369,7 @@ static void test_hall_offline(void **state)
 
 /* ---------------------------------------------------- hall_not_open ---- */
 
-static void test_hall_not_open(void **state)
+HBT_TEST(test_hall_not_open)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -428,7 +397,7 @@ static void test_hall_not_open(void **state)
     assert_null(s_find(s_eval(h, s_at(0, 18, 0, 0)), ALERT_HALL_NOT_OPEN, ""));
 }
 
-static void test_hall_not_open_day_started_late(void **state)
+HBT_TEST(test_hall_not_open_day_started_late)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -458,7 +427,7 @@ static void test_hall_not_open_day_started_late(void **state)
 
 /* -------------------------------------------------- no_counter_open ---- */
 
-static void test_no_counter_open(void **state)
+HBT_TEST(test_no_counter_open)
 {
     hall_t *h = *state;
     h->params.no_counter_grace_s = 60;
@@ -492,7 +461,7 @@ static void test_no_counter_open(void **state)
 
 /* ----------------------------------------------------- device_fault ---- */
 
-static void test_device_fault(void **state)
+HBT_TEST(test_device_fault)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -544,7 +513,7 @@ static void s_everything_wrong(hall_t *h, int d)
             (long long)s_at(d, 10, 0, 0), (long long)s_at(d, 11, 0, 0));
 }
 
-static void test_closed_hall_raises_nothing(void **state)
+HBT_TEST(test_closed_hall_raises_nothing)
 {
     hall_t *h = *state;
     s_everything_wrong(h, 0);
@@ -583,7 +552,7 @@ static void test_closed_hall_raises_nothing(void **state)
 
 /* ------------------------------------------------ offline and stale ---- */
 
-static void test_offline_state_as_of_link_loss(void **state)
+HBT_TEST(test_offline_state_as_of_link_loss)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
@@ -620,7 +589,7 @@ static void test_offline_state_as_of_link_loss(void **state)
  * against hb_policy_open_at over clock changes. */
 static void s_check_opening(const char *policy_text, int64_t from, int64_t to, int64_t step)
 {
-    hb_policy_t *p = s_policy(policy_text);
+    hb_policy_t *p = hbt_policy(policy_text);
     alerts_params_t params;
     alerts_params_default(&params);
     params.offline_grace_s = 0;
@@ -656,7 +625,7 @@ static void s_check_opening(const char *policy_text, int64_t from, int64_t to, i
     hb_policy_free(&p);
 }
 
-static void test_opening_start_matches_policy(void **state)
+HBT_TEST_IN(test_opening_start_matches_policy, NULL, NULL)
 {
     (void)state;
     /* The test policy, over two weeks with the holidays. */
@@ -682,7 +651,7 @@ static void test_opening_start_matches_policy(void **state)
     const char *always = "{'timezone':'Asia/Shanghai','opening_hours':{'mon':['00:00-24:00'],"
                          "'tue':['00:00-24:00'],'wed':['00:00-24:00'],'thu':['00:00-24:00'],"
                          "'fri':['00:00-24:00'],'sat':['00:00-24:00'],'sun':['00:00-24:00']}}";
-    hb_policy_t *p = s_policy(always);
+    hb_policy_t *p = hbt_policy(always);
     alert_set_t set;
     alerts_params_t params = {.offline_grace_s = 0, .no_counter_grace_s = 0};
     alerts_eval(NULL, p, &params, false, 0, s_at(0, 12, 0, 0), &set);
@@ -696,7 +665,7 @@ static void test_opening_start_matches_policy(void **state)
 
 /* --------------------------------------------------- bound and order ---- */
 
-static void test_set_bound_and_order(void **state)
+HBT_TEST(test_set_bound_and_order)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -773,7 +742,7 @@ static const alerts_diff_ops_t s_tally_ops = {
 
 /* A morning evaluated every second: each alert is raised once, when its
  * condition starts, and cleared once, when it ends. */
-static void test_diff_raises_once_clears_once(void **state)
+HBT_TEST(test_diff_raises_once_clears_once)
 {
     hall_t *h = *state;
     s_day(h, 0);
@@ -833,7 +802,7 @@ static void s_fake(alert_t *a, int kind, const char *subject)
 
 /* At the bound: keys past a truncated set's last entry are held, not
  * cleared, and new keys wait for room. */
-static void test_diff_at_the_bound(void **state)
+HBT_TEST_IN(test_diff_at_the_bound, NULL, NULL)
 {
     (void)state;
     alert_set_t prev = {0}, cur = {0};
@@ -892,7 +861,7 @@ static int s_fail_raise(const alert_t *cur, int64_t now_ms, void *arg)
     return HB_ENOMEM;
 }
 
-static void test_diff_stops_on_error(void **state)
+HBT_TEST_IN(test_diff_stops_on_error, NULL, NULL)
 {
     (void)state;
     alert_set_t cur = {0};
@@ -953,7 +922,7 @@ static hb_hall_state_t *s_realistic(hall_t *h, unsigned seed)
     return hb_hall_state_clone(h->s);
 }
 
-static void test_evaluation_rate(void **state)
+HBT_TEST(test_evaluation_rate)
 {
     hall_t *h = *state;
     enum { HALLS = 10000, TEMPLATES = 200, ROUNDS = 5 };
@@ -971,14 +940,14 @@ static void test_evaluation_rate(void **state)
     }
     /* National policies as they would be: the defaults' thresholds, a
      * split day, holidays. */
-    hb_policy_t *berlin = s_policy(
+    hb_policy_t *berlin = hbt_policy(
         "{'timezone':'Europe/Berlin','special_days':{'2026-12-24':{'hours':['09:00-12:00']},"
         "'2026-12-25':{'hours':[]},'2026-12-26':{'hours':[]}},"
         "'sla':{'max_wait_s':{'*:*':1200,'A:*':900,'*:vip':600}},'diversion':{'threshold':25}}");
-    hb_policy_t *utc = s_policy(
-        "{'timezone':'UTC','opening_hours':{'mon':['08:30-12:30','13:30-18:00']},"
-        "'special_days':{'2026-12-25':{'hours':[]}},"
-        "'sla':{'max_wait_s':{'*:*':1500,'B:vip':600}},'diversion':{'threshold':30}}");
+    hb_policy_t *utc =
+        hbt_policy("{'timezone':'UTC','opening_hours':{'mon':['08:30-12:30','13:30-18:00']},"
+                   "'special_days':{'2026-12-25':{'hours':[]}},"
+                   "'sla':{'max_wait_s':{'*:*':1500,'B:vip':600}},'diversion':{'threshold':30}}");
     const hb_policy_t *policies[2] = {utc, berlin};
     struct timespec t0, t1;
     size_t alerts = 0;
@@ -1008,28 +977,4 @@ static void test_evaluation_rate(void **state)
     free(halls);
     hb_policy_free(&berlin);
     hb_policy_free(&utc);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wait_sla, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_diversion, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_complaint_deadlines, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_complaint_deadlines_ignore_hours, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_offline, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_not_open, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_not_open_day_started_late, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_no_counter_open, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_device_fault, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_hall_raises_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_offline_state_as_of_link_loss, s_setup, s_teardown),
-        cmocka_unit_test(test_opening_start_matches_policy),
-        cmocka_unit_test_setup_teardown(test_set_bound_and_order, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_diff_raises_once_clears_once, s_setup, s_teardown),
-        cmocka_unit_test(test_diff_at_the_bound),
-        cmocka_unit_test(test_diff_stops_on_error),
-        cmocka_unit_test_setup_teardown(test_evaluation_rate, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

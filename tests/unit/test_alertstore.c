@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define SEC 1000LL
 #define T0 1796000000000LL
@@ -135,7 +135,9 @@ static void s_assert_same_open(alertstore_t *a, alertstore_t *b)
 
 /* ------------------------------------------------------ raise, clear ---- */
 
-static void test_raise_and_clear_persisted(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_raise_and_clear_persisted)
 {
     fixture_t *f = *state;
     f->st = s_open(f->dir, NULL);
@@ -248,7 +250,7 @@ static int s_scripted_batch(alertstore_t *st, int k)
     return rc;
 }
 
-static void test_reopen_keeps_open_alerts(void **state)
+HBT_TEST(test_reopen_keeps_open_alerts)
 {
     fixture_t *f = *state;
     f->st = s_open(f->dir, NULL);
@@ -345,7 +347,7 @@ static bool s_same_open(alertstore_t *a, alertstore_t *b)
     return same;
 }
 
-static void test_kill9_between_batches(void **state)
+HBT_TEST(test_kill9_between_batches)
 {
     fixture_t *f = *state;
     int last = s_run_and_kill(f->dir, 20, 20);
@@ -362,7 +364,7 @@ static void test_kill9_between_batches(void **state)
     alertstore_close(&ref);
 }
 
-static void test_kill9_in_the_middle(void **state)
+HBT_TEST(test_kill9_in_the_middle)
 {
     fixture_t *f = *state;
     int last = s_run_and_kill(f->dir, 0, 30);
@@ -402,7 +404,7 @@ static void s_seen(const alert_change_t *c, void *arg)
     s->last_id = c->rec.id;
 }
 
-static void test_batch_commit_and_abort(void **state)
+HBT_TEST(test_batch_commit_and_abort)
 {
     fixture_t *f = *state;
     f->st = s_open(f->dir, NULL);
@@ -451,7 +453,7 @@ static void test_batch_commit_and_abort(void **state)
     assert_int_equal(seen.raised + seen.cleared, 0);
 }
 
-static void test_batch_bound(void **state)
+HBT_TEST(test_batch_bound)
 {
     fixture_t *f = *state;
     alertstore_config_t cfg;
@@ -512,7 +514,7 @@ static void test_batch_bound(void **state)
     assert_non_null(strstr(err, "retention"));
 }
 
-static void test_map_grows_or_fails_cleanly(void **state)
+HBT_TEST(test_map_grows_or_fails_cleanly)
 {
     fixture_t *f = *state;
     alertstore_config_t cfg;
@@ -621,7 +623,7 @@ static void s_history_script(alertstore_t *st)
     }
 }
 
-static void test_history_pages_and_filters(void **state)
+HBT_TEST(test_history_pages_and_filters)
 {
     fixture_t *f = *state;
     f->st = s_open(f->dir, NULL);
@@ -697,7 +699,7 @@ static void test_history_pages_and_filters(void **state)
 
 /* -------------------------------------------------------- retention ---- */
 
-static void test_retention(void **state)
+HBT_TEST(test_retention)
 {
     fixture_t *f = *state;
     alertstore_config_t cfg;
@@ -773,7 +775,7 @@ static bool s_even_halls(uint32_t num, void *arg)
     return num % 2 == 0;
 }
 
-static void test_open_filters(void **state)
+HBT_TEST(test_open_filters)
 {
     fixture_t *f = *state;
     f->st = s_open(f->dir, NULL);
@@ -819,7 +821,7 @@ static void test_open_filters(void **state)
 
 /* ------------------------------------------------------------ rate ---- */
 
-static void test_pass_over_10000_halls(void **state)
+HBT_TEST(test_pass_over_10000_halls)
 {
     fixture_t *f = *state;
     enum { HALLS = 10000, PASSES = 10 };
@@ -857,22 +859,4 @@ static void test_pass_over_10000_halls(void **state)
                   "average, %.1f ms at worst; %zu changes in %d passes\n",
                   HALLS, sum / PASSES, worst, changes, PASSES);
     assert_int_equal(alertstore_open_count(f->st, NULL), HALLS / 10 + HALLS / 100);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_raise_and_clear_persisted, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_open_alerts, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_kill9_between_batches, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_kill9_in_the_middle, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_commit_and_abort, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_bound, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_map_grows_or_fails_cleanly, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_history_pages_and_filters, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_retention, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_open_filters, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_pass_over_10000_halls, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

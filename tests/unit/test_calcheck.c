@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 #define DAY_MS 86400000LL
 #define MAR_01 20878        /* 2027-03-01 */
@@ -49,22 +50,11 @@ typedef struct fx {
     calcheck_report_t *rep;
 } fx_t;
 
-static json_t *s_json(const char *text)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, jerr.text);
-    return j;
-}
-
 static int s_setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    json_t *doc = s_json(s_org_text);
-    assert_int_equal(org_from_json(doc, &f->org, NULL, 0), 0);
-    json_decref(doc);
+    f->org = hbt_org(s_org_text);
     f->cal = campaign_calendar_new();
     f->glossary = calcheck_glossary_new();
     for (int i = 0; i < 7; i++)
@@ -100,7 +90,7 @@ static json_t *s_campaign_doc(const char *id, const char *level, const char *reg
         "Every customer.");
     assert_non_null(d);
     if (extra) {
-        json_t *x = s_json(extra);
+        json_t *x = hbt_json(extra);
         json_object_update(d, x);
         json_decref(x);
     }
@@ -198,7 +188,9 @@ static void s_dump(const calcheck_report_t *r)
 
 /* --------------------------------------------------------------------- */
 
-static void test_clean_calendar(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_clean_calendar)
 {
     fx_t *f = *state;
     s_put(f, "national", "head_office", "CN", MAR_01, MAR_01 + 30, NULL, CAMPAIGN_PUBLISHED,
@@ -226,7 +218,7 @@ static void test_clean_calendar(void **state)
     assert_false(calcheck_report_blocks(r, "harbour"));
 }
 
-static void test_rule1_faq(void **state)
+HBT_TEST(test_rule1_faq)
 {
     fx_t *f = *state;
     s_put(f, "good", "city", "C11", MAR_01, MAR_01 + 3, NULL, CAMPAIGN_SUBMITTED, 0);
@@ -256,7 +248,7 @@ static void test_rule1_faq(void **state)
     assert_false(calcheck_report_blocks(r, "good"));
 }
 
-static void test_rule2_concurrency(void **state)
+HBT_TEST(test_rule2_concurrency)
 {
     fx_t *f = *state;
     f->use_limits = true;
@@ -333,7 +325,7 @@ static void test_rule2_concurrency(void **state)
     assert_int_equal(s_count(r, CALCHECK_CONCURRENCY), 1);
 }
 
-static void test_rule3_products(void **state)
+HBT_TEST(test_rule3_products)
 {
     fx_t *f = *state;
     /* A province and a city campaign, both about savings-plus, in C11 from
@@ -361,7 +353,7 @@ static void test_rule3_products(void **state)
     assert_int_equal(s_count(r, CALCHECK_CITY_OVERLAP), 1);
 }
 
-static void test_rule3_passes(void **state)
+HBT_TEST(test_rule3_passes)
 {
     fx_t *f = *state;
     /* The same product x everywhere, but: a chain head office -> province
@@ -406,7 +398,7 @@ static void test_rule3_passes(void **state)
     s_days_are(&r->findings[1], MAR_01 + 5, MAR_01 + 5);
 }
 
-static void test_rule4_city_overlap(void **state)
+HBT_TEST(test_rule4_city_overlap)
 {
     fx_t *f = *state;
     s_put(f, "prov", "province", "P1", MAR_01, MAR_01 + 9, NULL, CAMPAIGN_PUBLISHED, T_EARLY);
@@ -444,7 +436,7 @@ static void test_rule4_city_overlap(void **state)
     assert_int_equal(s_one(r, CALCHECK_CITY_OVERLAP)->severity, CALCHECK_WARNING);
 }
 
-static void test_rule4_passes(void **state)
+HBT_TEST(test_rule4_passes)
 {
     fx_t *f = *state;
     f->use_limits = true;
@@ -477,7 +469,7 @@ static void test_rule4_passes(void **state)
     assert_int_equal(x->severity, CALCHECK_ERROR);
 }
 
-static void test_rule5_glossary(void **state)
+HBT_TEST(test_rule5_glossary)
 {
     fx_t *f = *state;
     char err[256] = "";
@@ -516,7 +508,7 @@ static void test_rule5_glossary(void **state)
     assert_int_equal(r->n, 0);
 }
 
-static void test_glossary(void **state)
+HBT_TEST(test_glossary)
 {
     (void)state;
     calcheck_glossary_t *g = calcheck_glossary_new();
@@ -564,21 +556,21 @@ static void test_glossary(void **state)
     calcheck_glossary_destroy(&g);
     assert_null(g);
 
-    j = s_json("{\"terms\": [{\"term\": \"APR\"}, {\"term\": \"apr\"}]}");
+    j = hbt_json("{\"terms\": [{\"term\": \"APR\"}, {\"term\": \"apr\"}]}");
     assert_int_equal(calcheck_glossary_from_json(j, &g, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "terms[1].term: \"apr\" is in the glossary already (as \"APR\")");
     json_decref(j);
-    j = s_json("{\"terms\": [{\"term\": \"APR\", \"note\": \"x\"}]}");
+    j = hbt_json("{\"terms\": [{\"term\": \"APR\", \"note\": \"x\"}]}");
     assert_int_equal(calcheck_glossary_from_json(j, &g, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "terms[0]: must be {\"term\": text, \"definition\": text}");
     json_decref(j);
-    j = s_json("{\"words\": []}");
+    j = hbt_json("{\"words\": []}");
     assert_int_equal(calcheck_glossary_from_json(j, &g, err, sizeof err), HB_EINVAL);
     json_decref(j);
     assert_null(g);
 }
 
-static void test_rule6_lead_time(void **state)
+HBT_TEST(test_rule6_lead_time)
 {
     fx_t *f = *state;
     /* Not yet published: counted from today (Feb 1). Seven days' lead by
@@ -601,7 +593,7 @@ static void test_rule6_lead_time(void **state)
     assert_false(calcheck_report_blocks(r, "in-time"));
 }
 
-static void test_rule6_published(void **state)
+HBT_TEST(test_rule6_published)
 {
     fx_t *f = *state;
     /* Published: counted from the recorded publish date, whatever today. */
@@ -633,13 +625,13 @@ static void test_rule6_published(void **state)
     assert_int_equal(r->campaigns_checked, 0);
 }
 
-static void test_scope_no_longer_resolves(void **state)
+HBT_TEST(test_scope_no_longer_resolves)
 {
     fx_t *f = *state;
     s_put(f, "pilot", "city", "C12", MAR_01, MAR_01 + 3, "{\"scope\": {\"halls\": [\"H4\"]}}",
           CAMPAIGN_APPROVED, 0);
     /* The org changes under it: H4 moves to another city. */
-    json_t *h = s_json("{\"id\": \"H4\", \"city\": \"C11\"}");
+    json_t *h = hbt_json("{\"id\": \"H4\", \"city\": \"C11\"}");
     assert_int_equal(org_put_hall(f->org, h, NULL, 0), 0);
     json_decref(h);
     const calcheck_report_t *r = s_check(f);
@@ -652,7 +644,7 @@ static void test_scope_no_longer_resolves(void **state)
     assert_true(calcheck_report_blocks(r, "pilot"));
 }
 
-static void test_candidate(void **state)
+HBT_TEST(test_candidate)
 {
     fx_t *f = *state;
     s_put(f, "prov", "province", "P1", MAR_01, MAR_01 + 9, "{\"products\": [\"x\"]}",
@@ -681,7 +673,7 @@ static void test_candidate(void **state)
     campaign_destroy(&cand);
 }
 
-static void test_many_findings_at_once(void **state)
+HBT_TEST(test_many_findings_at_once)
 {
     fx_t *f = *state;
     char err[256] = "";
@@ -739,7 +731,7 @@ static void test_many_findings_at_once(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_rule"),
                                                         "city_overlap")), 2);
     json_t *first = json_array_get(json_object_get(j, "findings"), 1);
-    json_t *want_json = s_json(
+    json_t *want_json = hbt_json(
         "{\"rule\": 2, \"code\": \"concurrency\", \"severity\": \"error\","
         " \"campaigns\": [\"bay\", \"ho\", \"south\"],"
         " \"halls\": {\"count\": 2, \"sample\": [\"H6\", \"H7\"]},"
@@ -761,7 +753,7 @@ static void test_many_findings_at_once(void **state)
     assert_string_equal(calcheck_rule_name(CALCHECK_LEAD_TIME), "lead_time");
 }
 
-static void test_findings_cap(void **state)
+HBT_TEST(test_findings_cap)
 {
     fx_t *f = *state;
     /* More FAQ-less campaigns than a rule keeps: all counted, the cap kept. */
@@ -780,7 +772,7 @@ static void test_findings_cap(void **state)
     assert_int_equal(r->errors, CALCHECK_PER_RULE_MAX + 5);
 }
 
-static void test_bad_input(void **state)
+HBT_TEST(test_bad_input)
 {
     fx_t *f = *state;
     calcheck_report_t *r = NULL;
@@ -802,29 +794,4 @@ static void test_bad_input(void **state)
     calcheck_report_destroy(&r);
     assert_null(r);
     calcheck_report_destroy(&r);
-}
-
-int main(void)
-{
-#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
-    const struct CMUnitTest tests[] = {
-        T(test_clean_calendar),
-        T(test_rule1_faq),
-        T(test_rule2_concurrency),
-        T(test_rule3_products),
-        T(test_rule3_passes),
-        T(test_rule4_city_overlap),
-        T(test_rule4_passes),
-        T(test_rule5_glossary),
-        T(test_glossary),
-        T(test_rule6_lead_time),
-        T(test_rule6_published),
-        T(test_scope_no_longer_resolves),
-        T(test_candidate),
-        T(test_many_findings_at_once),
-        T(test_findings_cap),
-        T(test_bad_input),
-    };
-#undef T
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

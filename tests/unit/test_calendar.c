@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define MAR_01_2027 20878
 
@@ -55,7 +55,9 @@ static void s_refused(json_t *doc, const char *want)
     json_decref(doc);
 }
 
-static void test_dates(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_dates)
 {
     (void)state;
     int32_t d = -1;
@@ -93,7 +95,7 @@ static void test_dates(void **state)
     assert_int_equal(hb_cal_day_of_ms(-1), -1);
 }
 
-static void test_names(void **state)
+HBT_TEST(test_names)
 {
     (void)state;
     hb_cal_level_t l;
@@ -108,7 +110,7 @@ static void test_names(void **state)
     assert_string_equal(hb_cal_channel_name(HB_CAL_KIOSK), "kiosk");
 }
 
-static void test_campaign_parse(void **state)
+HBT_TEST(test_campaign_parse)
 {
     (void)state;
     json_t *doc = s_content("spring", "2027-03-01", "2027-03-31");
@@ -170,7 +172,7 @@ static void test_campaign_parse(void **state)
     json_decref(doc);
 }
 
-static void test_campaign_refusals(void **state)
+HBT_TEST(test_campaign_refusals)
 {
     (void)state;
     json_t *d;
@@ -347,7 +349,7 @@ static json_t *s_slice_doc(uint64_t version, const char *hall, int n)
     return out;
 }
 
-static void test_slice_round_trip(void **state)
+HBT_TEST(test_slice_round_trip)
 {
     (void)state;
     json_t *doc = s_slice_doc(12, "H001", 4);
@@ -426,7 +428,7 @@ static void s_slice_refused(json_t *doc, int want_rc, const char *want)
     json_decref(doc);
 }
 
-static void test_slice_refusals(void **state)
+HBT_TEST(test_slice_refusals)
 {
     (void)state;
     json_t *d;
@@ -491,17 +493,4 @@ static void test_slice_refusals(void **state)
     assert_int_equal(hb_cal_slice_build(1, "", twice, 1, &out, err, sizeof err), HB_EINVAL);
     assert_null(out);
     hb_cal_campaign_clear(&c);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_campaign_parse),
-        cmocka_unit_test(test_campaign_refusals),
-        cmocka_unit_test(test_slice_round_trip),
-        cmocka_unit_test(test_slice_refusals),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 #define T0 1795424400000LL /* 2026-11-23T09:00:00Z */
 #define DAY_MS 86400000LL
@@ -34,24 +35,6 @@ static const char *s_org_text =
     " {\"id\": \"H2\", \"city\": \"C11\"},"
     " {\"id\": \"H3\", \"city\": \"C12\", \"tags\": [\"rural\"]},"
     " {\"id\": \"H4\", \"city\": \"C21\"}]}";
-
-static json_t *s_json(const char *text)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON: %s", jerr.text);
-    return j;
-}
-
-static org_t *s_org(void)
-{
-    json_t *doc = s_json(s_org_text);
-    org_t *org = NULL;
-    assert_int_equal(org_from_json(doc, &org, NULL, 0), 0);
-    json_decref(doc);
-    return org;
-}
 
 /* A valid province campaign of P1 over all its halls. */
 static json_t *s_doc(const char *id)
@@ -117,13 +100,16 @@ static void s_step(campaign_calendar_t *cal, const char *id, campaign_action_t a
         fail_msg("%s of %s refused: %s", campaign_action_name(a), id, err);
 }
 
-static void test_parse(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_parse)
 {
     (void)state;
     json_t *doc = s_doc("spring");
     json_object_set_new(doc, "parent", json_string("national-savings"));
-    json_object_set_new(doc, "scope", s_json("{\"regions\": [\"C11\"], \"halls\": [],"
-                                             " \"tags\": [\"flagship\"]}"));
+    json_object_set_new(doc, "scope",
+                        hbt_json("{\"regions\": [\"C11\"], \"halls\": [],"
+                                 " \"tags\": [\"flagship\"]}"));
     campaign_t *c = NULL;
     char err[256] = "";
     assert_int_equal(campaign_parse(doc, &c, err, sizeof err), 0);
@@ -147,7 +133,7 @@ static void test_parse(void **state)
     json_decref(doc);
 }
 
-static void test_parse_refusals(void **state)
+HBT_TEST(test_parse_refusals)
 {
     (void)state;
     s_parse_refused(json_array(), "campaign: must be an object");
@@ -188,10 +174,10 @@ static void test_parse_refusals(void **state)
     s_parse_refused(s_doc_with("a", "faq", "{}"), "faq: must be an array of {question, answer}");
 }
 
-static void test_validate(void **state)
+HBT_TEST(test_validate)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     const campaign_t *c = NULL;
     char err[256] = "";
@@ -223,7 +209,7 @@ static void test_validate(void **state)
     /* A city campaign naming another city's hall, and scopes reaching none. */
     d = s_doc_with("a", "region", "\"C11\"");
     json_object_set_new(d, "level", json_string("city"));
-    json_object_set_new(d, "scope", s_json("{\"halls\": [\"H1\", \"H3\"]}"));
+    json_object_set_new(d, "scope", hbt_json("{\"halls\": [\"H1\", \"H3\"]}"));
     s_add_refused(cal, org, d, HB_EINVAL,
                   "scope.halls[1]: hall \"H3\" (city C12) is outside the owner region \"C11\"");
     s_add_refused(cal, org, s_doc_with("a", "scope", "{\"tags\": [\"rural\", \"sme\"], \"regions\": [\"C11\"]}"),
@@ -316,10 +302,10 @@ static void s_illegal(campaign_calendar_t *cal, const char *id, campaign_action_
     assert_int_equal(c->state, st);
 }
 
-static void test_lifecycle(void **state)
+HBT_TEST(test_lifecycle)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     s_add(cal, org, s_doc("spring"));
@@ -437,10 +423,10 @@ static void test_lifecycle(void **state)
     org_destroy(&org);
 }
 
-static void test_publish_approved(void **state)
+HBT_TEST(test_publish_approved)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     size_t n = 99;
@@ -465,10 +451,10 @@ static void test_publish_approved(void **state)
     org_destroy(&org);
 }
 
-static void test_edit_and_remove(void **state)
+HBT_TEST(test_edit_and_remove)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     s_add(cal, org, s_doc("spring"));
@@ -544,22 +530,24 @@ static json_t *s_through_text(const json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT);
     assert_non_null(text);
-    json_t *back = s_json(text);
+    json_t *back = hbt_json(text);
     free(text);
     return back;
 }
 
-static void test_json_round_trip(void **state)
+HBT_TEST(test_json_round_trip)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     json_t *d = s_doc("spring");
-    json_object_set_new(d, "faq", s_json("[{\"question\": \"Fees?\", \"answer\": \"\"},"
-                                         " {\"question\": \"Who?\", \"answer\": \"Anyone.\"}]"));
-    json_object_set_new(d, "scope", s_json("{\"regions\": [\"C11\"], \"halls\": [\"H3\"], "
-                                           "\"tags\": [\"flagship\", \"rural\"]}"));
+    json_object_set_new(d, "faq",
+                        hbt_json("[{\"question\": \"Fees?\", \"answer\": \"\"},"
+                                 " {\"question\": \"Who?\", \"answer\": \"Anyone.\"}]"));
+    json_object_set_new(d, "scope",
+                        hbt_json("{\"regions\": [\"C11\"], \"halls\": [\"H3\"], "
+                                 "\"tags\": [\"flagship\", \"rural\"]}"));
     s_add(cal, org, d);
     s_add(cal, org, s_doc_with("child", "parent", "\"spring\""));
     s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 1);
@@ -637,11 +625,12 @@ static json_t *s_record_with(int i, const char *key, const char *value)
     json_t *rec = s_doc("r");
     json_object_set_new(rec, "state", json_string("submitted"));
     json_object_set_new(rec, "revision", json_integer(2));
-    json_object_set_new(rec, "history",
-                        s_json("[{\"action\": \"create\", \"from\": \"draft\", \"to\": \"draft\","
-                               "  \"by\": \"alice\", \"at_ms\": 1000},"
-                               " {\"action\": \"submit\", \"from\": \"draft\", \"to\": \"submitted\","
-                               "  \"by\": \"alice\", \"at_ms\": 2000}]"));
+    json_object_set_new(
+        rec, "history",
+        hbt_json("[{\"action\": \"create\", \"from\": \"draft\", \"to\": \"draft\","
+                 "  \"by\": \"alice\", \"at_ms\": 1000},"
+                 " {\"action\": \"submit\", \"from\": \"draft\", \"to\": \"submitted\","
+                 "  \"by\": \"alice\", \"at_ms\": 2000}]"));
     if (i >= 0) {
         json_t *e = json_array_get(json_object_get(rec, "history"), (size_t)i);
         if (value)
@@ -663,7 +652,7 @@ static void s_record_refused(json_t *rec, const char *want)
     assert_null(c);
 }
 
-static void test_record_refusals(void **state)
+HBT_TEST(test_record_refusals)
 {
     (void)state;
     campaign_t *c = NULL;
@@ -723,11 +712,11 @@ static void test_record_refusals(void **state)
     assert_string_equal(err, "campaigns[0].title: must not be empty");
     json_decref(doc);
     json_decref(r1);
-    doc = s_json("{\"version\": 0, \"campaigns\": [], \"extra\": 1}");
+    doc = hbt_json("{\"version\": 0, \"campaigns\": [], \"extra\": 1}");
     assert_int_equal(campaign_calendar_from_json(doc, &cal, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "calendar.extra: unknown member");
     json_decref(doc);
-    doc = s_json("{\"version\": -1, \"campaigns\": []}");
+    doc = hbt_json("{\"version\": -1, \"campaigns\": []}");
     assert_int_equal(campaign_calendar_from_json(doc, &cal, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "version: must be an integer >= 0");
     json_decref(doc);
@@ -759,17 +748,17 @@ static int s_stop(const org_hall_t *hall, json_t *slice, const char *problem, vo
     return 42;
 }
 
-static void test_slices(void **state)
+HBT_TEST(test_slices)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     json_t *out = NULL;
     s_add(cal, org, s_doc("p1-all")); /* H1, H2, H3 */
     json_t *d = s_doc_with("c11-flagship", "region", "\"C11\"");
     json_object_set_new(d, "level", json_string("city"));
-    json_object_set_new(d, "scope", s_json("{\"tags\": [\"flagship\"]}"));
+    json_object_set_new(d, "scope", hbt_json("{\"tags\": [\"flagship\"]}"));
     s_add(cal, org, d); /* H1 */
     d = s_doc_with("old", "start", "\"2027-01-01\"");
     json_object_set_new(d, "end", json_string("2027-01-31"));
@@ -840,11 +829,11 @@ static void test_slices(void **state)
     org_destroy(&org);
 }
 
-static void test_slice_bound(void **state)
+HBT_TEST(test_slice_bound)
 {
     (void)state;
     /* One hall with more published campaigns than a slice holds. */
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     for (int i = 0; i <= HB_CAL_SLICE_MAX; i++) {
@@ -865,21 +854,4 @@ static void test_slice_bound(void **state)
     json_decref(out);
     campaign_calendar_destroy(&cal);
     org_destroy(&org);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_parse_refusals),
-        cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_lifecycle),
-        cmocka_unit_test(test_publish_approved),
-        cmocka_unit_test(test_edit_and_remove),
-        cmocka_unit_test(test_json_round_trip),
-        cmocka_unit_test(test_record_refusals),
-        cmocka_unit_test(test_slices),
-        cmocka_unit_test(test_slice_bound),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

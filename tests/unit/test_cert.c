@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 static char s_dir[256];
 
@@ -51,7 +51,9 @@ static void s_write(const char *name, const char *text)
     fclose(f);
 }
 
-static void test_round_trip_with_metadata(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_round_trip_with_metadata)
 {
     (void)state;
     hb_cert_t c, back;
@@ -85,7 +87,7 @@ static void test_round_trip_with_metadata(void **state)
     assert_null(strstr(text, c.secret_key));
 }
 
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
     (void)state;
     char path[512], err[256];
@@ -142,7 +144,7 @@ static void test_refusals(void **state)
     assert_non_null(strstr(err, "does not belong"));
 }
 
-static void test_hall_ids(void **state)
+HBT_TEST_IN(test_hall_ids, NULL, NULL)
 {
     (void)state;
     assert_true(hb_hall_id_valid("H0042"));
@@ -163,7 +165,7 @@ typedef void (*zcert_set_meta_fn)(void *, const char *, const char *, ...);
 typedef int (*zcert_save_fn)(void *, const char *);
 typedef void (*zcert_destroy_fn)(void **);
 
-static void test_czmq_interop(void **state)
+HBT_TEST(test_czmq_interop)
 {
     (void)state;
     void *lib = dlopen("libczmq.so.4", RTLD_NOW);
@@ -208,15 +210,4 @@ static void test_czmq_interop(void **state)
     assert_string_equal(hb_cert_meta(&back, "hall"), "H8");
     zdestroy(&z);
     dlclose(lib);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip_with_metadata, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, s_setup, s_teardown),
-        cmocka_unit_test(test_hall_ids),
-        cmocka_unit_test_setup_teardown(test_czmq_interop, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

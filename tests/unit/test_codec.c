@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define NOW_MS 1795426200000LL /* 2026-11-23T09:30:00Z */
 #define FUTURE_MS (5 * 60 * 1000)
@@ -106,7 +106,9 @@ static const char *const s_every_kind[] = {
 };
 #define N_KINDS (sizeof s_every_kind / sizeof s_every_kind[0])
 
-static void test_round_trip_every_kind(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_round_trip_every_kind)
 {
     (void)state;
     for (size_t i = 0; i < N_KINDS; i++) {
@@ -154,7 +156,7 @@ static void test_round_trip_every_kind(void **state)
 
 /* The table above covers every kind the .proto has: a new kind without a
  * case here fails. */
-static void test_every_kind_is_covered(void **state)
+HBT_TEST(test_every_kind_is_covered)
 {
     (void)state;
     const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
@@ -178,7 +180,7 @@ static void test_every_kind_is_covered(void **state)
 /* What the JSON mapping relies on in the schema: no event field is named
  * like an envelope member of the JSON form, and every enum value carries the
  * prefix of its UNSPECIFIED value, so every value has a JSON name. */
-static void test_schema_fits_the_json_form(void **state)
+HBT_TEST(test_schema_fits_the_json_form)
 {
     (void)state;
     const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
@@ -211,7 +213,7 @@ static void test_schema_fits_the_json_form(void **state)
 /* ---------------------------------------------------------------- enums */
 
 /* Every value of every enum of every event, by its JSON name, both ways. */
-static void test_enum_names(void **state)
+HBT_TEST(test_enum_names)
 {
     (void)state;
     const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
@@ -269,7 +271,7 @@ static void test_enum_names(void **state)
     hb_envelope_free(env);
 }
 
-static void test_enum_refusals(void **state)
+HBT_TEST(test_enum_refusals)
 {
     (void)state;
     s_refuse("{\"type\":\"ticket_issued\",\"priority\":\"urgent\"}", HB_EINVAL,
@@ -286,7 +288,7 @@ static void test_enum_refusals(void **state)
 
 /* ------------------------------------------------------------- defaults */
 
-static void test_defaults_and_at(void **state)
+HBT_TEST(test_defaults_and_at)
 {
     (void)state;
     Hallbus__Envelope *env = NULL;
@@ -349,7 +351,7 @@ static void test_defaults_and_at(void **state)
 
 /* ------------------------------------------------------------- refusals */
 
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
     (void)state;
     /* Not an event at all. */
@@ -515,7 +517,7 @@ static void s_pack_json(const char *text, uint64_t seq, bytes_t *o)
 
 /* A newer hall's envelope: a field this build does not know inside a known
  * kind, and a kind this build does not know. */
-static void test_unknown_fields_and_kinds(void **state)
+HBT_TEST(test_unknown_fields_and_kinds)
 {
     (void)state;
     bytes_t o = {.n = 0};
@@ -584,7 +586,7 @@ static void test_unknown_fields_and_kinds(void **state)
 }
 
 /* Strings from the wire are not trusted to be UTF-8 or short. */
-static void test_decoded_strings(void **state)
+HBT_TEST(test_decoded_strings)
 {
     (void)state;
     bytes_t body = {.n = 0}, e = {.n = 0};
@@ -627,7 +629,7 @@ static void test_decoded_strings(void **state)
     hb_envelope_free(env);
 }
 
-static void test_uint64_beyond_json_integers(void **state)
+HBT_TEST(test_uint64_beyond_json_integers)
 {
     (void)state;
     Hallbus__PolicyApplied pa = HALLBUS__POLICY_APPLIED__INIT;
@@ -676,7 +678,7 @@ static void s_try_both(const uint8_t *buf, size_t len)
     hb_frame_free(f);
 }
 
-static void test_random_bytes(void **state)
+HBT_TEST(test_random_bytes)
 {
     (void)state;
     static uint8_t buf[1024];
@@ -730,7 +732,7 @@ static void test_random_bytes(void **state)
     hb_frame_free(NULL);
 }
 
-static void test_truncated_frames(void **state)
+HBT_TEST(test_truncated_frames)
 {
     (void)state;
     char software[51];
@@ -789,7 +791,7 @@ static void test_truncated_frames(void **state)
         assert_null(hb_envelope_unpack(o.b, cut));
 }
 
-static void test_oversized(void **state)
+HBT_TEST(test_oversized)
 {
     (void)state;
     /* A well-formed envelope one byte over the limit is refused unread. */
@@ -846,7 +848,7 @@ static void test_oversized(void **state)
 
 /* Small input that would make protobuf-c allocate many times its size: the
  * budget (len * 8 + 64 KiB) stops it. */
-static void test_allocation_budget(void **state)
+HBT_TEST(test_allocation_budget)
 {
     (void)state;
     /* 300,000 empty events in one batch: 600 KB of input, ~16 bytes of
@@ -895,7 +897,7 @@ static void test_allocation_budget(void **state)
     free(events);
 }
 
-static void test_frame_round_trip(void **state)
+HBT_TEST(test_frame_round_trip)
 {
     (void)state;
     Hallbus__Reject rj = HALLBUS__REJECT__INIT;
@@ -925,26 +927,4 @@ static void test_frame_round_trip(void **state)
     assert_int_equal(back->kind_case, HALLBUS__FRAME__KIND__NOT_SET);
     hb_frame_free(back);
     free(buf);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_every_kind),
-        cmocka_unit_test(test_every_kind_is_covered),
-        cmocka_unit_test(test_schema_fits_the_json_form),
-        cmocka_unit_test(test_enum_names),
-        cmocka_unit_test(test_enum_refusals),
-        cmocka_unit_test(test_defaults_and_at),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_unknown_fields_and_kinds),
-        cmocka_unit_test(test_decoded_strings),
-        cmocka_unit_test(test_uint64_beyond_json_integers),
-        cmocka_unit_test(test_random_bytes),
-        cmocka_unit_test(test_truncated_frames),
-        cmocka_unit_test(test_oversized),
-        cmocka_unit_test(test_allocation_budget),
-        cmocka_unit_test(test_frame_round_trip),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define assert_loaded(f, rc)                                                                  \
     do {                                                                                      \
@@ -125,7 +125,9 @@ static void s_expect_file_error(fixture_t *f, const char *text, const char *want
 
 /* ------------------------------------------------------------- loading */
 
-static void test_defaults(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_defaults)
 {
     fixture_t *f = *state;
     assert_int_equal(s_load(f, NULL, "--name", "Hall 7", "--port=7400", NULL), 0);
@@ -140,7 +142,7 @@ static void test_defaults(void **state)
     assert_int_equal(f->cfg.port, 7400);
 }
 
-static void test_file_format(void **state)
+HBT_TEST(test_file_format)
 {
     fixture_t *f = *state;
     s_write(f, "# hallbus test config\n"
@@ -168,7 +170,7 @@ static void test_file_format(void **state)
     assert_int_equal(f->cfg.port, 8080);
 }
 
-static void test_units(void **state)
+HBT_TEST(test_units)
 {
     fixture_t *f = *state;
     static const struct {
@@ -214,7 +216,7 @@ static void test_units(void **state)
     assert_contains(f->err, "unknown setting 'colour'");
 }
 
-static void test_command_line_overrides_file(void **state)
+HBT_TEST(test_command_line_overrides_file)
 {
     fixture_t *f = *state;
     s_write(f, "name = from-file\nwindow = 10\nlabel = file\nport = 1\n");
@@ -242,7 +244,7 @@ static void test_command_line_overrides_file(void **state)
     assert_false(f->cfg.verbose);
 }
 
-static void test_required(void **state)
+HBT_TEST(test_required)
 {
     fixture_t *f = *state;
     assert_int_equal(s_load(f, NULL, NULL), HB_EINVAL);
@@ -258,7 +260,7 @@ static void test_required(void **state)
 
 /* ------------------------------------------------------------ refusals */
 
-static void test_file_refusals(void **state)
+HBT_TEST(test_file_refusals)
 {
     fixture_t *f = *state;
     char where[320];
@@ -335,7 +337,7 @@ static void test_file_refusals(void **state)
     assert_contains(f->err, "cannot read config file");
 }
 
-static void test_command_line_refusals(void **state)
+HBT_TEST(test_command_line_refusals)
 {
     fixture_t *f = *state;
     static const struct {
@@ -371,7 +373,7 @@ static void test_command_line_refusals(void **state)
 
 /* ---------------------------------------------------------------- reload */
 
-static void test_reload(void **state)
+HBT_TEST(test_reload)
 {
     fixture_t *f = *state;
     s_write(f, "name = hall-7\nlabel = first\ntimeout = 30s\n");
@@ -430,7 +432,7 @@ static void test_reload(void **state)
 
 /* ------------------------------------------------------------------ help */
 
-static void test_help(void **state)
+HBT_TEST(test_help)
 {
     fixture_t *f = *state;
     char *text = NULL;
@@ -497,7 +499,7 @@ static int s_pair_load(pair_cfg_t *c, char *err, size_t errlen, ...)
     return hb_config_load(s_pair_defs, NPAIR, c, argc, argv, NULL, err, errlen);
 }
 
-static void test_at_most(void **state)
+HBT_TEST(test_at_most)
 {
     fixture_t *f = *state;
     pair_cfg_t c = {0};
@@ -530,7 +532,7 @@ static void test_at_most(void **state)
     hb_config_free(s_pair_defs, NPAIR, &c);
 }
 
-static void test_lists(void **state)
+HBT_TEST(test_lists)
 {
     fixture_t *f = *state;
     pair_cfg_t c = {0};
@@ -637,7 +639,7 @@ static int s_tool(const hb_config_cli_t *cli, tool_t *t, hb_config_parsed_t *p, 
     return hb_config_args(s_tool_defs, NTOOL, cli, t, argc, argv, p, out, err, errlen);
 }
 
-static void test_tool_command_line(void **state)
+HBT_TEST(test_tool_command_line)
 {
     fixture_t *f = *state;
     tool_t t = {0};
@@ -722,7 +724,7 @@ static void test_tool_command_line(void **state)
     hb_config_free(s_tool_defs, NTOOL, &t);
 }
 
-static void test_tool_help_and_version(void **state)
+HBT_TEST(test_tool_help_and_version)
 {
     fixture_t *f = *state;
     tool_t t = {0};
@@ -777,7 +779,7 @@ static void test_tool_help_and_version(void **state)
 }
 
 /* CUSTOM rows hold values only their parse function knows: no reload. */
-static void test_custom_not_reloadable(void **state)
+HBT_TEST(test_custom_not_reloadable)
 {
     fixture_t *f = *state;
     tool_t t = {0};
@@ -785,25 +787,4 @@ static void test_custom_not_reloadable(void **state)
     assert_int_equal(hb_config_reload(s_tool_defs, NTOOL, &t, f->path, f->err, sizeof f->err),
                      HB_EINVAL);
     assert_contains(f->err, "speed: a CUSTOM setting cannot be reloaded");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_file_format, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_units, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_command_line_overrides_file, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_required, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_file_refusals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_command_line_refusals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_reload, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_help, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_at_most, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lists, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_tool_command_line, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_tool_help_and_version, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_custom_not_reloadable, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

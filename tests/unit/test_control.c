@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 typedef struct world {
     char dir[256];
@@ -133,7 +134,9 @@ static char *s_dump(const json_t *j)
 
 /* ---------------------------------------------------------- organisation */
 
-static void test_org_set_and_put(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_org_set_and_put)
 {
     world_t *w = *state;
     assert_int_equal(org_region_count(hq_control_org(w->c)), 0);
@@ -223,7 +226,7 @@ static void test_org_set_and_put(void **state)
 
 /* --------------------------------------------------------------- policies */
 
-static void test_policy_refusals(void **state)
+HBT_TEST(test_policy_refusals)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -280,41 +283,12 @@ static void test_policy_refusals(void **state)
     assert_int_equal(v, 1);
 }
 
-static const char s_national[] =
-    "{\"timezone\": \"Europe/Berlin\","
-    " \"opening_hours\": {\"mon\": [\"09:00-17:00\"], \"tue\": [\"09:00-17:00\"],"
-    "   \"wed\": [\"09:00-17:00\"], \"thu\": [\"09:00-17:00\"], \"fri\": [\"09:00-17:00\"],"
-    "   \"sat\": [], \"sun\": []},"
-    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas Eve\"},"
-    "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"*:*\": 1200, \"*:vip\": 300},"
-    "   \"complaint_ack_s\": {\"*\": 14400, \"critical\": 3600}},"
-    " \"diversion\": {\"threshold\": 25, \"echannels\": [\"app\", \"web\", \"sms\", \"phone\"]},"
-    " \"campaigns\": {\"max_concurrent\": 3, \"lead_days\": 7, \"city_overlap\": \"warning\"}}";
-static const char s_province[] =
-    "{\"opening_hours\": {\"sat\": [\"09:00-12:00\"]},"
-    " \"special_days\": {\"2026-10-03\": {\"hours\": [], \"note\": \"German Unity Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"A:*\": 600}},"
-    " \"campaigns\": {\"max_concurrent\": 2, \"city_overlap\": \"error\"},"
-    " \"diversion\": {\"echannels\": [\"app\", \"phone\"]}}";
-static const char s_city[] =
-    "{\"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-13:00\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"*:vip\": null}},"
-    " \"alerts\": {\"not_open_grace_s\": 600},"
-    " \"divert_to\": [\"H002\", \"H003\"]}";
-static const char s_hall[] =
-    "{\"opening_hours\": {\"mon\": [\"10:00-18:00\"], \"sat\": null},"
-    " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
-    "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"A:vip\": 240}},"
-    " \"divert_to\": [\"H004\"]}";
-
 static void s_put_worked_example(world_t *w)
 {
-    const char *scopes[][2] = {{"national", s_national},
-                               {"region/BE", s_province},
-                               {"region/MITTE", s_city},
-                               {"hall/H001", s_hall}};
+    const char *scopes[][2] = {{"national", hbt_policy_example[0]},
+                               {"region/BE", hbt_policy_example[1]},
+                               {"region/MITTE", hbt_policy_example[2]},
+                               {"hall/H001", hbt_policy_example[3]}};
     for (size_t i = 0; i < 4; i++) {
         json_t *doc = s_json(scopes[i][1]);
         OK(hq_control_put_policy(w->c, scopes[i][0], doc, err_, sizeof err_));
@@ -335,7 +309,7 @@ static hb_policy_t *s_effective(world_t *w, const char *hall, bool drafts)
     return p;
 }
 
-static void test_effective_worked_example(void **state)
+HBT_TEST(test_effective_worked_example)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -479,7 +453,7 @@ static void s_step(world_t *w, const char *id, campaign_action_t a, const char *
 /* Halls reached by organisation index, as HQ's rounds reach them: the
  * cached index follows every change of the organisation, and the policy
  * and opening by index are the ones by id. */
-static void test_hall_by_index(void **state)
+HBT_TEST(test_hall_by_index)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -529,7 +503,7 @@ static void test_hall_by_index(void **state)
     assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
 }
 
-static void test_campaign_gate(void **state)
+HBT_TEST(test_campaign_gate)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -649,7 +623,7 @@ static void test_campaign_gate(void **state)
               HB_EINVAL, err, NULL);
 }
 
-static void test_check_candidate(void **state)
+HBT_TEST(test_check_candidate)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -682,7 +656,7 @@ static void test_check_candidate(void **state)
 
 /* ------------------------------------------------------------ persistence */
 
-static void test_persistence(void **state)
+HBT_TEST(test_persistence)
 {
     world_t *w = *state;
     s_set_org(w);
@@ -766,7 +740,7 @@ static void test_persistence(void **state)
     free(glo2);
 }
 
-static void test_glossary_refusal(void **state)
+HBT_TEST(test_glossary_refusal)
 {
     world_t *w = *state;
     json_t *gl = s_json("{\"terms\": [{\"term\": \"APR\"}]}");
@@ -781,19 +755,4 @@ static void test_glossary_refusal(void **state)
     assert_string_equal(calcheck_glossary_term(hq_control_glossary(w->c), 0), "APR");
     s_reopen(w);
     assert_int_equal(calcheck_glossary_count(hq_control_glossary(w->c)), 1);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_org_set_and_put, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_policy_refusals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_effective_worked_example, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hall_by_index, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_campaign_gate, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_check_candidate, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_persistence, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_glossary_refusal, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "stubs.h"
 #include "hallbus/daemon.h"
@@ -70,7 +70,9 @@ static int s_teardown(void **state)
 
 /* ------------------------------------------------------------ watchdog */
 
-static void test_watchdog_pid(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_watchdog_pid)
 {
     (void)state;
     char pid[32], other[32];
@@ -129,7 +131,7 @@ static pid_t s_child_holding(const char *dir)
     return pid;
 }
 
-static void test_lock_folder(void **state)
+HBT_TEST(test_lock_folder)
 {
     (void)state;
     char dir[300], err[512], path[400], text[64];
@@ -207,7 +209,7 @@ static int s_start(hb_daemon_t **d, ...)
     return hb_daemon_start(&s_start_spec, argc, argv, d);
 }
 
-static void test_start_exit_codes(void **state)
+HBT_TEST(test_start_exit_codes)
 {
     (void)state;
     char data[300];
@@ -309,7 +311,7 @@ static const hb_daemon_spec_t s_run_spec = {
     .arg = &s_run,
 };
 
-static void test_run(void **state)
+HBT_TEST(test_run)
 {
     (void)state;
     /* systemd's side: a datagram socket to read what the daemon says
@@ -389,15 +391,4 @@ static void test_run(void **state)
     fclose(f);
     assert_true(reloaded && stopping);
     hb_daemon_destroy(&s_run.d);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_watchdog_pid, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lock_folder, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_start_exit_codes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_run, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 static void s_chain(hb_digest_t *d, const char *const *events, size_t n)
 {
@@ -19,7 +19,9 @@ static void s_chain(hb_digest_t *d, const char *const *events, size_t n)
         hb_digest_step(d, (const uint8_t *)events[i], strlen(events[i]));
 }
 
-static void test_empty_stream_is_zero(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_empty_stream_is_zero)
 {
     (void)state;
     hb_digest_t d;
@@ -31,7 +33,7 @@ static void test_empty_stream_is_zero(void **state)
         assert_int_equal(hex[i], '0');
 }
 
-static void test_definition(void **state)
+HBT_TEST(test_definition)
 {
     (void)state;
     /* d1 = BLAKE2b-256(32 zero bytes || "a"), computed independently. */
@@ -45,7 +47,7 @@ static void test_definition(void **state)
     assert_memory_equal(d.bytes, want, 32);
 }
 
-static void test_detects_loss_change_double_and_reorder(void **state)
+HBT_TEST(test_detects_loss_change_double_and_reorder)
 {
     (void)state;
     const char *const ok[] = {"e1", "e2", "e3"};
@@ -67,7 +69,7 @@ static void test_detects_loss_change_double_and_reorder(void **state)
     }
 }
 
-static void test_hex(void **state)
+HBT_TEST(test_hex)
 {
     (void)state;
     hb_digest_t d;
@@ -78,15 +80,4 @@ static void test_hex(void **state)
     /* i * 17 wraps past 255 at i = 16. */
     assert_string_equal(hex, "00112233445566778899aabbccddeeff"
                              "102132435465768798a9bacbdcedfe0f");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty_stream_is_zero),
-        cmocka_unit_test(test_definition),
-        cmocka_unit_test(test_detects_loss_change_double_and_reorder),
-        cmocka_unit_test(test_hex),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define MIN 60000LL
 #define HOUR (60 * MIN)
@@ -178,7 +178,9 @@ static char *s_state_text(const hb_hall_state_t *s)
 
 /* ------------------------------------------------------------ numbering */
 
-static void test_numbering_per_service_across_restart_and_midnight(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_numbering_per_service_across_restart_and_midnight)
 {
     fixture_t *f = *state;
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL), "A001");
@@ -237,7 +239,7 @@ static void s_expect_closed(fixture_t *f, hb_closed_reason_t why, int64_t next_o
     assert_int_equal(outbox_last_seq(f->ob), last);
 }
 
-static void test_closed_hours_holiday_and_closure(void **state)
+HBT_TEST(test_closed_hours_holiday_and_closure)
 {
     fixture_t *f = *state;
     s_now = s_local("2026-12-04", 17, 0); /* Friday at closing time */
@@ -254,7 +256,7 @@ static void test_closed_hours_holiday_and_closure(void **state)
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL), "A001");
 }
 
-static void test_diversion_threshold(void **state)
+HBT_TEST(test_diversion_threshold)
 {
     fixture_t *f = *state;
     engine_ticket_answer_t a;
@@ -284,7 +286,7 @@ static void test_diversion_threshold(void **state)
 
 /* ------------------------------------------------------------ complaints */
 
-static void test_complaint_deadlines_in_opening_hours(void **state)
+HBT_TEST(test_complaint_deadlines_in_opening_hours)
 {
     fixture_t *f = *state;
     s_now = s_local("2026-12-04", 16, 30); /* Friday evening */
@@ -359,7 +361,7 @@ static void test_complaint_deadlines_in_opening_hours(void **state)
 
 /* -------------------------------------------------- recalls, no-shows */
 
-static void test_recall_until_no_show(void **state)
+HBT_TEST(test_recall_until_no_show)
 {
     fixture_t *f = *state;
     char err[512];
@@ -415,7 +417,7 @@ static void s_unchanged(snapshot_t *s, int rc, int want, const char *err, const 
     s->text = NULL;
 }
 
-static void test_refusals_change_nothing(void **state)
+HBT_TEST(test_refusals_change_nothing)
 {
     fixture_t *f = *state;
     char err[512], id[HB_HS_ID];
@@ -519,7 +521,7 @@ static void test_refusals_change_nothing(void **state)
 /* The refusals the local API cannot reach (it checks the same values first,
  * or maps names to enums), and the bounds of each collection: each one
  * refused with its reason, and nothing stored. */
-static void test_refusals_behind_the_api(void **state)
+HBT_TEST(test_refusals_behind_the_api)
 {
     fixture_t *f = *state;
     char err[512], id[HB_HS_ID];
@@ -600,7 +602,7 @@ static void test_refusals_behind_the_api(void **state)
                      0);
 }
 
-static void test_parse_services_refusals(void **state)
+HBT_TEST_IN(test_parse_services_refusals, NULL, NULL)
 {
     (void)state;
     engine_config_t cfg;
@@ -720,7 +722,7 @@ static void s_random_actions(fixture_t *f, int n)
     }
 }
 
-static void test_replay_from_outbox_equals_live_state(void **state)
+HBT_TEST(test_replay_from_outbox_equals_live_state)
 {
     fixture_t *f = *state;
     s_now = s_local("2026-12-07", 9, 0);
@@ -763,24 +765,4 @@ static void test_replay_from_outbox_equals_live_state(void **state)
     free(again);
     free(live);
     engine_close(&e); /* its outbox is closed: drop it without a snapshot */
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_numbering_per_service_across_restart_and_midnight,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_hours_holiday_and_closure, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_diversion_threshold, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_complaint_deadlines_in_opening_hours, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_recall_until_no_show, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_behind_the_api, s_setup, s_teardown),
-        cmocka_unit_test(test_parse_services_refusals),
-        cmocka_unit_test_setup_teardown(test_replay_from_outbox_equals_live_state, s_setup,
-                                        s_teardown),
-    };
-    if (getenv("HB_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("HB_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

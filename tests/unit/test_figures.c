@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 #define T0 1796000000000LL /* a fixed instant */
 #define SEC 1000LL
@@ -35,47 +36,13 @@
  * reach numbers the JSON names cannot). */
 static void s_apply(hb_hall_state_t *s, int64_t at_s, const char *text, int priority)
 {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t jerr;
-    json_t *j = json_loads(buf, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", buf, jerr.text);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, T0 + at_s * SEC, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", buf, err);
-    json_decref(j);
-    env->seq = s->seq + 1;
-    env->at_ms = T0 + at_s * SEC;
+    Hallbus__Envelope *env = hbt_event(T0 + at_s * SEC, text);
     if (priority) {
         assert_int_equal(env->body_case, HALLBUS__ENVELOPE__BODY_TICKET_ISSUED);
         env->ticket_issued->priority = (Hallbus__Priority)priority;
     }
-    assert_int_equal(hb_hall_state_apply(s, env), 0);
+    assert_int_equal(hbt_apply_env(s, env, T0 + at_s * SEC), 0);
     hb_envelope_free(env);
-}
-
-static hb_policy_t *s_policy(const char *text)
-{
-    if (!text)
-        return NULL;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_t *doc = json_loads(buf, 0, NULL);
-    assert_non_null(doc);
-    hb_policy_t *p = NULL;
-    char err[256];
-    if (hb_policy_new(doc, &p, err, sizeof err) != 0)
-        fail_msg("policy refused: %s", err);
-    json_decref(doc);
-    return p;
 }
 
 /* ------------------------------------------------------------- table ---- */
@@ -218,7 +185,9 @@ static const scenario_t s_table[] = {
 
 static int64_t s_ms_of(int64_t at_s) { return at_s == NONE ? 0 : T0 + at_s * SEC; }
 
-static void test_table(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_table)
 {
     (void)state;
     hb_hall_figures_t *f = malloc(sizeof *f);
@@ -229,7 +198,7 @@ static void test_table(void **state)
         assert_non_null(s);
         for (size_t i = 0; sc->events[i].json; i++)
             s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-        hb_policy_t *p = s_policy(sc->policy);
+        hb_policy_t *p = hbt_policy(sc->policy);
         hb_hall_figures(s, p, T0 + sc->now_s * SEC, f);
         fprintf(stderr, "%s\n", sc->name);
         assert_int_equal(f->waiting, sc->waiting);
@@ -272,14 +241,14 @@ static void test_table(void **state)
 
 /* The buckets of the SLA scenario one by one: their oldest tickets and
  * limits (what the wait_sla alert reads) and their counts near the SLA. */
-static void test_buckets(void **state)
+HBT_TEST(test_buckets)
 {
     (void)state;
     const scenario_t *sc = &s_table[3];
     hb_hall_state_t *s = hb_hall_state_new();
     for (size_t i = 0; sc->events[i].json; i++)
         s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-    hb_policy_t *p = s_policy(sc->policy);
+    hb_policy_t *p = hbt_policy(sc->policy);
     hb_hall_figures_t *f = malloc(sizeof *f);
     hb_hall_figures(s, p, T0 + 330 * SEC, f);
     static const struct {
@@ -314,7 +283,7 @@ static void test_buckets(void **state)
     hb_hall_state_destroy(&s);
 }
 
-static void test_definitions(void **state)
+HBT_TEST(test_definitions)
 {
     (void)state;
     static const struct {
@@ -348,21 +317,21 @@ static void test_definitions(void **state)
     for (size_t i = 0; i < sizeof est / sizeof est[0]; i++)
         assert_int_equal(hb_fig_estimate_s(est[i].position, est[i].mean, est[i].counters),
                          est[i].want);
-    hb_policy_t *p = s_policy("{'diversion':{'threshold':3}}");
+    hb_policy_t *p = hbt_policy("{'diversion':{'threshold':3}}");
     assert_false(hb_fig_divert_due(3, p));
     assert_true(hb_fig_divert_due(4, p));
     hb_policy_free(&p);
 }
 
 /* The JSON both daemons answer with: its members and their values. */
-static void test_json(void **state)
+HBT_TEST(test_json)
 {
     (void)state;
     const scenario_t *sc = &s_table[1];
     hb_hall_state_t *s = hb_hall_state_new();
     for (size_t i = 0; sc->events[i].json; i++)
         s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-    hb_policy_t *p = s_policy(sc->policy);
+    hb_policy_t *p = hbt_policy(sc->policy);
     hb_hall_figures_t *f = malloc(sizeof *f);
     hb_hall_figures(s, p, T0 + 50 * SEC, f);
     json_t *o = hb_hall_figures_json(f);
@@ -508,11 +477,11 @@ static void s_check_plain(const hb_hall_state_t *s, const hb_policy_t *p, int64_
 /* Simulated days (the traffic model's customers, counters, lunch breaks,
  * transfers), the figures checked after every few events at a moment a
  * little later, against the plain definitions. */
-static void test_simulated_days(void **state)
+HBT_TEST(test_simulated_days)
 {
     (void)state;
-    hb_policy_t *p = s_policy("{'sla':{'max_wait_s':{'*:*':900,'A:vip':300,'B:*':1500,"
-                              "'*:elderly':600}}}");
+    hb_policy_t *p = hbt_policy("{'sla':{'max_wait_s':{'*:*':900,'A:vip':300,'B:*':1500,"
+                                "'*:elderly':600}}}");
     hb_hall_figures_t *f = malloc(sizeof *f);
     uint64_t rnd = 20261202;
     size_t checks = 0;
@@ -551,14 +520,4 @@ static void test_simulated_days(void **state)
     assert_true(checks > 100);
     free(f);
     hb_policy_free(&p);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),      cmocka_unit_test(test_buckets),
-        cmocka_unit_test(test_definitions), cmocka_unit_test(test_json),
-        cmocka_unit_test(test_simulated_days),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

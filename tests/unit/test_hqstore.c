@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char dir[256];
@@ -125,7 +125,9 @@ static void s_collect_hall(const hq_hall_record_t *rec, void *arg)
     out[rec->num] = *rec;
 }
 
-static void test_group_commit_digest_and_reads(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_group_commit_digest_and_reads)
 {
     fixture_t *f = *state;
     assert_int_equal(hq_store_open(&f->st, f->dir, 1 << 20, 1 << 30), 0);
@@ -193,7 +195,7 @@ static void test_group_commit_digest_and_reads(void **state)
     hq_store_close(&f->st);
 }
 
-static void test_records_survive_reopen_and_tiny_map_grows(void **state)
+HBT_TEST(test_records_survive_reopen_and_tiny_map_grows)
 {
     fixture_t *f = *state;
     assert_int_equal(hq_store_open(&f->st, f->dir, 64 << 10, 1 << 30), 0);
@@ -229,7 +231,7 @@ static void test_records_survive_reopen_and_tiny_map_grows(void **state)
     hq_store_close(&f->st);
 }
 
-static void test_batch_plan(void **state)
+HBT_TEST_IN(test_batch_plan, NULL, NULL)
 {
     (void)state;
     uint64_t skip = 99;
@@ -248,7 +250,7 @@ static void test_batch_plan(void **state)
     assert_int_equal(hq_batch_plan(0, 1000000, 1, &skip), HQ_BATCH_GAP);
 }
 
-static void test_hall_registry(void **state)
+HBT_TEST_IN(test_hall_registry, NULL, NULL)
 {
     (void)state;
     hq_halls_t *hs = hq_halls_new();
@@ -272,16 +274,4 @@ static void test_hall_registry(void **state)
     assert_int_equal(hq_halls_get(hs, "NEWER")->num, 9001);
     hq_halls_destroy(&hs);
     assert_null(hs);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_group_commit_digest_and_reads, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_records_survive_reopen_and_tiny_map_grows, s_setup,
-                                        s_teardown),
-        cmocka_unit_test(test_batch_plan),
-        cmocka_unit_test(test_hall_registry),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "stubs.h"
 #include "hallbus/error.h"
@@ -55,7 +55,9 @@ static const char *s_ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
 
 /* ------------------------------------------------------- what is sent */
 
-static void test_chunked_and_what_is_sent(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_chunked_and_what_is_sent)
 {
     (void)state;
     const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -81,7 +83,7 @@ static void test_chunked_and_what_is_sent(void **state)
 
 /* Each method as the API uses it: the name on the request line, a body
  * only where one was given (or the method has one), none for HEAD. */
-static void test_methods(void **state)
+HBT_TEST(test_methods)
 {
     (void)state;
     static const struct {
@@ -116,7 +118,7 @@ static void test_methods(void **state)
 
 /* A path goes out as it was given: the server judges "..", "%zz" and the
  * like (test_http's bad paths rely on it), the client does not tidy them. */
-static void test_path_as_given(void **state)
+HBT_TEST(test_path_as_given)
 {
     (void)state;
     char err[256], head[8192];
@@ -128,7 +130,7 @@ static void test_path_as_given(void **state)
 
 /* The token and the extra headers, as hallctl's --token and --header give
  * them: in the request, as written; an empty value is sent empty. */
-static void test_token_and_headers(void **state)
+HBT_TEST(test_token_and_headers)
 {
     (void)state;
     char err[256], head[8192];
@@ -151,7 +153,7 @@ static void test_token_and_headers(void **state)
 
 /* Headers and tokens that would break or contradict the request are
  * refused before anything is sent. */
-static void test_header_refusals(void **state)
+HBT_TEST(test_header_refusals)
 {
     (void)state;
     static const struct {
@@ -208,7 +210,7 @@ static void test_header_refusals(void **state)
 
 /* A proxy in the environment is not used: hallctl talks to the address it
  * was given, and the tests' loopback traffic stays on loopback. */
-static void test_no_proxy_from_environment(void **state)
+HBT_TEST(test_no_proxy_from_environment)
 {
     (void)state;
     setenv("http_proxy", "http://127.0.0.1:9", 1);
@@ -229,7 +231,7 @@ static void test_no_proxy_from_environment(void **state)
 
 /* --------------------------------------------------- how answers read */
 
-static void test_until_close_and_interim(void **state)
+HBT_TEST(test_until_close_and_interim)
 {
     (void)state;
     hb_httpc_resp_t resp;
@@ -249,7 +251,7 @@ static void test_until_close_and_interim(void **state)
     hb_httpc_resp_free(&resp);
 }
 
-static void test_answer_refusals(void **state)
+HBT_TEST(test_answer_refusals)
 {
     (void)state;
     hb_httpc_resp_t resp;
@@ -291,7 +293,7 @@ static void test_answer_refusals(void **state)
     hbt_assert_contains(err, "timed out");
 }
 
-static void test_refusals_before_a_request(void **state)
+HBT_TEST(test_refusals_before_a_request)
 {
     (void)state;
     hb_httpc_resp_t resp;
@@ -345,7 +347,7 @@ static void test_refusals_before_a_request(void **state)
 
 /* ------------------------------------------------------------- https */
 
-static void test_https(void **state)
+HBT_TEST(test_https)
 {
     (void)state;
     char dir[128];
@@ -382,7 +384,7 @@ static void test_https(void **state)
 }
 
 /* https to a server that speaks plain HTTP: a TLS failure, named. */
-static void test_https_to_plain(void **state)
+HBT_TEST(test_https_to_plain)
 {
     (void)state;
     hbt_stub_t *s = hbt_stub_start(s_ok, strlen(s_ok), 0, 0);
@@ -394,23 +396,4 @@ static void test_https_to_plain(void **state)
     hbt_stub_stop(&s);
     assert_true(strlen(err) > 0);
     assert_null(resp.body);
-}
-
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chunked_and_what_is_sent),
-        cmocka_unit_test(test_methods),
-        cmocka_unit_test(test_path_as_given),
-        cmocka_unit_test(test_token_and_headers),
-        cmocka_unit_test(test_header_refusals),
-        cmocka_unit_test(test_no_proxy_from_environment),
-        cmocka_unit_test(test_until_close_and_interim),
-        cmocka_unit_test(test_answer_refusals),
-        cmocka_unit_test(test_refusals_before_a_request),
-        cmocka_unit_test(test_https),
-        cmocka_unit_test(test_https_to_plain),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -148,7 +148,9 @@ static int teardown(void **state)
 
 /* ---- folding */
 
-static void test_flood_folds_to_one_line_then_a_summary(void **state)
+#define HBT_FIXTURE setup, teardown
+
+HBT_TEST(test_flood_folds_to_one_line_then_a_summary)
 {
     (void)state;
     hb_log_set_fold_window_ms(300);
@@ -173,7 +175,7 @@ static void test_flood_folds_to_one_line_then_a_summary(void **state)
     free(after);
 }
 
-static void test_summary_precedes_the_next_line_and_a_late_repeat_is_written(void **state)
+HBT_TEST(test_summary_precedes_the_next_line_and_a_late_repeat_is_written)
 {
     (void)state;
     hb_log_set_fold_window_ms(200);
@@ -202,7 +204,7 @@ static void test_summary_precedes_the_next_line_and_a_late_repeat_is_written(voi
     free(out);
 }
 
-static void test_interleaved_repeats_fold_both(void **state)
+HBT_TEST(test_interleaved_repeats_fold_both)
 {
     (void)state;
     hb_log_set_fold_window_ms(250);
@@ -228,7 +230,7 @@ static void test_interleaved_repeats_fold_both(void **state)
     free(out);
 }
 
-static void test_different_messages_are_all_written(void **state)
+HBT_TEST(test_different_messages_are_all_written)
 {
     (void)state;
     hb_log_set_fold_window_ms(5000);
@@ -259,7 +261,7 @@ static void test_different_messages_are_all_written(void **state)
     free(out);
 }
 
-static void test_a_full_table_evicts_with_its_count(void **state)
+HBT_TEST(test_a_full_table_evicts_with_its_count)
 {
     (void)state;
     hb_log_set_fold_window_ms(60000);
@@ -288,7 +290,7 @@ static void test_a_full_table_evicts_with_its_count(void **state)
     free(out);
 }
 
-static void test_levels_below_are_neither_written_nor_counted(void **state)
+HBT_TEST(test_levels_below_are_neither_written_nor_counted)
 {
     (void)state;
     hb_log_init("test_log", HB_LOG_WARN);
@@ -317,7 +319,7 @@ static void test_levels_below_are_neither_written_nor_counted(void **state)
     free(out);
 }
 
-static void test_log_once_logs_a_key_once(void **state)
+HBT_TEST(test_log_once_logs_a_key_once)
 {
     (void)state;
     hb_log_set_fold_window_ms(100);
@@ -336,7 +338,7 @@ static void test_log_once_logs_a_key_once(void **state)
     free(out);
 }
 
-static void test_folding_off_writes_every_record(void **state)
+HBT_TEST(test_folding_off_writes_every_record)
 {
     (void)state;
     hb_log_set_fold_window_ms(0);
@@ -354,7 +356,7 @@ static void test_folding_off_writes_every_record(void **state)
     free(out);
 }
 
-static void test_long_lines_stay_whole(void **state)
+HBT_TEST(test_long_lines_stay_whole)
 {
     (void)state;
     hb_log_set_fold_window_ms(5000);
@@ -381,7 +383,7 @@ static void test_long_lines_stay_whole(void **state)
     free(out);
 }
 
-static void test_exit_writes_open_windows_and_a_child_not_its_parents(void **state)
+HBT_TEST(test_exit_writes_open_windows_and_a_child_not_its_parents)
 {
     (void)state;
     hb_log_set_fold_window_ms(60000);
@@ -418,7 +420,7 @@ static void test_exit_writes_open_windows_and_a_child_not_its_parents(void **sta
 
 /* ---- the journal */
 
-static void test_journal_prefix_and_no_timestamp(void **state)
+HBT_TEST(test_journal_prefix_and_no_timestamp)
 {
     (void)state;
     hb_log_set_fold_window_ms(200);
@@ -526,7 +528,7 @@ static uint64_t s_count_records(char *out, const char *text, uint64_t *written, 
     return *written + *folded;
 }
 
-static void test_threads_lose_and_double_nothing(void **state)
+HBT_TEST(test_threads_lose_and_double_nothing)
 {
     (void)state;
     /* A short window, so that windows close and reopen while the threads
@@ -552,7 +554,7 @@ static void test_threads_lose_and_double_nothing(void **state)
     free(out);
 }
 
-static void test_two_threads_interleaving_fold_both(void **state)
+HBT_TEST(test_two_threads_interleaving_fold_both)
 {
     (void)state;
     hb_log_set_fold_window_ms(60000);
@@ -589,28 +591,4 @@ static void test_two_threads_interleaving_fold_both(void **state)
     free(both);
     free(open);
     free(closed);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flood_folds_to_one_line_then_a_summary, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_summary_precedes_the_next_line_and_a_late_repeat_is_written, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_interleaved_repeats_fold_both, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_different_messages_are_all_written, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_full_table_evicts_with_its_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_levels_below_are_neither_written_nor_counted, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_log_once_logs_a_key_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_folding_off_writes_every_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_lines_stay_whole, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_exit_writes_open_windows_and_a_child_not_its_parents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_journal_prefix_and_no_timestamp, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads_lose_and_double_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_threads_interleaving_fold_both, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

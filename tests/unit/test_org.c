@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 /* CN -> P1 (C11, C12), P2 (C21); halls in C11, C12 and C21; C22 is empty. */
 static const char *s_org_text =
@@ -36,40 +37,11 @@ static const char *s_org_text =
     " {\"id\": \"H4\", \"city\": \"C21\", \"tags\": [\"flagship\"]},"
     " {\"id\": \"H5\", \"city\": \"C21\", \"tags\": [\"rural\", \"sme\"]}]}";
 
-static json_t *s_doc(void)
-{
-    json_error_t jerr;
-    json_t *doc = json_loads(s_org_text, 0, &jerr);
-    if (!doc)
-        fail_msg("fixture: %s", jerr.text);
-    return doc;
-}
-
-static org_t *s_org(void)
-{
-    json_t *doc = s_doc();
-    org_t *org = NULL;
-    char err[256] = "";
-    if (org_from_json(doc, &org, err, sizeof err) != 0)
-        fail_msg("fixture refused: %s", err);
-    json_decref(doc);
-    return org;
-}
-
-static json_t *s_json(const char *text)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, jerr.text);
-    return j;
-}
-
 /* The fixture with `path` (regions[i] / halls[i]) member `key` set to the
  * JSON `value` (NULL deletes it). */
 static json_t *s_doc_with(const char *list, size_t i, const char *key, const char *value)
 {
-    json_t *doc = s_doc();
+    json_t *doc = hbt_json(s_org_text);
     json_t *e = json_array_get(json_object_get(doc, list), i);
     assert_non_null(e);
     if (value)
@@ -90,10 +62,12 @@ static void s_refused(json_t *doc, int want_rc, const char *want)
     json_decref(doc);
 }
 
-static void test_load_and_lookups(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_load_and_lookups)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     assert_int_equal(org_region_count(org), 7);
     assert_int_equal(org_hall_count(org), 5);
     assert_string_equal(org_root(org)->id, "CN");
@@ -151,8 +125,8 @@ static void test_load_and_lookups(void **state)
     assert_int_equal(org_hall_find(again, "H4")->index, 3);
     assert_int_equal(org_region_find(again, "C21")->index, org_region_find(org, "C21")->index);
     json_t *h2 = org_hall_to_json(org, org_hall_find(org, "H2"));
-    json_t *want = s_json("{\"id\": \"H2\", \"city\": \"C11\", \"tags\": [\"rural\"],"
-                          " \"neighbours\": []}");
+    json_t *want = hbt_json("{\"id\": \"H2\", \"city\": \"C11\", \"tags\": [\"rural\"],"
+                            " \"neighbours\": []}");
     assert_true(json_equal(h2, want));
     json_decref(want);
     json_decref(h2);
@@ -164,14 +138,14 @@ static void test_load_and_lookups(void **state)
     org_destroy(&org);
 }
 
-static void test_tree_refusals(void **state)
+HBT_TEST(test_tree_refusals)
 {
     (void)state;
-    s_refused(s_json("[]"), HB_EINVAL, "organisation: must be an object {regions, halls}");
-    s_refused(s_json("{\"regions\": [], \"owners\": []}"), HB_EINVAL,
+    s_refused(hbt_json("[]"), HB_EINVAL, "organisation: must be an object {regions, halls}");
+    s_refused(hbt_json("{\"regions\": [], \"owners\": []}"), HB_EINVAL,
               "organisation.owners: unknown member");
-    s_refused(s_json("{\"halls\": []}"), HB_EINVAL, "regions: missing");
-    s_refused(s_json("{\"regions\": []}"), HB_EINVAL,
+    s_refused(hbt_json("{\"halls\": []}"), HB_EINVAL, "regions: missing");
+    s_refused(hbt_json("{\"regions\": []}"), HB_EINVAL,
               "regions: no national region (the tree needs exactly one root)");
     s_refused(s_doc_with("regions", 2, "colour", "\"red\""), HB_EINVAL,
               "regions[2].colour: unknown member");
@@ -205,13 +179,14 @@ static void test_tree_refusals(void **state)
     s_refused(s_doc_with("regions", 4, "parent", "\"P2\""), HB_EINVAL,
               "regions[4].parent: the parents of \"P2\" run in a cycle through \"P2\"");
     /* A second root. */
-    doc = s_doc();
-    json_array_append_new(json_object_get(doc, "regions"),
-                          s_json("{\"id\": \"CN2\", \"name\": \"Other\", \"level\": \"national\"}"));
+    doc = hbt_json(s_org_text);
+    json_array_append_new(
+        json_object_get(doc, "regions"),
+        hbt_json("{\"id\": \"CN2\", \"name\": \"Other\", \"level\": \"national\"}"));
     s_refused(doc, HB_EINVAL, "regions[7].level: a second national region (\"CN\" is the root)");
 }
 
-static void test_hall_refusals(void **state)
+HBT_TEST(test_hall_refusals)
 {
     (void)state;
     s_refused(s_doc_with("halls", 1, "colour", "\"red\""), HB_EINVAL,
@@ -245,7 +220,7 @@ static void test_hall_refusals(void **state)
               HB_EINVAL, "halls[1].neighbours: 9 entries, at most 8");
     s_refused(s_doc_with("halls", 1, "name", "\"\""), HB_EINVAL,
               "halls[1].name: must be 1..200 bytes of text");
-    json_t *doc = s_doc();
+    json_t *doc = hbt_json(s_org_text);
     json_object_set_new(doc, "halls", json_object());
     s_refused(doc, HB_EINVAL, "halls: must be an array");
 }
@@ -253,7 +228,7 @@ static void test_hall_refusals(void **state)
 /* A hall's address (for the neighbour board): optional, kept, written
  * back, replaced with the hall, and bounded; plus the lookups by index the
  * board's rounds use (chain and children) agreeing with those by id. */
-static void test_address_and_index_lookups(void **state)
+HBT_TEST(test_address_and_index_lookups)
 {
     (void)state;
     json_t *doc = s_doc_with("halls", 1, "address", "\"12 Quay Road, Harbour \u6e2f\"");
@@ -270,11 +245,11 @@ static void test_address_and_index_lookups(void **state)
                         "12 Quay Road, Harbour \xe6\xb8\xaf");
     assert_null(json_object_get(json_array_get(json_object_get(back, "halls"), 0), "address"));
     json_decref(back);
-    json_t *j = s_json("{\"id\": \"H2\", \"city\": \"C12\", \"address\": \"1 Hill Lane\"}");
+    json_t *j = hbt_json("{\"id\": \"H2\", \"city\": \"C12\", \"address\": \"1 Hill Lane\"}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
     json_decref(j);
     assert_string_equal(org_hall_find(org, "H2")->address, "1 Hill Lane");
-    j = s_json("{\"id\": \"H2\", \"city\": \"C12\"}");
+    j = hbt_json("{\"id\": \"H2\", \"city\": \"C12\"}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
     json_decref(j);
     assert_null(org_hall_find(org, "H2")->address);
@@ -316,7 +291,7 @@ static void test_address_and_index_lookups(void **state)
               "halls[1].address: must be a string");
 }
 
-static void test_put(void **state)
+HBT_TEST(test_put)
 {
     (void)state;
     org_t *org = org_new();
@@ -325,37 +300,39 @@ static void test_put(void **state)
     uint64_t gen = org_generation(org);
 
     /* Parents first, one at a time, as an API would add them. */
-    j = s_json("{\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}");
+    j = hbt_json(
+        "{\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "region.parent: unknown region \"CN\"");
-    json_t *root = s_json("{\"id\": \"CN\", \"name\": \"HQ\", \"level\": \"national\"}");
+    json_t *root = hbt_json("{\"id\": \"CN\", \"name\": \"HQ\", \"level\": \"national\"}");
     assert_int_equal(org_put_region(org, root, err, sizeof err), 0);
     assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
     json_decref(j);
     assert_true(org_generation(org) > gen);
-    j = s_json("{\"id\": \"CN2\", \"name\": \"HQ2\", \"level\": \"national\"}");
+    j = hbt_json("{\"id\": \"CN2\", \"name\": \"HQ2\", \"level\": \"national\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "region.level: there is one national region, \"CN\"");
     json_decref(j);
-    j = s_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"CN\"}");
+    j = hbt_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"CN\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "region.parent: a city's parent must be a province, \"CN\" is the national region");
     json_decref(j);
-    j = s_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"P1\"}");
+    j = hbt_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"P1\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
     json_decref(j);
-    j = s_json("{\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}");
+    j = hbt_json(
+        "{\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
     json_decref(j);
-    j = s_json("{\"id\": \"C2\", \"name\": \"Two\", \"level\": \"city\", \"parent\": \"P2\"}");
+    j = hbt_json("{\"id\": \"C2\", \"name\": \"Two\", \"level\": \"city\", \"parent\": \"P2\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
     json_decref(j);
     /* Renaming is fine; moving is not. */
-    j = s_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P1\"}");
+    j = hbt_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P1\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
     assert_string_equal(org_region_find(org, "C1")->name, "Uno");
     json_decref(j);
-    j = s_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P2\"}");
+    j = hbt_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P2\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), HB_ECONFLICT);
     assert_non_null(strstr(err, "\"C1\" exists as a city under P1"));
     json_decref(j);
@@ -363,21 +340,21 @@ static void test_put(void **state)
     json_decref(root);
 
     /* Halls: added, then one moved and retagged, keeping its index. */
-    j = s_json("{\"id\": \"H1\", \"city\": \"C1\", \"tags\": [\"flagship\"]}");
+    j = hbt_json("{\"id\": \"H1\", \"city\": \"C1\", \"tags\": [\"flagship\"]}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
     json_decref(j);
-    j = s_json("{\"id\": \"H2\", \"city\": \"C1\"}");
+    j = hbt_json("{\"id\": \"H2\", \"city\": \"C1\"}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
     json_decref(j);
-    j = s_json("{\"id\": \"H3\", \"city\": \"C2\"}");
+    j = hbt_json("{\"id\": \"H3\", \"city\": \"C2\"}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
     json_decref(j);
-    j = s_json("{\"id\": \"H9\", \"city\": \"P1\"}");
+    j = hbt_json("{\"id\": \"H9\", \"city\": \"P1\"}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), HB_EINVAL);
     assert_string_equal(err, "hall.city: \"P1\" is a province region; a hall belongs to a city");
     json_decref(j);
     gen = org_generation(org);
-    j = s_json("{\"id\": \"H1\", \"city\": \"C2\", \"tags\": [\"rural\"]}");
+    j = hbt_json("{\"id\": \"H1\", \"city\": \"C2\", \"tags\": [\"rural\"]}");
     assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
     json_decref(j);
     assert_true(org_generation(org) > gen);
@@ -395,17 +372,17 @@ static void test_put(void **state)
     org_destroy(&org);
 }
 
-static void test_many_halls(void **state)
+HBT_TEST(test_many_halls)
 {
     (void)state;
     /* Enough halls and tags to grow every table a few times. */
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     char err[256] = "";
     for (int i = 0; i < 3000; i++) {
         char text[160];
         snprintf(text, sizeof text, "{\"id\": \"X%d\", \"city\": \"%s\", \"tags\": [\"t%d\"]}", i,
                  i % 2 ? "C12" : "C22", i % 700);
-        json_t *j = s_json(text);
+        json_t *j = hbt_json(text);
         assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
         json_decref(j);
     }
@@ -419,7 +396,7 @@ static void test_many_halls(void **state)
 
 static org_scope_t *s_scope(const char *text)
 {
-    json_t *j = s_json(text);
+    json_t *j = hbt_json(text);
     org_scope_t *s = NULL;
     char err[256] = "";
     if (org_scope_parse(j, "scope", &s, err, sizeof err) != 0)
@@ -472,10 +449,10 @@ static void s_scope_refused(const org_t *org, const char *owner, const char *sco
         fail_msg("%s %s: wanted \"%s\", got rc %d \"%s\"", owner, scope, want, rc, err);
 }
 
-static void test_scope_resolution(void **state)
+HBT_TEST(test_scope_resolution)
 {
     (void)state;
-    org_t *org = s_org();
+    org_t *org = hbt_org(s_org_text);
     /* Nothing listed: the whole owner region. */
     s_reaches(org, "CN", "{}", "H1,H2,H3,H4,H5");
     s_reaches(org, "P1", "{}", "H1,H2,H3");
@@ -528,7 +505,7 @@ static void test_scope_resolution(void **state)
 
 static void s_parse_refused(const char *text, const char *want)
 {
-    json_t *j = s_json(text);
+    json_t *j = hbt_json(text);
     org_scope_t *s = NULL;
     char err[256] = "";
     int rc = org_scope_parse(j, "scope", &s, err, sizeof err);
@@ -538,7 +515,7 @@ static void s_parse_refused(const char *text, const char *want)
     assert_null(s);
 }
 
-static void test_scope_parse(void **state)
+HBT_TEST(test_scope_parse)
 {
     (void)state;
     org_scope_t *s = s_scope("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"], \"tags\": [\"rural\"]}");
@@ -547,8 +524,8 @@ static void test_scope_parse(void **state)
     assert_string_equal(s->halls[1], "H2");
     assert_int_equal(s->n_tags, 1);
     json_t *out = org_scope_to_json(s);
-    json_t *want = s_json("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"],"
-                          " \"tags\": [\"rural\"]}");
+    json_t *want = hbt_json("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"],"
+                            " \"tags\": [\"rural\"]}");
     assert_true(json_equal(out, want));
     json_decref(want);
     org_scope_t *copy = org_scope_copy(s);
@@ -571,19 +548,4 @@ static void test_scope_parse(void **state)
     s_parse_refused("{\"tags\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\","
                     "\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]}",
                     "scope.tags: 17 entries, at most 16");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_and_lookups),
-        cmocka_unit_test(test_tree_refusals),
-        cmocka_unit_test(test_hall_refusals),
-        cmocka_unit_test(test_address_and_index_lookups),
-        cmocka_unit_test(test_put),
-        cmocka_unit_test(test_many_halls),
-        cmocka_unit_test(test_scope_resolution),
-        cmocka_unit_test(test_scope_parse),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char dir[256];
@@ -90,7 +90,9 @@ static int s_collect(uint64_t seq, const uint8_t *data, size_t len, void *arg)
     return 0;
 }
 
-static void test_numbering_and_digest_survive_reopen(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_numbering_and_digest_survive_reopen)
 {
     fixture_t *f = *state;
     outbox_t *ob = NULL;
@@ -123,7 +125,7 @@ static void test_numbering_and_digest_survive_reopen(void **state)
     outbox_close(&ob);
 }
 
-static void test_read_bounds(void **state)
+HBT_TEST(test_read_bounds)
 {
     fixture_t *f = *state;
     outbox_t *ob = NULL;
@@ -146,7 +148,7 @@ static void test_read_bounds(void **state)
     outbox_close(&ob);
 }
 
-static void test_ack_and_prune(void **state)
+HBT_TEST(test_ack_and_prune)
 {
     fixture_t *f = *state;
     outbox_t *ob = NULL;
@@ -180,7 +182,7 @@ static void test_ack_and_prune(void **state)
     outbox_close(&ob);
 }
 
-static void test_tiny_map_grows_without_loss(void **state)
+HBT_TEST(test_tiny_map_grows_without_loss)
 {
     fixture_t *f = *state;
     outbox_t *ob = NULL;
@@ -209,7 +211,7 @@ static void test_tiny_map_grows_without_loss(void **state)
     outbox_close(&ob);
 }
 
-static void test_map_at_maximum_refuses_cleanly(void **state)
+HBT_TEST(test_map_at_maximum_refuses_cleanly)
 {
     fixture_t *f = *state;
     outbox_t *ob = NULL;
@@ -231,7 +233,7 @@ static void test_map_at_maximum_refuses_cleanly(void **state)
     outbox_close(&ob);
 }
 
-static void test_stale_reader_cleared(void **state)
+HBT_TEST(test_stale_reader_cleared)
 {
     fixture_t *f = *state;
     outbox_t *ob = NULL;
@@ -279,18 +281,4 @@ static void test_stale_reader_cleared(void **state)
     hb_store_close(&st);
     kill(pids[0], SIGKILL);
     waitpid(pids[0], NULL, 0);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_numbering_and_digest_survive_reopen, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_read_bounds, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ack_and_prune, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_tiny_map_grows_without_loss, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_map_at_maximum_refuses_cleanly, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_stale_reader_cleared, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 /* ---- helpers */
 
@@ -86,7 +87,9 @@ static void s_accept(const char *text)
 
 /* ---- defaults */
 
-static void test_defaults(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_defaults)
 {
     (void)state;
     json_t *d = hb_policy_defaults();
@@ -125,7 +128,7 @@ static void test_defaults(void **state)
 
 /* ---- the checker: one case a rule */
 
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
     (void)state;
     static const struct {
@@ -267,7 +270,7 @@ static void test_refusals(void **state)
 
 /* A scope may adjust one member of a wider closure, but the effective
  * policy needs both of its dates. */
-static void test_closure_dates_required(void **state)
+HBT_TEST(test_closure_dates_required)
 {
     (void)state;
     s_accept("{\"closures\": {\"works\": {\"notice\": \"Closed\"}}}");
@@ -285,7 +288,7 @@ static void test_closure_dates_required(void **state)
 
 /* null is allowed for any member; in hb_policy_new it lets the default
  * show through. */
-static void test_nulls(void **state)
+HBT_TEST(test_nulls)
 {
     (void)state;
     const char *doc =
@@ -321,7 +324,7 @@ static void test_nulls(void **state)
 
 /* ---- merge */
 
-static void test_merge(void **state)
+HBT_TEST(test_merge)
 {
     (void)state;
     json_t *wider = s_json("{\"a\": {\"x\": 1, \"y\": [1, 2], \"z\": {\"deep\": 1, \"keep\": 2}},"
@@ -368,38 +371,9 @@ static void test_merge(void **state)
 
 /* ---- four scopes into one effective policy */
 
-static const char s_national[] =
-    "{\"timezone\": \"Europe/Berlin\","
-    " \"opening_hours\": {\"mon\": [\"09:00-17:00\"], \"tue\": [\"09:00-17:00\"],"
-    "   \"wed\": [\"09:00-17:00\"], \"thu\": [\"09:00-17:00\"], \"fri\": [\"09:00-17:00\"],"
-    "   \"sat\": [], \"sun\": []},"
-    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas Eve\"},"
-    "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"*:*\": 1200, \"*:vip\": 300},"
-    "   \"complaint_ack_s\": {\"*\": 14400, \"critical\": 3600}},"
-    " \"diversion\": {\"threshold\": 25, \"echannels\": [\"app\", \"web\", \"sms\", \"phone\"]},"
-    " \"campaigns\": {\"max_concurrent\": 3, \"lead_days\": 7, \"city_overlap\": \"warning\"}}";
-static const char s_province[] =
-    "{\"opening_hours\": {\"sat\": [\"09:00-12:00\"]},"
-    " \"special_days\": {\"2026-10-03\": {\"hours\": [], \"note\": \"German Unity Day\"}},"
-    " \"sla\": {\"max_wait_s\": {\"A:*\": 600}},"
-    " \"campaigns\": {\"max_concurrent\": 2, \"city_overlap\": \"error\"},"
-    " \"diversion\": {\"echannels\": [\"app\", \"phone\"]}}";
-static const char s_city[] =
-    "{\"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-13:00\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"*:vip\": null}},"
-    " \"alerts\": {\"not_open_grace_s\": 600},"
-    " \"divert_to\": [\"H002\", \"H003\"]}";
-static const char s_hall[] =
-    "{\"opening_hours\": {\"mon\": [\"10:00-18:00\"], \"sat\": null},"
-    " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
-    "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
-    " \"sla\": {\"max_wait_s\": {\"A:vip\": 240}},"
-    " \"divert_to\": [\"H004\"]}";
-
 static hb_policy_t *s_effective(void)
 {
-    const char *scopes[] = {s_national, s_province, s_city, s_hall};
+    const char *const *scopes = hbt_policy_example;
     json_t *acc = json_object();
     for (size_t i = 0; i < 4; i++) {
         json_t *doc = s_json(scopes[i]);
@@ -419,7 +393,7 @@ static hb_policy_t *s_effective(void)
     return p;
 }
 
-static void test_effective_policy(void **state)
+HBT_TEST(test_effective_policy)
 {
     (void)state;
     hb_policy_t *p = s_effective();
@@ -490,7 +464,7 @@ static const char s_berlin_hall[] =
     "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
     " \"divert_to\": [\"H002\", \"H003\"]}";
 
-static void test_open_at_states(void **state)
+HBT_TEST(test_open_at_states)
 {
     (void)state;
     hb_policy_t *p = s_policy(s_berlin_hall);
@@ -568,7 +542,7 @@ static void test_open_at_states(void **state)
     hb_policy_free(&p);
 }
 
-static void test_next_open_search(void **state)
+HBT_TEST(test_next_open_search)
 {
     (void)state;
     /* Friday evening; the weekend; Monday a holiday; Tuesday and Wednesday
@@ -601,7 +575,7 @@ static void test_next_open_search(void **state)
     hb_policy_free(&p);
 }
 
-static void test_add_open_time(void **state)
+HBT_TEST(test_add_open_time)
 {
     (void)state;
     hb_policy_t *p = s_policy("{\"timezone\": \"Europe/Berlin\","
@@ -689,7 +663,7 @@ static void test_add_open_time(void **state)
     hb_policy_free(&p);
 }
 
-static void test_open_seconds(void **state)
+HBT_TEST(test_open_seconds)
 {
     (void)state;
     hb_policy_t *p = s_policy(s_berlin_hall);
@@ -728,7 +702,7 @@ static void test_open_seconds(void **state)
 
 /* ---- thresholds */
 
-static void test_thresholds(void **state)
+HBT_TEST(test_thresholds)
 {
     (void)state;
     hb_policy_t *p = s_policy(
@@ -819,7 +793,7 @@ static void s_round_trip(hb_policy_t *p)
     hb_policy_free(&q);
 }
 
-static void test_to_json_round_trip(void **state)
+HBT_TEST(test_to_json_round_trip)
 {
     (void)state;
     hb_policy_t *p = s_effective();
@@ -848,7 +822,7 @@ static void test_to_json_round_trip(void **state)
 
 /* ---- limits */
 
-static void test_limits(void **state)
+HBT_TEST(test_limits)
 {
     (void)state;
     /* 400 special days are fine, 401 are refused. */
@@ -944,9 +918,8 @@ static void test_limits(void **state)
 
 /* ---- revoked devices */
 
-static void test_revoked_devices(void **state)
+HBT_TEST(test_revoked_devices)
 {
-    (void)state;
     static const struct {
         const char *doc, *path, *reason;
     } cases[] = {
@@ -1040,25 +1013,4 @@ static void test_revoked_devices(void **state)
     s_accept(text);
     snprintf(text + used, sizeof text - used, ", {\"device\": \"one-more\"}]}");
     s_refuse(text, "revoked_devices", "at most 64");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_closure_dates_required),
-        cmocka_unit_test(test_nulls),
-        cmocka_unit_test(test_merge),
-        cmocka_unit_test(test_effective_policy),
-        cmocka_unit_test(test_open_at_states),
-        cmocka_unit_test(test_next_open_search),
-        cmocka_unit_test(test_add_open_time),
-        cmocka_unit_test(test_open_seconds),
-        cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_to_json_round_trip),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_revoked_devices),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "events.h"
+#include "runner.h"
 
 #define T0 1796000000000LL /* 2026-11-30T... UTC: any fixed instant */
 #define MIN 60000LL
@@ -36,19 +37,8 @@ static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, jerr.text);
-    Hallbus__Envelope *env = NULL;
-    char err[256];
-    if (hb_event_from_json(j, at, 0, &env, err, sizeof err) != 0)
-        fail_msg("event refused: %s: %s", text, err);
-    json_decref(j);
-    env->seq = ++h->seq;
-    env->at_ms = at;
-    assert_int_equal(hb_hall_state_apply(h->s, env), 0);
-    hb_envelope_free(env);
+    assert_int_equal(hbt_apply(h->s, at, text), 0);
+    h->seq = h->s->seq;
 }
 
 static void s_issue(hall_t *h, int64_t at, const char *ticket, const char *service,
@@ -108,7 +98,9 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static void test_priority_goes_first(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_priority_goes_first)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -124,7 +116,7 @@ static void test_priority_goes_first(void **state)
     assert_null(s_call(h, &r, T0 + 5 * MIN, "1", &rule));
 }
 
-static void test_ratio_interleaves_normal_tickets(void **state)
+HBT_TEST(test_ratio_interleaves_normal_tickets)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -153,7 +145,7 @@ static void test_ratio_interleaves_normal_tickets(void **state)
     }
 }
 
-static void test_ageing_protects_a_normal_ticket(void **state)
+HBT_TEST(test_ageing_protects_a_normal_ticket)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -174,7 +166,7 @@ static void test_ageing_protects_a_normal_ticket(void **state)
     assert_string_equal(s_call(h, &r, T0 + 21 * MIN, "1", &rule), "A003");
 }
 
-static void test_ageing_that_changes_nothing_is_not_named(void **state)
+HBT_TEST(test_ageing_that_changes_nothing_is_not_named)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -188,7 +180,7 @@ static void test_ageing_that_changes_nothing_is_not_named(void **state)
     assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
 }
 
-static void test_counter_serves_only_its_services(void **state)
+HBT_TEST(test_counter_serves_only_its_services)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -203,7 +195,7 @@ static void test_counter_serves_only_its_services(void **state)
     assert_string_equal(s_call(h, &r, T0 + 4 * MIN, "2", &rule), "A001");
 }
 
-static void test_transfer_keeps_its_place(void **state)
+HBT_TEST(test_transfer_keeps_its_place)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -224,7 +216,7 @@ static void test_transfer_keeps_its_place(void **state)
     assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
 }
 
-static void test_ranks_and_priority_order(void **state)
+HBT_TEST(test_ranks_and_priority_order)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -245,7 +237,7 @@ static void test_ranks_and_priority_order(void **state)
     assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
 }
 
-static void test_priority_order_refusals(void **state)
+HBT_TEST_IN(test_priority_order_refusals, NULL, NULL)
 {
     (void)state;
     queue_rules_t r;
@@ -261,7 +253,7 @@ static void test_priority_order_refusals(void **state)
     assert_int_equal(r.rank[HALLBUS__PRIORITY__PRIORITY_ELDERLY], 3);
 }
 
-static void test_position_and_estimate(void **state)
+HBT_TEST(test_position_and_estimate)
 {
     hall_t *h = *state;
     queue_rules_t r;
@@ -296,21 +288,4 @@ static void test_position_and_estimate(void **state)
      * assumed. */
     assert_int_equal(hb_fig_ticket_estimate_s(h->s, p, "Z", 2), 600);
     hb_policy_free(&p);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_priority_goes_first, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ratio_interleaves_normal_tickets, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ageing_protects_a_normal_ticket, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ageing_that_changes_nothing_is_not_named, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_counter_serves_only_its_services, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_keeps_its_place, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ranks_and_priority_order, s_setup, s_teardown),
-        cmocka_unit_test(test_priority_order_refusals),
-        cmocka_unit_test_setup_teardown(test_position_and_estimate, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "branchd.h"
 #include "hqd.h"
@@ -100,8 +100,10 @@ static void s_nothing(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 204, json_object());
 }
 
+#define HBT_FIXTURE NULL, NULL
+
 /* The walk itself can fail: each kind of mistake in a table is found. */
-static void test_walk_finds_mistakes(void **state)
+HBT_TEST(test_walk_finds_mistakes)
 {
     (void)state;
     const hb_http_route_t ok[] = {
@@ -136,7 +138,7 @@ static void test_walk_finds_mistakes(void **state)
     assert_int_equal(s_walk("hq", no_handler, 1), 1);
 }
 
-static void test_branchd_table(void **state)
+HBT_TEST(test_branchd_table)
 {
     (void)state;
     size_t n = 0;
@@ -146,7 +148,7 @@ static void test_branchd_table(void **state)
     assert_int_equal(s_walk("hall", t, n), 0);
 }
 
-static void test_hqd_table(void **state)
+HBT_TEST(test_hqd_table)
 {
     (void)state;
     size_t n = 0;
@@ -169,7 +171,7 @@ static const hb_http_route_t *s_find(const hb_http_route_t *t, size_t n, const c
 /* What access control will be asked for, on the routes where a mistake
  * would matter most: the four eyes of campaigns, the national policy, a
  * counter terminal's own counter, the devices. */
-static void test_declared_needs(void **state)
+HBT_TEST(test_declared_needs)
 {
     (void)state;
     static const struct {
@@ -220,7 +222,7 @@ static void test_declared_needs(void **state)
 
 /* Each daemon registers its whole table on a real server with its own
  * function, as main.c does. */
-static void test_tables_register(void **state)
+HBT_TEST(test_tables_register)
 {
     (void)state;
     uv_loop_t loop;
@@ -241,16 +243,4 @@ static void test_tables_register(void **state)
     hb_http_destroy(&hq.http);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk_finds_mistakes),
-        cmocka_unit_test(test_branchd_table),
-        cmocka_unit_test(test_hqd_table),
-        cmocka_unit_test(test_declared_needs),
-        cmocka_unit_test(test_tables_register),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "hallbus/error.h"
 #include "hallbus/perm.h"
@@ -54,7 +54,9 @@ static hb_router_match_t *s_m(void)
 
 /* ------------------------------------------------------------ matching */
 
-static void test_literal_beats_parameter(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_literal_beats_parameter)
 {
     (void)state;
     /* Added in both orders: precedence must not depend on it. */
@@ -90,7 +92,7 @@ static void test_literal_beats_parameter(void **state)
     }
 }
 
-static void test_segments_are_exact(void **state)
+HBT_TEST(test_segments_are_exact)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -126,7 +128,7 @@ static void test_segments_are_exact(void **state)
 
 /* The rule the daemons' docs state: a trailing slash is a segment of its
  * own, empty, and no route takes it. */
-static void test_trailing_slash(void **state)
+HBT_TEST(test_trailing_slash)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -147,7 +149,7 @@ static void test_trailing_slash(void **state)
     hb_router_destroy(&r);
 }
 
-static void test_method_not_allowed(void **state)
+HBT_TEST(test_method_not_allowed)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -183,7 +185,7 @@ static void test_method_not_allowed(void **state)
 
 /* --------------------------------------------------------- parameters */
 
-static void test_parameters_decoded(void **state)
+HBT_TEST(test_parameters_decoded)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -221,7 +223,7 @@ static void s_long_path(char *out, size_t cap, const char *unit, size_t unit_byt
         strncat(out, unit, cap - strlen(out) - 1);
 }
 
-static void test_parameter_bounds(void **state)
+HBT_TEST(test_parameter_bounds)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -261,7 +263,7 @@ static void test_parameter_bounds(void **state)
 
 /* ------------------------------------------------------- registration */
 
-static void test_permission_required(void **state)
+HBT_TEST(test_permission_required)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -326,7 +328,7 @@ static void test_permission_required(void **state)
     hb_router_destroy(&r);
 }
 
-static void test_bad_patterns(void **state)
+HBT_TEST(test_bad_patterns)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -370,7 +372,7 @@ static void test_bad_patterns(void **state)
     hb_router_destroy(&r);
 }
 
-static void test_duplicates_refused(void **state)
+HBT_TEST(test_duplicates_refused)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -395,7 +397,7 @@ static void test_duplicates_refused(void **state)
     hb_router_destroy(&r);
 }
 
-static void test_capacity_and_truncate(void **state)
+HBT_TEST(test_capacity_and_truncate)
 {
     (void)state;
     hb_router_t *r = hb_router_new();
@@ -423,7 +425,7 @@ static void test_capacity_and_truncate(void **state)
 
 /* ------------------------------------------------------- vocabulary */
 
-static void test_perm_vocabulary(void **state)
+HBT_TEST(test_perm_vocabulary)
 {
     (void)state;
     assert_null(hb_perm_name(HB_PERM_UNSET));
@@ -459,22 +461,4 @@ static void test_perm_vocabulary(void **state)
     assert_true(hb_scope_needs_param(HB_SCOPE_HALL));
     assert_true(hb_scope_needs_param(HB_SCOPE_COUNTER));
     assert_false(hb_scope_needs_param(HB_SCOPE_COUNT));
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal_beats_parameter),
-        cmocka_unit_test(test_segments_are_exact),
-        cmocka_unit_test(test_trailing_slash),
-        cmocka_unit_test(test_method_not_allowed),
-        cmocka_unit_test(test_parameters_decoded),
-        cmocka_unit_test(test_parameter_bounds),
-        cmocka_unit_test(test_permission_required),
-        cmocka_unit_test(test_bad_patterns),
-        cmocka_unit_test(test_duplicates_refused),
-        cmocka_unit_test(test_capacity_and_truncate),
-        cmocka_unit_test(test_perm_vocabulary),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define OPEN_MS 1795424400000LL /* 2026-11-23T09:00:00Z */
 #define DAY_MS (24LL * 3600 * 1000)
@@ -81,7 +81,9 @@ static int s_tod_s(int64_t t) { return HB_SIM_OPEN_S + (int)((t - OPEN_MS) / 100
 
 /* ------------------------------------------------------------------------ */
 
-static void test_same_seed_same_day(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_same_seed_same_day)
 {
     (void)state;
     day_t *a = s_day(7, 0, OPEN_MS), *b = s_day(7, 0, OPEN_MS);
@@ -105,7 +107,7 @@ static void test_same_seed_same_day(void **state)
     s_day_free(&e);
 }
 
-static void test_halls_differ(void **state)
+HBT_TEST(test_halls_differ)
 {
     (void)state;
     double lo = 100, hi = 0;
@@ -130,7 +132,7 @@ static void test_halls_differ(void **state)
 
 /* Every event is in time order, stamped with its simulated time, of a kind
  * named in Envelope.body, and accepted by the hall's JSON decoder. */
-static void test_events_ordered_known_and_valid(void **state)
+HBT_TEST(test_events_ordered_known_and_valid)
 {
     (void)state;
     const ProtobufCMessageDescriptor *env = &hallbus__envelope__descriptor;
@@ -210,7 +212,7 @@ static void s_complaint_step(complaint_life_t *c, size_t *n, size_t max, const j
     found->step = step;
 }
 
-static void test_lifecycles(void **state)
+HBT_TEST(test_lifecycles)
 {
     (void)state;
     static ticket_life_t tickets[4000];
@@ -334,7 +336,7 @@ static void test_lifecycles(void **state)
 
 /* Ticket arrivals per half hour, summed over many halls, peak around 10:00
  * and 12:30 and are lower at opening and in the afternoon. */
-static void test_arrival_peaks(void **state)
+HBT_TEST(test_arrival_peaks)
 {
     (void)state;
     /* Half-hour windows starting at 09:00, 09:45, 12:15, 15:00. */
@@ -378,7 +380,7 @@ static void s_assert_share(const char *what, int part, int whole, double lo, dou
         fail_msg("%s: %.3f is outside %.3f..%.3f", what, s, lo, hi);
 }
 
-static void test_proportions(void **state)
+HBT_TEST(test_proportions)
 {
     (void)state;
     int issued = 0, normal = 0, elderly = 0, vip = 0, appointment = 0;
@@ -455,7 +457,7 @@ static void test_proportions(void **state)
 }
 
 /* A hall dropped in the middle of its day frees what it held. */
-static void test_destroy_mid_day(void **state)
+HBT_TEST(test_destroy_mid_day)
 {
     (void)state;
     hb_sim_hall_t *h = hb_sim_hall_new(9, 0, OPEN_MS);
@@ -469,18 +471,4 @@ static void test_destroy_mid_day(void **state)
     hb_sim_hall_destroy(&h);
     assert_null(h);
     hb_sim_hall_destroy(NULL);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_seed_same_day),
-        cmocka_unit_test(test_halls_differ),
-        cmocka_unit_test(test_events_ordered_known_and_valid),
-        cmocka_unit_test(test_lifecycles),
-        cmocka_unit_test(test_arrival_peaks),
-        cmocka_unit_test(test_proportions),
-        cmocka_unit_test(test_destroy_mid_day),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define OPEN_MS 1795424400000LL /* 2026-11-23T09:00:00Z */
 #define DAY_MS (24LL * 3600 * 1000)
@@ -578,7 +578,9 @@ static void s_assert_hall_empty(const fake_t *f)
 
 /* ---------------------------------------------------------------- tests ---- */
 
-static void test_a_day_against_the_hall(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_a_day_against_the_hall)
 {
     (void)state;
     hb_sd_stats_t sum;
@@ -645,7 +647,7 @@ static void test_a_day_against_the_hall(void **state)
     assert_true(sum.complaints_opened > 0);
 }
 
-static void test_same_seed_same_requests(void **state)
+HBT_TEST(test_same_seed_same_requests)
 {
     (void)state;
     trace_t t[3];
@@ -677,7 +679,7 @@ static void test_same_seed_same_requests(void **state)
 
 /* The first request reads the hall; counters open with their staff and
  * services; the last ones close them. */
-static void test_opens_and_closes(void **state)
+HBT_TEST(test_opens_and_closes)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -709,7 +711,7 @@ static void test_opens_and_closes(void **state)
     free(f);
 }
 
-static void test_closed_hall_is_counted(void **state)
+HBT_TEST(test_closed_hall_is_counted)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -727,7 +729,7 @@ static void test_closed_hall_is_counted(void **state)
     free(f);
 }
 
-static void test_full_hall_is_counted(void **state)
+HBT_TEST(test_full_hall_is_counted)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -761,7 +763,7 @@ static void s_outage(fake_t *f, hb_simdrive_t *d, const hb_sd_request_t *req, in
     was_down = f->down;
 }
 
-static void test_no_answer_reads_the_hall_again(void **state)
+HBT_TEST(test_no_answer_reads_the_hall_again)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -787,7 +789,7 @@ static void s_lose(fake_t *f, hb_simdrive_t *d, const hb_sd_request_t *req, int 
         f->lose_answer_once = true;
 }
 
-static void test_lost_answers_are_recovered_from_the_hall(void **state)
+HBT_TEST(test_lost_answers_are_recovered_from_the_hall)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -838,7 +840,7 @@ static void s_tamper(fake_t *f, hb_simdrive_t *d, const hb_sd_request_t *req, in
         snprintf(c->state, sizeof c->state, "paused");
 }
 
-static void test_takes_the_hall_state_over(void **state)
+HBT_TEST(test_takes_the_hall_state_over)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -862,7 +864,7 @@ static void test_takes_the_hall_state_over(void **state)
 
 /* A hall that refuses every counter action: each counter is tried a few
  * times and then left alone; customers give up; the day still ends. */
-static void test_repeated_refusals_are_not_a_loop(void **state)
+HBT_TEST(test_repeated_refusals_are_not_a_loop)
 {
     (void)state;
     fake_t *f = s_fake();
@@ -885,7 +887,7 @@ static void test_repeated_refusals_are_not_a_loop(void **state)
 
 /* Answers that are not what a hall sends (no body, wrong types, odd ids)
  * are survived: the driver reads the hall and goes on. */
-static void test_odd_answers(void **state)
+HBT_TEST(test_odd_answers)
 {
     (void)state;
     hb_simdrive_t *d = hb_simdrive_new(2, 0, OPEN_MS);
@@ -930,29 +932,11 @@ static void test_odd_answers(void **state)
     free(f);
 }
 
-static void test_kind_names(void **state)
+HBT_TEST(test_kind_names)
 {
     (void)state;
     for (int k = 0; k < HB_SD_KINDS; k++)
         assert_string_not_equal(hb_simdrive_kind_name((hb_sd_kind_t)k), "unknown");
     assert_string_equal(hb_simdrive_kind_name(HB_SD_KINDS), "unknown");
     assert_string_equal(hb_simdrive_kind_name(HB_SD_TICKET), "ticket");
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_day_against_the_hall),
-        cmocka_unit_test(test_same_seed_same_requests),
-        cmocka_unit_test(test_opens_and_closes),
-        cmocka_unit_test(test_closed_hall_is_counted),
-        cmocka_unit_test(test_full_hall_is_counted),
-        cmocka_unit_test(test_no_answer_reads_the_hall_again),
-        cmocka_unit_test(test_lost_answers_are_recovered_from_the_hall),
-        cmocka_unit_test(test_takes_the_hall_state_over),
-        cmocka_unit_test(test_repeated_refusals_are_not_a_loop),
-        cmocka_unit_test(test_odd_answers),
-        cmocka_unit_test(test_kind_names),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,9 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
-static void test_format_parse_round_trip(void **state)
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_format_parse_round_trip)
 {
     (void)state;
     char text[HB_RFC3339_MAX];
@@ -22,7 +24,7 @@ static void test_format_parse_round_trip(void **state)
     assert_int_equal(back, ms);
 }
 
-static void test_parse_offsets_and_fractions(void **state)
+HBT_TEST(test_parse_offsets_and_fractions)
 {
     (void)state;
     int64_t a, b;
@@ -35,7 +37,7 @@ static void test_parse_offsets_and_fractions(void **state)
     assert_int_equal(a, b + 123);
 }
 
-static void test_parse_refusals(void **state)
+HBT_TEST(test_parse_refusals)
 {
     (void)state;
     static const char *const bad[] = {
@@ -52,22 +54,11 @@ static void test_parse_refusals(void **state)
 
 static int64_t s_fixed(void) { return 42; }
 
-static void test_injectable_clock(void **state)
+HBT_TEST(test_injectable_clock)
 {
     (void)state;
     hb_clock_set(s_fixed);
     assert_int_equal(hb_now_ms(), 42);
     hb_clock_set(NULL);
     assert_true(hb_now_ms() > 1700000000000);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_parse_round_trip),
-        cmocka_unit_test(test_parse_offsets_and_fractions),
-        cmocka_unit_test(test_parse_refusals),
-        cmocka_unit_test(test_injectable_clock),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define T1990 631152000LL  /* 1990-01-01T00:00:00Z */
 #define T2101 4133980800LL /* 2101-01-01T00:00:00Z */
@@ -171,14 +171,45 @@ static void s_oracle_zone(const char *name)
 
 /* ---- the zones, against glibc */
 
-static void test_oracle_berlin(void **state) { (void)state; s_oracle_zone("Europe/Berlin"); }
-static void test_oracle_new_york(void **state) { (void)state; s_oracle_zone("America/New_York"); }
-static void test_oracle_sydney(void **state) { (void)state; s_oracle_zone("Australia/Sydney"); }
-static void test_oracle_shanghai(void **state) { (void)state; s_oracle_zone("Asia/Shanghai"); }
-static void test_oracle_kolkata(void **state) { (void)state; s_oracle_zone("Asia/Kolkata"); }
-static void test_oracle_st_johns(void **state) { (void)state; s_oracle_zone("America/St_Johns"); }
-static void test_oracle_chatham(void **state) { (void)state; s_oracle_zone("Pacific/Chatham"); }
-static void test_oracle_utc(void **state)
+static int s_reset(void **state);
+#define HBT_FIXTURE s_reset, s_reset
+
+HBT_TEST(test_oracle_berlin)
+{
+    (void)state;
+    s_oracle_zone("Europe/Berlin");
+}
+HBT_TEST(test_oracle_new_york)
+{
+    (void)state;
+    s_oracle_zone("America/New_York");
+}
+HBT_TEST(test_oracle_sydney)
+{
+    (void)state;
+    s_oracle_zone("Australia/Sydney");
+}
+HBT_TEST(test_oracle_shanghai)
+{
+    (void)state;
+    s_oracle_zone("Asia/Shanghai");
+}
+HBT_TEST(test_oracle_kolkata)
+{
+    (void)state;
+    s_oracle_zone("Asia/Kolkata");
+}
+HBT_TEST(test_oracle_st_johns)
+{
+    (void)state;
+    s_oracle_zone("America/St_Johns");
+}
+HBT_TEST(test_oracle_chatham)
+{
+    (void)state;
+    s_oracle_zone("Pacific/Chatham");
+}
+HBT_TEST(test_oracle_utc)
 {
     (void)state;
     s_oracle_zone("UTC");
@@ -195,7 +226,7 @@ static void test_oracle_utc(void **state)
 
 /* Known answers, worked out by hand from each zone's rules, so that a
  * shared misreading by both implementations would still show. */
-static void test_known_answers(void **state)
+HBT_TEST(test_known_answers)
 {
     (void)state;
     const hb_tz_t *berlin = s_zone("Europe/Berlin"), *ny = s_zone("America/New_York");
@@ -366,7 +397,7 @@ static void s_expect_refusal(const char *name, int want, const char *reason)
 /* POSIX rules with RFC 8536's extensions (times past 24 hours, negative
  * times, all-year daylight time, Jn and n dates, half-hour offsets), each
  * in a made-up file, against glibc reading the same rule from TZ. */
-static void test_footer_rules(void **state)
+HBT_TEST(test_footer_rules)
 {
     (void)state;
     static const struct {
@@ -438,7 +469,7 @@ static void test_footer_rules(void **state)
     s_rmtmpdir();
 }
 
-static void test_refused_names(void **state)
+HBT_TEST(test_refused_names)
 {
     (void)state;
     s_expect_refusal("../etc/passwd", HB_EINVAL, "'..'");
@@ -465,7 +496,7 @@ static void test_refused_names(void **state)
     assert_int_equal(hb_tz_get("Nope/Nowhere", &tz, NULL, 0), HB_ENOTFOUND);
 }
 
-static void test_refused_files(void **state)
+HBT_TEST(test_refused_files)
 {
     (void)state;
     size_t len;
@@ -555,7 +586,7 @@ static void *s_get_many(void *arg)
     return arg;
 }
 
-static void test_cache_threads(void **state)
+HBT_TEST(test_cache_threads)
 {
     (void)state;
     enum { N = 4 };
@@ -576,7 +607,7 @@ static void test_cache_threads(void **state)
 
 /* ---- calendar helpers */
 
-static void test_calendar_round_trip(void **state)
+HBT_TEST(test_calendar_round_trip)
 {
     (void)state;
     int32_t first = hb_days_from_civil(1970, 1, 1), last = hb_days_from_civil(2400, 12, 31);
@@ -618,7 +649,7 @@ static void test_calendar_round_trip(void **state)
     assert_int_equal(hb_days_from_civil(2026, 0, 1), hb_days_from_civil(2025, 12, 1));
 }
 
-static void test_date_parse(void **state)
+HBT_TEST(test_date_parse)
 {
     (void)state;
     int32_t d;
@@ -652,25 +683,6 @@ static int s_summary(void **state)
     return 0;
 }
 
-int main(void)
-{
-    unsetenv("TZDIR");
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_calendar_round_trip, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_date_parse, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_berlin, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_new_york, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_sydney, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_shanghai, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_kolkata, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_st_johns, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_chatham, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_oracle_utc, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_known_answers, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_footer_rules, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_refused_names, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_refused_files, s_reset, s_reset),
-        cmocka_unit_test_setup_teardown(test_cache_threads, s_reset, s_reset),
-    };
-    return cmocka_run_group_tests(tests, NULL, s_summary);
-}
+static void s_before_tests(void) { unsetenv("TZDIR"); }
+HBT_BEFORE(s_before_tests);
+HBT_GROUP(NULL, s_summary);

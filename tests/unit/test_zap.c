@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 typedef struct {
     char dir[256];
@@ -113,7 +113,9 @@ static void s_roundtrip(fixture_t *f, void *client, const char *text, char *user
     zmq_msg_close(&body);
 }
 
-static void test_enrolled_in_with_its_id_stranger_out(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_enrolled_in_with_its_id_stranger_out)
 {
     fixture_t *f = *state;
     hb_cert_t a = s_enrol(f, "HALL-A");
@@ -133,7 +135,7 @@ static void test_enrolled_in_with_its_id_stranger_out(void **state)
     zmq_close(cs);
 }
 
-static void test_enrolled_later_then_revoked(void **state)
+HBT_TEST(test_enrolled_later_then_revoked)
 {
     fixture_t *f = *state;
     assert_int_equal(hq_zap_enrolled(f->zap), 0);
@@ -155,7 +157,7 @@ static void test_enrolled_later_then_revoked(void **state)
     zmq_close(c);
 }
 
-static void test_duplicate_keys_refused(void **state)
+HBT_TEST(test_duplicate_keys_refused)
 {
     fixture_t *f = *state;
     hb_cert_t a = s_enrol(f, "TWIN-1");
@@ -171,15 +173,4 @@ static void test_duplicate_keys_refused(void **state)
     s_roundtrip(f, c, "which one?", user, sizeof user);
     assert_string_equal(user, "");
     zmq_close(c);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_enrolled_in_with_its_id_stranger_out, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_enrolled_later_then_revoked, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_keys_refused, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

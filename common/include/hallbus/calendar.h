@@ -22,6 +22,8 @@
 #ifndef HALLBUS_CALENDAR_H
 #define HALLBUS_CALENDAR_H
 
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX */
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,7 +33,6 @@
  * counts its NUL. */
 #define HB_CAL_ID_MAX 65          /* campaign id: [A-Za-z0-9_-]{1,64} */
 #define HB_CAL_ITEM_ID_MAX 65     /* product / business type id: [A-Za-z0-9_.-]{1,64} */
-#define HB_CAL_HALL_ID_MAX 33     /* hall id: [A-Za-z0-9_-]{1,32} (cert.h's rule) */
 #define HB_CAL_TITLE_MAX 200      /* title, 1..200 bytes */
 #define HB_CAL_SEGMENT_MAX 200    /* customer segment, 1..200 bytes */
 #define HB_CAL_TEXT_MAX 2000      /* one channel's text, 1..2000 bytes */
@@ -123,7 +124,7 @@ bool hb_cal_campaign_overlaps(const hb_cal_campaign_t *c, int32_t from, int32_t 
  * whoever parsed it, freed with hb_cal_slice_destroy. */
 typedef struct hb_cal_slice {
     uint64_t version; /* 1 .. HB_CAL_VERSION_MAX */
-    char hall[HB_CAL_HALL_ID_MAX];
+    char hall[HB_HALL_ID_MAX];
     size_t n;
     hb_cal_campaign_t *campaigns;
 } hb_cal_slice_t;

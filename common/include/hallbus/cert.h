@@ -10,6 +10,8 @@
 #ifndef HALLBUS_CERT_H
 #define HALLBUS_CERT_H
 
+#include "hallbus/ids.h" /* hb_hall_id_valid, the rule of a certificate's hall id */
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,8 +50,5 @@ int hb_cert_save(const hb_cert_t *cert, const char *path, bool with_secret);
 int hb_cert_load(const char *path, hb_cert_t *cert, char *err, size_t errlen);
 /* Reads only the public part of `path`, ignoring any secret file. */
 int hb_cert_load_public(const char *path, hb_cert_t *cert, char *err, size_t errlen);
-
-/* Checks that a hall id is usable: [A-Za-z0-9_-]{1,32}. */
-bool hb_hall_id_valid(const char *id);
 
 #endif

@@ -14,13 +14,13 @@
 #define HALLBUS_CODEC_H
 
 #include "hallbus.pb-c.h"
+#include "hallbus/ids.h" /* HB_ID_MAX */
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define HB_ID_MAX 64     /* ticket, service, counter, staff, complaint, device */
 #define HB_TEXT_MAX 1024 /* free texts */
 #define HB_EVENT_MAX 8192 /* one encoded envelope */
 #define HB_FRAME_MAX (1u << 20) /* one encoded link frame: hb_frame_unpack/pack refuse more */

@@ -41,5 +41,7 @@ const char *hb_strerror(int err);
  * NULL/0: then nothing is written). The convention of every function here
  * that takes `char *err, size_t errlen`. */
 void hb_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "out of memory" into `err`; returns HB_ENOMEM, for `return hb_err_nomem(err, errlen);`. */
+int hb_err_nomem(char *err, size_t errlen);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "hallbus.pb-c.h"
 #include "hallbus/codec.h"
+#include "hallbus/idmap.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -171,12 +172,11 @@ typedef struct hb_hall_state {
     hb_hs_device_t *devices;
     hb_hs_ticket_t recent[HB_HS_RECENT_MAX]; /* finished, oldest first */
     size_t cap_services, cap_counters, cap_tickets, cap_complaints, cap_devices;
-    /* Private: an index of live tickets by id (open addressing, entries are
-     * index + 1), kept by apply for halls with many live tickets so that a
+    /* Private: an index of live tickets by id (the kit's id map over
+     * `tickets`), kept by apply for halls with many live tickets so that a
      * lookup does not walk them all. Not part of the state: never compared
      * or snapshotted. */
-    uint32_t *tindex;
-    size_t tindex_cap;
+    hb_idmap_t tindex;
     bool tindex_ok;
 } hb_hall_state_t;
 

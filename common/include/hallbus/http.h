@@ -237,7 +237,12 @@ void hb_http_get_stats(const hb_http_t *http, hb_http_stats_t *out);
  * HB_ETOOBIG (`out` too small; 64 bytes always suffice). */
 /* The stats as JSON ({"conns_open", ...}, a new reference), and as
  * Prometheus samples named PREFIX "http_..." (e.g. "hallbus_hq_"), for the
- * daemons' /v1/status and /metrics. */
+ * daemons' /v1/status and /metrics. The samples include the histogram
+ * PREFIX "http_request_duration_seconds" of every request the server
+ * dispatched, from its arrival to its answer, labelled by the route that
+ * took it (method and pattern or prefix as the table has them, "any" for a
+ * route of every method; route "unmatched" for requests no route took) and
+ * the status class (code "2xx" .. "5xx"). */
 json_t *hb_http_stats_json(const hb_http_t *http);
 struct hb_metrics;
 void hb_http_stats_metrics(const hb_http_t *http, const char *prefix, struct hb_metrics *m);

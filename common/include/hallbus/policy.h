@@ -31,6 +31,7 @@
 #ifndef HALLBUS_POLICY_H
 #define HALLBUS_POLICY_H
 
+#include "hallbus/ids.h" /* HB_HALL_ID_MAX */
 #include "hallbus/tz.h"
 
 #include <jansson.h>
@@ -45,9 +46,8 @@
 #define HB_POLICY_DIVERT_MAX 8     /* halls named to divert to */
 #define HB_POLICY_ECHANNELS_MAX 8
 #define HB_POLICY_NOTE_MAX 512     /* notes and closure notices, bytes */
-#define HB_POLICY_HALL_ID_MAX 33   /* a hall id and its NUL (cert.h's rule) */
 #define HB_POLICY_ECHANNEL_MAX 16
-#define HB_POLICY_SERVICE_MAX 65   /* a service code and its NUL (codec's HB_ID_MAX) */
+#define HB_POLICY_SERVICE_MAX (HB_ID_MAX + 1) /* a service code and its NUL */
 #define HB_POLICY_SEVERITIES 5     /* index 0 = "*" (any), 1..4 = Severity enum */
 #define HB_POLICY_PRIORITIES 5     /* index 0 = "*" (any), 1..4 = Priority enum */
 #define HB_POLICY_SEARCH_DAYS 400  /* how far ahead opening times are searched */
@@ -75,7 +75,7 @@ typedef struct hb_closure {
     int32_t from_day, to_day; /* both included */
     char notice[HB_POLICY_NOTE_MAX];
     size_t n_divert;
-    char divert_to[HB_POLICY_DIVERT_MAX][HB_POLICY_HALL_ID_MAX];
+    char divert_to[HB_POLICY_DIVERT_MAX][HB_HALL_ID_MAX];
 } hb_closure_t;
 
 typedef struct hb_wait_rule {
@@ -107,7 +107,7 @@ typedef struct hb_policy {
     size_t n_closures;
     hb_closure_t *closures; /* sorted by from_day */
     size_t n_divert;
-    char divert_to[HB_POLICY_DIVERT_MAX][HB_POLICY_HALL_ID_MAX];
+    char divert_to[HB_POLICY_DIVERT_MAX][HB_HALL_ID_MAX];
     size_t n_wait;
     hb_wait_rule_t *wait;
     int64_t complaint_ack_s[HB_POLICY_SEVERITIES];     /* 0 for a severity = use "*" */
@@ -173,7 +173,7 @@ typedef struct hb_open_info {
     /* Where to send customers meanwhile: the closure's halls, else the
      * policy's divert_to. Points into the policy. */
     size_t n_divert;
-    const char (*divert_to)[HB_POLICY_HALL_ID_MAX];
+    const char (*divert_to)[HB_HALL_ID_MAX];
 } hb_open_info_t;
 
 /* Whether the hall is open at `at_ms`, and when it closes or opens next. */

@@ -30,6 +30,14 @@ typedef struct hb_store {
 int hb_store_open(hb_store_t *store, const char *dir, size_t map_size, size_t map_max,
                   unsigned max_dbs);
 void hb_store_close(hb_store_t *store);
+/* A named database and where its handle goes. */
+typedef struct hb_store_db {
+    const char *name;
+    MDB_dbi *dbi;
+} hb_store_db_t;
+/* Opens (creating) the `n` databases in one transaction; HB_EDB when one
+ * cannot be, and then none is opened. */
+int hb_store_dbis(hb_store_t *store, const hb_store_db_t *dbs, size_t n);
 /* Doubles the map (up to map_max). Call with no transaction open in this
  * thread; waits for other threads' readers. HB_EMAPFULL at the maximum. */
 int hb_store_grow(hb_store_t *store);

@@ -14,6 +14,8 @@
 int64_t hb_now_ms(void);
 /* Monotonic clock in ms, for timeouts and latencies; never injected. */
 int64_t hb_mono_ms(void);
+/* The same clock in ns, for latencies measured in microseconds. */
+int64_t hb_mono_ns(void);
 /* Installs a test clock (NULL restores the system clock). */
 void hb_clock_set(int64_t (*now_ms)(void));
 
@@ -24,5 +26,29 @@ void hb_time_format(int64_t ms, char out[HB_RFC3339_MAX]);
 /* Parses RFC 3339 ("2026-11-23T09:30:00Z", optional fraction, "Z" or
  * "+hh:mm"/"-hh:mm" offset). Returns 0 or HB_EPARSE. */
 int hb_time_parse(const char *text, int64_t *out_ms);
+
+/* Times from the wire may be anything an int64 holds: these saturate
+ * instead of overflowing. Inline: the figures take one per waiting ticket
+ * of every hall in a board round. */
+
+/* The ms from `from` to `to`; 0 when `to` is not later. */
+static inline int64_t hb_ms_elapsed(int64_t from, int64_t to)
+{
+    int64_t d;
+    if (to <= from)
+        return 0;
+    if (__builtin_sub_overflow(to, from, &d))
+        return INT64_MAX;
+    return d;
+}
+
+/* a + b, held at INT64_MIN or INT64_MAX. */
+static inline int64_t hb_ms_add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
 
 #endif

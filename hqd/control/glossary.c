@@ -1,0 +1,287 @@
+/* The glossary of jargon (see glossary.h): its terms, kept with their
+ * normal form (lower case, spacing collapsed) in buckets by first byte, and
+ * the search of a text for them. Not for what the coordination check makes
+ * of a term found (calcheck.c, rule 5), nor for storing the glossary. */
+#include "glossary.h"
+
+#include "hallbus/error.h"
+#include "hallbus/json.h"
+#include "hallbus/vec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool s_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static bool s_word(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static unsigned char s_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+typedef struct term {
+    char *term; /* as given */
+    char *norm; /* lower case, spacing collapsed to one ' ' */
+    size_t norm_len;
+    char *definition; /* NULL when none */
+    bool word_start, word_end;
+} term_t;
+
+typedef HB_VEC(uint32_t) idlist_t;
+
+struct calcheck_glossary {
+    HB_VEC(term_t) terms;
+    /* Terms by the first byte of their normal form: those that begin with
+     * a letter or digit apart, since inside a word they cannot start. */
+    idlist_t by_first[256];
+    idlist_t mid_word[256];
+};
+
+calcheck_glossary_t *calcheck_glossary_new(void)
+{
+    calcheck_glossary_t *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->terms.max = CALCHECK_GLOSSARY_MAX;
+    for (int b = 0; b < 256; b++)
+        g->by_first[b].max = g->mid_word[b].max = CALCHECK_GLOSSARY_MAX;
+    return g;
+}
+
+void calcheck_glossary_destroy(calcheck_glossary_t **g_p)
+{
+    calcheck_glossary_t *g = *g_p;
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->terms.n; i++) {
+        free(g->terms.v[i].term);
+        free(g->terms.v[i].norm);
+        free(g->terms.v[i].definition);
+    }
+    for (int b = 0; b < 256; b++) {
+        hb_vec_free(&g->by_first[b]);
+        hb_vec_free(&g->mid_word[b]);
+    }
+    hb_vec_free(&g->terms);
+    free(g);
+    *g_p = NULL;
+}
+
+size_t calcheck_glossary_count(const calcheck_glossary_t *g) { return g->terms.n; }
+
+const char *calcheck_glossary_term(const calcheck_glossary_t *g, size_t i)
+{
+    return i < g->terms.n ? g->terms.v[i].term : NULL;
+}
+
+int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *definition,
+                          char *err, size_t errlen)
+{
+    size_t len = term ? strlen(term) : 0;
+    if (len == 0 || len > CALCHECK_TERM_MAX) {
+        hb_errf(err, errlen, "term: must be 1..%d bytes", CALCHECK_TERM_MAX);
+        return HB_EINVAL;
+    }
+    if (definition && strlen(definition) > CALCHECK_DEFINITION_MAX) {
+        hb_errf(err, errlen, "definition: %zu bytes, at most %d", strlen(definition),
+                CALCHECK_DEFINITION_MAX);
+        return HB_EINVAL;
+    }
+    if (g->terms.n >= CALCHECK_GLOSSARY_MAX) {
+        hb_errf(err, errlen, "glossary: full (%d terms)", CALCHECK_GLOSSARY_MAX);
+        return HB_ETOOBIG;
+    }
+    char norm[CALCHECK_TERM_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)term[i];
+        if (s_space(c)) {
+            if (n > 0 && norm[n - 1] != ' ')
+                norm[n++] = ' ';
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            hb_errf(err, errlen, "term: \"%s\" contains a control character", term);
+            return HB_EINVAL;
+        }
+        norm[n++] = (char)s_lower(c);
+    }
+    if (n > 0 && norm[n - 1] == ' ')
+        n--;
+    norm[n] = '\0';
+    if (n == 0) {
+        hb_errf(err, errlen, "term: blank");
+        return HB_EINVAL;
+    }
+    bool word_start = s_word((unsigned char)norm[0]);
+    idlist_t *bucket =
+        word_start ? &g->by_first[(unsigned char)norm[0]] : &g->mid_word[(unsigned char)norm[0]];
+    const idlist_t *same = bucket;
+    for (size_t i = 0; i < same->n; i++) {
+        if (strcmp(g->terms.v[same->v[i]].norm, norm) == 0) {
+            hb_errf(err, errlen, "term: \"%s\" is in the glossary already (as \"%s\")", term,
+                    g->terms.v[same->v[i]].term);
+            return HB_EEXIST;
+        }
+    }
+    if (hb_vec_reserve(&g->terms, g->terms.n + 1) != 0 ||
+        hb_vec_reserve(bucket, bucket->n + 1) != 0)
+        return hb_err_nomem(err, errlen);
+    term_t t = {0};
+    t.term = strdup(term);
+    t.norm = strdup(norm);
+    t.definition = definition ? strdup(definition) : NULL;
+    if (!t.term || !t.norm || (definition && !t.definition)) {
+        free(t.term);
+        free(t.norm);
+        free(t.definition);
+        return hb_err_nomem(err, errlen);
+    }
+    t.norm_len = n;
+    t.word_start = word_start;
+    t.word_end = s_word((unsigned char)norm[n - 1]);
+    bucket->v[bucket->n++] = (uint32_t)g->terms.n;
+    g->terms.v[g->terms.n++] = t;
+    return 0;
+}
+
+int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, char *err,
+                                size_t errlen)
+{
+    *out = NULL;
+    const json_t *terms = json_object_get(doc, "terms");
+    if (!json_is_object(doc) || json_object_size(doc) != 1 || !json_is_array(terms)) {
+        hb_errf(err, errlen, "glossary: must be {\"terms\": [{\"term\", \"definition\"}]}");
+        return HB_EINVAL;
+    }
+    if (json_array_size(terms) > CALCHECK_GLOSSARY_MAX) {
+        hb_errf(err, errlen, "terms: %zu terms, at most %d", json_array_size(terms),
+                CALCHECK_GLOSSARY_MAX);
+        return HB_ETOOBIG;
+    }
+    calcheck_glossary_t *g = calcheck_glossary_new();
+    if (!g)
+        return hb_err_nomem(err, errlen);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_array_size(terms); i++) {
+        const json_t *e = json_array_get(terms, i);
+        const json_t *t = json_object_get(e, "term"), *d = json_object_get(e, "definition");
+        size_t members = json_object_size(e);
+        if (!json_is_object(e) || !json_is_string(t) || (d && !json_is_string(d)) ||
+            members != (d ? 2u : 1u) || strlen(json_string_value(t)) != json_string_length(t) ||
+            (d && strlen(json_string_value(d)) != json_string_length(d))) {
+            hb_errf(err, errlen, "terms[%zu]: must be {\"term\": text, \"definition\": text}", i);
+            rc = HB_EINVAL;
+            break;
+        }
+        char inner[256];
+        rc = calcheck_glossary_add(g, json_string_value(t), d ? json_string_value(d) : NULL, inner,
+                                   sizeof inner);
+        if (rc == HB_EEXIST)
+            rc = HB_EINVAL; /* a document that lists a term twice is a bad document */
+        if (rc != 0)
+            hb_errf(err, errlen, "terms[%zu].%s", i, inner);
+    }
+    if (rc != 0) {
+        calcheck_glossary_destroy(&g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+json_t *calcheck_glossary_to_json(const calcheck_glossary_t *g)
+{
+    json_t *terms = json_array();
+    int bad = 0;
+    for (size_t i = 0; terms && i < g->terms.n && !bad; i++) {
+        json_t *e = json_object();
+        bad += !e || json_object_set_new(e, "term", json_string(g->terms.v[i].term)) != 0;
+        if (e && g->terms.v[i].definition)
+            bad += json_object_set_new(e, "definition", json_string(g->terms.v[i].definition)) != 0;
+        bad += !e || json_array_append_new(terms, e) != 0;
+    }
+    json_t *doc = terms ? json_object() : NULL;
+    if (!doc || bad || json_object_set_new(doc, "terms", terms) != 0) {
+        json_decref(doc);
+        json_decref(terms);
+        return NULL;
+    }
+    return doc;
+}
+
+/* The end of term `t` matched at text[i], or 0 when it does not match there. */
+static size_t s_term_at(const char *text, size_t i, const term_t *t)
+{
+    size_t j = i;
+    for (size_t k = 0; k < t->norm_len; k++) {
+        if (t->norm[k] == ' ') {
+            if (!s_space((unsigned char)text[j]))
+                return 0;
+            while (s_space((unsigned char)text[j]))
+                j++;
+            continue;
+        }
+        if (s_lower((unsigned char)text[j]) != (unsigned char)t->norm[k])
+            return 0; /* also at the text's NUL, since no term holds one */
+        j++;
+    }
+    if (t->word_end && s_word((unsigned char)text[j]))
+        return 0;
+    return j;
+}
+
+static bool s_scan_bucket(const calcheck_glossary_t *g, const idlist_t *b, const char *text,
+                          size_t i, uint32_t *mark, uint32_t stamp)
+{
+    bool found = false;
+    for (size_t k = 0; k < b->n; k++) {
+        uint32_t t = b->v[k];
+        if (mark[t] != stamp && s_term_at(text, i, &g->terms.v[t])) {
+            mark[t] = stamp;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* Marks mark[t] = stamp for every term found in `text`; returns whether
+ * any was. */
+bool calcheck_glossary_mark(const calcheck_glossary_t *g, const char *text, uint32_t *mark,
+                            uint32_t stamp)
+{
+    bool prev_word = false, any = false;
+    for (size_t i = 0; text[i]; i++) {
+        unsigned char c = s_lower((unsigned char)text[i]);
+        if (!prev_word && g->by_first[c].n &&
+            s_scan_bucket(g, &g->by_first[c], text, i, mark, stamp))
+            any = true;
+        if (g->mid_word[c].n && s_scan_bucket(g, &g->mid_word[c], text, i, mark, stamp))
+            any = true;
+        prev_word = s_word(c);
+    }
+    return any;
+}
+
+size_t calcheck_glossary_find(const calcheck_glossary_t *g, const char *text, size_t *out,
+                              size_t max)
+{
+    if (g->terms.n == 0)
+        return 0;
+    uint32_t *mark = calloc(g->terms.n, sizeof *mark);
+    if (!mark)
+        return 0;
+    calcheck_glossary_mark(g, text, mark, 1);
+    size_t k = 0;
+    for (size_t i = 0; i < g->terms.n; i++) {
+        if (!mark[i])
+            continue;
+        if (k < max)
+            out[k] = i;
+        k++;
+    }
+    free(mark);
+    return k;
+}

@@ -1,0 +1,105 @@
+/* The integration tests' world and their checked requests (see world.h).
+ * Every failure fails the calling test with what was answered. */
+#include "world.h"
+
+#include "hallbus/ids.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+static void s_args(char (*dst)[512], int *n, int max, const char *const *args)
+{
+    for (size_t i = 0; i < HBT_WORLD_ARGS && args[i]; i++) {
+        assert_true(*n < max);
+        snprintf(dst[(*n)++], sizeof dst[0], "%s", args[i]);
+    }
+}
+
+int hbt_world_setup(void **state)
+{
+    const hbt_world_spec_t *spec = *state;
+    hbt_world_t *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    hbt_mkdtemp(w->root, sizeof w->root, spec->tag);
+    hbt_hq_init(&w->hq, w->root);
+    s_args(w->hq.extra, &w->hq.n_extra, 8, spec->hq_args);
+    if (!spec->hq_stopped)
+        hbt_hq_start(&w->hq);
+    assert_true(spec->n_numbered <= HBT_WORLD_HALLS);
+    size_t n = 0;
+    while (n < HBT_WORLD_HALLS && spec->halls[n])
+        n++;
+    if (spec->numbered)
+        n = (size_t)spec->n_numbered;
+    for (size_t i = 0; i < n; i++) {
+        hbt_hall_t *h = &w->hall[w->n_halls++];
+        char id[HB_HALL_ID_MAX];
+        if (spec->numbered)
+            snprintf(id, sizeof id, "%s%02d", spec->numbered, (int)i + 1);
+        hbt_hall_enroll(&w->hq, h, spec->numbered ? id : spec->halls[i]);
+        if (spec->engine)
+            hbt_hall_set_engine(h, HBT_POLICY_ALWAYS_OPEN, NULL);
+        s_args(h->extra, &h->n_extra, 8, spec->hall_args);
+        if (spec->start)
+            hbt_hall_start(h);
+    }
+    *state = w;
+    return 0;
+}
+
+int hbt_world_teardown(void **state)
+{
+    hbt_world_t *w = *state;
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_stop(&w->hall[i], SIGTERM);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_rmdir(w->root);
+    free(w);
+    return 0;
+}
+
+/* The answer, or the test fails with it when the status is not `want`. */
+static json_t *s_answer(const char *base, const char *method, const char *path, const char *body,
+                        int want)
+{
+    json_t *out = NULL;
+    int status = hbt_http(base, method, path, body, &out);
+    if (status != want) {
+        char *dump = out ? json_dumps(out, 0) : NULL;
+        fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,
+                 want, dump ? dump : "(no JSON)");
+    }
+    return out;
+}
+
+json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want)
+{
+    json_t *out = s_answer(base, method, path, body, want);
+    assert_non_null(out);
+    return out;
+}
+
+void hbt_req_ok(const char *base, const char *method, const char *path, const char *body, int want)
+{
+    json_decref(s_answer(base, method, path, body, want));
+}
+
+const char *hbt_str(const json_t *o, const char *name)
+{
+    const char *v = json_string_value(json_object_get(o, name));
+    return v ? v : "";
+}
+
+void hbt_refused(const char *base, const char *method, const char *path, const char *body,
+                 int status, const char *code, const char *want)
+{
+    json_t *a = hbt_req(base, method, path, body, status);
+    if (strcmp(hbt_str(a, "error"), code) != 0 || !strstr(hbt_str(a, "reason"), want))
+        fail_msg("%s %s %.200s: got %s \"%s\", wanted %s naming \"%s\"", method, path,
+                 body ? body : "", hbt_str(a, "error"), hbt_str(a, "reason"), code, want);
+    json_decref(a);
+}

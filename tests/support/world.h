@@ -1,0 +1,60 @@
+/* The system an integration test runs against, set up and torn down once
+ * for all of them: a fresh folder, a real hqd (with the test's extra
+ * arguments), and halls enrolled, given the always-open engine and started
+ * as the test asks. A test file names its world in one table and uses the
+ * fixture:
+ *
+ *   static const hbt_world_spec_t s_world = {"link", .halls = {"HALL-A", "HALL-B"}};
+ *   #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+ *
+ * and finds it in *state (halls in the order named). Not for what a test
+ * does with its world: the harness (harness.h) has the requests and waits. */
+#ifndef HB_TEST_WORLD_H
+#define HB_TEST_WORLD_H
+
+#include "harness.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HBT_WORLD_HALLS 32
+#define HBT_WORLD_ARGS 8
+
+typedef struct hbt_world_spec {
+    const char *tag;                    /* the folder's name under /tmp */
+    const char *halls[HBT_WORLD_HALLS]; /* ids to enrol, in order; NULL ends */
+    const char *numbered;               /* or: ids of this prefix and two digits, 1..n */
+    int n_numbered;
+    const char *hq_args[HBT_WORLD_ARGS];   /* extra hqd arguments; NULL ends */
+    const char *hall_args[HBT_WORLD_ARGS]; /* extra branchd arguments, every hall */
+    bool engine;                           /* each hall runs HBT_POLICY_ALWAYS_OPEN */
+    bool start;                            /* each hall is started */
+    bool hq_stopped;                       /* hqd is left for the test to start */
+} hbt_world_spec_t;
+
+typedef struct hbt_world {
+    char root[256];
+    hbt_hq_t hq;
+    hbt_hall_t hall[HBT_WORLD_HALLS]; /* enrolled, as the spec named them */
+    size_t n_halls;
+    void *test; /* the test's own state, if it keeps one */
+} hbt_world_t;
+
+/* cmocka fixtures: *state holds the spec on the way in, the world after;
+ * the teardown stops every hall and hqd and removes the folder. */
+int hbt_world_setup(void **state);
+int hbt_world_teardown(void **state);
+
+/* One request to `base` that must answer `want`; its JSON body (owned).
+ * Fails the test with the answer otherwise. */
+json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want);
+/* The same, the body (JSON or none) dropped. */
+void hbt_req_ok(const char *base, const char *method, const char *path, const char *body, int want);
+/* A refusal: `status`, the error `code` and a reason that contains `want`. */
+void hbt_refused(const char *base, const char *method, const char *path, const char *body,
+                 int status, const char *code, const char *want);
+/* A member string of `o`, or "" when it has none. */
+const char *hbt_str(const json_t *o, const char *name);
+
+#endif
