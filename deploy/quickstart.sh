@@ -129,6 +129,12 @@ JSON
 # HQ's first admin, and a marketing person of the North (P01) who drafts the
 # example campaign that the admin then reviews: nobody approves their own.
 admin_token=$(enrol admin --role admin)
+# The admin's password for the dashboard's sign-in page: made once, random,
+# kept in $run/hq/admin.password (0600) and set with hqd users passwd.
+if [[ ! -s "$run/hq/admin.password" ]]; then
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$run/hq/admin.password")
+    "$bin/hqd/hqd" users passwd admin --data "$run/hq/data" <"$run/hq/admin.password" >/dev/null
+fi
 marketing_token=$(enrol marketing --role marketer --scope region/P01)
 
 "$bin/hqd/hqd" --data "$run/hq/data" --keys "$run/hq/keys" --listen "$hq_zmq" \
@@ -220,7 +226,8 @@ fi
 
 cat <<TXT
 hallbus is running (logs in $run/logs):
-  dashboard       http://$hq_http/   (every hall live, alerts, a hall's detail, the calendar)
+  dashboard       http://$hq_http/   (every hall live, alerts, a hall's detail, the calendar);
+                  sign in as admin with the password in $run/hq/admin.password
   HQ API          http://$hq_http/v1/regions   (and /v1/live/halls, /v1/alerts, /v1/rollout, /v1/stream, /metrics),
                   with -H "Authorization: Bearer \$(cat $run/hq/admin.token)"
   a hall's queue  http://127.0.0.1:8101/v1/hall    (8102..8106): tickets waiting, counters, today's figures
@@ -232,7 +239,8 @@ hallbus is running (logs in $run/logs):
   HQ's people     admin and marketing; their API tokens are in $run/hq/admin.token and
                   $run/hq/marketing.token (enrol more: $bin/hqd/hqd users add NAME --role ROLE
                   --data $run/hq/data)
-  operator CLI    export HALLBUS_TOKEN=\$(cat $run/hq/admin.token)
+  operator CLI    export HALLBUS_TOKEN=\$(cat $run/hq/admin.token), or once:
+                  $bin/tools/hallctl login admin --hq http://$hq_http <$run/hq/admin.password
                   $bin/tools/hallctl halls --hq http://$hq_http
                   $bin/tools/hallctl hall H001 --hq http://$hq_http
 Stop it with: ./deploy/quickstart.sh stop
