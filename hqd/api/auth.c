@@ -1,5 +1,5 @@
-/* hqd's handlers for signing in and out, who the caller is, the audit log
- * and the health check (docs/API.md, "Access"; api/table.c routes to them).
+/* hqd's handlers for signing in and out, tokens asked with a password, who the caller is,
+ * the audit log and the health check (docs/API.md, "Access"; api/table.c routes to them).
  * Translation only: the rules are hqd/auth/'s. */
 #include "api.h"
 

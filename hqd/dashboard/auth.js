@@ -1,5 +1,5 @@
 // Who is signed in: the dashboard's sign-in page (user name and password,
-// POST /v1/login), the person shown in the header with their roles, signing
+// POST /v1/login), the person shown with their roles (at the end of the tabs' row), signing
 // out, and what the person's permissions let the page show and offer. The
 // session itself is an HttpOnly cookie the browser keeps; this module keeps
 // only the session's CSRF token (for api()'s writes) and the answer of
