@@ -7,7 +7,7 @@
  *   come back once the lock is let go, and the hall's events are stored;
  * - a long rebuild of the live mirror (800,000 stored events and no
  *   snapshot, on a machine whose CPU hqd gets a twentieth of: this process
- *   stops it for 90 ms of every 100, as CPUQuota=10% would hold it): READY=1
+ *   stops it for 95 ms of every 100, as CPUQuota=5% would hold it): READY=1
  *   only after it, EXTEND_TIMEOUT_USEC= meanwhile, and the rebuilt mirror
  *   holds every event. */
 #include "harness.h"
