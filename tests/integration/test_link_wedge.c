@@ -396,10 +396,16 @@ HBT_TEST(test_refused_key_retried_until_enrolled)
     hbt_hall_post(&w->hall[0], 20, 1); /* the hall still takes customers */
     /* It keeps trying by itself: more refusals arrive at HQ over time,
      * each one a new socket. */
-    hbt_sleep_ms(5000);
-    int64_t denied1 = s_denied(&w->hq);
-    printf("  refused handshakes while not enrolled: %lld in 5 s\n",
-           (long long)(denied1 - denied0));
+    /* With retries at most 2 s apart, two more come within 5 s; a loaded
+     * machine is given up to 15 s before that counts as not retrying. */
+    int64_t since = hbt_now_ms(), denied1 = s_denied(&w->hq);
+    while (hbt_now_ms() - since < 15000 &&
+           (denied1 - denied0 < 2 || hbt_now_ms() - since < 5000)) {
+        hbt_sleep_ms(100);
+        denied1 = s_denied(&w->hq);
+    }
+    printf("  refused handshakes while not enrolled: %lld in %.1f s\n",
+           (long long)(denied1 - denied0), (double)(hbt_now_ms() - since) / 1000.0);
     assert_true(denied1 - denied0 >= 2);
     l = s_link(&w->hall[0]);
     assert_true(hbt_int(l, "socket_reopens") >= 2);
