@@ -131,3 +131,51 @@ void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
     hb_day_destroy(&c.day);
     hb_http_reply_json(req, 200, o);
 }
+
+/* A hall's bookings of a day, from its mirrored state: the open ones and
+ * the day's finished ones (the reducer keeps those until the next day). */
+void hqd_api_get_hall_appointments(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    const char *id = hb_http_param(req, "hall");
+    hq_hall_t *h = strlen(id) <= HB_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
+    if (!h) {
+        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' has sent anything to this HQ",
+                            id);
+        return;
+    }
+    char date[16];
+    int32_t day = -1;
+    int q = hb_http_query(req, "date", date, sizeof date);
+    if (q != HB_ENOTFOUND && (q != 0 || hb_date_parse(date, &day) != 0)) {
+        hb_http_reply_error(req, 400, "bad_parameter", "date must be YYYY-MM-DD");
+        return;
+    }
+    hq_live_read_lock(hq->live);
+    const hb_hall_state_t *st = hq_live_state(hq->live, h->num);
+    json_t *arr = json_array();
+    char today[11] = "";
+    if (st) {
+        memcpy(today, st->today.date, sizeof today);
+        if (day < 0 && hb_date_parse(today, &day) != 0)
+            day = -1;
+        /* The hall's local day of a booking, by its offset as mirrored. */
+        int64_t off = (int64_t)st->utc_offset_s * 1000;
+        for (size_t i = 0; i < st->n_appointments; i++) {
+            int64_t local = st->appointments[i].start_ms + off;
+            int32_t d = (int32_t)((local >= 0 ? local : local - 86399999) / 86400000LL);
+            if (d == day)
+                json_array_append_new(arr, hb_appointment_json(&st->appointments[i]));
+        }
+    }
+    hq_live_read_unlock(hq->live);
+    if (day < 0) {
+        json_decref(arr);
+        hb_http_reply_error(req, 404, "not_found", "hall '%s' has no day mirrored yet", h->id);
+        return;
+    }
+    hb_date_format(day, date);
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:s, s:I, s:o}", "hall", h->id, "date", date, "count",
+                                 (json_int_t)json_array_size(arr), "appointments", arr));
+}
