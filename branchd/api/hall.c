@@ -144,6 +144,12 @@ void branchd_api_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *er
     s_refuse(d, req, rc, err);
 }
 
+void branchd_api_bad_request(branchd_t *d, hb_http_req_t *req, const char *err)
+{
+    d->api_refused++;
+    hb_http_reply_error(req, 400, "bad_request", "%s", err);
+}
+
 int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
                      const ProtobufCEnumDescriptor *ed, int *out)
 {
@@ -408,6 +414,17 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
         return;
     }
     hb_http_reply_json(req, 201, s_ticket_answer_json(d, &a));
+}
+
+void branchd_api_issued(branchd_t *d, hb_http_req_t *req, int rc, const engine_ticket_answer_t *a,
+                        const char *err)
+{
+    if (rc == HB_ECLOSED)
+        s_reply_closed(d, req, &a->closed, err);
+    else if (rc != 0)
+        s_refuse(d, req, rc, err);
+    else
+        hb_http_reply_json(req, 201, s_ticket_answer_json(d, a));
 }
 
 void branchd_api_get_ticket(hb_http_req_t *req, void *arg)

@@ -167,12 +167,15 @@ void branchd_api_post_checklist(hb_http_req_t *req, void *arg)
         checks[i] = (engine_check_t){json_string_value(json_object_get(it, "item")),
                                      json_is_true(ok), json_string_value(note)};
     }
-    if (rc == 0) {
-        access_device_t devs[ENGINE_LIST_MAX];
-        const char *names[ENGINE_LIST_MAX];
-        size_t np = s_paired(d, devs, names, ENGINE_LIST_MAX);
-        rc = engine_checklist(d->engine, checks, n, names, np, s_by(req), err, sizeof err);
+    if (rc != 0) {
+        json_decref(b);
+        branchd_api_bad_request(d, req, err);
+        return;
     }
+    access_device_t devs[ENGINE_LIST_MAX];
+    const char *names[ENGINE_LIST_MAX];
+    size_t np = s_paired(d, devs, names, ENGINE_LIST_MAX);
+    rc = engine_checklist(d->engine, checks, n, names, np, s_by(req), err, sizeof err);
     json_decref(b);
     if (rc != 0) {
         branchd_api_refuse(d, req, rc, err);
@@ -208,7 +211,9 @@ void branchd_api_post_meeting(hb_http_req_t *req, void *arg)
     if (dur < 1 || dur > ENGINE_MEETING_MAX_S) {
         hb_errf(err, sizeof err, "duration_s must be from 1 to %d, not %lld",
                 ENGINE_MEETING_MAX_S, (long long)dur);
-        rc = HB_EINVAL;
+        json_decref(b);
+        branchd_api_bad_request(d, req, err);
+        return;
     } else {
         rc = engine_meeting(d->engine, kind, (uint32_t)dur, att, na, top, nt,
                             branchd_api_str(b, "note"), s_by(req), err, sizeof err);
@@ -296,8 +301,9 @@ void branchd_api_post_patrol_score(hb_http_req_t *req, void *arg)
         if (v < 1 || v > 5) {
             hb_errf(err, sizeof err, "%s must be from 1 to 5, not %lld", m[i + 1].name,
                     (long long)v);
-            rc = HB_EINVAL;
-            break;
+            json_decref(b);
+            branchd_api_bad_request(d, req, err);
+            return;
         }
         scores[i] = (uint32_t)v;
     }

@@ -125,6 +125,21 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/manager/report", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
      branchd_api_get_manager_report},
 
+    /* Appointments: the hall keeps its own book. Slots are public
+     * knowledge of the hall; a check-in issues a ticket. */
+    {"GET", "/v1/appointments/slots", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_get_slots},
+    {"POST", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_post_appointment},
+    {"GET", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_get_appointments},
+    {"GET", "/v1/appointments/:code", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_get_appointment},
+    {"POST", "/v1/appointments/:code/checkin", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL,
+     branchd_api_appointment_checkin},
+    {"POST", "/v1/appointments/:code/cancel", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_appointment_cancel},
+
     /* Feedback; devices report themselves. */
     {"POST", "/v1/feedback", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_ALL, NULL, branchd_api_post_feedback},
     {"POST", "/v1/devices/:device/status", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",

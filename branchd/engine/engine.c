@@ -363,6 +363,7 @@ void engine_tick(engine_t *e)
     if (s_ensure_day(e, now, err, sizeof err) != 0)
         hb_log_once("engine-day", HB_LOG_ERROR, "engine: cannot start the day: %s", err);
     engine__check_deadlines(e, now);
+    engine__check_appointments(e, now);
     if (hb_mono_ms() - e->snapshot_mono_ms >= e->cfg.snapshot_every_ms)
         s_snapshot(e);
 }
@@ -448,8 +449,8 @@ int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *
             rc = steps->build(&r);
     }
     if (rc == 0) {
-        Hallbus__Envelope *envp = &r.env;
-        rc = s_commit(e, &envp, 1, NULL, err, errlen);
+        Hallbus__Envelope *envs[2] = {&r.env, &r.env2};
+        rc = s_commit(e, envs, r.two ? 2 : 1, NULL, err, errlen);
     }
     if (rc != 0) {
         hb_debug("engine: %s refused: %s", a->name, err);

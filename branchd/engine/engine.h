@@ -284,6 +284,44 @@ int engine_day_read(engine_t *e, const char *date, hb_day_t **out);
 /* The sequence of the last event committed. */
 uint64_t engine_last_seq(const engine_t *e);
 
+/* ---- appointments (appointments.c; docs/API.md "Appointments"). Slots
+ * come from the policy's "appointments"; the hall keeps its own book. */
+
+#define ENGINE_SLOTS_MAX 192        /* slots of one service on one day */
+#define ENGINE_CHECKIN_EARLY_S 3600 /* a check-in at most this long before the slot */
+typedef struct engine_slot {
+    int64_t start_ms, end_ms;
+    uint32_t booked; /* bookings not cancelled */
+} engine_slot_t;
+typedef struct engine_slots {
+    int64_t slot_s, capacity, no_show_after_s;
+    size_t n;
+    engine_slot_t slots[ENGINE_SLOTS_MAX];
+} engine_slots_t;
+/* The slots of `service` on local day `day` (days since the epoch).
+ * HB_EINVAL (with `err`) for an unknown service or one without
+ * appointments. */
+int engine_appt_slots(const engine_t *e, const char *service, int32_t day, engine_slots_t *out,
+                      char *err, size_t errlen);
+/* Books the slot of `service` starting at `start_ms` for `staff` (NULL or
+ * "" for any; the caller checked it is enrolled) through `channel` (a
+ * Hallbus__BookingChannel); its 8-digit code in `code` (HB_HS_ID).
+ * Refusals: HB_EINVAL (service), HB_ENOTFOUND "unknown_slot", HB_ECONFLICT
+ * "slot_full" or "slot_past", HB_ETOOBIG (the book is full). */
+int engine_appt_book(engine_t *e, const char *service, int64_t start_ms, const char *staff,
+                     int channel, char *code, char *err, size_t errlen);
+/* Checks booking `code` in: issues its appointment ticket (priority
+ * appointment, `source` a Hallbus__IssueSource or 0 for the kiosk) and
+ * ends the booking, in one transaction. Refusals: HB_ENOTFOUND
+ * "bad_code", HB_ECONFLICT "checked_in_already", "cancelled", "no_show"
+ * (later than no_show_after_s after the start), "too_early" (more than
+ * ENGINE_CHECKIN_EARLY_S before it), and the issue's own (closed, full). */
+int engine_appt_checkin(engine_t *e, const char *code, int source, engine_ticket_answer_t *out,
+                        char *err, size_t errlen);
+/* Cancels a booking not yet checked in; the same refusals but too_early. */
+int engine_appt_cancel(engine_t *e, const char *code, const char *reason, char *err,
+                       size_t errlen);
+
 /* Parses the "services" setting: entries "CODE:PREFIX:SLA:Name" separated
  * by ';' (SLA as a duration such as "10m"). HB_EINVAL with `err` naming the
  * entry. */

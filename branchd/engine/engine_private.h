@@ -117,6 +117,11 @@ typedef struct engine_request {
     char complaint_id[HB_HS_ID];
     Hallbus__Envelope env; /* its body is `body`, of the row's kind */
     engine_body_t body;
+    /* A second event written in the same transaction, when a builder sets
+     * `two` (an appointment's check-in: the ticket and the booking's end). */
+    bool two;
+    Hallbus__Envelope env2;
+    engine_body_t body2;
     char *err; /* where a refusal says why (engine__refuse) */
     size_t errlen;
 } engine_request_t;
@@ -167,6 +172,10 @@ typedef enum engine_action_id {
     ENGINE_PATROL_SCORE,
     ENGINE_WORK_LOG,
     ENGINE_CASH,
+    ENGINE_APPT_BOOK, /* appointments (appointments.c; the check-in is tickets.c's) */
+    ENGINE_APPT_CHECKIN,
+    ENGINE_APPT_CANCEL,
+    ENGINE_APPT_NO_SHOW,
     ENGINE_ACTIONS
 } engine_action_id_t;
 
@@ -197,6 +206,18 @@ extern const engine_steps_t engine__complaint_resolve_steps;
 /* devices.c */
 extern const engine_steps_t engine__feedback_steps;
 extern const engine_steps_t engine__device_status_steps;
+/* appointments.c, and the check-in in tickets.c */
+extern const engine_steps_t engine__appt_book_steps;
+extern const engine_steps_t engine__appt_checkin_steps;
+extern const engine_steps_t engine__appt_cancel_steps;
+extern const engine_steps_t engine__appt_no_show_steps;
+/* The booking `code` may be checked in at r->now: 0 with `*out` (pointing
+ * into the live state: read it before the commit), or the refusal
+ * (bad_code, checked_in_already, cancelled, no_show, too_early). */
+int engine__appt_checkin_check(engine_request_t *r, const char *code,
+                               const hb_hs_appointment_t **out);
+/* Marks the bookings past their no-show time (the tick). */
+void engine__check_appointments(engine_t *e, int64_t now);
 /* manager.c */
 extern const engine_steps_t engine__meeting_steps;
 extern const engine_steps_t engine__checklist_steps;

@@ -264,4 +264,41 @@ HBT_TEST(test_manager_day)
     json_decref(p7);
     json_decref(p25);
     json_decref(p3);
+
+    /* At HQ: the alert for the kiosk failed at the opening, the mirror's
+     * today, and the same day read from HQ's stored events. */
+    assert_true(hbt_wait_synced(&w->hq, h, 15000));
+    json_t *alert = NULL;
+    for (int i = 0; i < 100 && !alert; i++) {
+        json_t *al = hbt_get(w->hq.http, "/v1/alerts?state=open&hall=M1&kind=opening_device_check");
+        json_t *list = json_object_get(al, "alerts");
+        if (json_array_size(list) > 0)
+            alert = json_incref(json_array_get(list, 0));
+        json_decref(al);
+        if (!alert)
+            hbt_sleep_ms(100);
+    }
+    assert_non_null(alert);
+    assert_string_equal(hbt_str(alert, "subject"), "KIOSK-1");
+    hbt_assert_contains(hbt_str(alert, "detail"), "KIOSK-1 failed");
+    json_decref(alert);
+    json_t *live = hbt_req(w->hq.http, "GET", "/v1/halls/M1/state", NULL, 200);
+    char *lt = json_dumps(live, JSON_COMPACT);
+    hbt_assert_contains(lt, "\"opening_devices\":[{\"device\":\"KIOSK-1\",\"failed\":true}]");
+    hbt_assert_contains(lt, "\"patrols\":5");
+    free(lt);
+    json_decref(live);
+    json_t *hd = hbt_req(w->hq.http, "GET", "/v1/halls/M1/day", NULL, 200);
+    json_t *mine = hbt_req(h->http, "GET", "/v1/manager/day", NULL, 200);
+    assert_true(json_equal(json_object_get(hd, "day"), mine));
+    json_decref(mine);
+    json_t *hr = json_object_get(hd, "report");
+    assert_int_equal(hbt_int(hr, "checklist_failures"), 1);
+    assert_int_equal(json_array_size(json_object_get(hr, "patrols")), 1);
+    json_decref(hd);
+    hbt_refused(w->hq.http, "GET", "/v1/halls/M1/day?date=2001-01-01", NULL, 404, "not_found",
+                "no events of hall M1 on 2001-01-01");
+    hbt_refused(w->hq.http, "GET", "/v1/halls/M1/day?date=x", NULL, 400, "bad_parameter",
+                "YYYY-MM-DD");
+    hbt_refused(w->hq.http, "GET", "/v1/halls/NOPE/day", NULL, 404, "not_found", "NOPE");
 }

@@ -265,6 +265,9 @@ const hb_hs_device_t *hb_hall_state_device(const hb_hall_state_t *s, const char 
 const hb_hs_appointment_t *hb_hall_state_appointment(const hb_hall_state_t *s, const char *code);
 /* "booked", "checked_in", "no_show", "cancelled"; NULL outside. */
 const char *hb_appointment_state_name(int state);
+/* A booking as the APIs show it (new reference): {code, service, start,
+ * end, staff (or null), channel, state, ticket (or null)}; view.c. */
+json_t *hb_appointment_json(const hb_hs_appointment_t *b);
 
 /* ---- figures at a moment (waiting, waits, counters open, estimates:
  * figures.h, their one definition) */
