@@ -326,6 +326,10 @@ static void s_send_hello(uplink_t *up)
     hello.software = (char *)up->cfg.software;
     hello.last_seq = outbox_last_seq(up->outbox);
     hello.sent_at_ms = hb_now_ms();
+    outbox_space_t sp;
+    outbox_space(up->outbox, &sp);
+    hello.disk_full_since_ms = sp.full_since_ms;
+    hello.disk_refused = sp.refused_events;
     if (up->cfg.versions)
         up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
     Hallbus__Frame frame = HALLBUS__FRAME__INIT;
@@ -762,6 +766,10 @@ void uplink_tick(uplink_t *up)
         hb.sent_at_ms = hb_now_ms();
         hb.last_seq = outbox_last_seq(up->outbox);
         hb.backlog = hb.last_seq - outbox_acked_seq(up->outbox);
+        outbox_space_t sp;
+        outbox_space(up->outbox, &sp);
+        hb.disk_full_since_ms = sp.full_since_ms;
+        hb.disk_refused = sp.refused_events;
         Hallbus__Frame frame = HALLBUS__FRAME__INIT;
         frame.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
         frame.heartbeat = &hb;
