@@ -50,7 +50,7 @@ if [[ -z $tag ]]; then
 fi
 commit=$(git rev-parse "$tag^{commit}")
 
-cache=${HB_RELEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hallbus/releases}
+cache=${HB_RELEASE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/hallbus/releases}
 out=$cache/$commit
 mkdir -p "$cache"
 # One build at a time per cache: two test runs (the plain and the sanitizer
