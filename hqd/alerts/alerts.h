@@ -39,7 +39,8 @@ typedef enum alert_kind {
     ALERT_STREAM_CONFLICT = 10, /* a resend differed from the bytes HQ stored */
     ALERT_CLOCK_SKEW = 11,      /* the hall's clock is far from HQ's */
     ALERT_EVENT_ANOMALY = 12,   /* events stored with a flag (eventrules.h) */
-    ALERT_HALL_DISK_FULL = 13,  /* the hall's disk had no room: it refused events */
+    ALERT_DISK_NEARLY_FULL = 13, /* HQ's own: the data's disk (or a map) nearly full */
+    ALERT_HALL_DISK_FULL = 14,  /* the hall's disk had no room: it refused events */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
 #define ALERT_KIND_LAST ALERT_HALL_DISK_FULL
@@ -140,6 +141,20 @@ typedef struct alerts_link {
  * on an emptied set): hall_blocked, stream_conflict, clock_skew,
  * event_anomaly and hall_disk_full, as docs/ALERTS.md states them. */
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
+                      alert_set_t *out);
+
+/* HQ's own room for data: a file system (or an LMDB map, which cannot grow
+ * past its maximum) with `avail` of `total` bytes left. */
+typedef struct alerts_room {
+    const char *what; /* the subject: "disk", "event_store_map" */
+    uint64_t total, avail;
+} alerts_room_t;
+
+/* Adds disk_nearly_full for each of `n` rooms with less than
+ * `min_free_percent` of it left (docs/ALERTS.md): raised before HQ must
+ * refuse events, which it does when the disk or the event store's map is
+ * full. */
+void alerts_eval_room(const alerts_room_t *rooms, size_t n, int64_t min_free_percent,
                       alert_set_t *out);
 
 /* Key order: kind (whole-hall kinds first, see alert_kind_t), then subject

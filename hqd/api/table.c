@@ -1,6 +1,6 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * control.c, static.c), in one list. A campaign step is a row of its own;
+ * control.c, reports.c, static.c), in one list. A campaign step is a row of its own;
  * the ":step" row after them takes every other step and answers which ones
  * there are.
  *
@@ -114,6 +114,18 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/glossary", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL, hqd_api_get_glossary},
     {"PUT", "/v1/glossary", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_glossary},
     {"GET", "/v1/rollout", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rollout},
+
+    /* Reports and the archive, for analysts. A report's scope and an
+     * archive search's hall are query parameters: the handlers keep what
+     * they answer to the caller's scope. */
+    {"GET", "/v1/reports/kpi", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_kpi},
+    {"GET", "/v1/reports/rank", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rank},
+    {"GET", "/v1/reports/ready", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_ready},
+    {"GET", "/v1/reports/typical", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_get_typical},
+    {"GET", "/v1/archive", HB_PERM_ARCHIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_archive},
+    {"GET", "/v1/archive/tickets/:hall/:date/:ticket", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_ticket_story},
 
     /* The dashboard: its page must load before anyone has signed in. */
     {"GET", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},
