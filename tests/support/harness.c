@@ -515,8 +515,9 @@ void hbt_hq_start(hbt_hq_t *hq)
     }
     hbt_http_set_token(hq->http, hq->token);
     snprintf(log, sizeof log, "%s/hqd.log", hq->root);
-    char *argv[32] = {HB_BIN_DIR "/hqd/hqd", "--data", hq->data, "--keys", hq->keys,
-                      "--listen", hq->endpoint, "--http", hq->http_addr, "--heartbeat", "500ms"};
+    char *argv[32] = {hq->bin[0] ? hq->bin : HB_BIN_DIR "/hqd/hqd",
+                      "--data", hq->data, "--keys", hq->keys, "--listen", hq->endpoint,
+                      "--http", hq->http_addr, "--heartbeat", "500ms"};
     int n = 11;
     for (int i = 0; i < hq->n_extra && n < 30; i++)
         argv[n++] = hq->extra[i];
@@ -538,9 +539,9 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
     snprintf(hall->http_addr, sizeof hall->http_addr, "127.0.0.1:%d", hp);
     snprintf(hall->http, sizeof hall->http, "http://127.0.0.1:%d", hp);
     char out[2048];
-    char *argv[] = {HB_BIN_DIR "/tools/hallctl", "enroll", (char *)id, "--region", "test",
-                    "--hq-keys", hq->keys, "--out", hall->dir, "--hq-endpoint", hq->endpoint,
-                    NULL};
+    char *argv[] = {hq->hallctl[0] ? hq->hallctl : HB_BIN_DIR "/tools/hallctl",
+                    "enroll", (char *)id, "--region", "test", "--hq-keys", hq->keys,
+                    "--out", hall->dir, "--hq-endpoint", hq->endpoint, NULL};
     int rc = hbt_run(argv, out, sizeof out);
     if (rc != 0)
         fail_msg("hallctl enroll %s failed (%d): %s", id, rc, out);
@@ -550,10 +551,10 @@ void hbt_hall_start(hbt_hall_t *hall)
 {
     char log[400];
     snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
-    char *argv[40] = {HB_BIN_DIR "/branchd/branchd", "--id", hall->id, "--data", hall->data,
-                      "--hq", hall->hq_endpoint, "--http", hall->http_addr, "--keys", hall->dir,
-                      "--heartbeat", "300ms", "--link_timeout", "2s", "--reconnect_min", "100ms",
-                      "--reconnect_max", "1s"};
+    char *argv[40] = {hall->bin[0] ? hall->bin : HB_BIN_DIR "/branchd/branchd",
+                      "--id", hall->id, "--data", hall->data, "--hq", hall->hq_endpoint,
+                      "--http", hall->http_addr, "--keys", hall->dir, "--heartbeat", "300ms",
+                      "--link_timeout", "2s", "--reconnect_min", "100ms", "--reconnect_max", "1s"};
     int n = 19;
     if (!hall->tokens_only) {
         argv[n++] = "--local_trust";

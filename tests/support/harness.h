@@ -96,6 +96,10 @@ typedef struct hbt_hq {
     char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
     char token[64]; /* an admin's API token, made before the first start */
+    /* Another release's hqd and the hallctl that enrols halls at it (the
+     * upgrade test); "" runs this build's. */
+    char bin[512];
+    char hallctl[512];
 } hbt_hq_t;
 
 typedef struct hbt_hall {
@@ -118,6 +122,10 @@ typedef struct hbt_hall {
     /* A device token (a manager's) the harness sends with its own reads of
      * the hall (waiting for it, hbt_wait_synced); "" sends none. */
     char token[64];
+    /* Another release's branchd (set after hbt_hall_enroll); "" runs this
+     * build's. A release before access control knows no --local_trust:
+     * give it tokens_only, and its API answers without a token all the same. */
+    char bin[512];
 } hbt_hall_t;
 
 /* Sets up folders and ports (nothing started). */
