@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -278,6 +279,19 @@ int64_t hbt_int(const json_t *obj, const char *name)
 {
     json_t *v = json_object_get(obj, name);
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+double hbt_sample(const char *text, const char *sample)
+{
+    size_t n = strlen(sample);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return NAN;
 }
 
 /* ---- the system */

@@ -59,6 +59,9 @@ int hbt_http_as(const char *base, const char *token, const char *cacert, const c
 json_t *hbt_get(const char *base, const char *path);
 /* Integer member of a JSON object (-1 when absent). */
 int64_t hbt_int(const json_t *obj, const char *name);
+/* The value of one sample of a Prometheus text exposition, `sample` as
+ * written ("name{labels}"), or NAN when no line has it. */
+double hbt_sample(const char *text, const char *sample);
 
 /* ---- the system */
 typedef struct hbt_hq {

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "hallbus/http.h"
 #include "hallbus/httpc.h"
 #include "hallbus/metrics.h"
@@ -150,20 +152,6 @@ static int s_get(fixture_t *fx, const char *method, const char *path)
     return status;
 }
 
-/* The value of `sample` in `text`, or NAN when no line has it. */
-static double s_sample(const char *text, const char *sample)
-{
-    size_t n = strlen(sample);
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
-            return strtod(line + n + 1, NULL);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return NAN;
-}
-
 #define SERIES(route, method, code)                                                               \
     "{method=\"" method "\",route=\"" route "\",code=\"" code "\"}"
 
@@ -191,7 +179,7 @@ static void test_durations_by_route_and_class(void **state)
     assert_int_equal(resp.status, 200);
     const char *t = resp.body;
 #define COUNT(route, method, code)                                                                \
-    s_sample(t, "t_http_request_duration_seconds_count" SERIES(route, method, code))
+    hbt_sample(t, "t_http_request_duration_seconds_count" SERIES(route, method, code))
     assert_true(COUNT("/v1/things/:id", "GET", "2xx") == 4);
     assert_true(COUNT("/v1/things/:id", "GET", "4xx") == 1);
     assert_true(COUNT("/v1/things/:id", "GET", "5xx") == 1);
@@ -206,11 +194,11 @@ static void test_durations_by_route_and_class(void **state)
     /* The scrape itself is counted once it is answered: not yet here. */
     assert_true(isnan(COUNT("/metrics", "GET", "2xx")));
     /* The slow handler took 30 ms: nothing at or below 25 ms, all by 5 s. */
-    assert_true(s_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
                             "slow\",code=\"2xx\",le=\"0.025\"}") == 0);
-    assert_true(s_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
                             "slow\",code=\"2xx\",le=\"5\"}") == 1);
-    assert_true(s_sample(t, "t_http_request_duration_seconds_sum" SERIES("/v1/slow", "GET", "2xx")) >=
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_sum" SERIES("/v1/slow", "GET", "2xx")) >=
                 0.03);
     /* One HELP and TYPE for the whole family. */
     size_t types = 0;
