@@ -34,18 +34,10 @@ int32_t hb_cal_day_of_ms(int64_t ms)
 
 /* ------------------------------------------------------------- names ---- */
 
-const char *hb_cal_level_name(hb_cal_level_t level)
-{
-    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
-}
-
+HB_NAMES_NAMER(hb_cal_level_name, hb_cal_level_t, s_level_names)
 HB_NAMES_PARSER(hb_cal_level_parse, hb_cal_level_t, s_level_names)
 
-const char *hb_cal_channel_name(hb_cal_channel_t ch)
-{
-    return hb_name_of(s_channel_names, HB_NAMES_COUNT(s_channel_names), (int)ch);
-}
-
+HB_NAMES_NAMER(hb_cal_channel_name, hb_cal_channel_t, s_channel_names)
 HB_NAMES_PARSER(hb_cal_channel_parse, hb_cal_channel_t, s_channel_names)
 
 /* ------------------------------------------------- reading helpers ---- */

@@ -70,18 +70,10 @@ static int s_note_ok(const char *note, char *err, size_t errlen)
     return 0;
 }
 
-const char *campaign_state_name(campaign_state_t s)
-{
-    return hb_name_of(s_state_names, HB_NAMES_COUNT(s_state_names), (int)s);
-}
-
+HB_NAMES_NAMER(campaign_state_name, campaign_state_t, s_state_names)
 HB_NAMES_PARSER(campaign_state_parse, campaign_state_t, s_state_names)
 
-const char *campaign_action_name(campaign_action_t a)
-{
-    return hb_name_of(s_action_names, HB_NAMES_COUNT(s_action_names), (int)a);
-}
-
+HB_NAMES_NAMER(campaign_action_name, campaign_action_t, s_action_names)
 HB_NAMES_PARSER(campaign_action_parse, campaign_action_t, s_action_names)
 
 /* Where `action` leads from `from`; -1 when the lifecycle does not allow it. */

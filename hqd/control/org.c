@@ -141,16 +141,12 @@ static int s_id_member(const json_t *obj, const char *name, bool required, size_
     return 0;
 }
 
-const char *org_level_name(org_level_t level)
-{
-    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
-}
-
+HB_NAMES_NAMER(org_level_name, org_level_t, s_level_names)
 static HB_NAMES_PARSER(s_level_parse, org_level_t, s_level_names)
 
-    /* ---------------------------------------------------------- lifetime ---- */
+/* ---------------------------------------------------------- lifetime ---- */
 
-    org_t *org_new(void)
+org_t *org_new(void)
 {
     org_t *org = calloc(1, sizeof *org);
     if (!org)
