@@ -58,6 +58,18 @@ int hb_json_known(const json_t *obj, const char *const *ours, const char *const 
     return 0;
 }
 
+int hb_json_object_known(const json_t *obj, const char *const *ours, const char *const *extra,
+                         const char *path, const char *top, const char *shape, char *err,
+                         size_t errlen)
+{
+    if (!json_is_object(obj)) {
+        hb_errf(err, errlen, "%s: must be an object%s%s", path && path[0] ? path : top,
+                shape ? " " : "", shape ? shape : "");
+        return HB_EINVAL;
+    }
+    return hb_json_known(obj, ours, extra, path, err, errlen);
+}
+
 int hb_json_text(const json_t *v, size_t min, size_t max, const char *path, const char **out,
                  char *err, size_t errlen)
 {

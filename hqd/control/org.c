@@ -202,11 +202,8 @@ static int s_region_read(const json_t *j, const char *path, region_doc_t *d, cha
                          size_t errlen)
 {
     static const char *const members[] = {"id", "name", "level", "parent", NULL};
-    if (!json_is_object(j)) {
-        hb_errf(err, errlen, "%s: must be an object {id, name, level, parent}", path);
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(j, members, NULL, path, err, errlen);
+    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{id, name, level, parent}", err,
+                                  errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, ORG_REGION_ID_MAX - 1, path, &d->id, err, errlen);
     if (rc == 0)
@@ -422,12 +419,9 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
 {
     static const char *const members[] = {"id",   "city",       "name",   "address",
                                           "tags", "neighbours", NULL};
-    if (!json_is_object(j)) {
-        hb_errf(err, errlen, "%s: must be an object {id, city, tags, neighbours}", path);
-        return HB_EINVAL;
-    }
     const char *city = NULL;
-    int rc = hb_json_known(j, members, NULL, path, err, errlen);
+    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{id, city, tags, neighbours}", err,
+                                  errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, HB_HALL_ID_LEN, path, &d->id, err, errlen);
     if (rc == 0)
@@ -678,11 +672,8 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
 {
     static const char *const members[] = {"regions", "halls", NULL};
     *out = NULL;
-    if (!json_is_object(doc)) {
-        hb_errf(err, errlen, "organisation: must be an object {regions, halls}");
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(doc, members, NULL, "organisation", err, errlen);
+    int rc = hb_json_object_known(doc, members, NULL, "organisation", NULL, "{regions, halls}", err,
+                                  errlen);
     if (rc != 0)
         return rc;
     const json_t *regions = json_object_get(doc, "regions");
@@ -956,11 +947,8 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
     *out = NULL;
     if (!path)
         path = "scope";
-    if (!json_is_object(j)) {
-        hb_errf(err, errlen, "%s: must be an object {regions, halls, tags}", path);
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(j, members, NULL, path, err, errlen);
+    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{regions, halls, tags}", err,
+                                  errlen);
     if (rc != 0)
         return rc;
     org_scope_t *s = calloc(1, sizeof *s);
