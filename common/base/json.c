@@ -319,6 +319,14 @@ void hb_json_set_bool(json_t *o, const char *key, bool v, bool *bad)
     hb_json_set(o, key, json_boolean(v), bad);
 }
 
+json_t *hb_json_built(json_t *o, bool bad)
+{
+    if (!bad)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
 void hb_json_append(json_t *a, json_t *v, bool *bad)
 {
     if (!a || !v || json_array_append_new(a, v) != 0) {

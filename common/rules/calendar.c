@@ -420,11 +420,7 @@ json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
     hb_json_set(o, "channels", ch, &bad);
     hb_json_set(o, "texts", texts, &bad);
     hb_json_set(o, "faq", faq, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 int hb_cal_campaign_copy(hb_cal_campaign_t *dst, const hb_cal_campaign_t *src)

@@ -355,11 +355,7 @@ json_t *campaign_document_to_json(const campaign_t *c)
         }
     }
     json_decref(content);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *campaign_to_json(const campaign_t *c)
@@ -392,11 +388,7 @@ json_t *campaign_to_json(const campaign_t *c)
             bad = true;
     }
     hb_json_set(o, "history", hist, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 /* --------------------------------------------------------- lifecycle ---- */
@@ -823,11 +815,7 @@ json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
     free(sorted);
     hb_json_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
     hb_json_set(doc, "campaigns", list, &bad);
-    if (bad) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return hb_json_built(doc, bad);
 }
 
 int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, char *err,
@@ -969,11 +957,7 @@ static json_t *s_slice_doc(uint64_t version, const char *hall, json_t *const *do
         if (json_array_append(list, docs[which[k]]) != 0)
             bad = true;
     hb_json_set(doc, "campaigns", list, &bad);
-    if (bad) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return hb_json_built(doc, bad);
 }
 
 int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, int32_t from_day,

@@ -719,11 +719,7 @@ json_t *org_region_to_json(const org_t *org, const org_region_t *r)
     hb_json_set(o, "level", json_string(s_level_names[r->level]), &bad);
     if (r->parent >= 0)
         hb_json_set(o, "parent", json_string(org->regions.v[r->parent].id), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
@@ -750,11 +746,7 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
             bad = true;
     hb_json_set(o, "tags", tags, &bad);
     hb_json_set(o, "neighbours", nb, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *org_to_json(const org_t *org)
@@ -779,11 +771,7 @@ json_t *org_to_json(const org_t *org)
     }
     hb_json_set(doc, "regions", regions, &bad);
     hb_json_set(doc, "halls", halls, &bad);
-    if (bad) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return hb_json_built(doc, bad);
 }
 
 /* ----------------------------------------------------------- lookups ---- */
@@ -981,11 +969,7 @@ json_t *org_scope_to_json(const org_scope_t *s)
     hb_json_set(o, "halls", hb_json_strings((const char *)s->halls, s->n_halls, HB_HALL_ID_MAX),
                 &bad);
     hb_json_set(o, "tags", hb_json_strings((const char *)s->tags, s->n_tags, ORG_TAG_MAX), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 static void *s_memdup(const void *p, size_t n)

@@ -115,6 +115,9 @@ void hb_json_set_int(json_t *o, const char *key, int64_t v, bool *bad);
 void hb_json_set_u64(json_t *o, const char *key, uint64_t v, bool *bad);
 void hb_json_set_str(json_t *o, const char *key, const char *v, bool *bad);
 void hb_json_set_bool(json_t *o, const char *key, bool v, bool *bad);
+/* The end of a build: `o`, or NULL with its reference dropped when a step
+ * set `bad`. */
+json_t *hb_json_built(json_t *o, bool bad);
 /* Appends `v` (taken) to the array `a`; a failure sets *bad. */
 void hb_json_append(json_t *a, json_t *v, bool *bad);
 /* A uint64 as jansson can hold it: an integer up to INT64_MAX, else its
