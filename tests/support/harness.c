@@ -48,6 +48,20 @@ void hbt_rmdir(const char *dir)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+int hbt_tmpdir_setup(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_mkdtemp(t->path, sizeof t->path, t->tag);
+    return 0;
+}
+
+int hbt_tmpdir_teardown(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_rmdir(t->path);
+    return 0;
+}
+
 int hbt_free_port(void)
 {
     enum { GIVEN_MAX = 4096 };

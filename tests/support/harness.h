@@ -19,6 +19,16 @@
 /* A fresh folder under /tmp, removed by hbt_rmdir. Aborts the test on error. */
 void hbt_mkdtemp(char *out, size_t len, const char *tag);
 void hbt_rmdir(const char *dir);
+/* A fresh folder for each test of a file:
+ *   static hbt_tmpdir_t s_tmp = {.tag = "tag"};
+ *   #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
+ * makes s_tmp.path before each test and removes it after. */
+typedef struct hbt_tmpdir {
+    const char *tag;
+    char path[256];
+} hbt_tmpdir_t;
+int hbt_tmpdir_setup(void **state);
+int hbt_tmpdir_teardown(void **state);
 /* A TCP port that was free a moment ago on 127.0.0.1. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
