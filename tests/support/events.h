@@ -14,6 +14,7 @@
 #include "sim.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@ Hallbus__Envelope *hbt_event(int64_t at, const char *text);
 int hbt_apply(hb_hall_state_t *s, int64_t at, const char *text);
 int hbt_applyf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int hbt_vapplyf(hb_hall_state_t *s, int64_t at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Applies a hand-built envelope (what JSON cannot say) as the next one. */
 int hbt_apply_env(hb_hall_state_t *s, Hallbus__Envelope *env, int64_t at);
 

@@ -240,18 +240,25 @@ int hbt_run(char *const argv[], char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap)
 {
-    char *argv[64] = {(char *)bin};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, bin);
+    int n = 0;
+    argv[n++] = (char *)prog;
     for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
-        assert_true(n < 63);
+        assert_true(n < cap - 1);
         argv[n++] = (char *)a;
     }
-    va_end(ap);
     argv[n] = NULL;
+    return n;
+}
+
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+{
+    char *argv[64];
+    va_list ap;
+    va_start(ap, bin);
+    hbt_vargv(argv, 64, bin, ap);
+    va_end(ap);
     return hbt_run(argv, out, outlen);
 }
 

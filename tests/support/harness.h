@@ -9,6 +9,7 @@
 #include "hallbus.pb-c.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,9 @@ bool hbt_alive(hbt_proc_t *p);
 int hbt_run(char *const argv[], char *out, size_t outlen);
 /* The same with the arguments after `bin` listed, ending with NULL. */
 int hbt_run_args(char *out, size_t outlen, const char *bin, ...);
+/* An argument vector: `prog`, then the strings of `ap` up to a NULL, then
+ * NULL (`cap` slots in all, or the test fails); returns argc. */
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap);
 
 /* ---- HTTP */
 /* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */

@@ -190,12 +190,10 @@ static const hb_daemon_spec_t s_start_spec = {
 
 static int s_start(hb_daemon_t **d, ...)
 {
-    char *argv[16] = {"testd"};
-    int argc = 1;
+    char *argv[16];
     va_list ap;
     va_start(ap, d);
-    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
-        argv[argc++] = a;
+    int argc = hbt_vargv(argv, 16, "testd", ap);
     va_end(ap);
     memset(&s_cfg, 0, sizeof s_cfg);
     return hb_daemon_start(&s_start_spec, argc, argv, d);
