@@ -30,6 +30,11 @@ typedef struct hbt_tmpdir {
 } hbt_tmpdir_t;
 int hbt_tmpdir_setup(void **state);
 int hbt_tmpdir_teardown(void **state);
+/* `n` times `c` as a string (free() it). */
+char *hbt_repeat(char c, size_t n);
+/* A xorshift step of `*rng` (never 0): a number below `n`, the same series
+ * for the same seed on every run. */
+uint32_t hbt_rand(uint64_t *rng, uint32_t n);
 /* A TCP port that was free a moment ago on 127.0.0.1. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
