@@ -620,6 +620,17 @@ int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame)
     return rc;
 }
 
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_batch_pack(items, n, &buf, &len) != 0)
+        return -1;
+    int rc = hbt_raw_send_bytes(raw, buf, len);
+    free(buf);
+    return rc;
+}
+
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms)
 {
     zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
@@ -698,13 +709,7 @@ int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n)
     int64_t now = (int64_t)time(NULL) * 1000;
     for (size_t i = 0; i < n; i++)
         items[i].len = hbt_envelope_bytes(first + i, now, &items[i].data);
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = hbt_raw_send_frame(raw, &f);
+    int rc = hbt_raw_send_events(raw, items, n);
     for (size_t i = 0; i < n; i++)
         free(items[i].data);
     free(items);

@@ -160,6 +160,8 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir);
 void hbt_raw_close(hbt_raw_t **raw);
 int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len);
 int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame);
+/* One batch frame of `n` packed envelopes (they stay the caller's). */
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n);
 /* Receives one frame (NULL on timeout); free with hb_frame_free. */
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms);
 /* Receives frames until one of `kind` arrives (others dropped). */

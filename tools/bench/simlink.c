@@ -135,13 +135,12 @@ int simlink_send_frame(void *sock, const Hallbus__Frame *f)
 
 int simlink_send_batch(void *sock, ProtobufCBinaryData *items, size_t n)
 {
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = simlink_send_frame(sock, &f);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = hb_batch_pack(items, n, &buf, &len) == 0 && zmq_send(sock, buf, len, ZMQ_DONTWAIT) >= 0
+                 ? 0
+                 : -1;
+    free(buf);
     for (size_t i = 0; i < n; i++)
         free(items[i].data);
     return rc;
