@@ -15,6 +15,7 @@
 #include "hallbus/cert.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/progress.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
@@ -315,7 +316,9 @@ out:
 static void *s_thread(void *arg)
 {
     hq_zap_t *z = arg;
+    hb_progress_register("zap");
     while (!atomic_load(&z->stop)) {
+        hb_progress_beat(); /* the poll below waits ZAP_WATCH_MS at most */
         zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, ZAP_WATCH_MS);
         if (rc > 0)
@@ -327,6 +330,7 @@ static void *s_thread(void *arg)
         if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
             s_scan(z);
     }
+    hb_progress_unregister();
     return NULL;
 }
 
