@@ -79,6 +79,14 @@ int hbt_tmpdir_teardown(void **state)
     return 0;
 }
 
+int hbt_tmpdir_notify_teardown(void **state)
+{
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    return hbt_tmpdir_teardown(state);
+}
+
 int hbt_free_port(void)
 {
     enum { GIVEN_MAX = 4096 };

@@ -30,6 +30,9 @@ typedef struct hbt_tmpdir {
 } hbt_tmpdir_t;
 int hbt_tmpdir_setup(void **state);
 int hbt_tmpdir_teardown(void **state);
+/* hbt_tmpdir_teardown for tests of the systemd protocol: the variables a
+ * test set for it (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID) unset too. */
+int hbt_tmpdir_notify_teardown(void **state);
 /* `n` times `c` as a string (free() it). */
 char *hbt_repeat(char c, size_t n);
 /* A xorshift step of `*rng` (never 0): a number below `n`, the same series

@@ -51,18 +51,9 @@ static const hb_config_def_t s_defs[] = {
 
 static hbt_tmpdir_t s_tmp = {.tag = "daemon"};
 
-static int s_teardown(void **state)
-{
-    hbt_tmpdir_teardown(state);
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    unsetenv("WATCHDOG_PID");
-    return 0;
-}
-
 /* ------------------------------------------------------------ watchdog */
 
-#define HBT_FIXTURE hbt_tmpdir_setup, s_teardown, &s_tmp
+#define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp
 
 HBT_TEST(test_watchdog_pid)
 {
