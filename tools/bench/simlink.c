@@ -117,7 +117,7 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
 }
 
 pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
-                     const char *const *extra, const hb_httpc_opts_t *opts, char *http,
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
                      size_t httplen, hb_cert_t *hq)
 {
     simlink_raise_nofile();

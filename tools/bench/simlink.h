@@ -52,7 +52,7 @@ Hallbus__Frame *simlink_recv_frame(void *sock);
  * raised, hqd started as simlink_start_hqd does and HQ's public key read
  * into `hq`. -1, the reason printed as `tool`'s, on failure. */
 pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
-                     const char *const *extra, const hb_httpc_opts_t *opts, char *http,
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
                      size_t httplen, hb_cert_t *hq);
 /* Stops that hqd and removes its root folder. */
 void simlink_hqd_down(const char *tool, pid_t hqd, const char *root);
