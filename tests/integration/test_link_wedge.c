@@ -170,13 +170,7 @@ static int s_wire_send(hbt_raw_t *raw, const json_t *ev, uint64_t seq)
     assert_int_equal(hb_envelope_pack(env, &bytes, &len), 0);
     hb_envelope_free(env);
     ProtobufCBinaryData item = {len, bytes};
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = 1;
-    b.events = &item;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    assert_int_equal(hbt_raw_send_events(raw, &item, 1), 0);
     free(bytes);
     for (;;) {
         Hallbus__Frame *r = hbt_raw_recv(raw, 5000);
@@ -663,13 +657,7 @@ HBT_TEST(test_conflicting_resend_refused_and_alerted)
         env.ticket_issued = &t;
         assert_int_equal(hb_envelope_pack(&env, &items[i].data, &items[i].len), 0);
     }
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = 4;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    assert_int_equal(hbt_raw_send_events(raw, items, 4), 0);
     for (int i = 0; i < 4; i++)
         free(items[i].data);
     Hallbus__Frame *r = hbt_raw_recv(raw, 5000);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -49,6 +50,45 @@ void hbt_rmdir(const char *dir)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+char *hbt_repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+uint32_t hbt_rand(uint64_t *rng, uint32_t n)
+{
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return (uint32_t)(*rng % n);
+}
+
+int hbt_tmpdir_setup(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_mkdtemp(t->path, sizeof t->path, t->tag);
+    return 0;
+}
+
+int hbt_tmpdir_teardown(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_rmdir(t->path);
+    return 0;
+}
+
+int hbt_tmpdir_notify_teardown(void **state)
+{
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    return hbt_tmpdir_teardown(state);
+}
+
 int hbt_free_port(void)
 {
     enum { GIVEN_MAX = 4096 };
@@ -227,18 +267,25 @@ int hbt_run(char *const argv[], char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap)
 {
-    char *argv[64] = {(char *)bin};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, bin);
+    int n = 0;
+    argv[n++] = (char *)prog;
     for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
-        assert_true(n < 63);
+        assert_true(n < cap - 1);
         argv[n++] = (char *)a;
     }
-    va_end(ap);
     argv[n] = NULL;
+    return n;
+}
+
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+{
+    char *argv[64];
+    va_list ap;
+    va_start(ap, bin);
+    hbt_vargv(argv, 64, bin, ap);
+    va_end(ap);
     return hbt_run(argv, out, outlen);
 }
 
@@ -386,6 +433,19 @@ int64_t hbt_int(const json_t *obj, const char *name)
 {
     json_t *v = json_object_get(obj, name);
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+double hbt_sample(const char *text, const char *sample)
+{
+    size_t n = strlen(sample);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return NAN;
 }
 
 /* ---- the system */
@@ -768,6 +828,17 @@ int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame)
     return rc;
 }
 
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_batch_pack(items, n, &buf, &len) != 0)
+        return -1;
+    int rc = hbt_raw_send_bytes(raw, buf, len);
+    free(buf);
+    return rc;
+}
+
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms)
 {
     zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
@@ -846,13 +917,7 @@ int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n)
     int64_t now = (int64_t)time(NULL) * 1000;
     for (size_t i = 0; i < n; i++)
         items[i].len = hbt_envelope_bytes(first + i, now, &items[i].data);
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = hbt_raw_send_frame(raw, &f);
+    int rc = hbt_raw_send_events(raw, items, n);
     for (size_t i = 0; i < n; i++)
         free(items[i].data);
     free(items);
