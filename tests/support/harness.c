@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +50,45 @@ void hbt_rmdir(const char *dir)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+char *hbt_repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+uint32_t hbt_rand(uint64_t *rng, uint32_t n)
+{
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return (uint32_t)(*rng % n);
+}
+
+int hbt_tmpdir_setup(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_mkdtemp(t->path, sizeof t->path, t->tag);
+    return 0;
+}
+
+int hbt_tmpdir_teardown(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_rmdir(t->path);
+    return 0;
+}
+
+int hbt_tmpdir_notify_teardown(void **state)
+{
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    return hbt_tmpdir_teardown(state);
+}
+
 int hbt_free_port(void)
 {
     enum { GIVEN_MAX = 4096 };
@@ -225,25 +267,72 @@ int hbt_run(char *const argv[], char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap)
 {
-    char *argv[64] = {(char *)bin};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, bin);
+    int n = 0;
+    argv[n++] = (char *)prog;
     for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
-        assert_true(n < 63);
+        assert_true(n < cap - 1);
         argv[n++] = (char *)a;
     }
-    va_end(ap);
     argv[n] = NULL;
+    return n;
+}
+
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+{
+    char *argv[64];
+    va_list ap;
+    va_start(ap, bin);
+    hbt_vargv(argv, 64, bin, ap);
+    va_end(ap);
     return hbt_run(argv, out, outlen);
+}
+
+/* Tokens by base URL: a few daemons per test process. */
+enum { HBT_TOKENS_MAX = 32 };
+static struct {
+    char base[64];
+    char token[64];
+} s_tokens[HBT_TOKENS_MAX];
+
+void hbt_http_set_token(const char *base, const char *token)
+{
+    size_t free_slot = HBT_TOKENS_MAX;
+    for (size_t i = 0; i < HBT_TOKENS_MAX; i++) {
+        if (strcmp(s_tokens[i].base, base) == 0) {
+            snprintf(s_tokens[i].token, sizeof s_tokens[i].token, "%s", token ? token : "");
+            return;
+        }
+        if (!s_tokens[i].base[0] && free_slot == HBT_TOKENS_MAX)
+            free_slot = i;
+    }
+    assert_true(free_slot < HBT_TOKENS_MAX);
+    snprintf(s_tokens[free_slot].base, sizeof s_tokens[free_slot].base, "%s", base);
+    snprintf(s_tokens[free_slot].token, sizeof s_tokens[free_slot].token, "%s",
+             token ? token : "");
+}
+
+const char *hbt_http_token(const char *base)
+{
+    for (size_t i = 0; i < HBT_TOKENS_MAX; i++)
+        if (s_tokens[i].base[0] && strcmp(s_tokens[i].base, base) == 0)
+            return s_tokens[i].token[0] ? s_tokens[i].token : NULL;
+    return NULL;
+}
+
+int hbt_http_raw(const char *base, const char *method, const char *path, const char *body,
+                 hb_httpc_resp_t *resp)
+{
+    char err[256];
+    hb_httpc_opts_t opts = {.timeout_ms = 5000, .token = hbt_http_token(base)};
+    return hb_httpc_call(base, method, path, body, &opts, resp, err, sizeof err);
 }
 
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out)
 {
-    return hbt_http_as(base, NULL, NULL, method, path, body, out);
+    return hbt_http_as(base, hbt_http_token(base), NULL, method, path, body, out);
 }
 
 int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
@@ -274,10 +363,89 @@ json_t *hbt_get(const char *base, const char *path)
     return out;
 }
 
+int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen)
+{
+    const char *hp = strncmp(base, "http://", 7) == 0 ? base + 7 : base;
+    const char *colon = strrchr(hp, ':');
+    assert_non_null(colon);
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    out[0] = '\0';
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    size_t len = strlen(raw), sent = 0;
+    while (sent < len) {
+        ssize_t n = write(fd, raw + sent, len - sent);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fd, out + used, outlen - used - 1);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        if (used + 1 >= outlen)
+            break;
+    }
+    out[used] = '\0';
+    close(fd);
+    int status = -1;
+    if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    return status;
+}
+
+bool hbt_http_answer_header(const char *answer, const char *name, char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+    const char *end = strstr(answer, "\r\n\r\n");
+    for (const char *p = strstr(answer, "\r\n"); p && (!end || p < end); p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t vlen = strcspn(v, "\r\n");
+            snprintf(out, outlen, "%.*s", (int)vlen, v);
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *hbt_http_answer_body(const char *answer)
+{
+    const char *end = strstr(answer, "\r\n\r\n");
+    return end ? end + 4 : "";
+}
+
 int64_t hbt_int(const json_t *obj, const char *name)
 {
     json_t *v = json_object_get(obj, name);
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+double hbt_sample(const char *text, const char *sample)
+{
+    size_t n = strlen(sample);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return NAN;
 }
 
 /* ---- the system */
@@ -292,6 +460,78 @@ void hbt_hq_init(hbt_hq_t *hq, const char *root)
     int hp = hbt_free_port();
     snprintf(hq->http_addr, sizeof hq->http_addr, "127.0.0.1:%d", hp);
     snprintf(hq->http, sizeof hq->http, "http://127.0.0.1:%d", hp);
+}
+
+/* The last line of `out` (a command's token) into `line`. */
+static void s_last_line(const char *out, char *line, size_t len)
+{
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        n--;
+    size_t start = n;
+    while (start > 0 && out[start - 1] != '\n')
+        start--;
+    snprintf(line, len, "%.*s", (int)(n - start), out + start);
+}
+
+void hbt_hq_user(hbt_hq_t *hq, const char *name, char *token, ...)
+{
+    char *argv[40] = {HB_BIN_DIR "/hqd/hqd", "users", "add", (char *)name};
+    int n = 4;
+    va_list ap;
+    va_start(ap, token);
+    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
+        assert_true(n < 36);
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n++] = "--data";
+    argv[n++] = hq->data;
+    argv[n] = NULL;
+    char out[4096];
+    int rc = hbt_run(argv, out, sizeof out);
+    if (rc != 0)
+        fail_msg("hqd users add %s failed (%d): %s", name, rc, out);
+    s_last_line(out, token, 64);
+    assert_true(strncmp(token, "hqt_", 4) == 0);
+}
+
+void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password)
+{
+    char cmd[1024], out[2048];
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | '%s' users passwd '%s' --data '%s'",
+             password, HB_BIN_DIR "/hqd/hqd", name, hq->data);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = hbt_run(argv, out, sizeof out);
+    if (rc != 0)
+        fail_msg("hqd users passwd %s failed (%d): %s", name, rc, out);
+}
+
+int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
+                 char *csrf)
+{
+    char body[512], req[1024], ans[16384];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
+    snprintf(req, sizeof req,
+             "POST /v1/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             hq->http_addr, strlen(body), body);
+    int status = hbt_http_send_raw(hq->http, req, ans, sizeof ans);
+    cookie[0] = csrf[0] = '\0';
+    if (status != 200)
+        return status;
+    char set[512];
+    assert_true(hbt_http_answer_header(ans, "Set-Cookie", set, sizeof set));
+    const char *v = strstr(set, "hallbus_session=");
+    assert_non_null(v);
+    v += strlen("hallbus_session=");
+    snprintf(cookie, 64, "%.*s", (int)strcspn(v, ";"), v);
+    json_t *me = json_loads(hbt_http_answer_body(ans), 0, NULL);
+    const char *c = json_string_value(json_object_get(me, "csrf_token"));
+    assert_non_null(c);
+    snprintf(csrf, 64, "%s", c);
+    json_decref(me);
+    return status;
 }
 
 /* Waits (15 s at most) until the daemon just spawned answers /v1/status;
@@ -315,9 +555,29 @@ static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const c
 void hbt_hq_start(hbt_hq_t *hq)
 {
     char log[400];
+    if (!hq->token[0]) {
+        /* The first admin, as an operator makes one: by the command line,
+         * before the daemon runs. A folder used before has one: a new
+         * token for it then. */
+        char out[4096], tname[32];
+        char *add[] = {HB_BIN_DIR "/hqd/hqd", "users", "add", "admin", "--role", "admin",
+                       "--data", hq->data, NULL};
+        int rc = hbt_run(add, out, sizeof out);
+        if (rc == 1) {
+            snprintf(tname, sizeof tname, "harness-%d", (int)(hbt_now_us() % 1000000000));
+            char *tok[] = {HB_BIN_DIR "/hqd/hqd", "users", "token", "admin", "--name", tname,
+                           "--data", hq->data, NULL};
+            rc = hbt_run(tok, out, sizeof out);
+        }
+        if (rc != 0)
+            fail_msg("cannot make HQ's admin (%d): %s", rc, out);
+        s_last_line(out, hq->token, sizeof hq->token);
+    }
+    hbt_http_set_token(hq->http, hq->token);
     snprintf(log, sizeof log, "%s/hqd.log", hq->root);
-    char *argv[32] = {HB_BIN_DIR "/hqd/hqd", "--data", hq->data, "--keys", hq->keys,
-                      "--listen", hq->endpoint, "--http", hq->http_addr, "--heartbeat", "500ms"};
+    char *argv[32] = {hq->bin[0] ? hq->bin : HB_BIN_DIR "/hqd/hqd",
+                      "--data", hq->data, "--keys", hq->keys, "--listen", hq->endpoint,
+                      "--http", hq->http_addr, "--heartbeat", "500ms"};
     int n = 11;
     for (int i = 0; i < hq->n_extra && n < 30; i++)
         argv[n++] = hq->extra[i];
@@ -339,9 +599,9 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
     snprintf(hall->http_addr, sizeof hall->http_addr, "127.0.0.1:%d", hp);
     snprintf(hall->http, sizeof hall->http, "http://127.0.0.1:%d", hp);
     char out[2048];
-    char *argv[] = {HB_BIN_DIR "/tools/hallctl", "enroll", (char *)id, "--region", "test",
-                    "--hq-keys", hq->keys, "--out", hall->dir, "--hq-endpoint", hq->endpoint,
-                    NULL};
+    char *argv[] = {hq->hallctl[0] ? hq->hallctl : HB_BIN_DIR "/tools/hallctl",
+                    "enroll", (char *)id, "--region", "test", "--hq-keys", hq->keys,
+                    "--out", hall->dir, "--hq-endpoint", hq->endpoint, NULL};
     int rc = hbt_run(argv, out, sizeof out);
     if (rc != 0)
         fail_msg("hallctl enroll %s failed (%d): %s", id, rc, out);
@@ -351,10 +611,10 @@ void hbt_hall_start(hbt_hall_t *hall)
 {
     char log[400];
     snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
-    char *argv[40] = {HB_BIN_DIR "/branchd/branchd", "--id", hall->id, "--data", hall->data,
-                      "--hq", hall->hq_endpoint, "--http", hall->http_addr, "--keys", hall->dir,
-                      "--heartbeat", "300ms", "--link_timeout", "2s", "--reconnect_min", "100ms",
-                      "--reconnect_max", "1s"};
+    char *argv[40] = {hall->bin[0] ? hall->bin : HB_BIN_DIR "/branchd/branchd",
+                      "--id", hall->id, "--data", hall->data, "--hq", hall->hq_endpoint,
+                      "--http", hall->http_addr, "--keys", hall->dir, "--heartbeat", "300ms",
+                      "--link_timeout", "2s", "--reconnect_min", "100ms", "--reconnect_max", "1s"};
     int n = 19;
     if (!hall->tokens_only) {
         argv[n++] = "--local_trust";
@@ -568,6 +828,17 @@ int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame)
     return rc;
 }
 
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_batch_pack(items, n, &buf, &len) != 0)
+        return -1;
+    int rc = hbt_raw_send_bytes(raw, buf, len);
+    free(buf);
+    return rc;
+}
+
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms)
 {
     zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
@@ -646,13 +917,7 @@ int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n)
     int64_t now = (int64_t)time(NULL) * 1000;
     for (size_t i = 0; i < n; i++)
         items[i].len = hbt_envelope_bytes(first + i, now, &items[i].data);
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = hbt_raw_send_frame(raw, &f);
+    int rc = hbt_raw_send_events(raw, items, n);
     for (size_t i = 0; i < n; i++)
         free(items[i].data);
     free(items);

@@ -9,6 +9,7 @@
 #include "hallbus.pb-c.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,24 @@
 /* A fresh folder under /tmp, removed by hbt_rmdir. Aborts the test on error. */
 void hbt_mkdtemp(char *out, size_t len, const char *tag);
 void hbt_rmdir(const char *dir);
+/* A fresh folder for each test of a file:
+ *   static hbt_tmpdir_t s_tmp = {.tag = "tag"};
+ *   #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
+ * makes s_tmp.path before each test and removes it after. */
+typedef struct hbt_tmpdir {
+    const char *tag;
+    char path[256];
+} hbt_tmpdir_t;
+int hbt_tmpdir_setup(void **state);
+int hbt_tmpdir_teardown(void **state);
+/* hbt_tmpdir_teardown for tests of the systemd protocol: the variables a
+ * test set for it (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID) unset too. */
+int hbt_tmpdir_notify_teardown(void **state);
+/* `n` times `c` as a string (free() it). */
+char *hbt_repeat(char c, size_t n);
+/* A xorshift step of `*rng` (never 0): a number below `n`, the same series
+ * for the same seed on every run. */
+uint32_t hbt_rand(uint64_t *rng, uint32_t n);
 /* A TCP port that was free a moment ago on 127.0.0.1. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
@@ -46,19 +65,49 @@ bool hbt_alive(hbt_proc_t *p);
 int hbt_run(char *const argv[], char *out, size_t outlen);
 /* The same with the arguments after `bin` listed, ending with NULL. */
 int hbt_run_args(char *out, size_t outlen, const char *bin, ...);
+/* An argument vector: `prog`, then the strings of `ap` up to a NULL, then
+ * NULL (`cap` slots in all, or the test fails); returns argc. */
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap);
 
-/* ---- HTTP */
+/* ---- HTTP
+ *
+ * Every request to a base URL carries the bearer token registered for it
+ * (hbt_http_set_token; hbt_hq_start registers an admin's for its hqd), so
+ * that tests written before access control ask as before. */
+/* Registers `token` (NULL or "": none) for requests to `base`. */
+void hbt_http_set_token(const char *base, const char *token);
+/* The token registered for `base`, or NULL. */
+const char *hbt_http_token(const char *base);
 /* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out);
-/* hbt_http with "Authorization: Bearer TOKEN" (none when `token` is NULL),
- * and https:// bases trusting `cacert` (may be NULL). */
+/* hbt_http with "Authorization: Bearer TOKEN" instead of the registered
+ * token (none when `token` is NULL), and https:// bases trusting `cacert`
+ * (may be NULL). */
 int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
                 const char *path, const char *body, json_t **out);
+/* The raw answer (a text body: CSV, /metrics) with the registered token;
+ * 0 or the client's error. Free with hb_httpc_resp_free. */
+struct hb_httpc_resp;
+int hbt_http_raw(const char *base, const char *method, const char *path, const char *body,
+                 struct hb_httpc_resp *resp);
 /* GET path and return the JSON body if the status is 200, else NULL. */
 json_t *hbt_get(const char *base, const char *path);
+/* Sends `raw`, a whole request as bytes (end its head with "Connection:
+ * close"), to the host and port of `base` (http://HOST:PORT) and reads the
+ * answer until the server closes. Returns the status (or -1) and the whole
+ * answer, head and body, in `out`: for what the client refuses to send (a
+ * wrong Host, a forged Cookie) and what it does not show (Set-Cookie). */
+int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen);
+/* Header `name` (any case) of a raw answer into `out`; false when none. */
+bool hbt_http_answer_header(const char *answer, const char *name, char *out, size_t outlen);
+/* The body of a raw answer (after the blank line), or "". */
+const char *hbt_http_answer_body(const char *answer);
 /* Integer member of a JSON object (-1 when absent). */
 int64_t hbt_int(const json_t *obj, const char *name);
+/* The value of one sample of a Prometheus text exposition, `sample` as
+ * written ("name{labels}"), or NAN when no line has it. */
+double hbt_sample(const char *text, const char *sample);
 
 /* ---- the system */
 typedef struct hbt_hq {
@@ -71,6 +120,11 @@ typedef struct hbt_hq {
     hbt_proc_t proc;
     char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
+    char token[64]; /* an admin's API token, made before the first start */
+    /* Another release's hqd and the hallctl that enrols halls at it (the
+     * upgrade test); "" runs this build's. */
+    char bin[512];
+    char hallctl[512];
 } hbt_hq_t;
 
 typedef struct hbt_hall {
@@ -93,12 +147,28 @@ typedef struct hbt_hall {
     /* A device token (a manager's) the harness sends with its own reads of
      * the hall (waiting for it, hbt_wait_synced); "" sends none. */
     char token[64];
+    /* Another release's branchd (set after hbt_hall_enroll); "" runs this
+     * build's. A release before access control knows no --local_trust:
+     * give it tokens_only, and its API answers without a token all the same. */
+    char bin[512];
 } hbt_hall_t;
 
 /* Sets up folders and ports (nothing started). */
 void hbt_hq_init(hbt_hq_t *hq, const char *root);
-/* Starts hqd and waits until its API answers. */
+/* Starts hqd and waits until its API answers. Before the first start it
+ * enrols "admin" (hqd users add) and registers their token for hq->http. */
 void hbt_hq_start(hbt_hq_t *hq);
+/* Enrols a person with `hqd users add NAME ARGS... --data` (ARGS: "--role",
+ * "marketer", "--scope", "C001", ..., ending with NULL; works while hqd
+ * runs) and writes their first token into `token` (64 bytes). */
+void hbt_hq_user(hbt_hq_t *hq, const char *name, char *token, ...);
+/* Sets a person's password (hqd users passwd, the password on stdin). */
+void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password);
+/* Signs in through POST /v1/login; returns the status, and on 200 the
+ * session cookie's value (`cookie`, 64 bytes) and its CSRF token (`csrf`,
+ * 64 bytes). */
+int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
+                 char *csrf);
 void hbt_hq_stop(hbt_hq_t *hq, int sig);
 /* Enrols a hall with hallctl (HQ's key pair must exist: start HQ first). */
 void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
@@ -138,6 +208,8 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir);
 void hbt_raw_close(hbt_raw_t **raw);
 int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len);
 int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame);
+/* One batch frame of `n` packed envelopes (they stay the caller's). */
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n);
 /* Receives one frame (NULL on timeout); free with hb_frame_free. */
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms);
 /* Receives frames until one of `kind` arrives (others dropped). */

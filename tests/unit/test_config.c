@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "runner.h"
 
 #define assert_loaded(f, rc)                                                                  \
@@ -233,6 +234,15 @@ HBT_TEST(test_command_line_overrides_file)
     /* A value may itself start with "--"-less text containing '='. */
     assert_int_equal(s_load(f, NULL, config_arg, "--label", "a=b", NULL), 0);
     assert_string_equal(f->cfg.label, "a=b");
+    /* A switch alone is true, last or before another option; with a value
+     * it takes the value. */
+    assert_int_equal(s_load(f, NULL, config_arg, "--verbose", NULL), 0);
+    assert_true(f->cfg.verbose);
+    assert_int_equal(s_load(f, NULL, config_arg, "--verbose", "--label", "x", NULL), 0);
+    assert_true(f->cfg.verbose);
+    assert_string_equal(f->cfg.label, "x");
+    assert_int_equal(s_load(f, NULL, config_arg, "--verbose", "no", NULL), 0);
+    assert_false(f->cfg.verbose);
 }
 
 HBT_TEST(test_required)
@@ -478,12 +488,10 @@ static const hb_config_def_t s_pair_defs[] = {
 
 static int s_pair_load(pair_cfg_t *c, char *err, size_t errlen, ...)
 {
-    char *argv[16] = {"pairs"};
-    int argc = 1;
+    char *argv[16];
     va_list ap;
     va_start(ap, errlen);
-    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
-        argv[argc++] = a;
+    int argc = hbt_vargv(argv, 16, "pairs", ap);
     va_end(ap);
     hb_config_free(s_pair_defs, NPAIR, c);
     memset(c, 0, sizeof *c);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -23,12 +24,39 @@ int simlink_prepare_root(const char *root)
     return mkdir(dir, 0755);
 }
 
+/* The admin's token of a scratch hqd: `hqd users add bench` before it
+ * starts, its last line. 0 or -1. */
+static int s_enrol_admin(const char *hqd, const char *data, char *token, size_t len)
+{
+    char cmd[1600], line[256] = "";
+    snprintf(cmd, sizeof cmd, "'%s' users add bench --role admin --data '%s' 2>&1", hqd, data);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char buf[256];
+    while (fgets(buf, sizeof buf, p))
+        snprintf(line, sizeof line, "%s", buf);
+    if (pclose(p) != 0 || strncmp(line, "hqt_", 4) != 0) {
+        fprintf(stderr, "bench: cannot enrol an admin in %s: %s", data, line);
+        return -1;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    snprintf(token, len, "%s", line);
+    return 0;
+}
+
 pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
-                        const char *const *extra, const hb_httpc_opts_t *opts, char *http,
+                        const char *const *extra, hb_httpc_opts_t *opts, char *http,
                         size_t httplen)
 {
+    static char token[128];
     char data[600], keys[600], listen[64], hp[64], log[600];
     snprintf(data, sizeof data, "%s/data", root);
+    if (!opts->token || !opts->token[0]) {
+        if (s_enrol_admin(hqd, data, token, sizeof token) != 0)
+            return -1;
+        opts->token = token;
+    }
     snprintf(keys, sizeof keys, "%s/keys", root);
     snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", zport);
     snprintf(hp, sizeof hp, "127.0.0.1:%d", hport);
@@ -88,6 +116,39 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
     return sock;
 }
 
+pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
+                     size_t httplen, hb_cert_t *hq)
+{
+    simlink_raise_nofile();
+    if (!mkdtemp(root) || simlink_prepare_root(root) != 0) {
+        fprintf(stderr, "%s: cannot make its scratch folder %s\n", tool, root);
+        return -1;
+    }
+    pid_t pid = simlink_start_hqd(hqd, root, zport, hport, extra, opts, http, httplen);
+    if (pid < 0) {
+        fprintf(stderr, "%s: hqd did not start (see %s/hqd.log)\n", tool, root);
+        return -1;
+    }
+    if (simlink_hq_cert(root, hq) != 0) {
+        fprintf(stderr, "%s: cannot read HQ's key under %s\n", tool, root);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+void simlink_hqd_down(const char *tool, pid_t hqd, const char *root)
+{
+    kill(hqd, SIGTERM);
+    waitpid(hqd, NULL, 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "%s: could not remove %s\n", tool, root);
+}
+
 int simlink_send_frame(void *sock, const Hallbus__Frame *f)
 {
     uint8_t *buf;
@@ -97,6 +158,35 @@ int simlink_send_frame(void *sock, const Hallbus__Frame *f)
     int rc = zmq_send(sock, buf, len, ZMQ_DONTWAIT);
     free(buf);
     return rc < 0 ? -1 : 0;
+}
+
+int simlink_send_batch(void *sock, ProtobufCBinaryData *items, size_t n)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = hb_batch_pack(items, n, &buf, &len) == 0 && zmq_send(sock, buf, len, ZMQ_DONTWAIT) >= 0
+                 ? 0
+                 : -1;
+    free(buf);
+    for (size_t i = 0; i < n; i++)
+        free(items[i].data);
+    return rc;
+}
+
+Hallbus__Frame *simlink_recv_frame(void *sock)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return NULL;
+        }
+        Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        if (f)
+            return f;
+    }
 }
 
 void simlink_send_hello(void *sock)
