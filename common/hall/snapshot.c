@@ -62,9 +62,7 @@ static json_t *s_ticket_json(const hb_hs_ticket_t *t)
         hb_json_set_int(o, "due_ms", t->due_ms, &bad);
     if (t->rated)
         hb_json_set_bool(o, "rated", t->rated, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_service_json(const hb_hs_service_t *v)
@@ -91,9 +89,7 @@ static json_t *s_service_json(const hb_hs_service_t *v)
         hb_json_append(
             ring, json_integer(v->recent_service_s[(v->recent_pos + i) % HB_HS_DURATIONS]), &bad);
     hb_json_set(o, "recent_service_s", ring, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_counter_json(const hb_hs_counter_t *c)
@@ -119,9 +115,7 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
         hb_json_set_str(o, "last_ticket", c->last_ticket, &bad);
         hb_json_set_int(o, "last_done_ms", c->last_done_ms, &bad);
     }
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_complaint_json(const hb_hs_complaint_t *c)
@@ -142,9 +136,7 @@ static json_t *s_complaint_json(const hb_hs_complaint_t *c)
     hb_json_set_int(o, "acked_ms", c->acked_ms, &bad);
     hb_json_set_int(o, "ack_due_ms", c->ack_due_ms, &bad);
     hb_json_set_int(o, "resolve_due_ms", c->resolve_due_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_device_json(const hb_hs_device_t *d)
@@ -156,9 +148,7 @@ static json_t *s_device_json(const hb_hs_device_t *d)
     hb_json_set_int(o, "state", d->state, &bad);
     hb_json_set_str(o, "detail", d->detail, &bad);
     hb_json_set_int(o, "since_ms", d->since_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_appointment_json(const hb_hs_appointment_t *a)
@@ -174,9 +164,7 @@ static json_t *s_appointment_json(const hb_hs_appointment_t *a)
     hb_json_set_int(o, "channel", a->channel, &bad);
     hb_json_set_str(o, "state", hb_appointment_state_name(a->state), &bad);
     hb_json_set_int(o, "booked_ms", a->booked_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_u32_array(const uint32_t *v, size_t n, bool *bad)
@@ -225,9 +213,7 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     }
     if (d->patrols)
         hb_json_set_int(o, "patrols", d->patrols, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 /* An array of the `n` entries at `base`, each turned into JSON by `fn`. */
@@ -263,9 +249,7 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
     if (s->n_appointments)
         hb_json_set(o, "appointments",
                     HS_LIST(s_appointment_json, s->appointments, s->n_appointments, &bad), &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 /* ---------------------------------------------------------- from JSON ---- */
