@@ -108,6 +108,9 @@ int engine_issue(engine_t *e, const char *service, int priority, int source,
  * 13: "last_counter", "already_rated", "nothing_to_rate"), else NULL: the
  * API answers it as the refusal's `error`. Valid until the next action. */
 const char *engine_refusal(const engine_t *e);
+/* Forgets it: each request starts without one (api/guard.c), so that a
+ * refusal the API makes itself never borrows an earlier action's name. */
+void engine_refusal_clear(engine_t *e);
 
 /* Pauses `counter`. The last open (not paused) counter of a service that
  * someone waits for is not paused (HB_ECONFLICT, "last_counter") unless

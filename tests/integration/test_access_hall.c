@@ -173,7 +173,8 @@ static void s_path(const char *pattern, const char *counter, const char *device,
             static const struct {
                 const char *name, *value;
             } fixed[] = {{"ticket", "A001"}, {"complaint", "X1"}, {"action", "frob"},
-                         {"staff", "S9"}, {"ref", "A001-00000000"}};
+                         {"staff", "S9"}, {"ref", "A001-00000000"}, {"patrol", "P1"},
+                         {"code", "12345678"}};
             if (n == strlen(":counter") && strncmp(seg, ":counter", n) == 0)
                 v = counter;
             else if (n == strlen(":device") && strncmp(seg, ":device", n) == 0)
