@@ -38,6 +38,9 @@
     X(CAMPAIGN_APPROVE, "campaign.approve", "hq",                                                \
       "return, approve and publish submitted campaigns")                                         \
     X(ADMIN, "admin", "hq", "change the organisation and the glossary")                          \
+    X(HALLS_ENROL, "halls.enrol", "hq",                                                          \
+      "approve, reject and list halls' enrolment requests, pre-register halls with one-time "    \
+      "codes, revoke a hall")                                                                    \
     X(HALL_READ, "hall.read", "hall",                                                            \
       "what a customer may see: the hall's live state, services, opening hours, a ticket, "      \
       "campaigns")                                                                               \
