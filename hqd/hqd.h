@@ -1,6 +1,6 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
- * (ZAP handler, store, writer, live mirror, ingest, HTTP API, the dashboard's
- * files). api/table.c lists the HTTP API's routes (the dashboard's files
+ * (ZAP handler, store, writer, live mirror, rollups, ingest, HTTP API, the
+ * dashboard's files). api/table.c lists the HTTP API's routes (the dashboard's files
  * among them), which api/halls.c, live.c, control.c and static.c answer. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "live.h"
 #include "neighbours.h"
+#include "rollup.h"
 #include "sse.h"
 #include "static.h"
 #include "writer.h"
@@ -33,6 +34,7 @@ typedef struct hqd_config {
     char *keys;
     char *log_level;
     char *dashboard;
+    char *chartjs; /* the charting library's file, served as /chart.min.js */
     int64_t heartbeat_ms;
     int64_t offline_after_ms;
     uint64_t max_frame;
@@ -60,6 +62,14 @@ typedef struct hqd_config {
     int64_t cert_validity_ms;
     int64_t rotate_overlap_ms;
     int64_t enrol_code_validity_ms;
+    bool rollups;
+    uint64_t rollup_queue_bytes;
+    int64_t rollup_commit_ms;
+    int64_t rollup_save_ms;
+    int64_t retention_raw_ms;
+    int64_t retention_rollups_ms;
+    int64_t retention_every_ms;
+    int64_t disk_alert_free;
 } hqd_config_t;
 
 /* The histograms of hqd's own rounds and threads that belong to no module,
@@ -94,6 +104,7 @@ typedef struct hqd {
     hq_halls_t *halls;
     hq_writer_t *writer;
     hq_live_t *live;
+    hq_rollup_t *rollup; /* NULL with rollups = false */
     hq_control_t *control;
     hq_downlink_t *downlink;
     hq_sse_t *sse;
@@ -106,6 +117,8 @@ typedef struct hqd {
     int64_t started_ms;
     /* The housekeeping rounds on the loop, for /v1/status and /metrics. */
     double alert_round_ms, alert_round_max_ms, board_round_max_ms;
+    /* What the rollups' policy table was built from (main.c). */
+    uint64_t rollup_policy_gen, rollup_org_gen;
     hqd_histograms_t hist;
 } hqd_t;
 

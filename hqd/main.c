@@ -5,6 +5,7 @@
  * systemd and the one housekeeping timer (with hqd's chores in the table
  * after the settings) are common/base/daemon.c's. */
 #include "hqd.h"
+#include "cli.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
@@ -49,6 +50,9 @@ static const hb_config_def_t s_defs[] = {
     CFG("enrol_code_validity", HB_CONF_DURATION, enrol_code_validity_ms, "30d", 60000,
         365LL * 86400000, false, "a one-time enrolment code of a pre-registered hall is good "
         "this long"),
+    CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
+        "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
+        "reports view (read at start; \"\" serves none: the view shows its tables only)"),
     CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval asked of halls"),
@@ -97,6 +101,26 @@ static const hb_config_def_t s_defs[] = {
         false, "snapshot a hall's mirrored state after this many new events"),
     CFG("mirror_snapshot_every", HB_CONF_DURATION, mirror_snapshot_ms, "1m", 1000, 86400000,
         false, "... or this long after its last snapshot (a restart replays only the rest)"),
+    CFG("rollups", HB_CONF_BOOL, rollups, "true", 0, 0, false,
+        "fold committed events into rollups for reports and the archive (false: neither, "
+        "and no raw event is pruned)"),
+    CFG("rollup_queue_bytes", HB_CONF_SIZE, rollup_queue_bytes, "64M", 1 << 20, 1LL << 34, false,
+        "copies of committed batches waiting for the rollups, at most (past it they are read "
+        "back from the store)"),
+    CFG("rollup_commit_every", HB_CONF_DURATION, rollup_commit_ms, "1s", 10, 600000, false,
+        "the rollups commit at least this often while events wait"),
+    CFG("rollup_save_every", HB_CONF_DURATION, rollup_save_ms, "10m", 1000, 86400000, false,
+        "a hall's rollup state is saved at least this often while it changes (a restart "
+        "replays what came after; raw events after it are not pruned)"),
+    CFG("retention_raw", HB_CONF_DURATION, retention_raw_ms, "400d", 86400000, 36500LL * 86400000,
+        false, "raw events are kept this long (then pruned once rolled up)"),
+    CFG("retention_rollups", HB_CONF_DURATION, retention_rollups_ms, "3653d", 86400000,
+        36500LL * 86400000, false, "rollups are kept this long"),
+    CFG("retention_every", HB_CONF_DURATION, retention_every_ms, "1h", 1000, 7LL * 86400000,
+        false, "how often a retention pass starts"),
+    CFG("disk_alert_free", HB_CONF_INT, disk_alert_free, "10", 0, 100, true,
+        "per cent of the data's disk (or the event store's map_max) left below which the "
+        "disk_nearly_full alert is raised (0: never)"),
     CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
         "policy/calendar documents sent to halls per second at most"),
     CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
@@ -209,11 +233,58 @@ static void s_board_round(void *arg)
     hb_histogram_observe(&hq->hist.board_round, board_ms / 1e3);
 }
 
-/* Runs on the writer thread: stored batches go on to the live mirror. */
+/* Runs on the writer thread: stored batches go on to the rollups (copies,
+ * as far as their queue has room) and to the live mirror (which takes
+ * them). */
 static void s_on_committed(hq_write_item_t *items, void *arg)
 {
     hqd_t *hq = arg;
+    if (hq->rollup)
+        hq_rollup_offer(hq->rollup, items);
     hq_live_submit(hq->live, items);
+}
+
+/* The rollups' table of every hall's effective policy (its zone and posted
+ * hours), built on the loop thread, which owns the control plane. */
+static hq_rollup_policies_t *s_rollup_policies(hqd_t *hq)
+{
+    hq->rollup_policy_gen = hq_control_policy_generation(hq->control);
+    hq->rollup_org_gen = hq_control_org_generation(hq->control);
+    return hq_rollup_policies_build(hq->control);
+}
+
+/* Chore, every tick: a new policy table when a publish or the organisation
+ * changed what halls run (two numbers compared when nothing did). */
+static void s_rollup_round(void *arg)
+{
+    hqd_t *hq = arg;
+    if (!hq->rollup || (hq->rollup_policy_gen == hq_control_policy_generation(hq->control) &&
+                        hq->rollup_org_gen == hq_control_org_generation(hq->control)))
+        return;
+    hq_rollup_policies_t *t = s_rollup_policies(hq);
+    if (t)
+        hq_rollup_set_policies(hq->rollup, &t);
+}
+
+/* Chore, every 5 s: HQ's own alerts, the data's disk and the event
+ * store's map. */
+static void s_disk_round(void *arg)
+{
+    hqd_t *hq = arg;
+    alerts_room_t rooms[2];
+    size_t n = 0;
+    uint64_t total, avail;
+    if (hq_disk_space(hq->cfg.data, &total, &avail) == 0)
+        rooms[n++] = (alerts_room_t){"disk", total, avail};
+    uint64_t used = hb_store_size(&hq->store.store);
+    if (hq->store.store.map_max > used)
+        rooms[n++] = (alerts_room_t){"event_store_map", hq->store.store.map_max,
+                                     hq->store.store.map_max - used};
+    alert_set_t set;
+    set.n = set.dropped = 0;
+    if (hq->cfg.disk_alert_free > 0)
+        alerts_eval_room(rooms, n, hq->cfg.disk_alert_free, &set);
+    hq_alerting_self(hq->alerting, &set);
 }
 
 /* Chore, every second: documents due to halls. */
@@ -235,6 +306,8 @@ static void s_store_round(void *arg)
 static const hb_chore_t s_chores[] = {
     {"board", HQD_TICK_MS, s_board_round},
     {"downlink", 1000, s_downlink_round},
+    {"rollups", HQD_TICK_MS, s_rollup_round},
+    {"disk", 5000, s_disk_round},
     {"store", 60000, s_store_round},
 };
 
@@ -311,10 +384,28 @@ static const hb_daemon_spec_t s_spec = {
 
 static hb_daemon_t *s_daemon;
 
+/* hqd's commands besides running the daemon: `hqd COMMAND ...`. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} s_commands[] = {
+    {"rollups", hq_cli_rollups},
+    {"backup", hq_cli_backup},
+};
+
 int main(int argc, char **argv)
 {
     hqd_t *hq = &s_hq;
     char err[512];
+    if (argc > 1 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+            if (strcmp(argv[1], s_commands[i].name) == 0)
+                return s_commands[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "hqd: no command '%s'; hqd runs the daemon, hqd rollups rebuild and hqd "
+                        "backup are the others (--help says more)\n",
+                argv[1]);
+        return 2;
+    }
     int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
     if (!s_daemon)
         return rc; /* --help, --version, bad settings, the data folder in use */
@@ -372,6 +463,26 @@ int main(int argc, char **argv)
     if (hq_live_start(&hq->store, lc.recs, lc.n, &lcfg, &hq->live) != 0) {
         hb_error("cannot start the live mirror");
         return 1;
+    }
+    if (hq->cfg.rollups) {
+        char ru_dir[4096];
+        snprintf(ru_dir, sizeof ru_dir, "%s/rollups", hq->cfg.data);
+        hq_rollup_config_t rcfg;
+        hq_rollup_config_default(&rcfg);
+        rcfg.dir = ru_dir;
+        rcfg.max_queue_bytes = (size_t)hq->cfg.rollup_queue_bytes;
+        rcfg.commit_ms = hq->cfg.rollup_commit_ms;
+        rcfg.snapshot_ms = hq->cfg.rollup_save_ms;
+        rcfg.retention.raw_ms = hq->cfg.retention_raw_ms;
+        rcfg.retention.rollups_ms = hq->cfg.retention_rollups_ms;
+        rcfg.retention.every_ms = hq->cfg.retention_every_ms;
+        hq_rollup_policies_t *pol = s_rollup_policies(hq);
+        rc = hq_rollup_start(&hq->store, lc.recs, lc.n, &rcfg, &pol, &hq->rollup);
+        hq_rollup_policies_destroy(&pol);
+        if (rc != 0) {
+            hb_error("cannot start the rollups in %s: %s", ru_dir, hb_strerror(rc));
+            return 1;
+        }
     }
     rc = hq_writer_start(&hq->store, hq->loop, lc.recs, lc.n, next_num,
                          (size_t)hq->cfg.queue_bytes, s_on_commit, hq, &hq->writer);
@@ -451,11 +562,25 @@ int main(int argc, char **argv)
     else
         hb_info("dashboard: %zu file(s) from %s", hq_static_count(hq->dashboard),
                 hq->cfg.dashboard);
+    /* The charts are the reports view's only; without them it still
+     * shows its tables. */
+    if (rc == 0 && hq->cfg.chartjs && hq->cfg.chartjs[0]) {
+        rc = hq_static_add(hq->dashboard, "chart.min.js", hq->cfg.chartjs, err, sizeof err);
+        if (rc == HB_ENOMEM) {
+            hb_error("cannot serve the dashboard");
+            return 1;
+        }
+        if (rc != 0)
+            hb_warn("the reports view has no charts: %s (install libjs-chart.js, or set "
+                    "chartjs)",
+                    err);
+    }
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
     hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
     hq_enrol_close(&hq->enrol);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
+    hq_rollup_stop(&hq->rollup); /* likewise; it reads the store, closed below */
     hq_downlink_destroy(&hq->downlink);
     hq_neighbours_destroy(&hq->neighbours);
     hq_alerting_destroy(&hq->alerting);

@@ -1,7 +1,8 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
- * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream, alerts) and control.c's
- * (organisation, policies, campaigns, calendar, glossary, rollout). Each is
+ * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream, alerts),
+ * control.c's (organisation, policies, campaigns, calendar, glossary, rollout) and
+ * reports.c's (reports, the archive). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
 #ifndef HQD_API_H
@@ -74,5 +75,18 @@ void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg);
 void hqd_api_register_halls(hb_http_req_t *req, void *arg);
 void hqd_api_hall_request(hb_http_req_t *req, void *arg);
 void hqd_api_revoke_hall(hb_http_req_t *req, void *arg);
+
+/* reports.c: reports and the archive (parameters "hall", "date", "ticket") */
+void hqd_api_get_kpi(hb_http_req_t *req, void *arg);
+void hqd_api_get_rank(hb_http_req_t *req, void *arg);
+void hqd_api_get_ready(hb_http_req_t *req, void *arg);
+void hqd_api_get_typical(hb_http_req_t *req, void *arg);
+void hqd_api_get_archive(hb_http_req_t *req, void *arg);
+void hqd_api_get_ticket_story(hb_http_req_t *req, void *arg);
+/* The rollups', retention's and storage's parts of /v1/status and
+ * /metrics (halls.c asks). */
+void hqd_api_reports_status(hqd_t *hq, json_t *body);
+struct hb_metrics;
+void hqd_api_reports_metrics(hqd_t *hq, struct hb_metrics *m);
 
 #endif

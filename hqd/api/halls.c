@@ -305,5 +305,6 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
                                   (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms",
                                   ls.rebuild_ms, "snapshots_written",
                                   (json_int_t)ls.snapshots_written));
+    hqd_api_reports_status(hq, body); /* rollups, retention, storage */
     hb_http_reply_json(req, 200, body);
 }

@@ -155,6 +155,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("calendar_version", "the published calendar version", hq_control_calendar_version(hq->control));
     G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
     hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
+    hqd_api_reports_metrics(hq, &m); /* rollups, retention, the data's environments */
 #undef G
 #undef C
 #undef H

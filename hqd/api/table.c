@@ -1,8 +1,8 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * control.c, enrol.c, static.c), in one list. A campaign step is a row of its own;
- * the ":step" row after them takes every other step and answers which ones
- * there are.
+ * control.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
+ * row of its own; the ":step" row after them takes every other step and
+ * answers which ones there are.
  *
  * Nothing is enforced yet: access control (issue 12) reads each row's
  * permission and scope. HB_SCOPE_ANY marks the routes whose handler must
@@ -130,6 +130,18 @@ static const hb_http_route_t s_routes[] = {
      hqd_api_reject_enrolment},
     {"POST", "/v1/halls/:hall/revoke", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL,
      hqd_api_revoke_hall},
+
+    /* Reports and the archive, for analysts. A report's scope and an
+     * archive search's hall are query parameters: the handlers keep what
+     * they answer to the caller's scope. */
+    {"GET", "/v1/reports/kpi", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_kpi},
+    {"GET", "/v1/reports/rank", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rank},
+    {"GET", "/v1/reports/ready", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_ready},
+    {"GET", "/v1/reports/typical", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_get_typical},
+    {"GET", "/v1/archive", HB_PERM_ARCHIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_archive},
+    {"GET", "/v1/archive/tickets/:hall/:date/:ticket", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_ticket_story},
 
     /* The dashboard: its page must load before anyone has signed in. */
     {"GET", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},

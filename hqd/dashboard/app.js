@@ -14,6 +14,7 @@ import {Stream} from './stream.js';
 import {AlertFeed} from './alerts.js';
 import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
+import {Reports} from './reports.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
@@ -39,6 +40,7 @@ let stream;
 let feed;
 let detail;
 let campaigns;
+let reports;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -260,7 +262,8 @@ function setupLegend() {
 }
 
 function setupTabs() {
-  const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar']];
+  const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar'],
+    ['tab-reports', 'view-reports']];
   for (const [tab, panel] of tabs) {
     $(tab).addEventListener('click', () => {
       for (const [t, p] of tabs) {
@@ -271,6 +274,7 @@ function setupTabs() {
         campaigns.loadRollout();
         campaigns.loadCampaigns();
       }
+      if (tab === 'tab-reports') reports.show();
     });
   }
 }
@@ -307,6 +311,8 @@ function boot() {
   view = new NetworkView($('network'), net, {onOpenHall: openHall});
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
+  reports = new Reports($('reports'), () => net);
+  dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(),
     onClose: () => {

@@ -1,4 +1,5 @@
-// One hall in detail (the #hall-detail panel): its queue per service, its
+// One hall in detail (the #hall-detail panel): its day so far against the
+// same weekday's typical (typical.js), its queue per service, its
 // counters, open alerts, complaints, devices, the policy and calendar
 // versions it runs against the published ones, and the campaigns of its
 // calendar slice. Opened from a tile, an alert or the search; while open it
@@ -8,6 +9,7 @@
 import {el, clear, fmtDuration, fmtDateTime, fmtNumber, getJSON, routeMissing, secondsSince,
   WORST_LABEL} from './util.js';
 import {KIND_LABEL} from './alerts.js';
+import {TypicalToday} from './typical.js';
 
 const REFRESH_MIN_MS = 300;
 const REFRESH_IDLE_MS = 5000;
@@ -54,6 +56,7 @@ export class HallDetail {
     this.timer = 0;
     this.idle = 0;
     this.renders = 0;
+    this.typical = new TypicalToday(); // its element is kept across renders
     closeBtn.addEventListener('click', () => this.close());
     panel.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') this.close();
@@ -89,6 +92,7 @@ export class HallDetail {
     clearTimeout(this.timer);
     this.timer = 0;
     clear(this.body);
+    this.typical.close();
     this.onClose();
   }
 
@@ -177,6 +181,7 @@ export class HallDetail {
     }
     if (t) fig('Events not yet at HQ', fmtNumber(t.backlog));
     frag.append(figs);
+    frag.append(this.typical.element(hall));
 
     if (!s) {
       frag.append(el('p', {class: 'note', text: state.status === 404

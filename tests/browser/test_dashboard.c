@@ -15,6 +15,8 @@
 #include "harness.h"
 
 #include "hallbus/httpc.h"
+#include "hallbus/time.h"
+#include "hallbus/tz.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include <sodium.h>
 
 #define CHROMIUM "/usr/bin/chromium"
 #define CHROMEDRIVER "/usr/bin/chromedriver"
@@ -721,6 +724,295 @@ static void s_drill_down(world_t *w)
         fail_msg("searching for b03 did not open B03's detail");
 }
 
+/* Writes the page as a PNG to $HB_SCREENSHOTS/NAME when that folder is
+ * set (to look at); the picture is taken either way and must be a PNG. */
+static void s_screenshot(world_t *w, const char *name)
+{
+    json_t *v = s_wd_ok(w, "GET", "/screenshot", NULL);
+    const char *b64 = json_string_value(v);
+    assert_non_null(b64);
+    size_t cap = strlen(b64), len = 0;
+    unsigned char *png = malloc(cap);
+    assert_non_null(png);
+    assert_int_equal(sodium_base642bin(png, cap, b64, strlen(b64), NULL, &len, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_true(len > 8 && memcmp(png, "\x89PNG", 4) == 0);
+    const char *dir = getenv("HB_SCREENSHOTS");
+    if (dir && dir[0]) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "wb");
+        if (f) {
+            fwrite(png, 1, len, f);
+            fclose(f);
+            fprintf(stderr, "screenshot: %s (%zu bytes)\n", path, len);
+        }
+    }
+    free(png);
+    json_decref(v);
+}
+
+/* Posts `n` events (JSON members after "at") to a hall's /v1/events. */
+static void s_post_events(hbt_hall_t *h, const char *date, const char *const evs[][2], size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char text[768];
+        snprintf(text, sizeof text, "{\"at\":\"%sT%s:00Z\",%s}", date, evs[i][0], evs[i][1]);
+        json_t *o = json_loads(text, 0, NULL);
+        if (!o)
+            fail_msg("bad test event %s", text);
+        json_array_append_new(arr, o);
+    }
+    char *body = json_dumps(arr, JSON_COMPACT);
+    int st = hbt_http(h->http, "POST", "/v1/events", body, NULL);
+    if (st != 200)
+        fail_msg("POST /v1/events at %s answered %d", h->id, st);
+    free(body);
+    json_decref(arr);
+}
+
+/* One served ticket: issued at `at`, called after `wait` s, served for
+ * `dur` s, scored `score` (0: none). */
+#define SERVED(at, called, started, done, t, wait, dur, score)                                    \
+    {at, "\"type\":\"ticket_issued\",\"ticket\":\"" t "\",\"service\":\"A\",\"priority\":"     \
+         "\"normal\",\"source\":\"kiosk\""},                                                    \
+    {called, "\"type\":\"ticket_called\",\"ticket\":\"" t "\",\"counter\":\"1\",\"rule\":"     \
+             "\"fifo\",\"wait_s\":" wait},                                                      \
+    {started, "\"type\":\"service_started\",\"ticket\":\"" t "\",\"counter\":\"1\",\"staff\":" \
+              "\"E7\""},                                                                        \
+    {done, "\"type\":\"service_completed\",\"ticket\":\"" t "\",\"counter\":\"1\","            \
+           "\"business_type\":\"bill_payment\",\"outcome\":\"done\",\"duration_s\":" dur},     \
+    {done, "\"type\":\"satisfaction_scored\",\"ticket\":\"" t "\",\"counter\":\"1\","          \
+           "\"score\":" score}
+
+/* The reports view: a day of B01 (and of B02 beside it, and a day before
+ * with less) posted as a hall's own queue system would, then picked in the
+ * view by hall search and date; its cards, its hourly chart and the
+ * ranking show the numbers GET /v1/reports/kpi gives. Then B01's live
+ * view shows its day against the same weekday's typical. */
+static void s_reports(world_t *w)
+{
+    /* Two and three days ago (UTC, the halls' zone): never in the future. */
+    int32_t d = (int32_t)(hb_now_ms() / 86400000) - 2;
+    char day[11], before[11], lastweek[11];
+    hb_date_format(d, day);
+    hb_date_format(d - 1, before);
+    /* Today a week ago: the same weekday as today, for the live view's
+     * typical. */
+    hb_date_format((int32_t)(hb_now_ms() / 86400000) - 7, lastweek);
+    static const char *const b01[][2] = {
+        {"08:55", "\"type\":\"counter_opened\",\"counter\":\"1\",\"staff\":\"E7\",\"services\":[\"A\"]"},
+        SERVED("09:05", "09:06", "09:06", "09:10", "A101", "60", "240", "5"),
+        SERVED("10:00", "10:02", "10:02", "10:08", "A102", "120", "360", "4"),
+        SERVED("10:20", "10:25", "10:25", "10:31", "A103", "300", "360", "3"),
+        SERVED("11:00", "11:10", "11:10", "11:20", "A104", "600", "600", "4"),
+        SERVED("14:30", "14:31", "14:31", "14:35", "A105", "90", "240", "5"),
+        {"15:00", "\"type\":\"ticket_issued\",\"ticket\":\"A106\",\"service\":\"A\",\"priority\":"
+                  "\"normal\",\"source\":\"app\""},
+        {"15:20", "\"type\":\"ticket_no_show\",\"ticket\":\"A106\",\"counter\":\"1\""},
+        {"17:00", "\"type\":\"counter_closed\",\"counter\":\"1\""},
+    };
+    static const char *const b01_before[][2] = {
+        SERVED("09:30", "09:31", "09:31", "09:35", "A001", "60", "240", "5"),
+        SERVED("10:30", "10:45", "10:45", "10:55", "A002", "900", "600", "2"),
+    };
+    static const char *const b02[][2] = {
+        SERVED("09:00", "09:20", "09:20", "09:30", "A201", "1200", "600", "2"),
+        SERVED("09:10", "09:40", "09:40", "09:50", "A202", "1800", "600", "3"),
+    };
+    s_post_events(&w->halls[0], lastweek, b01_before, sizeof b01_before / sizeof b01_before[0]);
+    s_post_events(&w->halls[0], before, b01_before, sizeof b01_before / sizeof b01_before[0]);
+    s_post_events(&w->halls[0], day, b01, sizeof b01 / sizeof b01[0]);
+    s_post_events(&w->halls[1], day, b02, sizeof b02 / sizeof b02[0]);
+
+    /* What the API says, once rolled up. */
+    char path[256];
+    snprintf(path, sizeof path, "/v1/reports/kpi?scope=B01&period=day&date=%s", day);
+    json_t *kpi = NULL;
+    int64_t deadline = hbt_now_ms() + 20000;
+    for (;;) {
+        kpi = hbt_get(w->hq.http, path);
+        if (kpi && hbt_int(kpi, "issued") == 6 && hbt_int(json_object_get(kpi, "previous"), "issued") == 2 &&
+            json_is_true(json_object_get(json_object_get(kpi, "rolled_up"), "complete")))
+            break;
+        json_decref(kpi);
+        kpi = NULL;
+        if (hbt_now_ms() > deadline)
+            fail_msg("the reports did not count B01's day %s within 20 s", day);
+        hbt_sleep_ms(100);
+    }
+    snprintf(path, sizeof path, "/v1/reports/kpi?scope=B01&period=day&date=%s&by=hour", day);
+    json_t *hours = hbt_get(w->hq.http, path);
+    assert_non_null(hours);
+
+    /* The view: the tab, the hall by search, the day (the detail the
+     * test opened before closed first: it lies over the view). */
+    char tab[128], input[128], close[128];
+    s_find_ok(w, "#hall-detail-close", close, sizeof close);
+    s_click(w, close);
+    s_find_ok(w, "#tab-reports", tab, sizeof tab);
+    s_click(w, tab);
+    if (!s_wait_true(w, "const r = document.getElementById('reports');"
+                        "return !document.getElementById('view-reports').hidden &&"
+                        " r.dataset.loaded === 'true';",
+                     10000))
+        fail_msg("the reports view did not load the network's report within 10 s");
+    char script[2048];
+    snprintf(script, sizeof script,
+             "const d = document.getElementById('rep-date'); d.value = '%s';"
+             "const h = document.getElementById('rep-hall'); h.value = 'main st';"
+             "document.getElementById('rep-hall-use').click(); return true;",
+             day);
+    assert_true(s_exec_true(w, script));
+    snprintf(script, sizeof script,
+             "const r = document.getElementById('reports');"
+             "const k = window.hbDashboard.reports.last && window.hbDashboard.reports.last.kpi;"
+             "return r.dataset.loaded === 'true' && r.dataset.scope === 'B01' && !!k &&"
+             " k.from === '%s' && !!window.hbDashboard.reports.last.rank;",
+             day);
+    if (!s_wait_true(w, script, 10000))
+        fail_msg("picking hall 'main st' and %s did not show B01's day within 10 s", day);
+
+    /* Each card is the API's figure. */
+    static const char *const fields[] = {"issued",     "served",        "no_shows",
+                                         "wait_p50_s", "wait_p90_s",    "wait_avg_s",
+                                         "service_avg_s", "satisfaction_avg", "counter_utilisation"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(kpi, fields[i]);
+        char want[64];
+        if (json_is_integer(v))
+            snprintf(want, sizeof want, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(want, sizeof want, "%.17g", json_number_value(v));
+        snprintf(script, sizeof script,
+                 "const c = document.querySelector('#rep-cards [data-field=\"%s\"]');"
+                 "return !!c && Math.abs(Number(c.dataset.value) - %s) < 1e-9;",
+                 fields[i], want);
+        if (!s_exec_true(w, script))
+            fail_msg("the card %s does not show the API's %s", fields[i], want);
+    }
+    char el[128], text[512];
+    s_find_ok(w, "#rep-cards [data-field=\"issued\"] .value", el, sizeof el);
+    s_text(w, el, text, sizeof text);
+    assert_string_equal(text, "6");
+    /* The change against the day before (2 issued): up 200%. */
+    s_find_ok(w, "#rep-cards [data-field=\"issued\"] .change", el, sizeof el);
+    s_text(w, el, text, sizeof text);
+    hbt_assert_contains(text, "200.0%");
+    fprintf(stderr, "reports: B01 %s: %s\n", day, text);
+
+    /* The hourly chart: Chart.js drew the API's rows, hour by hour. */
+    json_t *issued = s_exec(w, "const c = Chart.getChart('rep-chart-volume');"
+                               "return c ? c.data.datasets[0].data : null;");
+    json_t *served = s_exec(w, "const c = Chart.getChart('rep-chart-volume');"
+                               "return c ? c.data.datasets[1].data : null;");
+    assert_int_equal(json_array_size(issued), 24);
+    int64_t sum = 0;
+    for (int h = 0; h < 24; h++) {
+        int64_t want_i = 0, want_s = 0;
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(hours, "rows"), i, r)
+        {
+            if (hbt_int(r, "hour") == h) {
+                want_i = hbt_int(r, "issued");
+                want_s = hbt_int(r, "served");
+            }
+        }
+        if (json_integer_value(json_array_get(issued, (size_t)h)) != want_i ||
+            json_integer_value(json_array_get(served, (size_t)h)) != want_s)
+            fail_msg("the chart's hour %d is %lld issued / %lld served, the API's %lld / %lld", h,
+                     (long long)json_integer_value(json_array_get(issued, (size_t)h)),
+                     (long long)json_integer_value(json_array_get(served, (size_t)h)),
+                     (long long)want_i, (long long)want_s);
+        sum += want_i;
+    }
+    assert_int_equal(sum, 6);
+    assert_int_equal(json_integer_value(json_array_get(issued, 10)), 2);
+    json_decref(issued);
+    json_decref(served);
+    /* The wait chart's p90 at 11:00 is the API's. */
+    json_t *p90 = s_exec(w, "return Chart.getChart('rep-chart-wait').data.datasets[1].data[11];");
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(hours, "rows"), i, r)
+    {
+        if (hbt_int(r, "hour") == 11)
+            assert_true(json_number_value(p90) == json_number_value(json_object_get(r, "wait_p90_s")));
+    }
+    json_decref(p90);
+    /* The ranking of B01's city: B01 and B02 by wait p90, B01 first. */
+    assert_true(s_wait_true(w, "const c = Chart.getChart('rep-chart-rank');"
+                               "return !!c && c.data.labels.length === 2 &&"
+                               " c.data.labels[0].includes('Main St');",
+                            5000));
+    /* The CSV link asks for the same report. */
+    s_find_ok(w, "#rep-csv-summary", el, sizeof el);
+    char href[512];
+    assert_true(s_attr(w, el, "href", href, sizeof href));
+    hbt_assert_contains(href, "format=csv");
+    hbt_assert_contains(href, "scope=B01");
+    s_screenshot(w, "reports-day.png");
+
+    /* A month of the city, by day. */
+    assert_true(s_exec_true(w, "const s = document.getElementById('rep-scope'); s.value = 'C001';"
+                               "s.dispatchEvent(new Event('change')); const p ="
+                               " document.getElementById('rep-period'); p.value = 'month';"
+                               "p.dispatchEvent(new Event('change')); return true;"));
+    if (!s_wait_true(w, "const r = document.getElementById('reports');"
+                        "const k = window.hbDashboard.reports.last.kpi;"
+                        "return r.dataset.loaded === 'true' && k.scope === 'C001' &&"
+                        " k.period === 'month' && Chart.getChart('rep-chart-volume').data.labels.length >= 28;",
+                     10000))
+        fail_msg("the month of C001 did not show within 10 s");
+    snprintf(path, sizeof path, "/v1/reports/kpi?scope=C001&period=month&date=%s", day);
+    json_t *month = hbt_get(w->hq.http, path);
+    snprintf(script, sizeof script,
+             "return document.querySelector('#rep-cards [data-field=\"issued\"]').dataset.value === '%lld';",
+             (long long)hbt_int(month, "issued"));
+    assert_true(s_exec_true(w, script));
+    json_decref(month);
+    s_screenshot(w, "reports-month.png");
+    json_decref(hours);
+    json_decref(kpi);
+
+    /* B01's live view: its today against the same weekday's typical (the
+     * day a week ago, when B01 had two tickets, may or may not be the
+     * same weekday as today: the answer's own figures are checked). */
+    json_t *typ = hbt_get(w->hq.http, "/v1/reports/typical?hall=B01");
+    assert_non_null(typ);
+    s_find_ok(w, "#tab-network", tab, sizeof tab);
+    s_click(w, tab);
+    s_find_ok(w, "#hall-search", input, sizeof input);
+    snprintf(path, sizeof path, "/element/%s/clear", input);
+    json_decref(s_wd_ok(w, "POST", path, json_object()));
+    snprintf(path, sizeof path, "/element/%s/value", input);
+    json_decref(s_wd_ok(w, "POST", path, json_pack("{s:s}", "text", "B01\n")));
+    snprintf(script, sizeof script,
+             "const s = document.querySelector('#hall-detail #detail-typical');"
+             "return !!s && s.dataset.hall === 'B01' && s.dataset.loaded === 'true' &&"
+             " !!Chart.getChart('typical-chart') &&"
+             " Chart.getChart('typical-chart').data.datasets[0].data.length === 24 &&"
+             " s.textContent.includes('%s') &&"
+             " Chart.getChart('typical-chart').data.datasets[2].data[9] === %g &&"
+             " Chart.getChart('typical-chart').data.datasets[2].data[10] === %g;",
+             json_string_value(json_object_get(typ, "date")),
+             json_number_value(json_object_get(json_array_get(json_object_get(typ, "hours"), 9),
+                                               "typical_issued")),
+             json_number_value(json_object_get(json_array_get(json_object_get(typ, "hours"), 10),
+                                               "typical_issued")));
+    if (!s_wait_true(w, script, 10000))
+        fail_msg("B01's live view did not show its day against the typical within 10 s");
+    /* A week ago B01 issued one ticket at 09:00 and one at 10:00. */
+    assert_true(json_number_value(json_object_get(json_array_get(json_object_get(typ, "hours"), 9),
+                                                  "typical_issued")) == 1.0);
+    assert_int_equal(json_array_size(json_object_get(typ, "compared")), 1);
+    json_decref(typ);
+    s_screenshot(w, "hall-typical.png");
+}
+
 /* hqd restarts (its stream's ids start again at 1): the page notices, loads
  * the snapshot again, and shows a ticket taken while HQ was down. */
 static void s_hq_restart(world_t *w)
@@ -881,6 +1173,7 @@ HBT_TEST(test_dashboard)
     s_alert(w);
     s_campaigns_tab(w);
     s_drill_down(w);
+    s_reports(w);
     s_hq_restart(w);
 
     json_t *stats = s_exec(w, "return window.hbDashboard.stats;");

@@ -56,7 +56,10 @@
     X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
     X(STAFF_MANAGE, "staff.manage", "hall", "add and remove the hall's staff and set their PINs") \
     X(STAFF_SIGNIN, "staff.signin", "hall",                                                      \
-      "sign staff in and out at a counter terminal, with their PIN")
+      "sign staff in and out at a counter terminal, with their PIN")                                  \
+    X(REPORTS_READ, "reports.read", "hq",                                                        \
+      "reports: KPIs of halls and regions by period, rankings of halls, which reports are "     \
+      "final, and their CSV exports")
 
 /* HB_PERM_UNSET is 0 on purpose: a route row that forgets its permission
  * (a designated initialiser without .perm) holds it, and is refused. */
