@@ -1,11 +1,12 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
- * (ZAP handler, store, writer, live mirror, rollups, ingest, HTTP API, the
- * dashboard's files). api/table.c lists the HTTP API's routes (the dashboard's files
+ * (ZAP handler, store, writer, live mirror, rollups, ingest, HTTP API with
+ * its access control, the dashboard's files). api/table.c lists the HTTP API's routes (the dashboard's files
  * among them), which api/halls.c, live.c, control.c and static.c answer. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
 #include "alerting.h"
+#include "auth.h"
 #include "board.h"
 #include "control.h"
 #include "downlink.h"
@@ -21,6 +22,7 @@
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
+#include "hallbus/config.h"
 #include "hallbus/http.h"
 
 #include <stdint.h>
@@ -70,6 +72,16 @@ typedef struct hqd_config {
     int64_t retention_rollups_ms;
     int64_t retention_every_ms;
     int64_t disk_alert_free;
+    /* access control (hqd/auth/) */
+    hb_config_list_t http_hosts;
+    char *tls_cert;
+    char *tls_key;
+    bool insecure_http;
+    int64_t session_idle_ms;
+    int64_t session_max_ms;
+    int64_t login_per_second;
+    int64_t audit_retention_ms;
+    int64_t audit_max;
 } hqd_config_t;
 
 /* The histograms of hqd's own rounds and threads that belong to no module,
@@ -114,6 +126,7 @@ typedef struct hqd {
     hq_ingest_t *ingest;
     hb_http_t *http;
     hq_static_t *dashboard; /* the files served at / */
+    hq_auth_t *auth;        /* who may do what (hqd/auth/) */
     int64_t started_ms;
     /* The housekeeping rounds on the loop, for /v1/status and /metrics. */
     double alert_round_ms, alert_round_max_ms, board_round_max_ms;

@@ -1,11 +1,14 @@
 /* hqd: the head office daemon. Creates its key pair on first start, puts the
  * ZAP handler in front of the CURVE ROUTER before the ROUTER listens, loads
- * every hall's durable state, and runs ingest, writer and HTTP API until
+ * every hall's durable state, and runs ingest, writer and HTTP API (behind
+ * its access control, over TLS when given a certificate) until
  * SIGTERM/SIGINT. Settings come from the one table below; start-up, signals,
  * systemd and the one housekeeping timer (with hqd's chores in the table
- * after the settings) are common/base/daemon.c's. */
+ * after the settings) are common/base/daemon.c's. `hqd users ...` is the
+ * command line that enrols people (auth/users.c) and starts no daemon. */
 #include "hqd.h"
 #include "cli.h"
+#include "users.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
@@ -16,6 +19,7 @@
 #include "hallbus/manpage.h"
 #include "hallbus/time.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -125,10 +129,82 @@ static const hb_config_def_t s_defs[] = {
         "policy/calendar documents sent to halls per second at most"),
     CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
         "a hall that has not applied a sent version gets it again after this"),
+    CFG("http_hosts", HB_CONF_LIST, http_hosts, NULL, 0, HQ_AUTH_HOSTS_MAX, false,
+        "a name the HTTP API answers to in Host, NAME or NAME:PORT (once per name; others get "
+        "421); none: the http address, localhost, 127.0.0.1 and [::1], with its port",
+        .optional = true, .meta = "NAME"),
+    CFG("tls_cert", HB_CONF_STRING, tls_cert, NULL, 0, 0, false,
+        "PEM certificate chain: the HTTP API speaks HTTPS (with tls_key)", .optional = true,
+        .meta = "FILE"),
+    CFG("tls_key", HB_CONF_STRING, tls_key, NULL, 0, 0, false, "PEM private key of tls_cert",
+        .optional = true, .meta = "FILE"),
+    CFG("insecure_http", HB_CONF_BOOL, insecure_http, "false", 0, 0, false,
+        "serve plain HTTP on an address other than loopback (passwords and tokens in clear; "
+        "logged at every start)"),
+    CFG("session_idle", HB_CONF_DURATION, session_idle_ms, "30m", 60000, 7LL * 86400000, false,
+        "a browser session unused this long ends", .at_most = "session_max"),
+    CFG("session_max", HB_CONF_DURATION, session_max_ms, "12h", 60000, 30LL * 86400000, false,
+        "a browser session ends this long after sign-in"),
+    CFG("login_per_second", HB_CONF_INT, login_per_second, "10", 1, 1000, false,
+        "password checks started per second at most (each is about 80 ms of Argon2id on a core of "
+        "libuv's thread pool; more get 429)"),
+    CFG("audit_retention", HB_CONF_DURATION, audit_retention_ms, "400d", 86400000,
+        36500LL * 86400000, false, "audit records are kept this long"),
+    CFG("audit_max", HB_CONF_INT, audit_max, "10000000", 1000, 1000000000, false,
+        "audit records kept at most (the oldest go first)"),
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
 static hqd_t s_hq;
+
+/* Whether the HTTP setting's host is a loopback address or name. */
+static bool s_loopback(const char *host_port)
+{
+    char host[256];
+    const char *h = host_port;
+    size_t n;
+    if (h[0] == '[') {
+        const char *end = strchr(h, ']');
+        if (!end)
+            return false;
+        h++;
+        n = (size_t)(end - h);
+    } else {
+        const char *colon = strrchr(h, ':');
+        n = colon ? (size_t)(colon - h) : strlen(h);
+    }
+    if (n == 0 || n >= sizeof host)
+        return false; /* ":8080" is every address */
+    memcpy(host, h, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return strcmp(host, "localhost") == 0;
+}
+
+/* What the table cannot say: a certificate goes with its key, and plain
+ * HTTP off loopback is asked for by name. */
+static int s_check(const void *cfgp, char *err, size_t errlen)
+{
+    const hqd_config_t *cfg = cfgp;
+    if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
+        hb_errf(err, errlen, "tls_cert and tls_key go together (%s is missing)",
+                cfg->tls_cert ? "tls_key" : "tls_cert");
+        return HB_EINVAL;
+    }
+    if (!cfg->tls_cert && !cfg->insecure_http && !s_loopback(cfg->http)) {
+        hb_errf(err, errlen,
+                "http %s is not a loopback address and there is no TLS: give tls_cert and "
+                "tls_key, or --insecure_http to serve passwords and tokens in clear anyway",
+                cfg->http);
+        return HB_EINVAL;
+    }
+    return 0;
+}
 
 static int s_ensure_keys(hqd_t *hq)
 {
@@ -303,8 +379,27 @@ static void s_store_round(void *arg)
     hq_alerting_prune(hq->alerting);
 }
 
+/* Chore, every tick: access control's generation (a revoked token or a
+ * removed person closes their streams), audit records and last uses due. */
+static void s_auth_round(void *arg)
+{
+    hqd_t *hq = arg;
+    if (hq->auth)
+        hq_auth_tick(hq->auth, hq->sse);
+}
+
+/* Chore, every minute: sessions that ended, the audit log's retention. */
+static void s_auth_prune(void *arg)
+{
+    hqd_t *hq = arg;
+    if (hq->auth)
+        hq_auth_prune(hq->auth, hq->sse);
+}
+
 static const hb_chore_t s_chores[] = {
     {"board", HQD_TICK_MS, s_board_round},
+    {"auth", HQD_TICK_MS, s_auth_round},
+    {"auth_prune", 60000, s_auth_prune},
     {"downlink", 1000, s_downlink_round},
     {"rollups", HQD_TICK_MS, s_rollup_round},
     {"disk", 5000, s_disk_round},
@@ -373,6 +468,7 @@ static const hb_daemon_spec_t s_spec = {
     .defs = s_defs,
     .ndefs = NDEFS,
     .cfg = &s_hq.cfg,
+    .check = s_check,
     .tick_ms = HQD_TICK_MS,
     .chores = s_chores,
     .n_chores = sizeof s_chores / sizeof s_chores[0],
@@ -389,6 +485,7 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = {
+    {"users", hq_users_main},
     {"rollups", hq_cli_rollups},
     {"backup", hq_cli_backup},
 };
@@ -401,8 +498,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
             if (strcmp(argv[1], s_commands[i].name) == 0)
                 return s_commands[i].run(argc - 1, argv + 1);
-        fprintf(stderr, "hqd: no command '%s'; hqd runs the daemon, hqd rollups rebuild and hqd "
-                        "backup are the others (--help says more)\n",
+        fprintf(stderr, "hqd: no command '%s'; hqd runs the daemon; hqd users, hqd rollups "
+                        "rebuild and hqd backup are the others (--help says more)\n",
                 argv[1]);
         return 2;
     }
@@ -550,6 +647,35 @@ int main(int argc, char **argv)
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
         return 1;
     }
+    if (hq->cfg.tls_cert &&
+        hb_http_set_tls(hq->http, hq->cfg.tls_cert, hq->cfg.tls_key, err, sizeof err) != 0) {
+        hb_error("cannot serve HTTPS: %s", err);
+        return 1;
+    }
+    if (!hq->cfg.tls_cert && !s_loopback(hq->cfg.http))
+        hb_warn("the HTTP API on %s is plain HTTP off loopback (insecure_http): passwords, "
+                "tokens and session cookies cross the network in clear",
+                hq->cfg.http);
+    char auth_dir[4096];
+    snprintf(auth_dir, sizeof auth_dir, "%s/auth", hq->cfg.data);
+    hq_auth_config_t authcfg = {.loop = hq->loop,
+                                .dir = auth_dir,
+                                .listen = hq->cfg.http,
+                                .port = hb_http_port(hq->http),
+                                .hosts = hq->cfg.http_hosts.items,
+                                .n_hosts = hq->cfg.http_hosts.n,
+                                .tls = hb_http_tls(hq->http),
+                                .session_idle_ms = hq->cfg.session_idle_ms,
+                                .session_max_ms = hq->cfg.session_max_ms,
+                                .login_per_second = hq->cfg.login_per_second,
+                                .audit_retention_ms = hq->cfg.audit_retention_ms,
+                                .audit_max = (uint64_t)hq->cfg.audit_max};
+    if (hq_auth_new(&authcfg, hq->control, &hq->auth, err, sizeof err) != 0) {
+        hb_error("cannot start access control: %s", err);
+        return 1;
+    }
+    hb_http_set_guard(hq->http, hq_auth_guard, hq->auth);
+    hb_http_set_after(hq->http, hq_auth_after, hq->auth);
     /* Without its files hqd still runs: the API is what halls and tools
      * need, and / then answers why there is no dashboard. */
     rc = hq_static_open(hq->cfg.dashboard, &hq->dashboard, err, sizeof err);
@@ -589,6 +715,7 @@ int main(int argc, char **argv)
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
     hq_static_destroy(&hq->dashboard); /* the server that served it is gone */
+    hq_auth_destroy(&hq->auth);        /* after the server and the streams */
     zmq_ctx_term(hq->zmq_ctx);
     hb_daemon_destroy(&s_daemon);
     hb_info("stopped");

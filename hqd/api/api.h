@@ -1,8 +1,9 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
- * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream, alerts),
- * control.c's (organisation, policies, campaigns, calendar, glossary, rollout) and
- * reports.c's (reports, the archive). Each is
+ * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream,
+ * alerts), control.c's (organisation, policies, campaigns, calendar,
+ * glossary, rollout), reports.c's (reports, the archive) and auth.c's
+ * (sign-in, tokens, the caller, the audit log, health). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
 #ifndef HQD_API_H
@@ -88,5 +89,14 @@ void hqd_api_get_ticket_story(hb_http_req_t *req, void *arg);
 void hqd_api_reports_status(hqd_t *hq, json_t *body);
 struct hb_metrics;
 void hqd_api_reports_metrics(hqd_t *hq, struct hb_metrics *m);
+
+/* auth.c: signing in and out, who the caller is, the audit log, health */
+void hqd_api_get_health(hb_http_req_t *req, void *arg);
+void hqd_api_login(hb_http_req_t *req, void *arg);
+void hqd_api_logout(hb_http_req_t *req, void *arg);
+void hqd_api_get_me(hb_http_req_t *req, void *arg);
+void hqd_api_token_by_password(hb_http_req_t *req, void *arg);
+void hqd_api_token_revoke(hb_http_req_t *req, void *arg);
+void hqd_api_get_audit(hb_http_req_t *req, void *arg);
 
 #endif

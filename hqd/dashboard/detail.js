@@ -41,8 +41,11 @@ function since(iso) {
 }
 
 export class HallDetail {
-  constructor(panel, body, closeBtn, {net, alerts, published, onClose}) {
+  constructor(panel, body, closeBtn, {net, alerts, published, onClose, can}) {
     this.panel = panel;
+    // What the person may read (app.js): a section they may not is said so,
+    // its route not asked.
+    this.can = can || {alerts: true, campaigns: true};
     this.body = body;
     this.net = net;
     this.alerts = alerts;
@@ -137,7 +140,8 @@ export class HallDetail {
       const [state, link, slice] = await Promise.all([
         getJSON(`/v1/halls/${id}/state`),
         getJSON(`/v1/halls/${id}`),
-        getJSON(`/v1/calendar/slice/${id}`),
+        this.can.campaigns ? getJSON(`/v1/calendar/slice/${id}`)
+          : Promise.resolve({status: 403, body: null}),
       ]);
       if (token !== this.token) return;
       this._render(hall, state, link, slice);
@@ -181,7 +185,8 @@ export class HallDetail {
     }
     if (t) fig('Events not yet at HQ', fmtNumber(t.backlog));
     frag.append(figs);
-    frag.append(this.typical.element(hall));
+    // The typical day is a report: only for people who may read reports.
+    if (this.can.reports) frag.append(this.typical.element(hall));
 
     if (!s) {
       frag.append(el('p', {class: 'note', text: state.status === 404
@@ -223,8 +228,9 @@ export class HallDetail {
       open.length ? el('ul', null, ...open.map((a) => el('li', {data: {kind: a.kind || ''}},
         `${KIND_LABEL[a.kind] || a.kind}${a.subject ? ` · ${a.subject}` : ''} — since ${fmtDateTime(a.raised)}`,
         a.detail ? el('div', {class: 'a-detail', text: a.detail}) : null)))
-        : el('p', {class: 'note', text: this.alerts.available === false
-          ? 'Alerts are not served by this head office.' : 'None.'})));
+        : el('p', {class: 'note', text: !this.can.alerts
+          ? '你的角色不含告警查看(alerts.read)。Your roles do not include alerts.read.'
+          : this.alerts.available === false ? 'Alerts are not served by this head office.' : 'None.'})));
 
     const cs = s && s.complaints ? s.complaints : {open: 0, overdue: 0, list: []};
     frag.append(el('section', {id: 'detail-complaints', 'aria-label': 'Complaints'},
@@ -285,7 +291,10 @@ export class HallDetail {
   _campaigns(slice) {
     const sec = el('section', {id: 'detail-campaigns', 'aria-label': 'Campaigns'},
       el('h3', {text: 'Campaigns it runs'}));
-    if (routeMissing(slice)) {
+    if (slice.status === 403) {
+      sec.append(el('p', {class: 'note', text:
+        '你的角色不含营销活动查看(campaign.read)。Your roles do not include campaign.read.'}));
+    } else if (routeMissing(slice)) {
       sec.append(el('p', {class: 'note', text: 'This head office does not serve campaign calendars yet.'}));
     } else if (slice.status === 404) {
       sec.append(el('p', {class: 'note', text: 'No published calendar reaches this hall.'}));

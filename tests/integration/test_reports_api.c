@@ -68,7 +68,7 @@ static int s_setup(void **state)
     s_call(w->hq.http, "PUT", "/v1/org", ORG, 200);
     s_call(w->hq.http, "PUT", "/v1/policies/national", HALL_POLICY("Asia/Shanghai"), 200);
     s_call(w->hq.http, "PUT", "/v1/policies/halls/T2", "{\"timezone\":\"Europe/Berlin\"}", 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", 200);
+    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     hbt_hall_enroll(&w->hq, &w->t1, "T1");
     hbt_hall_enroll(&w->hq, &w->t2, "T2");
     hbt_hall_set_engine(&w->t1, HALL_POLICY("Asia/Shanghai"), NULL);
@@ -350,11 +350,9 @@ static void test_exports_ranks_and_readiness(void **state)
     /* CSV: the byte order mark, one header row, the JSON's columns, and
      * the business type that would be a formula made text. */
     hb_httpc_resp_t r;
-    char err[256];
-    assert_int_equal(hb_httpc_request(w->hq.http, "GET",
+    assert_int_equal(hbt_http_raw(w->hq.http, "GET",
                                       "/v1/reports/kpi?scope=C1&period=month&date=2026-10-01"
-                                      "&by=business&format=csv",
-                                      NULL, 5000, &r, err, sizeof err),
+                                      "&by=business&format=csv", NULL, &r),
                      0);
     assert_int_equal(r.status, 200);
     assert_true(r.body_len > 3);
@@ -474,10 +472,8 @@ static void test_archive(void **state)
     assert_int_equal(json_array_size(json_object_get(o, "events")), 2); /* opened, started */
     json_decref(o);
     hb_httpc_resp_t r;
-    char err[256];
-    assert_int_equal(hb_httpc_request(w->hq.http, "GET",
-                                      "/v1/archive?hall=T1&from=2026-10-24&to=2026-10-24&format=csv",
-                                      NULL, 5000, &r, err, sizeof err),
+    assert_int_equal(hbt_http_raw(w->hq.http, "GET",
+                                      "/v1/archive?hall=T1&from=2026-10-24&to=2026-10-24&format=csv", NULL, &r),
                      0);
     assert_int_equal(r.status, 200);
     assert_memory_equal(r.body, "\xEF\xBB\xBF" "seq,at,local_date,type,ticket", 32);

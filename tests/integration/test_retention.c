@@ -170,9 +170,7 @@ static void test_old_events_and_rollups_go(void **state)
     json_decref(evs);
     /* /metrics says the same. */
     hb_httpc_resp_t r;
-    char err[256];
-    assert_int_equal(hb_httpc_request(w->hq.http, "GET", "/metrics", NULL, 5000, &r, err,
-                                      sizeof err),
+    assert_int_equal(hbt_http_raw(w->hq.http, "GET", "/metrics", NULL, &r),
                      0);
     char *text = strndup(r.body, r.body_len);
     hb_httpc_resp_free(&r);

@@ -6,7 +6,7 @@
  * This header only names and describes. Nothing is enforced here: who holds
  * which permission (roles, devices, tokens) and the check itself belong to
  * each daemon's access control, a guard (hb_http_set_guard) that reads the
- * request's route (branchd: branchd/access/, docs/SECURITY.md). */
+ * request's route (hqd: hqd/auth/; branchd: branchd/access/; docs/SECURITY.md). */
 #ifndef HALLBUS_PERM_H
 #define HALLBUS_PERM_H
 
@@ -17,7 +17,8 @@
  * test_route_tables.c holds each table to it). Names are stable: tokens,
  * roles and audit records will carry them. */
 #define HB_PERMS(X)                                                                              \
-    X(PUBLIC, "public", "both", "anyone, without credentials: the dashboard's files")            \
+    X(PUBLIC, "public", "both",                                                                  \
+      "anyone, without credentials: the dashboard's files, signing in, the health check")        \
     X(STATUS_READ, "status.read", "both",                                                        \
       "the daemon's own counters and state for operations: /v1/status, /metrics, a hall's "      \
       "complete snapshot")                                                                       \
@@ -37,7 +38,9 @@
       "create, edit and remove draft campaigns; submit and withdraw them")                       \
     X(CAMPAIGN_APPROVE, "campaign.approve", "hq",                                                \
       "return, approve and publish submitted campaigns")                                         \
-    X(ADMIN, "admin", "hq", "change the organisation and the glossary")                          \
+    X(ADMIN, "admin", "hq",                                                                      \
+      "change the organisation and the glossary; read the audit log")                            \
+    X(SELF, "self", "hq", "anyone signed in: who they are and what they may do, signing out")    \
     X(HALLS_ENROL, "halls.enrol", "hq",                                                          \
       "approve, reject and list halls' enrolment requests, pre-register halls with one-time "    \
       "codes, revoke a hall")                                                                    \
