@@ -362,8 +362,9 @@ int hb_enrol_request_check_time(const hb_enrol_request_t *req, int64_t now_ms, c
     int64_t max = req->kind == HB_ENROL_ROTATE ? HB_ENROL_ROTATE_MAX_AGE_MS
                                                : HB_ENROL_REQUEST_MAX_AGE_MS;
     if (now_ms - req->created_ms > max) {
-        hb_errf(err, errlen, "the request is dated %s, older than %" PRId64 " minutes: make a new one",
-                when, max / 60000);
+        hb_errf(err, errlen,
+                "the request is dated %s, older than %" PRId64 " minutes: make a new one", when,
+                max / 60000);
         return HB_ERANGE;
     }
     return 0;

@@ -65,7 +65,8 @@ static void s_enrol(hbt_world_t *w, hbt_hall_t *h, const char *id, const char *r
                      0);
     snprintf(req, sizeof req, "%s/enrolment-request.txt", h->dir);
     snprintf(ans, sizeof ans, "%s/answer.json", w->hq.root);
-    if (RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token, "--out", ans) != 0)
+    if (RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token,
+            "--out", ans) != 0)
         fail_msg("approve: %s", out);
     hbt_assert_contains(out, "approved hall");
     if (RUN(out, HALLCTL, "enroll", "install", ans, "--keys", h->dir) != 0)
@@ -122,7 +123,8 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
                          "--out", other),
                      0);
     snprintf(req, sizeof req, "%s/enrolment-request.txt", other);
-    assert_int_equal(RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token), 1);
+    assert_int_equal(
+        RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token), 1);
     hbt_assert_contains(out, "key_conflict");
     hbt_assert_contains(out, "already enrolled with another key");
     /* A region that is not a city of the organisation: */
@@ -140,7 +142,8 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
                          w->hq.http, "--token", w->hq.token),
                      1);
     hbt_assert_contains(out, "is a province");
-    assert_int_equal(RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token), 1);
+    assert_int_equal(
+        RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token), 1);
     hbt_assert_contains(out, "region_required");
     /* A malformed request, a tampered one, one from the future: */
     static const struct {
@@ -207,7 +210,8 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     fprintf(f, "hall,region,name,address\nR1,C1,Harbour One,\"1 Quay St, Harbour\"\nR2,C2,Hill "
                "Two,\n");
     fclose(f);
-    if (RUN(out, HALLCTL, "enroll", "register", csv, "--out", codes, "--hq", w->hq.http, "--token", w->hq.token) != 0)
+    if (RUN(out, HALLCTL, "enroll", "register", csv, "--out", codes, "--hq", w->hq.http,
+            "--token", w->hq.token) != 0)
         fail_msg("register: %s", out);
     char *text = NULL;
     size_t len;
@@ -317,7 +321,9 @@ HBT_TEST(test_revoked_hall_is_cut_off_within_a_second)
     assert_true(s_wait_state(h, "connected", 10000));
     char out[1024];
     int64_t t0 = hbt_now_ms();
-    assert_int_equal(RUN(out, HALLCTL, "halls", "revoke", "REV1", "--hq", w->hq.http, "--token", w->hq.token), 0);
+    assert_int_equal(RUN(out, HALLCTL, "halls", "revoke", "REV1", "--hq", w->hq.http, "--token",
+                         w->hq.token),
+                     0);
     assert_true(s_wait_state(h, "revoked", 2000));
     int64_t took = hbt_now_ms() - t0;
     printf("  revoked hall's link closed %lld ms after the command was run\n", (long long)took);
