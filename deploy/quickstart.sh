@@ -142,7 +142,8 @@ echo $! >>"$run/pids"
 wait_http "$hq_http" hqd /v1/health
 
 # The region tree first: an approved hall is placed in its city.
-curl -fsS -X PUT "http://$hq_http/v1/org" -d '{"regions": [{"id": "CN", "name": "Head office", "level": "national"},
+curl -fsS -X PUT "http://$hq_http/v1/org" -H "Authorization: Bearer $admin_token" \
+    -d '{"regions": [{"id": "CN", "name": "Head office", "level": "national"},
   {"id": "P01", "name": "North", "level": "province", "parent": "CN"},
   {"id": "P02", "name": "South", "level": "province", "parent": "CN"},
   {"id": "C001", "name": "Harbour City", "level": "city", "parent": "P01"},
@@ -161,7 +162,8 @@ for i in "${!halls[@]}"; do
         "$bin/branchd/branchd" enroll --hall "$id" --hq-endpoint "$hq_zmq" \
             --out "$run/halls/$id" --region "${cities[$i]}" >/dev/null
         "$bin/tools/hallctl" enroll approve "$run/halls/$id/enrolment-request.txt" \
-            --out "$run/halls/$id.enrolment.json" --hq "http://$hq_http" >/dev/null
+            --out "$run/halls/$id.enrolment.json" --hq "http://$hq_http" \
+            --token "$admin_token" >/dev/null
         "$bin/tools/hallctl" enroll install "$run/halls/$id.enrolment.json" \
             --keys "$run/halls/$id" >/dev/null
     fi
