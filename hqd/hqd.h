@@ -57,6 +57,7 @@ typedef struct hqd_config {
     int64_t max_future_ms;
     int64_t alert_clock_skew_ms;
     int64_t alert_anomaly_hold_ms;
+    int64_t alert_disk_full_hold_ms;
     int64_t stream_ring;
     int64_t stream_clients;
     int64_t mirror_snapshot_events;

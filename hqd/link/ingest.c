@@ -184,6 +184,17 @@ static void s_note_clock(hq_hall_t *h, int64_t hall_ms)
     h->skew_known = true;
 }
 
+/* The hall's room for events, as it reports it in each Hello and
+ * heartbeat. A count that rises (or a restarted hall's new count) is a
+ * refusal HQ has just heard of. */
+static void s_note_disk(hq_hall_t *h, int64_t full_since_ms, uint64_t refused)
+{
+    if (refused && refused != h->disk_refused)
+        h->disk_refused_seen_ms = hb_now_ms();
+    h->disk_full_since_ms = full_since_ms > 0 ? full_since_ms : 0;
+    h->disk_refused = refused;
+}
+
 static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     const Hallbus__Hello *hello = f->hello;
@@ -194,6 +205,7 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
         return;
     }
     s_note_clock(fc->hall, hello->sent_at_ms);
+    s_note_disk(fc->hall, hello->disk_full_since_ms, hello->disk_refused);
     fc->hall->hall_last_seq = hello->last_seq;
     fc->hall->policy_version = hello->policy_version;
     fc->hall->calendar_version = hello->calendar_version;
@@ -206,6 +218,7 @@ static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     fc->hall->hall_last_seq = f->heartbeat->last_seq;
     s_note_clock(fc->hall, f->heartbeat->sent_at_ms);
+    s_note_disk(fc->hall, f->heartbeat->disk_full_since_ms, f->heartbeat->disk_refused);
     Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
     hb.sent_at_ms = hb_now_ms();
     hb.last_seq = fc->hall->committed_seq;
