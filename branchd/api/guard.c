@@ -78,8 +78,8 @@ bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
     branchd_t *d = arg;
     access_caller_t *c = &d->caller_now;
     memset(c, 0, sizeof *c);
-    /* A refusal name belongs to the request that made it. */
-    engine_refusal_clear(d->engine);
+    if (d->engine)
+        engine_refusal_clear(d->engine);
     if (route->perm == HB_PERM_PUBLIC)
         return true;
 

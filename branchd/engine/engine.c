@@ -67,11 +67,7 @@ int engine__refuse_as(engine_request_t *r, int code, const char *name, const cha
 
 const char *engine_refusal(const engine_t *e) { return e->refusal; }
 
-void engine_refusal_clear(engine_t *e)
-{
-    if (e)
-        e->refusal = NULL;
-}
+void engine_refusal_clear(engine_t *e) { e->refusal = NULL; }
 
 bool engine__enum_known(const ProtobufCEnumDescriptor *ed, int v)
 {

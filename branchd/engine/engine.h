@@ -108,9 +108,8 @@ int engine_issue(engine_t *e, const char *service, int priority, int source,
  * 13: "last_counter", "already_rated", "nothing_to_rate"), else NULL: the
  * API answers it as the refusal's `error`. Valid until the next action. */
 const char *engine_refusal(const engine_t *e);
-/* Forgets the last action's refusal name: the API calls it as each request
- * begins, so that a refusal made outside the engine (a body, the access
- * rules) is never answered with an earlier request's name. */
+/* Forgets it: each request starts without one (api/guard.c), so that a
+ * refusal the API makes itself never borrows an earlier action's name. */
 void engine_refusal_clear(engine_t *e);
 
 /* Pauses `counter`. The last open (not paused) counter of a service that
