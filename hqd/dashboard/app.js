@@ -12,6 +12,7 @@
 // person's permissions do not cover are hidden, not loaded to fail.
 
 import {WORST, fmtDuration, fmtNumber, getJSON, onSessionEnded, secondsSince} from './util.js';
+import {applyStatic, mountSwitch, t} from './i18n.js';
 import {session, showPerson, showSignIn, whoAmI} from './auth.js';
 import {Network} from './store.js';
 import {NetworkView} from './network.js';
@@ -57,9 +58,8 @@ let loading = false;
 function setConn(state, text) {
   const c = $('conn-state');
   c.dataset.state = state;
-  const label = {live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…',
-    reloading: 'reloading…', error: 'head office unreachable'}[state] || state;
-  c.textContent = text ? `${label} — ${text}` : label;
+  const label = t(`conn.${state}`);
+  c.textContent = text ? t('conn.withWhy', {state: label, why: text}) : label;
 }
 
 // ---- the snapshot
@@ -79,7 +79,7 @@ async function sameServer() {
 async function loadSnapshot() {
   const me = await getJSON('/v1/me');
   if (me.status !== 200 || !me.body) {
-    throw new Error(`GET /v1/me answered ${me.status || 'nothing'}`);
+    throw new Error(t('conn.answered', {what: 'GET /v1/me', status: me.status || t('app.noAnswer')}));
   }
   serverStarted = me.body.server_started;
   const regionsP = getJSON('/v1/regions');
@@ -92,7 +92,7 @@ async function loadSnapshot() {
     const r = await getJSON(`/v1/live/halls?offset=${offset}&limit=${PAGE}`);
     requests++;
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.halls)) {
-      throw new Error(`GET /v1/live/halls answered ${r.status || 'nothing'}`);
+      throw new Error(t('conn.answered', {what: 'GET /v1/live/halls', status: r.status || t('app.noAnswer')}));
     }
     // The oldest page's stream id: changes after it are replayed, and a
     // tile replayed over a newer page's is overtaken by the later events.
@@ -147,7 +147,7 @@ async function load(first) {
       if (detail.hall) detail.refresh(true);
       break;
     } catch (e) {
-      setConn('error', `${e.message}; retrying`);
+      setConn('error', t('conn.retrying', {why: e.message}));
       $('network').setAttribute('aria-busy', 'true');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(RETRY_MAX_MS, wait * 2);
@@ -297,7 +297,7 @@ function setupSearch() {
     const id = net.find(q);
     const note = $('search-note');
     if (!id) {
-      note.textContent = q.trim() ? `no hall matches “${q.trim()}”` : '';
+      note.textContent = q.trim() ? t('search.none', {q: q.trim()}) : '';
       return;
     }
     note.textContent = '';
@@ -380,7 +380,7 @@ function boot() {
   });
 
   if (can.live) load(true);
-  else setConn('live', 'campaigns only');
+  else setConn('live', t('conn.campaignsOnly'));
   if (can.alerts) feed.load();
   if (can.rollout) campaigns.loadRollout();
   if (can.campaigns) campaigns.loadCampaigns();
@@ -422,10 +422,7 @@ function boot() {
 // Why the sign-in page is shown after a reload (sessionStorage: this tab
 // only, gone with it).
 const NOTE_KEY = 'hallbus.signin-note';
-const NOTES = {
-  ended: '会话已结束,请重新登录。Your session ended; sign in again.',
-  out: '已退出。You signed out.',
-};
+const NOTES = {ended: 'auth.ended', out: 'auth.signedOut'};
 
 function reloadTo(note) {
   try {
@@ -437,9 +434,15 @@ function reloadTo(note) {
 }
 
 async function start() {
+  document.title = t('app.title');
+  applyStatic();
+  mountSwitch($('lang-switch'));
+  mountSwitch($('signin-lang'));
+  setConn('connecting');
   let note = null;
   try {
-    note = NOTES[sessionStorage.getItem(NOTE_KEY)] || null;
+    const k = NOTES[sessionStorage.getItem(NOTE_KEY)];
+    note = k ? t(k) : null;
     sessionStorage.removeItem(NOTE_KEY);
   } catch (e) {
     note = null;
@@ -447,7 +450,7 @@ async function start() {
   let who = await whoAmI();
   for (let wait = RETRY_MIN_MS; who.status !== 200 && who.status !== 401;) {
     document.body.dataset.auth = 'unknown';
-    $('boot-note').textContent = `无法连接总部,正在重试。Head office cannot be reached (${who.status || 'no answer'}); retrying.`;
+    $('boot-note').textContent = t('app.unreachable', {status: who.status || t('app.noAnswer')});
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(RETRY_MAX_MS, wait * 2);
     who = await whoAmI();
