@@ -12,7 +12,7 @@
 // person's permissions do not cover are hidden, not loaded to fail.
 
 import {WORST, fmtDuration, fmtNumber, getJSON, onSessionEnded, secondsSince} from './util.js';
-import {applyStatic, mountSwitch, t} from './i18n.js';
+import {applyStatic, lang, missing, mountSwitch, t, texts} from './i18n.js';
 import {session, showPerson, showSignIn, whoAmI} from './auth.js';
 import {Network} from './store.js';
 import {NetworkView} from './network.js';
@@ -21,6 +21,7 @@ import {AlertFeed} from './alerts.js';
 import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
 import {Reports} from './reports.js';
+import {Trends} from './trends.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
@@ -41,6 +42,9 @@ const dash = {
   stats: {tileEvents: 0, regionEvents: 0, alertEvents: 0, frames: 0, tilesDrawn: 0, lastFlushMs: 0, maxFlushMs: 0,
     reloads: 0, reconnects: 0, lastEventId: 0},
 };
+// The language and its catalogue, for the browser test's check that every
+// text shown is one of the catalogue's (or data).
+dash.i18n = {lang, texts, missing: () => [...missing]};
 window.hbDashboard = dash;
 
 let net = new Network();
@@ -50,6 +54,7 @@ let feed;
 let detail;
 let campaigns;
 let reports;
+let trends;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -134,6 +139,7 @@ async function load(first) {
       net.recompute();
       view.net = net;
       detail.setNetwork(net);
+      trends.setNetwork(net);
       view.build();
       paintSummary();
       if (first) markFirstRender(snap.tiles.length);
@@ -357,6 +363,7 @@ function boot() {
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
   reports = new Reports($('reports'), () => net);
+  trends = new Trends($('trends'), {onOpenHall: openHall});
   dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(), can,
@@ -387,6 +394,7 @@ function boot() {
 
   setInterval(() => {
     view.tickWaits();
+    trends.tick();
     detail.tick();
     paintLongest();
   }, 1000);

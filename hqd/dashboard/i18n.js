@@ -133,7 +133,7 @@ export function fmtNumber(n, digits) {
   return new Intl.NumberFormat(lang, {minimumFractionDigits: digits, maximumFractionDigits: digits})
     .format(n);
 }
-const percentFormat = new Intl.NumberFormat(lang, {style: 'percent', maximumFractionDigits: 1});
+const percentFormat = new Intl.NumberFormat(lang, {style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1});
 export function fmtPercent(ratio) {
   return ratio === null || ratio === undefined || !Number.isFinite(ratio)
     ? '–' : percentFormat.format(ratio);

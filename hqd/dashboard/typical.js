@@ -74,8 +74,9 @@ export class TypicalToday {
   }
 
   _draw(b, Chart) {
+    this.section.dataset.date = b.date || '';
     const wd = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].includes(b.weekday) ? t(`wd.${b.weekday}`) : b.weekday;
-    this.summary.textContent = [`${fmtDay(b.date, true)} ${wd}`,
+    this.summary.textContent = [fmtDay(b.date, true), wd,
       t('issuedVs', {n: fmtNumber(b.issued), typical: fmt1(b.typical_issued)}),
       t('servedVs', {n: fmtNumber(b.served), typical: fmt1(b.typical_served)}),
       b.local_hour !== null ? t('soFar') : null].filter(Boolean).join(' · ');

@@ -362,4 +362,8 @@ export default {
   "typ.issuedVs": "issued today {n} (typical {typical})",
   "typ.servedVs": "served today {n} (typical {typical})",
   "typ.comparedWith": "compared with: {dates}",
+  "trend.title": "Live trends",
+  "trend.worstNow": "Worst halls now, by longest wait",
+  "trend.nobodyWaits": "Nobody is waiting anywhere now.",
+  "trend.waitingLongest": "{n} waiting, longest",
 };

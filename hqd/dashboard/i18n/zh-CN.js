@@ -362,4 +362,8 @@ export default {
   "typ.issuedVs": "今日取号 {n}(常态 {typical})",
   "typ.servedVs": "今日办结 {n}(常态 {typical})",
   "typ.comparedWith": "对比日期:{dates}",
+  "trend.title": "实时趋势",
+  "trend.worstNow": "当前等候最久的营业厅",
+  "trend.nobodyWaits": "目前没有客户在等候。",
+  "trend.waitingLongest": "{n} 人等候,最长",
 };
