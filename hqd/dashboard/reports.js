@@ -243,7 +243,7 @@ export class Reports {
     const csv = el('a', {class: 'rep-csv', id: 'rep-csv-summary', href: `/v1/reports/kpi?${this._query({format: 'csv'})}`,
       download: `report-${k.scope}-${k.period}-${k.from}.csv`, text: t('csvSummary')});
     this.head.append(el('h2', null, el('span', {id: 'rep-scope-name', text: scopeName}), ' · ',
-      el('span', {text: t('periodRange', {period: t(k.period), range})})),
+      el('span', {text: `${t(k.period)} · ${range}`})),
     el('p', {class: 'note'}, `${t('hallsN', {n: fmtNumber(k.halls)})} · ${status} `, csv));
   }
 

@@ -333,7 +333,6 @@ export default {
   "rep.cards": "Key figures",
   "rep.failedWhy": "The report could not be loaded: {why}",
   "rep.revisedAt": "revised {time}",
-  "rep.periodRange": "{period} {range}",
   "rep.hallsN": "halls: {n}",
   "rep.change": "{arrow} {pct} vs previous ({prev})",
   "rep.changeFromNone": "{arrow} vs previous ({prev})",

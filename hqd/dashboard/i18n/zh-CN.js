@@ -333,7 +333,6 @@ export default {
   "rep.cards": "关键指标",
   "rep.failedWhy": "报表无法加载:{why}",
   "rep.revisedAt": "已修订 {time}",
-  "rep.periodRange": "{period} {range}",
   "rep.hallsN": "营业厅数:{n}",
   "rep.change": "{arrow} {pct} 较上期({prev})",
   "rep.changeFromNone": "{arrow} 较上期({prev})",
