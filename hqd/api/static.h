@@ -16,9 +16,11 @@
 #define HQ_STATIC_FILE_MAX (4u << 20)   /* bytes of one file */
 #define HQ_STATIC_TOTAL_MAX (32u << 20) /* bytes of all files */
 #define HQ_STATIC_NAME_MAX 64
+/* A served name: a file's name, after its subfolder's ("i18n/zh-CN.js"). */
+#define HQ_STATIC_PATH_MAX (HQ_STATIC_NAME_MAX + 16)
 
 typedef struct hq_static_file {
-    char name[HQ_STATIC_NAME_MAX + 1]; /* "app.js" */
+    char name[HQ_STATIC_PATH_MAX + 1]; /* "app.js", "i18n/en.js" */
     const char *content_type;          /* static string */
     char *data;                        /* owned by the set */
     size_t len;
@@ -26,7 +28,8 @@ typedef struct hq_static_file {
 
 typedef struct hq_static hq_static_t;
 
-/* Loads the files directly in `dir` (no subfolders) whose names are 1 to 64
+/* Loads the files directly in `dir`, and in its subfolder i18n/ (the
+ * message catalogues, served as "/i18n/NAME"; no other subfolder), whose names are 1 to 64
  * of [A-Za-z0-9._-], not starting with '.', and end in a known extension
  * (.html .js .mjs .css .svg .png .ico .json .txt .woff2). Anything else is
  * skipped with a warning: symbolic links, devices, FIFOs, folders, files
@@ -55,14 +58,14 @@ size_t hq_static_count(const hq_static_t *s);
 /* The file served at request path `path` ("/" is "/index.html"), or NULL.
  * The file belongs to the set. */
 const hq_static_file_t *hq_static_find(const hq_static_t *s, const char *path);
-/* The file named `name` ("app.js"), or NULL; NULL `s` has none. */
+/* The file named `name` ("app.js", "i18n/en.js"), or NULL; NULL `s` has none. */
 const hq_static_file_t *hq_static_file(const hq_static_t *s, const char *name);
 
 /* Answers `req` with the file `name`, or with index.html when `name` is
  * NULL (the route "/"); 404 when there is none: for "/" saying why there is
  * no dashboard, for a name the router's own words, so that a path that is no
  * file reads as it did before the dashboard was served. The route table
- * (api/table.c) takes GET and HEAD of "/" and "/:file" here. */
+ * (api/table.c) takes GET and HEAD of "/", "/:file" and "/i18n/:file" here. */
 void hq_static_serve(const hq_static_t *s, hb_http_req_t *req, const char *name);
 
 #endif
