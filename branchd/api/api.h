@@ -109,6 +109,7 @@ void branchd_api_get_services(hb_http_req_t *req, void *arg);
  * carry the device's token) */
 void branchd_api_page(hb_http_req_t *req, void *arg);
 void branchd_api_page_file(hb_http_req_t *req, void *arg);
+void branchd_api_page_i18n(hb_http_req_t *req, void *arg);
 
 /* screens.c: what the hall's pages need besides the actions */
 void branchd_api_get_me(hb_http_req_t *req, void *arg);

@@ -1,8 +1,8 @@
 /* The hall's own pages (kiosk, counter terminal and its evaluator, queue
  * display, duty manager, a ticket's status on the customer's phone), served
  * from memory at their fixed paths: each path is one HTML file of
- * branchd/pages/, and /pages/NAME serves the scripts, styles and message
- * catalogues they load. The files are read once at start (common's static
+ * branchd/pages/, and /pages/NAME serves the scripts and styles they load,
+ * /pages/i18n/NAME their message catalogues. The files are read once at start (common's static
  * set); what the pages show and do is theirs, through the same API and
  * device tokens as any other device. Not here: the routes' rows (table.c)
  * or the API the pages call. */
@@ -10,6 +10,7 @@
 
 #include "hallbus/error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Scripts and styles from the hall only, no inline script or style, no
@@ -57,4 +58,16 @@ void branchd_api_page_file(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     hb_static_serve(d->pages, req, hb_http_param(req, "file"));
+}
+
+void branchd_api_page_i18n(hb_http_req_t *req, void *arg)
+{
+    branchd_t *d = arg;
+    /* A name longer than any loaded one matches nothing, rather than the
+     * file its first bytes name. */
+    const char *file = hb_http_param(req, "file");
+    char name[HB_STATIC_PATH_MAX + 1] = "";
+    if (file && strlen(file) <= HB_STATIC_NAME_MAX)
+        snprintf(name, sizeof name, "i18n/%s", file);
+    hb_static_serve(d->pages, req, name);
 }

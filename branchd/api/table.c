@@ -157,6 +157,7 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/manager", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
     {"GET", "/t/:ticket", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
     {"GET", "/pages/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page_file},
+    {"GET", "/pages/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page_i18n},
 };
 
 const hb_http_route_t *branchd_routes(size_t *n)

@@ -7,8 +7,8 @@
 // words of a refusal (the server sends codes; the catalogue words them).
 // Not here: what a page shows (kiosk.js, counter.js, ...).
 
-import zh from './i18n.zh-CN.js';
-import en from './i18n.en.js';
+import zh from './i18n/zh-CN.js';
+import en from './i18n/en.js';
 
 export const CATALOGUES = {'zh-CN': zh, en};
 export const LANGS = ['zh-CN', 'en'];

@@ -153,7 +153,68 @@ out:
     return rc;
 }
 
-int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err, size_t errlen)
+/* The subfolders loaded too, one level down: the message catalogues
+ * (i18n.js loads i18n/zh-CN.js and the like). Each is served as
+ * "/NAME/FILE"; any other folder is skipped as before. */
+static const char *const s_subdirs[] = {"i18n"};
+
+static bool s_subdir(const char *name)
+{
+    for (size_t i = 0; i < sizeof s_subdirs / sizeof s_subdirs[0]; i++)
+        if (strcmp(s_subdirs[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Loads the servable files directly in the listed folder `d` (`dir` for
+ * the log), each named `prefix` + its name: "" for the set's own
+ * folder, "i18n/" for a subfolder of s_subdirs. 0, HB_ENOMEM or HB_EIO. */
+static int s_load_dir(hb_static_t *s, DIR *d, const char *dir, const char *prefix, char *err,
+                      size_t errlen)
+{
+    int dfd = dirfd(d);
+    int rc = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue; /* ".", "..", and hidden files alike */
+        if (!prefix[0] && s_subdir(e->d_name))
+            continue; /* loaded on its own, below */
+        if (!s_name_ok(e->d_name) || !s_type_of(e->d_name)) {
+            hb_warn("%s: %s/%.80s is not a servable name or type; not served", s->what, dir,
+                    e->d_name);
+            continue;
+        }
+        if (s->n == HB_STATIC_FILES_MAX) {
+            hb_warn("%s: %s has more than %d files; %s and later ones not served", s->what, dir,
+                    HB_STATIC_FILES_MAX, e->d_name);
+            break;
+        }
+        int r = s_load_one(s->what, dfd, dir, e->d_name, HB_STATIC_TOTAL_MAX - s->total,
+                           &s->files[s->n]);
+        if (r == HB_ENOMEM) {
+            rc = r;
+            hb_errf(err, errlen, "out of memory reading the %s", s->what);
+            break;
+        }
+        if (r == 0) {
+            hb_static_file_t *f = &s->files[s->n];
+            snprintf(f->name, sizeof f->name, "%.15s%.64s", prefix, e->d_name);
+            s->total += f->len;
+            s->n++;
+        }
+        errno = 0;
+    }
+    if (rc == 0 && errno != 0) {
+        rc = HB_EIO;
+        hb_errf(err, errlen, "cannot list the %s folder %s: %s", s->what, dir, strerror(errno));
+    }
+    return rc;
+}
+
+int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err,
+                   size_t errlen)
 {
     hb_static_t *s = calloc(1, sizeof *s);
     *out = s;
@@ -183,37 +244,29 @@ int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *e
         hb_errf(err, errlen, "cannot list the %s folder %s: %s", s->what, dir, strerror(errno));
         return HB_EIO;
     }
-    int rc = 0;
-    struct dirent *e;
-    errno = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue; /* ".", "..", and hidden files alike */
-        if (!s_name_ok(e->d_name) || !s_type_of(e->d_name)) {
-            hb_warn("%s: %s/%.80s is not a servable name or type; not served", s->what, dir,
-                    e->d_name);
+    int rc = s_load_dir(s, d, dir, "", err, errlen);
+    for (size_t i = 0; rc == 0 && i < sizeof s_subdirs / sizeof s_subdirs[0]; i++) {
+        char sub[300], prefix[32];
+        snprintf(sub, sizeof sub, "%.200s/%s", dir, s_subdirs[i]);
+        snprintf(prefix, sizeof prefix, "%s/", s_subdirs[i]);
+        /* O_NOFOLLOW: a link in the folder's place is not followed out of it. */
+        int sfd = openat(dirfd(d), s_subdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sfd < 0) {
+            if (errno != ENOENT)
+                hb_warn("%s: %s is not a folder that may be read (%s); its files not served",
+                        s->what, sub, errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file"
+                                                                 : strerror(errno));
             continue;
         }
-        if (s->n == HB_STATIC_FILES_MAX) {
-            hb_warn("%s: %s has more than %d files; %s and later ones not served", s->what, dir,
-                    HB_STATIC_FILES_MAX, e->d_name);
-            break;
+        DIR *sd = fdopendir(sfd);
+        if (!sd) {
+            close(sfd);
+            hb_warn("%s: cannot list %s: %s; its files not served", s->what, sub,
+                    strerror(errno));
+            continue;
         }
-        int r = s_load_one(s->what, dfd, dir, e->d_name, HB_STATIC_TOTAL_MAX - s->total, &s->files[s->n]);
-        if (r == HB_ENOMEM) {
-            rc = r;
-            hb_errf(err, errlen, "out of memory reading the %s", s->what);
-            break;
-        }
-        if (r == 0) {
-            s->total += s->files[s->n].len;
-            s->n++;
-        }
-        errno = 0;
-    }
-    if (rc == 0 && errno != 0) {
-        rc = HB_EIO;
-        hb_errf(err, errlen, "cannot list the %s folder %s: %s", s->what, dir, strerror(errno));
+        rc = s_load_dir(s, sd, sub, prefix, err, errlen);
+        closedir(sd);
     }
     closedir(d); /* closes dfd */
     if (rc == 0 && !hb_static_find(s, "/"))

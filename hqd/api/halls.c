@@ -321,6 +321,13 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
                                   (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms",
                                   ls.rebuild_ms, "snapshots_written",
                                   (json_int_t)ls.snapshots_written));
+    /* A mirror that fell behind: batches its queue had no room for, read
+     * back from the store (lag_events not yet). */
+    json_t *live = json_object_get(body, "live");
+    json_object_set_new(live, "dropped_batches", json_integer((json_int_t)ls.dropped_items));
+    json_object_set_new(live, "caught_up_events", json_integer((json_int_t)ls.caught_up_events));
+    json_object_set_new(live, "behind_halls", json_integer((json_int_t)ls.behind_halls));
+    json_object_set_new(live, "lag_events", json_integer((json_int_t)ls.lag_events));
     hqd_api_reports_status(hq, body); /* rollups, retention, storage */
     hb_http_reply_json(req, 200, body);
 }

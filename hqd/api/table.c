@@ -10,6 +10,9 @@
  * a document naming its own region, publishing every draft). */
 #include "api.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* The dashboard's files, from the set main.c loaded (static.c serves). */
@@ -21,6 +24,17 @@ static void s_get_index(hb_http_req_t *req, void *arg)
 static void s_get_file(hb_http_req_t *req, void *arg)
 {
     hb_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
+}
+
+/* A message catalogue (i18n/NAME): a name longer than any loaded one
+ * matches nothing, rather than a file its first 64 bytes name. */
+static void s_get_i18n(hb_http_req_t *req, void *arg)
+{
+    const char *file = hb_http_param(req, "file");
+    char name[HB_STATIC_PATH_MAX + 1] = "";
+    if (file && strlen(file) <= HB_STATIC_NAME_MAX)
+        snprintf(name, sizeof name, "i18n/%s", file);
+    hb_static_serve(((hqd_t *)arg)->dashboard, req, name);
 }
 
 static const hb_http_route_t s_routes[] = {
@@ -162,6 +176,8 @@ static const hb_http_route_t s_routes[] = {
     {"HEAD", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},
     {"GET", "/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_file},
     {"HEAD", "/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_file},
+    {"GET", "/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_i18n},
+    {"HEAD", "/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_i18n},
 };
 
 const hb_http_route_t *hqd_routes(size_t *n)

@@ -4,21 +4,67 @@
 // kept by id for the hall detail and the count. On a head office without the
 // alerts route (404) it says so and still shows alerts the stream brings.
 
-import {el, clear, fmtDateTime, getJSON, routeMissing} from './util.js';
+import {el, clear, fmtDateTime, fmtDuration, fmtNumber, getJSON, routeMissing} from './util.js';
+import {has, t} from './i18n.js';
 
 export const FEED_MAX = 200;
 const HISTORY_LOAD = 100;
 
-export const KIND_LABEL = {
-  hall_offline: 'Hall offline',
-  hall_not_open: 'Not open on time',
-  no_counter_open: 'No counter open',
-  wait_sla: 'Wait over the SLA',
-  diversion: 'Too many waiting',
-  device_fault: 'Device fault',
-  complaint_ack_overdue: 'Complaint not acknowledged',
-  complaint_resolve_overdue: 'Complaint not resolved',
+// How each kind reads as parameters: the subject's parts (split at ':'),
+// the names of its value and threshold. hqd sends them as `params` (from
+// alert_kind_info, docs/ALERTS.md); an hqd that does not is read from
+// `subject`, `value` and `threshold` by the same table.
+const KIND_PARAMS = {
+  hall_offline: [[], 'offline_s', 'grace_s'],
+  hall_blocked: [[], 'blocked_s', null],
+  stream_conflict: [[], 'seq', null],
+  clock_skew: [[], 'skew_s', 'limit_s'],
+  event_anomaly: [[], 'events', null],
+  hall_not_open: [[], 'since_opening_s', 'grace_s'],
+  no_counter_open: [[], 'for_s', 'grace_s'],
+  wait_sla: [['service', 'priority'], 'wait_s', 'limit_s'],
+  diversion: [['service'], 'waiting', 'threshold'],
+  device_fault: [['device'], 'for_s', 'limit_s'],
+  complaint_ack_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
+  complaint_resolve_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
+  disk_nearly_full: [['resource'], 'free_percent', 'min_free_percent'],
 };
+
+function paramsOf(a) {
+  if (a.params && typeof a.params === 'object') return a.params;
+  const row = KIND_PARAMS[a.kind];
+  if (!row) return {value: a.value, threshold: a.threshold};
+  const p = {};
+  const parts = typeof a.subject === 'string' && a.subject ? a.subject.split(':') : [];
+  row[0].forEach((name, i) => {
+    if (parts[i] !== undefined) p[name] = parts[i];
+  });
+  if (row[1]) p[row[1]] = a.value;
+  if (row[2]) p[row[2]] = a.threshold;
+  return p;
+}
+
+// The kind as a short title, in the page's language.
+export const kindLabel = (kind) =>
+  (has(`alert.kind.${kind}`) ? t(`alert.kind.${kind}`) : t('alert.kind.other', {kind: kind || '?'}));
+
+// The alert as a sentence in the page's language, from its kind and
+// parameters: "等候超过 20分 (A 业务)" / "waiting over 20 min (service A)".
+// Durations (names ending in _s) read as durations, never raw seconds.
+export function alertSentence(a) {
+  const p = paramsOf(a);
+  const v = {};
+  for (const [k, x] of Object.entries(p)) {
+    if (typeof x === 'number') v[k] = k.endsWith('_s') ? fmtDuration(x) : fmtNumber(x);
+    else v[k] = x === null || x === undefined ? '–' : String(x);
+  }
+  if (a.kind === 'wait_sla') v.priority = p.priority ? t('alert.priority', {priority: p.priority}) : '';
+  if (a.kind === 'disk_nearly_full' && has(`alert.resource.${p.resource}`)) {
+    v.resource = t(`alert.resource.${p.resource}`);
+  }
+  if (has(`alert.say.${a.kind}`)) return t(`alert.say.${a.kind}`, v);
+  return t('alert.say.other', {value: v.value ?? '–', threshold: v.threshold ?? '–'});
+}
 
 const whenOf = (a) => Date.parse(a.cleared || a.raised || '') || 0;
 
@@ -45,12 +91,11 @@ export class AlertFeed {
     ]);
     if (routeMissing(open)) {
       this.available = false;
-      this._note('This head office does not serve alerts yet (GET /v1/alerts answered 404). ' +
-        'Alerts the change stream brings still appear here.');
+      this._note(t('alert.notServed'));
       return;
     }
     if (open.status !== 200 || !open.body) {
-      this._note('The alerts could not be loaded; live alerts still appear here.');
+      this._note(t('alert.failed'));
       return;
     }
     this.available = true;
@@ -65,7 +110,7 @@ export class AlertFeed {
     for (const a of all) this._apply(a, false);
     this._trim();
     this._count();
-    if (!this.items.size) this._note('No alert is open, and none was raised recently.');
+    if (!this.items.size) this._note(t('alert.none'));
   }
 
   // From the stream: applied on the next frame.
@@ -106,17 +151,16 @@ export class AlertFeed {
   }
 
   _item(id, a, state, live) {
-    const kind = KIND_LABEL[a.kind] || a.kind || 'alert';
     const when = state === 'cleared' ? a.cleared : a.raised;
     const li = el('li', {class: `alert ${state}${live ? ' new' : ''}`,
       data: {alertId: id, hall: a.hall || '', state, kind: a.kind || ''}},
       el('div', {class: 'a-head'},
-        el('span', {class: 'a-state', text: state === 'cleared' ? 'cleared' : 'raised'}),
+        el('span', {class: 'a-state', text: t(`alert.${state}`)}),
         el('time', {datetime: when || '', text: fmtDateTime(when)}),
         el('button', {type: 'button', class: 'a-hall', data: {openHall: a.hall || ''},
-          'aria-label': `Open hall ${a.hall}`, text: a.hall || '?'})),
-      el('div', {class: 'a-kind', text: a.subject ? `${kind} · ${a.subject}` : kind}),
-      a.detail ? el('div', {class: 'a-detail', text: a.detail}) : null);
+          'aria-label': t('alert.openHall', {hall: a.hall || '?'}), text: a.hall || '?'})),
+      el('div', {class: 'a-kind', text: kindLabel(a.kind)}),
+      el('div', {class: 'a-detail', text: alertSentence(a)}));
     return li;
   }
 
@@ -129,7 +173,7 @@ export class AlertFeed {
   }
 
   _count() {
-    this.countEl.textContent = String(this.open.size);
+    this.countEl.textContent = fmtNumber(this.open.size);
   }
 
   _note(text) {

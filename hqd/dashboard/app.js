@@ -12,6 +12,7 @@
 // person's permissions do not cover are hidden, not loaded to fail.
 
 import {WORST, fmtDuration, fmtNumber, getJSON, onSessionEnded, secondsSince} from './util.js';
+import {applyStatic, lang, missing, mountSwitch, t, texts} from './i18n.js';
 import {session, showPerson, showSignIn, whoAmI} from './auth.js';
 import {Network} from './store.js';
 import {NetworkView} from './network.js';
@@ -20,6 +21,7 @@ import {AlertFeed} from './alerts.js';
 import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
 import {Reports} from './reports.js';
+import {Trends} from './trends.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
@@ -40,6 +42,9 @@ const dash = {
   stats: {tileEvents: 0, regionEvents: 0, alertEvents: 0, frames: 0, tilesDrawn: 0, lastFlushMs: 0, maxFlushMs: 0,
     reloads: 0, reconnects: 0, lastEventId: 0},
 };
+// The language and its catalogue, for the browser test's check that every
+// text shown is one of the catalogue's (or data).
+dash.i18n = {lang, texts, missing: () => [...missing]};
 window.hbDashboard = dash;
 
 let net = new Network();
@@ -49,6 +54,7 @@ let feed;
 let detail;
 let campaigns;
 let reports;
+let trends;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -57,9 +63,8 @@ let loading = false;
 function setConn(state, text) {
   const c = $('conn-state');
   c.dataset.state = state;
-  const label = {live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…',
-    reloading: 'reloading…', error: 'head office unreachable'}[state] || state;
-  c.textContent = text ? `${label} — ${text}` : label;
+  const label = t(`conn.${state}`);
+  c.textContent = text ? t('conn.withWhy', {state: label, why: text}) : label;
 }
 
 // ---- the snapshot
@@ -79,7 +84,7 @@ async function sameServer() {
 async function loadSnapshot() {
   const me = await getJSON('/v1/me');
   if (me.status !== 200 || !me.body) {
-    throw new Error(`GET /v1/me answered ${me.status || 'nothing'}`);
+    throw new Error(t('conn.answered', {what: 'GET /v1/me', status: me.status || t('app.noAnswer')}));
   }
   serverStarted = me.body.server_started;
   const regionsP = getJSON('/v1/regions');
@@ -92,7 +97,7 @@ async function loadSnapshot() {
     const r = await getJSON(`/v1/live/halls?offset=${offset}&limit=${PAGE}`);
     requests++;
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.halls)) {
-      throw new Error(`GET /v1/live/halls answered ${r.status || 'nothing'}`);
+      throw new Error(t('conn.answered', {what: 'GET /v1/live/halls', status: r.status || t('app.noAnswer')}));
     }
     // The oldest page's stream id: changes after it are replayed, and a
     // tile replayed over a newer page's is overtaken by the later events.
@@ -134,6 +139,7 @@ async function load(first) {
       net.recompute();
       view.net = net;
       detail.setNetwork(net);
+      trends.setNetwork(net);
       view.build();
       paintSummary();
       if (first) markFirstRender(snap.tiles.length);
@@ -147,7 +153,7 @@ async function load(first) {
       if (detail.hall) detail.refresh(true);
       break;
     } catch (e) {
-      setConn('error', `${e.message}; retrying`);
+      setConn('error', t('conn.retrying', {why: e.message}));
       $('network').setAttribute('aria-busy', 'true');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(RETRY_MAX_MS, wait * 2);
@@ -297,7 +303,7 @@ function setupSearch() {
     const id = net.find(q);
     const note = $('search-note');
     if (!id) {
-      note.textContent = q.trim() ? `no hall matches “${q.trim()}”` : '';
+      note.textContent = q.trim() ? t('search.none', {q: q.trim()}) : '';
       return;
     }
     note.textContent = '';
@@ -357,6 +363,7 @@ function boot() {
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
   reports = new Reports($('reports'), () => net);
+  trends = new Trends($('trends'), {onOpenHall: openHall});
   dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(), can,
@@ -380,13 +387,14 @@ function boot() {
   });
 
   if (can.live) load(true);
-  else setConn('live', 'campaigns only');
+  else setConn('live', t('conn.campaignsOnly'));
   if (can.alerts) feed.load();
   if (can.rollout) campaigns.loadRollout();
   if (can.campaigns) campaigns.loadCampaigns();
 
   setInterval(() => {
     view.tickWaits();
+    trends.tick();
     detail.tick();
     paintLongest();
   }, 1000);
@@ -422,10 +430,7 @@ function boot() {
 // Why the sign-in page is shown after a reload (sessionStorage: this tab
 // only, gone with it).
 const NOTE_KEY = 'hallbus.signin-note';
-const NOTES = {
-  ended: '会话已结束,请重新登录。Your session ended; sign in again.',
-  out: '已退出。You signed out.',
-};
+const NOTES = {ended: 'auth.ended', out: 'auth.signedOut'};
 
 function reloadTo(note) {
   try {
@@ -437,9 +442,15 @@ function reloadTo(note) {
 }
 
 async function start() {
+  document.title = t('app.title');
+  applyStatic();
+  mountSwitch($('lang-switch'));
+  mountSwitch($('signin-lang'));
+  setConn('connecting');
   let note = null;
   try {
-    note = NOTES[sessionStorage.getItem(NOTE_KEY)] || null;
+    const k = NOTES[sessionStorage.getItem(NOTE_KEY)];
+    note = k ? t(k) : null;
     sessionStorage.removeItem(NOTE_KEY);
   } catch (e) {
     note = null;
@@ -447,7 +458,7 @@ async function start() {
   let who = await whoAmI();
   for (let wait = RETRY_MIN_MS; who.status !== 200 && who.status !== 401;) {
     document.body.dataset.auth = 'unknown';
-    $('boot-note').textContent = `无法连接总部,正在重试。Head office cannot be reached (${who.status || 'no answer'}); retrying.`;
+    $('boot-note').textContent = t('app.unreachable', {status: who.status || t('app.noAnswer')});
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(RETRY_MAX_MS, wait * 2);
     who = await whoAmI();

@@ -6,36 +6,28 @@
 // GET /v1/me. It decides nothing the server does not decide again: a part
 // hidden here is also refused by HQ's guard (docs/SECURITY.md).
 //
-// Texts are Chinese first, then English, as head-office staff read them.
+// Its texts are the catalogue's (i18n.js), in the page's language.
 
-import {api, clear, el, setCsrfToken} from './util.js';
+import {api, clear, el, fmtDuration, setCsrfToken} from './util.js';
+import {has, t} from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
-// Role names as people read them ([Chinese, English]); the API's names
-// (hqd/auth/roles.h) are the keys.
-export const ROLE_LABEL = {
-  admin: ['管理员', 'admin'],
-  operator: ['运营值班', 'operator'],
-  marketer: ['营销', 'marketer'],
-  reviewer: ['审核', 'reviewer'],
-  policy_editor: ['政策编辑', 'policy editor'],
-  analyst: ['分析', 'analyst'],
-  viewer: ['只读', 'viewer'],
-};
+// A role as people read it; the API's names (hqd/auth/roles.h) are the
+// keys, and a role this page does not know shows as its name.
+export const roleLabel = (role) => (has(`role.${role}`) ? t(`role.${role}`) : role);
 
 // A scope as GET /v1/me writes it: "network", "region/C001", "hall/B01".
 function scopeLabel(scope) {
-  if (!scope || scope === 'network') return '全网 whole network';
+  if (!scope || scope === 'network') return t('scope.network');
   const [kind, id] = scope.split('/');
-  if (kind === 'region') return `区域 region ${id}`;
-  if (kind === 'hall') return `网点 hall ${id}`;
+  if (kind === 'region') return t('scope.region', {id});
+  if (kind === 'hall') return t('scope.hall', {id});
   return scope;
 }
 
 export function roleText(r) {
-  const label = ROLE_LABEL[r.role] || [r.role, r.role];
-  return `${label[0]} ${label[1]} · ${scopeLabel(r.scope)}`;
+  return t('auth.roleIn', {role: roleLabel(r.role), scope: scopeLabel(r.scope)});
 }
 
 // The person signed in: GET /v1/me's answer, or null.
@@ -64,23 +56,19 @@ export async function whoAmI() {
 
 // ---- the sign-in page
 
-const SIGNIN_ERRORS = {
-  401: '用户名或密码错误。Wrong user name or password.',
-  415: '浏览器发送的请求不被接受。The browser sent a request HQ does not take.',
-  503: '总部暂时无法登录,请稍后再试。Head office cannot sign anyone in now; try again shortly.',
-};
+const SIGNIN_ERRORS = {401: 'auth.wrong', 415: 'auth.badRequest', 503: 'auth.unavailable'};
 
 function signinError(r) {
   if (r.status === 429) {
     const after = Number(r.headers && r.headers.get('retry-after'));
     const s = Number.isFinite(after) && after > 0 ? after : null;
-    return s
-      ? `登录失败次数过多,请 ${s} 秒后再试。Too many failed sign-ins; try again in ${s} s.`
-      : '登录失败次数过多,请稍后再试。Too many failed sign-ins; try again shortly.';
+    return s ? t('auth.throttledFor', {time: fmtDuration(s)}) : t('auth.throttled');
   }
-  if (r.status === 0) return '无法连接总部。Head office cannot be reached.';
-  return SIGNIN_ERRORS[r.status] ||
-    `登录失败(${r.status})。Signing in failed (${r.status})${r.body && r.body.reason ? `: ${r.body.reason}` : ''}.`;
+  if (r.status === 0) return t('auth.unreachable');
+  if (SIGNIN_ERRORS[r.status]) return t(SIGNIN_ERRORS[r.status]);
+  return r.body && r.body.reason
+    ? t('auth.failedWhy', {status: r.status, why: r.body.reason})
+    : t('auth.failed', {status: r.status});
 }
 
 // Shows the sign-in page (and hides the dashboard) until someone signs in,
@@ -103,7 +91,7 @@ export function showSignIn(note) {
       e.preventDefault();
       error.textContent = '';
       if (!name.value.trim() || !password.value) {
-        error.textContent = '请输入用户名和密码。Enter your user name and password.';
+        error.textContent = t('auth.enterBoth');
         return;
       }
       submit.disabled = true;
@@ -157,7 +145,7 @@ export function showPerson(me, onSignedOut) {
       onSignedOut();
     } else {
       session.signingOut = false;
-      $('me-error').textContent = `退出失败(${r.status || '无应答'})。Signing out failed (${r.status || 'no answer'}).`;
+      $('me-error').textContent = t('auth.signOutFailed', {status: r.status || t('app.noAnswer')});
     }
   };
 }

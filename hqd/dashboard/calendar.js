@@ -5,6 +5,9 @@
 // streamed: they change when people publish, not with every ticket.
 
 import {el, clear, forbidden, fmtNumber, getJSON, routeMissing} from './util.js';
+import {fmtDay, has, lang, t} from './i18n.js';
+
+const word = (group, v) => (v && has(`${group}.${v}`) ? t(`${group}.${v}`) : (v || '–'));
 
 const DAY_MS = 86400000;
 const WINDOW_BEFORE_DAYS = 14;
@@ -34,15 +37,15 @@ export class Campaigns {
   async loadRollout() {
     const r = await getJSON('/v1/rollout');
     if (forbidden(r)) {
-      this._noteIn(this.rolloutEl, '你的角色不含政策查看(policy.read)。Your roles do not include policy.read.');
+      this._noteIn(this.rolloutEl, t('cal.noPolicyRole'));
       return;
     }
     if (routeMissing(r)) {
-      this._noteIn(this.rolloutEl, 'This head office does not report rollout yet (GET /v1/rollout answered 404).');
+      this._noteIn(this.rolloutEl, t('cal.rolloutNotServed'));
       return;
     }
     if (r.status !== 200 || !r.body) {
-      if (!this.rollout) this._noteIn(this.rolloutEl, 'The rollout could not be loaded; trying again.');
+      if (!this.rollout) this._noteIn(this.rolloutEl, t('cal.rolloutFailed'));
       return;
     }
     this.rollout = r.body;
@@ -52,17 +55,16 @@ export class Campaigns {
   async loadCampaigns() {
     const r = await getJSON('/v1/campaigns');
     if (forbidden(r)) {
-      this._noteIn(this.calendarEl, '你的角色不含营销活动查看(campaign.read)。Your roles do not include campaign.read.');
+      this._noteIn(this.calendarEl, t('cal.noCampaignRole'));
       return;
     }
     if (routeMissing(r)) {
       this.campaignsAvailable = false;
-      this._noteIn(this.calendarEl, 'This head office does not serve the campaign calendar yet ' +
-        '(GET /v1/campaigns answered 404).');
+      this._noteIn(this.calendarEl, t('cal.notServed'));
       return;
     }
     if (r.status !== 200 || !r.body) {
-      if (!this.campaigns) this._noteIn(this.calendarEl, 'The campaigns could not be loaded; trying again.');
+      if (!this.campaigns) this._noteIn(this.calendarEl, t('cal.failed'));
       return;
     }
     this.campaignsAvailable = true;
@@ -90,12 +92,12 @@ export class Campaigns {
         if (n) b.append(el('span', {class: `seg r-${k}`, style: `flex-grow:${n}`}));
       }
       const figs = parts.map(([k, n]) => el('span', {class: `rfig r-${k}`, data: {part: k}},
-        el('b', {text: fmtNumber(n || 0)}), ` ${k}`));
+        el('b', {text: fmtNumber(n || 0)}), ' ', el('span', {text: t(`cal.r.${k}`)})));
       this.rolloutEl.append(el('div', {class: 'rollout-row', data: {kind, version: String(v.version)}},
-        el('h3', {text: `${kind === 'policy' ? 'Policy' : 'Calendar'} v${v.version}`}),
-        el('span', {class: 'note', text: `${fmtNumber(halls)} halls`}), b, el('div', {class: 'rfigs'}, ...figs)));
+        el('h3', {text: t(`cal.${kind}V`, {v: v.version})}),
+        el('span', {class: 'note', text: t('cal.halls', {n: fmtNumber(halls)})}), b, el('div', {class: 'rfigs'}, ...figs)));
       const pct = halls ? Math.floor((100 * (v.applied || 0)) / halls) : 0;
-      summary.push(`${kind} v${v.version}: ${pct}% applied`);
+      summary.push(t('cal.applied', {what: t(`cal.${kind}V`, {v: v.version}), pct}));
     }
     if (this.summaryEl) this.summaryEl.textContent = summary.join(' · ');
   }
@@ -104,7 +106,7 @@ export class Campaigns {
     clear(this.calendarEl);
     const list = this.campaigns.filter((c) => utcDay(c.start) !== null && utcDay(c.end) !== null);
     if (!list.length) {
-      this.calendarEl.append(el('p', {class: 'note', text: 'No campaign in the calendar.'}));
+      this.calendarEl.append(el('p', {class: 'note', text: t('cal.none')}));
       return;
     }
     const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
@@ -129,7 +131,7 @@ export class Campaigns {
       const withYear = !labelled || d.getUTCMonth() === 0;
       labelled = true;
       axis.append(el('span', {class: 'month', style: `left:${pos(m)}`,
-        text: d.toLocaleDateString(undefined, withYear
+        text: d.toLocaleDateString(lang, withYear
           ? {month: 'short', year: 'numeric', timeZone: 'UTC'} : {month: 'short', timeZone: 'UTC'})}));
       m = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
     }
@@ -137,8 +139,9 @@ export class Campaigns {
     for (const c of shown.slice(0, ROWS_MAX)) {
       const s = utcDay(c.start);
       const e = utcDay(c.end) + DAY_MS;
-      const label = `${c.title || c.id} · ${c.level || ''} ${c.region || ''} · ${c.state || ''} · ` +
-        `${c.start} – ${c.end}${c.halls !== undefined ? ` · ${c.halls} halls` : ''}`;
+      const label = [c.title || c.id, `${word('level', c.level)} ${c.region || ''}`.trim(), word('state', c.state),
+        `${fmtDay(c.start, true)} – ${fmtDay(c.end, true)}`,
+        c.halls !== undefined ? t('cal.halls', {n: fmtNumber(c.halls)}) : null].filter(Boolean).join(' · ');
       rows.append(el('li', {class: 'row', data: {campaign: c.id, state: c.state || ''}},
         el('span', {class: 'clabel', text: c.title || c.id, title: label}),
         el('span', {class: 'track'},
@@ -147,13 +150,13 @@ export class Campaigns {
     }
     const todayLine = el('div', {class: 'today', style: `left:${pos(today)}`, 'aria-hidden': 'true'});
     this.calendarEl.append(
-      el('p', {class: 'note', text: `Calendar v${this.calendarVersion ?? '–'}: ${list.length} campaigns, ` +
-        `${shown.length} in this window. States: `},
+      el('p', {class: 'note'}, el('span', {text: t('cal.summary', {v: this.calendarVersion ?? '–',
+        n: fmtNumber(list.length), shown: fmtNumber(shown.length)})}), ' ', el('span', {text: t('cal.states')}), ' ',
       ...['draft', 'submitted', 'approved', 'published', 'withdrawn'].map((st) =>
-        el('span', {class: `ckey s-${st}`, text: st}))),
+        el('span', {class: `ckey s-${st}`, text: t(`state.${st}`)}))),
       el('div', {class: 'timeline'}, axis, rows, el('div', {class: 'overlay'}, todayLine)));
     if (shown.length > ROWS_MAX) {
-      this.calendarEl.append(el('p', {class: 'note', text: `The first ${ROWS_MAX} of ${shown.length} campaigns.`}));
+      this.calendarEl.append(el('p', {class: 'note', text: t('cal.firstOf', {n: ROWS_MAX, of: fmtNumber(shown.length)})}));
     }
   }
 }

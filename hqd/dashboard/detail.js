@@ -7,16 +7,17 @@
 // REFRESH_MIN_MS) and every REFRESH_IDLE_MS, and its waits tick every second.
 
 import {el, clear, fmtDuration, fmtDateTime, fmtNumber, getJSON, routeMissing, secondsSince,
-  WORST_LABEL} from './util.js';
-import {KIND_LABEL} from './alerts.js';
+  worstLabel} from './util.js';
+import {alertSentence, kindLabel} from './alerts.js';
+import {fmtDay, fmtPercent, has, t as tr} from './i18n.js';
 import {TypicalToday} from './typical.js';
 
 const REFRESH_MIN_MS = 300;
 const REFRESH_IDLE_MS = 5000;
 
-const COUNTER_STATE = {
-  idle: 'open, idle', calling: 'calling', serving: 'serving', paused: 'paused', closed: 'closed',
-};
+// An API word (a counter's state, a complaint's severity) in the page's
+// language, or as it is when the catalogue has no word for it.
+const word = (group, v) => (v && has(`${group}.${v}`) ? tr(`${group}.${v}`) : (v || '–'));
 
 function table(caption, head, rows, empty) {
   if (!rows.length) return el('p', {class: 'note', text: empty});
@@ -41,8 +42,9 @@ function since(iso) {
 }
 
 export class HallDetail {
-  constructor(panel, body, closeBtn, {net, alerts, published, onClose, can}) {
+  constructor(panel, body, closeBtn, {net, alerts, published, onClose, can, trends}) {
     this.panel = panel;
+    this.trends = trends || null; // the hall's trend chart (trends.js)
     // What the person may read (app.js): a section they may not is said so,
     // its route not asked.
     this.can = can || {alerts: true, campaigns: true};
@@ -75,7 +77,7 @@ export class HallDetail {
       this.hall = hall;
       this.token++;
       clear(this.body);
-      this.body.append(el('p', {class: 'note', text: `Loading ${hall}…`}));
+      this.body.append(el('p', {class: 'note', text: tr('detail.loading', {hall})}));
     }
     this.panel.dataset.hall = hall;
     this.panel.hidden = false;
@@ -165,33 +167,33 @@ export class HallDetail {
       t && t.name ? el('span', {class: 'hname', text: ` ${t.name}`}) : null));
     const place = t && t.city
       ? `${this.net.regionName(t.city)} (${t.city}) · ${this.net.regionName(t.province)} (${t.province})`
-      : 'not placed in a region';
+      : tr('net.unplaced');
     frag.append(el('p', {class: 'place', text: place}));
     frag.append(el('p', {class: 'status'},
-      el('span', {class: `badge w-${worst}`, id: 'detail-worst', text: WORST_LABEL[worst] || worst}),
-      ` ${t && t.online ? 'connected' : 'not connected'} · ${t && t.open ? 'open now' : 'closed now'}`,
-      t && t.tags && t.tags.length ? ` · tags: ${t.tags.join(', ')}` : ''));
+      el('span', {class: `badge w-${worst}`, id: 'detail-worst', text: worstLabel(worst)}),
+      ` ${t && t.online ? tr('detail.connected') : tr('detail.notConnected')} · ${t && t.open ? tr('detail.openNow') : tr('detail.closedNow')}`,
+      t && t.tags && t.tags.length ? ` · ${tr('detail.tags', {tags: t.tags.join(', ')})}` : ''));
 
     const figs = el('dl', {class: 'figs'});
     const fig = (k, v) => figs.append(el('div', null, el('dt', {text: k}), el('dd', null, v)));
-    fig('Waiting', fmtNumber(s ? s.waiting : t ? t.waiting : null));
-    fig('Longest wait', t && t.oldest_issued ? since(t.oldest_issued) : 'nobody waits');
-    fig('Counters busy / open', s ? `${s.counters_busy} / ${s.counters_open}` :
+    fig(tr('detail.waiting'), fmtNumber(s ? s.waiting : t ? t.waiting : null));
+    fig(tr('detail.longest'), t && t.oldest_issued ? since(t.oldest_issued) : tr('net.nobodyWaits'));
+    fig(tr('detail.counters'), s ? `${s.counters_busy} / ${s.counters_open}` :
       t ? `${t.counters_busy} / ${t.counters_open}` : '–');
     if (s && s.today) {
-      fig('Issued / served today', `${fmtNumber(s.today.issued)} / ${fmtNumber(s.today.served)}`);
-      fig('Average wait today', fmtDuration(s.today.avg_wait_s));
-      fig('Average service today', fmtDuration(s.today.avg_service_s));
+      fig(tr('detail.today'), `${fmtNumber(s.today.issued)} / ${fmtNumber(s.today.served)}`);
+      fig(tr('detail.avgWait'), fmtDuration(s.today.avg_wait_s));
+      fig(tr('detail.avgService'), fmtDuration(s.today.avg_service_s));
     }
-    if (t) fig('Events not yet at HQ', fmtNumber(t.backlog));
+    if (t) fig(tr('detail.backlog'), fmtNumber(t.backlog));
     frag.append(figs);
     // The typical day is a report: only for people who may read reports.
     if (this.can.reports) frag.append(this.typical.element(hall));
+    if (this.trends && this.can.live) frag.append(this.trends.hallElement(hall));
 
     if (!s) {
       frag.append(el('p', {class: 'note', text: state.status === 404
-        ? 'Head office holds no event of this hall yet: no queue to show.'
-        : 'The hall\'s live state could not be loaded; it is tried again shortly.'}));
+        ? tr('detail.noEvents') : tr('detail.stateFailed')}));
     }
 
     // Queue per service, the waits counted from the oldest waiting ticket.
@@ -206,49 +208,53 @@ export class HallDetail {
       cells: [v.service, fmtNumber(v.waiting), oldest.has(v.service) ? since(oldest.get(v.service)) : '–',
         fmtDuration(v.avg_wait_s), fmtDuration(v.avg_service_s), fmtNumber(v.served)],
     }));
-    frag.append(el('section', {id: 'detail-services', 'aria-label': 'Queue per service'},
-      el('h3', {text: 'Queue per service'}),
-      table('Queue per service', ['Service', 'Waiting', 'Longest', 'Avg wait', 'Avg service', 'Served'],
-        svcRows, s ? 'No service has had a ticket today.' : '–')));
+    frag.append(el('section', {id: 'detail-services', 'aria-label': tr('detail.services')},
+      el('h3', {text: tr('detail.services')}),
+      table(tr('detail.services'), [tr('detail.col.service'), tr('detail.col.waiting'), tr('detail.col.longest'),
+        tr('detail.col.avgWait'), tr('detail.col.avgService'), tr('detail.col.served')],
+      svcRows, s ? tr('detail.noService') : '–')));
 
     const ctrRows = ((s && s.counters) || []).map((c) => ({
       attrs: {data: {counter: c.counter, state: c.state}},
-      cells: [c.counter, COUNTER_STATE[c.state] || c.state, c.staff || '–', c.ticket || '–',
+      cells: [c.counter, word('counter', c.state), c.staff || '–', c.ticket || '–',
         (c.services || []).join(' '), c.utilisation === undefined || c.utilisation === null
-          ? '–' : `${Math.round(c.utilisation * 100)}%`, fmtNumber(c.served)],
+          ? '–' : fmtPercent(Math.round(c.utilisation * 100) / 100), fmtNumber(c.served)],
     }));
-    frag.append(el('section', {id: 'detail-counters', 'aria-label': 'Counters'},
-      el('h3', {text: 'Counters'}),
-      table('Counters', ['Counter', 'State', 'Staff', 'Ticket', 'Services', 'Utilisation', 'Served'],
-        ctrRows, s ? 'No counter has opened today.' : '–')));
+    frag.append(el('section', {id: 'detail-counters', 'aria-label': tr('detail.countersTitle')},
+      el('h3', {text: tr('detail.countersTitle')}),
+      table(tr('detail.countersTitle'), [tr('detail.col.counter'), tr('detail.col.state'), tr('detail.col.staff'),
+        tr('detail.col.ticket'), tr('detail.col.services'), tr('detail.col.utilisation'), tr('detail.col.served')],
+      ctrRows, s ? tr('detail.noCounter') : '–')));
 
     const open = this.alerts.forHall(hall);
-    frag.append(el('section', {id: 'detail-alerts', 'aria-label': 'Open alerts'},
-      el('h3', {text: `Open alerts (${open.length})`}),
+    frag.append(el('section', {id: 'detail-alerts', 'aria-label': tr('detail.alerts')},
+      el('h3', {text: tr('detail.alertsN', {n: fmtNumber(open.length)})}),
       open.length ? el('ul', null, ...open.map((a) => el('li', {data: {kind: a.kind || ''}},
-        `${KIND_LABEL[a.kind] || a.kind}${a.subject ? ` · ${a.subject}` : ''} — since ${fmtDateTime(a.raised)}`,
-        a.detail ? el('div', {class: 'a-detail', text: a.detail}) : null)))
-        : el('p', {class: 'note', text: !this.can.alerts
-          ? '你的角色不含告警查看(alerts.read)。Your roles do not include alerts.read.'
-          : this.alerts.available === false ? 'Alerts are not served by this head office.' : 'None.'})));
+        tr('detail.alertSince', {kind: kindLabel(a.kind), time: fmtDateTime(a.raised)}),
+        el('div', {class: 'a-detail', text: alertSentence(a)}))))
+        : el('p', {class: 'note', text: !this.can.alerts ? tr('detail.noAlertsRole')
+          : this.alerts.available === false ? tr('detail.alertsNotServed') : tr('detail.none')})));
 
     const cs = s && s.complaints ? s.complaints : {open: 0, overdue: 0, list: []};
-    frag.append(el('section', {id: 'detail-complaints', 'aria-label': 'Complaints'},
-      el('h3', {text: `Complaints (${cs.open} open, ${cs.overdue} overdue)`}),
-      table('Complaints', ['Complaint', 'State', 'Severity', 'Category', 'Opened', 'Resolve by'],
-        (cs.list || []).map((c) => ({
-          attrs: {class: c.overdue ? 'overdue' : null},
-          cells: [c.complaint || c.id, `${c.state}${c.overdue ? ' (overdue)' : ''}${c.escalation ? `, escalated to ${c.escalation}` : ''}`,
-            c.severity, c.category, fmtDateTime(c.opened), fmtDateTime(c.resolve_due)],
-        })), 'No open complaint.')));
+    frag.append(el('section', {id: 'detail-complaints', 'aria-label': tr('detail.complaints')},
+      el('h3', {text: tr('detail.complaintsN', {open: fmtNumber(cs.open), overdue: fmtNumber(cs.overdue)})}),
+      table(tr('detail.complaints'), [tr('detail.col.complaint'), tr('detail.col.state'), tr('detail.col.severity'),
+        tr('detail.col.category'), tr('detail.col.opened'), tr('detail.col.resolveBy')],
+      (cs.list || []).map((c) => ({
+        attrs: {class: c.overdue ? 'overdue' : null},
+        cells: [c.complaint || c.id, [word('complaint', c.state), c.overdue ? tr('detail.overdue') : null,
+          c.escalation ? tr('detail.escalated', {to: c.escalation}) : null].filter(Boolean).join(' · '),
+        word('severity', c.severity), c.category || '–', fmtDateTime(c.opened), fmtDateTime(c.resolve_due)],
+      })), tr('detail.noComplaint'))));
 
-    frag.append(el('section', {id: 'detail-devices', 'aria-label': 'Devices'},
-      el('h3', {text: 'Devices'}),
-      table('Devices', ['Device', 'Kind', 'State', 'Since', 'Detail'],
-        ((s && s.devices) || []).map((d) => ({
-          attrs: {class: d.state !== 'ok' ? 'bad' : null},
-          cells: [d.device, d.kind || '–', d.state, since(d.since), d.detail || ''],
-        })), 'No device has reported.')));
+    frag.append(el('section', {id: 'detail-devices', 'aria-label': tr('detail.devices')},
+      el('h3', {text: tr('detail.devices')}),
+      table(tr('detail.devices'), [tr('detail.col.device'), tr('detail.col.kind'), tr('detail.col.state'),
+        tr('detail.col.since'), tr('detail.col.detail')],
+      ((s && s.devices) || []).map((d) => ({
+        attrs: {class: d.state !== 'ok' ? 'bad' : null},
+        cells: [d.device, word('deviceKind', d.kind), word('device', d.state), since(d.since), d.detail || ''],
+      })), tr('detail.noDevice'))));
 
     frag.append(this._versions(t, link, s));
     frag.append(this._campaigns(slice));
@@ -267,46 +273,46 @@ export class HallDetail {
       policy: link.status === 200 ? link.body.policy_version : t ? t.policy_version : null,
       calendar: link.status === 200 ? link.body.calendar_version : t ? t.calendar_version : null,
     };
-    const sec = el('section', {id: 'detail-versions', 'aria-label': 'Policy and calendar versions'},
-      el('h3', {text: 'Policy and calendar'}));
+    const sec = el('section', {id: 'detail-versions', 'aria-label': tr('detail.versions')},
+      el('h3', {text: tr('detail.versionsTitle')}));
     const dl = el('dl', {class: 'figs'});
     for (const kind of ['policy', 'calendar']) {
       const v = run[kind];
       const p = pub && pub[kind] ? pub[kind].version : null;
-      let status = '';
+      let text = v === null || v === undefined ? '–' : tr('detail.version', {v});
       if (p !== null && p !== undefined && v !== null && v !== undefined) {
-        status = v >= p ? ' (the published one)' : ` (published: v${p}, ${t && t.online ? 'pending' : 'hall offline'})`;
+        text = v >= p ? tr('detail.versionIsPublished', {v})
+          : tr('detail.versionBehind', {v, p, why: t && t.online ? tr('detail.pending') : tr('detail.hallOffline')});
       }
-      dl.append(el('div', {data: {kind}}, el('dt', {text: kind === 'policy' ? 'Policy version' : 'Calendar version'}),
-        el('dd', {text: v === null || v === undefined ? '–' : `v${v}${status}`})));
+      dl.append(el('div', {data: {kind}}, el('dt', {text: kind === 'policy' ? tr('detail.policyVersion') : tr('detail.calendarVersion')}),
+        el('dd', {text})));
     }
     if (s && s.policy_version !== undefined) {
-      dl.append(el('div', null, el('dt', {text: 'Versions in its events'}),
-        el('dd', {text: `policy v${s.policy_version}, calendar v${s.calendar_version}`})));
+      dl.append(el('div', null, el('dt', {text: tr('detail.eventVersions')}),
+        el('dd', {text: tr('detail.eventVersionsAre', {policy: s.policy_version, calendar: s.calendar_version})})));
     }
     sec.append(dl);
     return sec;
   }
 
   _campaigns(slice) {
-    const sec = el('section', {id: 'detail-campaigns', 'aria-label': 'Campaigns'},
-      el('h3', {text: 'Campaigns it runs'}));
+    const sec = el('section', {id: 'detail-campaigns', 'aria-label': tr('detail.campaigns')},
+      el('h3', {text: tr('detail.campaignsTitle')}));
     if (slice.status === 403) {
-      sec.append(el('p', {class: 'note', text:
-        '你的角色不含营销活动查看(campaign.read)。Your roles do not include campaign.read.'}));
+      sec.append(el('p', {class: 'note', text: tr('cal.noCampaignRole')}));
     } else if (routeMissing(slice)) {
-      sec.append(el('p', {class: 'note', text: 'This head office does not serve campaign calendars yet.'}));
+      sec.append(el('p', {class: 'note', text: tr('detail.sliceNotServed')}));
     } else if (slice.status === 404) {
-      sec.append(el('p', {class: 'note', text: 'No published calendar reaches this hall.'}));
+      sec.append(el('p', {class: 'note', text: tr('detail.noSlice')}));
     } else if (slice.status !== 200 || !slice.body) {
-      sec.append(el('p', {class: 'note', text: 'The hall\'s calendar could not be loaded.'}));
+      sec.append(el('p', {class: 'note', text: tr('detail.sliceFailed')}));
     } else {
       const list = slice.body.campaigns || [];
-      sec.append(el('p', {class: 'note', text: `Calendar slice v${slice.body.version}: ${list.length} campaign${list.length === 1 ? '' : 's'}.`}));
+      sec.append(el('p', {class: 'note', text: tr('detail.slice', {v: slice.body.version, n: fmtNumber(list.length)})}));
       if (list.length) {
         sec.append(el('ul', {class: 'campaigns'}, ...list.map((c) => el('li', {data: {campaign: c.id}},
-          el('b', {text: c.title || c.id}), ` ${c.start} – ${c.end}`,
-          el('span', {class: 'note', text: ` ${c.level || ''}${(c.channels || []).length ? ` · ${c.channels.join(', ')}` : ''}`})))));
+          el('b', {text: c.title || c.id}), ` ${fmtDay(c.start)} – ${fmtDay(c.end)}`,
+          el('span', {class: 'note', text: ` ${word('level', c.level)}${(c.channels || []).length ? ` · ${c.channels.map((x) => word('channel', x)).join(tr('app.listSep'))}` : ''}`})))));
       }
     }
     return sec;

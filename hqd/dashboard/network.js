@@ -10,7 +10,10 @@
 //    (content-visibility in style.css);
 //  - one listener on the whole view handles every tile's clicks and hovers.
 
-import {WORST, WORST_LABEL, el, clear, fmtDuration, fmtNumber, secondsSince} from './util.js';
+import {WORST, worstLabel, el, clear, fmtDuration, fmtNumber, secondsSince} from './util.js';
+import {t} from './i18n.js';
+
+const tr = t; // where `t` is a tile
 import {UNPLACED} from './store.js';
 
 // Up to this many halls the view opens fully expanded, with roomy tiles that
@@ -26,7 +29,7 @@ function bar() {
 }
 
 function paintBar(b, agg) {
-  const label = `halls by state: ${countsText(agg) || 'none'}`;
+  const label = t('net.barLabel', {counts: countsText(agg) || t('net.none')});
   if (b.getAttribute('aria-label') !== label) b.setAttribute('aria-label', label);
   for (let i = 0; i < WORST.length; i++) {
     const seg = b.children[i];
@@ -43,12 +46,11 @@ function paintBar(b, agg) {
 function countsText(agg) {
   const parts = [];
   for (let i = WORST.length - 1; i >= 0; i--) {
-    if (agg.byWorst[i]) parts.push(`${agg.byWorst[i]} ${WORST_LABEL[WORST[i]].toLowerCase()}`);
+    if (agg.byWorst[i]) parts.push(t('net.countOf', {n: fmtNumber(agg.byWorst[i]), state: worstLabel(WORST[i])}));
   }
-  return parts.join(', ');
+  return parts.join(t('app.listSep'));
 }
 
-const plural = (n, one, many) => `${fmtNumber(n)} ${n === 1 ? one : many}`;
 
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
@@ -83,7 +85,7 @@ export class NetworkView {
     this.expanded = new Set(n <= EXPAND_ALL_MAX ? this.net.provinces.keys() : []);
     if (n === 0) {
       this.root.append(el('p', {class: 'note', id: 'network-note',
-        text: 'No hall has connected to this head office yet, and none is placed in its organisation.'}));
+        text: t('net.empty')}));
     }
     this._syncStructure();
     this.paintAll();
@@ -238,7 +240,7 @@ export class NetworkView {
     const figs = el('span', {class: 'figs'});
     const longest = el('span', {class: 'longest'});
     const name = el('span', {class: 'name'});
-    const grid = el('div', {class: 'tiles', role: 'group', 'aria-label': `Halls of ${this.net.regionName(key, 'city')}`});
+    const grid = el('div', {class: 'tiles', role: 'group', 'aria-label': t('net.hallsOf', {city: this.net.regionName(key, 'city')})});
     const div = el('div', {class: 'city', data: {region: key}},
       el('h4', {class: 'city-head'}, name,
         el('span', {class: 'rid', text: key === UNPLACED ? '' : key}), b, figs, longest),
@@ -289,8 +291,9 @@ export class NetworkView {
     }
     const alerts = String(t.alerts | 0);
     if (b.dataset.alerts !== alerts) b.dataset.alerts = alerts;
-    const label = `${h.id}${t.name ? ` ${t.name}` : ''}: ${WORST_LABEL[worst]}, ${waiting} waiting` +
-      (t.alerts ? `, ${t.alerts} alert${t.alerts > 1 ? 's' : ''}` : '');
+    const label = (t.alerts ? tr('net.tileAlerts', {hall: t.name ? `${h.id} ${t.name}` : h.id,
+      state: worstLabel(worst), n: waiting, alerts: t.alerts})
+      : tr('net.tileLabel', {hall: t.name ? `${h.id} ${t.name}` : h.id, state: worstLabel(worst), n: waiting}));
     if (b.getAttribute('aria-label') !== label) b.setAttribute('aria-label', label);
   }
 
@@ -307,20 +310,20 @@ export class NetworkView {
     setText(p.name, prov.name);
     paintBar(p.bar, prov.agg);
     const a = prov.agg;
-    setText(p.figs, `${plural(a.halls, 'hall', 'halls')} in ${plural(prov.cities.length, 'city', 'cities')}` +
+    setText(p.figs, `${t('net.hallsInCities', {halls: fmtNumber(a.halls), cities: fmtNumber(prov.cities.length)})}` +
       ` · ${this._figs(a)}`);
     setText(p.longest, this._longest(a));
     p.section.dataset.worst = WORST[a.worst];
   }
 
   _figs(a) {
-    return `${fmtNumber(a.waiting)} waiting` +
-      (a.alerts ? ` · ${plural(a.alerts, 'open alert', 'open alerts')}` : '') +
-      (a.halls && a.online < a.halls ? ` · ${fmtNumber(a.halls - a.online)} offline` : '');
+    return t('net.waiting', {n: fmtNumber(a.waiting)}) +
+      (a.alerts ? ` · ${t('net.openAlerts', {n: fmtNumber(a.alerts)})}` : '') +
+      (a.halls && a.online < a.halls ? ` · ${t('net.offline', {n: fmtNumber(a.halls - a.online)})}` : '');
   }
 
   _longest(a) {
-    return a.oldestMs ? `longest ${fmtDuration(secondsSince(a.oldestMs))}` : '';
+    return a.oldestMs ? t('net.longest', {time: fmtDuration(secondsSince(a.oldestMs))}) : '';
   }
 
   // ---- events
@@ -346,13 +349,14 @@ export class NetworkView {
     if (!tile) return;
     const h = this.net.halls.get(tile.dataset.hall);
     if (!h) return;
-    const t = h.tile;
-    const wait = h.oldestMs ? fmtDuration(secondsSince(h.oldestMs)) : 'nobody waits';
-    tile.title = `${h.id}${t.name ? ` — ${t.name}` : ''}\n` +
-      `${WORST_LABEL[t.worst] || t.worst}${t.online ? '' : ' (not connected)'}${t.open ? ', open' : ', closed'}\n` +
-      `${t.waiting | 0} waiting, longest ${wait}\n` +
-      `counters ${t.counters_busy | 0}/${t.counters_open | 0} busy/open · served today ${t.served_today | 0}\n` +
-      `alerts ${t.alerts | 0} · complaints overdue ${t.complaints_overdue | 0} · devices not OK ${t.devices_not_ok | 0}`;
+    const x = h.tile;
+    const wait = h.oldestMs ? fmtDuration(secondsSince(h.oldestMs)) : t('net.nobodyWaits');
+    tile.title = [`${h.id}${x.name ? ` — ${x.name}` : ''}`,
+      `${worstLabel(x.worst)}${x.online ? '' : t('net.notConnected')}${x.open ? t('net.openNow') : t('net.closedNow')}`,
+      t('net.tipWaiting', {n: fmtNumber(x.waiting | 0), time: wait}),
+      t('net.tipCounters', {busy: x.counters_busy | 0, open: x.counters_open | 0, served: fmtNumber(x.served_today | 0)}),
+      t('net.tipAlerts', {alerts: x.alerts | 0, complaints: x.complaints_overdue | 0, devices: x.devices_not_ok | 0}),
+    ].join('\n');
   }
 }
 

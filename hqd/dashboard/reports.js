@@ -8,75 +8,13 @@
 // and /v1/reports/rank); the page only formats them. Charts are Chart.js
 // (chartlib.js); without it the tables still show.
 //
-// Every text of the view is in TEXT below, Chinese first with English.
+// Every text of the view is the catalogue's (i18n.js, keys rep.*).
 
 import {el, clear, fmtDateTime, fmtDuration, fmtNumber, getJSON, routeMissing, serverNow} from './util.js';
+import {fmtDay, fmtPercent, t as tr} from './i18n.js';
 import {loadChart, SERIES} from './chartlib.js';
 
-const TEXT = {
-  scope: ['范围', 'Scope'],
-  region: ['区域', 'Region'],
-  hall: ['营业厅', 'Hall'],
-  hallPlaceholder: ['编号或名称', 'id or name'],
-  useHall: ['选定', 'Use'],
-  noHall: ['找不到营业厅', 'no hall matches'],
-  period: ['周期', 'Period'],
-  day: ['日', 'Day'],
-  week: ['周', 'Week'],
-  month: ['月', 'Month'],
-  date: ['日期', 'Date'],
-  show: ['查询', 'Show'],
-  loading: ['加载中…', 'Loading…'],
-  failed: ['报表无法加载', 'The report could not be loaded'],
-  rollupsOff: ['本总部未启用汇总，无报表', 'This head office keeps no rollups: no reports'],
-  notServed: ['本总部不提供报表', 'This head office does not serve reports'],
-  vsPrevious: ['较上期', 'vs previous'],
-  noPrevious: ['上期无数据', 'no previous data'],
-  final: ['已定稿', 'final'],
-  notFinal: ['未定稿', 'not final yet'],
-  revised: ['已修订', 'revised'],
-  behind: ['汇总未完成', 'rollups catching up'],
-  halls: ['营业厅数', 'halls'],
-  volume: ['取号与办结', 'Issued and served'],
-  wait: ['等候时间 P50 / P90', 'Wait p50 / p90'],
-  satisfaction: ['满意度', 'Satisfaction'],
-  rank: ['营业厅排名', 'Ranking of halls'],
-  rankIn: ['排名范围', 'ranked within'],
-  metric: ['指标', 'Metric'],
-  best: ['最好', 'best'],
-  worst: ['最差', 'worst'],
-  noRank: ['该营业厅未归属城市，无排名', 'This hall is in no city: no ranking'],
-  table: ['数据表', 'Data table'],
-  csv: ['下载 CSV', 'Download CSV'],
-  csvSummary: ['汇总 CSV', 'Summary CSV'],
-  noCharts: ['未安装图表库 (libjs-chart.js)，仅显示数据表',
-    'The charting library (libjs-chart.js) is not installed: tables only'],
-  noData: ['该期间无数据', 'No data for this period'],
-  hour: ['时段', 'Hour'],
-  dayCol: ['日期', 'Day'],
-  position: ['名次', 'Rank'],
-  value: ['数值', 'Value'],
-  name: ['名称', 'Name'],
-  // The KPI fields (names as the API's).
-  issued: ['取号', 'Issued'],
-  served: ['办结', 'Served'],
-  no_shows: ['过号', 'No-shows'],
-  cancelled: ['取消/离开', 'Cancelled'],
-  transferred: ['转移', 'Transferred'],
-  wait_p50_s: ['等候 P50', 'Wait p50'],
-  wait_p90_s: ['等候 P90', 'Wait p90'],
-  wait_avg_s: ['平均等候', 'Average wait'],
-  service_avg_s: ['平均办理', 'Average service'],
-  service_p90_s: ['办理 P90', 'Service p90'],
-  counter_utilisation: ['窗口利用率', 'Counter utilisation'],
-  complaints_opened: ['投诉', 'Complaints'],
-  complaints_resolved_in_sla: ['按时解决投诉', 'Resolved in time'],
-  complaints_overdue: ['超时投诉', 'Complaints overdue'],
-  satisfaction_avg: ['满意度均值', 'Satisfaction'],
-  satisfaction_count: ['评价数', 'Scores'],
-  no_show_rate: ['过号率', 'No-show rate'],
-};
-const t = (k) => (TEXT[k] ? `${TEXT[k][0]} ${TEXT[k][1]}` : k);
+const t = (k, params) => tr(`rep.${k}`, params);
 
 // The cards, in order, and how each is shown.
 const CARDS = [
@@ -95,8 +33,8 @@ const RANK_LIMIT = 10;
 function fmt(kind, v) {
   if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '–';
   if (kind === 'seconds') return fmtDuration(v);
-  if (kind === 'ratio') return `${(v * 100).toFixed(1)}%`;
-  if (kind === 'score') return v.toFixed(2);
+  if (kind === 'ratio') return fmtPercent(v);
+  if (kind === 'score') return fmtNumber(v, 2);
   return fmtNumber(v);
 }
 
@@ -170,7 +108,7 @@ export class Reports {
     const useHall = () => {
       const id = this.net().find(hallIn.value.replace(/ — .*$/, ''));
       if (!id) {
-        this.root.querySelector('#rep-note').textContent = `${t('noHall')} “${hallIn.value.trim()}”`;
+        this.root.querySelector('#rep-note').textContent = t('noHallFor', {q: hallIn.value.trim()});
         return;
       }
       this.state.scope = id;
@@ -188,7 +126,7 @@ export class Reports {
     dateIn.addEventListener('change', () => form.requestSubmit());
 
     this.head = el('div', {class: 'rep-head', id: 'rep-head'});
-    this.cards = el('div', {class: 'rep-cards', id: 'rep-cards', 'aria-label': 'KPI'});
+    this.cards = el('div', {class: 'rep-cards', id: 'rep-cards', 'aria-label': t('cards')});
     this.chartsEl = el('div', {class: 'rep-charts'});
     this.panels = {};
     for (const [key, title] of [['volume', 'volume'], ['wait', 'wait'], ['satisfaction', 'satisfaction'],
@@ -277,7 +215,7 @@ export class Reports {
     if (kpi.status !== 200 || !kpi.body) {
       const why = routeMissing(kpi) ? t('notServed')
         : kpi.status === 503 && kpi.body && kpi.body.error === 'rollups_off' ? t('rollupsOff')
-          : `${t('failed')}: ${(kpi.body && kpi.body.reason) || kpi.status}`;
+          : t('failedWhy', {why: (kpi.body && kpi.body.reason) || kpi.status});
       note.textContent = why;
       clear(this.cards);
       clear(this.head);
@@ -298,15 +236,15 @@ export class Reports {
   _head(k) {
     clear(this.head);
     const scopeName = k.name ? `${k.name} (${k.scope})` : k.scope;
-    const range = k.from === k.to ? k.from : `${k.from} – ${k.to}`;
+    const range = k.from === k.to ? fmtDay(k.from, true) : `${fmtDay(k.from, true)} – ${fmtDay(k.to, true)}`;
     let status = k.final ? t('final') : t('notFinal');
-    if (k.revised_at) status += ` · ${t('revised')} ${fmtDateTime(k.revised_at)}`;
+    if (k.revised_at) status += ` · ${t('revisedAt', {time: fmtDateTime(k.revised_at)})}`;
     if (k.rolled_up && !k.rolled_up.complete) status += ` · ${t('behind')}`;
     const csv = el('a', {class: 'rep-csv', id: 'rep-csv-summary', href: `/v1/reports/kpi?${this._query({format: 'csv'})}`,
       download: `report-${k.scope}-${k.period}-${k.from}.csv`, text: t('csvSummary')});
     this.head.append(el('h2', null, el('span', {id: 'rep-scope-name', text: scopeName}), ' · ',
-      el('span', {text: `${t(k.period)} ${range}`})),
-    el('p', {class: 'note'}, `${t('halls')}: ${fmtNumber(k.halls)} · ${status} `, csv));
+      el('span', {text: `${t(k.period)} · ${range}`})),
+    el('p', {class: 'note'}, `${t('hallsN', {n: fmtNumber(k.halls)})} · ${status} `, csv));
   }
 
   _cards(k) {
@@ -320,11 +258,11 @@ export class Reports {
       if (typeof v === 'number' && typeof p === 'number' && p !== 0) {
         const pct = ((v - p) / Math.abs(p)) * 100;
         const arrow = pct > 0.05 ? '▲' : pct < -0.05 ? '▼' : '＝';
-        change = `${arrow} ${Math.abs(pct).toFixed(1)}% ${t('vsPrevious')} (${fmt(kind, p)})`;
+        change = t('change', {arrow, pct: fmtPercent(Math.abs(pct) / 100), prev: fmt(kind, p)});
         if (Math.abs(pct) > 0.05) cls = (pct > 0) === higherBetter ? 'better' : 'worse';
       } else if (typeof v === 'number' && p === 0) {
         // From nothing: no percentage, only the direction.
-        change = `${v > 0 ? '▲' : '＝'} ${t('vsPrevious')} (${fmt(kind, 0)})`;
+        change = t('changeFromNone', {arrow: v > 0 ? '▲' : '＝', prev: fmt(kind, 0)});
         if (v > 0) cls = higherBetter ? 'better' : 'worse';
       }
       this.cards.append(el('div', {class: 'rep-card', data: {field, value: v === null || v === undefined ? '' : String(v)}},
@@ -374,7 +312,7 @@ export class Reports {
       pick = (i) => byDay.get(labels[i]) || null;
     }
     // The charts' axis: hours, or month-day; the tables keep whole dates.
-    const axis = by === 'hour' ? labels : labels.map((d) => d.slice(5));
+    const axis = by === 'hour' ? labels : labels.map((d) => fmtDay(d));
     const val = (i, f) => {
       const r = pick(i);
       return r && typeof r[f] === 'number' ? r[f] : by === 'hour' && (f === 'issued' || f === 'served') ? 0 : null;
@@ -393,7 +331,7 @@ export class Reports {
         backgroundColor: SERIES.p50, spanGaps: true},
       {label: t('wait_p90_s'), data: idx.map((i) => val(i, 'wait_p90_s')), borderColor: SERIES.p90,
         backgroundColor: SERIES.p90, spanGaps: true},
-    ]}, options: {scales: scales({title: {display: true, text: 's'}})}});
+    ]}, options: {scales: scales({title: {display: true, text: t('seconds')}})}});
     this._chart('satisfaction', {type: 'line', data: {labels: axis, datasets: [
       {label: t('satisfaction_avg'), data: idx.map((i) => val(i, 'satisfaction_avg')),
         borderColor: SERIES.satisfaction, backgroundColor: SERIES.satisfaction, spanGaps: true},
@@ -404,7 +342,7 @@ export class Reports {
       t('wait_p90_s'), t('satisfaction_avg'), t('satisfaction_count')];
     const trows = shown.map((i) => {
       const r = pick(i);
-      return [labels[i], fmt('count', r.issued), fmt('count', r.served), fmt('seconds', r.wait_p50_s),
+      return [by === 'hour' ? labels[i] : fmtDay(labels[i], true), fmt('count', r.issued), fmt('count', r.served), fmt('seconds', r.wait_p50_s),
         fmt('seconds', r.wait_p90_s), fmt('score', r.satisfaction_avg), fmt('count', r.satisfaction_count)];
     });
     const href = `/v1/reports/kpi?${this._query({by, previous: 'false', format: 'csv'})}`;
@@ -434,7 +372,7 @@ export class Reports {
     const r = await getJSON(`/v1/reports/rank?${q}`);
     if (token !== this.token) return;
     if (r.status !== 200 || !r.body) {
-      p.note.textContent = `${t('failed')}: ${(r.body && r.body.reason) || r.status}`;
+      p.note.textContent = t('failedWhy', {why: (r.body && r.body.reason) || r.status});
       this._chart('rank', null);
       return;
     }
@@ -449,7 +387,7 @@ export class Reports {
     }
     const where = net.regionName ? net.regionName(region) : region;
     p.note.textContent = list.length
-      ? `${t('rankIn')} ${where} (${region}) · ${t('best')} → ${t('worst')}`
+      ? t('rankWithin', {where, id: region})
       : t('noData');
     this._chart('rank', {type: 'bar', data: {
       labels: list.map((h) => `${h.rank}. ${h.name || h.hall}`),

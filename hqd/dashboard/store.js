@@ -14,6 +14,7 @@
 // regions they see, and a province they see part of the sum of its cities
 // they see. Those are sums of hqd's aggregates, never figures from tiles.
 
+import {t} from './i18n.js';
 import {WORST, worstIndex} from './util.js';
 
 export const UNPLACED = '~unplaced';
@@ -130,7 +131,7 @@ export class Network {
   }
 
   regionName(key, level) {
-    if (key === UNPLACED) return level === 'city' ? 'Halls without a city' : 'Not placed in a region';
+    if (key === UNPLACED) return level === 'city' ? t('net.unplacedCity') : t('net.unplaced');
     const r = this.regions.get(key);
     return r && r.name ? r.name : key;
   }

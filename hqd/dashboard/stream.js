@@ -12,6 +12,8 @@
 // compared with the one read before the snapshot; a different one means
 // a new server, and the snapshot is loaded again instead.
 
+import {fmtDuration, t} from './i18n.js';
+
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 
@@ -47,7 +49,7 @@ export class Stream {
   _connect() {
     const es = new EventSource(`/v1/stream?since=${encodeURIComponent(this.lastId)}`);
     this.es = es;
-    this.h.onState('connecting', `resuming after event ${this.lastId}`);
+    this.h.onState('connecting', t('conn.resuming', {id: this.lastId}));
     const seen = (e) => {
       const id = Number(e.lastEventId);
       if (Number.isFinite(id) && id > this.lastId) this.lastId = id;
@@ -67,7 +69,7 @@ export class Stream {
       // it, so the snapshot is loaded again.
       if (typeof last === 'number' && last < this.lastId) {
         this.close();
-        this.h.onState('reloading', 'the head office restarted; reloading');
+        this.h.onState('reloading', t('conn.restarted'));
         this.h.onReset();
         return;
       }
@@ -107,7 +109,7 @@ export class Stream {
       // Away longer than the server's ring reaches: the changes in between
       // are gone, so the snapshot is loaded again (it reopens the stream).
       this.close();
-      this.h.onState('reloading', 'missed too many changes; reloading');
+      this.h.onState('reloading', t('conn.missed'));
       this.h.onReset();
     });
     es.onerror = () => {
@@ -123,14 +125,14 @@ export class Stream {
   _retry() {
     const wait = Math.min(BACKOFF_MAX_MS, this.backoff) * (0.5 + Math.random() * 0.5);
     this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
-    this.h.onState('reconnecting', `connection lost; retrying in ${Math.round(wait / 100) / 10}s`);
+    this.h.onState('reconnecting', t('conn.lost', {time: fmtDuration(Math.max(1, Math.round(wait / 1000)))}));
     this.timer = setTimeout(async () => {
       const same = await this.h.sameServer();
       if (!this.timer) return; // closed meanwhile
       this.timer = 0;
       if (same === null) this._retry();
       else if (!same) {
-        this.h.onState('reloading', 'the head office restarted; reloading');
+        this.h.onState('reloading', t('conn.restarted'));
         this.h.onReset();
       } else this._connect();
     }, wait);

@@ -6,31 +6,16 @@
 // most every REFRESH_MS after; its element is kept across the detail's
 // redraws, so the chart is not drawn again with every tile change.
 //
-// Every text of this part is in TEXT below, Chinese first with English.
+// Every text of this part is the catalogue's (i18n.js, keys typ.*).
 
 import {el, clear, fmtNumber, getJSON, routeMissing} from './util.js';
+import {fmtDay, t as tr} from './i18n.js';
 import {loadChart, SERIES} from './chartlib.js';
 
 const REFRESH_MS = 60000;
 
-const TEXT = {
-  title: ['今日与同工作日常态对比', 'Today so far vs the same weekday\'s typical'],
-  issuedToday: ['今日取号', 'Issued today'],
-  servedToday: ['今日办结', 'Served today'],
-  typicalIssued: ['常态取号', 'Typical issued'],
-  typicalServed: ['常态办结', 'Typical served'],
-  soFar: ['截至目前', 'so far'],
-  compared: ['对比日期', 'compared with'],
-  noTypical: ['前几周同工作日无数据', 'no data on the same weekday in the weeks before'],
-  notServed: ['本总部不提供报表', 'This head office does not serve reports'],
-  failed: ['无法加载', 'could not be loaded'],
-  table: ['数据表', 'Data table'],
-  hour: ['时段', 'Hour'],
-  weekday: {mon: ['周一', 'Monday'], tue: ['周二', 'Tuesday'], wed: ['周三', 'Wednesday'],
-    thu: ['周四', 'Thursday'], fri: ['周五', 'Friday'], sat: ['周六', 'Saturday'], sun: ['周日', 'Sunday']},
-};
-const t = (k) => (TEXT[k] ? `${TEXT[k][0]} ${TEXT[k][1]}` : k);
-const fmt1 = (v) => (v === null || v === undefined ? '–' : (Math.round(v * 10) / 10).toString());
+const t = (k, params) => tr(`typ.${k}`, params);
+const fmt1 = (v) => (v === null || v === undefined ? '–' : fmtNumber(Math.round(v * 10) / 10));
 
 export class TypicalToday {
   constructor() {
@@ -76,7 +61,7 @@ export class TypicalToday {
       if (hall !== this.hall) return;
       if (r.status !== 200 || !r.body) {
         this.note.textContent = routeMissing(r) ? t('notServed')
-          : `${t('failed')}: ${(r.body && r.body.reason) || r.status}`;
+          : t('failedWhy', {why: (r.body && r.body.reason) || r.status});
         this.box.hidden = true;
         return;
       }
@@ -89,12 +74,14 @@ export class TypicalToday {
   }
 
   _draw(b, Chart) {
-    const wd = TEXT.weekday[b.weekday] || [b.weekday, ''];
-    this.summary.textContent = `${b.date} ${wd[0]} ${wd[1]} · ${t('issuedToday')} ${fmtNumber(b.issued)}` +
-      ` (${t('typicalIssued')} ${fmt1(b.typical_issued)}) · ${t('servedToday')} ${fmtNumber(b.served)}` +
-      ` (${t('typicalServed')} ${fmt1(b.typical_served)})${b.local_hour !== null ? ` · ${t('soFar')}` : ''}`;
+    this.section.dataset.date = b.date || '';
+    const wd = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].includes(b.weekday) ? t(`wd.${b.weekday}`) : b.weekday;
+    this.summary.textContent = [fmtDay(b.date, true), wd,
+      t('issuedVs', {n: fmtNumber(b.issued), typical: fmt1(b.typical_issued)}),
+      t('servedVs', {n: fmtNumber(b.served), typical: fmt1(b.typical_served)}),
+      b.local_hour !== null ? t('soFar') : null].filter(Boolean).join(' · ');
     this.note.textContent = b.compared && b.compared.length
-      ? `${t('compared')}: ${b.compared.join(', ')}` : t('noTypical');
+      ? t('comparedWith', {dates: b.compared.map((d) => fmtDay(d, true)).join(tr('app.listSep'))}) : t('noTypical');
     // Hours after the hall's current one have no figures yet: left empty.
     const upTo = b.local_hour === null || b.local_hour === undefined ? 23 : b.local_hour;
     const hours = b.hours || [];

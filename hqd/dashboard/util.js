@@ -3,12 +3,14 @@
 // cannot inject anything), formatting times and durations, the server's
 // clock, and the page's one way to call the API (api(): the session's CSRF
 // token on every write, a session that ended reported once, a missing
-// route (404) told from a failure and from a refusal (403)).
+// route (404) told from a failure and from a refusal (403)). Formatting
+// is i18n.js's, in the page's language.
+
+import {t} from './i18n.js';
 
 export const WORST = ['ok', 'closed', 'warning', 'alert', 'offline'];
-export const WORST_LABEL = {
-  ok: 'OK', closed: 'Closed', warning: 'Warning', alert: 'Alert', offline: 'Offline',
-};
+// A worst state as people read it, in the page's language.
+export const worstLabel = (w) => t(`worst.${WORST.includes(w) ? w : 'offline'}`);
 export const worstIndex = (w) => {
   const i = WORST.indexOf(w);
   return i < 0 ? WORST.length - 1 : i;
@@ -38,40 +40,8 @@ export function clear(e) {
   while (e.firstChild) e.firstChild.remove();
 }
 
-// Seconds as people read a wait: 45s, 12m, 1h05m, 2d3h.
-export function fmtDuration(s) {
-  if (s === null || s === undefined || !Number.isFinite(s)) return '–';
-  s = Math.max(0, Math.round(s));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${h % 24}h`;
-}
-
-export function fmtTime(iso) {
-  if (!iso) return '–';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit', second: '2-digit'});
-}
-
-export function fmtDateTime(iso) {
-  if (!iso) return '–';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleString(undefined, {
-    month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  });
-}
-
-// One formatter for every number: toLocaleString() builds a new one per
-// call, which showed as the page's largest cost under a busy stream.
-const numberFormat = new Intl.NumberFormat();
-export function fmtNumber(n) {
-  return n === null || n === undefined ? '–' : numberFormat.format(n);
-}
+// Numbers, times and durations in the page's language (i18n.js).
+export {fmtDuration, fmtTime, fmtDateTime, fmtNumber} from './i18n.js';
 
 // The head office's clock, as told by the Date header of its answers. Waits
 // are computed here from issue times (a tile carries the oldest waiting

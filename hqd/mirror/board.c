@@ -52,6 +52,12 @@ struct hq_board {
     hb_text_t scratch;      /* one tile's text, for the stream */
     hb_hall_figures_t *fig; /* one hall's figures, reused for every tile */
     size_t cursor; /* where the next slice of every hall starts */
+    /* A round in steps (hq_board_step): the changed halls taken and not
+     * yet computed, where the dirty pass is, and the halls of the sweep
+     * still to do. */
+    bool in_round;
+    size_t pend_n, pend_at, dirty_at, sweep_left, changed_round;
+    int64_t round_work_ns; /* the steps' time so far */
     hq_board_stats_t stats;
     /* The region aggregates, kept as of the last round: a round recomputes
      * the cities whose tiles changed, their provinces and the root, and
@@ -569,41 +575,91 @@ static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
     b->stats.tiles_published++;
 }
 
-void hq_board_tick(hq_board_t *b)
+/* Changed halls are taken from the mirror this many at a time, so that a
+ * step that runs out of time leaves the rest in the mirror's list. */
+#define BOARD_CHANGED_CHUNK 256
+
+static bool s_over(int64_t t0_ns, double budget_ms)
 {
-    int64_t t0 = hb_mono_ms(), now = hb_now_ms();
-    size_t n = hq_live_take_changed(b->live, b->changed, BOARD_CHANGED_PER_ROUND);
-    hq_live_read_lock(b->live);
-    for (size_t i = 0; i < n; i++) {
-        hq_hall_t *h = hq_halls_by_num(b->halls, b->changed[i]);
-        if (h)
-            s_update(b, h, now);
+    return (double)(hb_mono_ns() - t0_ns) / 1e6 >= budget_ms;
+}
+
+bool hq_board_step(hq_board_t *b, double budget_ms)
+{
+    int64_t t0 = hb_mono_ns(), now = hb_now_ms();
+    if (!b->in_round) {
+        size_t total = hq_halls_count(b->halls);
+        b->in_round = true;
+        b->round_work_ns = 0;
+        b->dirty_at = 0;
+        b->sweep_left = (total + BOARD_ROUNDS_PER_SECOND - 1) / BOARD_ROUNDS_PER_SECOND;
     }
-    for (size_t num = 0; num < b->dirty.n; num++) {
-        if (!b->dirty.v[num])
-            continue;
-        b->dirty.v[num] = false;
-        hq_hall_t *h = hq_halls_by_num(b->halls, (uint32_t)num);
+    size_t done = 0;
+    bool more = true;
+    hq_live_read_lock(b->live);
+    /* Halls whose state changed, until the mirror has none left this round
+     * (a round takes at most BOARD_CHANGED_PER_ROUND of them). */
+    for (;;) {
+        if (b->pend_at == b->pend_n) {
+            b->pend_at = b->pend_n = 0;
+            if (b->changed_round >= BOARD_CHANGED_PER_ROUND)
+                break;
+            b->pend_n = hq_live_take_changed(b->live, b->changed, BOARD_CHANGED_CHUNK);
+            b->changed_round += b->pend_n;
+            if (b->pend_n == 0)
+                break;
+        }
+        hq_hall_t *h = hq_halls_by_num(b->halls, b->changed[b->pend_at++]);
         if (h)
             s_update(b, h, now);
+        if ((++done & 15) == 0 && s_over(t0, budget_ms))
+            goto out;
+    }
+    for (; b->dirty_at < b->dirty.n; b->dirty_at++) {
+        if (!b->dirty.v[b->dirty_at])
+            continue;
+        b->dirty.v[b->dirty_at] = false;
+        hq_hall_t *h = hq_halls_by_num(b->halls, (uint32_t)b->dirty_at);
+        if (h)
+            s_update(b, h, now);
+        if ((++done & 15) == 0 && s_over(t0, budget_ms)) {
+            b->dirty_at++;
+            goto out;
+        }
     }
     /* And a slice of every hall, so that each is looked at once a second
      * (time moves halls in and out of their hours and past thresholds, and
      * a connection goes silent without an event) without one round of all
      * 10,000 holding the loop. */
     size_t total = hq_halls_count(b->halls);
-    size_t slice = (total + BOARD_ROUNDS_PER_SECOND - 1) / BOARD_ROUNDS_PER_SECOND;
-    for (size_t k = 0; k < slice && total; k++) {
-        hq_hall_t *h = hq_halls_sorted(b->halls, (b->cursor + k) % total);
+    while (b->sweep_left > 0 && total) {
+        hq_hall_t *h = hq_halls_sorted(b->halls, b->cursor % total);
+        b->cursor = (b->cursor + 1) % total;
+        b->sweep_left--;
         if (h)
             s_update(b, h, now);
+        if ((++done & 15) == 0 && s_over(t0, budget_ms))
+            goto out;
     }
-    if (total)
-        b->cursor = (b->cursor + slice) % total;
+    more = false;
+out:
     hq_live_read_unlock(b->live);
-    s_aggs_sync(b, now);
+    if (!more)
+        s_aggs_sync(b, now);
+    b->round_work_ns += hb_mono_ns() - t0;
+    if (more)
+        return true;
+    b->in_round = false;
+    b->changed_round = 0;
     b->stats.rounds++;
-    b->stats.last_round_ms = (double)(hb_mono_ms() - t0);
+    b->stats.last_round_ms = (double)b->round_work_ns / 1e6;
+    return false;
+}
+
+void hq_board_tick(hq_board_t *b)
+{
+    while (hq_board_step(b, 1e9))
+        ;
 }
 
 void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts)

@@ -34,6 +34,12 @@ typedef struct hq_live_stats {
     uint64_t rebuilt_from_snapshots; /* halls whose rebuild started from a snapshot */
     double rebuild_ms;
     uint64_t snapshots_written;
+    /* Committed batches the queue had no room for (the writer does not
+     * wait): their events are read back from the store. */
+    uint64_t dropped_items, dropped_events;
+    uint64_t caught_up_events; /* read back from the store and applied */
+    uint64_t behind_halls;     /* halls waiting to be caught up now */
+    uint64_t lag_events;       /* dropped and not yet read back */
 } hq_live_stats_t;
 
 typedef struct hq_live_config {
@@ -45,12 +51,14 @@ typedef struct hq_live_config {
 
 /* Starts the thread, which first rebuilds every hall in `records` from its
  * snapshot and the store. `max_queue_bytes` bounds the batches waiting to
- * be applied: past it, hq_live_submit waits (the writer then slows, and the
- * ingest tells halls to retry). */
+ * be applied: past it, hq_live_submit drops a batch (never waits) and the
+ * thread reads the hall's events back from the store before applying
+ * anything newer of it, so the mirror lags but misses nothing. */
 int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
                   const hq_live_config_t *cfg, hq_live_t **out);
 /* Takes ownership of a list of committed batches (linked by `next`), in
- * commit order. Thread-safe; called by the writer thread. */
+ * commit order. Never blocks on the mirror. Thread-safe; called by the
+ * writer thread after the batches' commit (the store holds them). */
 void hq_live_submit(hq_live_t *live, hq_write_item_t *items);
 /* Hall numbers whose state changed since the last call (at most `max`;
  * the rest stay for the next call). For the stream of changes. */

@@ -459,6 +459,8 @@ static void s_screenshot(world_t *w, const char *name)
  * true, the 401 of asking who is signed in or of a wrong password (what
  * the sign-in page gets before anyone signs in), or names `also` (a
  * refusal the test provoked; NULL: none). */
+static void s_lang_clean(world_t *w, const char *what);
+
 static void s_console_clean(world_t *w, bool auth_401, const char *also)
 {
     json_t *logs = s_wd_ok(w, "POST", "/se/log", json_pack("{s:s}", "type", "browser"));
@@ -517,19 +519,21 @@ static void s_sign_in_page(world_t *w)
     assert_non_null(strstr(text, "总部"));
     s_find_ok(w, "label[for=\"signin-name\"]", el, sizeof el);
     s_text(w, el, text, sizeof text);
-    assert_string_equal(text, "用户名 User name");
+    assert_string_equal(text, "用户名");
+    s_lang_clean(w, "the sign-in form");
     s_screenshot(w, "dashboard-signin");
 
     /* A wrong password: the form says so, in both languages, and stays. */
     hbt_hq_password(&w->hq, "admin", "browser-test-pass");
     s_sign_in(w, "admin", "not-the-password");
     if (!s_wait_true(w, "return document.getElementById('signin-error').textContent"
-                        ".includes('Wrong user name or password');",
+                        ".includes('用户名或密码错误');",
                      5000))
         fail_msg("a wrong password did not show the form's error within 5 s");
     s_find_ok(w, "#signin-error", el, sizeof el);
     s_text(w, el, text, sizeof text);
     assert_non_null(strstr(text, "用户名或密码错误"));
+    s_lang_clean(w, "the sign-in form after a wrong password");
     assert_true(s_exec_true(w, "return document.body.dataset.auth === 'out' &&"
                                " document.getElementById('signin-password').value === '';"));
     s_screenshot(w, "dashboard-signin-wrong");
@@ -546,8 +550,8 @@ static void s_sign_in_page(world_t *w)
     assert_string_equal(text, "admin");
     s_find_ok(w, "#me-roles li[data-role=\"admin\"]", el, sizeof el);
     s_text(w, el, text, sizeof text);
-    assert_non_null(strstr(text, "管理员 admin"));
-    assert_non_null(strstr(text, "whole network"));
+    assert_non_null(strstr(text, "管理员"));
+    assert_non_null(strstr(text, "全网"));
     assert_true(s_exec_true(w, "return !document.cookie.includes('hallbus_session') &&"
                                " !document.getElementById('signout').hidden &&"
                                " !document.getElementById('tab-calendar').hidden;"));
@@ -577,7 +581,7 @@ static void s_other_people(world_t *w)
     s_click(w, el);
     if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
                         " document.getElementById('signin-note').textContent"
-                        ".includes('You signed out');",
+                        ".includes('已退出');",
                      10000)) {
         json_t *why = s_exec(w, "return [document.body.dataset.auth,"
                                 " document.getElementById('signin-note').textContent,"
@@ -586,6 +590,22 @@ static void s_other_people(world_t *w)
                  json_string_value(why));
     }
     s_console_clean(w, true, NULL); /* the sign-in page asked who is in */
+    /* The sign-in form in English, by the address. */
+    char url[160];
+    snprintf(url, sizeof url, "%s/?lang=en", w->hq.http);
+    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
+    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
+                        " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
+                     10000))
+        fail_msg("the sign-in form did not show in English within 10 s");
+    s_lang_clean(w, "the sign-in form in English");
+    s_screenshot(w, "dashboard-signin-en");
+    snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
+    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
+    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
+                        " document.documentElement.lang === 'zh-CN';", 10000))
+        fail_msg("the sign-in form did not show in Chinese again within 10 s");
+    s_console_clean(w, true, NULL);
 
     char tok[64];
     hbt_hq_user(&w->hq, "olga", tok, "--role", "operator", "--scope", "C001", NULL);
@@ -610,7 +630,7 @@ static void s_other_people(world_t *w)
                                " !document.getElementById('alerts-side').hidden;"));
     s_find_ok(w, "#me-roles li[data-role=\"operator\"]", el, sizeof el);
     s_text(w, el, text, sizeof text);
-    assert_non_null(strstr(text, "region C001"));
+    assert_non_null(strstr(text, "区域 C001"));
     if (!s_wait_true(w, "return document.getElementById('conn-state').dataset.state === 'live';",
                      5000))
         fail_msg("the city operator's stream did not go live within 5 s");
@@ -920,12 +940,12 @@ static void s_drill_down(world_t *w)
     assert_non_null(strstr(text, "E7"));
     /* Each section shows what the hall holds, not only its heading. */
     if (!s_wait_true(w, "const t = document.querySelector('#detail-complaints')?.textContent || '';"
-                        "return t.includes('(1 open') && t.includes('waiting_time') &&"
-                        " t.includes('high');",
+                        "return t.includes('(1 件未结') && t.includes('waiting_time') &&"
+                        " t.includes('高');",
                      5000))
         fail_msg("the detail's complaints do not show B01's open complaint");
     if (!s_wait_true(w, "const t = document.querySelector('#detail-devices')?.textContent || '';"
-                        "return t.includes('kiosk-1') && t.includes('paper_out');",
+                        "return t.includes('kiosk-1') && t.includes('缺纸');",
                      5000))
         fail_msg("the detail's devices do not show B01's kiosk out of paper");
     json_t *hall = hbt_get(w->hq.http, "/v1/halls/B01");
@@ -1205,7 +1225,7 @@ static void s_reports(world_t *w)
              "return !!s && s.dataset.hall === 'B01' && s.dataset.loaded === 'true' &&"
              " !!Chart.getChart('typical-chart') &&"
              " Chart.getChart('typical-chart').data.datasets[0].data.length === 24 &&"
-             " s.textContent.includes('%s') &&"
+             " s.dataset.date === '%s' &&"
              " Chart.getChart('typical-chart').data.datasets[2].data[9] === %g &&"
              " Chart.getChart('typical-chart').data.datasets[2].data[10] === %g;",
              json_string_value(json_object_get(typ, "date")),
@@ -1221,6 +1241,154 @@ static void s_reports(world_t *w)
     assert_int_equal(json_array_size(json_object_get(typ, "compared")), 1);
     json_decref(typ);
     s_screenshot(w, "hall-typical");
+}
+
+/* ------------------------------------------------------------ languages */
+
+/* The page's texts are its catalogue's: a script walks every text node and
+ * every attribute people read (title, aria-label, placeholder, alt) of
+ * what is shown, and the document's title, and answers what is neither a
+ * text of the language's catalogue (its placeholders filled with
+ * anything), a literal part of one, nor data: figures, ids, times and
+ * dates as Intl writes them in the language, and the names this test gave
+ * halls, regions, people and campaigns. Pieces are split at the page's
+ * separators (" · ", a new line, a list's comma). */
+static const char s_lang_check[] =
+    "const data = new Set(['hallbus', 'hqd users', 'Main St', 'Quay', 'Market', 'Head office',"
+    " 'North', 'Harbour', 'Hill Town', 'Harbour savings week', 'admin', 'olga', 'mona', 'A', 'B',"
+    " 'C', 'vip', 'normal', 'flagship', 'CN', '×', '…', 'savings-plus', 'retail', 'waiting_time']);"
+    "const L = window.hbDashboard.i18n.lang; const cat = Object.values(window.hbDashboard.i18n.texts());"
+    "const esc = (x) => x.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&');"
+    "const whole = []; const frags = new Set();"
+    "for (const v of cat) { const parts = v.split(/\\{\\w+\\}/);"
+    "  for (const p of parts) for (const q of p.split(/ · |\\n|、|, |:|:/)) if (q.trim()) frags.add(q.trim());"
+    "  const letters = parts.join('').replace(/[^\\p{L}]/gu, '');"
+    "  const any = letters.length >= 2 || /[^A-Za-z]/.test(letters);"
+    "  if (letters.length) whole.push(new RegExp('^' + parts.map((p) => esc(p.trim()))"
+    "    .join(any ? '[\\\\s\\\\S]*?' : '[\\\\d.,\\\\s]+') + '$')); }"
+    "const words = new Set();"
+    "const fmts = [{month: 'short', day: 'numeric', year: 'numeric'}, {weekday: 'short', month: 'short', day: 'numeric'},"
+    " {month: 'short', year: 'numeric'}, {hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false},"
+    " {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false}];"
+    "for (let m = 0; m < 12; m++) for (const f of fmts) for (const d of [1, 12, 28])"
+    "  for (const p of new Intl.DateTimeFormat(L, f).formatToParts(new Date(2025, m, d, 14, 5, 9)))"
+    "    if (!/^\\d+$/.test(p.value) && p.value.trim()) words.add(p.value.trim());"
+    "const wl = [...words].sort((a, b) => b.length - a.length);"
+    "const dl = [...data].sort((a, b) => b.length - a.length);"
+    "const isData = (x) => { if (data.has(x)) return true;"
+    "  let y = x; for (const w of dl) if (w.length > 1) y = y.split(w).join(' ');"
+    "  y = y.replace(/[A-Za-z][\\w.\\-]*\\d[\\w:.\\-]*|\\b\\d[\\w:.\\-]*/g, ' ');"
+    "  for (const w of wl) y = y.split(w).join(' ');"
+    "  return /^[\\d\\s.,:;%+\\-–—−\\/()()×·▲▼=→?#|'\"“”…]*$/.test(y); };"
+    "const ok = (x) => { x = x.trim(); if (!x || isData(x) || frags.has(x)) return true;"
+    "  return whole.some((r) => r.test(x)); };"
+    "const bad = [];"
+    "const check = (x, where) => { if (ok(x)) return;"
+    "  for (const p of x.split(/ · |\\n|、|, |; /)) if (!ok(p)) { bad.push(`${where}: ${p.trim()}`); return; } };"
+    "const shown = (e) => !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';"
+    "const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
+    "for (let n = tw.nextNode(); n; n = tw.nextNode()) { const e = n.parentElement;"
+    "  if (!e || e.closest('script,style,code') || !n.textContent.trim()) continue;"
+    "  const sel = e.closest('select,datalist'); if (sel ? !shown(sel) && sel.tagName !== 'DATALIST' : !shown(e)) continue;"
+    "  check(n.textContent, e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')); }"
+    "for (const e of document.querySelectorAll('[title],[aria-label],[placeholder],[alt]')) {"
+    "  if (!shown(e) && !shown(e.parentElement)) continue;"
+    "  for (const a of ['title', 'aria-label', 'placeholder', 'alt']) if (e.hasAttribute(a))"
+    "    check(e.getAttribute(a), `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}[${a}]`); }"
+    "check(document.title, 'title');"
+    "for (const k of window.hbDashboard.i18n.missing()) bad.push(`no text for key ${k}`);"
+    "return bad.slice(0, 40).join('\\n');";
+
+/* Fails, listing them, when the page shows texts of no catalogue. */
+static void s_lang_clean(world_t *w, const char *what)
+{
+    json_t *v = s_exec(w, s_lang_check);
+    const char *bad = json_string_value(v);
+    if (!bad)
+        fail_msg("the language check of %s did not run", what);
+    if (bad[0])
+        fail_msg("%s shows texts that are in no catalogue of its language:\n%s", what, bad);
+    json_decref(v);
+}
+
+/* Every view of the page in the language in use (`lang`): the network with
+ * B01's detail open, the campaigns and rollout, the reports; each checked
+ * and saved as a screenshot (dashboard-<lang>-<view>.png). */
+static void s_views_in(world_t *w, const char *lang)
+{
+    char el[128], name[64];
+    snprintf(name, sizeof name, "<html lang=%s>", lang);
+    char script[256];
+    snprintf(script, sizeof script,
+             "return document.documentElement.lang === '%s' && !!window.hbDashboard && window.hbDashboard.ready &&"
+             " document.getElementById('conn-state').dataset.state === 'live';", lang);
+    if (!s_wait_true(w, script, 15000))
+        fail_msg("the page in %s did not load within 15 s", lang);
+    s_find_ok(w, "#tab-network", el, sizeof el);
+    s_click(w, el);
+    s_find_ok(w, ".tile[data-hall=\"B01\"]", el, sizeof el);
+    s_click(w, el);
+    if (!s_wait_true(w, "const d = document.getElementById('hall-detail');"
+                        "return !d.hidden && d.dataset.hall === 'B01' && Number(d.dataset.renders) > 0 &&"
+                        " document.querySelector('#detail-typical')?.dataset.loaded === 'true';",
+                     10000))
+        fail_msg("B01's detail did not show in %s within 10 s", lang);
+    s_lang_clean(w, "the network view and B01's detail");
+    snprintf(name, sizeof name, "dashboard-%s-network", lang);
+    s_screenshot(w, name);
+    s_find_ok(w, "#hall-detail-close", el, sizeof el);
+    s_click(w, el);
+
+    s_find_ok(w, "#tab-calendar", el, sizeof el);
+    s_click(w, el);
+    if (!s_wait_true(w, "return !!document.querySelector('#calendar li[data-campaign]') &&"
+                        " !!document.querySelector('#rollout .rollout-row');",
+                     10000))
+        fail_msg("the campaigns view did not show in %s within 10 s", lang);
+    s_lang_clean(w, "the campaigns and rollout view");
+    snprintf(name, sizeof name, "dashboard-%s-calendar", lang);
+    s_screenshot(w, name);
+
+    s_find_ok(w, "#tab-reports", el, sizeof el);
+    s_click(w, el);
+    if (!s_wait_true(w, "return document.getElementById('reports').dataset.loaded === 'true';", 10000))
+        fail_msg("the reports view did not show in %s within 10 s", lang);
+    s_lang_clean(w, "the reports view");
+    snprintf(name, sizeof name, "dashboard-%s-reports", lang);
+    s_screenshot(w, name);
+    s_find_ok(w, "#tab-network", el, sizeof el);
+    s_click(w, el);
+}
+
+/* Chinese first, the whole page; then English through the header's
+ * switch, remembered by the browser across loads; then ?lang=zh-CN in the
+ * address, which wins over what was remembered. The sign-in form is
+ * checked in both (s_sign_in_page, s_other_people). */
+static void s_languages(world_t *w)
+{
+    char el[128], url[160];
+    assert_true(s_exec_true(w, "return document.documentElement.lang === 'zh-CN' &&"
+                               " document.getElementById('tab-network').textContent === '全网';"));
+    s_views_in(w, "zh-CN");
+
+    s_find_ok(w, "#lang-switch button[data-lang=\"en\"]", el, sizeof el);
+    s_click(w, el);
+    s_views_in(w, "en");
+    assert_true(s_exec_true(w, "return document.getElementById('tab-network').textContent === 'Network' &&"
+                               " location.search.includes('lang=en');"));
+    /* Remembered: the plain address opens in English. */
+    snprintf(url, sizeof url, "%s/", w->hq.http);
+    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
+    if (!s_wait_true(w, "return document.documentElement.lang === 'en' && !!window.hbDashboard && window.hbDashboard.ready;",
+                     15000))
+        fail_msg("the plain address did not open in the remembered English within 15 s");
+    /* The address wins, and is remembered in turn. */
+    snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
+    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
+    if (!s_wait_true(w, "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && window.hbDashboard.ready &&"
+                        " localStorage.getItem('hallbus.lang') === 'zh-CN';",
+                     15000))
+        fail_msg("?lang=zh-CN did not open the page in Chinese within 15 s");
 }
 
 /* hqd restarts (its stream's ids start again at 1): the page notices, loads
@@ -1386,6 +1554,7 @@ HBT_TEST(test_dashboard)
     s_reports(w);
     s_hq_restart(w);
     s_screenshot(w, "dashboard-admin");
+    s_languages(w);
 
     json_t *stats = s_exec(w, "return window.hbDashboard.stats;");
     fprintf(stderr, "page: %lld tile events, %lld frames, longest frame %.2f ms, %lld reconnects\n",

@@ -340,8 +340,8 @@ HBT_TEST(test_page_files)
         {"/t/A001-ABCDEFGH", "text/html", "/pages/ticket.js"},
         {"/pages/hall.js", "text/javascript", "export function follow"},
         {"/pages/hall.css", "text/css", "@media print"},
-        {"/pages/i18n.zh-CN.js", "text/javascript", "请 {ticket} 号到 {counter} 号窗口"},
-        {"/pages/i18n.en.js", "text/javascript", "Number {ticket}, please go to counter {counter}"},
+        {"/pages/i18n/zh-CN.js", "text/javascript", "请 {ticket} 号到 {counter} 号窗口"},
+        {"/pages/i18n/en.js", "text/javascript", "Number {ticket}, please go to counter {counter}"},
     };
     char out[1 << 16];
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {

@@ -1,5 +1,7 @@
-/* The dashboard's charting library, served by a real hqd from the `chartjs`
- * setting: the named file at /chart.min.js (a symbolic link followed, since
+/* The dashboard's message catalogues (the folder's i18n/ subfolder, served
+ * at /i18n/NAME, with the same refusals as the folder's own files: no link,
+ * no other subfolder, no name too long) and its charting library, served by
+ * a real hqd from the `chartjs` setting: the named file at /chart.min.js (a symbolic link followed, since
  * Debian's packaged libraries are often links), and every way it can be
  * missing (no such file, a folder, an empty setting) leaving hqd running
  * with its dashboard at / and /chart.min.js answering 404, the log saying
@@ -139,11 +141,94 @@ static void test_missing(void **state)
     hbt_hq_stop(&hq, SIGTERM);
 }
 
+/* Starts an hqd serving the dashboard folder `dash`. */
+static void s_start_dash(hbt_hq_t *hq, const char *sub, const char *dash)
+{
+    char root[400];
+    snprintf(root, sizeof root, "%s/%s", s_root, sub);
+    assert_int_equal(mkdir(root, 0755), 0);
+    hbt_hq_init(hq, root);
+    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "--dashboard");
+    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", dash);
+    hbt_hq_start(hq);
+}
+
+/* The catalogues in i18n/ are served under /i18n/; a link in their folder,
+ * a link standing for the folder, another subfolder and a name over 64
+ * bytes are not; the source tree's own catalogues are there. */
+static void test_catalogues(void **state)
+{
+    (void)state;
+    char dash[300], path[400], body[256];
+    snprintf(dash, sizeof dash, "%s/dash", s_root);
+    assert_int_equal(mkdir(dash, 0755), 0);
+    snprintf(path, sizeof path, "%s/index.html", dash);
+    s_write(path, "<!doctype html>\n");
+    snprintf(path, sizeof path, "%s/i18n", dash);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/other", dash);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/other/x.js", dash);
+    s_write(path, "other\n");
+    snprintf(path, sizeof path, "%s/i18n/en.js", dash);
+    s_write(path, "export default {\n};\n");
+    snprintf(path, sizeof path, "%s/secret.js", s_root);
+    s_write(path, "secret\n");
+    char link[400];
+    snprintf(link, sizeof link, "%s/i18n/linked.js", dash);
+    assert_int_equal(symlink(path, link), 0);
+
+    hbt_hq_t hq;
+    s_start_dash(&hq, "cat", dash);
+    assert_int_equal(s_get(&hq, "/i18n/en.js", body, sizeof body), 200);
+    assert_string_equal(body, "export default {\n};\n");
+    assert_int_equal(s_get(&hq, "/i18n/linked.js", body, sizeof body), 404);
+    assert_true(s_log_has(&hq, "linked.js is a symbolic link"));
+    assert_int_equal(s_get(&hq, "/other/x.js", body, sizeof body), 404);
+    assert_int_equal(s_get(&hq, "/i18n/zh-CN.js", body, sizeof body), 404);
+    assert_int_equal(s_get(&hq, "/i18n", body, sizeof body), 404);
+    char lng[200] = "/i18n/";
+    memset(lng + 6, 'a', 70);
+    memcpy(lng + 76, ".js", 4);
+    assert_int_equal(s_get(&hq, lng, body, sizeof body), 404);
+    hbt_hq_stop(&hq, SIGTERM);
+
+    /* The subfolder a link elsewhere: not followed. */
+    char dash2[300], real[400];
+    snprintf(dash2, sizeof dash2, "%s/dash2", s_root);
+    assert_int_equal(mkdir(dash2, 0755), 0);
+    snprintf(path, sizeof path, "%s/index.html", dash2);
+    s_write(path, "<!doctype html>\n");
+    snprintf(real, sizeof real, "%s/i18n", dash);
+    snprintf(path, sizeof path, "%s/i18n", dash2);
+    assert_int_equal(symlink(real, path), 0);
+    s_start_dash(&hq, "catlink", dash2);
+    assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
+    assert_int_equal(s_get(&hq, "/i18n/en.js", body, sizeof body), 404);
+    assert_true(s_log_has(&hq, "not a folder hqd may read"));
+    hbt_hq_stop(&hq, SIGTERM);
+
+    /* The source tree's dashboard: both catalogues. */
+    hbt_hq_t src;
+    char root[400];
+    snprintf(root, sizeof root, "%s/src", s_root);
+    assert_int_equal(mkdir(root, 0755), 0);
+    hbt_hq_init(&src, root);
+    hbt_hq_start(&src);
+    static char big[1 << 16];
+    assert_int_equal(s_get(&src, "/i18n/zh-CN.js", big, sizeof big), 200);
+    assert_non_null(strstr(big, "export default {"));
+    assert_int_equal(s_get(&src, "/i18n/en.js", big, sizeof big), 200);
+    assert_int_equal(s_get(&src, "/i18n.js", big, sizeof big), 200);
+    hbt_hq_stop(&src, SIGTERM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_served),
         cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_catalogues),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -534,11 +534,13 @@ int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *coo
     return status;
 }
 
-/* Waits (15 s at most) until the daemon just spawned answers /v1/status;
- * fails the test pointing at its log if it does not, or dies first. */
+/* Waits (30 s at most: a daemon rebuilding its state on a machine loaded by
+ * parallel builds may take long) until the daemon just spawned answers
+ * /v1/status; fails the test with the end of its log if it does not, or
+ * dies first (the log's folder is removed after the test). */
 static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const char *log)
 {
-    int64_t deadline = hbt_now_ms() + 15000;
+    int64_t deadline = hbt_now_ms() + 30000;
     while (hbt_now_ms() < deadline) {
         json_t *st = hbt_get(http, "/v1/status");
         if (st) {
@@ -549,7 +551,9 @@ static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const c
             break;
         hbt_sleep_ms(50);
     }
-    fail_msg("%s did not come up; see %s", what, log);
+    s_print_tail(log, 30);
+    fail_msg("%s did not come up (%s); its log's end is above", what,
+             hbt_alive(p) ? "no answer in 30 s" : "it exited");
 }
 
 void hbt_hq_start(hbt_hq_t *hq)
@@ -637,7 +641,8 @@ void hbt_hall_start(hbt_hall_t *hall)
             break;
         hbt_sleep_ms(50);
     }
-    fail_msg("branchd %s did not come up; see %s", hall->id, log);
+    s_print_tail(log, 30);
+    fail_msg("branchd %s did not come up; the end of %s is above", hall->id, log);
 }
 
 void hbt_hall_stop(hbt_hall_t *hall, int sig) { hbt_kill(&hall->proc, sig); }

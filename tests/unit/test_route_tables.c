@@ -31,6 +31,7 @@ static const struct {
 } s_public[] = {
     {"hq", "GET", "/"},           {"hq", "HEAD", "/"},
     {"hq", "GET", "/:file"},      {"hq", "HEAD", "/:file"},
+    {"hq", "GET", "/i18n/:file"}, {"hq", "HEAD", "/i18n/:file"},
     {"hq", "GET", "/v1/health"},  {"hq", "POST", "/v1/login"},
     /* a token for a password (hallctl login): who asks proves it there */
     {"hq", "POST", "/v1/tokens"},
@@ -42,7 +43,7 @@ static const struct {
     {"hall", "GET", "/kiosk"},    {"hall", "GET", "/counter/:counter"},
     {"hall", "GET", "/rate/:counter"}, {"hall", "GET", "/display"},
     {"hall", "GET", "/manager"},  {"hall", "GET", "/t/:ticket"},
-    {"hall", "GET", "/pages/:file"},
+    {"hall", "GET", "/pages/:file"}, {"hall", "GET", "/pages/i18n/:file"},
     /* a ticket's status for its customer's phone (issue 13): read-only,
      * named by an unguessable reference and rate limited by its handler */
     {"hall", "GET", "/v1/public/tickets/:ref"},

@@ -6,7 +6,10 @@
  * real CURVE to the ROUTER, and sends batches within a window per hall. An
  * event counts only once HQ's cumulative ack (sent after the synced commit)
  * covers it. Two phases: as fast as possible (throughput), then a steady
- * rate (ack latency percentiles). Prints figures; asserts nothing. */
+ * rate (ack latency percentiles). Each phase also prints what HQ stored and
+ * what its live mirror applied in the window, and says so when the mirror
+ * fell behind (and how long it took to catch up), so the stored rate cannot
+ * hide a mirror that does not keep up. Prints figures; asserts nothing. */
 #include "simlink.h"
 
 #include "hallbus/cert.h"
@@ -182,6 +185,32 @@ static void s_print_hq(const char *name)
     hb_httpc_resp_free(&r);
 }
 
+/* What HQ's writer has committed and its mirror has applied so far, from
+ * /v1/status; false when HQ does not answer. */
+typedef struct hq_counts {
+    uint64_t stored, mirrored, mirror_queued_bytes;
+} hq_counts_t;
+
+static bool s_hq_counts(hq_counts_t *out)
+{
+    hb_httpc_resp_t r;
+    char err[128];
+    hb_httpc_opts_t http = s_opt.http;
+    http.timeout_ms = 5000;
+    if (hb_httpc_call(s_hq_http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
+        return false;
+    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+    json_t *w = json_object_get(j, "writer"), *l = json_object_get(j, "live");
+    bool ok = json_is_integer(json_object_get(w, "events")) &&
+              json_is_integer(json_object_get(l, "events"));
+    out->stored = (uint64_t)json_integer_value(json_object_get(w, "events"));
+    out->mirrored = (uint64_t)json_integer_value(json_object_get(l, "events"));
+    out->mirror_queued_bytes = (uint64_t)json_integer_value(json_object_get(l, "queued_bytes"));
+    json_decref(j);
+    hb_httpc_resp_free(&r);
+    return ok;
+}
+
 static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
 {
     ProtobufCBinaryData items[1024];
@@ -264,6 +293,8 @@ static double s_phase(sim_hall_t *halls, int n, int seconds, int rate, const cha
      * sending interval, or they would all fire in the same millisecond. */
     for (int i = 0; i < n; i++)
         halls[i].credit = (double)rand() / ((double)RAND_MAX + 1.0);
+    hq_counts_t c0 = {0}, c1 = {0};
+    bool counted = s_hq_counts(&c0);
     int64_t t0 = hb_mono_ms(), last_tick = t0, end = t0 + seconds * 1000LL, last_hello = 0;
     uint64_t acked = 0, iterations = 0;
     struct epoll_event evs[256];
@@ -317,6 +348,7 @@ static double s_phase(sim_hall_t *halls, int n, int seconds, int rate, const cha
     }
     close(ep);
     double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    counted = counted && s_hq_counts(&c1);
     qsort(s_lat, s_nlat, sizeof *s_lat, s_cmp_double);
     printf("%s: %d halls, %.1f s: %llu events durably stored and acknowledged = %.0f events/s\n",
            name, n, secs, (unsigned long long)acked, (double)acked / secs);
@@ -326,6 +358,37 @@ static double s_phase(sim_hall_t *halls, int n, int seconds, int rate, const cha
         printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
                s_nlat, s_pct(0.50), s_pct(0.99), s_nlat ? s_lat[s_nlat - 1] : 0.0);
     s_print_hq(name);
+    if (counted) {
+        /* Stored is not seen: the figure above counts only events the live
+         * mirror (board, alerts, API) has applied too, or says it did not. */
+        uint64_t mirrored = c1.mirrored - c0.mirrored;
+        uint64_t behind = c1.stored > c1.mirrored ? c1.stored - c1.mirrored : 0;
+        printf("%s: HQ stored %llu and mirrored %llu event(s) in the window = %.0f stored, "
+               "%.0f mirrored events/s\n",
+               name, (unsigned long long)(c1.stored - c0.stored), (unsigned long long)mirrored,
+               (double)(c1.stored - c0.stored) / secs, (double)mirrored / secs);
+        int64_t t1 = hb_mono_ms();
+        hq_counts_t c = c1;
+        while (c.mirrored < c.stored && hb_mono_ms() - t1 < 300000) {
+            for (int i = 0; i < n; i++)
+                s_drain(&halls[i], false);
+            usleep(50000);
+            if (!s_hq_counts(&c))
+                break;
+        }
+        double late = (double)(hb_mono_ms() - t1) / 1000.0;
+        /* The last commit's events are on their way at any instant; a
+         * mirror that needs more than a second after the end fell behind. */
+        if (behind > 0 && (late > 1.0 || c.mirrored < c.stored))
+            printf("%s: THE MIRROR FELL BEHIND: %llu event(s) (%llu bytes queued) not yet "
+                   "mirrored at the end; %s %.1f s later\n",
+                   name, (unsigned long long)behind, (unsigned long long)c1.mirror_queued_bytes,
+                   c.mirrored >= c.stored ? "caught up" : "still behind", late);
+        else
+            printf("%s: the mirror kept up (%llu event(s) in flight at the end, applied %.1f s "
+                   "later)\n",
+                   name, (unsigned long long)behind, late);
+    }
     fflush(stdout);
     return (double)acked / secs;
 }

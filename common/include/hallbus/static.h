@@ -18,10 +18,12 @@
 #define HB_STATIC_FILE_MAX (4u << 20)   /* bytes of one file */
 #define HB_STATIC_TOTAL_MAX (32u << 20) /* bytes of all files */
 #define HB_STATIC_NAME_MAX 64
+/* A served name: a file's name, after its subfolder's ("i18n/zh-CN.js"). */
+#define HB_STATIC_PATH_MAX (HB_STATIC_NAME_MAX + 16)
 #define HB_STATIC_CSP_MAX 511 /* bytes of a Content-Security-Policy */
 
 typedef struct hb_static_file {
-    char name[HB_STATIC_NAME_MAX + 1]; /* "app.js" */
+    char name[HB_STATIC_PATH_MAX + 1]; /* "app.js", "i18n/en.js" */
     const char *content_type;          /* static string */
     char *data;                        /* owned by the set */
     size_t len;
@@ -29,7 +31,9 @@ typedef struct hb_static_file {
 
 typedef struct hb_static hb_static_t;
 
-/* Loads the files directly in `dir` (no subfolders) whose names are 1 to 64
+/* Loads the files directly in `dir`, and in its subfolder i18n/ (the
+ * message catalogues, served as "i18n/NAME"; no other subfolder), whose
+ * names are 1 to 64
  * of [A-Za-z0-9._-], not starting with '.', and end in a known extension
  * (.html .js .mjs .css .svg .png .ico .json .txt .woff2). Anything else is
  * skipped with a warning: symbolic links, devices, FIFOs, folders, files
@@ -65,7 +69,8 @@ int hb_static_set_csp(hb_static_t *s, const char *csp);
 /* The file served at request path `path` ("/" is "/index.html"), or NULL.
  * The file belongs to the set. */
 const hb_static_file_t *hb_static_find(const hb_static_t *s, const char *path);
-/* The file named `name` ("app.js"), or NULL; NULL `s` has none. */
+/* The file named `name` ("app.js", "i18n/en.js"), or NULL; NULL `s` has
+ * none. */
 const hb_static_file_t *hb_static_file(const hb_static_t *s, const char *name);
 
 /* Answers `req` with the file `name`, or with index.html when `name` is
@@ -73,8 +78,8 @@ const hb_static_file_t *hb_static_file(const hb_static_t *s, const char *name);
  * while the set holds no file) saying why there is no page, for a name the
  * router's own words, so that a path that is no
  * file reads as it did before the page was served. hqd's route table
- * (hqd/api/table.c) takes GET and HEAD of "/" and "/:file" here; branchd's
- * (branchd/api/table.c) its pages' paths. */
+ * (hqd/api/table.c) takes GET and HEAD of "/", "/:file" and "/i18n/:file"
+ * here; branchd's (branchd/api/table.c) its pages' paths. */
 void hb_static_serve(const hb_static_t *s, hb_http_req_t *req, const char *name);
 
 #endif

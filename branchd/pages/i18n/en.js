@@ -1,5 +1,5 @@
 // Every English text of the hall's pages, by key (the Chinese catalogue,
-// i18n.zh-CN.js, has the same keys; the pages' browser test holds them to
+// zh-CN.js, has the same keys; the pages' browser test holds them to
 // it). {name} is filled in by the page. Server refusals are worded here by
 // their code (err.CODE): the server's own reason is never shown.
 export default {

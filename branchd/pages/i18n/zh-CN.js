@@ -1,5 +1,5 @@
 // Every Chinese text of the hall's pages (the default language), by key
-// (the English catalogue, i18n.en.js, has the same keys; the pages' browser
+// (the English catalogue, en.js, has the same keys; the pages' browser
 // test holds them to it). {name} is filled in by the page. Server refusals
 // are worded here by their code (err.CODE): the server's own reason is
 // never shown.

@@ -1,0 +1,94 @@
+/* The dashboard's message catalogues (hqd/dashboard/i18n/): each language of
+ * a pair has the same keys with the same {placeholders}, in the one format
+ * i18n.js and the check read. The check itself is check_catalogues.py next
+ * to this file (python3, no browser, no node); here it runs on the source
+ * tree's catalogues, and on broken copies to show that it refuses them. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PYTHON "/usr/bin/python3"
+#define CHECK HB_SOURCE_DIR "/tests/unit/check_catalogues.py"
+#define OUT_MAX 65536
+
+static char s_out[OUT_MAX];
+
+static int s_check(const char *folder)
+{
+    return hbt_run_args(s_out, sizeof s_out, PYTHON, CHECK, folder, (const char *)NULL);
+}
+
+static void s_write(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_source_catalogues(void **state)
+{
+    (void)state;
+    int rc = s_check(HB_SOURCE_DIR "/hqd/dashboard/i18n");
+    if (rc != 0)
+        fail_msg("the dashboard's catalogues differ:\n%s", s_out);
+    assert_non_null(strstr(s_out, "(page):"));
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    char dir[256];
+    hbt_mkdtemp(dir, sizeof dir, "i18n");
+    s_write(dir, "zh-CN.js", "export default {\n  \"a.b\": \"等候 {n} 人\",\n  \"a.c\": \"好\",\n};\n");
+    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
+    assert_int_equal(s_check(dir), 0);
+
+    /* A key only one language has. */
+    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n};\n");
+    assert_int_equal(s_check(dir), 1);
+    assert_non_null(strstr(s_out, "en.js lacks a.c"));
+    /* Placeholders that differ. */
+    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{count} waiting\",\n  \"a.c\": \"good\",\n};\n");
+    assert_int_equal(s_check(dir), 1);
+    assert_non_null(strstr(s_out, "placeholders differ"));
+    /* A line that is no pair: the check would not see its keys. */
+    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\", \"a.c\": \"good\",\n};\n");
+    assert_int_equal(s_check(dir), 1);
+    assert_non_null(strstr(s_out, "not a \"key\": \"text\" line"));
+    /* An empty text, a key twice. */
+    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \" \",\n  \"a.c\": \"x\",\n};\n");
+    assert_int_equal(s_check(dir), 1);
+    assert_non_null(strstr(s_out, "empty text"));
+    assert_non_null(strstr(s_out, "key a.c twice"));
+    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
+    /* A part with one language only, and a part's key outside its name. */
+    s_write(dir, "editors.zh-CN.js", "export default {\n  \"editors.x\": \"编辑\",\n  \"y\": \"外\",\n};\n");
+    assert_int_equal(s_check(dir), 1);
+    assert_non_null(strstr(s_out, "editors.en.js: missing"));
+    s_write(dir, "editors.en.js", "export default {\n  \"editors.x\": \"edit\",\n  \"y\": \"out\",\n};\n");
+    assert_int_equal(s_check(dir), 1);
+    assert_non_null(strstr(s_out, "key y does not start with editors."));
+    hbt_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_source_catalogues),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
