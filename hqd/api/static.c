@@ -150,6 +150,61 @@ out:
     return rc;
 }
 
+/* The message catalogues in the folder's HQ_STATIC_SUBDIR subfolder, named
+ * "i18n/NAME" in the set: opened relative to the folder's descriptor
+ * without following a link, and each file read as the folder's are. A
+ * missing subfolder is no error (a dashboard without catalogues). */
+static int s_load_catalogues(hq_static_t *s, int dfd, const char *dir, char *err, size_t errlen)
+{
+    int sfd = openat(dfd, HQ_STATIC_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0) {
+        if (errno != ENOENT)
+            hb_warn("dashboard: %s/" HQ_STATIC_SUBDIR " cannot be opened (%s); not served", dir,
+                    strerror(errno));
+        return 0;
+    }
+    DIR *d = fdopendir(sfd);
+    if (!d) {
+        close(sfd);
+        hb_errf(err, errlen, "cannot list %s/" HQ_STATIC_SUBDIR ": %s", dir, strerror(errno));
+        return HB_EIO;
+    }
+    char sub[300];
+    snprintf(sub, sizeof sub, "%.250s/" HQ_STATIC_SUBDIR, dir);
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (!s_name_ok(e->d_name) || !s_type_of(e->d_name)) {
+            hb_warn("dashboard: %s/%.80s is not a servable name or type; not served", sub,
+                    e->d_name);
+            continue;
+        }
+        if (s->n == HQ_STATIC_FILES_MAX) {
+            hb_warn("dashboard: more than %d files; %s/%s and later ones not served",
+                    HQ_STATIC_FILES_MAX, sub, e->d_name);
+            break;
+        }
+        hq_static_file_t *f = &s->files[s->n];
+        int r = s_load_one(sfd, sub, e->d_name, HQ_STATIC_TOTAL_MAX - s->total, f);
+        if (r == HB_ENOMEM) {
+            rc = r;
+            hb_errf(err, errlen, "out of memory reading the dashboard");
+            break;
+        }
+        if (r == 0) {
+            char base[HQ_STATIC_NAME_MAX + 1];
+            snprintf(base, sizeof base, "%s", f->name);
+            snprintf(f->name, sizeof f->name, HQ_STATIC_SUBDIR "/%s", base);
+            s->total += f->len;
+            s->n++;
+        }
+    }
+    closedir(d); /* closes sfd */
+    return rc;
+}
+
 int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
 {
     hq_static_t *s = calloc(1, sizeof *s);
@@ -211,6 +266,8 @@ int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
         rc = HB_EIO;
         hb_errf(err, errlen, "cannot list the dashboard folder %s: %s", dir, strerror(errno));
     }
+    if (rc == 0)
+        rc = s_load_catalogues(s, dfd, dir, err, errlen);
     closedir(d); /* closes dfd */
     if (rc == 0 && !hq_static_find(s, "/"))
         snprintf(s->why, sizeof s->why, "the dashboard folder %.180s has no index.html", dir);
@@ -289,8 +346,8 @@ const hq_static_file_t *hq_static_file(const hq_static_t *s, const char *name)
 {
     if (!s || !name)
         return NULL;
-    /* Every loaded name passed s_name_ok, so a name with a '/' (or anything
-     * else outside the names) simply matches nothing. */
+    /* Every loaded name passed s_name_ok (a catalogue's after its
+     * "i18n/"), so any other name with a '/' simply matches nothing. */
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->files[i].name, name) == 0)
             return &s->files[i];

@@ -16,9 +16,11 @@
 #define HQ_STATIC_FILE_MAX (4u << 20)   /* bytes of one file */
 #define HQ_STATIC_TOTAL_MAX (32u << 20) /* bytes of all files */
 #define HQ_STATIC_NAME_MAX 64
+/* The one subfolder served: the dashboard's message catalogues. */
+#define HQ_STATIC_SUBDIR "i18n"
 
 typedef struct hq_static_file {
-    char name[HQ_STATIC_NAME_MAX + 1]; /* "app.js" */
+    char name[sizeof HQ_STATIC_SUBDIR + HQ_STATIC_NAME_MAX + 1]; /* "app.js", "i18n/x.en.js" */
     const char *content_type;          /* static string */
     char *data;                        /* owned by the set */
     size_t len;
@@ -26,7 +28,9 @@ typedef struct hq_static_file {
 
 typedef struct hq_static hq_static_t;
 
-/* Loads the files directly in `dir` (no subfolders) whose names are 1 to 64
+/* Loads the files directly in `dir`, and those directly in its subfolder
+ * `i18n` (named "i18n/NAME", served at /i18n/NAME; no other subfolder),
+ * whose names are 1 to 64
  * of [A-Za-z0-9._-], not starting with '.', and end in a known extension
  * (.html .js .mjs .css .svg .png .ico .json .txt .woff2). Anything else is
  * skipped with a warning: symbolic links, devices, FIFOs, folders, files

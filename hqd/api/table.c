@@ -23,6 +23,16 @@ static void s_get_file(hb_http_req_t *req, void *arg)
     hq_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
 }
 
+/* A message catalogue of the dashboard: "i18n/NAME" in the set. */
+static void s_get_catalogue(hb_http_req_t *req, void *arg)
+{
+    char name[sizeof HQ_STATIC_SUBDIR + HQ_STATIC_NAME_MAX + 1];
+    const char *file = hb_http_param(req, "file");
+    int n = snprintf(name, sizeof name, HQ_STATIC_SUBDIR "/%s", file ? file : "");
+    hq_static_serve(((hqd_t *)arg)->dashboard, req,
+                    n > 0 && (size_t)n < sizeof name ? name : HQ_STATIC_SUBDIR "/");
+}
+
 static const hb_http_route_t s_routes[] = {
     /* Signing in and out, who the caller is, the audit log; the health
      * check answers anyone (load balancers). */
@@ -142,6 +152,8 @@ static const hb_http_route_t s_routes[] = {
     {"HEAD", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},
     {"GET", "/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_file},
     {"HEAD", "/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_file},
+    {"GET", "/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_catalogue},
+    {"HEAD", "/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_catalogue},
 };
 
 const hb_http_route_t *hqd_routes(size_t *n)

@@ -20,6 +20,7 @@ import {AlertFeed} from './alerts.js';
 import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
 import {Reports} from './reports.js';
+import {Workspace} from './workspace.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
@@ -49,6 +50,7 @@ let feed;
 let detail;
 let campaigns;
 let reports;
+let workspace;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -274,7 +276,7 @@ function setupLegend() {
 
 function setupTabs() {
   const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar'],
-    ['tab-reports', 'view-reports']];
+    ['tab-reports', 'view-reports'], ['tab-workspace', 'view-workspace']];
   for (const [tab, panel] of tabs) {
     $(tab).addEventListener('click', () => {
       for (const [t, p] of tabs) {
@@ -286,6 +288,7 @@ function setupTabs() {
         if (can.campaigns) campaigns.loadCampaigns();
       }
       if (tab === 'tab-reports') reports.show();
+      if (tab === 'tab-workspace') workspace.show();
     });
   }
 }
@@ -357,6 +360,8 @@ function boot() {
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
   reports = new Reports($('reports'), () => net);
+  workspace = new Workspace($('workspace'));
+  $('tab-workspace').hidden = !workspace.available();
   dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(), can,
