@@ -363,8 +363,10 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
     }
     if (!ahead)
         fail_msg("hall B01 does not hold the closure's notice and diversion within 20 s");
-    fprintf(stderr, "policy: B01 holds closure 'works' from %s with its notice, today being %.10s\n",
-            from, bad);
+    char today[16];
+    s_date(today, sizeof today, 0);
+    fprintf(stderr, "policy: B01 holds closure 'works' from %s with its notice and diversion on %s\n",
+            from, today);
 }
 
 /* The same pages in English. */
