@@ -31,6 +31,7 @@ static const struct {
 } s_public[] = {
     {"hq", "GET", "/"},           {"hq", "HEAD", "/"},
     {"hq", "GET", "/:file"},      {"hq", "HEAD", "/:file"},
+    {"hq", "GET", "/i18n/:file"}, {"hq", "HEAD", "/i18n/:file"}, /* the message catalogues */
     {"hq", "GET", "/v1/health"},  {"hq", "POST", "/v1/login"},
     /* a token for a password (hallctl login): who asks proves it there */
     {"hq", "POST", "/v1/tokens"},
