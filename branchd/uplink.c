@@ -260,7 +260,15 @@ static void s_on_auth_failed(uplink_t *up, unsigned status, bool auth)
 {
     up->stats.auth_failures++;
     char reason[UPLINK_REASON_MAX];
-    if (auth)
+    const char *na = hb_cert_meta(up->cfg.hall, "not-after");
+    int64_t na_ms = 0;
+    up->stats.expired = auth && na && hb_time_parse(na, &na_ms) == 0 && hb_now_ms() >= na_ms;
+    if (up->stats.expired)
+        snprintf(reason, sizeof reason,
+                 "HQ refused this hall's key at the handshake: its certificate expired at %s "
+                 "(rotate before expiry: branchd rotate; now it must be enrolled again)",
+                 na);
+    else if (auth)
         snprintf(reason, sizeof reason,
                  "HQ refused this hall's key at the handshake (ZAP status %u): it is not "
                  "enrolled at head office, or was revoked",
@@ -795,6 +803,8 @@ const char *uplink_state(const uplink_stats_t *st)
 {
     if (st->revoked)
         return "revoked";
+    if (st->expired)
+        return "expired";
     if (st->refused)
         return "refused";
     if (st->sequence_conflict)
@@ -813,4 +823,11 @@ void uplink_destroy(uplink_t **upp)
     s_conn_close(up->conn);
     free(up->scratch);
     free(up);
+}
+
+void uplink_reconnect(uplink_t *up)
+{
+    s_reopen_later(up, 0);
+    up->reopen_at_ms = hb_mono_ms(); /* no wait: the old key may be retired soon */
+    up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
 }

@@ -27,8 +27,10 @@
       HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
           HQ_PERM_BIT(ARCHIVE_READ) | HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(POLICY_READ) |         \
           HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) |  \
-          HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN),        \
-      "everything: people, tokens, the organisation, settings, the audit log")                   \
+          HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |        \
+          HQ_PERM_BIT(HALLS_ENROL),                                                              \
+      "everything: people, tokens, the organisation, settings, the audit log, halls' "           \
+      "enrolment and revocation")                   \
     X(OPERATOR, "operator",                                                                      \
       HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
           HQ_PERM_BIT(ORG_READ),                                                                 \

@@ -837,3 +837,20 @@ void hq_ingest_destroy(hq_ingest_t **ingp)
     *ingp = NULL;
     hb_zuv_close(&ing->zuv, s_zuv_closed);
 }
+
+void hq_ingest_revoke(hq_ingest_t *ing, const char *hall)
+{
+    hq_hall_t *h = hq_halls_find(ing->halls, hall);
+    if (!h)
+        return;
+    frame_ctx_t fc = {.ing = ing, .hall = h, .rid = h->rid, .rid_len = h->rid_len};
+    if (h->rid_len)
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED, 0,
+                 "this hall was revoked at head office; nothing more is taken from it");
+    /* Until the ZAP table is read again (within its watch interval), the
+     * cached answer must not let a message of this hall through. */
+    h->revoked = true;
+    h->rid_len = 0;
+    h->key[0] = '\0';
+    h->key_generation = 0;
+}
