@@ -1,0 +1,64 @@
+/* A WebDriver client for the browser tests: ChromeDriver started in its own
+ * process group with headless Chromium, commands sent as JSON over HTTP with
+ * the project's blocking client, and the small steps the tests take with it
+ * (run a script, wait for one to be true, find, click, type, screenshot,
+ * read the console, sign in through the dashboard's form). Every failure
+ * fails the running cmocka test. Not here: what a test checks on a page. */
+#ifndef HBT_WEBDRIVER_H
+#define HBT_WEBDRIVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define HBT_CHROMIUM "/usr/bin/chromium"
+#define HBT_CHROMEDRIVER "/usr/bin/chromedriver"
+
+typedef struct hbt_wd {
+    pid_t driver;      /* leads its own process group: Chromium is in it too */
+    char wd[64];       /* http://127.0.0.1:PORT of ChromeDriver */
+    char session[128]; /* "" before hbt_wd_start */
+} hbt_wd_t;
+
+/* Whether Chromium and ChromeDriver are installed (else the test skips). */
+bool hbt_wd_available(void);
+/* Starts ChromeDriver (its log in `root`/chromedriver.log) and a headless
+ * Chromium session (its profile under `root`). */
+void hbt_wd_start(hbt_wd_t *b, const char *root);
+/* Ends the session and the driver's whole process group; idempotent. */
+void hbt_wd_stop(hbt_wd_t *b);
+/* One command; its "value" (a new reference, may be NULL) and the status. */
+json_t *hbt_wd(hbt_wd_t *b, const char *method, const char *path, json_t *body, int *status);
+/* The same, failing the test unless the status is 200. `body` is taken. */
+json_t *hbt_wd_ok(hbt_wd_t *b, const char *method, const char *path, json_t *body);
+/* Opens `url` in the session. */
+void hbt_wd_go(hbt_wd_t *b, const char *url);
+/* Runs "return ..." in the page; its value, a new reference. */
+json_t *hbt_wd_exec(hbt_wd_t *b, const char *script);
+bool hbt_wd_exec_true(hbt_wd_t *b, const char *script);
+/* Waits until a script returns true; false on timeout. */
+bool hbt_wd_wait_true(hbt_wd_t *b, const char *script, int timeout_ms);
+/* The element matching a CSS selector: its reference into `out`, or false. */
+bool hbt_wd_find(hbt_wd_t *b, const char *css, char *out, size_t outlen);
+void hbt_wd_find_ok(hbt_wd_t *b, const char *css, char *out, size_t outlen);
+/* An attribute or property ("" when none); false when the element is gone. */
+bool hbt_wd_attr(hbt_wd_t *b, const char *elem, const char *name, char *out, size_t outlen);
+void hbt_wd_text(hbt_wd_t *b, const char *elem, char *out, size_t outlen);
+void hbt_wd_click(hbt_wd_t *b, const char *elem);
+/* Types `text` into an input after emptying it. */
+void hbt_wd_type(hbt_wd_t *b, const char *elem, const char *text);
+/* Finds by CSS and clicks / types, failing when nothing matches. */
+void hbt_wd_click_css(hbt_wd_t *b, const char *css);
+void hbt_wd_type_css(hbt_wd_t *b, const char *css, const char *text);
+/* Saves what the browser shows as NAME.png in the working folder (the
+ * build's tests/), for people to look at. */
+void hbt_wd_screenshot(hbt_wd_t *b, const char *name);
+/* The console since the last call: a SEVERE entry fails the test unless it
+ * is a 404, or with `auth_401` the 401 of /v1/me or /v1/login (the sign-in
+ * page's), or names `also` (a refusal the test provoked; NULL: none). */
+void hbt_wd_console_clean(hbt_wd_t *b, bool auth_401, const char *also);
+/* Signs in through the dashboard's form as a person does. */
+void hbt_wd_sign_in(hbt_wd_t *b, const char *name, const char *password);
+
+#endif
