@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config git curl ca-certificates python3
       libzmq3-dev libczmq-dev libsodium-dev protobuf-c-compiler libprotobuf-c-dev
       liblmdb-dev lmdb-utils libuv1-dev libh2o-dev libssl-dev libjansson-dev
       libcmocka-dev libcurl4-openssl-dev faketime
-      python3-prometheus-client python3-yaml)
+      python3-prometheus-client python3-yaml python3-icalendar python3-aiosmtpd)
 if [[ "${1:-}" == "--browser" ]]; then
     pkgs+=(chromium chromium-driver)
 fi

@@ -66,4 +66,7 @@ void hqd_api_get_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_put_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
 
+/* public.c: no login */
+void hqd_api_get_public_hours(hb_http_req_t *req, void *arg);
+
 #endif

@@ -115,6 +115,9 @@ static const hb_http_route_t s_routes[] = {
     {"PUT", "/v1/glossary", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_glossary},
     {"GET", "/v1/rollout", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rollout},
 
+    /* What the app and the website publish: no login. */
+    {"GET", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_get_public_hours},
+
     /* The dashboard: its page must load before anyone has signed in. */
     {"GET", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},
     {"HEAD", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},

@@ -51,11 +51,13 @@ static int s_walk(const char *daemon, const hb_http_route_t *table, size_t n)
         }
         if (row->perm == HB_PERM_PUBLIC) {
             /* Public is for the dashboard's page and files, which must load
-             * before anyone signs in; never for an API route. */
-            bool page = strcmp(daemon, "hq") == 0 && row->method &&
-                        (strcmp(row->method, "GET") == 0 || strcmp(row->method, "HEAD") == 0) &&
-                        (strcmp(what, "/") == 0 || strcmp(what, "/:file") == 0);
-            if (!page) {
+             * before anyone signs in, and for what HQ publishes to everyone
+             * under /v1/public/ (read only); never for another API route. */
+            bool hq_get = strcmp(daemon, "hq") == 0 && row->method &&
+                          (strcmp(row->method, "GET") == 0 || strcmp(row->method, "HEAD") == 0);
+            bool page = hq_get && (strcmp(what, "/") == 0 || strcmp(what, "/:file") == 0);
+            bool published = hq_get && strncmp(what, "/v1/public/", 11) == 0;
+            if (!page && !published) {
                 print_error("%s route %s %s: public\n", daemon, method, what);
                 problems++;
             }
@@ -107,6 +109,15 @@ HBT_TEST(test_walk_finds_mistakes)
     };
     assert_int_equal(s_walk("hq", public_api, 1), 1);
     assert_int_equal(s_walk("hall", public_api, 1), 1);
+    const hb_http_route_t public_write[] = {
+        {"POST", "/v1/public/y", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", public_write, 1), 1);
+    const hb_http_route_t published[] = {
+        {"GET", "/v1/public/y", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", published, 1), 0);
+    assert_int_equal(s_walk("hall", published, 1), 1);
     const hb_http_route_t twice[] = {
         {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
         {"GET", "/v1/y/:b", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
