@@ -14,6 +14,7 @@
 #include "ingest.h"
 #include "live.h"
 #include "neighbours.h"
+#include "notify.h"
 #include "sse.h"
 #include "static.h"
 #include "writer.h"
@@ -56,6 +57,16 @@ typedef struct hqd_config {
     int64_t stream_clients;
     int64_t mirror_snapshot_events;
     int64_t mirror_snapshot_ms;
+    int64_t notify_escalate_after_ms;
+    int64_t notify_queue;
+    int64_t notify_attempts;
+    int64_t notify_retry_first_ms;
+    int64_t notify_retry_max_ms;
+    int64_t notify_timeout_ms;
+    int64_t notify_deliveries_kept;
+    char *smtp_url;
+    char *smtp_from;
+    char *external_url;
 } hqd_config_t;
 
 /* The histograms of hqd's own rounds and threads that belong to no module,
@@ -95,6 +106,7 @@ typedef struct hqd {
     hq_board_t *board;
     hq_neighbours_t *neighbours;
     hq_alerting_t *alerting;
+    hq_notify_t *notify;
     hq_ingest_t *ingest;
     hb_http_t *http;
     hq_static_t *dashboard; /* the files served at / */

@@ -90,6 +90,28 @@ static const hb_config_def_t s_defs[] = {
         false, "... or this long after its last snapshot (a restart replays only the rest)"),
     CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
         "policy/calendar documents sent to halls per second at most"),
+    CFG("notify_escalate_after", HB_CONF_DURATION, notify_escalate_after_ms, "30m", 0,
+        7LL * 86400000, false,
+        "an alert nobody acknowledged goes a level up (hall, city, province, network) after "
+        "this, and again after each as long; 0: never"),
+    CFG("notify_queue", HB_CONF_INT, notify_queue, "10000", 16, 1000000, false,
+        "alert deliveries waiting or retrying at once, at most (past it, queued next second)"),
+    CFG("notify_attempts", HB_CONF_INT, notify_attempts, "8", 1, 100, false,
+        "tries of one alert delivery before it is given up"),
+    CFG("notify_retry_first", HB_CONF_DURATION, notify_retry_first_ms, "5s", 10, 3600000, false,
+        "the wait after a delivery's first failure; it doubles after each"),
+    CFG("notify_retry_max", HB_CONF_DURATION, notify_retry_max_ms, "10m", 10, 86400000, false,
+        "the longest wait between two tries of a delivery"),
+    CFG("notify_timeout", HB_CONF_DURATION, notify_timeout_ms, "10s", 100, 600000, false,
+        "one delivery attempt (webhook, robot, mail server), connect to last byte"),
+    CFG("notify_deliveries_kept", HB_CONF_INT, notify_deliveries_kept, "100000", 100, 100000000,
+        false, "delivery attempts kept for GET /v1/notify/deliveries (the oldest go first)"),
+    CFG("smtp_url", HB_CONF_STRING, smtp_url, "", 0, 0, false,
+        "mail server for alert e-mail, smtp://HOST:PORT or smtps://HOST:PORT (\"\": no e-mail)"),
+    CFG("smtp_from", HB_CONF_STRING, smtp_from, "hallbus@localhost", 0, 0, false,
+        "the sender address of alert e-mail"),
+    CFG("external_url", HB_CONF_STRING, external_url, "", 0, 0, false,
+        "the dashboard's address as people reach it, for links in alert messages"),
     CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
         "a hall that has not applied a sent version gets it again after this"),
 };
@@ -190,12 +212,19 @@ static void s_on_committed(hq_write_item_t *items, void *arg)
     hq_live_submit(hq->live, items);
 }
 
-/* Chore, every second: documents due to halls. */
+/* Chore, every second: documents due to halls, alerts due to people. */
 static void s_downlink_round(void *arg)
 {
     hqd_t *hq = arg;
     if (hq->downlink)
         hq_downlink_tick(hq->downlink);
+    if (hq->notify)
+        hq_notify_tick(hq->notify, hb_now_ms());
+}
+
+static void s_on_alert_change(const alert_change_t *ch, int severity, void *arg)
+{
+    hq_notify_on_change(arg, ch, severity);
 }
 
 /* Chore, every minute: readers left by killed processes, expired alerts. */
@@ -340,6 +369,25 @@ int main(int argc, char **argv)
         hb_error("cannot open the alert store in %s: %s", alerts_dir, err);
         return 1;
     }
+    char notify_dir[4096];
+    snprintf(notify_dir, sizeof notify_dir, "%s/notify", hq->cfg.data);
+    hq_notify_config_t ncfg_n = {.dir = notify_dir,
+                                 .escalate_after_ms = hq->cfg.notify_escalate_after_ms,
+                                 .queue_max = (size_t)hq->cfg.notify_queue,
+                                 .attempts_max = (int)hq->cfg.notify_attempts,
+                                 .retry_first_ms = hq->cfg.notify_retry_first_ms,
+                                 .retry_max_ms = hq->cfg.notify_retry_max_ms,
+                                 .timeout_ms = hq->cfg.notify_timeout_ms,
+                                 .deliveries_max = (uint64_t)hq->cfg.notify_deliveries_kept,
+                                 .smtp_url = hq->cfg.smtp_url,
+                                 .smtp_from = hq->cfg.smtp_from,
+                                 .external_url = hq->cfg.external_url};
+    if (hq_notify_new(&ncfg_n, hq->control, hq_alerting_store(hq->alerting), &hq->notify, err,
+                      sizeof err) != 0) {
+        hb_error("cannot start the notifier in %s: %s", notify_dir, err);
+        return 1;
+    }
+    hq_alerting_set_listener(hq->alerting, s_on_alert_change, hq->notify);
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     hb_http_limits_t limits = {.max_conns = (size_t)hq->cfg.http_max_conns,
                                .max_per_address = (size_t)hq->cfg.http_max_per_address,
@@ -371,6 +419,7 @@ int main(int argc, char **argv)
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_downlink_destroy(&hq->downlink);
     hq_neighbours_destroy(&hq->neighbours);
+    hq_notify_destroy(&hq->notify); /* before the alert store it reads */
     hq_alerting_destroy(&hq->alerting);
     hq_board_destroy(&hq->board);
     hq_control_close(&hq->control);
