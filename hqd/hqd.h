@@ -59,6 +59,7 @@ typedef struct hqd_config {
     int64_t mirror_snapshot_ms;
     int64_t notify_escalate_after_ms;
     int64_t notify_queue;
+    int64_t notify_senders;
     int64_t notify_attempts;
     int64_t notify_retry_first_ms;
     int64_t notify_retry_max_ms;

@@ -523,6 +523,8 @@ static int s_silence_parse(hq_notify_t *n, const json_t *doc, const char *by, no
     if (rc != 0)
         return rc;
     json_t *al = json_object_get(doc, "alert");
+    if (json_is_null(al))
+        al = NULL;
     if (al && (!json_is_integer(al) || json_integer_value(al) < 1)) {
         hb_errf(err, errlen, "alert: an alert id");
         return HB_EINVAL;
@@ -810,8 +812,6 @@ static int64_t s_silenced_until(hq_notify_t *n, const notify_followed_t *f, cons
 static void s_consider(hq_notify_t *n, notify_followed_t *f, int64_t now)
 {
     f->next_ms = INT64_MAX;
-    if (f->acked)
-        return; /* someone has it: nobody new is told */
     const org_hall_t *oh;
     s_fill_place(n, &f->alert, &oh);
     int64_t silenced = s_silenced_until(n, f, oh, now);
@@ -819,13 +819,17 @@ static void s_consider(hq_notify_t *n, notify_followed_t *f, int64_t now)
         f->next_ms = silenced;
         if (!f->counted_silence) {
             f->counted_silence = true;
+            pthread_mutex_lock(&n->q_mu);
             n->stats.silenced++;
+            pthread_mutex_unlock(&n->q_mu);
         }
         return;
     }
     const org_t *org = hq_control_org(n->ctl);
     const alert_record_t *rec = &f->alert.rec;
-    f->alert.level = notify_level_at(n, rec, now);
+    /* An acknowledged alert stays at the level it had reached: someone
+     * has it, so it goes no higher. */
+    f->alert.level = notify_level_at(n, rec, f->acked ? f->acked_ms : now);
     for (size_t i = 0; i < n->subs.n; i++) {
         const notify_sub_t *s = &n->subs.v[i];
         if (!(s->kinds & ((uint64_t)1 << (rec->alert.kind & 63))) ||
@@ -834,8 +838,9 @@ static void s_consider(hq_notify_t *n, notify_followed_t *f, int64_t now)
             continue;
         int64_t due = rec->raised_ms + s->min_age_s * 1000;
         if (s->escalated && s->level > 0) {
-            /* It reaches this level after `level` escalation periods. */
-            if (n->cfg.escalate_after_ms <= 0)
+            /* It reaches this level after `level` escalation periods,
+             * unless it was acknowledged below it. */
+            if (n->cfg.escalate_after_ms <= 0 || (f->acked && s->level > f->alert.level))
                 continue;
             int64_t at = rec->raised_ms + (int64_t)s->level * n->cfg.escalate_after_ms;
             if (at > due)
@@ -971,8 +976,11 @@ static int s_load(hq_notify_t *n, char *err, size_t errlen)
             char future[HB_RFC3339_MAX];
             hb_time_format(now + 1000, future);
             json_object_set_new(d, "until", json_string(future));
-            if (s_silence_parse(n, d, json_string_value(json_object_get(doc, "by")), &s, why,
-                                sizeof why) == 0) {
+            int prc = s_silence_parse(n, d, json_string_value(json_object_get(doc, "by")), &s, why,
+                                      sizeof why);
+            if (prc != 0)
+                hb_warn("notify: a stored silence is not in force: %s", why);
+            if (prc == 0) {
                 s.id = k.mv_size == 8 ? hb_get_be64(k.mv_data) : 0;
                 s.until_ms = until;
                 s.created_ms = created;
@@ -996,8 +1004,13 @@ static int s_load(hq_notify_t *n, char *err, size_t errlen)
         uint8_t key[8];
         hb_put_be64(key, f->alert.rec.id);
         MDB_val ak = {8, key};
-        if (mdb_get(txn, n->dbi_acks, &ak, &v) == 0)
+        if (mdb_get(txn, n->dbi_acks, &ak, &v) == 0) {
+            json_t *a = json_loadb(v.mv_data, v.mv_size, 0, NULL);
             f->acked = true;
+            if (hb_time_parse(json_string_value(json_object_get(a, "at")), &f->acked_ms) != 0)
+                f->acked_ms = f->alert.rec.raised_ms;
+            json_decref(a);
+        }
         mdb_cursor_open(txn, n->dbi_done, &cur);
         MDB_val dk = {8, key};
         int rc = mdb_cursor_get(cur, &dk, &v, MDB_SET_RANGE);

@@ -10,7 +10,9 @@
  * Threads: every call here is the loop thread's (the alert rounds, the HTTP
  * API, the housekeeping tick), except that the sender thread runs inside.
  * The loop only decides and queues (a bounded queue; a full one is tried
- * again next tick); the thread formats (formats.h), sends (libcurl: HTTP
+ * again next tick); the sender threads (a few, so that one webhook that
+ * hangs holds one of them for an attempt's timeout, not every delivery)
+ * format (formats.h), sends (libcurl: HTTP
  * for webhooks and robots, SMTP for e-mail) and writes the attempts.
  *
  * Storage: an LMDB environment of its own (data/notify):
@@ -43,6 +45,7 @@
 #define NOTIFY_TO_MAX 1024     /* e-mail addresses, comma-separated */
 #define NOTIFY_TEXT_MAX 512    /* a reason, a note */
 #define NOTIFY_PAGE_MAX 1000   /* delivery attempts in one answer */
+#define NOTIFY_SENDERS_MAX 16  /* sender threads */
 
 typedef struct hq_notify hq_notify_t;
 
@@ -50,6 +53,7 @@ typedef struct hq_notify_config {
     const char *dir;            /* the LMDB folder */
     int64_t escalate_after_ms;  /* unacknowledged this long: a level up; 0 never */
     size_t queue_max;           /* deliveries waiting or retrying in the sender, at most */
+    int senders;                /* sender threads (1..NOTIFY_SENDERS_MAX): attempts at once */
     int attempts_max;           /* tries of one delivery before it is given up */
     int64_t retry_first_ms;     /* the wait after the first failure; doubles each time */
     int64_t retry_max_ms;       /* ... up to this */
@@ -94,7 +98,9 @@ json_t *hq_notify_subs_json(hq_notify_t *n);
 
 /* ---- acknowledgement and silences */
 
-/* Someone has the alert: it escalates no further and goes to nobody new.
+/* Someone has the alert: it escalates no further (subscriptions that get
+ * only what escalated above the level it reached are not told; the others
+ * still are).
  * HB_ENOTFOUND for an unknown alert, HB_ECONFLICT for one cleared or
  * acknowledged already. */
 int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char *note,

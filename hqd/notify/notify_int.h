@@ -101,8 +101,9 @@ struct hq_notify {
     notify_job_t *q_head;
     size_t q_len;
     bool stop;
-    bool started;
-    pthread_t thread;
+    bool q_inited;
+    size_t n_threads;
+    pthread_t threads[NOTIFY_SENDERS_MAX];
     hq_notify_stats_t stats;
 };
 

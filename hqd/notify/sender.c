@@ -436,25 +436,33 @@ int notify_sender_start(hq_notify_t *n, char *err, size_t errlen)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&n->q_cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&n->thread, NULL, s_thread, n) != 0) {
-        hb_errf(err, errlen, "cannot start the sender thread: %s", strerror(errno));
-        pthread_cond_destroy(&n->q_cond);
-        pthread_mutex_destroy(&n->q_mu);
-        return HB_ESYS;
+    n->q_inited = true;
+    size_t want = n->cfg.senders < 1 ? 1 : (size_t)n->cfg.senders;
+    if (want > NOTIFY_SENDERS_MAX)
+        want = NOTIFY_SENDERS_MAX;
+    for (size_t i = 0; i < want; i++) {
+        int rc = pthread_create(&n->threads[i], NULL, s_thread, n);
+        if (rc != 0) {
+            hb_errf(err, errlen, "cannot start a sender thread: %s", strerror(rc));
+            notify_sender_stop(n);
+            return HB_ESYS;
+        }
+        n->n_threads++;
     }
-    n->started = true;
     return 0;
 }
 
 void notify_sender_stop(hq_notify_t *n)
 {
-    if (!n->started)
+    if (!n->q_inited)
         return;
     pthread_mutex_lock(&n->q_mu);
     __atomic_store_n(&n->stop, true, __ATOMIC_RELAXED);
-    pthread_cond_signal(&n->q_cond);
+    pthread_cond_broadcast(&n->q_cond);
     pthread_mutex_unlock(&n->q_mu);
-    pthread_join(n->thread, NULL);
+    for (size_t i = 0; i < n->n_threads; i++)
+        pthread_join(n->threads[i], NULL);
+    n->n_threads = 0;
     while (n->q_head) {
         notify_job_t *j = n->q_head;
         n->q_head = j->next;
@@ -462,7 +470,7 @@ void notify_sender_stop(hq_notify_t *n)
     }
     pthread_cond_destroy(&n->q_cond);
     pthread_mutex_destroy(&n->q_mu);
-    n->started = false;
+    n->q_inited = false;
 }
 
 static int s_push(hq_notify_t *n, notify_job_t *j)
