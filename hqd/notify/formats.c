@@ -202,14 +202,15 @@ void notify_subject(const notify_alert_t *a, char *out, size_t outlen)
 
 void notify_encoded_words(hb_text_t *out, const char *text)
 {
-    /* "=?UTF-8?B?" + base64 + "?=" in 75 octets leaves 63 for base64: 45
-     * bytes of text, cut before a character. */
+    /* A word holds 36 bytes of text (48 of base64, 60 octets with
+     * "=?UTF-8?B?" and "?="), cut before a character: under RFC 2047's 75,
+     * and "Subject: " and the first word stay within RFC 5322's 78. */
     size_t len = strlen(text);
     bool first = true;
     while (len > 0 || first) {
-        size_t take = len > 45 ? hb_utf8_cut(text, len, 45) : len;
+        size_t take = len > 36 ? hb_utf8_cut(text, len, 36) : len;
         if (take == 0 && len > 0)
-            take = len > 45 ? 45 : len;
+            take = len > 36 ? 36 : len;
         char b64[80];
         sodium_bin2base64(b64, sizeof b64, (const unsigned char *)text, take,
                           sodium_base64_VARIANT_ORIGINAL);

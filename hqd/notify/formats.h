@@ -64,7 +64,7 @@ void notify_subject(const notify_alert_t *a, char *out, size_t outlen);
 int notify_email(const notify_alert_t *a, const char *from, const char *to,
                  const char *message_id, int64_t now_ms, const char *external_url, hb_text_t *out);
 
-/* `text` as RFC 2047 "B" encoded words of UTF-8, each at most 75 octets,
+/* `text` as RFC 2047 "B" encoded words of UTF-8, each at most 60 octets,
  * never splitting a character, separated by CRLF SP (a folded header). */
 void notify_encoded_words(hb_text_t *out, const char *text);
 
