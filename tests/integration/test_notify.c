@@ -621,6 +621,37 @@ HBT_TEST(test_alerts_reach_people)
                         "等候超过 2 秒 (A 业务, normal)");
     json_decref(notices);
 
+    /* The same through hallctl. */
+    static char out[1 << 16];
+    const char *hallctl = HB_BIN_DIR "/tools/hallctl";
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "subscription-list", "--hq",
+                                  w->hq.http, NULL),
+                     0);
+    hbt_assert_contains(out, "province");
+    hbt_assert_contains(out, "region/P1");
+    hbt_assert_contains(out, "escalated only");
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "silence-list", "--hq", w->hq.http,
+                                  NULL),
+                     0);
+    hbt_assert_contains(out, "counters rebuilt");
+    char id[32];
+    snprintf(id, sizeof id, "%lld", (long long)sla_id);
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "deliveries", "--alert", id, "--hq",
+                                  w->hq.http, NULL),
+                     0);
+    hbt_assert_contains(out, "city-ops");
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "alert-ack", id, "--by", "zhang.min",
+                                  "--hq", w->hq.http, NULL),
+                     0);
+    hbt_assert_contains(out, "acknowledged by zhang.min");
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "alert-ack", id, "--by", "zhang.min",
+                                  "--hq", w->hq.http, NULL),
+                     1);
+    hbt_assert_contains(out, "acknowledged already");
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "alert-silence", id, "--by", "x",
+                                  "--reason", "r", "--hq", w->hq.http, NULL),
+                     2);
+
     /* After a restart nothing is sent twice. */
     size_t before = s_t.rx.n;
     hbt_hq_stop(&w->hq, SIGKILL);
