@@ -13,6 +13,7 @@
 #include "hallbus/daemon.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/manpage.h"
 #include "hallbus/time.h"
 #include "hallbus/version.h"
 
@@ -319,6 +320,45 @@ static int s_serve(branchd_t *d)
     return 0;
 }
 
+/* The manual page (branchd --help-man, branchd.8): its settings come from
+ * s_defs, its commands from access/cli.c's table. */
+static const hb_man_part_t s_man_parts[] = {
+    {"COMMANDS", NULL, access_cli_man},
+    {"FILES",
+     "As the Debian package installs them:\n"
+     "- /etc/hallbus/branchd.conf: the settings (hallctl enroll writes a hall's own); "
+     "branchd.service starts only once it exists. The package ships "
+     "/etc/hallbus/branchd.conf.example (a conffile).\n"
+     "- /var/lib/hallbus/hall-keys: hall.key, hall.key_secret and hq.key, from the "
+     "enrolment (kept with the data: a purge of the package keeps them).\n"
+     "- /var/lib/hallbus/outbox: the data folder (LMDB: the outbox, the hall's state, "
+     "policies, paired devices and staff in access/), locked by hallbus.lock while branchd "
+     "runs.\n"
+     "- /lib/systemd/system/branchd.service: the unit; it runs branchd as the user hallbus.",
+     NULL},
+};
+
+static const hb_man_t s_man = {
+    .name = "branchd",
+    .section = "8",
+    .summary = "the hallbus hall daemon",
+    .synopsis = "branchd [--config FILE] [--NAME VALUE ...]\n"
+                "branchd devices|staff COMMAND [options]\nbranchd --help | --version",
+    .description =
+        "branchd runs unattended in every hall. It is the hall's queue and service system: "
+        "kiosks, counter terminals, displays and the duty manager's tablet use its local HTTP "
+        "API (each with a device token), and an existing queue system can feed it events. Every "
+        "event is committed to the hall's outbox (LMDB, synced) before it is answered, and "
+        "stays there until head office (hqd) has acknowledged its own commit of it; the link "
+        "is ZeroMQ with CURVE, and it reconnects by itself with backoff and jitter.\n"
+        "\n"
+        "It applies the policies and the campaign calendar head office sends down, and keeps "
+        "serving while head office is unreachable.",
+    .parts = s_man_parts,
+    .n_parts = sizeof s_man_parts / sizeof s_man_parts[0],
+    .see_also = "hqd(8), hallctl(1), systemd.exec(5)",
+};
+
 static const hb_daemon_spec_t s_spec = {
     .name = "branchd",
     .defs = s_defs,
@@ -329,6 +369,7 @@ static const hb_daemon_spec_t s_spec = {
     .chores = s_chores,
     .n_chores = sizeof s_chores / sizeof s_chores[0],
     .stop = s_stop,
+    .man = &s_man,
     .arg = &s_d,
 };
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12 packages only, whatever hallbus needs to build, run
-# and test that is not on the machine yet. Safe to run again: it installs only
+# and test that is not on the machine yet (the packaging test's too: dpkg-dev
+# and file for CPack's dependencies, groff and man for the manual pages,
+# systemd for systemd-analyze, sysusers, tmpfiles and the private systemd the
+# package test boots, procps for its pgrep). Safe to run again: it installs only
 # what is missing. Pass --browser to include headless Chromium for the
 # dashboard tests.
 set -euo pipefail
@@ -8,8 +11,9 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git curl ca-certificates python3
       libzmq3-dev libczmq-dev libsodium-dev protobuf-c-compiler libprotobuf-c-dev
       liblmdb-dev lmdb-utils libuv1-dev libh2o-dev libssl-dev libjansson-dev
-      libcmocka-dev libcurl4-openssl-dev faketime
-      python3-prometheus-client python3-yaml python3-icalendar python3-aiosmtpd)
+      libcmocka-dev libcurl4-openssl-dev faketime cppcheck
+      python3-prometheus-client python3-yaml python3-icalendar python3-aiosmtpd
+      dpkg-dev file fakeroot groff-base man-db bsdextrautils systemd init-system-helpers procps)
 if [[ "${1:-}" == "--browser" ]]; then
     pkgs+=(chromium chromium-driver)
 fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds hallbus three times and runs every test in
 # two of the builds (plain, and with ASan+UBSan), the dashboard's browser
-# tests included. The third build is Release, built only: -O2 without debug
-# info brings warnings of its own (format truncation), and they are errors.
+# tests included. The third build is Release, configured for /usr as the
+# Debian packages are: -O2 without debug info brings warnings of its own
+# (format truncation), and they are errors; after the tests its packages are
+# built, installed into this machine, run, purged and checked
+# (deploy/test-packages.sh, as root).
 # This is the second quick-start command, and what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +28,23 @@ build_and_test() {
     (cd "$dir" && ctest --output-on-failure --timeout 900 -j"$jobs")
 }
 
-echo "== build only (release) =="
-cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+echo "== build only (release, for /usr: the packages' tree) =="
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build-release -j"$jobs"
+echo "== static analysis (cppcheck) and the file map =="
+./deploy/check-static.sh build-release
+./deploy/archmap.py --check
 echo "== build and test (release with debug info) =="
 build_and_test build
 echo "== build and test (AddressSanitizer + UndefinedBehaviorSanitizer) =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 build_and_test build-asan -DHB_SANITIZE=ON
+unset ASAN_OPTIONS UBSAN_OPTIONS
+echo "== the Debian packages: built, installed, run, purged =="
+# It installs packages: as root, or through sudo as install-deps.sh does.
+if [[ $(id -u) -eq 0 ]]; then
+    ./deploy/test-packages.sh build-release
+else
+    sudo ./deploy/test-packages.sh build-release
+fi

@@ -12,6 +12,7 @@
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
+#include "hallbus/manpage.h"
 #include "hallbus/time.h"
 
 #include <errno.h>
@@ -253,6 +254,53 @@ static void s_stop(void *arg)
     hq_sse_destroy(&hq->sse); /* after the server: its streams end first */
 }
 
+/* READY waits for the live mirror: until it is rebuilt, the board and the
+ * API would show halls as they were at some point of the replay. */
+static const char *s_starting(void *arg)
+{
+    hqd_t *hq = arg;
+    hq_live_stats_t st;
+    hq_live_get_stats(hq->live, &st);
+    return st.rebuilding ? "rebuilding the live mirror" : NULL;
+}
+
+/* The manual page (hqd --help-man, hqd.8): its settings come from s_defs. */
+static const hb_man_part_t s_man_parts[] = {
+    {"FILES",
+     "As the Debian package installs them:\n"
+     "- /etc/hallbus/hqd.conf: the settings, written by the operator; hqd.service starts "
+     "only once it exists. The package ships /etc/hallbus/hqd.conf.example (a conffile).\n"
+     "- /var/lib/hallbus/hq: the data folder (LMDB: events, halls, live snapshots, alerts, "
+     "the control plane), locked by hallbus.lock while hqd runs.\n"
+     "- /var/lib/hallbus/hq-keys: hq.key and hq.key_secret (made on first start; give hq.key "
+     "to halls) and halls/, one certificate per enrolled hall (kept with the data: a purge of "
+     "the package keeps them).\n"
+     "- /usr/share/hallbus/dashboard: the dashboard's files, served at /.\n"
+     "- /lib/systemd/system/hqd.service: the unit; it runs hqd as the user hallbus.",
+     NULL},
+};
+
+static const hb_man_t s_man = {
+    .name = "hqd",
+    .section = "8",
+    .summary = "the hallbus head-office daemon",
+    .synopsis = "hqd [--config FILE] [--NAME VALUE ...]\nhqd --help | --version",
+    .description =
+        "hqd is a hall network's head office. Every hall's branchd connects to it over ZeroMQ "
+        "(CURVE-encrypted; only enrolled hall keys get in, and a hall's identity is its key). "
+        "hqd stores each hall's event stream in LMDB, acknowledges what it committed, mirrors "
+        "every hall's live state with the reducer the hall runs, raises and clears alerts, "
+        "pushes policies and the campaign calendar down, and serves the dashboard, the JSON API, "
+        "a stream of changes and /metrics over HTTP.\n"
+        "\n"
+        "It makes its key pair on first start. Halls are enrolled with hallctl enroll, which puts "
+        "a hall's certificate into the key folder's halls/; hqd admits it without a restart, and "
+        "removing it cuts the hall off within a second.",
+    .parts = s_man_parts,
+    .n_parts = sizeof s_man_parts / sizeof s_man_parts[0],
+    .see_also = "branchd(8), hallctl(1), systemd.exec(5)",
+};
+
 static const hb_daemon_spec_t s_spec = {
     .name = "hqd",
     .defs = s_defs,
@@ -262,6 +310,8 @@ static const hb_daemon_spec_t s_spec = {
     .chores = s_chores,
     .n_chores = sizeof s_chores / sizeof s_chores[0],
     .stop = s_stop,
+    .starting = s_starting,
+    .man = &s_man,
     .arg = &s_hq,
 };
 

@@ -196,5 +196,7 @@ int access_signout(access_t *a, const char *device, char staff[ACCESS_ID_MAX]);
 int access_cli_main(int argc, char **argv);
 /* The commands' usage, for `branchd --help`. */
 void access_cli_usage(FILE *out);
+/* The commands, for branchd's manual page (roff, manpage.h). */
+void access_cli_man(FILE *out);
 
 #endif

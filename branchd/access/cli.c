@@ -12,6 +12,7 @@
 
 #include "hallbus/config.h"
 #include "hallbus/error.h"
+#include "hallbus/manpage.h"
 #include "hallbus/time.h"
 
 #include <sodium.h>
@@ -219,6 +220,24 @@ void access_cli_usage(FILE *out)
 {
     fprintf(out, "\nPairing devices and enrolling staff (also while branchd runs):\n");
     s_usage(out, NULL);
+}
+
+void access_cli_man(FILE *out)
+{
+    hb_man_text(out, "Pairing devices and enrolling staff, also while branchd runs (the "
+                     "commands open the access store beside it, never the outbox). Exit codes: "
+                     "0 done, 1 the store could not be read or written, 2 bad usage. Each "
+                     "command takes --help.");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const cli_command_t *c = &s_commands[i];
+        char title[160];
+        snprintf(title, sizeof title, "branchd %s %s %s", c->group, c->verb, c->usage);
+        hb_man_subsection(out, title);
+        hb_man_text(out, c->about);
+        hb_config_cli_t cli = {.prog = "branchd", .command = c->verb, .takes = c->takes,
+                               .needs = c->needs};
+        hb_man_settings(out, s_options, NOPTIONS, &cli);
+    }
 }
 
 int access_cli_main(int argc, char **argv)

@@ -772,6 +772,18 @@ static void s_print_row_notes(const hb_config_def_t *d, const hb_config_cli_t *c
     fputc('\n', out);
 }
 
+void hb_config_row_notes(const hb_config_def_t *d, const hb_config_cli_t *cli, FILE *out)
+{
+    s_print_row_notes(d, cli, out);
+}
+
+const char *hb_config_meta(const hb_config_def_t *d) { return s_meta(d); }
+
+bool hb_config_takes(const hb_config_cli_t *cli, const hb_config_def_t *d)
+{
+    return s_takes(cli, d);
+}
+
 void hb_config_usage(const hb_config_def_t *defs, size_t ndefs, const char *prog, FILE *out)
 {
     fprintf(out, "usage: %s [--config FILE] [--NAME VALUE | --NAME=VALUE ...]\n\n", prog);

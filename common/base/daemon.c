@@ -1,12 +1,16 @@
 /* The start-up, signals, systemd notifications and housekeeping timer both
  * daemons share (see daemon.h). The signal handlers are libuv's, so a signal
  * only wakes the loop and the work happens there (Mosquitto's flag_reload);
- * the housekeeping timer flushes folded log lines and pets systemd's
- * watchdog on every tick, and runs the daemon's chores on theirs. */
+ * the housekeeping timer flushes folded log lines, runs the daemon's chores
+ * on their ticks, says READY once the daemon's parts are (asking systemd for
+ * more time while they are not), and pets systemd's watchdog only while
+ * every watched thread makes progress (progress.h). */
 #include "hallbus/daemon.h"
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
+#include "hallbus/manpage.h"
+#include "hallbus/progress.h"
 #include "hallbus/sdnotify.h"
 #include "hallbus/time.h"
 
@@ -36,6 +40,9 @@ struct hb_daemon {
     uint64_t ticks;
     uint64_t chore_every[DAEMON_CHORES_MAX]; /* in ticks */
     int64_t watchdog_ms, last_watchdog_ms;
+    bool ready;      /* READY=1 said */
+    bool quiet_seen; /* a watched thread was quiet at the last look (logged once) */
+    int64_t run_ms, last_extend_ms;
 };
 
 /* The field of the settings row named `name`, or NULL without such a row. */
@@ -149,6 +156,40 @@ int hb_daemon_lock_folder(const char *dir, int *fd_out, char *err, size_t errlen
     return 0;
 }
 
+/* -------------------------------------------------------- manual page ---- */
+
+/* What every daemon's page says the same way: the daemon's parts, then
+ * what daemon.c itself does (signals, systemd, exit codes). */
+static void s_write_man(const hb_daemon_spec_t *spec, FILE *out)
+{
+    hb_man_head(out, spec->man);
+    hb_man_section(out, "OPTIONS");
+    hb_man_settings(out, spec->defs, spec->ndefs, NULL);
+    hb_man_parts(out, spec->man);
+    hb_man_section(out, "SIGNALS");
+    hb_man_text(out,
+                "- SIGTERM, SIGINT: stop cleanly (what is acknowledged is on disk; nothing is "
+                "lost by a stop of any kind).\n"
+                "- SIGHUP: read the --config file again and apply the settings marked "
+                "reloadable; a change to any other is refused and nothing changes.");
+    hb_man_section(out, "SYSTEMD");
+    hb_man_text(out,
+                "Run as Type=notify. READY=1 once serving (hqd: once its live mirror is "
+                "rebuilt; a start longer than a second asks for more time with "
+                "EXTEND_TIMEOUT_USEC every second while its threads make progress), "
+                "RELOADING=1 and READY=1 around a reload, STOPPING=1 on the way out. With "
+                "WatchdogSec= set, WATCHDOG=1 is sent every half interval, and only while "
+                "every thread the daemon watches has made progress within half the interval "
+                "(at least 3 s): a thread stuck in a system call stops the pets, the log names "
+                "it, and systemd restarts the daemon. Notifications never wait for systemd.");
+    hb_man_section(out, "EXIT STATUS");
+    hb_man_text(out, "- 0: stopped cleanly, or --help, --help-man, --version.\n"
+                     "- 1: could not start (the data folder held by another daemon, a store "
+                     "or a key that cannot be read, a port in use); the log says which.\n"
+                     "- 2: settings refused (named on standard error).");
+    hb_man_see_also(out, spec->man);
+}
+
 /* ----------------------------------------------------------- start-up ---- */
 
 int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daemon_t **out)
@@ -156,6 +197,10 @@ int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daem
     *out = NULL;
     assert(spec->name && spec->defs && spec->cfg && spec->tick_ms > 0);
     assert(spec->n_chores <= DAEMON_CHORES_MAX);
+    if (spec->man && hb_man_asked(argc, argv)) {
+        s_write_man(spec, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     char err[512];
     hb_log_init(spec->name, HB_LOG_INFO);
     int rc = hb_config_load(spec->defs, spec->ndefs, spec->cfg, argc, argv, stdout, err,
@@ -221,6 +266,63 @@ void hb_daemon_set_component(hb_daemon_t *d, const char *component)
 
 /* ------------------------------------------------------------ running ---- */
 
+/* Whether every watched thread has beaten within the quiet limit. A change
+ * either way is logged once, naming the quiet threads. */
+static bool s_threads_alive(hb_daemon_t *d, int64_t now)
+{
+    int64_t quiet = d->spec->quiet_ms;
+    if (quiet <= 0)
+        quiet = d->watchdog_ms / 2 > HB_DAEMON_QUIET_MIN_MS ? d->watchdog_ms / 2
+                                                            : HB_DAEMON_QUIET_MIN_MS;
+    hb_progress_quiet_t q[4];
+    size_t n = hb_progress_quiet(now, quiet, q, sizeof q / sizeof q[0]);
+    if (n && !d->quiet_seen) {
+        char names[256];
+        size_t used = 0;
+        for (size_t i = 0; i < n && i < sizeof q / sizeof q[0]; i++) {
+            int w = snprintf(names + used, sizeof names - used, "%s%s (%.1f s)", i ? ", " : "",
+                             q[i].name, (double)q[i].quiet_ms / 1000.0);
+            if (w < 0 || (size_t)w >= sizeof names - used)
+                break;
+            used += (size_t)w;
+        }
+        hb_error("thread%s %s%s made no progress: %s", n > 1 ? "s" : "", names,
+                 n > sizeof q / sizeof q[0] ? " and more" : "",
+                 d->watchdog_ms ? "systemd's watchdog is no longer petted (it restarts the "
+                                  "daemon after WatchdogSec)"
+                                : "systemd is no longer asked for more time to start");
+    } else if (!n && d->quiet_seen) {
+        hb_info("every thread makes progress again");
+    }
+    d->quiet_seen = n > 0;
+    return n == 0;
+}
+
+/* READY=1 once the daemon's parts are ready; until then, more time from
+ * systemd every second while the threads make progress. */
+static void s_starting(hb_daemon_t *d, int64_t now, bool alive)
+{
+    const hb_daemon_spec_t *spec = d->spec;
+    const char *what = spec->starting ? spec->starting(spec->arg) : NULL;
+    if (!what) {
+        d->ready = true;
+        hb_sd_notify("READY=1");
+        if (now - d->run_ms >= HB_DAEMON_EXTEND_AFTER_MS)
+            hb_info("ready after %.1f s", (double)(now - d->run_ms) / 1000.0);
+        return;
+    }
+    if (!alive || now - d->run_ms < HB_DAEMON_EXTEND_AFTER_MS ||
+        now - d->last_extend_ms < 1000)
+        return;
+    char text[64];
+    snprintf(text, sizeof text, "EXTEND_TIMEOUT_USEC=%lld",
+             (long long)HB_DAEMON_EXTEND_BY_MS * 1000LL);
+    hb_sd_notify(text);
+    if (!d->last_extend_ms)
+        hb_info("still starting (%s): systemd is asked for more time while it goes on", what);
+    d->last_extend_ms = now;
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     hb_daemon_t *d = t->data;
@@ -232,9 +334,18 @@ static void s_on_tick(uv_timer_t *t)
     for (size_t i = 0; i < spec->n_chores && !d->stopping; i++)
         if (d->ticks % d->chore_every[i] == 0)
             spec->chores[i].run(spec->arg);
-    /* Twice per interval, as sd_watchdog_enabled(3) advises. */
+    if (d->stopping)
+        return;
     int64_t now = hb_mono_ms();
-    if (d->watchdog_ms && now - d->last_watchdog_ms >= d->watchdog_ms / 2) {
+    /* Without a watchdog nobody needs the answer, except a start that may
+     * ask for more time. */
+    bool alive = d->watchdog_ms || !d->ready ? s_threads_alive(d, now) : true;
+    if (!d->ready)
+        s_starting(d, now, alive);
+    /* Twice per interval, as sd_watchdog_enabled(3) advises, and only when
+     * every watched thread made progress: a stuck writer stops the pets,
+     * and systemd restarts the daemon. */
+    if (d->watchdog_ms && alive && now - d->last_watchdog_ms >= d->watchdog_ms / 2) {
         hb_sd_notify("WATCHDOG=1");
         d->last_watchdog_ms = now;
     }
@@ -249,7 +360,9 @@ static void s_reload(hb_daemon_t *d)
         return;
     }
     char err[512];
-    hb_sd_notify("RELOADING=1");
+    /* Before READY, systemd is in the start already: no reload to frame. */
+    if (d->ready)
+        hb_sd_notify("RELOADING=1");
     if (hb_config_reload(spec->defs, spec->ndefs, spec->cfg, file, err, sizeof err) != 0) {
         hb_error("reload refused, nothing changed: %s", err);
     } else {
@@ -260,7 +373,8 @@ static void s_reload(hb_daemon_t *d)
             spec->reloaded(spec->arg);
         hb_info("configuration reloaded from %s", s_string(spec, "config"));
     }
-    hb_sd_notify("READY=1");
+    if (d->ready)
+        hb_sd_notify("READY=1");
 }
 
 static void s_on_signal(uv_signal_t *h, int signum)
@@ -323,8 +437,11 @@ int hb_daemon_run(hb_daemon_t *d, uv_loop_t *loop)
         uv_signal_start(&d->sigterm, s_on_signal, SIGTERM);
         uv_signal_start(&d->sigint, s_on_signal, SIGINT);
         uv_signal_start(&d->sighup, s_on_signal, SIGHUP);
-        d->last_watchdog_ms = hb_mono_ms();
-        hb_sd_notify("READY=1");
+        d->run_ms = d->last_watchdog_ms = hb_mono_ms();
+        if (!d->spec->starting || !d->spec->starting(d->spec->arg)) {
+            d->ready = true;
+            hb_sd_notify("READY=1");
+        }
     }
     uv_run(loop, UV_RUN_DEFAULT);
     /* Whatever the daemon's parts left open (their close callbacks run). */

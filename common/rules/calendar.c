@@ -563,7 +563,7 @@ int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign
                 hall, HB_CAL_SLICE_MAX);
         return HB_ETOOBIG;
     }
-    const hb_cal_campaign_t *sorted[HB_CAL_SLICE_MAX];
+    const hb_cal_campaign_t *sorted[HB_CAL_SLICE_MAX] = {0};
     for (size_t i = 0; i < n; i++)
         sorted[i] = campaigns[i];
     qsort(sorted, n, sizeof sorted[0], s_by_start);

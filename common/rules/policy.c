@@ -264,6 +264,8 @@ static void s_join(char *out, size_t outlen, const char *path, const char *key)
 
 static const char *s_type_name(const json_t *v)
 {
+    if (!v)
+        return "missing";
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         return "an object";

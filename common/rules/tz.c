@@ -384,7 +384,7 @@ static int32_t s_rule_offset(const tz_rule_t *r, int64_t t, int64_t *next)
     }
     int y, mo, d;
     hb_civil_from_days((int32_t)s_floor_div(t + r->std_off, 86400), &y, &mo, &d);
-    tz_change_t ch[8];
+    tz_change_t ch[8] = {{0}};
     size_t n = 0;
     for (int yy = y - 1; yy <= y + 2; yy++) {
         /* An end first, so that when a year's end meets the next start (all

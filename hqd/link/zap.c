@@ -15,6 +15,7 @@
 #include "hallbus/cert.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/progress.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
@@ -76,7 +77,7 @@ static int s_file_cmp(const void *a, const void *b)
 static const zap_entry_t *s_unchanged(const zap_entry_t *by_file, size_t n, const char *name,
                                       const struct stat *st)
 {
-    zap_entry_t probe;
+    zap_entry_t probe = {0};
     snprintf(probe.file, sizeof probe.file, "%s", name);
     const zap_entry_t *old = by_file ? bsearch(&probe, by_file, n, sizeof probe, s_file_cmp) : NULL;
     if (old && old->size == st->st_size && old->ino == st->st_ino &&
@@ -207,7 +208,7 @@ static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
             usleep((useconds_t)(ZAP_MIN_SCAN_MS - since) * 1000);
         s_scan(z);
     }
-    zap_entry_t probe;
+    zap_entry_t probe = {0};
     snprintf(probe.key, sizeof probe.key, "%s", key);
     const zap_entry_t *hit = z->entries
                                  ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
@@ -315,7 +316,9 @@ out:
 static void *s_thread(void *arg)
 {
     hq_zap_t *z = arg;
+    hb_progress_register("zap");
     while (!atomic_load(&z->stop)) {
+        hb_progress_beat(); /* the poll below waits ZAP_WATCH_MS at most */
         zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, ZAP_WATCH_MS);
         if (rc > 0)
@@ -327,6 +330,7 @@ static void *s_thread(void *arg)
         if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
             s_scan(z);
     }
+    hb_progress_unregister();
     return NULL;
 }
 
@@ -386,7 +390,7 @@ bool hq_zap_key_enrolled(hq_zap_t *z, const char *hall, const char *key)
 {
     if (!key || strlen(key) != HB_CERT_KEY_Z85 - 1)
         return false;
-    zap_entry_t probe;
+    zap_entry_t probe = {0};
     memcpy(probe.key, key, HB_CERT_KEY_Z85);
     pthread_mutex_lock(&z->table_lock);
     const zap_entry_t *hit =

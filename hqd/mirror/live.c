@@ -2,6 +2,9 @@
  * they come, and snapshot what changed. States are written only by that
  * thread, under the write lock, one hall's batch at a time, so a reader
  * never sees half a batch; the thread reads its own states without the lock.
+ * The thread beats (hallbus/progress.h) per page of the rebuild, per batch
+ * applied and every idle second, so systemd's watchdog hears of a stuck
+ * mirror, and hqd asks for more start time only while the rebuild moves.
  *
  * Snapshots: key hall number (BE u32) -> the reducer's snapshot JSON, in
  * an LMDB environment of the mirror's own (no contention with the event
@@ -10,6 +13,7 @@
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/progress.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
 
@@ -266,6 +270,7 @@ static void s_rebuild(hq_live_t *live)
             pthread_rwlock_wrlock(&live->rw);
             int rc = hq_store_read_events(live->st, rec->num, from, LIVE_REBUILD_PAGE, s_rebuild_cb, &c);
             pthread_rwlock_unlock(&live->rw);
+            hb_progress_beat();
             if (rc != 0 || c.next == from) {
                 hb_warn("live: hall %s: cannot read its events from %llu (%s); its mirror "
                         "starts from what was read",
@@ -312,15 +317,14 @@ static void s_publish_touched(hq_live_t *live)
 static void *s_thread(void *arg)
 {
     hq_live_t *live = arg;
+    hb_progress_register("mirror");
     s_rebuild(live);
     for (;;) {
         pthread_mutex_lock(&live->lock);
-        if (!live->head && !live->stopping) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += LIVE_IDLE_WAKE_MS / 1000;
-            pthread_cond_timedwait(&live->cond, &live->lock, &until);
-        }
+        /* Wakes at least every HB_PROGRESS_IDLE_MS (LIVE_IDLE_WAKE_MS), to
+         * beat and to look at the snapshots. */
+        if (!live->head && !live->stopping)
+            hb_progress_idle_wait(&live->cond, &live->lock);
         hq_write_item_t *list = live->head;
         live->head = live->tail = NULL;
         bool stop = live->stopping && !list;
@@ -339,6 +343,7 @@ static void *s_thread(void *arg)
             pthread_rwlock_unlock(&live->rw);
             if (it->committed_ns)
                 hb_histogram_observe_since(&live->lag_seconds, it->committed_ns);
+            hb_progress_beat();
         }
         while (list) {
             hq_write_item_t *next = list->next;
@@ -359,6 +364,7 @@ static void *s_thread(void *arg)
         }
     }
     s_snapshot_round(live, true);
+    hb_progress_unregister();
     return NULL;
 }
 
@@ -394,8 +400,13 @@ int hq_live_start(hq_store_t *st, const hq_hall_record_t *records, size_t n,
     live->stats.rebuilding = true;
     hb_histogram_init(&live->lag_seconds, &hb_buckets_lag);
     pthread_mutex_init(&live->lock, NULL);
-    pthread_cond_init(&live->cond, NULL);
-    pthread_cond_init(&live->room, NULL);
+    if (hb_progress_cond_init(&live->cond) != 0 || hb_progress_cond_init(&live->room) != 0) {
+        if (live->snap.env)
+            hb_store_close(&live->snap);
+        free(live->records);
+        free(live);
+        return HB_ESYS;
+    }
     pthread_rwlock_init(&live->rw, NULL);
     if (pthread_create(&live->thread, NULL, s_thread, live) != 0) {
         if (live->snap.env)
@@ -437,10 +448,12 @@ void hq_live_submit(hq_live_t *live, hq_write_item_t *items)
     }
     pthread_mutex_lock(&live->lock);
     /* Back-pressure: the writer waits rather than memory growing without
-     * bound when the mirror falls behind (it catches up at once). */
+     * bound when the mirror falls behind (it catches up at once). The
+     * writer waiting on a mirror that moves is not stuck, so it beats while
+     * it waits; a mirror that does not move is seen by its own beats. */
     while (live->queued_bytes > 0 && live->queued_bytes + bytes > live->max_queue_bytes &&
            !live->stopping)
-        pthread_cond_wait(&live->room, &live->lock);
+        hb_progress_idle_wait(&live->room, &live->lock);
     if (live->tail)
         live->tail->next = items;
     else

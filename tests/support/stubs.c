@@ -178,6 +178,16 @@ hbt_notify_t *hbt_notify_start(const char *path)
     return l;
 }
 
+int hbt_notify_peek(hbt_notify_t *l, char *heard, size_t len)
+{
+    pthread_mutex_lock(&l->lock);
+    if (heard && len)
+        snprintf(heard, len, "%.*s", (int)l->used, l->heard);
+    int watchdogs = l->watchdogs;
+    pthread_mutex_unlock(&l->lock);
+    return watchdogs;
+}
+
 int hbt_notify_stop(hbt_notify_t **lp, char *heard, size_t len)
 {
     hbt_notify_t *l = *lp;

@@ -34,6 +34,9 @@ hbt_notify_t *hbt_notify_start(const char *path);
  * each followed by a space ("READY=1 STOPPING=1 "), and the return value
  * is how many WATCHDOG=1 came. */
 int hbt_notify_stop(hbt_notify_t **n, char *heard, size_t len);
+/* What came so far, while it goes on reading: the same as hbt_notify_stop
+ * gives (`heard` may be NULL). */
+int hbt_notify_peek(hbt_notify_t *n, char *heard, size_t len);
 
 /* ---- a TLS server: openssl s_server -www with a self-signed certificate
  * for 127.0.0.1, made in `dir` (cert.pem: give it as the CA file). */

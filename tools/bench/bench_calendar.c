@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 
     size_t words = org_bitset_words(org);
     uint64_t *bits = calloc(words, sizeof *bits);
-    double t_resolve[RUNS_MAX], t_check[RUNS_MAX], t_slices[RUNS_MAX];
+    double t_resolve[RUNS_MAX] = {0}, t_check[RUNS_MAX] = {0}, t_slices[RUNS_MAX] = {0};
     size_t reached = 0;
     calcheck_report_t *rep = NULL;
     char err[256];

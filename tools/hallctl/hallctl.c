@@ -15,6 +15,7 @@
 
 #include "hallbus/cert.h"
 #include "hallbus/error.h"
+#include "hallbus/manpage.h"
 #include "hallbus/version.h"
 
 #include <errno.h>
@@ -453,8 +454,90 @@ static int s_check_http(const opts_t *o, const hallctl_command_t *cmd)
     return 0;
 }
 
+/* What a command takes: its options, --json, and how requests go out when
+ * it talks to an API. `takes` holds the names `cli` points at. */
+static void s_cli(const hallctl_command_t *cmd, char *takes, size_t takes_len,
+                  hb_config_cli_t *cli)
+{
+    bool talks = hb_config_listed(cmd->options, "hall") || hb_config_listed(cmd->options, "hq");
+    snprintf(takes, takes_len, "%s%s%s", cmd->options, cmd->run == s_help ? "" : " json",
+             talks ? " token header cacert" : "");
+    const char *usage = cmd->usage + strlen(cmd->name);
+    *cli = (hb_config_cli_t){.prog = "hallctl",
+                             .command = cmd->name,
+                             .usage = usage[0] == ' ' ? usage + 1 : usage,
+                             .about = cmd->help,
+                             .takes = takes,
+                             .needs = cmd->required,
+                             .min_args = cmd->min_args,
+                             .max_args = cmd->max_args,
+                             .args_what = cmd->args_what};
+}
+
+/* ------------------------------------------------------ manual page ---- */
+
+/* Every command with the options it takes, from the same rows as
+ * 'hallctl COMMAND --help'. */
+static void s_man_commands(FILE *out)
+{
+    for (size_t g = 0; g < sizeof s_groups / sizeof s_groups[0]; g++) {
+        for (size_t i = 0; i < *s_groups[g].n; i++) {
+            const hallctl_command_t *cmd = &s_groups[g].rows[i];
+            char title[256], takes[512];
+            snprintf(title, sizeof title, "hallctl %s", cmd->usage);
+            hb_man_subsection(out, title);
+            hb_man_text(out, cmd->help);
+            hb_config_cli_t cli;
+            s_cli(cmd, takes, sizeof takes, &cli);
+            hb_man_settings(out, s_options, NOPTIONS, &cli);
+        }
+    }
+}
+
+static const hb_man_part_t s_man_parts[] = {
+    {"COMMANDS",
+     "Commands that talk to an API take --json to print its answer as it came, and --token "
+     "TOKEN (sent as a bearer token), --header 'NAME: VALUE' (any number) and --cacert FILE "
+     "(for https). Every command takes --help.",
+     s_man_commands},
+    {"ENVIRONMENT",
+     "- HALLBUS_HQ: HQ's API, http://HOST:PORT or https://HOST[:PORT], when --hq is left "
+     "out.\n"
+     "- HALLBUS_TOKEN: the bearer token, when --token is left out.",
+     NULL},
+    {"EXIT STATUS",
+     "- 0: done.\n"
+     "- 1: the operation failed or the server refused it (its reason is printed).\n"
+     "- 2: bad usage (the option is named, and nothing was sent).",
+     NULL},
+};
+
+static const hb_man_t s_man = {
+    .name = "hallctl",
+    .section = "1",
+    .summary = "the hallbus operator's command line",
+    .synopsis = "hallctl COMMAND [ARGUMENTS] [options]\nhallctl help\n"
+                "hallctl COMMAND --help\nhallctl --version",
+    .description =
+        "hallctl enrols halls (their CURVE key pairs, HQ's halls/ folder, the hall's config), "
+        "reads and drives head office's HTTP API (halls, regions, policies, campaigns), and "
+        "drives a hall's local API (tickets, counters, complaints, feedback, devices, the live "
+        "hall) the way a kiosk or a counter terminal would. Requests go out through libcurl, "
+        "one connection each, never through a proxy from the environment, never following a "
+        "redirect.",
+    .parts = s_man_parts,
+    .n_parts = sizeof s_man_parts / sizeof s_man_parts[0],
+    .see_also = "hqd(8), branchd(8)",
+};
+
 int main(int argc, char **argv)
 {
+    if (hb_man_asked(argc, argv)) {
+        hb_man_head(stdout, &s_man);
+        hb_man_parts(stdout, &s_man);
+        hb_man_see_also(stdout, &s_man);
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         s_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
@@ -469,22 +552,9 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return EXIT_USAGE;
     }
-    /* What the command takes: its options, --json, and how requests go
-     * out when it talks to an API. */
     char takes[512];
-    bool talks = hb_config_listed(cmd->options, "hall") || hb_config_listed(cmd->options, "hq");
-    snprintf(takes, sizeof takes, "%s%s%s", cmd->options, cmd->run == s_help ? "" : " json",
-             talks ? " token header cacert" : "");
-    const char *usage = cmd->usage + strlen(cmd->name);
-    hb_config_cli_t cli = {.prog = "hallctl",
-                           .command = cmd->name,
-                           .usage = usage[0] == ' ' ? usage + 1 : usage,
-                           .about = cmd->help,
-                           .takes = takes,
-                           .needs = cmd->required,
-                           .min_args = cmd->min_args,
-                           .max_args = cmd->max_args,
-                           .args_what = cmd->args_what};
+    hb_config_cli_t cli;
+    s_cli(cmd, takes, sizeof takes, &cli);
     opts_t o;
     memset(&o, 0, sizeof o);
     hb_config_parsed_t parsed;

@@ -103,6 +103,13 @@ int hb_config_set(const hb_config_def_t *defs, size_t ndefs, void *target, const
                   const char *value, char *err, size_t errlen);
 /* Prints a daemon's usage from the table. */
 void hb_config_usage(const hb_config_def_t *defs, size_t ndefs, const char *prog, FILE *out);
+/* For other writers of the same usage (the manual pages, manpage.h): what
+ * --help says after a row's help, one line ("[default: 1s] [100ms..1m]
+ * [reloadable]\n"; `cli` NULL for a daemon's setting), and what its value
+ * is called ("DURATION"). */
+struct hb_config_cli;
+void hb_config_row_notes(const hb_config_def_t *d, const struct hb_config_cli *cli, FILE *out);
+const char *hb_config_meta(const hb_config_def_t *d);
 /* Parses a duration as the table does ("500ms", "30s", "5m", "2h", "7d";
  * a bare number is milliseconds) into milliseconds. 0, HB_EPARSE or
  * HB_ERANGE. For settings whose value holds durations inside a list. */
@@ -152,6 +159,9 @@ int hb_config_args(const hb_config_def_t *defs, size_t ndefs, const hb_config_cl
  * or --version (0). */
 int hb_config_args_main(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
                         void *target, int argc, char **argv, hb_config_parsed_t *parsed);
+/* Whether a tool's command takes the row: every row when `cli` is NULL or
+ * its `takes` is NULL (as --help and the manual page list them). */
+bool hb_config_takes(const hb_config_cli_t *cli, const hb_config_def_t *d);
 /* Whether `name` is one of the space-separated words of `list` (a `takes`
  * or `needs` list). */
 bool hb_config_listed(const char *list, const char *name);
