@@ -230,6 +230,58 @@ static void s_on_alert_change(const alert_change_t *ch, int severity, void *arg)
     hq_notify_on_change(arg, ch, severity);
 }
 
+#define HQD_NOTICES_MAX 64 /* notices sent to one hall's page, at most */
+
+/* A hall's notices (hq_notify_hall_notices' answer) down its link as a
+ * HallNotices frame; the strings point into `notices` for the send. */
+static void s_send_notices(const char *hall, const json_t *notices, void *arg)
+{
+    hqd_t *hq = arg;
+    hq_hall_t *h = hq_halls_find(hq->halls, hall);
+    if (!h)
+        return;
+    Hallbus__HallNotice items[HQD_NOTICES_MAX], *ptrs[HQD_NOTICES_MAX];
+    char *params[HQD_NOTICES_MAX];
+    Hallbus__HallNotices hn = HALLBUS__HALL_NOTICES__INIT;
+    hn.at_ms = hb_now_ms();
+    json_t *arr = json_object_get(notices, "notices");
+    size_t n = json_array_size(arr) < HQD_NOTICES_MAX ? json_array_size(arr) : HQD_NOTICES_MAX;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        Hallbus__HallNotice *x = &items[i];
+        hallbus__hall_notice__init(x);
+        x->alert = (uint64_t)json_integer_value(json_object_get(o, "alert"));
+        x->kind = (char *)json_string_value(json_object_get(o, "kind"));
+        params[i] = json_dumps(json_object_get(o, "params"), JSON_COMPACT);
+        x->params_json = params[i] ? params[i] : (char *)"{}";
+        x->severity = (char *)json_string_value(json_object_get(o, "severity"));
+        x->level = (char *)json_string_value(json_object_get(o, "level"));
+        x->text_zh = (char *)json_string_value(json_object_get(o, "text_zh"));
+        x->text_en = (char *)json_string_value(json_object_get(o, "text_en"));
+        hb_time_parse(json_string_value(json_object_get(o, "raised")), &x->raised_ms);
+        x->acknowledged = json_is_true(json_object_get(o, "acknowledged"));
+        ptrs[i] = x;
+    }
+    hn.n_notices = n;
+    hn.notices = ptrs;
+    int rc = hq_ingest_send_notices(hq->ingest, h, &hn);
+    if (rc != 0 && rc != HB_ENOTFOUND)
+        hb_log_once("notices-send", HB_LOG_WARN, "notify: cannot send hall %s its notices: %s",
+                    hall, hb_strerror(rc));
+    for (size_t i = 0; i < n; i++)
+        free(params[i]);
+}
+
+/* A hall's Hello: the downlink sends what it lacks, and its notices go
+ * down again. */
+static void s_on_hello(void *arg, hq_hall_t *hall)
+{
+    hqd_t *hq = arg;
+    hq_downlink_on_hello(hq->downlink, hall);
+    if (hq->notify)
+        hq_notify_hall_hello(hq->notify, hall->id);
+}
+
 /* Chore, every minute: readers left by killed processes, expired alerts. */
 static void s_store_round(void *arg)
 {
@@ -391,7 +443,7 @@ int main(int argc, char **argv)
                                  .resend_ms = hq->cfg.rollout_resend_ms};
     if (hq_downlink_new(hq->control, hq->ingest, hq->halls, hq->live, &dcfg, &hq->downlink) != 0)
         return 1;
-    hq_ingest_set_hello_hook(hq->ingest, hq_downlink_on_hello, hq->downlink);
+    hq_ingest_set_hello_hook(hq->ingest, s_on_hello, hq);
     hq_sse_config_t scfg = {.ring_events = (size_t)hq->cfg.stream_ring,
                             .ring_bytes = 256u << 20,
                             .client_queue = 16u << 20,
@@ -441,6 +493,7 @@ int main(int argc, char **argv)
         return 1;
     }
     hq_alerting_set_listener(hq->alerting, s_on_alert_change, hq->notify);
+    hq_notify_set_notices_sink(hq->notify, s_send_notices, hq);
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     hb_http_limits_t limits = {.max_conns = (size_t)hq->cfg.http_max_conns,
                                .max_per_address = (size_t)hq->cfg.http_max_per_address,

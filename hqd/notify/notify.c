@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void s_mark(hq_notify_t *n, const char *hall);
+
 /* ------------------------------------------------------------- storage */
 
 static const char *const s_roles[] = {"admin",         "operator", "marketer", "reviewer",
@@ -714,6 +716,8 @@ int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char 
     }
     f->acked = true;
     f->acked_ms = now;
+    if (f->on_hall_page)
+        s_mark(n, f->alert.rec.hall);
     *out = o;
     return 0;
 }
@@ -808,6 +812,24 @@ static int64_t s_silenced_until(hq_notify_t *n, const notify_followed_t *f, cons
     return until;
 }
 
+/* The hall's notices changed: they go down at the next tick. */
+static void s_mark(hq_notify_t *n, const char *hall)
+{
+    for (size_t i = 0; i < n->dirty.n; i++)
+        if (strcmp(n->dirty.v[i].id, hall) == 0)
+            return;
+    if (hb_vec_push(&n->dirty))
+        snprintf(n->dirty.v[n->dirty.n - 1].id, HB_HALL_ID_MAX, "%s", hall);
+}
+
+void hq_notify_set_notices_sink(hq_notify_t *n, hq_notify_notices_fn fn, void *arg)
+{
+    n->notices_fn = fn;
+    n->notices_arg = arg;
+}
+
+void hq_notify_hall_hello(hq_notify_t *n, const char *hall) { s_mark(n, hall); }
+
 /* One followed alert: queues what is due, and says when to look again. */
 static void s_consider(hq_notify_t *n, notify_followed_t *f, int64_t now)
 {
@@ -856,8 +878,10 @@ static void s_consider(hq_notify_t *n, notify_followed_t *f, int64_t now)
             if (s_done(f, key))
                 continue;
             int rc = notify_sender_queue(n, &f->alert, s, c);
-            if (rc == 0 && s->ch[c].type == NOTIFY_CH_HALL_PAGE)
+            if (rc == 0 && s->ch[c].type == NOTIFY_CH_HALL_PAGE && !f->on_hall_page) {
                 f->on_hall_page = true;
+                s_mark(n, rec->hall);
+            }
             if (rc == 0) {
                 uint64_t *slot = hb_vec_push(&f->done);
                 if (slot)
@@ -874,6 +898,13 @@ void hq_notify_tick(hq_notify_t *n, int64_t now_ms)
     for (size_t i = 0; i < n->followed.n; i++)
         if (n->followed.v[i].next_ms <= now_ms)
             s_consider(n, &n->followed.v[i], now_ms);
+    for (size_t i = 0; n->notices_fn && i < n->dirty.n; i++) {
+        json_t *o = hq_notify_hall_notices(n, n->dirty.v[i].id);
+        if (o)
+            n->notices_fn(n->dirty.v[i].id, o, n->notices_arg);
+        json_decref(o);
+    }
+    n->dirty.n = 0;
 }
 
 static void s_follow(hq_notify_t *n, const alert_record_t *rec, int severity)
@@ -905,6 +936,8 @@ void hq_notify_on_change(hq_notify_t *n, const alert_change_t *ch, int severity)
     /* What was done for it is forgotten with it (the sender deletes the
      * stored marks). */
     notify_sender_forget(n, ch->rec.id);
+    if (f->on_hall_page)
+        s_mark(n, f->alert.rec.hall);
     hb_vec_free(&f->done);
     n->followed.v[i] = n->followed.v[n->followed.n - 1];
     n->followed.n--;
@@ -1019,6 +1052,11 @@ static int s_load(hq_notify_t *n, char *err, size_t errlen)
             uint64_t *slot = hb_vec_push(&f->done);
             if (slot)
                 *slot = NOTIFY_DONE_KEY(hb_get_be32(p + 8), p[12]);
+            /* A notice on the hall's page stays there after a restart. */
+            for (size_t s = 0; s < n->subs.n; s++)
+                if (n->subs.v[s].num == hb_get_be32(p + 8) && p[12] < n->subs.v[s].n_channels &&
+                    n->subs.v[s].ch[p[12]].type == NOTIFY_CH_HALL_PAGE)
+                    f->on_hall_page = true;
             rc = mdb_cursor_get(cur, &dk, &v, MDB_NEXT);
         }
         mdb_cursor_close(cur);
@@ -1060,6 +1098,7 @@ int hq_notify_new(const hq_notify_config_t *cfg, hq_control_t *ctl, alertstore_t
     n->subs.max = NOTIFY_SUBS_MAX;
     n->silences.max = NOTIFY_SILENCES_MAX;
     n->followed.max = 4 * 1024 * 1024;
+    n->dirty.max = 1024 * 1024;
     pthread_mutex_init(&n->db_mu, NULL);
     if (hb_store_open(&n->db, cfg->dir, (size_t)64 << 20, (size_t)4 << 30, 8) != 0) {
         hb_errf(err, errlen, "cannot open %s", cfg->dir);
@@ -1098,6 +1137,7 @@ void hq_notify_destroy(hq_notify_t **np)
     for (size_t i = 0; i < n->followed.n; i++)
         hb_vec_free(&n->followed.v[i].done);
     hb_vec_free(&n->followed);
+    hb_vec_free(&n->dirty);
     hb_store_close(&n->db);
     pthread_mutex_destroy(&n->db_mu);
     free(n);

@@ -131,6 +131,15 @@ typedef struct hq_notify_stats {
 } hq_notify_stats_t;
 void hq_notify_get_stats(hq_notify_t *n, hq_notify_stats_t *out);
 
+/* Where a hall's notices go when they change (hqd sends them down the
+ * hall's link as a HallNotices frame): `fn` gets the hall and
+ * hq_notify_hall_notices' answer, on the loop thread, from the tick. */
+typedef void (*hq_notify_notices_fn)(const char *hall, const json_t *notices, void *arg);
+void hq_notify_set_notices_sink(hq_notify_t *n, hq_notify_notices_fn fn, void *arg);
+/* The hall said Hello: its notices go down again at the next tick (an
+ * empty set too, so that what cleared while it was away goes). */
+void hq_notify_hall_hello(hq_notify_t *n, const char *hall);
+
 /* The notices the hall's manager page shows (the hall_page channel):
  * {"notices": [{"alert", "kind", "params", "severity", "level", "text_zh",
  * "text_en", "raised"}]}, the hall's open alerts delivered to it. */

@@ -88,6 +88,10 @@ struct hq_notify {
     HB_VEC(notify_sub_t) subs;
     HB_VEC(notify_silence_t) silences;
     HB_VEC(notify_followed_t) followed;
+    /* Halls whose notices changed: sent at the next tick. */
+    HB_VEC(struct { char id[HB_HALL_ID_MAX]; }) dirty;
+    hq_notify_notices_fn notices_fn;
+    void *notices_arg;
 
     /* The store: every transaction under db_mu (the loop's API writes and
      * the sender's records), so that growing the map finds none open. */

@@ -620,6 +620,25 @@ HBT_TEST(test_alerts_reach_people)
     assert_string_equal(hbt_str(json_array_get(narr, 0), "text_zh"),
                         "等候超过 2 秒 (A 业务, normal)");
     json_decref(notices);
+    /* ... and the hall has them, down its link, for its manager page. */
+    json_t *hn = NULL;
+    deadline = hbt_now_ms() + 10000;
+    while (hbt_now_ms() < deadline) {
+        json_decref(hn);
+        hn = hbt_req(w->hall[0].http, "GET", "/v1/notices", NULL, 200);
+        if (json_array_size(json_object_get(hn, "notices")) == 1)
+            break;
+        hbt_sleep_ms(100);
+    }
+    json_t *n0 = json_array_get(json_object_get(hn, "notices"), 0);
+    assert_non_null(n0);
+    assert_int_equal(hbt_int(n0, "alert"), sla_id);
+    assert_string_equal(hbt_str(n0, "kind"), "wait_sla");
+    assert_string_equal(hbt_str(n0, "text_zh"), "等候超过 2 秒 (A 业务, normal)");
+    assert_string_equal(hbt_str(n0, "text_en"), "waiting over 2 s (service A, normal)");
+    assert_int_equal(hbt_int(json_object_get(n0, "params"), "limit_s"), 2);
+    assert_true(json_is_false(json_object_get(n0, "acknowledged")));
+    json_decref(hn);
 
     /* The same through hallctl. */
     static char out[1 << 16];
@@ -644,6 +663,18 @@ HBT_TEST(test_alerts_reach_people)
                                   "--hq", w->hq.http, NULL),
                      0);
     hbt_assert_contains(out, "acknowledged by zhang.min");
+    /* The hall's page learns it. */
+    deadline = hbt_now_ms() + 10000;
+    bool acked = false;
+    while (!acked && hbt_now_ms() < deadline) {
+        hn = hbt_req(w->hall[0].http, "GET", "/v1/notices", NULL, 200);
+        acked = json_is_true(
+            json_object_get(json_array_get(json_object_get(hn, "notices"), 0), "acknowledged"));
+        json_decref(hn);
+        if (!acked)
+            hbt_sleep_ms(100);
+    }
+    assert_true(acked);
     assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "alert-ack", id, "--by", "zhang.min",
                                   "--hq", w->hq.http, NULL),
                      1);
