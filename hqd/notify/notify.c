@@ -604,15 +604,20 @@ int hq_notify_silence_add(hq_notify_t *n, const json_t *doc, const char *by, jso
     return rc;
 }
 
+static const void *s_followed_key(const void *owner, uint32_t index)
+{
+    const hq_notify_t *n = owner;
+    return &n->followed.v[index].alert.rec.id;
+}
+
 static notify_followed_t *s_followed(hq_notify_t *n, uint64_t alert_id, size_t *index)
 {
-    for (size_t i = 0; i < n->followed.n; i++)
-        if (n->followed.v[i].alert.rec.id == alert_id) {
-            if (index)
-                *index = i;
-            return &n->followed.v[i];
-        }
-    return NULL;
+    int32_t i = hb_idmap_find(&n->followed_by_id, n, &alert_id);
+    if (i < 0)
+        return NULL;
+    if (index)
+        *index = (size_t)i;
+    return &n->followed.v[i];
 }
 
 int hq_notify_silence_alert(hq_notify_t *n, uint64_t alert_id, const json_t *doc, const char *by,
@@ -912,15 +917,19 @@ static void s_follow(hq_notify_t *n, const alert_record_t *rec, int severity)
     if (s_followed(n, rec->id, NULL))
         return;
     notify_followed_t *f = hb_vec_push(&n->followed);
-    if (!f) {
+    if (f) {
+        memset(f, 0, sizeof *f);
+        f->alert.rec = *rec;
+        f->alert.severity = severity;
+        f->done.max = NOTIFY_SUBS_MAX * NOTIFY_CHANNELS_MAX;
+        if (hb_idmap_add(&n->followed_by_id, n, (uint32_t)(n->followed.n - 1)) != 0) {
+            n->followed.n--;
+            f = NULL;
+        }
+    }
+    if (!f)
         hb_log_once("notify-follow", HB_LOG_WARN, "notify: cannot follow alert %" PRIu64,
                     rec->id);
-        return;
-    }
-    memset(f, 0, sizeof *f);
-    f->alert.rec = *rec;
-    f->alert.severity = severity;
-    f->done.max = NOTIFY_SUBS_MAX * NOTIFY_CHANNELS_MAX;
 }
 
 void hq_notify_on_change(hq_notify_t *n, const alert_change_t *ch, int severity)
@@ -939,7 +948,14 @@ void hq_notify_on_change(hq_notify_t *n, const alert_change_t *ch, int severity)
     if (f->on_hall_page)
         s_mark(n, f->alert.rec.hall);
     hb_vec_free(&f->done);
-    n->followed.v[i] = n->followed.v[n->followed.n - 1];
+    /* Swap-remove, keeping the map in step: the last record moves to i. */
+    uint64_t id = ch->rec.id;
+    hb_idmap_remove(&n->followed_by_id, n, &id);
+    size_t last = n->followed.n - 1;
+    if (i != last) {
+        n->followed.v[i] = n->followed.v[last];
+        hb_idmap_renumber(&n->followed_by_id, n, &n->followed.v[last].alert.rec.id, (uint32_t)i);
+    }
     n->followed.n--;
 }
 
@@ -1099,6 +1115,8 @@ int hq_notify_new(const hq_notify_config_t *cfg, hq_control_t *ctl, alertstore_t
     n->silences.max = NOTIFY_SILENCES_MAX;
     n->followed.max = 4 * 1024 * 1024;
     n->dirty.max = 1024 * 1024;
+    hb_idmap_init_bytes(&n->followed_by_id, n->followed.max, sizeof(uint64_t), 0,
+                        s_followed_key);
     pthread_mutex_init(&n->db_mu, NULL);
     if (hb_store_open(&n->db, cfg->dir, (size_t)64 << 20, (size_t)4 << 30, 8) != 0) {
         hb_errf(err, errlen, "cannot open %s", cfg->dir);
@@ -1137,6 +1155,7 @@ void hq_notify_destroy(hq_notify_t **np)
     for (size_t i = 0; i < n->followed.n; i++)
         hb_vec_free(&n->followed.v[i].done);
     hb_vec_free(&n->followed);
+    hb_idmap_free(&n->followed_by_id);
     hb_vec_free(&n->dirty);
     hb_store_close(&n->db);
     pthread_mutex_destroy(&n->db_mu);

@@ -7,6 +7,7 @@
 #include "notify.h"
 #include "words.h"
 
+#include "hallbus/idmap.h"
 #include "hallbus/store.h"
 #include "hallbus/vec.h"
 
@@ -88,6 +89,7 @@ struct hq_notify {
     HB_VEC(notify_sub_t) subs;
     HB_VEC(notify_silence_t) silences;
     HB_VEC(notify_followed_t) followed;
+    hb_idmap_t followed_by_id; /* alert id (8 bytes) -> index in `followed` */
     /* Halls whose notices changed: sent at the next tick. */
     HB_VEC(struct { char id[HB_HALL_ID_MAX]; }) dirty;
     hq_notify_notices_fn notices_fn;
