@@ -13,6 +13,7 @@
  * acknowledged at their usual pace. */
 #include "harness.h"
 
+#include "hallbus/httpc.h"
 #include "hallbus/time.h"
 
 #include <arpa/inet.h>
@@ -603,6 +604,16 @@ HBT_TEST(test_alerts_reach_people)
     assert_int_equal(am_fail, 2);
     assert_int_equal(am_ok, n_open - 1);
     json_decref(del);
+    /* ... and counted for Prometheus. */
+    hb_httpc_resp_t mr = {0};
+    char merr[256];
+    assert_int_equal(hb_httpc_request(w->hq.http, "GET", "/metrics", NULL, 10000, &mr, merr,
+                                      sizeof merr),
+                     0);
+    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_failed_attempts_total 2\n");
+    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_given_up_total 0\n");
+    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_subscriptions 5\n");
+    hb_httpc_resp_free(&mr);
     snprintf(path, sizeof path, "/v1/notify/deliveries?alert=%lld", (long long)sla_id);
     del = hbt_req(w->hq.http, "GET", path, NULL, 200);
     /* wait_sla: the webhook (maybe after refusals), WeCom, the hall page,
