@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The first quick-start command: installs what is missing, builds, and starts
-# hallbus locally: hqd, three enrolled halls (branchd) running the hall
-# engine, and hallsim playing each hall's customers and staff through its
-# endpoints. Everything lives under ./run (or $HALLBUS_RUN).
+# hallbus locally: hqd (with an admin and a marketing person enrolled, their
+# API tokens in run/hq/*.token), three enrolled halls (branchd) running the
+# hall engine, and hallsim playing each hall's customers and staff through
+# its endpoints. Everything lives under ./run (or $HALLBUS_RUN).
 #   ./deploy/quickstart.sh          start (stops a previous run first)
 #   ./deploy/quickstart.sh stop     stop everything it started
 set -euo pipefail
@@ -55,11 +56,28 @@ done
 
 wait_http() {
     for _ in $(seq 1 100); do
-        curl -fsS "http://$1/v1/status" >/dev/null 2>&1 && return 0
+        curl -fsS "http://$1${3:-/v1/status}" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "quickstart: $2 did not start; see $run/logs" >&2
     exit 1
+}
+
+# A person enrolled at HQ (hqd users add, on the HQ host, as an operator
+# would) and their API token in $run/hq/NAME.token (mode 0600). A second run
+# keeps the file; a person whose file was lost gets a new token.
+enrol() {
+    local name=$1 file=$run/hq/$1.token out
+    shift
+    if [[ ! -s "$file" ]]; then
+        mkdir -p "$run/hq"
+        if ! out=$("$bin/hqd/hqd" users add "$name" "$@" --data "$run/hq/data" 2>&1); then
+            out=$("$bin/hqd/hqd" users token "$name" --name "quickstart-$(date +%s)" \
+                --data "$run/hq/data")
+        fi
+        (umask 077 && tail -n1 <<<"$out" >"$file")
+    fi
+    cat "$file"
 }
 
 # The machine's time zone, for the halls' opening hours and local days
@@ -108,10 +126,21 @@ JSON
     mv "$out.tmp" "$out"
 }
 
+# HQ's first admin, and a marketing person of the North (P01) who drafts the
+# example campaign that the admin then reviews: nobody approves their own.
+admin_token=$(enrol admin --role admin)
+# The admin's password for the dashboard's sign-in page: made once, random,
+# kept in $run/hq/admin.password (0600) and set with hqd users passwd.
+if [[ ! -s "$run/hq/admin.password" ]]; then
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$run/hq/admin.password")
+    "$bin/hqd/hqd" users passwd admin --data "$run/hq/data" <"$run/hq/admin.password" >/dev/null
+fi
+marketing_token=$(enrol marketing --role marketer --scope region/P01)
+
 "$bin/hqd/hqd" --data "$run/hq/data" --keys "$run/hq/keys" --listen "$hq_zmq" \
     --http "$hq_http" >>"$run/logs/hqd.log" 2>&1 &
 echo $! >>"$run/pids"
-wait_http "$hq_http" hqd
+wait_http "$hq_http" hqd /v1/health
 
 urls=()
 for i in "${!halls[@]}"; do
@@ -138,9 +167,11 @@ echo $! >>"$run/pids"
 
 # Head office's side: the region tree with every hall placed, the national
 # policy published to the halls, and one province campaign on the calendar.
+# Every call is someone's: the admin's, or whoever's token is given last.
 hq_call() {
-    local method=$1 path=$2 body=$3
-    curl -fsS -X "$method" "http://$hq_http$path" -d "$body" >/dev/null ||
+    local method=$1 path=$2 body=$3 token=${4:-$admin_token}
+    curl -fsS -X "$method" "http://$hq_http$path" -H "Authorization: Bearer $token" \
+        -H "Content-Type: application/json" -d "$body" >/dev/null ||
         { echo "quickstart: $method $path refused; see $run/logs/hqd.log" >&2; exit 1; }
 }
 org='{"regions": [{"id": "CN", "name": "Head office", "level": "national"},
@@ -174,30 +205,43 @@ hq_call PUT /v1/policies/national '{"timezone": "'"$zone"'", "opening_hours": {'
   "sla": {"max_wait_s": {"*:*": 1200, "A:*": 600, "*:vip": 300}},
   "diversion": {"threshold": 25, "echannels": ["app", "web", "sms", "phone"]},
   "campaigns": {"lead_days": 0}}'
-hq_call POST /v1/policies/publish '{"by": "quickstart"}'
+hq_call POST /v1/policies/publish '{}'
 start=$(date -u +%F)
 end=$(date -u -d "+30 days" +%F)
-hq_call POST "/v1/campaigns?by=marketing" '{"id": "north-savings", "title": "Savings week in the North",
+# A second run finds the campaign there already (its data is kept).
+if ! curl -fsS -o /dev/null -H "Authorization: Bearer $admin_token" \
+        "http://$hq_http/v1/campaigns/north-savings" 2>/dev/null; then
+hq_call POST /v1/campaigns '{"id": "north-savings", "title": "Savings week in the North",
   "level": "province", "region": "P01", "scope": {"regions": ["P01"]},
   "start": "'"$start"'", "end": "'"$end"'", "products": ["savings-plus"], "business_types": [],
   "segment": "retail", "channels": ["kiosk", "signage"],
   "texts": {"kiosk": "Open a savings account this month.", "signage": "Savings week: ask at any counter."},
-  "faq": [{"question": "Who can open one?", "answer": "Anyone over 16 with an ID card."}]}'
-for step in submit approve publish; do
-    hq_call POST "/v1/campaigns/north-savings/$step" '{"by": "quickstart"}'
+  "faq": [{"question": "Who can open one?", "answer": "Anyone over 16 with an ID card."}]}' \
+  "$marketing_token"
+hq_call POST /v1/campaigns/north-savings/submit '{}' "$marketing_token"
+for step in approve publish; do
+    hq_call POST "/v1/campaigns/north-savings/$step" '{}'
 done
+fi
 
 cat <<TXT
 hallbus is running (logs in $run/logs):
-  dashboard       http://$hq_http/   (every hall live, alerts, a hall's detail, the calendar)
-  HQ API          http://$hq_http/v1/regions   (and /v1/live/halls, /v1/alerts, /v1/rollout, /v1/stream, /metrics)
+  dashboard       http://$hq_http/   (every hall live, alerts, a hall's detail, the calendar);
+                  sign in as admin with the password in $run/hq/admin.password
+  HQ API          http://$hq_http/v1/regions   (and /v1/live/halls, /v1/alerts, /v1/rollout, /v1/stream, /metrics),
+                  with -H "Authorization: Bearer \$(cat $run/hq/admin.token)"
   a hall's queue  http://127.0.0.1:8101/v1/hall    (8102..8106): tickets waiting, counters, today's figures
   a hall's link   http://127.0.0.1:8101/v1/status  (outbox and link to HQ)
   traffic         hallsim playing customers and staff in H001..H006, a day in $((8 * 60 / speed)) minutes
                   ($speed x real time; the halls measure waits on their real clock, so a
                   20-minute simulated wait shows as $((1200 / speed)) s); its summary: $run/logs/hallsim.log
   opening hours   round the clock in $zone; a holiday is declared on $holiday
-  operator CLI    $bin/tools/hallctl halls --hq http://$hq_http
+  HQ's people     admin and marketing; their API tokens are in $run/hq/admin.token and
+                  $run/hq/marketing.token (enrol more: $bin/hqd/hqd users add NAME --role ROLE
+                  --data $run/hq/data)
+  operator CLI    export HALLBUS_TOKEN=\$(cat $run/hq/admin.token), or once:
+                  $bin/tools/hallctl login admin --hq http://$hq_http <$run/hq/admin.password
+                  $bin/tools/hallctl halls --hq http://$hq_http
                   $bin/tools/hallctl hall H001 --hq http://$hq_http
 Stop it with: ./deploy/quickstart.sh stop
 TXT

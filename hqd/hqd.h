@@ -1,11 +1,12 @@
 /* The hqd daemon as a whole: settings and the parts main.c wires together
- * (ZAP handler, store, writer, live mirror, ingest, HTTP API, the dashboard's
- * files). api/table.c lists the HTTP API's routes (the dashboard's files
+ * (ZAP handler, store, writer, live mirror, rollups, ingest, HTTP API with
+ * its access control, the dashboard's files). api/table.c lists the HTTP API's routes (the dashboard's files
  * among them), which api/halls.c, live.c, control.c and static.c answer. */
 #ifndef HQD_HQD_H
 #define HQD_HQD_H
 
 #include "alerting.h"
+#include "auth.h"
 #include "board.h"
 #include "control.h"
 #include "downlink.h"
@@ -14,12 +15,14 @@
 #include "ingest.h"
 #include "live.h"
 #include "neighbours.h"
+#include "rollup.h"
 #include "notify.h"
 #include "sse.h"
 #include "static.h"
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
+#include "hallbus/config.h"
 #include "hallbus/http.h"
 
 #include <stdint.h>
@@ -33,6 +36,7 @@ typedef struct hqd_config {
     char *keys;
     char *log_level;
     char *dashboard;
+    char *chartjs; /* the charting library's file, served as /chart.min.js */
     int64_t heartbeat_ms;
     int64_t offline_after_ms;
     uint64_t max_frame;
@@ -57,6 +61,25 @@ typedef struct hqd_config {
     int64_t stream_clients;
     int64_t mirror_snapshot_events;
     int64_t mirror_snapshot_ms;
+    bool rollups;
+    uint64_t rollup_queue_bytes;
+    int64_t rollup_commit_ms;
+    int64_t rollup_save_ms;
+    int64_t retention_raw_ms;
+    int64_t retention_rollups_ms;
+    int64_t retention_every_ms;
+    int64_t disk_alert_free;
+    /* access control (hqd/auth/) */
+    hb_config_list_t http_hosts;
+    char *tls_cert;
+    char *tls_key;
+    bool insecure_http;
+    int64_t session_idle_ms;
+    int64_t session_max_ms;
+    int64_t login_per_second;
+    int64_t audit_retention_ms;
+    int64_t audit_max;
+    /* alerts that reach people (hqd/notify/) */
     int64_t notify_escalate_after_ms;
     int64_t notify_queue;
     int64_t notify_senders;
@@ -101,6 +124,7 @@ typedef struct hqd {
     hq_halls_t *halls;
     hq_writer_t *writer;
     hq_live_t *live;
+    hq_rollup_t *rollup; /* NULL with rollups = false */
     hq_control_t *control;
     hq_downlink_t *downlink;
     hq_sse_t *sse;
@@ -111,9 +135,12 @@ typedef struct hqd {
     hq_ingest_t *ingest;
     hb_http_t *http;
     hq_static_t *dashboard; /* the files served at / */
+    hq_auth_t *auth;        /* who may do what (hqd/auth/) */
     int64_t started_ms;
     /* The housekeeping rounds on the loop, for /v1/status and /metrics. */
     double alert_round_ms, alert_round_max_ms, board_round_max_ms;
+    /* What the rollups' policy table was built from (main.c). */
+    uint64_t rollup_policy_gen, rollup_org_gen;
     hqd_histograms_t hist;
 } hqd_t;
 

@@ -1,10 +1,14 @@
 /* hqd: the head office daemon. Creates its key pair on first start, puts the
  * ZAP handler in front of the CURVE ROUTER before the ROUTER listens, loads
- * every hall's durable state, and runs ingest, writer and HTTP API until
+ * every hall's durable state, and runs ingest, writer and HTTP API (behind
+ * its access control, over TLS when given a certificate) until
  * SIGTERM/SIGINT. Settings come from the one table below; start-up, signals,
  * systemd and the one housekeeping timer (with hqd's chores in the table
- * after the settings) are common/base/daemon.c's. */
+ * after the settings) are common/base/daemon.c's. `hqd users ...` is the
+ * command line that enrols people (auth/users.c) and starts no daemon. */
 #include "hqd.h"
+#include "cli.h"
+#include "users.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
@@ -15,6 +19,7 @@
 #include "hallbus/manpage.h"
 #include "hallbus/time.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -41,6 +46,9 @@ static const hb_config_def_t s_defs[] = {
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8080", 0, 0, false, "HTTP API HOST:PORT"),
     CFG("dashboard", HB_CONF_STRING, dashboard, HQD_DASHBOARD_DIR, 0, 0, false,
         "folder of the dashboard's files, served at / (read at start; \"\" serves none)"),
+    CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
+        "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
+        "reports view (read at start; \"\" serves none: the view shows its tables only)"),
     CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval asked of halls"),
@@ -89,6 +97,26 @@ static const hb_config_def_t s_defs[] = {
         false, "snapshot a hall's mirrored state after this many new events"),
     CFG("mirror_snapshot_every", HB_CONF_DURATION, mirror_snapshot_ms, "1m", 1000, 86400000,
         false, "... or this long after its last snapshot (a restart replays only the rest)"),
+    CFG("rollups", HB_CONF_BOOL, rollups, "true", 0, 0, false,
+        "fold committed events into rollups for reports and the archive (false: neither, "
+        "and no raw event is pruned)"),
+    CFG("rollup_queue_bytes", HB_CONF_SIZE, rollup_queue_bytes, "64M", 1 << 20, 1LL << 34, false,
+        "copies of committed batches waiting for the rollups, at most (past it they are read "
+        "back from the store)"),
+    CFG("rollup_commit_every", HB_CONF_DURATION, rollup_commit_ms, "1s", 10, 600000, false,
+        "the rollups commit at least this often while events wait"),
+    CFG("rollup_save_every", HB_CONF_DURATION, rollup_save_ms, "10m", 1000, 86400000, false,
+        "a hall's rollup state is saved at least this often while it changes (a restart "
+        "replays what came after; raw events after it are not pruned)"),
+    CFG("retention_raw", HB_CONF_DURATION, retention_raw_ms, "400d", 86400000, 36500LL * 86400000,
+        false, "raw events are kept this long (then pruned once rolled up)"),
+    CFG("retention_rollups", HB_CONF_DURATION, retention_rollups_ms, "3653d", 86400000,
+        36500LL * 86400000, false, "rollups are kept this long"),
+    CFG("retention_every", HB_CONF_DURATION, retention_every_ms, "1h", 1000, 7LL * 86400000,
+        false, "how often a retention pass starts"),
+    CFG("disk_alert_free", HB_CONF_INT, disk_alert_free, "10", 0, 100, true,
+        "per cent of the data's disk (or the event store's map_max) left below which the "
+        "disk_nearly_full alert is raised (0: never)"),
     CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
         "policy/calendar documents sent to halls per second at most"),
     CFG("notify_escalate_after", HB_CONF_DURATION, notify_escalate_after_ms, "30m", 0,
@@ -117,10 +145,82 @@ static const hb_config_def_t s_defs[] = {
         "the dashboard's address as people reach it, for links in alert messages"),
     CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
         "a hall that has not applied a sent version gets it again after this"),
+    CFG("http_hosts", HB_CONF_LIST, http_hosts, NULL, 0, HQ_AUTH_HOSTS_MAX, false,
+        "a name the HTTP API answers to in Host, NAME or NAME:PORT (once per name; others get "
+        "421); none: the http address, localhost, 127.0.0.1 and [::1], with its port",
+        .optional = true, .meta = "NAME"),
+    CFG("tls_cert", HB_CONF_STRING, tls_cert, NULL, 0, 0, false,
+        "PEM certificate chain: the HTTP API speaks HTTPS (with tls_key)", .optional = true,
+        .meta = "FILE"),
+    CFG("tls_key", HB_CONF_STRING, tls_key, NULL, 0, 0, false, "PEM private key of tls_cert",
+        .optional = true, .meta = "FILE"),
+    CFG("insecure_http", HB_CONF_BOOL, insecure_http, "false", 0, 0, false,
+        "serve plain HTTP on an address other than loopback (passwords and tokens in clear; "
+        "logged at every start)"),
+    CFG("session_idle", HB_CONF_DURATION, session_idle_ms, "30m", 60000, 7LL * 86400000, false,
+        "a browser session unused this long ends", .at_most = "session_max"),
+    CFG("session_max", HB_CONF_DURATION, session_max_ms, "12h", 60000, 30LL * 86400000, false,
+        "a browser session ends this long after sign-in"),
+    CFG("login_per_second", HB_CONF_INT, login_per_second, "10", 1, 1000, false,
+        "password checks started per second at most (each is about 80 ms of Argon2id on a core of "
+        "libuv's thread pool; more get 429)"),
+    CFG("audit_retention", HB_CONF_DURATION, audit_retention_ms, "400d", 86400000,
+        36500LL * 86400000, false, "audit records are kept this long"),
+    CFG("audit_max", HB_CONF_INT, audit_max, "10000000", 1000, 1000000000, false,
+        "audit records kept at most (the oldest go first)"),
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
 static hqd_t s_hq;
+
+/* Whether the HTTP setting's host is a loopback address or name. */
+static bool s_loopback(const char *host_port)
+{
+    char host[256];
+    const char *h = host_port;
+    size_t n;
+    if (h[0] == '[') {
+        const char *end = strchr(h, ']');
+        if (!end)
+            return false;
+        h++;
+        n = (size_t)(end - h);
+    } else {
+        const char *colon = strrchr(h, ':');
+        n = colon ? (size_t)(colon - h) : strlen(h);
+    }
+    if (n == 0 || n >= sizeof host)
+        return false; /* ":8080" is every address */
+    memcpy(host, h, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return strcmp(host, "localhost") == 0;
+}
+
+/* What the table cannot say: a certificate goes with its key, and plain
+ * HTTP off loopback is asked for by name. */
+static int s_check(const void *cfgp, char *err, size_t errlen)
+{
+    const hqd_config_t *cfg = cfgp;
+    if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
+        hb_errf(err, errlen, "tls_cert and tls_key go together (%s is missing)",
+                cfg->tls_cert ? "tls_key" : "tls_cert");
+        return HB_EINVAL;
+    }
+    if (!cfg->tls_cert && !cfg->insecure_http && !s_loopback(cfg->http)) {
+        hb_errf(err, errlen,
+                "http %s is not a loopback address and there is no TLS: give tls_cert and "
+                "tls_key, or --insecure_http to serve passwords and tokens in clear anyway",
+                cfg->http);
+        return HB_EINVAL;
+    }
+    return 0;
+}
 
 static int s_ensure_keys(hqd_t *hq)
 {
@@ -208,11 +308,58 @@ static void s_board_round(void *arg)
     hb_histogram_observe(&hq->hist.board_round, board_ms / 1e3);
 }
 
-/* Runs on the writer thread: stored batches go on to the live mirror. */
+/* Runs on the writer thread: stored batches go on to the rollups (copies,
+ * as far as their queue has room) and to the live mirror (which takes
+ * them). */
 static void s_on_committed(hq_write_item_t *items, void *arg)
 {
     hqd_t *hq = arg;
+    if (hq->rollup)
+        hq_rollup_offer(hq->rollup, items);
     hq_live_submit(hq->live, items);
+}
+
+/* The rollups' table of every hall's effective policy (its zone and posted
+ * hours), built on the loop thread, which owns the control plane. */
+static hq_rollup_policies_t *s_rollup_policies(hqd_t *hq)
+{
+    hq->rollup_policy_gen = hq_control_policy_generation(hq->control);
+    hq->rollup_org_gen = hq_control_org_generation(hq->control);
+    return hq_rollup_policies_build(hq->control);
+}
+
+/* Chore, every tick: a new policy table when a publish or the organisation
+ * changed what halls run (two numbers compared when nothing did). */
+static void s_rollup_round(void *arg)
+{
+    hqd_t *hq = arg;
+    if (!hq->rollup || (hq->rollup_policy_gen == hq_control_policy_generation(hq->control) &&
+                        hq->rollup_org_gen == hq_control_org_generation(hq->control)))
+        return;
+    hq_rollup_policies_t *t = s_rollup_policies(hq);
+    if (t)
+        hq_rollup_set_policies(hq->rollup, &t);
+}
+
+/* Chore, every 5 s: HQ's own alerts, the data's disk and the event
+ * store's map. */
+static void s_disk_round(void *arg)
+{
+    hqd_t *hq = arg;
+    alerts_room_t rooms[2];
+    size_t n = 0;
+    uint64_t total, avail;
+    if (hq_disk_space(hq->cfg.data, &total, &avail) == 0)
+        rooms[n++] = (alerts_room_t){"disk", total, avail};
+    uint64_t used = hb_store_size(&hq->store.store);
+    if (hq->store.store.map_max > used)
+        rooms[n++] = (alerts_room_t){"event_store_map", hq->store.store.map_max,
+                                     hq->store.store.map_max - used};
+    alert_set_t set;
+    set.n = set.dropped = 0;
+    if (hq->cfg.disk_alert_free > 0)
+        alerts_eval_room(rooms, n, hq->cfg.disk_alert_free, &set);
+    hq_alerting_self(hq->alerting, &set);
 }
 
 /* Chore, every second: documents due to halls, alerts due to people. */
@@ -290,9 +437,30 @@ static void s_store_round(void *arg)
     hq_alerting_prune(hq->alerting);
 }
 
+/* Chore, every tick: access control's generation (a revoked token or a
+ * removed person closes their streams), audit records and last uses due. */
+static void s_auth_round(void *arg)
+{
+    hqd_t *hq = arg;
+    if (hq->auth)
+        hq_auth_tick(hq->auth, hq->sse);
+}
+
+/* Chore, every minute: sessions that ended, the audit log's retention. */
+static void s_auth_prune(void *arg)
+{
+    hqd_t *hq = arg;
+    if (hq->auth)
+        hq_auth_prune(hq->auth, hq->sse);
+}
+
 static const hb_chore_t s_chores[] = {
     {"board", HQD_TICK_MS, s_board_round},
+    {"auth", HQD_TICK_MS, s_auth_round},
+    {"auth_prune", 60000, s_auth_prune},
     {"downlink", 1000, s_downlink_round},
+    {"rollups", HQD_TICK_MS, s_rollup_round},
+    {"disk", 5000, s_disk_round},
     {"store", 60000, s_store_round},
 };
 
@@ -358,6 +526,7 @@ static const hb_daemon_spec_t s_spec = {
     .defs = s_defs,
     .ndefs = NDEFS,
     .cfg = &s_hq.cfg,
+    .check = s_check,
     .tick_ms = HQD_TICK_MS,
     .chores = s_chores,
     .n_chores = sizeof s_chores / sizeof s_chores[0],
@@ -369,10 +538,29 @@ static const hb_daemon_spec_t s_spec = {
 
 static hb_daemon_t *s_daemon;
 
+/* hqd's commands besides running the daemon: `hqd COMMAND ...`. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} s_commands[] = {
+    {"users", hq_users_main},
+    {"rollups", hq_cli_rollups},
+    {"backup", hq_cli_backup},
+};
+
 int main(int argc, char **argv)
 {
     hqd_t *hq = &s_hq;
     char err[512];
+    if (argc > 1 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+            if (strcmp(argv[1], s_commands[i].name) == 0)
+                return s_commands[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "hqd: no command '%s'; hqd runs the daemon; hqd users, hqd rollups "
+                        "rebuild and hqd backup are the others (--help says more)\n",
+                argv[1]);
+        return 2;
+    }
     int rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);
     if (!s_daemon)
         return rc; /* --help, --version, bad settings, the data folder in use */
@@ -419,6 +607,26 @@ int main(int argc, char **argv)
     if (hq_live_start(&hq->store, lc.recs, lc.n, &lcfg, &hq->live) != 0) {
         hb_error("cannot start the live mirror");
         return 1;
+    }
+    if (hq->cfg.rollups) {
+        char ru_dir[4096];
+        snprintf(ru_dir, sizeof ru_dir, "%s/rollups", hq->cfg.data);
+        hq_rollup_config_t rcfg;
+        hq_rollup_config_default(&rcfg);
+        rcfg.dir = ru_dir;
+        rcfg.max_queue_bytes = (size_t)hq->cfg.rollup_queue_bytes;
+        rcfg.commit_ms = hq->cfg.rollup_commit_ms;
+        rcfg.snapshot_ms = hq->cfg.rollup_save_ms;
+        rcfg.retention.raw_ms = hq->cfg.retention_raw_ms;
+        rcfg.retention.rollups_ms = hq->cfg.retention_rollups_ms;
+        rcfg.retention.every_ms = hq->cfg.retention_every_ms;
+        hq_rollup_policies_t *pol = s_rollup_policies(hq);
+        rc = hq_rollup_start(&hq->store, lc.recs, lc.n, &rcfg, &pol, &hq->rollup);
+        hq_rollup_policies_destroy(&pol);
+        if (rc != 0) {
+            hb_error("cannot start the rollups in %s: %s", ru_dir, hb_strerror(rc));
+            return 1;
+        }
     }
     rc = hq_writer_start(&hq->store, hq->loop, lc.recs, lc.n, next_num,
                          (size_t)hq->cfg.queue_bytes, s_on_commit, hq, &hq->writer);
@@ -507,6 +715,35 @@ int main(int argc, char **argv)
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
         return 1;
     }
+    if (hq->cfg.tls_cert &&
+        hb_http_set_tls(hq->http, hq->cfg.tls_cert, hq->cfg.tls_key, err, sizeof err) != 0) {
+        hb_error("cannot serve HTTPS: %s", err);
+        return 1;
+    }
+    if (!hq->cfg.tls_cert && !s_loopback(hq->cfg.http))
+        hb_warn("the HTTP API on %s is plain HTTP off loopback (insecure_http): passwords, "
+                "tokens and session cookies cross the network in clear",
+                hq->cfg.http);
+    char auth_dir[4096];
+    snprintf(auth_dir, sizeof auth_dir, "%s/auth", hq->cfg.data);
+    hq_auth_config_t authcfg = {.loop = hq->loop,
+                                .dir = auth_dir,
+                                .listen = hq->cfg.http,
+                                .port = hb_http_port(hq->http),
+                                .hosts = hq->cfg.http_hosts.items,
+                                .n_hosts = hq->cfg.http_hosts.n,
+                                .tls = hb_http_tls(hq->http),
+                                .session_idle_ms = hq->cfg.session_idle_ms,
+                                .session_max_ms = hq->cfg.session_max_ms,
+                                .login_per_second = hq->cfg.login_per_second,
+                                .audit_retention_ms = hq->cfg.audit_retention_ms,
+                                .audit_max = (uint64_t)hq->cfg.audit_max};
+    if (hq_auth_new(&authcfg, hq->control, &hq->auth, err, sizeof err) != 0) {
+        hb_error("cannot start access control: %s", err);
+        return 1;
+    }
+    hb_http_set_guard(hq->http, hq_auth_guard, hq->auth);
+    hb_http_set_after(hq->http, hq_auth_after, hq->auth);
     /* Without its files hqd still runs: the API is what halls and tools
      * need, and / then answers why there is no dashboard. */
     rc = hq_static_open(hq->cfg.dashboard, &hq->dashboard, err, sizeof err);
@@ -519,10 +756,24 @@ int main(int argc, char **argv)
     else
         hb_info("dashboard: %zu file(s) from %s", hq_static_count(hq->dashboard),
                 hq->cfg.dashboard);
+    /* The charts are the reports view's only; without them it still
+     * shows its tables. */
+    if (rc == 0 && hq->cfg.chartjs && hq->cfg.chartjs[0]) {
+        rc = hq_static_add(hq->dashboard, "chart.min.js", hq->cfg.chartjs, err, sizeof err);
+        if (rc == HB_ENOMEM) {
+            hb_error("cannot serve the dashboard");
+            return 1;
+        }
+        if (rc != 0)
+            hb_warn("the reports view has no charts: %s (install libjs-chart.js, or set "
+                    "chartjs)",
+                    err);
+    }
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
     hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
+    hq_rollup_stop(&hq->rollup); /* likewise; it reads the store, closed below */
     hq_downlink_destroy(&hq->downlink);
     hq_neighbours_destroy(&hq->neighbours);
     hq_notify_destroy(&hq->notify); /* before the alert store it reads */
@@ -532,6 +783,7 @@ int main(int argc, char **argv)
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
     hq_static_destroy(&hq->dashboard); /* the server that served it is gone */
+    hq_auth_destroy(&hq->auth);        /* after the server and the streams */
     zmq_ctx_term(hq->zmq_ctx);
     hb_daemon_destroy(&s_daemon);
     hb_info("stopped");

@@ -608,6 +608,9 @@ static int s_scan(const hb_config_def_t *defs, size_t ndefs, int argc, char **ar
             value = eq + 1;
         } else if (cli && d->type == HB_CONF_BOOL) {
             value = "true"; /* a flag */
+        } else if (d && d->type == HB_CONF_BOOL &&
+                   (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+            value = "true"; /* a daemon's switch given alone ("--insecure_http") */
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {

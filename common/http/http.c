@@ -7,7 +7,7 @@
  * It serves TLS when given a certificate (hb_http_set_tls: OpenSSL through
  * h2o's accept context). It is not a web framework: no HTTP/2, no static
  * files, no streaming of request bodies. Handlers answer synchronously,
- * before they return. */
+ * before they return, or defer their answer (hb_http_defer). */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -41,6 +42,9 @@ _Static_assert(HTTP_ROUTES_MAX <= HTTP_REQSTATS_PREFIX_MAX, "a prefix route with
 #define HTTP_HOSTPORT_MAX 300 /* "[v6 literal]:port" or a host name and port */
 #define HTTP_REASON_MAX 512    /* the "reason" text of an error body */
 #define HTTP_QUERY_KEY_MAX 128 /* a query parameter's name, decoded */
+#define HTTP_HEADER_NAME_MAX 64     /* a header a handler adds: its name */
+#define HTTP_HEADER_VALUE_MAX 4096  /* ... and its value */
+#define HTTP_ADDED_HEADERS_MAX 8    /* ... and how many per answer */
 #define HTTP_BACKLOG 256
 
 typedef struct http_handler {
@@ -66,7 +70,26 @@ typedef struct http_exchange {
     bool answered;
     const hb_router_match_t *match; /* the pattern route's parameters; NULL for a prefix route */
     const hb_route_t *route;        /* the route that took the request, once one did */
+    int status;                     /* the answer's, once given */
+    unsigned added_headers;         /* by hb_http_add_header */
+    bool deferred;                  /* hb_http_defer took it: answered later */
+    /* For a deferred answer's timing (reqstats.c), given later. */
+    size_t slot;
+    int64_t t0_ns;
 } http_exchange_t;
+
+/* A request whose answer comes later (hb_http_defer): copies of the
+ * exchange and the request, and a marker in the request's pool that tells
+ * when h2o disposes of it (the client went away). */
+typedef struct http_defer_marker {
+    hb_http_deferred_t *d; /* NULL once the handle is freed */
+} http_defer_marker_t;
+
+struct hb_http_deferred {
+    http_exchange_t ex;
+    hb_http_req_t req;
+    http_defer_marker_t *marker; /* NULL once h2o disposed of the request */
+};
 
 /* A streamed answer. The generator is first: h2o hands it back to proceed
  * and stop. `inflight` is what h2o is sending now (it must stay valid until
@@ -180,6 +203,7 @@ static void s_send(http_exchange_t *ex, int status, const char *content_type, co
                     status);
         status = 500;
     }
+    ex->status = status;
     s_head(req, status, content_type);
     if (allow)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
@@ -224,6 +248,62 @@ static void s_send_error(http_exchange_t *ex, int status, const char *code, cons
     }
     s_send(ex, status, "application/json; charset=utf-8", text, strlen(text), allow);
     free(text);
+}
+
+/* h2o disposes of a request's pool: the deferred answer has nowhere to go. */
+static void s_defer_disposed(void *p)
+{
+    http_defer_marker_t *m = p;
+    if (m->d)
+        m->d->marker = NULL;
+}
+
+hb_http_deferred_t *hb_http_defer(hb_http_req_t *req)
+{
+    http_exchange_t *ex = s_exchange(req);
+    if (!ex)
+        return NULL;
+    hb_http_deferred_t *d = calloc(1, sizeof *d);
+    if (!d) {
+        s_send_error(ex, 503, "unavailable", "out of memory", NULL);
+        return NULL;
+    }
+    d->marker = h2o_mem_alloc_shared(&ex->req->pool, sizeof *d->marker, s_defer_disposed);
+    d->marker->d = d;
+    ex->deferred = true;
+    d->ex = *ex;
+    d->ex.match = NULL; /* on the handler's stack: gone when it returns */
+    /* The handler's own exchange counts as answered (a second answer is a
+     * bug, refused as one); the copy is the one to answer. */
+    ex->answered = true;
+    d->req = *req;
+    d->req.impl = &d->ex;
+    d->req.caller = NULL;
+    return d;
+}
+
+hb_http_req_t *hb_http_deferred_req(hb_http_deferred_t *d)
+{
+    if (!d || !d->marker || d->ex.answered || d->ex.http->destroying)
+        return NULL;
+    return &d->req;
+}
+
+void hb_http_deferred_free(hb_http_deferred_t **dp)
+{
+    hb_http_deferred_t *d = *dp;
+    if (!d)
+        return;
+    *dp = NULL;
+    if (d->marker && !d->ex.answered)
+        s_send_error(&d->ex, 503, "unavailable", "the answer was not given", NULL);
+    if (d->marker) {
+        /* The request is alive, so is its server: the answer's time. */
+        hb_http__reqstats_record(&d->ex.http->reqstats, d->ex.slot, d->ex.route, d->ex.status,
+                                 d->ex.t0_ns);
+        d->marker->d = NULL;
+    }
+    free(d);
 }
 
 void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body)
@@ -404,6 +484,7 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
     }
     h2o_req_t *req = ex->req;
     ex->answered = true;
+    ex->status = status;
     st->gen.proceed = s_stream_proceed;
     st->gen.stop = s_stream_stop;
     st->req = req;
@@ -586,6 +667,8 @@ static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
 typedef struct http_took {
     size_t slot; /* reqstats.c's slot */
     const hb_route_t *route;
+    int64_t t0_ns;  /* when h2o handed the request over */
+    bool deferred;  /* the handler deferred its answer: timed when it is given */
 } http_took_t;
 
 static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
@@ -687,6 +770,8 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
         took->slot = HB_ROUTER_ROUTES_MAX + (size_t)(route - http->routes);
     }
     took->route = ex.route;
+    ex.slot = took->slot;
+    ex.t0_ns = took->t0_ns;
 
     hb_http_req_t hreq = {
         .method = method,
@@ -703,14 +788,17 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
             s_send_error(&ex, 500, "internal", "the request was refused without an answer",
                          NULL);
         }
-        return 0;
+    } else {
+        fn(&hreq, arg);
+        if (!ex.answered && !ex.deferred) {
+            hb_log_once("http.no_reply", HB_LOG_ERROR,
+                        "http: the handler for %s %s did not answer", method, path);
+            s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
+        }
     }
-    fn(&hreq, arg);
-    if (!ex.answered) {
-        hb_log_once("http.no_reply", HB_LOG_ERROR, "http: the handler for %s %s did not answer",
-                    method, path);
-        s_send_error(&ex, 500, "internal", "the handler did not answer", NULL);
-    }
+    took->deferred = ex.deferred;
+    if (http->after)
+        http->after(&hreq, ex.route, ex.status, http->after_arg);
     return 0;
 }
 
@@ -720,9 +808,11 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     hb_http_t *http = ((http_handler_t *)self)->http;
     int64_t t0 = hb_mono_ns();
-    http_took_t took = {.slot = HTTP_REQSTATS_UNMATCHED, .route = NULL};
+    http_took_t took = {.slot = HTTP_REQSTATS_UNMATCHED, .route = NULL, .t0_ns = t0};
     int rc = s_dispatch(self, req, &took);
-    hb_http__reqstats_record(&http->reqstats, took.slot, took.route, req->res.status, t0);
+    /* A deferred answer is timed when it is given (hb_http_deferred_free). */
+    if (!took.deferred)
+        hb_http__reqstats_record(&http->reqstats, took.slot, took.route, req->res.status, t0);
     return rc;
 }
 
@@ -1069,6 +1159,80 @@ void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg)
     assert(http);
     http->guard = fn;
     http->guard_arg = arg;
+}
+
+void hb_http_set_after(hb_http_t *http, hb_http_after_fn fn, void *arg)
+{
+    assert(http);
+    http->after = fn;
+    http->after_arg = arg;
+}
+
+int hb_http_host(const hb_http_req_t *hreq, char *out, size_t outlen)
+{
+    if (!hreq || !hreq->impl || !out || outlen == 0)
+        return HB_EINVAL;
+    const h2o_req_t *req = ((const http_exchange_t *)hreq->impl)->req;
+    /* h2o keeps the Host header apart from the others, as the request's
+     * authority; it fills in the host's own name when none was sent
+     * ("default", registered in hb_http_new with port 65535), which reads
+     * as no Host at all: a client that sends that name is refused too. */
+    const h2o_iovec_t *a = &req->input.authority;
+    if (a->len == 0 || h2o_memis(a->base, a->len, H2O_STRLIT("default")) ||
+        h2o_memis(a->base, a->len, H2O_STRLIT("default:65535")))
+        return HB_ENOTFOUND;
+    if (a->len >= outlen)
+        return HB_ETOOBIG;
+    memcpy(out, a->base, a->len);
+    out[a->len] = '\0';
+    return 0;
+}
+
+int hb_http_peer_text(const hb_http_req_t *hreq, char *addr, size_t addrlen, char *group,
+                      size_t grouplen)
+{
+    struct sockaddr_storage ss;
+    if (!hreq || !hreq->impl || hb_http_peer(hreq, &ss) != 0)
+        return HB_EINVAL;
+    if (addr && addrlen) {
+        char text[INET6_ADDRSTRLEN];
+        const void *bits = ss.ss_family == AF_INET
+                               ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                               : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+            !inet_ntop(ss.ss_family, bits, text, sizeof text))
+            return HB_EINVAL;
+        snprintf(addr, addrlen, "%s", text);
+    }
+    if (group && grouplen)
+        return hb_http_address_group((const struct sockaddr *)&ss, group, grouplen);
+    return 0;
+}
+
+int hb_http_add_header(hb_http_req_t *hreq, const char *name, const char *value)
+{
+    if (!hreq || !hreq->impl || !name || !value)
+        return HB_EINVAL;
+    http_exchange_t *ex = hreq->impl;
+    size_t nlen = strlen(name), vlen = strlen(value);
+    if (nlen == 0 || nlen > HTTP_HEADER_NAME_MAX || vlen > HTTP_HEADER_VALUE_MAX || ex->answered)
+        return HB_EINVAL;
+    for (size_t i = 0; i < nlen; i++)
+        if (!(isalnum((unsigned char)name[i]) || strchr("!#$%&'*+-.^_`|~", name[i])))
+            return HB_EINVAL;
+    for (size_t i = 0; i < vlen; i++)
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+            return HB_EINVAL;
+    if (ex->added_headers >= HTTP_ADDED_HEADERS_MAX)
+        return HB_ETOOBIG;
+    h2o_req_t *req = ex->req;
+    /* h2o keeps header names as given (lower case on the wire for HTTP/2
+     * only); both strings are copied into the request's pool. */
+    h2o_iovec_t n = h2o_strdup(&req->pool, name, nlen);
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, vlen);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 0, NULL, v.base, v.len);
+    ex->added_headers++;
+    return 0;
 }
 
 int hb_http_port(const hb_http_t *http) { return http ? http->port : 0; }

@@ -133,6 +133,8 @@ struct hb_http {
     http_target_t targets[HB_ROUTER_ROUTES_MAX];
     hb_http_guard_fn guard;
     void *guard_arg;
+    hb_http_after_fn after; /* hb_http_set_after */
+    void *after_arg;
     http_conn_t *conns;
     size_t nconns;
     struct hb_http_stream *streams;

@@ -254,6 +254,22 @@ void hq_alerting_tick(hq_alerting_t *a)
     a->touched.n = 0;
 }
 
+void hq_alerting_self(hq_alerting_t *a, const alert_set_t *set)
+{
+    if (alertstore_batch_begin(a->store) != 0)
+        return;
+    int rc = alertstore_apply(a->store, HQ_ALERTS_SELF_NUM, HQ_ALERTS_SELF_ID, set, hb_now_ms(),
+                              NULL);
+    if (rc == 0)
+        rc = alertstore_batch_commit(a->store, s_on_change, a);
+    else
+        alertstore_batch_abort(a->store);
+    if (rc != 0)
+        hb_log_once("alerting-self", HB_LOG_WARN, "alerting: cannot store HQ's own alerts: %s",
+                    hb_strerror(rc));
+    a->touched.n = 0; /* HQ is no hall of the board */
+}
+
 void hq_alerting_prune(hq_alerting_t *a)
 {
     size_t deleted = 0;

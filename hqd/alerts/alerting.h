@@ -32,6 +32,13 @@ int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls
 void hq_alerting_destroy(hq_alerting_t **a);
 /* One round: the next slice of halls. */
 void hq_alerting_tick(hq_alerting_t *a);
+/* HQ's own conditions (alerts_eval_room) are kept as the alerts of a hall
+ * of their own, with a number and an id no hall has ("(hq)" is not a hall
+ * id), so that they are stored, listed, streamed and cleared as any. */
+#define HQ_ALERTS_SELF_NUM ALERTSTORE_HALLS_MAX_DEFAULT
+#define HQ_ALERTS_SELF_ID "(hq)"
+/* Applies `set` as HQ's own alerts (on the loop thread, between rounds). */
+void hq_alerting_self(hq_alerting_t *a, const alert_set_t *set);
 /* Housekeeping: the history's retention. */
 void hq_alerting_prune(hq_alerting_t *a);
 alertstore_t *hq_alerting_store(hq_alerting_t *a);

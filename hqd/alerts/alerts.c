@@ -45,6 +45,9 @@ static const struct {
      {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
     {ALERT_COMPLAINT_RESOLVE_OVERDUE, "complaint_resolve_overdue", "s",
      {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
+    /* Added last, so that no kind above changes its rank. */
+    {ALERT_DISK_NEARLY_FULL, "disk_nearly_full", "%",
+     {{"resource"}, "free_percent", "min_free_percent", ALERT_SEV_CRITICAL}},
 };
 
 #define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
@@ -586,6 +589,27 @@ void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, 
     s_stream_conflict(link, params, now_ms, out);
     s_clock_skew(link, params, now_ms, out);
     s_event_anomaly(link, params, now_ms, out);
+}
+
+void alerts_eval_room(const alerts_room_t *rooms, size_t n, int64_t min_free_percent,
+                      alert_set_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const alerts_room_t *r = &rooms[i];
+        if (r->total == 0 || r->avail > r->total)
+            continue;
+        /* Whole per cents, rounded down: 9.9% free is 9. */
+        int64_t free_pct = (int64_t)((double)r->avail * 100.0 / (double)r->total);
+        if ((double)r->avail * 100.0 >= (double)min_free_percent * (double)r->total)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_DISK_NEARLY_FULL, free_pct, min_free_percent, 0);
+        s_text(a.subject, sizeof a.subject, "%s", r->what);
+        s_text(a.detail, sizeof a.detail,
+               "%s: %" PRId64 "%% left (%.1f of %.1f GiB); HQ refuses events when it is full",
+               r->what, free_pct, (double)r->avail / 1073741824.0, (double)r->total / 1073741824.0);
+        s_set_put(out, &a);
+    }
 }
 
 /* ------------------------------------------------------------- diff ---- */

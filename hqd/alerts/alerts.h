@@ -39,9 +39,10 @@ typedef enum alert_kind {
     ALERT_STREAM_CONFLICT = 10, /* a resend differed from the bytes HQ stored */
     ALERT_CLOCK_SKEW = 11,      /* the hall's clock is far from HQ's */
     ALERT_EVENT_ANOMALY = 12,   /* events stored with a flag (eventrules.h) */
+    ALERT_DISK_NEARLY_FULL = 13, /* HQ's own: the data's disk (or a map) nearly full */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
-#define ALERT_KIND_LAST ALERT_EVENT_ANOMALY
+#define ALERT_KIND_LAST ALERT_DISK_NEARLY_FULL
 
 /* One condition that holds. The key is (kind, subject); `value` and
  * `threshold` are in the kind's unit (alert_kind_unit). */
@@ -131,6 +132,20 @@ typedef struct alerts_link {
  * on an emptied set): hall_blocked, stream_conflict, clock_skew and
  * event_anomaly, as docs/ALERTS.md states them. */
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
+                      alert_set_t *out);
+
+/* HQ's own room for data: a file system (or an LMDB map, which cannot grow
+ * past its maximum) with `avail` of `total` bytes left. */
+typedef struct alerts_room {
+    const char *what; /* the subject: "disk", "event_store_map" */
+    uint64_t total, avail;
+} alerts_room_t;
+
+/* Adds disk_nearly_full for each of `n` rooms with less than
+ * `min_free_percent` of it left (docs/ALERTS.md): raised before HQ must
+ * refuse events, which it does when the disk or the event store's map is
+ * full. */
+void alerts_eval_room(const alerts_room_t *rooms, size_t n, int64_t min_free_percent,
                       alert_set_t *out);
 
 /* Key order: kind (whole-hall kinds first, see alert_kind_t), then subject

@@ -952,7 +952,8 @@ int alertstore_history(alertstore_t *st, const alertstore_query_t *q, alertstore
             rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
             continue;
         }
-        if (q->kind == 0 || r.alert.kind == q->kind) {
+        if ((q->kind == 0 || r.alert.kind == q->kind) &&
+            (!q->hall_pred || q->hall_pred(r.hall_num, q->pred_arg))) {
             if (returned == q->limit) {
                 *next_before = last_returned;
                 break;

@@ -174,6 +174,10 @@ typedef struct alertstore_query {
     int64_t to_ms;     /* raised before; 0: no end */
     uint64_t before_id; /* the page after a previous one: alerts listed after this id; 0 = first page */
     size_t limit;       /* 1..ALERTSTORE_PAGE_MAX */
+    /* NULL: every hall; else only halls it says yes to (the caller's
+     * scope), as alertstore_filter_t's. */
+    bool (*hall_pred)(uint32_t hall_num, void *arg);
+    void *pred_arg;
 } alertstore_query_t;
 
 /* Alerts raised in [from_ms, to_ms), newest first (by raising time, then

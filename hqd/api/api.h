@@ -1,7 +1,9 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
- * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream, alerts) and control.c's
- * (organisation, policies, campaigns, calendar, glossary, rollout). Each is
+ * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream,
+ * alerts), control.c's (organisation, policies, campaigns, calendar,
+ * glossary, rollout), reports.c's (reports, the archive) and auth.c's
+ * (sign-in, tokens, the caller, the audit log, health). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
 #ifndef HQD_API_H
@@ -65,6 +67,28 @@ void hqd_api_calendar_slice(hb_http_req_t *req, void *arg);
 void hqd_api_get_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_put_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
+
+/* reports.c: reports and the archive (parameters "hall", "date", "ticket") */
+void hqd_api_get_kpi(hb_http_req_t *req, void *arg);
+void hqd_api_get_rank(hb_http_req_t *req, void *arg);
+void hqd_api_get_ready(hb_http_req_t *req, void *arg);
+void hqd_api_get_typical(hb_http_req_t *req, void *arg);
+void hqd_api_get_archive(hb_http_req_t *req, void *arg);
+void hqd_api_get_ticket_story(hb_http_req_t *req, void *arg);
+/* The rollups', retention's and storage's parts of /v1/status and
+ * /metrics (halls.c asks). */
+void hqd_api_reports_status(hqd_t *hq, json_t *body);
+struct hb_metrics;
+void hqd_api_reports_metrics(hqd_t *hq, struct hb_metrics *m);
+
+/* auth.c: signing in and out, who the caller is, the audit log, health */
+void hqd_api_get_health(hb_http_req_t *req, void *arg);
+void hqd_api_login(hb_http_req_t *req, void *arg);
+void hqd_api_logout(hb_http_req_t *req, void *arg);
+void hqd_api_get_me(hb_http_req_t *req, void *arg);
+void hqd_api_token_by_password(hb_http_req_t *req, void *arg);
+void hqd_api_token_revoke(hb_http_req_t *req, void *arg);
+void hqd_api_get_audit(hb_http_req_t *req, void *arg);
 
 /* notify.c: alerts that reach people (parameters "subscription", "alert",
  * "silence", "hall") */

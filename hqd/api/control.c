@@ -8,7 +8,11 @@
  * and downlink.c. This file reads requests strictly (one JSON object, no
  * member twice, no member it does not know in the bodies it defines
  * itself) and turns every HB_E* code into one HTTP status and error code,
- * so a refusal reads the same on every route. */
+ * so a refusal reads the same on every route.
+ *
+ * Who acts is the signed-in caller (hq_auth_name), never a member of the
+ * body or the query: a `by` in either is refused. Routes of scope "any"
+ * keep what they show and change to the caller's view (hq_auth_view). */
 #include "api.h"
 
 #include "hallbus/error.h"
@@ -62,6 +66,11 @@ static void s_refuse(hb_http_req_t *req, int rc, const char *bad_code, const cha
     case HB_ECONFLICT:
         status = 409;
         code = "wrong_state";
+        break;
+    case HB_EAUTH: /* four eyes */
+        status = 403;
+        code = "forbidden";
+        hq_auth_note_reason(req, err);
         break;
     case HB_ENOMEM:
         status = 503;
@@ -158,40 +167,57 @@ static int s_body(hb_http_req_t *req, bool optional, json_t **out)
     return 0;
 }
 
-/* The body {"by": USER, "note": TEXT} of a step; `note` stays NULL when
- * absent or not allowed. The strings point into `*body`, which the caller
- * releases. Returns -1 after answering. */
+/* Who acts: the signed-in caller, whose name the guard checked. A `by` in
+ * the query is refused (it used to name the actor, and a caller who sends
+ * one expects it to count). Returns NULL after answering. */
+static const char *s_actor_name(hb_http_req_t *req)
+{
+    char buf[8];
+    if (hb_http_query(req, "by", buf, sizeof buf) != HB_ENOTFOUND) {
+        hb_http_reply_error(req, 400, "bad_parameter",
+                            "by: who acts is the signed-in caller, never a query parameter; "
+                            "remove ?by");
+        return NULL;
+    }
+    const char *by = hq_auth_name(req);
+    if (!s_user_ok(by)) {
+        hb_http_reply_error(req, 500, "internal", "the caller has no name to act by");
+        return NULL;
+    }
+    return by;
+}
+
+/* The body {"note": TEXT} of a step (or none, or {}); `note` stays NULL
+ * when absent or not allowed. `*by` is the caller. The strings point into
+ * `*body` (may be NULL), which the caller releases. Returns -1 after
+ * answering. */
 static int s_actor(hb_http_req_t *req, bool allow_note, json_t **body, const char **by,
                    const char **note)
 {
-    *by = NULL;
     *note = NULL;
-    if (s_body(req, false, body) != 0)
+    *by = s_actor_name(req);
+    if (!*by || s_body(req, true, body) != 0)
         return -1;
     const char *key;
     json_t *v;
     json_object_foreach(*body, key, v)
     {
-        if (strcmp(key, "by") == 0 && json_is_string(v)) {
-            *by = json_string_value(v);
-        } else if (allow_note && strcmp(key, "note") == 0 && json_is_string(v)) {
+        if (allow_note && strcmp(key, "note") == 0 && json_is_string(v)) {
             *note = json_string_value(v);
-        } else if (strcmp(key, "by") == 0 || (allow_note && strcmp(key, "note") == 0)) {
+        } else if (strcmp(key, "by") == 0) {
+            hb_http_reply_error(req, 400, "bad_request",
+                                "by: who acts is the signed-in caller; the body may not name "
+                                "them (remove \"by\")");
+            goto fail;
+        } else if (allow_note && strcmp(key, "note") == 0) {
             hb_http_reply_error(req, 400, "bad_request", "%s must be a string, not %s", key,
                                 s_type_name(v));
             goto fail;
         } else {
-            hb_http_reply_error(req, 400, "bad_request",
-                                "unknown member '%.64s': the body is {\"by\": USER%s}", key,
-                                allow_note ? ", \"note\": TEXT" : "");
+            hb_http_reply_error(req, 400, "bad_request", "unknown member '%.64s': the body is %s",
+                                key, allow_note ? "{\"note\": TEXT} or empty" : "empty or {}");
             goto fail;
         }
-    }
-    if (!s_user_ok(*by)) {
-        hb_http_reply_error(req, 400, "bad_request",
-                            "by must name who acts: 1 to %d of A-Z a-z 0-9 _ . @ -%s", CTL_USER_MAX,
-                            *by ? "" : " (it is missing)");
-        goto fail;
     }
     return 0;
 fail:
@@ -200,15 +226,14 @@ fail:
     return -1;
 }
 
-/* ?by=USER, required on the routes that take a whole document as body. */
-static int s_query_by(hb_http_req_t *req, char *out, size_t outlen)
+/* A whole document (a campaign) may not carry who acts either. */
+static int s_no_by_member(hb_http_req_t *req, const json_t *doc)
 {
-    int rc = hb_http_query(req, "by", out, outlen);
-    if (rc == 0 && s_user_ok(out))
+    if (!json_object_get(doc, "by"))
         return 0;
-    hb_http_reply_error(req, 400, "bad_parameter",
-                        "by must name who acts (?by=USER, 1 to %d of A-Z a-z 0-9 _ . @ -)%s",
-                        CTL_USER_MAX, rc == HB_ENOTFOUND ? "; it is missing" : "");
+    hb_http_reply_error(req, 400, "bad_document",
+                        "by: who acts is the signed-in caller; the document may not name them "
+                        "(remove \"by\"); nothing was changed");
     return -1;
 }
 
@@ -276,10 +301,41 @@ static json_t *s_date_json(int32_t day)
 
 /* ------------------------------------------------------ organisation ---- */
 
+/* The caller's view for `perm`; NULL after answering 503. */
+static const hq_view_t *s_view(hb_http_req_t *req, hb_perm_t perm)
+{
+    const hq_view_t *v = hq_auth_view(req, perm);
+    if (!v)
+        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    return v;
+}
+
+/* GET /v1/org: the organisation as far as the caller sees it: the regions
+ * in their scope and the path down to them, and the halls in it. */
 void hqd_api_get_org(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hb_http_reply_json(req, 200, org_to_json(hq_control_org(hq->control)));
+    const org_t *org = hq_control_org(hq->control);
+    const hq_view_t *v = s_view(req, HB_PERM_ORG_READ);
+    if (!v)
+        return;
+    json_t *doc = org_to_json(org);
+    if (doc && !v->all) {
+        json_t *regions = json_object_get(doc, "regions"), *halls = json_object_get(doc, "halls");
+        for (size_t i = json_array_size(regions); i-- > 0;) {
+            const org_region_t *r =
+                org_region_find(org, json_string_value(json_object_get(json_array_get(regions, i), "id")));
+            if (!r || !hq_view_above_at(v, (int32_t)r->index))
+                json_array_remove(regions, i);
+        }
+        for (size_t i = json_array_size(halls); i-- > 0;) {
+            const org_hall_t *h =
+                org_hall_find(org, json_string_value(json_object_get(json_array_get(halls, i), "id")));
+            if (!h || !hq_view_hall_at(v, (int32_t)h->index))
+                json_array_remove(halls, i);
+        }
+    }
+    hb_http_reply_json(req, 200, doc);
 }
 
 void hqd_api_put_org(hb_http_req_t *req, void *arg)
@@ -289,8 +345,12 @@ void hqd_api_put_org(hb_http_req_t *req, void *arg)
     if (s_body(req, false, &doc) != 0)
         return;
     char err[CTL_ERR_MAX] = "";
+    uint64_t before = hq_control_org_generation(hq->control);
     int rc = hq_control_set_org(hq->control, doc, err, sizeof err);
     json_decref(doc);
+    if (rc == 0)
+        hq_auth_note_versions(req, (int64_t)before,
+                              (int64_t)hq_control_org_generation(hq->control));
     if (rc != 0) {
         s_refuse(req, rc, "bad_document", err, true);
         return;
@@ -332,8 +392,12 @@ static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
     const org_t *org = hq_control_org(hq->control);
     bool existed = hall ? org_hall_find(org, id) != NULL : org_region_find(org, id) != NULL;
     char err[CTL_ERR_MAX] = "";
+    uint64_t before = hq_control_org_generation(hq->control);
     int rc = hall ? hq_control_put_hall(hq->control, doc, err, sizeof err)
                   : hq_control_put_region(hq->control, doc, err, sizeof err);
+    if (rc == 0)
+        hq_auth_note_versions(req, (int64_t)before,
+                              (int64_t)hq_control_org_generation(hq->control));
     json_decref(doc);
     if (rc != 0) {
         s_refuse(req, rc, "bad_document", err, true);
@@ -403,10 +467,31 @@ void hqd_api_get_org_hall(hb_http_req_t *req, void *arg)
 
 /* ----------------------------------------------------------- policies ---- */
 
+/* Keeps the documents of `set` ({scope: doc}) that the caller may read. */
+static void s_policies_keep(json_t *set, const hq_view_t *v, const org_t *org)
+{
+    const char *scope;
+    json_t *doc;
+    void *tmp;
+    json_object_foreach_safe(set, tmp, scope, doc)
+    {
+        if (!hq_view_policy_scope(v, org, scope, true))
+            json_object_del(set, scope);
+    }
+}
+
 void hqd_api_get_policies(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
+    const hq_view_t *v = s_view(req, HB_PERM_POLICY_READ);
+    if (!v)
+        return;
     json_t *o = hq_control_policies_json(hq->control);
+    if (o && !v->all) {
+        const org_t *org = hq_control_org(hq->control);
+        s_policies_keep(json_object_get(o, "drafts"), v, org);
+        s_policies_keep(json_object_get(o, "published"), v, org);
+    }
     if (o && hq_control_policy_version(hq->control) == 0)
         json_object_set_new(o, "published_by", json_null()); /* as published_at: not yet */
     hb_http_reply_json(req, 200, o);
@@ -509,9 +594,37 @@ void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
     const char *by, *note;
     if (s_actor(req, false, &body, &by, &note) != 0)
         return;
+    /* Publishing is scoped by what it would publish: every changed draft
+     * must be one the caller may edit (a province's editor cannot publish
+     * a national draft someone left). */
+    const hq_view_t *v = s_view(req, HB_PERM_POLICY_EDIT);
+    json_t *changes = v ? hq_control_policy_changes(hq->control) : NULL;
+    if (!v || !changes) {
+        json_decref(body);
+        if (v)
+            hb_http_reply_error(req, 503, "no_memory", "cannot list the drafts now");
+        return;
+    }
+    size_t i;
+    json_t *sc;
+    json_array_foreach(changes, i, sc)
+    {
+        const char *scope = json_string_value(sc);
+        if (!hq_view_policy_scope(v, hq_control_org(hq->control), scope, false)) {
+            hq_auth_forbid(req, HB_PERM_POLICY_EDIT,
+                           "publishing now would publish the draft of %s, which", scope);
+            json_decref(changes);
+            json_decref(body);
+            return;
+        }
+    }
+    json_decref(changes);
     char err[CTL_ERR_MAX] = "";
     uint64_t version = 0;
+    uint64_t before = hq_control_policy_version(hq->control);
     int rc = hq_control_publish_policies(hq->control, by, &version, err, sizeof err);
+    if (rc == 0)
+        hq_auth_note_versions(req, (int64_t)before, (int64_t)version);
     json_decref(body);
     if (rc == HB_EINVAL)
         rc = HB_ECONFLICT; /* the request is fine; the drafts do not merge into a policy */
@@ -631,6 +744,13 @@ void hqd_api_list_campaigns(hb_http_req_t *req, void *arg)
                                                        "organisation");
         return;
     }
+    const hq_view_t *view = s_view(req, HB_PERM_CAMPAIGN_READ);
+    if (!view)
+        return;
+    if (within && !hq_view_above_at(view, (int32_t)within->index)) {
+        hq_auth_forbid(req, HB_PERM_CAMPAIGN_READ, "region %s", buf);
+        return;
+    }
     size_t n, words;
     const campaign_t **v = s_sorted(hq_control_calendar(hq->control), &n);
     if (!v) {
@@ -646,6 +766,8 @@ void hqd_api_list_campaigns(hb_http_req_t *req, void *arg)
         const org_region_t *owner = within ? org_region_find(org, k->region) : NULL;
         if (within && (!owner || !org_region_contains(org, within, owner)))
             continue;
+        if (!hq_view_region(view, org, k->region))
+            continue; /* owned outside the caller's scope */
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:o}", "id", k->doc.id,
                            "title", k->doc.title, "level", hb_cal_level_name(k->doc.level),
@@ -680,16 +802,39 @@ static json_t *s_campaign_json(hqd_t *hq, const char *id)
     return o;
 }
 
+/* Whether the caller may draft a campaign owned by the document's region;
+ * -1 after answering 403. A document without a usable region passes, for
+ * the control plane to refuse with its own words. */
+static int s_draft_scope(hb_http_req_t *req, hqd_t *hq, const json_t *doc)
+{
+    const char *region = json_string_value(json_object_get(doc, "region"));
+    const org_t *org = hq_control_org(hq->control);
+    const hq_view_t *v = s_view(req, HB_PERM_CAMPAIGN_DRAFT);
+    if (!v)
+        return -1;
+    if (!region || !org_region_find(org, region) || hq_view_region(v, org, region))
+        return 0;
+    hq_auth_forbid(req, HB_PERM_CAMPAIGN_DRAFT, "a campaign owned by region %.64s", region);
+    return -1;
+}
+
 void hqd_api_create_campaign(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char by[CTL_USER_MAX + 2], err[CTL_ERR_MAX] = "";
+    char err[CTL_ERR_MAX] = "";
     json_t *doc;
-    if (s_query_by(req, by, sizeof by) != 0 ||
-        s_body(req, false, &doc) != 0)
+    const char *by = s_actor_name(req);
+    if (!by || s_body(req, false, &doc) != 0)
         return;
+    if (s_no_by_member(req, doc) != 0 || s_draft_scope(req, hq, doc) != 0) {
+        json_decref(doc);
+        return;
+    }
     int rc = hq_control_campaign_add(hq->control, doc, by, err, sizeof err);
     const char *id = json_string_value(json_object_get(doc, "id"));
+    hq_auth_note_object(req, id);
+    if (rc == 0)
+        hq_auth_note_versions(req, 0, 1);
     json_t *out = rc == 0 ? s_campaign_json(hq, id ? id : "") : NULL;
     json_decref(doc);
     if (rc != 0) {
@@ -723,8 +868,13 @@ static void s_step_campaign(hb_http_req_t *req, hqd_t *hq, campaign_action_t act
         return;
     json_t *report = NULL;
     char err[CTL_ERR_MAX] = "";
+    const campaign_t *k = campaign_calendar_find(hq_control_calendar(hq->control), id);
+    int64_t before = k ? (int64_t)k->revision : -1;
     int rc = hq_control_campaign_step(hq->control, id, action, by, note, &report, err, sizeof err);
     json_decref(body);
+    k = campaign_calendar_find(hq_control_calendar(hq->control), id);
+    if (rc == 0 && k)
+        hq_auth_note_versions(req, before, (int64_t)k->revision);
     if (rc == HB_ECONFLICT && report) {
         /* The check ran, so the state allowed the step: the findings refused it. */
         s_refuse_with(req, 409, "check_failed", err, "report", report);
@@ -814,16 +964,24 @@ void hqd_api_put_campaign(hb_http_req_t *req, void *arg)
     char id[HB_CAL_ID_MAX], err[CTL_ERR_MAX] = "";
     if (s_campaign_id(req, id) != 0)
         return;
-    char by[CTL_USER_MAX + 2];
     json_t *doc;
-    if (s_query_by(req, by, sizeof by) != 0 || s_body(req, false, &doc) != 0)
+    const char *by = s_actor_name(req);
+    if (!by || s_body(req, false, &doc) != 0)
         return;
-    if (s_match_id(req, doc, id) != 0) {
+    /* The guard checked the campaign's owner; the new document may not move
+     * it out of the caller's scope either. */
+    if (s_no_by_member(req, doc) != 0 || s_match_id(req, doc, id) != 0 ||
+        s_draft_scope(req, hq, doc) != 0) {
         json_decref(doc);
         return;
     }
+    const campaign_t *k = campaign_calendar_find(hq_control_calendar(hq->control), id);
+    int64_t before = k ? (int64_t)k->revision : -1;
     int rc = hq_control_campaign_edit(hq->control, doc, by, err, sizeof err);
     json_decref(doc);
+    k = campaign_calendar_find(hq_control_calendar(hq->control), id);
+    if (rc == 0 && k)
+        hq_auth_note_versions(req, before, (int64_t)k->revision);
     if (rc != 0)
         s_refuse(req, rc, "bad_document", err, true);
     else
@@ -840,6 +998,17 @@ void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
     json_t *cand, *report = NULL;
     if (s_body(req, true, &cand) != 0)
         return;
+    /* A candidate is checked for whoever may read campaigns of its owner. */
+    const char *region = json_string_value(json_object_get(cand, "region"));
+    const hq_view_t *v = s_view(req, HB_PERM_CAMPAIGN_READ);
+    if (!v || (region && org_region_find(hq_control_org(hq->control), region) &&
+               !hq_view_region(v, hq_control_org(hq->control), region))) {
+        if (v)
+            hq_auth_forbid(req, HB_PERM_CAMPAIGN_READ, "a campaign owned by region %.64s",
+                           region);
+        json_decref(cand);
+        return;
+    }
     char err[CTL_ERR_MAX] = "";
     int rc = hq_control_check(hq->control, cand, &report, err, sizeof err);
     json_decref(cand);
@@ -953,12 +1122,21 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "bad_parameter", "format must be json or csv");
         return;
     }
+    const hq_view_t *view = s_view(req, HB_PERM_CAMPAIGN_READ);
+    if (!view)
+        return;
     size_t n;
     const campaign_t **v = s_sorted(hq_control_calendar(hq->control), &n);
     if (!v) {
         hb_http_reply_error(req, 503, "no_memory", "cannot build the export now");
         return;
     }
+    /* Only the campaigns owned in the caller's scope. */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (hq_view_region(view, hq_control_org(hq->control), v[i]->region))
+            v[kept++] = v[i];
+    n = kept;
     if (strcmp(fmt, "csv") == 0) {
         s_export_csv(req, hq, v, n);
         free(v);
@@ -1028,6 +1206,8 @@ void hqd_api_put_glossary(hb_http_req_t *req, void *arg)
 
 /* ------------------------------------------------------------ rollout ---- */
 
+static bool s_sees_hall(int32_t index, void *view) { return hq_view_hall_at(view, index); }
+
 /* GET /v1/rollout[?halls=N]: per version kind, how many halls run the
  * newest version, are waiting for it online, or are offline; with
  * ?halls=N, up to N hall ids in each group. */
@@ -1051,5 +1231,10 @@ void hqd_api_get_rollout(hb_http_req_t *req, void *arg)
                             ROLLOUT_LIST_MAX);
         return;
     }
-    hb_http_reply_json(req, 200, hq_downlink_rollout_json(hq->downlink, max > 0, max));
+    const hq_view_t *v = s_view(req, HB_PERM_POLICY_READ);
+    if (!v)
+        return;
+    hb_http_reply_json(req, 200,
+                       hq_downlink_rollout_json(hq->downlink, max > 0, max,
+                                                v->all ? NULL : s_sees_hall, (void *)v));
 }

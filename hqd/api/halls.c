@@ -102,10 +102,24 @@ void hqd_api_get_halls(hb_http_req_t *req, void *arg)
     if (s_query_u64(req, "offset", UINT32_MAX, &offset) != 0 ||
         s_query_u64(req, "limit", HALLS_LIMIT_MAX, &limit) != 0)
         return;
-    size_t total = hq_halls_count(hq->halls);
+    const hq_view_t *v = hq_auth_view(req, HB_PERM_LIVE_READ);
+    if (!v) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+        return;
+    }
+    /* The halls in the caller's scope, counted and paged among themselves. */
+    size_t count = hq_halls_count(hq->halls), total = 0;
     json_t *arr = json_array();
-    for (size_t i = (size_t)offset; i < total && i < offset + limit; i++)
-        json_array_append_new(arr, s_hall_json(hq, hq_halls_sorted(hq->halls, i)));
+    for (size_t i = 0; i < count; i++) {
+        hq_hall_t *h = hq_halls_sorted(hq->halls, i);
+        if (!v->all &&
+            !hq_view_hall_at(v, hq_control_org_index(hq->control, h->id, &h->org_gen,
+                                                     &h->org_index)))
+            continue;
+        if (total >= offset && total < offset + limit)
+            json_array_append_new(arr, s_hall_json(hq, h));
+        total++;
+    }
     hb_http_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total,
                                            "offset", (json_int_t)offset, "halls", arr));
 }
@@ -280,6 +294,8 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
     json_object_set_new(ingest, "revoked_messages", json_integer((json_int_t)st.revoked_messages));
     json_object_set_new(ingest, "conflicts", json_integer((json_int_t)st.conflicts));
     json_object_set_new(body, "http", hb_http_stats_json(hq->http));
+    if (hq->auth)
+        json_object_set_new(body, "access", hq_auth_stats_json(hq->auth));
     hb_version_json(body); /* which build answers */
     json_object_set_new(body, "board",
                         json_pack("{s:I, s:I, s:f, s:f}", "rounds", (json_int_t)bs.rounds,
@@ -305,5 +321,6 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
                                   (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms",
                                   ls.rebuild_ms, "snapshots_written",
                                   (json_int_t)ls.snapshots_written));
+    hqd_api_reports_status(hq, body); /* rollups, retention, storage */
     hb_http_reply_json(req, 200, body);
 }

@@ -1,7 +1,9 @@
 /* hqd's live handlers: every hall's tile (filtered and paged), region
  * aggregates, one hall's tile, the change stream and the alerts
  * (docs/API.md; api/table.c routes to them). The board and the stream do
- * the work; this file reads parameters. */
+ * the work; this file reads parameters and keeps every list to the
+ * caller's scope (hq_auth_view): a city's operator sees that city's halls,
+ * regions, alerts and stream. */
 #include "api.h"
 
 #include "hallbus/error.h"
@@ -12,6 +14,38 @@
 
 #define LIVE_LIMIT_DEFAULT 1000
 #define LIVE_LIMIT_MAX 100000
+
+/* Filters for the board and the alert store over the caller's view. */
+static bool s_sees_hall(int32_t index, void *view) { return hq_view_hall_at(view, index); }
+
+static bool s_sees_region(uint32_t index, void *view)
+{
+    return hq_view_region_at(view, (int32_t)index);
+}
+
+typedef struct num_pred {
+    hqd_t *hq;
+    const hq_view_t *view;
+} num_pred_t;
+
+static bool s_sees_num(uint32_t num, void *arg)
+{
+    num_pred_t *p = arg;
+    hq_hall_t *h = hq_halls_by_num(p->hq->halls, num);
+    if (!h)
+        return false;
+    return hq_view_hall_at(p->view, hq_control_org_index(p->hq->control, h->id, &h->org_gen,
+                                                         &h->org_index));
+}
+
+/* The caller's view for `perm`; NULL after answering 503. */
+static const hq_view_t *s_view(hb_http_req_t *req, hb_perm_t perm)
+{
+    const hq_view_t *v = hq_auth_view(req, perm);
+    if (!v)
+        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    return v;
+}
 
 /* An optional id-like query parameter; "" when absent. */
 static int s_param(hb_http_req_t *req, const char *name, char *out, size_t outlen)
@@ -99,8 +133,20 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
                             "worst must be one of ok, closed, warning, alert, offline");
         return;
     }
+    const hq_view_t *v = s_view(req, HB_PERM_LIVE_READ);
+    if (!v)
+        return;
+    const org_t *org = hq_control_org(hq->control);
+    const org_region_t *within = region[0] ? org_region_find(org, region) : NULL;
+    /* A region in the caller's scope, or above it (the list is then their
+     * part of it); any other is refused, as its tiles would be. */
+    if (within && !hq_view_above_at(v, (int32_t)within->index)) {
+        hq_auth_forbid(req, HB_PERM_LIVE_READ, "region %s", region);
+        return;
+    }
     size_t len = 0;
-    char *text = hq_board_halls_text(hq->board, region[0] ? region : NULL, tag[0] ? tag : NULL,
+    char *text = hq_board_halls_text(hq->board, v->all ? NULL : s_sees_hall, (void *)v,
+                                     region[0] ? region : NULL, tag[0] ? tag : NULL,
                                      alerting[0] && strcmp(alerting, "0") != 0,
                                      worst[0] ? worst : NULL, offset, limit, &len);
     s_reply_text(req, hq, text, len, region[0] ? region : NULL);
@@ -110,8 +156,12 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
  * (GET /v1/regions/:region). */
 static void s_reply_regions(hb_http_req_t *req, hqd_t *hq, const char *id)
 {
+    const hq_view_t *v = s_view(req, HB_PERM_LIVE_READ);
+    if (!v)
+        return;
     size_t len = 0;
-    char *text = hq_board_regions_text(hq->board, id, &len);
+    char *text = hq_board_regions_text(hq->board, v->all ? NULL : s_sees_region, (void *)v, id,
+                                       &len);
     s_reply_text(req, hq, text, len, id);
 }
 
@@ -125,7 +175,12 @@ void hqd_api_get_region(hb_http_req_t *req, void *arg)
 void hqd_api_get_stream(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hq_sse_serve(hq->sse, req);
+    hq_sse_owner_t owner;
+    if (!hq_auth_stream_owner(req, &owner)) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot open a stream now");
+        return;
+    }
+    hq_sse_serve(hq->sse, req, &owner);
 }
 
 static int s_time_param(hb_http_req_t *req, const char *name, int64_t *out)
@@ -162,9 +217,17 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
                             ALERTSTORE_PAGE_MAX);
         return;
     }
+    const hq_view_t *v = s_view(req, HB_PERM_ALERTS_READ);
+    if (!v)
+        return;
+    num_pred_t pred = {.hq = hq, .view = v};
     uint32_t num = 0;
     if (hall[0]) {
         hq_hall_t *h = hq_halls_find(hq->halls, hall);
+        if (h && !s_sees_num(h->num, &pred)) {
+            hq_auth_forbid(req, HB_PERM_ALERTS_READ, "hall %s", hall);
+            return;
+        }
         if (!h) {
             hb_http_reply_error(req, 404, "not_found", "no hall '%s' has connected to this HQ", hall);
             return;
@@ -181,10 +244,12 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
     int rc;
     if (history) {
         alertstore_query_t q = {.hall_num = num, .kind = k, .from_ms = from, .to_ms = to,
-                                .before_id = before, .limit = limit};
+                                .before_id = before, .limit = limit,
+                                .hall_pred = v->all ? NULL : s_sees_num, .pred_arg = &pred};
         rc = alertstore_history_json(hq_alerting_store(hq->alerting), &q, &out, err, sizeof err);
     } else {
-        alertstore_filter_t f = {.hall_num = num, .kind = k};
+        alertstore_filter_t f = {.hall_num = num, .kind = k,
+                                 .hall_pred = v->all ? NULL : s_sees_num, .pred_arg = &pred};
         rc = alertstore_open_json(hq_alerting_store(hq->alerting), &f, limit, &out);
         snprintf(err, sizeof err, "%s", hb_strerror(rc));
     }

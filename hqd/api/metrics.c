@@ -20,6 +20,42 @@ void hqd_histograms_init(hqd_histograms_t *h)
     hb_histogram_init(&h->rollup_lag, &hb_buckets_lag);
 }
 
+
+/* What access control said (hqd/auth/): requests by outcome, sign-ins by
+ * outcome, the audit log, streams it closed. */
+static void s_access(hb_metrics_t *m, hqd_t *hq)
+{
+    if (!hq->auth)
+        return;
+    hq_auth_stats_t as;
+    hq_auth_get_stats(hq->auth, &as);
+    const struct {
+        const char *label;
+        uint64_t v;
+    } access[] = {{"outcome=\"allowed\"", as.allowed},
+                  {"outcome=\"unauthenticated\"", as.unauthenticated},
+                  {"outcome=\"forbidden\"", as.forbidden},
+                  {"outcome=\"wrong_host\"", as.wrong_host}},
+      logins[] = {{"outcome=\"ok\"", as.logins},
+                  {"outcome=\"failed\"", as.login_failures},
+                  {"outcome=\"throttled\"", as.login_throttled}};
+    for (size_t i = 0; i < sizeof access / sizeof access[0]; i++)
+        hb_metrics_add(m, "hallbus_hq_access_total", "counter",
+                       "API requests by what access control said", access[i].label,
+                       (double)access[i].v);
+    for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++)
+        hb_metrics_add(m, "hallbus_hq_logins_total", "counter",
+                       "password checks (sign-ins and tokens asked with a password) by outcome",
+                       logins[i].label, (double)logins[i].v);
+    hb_metrics_add(m, "hallbus_hq_audit_records_total", "counter", "audit records written", NULL,
+                   (double)as.audit_records);
+    hb_metrics_add(m, "hallbus_hq_audit_dropped_total", "counter",
+                   "audit records that could not be written", NULL, (double)as.audit_dropped);
+    hb_metrics_add(m, "hallbus_hq_streams_closed_by_access_total", "counter",
+                   "streams closed because their owner's access ended", NULL,
+                   (double)as.streams_closed);
+}
+
 /* Halls by link state: one pass, one definition (hq_ingest_hall_state). */
 static void s_halls_by_state(hqd_t *hq, hb_metrics_t *m)
 {
@@ -176,6 +212,8 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("calendar_version", "the published calendar version", hq_control_calendar_version(hq->control));
     G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
     hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
+    hqd_api_reports_metrics(hq, &m); /* rollups, retention, the data's environments */
+    s_access(&m, hq);
 #undef G
 #undef C
 #undef H

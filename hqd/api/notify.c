@@ -2,8 +2,13 @@
  * acknowledgements, silences, the record of deliveries and a hall's
  * notices. Each handler reads the request, asks the notifier, and answers;
  * what is allowed and what a subscription means are notify.c's. Who acted
- * ("by") comes from the body until access control names the caller. */
+ * ("by") is the caller (hq_auth_name), never the body; the routes of
+ * scope "any" keep what they show and change to the caller's view: an
+ * alert of a hall in it, a silence or subscription whose scope lies in it
+ * (or, to read a silence, above it), deliveries of its halls. */
 #include "api.h"
+
+#include "auth.h"
 
 #include "hallbus/error.h"
 
@@ -32,6 +37,14 @@ static bool s_body(hb_http_req_t *req, bool optional, json_t **out)
         json_decref(j);
         hb_http_reply_error(req, 400, "bad_json", "the body must be a JSON object%s%s",
                             j ? "" : ": ", j ? "" : jerr.text);
+        return false;
+    }
+    /* Who acts is the caller, as everywhere at HQ (api/control.c). */
+    if (json_object_get(j, "by")) {
+        json_decref(j);
+        hb_http_reply_error(req, 400, "bad_request",
+                            "by: who acts is the signed-in caller; the body may not name them "
+                            "(remove \"by\")");
         return false;
     }
     *out = j;
@@ -72,15 +85,57 @@ static bool s_id(hb_http_req_t *req, const char *name, uint64_t *out)
     return true;
 }
 
-static const char *s_by(const json_t *body)
+static const char *s_by(hb_http_req_t *req)
 {
-    const char *by = json_string_value(json_object_get(body, "by"));
-    return by ? by : "unknown";
+    const char *by = hq_auth_name(req);
+    return by && by[0] ? by : "unknown";
+}
+
+/* A notify scope ("network", "region/ID", "hall/ID") in the caller's view
+ * for `perm`: to change it, within the view; to read it, also above. */
+static bool s_scope_seen(hb_http_req_t *req, hqd_t *hq, hb_perm_t perm, const char *scope,
+                         bool read)
+{
+    const hq_view_t *v = hq_auth_view(req, perm);
+    if (!v || !scope)
+        return false;
+    return hq_view_policy_scope(v, hq_control_org(hq->control),
+                                strcmp(scope, "network") == 0 ? "national" : scope, read);
+}
+
+/* The alert's hall in the caller's view for `perm`; false after answering
+ * 403. An alert HQ does not hold passes: the notifier answers 404. */
+static bool s_alert_seen(hb_http_req_t *req, hqd_t *hq, hb_perm_t perm, uint64_t id)
+{
+    alert_record_t rec;
+    if (alertstore_get(hq_alerting_store(hq->alerting), id, &rec) != 0)
+        return true;
+    const hq_view_t *v = hq_auth_view(req, perm);
+    if (v && hq_view_hall(v, hq_control_org(hq->control), rec.hall))
+        return true;
+    hq_auth_forbid(req, perm, "alert %llu is of hall %s", (unsigned long long)id, rec.hall);
+    return false;
+}
+
+/* Keeps the members of `o`'s array `name` whose "scope" the caller sees. */
+static void s_keep_seen(hb_http_req_t *req, hqd_t *hq, json_t *o, const char *name, bool read)
+{
+    json_t *arr = json_object_get(o, name);
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        if (!s_scope_seen(req, hq, HB_PERM_ALERTS_READ,
+                          json_string_value(json_object_get(json_array_get(arr, i), "scope")),
+                          read))
+            json_array_remove(arr, i);
 }
 
 void hqd_api_list_subscriptions(hb_http_req_t *req, void *arg)
 {
-    hb_http_reply_json(req, 200, hq_notify_subs_json(((hqd_t *)arg)->notify));
+    hqd_t *hq = arg;
+    json_t *o = hq_notify_subs_json(hq->notify);
+    /* Subscriptions carry addresses and robots' keys: only those whose
+     * scope lies within the caller's. */
+    s_keep_seen(req, hq, o, "subscriptions", false);
+    hb_http_reply_json(req, 200, o);
 }
 
 static void s_put_sub(hb_http_req_t *req, hqd_t *hq, const char *id, bool create)
@@ -115,6 +170,11 @@ void hqd_api_get_subscription(hb_http_req_t *req, void *arg)
     const char *id = hb_http_param(req, "subscription");
     json_t *out;
     int rc = hq_notify_sub_get(hq->notify, id, &out);
+    if (rc == 0 && !s_scope_seen(req, hq, HB_PERM_ALERTS_READ,
+                                 json_string_value(json_object_get(out, "scope")), false)) {
+        json_decref(out);
+        rc = HB_ENOTFOUND; /* as if it were not there: it is not the caller's */
+    }
     if (rc != 0) {
         char err[128];
         snprintf(err, sizeof err, "no subscription %.64s", id);
@@ -143,11 +203,12 @@ void hqd_api_ack_alert(hb_http_req_t *req, void *arg)
     hqd_t *hq = arg;
     uint64_t id;
     json_t *body;
-    if (!s_id(req, "alert", &id) || !s_body(req, true, &body))
+    if (!s_id(req, "alert", &id) || !s_alert_seen(req, hq, HB_PERM_ALERTS_HANDLE, id) ||
+        !s_body(req, true, &body))
         return;
     json_t *out = NULL;
     char err[256] = "";
-    int rc = hq_notify_ack(hq->notify, id, s_by(body),
+    int rc = hq_notify_ack(hq->notify, id, s_by(req),
                            json_string_value(json_object_get(body, "note")), &out, err,
                            sizeof err);
     json_decref(body);
@@ -162,12 +223,12 @@ void hqd_api_silence_alert(hb_http_req_t *req, void *arg)
     hqd_t *hq = arg;
     uint64_t id;
     json_t *body;
-    if (!s_id(req, "alert", &id) || !s_body(req, false, &body))
+    if (!s_id(req, "alert", &id) || !s_alert_seen(req, hq, HB_PERM_ALERTS_HANDLE, id) ||
+        !s_body(req, false, &body))
         return;
     json_t *out = NULL;
     char err[256] = "";
-    json_object_del(body, "by");
-    int rc = hq_notify_silence_alert(hq->notify, id, body, s_by(body), &out, err, sizeof err);
+    int rc = hq_notify_silence_alert(hq->notify, id, body, s_by(req), &out, err, sizeof err);
     json_decref(body);
     if (rc != 0)
         s_refuse(req, rc, err);
@@ -177,7 +238,10 @@ void hqd_api_silence_alert(hb_http_req_t *req, void *arg)
 
 void hqd_api_list_silences(hb_http_req_t *req, void *arg)
 {
-    hb_http_reply_json(req, 200, hq_notify_silences_json(((hqd_t *)arg)->notify));
+    hqd_t *hq = arg;
+    json_t *o = hq_notify_silences_json(hq->notify);
+    s_keep_seen(req, hq, o, "silences", true); /* those above apply to its halls too */
+    hb_http_reply_json(req, 200, o);
 }
 
 void hqd_api_create_silence(hb_http_req_t *req, void *arg)
@@ -186,9 +250,15 @@ void hqd_api_create_silence(hb_http_req_t *req, void *arg)
     json_t *body;
     if (!s_body(req, false, &body))
         return;
+    const char *scope = json_string_value(json_object_get(body, "scope"));
+    if (scope && !s_scope_seen(req, hq, HB_PERM_ALERTS_HANDLE, scope, false)) {
+        hq_auth_forbid(req, HB_PERM_ALERTS_HANDLE, "a silence over %.80s", scope);
+        json_decref(body);
+        return;
+    }
     json_t *out = NULL;
     char err[256] = "";
-    int rc = hq_notify_silence_add(hq->notify, body, s_by(body), &out, err, sizeof err);
+    int rc = hq_notify_silence_add(hq->notify, body, s_by(req), &out, err, sizeof err);
     json_decref(body);
     if (rc != 0)
         s_refuse(req, rc, err);
@@ -202,6 +272,13 @@ void hqd_api_delete_silence(hb_http_req_t *req, void *arg)
     uint64_t id;
     if (!s_id(req, "silence", &id))
         return;
+    char scope[NOTIFY_ID_MAX + 8];
+    if (hq_notify_silence_scope(hq->notify, id, scope, sizeof scope) == 0 &&
+        !s_scope_seen(req, hq, HB_PERM_ALERTS_HANDLE, scope, false)) {
+        hq_auth_forbid(req, HB_PERM_ALERTS_HANDLE, "silence %llu is over %s",
+                       (unsigned long long)id, scope);
+        return;
+    }
     int rc = hq_notify_silence_delete(hq->notify, id);
     if (rc != 0) {
         char err[64];
@@ -241,10 +318,18 @@ void hqd_api_list_deliveries(hb_http_req_t *req, void *arg)
         return;
     json_t *out;
     int rc = hq_notify_deliveries_json(hq->notify, alert, before, (size_t)limit, &out);
-    if (rc != 0)
+    if (rc != 0) {
         s_refuse(req, rc, NULL);
-    else
-        hb_http_reply_json(req, 200, out);
+        return;
+    }
+    /* Only the deliveries of halls in the caller's view. */
+    const hq_view_t *v = hq_auth_view(req, HB_PERM_ALERTS_READ);
+    json_t *arr = json_object_get(out, "deliveries");
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        if (!v || !hq_view_hall(v, hq_control_org(hq->control),
+                                json_string_value(json_object_get(json_array_get(arr, i), "hall"))))
+            json_array_remove(arr, i);
+    hb_http_reply_json(req, 200, out);
 }
 
 void hqd_api_get_hall_notices(hb_http_req_t *req, void *arg)

@@ -35,6 +35,7 @@ typedef struct sse_client {
     size_t n_types;
     char types[SSE_TYPES_MAX][16];
     bool dropping;
+    hq_sse_owner_t owner;
 } sse_client_t;
 
 struct hq_sse {
@@ -85,6 +86,8 @@ static bool s_region_matches(const char *path, const char *want)
 
 static bool s_wants(const sse_client_t *c, const sse_event_t *e)
 {
+    if (!c->owner.sees(c->owner.who, e->type, e->hall, e->region))
+        return false;
     if (c->hall[0] && strcmp(c->hall, e->hall) != 0)
         return false;
     if (c->region[0] && (!e->region || !s_region_matches(e->region, c->region)))
@@ -176,13 +179,20 @@ uint64_t hq_sse_publish_text(hq_sse_t *s, const char *type, const char *hall, co
 
 uint64_t hq_sse_last_id(const hq_sse_t *s) { return s->next_id; }
 
+static void s_client_free(sse_client_t *c)
+{
+    if (c->owner.release)
+        c->owner.release(c->owner.who);
+    free(c);
+}
+
 static void s_on_closed(hb_http_stream_t *st, void *arg)
 {
     (void)st;
     sse_client_t *c = arg;
     hq_sse_t *s = c->sse;
     if (!s) { /* detached by hq_sse_destroy */
-        free(c);
+        s_client_free(c);
         return;
     }
     if (c->prev)
@@ -192,7 +202,20 @@ static void s_on_closed(hb_http_stream_t *st, void *arg)
     if (c->next)
         c->next->prev = c->prev;
     s->stats.clients--;
-    free(c);
+    s_client_free(c);
+}
+
+size_t hq_sse_close_owned(hq_sse_t *s, bool (*stale)(void *who, void *arg), void *arg)
+{
+    size_t n = 0;
+    for (sse_client_t *c = s->clients; c; c = c->next) {
+        if (!c->dropping && stale(c->owner.who, arg)) {
+            c->dropping = true;
+            n++;
+        }
+    }
+    s_reap(s);
+    return n;
 }
 
 static void s_on_heartbeat(uv_timer_t *t)
@@ -287,31 +310,37 @@ static int s_since(hb_http_req_t *req, uint64_t *since, bool *given)
     return 0;
 }
 
-void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req)
+void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req, const hq_sse_owner_t *owner)
 {
     if (s->destroying) {
+        owner->release(owner->who);
         hb_http_reply_error(req, 503, "unavailable", "HQ is stopping");
         return;
     }
     if (s->stats.clients >= s->cfg.max_clients) {
+        owner->release(owner->who);
         hb_http_reply_error(req, 503, "too_many_streams", "%zu streams are open already",
                             s->stats.clients);
         return;
     }
     uint64_t since = 0;
     bool given = false;
-    if (s_since(req, &since, &given) != 0)
+    if (s_since(req, &since, &given) != 0) {
+        owner->release(owner->who);
         return;
+    }
     sse_client_t *c = calloc(1, sizeof *c);
     if (!c) {
+        owner->release(owner->who);
         hb_http_reply_error(req, 503, "unavailable", "out of memory");
         return;
     }
     c->sse = s;
+    c->owner = *owner;
     char types[128];
     if ((hb_http_query(req, "hall", c->hall, sizeof c->hall) != 0 && c->hall[0]) ||
         (hb_http_query(req, "region", c->region, sizeof c->region) != 0 && c->region[0])) {
-        free(c);
+        s_client_free(c);
         hb_http_reply_error(req, 400, "bad_parameter", "hall and region must be ids");
         return;
     }
@@ -322,7 +351,7 @@ void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req)
     c->stream = hb_http_stream_start(req, 200, "text/event-stream", s->cfg.client_queue,
                                      s_on_closed, c);
     if (!c->stream) {
-        free(c);
+        s_client_free(c);
         return;
     }
     c->next = s->clients;

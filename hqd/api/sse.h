@@ -5,15 +5,20 @@
  * was away longer than the ring reaches is told to "reset" (reload its
  * snapshot) rather than silently missing changes.
  *
+ * Every client has an owner (the caller, as access control knows them):
+ * an event goes to a client only when its owner sees it, and the owner's
+ * access ending closes the client (hq_sse_close_owned).
+ *
  * Runs on the loop thread. A client that does not keep up is dropped (it
  * reconnects and resumes); nobody waits for it. Not here: what the events
- * say (board.c, the alerts). */
+ * say (board.c, the alerts), or who sees what (hqd/auth/). */
 #ifndef HQD_SSE_H
 #define HQD_SSE_H
 
 #include "hallbus/http.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -51,8 +56,22 @@ uint64_t hq_sse_publish_text(hq_sse_t *s, const char *type, const char *hall, co
  * followed by events after this id. */
 uint64_t hq_sse_last_id(const hq_sse_t *s);
 
-/* Answers GET /v1/stream[?since=N][&hall=ID][&region=ID][&types=tile,alert]. */
-void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req);
+/* Who a client's stream is for: `who` (the owner's, kept until the client
+ * ends, then handed to `release`) and whether they see an event of `type`
+ * about `hall` (may be NULL or "") in `region` (may be NULL). */
+typedef struct hq_sse_owner {
+    void *who;
+    bool (*sees)(void *who, const char *type, const char *hall, const char *region);
+    void (*release)(void *who);
+} hq_sse_owner_t;
+
+/* Answers GET /v1/stream[?since=N][&hall=ID][&region=ID][&types=tile,alert]
+ * for `owner` (copied; its `who` is released when the stream ends, or at
+ * once when none starts). */
+void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req, const hq_sse_owner_t *owner);
+/* Closes every client whose owner `stale` says true for (within this call;
+ * the streams end after what is queued). Returns how many. */
+size_t hq_sse_close_owned(hq_sse_t *s, bool (*stale)(void *who, void *arg), void *arg);
 
 void hq_sse_get_stats(const hq_sse_t *s, hq_sse_stats_t *out);
 

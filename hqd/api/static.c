@@ -67,6 +67,8 @@ static bool s_name_ok(const char *name)
     return true;
 }
 
+static int s_load_fd(int fd, const char *dir, const char *name, size_t room, hq_static_file_t *f);
+
 /* Reads one entry of the folder into `f`. HB_EINVAL: not servable (skip
  * it); HB_ETOOBIG: over a bound (skip it); HB_EIO, HB_ENOMEM. */
 static int s_load_one(int dfd, const char *dir, const char *name, size_t room,
@@ -74,7 +76,18 @@ static int s_load_one(int dfd, const char *dir, const char *name, size_t room,
 {
     /* O_NONBLOCK so that a FIFO put in the folder cannot stall the start. */
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    return s_load_fd(fd, dir, name, room, f);
+}
+
+/* Reads the opened `fd` (closed here; -1: the open failed, errno says why)
+ * into `f`, named `name`; s_load_one's answers. */
+static int s_load_fd(int fd, const char *dir, const char *name, size_t room, hq_static_file_t *f)
+{
     if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            hb_warn("dashboard: no file %s/%s; not served", dir, name);
+            return HB_ENOTFOUND;
+        }
         if (errno == ELOOP) {
             hb_warn("dashboard: %s/%s is a symbolic link; not served", dir, name);
             return HB_EINVAL;
@@ -202,6 +215,61 @@ int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen)
     if (rc == 0 && !hq_static_find(s, "/"))
         snprintf(s->why, sizeof s->why, "the dashboard folder %.180s has no index.html", dir);
     return rc;
+}
+
+int hq_static_add(hq_static_t *s, const char *name, const char *path, char *err, size_t errlen)
+{
+    if (!path || !path[0]) {
+        hb_errf(err, errlen, "no file named for %s", name ? name : "(none)");
+        return HB_EINVAL;
+    }
+    if (!name || !s_name_ok(name) || !s_type_of(name)) {
+        hb_errf(err, errlen, "%.80s is not a name the dashboard can serve", name ? name : "");
+        return HB_EINVAL;
+    }
+    hq_static_file_t *old = NULL;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->files[i].name, name) == 0)
+            old = &s->files[i];
+    if (!old && s->n == HQ_STATIC_FILES_MAX) {
+        hb_errf(err, errlen, "the dashboard has %d files already", HQ_STATIC_FILES_MAX);
+        return HB_ETOOBIG;
+    }
+    size_t room = HQ_STATIC_TOTAL_MAX - s->total + (old ? old->len : 0);
+    hq_static_file_t f;
+    memset(&f, 0, sizeof f);
+    /* The log's words name the folder and the file, as for the folder's. */
+    char dir[256];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int e = errno;
+    int rc = s_load_fd(fd, dir, base, room, &f);
+    if (rc != 0) {
+        if (rc == HB_ENOTFOUND)
+            hb_errf(err, errlen, "no file %s", path);
+        else if (rc == HB_ETOOBIG)
+            hb_errf(err, errlen, "%s is over the dashboard's size limits", path);
+        else if (rc == HB_EINVAL)
+            hb_errf(err, errlen, "%s is not a regular file", path);
+        else
+            hb_errf(err, errlen, "cannot read %s: %s", path, fd < 0 ? strerror(e) : "see the log");
+        return rc == HB_EINVAL || rc == HB_ENOTFOUND || rc == HB_ETOOBIG || rc == HB_ENOMEM
+                   ? rc
+                   : HB_EIO;
+    }
+    snprintf(f.name, sizeof f.name, "%s", name);
+    f.content_type = s_type_of(name);
+    if (old) {
+        s->total -= old->len;
+        free(old->data);
+        *old = f;
+    } else {
+        s->files[s->n++] = f;
+    }
+    s->total += f.len;
+    return 0;
 }
 
 void hq_static_destroy(hq_static_t **sp)

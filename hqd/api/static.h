@@ -38,6 +38,15 @@ typedef struct hq_static hq_static_t;
  * HB_EINVAL (`dir` is NULL or ""), HB_ENOTFOUND (no such folder), HB_EIO
  * (the folder or a file could not be read), HB_ENOMEM; `err` says why. */
 int hq_static_open(const char *dir, hq_static_t **out, char *err, size_t errlen);
+/* Adds one file from outside the folder, read from `path` (an operator's
+ * setting, so a symbolic link is followed: Debian's packaged libraries are
+ * often links) and served as `name` (s_name_ok's names, a known
+ * extension). It replaces a file of the folder of the same name. Used for
+ * the reports view's charting library (the `chartjs` setting). Returns 0,
+ * HB_EINVAL (an empty path or a name that cannot be served), HB_ENOTFOUND
+ * (no such file), HB_ETOOBIG (over a bound), HB_EIO, HB_ENOMEM; `err` says
+ * why. The set is unchanged on failure. */
+int hq_static_add(hq_static_t *s, const char *name, const char *path, char *err, size_t errlen);
 /* Frees the set and its files; idempotent, sets `*s` NULL. Only after the
  * HTTP server that serves it is gone. */
 void hq_static_destroy(hq_static_t **s);

@@ -1,12 +1,12 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * control.c, static.c), in one list. A campaign step is a row of its own;
+ * control.c, reports.c, static.c), in one list. A campaign step is a row of its own;
  * the ":step" row after them takes every other step and answers which ones
  * there are.
  *
- * Nothing is enforced yet: access control (issue 12) reads each row's
- * permission and scope. HB_SCOPE_ANY marks the routes whose handler must
- * keep what it shows or changes to the caller's scope (lists, the stream,
+ * The guard (hqd/auth/guard.c) enforces each row's permission and scope
+ * before the handler runs. HB_SCOPE_ANY marks the routes whose handler
+ * keeps what it shows or changes to the caller's scope (lists, the stream,
  * a document naming its own region, publishing every draft). */
 #include "api.h"
 
@@ -24,6 +24,16 @@ static void s_get_file(hb_http_req_t *req, void *arg)
 }
 
 static const hb_http_route_t s_routes[] = {
+    /* Signing in and out, who the caller is, the audit log; the health
+     * check answers anyone (load balancers). */
+    {"GET", "/v1/health", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_get_health},
+    {"POST", "/v1/login", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_login},
+    {"POST", "/v1/logout", HB_PERM_SELF, HB_SCOPE_ANY, NULL, hqd_api_logout},
+    {"GET", "/v1/me", HB_PERM_SELF, HB_SCOPE_ANY, NULL, hqd_api_get_me},
+    {"POST", "/v1/tokens", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_token_by_password},
+    {"POST", "/v1/tokens/revoke", HB_PERM_SELF, HB_SCOPE_ANY, NULL, hqd_api_token_revoke},
+    {"GET", "/v1/audit", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_get_audit},
+
     /* HQ's own counters. */
     {"GET", "/v1/status", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, hqd_api_get_status},
     {"GET", "/metrics", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, hqd_api_get_metrics},
@@ -142,6 +152,18 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/glossary", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL, hqd_api_get_glossary},
     {"PUT", "/v1/glossary", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_glossary},
     {"GET", "/v1/rollout", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rollout},
+
+    /* Reports and the archive, for analysts. A report's scope and an
+     * archive search's hall are query parameters: the handlers keep what
+     * they answer to the caller's scope. */
+    {"GET", "/v1/reports/kpi", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_kpi},
+    {"GET", "/v1/reports/rank", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rank},
+    {"GET", "/v1/reports/ready", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_ready},
+    {"GET", "/v1/reports/typical", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_get_typical},
+    {"GET", "/v1/archive", HB_PERM_ARCHIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_archive},
+    {"GET", "/v1/archive/tickets/:hall/:date/:ticket", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_ticket_story},
 
     /* What the app and the website publish: no login. */
     {"GET", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_get_public_hours},

@@ -476,7 +476,33 @@ int campaign_transition(campaign_t *c, campaign_action_t action, const char *who
                 s_action_names[action], needs);
         return HB_ECONFLICT;
     }
+    rc = campaign_four_eyes(c, action, who, err, errlen);
+    if (rc != 0)
+        return rc;
     return s_record(c, action, (campaign_state_t)to, who, at_ms, note, err, errlen);
+}
+
+int campaign_four_eyes(const campaign_t *c, campaign_action_t action, const char *who, char *err,
+                       size_t errlen)
+{
+    if (action != CAMPAIGN_APPROVE && action != CAMPAIGN_PUBLISH)
+        return 0;
+    /* The author is who created it; the last editor, whoever made its last
+     * create or edit step (consecutive edits by one person are one). */
+    const char *author = c->n_history ? c->history[0].by : "";
+    const char *editor = author;
+    for (size_t i = c->n_history; i-- > 0;) {
+        if (c->history[i].action == CAMPAIGN_EDIT || c->history[i].action == CAMPAIGN_CREATE) {
+            editor = c->history[i].by;
+            break;
+        }
+    }
+    const char *role = strcmp(author, who) == 0 ? "created" : strcmp(editor, who) == 0 ? "last edited" : NULL;
+    if (!role)
+        return 0;
+    hb_errf(err, errlen, "four eyes: %s %s campaign %s and may not %s it; another reviewer must",
+            who, role, c->doc.id, s_action_names[action]);
+    return HB_EAUTH;
 }
 
 bool campaign_published_day(const campaign_t *c, int32_t *day)

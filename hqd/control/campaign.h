@@ -117,10 +117,19 @@ int campaign_resolve(const campaign_t *c, const org_t *org, uint64_t *bits, size
 /* Takes one lifecycle step (SUBMIT .. WITHDRAW), recording `who`, `at_ms`
  * and an optional note. A step the current state does not allow is refused
  * with HB_ECONFLICT and `err` ("campaign X is draft: approve needs
- * submitted"); a bad user id, a negative time or an oversized note with
- * HB_EINVAL; a full history with HB_ETOOBIG. Nothing changes on failure. */
+ * submitted"); an approve or publish by its author or last editor with
+ * HB_EAUTH (campaign_four_eyes); a bad user id, a negative time or an
+ * oversized note with HB_EINVAL; a full history with HB_ETOOBIG. Nothing
+ * changes on failure. */
 int campaign_transition(campaign_t *c, campaign_action_t action, const char *who, int64_t at_ms,
                         const char *note, char *err, size_t errlen);
+/* Four eyes: whether `who` may take `action` on `c`. Approve and publish
+ * are refused (HB_EAUTH, `err` saying who did what) to whoever created the
+ * campaign or made its last edit; every other step is allowed. Part of
+ * campaign_transition; apart so that the API can ask before it asks the
+ * coordination check. */
+int campaign_four_eyes(const campaign_t *c, campaign_action_t action, const char *who, char *err,
+                       size_t errlen);
 /* The day (UTC calendar) of the last publish step, if there was one. */
 bool campaign_published_day(const campaign_t *c, int32_t *day);
 

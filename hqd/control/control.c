@@ -613,6 +613,24 @@ int hq_control_publish_policies(hq_control_t *c, const char *who, uint64_t *vers
     return 0;
 }
 
+json_t *hq_control_policy_changes(const hq_control_t *c)
+{
+    json_t *out = json_array();
+    const char *scope;
+    json_t *doc;
+    json_object_foreach(c->drafts, scope, doc)
+    {
+        if (!json_equal(doc, json_object_get(c->published, scope)))
+            json_array_append_new(out, json_string(scope));
+    }
+    json_object_foreach(c->published, scope, doc)
+    {
+        if (!json_object_get(c->drafts, scope))
+            json_array_append_new(out, json_string(scope));
+    }
+    return out;
+}
+
 int hq_control_policy_bytes(hq_control_t *c, const char *hall, const char **data, size_t *len,
                             char *err, size_t errlen)
 {
@@ -913,6 +931,10 @@ int hq_control_campaign_step(hq_control_t *c, const char *id, campaign_action_t 
      * refused for its state rather than for findings about other campaigns. */
     bool gated = (action == CAMPAIGN_APPROVE && k->state == CAMPAIGN_SUBMITTED) ||
                  (action == CAMPAIGN_PUBLISH && k->state == CAMPAIGN_APPROVED);
+    /* Four eyes before the findings: who may not take the step at all is
+     * told so, whatever the calendar holds. */
+    if (gated && campaign_four_eyes(k, action, who, err, errlen) != 0)
+        return HB_EAUTH;
     if (gated) {
         calcheck_report_t *r = NULL;
         int rc = s_run_check(c, NULL, &r, err, errlen);

@@ -66,6 +66,11 @@ json_t *hq_control_policies_json(const hq_control_t *c);
 int hq_control_publish_policies(hq_control_t *c, const char *who, uint64_t *version, char *err,
                                 size_t errlen);
 uint64_t hq_control_policy_version(const hq_control_t *c);
+/* The scopes a publish now would change: those whose draft differs from
+ * what is published (new, changed or removed), as a new array of strings;
+ * NULL when out of memory. Publishing is allowed to whoever may edit each
+ * of them. */
+json_t *hq_control_policy_changes(const hq_control_t *c);
 /* A hall's effective policy document (complete; new reference in `*out`)
  * from the published documents, or the drafts with `drafts`. A hall the
  * organisation does not place gets the national one. */

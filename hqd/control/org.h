@@ -136,6 +136,13 @@ uint64_t org_generation(const org_t *org);
 
 const char *org_level_name(org_level_t level); /* "national", "province", "city" */
 
+/* A filter over halls a list takes (the caller's scope): whether it keeps
+ * the hall of index `index` (-1: a hall the organisation does not place).
+ * Lists take NULL for every hall. */
+typedef bool (*org_hall_pred_fn)(int32_t index, void *arg);
+/* The same over regions, by index. */
+typedef bool (*org_region_pred_fn)(uint32_t index, void *arg);
+
 /* ---- bitsets of halls: bit i is the hall of index i */
 
 /* The words (uint64_t) a bitset over the org's halls needs. */

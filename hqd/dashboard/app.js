@@ -6,19 +6,28 @@
 // Every figure shown is one hqd sent: the page computes no aggregate. It records its
 // first-load timing for benchmarks (window.hbDashboard, performance marks
 // "hb:data-loaded" and "hb:first-render"; docs/DASHBOARD.md).
+//
+// Nothing loads before someone is signed in (auth.js): the page asks
+// GET /v1/me first and shows its sign-in form on a 401. The parts the
+// person's permissions do not cover are hidden, not loaded to fail.
 
-import {WORST, fmtDuration, fmtNumber, getJSON, secondsSince} from './util.js';
+import {WORST, fmtDuration, fmtNumber, getJSON, onSessionEnded, secondsSince} from './util.js';
+import {session, showPerson, showSignIn, whoAmI} from './auth.js';
 import {Network} from './store.js';
 import {NetworkView} from './network.js';
 import {Stream} from './stream.js';
 import {AlertFeed} from './alerts.js';
 import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
+import {Reports} from './reports.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
 const REGIONS_EVERY_MS = 60000;
+// hqd's stream carries region aggregates to whoever sees the whole network
+// only; a person who sees part of it reads theirs this often instead.
+const REGIONS_SCOPED_MS = 2000;
 const CAMPAIGNS_EVERY_MS = 60000;
 const ROLLOUT_SHOWN_MS = 5000; // while the campaigns view is shown
 const ROLLOUT_HIDDEN_MS = 30000;
@@ -39,6 +48,7 @@ let stream;
 let feed;
 let detail;
 let campaigns;
+let reports;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -55,21 +65,23 @@ function setConn(state, text) {
 // ---- the snapshot
 
 // Which server the snapshot came from: read before it, so that a restart
-// between the two is taken for one afterwards, never missed.
+// between the two is taken for one afterwards, never missed. GET /v1/me
+// tells (server_started) whoever is signed in; /v1/status would need a
+// permission over the whole network.
 let serverStarted = null;
 
 async function sameServer() {
-  const r = await getJSON('/v1/status');
+  const r = await getJSON('/v1/me');
   if (r.status !== 200 || !r.body) return null;
-  return r.body.started === serverStarted;
+  return r.body.server_started === serverStarted;
 }
 
 async function loadSnapshot() {
-  const status = await getJSON('/v1/status');
-  if (status.status !== 200 || !status.body) {
-    throw new Error(`GET /v1/status answered ${status.status || 'nothing'}`);
+  const me = await getJSON('/v1/me');
+  if (me.status !== 200 || !me.body) {
+    throw new Error(`GET /v1/me answered ${me.status || 'nothing'}`);
   }
-  serverStarted = status.body.started;
+  serverStarted = me.body.server_started;
   const regionsP = getJSON('/v1/regions');
   const tiles = [];
   let streamId = null;
@@ -115,6 +127,7 @@ async function load(first) {
       pendingTiles.clear();
       pendingRegions.length = 0;
       net = new Network();
+      net.scoped = !(snap.aggregates && snap.aggregates.total);
       net.setRegions(snap.regions);
       for (const t of snap.tiles) net.applyTile(t);
       net.applyRegions(snap.aggregates);
@@ -260,7 +273,8 @@ function setupLegend() {
 }
 
 function setupTabs() {
-  const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar']];
+  const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar'],
+    ['tab-reports', 'view-reports']];
   for (const [tab, panel] of tabs) {
     $(tab).addEventListener('click', () => {
       for (const [t, p] of tabs) {
@@ -268,9 +282,10 @@ function setupTabs() {
         $(p).hidden = t !== tab;
       }
       if (tab === 'tab-calendar') {
-        campaigns.loadRollout();
-        campaigns.loadCampaigns();
+        if (can.rollout) campaigns.loadRollout();
+        if (can.campaigns) campaigns.loadCampaigns();
       }
+      if (tab === 'tab-reports') reports.show();
     });
   }
 }
@@ -302,13 +317,49 @@ function openHall(id) {
   detail.open(id);
 }
 
+// What the person may read decides which parts exist: a part whose route
+// the guard would refuse is hidden (its tab, its panel) and never loaded.
+const can = {live: false, alerts: false, campaigns: false, rollout: false, reports: false};
+
+function applyPermissions() {
+  can.live = session.can('live.read');
+  can.alerts = session.can('alerts.read') && can.live;
+  can.campaigns = session.can('campaign.read');
+  can.rollout = session.can('policy.read');
+  can.reports = session.can('reports.read');
+  document.body.dataset.live = can.live ? 'yes' : 'no';
+  for (const id of ['tab-network', 'search', 'expand-all', 'collapse-all', 'summary', 'legend']) {
+    $(id).hidden = !can.live;
+  }
+  $('alerts-side').hidden = !can.alerts;
+  document.body.dataset.alerts = can.alerts ? 'yes' : 'no';
+  $('tab-calendar').hidden = !(can.campaigns || can.rollout);
+  $('tab-reports').hidden = !can.reports;
+  $('rollout-part').hidden = !can.rollout;
+  $('calendar-part').hidden = !can.campaigns;
+  if (!can.live) {
+    // Nothing live to watch: the campaigns view is the page (a marketer, a
+    // reviewer, a policy editor).
+    $('view-network').hidden = true;
+    $('tab-network').setAttribute('aria-selected', 'false');
+    $('tab-calendar').setAttribute('aria-selected', 'true');
+    $('view-calendar').hidden = false;
+    if (!(can.campaigns || can.rollout)) {
+      $('nothing-to-show').hidden = false;
+    }
+  }
+}
+
 function boot() {
   performance.mark('hb:boot');
+  applyPermissions();
   view = new NetworkView($('network'), net, {onOpenHall: openHall});
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
+  reports = new Reports($('reports'), () => net);
+  dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
-    net, alerts: feed, published: () => campaigns.published(),
+    net, alerts: feed, published: () => campaigns.published(), can,
     onClose: () => {
       for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
     },
@@ -328,32 +379,87 @@ function boot() {
     if (e.key === 'Escape') detail.close();
   });
 
-  load(true);
-  feed.load();
-  campaigns.loadRollout();
-  campaigns.loadCampaigns();
+  if (can.live) load(true);
+  else setConn('live', 'campaigns only');
+  if (can.alerts) feed.load();
+  if (can.rollout) campaigns.loadRollout();
+  if (can.campaigns) campaigns.loadCampaigns();
 
   setInterval(() => {
     view.tickWaits();
     detail.tick();
     paintLongest();
   }, 1000);
+  let lastRegions = Date.now();
   setInterval(async () => {
+    if (!can.live || loading) return;
+    const every = net.scoped ? REGIONS_SCOPED_MS : REGIONS_EVERY_MS;
+    if (Date.now() - lastRegions < every) return;
+    lastRegions = Date.now();
     const r = await getJSON('/v1/regions');
     if (r.status === 200 && r.body && Array.isArray(r.body.regions)) {
       net.setRegions(r.body.regions);
+      if (net.scoped) {
+        pendingRegions.push(r.body);
+        schedule();
+      }
       view.paintAll();
     }
-  }, REGIONS_EVERY_MS);
-  setInterval(() => campaigns.loadCampaigns(), CAMPAIGNS_EVERY_MS);
+  }, 1000);
+  setInterval(() => {
+    if (can.campaigns) campaigns.loadCampaigns();
+  }, CAMPAIGNS_EVERY_MS);
   let lastRollout = 0;
   setInterval(() => {
     const every = $('view-calendar').hidden ? ROLLOUT_HIDDEN_MS : ROLLOUT_SHOWN_MS;
-    if (Date.now() - lastRollout >= every) {
+    if (can.rollout && Date.now() - lastRollout >= every) {
       lastRollout = Date.now();
       campaigns.loadRollout();
     }
   }, 1000);
 }
 
-boot();
+// Why the sign-in page is shown after a reload (sessionStorage: this tab
+// only, gone with it).
+const NOTE_KEY = 'hallbus.signin-note';
+const NOTES = {
+  ended: '会话已结束,请重新登录。Your session ended; sign in again.',
+  out: '已退出。You signed out.',
+};
+
+function reloadTo(note) {
+  try {
+    sessionStorage.setItem(NOTE_KEY, note);
+  } catch (e) {
+    // Storage refused (private mode): the form shows without the note.
+  }
+  location.reload();
+}
+
+async function start() {
+  let note = null;
+  try {
+    note = NOTES[sessionStorage.getItem(NOTE_KEY)] || null;
+    sessionStorage.removeItem(NOTE_KEY);
+  } catch (e) {
+    note = null;
+  }
+  let who = await whoAmI();
+  for (let wait = RETRY_MIN_MS; who.status !== 200 && who.status !== 401;) {
+    document.body.dataset.auth = 'unknown';
+    $('boot-note').textContent = `无法连接总部,正在重试。Head office cannot be reached (${who.status || 'no answer'}); retrying.`;
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(RETRY_MAX_MS, wait * 2);
+    who = await whoAmI();
+  }
+  $('boot-note').textContent = '';
+  const me = who.me || await showSignIn(note);
+  // From now on a 401 anywhere means the session is over (expired, ended
+  // elsewhere, the person removed): back to the sign-in form, with a
+  // fresh page so that no stream or timer of the old session lives on.
+  onSessionEnded(() => reloadTo(session.signingOut ? 'out' : 'ended'));
+  showPerson(me, () => reloadTo('out'));
+  boot();
+}
+
+start();

@@ -4,7 +4,7 @@
 // many halls run them, wait for them, or are offline. Both are polled, not
 // streamed: they change when people publish, not with every ticket.
 
-import {el, clear, fmtNumber, getJSON, routeMissing} from './util.js';
+import {el, clear, forbidden, fmtNumber, getJSON, routeMissing} from './util.js';
 
 const DAY_MS = 86400000;
 const WINDOW_BEFORE_DAYS = 14;
@@ -33,6 +33,10 @@ export class Campaigns {
 
   async loadRollout() {
     const r = await getJSON('/v1/rollout');
+    if (forbidden(r)) {
+      this._noteIn(this.rolloutEl, '你的角色不含政策查看(policy.read)。Your roles do not include policy.read.');
+      return;
+    }
     if (routeMissing(r)) {
       this._noteIn(this.rolloutEl, 'This head office does not report rollout yet (GET /v1/rollout answered 404).');
       return;
@@ -47,6 +51,10 @@ export class Campaigns {
 
   async loadCampaigns() {
     const r = await getJSON('/v1/campaigns');
+    if (forbidden(r)) {
+      this._noteIn(this.calendarEl, '你的角色不含营销活动查看(campaign.read)。Your roles do not include campaign.read.');
+      return;
+    }
     if (routeMissing(r)) {
       this.campaignsAvailable = false;
       this._noteIn(this.calendarEl, 'This head office does not serve the campaign calendar yet ' +

@@ -1,4 +1,5 @@
-// One hall in detail (the #hall-detail panel): its queue per service, its
+// One hall in detail (the #hall-detail panel): its day so far against the
+// same weekday's typical (typical.js), its queue per service, its
 // counters, open alerts, complaints, devices, the policy and calendar
 // versions it runs against the published ones, and the campaigns of its
 // calendar slice. Opened from a tile, an alert or the search; while open it
@@ -8,6 +9,7 @@
 import {el, clear, fmtDuration, fmtDateTime, fmtNumber, getJSON, routeMissing, secondsSince,
   WORST_LABEL} from './util.js';
 import {KIND_LABEL} from './alerts.js';
+import {TypicalToday} from './typical.js';
 
 const REFRESH_MIN_MS = 300;
 const REFRESH_IDLE_MS = 5000;
@@ -39,8 +41,11 @@ function since(iso) {
 }
 
 export class HallDetail {
-  constructor(panel, body, closeBtn, {net, alerts, published, onClose}) {
+  constructor(panel, body, closeBtn, {net, alerts, published, onClose, can}) {
     this.panel = panel;
+    // What the person may read (app.js): a section they may not is said so,
+    // its route not asked.
+    this.can = can || {alerts: true, campaigns: true};
     this.body = body;
     this.net = net;
     this.alerts = alerts;
@@ -54,6 +59,7 @@ export class HallDetail {
     this.timer = 0;
     this.idle = 0;
     this.renders = 0;
+    this.typical = new TypicalToday(); // its element is kept across renders
     closeBtn.addEventListener('click', () => this.close());
     panel.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') this.close();
@@ -89,6 +95,7 @@ export class HallDetail {
     clearTimeout(this.timer);
     this.timer = 0;
     clear(this.body);
+    this.typical.close();
     this.onClose();
   }
 
@@ -133,7 +140,8 @@ export class HallDetail {
       const [state, link, slice] = await Promise.all([
         getJSON(`/v1/halls/${id}/state`),
         getJSON(`/v1/halls/${id}`),
-        getJSON(`/v1/calendar/slice/${id}`),
+        this.can.campaigns ? getJSON(`/v1/calendar/slice/${id}`)
+          : Promise.resolve({status: 403, body: null}),
       ]);
       if (token !== this.token) return;
       this._render(hall, state, link, slice);
@@ -177,6 +185,8 @@ export class HallDetail {
     }
     if (t) fig('Events not yet at HQ', fmtNumber(t.backlog));
     frag.append(figs);
+    // The typical day is a report: only for people who may read reports.
+    if (this.can.reports) frag.append(this.typical.element(hall));
 
     if (!s) {
       frag.append(el('p', {class: 'note', text: state.status === 404
@@ -218,8 +228,9 @@ export class HallDetail {
       open.length ? el('ul', null, ...open.map((a) => el('li', {data: {kind: a.kind || ''}},
         `${KIND_LABEL[a.kind] || a.kind}${a.subject ? ` · ${a.subject}` : ''} — since ${fmtDateTime(a.raised)}`,
         a.detail ? el('div', {class: 'a-detail', text: a.detail}) : null)))
-        : el('p', {class: 'note', text: this.alerts.available === false
-          ? 'Alerts are not served by this head office.' : 'None.'})));
+        : el('p', {class: 'note', text: !this.can.alerts
+          ? '你的角色不含告警查看(alerts.read)。Your roles do not include alerts.read.'
+          : this.alerts.available === false ? 'Alerts are not served by this head office.' : 'None.'})));
 
     const cs = s && s.complaints ? s.complaints : {open: 0, overdue: 0, list: []};
     frag.append(el('section', {id: 'detail-complaints', 'aria-label': 'Complaints'},
@@ -280,7 +291,10 @@ export class HallDetail {
   _campaigns(slice) {
     const sec = el('section', {id: 'detail-campaigns', 'aria-label': 'Campaigns'},
       el('h3', {text: 'Campaigns it runs'}));
-    if (routeMissing(slice)) {
+    if (slice.status === 403) {
+      sec.append(el('p', {class: 'note', text:
+        '你的角色不含营销活动查看(campaign.read)。Your roles do not include campaign.read.'}));
+    } else if (routeMissing(slice)) {
       sec.append(el('p', {class: 'note', text: 'This head office does not serve campaign calendars yet.'}));
     } else if (slice.status === 404) {
       sec.append(el('p', {class: 'note', text: 'No published calendar reaches this hall.'}));

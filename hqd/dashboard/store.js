@@ -7,6 +7,12 @@
 // and aggregates are applied as they arrive; the cities and provinces a
 // change touched are marked, so a busy stream costs work in proportion to
 // what changed, not to the size of the network. Drawing is network.js.
+//
+// A person who sees part of the network (a city's operator) gets the
+// aggregates of the regions in their scope only, and no network total:
+// then (`scoped`) the header shows the sum of the aggregates of the top
+// regions they see, and a province they see part of the sum of its cities
+// they see. Those are sums of hqd's aggregates, never figures from tiles.
 
 import {WORST, worstIndex} from './util.js';
 
@@ -35,6 +41,19 @@ function fromServer(a) {
   };
 }
 
+// The sum of aggregates hqd sent (a scoped person's header and provinces).
+function combine(list) {
+  const t = emptyAgg();
+  for (const a of list) {
+    for (const k of ['halls', 'online', 'open', 'waiting', 'alerts', 'countersOpen',
+      'complaintsOverdue', 'devicesNotOk', 'servedToday']) t[k] += a[k];
+    if (a.oldestMs && (!t.oldestMs || a.oldestMs < t.oldestMs)) t.oldestMs = a.oldestMs;
+    if (a.halls && a.worst > t.worst) t.worst = a.worst;
+    for (let i = 0; i < t.byWorst.length; i++) t.byWorst[i] += a.byWorst[i];
+  }
+  return t;
+}
+
 const byKey = (a, b) => (a === UNPLACED ? 1 : b === UNPLACED ? -1 : a < b ? -1 : a > b ? 1 : 0);
 
 export class Network {
@@ -49,6 +68,7 @@ export class Network {
     this.dirtyCities = new Set();
     this.dirtyProvinces = new Set();
     this.totalsDirty = true;
+    this.scoped = false; // hqd sends no network total: the person sees part of it
     this.structureVersion = 0; // moves when a hall, city or province appears or a hall moves
   }
 
@@ -70,7 +90,10 @@ export class Network {
     for (const r of body.regions || []) {
       if (!r || typeof r.region !== 'string') continue;
       this.aggs.set(r.region, fromServer(r));
-      if (this.cities.has(r.region)) this.dirtyCities.add(r.region);
+      if (this.cities.has(r.region)) {
+        this.dirtyCities.add(r.region);
+        if (this.scoped) this.dirtyProvinces.add(this.cities.get(r.region).province);
+      }
       if (this.provinces.has(r.region)) this.dirtyProvinces.add(r.region);
     }
     if (body.unplaced) {
@@ -81,12 +104,29 @@ export class Network {
     if (body.total) {
       this.totals = fromServer(body.total);
       this.totalsDirty = true;
+    } else if (this.scoped) {
+      this.totals = combine(this._topAggs());
+      this.totalsDirty = true;
     }
+  }
+
+  // The aggregates of the regions seen whose parent is not seen.
+  _topAggs() {
+    const out = [];
+    for (const [id, a] of this.aggs) {
+      const r = this.regions.get(id);
+      if (!r || !r.parent || !this.aggs.has(r.parent)) out.push(a);
+    }
+    return out;
   }
 
   aggOf(key) {
     if (key === UNPLACED) return this.unplacedAgg;
-    return this.aggs.get(key) || emptyAgg();
+    const a = this.aggs.get(key);
+    if (a) return a;
+    const p = this.scoped ? this.provinces.get(key) : null;
+    if (p) return combine(p.cities.map((c) => this.aggs.get(c)).filter(Boolean));
+    return emptyAgg();
   }
 
   regionName(key, level) {

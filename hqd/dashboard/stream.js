@@ -8,7 +8,7 @@
 //
 // Event ids start again at 1 when hqd restarts, and a resume across a
 // restart would then silently miss the new server's first changes. So
-// before reopening, the server's start time (GET /v1/status "started") is
+// before reopening, the server's start time (GET /v1/me "server_started") is
 // compared with the one read before the snapshot; a different one means
 // a new server, and the snapshot is loaded again instead.
 

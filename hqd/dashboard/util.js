@@ -1,7 +1,9 @@
 // Small helpers every part of the dashboard shares: building elements
 // (always through textContent, never markup from data, so a hall's name
 // cannot inject anything), formatting times and durations, the server's
-// clock, and JSON requests that tell a missing route (404) from a failure.
+// clock, and the page's one way to call the API (api(): the session's CSRF
+// token on every write, a session that ended reported once, a missing
+// route (404) told from a failure and from a refusal (403)).
 
 export const WORST = ['ok', 'closed', 'warning', 'alert', 'offline'];
 export const WORST_LABEL = {
@@ -99,27 +101,71 @@ export function secondsSince(iso) {
 
 export const REQUEST_TIMEOUT_MS = 15000;
 
-// GET a JSON answer: {status, body}. status 0 means the request failed
-// (network, timeout, not JSON); body is then null. Never throws.
-export async function getJSON(path) {
+// The session's CSRF token (GET /v1/me and POST /v1/login answer it). The
+// session cookie itself is HttpOnly: the browser sends it, no script reads
+// it. A write made with the cookie must also carry this token in
+// X-CSRF-Token, which a page of another site cannot know, so a cross-site
+// form or fetch is refused (docs/SECURITY.md).
+let csrfToken = null;
+export function setCsrfToken(t) {
+  csrfToken = typeof t === 'string' && t ? t : null;
+}
+
+// Called once when an answer says the caller is nobody (401: the session
+// expired, was ended elsewhere, or the person was removed), so that the
+// page can show its sign-in form instead of retrying for ever.
+let sessionEnded = null;
+let sessionEndedCalled = false;
+export function onSessionEnded(fn) {
+  sessionEnded = fn;
+  sessionEndedCalled = false;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+// Calls the API on the page's own origin: {status, body, headers}. status
+// 0 means the request failed (network, timeout); body is the parsed JSON or
+// null. A write (any method but GET and HEAD) carries the CSRF token, and a
+// body, when given, as JSON. Never throws.
+export async function api(path, {method = 'GET', body, quiet401 = false} = {}) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
+  const headers = {Accept: 'application/json'};
+  if (!SAFE_METHODS.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   try {
-    const res = await fetch(path, {signal: ctl.signal, headers: {Accept: 'application/json'}});
+    const res = await fetch(path, {
+      method, headers, signal: ctl.signal, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     noteServerDate(res);
-    let body = null;
+    let parsed = null;
     try {
-      body = await res.json();
+      parsed = await res.json();
     } catch (e) {
-      return {status: res.ok ? 0 : res.status, body: null};
+      parsed = null;
     }
-    return {status: res.status, body};
+    if (res.status === 401 && !quiet401 && sessionEnded && !sessionEndedCalled) {
+      sessionEndedCalled = true;
+      sessionEnded(parsed);
+    }
+    if (parsed === null && res.ok) return {status: 0, body: null, headers: res.headers};
+    return {status: res.status, body: parsed, headers: res.headers};
   } catch (e) {
-    return {status: 0, body: null};
+    return {status: 0, body: null, headers: null};
   } finally {
     clearTimeout(timer);
   }
 }
+
+// GET a JSON answer: {status, body}, as api() gives it.
+export function getJSON(path) {
+  return api(path);
+}
+
+// The caller's roles do not allow it, or not for that hall or region: the
+// part of the page says so rather than "could not be loaded".
+export const forbidden = (r) => r.status === 403;
 
 // Routes being built in parallel (alerts, campaigns) may be missing on an
 // older head office; the part of the page that needs one says so instead

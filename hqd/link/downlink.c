@@ -197,7 +197,8 @@ static void s_group_add(group_t *g, const char *id, bool list, size_t max)
     g->count++;
 }
 
-static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max)
+static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
+                           org_hall_pred_fn sees, void *sees_arg)
 {
     uint64_t v = s_current(dl, kind);
     group_t applied = {json_array(), 0}, pending = {json_array(), 0}, offline = {json_array(), 0},
@@ -211,11 +212,13 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max)
         const char *id;
         hq_hall_t *h;
         if (i < n_org) {
+            if (sees && !sees((int32_t)i, sees_arg))
+                continue;
             id = org_hall_at(org, (uint32_t)i)->id;
             h = hq_halls_find(dl->halls, id);
         } else {
             h = hq_halls_sorted(dl->halls, i - n_org);
-            if (!h || org_hall_find(org, h->id))
+            if (!h || org_hall_find(org, h->id) || (sees && !sees(-1, sees_arg)))
                 continue;
             id = h->id;
         }
@@ -250,8 +253,9 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max)
     return o;
 }
 
-json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max)
+json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max, org_hall_pred_fn sees,
+                                 void *sees_arg)
 {
-    return json_pack("{s:o, s:o}", "policy", s_kind_json(dl, 0, halls, max), "calendar",
-                     s_kind_json(dl, 1, halls, max));
+    return json_pack("{s:o, s:o}", "policy", s_kind_json(dl, 0, halls, max, sees, sees_arg),
+                     "calendar", s_kind_json(dl, 1, halls, max, sees, sees_arg));
 }

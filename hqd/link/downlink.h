@@ -39,7 +39,9 @@ uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar)
 
 /* The rollout of the current versions: {"policy": {"version", "applied",
  * "pending", "offline", "refused"...}, "calendar": {...}} with, when
- * `halls`, the ids in each group (at most `max` per group). */
-json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max);
+ * `halls`, the ids in each group (at most `max` per group); over the halls
+ * `sees` keeps (the caller's scope; NULL: every hall). */
+json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max, org_hall_pred_fn sees,
+                                 void *sees_arg);
 
 #endif

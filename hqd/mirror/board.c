@@ -686,8 +686,9 @@ size_t hq_board_offered(hq_board_t *b, uint32_t num, int64_t now_ms, hq_offer_t 
     return n;
 }
 
-char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bool alerting,
-                          const char *worst, size_t offset, size_t limit, size_t *len)
+char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
+                          const char *region, const char *tag, bool alerting, const char *worst,
+                          size_t offset, size_t limit, size_t *len)
 {
     const org_t *org = hq_control_org(b->ctl);
     const org_region_t *want = region ? org_region_find(org, region) : NULL;
@@ -719,6 +720,8 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
                 continue;
             id = h->id;
         }
+        if (sees && !sees(oh ? (int32_t)oh->index : -1, sees_arg))
+            continue;
         if (want && (!oh || !org_region_contains(org, want, chain[0])))
             continue;
         if (tag && !s_has_tag(org, oh, tag))
@@ -739,7 +742,8 @@ char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bo
     return hb_text_take(&sb, len);
 }
 
-char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
+char *hq_board_regions_text(hq_board_t *b, org_region_pred_fn sees, void *sees_arg,
+                            const char *region, size_t *len)
 {
     *len = 0;
     const org_t *org = hq_control_org(b->ctl);
@@ -757,7 +761,7 @@ char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
     for (size_t i = 0; i < org_region_count(org); i++) {
         const org_region_t *r = org_region_at(org, (uint32_t)i);
         bool keep = !want || r == want || (r->parent >= 0 && (uint32_t)r->parent == want->index);
-        if (!keep)
+        if (!keep || (sees && !sees(r->index, sees_arg)))
             continue;
         if (!first)
             hb_text_put(&sb, ",", 1);
@@ -765,7 +769,7 @@ char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len)
         s_agg_write(&sb, org, r, &b->aggs.v[i], now);
     }
     hb_text_put(&sb, "]", 1);
-    if (!want) {
+    if (!want && !sees) {
         hb_text_put(&sb, ",\"unplaced\":", 12);
         s_agg_write(&sb, org, NULL, &b->unplaced, now);
         hb_text_put(&sb, ",\"total\":", 9);

@@ -63,11 +63,13 @@ void hq_board_tick(hq_board_t *b);
 void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts);
 
 /* GET /v1/live/halls answer, as JSON text (malloc'd, `*len` bytes; the
- * caller frees it): tiles filtered by `region` (any level), `tag`,
- * `alerting` and `worst` (NULL/false for no filter), paged. NULL for an
- * unknown region or when out of memory (`*len` 0 then for the first). */
-char *hq_board_halls_text(hq_board_t *b, const char *region, const char *tag, bool alerting,
-                          const char *worst, size_t offset, size_t limit, size_t *len);
+ * caller frees it): tiles filtered by `sees` (the caller's scope; NULL:
+ * every hall), `region` (any level), `tag`, `alerting` and `worst`
+ * (NULL/false for no filter), paged. NULL for an unknown region or when
+ * out of memory (`*len` 0 then for the first). */
+char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
+                          const char *region, const char *tag, bool alerting, const char *worst,
+                          size_t offset, size_t limit, size_t *len);
 /* Hall number `num`'s tile, or NULL before it connected; valid until the
  * next tick. */
 const hq_tile_t *hq_board_tile_at(hq_board_t *b, uint32_t num);
@@ -89,9 +91,11 @@ size_t hq_board_offered(hq_board_t *b, uint32_t num, int64_t now_ms, hq_offer_t 
  * caller frees it): the aggregates of every region, the unplaced halls and
  * the whole network (with `region` NULL), or of one region and its
  * children, as of the last round (or of now, when the organisation or the
- * set of halls changed since). NULL for an unknown region or when out of
- * memory. */
-char *hq_board_regions_text(hq_board_t *b, const char *region, size_t *len);
+ * set of halls changed since). With `sees` (the caller's scope), only the
+ * regions it keeps, and neither the unplaced halls nor the network's
+ * total. NULL for an unknown region or when out of memory. */
+char *hq_board_regions_text(hq_board_t *b, org_region_pred_fn sees, void *sees_arg,
+                            const char *region, size_t *len);
 const char *hq_worst_name(int worst);
 /* The HQ_WORST_* value of a name ("ok" .. "offline"), or -1. */
 int hq_worst_parse(const char *name);

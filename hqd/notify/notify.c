@@ -650,6 +650,22 @@ int hq_notify_silence_alert(hq_notify_t *n, uint64_t alert_id, const json_t *doc
     return rc;
 }
 
+int hq_notify_silence_scope(hq_notify_t *n, uint64_t id, char *out, size_t outlen)
+{
+    for (size_t i = 0; i < n->silences.n; i++) {
+        const notify_silence_t *s = &n->silences.v[i];
+        if (s->id != id)
+            continue;
+        if (s->scope_kind == NOTIFY_SCOPE_NETWORK)
+            snprintf(out, outlen, "network");
+        else
+            snprintf(out, outlen, "%s/%s", s->scope_kind == NOTIFY_SCOPE_REGION ? "region" : "hall",
+                     s->scope_id);
+        return 0;
+    }
+    return HB_ENOTFOUND;
+}
+
 int hq_notify_silence_delete(hq_notify_t *n, uint64_t id)
 {
     for (size_t i = 0; i < n->silences.n; i++) {

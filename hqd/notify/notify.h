@@ -113,6 +113,9 @@ int hq_notify_silence_add(hq_notify_t *n, const json_t *doc, const char *by, jso
 int hq_notify_silence_alert(hq_notify_t *n, uint64_t alert_id, const json_t *doc, const char *by,
                             json_t **out, char *err, size_t errlen);
 int hq_notify_silence_delete(hq_notify_t *n, uint64_t id);
+/* The scope of silence `id` ("network", "region/ID", "hall/ID") into
+ * `out`: 0 or HB_ENOTFOUND. */
+int hq_notify_silence_scope(hq_notify_t *n, uint64_t id, char *out, size_t outlen);
 /* The silences not yet ended. */
 json_t *hq_notify_silences_json(hq_notify_t *n);
 /* The alert's acknowledgement, or NULL. */

@@ -28,13 +28,113 @@
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
+/* The people who act in these tests: who acts is whoever the token is. */
+static const char *const s_people[][2] = {
+    {"alice", "marketer"}, {"bob", "marketer"}, {"rita", "reviewer"}, {"ops", "admin"}};
+#define PEOPLE (sizeof s_people / sizeof s_people[0])
+
+/* Their tokens, made when the world is set up; the admin token hallctl gets
+ * when a test gives it none. */
+static char s_tokens[PEOPLE][64];
+static char s_admin[64];
+
+static int s_setup(void **state)
+{
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
+    for (size_t i = 0; i < PEOPLE; i++)
+        hbt_hq_user(&w->hq, s_people[i][0], s_tokens[i], "--role", s_people[i][1], NULL);
+    snprintf(s_admin, sizeof s_admin, "%s", w->hq.token);
+    return 0;
+}
+
+static const char *s_tok(const char *who)
+{
+    for (size_t i = 0; i < PEOPLE; i++)
+        if (strcmp(s_people[i][0], who) == 0)
+            return s_tokens[i];
+    fail_msg("no person %s in this test", who);
+    return NULL;
+}
+
 /* ---------------------------------------------------------- helpers ---- */
+
+/* One request as `who` (NULL: the admin) that must answer `want`; returns
+ * the JSON body (owned). */
+static json_t *s_req_as(hbt_world_t *w, const char *who, const char *method, const char *path,
+                        const char *body, int want)
+{
+    json_t *out = NULL;
+    int status = hbt_http_as(w->hq.http, who ? s_tok(who) : w->hq.token, NULL, method, path,
+                             body, &out);
+    if (status != want) {
+        char *dump = out ? json_dumps(out, 0) : NULL;
+        fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,
+                 want, dump ? dump : "(no JSON)");
+    }
+    assert_non_null(out);
+    return out;
+}
+
+static void s_ok_as(hbt_world_t *w, const char *who, const char *method, const char *path,
+                    const char *body, int want)
+{
+    json_decref(s_req_as(w, who, method, path, body, want));
+}
+
+static void s_ok(hbt_world_t *w, const char *method, const char *path, const char *body,
+                 int want)
+{
+    s_ok_as(w, NULL, method, path, body, want);
+}
+
+#define s_str hbt_str
+
+/* A refusal to `who`: its status, error code and a reason that mentions
+ * `want`. */
+static void s_refused_as(hbt_world_t *w, const char *who, const char *method, const char *path,
+                         const char *body, int status, const char *code, const char *want)
+{
+    json_t *a = s_req_as(w, who, method, path, body, status);
+    if (strcmp(s_str(a, "error"), code) != 0 || !strstr(s_str(a, "reason"), want))
+        fail_msg("%s %s %.200s: got %s \"%s\", wanted %s naming \"%s\"", method, path,
+                 body ? body : "", s_str(a, "error"), s_str(a, "reason"), code, want);
+    json_decref(a);
+}
+
+static void s_refused(hbt_world_t *w, const char *method, const char *path, const char *body,
+                      int status, const char *code, const char *want)
+{
+    s_refused_as(w, NULL, method, path, body, status, code, want);
+}
 
 static char *s_dumps(const json_t *j)
 {
     char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     assert_non_null(t);
     return t;
+}
+
+/* hallctl with its arguments (NULL-terminated), as the admin unless they
+ * give a --token; output in `out`. */
+static int s_hallctl(char *out, size_t len, ...)
+{
+    char *argv[32] = {HALLCTL};
+    size_t n = 1;
+    bool token = false;
+    va_list ap;
+    va_start(ap, len);
+    for (const char *a = va_arg(ap, const char *); a && n < 29; a = va_arg(ap, const char *)) {
+        token = token || strcmp(a, "--token") == 0;
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    if (!token) {
+        argv[n++] = "--token";
+        argv[n++] = s_admin;
+    }
+    argv[n] = NULL;
+    return hbt_run(argv, out, len);
 }
 
 static void s_write(const char *path, const char *text)
@@ -93,7 +193,7 @@ static const char s_org[] =
 
 static const hbt_world_spec_t s_world = {.tag = "ctlapi"};
 
-#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+#define HBT_FIXTURE s_setup, hbt_world_teardown, &s_world
 
 HBT_TEST(test_flow_http)
 {
@@ -149,7 +249,7 @@ HBT_TEST(test_flow_http)
                              "threshold"),
                      30); /* nothing published yet: the defaults */
     json_decref(a);
-    a = hbt_req(w->hq.http, "POST", "/v1/policies/publish", "{\"by\": \"ops\"}", 200);
+    a = s_req_as(w, "ops", "POST", "/v1/policies/publish", "{}", 200);
     assert_int_equal(hbt_int(a, "version"), 1);
     assert_string_equal(hbt_str(a, "published_by"), "ops");
     json_decref(a);
@@ -188,21 +288,21 @@ HBT_TEST(test_flow_http)
                200);
     char *doc = s_campaign("spring", "province", "P01", "{}", 30, 31, "savings-plus",
                            "Ask about Savings Plus", false);
-    a = hbt_req(w->hq.http, "POST", "/v1/campaigns?by=alice", doc, 201);
+    a = s_req_as(w, "alice", "POST", "/v1/campaigns", doc, 201);
     free(doc);
     assert_string_equal(hbt_str(a, "state"), "draft");
     assert_int_equal(hbt_int(a, "halls"), 3); /* H001, H002 in C001; H003 in C002 */
     json_decref(a);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/spring/submit", "{\"by\": \"alice\"}", 200);
-    a = hbt_req(w->hq.http, "POST", "/v1/campaigns/spring/approve", "{\"by\": \"rita\"}", 409);
-    assert_string_equal(hbt_str(a, "error"), "check_failed");
+    s_ok_as(w, "alice", "POST", "/v1/campaigns/spring/submit", "{}", 200);
+    a = s_req_as(w, "rita", "POST", "/v1/campaigns/spring/approve", "{}", 409);
+    assert_string_equal(s_str(a, "error"), "check_failed");
     json_t *report = json_object_get(a, "report");
     assert_int_equal(hbt_int(json_object_get(report, "by_rule"), "faq"), 1);
     assert_string_equal(hbt_str(json_array_get(json_object_get(report, "findings"), 0), "code"),
                         "faq");
     json_decref(a);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/spring/return",
-               "{\"by\": \"rita\", \"note\": \"every campaign needs an FAQ\"}", 200);
+    s_ok_as(w, "rita", "POST", "/v1/campaigns/spring/return",
+            "{\"note\": \"every campaign needs an FAQ\"}", 200);
     doc = s_campaign("spring", "province", "P01", "{}", 30, 31, "savings-plus",
                      "Ask about Savings Plus", true);
     json_t *edit = json_loads(doc, 0, NULL);
@@ -210,16 +310,16 @@ HBT_TEST(test_flow_http)
     json_object_del(edit, "id"); /* the path names it */
     doc = s_dumps(edit);
     json_decref(edit);
-    a = hbt_req(w->hq.http, "PUT", "/v1/campaigns/spring?by=alice", doc, 200);
+    a = s_req_as(w, "alice", "PUT", "/v1/campaigns/spring", doc, 200);
     free(doc);
     assert_int_equal(json_array_size(json_object_get(a, "faq")), 1);
     json_decref(a);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/spring/submit", "{\"by\": \"alice\"}", 200);
-    a = hbt_req(w->hq.http, "POST", "/v1/campaigns/spring/approve", "{\"by\": \"rita\"}", 200);
-    assert_string_equal(hbt_str(json_object_get(a, "campaign"), "state"), "approved");
+    s_ok_as(w, "alice", "POST", "/v1/campaigns/spring/submit", "{}", 200);
+    a = s_req_as(w, "rita", "POST", "/v1/campaigns/spring/approve", "{}", 200);
+    assert_string_equal(s_str(json_object_get(a, "campaign"), "state"), "approved");
     assert_true(json_is_true(json_object_get(json_object_get(a, "report"), "ok")));
     json_decref(a);
-    a = hbt_req(w->hq.http, "POST", "/v1/campaigns/spring/publish", "{\"by\": \"ops\"}", 200);
+    a = s_req_as(w, "ops", "POST", "/v1/campaigns/spring/publish", "{}", 200);
     assert_int_equal(hbt_int(a, "calendar_version"), 1);
     assert_true(json_is_object(json_object_get(a, "report")));
     json_decref(a);
@@ -249,9 +349,7 @@ HBT_TEST(test_flow_http)
     assert_non_null(json_object_get(c0, "faq"));
     json_decref(a);
     hb_httpc_resp_t r;
-    char err[256];
-    assert_int_equal(hb_httpc_request(w->hq.http, "GET", "/v1/calendar/export?format=csv", NULL,
-                                      5000, &r, err, sizeof err),
+    assert_int_equal(hbt_http_raw(w->hq.http, "GET", "/v1/calendar/export?format=csv", NULL, &r),
                      0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "id,title,level,region,parent,state,start,end,"));
@@ -270,14 +368,13 @@ HBT_TEST(test_flow_http)
     /* A draft can go; a published campaign is withdrawn, which moves the
      * calendar again. */
     doc = s_campaign("idea", "city", "C001", "{}", 60, 5, "cards", "A card for you", true);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns?by=bob", doc, 201);
+    s_ok_as(w, "bob", "POST", "/v1/campaigns", doc, 201);
     free(doc);
     a = hbt_req(w->hq.http, "DELETE", "/v1/campaigns/idea", NULL, 200);
     assert_true(json_is_true(json_object_get(a, "removed")));
     json_decref(a);
-    hbt_refused(w->hq.http, "GET", "/v1/campaigns/idea", NULL, 404, "not_found", "idea");
-    a = hbt_req(w->hq.http, "POST", "/v1/campaigns/spring/withdraw",
-                "{\"by\": \"ops\", \"note\": \"ended\"}", 200);
+    s_refused(w, "GET", "/v1/campaigns/idea", NULL, 404, "not_found", "idea");
+    a = s_req_as(w, "ops", "POST", "/v1/campaigns/spring/withdraw", "{\"note\": \"ended\"}", 200);
     assert_int_equal(hbt_int(a, "calendar_version"), 2);
     json_decref(a);
     /* Removing a draft policy, then again: it is gone. */
@@ -323,17 +420,17 @@ HBT_TEST(test_flow_hallctl)
     free(doc);
     const char *hq = w->hq.http;
 
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "org-set", f_org, "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "org-set", f_org, "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "6 region(s), 4 hall(s)"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "region-put", "C004", "--name",
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C004", "--name",
                                   "Lakeside", "--level", "city", "--parent", "P02", "--hq", hq,
                                   NULL),
                      0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "hall-place", "H005", "--city", "C004",
+    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C004",
                                   "--tags", "rural,flagship", "--name", "Pier", "--hq", hq, NULL),
                      0);
     /* Moving a hall keeps its name and tags. */
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "hall-place", "H005", "--city", "C003",
+    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C003",
                                   "--hq", hq, NULL),
                      0);
     json_t *a = hbt_req(w->hq.http, "GET", "/v1/org/halls/H005", NULL, 200);
@@ -341,10 +438,10 @@ HBT_TEST(test_flow_hallctl)
     assert_string_equal(hbt_str(json_object_get(a, "hall"), "name"), "Pier");
     assert_int_equal(json_array_size(json_object_get(json_object_get(a, "hall"), "tags")), 2);
     json_decref(a);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "org-show", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "Lakeside"));
     assert_non_null(strstr(out, "7 region(s), 5 hall(s)"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "org-show", "--json", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--json", "--hq", hq, NULL),
                      0);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j); /* --json prints the answer as it came */
@@ -352,124 +449,124 @@ HBT_TEST(test_flow_hallctl)
     json_decref(j);
 
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "policy-set", "national", f_pol, "--hq", hq, NULL),
+        s_hallctl(out, sizeof out, "policy-set", "national", f_pol, "--hq", hq, NULL),
         0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "policy-set", "region/NOPE", f_pol,
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "region/NOPE", f_pol,
                                   "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "NOPE"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "policy-set", "province/P01", f_pol,
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "province/P01", f_pol,
                                   "--hq", hq, NULL),
                      2);
-    assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "policy-publish", "--by", "ops", "--hq", hq, NULL),
-        0);
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-publish", "--token", s_tok("ops"), "--hq", hq, NULL),
+                     0);
     assert_non_null(strstr(out, "version 1"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "policy-show", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "national"));
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "policy-show", "national", "--hq", hq, NULL), 0);
+        s_hallctl(out, sizeof out, "policy-show", "national", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "max_concurrent"));
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "policy-effective", "H002", "--hq", hq, NULL), 0);
+        s_hallctl(out, sizeof out, "policy-effective", "H002", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "policy version 1"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "policy-effective", "H002", "--drafts",
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-effective", "H002", "--drafts",
                                   "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "from the drafts"));
 
     /* The campaign uses APR, which its FAQ does not explain: the check
      * says so, approving is refused with the finding printed. */
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "glossary-set", f_gl, "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL),
                      0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "glossary-show", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "glossary-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "APR: annual percentage rate"));
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-check", f_camp, "--hq", hq, NULL), 1);
+        s_hallctl(out, sizeof out, "campaign-check", f_camp, "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "glossary"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-create", f_camp, "--by",
-                                  "alice", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-create", f_camp, "--token", s_tok("alice"), "--hq",
+                               hq, NULL),
                      0);
     assert_non_null(strstr(out, "reaches 3 hall(s)"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-submit", "spring", "--by",
-                                  "alice", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok("alice"),
+                               "--hq", hq, NULL),
                      0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-approve", "spring", "--by",
-                                  "rita", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok("rita"),
+                               "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "check_failed"));
     assert_non_null(strstr(out, "error    glossary"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-check", "--hq", hq, NULL), 1);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-return", "spring", "--by",
-                                  "rita", "--note", "explain APR", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", hq, NULL), 1);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-return", "spring", "--token", s_tok("rita"),
+                               "--note", "explain APR", "--hq", hq, NULL),
                      0);
     /* The glossary no longer lists APR: the calendar is clean. */
     s_write(f_gl, "{\"terms\": [{\"term\": \"ISA\"}]}");
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "glossary-set", f_gl, "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok("alice"),
+                               "--hq", hq, NULL),
                      0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-submit", "spring", "--by",
-                                  "alice", "--hq", hq, NULL),
-                     0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-check", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "0 error(s)"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-approve", "spring", "--by",
-                                  "rita", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok("rita"),
+                               "--hq", hq, NULL),
                      0);
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-publish", "spring", "--by",
-                                  "ops", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-publish", "spring", "--token", s_tok("ops"),
+                               "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "calendar version 1"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-list", "--state", "published",
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "published",
                                   "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "spring"));
     assert_non_null(strstr(out, "1 campaign(s)"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-list", "--state", "draft",
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "draft",
                                   "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "0 campaign(s)"));
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-show", "spring", "--hq", hq, NULL), 0);
+        s_hallctl(out, sizeof out, "campaign-show", "spring", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "explain APR"));
     assert_non_null(strstr(out, "publish"));
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-export", "--csv", "--hq", hq, NULL), 0);
+        s_hallctl(out, sizeof out, "campaign-export", "--csv", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "spring,spring,province,P01,,published,"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-export", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--hq", hq, NULL),
                      0);
     j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "campaigns")), 1);
     json_decref(j);
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "rollout", "--halls", "10", "--hq", hq, NULL), 0);
+        s_hallctl(out, sizeof out, "rollout", "--halls", "10", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "policy   version 1"));
     assert_non_null(strstr(out, "calendar version 1"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "campaign-withdraw", "spring", "--by",
-                                  "ops", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-withdraw", "spring", "--token", s_tok("ops"),
+                               "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "withdrawn"));
 
     /* Usage errors exit 2 and name the problem; refusals exit 1. */
-    assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-submit", "spring", "--hq", hq, NULL), 2);
-    assert_non_null(strstr(out, "--by is required"));
-    assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "region-put", "X1", "--name", "x", "--hq", hq, NULL),
-        2);
+    /* Who acts is the token's person: --by is no option of HQ's commands. */
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--by", "alice",
+                               "--hq", hq, NULL),
+                     2);
+    assert_non_null(strstr(out, "--by"));
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "X1", "--name", "x", "--hq", hq,
+                               NULL),
+                     2);
     assert_non_null(strstr(out, "--level is required"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "org-show", NULL), 2);
+    assert_int_equal(s_hallctl(out, sizeof out, "org-show", NULL), 2);
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-list", "--csv", "--hq", hq, NULL), 2);
+        s_hallctl(out, sizeof out, "campaign-list", "--csv", "--hq", hq, NULL), 2);
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "rollout", "--halls", "many", "--hq", hq, NULL), 2);
+        s_hallctl(out, sizeof out, "rollout", "--halls", "many", "--hq", hq, NULL), 2);
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-show", "nope", "--hq", hq, NULL), 1);
+        s_hallctl(out, sizeof out, "campaign-show", "nope", "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "404"));
     s_write(f_bad, "{\"regions\": [], \"regions\": []}");
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "org-set", f_bad, "--hq", hq, NULL), 1);
+    assert_int_equal(s_hallctl(out, sizeof out, "org-set", f_bad, "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "duplicate"));
-    assert_int_equal(hbt_run_args(out, sizeof out, HALLCTL, "region-put", "C009", "--name", "x",
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C009", "--name", "x",
                                   "--level", "city", "--parent", "NOPE", "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "NOPE"));
@@ -505,13 +602,13 @@ static char *s_repeat(char c, size_t n)
 HBT_TEST(test_bad_documents)
 {
     hbt_world_t *w = *state;
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org", s_org, 200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", "{\"timezone\": \"UTC\"}", 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{\"by\": \"ops\"}", 200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/glossary", "{\"terms\": [{\"term\": \"APR\"}]}", 200);
+    s_ok(w, "PUT", "/v1/org", s_org, 200);
+    s_ok(w, "PUT", "/v1/policies/national", "{\"timezone\": \"UTC\"}", 200);
+    s_ok(w, "POST", "/v1/policies/publish", "{}", 200);
+    s_ok(w, "PUT", "/v1/glossary", "{\"terms\": [{\"term\": \"APR\"}]}", 200);
     char *good = s_campaign("base", "province", "P01", "{}", 30, 10, "savings", "Hello", true);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns?by=alice", good, 201);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/base/submit", "{\"by\": \"alice\"}", 200);
+    s_ok_as(w, "alice", "POST", "/v1/campaigns", good, 201);
+    s_ok_as(w, "alice", "POST", "/v1/campaigns/base/submit", "{}", 200);
     char *before = s_snapshot(w);
 
     /* Documents built to be wrong in one way each. */
@@ -534,6 +631,7 @@ HBT_TEST(test_bad_documents)
     VARIANT(c_type, "start", json_integer(20270301));
     VARIANT(c_level, "level", json_string("city")); /* owner P01 is a province */
     VARIANT(c_channel, "channels", json_pack("[s]", "radio"));
+    VARIANT(c_by, "by", json_string("alice")); /* who acts is never the document's to say */
     /* Dates reversed: the end the day before the start. */
     char day_before[11];
     s_date(29, day_before);
@@ -557,7 +655,7 @@ HBT_TEST(test_bad_documents)
         const char *code, *want;
     } cases[] = {
         /* unknown members */
-        {"POST", "/v1/campaigns?by=alice", c_unknown, 400, "bad_document", "colour"},
+        {"POST", "/v1/campaigns", c_unknown, 400, "bad_document", "colour"},
         {"PUT", "/v1/org", "{\"regions\": [], \"halls\": [], \"zones\": []}", 400, "bad_document",
          "zones"},
         {"PUT", "/v1/org/regions/C009",
@@ -568,27 +666,25 @@ HBT_TEST(test_bad_documents)
         {"PUT", "/v1/policies/national", "{\"colour\": \"blue\"}", 400, "bad_document", "colour"},
         {"PUT", "/v1/glossary", "{\"terms\": [], \"extra\": 1}", 400, "bad_document",
          "must be {\"terms\""},
-        {"POST", "/v1/campaigns/base/return", "{\"by\": \"rita\", \"why\": \"x\"}", 400,
-         "bad_request", "why"},
-        {"POST", "/v1/policies/publish", "{\"by\": \"ops\", \"note\": \"x\"}", 400, "bad_request",
-         "note"},
+        {"POST", "/v1/campaigns/base/return", "{\"why\": \"x\"}", 400, "bad_request", "why"},
+        {"POST", "/v1/policies/publish", "{\"note\": \"x\"}", 400, "bad_request", "note"},
         /* dates reversed */
-        {"POST", "/v1/campaigns?by=alice", c_reversed, 400, "bad_document", "end"},
+        {"POST", "/v1/campaigns", c_reversed, 400, "bad_document", "end"},
         {"PUT", "/v1/policies/halls/H001",
          "{\"closures\": {\"works\": {\"from\": \"2027-01-10\", \"to\": \"2027-01-09\"}}}", 400,
          "bad_document", "closures.works.to"},
         /* a scope that reaches no hall, or names one that is not there */
-        {"POST", "/v1/campaigns?by=alice", c_no_hall, 400, "bad_document", "scope.tags"},
-        {"POST", "/v1/campaigns?by=alice", c_ghost_hall, 400, "bad_document", "H999"},
-        {"POST", "/v1/campaigns?by=alice", c_outside, 400, "bad_document", "outside"},
+        {"POST", "/v1/campaigns", c_no_hall, 400, "bad_document", "scope.tags"},
+        {"POST", "/v1/campaigns", c_ghost_hall, 400, "bad_document", "H999"},
+        {"POST", "/v1/campaigns", c_outside, 400, "bad_document", "outside"},
         {"POST", "/v1/calendar/check", c_no_hall, 400, "bad_document", "scope.tags"},
         /* unknown parents */
-        {"POST", "/v1/campaigns?by=alice", c_parent, 400, "bad_document", "ghost"},
+        {"POST", "/v1/campaigns", c_parent, 400, "bad_document", "ghost"},
         {"PUT", "/v1/org/regions/C009", "{\"name\": \"x\", \"level\": \"city\", \"parent\": \"P9\"}",
          400, "bad_document", "P9"},
         {"PUT", "/v1/org/halls/H009", "{\"city\": \"C999\"}", 400, "bad_document", "C999"},
         /* oversized text */
-        {"POST", "/v1/campaigns?by=alice", c_oversized, 400, "bad_document", "texts.kiosk"},
+        {"POST", "/v1/campaigns", c_oversized, 400, "bad_document", "texts.kiosk"},
         {"PUT", "/v1/org/regions/C009", region_long, 400, "bad_document", "name"},
         {"PUT", "/v1/glossary", glossary_long, 400, "bad_document", "term"},
         {"PUT", "/v1/glossary", body_huge, 413, "too_large", "bytes"},
@@ -613,14 +709,15 @@ HBT_TEST(test_bad_documents)
         {"GET", "/v1/policies/regions/NOPE", NULL, 404, "not_found", "NOPE"},
         /* wrong JSON types */
         {"PUT", "/v1/org", "{\"regions\": \"CN\", \"halls\": []}", 400, "bad_document", "regions"},
-        {"POST", "/v1/campaigns?by=alice", c_type, 400, "bad_document", "start"},
-        {"POST", "/v1/campaigns?by=alice", c_level, 400, "bad_document", "region"},
-        {"POST", "/v1/campaigns?by=alice", c_channel, 400, "bad_document", "channels[0]"},
+        {"POST", "/v1/campaigns", c_type, 400, "bad_document", "start"},
+        {"POST", "/v1/campaigns", c_level, 400, "bad_document", "region"},
+        {"POST", "/v1/campaigns", c_channel, 400, "bad_document", "channels[0]"},
         {"PUT", "/v1/policies/national", "{\"diversion\": []}", 400, "bad_document", "diversion"},
         {"PUT", "/v1/policies/national", "[]", 400, "bad_request", "an array"},
         {"POST", "/v1/campaigns/base/approve", "{\"by\": 5}", 400, "bad_request", "by"},
         {"POST", "/v1/policies/publish", "{\"by\": [\"ops\"]}", 400, "bad_request", "by"},
-        {"POST", "/v1/policies/publish", "{}", 400, "bad_request", "missing"},
+        {"POST", "/v1/policies/publish", "{\"by\": \"ops\"}", 400, "bad_request", "by"},
+        {"POST", "/v1/campaigns", c_by, 400, "bad_document", "by"},
         {"PUT", "/v1/glossary", "{\"terms\": [{\"term\": 7}]}", 400, "bad_document", "term"},
         /* broken JSON */
         {"PUT", "/v1/org", "{", 400, "bad_json", "not valid JSON"},
@@ -630,28 +727,27 @@ HBT_TEST(test_bad_documents)
         {"PUT", "/v1/org", "", 400, "bad_request", "empty"},
         {"PUT", "/v1/glossary", "{\"terms\": [{\"term\": \"a\\u0000b\"}]}", 400, "bad_json",
          "not valid JSON"},
-        {"POST", "/v1/campaigns?by=alice", "{\"id\": \"x\xff\"}", 400, "bad_json",
+        {"POST", "/v1/campaigns", "{\"id\": \"x\xff\"}", 400, "bad_json",
          "not valid JSON"},
         /* ids and parameters */
         {"PUT", "/v1/org/halls/H001", "{\"id\": \"H002\", \"city\": \"C001\"}", 400,
          "bad_request", "H002"},
         {"PUT", "/v1/org/halls/bad!id", "{\"city\": \"C001\"}", 400, "bad_request", "hall id"},
-        {"PUT", "/v1/campaigns/base?by=alice", fresh, 400, "bad_request", "fresh"},
-        {"POST", "/v1/campaigns", fresh, 400, "bad_parameter", "by"},
+        {"PUT", "/v1/campaigns/base", fresh, 400, "bad_request", "fresh"},
+        {"POST", "/v1/campaigns?by=alice", fresh, 400, "bad_parameter", "by"},
+        {"PUT", "/v1/campaigns/base?by=alice", good, 400, "bad_parameter", "by"},
         {"POST", "/v1/campaigns?by=no%20spaces", fresh, 400, "bad_parameter", "by"},
         {"GET", "/v1/policies/effective/H001?drafts=maybe", NULL, 400, "bad_parameter", "drafts"},
         {"GET", "/v1/campaigns?state=finished", NULL, 400, "bad_parameter", "state"},
         {"GET", "/v1/campaigns?region=NOPE", NULL, 400, "bad_parameter", "region"},
         {"GET", "/v1/calendar/export?format=xml", NULL, 400, "bad_parameter", "format"},
         /* states, ids taken, things that are not there */
-        {"POST", "/v1/campaigns?by=alice", good, 409, "exists", "base"},
-        {"PUT", "/v1/campaigns/base?by=alice", good, 409, "wrong_state", "draft"},
+        {"POST", "/v1/campaigns", good, 409, "exists", "base"},
+        {"PUT", "/v1/campaigns/base", good, 409, "wrong_state", "draft"},
         {"DELETE", "/v1/campaigns/base", NULL, 409, "wrong_state", "draft"},
-        {"POST", "/v1/campaigns/base/publish", "{\"by\": \"ops\"}", 409, "wrong_state",
-         "approved"},
-        {"POST", "/v1/campaigns/base/frobnicate", "{\"by\": \"ops\"}", 404, "not_found",
-         "submit, return"},
-        {"POST", "/v1/campaigns/nope/submit", "{\"by\": \"ops\"}", 404, "not_found", "nope"},
+        {"POST", "/v1/campaigns/base/publish", "{}", 409, "wrong_state", "approved"},
+        {"POST", "/v1/campaigns/base/frobnicate", "{}", 404, "not_found", "submit, return"},
+        {"POST", "/v1/campaigns/nope/submit", "{}", 404, "not_found", "nope"},
         {"GET", "/v1/org/halls/H999", NULL, 404, "not_found", "H999"},
         {"GET", "/v1/policies/effective/H999", NULL, 404, "not_found", "H999"},
         {"GET", "/v1/calendar/slice/H001", NULL, 404, "not_found", "published"},
@@ -696,6 +792,7 @@ HBT_TEST(test_bad_documents)
     free(c_type);
     free(c_level);
     free(c_channel);
+    free(c_by);
     free(huge);
     free(long_name);
     free(big_term);
@@ -710,10 +807,9 @@ HBT_TEST(test_findings_at_once)
     hbt_world_t *w = *state;
     hbt_req_ok(w->hq.http, "PUT", "/v1/org", s_org, 200);
     /* Two campaigns at once per hall; lead days 7 (the default). */
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"campaigns\": {\"max_concurrent\": 2}}", 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{\"by\": \"ops\"}", 200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/glossary", "{\"terms\": [{\"term\": \"APR\"}]}", 200);
+    s_ok(w, "PUT", "/v1/policies/national", "{\"campaigns\": {\"max_concurrent\": 2}}", 200);
+    s_ok(w, "POST", "/v1/policies/publish", "{}", 200);
+    s_ok(w, "PUT", "/v1/glossary", "{\"terms\": [{\"term\": \"APR\"}]}", 200);
     /* A: the province's, without an FAQ and with jargon; B: the province's
      * again on the same product over C001; C: a city campaign over C001
      * naming neither. On the days all three run, H001 and H002 have three. */
@@ -730,11 +826,11 @@ HBT_TEST(test_findings_at_once)
     for (size_t i = 0; i < 3; i++) {
         char *doc = s_campaign(cs[i].id, cs[i].level, cs[i].region, cs[i].scope, cs[i].start,
                                cs[i].days, cs[i].product, cs[i].text, cs[i].faq);
-        hbt_req_ok(w->hq.http, "POST", "/v1/campaigns?by=alice", doc, 201);
+        s_ok_as(w, "alice", "POST", "/v1/campaigns", doc, 201);
         free(doc);
         char path[96];
         snprintf(path, sizeof path, "/v1/campaigns/%s/submit", cs[i].id);
-        hbt_req_ok(w->hq.http, "POST", path, "{\"by\": \"alice\"}", 200);
+        s_ok_as(w, "alice", "POST", path, "{}", 200);
     }
     /* And a candidate, not stored, that starts in two days. */
     char *cand = s_campaign("d-loans", "province", "P02", "{}", 2, 5, "loans", "Loans", true);
@@ -784,7 +880,7 @@ HBT_TEST(test_findings_at_once)
     json_decref(r);
     char out[16384];
     assert_int_equal(
-        hbt_run_args(out, sizeof out, HALLCTL, "campaign-check", "--hq", w->hq.http, NULL), 1);
+        s_hallctl(out, sizeof out, "campaign-check", "--hq", w->hq.http, NULL), 1);
     size_t lines = 0;
     for (const char *p = out; (p = strstr(p, " hall(s)  ")); p++)
         lines++;
@@ -792,8 +888,8 @@ HBT_TEST(test_findings_at_once)
     assert_non_null(strstr(out, "concurrency"));
     assert_non_null(strstr(out, "warning  city_overlap"));
     /* Approving A is refused for its findings; B is blocked too. */
-    hbt_refused(w->hq.http, "POST", "/v1/campaigns/a-savings/approve", "{\"by\": \"rita\"}", 409,
-                "check_failed", "a-savings");
-    hbt_refused(w->hq.http, "POST", "/v1/campaigns/b-savings/approve", "{\"by\": \"rita\"}", 409,
-                "check_failed", "b-savings");
+    s_refused_as(w, "rita", "POST", "/v1/campaigns/a-savings/approve", "{}", 409, "check_failed",
+                 "a-savings");
+    s_refused_as(w, "rita", "POST", "/v1/campaigns/b-savings/approve", "{}", 409, "check_failed",
+                 "b-savings");
 }

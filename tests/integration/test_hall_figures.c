@@ -64,7 +64,7 @@ static int s_setup(void **state)
         "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
         200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", 200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     hbt_hall_set_engine(&w->hall[0], POLICY, NULL);
     hbt_hall_set_engine(&w->hall[1], POLICY, NULL);
     hbt_hall_start(&w->hall[0]);

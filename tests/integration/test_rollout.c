@@ -24,6 +24,19 @@
 #define HALLS 30
 #define STOPPED 5
 
+/* As `token`: who acts at HQ comes from the credentials. */
+static void s_as(hbt_world_t *w, const char *token, const char *method, const char *path,
+                 const char *body, int want)
+{
+    json_t *resp = NULL;
+    int status = hbt_http_as(w->hq.http, token, NULL, method, path, body, &resp);
+    if (status != want) {
+        char *dump = resp ? json_dumps(resp, 0) : NULL;
+        fail_msg("%s %s: %d, wanted %d: %.500s", method, path, status, want, dump ? dump : "");
+    }
+    json_decref(resp);
+}
+
 /* Waits until the rollout of `kind` ("policy"/"calendar") has `version`
  * applied by `applied` halls and `offline` offline; prints the view. */
 static void s_wait_rollout(hbt_world_t *w, const char *kind, int64_t version, int64_t applied,
@@ -92,8 +105,7 @@ static void s_set_policy(hbt_world_t *w, int threshold)
 static int64_t s_publish_policy(hbt_world_t *w)
 {
     json_t *resp = NULL;
-    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{\"by\":\"ops\"}", &resp),
-                     200);
+    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", &resp), 200);
     int64_t v = hbt_int(resp, "version");
     json_decref(resp);
     return v;
@@ -174,12 +186,15 @@ HBT_TEST(test_rollout_to_thirty_halls)
              "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"Open a savings account this week.\"},"
              "\"faq\":[{\"question\":\"Who can open one?\",\"answer\":\"Anyone over 16 with an ID card.\"}]}",
              start, end);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns?by=mkt", doc, 201);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/harbour-savings/submit", "{\"by\":\"mkt\"}", 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/harbour-savings/approve", "{\"by\":\"ops\"}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/harbour-savings/publish", "{\"by\":\"ops\"}",
-               200);
+    /* Drafted by marketing, approved and published by a reviewer (four
+     * eyes), each with their own token. */
+    char mkt[64], ops[64];
+    hbt_hq_user(&w->hq, "mkt", mkt, "--role", "marketer", NULL);
+    hbt_hq_user(&w->hq, "ops", ops, "--role", "reviewer", NULL);
+    s_as(w, mkt, "POST", "/v1/campaigns", doc, 201);
+    s_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
+    s_as(w, ops, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200);
+    s_as(w, ops, "POST", "/v1/campaigns/harbour-savings/publish", "{}", 200);
     s_wait_rollout(w, "calendar", 1, HALLS - STOPPED, STOPPED);
     /* Each hall got exactly its slice. */
     json_t *a = hbt_get(w->hall[0].http, "/v1/campaigns/active");

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -240,10 +242,50 @@ int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
     return hbt_run(argv, out, outlen);
 }
 
+/* Tokens by base URL: a few daemons per test process. */
+enum { HBT_TOKENS_MAX = 32 };
+static struct {
+    char base[64];
+    char token[64];
+} s_tokens[HBT_TOKENS_MAX];
+
+void hbt_http_set_token(const char *base, const char *token)
+{
+    size_t free_slot = HBT_TOKENS_MAX;
+    for (size_t i = 0; i < HBT_TOKENS_MAX; i++) {
+        if (strcmp(s_tokens[i].base, base) == 0) {
+            snprintf(s_tokens[i].token, sizeof s_tokens[i].token, "%s", token ? token : "");
+            return;
+        }
+        if (!s_tokens[i].base[0] && free_slot == HBT_TOKENS_MAX)
+            free_slot = i;
+    }
+    assert_true(free_slot < HBT_TOKENS_MAX);
+    snprintf(s_tokens[free_slot].base, sizeof s_tokens[free_slot].base, "%s", base);
+    snprintf(s_tokens[free_slot].token, sizeof s_tokens[free_slot].token, "%s",
+             token ? token : "");
+}
+
+const char *hbt_http_token(const char *base)
+{
+    for (size_t i = 0; i < HBT_TOKENS_MAX; i++)
+        if (s_tokens[i].base[0] && strcmp(s_tokens[i].base, base) == 0)
+            return s_tokens[i].token[0] ? s_tokens[i].token : NULL;
+    return NULL;
+}
+
+int hbt_http_raw(const char *base, const char *method, const char *path, const char *body,
+                 hb_httpc_resp_t *resp)
+{
+    char err[256];
+    hb_httpc_opts_t opts = {.timeout_ms = 5000, .token = hbt_http_token(base)};
+    return hb_httpc_call(base, method, path, body, &opts, resp, err, sizeof err);
+}
+
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out)
 {
-    return hbt_http_as(base, NULL, NULL, method, path, body, out);
+    return hbt_http_as(base, hbt_http_token(base), NULL, method, path, body, out);
 }
 
 int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
@@ -274,6 +316,72 @@ json_t *hbt_get(const char *base, const char *path)
     return out;
 }
 
+int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen)
+{
+    const char *hp = strncmp(base, "http://", 7) == 0 ? base + 7 : base;
+    const char *colon = strrchr(hp, ':');
+    assert_non_null(colon);
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    out[0] = '\0';
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    size_t len = strlen(raw), sent = 0;
+    while (sent < len) {
+        ssize_t n = write(fd, raw + sent, len - sent);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fd, out + used, outlen - used - 1);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        if (used + 1 >= outlen)
+            break;
+    }
+    out[used] = '\0';
+    close(fd);
+    int status = -1;
+    if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    return status;
+}
+
+bool hbt_http_answer_header(const char *answer, const char *name, char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+    const char *end = strstr(answer, "\r\n\r\n");
+    for (const char *p = strstr(answer, "\r\n"); p && (!end || p < end); p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t vlen = strcspn(v, "\r\n");
+            snprintf(out, outlen, "%.*s", (int)vlen, v);
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *hbt_http_answer_body(const char *answer)
+{
+    const char *end = strstr(answer, "\r\n\r\n");
+    return end ? end + 4 : "";
+}
+
 int64_t hbt_int(const json_t *obj, const char *name)
 {
     json_t *v = json_object_get(obj, name);
@@ -292,6 +400,78 @@ void hbt_hq_init(hbt_hq_t *hq, const char *root)
     int hp = hbt_free_port();
     snprintf(hq->http_addr, sizeof hq->http_addr, "127.0.0.1:%d", hp);
     snprintf(hq->http, sizeof hq->http, "http://127.0.0.1:%d", hp);
+}
+
+/* The last line of `out` (a command's token) into `line`. */
+static void s_last_line(const char *out, char *line, size_t len)
+{
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        n--;
+    size_t start = n;
+    while (start > 0 && out[start - 1] != '\n')
+        start--;
+    snprintf(line, len, "%.*s", (int)(n - start), out + start);
+}
+
+void hbt_hq_user(hbt_hq_t *hq, const char *name, char *token, ...)
+{
+    char *argv[40] = {HB_BIN_DIR "/hqd/hqd", "users", "add", (char *)name};
+    int n = 4;
+    va_list ap;
+    va_start(ap, token);
+    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
+        assert_true(n < 36);
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n++] = "--data";
+    argv[n++] = hq->data;
+    argv[n] = NULL;
+    char out[4096];
+    int rc = hbt_run(argv, out, sizeof out);
+    if (rc != 0)
+        fail_msg("hqd users add %s failed (%d): %s", name, rc, out);
+    s_last_line(out, token, 64);
+    assert_true(strncmp(token, "hqt_", 4) == 0);
+}
+
+void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password)
+{
+    char cmd[1024], out[2048];
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | '%s' users passwd '%s' --data '%s'",
+             password, HB_BIN_DIR "/hqd/hqd", name, hq->data);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = hbt_run(argv, out, sizeof out);
+    if (rc != 0)
+        fail_msg("hqd users passwd %s failed (%d): %s", name, rc, out);
+}
+
+int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
+                 char *csrf)
+{
+    char body[512], req[1024], ans[16384];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
+    snprintf(req, sizeof req,
+             "POST /v1/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             hq->http_addr, strlen(body), body);
+    int status = hbt_http_send_raw(hq->http, req, ans, sizeof ans);
+    cookie[0] = csrf[0] = '\0';
+    if (status != 200)
+        return status;
+    char set[512];
+    assert_true(hbt_http_answer_header(ans, "Set-Cookie", set, sizeof set));
+    const char *v = strstr(set, "hallbus_session=");
+    assert_non_null(v);
+    v += strlen("hallbus_session=");
+    snprintf(cookie, 64, "%.*s", (int)strcspn(v, ";"), v);
+    json_t *me = json_loads(hbt_http_answer_body(ans), 0, NULL);
+    const char *c = json_string_value(json_object_get(me, "csrf_token"));
+    assert_non_null(c);
+    snprintf(csrf, 64, "%s", c);
+    json_decref(me);
+    return status;
 }
 
 /* Waits (15 s at most) until the daemon just spawned answers /v1/status;
@@ -315,6 +495,25 @@ static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const c
 void hbt_hq_start(hbt_hq_t *hq)
 {
     char log[400];
+    if (!hq->token[0]) {
+        /* The first admin, as an operator makes one: by the command line,
+         * before the daemon runs. A folder used before has one: a new
+         * token for it then. */
+        char out[4096], tname[32];
+        char *add[] = {HB_BIN_DIR "/hqd/hqd", "users", "add", "admin", "--role", "admin",
+                       "--data", hq->data, NULL};
+        int rc = hbt_run(add, out, sizeof out);
+        if (rc == 1) {
+            snprintf(tname, sizeof tname, "harness-%d", (int)(hbt_now_us() % 1000000000));
+            char *tok[] = {HB_BIN_DIR "/hqd/hqd", "users", "token", "admin", "--name", tname,
+                           "--data", hq->data, NULL};
+            rc = hbt_run(tok, out, sizeof out);
+        }
+        if (rc != 0)
+            fail_msg("cannot make HQ's admin (%d): %s", rc, out);
+        s_last_line(out, hq->token, sizeof hq->token);
+    }
+    hbt_http_set_token(hq->http, hq->token);
     snprintf(log, sizeof log, "%s/hqd.log", hq->root);
     char *argv[32] = {HB_BIN_DIR "/hqd/hqd", "--data", hq->data, "--keys", hq->keys,
                       "--listen", hq->endpoint, "--http", hq->http_addr, "--heartbeat", "500ms"};

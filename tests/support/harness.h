@@ -47,16 +47,40 @@ int hbt_run(char *const argv[], char *out, size_t outlen);
 /* The same with the arguments after `bin` listed, ending with NULL. */
 int hbt_run_args(char *out, size_t outlen, const char *bin, ...);
 
-/* ---- HTTP */
+/* ---- HTTP
+ *
+ * Every request to a base URL carries the bearer token registered for it
+ * (hbt_http_set_token; hbt_hq_start registers an admin's for its hqd), so
+ * that tests written before access control ask as before. */
+/* Registers `token` (NULL or "": none) for requests to `base`. */
+void hbt_http_set_token(const char *base, const char *token);
+/* The token registered for `base`, or NULL. */
+const char *hbt_http_token(const char *base);
 /* GET/POST; returns the HTTP status (or -1), JSON body in *out (may be NULL). */
 int hbt_http(const char *base, const char *method, const char *path, const char *body,
              json_t **out);
-/* hbt_http with "Authorization: Bearer TOKEN" (none when `token` is NULL),
- * and https:// bases trusting `cacert` (may be NULL). */
+/* hbt_http with "Authorization: Bearer TOKEN" instead of the registered
+ * token (none when `token` is NULL), and https:// bases trusting `cacert`
+ * (may be NULL). */
 int hbt_http_as(const char *base, const char *token, const char *cacert, const char *method,
                 const char *path, const char *body, json_t **out);
+/* The raw answer (a text body: CSV, /metrics) with the registered token;
+ * 0 or the client's error. Free with hb_httpc_resp_free. */
+struct hb_httpc_resp;
+int hbt_http_raw(const char *base, const char *method, const char *path, const char *body,
+                 struct hb_httpc_resp *resp);
 /* GET path and return the JSON body if the status is 200, else NULL. */
 json_t *hbt_get(const char *base, const char *path);
+/* Sends `raw`, a whole request as bytes (end its head with "Connection:
+ * close"), to the host and port of `base` (http://HOST:PORT) and reads the
+ * answer until the server closes. Returns the status (or -1) and the whole
+ * answer, head and body, in `out`: for what the client refuses to send (a
+ * wrong Host, a forged Cookie) and what it does not show (Set-Cookie). */
+int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen);
+/* Header `name` (any case) of a raw answer into `out`; false when none. */
+bool hbt_http_answer_header(const char *answer, const char *name, char *out, size_t outlen);
+/* The body of a raw answer (after the blank line), or "". */
+const char *hbt_http_answer_body(const char *answer);
 /* Integer member of a JSON object (-1 when absent). */
 int64_t hbt_int(const json_t *obj, const char *name);
 
@@ -71,6 +95,7 @@ typedef struct hbt_hq {
     hbt_proc_t proc;
     char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
+    char token[64]; /* an admin's API token, made before the first start */
 } hbt_hq_t;
 
 typedef struct hbt_hall {
@@ -97,8 +122,20 @@ typedef struct hbt_hall {
 
 /* Sets up folders and ports (nothing started). */
 void hbt_hq_init(hbt_hq_t *hq, const char *root);
-/* Starts hqd and waits until its API answers. */
+/* Starts hqd and waits until its API answers. Before the first start it
+ * enrols "admin" (hqd users add) and registers their token for hq->http. */
 void hbt_hq_start(hbt_hq_t *hq);
+/* Enrols a person with `hqd users add NAME ARGS... --data` (ARGS: "--role",
+ * "marketer", "--scope", "C001", ..., ending with NULL; works while hqd
+ * runs) and writes their first token into `token` (64 bytes). */
+void hbt_hq_user(hbt_hq_t *hq, const char *name, char *token, ...);
+/* Sets a person's password (hqd users passwd, the password on stdin). */
+void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password);
+/* Signs in through POST /v1/login; returns the status, and on 200 the
+ * session cookie's value (`cookie`, 64 bytes) and its CSRF token (`csrf`,
+ * 64 bytes). */
+int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
+                 char *csrf);
 void hbt_hq_stop(hbt_hq_t *hq, int sig);
 /* Enrols a hall with hallctl (HQ's key pair must exist: start HQ first). */
 void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);

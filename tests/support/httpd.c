@@ -230,6 +230,8 @@ static void s_on_stop(uv_async_t *a)
  * loop runs, as a daemon sets them at start; with `table` (may be NULL) and
  * s_guard registered too. NULL in *state when the address cannot be
  * listened on (no IPv6): the caller skips. */
+hb_http_after_fn hbt_httpd_after;
+
 int hbt_httpd_setup_full(void **state, const char *host_port, const hb_http_limits_t *limits,
                          const hb_http_route_t *table, size_t n)
 {
@@ -291,6 +293,8 @@ int hbt_httpd_setup_full(void **state, const char *host_port, const hb_http_limi
     if (table) {
         assert_int_equal(hb_http_routes(fx->http, table, n, "table"), 0);
         hb_http_set_guard(fx->http, s_guard, NULL);
+        if (hbt_httpd_after)
+            hb_http_set_after(fx->http, hbt_httpd_after, NULL);
     }
     assert_int_equal(uv_async_init(&fx->loop, &fx->stop, s_on_stop), 0);
     fx->stop.data = fx;

@@ -43,6 +43,9 @@ extern volatile int hbt_httpd_stream_overflow_rc;
  * listened on (no IPv6): the test skips. */
 int hbt_httpd_setup_full(void **state, const char *host_port, const hb_http_limits_t *limits,
                          const hb_http_route_t *table, size_t n);
+/* When set, hbt_httpd_setup_full with a table installs it as the server's
+ * after-hook (hb_http_set_after) before the loop runs. */
+extern hb_http_after_fn hbt_httpd_after;
 int hbt_httpd_setup_limits(void **state, const char *host_port, const hb_http_limits_t *limits);
 int hbt_httpd_setup(void **state);          /* 127.0.0.1, default limits */
 int hbt_httpd_setup_patterns(void **state); /* and the pattern table behind the guard */

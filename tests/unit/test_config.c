@@ -233,6 +233,15 @@ HBT_TEST(test_command_line_overrides_file)
     /* A value may itself start with "--"-less text containing '='. */
     assert_int_equal(s_load(f, NULL, config_arg, "--label", "a=b", NULL), 0);
     assert_string_equal(f->cfg.label, "a=b");
+    /* A switch alone is true, last or before another option; with a value
+     * it takes the value. */
+    assert_int_equal(s_load(f, NULL, config_arg, "--verbose", NULL), 0);
+    assert_true(f->cfg.verbose);
+    assert_int_equal(s_load(f, NULL, config_arg, "--verbose", "--label", "x", NULL), 0);
+    assert_true(f->cfg.verbose);
+    assert_string_equal(f->cfg.label, "x");
+    assert_int_equal(s_load(f, NULL, config_arg, "--verbose", "no", NULL), 0);
+    assert_false(f->cfg.verbose);
 }
 
 HBT_TEST(test_required)

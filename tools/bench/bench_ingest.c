@@ -1,5 +1,7 @@
 /* bench_ingest: how many events per second hqd stores durably, and how fast
- * it acknowledges them. Starts its own hqd in a scratch folder, enrols N
+ * it acknowledges them; with --rollups both, the same run against an hqd
+ * without rollups and one with them, one after the other, and how long the
+ * rollups take to catch up after the burst. Starts its own hqd in a scratch folder, enrols N
  * simulated halls (real key pairs in HQ's halls/ folder), connects each over
  * real CURVE to the ROUTER, and sends batches within a window per hall. An
  * event counts only once HQ's cumulative ack (sent after the synced commit)
@@ -50,6 +52,7 @@ static struct {
     int window;
     int rate;
     const char *phases; /* "both", "throughput" or "steady" */
+    const char *rollups; /* "on", "off" or "both" */
     const char *hqd;
     char root[256];
     hb_httpc_opts_t http; /* to the scratch hqd's API: the token, if any */
@@ -58,7 +61,7 @@ static struct {
 /* The command line, as the settings table reads it (s_opt is set from it). */
 typedef struct settings {
     int64_t halls, seconds, batch, window, rate;
-    const char *phases;
+    const char *phases, *rollups;
     char *hqd, *token;
 } settings_t;
 
@@ -72,6 +75,19 @@ static int s_parse_phase(const char *text, void *field, char *why, size_t whylen
         }
     }
     snprintf(why, whylen, "give both, throughput or steady");
+    return HB_EINVAL;
+}
+
+static int s_parse_rollups(const char *text, void *field, char *why, size_t whylen)
+{
+    static const char *const modes[] = {"on", "off", "both"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(text, modes[i]) == 0) {
+            *(const char **)field = modes[i];
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "give on, off or both");
     return HB_EINVAL;
 }
 
@@ -90,6 +106,9 @@ static const hb_config_def_t s_options[] = {
         "steady phase: events/s over all halls"),
     ROW("phase", HB_CONF_CUSTOM, phases, "both", 0, 0, "P", "both, throughput or steady",
         .parse = s_parse_phase),
+    ROW("rollups", HB_CONF_CUSTOM, rollups, "on", 0, 0, "M",
+        "hqd with rollups (on), without (off), or both one after the other, to compare",
+        .parse = s_parse_rollups),
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
@@ -98,7 +117,8 @@ static const hb_config_def_t s_options[] = {
 static const hb_config_cli_t s_cli = {
     .prog = "bench_ingest",
     .usage = "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
-             "                    [--phase both|throughput|steady] [--hqd PATH]",
+             "                    [--phase both|throughput|steady] [--rollups on|off|both] "
+             "[--hqd PATH]",
     .about = "how many events per second a scratch hqd stores durably, and how fast it "
              "acknowledges them",
 };
@@ -244,7 +264,7 @@ static uint64_t s_drain(sim_hall_t *h, bool measure)
  * with epoll on their ZMQ_FD (edge-style: after a wake-up or a send, the
  * socket is drained until it has nothing), so the simulator's cost follows
  * its traffic rather than the number of halls. */
-static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char *name)
+static double s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char *name)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     for (int i = 0; i < n; i++) {
@@ -322,31 +342,39 @@ static void s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char 
                s_nlat, s_pct(0.50), s_pct(0.99), s_nlat ? s_lat[s_nlat - 1] : 0.0);
     s_print_hq(name);
     fflush(stdout);
+    return (double)acked / secs;
 }
 
-int main(int argc, char **argv)
+/* How far behind the rollups are (the status's lag), -1 when unknown. */
+static int64_t s_rollup_lag(void)
 {
-    static settings_t set;
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
-    if (rc >= 0)
-        return rc; /* --help, --version, or refused */
-    s_opt.halls = (int)set.halls;
-    s_opt.seconds = (int)set.seconds;
-    s_opt.batch = (int)set.batch;
-    s_opt.window = (int)set.window;
-    s_opt.rate = (int)set.rate;
-    s_opt.phases = set.phases;
-    s_opt.hqd = set.hqd;
-    s_opt.http.token = set.token;
-    if (!s_opt.hqd)
-        s_opt.hqd = simlink_default_hqd();
-    simlink_raise_nofile();
+    hb_httpc_resp_t r;
+    char err[128];
+    hb_httpc_opts_t http = s_opt.http;
+    http.timeout_ms = 5000;
+    if (hb_httpc_call(s_hq_http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
+        return -1;
+    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+    json_t *ru = json_object_get(j, "rollups");
+    int64_t lag = json_is_true(json_object_get(ru, "enabled"))
+                      ? (int64_t)json_integer_value(json_object_get(ru, "lag_events"))
+                      : -1;
+    json_decref(j);
+    hb_httpc_resp_free(&r);
+    return lag;
+}
+
+/* One run against a scratch hqd started with `extra`; the throughput
+ * phase's figure in `*eps` (0 when it did not run). */
+static int s_run(const char *label, const char *const *extra, double *eps)
+{
+    *eps = 0;
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-XXXXXX");
     if (!mkdtemp(s_opt.root))
         return 1;
     simlink_prepare_root(s_opt.root);
     int zport = 17400 + getpid() % 1000, hport = zport + 1000;
-    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, NULL, &s_opt.http,
+    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, extra, &s_opt.http,
                                   s_hq_http, sizeof s_hq_http);
     if (hqd < 0) {
         fprintf(stderr, "bench_ingest: hqd did not start (see %s/hqd.log)\n", s_opt.root);
@@ -371,8 +399,8 @@ int main(int argc, char **argv)
         }
         h->next_seq = 1;
     }
-    printf("bench_ingest: hqd %s, %d halls connected over CURVE, batch %d, window %d\n",
-           s_opt.hqd, s_opt.halls, s_opt.batch, s_opt.window);
+    printf("bench_ingest (%s): hqd %s, %d halls connected over CURVE, batch %d, window %d\n",
+           label, s_opt.hqd, s_opt.halls, s_opt.batch, s_opt.window);
     /* Let every hall get its Welcome. */
     int64_t deadline = hb_mono_ms() + 60000;
     int welcomed = 0;
@@ -389,16 +417,36 @@ int main(int argc, char **argv)
         usleep(100000);
     }
     printf("bench_ingest: %d of %d halls welcomed\n", welcomed, s_opt.halls);
-    if (strcmp(s_opt.phases, "steady") != 0)
-        s_phase(halls, s_opt.halls, s_opt.seconds, 0, "throughput");
+    char name[64];
+    if (strcmp(s_opt.phases, "steady") != 0) {
+        snprintf(name, sizeof name, "throughput, rollups %s", label);
+        *eps = s_phase(halls, s_opt.halls, s_opt.seconds, 0, name);
+        /* The rollups yield to ingest during the burst; how long they
+         * take to catch up after it. */
+        int64_t lag = s_rollup_lag(), t0 = hb_mono_ms();
+        int64_t s_rollup_lag_first = lag;
+        if (lag >= 0) {
+            while (lag > 0 && hb_mono_ms() - t0 < 300000) {
+                for (int i = 0; i < s_opt.halls; i++)
+                    s_drain(&halls[i], false);
+                usleep(100000);
+                lag = s_rollup_lag();
+            }
+            printf("%s: the rollups were %lld event(s) behind at the end; caught up %.1f s "
+                   "later\n",
+                   name, (long long)s_rollup_lag_first, (double)(hb_mono_ms() - t0) / 1000.0);
+        }
+    }
     /* Let the backlog settle before measuring latency. */
     for (int k = 0; k < 20; k++) {
         for (int i = 0; i < s_opt.halls; i++)
             s_drain(&halls[i], false);
         usleep(100000);
     }
-    if (strcmp(s_opt.phases, "throughput") != 0)
-        s_phase(halls, s_opt.halls, s_opt.seconds, s_opt.rate, "steady");
+    if (strcmp(s_opt.phases, "throughput") != 0) {
+        snprintf(name, sizeof name, "steady, rollups %s", label);
+        s_phase(halls, s_opt.halls, s_opt.seconds, s_opt.rate, name);
+    }
     for (int i = 0; i < s_opt.halls; i++)
         zmq_close(halls[i].sock);
     zmq_ctx_term(ctx);
@@ -409,7 +457,53 @@ int main(int argc, char **argv)
     if (system(cmd) != 0)
         fprintf(stderr, "bench_ingest: could not remove %s\n", s_opt.root);
     free(halls);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static settings_t set;
+    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    if (rc >= 0)
+        return rc; /* --help, --version, or refused */
+    s_opt.halls = (int)set.halls;
+    s_opt.seconds = (int)set.seconds;
+    s_opt.batch = (int)set.batch;
+    s_opt.window = (int)set.window;
+    s_opt.rate = (int)set.rate;
+    s_opt.phases = set.phases;
+    s_opt.rollups = set.rollups;
+    s_opt.hqd = set.hqd;
+    s_opt.http.token = set.token;
+    if (!s_opt.hqd)
+        s_opt.hqd = simlink_default_hqd();
+    simlink_raise_nofile();
+    rc = 0;
+    static const char *const off[] = {"--rollups", "false", NULL};
+    /* Compared in the order off, on, on, off, so that a machine that gets
+     * busier or quieter during the run weighs on both alike. */
+    static const bool abba[] = {false, true, true, false};
+    double sum_off = 0, sum_on = 0;
+    int n_off = 0, n_on = 0;
+    bool both = strcmp(s_opt.rollups, "both") == 0;
+    for (size_t k = 0; k < (both ? 4u : 1u) && rc == 0; k++) {
+        bool on = both ? abba[k] : strcmp(s_opt.rollups, "on") == 0;
+        double eps;
+        rc = s_run(on ? "on" : "off", on ? NULL : off, &eps);
+        if (on) {
+            sum_on += eps;
+            n_on++;
+        } else {
+            sum_off += eps;
+            n_off++;
+        }
+    }
+    if (rc == 0 && both && sum_off > 0 && sum_on > 0)
+        printf("throughput with rollups: %.0f events/s against %.0f without (means of two "
+               "runs each): %+.1f%%\n",
+               sum_on / n_on, sum_off / n_off,
+               (sum_on / n_on - sum_off / n_off) * 100.0 / (sum_off / n_off));
     free(s_lat);
     hb_config_free(s_options, NOPTIONS, &set);
-    return 0;
+    return rc;
 }

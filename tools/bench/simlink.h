@@ -28,10 +28,12 @@
 
 /* Starts `hqd` with its data and keys under `root`, listening on the two
  * ports, with `extra` arguments (NULL-terminated, may be NULL); waits until
- * its API answers (asked with `opts`: the token, if any). `http` gets
- * "http://127.0.0.1:PORT". -1 on failure. */
+ * its API answers (asked with `opts`). Without a token in `opts`, an admin
+ * named "bench" is enrolled first (`hqd users add`) and opts->token points
+ * at their token from then on. `http` gets "http://127.0.0.1:PORT". -1 on
+ * failure. */
 pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
-                        const char *const *extra, const hb_httpc_opts_t *opts, char *http,
+                        const char *const *extra, hb_httpc_opts_t *opts, char *http,
                         size_t httplen);
 /* Enrols hall `id` (a fresh key pair, its public part in HQ's halls/
  * folder) and connects a DEALER to `endpoint` with it. NULL on failure. */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* An option with a value (NULL when not given), and a flag. */
@@ -102,16 +103,54 @@ void hallctl_print_json(const json_t *j)
     free(text);
 }
 
+/* Whether a --header already says who is calling. */
+static bool s_has_authorization(const opts_t *o)
+{
+    for (size_t i = 0; i < o->headers.n; i++)
+        if (strncasecmp(o->headers.items[i], "authorization:", 14) == 0)
+            return true;
+    return false;
+}
+
+/* The token hallctl login stored, when this request may carry it: to HQ,
+ * the HQ it was made for, nothing else naming the caller. 0 (`token` set,
+ * or "" for none), or the exit code after saying why the file is not used. */
+static int s_stored_token(const opts_t *o, const char *base, const char *option, char *token,
+                          size_t tokenlen)
+{
+    token[0] = '\0';
+    if (o->token || o->no_stored_token || strcmp(option, "--hq") != 0 ||
+        s_has_authorization(o))
+        return 0;
+    char hq[1024], err[4200];
+    int rc = hallctl_token_load(token, tokenlen, hq, sizeof hq, err, sizeof err);
+    if (rc == HB_ENOTFOUND)
+        return 0;
+    if (rc != 0) {
+        fprintf(stderr, "hallctl %s: the stored token is not used: %s\n", o->command, err);
+        return EXIT_FAILED;
+    }
+    /* A token is only ever shown to the HQ that made it. */
+    if (strcmp(hq, base) != 0)
+        explicit_bzero(token, tokenlen);
+    return 0;
+}
+
 int hallctl_call(const opts_t *o, const char *base, const char *option, const char *method,
                  const char *path, const char *body, hb_httpc_resp_t *resp)
 {
+    char stored[256];
+    int src = s_stored_token(o, base, option, stored, sizeof stored);
+    if (src != 0)
+        return src;
     hb_httpc_opts_t http = {.timeout_ms = API_TIMEOUT_MS,
-                            .token = o->token,
+                            .token = o->token ? o->token : stored[0] ? stored : NULL,
                             .cacert = o->cacert,
                             .headers = (const char *const *)o->headers.items,
                             .n_headers = o->headers.n};
     char err[512];
     int rc = hb_httpc_call(base, method, path, body, &http, resp, err, sizeof err);
+    explicit_bzero(stored, sizeof stored);
     if (rc == HB_EINVAL) {
         /* The token and the headers were checked when read: the base it is. */
         fprintf(stderr, "hallctl %s: %s '%s' is not http://HOST:PORT or https://HOST:PORT (%s)\n",
@@ -387,6 +426,7 @@ static const struct {
     {hallctl_enroll_commands, &hallctl_enroll_ncommands},
     {hallctl_hall_commands, &hallctl_hall_ncommands},
     {hallctl_hq_commands, &hallctl_hq_ncommands},
+    {hallctl_login_commands, &hallctl_login_ncommands},
 };
 
 static void s_usage(FILE *out)

@@ -6,7 +6,8 @@
  *   hallctl.c  the options, the command line, HTTP, answers and bodies
  *   enroll.c   key pairs and enrolment (no network)
  *   hall.c     a hall's local API, and halls as HQ lists them
- *   hq.c       the head office's control plane */
+ *   hq.c       the head office's control plane
+ *   login.c    login and logout: a person's token kept for later commands */
 #ifndef HALLCTL_H
 #define HALLCTL_H
 
@@ -44,6 +45,8 @@ typedef struct opts {
     /* how requests go out */
     char *token, *cacert;
     hb_config_list_t headers;
+    /* login and logout: never send the token hallctl login stored */
+    bool no_stored_token;
 } opts_t;
 
 /* One command: what it runs, how it is used, and the options it takes and
@@ -67,11 +70,26 @@ extern const hallctl_command_t hallctl_hall_commands[];
 extern const size_t hallctl_hall_ncommands;
 extern const hallctl_command_t hallctl_hq_commands[];
 extern const size_t hallctl_hq_ncommands;
+extern const hallctl_command_t hallctl_login_commands[];
+extern const size_t hallctl_login_ncommands;
+
+/* ---- the token hallctl login stores (login.c) */
+
+/* Where it is kept: $XDG_CONFIG_HOME/hallbus/token, else
+ * $HOME/.config/hallbus/token. -1 when neither variable says. */
+int hallctl_token_path(char *out, size_t outlen);
+/* The stored token and the HQ it is for. 0; HB_ENOTFOUND (none stored);
+ * HB_EINVAL with `err` saying why it is not used (readable by others, not
+ * the caller's, not what login writes). */
+int hallctl_token_load(char *token, size_t tokenlen, char *hq, size_t hqlen, char *err,
+                       size_t errlen);
 
 /* ---- talking to an API */
 
 /* One request to the API at `base` (given as `option`, for messages), with
- * the token, headers and CA file of the command line. On 0, `*status` is
+ * the token, headers and CA file of the command line; to HQ without
+ * --token, $HALLBUS_TOKEN or an Authorization header, the token hallctl
+ * login stored for that HQ, if any. On 0, `*status` is
  * the HTTP status and `*answer` the JSON body (NULL when the body is not
  * JSON). Otherwise says why and returns EXIT_USAGE for a base that is not a
  * URL, EXIT_FAILED when no answer came. */

@@ -337,12 +337,11 @@ static int s_hq_policy_effective(const opts_t *o)
     return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_effective);
 }
 
+/* Who publishes, creates or steps is whoever the token is (HQ takes it
+ * from the credentials): no --by on these commands. */
 static int s_hq_policy_publish(const opts_t *o)
 {
-    const hallctl_member_t m[] = {{"by", o->by, "--by", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hq_do(o, "POST", "/v1/policies/publish", body, s_hq_print_published);
+    return s_hq_do(o, "POST", "/v1/policies/publish", json_object(), s_hq_print_published);
 }
 
 /* ---- campaigns */
@@ -423,9 +422,7 @@ static void s_hq_print_check(const opts_t *o, const json_t *a)
 
 static int s_hq_campaign_create(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/campaigns?by=", o->by, "");
-    return rc != 0 ? rc : s_hq_send_file(o, "POST", path, o->args[0], s_hq_print_created);
+    return s_hq_send_file(o, "POST", "/v1/campaigns", o->args[0], s_hq_print_created);
 }
 
 /* campaign-submit .. campaign-withdraw: the step is the command's name
@@ -434,7 +431,7 @@ static int s_hq_campaign_step(const opts_t *o)
 {
     char path[API_PATH_MAX], step[32];
     snprintf(step, sizeof step, "/%s", o->command + strlen("campaign-"));
-    const hallctl_member_t m[] = {{"by", o->by, "--by", M_STR}, {"note", o->note, "--note", M_STR}};
+    const hallctl_member_t m[] = {{"note", o->note, "--note", M_STR}};
     json_t *body = NULL;
     int rc = hallctl_path(o, path, sizeof path, "/v1/campaigns/", o->args[0], step);
     if (rc == 0)
@@ -641,7 +638,7 @@ static void s_hq_print_ack(const opts_t *o, const json_t *a)
 static int s_hq_alert_ack(const opts_t *o)
 {
     char path[API_PATH_MAX];
-    const hallctl_member_t m[] = {{"by", o->by, "--by", M_STR}, {"note", o->note, "--note", M_STR}};
+    const hallctl_member_t m[] = {{"note", o->note, "--note", M_STR}};
     json_t *body;
     int rc = hallctl_path(o, path, sizeof path, "/v1/alerts/", o->args[0], "/ack");
     if (rc == 0)
@@ -672,8 +669,7 @@ static int s_hq_silence_add(const opts_t *o)
     const hallctl_member_t m[] = {{"scope", o->args[0], "SCOPE", M_STR},
                                   {"kinds", o->kinds, "--kinds", M_LIST},
                                   {"until", o->until, "--until", M_STR},
-                                  {"reason", o->reason, "--reason", M_STR},
-                                  {"by", o->by, "--by", M_STR}};
+                                  {"reason", o->reason, "--reason", M_STR}};
     json_t *body;
     int rc = hallctl_body(o, m, NMEMBERS(m), &body);
     return rc != 0 ? rc : s_hq_do(o, "POST", "/v1/notify/silences", body, s_hq_print_silence);
@@ -683,8 +679,7 @@ static int s_hq_alert_silence(const opts_t *o)
 {
     char path[API_PATH_MAX];
     const hallctl_member_t m[] = {{"until", o->until, "--until", M_STR},
-                                  {"reason", o->reason, "--reason", M_STR},
-                                  {"by", o->by, "--by", M_STR}};
+                                  {"reason", o->reason, "--reason", M_STR}};
     json_t *body;
     int rc = hallctl_path(o, path, sizeof path, "/v1/alerts/", o->args[0], "/silence");
     if (rc == 0)
@@ -757,26 +752,24 @@ const hallctl_command_t hallctl_hq_commands[] = {
     {"policy-effective", s_hq_policy_effective, "policy-effective HALL [--drafts] --hq URL",
      "a hall's effective policy, published or with the drafts", "hq drafts", "hq", 1, 1,
      "a hall id"},
-    {"policy-publish", s_hq_policy_publish, "policy-publish --by USER --hq URL",
-     "publish the drafts as the next policy version", "hq by", "hq by", 0, 0, NULL},
-    {"campaign-create", s_hq_campaign_create, "campaign-create FILE --by USER --hq URL",
-     "add the campaign document in FILE as a draft", "hq by", "hq by", 1, 1,
-     "a document file"},
-    {"campaign-submit", s_hq_campaign_step, "campaign-submit ID --by USER [--note T] --hq URL",
-     "submit a draft for review", "hq by note", "hq by", 1, 1, "a campaign id"},
-    {"campaign-return", s_hq_campaign_step, "campaign-return ID --by USER [--note T] --hq URL",
-     "return a submitted campaign to its author", "hq by note", "hq by", 1, 1,
-     "a campaign id"},
-    {"campaign-approve", s_hq_campaign_step, "campaign-approve ID --by USER [--note T] --hq URL",
-     "approve a submitted campaign; the coordination check must find no error naming it",
-     "hq by note", "hq by", 1, 1, "a campaign id"},
-    {"campaign-publish", s_hq_campaign_step, "campaign-publish ID --by USER [--note T] --hq URL",
-     "publish an approved campaign to its halls (checked again)", "hq by note", "hq by",
+    {"policy-publish", s_hq_policy_publish, "policy-publish --hq URL",
+     "publish the drafts as the next policy version (as the token's person)", "hq", "hq", 0, 0,
+     NULL},
+    {"campaign-create", s_hq_campaign_create, "campaign-create FILE --hq URL",
+     "add the campaign document in FILE as a draft", "hq", "hq", 1, 1, "a document file"},
+    {"campaign-submit", s_hq_campaign_step, "campaign-submit ID [--note T] --hq URL",
+     "submit a draft for review", "hq note", "hq", 1, 1, "a campaign id"},
+    {"campaign-return", s_hq_campaign_step, "campaign-return ID [--note T] --hq URL",
+     "return a submitted campaign to its author", "hq note", "hq", 1, 1, "a campaign id"},
+    {"campaign-approve", s_hq_campaign_step, "campaign-approve ID [--note T] --hq URL",
+     "approve a submitted campaign; the coordination check must find no error naming it, and "
+     "its author or last editor may not (four eyes)",
+     "hq note", "hq", 1, 1, "a campaign id"},
+    {"campaign-publish", s_hq_campaign_step, "campaign-publish ID [--note T] --hq URL",
+     "publish an approved campaign to its halls (checked again; four eyes)", "hq note", "hq",
      1, 1, "a campaign id"},
-    {"campaign-withdraw", s_hq_campaign_step,
-     "campaign-withdraw ID --by USER [--note T] --hq URL",
-     "withdraw an approved or published campaign", "hq by note", "hq by", 1, 1,
-     "a campaign id"},
+    {"campaign-withdraw", s_hq_campaign_step, "campaign-withdraw ID [--note T] --hq URL",
+     "withdraw an approved or published campaign", "hq note", "hq", 1, 1, "a campaign id"},
     {"campaign-list", s_hq_campaign_list, "campaign-list [--state S] --hq URL",
      "the campaigns (state draft, submitted, approved, published, withdrawn)", "hq state",
      "hq", 0, 0, NULL},
@@ -802,17 +795,16 @@ const hallctl_command_t hallctl_hq_commands[] = {
      "the alert subscriptions", "hq", "hq", 0, 0, NULL},
     {"subscription-remove", s_hq_subscription_remove, "subscription-remove ID --hq URL",
      "remove an alert subscription", "hq", "hq", 1, 1, "a subscription id"},
-    {"alert-ack", s_hq_alert_ack, "alert-ack ID --by USER [--note T] --hq URL",
-     "acknowledge an open alert: it escalates no further", "hq by note", "hq by", 1, 1,
-     "an alert id"},
-    {"alert-silence", s_hq_alert_silence,
-     "alert-silence ID --until TIME --reason R --by USER --hq URL",
-     "send an open alert to nobody until TIME", "hq until reason by", "hq until reason by", 1, 1,
+    {"alert-ack", s_hq_alert_ack, "alert-ack ID [--note T] --hq URL",
+     "acknowledge an open alert (as the token's person): it escalates no further", "hq note",
+     "hq", 1, 1, "an alert id"},
+    {"alert-silence", s_hq_alert_silence, "alert-silence ID --until TIME --reason R --hq URL",
+     "send an open alert to nobody until TIME", "hq until reason", "hq until reason", 1, 1,
      "an alert id"},
     {"silence-add", s_hq_silence_add,
-     "silence-add SCOPE [--kinds a,b] --until TIME --reason R --by USER --hq URL",
+     "silence-add SCOPE [--kinds a,b] --until TIME --reason R --hq URL",
      "send the alerts of SCOPE (network, region/ID, hall/ID) to nobody until TIME",
-     "hq kinds until reason by", "hq until reason by", 1, 1, "a scope"},
+     "hq kinds until reason", "hq until reason", 1, 1, "a scope"},
     {"silence-list", s_hq_silence_list, "silence-list --hq URL", "the silences not yet over",
      "hq", "hq", 0, 0, NULL},
     {"silence-remove", s_hq_silence_remove, "silence-remove ID --hq URL", "end a silence now",

@@ -6,7 +6,8 @@
  * Two readers share the table's parser. A daemon's settings
  * (hb_config_load): "name = value" lines in a file ('#' starts a comment;
  * values may be quoted with "..."), then the command line as "--name value"
- * or "--name=value", which overrides the file, and SIGHUP reloads. A tool's
+ * or "--name=value" (a BOOL alone, last or before another option, is true),
+ * which overrides the file, and SIGHUP reloads. A tool's
  * command line (hb_config_args: hallctl's commands, hallsim, the
  * benchmarks): the same options, plus flags (a BOOL given alone), positional
  * arguments and environment variables, and no file. Both answer --help and

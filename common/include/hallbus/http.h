@@ -3,7 +3,8 @@
  * (method + path pattern + the permission the route needs + handler; the
  * matching rules are router.h's) and the server parses the path's parameters
  * for the handler. Bodies are read whole up to a limit and refused past it
- * (413).
+ * (413). With a certificate and key the listener speaks TLS
+ * (hb_http_set_tls).
  *
  * Handlers run on the loop thread and must answer before returning (the
  * daemons' handlers read memory or short LMDB read transactions only). This
@@ -107,9 +108,33 @@ const hb_route_t *hb_http_req_route(const hb_http_req_t *req);
  * runs before every handler with the request and its route. It returns true
  * to let the handler run, or false after answering the refusal itself (a
  * guard that refuses without answering gets a 500 sent for it). NULL removes
- * it. No guard is set today: nothing is enforced. */
+ * it. Both daemons set one (hqd/auth/guard.c, branchd/access/). */
 typedef bool (*hb_http_guard_fn)(hb_http_req_t *req, const hb_route_t *route, void *arg);
 void hb_http_set_guard(hb_http_t *http, hb_http_guard_fn fn, void *arg);
+
+/* Runs once per routed request after its answer was given, by the guard or
+ * by the handler, with the answer's status (a stream's is the status it
+ * started with): where an audit record is written. Not for requests refused
+ * before a route took them (400, 404, 405, 413, 414). NULL removes it. */
+typedef void (*hb_http_after_fn)(hb_http_req_t *req, const hb_route_t *route, int status,
+                                 void *arg);
+void hb_http_set_after(hb_http_t *http, hb_http_after_fn fn, void *arg);
+
+/* The request's Host (HTTP/1.1's Host header, "name:port" as the client
+ * wrote it) into `out`. 0, HB_ENOTFOUND (none was sent), HB_ETOOBIG. */
+int hb_http_host(const hb_http_req_t *req, char *out, size_t outlen);
+/* The client's address as text ("192.0.2.7", "2001:db8::1") into `addr`,
+ * and the address group it is counted under (hb_http_address_group) into
+ * `group`; either may be NULL. 64 bytes always suffice. 0, HB_EINVAL. For
+ * logs and audit records; hb_http_peer gives the address itself. */
+int hb_http_peer_text(const hb_http_req_t *req, char *addr, size_t addrlen, char *group,
+                      size_t grouplen);
+/* Adds a header to the answer the request is about to get (Set-Cookie,
+ * Retry-After): call before hb_http_reply_*. The name is a token of at most
+ * 64 bytes, the value at most 4 KiB without control characters; both are
+ * copied. 0, or HB_EINVAL (then nothing was added). At most 8 per request
+ * (HB_ETOOBIG past it). */
+int hb_http_add_header(hb_http_req_t *req, const char *name, const char *value);
 
 /* The port actually bound. */
 int hb_http_port(const hb_http_t *http);
@@ -229,6 +254,24 @@ int hb_http_address_group(const struct sockaddr *sa, char *out, size_t outlen);
  * closed, and sets it NULL. Idempotent; may be called from a handler. Run the
  * loop afterwards: uv_loop_close() then returns 0. */
 void hb_http_destroy(hb_http_t **http);
+
+/* ---- answers given later
+ *
+ * A handler whose answer needs work that must not hold the loop (a
+ * password hash, tens of milliseconds) defers it: hb_http_defer counts as
+ * its answer, the request stays open, and the answer is given later on the
+ * loop's thread through hb_http_deferred_req. The after-hook of a deferred
+ * request runs when the handler returns, with status 0. */
+typedef struct hb_http_deferred hb_http_deferred_t;
+/* Defers `req`'s answer. NULL when out of memory (then a 503 was sent). */
+hb_http_deferred_t *hb_http_defer(hb_http_req_t *req);
+/* The request to answer now (with hb_http_reply_*, hb_http_add_header,
+ * hb_http_peer; no path parameters), or NULL when the client went away or
+ * the server ended meanwhile. Call on the loop's thread. */
+hb_http_req_t *hb_http_deferred_req(hb_http_deferred_t *d);
+/* Frees the handle, after the answer was given or when the request is
+ * gone (an unanswered live request gets a 503 then); sets *d NULL. */
+void hb_http_deferred_free(hb_http_deferred_t **d);
 
 /* Answers with `body` serialised compactly (takes ownership of `body`; NULL
  * answers 500). Every answer carries Cache-Control: no-store. */

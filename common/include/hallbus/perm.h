@@ -6,7 +6,7 @@
  * This header only names and describes. Nothing is enforced here: who holds
  * which permission (roles, devices, tokens) and the check itself belong to
  * each daemon's access control, a guard (hb_http_set_guard) that reads the
- * request's route (branchd: branchd/access/, docs/SECURITY.md). */
+ * request's route (hqd: hqd/auth/; branchd: branchd/access/; docs/SECURITY.md). */
 #ifndef HALLBUS_PERM_H
 #define HALLBUS_PERM_H
 
@@ -18,7 +18,8 @@
  * roles and audit records will carry them. */
 #define HB_PERMS(X)                                                                              \
     X(PUBLIC, "public", "both",                                                                  \
-      "anyone, without credentials: the dashboard's files, HQ's public hours")                   \
+      "anyone, without credentials: the dashboard's files, signing in, the health check, HQ's "  \
+      "public hours")                                                                            \
     X(STATUS_READ, "status.read", "both",                                                        \
       "the daemon's own counters and state for operations: /v1/status, /metrics, a hall's "      \
       "complete snapshot")                                                                       \
@@ -42,7 +43,9 @@
       "create, edit and remove draft campaigns; submit and withdraw them")                       \
     X(CAMPAIGN_APPROVE, "campaign.approve", "hq",                                                \
       "return, approve and publish submitted campaigns")                                         \
-    X(ADMIN, "admin", "hq", "change the organisation and the glossary")                          \
+    X(ADMIN, "admin", "hq",                                                                      \
+      "change the organisation and the glossary; read the audit log")                            \
+    X(SELF, "self", "hq", "anyone signed in: who they are and what they may do, signing out")    \
     X(HALL_READ, "hall.read", "hall",                                                            \
       "what a customer may see: the hall's live state, services, opening hours, a ticket, "      \
       "campaigns")                                                                               \
@@ -58,7 +61,10 @@
     X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
     X(STAFF_MANAGE, "staff.manage", "hall", "add and remove the hall's staff and set their PINs") \
     X(STAFF_SIGNIN, "staff.signin", "hall",                                                      \
-      "sign staff in and out at a counter terminal, with their PIN")
+      "sign staff in and out at a counter terminal, with their PIN")                                  \
+    X(REPORTS_READ, "reports.read", "hq",                                                        \
+      "reports: KPIs of halls and regions by period, rankings of halls, which reports are "     \
+      "final, and their CSV exports")
 
 /* HB_PERM_UNSET is 0 on purpose: a route row that forgets its permission
  * (a designated initialiser without .perm) holds it, and is refused. */

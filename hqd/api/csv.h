@@ -1,0 +1,33 @@
+/* CSV for hqd's exports of the reports and the archive (the campaign
+ * calendar's is control.c's own, on hb_text):
+ * RFC 4180 fields and CRLF line ends in a text bounded in bytes, so an
+ * export is refused rather than grown without end. Every field that comes
+ * from people or halls is made safe for spreadsheets: one that a
+ * spreadsheet would run as a formula gets a leading apostrophe. A text may
+ * start with the UTF-8 byte order mark, which Excel needs to read Chinese
+ * names as UTF-8. Not here: what the columns are (the exports' own). */
+#ifndef HQD_CSV_H
+#define HQD_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct hq_csv {
+    char *p; /* NUL-terminated text, NULL before the first byte */
+    size_t len, cap, max;
+    bool full; /* something did not fit: the export must be refused */
+} hq_csv_t;
+
+/* An empty text of at most `max` bytes. */
+void hq_csv_init(hq_csv_t *c, size_t max);
+void hq_csv_free(hq_csv_t *c);
+/* The byte order mark (EF BB BF); first, if at all. */
+void hq_csv_bom(hq_csv_t *c);
+/* One field (any text, a formula guarded and quoted as needed); `last`
+ * ends the line. */
+void hq_csv_field(hq_csv_t *c, const char *s, bool last);
+/* A number the export formatted itself ("-3", "0.25"): written as it is,
+ * since a spreadsheet should read it as a number. */
+void hq_csv_number(hq_csv_t *c, const char *num, bool last);
+
+#endif

@@ -1,0 +1,37 @@
+// The charting library for the views that draw charts (reports.js,
+// typical.js): Debian's Chart.js, which hqd serves as /chart.min.js from
+// its install path (the `chartjs` setting). It is loaded once, when a view
+// first needs it, so that the live board's first load does not wait for
+// it. Without it (not installed) the views show their tables only.
+
+let loading = null;
+
+// Resolves to the Chart constructor, or null when the file is not served.
+export function loadChart() {
+  if (window.Chart) return Promise.resolve(window.Chart);
+  if (!loading) {
+    loading = new Promise((resolve) => {
+      const s = document.createElement('script');
+      s.src = 'chart.min.js';
+      s.onload = () => {
+        const C = window.Chart || null;
+        // Charts drawn at once: figures that change are drawn again, and a
+        // test or a screenshot sees the final picture.
+        if (C) {
+          C.defaults.animation = false;
+          C.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+        }
+        resolve(C);
+      };
+      s.onerror = () => resolve(null);
+      document.head.append(s);
+    });
+  }
+  return loading;
+}
+
+// The colours of the series, the same in every chart.
+export const SERIES = {
+  issued: '#5b8def', served: '#2e9e5b', p50: '#e0a210', p90: '#d6332c', satisfaction: '#7b4fc9',
+  typical: '#8a98a8', good: '#2e9e5b', bad: '#d6332c',
+};
