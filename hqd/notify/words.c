@@ -55,6 +55,9 @@ static const kind_words_t s_words[] = {
     {ALERT_COMPLAINT_RESOLVE_OVERDUE,
      {"投诉未解决", "Complaint not resolved"},
      {"投诉 {0} 超时未解决 {v}", "complaint {0} not resolved, {v} overdue"}},
+    {ALERT_DISK_NEARLY_FULL,
+     {"存储将满", "Storage nearly full"},
+     {"{0} 仅剩 {n}% 空间 (低于 {m}% 告警)", "{0}: {n}% free (alert below {m}%)"}},
 };
 
 static const kind_words_t s_unknown = {0,

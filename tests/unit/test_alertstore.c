@@ -885,6 +885,9 @@ HBT_TEST_IN(test_alert_params, NULL, NULL)
         {ALERT_NO_COUNTER_OPEN, "", "{\"for_s\":1250,\"grace_s\":900}", "critical"},
         {ALERT_HALL_BLOCKED, "", "{\"blocked_s\":1250}", "critical"},
         {ALERT_STREAM_CONFLICT, "", "{\"seq\":1250}", "critical"},
+        {ALERT_DISK_NEARLY_FULL, "event_store_map",
+         "{\"resource\":\"event_store_map\",\"free_percent\":1250,\"min_free_percent\":900}",
+         "critical"},
         {99, "", "{\"value\":1250,\"threshold\":900}", "warning"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -86,6 +86,8 @@ HBT_TEST(test_words)
          "complaint K7 not acknowledged, 10 min overdue"},
         {ALERT_STREAM_CONFLICT, "", 42, 0, "事件 42 重发内容不一致",
          "event 42 was resent with other bytes"},
+        {ALERT_DISK_NEARLY_FULL, "disk", 7, 10, "disk 仅剩 7% 空间 (低于 10% 告警)",
+         "disk: 7% free (alert below 10%)"},
         {99, "", 5, 6, "告警 (数值 5, 阈值 6)", "alert (value 5, threshold 6)"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
