@@ -37,8 +37,9 @@ static int s_port(const hbt_world_t *w)
 static void s_get(const hbt_world_t *w, const char *path, const char *extra, hbt_sock_resp_t *r)
 {
     char req[1024];
-    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n",
-             path, extra);
+    snprintf(req, sizeof req,
+             "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sConnection: close\r\n\r\n", path,
+             s_port(w), extra);
     assert_int_equal(hbt_sock_once(s_port(w), req, r), 0);
 }
 
