@@ -8,6 +8,7 @@
  * cleanly; SIGHUP reloads what may be reloaded. A crash at any point loses
  * nothing: the outbox is the truth. */
 #include "branchd.h"
+#include "enrol.h"
 #include "notices.h"
 
 #include "hallbus/config.h"
@@ -37,7 +38,8 @@ static const hb_config_def_t s_defs[] = {
     CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (outbox LMDB)"),
     CFG("hq", HB_CONF_STRING, hq, NULL, 0, 0, false, "HQ endpoint, e.g. tcp://hq:7400"),
     CFG("keys", HB_CONF_STRING, keys, NULL, 0, 0, false,
-        "key folder: hall.key, hall.key_secret, hq.key (from hallctl enroll)"),
+        "key folder: hall.key (the hall's certificate), hall.key_secret, hq.key (from branchd "
+        "enroll and hallctl enroll install)"),
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8100", 0, 0, false, "local API HOST:PORT"),
     CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
     CFG("window", HB_CONF_INT, window, "4096", 1, 1000000, false,
@@ -370,8 +372,28 @@ static const hb_man_t s_man = {
     .see_also = "hqd(8), hallctl(1), systemd.exec(5)",
 };
 
+/* SIGHUP: a key installed by a rotation (hallctl enroll install) is taken
+ * up, and the link reconnects with it; the outbox resends what HQ had not
+ * acknowledged, and HQ keeps each event once. */
+static void s_reloaded(void *arg)
+{
+    branchd_t *d = arg;
+    hb_cert_t was = d->cert, hq_was = d->hq_cert;
+    if (s_load_keys(d) != 0) {
+        d->cert = was; /* keep running on the keys in use */
+        d->hq_cert = hq_was;
+        return;
+    }
+    if (strcmp(was.public_key, d->cert.public_key) != 0 && d->uplink) {
+        hb_info("the hall's key changed (%s, was %s): reconnecting to HQ with it",
+                d->cert.public_key, was.public_key);
+        uplink_reconnect(d->uplink);
+    }
+}
+
 static const hb_daemon_spec_t s_spec = {
     .name = "branchd",
+    .reloaded = s_reloaded,
     .defs = s_defs,
     .ndefs = NDEFS,
     .cfg = &s_d.cfg,
@@ -389,6 +411,10 @@ int main(int argc, char **argv)
     branchd_t *d = &s_d;
     /* `branchd devices ...`, `branchd staff ...`: a command, not the daemon. */
     int rc = access_cli_main(argc, argv);
+    if (rc >= 0)
+        return rc;
+    /* `branchd enroll ...`, `branchd rotate ...`: the hall's own keys. */
+    rc = branchd_enrol_cli_main(argc, argv);
     if (rc >= 0)
         return rc;
     rc = hb_daemon_start(&s_spec, argc, argv, &s_daemon);

@@ -12,6 +12,7 @@
 #include "hallbus/store.h"
 #include "hallbus/time.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct outbox {
      * the last flush: no need to look again before the cutoff passes it. */
     int64_t prune_blocked_until;
     hb_histogram_t commit_seconds; /* outbox_append_with's commits */
+    outbox_space_t space;
 };
 
 static int s_meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
@@ -140,6 +142,13 @@ static bool s_retry_after_growth(outbox_t *ob, int rc, const char *what, int *re
         *result = grc;
         return false;
     }
+    /* The commit's writes found no room: LMDB wrote no meta page, so the
+     * last committed state stands whole (copy-on-write), and the next
+     * commit reuses the pages of this one. */
+    if (rc == ENOSPC || rc == EDQUOT) {
+        *result = HB_ENOSPC;
+        return false;
+    }
     if (rc != 0)
         hb_error("outbox: %s failed: %s", what, mdb_strerror(rc));
     *result = rc == 0 ? 0 : HB_EDB;
@@ -224,8 +233,28 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
         rc = s_append_once(ob, envs, n, recs, nrecs, &digest);
     } while (s_retry_after_growth(ob, rc, "append", &rc));
     hb_histogram_observe_since(&ob->commit_seconds, t0);
+    /* The map at map_max is as full as a full disk, and counted the same. */
+    if (rc == HB_ENOSPC || rc == HB_EMAPFULL) {
+        int64_t now = hb_now_ms();
+        if (!ob->space.full_since_ms) {
+            ob->space.full_since_ms = now;
+            hb_error("outbox: no room for events (%s): new events are refused until there is "
+                     "room; %llu event(s) wait for HQ",
+                     rc == HB_EMAPFULL ? "the map is at map_max" : "the disk is full",
+                     (unsigned long long)(ob->last_seq - ob->acked_seq));
+        }
+        ob->space.refused_events += n;
+        ob->space.last_refused_ms = now;
+        return rc;
+    }
     if (rc != 0)
         return rc;
+    if (ob->space.full_since_ms) {
+        hb_info("outbox: there is room again: events are taken (%llu refused since %lld)",
+                (unsigned long long)ob->space.refused_events,
+                (long long)ob->space.full_since_ms);
+        ob->space.full_since_ms = 0;
+    }
     if (n == 0) {
         if (first_seq)
             *first_seq = ob->last_seq + 1;
@@ -382,6 +411,8 @@ void outbox_keep_after(outbox_t *ob, uint64_t seq)
 }
 
 int outbox_reader_check(outbox_t *ob) { return hb_store_reader_check(&ob->store); }
+
+void outbox_space(const outbox_t *ob, outbox_space_t *out) { *out = ob->space; }
 
 uint64_t outbox_last_seq(const outbox_t *ob) { return ob->last_seq; }
 uint64_t outbox_acked_seq(const outbox_t *ob) { return ob->acked_seq; }

@@ -23,7 +23,10 @@ void outbox_close(outbox_t **outbox);
 
 /* Numbers the `n` envelopes (sets each one's seq), encodes and stores them
  * in one synced transaction: all or nothing. On success `*first_seq` is the
- * first number given. Grows the map when it fills. */
+ * first number given. Grows the map when it fills. HB_ENOSPC when the disk
+ * has no room, HB_EMAPFULL when the map is at its maximum: nothing was
+ * written, the outbox is as it was, and the refusal is counted
+ * (outbox_space). */
 int outbox_append(outbox_t *outbox, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq);
 
 /* A named record of the hall's durable side state (the applied policy, the
@@ -64,6 +67,16 @@ int outbox_ack(outbox_t *outbox, uint64_t acked_seq);
  * events that happened before `cutoff_ms`. `*pruned` (may be NULL) is set to
  * how many were deleted. */
 int outbox_flush(outbox_t *outbox, int64_t cutoff_ms, size_t max, size_t *pruned);
+
+/* Whether the outbox has room, as the last appends found it: a disk that
+ * filled (during a long outage, say) refuses appends until space returns,
+ * and the refusals are counted for the hall's API and for HQ. */
+typedef struct outbox_space {
+    int64_t full_since_ms;   /* when appends began to be refused; 0: there is room */
+    uint64_t refused_events; /* events refused for lack of room since the start */
+    int64_t last_refused_ms; /* the last refusal; 0: none */
+} outbox_space_t;
+void outbox_space(const outbox_t *outbox, outbox_space_t *out);
 
 /* Clears reader slots left by dead processes (e.g. a killed mdb_stat). */
 int outbox_reader_check(outbox_t *outbox);

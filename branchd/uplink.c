@@ -260,7 +260,15 @@ static void s_on_auth_failed(uplink_t *up, unsigned status, bool auth)
 {
     up->stats.auth_failures++;
     char reason[UPLINK_REASON_MAX];
-    if (auth)
+    const char *na = hb_cert_meta(up->cfg.hall, "not-after");
+    int64_t na_ms = 0;
+    up->stats.expired = auth && na && hb_time_parse(na, &na_ms) == 0 && hb_now_ms() >= na_ms;
+    if (up->stats.expired)
+        snprintf(reason, sizeof reason,
+                 "HQ refused this hall's key at the handshake: its certificate expired at %s "
+                 "(rotate before expiry: branchd rotate; now it must be enrolled again)",
+                 na);
+    else if (auth)
         snprintf(reason, sizeof reason,
                  "HQ refused this hall's key at the handshake (ZAP status %u): it is not "
                  "enrolled at head office, or was revoked",
@@ -326,6 +334,10 @@ static void s_send_hello(uplink_t *up)
     hello.software = (char *)up->cfg.software;
     hello.last_seq = outbox_last_seq(up->outbox);
     hello.sent_at_ms = hb_now_ms();
+    outbox_space_t sp;
+    outbox_space(up->outbox, &sp);
+    hello.disk_full_since_ms = sp.full_since_ms;
+    hello.disk_refused = sp.refused_events;
     if (up->cfg.versions)
         up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
     Hallbus__Frame frame = HALLBUS__FRAME__INIT;
@@ -424,6 +436,17 @@ static void s_pump(uplink_t *up)
     s_drain(up);
 }
 
+/* Where a resend starts: after what HQ says it holds (its Welcome, acks
+ * and heartbeats on this connection), or after the outbox's acknowledged
+ * sequence when that is lower. HQ's word is lower after HQ was restored
+ * from a backup (a rollback, docs/UPGRADING.md): the events it lost are
+ * still in the outbox for the retention, and they go again. */
+static uint64_t s_resend_from(const uplink_t *up)
+{
+    uint64_t acked = outbox_acked_seq(up->outbox), hq = up->stats.hq_committed;
+    return (hq < acked ? hq : acked) + 1;
+}
+
 static void s_pump_batches(uplink_t *up)
 {
     if (!up->welcomed || up->stats.sequence_conflict)
@@ -432,7 +455,8 @@ static void s_pump_batches(uplink_t *up)
         return;
     uint64_t last = outbox_last_seq(up->outbox);
     while (up->next_send <= last) {
-        uint64_t in_flight = up->next_send - 1 - outbox_acked_seq(up->outbox);
+        uint64_t from = s_resend_from(up);
+        uint64_t in_flight = up->next_send > from ? up->next_send - from : 0;
         if (in_flight >= up->cfg.window)
             return;
         size_t room = (size_t)(up->cfg.window - in_flight);
@@ -594,7 +618,7 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
         s_trouble(up, "blocked", reason);
         up->paused_until_ms = hb_mono_ms() + s_jitter(up->blocked_wait_ms);
         up->blocked_wait_ms = s_double(up->blocked_wait_ms, up->cfg.reconnect_max_ms);
-        up->next_send = outbox_acked_seq(up->outbox) + 1;
+        up->next_send = s_resend_from(up);
         return;
     default: {
         /* Busy, storage, or a code of a newer HQ: wait, then resend
@@ -604,7 +628,7 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
         hb_log_once(key, HB_LOG_WARN, "uplink: HQ refused a frame (code %d, seq %llu): %s",
                     (int)rej->code, (unsigned long long)rej->seq, why);
         up->paused_until_ms = hb_mono_ms() + s_jitter(up->cfg.reconnect_min_ms);
-        up->next_send = outbox_acked_seq(up->outbox) + 1;
+        up->next_send = s_resend_from(up);
         return;
     }
     }
@@ -744,9 +768,9 @@ void uplink_tick(uplink_t *up)
     /* Sent events and no ack for a while, yet HQ is alive: the batch was
      * lost (e.g. HQ restarted and the connection came back by itself).
      * Resend from the last acknowledgement; HQ drops what it already has. */
-    if (up->next_send - 1 > outbox_acked_seq(up->outbox) &&
+    if (up->next_send > s_resend_from(up) &&
         now - up->last_progress_ms > 2 * up->cfg.heartbeat_ms + 1000) {
-        up->next_send = outbox_acked_seq(up->outbox) + 1;
+        up->next_send = s_resend_from(up);
         up->last_progress_ms = now;
     }
     if (now - up->last_tx_ms >= up->cfg.heartbeat_ms) {
@@ -754,6 +778,10 @@ void uplink_tick(uplink_t *up)
         hb.sent_at_ms = hb_now_ms();
         hb.last_seq = outbox_last_seq(up->outbox);
         hb.backlog = hb.last_seq - outbox_acked_seq(up->outbox);
+        outbox_space_t sp;
+        outbox_space(up->outbox, &sp);
+        hb.disk_full_since_ms = sp.full_since_ms;
+        hb.disk_refused = sp.refused_events;
         Hallbus__Frame frame = HALLBUS__FRAME__INIT;
         frame.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
         frame.heartbeat = &hb;
@@ -779,6 +807,8 @@ const char *uplink_state(const uplink_stats_t *st)
 {
     if (st->revoked)
         return "revoked";
+    if (st->expired)
+        return "expired";
     if (st->refused)
         return "refused";
     if (st->sequence_conflict)
@@ -797,4 +827,11 @@ void uplink_destroy(uplink_t **upp)
     s_conn_close(up->conn);
     free(up->scratch);
     free(up);
+}
+
+void uplink_reconnect(uplink_t *up)
+{
+    s_reopen_later(up, 0);
+    up->reopen_at_ms = hb_mono_ms(); /* no wait: the old key may be retired soon */
+    up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
 }

@@ -64,6 +64,7 @@ typedef struct uplink_stats {
     /* Why events are not flowing, when they are not (see uplink_state). */
     bool refused;          /* HQ's ZAP handler refused the key at the handshake */
     bool revoked;          /* HQ said the key was revoked */
+    bool expired;          /* refused, and the hall's certificate has expired */
     int blocked_code;      /* the RejectCode of a refused batch or frame; 0: none */
     uint64_t blocked_seq;  /* the sequence it named (0: none) */
     char reason[UPLINK_REASON_MAX]; /* HQ's words, or what the hall saw */
@@ -96,9 +97,13 @@ void uplink_notify(uplink_t *up);
  * silence detection, Hello retries. */
 void uplink_tick(uplink_t *up);
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
+/* The hall's key pair (cfg->hall) changed: the socket is made anew with it
+ * at the next tick, and the session starts over from HQ's Welcome. */
+void uplink_reconnect(uplink_t *up);
 /* The link in one word: "connected", "connecting", "refused" (the key was
  * refused at the handshake), "revoked", "blocked" (HQ refuses a batch or
- * frame), "conflict" (HQ holds more than the outbox). */
+ * frame), "conflict" (HQ holds more than the outbox), "expired" (refused, and
+ * the hall's certificate is past its not-after). */
 const char *uplink_state(const uplink_stats_t *st);
 /* Closes the socket (linger 0: the outbox is durable) and frees `*up` once
  * the libuv handles are closed. */

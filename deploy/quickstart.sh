@@ -15,7 +15,6 @@ hq_zmq_port=7400
 hq_http=127.0.0.1:$hq_port
 hq_zmq=tcp://127.0.0.1:$hq_zmq_port
 halls=(H001 H002 H003 H004 H005 H006)
-regions=(north north north south south south)
 # Where each hall sits in HQ's tree (city), and its neighbours.
 cities=(C001 C001 C002 C003 C003 C003)
 speed=60
@@ -142,13 +141,31 @@ marketing_token=$(enrol marketing --role marketer --scope region/P01)
 echo $! >>"$run/pids"
 wait_http "$hq_http" hqd /v1/health
 
+# The region tree first: an approved hall is placed in its city.
+curl -fsS -X PUT "http://$hq_http/v1/org" -H "Authorization: Bearer $admin_token" \
+    -d '{"regions": [{"id": "CN", "name": "Head office", "level": "national"},
+  {"id": "P01", "name": "North", "level": "province", "parent": "CN"},
+  {"id": "P02", "name": "South", "level": "province", "parent": "CN"},
+  {"id": "C001", "name": "Harbour City", "level": "city", "parent": "P01"},
+  {"id": "C002", "name": "Hill Town", "level": "city", "parent": "P01"},
+  {"id": "C003", "name": "River Bend", "level": "city", "parent": "P02"}], "halls": []}' \
+    >/dev/null 2>&1 || true
+
 urls=()
 for i in "${!halls[@]}"; do
     id=${halls[$i]}
     port=$((8101 + i))
-    if [[ ! -f "$run/halls/$id/branchd.conf" ]]; then
-        "$bin/tools/hallctl" enroll "$id" --region "${regions[$i]}" --hq-keys "$run/hq/keys" \
-            --out "$run/halls/$id" --hq-endpoint "$hq_zmq" >/dev/null
+    if [[ ! -f "$run/halls/$id/hall.key" ]]; then
+        # The hall makes its own key pair and request; head office approves
+        # it over its API (placing the hall in its city); the hall installs
+        # the answer. The hall's secret never leaves its folder.
+        "$bin/branchd/branchd" enroll --hall "$id" --hq-endpoint "$hq_zmq" \
+            --out "$run/halls/$id" --region "${cities[$i]}" >/dev/null
+        "$bin/tools/hallctl" enroll approve "$run/halls/$id/enrolment-request.txt" \
+            --out "$run/halls/$id.enrolment.json" --hq "http://$hq_http" \
+            --token "$admin_token" >/dev/null
+        "$bin/tools/hallctl" enroll install "$run/halls/$id.enrolment.json" \
+            --keys "$run/halls/$id" >/dev/null
     fi
     write_policy "$id" "$run/halls/$id/policy.json"
     # --local_trust: hallsim and hallctl on this machine act without a device

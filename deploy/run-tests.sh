@@ -19,6 +19,11 @@ for bin in /usr/bin/chromium /usr/bin/chromedriver; do
     fi
 done
 
+# The upgrade test builds the previous release from its tag (cached under
+# ~/.cache/hallbus/releases): it skips where a checkout has no tag, but CI's
+# clone has them, so here it must not skip.
+export HB_REQUIRE_PREV_RELEASE=1
+
 jobs=$(nproc)
 build_and_test() {
     local dir=$1

@@ -10,6 +10,7 @@
 #include "board.h"
 #include "control.h"
 #include "downlink.h"
+#include "enrolments.h"
 #include "halls.h"
 #include "hqstore.h"
 #include "ingest.h"
@@ -57,10 +58,14 @@ typedef struct hqd_config {
     int64_t max_future_ms;
     int64_t alert_clock_skew_ms;
     int64_t alert_anomaly_hold_ms;
+    int64_t alert_disk_full_hold_ms;
     int64_t stream_ring;
     int64_t stream_clients;
     int64_t mirror_snapshot_events;
     int64_t mirror_snapshot_ms;
+    int64_t cert_validity_ms;
+    int64_t rotate_overlap_ms;
+    int64_t enrol_code_validity_ms;
     bool rollups;
     uint64_t rollup_queue_bytes;
     int64_t rollup_commit_ms;
@@ -120,6 +125,7 @@ typedef struct hqd {
     void *zmq_ctx;
     hb_cert_t cert;
     hq_zap_t *zap;
+    hq_enrol_t *enrol; /* certificates, requests, registrations (link/enrolments.h) */
     hq_store_t store;
     hq_halls_t *halls;
     hq_writer_t *writer;

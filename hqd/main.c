@@ -46,6 +46,14 @@ static const hb_config_def_t s_defs[] = {
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8080", 0, 0, false, "HTTP API HOST:PORT"),
     CFG("dashboard", HB_CONF_STRING, dashboard, HQD_DASHBOARD_DIR, 0, 0, false,
         "folder of the dashboard's files, served at / (read at start; \"\" serves none)"),
+    CFG("cert_validity", HB_CONF_DURATION, cert_validity_ms, "365d", 3600000, 3650LL * 86400000,
+        false, "a hall's certificate is valid this long from its approval (halls rotate before)"),
+    CFG("rotate_overlap", HB_CONF_DURATION, rotate_overlap_ms, "7d", 60000, 90LL * 86400000,
+        false, "after a rotation the previous key stays valid this long at most (retired at the "
+        "new key's first handshake)"),
+    CFG("enrol_code_validity", HB_CONF_DURATION, enrol_code_validity_ms, "30d", 60000,
+        365LL * 86400000, false, "a one-time enrolment code of a pre-registered hall is good "
+        "this long"),
     CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
         "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
         "reports view (read at start; \"\" serves none: the view shows its tables only)"),
@@ -64,6 +72,10 @@ static const hb_config_def_t s_defs[] = {
         "a hall's clock this far from HQ's is an alert"),
     CFG("alert_anomaly_hold", HB_CONF_DURATION, alert_anomaly_hold_ms, "1h", 1000, 30LL * 86400000,
         false, "an event_anomaly alert stays open this long after the last flagged event"),
+    CFG("alert_disk_full_hold", HB_CONF_DURATION, alert_disk_full_hold_ms, "1h", 1000,
+        30LL * 86400000, false,
+        "a hall_disk_full alert stays open this long after HQ last heard of a refusal, once the "
+        "hall has room again"),
     CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,
         "events waiting for the writer, at most (then halls are told to retry)"),
     CFG("map_size", HB_CONF_SIZE, map_size, "1G", 65536, 1LL << 42, false,
@@ -252,6 +264,23 @@ static int s_ensure_keys(hqd_t *hq)
     if (!hq->cert.secret_key[0]) {
         hb_error("%s_secret is missing: HQ needs its secret key", path);
         return HB_EAUTH;
+    }
+    return 0;
+}
+
+/* hq.key carries HQ's signing key as metadata, so that a hall holding
+ * hq.key can check the certificate it was given. */
+static int s_publish_signing_key(hqd_t *hq)
+{
+    const char *want = hq_enrol_signing_key(hq->enrol), *have = hb_cert_meta(&hq->cert, "signing-key");
+    if (have && strcmp(have, want) == 0)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/hq.key", hq->cfg.keys);
+    if (hb_cert_set_meta(&hq->cert, "signing-key", want) != 0 ||
+        hb_cert_save(&hq->cert, path, true) != 0) {
+        hb_error("cannot write HQ's signing key into %s", path);
+        return HB_EIO;
     }
     return 0;
 }
@@ -575,9 +604,20 @@ int main(int argc, char **argv)
 
     /* The ZAP handler must answer before the CURVE socket accepts anyone:
      * without it libzmq lets any client key in. */
+    hq_enrol_config_t ec = {.keys = hq->cfg.keys,
+                            .hq = &hq->cert,
+                            .validity_ms = hq->cfg.cert_validity_ms,
+                            .overlap_ms = hq->cfg.rotate_overlap_ms,
+                            .code_validity_ms = hq->cfg.enrol_code_validity_ms};
+    if (hq_enrol_open(&ec, &hq->enrol, err, sizeof err) != 0) {
+        hb_error("cannot open the enrolment store in %s: %s", hq->cfg.keys, err);
+        return 1;
+    }
+    if (s_publish_signing_key(hq) != 0)
+        return 1;
     char halls_dir[4096];
     snprintf(halls_dir, sizeof halls_dir, "%s/halls", hq->cfg.keys);
-    if (hq_zap_start(hq->zmq_ctx, halls_dir, &hq->zap) != 0) {
+    if (hq_zap_start(hq->zmq_ctx, halls_dir, hq_enrol_signing_key(hq->enrol), &hq->zap) != 0) {
         hb_error("cannot start the ZAP handler; refusing to listen without it");
         return 1;
     }
@@ -671,7 +711,8 @@ int main(int argc, char **argv)
         .params = {.offline_grace_s = hq->cfg.alert_offline_grace_ms / 1000,
                    .no_counter_grace_s = hq->cfg.alert_no_counter_grace_ms / 1000,
                    .clock_skew_s = hq->cfg.alert_clock_skew_ms / 1000,
-                   .anomaly_hold_s = hq->cfg.alert_anomaly_hold_ms / 1000},
+                   .anomaly_hold_s = hq->cfg.alert_anomaly_hold_ms / 1000,
+                   .disk_full_hold_s = hq->cfg.alert_disk_full_hold_ms / 1000},
         .retention_ms = hq->cfg.alert_retention_ms,
         .rounds_per_second = 4,
         .store = &hq->store,
@@ -772,6 +813,7 @@ int main(int argc, char **argv)
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
     hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
+    hq_enrol_close(&hq->enrol);
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_rollup_stop(&hq->rollup); /* likewise; it reads the store, closed below */
     hq_downlink_destroy(&hq->downlink);

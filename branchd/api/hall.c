@@ -158,8 +158,13 @@ static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
     case HB_ETOOBIG:
         status = 503, code = "full";
         break;
-    case HB_EDB:
+    case HB_ENOSPC:
     case HB_EMAPFULL:
+        /* The kiosk shows the reason; the hall's status and HQ's
+         * hall_disk_full alert say the same. */
+        status = 507, code = "disk_full";
+        break;
+    case HB_EDB:
     case HB_ENOMEM:
     case HB_EIO:
         status = 503, code = "storage";

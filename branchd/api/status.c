@@ -91,6 +91,10 @@ void branchd_api_post_events(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "bad_event", "%s; nothing was stored", err);
         goto out;
     }
+    if (rc == HB_ENOSPC) {
+        hb_http_reply_error(req, 507, "disk_full", "%s", err);
+        goto out;
+    }
     if (rc != 0) {
         hb_http_reply_error(req, 503, "storage", "%s", err);
         goto out;
@@ -153,6 +157,15 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
         json_object_set_new(link, "last_conflict",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)st.conflict_seq, "at",
                                       hb_json_time(st.conflict_ms)));
+    /* Room for events: a full disk refuses them (507 disk_full) until
+     * space returns; HQ hears it in the heartbeats (hall_disk_full). */
+    outbox_space_t sp;
+    outbox_space(d->outbox, &sp);
+    json_object_set_new(body, "storage",
+                        json_pack("{s:b, s:o, s:I, s:o}", "full", sp.full_since_ms != 0,
+                                  "full_since", hb_json_time(sp.full_since_ms), "refused_events",
+                                  (json_int_t)sp.refused_events, "last_refused",
+                                  hb_json_time(sp.last_refused_ms)));
     json_object_set_new(body, "http", hb_http_stats_json(d->http));
     hb_version_json(body); /* which build answers */
     applier_stats_t as;

@@ -139,6 +139,13 @@ static int s_commit(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *f
     }
     uint64_t first = 0;
     int rc = outbox_append(e->outbox, envs, n, &first);
+    if (rc == HB_ENOSPC || rc == HB_EMAPFULL) {
+        hb_errf(err, errlen,
+                "the hall's disk is full: nothing was stored, and nothing can be until space "
+                "is freed in the hall's data folder (head office is told); please use another "
+                "channel meanwhile");
+        return HB_ENOSPC;
+    }
     if (rc != 0) {
         hb_errf(err, errlen, "the outbox could not store the event (%s); nothing was changed",
                 hb_strerror(rc));

@@ -96,7 +96,8 @@ typedef struct engine_call_answer {
  *   HB_ECONFLICT  not allowed in the current state (counter not open, ...)
  *   HB_ECLOSED    the hall is closed (engine_issue fills `closed`)
  *   HB_ETOOBIG    a bound was reached (queue full)
- *   HB_EDB, HB_EMAPFULL, HB_ENOMEM  storage; nothing was changed
+ *   HB_ENOSPC     no room on the disk (or the map at map_max); nothing was changed
+ *   HB_EDB, HB_ENOMEM  storage; nothing was changed
  * On any error nothing is written and the state is unchanged. */
 
 int engine_issue(engine_t *e, const char *service, int priority, int source,

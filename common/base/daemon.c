@@ -356,7 +356,11 @@ static void s_reload(hb_daemon_t *d)
     const hb_daemon_spec_t *spec = d->spec;
     const char *file = s_string(spec, "config");
     if (!file) {
-        hb_warn("SIGHUP: no --config file to reload");
+        /* No settings to read again, but what lives beside them (a hall's
+         * keys after a rotation) is still taken up. */
+        hb_warn("SIGHUP: no --config file to reload; settings unchanged");
+        if (spec->reloaded)
+            spec->reloaded(spec->arg);
         return;
     }
     char err[512];

@@ -58,6 +58,18 @@ int hb_json_known(const json_t *obj, const char *const *ours, const char *const 
     return 0;
 }
 
+int hb_json_object_known(const json_t *obj, const char *const *ours, const char *const *extra,
+                         const char *path, const char *top, const char *shape, char *err,
+                         size_t errlen)
+{
+    if (!json_is_object(obj)) {
+        hb_errf(err, errlen, "%s: must be an object%s%s", path && path[0] ? path : top,
+                shape ? " " : "", shape ? shape : "");
+        return HB_EINVAL;
+    }
+    return hb_json_known(obj, ours, extra, path, err, errlen);
+}
+
 int hb_json_text(const json_t *v, size_t min, size_t max, const char *path, const char **out,
                  char *err, size_t errlen)
 {
@@ -305,6 +317,14 @@ void hb_json_set_str(json_t *o, const char *key, const char *v, bool *bad)
 void hb_json_set_bool(json_t *o, const char *key, bool v, bool *bad)
 {
     hb_json_set(o, key, json_boolean(v), bad);
+}
+
+json_t *hb_json_built(json_t *o, bool bad)
+{
+    if (!bad)
+        return o;
+    json_decref(o);
+    return NULL;
 }
 
 void hb_json_append(json_t *a, json_t *v, bool *bad)

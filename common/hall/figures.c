@@ -328,9 +328,7 @@ json_t *hb_fig_service_json(const hb_fig_service_t *v, int64_t now_ms)
     hb_json_set(o, "mean_known", json_boolean(v->mean_known), &bad);
     hb_json_set(o, "estimated_wait_s", s_int(v->estimated_wait_s), &bad);
     hb_json_set(o, "near_sla", s_int(v->near_sla), &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 json_t *hb_hall_figures_json(const hb_hall_figures_t *f)
@@ -354,7 +352,5 @@ json_t *hb_hall_figures_json(const hb_hall_figures_t *f)
     hb_json_set(o, "estimated_wait_s", s_int(f->estimated_wait_s), &bad);
     hb_json_set(o, "near_sla", s_int(f->near_sla), &bad);
     hb_json_set(o, "services", services, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }

@@ -52,9 +52,7 @@ static json_t *s_ticket_json(const hb_hs_ticket_t *t)
     hb_json_set_int(o, "called_ms", t->called_ms, &bad);
     hb_json_set_int(o, "started_ms", t->started_ms, &bad);
     hb_json_set_int(o, "ended_ms", t->ended_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_service_json(const hb_hs_service_t *v)
@@ -81,9 +79,7 @@ static json_t *s_service_json(const hb_hs_service_t *v)
         hb_json_append(
             ring, json_integer(v->recent_service_s[(v->recent_pos + i) % HB_HS_DURATIONS]), &bad);
     hb_json_set(o, "recent_service_s", ring, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_counter_json(const hb_hs_counter_t *c)
@@ -103,9 +99,7 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
     hb_json_set_int(o, "busy_ms", c->busy_ms, &bad);
     hb_json_set_int(o, "served", c->served, &bad);
     hb_json_set_int(o, "priority_streak", c->priority_streak, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_complaint_json(const hb_hs_complaint_t *c)
@@ -126,9 +120,7 @@ static json_t *s_complaint_json(const hb_hs_complaint_t *c)
     hb_json_set_int(o, "acked_ms", c->acked_ms, &bad);
     hb_json_set_int(o, "ack_due_ms", c->ack_due_ms, &bad);
     hb_json_set_int(o, "resolve_due_ms", c->resolve_due_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_device_json(const hb_hs_device_t *d)
@@ -140,9 +132,7 @@ static json_t *s_device_json(const hb_hs_device_t *d)
     hb_json_set_int(o, "state", d->state, &bad);
     hb_json_set_str(o, "detail", d->detail, &bad);
     hb_json_set_int(o, "since_ms", d->since_ms, &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 static json_t *s_u32_array(const uint32_t *v, size_t n, bool *bad)
@@ -176,9 +166,7 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     hb_json_set_int(o, "complaints_satisfied", d->complaints_satisfied, &bad);
     hb_json_set_int(o, "escalations", d->escalations, &bad);
     hb_json_set(o, "feedback", s_u32_array(d->feedback, HS_COUNT(d->feedback), &bad), &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 /* An array of the `n` entries at `base`, each turned into JSON by `fn`. */
@@ -211,9 +199,7 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
                 &bad);
     hb_json_set(o, "devices", HS_LIST(s_device_json, s->devices, s->n_devices, &bad), &bad);
     hb_json_set(o, "recent", HS_LIST(s_ticket_json, s->recent, s->n_recent, &bad), &bad);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }
 
 /* ---------------------------------------------------------- from JSON ---- */

@@ -265,7 +265,5 @@ json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms)
     hb_json_set_u64(o, "calendar_version", s->calendar_version, &bad);
     hb_json_set_u64(o, "anomalies", s->anomalies, &bad);
     free(f);
-    if (bad)
-        json_decref(o);
-    return bad ? NULL : o;
+    return hb_json_built(o, bad);
 }

@@ -136,6 +136,7 @@ static const char *s_reason(int status)
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
     }
     return status < 400 ? "OK" : "Error";
 }

@@ -115,6 +115,17 @@ int hb_frame_pack(const Hallbus__Frame *frame, uint8_t **out, size_t *len)
     return s_pack(&frame->base, HB_FRAME_MAX, out, len);
 }
 
+int hb_batch_pack(ProtobufCBinaryData *events, size_t n, uint8_t **out, size_t *len)
+{
+    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
+    b.n_events = n;
+    b.events = events;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f.batch = &b;
+    return hb_frame_pack(&f, out, len);
+}
+
 /* ----------------------------------------------------------- helpers ---- */
 
 /* Fields whose value is an identifier rather than free text (codec.h). */

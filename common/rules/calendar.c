@@ -34,18 +34,10 @@ int32_t hb_cal_day_of_ms(int64_t ms)
 
 /* ------------------------------------------------------------- names ---- */
 
-const char *hb_cal_level_name(hb_cal_level_t level)
-{
-    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
-}
-
+HB_NAMES_NAMER(hb_cal_level_name, hb_cal_level_t, s_level_names)
 HB_NAMES_PARSER(hb_cal_level_parse, hb_cal_level_t, s_level_names)
 
-const char *hb_cal_channel_name(hb_cal_channel_t ch)
-{
-    return hb_name_of(s_channel_names, HB_NAMES_COUNT(s_channel_names), (int)ch);
-}
-
+HB_NAMES_NAMER(hb_cal_channel_name, hb_cal_channel_t, s_channel_names)
 HB_NAMES_PARSER(hb_cal_channel_parse, hb_cal_channel_t, s_channel_names)
 
 /* ------------------------------------------------- reading helpers ---- */
@@ -261,11 +253,8 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
         char ep[HB_JSON_PATH_MAX], mp[HB_JSON_PATH_MAX];
         hb_json_pathf(ep, sizeof ep, "%s[%zu]", p, i);
         const json_t *e = json_array_get(a, i);
-        if (!json_is_object(e)) {
-            hb_errf(err, errlen, "%s: must be an object {question, answer}", ep);
-            return HB_EINVAL;
-        }
-        int rc = hb_json_known(e, members, NULL, ep, err, errlen);
+        int rc = hb_json_object_known(e, members, NULL, ep, NULL, "{question, answer}", err,
+                                      errlen);
         if (rc != 0)
             return rc;
         c->n_faq = i + 1; /* so that a failure below frees this entry too */
@@ -301,11 +290,7 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
         "id", "title", "level", "start", "end", "products", "business_types",
         "segment", "channels", "texts", "faq", NULL};
     char p[HB_JSON_PATH_MAX];
-    if (!json_is_object(obj)) {
-        hb_errf(err, errlen, "%s: must be an object", path && path[0] ? path : "campaign");
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(obj, members, extra, path, err, errlen);
+    int rc = hb_json_object_known(obj, members, extra, path, "campaign", NULL, err, errlen);
     if (rc != 0)
         return rc;
 
@@ -435,11 +420,7 @@ json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
     hb_json_set(o, "channels", ch, &bad);
     hb_json_set(o, "texts", texts, &bad);
     hb_json_set(o, "faq", faq, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 int hb_cal_campaign_copy(hb_cal_campaign_t *dst, const hb_cal_campaign_t *src)
@@ -602,11 +583,8 @@ int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_
 {
     static const char *const members[] = {"version", "hall", "campaigns", NULL};
     *out = NULL;
-    if (!json_is_object(doc)) {
-        hb_errf(err, errlen, "slice: must be an object {version, hall, campaigns}");
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(doc, members, NULL, "", err, errlen);
+    int rc = hb_json_object_known(doc, members, NULL, "", "slice", "{version, hall, campaigns}",
+                                  err, errlen);
     if (rc != 0)
         return rc;
     const json_t *v = json_object_get(doc, "version");

@@ -226,7 +226,10 @@ void hq_alerting_tick(hq_alerting_t *a)
                               .anomalies = h->anomalies,
                               .last_anomaly_seq = h->last_anomaly_seq,
                               .last_anomaly_ms = h->last_anomaly_ms,
-                              .last_anomaly_reason = h->last_anomaly_reason};
+                              .last_anomaly_reason = h->last_anomaly_reason,
+                              .disk_full_since_ms = h->disk_full_since_ms,
+                              .disk_refused = h->disk_refused,
+                              .disk_refused_seen_ms = h->disk_refused_seen_ms};
         alerts_eval_link(&link, &a->cfg.params, now, &set);
         int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
         if (rc == HB_ETOOBIG) {

@@ -48,6 +48,8 @@ static const struct {
     /* Added last, so that no kind above changes its rank. */
     {ALERT_DISK_NEARLY_FULL, "disk_nearly_full", "%",
      {{"resource"}, "free_percent", "min_free_percent", ALERT_SEV_CRITICAL}},
+    {ALERT_HALL_DISK_FULL, "hall_disk_full", "events",
+     {{NULL}, "refused_events", NULL, ALERT_SEV_CRITICAL}},
 };
 
 #define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
@@ -114,6 +116,7 @@ void alerts_params_default(alerts_params_t *params)
     params->offline_grace_s = ALERTS_OFFLINE_GRACE_S_DEFAULT;
     params->no_counter_grace_s = ALERTS_NO_COUNTER_GRACE_S_DEFAULT;
     params->clock_skew_s = ALERTS_CLOCK_SKEW_S_DEFAULT;
+    params->disk_full_hold_s = ALERTS_DISK_FULL_HOLD_S_DEFAULT;
     params->anomaly_hold_s = ALERTS_ANOMALY_HOLD_S_DEFAULT;
 }
 
@@ -576,6 +579,30 @@ static void s_event_anomaly(const alerts_link_t *l, const alerts_params_t *pr, i
     s_set_put(out, &a);
 }
 
+static void s_hall_disk_full(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                             alert_set_t *out)
+{
+    bool full = l->disk_full_since_ms > 0;
+    if (!full && (l->disk_refused == 0 || l->disk_refused_seen_ms <= 0 ||
+                  hb_ms_elapsed(l->disk_refused_seen_ms, now) > s_ms(pr->disk_full_hold_s)))
+        return;
+    alert_t a;
+    int64_t refused = l->disk_refused > INT64_MAX ? INT64_MAX : (int64_t)l->disk_refused;
+    s_alert(&a, ALERT_HALL_DISK_FULL, refused, 0,
+            full ? l->disk_full_since_ms : l->disk_refused_seen_ms);
+    if (full)
+        s_text(a.detail, sizeof a.detail,
+               "the hall's disk is full: it refuses new tickets and events (%" PRId64
+               " refused so far) until space is freed in its data folder",
+               refused);
+    else
+        s_text(a.detail, sizeof a.detail,
+               "the hall's disk was full and refused %" PRId64
+               " event(s) (tickets not issued); it has room again",
+               refused);
+    s_set_put(out, &a);
+}
+
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
                       alert_set_t *out)
 {
@@ -589,6 +616,7 @@ void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, 
     s_stream_conflict(link, params, now_ms, out);
     s_clock_skew(link, params, now_ms, out);
     s_event_anomaly(link, params, now_ms, out);
+    s_hall_disk_full(link, params, now_ms, out);
 }
 
 void alerts_eval_room(const alerts_room_t *rooms, size_t n, int64_t min_free_percent,

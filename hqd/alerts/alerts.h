@@ -40,9 +40,10 @@ typedef enum alert_kind {
     ALERT_CLOCK_SKEW = 11,      /* the hall's clock is far from HQ's */
     ALERT_EVENT_ANOMALY = 12,   /* events stored with a flag (eventrules.h) */
     ALERT_DISK_NEARLY_FULL = 13, /* HQ's own: the data's disk (or a map) nearly full */
+    ALERT_HALL_DISK_FULL = 14,  /* the hall's disk had no room: it refused events */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
-#define ALERT_KIND_LAST ALERT_DISK_NEARLY_FULL
+#define ALERT_KIND_LAST ALERT_HALL_DISK_FULL
 
 /* One condition that holds. The key is (kind, subject); `value` and
  * `threshold` are in the kind's unit (alert_kind_unit). */
@@ -81,12 +82,17 @@ typedef struct alerts_params {
      * event was stored (a flag is a fact about the past: the alert says
      * "recently", and the events keep their flags for good). */
     int64_t anomaly_hold_s;
+    /* hall_disk_full: how long the alert stays open after HQ last heard of
+     * a refusal, once the hall has room again (the refused customers are
+     * news even when the disk was freed before the link came back). */
+    int64_t disk_full_hold_s;
 } alerts_params_t;
 
 #define ALERTS_OFFLINE_GRACE_S_DEFAULT 120
 #define ALERTS_NO_COUNTER_GRACE_S_DEFAULT 60
 #define ALERTS_CLOCK_SKEW_S_DEFAULT 120
 #define ALERTS_ANOMALY_HOLD_S_DEFAULT 3600
+#define ALERTS_DISK_FULL_HOLD_S_DEFAULT 3600
 /* How far back the start of a long opening is looked for (a hall open
  * round the clock): far more than any grace, a bound on the work. */
 #define ALERTS_OPENING_BACK_DAYS 8
@@ -126,11 +132,14 @@ typedef struct alerts_link {
     uint64_t last_anomaly_seq;
     int64_t last_anomaly_ms;    /* when the last one was stored (HQ's clock) */
     const char *last_anomaly_reason; /* may be "" (then the detail names the sequence only) */
+    int64_t disk_full_since_ms; /* the hall's clock; 0: it has room */
+    uint64_t disk_refused;      /* events it refused for lack of room since it started */
+    int64_t disk_refused_seen_ms; /* when HQ last heard that count rise (HQ's clock) */
 } alerts_link_t;
 
 /* Adds the conditions of the hall's link to `out` (after alerts_eval or
- * on an emptied set): hall_blocked, stream_conflict, clock_skew and
- * event_anomaly, as docs/ALERTS.md states them. */
+ * on an emptied set): hall_blocked, stream_conflict, clock_skew,
+ * event_anomaly and hall_disk_full, as docs/ALERTS.md states them. */
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
                       alert_set_t *out);
 

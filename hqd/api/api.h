@@ -68,6 +68,15 @@ void hqd_api_get_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_put_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
 
+/* enrol.c: enrolment (parameter "hall") */
+void hqd_api_get_enrolments(hb_http_req_t *req, void *arg);
+void hqd_api_post_enrolment(hb_http_req_t *req, void *arg);
+void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg);
+void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg);
+void hqd_api_register_halls(hb_http_req_t *req, void *arg);
+void hqd_api_hall_request(hb_http_req_t *req, void *arg);
+void hqd_api_revoke_hall(hb_http_req_t *req, void *arg);
+
 /* reports.c: reports and the archive (parameters "hall", "date", "ticket") */
 void hqd_api_get_kpi(hb_http_req_t *req, void *arg);
 void hqd_api_get_rank(hb_http_req_t *req, void *arg);

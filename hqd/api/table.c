@@ -1,8 +1,8 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * control.c, reports.c, static.c), in one list. A campaign step is a row of its own;
- * the ":step" row after them takes every other step and answers which ones
- * there are.
+ * control.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
+ * row of its own; the ":step" row after them takes every other step and
+ * answers which ones there are.
  *
  * The guard (hqd/auth/guard.c) enforces each row's permission and scope
  * before the handler runs. HB_SCOPE_ANY marks the routes whose handler
@@ -152,6 +152,22 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/glossary", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL, hqd_api_get_glossary},
     {"PUT", "/v1/glossary", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_glossary},
     {"GET", "/v1/rollout", HB_PERM_POLICY_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rollout},
+
+    /* Enrolment: head office approves, rejects, pre-registers and revokes
+     * (halls.enrol); a hall sends a request that proves itself (a one-time
+     * code, or a rotation proved by its current key), so that one route
+     * needs no credentials: the request is its own (api/enrol.c). */
+    {"GET", "/v1/enrolments", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL, hqd_api_get_enrolments},
+    {"POST", "/v1/enrolments", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL, hqd_api_post_enrolment},
+    {"POST", "/v1/enrolments/register", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL,
+     hqd_api_register_halls},
+    {"POST", "/v1/enrolments/requests", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_hall_request},
+    {"POST", "/v1/enrolments/:hall/approve", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL,
+     hqd_api_approve_enrolment},
+    {"POST", "/v1/enrolments/:hall/reject", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL,
+     hqd_api_reject_enrolment},
+    {"POST", "/v1/halls/:hall/revoke", HB_PERM_HALLS_ENROL, HB_SCOPE_ALL, NULL,
+     hqd_api_revoke_hall},
 
     /* Reports and the archive, for analysts. A report's scope and an
      * archive search's hall are query parameters: the handlers keep what

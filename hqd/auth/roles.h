@@ -27,10 +27,11 @@
       HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
           HQ_PERM_BIT(ARCHIVE_READ) | HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(POLICY_READ) |         \
           HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) |  \
-          HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |       \
-          HQ_PERM_BIT(ALERTS_HANDLE) | HQ_PERM_BIT(ALERTS_SUBSCRIBE),                            \
-      "everything: people, tokens, the organisation, settings, the audit log, who is told of "   \
-      "which alerts")                                                                            \
+          HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |        \
+          HQ_PERM_BIT(HALLS_ENROL) | HQ_PERM_BIT(ALERTS_HANDLE) |                                \
+          HQ_PERM_BIT(ALERTS_SUBSCRIBE),                                                         \
+      "everything: people, tokens, the organisation, settings, the audit log, halls' "           \
+      "enrolment and revocation, who is told of which alerts")                                   \
     X(OPERATOR, "operator",                                                                      \
       HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
           HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(ALERTS_HANDLE),                                    \

@@ -197,7 +197,7 @@ static void s_audit(hq_authdb_t *db, const char *action, const char *object, con
 
 static void s_print_time(const char *label, int64_t ms)
 {
-    char at[HB_RFC3339_MAX];
+    char at[HB_RFC3339_MAX] = "";
     if (ms > 0)
         hb_time_format(ms, at);
     printf("%s%s", label, ms > 0 ? at : "never");
@@ -243,7 +243,7 @@ static int s_add(const users_opts_t *o, const char *name)
         }
         g->role = (uint8_t)r;
     }
-    int64_t expires;
+    int64_t expires = 0;
     int rc = s_expires("add", o->expires, &expires);
     const char *tname = o->name ? o->name : "first";
     if (rc == 0 && !hq_auth_token_name_ok(tname))

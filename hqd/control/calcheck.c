@@ -683,11 +683,7 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
                 hb_json_strings((const char *)f->subjects, f->n_subjects, sizeof f->subjects[0]),
                 &bad);
     hb_json_set(o, "message", json_string(f->message), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *calcheck_report_to_json(const calcheck_report_t *r)
@@ -714,9 +710,5 @@ json_t *calcheck_report_to_json(const calcheck_report_t *r)
             bad = true;
     }
     hb_json_set(o, "findings", list, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }

@@ -70,18 +70,10 @@ static int s_note_ok(const char *note, char *err, size_t errlen)
     return 0;
 }
 
-const char *campaign_state_name(campaign_state_t s)
-{
-    return hb_name_of(s_state_names, HB_NAMES_COUNT(s_state_names), (int)s);
-}
-
+HB_NAMES_NAMER(campaign_state_name, campaign_state_t, s_state_names)
 HB_NAMES_PARSER(campaign_state_parse, campaign_state_t, s_state_names)
 
-const char *campaign_action_name(campaign_action_t a)
-{
-    return hb_name_of(s_action_names, HB_NAMES_COUNT(s_action_names), (int)a);
-}
-
+HB_NAMES_NAMER(campaign_action_name, campaign_action_t, s_action_names)
 HB_NAMES_PARSER(campaign_action_parse, campaign_action_t, s_action_names)
 
 /* Where `action` leads from `from`; -1 when the lifecycle does not allow it. */
@@ -169,7 +161,10 @@ static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *
     return org_scope_parse(v, "scope", &c->scope, err, errlen);
 }
 
-int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen)
+/* A new campaign, unpublished, at revision 1, from the document's members
+ * and `extra` ones: what a draft and a stored record both start from. */
+static int s_new_from(const json_t *doc, const char *const *extra, campaign_t **out, char *err,
+                      size_t errlen)
 {
     *out = NULL;
     if (!json_is_object(doc)) {
@@ -181,7 +176,7 @@ int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen
         return hb_err_nomem(err, errlen);
     c->published_ms = -1;
     c->revision = 1;
-    int rc = s_parse_doc(doc, s_doc_extra, c, err, errlen);
+    int rc = s_parse_doc(doc, extra, c, err, errlen);
     if (rc != 0) {
         campaign_destroy(&c);
         return rc;
@@ -190,16 +185,18 @@ int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen
     return 0;
 }
 
+int campaign_parse(const json_t *doc, campaign_t **out, char *err, size_t errlen)
+{
+    return s_new_from(doc, s_doc_extra, out, err, errlen);
+}
+
 /* One history entry of the stored form. */
 static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, char *err,
                         size_t errlen)
 {
     static const char *const members[] = {"action", "from", "to", "by", "at_ms", "note", NULL};
-    if (!json_is_object(e)) {
-        hb_errf(err, errlen, "%s: must be an object {action, from, to, by, at_ms}", p);
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(e, members, NULL, p, err, errlen);
+    int rc = hb_json_object_known(e, members, NULL, p, NULL, "{action, from, to, by, at_ms}", err,
+                                  errlen);
     if (rc != 0)
         return rc;
     if (campaign_action_parse(json_string_value(json_object_get(e, "action")), &ev->action) != 0) {
@@ -306,17 +303,10 @@ static int s_history_read(const json_t *a, campaign_t *c, char *err, size_t errl
 int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!json_is_object(rec)) {
-        hb_errf(err, errlen, "campaign: must be an object");
-        return HB_EINVAL;
-    }
-    campaign_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return hb_err_nomem(err, errlen);
-    c->published_ms = -1;
-    int rc = s_parse_doc(rec, s_rec_extra, c, err, errlen);
+    campaign_t *c = NULL;
+    int rc = s_new_from(rec, s_rec_extra, &c, err, errlen);
     if (rc != 0)
-        goto fail;
+        return rc;
     if (campaign_state_parse(json_string_value(json_object_get(rec, "state")), &c->state) != 0) {
         hb_errf(err, errlen, "state: must be one of draft, submitted, approved, published, withdrawn");
         rc = HB_EINVAL;
@@ -365,11 +355,7 @@ json_t *campaign_document_to_json(const campaign_t *c)
         }
     }
     json_decref(content);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *campaign_to_json(const campaign_t *c)
@@ -402,11 +388,7 @@ json_t *campaign_to_json(const campaign_t *c)
             bad = true;
     }
     hb_json_set(o, "history", hist, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 /* --------------------------------------------------------- lifecycle ---- */
@@ -859,23 +841,16 @@ json_t *campaign_calendar_to_json(const campaign_calendar_t *cal)
     free(sorted);
     hb_json_set(doc, "version", json_integer((json_int_t)cal->version), &bad);
     hb_json_set(doc, "campaigns", list, &bad);
-    if (bad) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return hb_json_built(doc, bad);
 }
 
 int campaign_calendar_from_json(const json_t *doc, campaign_calendar_t **out, char *err,
                                 size_t errlen)
 {
     *out = NULL;
-    if (!json_is_object(doc)) {
-        hb_errf(err, errlen, "calendar: must be an object {version, campaigns}");
-        return HB_EINVAL;
-    }
     static const char *const members[] = {"version", "campaigns", NULL};
-    int rc = hb_json_known(doc, members, NULL, "calendar", err, errlen);
+    int rc = hb_json_object_known(doc, members, NULL, "calendar", NULL, "{version, campaigns}", err,
+                                  errlen);
     if (rc != 0)
         return rc;
     const json_t *ver = json_object_get(doc, "version");
@@ -1008,11 +983,7 @@ static json_t *s_slice_doc(uint64_t version, const char *hall, json_t *const *do
         if (json_array_append(list, docs[which[k]]) != 0)
             bad = true;
     hb_json_set(doc, "campaigns", list, &bad);
-    if (bad) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return hb_json_built(doc, bad);
 }
 
 int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, int32_t from_day,

@@ -141,16 +141,12 @@ static int s_id_member(const json_t *obj, const char *name, bool required, size_
     return 0;
 }
 
-const char *org_level_name(org_level_t level)
-{
-    return hb_name_of(s_level_names, HB_NAMES_COUNT(s_level_names), (int)level);
-}
-
+HB_NAMES_NAMER(org_level_name, org_level_t, s_level_names)
 static HB_NAMES_PARSER(s_level_parse, org_level_t, s_level_names)
 
-    /* ---------------------------------------------------------- lifetime ---- */
+/* ---------------------------------------------------------- lifetime ---- */
 
-    org_t *org_new(void)
+org_t *org_new(void)
 {
     org_t *org = calloc(1, sizeof *org);
     if (!org)
@@ -206,11 +202,8 @@ static int s_region_read(const json_t *j, const char *path, region_doc_t *d, cha
                          size_t errlen)
 {
     static const char *const members[] = {"id", "name", "level", "parent", NULL};
-    if (!json_is_object(j)) {
-        hb_errf(err, errlen, "%s: must be an object {id, name, level, parent}", path);
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(j, members, NULL, path, err, errlen);
+    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{id, name, level, parent}", err,
+                                  errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, ORG_REGION_ID_MAX - 1, path, &d->id, err, errlen);
     if (rc == 0)
@@ -426,12 +419,9 @@ static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall
 {
     static const char *const members[] = {"id",   "city",       "name",   "address",
                                           "tags", "neighbours", NULL};
-    if (!json_is_object(j)) {
-        hb_errf(err, errlen, "%s: must be an object {id, city, tags, neighbours}", path);
-        return HB_EINVAL;
-    }
     const char *city = NULL;
-    int rc = hb_json_known(j, members, NULL, path, err, errlen);
+    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{id, city, tags, neighbours}", err,
+                                  errlen);
     if (rc == 0)
         rc = s_id_member(j, "id", true, HB_HALL_ID_LEN, path, &d->id, err, errlen);
     if (rc == 0)
@@ -682,11 +672,8 @@ int org_from_json(const json_t *doc, org_t **out, char *err, size_t errlen)
 {
     static const char *const members[] = {"regions", "halls", NULL};
     *out = NULL;
-    if (!json_is_object(doc)) {
-        hb_errf(err, errlen, "organisation: must be an object {regions, halls}");
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(doc, members, NULL, "organisation", err, errlen);
+    int rc = hb_json_object_known(doc, members, NULL, "organisation", NULL, "{regions, halls}", err,
+                                  errlen);
     if (rc != 0)
         return rc;
     const json_t *regions = json_object_get(doc, "regions");
@@ -732,11 +719,7 @@ json_t *org_region_to_json(const org_t *org, const org_region_t *r)
     hb_json_set(o, "level", json_string(s_level_names[r->level]), &bad);
     if (r->parent >= 0)
         hb_json_set(o, "parent", json_string(org->regions.v[r->parent].id), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
@@ -763,11 +746,7 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
             bad = true;
     hb_json_set(o, "tags", tags, &bad);
     hb_json_set(o, "neighbours", nb, &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 json_t *org_to_json(const org_t *org)
@@ -792,11 +771,7 @@ json_t *org_to_json(const org_t *org)
     }
     hb_json_set(doc, "regions", regions, &bad);
     hb_json_set(doc, "halls", halls, &bad);
-    if (bad) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return hb_json_built(doc, bad);
 }
 
 /* ----------------------------------------------------------- lookups ---- */
@@ -960,11 +935,8 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
     *out = NULL;
     if (!path)
         path = "scope";
-    if (!json_is_object(j)) {
-        hb_errf(err, errlen, "%s: must be an object {regions, halls, tags}", path);
-        return HB_EINVAL;
-    }
-    int rc = hb_json_known(j, members, NULL, path, err, errlen);
+    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{regions, halls, tags}", err,
+                                  errlen);
     if (rc != 0)
         return rc;
     org_scope_t *s = calloc(1, sizeof *s);
@@ -997,11 +969,7 @@ json_t *org_scope_to_json(const org_scope_t *s)
     hb_json_set(o, "halls", hb_json_strings((const char *)s->halls, s->n_halls, HB_HALL_ID_MAX),
                 &bad);
     hb_json_set(o, "tags", hb_json_strings((const char *)s->tags, s->n_tags, ORG_TAG_MAX), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return hb_json_built(o, bad);
 }
 
 static void *s_memdup(const void *p, size_t n)

@@ -48,6 +48,13 @@ typedef struct hq_hall {
     uint64_t last_anomaly_seq;
     int64_t last_anomaly_ms; /* when the last one was stored, HQ's clock */
     char last_anomaly_reason[HQ_LINK_REASON_MAX]; /* "" after a restart until read */
+    /* The hall's room for events, from its last Hello or heartbeat
+     * (hall_disk_full): since when its disk is full by its clock (0: room),
+     * the events it refused since it started, and when HQ last saw that
+     * count rise (HQ's clock). */
+    int64_t disk_full_since_ms;
+    uint64_t disk_refused;
+    int64_t disk_refused_seen_ms;
     /* Its place in the organisation: the org's hall index (-1: not placed)
      * as of control generation `org_gen` (hq_control_org_index keeps both),
      * so that the board, alerting and neighbour rounds reach the hall's

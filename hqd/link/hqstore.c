@@ -27,7 +27,11 @@ void hq_store_close(hq_store_t *st) { hb_store_close(&st->store); }
 void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECORD_BYTES])
 {
     uint8_t *p = out;
-    *p++ = 2; /* record version */
+    /* Still marked 1: the anomaly counts follow the first fields, and
+     * release 0.1.0's reader, which wants a 1 and reads only those fields,
+     * takes the record whole. HQ can so be rolled back onto its data
+     * (docs/UPGRADING.md). */
+    *p++ = 1;
     hb_put_be32(p, rec->num);
     p += 4;
     hb_put_be64(p, rec->last_seq);
@@ -50,6 +54,7 @@ int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, si
 {
     if (len < 1 || id_len == 0 || id_len >= HB_HALL_ID_MAX)
         return HB_EPARSE;
+    /* 2 marked the longer record in builds between the releases. */
     if (!(data[0] == 1 && len >= HQ_HALL_RECORD_V1_BYTES) &&
         !(data[0] == 2 && len >= HQ_HALL_RECORD_BYTES))
         return HB_EPARSE;
@@ -66,7 +71,7 @@ int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, si
     p += HB_DIGEST_LEN;
     out->last_commit_ms = (int64_t)hb_get_be64(p);
     p += 8;
-    if (data[0] >= 2) {
+    if (len >= HQ_HALL_RECORD_BYTES) {
         out->anomalies = hb_get_be64(p);
         out->last_anomaly_seq = hb_get_be64(p + 8);
         out->last_anomaly_ms = (int64_t)hb_get_be64(p + 16);

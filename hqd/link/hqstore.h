@@ -99,8 +99,9 @@ int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to
 #define HQ_FLAG_BYTES_MAX (1 + 1 + 8 + HQ_FLAG_REASON_MAX)
 size_t hq_flag_encode(const hq_flag_t *flag, int64_t stored_ms, uint8_t *out);
 
-/* Record encoding, shared with the writer. Version 2 adds the anomaly
- * counts; a version 1 record reads with them 0. */
+/* Record encoding, shared with the writer. The anomaly counts follow the
+ * fields of release 0.1.0 under the same mark (1), so that its hqd reads
+ * this record; a record of 0.1.0's length reads with them 0. */
 #define HQ_HALL_RECORD_V1_BYTES (1 + 4 + 8 + 8 + HB_DIGEST_LEN + 8)
 #define HQ_HALL_RECORD_BYTES (HQ_HALL_RECORD_V1_BYTES + 8 + 8 + 8)
 void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECORD_BYTES]);

@@ -184,6 +184,17 @@ static void s_note_clock(hq_hall_t *h, int64_t hall_ms)
     h->skew_known = true;
 }
 
+/* The hall's room for events, as it reports it in each Hello and
+ * heartbeat. A count that rises (or a restarted hall's new count) is a
+ * refusal HQ has just heard of. */
+static void s_note_disk(hq_hall_t *h, int64_t full_since_ms, uint64_t refused)
+{
+    if (refused && refused != h->disk_refused)
+        h->disk_refused_seen_ms = hb_now_ms();
+    h->disk_full_since_ms = full_since_ms > 0 ? full_since_ms : 0;
+    h->disk_refused = refused;
+}
+
 static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     const Hallbus__Hello *hello = f->hello;
@@ -194,6 +205,7 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
         return;
     }
     s_note_clock(fc->hall, hello->sent_at_ms);
+    s_note_disk(fc->hall, hello->disk_full_since_ms, hello->disk_refused);
     fc->hall->hall_last_seq = hello->last_seq;
     fc->hall->policy_version = hello->policy_version;
     fc->hall->calendar_version = hello->calendar_version;
@@ -206,6 +218,7 @@ static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     fc->hall->hall_last_seq = f->heartbeat->last_seq;
     s_note_clock(fc->hall, f->heartbeat->sent_at_ms);
+    s_note_disk(fc->hall, f->heartbeat->disk_full_since_ms, f->heartbeat->disk_refused);
     Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
     hb.sent_at_ms = hb_now_ms();
     hb.last_seq = fc->hall->committed_seq;
@@ -834,4 +847,21 @@ void hq_ingest_destroy(hq_ingest_t **ingp)
         return;
     *ingp = NULL;
     hb_zuv_close(&ing->zuv, s_zuv_closed);
+}
+
+void hq_ingest_revoke(hq_ingest_t *ing, const char *hall)
+{
+    hq_hall_t *h = hq_halls_find(ing->halls, hall);
+    if (!h)
+        return;
+    frame_ctx_t fc = {.ing = ing, .hall = h, .rid = h->rid, .rid_len = h->rid_len};
+    if (h->rid_len)
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED, 0,
+                 "this hall was revoked at head office; nothing more is taken from it");
+    /* Until the ZAP table is read again (within its watch interval), the
+     * cached answer must not let a message of this hall through. */
+    h->revoked = true;
+    h->rid_len = 0;
+    h->key[0] = '\0';
+    h->key_generation = 0;
 }

@@ -102,6 +102,9 @@ int hq_ingest_send_notices(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__Hal
 /* Reads what arrived meanwhile: call after a run of sends (sending may use
  * the socket's edge; see zuv.h). Not from inside a hello hook. */
 void hq_ingest_flush(hq_ingest_t *ing);
+/* The hall was revoked (its certificates removed): tells its connection so
+ * now, rather than at its next message, and takes nothing more from it. */
+void hq_ingest_revoke(hq_ingest_t *ing, const char *hall);
 
 /* What to do with a batch first..first+n-1 from a hall whose accepted
  * (stored or queued) stream ends at `accepted`: the dedup rule, pure. */

@@ -13,6 +13,7 @@
 #include "zap.h"
 
 #include "hallbus/cert.h"
+#include "hallbus/enrol.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/progress.h"
@@ -21,6 +22,7 @@
 #include "hallbus/vec.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -42,6 +44,10 @@
 typedef struct zap_entry {
     char key[HB_CERT_KEY_Z85];
     char hall[64];
+    /* When the certificate is valid (HQ's clock, ms): signed ones carry it;
+     * the older unsigned ones are valid from 0 to INT64_MAX. */
+    int64_t not_before_ms, not_after_ms;
+    uint64_t serial;
     char file[ZAP_NAME_MAX]; /* its file in the folder, and what it was when read */
     struct timespec mtime;
     off_t size;
@@ -55,12 +61,14 @@ struct hq_zap {
     atomic_uint_fast64_t allowed, denied;
     atomic_size_t enrolled;
     char dir[4096];
+    char issuer[HB_CERT_KEY_Z85]; /* HQ's signing key; signed certificates must check with it */
     pthread_mutex_t table_lock; /* entries and n_entries, against readers on other threads */
     atomic_uint_fast64_t generation;
     zap_entry_t *entries;
     size_t n_entries;
     struct timespec dir_mtime;
     int64_t last_scan_ms;
+    int64_t next_change_ms; /* the next time an entry becomes valid or expires */
 };
 
 static int s_entry_cmp(const void *a, const void *b)
@@ -140,6 +148,20 @@ static void s_scan(hq_zap_t *z)
             hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: %s", path, err);
             continue;
         }
+        /* A signed certificate must be HQ's: one that fails its signature
+         * is never admitted. One out of its validity stays in the table,
+         * so that a handshake with it is refused naming why. */
+        hb_enrol_cert_info_t info;
+        int crc = hb_enrol_cert_check(&c, z->issuer[0] ? z->issuer : NULL, hb_now_ms(), &info,
+                                      err, sizeof err);
+        if (crc != 0 && crc != HB_ERANGE) {
+            hb_log_once(path, HB_LOG_ERROR, "zap: refusing %s: %s", path, err);
+            continue;
+        }
+        const char *retire = hb_cert_meta(&c, "retire-at");
+        int64_t retire_ms;
+        if (retire && hb_time_parse(retire, &retire_ms) == 0 && retire_ms < info.not_after_ms)
+            info.not_after_ms = retire_ms;
         const char *hall = hb_cert_meta(&c, "hall");
         char fallback[64];
         if (!hall) {
@@ -157,6 +179,9 @@ static void s_scan(hq_zap_t *z)
         snprintf(slot->key, sizeof slot->key, "%s", c.public_key);
         snprintf(slot->hall, sizeof slot->hall, "%s", hall);
         snprintf(slot->file, sizeof slot->file, "%s", de->d_name);
+        slot->not_before_ms = info.signed_ ? info.not_before_ms : 0;
+        slot->not_after_ms = info.signed_ || retire ? info.not_after_ms : INT64_MAX;
+        slot->serial = info.serial;
         slot->mtime = fst.st_mtim;
         slot->size = fst.st_size;
         slot->ino = fst.st_ino;
@@ -179,6 +204,14 @@ static void s_scan(hq_zap_t *z)
         }
         e[out++] = e[i];
     }
+    int64_t now = hb_now_ms(), next = INT64_MAX;
+    for (size_t i = 0; i < out; i++) {
+        if (e[i].not_before_ms > now && e[i].not_before_ms < next)
+            next = e[i].not_before_ms;
+        if (e[i].not_after_ms > now && e[i].not_after_ms < next)
+            next = e[i].not_after_ms;
+    }
+    z->next_change_ms = next;
     pthread_mutex_lock(&z->table_lock);
     zap_entry_t *old = z->entries;
     z->entries = e;
@@ -250,6 +283,22 @@ static void s_reply(void *sock, const char *version, size_t vlen, const char *re
     zmq_send(sock, meta, mlen, 0);
 }
 
+/* A hall that has rotated its key and now comes in with the new one no
+ * longer needs the old: its certificate (HALL.old.key) is removed, and the
+ * next scan drops it from the table. */
+static void s_retire_previous(hq_zap_t *z, const zap_entry_t *hit)
+{
+    size_t hl = strlen(hit->hall);
+    if (strncmp(hit->file, hit->hall, hl) != 0 || strcmp(hit->file + hl, ".key") != 0)
+        return; /* not the hall's current certificate */
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s.old.key", z->dir, hit->hall);
+    if (unlink(path) == 0)
+        hb_info("zap: hall %s came in with its new key (serial %" PRIu64
+                "); its previous key is retired",
+                hit->hall, hit->serial);
+}
+
 #define ZAP_PARTS 8
 
 static void s_handle(hq_zap_t *z)
@@ -292,10 +341,21 @@ static void s_handle(hq_zap_t *z)
     } else {
         zmq_z85_encode(key, zmq_msg_data(&parts[6]), 32);
         const zap_entry_t *hit = s_lookup(z, key);
-        if (hit) {
+        int64_t now = hb_now_ms();
+        if (hit && (now < hit->not_before_ms || now >= hit->not_after_ms)) {
+            char when[HB_RFC3339_MAX];
+            bool early = now < hit->not_before_ms;
+            hb_time_format(early ? hit->not_before_ms : hit->not_after_ms, when);
+            text = early ? "certificate not yet valid" : "certificate expired";
+            hb_log_once(key, HB_LOG_WARN,
+                        "zap: refused hall %s: its certificate (serial %" PRIu64 ", %s) %s %s",
+                        hit->hall, hit->serial, hit->file,
+                        early ? "is not valid before" : "expired at", when);
+        } else if (hit) {
             status = "200";
             text = "OK";
             snprintf(user, sizeof user, "%s", hit->hall);
+            s_retire_previous(z, hit);
         } else {
             text = "key not enrolled";
             hb_log_once(key, HB_LOG_WARN, "zap: refused a connection with key %s: not enrolled",
@@ -329,17 +389,23 @@ static void *s_thread(void *arg)
          * connects: the ingest checks every message against the table. */
         if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
             s_scan(z);
+        /* A certificate expired (or became valid): the ingest's cached
+         * answers must be asked again, so a hall whose certificate ran out
+         * while connected is refused at its next message. */
+        else if (hb_now_ms() >= z->next_change_ms)
+            s_scan(z);
     }
     hb_progress_unregister();
     return NULL;
 }
 
-int hq_zap_start(void *zmq_ctx, const char *halls_dir, hq_zap_t **out)
+int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_zap_t **out)
 {
     hq_zap_t *z = calloc(1, sizeof *z);
     if (!z)
         return HB_ENOMEM;
     snprintf(z->dir, sizeof z->dir, "%s", halls_dir);
+    snprintf(z->issuer, sizeof z->issuer, "%s", issuer ? issuer : "");
     pthread_mutex_init(&z->table_lock, NULL);
     z->sock = zmq_socket(zmq_ctx, ZMQ_REP);
     int linger = 0;
@@ -395,7 +461,9 @@ bool hq_zap_key_enrolled(hq_zap_t *z, const char *hall, const char *key)
     pthread_mutex_lock(&z->table_lock);
     const zap_entry_t *hit =
         z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp) : NULL;
-    bool ok = hit && strcmp(hit->hall, hall) == 0;
+    int64_t now = hb_now_ms();
+    bool ok = hit && strcmp(hit->hall, hall) == 0 && now >= hit->not_before_ms &&
+              now < hit->not_after_ms;
     pthread_mutex_unlock(&z->table_lock);
     return ok;
 }

@@ -20,8 +20,13 @@ typedef struct hq_zap hq_zap_t;
 
 /* Binds the handler in `zmq_ctx` and starts its thread; returns once bound.
  * `halls_dir` holds enrolled halls' public certificates (HALL.key, metadata
- * "hall" = hall id). */
-int hq_zap_start(void *zmq_ctx, const char *halls_dir, hq_zap_t **out);
+ * "hall" = hall id; HALL.old.key during a rotation's overlap). A signed
+ * certificate (enrol.h) must check with `issuer`, HQ's signing key (NULL:
+ * any signer), and is admitted only within its validity (and before its
+ * "retire-at", when it has one); an unsigned one, of the older offline
+ * enrolment, never expires. A key's validity ending while it is connected
+ * changes the generation, so the ingest refuses its next message. */
+int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_zap_t **out);
 /* Stops the thread and frees `*zap` (idempotent; sets it NULL). */
 void hq_zap_stop(hq_zap_t **zap);
 uint64_t hq_zap_allowed(const hq_zap_t *zap);

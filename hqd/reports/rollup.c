@@ -661,8 +661,16 @@ static void *s_thread(void *arg)
         bool all_done = !r->head && !r->n_behind;
         pthread_cond_broadcast(&r->done);
         pthread_mutex_unlock(&r->lock);
-        if (stop && all_done)
+        /* A stop does not wait for halls behind or batches still queued:
+         * each hall's rolled-up sequence is stored with its cells, so the
+         * next start catches up from the event store exactly where this one
+         * stopped. Waiting here would hold hqd's stop for as long as a
+         * catch-up takes (minutes for a large store on a busy machine). */
+        if (stop) {
+            if (!all_done)
+                hb_info("rollups: stopping with halls still behind; the next start catches up");
             break;
+        }
     }
     s_commit(r, true);
     pthread_mutex_lock(&r->lock);

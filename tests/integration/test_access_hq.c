@@ -259,8 +259,8 @@ static const char *s_role_for(hb_perm_t perm)
         {HB_PERM_POLICY_EDIT, "policy_editor"}, {HB_PERM_CAMPAIGN_READ, "marketer"},
         {HB_PERM_CAMPAIGN_DRAFT, "marketer"}, {HB_PERM_CAMPAIGN_APPROVE, "reviewer"},
         {HB_PERM_ADMIN, "admin"},           {HB_PERM_SELF, "viewer"},
-        {HB_PERM_REPORTS_READ, "analyst"}, {HB_PERM_ALERTS_HANDLE, "operator"},
-        {HB_PERM_ALERTS_SUBSCRIBE, "admin"},
+        {HB_PERM_REPORTS_READ, "analyst"},  {HB_PERM_HALLS_ENROL, "admin"},
+        {HB_PERM_ALERTS_HANDLE, "operator"}, {HB_PERM_ALERTS_SUBSCRIBE, "admin"},
     };
     for (size_t i = 0; i < sizeof pick / sizeof pick[0]; i++)
         if (pick[i].perm == perm)

@@ -590,15 +590,6 @@ static char *s_snapshot(hbt_world_t *w)
     return text;
 }
 
-static char *s_repeat(char c, size_t n)
-{
-    char *s = malloc(n + 1);
-    assert_non_null(s);
-    memset(s, c, n);
-    s[n] = '\0';
-    return s;
-}
-
 HBT_TEST(test_bad_documents)
 {
     hbt_world_t *w = *state;
@@ -626,7 +617,7 @@ HBT_TEST(test_bad_documents)
     VARIANT(c_ghost_hall, "scope", json_pack("{s:[s]}", "halls", "H999"));
     VARIANT(c_outside, "scope", json_pack("{s:[s]}", "halls", "H004"));
     VARIANT(c_parent, "parent", json_string("ghost"));
-    char *huge = s_repeat('x', 2001);
+    char *huge = hbt_repeat('x', 2001);
     VARIANT(c_oversized, "texts", json_pack("{s:s}", "kiosk", huge));
     VARIANT(c_type, "start", json_integer(20270301));
     VARIANT(c_level, "level", json_string("city")); /* owner P01 is a province */
@@ -637,15 +628,15 @@ HBT_TEST(test_bad_documents)
     s_date(29, day_before);
     VARIANT(c_reversed, "end", json_string(day_before));
 #undef VARIANT
-    char *long_name = s_repeat('n', 201);
+    char *long_name = hbt_repeat('n', 201);
     char region_long[512];
     snprintf(region_long, sizeof region_long,
              "{\"name\": \"%s\", \"level\": \"city\", \"parent\": \"P01\"}", long_name);
-    char *big_term = s_repeat('t', 101);
+    char *big_term = hbt_repeat('t', 101);
     char glossary_long[256];
     snprintf(glossary_long, sizeof glossary_long, "{\"terms\": [{\"term\": \"%s\"}]}", big_term);
     /* A body over hqd's max_body (1 MiB). */
-    char *body_huge = s_repeat(' ', (1u << 20) + 100);
+    char *body_huge = hbt_repeat(' ', (1u << 20) + 100);
     body_huge[0] = '{';
     body_huge[(1u << 20) + 98] = '}';
 

@@ -22,21 +22,7 @@
 
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 
-static char s_dir[256];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    hbt_mkdtemp(s_dir, sizeof s_dir, "hallctl");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hbt_rmdir(s_dir);
-    return 0;
-}
+static hbt_tmpdir_t s_tmp = {.tag = "hallctl"};
 
 static int s_hallctl(char *out, size_t len, const char *a1, const char *a2, const char *a3,
                      const char *a4, const char *a5, const char *a6, const char *a7,
@@ -61,14 +47,14 @@ static int s_hallctlv(char *out, size_t len, ...)
     return hbt_run(argv, out, len);
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
 
 HBT_TEST(test_enroll_writes_both_sides)
 {
     (void)state;
     char hq[300], out[300], text[4096], path[600];
-    snprintf(hq, sizeof hq, "%s/hq", s_dir);
-    snprintf(out, sizeof out, "%s/H1", s_dir);
+    snprintf(hq, sizeof hq, "%s/hq", s_tmp.path);
+    snprintf(out, sizeof out, "%s/H1", s_tmp.path);
     /* Where the hall reaches HQ is never guessed: no --hq-endpoint is bad
      * usage, and nothing is written. */
     assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
@@ -140,12 +126,12 @@ HBT_TEST(test_bad_usage)
                                NULL), 2);
     assert_non_null(strstr(text, "unknown command"));
     assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "bad id!", "--region", "n",
-                                "--hq-keys", s_dir, "--out", s_dir, "--hq-endpoint",
+                                "--hq-keys", s_tmp.path, "--out", s_tmp.path, "--hq-endpoint",
                                 "tcp://127.0.0.1:7400", NULL),
                      2);
     assert_non_null(strstr(text, "not a hall id"));
-    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H2", "--hq-keys", s_dir, "--out",
-                               s_dir, NULL, NULL), 2);
+    assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H2", "--hq-keys", s_tmp.path, "--out",
+                               s_tmp.path, NULL, NULL), 2);
     assert_non_null(strstr(text, "--region"));
     assert_int_equal(s_hallctl(text, sizeof text, "halls", "--hq", NULL, NULL, NULL, NULL, NULL,
                                NULL), 2);

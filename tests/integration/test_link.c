@@ -216,15 +216,9 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
     uint8_t *ev;
     size_t evlen = hbt_envelope_bytes(1, (int64_t)time(NULL) * 1000, &ev);
     ProtobufCBinaryData item = {evlen, ev};
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = 1;
-    b.events = &item;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
     uint8_t *fb;
     size_t flen;
-    assert_int_equal(hb_frame_pack(&f, &fb, &flen), 0);
+    assert_int_equal(hb_batch_pack(&item, 1, &fb, &flen), 0);
     assert_int_equal(hbt_raw_send_bytes(raw, fb, flen / 2), 0);
     expect[n++] = (typeof(expect[0])){"truncated", HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED};
     free(fb);
@@ -258,9 +252,7 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
         size_t elen;
         assert_int_equal(hb_envelope_pack(&env, &eb, &elen), 0);
         ProtobufCBinaryData one = {elen, eb};
-        b.n_events = 1;
-        b.events = &one;
-        assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+        assert_int_equal(hbt_raw_send_events(raw, &one, 1), 0);
         free(eb);
         expect[n++] = (typeof(expect[0])){"200-byte ticket id", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD};
     }
@@ -287,9 +279,7 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
     memcpy(e3, plain, l3);
     free(plain);
     ProtobufCBinaryData items[3] = {{l1, e1}, {l2, e2}, {l3, e3}};
-    b.n_events = 3;
-    b.events = items;
-    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    assert_int_equal(hbt_raw_send_events(raw, items, 3), 0);
     Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
     assert_non_null(ack);
     assert_int_equal(ack->ack->committed_seq, 3);

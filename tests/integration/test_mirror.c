@@ -34,13 +34,7 @@ static int s_post(hbt_hall_t *h, const char *path, const char *fmt, ...)
 }
 
 static uint64_t s_rng = 0x9e3779b97f4a7c15ULL;
-static uint32_t s_rand(uint32_t n)
-{
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return (uint32_t)(s_rng % n);
-}
+static uint32_t s_rand(uint32_t n) { return hbt_rand(&s_rng, n); }
 
 /* What a stretch of traffic got: answers by class. */
 typedef struct tally {

@@ -93,24 +93,10 @@ static char *s_scrape(const char *base)
     return body;
 }
 
-/* The value of one sample line ("name{labels}" as written), NAN if none. */
-static double s_sample(const char *text, const char *sample)
-{
-    size_t n = strlen(sample);
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
-            return strtod(line + n + 1, NULL);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return NAN;
-}
-
 static double s_metric(const char *base, const char *sample)
 {
     char *t = s_scrape(base);
-    double v = s_sample(t, sample);
+    double v = hbt_sample(t, sample);
     free(t);
     return v;
 }
@@ -178,22 +164,22 @@ static void test_ack_latency_and_link_states(void **state)
     }
     double took = (double)(hbt_now_us() - t0) / 1e6;
     char *t = s_scrape(hq);
-    assert_true(s_sample(t, ACK_COUNT) == 5);
+    assert_true(hbt_sample(t, ACK_COUNT) == 5);
     /* Each timed ack is part of what the test waited for. */
-    double sum = s_sample(t, "hallbus_hq_ack_latency_seconds_sum");
+    double sum = hbt_sample(t, "hallbus_hq_ack_latency_seconds_sum");
     assert_true(sum > 0 && sum <= took);
-    assert_true(s_sample(t, "hallbus_hq_ack_latency_seconds_bucket{le=\"+Inf\"}") == 5);
-    assert_true(s_sample(t, STATE("online")) == 1);
-    assert_true(s_sample(t, "hallbus_hq_halls") == 1);
+    assert_true(hbt_sample(t, "hallbus_hq_ack_latency_seconds_bucket{le=\"+Inf\"}") == 5);
+    assert_true(hbt_sample(t, STATE("online")) == 1);
+    assert_true(hbt_sample(t, "hallbus_hq_halls") == 1);
     free(t);
     /* Every commit is timed, failed ones too. The writer counts a commit
      * just after handing on its acks, so the two may differ for a moment. */
     double commits = 0, timed = -1;
     for (int64_t until = hbt_now_ms() + 3000; commits != timed && hbt_now_ms() < until;) {
         t = s_scrape(hq);
-        commits = s_sample(t, "hallbus_hq_writer_commits_total") +
-                  s_sample(t, "hallbus_hq_writer_failures_total");
-        timed = s_sample(t, "hallbus_hq_commit_duration_seconds_count");
+        commits = hbt_sample(t, "hallbus_hq_writer_commits_total") +
+                  hbt_sample(t, "hallbus_hq_writer_failures_total");
+        timed = hbt_sample(t, "hallbus_hq_commit_duration_seconds_count");
         free(t);
     }
     assert_true(commits >= 5);
@@ -208,8 +194,8 @@ static void test_ack_latency_and_link_states(void **state)
     assert_int_equal(ack->ack->committed_seq, 15);
     hb_frame_free(ack);
     t = s_scrape(hq);
-    assert_true(s_sample(t, ACK_COUNT) == 5);
-    assert_true(s_sample(t, "hallbus_hq_events_duplicate_total") == 3);
+    assert_true(hbt_sample(t, ACK_COUNT) == 5);
+    assert_true(hbt_sample(t, "hallbus_hq_events_duplicate_total") == 3);
     free(t);
 
     /* Bytes that are no frame: refused, and the hall's link is blocked. */
@@ -219,9 +205,9 @@ static void test_ack_latency_and_link_states(void **state)
     assert_non_null(rej);
     hb_frame_free(rej);
     t = s_scrape(hq);
-    assert_true(s_sample(t, STATE("blocked")) == 1);
-    assert_true(s_sample(t, STATE("online")) == 0);
-    assert_true(s_sample(t, "hallbus_hq_refused_total{reason=\"malformed\"}") == 1);
+    assert_true(hbt_sample(t, STATE("blocked")) == 1);
+    assert_true(hbt_sample(t, STATE("online")) == 0);
+    assert_true(hbt_sample(t, "hallbus_hq_refused_total{reason=\"malformed\"}") == 1);
     free(t);
     /* The next good batch is taken: online again, and timed. */
     assert_int_equal(hbt_raw_send_batch(raw, 16, 2), 0);
@@ -230,9 +216,9 @@ static void test_ack_latency_and_link_states(void **state)
     assert_int_equal(ack->ack->committed_seq, 17);
     hb_frame_free(ack);
     t = s_scrape(hq);
-    assert_true(s_sample(t, STATE("blocked")) == 0);
-    assert_true(s_sample(t, STATE("online")) == 1);
-    assert_true(s_sample(t, ACK_COUNT) == 6);
+    assert_true(hbt_sample(t, STATE("blocked")) == 0);
+    assert_true(hbt_sample(t, STATE("online")) == 1);
+    assert_true(hbt_sample(t, ACK_COUNT) == 6);
     free(t);
 
     /* Its certificate removed at head office: its next message finds the
@@ -258,10 +244,10 @@ static void test_ack_latency_and_link_states(void **state)
     hbt_hall_start(&w->a);
     assert_true(s_wait_metric(hq, STATE("online"), 1, 10000) == 1);
     t = s_scrape(hq);
-    double sum_states = s_sample(t, STATE("online")) + s_sample(t, STATE("offline")) +
-                        s_sample(t, STATE("blocked")) + s_sample(t, STATE("revoked"));
-    assert_true(sum_states == s_sample(t, "hallbus_hq_halls"));
-    assert_true(s_sample(t, "hallbus_hq_halls") == 2);
+    double sum_states = hbt_sample(t, STATE("online")) + hbt_sample(t, STATE("offline")) +
+                        hbt_sample(t, STATE("blocked")) + hbt_sample(t, STATE("revoked"));
+    assert_true(sum_states == hbt_sample(t, "hallbus_hq_halls"));
+    assert_true(hbt_sample(t, "hallbus_hq_halls") == 2);
     free(t);
     /* MA stops: offline two seconds later (offline_after). */
     hbt_hall_stop(&w->a, SIGTERM);
@@ -290,28 +276,28 @@ static void test_scrapes_parse_and_hold(void **state)
     s_write_file(w->hq_scrape, hq);
     s_write_file(w->hall_scrape, hall);
     /* What the traffic must have recorded. */
-    assert_true(s_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
+    assert_true(hbt_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
                              "route=\"/v1/halls/:hall\",code=\"2xx\"}") >= 1);
-    assert_true(s_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
+    assert_true(hbt_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
                              "route=\"/v1/halls/:hall\",code=\"4xx\"}") >= 1);
     assert_null(strstr(hq, "route=\"/v1/halls/MA\""));
-    assert_true(s_sample(hq, ACK_COUNT) > 6);
-    assert_true(s_sample(hall, "hallbus_hall_outbox_commit_duration_seconds_count") >= 1);
-    assert_true(s_sample(hall, "hallbus_hall_http_request_duration_seconds_count{method=\"GET\","
+    assert_true(hbt_sample(hq, ACK_COUNT) > 6);
+    assert_true(hbt_sample(hall, "hallbus_hall_outbox_commit_duration_seconds_count") >= 1);
+    assert_true(hbt_sample(hall, "hallbus_hall_http_request_duration_seconds_count{method=\"GET\","
                                "route=\"/v1/status\",code=\"2xx\"}") >= 1);
-    assert_true(s_sample(hall, "hallbus_hall_http_request_duration_seconds_count{method=\"POST\","
+    assert_true(hbt_sample(hall, "hallbus_hall_http_request_duration_seconds_count{method=\"POST\","
                                "route=\"/v1/events\",code=\"4xx\"}") == 1);
     static const char *const process[] = {
         "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
         "process_max_fds", "process_start_time_seconds",
     };
     for (size_t i = 0; i < sizeof process / sizeof process[0]; i++) {
-        assert_true(s_sample(hq, process[i]) > 0);
-        assert_true(s_sample(hall, process[i]) > 0);
+        assert_true(hbt_sample(hq, process[i]) > 0);
+        assert_true(hbt_sample(hall, process[i]) > 0);
     }
-    assert_true(s_sample(hq, "hallbus_hq_disk_avail_bytes") > 0);
-    assert_true(s_sample(hall, "hallbus_hall_disk_size_bytes") > 0);
-    assert_true(s_sample(hq, "hallbus_hq_alerts_open{kind=\"hall_offline\"}") >= 0);
+    assert_true(hbt_sample(hq, "hallbus_hq_disk_avail_bytes") > 0);
+    assert_true(hbt_sample(hall, "hallbus_hall_disk_size_bytes") > 0);
+    assert_true(hbt_sample(hq, "hallbus_hq_alerts_open{kind=\"hall_offline\"}") >= 0);
     assert_non_null(strstr(hq, "hallbus_build_info{version=\""));
     free(hq);
     free(hall);

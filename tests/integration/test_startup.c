@@ -30,21 +30,7 @@
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 #define HALLSIM HB_BIN_DIR "/tools/hallsim"
 
-static char s_root[256];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    hbt_mkdtemp(s_root, sizeof s_root, "startup");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hbt_rmdir(s_root);
-    return 0;
-}
+static hbt_tmpdir_t s_tmp = {.tag = "startup"};
 
 /* Reads a whole (small) file into `out`. */
 static void s_read(const char *path, char *out, size_t len)
@@ -72,13 +58,13 @@ static bool s_wait_for(const char *path, const char *text, int ms)
 
 /* ------------------------------------------------------ one folder, one */
 
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
 
 HBT_TEST(test_data_folder_lock)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_root);
+    hbt_hq_init(&hq, s_tmp.path);
     hbt_hq_start(&hq);
     char out[8192], want[64];
 
@@ -164,7 +150,7 @@ HBT_TEST(test_version)
     }
     /* The daemons say it over HTTP too, the same. */
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_root);
+    hbt_hq_init(&hq, s_tmp.path);
     hbt_hq_start(&hq);
     hbt_hall_t hall;
     hbt_hall_enroll(&hq, &hall, "VER1");
@@ -208,8 +194,8 @@ HBT_TEST(test_contradicting_settings)
 {
     (void)state;
     char out[8192], data[300], keys[300];
-    snprintf(data, sizeof data, "%s/data", s_root);
-    snprintf(keys, sizeof keys, "%s/keys", s_root);
+    snprintf(data, sizeof data, "%s/data", s_tmp.path);
+    snprintf(keys, sizeof keys, "%s/keys", s_tmp.path);
     char *reconnect[] = {BRANCHD, "--id", "H1", "--data", data, "--hq", "tcp://127.0.0.1:9",
                          "--keys", keys, "--reconnect_min", "40s", "--reconnect_max", "30s",
                          NULL};
@@ -217,7 +203,7 @@ HBT_TEST(test_contradicting_settings)
     hbt_assert_contains(out, "reconnect_min (40s) may not be greater than reconnect_max (30s)");
     /* From a config file as well. */
     char conf[400];
-    snprintf(conf, sizeof conf, "%s/branchd.conf", s_root);
+    snprintf(conf, sizeof conf, "%s/branchd.conf", s_tmp.path);
     FILE *f = fopen(conf, "w");
     fprintf(f, "id = H1\ndata = %s\nhq = tcp://127.0.0.1:9\nkeys = %s\nreconnect_min = 1m\n",
             data, keys);
@@ -238,7 +224,7 @@ HBT_TEST(test_bad_policy_file)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_root);
+    hbt_hq_init(&hq, s_tmp.path);
     hbt_hq_start(&hq);
     hbt_hall_t hall;
     hbt_hall_enroll(&hq, &hall, "POL1");
@@ -284,7 +270,7 @@ HBT_TEST(test_sighup_keeps_hall_id)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_root);
+    hbt_hq_init(&hq, s_tmp.path);
     hbt_hq_start(&hq);
     hbt_hall_t hall;
     hbt_hall_enroll(&hq, &hall, "HUP7");
@@ -332,7 +318,7 @@ HBT_TEST(test_systemd)
     (void)state;
     for (int round = 0; round < 2; round++) {
         char notify[200];
-        snprintf(notify, sizeof notify, "%.80s/notify%d", s_root, round);
+        snprintf(notify, sizeof notify, "%.80s/notify%d", s_tmp.path, round);
         hbt_notify_t *l = hbt_notify_start(notify);
         setenv("NOTIFY_SOCKET", notify, 1);
         setenv("WATCHDOG_USEC", "400000", 1); /* 400 ms: a pet every 200 ms */
@@ -344,7 +330,7 @@ HBT_TEST(test_systemd)
             setenv("WATCHDOG_PID", pid, 1);
         hbt_hq_t hq;
         char root[300];
-        snprintf(root, sizeof root, "%s/r%d", s_root, round);
+        snprintf(root, sizeof root, "%s/r%d", s_tmp.path, round);
         assert_int_equal(mkdir(root, 0755) == 0 || errno == EEXIST, 1);
         hbt_hq_init(&hq, root);
         hbt_hq_start(&hq);

@@ -37,24 +37,7 @@
 
 #include <cmocka.h>
 
-static char s_root[256];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    hbt_mkdtemp(s_root, sizeof s_root, "watchdog");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    unsetenv("WATCHDOG_PID");
-    hbt_rmdir(s_root);
-    return 0;
-}
+static hbt_tmpdir_t s_tmp = {.tag = "watchdog"};
 
 static void s_read(const char *path, char *out, size_t len)
 {
@@ -82,7 +65,7 @@ static bool s_wait_log(const char *path, const char *needle, int ms)
 static hbt_notify_t *s_start_hq(hbt_hq_t *hq, const char *watchdog_usec)
 {
     char notify[200];
-    snprintf(notify, sizeof notify, "%.80s/notify", s_root);
+    snprintf(notify, sizeof notify, "%.80s/notify", s_tmp.path);
     hbt_notify_t *l = hbt_notify_start(notify);
     setenv("NOTIFY_SOCKET", notify, 1);
     if (watchdog_usec)
@@ -110,7 +93,7 @@ static void test_stuck_writer_stops_the_pets(void **state)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_root);
+    hbt_hq_init(&hq, s_tmp.path);
     /* 1 s: a pet every 500 ms; a thread quiet for 3 s stops them. */
     hbt_notify_t *l = s_start_hq(&hq, "1000000");
     assert_true(s_wait_heard(l, "READY=1", 10000));
@@ -303,7 +286,7 @@ static void test_long_rebuild_extends_the_start(void **state)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_root);
+    hbt_hq_init(&hq, s_tmp.path);
     int64_t t0 = hbt_now_ms();
     s_write_stream(hq.data);
     print_message("%d events stored in %lld ms\n", SLOW_EVENTS, (long long)(hbt_now_ms() - t0));
@@ -361,9 +344,8 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stuck_writer_stops_the_pets, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_long_rebuild_extends_the_start, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_stuck_writer_stops_the_pets, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_long_rebuild_extends_the_start, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

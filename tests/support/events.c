@@ -31,14 +31,23 @@ json_t *hbt_json(const char *text)
     return j;
 }
 
+/* A test's text from its format, which must fit. */
+static void s_format(char text[EVENTS_TEXT_MAX], const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void s_format(char text[EVENTS_TEXT_MAX], const char *fmt, va_list ap)
+{
+    int n = vsnprintf(text, EVENTS_TEXT_MAX, fmt, ap);
+    assert_true(n >= 0 && n < EVENTS_TEXT_MAX);
+}
+
 json_t *hbt_jsonf(const char *fmt, ...)
 {
     char text[EVENTS_TEXT_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text, fmt, ap);
+    s_format(text, fmt, ap);
     va_end(ap);
-    assert_true(n >= 0 && (size_t)n < sizeof text);
     return hbt_json(text);
 }
 
@@ -75,15 +84,20 @@ int hbt_apply(hb_hall_state_t *s, int64_t at, const char *text)
     return rc;
 }
 
-int hbt_applyf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
+int hbt_vapplyf(hb_hall_state_t *s, int64_t at, const char *fmt, va_list ap)
 {
     char text[EVENTS_TEXT_MAX];
+    s_format(text, fmt, ap);
+    return hbt_apply(s, at, text);
+}
+
+int hbt_applyf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text, fmt, ap);
+    int rc = hbt_vapplyf(s, at, fmt, ap);
     va_end(ap);
-    assert_true(n >= 0 && (size_t)n < sizeof text);
-    return hbt_apply(s, at, text);
+    return rc;
 }
 
 char *hbt_state_text(const hb_hall_state_t *s)

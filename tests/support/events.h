@@ -14,6 +14,7 @@
 #include "sim.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@ Hallbus__Envelope *hbt_event(int64_t at, const char *text);
 int hbt_apply(hb_hall_state_t *s, int64_t at, const char *text);
 int hbt_applyf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int hbt_vapplyf(hb_hall_state_t *s, int64_t at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Applies a hand-built envelope (what JSON cannot say) as the next one. */
 int hbt_apply_env(hb_hall_state_t *s, Hallbus__Envelope *env, int64_t at);
 
@@ -61,6 +64,18 @@ hb_hall_state_t *hbt_state_sample(int64_t t0);
 /* docs/POLICY.md's worked example: the national, province, city and hall
  * documents, in that order. */
 extern const char *const hbt_policy_example[4];
+
+/* The regions of the country the control plane's tests share, CN -> P1
+ * (C11 Harbour, C12 Hill), P2 (C21 Bay): the start of an organisation
+ * document, which goes on with its own "halls". */
+#define HBT_ORG_REGIONS \
+    "{\"regions\": [" \
+    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"}," \
+    " {\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}," \
+    " {\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}," \
+    " {\"id\": \"C11\", \"name\": \"Harbour\", \"level\": \"city\", \"parent\": \"P1\"}," \
+    " {\"id\": \"C12\", \"name\": \"Hill\", \"level\": \"city\", \"parent\": \"P1\"}," \
+    " {\"id\": \"C21\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P2\"}],"
 
 /* HQ's organisation from its document (' for "). */
 org_t *hbt_org(const char *text);

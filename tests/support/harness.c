@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -49,6 +50,45 @@ void hbt_rmdir(const char *dir)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+char *hbt_repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+uint32_t hbt_rand(uint64_t *rng, uint32_t n)
+{
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return (uint32_t)(*rng % n);
+}
+
+int hbt_tmpdir_setup(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_mkdtemp(t->path, sizeof t->path, t->tag);
+    return 0;
+}
+
+int hbt_tmpdir_teardown(void **state)
+{
+    hbt_tmpdir_t *t = *state;
+    hbt_rmdir(t->path);
+    return 0;
+}
+
+int hbt_tmpdir_notify_teardown(void **state)
+{
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    return hbt_tmpdir_teardown(state);
+}
+
 int hbt_free_port(void)
 {
     enum { GIVEN_MAX = 4096 };
@@ -227,18 +267,25 @@ int hbt_run(char *const argv[], char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap)
 {
-    char *argv[64] = {(char *)bin};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, bin);
+    int n = 0;
+    argv[n++] = (char *)prog;
     for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
-        assert_true(n < 63);
+        assert_true(n < cap - 1);
         argv[n++] = (char *)a;
     }
-    va_end(ap);
     argv[n] = NULL;
+    return n;
+}
+
+int hbt_run_args(char *out, size_t outlen, const char *bin, ...)
+{
+    char *argv[64];
+    va_list ap;
+    va_start(ap, bin);
+    hbt_vargv(argv, 64, bin, ap);
+    va_end(ap);
     return hbt_run(argv, out, outlen);
 }
 
@@ -388,6 +435,19 @@ int64_t hbt_int(const json_t *obj, const char *name)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
 }
 
+double hbt_sample(const char *text, const char *sample)
+{
+    size_t n = strlen(sample);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return NAN;
+}
+
 /* ---- the system */
 
 void hbt_hq_init(hbt_hq_t *hq, const char *root)
@@ -515,8 +575,9 @@ void hbt_hq_start(hbt_hq_t *hq)
     }
     hbt_http_set_token(hq->http, hq->token);
     snprintf(log, sizeof log, "%s/hqd.log", hq->root);
-    char *argv[32] = {HB_BIN_DIR "/hqd/hqd", "--data", hq->data, "--keys", hq->keys,
-                      "--listen", hq->endpoint, "--http", hq->http_addr, "--heartbeat", "500ms"};
+    char *argv[32] = {hq->bin[0] ? hq->bin : HB_BIN_DIR "/hqd/hqd",
+                      "--data", hq->data, "--keys", hq->keys, "--listen", hq->endpoint,
+                      "--http", hq->http_addr, "--heartbeat", "500ms"};
     int n = 11;
     for (int i = 0; i < hq->n_extra && n < 30; i++)
         argv[n++] = hq->extra[i];
@@ -538,9 +599,9 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
     snprintf(hall->http_addr, sizeof hall->http_addr, "127.0.0.1:%d", hp);
     snprintf(hall->http, sizeof hall->http, "http://127.0.0.1:%d", hp);
     char out[2048];
-    char *argv[] = {HB_BIN_DIR "/tools/hallctl", "enroll", (char *)id, "--region", "test",
-                    "--hq-keys", hq->keys, "--out", hall->dir, "--hq-endpoint", hq->endpoint,
-                    NULL};
+    char *argv[] = {hq->hallctl[0] ? hq->hallctl : HB_BIN_DIR "/tools/hallctl",
+                    "enroll", (char *)id, "--region", "test", "--hq-keys", hq->keys,
+                    "--out", hall->dir, "--hq-endpoint", hq->endpoint, NULL};
     int rc = hbt_run(argv, out, sizeof out);
     if (rc != 0)
         fail_msg("hallctl enroll %s failed (%d): %s", id, rc, out);
@@ -550,10 +611,10 @@ void hbt_hall_start(hbt_hall_t *hall)
 {
     char log[400];
     snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
-    char *argv[40] = {HB_BIN_DIR "/branchd/branchd", "--id", hall->id, "--data", hall->data,
-                      "--hq", hall->hq_endpoint, "--http", hall->http_addr, "--keys", hall->dir,
-                      "--heartbeat", "300ms", "--link_timeout", "2s", "--reconnect_min", "100ms",
-                      "--reconnect_max", "1s"};
+    char *argv[40] = {hall->bin[0] ? hall->bin : HB_BIN_DIR "/branchd/branchd",
+                      "--id", hall->id, "--data", hall->data, "--hq", hall->hq_endpoint,
+                      "--http", hall->http_addr, "--keys", hall->dir, "--heartbeat", "300ms",
+                      "--link_timeout", "2s", "--reconnect_min", "100ms", "--reconnect_max", "1s"};
     int n = 19;
     if (!hall->tokens_only) {
         argv[n++] = "--local_trust";
@@ -767,6 +828,17 @@ int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame)
     return rc;
 }
 
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n)
+{
+    uint8_t *buf;
+    size_t len;
+    if (hb_batch_pack(items, n, &buf, &len) != 0)
+        return -1;
+    int rc = hbt_raw_send_bytes(raw, buf, len);
+    free(buf);
+    return rc;
+}
+
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms)
 {
     zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
@@ -845,13 +917,7 @@ int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n)
     int64_t now = (int64_t)time(NULL) * 1000;
     for (size_t i = 0; i < n; i++)
         items[i].len = hbt_envelope_bytes(first + i, now, &items[i].data);
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = hbt_raw_send_frame(raw, &f);
+    int rc = hbt_raw_send_events(raw, items, n);
     for (size_t i = 0; i < n; i++)
         free(items[i].data);
     free(items);

@@ -9,6 +9,7 @@
 #include "hallbus.pb-c.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,24 @@
 /* A fresh folder under /tmp, removed by hbt_rmdir. Aborts the test on error. */
 void hbt_mkdtemp(char *out, size_t len, const char *tag);
 void hbt_rmdir(const char *dir);
+/* A fresh folder for each test of a file:
+ *   static hbt_tmpdir_t s_tmp = {.tag = "tag"};
+ *   #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
+ * makes s_tmp.path before each test and removes it after. */
+typedef struct hbt_tmpdir {
+    const char *tag;
+    char path[256];
+} hbt_tmpdir_t;
+int hbt_tmpdir_setup(void **state);
+int hbt_tmpdir_teardown(void **state);
+/* hbt_tmpdir_teardown for tests of the systemd protocol: the variables a
+ * test set for it (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID) unset too. */
+int hbt_tmpdir_notify_teardown(void **state);
+/* `n` times `c` as a string (free() it). */
+char *hbt_repeat(char c, size_t n);
+/* A xorshift step of `*rng` (never 0): a number below `n`, the same series
+ * for the same seed on every run. */
+uint32_t hbt_rand(uint64_t *rng, uint32_t n);
 /* A TCP port that was free a moment ago on 127.0.0.1. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
@@ -46,6 +65,9 @@ bool hbt_alive(hbt_proc_t *p);
 int hbt_run(char *const argv[], char *out, size_t outlen);
 /* The same with the arguments after `bin` listed, ending with NULL. */
 int hbt_run_args(char *out, size_t outlen, const char *bin, ...);
+/* An argument vector: `prog`, then the strings of `ap` up to a NULL, then
+ * NULL (`cap` slots in all, or the test fails); returns argc. */
+int hbt_vargv(char **argv, int cap, const char *prog, va_list ap);
 
 /* ---- HTTP
  *
@@ -83,6 +105,9 @@ bool hbt_http_answer_header(const char *answer, const char *name, char *out, siz
 const char *hbt_http_answer_body(const char *answer);
 /* Integer member of a JSON object (-1 when absent). */
 int64_t hbt_int(const json_t *obj, const char *name);
+/* The value of one sample of a Prometheus text exposition, `sample` as
+ * written ("name{labels}"), or NAN when no line has it. */
+double hbt_sample(const char *text, const char *sample);
 
 /* ---- the system */
 typedef struct hbt_hq {
@@ -96,6 +121,10 @@ typedef struct hbt_hq {
     char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
     char token[64]; /* an admin's API token, made before the first start */
+    /* Another release's hqd and the hallctl that enrols halls at it (the
+     * upgrade test); "" runs this build's. */
+    char bin[512];
+    char hallctl[512];
 } hbt_hq_t;
 
 typedef struct hbt_hall {
@@ -118,6 +147,10 @@ typedef struct hbt_hall {
     /* A device token (a manager's) the harness sends with its own reads of
      * the hall (waiting for it, hbt_wait_synced); "" sends none. */
     char token[64];
+    /* Another release's branchd (set after hbt_hall_enroll); "" runs this
+     * build's. A release before access control knows no --local_trust:
+     * give it tokens_only, and its API answers without a token all the same. */
+    char bin[512];
 } hbt_hall_t;
 
 /* Sets up folders and ports (nothing started). */
@@ -175,6 +208,8 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir);
 void hbt_raw_close(hbt_raw_t **raw);
 int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len);
 int hbt_raw_send_frame(hbt_raw_t *raw, const Hallbus__Frame *frame);
+/* One batch frame of `n` packed envelopes (they stay the caller's). */
+int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n);
 /* Receives one frame (NULL on timeout); free with hb_frame_free. */
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms);
 /* Receives frames until one of `kind` arrives (others dropped). */

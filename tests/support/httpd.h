@@ -37,6 +37,17 @@ typedef struct hbt_sock_resp {
 extern volatile int hbt_httpd_streams_closed;
 extern volatile int hbt_httpd_stream_overflow_rc;
 
+/* The pieces of every server fixture, for a test with routes of its own:
+ * hbt_httpd_new makes a server on `host_port` (its loop initialised, not yet
+ * running; `base` is http://127.0.0.1:port), or NULL when the address cannot
+ * be listened on (no IPv6 here); hbt_httpd_run runs its loop on a thread of
+ * its own once the caller has set its routes, and puts it in *state;
+ * hbt_httpd_teardown ends it. When that thread ends, h2o's per-thread caches
+ * are handed back, and the sanitizer build told about what cannot be (in
+ * httpd.c, once for every test linking it). */
+hbt_httpd_t *hbt_httpd_new(const char *host_port, size_t max_body);
+void hbt_httpd_run(void **state, hbt_httpd_t *fx);
+
 /* A server on `host_port` with `limits` (NULL: the defaults) set before its
  * loop runs, as a daemon sets them at start; with `table` (may be NULL) and
  * a guard registered too. NULL in *state when the address cannot be

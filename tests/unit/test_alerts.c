@@ -67,13 +67,12 @@ static void s_apply(hall_t *h, int64_t at, const char *fmt, ...) __attribute__((
 
 static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
 {
-    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int rc = hbt_vapplyf(h->s, at, fmt, ap);
     va_end(ap);
-    if (hbt_apply(h->s, at, text) != 0)
-        fail_msg("event did not fit the state: %s", text);
+    if (rc != 0)
+        fail_msg("event did not fit the state: %s", fmt);
     h->seq = h->s->seq;
 }
 
@@ -977,4 +976,51 @@ HBT_TEST(test_evaluation_rate)
     free(halls);
     hb_policy_free(&berlin);
     hb_policy_free(&utc);
+}
+
+/* ------------------------------------------------- hall_disk_full ---- */
+
+/* Open while the hall says its disk is full; after room returns, held for
+ * disk_full_hold_s from when HQ last heard the refusals rise; never for a
+ * hall that refused nothing. */
+HBT_TEST_IN(test_hall_disk_full_rule, NULL, NULL)
+{
+    (void)state;
+    alerts_params_t pr;
+    alerts_params_default(&pr);
+    assert_int_equal(pr.disk_full_hold_s, ALERTS_DISK_FULL_HOLD_S_DEFAULT);
+    pr.disk_full_hold_s = 600;
+    const int64_t now = 1800000000000LL;
+    const struct {
+        int64_t full_since, seen;
+        uint64_t refused;
+        bool open;
+        const char *detail;
+    } rows[] = {
+        {0, 0, 0, false, NULL},                                    /* never full */
+        {now - 5000, 0, 0, true, "is full"},                       /* full, nothing refused yet */
+        {now - 5000, now - 1000, 7, true, "7 refused so far"},     /* full, refusing */
+        {0, now - 599000, 7, true, "refused 7 event(s)"},          /* room again, within the hold */
+        {0, now - 601000, 7, false, NULL},                         /* room again, hold over */
+        {0, 0, 7, false, NULL},                                    /* a count HQ never saw rise */
+        {now - 5000, now - 9000000, 7, true, "is full"},           /* full outlasts the hold */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        alerts_link_t l = {.disk_full_since_ms = rows[i].full_since,
+                           .disk_refused = rows[i].refused,
+                           .disk_refused_seen_ms = rows[i].seen};
+        alert_set_t set = {0};
+        alerts_eval_link(&l, &pr, now, &set);
+        if (!rows[i].open) {
+            assert_int_equal(set.n, 0);
+            continue;
+        }
+        assert_int_equal(set.n, 1);
+        assert_int_equal(set.alerts[0].kind, ALERT_HALL_DISK_FULL);
+        assert_int_equal(set.alerts[0].value, (int64_t)rows[i].refused);
+        if (!strstr(set.alerts[0].detail, rows[i].detail))
+            fail_msg("row %zu: \"%s\" lacks \"%s\"", i, set.alerts[0].detail, rows[i].detail);
+    }
+    assert_string_equal(alert_kind_name(ALERT_HALL_DISK_FULL), "hall_disk_full");
+    assert_string_equal(alert_kind_unit(ALERT_HALL_DISK_FULL), "events");
 }

@@ -27,13 +27,7 @@
 /* CN -> P1 (C11: H1 H2 H3, C12: H4 H5), P2 (C21: H6 H7). H1 and H6 are
  * flagships. */
 static const char *s_org_text =
-    "{\"regions\": ["
-    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"
-    " {\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"C11\", \"name\": \"Harbour\", \"level\": \"city\", \"parent\": \"P1\"},"
-    " {\"id\": \"C12\", \"name\": \"Hill\", \"level\": \"city\", \"parent\": \"P1\"},"
-    " {\"id\": \"C21\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P2\"}],"
+    HBT_ORG_REGIONS
     " \"halls\": ["
     " {\"id\": \"H1\", \"city\": \"C11\", \"tags\": [\"flagship\"]},"
     " {\"id\": \"H2\", \"city\": \"C11\"}, {\"id\": \"H3\", \"city\": \"C11\"},"

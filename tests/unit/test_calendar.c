@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "runner.h"
 
 #define MAR_01_2027 20878
@@ -31,15 +32,6 @@ static json_t *s_content(const char *id, const char *start, const char *end)
         "faq", "question", "Who can join?", "answer", "Every customer over 18.");
     assert_non_null(c);
     return c;
-}
-
-static char *s_repeat(char ch, size_t n)
-{
-    char *s = malloc(n + 1);
-    assert_non_null(s);
-    memset(s, ch, n);
-    s[n] = '\0';
-    return s;
 }
 
 /* Parses `doc` (taking it) and expects a refusal whose reason starts with
@@ -192,7 +184,7 @@ HBT_TEST(test_campaign_refusals)
     s_refused(d, "id: must be a string");
 
     d = s_content("a", "2027-03-01", "2027-03-02");
-    big = s_repeat('t', 201);
+    big = hbt_repeat('t', 201);
     json_object_set_new(d, "title", json_string(big));
     free(big);
     s_refused(d, "title: 201 bytes, at most 200");
@@ -271,7 +263,7 @@ HBT_TEST(test_campaign_refusals)
     json_object_set_new(json_object_get(d, "texts"), "radio", json_string("x"));
     s_refused(d, "texts.radio: unknown channel");
     d = s_content("a", "2027-03-01", "2027-03-02");
-    big = s_repeat('k', 2001);
+    big = hbt_repeat('k', 2001);
     json_object_set_new(json_object_get(d, "texts"), "kiosk", json_string(big));
     free(big);
     s_refused(d, "texts.kiosk: 2001 bytes, at most 2000");
@@ -309,7 +301,7 @@ HBT_TEST(test_campaign_refusals)
     json_object_set_new(d, "faq", json_pack("[{s:s, s:i}]", "question", "q", "answer", 3));
     s_refused(d, "faq[0].answer: must be a string");
     d = s_content("a", "2027-03-01", "2027-03-02");
-    big = s_repeat('q', 1001);
+    big = hbt_repeat('q', 1001);
     json_object_set_new(d, "faq", json_pack("[{s:s, s:s}]", "question", "q", "answer", big));
     free(big);
     s_refused(d, "faq[0].answer: 1001 bytes, at most 1000");

@@ -23,13 +23,7 @@
 #define MAR_01_2027 20878
 
 static const char *s_org_text =
-    "{\"regions\": ["
-    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"
-    " {\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"C11\", \"name\": \"Harbour\", \"level\": \"city\", \"parent\": \"P1\"},"
-    " {\"id\": \"C12\", \"name\": \"Hill\", \"level\": \"city\", \"parent\": \"P1\"},"
-    " {\"id\": \"C21\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P2\"}],"
+    HBT_ORG_REGIONS
     " \"halls\": ["
     " {\"id\": \"H1\", \"city\": \"C11\", \"tags\": [\"flagship\"]},"
     " {\"id\": \"H2\", \"city\": \"C11\"},"
@@ -50,26 +44,38 @@ static json_t *s_doc(const char *id)
     return d;
 }
 
+/* Sets `key` of `o` to `value` (JSON text), or deletes it when NULL. */
+static void s_set_member(json_t *o, const char *key, const char *value)
+{
+    if (value)
+        json_object_set_new(o, key, json_loads(value, JSON_DECODE_ANY, NULL));
+    else
+        json_object_del(o, key);
+}
+
 static json_t *s_doc_with(const char *id, const char *key, const char *value)
 {
     json_t *d = s_doc(id);
-    if (value)
-        json_object_set_new(d, key, json_loads(value, JSON_DECODE_ANY, NULL));
-    else
-        json_object_del(d, key);
+    s_set_member(d, key, value);
     return d;
 }
 
-static void s_parse_refused(json_t *doc, const char *want)
+/* A draft (campaign_parse) or a stored record (campaign_from_json) that
+ * `read` refuses with HB_EINVAL and exactly `want`; `doc` is taken. */
+typedef int (*s_reader_fn)(const json_t *doc, campaign_t **out, char *err, size_t errlen);
+
+static void s_refused(s_reader_fn read, json_t *doc, const char *want)
 {
     campaign_t *c = NULL;
     char err[256] = "";
-    int rc = campaign_parse(doc, &c, err, sizeof err);
+    int rc = read(doc, &c, err, sizeof err);
     json_decref(doc);
     if (rc != HB_EINVAL || strcmp(err, want) != 0)
         fail_msg("wanted \"%s\", got rc %d \"%s\"", want, rc, err);
     assert_null(c);
 }
+
+static void s_parse_refused(json_t *doc, const char *want) { s_refused(campaign_parse, doc, want); }
 
 /* Adding `doc` (taken) to `cal` is refused with `want_rc` and `want`. */
 static void s_add_refused(campaign_calendar_t *cal, const org_t *org, json_t *doc, int want_rc,
@@ -631,25 +637,14 @@ static json_t *s_record_with(int i, const char *key, const char *value)
                  "  \"by\": \"alice\", \"at_ms\": 1000},"
                  " {\"action\": \"submit\", \"from\": \"draft\", \"to\": \"submitted\","
                  "  \"by\": \"alice\", \"at_ms\": 2000}]"));
-    if (i >= 0) {
-        json_t *e = json_array_get(json_object_get(rec, "history"), (size_t)i);
-        if (value)
-            json_object_set_new(e, key, json_loads(value, JSON_DECODE_ANY, NULL));
-        else
-            json_object_del(e, key);
-    }
+    if (i >= 0)
+        s_set_member(json_array_get(json_object_get(rec, "history"), (size_t)i), key, value);
     return rec;
 }
 
 static void s_record_refused(json_t *rec, const char *want)
 {
-    campaign_t *c = NULL;
-    char err[256] = "";
-    int rc = campaign_from_json(rec, &c, err, sizeof err);
-    json_decref(rec);
-    if (rc != HB_EINVAL || strcmp(err, want) != 0)
-        fail_msg("wanted \"%s\", got rc %d \"%s\"", want, rc, err);
-    assert_null(c);
+    s_refused(campaign_from_json, rec, want);
 }
 
 HBT_TEST(test_record_refusals)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "runner.h"
 
 #define assert_loaded(f, rc)                                                                  \
@@ -487,12 +488,10 @@ static const hb_config_def_t s_pair_defs[] = {
 
 static int s_pair_load(pair_cfg_t *c, char *err, size_t errlen, ...)
 {
-    char *argv[16] = {"pairs"};
-    int argc = 1;
+    char *argv[16];
     va_list ap;
     va_start(ap, errlen);
-    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
-        argv[argc++] = a;
+    int argc = hbt_vargv(argv, 16, "pairs", ap);
     va_end(ap);
     hb_config_free(s_pair_defs, NPAIR, c);
     memset(c, 0, sizeof *c);

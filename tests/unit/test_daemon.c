@@ -49,28 +49,11 @@ static const hb_config_def_t s_defs[] = {
 };
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
-static char s_dir[128];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    hbt_mkdtemp(s_dir, sizeof s_dir, "daemon");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hbt_rmdir(s_dir);
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    unsetenv("WATCHDOG_PID");
-    return 0;
-}
+static hbt_tmpdir_t s_tmp = {.tag = "daemon"};
 
 /* ------------------------------------------------------------ watchdog */
 
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp
 
 HBT_TEST(test_watchdog_pid)
 {
@@ -135,7 +118,7 @@ HBT_TEST(test_lock_folder)
 {
     (void)state;
     char dir[300], err[512], path[400], text[64];
-    snprintf(dir, sizeof dir, "%s/data/made/here", s_dir);
+    snprintf(dir, sizeof dir, "%s/data/made/here", s_tmp.path);
     pid_t child = s_child_holding(dir); /* the folder did not exist: made */
     int fd = -1;
     assert_int_equal(hb_daemon_lock_folder(dir, &fd, err, sizeof err), HB_EAGAIN);
@@ -165,10 +148,10 @@ HBT_TEST(test_lock_folder)
     close(fd);
 
     /* A path that cannot be a folder. */
-    snprintf(path, sizeof path, "%s/file", s_dir);
+    snprintf(path, sizeof path, "%s/file", s_tmp.path);
     f = fopen(path, "w");
     fclose(f);
-    snprintf(dir, sizeof dir, "%s/file/sub", s_dir);
+    snprintf(dir, sizeof dir, "%s/file/sub", s_tmp.path);
     assert_int_equal(hb_daemon_lock_folder(dir, &fd, err, sizeof err), HB_EIO);
     hbt_assert_contains(err, "cannot create the data folder");
 }
@@ -198,12 +181,10 @@ static const hb_daemon_spec_t s_start_spec = {
 
 static int s_start(hb_daemon_t **d, ...)
 {
-    char *argv[16] = {"testd"};
-    int argc = 1;
+    char *argv[16];
     va_list ap;
     va_start(ap, d);
-    for (char *a = va_arg(ap, char *); a; a = va_arg(ap, char *))
-        argv[argc++] = a;
+    int argc = hbt_vargv(argv, 16, "testd", ap);
     va_end(ap);
     memset(&s_cfg, 0, sizeof s_cfg);
     return hb_daemon_start(&s_start_spec, argc, argv, d);
@@ -213,7 +194,7 @@ HBT_TEST(test_start_exit_codes)
 {
     (void)state;
     char data[300];
-    snprintf(data, sizeof data, "%s/d", s_dir);
+    snprintf(data, sizeof data, "%s/d", s_tmp.path);
     hb_daemon_t *d = (hb_daemon_t *)1;
     assert_int_equal(s_start(&d, "--help", NULL), 0);
     assert_null(d);
@@ -317,8 +298,8 @@ HBT_TEST(test_run)
     /* systemd's side: a datagram socket to read what the daemon says
      * while it runs (the queue is short, and the daemon never waits). */
     char data[300], log[300], notify[200];
-    /* s_dir is "/tmp/hb-daemon-XXXXXX": well inside sun_path. */
-    snprintf(notify, sizeof notify, "%.80s/notify", s_dir);
+    /* s_tmp.path is "/tmp/hb-daemon-XXXXXX": well inside sun_path. */
+    snprintf(notify, sizeof notify, "%.80s/notify", s_tmp.path);
     hbt_notify_t *l = hbt_notify_start(notify);
     setenv("NOTIFY_SOCKET", notify, 1);
     char pid[32];
@@ -327,13 +308,13 @@ HBT_TEST(test_run)
     setenv("WATCHDOG_PID", pid, 1);
 
     memset(&s_run, 0, sizeof s_run);
-    snprintf(s_run.conf, sizeof s_run.conf, "%s/testd.conf", s_dir);
+    snprintf(s_run.conf, sizeof s_run.conf, "%s/testd.conf", s_tmp.path);
     FILE *f = fopen(s_run.conf, "w");
     fprintf(f, "level = 3\nlog_level = info\n");
     fclose(f);
-    snprintf(data, sizeof data, "%s/d", s_dir);
+    snprintf(data, sizeof data, "%s/d", s_tmp.path);
     /* The log goes to a file for this run, to read its lines after. */
-    snprintf(log, sizeof log, "%s/log", s_dir);
+    snprintf(log, sizeof log, "%s/log", s_tmp.path);
     int saved = dup(2);
     int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(lf, 2);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "runner.h"
 
 #define MIN 60000LL
@@ -638,13 +639,7 @@ HBT_TEST_IN(test_parse_services_refusals, NULL, NULL)
 /* ---------------------------------------------- replay gives the state */
 
 static uint64_t s_rng = 88172645463325252ULL;
-static uint32_t s_rand(uint32_t n)
-{
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return (uint32_t)(s_rng % n);
-}
+static uint32_t s_rand(uint32_t n) { return hbt_rand(&s_rng, n); }
 
 /* A busy stretch of random actions, most refused or not, as a hall's
  * devices would send them. */

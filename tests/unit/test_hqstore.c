@@ -275,3 +275,49 @@ HBT_TEST_IN(test_hall_registry, NULL, NULL)
     hq_halls_destroy(&hs);
     assert_null(hs);
 }
+
+/* The hall record reads both ways across the 0.1.0 release: its reader
+ * wants the mark 1 and the first fields (and ignores what follows), and a
+ * record of its length reads here with no anomalies. */
+HBT_TEST_IN(test_hall_record_across_releases, NULL, NULL)
+{
+    (void)state;
+    hq_hall_record_t rec = {.num = 42, .last_seq = 1000, .events = 999, .last_commit_ms = 1234,
+                            .anomalies = 3, .last_anomaly_seq = 77, .last_anomaly_ms = 5678};
+    for (int i = 0; i < HB_DIGEST_LEN; i++)
+        rec.digest.bytes[i] = (uint8_t)(i * 7 + 1);
+    uint8_t buf[HQ_HALL_RECORD_BYTES];
+    hq_hall_record_encode(&rec, buf);
+    assert_int_equal(buf[0], 1);
+    /* 0.1.0's layout: mark, number, last sequence, events, digest, time. */
+    assert_int_equal(hb_get_be32(buf + 1), 42);
+    assert_int_equal(hb_get_be64(buf + 5), 1000);
+    assert_int_equal(hb_get_be64(buf + 13), 999);
+    assert_memory_equal(buf + 21, rec.digest.bytes, HB_DIGEST_LEN);
+    assert_int_equal(hb_get_be64(buf + 21 + HB_DIGEST_LEN), 1234);
+    hq_hall_record_t out;
+    assert_int_equal(hq_hall_record_decode("H1", 2, buf, sizeof buf, &out), 0);
+    assert_string_equal(out.id, "H1");
+    assert_int_equal(out.num, 42);
+    assert_int_equal(out.events, 999);
+    assert_int_equal(out.anomalies, 3);
+    assert_int_equal(out.last_anomaly_seq, 77);
+    assert_int_equal(out.last_anomaly_ms, 5678);
+    /* As 0.1.0 writes it: the first fields only. */
+    assert_int_equal(hq_hall_record_decode("H1", 2, buf, HQ_HALL_RECORD_V1_BYTES, &out), 0);
+    assert_int_equal(out.last_seq, 1000);
+    assert_memory_equal(out.digest.bytes, rec.digest.bytes, HB_DIGEST_LEN);
+    assert_int_equal(out.anomalies, 0);
+    assert_int_equal(out.last_anomaly_seq, 0);
+    /* Marked 2 by a build between the releases. */
+    buf[0] = 2;
+    assert_int_equal(hq_hall_record_decode("H1", 2, buf, sizeof buf, &out), 0);
+    assert_int_equal(out.anomalies, 3);
+    /* Refused: a mark 2 record cut short, a shorter one, another mark. */
+    assert_int_equal(hq_hall_record_decode("H1", 2, buf, HQ_HALL_RECORD_V1_BYTES, &out), HB_EPARSE);
+    buf[0] = 1;
+    assert_int_equal(hq_hall_record_decode("H1", 2, buf, HQ_HALL_RECORD_V1_BYTES - 1, &out),
+                     HB_EPARSE);
+    buf[0] = 3;
+    assert_int_equal(hq_hall_record_decode("H1", 2, buf, sizeof buf, &out), HB_EPARSE);
+}

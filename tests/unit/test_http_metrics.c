@@ -11,26 +11,19 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+#include "httpd.h"
+
 #include "hallbus/http.h"
 #include "hallbus/httpc.h"
 #include "hallbus/metrics.h"
 
-#include <h2o.h>
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct fixture {
-    uv_loop_t loop;
-    hb_http_t *http;
-    uv_async_t stop;
-    pthread_t thread;
-    char base[64];
-} fixture_t;
 
 static void h_thing(hb_http_req_t *req, void *arg)
 {
@@ -66,7 +59,7 @@ static void h_files(hb_http_req_t *req, void *arg)
 
 static void h_metrics(hb_http_req_t *req, void *arg)
 {
-    fixture_t *fx = arg;
+    hbt_httpd_t *fx = arg;
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_http_stats_metrics(fx->http, "t_", &m);
@@ -80,67 +73,18 @@ static const hb_http_route_t s_table[] = {
     {"GET", "/v1/slow", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_slow},
 };
 
-/* h2o keeps freed socket buffers in a per-thread cache; the loop's thread
- * ends with the test, so give them back (as test_http.c explains). */
-static void s_drain_h2o_thread_caches(void)
-{
-    h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
-    while (r->cnt > 0)
-        free(h2o_mem_alloc_recycle(r, 1));
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-__attribute__((used)) const char *__lsan_default_suppressions(void);
-__attribute__((used)) const char *__lsan_default_suppressions(void)
-{
-    return "leak:h2o_mem_alloc_recycle\n";
-}
-#endif
-
-static void *s_loop_thread(void *arg)
-{
-    fixture_t *fx = arg;
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-    s_drain_h2o_thread_caches();
-    return NULL;
-}
-
-static void s_on_stop(uv_async_t *a)
-{
-    fixture_t *fx = a->data;
-    hb_http_destroy(&fx->http);
-    uv_close((uv_handle_t *)a, NULL);
-}
-
 static int setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
+    hbt_httpd_t *fx = hbt_httpd_new("127.0.0.1:0", 1024);
     assert_non_null(fx);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    fx->http = hb_http_new(&fx->loop, "127.0.0.1:0", 1024);
-    assert_non_null(fx->http);
-    snprintf(fx->base, sizeof fx->base, "http://127.0.0.1:%d", hb_http_port(fx->http));
     assert_int_equal(hb_http_routes(fx->http, s_table, sizeof s_table / sizeof s_table[0], fx), 0);
     assert_int_equal(hb_http_route(fx->http, NULL, "/files", HB_PERM_PUBLIC, h_files, fx), 0);
     assert_int_equal(hb_http_route(fx->http, "GET", "/metrics", HB_PERM_PUBLIC, h_metrics, fx), 0);
-    assert_int_equal(uv_async_init(&fx->loop, &fx->stop, s_on_stop), 0);
-    fx->stop.data = fx;
-    assert_int_equal(pthread_create(&fx->thread, NULL, s_loop_thread, fx), 0);
-    *state = fx;
+    hbt_httpd_run(state, fx);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-    uv_async_send(&fx->stop);
-    pthread_join(fx->thread, NULL);
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    free(fx);
-    return 0;
-}
-
-static int s_get(fixture_t *fx, const char *method, const char *path)
+static int s_get(hbt_httpd_t *fx, const char *method, const char *path)
 {
     hb_httpc_resp_t resp;
     char err[256];
@@ -150,26 +94,12 @@ static int s_get(fixture_t *fx, const char *method, const char *path)
     return status;
 }
 
-/* The value of `sample` in `text`, or NAN when no line has it. */
-static double s_sample(const char *text, const char *sample)
-{
-    size_t n = strlen(sample);
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
-            return strtod(line + n + 1, NULL);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return NAN;
-}
-
 #define SERIES(route, method, code)                                                               \
     "{method=\"" method "\",route=\"" route "\",code=\"" code "\"}"
 
 static void test_durations_by_route_and_class(void **state)
 {
-    fixture_t *fx = *state;
+    hbt_httpd_t *fx = *state;
     for (int i = 0; i < 3; i++)
         assert_int_equal(s_get(fx, "GET", "/v1/things/42"), 200);
     assert_int_equal(s_get(fx, "GET", "/v1/things/43"), 200);
@@ -191,7 +121,7 @@ static void test_durations_by_route_and_class(void **state)
     assert_int_equal(resp.status, 200);
     const char *t = resp.body;
 #define COUNT(route, method, code)                                                                \
-    s_sample(t, "t_http_request_duration_seconds_count" SERIES(route, method, code))
+    hbt_sample(t, "t_http_request_duration_seconds_count" SERIES(route, method, code))
     assert_true(COUNT("/v1/things/:id", "GET", "2xx") == 4);
     assert_true(COUNT("/v1/things/:id", "GET", "4xx") == 1);
     assert_true(COUNT("/v1/things/:id", "GET", "5xx") == 1);
@@ -206,11 +136,11 @@ static void test_durations_by_route_and_class(void **state)
     /* The scrape itself is counted once it is answered: not yet here. */
     assert_true(isnan(COUNT("/metrics", "GET", "2xx")));
     /* The slow handler took 30 ms: nothing at or below 25 ms, all by 5 s. */
-    assert_true(s_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
                             "slow\",code=\"2xx\",le=\"0.025\"}") == 0);
-    assert_true(s_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
                             "slow\",code=\"2xx\",le=\"5\"}") == 1);
-    assert_true(s_sample(t, "t_http_request_duration_seconds_sum" SERIES("/v1/slow", "GET", "2xx")) >=
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_sum" SERIES("/v1/slow", "GET", "2xx")) >=
                 0.03);
     /* One HELP and TYPE for the whole family. */
     size_t types = 0;
@@ -231,7 +161,7 @@ static void test_durations_by_route_and_class(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_durations_by_route_and_class, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durations_by_route_and_class, setup, hbt_httpd_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

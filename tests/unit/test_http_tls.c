@@ -14,46 +14,21 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "httpd.h"
 
 #include "hallbus/error.h"
 #include "hallbus/http.h"
 #include "hallbus/httpc.h"
 
-#include <h2o.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-typedef struct fixture {
-    uv_loop_t loop;
-    hb_http_t *http;
-    uv_async_t stop;
-    pthread_t thread;
-    char base[64];
-} fixture_t;
-
 static char s_dir[256], s_cert[320], s_key[320], s_other_key[320];
-
-/* As test_http.c: h2o's per-thread caches die with the loop thread. */
-static void s_drain_h2o_thread_caches(void)
-{
-    h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
-    while (r->cnt > 0)
-        free(h2o_mem_alloc_recycle(r, 1));
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-__attribute__((used)) const char *__lsan_default_suppressions(void);
-__attribute__((used)) const char *__lsan_default_suppressions(void)
-{
-    return "leak:h2o_mem_alloc_recycle\n";
-}
-#endif
 
 /* What the guard puts in the caller slot, for the handler to answer. */
 static const char s_who[] = "the guard's caller";
@@ -86,33 +61,12 @@ static const hb_http_route_t s_table[] = {
     {"GET", "/v1/who", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, h_who},
 };
 
-static void *s_loop_thread(void *arg)
-{
-    fixture_t *fx = arg;
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-    s_drain_h2o_thread_caches();
-    return NULL;
-}
-
-static void s_on_stop(uv_async_t *a)
-{
-    fixture_t *fx = a->data;
-    hb_http_destroy(&fx->http);
-    uv_close((uv_handle_t *)a, NULL);
-}
-
 /* A server on `host_port`, with TLS when `tls`; NULL in *state when the
  * address cannot be listened on (no IPv6 here). */
 static int s_start(void **state, const char *host_port, bool tls)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    fx->http = hb_http_new(&fx->loop, host_port, 1024);
-    if (!fx->http) {
-        uv_run(&fx->loop, UV_RUN_DEFAULT);
-        assert_int_equal(uv_loop_close(&fx->loop), 0);
-        free(fx);
+    hbt_httpd_t *fx = hbt_httpd_new(host_port, 1024);
+    if (!fx) {
         *state = NULL;
         return 0;
     }
@@ -124,28 +78,13 @@ static int s_start(void **state, const char *host_port, bool tls)
              hb_http_port(fx->http));
     assert_int_equal(hb_http_routes(fx->http, s_table, 1, NULL), 0);
     hb_http_set_guard(fx->http, s_guard, NULL);
-    assert_int_equal(uv_async_init(&fx->loop, &fx->stop, s_on_stop), 0);
-    fx->stop.data = fx;
-    assert_int_equal(pthread_create(&fx->thread, NULL, s_loop_thread, fx), 0);
-    *state = fx;
+    hbt_httpd_run(state, fx);
     return 0;
 }
 
 static int setup_plain(void **state) { return s_start(state, "127.0.0.1:0", false); }
 static int setup_tls(void **state) { return s_start(state, "127.0.0.1:0", true); }
 static int setup_dual(void **state) { return s_start(state, "[::]:0", false); }
-
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-    if (!fx)
-        return 0;
-    uv_async_send(&fx->stop);
-    pthread_join(fx->thread, NULL);
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    free(fx);
-    return 0;
-}
 
 static int s_call(const char *base, const char *cacert, json_t **out, char *err, size_t errlen)
 {
@@ -196,7 +135,7 @@ static void test_listen_loopback(void **state)
 /* The guard's slot reaches the handler; the peer is the loopback client. */
 static void test_peer_and_caller(void **state)
 {
-    fixture_t *fx = *state;
+    hbt_httpd_t *fx = *state;
     json_t *o;
     char err[256];
     assert_int_equal(s_call(fx->base, NULL, &o, err, sizeof err), 200);
@@ -210,7 +149,7 @@ static void test_peer_and_caller(void **state)
 /* On a dual-stack listener an IPv4 client is ::ffff:127.0.0.1: loopback. */
 static void test_peer_dual_stack(void **state)
 {
-    fixture_t *fx = *state;
+    hbt_httpd_t *fx = *state;
     if (!fx)
         skip();
     json_t *o;
@@ -223,7 +162,7 @@ static void test_peer_dual_stack(void **state)
 
 static void test_https(void **state)
 {
-    fixture_t *fx = *state;
+    hbt_httpd_t *fx = *state;
     json_t *o;
     char err[512];
     assert_int_equal(s_call(fx->base, s_cert, &o, err, sizeof err), 200);
@@ -319,9 +258,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listen_loopback),
-        cmocka_unit_test_setup_teardown(test_peer_and_caller, setup_plain, teardown),
-        cmocka_unit_test_setup_teardown(test_peer_dual_stack, setup_dual, teardown),
-        cmocka_unit_test_setup_teardown(test_https, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_and_caller, setup_plain, hbt_httpd_teardown),
+        cmocka_unit_test_setup_teardown(test_peer_dual_stack, setup_dual, hbt_httpd_teardown),
+        cmocka_unit_test_setup_teardown(test_https, setup_tls, hbt_httpd_teardown),
         cmocka_unit_test(test_tls_refusals),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);

@@ -3,6 +3,8 @@
  * negative values, recording from many threads at once with nothing lost,
  * what one recording costs, label escaping, number texts, and the process
  * and disk figures against what the test measures itself. */
+#include "harness.h"
+
 #include "hallbus/metrics.h"
 #include "hallbus/time.h"
 
@@ -21,21 +23,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-
-/* The value of sample `sample` ("name{labels}" as written) in `text`, or
- * NAN when there is no such line. */
-static double s_sample(const char *text, const char *sample)
-{
-    size_t n = strlen(sample);
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
-            return strtod(line + n + 1, NULL);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return NAN;
-}
 
 static size_t s_count_lines(const char *text, const char *prefix)
 {
@@ -81,7 +68,7 @@ static void test_histogram_text(void **state)
     assert_memory_equal(m.text.p, expect, strlen(expect));
     /* The second series of the same name: no second HELP or TYPE. */
     assert_int_equal(s_count_lines(m.text.p, "# TYPE x_seconds"), 1);
-    assert_true(s_sample(m.text.p, "x_seconds_count{a=\"c\"}") == 8);
+    assert_true(hbt_sample(m.text.p, "x_seconds_count{a=\"c\"}") == 8);
     assert_true(sum == 1000000026.5);
     assert_int_equal(hb_histogram_count(&h), 8);
     hb_metrics_free(&m);
@@ -108,9 +95,9 @@ static void test_histogram_odd_values(void **state)
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_metrics_histogram(&m, "z_seconds", "z", NULL, &h);
-    assert_true(s_sample(m.text.p, "z_seconds_bucket{le=\"0.5\"}") == 1);
-    assert_true(s_sample(m.text.p, "z_seconds_bucket{le=\"10\"}") == 1);
-    assert_true(s_sample(m.text.p, "z_seconds_bucket{le=\"+Inf\"}") == 2);
+    assert_true(hbt_sample(m.text.p, "z_seconds_bucket{le=\"0.5\"}") == 1);
+    assert_true(hbt_sample(m.text.p, "z_seconds_bucket{le=\"10\"}") == 1);
+    assert_true(hbt_sample(m.text.p, "z_seconds_bucket{le=\"+Inf\"}") == 2);
     assert_non_null(strstr(m.text.p, "z_seconds_sum +Inf\n"));
     hb_metrics_free(&m);
 }
@@ -196,12 +183,12 @@ static void test_histogram_threads(void **state)
         hb_metrics_t m;
         hb_metrics_init(&m);
         hb_metrics_histogram(&m, "t_seconds", "t", NULL, &h);
-        double b05 = s_sample(m.text.p, "t_seconds_bucket{le=\"0.5\"}");
-        double b1 = s_sample(m.text.p, "t_seconds_bucket{le=\"1\"}");
-        double b10 = s_sample(m.text.p, "t_seconds_bucket{le=\"10\"}");
-        double inf = s_sample(m.text.p, "t_seconds_bucket{le=\"+Inf\"}");
+        double b05 = hbt_sample(m.text.p, "t_seconds_bucket{le=\"0.5\"}");
+        double b1 = hbt_sample(m.text.p, "t_seconds_bucket{le=\"1\"}");
+        double b10 = hbt_sample(m.text.p, "t_seconds_bucket{le=\"10\"}");
+        double inf = hbt_sample(m.text.p, "t_seconds_bucket{le=\"+Inf\"}");
         assert_true(b05 <= b1 && b1 <= b10 && b10 <= inf);
-        assert_true(inf == s_sample(m.text.p, "t_seconds_count"));
+        assert_true(inf == hbt_sample(m.text.p, "t_seconds_count"));
         hb_metrics_free(&m);
     }
     for (int i = 0; i < THREADS; i++)
@@ -212,10 +199,10 @@ static void test_histogram_threads(void **state)
     hb_metrics_histogram(&m, "t_seconds", "t", NULL, &h);
     /* Each thread: a quarter of its values each of 0, 0.5, 1, 1.5. */
     double quarter = THREADS * PER_THREAD / 4.0;
-    assert_true(s_sample(m.text.p, "t_seconds_bucket{le=\"0.5\"}") == 2 * quarter);
-    assert_true(s_sample(m.text.p, "t_seconds_bucket{le=\"1\"}") == 3 * quarter);
-    assert_true(s_sample(m.text.p, "t_seconds_bucket{le=\"10\"}") == 4 * quarter);
-    assert_true(s_sample(m.text.p, "t_seconds_sum") == quarter * (0 + 0.5 + 1 + 1.5));
+    assert_true(hbt_sample(m.text.p, "t_seconds_bucket{le=\"0.5\"}") == 2 * quarter);
+    assert_true(hbt_sample(m.text.p, "t_seconds_bucket{le=\"1\"}") == 3 * quarter);
+    assert_true(hbt_sample(m.text.p, "t_seconds_bucket{le=\"10\"}") == 4 * quarter);
+    assert_true(hbt_sample(m.text.p, "t_seconds_sum") == quarter * (0 + 0.5 + 1 + 1.5));
     hb_metrics_free(&m);
 }
 
@@ -248,12 +235,12 @@ static void test_process(void **state)
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_metrics_process(&m);
-    double cpu = s_sample(m.text.p, "process_cpu_seconds_total");
-    double rss = s_sample(m.text.p, "process_resident_memory_bytes");
-    double vsz = s_sample(m.text.p, "process_virtual_memory_bytes");
-    double fds = s_sample(m.text.p, "process_open_fds");
-    double max_fds = s_sample(m.text.p, "process_max_fds");
-    double start = s_sample(m.text.p, "process_start_time_seconds");
+    double cpu = hbt_sample(m.text.p, "process_cpu_seconds_total");
+    double rss = hbt_sample(m.text.p, "process_resident_memory_bytes");
+    double vsz = hbt_sample(m.text.p, "process_virtual_memory_bytes");
+    double fds = hbt_sample(m.text.p, "process_open_fds");
+    double max_fds = hbt_sample(m.text.p, "process_max_fds");
+    double start = hbt_sample(m.text.p, "process_start_time_seconds");
     hb_metrics_free(&m);
     assert_true(cpu > 0 && cpu < 3600);
     assert_true(rss > 0 && rss <= vsz);
@@ -268,7 +255,7 @@ static void test_process(void **state)
     assert_true(fd >= 0);
     hb_metrics_init(&m);
     hb_metrics_process(&m);
-    assert_true(s_sample(m.text.p, "process_open_fds") == fds + 1);
+    assert_true(hbt_sample(m.text.p, "process_open_fds") == fds + 1);
     hb_metrics_free(&m);
     close(fd);
 }
@@ -281,8 +268,8 @@ static void test_disk(void **state)
     hb_metrics_disk(&m, "p_", "/tmp");
     struct statvfs sv;
     assert_int_equal(statvfs("/tmp", &sv), 0);
-    double size = s_sample(m.text.p, "p_disk_size_bytes");
-    double avail = s_sample(m.text.p, "p_disk_avail_bytes");
+    double size = hbt_sample(m.text.p, "p_disk_size_bytes");
+    double avail = hbt_sample(m.text.p, "p_disk_avail_bytes");
     assert_true(size == (double)sv.f_blocks * (double)sv.f_frsize);
     assert_true(avail > 0 && avail <= size);
     hb_metrics_free(&m);

@@ -282,3 +282,37 @@ HBT_TEST(test_stale_reader_cleared)
     kill(pids[0], SIGKILL);
     waitpid(pids[0], NULL, 0);
 }
+
+/* The room the appends found: a refusal at the map's maximum is counted
+ * with its time, and the outbox takes events once there is room. */
+HBT_TEST(test_space_counted_and_resumes)
+{
+    fixture_t *f = *state;
+    outbox_t *ob = NULL;
+    assert_int_equal(outbox_open(f->dir, 64 << 10, 128 << 10, &ob), 0);
+    outbox_space_t sp;
+    outbox_space(ob, &sp);
+    assert_int_equal(sp.full_since_ms, 0);
+    assert_int_equal(sp.refused_events, 0);
+    uint64_t first;
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++)
+        rc = s_append_n(ob, 50, i * 50, 1000, &first);
+    assert_int_equal(rc, HB_EMAPFULL);
+    /* Smaller appends may fit a while longer (pages freed by earlier
+     * commits): until one does not. */
+    for (int i = 0; i < 10000 && (rc = s_append_n(ob, 3, 0, 1000, &first)) == 0; i++)
+        ;
+    assert_int_equal(rc, HB_EMAPFULL);
+    outbox_space(ob, &sp);
+    assert_true(sp.full_since_ms > 0);
+    assert_int_equal(sp.refused_events, 53);
+    assert_true(sp.last_refused_ms >= sp.full_since_ms);
+    /* Room again (a larger maximum, as a freed disk): events are taken. */
+    outbox_close(&ob);
+    assert_int_equal(outbox_open(f->dir, 64 << 10, 1 << 20, &ob), 0);
+    assert_int_equal(s_append_n(ob, 3, 0, 1000, &first), 0);
+    outbox_space(ob, &sp);
+    assert_int_equal(sp.full_since_ms, 0);
+    outbox_close(&ob);
+}

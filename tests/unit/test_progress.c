@@ -28,24 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char s_dir[128];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    hbt_mkdtemp(s_dir, sizeof s_dir, "watchdog");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hbt_rmdir(s_dir);
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    unsetenv("WATCHDOG_PID");
-    return 0;
-}
+static hbt_tmpdir_t s_tmp = {.tag = "watchdog"};
 
 /* ------------------------------------------------------ the table ---- */
 
@@ -364,8 +347,8 @@ static run_t s_run;
 static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const char *usec)
 {
     char data[300], notify[200], conf[300];
-    snprintf(notify, sizeof notify, "%.80s/notify", s_dir);
-    snprintf(conf, sizeof conf, "%s/testd.conf", s_dir);
+    snprintf(notify, sizeof notify, "%.80s/notify", s_tmp.path);
+    snprintf(conf, sizeof conf, "%s/testd.conf", s_tmp.path);
     FILE *f = fopen(conf, "w");
     assert_non_null(f);
     fprintf(f, "log_level = info\n");
@@ -378,7 +361,7 @@ static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const ch
         setenv("WATCHDOG_USEC", usec, 1);
         setenv("WATCHDOG_PID", pid, 1);
     }
-    snprintf(data, sizeof data, "%s/d", s_dir);
+    snprintf(data, sizeof data, "%s/d", s_tmp.path);
     int saved = dup(2);
     int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(lf, 2);
@@ -448,7 +431,7 @@ static void test_stuck_thread_stops_the_pets(void **state)
     memset(&s_run, 0, sizeof s_run);
     s_reader_start(&s_run.reader);
     char log[300];
-    snprintf(log, sizeof log, "%s/log", s_dir);
+    snprintf(log, sizeof log, "%s/log", s_tmp.path);
     s_run_daemon(&s_stuck_spec, log, "40000"); /* 40 ms: a pet every 20 ms */
     char heard[2048];
     int total = hbt_notify_stop(&s_run.notify, heard, sizeof heard);
@@ -526,7 +509,7 @@ static void test_slow_start_is_extended(void **state)
     memset(&s_run, 0, sizeof s_run);
     s_reader_start(&s_run.reader);
     char log[300];
-    snprintf(log, sizeof log, "%s/log", s_dir);
+    snprintf(log, sizeof log, "%s/log", s_tmp.path);
     s_run_daemon(&s_slow_spec, log, NULL);
     char heard[2048];
     hbt_notify_stop(&s_run.notify, heard, sizeof heard);
@@ -583,7 +566,7 @@ static void test_stuck_start_is_not_extended(void **state)
     memset(&s_run, 0, sizeof s_run);
     s_reader_start(&s_run.reader);
     char log[300];
-    snprintf(log, sizeof log, "%s/log", s_dir);
+    snprintf(log, sizeof log, "%s/log", s_tmp.path);
     s_run_daemon(&s_stuck_start_spec, log, NULL);
     char heard[2048];
     hbt_notify_stop(&s_run.notify, heard, sizeof heard);
@@ -598,12 +581,12 @@ static void test_stuck_start_is_not_extended(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_table, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_vanished_thread, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_idle_wait, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_stuck_thread_stops_the_pets, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_slow_start_is_extended, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_stuck_start_is_not_extended, s_setup, s_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_table, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_vanished_thread, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_idle_wait, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_stuck_thread_stops_the_pets, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_slow_start_is_extended, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_stuck_start_is_not_extended, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,12 +32,11 @@ static void s_apply(hall_t *h, int64_t at, const char *fmt, ...) __attribute__((
 
 static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
 {
-    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int rc = hbt_vapplyf(h->s, at, fmt, ap);
     va_end(ap);
-    assert_int_equal(hbt_apply(h->s, at, text), 0);
+    assert_int_equal(rc, 0);
     h->seq = h->s->seq;
 }
 

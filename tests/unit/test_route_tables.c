@@ -34,6 +34,9 @@ static const struct {
     {"hq", "GET", "/v1/health"},  {"hq", "POST", "/v1/login"},
     /* a token for a password (hallctl login): who asks proves it there */
     {"hq", "POST", "/v1/tokens"},
+    /* a hall's own enrolment request: its proof is in the body (a one-time
+     * code, or a rotation proved by the hall's current key) */
+    {"hq", "POST", "/v1/enrolments/requests"},
     /* what the app and the website publish: the halls' opening hours */
     {"hq", "GET", "/v1/public/hours"},
 };

@@ -38,7 +38,7 @@ static int s_setup(void **state)
     snprintf(cmd, sizeof cmd, "mkdir -p %s", f->halls);
     assert_int_equal(system(cmd), 0);
     f->ctx = zmq_ctx_new();
-    assert_int_equal(hq_zap_start(f->ctx, f->halls, &f->zap), 0);
+    assert_int_equal(hq_zap_start(f->ctx, f->halls, NULL, &f->zap), 0);
     assert_int_equal(hb_cert_generate(&f->server), 0);
     f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
     int one = 1, zero = 0;

@@ -200,15 +200,7 @@ static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
         if (hb_envelope_pack(&env, &items[i].data, &items[i].len) != 0)
             return -1;
     }
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = (size_t)n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = simlink_send_frame(h->sock, &f);
-    for (int i = 0; i < n; i++)
-        free(items[i].data);
+    int rc = simlink_send_batch(h->sock, items, (size_t)n);
     if (rc == 0) {
         h->next_seq += (uint64_t)n;
         h->sent_at[h->head % MAX_INFLIGHT_BATCHES] = s_now_us();
@@ -223,16 +215,9 @@ static uint64_t s_drain(sim_hall_t *h, bool measure)
 {
     uint64_t newly = 0;
     for (;;) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, h->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
-        zmq_msg_close(&m);
+        Hallbus__Frame *f = simlink_recv_frame(h->sock);
         if (!f)
-            continue;
+            break;
         if (f->kind_case == HALLBUS__FRAME__KIND_WELCOME) {
             h->welcomed = true;
             h->acked = h->next_seq - 1 < f->welcome->committed_seq ? f->welcome->committed_seq
@@ -370,18 +355,11 @@ static int s_run(const char *label, const char *const *extra, double *eps)
 {
     *eps = 0;
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-XXXXXX");
-    if (!mkdtemp(s_opt.root))
-        return 1;
-    simlink_prepare_root(s_opt.root);
     int zport = 17400 + getpid() % 1000, hport = zport + 1000;
-    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, extra, &s_opt.http,
-                                  s_hq_http, sizeof s_hq_http);
-    if (hqd < 0) {
-        fprintf(stderr, "bench_ingest: hqd did not start (see %s/hqd.log)\n", s_opt.root);
-        return 1;
-    }
     hb_cert_t hq;
-    if (simlink_hq_cert(s_opt.root, &hq) != 0)
+    pid_t hqd = simlink_hqd_up("bench_ingest", s_opt.hqd, s_opt.root, zport, hport, extra,
+                               &s_opt.http, s_hq_http, sizeof s_hq_http, &hq);
+    if (hqd < 0)
         return 1;
     void *ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
@@ -450,12 +428,7 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     for (int i = 0; i < s_opt.halls; i++)
         zmq_close(halls[i].sock);
     zmq_ctx_term(ctx);
-    kill(hqd, SIGTERM);
-    waitpid(hqd, NULL, 0);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_opt.root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_ingest: could not remove %s\n", s_opt.root);
+    simlink_hqd_down("bench_ingest", hqd, s_opt.root);
     free(halls);
     return 0;
 }

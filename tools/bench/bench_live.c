@@ -316,16 +316,9 @@ static void s_fetch(hall_t *h)
 static void s_drain(hall_t *h, uint64_t *acked)
 {
     for (;;) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, h->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return;
-        }
-        Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
-        zmq_msg_close(&m);
+        Hallbus__Frame *f = simlink_recv_frame(h->sock);
         if (!f)
-            continue;
+            return;
         if (f->kind_case == HALLBUS__FRAME__KIND_WELCOME) {
             h->welcomed = true;
             h->acked = f->welcome->committed_seq;
@@ -358,15 +351,7 @@ static int s_send_due(hall_t *h, int64_t sim_now, int64_t wall)
     }
     if (n == 0)
         return 0;
-    Hallbus__EventBatch b = HALLBUS__EVENT_BATCH__INIT;
-    b.n_events = (size_t)n;
-    b.events = items;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &b;
-    int rc = simlink_send_frame(h->sock, &f);
-    for (int i = 0; i < n; i++)
-        free(items[i].data);
+    int rc = simlink_send_batch(h->sock, items, (size_t)n);
     if (rc == 0)
         h->next_seq += (uint64_t)n;
     return rc == 0 ? n : 0;
@@ -600,25 +585,18 @@ int main(int argc, char **argv)
     s_opt.http_opts.token = set.token;
     if (!s_opt.hqd)
         s_opt.hqd = simlink_default_hqd();
-    simlink_raise_nofile();
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-live-XXXXXX");
-    if (!mkdtemp(s_opt.root) || simlink_prepare_root(s_opt.root) != 0)
-        return 1;
     int zport = 19400 + getpid() % 500, hport = zport + 500;
     const char *extra[] = {"--max_body", "32M", "--offline_after", "1h", NULL};
-    pid_t hqd = simlink_start_hqd(s_opt.hqd, s_opt.root, zport, hport, extra, &s_opt.http_opts,
-                                  s_opt.http, sizeof s_opt.http);
-    if (hqd < 0) {
-        fprintf(stderr, "bench_live: hqd did not start (see %s/hqd.log)\n", s_opt.root);
+    hb_cert_t hq;
+    pid_t hqd = simlink_hqd_up("bench_live", s_opt.hqd, s_opt.root, zport, hport, extra,
+                               &s_opt.http_opts, s_opt.http, sizeof s_opt.http, &hq);
+    if (hqd < 0)
         return 1;
-    }
     if (s_place_halls() != 0) {
         kill(hqd, SIGKILL);
         return 1;
     }
-    hb_cert_t hq;
-    if (simlink_hq_cert(s_opt.root, &hq) != 0)
-        return 1;
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
     /* A ZeroMQ socket takes two descriptors or so, and a common limit is
@@ -677,12 +655,7 @@ int main(int argc, char **argv)
     s_browser_stop();
     s_print_hq();
     free(ws);
-    kill(hqd, SIGTERM);
-    waitpid(hqd, NULL, 0);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_opt.root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_live: could not remove %s\n", s_opt.root);
+    simlink_hqd_down("bench_live", hqd, s_opt.root);
     hb_config_free(s_options, NOPTIONS, &set);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -115,6 +116,39 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
     return sock;
 }
 
+pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
+                     size_t httplen, hb_cert_t *hq)
+{
+    simlink_raise_nofile();
+    if (!mkdtemp(root) || simlink_prepare_root(root) != 0) {
+        fprintf(stderr, "%s: cannot make its scratch folder %s\n", tool, root);
+        return -1;
+    }
+    pid_t pid = simlink_start_hqd(hqd, root, zport, hport, extra, opts, http, httplen);
+    if (pid < 0) {
+        fprintf(stderr, "%s: hqd did not start (see %s/hqd.log)\n", tool, root);
+        return -1;
+    }
+    if (simlink_hq_cert(root, hq) != 0) {
+        fprintf(stderr, "%s: cannot read HQ's key under %s\n", tool, root);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+void simlink_hqd_down(const char *tool, pid_t hqd, const char *root)
+{
+    kill(hqd, SIGTERM);
+    waitpid(hqd, NULL, 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "%s: could not remove %s\n", tool, root);
+}
+
 int simlink_send_frame(void *sock, const Hallbus__Frame *f)
 {
     uint8_t *buf;
@@ -124,6 +158,35 @@ int simlink_send_frame(void *sock, const Hallbus__Frame *f)
     int rc = zmq_send(sock, buf, len, ZMQ_DONTWAIT);
     free(buf);
     return rc < 0 ? -1 : 0;
+}
+
+int simlink_send_batch(void *sock, ProtobufCBinaryData *items, size_t n)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = hb_batch_pack(items, n, &buf, &len) == 0 && zmq_send(sock, buf, len, ZMQ_DONTWAIT) >= 0
+                 ? 0
+                 : -1;
+    free(buf);
+    for (size_t i = 0; i < n; i++)
+        free(items[i].data);
+    return rc;
+}
+
+Hallbus__Frame *simlink_recv_frame(void *sock)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return NULL;
+        }
+        Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        if (f)
+            return f;
+    }
 }
 
 void simlink_send_hello(void *sock)

@@ -41,6 +41,21 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
                       const char *id);
 int simlink_send_frame(void *sock, const Hallbus__Frame *f);
 void simlink_send_hello(void *sock);
+/* One batch frame of the packed events `items` (their data freed here,
+ * sent or not); 0, or -1 when it could not be sent now. */
+int simlink_send_batch(void *sock, ProtobufCBinaryData *items, size_t n);
+/* The next frame waiting on `sock` (hb_frame_free it), or NULL when none
+ * is; frames that do not unpack are passed over. */
+Hallbus__Frame *simlink_recv_frame(void *sock);
+/* A benchmark's scratch hqd, from start to end: `root` (a mkdtemp
+ * template, filled in) made with HQ's folders, the descriptor limit
+ * raised, hqd started as simlink_start_hqd does and HQ's public key read
+ * into `hq`. -1, the reason printed as `tool`'s, on failure. */
+pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
+                     size_t httplen, hb_cert_t *hq);
+/* Stops that hqd and removes its root folder. */
+void simlink_hqd_down(const char *tool, pid_t hqd, const char *root);
 /* Creates HQ's key folder and its halls/ folder under `root`. */
 int simlink_prepare_root(const char *root);
 /* The hqd binary next to the running tool's build folder (static). */

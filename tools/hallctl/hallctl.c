@@ -43,6 +43,9 @@ static const hb_config_def_t s_options[] = {
         "where the hall reaches HQ's link (written into branchd.conf)"),
     ROW("hq", S, hq, "URL", "HQ's HTTP API, http://HOST:PORT or https://HOST[:PORT]",
         .env = "HALLBUS_HQ"),
+    ROW("keys", S, keys, "DIR",
+        "the hall's key folder (hall.key, hall.key_secret, hq.key), where a certificate is "
+        "installed"),
     FLAG("force", force, "enrol again: a new key pair (the old one stops working)"),
     ROW("hall", S, hall, "URL", "the hall's local API, http://HOST:PORT"),
     FLAG("json", json, "print the answer as it came"),
@@ -585,6 +588,16 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0) {
         hb_version_print("hallctl", stdout);
         return 0;
+    }
+    /* Two words name one command: `hallctl enroll approve` is the row
+     * "enroll-approve", `hallctl halls revoke` is "halls-revoke". */
+    char joined[64];
+    if (argc >= 3 && argv[2][0] != '-' &&
+        snprintf(joined, sizeof joined, "%s-%s", argv[1], argv[2]) < (int)sizeof joined &&
+        s_command(joined)) {
+        argv[2] = joined;
+        argv++;
+        argc--;
     }
     const hallctl_command_t *cmd = s_command(argv[1]);
     if (!cmd) {

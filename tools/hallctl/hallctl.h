@@ -4,7 +4,7 @@
  * an API and read its answers. Private to tools/hallctl/.
  *
  *   hallctl.c  the options, the command line, HTTP, answers and bodies
- *   enroll.c   key pairs and enrolment (no network)
+ *   enroll.c   key pairs and enrolment: approving, installing, revoking
  *   hall.c     a hall's local API, and halls as HQ lists them
  *   hq.c       the head office's control plane
  *   login.c    login and logout: a person's token kept for later commands */
@@ -31,7 +31,7 @@ typedef struct opts {
     size_t n_args;
     bool hq_from_env; /* --hq came from HALLBUS_HQ, not the command line */
     /* enrolment and HQ */
-    char *region, *hq_keys, *out, *hq_endpoint, *hq;
+    char *region, *hq_keys, *out, *hq_endpoint, *hq, *keys;
     /* a hall's local API */
     char *hall, *priority, *source, *reason, *staff, *services, *ticket, *business_type,
         *outcome, *amount, *currency, *channel, *category, *severity, *text, *state, *by, *level,

@@ -77,5 +77,8 @@ void hb_frame_free(Hallbus__Frame *frame);
 /* Encodes into a malloc'd buffer; returns 0 or HB_ENOMEM / HB_ETOOBIG. */
 int hb_envelope_pack(const Hallbus__Envelope *env, uint8_t **out, size_t *len);
 int hb_frame_pack(const Hallbus__Frame *frame, uint8_t **out, size_t *len);
+/* A batch frame of `n` packed envelopes (`events` stays the caller's),
+ * encoded as hb_frame_pack does. */
+int hb_batch_pack(ProtobufCBinaryData *events, size_t n, uint8_t **out, size_t *len);
 
 #endif

@@ -66,8 +66,8 @@ typedef struct hb_daemon_spec {
     /* SIGTERM/SIGINT (or hb_daemon_stop): close what keeps the loop running;
      * the timer and the signal handlers are closed already. */
     hb_daemon_fn stop;
-    /* After a SIGHUP reload was applied (the log level is set already); may
-     * be NULL. */
+    /* After a SIGHUP reload was applied (the log level is set already), or
+     * on SIGHUP without a --config file (settings unchanged); may be NULL. */
     hb_daemon_fn reloaded;
     /* What the daemon's parts still do before they serve fully, once
      * hb_daemon_run began ("rebuilding the live mirror"), or NULL when

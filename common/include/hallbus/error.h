@@ -24,7 +24,8 @@
     X(HB_EAUTH, -14, "not authorised")                                        \
     X(HB_ECLOSED, -15, "closed")                                              \
     X(HB_ESYS, -16, "system call failed")                                     \
-    X(HB_ECONFLICT, -17, "not allowed in the current state")
+    X(HB_ECONFLICT, -17, "not allowed in the current state")                  \
+    X(HB_ENOSPC, -18, "no space left on the disk")
 
 enum hb_error {
 #define HB_ERR_ENUM(name, value, text) name = value,

@@ -37,6 +37,15 @@ void hb_json_path(char *out, size_t len, const char *path, const char *member);
 int hb_json_known(const json_t *obj, const char *const *ours, const char *const *extra,
                   const char *path, char *err, size_t errlen);
 
+/* `obj` must be an object, refused otherwise with HB_EINVAL and
+ * "<path>: must be an object <shape>" (`top` for the path when `path` is
+ * NULL or ""; no shape when `shape` is NULL), and then holds only the
+ * members hb_json_known accepts: the two checks every strict reader makes
+ * first. */
+int hb_json_object_known(const json_t *obj, const char *const *ours, const char *const *extra,
+                         const char *path, const char *top, const char *shape, char *err,
+                         size_t errlen);
+
 /* A string of `min`..`max` bytes without a NUL inside; refusals name `path`:
  * "must be a string", "contains a NUL character", "must not be empty",
  * "N bytes, at most M". jansson has refused what is not UTF-8 already. */
@@ -106,6 +115,9 @@ void hb_json_set_int(json_t *o, const char *key, int64_t v, bool *bad);
 void hb_json_set_u64(json_t *o, const char *key, uint64_t v, bool *bad);
 void hb_json_set_str(json_t *o, const char *key, const char *v, bool *bad);
 void hb_json_set_bool(json_t *o, const char *key, bool v, bool *bad);
+/* The end of a build: `o`, or NULL with its reference dropped when a step
+ * set `bad`. */
+json_t *hb_json_built(json_t *o, bool bad);
 /* Appends `v` (taken) to the array `a`; a failure sets *bad. */
 void hb_json_append(json_t *a, json_t *v, bool *bad);
 /* A uint64 as jansson can hold it: an integer up to INT64_MAX, else its

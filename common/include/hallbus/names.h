@@ -20,6 +20,11 @@ const char *hb_name_of(const char *const *names, size_t n, int v);
  * its room. */
 int hb_name_find(const char *const *names, size_t n, const char *name);
 
+/* Defines `const char *fn(type v)` over the array `table`: its name, as
+ * hb_name_of answers. Write `static` before it for a file's own namer. */
+#define HB_NAMES_NAMER(fn, type, table)                                                            \
+    const char *fn(type v_) { return hb_name_of((table), HB_NAMES_COUNT(table), (int)v_); }
+
 /* Defines `int fn(const char *name, type *out)` over the array `table`:
  * 0 and the value named `name` in *out, or HB_EINVAL (*out untouched).
  * Write `static` before it for a file's own parser. */

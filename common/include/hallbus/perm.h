@@ -46,6 +46,9 @@
     X(ADMIN, "admin", "hq",                                                                      \
       "change the organisation and the glossary; read the audit log")                            \
     X(SELF, "self", "hq", "anyone signed in: who they are and what they may do, signing out")    \
+    X(HALLS_ENROL, "halls.enrol", "hq",                                                          \
+      "approve, reject and list halls' enrolment requests, pre-register halls with one-time "    \
+      "codes, revoke a hall")                                                                    \
     X(HALL_READ, "hall.read", "hall",                                                            \
       "what a customer may see: the hall's live state, services, opening hours, a ticket, "      \
       "campaigns")                                                                               \

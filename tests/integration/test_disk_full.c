@@ -1,0 +1,207 @@
+/* A hall's disk fills during a long outage, with real processes on a real
+ * small filesystem: the hall's data folder is a tmpfs of a few MB (mounted
+ * here; where this machine lets no test mount, the LMDB map's maximum
+ * stands in for the disk, and the test says so). While HQ is down the hall
+ * takes events until the disk is full, then refuses tickets with 507
+ * disk_full and a reason the kiosk shows, and its status says since when
+ * and how many; once the link is back HQ raises hall_disk_full and holds
+ * every event the hall took (digests equal: nothing corrupted); when space
+ * returns the hall takes tickets again and the alert clears; a kill -9 and
+ * a restart on that folder find the outbox whole. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "runner.h"
+#include "world.h"
+
+static bool s_mounted;
+
+/* The hall's data folder on a tmpfs of `mb` MB; false where mounting is
+ * not allowed. */
+static bool s_mount_small(const char *dir, int mb)
+{
+    mkdir(dir, 0700);
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%dm,mode=0700", mb);
+    if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+        return false;
+    s_mounted = true;
+    return true;
+}
+
+static void s_grow(const char *dir, int mb)
+{
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%dm,mode=0700", mb);
+    assert_int_equal(mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts), 0);
+}
+
+static json_t *s_alert(hbt_hq_t *hq, const char *hall, const char *kind)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/alerts?state=open&hall=%s&kind=%s", hall, kind);
+    json_t *a = hbt_get(hq->http, path);
+    json_t *x = json_incref(json_array_get(json_object_get(a, "alerts"), 0));
+    json_decref(a);
+    return x;
+}
+
+static json_t *s_storage(hbt_hall_t *h)
+{
+    json_t *st = hbt_get(h->http, "/v1/status");
+    assert_non_null(st);
+    json_t *s = json_incref(json_object_get(st, "storage"));
+    json_decref(st);
+    assert_non_null(s);
+    return s;
+}
+
+static int s_teardown(void **state)
+{
+    hbt_world_t *w = *state;
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_stop(&w->hall[i], SIGTERM);
+    if (s_mounted && umount2(w->hall[0].data, MNT_DETACH) != 0)
+        fprintf(stderr, "disk_full: cannot unmount %s\n", w->hall[0].data);
+    s_mounted = false;
+    return hbt_world_teardown(state);
+}
+
+static const hbt_world_spec_t s_world = {
+    .tag = "diskfull", .halls = {"DISK-A"}, .engine = true,
+    /* The alert's hold once the hall has room again, short for the test. */
+    .hq_args = {"--alert_disk_full_hold", "2s"}};
+
+#define HBT_FIXTURE hbt_world_setup, s_teardown, &s_world
+
+HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
+{
+    hbt_world_t *w = *state;
+    hbt_hall_t *h = &w->hall[0];
+    /* HB_TEST_NO_MOUNT=1 runs the stand-in where mounting would work. */
+    bool real_disk = !getenv("HB_TEST_NO_MOUNT") && s_mount_small(h->data, 3);
+    if (!real_disk) {
+        fprintf(stderr, "\n*** disk_full: this machine lets no test mount a filesystem: the "
+                        "LMDB map's maximum (map_max 1M) stands in for a full disk ***\n\n");
+        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_size");
+        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "256K");
+        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_max");
+        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1M");
+    }
+    hbt_hall_start(h);
+    hbt_hall_post(h, 200, 0);
+    assert_true(hbt_wait_synced(&w->hq, h, 15000));
+
+    /* The outage: HQ down, the hall keeps taking events until no room is
+     * left. Each request is all or nothing. */
+    hbt_hq_stop(&w->hq, SIGTERM);
+    int64_t taken = 0;
+    json_t *refusal = NULL;
+    /* Requests of 100 events, then of one: LMDB reuses the pages its
+     * commits free, so single events still fit for a while after larger
+     * requests no longer do. */
+    for (int per = 100; per >= 1; per = per > 1 ? 1 : 0) {
+        json_decref(refusal);
+        refusal = NULL;
+        for (int round = 0; round < 20000 && !refusal; round++) {
+            char body[64 * 100 + 8];
+            size_t used = 0;
+            body[used++] = '[';
+            for (int k = 0; k < per; k++)
+                used += (size_t)snprintf(body + used, sizeof body - used,
+                                         "%s{\"type\":\"satisfaction_scored\",\"score\":%d}",
+                                         k ? "," : "", 1 + (round + k) % 5);
+            body[used++] = ']';
+            body[used] = '\0';
+            json_t *resp = NULL;
+            int status = hbt_http(h->http, "POST", "/v1/events", body, &resp);
+            if (status == 200) {
+                taken += per;
+                json_decref(resp);
+                continue;
+            }
+            if (status != 507)
+                fail_msg("POST /v1/events while filling the disk: %d", status);
+            refusal = resp;
+        }
+        assert_non_null(refusal);
+    }
+    assert_non_null(refusal);
+    assert_string_equal(hbt_str(refusal, "error"), "disk_full");
+    hbt_assert_contains(hbt_str(refusal, "reason"), "disk is full");
+    hbt_assert_contains(hbt_str(refusal, "reason"), "nothing was stored");
+    json_decref(refusal);
+    fprintf(stderr, "disk_full: %lld events taken during the outage before the %s was full\n",
+            (long long)taken, real_disk ? "3 MB disk" : "1 MB map");
+    assert_true(taken > 1000);
+    /* The kiosk's ticket is refused with the same code and reason. */
+    json_t *t = hbt_req(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 507);
+    assert_string_equal(hbt_str(t, "error"), "disk_full");
+    hbt_assert_contains(hbt_str(t, "reason"), "disk is full");
+    json_decref(t);
+    json_t *sp = s_storage(h);
+    assert_true(json_is_true(json_object_get(sp, "full")));
+    assert_true(json_is_string(json_object_get(sp, "full_since")));
+    int64_t refused = hbt_int(sp, "refused_events");
+    assert_true(refused >= 2);
+    json_decref(sp);
+
+    /* The link is back: HQ gets every event the hall took, and raises the
+     * alert with the refusals. The disk is still full (acknowledged events
+     * are kept for the retention). */
+    hbt_hq_start(&w->hq);
+    assert_true(hbt_wait_synced(&w->hq, h, 30000));
+    hbt_assert_synced(&w->hq, h);
+    json_t *al = NULL;
+    int64_t deadline = hbt_now_ms() + 10000;
+    while (!(al = s_alert(&w->hq, h->id, "hall_disk_full")) && hbt_now_ms() < deadline)
+        hbt_sleep_ms(100);
+    assert_non_null(al);
+    assert_int_equal(hbt_int(al, "value"), refused);
+    hbt_assert_contains(hbt_str(al, "detail"), "disk is full");
+    fprintf(stderr, "disk_full: HQ: %s\n", hbt_str(al, "detail"));
+    json_decref(al);
+
+    /* Space returns: the next ticket is taken, and the alert clears after
+     * its hold. */
+    if (real_disk) {
+        s_grow(h->data, 16);
+    } else {
+        /* The map's maximum is a restart-only setting: raised, restarted. */
+        hbt_hall_stop(h, SIGTERM);
+        snprintf(h->extra[h->n_extra - 1], sizeof h->extra[0], "8M");
+        hbt_hall_start(h);
+    }
+    hbt_req_ok(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
+    hbt_hall_post(h, 100, 7);
+    sp = s_storage(h);
+    assert_true(json_is_false(json_object_get(sp, "full")));
+    json_decref(sp);
+    deadline = hbt_now_ms() + 15000;
+    while ((al = s_alert(&w->hq, h->id, "hall_disk_full")) && hbt_now_ms() < deadline) {
+        json_decref(al);
+        hbt_sleep_ms(200);
+    }
+    assert_null(al);
+
+    /* Power lost on that folder: the outbox opens whole and HQ's copy is
+     * the hall's. */
+    hbt_hall_stop(h, SIGKILL);
+    char cmd[600], out[4096];
+    snprintf(cmd, sizeof cmd, "mdb_dump -a '%s' >/dev/null", h->data);
+    assert_int_equal(hbt_run_args(out, sizeof out, "sh", "-c", cmd, NULL), 0);
+    hbt_hall_start(h);
+    hbt_hall_post(h, 10, 8);
+    assert_true(hbt_wait_synced(&w->hq, h, 15000));
+    hbt_assert_synced(&w->hq, h);
+}
