@@ -77,6 +77,7 @@ typedef struct branchd {
     hb_cert_t cert;    /* the hall's own key pair */
     hb_cert_t hq_cert; /* HQ's public key */
     advice_board_t neighbours; /* the last neighbour board HQ sent (advice.h) */
+    json_t *notices;           /* the manager page's notices HQ sent (notices.h), or NULL */
     uint64_t api_refused; /* requests refused as bad input */
     uint64_t api_events;  /* events accepted through the API */
     access_t *access;     /* devices, staff, sign-ins (access/access.h) */

@@ -9,6 +9,7 @@
  * nothing: the outbox is the truth. */
 #include "branchd.h"
 #include "enrol.h"
+#include "notices.h"
 
 #include "hallbus/config.h"
 #include "hallbus/daemon.h"
@@ -223,6 +224,16 @@ static void s_on_neighbours(void *arg, const Hallbus__NeighbourBoard *nb)
 {
     branchd_t *d = arg;
     advice_board_take(&d->neighbours, nb, hb_mono_ms());
+}
+
+static void s_on_notices(void *arg, const Hallbus__HallNotices *hn)
+{
+    branchd_t *d = arg;
+    json_t *n = notices_from_frame(hn);
+    if (!n)
+        return; /* out of memory: the last set stays until the next frame */
+    json_decref(d->notices);
+    d->notices = n;
 }
 
 static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
@@ -481,6 +492,7 @@ int main(int argc, char **argv)
         .on_document = s_on_document,
         .versions = s_versions,
         .on_neighbours = s_on_neighbours,
+        .on_notices = s_on_notices,
         .doc_arg = d,
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
@@ -504,6 +516,8 @@ int main(int argc, char **argv)
     access_close(&d->access);
     hb_static_destroy(&d->pages); /* the server that served them is gone */
     outbox_close(&d->outbox);
+    json_decref(d->notices);
+    d->notices = NULL;
     zmq_ctx_term(d->zmq_ctx);
     hb_daemon_destroy(&s_daemon);
     hb_info("stopped");

@@ -696,6 +696,10 @@ static bool s_on_readable(void *arg)
         if (up->cfg.on_neighbours)
             up->cfg.on_neighbours(up->cfg.doc_arg, frame->neighbours);
         break;
+    case HALLBUS__FRAME__KIND_NOTICES:
+        if (up->cfg.on_notices)
+            up->cfg.on_notices(up->cfg.doc_arg, frame->notices);
+        break;
     default:
         /* Frame kinds of a newer HQ: not handled by this build; ignored
          * rather than refused. */

@@ -51,6 +51,8 @@ typedef struct uplink_config {
     void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
     /* HQ's board of the hall's nearby halls (may be NULL). */
     void (*on_neighbours)(void *arg, const Hallbus__NeighbourBoard *board);
+    /* The notices of the manager page HQ sent (may be NULL). */
+    void (*on_notices)(void *arg, const Hallbus__HallNotices *notices);
     void *doc_arg;
 } uplink_config_t;
 

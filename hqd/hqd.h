@@ -17,6 +17,7 @@
 #include "live.h"
 #include "neighbours.h"
 #include "rollup.h"
+#include "notify.h"
 #include "sse.h"
 #include "hallbus/static.h"
 #include "writer.h"
@@ -83,6 +84,18 @@ typedef struct hqd_config {
     int64_t login_per_second;
     int64_t audit_retention_ms;
     int64_t audit_max;
+    /* alerts that reach people (hqd/notify/) */
+    int64_t notify_escalate_after_ms;
+    int64_t notify_queue;
+    int64_t notify_senders;
+    int64_t notify_attempts;
+    int64_t notify_retry_first_ms;
+    int64_t notify_retry_max_ms;
+    int64_t notify_timeout_ms;
+    int64_t notify_deliveries_kept;
+    char *smtp_url;
+    char *smtp_from;
+    char *external_url;
 } hqd_config_t;
 
 /* The histograms of hqd's own rounds and threads that belong to no module,
@@ -124,6 +137,7 @@ typedef struct hqd {
     hq_board_t *board;
     hq_neighbours_t *neighbours;
     hq_alerting_t *alerting;
+    hq_notify_t *notify;
     hq_ingest_t *ingest;
     hb_http_t *http;
     hb_static_t *dashboard; /* the files served at / */

@@ -131,6 +131,30 @@ static const hb_config_def_t s_defs[] = {
         "disk_nearly_full alert is raised (0: never)"),
     CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
         "policy/calendar documents sent to halls per second at most"),
+    CFG("notify_escalate_after", HB_CONF_DURATION, notify_escalate_after_ms, "30m", 0,
+        7LL * 86400000, false,
+        "an alert nobody acknowledged goes a level up (hall, city, province, network) after "
+        "this, and again after each as long; 0: never"),
+    CFG("notify_queue", HB_CONF_INT, notify_queue, "10000", 16, 1000000, false,
+        "alert deliveries waiting or retrying at once, at most (past it, queued next second)"),
+    CFG("notify_senders", HB_CONF_INT, notify_senders, "4", 1, NOTIFY_SENDERS_MAX, false,
+        "alert delivery attempts at once (threads): a webhook that hangs holds one of them"),
+    CFG("notify_attempts", HB_CONF_INT, notify_attempts, "8", 1, 100, false,
+        "tries of one alert delivery before it is given up"),
+    CFG("notify_retry_first", HB_CONF_DURATION, notify_retry_first_ms, "5s", 10, 3600000, false,
+        "the wait after a delivery's first failure; it doubles after each"),
+    CFG("notify_retry_max", HB_CONF_DURATION, notify_retry_max_ms, "10m", 10, 86400000, false,
+        "the longest wait between two tries of a delivery"),
+    CFG("notify_timeout", HB_CONF_DURATION, notify_timeout_ms, "10s", 100, 600000, false,
+        "one delivery attempt (webhook, robot, mail server), connect to last byte"),
+    CFG("notify_deliveries_kept", HB_CONF_INT, notify_deliveries_kept, "100000", 100, 100000000,
+        false, "delivery attempts kept for GET /v1/notify/deliveries (the oldest go first)"),
+    CFG("smtp_url", HB_CONF_STRING, smtp_url, "", 0, 0, false,
+        "mail server for alert e-mail, smtp://HOST:PORT or smtps://HOST:PORT (\"\": no e-mail)"),
+    CFG("smtp_from", HB_CONF_STRING, smtp_from, "hallbus@localhost", 0, 0, false,
+        "the sender address of alert e-mail"),
+    CFG("external_url", HB_CONF_STRING, external_url, "", 0, 0, false,
+        "the dashboard's address as people reach it, for links in alert messages"),
     CFG("rollout_resend", HB_CONF_DURATION, rollout_resend_ms, "30s", 1000, 3600000, false,
         "a hall that has not applied a sent version gets it again after this"),
     CFG("http_hosts", HB_CONF_LIST, http_hosts, NULL, 0, HQ_AUTH_HOSTS_MAX, false,
@@ -391,12 +415,71 @@ static void s_disk_round(void *arg)
     hq_alerting_self(hq->alerting, &set);
 }
 
-/* Chore, every second: documents due to halls. */
+/* Chore, every second: documents due to halls, alerts due to people. */
 static void s_downlink_round(void *arg)
 {
     hqd_t *hq = arg;
     if (hq->downlink)
         hq_downlink_tick(hq->downlink);
+    if (hq->notify)
+        hq_notify_tick(hq->notify, hb_now_ms());
+}
+
+static void s_on_alert_change(const alert_change_t *ch, int severity, void *arg)
+{
+    hq_notify_on_change(arg, ch, severity);
+}
+
+#define HQD_NOTICES_MAX 64 /* notices sent to one hall's page, at most */
+
+/* A hall's notices (hq_notify_hall_notices' answer) down its link as a
+ * HallNotices frame; the strings point into `notices` for the send. */
+static void s_send_notices(const char *hall, const json_t *notices, void *arg)
+{
+    hqd_t *hq = arg;
+    hq_hall_t *h = hq_halls_find(hq->halls, hall);
+    if (!h)
+        return;
+    Hallbus__HallNotice items[HQD_NOTICES_MAX], *ptrs[HQD_NOTICES_MAX];
+    char *params[HQD_NOTICES_MAX];
+    Hallbus__HallNotices hn = HALLBUS__HALL_NOTICES__INIT;
+    hn.at_ms = hb_now_ms();
+    json_t *arr = json_object_get(notices, "notices");
+    size_t n = json_array_size(arr) < HQD_NOTICES_MAX ? json_array_size(arr) : HQD_NOTICES_MAX;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        Hallbus__HallNotice *x = &items[i];
+        hallbus__hall_notice__init(x);
+        x->alert = (uint64_t)json_integer_value(json_object_get(o, "alert"));
+        x->kind = (char *)json_string_value(json_object_get(o, "kind"));
+        params[i] = json_dumps(json_object_get(o, "params"), JSON_COMPACT);
+        x->params_json = params[i] ? params[i] : (char *)"{}";
+        x->severity = (char *)json_string_value(json_object_get(o, "severity"));
+        x->level = (char *)json_string_value(json_object_get(o, "level"));
+        x->text_zh = (char *)json_string_value(json_object_get(o, "text_zh"));
+        x->text_en = (char *)json_string_value(json_object_get(o, "text_en"));
+        hb_time_parse(json_string_value(json_object_get(o, "raised")), &x->raised_ms);
+        x->acknowledged = json_is_true(json_object_get(o, "acknowledged"));
+        ptrs[i] = x;
+    }
+    hn.n_notices = n;
+    hn.notices = ptrs;
+    int rc = hq_ingest_send_notices(hq->ingest, h, &hn);
+    if (rc != 0 && rc != HB_ENOTFOUND)
+        hb_log_once("notices-send", HB_LOG_WARN, "notify: cannot send hall %s its notices: %s",
+                    hall, hb_strerror(rc));
+    for (size_t i = 0; i < n; i++)
+        free(params[i]);
+}
+
+/* A hall's Hello: the downlink sends what it lacks, and its notices go
+ * down again. */
+static void s_on_hello(void *arg, hq_hall_t *hall)
+{
+    hqd_t *hq = arg;
+    hq_downlink_on_hello(hq->downlink, hall);
+    if (hq->notify)
+        hq_notify_hall_hello(hq->notify, hall->id);
 }
 
 /* Chore, every minute: readers left by killed processes, expired alerts. */
@@ -636,7 +719,7 @@ int main(int argc, char **argv)
                                  .resend_ms = hq->cfg.rollout_resend_ms};
     if (hq_downlink_new(hq->control, hq->ingest, hq->halls, hq->live, &dcfg, &hq->downlink) != 0)
         return 1;
-    hq_ingest_set_hello_hook(hq->ingest, hq_downlink_on_hello, hq->downlink);
+    hq_ingest_set_hello_hook(hq->ingest, s_on_hello, hq);
     hq_sse_config_t scfg = {.ring_events = (size_t)hq->cfg.stream_ring,
                             .ring_bytes = 256u << 20,
                             .client_queue = 16u << 20,
@@ -670,6 +753,27 @@ int main(int argc, char **argv)
         hb_error("cannot open the alert store in %s: %s", alerts_dir, err);
         return 1;
     }
+    char notify_dir[4096];
+    snprintf(notify_dir, sizeof notify_dir, "%s/notify", hq->cfg.data);
+    hq_notify_config_t ncfg_n = {.dir = notify_dir,
+                                 .escalate_after_ms = hq->cfg.notify_escalate_after_ms,
+                                 .queue_max = (size_t)hq->cfg.notify_queue,
+                                 .senders = (int)hq->cfg.notify_senders,
+                                 .attempts_max = (int)hq->cfg.notify_attempts,
+                                 .retry_first_ms = hq->cfg.notify_retry_first_ms,
+                                 .retry_max_ms = hq->cfg.notify_retry_max_ms,
+                                 .timeout_ms = hq->cfg.notify_timeout_ms,
+                                 .deliveries_max = (uint64_t)hq->cfg.notify_deliveries_kept,
+                                 .smtp_url = hq->cfg.smtp_url,
+                                 .smtp_from = hq->cfg.smtp_from,
+                                 .external_url = hq->cfg.external_url};
+    if (hq_notify_new(&ncfg_n, hq->control, hq_alerting_store(hq->alerting), &hq->notify, err,
+                      sizeof err) != 0) {
+        hb_error("cannot start the notifier in %s: %s", notify_dir, err);
+        return 1;
+    }
+    hq_alerting_set_listener(hq->alerting, s_on_alert_change, hq->notify);
+    hq_notify_set_notices_sink(hq->notify, s_send_notices, hq);
     hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
     hb_http_limits_t limits = {.max_conns = (size_t)hq->cfg.http_max_conns,
                                .max_per_address = (size_t)hq->cfg.http_max_per_address,
@@ -745,6 +849,7 @@ int main(int argc, char **argv)
     hq_rollup_stop(&hq->rollup); /* likewise; it reads the store, closed below */
     hq_downlink_destroy(&hq->downlink);
     hq_neighbours_destroy(&hq->neighbours);
+    hq_notify_destroy(&hq->notify); /* before the alert store it reads */
     hq_alerting_destroy(&hq->alerting);
     hq_board_destroy(&hq->board);
     hq_control_close(&hq->control);

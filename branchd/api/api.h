@@ -91,6 +91,8 @@ void branchd_api_counter_unknown(hb_http_req_t *req, void *arg);
 /* hall.c: complaints (parameter "complaint") */
 void branchd_api_post_complaint(hb_http_req_t *req, void *arg);
 void branchd_api_get_complaints(hb_http_req_t *req, void *arg);
+/* notices.c: the manager page's notices from HQ */
+void branchd_api_get_notices(hb_http_req_t *req, void *arg);
 void branchd_api_get_complaint(hb_http_req_t *req, void *arg);
 void branchd_api_complaint_get_action(hb_http_req_t *req, void *arg);
 void branchd_api_complaint_ack(hb_http_req_t *req, void *arg);

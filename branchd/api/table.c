@@ -92,6 +92,9 @@ static const hb_http_route_t s_routes[] = {
      branchd_api_post_complaint},
     {"GET", "/v1/complaints", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
      branchd_api_get_complaints},
+    /* The manager page's notices from HQ (alerts sent to the hall's page):
+     * the duty manager's, as the complaints are. */
+    {"GET", "/v1/notices", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL, branchd_api_get_notices},
     {"GET", "/v1/complaints/:complaint", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
      branchd_api_get_complaint},
     {"GET", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,

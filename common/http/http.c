@@ -354,6 +354,63 @@ void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
            body ? len : 0, NULL);
 }
 
+bool hb_http_etag_match(const hb_http_req_t *req, const char *etag)
+{
+    char inm[1024];
+    if (hb_http_header(req, "if-none-match", inm, sizeof inm) != 0)
+        return false;
+    /* A list of entity tags, each maybe weak ("W/"): weak comparison, as
+     * RFC 9110 13.1.2 asks of If-None-Match. */
+    size_t elen = strlen(etag);
+    const char *want = etag[0] == 'W' && etag[1] == '/' ? etag + 2 : etag;
+    if (want != etag)
+        elen -= 2;
+    for (char *p = inm; *p;) {
+        p += strspn(p, " \t,");
+        if (!*p)
+            break;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+        const char *tag = p;
+        if (m >= 2 && tag[0] == 'W' && tag[1] == '/') {
+            tag += 2;
+            m -= 2;
+        }
+        if ((m == 1 && tag[0] == '*') || (m == elen && memcmp(tag, want, m) == 0))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+void hb_http_reply_cacheable(hb_http_req_t *req, const char *content_type, const char *body,
+                             size_t len, const char *etag, int max_age_s)
+{
+    http_exchange_t *ex = s_exchange(req);
+    if (!ex)
+        return;
+    h2o_req_t *r = ex->req;
+    ex->answered = true;
+    bool fresh = hb_http_etag_match(req, etag);
+    int status = fresh ? 304 : 200;
+    char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%d", max_age_s < 0 ? 0 : max_age_s);
+    r->res.status = status;
+    r->res.reason = s_reason(status);
+    h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   h2o_strdup(&r->pool, cc, SIZE_MAX).base, strlen(cc));
+    h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_ETAG, NULL,
+                   h2o_strdup(&r->pool, etag, SIZE_MAX).base, strlen(etag));
+    if (fresh)
+        len = 0;
+    r->res.content_length = len;
+    h2o_send_inline(r, body ? body : "", body ? len : 0);
+}
+
 /* ---------------------------------------------------------------- streams */
 
 static void s_stream_free(hb_http_stream_t *st)

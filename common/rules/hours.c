@@ -56,6 +56,12 @@ static hb_closed_reason_t s_day(const hb_policy_t *p, int32_t day, hb_hours_t *h
     return hours->n ? HB_OPEN_NOW : HB_CLOSED_WEEKDAY;
 }
 
+hb_closed_reason_t hb_policy_day(const hb_policy_t *p, int32_t day, hb_hours_t *hours,
+                                 const char **note, const hb_closure_t **closure)
+{
+    return s_day(p, day, hours, note, closure);
+}
+
 void hb_policy_hours_on(const hb_policy_t *p, int32_t day, hb_hours_t *out)
 {
     const char *note;

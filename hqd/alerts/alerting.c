@@ -32,7 +32,33 @@ struct hq_alerting {
     int64_t started_ms;
     bool counted; /* the board got the restored open counts */
     HB_VEC(uint32_t) touched; /* halls whose alerts changed in the round */
+    hq_alerting_change_fn listener;
+    void *listener_arg;
 };
+
+void hq_alerting_set_listener(hq_alerting_t *a, hq_alerting_change_fn fn, void *arg)
+{
+    a->listener = fn;
+    a->listener_arg = arg;
+}
+
+/* An alert's severity: its kind's, raised to critical for a complaint the
+ * hall marked critical (read from the mirrored state while it is open). */
+static int s_severity(hq_alerting_t *a, const alert_record_t *rec)
+{
+    int sev = alert_kind_info(rec->alert.kind)->severity;
+    if (rec->alert.kind != ALERT_COMPLAINT_ACK_OVERDUE &&
+        rec->alert.kind != ALERT_COMPLAINT_RESOLVE_OVERDUE)
+        return sev;
+    hq_live_read_lock(a->live);
+    const hb_hall_state_t *st = hq_live_state(a->live, rec->hall_num);
+    for (size_t i = 0; st && i < st->n_complaints; i++)
+        if (strcmp(st->complaints[i].id, rec->alert.subject) == 0 &&
+            st->complaints[i].severity == HALLBUS__SEVERITY__SEVERITY_CRITICAL)
+            sev = ALERT_SEV_CRITICAL;
+    hq_live_read_unlock(a->live);
+    return sev;
+}
 
 int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls_t *halls,
                     hq_ingest_t *ing, hq_live_t *live, hq_board_t *board, hq_sse_t *sse,
@@ -104,6 +130,9 @@ static void s_on_change(const alert_change_t *ch, void *arg)
         hq_sse_publish(a->sse, "alert", ch->rec.hall, NULL, o);
         json_decref(o);
     }
+    if (a->listener)
+        a->listener(ch, ch->type == ALERT_CHANGE_RAISED ? s_severity(a, &ch->rec) : 0,
+                    a->listener_arg);
     s_touch(a, ch->rec.hall_num);
 }
 

@@ -42,5 +42,11 @@ void hq_alerting_self(hq_alerting_t *a, const alert_set_t *set);
 /* Housekeeping: the history's retention. */
 void hq_alerting_prune(hq_alerting_t *a);
 alertstore_t *hq_alerting_store(hq_alerting_t *a);
+/* Every committed raise and clear also goes to `fn` (hqd's notifier), with
+ * the alert's severity: its kind's, or critical for a complaint alert whose
+ * complaint the hall marked critical. On the loop thread, after the
+ * commit; `fn` must not block. */
+typedef void (*hq_alerting_change_fn)(const alert_change_t *change, int severity, void *arg);
+void hq_alerting_set_listener(hq_alerting_t *a, hq_alerting_change_fn fn, void *arg);
 
 #endif

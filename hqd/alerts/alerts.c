@@ -20,30 +20,41 @@
 
 /* ------------------------------------------------------------ kinds ---- */
 
-/* In the order a set lists them (alert_key_cmp): the rank is the row. */
+/* In the order a set lists them (alert_key_cmp): the rank is the row. The
+ * rest of each row says how an alert of the kind reads as parameters
+ * (alert_kind_info_t): what its subject holds, what its value and
+ * threshold measure, and how urgent it is before anything else is known. */
 static const struct {
     int kind;
     const char *name;
     const char *unit;
+    alert_kind_info_t info;
 } s_kinds[] = {
-    {ALERT_HALL_OFFLINE, "hall_offline", "s"},
-    {ALERT_HALL_BLOCKED, "hall_blocked", "s"},
-    {ALERT_STREAM_CONFLICT, "stream_conflict", "seq"},
-    {ALERT_CLOCK_SKEW, "clock_skew", "s"},
-    {ALERT_EVENT_ANOMALY, "event_anomaly", "events"},
-    {ALERT_HALL_NOT_OPEN, "hall_not_open", "s"},
-    {ALERT_NO_COUNTER_OPEN, "no_counter_open", "s"},
-    {ALERT_WAIT_SLA, "wait_sla", "s"},
-    {ALERT_DIVERSION, "diversion", "customers"},
-    {ALERT_DEVICE_FAULT, "device_fault", "s"},
+    {ALERT_HALL_OFFLINE, "hall_offline", "s", {{NULL}, "offline_s", "grace_s", ALERT_SEV_CRITICAL}},
+    {ALERT_HALL_BLOCKED, "hall_blocked", "s", {{NULL}, "blocked_s", NULL, ALERT_SEV_CRITICAL}},
+    {ALERT_STREAM_CONFLICT, "stream_conflict", "seq", {{NULL}, "seq", NULL, ALERT_SEV_CRITICAL}},
+    {ALERT_CLOCK_SKEW, "clock_skew", "s", {{NULL}, "skew_s", "limit_s", ALERT_SEV_WARNING}},
+    {ALERT_EVENT_ANOMALY, "event_anomaly", "events", {{NULL}, "events", NULL, ALERT_SEV_WARNING}},
+    {ALERT_HALL_NOT_OPEN, "hall_not_open", "s",
+     {{NULL}, "since_opening_s", "grace_s", ALERT_SEV_CRITICAL}},
+    {ALERT_NO_COUNTER_OPEN, "no_counter_open", "s", {{NULL}, "for_s", "grace_s", ALERT_SEV_CRITICAL}},
+    {ALERT_WAIT_SLA, "wait_sla", "s", {{"service", "priority"}, "wait_s", "limit_s", ALERT_SEV_WARNING}},
+    {ALERT_DIVERSION, "diversion", "customers", {{"service"}, "waiting", "threshold", ALERT_SEV_INFO}},
+    {ALERT_DEVICE_FAULT, "device_fault", "s", {{"device"}, "for_s", "limit_s", ALERT_SEV_WARNING}},
     /* Beside device_fault, which it precedes in a day: a device the
-     * opening found failed or did not check. */
-    {ALERT_OPENING_DEVICE_CHECK, "opening_device_check", "s"},
-    {ALERT_COMPLAINT_ACK_OVERDUE, "complaint_ack_overdue", "s"},
-    {ALERT_COMPLAINT_RESOLVE_OVERDUE, "complaint_resolve_overdue", "s"},
+     * opening found failed or did not check; its value is the time open
+     * since, without a limit. */
+    {ALERT_OPENING_DEVICE_CHECK, "opening_device_check", "s",
+     {{"device"}, "open_s", NULL, ALERT_SEV_WARNING}},
+    {ALERT_COMPLAINT_ACK_OVERDUE, "complaint_ack_overdue", "s",
+     {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
+    {ALERT_COMPLAINT_RESOLVE_OVERDUE, "complaint_resolve_overdue", "s",
+     {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
     /* Added last, so that no kind above changes its rank. */
-    {ALERT_DISK_NEARLY_FULL, "disk_nearly_full", "%"},
-    {ALERT_HALL_DISK_FULL, "hall_disk_full", "events"},
+    {ALERT_DISK_NEARLY_FULL, "disk_nearly_full", "%",
+     {{"resource"}, "free_percent", "min_free_percent", ALERT_SEV_CRITICAL}},
+    {ALERT_HALL_DISK_FULL, "hall_disk_full", "events",
+     {{NULL}, "refused_events", NULL, ALERT_SEV_CRITICAL}},
 };
 
 #define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
@@ -70,6 +81,30 @@ const char *alert_kind_unit(int kind)
         if (s_kinds[i].kind == kind)
             return s_kinds[i].unit;
     return "s";
+}
+
+const alert_kind_info_t *alert_kind_info(int kind)
+{
+    static const alert_kind_info_t unknown = {{NULL}, "value", "threshold", ALERT_SEV_WARNING};
+    for (size_t i = 0; i < KINDS_N; i++)
+        if (s_kinds[i].kind == kind)
+            return &s_kinds[i].info;
+    return &unknown;
+}
+
+static const char *const s_severities[] = {NULL, "info", "warning", "critical"};
+
+const char *alert_severity_name(int sev)
+{
+    return sev >= ALERT_SEV_INFO && sev <= ALERT_SEV_CRITICAL ? s_severities[sev] : "unknown";
+}
+
+int alert_severity_parse(const char *name)
+{
+    for (int i = ALERT_SEV_INFO; name && i <= ALERT_SEV_CRITICAL; i++)
+        if (strcmp(s_severities[i], name) == 0)
+            return i;
+    return 0;
 }
 
 /* A kind's place in a set; kinds of a newer build go after every known one. */

@@ -202,4 +202,33 @@ int alert_kind_parse(const char *name);
 /* The unit of value and threshold: "s", "customers", "seq" or "events". */
 const char *alert_kind_unit(int kind);
 
+/* How urgent an alert is, for whom to tell (hqd/notify/): a kind's own
+ * level, which a notifier may raise for what it knows besides (a critical
+ * complaint). Ordered: a subscription's minimum compares them. */
+typedef enum alert_severity {
+    ALERT_SEV_INFO = 1,
+    ALERT_SEV_WARNING = 2,
+    ALERT_SEV_CRITICAL = 3,
+} alert_severity_t;
+/* "info", "warning", "critical"; "unknown" outside them. */
+const char *alert_severity_name(int sev);
+/* The level of a name, or 0. */
+int alert_severity_parse(const char *name);
+
+#define ALERT_SUBJECT_PARTS 2
+/* An alert as parameters, so that a page or a message words it in its own
+ * language rather than quoting `detail`: the subject split at ':' into the
+ * named parts (wait_sla's "A:vip" is service "A", priority "vip"; NULL
+ * names end the list), the value's and the threshold's names (a NULL
+ * threshold: the kind has none worth showing), the kind's severity. */
+typedef struct alert_kind_info {
+    const char *subject[ALERT_SUBJECT_PARTS];
+    const char *value;
+    const char *threshold;
+    int severity; /* alert_severity_t */
+} alert_kind_info_t;
+/* The kind's row (static); a kind this build does not know gets "value"
+ * and "threshold", warning. */
+const alert_kind_info_t *alert_kind_info(int kind);
+
 #endif

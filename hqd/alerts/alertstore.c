@@ -747,6 +747,33 @@ static json_t *s_time_json(int64_t ms)
     return json_string(t);
 }
 
+json_t *alert_params_json(const alert_t *a)
+{
+    const alert_kind_info_t *k = alert_kind_info(a->kind);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int bad = 0;
+    /* The subject's parts, split at ':' (the last part takes the rest). */
+    const char *p = a->subject;
+    for (size_t i = 0; i < ALERT_SUBJECT_PARTS && k->subject[i] && *p; i++) {
+        bool last = i + 1 == ALERT_SUBJECT_PARTS || !k->subject[i + 1];
+        size_t n = last ? strlen(p) : strcspn(p, ":");
+        bad |= json_object_set_new(o, k->subject[i], json_stringn(p, n));
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    bad |= json_object_set_new(o, k->value, json_integer(a->value));
+    if (k->threshold)
+        bad |= json_object_set_new(o, k->threshold, json_integer(a->threshold));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 json_t *alert_record_json(const alert_record_t *r)
 {
     json_t *o = json_object();
@@ -762,6 +789,9 @@ json_t *alert_record_json(const alert_record_t *r)
     bad |= json_object_set_new(o, "value", json_integer(a->value));
     bad |= json_object_set_new(o, "threshold", json_integer(a->threshold));
     bad |= json_object_set_new(o, "unit", json_string(alert_kind_unit(a->kind)));
+    bad |= json_object_set_new(o, "severity",
+                               json_string(alert_severity_name(alert_kind_info(a->kind)->severity)));
+    bad |= json_object_set_new(o, "params", alert_params_json(a));
     bad |= json_object_set_new(o, "peak", json_integer(r->peak));
     bad |= json_object_set_new(o, "since", a->since_ms ? s_time_json(a->since_ms) : json_null());
     bad |= json_object_set_new(o, "raised", s_time_json(r->raised_ms));

@@ -204,8 +204,15 @@ int alertstore_prune(alertstore_t *st, int64_t now_ms, size_t max_deletes, size_
 
 void alertstore_get_stats(alertstore_t *st, alertstore_stats_t *out);
 
+/* An alert as parameters (alert_kind_info): {"service": "A", "priority":
+ * "vip", "wait_s": 1250, "limit_s": 900} for a wait_sla alert on "A:vip";
+ * numbers are numbers (durations in seconds), ids are strings. New
+ * reference, or NULL when out of memory. */
+json_t *alert_params_json(const alert_t *a);
+
 /* A record as the API shows it: {"id", "hall", "kind", "subject" (null for
- * a whole-hall kind), "detail", "value", "threshold", "unit", "peak",
+ * a whole-hall kind), "detail", "value", "threshold", "unit", "severity"
+ * (the kind's), "params" (alert_params_json), "peak",
  * "since" (RFC 3339 or null), "raised", "cleared" (or null), "open"}. New
  * reference, or NULL when out of memory. */
 json_t *alert_record_json(const alert_record_t *rec);

@@ -103,4 +103,22 @@ void hqd_api_token_by_password(hb_http_req_t *req, void *arg);
 void hqd_api_token_revoke(hb_http_req_t *req, void *arg);
 void hqd_api_get_audit(hb_http_req_t *req, void *arg);
 
+/* notify.c: alerts that reach people (parameters "subscription", "alert",
+ * "silence", "hall") */
+void hqd_api_list_subscriptions(hb_http_req_t *req, void *arg);
+void hqd_api_create_subscription(hb_http_req_t *req, void *arg);
+void hqd_api_get_subscription(hb_http_req_t *req, void *arg);
+void hqd_api_put_subscription(hb_http_req_t *req, void *arg);
+void hqd_api_delete_subscription(hb_http_req_t *req, void *arg);
+void hqd_api_ack_alert(hb_http_req_t *req, void *arg);
+void hqd_api_silence_alert(hb_http_req_t *req, void *arg);
+void hqd_api_list_silences(hb_http_req_t *req, void *arg);
+void hqd_api_create_silence(hb_http_req_t *req, void *arg);
+void hqd_api_delete_silence(hb_http_req_t *req, void *arg);
+void hqd_api_list_deliveries(hb_http_req_t *req, void *arg);
+void hqd_api_get_hall_notices(hb_http_req_t *req, void *arg);
+
+/* public.c: no login */
+void hqd_api_get_public_hours(hb_http_req_t *req, void *arg);
+
 #endif

@@ -33,6 +33,7 @@
 #define ROLLOUT_LIST_MAX 100000
 #define CTL_ERR_MAX 1024
 #define CTL_ID_MAX 64                 /* region and campaign ids; halls are shorter */
+#define CTL_NOTE_MAX 500              /* a publishing note, as a campaign step's */
 #define CTL_USER_MAX 64               /* who acts: [A-Za-z0-9_.@-]{1,64}, campaign.h's rule */
 #define CTL_CSV_MAX ((size_t)64 << 20) /* an export is refused rather than grown past this */
 
@@ -592,8 +593,16 @@ void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
     hqd_t *hq = arg;
     json_t *body;
     const char *by, *note;
-    if (s_actor(req, false, &body, &by, &note) != 0)
+    if (s_actor(req, true, &body, &by, &note) != 0)
         return;
+    /* The note says why (the dashboard asks for one); it is kept in the
+     * audit record of the publish, as its reason. */
+    if (note && strlen(note) > CTL_NOTE_MAX) {
+        hb_http_reply_error(req, 400, "bad_request", "note: %zu bytes, at most %d", strlen(note),
+                            CTL_NOTE_MAX);
+        json_decref(body);
+        return;
+    }
     /* Publishing is scoped by what it would publish: every changed draft
      * must be one the caller may edit (a province's editor cannot publish
      * a national draft someone left). */
@@ -623,8 +632,11 @@ void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
     uint64_t version = 0;
     uint64_t before = hq_control_policy_version(hq->control);
     int rc = hq_control_publish_policies(hq->control, by, &version, err, sizeof err);
-    if (rc == 0)
+    if (rc == 0) {
         hq_auth_note_versions(req, (int64_t)before, (int64_t)version);
+        if (note && note[0])
+            hq_auth_note_reason(req, note);
+    }
     json_decref(body);
     if (rc == HB_EINVAL)
         rc = HB_ECONFLICT; /* the request is fine; the drafts do not merge into a policy */

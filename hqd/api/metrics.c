@@ -101,6 +101,27 @@ static void s_alerts(hqd_t *hq, hb_metrics_t *m)
     hb_metrics_add(m, "hallbus_hq_alerts_commit_failures_total", "counter",
                    "alert store commits that failed (the open alerts went back to the last commit)",
                    NULL, (double)as.commit_failures);
+    /* Alerts that reach people (docs/ALERTS.md): a webhook that fails shows
+     * as failed attempts and a queue that does not empty. */
+    hq_notify_stats_t ns;
+    hq_notify_get_stats(hq->notify, &ns);
+    hb_metrics_add(m, "hallbus_hq_notify_queued_total", "counter",
+                   "alert deliveries queued for the sender threads", NULL, (double)ns.queued);
+    hb_metrics_add(m, "hallbus_hq_notify_sent_total", "counter", "alert deliveries made", NULL,
+                   (double)ns.sent);
+    hb_metrics_add(m, "hallbus_hq_notify_failed_attempts_total", "counter",
+                   "alert delivery attempts that failed (each retried until given up)", NULL,
+                   (double)ns.failed_attempts);
+    hb_metrics_add(m, "hallbus_hq_notify_given_up_total", "counter",
+                   "alert deliveries given up after notify_attempts tries", NULL,
+                   (double)ns.given_up);
+    hb_metrics_add(m, "hallbus_hq_notify_queue_full_total", "counter",
+                   "alert deliveries put off a second because the queue was full", NULL,
+                   (double)ns.queue_full);
+    hb_metrics_add(m, "hallbus_hq_notify_queue", "gauge",
+                   "alert deliveries waiting, retrying or under way", NULL, (double)ns.queue);
+    hb_metrics_add(m, "hallbus_hq_notify_subscriptions", "gauge", "alert subscriptions", NULL,
+                   (double)ns.subs);
 }
 
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg)

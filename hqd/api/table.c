@@ -76,6 +76,34 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/stream", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_stream},
     {"GET", "/v1/alerts", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_alerts},
 
+    /* Alerts that reach people: acknowledging and silencing an alert (the
+     * handler keeps it to the caller's scope: an alert id names no place),
+     * subscriptions (admin's: they name roles, scopes and addresses), the
+     * deliveries made, a hall's notices. */
+    {"POST", "/v1/alerts/:alert/ack", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL,
+     hqd_api_ack_alert},
+    {"POST", "/v1/alerts/:alert/silence", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL,
+     hqd_api_silence_alert},
+    {"GET", "/v1/notify/subscriptions", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_list_subscriptions},
+    {"POST", "/v1/notify/subscriptions", HB_PERM_ALERTS_SUBSCRIBE, HB_SCOPE_ALL, NULL,
+     hqd_api_create_subscription},
+    {"GET", "/v1/notify/subscriptions/:subscription", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_get_subscription},
+    {"PUT", "/v1/notify/subscriptions/:subscription", HB_PERM_ALERTS_SUBSCRIBE, HB_SCOPE_ALL, NULL,
+     hqd_api_put_subscription},
+    {"DELETE", "/v1/notify/subscriptions/:subscription", HB_PERM_ALERTS_SUBSCRIBE, HB_SCOPE_ALL,
+     NULL, hqd_api_delete_subscription},
+    {"GET", "/v1/notify/silences", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL, hqd_api_list_silences},
+    {"POST", "/v1/notify/silences", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL,
+     hqd_api_create_silence},
+    {"DELETE", "/v1/notify/silences/:silence", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL,
+     hqd_api_delete_silence},
+    {"GET", "/v1/notify/deliveries", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL,
+     hqd_api_list_deliveries},
+    {"GET", "/v1/notify/halls/:hall/notices", HB_PERM_ALERTS_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_hall_notices},
+
     /* The organisation. */
     {"GET", "/v1/org", HB_PERM_ORG_READ, HB_SCOPE_ANY, NULL, hqd_api_get_org},
     {"PUT", "/v1/org", HB_PERM_ADMIN, HB_SCOPE_ALL, NULL, hqd_api_put_org},
@@ -170,6 +198,9 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/archive", HB_PERM_ARCHIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_archive},
     {"GET", "/v1/archive/tickets/:hall/:date/:ticket", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_ticket_story},
+
+    /* What the app and the website publish: no login. */
+    {"GET", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, hqd_api_get_public_hours},
 
     /* The dashboard: its page must load before anyone has signed in. */
     {"GET", "/", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_get_index},

@@ -126,7 +126,9 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     json_object_set_new(rec, "object", s_str_or_null(object));
     json_object_set_new(rec, "status", json_integer(status));
     json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
-    json_object_set_new(rec, "reason", s_str_or_null(ok ? NULL : r->reason));
+    /* A success has no reason, except the note a change was made with
+     * (publishing the policies: hq_auth_note_reason). */
+    json_object_set_new(rec, "reason", s_str_or_null(ok && !r->reason[0] ? NULL : r->reason));
     json_object_set_new(rec, "before", r->versions && r->before >= 0
                                            ? json_integer((json_int_t)r->before)
                                            : json_null());

@@ -28,13 +28,14 @@
           HQ_PERM_BIT(ARCHIVE_READ) | HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(POLICY_READ) |         \
           HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) |  \
           HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |        \
-          HQ_PERM_BIT(HALLS_ENROL),                                                              \
+          HQ_PERM_BIT(HALLS_ENROL) | HQ_PERM_BIT(ALERTS_HANDLE) |                                \
+          HQ_PERM_BIT(ALERTS_SUBSCRIBE),                                                         \
       "everything: people, tokens, the organisation, settings, the audit log, halls' "           \
-      "enrolment and revocation")                   \
+      "enrolment and revocation, who is told of which alerts")                                   \
     X(OPERATOR, "operator",                                                                      \
       HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
-          HQ_PERM_BIT(ORG_READ),                                                                 \
-      "watch halls, regions, alerts and the stream in scope")                                   \
+          HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(ALERTS_HANDLE),                                    \
+      "watch halls, regions, alerts and the stream in scope; acknowledge and silence alerts")    \
     X(MARKETER, "marketer",                                                                      \
       HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) | HQ_PERM_BIT(ORG_READ),          \
       "draft, edit, submit and withdraw campaigns in scope; read the calendar and its check")    \

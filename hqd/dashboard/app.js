@@ -22,6 +22,7 @@ import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
 import {Reports} from './reports.js';
 import {Trends} from './trends.js';
+import {Workspace} from './workspace.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
@@ -55,6 +56,7 @@ let detail;
 let campaigns;
 let reports;
 let trends;
+let workspace;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -280,7 +282,7 @@ function setupLegend() {
 
 function setupTabs() {
   const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar'],
-    ['tab-reports', 'view-reports']];
+    ['tab-reports', 'view-reports'], ['tab-workspace', 'view-workspace']];
   for (const [tab, panel] of tabs) {
     $(tab).addEventListener('click', () => {
       for (const [t, p] of tabs) {
@@ -292,6 +294,7 @@ function setupTabs() {
         if (can.campaigns) campaigns.loadCampaigns();
       }
       if (tab === 'tab-reports') reports.show();
+      if (tab === 'tab-workspace') workspace.show();
     });
   }
 }
@@ -364,6 +367,8 @@ function boot() {
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
   reports = new Reports($('reports'), () => net);
   trends = new Trends($('trends'), {onOpenHall: openHall});
+  workspace = new Workspace($('workspace'));
+  $('tab-workspace').hidden = !workspace.available();
   dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(), can,

@@ -525,6 +525,7 @@ static const frame_handler_fn s_handlers[] = {
     [HALLBUS__FRAME__KIND_POLICY] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_CALENDAR] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_NEIGHBOURS] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_NOTICES] = s_on_downlink_kind,
 };
 
 static void s_discard_rest(void *sock)
@@ -818,6 +819,16 @@ int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__Nei
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_NEIGHBOURS;
     f.neighbours = (Hallbus__NeighbourBoard *)nb;
+    return s_send(ing, h->rid, h->rid_len, &f);
+}
+
+int hq_ingest_send_notices(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__HallNotices *hn)
+{
+    if (h->rid_len == 0)
+        return HB_ENOTFOUND;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_NOTICES;
+    f.notices = (Hallbus__HallNotices *)hn;
     return s_send(ing, h->rid, h->rid_len, &f);
 }
 

@@ -97,6 +97,8 @@ int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *hall, bool calendar, ui
                             const char *doc, size_t len);
 /* Sends a neighbour board to the hall's current connection (as above). */
 int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__NeighbourBoard *nb);
+/* Sends the notices of the hall's manager page (as above). */
+int hq_ingest_send_notices(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__HallNotices *hn);
 /* Reads what arrived meanwhile: call after a run of sends (sending may use
  * the socket's edge; see zuv.h). Not from inside a hello hook. */
 void hq_ingest_flush(hq_ingest_t *ing);

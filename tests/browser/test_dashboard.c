@@ -45,11 +45,10 @@
 #include <unistd.h>
 
 #include "runner.h"
-#include <sodium.h>
+#include "webdriver.h"
 
-#define CHROMIUM "/usr/bin/chromium"
-#define CHROMEDRIVER "/usr/bin/chromedriver"
-#define WD_ELEMENT "element-6066-11e4-a52e-4f735466cecf"
+#define CHROMIUM HBT_CHROMIUM
+#define CHROMEDRIVER HBT_CHROMEDRIVER
 #define HALLS 3
 #define TILE_LATENCY_MAX_MS 1000
 #define LATENCY_ROUNDS 5
@@ -59,10 +58,7 @@ typedef struct {
     hbt_hq_t hq;
     hbt_hall_t halls[HALLS];
     bool placed; /* PUT /v1/org placed the halls in regions */
-    /* the browser */
-    pid_t driver;  /* leads its own process group: Chromium is in it too */
-    char wd[64];   /* http://127.0.0.1:PORT of ChromeDriver */
-    char session[128];
+    hbt_wd_t b; /* the browser */
 } world_t;
 
 static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
@@ -98,27 +94,7 @@ static int s_setup(void **state)
     return 0;
 }
 
-static void s_driver_stop(world_t *w)
-{
-    if (w->session[0]) {
-        char path[200], err[256];
-        hb_httpc_resp_t resp;
-        snprintf(path, sizeof path, "/session/%s", w->session);
-        if (hb_httpc_request(w->wd, "DELETE", path, NULL, 20000, &resp, err, sizeof err) == 0)
-            hb_httpc_resp_free(&resp);
-        w->session[0] = '\0';
-    }
-    if (w->driver > 0) {
-        /* The whole group: ChromeDriver and any browser it left behind. */
-        kill(-w->driver, SIGTERM);
-        int64_t deadline = hbt_now_ms() + 5000;
-        while (waitpid(w->driver, NULL, WNOHANG) == 0 && hbt_now_ms() < deadline)
-            hbt_sleep_ms(20);
-        kill(-w->driver, SIGKILL);
-        waitpid(w->driver, NULL, WNOHANG);
-        w->driver = 0;
-    }
-}
+static void s_driver_stop(world_t *w) { hbt_wd_stop(&w->b); }
 
 static int s_teardown(void **state)
 {
@@ -310,192 +286,44 @@ HBT_TEST(test_static_refusals)
 
 /* ------------------------------------------------------------- WebDriver */
 
-/* One WebDriver command; returns its "value" (a new reference, NULL when
- * the answer has none) and the HTTP status in *status. */
-static json_t *s_wd(world_t *w, const char *method, const char *path, json_t *body, int *status)
-{
-    char full[512], err[256];
-    if (w->session[0] && strncmp(path, "/session", 8) != 0)
-        snprintf(full, sizeof full, "/session/%s%s", w->session, path);
-    else
-        snprintf(full, sizeof full, "%s", path);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    hb_httpc_resp_t resp;
-    int rc = hb_httpc_request(w->wd, method, full, text ? text : (strcmp(method, "POST") == 0 ? "{}" : NULL),
-                              60000, &resp, err, sizeof err);
-    free(text);
-    if (rc != 0)
-        fail_msg("WebDriver %s %s: %s", method, full, err);
-    *status = resp.status;
-    json_t *doc = json_loadb(resp.body, resp.body_len, 0, NULL);
-    hb_httpc_resp_free(&resp);
-    json_t *v = doc ? json_incref(json_object_get(doc, "value")) : NULL;
-    json_decref(doc);
-    return v;
-}
-
+/* The WebDriver steps are tests/support/webdriver.c's; these keep the
+ * world's browser implied. */
 static json_t *s_wd_ok(world_t *w, const char *method, const char *path, json_t *body)
 {
-    int status;
-    json_t *v = s_wd(w, method, path, body, &status);
-    if (status != 200) {
-        char *t = v ? json_dumps(v, JSON_COMPACT) : NULL;
-        fail_msg("WebDriver %s %s answered %d: %.500s", method, path, status, t ? t : "");
-    }
-    return v;
+    return hbt_wd_ok(&w->b, method, path, body);
 }
-
-/* Runs a script in the page ("return ..."); its value, a new reference. */
-static json_t *s_exec(world_t *w, const char *script)
-{
-    return s_wd_ok(w, "POST", "/execute/sync", json_pack("{s:s, s:[]}", "script", script, "args"));
-}
-
-static bool s_exec_true(world_t *w, const char *script)
-{
-    json_t *v = s_exec(w, script);
-    bool t = json_is_true(v);
-    json_decref(v);
-    return t;
-}
-
-/* Waits until a script returns true; false on timeout. */
+static json_t *s_exec(world_t *w, const char *script) { return hbt_wd_exec(&w->b, script); }
+static bool s_exec_true(world_t *w, const char *script) { return hbt_wd_exec_true(&w->b, script); }
 static bool s_wait_true(world_t *w, const char *script, int timeout_ms)
 {
-    int64_t deadline = hbt_now_ms() + timeout_ms;
-    do {
-        if (s_exec_true(w, script))
-            return true;
-        hbt_sleep_ms(20);
-    } while (hbt_now_ms() < deadline);
-    return false;
+    return hbt_wd_wait_true(&w->b, script, timeout_ms);
 }
-
-/* The element matching a CSS selector: its reference into `out`, or false. */
 static bool s_find(world_t *w, const char *css, char *out, size_t outlen)
 {
-    int status;
-    json_t *v = s_wd(w, "POST", "/element", json_pack("{s:s, s:s}", "using", "css selector", "value", css),
-                     &status);
-    const char *ref = status == 200 ? json_string_value(json_object_get(v, WD_ELEMENT)) : NULL;
-    if (ref)
-        snprintf(out, outlen, "%s", ref);
-    json_decref(v);
-    return ref != NULL;
+    return hbt_wd_find(&w->b, css, out, outlen);
 }
-
 static void s_find_ok(world_t *w, const char *css, char *out, size_t outlen)
 {
-    if (!s_find(w, css, out, outlen))
-        fail_msg("no element matches %s", css);
+    hbt_wd_find_ok(&w->b, css, out, outlen);
 }
-
-/* An attribute or property of an element ("" when it has none); false when
- * the element is gone (stale). */
 static bool s_attr(world_t *w, const char *elem, const char *name, char *out, size_t outlen)
 {
-    char path[256];
-    int status;
-    snprintf(path, sizeof path, "/element/%s/attribute/%s", elem, name);
-    json_t *v = s_wd(w, "GET", path, NULL, &status);
-    snprintf(out, outlen, "%s", json_is_string(v) ? json_string_value(v) : "");
-    json_decref(v);
-    return status == 200;
+    return hbt_wd_attr(&w->b, elem, name, out, outlen);
 }
-
 static void s_text(world_t *w, const char *elem, char *out, size_t outlen)
 {
-    char path[256];
-    snprintf(path, sizeof path, "/element/%s/text", elem);
-    json_t *v = s_wd_ok(w, "GET", path, NULL);
-    snprintf(out, outlen, "%s", json_is_string(v) ? json_string_value(v) : "");
-    json_decref(v);
+    hbt_wd_text(&w->b, elem, out, outlen);
 }
-
-static void s_click(world_t *w, const char *elem)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/element/%s/click", elem);
-    json_decref(s_wd_ok(w, "POST", path, json_object()));
-}
-
-/* Types `text` into an input, after emptying it. */
-static void s_type(world_t *w, const char *elem, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/element/%s/clear", elem);
-    json_decref(s_wd_ok(w, "POST", path, json_object()));
-    snprintf(path, sizeof path, "/element/%s/value", elem);
-    json_decref(s_wd_ok(w, "POST", path, json_pack("{s:s}", "text", text)));
-}
-
-/* Saves what the browser shows as NAME.png in the working folder (the
- * build's tests/), for people to look at; the test does not judge it. */
-static void s_screenshot(world_t *w, const char *name)
-{
-    json_t *v = s_wd_ok(w, "GET", "/screenshot", NULL);
-    const char *b64 = json_string_value(v);
-    assert_non_null(b64);
-    size_t cap = strlen(b64), len = 0;
-    unsigned char *png = malloc(cap);
-    assert_non_null(png);
-    assert_int_equal(sodium_base642bin(png, cap, b64, strlen(b64), NULL, &len, NULL,
-                                       sodium_base64_VARIANT_ORIGINAL),
-                     0);
-    json_decref(v);
-    char file[128];
-    snprintf(file, sizeof file, "%s.png", name);
-    FILE *f = fopen(file, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(png, 1, len, f), len);
-    fclose(f);
-    free(png);
-    fprintf(stderr, "screenshot: %s (%zu bytes)\n", file, len);
-}
-
-/* The browser's console since the last call. A SEVERE entry fails the test
- * unless it is a 404 of a route this hqd lacks, or, when `auth_401` is
- * true, the 401 of asking who is signed in or of a wrong password (what
- * the sign-in page gets before anyone signs in), or names `also` (a
- * refusal the test provoked; NULL: none). */
-static void s_lang_clean(world_t *w, const char *what);
-
+static void s_click(world_t *w, const char *elem) { hbt_wd_click(&w->b, elem); }
+static void s_lang_clean(world_t *w, const char *what); /* below, with its check */
+static void s_screenshot(world_t *w, const char *name) { hbt_wd_screenshot(&w->b, name); }
 static void s_console_clean(world_t *w, bool auth_401, const char *also)
 {
-    json_t *logs = s_wd_ok(w, "POST", "/se/log", json_pack("{s:s}", "type", "browser"));
-    size_t i;
-    json_t *entry;
-    json_array_foreach(logs, i, entry) {
-        const char *msg = json_string_value(json_object_get(entry, "message"));
-        const char *level = json_string_value(json_object_get(entry, "level"));
-        if (!msg || !level || strcmp(level, "SEVERE") != 0 || strstr(msg, "404"))
-            continue;
-        if (auth_401 && strstr(msg, "401") &&
-            (strstr(msg, "/v1/me") || strstr(msg, "/v1/login")))
-            continue;
-        if (also && strstr(msg, also))
-            continue;
-        fail_msg("the browser logged: %s", msg);
-    }
-    json_decref(logs);
+    hbt_wd_console_clean(&w->b, auth_401, also);
 }
-
-/* Signs in through the page's form as a person does: the name and the
- * password typed, the button clicked. */
 static void s_sign_in(world_t *w, const char *name, const char *password)
 {
-    char in[128], pw[128], button[128];
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
-                        " !document.getElementById('signin').hidden;",
-                     10000))
-        fail_msg("the sign-in form was not shown within 10 s");
-    s_find_ok(w, "#signin-name", in, sizeof in);
-    s_find_ok(w, "#signin-password", pw, sizeof pw);
-    s_find_ok(w, "#signin-submit", button, sizeof button);
-    s_type(w, in, name);
-    s_type(w, pw, password);
-    s_click(w, button);
+    hbt_wd_sign_in(&w->b, name, password);
 }
 
 /* What a person with no session sees, a wrong password, and then the
@@ -659,65 +487,7 @@ static void s_other_people(world_t *w)
     s_console_clean(w, true, NULL); /* the sign-in page asked who is in */
 }
 
-static void s_driver_start(world_t *w)
-{
-    int port = hbt_free_port();
-    char log[400], portarg[32];
-    snprintf(log, sizeof log, "%s/chromedriver.log", w->root);
-    snprintf(portarg, sizeof portarg, "--port=%d", port);
-    snprintf(w->wd, sizeof w->wd, "http://127.0.0.1:%d", port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        char *argv[] = {CHROMEDRIVER, portarg, NULL};
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    setpgid(pid, pid); /* also here, so that a kill of the group never misses */
-    w->driver = pid;
-    int64_t deadline = hbt_now_ms() + 20000;
-    bool ready = false;
-    while (!ready && hbt_now_ms() < deadline) {
-        json_t *st = NULL;
-        if (hbt_http(w->wd, "GET", "/status", NULL, &st) == 200)
-            ready = json_is_true(json_object_get(json_object_get(st, "value"), "ready"));
-        json_decref(st);
-        if (!ready)
-            hbt_sleep_ms(50);
-    }
-    if (!ready)
-        fail_msg("chromedriver did not come up; see %s", log);
-
-    /* The flags that work on this kind of machine (see the machine notes):
-     * no sandbox as root, no GPU, and nothing that reaches the network. */
-    char udd[400];
-    snprintf(udd, sizeof udd, "--user-data-dir=%s/chromium-profile", w->root);
-    json_t *args = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "--headless", "--no-sandbox",
-                             "--disable-gpu", "--disable-quic", "--no-first-run",
-                             "--disable-background-networking", "--disable-component-update",
-                             "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                             udd);
-    json_t *caps = json_pack("{s:{s:{s:s, s:s, s:{s:s, s:o}}}}", "capabilities", "alwaysMatch",
-                             "browserName", "chrome", "pageLoadStrategy", "normal",
-                             "goog:chromeOptions", "binary", CHROMIUM, "args", args);
-    int64_t t0 = hbt_now_ms();
-    json_t *v = s_wd_ok(w, "POST", "/session", caps);
-    const char *sid = json_string_value(json_object_get(v, "sessionId"));
-    assert_non_null(sid);
-    snprintf(w->session, sizeof w->session, "%s", sid);
-    const char *version = json_string_value(
-        json_object_get(json_object_get(v, "capabilities"), "browserVersion"));
-    fprintf(stderr, "browser: Chromium %s, session started in %lld ms\n", version ? version : "?",
-            (long long)(hbt_now_ms() - t0));
-    json_decref(v);
-}
+static void s_driver_start(world_t *w) { hbt_wd_start(&w->b, w->root); }
 
 /* -------------------------------------------------------- the dashboard */
 

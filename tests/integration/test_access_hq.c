@@ -260,6 +260,7 @@ static const char *s_role_for(hb_perm_t perm)
         {HB_PERM_CAMPAIGN_DRAFT, "marketer"}, {HB_PERM_CAMPAIGN_APPROVE, "reviewer"},
         {HB_PERM_ADMIN, "admin"},           {HB_PERM_SELF, "viewer"},
         {HB_PERM_REPORTS_READ, "analyst"},  {HB_PERM_HALLS_ENROL, "admin"},
+        {HB_PERM_ALERTS_HANDLE, "operator"}, {HB_PERM_ALERTS_SUBSCRIBE, "admin"},
     };
     for (size_t i = 0; i < sizeof pick / sizeof pick[0]; i++)
         if (pick[i].perm == perm)
@@ -285,7 +286,9 @@ static void s_path(const char *pattern, char *out, size_t len)
     static const struct {
         const char *param, *value;
     } values[] = {{":hall", "H001"},         {":region", "C001"}, {":campaign", "c1-camp"},
-                  {":file", "favicon.svg"}, {":step", "frob"}};
+                  {":file", "favicon.svg"}, {":step", "frob"},
+                  /* alerts that reach people: objects that need not exist */
+                  {":alert", "1"}, {":subscription", "s1"}, {":silence", "1"}};
     size_t o = 0;
     for (const char *p = pattern; *p && o + 1 < len;) {
         bool done = false;

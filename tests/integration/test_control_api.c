@@ -658,7 +658,9 @@ HBT_TEST(test_bad_documents)
         {"PUT", "/v1/glossary", "{\"terms\": [], \"extra\": 1}", 400, "bad_document",
          "must be {\"terms\""},
         {"POST", "/v1/campaigns/base/return", "{\"why\": \"x\"}", 400, "bad_request", "why"},
-        {"POST", "/v1/policies/publish", "{\"note\": \"x\"}", 400, "bad_request", "note"},
+        /* A publishing note is text (DASHBOARD.md: publish with a note). */
+        {"POST", "/v1/policies/publish", "{\"note\": 5}", 400, "bad_request", "note"},
+        {"POST", "/v1/policies/publish", "{\"why\": \"x\"}", 400, "bad_request", "why"},
         /* dates reversed */
         {"POST", "/v1/campaigns", c_reversed, 400, "bad_document", "end"},
         {"PUT", "/v1/policies/halls/H001",

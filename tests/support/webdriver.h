@@ -1,12 +1,11 @@
-/* Headless Chromium for the browser tests, driven through ChromeDriver's
- * WebDriver protocol (JSON over HTTP, spoken with the project's blocking
- * client): start and stop the driver and its browser, run a script in the
- * page and wait for it to return true, find elements, click and type, open
- * and switch windows, set the viewport and take screenshots (PNG files).
- * Every call fails the test with what WebDriver answered when it goes
- * wrong. Not for what a test checks in a page: only how it reaches it. */
-#ifndef HB_TEST_WEBDRIVER_H
-#define HB_TEST_WEBDRIVER_H
+/* A WebDriver client for the browser tests: ChromeDriver started in its own
+ * process group with headless Chromium, commands sent as JSON over HTTP with
+ * the project's blocking client, and the small steps the tests take with it
+ * (run a script, wait for one to be true, find, click, type, screenshot,
+ * read the console, sign in through the dashboard's form). Every failure
+ * fails the running cmocka test. Not here: what a test checks on a page. */
+#ifndef HBT_WEBDRIVER_H
+#define HBT_WEBDRIVER_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -18,69 +17,72 @@
 
 typedef struct hbt_wd {
     pid_t driver;      /* leads its own process group: Chromium is in it too */
-    char base[64];     /* http://127.0.0.1:PORT of ChromeDriver */
-    char session[128]; /* "" before the session */
-    char root[256];    /* the test's folder: the driver's log, the profile */
+    char wd[64];       /* http://127.0.0.1:PORT of ChromeDriver */
+    char session[128]; /* "" before hbt_wd_start */
 } hbt_wd_t;
 
-/* Whether Chromium and ChromeDriver are installed; when not, prints why the
- * browser test is skipped. */
+/* Whether Chromium and ChromeDriver are installed (else the test skips). */
 bool hbt_wd_available(void);
-/* Starts ChromeDriver and a headless Chromium session (no sandbox, no GPU,
- * nothing that reaches the network, sound allowed without a touch) with a
- * window of `width` x `height`; its log and profile go under `root`. */
-void hbt_wd_start(hbt_wd_t *wd, const char *root, int width, int height);
+/* Starts ChromeDriver (its log in `root`/chromedriver.log) and a headless
+ * Chromium session (its profile under `root`). */
+void hbt_wd_start(hbt_wd_t *b, const char *root);
 /* Ends the session and the driver's whole process group; idempotent. */
-void hbt_wd_stop(hbt_wd_t *wd);
+void hbt_wd_stop(hbt_wd_t *b);
+/* One command; its "value" (a new reference, may be NULL) and the status. */
+json_t *hbt_wd(hbt_wd_t *b, const char *method, const char *path, json_t *body, int *status);
+/* The same, failing the test unless the status is 200. `body` is taken. */
+json_t *hbt_wd_ok(hbt_wd_t *b, const char *method, const char *path, json_t *body);
+/* Opens `url` in the session. */
+void hbt_wd_go(hbt_wd_t *b, const char *url);
+/* Runs "return ..." in the page; its value, a new reference. */
+json_t *hbt_wd_exec(hbt_wd_t *b, const char *script);
+bool hbt_wd_exec_true(hbt_wd_t *b, const char *script);
+/* Waits until a script returns true; false on timeout. */
+bool hbt_wd_wait_true(hbt_wd_t *b, const char *script, int timeout_ms);
+/* The element matching a CSS selector: its reference into `out`, or false. */
+bool hbt_wd_find(hbt_wd_t *b, const char *css, char *out, size_t outlen);
+void hbt_wd_find_ok(hbt_wd_t *b, const char *css, char *out, size_t outlen);
+/* An attribute or property ("" when none); false when the element is gone. */
+bool hbt_wd_attr(hbt_wd_t *b, const char *elem, const char *name, char *out, size_t outlen);
+void hbt_wd_text(hbt_wd_t *b, const char *elem, char *out, size_t outlen);
+void hbt_wd_click(hbt_wd_t *b, const char *elem);
+/* Types `text` into an input after emptying it. */
+void hbt_wd_type(hbt_wd_t *b, const char *elem, const char *text);
+/* Finds by CSS and clicks / types, failing when nothing matches. */
+void hbt_wd_click_css(hbt_wd_t *b, const char *css);
+void hbt_wd_type_css(hbt_wd_t *b, const char *css, const char *text);
+/* Saves what the browser shows as NAME.png in the working folder (the
+ * build's tests/), for people to look at. */
+void hbt_wd_screenshot(hbt_wd_t *b, const char *name);
+/* The console since the last call: a SEVERE entry fails the test unless it
+ * is a 404, or with `auth_401` the 401 of /v1/me or /v1/login (the sign-in
+ * page's), or names `also` (a refusal the test provoked; NULL: none). */
+void hbt_wd_console_clean(hbt_wd_t *b, bool auth_401, const char *also);
+/* Signs in through the dashboard's form as a person does. */
+void hbt_wd_sign_in(hbt_wd_t *b, const char *name, const char *password);
 
-/* One command; its "value" (a new reference, NULL when none) and the HTTP
- * status in *status. */
-json_t *hbt_wd_cmd(hbt_wd_t *wd, const char *method, const char *path, json_t *body,
-                   int *status);
-/* The same, failing the test unless WebDriver answered 200. */
-json_t *hbt_wd_ok(hbt_wd_t *wd, const char *method, const char *path, json_t *body);
+/* ---- for pages that draw themselves anew (the hall's pages) */
 
-/* Loads `url` in the current window and waits for it (page load strategy
- * normal). */
-void hbt_wd_open(hbt_wd_t *wd, const char *url);
-/* Runs `script` in the page ("return ...;"); its value, a new reference. */
-json_t *hbt_wd_exec(hbt_wd_t *wd, const char *script);
-bool hbt_wd_exec_true(hbt_wd_t *wd, const char *script);
-/* Runs `script` for what it does; its value is dropped. */
-void hbt_wd_run(hbt_wd_t *wd, const char *script);
-/* A string the script returns, into `out` ("" when not a string). */
-void hbt_wd_exec_str(hbt_wd_t *wd, const char *script, char *out, size_t outlen);
-/* Waits until `script` returns true; false on timeout. */
-bool hbt_wd_wait(hbt_wd_t *wd, const char *script, int timeout_ms);
-/* The same, failing the test with `what` on timeout. */
-void hbt_wd_wait_ok(hbt_wd_t *wd, const char *script, int timeout_ms, const char *what);
-
-/* The first element matching a CSS selector: its reference into `out`, or
- * false. */
-bool hbt_wd_find(hbt_wd_t *wd, const char *css, char *out, size_t outlen);
-void hbt_wd_find_ok(hbt_wd_t *wd, const char *css, char *out, size_t outlen);
-/* An element's visible text. */
-void hbt_wd_text(hbt_wd_t *wd, const char *elem, char *out, size_t outlen);
-/* A real click (WebDriver's: scrolled into view, hit-tested) on the first
- * element matching `css`, waiting up to 5 s for it to appear. */
-void hbt_wd_click(hbt_wd_t *wd, const char *css);
-/* Types `text` into the first element matching `css` (after a click). */
-void hbt_wd_type(hbt_wd_t *wd, const char *css, const char *text);
-
-/* Opens a new window (a tab) and makes it current; its handle into `out`. */
-void hbt_wd_new_window(hbt_wd_t *wd, char *out, size_t outlen);
-/* The handle of the current window. */
-void hbt_wd_window(hbt_wd_t *wd, char *out, size_t outlen);
-void hbt_wd_switch(hbt_wd_t *wd, const char *handle);
-
+/* Runs a script for what it does; its value is dropped. */
+void hbt_wd_run(hbt_wd_t *b, const char *script);
+/* The string a script returns, into `out` ("" when not a string). */
+void hbt_wd_exec_str(hbt_wd_t *b, const char *script, char *out, size_t outlen);
+/* hbt_wd_wait_true that fails the test with `what` and what the page shows
+ * (its path, its notice, the start of its text) on timeout. */
+void hbt_wd_wait_ok(hbt_wd_t *b, const char *script, int timeout_ms, const char *what);
+/* A click on the first element matching `css`, waiting up to 5 s for it to
+ * appear and finding it again when the page replaced it before the click
+ * landed. */
+void hbt_wd_press(hbt_wd_t *b, const char *css);
+/* Opens a new window (a tab), makes it current, its handle into `out`;
+ * the current window's handle; switching to one. */
+void hbt_wd_new_window(hbt_wd_t *b, char *out, size_t outlen);
+void hbt_wd_window(hbt_wd_t *b, char *out, size_t outlen);
+void hbt_wd_switch(hbt_wd_t *b, const char *handle);
 /* Sets the page's viewport to exactly `width` x `height` CSS pixels
- * (Chrome's device metrics, so a screenshot has that size). */
-void hbt_wd_viewport(hbt_wd_t *wd, int width, int height);
-/* Writes a screenshot of the viewport to `path` (PNG). */
-void hbt_wd_screenshot(hbt_wd_t *wd, const char *path);
-
-/* Fails the test when the browser logged a SEVERE entry whose message has
- * none of the `allowed` texts (NULL-terminated list, may be NULL). */
-void hbt_wd_no_errors(hbt_wd_t *wd, const char *const *allowed);
+ * (Chrome's device metrics), so that a screenshot has that size. */
+void hbt_wd_viewport(hbt_wd_t *b, int width, int height);
+/* Writes what the browser shows to `path` (PNG). */
+void hbt_wd_screenshot_to(hbt_wd_t *b, const char *path);
 
 #endif

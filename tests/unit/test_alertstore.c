@@ -860,3 +860,63 @@ HBT_TEST(test_pass_over_10000_halls)
                   HALLS, sum / PASSES, worst, changes, PASSES);
     assert_int_equal(alertstore_open_count(f->st, NULL), HALLS / 10 + HALLS / 100);
 }
+
+/* Every kind reads as parameters a page can word in its own language: the
+ * subject's parts by name, the value and the threshold as numbers, and the
+ * severity; expected texts written out by hand. */
+HBT_TEST_IN(test_alert_params, NULL, NULL)
+{
+    static const struct {
+        int kind;
+        const char *subject;
+        const char *want;
+        const char *severity;
+    } rows[] = {
+        {ALERT_WAIT_SLA, "A:vip", "{\"service\":\"A\",\"priority\":\"vip\",\"wait_s\":1250,\"limit_s\":900}",
+         "warning"},
+        {ALERT_WAIT_SLA, "B:7", "{\"service\":\"B\",\"priority\":\"7\",\"wait_s\":1250,\"limit_s\":900}",
+         "warning"},
+        {ALERT_DIVERSION, "C", "{\"service\":\"C\",\"waiting\":1250,\"threshold\":900}", "info"},
+        {ALERT_DEVICE_FAULT, "kiosk:2", "{\"device\":\"kiosk:2\",\"for_s\":1250,\"limit_s\":900}",
+         "warning"},
+        {ALERT_COMPLAINT_ACK_OVERDUE, "K-1",
+         "{\"complaint\":\"K-1\",\"overdue_s\":1250,\"allowance_s\":900}", "warning"},
+        {ALERT_HALL_OFFLINE, "", "{\"offline_s\":1250,\"grace_s\":900}", "critical"},
+        {ALERT_NO_COUNTER_OPEN, "", "{\"for_s\":1250,\"grace_s\":900}", "critical"},
+        {ALERT_HALL_BLOCKED, "", "{\"blocked_s\":1250}", "critical"},
+        {ALERT_STREAM_CONFLICT, "", "{\"seq\":1250}", "critical"},
+        {ALERT_DISK_NEARLY_FULL, "event_store_map",
+         "{\"resource\":\"event_store_map\",\"free_percent\":1250,\"min_free_percent\":900}",
+         "critical"},
+        {99, "", "{\"value\":1250,\"threshold\":900}", "warning"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        alert_record_t rec;
+        memset(&rec, 0, sizeof rec);
+        rec.id = 1;
+        snprintf(rec.hall, sizeof rec.hall, "H1");
+        rec.alert.kind = rows[i].kind;
+        snprintf(rec.alert.subject, sizeof rec.alert.subject, "%s", rows[i].subject);
+        rec.alert.value = 1250;
+        rec.alert.threshold = 900;
+        rec.raised_ms = 1700000000000;
+        json_t *o = alert_record_json(&rec);
+        assert_non_null(o);
+        json_error_t jerr;
+        json_t *want = json_loads(rows[i].want, 0, &jerr);
+        assert_non_null(want);
+        json_t *got = json_object_get(o, "params");
+        if (!json_equal(got, want)) {
+            char *g = json_dumps(got, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            fail_msg("%s %s: params %s, want %s", alert_kind_name(rows[i].kind), rows[i].subject,
+                     g, rows[i].want);
+        }
+        assert_string_equal(json_string_value(json_object_get(o, "severity")), rows[i].severity);
+        json_decref(want);
+        json_decref(o);
+    }
+    assert_int_equal(alert_severity_parse("critical"), ALERT_SEV_CRITICAL);
+    assert_int_equal(alert_severity_parse("urgent"), 0);
+    assert_string_equal(alert_severity_name(ALERT_SEV_INFO), "info");
+    assert_string_equal(alert_severity_name(9), "unknown");
+}

@@ -47,6 +47,8 @@ static const struct {
     /* a ticket's status for its customer's phone (issue 13): read-only,
      * named by an unguessable reference and rate limited by its handler */
     {"hall", "GET", "/v1/public/tickets/:ref"},
+    /* what the app and the website publish: the halls' opening hours */
+    {"hq", "GET", "/v1/public/hours"},
 };
 
 /* The problems of `table` (the rows of daemon `daemon`: "hq" or "hall"),
@@ -150,6 +152,15 @@ HBT_TEST(test_walk_finds_mistakes)
         {"GET", "/metrics", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
     };
     assert_int_equal(s_walk("hall", public_metrics, 1), 1);
+    const hb_http_route_t public_write[] = {
+        {"POST", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", public_write, 1), 1);
+    const hb_http_route_t published[] = {
+        {"GET", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
+    };
+    assert_int_equal(s_walk("hq", published, 1), 0);
+    assert_int_equal(s_walk("hall", published, 1), 1);
     const hb_http_route_t twice[] = {
         {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
         {"GET", "/v1/y/:b", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},

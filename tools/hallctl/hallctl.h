@@ -39,6 +39,8 @@ typedef struct opts {
     bool force, json;
     /* the head office's control plane (with --state, --by and --level above) */
     char *name, *parent, *city, *tags, *note, *halls;
+    /* alerts that reach people (with --by, --note and --reason above) */
+    char *until, *kinds, *scope, *alert;
     bool drafts, csv;
     /* how requests go out */
     char *token, *cacert;

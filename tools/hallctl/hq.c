@@ -569,6 +569,168 @@ static int s_hq_rollout(const opts_t *o)
 }
 
 
+/* ---- alerts that reach people */
+
+static void s_hq_print_sub(const opts_t *o, const json_t *s)
+{
+    (void)o;
+    char kinds[512];
+    printf("%-20s %-14s %-16s kinds %s, from %s%s, %zu channel(s)\n", hallctl_jstr(s, "id"),
+           hallctl_jstr(s, "role"), hallctl_jstr(s, "scope"),
+           json_object_get(s, "kinds") ? hallctl_jlist(s, "kinds", ",", kinds, sizeof kinds) : "*",
+           json_object_get(s, "min_severity") ? hallctl_jstr(s, "min_severity") : "info",
+           json_is_true(json_object_get(s, "escalated")) ? ", escalated only" : "",
+           json_array_size(json_object_get(s, "channels")));
+}
+
+static void s_hq_print_subs(const opts_t *o, const json_t *a)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(a, "subscriptions"), i, s) s_hq_print_sub(o, s);
+}
+
+/* PUT /v1/notify/subscriptions/{the document's id}: adds or replaces. */
+static int s_hq_subscription_set(const opts_t *o)
+{
+    json_t *doc;
+    int rc = s_hq_read_doc(o, o->args[0], &doc);
+    if (rc != 0)
+        return rc;
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    char path[API_PATH_MAX];
+    rc = id ? hallctl_path(o, path, sizeof path, "/v1/notify/subscriptions/", id, "") : EXIT_USAGE;
+    if (!id)
+        fprintf(stderr, "hallctl %s: %s names no \"id\"\n", o->command, o->args[0]);
+    if (rc != 0) {
+        json_decref(doc);
+        return rc;
+    }
+    return s_hq_do(o, "PUT", path, doc, s_hq_print_sub);
+}
+
+static int s_hq_subscription_list(const opts_t *o)
+{
+    return s_hq_do(o, "GET", "/v1/notify/subscriptions", NULL, s_hq_print_subs);
+}
+
+static void s_hq_print_done(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    (void)a;
+    printf("done\n");
+}
+
+static int s_hq_subscription_remove(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    int rc = hallctl_path(o, path, sizeof path, "/v1/notify/subscriptions/", o->args[0], "");
+    return rc != 0 ? rc : s_hq_do(o, "DELETE", path, NULL, s_hq_print_done);
+}
+
+static void s_hq_print_ack(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    printf("alert %lld acknowledged by %s at %s\n", hallctl_jint(a, "alert"),
+           hallctl_jstr(a, "by"), hallctl_jstr(a, "at"));
+}
+
+static int s_hq_alert_ack(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    const hallctl_member_t m[] = {{"note", o->note, "--note", M_STR}};
+    json_t *body;
+    int rc = hallctl_path(o, path, sizeof path, "/v1/alerts/", o->args[0], "/ack");
+    if (rc == 0)
+        rc = hallctl_body(o, m, NMEMBERS(m), &body);
+    return rc != 0 ? rc : s_hq_do(o, "POST", path, body, s_hq_print_ack);
+}
+
+static void s_hq_print_silence(const opts_t *o, const json_t *s)
+{
+    (void)o;
+    char kinds[512];
+    printf("silence %-5lld %-16s kinds %s%s until %s: %s (%s)\n", hallctl_jint(s, "id"),
+           hallctl_jstr(s, "scope"), hallctl_jlist(s, "kinds", ",", kinds, sizeof kinds),
+           json_is_integer(json_object_get(s, "alert")) ? ", one alert," : "",
+           hallctl_jstr(s, "until"), hallctl_jstr(s, "reason"), hallctl_jstr(s, "by"));
+}
+
+static void s_hq_print_silences(const opts_t *o, const json_t *a)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(a, "silences"), i, s) s_hq_print_silence(o, s);
+}
+
+/* SCOPE (or one alert with --alert) silenced until --until for --reason. */
+static int s_hq_silence_add(const opts_t *o)
+{
+    const hallctl_member_t m[] = {{"scope", o->args[0], "SCOPE", M_STR},
+                                  {"kinds", o->kinds, "--kinds", M_LIST},
+                                  {"until", o->until, "--until", M_STR},
+                                  {"reason", o->reason, "--reason", M_STR}};
+    json_t *body;
+    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
+    return rc != 0 ? rc : s_hq_do(o, "POST", "/v1/notify/silences", body, s_hq_print_silence);
+}
+
+static int s_hq_alert_silence(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    const hallctl_member_t m[] = {{"until", o->until, "--until", M_STR},
+                                  {"reason", o->reason, "--reason", M_STR}};
+    json_t *body;
+    int rc = hallctl_path(o, path, sizeof path, "/v1/alerts/", o->args[0], "/silence");
+    if (rc == 0)
+        rc = hallctl_body(o, m, NMEMBERS(m), &body);
+    return rc != 0 ? rc : s_hq_do(o, "POST", path, body, s_hq_print_silence);
+}
+
+static int s_hq_silence_list(const opts_t *o)
+{
+    return s_hq_do(o, "GET", "/v1/notify/silences", NULL, s_hq_print_silences);
+}
+
+static int s_hq_silence_remove(const opts_t *o)
+{
+    char path[API_PATH_MAX];
+    int rc = hallctl_path(o, path, sizeof path, "/v1/notify/silences/", o->args[0], "");
+    return rc != 0 ? rc : s_hq_do(o, "DELETE", path, NULL, s_hq_print_done);
+}
+
+static void s_hq_print_deliveries(const opts_t *o, const json_t *a)
+{
+    (void)o;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(a, "deliveries"), i, d)
+    {
+        printf("%s  alert %-6lld %-16s %-12s %-8s try %lld %s%s%s\n", hallctl_jstr(d, "at"),
+               hallctl_jint(d, "alert"), hallctl_jstr(d, "subscription"), hallctl_jstr(d, "type"),
+               hallctl_jstr(d, "level"), hallctl_jint(d, "attempt"),
+               json_is_true(json_object_get(d, "ok"))
+                   ? "sent"
+                   : (json_is_true(json_object_get(d, "final")) ? "given up: " : "failed: "),
+               hallctl_jstr(d, "error"), "");
+    }
+}
+
+static int s_hq_deliveries(const opts_t *o)
+{
+    char path[API_PATH_MAX] = "/v1/notify/deliveries?limit=1000";
+    int rc = 0;
+    if (o->alert) {
+        long long id;
+        if (!hallctl_parse_int(o->alert, &id) || id < 1) {
+            fprintf(stderr, "hallctl %s: --alert must be an alert id\n", o->command);
+            return EXIT_USAGE;
+        }
+        snprintf(path, sizeof path, "/v1/notify/deliveries?limit=1000&alert=%lld", id);
+    }
+    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_deliveries);
+}
+
 const hallctl_command_t hallctl_hq_commands[] = {
     {"org-show", s_hq_org_show, "org-show --hq URL", "the region tree and the hall registry",
      "hq", "hq", 0, 0, NULL},
@@ -626,5 +788,28 @@ const hallctl_command_t hallctl_hq_commands[] = {
     {"rollout", s_hq_rollout, "rollout [--halls N] --hq URL",
      "how many halls run the newest policy and calendar versions (with N hall ids per group)",
      "hq halls", "hq", 0, 0, NULL},
+    {"subscription-set", s_hq_subscription_set, "subscription-set FILE --hq URL",
+     "add or replace the alert subscription in FILE (who is told of which alerts, and how)",
+     "hq", "hq", 1, 1, "a document file"},
+    {"subscription-list", s_hq_subscription_list, "subscription-list --hq URL",
+     "the alert subscriptions", "hq", "hq", 0, 0, NULL},
+    {"subscription-remove", s_hq_subscription_remove, "subscription-remove ID --hq URL",
+     "remove an alert subscription", "hq", "hq", 1, 1, "a subscription id"},
+    {"alert-ack", s_hq_alert_ack, "alert-ack ID [--note T] --hq URL",
+     "acknowledge an open alert (as the token's person): it escalates no further", "hq note",
+     "hq", 1, 1, "an alert id"},
+    {"alert-silence", s_hq_alert_silence, "alert-silence ID --until TIME --reason R --hq URL",
+     "send an open alert to nobody until TIME", "hq until reason", "hq until reason", 1, 1,
+     "an alert id"},
+    {"silence-add", s_hq_silence_add,
+     "silence-add SCOPE [--kinds a,b] --until TIME --reason R --hq URL",
+     "send the alerts of SCOPE (network, region/ID, hall/ID) to nobody until TIME",
+     "hq kinds until reason", "hq until reason", 1, 1, "a scope"},
+    {"silence-list", s_hq_silence_list, "silence-list --hq URL", "the silences not yet over",
+     "hq", "hq", 0, 0, NULL},
+    {"silence-remove", s_hq_silence_remove, "silence-remove ID --hq URL", "end a silence now",
+     "hq", "hq", 1, 1, "a silence id"},
+    {"deliveries", s_hq_deliveries, "deliveries [--alert ID] --hq URL",
+     "alert deliveries attempted, newest first", "hq alert", "hq", 0, 0, NULL},
 };
 const size_t hallctl_hq_ncommands = sizeof hallctl_hq_commands / sizeof hallctl_hq_commands[0];

@@ -285,6 +285,17 @@ void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
                        const char *body, size_t len);
 
+/* Answers 200 with a body that clients and proxies may keep and ask again
+ * for with If-None-Match: the answer carries ETag `etag` (quoted, as sent:
+ * "\"v3-ab12\"") and Cache-Control "public, max-age=`max_age_s`" instead
+ * of no-store; a request whose If-None-Match names `etag` (weakly, or "*")
+ * gets 304 with no body. A handler that can tell the ETag without building
+ * the body asks hb_http_etag_match first and passes NULL, 0 then. */
+void hb_http_reply_cacheable(hb_http_req_t *req, const char *content_type, const char *body,
+                             size_t len, const char *etag, int max_age_s);
+/* Whether the request's If-None-Match names `etag` (weak comparison). */
+bool hb_http_etag_match(const hb_http_req_t *req, const char *etag);
+
 /* ---- streamed answers (Server-Sent Events)
  *
  * A handler may answer with a stream instead: the status and headers go at

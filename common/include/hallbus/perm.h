@@ -18,14 +18,19 @@
  * roles and audit records will carry them. */
 #define HB_PERMS(X)                                                                              \
     X(PUBLIC, "public", "both",                                                                  \
-      "anyone, without credentials: the dashboard's files, signing in, the health check")        \
+      "anyone, without credentials: the dashboard's files, signing in, the health check, HQ's "  \
+      "public hours")                                                                            \
     X(STATUS_READ, "status.read", "both",                                                        \
       "the daemon's own counters and state for operations: /v1/status, /metrics, a hall's "      \
       "complete snapshot")                                                                       \
     X(LIVE_READ, "live.read", "hq",                                                              \
       "the live board: halls' tiles, link records and mirrored state, regions, the change "      \
       "stream")                                                                                  \
-    X(ALERTS_READ, "alerts.read", "hq", "open alerts and their history")                         \
+    X(ALERTS_READ, "alerts.read", "hq",                                                          \
+      "open alerts and their history, alert subscriptions, silences and delivery attempts")      \
+    X(ALERTS_HANDLE, "alerts.handle", "hq", "acknowledge alerts, and silence them until a time")   \
+    X(ALERTS_SUBSCRIBE, "alerts.subscribe", "hq",                                                \
+      "who is told of which alerts, and how: add, change and remove alert subscriptions")        \
     X(ARCHIVE_READ, "archive.read", "hq", "a hall's stored events, decoded")                     \
     X(ORG_READ, "org.read", "hq", "the organisation: regions, halls and where they sit")         \
     X(POLICY_READ, "policy.read", "hq",                                                          \

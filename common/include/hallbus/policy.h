@@ -213,6 +213,12 @@ bool hb_policy_opening_start(const hb_policy_t *p, int64_t t, int32_t back_days,
 /* The opening intervals of local day `day` (special day, closure and
  * weekday taken into account). */
 void hb_policy_hours_on(const hb_policy_t *p, int32_t day, hb_hours_t *out);
+/* The same with why the day has no hours (HB_OPEN_NOW when it has some;
+ * HB_CLOSED_WEEKDAY, _SPECIAL_DAY or _CLOSURE otherwise), the special day's
+ * note or the closure's notice (`*note`, NULL when none) and the closure
+ * that applies (`*closure`, NULL when none); both point into the policy. */
+hb_closed_reason_t hb_policy_day(const hb_policy_t *p, int32_t day, hb_hours_t *hours,
+                                 const char **note, const hb_closure_t **closure);
 
 /* ---- appointments */
 

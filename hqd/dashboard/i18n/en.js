@@ -79,6 +79,7 @@ export default {
   "tabs.network": "Network",
   "tabs.calendar": "Campaigns & rollout",
   "tabs.reports": "Reports",
+  "tabs.workspace": "Workspace",
   "search.label": "Hall",
   "search.placeholder": "id or name",
   "search.find": "Find",

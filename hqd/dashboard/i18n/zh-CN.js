@@ -79,6 +79,7 @@ export default {
   "tabs.network": "全网",
   "tabs.calendar": "营销活动与下发",
   "tabs.reports": "报表",
+  "tabs.workspace": "工作台",
   "search.label": "营业厅",
   "search.placeholder": "编号或名称",
   "search.find": "查找",

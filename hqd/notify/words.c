@@ -1,0 +1,170 @@
+/* Alerts worded for people (see words.h). A template is text with
+ * placeholders: {v} and {t} the value and threshold as durations, {n} and
+ * {m} the same as plain numbers, {0} and {1} the subject's parts; one row
+ * per kind with both languages, so a kind without a row shows at once in
+ * review and a new language is a column. */
+#include "words.h"
+
+#include "hallbus/utf8.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct kind_words {
+    int kind;
+    const char *title[2];
+    const char *line[2];
+} kind_words_t;
+
+static const kind_words_t s_words[] = {
+    {ALERT_HALL_OFFLINE,
+     {"营业厅离线", "Hall offline"},
+     {"营业时间内离线 {v} (宽限 {t})", "offline for {v} in opening hours (grace {t})"}},
+    {ALERT_HALL_BLOCKED,
+     {"数据被拒收", "Hall's data refused"},
+     {"总部拒收该厅数据已 {v}", "head office has refused the hall's data for {v}"}},
+    {ALERT_STREAM_CONFLICT,
+     {"数据冲突", "Stream conflict"},
+     {"事件 {n} 重发内容不一致", "event {n} was resent with other bytes"}},
+    {ALERT_CLOCK_SKEW,
+     {"时钟偏差", "Clock skew"},
+     {"营业厅时钟偏差 {v} (上限 {t})", "the hall's clock is off by {v} (limit {t})"}},
+    {ALERT_EVENT_ANOMALY,
+     {"异常事件", "Flagged events"},
+     {"{n} 个事件被标记异常", "{n} events stored with a flag"}},
+    {ALERT_HALL_NOT_OPEN,
+     {"未按时开门", "Hall not open"},
+     {"开门后 {v} 仍无窗口开放 (宽限 {t})", "no counter open {v} after opening (grace {t})"}},
+    {ALERT_NO_COUNTER_OPEN,
+     {"无窗口开放", "No counter open"},
+     {"有客户等候但无窗口开放 {v}", "customers waiting with no counter open for {v}"}},
+    {ALERT_WAIT_SLA,
+     {"等候超时", "Waiting over the limit"},
+     {"等候超过 {t} ({0} 业务, {1})", "waiting over {t} (service {0}, {1})"}},
+    {ALERT_DIVERSION,
+     {"排队过长", "Long queue"},
+     {"{0} 业务 {n} 人等候 (超过 {m} 人建议分流)",
+      "{n} waiting for service {0} (diversion above {m})"}},
+    {ALERT_DEVICE_FAULT,
+     {"设备故障", "Device fault"},
+     {"设备 {0} 故障 {v}", "device {0} not working for {v}"}},
+    {ALERT_COMPLAINT_ACK_OVERDUE,
+     {"投诉未受理", "Complaint not acknowledged"},
+     {"投诉 {0} 超时未受理 {v}", "complaint {0} not acknowledged, {v} overdue"}},
+    {ALERT_COMPLAINT_RESOLVE_OVERDUE,
+     {"投诉未解决", "Complaint not resolved"},
+     {"投诉 {0} 超时未解决 {v}", "complaint {0} not resolved, {v} overdue"}},
+    {ALERT_HALL_DISK_FULL,
+     {"营业厅存储已满", "Hall's disk full"},
+     {"营业厅存储已满，已拒收 {n} 个事件", "the hall's disk is full: {n} events refused"}},
+    {ALERT_DISK_NEARLY_FULL,
+     {"存储将满", "Storage nearly full"},
+     {"{0} 仅剩 {n}% 空间 (低于 {m}% 告警)", "{0}: {n}% free (alert below {m}%)"}},
+};
+
+static const kind_words_t s_unknown = {0,
+                                       {"告警", "Alert"},
+                                       {"告警 (数值 {n}, 阈值 {m})", "alert (value {n}, threshold {m})"}};
+
+static const kind_words_t *s_row(int kind)
+{
+    for (size_t i = 0; i < sizeof s_words / sizeof s_words[0]; i++)
+        if (s_words[i].kind == kind)
+            return &s_words[i];
+    return &s_unknown;
+}
+
+const char *notify_kind_title(int kind, notify_lang_t lang)
+{
+    return s_row(kind)->title[lang == NOTIFY_EN];
+}
+
+const char *notify_severity_word(int severity, notify_lang_t lang)
+{
+    static const char *const words[][2] = {
+        {"未知", "unknown"}, {"提示", "info"}, {"警告", "warning"}, {"严重", "critical"}};
+    if (severity < ALERT_SEV_INFO || severity > ALERT_SEV_CRITICAL)
+        severity = 0;
+    return words[severity][lang == NOTIFY_EN];
+}
+
+void notify_duration(int64_t seconds, notify_lang_t lang, char *out, size_t outlen)
+{
+    static const struct {
+        int64_t s;
+        const char *name[2];
+    } units[] = {{86400, {" 天", " d"}}, {3600, {" 小时", " h"}}, {60, {" 分钟", " min"}},
+                 {1, {" 秒", " s"}}};
+    uint64_t left = seconds < 0 ? (uint64_t)(-(seconds + 1)) + 1 : (uint64_t)seconds;
+    int l = lang == NOTIFY_EN;
+    size_t i = 0;
+    while (i + 1 < sizeof units / sizeof units[0] && left < (uint64_t)units[i].s)
+        i++;
+    uint64_t big = left / (uint64_t)units[i].s;
+    uint64_t rest = left % (uint64_t)units[i].s;
+    if (i + 1 < sizeof units / sizeof units[0] && rest / (uint64_t)units[i + 1].s > 0)
+        snprintf(out, outlen, "%" PRIu64 "%s %" PRIu64 "%s", big, units[i].name[l],
+                 rest / (uint64_t)units[i + 1].s, units[i + 1].name[l]);
+    else
+        snprintf(out, outlen, "%" PRIu64 "%s", big, units[i].name[l]);
+}
+
+/* The subject's part `i` (split at ':', the last part takes the rest). */
+static void s_part(const alert_t *a, int i, char *out, size_t outlen)
+{
+    const char *p = a->subject;
+    const alert_kind_info_t *k = alert_kind_info(a->kind);
+    for (int j = 0; j < i && *p; j++) {
+        p += strcspn(p, ":");
+        if (*p == ':')
+            p++;
+    }
+    bool last = i + 1 >= ALERT_SUBJECT_PARTS || !k->subject[i + 1];
+    size_t n = last ? strlen(p) : strcspn(p, ":");
+    if (n >= outlen)
+        n = hb_utf8_cut(p, n, outlen - 1);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return;
+    const char *t = s_row(a->kind)->line[lang == NOTIFY_EN];
+    size_t used = 0;
+    out[0] = '\0';
+    while (*t && used + 1 < outlen) {
+        char piece[ALERT_SUBJECT_MAX + 32];
+        const char *add = piece;
+        size_t n;
+        if (t[0] == '{' && t[1] && t[2] == '}') {
+            switch (t[1]) {
+            case 'v': notify_duration(a->value, lang, piece, sizeof piece); break;
+            case 't': notify_duration(a->threshold, lang, piece, sizeof piece); break;
+            case 'n': snprintf(piece, sizeof piece, "%" PRId64, a->value); break;
+            case 'm': snprintf(piece, sizeof piece, "%" PRId64, a->threshold); break;
+            case '0': s_part(a, 0, piece, sizeof piece); break;
+            case '1': s_part(a, 1, piece, sizeof piece); break;
+            default: piece[0] = '\0';
+            }
+            n = strlen(piece);
+            t += 3;
+        } else {
+            /* A whole character of the template, or nothing. */
+            add = t;
+            n = hb_utf8_seq(t, strlen(t));
+            if (n == 0)
+                n = 1;
+            if (used + n >= outlen)
+                break;
+            t += n;
+        }
+        if (used + n >= outlen)
+            n = hb_utf8_cut(add, n, outlen - 1 - used);
+        memcpy(out + used, add, n);
+        used += n;
+        out[used] = '\0';
+    }
+}
