@@ -56,7 +56,12 @@ typedef struct branchd_config {
     char *tls_cert;
     char *tls_key;
     int64_t pin_lock_ms;
+    char *hall_name;
+    char *public_url;
 } branchd_config_t;
+
+#define BRANCHD_REF_MAX (HB_HS_ID + 10) /* a ticket's public reference: "A012-K7QX3M9W" */
+typedef struct branchd_live branchd_live_t;
 
 typedef struct branchd {
     branchd_config_t cfg;
@@ -81,7 +86,25 @@ typedef struct branchd {
     uint64_t access_unauthenticated; /* requests refused 401 */
     uint64_t access_forbidden;       /* requests refused 403 */
     uint64_t access_local;           /* requests let in by local trust */
+    uint8_t ticket_key[32];          /* the secret of tickets' public references */
+    branchd_live_t *live;            /* the pages' live stream (api/live.c) */
 } branchd_t;
+
+/* api/screens.c: the ticket references' key (made at first start in the
+ * data folder) and a ticket's public reference. */
+int branchd_ticket_key_load(branchd_t *d);
+void branchd_ticket_ref(const branchd_t *d, const hb_hs_ticket_t *t, char out[BRANCHD_REF_MAX]);
+
+/* api/live.c: the stream of the hall's events for its pages. */
+int branchd_live_new(branchd_t *d, branchd_live_t **out);
+/* Events were committed: send them to every stream. */
+void branchd_live_notify(branchd_live_t *l);
+/* Housekeeping: the coalesced hall view, pings. */
+void branchd_live_tick(branchd_live_t *l);
+/* api/hall.c: GET /v1/hall's answer at `now_ms` (new reference, NULL when
+ * out of memory). */
+json_t *branchd_hall_view(branchd_t *d, int64_t now_ms);
+void branchd_live_destroy(branchd_live_t **l);
 
 /* The local API's route table (api/table.c): every route, the permission it
  * needs and its handler; static data, `*n` rows. */

@@ -100,6 +100,11 @@ static const hb_config_def_t s_defs[] = {
     CFG("local_trust", HB_CONF_BOOL, local_trust, "false", 0, 0, false,
         "a loopback caller without a token acts as the duty manager (hallctl on the hall "
         "machine); needs a loopback http address"),
+    CFG("hall_name", HB_CONF_STRING, hall_name, "", 0, 0, false,
+        "the hall's name for people (printed tickets, the status page); empty: the hall id"),
+    CFG("public_url", HB_CONF_STRING, public_url, "", 0, 0, false,
+        "the address customers' phones reach this API at, for ticket QR codes (e.g. "
+        "http://hall.local:8100); empty: taken from each request's Host"),
     CFG("tls_cert", HB_CONF_STRING, tls_cert, "", 0, 0, false,
         "PEM certificate chain: the local API speaks HTTPS (with tls_key)"),
     CFG("tls_key", HB_CONF_STRING, tls_key, "", 0, 0, false, "the certificate's PEM private key"),
@@ -170,6 +175,8 @@ static void s_on_append(void *arg)
     branchd_t *d = arg;
     if (d->uplink)
         uplink_notify(d->uplink);
+    if (d->live)
+        branchd_live_notify(d->live);
 }
 
 static int s_open_engine(branchd_t *d)
@@ -259,10 +266,18 @@ static void s_reader_round(void *arg)
     outbox_reader_check(d->outbox);
 }
 
+static void s_live_round(void *arg)
+{
+    branchd_t *d = arg;
+    if (d->live)
+        branchd_live_tick(d->live);
+}
+
 static const hb_chore_t s_chores[] = {
     {"uplink", TICK_MS, s_uplink_round},
     {"engine", 1000, s_second_round},
     {"readers", 60000, s_reader_round},
+    {"live", 250, s_live_round},
 };
 
 /* SIGTERM/SIGINT: the ack persisted, then the parts that keep the loop
@@ -470,6 +485,12 @@ int main(int argc, char **argv)
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
         return 1;
+    if (branchd_ticket_key_load(d) != 0) {
+        hb_error("cannot make the ticket key in %s", d->cfg.data);
+        return 1;
+    }
+    if (branchd_live_new(d, &d->live) != 0)
+        return 1;
     rc = s_serve(d);
     if (rc != 0)
         return rc;
@@ -477,6 +498,8 @@ int main(int argc, char **argv)
             (unsigned long long)outbox_last_seq(d->outbox), d->cfg.hq, d->cfg.http);
     hb_daemon_run(s_daemon, d->loop);
     applier_close(&d->applier);
+    /* After the loop: every stream has ended, its slot released. */
+    branchd_live_destroy(&d->live);
     engine_close(&d->engine);
     access_close(&d->access);
     outbox_close(&d->outbox);

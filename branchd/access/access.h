@@ -49,7 +49,9 @@
     X(COUNTER, "counter", "the terminal of counter N: acts at counter N once staff sign in")     \
     X(DISPLAY, "display", "a queue display: reads what a customer may see")                      \
     X(MANAGER, "manager", "the duty manager's tablet: everything in the hall, at any counter")   \
-    X(ADAPTER, "adapter", "a queue system the hall already has: posts its events")
+    X(ADAPTER, "adapter", "a queue system the hall already has: posts its events")              \
+    X(EVALUATOR, "evaluator", "the customer-facing evaluator of counter N: scores the visit "    \
+                              "just completed there")
 
 typedef enum access_kind {
 #define ACCESS_KIND_ENUM(id, name, help) ACCESS_KIND_##id,
@@ -62,7 +64,10 @@ typedef enum access_kind {
 const char *access_kind_name(access_kind_t kind);
 /* The kind named `name`: 0 or HB_ENOTFOUND. */
 int access_kind_parse(const char *name, access_kind_t *out);
-/* "kiosk, counter, display, manager, adapter", for messages. */
+/* Whether a kind is bound to one counter (a counter terminal, an
+ * evaluator): it is paired with --counter N and acts at N only. */
+bool access_kind_has_counter(access_kind_t kind);
+/* "kiosk, counter, display, manager, adapter, evaluator", for messages. */
 const char *access_kind_list(void);
 /* The permissions a kind holds, as a set (bit HB_PERM_x). */
 uint64_t access_kind_perms(access_kind_t kind);

@@ -66,9 +66,9 @@ static int s_devices_add(access_t *a, const cli_opts_t *o, const char *name)
         fprintf(stderr, "branchd devices add: %s\n", err);
         return rc == HB_EINVAL || rc == HB_EEXIST || rc == HB_ETOOBIG ? EXIT_USAGE : EXIT_FAILED;
     }
-    if (kind == ACCESS_KIND_COUNTER)
-        printf("device %s paired: the terminal of counter %s, token id %s\n", dev.name,
-               dev.counter, dev.token_id);
+    if (access_kind_has_counter(kind))
+        printf("device %s paired: the %s of counter %s, token id %s\n", dev.name,
+               kind == ACCESS_KIND_COUNTER ? "terminal" : "evaluator", dev.counter, dev.token_id);
     else
         printf("device %s paired: %s, token id %s\n", dev.name, access_kind_name(kind),
                dev.token_id);

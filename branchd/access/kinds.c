@@ -35,13 +35,21 @@ static const struct {
     [ACCESS_KIND_KIOSK] = {"kiosk", P(HALL_READ) | P(TICKET_ISSUE) | P(DEVICE_REPORT), 0},
     [ACCESS_KIND_COUNTER] = {"counter",
                              P(HALL_READ) | P(COUNTER_ACT) | P(TICKET_HANDLE) |
-                                 P(COMPLAINT_OPEN) | P(FEEDBACK_GIVE) | P(STAFF_SIGNIN),
+                                 P(COMPLAINT_OPEN) | P(FEEDBACK_GIVE) | P(STAFF_SIGNIN) |
+                                 P(APPOINTMENT_BOOK),
                              P(COUNTER_ACT) | P(TICKET_HANDLE) | P(COMPLAINT_OPEN) |
-                                 P(FEEDBACK_GIVE)},
+                                 P(FEEDBACK_GIVE) | P(APPOINTMENT_BOOK)},
     [ACCESS_KIND_DISPLAY] = {"display", P(HALL_READ), 0},
     [ACCESS_KIND_MANAGER] = {"manager", 0, 0},
     [ACCESS_KIND_ADAPTER] = {"adapter", P(EVENTS_POST) | P(HALL_READ), 0},
+    /* Faces the customer: scores the visit, needs nobody signed in. */
+    [ACCESS_KIND_EVALUATOR] = {"evaluator", P(HALL_READ) | P(FEEDBACK_GIVE), 0},
 };
+
+bool access_kind_has_counter(access_kind_t kind)
+{
+    return kind == ACCESS_KIND_COUNTER || kind == ACCESS_KIND_EVALUATOR;
+}
 
 const char *access_kind_name(access_kind_t kind)
 {
@@ -61,7 +69,7 @@ int access_kind_parse(const char *name, access_kind_t *out)
 
 const char *access_kind_list(void)
 {
-    return "kiosk, counter, display, manager, adapter";
+    return "kiosk, counter, display, manager, adapter, evaluator";
 }
 
 uint64_t access_kind_perms(access_kind_t kind)
@@ -84,6 +92,8 @@ static void s_who(const access_caller_t *c, char *out, size_t outlen)
         snprintf(out, outlen, "a loopback caller trusted as the duty manager");
     else if (c->device.kind == ACCESS_KIND_COUNTER)
         snprintf(out, outlen, "counter %s's terminal %s", c->device.counter, c->device.name);
+    else if (c->device.kind == ACCESS_KIND_EVALUATOR)
+        snprintf(out, outlen, "counter %s's evaluator %s", c->device.counter, c->device.name);
     else
         snprintf(out, outlen, "%s %s", access_kind_name(c->device.kind), c->device.name);
 }
@@ -110,13 +120,13 @@ int access_decide(const access_caller_t *c, const hb_route_t *route, const char 
     case HB_SCOPE_ANY:
         return 0;
     case HB_SCOPE_COUNTER:
-        if (whole_hall || (c->device.kind == ACCESS_KIND_COUNTER && scope_value &&
+        if (whole_hall || (access_kind_has_counter(c->device.kind) && scope_value &&
                            strcmp(scope_value, c->device.counter) == 0))
             return 0;
         *scope_failed = true;
         hb_errf(why, whylen, "scope counter: %s acts at %s%s only, not at counter %.64s", who,
-                c->device.kind == ACCESS_KIND_COUNTER ? "counter " : "no counter",
-                c->device.kind == ACCESS_KIND_COUNTER ? c->device.counter : "",
+                access_kind_has_counter(c->device.kind) ? "counter " : "no counter",
+                access_kind_has_counter(c->device.kind) ? c->device.counter : "",
                 scope_value ? scope_value : "?");
         return HB_EAUTH;
     case HB_SCOPE_DEVICE:
@@ -184,13 +194,15 @@ int access_feedback_counter(const access_caller_t *c, const char *body_counter,
                             const char **counter, char *why, size_t whylen)
 {
     *counter = body_counter;
-    if (c->via == ACCESS_VIA_LOCAL || c->device.kind != ACCESS_KIND_COUNTER)
+    if (c->via == ACCESS_VIA_LOCAL || !access_kind_has_counter(c->device.kind))
         return 0;
     if (body_counter && strcmp(body_counter, c->device.counter) != 0) {
         hb_errf(why, whylen,
-                "scope counter: counter %s's terminal gives scores for counter %s only, not "
+                "scope counter: counter %s's %s gives scores for counter %s only, not "
                 "for counter %.64s",
-                c->device.counter, c->device.counter, body_counter);
+                c->device.counter,
+                c->device.kind == ACCESS_KIND_EVALUATOR ? "evaluator" : "terminal",
+                c->device.counter, body_counter);
         return HB_EAUTH;
     }
     *counter = c->device.counter;

@@ -300,7 +300,7 @@ int access_device_add(access_t *a, const char *name, access_kind_t kind, const c
         hb_errf(err, errlen, "the kind must be one of %s", access_kind_list());
         return HB_EINVAL;
     }
-    bool terminal = kind == ACCESS_KIND_COUNTER;
+    bool terminal = access_kind_has_counter(kind);
     if (terminal && !access_id_ok(counter)) {
         hb_errf(err, errlen,
                 "a counter terminal needs its counter (--counter N): 1 to %d of letters, "
@@ -309,7 +309,7 @@ int access_device_add(access_t *a, const char *name, access_kind_t kind, const c
         return HB_EINVAL;
     }
     if (!terminal && counter && counter[0]) {
-        hb_errf(err, errlen, "only a counter terminal has a counter; a %s has none",
+        hb_errf(err, errlen, "only a counter terminal has a counter (and an evaluator, its counter's); a %s has none",
                 access_kind_name(kind));
         return HB_EINVAL;
     }

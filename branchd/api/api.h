@@ -24,6 +24,23 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
 /* A string member, NULL when absent or null. */
 const char *branchd_api_str(const json_t *obj, const char *name);
 
+/* An engine refusal answered with its HTTP status and short code (400
+ * bad_request, 404 not_found, 409 wrong_state or the engine's own name,
+ * 503 for storage and bounds). */
+void branchd_api_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err);
+/* 400 bad_request for a request refused before the engine was asked (the
+ * engine's last refusal name must not be taken for it). */
+void branchd_api_bad_request(branchd_t *d, hb_http_req_t *req, const char *err);
+/* An enum member by its JSON name; `*out` keeps its default when absent.
+ * Answers the refusal itself (HB_EINVAL). */
+int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
+                     const ProtobufCEnumDescriptor *ed, int *out);
+
+/* The answer of an issued ticket (201, as POST /v1/tickets), or of the
+ * issue's refusal `rc` (a closed hall's 409 with its next opening). */
+void branchd_api_issued(branchd_t *d, hb_http_req_t *req, int rc, const engine_ticket_answer_t *a,
+                        const char *err);
+
 /* guard.c: access control, the guard every request passes before its
  * handler (hb_http_set_guard; docs/SECURITY.md). */
 bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg);
@@ -89,5 +106,39 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg);
 void branchd_api_device_unknown(hb_http_req_t *req, void *arg);
 void branchd_api_get_hall(hb_http_req_t *req, void *arg);
 void branchd_api_get_services(hb_http_req_t *req, void *arg);
+
+/* screens.c: what the hall's pages need besides the actions */
+void branchd_api_get_me(hb_http_req_t *req, void *arg);
+void branchd_api_get_device(hb_http_req_t *req, void *arg);
+void branchd_api_get_devices(hb_http_req_t *req, void *arg);
+void branchd_api_get_rating(hb_http_req_t *req, void *arg);
+void branchd_api_get_public_ticket(hb_http_req_t *req, void *arg);
+void branchd_api_ticket_qr(hb_http_req_t *req, void *arg);
+/* A kiosk out of service issues nothing: answers 409 out_of_service and
+ * returns true for such a caller. */
+bool branchd_kiosk_out_of_service(branchd_t *d, hb_http_req_t *req);
+
+/* manager.c: the duty manager's day */
+void branchd_api_get_checklist(hb_http_req_t *req, void *arg);
+void branchd_api_post_meeting(hb_http_req_t *req, void *arg);
+void branchd_api_post_checklist(hb_http_req_t *req, void *arg);
+void branchd_api_post_open(hb_http_req_t *req, void *arg);
+void branchd_api_post_patrol(hb_http_req_t *req, void *arg);
+void branchd_api_post_patrol_score(hb_http_req_t *req, void *arg);
+void branchd_api_post_work_log(hb_http_req_t *req, void *arg);
+void branchd_api_post_cash(hb_http_req_t *req, void *arg);
+void branchd_api_get_manager_day(hb_http_req_t *req, void *arg);
+void branchd_api_get_manager_report(hb_http_req_t *req, void *arg);
+
+/* appointments.c (parameter "code") */
+void branchd_api_get_slots(hb_http_req_t *req, void *arg);
+void branchd_api_post_appointment(hb_http_req_t *req, void *arg);
+void branchd_api_get_appointments(hb_http_req_t *req, void *arg);
+void branchd_api_get_appointment(hb_http_req_t *req, void *arg);
+void branchd_api_appointment_checkin(hb_http_req_t *req, void *arg);
+void branchd_api_appointment_cancel(hb_http_req_t *req, void *arg);
+
+/* live.c: GET /v1/hall/events */
+void branchd_api_get_live(hb_http_req_t *req, void *arg);
 
 #endif

@@ -78,6 +78,8 @@ bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
     branchd_t *d = arg;
     access_caller_t *c = &d->caller_now;
     memset(c, 0, sizeof *c);
+    if (d->engine)
+        engine_refusal_clear(d->engine);
     if (route->perm == HB_PERM_PUBLIC)
         return true;
 

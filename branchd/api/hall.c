@@ -137,6 +137,25 @@ static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const cha
 
 /* ---------------------------------------------------------- answers ---- */
 
+static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err);
+
+void branchd_api_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
+{
+    s_refuse(d, req, rc, err);
+}
+
+void branchd_api_bad_request(branchd_t *d, hb_http_req_t *req, const char *err)
+{
+    d->api_refused++;
+    hb_http_reply_error(req, 400, "bad_request", "%s", err);
+}
+
+int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const char *name,
+                     const ProtobufCEnumDescriptor *ed, int *out)
+{
+    return s_enum(d, req, obj, name, ed, out);
+}
+
 /* The HTTP status and short code for an engine refusal. */
 static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
 {
@@ -172,6 +191,10 @@ static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
     default:
         break;
     }
+    /* A refusal the engine named (issue 13: last_counter, already_rated, ...). */
+    const char *named = d->engine ? engine_refusal(d->engine) : NULL;
+    if (named && status < 500)
+        code = named;
     hb_http_reply_error(req, status, code, "%s", err);
 }
 
@@ -292,6 +315,16 @@ static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
     }
     if (t->state == HB_TICKET_SERVED)
         json_object_set_new(o, "outcome", s_enum_json(&hallbus__outcome__descriptor, t->outcome));
+    /* Its public reference and status page (issue 13). */
+    char ref[BRANCHD_REF_MAX], path[BRANCHD_REF_MAX + 4];
+    branchd_ticket_ref(d, t, ref);
+    snprintf(path, sizeof path, "/t/%s", ref);
+    json_object_set_new(o, "ref", json_string(ref));
+    json_object_set_new(o, "status_path", json_string(path));
+    if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0)
+        json_object_set_new(o, "ahead", json_integer(pos > 0 ? pos - 1 : 0));
+    if (t->appointment[0])
+        json_object_set_new(o, "appointment", json_string(t->appointment));
     return o;
 }
 
@@ -361,6 +394,10 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
     json_t *b = branchd_api_body(d, req, m, 3);
     if (!b)
         return;
+    if (branchd_kiosk_out_of_service(d, req)) {
+        json_decref(b);
+        return;
+    }
     int priority = HALLBUS__PRIORITY__PRIORITY_NORMAL, source = HALLBUS__ISSUE_SOURCE__ISSUE_SOURCE_KIOSK;
     if (s_check_strings(d, req, b) != 0 ||
         s_enum(d, req, b, "priority", &hallbus__priority__descriptor, &priority) != 0 ||
@@ -382,6 +419,17 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
         return;
     }
     hb_http_reply_json(req, 201, s_ticket_answer_json(d, &a));
+}
+
+void branchd_api_issued(branchd_t *d, hb_http_req_t *req, int rc, const engine_ticket_answer_t *a,
+                        const char *err)
+{
+    if (rc == HB_ECLOSED)
+        s_reply_closed(d, req, &a->closed, err);
+    else if (rc != 0)
+        s_refuse(d, req, rc, err);
+    else
+        hb_http_reply_json(req, 201, s_ticket_answer_json(d, a));
 }
 
 void branchd_api_get_ticket(hb_http_req_t *req, void *arg)
@@ -517,6 +565,7 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
                           "served", (json_int_t)c->served);
     if (c->ticket[0])
         json_object_set_new(o, "ticket", json_string(c->ticket));
+    json_object_set_new(o, "elderly", json_boolean(c->elderly));
     return o;
 }
 
@@ -561,8 +610,9 @@ void branchd_api_counter_open(hb_http_req_t *req, void *arg)
     /* The staff comes from the terminal's sign-in; only the duty manager
      * (the tablet, or hallctl trusted on loopback) names it in the body. */
     static const body_member_t m[] = {{"staff", JSON_STRING, false},
-                                      {"services", JSON_ARRAY, true}};
-    json_t *b = branchd_api_body(d, req, m, 2);
+                                      {"services", JSON_ARRAY, true},
+                                      {"elderly", JSON_TRUE, false}};
+    json_t *b = branchd_api_body(d, req, m, 3);
     const char *staff = NULL;
     if (!b || s_check_strings(d, req, b) != 0 ||
         s_counter_staff(d, req, id, branchd_api_str(b, "staff"), true, &staff) != 0)
@@ -592,7 +642,8 @@ void branchd_api_counter_open(hb_http_req_t *req, void *arg)
         }
         svcs[i] = json_string_value(sv);
     }
-    int rc = engine_counter_open(d->engine, id, staff, svcs, n, err, sizeof err);
+    int rc = engine_counter_open_ex(d->engine, id, staff, svcs, n,
+                                    json_is_true(json_object_get(b, "elderly")), err, sizeof err);
     s_counter_done(d, req, id, rc, err);
 out:
     json_decref(b);
@@ -604,13 +655,35 @@ void branchd_api_counter_pause(hb_http_req_t *req, void *arg)
     char id[HB_HS_ID], err[512] = "";
     if (s_path_id(req, "counter", id) != 0)
         return;
-    static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 1);
+    static const body_member_t m[] = {{"reason", JSON_STRING, false},
+                                      {"override", JSON_TRUE, false}};
+    json_t *b = branchd_api_body(d, req, m, 2);
     const char *staff;
-    if (b && s_check_strings(d, req, b) == 0 &&
-        s_counter_staff(d, req, id, NULL, false, &staff) == 0) {
-        int rc = engine_counter_pause(d->engine, id, branchd_api_str(b, "reason"), err, sizeof err);
-        s_counter_done(d, req, id, rc, err);
+    bool override = b && json_is_true(json_object_get(b, "override"));
+    /* Overriding the last-counter rule is the duty manager's call. */
+    const access_caller_t *who = branchd_caller(req);
+    bool manager = who && (who->via == ACCESS_VIA_LOCAL || who->device.kind == ACCESS_KIND_MANAGER);
+    if (b && override && !manager) {
+        branchd_api_forbidden(d, req, HB_PERM_COUNTER_ACT, false,
+                              "only the duty manager may override the last-counter rule");
+    } else if (b && s_check_strings(d, req, b) == 0 &&
+               s_counter_staff(d, req, id, NULL, false, &staff) == 0) {
+        int rc = engine_counter_pause_ex(d->engine, id, branchd_api_str(b, "reason"), override, err,
+                                         sizeof err);
+        if (rc != 0 && engine_refusal(d->engine) &&
+            strcmp(engine_refusal(d->engine), "last_counter") == 0) {
+            /* The services that keep this counter open, for the page. */
+            json_t *o = json_pack("{s:s, s:s}", "error", "last_counter", "reason", err);
+            const hb_hs_counter_t *c = hb_hall_state_counter(engine_state(d->engine), id);
+            json_t *svcs = json_array();
+            for (size_t i = 0; c && i < c->n_services; i++)
+                json_array_append_new(svcs, json_string(c->services[i]));
+            json_object_set_new(o, "services", svcs);
+            d->api_refused++;
+            hb_http_reply_json(req, 409, o);
+        } else {
+            s_counter_done(d, req, id, rc, err);
+        }
     }
     json_decref(b);
 }
@@ -668,12 +741,24 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 404, "nobody_waiting", "%s", err);
     else if (rc != 0)
         s_refuse(d, req, rc, err);
-    else
-        hb_http_reply_json(req, 200,
-                           json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service",
-                                     a.service, "counter", id, "rule",
-                                     s_enum_json(&hallbus__call_rule__descriptor, a.rule),
-                                     "wait_s", (json_int_t)a.wait_s));
+    else {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service", a.service,
+                              "counter", id, "rule",
+                              s_enum_json(&hallbus__call_rule__descriptor, a.rule), "wait_s",
+                              (json_int_t)a.wait_s);
+        const hb_hall_state_t *st = engine_state(d->engine);
+        const hb_hs_ticket_t *t = hb_hall_state_ticket(st, a.ticket);
+        const hb_hs_counter_t *c = hb_hall_state_counter(st, id);
+        if (t) {
+            json_object_set_new(o, "number", json_integer(t->number));
+            json_object_set_new(o, "priority",
+                                s_enum_json(&hallbus__priority__descriptor, t->priority));
+            json_object_set_new(o, "appointment",
+                                t->appointment[0] ? json_string(t->appointment) : json_null());
+        }
+        json_object_set_new(o, "staff", c ? json_string(c->staff) : json_null());
+        hb_http_reply_json(req, 200, o);
+    }
 out:
     json_decref(b);
 }
@@ -907,8 +992,9 @@ void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
     branchd_t *d = arg;
     static const body_member_t m[] = {{"score", JSON_INTEGER, true},
                                       {"ticket", JSON_STRING, false},
-                                      {"counter", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 3);
+                                      {"counter", JSON_STRING, false},
+                                      {"reasons", JSON_ARRAY, false}};
+    json_t *b = branchd_api_body(d, req, m, 4);
     if (!b || s_check_strings(d, req, b) != 0) {
         json_decref(b);
         return;
@@ -924,19 +1010,47 @@ void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
     }
     json_int_t score = json_integer_value(json_object_get(b, "score"));
     int rc;
+    json_t *rs = json_object_get(b, "reasons");
+    const char *reasons[ENGINE_REASONS_MAX];
+    size_t nr = json_array_size(rs);
+    char rated[HB_HS_ID] = "";
+    /* An evaluator scores the visit just completed at its counter. */
+    const access_caller_t *who = branchd_caller(req);
+    bool evaluator = who && who->via != ACCESS_VIA_LOCAL &&
+                     who->device.kind == ACCESS_KIND_EVALUATOR;
     if (score < 1 || score > 5) {
         hb_errf(err, sizeof err, "score must be from 1 to 5, not %lld", (long long)score);
         rc = HB_EINVAL;
+    } else if (nr > ENGINE_REASONS_MAX) {
+        hb_errf(err, sizeof err, "reasons may name at most %d reasons", ENGINE_REASONS_MAX);
+        rc = HB_EINVAL;
     } else {
-        rc = engine_feedback(d->engine, branchd_api_str(b, "ticket"), counter, (uint32_t)score,
-                             err, sizeof err);
+        rc = 0;
+        for (size_t i = 0; i < nr && rc == 0; i++) {
+            reasons[i] = json_string_value(json_array_get(rs, i));
+            if (!reasons[i]) {
+                hb_errf(err, sizeof err, "reasons[%zu] must be a string", i);
+                rc = HB_EINVAL;
+            }
+        }
+        if (rc == 0)
+            rc = engine_feedback_ex(d->engine, branchd_api_str(b, "ticket"), counter,
+                                    (uint32_t)score, reasons, nr, evaluator, rated, err,
+                                    sizeof err);
     }
-    json_decref(b);
     if (rc != 0) {
+        json_decref(b);
         s_refuse(d, req, rc, err);
         return;
     }
-    hb_http_reply_json(req, 201, json_pack("{s:I}", "score", (json_int_t)score));
+    json_t *o = json_pack("{s:I}", "score", (json_int_t)score);
+    if (rated[0])
+        json_object_set_new(o, "ticket", json_string(rated));
+    if (counter && counter[0])
+        json_object_set_new(o, "counter", json_string(counter));
+    json_object_set_new(o, "reasons", rs ? json_deep_copy(rs) : json_array());
+    json_decref(b);
+    hb_http_reply_json(req, 201, o);
 }
 
 void branchd_api_device_status(hb_http_req_t *req, void *arg)
@@ -1016,14 +1130,23 @@ void branchd_api_get_hall(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "bad_parameter", "now must be an RFC 3339 time");
         return;
     }
+    json_t *o = branchd_hall_view(d, now);
+    if (!o) {
+        hb_http_reply_error(req, 503, "no_memory", "cannot build the hall's state now");
+        return;
+    }
+    hb_http_reply_json(req, 200, o);
+}
+
+json_t *branchd_hall_view(branchd_t *d, int64_t now)
+{
     const hb_hall_state_t *s = engine_state(d->engine);
     json_t *o = hb_hall_state_view(s, now);
     hb_hall_figures_t *f = s_figures(d, now);
     if (!o || !f || s_merge_figures(o, f) != 0) {
         json_decref(o);
         free(f);
-        hb_http_reply_error(req, 503, "no_memory", "cannot build the hall's state now");
-        return;
+        return NULL;
     }
     json_object_set_new(o, "hall", json_string(d->cfg.id));
     hb_open_info_t info;
@@ -1052,7 +1175,10 @@ void branchd_api_get_hall(hb_http_req_t *req, void *arg)
     json_object_set_new(o, "advice", advice);
     json_t *board = s_neighbours_json(d, NULL, 0);
     json_object_set_new(o, "neighbours", board ? board : json_null());
-    hb_http_reply_json(req, 200, o);
+    json_object_set_new(o, "hall_name", json_string(d->cfg.hall_name && d->cfg.hall_name[0]
+                                                        ? d->cfg.hall_name
+                                                        : d->cfg.id));
+    return o;
 }
 
 void branchd_api_get_services(hb_http_req_t *req, void *arg)

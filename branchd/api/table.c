@@ -18,6 +18,22 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/hall/snapshot", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL,
      branchd_api_get_snapshot},
 
+    /* The pages (issue 13): who a token is, the live stream, a ticket's
+     * public status (no token: its reference is the secret, and lookups
+     * are rate limited) and its QR code, a device's own state, what an
+     * evaluator may score. */
+    {"GET", "/v1/me", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_me},
+    {"GET", "/v1/hall/events", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_live},
+    {"GET", "/v1/public/tickets/:ref", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL,
+     branchd_api_get_public_ticket},
+    {"GET", "/v1/tickets/:ticket/qr", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_ticket_qr},
+    {"GET", "/v1/devices", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_devices},
+    /* A device's state is the hall view's too: any reader may see it. */
+    {"GET", "/v1/devices/:device", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_device},
+    {"GET", "/v1/counters/:counter/rating", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_COUNTER, "counter",
+     branchd_api_get_rating},
+
     /* What a customer may see. */
     {"GET", "/v1/hall", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_hall},
     {"GET", "/v1/services", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_services},
@@ -91,6 +107,41 @@ static const hb_http_route_t s_routes[] = {
      branchd_api_complaint_resolve},
     {"POST", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
      branchd_api_complaint_unknown},
+
+    /* The duty manager's day: each record one event. */
+    {"GET", "/v1/manager/checklist", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_get_checklist},
+    {"POST", "/v1/manager/checklist", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_checklist},
+    {"POST", "/v1/manager/meetings", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_meeting},
+    {"POST", "/v1/manager/open", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_open},
+    {"POST", "/v1/manager/patrols", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_patrol},
+    {"POST", "/v1/manager/patrols/:patrol/scores", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_patrol_score},
+    {"POST", "/v1/manager/log", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_post_work_log},
+    {"POST", "/v1/manager/cash", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_cash},
+    {"GET", "/v1/manager/day", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_get_manager_day},
+    {"GET", "/v1/manager/report", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
+     branchd_api_get_manager_report},
+
+    /* Appointments: the hall keeps its own book. Slots are public
+     * knowledge of the hall; a check-in issues a ticket. */
+    {"GET", "/v1/appointments/slots", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
+     branchd_api_get_slots},
+    {"POST", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_post_appointment},
+    {"GET", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_get_appointments},
+    {"GET", "/v1/appointments/:code", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_get_appointment},
+    {"POST", "/v1/appointments/:code/checkin", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL,
+     branchd_api_appointment_checkin},
+    {"POST", "/v1/appointments/:code/cancel", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
+     branchd_api_appointment_cancel},
 
     /* Feedback; devices report themselves. */
     {"POST", "/v1/feedback", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_ALL, NULL, branchd_api_post_feedback},

@@ -7,6 +7,9 @@
 
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
+#include "hallbus/figures.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -19,6 +22,9 @@ typedef struct counter_args {
     int outcome;                 /* complete */
     int64_t amount;              /* complete */
     const char *currency;        /* complete */
+    bool elderly;                /* open: marked for elderly and disabled customers */
+    const char *reason;          /* pause */
+    bool override;               /* pause: the duty manager's decision */
 } counter_args_t;
 
 /* ------------------------------------------------------------- open ---- */
@@ -63,6 +69,7 @@ static int s_open_build(engine_request_t *r)
     co->staff = (char *)a->staff;
     co->n_services = a->n_services;
     co->services = (char **)a->services;
+    co->elderly = a->elderly;
     return 0;
 }
 
@@ -70,10 +77,55 @@ const engine_steps_t engine__counter_open_steps = {s_open_check, s_open_build, N
 
 /* ------------------------------------------- pause, resume, close ---- */
 
+static int s_pause_check(engine_request_t *r)
+{
+    const counter_args_t *a = r->args;
+    return engine__text_ok(r, "reason", a->reason);
+}
+
+/* The manuals' rule for meal rotation: a service people wait for keeps a
+ * counter open. The services of `c` that no other open, unpaused counter
+ * serves and for which someone waits are listed in `list`. */
+static size_t s_last_for(const hb_hall_state_t *s, const hb_hs_counter_t *c, char *list,
+                         size_t cap, uint32_t *waiting)
+{
+    size_t n = 0, used = 0;
+    *waiting = 0;
+    list[0] = '\0';
+    for (size_t k = 0; k < c->n_services; k++) {
+        const hb_hs_service_t *svc = hb_hall_state_service(s, c->services[k]);
+        if (!svc || svc->waiting == 0)
+            continue;
+        bool other = false;
+        for (size_t i = 0; i < s->n_counters && !other; i++) {
+            const hb_hs_counter_t *o = &s->counters[i];
+            other = o != c && hb_fig_counter_open(o->state) && o->state != HB_COUNTER_PAUSED &&
+                    hb_fig_counter_serves(o, svc->code);
+        }
+        if (other)
+            continue;
+        *waiting += svc->waiting;
+        int w = snprintf(list + used, cap - used, "%s%s", n ? ", " : "", svc->code);
+        if (w > 0 && (size_t)w < cap - used)
+            used += (size_t)w;
+        n++;
+    }
+    return n;
+}
+
 static int s_pause_build(engine_request_t *r)
 {
+    const counter_args_t *a = r->args;
+    char list[HB_HS_COUNTER_SERVICES_MAX * (HB_HS_ID + 2)];
+    uint32_t waiting;
+    if (s_last_for(r->e->state, r->counter, list, sizeof list, &waiting) > 0 && !a->override)
+        return engine__refuse_as(r, HB_ECONFLICT, "last_counter",
+                                 "counter %s is the last open counter for %s (%u waiting): "
+                                 "another must open first, or the duty manager overrides",
+                                 r->counter_id, list, waiting);
     r->body.counter_paused.counter = r->counter_id;
-    r->body.counter_paused.reason = engine__text(r->args);
+    r->body.counter_paused.reason = engine__text(a->reason);
+    r->body.counter_paused.overridden = a->override && waiting > 0;
     return 0;
 }
 
@@ -89,7 +141,7 @@ static int s_close_build(engine_request_t *r)
     return 0;
 }
 
-const engine_steps_t engine__counter_pause_steps = {engine__reason_check, s_pause_build, NULL};
+const engine_steps_t engine__counter_pause_steps = {s_pause_check, s_pause_build, NULL};
 const engine_steps_t engine__counter_resume_steps = {NULL, s_resume_build, NULL};
 const engine_steps_t engine__counter_close_steps = {NULL, s_close_build, NULL};
 
@@ -160,14 +212,29 @@ const engine_steps_t engine__complete_steps = {s_complete_check, s_complete_buil
 int engine_counter_open(engine_t *e, const char *counter, const char *staff,
                         const char *const *services, size_t n_services, char *err, size_t errlen)
 {
-    counter_args_t a = {.staff = staff, .services = services, .n_services = n_services};
+    return engine_counter_open_ex(e, counter, staff, services, n_services, false, err, errlen);
+}
+
+int engine_counter_open_ex(engine_t *e, const char *counter, const char *staff,
+                           const char *const *services, size_t n_services, bool elderly, char *err,
+                           size_t errlen)
+{
+    counter_args_t a = {
+        .staff = staff, .services = services, .n_services = n_services, .elderly = elderly};
     return engine__run(e, ENGINE_COUNTER_OPEN, counter, &a, err, errlen);
 }
 
 int engine_counter_pause(engine_t *e, const char *counter, const char *reason, char *err,
                          size_t errlen)
 {
-    return engine__run(e, ENGINE_COUNTER_PAUSE, counter, (void *)reason, err, errlen);
+    return engine_counter_pause_ex(e, counter, reason, false, err, errlen);
+}
+
+int engine_counter_pause_ex(engine_t *e, const char *counter, const char *reason, bool override,
+                            char *err, size_t errlen)
+{
+    counter_args_t a = {.reason = reason, .override = override};
+    return engine__run(e, ENGINE_COUNTER_PAUSE, counter, &a, err, errlen);
 }
 
 int engine_counter_resume(engine_t *e, const char *counter, char *err, size_t errlen)

@@ -53,6 +53,22 @@ int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
     return code;
 }
 
+int engine__refuse_as(engine_request_t *r, int code, const char *name, const char *fmt, ...)
+{
+    if (r->err && r->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
+    }
+    r->e->refusal = name;
+    return code;
+}
+
+const char *engine_refusal(const engine_t *e) { return e->refusal; }
+
+void engine_refusal_clear(engine_t *e) { e->refusal = NULL; }
+
 bool engine__enum_known(const ProtobufCEnumDescriptor *ed, int v)
 {
     return v != 0 && protobuf_c_enum_descriptor_get_value(ed, v) != NULL;
@@ -356,6 +372,7 @@ void engine_tick(engine_t *e)
     if (s_ensure_day(e, now, err, sizeof err) != 0)
         hb_log_once("engine-day", HB_LOG_ERROR, "engine: cannot start the day: %s", err);
     engine__check_deadlines(e, now);
+    engine__check_appointments(e, now);
     if (hb_mono_ms() - e->snapshot_mono_ms >= e->cfg.snapshot_every_ms)
         s_snapshot(e);
 }
@@ -424,6 +441,7 @@ int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *
     engine_request_t r = {
         .e = e, .action = a, .now = now, .key = key, .args = args, .err = err, .errlen = errlen};
     int rc = 0;
+    e->refusal = NULL;
     if (a->key_id[0] && !engine__id_ok(key))
         rc = engine__refuse(&r, HB_EINVAL,
                             "%s id '%.64s' must be 1 to %d letters, digits, '-', '_' or '.'",
@@ -440,8 +458,8 @@ int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *
             rc = steps->build(&r);
     }
     if (rc == 0) {
-        Hallbus__Envelope *envp = &r.env;
-        rc = s_commit(e, &envp, 1, NULL, err, errlen);
+        Hallbus__Envelope *envs[2] = {&r.env, &r.env2};
+        rc = s_commit(e, envs, r.two ? 2 : 1, NULL, err, errlen);
     }
     if (rc != 0) {
         hb_debug("engine: %s refused: %s", a->name, err);

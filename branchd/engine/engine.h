@@ -16,6 +16,7 @@
 
 #include "outbox.h"
 #include "queue.h"
+#include "hallbus/day.h"
 #include "hallbus/hallstate.h"
 #include "hallbus/policy.h"
 
@@ -102,6 +103,44 @@ typedef struct engine_call_answer {
 
 int engine_issue(engine_t *e, const char *service, int priority, int source,
                  engine_ticket_answer_t *out, char *err, size_t errlen);
+
+/* The name of the last action's refusal when it has one of its own (issue
+ * 13: "last_counter", "already_rated", "nothing_to_rate"), else NULL: the
+ * API answers it as the refusal's `error`. Valid until the next action. */
+const char *engine_refusal(const engine_t *e);
+/* Forgets it: each request starts without one (api/guard.c), so that a
+ * refusal the API makes itself never borrows an earlier action's name. */
+void engine_refusal_clear(engine_t *e);
+
+/* Pauses `counter`. The last open (not paused) counter of a service that
+ * someone waits for is not paused (HB_ECONFLICT, "last_counter") unless
+ * `override` (the duty manager's decision, which the caller checked). */
+int engine_counter_pause_ex(engine_t *e, const char *counter, const char *reason, bool override,
+                            char *err, size_t errlen);
+/* Opens `counter` as engine_counter_open, `elderly` marking it for elderly
+ * and disabled customers (queue.h). */
+int engine_counter_open_ex(engine_t *e, const char *counter, const char *staff,
+                           const char *const *services, size_t n_services, bool elderly, char *err,
+                           size_t errlen);
+
+#define ENGINE_REASONS_MAX 8
+/* The reasons a score may give, for the evaluator (NULL-terminated). */
+extern const char *const engine_rating_reasons[];
+/* How long after a completion the evaluator may score it. */
+#define ENGINE_RATING_WINDOW_MS (10 * 60 * 1000)
+/* A customer's score as engine_feedback, with 0 to ENGINE_REASONS_MAX
+ * `reasons` from engine_rating_reasons. With `last_at_counter` and no
+ * ticket, the ticket is the one last completed at `counter` within the
+ * window ("nothing_to_rate" otherwise). A ticket scored once is refused
+ * ("already_rated"). The ticket scored is copied to `rated` (HB_HS_ID). */
+int engine_feedback_ex(engine_t *e, const char *ticket, const char *counter, uint32_t score,
+                       const char *const *reasons, size_t n_reasons, bool last_at_counter,
+                       char *rated, char *err, size_t errlen);
+/* The ticket the evaluator of `counter` may score now, in `ticket`
+ * (HB_HS_ID; "" when none), with when it was completed and whether it was
+ * scored already. HB_ENOTFOUND for an unknown counter. */
+int engine_rating_due(const engine_t *e, const char *counter, int64_t now_ms, char *ticket,
+                      int64_t *completed_ms, bool *rated);
 /* Calls the next ticket for `counter` by the queue rules, or the named
  * `ticket` (rule MANUAL) when not NULL. HB_ENOTFOUND when nobody waits. */
 int engine_call(engine_t *e, const char *counter, const char *ticket, engine_call_answer_t *out,
@@ -168,6 +207,124 @@ int engine_ticket_estimate(const engine_t *e, const char *ticket, uint32_t *posi
                            int64_t *estimated_wait_s);
 /* Diversion advice for a service now. */
 void engine_advice(const engine_t *e, const char *service, engine_advice_t *out);
+
+/* ---- the duty manager's day (manager.c; docs/API.md "The duty manager's
+ * day"). `by` is the manager's device name; lists hold ids. */
+
+#define ENGINE_LIST_MAX 64          /* attendees, checklist items, staff on duty */
+#define ENGINE_TOPICS_MAX 32
+#define ENGINE_ITEM_MAX (HB_HS_ID + 8) /* "device:" and a device name */
+#define ENGINE_MEETING_MAX_S 14400
+#define ENGINE_CASH_MAX 1000000000000000LL /* 10^15 minor units */
+
+/* Today's checklist: cleanliness, materials, "device:NAME" for every device
+ * the hall knows (`paired` ones, from the access store, and those that
+ * reported a status), fire_equipment on Mondays (the hall's local date). */
+typedef struct engine_checklist {
+    char date[11];
+    int weekday; /* 0 Monday .. 6 Sunday */
+    size_t n;
+    struct {
+        char item[ENGINE_ITEM_MAX];
+        char device[HB_HS_ID]; /* "" for an item that is not a device */
+    } items[ENGINE_LIST_MAX];
+} engine_checklist_t;
+void engine_checklist_today(const engine_t *e, const char *const *paired, size_t n_paired,
+                            int64_t now_ms, engine_checklist_t *out);
+
+typedef struct engine_check {
+    const char *item;
+    bool ok;
+    const char *note; /* may be NULL */
+} engine_check_t;
+
+/* `kind` a Hallbus__MeetingKind. */
+int engine_meeting(engine_t *e, int kind, uint32_t duration_s, const char *const *attendees,
+                   size_t n_attendees, const char *const *topics, size_t n_topics,
+                   const char *note, const char *by, char *err, size_t errlen);
+/* Every item must be on today's list (engine_checklist_today with the same
+ * `paired`), each at most once. */
+int engine_checklist(engine_t *e, const engine_check_t *items, size_t n, const char *const *paired,
+                     size_t n_paired, const char *by, char *err, size_t errlen);
+
+typedef struct engine_opening {
+    int32_t late_s;
+    size_t n_failed, n_unchecked;
+    char failed[ENGINE_LIST_MAX][HB_HS_ID];
+    char unchecked[ENGINE_LIST_MAX][HB_HS_ID];
+} engine_opening_t;
+/* Opens the hall for the day: the devices that failed today's last
+ * checklist or are not on it, and how late against the posted hours.
+ * "opened_already" (HB_ECONFLICT) the second time in a day. */
+int engine_hall_open(engine_t *e, const char *note, const char *by, const char *const *paired,
+                     size_t n_paired, engine_opening_t *out, char *err, size_t errlen);
+
+typedef struct engine_patrol {
+    char patrol[HB_HS_ID];
+    size_t n_on_duty, n_drawn;
+    char on_duty[ENGINE_LIST_MAX][HB_HS_ID];
+    char drawn[ENGINE_LIST_MAX][HB_HS_ID];
+} engine_patrol_t;
+/* Draws who a patrol samples of `on_duty` (n 0: the staff of the counters
+ * open or paused now) by hb_patrol_draw_count, uniformly at random.
+ * "nobody_on_duty" (HB_ECONFLICT) when the list is empty. */
+int engine_patrol_draw(engine_t *e, const char *const *on_duty, size_t n, const char *by,
+                       engine_patrol_t *out, char *err, size_t errlen);
+/* The scores smile, initiative, compliance, speed, accuracy (1 to 5) of
+ * `staff` in today's `patrol`: HB_ENOTFOUND no such patrol today, HB_EINVAL
+ * "not_drawn", HB_ECONFLICT "scored_already". */
+int engine_patrol_score(engine_t *e, const char *patrol, const char *staff,
+                        const uint32_t scores[5], const char *note, const char *by, char *err,
+                        size_t errlen);
+int engine_work_log(engine_t *e, const char *text, const char *by, char *err, size_t errlen);
+int engine_cash_handover(engine_t *e, int64_t amount, const char *currency, const char *from,
+                         const char *to, bool checked, const char *note, const char *by,
+                         char *err, size_t errlen);
+
+/* The day `date` read from the outbox (day.h) into `*out` (the caller
+ * destroys it). HB_ENOTFOUND when the outbox no longer holds that day's
+ * start; HB_ENOMEM, HB_EDB. */
+int engine_day_read(engine_t *e, const char *date, hb_day_t **out);
+/* The sequence of the last event committed. */
+uint64_t engine_last_seq(const engine_t *e);
+
+/* ---- appointments (appointments.c; docs/API.md "Appointments"). Slots
+ * come from the policy's "appointments"; the hall keeps its own book. */
+
+#define ENGINE_SLOTS_MAX 192        /* slots of one service on one day */
+#define ENGINE_CHECKIN_EARLY_S 3600 /* a check-in at most this long before the slot */
+typedef struct engine_slot {
+    int64_t start_ms, end_ms;
+    uint32_t booked; /* bookings not cancelled */
+} engine_slot_t;
+typedef struct engine_slots {
+    int64_t slot_s, capacity, no_show_after_s;
+    size_t n;
+    engine_slot_t slots[ENGINE_SLOTS_MAX];
+} engine_slots_t;
+/* The slots of `service` on local day `day` (days since the epoch).
+ * HB_EINVAL (with `err`) for an unknown service or one without
+ * appointments. */
+int engine_appt_slots(const engine_t *e, const char *service, int32_t day, engine_slots_t *out,
+                      char *err, size_t errlen);
+/* Books the slot of `service` starting at `start_ms` for `staff` (NULL or
+ * "" for any; the caller checked it is enrolled) through `channel` (a
+ * Hallbus__BookingChannel); its 8-digit code in `code` (HB_HS_ID).
+ * Refusals: HB_EINVAL (service), HB_ENOTFOUND "unknown_slot", HB_ECONFLICT
+ * "slot_full" or "slot_past", HB_ETOOBIG (the book is full). */
+int engine_appt_book(engine_t *e, const char *service, int64_t start_ms, const char *staff,
+                     int channel, char *code, char *err, size_t errlen);
+/* Checks booking `code` in: issues its appointment ticket (priority
+ * appointment, `source` a Hallbus__IssueSource or 0 for the kiosk) and
+ * ends the booking, in one transaction. Refusals: HB_ENOTFOUND
+ * "bad_code", HB_ECONFLICT "checked_in_already", "cancelled", "no_show"
+ * (later than no_show_after_s after the start), "too_early" (more than
+ * ENGINE_CHECKIN_EARLY_S before it), and the issue's own (closed, full). */
+int engine_appt_checkin(engine_t *e, const char *code, int source, engine_ticket_answer_t *out,
+                        char *err, size_t errlen);
+/* Cancels a booking not yet checked in; the same refusals but too_early. */
+int engine_appt_cancel(engine_t *e, const char *code, const char *reason, char *err,
+                       size_t errlen);
 
 /* Parses the "services" setting: entries "CODE:PREFIX:SLA:Name" separated
  * by ';' (SLA as a duration such as "10m"). HB_EINVAL with `err` naming the

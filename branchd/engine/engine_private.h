@@ -38,6 +38,9 @@ struct engine {
     hb_hall_state_t *state;
     engine_appended_fn on_append;
     void *arg;
+    /* The name of the last refusal when an action gave it one of its own
+     * ("last_counter", "already_rated"), else NULL: engine_refusal(). */
+    const char *refusal;
     uint64_t snapshot_seq;    /* the newest snapshot written */
     int64_t snapshot_mono_ms; /* when */
 };
@@ -76,6 +79,17 @@ typedef union engine_body {
     Hallbus__DayStarted day_started;
     Hallbus__PolicyApplied policy_applied;
     Hallbus__CalendarApplied calendar_applied;
+    Hallbus__MeetingHeld meeting_held;
+    Hallbus__ChecklistDone checklist_done;
+    Hallbus__HallOpened hall_opened;
+    Hallbus__PatrolDrawn patrol_drawn;
+    Hallbus__PatrolScored patrol_scored;
+    Hallbus__WorkLogged work_logged;
+    Hallbus__CashHandedOver cash_handed_over;
+    Hallbus__AppointmentBooked appointment_booked;
+    Hallbus__AppointmentCheckedIn appointment_checked_in;
+    Hallbus__AppointmentNoShow appointment_no_show;
+    Hallbus__AppointmentCancelled appointment_cancelled;
 } engine_body_t;
 
 typedef struct engine_action engine_action_t;
@@ -103,6 +117,11 @@ typedef struct engine_request {
     char complaint_id[HB_HS_ID];
     Hallbus__Envelope env; /* its body is `body`, of the row's kind */
     engine_body_t body;
+    /* A second event written in the same transaction, when a builder sets
+     * `two` (an appointment's check-in: the ticket and the booking's end). */
+    bool two;
+    Hallbus__Envelope env2;
+    engine_body_t body2;
     char *err; /* where a refusal says why (engine__refuse) */
     size_t errlen;
 } engine_request_t;
@@ -146,6 +165,17 @@ typedef enum engine_action_id {
     ENGINE_COMPLAINT_RESOLVE,
     ENGINE_FEEDBACK,
     ENGINE_DEVICE_STATUS,
+    ENGINE_MEETING, /* the duty manager's day (manager.c) */
+    ENGINE_CHECKLIST,
+    ENGINE_HALL_OPEN,
+    ENGINE_PATROL_DRAW,
+    ENGINE_PATROL_SCORE,
+    ENGINE_WORK_LOG,
+    ENGINE_CASH,
+    ENGINE_APPT_BOOK, /* appointments (appointments.c; the check-in is tickets.c's) */
+    ENGINE_APPT_CHECKIN,
+    ENGINE_APPT_CANCEL,
+    ENGINE_APPT_NO_SHOW,
     ENGINE_ACTIONS
 } engine_action_id_t;
 
@@ -176,6 +206,26 @@ extern const engine_steps_t engine__complaint_resolve_steps;
 /* devices.c */
 extern const engine_steps_t engine__feedback_steps;
 extern const engine_steps_t engine__device_status_steps;
+/* appointments.c, and the check-in in tickets.c */
+extern const engine_steps_t engine__appt_book_steps;
+extern const engine_steps_t engine__appt_checkin_steps;
+extern const engine_steps_t engine__appt_cancel_steps;
+extern const engine_steps_t engine__appt_no_show_steps;
+/* The booking `code` may be checked in at r->now: 0 with `*out` (pointing
+ * into the live state: read it before the commit), or the refusal
+ * (bad_code, checked_in_already, cancelled, no_show, too_early). */
+int engine__appt_checkin_check(engine_request_t *r, const char *code,
+                               const hb_hs_appointment_t **out);
+/* Marks the bookings past their no-show time (the tick). */
+void engine__check_appointments(engine_t *e, int64_t now);
+/* manager.c */
+extern const engine_steps_t engine__meeting_steps;
+extern const engine_steps_t engine__checklist_steps;
+extern const engine_steps_t engine__hall_open_steps;
+extern const engine_steps_t engine__patrol_draw_steps;
+extern const engine_steps_t engine__patrol_score_steps;
+extern const engine_steps_t engine__work_log_steps;
+extern const engine_steps_t engine__cash_steps;
 
 /* Carries out action `id` now (hb_now_ms), or at `now`. Returns 0 or the
  * first refusal (HB_E*, with `err`). `key` and `args` are only read during
@@ -198,6 +248,10 @@ int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, co
 
 /* ---- checks and refusals worded the same wherever they apply */
 
+/* As engine__refuse, naming the refusal for the API ("last_counter"):
+ * engine_refusal() answers `name` until the next action. */
+int engine__refuse_as(engine_request_t *r, int code, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Says why in r->err and returns `code`: `return engine__refuse(r, ...)`. */
 int engine__refuse(engine_request_t *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

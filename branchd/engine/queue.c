@@ -77,15 +77,57 @@ static bool s_older(const hb_hs_ticket_t *a, long ia, const hb_hs_ticket_t *b, l
     return a->issued_ms < b->issued_ms || (a->issued_ms == b->issued_ms && ia < ib);
 }
 
+/* Whether another counter than `self`, open and not paused, serves
+ * `service` and is marked for elderly customers (`elderly`) or staffed by
+ * `staff` (when not NULL). */
+static bool s_other_open(const hb_hall_state_t *s, const hb_hs_counter_t *self,
+                         const char *service, bool elderly, const char *staff)
+{
+    for (size_t i = 0; i < s->n_counters; i++) {
+        const hb_hs_counter_t *c = &s->counters[i];
+        if (c == self || !hb_fig_counter_open(c->state) || c->state == HB_COUNTER_PAUSED ||
+            !hb_fig_counter_serves(c, service))
+            continue;
+        if (elderly && c->elderly)
+            return true;
+        if (staff && strcmp(c->staff, staff) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool queue_may_call(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
+                    const hb_hs_ticket_t *t)
+{
+    if (!hb_fig_counter_serves(counter, t->service))
+        return false;
+    /* Elderly and disabled customers go to the counters marked for them
+     * while one is open for their service. */
+    if (t->priority == HALLBUS__PRIORITY__PRIORITY_ELDERLY && !counter->elderly &&
+        s_other_open(s, counter, t->service, true, NULL))
+        return false;
+    /* A booking that names its account manager waits for them while they
+     * work at a counter open for the service. */
+    if (t->staff[0] && strcmp(t->staff, counter->staff) != 0 &&
+        s_other_open(s, counter, t->service, false, t->staff))
+        return false;
+    return true;
+}
+
 long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
                 const queue_rules_t *r, int64_t now_ms, int *rule)
 {
-    long aged = -1, prio = -1, normal = -1, oldest = -1;
+    long aged = -1, prio = -1, normal = -1, oldest = -1, due = -1;
     for (size_t i = 0; i < s->n_tickets; i++) {
         const hb_hs_ticket_t *t = &s->tickets[i];
-        if (t->state != HB_TICKET_WAITING || !hb_fig_counter_serves(counter, t->service))
+        if (t->state != HB_TICKET_WAITING || !queue_may_call(s, counter, t))
             continue;
         long li = (long)i;
+        /* An appointment whose slot has begun: the earliest slot first. */
+        if (t->appointment[0] && t->due_ms <= now_ms &&
+            (due < 0 || t->due_ms < s->tickets[due].due_ms ||
+             (t->due_ms == s->tickets[due].due_ms && s_older(t, li, &s->tickets[due], due))))
+            due = li;
         if (oldest < 0 || s_older(t, li, &s->tickets[oldest], oldest))
             oldest = li;
         if (r->ageing_ms > 0 && now_ms - t->issued_ms >= r->ageing_ms &&
@@ -102,6 +144,10 @@ long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
     }
     if (oldest < 0)
         return -1;
+    if (due >= 0) {
+        *rule = HALLBUS__CALL_RULE__CALL_RULE_APPOINTMENT;
+        return due;
+    }
     /* What the priority and ratio rules choose, and why. */
     long base;
     int base_rule;

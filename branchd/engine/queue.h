@@ -13,7 +13,14 @@
  *   4. first come, first served among equals; a transferred ticket keeps its
  *      place by its first issue time, and when that place is what put it
  *      first the rule says "transfer".
- * The rule that chose is returned so that every call event records it. */
+ * The rule that chose is returned so that every call event records it.
+ *
+ * Before all of them (issue 13), appointment: a checked-in appointment
+ * ticket whose slot has begun goes first, the earliest slot first. And a
+ * counter passes over two kinds of ticket (queue_may_call): an elderly
+ * ticket while a counter marked for elderly customers is open (not paused)
+ * for its service, and a booking naming its account manager while that
+ * staff works at a counter open for its service. */
 #ifndef BRANCHD_QUEUE_H
 #define BRANCHD_QUEUE_H
 
@@ -48,6 +55,11 @@ long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
 /* 1 + the number of waiting tickets of the same service that go before
  * `t` by rank and issue time (ageing and ratio not foreseen). The wait a
  * position means is figures.h's (hb_fig_ticket_estimate_s). */
+/* Whether `counter` may call waiting ticket `t` at all (its service, the
+ * elderly counters, the named account manager). */
+bool queue_may_call(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
+                    const hb_hs_ticket_t *t);
+
 uint32_t queue_position(const hb_hall_state_t *s, const hb_hs_ticket_t *t, const queue_rules_t *r);
 
 #endif

@@ -22,6 +22,7 @@ typedef struct ticket_args {
     engine_ticket_answer_t *answer; /* issue, transfer */
     engine_call_answer_t *call;     /* call */
     bool *no_show;                  /* recall */
+    const char *code;               /* an appointment's check-in: the booking */
 } ticket_args_t;
 
 /* ------------------------------------------------- what a ticket is told ---- */
@@ -120,6 +121,60 @@ static void s_placed_answer(engine_request_t *r)
 }
 
 const engine_steps_t engine__issue_steps = {s_issue_check, s_issue_build, s_placed_answer};
+
+/* ------------------------------------------- an appointment's check-in ---- */
+
+/* The booking's own checks first (appointments.c), then the issue's with
+ * its service and the appointment priority. */
+static int s_checkin_check(engine_request_t *r)
+{
+    ticket_args_t *a = r->args;
+    const hb_hs_appointment_t *b;
+    int rc = engine__appt_checkin_check(r, a->code, &b);
+    if (rc != 0)
+        return rc;
+    a->service = b->service;
+    a->priority = HALLBUS__PRIORITY__PRIORITY_APPOINTMENT;
+    return s_issue_check(r);
+}
+
+/* The ticket, and in the same transaction the booking's check-in. The
+ * booking is looked up again: a new day may have begun since the check
+ * (it keeps open bookings). */
+static int s_checkin_build(engine_request_t *r)
+{
+    const ticket_args_t *a = r->args;
+    const hb_hs_appointment_t *b = hb_hall_state_appointment(r->e->state, a->code);
+    if (!b || b->state != HB_APPT_BOOKED)
+        return engine__refuse_as(r, HB_ENOTFOUND, "bad_code", "no booking with code %s",
+                                 a->code);
+    int rc = s_issue_build(r);
+    if (rc != 0)
+        return rc;
+    Hallbus__TicketIssued *ti = &r->body.ticket_issued;
+    snprintf(r->complaint_id, sizeof r->complaint_id, "%s", b->code);
+    snprintf(r->staff, sizeof r->staff, "%s", b->staff);
+    ti->appointment = r->complaint_id;
+    ti->due_ms = b->start_ms;
+    ti->staff = r->staff;
+    Hallbus__AppointmentCheckedIn *ci = engine__envelope(
+        &r->env2, &r->body2, HALLBUS__ENVELOPE__BODY_APPOINTMENT_CHECKED_IN, r->now);
+    ci->code = r->complaint_id;
+    ci->ticket = r->ticket_id;
+    r->two = true;
+    return 0;
+}
+
+const engine_steps_t engine__appt_checkin_steps = {s_checkin_check, s_checkin_build,
+                                                   s_placed_answer};
+
+int engine_appt_checkin(engine_t *e, const char *code, int source, engine_ticket_answer_t *out,
+                        char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    ticket_args_t a = {.code = code, .source = source, .answer = out};
+    return engine__run(e, ENGINE_APPT_CHECKIN, NULL, &a, err, errlen);
+}
 
 /* ------------------------------------------------------------- call ---- */
 

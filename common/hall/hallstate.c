@@ -107,6 +107,14 @@
  *   cut to HB_HS_DETAIL_MAX - 1 bytes at a UTF-8 character boundary (a
  *   detail that is not UTF-8 is dropped, and that is an anomaly).
  * - policy_applied and calendar_applied: the versions the hall runs.
+ * - Issue 13: ticket_issued keeps an appointment's code, due time and named
+ *   staff; counter_opened the counter's elderly mark; service_completed the
+ *   counter's last ticket (for the evaluator); satisfaction_scored marks its
+ *   ticket rated; hall_opened today's opening and the devices it names;
+ *   patrol_drawn counts today's patrols; appointment_booked adds a booking
+ *   and checked_in, no_show, cancelled end an open one (else an anomaly);
+ *   day_started keeps only the open bookings. The manager's other records
+ *   change nothing here (day.h keeps them).
  * - An event of a kind this build does not know (a newer hall's) counts in
  *   `unknown_events` and is not an anomaly.
  * Arrays keep the order in which entries first appeared, tickets the order
@@ -147,6 +155,18 @@ const char *const hb_hs__complaint_states[HB_HS__COMPLAINT_STATES] = {
     [HB_COMPLAINT_OPEN] = "open",
     [HB_COMPLAINT_ACKNOWLEDGED] = "acknowledged",
 };
+
+const char *const hb_hs__appt_states[HB_HS__APPT_STATES] = {
+    [HB_APPT_BOOKED] = "booked",
+    [HB_APPT_CHECKED_IN] = "checked_in",
+    [HB_APPT_NO_SHOW] = "no_show",
+    [HB_APPT_CANCELLED] = "cancelled",
+};
+
+const char *hb_appointment_state_name(int state)
+{
+    return hb_name_of(hb_hs__appt_states, HS_COUNT(hb_hs__appt_states), state);
+}
 
 const char *hb_ticket_state_name(int state)
 {
@@ -317,6 +337,21 @@ static hb_hs_device_t *s_device(hb_hall_state_t *s, const char *id)
     return NULL;
 }
 
+static hb_hs_appointment_t *s_appointment(hb_hall_state_t *s, const char *code)
+{
+    code = s_str(code);
+    for (size_t i = 0; i < s->n_appointments; i++) {
+        if (strcmp(s->appointments[i].code, code) == 0)
+            return &s->appointments[i];
+    }
+    return NULL;
+}
+
+const hb_hs_appointment_t *hb_hall_state_appointment(const hb_hall_state_t *s, const char *code)
+{
+    return s_appointment((hb_hall_state_t *)s, code);
+}
+
 const hb_hs_ticket_t *hb_hall_state_ticket(const hb_hall_state_t *s, const char *id)
 {
     return s_ticket((hb_hall_state_t *)s, id);
@@ -424,6 +459,7 @@ void hb_hall_state_destroy(hb_hall_state_t **s_p)
     free(s->tickets);
     free(s->complaints);
     free(s->devices);
+    free(s->appointments);
     hb_idmap_free(&s->tindex);
     free(s);
     *s_p = NULL;
@@ -458,6 +494,8 @@ hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
     c->complaints =
         s_dup(s->complaints, s->n_complaints, s->cap_complaints, sizeof *s->complaints, &bad);
     c->devices = s_dup(s->devices, s->n_devices, s->cap_devices, sizeof *s->devices, &bad);
+    c->appointments = s_dup(s->appointments, s->n_appointments, s->cap_appointments,
+                            sizeof *s->appointments, &bad);
     if (bad)
         hb_hall_state_destroy(&c);
     return c;
@@ -633,6 +671,13 @@ static int s_day_started(hb_hall_state_t *s, const Hallbus__Envelope *env)
         svc->wait_s_sum = svc->service_s_sum = 0;
         svc->wait_n = svc->wait_max_s = svc->service_n = 0;
     }
+    /* A new day's book starts with the bookings still open. */
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_appointments; i++) {
+        if (s->appointments[i].state == HB_APPT_BOOKED)
+            s->appointments[kept++] = s->appointments[i];
+    }
+    s->n_appointments = kept;
     for (size_t i = 0; i < s->n_counters; i++) {
         hb_hs_counter_t *c = &s->counters[i];
         c->open_ms = c->busy_ms = 0;
@@ -675,12 +720,19 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
     t->state = HB_TICKET_WAITING;
     t->number = e->number;
     t->issued_ms = env->at_ms;
+    if (s_fits(e->appointment, HB_HS_ID) && s_fits(e->staff, HB_HS_ID)) {
+        s_copy(t->appointment, sizeof t->appointment, s_str(e->appointment));
+        s_copy(t->staff, sizeof t->staff, s_str(e->staff));
+        t->due_ms = e->due_ms;
+    } else {
+        rc = HB_EINVAL;
+    }
     if (e->number != UINT32_MAX && e->number + 1 > svc->next_number)
         svc->next_number = e->number + 1;
     svc->waiting++;
     svc->issued++;
     s->today.issued++;
-    return 0;
+    return rc;
 }
 
 static int s_ticket_called(hb_hall_state_t *s, const Hallbus__Envelope *env)
@@ -735,8 +787,11 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     hb_hs_counter_t *c = s_counter(s, e->counter);
     if (!c)
         c = s_counter(s, t->counter);
-    if (c)
+    if (c) {
         c->served++;
+        s_copy(c->last_ticket, sizeof c->last_ticket, t->id);
+        c->last_done_ms = at;
+    }
     s_unwait(s, t);
     s_detach(s, t, e->counter, at);
     hb_hs_service_t *svc = s_service(s, t->service);
@@ -854,6 +909,7 @@ static int s_counter_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
         c->state_since_ms = env->at_ms;
     }
     s_copy(c->staff, sizeof c->staff, e->staff);
+    c->elderly = e->elderly;
     c->n_services = 0;
     for (size_t k = 0; k < e->n_services; k++) {
         if (c->n_services == HB_HS_COUNTER_SERVICES_MAX || !s_str(e->services[k])[0] ||
@@ -985,6 +1041,14 @@ static int s_satisfaction_scored(hb_hall_state_t *s, const Hallbus__Envelope *en
     if (!e || e->score < 1 || e->score > 5)
         return HB_EINVAL;
     s->today.feedback[e->score - 1]++;
+    /* The score names its ticket: live, or among the recent finished. */
+    hb_hs_ticket_t *t = s_ticket(s, e->ticket);
+    for (size_t i = s->n_recent; !t && i > 0 && s_str(e->ticket)[0]; i--) {
+        if (strcmp(s->recent[i - 1].id, e->ticket) == 0)
+            t = &s->recent[i - 1];
+    }
+    if (t)
+        t->rated = true;
     return 0;
 }
 
@@ -1040,6 +1104,102 @@ static int s_calendar_applied(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 /* One handler per event kind, by the Envelope.body field number. */
 typedef int (*s_handler_fn)(hb_hall_state_t *s, const Hallbus__Envelope *env);
+/* The duty manager's day (meetings, checklists, patrol scores, the work
+ * log, the cash handover) is the day records' (day.h), not the live
+ * state's: these change nothing here but are known kinds. */
+static int s_manager_record(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    (void)s;
+    (void)env;
+    return 0;
+}
+
+static int s_patrol_drawn(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    (void)env;
+    s->today.patrols++;
+    return 0;
+}
+
+/* hall_opened: today's opening and the devices it named, failed first. */
+static int s_hall_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    const Hallbus__HallOpened *e = env->hall_opened;
+    if (!e)
+        return HB_EINVAL;
+    int rc = 0;
+    s->today.opened_ms = env->at_ms;
+    s->today.late_s = e->late_s;
+    s->today.n_opening_devices = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char **names = pass == 0 ? e->failed : e->unchecked;
+        size_t n = pass == 0 ? e->n_failed : e->n_unchecked;
+        for (size_t k = 0; k < n; k++) {
+            size_t at = s->today.n_opening_devices;
+            if (at == HB_HS_OPENING_MAX || !s_str(names[k])[0] || !s_fits(names[k], HB_HS_ID)) {
+                rc = HB_EINVAL;
+                continue;
+            }
+            s_copy(s->today.opening_devices[at], HB_HS_ID, names[k]);
+            s->today.opening_failed[at] = pass == 0;
+            s->today.n_opening_devices++;
+        }
+    }
+    return rc;
+}
+
+static int s_appointment_booked(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    const Hallbus__AppointmentBooked *e = env->appointment_booked;
+    if (!e || !s_str(e->code)[0] || !s_fits(e->code, HB_HS_ID) || !s_str(e->service)[0] ||
+        !s_fits(e->service, HB_HS_ID) || !s_fits(e->staff, HB_HS_ID) || s_appointment(s, e->code))
+        return HB_EINVAL;
+    int rc = 0;
+    HS_ROOM(s, appointments, HB_HS_APPOINTMENTS_MAX, rc);
+    if (rc != 0)
+        return rc;
+    hb_hs_appointment_t *a = &s->appointments[s->n_appointments++];
+    memset(a, 0, sizeof *a);
+    s_copy(a->code, sizeof a->code, e->code);
+    s_copy(a->service, sizeof a->service, e->service);
+    s_copy(a->staff, sizeof a->staff, s_str(e->staff));
+    a->start_ms = e->start_ms;
+    a->slot_s = e->slot_s;
+    a->channel = (int)e->channel;
+    a->state = HB_APPT_BOOKED;
+    a->booked_ms = env->at_ms;
+    return 0;
+}
+
+/* Check-in, no-show and cancel end an open booking. */
+static int s_appointment_end(hb_hall_state_t *s, const char *code, int state, const char *ticket)
+{
+    hb_hs_appointment_t *a = s_appointment(s, code);
+    if (!a || a->state != HB_APPT_BOOKED || !s_fits(ticket, HB_HS_ID))
+        return HB_EINVAL;
+    a->state = state;
+    s_copy(a->ticket, sizeof a->ticket, s_str(ticket));
+    return 0;
+}
+
+static int s_appointment_checked_in(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    const Hallbus__AppointmentCheckedIn *e = env->appointment_checked_in;
+    return e ? s_appointment_end(s, e->code, HB_APPT_CHECKED_IN, e->ticket) : HB_EINVAL;
+}
+
+static int s_appointment_no_show(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    const Hallbus__AppointmentNoShow *e = env->appointment_no_show;
+    return e ? s_appointment_end(s, e->code, HB_APPT_NO_SHOW, "") : HB_EINVAL;
+}
+
+static int s_appointment_cancelled(hb_hall_state_t *s, const Hallbus__Envelope *env)
+{
+    const Hallbus__AppointmentCancelled *e = env->appointment_cancelled;
+    return e ? s_appointment_end(s, e->code, HB_APPT_CANCELLED, "") : HB_EINVAL;
+}
+
 static const s_handler_fn s_handlers[] = {
     [HALLBUS__ENVELOPE__BODY_TICKET_ISSUED] = s_ticket_issued,
     [HALLBUS__ENVELOPE__BODY_TICKET_CALLED] = s_ticket_called,
@@ -1062,6 +1222,17 @@ static const s_handler_fn s_handlers[] = {
     [HALLBUS__ENVELOPE__BODY_DAY_STARTED] = s_day_started,
     [HALLBUS__ENVELOPE__BODY_POLICY_APPLIED] = s_policy_applied,
     [HALLBUS__ENVELOPE__BODY_CALENDAR_APPLIED] = s_calendar_applied,
+    [HALLBUS__ENVELOPE__BODY_MEETING_HELD] = s_manager_record,
+    [HALLBUS__ENVELOPE__BODY_CHECKLIST_DONE] = s_manager_record,
+    [HALLBUS__ENVELOPE__BODY_HALL_OPENED] = s_hall_opened,
+    [HALLBUS__ENVELOPE__BODY_PATROL_DRAWN] = s_patrol_drawn,
+    [HALLBUS__ENVELOPE__BODY_PATROL_SCORED] = s_manager_record,
+    [HALLBUS__ENVELOPE__BODY_WORK_LOGGED] = s_manager_record,
+    [HALLBUS__ENVELOPE__BODY_CASH_HANDED_OVER] = s_manager_record,
+    [HALLBUS__ENVELOPE__BODY_APPOINTMENT_BOOKED] = s_appointment_booked,
+    [HALLBUS__ENVELOPE__BODY_APPOINTMENT_CHECKED_IN] = s_appointment_checked_in,
+    [HALLBUS__ENVELOPE__BODY_APPOINTMENT_NO_SHOW] = s_appointment_no_show,
+    [HALLBUS__ENVELOPE__BODY_APPOINTMENT_CANCELLED] = s_appointment_cancelled,
 };
 
 int hb_hall_state_apply(hb_hall_state_t *s, const Hallbus__Envelope *env)

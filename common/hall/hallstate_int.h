@@ -21,6 +21,8 @@
 #define HB_HS__TICKET_STATES (HB_TICKET_CANCELLED + 1)
 #define HB_HS__COUNTER_STATES (HB_COUNTER_PAUSED + 1)
 #define HB_HS__COMPLAINT_STATES (HB_COMPLAINT_ACKNOWLEDGED + 1)
+#define HB_HS__APPT_STATES (HB_APPT_CANCELLED + 1)
+extern const char *const hb_hs__appt_states[HB_HS__APPT_STATES];
 extern const char *const hb_hs__ticket_states[HB_HS__TICKET_STATES];
 extern const char *const hb_hs__counter_states[HB_HS__COUNTER_STATES];
 extern const char *const hb_hs__complaint_states[HB_HS__COMPLAINT_STATES];

@@ -52,6 +52,16 @@ static json_t *s_ticket_json(const hb_hs_ticket_t *t)
     hb_json_set_int(o, "called_ms", t->called_ms, &bad);
     hb_json_set_int(o, "started_ms", t->started_ms, &bad);
     hb_json_set_int(o, "ended_ms", t->ended_ms, &bad);
+    /* Members issue 13 added are written only when set, so a state without
+     * them has the snapshot it had before, and older snapshots read back. */
+    if (t->appointment[0])
+        hb_json_set_str(o, "appointment", t->appointment, &bad);
+    if (t->staff[0])
+        hb_json_set_str(o, "staff", t->staff, &bad);
+    if (t->due_ms)
+        hb_json_set_int(o, "due_ms", t->due_ms, &bad);
+    if (t->rated)
+        hb_json_set_bool(o, "rated", t->rated, &bad);
     return hb_json_built(o, bad);
 }
 
@@ -99,6 +109,12 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
     hb_json_set_int(o, "busy_ms", c->busy_ms, &bad);
     hb_json_set_int(o, "served", c->served, &bad);
     hb_json_set_int(o, "priority_streak", c->priority_streak, &bad);
+    if (c->elderly)
+        hb_json_set_bool(o, "elderly", c->elderly, &bad);
+    if (c->last_ticket[0]) {
+        hb_json_set_str(o, "last_ticket", c->last_ticket, &bad);
+        hb_json_set_int(o, "last_done_ms", c->last_done_ms, &bad);
+    }
     return hb_json_built(o, bad);
 }
 
@@ -135,6 +151,22 @@ static json_t *s_device_json(const hb_hs_device_t *d)
     return hb_json_built(o, bad);
 }
 
+static json_t *s_appointment_json(const hb_hs_appointment_t *a)
+{
+    bool bad = false;
+    json_t *o = json_object();
+    hb_json_set_str(o, "code", a->code, &bad);
+    hb_json_set_str(o, "service", a->service, &bad);
+    hb_json_set_str(o, "staff", a->staff, &bad);
+    hb_json_set_str(o, "ticket", a->ticket, &bad);
+    hb_json_set_int(o, "start_ms", a->start_ms, &bad);
+    hb_json_set_int(o, "slot_s", a->slot_s, &bad);
+    hb_json_set_int(o, "channel", a->channel, &bad);
+    hb_json_set_str(o, "state", hb_appointment_state_name(a->state), &bad);
+    hb_json_set_int(o, "booked_ms", a->booked_ms, &bad);
+    return hb_json_built(o, bad);
+}
+
 static json_t *s_u32_array(const uint32_t *v, size_t n, bool *bad)
 {
     json_t *a = json_array();
@@ -166,6 +198,21 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     hb_json_set_int(o, "complaints_satisfied", d->complaints_satisfied, &bad);
     hb_json_set_int(o, "escalations", d->escalations, &bad);
     hb_json_set(o, "feedback", s_u32_array(d->feedback, HS_COUNT(d->feedback), &bad), &bad);
+    if (d->opened_ms) {
+        hb_json_set_int(o, "opened_ms", d->opened_ms, &bad);
+        hb_json_set_int(o, "late_s", d->late_s, &bad);
+    }
+    if (d->n_opening_devices) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < d->n_opening_devices && i < HB_HS_OPENING_MAX; i++)
+            hb_json_append(a,
+                           json_pack("{s:s, s:b}", "device", d->opening_devices[i], "failed",
+                                     d->opening_failed[i]),
+                           &bad);
+        hb_json_set(o, "opening_devices", a, &bad);
+    }
+    if (d->patrols)
+        hb_json_set_int(o, "patrols", d->patrols, &bad);
     return hb_json_built(o, bad);
 }
 
@@ -199,6 +246,9 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
                 &bad);
     hb_json_set(o, "devices", HS_LIST(s_device_json, s->devices, s->n_devices, &bad), &bad);
     hb_json_set(o, "recent", HS_LIST(s_ticket_json, s->recent, s->n_recent, &bad), &bad);
+    if (s->n_appointments)
+        hb_json_set(o, "appointments",
+                    HS_LIST(s_appointment_json, s->appointments, s->n_appointments, &bad), &bad);
     return hb_json_built(o, bad);
 }
 
@@ -211,6 +261,9 @@ json_t *hb_hall_state_to_json(const hb_hall_state_t *s)
 static const hb_jr_style_t s_snap_style = {
     "snapshot member ", " ", "is missing",
     "is not a member of snapshot format " HS_STR(HB_HS_SNAPSHOT_FORMAT)};
+
+/* Whether an optional member (one issue 13 added) is there; marks it read. */
+static bool s_has(hb_jr_t *r, const char *key) { return hb_jr_opt(r, key) != NULL; }
 
 static uint32_t s_rd_u32(hb_jr_t *r, const char *key)
 {
@@ -253,6 +306,14 @@ static void s_rd_ticket(hb_jr_t *r, hb_hs_ticket_t *t, bool live)
     t->called_ms = s_rd_ms(r, "called_ms");
     t->started_ms = s_rd_ms(r, "started_ms");
     t->ended_ms = s_rd_ms(r, "ended_ms");
+    if (s_has(r, "appointment"))
+        hb_jr_str(r, "appointment", t->appointment, sizeof t->appointment);
+    if (s_has(r, "staff"))
+        hb_jr_str(r, "staff", t->staff, sizeof t->staff);
+    if (s_has(r, "due_ms"))
+        t->due_ms = s_rd_ms(r, "due_ms");
+    if (s_has(r, "rated"))
+        t->rated = hb_jr_bool(r, "rated");
     if (*r->rc == 0 && !t->id[0])
         hb_jr_fail(r, "id", "must not be empty");
     hb_jr_end(r);
@@ -316,6 +377,12 @@ static void s_rd_counter(hb_jr_t *r, hb_hs_counter_t *c)
     c->busy_ms = hb_jr_int(r, "busy_ms", 0, INT64_MAX);
     c->served = s_rd_u32(r, "served");
     c->priority_streak = s_rd_u32(r, "priority_streak");
+    if (s_has(r, "elderly"))
+        c->elderly = hb_jr_bool(r, "elderly");
+    if (s_has(r, "last_ticket")) {
+        hb_jr_str(r, "last_ticket", c->last_ticket, sizeof c->last_ticket);
+        c->last_done_ms = s_rd_ms(r, "last_done_ms");
+    }
     if (*r->rc == 0 && !c->id[0])
         hb_jr_fail(r, "id", "must not be empty");
     hb_jr_end(r);
@@ -355,6 +422,23 @@ static void s_rd_device(hb_jr_t *r, hb_hs_device_t *d)
     hb_jr_end(r);
 }
 
+static void s_rd_appointment(hb_jr_t *r, hb_hs_appointment_t *a)
+{
+    hb_jr_str(r, "code", a->code, sizeof a->code);
+    hb_jr_str(r, "service", a->service, sizeof a->service);
+    hb_jr_str(r, "staff", a->staff, sizeof a->staff);
+    hb_jr_str(r, "ticket", a->ticket, sizeof a->ticket);
+    a->start_ms = s_rd_ms(r, "start_ms");
+    a->slot_s = s_rd_u32(r, "slot_s");
+    a->channel = s_rd_i32(r, "channel");
+    a->state = s_rd_state(r, "state", hb_hs__appt_states, HS_COUNT(hb_hs__appt_states),
+                          HB_APPT_BOOKED, HB_APPT_CANCELLED);
+    a->booked_ms = s_rd_ms(r, "booked_ms");
+    if (*r->rc == 0 && !a->code[0])
+        hb_jr_fail(r, "code", "must not be empty");
+    hb_jr_end(r);
+}
+
 static void s_rd_today(hb_jr_t *r, hb_hs_today_t *d)
 {
     hb_jr_str(r, "date", d->date, sizeof d->date);
@@ -376,6 +460,24 @@ static void s_rd_today(hb_jr_t *r, hb_hs_today_t *d)
     d->complaints_satisfied = s_rd_u32(r, "complaints_satisfied");
     d->escalations = s_rd_u32(r, "escalations");
     hb_jr_u32s(r, "feedback", d->feedback, HS_COUNT(d->feedback));
+    if (s_has(r, "opened_ms")) {
+        d->opened_ms = s_rd_ms(r, "opened_ms");
+        d->late_s = s_rd_i32(r, "late_s");
+    }
+    const json_t *od = s_has(r, "opening_devices")
+                           ? hb_jr_array(r, "opening_devices", HB_HS_OPENING_MAX)
+                           : NULL;
+    for (size_t i = 0; od && *r->rc == 0 && i < json_array_size(od); i++) {
+        hb_jr_t e;
+        if (!hb_jr_entry(r, "opening_devices", od, i, &e))
+            break;
+        hb_jr_str(&e, "device", d->opening_devices[i], HB_HS_ID);
+        d->opening_failed[i] = hb_jr_bool(&e, "failed");
+        hb_jr_end(&e);
+        d->n_opening_devices = i + 1;
+    }
+    if (s_has(r, "patrols"))
+        d->patrols = s_rd_u32(r, "patrols");
     if (*r->rc == 0 && d->date[0] && !hb_hs__date_ok(d->date))
         hb_jr_fail(r, "date", "must be YYYY-MM-DD or empty");
     hb_jr_end(r);
@@ -537,6 +639,9 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     const json_t *complaints = hb_jr_array(&top, "complaints", HB_HS_COMPLAINTS_MAX);
     const json_t *devices = hb_jr_array(&top, "devices", HB_HS_DEVICES_MAX);
     const json_t *recent = hb_jr_array(&top, "recent", HB_HS_RECENT_MAX);
+    const json_t *appts =
+        s_has(&top, "appointments") ? hb_jr_array(&top, "appointments", HB_HS_APPOINTMENTS_MAX)
+                                    : NULL;
     hb_jr_end(&top);
     if (rc != 0)
         goto out;
@@ -544,7 +649,8 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
         HS_ALLOC(s, counters, json_array_size(counters), HB_HS_COUNTERS_MAX) != 0 ||
         HS_ALLOC(s, tickets, json_array_size(tickets), HB_HS_TICKETS_MAX) != 0 ||
         HS_ALLOC(s, complaints, json_array_size(complaints), HB_HS_COMPLAINTS_MAX) != 0 ||
-        HS_ALLOC(s, devices, json_array_size(devices), HB_HS_DEVICES_MAX) != 0) {
+        HS_ALLOC(s, devices, json_array_size(devices), HB_HS_DEVICES_MAX) != 0 ||
+        HS_ALLOC(s, appointments, json_array_size(appts), HB_HS_APPOINTMENTS_MAX) != 0) {
         rc = HB_ENOMEM;
         hb_errf(err, errlen, "out of memory restoring a snapshot");
         goto out;
@@ -555,6 +661,8 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     HS_READ_LIST(&top, "complaints", complaints, s->complaints, s->n_complaints, s_rd_complaint);
     HS_READ_LIST(&top, "devices", devices, s->devices, s->n_devices, s_rd_device);
     HS_READ_LIST(&top, "recent", recent, s->recent, s->n_recent, s_rd_ticket, false);
+    HS_READ_LIST(&top, "appointments", appts, s->appointments, s->n_appointments,
+                 s_rd_appointment);
     if (rc == 0)
         rc = s_check(s, err, errlen);
 out:

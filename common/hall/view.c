@@ -30,7 +30,9 @@
  *     max_wait_s, avg_service_s, complaints_opened, complaints_resolved,
  *     escalations, satisfaction_avg (two decimals, null without feedback),
  *     feedback_count, amount_sum, outcomes: {done, referred,
- *     rejected_documents}},
+ *     rejected_documents}, opened (the manager's opening, or null), late_s,
+ *     opening_devices: [{device, failed}] (failed, or not checked, at the
+ *     opening), patrols},
  *   policy_version, calendar_version, anomalies. */
 #include "hallbus/hallstate.h"
 #include "hallstate_int.h"
@@ -231,6 +233,15 @@ static json_t *s_view_today(const hb_hs_today_t *d, bool *bad)
             hb_json_set_int(outcomes, name, d->outcomes[k], bad);
     }
     hb_json_set(o, "outcomes", outcomes, bad);
+    hb_json_set(o, "opened", d->opened_ms > 0 ? s_time_json(d->opened_ms) : json_null(), bad);
+    hb_json_set_int(o, "late_s", d->late_s, bad);
+    json_t *devs = json_array();
+    for (size_t i = 0; i < d->n_opening_devices && i < HB_HS_OPENING_MAX; i++)
+        if (json_array_append_new(devs, json_pack("{s:s, s:b}", "device", d->opening_devices[i],
+                                                  "failed", d->opening_failed[i])) != 0)
+            *bad = true;
+    hb_json_set(o, "opening_devices", devs, bad);
+    hb_json_set_int(o, "patrols", d->patrols, bad);
     return o;
 }
 
@@ -266,4 +277,17 @@ json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms)
     hb_json_set_u64(o, "anomalies", s->anomalies, &bad);
     free(f);
     return hb_json_built(o, bad);
+}
+
+json_t *hb_appointment_json(const hb_hs_appointment_t *b)
+{
+    char ch[32];
+    if (!hb_enum_name(&hallbus__booking_channel__descriptor, b->channel, ch, sizeof ch))
+        snprintf(ch, sizeof ch, "hall");
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o}", "code", b->code, "service",
+                     b->service, "start", s_time_json(b->start_ms), "end",
+                     s_time_json(b->start_ms + (int64_t)b->slot_s * 1000), "staff",
+                     b->staff[0] ? json_string(b->staff) : json_null(), "channel", ch, "state",
+                     hb_appointment_state_name(b->state) ? hb_appointment_state_name(b->state) : "unknown",
+                     "ticket", b->ticket[0] ? json_string(b->ticket) : json_null());
 }

@@ -59,6 +59,26 @@ static const field_rule_t s_rules[] = {
     {"satisfaction_scored", "score", RULE_RANGE, 1, 5},
     {"device_status", "device", RULE_REQUIRED, 0, 0},
     {"day_started", "date", RULE_DATE, 0, 0},
+    /* Issue 13: the manager's day and appointments. */
+    {"meeting_held", "duration_s", RULE_RANGE, 1, 86400},
+    {"patrol_drawn", "patrol", RULE_REQUIRED, 0, 0},
+    {"patrol_scored", "patrol", RULE_REQUIRED, 0, 0},
+    {"patrol_scored", "staff", RULE_REQUIRED, 0, 0},
+    {"patrol_scored", "smile", RULE_RANGE, 1, 5},
+    {"patrol_scored", "initiative", RULE_RANGE, 1, 5},
+    {"patrol_scored", "compliance", RULE_RANGE, 1, 5},
+    {"patrol_scored", "speed", RULE_RANGE, 1, 5},
+    {"patrol_scored", "accuracy", RULE_RANGE, 1, 5},
+    {"work_logged", "text", RULE_REQUIRED, 0, 0},
+    {"cash_handed_over", "amount", RULE_RANGE, 0, HB_EVENT_AMOUNT_MAX},
+    {"cash_handed_over", "currency", RULE_CURRENCY, 0, 0},
+    {"appointment_booked", "code", RULE_REQUIRED, 0, 0},
+    {"appointment_booked", "service", RULE_REQUIRED, 0, 0},
+    {"appointment_booked", "start_ms", RULE_TIME_OR_ZERO, 0, 0},
+    {"appointment_checked_in", "code", RULE_REQUIRED, 0, 0},
+    {"appointment_checked_in", "ticket", RULE_REQUIRED, 0, 0},
+    {"appointment_no_show", "code", RULE_REQUIRED, 0, 0},
+    {"appointment_cancelled", "code", RULE_REQUIRED, 0, 0},
 };
 
 #define RULES_N (sizeof s_rules / sizeof s_rules[0])

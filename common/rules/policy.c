@@ -227,6 +227,18 @@ static const s_node_t s_alert_rows[] = {
     {.name = "not_open_grace_s", .kind = K_INT, .lo = 0, .hi = 7200, .unit = "seconds"},
     {.name = NULL},
 };
+static bool s_key_service(const char *key) { return hb_id_chars_ok(key, HB_ID_MAX, NULL); }
+static const s_node_t s_appt_rows[] = {
+    {.name = "slot_s", .kind = K_INT, .lo = 300, .hi = 14400, .unit = "seconds"},
+    {.name = "capacity", .kind = K_INT, .lo = 1, .hi = 1000, .unit = "bookings a slot"},
+    {.name = "no_show_after_s", .kind = K_INT, .lo = 60, .hi = 7200, .unit = "seconds"},
+    {.name = "hours", .kind = K_OBJECT, .members = s_week_rows},
+    {.name = NULL},
+};
+static int s_appt_extra(const json_t *obj, const char *path, bool complete, char *err,
+                        size_t errlen);
+static const s_node_t s_appt = {
+    .name = "", .kind = K_OBJECT, .members = s_appt_rows, .extra = s_appt_extra};
 static const s_node_t s_top_rows[] = {
     {.name = "timezone", .kind = K_ZONE},
     {.name = "opening_hours", .kind = K_OBJECT, .members = s_week_rows},
@@ -248,6 +260,12 @@ static const s_node_t s_top_rows[] = {
     {.name = "campaigns", .kind = K_OBJECT, .members = s_campaign_rows},
     {.name = "alerts", .kind = K_OBJECT, .members = s_alert_rows},
     {.name = "revoked_devices", .kind = K_REVOKED, .hi = HB_POLICY_REVOKED_MAX},
+    {.name = "appointments",
+     .kind = K_MAP,
+     .hi = HB_POLICY_APPT_SERVICES_MAX,
+     .value = &s_appt,
+     .key_ok = s_key_service,
+     .key_rule = "a service code ([A-Za-z0-9_-]{1,64})"},
     {.name = NULL},
 };
 static const s_node_t s_root = {.name = "", .kind = K_OBJECT, .members = s_top_rows};
@@ -624,6 +642,23 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
     return 0;
 }
 
+/* A service's slots need a length and a capacity once merged; hours, when
+ * given, name every weekday (an absent one would mean closed silently). */
+static int s_appt_extra(const json_t *obj, const char *path, bool complete, char *err,
+                        size_t errlen)
+{
+    if (complete && (!json_object_get(obj, "slot_s") || !json_object_get(obj, "capacity"))) {
+        hb_errf(err, errlen, "%s needs slot_s and capacity", path);
+        return HB_EINVAL;
+    }
+    const json_t *hours = json_object_get(obj, "hours");
+    if (complete && json_is_object(hours) && json_object_size(hours) != 7) {
+        hb_errf(err, errlen, "%s.hours must name all seven days (mon to sun; [] for none)", path);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
 static int s_closure_extra(const json_t *obj, const char *path, bool complete, char *err,
                            size_t errlen)
 {
@@ -746,6 +781,11 @@ static int s_cmp_wait(const void *a, const void *b)
     return c ? c : (x->priority > y->priority) - (x->priority < y->priority);
 }
 
+static int s_cmp_appt(const void *a, const void *b)
+{
+    return strcmp(((const hb_appt_rule_t *)a)->service, ((const hb_appt_rule_t *)b)->service);
+}
+
 static void s_deadlines_from(const json_t *v, int64_t out[HB_POLICY_SEVERITIES])
 {
     const char *key;
@@ -847,6 +887,25 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
         if (json_is_string(before))
             hb_time_parse(json_string_value(before), &r->paired_before_ms);
     }
+
+    const json_t *appts = json_object_get(doc, "appointments");
+    p->appt = calloc(json_object_size(appts) + 1, sizeof *p->appt);
+    if (!p->appt)
+        goto oom;
+    json_object_foreach((json_t *)appts, key, value)
+    {
+        hb_appt_rule_t *a = &p->appt[p->n_appt++];
+        snprintf(a->service, sizeof a->service, "%s", key);
+        a->slot_s = json_integer_value(json_object_get(value, "slot_s"));
+        a->capacity = json_integer_value(json_object_get(value, "capacity"));
+        const json_t *ns = json_object_get(value, "no_show_after_s");
+        a->no_show_after_s = ns ? json_integer_value(ns) : HB_POLICY_NO_SHOW_DEFAULT_S;
+        const json_t *hours = json_object_get(value, "hours");
+        a->own_hours = json_is_object(hours);
+        for (int i = 0; a->own_hours && i < 7; i++)
+            s_hours_from(json_object_get(hours, s_weekdays[i]), &a->hours[i]);
+    }
+    qsort(p->appt, p->n_appt, sizeof *p->appt, s_cmp_appt);
     return 0;
 oom:
     hb_errf(err, errlen, "out of memory while building the policy");
@@ -903,6 +962,7 @@ void hb_policy_free(hb_policy_t **p)
     free((*p)->closures);
     free((*p)->wait);
     free((*p)->revoked);
+    free((*p)->appt);
     free(*p);
     *p = NULL;
 }
@@ -1018,12 +1078,50 @@ json_t *hb_policy_to_json(const hb_policy_t *p)
         }
         json_object_set_new(doc, "revoked_devices", rev);
     }
+    /* Written only when a service takes appointments, so that a hall that
+     * predates them reads every document that books nothing. */
+    if (p->n_appt > 0) {
+        json_t *appts = json_object();
+        for (size_t i = 0; appts && i < p->n_appt; i++) {
+            const hb_appt_rule_t *a = &p->appt[i];
+            json_t *o = json_pack("{s:I, s:I, s:I}", "slot_s", (json_int_t)a->slot_s, "capacity",
+                                  (json_int_t)a->capacity, "no_show_after_s",
+                                  (json_int_t)a->no_show_after_s);
+            if (o && a->own_hours) {
+                json_t *days = json_object();
+                for (int k = 0; days && k < 7; k++)
+                    json_object_set_new(days, s_weekdays[k], s_hours_json(&a->hours[k]));
+                json_object_set_new(o, "hours", days);
+            }
+            json_object_set_new(appts, a->service, o);
+        }
+        json_object_set_new(doc, "appointments", appts);
+    }
     /* Any allocation that failed above left a member out; say so. */
-    if (json_object_size(doc) != 9 + (p->n_revoked > 0)) {
+    if (json_object_size(doc) != 9 + (size_t)(p->n_revoked > 0) + (size_t)(p->n_appt > 0)) {
         json_decref(doc);
         return NULL;
     }
     return doc;
+}
+
+/* ---- appointments */
+
+const hb_appt_rule_t *hb_policy_appt(const hb_policy_t *p, const char *service)
+{
+    for (size_t i = 0; service && i < p->n_appt; i++)
+        if (strcmp(p->appt[i].service, service) == 0)
+            return &p->appt[i];
+    return NULL;
+}
+
+void hb_policy_appt_hours(const hb_policy_t *p, const hb_appt_rule_t *rule, int32_t day,
+                          hb_hours_t *out)
+{
+    hb_policy_hours_on(p, day, out);
+    if (!rule->own_hours || out->n == 0)
+        return; /* a closed day takes no appointments, whatever the slots say */
+    *out = rule->hours[hb_weekday(day)];
 }
 
 /* ---- thresholds */

@@ -41,6 +41,10 @@ static const struct {
     {ALERT_WAIT_SLA, "wait_sla", "s", {{"service", "priority"}, "wait_s", "limit_s", ALERT_SEV_WARNING}},
     {ALERT_DIVERSION, "diversion", "customers", {{"service"}, "waiting", "threshold", ALERT_SEV_INFO}},
     {ALERT_DEVICE_FAULT, "device_fault", "s", {{"device"}, "for_s", "limit_s", ALERT_SEV_WARNING}},
+    /* Beside device_fault, which it precedes in a day: a device the
+     * opening found failed or did not check. */
+    {ALERT_OPENING_DEVICE_CHECK, "opening_device_check", "s",
+     {{"device"}, "open_s", NULL, ALERT_SEV_WARNING}},
     {ALERT_COMPLAINT_ACK_OVERDUE, "complaint_ack_overdue", "s",
      {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
     {ALERT_COMPLAINT_RESOLVE_OVERDUE, "complaint_resolve_overdue", "s",
@@ -405,6 +409,30 @@ static void s_device_fault(ctx_t *c)
     }
 }
 
+/* Not gated: the manager opened the hall, so it is open by their word; the
+ * list is today's (the reducer empties it at day_started). A device that
+ * reported ok after the opening was seen to and clears it. */
+static void s_opening_device_check(ctx_t *c)
+{
+    if (!c->s || c->s->today.opened_ms == 0)
+        return;
+    const hb_hs_today_t *td = &c->s->today;
+    for (size_t i = 0; i < td->n_opening_devices && i < HB_HS_OPENING_MAX; i++) {
+        const hb_hs_device_t *d = hb_hall_state_device(c->s, td->opening_devices[i]);
+        if (d && d->state == HALLBUS__DEVICE_STATE__DEVICE_STATE_OK && d->since_ms > td->opened_ms)
+            continue;
+        alert_t a;
+        s_alert(&a, ALERT_OPENING_DEVICE_CHECK, hb_ms_elapsed(td->opened_ms, c->t) / 1000, 0,
+                td->opened_ms);
+        s_text(a.subject, sizeof a.subject, "%s", td->opening_devices[i]);
+        s_text(a.detail, sizeof a.detail,
+               "the hall opened with device %s %s in the pre-opening checklist; open for %" PRId64
+               " s without its report of ok",
+               td->opening_devices[i], td->opening_failed[i] ? "failed" : "not checked", a.value);
+        s_set_put(c->out, &a);
+    }
+}
+
 /* Complaint deadlines already count opening time only (the hall computed
  * them with its policy), so these rules are not gated by opening hours.
  * The hall's own automatic escalation for a missed deadline counts too: it
@@ -464,6 +492,7 @@ static void s_complaint_resolve(ctx_t *c)
 static void (*const s_rules[])(ctx_t *c) = {
     s_hall_offline, s_hall_not_open, s_no_counter_open,   s_wait_sla,
     s_diversion,    s_device_fault,  s_complaint_ack, s_complaint_resolve,
+    s_opening_device_check,
 };
 
 void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_params_t *params,

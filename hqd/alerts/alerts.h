@@ -41,9 +41,10 @@ typedef enum alert_kind {
     ALERT_EVENT_ANOMALY = 12,   /* events stored with a flag (eventrules.h) */
     ALERT_DISK_NEARLY_FULL = 13, /* HQ's own: the data's disk (or a map) nearly full */
     ALERT_HALL_DISK_FULL = 14,  /* the hall's disk had no room: it refused events */
+    ALERT_OPENING_DEVICE_CHECK = 15, /* opened with a device failed or unchecked */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
-#define ALERT_KIND_LAST ALERT_HALL_DISK_FULL
+#define ALERT_KIND_LAST ALERT_OPENING_DEVICE_CHECK
 
 /* One condition that holds. The key is (kind, subject); `value` and
  * `threshold` are in the kind's unit (alert_kind_unit). */

@@ -19,6 +19,10 @@ void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_events(hb_http_req_t *req, void *arg);
 void hqd_api_get_status(hb_http_req_t *req, void *arg);
 
+/* hallday.c (parameter "hall"): a hall's day, its manager's records and report */
+void hqd_api_get_hall_day(hb_http_req_t *req, void *arg);
+void hqd_api_get_hall_appointments(hb_http_req_t *req, void *arg);
+
 /* metrics.c */
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg);
 

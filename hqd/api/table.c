@@ -59,6 +59,10 @@ static const hb_http_route_t s_routes[] = {
      hqd_api_get_hall_state},
     {"GET", "/v1/halls/:hall/snapshot", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_hall_snapshot},
+    {"GET", "/v1/halls/:hall/day", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_hall_day},
+    {"GET", "/v1/halls/:hall/appointments", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
+     hqd_api_get_hall_appointments},
     {"GET", "/v1/halls/:hall/events", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_hall_events},
 

@@ -391,11 +391,14 @@ static void test_kind_table(void **state)
         {ACCESS_KIND_KIOSK, "hall.read ticket.issue device.report"},
         {ACCESS_KIND_DISPLAY, "hall.read"},
         {ACCESS_KIND_COUNTER,
-         "hall.read counter.act ticket.handle complaint.open feedback.give staff.signin"},
+         "hall.read counter.act ticket.handle complaint.open feedback.give staff.signin "
+         "appointment.book"},
+        {ACCESS_KIND_EVALUATOR, "hall.read feedback.give"},
         {ACCESS_KIND_ADAPTER, "hall.read events.post"},
         {ACCESS_KIND_MANAGER,
          "status.read hall.read ticket.issue ticket.handle counter.act complaint.open "
-         "complaint.handle feedback.give device.report events.post staff.manage"},
+         "complaint.handle feedback.give device.report events.post staff.manage manager.day "
+         "appointment.book"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         uint64_t perms = access_kind_perms(want[i].kind);
@@ -412,7 +415,10 @@ static void test_kind_table(void **state)
     }
     assert_int_equal(access_kind_needs_staff(ACCESS_KIND_COUNTER),
                      ACCESS_PERM(HB_PERM_COUNTER_ACT) | ACCESS_PERM(HB_PERM_TICKET_HANDLE) |
-                         ACCESS_PERM(HB_PERM_COMPLAINT_OPEN) | ACCESS_PERM(HB_PERM_FEEDBACK_GIVE));
+                         ACCESS_PERM(HB_PERM_COMPLAINT_OPEN) | ACCESS_PERM(HB_PERM_FEEDBACK_GIVE) |
+                         ACCESS_PERM(HB_PERM_APPOINTMENT_BOOK));
+    /* The evaluator faces the customer: nobody signs in at it. */
+    assert_int_equal(access_kind_needs_staff(ACCESS_KIND_EVALUATOR), 0);
     assert_int_equal(access_kind_needs_staff(ACCESS_KIND_MANAGER), 0);
     access_kind_t k;
     assert_int_equal(access_kind_parse("adapter", &k), 0);

@@ -493,6 +493,40 @@ HBT_TEST(test_device_fault)
     s_edge(h, s_at(7, 8, 59, 59), s_at(7, 9, 0, 0), ALERT_DEVICE_FAULT, "display-1");
 }
 
+/* ---------------------------------------------- opening_device_check ---- */
+
+HBT_TEST(test_opening_device_check)
+{
+    hall_t *h = *state;
+    s_staffed_monday(h);
+    assert_int_equal(s_count_kind(s_eval(h, s_at(0, 8, 57, 0)), ALERT_OPENING_DEVICE_CHECK), 0);
+    /* Opened at 08:58 with kiosk-1 failed and display-1 not checked. */
+    s_apply(h, s_at(0, 8, 58, 0),
+            "{'type':'hall_opened','failed':['kiosk-1'],'unchecked':['display-1']}");
+    const alert_t *a = s_find(s_eval(h, s_at(0, 9, 8, 0)), ALERT_OPENING_DEVICE_CHECK, "kiosk-1");
+    assert_non_null(a);
+    assert_int_equal(a->value, 600);
+    assert_int_equal(a->since_ms, s_at(0, 8, 58, 0));
+    assert_non_null(strstr(a->detail, "kiosk-1 failed"));
+    a = s_find(&h->set, ALERT_OPENING_DEVICE_CHECK, "display-1");
+    assert_non_null(a);
+    assert_non_null(strstr(a->detail, "display-1 not checked"));
+    assert_string_equal(alert_kind_name(ALERT_OPENING_DEVICE_CHECK), "opening_device_check");
+    /* Ranked right after device_fault. */
+    assert_true(alert_key_cmp(&(alert_t){.kind = ALERT_DEVICE_FAULT},
+                              &(alert_t){.kind = ALERT_OPENING_DEVICE_CHECK}) < 0);
+    assert_true(alert_key_cmp(&(alert_t){.kind = ALERT_OPENING_DEVICE_CHECK},
+                              &(alert_t){.kind = ALERT_COMPLAINT_ACK_OVERDUE}) < 0);
+    /* The kiosk reports ok after the opening: its alert clears; the other
+     * stays until its own report, or the next day. */
+    s_apply(h, s_at(0, 9, 20, 0),
+            "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}");
+    assert_null(s_find(s_eval(h, s_at(0, 9, 21, 0)), ALERT_OPENING_DEVICE_CHECK, "kiosk-1"));
+    assert_non_null(s_find(&h->set, ALERT_OPENING_DEVICE_CHECK, "display-1"));
+    s_day(h, 1);
+    assert_int_equal(s_count_kind(s_eval(h, s_at(1, 9, 0, 0)), ALERT_OPENING_DEVICE_CHECK), 0);
+}
+
 /* ----------------------------------------------- closed hall, quiet ---- */
 
 /* A hall where everything is wrong. */

@@ -69,7 +69,8 @@ static void s_refuse(const char *text, int want_rc, const char *want_err)
 /* One case per event kind, every field away from its default. */
 static const char *const s_every_kind[] = {
     "{\"type\":\"ticket_issued\",\"ticket\":\"A001\",\"service\":\"A\",\"priority\":\"elderly\","
-    "\"source\":\"kiosk\",\"number\":1}",
+    "\"source\":\"kiosk\",\"number\":1,\"appointment\":\"48213907\",\"due_ms\":1795426200000,"
+    "\"staff\":\"E07\"}",
     "{\"type\":\"ticket_called\",\"ticket\":\"A001\",\"counter\":\"3\",\"rule\":\"ageing\","
     "\"wait_s\":4294967295}",
     "{\"type\":\"ticket_recalled\",\"ticket\":\"A001\",\"counter\":\"3\",\"recall_count\":2}",
@@ -83,8 +84,9 @@ static const char *const s_every_kind[] = {
     "{\"type\":\"ticket_cancelled\",\"ticket\":\"C003\",\"reason\":\"customer left \\u2014 "
     "\xe7\xad\x89\xe5\xbe\x85\xe5\xa4\xaa\xe4\xb9\x85 \xf0\x9f\x98\x9e\"}",
     "{\"type\":\"counter_opened\",\"counter\":\"5\",\"staff\":\"s-2\",\"services\":[\"A\",\"B\","
-    "\"C\"]}",
-    "{\"type\":\"counter_paused\",\"counter\":\"5\",\"reason\":\"meal rotation\"}",
+    "\"C\"],\"elderly\":true}",
+    "{\"type\":\"counter_paused\",\"counter\":\"5\",\"reason\":\"meal rotation\","
+    "\"overridden\":true}",
     "{\"type\":\"counter_resumed\",\"counter\":\"5\"}",
     "{\"type\":\"counter_closed\",\"counter\":\"5\"}",
     "{\"type\":\"complaint_opened\",\"complaint\":\"K-1\",\"channel\":\"suggestion_box\","
@@ -96,13 +98,32 @@ static const char *const s_every_kind[] = {
     "\"reason\":\"deadline passed\",\"automatic\":true,\"missed\":\"resolve\"}",
     "{\"type\":\"complaint_resolved\",\"complaint\":\"K-1\",\"resolution\":\"fee refunded\","
     "\"customer_satisfied\":true}",
-    "{\"type\":\"satisfaction_scored\",\"ticket\":\"A001\",\"counter\":\"3\",\"score\":5}",
+    "{\"type\":\"satisfaction_scored\",\"ticket\":\"A001\",\"counter\":\"3\",\"score\":5,"
+    "\"reasons\":[\"fast\",\"friendly\"]}",
     "{\"type\":\"device_status\",\"device\":\"kiosk-1\",\"kind\":\"self_service\",\"state\":"
     "\"paper_out\",\"detail\":\"printer tray empty\"}",
     "{\"type\":\"day_started\",\"date\":\"2026-12-02\",\"timezone\":\"Europe/Berlin\","
     "\"utc_offset_s\":-3600}",
     "{\"type\":\"policy_applied\",\"version\":9223372036854775807}",
     "{\"type\":\"calendar_applied\",\"version\":42}",
+    "{\"type\":\"meeting_held\",\"kind\":\"after_shift\",\"duration_s\":900,\"attendees\":"
+    "[\"E07\",\"E08\"],\"topics\":[\"queue at noon\"],\"note\":\"ok\",\"by\":\"M1\"}",
+    "{\"type\":\"checklist_done\",\"items\":[{\"item\":\"device:K1\",\"ok\":true,\"note\":"
+    "\"paper low\"}],\"by\":\"M1\"}",
+    "{\"type\":\"hall_opened\",\"failed\":[\"K1\"],\"unchecked\":[\"D1\"],\"late_s\":-5,"
+    "\"note\":\"n\",\"by\":\"M1\"}",
+    "{\"type\":\"patrol_drawn\",\"patrol\":\"P20261123-1\",\"on_duty\":[\"E1\",\"E2\"],"
+    "\"drawn\":[\"E2\"],\"by\":\"M1\"}",
+    "{\"type\":\"patrol_scored\",\"patrol\":\"P20261123-1\",\"staff\":\"E2\",\"smile\":5,"
+    "\"initiative\":4,\"compliance\":3,\"speed\":2,\"accuracy\":1,\"note\":\"n\",\"by\":\"M1\"}",
+    "{\"type\":\"work_logged\",\"text\":\"printer jam cleared\",\"by\":\"M1\"}",
+    "{\"type\":\"cash_handed_over\",\"amount\":1250000,\"currency\":\"CNY\",\"from_staff\":"
+    "\"E07\",\"to_staff\":\"E08\",\"checked\":true,\"note\":\"n\",\"by\":\"M1\"}",
+    "{\"type\":\"appointment_booked\",\"code\":\"48213907\",\"service\":\"A\",\"start_ms\":"
+    "1795426200000,\"slot_s\":1800,\"staff\":\"E07\",\"channel\":\"app\"}",
+    "{\"type\":\"appointment_checked_in\",\"code\":\"48213907\",\"ticket\":\"A013\"}",
+    "{\"type\":\"appointment_no_show\",\"code\":\"48213907\"}",
+    "{\"type\":\"appointment_cancelled\",\"code\":\"48213907\",\"reason\":\"r\"}",
 };
 #define N_KINDS (sizeof s_every_kind / sizeof s_every_kind[0])
 
@@ -299,7 +320,8 @@ HBT_TEST(test_defaults_and_at)
     json_t *out = hb_event_to_json(env);
     json_t *want = s_json("{\"seq\":0,\"at\":\"2026-11-23T09:30:00.000Z\",\"type\":"
                           "\"ticket_issued\",\"ticket\":\"\",\"service\":\"\",\"priority\":"
-                          "\"unspecified\",\"source\":\"unspecified\",\"number\":0}");
+                          "\"unspecified\",\"source\":\"unspecified\",\"number\":0,"
+                          "\"appointment\":\"\",\"due_ms\":0,\"staff\":\"\"}");
     assert_true(json_equal(out, want));
     json_decref(out);
     json_decref(want);
@@ -537,14 +559,14 @@ HBT_TEST(test_unknown_fields_and_kinds)
     json_decref(j);
     hb_envelope_free(env);
 
-    /* Kind 70, unknown here: seq and at survive, the body is kept unknown. */
+    /* Kind 97, unknown here: seq and at survive, the body is kept unknown. */
     bytes_t u = {.n = 0};
     s_tag(&u, 1, 0);
     s_varint(&u, 9);
     s_tag(&u, 2, 0);
     s_varint(&u, (uint64_t)NOW_MS);
     uint8_t inner[] = {0x0a, 0x03, 'a', 'b', 'c', 0x10, 0x05};
-    s_ld(&u, 70, inner, sizeof inner);
+    s_ld(&u, 97, inner, sizeof inner);
     env = hb_envelope_unpack(u.b, u.n);
     assert_non_null(env);
     assert_int_equal(env->seq, 9);

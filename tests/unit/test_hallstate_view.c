@@ -179,13 +179,21 @@ HBT_TEST(test_view)
                                                 "satisfaction_avg",
                                                 "feedback_count",
                                                 "amount_sum",
-                                                "outcomes"};
+                                                "outcomes",
+                                                "opened",
+                                                "late_s",
+                                                "opening_devices",
+                                                "patrols"};
     s_members(today, today_members, sizeof today_members / sizeof today_members[0]);
     assert_int_equal(s_int(today, "issued"), 2);
     assert_true(json_real_value(s_get(today, "satisfaction_avg")) == 4.5);
     assert_int_equal(s_int(today, "feedback_count"), 2);
     static const char *const outcome_members[] = {"done", "referred", "rejected_documents"};
     s_members(s_get(today, "outcomes"), outcome_members, 3);
+    /* No manager's opening in the sample. */
+    assert_true(json_is_null(s_get(today, "opened")));
+    assert_int_equal(json_array_size(s_get(today, "opening_devices")), 0);
+    assert_int_equal(s_int(today, "patrols"), 0);
     json_decref(v);
 
     /* Later, the complaint is overdue. */

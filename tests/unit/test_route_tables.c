@@ -40,6 +40,9 @@ static const struct {
     {"hq", "POST", "/v1/enrolments/requests"},
     /* what the app and the website publish: the halls' opening hours */
     {"hq", "GET", "/v1/public/hours"},
+    /* a ticket's status for its customer's phone (issue 13): read-only,
+     * named by an unguessable reference and rate limited by its handler */
+    {"hall", "GET", "/v1/public/tickets/:ref"},
 };
 
 /* The problems of `table` (the rows of daemon `daemon`: "hq" or "hall"),

@@ -41,6 +41,8 @@
 #define HB_HS_RECENT_MAX 16    /* finished tickets remembered (newest last) */
 #define HB_HS_DURATIONS 20     /* recent service times kept per service */
 #define HB_HS_DETAIL_MAX 128   /* device detail kept, bytes (longer is cut) */
+#define HB_HS_APPOINTMENTS_MAX 4096 /* bookings kept: open ones and today's finished */
+#define HB_HS_OPENING_MAX 16       /* devices named by today's opening check */
 #define HB_HS_SNAPSHOT_FORMAT 1
 
 typedef enum hb_ticket_state {
@@ -67,6 +69,12 @@ typedef struct hb_hs_ticket {
     int64_t called_ms;      /* last call or recall, 0 before */
     int64_t started_ms;     /* service start, 0 before */
     int64_t ended_ms;       /* finished tickets */
+    /* An appointment's check-in (TicketIssued.appointment): its code, its
+     * slot's start and the staff it names, "" / 0 otherwise. */
+    char appointment[HB_HS_ID];
+    char staff[HB_HS_ID];
+    int64_t due_ms;
+    bool rated; /* a satisfaction score named it */
 } hb_hs_ticket_t;
 
 typedef struct hb_hs_service {
@@ -110,6 +118,10 @@ typedef struct hb_hs_counter {
     /* Consecutive calls of priority (not normal) tickets at this counter:
      * the interleaving ratio's memory. A normal ticket called resets it. */
     uint32_t priority_streak;
+    bool elderly; /* marked for elderly and disabled customers (CounterOpened.elderly) */
+    /* The ticket last completed here and when, for the evaluator's score. */
+    char last_ticket[HB_HS_ID];
+    int64_t last_done_ms;
 } hb_hs_counter_t;
 
 typedef enum hb_complaint_state {
@@ -138,6 +150,27 @@ typedef struct hb_hs_device {
     int64_t since_ms; /* when it entered this state */
 } hb_hs_device_t;
 
+typedef enum hb_appointment_state {
+    HB_APPT_BOOKED = 1,
+    HB_APPT_CHECKED_IN,
+    HB_APPT_NO_SHOW,
+    HB_APPT_CANCELLED,
+} hb_appointment_state_t;
+
+/* A booking (AppointmentBooked): kept while open, and once finished until
+ * the next day_started, so that a day's book can be read. */
+typedef struct hb_hs_appointment {
+    char code[HB_HS_ID];
+    char service[HB_HS_ID];
+    char staff[HB_HS_ID];
+    char ticket[HB_HS_ID]; /* once checked in */
+    int64_t start_ms;
+    uint32_t slot_s;
+    int channel; /* Hallbus__BookingChannel */
+    int state;   /* hb_appointment_state_t */
+    int64_t booked_ms;
+} hb_hs_appointment_t;
+
 /* Today's figures for the whole hall. */
 typedef struct hb_hs_today {
     char date[11]; /* from day_started, "" before the first */
@@ -150,6 +183,15 @@ typedef struct hb_hs_today {
     uint32_t service_n;
     uint32_t complaints_opened, complaints_resolved, complaints_satisfied, escalations;
     uint32_t feedback[5]; /* scores 1..5 */
+    /* The manager's opening (HallOpened): when, how late, and the devices
+     * that failed the checklist or were not on it (HQ alerts on them until
+     * each reports ok or the day ends). */
+    int64_t opened_ms;
+    int32_t late_s;
+    size_t n_opening_devices;
+    char opening_devices[HB_HS_OPENING_MAX][HB_HS_ID];
+    bool opening_failed[HB_HS_OPENING_MAX]; /* failed (true) or unchecked (false) */
+    uint32_t patrols;                       /* patrol_drawn events today */
 } hb_hs_today_t;
 
 /* The state. Read its members freely; change it only through the functions
@@ -164,14 +206,15 @@ typedef struct hb_hall_state {
     uint64_t anomalies;      /* events that did not fit */
     uint64_t unknown_events; /* kinds this build does not know */
     hb_hs_today_t today;
-    size_t n_services, n_counters, n_tickets, n_complaints, n_devices, n_recent;
+    size_t n_services, n_counters, n_tickets, n_complaints, n_devices, n_recent, n_appointments;
     hb_hs_service_t *services;
     hb_hs_counter_t *counters;
     hb_hs_ticket_t *tickets;       /* live: waiting, called, serving */
     hb_hs_complaint_t *complaints; /* not resolved */
     hb_hs_device_t *devices;
     hb_hs_ticket_t recent[HB_HS_RECENT_MAX]; /* finished, oldest first */
-    size_t cap_services, cap_counters, cap_tickets, cap_complaints, cap_devices;
+    hb_hs_appointment_t *appointments;       /* by booking order */
+    size_t cap_services, cap_counters, cap_tickets, cap_complaints, cap_devices, cap_appointments;
     /* Private: an index of live tickets by id (the kit's id map over
      * `tickets`), kept by apply for halls with many live tickets so that a
      * lookup does not walk them all. Not part of the state: never compared
@@ -219,6 +262,12 @@ const hb_hs_service_t *hb_hall_state_service(const hb_hall_state_t *s, const cha
 const hb_hs_counter_t *hb_hall_state_counter(const hb_hall_state_t *s, const char *id);
 const hb_hs_complaint_t *hb_hall_state_complaint(const hb_hall_state_t *s, const char *id);
 const hb_hs_device_t *hb_hall_state_device(const hb_hall_state_t *s, const char *id);
+const hb_hs_appointment_t *hb_hall_state_appointment(const hb_hall_state_t *s, const char *code);
+/* "booked", "checked_in", "no_show", "cancelled"; NULL outside. */
+const char *hb_appointment_state_name(int state);
+/* A booking as the APIs show it (new reference): {code, service, start,
+ * end, staff (or null), channel, state, ticket (or null)}; view.c. */
+json_t *hb_appointment_json(const hb_hs_appointment_t *b);
 
 /* ---- figures at a moment (waiting, waits, counters open, estimates:
  * figures.h, their one definition) */

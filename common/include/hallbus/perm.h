@@ -64,7 +64,12 @@
     X(EVENTS_POST, "events.post", "hall", "post events from a queue system the hall already has") \
     X(STAFF_MANAGE, "staff.manage", "hall", "add and remove the hall's staff and set their PINs") \
     X(STAFF_SIGNIN, "staff.signin", "hall",                                                      \
-      "sign staff in and out at a counter terminal, with their PIN")                                  \
+      "sign staff in and out at a counter terminal, with their PIN")                             \
+    X(MANAGER_DAY, "manager.day", "hall",                                                        \
+      "the duty manager's day: meetings, the checklist, opening, patrols, the work log, the "    \
+      "cash handover, the day report")                                                           \
+    X(APPOINTMENT_BOOK, "appointment.book", "both",                                              \
+      "book, read and cancel appointments")                                                      \
     X(REPORTS_READ, "reports.read", "hq",                                                        \
       "reports: KPIs of halls and regions by period, rankings of halls, which reports are "     \
       "final, and their CSV exports")

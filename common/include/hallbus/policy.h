@@ -98,6 +98,21 @@ typedef struct hb_revocation {
 
 /* An effective policy: every member resolved. Read-only once built; owned
  * by its creator, freed with hb_policy_free. */
+/* A service's appointment slots (the policy's "appointments"): slots of
+ * `slot_s` seconds from the start of each opening interval of `hours` (the
+ * opening hours when the policy names none), each for `capacity` bookings;
+ * a booking not checked in `no_show_after_s` after its start is a no-show. */
+#define HB_POLICY_APPT_SERVICES_MAX 32
+#define HB_POLICY_NO_SHOW_DEFAULT_S 900
+typedef struct hb_appt_rule {
+    char service[HB_POLICY_SERVICE_MAX];
+    int64_t slot_s;
+    int64_t capacity;
+    int64_t no_show_after_s;
+    bool own_hours; /* `hours` apply; else the opening hours of the day */
+    hb_hours_t hours[7]; /* 0 = Monday */
+} hb_appt_rule_t;
+
 typedef struct hb_policy {
     char timezone[HB_TZ_NAME_MAX];
     const hb_tz_t *tz;
@@ -122,6 +137,8 @@ typedef struct hb_policy {
     int64_t not_open_grace_s;
     size_t n_revoked;
     hb_revocation_t *revoked; /* in the document's order */
+    size_t n_appt;
+    hb_appt_rule_t *appt; /* sorted by service */
 } hb_policy_t;
 
 /* The built-in defaults as a complete document (new reference): Monday to
@@ -202,6 +219,15 @@ void hb_policy_hours_on(const hb_policy_t *p, int32_t day, hb_hours_t *out);
  * that applies (`*closure`, NULL when none); both point into the policy. */
 hb_closed_reason_t hb_policy_day(const hb_policy_t *p, int32_t day, hb_hours_t *hours,
                                  const char **note, const hb_closure_t **closure);
+
+/* ---- appointments */
+
+/* The appointment rule of `service`, or NULL when it takes none. */
+const hb_appt_rule_t *hb_policy_appt(const hb_policy_t *p, const char *service);
+/* The slot intervals of `rule` on local day `day` (its own hours, else the
+ * day's opening hours: special days and closures included). */
+void hb_policy_appt_hours(const hb_policy_t *p, const hb_appt_rule_t *rule, int32_t day,
+                          hb_hours_t *out);
 
 /* ---- thresholds */
 
