@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 struct outbox {
     hb_store_t store;
@@ -129,6 +130,22 @@ void outbox_close(outbox_t **outbox)
     *outbox = NULL;
 }
 
+/* Below this many free bytes on the outbox's file system, an EIO from a
+ * commit is a full disk: LMDB reports a short write (the file system took
+ * part of the pages, then had no room) as EIO, not ENOSPC. */
+#define OUTBOX_FULL_SLACK (8u << 20)
+
+/* Whether the file system holding the outbox has less than
+ * OUTBOX_FULL_SLACK free for us (false when that cannot be told). */
+static bool s_nearly_no_room(outbox_t *ob)
+{
+    const char *dir = NULL;
+    struct statvfs sv;
+    if (mdb_env_get_path(ob->store.env, &dir) != 0 || !dir || statvfs(dir, &sv) != 0)
+        return false;
+    return (uint64_t)sv.f_bavail * sv.f_frsize < OUTBOX_FULL_SLACK;
+}
+
 /* After one attempt returned the LMDB code `rc`: on MDB_MAP_FULL the
  * transaction is gone, so the map grows (with nothing open) and the caller
  * replays the attempt (returns true). Otherwise `*result` becomes 0 or an
@@ -145,7 +162,7 @@ static bool s_retry_after_growth(outbox_t *ob, int rc, const char *what, int *re
     /* The commit's writes found no room: LMDB wrote no meta page, so the
      * last committed state stands whole (copy-on-write), and the next
      * commit reuses the pages of this one. */
-    if (rc == ENOSPC || rc == EDQUOT) {
+    if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && s_nearly_no_room(ob))) {
         *result = HB_ENOSPC;
         return false;
     }

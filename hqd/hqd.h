@@ -102,14 +102,12 @@ typedef struct hqd_config {
  * for /metrics (api/metrics.c writes them). Any thread may record into
  * them with hb_histogram_observe (metrics.h): no lock, no allocation.
  *
- * rollup_lag is the hook of the rollups thread: for each committed batch
- * it folds into the rollups, once the transaction holding the fold has
- * committed, it calls
- *     hb_histogram_observe_since(&hq->hist.rollup_lag, item->committed_ns);
- * (the writer stamps committed_ns on every batch it hands its sink), or,
- * when it reads the store rather than batches, hb_histogram_observe with
- * the seconds between the newest event it folded being committed and now.
- * Until it does, the histogram stays at zero. */
+ * rollup_lag is recorded by the rollups thread (hq_rollup_config_t.lag):
+ * for each committed batch it folds from the writer, once the transaction
+ * holding the fold has committed, the seconds since the writer committed
+ * it (the writer stamps committed_ns on every batch it hands its sink).
+ * Batches it reads back from the store (a full queue, a catch-up) are not
+ * recorded: lag_events in /v1/status and /metrics counts them. */
 typedef struct hqd_histograms {
     hb_histogram_t alert_round; /* hallbus_hq_alert_round_seconds */
     hb_histogram_t board_round; /* hallbus_hq_board_round_seconds */

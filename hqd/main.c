@@ -682,6 +682,7 @@ int main(int argc, char **argv)
         hq_rollup_config_t rcfg;
         hq_rollup_config_default(&rcfg);
         rcfg.dir = ru_dir;
+        rcfg.lag = &hq->hist.rollup_lag;
         rcfg.max_queue_bytes = (size_t)hq->cfg.rollup_queue_bytes;
         rcfg.commit_ms = hq->cfg.rollup_commit_ms;
         rcfg.snapshot_ms = hq->cfg.rollup_save_ms;

@@ -42,8 +42,7 @@ static const struct {
     {ALERT_DIVERSION, "diversion", "customers", {{"service"}, "waiting", "threshold", ALERT_SEV_INFO}},
     {ALERT_DEVICE_FAULT, "device_fault", "s", {{"device"}, "for_s", "limit_s", ALERT_SEV_WARNING}},
     /* Beside device_fault, which it precedes in a day: a device the
-     * opening found failed or did not check; its value is the time open
-     * since, without a limit. */
+     * opening found failed or did not check. */
     {ALERT_OPENING_DEVICE_CHECK, "opening_device_check", "s",
      {{"device"}, "open_s", NULL, ALERT_SEV_WARNING}},
     {ALERT_COMPLAINT_ACK_OVERDUE, "complaint_ack_overdue", "s",

@@ -174,8 +174,15 @@ hq_rollup_policies_t *hq_rollup_policies_build(hq_control_t *ctl)
 
 /* ------------------------------------------------------------------ thread ---- */
 
+/* Batches folded since the last commit whose lag is still to be recorded;
+ * past this many in one commit the rest go unrecorded (the histogram is a
+ * sample of the lag, not a count of batches). */
+#define ROLLUP_LAG_PENDING 4096
+
 struct hq_rollup {
     hq_rollup_config_t cfg;
+    int64_t lag_pending[ROLLUP_LAG_PENDING]; /* committed_ns of folded batches */
+    size_t n_lag_pending;
     hq_store_t *events;
     ru_store_t store;
     ru_engine_t *eng;
@@ -491,6 +498,9 @@ static void s_commit(hq_rollup_t *r, bool save_all)
     if (ru_engine_commit(r->eng, hb_now_ms(), save_all) != 0)
         return;
     r->first_pending_mono = 0;
+    for (size_t i = 0; r->cfg.lag && i < r->n_lag_pending; i++)
+        hb_histogram_observe_since(r->cfg.lag, r->lag_pending[i]);
+    r->n_lag_pending = 0;
     /* The lag, against what the writer said it committed. */
     uint64_t lag = 0, halls = 0, rolled_sum = 0;
     pthread_mutex_lock(&r->lock);
@@ -632,6 +642,8 @@ static void *s_thread(void *arg)
             if (ru_engine_full(r->eng))
                 s_commit(r, false);
             s_apply_item(r, it);
+            if (it->committed_ns && r->n_lag_pending < ROLLUP_LAG_PENDING)
+                r->lag_pending[r->n_lag_pending++] = it->committed_ns;
             bytes += it->len;
             free(it);
             it = next;

@@ -24,6 +24,7 @@
 
 #include "hqstore.h"
 #include "writer.h"
+#include "hallbus/metrics.h"
 #include "hallbus/policy.h"
 
 #include <stdbool.h>
@@ -41,6 +42,9 @@ typedef struct hq_rollup_config {
     int64_t snapshot_ms;      /* ... or this long */
     size_t max_cells;         /* changed cells held before a commit is due */
     bool low_priority;        /* SCHED_IDLE and nice for the thread (see above) */
+    /* Where each committed batch's lag is recorded once the fold holding it
+     * has committed: seconds from the writer's commit (NULL: nowhere). */
+    hb_histogram_t *lag;
     hq_retention_config_t retention;
 } hq_rollup_config_t;
 

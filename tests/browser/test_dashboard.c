@@ -947,7 +947,7 @@ static void s_reports(world_t *w)
     assert_true(s_wait_true(w, "const c = Chart.getChart('rep-chart-rank');"
                                "return !!c && c.data.labels.length === 2 &&"
                                " c.data.labels[0].includes('Main St');",
-                            5000));
+                            15000));
     /* The CSV link asks for the same report. */
     s_find_ok(w, "#rep-csv-summary", el, sizeof el);
     char href[512];

@@ -131,7 +131,8 @@ HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
                 continue;
             }
             if (status != 507)
-                fail_msg("POST /v1/events while filling the disk: %d", status);
+                fail_msg("POST /v1/events while filling the disk: %d %s", status,
+                         resp ? hbt_str(resp, "reason") : "(no body)");
             refusal = resp;
         }
         assert_non_null(refusal);

@@ -187,7 +187,12 @@ static void test_ack_latency_and_link_states(void **state)
     /* The mirror applies every committed batch once, a little later. */
     assert_true(s_wait_metric(hq, "hallbus_hq_mirror_lag_seconds_count", 5, 5000) == 5);
 
-    /* A resend of what HQ holds: acknowledged again, not timed again. */
+    /* A resend of what HQ holds: acknowledged again, not timed again. The
+     * waits above may leave this raw hall silent for seconds (it sends no
+     * heartbeats); a hall silent that long is offline to HQ, and went
+     * unanswered here, so it says Hello again first, as a real hall's
+     * reconnect after its link timeout does. */
+    assert_true(hbt_raw_hello(raw) >= 0);
     assert_int_equal(hbt_raw_send_batch(raw, 1, 3), 0);
     Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
     assert_non_null(ack);
@@ -197,6 +202,9 @@ static void test_ack_latency_and_link_states(void **state)
     assert_true(hbt_sample(t, ACK_COUNT) == 5);
     assert_true(hbt_sample(t, "hallbus_hq_events_duplicate_total") == 3);
     free(t);
+    /* The rollups fold each stored batch once too, and time each once its
+     * fold has committed (the resend is not folded again). */
+    assert_true(s_wait_metric(hq, "hallbus_hq_rollup_lag_seconds_count", 5, 10000) == 5);
 
     /* Bytes that are no frame: refused, and the hall's link is blocked. */
     static const uint8_t junk[] = {0xff, 0xfe, 0x01, 0x02, 0x03};
