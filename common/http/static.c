@@ -253,8 +253,10 @@ int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *e
         int sfd = openat(dirfd(d), s_subdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sfd < 0) {
             if (errno != ENOENT)
-                hb_warn("%s: %s is not a folder that may be read (%s); its files not served",
-                        s->what, sub, errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file"
+                /* Named by the daemon that reads it ("not a folder hqd may
+                 * read"): program_invocation_short_name is glibc's. */
+                hb_warn("%s: %s is not a folder %s may read (%s); its files not served",
+                        s->what, sub, program_invocation_short_name, errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file"
                                                                  : strerror(errno));
             continue;
         }
