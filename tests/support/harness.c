@@ -918,10 +918,14 @@ size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out)
 
 int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n)
 {
+    return hbt_raw_send_batch_at(raw, first, n, (int64_t)time(NULL) * 1000);
+}
+
+int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms)
+{
     ProtobufCBinaryData *items = calloc(n, sizeof *items);
-    int64_t now = (int64_t)time(NULL) * 1000;
     for (size_t i = 0; i < n; i++)
-        items[i].len = hbt_envelope_bytes(first + i, now, &items[i].data);
+        items[i].len = hbt_envelope_bytes(first + i, at_ms, &items[i].data);
     int rc = hbt_raw_send_events(raw, items, n);
     for (size_t i = 0; i < n; i++)
         free(items[i].data);

@@ -218,8 +218,11 @@ Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, in
 int64_t hbt_raw_hello(hbt_raw_t *raw);
 /* Encodes a ticket event with sequence `seq` into `out` (malloc'd). */
 size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out);
-/* Sends a batch of events with sequences first..first+n-1. */
+/* Sends a batch of events with sequences first..first+n-1, stamped with
+ * this second (so a resend made in another second differs: HQ refuses it
+ * as a conflict), or with `at_ms` (a resend of the same bytes). */
 int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n);
+int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
 
 /* ---- TCP proxy between a hall and HQ (a thread in the test process) */
 typedef struct hbt_proxy hbt_proxy_t;
