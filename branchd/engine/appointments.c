@@ -230,7 +230,7 @@ static int s_open_booking(engine_request_t *r, const char *code, const hb_hs_app
 int engine__appt_checkin_check(engine_request_t *r, const char *code,
                                const hb_hs_appointment_t **out)
 {
-    const hb_hs_appointment_t *b;
+    const hb_hs_appointment_t *b = NULL;
     int rc = s_open_booking(r, code, &b);
     if (rc != 0)
         return rc;
@@ -252,14 +252,14 @@ static int s_cancel_check(engine_request_t *r)
 {
     const appt_args_t *a = r->args;
     int rc = engine__text_ok(r, "reason", a->reason);
-    const hb_hs_appointment_t *b;
+    const hb_hs_appointment_t *b = NULL;
     return rc ? rc : s_open_booking(r, r->key, &b);
 }
 
 static int s_cancel_build(engine_request_t *r)
 {
     const appt_args_t *a = r->args;
-    const hb_hs_appointment_t *b;
+    const hb_hs_appointment_t *b = NULL;
     int rc = s_open_booking(r, r->key, &b);
     if (rc != 0)
         return rc;

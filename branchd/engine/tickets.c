@@ -129,7 +129,7 @@ const engine_steps_t engine__issue_steps = {s_issue_check, s_issue_build, s_plac
 static int s_checkin_check(engine_request_t *r)
 {
     ticket_args_t *a = r->args;
-    const hb_hs_appointment_t *b;
+    const hb_hs_appointment_t *b = NULL;
     int rc = engine__appt_checkin_check(r, a->code, &b);
     if (rc != 0)
         return rc;
