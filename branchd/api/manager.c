@@ -92,6 +92,16 @@ static void s_created(branchd_t *d, hb_http_req_t *req, json_t *extra)
     hb_http_reply_json(req, 201, le.j);
 }
 
+/* The end of a record's handler: the engine's refusal, or 201 with the
+ * event it wrote. */
+static void s_answer(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
+{
+    if (rc != 0)
+        branchd_api_refuse(d, req, rc, err);
+    else
+        s_created(d, req, NULL);
+}
+
 static json_t *s_names(char (*names)[HB_HS_ID], size_t n)
 {
     json_t *a = json_array();
@@ -177,11 +187,7 @@ void branchd_api_post_checklist(hb_http_req_t *req, void *arg)
     size_t np = s_paired(d, devs, names, ENGINE_LIST_MAX);
     rc = engine_checklist(d->engine, checks, n, names, np, s_by(req), err, sizeof err);
     json_decref(b);
-    if (rc != 0) {
-        branchd_api_refuse(d, req, rc, err);
-        return;
-    }
-    s_created(d, req, NULL);
+    s_answer(d, req, rc, err);
 }
 
 /* ---------------------------------------------------------- meetings ---- */
@@ -219,11 +225,7 @@ void branchd_api_post_meeting(hb_http_req_t *req, void *arg)
                             branchd_api_str(b, "note"), s_by(req), err, sizeof err);
     }
     json_decref(b);
-    if (rc != 0) {
-        branchd_api_refuse(d, req, rc, err);
-        return;
-    }
-    s_created(d, req, NULL);
+    s_answer(d, req, rc, err);
 }
 
 /* ----------------------------------------------------------- opening ---- */
@@ -312,11 +314,7 @@ void branchd_api_post_patrol_score(hb_http_req_t *req, void *arg)
                                  branchd_api_str(b, "staff"), scores, branchd_api_str(b, "note"),
                                  s_by(req), err, sizeof err);
     json_decref(b);
-    if (rc != 0) {
-        branchd_api_refuse(d, req, rc, err);
-        return;
-    }
-    s_created(d, req, NULL);
+    s_answer(d, req, rc, err);
 }
 
 /* ------------------------------------------------------ log and cash ---- */
@@ -331,11 +329,7 @@ void branchd_api_post_work_log(hb_http_req_t *req, void *arg)
     char err[512];
     int rc = engine_work_log(d->engine, branchd_api_str(b, "text"), s_by(req), err, sizeof err);
     json_decref(b);
-    if (rc != 0) {
-        branchd_api_refuse(d, req, rc, err);
-        return;
-    }
-    s_created(d, req, NULL);
+    s_answer(d, req, rc, err);
 }
 
 void branchd_api_post_cash(hb_http_req_t *req, void *arg)
@@ -354,11 +348,7 @@ void branchd_api_post_cash(hb_http_req_t *req, void *arg)
                                   branchd_api_str(b, "to"), json_is_true(json_object_get(b, "checked")),
                                   branchd_api_str(b, "note"), s_by(req), err, sizeof err);
     json_decref(b);
-    if (rc != 0) {
-        branchd_api_refuse(d, req, rc, err);
-        return;
-    }
-    s_created(d, req, NULL);
+    s_answer(d, req, rc, err);
 }
 
 /* ------------------------------------------------- records and report ---- */
