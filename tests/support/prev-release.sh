@@ -10,7 +10,9 @@
 #
 # The previous release is the newest tag v* that HEAD contains and that does
 # not point at HEAD itself; HB_PREV_RELEASE=TAG names another. A clone made
-# without tags gets them with `git fetch --tags` from its origin. Exit 0 with
+# without tags gets them with `git fetch --tags` from its origin, and failing
+# that the release list in deploy/releases (name and commit, kept in the
+# repository) names it, if HEAD's history holds that commit. Exit 0 with
 # the folder on stdout; 77 when no tag can be found (the test then skips with
 # a loud message); anything else is a failure.
 # Cache: $HB_RELEASE_CACHE, else $XDG_CACHE_HOME/hallbus/releases, else
@@ -38,17 +40,50 @@ find_tag() {
         fi
     done
 }
+# From deploy/releases: the newest listed release whose commit is in HEAD's
+# history and is not HEAD; prints "NAME COMMIT".
+find_listed() {
+    local list=deploy/releases name commit found=
+    [[ -f $list ]] || return 0
+    while read -r name commit _; do
+        [[ -z $name || $name == \#* ]] && continue
+        if [[ -n ${HB_PREV_RELEASE:-} && $name != "$HB_PREV_RELEASE" ]]; then
+            continue
+        fi
+        git cat-file -e "$commit^{commit}" 2>/dev/null || continue
+        git merge-base --is-ancestor "$commit" HEAD || continue
+        [[ $(git rev-parse "$commit^{commit}") == "$head" ]] && continue
+        found="$name $commit"
+    done <"$list"
+    [[ -n $found ]] && echo "$found"
+    return 0
+}
 tag=$(find_tag)
 if [[ -z $tag ]] && git remote get-url origin >/dev/null 2>&1; then
     echo "prev-release: no release tag here; fetching tags from origin" >&2
     git fetch --quiet --tags origin >&2 || true
     tag=$(find_tag)
 fi
+commit=
+if [[ -n $tag ]]; then
+    commit=$(git rev-parse "$tag^{commit}")
+else
+    if [[ $(git rev-parse --is-shallow-repository) == true ]] &&
+        git remote get-url origin >/dev/null 2>&1; then
+        echo "prev-release: a shallow clone; fetching its history from origin" >&2
+        git fetch --quiet --unshallow origin >&2 || true
+    fi
+    listed=$(find_listed)
+    if [[ -n $listed ]]; then
+        read -r tag commit <<<"$listed"
+        echo "prev-release: no tag; deploy/releases names $tag ($commit)" >&2
+    fi
+fi
 if [[ -z $tag ]]; then
-    echo "prev-release: no release tag v* before HEAD (${HB_PREV_RELEASE:-none named})" >&2
+    echo "prev-release: no release tag v* before HEAD, nor one in deploy/releases" \
+        "that HEAD's history holds (${HB_PREV_RELEASE:-none named})" >&2
     exit 77
 fi
-commit=$(git rev-parse "$tag^{commit}")
 
 cache=${HB_RELEASE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/hallbus/releases}
 out=$cache/$commit
