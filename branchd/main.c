@@ -236,6 +236,11 @@ static void s_on_notices(void *arg, const Hallbus__HallNotices *hn)
     d->notices = n;
 }
 
+static void s_on_booking(void *arg, const Hallbus__BookingRequest *rq)
+{
+    branchd_booking_from_hq(arg, rq);
+}
+
 static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
 {
     branchd_t *d = arg;
@@ -493,6 +498,7 @@ int main(int argc, char **argv)
         .versions = s_versions,
         .on_neighbours = s_on_neighbours,
         .on_notices = s_on_notices,
+        .on_booking = s_on_booking,
         .doc_arg = d,
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)

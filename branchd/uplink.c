@@ -338,6 +338,7 @@ static void s_send_hello(uplink_t *up)
     outbox_space(up->outbox, &sp);
     hello.disk_full_since_ms = sp.full_since_ms;
     hello.disk_refused = sp.refused_events;
+    hello.bookings = up->cfg.on_booking != NULL;
     if (up->cfg.versions)
         up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
     Hallbus__Frame frame = HALLBUS__FRAME__INIT;
@@ -700,6 +701,13 @@ static bool s_on_readable(void *arg)
         if (up->cfg.on_notices)
             up->cfg.on_notices(up->cfg.doc_arg, frame->notices);
         break;
+    case HALLBUS__FRAME__KIND_BOOKING_REQUEST:
+        /* Taken even while the hall thinks the link is down (a hall that
+         * was frozen wakes up thinking so): its deadline says whether HQ
+         * still waits for the answer. */
+        if (up->cfg.on_booking)
+            up->cfg.on_booking(up->cfg.doc_arg, frame->booking_request);
+        break;
     default:
         /* Frame kinds of a newer HQ: not handled by this build; ignored
          * rather than refused. */
@@ -788,6 +796,14 @@ void uplink_tick(uplink_t *up)
         s_send_frame(up, &frame);
     }
     s_pump(up); /* drains the socket afterwards */
+}
+
+int uplink_send_booking_answer(uplink_t *up, const Hallbus__BookingAnswer *answer)
+{
+    Hallbus__Frame frame = HALLBUS__FRAME__INIT;
+    frame.kind_case = HALLBUS__FRAME__KIND_BOOKING_ANSWER;
+    frame.booking_answer = (Hallbus__BookingAnswer *)answer;
+    return s_send_frame(up, &frame);
 }
 
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out)

@@ -53,6 +53,9 @@ typedef struct uplink_config {
     void (*on_neighbours)(void *arg, const Hallbus__NeighbourBoard *board);
     /* The notices of the manager page HQ sent (may be NULL). */
     void (*on_notices)(void *arg, const Hallbus__HallNotices *notices);
+    /* A booking HQ asks for (may be NULL: then Hello tells HQ this hall
+     * takes none); answered with uplink_send_booking_answer. */
+    void (*on_booking)(void *arg, const Hallbus__BookingRequest *request);
     void *doc_arg;
 } uplink_config_t;
 
@@ -97,6 +100,10 @@ void uplink_notify(uplink_t *up);
  * silence detection, Hello retries. */
 void uplink_tick(uplink_t *up);
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
+/* Sends the answer to a BookingRequest: 0, HB_EAGAIN (no connection now,
+ * or its queue is full), HB_ENOMEM. Not queued: HQ's caller has a deadline,
+ * and asks again with the same key. */
+int uplink_send_booking_answer(uplink_t *up, const Hallbus__BookingAnswer *answer);
 /* The hall's key pair (cfg->hall) changed: the socket is made anew with it
  * at the next tick, and the session starts over from HQ's Welcome. */
 void uplink_reconnect(uplink_t *up);

@@ -323,6 +323,11 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
       st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
+    C("hq_bookings_total", "bookings HQ asked this hall for (the app and the web)",
+      d->hq_bookings);
+    C("hq_bookings_expired_total",
+      "bookings HQ asked for that came after their deadline and were dropped",
+      d->hq_bookings_expired);
     hb_metrics_add(&m, "hallbus_hall_access_refused_total", "counter",
                    "local API requests refused by access control, by answer",
                    "why=\"unauthenticated\"", (double)d->access_unauthenticated);

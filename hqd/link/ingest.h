@@ -99,6 +99,14 @@ int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *hall, bool calendar, ui
 int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__NeighbourBoard *nb);
 /* Sends the notices of the hall's manager page (as above). */
 int hq_ingest_send_notices(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__HallNotices *hn);
+/* A hall's BookingAnswer, on the loop thread: `hall` is the hall its key
+ * names (hqd/link/bookings.h matches it with the request). */
+typedef void (*hq_booking_answer_fn)(void *arg, hq_hall_t *hall,
+                                     const Hallbus__BookingAnswer *answer);
+void hq_ingest_set_booking_hook(hq_ingest_t *ing, hq_booking_answer_fn fn, void *arg);
+/* Sends a BookingRequest to the hall's current connection (as
+ * hq_ingest_send_document; HB_ENOTFOUND also for a revoked hall). */
+int hq_ingest_send_booking(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__BookingRequest *rq);
 /* Reads what arrived meanwhile: call after a run of sends (sending may use
  * the socket's edge; see zuv.h). Not from inside a hello hook. */
 void hq_ingest_flush(hq_ingest_t *ing);
