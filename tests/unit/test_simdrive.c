@@ -524,7 +524,16 @@ static int s_day(fake_t *f, hb_simdrive_t *d, trace_t *trace, hook_fn hook)
 {
     int n = 0;
     int64_t clock = 0;
+    bool closed = false;
     for (int step = 0; step < STEPS_MAX; step++) {
+        /* Closed for the night (hallsim skips the evening's empty time from
+         * then on) only once the hall is empty, and for good that day. */
+        if (hb_simdrive_closed(d) && !f->down) {
+            assert_int_equal(s_live(f), 0);
+            closed = true;
+        } else if (closed && !f->down) {
+            fail_msg("closed for the night, then open again");
+        }
         int64_t due = hb_simdrive_due(d);
         assert_true(due != INT64_MAX);
         int64_t now = due > clock ? due : clock;
