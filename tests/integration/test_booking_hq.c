@@ -112,10 +112,11 @@ static int s_hall_bookings(const hbt_hall_t *h, const char *date, const char *st
     return n;
 }
 
-static double s_hall_metric(const hbt_hall_t *h, const char *name)
+/* One sample of the /metrics of the daemon at `base`. */
+static double s_metric(const char *base, const char *name)
 {
     hb_httpc_resp_t resp;
-    assert_int_equal(hbt_http_raw(h->http, "GET", "/metrics", NULL, &resp), 0);
+    assert_int_equal(hbt_http_raw(base, "GET", "/metrics", NULL, &resp), 0);
     double v = hbt_sample(resp.body, name);
     hb_httpc_resp_free(&resp);
     return v;
@@ -298,13 +299,14 @@ HBT_TEST(test_booking_through_hq)
     print_message("504 after %lld ms (timeout %d ms)\n", (long long)took, TIMEOUT_MS);
     assert_in_range(took, TIMEOUT_MS - 100, TIMEOUT_MS + 1500);
     assert_int_equal(kill(h->proc.pid, SIGCONT), 0);
+    assert_true(s_metric(w->hq.http, "hallbus_hq_bookings_total{outcome=\"timed_out\"}") == 1);
     for (int64_t end = hbt_now_ms() + 10000;
-         s_hall_metric(h, "hallbus_hall_hq_bookings_expired_total") < 1 && hbt_now_ms() < end;)
+         s_metric(h->http, "hallbus_hall_hq_bookings_expired_total") < 1 && hbt_now_ms() < end;)
         hbt_sleep_ms(100);
-    double expired = s_hall_metric(h, "hallbus_hall_hq_bookings_expired_total");
+    double expired = s_metric(h->http, "hallbus_hall_hq_bookings_expired_total");
     if (expired != 1)
         fail_msg("the hall dropped %g late request(s), not 1 (it saw %g)", expired,
-                 s_hall_metric(h, "hallbus_hall_hq_bookings_total"));
+                 s_metric(h->http, "hallbus_hall_hq_bookings_total"));
     assert_int_equal(s_hall_bookings(h, date, t4), 0);
     /* Asked again with the same key, it books once. */
     assert_true(hbt_wait_synced(&w->hq, h, 15000));
