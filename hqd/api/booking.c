@@ -108,7 +108,7 @@ static bool s_member_ok(const member_t *m, const json_t *v)
     case RULE_HALL:
         return hb_hall_id_valid(s);
     case RULE_ID:
-        return hb_id_chars_ok(s, HB_ID_MAX - 1, ".");
+        return hb_id_chars_ok(s, HB_ID_MAX, ".");
     case RULE_TIME:
         return hb_time_parse(s, &t) == 0;
     case RULE_CHANNEL:
