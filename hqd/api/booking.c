@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BOOKING_KEY_MAX 64   /* an idempotency key: printable ASCII, 1..64 */
-#define BOOKING_DIGEST 16    /* bytes of the digest the hall keeps, as 32 hex digits */
+#define BOOKING_KEY_MAX 64    /* an idempotency key: printable ASCII, 1..64 */
+#define BOOKING_DIGEST 16     /* bytes of the digest the hall keeps, as 32 hex digits */
 #define BOOKING_BODY_MAX 8192 /* the hall's answer body passed on */
 
 typedef struct booking_ctx {
@@ -43,8 +43,9 @@ static void s_bad_field(hb_http_req_t *req, const char *field, const char *fmt, 
     va_end(ap);
     char reason[400];
     snprintf(reason, sizeof reason, "%s: %s", field, why);
-    hb_http_reply_json(req, 400, json_pack("{s:s, s:s, s:s}", "error", "bad_field", "reason",
-                                           reason, "field", field));
+    hb_http_reply_json(
+        req, 400,
+        json_pack("{s:s, s:s, s:s}", "error", "bad_field", "reason", reason, "field", field));
 }
 
 static bool s_key_ok(const char *k)
@@ -105,16 +106,11 @@ static bool s_member_ok(const member_t *m, const json_t *v)
         return false;
     int64_t t;
     switch (m->rule) {
-    case RULE_HALL:
-        return hb_hall_id_valid(s);
-    case RULE_ID:
-        return hb_id_chars_ok(s, HB_ID_MAX, ".");
-    case RULE_TIME:
-        return hb_time_parse(s, &t) == 0;
-    case RULE_CHANNEL:
-        return s_channel(s) != 0;
-    case RULE_KEY:
-        return s_key_ok(s);
+    case RULE_HALL: return hb_hall_id_valid(s);
+    case RULE_ID: return hb_id_chars_ok(s, HB_ID_MAX, ".");
+    case RULE_TIME: return hb_time_parse(s, &t) == 0;
+    case RULE_CHANNEL: return s_channel(s) != 0;
+    case RULE_KEY: return s_key_ok(s);
     }
     return false;
 }
@@ -125,22 +121,24 @@ static json_t *s_body(hb_http_req_t *req)
     json_error_t jerr;
     json_t *b = req->body_len ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
     if (!b || !json_is_object(b)) {
+        const char *why = b ? "" : req->body_len ? jerr.text : "it is empty";
         hb_http_reply_error(req, 400, "bad_json",
                             "the body must be a JSON object {\"hall\", \"service\", \"start\", "
                             "...}%s%s",
-                            b ? "" : ": ", b ? "" : req->body_len ? jerr.text : "it is empty");
+                            why[0] ? ": " : "", why);
         json_decref(b);
         return NULL;
     }
     const char *key;
     json_t *v;
-    json_object_foreach(b, key, v) {
+    json_object_foreach (b, key, v) {
         size_t i = 0;
         while (i < MEMBERS && strcmp(s_members[i].name, key) != 0)
             i++;
         if (i == MEMBERS) {
-            s_bad_field(req, key, "is not a member of a booking (hall, service, start, staff, "
-                                  "channel, request_id)");
+            s_bad_field(req, key,
+                        "is not a member of a booking (hall, service, start, staff, "
+                        "channel, request_id)");
             json_decref(b);
             return NULL;
         }

@@ -82,13 +82,13 @@ int hq_bookings_send(hq_bookings_t *b, hq_hall_t *hall, Hallbus__BookingRequest 
         b->stats.busy++;
         return HB_ETOOBIG;
     }
-    int64_t margin = b->timeout_ms / 4 < HQ_BOOKINGS_MARGIN_MS ? b->timeout_ms / 4
-                                                               : HQ_BOOKINGS_MARGIN_MS;
+    int64_t margin =
+        b->timeout_ms / 4 < HQ_BOOKINGS_MARGIN_MS ? b->timeout_ms / 4 : HQ_BOOKINGS_MARGIN_MS;
     rq->request = ++b->next;
     /* In the hall's clock: HQ's deadline plus the hall's skew (its clock
      * minus HQ's) as last measured. */
-    rq->expires_ms = hb_now_ms() + b->timeout_ms - margin +
-                     (hall->skew_known ? hall->clock_skew_ms : 0);
+    rq->expires_ms =
+        hb_now_ms() + b->timeout_ms - margin + (hall->skew_known ? hall->clock_skew_ms : 0);
     int rc = hq_ingest_send_booking(b->ing, hall, rq);
     if (rc != 0)
         return rc;

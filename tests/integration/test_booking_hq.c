@@ -42,9 +42,10 @@ static const hbt_world_spec_t s_world = {
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
 #define POLICY                                                                                     \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"]," \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"                 \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                           \
+    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"]" \
+    ","                                                                                            \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
     "\"appointments\":{\"A\":{\"slot_s\":600,\"capacity\":1}}}"
 
 static const char s_org[] =
@@ -66,8 +67,8 @@ static int s_book(const hbt_world_t *w, const char *token, const char *key, cons
     char header[160];
     const char *headers[1] = {header};
     snprintf(header, sizeof header, "Idempotency-Key: %s", key ? key : "");
-    hb_httpc_opts_t opts = {.timeout_ms = 10000, .token = token, .headers = headers,
-                            .n_headers = key ? 1 : 0};
+    hb_httpc_opts_t opts = {
+        .timeout_ms = 10000, .token = token, .headers = headers, .n_headers = key ? 1 : 0};
     hb_httpc_resp_t resp;
     char err[256];
     *out = NULL;
@@ -107,7 +108,8 @@ static int s_hall_bookings(const hbt_hall_t *h, const char *date, const char *st
     int n = 0;
     json_t *a = json_object_get(book, "appointments"), *b;
     size_t i;
-    json_array_foreach(a, i, b) n += strcmp(hbt_str(b, "start"), start) == 0;
+    json_array_foreach (a, i, b)
+        n += strcmp(hbt_str(b, "start"), start) == 0;
     json_decref(book);
     return n;
 }
@@ -150,8 +152,10 @@ HBT_TEST(test_booking_through_hq)
     snprintf(date, sizeof date, "%.10s", t1);
 
     /* Booked through HQ: the hall's answer, with the hall named. */
-    snprintf(body, sizeof body, "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
-                                "\"staff\":\"E07\"}", t1);
+    snprintf(body, sizeof body,
+             "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
+             "\"staff\":\"E07\"}",
+             t1);
     json_t *o;
     assert_int_equal(s_book(w, app1, "order-1", body, &o), 201);
     char code[16];
@@ -181,15 +185,19 @@ HBT_TEST(test_booking_through_hq)
     assert_string_equal(hbt_str(o, "code"), code);
     json_decref(o);
     /* The key in the body instead of the header is the same key. */
-    snprintf(body, sizeof body, "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
-                                "\"staff\":\"E07\",\"request_id\":\"order-1\"}", t1);
+    snprintf(body, sizeof body,
+             "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
+             "\"staff\":\"E07\",\"request_id\":\"order-1\"}",
+             t1);
     assert_int_equal(s_book(w, app1, NULL, body, &o), 201);
     assert_string_equal(hbt_str(o, "code"), code);
     json_decref(o);
     assert_int_equal(s_hall_bookings(h, date, t1), 1);
     /* Another caller's same key is another booking: here the slot is full. */
-    snprintf(body, sizeof body, "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
-                                "\"staff\":\"E07\"}", t1);
+    snprintf(body, sizeof body,
+             "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
+             "\"staff\":\"E07\"}",
+             t1);
     s_refused(w, w->hq.token, "order-1", body, 409, "slot_full", NULL, "is full (1 of 1)");
     /* A full slot: the hall's code and words. */
     s_refused(w, app1, "order-2", body, 409, "slot_full", NULL, "is full (1 of 1)");
@@ -197,8 +205,10 @@ HBT_TEST(test_booking_through_hq)
     snprintf(body, sizeof body, "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\"}", t2);
     s_refused(w, app1, "order-1", body, 409, "idempotency_key_reused", NULL, code);
     /* The hall's other refusals come back as the hall gives them. */
-    snprintf(body, sizeof body, "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
-                                "\"staff\":\"E99\"}", t2);
+    snprintf(body, sizeof body,
+             "{\"hall\":\"BK1\",\"service\":\"A\",\"start\":\"%s\","
+             "\"staff\":\"E99\"}",
+             t2);
     s_refused(w, app1, NULL, body, 400, "bad_request", NULL, "no staff 'E99' is enrolled");
     char odd[HB_RFC3339_MAX];
     hb_time_format(next + 60000, odd);

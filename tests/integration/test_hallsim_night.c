@@ -23,8 +23,10 @@
 #define SPEED "600" /* a simulated 8-hour day in 48 s */
 #define NIGHT_MAX_MS 8000
 
-static const hbt_world_spec_t s_world = {
-    .tag = "simnight", .halls = {"SIM1", "SIM2", "SIM3", "SIM4", "SIM5", "SIM6"}, .engine = true, .start = true};
+static const hbt_world_spec_t s_world = {.tag = "simnight",
+                                         .halls = {"SIM1", "SIM2", "SIM3", "SIM4", "SIM5", "SIM6"},
+                                         .engine = true,
+                                         .start = true};
 #define HALLS 6
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
@@ -79,10 +81,28 @@ HBT_TEST(test_night_takes_seconds)
     hbt_world_t *w = *state;
     char log[400];
     snprintf(log, sizeof log, "%s/hallsim.log", w->root);
-    char *argv[] = {HALLSIM,  "--hall",  w->hall[0].http, "--hall", w->hall[1].http,
-                    "--hall", w->hall[2].http, "--hall", w->hall[3].http, "--hall",
-                    w->hall[4].http, "--hall", w->hall[5].http, "--mode", "drive",
-                    "--speed", SPEED, "--days", "2", "--seed", "1", NULL};
+    char *argv[] = {HALLSIM,
+                    "--hall",
+                    w->hall[0].http,
+                    "--hall",
+                    w->hall[1].http,
+                    "--hall",
+                    w->hall[2].http,
+                    "--hall",
+                    w->hall[3].http,
+                    "--hall",
+                    w->hall[4].http,
+                    "--hall",
+                    w->hall[5].http,
+                    "--mode",
+                    "drive",
+                    "--speed",
+                    SPEED,
+                    "--days",
+                    "2",
+                    "--seed",
+                    "1",
+                    NULL};
     hbt_proc_t sim;
     hbt_spawn(&sim, log, argv);
     /* Day 1: counters open, and the time no counter is open anywhere is
