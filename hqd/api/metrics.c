@@ -127,13 +127,16 @@ static void s_alerts(hqd_t *hq, hb_metrics_t *m)
     if (hq->bookings) {
         hq_bookings_stats_t bs;
         hq_bookings_get_stats(hq->bookings, &bs);
-        static const char *const what = "bookings sent to halls, by what became of them";
-        hb_metrics_add(m, "hallbus_hq_bookings_total", "counter", what, "outcome=\"answered\"",
-                       (double)bs.answered);
-        hb_metrics_add(m, "hallbus_hq_bookings_total", "counter", what, "outcome=\"timed_out\"",
-                       (double)bs.timed_out);
-        hb_metrics_add(m, "hallbus_hq_bookings_total", "counter", what, "outcome=\"busy\"",
-                       (double)bs.busy);
+        const struct {
+            const char *labels;
+            uint64_t n;
+        } outcomes[] = {{"outcome=\"answered\"", bs.answered},
+                        {"outcome=\"timed_out\"", bs.timed_out},
+                        {"outcome=\"busy\"", bs.busy}};
+        for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+            hb_metrics_add(m, "hallbus_hq_bookings_total", "counter",
+                           "bookings sent to halls, by what became of them", outcomes[i].labels,
+                           (double)outcomes[i].n);
         hb_metrics_add(m, "hallbus_hq_bookings_stray_total", "counter",
                        "halls' booking answers that matched no request waiting (late)", NULL,
                        (double)bs.stray);

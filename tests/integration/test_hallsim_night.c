@@ -81,28 +81,17 @@ HBT_TEST(test_night_takes_seconds)
     hbt_world_t *w = *state;
     char log[400];
     snprintf(log, sizeof log, "%s/hallsim.log", w->root);
-    char *argv[] = {HALLSIM,
-                    "--hall",
-                    w->hall[0].http,
-                    "--hall",
-                    w->hall[1].http,
-                    "--hall",
-                    w->hall[2].http,
-                    "--hall",
-                    w->hall[3].http,
-                    "--hall",
-                    w->hall[4].http,
-                    "--hall",
-                    w->hall[5].http,
-                    "--mode",
-                    "drive",
-                    "--speed",
-                    SPEED,
-                    "--days",
-                    "2",
-                    "--seed",
-                    "1",
-                    NULL};
+    /* The quick start's six halls, its drive mode and seed, ten times as fast. */
+    char *argv[2 * HALLS + 16] = {HALLSIM};
+    int n = 1;
+    for (int i = 0; i < HALLS; i++) {
+        argv[n++] = "--hall";
+        argv[n++] = w->hall[i].http;
+    }
+    static char *const rest[] = {"--mode", "drive", "--speed", SPEED, "--days", "2", "--seed", "1"};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+        argv[n++] = rest[i];
+    argv[n] = NULL;
     hbt_proc_t sim;
     hbt_spawn(&sim, log, argv);
     /* Day 1: counters open, and the time no counter is open anywhere is
