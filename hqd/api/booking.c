@@ -301,7 +301,7 @@ void hqd_api_post_appointment(hb_http_req_t *req, void *arg)
     int rc = hq_bookings_send(hq->bookings, h, &rq, s_done, c);
     if (rc == 0) {
         json_decref(b);
-        return; /* answered by s_done, on a later turn of the loop */
+        return; /* `c` is s_done's now, which may have run already */
     }
     hb_http_req_t *r = hb_http_deferred_req(c->d);
     if (r) {

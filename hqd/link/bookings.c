@@ -89,17 +89,23 @@ int hq_bookings_send(hq_bookings_t *b, hq_hall_t *hall, Hallbus__BookingRequest 
      * minus HQ's) as last measured. */
     rq->expires_ms =
         hb_now_ms() + b->timeout_ms - margin + (hall->skew_known ? hall->clock_skew_ms : 0);
-    int rc = hq_ingest_send_booking(b->ing, hall, rq);
-    if (rc != 0)
-        return rc;
-    hq_ingest_flush(b->ing);
+    /* Waiting before it is sent: the flush below may read the answer
+     * already (a replay is answered in microseconds on loopback). */
     w->request = rq->request;
     w->hall = hall->num;
     w->deadline = hb_mono_ms() + b->timeout_ms;
     w->done = done;
     w->arg = arg;
-    b->stats.sent++;
     b->stats.waiting++;
+    int rc = hq_ingest_send_booking(b->ing, hall, rq);
+    if (rc != 0) {
+        memset(w, 0, sizeof *w);
+        b->stats.waiting--;
+        return rc;
+    }
+    b->stats.sent++;
+    /* ZMQ_FD is edge-triggered: what arrived meanwhile is read now. */
+    hq_ingest_flush(b->ing);
     return 0;
 }
 

@@ -50,9 +50,12 @@ int64_t hq_bookings_timeout_ms(const hq_bookings_t *b);
 
 /* Sends `rq` to `hall` (its `request` number and `expires_ms`, the
  * deadline in the hall's clock as far as HQ knows the hall's skew, are
- * set here); `done` is called later, never from within this call. 0, or
- * HB_ETOOBIG (HQ_BOOKINGS_MAX waiting), HB_ENOTFOUND (the hall has no
- * connection), HB_EAGAIN (its queue is full): then `done` is never called. */
+ * set here). 0: `done` is called exactly once, later or even before this
+ * call returns (the socket is read after the send, and a hall may answer
+ * at once), so the caller has everything `done` needs in place first and
+ * touches `arg` no more after a 0. HB_ETOOBIG (HQ_BOOKINGS_MAX waiting),
+ * HB_ENOTFOUND (the hall has no connection), HB_EAGAIN (its queue is
+ * full): then `done` is never called. */
 int hq_bookings_send(hq_bookings_t *b, hq_hall_t *hall, Hallbus__BookingRequest *rq,
                      hq_booking_done_fn done, void *arg);
 /* The ingest's answer hook (hq_ingest_set_booking_hook). */
