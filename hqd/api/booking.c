@@ -229,7 +229,10 @@ void hqd_api_post_appointment(hb_http_req_t *req, void *arg)
         json_decref(b);
         return;
     }
-    const char *id = json_string_value(json_object_get(b, "hall"));
+    /* A copy: the body is dropped on every refusal below, before the
+     * refusal names the hall. s_body checked it is a hall id. */
+    char id[HB_HALL_ID_MAX];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(b, "hall")));
     hq_auth_note_object(req, id);
     /* Scope first: a caller who may not book there learns nothing of the
      * hall, not even whether it exists. */
