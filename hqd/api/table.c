@@ -1,6 +1,6 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * control.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
+ * trends.c, control.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
  * row of its own; the ":step" row after them takes every other step and
  * answers which ones there are.
  *
@@ -73,6 +73,7 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/regions", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_regions},
     {"GET", "/v1/regions/:region", HB_PERM_LIVE_READ, HB_SCOPE_REGION, "region",
      hqd_api_get_region},
+    {"GET", "/v1/trends", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_trends},
     {"GET", "/v1/stream", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_stream},
     {"GET", "/v1/alerts", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_alerts},
 
