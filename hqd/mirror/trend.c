@@ -7,6 +7,7 @@
 #include "hqstore.h"
 
 #include "hallbus/error.h"
+#include "hallbus/time.h"
 #include "hallbus/vec.h"
 
 #include <math.h>
@@ -390,9 +391,14 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
         const tr_sum_t *s = &sums[i];
         char start[6];
         snprintf(start, sizeof start, "%02d:%02d", i / 4, (i % 4) * HQ_TREND_SLOT_MIN);
+        /* The slot's start as an instant, when the halls share a zone: the
+         * page shows it in the viewer's zone. */
+        char at[HB_RFC3339_MAX];
+        hb_time_format(hb_tz_local_to_utc(zone, today, i / 4, (i % 4) * HQ_TREND_SLOT_MIN), at);
         json_array_append_new(
             slots,
-            json_pack("{s:i, s:s, s:o, s:o, s:o, s:s, s:b}", "slot", i, "start", start, "served",
+            json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:s, s:b}", "slot", i, "start", start, "at",
+                      mixed ? json_null() : json_string(at), "served",
                       s->served_n ? s_num(s->served, !s->from_rollups) : json_null(), "waiting",
                       s->waiting_n ? json_real(round(s->waiting * 10) / 10) : json_null(), "typical_served",
                       s->typical_n ? json_real(round(s->typical * 100) / 100) : json_null(),

@@ -84,7 +84,7 @@ typedef struct hq_trend_query {
  * local day, with the typical: {"date", "weekday", "zone", "zones",
  * "slot_minutes", "now_slot", "halls", "halls_counted", "weeks",
  * "halls_with_typical", "typical_waiting": null, "slots": [96 x {"slot",
- * "start", "served", "waiting", "typical_served", "source", "gap"}]}
+ * "start", "at", "served", "waiting", "typical_served", "source", "gap"}]}
  * (docs/API.md says each). New reference, or NULL when out of memory. */
 json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q);
 

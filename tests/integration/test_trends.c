@@ -264,6 +264,9 @@ static void test_trends(void **state)
     hb_date_format(d, date);
     assert_string_equal(json_string_value(json_object_get(o, "date")), date);
     assert_int_equal(hbt_int(o, "slot_minutes"), 15);
+    char at[HB_RFC3339_MAX];
+    hb_time_format(hb_tz_local_to_utc(w->tz, d, a / 4, (a % 4) * 15), at);
+    assert_string_equal(json_string_value(json_object_get(s_slot(o, a), "at")), at);
     assert_int_equal(json_array_size(json_object_get(o, "slots")), 96);
     assert_true(json_is_null(json_object_get(o, "typical_waiting")));
     /* hqd did not watch those quarters: no waiting figure for them. */
