@@ -236,11 +236,17 @@ int hq_trend_hours(MDB_txn *txn, const ru_store_t *st, uint32_t num, int32_t day
  * for another day or week count, or older than HQ_TREND_TYPICAL_TTL_MS.
  * Only days on which the hall issued a ticket count (a closed day, a
  * holiday, is no typical day), as in hq_kpi_typical. */
-static void s_typical(tr_hall_t *h, uint32_t num, MDB_txn *txn, const ru_store_t *st,
-                      int32_t today, int weeks, int64_t now_ms)
+/* Returns false when the hall has no typical day for `today` because the
+ * answer's `*budget` of reads is spent (it is pending). */
+static bool s_typical(tr_hall_t *h, uint32_t num, MDB_txn *txn, const ru_store_t *st,
+                      int32_t today, int weeks, int64_t now_ms, size_t *budget)
 {
-    if (h->typ_day == today && h->typ_weeks == weeks && now_ms - h->typ_at_ms < HQ_TREND_TYPICAL_TTL_MS)
-        return;
+    bool have = h->typ_day == today && h->typ_weeks == weeks;
+    if (have && now_ms - h->typ_at_ms < HQ_TREND_TYPICAL_TTL_MS)
+        return true;
+    if (*budget == 0)
+        return have; /* a stale one of today, read again by a later answer */
+    (*budget)--;
     uint64_t sum[24] = {0};
     int days = 0;
     for (int k = 1; k <= weeks; k++) {
@@ -260,6 +266,7 @@ static void s_typical(tr_hall_t *h, uint32_t num, MDB_txn *txn, const ru_store_t
     h->typ_day = today;
     h->typ_weeks = (uint8_t)weeks;
     h->typ_at_ms = now_ms;
+    return true;
 }
 
 /* ------------------------------------------------------------ answers ---- */
@@ -341,7 +348,7 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
         txn = NULL;
     const hb_tz_t *zone = NULL;
     bool mixed = false;
-    size_t counted = 0, with_typical = 0;
+    size_t counted = 0, with_typical = 0, pending = 0, budget = HQ_TREND_TYPICAL_READS_PER_ANSWER;
     for (size_t k = 0; k < q->n; k++) {
         uint32_t num = q->nums[k];
         pthread_mutex_lock(&t->lock);
@@ -370,9 +377,13 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
         if (txn) {
             /* The record's typical cache is the loop thread's: `h` itself
              * (the mirror thread never touches those fields). */
-            s_typical(h, num, txn, q->rollups, today, weeks, q->now_ms);
-            copy->typ_days = h->typ_days;
-            memcpy(copy->typ_served, h->typ_served, sizeof copy->typ_served);
+            if (!s_typical(h, num, txn, q->rollups, today, weeks, q->now_ms, &budget)) {
+                pending++;
+                h = NULL;
+            }
+            copy->typ_days = h ? h->typ_days : 0;
+            if (h)
+                memcpy(copy->typ_served, h->typ_served, sizeof copy->typ_served);
             if (copy->gap_until_ms && hq_trend_hours(txn, q->rollups, num, today, filled, &any) == 0)
                 have_filled = true;
         }
@@ -407,11 +418,12 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
     char date[11];
     hb_date_format(today, date);
     json_t *o = json_pack(
-        "{s:s, s:s, s:o, s:o, s:i, s:i, s:I, s:I, s:i, s:I, s:n, s:s, s:o}", "date", date,
+        "{s:s, s:s, s:o, s:o, s:i, s:i, s:I, s:I, s:i, s:I, s:I, s:n, s:s, s:o}", "date", date,
         "weekday", wdays[hb_weekday(today)], "zone", mixed ? json_null() : json_string(hb_tz_name(zone)),
         "zones", zones, "slot_minutes", HQ_TREND_SLOT_MIN, "now_slot", now_slot, "halls",
         (json_int_t)q->n, "halls_counted", (json_int_t)counted, "weeks", weeks,
-        "halls_with_typical", (json_int_t)with_typical, "typical_waiting", "typical_note",
+        "halls_with_typical", (json_int_t)with_typical, "halls_typical_pending",
+        (json_int_t)pending, "typical_waiting", "typical_note",
         "the rollups count waits of called tickets, not customers waiting: there is no typical "
         "waiting figure; typical served is the hour's mean spread over its four quarters",
         "slots", slots);

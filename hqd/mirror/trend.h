@@ -40,6 +40,12 @@
 /* A hall's typical day is read from the rollups again after this long
  * (late events of earlier weeks land in the rollups). */
 #define HQ_TREND_TYPICAL_TTL_MS (5 * 60 * 1000)
+/* One answer reads at most this many halls' typical days from the rollups
+ * (each: one cursor range per week), so that a first answer over 100,000
+ * halls does not hold the loop thread for seconds: the others keep the
+ * one they have for today, or count in "halls_typical_pending" and are
+ * read by the next answers. */
+#define HQ_TREND_TYPICAL_READS_PER_ANSWER 10000
 
 typedef struct hq_trend hq_trend_t;
 
@@ -83,7 +89,7 @@ typedef struct hq_trend_query {
 /* The halls' today per slot, summed slot by slot over each hall's own
  * local day, with the typical: {"date", "weekday", "zone", "zones",
  * "slot_minutes", "now_slot", "halls", "halls_counted", "weeks",
- * "halls_with_typical", "typical_waiting": null, "slots": [96 x {"slot",
+ * "halls_with_typical", "halls_typical_pending", "typical_waiting": null, "slots": [96 x {"slot",
  * "start", "at", "served", "waiting", "typical_served", "source", "gap"}]}
  * (docs/API.md says each). New reference, or NULL when out of memory. */
 json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q);
