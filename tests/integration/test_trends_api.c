@@ -244,11 +244,12 @@ static void test_trends(void **state)
     world_t *w = *state;
     int32_t d = w->today;
     int a = w->slot - 2, b = w->slot - 1; /* the two quarters before now's */
-    /* Today: T1 serves one ticket in quarter a and two in b, and leaves a
-     * fourth waiting; T2 serves one in b. */
+    /* Today: T1 serves one ticket at a quarter past midnight, one in
+     * quarter a and two in b, and leaves a fifth waiting; T2 serves one in
+     * b. */
     const ev_t t1_today[] = {
-        {d, a, 0, OPEN}, SERVE(d, a, 1, "A101"), SERVE(d, b, 1, "A102"), SERVE(d, b, 6, "A103"),
-        {d, b, 11, ISSUE("A104")},
+        {d, 1, 0, OPEN}, SERVE(d, 1, 1, "A100"), SERVE(d, a, 1, "A101"), SERVE(d, b, 1, "A102"),
+        SERVE(d, b, 6, "A103"), {d, b, 11, ISSUE("A104")},
     };
     const ev_t t2_today[] = {{d, b, 0, OPEN}, SERVE(d, b, 2, "B101")};
     s_post(w, &w->t1, t1_today, sizeof t1_today / sizeof t1_today[0]);
@@ -257,8 +258,8 @@ static void test_trends(void **state)
     assert_true(hbt_wait_synced(&w->hq, &w->t2, 30000));
 
     json_t *o = s_until_served(w, "scope=hall:T1", b, 2);
-    const int t1_slots[] = {a, b}, t1_served[] = {1, 2};
-    s_expect_served(o, t1_slots, t1_served, 2);
+    const int t1_slots[] = {1, a, b}, t1_served[] = {1, 1, 2};
+    s_expect_served(o, t1_slots, t1_served, 3);
     assert_string_equal(json_string_value(json_object_get(o, "zone")), w->zone);
     char date[11];
     hb_date_format(d, date);
@@ -275,13 +276,13 @@ static void test_trends(void **state)
 
     /* The network, the province and each city: slot by slot sums. */
     o = s_until_served(w, "scope=network", b, 3);
-    const int net_served[] = {1, 3};
-    s_expect_served(o, t1_slots, net_served, 2);
+    const int net_served[] = {1, 1, 3};
+    s_expect_served(o, t1_slots, net_served, 3);
     assert_int_equal(hbt_int(o, "halls"), 2);
     assert_false(json_is_true(json_object_get(o, "filtered")));
     json_decref(o);
     o = s_trends_as(w, NULL, "scope=region:P1", 200);
-    s_expect_served(o, t1_slots, net_served, 2);
+    s_expect_served(o, t1_slots, net_served, 3);
     json_decref(o);
     o = s_trends_as(w, NULL, "scope=region:C2", 200);
     const int c2_slots[] = {b}, c2_served[] = {1};
@@ -331,7 +332,7 @@ static void test_trends(void **state)
             fail_msg("slot %d: typical %g, wanted %g", i, s_dbl(s_slot(o, i), "typical_served"), want);
     }
     /* The late events of earlier days left today's counts as they were. */
-    s_expect_served(o, t1_slots, t1_served, 2);
+    s_expect_served(o, t1_slots, t1_served, 3);
     json_decref(o);
     /* The network's typical is T1's (T2 has no earlier weeks). */
     o = s_trends_as(w, NULL, "scope=network&weeks=3", 200);
@@ -346,18 +347,18 @@ static void test_trends(void **state)
     /* A city's operator: their city and hall; their part of the province
      * and of the network; never the other city or its hall. */
     o = s_trends_as(w, w->op1, "scope=hall:T1", 200);
-    s_expect_served(o, t1_slots, t1_served, 2);
+    s_expect_served(o, t1_slots, t1_served, 3);
     json_decref(o);
     o = s_trends_as(w, w->op1, "scope=region:C1", 200);
-    s_expect_served(o, t1_slots, t1_served, 2);
+    s_expect_served(o, t1_slots, t1_served, 3);
     json_decref(o);
     o = s_trends_as(w, w->op1, "scope=region:P1", 200);
-    s_expect_served(o, t1_slots, t1_served, 2);
+    s_expect_served(o, t1_slots, t1_served, 3);
     assert_true(json_is_true(json_object_get(o, "filtered")));
     assert_int_equal(hbt_int(o, "halls"), 1);
     json_decref(o);
     o = s_trends_as(w, w->op1, "scope=network", 200);
-    s_expect_served(o, t1_slots, t1_served, 2);
+    s_expect_served(o, t1_slots, t1_served, 3);
     assert_true(json_is_true(json_object_get(o, "filtered")));
     json_decref(o);
     json_decref(s_trends_as(w, w->op1, "scope=hall:T2", 403));
@@ -433,8 +434,11 @@ static void test_restart_gap(void **state)
             assert_true(json_is_null(json_object_get(s, "served")));
         }
     }
-    /* When quarter a lies in an earlier hour than b, its hour's one served
-     * ticket is spread over the hour's quarters. */
+    /* The ticket served at 00:16 is the rollups' hour 0, a quarter of it
+     * in each of its quarters; when quarter a lies in an earlier hour than
+     * b, its hour's one ticket is spread likewise. */
+    for (int i = 0; i < 4; i++)
+        assert_true(s_dbl(s_slot(o, i), "served") == 0.25);
     if (a / 4 < b / 4)
         assert_true(hour_a > 0.99 && hour_a < 1.01);
     json_decref(o);
