@@ -1,8 +1,8 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * trends.c, control.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
- * row of its own; the ":step" row after them takes every other step and
- * answers which ones there are.
+ * trends.c, policies.c, campaigns.c, enrol.c, reports.c, static.c), in one
+ * list. A campaign step is a row of its own; the ":step" row after them
+ * takes every other step and answers which ones there are.
  *
  * The guard (hqd/auth/guard.c) enforces each row's permission and scope
  * before the handler runs. HB_SCOPE_ANY marks the routes whose handler
