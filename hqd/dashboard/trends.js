@@ -13,9 +13,9 @@
 //
 // Every text of this part is the catalogue's (i18n.js, keys trend.*).
 
-import {el, clear, fmtDuration, fmtNumber, getJSON, routeMissing, secondsSince, worstLabel} from './util.js';
+import {el, clear, fmtDuration, fmtNumber, secondsSince, worstLabel} from './util.js';
 import {fmtDay, fmtHourMinute, t} from './i18n.js';
-import {loadChart, SERIES} from './chartlib.js';
+import {fetchChartView, SERIES} from './chartlib.js';
 
 const WORST_SHOWN = 5;
 const REFRESH_MS = 60000;
@@ -68,25 +68,9 @@ class TrendChart {
     this._fetch(this.scope);
   }
 
-  async _fetch(scope) {
-    this.inflight = true;
-    this.fetched = Date.now();
-    try {
-      const [r, Chart] = await Promise.all([
-        getJSON(`/v1/trends?scope=${encodeURIComponent(scope)}`), loadChart()]);
-      if (scope !== this.scope) return;
-      if (r.status !== 200 || !r.body) {
-        this.note.textContent = routeMissing(r) ? t('trend.notServed')
-          : t('trend.failed', {why: (r.body && r.body.reason) || r.status});
-        this.box.hidden = true;
-        return;
-      }
-      this.body = r.body;
-      this._draw(r.body, Chart);
-      this.section.dataset.loaded = 'true';
-    } finally {
-      this.inflight = false;
-    }
+  _fetch(scope) {
+    return fetchChartView(this, `/v1/trends?scope=${encodeURIComponent(scope)}`,
+      () => scope === this.scope, t('trend.notServed'), (why) => t('trend.failed', {why}));
   }
 
   _draw(b, Chart) {

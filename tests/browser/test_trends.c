@@ -12,6 +12,7 @@
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 #include "webdriver.h"
+#include "world.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -24,41 +25,40 @@
 
 #include "runner.h"
 
+/* hqd and the two halls (world.h), each open round the clock in UTC, the
+ * rollups committed every 100 ms; the browser is the test's. */
+static const hbt_world_spec_t s_world = {"btrends", .halls = {"B01", "B02"},
+                                         .hq_args = {"--rollup_commit_every", "100ms"},
+                                         .engine = true, .start = true};
+
 typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t b01, b02;
+    hbt_world_t *world;
+    hbt_hq_t *hq; /* the world's */
+    hbt_hall_t *b01, *b02;
     hbt_wd_t b;
 } world_t;
 
 static int s_setup(void **state)
 {
+    *state = (void *)&s_world;
+    hbt_world_setup(state);
+    hbt_world_t *wd = *state;
     world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "btrends");
-    hbt_hq_init(&w->hq, w->root);
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--rollup_commit_every");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "100ms");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/org",
-                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
-                 "{\"id\":\"P01\",\"name\":\"北方省\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"C001\",\"name\":\"港湾市\",\"level\":\"city\",\"parent\":\"P01\"},"
-                 "{\"id\":\"C002\",\"name\":\"山城\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                 "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
-                 "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
-                 NULL),
-        200);
-    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, NULL),
-                     200);
-    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", NULL), 200);
-    hbt_hall_enroll(&w->hq, &w->b01, "B01");
-    hbt_hall_enroll(&w->hq, &w->b02, "B02");
-    hbt_hall_set_engine(&w->b01, HBT_POLICY_ALWAYS_OPEN, NULL);
-    hbt_hall_set_engine(&w->b02, HBT_POLICY_ALWAYS_OPEN, NULL);
-    hbt_hall_start(&w->b01);
-    hbt_hall_start(&w->b02);
+    w->world = wd;
+    w->hq = &wd->hq;
+    w->b01 = &wd->hall[0];
+    w->b02 = &wd->hall[1];
+    wd->test = w;
+    hbt_req_ok(w->hq->http, "PUT", "/v1/org",
+               "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
+               "{\"id\":\"P01\",\"name\":\"北方省\",\"level\":\"province\",\"parent\":\"CN\"},"
+               "{\"id\":\"C001\",\"name\":\"港湾市\",\"level\":\"city\",\"parent\":\"P01\"},"
+               "{\"id\":\"C002\",\"name\":\"山城\",\"level\":\"city\",\"parent\":\"P01\"}],"
+               "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
+               "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
+               200);
+    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
+    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
     *state = w;
     return 0;
 }
@@ -67,12 +67,9 @@ static int s_teardown(void **state)
 {
     world_t *w = *state;
     hbt_wd_stop(&w->b);
-    hbt_hall_stop(&w->b01, SIGTERM);
-    hbt_hall_stop(&w->b02, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
+    void *world = w->world;
     free(w);
-    return 0;
+    return hbt_world_teardown(&world);
 }
 
 #define HBT_FIXTURE s_setup, s_teardown
@@ -111,16 +108,7 @@ static void s_serve(hbt_hall_t *h, int64_t at, int n, const char *prefix, bool l
                                              "1", "business_type", "x", "outcome", "done",
                                              "duration_s", 30));
     }
-    char *body = json_dumps(arr, JSON_COMPACT);
-    json_t *out = NULL;
-    int status = hbt_http(h->http, "POST", "/v1/events", body, &out);
-    if (status != 200) {
-        char *dump = out ? json_dumps(out, 0) : NULL;
-        fail_msg("posting events: %d %s", status, dump ? dump : "");
-    }
-    json_decref(out);
-    free(body);
-    json_decref(arr);
+    hbt_hall_post_json(h, arr);
 }
 
 static void s_wait(world_t *w, const char *script, int ms, const char *what)
@@ -158,7 +146,7 @@ static void s_check_chart(world_t *w, const char *section, const char *scope, co
     snprintf(script, sizeof script, "return document.getElementById('%s').dataset.served;", section);
     hbt_wd_exec_str(&w->b, script, got, sizeof got);
     snprintf(path, sizeof path, "/v1/trends?scope=%s", scope);
-    json_t *o = hbt_get(w->hq.http, path);
+    json_t *o = hbt_get(w->hq->http, path);
     assert_non_null(o);
     int64_t sum = 0, now = hbt_int(o, "now_slot");
     for (int64_t i = 0; i <= now; i++)
@@ -188,7 +176,7 @@ static const char s_legend_en[] = "Served today|Typical served (hour's mean spre
 static void s_views(world_t *w, const char *lang, const char *legend)
 {
     char url[160], shot[64];
-    snprintf(url, sizeof url, "%s/?lang=%s", w->hq.http, lang);
+    snprintf(url, sizeof url, "%s/?lang=%s", w->hq->http, lang);
     hbt_wd_go(&w->b, url);
     s_wait(w, "return document.body.dataset.auth === 'in' || document.body.dataset.auth === 'out';",
            10000, "the page knowing who is signed in");
@@ -239,35 +227,23 @@ HBT_TEST(test_trends_views)
      * served one; a week ago B01 served four. */
     int64_t now = hb_now_ms(), midnight = now - now % 86400000;
     int64_t at = now - 12 * 60000 > midnight ? now - 12 * 60000 : midnight + 1000;
-    s_serve(&w->b01, at - 7 * 86400000LL, 4, "W", false);
-    s_serve(&w->b01, at, 2, "A", true);
-    s_serve(&w->b02, at, 1, "B", false);
-    assert_true(hbt_wait_synced(&w->hq, &w->b01, 30000));
-    assert_true(hbt_wait_synced(&w->hq, &w->b02, 30000));
+    s_serve(w->b01, at - 7 * 86400000LL, 4, "W", false);
+    s_serve(w->b01, at, 2, "A", true);
+    s_serve(w->b02, at, 1, "B", false);
+    assert_true(hbt_wait_synced(w->hq, w->b01, 30000));
+    assert_true(hbt_wait_synced(w->hq, w->b02, 30000));
     char tok[64];
-    hbt_hq_user(&w->hq, "ada", tok, "--role", "admin", NULL);
-    hbt_hq_password(&w->hq, "ada", "ada-pass-1");
+    hbt_hq_user(w->hq, "ada", tok, "--role", "admin", NULL);
+    hbt_hq_password(w->hq, "ada", "ada-pass-1");
     /* The rollups hold last week before anything asks for the typical
      * (hqd keeps a hall's typical day for five minutes). */
-    char date[11], path[128];
+    char date[11];
     hb_date_format((int32_t)((at - 7 * 86400000LL) / 86400000), date);
-    snprintf(path, sizeof path, "/v1/reports/kpi?scope=CN&period=day&date=%s", date);
-    int64_t deadline = hbt_now_ms() + 30000;
-    for (;;) {
-        json_t *o = hbt_get(w->hq.http, path);
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete")) &&
-                    hbt_int(o, "served") == 4;
-        json_decref(o);
-        if (done)
-            break;
-        if (hbt_now_ms() > deadline)
-            fail_msg("last week's rollups not there within 30 s");
-        hbt_sleep_ms(100);
-    }
-    json_t *o = hbt_get(w->hq.http, "/v1/trends?scope=hall:B01");
+    hbt_wait_rolled_up(w->hq, "CN", date, 30000);
+    json_t *o = hbt_get(w->hq->http, "/v1/trends?scope=hall:B01");
     assert_int_equal(hbt_int(o, "halls_with_typical"), 1);
     json_decref(o);
-    hbt_wd_start(&w->b, w->root);
+    hbt_wd_start(&w->b, w->world->root);
     hbt_wd_viewport(&w->b, 1280, 900);
     s_views(w, "zh-CN", s_legend_zh);
     s_views(w, "en", s_legend_en);

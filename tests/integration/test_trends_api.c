@@ -11,6 +11,7 @@
  * after a restart of hqd, today before it is a gap the rollups fill by
  * whole hours. */
 #include "harness.h"
+#include "world.h"
 
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
@@ -34,10 +35,15 @@
     "\"halls\":[{\"id\":\"T1\",\"city\":\"C1\",\"name\":\"一号厅\"},"                              \
     "{\"id\":\"T2\",\"city\":\"C2\",\"name\":\"二号厅\"}]}"
 
+/* hqd (rollups committed every 100 ms) and two halls enrolled (world.h),
+ * started by s_setup with the zone it picks. */
+static const hbt_world_spec_t s_world = {"trends", .halls = {"T1", "T2"},
+                                         .hq_args = {"--rollup_commit_every", "100ms"}};
+
 typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t t1, t2;
+    hbt_world_t *world;
+    hbt_hq_t *hq;
+    hbt_hall_t *t1, *t2;
     char zone[32];
     const hb_tz_t *tz;
     int32_t today;
@@ -46,18 +52,6 @@ typedef struct {
 } world_t;
 
 static char s_policy[512];
-
-static void s_call(const char *base, const char *method, const char *path, const char *body,
-                   int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http(base, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.600s", method, path, status, want, dump ? dump : "");
-    }
-    json_decref(resp);
-}
 
 static int s_setup(void **state)
 {
@@ -79,22 +73,21 @@ static int s_setup(void **state)
              "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
              "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}",
              w->zone);
-    hbt_mkdtemp(w->root, sizeof w->root, "trends");
-    hbt_hq_init(&w->hq, w->root);
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--rollup_commit_every");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "100ms");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    s_call(w->hq.http, "PUT", "/v1/org", ORG, 200);
-    s_call(w->hq.http, "PUT", "/v1/policies/national", s_policy, 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
-    hbt_hq_user(&w->hq, "op1", w->op1, "--role", "operator", "--scope", "C1", NULL);
-    hbt_hall_enroll(&w->hq, &w->t1, "T1");
-    hbt_hall_enroll(&w->hq, &w->t2, "T2");
-    hbt_hall_set_engine(&w->t1, s_policy, NULL);
-    hbt_hall_set_engine(&w->t2, s_policy, NULL);
-    hbt_hall_start(&w->t1);
-    hbt_hall_start(&w->t2);
+    *state = (void *)&s_world;
+    hbt_world_setup(state);
+    w->world = *state;
+    w->world->test = w;
+    w->hq = &w->world->hq;
+    w->t1 = &w->world->hall[0];
+    w->t2 = &w->world->hall[1];
+    hbt_req_ok(w->hq->http, "PUT", "/v1/org", ORG, 200);
+    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", s_policy, 200);
+    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_hq_user(w->hq, "op1", w->op1, "--role", "operator", "--scope", "C1", NULL);
+    hbt_hall_set_engine(w->t1, s_policy, NULL);
+    hbt_hall_set_engine(w->t2, s_policy, NULL);
+    hbt_hall_start(w->t1);
+    hbt_hall_start(w->t2);
     *state = w;
     return 0;
 }
@@ -102,12 +95,9 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     world_t *w = *state;
-    hbt_hall_stop(&w->t1, SIGTERM);
-    hbt_hall_stop(&w->t2, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
+    void *world = w->world;
     free(w);
-    return 0;
+    return hbt_world_teardown(&world);
 }
 
 /* An event at `min` minutes into slot `slot` of local day `day`. */
@@ -126,16 +116,12 @@ static void s_post(world_t *w, hbt_hall_t *h, const ev_t *evs, size_t n)
         char ts[HB_RFC3339_MAX], text[1024];
         hb_time_format(at, ts);
         snprintf(text, sizeof text, "{\"at\":\"%s\",%s}", ts, evs[i].body);
-        json_error_t jerr;
-        json_t *o = json_loads(text, 0, &jerr);
+        json_t *o = json_loads(text, 0, NULL);
         if (!o)
-            fail_msg("bad test event %s: %s", text, jerr.text);
+            fail_msg("bad test event %s", text);
         json_array_append_new(arr, o);
     }
-    char *body = json_dumps(arr, JSON_COMPACT);
-    s_call(h->http, "POST", "/v1/events", body, 200);
-    free(body);
-    json_decref(arr);
+    hbt_hall_post_json(h, arr);
 }
 
 #define ISSUE(t) "\"type\":\"ticket_issued\",\"ticket\":\"" t "\",\"service\":\"A\",\"priority\":\"normal\",\"source\":\"kiosk\""
@@ -151,17 +137,18 @@ static void s_post(world_t *w, hbt_hall_t *h, const ev_t *evs, size_t n)
 #define SERVE(d, s, m, t)                                                                          \
     {d, s, m, ISSUE(t)}, {d, s, m + 1, CALL(t)}, {d, s, m + 2, START(t)}, {d, s, m + 3, DONE(t)}
 
+/* GET /v1/trends?QUERY as `token` (NULL: the admin's), which must answer
+ * `want`; its body (owned). */
 static json_t *s_trends_as(world_t *w, const char *token, const char *query, int want)
 {
     char path[256];
     snprintf(path, sizeof path, "/v1/trends?%s", query);
+    if (!token)
+        return hbt_req(w->hq->http, "GET", path, NULL, want);
     json_t *o = NULL;
-    int status = token ? hbt_http_as(w->hq.http, token, NULL, "GET", path, NULL, &o)
-                       : hbt_http(w->hq.http, "GET", path, NULL, &o);
-    if (status != want) {
-        char *dump = o ? json_dumps(o, 0) : NULL;
-        fail_msg("GET %s: %d, wanted %d: %.600s", path, status, want, dump ? dump : "");
-    }
+    int status = hbt_http_as(w->hq->http, token, NULL, "GET", path, NULL, &o);
+    if (status != want)
+        fail_msg("GET %s as another: %d, wanted %d", path, status, want);
     return o;
 }
 
@@ -223,20 +210,9 @@ static json_t *s_until_served(world_t *w, const char *query, int slot, int64_t w
 
 static void s_wait_rolled(world_t *w, int32_t day)
 {
-    char date[11], path[128];
+    char date[11];
     hb_date_format(day, date);
-    snprintf(path, sizeof path, "/v1/reports/kpi?scope=CN&period=day&date=%s", date);
-    int64_t deadline = hbt_now_ms() + 30000;
-    for (;;) {
-        json_t *o = hbt_get(w->hq.http, path);
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups did not catch up within 30 s");
-        hbt_sleep_ms(50);
-    }
+    hbt_wait_rolled_up(w->hq, "CN", date, 30000);
 }
 
 static void test_trends(void **state)
@@ -252,10 +228,10 @@ static void test_trends(void **state)
         SERVE(d, b, 6, "A103"), {d, b, 11, ISSUE("A104")},
     };
     const ev_t t2_today[] = {{d, b, 0, OPEN}, SERVE(d, b, 2, "B101")};
-    s_post(w, &w->t1, t1_today, sizeof t1_today / sizeof t1_today[0]);
-    s_post(w, &w->t2, t2_today, sizeof t2_today / sizeof t2_today[0]);
-    assert_true(hbt_wait_synced(&w->hq, &w->t1, 30000));
-    assert_true(hbt_wait_synced(&w->hq, &w->t2, 30000));
+    s_post(w, w->t1, t1_today, sizeof t1_today / sizeof t1_today[0]);
+    s_post(w, w->t2, t2_today, sizeof t2_today / sizeof t2_today[0]);
+    assert_true(hbt_wait_synced(w->hq, w->t1, 30000));
+    assert_true(hbt_wait_synced(w->hq, w->t2, 30000));
 
     json_t *o = s_until_served(w, "scope=hall:T1", b, 2);
     const int t1_slots[] = {1, a, b}, t1_served[] = {1, 1, 2};
@@ -319,8 +295,8 @@ static void test_trends(void **state)
         {d - 7, 4 * h, 0, OPEN}, SERVE(d - 7, 4 * h + 2, 1, "W101"), SERVE(d - 7, 4 * h + 2, 6, "W102"),
         {d - 7, 4 * h + 3, 10, CLOSE},
     };
-    s_post(w, &w->t1, t1_past, sizeof t1_past / sizeof t1_past[0]);
-    assert_true(hbt_wait_synced(&w->hq, &w->t1, 30000));
+    s_post(w, w->t1, t1_past, sizeof t1_past / sizeof t1_past[0]);
+    assert_true(hbt_wait_synced(w->hq, w->t1, 30000));
     s_wait_rolled(w, d - 7);
     s_wait_rolled(w, d - 14);
     o = s_trends_as(w, NULL, "scope=hall:T1&weeks=3", 200);
@@ -372,31 +348,28 @@ static void test_refusals(void **state)
     static const struct {
         const char *query;
         int status;
-        const char *names;
+        const char *code, *names;
     } cases[] = {
-        {"", 400, "scope"},
-        {"scope=", 400, "scope"},
-        {"scope=city:C1", 400, "scope"},
-        {"scope=region:", 400, "scope"},
-        {"scope=hall:", 400, "scope"},
-        {"scope=Network", 400, "scope"},
-        {"scope=region:NOPE", 404, "NOPE"},
-        {"scope=hall:NOPE", 404, "NOPE"},
-        {"scope=network&weeks=0", 400, "weeks"},
-        {"scope=network&weeks=9", 400, "weeks"},
-        {"scope=network&weeks=x", 400, "weeks"},
+        {"", 400, "bad_parameter", "scope"},
+        {"scope=", 400, "bad_parameter", "scope"},
+        {"scope=city:C1", 400, "bad_parameter", "scope"},
+        {"scope=region:", 400, "bad_parameter", "scope"},
+        {"scope=hall:", 400, "bad_parameter", "scope"},
+        {"scope=Network", 400, "bad_parameter", "scope"},
+        {"scope=region:NOPE", 404, "not_found", "NOPE"},
+        {"scope=hall:NOPE", 404, "not_found", "NOPE"},
+        {"scope=network&weeks=0", 400, "bad_parameter", "weeks"},
+        {"scope=network&weeks=9", 400, "bad_parameter", "weeks"},
+        {"scope=network&weeks=x", 400, "bad_parameter", "weeks"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *o = s_trends_as(w, NULL, cases[i].query, cases[i].status);
-        const char *reason = json_string_value(json_object_get(o, "reason"));
-        if (!reason || !strstr(reason, cases[i].names))
-            fail_msg("%s: the reason '%s' does not name %s", cases[i].query,
-                     reason ? reason : "(none)", cases[i].names);
-        json_decref(o);
+        char path[128];
+        snprintf(path, sizeof path, "/v1/trends?%s", cases[i].query);
+        hbt_refused(w->hq->http, "GET", path, NULL, cases[i].status, cases[i].code, cases[i].names);
     }
     /* Without a token: no trends. */
     json_t *o = NULL;
-    assert_int_equal(hbt_http_as(w->hq.http, NULL, NULL, "GET", "/v1/trends?scope=network", NULL, &o),
+    assert_int_equal(hbt_http_as(w->hq->http, NULL, NULL, "GET", "/v1/trends?scope=network", NULL, &o),
                      401);
     json_decref(o);
 }
@@ -411,11 +384,11 @@ static void test_restart_gap(void **state)
     /* The events of earlier weeks came last: one more of today, so that
      * the hall's stream ends today, in quarter b. */
     const ev_t more[] = {{w->today, b, 12, ISSUE("A105")}};
-    s_post(w, &w->t1, more, 1);
-    assert_true(hbt_wait_synced(&w->hq, &w->t1, 30000));
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_hq_start(&w->hq);
-    assert_true(hbt_wait_synced(&w->hq, &w->t1, 30000));
+    s_post(w, w->t1, more, 1);
+    assert_true(hbt_wait_synced(w->hq, w->t1, 30000));
+    hbt_hq_stop(w->hq, SIGTERM);
+    hbt_hq_start(w->hq);
+    assert_true(hbt_wait_synced(w->hq, w->t1, 30000));
     json_t *o = s_trends_as(w, NULL, "scope=hall:T1", 200);
     /* T1's last event was A105's issue, in quarter b. */
     const json_t *sb = s_slot(o, b);
