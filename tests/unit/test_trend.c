@@ -4,9 +4,13 @@
  * it; the waiting figure is the time-weighted mean of the samples over the
  * quarter, computed here independently; a rebuilt hall's today before its
  * last rebuilt event is a gap; halls of several zones give no common zone.
- * And the cost at 100,000 halls: the bytes a hall takes, and the time of
- * one answer over all of them, printed. */
+ * The typical day from rollup cells written by hand into a real LMDB
+ * store (only same weekdays with tickets count; a read budget per answer
+ * leaves the rest pending). And the cost at 100,000 halls: the bytes a
+ * hall takes, and the time of one answer over all of them, printed. */
 #include "trend.h"
+
+#include "harness.h"
 
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
@@ -164,6 +168,91 @@ static void test_zones_apart(void **state)
     hq_trend_destroy(&t);
 }
 
+/* Writes the hour cell (hall, day, hour) with `served` and `issued`. */
+static void s_cell(MDB_txn *txn, ru_store_t *st, uint32_t hall, int32_t day, int hour,
+                   int64_t served, int64_t issued)
+{
+    ru_key_t k = {.hall = hall, .level = RU_LEVEL_DAY, .period = day, .dim = RU_DIM_HOUR,
+                  .hour = (uint8_t)hour};
+    ru_cell_t c;
+    memset(&c, 0, sizeof c);
+    c.m[RU_M_SERVED] = served;
+    c.m[RU_M_ISSUED] = issued;
+    uint8_t kb[RU_KEY_MAX], vb[RU_CELL_ENCODED_MAX];
+    MDB_val key = {ru_key_encode(&k, kb), kb}, val = {ru_cell_encode(&c, vb), vb};
+    assert_int_equal(mdb_put(txn, st->cells, &key, &val, 0), 0);
+    ru_cell_free(&c);
+}
+
+static void test_typical_from_cells(void **state)
+{
+    (void)state;
+    enum { HALLS = 20000 };
+    char dir[256];
+    hbt_mkdtemp(dir, sizeof dir, "trendcells");
+    ru_store_t st;
+    assert_int_equal(ru_store_open(&st, dir, 256u << 20, 1u << 30), 0);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(st.store.env, NULL, 0, &txn), 0);
+    /* Hall 1: a week ago 2 served at 09:xx and 6 at 10:xx; two weeks ago
+     * 4 at 09:xx; three weeks ago closed (cells of nothing issued); four
+     * weeks ago 9 at 09:xx, and a slot cell of the same day (another
+     * breakdown: not read). Every other hall: 4 at 09:xx a week ago. */
+    s_cell(txn, &st, 1, s_day - 7, 9, 2, 3);
+    s_cell(txn, &st, 1, s_day - 7, 10, 6, 6);
+    s_cell(txn, &st, 1, s_day - 14, 9, 4, 4);
+    s_cell(txn, &st, 1, s_day - 21, 9, 0, 0);
+    s_cell(txn, &st, 1, s_day - 28, 9, 9, 9);
+    for (uint32_t h = 2; h <= HALLS; h++)
+        s_cell(txn, &st, h, s_day - 7, 9, 4, 4);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    hq_trend_t *t = hq_trend_new();
+    uint32_t *nums = malloc(HALLS * sizeof *nums);
+    for (uint32_t h = 1; h <= HALLS; h++) {
+        nums[h - 1] = h;
+        hq_trend_sample(t, h, SH, s_at(s_sh, s_day, 8, 0, 0), 0);
+    }
+    int64_t now = s_at(s_sh, s_day, 12, 0, 0);
+    /* Hall 1 over three weeks: (2 + 4) / 2 at 09:xx, 6 / 2 at 10:xx (the
+     * closed day does not count), a quarter of each per slot. */
+    hq_trend_query_t q = {.nums = nums, .n = 1, .weeks = 3, .now_ms = now, .rollups = &st};
+    json_t *o = hq_trend_json(t, &q);
+    assert_int_equal(json_integer_value(json_object_get(o, "halls_with_typical")), 1);
+    for (int i = 0; i < 96; i++) {
+        double want = i / 4 == 9 ? 0.75 : i / 4 == 10 ? 0.75 : 0.0;
+        assert_true(json_real_value(json_object_get(s_slot(o, i), "typical_served")) == want);
+    }
+    json_decref(o);
+    /* Over four weeks the one four weeks ago counts: (2 + 4 + 9) / 3. */
+    q.weeks = 4;
+    o = hq_trend_json(t, &q);
+    assert_true(json_real_value(json_object_get(s_slot(o, 36), "typical_served")) == 1.25);
+    assert_true(json_real_value(json_object_get(s_slot(o, 40), "typical_served")) == 0.5);
+    json_decref(o);
+    /* Every hall: one answer reads at most HQ_TREND_TYPICAL_READS_PER_ANSWER
+     * of them (hall 1 is read already); the next reads the rest. */
+    q.n = HALLS;
+    int64_t a = hb_mono_ns();
+    o = hq_trend_json(t, &q);
+    double ms = (double)(hb_mono_ns() - a) / 1e6;
+    int64_t pending = json_integer_value(json_object_get(o, "halls_typical_pending"));
+    assert_int_equal(pending, HALLS - 1 - HQ_TREND_TYPICAL_READS_PER_ANSWER);
+    assert_int_equal(json_integer_value(json_object_get(o, "halls_with_typical")), HALLS - pending);
+    json_decref(o);
+    printf("trend: %d halls' typical days read from the rollups in %.1f ms\n",
+           HQ_TREND_TYPICAL_READS_PER_ANSWER, ms);
+    o = hq_trend_json(t, &q);
+    assert_int_equal(json_integer_value(json_object_get(o, "halls_typical_pending")), 0);
+    /* 09:xx: hall 1's 15 / 3 and every other's 4 / 1, a quarter each. */
+    double want = (5.0 + 4.0 * (HALLS - 1)) / 4;
+    assert_true(json_real_value(json_object_get(s_slot(o, 36), "typical_served")) == want);
+    json_decref(o);
+    free(nums);
+    hq_trend_destroy(&t);
+    ru_store_close(&st);
+    hbt_rmdir(dir);
+}
+
 /* 100,000 halls, each with served and waiting figures: what one answer
  * over all of them costs (printed; bounded loosely so a slow machine
  * passes). */
@@ -209,7 +298,8 @@ int main(void)
         cmocka_unit_test(test_waiting_is_time_weighted),
         cmocka_unit_test(test_gap_after_restart),
         cmocka_unit_test(test_zones_apart),
-        cmocka_unit_test(test_hundred_thousand_halls),
+        cmocka_unit_test(test_hundred_thousand_halls), /* first: it measures the peak */
+        cmocka_unit_test(test_typical_from_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
