@@ -117,6 +117,18 @@ static int s_hall_bookings(const hbt_hall_t *h, const char *start)
     return n;
 }
 
+/* HQ's book of hall BK1 for the date of `start` holds `text`. */
+static void s_hq_day_has(const hbt_world_t *w, const char *start, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/halls/BK1/appointments?date=%.10s", start);
+    json_t *day = hbt_req(w->hq.http, "GET", path, NULL, 200);
+    char *dump = json_dumps(day, JSON_COMPACT);
+    hbt_assert_contains(dump, text);
+    free(dump);
+    json_decref(day);
+}
+
 /* One sample of the /metrics of the daemon at `base`. */
 static double s_metric(const char *base, const char *name)
 {
@@ -292,20 +304,9 @@ HBT_TEST(test_booking_through_hq)
 
     /* HQ's mirror holds the bookings made through it. */
     assert_true(hbt_wait_synced(&w->hq, h, 15000));
-    char path[128];
-    snprintf(path, sizeof path, "/v1/halls/BK1/appointments?date=%.10s", t1);
-    json_t *hq = hbt_req(w->hq.http, "GET", path, NULL, 200);
-    char *text = json_dumps(hq, JSON_COMPACT);
-    hbt_assert_contains(text, code);
-    hbt_assert_contains(text, "\"channel\":\"app\"");
-    free(text);
-    json_decref(hq);
-    snprintf(path, sizeof path, "/v1/halls/BK1/appointments?date=%.10s", t2);
-    hq = hbt_req(w->hq.http, "GET", path, NULL, 200);
-    text = json_dumps(hq, JSON_COMPACT);
-    hbt_assert_contains(text, "\"channel\":\"web\"");
-    free(text);
-    json_decref(hq);
+    s_hq_day_has(w, t1, code);
+    s_hq_day_has(w, t1, "\"channel\":\"app\"");
+    s_hq_day_has(w, t2, "\"channel\":\"web\"");
 
     /* The hall stopped: 504 within the timeout; resumed, it drops the late
      * request and books nothing. */
