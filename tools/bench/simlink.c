@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,10 +68,16 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
     for (int i = 0; extra && extra[i] && n < 46; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
+    fflush(NULL); /* or the child's freopen writes our buffered output again */
     pid_t pid = fork();
     if (pid == 0) {
+        /* Its output to its log, not the benchmark's: a caller reading our
+         * output through a pipe must not wait on hqd's copy of it. And it
+         * ends when the benchmark does, even one killed with SIGKILL. */
         FILE *f = freopen(log, "a", stderr);
+        f = freopen(log, "a", stdout);
         (void)f;
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(hqd, (char *const *)argv);
         _exit(127);
     }
@@ -87,6 +94,7 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
         usleep(100000);
     }
     kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     return -1;
 }
 
