@@ -712,6 +712,24 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
     fflush(stdout);
 }
 
+/* The end of the scratch hqd's log, to stderr, when it did not start. */
+static void s_log_tail(void)
+{
+    char path[320], buf[2048];
+    snprintf(path, sizeof path, "%s/hqd.log", s_opt.root);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof buf - 1)
+        fseek(f, -(long)(sizeof buf - 1), SEEK_END);
+    else
+        rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    fprintf(stderr, "bench_ingest: the end of hqd's log:\n%s\n", buf);
+}
+
 /* One run against a scratch hqd started with `extra`; the throughput
  * phase's figure in `*eps` (0 when it did not run). 0, or 1 on failure. */
 static int s_run(const char *label, const char *const *extra, double *eps)
@@ -724,8 +742,12 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     hb_cert_t hq;
     pid_t hqd = simlink_hqd_up("bench_ingest", s_opt.hqd, s_opt.root, zport, hport, extra,
                                &s_opt.http, s_hq_http, sizeof s_hq_http, &hq);
-    if (hqd < 0)
+    if (hqd < 0) {
+        s_log_tail();
+        if (strchr(s_opt.root, 'X') == NULL)
+            kids_add_dir(s_opt.root); /* its log is shown above */
         return 1;
+    }
     kids_add(hqd, SIGTERM);
     kids_add_dir(s_opt.root);
     char endpoint[64];
