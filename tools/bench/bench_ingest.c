@@ -17,6 +17,7 @@
  * every way out (kids.h). Prints figures; asserts nothing. */
 #include "days.h"
 #include "kids.h"
+#include "samples.h"
 #include "simlink.h"
 
 #include "hallbus/cert.h"
@@ -30,12 +31,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -162,37 +165,6 @@ static int64_t s_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-typedef struct samples {
-    double *v;
-    size_t n, cap;
-} samples_t;
-
-static int s_add(samples_t *s, double v)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1 << 16;
-        double *nv = realloc(s->v, cap * sizeof *nv);
-        if (!nv)
-            return HB_ENOMEM;
-        s->v = nv;
-        s->cap = cap;
-    }
-    s->v[s->n++] = v;
-    return 0;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The p-quantile of sorted samples. */
-static double s_pct(const samples_t *s, double p)
-{
-    return s->n ? s->v[(size_t)(p * (double)(s->n - 1))] : 0;
-}
-
 /* ------------------------------------------------------------ the halls */
 
 static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall, uint64_t *bytes)
@@ -240,7 +212,7 @@ static uint64_t s_drain(sim_hall_t *h, samples_t *lat)
             int64_t now = s_now_us();
             while (h->tail != h->head && h->last_of[h->tail % MAX_INFLIGHT_BATCHES] <= c) {
                 if (lat)
-                    s_add(lat, (double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) / 1000.0);
+                    samples_add(lat, (double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) / 1000.0);
                 h->tail++;
             }
         } else if (f->kind_case == HALLBUS__FRAME__KIND_REJECT) {
@@ -376,7 +348,7 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
     if (s_write_all(out, &r, sizeof r) != 0 ||
         (lat.n && s_write_all(out, lat.v, lat.n * sizeof *lat.v) != 0))
         _exit(1);
-    free(lat.v);
+    samples_free(&lat);
 }
 
 /* A worker's life: connect its halls, report how many were welcomed, then
@@ -494,7 +466,7 @@ static int s_worker_report(const worker_t *wk, wk_report_t *r, samples_t *lat)
         if (s_read_all(wk->rep, &v, sizeof v) != 0)
             return -1;
         if (lat)
-            s_add(lat, v);
+            samples_add(lat, v);
     }
     return 0;
 }
@@ -639,7 +611,7 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
     }
     double secs = (double)(hb_mono_ms() - t0) / 1000.0;
     counted = counted && s_hq_counts(&c1);
-    qsort(lat.v, lat.n, sizeof *lat.v, s_cmp_double);
+    samples_sort(&lat);
     res->ran = true;
     res->acked_eps = (double)acked / secs;
     printf("%s: %d halls, %.1f s: %llu events durably stored and acknowledged = %.0f events/s\n",
@@ -652,13 +624,13 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
            name, secs * 1000.0 * nw / (double)(turns ? turns : 1), s_opt.halls, nw,
            nw == 1 ? "" : "es");
     if (rate > 0) {
-        res->p50 = s_pct(&lat, 0.50);
-        res->p99 = s_pct(&lat, 0.99);
+        res->p50 = samples_pct(&lat, 0.50);
+        res->p99 = samples_pct(&lat, 0.99);
         res->max = lat.n ? lat.v[lat.n - 1] : 0.0;
         printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
                lat.n, res->p50, res->p99, res->max);
     }
-    free(lat.v);
+    samples_free(&lat);
     s_print_hq(name);
     if (counted) {
         /* Stored is not seen: the rates of what the live mirror (board,
@@ -744,8 +716,8 @@ static int s_run(const char *label, const char *const *extra, double *eps)
                                &s_opt.http, s_hq_http, sizeof s_hq_http, &hq);
     if (hqd < 0) {
         s_log_tail();
-        if (strchr(s_opt.root, 'X') == NULL)
-            kids_add_dir(s_opt.root); /* its log is shown above */
+        if (strcmp(s_opt.root + strlen(s_opt.root) - 6, "XXXXXX") != 0)
+            kids_add_dir(s_opt.root); /* made (mkdtemp filled it in); its log is above */
         return 1;
     }
     kids_add(hqd, SIGTERM);
@@ -822,48 +794,6 @@ static int s_run(const char *label, const char *const *extra, double *eps)
 
 /* --------------------------------------------------------- the peers */
 
-/* Runs argv to its end with its output (both streams) in `out`; the child
- * is registered while it runs. Its exit status, or -1. */
-static int s_capture(char *const argv[], char *out, size_t outlen)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        kids_in_child(SIGTERM);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        return -1;
-    }
-    kids_add(pid, SIGTERM);
-    size_t used = 0;
-    for (;;) {
-        char buf[4096];
-        ssize_t r = read(p[0], buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        size_t take = used + (size_t)r < outlen ? (size_t)r : outlen - 1 - used;
-        memcpy(out + used, buf, take);
-        used += take;
-    }
-    out[used] = '\0';
-    close(p[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    kids_forget(pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* A "key=value" number of the line of `text` that starts with `line`
  * (e.g. "RESULT", "LAT"); -1 when absent. */
 static double s_field(const char *text, const char *line, const char *key)
@@ -910,7 +840,7 @@ static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_
         for (int i = 0; i < 4; i++)
             argv[base + i] = sat[i];
         argv[base + 4] = NULL;
-        int rc = s_capture((char *const *)argv, out, sizeof out);
+        int rc = kids_run((char *const *)argv, out, sizeof out);
         res->sat = s_field(out, "RESULT", "rate");
         printf("peers: %s closed loop (%s connections, %s in flight each, %s s with %d s "
                "warm-up): %.0f msgs/s%s\n",
@@ -924,7 +854,7 @@ static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_
         for (int i = 0; i < 4; i++)
             argv[base + i] = fixed[i];
         argv[base + 4] = NULL;
-        int rc = s_capture((char *const *)argv, out, sizeof out);
+        int rc = kids_run((char *const *)argv, out, sizeof out);
         double p50 = s_field(out, "LAT", "p50"), p99 = s_field(out, "LAT", "p99");
         res->p50 = p50 >= 0 ? p50 / 1000.0 : -1;
         res->p99 = p99 >= 0 ? p99 / 1000.0 : -1;
@@ -941,12 +871,14 @@ static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_
 /* Whether something listens on 127.0.0.1:port (waits up to 10 s). */
 static bool s_wait_port(int port)
 {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int i = 0; i < 100; i++) {
-        char cmd[96];
-        snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/127.0.0.1/%d", port);
-        char *const argv[] = {"bash", "-c", cmd, NULL};
-        char out[256];
-        if (s_capture(argv, out, sizeof out) == 0)
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (up)
             return true;
         usleep(100000);
     }
@@ -959,7 +891,7 @@ static void s_redis_runs(const char *bin, const char *scratch, peer_result_t *re
 {
     char have[256];
     char *const which[] = {"sh", "-c", "command -v redis-server", NULL};
-    if (s_capture(which, have, sizeof have) != 0) {
+    if (kids_run(which, have, sizeof have) != 0) {
         printf("peers: redis-server is not installed: Redis not compared "
                "(./deploy/install-deps.sh --peers installs it)\n");
         return;
@@ -1041,7 +973,7 @@ static int s_compare_peers(void)
              "make -s -C '%s/bin' redis_bench zl_pipe",
              scratch, peers, peers, peers, scratch, scratch);
     char *const build[] = {"sh", "-c", cmd, NULL};
-    if (s_capture(build, out, sizeof out) != 0) {
+    if (kids_run(build, out, sizeof out) != 0) {
         fprintf(stderr, "bench_ingest: the peers' clients did not build:\n%s", out);
         return 1;
     }

@@ -14,6 +14,7 @@
  * and after each round of issues. Prints p50/p99/max and CPU per request
  * next to the goals of issues 13 and 17; asserts nothing. */
 #include "kids.h"
+#include "samples.h"
 #include "simlink.h"
 
 #include "hallbus/config.h"
@@ -197,38 +198,14 @@ static uint64_t s_cpu_ns(pid_t pid)
 /* Runs a command, its last output line into `last`; its exit status. */
 static int s_run_cmd(char *const argv[], char *last, size_t lastlen)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        kids_in_child(SIGTERM);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        return -1;
-    }
-    kids_add(pid, SIGTERM);
-    FILE *f = fdopen(p[0], "r");
-    char line[512];
-    last[0] = '\0';
-    while (f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0])
-            snprintf(last, lastlen, "%s", line);
-    }
-    if (f)
-        fclose(f);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    kids_forget(pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    static char out[16384];
+    int rc = kids_run(argv, out, sizeof out);
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    const char *nl = strrchr(out, '\n');
+    snprintf(last, lastlen, "%s", nl ? nl + 1 : out);
+    return rc;
 }
 
 /* A binary next to this tool's build folder: "../branchd/branchd". */
@@ -319,35 +296,6 @@ static int s_setup(const char *hq_endpoint)
 
 /* ------------------------------------------------------------ the phases */
 
-typedef struct samples {
-    double *v;
-    size_t n, cap;
-} samples_t;
-
-static void s_add(samples_t *s, double v)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        double *nv = realloc(s->v, cap * sizeof *nv);
-        if (!nv)
-            return;
-        s->v = nv;
-        s->cap = cap;
-    }
-    s->v[s->n++] = v;
-}
-
-static int s_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double s_pct(const samples_t *s, double p)
-{
-    return s->n ? s->v[(size_t)(p * (double)(s->n - 1))] : 0;
-}
-
 /* The tickets issued and not yet cancelled. */
 static char (*s_live)[32];
 static int s_nlive;
@@ -412,7 +360,7 @@ static int s_phase(const char *name, int rate)
                 return -1;
             continue;
         }
-        s_add(&lat, (double)(done - start) / 1000.0);
+        samples_add(&lat, (double)(done - start) / 1000.0);
         json_t *j = json_loads(body, 0, NULL);
         const char *t = json_string_value(json_object_get(j, "ticket"));
         if (t)
@@ -421,22 +369,22 @@ static int s_phase(const char *name, int rate)
     }
     cpu += s_cpu_ns(s_opt.branchd) - c0;
     double secs = (double)(s_now_us() - t0 - busy_us) / 1e6;
-    qsort(lat.v, lat.n, sizeof *lat.v, s_cmp);
+    samples_sort(&lat);
     double cpu_us = requests ? (double)cpu / 1000.0 / (double)requests : 0;
     printf("%s: %llu POST /v1/tickets in %.1f s (%llu refused) = %.0f requests/s\n", name,
            (unsigned long long)requests, secs, (unsigned long long)refused,
            (double)requests / secs);
     printf("%s: latency (the outbox's synced commit included%s): p50 %.2f ms, p99 %.2f ms, max "
            "%.2f ms; goal (issue 13): p99 <= %.0f ms\n",
-           name, rate > 0 ? "; from the scheduled time" : "", s_pct(&lat, 0.5),
-           s_pct(&lat, 0.99), lat.n ? lat.v[lat.n - 1] : 0.0, GOAL_P99_MS);
+           name, rate > 0 ? "; from the scheduled time" : "", samples_pct(&lat, 0.5),
+           samples_pct(&lat, 0.99), lat.n ? lat.v[lat.n - 1] : 0.0, GOAL_P99_MS);
     double idle_us = requests ? s_opt.idle_ns_per_s * secs / 1000.0 / (double)requests : 0;
     printf("%s: branchd's CPU per request: %.1f us (%.1f us without its idle work; %.0f%% of a "
            "core); goal (issue 17): <= %.0f us (%.0f us before)\n",
            name, cpu_us, cpu_us - idle_us, secs > 0 ? (double)cpu / 1e9 / secs * 100.0 : 0.0,
            GOAL_CPU_US, BEFORE_CPU_US);
     fflush(stdout);
-    free(lat.v);
+    samples_free(&lat);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "kids.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,4 +179,44 @@ void kids_in_child(int sig)
     prctl(PR_SET_PDEATHSIG, sig);
     if (getppid() != s_k.owner)
         raise(sig); /* the parent died before the request took */
+}
+
+int kids_run(char *const argv[], char *out, size_t outlen)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        kids_in_child(SIGTERM);
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    kids_add(pid, SIGTERM);
+    size_t used = 0;
+    for (;;) {
+        char buf[4096];
+        ssize_t r = read(p[0], buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t take = used + (size_t)r < outlen ? (size_t)r : outlen - 1 - used;
+        memcpy(out + used, buf, take);
+        used += take;
+    }
+    out[used] = '\0';
+    close(p[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    kids_forget(pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

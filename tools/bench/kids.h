@@ -8,6 +8,7 @@
 #ifndef TOOLS_BENCH_KIDS_H
 #define TOOLS_BENCH_KIDS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #define KIDS_MAX 256 /* children registered at once */
@@ -26,6 +27,9 @@ void kids_stop(pid_t pid, int grace_ms);
 void kids_forget(pid_t pid);
 /* Stops every child (the latest first) and removes the folders. */
 void kids_stop_all(void);
+/* Runs argv (found on PATH) to its end, its output (both streams) in `out`
+ * (cut at `outlen`), registered while it runs. Its exit status, or -1. */
+int kids_run(char *const argv[], char *out, size_t outlen);
 /* In a freshly forked child: forgets the parent's registry and signal
  * handlers, and asks the kernel for `sig` when the parent dies, so that
  * even a SIGKILLed benchmark leaves nothing running. */
