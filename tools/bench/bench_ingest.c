@@ -158,12 +158,7 @@ static const hb_config_cli_t s_cli = {
 };
 
 /* Microseconds, for latencies shorter than a millisecond. */
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+static int64_t s_now_us(void) { return hb_mono_ns() / 1000; }
 
 /* ------------------------------------------------------------ the halls */
 
@@ -378,13 +373,8 @@ static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_
         h->day = days_start(s_days, wk->lo + i);
     }
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int i = 0; i < n; i++) {
-        int fd;
-        size_t len = sizeof fd;
-        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    }
+    for (int i = 0; i < n; i++)
+        simlink_watch(ep, halls[i].sock, (uint32_t)i);
     int64_t deadline = hb_mono_ms() + 60000;
     wk_report_t w = {0};
     while ((int)w.a < n && hb_mono_ms() < deadline) {

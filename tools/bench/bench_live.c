@@ -388,13 +388,8 @@ static void s_worker_run(worker_t *wk, const hb_cert_t *hq, const char *endpoint
     if (read(wk->to[0], go, sizeof go) <= 0)
         _exit(1);
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int i = 0; i < n; i++) {
-        int fd;
-        size_t len = sizeof fd;
-        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    }
+    for (int i = 0; i < n; i++)
+        simlink_watch(ep, halls[i].sock, (uint32_t)i);
     int64_t t0 = hb_mono_ms(), end = t0 + s_opt.seconds * 1000LL;
     uint64_t sent = 0;
     acked = 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -195,6 +196,16 @@ Hallbus__Frame *simlink_recv_frame(void *sock)
         if (f)
             return f;
     }
+}
+
+int simlink_watch(int ep, void *sock, uint32_t index)
+{
+    int fd;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) != 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = index};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
 void simlink_send_hello(void *sock)
