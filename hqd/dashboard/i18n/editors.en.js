@@ -149,6 +149,8 @@ export default {
   "editors.ro.pending": "pending",
   "editors.ro.offline": "offline",
   "editors.ro.refused": "refused",
+  "editors.ro.refusedByHall": "the hall refused version {v}",
+  "editors.ro.refusedByHq": "head office could not send version {v}",
   "editors.day.mon": "Monday",
   "editors.day.tue": "Tuesday",
   "editors.day.wed": "Wednesday",

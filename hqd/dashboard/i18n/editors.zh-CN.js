@@ -149,6 +149,8 @@ export default {
   "editors.ro.pending": "等待中",
   "editors.ro.offline": "离线",
   "editors.ro.refused": "被拒绝",
+  "editors.ro.refusedByHall": "网点拒收第 {v} 版",
+  "editors.ro.refusedByHq": "总部无法发送第 {v} 版",
   "editors.day.mon": "星期一",
   "editors.day.tue": "星期二",
   "editors.day.wed": "星期三",
