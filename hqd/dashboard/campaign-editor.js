@@ -4,7 +4,8 @@
 // document, nothing stored) runs as the marketer types and each finding is
 // shown next to the field it concerns; the lifecycle's buttons; each
 // campaign's history; the reviewer's queue with the changes since the last
-// review side by side; and the glossary. Not here: the rules themselves
+// review side by side (against the document HQ kept at the last return or
+// approval); and the glossary. Not here: the rules themselves
 // (hqd/control/calcheck.c decides; this page only words the findings) and
 // the calendar chart (gantt.js).
 
@@ -459,7 +460,6 @@ export class CampaignEditor {
       return false;
     }
     if (this.mode === 'review') {
-      this.remember(r.body.campaign);
       await this.loadList();
       this.drawReview(t(`done.${action}`, {id}));
     } else {
@@ -484,26 +484,6 @@ export class CampaignEditor {
   }
 
   // ---- the review queue
-
-  // What the reviewer saw when they last took a step on a campaign, kept in
-  // this browser: HQ keeps the history of steps, not every revision's
-  // document, so the comparison is with what this reviewer reviewed.
-  remember(c) {
-    try {
-      localStorage.setItem(`hallbus.reviewed.${c.id}`, JSON.stringify(docOf(c)));
-    } catch (e) {
-      // storage refused: the next review shows everything as new
-    }
-  }
-
-  reviewed(id) {
-    try {
-      const s = localStorage.getItem(`hallbus.reviewed.${id}`);
-      return s ? JSON.parse(s) : null;
-    } catch (e) {
-      return null;
-    }
-  }
 
   drawReview(done) {
     const root = this.root;
@@ -532,8 +512,10 @@ export class CampaignEditor {
       }
       const c = r.body;
       const mine = authors(c).has(me);
-      const before = this.reviewed(c.id);
-      body.append(this.sideBySide(before, docOf(c)));
+      // What the last review judged, as HQ kept it (the same for every
+      // reviewer, on any machine).
+      const last = c.last_reviewed || null;
+      body.append(this.sideBySide(last ? docOf(last.document || {}) : null, docOf(c), last));
       const note = el('input', {class: 'rv-note', placeholder: t('rv.reason'), maxlength: 500, 'aria-label': t('rv.reason')});
       const acts = el('div', {class: 'ws-actions'});
       const btn = (action, cls) => el('button', {type: 'button', class: `rv-${action} ${cls || ''}`, data: {action},
@@ -557,7 +539,7 @@ export class CampaignEditor {
 
   // The document at the last review and now, member by member, the
   // changed ones marked.
-  sideBySide(before, now) {
+  sideBySide(before, now, last) {
     const show = (v) => (v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
     const table = el('table', {class: 'ws-table diff'},
       el('thead', {}, el('tr', {}, el('th', {text: t('rv.member')}), el('th', {text: t('rv.before')}), el('th', {text: t('rv.now')}))));
@@ -571,7 +553,10 @@ export class CampaignEditor {
         el('th', {text: t(`member.${k}`)}), el('td', {text: show(a)}), el('td', {text: show(b)})));
     }
     table.append(tbody);
-    return el('div', {}, this.note(before ? t('rv.since_last') : t('rv.first_review')), table);
+    const lead = last
+      ? t('rv.since_review', {by: last.by, action: t(`action.${last.action}`), when: fmtWhen(last.at_ms)})
+      : t('rv.first_review');
+    return el('div', {class: 'rv-diff', data: {since: last ? String(last.revision) : ''}}, this.note(lead), table);
   }
 
   // ---- the glossary

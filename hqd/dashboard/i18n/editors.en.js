@@ -108,6 +108,7 @@ export default {
   "editors.rv.before": "At the last review",
   "editors.rv.now": "Now",
   "editors.rv.since_last": "Changes since your last review (marked):",
+  "editors.rv.since_review": "Changes since {by}'s last review ({action}, {when}), marked:",
   "editors.rv.first_review": "First review: everything is new.",
   "editors.member.id": "Id",
   "editors.member.title": "Title",

@@ -108,6 +108,7 @@ export default {
   "editors.rv.before": "上次审核时",
   "editors.rv.now": "现在",
   "editors.rv.since_last": "自你上次审核以来的修改(已标出):",
+  "editors.rv.since_review": "自 {by} 上次审核({action},{when})以来的修改(已标出):",
   "editors.rv.first_review": "首次审核:全部内容均为新内容。",
   "editors.member.id": "编号",
   "editors.member.title": "标题",
