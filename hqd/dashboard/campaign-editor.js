@@ -604,7 +604,7 @@ export class CampaignEditor {
   async saveGlossary(tbody) {
     const root = this.root;
     for (const ul of tbody.querySelectorAll('.field-findings')) clear(ul);
-    for (const f of tbody.querySelectorAll('.has-error')) f.classList.remove('has-error');
+    for (const f of [...tbody.querySelectorAll('.has-error')]) f.classList.remove('has-error');
     root.querySelector('#gl-refusal').textContent = '';
     const rows = [...tbody.querySelectorAll('tr.gl-row')];
     const at = (tr, field, k) => {
@@ -614,9 +614,10 @@ export class CampaignEditor {
     const mark = (tr, field, k, text) => {
       const host = at(tr, field, k);
       const ul = host.querySelector(`.field-findings[data-for="${field === 'example' && host === tr ? 'examples' : field}"]`);
-      if (ul) ul.append(el('li', {class: 'finding sev-error', data: {field}}, text));
-      const cell = host.closest('td');
-      if (cell) cell.classList.add('has-error');
+      if (!ul) return;
+      ul.append(el('li', {class: 'finding sev-error', data: {field}}, text));
+      // The one example, or the cell of the term or explanation, is marked.
+      ul.parentElement.classList.add('has-error');
     };
     const terms = [];
     const sent = []; // the row of each term sent, for the server's refusal
