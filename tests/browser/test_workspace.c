@@ -559,3 +559,74 @@ HBT_TEST(test_review_changes_from_server)
     hbt_wd_console_clean(&w->b, true, NULL);
     hbt_wd_stop(&w->b);
 }
+
+/* A hall that refuses a document shows as refused, with its reason, in the
+ * workspace's rollout view, and its alert is worded in the page: B03 runs
+ * with a zone folder that lacks Asia/Shanghai (an old tzdata), and a policy
+ * in that zone is published. In Chinese, then in English. */
+HBT_TEST(test_rollout_shows_refusal)
+{
+    world_t *w = *state;
+    if (!hbt_wd_available()) {
+        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
+                HBT_CHROMIUM, HBT_CHROMEDRIVER);
+        skip();
+    }
+    char tzdir[400];
+    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
+    hbt_hall_stop(&w->halls[2], SIGTERM);
+    setenv("TZDIR", tzdir, 1); /* read by branchd when it starts */
+    hbt_hall_start(&w->halls[2]);
+    unsetenv("TZDIR");
+    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/policies/national",
+                              "{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{"
+                              "\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"
+                              "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+                              "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],"
+                              "\"sun\":[\"00:00-24:00\"]}}",
+                              NULL),
+                     200);
+    json_t *pub = NULL;
+    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", &pub), 200);
+    int64_t v = hbt_int(pub, "version");
+    json_decref(pub);
+    int64_t deadline = hbt_now_ms() + 20000;
+    bool refused = false;
+    while (!refused && hbt_now_ms() < deadline) {
+        json_t *r = hbt_get(w->hq.http, "/v1/rollout");
+        json_t *p = json_object_get(r, "policy");
+        refused = hbt_int(p, "version") == v && hbt_int(p, "refused") == 1 && hbt_int(p, "applied") == 2;
+        json_decref(r);
+        if (!refused)
+            hbt_sleep_ms(200);
+    }
+    assert_true(refused);
+
+    hbt_hq_password(&w->hq, "admin", "admin-pass-1");
+    hbt_wd_start(&w->b, w->root);
+    static const struct {
+        const char *lang, *by_hall, *alert;
+    } langs[] = {{"zh-CN", "网点拒收第", "营业厅拒收政策"}, {"en", "the hall refused version", "the hall refused the policy version"}};
+    for (size_t i = 0; i < 2; i++) {
+        s_sign_in_as(w, langs[i].lang, "admin", "admin-pass-1");
+        s_open_part(w, "calendar");
+        s_wait(w, "return !!document.querySelector('#ws-rollout .ro-row[data-kind=\"policy\"]"
+                  " .ro-refusals li[data-hall=\"B03\"][data-by=\"hall\"]');",
+               10000, "B03's refusal listed under the policy's rollout");
+        json_t *txt = hbt_wd_exec(&w->b, "return document.querySelector('#ws-rollout .ro-refusals"
+                                         " li[data-hall=\"B03\"]').textContent;");
+        const char *s = json_string_value(txt);
+        assert_non_null(s);
+        fprintf(stderr, "rollout (%s): %s\n", langs[i].lang, s);
+        hbt_assert_contains(s, langs[i].by_hall);
+        hbt_assert_contains(s, "Asia/Shanghai");
+        json_decref(txt);
+        char script[400];
+        snprintf(script, sizeof script, "return document.body.innerText.includes('%s');", langs[i].alert);
+        s_wait(w, script, 15000, "the document_refused alert worded in the page");
+        s_all_worded(w);
+        hbt_wd_screenshot(&w->b, i ? "workspace-en-rollout-refused" : "workspace-zh-rollout-refused");
+        hbt_wd_console_clean(&w->b, true, NULL);
+    }
+    hbt_wd_stop(&w->b);
+}
