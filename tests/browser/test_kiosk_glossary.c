@@ -23,7 +23,6 @@
 
 #include "runner.h"
 
-#define BRANCHD HB_BIN_DIR "/branchd/branchd"
 #define SHOTS HB_BIN_DIR "/hall-pages-screenshots"
 #define POLICY                                                                                    \
     "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                         \
@@ -40,21 +39,6 @@ typedef struct kiosk {
     hbt_wd_t wd;
     bool browser;
 } kiosk_t;
-
-/* `branchd devices add` at `hall`: the token (alone on the last line). */
-static void s_pair(hbt_hall_t *hall, const char *name, const char *kind, char *token, size_t len)
-{
-    char out[4096];
-    if (hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind, "--data",
-                     hall->data, NULL) != 0)
-        fail_msg("branchd devices add %s: %s", name, out);
-    size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == '\n')
-        out[--n] = '\0';
-    const char *last = strrchr(out, '\n');
-    snprintf(token, len, "%s", last ? last + 1 : out);
-    assert_true(strlen(token) >= 40);
-}
 
 static int s_setup(void **state)
 {
@@ -82,8 +66,8 @@ static int s_setup(void **state)
     b01->tokens_only = true;
     /* The kiosk, and a manager's tablet whose token the harness uses to
      * see the hall come up (a kiosk may not read the hall's status). */
-    s_pair(b01, "KIOSK-1", "kiosk", k->token, sizeof k->token);
-    s_pair(b01, "TABLET", "manager", b01->token, sizeof b01->token);
+    hbt_hall_add_device(b01, "KIOSK-1", "kiosk", NULL, k->token, sizeof k->token);
+    hbt_hall_add_device(b01, "TABLET", "manager", NULL, b01->token, sizeof b01->token);
     hbt_hall_start(b01);
 
     char start[11], end[11], doc[2048];
@@ -97,20 +81,7 @@ static int s_setup(void **state)
              "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
              "\"faq\":[{\"question\":\"年化收益率是多少？\",\"answer\":\"以柜台公布为准。\"}]}",
              start, end);
-    /* Four eyes: the admin drafts, a reviewer approves and publishes. */
-    char rev[64];
-    hbt_hq_user(&w->hq, "rev", rev, "--role", "reviewer", NULL);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns", doc, 201);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
-    static const char *const steps[] = {"/v1/campaigns/harbour-savings/approve",
-                                        "/v1/campaigns/harbour-savings/publish"};
-    for (size_t i = 0; i < 2; i++) {
-        json_t *resp = NULL;
-        int st = hbt_http_as(w->hq.http, rev, NULL, "POST", steps[i], "{}", &resp);
-        json_decref(resp);
-        if (st != 200)
-            fail_msg("POST %s: %d", steps[i], st);
-    }
+    hbt_campaign_publish(&w->hq, doc, "harbour-savings");
     /* The hall runs it, with the term, before the kiosk looks. */
     int64_t deadline = hbt_now_ms() + 20000;
     bool ready = false;

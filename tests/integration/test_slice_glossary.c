@@ -84,20 +84,7 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
              "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
              "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":\"一年的收益比例，可转为活期。\"}]}",
              start, end);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns", doc, 201);
-    /* Four eyes: a reviewer approves and publishes what the admin drafted. */
-    char rev[64];
-    hbt_hq_user(&w->hq, "rev", rev, "--role", "reviewer", NULL);
-    hbt_req_ok(w->hq.http, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
-    json_t *resp = NULL;
-    assert_int_equal(hbt_http_as(w->hq.http, rev, NULL, "POST",
-                                 "/v1/campaigns/harbour-savings/approve", "{}", &resp),
-                     200);
-    json_decref(resp);
-    assert_int_equal(hbt_http_as(w->hq.http, rev, NULL, "POST",
-                                 "/v1/campaigns/harbour-savings/publish", "{}", &resp),
-                     200);
-    json_decref(resp);
+    hbt_campaign_publish(&w->hq, doc, "harbour-savings");
 
     /* HQ's slice for B01 carries the two terms used, not APR. */
     json_t *slice = hbt_get(w->hq.http, "/v1/calendar/slice/B01");
