@@ -49,6 +49,10 @@ typedef struct uplink_config {
     void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc,
                         size_t len);
     void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
+    /* The last document of a kind the hall refused (version 0: none) and
+     * why, told to HQ in every Hello and heartbeat; `reason` holds
+     * `reason_len` bytes. May be NULL. */
+    void (*refusal)(void *arg, bool calendar, uint64_t *version, char *reason, size_t reason_len);
     /* HQ's board of the hall's nearby halls (may be NULL). */
     void (*on_neighbours)(void *arg, const Hallbus__NeighbourBoard *board);
     /* The notices of the manager page HQ sent (may be NULL). */
@@ -99,6 +103,9 @@ void uplink_notify(uplink_t *up);
 /* Called by branchd's housekeeping timer (about every 100 ms): heartbeats,
  * silence detection, Hello retries. */
 void uplink_tick(uplink_t *up);
+/* The hall has news for HQ that rides on heartbeats (a document refused):
+ * the next tick sends one even when the link is busy with events. */
+void uplink_heartbeat_soon(uplink_t *up);
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
 /* Sends the answer to a BookingRequest: 0, HB_EAGAIN (no connection now,
  * or its queue is full), HB_ENOMEM. Not queued: HQ's caller has a deadline,

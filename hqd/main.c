@@ -742,6 +742,7 @@ int main(int argc, char **argv)
     if (hq_bookings_new(hq->ingest, hq->cfg.booking_timeout_ms, &hq->bookings) != 0)
         return 1;
     hq_ingest_set_booking_hook(hq->ingest, hq_bookings_on_answer, hq->bookings);
+    hq_ingest_set_refusal_hook(hq->ingest, hq_downlink_on_refusal, hq->downlink);
     hq_sse_config_t scfg = {.ring_events = (size_t)hq->cfg.stream_ring,
                             .ring_bytes = 256u << 20,
                             .client_queue = 16u << 20,
@@ -770,6 +771,7 @@ int main(int argc, char **argv)
         .retention_ms = hq->cfg.alert_retention_ms,
         .rounds_per_second = 4,
         .store = &hq->store,
+        .downlink = hq->downlink,
     };
     if (hq_alerting_new(&acfg, hq->control, hq->halls, hq->ingest, hq->live, hq->board, hq->sse,
                         &hq->alerting, err, sizeof err) != 0) {

@@ -46,6 +46,8 @@ struct hq_ingest {
     void *hello_arg;
     hq_booking_answer_fn on_booking_answer;
     void *booking_arg;
+    hq_refusal_fn on_refusal;
+    void *refusal_arg;
     /* The batches the writer holds, in the order submitted, which is the
      * order they are committed in (the writer takes its whole queue per
      * transaction): a ring, for the ack latency. */
@@ -212,6 +214,9 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
     fc->hall->policy_version = hello->policy_version;
     fc->hall->calendar_version = hello->calendar_version;
     fc->hall->takes_bookings = hello->bookings;
+    if (fc->ing->on_refusal)
+        fc->ing->on_refusal(fc->ing->refusal_arg, fc->hall, hello->policy_refused,
+                            hello->calendar_refused);
     s_send_welcome(fc);
     if (fc->ing->on_hello)
         fc->ing->on_hello(fc->ing->hello_arg, fc->hall);
@@ -222,6 +227,9 @@ static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
     fc->hall->hall_last_seq = f->heartbeat->last_seq;
     s_note_clock(fc->hall, f->heartbeat->sent_at_ms);
     s_note_disk(fc->hall, f->heartbeat->disk_full_since_ms, f->heartbeat->disk_refused);
+    if (fc->ing->on_refusal)
+        fc->ing->on_refusal(fc->ing->refusal_arg, fc->hall, f->heartbeat->policy_refused,
+                            f->heartbeat->calendar_refused);
     Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
     hb.sent_at_ms = hb_now_ms();
     hb.last_seq = fc->hall->committed_seq;
@@ -798,6 +806,12 @@ void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg)
 {
     ing->on_hello = fn;
     ing->hello_arg = arg;
+}
+
+void hq_ingest_set_refusal_hook(hq_ingest_t *ing, hq_refusal_fn fn, void *arg)
+{
+    ing->on_refusal = fn;
+    ing->refusal_arg = arg;
 }
 
 int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint64_t version,

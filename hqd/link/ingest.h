@@ -90,6 +90,13 @@ void hq_ingest_destroy(hq_ingest_t **ing);
  * versions are in `hall`): the downlink sends what is newer. */
 typedef void (*hq_hello_fn)(void *arg, hq_hall_t *hall);
 void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg);
+/* Called on the loop thread with what each Hello and heartbeat says of the
+ * documents the hall refused (either NULL: none of that kind; the frame's,
+ * valid during the call only, fields not yet checked): the downlink keeps
+ * them for the rollout view. */
+typedef void (*hq_refusal_fn)(void *arg, hq_hall_t *hall, const Hallbus__DocumentRefusal *policy,
+                              const Hallbus__DocumentRefusal *calendar);
+void hq_ingest_set_refusal_hook(hq_ingest_t *ing, hq_refusal_fn fn, void *arg);
 /* Sends a policy (or, with `calendar`, a calendar slice) document to the
  * hall's current connection. HB_ETOOBIG over the frame limit, HB_ENOTFOUND
  * when the hall has no connection, HB_EAGAIN when its queue is full. */
