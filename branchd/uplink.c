@@ -366,6 +366,7 @@ static void s_send_hello(uplink_t *up)
     hello.disk_full_since_ms = sp.full_since_ms;
     hello.disk_refused = sp.refused_events;
     hello.bookings = up->cfg.on_booking != NULL;
+    hello.glossary = true; /* applier.c reads a slice's "glossary" */
     if (up->cfg.versions)
         up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
     refusals_t rf;

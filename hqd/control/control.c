@@ -1095,6 +1095,30 @@ int hq_control_slice_bytes(hq_control_t *c, const char *hall, const char **data,
     return 0;
 }
 
+int hq_control_slice_without_glossary(const char *slice, size_t len, char **out, size_t *outlen,
+                                      char *err, size_t errlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    json_error_t jerr;
+    json_t *doc = json_loadb(slice, len, 0, &jerr);
+    if (!doc) {
+        hb_errf(err, errlen, "the slice does not read back: %s", jerr.text);
+        return HB_EPARSE;
+    }
+    int rc = 0;
+    if (json_object_get(doc, "glossary")) {
+        json_object_del(doc, "glossary");
+        *out = json_dumps(doc, JSON_COMPACT);
+        if (*out)
+            *outlen = strlen(*out);
+        else
+            rc = HB_ENOMEM;
+    }
+    json_decref(doc);
+    return rc;
+}
+
 /* ----------------------------------------------------------- glossary ---- */
 
 const calcheck_glossary_t *hq_control_glossary(const hq_control_t *c) { return c->glossary; }

@@ -126,6 +126,12 @@ int hq_control_check(hq_control_t *c, const json_t *candidate, json_t **report, 
  * organisation changes. */
 int hq_control_slice_bytes(hq_control_t *c, const char *hall, const char **data, size_t *len,
                            char *err, size_t errlen);
+/* `slice` (as hq_control_slice_bytes gives it) without its glossary, for a
+ * hall of an older build whose strict reader refuses the member: a new
+ * buffer into `*out` (free()) with its length, or NULL when the slice has
+ * no glossary (send it as it is). */
+int hq_control_slice_without_glossary(const char *slice, size_t len, char **out, size_t *outlen,
+                                      char *err, size_t errlen);
 
 /* ---- glossary */
 const calcheck_glossary_t *hq_control_glossary(const hq_control_t *c);

@@ -159,10 +159,16 @@ static int s_send(hq_downlink_t *dl, hq_hall_t *h, int kind)
     const char *doc;
     size_t len;
     char err[256];
+    char *plain = NULL;
     int rc = kind ? hq_control_slice_bytes(dl->ctl, h->id, &doc, &len, err, sizeof err)
                   : hq_control_policy_bytes(dl->ctl, h->id, &doc, &len, err, sizeof err);
+    /* A hall of an older build refuses a slice with glossary terms: it gets
+     * the same version without them (its kiosk explains none). */
+    if (rc == 0 && kind && !h->reads_glossary)
+        rc = hq_control_slice_without_glossary(doc, len, &plain, &len, err, sizeof err);
     if (rc == 0)
-        rc = hq_ingest_send_document(dl->ing, h, kind, version, doc, len);
+        rc = hq_ingest_send_document(dl->ing, h, kind, version, plain ? plain : doc, len);
+    free(plain);
     hb_debug("downlink: %s %" PRIu64 " to hall %s: %s", kind ? "calendar" : "policy", version,
              h->id, rc ? hb_strerror(rc) : "sent");
     if (rc == HB_ETOOBIG)

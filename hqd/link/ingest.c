@@ -214,6 +214,7 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
     fc->hall->policy_version = hello->policy_version;
     fc->hall->calendar_version = hello->calendar_version;
     fc->hall->takes_bookings = hello->bookings;
+    fc->hall->reads_glossary = hello->glossary;
     if (fc->ing->on_refusal)
         fc->ing->on_refusal(fc->ing->refusal_arg, fc->hall, hello->policy_refused,
                             hello->calendar_refused);

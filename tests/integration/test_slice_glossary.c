@@ -4,8 +4,12 @@
  * explanations and examples and gives them with the campaign on its API
  * (what the kiosk shows), a term no campaign uses does not travel, the hall
  * the campaign does not reach gets none, and a new explanation at HQ is a
- * new calendar version that reaches the hall. */
+ * new calendar version that reaches the hall. A hall of an older build
+ * (its Hello does not say it reads glossaries; its strict reader would
+ * refuse the member) gets the same version without them. */
 #include "harness.h"
+
+#include "hallbus/codec.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -21,7 +25,7 @@
 #include "world.h"
 
 static const hbt_world_spec_t s_world = {.tag = "slice-glossary",
-                                         .halls = {"B01", "B02"},
+                                         .halls = {"B01", "B02", "B03"},
                                          .hq_args = {"--rollout_resend", "1s"},
                                          .engine = true};
 
@@ -53,7 +57,8 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
                "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
                "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"}]}",
+               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"},"
+               "{\"id\":\"B03\",\"city\":\"C1\"}]}",
                200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
                "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
@@ -68,9 +73,10 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
                "{\"term\":\"活期\",\"definition\":\"随时可以取出的存款。\"},"
                "{\"term\":\"APR\",\"definition\":\"annual percentage rate\"}]}",
                200);
-    for (size_t i = 0; i < w->n_halls; i++)
+    /* B03 runs no branchd: a raw link client of an older build stands in. */
+    for (size_t i = 0; i < 2; i++)
         hbt_hall_start(&w->hall[i]);
-    for (size_t i = 0; i < w->n_halls; i++)
+    for (size_t i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
 
     char start[11], end[11], doc[2048];
@@ -97,6 +103,29 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
     slice = hbt_get(w->hq.http, "/v1/calendar/slice/B02");
     assert_null(json_object_get(slice, "glossary"));
     json_decref(slice);
+
+    /* B03, of an older build, says Hello without the glossary flag: it
+     * gets version v with the campaign and without the member. */
+    hbt_raw_t *old = hbt_raw_connect(w->hq.endpoint, w->hall[2].dir);
+    assert_non_null(old);
+    assert_true(hbt_raw_hello(old) >= 0);
+    Hallbus__Frame *f = NULL;
+    int64_t deadline = hbt_now_ms() + 10000;
+    while (!f && hbt_now_ms() < deadline)
+        f = hbt_raw_expect(old, HALLBUS__FRAME__KIND_CALENDAR, 500);
+    assert_non_null(f);
+    assert_int_equal((int64_t)f->calendar->version, v);
+    json_t *plain = json_loadb((const char *)f->calendar->document.data,
+                               f->calendar->document.len, 0, NULL);
+    hb_frame_free(f);
+    hbt_raw_close(&old);
+    assert_non_null(plain);
+    assert_null(json_object_get(plain, "glossary"));
+    assert_int_equal(hbt_int(plain, "version"), v);
+    char *text = json_dumps(plain, JSON_COMPACT);
+    hbt_assert_contains(text, "harbour-savings");
+    free(text);
+    json_decref(plain);
 
     /* The hall holds them with its slice and gives them with the campaign. */
     json_t *a = s_active_at(&w->hall[0], v);
