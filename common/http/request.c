@@ -1,10 +1,12 @@
 /* What a handler reads of its request beyond method, path and body: a
- * header, a query parameter (percent-decoded), a path parameter of its
- * route, the route itself, the Host, and the client's address (as text, as
- * its address group, and whether it is a loopback one). It only reads: the
- * answer is reply.c's, and routing is http.c's. */
+ * header, a query parameter (percent-decoded; optional ones, text or time,
+ * with the one 400 for a bad value), a path parameter of its route, the
+ * route itself, the Host, and the client's address (as text, as its
+ * address group, and whether it is a loopback one). Other answers are
+ * reply.c's, and routing is http.c's. */
 #include "hallbus/http.h"
 #include "hallbus/error.h"
+#include "hallbus/time.h"
 
 #include "internal.h"
 
@@ -116,6 +118,32 @@ int hb_http_peer_text(const hb_http_req_t *hreq, char *addr, size_t addrlen, cha
     }
     if (group && grouplen)
         return hb_http_address_group((const struct sockaddr *)&ss, group, grouplen);
+    return 0;
+}
+
+int hb_http_query_opt(hb_http_req_t *req, const char *name, char *out, size_t outlen)
+{
+    int rc = hb_http_query(req, name, out, outlen);
+    if (rc == HB_ENOTFOUND) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (rc != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s is not a valid value", name);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
+int hb_http_query_time(hb_http_req_t *req, const char *name, int64_t *out)
+{
+    char buf[48];
+    if (hb_http_query_opt(req, name, buf, sizeof buf) != 0)
+        return HB_EINVAL;
+    if (buf[0] && hb_time_parse(buf, out) != 0) {
+        hb_http_reply_error(req, 400, "bad_parameter", "%s must be an RFC 3339 time", name);
+        return HB_EINVAL;
+    }
     return 0;
 }
 

@@ -145,34 +145,6 @@ void hqd_api_get_me(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, me);
 }
 
-/* An optional query parameter into `out` ("" when absent); -1 after
- * answering 400. */
-static int s_query(hb_http_req_t *req, const char *name, char *out, size_t outlen)
-{
-    int rc = hb_http_query(req, name, out, outlen);
-    if (rc == HB_ENOTFOUND) {
-        out[0] = '\0';
-        return 0;
-    }
-    if (rc != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s is not a valid value", name);
-        return -1;
-    }
-    return 0;
-}
-
-static int s_time(hb_http_req_t *req, const char *name, int64_t *out)
-{
-    char buf[48];
-    if (s_query(req, name, buf, sizeof buf) != 0)
-        return -1;
-    if (buf[0] && hb_time_parse(buf, out) != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s must be an RFC 3339 time", name);
-        return -1;
-    }
-    return 0;
-}
-
 /* GET /v1/audit[?who=][&object=][&from=&to=][&before=CURSOR][&limit=N][&format=csv] */
 void hqd_api_get_audit(hb_http_req_t *req, void *arg)
 {
@@ -180,12 +152,13 @@ void hqd_api_get_audit(hb_http_req_t *req, void *arg)
     char who[AUTH_QUERY_MAX], object[AUTH_QUERY_MAX], before[AUTH_QUERY_MAX], limit[16],
         format[8];
     hq_audit_query_t q = {.limit = 100};
-    if (s_query(req, "who", who, sizeof who) != 0 ||
-        s_query(req, "object", object, sizeof object) != 0 ||
-        s_query(req, "before", before, sizeof before) != 0 ||
-        s_query(req, "limit", limit, sizeof limit) != 0 ||
-        s_query(req, "format", format, sizeof format) != 0 || s_time(req, "from", &q.from_ms) != 0 ||
-        s_time(req, "to", &q.to_ms) != 0)
+    if (hb_http_query_opt(req, "who", who, sizeof who) != 0 ||
+        hb_http_query_opt(req, "object", object, sizeof object) != 0 ||
+        hb_http_query_opt(req, "before", before, sizeof before) != 0 ||
+        hb_http_query_opt(req, "limit", limit, sizeof limit) != 0 ||
+        hb_http_query_opt(req, "format", format, sizeof format) != 0 ||
+        hb_http_query_time(req, "from", &q.from_ms) != 0 ||
+        hb_http_query_time(req, "to", &q.to_ms) != 0)
         return;
     if (limit[0]) {
         char *end;
