@@ -612,13 +612,7 @@ static void *s_thread(void *arg)
                     wait_ms = 1;
             }
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += wait_ms / 1000;
-            until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            hb_deadline_after(CLOCK_REALTIME, wait_ms, &until);
             pthread_cond_timedwait(&r->cond, &r->lock, &until);
         }
         hq_write_item_t *list = r->head;
@@ -785,12 +779,7 @@ bool hq_rollup_flush(hq_rollup_t *r, int64_t timeout_ms)
             return false;
         }
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        hb_deadline_after(CLOCK_REALTIME, 50, &until);
         pthread_cond_timedwait(&r->done, &r->lock, &until);
         pthread_cond_signal(&r->cond);
     }
