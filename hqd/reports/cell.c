@@ -186,21 +186,41 @@ size_t ru_cell_encode(const ru_cell_t *c, uint8_t *out)
     return o;
 }
 
+/* An encoded cell's version and its number of metrics, `*p` moved past
+ * them; HB_EPARSE for another version or an impossible count. */
+static int s_metrics_head(const uint8_t **p, const uint8_t *end, uint64_t *n)
+{
+    if (*p >= end || *(*p)++ != CELL_VERSION)
+        return HB_EPARSE;
+    if (!ru_varint_get(p, end, n) || *n > 1024)
+        return HB_EPARSE;
+    return 0;
+}
+
+/* The next (metric number, value) pair; false when the bytes end early. */
+static bool s_metric_next(const uint8_t **p, const uint8_t *end, uint64_t *id, int64_t *v)
+{
+    uint64_t z;
+    if (!ru_varint_get(p, end, id) || !ru_varint_get(p, end, &z))
+        return false;
+    *v = ru_unzigzag(z);
+    return true;
+}
+
 int ru_cell_add_encoded(ru_cell_t *dst, const uint8_t *p, size_t len)
 {
     const uint8_t *end = p + len;
-    if (len < 1 || *p++ != CELL_VERSION)
-        return HB_EPARSE;
     uint64_t n;
-    if (!ru_varint_get(&p, end, &n) || n > 1024)
+    if (s_metrics_head(&p, end, &n) != 0)
         return HB_EPARSE;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t id, v;
-        if (!ru_varint_get(&p, end, &id) || !ru_varint_get(&p, end, &v))
+        uint64_t id;
+        int64_t v;
+        if (!s_metric_next(&p, end, &id, &v))
             return HB_EPARSE;
         /* A metric of a newer build is kept by that build, not this one. */
         if (id > 0 && id < RU_M_SLOTS)
-            dst->m[id] += ru_unzigzag(v);
+            dst->m[id] += v;
     }
     int rc = ru_hist_add_encoded(&dst->wait, &p, end);
     if (rc == 0)
@@ -214,17 +234,16 @@ int ru_cell_metric(const uint8_t *p, size_t len, int metric, int64_t *out)
 {
     const uint8_t *end = p + len;
     *out = 0;
-    if (len < 1 || *p++ != CELL_VERSION)
-        return HB_EPARSE;
     uint64_t n;
-    if (!ru_varint_get(&p, end, &n) || n > 1024)
+    if (s_metrics_head(&p, end, &n) != 0)
         return HB_EPARSE;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t id, v;
-        if (!ru_varint_get(&p, end, &id) || !ru_varint_get(&p, end, &v))
+        uint64_t id;
+        int64_t v;
+        if (!s_metric_next(&p, end, &id, &v))
             return HB_EPARSE;
         if (id == (uint64_t)metric) {
-            *out = ru_unzigzag(v);
+            *out = v;
             return 0;
         }
         if (id > (uint64_t)metric)
