@@ -186,43 +186,44 @@ size_t ru_cell_encode(const ru_cell_t *c, uint8_t *out)
     return o;
 }
 
-/* An encoded cell's version and its number of metrics, `*p` moved past
- * them; HB_EPARSE for another version or an impossible count. */
-static int s_metrics_head(const uint8_t **p, const uint8_t *end, uint64_t *n)
+/* Walks an encoded cell's metrics, in the increasing order they are
+ * written in, handing each (number, value) to `fn` until it returns true;
+ * `*p` ends past what was read. 0, or HB_EPARSE (another version, an
+ * impossible count, bytes that end early). */
+typedef bool (*metric_fn)(uint64_t id, int64_t v, void *arg);
+
+static int s_metrics_walk(const uint8_t **p, const uint8_t *end, metric_fn fn, void *arg)
 {
     if (*p >= end || *(*p)++ != CELL_VERSION)
         return HB_EPARSE;
-    if (!ru_varint_get(p, end, n) || *n > 1024)
+    uint64_t n;
+    if (!ru_varint_get(p, end, &n) || n > 1024)
         return HB_EPARSE;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t id, z;
+        if (!ru_varint_get(p, end, &id) || !ru_varint_get(p, end, &z))
+            return HB_EPARSE;
+        if (fn(id, ru_unzigzag(z), arg))
+            return 0;
+    }
     return 0;
 }
 
-/* The next (metric number, value) pair; false when the bytes end early. */
-static bool s_metric_next(const uint8_t **p, const uint8_t *end, uint64_t *id, int64_t *v)
+static bool s_metric_add(uint64_t id, int64_t v, void *arg)
 {
-    uint64_t z;
-    if (!ru_varint_get(p, end, id) || !ru_varint_get(p, end, &z))
-        return false;
-    *v = ru_unzigzag(z);
-    return true;
+    ru_cell_t *dst = arg;
+    /* A metric of a newer build is kept by that build, not this one. */
+    if (id > 0 && id < RU_M_SLOTS)
+        dst->m[id] += v;
+    return false;
 }
 
 int ru_cell_add_encoded(ru_cell_t *dst, const uint8_t *p, size_t len)
 {
     const uint8_t *end = p + len;
-    uint64_t n;
-    if (s_metrics_head(&p, end, &n) != 0)
-        return HB_EPARSE;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id;
-        int64_t v;
-        if (!s_metric_next(&p, end, &id, &v))
-            return HB_EPARSE;
-        /* A metric of a newer build is kept by that build, not this one. */
-        if (id > 0 && id < RU_M_SLOTS)
-            dst->m[id] += v;
-    }
-    int rc = ru_hist_add_encoded(&dst->wait, &p, end);
+    int rc = s_metrics_walk(&p, end, s_metric_add, dst);
+    if (rc == 0)
+        rc = ru_hist_add_encoded(&dst->wait, &p, end);
     if (rc == 0)
         rc = ru_hist_add_encoded(&dst->service, &p, end);
     if (rc == 0 && p != end)
@@ -230,24 +231,22 @@ int ru_cell_add_encoded(ru_cell_t *dst, const uint8_t *p, size_t len)
     return rc;
 }
 
+typedef struct metric_find {
+    uint64_t want;
+    int64_t *out;
+} metric_find_t;
+
+static bool s_metric_find(uint64_t id, int64_t v, void *arg)
+{
+    metric_find_t *f = arg;
+    if (id == f->want)
+        *f->out = v;
+    return id >= f->want; /* numbers are written in increasing order */
+}
+
 int ru_cell_metric(const uint8_t *p, size_t len, int metric, int64_t *out)
 {
-    const uint8_t *end = p + len;
     *out = 0;
-    uint64_t n;
-    if (s_metrics_head(&p, end, &n) != 0)
-        return HB_EPARSE;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id;
-        int64_t v;
-        if (!s_metric_next(&p, end, &id, &v))
-            return HB_EPARSE;
-        if (id == (uint64_t)metric) {
-            *out = v;
-            return 0;
-        }
-        if (id > (uint64_t)metric)
-            return 0; /* numbers are written in increasing order */
-    }
-    return 0;
+    metric_find_t f = {.want = (uint64_t)metric, .out = out};
+    return s_metrics_walk(&p, p + len, s_metric_find, &f);
 }
