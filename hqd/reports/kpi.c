@@ -384,7 +384,8 @@ static void s_tally_free(tally_t *t)
 /* --------------------------------------------------------------- rows ---- */
 
 typedef struct row {
-    char mapkey[HB_HALL_ID_MAX + RU_TEXT_MAX + 2];
+    /* hall, key and number (an int32: 11 characters at most), with two separators */
+    char mapkey[HB_HALL_ID_MAX + RU_TEXT_MAX + 2 + 11];
     char hall[HB_HALL_ID_MAX];
     char key[RU_TEXT_MAX];
     int32_t number; /* hour, day, or (by hall) the hall's place in the scope */
