@@ -34,6 +34,23 @@ static bool s_json_body(hb_http_req_t *req, const char *how)
     return true;
 }
 
+/* A sign-in's body: one JSON object of `members` members, a "name" and a
+ * "password" (not longer than HQ_AUTH_PASSWORD_MAX) among them, read out
+ * into the two (valid while the body lives). A new reference, or NULL when
+ * the body is not of that shape (nothing is answered). */
+static json_t *s_credentials(hb_http_req_t *req, size_t members, const char **name,
+                             const char **password)
+{
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+    *name = json_string_value(json_object_get(body, "name"));
+    *password = json_string_value(json_object_get(body, "password"));
+    if (json_is_object(body) && json_object_size(body) == members && *name && *password &&
+        strlen(*password) <= HQ_AUTH_PASSWORD_MAX)
+        return body;
+    json_decref(body);
+    return NULL;
+}
+
 /* POST /v1/tokens {"name", "password", "token_name"}: an API token for
  * hallctl login or a script, shown once; no session. */
 void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
@@ -42,13 +59,10 @@ void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
     if (!s_json_body(req, "ask for a token with Content-Type: application/json and a body "
                           "{\"name\": ..., \"password\": ..., \"token_name\": ...}"))
         return;
-    json_error_t jerr;
-    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *name = json_string_value(json_object_get(body, "name"));
-    const char *password = json_string_value(json_object_get(body, "password"));
+    const char *name, *password;
+    json_t *body = s_credentials(req, 3, &name, &password);
     const char *tname = json_string_value(json_object_get(body, "token_name"));
-    if (!json_is_object(body) || json_object_size(body) != 3 || !name || !password || !tname ||
-        strlen(password) > HQ_AUTH_PASSWORD_MAX || !hq_auth_token_name_ok(tname)) {
+    if (!body || !tname || !hq_auth_token_name_ok(tname)) {
         json_decref(body);
         hb_http_reply_error(req, 400, "bad_request",
                             "the body is {\"name\": NAME, \"password\": PASSWORD, "
@@ -94,13 +108,9 @@ void hqd_api_login(hb_http_req_t *req, void *arg)
     if (!s_json_body(req, "sign in with Content-Type: application/json and a body "
                           "{\"name\": ..., \"password\": ...}"))
         return;
-    json_error_t jerr;
-    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *name = json_string_value(json_object_get(body, "name"));
-    const char *password = json_string_value(json_object_get(body, "password"));
-    if (!json_is_object(body) || json_object_size(body) != 2 || !name || !password ||
-        strlen(password) > HQ_AUTH_PASSWORD_MAX) {
-        json_decref(body);
+    const char *name, *password;
+    json_t *body = s_credentials(req, 2, &name, &password);
+    if (!body) {
         hb_http_reply_error(req, 400, "bad_request",
                             "the body is {\"name\": NAME, \"password\": PASSWORD} and nothing "
                             "else");
