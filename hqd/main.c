@@ -18,6 +18,7 @@
 #include "hallbus/log.h"
 #include "hallbus/manpage.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,8 +291,7 @@ static int s_publish_signing_key(hqd_t *hq)
 
 typedef struct load_ctx {
     hqd_t *hq;
-    hq_hall_record_t *recs;
-    size_t n, cap;
+    HB_VEC(hq_hall_record_t) recs;
 } load_ctx_t;
 
 static void s_load_hall(const hq_hall_record_t *rec, void *arg)
@@ -301,15 +301,9 @@ static void s_load_hall(const hq_hall_record_t *rec, void *arg)
         hb_error("hall %s: cannot load its record (number %u)", rec->id, rec->num);
         return;
     }
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        hq_hall_record_t *p = realloc(c->recs, cap * sizeof *p);
-        if (!p)
-            return;
-        c->recs = p;
-        c->cap = cap;
-    }
-    c->recs[c->n++] = *rec;
+    hq_hall_record_t *slot = hb_vec_push(&c->recs);
+    if (slot)
+        *slot = *rec;
 }
 
 static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
@@ -670,14 +664,14 @@ int main(int argc, char **argv)
         return 1;
     }
     hq->halls = hq_halls_new();
-    load_ctx_t lc = {.hq = hq};
+    load_ctx_t lc = {.hq = hq, .recs = HB_VEC_INIT(HQ_HALLS_MAX)};
     uint32_t next_num = 1;
     if (!hq->halls || hq_store_load_halls(&hq->store, s_load_hall, &lc, &next_num) != 0) {
         hb_error("cannot load the halls' state from %s", hq->cfg.data);
         return 1;
     }
     hq_halls_set_next_num(hq->halls, next_num);
-    hb_info("%zu hall(s) known", lc.n);
+    hb_info("%zu hall(s) known", lc.recs.n);
     char live_dir[4096];
     snprintf(live_dir, sizeof live_dir, "%s/live", hq->cfg.data);
     hq->trend = hq_trend_new();
@@ -690,7 +684,7 @@ int main(int argc, char **argv)
                              .snapshot_events = (uint64_t)hq->cfg.mirror_snapshot_events,
                              .snapshot_ms = hq->cfg.mirror_snapshot_ms,
                              .trend = hq->trend};
-    if (hq_live_start(&hq->store, lc.recs, lc.n, &lcfg, &hq->live) != 0) {
+    if (hq_live_start(&hq->store, lc.recs.v, lc.recs.n, &lcfg, &hq->live) != 0) {
         hb_error("cannot start the live mirror");
         return 1;
     }
@@ -708,16 +702,16 @@ int main(int argc, char **argv)
         rcfg.retention.rollups_ms = hq->cfg.retention_rollups_ms;
         rcfg.retention.every_ms = hq->cfg.retention_every_ms;
         hq_rollup_policies_t *pol = s_rollup_policies(hq);
-        rc = hq_rollup_start(&hq->store, lc.recs, lc.n, &rcfg, &pol, &hq->rollup);
+        rc = hq_rollup_start(&hq->store, lc.recs.v, lc.recs.n, &rcfg, &pol, &hq->rollup);
         hq_rollup_policies_destroy(&pol);
         if (rc != 0) {
             hb_error("cannot start the rollups in %s: %s", ru_dir, hb_strerror(rc));
             return 1;
         }
     }
-    rc = hq_writer_start(&hq->store, hq->loop, lc.recs, lc.n, next_num,
+    rc = hq_writer_start(&hq->store, hq->loop, lc.recs.v, lc.recs.n, next_num,
                          (size_t)hq->cfg.queue_bytes, s_on_commit, hq, &hq->writer);
-    free(lc.recs);
+    hb_vec_free(&lc.recs);
     if (rc != 0)
         return 1;
     hq_writer_set_sink(hq->writer, s_on_committed, hq);

@@ -508,30 +508,17 @@ int engine_cash_handover(engine_t *e, int64_t amount, const char *currency, cons
 #define DAY_READ_EVENTS 512
 #define DAY_READ_BYTES (1u << 20)
 
-typedef struct day_read {
-    hb_day_t *day;
-    uint64_t next;
-    int rc;
-} day_read_t;
-
-static int s_day_event(uint64_t seq, const uint8_t *data, size_t len, void *arg)
-{
-    day_read_t *dr = arg;
-    dr->next = seq + 1;
-    dr->rc = hb_day_add_bytes(dr->day, data, len);
-    return dr->rc != 0 || hb_day_over(dr->day);
-}
-
 int engine_day_read(engine_t *e, const char *date, hb_day_t **out)
 {
     *out = NULL;
-    day_read_t dr = {.day = hb_day_new(date), .next = outbox_first_seq(e->outbox)};
+    hb_day_reader_t dr = {.day = hb_day_new(date), .next = outbox_first_seq(e->outbox)};
     if (!dr.day)
         return HB_ENOMEM;
     uint64_t last = outbox_last_seq(e->outbox);
     while (dr.next <= last && dr.rc == 0 && !hb_day_over(dr.day)) {
         uint64_t from = dr.next;
-        int rc = outbox_read(e->outbox, from, DAY_READ_EVENTS, DAY_READ_BYTES, s_day_event, &dr);
+        int rc =
+            outbox_read(e->outbox, from, DAY_READ_EVENTS, DAY_READ_BYTES, hb_day_read_event, &dr);
         if (rc == HB_ENOTFOUND) {
             /* Pruned meanwhile: go on from the oldest still held. */
             dr.next = outbox_first_seq(e->outbox);

@@ -112,13 +112,7 @@ int hb_progress_cond_init(pthread_cond_t *cond)
 void hb_progress_idle_wait(pthread_cond_t *cond, pthread_mutex_t *lock)
 {
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += HB_PROGRESS_IDLE_MS / 1000;
-    until.tv_nsec += (long)(HB_PROGRESS_IDLE_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    hb_deadline_after(CLOCK_MONOTONIC, HB_PROGRESS_IDLE_MS, &until);
     pthread_cond_timedwait(cond, lock, &until);
     hb_progress_beat();
 }

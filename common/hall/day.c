@@ -94,6 +94,15 @@ void hb_day_destroy(hb_day_t **dp)
 
 bool hb_day_seen(const hb_day_t *d) { return d->seen; }
 bool hb_day_over(const hb_day_t *d) { return d->over; }
+
+int hb_day_read_event(uint64_t seq, const uint8_t *data, size_t len, void *arg)
+{
+    hb_day_reader_t *r = arg;
+    r->next = seq + 1;
+    r->rc = hb_day_add_bytes(r->day, data, len);
+    return r->rc != 0 || hb_day_over(r->day);
+}
+
 size_t hb_day_patrols(const hb_day_t *d) { return json_array_size(d->patrols); }
 const json_t *hb_day_checklist(const hb_day_t *d) { return d->checklist; }
 

@@ -1,6 +1,7 @@
 /* The hall-state reducer (hallstate.h): what each event kind does to a hall's
  * live state. The snapshot that saves and restores that state is
- * snapshot.c's, the live view people read view.c's. It is not where
+ * snapshot.c's, the live view people read view.c's, and making, copying,
+ * freeing and looking into a state lookups.c's. It is not where
  * anything is decided (the hall engine does that and records each decision
  * as an event), and it reads no clock: figures of the present moment take
  * `now_ms` from the caller.
@@ -124,64 +125,15 @@
 
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
-#include "hallbus/idmap.h"
-#include "hallbus/json.h"
-#include "hallbus/names.h"
 #include "hallbus/vec.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------- names ---- */
-
-const char *const hb_hs__ticket_states[HB_HS__TICKET_STATES] = {
-    [HB_TICKET_WAITING] = "waiting", [HB_TICKET_CALLED] = "called",
-    [HB_TICKET_SERVING] = "serving", [HB_TICKET_SERVED] = "served",
-    [HB_TICKET_NO_SHOW] = "no_show", [HB_TICKET_CANCELLED] = "cancelled",
-};
-const char *const hb_hs__counter_states[HB_HS__COUNTER_STATES] = {
-    [HB_COUNTER_CLOSED] = "closed",   [HB_COUNTER_IDLE] = "idle",
-    [HB_COUNTER_CALLING] = "calling", [HB_COUNTER_SERVING] = "serving",
-    [HB_COUNTER_PAUSED] = "paused",
-};
-const char *const hb_hs__complaint_states[HB_HS__COMPLAINT_STATES] = {
-    [HB_COMPLAINT_OPEN] = "open",
-    [HB_COMPLAINT_ACKNOWLEDGED] = "acknowledged",
-};
-
-const char *const hb_hs__appt_states[HB_HS__APPT_STATES] = {
-    [HB_APPT_BOOKED] = "booked",
-    [HB_APPT_CHECKED_IN] = "checked_in",
-    [HB_APPT_NO_SHOW] = "no_show",
-    [HB_APPT_CANCELLED] = "cancelled",
-};
-
-const char *hb_appointment_state_name(int state)
-{
-    return hb_name_of(hb_hs__appt_states, HS_COUNT(hb_hs__appt_states), state);
-}
-
-const char *hb_ticket_state_name(int state)
-{
-    return hb_name_of(hb_hs__ticket_states, HS_COUNT(hb_hs__ticket_states), state);
-}
-
-const char *hb_counter_state_name(int state)
-{
-    return hb_name_of(hb_hs__counter_states, HS_COUNT(hb_hs__counter_states), state);
-}
-
-const char *hb_complaint_state_name(int state)
-{
-    return hb_name_of(hb_hs__complaint_states, HS_COUNT(hb_hs__complaint_states), state);
-}
 
 /* ----------------------------------------------------------- helpers ---- */
 
@@ -246,262 +198,13 @@ bool hb_hs__date_ok(const char *d)
     return day <= mdays[m - 1] + (m == 2 && leap);
 }
 
-/* ----------------------------------------------------------- lookups ---- */
-
-/* Below this many live tickets a walk is as fast as the index. */
-#define HS_TINDEX_MIN 32
-
-static const void *s_ticket_key(const void *s, uint32_t i)
-{
-    return ((const hb_hall_state_t *)s)->tickets[i].id;
-}
-
-/* Rebuilt by apply whenever removals made it stale; lookups from the const
- * API only read it, so readers sharing a state never write. */
-static void s_tindex_build(hb_hall_state_t *s)
-{
-    s->tindex_ok = false;
-    if (s->n_tickets < HS_TINDEX_MIN)
-        return;
-    if (!s->tindex.key_of) /* a new or cloned state: the map is made here */
-        hb_idmap_init(&s->tindex, HB_HS_TICKETS_MAX, s_ticket_key);
-    /* Room for every ticket the array holds, so that appends until it grows
-     * need no memory; without memory, lookups walk the tickets instead. */
-    s->tindex_ok =
-        hb_idmap_rebuild_with(&s->tindex, s, s->n_tickets, s->cap_tickets, s_ticket_key) == 0;
-}
-
-/* After tickets[n_tickets - 1] was appended. */
-static void s_tindex_added(hb_hall_state_t *s)
-{
-    if (s->tindex_ok && hb_idmap_add(&s->tindex, s, (uint32_t)(s->n_tickets - 1)) != 0)
-        s->tindex_ok = false;
-}
-
-static long s_ticket_index(const hb_hall_state_t *s, const char *id)
-{
-    if (s->tindex_ok)
-        return hb_idmap_find_with(&s->tindex, s, id, s_ticket_key);
-    for (size_t i = 0; i < s->n_tickets; i++) {
-        if (strcmp(s->tickets[i].id, id) == 0)
-            return (long)i;
-    }
-    return -1;
-}
-
-static hb_hs_ticket_t *s_ticket(hb_hall_state_t *s, const char *id)
-{
-    long i = s_ticket_index(s, s_str(id));
-    return i < 0 ? NULL : &s->tickets[i];
-}
-
-static hb_hs_service_t *s_service(hb_hall_state_t *s, const char *code)
-{
-    code = s_str(code);
-    for (size_t i = 0; i < s->n_services; i++) {
-        if (strcmp(s->services[i].code, code) == 0)
-            return &s->services[i];
-    }
-    return NULL;
-}
-
-static hb_hs_counter_t *s_counter(hb_hall_state_t *s, const char *id)
-{
-    id = s_str(id);
-    if (!id[0])
-        return NULL;
-    for (size_t i = 0; i < s->n_counters; i++) {
-        if (strcmp(s->counters[i].id, id) == 0)
-            return &s->counters[i];
-    }
-    return NULL;
-}
-
-static long s_complaint_index(const hb_hall_state_t *s, const char *id)
-{
-    id = s_str(id);
-    for (size_t i = 0; i < s->n_complaints; i++) {
-        if (strcmp(s->complaints[i].id, id) == 0)
-            return (long)i;
-    }
-    return -1;
-}
-
-static hb_hs_device_t *s_device(hb_hall_state_t *s, const char *id)
-{
-    id = s_str(id);
-    for (size_t i = 0; i < s->n_devices; i++) {
-        if (strcmp(s->devices[i].id, id) == 0)
-            return &s->devices[i];
-    }
-    return NULL;
-}
-
-static hb_hs_appointment_t *s_appointment(hb_hall_state_t *s, const char *code)
-{
-    code = s_str(code);
-    for (size_t i = 0; i < s->n_appointments; i++) {
-        if (strcmp(s->appointments[i].code, code) == 0)
-            return &s->appointments[i];
-    }
-    return NULL;
-}
-
-const hb_hs_appointment_t *hb_hall_state_appointment(const hb_hall_state_t *s, const char *code)
-{
-    return s_appointment((hb_hall_state_t *)s, code);
-}
-
-const hb_hs_ticket_t *hb_hall_state_ticket(const hb_hall_state_t *s, const char *id)
-{
-    return s_ticket((hb_hall_state_t *)s, id);
-}
-
-const hb_hs_ticket_t *hb_hall_state_ticket_any(const hb_hall_state_t *s, const char *id)
-{
-    const hb_hs_ticket_t *t = hb_hall_state_ticket(s, id);
-    for (size_t i = s->n_recent; !t && i > 0; i--) {
-        if (strcmp(s->recent[i - 1].id, s_str(id)) == 0)
-            t = &s->recent[i - 1];
-    }
-    return t;
-}
-
-const hb_hs_service_t *hb_hall_state_service(const hb_hall_state_t *s, const char *code)
-{
-    return s_service((hb_hall_state_t *)s, code);
-}
-
-const hb_hs_counter_t *hb_hall_state_counter(const hb_hall_state_t *s, const char *id)
-{
-    return s_counter((hb_hall_state_t *)s, id);
-}
-
-const hb_hs_complaint_t *hb_hall_state_complaint(const hb_hall_state_t *s, const char *id)
-{
-    long i = s_complaint_index(s, id);
-    return i < 0 ? NULL : &s->complaints[i];
-}
-
-const hb_hs_device_t *hb_hall_state_device(const hb_hall_state_t *s, const char *id)
-{
-    return s_device((hb_hall_state_t *)s, id);
-}
-
-/* ------------------------------------------------- figures at a moment ---- */
+/* ------------------------------------------------- counters and tickets ---- */
 
 /* What open and busy mean is figures.h's; the reducer counts a counter's
  * time by the same definitions. */
 static bool s_counter_open(int state) { return hb_fig_counter_open(state); }
 
 static bool s_counter_busy(int state) { return hb_fig_counter_busy(state); }
-
-/* Overdue: an automatic escalation said a deadline was missed, or one has
- * passed at `now_ms` without being met. An acknowledgement after its
- * deadline did not meet it. A live complaint is never resolved, so a passed
- * resolve deadline is always missed. */
-bool hb_hs__overdue(const hb_hs_complaint_t *c, int64_t now_ms)
-{
-    if (c->ack_missed || c->resolve_missed)
-        return true;
-    if (c->ack_due_ms > 0 && now_ms > c->ack_due_ms) {
-        bool acked_in_time = c->state == HB_COMPLAINT_ACKNOWLEDGED && c->acked_ms <= c->ack_due_ms;
-        if (!acked_in_time)
-            return true;
-    }
-    return c->resolve_due_ms > 0 && now_ms > c->resolve_due_ms;
-}
-
-uint32_t hb_hall_state_overdue(const hb_hall_state_t *s, int64_t now_ms)
-{
-    uint32_t n = 0;
-    for (size_t i = 0; i < s->n_complaints; i++)
-        n += hb_hs__overdue(&s->complaints[i], now_ms);
-    return n;
-}
-
-void hb_hall_state_counter_times(const hb_hs_counter_t *c, int64_t now_ms, int64_t *open_ms,
-                                 int64_t *busy_ms)
-{
-    int64_t run = hb_ms_elapsed(c->state_since_ms, now_ms);
-    int64_t open = c->open_ms, busy = c->busy_ms;
-    if (s_counter_open(c->state))
-        open = hb_ms_add_sat(open, run);
-    if (s_counter_busy(c->state))
-        busy = hb_ms_add_sat(busy, run);
-    if (open_ms)
-        *open_ms = open < 0 ? 0 : open;
-    if (busy_ms)
-        *busy_ms = busy < 0 ? 0 : busy;
-}
-
-uint32_t hb_hall_state_mean_service_s(const hb_hs_service_t *svc)
-{
-    if (svc->n_recent == 0)
-        return 0;
-    uint64_t sum = 0;
-    for (unsigned i = 0; i < svc->n_recent && i < HB_HS_DURATIONS; i++)
-        sum += svc->recent_service_s[(svc->recent_pos + i) % HB_HS_DURATIONS];
-    return (uint32_t)((sum + svc->n_recent / 2) / svc->n_recent);
-}
-
-/* ------------------------------------------------------ new and destroy ---- */
-
-hb_hall_state_t *hb_hall_state_new(void) { return calloc(1, sizeof(hb_hall_state_t)); }
-
-void hb_hall_state_destroy(hb_hall_state_t **s_p)
-{
-    if (!s_p || !*s_p)
-        return;
-    hb_hall_state_t *s = *s_p;
-    free(s->services);
-    free(s->counters);
-    free(s->tickets);
-    free(s->complaints);
-    free(s->devices);
-    free(s->appointments);
-    hb_idmap_free(&s->tindex);
-    free(s);
-    *s_p = NULL;
-}
-
-static void *s_dup(const void *src, size_t n, size_t cap, size_t elem, bool *bad)
-{
-    if (cap == 0)
-        return NULL;
-    void *p = malloc(cap * elem);
-    if (!p) {
-        *bad = true;
-        return NULL;
-    }
-    if (n)
-        memcpy(p, src, n * elem);
-    return p;
-}
-
-hb_hall_state_t *hb_hall_state_clone(const hb_hall_state_t *s)
-{
-    hb_hall_state_t *c = malloc(sizeof *c);
-    if (!c)
-        return NULL;
-    *c = *s;
-    c->tindex = (hb_idmap_t){0}; /* the copy builds its own at its next apply */
-    c->tindex_ok = false;
-    bool bad = false;
-    c->services = s_dup(s->services, s->n_services, s->cap_services, sizeof *s->services, &bad);
-    c->counters = s_dup(s->counters, s->n_counters, s->cap_counters, sizeof *s->counters, &bad);
-    c->tickets = s_dup(s->tickets, s->n_tickets, s->cap_tickets, sizeof *s->tickets, &bad);
-    c->complaints =
-        s_dup(s->complaints, s->n_complaints, s->cap_complaints, sizeof *s->complaints, &bad);
-    c->devices = s_dup(s->devices, s->n_devices, s->cap_devices, sizeof *s->devices, &bad);
-    c->appointments = s_dup(s->appointments, s->n_appointments, s->cap_appointments,
-                            sizeof *s->appointments, &bad);
-    if (bad)
-        hb_hall_state_destroy(&c);
-    return c;
-}
-
-/* ------------------------------------------------- counters and tickets ---- */
 
 /* A counter's state changes at `at`: the segment that ends is added to its
  * open and busy time first. */
@@ -520,7 +223,7 @@ static void s_counter_set(hb_hs_counter_t *c, int state, int64_t at)
  * ticket: calling or serving becomes idle, a paused counter stays paused. */
 static void s_release(hb_hall_state_t *s, const char *counter_id, const char *ticket_id, int64_t at)
 {
-    hb_hs_counter_t *c = s_counter(s, counter_id);
+    hb_hs_counter_t *c = hb_hs__counter(s, counter_id);
     if (!c || strcmp(c->ticket, ticket_id) != 0)
         return;
     c->ticket[0] = '\0';
@@ -542,7 +245,7 @@ static void s_unwait(hb_hall_state_t *s, const hb_hs_ticket_t *t)
 {
     if (t->state != HB_TICKET_WAITING)
         return;
-    hb_hs_service_t *svc = s_service(s, t->service);
+    hb_hs_service_t *svc = hb_hs__service(s, t->service);
     if (svc && svc->waiting > 0)
         svc->waiting--;
 }
@@ -557,7 +260,7 @@ static void s_take(hb_hall_state_t *s, hb_hs_ticket_t *t, uint32_t wait_s, int64
     s_unwait(s, t);
     if (t->called_ms == 0 && t->started_ms == 0) {
         t->wait_s = wait_s > 0 ? wait_s : s_secs(hb_ms_elapsed(t->issued_ms, at));
-        hb_hs_service_t *svc = s_service(s, t->service);
+        hb_hs_service_t *svc = hb_hs__service(s, t->service);
         if (svc) {
             svc->wait_s_sum += t->wait_s;
             svc->wait_n++;
@@ -586,7 +289,7 @@ static int s_attach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *counter_i
         s_release(s, t->counter, t->id, at);
     s_copy(t->counter, sizeof t->counter, id);
     t->state = ticket_state;
-    hb_hs_counter_t *c = s_counter(s, id);
+    hb_hs_counter_t *c = hb_hs__counter(s, id);
     if (!c)
         return HB_EINVAL;
     s_counter_set(c, counter_state, at);
@@ -620,7 +323,7 @@ static void s_finish(hb_hall_state_t *s, size_t i, int state, int64_t at)
 static void s_counter_back(hb_hall_state_t *s, hb_hs_counter_t *c, int64_t at)
 {
     int target = HB_COUNTER_IDLE;
-    const hb_hs_ticket_t *t = c->ticket[0] ? s_ticket(s, c->ticket) : NULL;
+    const hb_hs_ticket_t *t = c->ticket[0] ? hb_hs__ticket(s, c->ticket) : NULL;
     if (t && strcmp(t->counter, c->id) == 0 && t->state == HB_TICKET_CALLED)
         target = HB_COUNTER_CALLING;
     else if (t && strcmp(t->counter, c->id) == 0 && t->state == HB_TICKET_SERVING)
@@ -691,10 +394,10 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__TicketIssued *e = env->ticket_issued;
     if (!e || !s_str(e->ticket)[0] || !s_str(e->service)[0] || !s_fits(e->ticket, HB_HS_ID) ||
-        !s_fits(e->service, HB_HS_ID) || s_ticket(s, e->ticket))
+        !s_fits(e->service, HB_HS_ID) || hb_hs__ticket(s, e->ticket))
         return HB_EINVAL;
     int rc = 0;
-    hb_hs_service_t *svc = s_service(s, e->service);
+    hb_hs_service_t *svc = hb_hs__service(s, e->service);
     if (!svc) {
         HS_ROOM(s, services, HB_HS_SERVICES_MAX, rc);
         if (rc != 0)
@@ -712,7 +415,7 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
     hb_hs_ticket_t *t = &s->tickets[s->n_tickets++];
     memset(t, 0, sizeof *t);
     s_copy(t->id, sizeof t->id, e->ticket);
-    s_tindex_added(s);
+    hb_hs__tindex_added(s);
     s_copy(t->service, sizeof t->service, e->service);
     t->priority = e->priority == HALLBUS__PRIORITY__PRIORITY_UNSPECIFIED
                       ? HALLBUS__PRIORITY__PRIORITY_NORMAL
@@ -738,7 +441,7 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_ticket_called(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__TicketCalled *e = env->ticket_called;
-    hb_hs_ticket_t *t = e ? s_ticket(s, e->ticket) : NULL;
+    hb_hs_ticket_t *t = e ? hb_hs__ticket(s, e->ticket) : NULL;
     if (!t || !s_fits(e->counter, HB_HS_ID))
         return HB_EINVAL;
     s_take(s, t, e->wait_s, env->at_ms);
@@ -749,7 +452,7 @@ static int s_ticket_called(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_ticket_recalled(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__TicketRecalled *e = env->ticket_recalled;
-    hb_hs_ticket_t *t = e ? s_ticket(s, e->ticket) : NULL;
+    hb_hs_ticket_t *t = e ? hb_hs__ticket(s, e->ticket) : NULL;
     if (!t || t->state != HB_TICKET_CALLED)
         return HB_EINVAL;
     t->recalls = e->recall_count;
@@ -760,7 +463,7 @@ static int s_ticket_recalled(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_service_started(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__ServiceStarted *e = env->service_started;
-    hb_hs_ticket_t *t = e ? s_ticket(s, e->ticket) : NULL;
+    hb_hs_ticket_t *t = e ? hb_hs__ticket(s, e->ticket) : NULL;
     if (!t || !s_fits(e->counter, HB_HS_ID) ||
         (t->state != HB_TICKET_CALLED && t->state != HB_TICKET_WAITING))
         return HB_EINVAL;
@@ -775,7 +478,7 @@ static int s_service_started(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__ServiceCompleted *e = env->service_completed;
-    long i = e ? s_ticket_index(s, s_str(e->ticket)) : -1;
+    long i = e ? hb_hs__ticket_index(s, s_str(e->ticket)) : -1;
     if (i < 0)
         return HB_EINVAL;
     hb_hs_ticket_t *t = &s->tickets[i];
@@ -784,9 +487,9 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     uint32_t duration = e->duration_s > 0 ? e->duration_s
                         : t->started_ms   ? s_secs(hb_ms_elapsed(t->started_ms, at))
                                           : 0;
-    hb_hs_counter_t *c = s_counter(s, e->counter);
+    hb_hs_counter_t *c = hb_hs__counter(s, e->counter);
     if (!c)
-        c = s_counter(s, t->counter);
+        c = hb_hs__counter(s, t->counter);
     if (c) {
         c->served++;
         s_copy(c->last_ticket, sizeof c->last_ticket, t->id);
@@ -794,7 +497,7 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     }
     s_unwait(s, t);
     s_detach(s, t, e->counter, at);
-    hb_hs_service_t *svc = s_service(s, t->service);
+    hb_hs_service_t *svc = hb_hs__service(s, t->service);
     if (svc) {
         svc->served++;
         if (known) {
@@ -822,7 +525,7 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_ticket_no_show(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__TicketNoShow *e = env->ticket_no_show;
-    long i = e ? s_ticket_index(s, s_str(e->ticket)) : -1;
+    long i = e ? hb_hs__ticket_index(s, s_str(e->ticket)) : -1;
     if (i < 0)
         return HB_EINVAL;
     hb_hs_ticket_t *t = &s->tickets[i];
@@ -830,7 +533,7 @@ static int s_ticket_no_show(hb_hall_state_t *s, const Hallbus__Envelope *env)
         t->recalls = e->recall_count;
     s_unwait(s, t);
     s_detach(s, t, e->counter, env->at_ms);
-    hb_hs_service_t *svc = s_service(s, t->service);
+    hb_hs_service_t *svc = hb_hs__service(s, t->service);
     if (svc)
         svc->no_shows++;
     s->today.no_shows++;
@@ -841,11 +544,11 @@ static int s_ticket_no_show(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_ticket_transferred(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__TicketTransferred *e = env->ticket_transferred;
-    if (!e || !s_ticket(s, e->ticket) || !s_str(e->to_service)[0] ||
+    if (!e || !hb_hs__ticket(s, e->ticket) || !s_str(e->to_service)[0] ||
         !s_fits(e->to_service, HB_HS_ID))
         return HB_EINVAL;
     int rc = 0;
-    hb_hs_service_t *to = s_service(s, e->to_service);
+    hb_hs_service_t *to = hb_hs__service(s, e->to_service);
     if (!to) {
         HS_ROOM(s, services, HB_HS_SERVICES_MAX, rc);
         if (rc != 0)
@@ -855,8 +558,8 @@ static int s_ticket_transferred(hb_hall_state_t *s, const Hallbus__Envelope *env
         s_copy(to->code, sizeof to->code, e->to_service);
         to->next_number = 1;
     }
-    hb_hs_ticket_t *t = s_ticket(s, e->ticket);
-    hb_hs_service_t *from = s_service(s, t->service);
+    hb_hs_ticket_t *t = hb_hs__ticket(s, e->ticket);
+    hb_hs_service_t *from = hb_hs__service(s, t->service);
     if (t->state == HB_TICKET_WAITING)
         s_unwait(s, t);
     else
@@ -877,13 +580,13 @@ static int s_ticket_transferred(hb_hall_state_t *s, const Hallbus__Envelope *env
 static int s_ticket_cancelled(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__TicketCancelled *e = env->ticket_cancelled;
-    long i = e ? s_ticket_index(s, s_str(e->ticket)) : -1;
+    long i = e ? hb_hs__ticket_index(s, s_str(e->ticket)) : -1;
     if (i < 0)
         return HB_EINVAL;
     hb_hs_ticket_t *t = &s->tickets[i];
     s_unwait(s, t);
     s_detach(s, t, NULL, env->at_ms);
-    hb_hs_service_t *svc = s_service(s, t->service);
+    hb_hs_service_t *svc = hb_hs__service(s, t->service);
     if (svc)
         svc->cancelled++;
     s->today.cancelled++;
@@ -897,7 +600,7 @@ static int s_counter_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
     if (!e || !s_str(e->counter)[0] || !s_fits(e->counter, HB_HS_ID) || !s_fits(e->staff, HB_HS_ID))
         return HB_EINVAL;
     int rc = 0;
-    hb_hs_counter_t *c = s_counter(s, e->counter);
+    hb_hs_counter_t *c = hb_hs__counter(s, e->counter);
     if (!c) {
         HS_ROOM(s, counters, HB_HS_COUNTERS_MAX, rc);
         if (rc != 0)
@@ -925,7 +628,7 @@ static int s_counter_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_paused(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c = env->counter_paused ? s_counter(s, env->counter_paused->counter) : NULL;
+    hb_hs_counter_t *c = env->counter_paused ? hb_hs__counter(s, env->counter_paused->counter) : NULL;
     if (!c || c->state == HB_COUNTER_CLOSED)
         return HB_EINVAL;
     if (c->state != HB_COUNTER_PAUSED)
@@ -935,7 +638,7 @@ static int s_counter_paused(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_resumed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c = env->counter_resumed ? s_counter(s, env->counter_resumed->counter) : NULL;
+    hb_hs_counter_t *c = env->counter_resumed ? hb_hs__counter(s, env->counter_resumed->counter) : NULL;
     if (!c || c->state != HB_COUNTER_PAUSED)
         return HB_EINVAL;
     s_counter_back(s, c, env->at_ms);
@@ -944,15 +647,15 @@ static int s_counter_resumed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_closed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c = env->counter_closed ? s_counter(s, env->counter_closed->counter) : NULL;
+    hb_hs_counter_t *c = env->counter_closed ? hb_hs__counter(s, env->counter_closed->counter) : NULL;
     if (!c)
         return HB_EINVAL;
-    hb_hs_ticket_t *t = c->ticket[0] ? s_ticket(s, c->ticket) : NULL;
+    hb_hs_ticket_t *t = c->ticket[0] ? hb_hs__ticket(s, c->ticket) : NULL;
     if (t && strcmp(t->counter, c->id) == 0 &&
         (t->state == HB_TICKET_CALLED || t->state == HB_TICKET_SERVING)) {
         t->state = HB_TICKET_WAITING;
         t->counter[0] = '\0';
-        hb_hs_service_t *svc = s_service(s, t->service);
+        hb_hs_service_t *svc = hb_hs__service(s, t->service);
         if (svc)
             svc->waiting++;
     }
@@ -967,7 +670,7 @@ static int s_complaint_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
     const Hallbus__ComplaintOpened *e = env->complaint_opened;
     if (!e || !s_str(e->complaint)[0] || !s_fits(e->complaint, HB_HS_ID) ||
         !s_fits(e->category, HB_HS_ID) || !s_fits(e->ticket, HB_HS_ID) ||
-        s_complaint_index(s, e->complaint) >= 0)
+        hb_hs__complaint_index(s, e->complaint) >= 0)
         return HB_EINVAL;
     int rc = 0;
     HS_ROOM(s, complaints, HB_HS_COMPLAINTS_MAX, rc);
@@ -991,7 +694,7 @@ static int s_complaint_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
 static int s_complaint_acknowledged(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__ComplaintAcknowledged *e = env->complaint_acknowledged;
-    long i = e ? s_complaint_index(s, e->complaint) : -1;
+    long i = e ? hb_hs__complaint_index(s, e->complaint) : -1;
     if (i < 0 || !s_fits(e->by, HB_HS_ID))
         return HB_EINVAL;
     hb_hs_complaint_t *c = &s->complaints[i];
@@ -1006,7 +709,7 @@ static int s_complaint_acknowledged(hb_hall_state_t *s, const Hallbus__Envelope 
 static int s_complaint_escalated(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__ComplaintEscalated *e = env->complaint_escalated;
-    long i = e ? s_complaint_index(s, e->complaint) : -1;
+    long i = e ? hb_hs__complaint_index(s, e->complaint) : -1;
     if (i < 0)
         return HB_EINVAL;
     hb_hs_complaint_t *c = &s->complaints[i];
@@ -1023,7 +726,7 @@ static int s_complaint_escalated(hb_hall_state_t *s, const Hallbus__Envelope *en
 static int s_complaint_resolved(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     const Hallbus__ComplaintResolved *e = env->complaint_resolved;
-    long i = e ? s_complaint_index(s, e->complaint) : -1;
+    long i = e ? hb_hs__complaint_index(s, e->complaint) : -1;
     if (i < 0)
         return HB_EINVAL;
     memmove(&s->complaints[i], &s->complaints[i + 1],
@@ -1042,7 +745,7 @@ static int s_satisfaction_scored(hb_hall_state_t *s, const Hallbus__Envelope *en
         return HB_EINVAL;
     s->today.feedback[e->score - 1]++;
     /* The score names its ticket: live, or among the recent finished. */
-    hb_hs_ticket_t *t = s_ticket(s, e->ticket);
+    hb_hs_ticket_t *t = hb_hs__ticket(s, e->ticket);
     for (size_t i = s->n_recent; !t && i > 0 && s_str(e->ticket)[0]; i--) {
         if (strcmp(s->recent[i - 1].id, e->ticket) == 0)
             t = &s->recent[i - 1];
@@ -1058,7 +761,7 @@ static int s_device_status(hb_hall_state_t *s, const Hallbus__Envelope *env)
     if (!e || !s_str(e->device)[0] || !s_fits(e->device, HB_HS_ID))
         return HB_EINVAL;
     int rc = 0;
-    hb_hs_device_t *d = s_device(s, e->device);
+    hb_hs_device_t *d = hb_hs__device(s, e->device);
     if (!d) {
         HS_ROOM(s, devices, HB_HS_DEVICES_MAX, rc);
         if (rc != 0)
@@ -1153,7 +856,7 @@ static int s_appointment_booked(hb_hall_state_t *s, const Hallbus__Envelope *env
     const Hallbus__AppointmentBooked *e = env->appointment_booked;
     if (!e || !s_str(e->code)[0] || !s_fits(e->code, HB_HS_ID) || !s_str(e->service)[0] ||
         !s_fits(e->service, HB_HS_ID) || !s_fits(e->staff, HB_HS_ID) ||
-        !s_fits(e->request, HB_HS_ID) || s_appointment(s, e->code))
+        !s_fits(e->request, HB_HS_ID) || hb_hs__appointment(s, e->code))
         return HB_EINVAL;
     int rc = 0;
     HS_ROOM(s, appointments, HB_HS_APPOINTMENTS_MAX, rc);
@@ -1176,7 +879,7 @@ static int s_appointment_booked(hb_hall_state_t *s, const Hallbus__Envelope *env
 /* Check-in, no-show and cancel end an open booking. */
 static int s_appointment_end(hb_hall_state_t *s, const char *code, int state, const char *ticket)
 {
-    hb_hs_appointment_t *a = s_appointment(s, code);
+    hb_hs_appointment_t *a = hb_hs__appointment(s, code);
     if (!a || a->state != HB_APPT_BOOKED || !s_fits(ticket, HB_HS_ID))
         return HB_EINVAL;
     a->state = state;
@@ -1241,7 +944,7 @@ int hb_hall_state_apply(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
     assert(s && env);
     if (!s->tindex_ok && s->n_tickets >= HS_TINDEX_MIN)
-        s_tindex_build(s);
+        hb_hs__tindex_build(s);
     s->seq = env->seq;
     s->at_ms = env->at_ms;
     /* A negative case from a hand-built envelope becomes a huge index: unknown. */

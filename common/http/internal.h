@@ -1,6 +1,7 @@
 /* What the files of common/http share and nobody else needs: the server's
  * state (http.c serves requests, conns.c accepts connections within the
- * limits) and percent-decoding of paths and query values (router.c, which
+ * limits), the exchange a handler answers on (reply.c answers it, request.c
+ * reads it) and percent-decoding of paths and query values (router.c, which
  * decodes path segments; results are checked with hallbus/utf8.h), and the
  * request durations by route (reqstats.c).
  * Private to common/http/. */
@@ -147,6 +148,59 @@ struct hb_http {
     http_reqstats_t reqstats; /* request durations by route (reqstats.c) */
 };
 
+#define HTTP_REASON_MAX 512 /* the "reason" text of an error body */
+
+/* What hb_http_req_t.impl points at while a handler runs. */
+typedef struct http_exchange {
+    h2o_req_t *req;
+    hb_http_t *http;
+    bool answered;
+    const hb_router_match_t *match; /* the pattern route's parameters; NULL for a prefix route */
+    const hb_route_t *route;        /* the route that took the request, once one did */
+    int status;                     /* the answer's, once given */
+    unsigned added_headers;         /* by hb_http_add_header */
+    bool deferred;                  /* hb_http_defer took it: answered later */
+    /* For a deferred answer's timing (reqstats.c), given later. */
+    size_t slot;
+    int64_t t0_ns;
+} http_exchange_t;
+
+/* A request whose answer comes later (hb_http_defer): copies of the
+ * exchange and the request, and a marker in the request's pool that tells
+ * when h2o disposes of it (the client went away). */
+typedef struct http_defer_marker {
+    hb_http_deferred_t *d; /* NULL once the handle is freed */
+} http_defer_marker_t;
+
+struct hb_http_deferred {
+    http_exchange_t ex;
+    hb_http_req_t req;
+    http_defer_marker_t *marker; /* NULL once h2o disposed of the request */
+};
+
+/* A streamed answer. The generator is first: h2o hands it back to proceed
+ * and stop. `inflight` is what h2o is sending now (it must stay valid until
+ * proceed), `pending` what was written since. */
+struct hb_http_stream {
+    h2o_generator_t gen;
+    h2o_req_t *req;
+    hb_http_t *http;
+    struct hb_http_stream *prev, *next;
+    char *inflight;
+    char *pending;
+    size_t pending_len, pending_cap, max_queued;
+    bool sending, closing;
+    hb_http_stream_closed_fn on_closed;
+    void *arg;
+};
+
+/* reply.c: the code of an error answer's body for a status ("not_found"),
+ * and an error answer sent on an exchange (http.c's refusals before any
+ * handler runs, and h2o's own errors, take the same JSON shape). */
+const char *hb_http__error_code(int status);
+void hb_http__send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
+                         const char *allow);
+
 /* conns.c: the table of address groups (sized for the limits, seeded at
  * random), freed with the server; the listener's accept callback. */
 int hb_http__addrs_init(hb_http_t *http);
@@ -155,6 +209,5 @@ void hb_http__on_connection(uv_stream_t *server, int status);
 /* http.c: frees the server once it is destroyed and its last connection
  * is gone (conns.c calls it as each one closes). */
 void hb_http__maybe_finish(hb_http_t *http);
-
 
 #endif

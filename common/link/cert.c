@@ -4,11 +4,11 @@
  * that produces the same layout zcert_save does. */
 #include "hallbus/cert.h"
 #include "hallbus/error.h"
+#include "hallbus/fs.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,46 +84,6 @@ const char *hb_cert_meta(const hb_cert_t *cert, const char *name)
     return NULL;
 }
 
-/* Writes `text` to `path` so that a crash leaves the old file or the new one:
- * a temporary file, fsync, rename, fsync of the folder. */
-static int s_write_durably(const char *path, const char *text, mode_t mode)
-{
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return HB_EINVAL;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return HB_EIO;
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
-            return HB_EIO;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return HB_EIO;
-    }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return HB_EIO;
-    }
-    char dircopy[4200];
-    snprintf(dircopy, sizeof dircopy, "%s", path);
-    int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
 static int s_render(const hb_cert_t *cert, bool secret, char *out, size_t outlen)
 {
     char when[64];
@@ -171,7 +131,7 @@ int hb_cert_save(const hb_cert_t *cert, const char *path, bool with_secret)
     char text[8192];
     int rc = s_render(cert, false, text, sizeof text);
     if (rc == 0)
-        rc = s_write_durably(path, text, 0644);
+        rc = hb_file_write_durably(path, text, strlen(text), 0644);
     if (rc != 0 || !with_secret || !cert->secret_key[0])
         return rc;
     if (!s_key_valid(cert->secret_key))
@@ -181,7 +141,7 @@ int hb_cert_save(const hb_cert_t *cert, const char *path, bool with_secret)
         return HB_EINVAL;
     rc = s_render(cert, true, text, sizeof text);
     if (rc == 0)
-        rc = s_write_durably(spath, text, 0600);
+        rc = hb_file_write_durably(spath, text, strlen(text), 0600);
     return rc;
 }
 

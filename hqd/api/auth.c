@@ -34,6 +34,23 @@ static bool s_json_body(hb_http_req_t *req, const char *how)
     return true;
 }
 
+/* A sign-in's body: one JSON object of `members` members, a "name" and a
+ * "password" (not longer than HQ_AUTH_PASSWORD_MAX) among them, read out
+ * into the two (valid while the body lives). A new reference, or NULL when
+ * the body is not of that shape (nothing is answered). */
+static json_t *s_credentials(hb_http_req_t *req, size_t members, const char **name,
+                             const char **password)
+{
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+    *name = json_string_value(json_object_get(body, "name"));
+    *password = json_string_value(json_object_get(body, "password"));
+    if (json_is_object(body) && json_object_size(body) == members && *name && *password &&
+        strlen(*password) <= HQ_AUTH_PASSWORD_MAX)
+        return body;
+    json_decref(body);
+    return NULL;
+}
+
 /* POST /v1/tokens {"name", "password", "token_name"}: an API token for
  * hallctl login or a script, shown once; no session. */
 void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
@@ -42,13 +59,10 @@ void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
     if (!s_json_body(req, "ask for a token with Content-Type: application/json and a body "
                           "{\"name\": ..., \"password\": ..., \"token_name\": ...}"))
         return;
-    json_error_t jerr;
-    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *name = json_string_value(json_object_get(body, "name"));
-    const char *password = json_string_value(json_object_get(body, "password"));
+    const char *name, *password;
+    json_t *body = s_credentials(req, 3, &name, &password);
     const char *tname = json_string_value(json_object_get(body, "token_name"));
-    if (!json_is_object(body) || json_object_size(body) != 3 || !name || !password || !tname ||
-        strlen(password) > HQ_AUTH_PASSWORD_MAX || !hq_auth_token_name_ok(tname)) {
+    if (!body || !tname || !hq_auth_token_name_ok(tname)) {
         json_decref(body);
         hb_http_reply_error(req, 400, "bad_request",
                             "the body is {\"name\": NAME, \"password\": PASSWORD, "
@@ -94,13 +108,9 @@ void hqd_api_login(hb_http_req_t *req, void *arg)
     if (!s_json_body(req, "sign in with Content-Type: application/json and a body "
                           "{\"name\": ..., \"password\": ...}"))
         return;
-    json_error_t jerr;
-    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *name = json_string_value(json_object_get(body, "name"));
-    const char *password = json_string_value(json_object_get(body, "password"));
-    if (!json_is_object(body) || json_object_size(body) != 2 || !name || !password ||
-        strlen(password) > HQ_AUTH_PASSWORD_MAX) {
-        json_decref(body);
+    const char *name, *password;
+    json_t *body = s_credentials(req, 2, &name, &password);
+    if (!body) {
         hb_http_reply_error(req, 400, "bad_request",
                             "the body is {\"name\": NAME, \"password\": PASSWORD} and nothing "
                             "else");
@@ -145,34 +155,6 @@ void hqd_api_get_me(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, me);
 }
 
-/* An optional query parameter into `out` ("" when absent); -1 after
- * answering 400. */
-static int s_query(hb_http_req_t *req, const char *name, char *out, size_t outlen)
-{
-    int rc = hb_http_query(req, name, out, outlen);
-    if (rc == HB_ENOTFOUND) {
-        out[0] = '\0';
-        return 0;
-    }
-    if (rc != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s is not a valid value", name);
-        return -1;
-    }
-    return 0;
-}
-
-static int s_time(hb_http_req_t *req, const char *name, int64_t *out)
-{
-    char buf[48];
-    if (s_query(req, name, buf, sizeof buf) != 0)
-        return -1;
-    if (buf[0] && hb_time_parse(buf, out) != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s must be an RFC 3339 time", name);
-        return -1;
-    }
-    return 0;
-}
-
 /* GET /v1/audit[?who=][&object=][&from=&to=][&before=CURSOR][&limit=N][&format=csv] */
 void hqd_api_get_audit(hb_http_req_t *req, void *arg)
 {
@@ -180,12 +162,13 @@ void hqd_api_get_audit(hb_http_req_t *req, void *arg)
     char who[AUTH_QUERY_MAX], object[AUTH_QUERY_MAX], before[AUTH_QUERY_MAX], limit[16],
         format[8];
     hq_audit_query_t q = {.limit = 100};
-    if (s_query(req, "who", who, sizeof who) != 0 ||
-        s_query(req, "object", object, sizeof object) != 0 ||
-        s_query(req, "before", before, sizeof before) != 0 ||
-        s_query(req, "limit", limit, sizeof limit) != 0 ||
-        s_query(req, "format", format, sizeof format) != 0 || s_time(req, "from", &q.from_ms) != 0 ||
-        s_time(req, "to", &q.to_ms) != 0)
+    if (hb_http_query_opt(req, "who", who, sizeof who) != 0 ||
+        hb_http_query_opt(req, "object", object, sizeof object) != 0 ||
+        hb_http_query_opt(req, "before", before, sizeof before) != 0 ||
+        hb_http_query_opt(req, "limit", limit, sizeof limit) != 0 ||
+        hb_http_query_opt(req, "format", format, sizeof format) != 0 ||
+        hb_http_query_time(req, "from", &q.from_ms) != 0 ||
+        hb_http_query_time(req, "to", &q.to_ms) != 0)
         return;
     if (limit[0]) {
         char *end;

@@ -42,12 +42,13 @@ static void s_put(hq_csv_t *c, const char *s, size_t n)
 void hq_csv_bom(hq_csv_t *c) { s_put(c, "\xEF\xBB\xBF", 3); }
 
 /* A field is quoted as RFC 4180 asks when it holds a comma, a quote or a
- * line break; one that a spreadsheet would take for a formula (=, +, -, @
- * first) gets a leading apostrophe inside the quotes: texts come from many
- * authors, and an export is opened by analysts. */
+ * line break; one that a spreadsheet would take for a formula (=, +, -, @,
+ * a tab or a carriage return first) gets a leading apostrophe inside the
+ * quotes: texts come from many authors, and an export is opened by
+ * analysts. */
 void hq_csv_field(hq_csv_t *c, const char *s, bool last)
 {
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
     if (formula || strpbrk(s, ",\"\r\n")) {
         s_put(c, "\"", 1);
         if (formula)

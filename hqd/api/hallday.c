@@ -52,30 +52,23 @@ static uint64_t s_seq_before(hqd_t *hq, const hq_hall_t *h, int64_t t)
     return lo;
 }
 
-typedef struct day_ctx {
-    hb_day_t *day;
-    uint64_t next;
-    int rc;
-} day_ctx_t;
-
-static int s_day_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
+/* The route's hall; NULL after answering 404. */
+static hq_hall_t *s_hall(hb_http_req_t *req, hqd_t *hq)
 {
-    day_ctx_t *c = arg;
-    c->next = seq + 1;
-    c->rc = hb_day_add_bytes(c->day, data, len);
-    return c->rc != 0 || hb_day_over(c->day);
+    const char *id = hb_http_param(req, "hall");
+    hq_hall_t *h = strlen(id) <= HB_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
+    if (!h)
+        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' has sent anything to this HQ",
+                            id);
+    return h;
 }
 
 void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    const char *id = hb_http_param(req, "hall");
-    hq_hall_t *h = strlen(id) <= HB_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
-    if (!h) {
-        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' has sent anything to this HQ",
-                            id);
+    hq_hall_t *h = s_hall(req, hq);
+    if (!h)
         return;
-    }
     /* The hall's offset and today, from its mirror. */
     int32_t offset_s = 0;
     char today[11] = "";
@@ -101,14 +94,15 @@ void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
     }
     hb_date_parse(date, &days);
     int64_t midnight = (int64_t)days * 86400000LL - (int64_t)offset_s * 1000;
-    day_ctx_t c = {.day = hb_day_new(date), .next = s_seq_before(hq, h, midnight - DAY_LEAD_MS)};
+    hb_day_reader_t c = {.day = hb_day_new(date),
+                         .next = s_seq_before(hq, h, midnight - DAY_LEAD_MS)};
     if (!c.day) {
         hb_http_reply_error(req, 503, "storage", "out of memory");
         return;
     }
     while (c.rc == 0 && c.next <= h->committed_seq && !hb_day_over(c.day)) {
         uint64_t from = c.next;
-        int rc = hq_store_read_events(&hq->store, h->num, from, DAY_BATCH, s_day_cb, &c);
+        int rc = hq_store_read_events(&hq->store, h->num, from, DAY_BATCH, hb_day_read_event, &c);
         if (rc != 0 || c.next == from) {
             c.rc = rc;
             break;
@@ -137,13 +131,9 @@ void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
 void hqd_api_get_hall_appointments(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    const char *id = hb_http_param(req, "hall");
-    hq_hall_t *h = strlen(id) <= HB_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
-    if (!h) {
-        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' has sent anything to this HQ",
-                            id);
+    hq_hall_t *h = s_hall(req, hq);
+    if (!h)
         return;
-    }
     char date[16];
     int32_t day = -1;
     int q = hb_http_query(req, "date", date, sizeof date);

@@ -47,25 +47,10 @@ static const hq_view_t *s_view(hb_http_req_t *req, hb_perm_t perm)
     return v;
 }
 
-/* An optional id-like query parameter; "" when absent. */
-static int s_param(hb_http_req_t *req, const char *name, char *out, size_t outlen)
-{
-    int rc = hb_http_query(req, name, out, outlen);
-    if (rc == HB_ENOTFOUND) {
-        out[0] = '\0';
-        return 0;
-    }
-    if (rc != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s is not a valid value", name);
-        return HB_EINVAL;
-    }
-    return 0;
-}
-
 static int s_number(hb_http_req_t *req, const char *name, size_t max, size_t *out)
 {
     char buf[24];
-    if (s_param(req, name, buf, sizeof buf) != 0)
+    if (hb_http_query_opt(req, name, buf, sizeof buf) != 0)
         return HB_EINVAL;
     if (!buf[0])
         return 0;
@@ -86,14 +71,9 @@ void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
     const char *id = hb_http_param(req, "hall");
     /* ?now= takes the figures at that instant (figures.h), so that they
      * compare with the hall's own GET /v1/hall?now= of the same one. */
-    char at[48];
     int64_t now = hb_now_ms();
-    if (s_param(req, "now", at, sizeof at) != 0)
+    if (hb_http_query_time(req, "now", &now) != 0)
         return;
-    if (at[0] && hb_time_parse(at, &now) != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "now must be an RFC 3339 time");
-        return;
-    }
     json_t *t = hq_board_tile_json(hq->board, id, now);
     if (!t) {
         hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' on the board", id);
@@ -122,9 +102,10 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
     hqd_t *hq = arg;
     char region[80], tag[40], worst[16], alerting[8];
     size_t offset = 0, limit = LIVE_LIMIT_DEFAULT;
-    if (s_param(req, "region", region, sizeof region) != 0 || s_param(req, "tag", tag, sizeof tag) != 0 ||
-        s_param(req, "worst", worst, sizeof worst) != 0 ||
-        s_param(req, "alerting", alerting, sizeof alerting) != 0 ||
+    if (hb_http_query_opt(req, "region", region, sizeof region) != 0 ||
+        hb_http_query_opt(req, "tag", tag, sizeof tag) != 0 ||
+        hb_http_query_opt(req, "worst", worst, sizeof worst) != 0 ||
+        hb_http_query_opt(req, "alerting", alerting, sizeof alerting) != 0 ||
         s_number(req, "offset", LIVE_LIMIT_MAX * 10, &offset) != 0 ||
         s_number(req, "limit", LIVE_LIMIT_MAX, &limit) != 0)
         return;
@@ -183,18 +164,6 @@ void hqd_api_get_stream(hb_http_req_t *req, void *arg)
     hq_sse_serve(hq->sse, req, &owner);
 }
 
-static int s_time_param(hb_http_req_t *req, const char *name, int64_t *out)
-{
-    char buf[48];
-    if (s_param(req, name, buf, sizeof buf) != 0)
-        return HB_EINVAL;
-    if (buf[0] && hb_time_parse(buf, out) != 0) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s must be an RFC 3339 time", name);
-        return HB_EINVAL;
-    }
-    return 0;
-}
-
 /* GET /v1/alerts[?state=open|history][&hall=][&kind=][&from=&to=][&before=][&limit=] */
 void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
 {
@@ -202,9 +171,11 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
     char state[16], hall[40], kind[40];
     size_t limit = 100, before = 0;
     int64_t from = 0, to = 0;
-    if (s_param(req, "state", state, sizeof state) != 0 || s_param(req, "hall", hall, sizeof hall) != 0 ||
-        s_param(req, "kind", kind, sizeof kind) != 0 || s_time_param(req, "from", &from) != 0 ||
-        s_time_param(req, "to", &to) != 0 || s_number(req, "limit", ALERTSTORE_PAGE_MAX, &limit) != 0 ||
+    if (hb_http_query_opt(req, "state", state, sizeof state) != 0 ||
+        hb_http_query_opt(req, "hall", hall, sizeof hall) != 0 ||
+        hb_http_query_opt(req, "kind", kind, sizeof kind) != 0 ||
+        hb_http_query_time(req, "from", &from) != 0 || hb_http_query_time(req, "to", &to) != 0 ||
+        s_number(req, "limit", ALERTSTORE_PAGE_MAX, &limit) != 0 ||
         s_number(req, "before", SIZE_MAX, &before) != 0)
         return;
     bool history = strcmp(state, "history") == 0;

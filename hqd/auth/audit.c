@@ -10,6 +10,7 @@
  * "method", "route", "object", "status", "outcome", "reason", "before",
  * "after"}; members that do not apply are null. */
 #include "auth_int.h"
+#include "csv.h"
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -224,53 +225,6 @@ int hq_auth_audit_json(hq_auth_t *a, const hq_audit_query_t *q, json_t **out)
 
 /* ---------------------------------------------------------------- CSV */
 
-typedef struct csv {
-    char *p;
-    size_t len, cap;
-    bool full;
-} csv_t;
-
-static void s_put(csv_t *c, const char *s, size_t n)
-{
-    if (c->full || n > AUDIT_CSV_MAX - c->len) {
-        c->full = true;
-        return;
-    }
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 16384;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *p = realloc(c->p, cap);
-        if (!p) {
-            c->full = true;
-            return;
-        }
-        c->p = p;
-        c->cap = cap;
-    }
-    memcpy(c->p + c->len, s, n);
-    c->len += n;
-    c->p[c->len] = '\0';
-}
-
-/* One field (RFC 4180 quoting), and a leading apostrophe when a spreadsheet
- * would read it as a formula: a name or a reason is anyone's text. */
-static void s_field(csv_t *c, const char *s, bool last)
-{
-    bool formula = strchr("=+-@\t\r", s[0]) && s[0];
-    if (formula || strpbrk(s, ",\"\r\n")) {
-        s_put(c, "\"", 1);
-        if (formula)
-            s_put(c, "'", 1);
-        for (const char *q = s; *q; q++)
-            s_put(c, *q == '"' ? "\"\"" : q, *q == '"' ? 2 : 1);
-        s_put(c, "\"", 1);
-    } else {
-        s_put(c, s, strlen(s));
-    }
-    s_put(c, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 int hq_auth_audit_csv(hq_auth_t *a, const hq_audit_query_t *q, char **out, size_t *len,
                       char next[HQ_AUDIT_CURSOR_MAX])
 {
@@ -285,10 +239,11 @@ int hq_auth_audit_csv(hq_auth_t *a, const hq_audit_query_t *q, char **out, size_
     static const char *const cols[] = {"id", "at", "who", "via", "from", "action", "object",
                                        "status", "outcome", "reason", "before", "after"};
     const size_t ncols = sizeof cols / sizeof cols[0];
-    csv_t c = {0};
-    s_put(&c, "\xEF\xBB\xBF", 3); /* a spreadsheet then reads the names as UTF-8 */
+    hq_csv_t c;
+    hq_csv_init(&c, AUDIT_CSV_MAX);
+    hq_csv_bom(&c); /* a spreadsheet then reads the names as UTF-8 */
     for (size_t i = 0; i < ncols; i++)
-        s_field(&c, cols[i], i + 1 == ncols);
+        hq_csv_field(&c, cols[i], i + 1 == ncols);
     size_t i;
     json_t *rec;
     json_array_foreach(records, i, rec)
@@ -303,12 +258,12 @@ int hq_auth_audit_csv(hq_auth_t *a, const hq_audit_query_t *q, char **out, size_
                 snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
                 text = num;
             }
-            s_field(&c, text, k + 1 == ncols);
+            hq_csv_field(&c, text, k + 1 == ncols);
         }
     }
     json_decref(records);
     if (c.full) {
-        free(c.p);
+        hq_csv_free(&c);
         return HB_ETOOBIG;
     }
     *out = c.p;

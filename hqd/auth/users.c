@@ -27,6 +27,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -43,6 +44,7 @@
 #define USERS_PATH_MAX 4096
 #define USERS_EXPIRES_DEFAULT "90d"
 #define USERS_EXPIRES_MAX_MS (3650LL * 86400000) /* ten years */
+#define USERS_LIST_MAX ((size_t)1 << 24) /* people listed at once: far past any head office */
 
 typedef struct users_opts {
     char *data;
@@ -376,14 +378,9 @@ static int s_list_token(const hq_token_t *t, void *arg)
 static int s_collect(const hq_person_t *p, void *arg)
 {
     list_ctx_t *c = arg;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        hq_person_t *v = realloc(c->people, cap * sizeof *v);
-        if (!v)
-            return HB_ENOMEM;
-        c->people = v;
-        c->cap = cap;
-    }
+    if (hb_array_reserve((void **)&c->people, &c->cap, c->n + 1, sizeof *c->people,
+                         USERS_LIST_MAX) != 0)
+        return HB_ENOMEM;
     c->people[c->n++] = *p;
     return 0;
 }

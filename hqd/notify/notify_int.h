@@ -1,5 +1,5 @@
-/* What notify.c (the loop thread's decisions) and sender.c (the sender
- * thread) share: the notifier's state, the parsed subscriptions and
+/* What notify.c (the loop thread's decisions), subs.c (the subscriptions'
+ * documents) and sender.c (the sender thread) share: the notifier's state, the parsed subscriptions and
  * silences, the alerts followed, the queue. Private to hqd/notify/. */
 #ifndef HQD_NOTIFY_INT_H
 #define HQD_NOTIFY_INT_H
@@ -113,14 +113,30 @@ struct hq_notify {
     hq_notify_stats_t stats;
 };
 
-/* notify.c */
+/* subs.c: a channel's name and back (0: none), and the parts of a
+ * subscription's document the silences share (a scope, kinds), each 0 or
+ * HB_EINVAL with `err`; a subscription read from its document. */
 const char *notify_channel_name(int type);
+int notify_channel_parse(const char *name);
+int notify_scope_parse(hq_notify_t *n, const char *scope, notify_sub_t *s, char *err,
+                       size_t errlen);
+int notify_kinds_parse(const json_t *kinds, uint64_t *mask, char *err, size_t errlen);
+int notify_sub_parse(hq_notify_t *n, const char *id, const json_t *doc, notify_sub_t *s, char *err,
+                     size_t errlen);
+
+/* notify.c */
 int notify_level_at(const hq_notify_t *n, const alert_record_t *rec, int64_t now_ms);
 /* Under db_mu: one put (growing the map when it fills). */
 int notify_db_put(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen, const void *val,
                   size_t vlen);
 /* Inside a write transaction: the meta counter `name`, moved on. */
 uint64_t notify_next_meta(hq_notify_t *n, MDB_txn *txn, const char *name);
+/* A record's JSON put (under db_mu), and a record deleted in a transaction
+ * of its own (an absent one is no error). 0, HB_ENOMEM, HB_EDB. */
+int notify_db_put_json(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen, const json_t *o);
+int notify_db_del(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen);
+/* Everything followed gets a look at the next tick. */
+void notify_look_again(hq_notify_t *n);
 
 /* sender.c */
 int notify_sender_start(hq_notify_t *n, char *err, size_t errlen);

@@ -376,17 +376,6 @@ static void s_run_job(hq_notify_t *n, notify_job_t *j, bool *again)
     *again = true;
 }
 
-static void s_deadline(struct timespec *ts, int64_t wait_ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += wait_ms / 1000;
-    ts->tv_nsec += (wait_ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 static void *s_thread(void *arg)
 {
     hq_notify_t *n = arg;
@@ -404,7 +393,7 @@ static void *s_thread(void *arg)
         int64_t now = hb_mono_ms();
         if ((*best)->due_ms > now) {
             struct timespec ts;
-            s_deadline(&ts, (*best)->due_ms - now);
+            hb_deadline_after(CLOCK_MONOTONIC, (*best)->due_ms - now, &ts);
             pthread_cond_timedwait(&n->q_cond, &n->q_mu, &ts);
             continue;
         }

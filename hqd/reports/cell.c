@@ -186,23 +186,44 @@ size_t ru_cell_encode(const ru_cell_t *c, uint8_t *out)
     return o;
 }
 
+/* Walks an encoded cell's metrics, in the increasing order they are
+ * written in, handing each (number, value) to `fn` until it returns true;
+ * `*p` ends past what was read. 0, or HB_EPARSE (another version, an
+ * impossible count, bytes that end early). */
+typedef bool (*metric_fn)(uint64_t id, int64_t v, void *arg);
+
+static int s_metrics_walk(const uint8_t **p, const uint8_t *end, metric_fn fn, void *arg)
+{
+    if (*p >= end || *(*p)++ != CELL_VERSION)
+        return HB_EPARSE;
+    uint64_t n;
+    if (!ru_varint_get(p, end, &n) || n > 1024)
+        return HB_EPARSE;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t id, z;
+        if (!ru_varint_get(p, end, &id) || !ru_varint_get(p, end, &z))
+            return HB_EPARSE;
+        if (fn(id, ru_unzigzag(z), arg))
+            return 0;
+    }
+    return 0;
+}
+
+static bool s_metric_add(uint64_t id, int64_t v, void *arg)
+{
+    ru_cell_t *dst = arg;
+    /* A metric of a newer build is kept by that build, not this one. */
+    if (id > 0 && id < RU_M_SLOTS)
+        dst->m[id] += v;
+    return false;
+}
+
 int ru_cell_add_encoded(ru_cell_t *dst, const uint8_t *p, size_t len)
 {
     const uint8_t *end = p + len;
-    if (len < 1 || *p++ != CELL_VERSION)
-        return HB_EPARSE;
-    uint64_t n;
-    if (!ru_varint_get(&p, end, &n) || n > 1024)
-        return HB_EPARSE;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id, v;
-        if (!ru_varint_get(&p, end, &id) || !ru_varint_get(&p, end, &v))
-            return HB_EPARSE;
-        /* A metric of a newer build is kept by that build, not this one. */
-        if (id > 0 && id < RU_M_SLOTS)
-            dst->m[id] += ru_unzigzag(v);
-    }
-    int rc = ru_hist_add_encoded(&dst->wait, &p, end);
+    int rc = s_metrics_walk(&p, end, s_metric_add, dst);
+    if (rc == 0)
+        rc = ru_hist_add_encoded(&dst->wait, &p, end);
     if (rc == 0)
         rc = ru_hist_add_encoded(&dst->service, &p, end);
     if (rc == 0 && p != end)
@@ -210,25 +231,22 @@ int ru_cell_add_encoded(ru_cell_t *dst, const uint8_t *p, size_t len)
     return rc;
 }
 
+typedef struct metric_find {
+    uint64_t want;
+    int64_t *out;
+} metric_find_t;
+
+static bool s_metric_find(uint64_t id, int64_t v, void *arg)
+{
+    metric_find_t *f = arg;
+    if (id == f->want)
+        *f->out = v;
+    return id >= f->want; /* numbers are written in increasing order */
+}
+
 int ru_cell_metric(const uint8_t *p, size_t len, int metric, int64_t *out)
 {
-    const uint8_t *end = p + len;
     *out = 0;
-    if (len < 1 || *p++ != CELL_VERSION)
-        return HB_EPARSE;
-    uint64_t n;
-    if (!ru_varint_get(&p, end, &n) || n > 1024)
-        return HB_EPARSE;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id, v;
-        if (!ru_varint_get(&p, end, &id) || !ru_varint_get(&p, end, &v))
-            return HB_EPARSE;
-        if (id == (uint64_t)metric) {
-            *out = ru_unzigzag(v);
-            return 0;
-        }
-        if (id > (uint64_t)metric)
-            return 0; /* numbers are written in increasing order */
-    }
-    return 0;
+    metric_find_t f = {.want = (uint64_t)metric, .out = out};
+    return s_metrics_walk(&p, p + len, s_metric_find, &f);
 }

@@ -8,10 +8,9 @@
  * paused; a device in fault) are counted in whole seconds between the
  * whole seconds of their ends, cut at local hour boundaries, so the pieces
  * add up to the whole. A running duration is counted up to the event that
- * ends it, and up to each day_started (which starts it again). */
-#include "fold.h"
-
-#include "strmap.h"
+ * ends it, and up to each day_started (which starts it again). The state
+ * saved as bytes is foldcodec.c's. */
+#include "fold_int.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
@@ -22,72 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define NONE UINT32_MAX
-
-enum { T_CALLED = 1, T_FINISHED = 2 };
-enum { C_CLOSED = 0, C_IDLE = 1, C_BUSY = 2, C_PAUSED = 3 };
-enum { K_ACKED = 1, K_OVERDUE = 2 };
-
-typedef struct fticket {
-    char id[RU_TEXT_MAX];
-    uint32_t svc, staff; /* interned, NONE when unknown */
-    uint8_t prio;
-    uint8_t flags;
-    int32_t day; /* local day it was issued (or first seen) */
-    uint32_t order;
-} fticket_t;
-
-typedef struct fcounter {
-    uint32_t id, staff;
-    uint8_t state;
-    int64_t since_ms;
-} fcounter_t;
-
-typedef struct fcomplaint {
-    char id[RU_TEXT_MAX];
-    uint32_t category;
-    uint8_t channel;
-    uint8_t flags;
-    int64_t ack_due_ms, resolve_due_ms;
-    uint32_t order;
-} fcomplaint_t;
-
-typedef struct fdevice {
-    uint32_t id;
-    uint8_t kind;
-    int64_t fault_since_ms; /* 0: not in fault */
-} fdevice_t;
-
-struct ru_fold {
-    uint32_t hall;
-    char tz[HB_TZ_NAME_MAX]; /* from the stream's day_started, "" before */
-    const hb_tz_t *tzp;
-    int32_t day;        /* local day of the newest event, INT32_MIN before */
-    int32_t opened_day; /* the day whose first counter opening was measured */
-    uint32_t order;
-    uint64_t dropped;
-    /* The local hour the last event fell in, for the next ones. */
-    const hb_tz_t *win_tz;
-    int64_t win_lo_s, win_hi_s;
-    int32_t win_day;
-    int64_t win_day_start_s; /* local midnight of win_day, as local seconds */
-    int32_t win_off;
-    /* Interned ids. */
-    char (*str)[RU_TEXT_MAX];
-    size_t n_str, cap_str;
-    ru_strmap_t str_map;
-    fticket_t *tickets;
-    size_t n_tickets, cap_tickets;
-    ru_strmap_t ticket_map;
-    fcomplaint_t *complaints;
-    size_t n_complaints, cap_complaints;
-    ru_strmap_t complaint_map;
-    fcounter_t *counters;
-    size_t n_counters, cap_counters;
-    fdevice_t *devices;
-    size_t n_devices, cap_devices;
-};
 
 static const char *s_str_key(const void *owner, uint32_t i)
 {
@@ -138,7 +71,7 @@ uint64_t ru_fold_dropped(const ru_fold_t *f) { return f->dropped; }
 size_t ru_fold_tickets(const ru_fold_t *f) { return f->n_tickets; }
 
 /* Grows an array of `size`-byte records to hold one more, up to `max`. */
-static bool s_room(void **arr, size_t *cap, size_t n, size_t size, size_t max)
+bool ru_fold__room(void **arr, size_t *cap, size_t n, size_t size, size_t max)
 {
     if (n < *cap)
         return true;
@@ -159,15 +92,15 @@ static bool s_room(void **arr, size_t *cap, size_t n, size_t size, size_t max)
 
 static const char *s_str(const ru_fold_t *f, uint32_t i) { return i == NONE ? "" : f->str[i]; }
 
-static uint32_t s_intern(ru_fold_t *f, const char *s)
+uint32_t ru_fold__intern(ru_fold_t *f, const char *s)
 {
     if (!s || !s[0])
         return NONE;
     int32_t i = ru_strmap_find(&f->str_map, f, s);
     if (i >= 0)
         return (uint32_t)i;
-    if (strlen(s) > HB_ID_MAX ||
-        !s_room((void **)&f->str, &f->cap_str, f->n_str, sizeof *f->str, RU_FOLD_STRINGS_MAX)) {
+    if (strlen(s) > HB_ID_MAX || !ru_fold__room((void **)&f->str, &f->cap_str, f->n_str,
+                                                sizeof *f->str, RU_FOLD_STRINGS_MAX)) {
         f->dropped++;
         return NONE;
     }
@@ -330,7 +263,7 @@ static void s_emit(const ru_fold_ctx_t *ctx, const keyset_t *ks, const ru_contri
 
 /* ------------------------------------------------------------- records ---- */
 
-static fticket_t *s_ticket(ru_fold_t *f, const char *id)
+fticket_t *ru_fold__ticket(ru_fold_t *f, const char *id)
 {
     int32_t i = id && id[0] ? ru_strmap_find(&f->ticket_map, f, id) : -1;
     return i >= 0 ? &f->tickets[i] : NULL;
@@ -352,8 +285,8 @@ static void s_ticket_remove(ru_fold_t *f, size_t i)
  * events, which then count for no service). */
 static bool s_ticket_room(ru_fold_t *f)
 {
-    if (s_room((void **)&f->tickets, &f->cap_tickets, f->n_tickets, sizeof *f->tickets,
-               RU_FOLD_TICKETS_MAX))
+    if (ru_fold__room((void **)&f->tickets, &f->cap_tickets, f->n_tickets, sizeof *f->tickets,
+                      RU_FOLD_TICKETS_MAX))
         return true;
     if (f->n_tickets == 0)
         return false;
@@ -373,7 +306,7 @@ static bool s_ticket_room(ru_fold_t *f)
 /* The ticket `id`, made (with no service) when it is not known. */
 static fticket_t *s_ticket_get(ru_fold_t *f, const char *id, int32_t day)
 {
-    fticket_t *t = s_ticket(f, id);
+    fticket_t *t = ru_fold__ticket(f, id);
     if (t || !id || !id[0] || strlen(id) > HB_ID_MAX)
         return t;
     if (!s_ticket_room(f))
@@ -392,14 +325,14 @@ static fticket_t *s_ticket_get(ru_fold_t *f, const char *id, int32_t day)
 
 static fcounter_t *s_counter(ru_fold_t *f, const char *id, bool make)
 {
-    uint32_t s = s_intern(f, id);
+    uint32_t s = ru_fold__intern(f, id);
     if (s == NONE)
         return NULL;
     for (size_t i = 0; i < f->n_counters; i++)
         if (f->counters[i].id == s)
             return &f->counters[i];
-    if (!make || !s_room((void **)&f->counters, &f->cap_counters, f->n_counters,
-                         sizeof *f->counters, RU_FOLD_COUNTERS_MAX)) {
+    if (!make || !ru_fold__room((void **)&f->counters, &f->cap_counters, f->n_counters,
+                                sizeof *f->counters, RU_FOLD_COUNTERS_MAX)) {
         if (make)
             f->dropped++;
         return NULL;
@@ -409,7 +342,7 @@ static fcounter_t *s_counter(ru_fold_t *f, const char *id, bool make)
     return c;
 }
 
-static fcomplaint_t *s_complaint(ru_fold_t *f, const char *id)
+fcomplaint_t *ru_fold__complaint(ru_fold_t *f, const char *id)
 {
     int32_t i = id && id[0] ? ru_strmap_find(&f->complaint_map, f, id) : -1;
     return i >= 0 ? &f->complaints[i] : NULL;
@@ -515,7 +448,7 @@ static void s_ticket_issued(ev_t *e)
 {
     const Hallbus__TicketIssued *m = e->env->ticket_issued;
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     if (t) {
         /* The same number again (a new day, or a queue system that reuses
          * numbers): a new ticket. */
@@ -527,7 +460,7 @@ static void s_ticket_issued(ev_t *e)
         t = s_ticket_get(f, m->ticket, e->lt.day);
     }
     if (t) {
-        t->svc = s_intern(f, m->service);
+        t->svc = ru_fold__intern(f, m->service);
         t->prio = (uint8_t)m->priority;
     }
     ru_contrib_t c = {0};
@@ -572,7 +505,7 @@ static void s_ticket_recalled(ev_t *e)
 {
     const Hallbus__TicketRecalled *m = e->env->ticket_recalled;
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     fcounter_t *c = s_counter(f, m->counter, true);
     if (c && c->state != C_BUSY)
         s_counter_to(f, e->ctx, c, C_BUSY, e->t);
@@ -587,9 +520,9 @@ static void s_service_started(ev_t *e)
 {
     const Hallbus__ServiceStarted *m = e->env->service_started;
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     fcounter_t *c = s_counter(f, m->counter, true);
-    uint32_t staff = s_intern(f, m->staff);
+    uint32_t staff = ru_fold__intern(f, m->staff);
     if (t && staff != NONE)
         t->staff = staff;
     if (c) {
@@ -611,7 +544,7 @@ static void s_service_completed(ev_t *e)
 {
     const Hallbus__ServiceCompleted *m = e->env->service_completed;
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     fcounter_t *c = s_counter(f, m->counter, false);
     const char *staff = s_staff_of(f, t, c);
     static const int by_outcome[] = {0, RU_M_SERVED_DONE, RU_M_SERVED_REFERRED,
@@ -641,7 +574,7 @@ static void s_ticket_no_show(ev_t *e)
 {
     const Hallbus__TicketNoShow *m = e->env->ticket_no_show;
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     fcounter_t *c = s_counter(f, m->counter, false);
     ru_contrib_t k = {0};
     s_put(&k, RU_M_NO_SHOWS, 1);
@@ -666,7 +599,7 @@ static void s_ticket_transferred(ev_t *e)
     s_keys_ticket(&ks, f, &e->lt, s_s(m->from_service), t ? t->prio : 0);
     s_emit(e->ctx, &ks, &k);
     if (t)
-        t->svc = s_intern(f, m->to_service);
+        t->svc = ru_fold__intern(f, m->to_service);
     s_counter_free(e, m->counter && m->counter[0] ? s_counter(f, m->counter, false) : NULL);
 }
 
@@ -674,7 +607,7 @@ static void s_ticket_cancelled(ev_t *e)
 {
     const Hallbus__TicketCancelled *m = e->env->ticket_cancelled;
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     ru_contrib_t k = {0};
     s_put(&k, RU_M_CANCELLED, 1);
     keyset_t ks = {.n = 0};
@@ -719,7 +652,7 @@ static void s_counter_opened(ev_t *e)
     fcounter_t *c = s_counter(e->f, m->counter, true);
     if (!c)
         return;
-    uint32_t staff = s_intern(e->f, m->staff);
+    uint32_t staff = ru_fold__intern(e->f, m->staff);
     if (staff != NONE)
         c->staff = staff;
     s_punctuality(e);
@@ -771,10 +704,10 @@ static void s_complaint_opened(ev_t *e)
 {
     const Hallbus__ComplaintOpened *m = e->env->complaint_opened;
     ru_fold_t *f = e->f;
-    fcomplaint_t *k = s_complaint(f, m->complaint);
+    fcomplaint_t *k = ru_fold__complaint(f, m->complaint);
     if (!k && m->complaint && m->complaint[0] && strlen(m->complaint) <= HB_ID_MAX) {
-        if (!s_room((void **)&f->complaints, &f->cap_complaints, f->n_complaints,
-                    sizeof *f->complaints, RU_FOLD_COMPLAINTS_MAX)) {
+        if (!ru_fold__room((void **)&f->complaints, &f->cap_complaints, f->n_complaints,
+                           sizeof *f->complaints, RU_FOLD_COMPLAINTS_MAX)) {
             /* The oldest unresolved complaint is forgotten. */
             size_t oldest = 0;
             for (size_t i = 1; i < f->n_complaints; i++)
@@ -793,7 +726,7 @@ static void s_complaint_opened(ev_t *e)
     }
     if (k) {
         k->channel = (uint8_t)m->channel;
-        k->category = s_intern(f, m->category);
+        k->category = ru_fold__intern(f, m->category);
         k->ack_due_ms = m->ack_due_ms;
         k->resolve_due_ms = m->resolve_due_ms;
         k->flags = 0;
@@ -801,13 +734,14 @@ static void s_complaint_opened(ev_t *e)
     }
     ru_contrib_t c = {0};
     s_put(&c, RU_M_COMPLAINTS_OPENED, 1);
-    fcomplaint_t tmp = {.channel = (uint8_t)m->channel, .category = s_intern(f, m->category)};
+    fcomplaint_t tmp = {.channel = (uint8_t)m->channel,
+                        .category = ru_fold__intern(f, m->category)};
     s_complaint_emit(e, k ? k : &tmp, &c);
 }
 
 static void s_complaint_acknowledged(ev_t *e)
 {
-    fcomplaint_t *k = s_complaint(e->f, e->env->complaint_acknowledged->complaint);
+    fcomplaint_t *k = ru_fold__complaint(e->f, e->env->complaint_acknowledged->complaint);
     if (k && (k->flags & K_ACKED))
         return; /* acknowledged once */
     ru_contrib_t c = {0};
@@ -824,7 +758,7 @@ static void s_complaint_acknowledged(ev_t *e)
 static void s_complaint_escalated(ev_t *e)
 {
     const Hallbus__ComplaintEscalated *m = e->env->complaint_escalated;
-    fcomplaint_t *k = s_complaint(e->f, m->complaint);
+    fcomplaint_t *k = ru_fold__complaint(e->f, m->complaint);
     ru_contrib_t c = {0};
     s_put(&c, RU_M_COMPLAINTS_ESCALATED, 1);
     if (m->automatic && m->missed != HALLBUS__DEADLINE__DEADLINE_UNSPECIFIED)
@@ -836,7 +770,7 @@ static void s_complaint_resolved(ev_t *e)
 {
     const Hallbus__ComplaintResolved *m = e->env->complaint_resolved;
     ru_fold_t *f = e->f;
-    fcomplaint_t *k = s_complaint(f, m->complaint);
+    fcomplaint_t *k = ru_fold__complaint(f, m->complaint);
     ru_contrib_t c = {0};
     s_put(&c, RU_M_COMPLAINTS_RESOLVED, 1);
     if (!k || !k->resolve_due_ms || e->t <= k->resolve_due_ms)
@@ -856,7 +790,7 @@ static void s_satisfaction_scored(ev_t *e)
     if (m->score < 1 || m->score > 5)
         return; /* HQ stored it with a flag; it is no score */
     ru_fold_t *f = e->f;
-    fticket_t *t = s_ticket(f, m->ticket);
+    fticket_t *t = ru_fold__ticket(f, m->ticket);
     fcounter_t *c = s_counter(f, m->counter, false);
     static const int by_score[] = {0, RU_M_SAT_1, RU_M_SAT_2, RU_M_SAT_3, RU_M_SAT_4, RU_M_SAT_5};
     ru_contrib_t k = {0};
@@ -874,7 +808,7 @@ static void s_device_status(ev_t *e)
 {
     const Hallbus__DeviceStatus *m = e->env->device_status;
     ru_fold_t *f = e->f;
-    uint32_t id = s_intern(f, m->device);
+    uint32_t id = ru_fold__intern(f, m->device);
     if (id == NONE)
         return;
     fdevice_t *d = NULL;
@@ -882,8 +816,8 @@ static void s_device_status(ev_t *e)
         if (f->devices[i].id == id)
             d = &f->devices[i];
     if (!d) {
-        if (!s_room((void **)&f->devices, &f->cap_devices, f->n_devices, sizeof *f->devices,
-                    RU_FOLD_DEVICES_MAX)) {
+        if (!ru_fold__room((void **)&f->devices, &f->cap_devices, f->n_devices, sizeof *f->devices,
+                           RU_FOLD_DEVICES_MAX)) {
             f->dropped++;
             return;
         }
@@ -999,254 +933,4 @@ void ru_fold_apply_bytes(ru_fold_t *f, const uint8_t *data, size_t len, const ru
         return;
     ru_fold_apply(f, env, ctx, day);
     hb_envelope_free(env);
-}
-
-/* ------------------------------------------------------------- encoding ---- */
-
-#define FOLD_VERSION 1
-
-typedef struct wbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool bad;
-} wbuf_t;
-
-static void s_w(wbuf_t *w, const void *data, size_t n)
-{
-    if (w->bad)
-        return;
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 1024;
-        while (cap < w->len + n)
-            cap *= 2;
-        uint8_t *p = realloc(w->p, cap);
-        if (!p) {
-            w->bad = true;
-            return;
-        }
-        w->p = p;
-        w->cap = cap;
-    }
-    memcpy(w->p + w->len, data, n);
-    w->len += n;
-}
-
-static void s_wv(wbuf_t *w, uint64_t v)
-{
-    uint8_t b[10];
-    s_w(w, b, ru_varint_put(b, v));
-}
-
-static void s_ws(wbuf_t *w, const char *s)
-{
-    size_t n = strlen(s);
-    s_wv(w, n);
-    s_w(w, s, n);
-}
-
-static void s_wi(wbuf_t *w, int64_t v) { s_wv(w, ru_zigzag(v)); }
-/* Interned indexes as index + 1, 0 for none. */
-static void s_wx(wbuf_t *w, uint32_t i) { s_wv(w, i == NONE ? 0 : (uint64_t)i + 1); }
-
-int ru_fold_encode(const ru_fold_t *f, uint8_t **out, size_t *len)
-{
-    wbuf_t w = {0};
-    uint8_t v = FOLD_VERSION;
-    s_w(&w, &v, 1);
-    s_ws(&w, f->tz);
-    s_wi(&w, f->day);
-    s_wi(&w, f->opened_day);
-    s_wv(&w, f->order);
-    s_wv(&w, f->dropped);
-    s_wv(&w, f->n_str);
-    for (size_t i = 0; i < f->n_str; i++)
-        s_ws(&w, f->str[i]);
-    s_wv(&w, f->n_tickets);
-    for (size_t i = 0; i < f->n_tickets; i++) {
-        const fticket_t *t = &f->tickets[i];
-        s_ws(&w, t->id);
-        s_wx(&w, t->svc);
-        s_wx(&w, t->staff);
-        s_wv(&w, t->prio);
-        s_wv(&w, t->flags);
-        s_wi(&w, t->day);
-        s_wv(&w, t->order);
-    }
-    s_wv(&w, f->n_counters);
-    for (size_t i = 0; i < f->n_counters; i++) {
-        const fcounter_t *c = &f->counters[i];
-        s_wx(&w, c->id);
-        s_wx(&w, c->staff);
-        s_wv(&w, c->state);
-        s_wi(&w, c->since_ms);
-    }
-    s_wv(&w, f->n_complaints);
-    for (size_t i = 0; i < f->n_complaints; i++) {
-        const fcomplaint_t *k = &f->complaints[i];
-        s_ws(&w, k->id);
-        s_wx(&w, k->category);
-        s_wv(&w, k->channel);
-        s_wv(&w, k->flags);
-        s_wi(&w, k->ack_due_ms);
-        s_wi(&w, k->resolve_due_ms);
-        s_wv(&w, k->order);
-    }
-    s_wv(&w, f->n_devices);
-    for (size_t i = 0; i < f->n_devices; i++) {
-        const fdevice_t *d = &f->devices[i];
-        s_wx(&w, d->id);
-        s_wv(&w, d->kind);
-        s_wi(&w, d->fault_since_ms);
-    }
-    if (w.bad) {
-        free(w.p);
-        return HB_ENOMEM;
-    }
-    *out = w.p;
-    *len = w.len;
-    return 0;
-}
-
-typedef struct rbuf {
-    const uint8_t *p, *end;
-    bool bad;
-} rbuf_t;
-
-static uint64_t s_rv(rbuf_t *r)
-{
-    uint64_t v = 0;
-    if (!r->bad && !ru_varint_get(&r->p, r->end, &v))
-        r->bad = true;
-    return r->bad ? 0 : v;
-}
-
-static int64_t s_ri(rbuf_t *r) { return ru_unzigzag(s_rv(r)); }
-
-static void s_rs(rbuf_t *r, char *out, size_t cap)
-{
-    uint64_t n = s_rv(r);
-    if (r->bad || n >= cap || n > (uint64_t)(r->end - r->p)) {
-        r->bad = true;
-        out[0] = '\0';
-        return;
-    }
-    memcpy(out, r->p, n);
-    out[n] = '\0';
-    r->p += n;
-}
-
-static uint32_t s_rx(rbuf_t *r, size_t n_str)
-{
-    uint64_t v = s_rv(r);
-    if (v > n_str)
-        r->bad = true;
-    return v == 0 || r->bad ? NONE : (uint32_t)(v - 1);
-}
-
-int ru_fold_decode(uint32_t hall, const uint8_t *data, size_t len, ru_fold_t **out)
-{
-    rbuf_t r = {.p = data, .end = data + len};
-    if (len < 1 || *r.p++ != FOLD_VERSION)
-        return HB_EPARSE;
-    ru_fold_t *f = ru_fold_new(hall);
-    if (!f)
-        return HB_ENOMEM;
-    int rc = HB_EPARSE;
-    s_rs(&r, f->tz, sizeof f->tz);
-    if (f->tz[0] && hb_tz_get(f->tz, &f->tzp, NULL, 0) != 0)
-        f->tzp = NULL; /* the zone went away: the policy's then */
-    f->day = (int32_t)s_ri(&r);
-    f->opened_day = (int32_t)s_ri(&r);
-    f->order = (uint32_t)s_rv(&r);
-    f->dropped = s_rv(&r);
-    uint64_t n = s_rv(&r);
-    if (r.bad || n > RU_FOLD_STRINGS_MAX)
-        goto out;
-    for (uint64_t i = 0; i < n && !r.bad; i++) {
-        char s[RU_TEXT_MAX];
-        s_rs(&r, s, sizeof s);
-        /* Keep the indexes: an empty or repeated id is damage. */
-        if (r.bad || !s[0] || s_intern(f, s) != i)
-            goto out;
-    }
-    n = s_rv(&r);
-    if (r.bad || n > RU_FOLD_TICKETS_MAX)
-        goto out;
-    for (uint64_t i = 0; i < n && !r.bad; i++) {
-        if (!s_room((void **)&f->tickets, &f->cap_tickets, f->n_tickets, sizeof *f->tickets,
-                    RU_FOLD_TICKETS_MAX)) {
-            rc = HB_ENOMEM;
-            goto out;
-        }
-        fticket_t *t = &f->tickets[f->n_tickets];
-        memset(t, 0, sizeof *t);
-        s_rs(&r, t->id, sizeof t->id);
-        t->svc = s_rx(&r, f->n_str);
-        t->staff = s_rx(&r, f->n_str);
-        t->prio = (uint8_t)s_rv(&r);
-        t->flags = (uint8_t)s_rv(&r);
-        t->day = (int32_t)s_ri(&r);
-        t->order = (uint32_t)s_rv(&r);
-        if (r.bad || !t->id[0] || s_ticket(f, t->id) ||
-            ru_strmap_add(&f->ticket_map, f, (uint32_t)f->n_tickets) != 0)
-            goto out;
-        f->n_tickets++;
-    }
-    n = s_rv(&r);
-    if (r.bad || n > RU_FOLD_COUNTERS_MAX)
-        goto out;
-    for (uint64_t i = 0; i < n && !r.bad; i++) {
-        if (!s_room((void **)&f->counters, &f->cap_counters, f->n_counters, sizeof *f->counters,
-                    RU_FOLD_COUNTERS_MAX))
-            goto out;
-        fcounter_t *c = &f->counters[f->n_counters++];
-        c->id = s_rx(&r, f->n_str);
-        c->staff = s_rx(&r, f->n_str);
-        c->state = (uint8_t)s_rv(&r);
-        c->since_ms = s_ri(&r);
-        if (c->id == NONE || c->state > C_PAUSED)
-            r.bad = true;
-    }
-    n = s_rv(&r);
-    if (r.bad || n > RU_FOLD_COMPLAINTS_MAX)
-        goto out;
-    for (uint64_t i = 0; i < n && !r.bad; i++) {
-        if (!s_room((void **)&f->complaints, &f->cap_complaints, f->n_complaints,
-                    sizeof *f->complaints, RU_FOLD_COMPLAINTS_MAX))
-            goto out;
-        fcomplaint_t *k = &f->complaints[f->n_complaints];
-        memset(k, 0, sizeof *k);
-        s_rs(&r, k->id, sizeof k->id);
-        k->category = s_rx(&r, f->n_str);
-        k->channel = (uint8_t)s_rv(&r);
-        k->flags = (uint8_t)s_rv(&r);
-        k->ack_due_ms = s_ri(&r);
-        k->resolve_due_ms = s_ri(&r);
-        k->order = (uint32_t)s_rv(&r);
-        if (r.bad || !k->id[0] || s_complaint(f, k->id) ||
-            ru_strmap_add(&f->complaint_map, f, (uint32_t)f->n_complaints) != 0)
-            goto out;
-        f->n_complaints++;
-    }
-    n = s_rv(&r);
-    if (r.bad || n > RU_FOLD_DEVICES_MAX)
-        goto out;
-    for (uint64_t i = 0; i < n && !r.bad; i++) {
-        if (!s_room((void **)&f->devices, &f->cap_devices, f->n_devices, sizeof *f->devices,
-                    RU_FOLD_DEVICES_MAX))
-            goto out;
-        fdevice_t *d = &f->devices[f->n_devices++];
-        d->id = s_rx(&r, f->n_str);
-        d->kind = (uint8_t)s_rv(&r);
-        d->fault_since_ms = s_ri(&r);
-        if (d->id == NONE)
-            r.bad = true;
-    }
-    if (r.bad || r.p != r.end)
-        goto out;
-    *out = f;
-    return 0;
-out:
-    ru_fold_destroy(&f);
-    return rc;
 }

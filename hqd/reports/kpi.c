@@ -9,6 +9,7 @@
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
+#include "hallbus/vec.h"
 
 #include <limits.h>
 #include <math.h>
@@ -234,6 +235,9 @@ static void s_put_fields(json_t *o, const ru_cell_t *c)
 
 /* ------------------------------------------------------------ scopes ---- */
 
+/* A scope holds at most every hall there may be. */
+#define KPI_SCOPE_MAX ((size_t)HQ_HALLS_MAX)
+
 typedef struct shall {
     char id[HB_HALL_ID_MAX];
     const char *name;
@@ -250,14 +254,8 @@ typedef struct scope {
 
 static int s_scope_add(scope_t *s, hq_halls_t *halls, const char *id, const char *name)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        shall_t *p = realloc(s->h, cap * sizeof *p);
-        if (!p)
-            return HB_ENOMEM;
-        s->h = p;
-        s->cap = cap;
-    }
+    if (hb_array_reserve((void **)&s->h, &s->cap, s->n + 1, sizeof *s->h, KPI_SCOPE_MAX) != 0)
+        return HB_ENOMEM;
     shall_t *h = &s->h[s->n++];
     snprintf(h->id, sizeof h->id, "%s", id);
     h->name = name;
@@ -386,7 +384,8 @@ static void s_tally_free(tally_t *t)
 /* --------------------------------------------------------------- rows ---- */
 
 typedef struct row {
-    char mapkey[HB_HALL_ID_MAX + RU_TEXT_MAX + 2];
+    /* hall, key and number (an int32: 11 characters at most), with two separators */
+    char mapkey[HB_HALL_ID_MAX + RU_TEXT_MAX + 2 + 11];
     char hall[HB_HALL_ID_MAX];
     char key[RU_TEXT_MAX];
     int32_t number; /* hour, day, or (by hall) the hall's place in the scope */
@@ -418,14 +417,8 @@ static row_t *s_row(rows_t *rs, const char *hall, const char *key, int32_t numbe
         rs->too_many = true;
         return NULL;
     }
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 64;
-        row_t *p = realloc(rs->r, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        rs->r = p;
-        rs->cap = cap;
-    }
+    if (hb_array_reserve((void **)&rs->r, &rs->cap, rs->n + 1, sizeof *rs->r, HQ_KPI_ROWS_MAX) != 0)
+        return NULL;
     row_t *r = &rs->r[rs->n];
     memset(r, 0, sizeof *r);
     snprintf(r->mapkey, sizeof r->mapkey, "%s", mk);

@@ -12,6 +12,7 @@
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
+#include "hallbus/vec.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -252,23 +253,13 @@ static int s_hall(ru_store_t *st, hq_store_t *events, const hq_hall_record_t *re
     return 0;
 }
 
-typedef struct halls_ctx {
-    hq_hall_record_t *recs;
-    size_t n, cap;
-} halls_ctx_t;
+typedef HB_VEC(hq_hall_record_t) halls_vec_t;
 
 static void s_load(const hq_hall_record_t *rec, void *arg)
 {
-    halls_ctx_t *c = arg;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        hq_hall_record_t *p = realloc(c->recs, cap * sizeof *p);
-        if (!p)
-            return;
-        c->recs = p;
-        c->cap = cap;
-    }
-    c->recs[c->n++] = *rec;
+    hq_hall_record_t *slot = hb_vec_push((halls_vec_t *)arg);
+    if (slot)
+        *slot = *rec;
 }
 
 int hq_rollups_rebuild(const char *data, int32_t from_day, FILE *out, hq_rebuild_result_t *res,
@@ -294,7 +285,7 @@ int hq_rollups_rebuild(const char *data, int32_t from_day, FILE *out, hq_rebuild
     hq_control_t *ctl = NULL;
     hq_rollup_policies_t *policies = NULL;
     ru_engine_t *eng = NULL;
-    halls_ctx_t hc = {0};
+    halls_vec_t hc = HB_VEC_INIT(HQ_HALLS_MAX);
     bool events_open = false, st_open = false;
     if (hq_store_open(&events, data, 1u << 30, (size_t)1 << 42) != 0) {
         hb_errf(err, errlen, "cannot open the event store in %s", data);
@@ -334,7 +325,7 @@ int hq_rollups_rebuild(const char *data, int32_t from_day, FILE *out, hq_rebuild
     rebuild_ctx_t c = {.eng = eng, .policies = policies};
     ru_engine_set_policy(eng, s_policy, &c);
     for (size_t i = 0; i < hc.n && rc == 0; i++)
-        rc = s_hall(&st, &events, &hc.recs[i], from_day, &c, out, res, err, errlen);
+        rc = s_hall(&st, &events, &hc.v[i], from_day, &c, out, res, err, errlen);
 out:
     ru_engine_destroy(&eng);
     hq_rollup_policies_destroy(&policies);
@@ -343,7 +334,7 @@ out:
         ru_store_close(&st);
     if (events_open)
         hq_store_close(&events);
-    free(hc.recs);
+    hb_vec_free(&hc);
     if (lock_fd >= 0)
         close(lock_fd);
     res->ms = (double)(hb_mono_ms() - t0);

@@ -613,13 +613,7 @@ static void *s_thread(void *arg)
                     wait_ms = 1;
             }
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += wait_ms / 1000;
-            until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            hb_deadline_after(CLOCK_REALTIME, wait_ms, &until);
             pthread_cond_timedwait(&r->cond, &r->lock, &until);
         }
         hq_write_item_t *list = r->head;
@@ -692,6 +686,27 @@ static void *s_thread(void *arg)
     return NULL;
 }
 
+/* What hq_rollup_start made, freed: by the stop once the thread is gone,
+ * or by a start that failed before the thread ran. */
+static void s_free(hq_rollup_t *r)
+{
+    ru_engine_destroy(&r->eng);
+    ru_store_close(&r->store);
+    hq_rollup_policies_destroy(&r->policies);
+    hq_rollup_policies_destroy(&r->next_policies);
+    free(r->known);
+    free(r->listed);
+    free(r->ids);
+    free(r->tids);
+    free(r->pcache);
+    free(r->behind);
+    free(r->work);
+    pthread_cond_destroy(&r->cond);
+    pthread_cond_destroy(&r->done);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
 int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t n,
                     const hq_rollup_config_t *cfg, hq_rollup_policies_t **policies,
                     hq_rollup_t **out)
@@ -754,16 +769,7 @@ int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t 
     pthread_cond_init(&r->cond, NULL);
     pthread_cond_init(&r->done, NULL);
     if (rc != 0 || pthread_create(&r->thread, NULL, s_thread, r) != 0) {
-        ru_engine_destroy(&r->eng);
-        ru_store_close(&r->store);
-        hq_rollup_policies_destroy(&r->policies);
-        free(r->known);
-        free(r->listed);
-        free(r->ids);
-        free(r->tids);
-        free(r->pcache);
-        free(r->behind);
-        free(r);
+        s_free(r);
         return rc ? rc : HB_ESYS;
     }
     if (r->n_behind)
@@ -786,12 +792,7 @@ bool hq_rollup_flush(hq_rollup_t *r, int64_t timeout_ms)
             return false;
         }
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        hb_deadline_after(CLOCK_REALTIME, 50, &until);
         pthread_cond_timedwait(&r->done, &r->lock, &until);
         pthread_cond_signal(&r->cond);
     }
@@ -820,21 +821,7 @@ void hq_rollup_stop(hq_rollup_t **rp)
         free(r->head);
         r->head = next;
     }
-    ru_engine_destroy(&r->eng);
-    ru_store_close(&r->store);
-    hq_rollup_policies_destroy(&r->policies);
-    hq_rollup_policies_destroy(&r->next_policies);
-    free(r->known);
-    free(r->listed);
-    free(r->ids);
-    free(r->tids);
-    free(r->pcache);
-    free(r->behind);
-    free(r->work);
-    pthread_cond_destroy(&r->cond);
-    pthread_cond_destroy(&r->done);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
+    s_free(r);
 }
 
 ru_store_t *hq_rollup_store(hq_rollup_t *r) { return &r->store; }

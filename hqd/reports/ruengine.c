@@ -10,6 +10,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/vec.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -170,14 +171,10 @@ static ru_cell_t *s_cell(ru_engine_t *e, const uint8_t *key, size_t klen)
             return &d->cell;
         j = (j + 1) & mask;
     }
-    if (e->n_cells == e->cap_cells) {
-        size_t cap = e->cap_cells ? e->cap_cells * 2 : 1024;
-        dcell_t *p = realloc(e->cells, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        e->cells = p;
-        e->cap_cells = cap;
-    }
+    /* The slots hold a cell's index + 1 as 32 bits. */
+    if (hb_array_reserve((void **)&e->cells, &e->cap_cells, e->n_cells + 1, sizeof *e->cells,
+                         UINT32_MAX - 1) != 0)
+        return NULL;
     dcell_t *d = &e->cells[e->n_cells];
     memset(d, 0, sizeof *d);
     d->klen = (uint8_t)klen;

@@ -45,6 +45,19 @@ bool hb_day_seen(const hb_day_t *d);
 /* Whether the next day began: nothing more of this day will come. */
 bool hb_day_over(const hb_day_t *d);
 
+/* A day fed from a stored stream read in batches (the outbox's, HQ's event
+ * store), whose per-event callbacks take (seq, bytes, len, arg): pass
+ * hb_day_read_event with a reader. Each event is fed, `next` becomes the
+ * sequence after it, and the batch stops (a nonzero return) on an error,
+ * kept in `rc`, or once the day is over. The reading loop, and what to do
+ * when a batch brings nothing, stay the caller's. */
+typedef struct hb_day_reader {
+    hb_day_t *day;
+    uint64_t next;
+    int rc;
+} hb_day_reader_t;
+int hb_day_read_event(uint64_t seq, const uint8_t *data, size_t len, void *arg);
+
 /* The manager's records (new reference): {"date", "meetings", "checklist",
  * "opened", "patrols" (each with its "scores"), "log", "cash",
  * "dropped"}. Each record is its event's JSON (codec.h). */

@@ -332,5 +332,11 @@ int hb_http_header(const hb_http_req_t *req, const char *name, char *out, size_t
  * HB_ETOOBIG when the value does not fit, HB_EPARSE for a bad encoding or an
  * encoded NUL, HB_EINVAL for bad arguments. */
 int hb_http_query(const hb_http_req_t *req, const char *name, char *out, size_t outlen);
+/* An optional query parameter into `out` ("" when absent): 0, or HB_EINVAL
+ * after answering 400 bad_parameter (a bad encoding, or too long). */
+int hb_http_query_opt(hb_http_req_t *req, const char *name, char *out, size_t outlen);
+/* An optional RFC 3339 time (`*out` unchanged when absent): 0, or
+ * HB_EINVAL after answering 400 bad_parameter. */
+int hb_http_query_time(hb_http_req_t *req, const char *name, int64_t *out);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Wall clock in ms since the epoch, from the installed clock. */
 int64_t hb_now_ms(void);
@@ -16,6 +17,11 @@ int64_t hb_now_ms(void);
 int64_t hb_mono_ms(void);
 /* The same clock in ns, for latencies measured in microseconds. */
 int64_t hb_mono_ns(void);
+/* The moment `ms` (>= 0) after now on `clock` (CLOCK_MONOTONIC or
+ * CLOCK_REALTIME, the system's, never the injected one), as
+ * pthread_cond_timedwait takes a deadline: on the clock its condition
+ * variable was made with. */
+void hb_deadline_after(clockid_t clock, int64_t ms, struct timespec *out);
 /* Installs a test clock (NULL restores the system clock). */
 void hb_clock_set(int64_t (*now_ms)(void));
 
