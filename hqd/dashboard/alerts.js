@@ -28,6 +28,7 @@ const KIND_PARAMS = {
   complaint_ack_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
   complaint_resolve_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
   disk_nearly_full: [['resource'], 'free_percent', 'min_free_percent'],
+  cert_expiring: [[], 'expires_in_s', 'warn_s'],
 };
 
 function paramsOf(a) {

@@ -170,6 +170,34 @@ static int s_write_json(const char *path, json_t *doc, mode_t mode)
     return rc;
 }
 
+/* The answer a hall installs, from its current certificate's file. */
+static int s_answer(const hq_enrol_t *e, const char *hall, json_t **answer,
+                    hq_enrol_refusal_t *why)
+{
+    char path[ENROL_PATH_MAX], hq_path[ENROL_PATH_MAX], err[256];
+    s_path(e, path, "halls/", hall, ".key");
+    snprintf(hq_path, sizeof hq_path, "%s/hq.key", e->keys);
+    hb_cert_t cert;
+    char *cert_text = NULL, *hq_text = NULL;
+    size_t len;
+    if (hb_cert_load_public(path, &cert, err, sizeof err) != 0 ||
+        hb_file_read_small(path, 8192, &cert_text, &len) != 0 ||
+        hb_file_read_small(hq_path, 8192, &hq_text, &len) != 0) {
+        free(cert_text);
+        return s_refuse(why, 500, "storage", HB_EIO, "cannot read back %s or %s", path, hq_path);
+    }
+    const char *region = hb_cert_meta(&cert, "region"), *serial = hb_cert_meta(&cert, "serial"),
+               *nb = hb_cert_meta(&cert, "not-before"), *na = hb_cert_meta(&cert, "not-after");
+    *answer = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "hall", hall, "region",
+                        region ? region : "", "public_key", cert.public_key, "serial",
+                        (json_int_t)(serial ? strtoull(serial, NULL, 10) : 0), "not_before",
+                        nb ? nb : "", "not_after", na ? na : "", "certificate", cert_text,
+                        "hq_key", hq_text, "signing_key", e->signer.public_z85);
+    free(cert_text);
+    free(hq_text);
+    return *answer ? 0 : s_refuse(why, 500, "storage", HB_ENOMEM, "out of memory");
+}
+
 int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char *region,
                    bool rotate, json_t **answer, hq_enrol_refusal_t *why)
 {
@@ -207,25 +235,44 @@ int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char 
     }
     if (hb_cert_save(&cert, path, false) != 0)
         return s_refuse(why, 500, "storage", HB_EIO, "cannot write %s", path);
-    char *cert_text = NULL, *hq_text = NULL;
-    size_t len;
-    char hq_path[ENROL_PATH_MAX];
-    snprintf(hq_path, sizeof hq_path, "%s/hq.key", e->keys);
-    if (hb_file_read_small(path, 8192, &cert_text, &len) != 0 ||
-        hb_file_read_small(hq_path, 8192, &hq_text, &len) != 0) {
-        free(cert_text);
-        return s_refuse(why, 500, "storage", HB_EIO, "cannot read back %s or %s", path, hq_path);
-    }
     hb_info("enrol: hall %s %s in region %s, key %s, certificate serial %" PRIu64, hall,
             rotate ? "rotated its key" : "enrolled", region, key, e->serial);
-    *answer = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "hall", hall, "region",
-                        region, "public_key", key, "serial", (json_int_t)e->serial, "not_before",
-                        hb_cert_meta(&cert, "not-before"), "not_after",
-                        hb_cert_meta(&cert, "not-after"), "certificate", cert_text, "hq_key",
-                        hq_text, "signing_key", e->signer.public_z85);
-    free(cert_text);
-    free(hq_text);
-    return 0;
+    return s_answer(e, hall, answer, why);
+}
+
+int hq_enrol_rotate(hq_enrol_t *e, const hb_enrol_request_t *req, const char *conn_key,
+                    json_t **answer, hq_enrol_refusal_t *why)
+{
+    *answer = NULL;
+    char err[400], region[HB_ENROL_REGION_MAX];
+    if (req->kind != HB_ENROL_ROTATE)
+        return s_refuse(why, 400, "wrong_kind", HB_EINVAL,
+                        "hall %s's request is a first enrolment, not a rotation", req->hall);
+    if (conn_key && strcmp(conn_key, req->current_key) != 0)
+        return s_refuse(why, 403, "bad_proof", HB_EAUTH,
+                        "the request's current-key %s is not the key this connection "
+                        "authenticated with (%s)",
+                        req->current_key, conn_key);
+    /* The same request again after HQ granted it (its answer lost on the
+     * way): the certificate already issued for the new key is the answer,
+     * while the old key is still in its overlap. */
+    hb_cert_t cur, old;
+    char path[ENROL_PATH_MAX];
+    s_path(e, path, "halls/", req->hall, ".old.key");
+    if (s_current(e, req->hall, &cur) == 0 && strcmp(cur.public_key, req->public_key) == 0 &&
+        hb_cert_load_public(path, &old, err, sizeof err) == 0 &&
+        strcmp(old.public_key, req->current_key) == 0) {
+        if (hb_enrol_request_verify(req, e->cfg.hq->secret_key, err, sizeof err) != 0)
+            return s_refuse(why, 403, "bad_proof", HB_EAUTH, "%s", err);
+        hb_info("enrol: hall %s asked again for the certificate of its new key %s", req->hall,
+                req->public_key);
+        return s_answer(e, req->hall, answer, why);
+    }
+    int rc = hq_enrol_check_rotation(e, req, why);
+    if (rc != 0)
+        return rc;
+    hq_enrol_current_region(e, req->hall, region, sizeof region);
+    return hq_enrol_issue(e, req->hall, req->public_key, region, true, answer, why);
 }
 
 int hq_enrol_pending_put(hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_refusal_t *why)

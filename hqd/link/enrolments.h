@@ -66,6 +66,16 @@ int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char 
  * both proofs must check. 403 otherwise. */
 int hq_enrol_check_rotation(const hq_enrol_t *e, const hb_enrol_request_t *req,
                             hq_enrol_refusal_t *why);
+/* A rotation request, checked and granted: the hall's current certificate
+ * (its region kept) becomes HALL.old.key for the overlap and the new key
+ * gets HALL.key. `conn_key` (NULL over HTTP) is the key the link
+ * connection that carried the request authenticated with: it must be the
+ * request's current key. The same request again while the old key is in
+ * its overlap is answered with the certificate already issued (the first
+ * answer may have been lost). Refusals: 400 wrong_kind, 403 bad_proof, 404
+ * not_enrolled, 500 storage. */
+int hq_enrol_rotate(hq_enrol_t *e, const hb_enrol_request_t *req, const char *conn_key,
+                    json_t **answer, hq_enrol_refusal_t *why);
 /* The region of the hall's current certificate ("" if none or unsigned). */
 void hq_enrol_current_region(const hq_enrol_t *e, const char *hall, char *out, size_t outlen);
 

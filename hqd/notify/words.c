@@ -58,6 +58,10 @@ static const kind_words_t s_words[] = {
     {ALERT_HALL_DISK_FULL,
      {"营业厅存储已满", "Hall's disk full"},
      {"营业厅存储已满，已拒收 {n} 个事件", "the hall's disk is full: {n} events refused"}},
+    {ALERT_CERT_EXPIRING,
+     {"证书即将过期", "Certificate expiring"},
+     {"营业厅证书 {v} 后过期, 尚未轮换密钥", "the hall's certificate expires in {v} and it has not "
+      "rotated its key"}},
     {ALERT_DISK_NEARLY_FULL,
      {"存储将满", "Storage nearly full"},
      {"{0} 仅剩 {n}% 空间 (低于 {m}% 告警)", "{0}: {n}% free (alert below {m}%)"}},

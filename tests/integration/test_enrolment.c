@@ -38,40 +38,8 @@ static void s_start_hq(hbt_world_t *w)
     hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200);
 }
 
-/* The hall's folders and ports, as hbt_hall_enroll sets them, without
- * enrolling. */
-static void s_hall_init(hbt_world_t *w, hbt_hall_t *h, const char *id)
-{
-    memset(h, 0, sizeof *h);
-    snprintf(h->id, sizeof h->id, "%s", id);
-    snprintf(h->dir, sizeof h->dir, "%s/hall-%s", w->hq.root, id);
-    snprintf(h->data, sizeof h->data, "%s/data", h->dir);
-    snprintf(h->hq_endpoint, sizeof h->hq_endpoint, "%s", w->hq.endpoint);
-    int hp = hbt_free_port();
-    snprintf(h->http_addr, sizeof h->http_addr, "127.0.0.1:%d", hp);
-    snprintf(h->http, sizeof h->http, "http://127.0.0.1:%d", hp);
-}
-
 /* Runs a program; its exit status, its output in `out`. */
 #define RUN(out, ...) hbt_run_args(out, sizeof out, __VA_ARGS__, (char *)NULL)
-
-/* branchd enroll, hallctl enroll approve, hallctl enroll install. */
-static void s_enrol(hbt_world_t *w, hbt_hall_t *h, const char *id, const char *region)
-{
-    char out[4096], req[400], ans[400];
-    s_hall_init(w, h, id);
-    assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", id, "--hq-endpoint", w->hq.endpoint,
-                         "--out", h->dir, "--region", region),
-                     0);
-    snprintf(req, sizeof req, "%s/enrolment-request.txt", h->dir);
-    snprintf(ans, sizeof ans, "%s/answer.json", w->hq.root);
-    if (RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token,
-            "--out", ans) != 0)
-        fail_msg("approve: %s", out);
-    hbt_assert_contains(out, "approved hall");
-    if (RUN(out, HALLCTL, "enroll", "install", ans, "--keys", h->dir) != 0)
-        fail_msg("install: %s", out);
-}
 
 static const char *s_link_state(hbt_hall_t *h)
 {
@@ -99,7 +67,7 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     hbt_world_t *w = *state;
     s_start_hq(w);
     hbt_hall_t *h = &w->hall[0];
-    s_enrol(w, h, "H1", "C1");
+    hbt_hall_enroll_signed(&w->hq, h, "H1", "C1");
     w->n_halls = 1;
     /* The secret stayed with the hall: HQ's folder holds the public part. */
     char path[512], out[4096];
@@ -129,7 +97,7 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     hbt_assert_contains(out, "already enrolled with another key");
     /* A region that is not a city of the organisation: */
     hbt_hall_t h2;
-    s_hall_init(w, &h2, "H2");
+    hbt_hall_init(&w->hq, &h2, "H2");
     assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", "H2", "--hq-endpoint", w->hq.endpoint,
                          "--out", h2.dir),
                      0);
@@ -231,7 +199,7 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     hbt_assert_contains(out, "nothing was registered");
 
     hbt_hall_t *h = &w->hall[0];
-    s_hall_init(w, h, "R1");
+    hbt_hall_init(&w->hq, h, "R1");
     w->n_halls = 1;
     char req[400];
     snprintf(req, sizeof req, "%s/enrolment-request.txt", h->dir);
@@ -275,7 +243,7 @@ HBT_TEST(test_rotation_under_traffic_loses_and_doubles_nothing)
     hbt_world_t *w = *state;
     s_start_hq(w);
     hbt_hall_t *h = &w->hall[0];
-    s_enrol(w, h, "ROT1", "C1");
+    hbt_hall_enroll_signed(&w->hq, h, "ROT1", "C1");
     w->n_halls = 1;
     hbt_hall_start(h);
     assert_true(s_wait_state(h, "connected", 10000));
@@ -315,7 +283,7 @@ HBT_TEST(test_revoked_hall_is_cut_off_within_a_second)
     hbt_world_t *w = *state;
     s_start_hq(w);
     hbt_hall_t *h = &w->hall[0];
-    s_enrol(w, h, "REV1", "C1");
+    hbt_hall_enroll_signed(&w->hq, h, "REV1", "C1");
     w->n_halls = 1;
     hbt_hall_start(h);
     assert_true(s_wait_state(h, "connected", 10000));
