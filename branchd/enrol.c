@@ -107,10 +107,13 @@ static int s_enroll(int argc, char **argv)
         fprintf(stderr, "branchd enroll: cannot write into %s: %s\n", out, strerror(errno));
         return 1;
     }
+    char fp[HB_ENROL_FINGERPRINT_MAX];
+    hb_enrol_fingerprint(pair.public_key, fp);
     printf("hall %s: key pair %s (secret %s_secret, mode 0600; it never leaves this machine)\n"
+           "  key fingerprint: %s (head office sees the same beside the request)\n"
            "  request: %s\n  config:  %s\n"
            "  next: %s\n",
-           a.hall, path, path, reqpath, confpath,
+           a.hall, path, path, fp, reqpath, confpath,
            a.code ? "hallctl enroll submit REQUEST --keys DIR --hq URL (the code approves it)"
                   : "give the request to head office (hallctl enroll approve REQUEST), then "
                     "install its answer here: hallctl enroll install ANSWER --keys DIR");

@@ -14,11 +14,13 @@
 #include "hallbus/json.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define ENROL_REGISTER_MAX 10000 /* halls in one pre-registration */
+#define ENROL_REJECT_REASON_MAX 500 /* bytes of a rejection's reason */
 
 static void s_refused(hb_http_req_t *req, const hq_enrol_refusal_t *why)
 {
@@ -258,18 +260,36 @@ void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg)
     json_decref(body);
 }
 
-/* POST /v1/enrolments/{hall}/reject */
+/* POST /v1/enrolments/{hall}/reject {"reason"?: TEXT}: the reason (for the
+ * hall's installer, who asks why) goes into the audit log with the
+ * rejection and into the answer. */
 void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char hall[HB_HALL_ID_MAX];
     if (s_hall_param(req, hall) != 0)
         return;
-    if (hq_enrol_pending_remove(hq->enrol, hall) != 0) {
-        hb_http_reply_error(req, 404, "not_pending", "no request of hall %s is waiting", hall);
+    json_t *body = req->body_len ? s_body(req) : json_object();
+    if (!body)
         return;
+    json_t *reason = json_object_get(body, "reason");
+    const char *why = json_string_value(reason);
+    if (reason && (!why || !hb_utf8_valid_str(why) || strlen(why) > ENROL_REJECT_REASON_MAX)) {
+        hb_http_reply_error(req, 400, "bad_request",
+                            "\"reason\" must be text of at most %d bytes", ENROL_REJECT_REASON_MAX);
+    } else if (hq_enrol_pending_remove(hq->enrol, hall) != 0) {
+        hb_http_reply_error(req, 404, "not_pending", "no request of hall %s is waiting", hall);
+    } else {
+        if (why && why[0])
+            hq_auth_note_reason(req, why);
+        hb_info("enrol: the request of hall %s was rejected by %s%s%s", hall,
+                hq_auth_name(req)[0] ? hq_auth_name(req) : "?", why && why[0] ? ": " : "",
+                why && why[0] ? why : "");
+        hb_http_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "hall", hall, "state",
+                                               "rejected", "reason",
+                                               why && why[0] ? json_string(why) : json_null()));
     }
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "hall", hall, "state", "rejected"));
+    json_decref(body);
 }
 
 /* POST /v1/enrolments/register {"halls": [{hall, region, name?, address?}]}:

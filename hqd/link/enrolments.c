@@ -349,12 +349,13 @@ static void s_list_pending(const hq_enrol_t *e, const char *hall, json_t *arr)
     hq_enrol_refusal_t why;
     if (hq_enrol_pending_get(e, hall, &r, &why) != 0)
         return;
-    char when[HB_RFC3339_MAX];
+    char when[HB_RFC3339_MAX], fp[HB_ENROL_FINGERPRINT_MAX];
     hb_time_format(r.created_ms, when);
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "hall", r.hall, "kind",
+    hb_enrol_fingerprint(r.public_key, fp);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "hall", r.hall, "kind",
                                          r.kind == HB_ENROL_ROTATE ? "rotate" : "enrol",
-                                         "public_key", r.public_key, "region", r.region,
-                                         "created", when));
+                                         "public_key", r.public_key, "fingerprint", fp, "region",
+                                         r.region, "created", when));
 }
 
 static void s_list_registered(const hq_enrol_t *e, const char *hall, json_t *arr)

@@ -85,7 +85,7 @@ int hq_enrol_pending_put(hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_
 int hq_enrol_pending_get(const hq_enrol_t *e, const char *hall, hb_enrol_request_t *req,
                          hq_enrol_refusal_t *why);
 int hq_enrol_pending_remove(hq_enrol_t *e, const char *hall);
-/* {"pending":[{hall,kind,public_key,region,created}...],
+/* {"pending":[{hall,kind,public_key,fingerprint,region,created}...],
  *  "registered":[{hall,region,name,address,code_expires}...]} */
 json_t *hq_enrol_list(const hq_enrol_t *e);
 

@@ -165,6 +165,52 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     assert_string_equal(hbt_str(cert, "region"), "C2");
     json_decref(cert);
     hbt_refused(w->hq.http, "POST", "/v1/enrolments/H2/reject", "{}", 404, "not_pending", "H2");
+
+    /* Rejected with a reason: the list shows the fingerprint the hall
+     * printed, a reason that is not short text is refused, and the reason
+     * is in the answer and the audit log. */
+    hbt_hall_t h4;
+    hbt_hall_init(&w->hq, &h4, "H4");
+    assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", "H4", "--hq-endpoint", w->hq.endpoint,
+                         "--out", h4.dir),
+                     0);
+    char fp[32] = "";
+    const char *at = strstr(out, "key fingerprint: ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at + strlen("key fingerprint: "), "%31s", fp), 1);
+    snprintf(req, sizeof req, "%s/enrolment-request.txt", h4.dir);
+    assert_int_equal(hb_file_read_small(req, 8192, &text, &len), 0);
+    body = json_pack("{s:s, s:b}", "request", text, "approve", 0);
+    b = json_dumps(body, 0);
+    hbt_req_ok(w->hq.http, "POST", "/v1/enrolments", b, 202);
+    free(b);
+    json_decref(body);
+    free(text);
+    list = hbt_req(w->hq.http, "GET", "/v1/enrolments", NULL, 200);
+    json_t *p = json_array_get(json_object_get(list, "pending"), 0);
+    assert_string_equal(hbt_str(p, "hall"), "H4");
+    assert_string_equal(hbt_str(p, "fingerprint"), fp);
+    json_decref(list);
+    char *longer = hbt_repeat('x', 501);
+    body = json_pack("{s:s}", "reason", longer);
+    b = json_dumps(body, 0);
+    hbt_refused(w->hq.http, "POST", "/v1/enrolments/H4/reject", b, 400, "bad_request",
+                "at most 500 bytes");
+    free(b);
+    json_decref(body);
+    free(longer);
+    hbt_refused(w->hq.http, "POST", "/v1/enrolments/H4/reject", "{\"reason\": 7}", 400,
+                "bad_request", "must be text");
+    json_t *rej = hbt_req(w->hq.http, "POST", "/v1/enrolments/H4/reject",
+                          "{\"reason\": \"not one of our halls\"}", 200);
+    assert_string_equal(hbt_str(rej, "state"), "rejected");
+    assert_string_equal(hbt_str(rej, "reason"), "not one of our halls");
+    json_decref(rej);
+    json_t *audit = hbt_req(w->hq.http, "GET", "/v1/audit?object=H4&limit=5", NULL, 200);
+    json_t *rec = json_array_get(json_object_get(audit, "records"), 0);
+    assert_string_equal(hbt_str(rec, "route"), "/v1/enrolments/:hall/reject");
+    assert_string_equal(hbt_str(rec, "reason"), "not one of our halls");
+    json_decref(audit);
 }
 
 HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
