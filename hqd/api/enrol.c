@@ -144,16 +144,17 @@ static void s_grant(hb_http_req_t *req, hqd_t *hq, const hb_enrol_request_t *r, 
     hb_http_reply_json(req, 201, answer);
 }
 
-/* The enrolled halls (a certificate in halls/, as the ZAP handler last read
+/* The enrolled halls (a certificate in halls/, as the ZAP handler reads
  * the folder), each with its city in the organisation and its
- * certificate's state; and the halls HQ knows that have none left, revoked
- * (their connection was told so). */
+ * certificate's state. */
 static void s_enrolled(hqd_t *hq, json_t *doc)
 {
-    json_t *enrolled = json_array(), *revoked = json_array();
+    json_t *enrolled = json_array();
     hq_zap_cert_row_t *rows = NULL;
     size_t n = 0;
     const org_t *org = hq_control_org(hq->control);
+    if (hq->zap)
+        hq_zap_refresh(hq->zap); /* an approval or revocation just made is listed */
     if (hq->zap && hq_zap_certs(hq->zap, &rows, &n) == 0) {
         int64_t now = hb_now_ms();
         for (size_t i = 0; i < n; i++) {
@@ -174,16 +175,7 @@ static void s_enrolled(hqd_t *hq, json_t *doc)
         }
     }
     free(rows);
-    size_t count = hq_halls_count(hq->halls);
-    for (size_t i = 0; i < count; i++) {
-        hq_hall_t *h = hq_halls_sorted(hq->halls, i);
-        hq_zap_cert_t c;
-        if (h && h->revoked && !h->expired && (!hq->zap || !hq_zap_hall_cert(hq->zap, h->id, &c)))
-            json_array_append_new(revoked, json_pack("{s:s, s:s}", "hall", h->id, "state",
-                                                     "revoked"));
-    }
     json_object_set_new(doc, "enrolled", enrolled);
-    json_object_set_new(doc, "revoked", revoked);
     json_object_set_new(doc, "expiry_warn_s",
                         json_integer((json_int_t)(hq->cfg.cert_expiry_warn_ms / 1000)));
 }

@@ -62,7 +62,7 @@ int hq_enrol_open(const hq_enrol_config_t *cfg, hq_enrol_t **out, char *err, siz
     e->cfg = *cfg;
     snprintf(e->keys, sizeof e->keys, "%s", cfg->keys);
     char path[ENROL_PATH_MAX];
-    static const char *const dirs[] = {"halls", "enrol/pending", "enrol/codes"};
+    static const char *const dirs[] = {"halls", "enrol/pending", "enrol/codes", "enrol/revoked"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", e->keys, dirs[i]);
         if (hb_mkdir_p(path, 0750) != 0) {
@@ -235,6 +235,8 @@ int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char 
     }
     if (hb_cert_save(&cert, path, false) != 0)
         return s_refuse(why, 500, "storage", HB_EIO, "cannot write %s", path);
+    s_path(e, old, "enrol/revoked/", hall, ".json");
+    unlink(old); /* enrolled again after a revocation */
     hb_info("enrol: hall %s %s in region %s, key %s, certificate serial %" PRIu64, hall,
             rotate ? "rotated its key" : "enrolled", region, key, e->serial);
     return s_answer(e, hall, answer, why);
@@ -393,13 +395,26 @@ static json_t *s_sorted(json_t *arr)
     return out;
 }
 
+static void s_list_revoked(const hq_enrol_t *e, const char *hall, json_t *arr)
+{
+    char path[ENROL_PATH_MAX];
+    s_path(e, path, "enrol/revoked/", hall, ".json");
+    json_t *doc = json_load_file(path, 0, NULL);
+    const char *at = json_string_value(json_object_get(doc, "revoked_at"));
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "hall", hall, "state", "revoked",
+                                         "revoked_at", at ? json_string(at) : json_null()));
+    json_decref(doc);
+}
+
 json_t *hq_enrol_list(const hq_enrol_t *e)
 {
-    json_t *pending = json_array(), *registered = json_array();
+    json_t *pending = json_array(), *registered = json_array(), *revoked = json_array();
     s_each(e, "enrol/pending", ".req", s_list_pending, pending);
     s_each(e, "enrol/codes", ".json", s_list_registered, registered);
-    return json_pack("{s:o, s:o, s:s}", "pending", s_sorted(pending), "registered",
-                     s_sorted(registered), "signing_key", e->signer.public_z85);
+    s_each(e, "enrol/revoked", ".json", s_list_revoked, revoked);
+    return json_pack("{s:o, s:o, s:o, s:s}", "pending", s_sorted(pending), "registered",
+                     s_sorted(registered), "revoked", s_sorted(revoked), "signing_key",
+                     e->signer.public_z85);
 }
 
 int hq_enrol_register(hq_enrol_t *e, const char *hall, const char *region, const char *name,
@@ -482,6 +497,15 @@ int hq_enrol_revoke(hq_enrol_t *e, const char *hall, hq_enrol_refusal_t *why)
     if (!removed)
         return s_refuse(why, 404, "not_enrolled", HB_ENOTFOUND,
                         "hall %s has no certificate, request or registration to revoke", hall);
+    /* A record that it was revoked, for the list of halls (and people):
+     * the certificate itself is gone. */
+    char when[HB_RFC3339_MAX];
+    hb_time_format(hb_now_ms(), when);
+    json_t *doc = json_pack("{s:s}", "revoked_at", when);
+    s_path(e, path, "enrol/revoked/", hall, ".json");
+    if (!doc || s_write_json(path, doc, 0640) != 0)
+        hb_warn("enrol: cannot write %s; hall %s is revoked all the same", path, hall);
+    json_decref(doc);
     snprintf(path, sizeof path, "%s/halls", e->keys);
     int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

@@ -10,6 +10,8 @@
  *   enrol/pending/HALL.req a request waiting for approval
  *   enrol/codes/HALL.json  a pre-registered hall: region, name, address,
  *                          the digest of its one-time code, its expiry
+ *   enrol/revoked/HALL.json when the hall was revoked (gone once enrolled
+ *                          again)
  *   enrol/serial           the last serial issued
  *
  * Not here: where a hall sits in the organisation (control/, the API
@@ -86,6 +88,7 @@ int hq_enrol_pending_get(const hq_enrol_t *e, const char *hall, hb_enrol_request
                          hq_enrol_refusal_t *why);
 int hq_enrol_pending_remove(hq_enrol_t *e, const char *hall);
 /* {"pending":[{hall,kind,public_key,fingerprint,region,created}...],
+ *  "revoked":[{hall,state,revoked_at}...],
  *  "registered":[{hall,region,name,address,code_expires}...]} */
 json_t *hq_enrol_list(const hq_enrol_t *e);
 

@@ -63,6 +63,10 @@ struct hq_zap {
     char dir[4096];
     char issuer[HB_CERT_KEY_Z85]; /* HQ's signing key; signed certificates must check with it */
     pthread_mutex_t table_lock; /* entries and n_entries, against readers on other threads */
+    /* Held by whoever scans or uses the table's entries by pointer: the
+     * handler's thread, and hq_zap_refresh on another (taken before
+     * table_lock). */
+    pthread_mutex_t scan_lock;
     atomic_uint_fast64_t generation;
     zap_entry_t *entries;
     size_t n_entries;
@@ -425,10 +429,11 @@ static void *s_thread(void *arg)
         hb_progress_beat(); /* the poll below waits ZAP_WATCH_MS at most */
         zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, ZAP_WATCH_MS);
+        if (rc < 0 && zmq_errno() == ETERM)
+            break;
+        pthread_mutex_lock(&z->scan_lock);
         if (rc > 0)
             s_handle(z);
-        else if (rc < 0 && zmq_errno() == ETERM)
-            break;
         /* A removed certificate must cut its hall off even when nobody
          * connects: the ingest checks every message against the table. */
         if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
@@ -438,6 +443,7 @@ static void *s_thread(void *arg)
          * while connected is refused at its next message. */
         else if (hb_now_ms() >= z->next_change_ms)
             s_scan(z);
+        pthread_mutex_unlock(&z->scan_lock);
     }
     hb_progress_unregister();
     return NULL;
@@ -451,6 +457,7 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_za
     snprintf(z->dir, sizeof z->dir, "%s", halls_dir);
     snprintf(z->issuer, sizeof z->issuer, "%s", issuer ? issuer : "");
     pthread_mutex_init(&z->table_lock, NULL);
+    pthread_mutex_init(&z->scan_lock, NULL);
     z->sock = zmq_socket(zmq_ctx, ZMQ_REP);
     int linger = 0;
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -485,6 +492,7 @@ void hq_zap_stop(hq_zap_t **zp)
     free(z->entries);
     free(z->by_hall);
     pthread_mutex_destroy(&z->table_lock);
+    pthread_mutex_destroy(&z->scan_lock);
     free(z);
 }
 
@@ -495,6 +503,14 @@ size_t hq_zap_enrolled(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)-
 uint64_t hq_zap_generation(const hq_zap_t *z)
 {
     return atomic_load(&((hq_zap_t *)z)->generation);
+}
+
+void hq_zap_refresh(hq_zap_t *z)
+{
+    pthread_mutex_lock(&z->scan_lock);
+    if (s_dir_changed(z))
+        s_scan(z);
+    pthread_mutex_unlock(&z->scan_lock);
 }
 
 hq_zap_key_state_t hq_zap_key_check(hq_zap_t *z, const char *hall, const char *key)
