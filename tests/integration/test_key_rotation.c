@@ -449,10 +449,91 @@ HBT_TEST(test_hall_that_does_not_rotate_is_warned_then_expired)
     json_decref(link);
 }
 
-/* An HQ that offers rotation and never answers it (a stand-in: a CURVE
- * ROUTER with HQ's key pair that welcomes the hall and answers its
- * heartbeats): the hall shows the request unanswered and asks again after
- * its backoff, with its events untouched. */
+/* A stand-in for HQ: a CURVE ROUTER with HQ's key pair (no ZAP handler: it
+ * takes any key) that welcomes the hall, offering rotation or not as an
+ * older hqd does, answers its heartbeats and never answers a rotation
+ * request. Runs for `ms` or until `stop_after` requests came; returns how
+ * many came, and whether the hall showed `state_seen` meanwhile. */
+typedef struct fake_hq {
+    void *ctx, *router;
+} fake_hq_t;
+
+static void s_fake_start(hbt_world_t *w, hbt_hall_t *h, fake_hq_t *f)
+{
+    char path[600], err[256];
+    hb_cert_t hq;
+    snprintf(path, sizeof path, "%s/hq.key", w->hq.keys);
+    assert_int_equal(hb_cert_load(path, &hq, err, sizeof err), 0);
+    f->ctx = zmq_ctx_new();
+    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(f->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(f->router, ZMQ_CURVE_SECRETKEY, hq.secret_key, 40);
+    zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
+    size_t len = sizeof h->hq_endpoint;
+    zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, h->hq_endpoint, &len);
+}
+
+static void s_fake_stop(fake_hq_t *f)
+{
+    zmq_close(f->router);
+    zmq_ctx_term(f->ctx);
+}
+
+static int s_fake_serve(fake_hq_t *f, hbt_hall_t *h, bool offer, int stop_after, int ms,
+                        const char *state_seen, bool *seen)
+{
+    int requests = 0;
+    *seen = false;
+    int64_t until = hbt_now_ms() + ms;
+    while (hbt_now_ms() < until && requests < stop_after) {
+        zmq_pollitem_t item = {f->router, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) > 0) {
+            zmq_msg_t rid, body;
+            zmq_msg_init(&rid);
+            zmq_msg_init(&body);
+            zmq_msg_recv(&rid, f->router, 0);
+            zmq_msg_recv(&body, f->router, 0);
+            Hallbus__Frame *fr = hb_frame_unpack(zmq_msg_data(&body), zmq_msg_size(&body));
+            Hallbus__Frame out = HALLBUS__FRAME__INIT;
+            Hallbus__Welcome wel = HALLBUS__WELCOME__INIT;
+            Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
+            if (fr && fr->kind_case == HALLBUS__FRAME__KIND_HELLO) {
+                wel.committed_seq = fr->hello->last_seq; /* keeps the hall from resending */
+                wel.heartbeat_ms = 300;
+                wel.rotation = offer;
+                out.kind_case = HALLBUS__FRAME__KIND_WELCOME;
+                out.welcome = &wel;
+            } else if (fr && fr->kind_case == HALLBUS__FRAME__KIND_HEARTBEAT) {
+                hb.last_seq = fr->heartbeat->last_seq;
+                out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
+                out.heartbeat = &hb;
+            } else if (fr && fr->kind_case == HALLBUS__FRAME__KIND_ROTATE_REQUEST) {
+                requests++;
+                hbt_assert_contains(fr->rotate_request->request, "kind = rotate");
+                hbt_assert_contains(fr->rotate_request->request, "hall = ");
+            }
+            if (out.kind_case != HALLBUS__FRAME__KIND__NOT_SET) {
+                uint8_t buf[512];
+                size_t n = hallbus__frame__pack(&out, buf);
+                zmq_send(f->router, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
+                zmq_send(f->router, buf, n, 0);
+            }
+            hb_frame_free(fr);
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+        }
+        if (!*seen) {
+            char st[32];
+            *seen = strcmp(s_rotation_state(h, st, sizeof st), state_seen) == 0;
+        }
+    }
+    return requests;
+}
+
+/* An HQ that offers rotation and never answers it: the hall shows the
+ * request unanswered and asks again after its backoff. */
 HBT_TEST(test_unanswered_rotation_is_asked_again)
 {
     hbt_world_t *w = *state;
@@ -460,73 +541,41 @@ HBT_TEST(test_unanswered_rotation_is_asked_again)
     hbt_hall_t *h = &w->hall[0];
     hbt_hall_enroll_signed(&w->hq, h, "SIL1", "C1");
     w->n_halls = 1;
-    char path[600], err[256];
-    hb_cert_t hq;
-    snprintf(path, sizeof path, "%s/hq.key", w->hq.keys);
-    assert_int_equal(hb_cert_load(path, &hq, err, sizeof err), 0);
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    int one = 1, zero = 0;
-    zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, hq.secret_key, 40);
-    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
-    assert_int_equal(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
-    size_t len = sizeof h->hq_endpoint;
-    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, h->hq_endpoint, &len);
+    fake_hq_t f;
+    s_fake_start(w, h, &f);
     s_hall_args(h, "19s");
     hbt_hall_start(h);
-    int requests = 0;
     bool unanswered_seen = false;
-    int64_t until = hbt_now_ms() + 15000;
-    while (hbt_now_ms() < until && requests < 2) {
-        zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 100) > 0) {
-            zmq_msg_t rid, body;
-            zmq_msg_init(&rid);
-            zmq_msg_init(&body);
-            zmq_msg_recv(&rid, router, 0);
-            zmq_msg_recv(&body, router, 0);
-            Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&body), zmq_msg_size(&body));
-            Hallbus__Frame out = HALLBUS__FRAME__INIT;
-            Hallbus__Welcome wel = HALLBUS__WELCOME__INIT;
-            Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
-            if (f && f->kind_case == HALLBUS__FRAME__KIND_HELLO) {
-                wel.committed_seq = f->hello->last_seq; /* keeps the hall from resending */
-                wel.heartbeat_ms = 300;
-                wel.rotation = true;
-                out.kind_case = HALLBUS__FRAME__KIND_WELCOME;
-                out.welcome = &wel;
-            } else if (f && f->kind_case == HALLBUS__FRAME__KIND_HEARTBEAT) {
-                hb.last_seq = f->heartbeat->last_seq;
-                out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
-                out.heartbeat = &hb;
-            } else if (f && f->kind_case == HALLBUS__FRAME__KIND_ROTATE_REQUEST) {
-                requests++;
-                hbt_assert_contains(f->rotate_request->request, "kind = rotate");
-                hbt_assert_contains(f->rotate_request->request, "hall = SIL1");
-            }
-            if (out.kind_case != HALLBUS__FRAME__KIND__NOT_SET) {
-                uint8_t buf[512];
-                size_t n = hallbus__frame__pack(&out, buf);
-                zmq_send(router, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
-                zmq_send(router, buf, n, 0);
-            }
-            hb_frame_free(f);
-            zmq_msg_close(&rid);
-            zmq_msg_close(&body);
-        }
-        if (requests == 1 && !unanswered_seen) {
-            char st[32];
-            unanswered_seen = strcmp(s_rotation_state(h, st, sizeof st), "unanswered") == 0;
-        }
-    }
-    assert_int_equal(requests, 2);
+    assert_int_equal(s_fake_serve(&f, h, true, 2, 15000, "unanswered", &unanswered_seen), 2);
     assert_true(unanswered_seen);
     json_t *r = s_status(h, "rotation");
     assert_true(hbt_int(r, "unanswered") >= 1);
     assert_int_equal(hbt_int(r, "rotations"), 0);
     json_decref(r);
     hbt_hall_stop(h, SIGTERM);
-    zmq_close(router);
-    zmq_ctx_term(ctx);
+    s_fake_stop(&f);
+}
+
+/* An older HQ (its Welcome offers no rotation): the hall sends nothing it
+ * would not understand and says it waits for a rotation by hand. */
+HBT_TEST(test_older_hq_gets_no_rotation_request)
+{
+    hbt_world_t *w = *state;
+    s_org(w);
+    hbt_hall_t *h = &w->hall[0];
+    hbt_hall_enroll_signed(&w->hq, h, "OLD1", "C1");
+    w->n_halls = 1;
+    fake_hq_t f;
+    s_fake_start(w, h, &f);
+    s_hall_args(h, "19s");
+    hbt_hall_start(h);
+    bool waiting = false;
+    assert_int_equal(s_fake_serve(&f, h, false, 1, 4000, "waiting", &waiting), 0);
+    assert_true(waiting);
+    json_t *r = s_status(h, "rotation");
+    hbt_assert_contains(hbt_str(r, "reason"), "does not take rotations over the link");
+    assert_int_equal(hbt_int(r, "requests"), 0);
+    json_decref(r);
+    hbt_hall_stop(h, SIGTERM);
+    s_fake_stop(&f);
 }
