@@ -26,12 +26,12 @@ struct keyroll {
     char keys[4096];
     const char *state;
     char reason[KEYROLL_REASON_MAX];
-    int64_t since_ms;        /* wall clock: since when in this state */
+    int64_t since_ms; /* wall clock: since when in this state */
     bool waiting_answer;
     char asked_key[HB_CERT_KEY_Z85]; /* the new key of the request in flight */
-    int64_t answer_by_ms;    /* monotonic: no answer by then is "unanswered" */
-    int64_t next_try_ms;     /* monotonic: do not ask before */
-    int64_t wait_ms;         /* the current doubling wait */
+    int64_t answer_by_ms;            /* monotonic: no answer by then is "unanswered" */
+    int64_t next_try_ms;             /* monotonic: do not ask before */
+    int64_t wait_ms;                 /* the current doubling wait */
     bool short_life_logged;
     uint64_t requests, refusals, unanswered, rotations;
     int64_t last_rotated_ms;
@@ -115,7 +115,8 @@ void keyroll_tick(keyroll_t *k, const hb_cert_t *cert, uplink_t *up)
         return;
     int64_t nb, na, now = hb_now_ms(), mono = hb_mono_ms();
     if (!s_validity(cert, &nb, &na)) {
-        s_set(k, "unsigned", -1, "the hall's certificate carries no expiry (an older offline "
+        s_set(k, "unsigned", -1,
+              "the hall's certificate carries no expiry (an older offline "
               "enrolment): nothing to rotate before");
         return;
     }
@@ -201,8 +202,7 @@ void keyroll_on_answer(keyroll_t *k, const Hallbus__RotateAnswer *a)
     char err[512];
     hb_enrol_cert_info_t info;
     bool rotated = false;
-    int rc = hb_keys_install(k->keys, a->certificate, a->hq_key, &info, &rotated, err,
-                             sizeof err);
+    int rc = hb_keys_install(k->keys, a->certificate, a->hq_key, &info, &rotated, err, sizeof err);
     if (rc == 0 && !rotated) {
         /* HQ's certificate for the pair in use: nothing changes. */
         s_set(k, "scheduled", -1, NULL);

@@ -18,8 +18,8 @@
 
 #define KEYS_PATH_MAX (PATH_MAX + 64)
 
-int hb_keys_rotation_request(const char *dir, char *text, size_t textlen, char *new_key,
-                             char *err, size_t errlen)
+int hb_keys_rotation_request(const char *dir, char *text, size_t textlen, char *new_key, char *err,
+                             size_t errlen)
 {
     char path[KEYS_PATH_MAX], next[KEYS_PATH_MAX];
     hb_cert_t cur, hq, fresh;
@@ -54,8 +54,7 @@ int hb_keys_rotation_request(const char *dir, char *text, size_t textlen, char *
     if (rc != 0)
         return rc;
     snprintf(req.current_key, sizeof req.current_key, "%s", cur.public_key);
-    rc = hb_enrol_request_prove(&req, cur.secret_key, fresh.secret_key, hq.public_key, err,
-                                errlen);
+    rc = hb_enrol_request_prove(&req, cur.secret_key, fresh.secret_key, hq.public_key, err, errlen);
     hb_cert_t wipe = {0};
     cur = wipe; /* the secrets go no further than here */
     if (rc != 0)

@@ -42,9 +42,9 @@ static void s_file_request(world_t *w, int i)
 {
     char dir[400], out[4096], req[500];
     snprintf(dir, sizeof dir, "%s/hall-%s", w->root, s_halls[i]);
-    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/branchd/branchd", "enroll", "--hall",
-                     s_halls[i], "--hq-endpoint", w->hq.endpoint, "--out", dir, "--region",
-                     "C002", (char *)NULL) != 0)
+    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/branchd/branchd", "enroll", "--hall", s_halls[i],
+                     "--hq-endpoint", w->hq.endpoint, "--out", dir, "--region", "C002",
+                     (char *)NULL) != 0)
         fail_msg("branchd enroll: %s", out);
     const char *at = strstr(out, "key fingerprint: ");
     assert_non_null(at);
@@ -105,21 +105,6 @@ static void s_wait(world_t *w, const char *script, int ms, const char *what)
     }
 }
 
-static void s_sign_in_as(world_t *w, const char *lang, const char *name, const char *password)
-{
-    char url[160];
-    snprintf(url, sizeof url, "%s/?lang=%s", w->hq.http, lang);
-    hbt_wd_go(&w->b, url);
-    s_wait(w, "return document.body.dataset.auth === 'in' || document.body.dataset.auth === 'out';",
-           10000, "the page knowing who is signed in");
-    if (hbt_wd_exec_true(&w->b, "return document.body.dataset.auth === 'in';")) {
-        hbt_wd_click_css(&w->b, "#signout");
-        s_wait(w, "return document.body.dataset.auth === 'out';", 10000, "signing out");
-    }
-    hbt_wd_sign_in(&w->b, name, password);
-    s_wait(w, "return document.body.dataset.auth === 'in';", 10000, "signing in");
-}
-
 /* No key of the catalogue shown as itself, and none missing. */
 static void s_all_worded(world_t *w)
 {
@@ -135,10 +120,11 @@ static void s_open_page(world_t *w)
     s_wait(w, "return !document.getElementById('tab-enrol').hidden;", 10000,
            "the enrolment tab for an admin");
     hbt_wd_click_css(&w->b, "#tab-enrol");
-    s_wait(w, "return !document.getElementById('view-enrol').hidden &&"
-              " !!document.getElementById('enrol-pending') &&"
-              " (document.querySelectorAll('#enrol-pending-table tbody tr').length > 0 ||"
-              "  !!document.getElementById('enrol-none'));",
+    s_wait(w,
+           "return !document.getElementById('view-enrol').hidden &&"
+           " !!document.getElementById('enrol-pending') &&"
+           " (document.querySelectorAll('#enrol-pending-table tbody tr').length > 0 ||"
+           "  !!document.getElementById('enrol-none'));",
            10000, "the enrolment page");
 }
 
@@ -146,7 +132,7 @@ static void s_open_page(world_t *w)
  * approved into C001, the other rejected with a reason. */
 static void s_admin_decides(world_t *w)
 {
-    s_sign_in_as(w, "zh-CN", "admin", "admin-pass-1");
+    hbt_wd_sign_in_at(&w->b, w->hq.http, "zh-CN", "admin", "admin-pass-1");
     s_open_page(w);
     char script[600];
     for (int i = 0; i < 2; i++) {
@@ -164,12 +150,15 @@ static void s_admin_decides(world_t *w)
                " o.textContent.includes('港湾市'));"));
     hbt_wd_screenshot(&w->b, "enrol-zh-pending");
     /* Approved into another city than asked: head office's choice wins. */
-    hbt_wd_exec_true(&w->b, "const s = document.querySelector('tr[data-hall=\"N01\"] .enrol-region');"
-                            " s.value = 'C001'; s.dispatchEvent(new Event('change')); return true;");
+    hbt_wd_exec_true(&w->b,
+                     "const s = document.querySelector('tr[data-hall=\"N01\"] .enrol-region');"
+                     " s.value = 'C001'; s.dispatchEvent(new Event('change')); return true;");
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-approve");
-    s_wait(w, "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
-              " !document.querySelector('#enrol-pending-table tr[data-hall=\"N01\"]') &&"
-              " !!document.querySelector('#enrol-halls-table tr[data-hall=\"N01\"][data-state=\"active\"]');",
+    s_wait(w,
+           "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
+           " !document.querySelector('#enrol-pending-table tr[data-hall=\"N01\"]') &&"
+           " !!document.querySelector('#enrol-halls-table "
+           "tr[data-hall=\"N01\"][data-state=\"active\"]');",
            10000, "N01 approved and listed as enrolled");
     assert_true(hbt_wd_exec_true(
         &w->b, "const r = document.querySelector('#enrol-halls-table tr[data-hall=\"N01\"]');"
@@ -185,14 +174,16 @@ static void s_admin_decides(world_t *w)
     s_wait(w, "return !document.querySelector('tr[data-hall=\"N02\"] .enrol-reason').hidden;", 3000,
            "the reason field");
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reject-confirm");
-    s_wait(w, "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
-              " document.getElementById('enrol-status').textContent.includes('N02');",
+    s_wait(w,
+           "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
+           " document.getElementById('enrol-status').textContent.includes('N02');",
            3000, "a rejection without a reason refused in the page");
     hbt_wd_type_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reason", "不是本行的营业厅");
     hbt_wd_screenshot(&w->b, "enrol-zh-reject");
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reject-confirm");
-    s_wait(w, "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
-              " !!document.getElementById('enrol-none');",
+    s_wait(w,
+           "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
+           " !!document.getElementById('enrol-none');",
            10000, "N02 rejected, nothing left waiting");
     json_t *audit = hbt_get(w->hq.http, "/v1/audit?object=N02&limit=5");
     json_t *rec = json_array_get(json_object_get(audit, "records"), 0);
@@ -210,15 +201,18 @@ static void s_admin_bulk_and_revoke(world_t *w)
 {
     hbt_wd_type_css(&w->b, "#enrol-csv", "hall,region\nN10,C001\nbad id!,C001\n");
     hbt_wd_click_css(&w->b, "#enrol-register");
-    s_wait(w, "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
-              " document.getElementById('enrol-status').textContent.includes('3');",
+    s_wait(w,
+           "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
+           " document.getElementById('enrol-status').textContent.includes('3');",
            3000, "the bad CSV line named");
     hbt_wd_type_css(&w->b, "#enrol-csv",
-                    "hall,region,name,address\nN10,C001,港湾十号,\"海港路 10 号, 港湾\"\nN11,C002,山城十一号,\n");
+                    "hall,region,name,address\nN10,C001,港湾十号,\"海港路 10 号, "
+                    "港湾\"\nN11,C002,山城十一号,\n");
     hbt_wd_click_css(&w->b, "#enrol-register");
-    s_wait(w, "return document.querySelectorAll('#enrol-codes-table tbody tr').length === 2 &&"
-              " !!document.getElementById('enrol-codes-download') &&"
-              " !!document.getElementById('enrol-registered');",
+    s_wait(w,
+           "return document.querySelectorAll('#enrol-codes-table tbody tr').length === 2 &&"
+           " !!document.getElementById('enrol-codes-download') &&"
+           " !!document.getElementById('enrol-registered');",
            10000, "two one-time codes shown");
     json_t *v = hbt_wd_exec(&w->b, "return document.querySelector('#enrol-codes-table tbody tr td"
                                    " + td').textContent;");
@@ -229,8 +223,8 @@ static void s_admin_bulk_and_revoke(world_t *w)
     hbt_wd_screenshot(&w->b, "enrol-zh-codes");
     /* Revoke asks first; cancelled, nothing happens. */
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke");
-    s_wait(w, "return !document.querySelector('tr[data-hall=\"N01\"] .enrol-confirm').hidden;", 3000,
-           "the revocation's question");
+    s_wait(w, "return !document.querySelector('tr[data-hall=\"N01\"] .enrol-confirm').hidden;",
+           3000, "the revocation's question");
     hbt_wd_screenshot(&w->b, "enrol-zh-revoke-ask");
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke-cancel");
     json_t *list = hbt_get(w->hq.http, "/v1/enrolments");
@@ -238,9 +232,11 @@ static void s_admin_bulk_and_revoke(world_t *w)
     json_decref(list);
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke");
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke-confirm");
-    s_wait(w, "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
-              " !!document.querySelector('#enrol-halls-table tr[data-hall=\"N01\"][data-state=\"revoked\"]') &&"
-              " !document.querySelector('tr[data-hall=\"N01\"] .enrol-revoke');",
+    s_wait(w,
+           "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
+           " !!document.querySelector('#enrol-halls-table "
+           "tr[data-hall=\"N01\"][data-state=\"revoked\"]') &&"
+           " !document.querySelector('tr[data-hall=\"N01\"] .enrol-revoke');",
            10000, "N01 listed as revoked, with nothing more to do");
     list = hbt_get(w->hq.http, "/v1/enrolments");
     assert_int_equal(json_array_size(json_object_get(list, "enrolled")), 0);
@@ -256,11 +252,12 @@ static void s_admin_bulk_and_revoke(world_t *w)
 /* The same page in English. */
 static void s_english(world_t *w)
 {
-    s_sign_in_as(w, "en", "admin", "admin-pass-1");
+    hbt_wd_sign_in_at(&w->b, w->hq.http, "en", "admin", "admin-pass-1");
     s_open_page(w);
-    s_wait(w, "return document.getElementById('enrol').innerText.includes('Requests waiting for "
-              "approval') && document.getElementById('enrol').innerText.includes('Bulk "
-              "enrolment from a CSV');",
+    s_wait(w,
+           "return document.getElementById('enrol').innerText.includes('Requests waiting for "
+           "approval') && document.getElementById('enrol').innerText.includes('Bulk "
+           "enrolment from a CSV');",
            5000, "the page in English");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "enrol-en");
@@ -270,16 +267,16 @@ static void s_english(world_t *w)
 /* A viewer: no tab, and HQ refuses the route all the same. */
 static void s_viewer(world_t *w, const char *token)
 {
-    s_sign_in_as(w, "zh-CN", "vera", "vera-pass-1");
+    hbt_wd_sign_in_at(&w->b, w->hq.http, "zh-CN", "vera", "vera-pass-1");
     /* The page is up (the network view loads) and the tab stays hidden. */
-    s_wait(w, "return !document.getElementById('tab-network').hidden;", 10000,
-           "the viewer's page");
+    s_wait(w, "return !document.getElementById('tab-network').hidden;", 10000, "the viewer's page");
     hbt_sleep_ms(300);
     assert_true(hbt_wd_exec_true(&w->b, "return document.getElementById('tab-enrol').hidden &&"
                                         " document.getElementById('view-enrol').hidden;"));
     hbt_wd_screenshot(&w->b, "enrol-viewer");
     json_t *out = NULL;
-    assert_int_equal(hbt_http_as(w->hq.http, token, NULL, "GET", "/v1/enrolments", NULL, &out), 403);
+    assert_int_equal(hbt_http_as(w->hq.http, token, NULL, "GET", "/v1/enrolments", NULL, &out),
+                     403);
     json_decref(out);
     assert_int_equal(hbt_http_as(w->hq.http, token, NULL, "POST", "/v1/enrolments/N02/reject",
                                  "{\"reason\":\"x\"}", &out),

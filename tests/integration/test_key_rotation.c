@@ -37,12 +37,22 @@ static const hbt_world_spec_t s_spec = {
 };
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_spec
 
-#define ORG                                                                                       \
-    "{\"regions\":[{\"id\":\"CN\",\"name\":\"HO\",\"level\":\"national\"},"                    \
-    "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"             \
+#define ORG                                                                                        \
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"HO\",\"level\":\"national\"},"                        \
+    "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
     "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],\"halls\":[]}"
 
 static void s_org(hbt_world_t *w) { hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200); }
+
+/* The organisation, and hall `id` enrolled in C1 (not started). */
+static hbt_hall_t *s_one_hall(hbt_world_t *w, const char *id)
+{
+    s_org(w);
+    hbt_hall_t *h = &w->hall[0];
+    hbt_hall_enroll_signed(&w->hq, h, id, "C1");
+    w->n_halls = 1;
+    return h;
+}
 
 static void s_hall_args(hbt_hall_t *h, const char *rotate_before)
 {
@@ -98,8 +108,7 @@ static bool s_audited(hbt_world_t *w, const char *hall, const char *action, cons
     json_t *a = hbt_get(w->hq.http, path), *r;
     size_t i;
     bool found = false;
-    json_array_foreach(json_object_get(a, "records"), i, r)
-    {
+    json_array_foreach (json_object_get(a, "records"), i, r) {
         if (strcmp(hbt_str(r, "action"), action) == 0 &&
             (!reason || strstr(hbt_str(r, "reason"), reason)))
             found = true;
@@ -111,10 +120,7 @@ static bool s_audited(hbt_world_t *w, const char *hall, const char *action, cons
 HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
 {
     hbt_world_t *w = *state;
-    s_org(w);
-    hbt_hall_t *h = &w->hall[0];
-    hbt_hall_enroll_signed(&w->hq, h, "AUTO1", "C1");
-    w->n_halls = 1;
+    hbt_hall_t *h = s_one_hall(w, "AUTO1");
     char old_keys[400], old_cert[400], state_now[32];
     snprintf(old_keys, sizeof old_keys, "%s/old-keys", w->hq.root);
     snprintf(old_cert, sizeof old_cert, "%s/halls/AUTO1.old.key", w->hq.keys);
@@ -185,8 +191,8 @@ HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
 /* A request made with `cur_dir`'s pair (current) and a fresh pair for
  * `hall`, proved for HQ's key in `cur_dir`/hq.key; `current_key`, when not
  * NULL, is put in as the current key after the proofs (a lie). */
-static void s_request(const char *cur_dir, const char *hall, const char *current_key,
-                      char *text, size_t len)
+static void s_request(const char *cur_dir, const char *hall, const char *current_key, char *text,
+                      size_t len)
 {
     char path[600], err[256];
     hb_cert_t cur, hq, fresh;
@@ -200,8 +206,8 @@ static void s_request(const char *cur_dir, const char *hall, const char *current
                                            NULL, err, sizeof err),
                      0);
     snprintf(req.current_key, sizeof req.current_key, "%s", cur.public_key);
-    assert_int_equal(hb_enrol_request_prove(&req, cur.secret_key, fresh.secret_key,
-                                            hq.public_key, err, sizeof err),
+    assert_int_equal(hb_enrol_request_prove(&req, cur.secret_key, fresh.secret_key, hq.public_key,
+                                            err, sizeof err),
                      0);
     if (current_key)
         snprintf(req.current_key, sizeof req.current_key, "%s", current_key);
@@ -220,8 +226,7 @@ static Hallbus__Frame *s_ask(hbt_raw_t *raw, const char *text)
     return hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ROTATE_ANSWER, 3000);
 }
 
-static void s_expect_refusal(hbt_raw_t *raw, const char *text, const char *code,
-                             const char *reason)
+static void s_expect_refusal(hbt_raw_t *raw, const char *text, const char *code, const char *reason)
 {
     Hallbus__Frame *a = s_ask(raw, text);
     if (!a)
@@ -269,9 +274,8 @@ HBT_TEST(test_rotation_requests_over_the_link_that_are_refused)
     /* Not a request at all; a first enrolment instead of a rotation. */
     s_expect_refusal(raw, "hello\n", "malformed_request", "malformed request");
     hb_enrol_request_t first;
-    assert_int_equal(hb_enrol_request_init(&first, HB_ENROL_NEW, "RA", b_key, NULL, NULL, err,
-                                           sizeof err),
-                     0);
+    assert_int_equal(
+        hb_enrol_request_init(&first, HB_ENROL_NEW, "RA", b_key, NULL, NULL, err, sizeof err), 0);
     assert_int_equal(hb_enrol_request_format(&first, text, sizeof text), 0);
     s_expect_refusal(raw, text, "wrong_kind", "not a rotation");
     /* Refusals change nothing: RA's certificate is the one it had. */
@@ -376,10 +380,7 @@ HBT_TEST(test_refused_rotation_shows_and_is_asked_again)
 HBT_TEST(test_hall_that_does_not_rotate_is_warned_then_expired)
 {
     hbt_world_t *w = *state;
-    s_org(w);
-    hbt_hall_t *h = &w->hall[0];
-    hbt_hall_enroll_signed(&w->hq, h, "EXP1", "C1");
-    w->n_halls = 1;
+    hbt_hall_t *h = s_one_hall(w, "EXP1");
     s_hall_args(h, "0");
     hbt_hall_start(h);
     hbt_hall_post(h, 10, 1);
@@ -475,8 +476,9 @@ static void s_fake_start(hbt_world_t *w, hbt_hall_t *h, fake_hq_t *f)
     zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, h->hq_endpoint, &len);
 }
 
-static void s_fake_stop(fake_hq_t *f)
+static void s_fake_stop(hbt_world_t *w, fake_hq_t *f)
 {
+    hbt_hall_stop(&w->hall[0], SIGTERM); /* before its HQ goes */
     zmq_close(f->router);
     zmq_ctx_term(f->ctx);
 }
@@ -532,19 +534,24 @@ static int s_fake_serve(fake_hq_t *f, hbt_hall_t *h, bool offer, int stop_after,
     return requests;
 }
 
+/* A hall due to rotate at once (rotate_before 19s of a 20 s certificate),
+ * enrolled at the real HQ and then started against the stand-in. */
+static hbt_hall_t *s_fake_hall(hbt_world_t *w, const char *id, fake_hq_t *f)
+{
+    hbt_hall_t *h = s_one_hall(w, id);
+    s_fake_start(w, h, f);
+    s_hall_args(h, "19s");
+    hbt_hall_start(h);
+    return h;
+}
+
 /* An HQ that offers rotation and never answers it: the hall shows the
  * request unanswered and asks again after its backoff. */
 HBT_TEST(test_unanswered_rotation_is_asked_again)
 {
     hbt_world_t *w = *state;
-    s_org(w);
-    hbt_hall_t *h = &w->hall[0];
-    hbt_hall_enroll_signed(&w->hq, h, "SIL1", "C1");
-    w->n_halls = 1;
     fake_hq_t f;
-    s_fake_start(w, h, &f);
-    s_hall_args(h, "19s");
-    hbt_hall_start(h);
+    hbt_hall_t *h = s_fake_hall(w, "SIL1", &f);
     bool unanswered_seen = false;
     assert_int_equal(s_fake_serve(&f, h, true, 2, 15000, "unanswered", &unanswered_seen), 2);
     assert_true(unanswered_seen);
@@ -552,8 +559,7 @@ HBT_TEST(test_unanswered_rotation_is_asked_again)
     assert_true(hbt_int(r, "unanswered") >= 1);
     assert_int_equal(hbt_int(r, "rotations"), 0);
     json_decref(r);
-    hbt_hall_stop(h, SIGTERM);
-    s_fake_stop(&f);
+    s_fake_stop(w, &f);
 }
 
 /* An older HQ (its Welcome offers no rotation): the hall sends nothing it
@@ -561,14 +567,8 @@ HBT_TEST(test_unanswered_rotation_is_asked_again)
 HBT_TEST(test_older_hq_gets_no_rotation_request)
 {
     hbt_world_t *w = *state;
-    s_org(w);
-    hbt_hall_t *h = &w->hall[0];
-    hbt_hall_enroll_signed(&w->hq, h, "OLD1", "C1");
-    w->n_halls = 1;
     fake_hq_t f;
-    s_fake_start(w, h, &f);
-    s_hall_args(h, "19s");
-    hbt_hall_start(h);
+    hbt_hall_t *h = s_fake_hall(w, "OLD1", &f);
     bool waiting = false;
     assert_int_equal(s_fake_serve(&f, h, false, 1, 4000, "waiting", &waiting), 0);
     assert_true(waiting);
@@ -576,6 +576,5 @@ HBT_TEST(test_older_hq_gets_no_rotation_request)
     hbt_assert_contains(hbt_str(r, "reason"), "does not take rotations over the link");
     assert_int_equal(hbt_int(r, "requests"), 0);
     json_decref(r);
-    hbt_hall_stop(h, SIGTERM);
-    s_fake_stop(&f);
+    s_fake_stop(w, &f);
 }

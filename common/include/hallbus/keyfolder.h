@@ -20,8 +20,8 @@
  * current secret and the new one for HQ's key in hq.key. `text` gets the
  * request file's text, `new_key` (HB_CERT_KEY_Z85) the new public key.
  * HB_EAUTH (no usable pair or hq.key), HB_EIO, with `err`. */
-int hb_keys_rotation_request(const char *dir, char *text, size_t textlen, char *new_key,
-                             char *err, size_t errlen);
+int hb_keys_rotation_request(const char *dir, char *text, size_t textlen, char *new_key, char *err,
+                             size_t errlen);
 
 /* Installs HQ's answer into `dir`: `cert_text` (the certificate file's
  * text) must be signed by the signing key `hq_text` (HQ's public
