@@ -10,6 +10,7 @@
 #include "applier.h"
 #include "engine.h"
 #include "outbox.h"
+#include "keyroll.h"
 #include "uplink.h"
 #include "hallbus/cert.h"
 #include "hallbus/http.h"
@@ -60,6 +61,8 @@ typedef struct branchd_config {
     char *pages;
     char *hall_name;
     char *public_url;
+    int64_t rotate_before_ms;
+    int64_t rotate_retry_ms;
 } branchd_config_t;
 
 #define BRANCHD_REF_MAX (HB_HS_ID + 10) /* a ticket's public reference: "A012-K7QX3M9W" */
@@ -93,6 +96,7 @@ typedef struct branchd {
     hb_static_t *pages;              /* the hall's pages (api/pages.c) */
     uint8_t ticket_key[32];          /* the secret of tickets' public references */
     branchd_live_t *live;            /* the pages' live stream (api/live.c) */
+    keyroll_t *keyroll;              /* automatic key rotation (keyroll.h) */
 } branchd_t;
 
 /* api/screens.c: the ticket references' key (made at first start in the

@@ -4,12 +4,14 @@
  * talk to nobody; the request goes to head office by hand (hallctl enroll
  * approve) or, with a one-time code or for a rotation, by `hallctl enroll
  * submit`, which also installs the answer. The running branchd switches to
- * a rotated key on SIGHUP (main.c). */
+ * a rotated key on SIGHUP (main.c), and rotates by itself over the link
+ * before its certificate expires (keyroll.c). */
 #include "enrol.h"
 
 #include "hallbus/cert.h"
 #include "hallbus/enrol.h"
 #include "hallbus/fs.h"
+#include "hallbus/keyfolder.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -105,10 +107,13 @@ static int s_enroll(int argc, char **argv)
         fprintf(stderr, "branchd enroll: cannot write into %s: %s\n", out, strerror(errno));
         return 1;
     }
+    char fp[HB_ENROL_FINGERPRINT_MAX];
+    hb_enrol_fingerprint(pair.public_key, fp);
     printf("hall %s: key pair %s (secret %s_secret, mode 0600; it never leaves this machine)\n"
+           "  key fingerprint: %s (head office sees the same beside the request)\n"
            "  request: %s\n  config:  %s\n"
            "  next: %s\n",
-           a.hall, path, path, reqpath, confpath,
+           a.hall, path, path, fp, reqpath, confpath,
            a.code ? "hallctl enroll submit REQUEST --keys DIR --hq URL (the code approves it)"
                   : "give the request to head office (hallctl enroll approve REQUEST), then "
                     "install its answer here: hallctl enroll install ANSWER --keys DIR");
@@ -118,58 +123,27 @@ static int s_enroll(int argc, char **argv)
 static int s_rotate(int argc, char **argv)
 {
     enrol_args_t a = {0};
-    char err[512], path[PATH_MAX + 64], next[PATH_MAX + 64], reqpath[PATH_MAX + 64];
+    char err[512], reqpath[PATH_MAX + 64], text[HB_ENROL_REQUEST_MAX], key[HB_CERT_KEY_Z85];
     if (s_args("rotate", argc, argv, &a) != 0)
         return 2;
     if (!a.keys) {
         fprintf(stderr, "usage: branchd rotate --keys DIR\n");
         return 2;
     }
-    hb_cert_t cur, hq, fresh;
-    snprintf(path, sizeof path, "%s/hall.key", a.keys);
-    if (hb_cert_load(path, &cur, err, sizeof err) != 0 || !cur.secret_key[0]) {
-        fprintf(stderr, "branchd rotate: the hall's current pair %s is not usable: %s\n", path,
-                cur.secret_key[0] ? err : "no secret key");
+    if (hb_keys_rotation_request(a.keys, text, sizeof text, key, err, sizeof err) != 0) {
+        fprintf(stderr, "branchd rotate: %s\n", err);
         return 1;
     }
-    const char *hall = hb_cert_meta(&cur, "hall");
-    snprintf(next, sizeof next, "%s/hq.key", a.keys);
-    if (!hall || hb_cert_load_public(next, &hq, err, sizeof err) != 0) {
-        fprintf(stderr, "branchd rotate: %s\n", hall ? err : "hall.key names no hall");
-        return 1;
-    }
-    hb_enrol_request_t req;
-    snprintf(next, sizeof next, "%s/hall.next.key", a.keys);
-    /* A rotation begun and not finished keeps its pair: sending the
-     * request again must not make a third key. */
-    if (hb_cert_load(next, &fresh, err, sizeof err) != 0 || !fresh.secret_key[0]) {
-        if (hb_cert_generate(&fresh) != 0 || hb_cert_set_meta(&fresh, "hall", hall) != 0 ||
-            hb_cert_save(&fresh, next, true) != 0) {
-            fprintf(stderr, "branchd rotate: cannot write %s\n", next);
-            return 1;
-        }
-    }
-    if (hb_enrol_request_init(&req, HB_ENROL_ROTATE, hall, fresh.public_key, NULL, NULL, err,
-                              sizeof err) != 0)
-        goto fail;
-    snprintf(req.current_key, sizeof req.current_key, "%s", cur.public_key);
-    if (hb_enrol_request_prove(&req, cur.secret_key, fresh.secret_key, hq.public_key, err,
-                               sizeof err) != 0)
-        goto fail;
-    char text[HB_ENROL_REQUEST_MAX];
     snprintf(reqpath, sizeof reqpath, "%s/rotation-request.txt", a.keys);
-    if (hb_enrol_request_format(&req, text, sizeof text) != 0 ||
-        hb_file_write_durably(reqpath, text, strlen(text), 0644) != 0) {
-        snprintf(err, sizeof err, "cannot write %.400s", reqpath);
-        goto fail;
+    if (hb_file_write_durably(reqpath, text, strlen(text), 0644) != 0) {
+        fprintf(stderr, "branchd rotate: cannot write %s: %s\n", reqpath, strerror(errno));
+        return 1;
     }
-    printf("hall %s: new key pair %s; rotation request %s\n"
-           "  next: hallctl enroll submit %s --keys %s --hq URL, then systemctl reload branchd\n",
-           hall, next, reqpath, reqpath, a.keys);
+    printf("new key pair %s/hall.next.key (%s); rotation request %s\n"
+           "  next: hallctl enroll submit %s --keys %s --hq URL, then systemctl reload branchd\n"
+           "  (a running branchd does this by itself before expiry: rotate_before)\n",
+           a.keys, key, reqpath, reqpath, a.keys);
     return 0;
-fail:
-    fprintf(stderr, "branchd rotate: %s\n", err);
-    return 1;
 }
 
 int branchd_enrol_cli_main(int argc, char **argv)

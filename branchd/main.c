@@ -111,6 +111,15 @@ static const hb_config_def_t s_defs[] = {
     CFG("tls_key", HB_CONF_STRING, tls_key, "", 0, 0, false, "the certificate's PEM private key"),
     CFG("pin_lock", HB_CONF_DURATION, pin_lock_ms, "5m", 1000, 86400000, false,
         "how long a staff id (or a counter terminal) stays locked after too many wrong PINs"),
+    /* A year's certificate rotates a month ahead: time for a hall that is
+     * offline for weeks to come back and still rotate by itself. */
+    CFG("rotate_before", HB_CONF_DURATION, rotate_before_ms, "30d", 0, 365LL * 86400000, false,
+        "the hall asks HQ for a new key's certificate over the link this long before its "
+        "certificate expires (0: never by itself; as long as the certificate's life: at half "
+        "its life)"),
+    CFG("rotate_retry", HB_CONF_DURATION, rotate_retry_ms, "1m", 1000, 86400000, false,
+        "first wait before asking again after HQ refused or did not answer a rotation request "
+        "(doubles, up to an hour or this setting)"),
     CFG("pages", HB_CONF_STRING, pages, BRANCHD_PAGES_DIR, 0, 0, false,
         "folder of the hall's pages (kiosk, counter, display, manager), served at /kiosk, "
         "/counter/N, /rate/N, /display, /manager, /t/TICKET (read at start; \"\" serves none)"),
@@ -291,6 +300,19 @@ static void s_reader_round(void *arg)
     outbox_reader_check(d->outbox);
 }
 
+/* Chore, every second: the key rotates before its certificate expires. */
+static void s_key_round(void *arg)
+{
+    branchd_t *d = arg;
+    keyroll_tick(d->keyroll, &d->cert, d->uplink);
+}
+
+static void s_on_rotate_answer(void *arg, const Hallbus__RotateAnswer *a)
+{
+    branchd_t *d = arg;
+    keyroll_on_answer(d->keyroll, a);
+}
+
 static void s_live_round(void *arg)
 {
     branchd_t *d = arg;
@@ -303,6 +325,7 @@ static const hb_chore_t s_chores[] = {
     {"engine", 1000, s_second_round},
     {"readers", 60000, s_reader_round},
     {"live", 250, s_live_round},
+    {"keys", 1000, s_key_round},
 };
 
 /* SIGTERM/SIGINT: the ack persisted, then the parts that keep the loop
@@ -392,7 +415,9 @@ static const hb_man_part_t s_man_parts[] = {
      "branchd.service starts only once it exists. The package ships "
      "/etc/hallbus/branchd.conf.example (a conffile).\n"
      "- /var/lib/hallbus/hall-keys: hall.key, hall.key_secret and hq.key, from the "
-     "enrolment (kept with the data: a purge of the package keeps them).\n"
+     "enrolment (kept with the data: a purge of the package keeps them); hall.next.key and "
+     "hall.next.key_secret while a rotation waits for HQ's certificate (branchd rotates by "
+     "itself over its link rotate_before ahead of the certificate's expiry).\n"
      "- /var/lib/hallbus/outbox: the data folder (LMDB: the outbox, the hall's state, "
      "policies, paired devices and staff in access/), locked by hallbus.lock while branchd "
      "runs.\n"
@@ -421,10 +446,10 @@ static const hb_man_t s_man = {
     .see_also = "hqd(8), hallctl(1), systemd.exec(5)",
 };
 
-/* SIGHUP: a key installed by a rotation (hallctl enroll install) is taken
- * up, and the link reconnects with it; the outbox resends what HQ had not
- * acknowledged, and HQ keeps each event once. */
-static void s_reloaded(void *arg)
+/* A key installed by a rotation (hallctl enroll install, or keyroll.c by
+ * itself) is taken up, and the link reconnects with it; the outbox resends
+ * what HQ had not acknowledged, and HQ keeps each event once. */
+static void s_take_keys(void *arg)
 {
     branchd_t *d = arg;
     hb_cert_t was = d->cert, hq_was = d->hq_cert;
@@ -439,6 +464,9 @@ static void s_reloaded(void *arg)
         uplink_reconnect(d->uplink);
     }
 }
+
+/* SIGHUP: what may be reloaded, and a key a person installed. */
+static void s_reloaded(void *arg) { s_take_keys(arg); }
 
 static const hb_daemon_spec_t s_spec = {
     .name = "branchd",
@@ -517,8 +545,20 @@ int main(int argc, char **argv)
         .on_neighbours = s_on_neighbours,
         .on_notices = s_on_notices,
         .on_booking = s_on_booking,
+        .on_rotate_answer = s_on_rotate_answer,
         .doc_arg = d,
     };
+    keyroll_config_t kcfg = {
+        .keys = d->cfg.keys,
+        .rotate_before_ms = d->cfg.rotate_before_ms,
+        .retry_ms = d->cfg.rotate_retry_ms,
+        /* HQ answers at once; twice the link's timeout covers a slow disk. */
+        .answer_timeout_ms = 2 * d->cfg.link_timeout_ms,
+        .installed = s_take_keys,
+        .arg = d,
+    };
+    if (keyroll_new(&kcfg, &d->keyroll) != 0)
+        return 1;
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)
         return 1;
     if (branchd_ticket_key_load(d) != 0) {
@@ -534,6 +574,7 @@ int main(int argc, char **argv)
             (unsigned long long)outbox_last_seq(d->outbox), d->cfg.hq, d->cfg.http);
     hb_daemon_run(s_daemon, d->loop);
     applier_close(&d->applier);
+    keyroll_destroy(&d->keyroll);
     /* After the loop: every stream has ended, its slot released. */
     branchd_live_destroy(&d->live);
     engine_close(&d->engine);

@@ -85,7 +85,8 @@ static int64_t s_double(int64_t wait, int64_t max)
 static bool s_in_trouble(const uplink_t *up)
 {
     const uplink_stats_t *st = &up->stats;
-    return st->refused || st->revoked || st->blocked_code || st->sequence_conflict;
+    return st->refused || st->revoked || st->expired || st->blocked_code ||
+           st->sequence_conflict;
 }
 
 /* Records why events are not flowing; logs when the trouble begins or
@@ -257,17 +258,26 @@ static void s_drain(uplink_t *up)
 /* A handshake refused by HQ's ZAP handler: the key is not (or no longer)
  * enrolled. libzmq will not try this connection again, so the socket is
  * made anew after a wait that grows to refused_retry_max. */
+/* Whether the hall's certificate is past its not-after (false for an older
+ * certificate that has none). */
+static bool s_cert_expired(const uplink_t *up)
+{
+    const char *na = hb_cert_meta(up->cfg.hall, "not-after");
+    int64_t na_ms = 0;
+    return na && hb_time_parse(na, &na_ms) == 0 && hb_now_ms() >= na_ms;
+}
+
 static void s_on_auth_failed(uplink_t *up, unsigned status, bool auth)
 {
     up->stats.auth_failures++;
     char reason[UPLINK_REASON_MAX];
     const char *na = hb_cert_meta(up->cfg.hall, "not-after");
-    int64_t na_ms = 0;
-    up->stats.expired = auth && na && hb_time_parse(na, &na_ms) == 0 && hb_now_ms() >= na_ms;
+    up->stats.expired = auth && s_cert_expired(up);
     if (up->stats.expired)
         snprintf(reason, sizeof reason,
                  "HQ refused this hall's key at the handshake: its certificate expired at %s "
-                 "(rotate before expiry: branchd rotate; now it must be enrolled again)",
+                 "(a hall rotates by itself before expiry while it reaches HQ: rotate_before; now it "
+                 "must be enrolled again)",
                  na);
     else if (auth)
         snprintf(reason, sizeof reason,
@@ -315,9 +325,9 @@ static bool s_on_monitor(void *arg)
         return true; /* an old connection's news */
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         /* HQ took the key; a refusal or revocation before is over. */
-        if (up->stats.refused || up->stats.revoked)
+        if (up->stats.refused || up->stats.revoked || up->stats.expired)
             hb_info("uplink: HQ accepted this hall's key again");
-        up->stats.refused = up->stats.revoked = false;
+        up->stats.refused = up->stats.revoked = up->stats.expired = false;
         up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
         s_trouble_over(up);
         return true;
@@ -545,8 +555,9 @@ static void s_on_welcome(uplink_t *up, const Hallbus__Welcome *w)
     up->stats.hq_committed = w->committed_seq;
     up->hq_max_batch = w->max_batch;
     up->hq_max_frame = w->max_frame;
+    up->stats.hq_rotation = w->rotation;
     s_note_clock(up, w->hq_time_ms, up->hello_sent_ms ? hb_mono_ms() - up->hello_sent_ms : 0);
-    up->stats.refused = up->stats.revoked = false;
+    up->stats.refused = up->stats.revoked = up->stats.expired = false;
     up->refused_wait_ms = UPLINK_REFUSED_WAIT_MIN_MS;
     if (w->committed_seq > last) {
         if (!up->stats.sequence_conflict) {
@@ -616,7 +627,14 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
         s_link_down(up, "sequence refused");
         return;
     case HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED:
-        if (!up->stats.revoked) {
+        /* HQ cuts off a hall whose certificate ran out as it does a
+         * revoked one; the hall knows which from its own certificate. */
+        if (s_cert_expired(up)) {
+            if (!up->stats.expired) {
+                up->stats.expired = true;
+                s_trouble(up, "expired", why);
+            }
+        } else if (!up->stats.revoked) {
             up->stats.revoked = true;
             s_trouble(up, "revoked", why);
         }
@@ -737,6 +755,10 @@ static bool s_on_readable(void *arg)
          * still waits for the answer. */
         if (up->cfg.on_booking)
             up->cfg.on_booking(up->cfg.doc_arg, frame->booking_request);
+        break;
+    case HALLBUS__FRAME__KIND_ROTATE_ANSWER:
+        if (up->cfg.on_rotate_answer)
+            up->cfg.on_rotate_answer(up->cfg.doc_arg, frame->rotate_answer);
         break;
     default:
         /* Frame kinds of a newer HQ: not handled by this build; ignored
@@ -877,6 +899,22 @@ void uplink_destroy(uplink_t **upp)
     s_conn_close(up->conn);
     free(up->scratch);
     free(up);
+}
+
+int uplink_send_rotation(uplink_t *up, const char *request)
+{
+    if (!up->welcomed)
+        return HB_EAGAIN;
+    if (!up->stats.hq_rotation)
+        return HB_ECONFLICT;
+    Hallbus__RotateRequest rr = HALLBUS__ROTATE_REQUEST__INIT;
+    rr.request = (char *)request;
+    Hallbus__Frame frame = HALLBUS__FRAME__INIT;
+    frame.kind_case = HALLBUS__FRAME__KIND_ROTATE_REQUEST;
+    frame.rotate_request = &rr;
+    int rc = s_send_frame(up, &frame);
+    s_drain(up);
+    return rc;
 }
 
 void uplink_reconnect(uplink_t *up)

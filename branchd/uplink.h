@@ -60,6 +60,8 @@ typedef struct uplink_config {
     /* A booking HQ asks for (may be NULL: then Hello tells HQ this hall
      * takes none); answered with uplink_send_booking_answer. */
     void (*on_booking)(void *arg, const Hallbus__BookingRequest *request);
+    /* HQ's answer to a rotation request (uplink_send_rotation; may be NULL). */
+    void (*on_rotate_answer)(void *arg, const Hallbus__RotateAnswer *answer);
     void *doc_arg;
 } uplink_config_t;
 
@@ -93,6 +95,7 @@ typedef struct uplink_stats {
     uint64_t bad_frames;   /* frames from HQ that did not decode */
     uint64_t documents;    /* policy and calendar frames received */
     int64_t connected_since_ms; /* wall clock, 0 when not connected */
+    bool hq_rotation;      /* HQ's Welcome offers rotation over the link */
 } uplink_stats_t;
 
 /* Creates the socket (not yet connected; the first tick connects). */
@@ -111,6 +114,11 @@ void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
  * or its queue is full), HB_ENOMEM. Not queued: HQ's caller has a deadline,
  * and asks again with the same key. */
 int uplink_send_booking_answer(uplink_t *up, const Hallbus__BookingAnswer *answer);
+/* Sends a rotation request (its text, enrol.h) to HQ; the answer comes to
+ * cfg->on_rotate_answer. HB_EAGAIN when the session is not up (no Welcome
+ * yet) or the socket cannot take it now, HB_ECONFLICT when HQ's Welcome did
+ * not offer rotation (an older HQ). */
+int uplink_send_rotation(uplink_t *up, const char *request);
 /* The hall's key pair (cfg->hall) changed: the socket is made anew with it
  * at the next tick, and the session starts over from HQ's Welcome. */
 void uplink_reconnect(uplink_t *up);

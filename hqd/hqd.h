@@ -68,6 +68,8 @@ typedef struct hqd_config {
     int64_t cert_validity_ms;
     int64_t rotate_overlap_ms;
     int64_t enrol_code_validity_ms;
+    bool rotate_auto;
+    int64_t cert_expiry_warn_ms;
     bool rollups;
     uint64_t rollup_queue_bytes;
     int64_t rollup_commit_ms;
@@ -157,5 +159,10 @@ typedef struct hqd {
 const hb_http_route_t *hqd_routes(size_t *n);
 /* Registers hqd_routes() on hq->http, each handler called with `hq`. */
 int hqd_api_register(hqd_t *hq);
+/* The ingest's rotation hook (hq_rotate_fn; `arg` is the hqd_t), in
+ * api/enrol.c: a hall's rotation request over the link, granted by policy
+ * and audited. */
+void hqd_enrol_link_rotation(void *arg, hq_hall_t *hall, const char *key, const char *text,
+                             hq_rotate_answer_t *out);
 
 #endif

@@ -47,11 +47,17 @@ static const hb_config_def_t s_defs[] = {
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8080", 0, 0, false, "HTTP API HOST:PORT"),
     CFG("dashboard", HB_CONF_STRING, dashboard, HQD_DASHBOARD_DIR, 0, 0, false,
         "folder of the dashboard's files, served at / (read at start; \"\" serves none)"),
-    CFG("cert_validity", HB_CONF_DURATION, cert_validity_ms, "365d", 3600000, 3650LL * 86400000,
+    CFG("cert_validity", HB_CONF_DURATION, cert_validity_ms, "365d", 10000, 3650LL * 86400000,
         false, "a hall's certificate is valid this long from its approval (halls rotate before)"),
     CFG("rotate_overlap", HB_CONF_DURATION, rotate_overlap_ms, "7d", 60000, 90LL * 86400000,
         false, "after a rotation the previous key stays valid this long at most (retired at the "
         "new key's first handshake)"),
+    CFG("rotate_auto", HB_CONF_BOOL, rotate_auto, "true", 0, 0, false,
+        "grant a hall's rotation request sent over its link and proved by its current key (same "
+        "hall, same region; audited); false: rotations go through a person"),
+    CFG("cert_expiry_warn", HB_CONF_DURATION, cert_expiry_warn_ms, "14d", 0, 365LL * 86400000,
+        false, "alert cert_expiring this long before a hall's certificate expires, unless it "
+        "rotated (0: no alert)"),
     CFG("enrol_code_validity", HB_CONF_DURATION, enrol_code_validity_ms, "30d", 60000,
         365LL * 86400000, false, "a one-time enrolment code of a pre-registered hall is good "
         "this long"),
@@ -737,6 +743,7 @@ int main(int argc, char **argv)
         return 1;
     hq_ingest_set_booking_hook(hq->ingest, hq_bookings_on_answer, hq->bookings);
     hq_ingest_set_refusal_hook(hq->ingest, hq_downlink_on_refusal, hq->downlink);
+    hq_ingest_set_rotate_hook(hq->ingest, hqd_enrol_link_rotation, hq);
     hq_sse_config_t scfg = {.ring_events = (size_t)hq->cfg.stream_ring,
                             .ring_bytes = 256u << 20,
                             .client_queue = 16u << 20,
@@ -761,11 +768,13 @@ int main(int argc, char **argv)
                    .no_counter_grace_s = hq->cfg.alert_no_counter_grace_ms / 1000,
                    .clock_skew_s = hq->cfg.alert_clock_skew_ms / 1000,
                    .anomaly_hold_s = hq->cfg.alert_anomaly_hold_ms / 1000,
-                   .disk_full_hold_s = hq->cfg.alert_disk_full_hold_ms / 1000},
+                   .disk_full_hold_s = hq->cfg.alert_disk_full_hold_ms / 1000,
+                   .cert_expiry_warn_s = hq->cfg.cert_expiry_warn_ms / 1000},
         .retention_ms = hq->cfg.alert_retention_ms,
         .rounds_per_second = 4,
         .store = &hq->store,
         .downlink = hq->downlink,
+        .zap = hq->zap,
     };
     if (hq_alerting_new(&acfg, hq->control, hq->halls, hq->ingest, hq->live, hq->board, hq->sse,
                         &hq->alerting, err, sizeof err) != 0) {

@@ -187,6 +187,9 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
                                   "forbidden", (json_int_t)d->access_forbidden, "local",
                                   (json_int_t)d->access_local, "devices_revoked",
                                   (json_int_t)as.devices_revoked));
+    /* The certificate's expiry and the automatic rotation (keyroll.h): a
+     * refused or unanswered rotation shows here. */
+    json_object_set_new(body, "rotation", keyroll_status_json(d->keyroll, &d->cert));
     hb_http_reply_json(req, 200, body);
 }
 

@@ -607,6 +607,19 @@ int hb_enrol_cert_check(const hb_cert_t *cert, const char *issuer, int64_t now_m
     return 0;
 }
 
+void hb_enrol_fingerprint(const char *key, char out[HB_ENROL_FINGERPRINT_MAX])
+{
+    unsigned char d[8];
+    crypto_generichash(d, sizeof d, (const unsigned char *)key, strlen(key), NULL, 0);
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof d; i++) {
+        if (i && i % 2 == 0)
+            out[o++] = ':';
+        o += (size_t)snprintf(out + o, HB_ENROL_FINGERPRINT_MAX - o, "%02x", d[i]);
+    }
+    out[o] = '\0';
+}
+
 void hb_enrol_code_new(char out[HB_ENROL_CODE_TEXT])
 {
     static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

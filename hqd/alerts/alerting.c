@@ -234,6 +234,12 @@ void hq_alerting_tick(hq_alerting_t *a)
             if (!hq_downlink_refusal_locked(a->cfg.downlink, h, kind, &link.refused_version[kind],
                                             &link.refused_reason[kind]))
                 link.refused_version[kind] = 0;
+        hq_zap_cert_t cert;
+        if (a->cfg.zap && hq_zap_hall_cert(a->cfg.zap, h->id, &cert) && cert.serial &&
+            cert.not_after_ms != INT64_MAX) {
+            link.cert_serial = cert.serial;
+            link.cert_not_after_ms = cert.not_after_ms;
+        }
         alerts_eval_link(&link, &a->cfg.params, now, &set);
         int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
         if (rc == HB_ETOOBIG) {

@@ -58,6 +58,7 @@ static const struct {
      * the page words the alert with the reason in it. */
     {ALERT_DOCUMENT_REFUSED, "document_refused", "version",
      {{"document", "reason"}, "version", NULL, ALERT_SEV_WARNING}},
+    {ALERT_CERT_EXPIRING, "cert_expiring", "s", {{NULL}, "expires_in_s", "warn_s", ALERT_SEV_WARNING}},
 };
 
 #define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
@@ -126,6 +127,7 @@ void alerts_params_default(alerts_params_t *params)
     params->clock_skew_s = ALERTS_CLOCK_SKEW_S_DEFAULT;
     params->disk_full_hold_s = ALERTS_DISK_FULL_HOLD_S_DEFAULT;
     params->anomaly_hold_s = ALERTS_ANOMALY_HOLD_S_DEFAULT;
+    params->cert_expiry_warn_s = ALERTS_CERT_EXPIRY_WARN_S_DEFAULT;
 }
 
 /* ------------------------------------------------------- arithmetic ---- */
@@ -659,6 +661,38 @@ static void s_document_refused(const alerts_link_t *l, const alerts_params_t *pr
     }
 }
 
+/* A hall rotates its key before its certificate expires (rotate_before,
+ * a month by default), so a certificate this close to its end means the
+ * rotation has not happened: the hall is offline, refused, or too old to
+ * rotate by itself. Held once expired too (value 0): the hall is cut off
+ * until it is enrolled again. */
+static void s_cert_expiring(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                            alert_set_t *out)
+{
+    if (!pr || pr->cert_expiry_warn_s <= 0 || l->cert_serial == 0 || l->cert_not_after_ms <= 0)
+        return;
+    int64_t left_ms = l->cert_not_after_ms - now;
+    if (left_ms > s_ms(pr->cert_expiry_warn_s))
+        return;
+    alert_t a;
+    int64_t left_s = left_ms > 0 ? left_ms / 1000 : 0;
+    s_alert(&a, ALERT_CERT_EXPIRING, left_s, pr->cert_expiry_warn_s,
+            l->cert_not_after_ms - s_ms(pr->cert_expiry_warn_s));
+    char when[HB_RFC3339_MAX];
+    hb_time_format(l->cert_not_after_ms, when);
+    if (left_ms > 0)
+        s_text(a.detail, sizeof a.detail,
+               "the hall's certificate (serial %" PRIu64 ") expires at %s and it has not "
+               "rotated its key",
+               l->cert_serial, when);
+    else
+        s_text(a.detail, sizeof a.detail,
+               "the hall's certificate (serial %" PRIu64 ") expired at %s: it is cut off until "
+               "enrolled again",
+               l->cert_serial, when);
+    s_set_put(out, &a);
+}
+
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
                       alert_set_t *out)
 {
@@ -674,6 +708,7 @@ void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, 
     s_event_anomaly(link, params, now_ms, out);
     s_hall_disk_full(link, params, now_ms, out);
     s_document_refused(link, params, now_ms, out);
+    s_cert_expiring(link, params, now_ms, out);
 }
 
 void alerts_eval_room(const alerts_room_t *rooms, size_t n, int64_t min_free_percent,

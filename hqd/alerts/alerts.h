@@ -43,9 +43,10 @@ typedef enum alert_kind {
     ALERT_HALL_DISK_FULL = 14,  /* the hall's disk had no room: it refused events */
     ALERT_OPENING_DEVICE_CHECK = 15, /* opened with a device failed or unchecked */
     ALERT_DOCUMENT_REFUSED = 16, /* the hall refused a policy or calendar HQ sent it */
+    ALERT_CERT_EXPIRING = 17,   /* the hall's certificate expires soon and it has not rotated */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
-#define ALERT_KIND_LAST ALERT_DOCUMENT_REFUSED
+#define ALERT_KIND_LAST ALERT_CERT_EXPIRING
 
 /* One condition that holds. The key is (kind, subject); `value` and
  * `threshold` are in the kind's unit (alert_kind_unit). */
@@ -88,6 +89,10 @@ typedef struct alerts_params {
      * a refusal, once the hall has room again (the refused customers are
      * news even when the disk was freed before the link came back). */
     int64_t disk_full_hold_s;
+    /* cert_expiring: raised this long before a hall's certificate expires
+     * (0: never). A hall that rotates gets a new certificate, which clears
+     * it. */
+    int64_t cert_expiry_warn_s;
 } alerts_params_t;
 
 #define ALERTS_OFFLINE_GRACE_S_DEFAULT 120
@@ -95,6 +100,7 @@ typedef struct alerts_params {
 #define ALERTS_CLOCK_SKEW_S_DEFAULT 120
 #define ALERTS_ANOMALY_HOLD_S_DEFAULT 3600
 #define ALERTS_DISK_FULL_HOLD_S_DEFAULT 3600
+#define ALERTS_CERT_EXPIRY_WARN_S_DEFAULT (14 * 86400)
 /* How far back the start of a long opening is looked for (a hall open
  * round the clock): far more than any grace, a bound on the work. */
 #define ALERTS_OPENING_BACK_DAYS 8
@@ -141,11 +147,14 @@ typedef struct alerts_link {
      * refused and has not got past (0: none), and its reason. */
     uint64_t refused_version[2];
     const char *refused_reason[2];
+    uint64_t cert_serial;       /* the hall's current certificate; 0: none, or unsigned */
+    int64_t cert_not_after_ms;  /* its expiry (HQ's clock) */
 } alerts_link_t;
 
 /* Adds the conditions of the hall's link to `out` (after alerts_eval or
  * on an emptied set): hall_blocked, stream_conflict, clock_skew,
- * event_anomaly, hall_disk_full and document_refused, as docs/ALERTS.md
+ * event_anomaly, hall_disk_full, document_refused and cert_expiring, as
+ * docs/ALERTS.md
  * states them. */
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
                       alert_set_t *out);

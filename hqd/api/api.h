@@ -75,11 +75,17 @@ void hqd_api_get_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_put_glossary(hb_http_req_t *req, void *arg);
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg);
 
+/* halls.c: a hall's certificate as /v1/halls and /v1/enrolments show it:
+ * {"serial", "not_before", "not_after", "state": "active", "expiring",
+ * "expired"}, or null when it has none. */
+json_t *hqd_cert_json(hqd_t *hq, const char *hall);
+
 /* enrol.c: enrolment (parameter "hall") */
 void hqd_api_get_enrolments(hb_http_req_t *req, void *arg);
 void hqd_api_post_enrolment(hb_http_req_t *req, void *arg);
 void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg);
 void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg);
+
 void hqd_api_register_halls(hb_http_req_t *req, void *arg);
 void hqd_api_hall_request(hb_http_req_t *req, void *arg);
 void hqd_api_revoke_hall(hb_http_req_t *req, void *arg);

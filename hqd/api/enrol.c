@@ -12,11 +12,15 @@
 
 #include "hallbus/error.h"
 #include "hallbus/json.h"
+#include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ENROL_REGISTER_MAX 10000 /* halls in one pre-registration */
+#define ENROL_REJECT_REASON_MAX 500 /* bytes of a rejection's reason */
 
 static void s_refused(hb_http_req_t *req, const hq_enrol_refusal_t *why)
 {
@@ -140,11 +144,51 @@ static void s_grant(hb_http_req_t *req, hqd_t *hq, const hb_enrol_request_t *r, 
     hb_http_reply_json(req, 201, answer);
 }
 
-/* GET /v1/enrolments: what waits (requests, pre-registered halls). */
+/* The enrolled halls (a certificate in halls/, as the ZAP handler reads
+ * the folder), each with its city in the organisation and its
+ * certificate's state. */
+static void s_enrolled(hqd_t *hq, json_t *doc)
+{
+    json_t *enrolled = json_array();
+    hq_zap_cert_row_t *rows = NULL;
+    size_t n = 0;
+    const org_t *org = hq_control_org(hq->control);
+    if (hq->zap)
+        hq_zap_refresh(hq->zap); /* an approval or revocation just made is listed */
+    if (hq->zap && hq_zap_certs(hq->zap, &rows, &n) == 0) {
+        int64_t now = hb_now_ms();
+        for (size_t i = 0; i < n; i++) {
+            const org_region_t *chain[3];
+            const char *city = org_hall_find(org, rows[i].hall) &&
+                                       org_hall_chain(org, rows[i].hall, chain) == 0
+                                   ? chain[0]->id
+                                   : NULL;
+            bool dated = rows[i].cert.not_after_ms != INT64_MAX;
+            json_array_append_new(
+                enrolled,
+                json_pack("{s:s, s:o, s:I, s:o, s:s}", "hall", rows[i].hall, "region",
+                          city ? json_string(city) : json_null(), "serial",
+                          (json_int_t)rows[i].cert.serial, "not_after",
+                          dated ? hb_json_time(rows[i].cert.not_after_ms) : json_null(),
+                          "state",
+                          hq_zap_cert_state(&rows[i].cert, now, hq->cfg.cert_expiry_warn_ms)));
+        }
+    }
+    free(rows);
+    json_object_set_new(doc, "enrolled", enrolled);
+    json_object_set_new(doc, "expiry_warn_s",
+                        json_integer((json_int_t)(hq->cfg.cert_expiry_warn_ms / 1000)));
+}
+
+/* GET /v1/enrolments: what waits (requests, pre-registered halls), what is
+ * enrolled and what was revoked. */
 void hqd_api_get_enrolments(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hb_http_reply_json(req, 200, hq_enrol_list(hq->enrol));
+    json_t *doc = hq_enrol_list(hq->enrol);
+    if (doc)
+        s_enrolled(hq, doc);
+    hb_http_reply_json(req, doc ? 200 : 503, doc);
 }
 
 /* POST /v1/enrolments {"request": TEXT, "region"?: CITY, "approve"?: bool}:
@@ -208,18 +252,36 @@ void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg)
     json_decref(body);
 }
 
-/* POST /v1/enrolments/{hall}/reject */
+/* POST /v1/enrolments/{hall}/reject {"reason"?: TEXT}: the reason (for the
+ * hall's installer, who asks why) goes into the audit log with the
+ * rejection and into the answer. */
 void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char hall[HB_HALL_ID_MAX];
     if (s_hall_param(req, hall) != 0)
         return;
-    if (hq_enrol_pending_remove(hq->enrol, hall) != 0) {
-        hb_http_reply_error(req, 404, "not_pending", "no request of hall %s is waiting", hall);
+    json_t *body = req->body_len ? s_body(req) : json_object();
+    if (!body)
         return;
+    json_t *reason = json_object_get(body, "reason");
+    const char *why = json_string_value(reason);
+    if (reason && (!why || !hb_utf8_valid_str(why) || strlen(why) > ENROL_REJECT_REASON_MAX)) {
+        hb_http_reply_error(req, 400, "bad_request",
+                            "\"reason\" must be text of at most %d bytes", ENROL_REJECT_REASON_MAX);
+    } else if (hq_enrol_pending_remove(hq->enrol, hall) != 0) {
+        hb_http_reply_error(req, 404, "not_pending", "no request of hall %s is waiting", hall);
+    } else {
+        if (why && why[0])
+            hq_auth_note_reason(req, why);
+        hb_info("enrol: the request of hall %s was rejected by %s%s%s", hall,
+                hq_auth_name(req)[0] ? hq_auth_name(req) : "?", why && why[0] ? ": " : "",
+                why && why[0] ? why : "");
+        hb_http_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "hall", hall, "state",
+                                               "rejected", "reason",
+                                               why && why[0] ? json_string(why) : json_null()));
     }
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "hall", hall, "state", "rejected"));
+    json_decref(body);
 }
 
 /* POST /v1/enrolments/register {"halls": [{hall, region, name?, address?}]}:
@@ -285,6 +347,90 @@ void hqd_api_register_halls(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 201, json_pack("{s:o}", "codes", codes));
 }
 
+/* A rotation proved by the hall's current key is granted by policy
+ * (docs/OPERATIONS.md, "Automatic rotation"): the same hall, in the same
+ * region, its new key proved by both secrets. hqd's rotate_auto = false
+ * turns the policy off: rotations then go through a person (hallctl
+ * enroll submit with a rotation request still works, since a person runs
+ * it). Either way the outcome is in the audit log, as the hall's. */
+static int s_rotate(hqd_t *hq, const hb_enrol_request_t *r, const char *conn_key,
+                    const char *via, json_t **answer, hq_enrol_refusal_t *why)
+{
+    int rc;
+    if (conn_key && !hq->cfg.rotate_auto) {
+        why->status = 403;
+        why->code = "rotation_manual";
+        snprintf(why->reason, sizeof why->reason,
+                 "head office does not grant rotations over the link (rotate_auto = false): "
+                 "rotate hall %s by hand (branchd rotate, hallctl enroll submit)",
+                 r->hall);
+        rc = HB_EAUTH;
+    } else {
+        rc = hq_enrol_rotate(hq->enrol, r, conn_key, answer, why);
+    }
+    char who[HB_HALL_ID_MAX + 8], reason[640];
+    snprintf(who, sizeof who, "hall:%s", r->hall);
+    if (rc == 0)
+        snprintf(reason, sizeof reason, "new key %s", r->public_key);
+    else
+        snprintf(reason, sizeof reason, "%s: %s", why->code, why->reason);
+    if (hq->auth)
+        hq_auth_audit_note(hq->auth, who, via, rc == 0 ? "key_rotated" : "key_rotation_refused",
+                           r->hall, rc == 0 ? 201 : why->status, reason);
+    return rc;
+}
+
+void hqd_enrol_link_rotation(void *arg, hq_hall_t *hall, const char *key, const char *text,
+                             hq_rotate_answer_t *out)
+{
+    hqd_t *hq = arg;
+    hq_enrol_refusal_t why = {0};
+    hb_enrol_request_t r;
+    json_t *answer = NULL;
+    size_t len = strnlen(text, HB_ENROL_REQUEST_MAX + 1);
+    int rc;
+    if (len > HB_ENROL_REQUEST_MAX) {
+        why.code = "malformed_request";
+        snprintf(why.reason, sizeof why.reason, "a rotation request is at most %d bytes",
+                 HB_ENROL_REQUEST_MAX);
+        rc = HB_ETOOBIG;
+    } else if ((rc = hq_enrol_parse(hq->enrol, text, len, &r, &why)) != 0) {
+        /* refused as it stands */
+    } else if (strcmp(r.hall, hall->id) != 0) {
+        /* The hall is who its key says, never what a payload claims. */
+        why.code = "wrong_hall";
+        snprintf(why.reason, sizeof why.reason,
+                 "a request for hall %s came over hall %s's connection", r.hall, hall->id);
+        rc = HB_EAUTH;
+        if (hq->auth)
+            hq_auth_audit_note(hq->auth, "link", "link", "key_rotation_refused", hall->id, 403,
+                               why.reason);
+    } else {
+        rc = s_rotate(hq, &r, key, "link", &answer, &why);
+    }
+    if (rc != 0) {
+        snprintf(out->code, sizeof out->code, "%s", why.code ? why.code : "refused");
+        snprintf(out->reason, sizeof out->reason, "%s", why.reason);
+        hb_warn("enrol: hall %s's rotation over the link refused (%s): %s", hall->id, out->code,
+                out->reason);
+        return;
+    }
+    out->granted = true;
+    snprintf(out->public_key, sizeof out->public_key, "%s",
+             json_string_value(json_object_get(answer, "public_key")));
+    out->certificate = strdup(json_string_value(json_object_get(answer, "certificate")));
+    out->hq_key = strdup(json_string_value(json_object_get(answer, "hq_key")));
+    if (!out->certificate || !out->hq_key) {
+        free(out->certificate);
+        free(out->hq_key);
+        out->certificate = out->hq_key = NULL;
+        out->granted = false;
+        snprintf(out->code, sizeof out->code, "storage");
+        snprintf(out->reason, sizeof out->reason, "HQ is out of memory; ask again");
+    }
+    json_decref(answer);
+}
+
 /* POST /v1/enrolments/requests {"request": TEXT}: sent by a hall itself. A
  * request is taken here only when it proves itself: a rotation (proved by
  * the hall's current key and the new one) or a first enrolment carrying a
@@ -300,16 +446,13 @@ void hqd_api_hall_request(hb_http_req_t *req, void *arg)
     hq_enrol_refusal_t why = {0};
     hb_enrol_request_t r;
     json_t *answer = NULL, *reg = NULL;
-    char region[HB_ENROL_REGION_MAX];
     if (!text) {
         hb_http_reply_error(req, 400, "bad_request",
                             "expected {\"request\": the request file's text}");
     } else if (hq_enrol_parse(hq->enrol, text, strlen(text), &r, &why) != 0) {
         s_refused(req, &why);
     } else if (r.kind == HB_ENROL_ROTATE) {
-        hq_enrol_current_region(hq->enrol, r.hall, region, sizeof region);
-        if (hq_enrol_check_rotation(hq->enrol, &r, &why) != 0 ||
-            hq_enrol_issue(hq->enrol, r.hall, r.public_key, region, true, &answer, &why) != 0)
+        if (s_rotate(hq, &r, NULL, "http", &answer, &why) != 0)
             s_refused(req, &why);
         else
             hb_http_reply_json(req, 201, answer);

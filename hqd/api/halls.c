@@ -25,14 +25,18 @@
 #define HALLS_LIMIT_MAX 100000
 
 /* The link as HQ sees it: "ok", "blocked" (HQ refuses what the hall sends),
- * "revoked" (its key was removed), with the refusal and conflict behind
+ * "revoked" (its key was removed), "expired" (its certificate's validity
+ * ended: "certificate" says when), with the refusal and conflict behind
  * the alerts of the same names, and the clock skew seen. The state is the
  * ingest's (hq_ingest_hall_state), with online and offline both "ok" here:
  * "online" says which. */
 static json_t *s_link_json(const hq_ingest_t *ing, const hq_hall_t *h)
 {
     hq_link_state_t ls = hq_ingest_hall_state(ing, h);
-    const char *state = ls == HQ_LINK_REVOKED ? "revoked" : ls == HQ_LINK_BLOCKED ? "blocked" : "ok";
+    const char *state = ls == HQ_LINK_EXPIRED   ? "expired"
+                        : ls == HQ_LINK_REVOKED ? "revoked"
+                        : ls == HQ_LINK_BLOCKED ? "blocked"
+                                                : "ok";
     json_t *o = json_pack("{s:s}", "state", state);
     if (h->blocked_code)
         json_object_set_new(o, "blocked",
@@ -54,6 +58,18 @@ static json_t *s_link_json(const hq_ingest_t *ing, const hq_hall_t *h)
     return o;
 }
 
+json_t *hqd_cert_json(hqd_t *hq, const char *hall)
+{
+    hq_zap_cert_t c;
+    if (!hq->zap || !hq_zap_hall_cert(hq->zap, hall, &c))
+        return json_null();
+    bool dated = c.not_after_ms != INT64_MAX;
+    return json_pack("{s:I, s:o, s:o, s:s}", "serial", (json_int_t)c.serial, "not_before",
+                     dated ? hb_json_time(c.not_before_ms) : json_null(), "not_after",
+                     dated ? hb_json_time(c.not_after_ms) : json_null(), "state",
+                     hq_zap_cert_state(&c, hb_now_ms(), hq->cfg.cert_expiry_warn_ms));
+}
+
 static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
 {
     char digest[HB_DIGEST_HEX], seen[HB_RFC3339_MAX];
@@ -72,6 +88,7 @@ static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
         json_object_set_new(o, "last_seen", json_null());
     }
     json_object_set_new(o, "link", s_link_json(hq->ingest, h));
+    json_object_set_new(o, "certificate", hqd_cert_json(hq, h->id));
     json_object_set_new(o, "anomalies", json_integer((json_int_t)h->anomalies));
     return o;
 }

@@ -70,7 +70,7 @@ static void s_halls_by_state(hqd_t *hq, hb_metrics_t *m)
         char labels[48];
         snprintf(labels, sizeof labels, "state=\"%s\"", hq_link_state_name((hq_link_state_t)s));
         hb_metrics_add(m, "hallbus_hq_halls_by_state", "gauge",
-                       "halls by link state (online, offline, blocked, revoked; each hall in one)",
+                       "halls by link state (online, offline, blocked, revoked, expired; each hall in one)",
                        labels, (double)by_state[s]);
     }
 }

@@ -165,6 +165,28 @@ void auth_audit_login(hq_auth_t *a, const char *route, const char *from, const c
     auth_audit_add(a, rec, ok);
 }
 
+void hq_auth_audit_note(hq_auth_t *a, const char *who, const char *via, const char *action,
+                        const char *object, int status, const char *reason)
+{
+    json_t *rec = s_record(NULL, action, hb_now_ms());
+    if (!rec) {
+        a->stats.audit_dropped++;
+        return;
+    }
+    bool ok = status >= 200 && status < 300;
+    json_object_set_new(rec, "who", s_str_or_null(who));
+    json_object_set_new(rec, "via", s_str_or_null(via));
+    json_object_set_new(rec, "method", json_null());
+    json_object_set_new(rec, "route", json_null());
+    json_object_set_new(rec, "object", s_str_or_null(object));
+    json_object_set_new(rec, "status", json_integer(status));
+    json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
+    json_object_set_new(rec, "reason", s_str_or_null(reason));
+    json_object_set_new(rec, "before", json_null());
+    json_object_set_new(rec, "after", json_null());
+    auth_audit_add(a, rec, ok);
+}
+
 /* ------------------------------------------------------------- query */
 
 typedef struct audit_page {

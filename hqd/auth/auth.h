@@ -163,6 +163,14 @@ int hq_auth_audit_json(hq_auth_t *a, const hq_audit_query_t *q, json_t **out);
 int hq_auth_audit_csv(hq_auth_t *a, const hq_audit_query_t *q, char **out, size_t *len,
                       char next[HQ_AUDIT_CURSOR_MAX]);
 
+/* Records a change that came another way than an API request (a hall
+ * rotating its key over the link, api/enrol.c): `who` (e.g. "hall:H0042"),
+ * `via` ("link"), `action` ("key_rotated"), the object, the status it
+ * stands for (2xx: done, written at once; else refused, queued like the
+ * API's refusals) and the reason (NULL on success). */
+void hq_auth_audit_note(hq_auth_t *a, const char *who, const char *via, const char *action,
+                        const char *object, int status, const char *reason);
+
 /* Per-request cost figures, for /v1/status. */
 typedef struct hq_auth_stats {
     uint64_t allowed, unauthenticated, forbidden, wrong_host;

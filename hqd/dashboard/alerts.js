@@ -29,6 +29,7 @@ const KIND_PARAMS = {
   complaint_resolve_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
   disk_nearly_full: [['resource'], 'free_percent', 'min_free_percent'],
   document_refused: [['document', 'reason'], 'version', null],
+  cert_expiring: [[], 'expires_in_s', 'warn_s'],
 };
 
 function paramsOf(a) {

@@ -23,6 +23,7 @@ import {Campaigns} from './calendar.js';
 import {Reports} from './reports.js';
 import {Trends} from './trends.js';
 import {Workspace} from './workspace.js';
+import {Enrolment} from './enrol.js';
 
 const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
@@ -57,6 +58,7 @@ let campaigns;
 let reports;
 let trends;
 let workspace;
+let enrolment;
 const pendingTiles = new Map();
 const pendingRegions = [];
 let framePending = false;
@@ -282,7 +284,7 @@ function setupLegend() {
 
 function setupTabs() {
   const tabs = [['tab-network', 'view-network'], ['tab-calendar', 'view-calendar'],
-    ['tab-reports', 'view-reports'], ['tab-workspace', 'view-workspace']];
+    ['tab-reports', 'view-reports'], ['tab-workspace', 'view-workspace'], ['tab-enrol', 'view-enrol']];
   for (const [tab, panel] of tabs) {
     $(tab).addEventListener('click', () => {
       for (const [t, p] of tabs) {
@@ -295,6 +297,7 @@ function setupTabs() {
       }
       if (tab === 'tab-reports') reports.show();
       if (tab === 'tab-workspace') workspace.show();
+      if (tab === 'tab-enrol') enrolment.show();
     });
   }
 }
@@ -369,6 +372,8 @@ function boot() {
   trends = new Trends($('trends'), {onOpenHall: openHall});
   workspace = new Workspace($('workspace'));
   $('tab-workspace').hidden = !workspace.available();
+  enrolment = new Enrolment($('enrol'));
+  $('tab-enrol').hidden = !enrolment.available(); // admins only (halls.enrol)
   dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(), can, trends,

@@ -62,7 +62,7 @@ int hq_enrol_open(const hq_enrol_config_t *cfg, hq_enrol_t **out, char *err, siz
     e->cfg = *cfg;
     snprintf(e->keys, sizeof e->keys, "%s", cfg->keys);
     char path[ENROL_PATH_MAX];
-    static const char *const dirs[] = {"halls", "enrol/pending", "enrol/codes"};
+    static const char *const dirs[] = {"halls", "enrol/pending", "enrol/codes", "enrol/revoked"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", e->keys, dirs[i]);
         if (hb_mkdir_p(path, 0750) != 0) {
@@ -170,6 +170,34 @@ static int s_write_json(const char *path, json_t *doc, mode_t mode)
     return rc;
 }
 
+/* The answer a hall installs, from its current certificate's file. */
+static int s_answer(const hq_enrol_t *e, const char *hall, json_t **answer,
+                    hq_enrol_refusal_t *why)
+{
+    char path[ENROL_PATH_MAX], hq_path[ENROL_PATH_MAX], err[256];
+    s_path(e, path, "halls/", hall, ".key");
+    snprintf(hq_path, sizeof hq_path, "%s/hq.key", e->keys);
+    hb_cert_t cert;
+    char *cert_text = NULL, *hq_text = NULL;
+    size_t len;
+    if (hb_cert_load_public(path, &cert, err, sizeof err) != 0 ||
+        hb_file_read_small(path, 8192, &cert_text, &len) != 0 ||
+        hb_file_read_small(hq_path, 8192, &hq_text, &len) != 0) {
+        free(cert_text);
+        return s_refuse(why, 500, "storage", HB_EIO, "cannot read back %s or %s", path, hq_path);
+    }
+    const char *region = hb_cert_meta(&cert, "region"), *serial = hb_cert_meta(&cert, "serial"),
+               *nb = hb_cert_meta(&cert, "not-before"), *na = hb_cert_meta(&cert, "not-after");
+    *answer = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "hall", hall, "region",
+                        region ? region : "", "public_key", cert.public_key, "serial",
+                        (json_int_t)(serial ? strtoull(serial, NULL, 10) : 0), "not_before",
+                        nb ? nb : "", "not_after", na ? na : "", "certificate", cert_text,
+                        "hq_key", hq_text, "signing_key", e->signer.public_z85);
+    free(cert_text);
+    free(hq_text);
+    return *answer ? 0 : s_refuse(why, 500, "storage", HB_ENOMEM, "out of memory");
+}
+
 int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char *region,
                    bool rotate, json_t **answer, hq_enrol_refusal_t *why)
 {
@@ -207,25 +235,46 @@ int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char 
     }
     if (hb_cert_save(&cert, path, false) != 0)
         return s_refuse(why, 500, "storage", HB_EIO, "cannot write %s", path);
-    char *cert_text = NULL, *hq_text = NULL;
-    size_t len;
-    char hq_path[ENROL_PATH_MAX];
-    snprintf(hq_path, sizeof hq_path, "%s/hq.key", e->keys);
-    if (hb_file_read_small(path, 8192, &cert_text, &len) != 0 ||
-        hb_file_read_small(hq_path, 8192, &hq_text, &len) != 0) {
-        free(cert_text);
-        return s_refuse(why, 500, "storage", HB_EIO, "cannot read back %s or %s", path, hq_path);
-    }
+    s_path(e, old, "enrol/revoked/", hall, ".json");
+    unlink(old); /* enrolled again after a revocation */
     hb_info("enrol: hall %s %s in region %s, key %s, certificate serial %" PRIu64, hall,
             rotate ? "rotated its key" : "enrolled", region, key, e->serial);
-    *answer = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "hall", hall, "region",
-                        region, "public_key", key, "serial", (json_int_t)e->serial, "not_before",
-                        hb_cert_meta(&cert, "not-before"), "not_after",
-                        hb_cert_meta(&cert, "not-after"), "certificate", cert_text, "hq_key",
-                        hq_text, "signing_key", e->signer.public_z85);
-    free(cert_text);
-    free(hq_text);
-    return 0;
+    return s_answer(e, hall, answer, why);
+}
+
+int hq_enrol_rotate(hq_enrol_t *e, const hb_enrol_request_t *req, const char *conn_key,
+                    json_t **answer, hq_enrol_refusal_t *why)
+{
+    *answer = NULL;
+    char err[400], region[HB_ENROL_REGION_MAX];
+    if (req->kind != HB_ENROL_ROTATE)
+        return s_refuse(why, 400, "wrong_kind", HB_EINVAL,
+                        "hall %s's request is a first enrolment, not a rotation", req->hall);
+    if (conn_key && strcmp(conn_key, req->current_key) != 0)
+        return s_refuse(why, 403, "bad_proof", HB_EAUTH,
+                        "the request's current-key %s is not the key this connection "
+                        "authenticated with (%s)",
+                        req->current_key, conn_key);
+    /* The same request again after HQ granted it (its answer lost on the
+     * way): the certificate already issued for the new key is the answer,
+     * while the old key is still in its overlap. */
+    hb_cert_t cur, old;
+    char path[ENROL_PATH_MAX];
+    s_path(e, path, "halls/", req->hall, ".old.key");
+    if (s_current(e, req->hall, &cur) == 0 && strcmp(cur.public_key, req->public_key) == 0 &&
+        hb_cert_load_public(path, &old, err, sizeof err) == 0 &&
+        strcmp(old.public_key, req->current_key) == 0) {
+        if (hb_enrol_request_verify(req, e->cfg.hq->secret_key, err, sizeof err) != 0)
+            return s_refuse(why, 403, "bad_proof", HB_EAUTH, "%s", err);
+        hb_info("enrol: hall %s asked again for the certificate of its new key %s", req->hall,
+                req->public_key);
+        return s_answer(e, req->hall, answer, why);
+    }
+    int rc = hq_enrol_check_rotation(e, req, why);
+    if (rc != 0)
+        return rc;
+    hq_enrol_current_region(e, req->hall, region, sizeof region);
+    return hq_enrol_issue(e, req->hall, req->public_key, region, true, answer, why);
 }
 
 int hq_enrol_pending_put(hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_refusal_t *why)
@@ -302,12 +351,13 @@ static void s_list_pending(const hq_enrol_t *e, const char *hall, json_t *arr)
     hq_enrol_refusal_t why;
     if (hq_enrol_pending_get(e, hall, &r, &why) != 0)
         return;
-    char when[HB_RFC3339_MAX];
+    char when[HB_RFC3339_MAX], fp[HB_ENROL_FINGERPRINT_MAX];
     hb_time_format(r.created_ms, when);
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "hall", r.hall, "kind",
+    hb_enrol_fingerprint(r.public_key, fp);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "hall", r.hall, "kind",
                                          r.kind == HB_ENROL_ROTATE ? "rotate" : "enrol",
-                                         "public_key", r.public_key, "region", r.region,
-                                         "created", when));
+                                         "public_key", r.public_key, "fingerprint", fp, "region",
+                                         r.region, "created", when));
 }
 
 static void s_list_registered(const hq_enrol_t *e, const char *hall, json_t *arr)
@@ -345,13 +395,26 @@ static json_t *s_sorted(json_t *arr)
     return out;
 }
 
+static void s_list_revoked(const hq_enrol_t *e, const char *hall, json_t *arr)
+{
+    char path[ENROL_PATH_MAX];
+    s_path(e, path, "enrol/revoked/", hall, ".json");
+    json_t *doc = json_load_file(path, 0, NULL);
+    const char *at = json_string_value(json_object_get(doc, "revoked_at"));
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "hall", hall, "state", "revoked",
+                                         "revoked_at", at ? json_string(at) : json_null()));
+    json_decref(doc);
+}
+
 json_t *hq_enrol_list(const hq_enrol_t *e)
 {
-    json_t *pending = json_array(), *registered = json_array();
+    json_t *pending = json_array(), *registered = json_array(), *revoked = json_array();
     s_each(e, "enrol/pending", ".req", s_list_pending, pending);
     s_each(e, "enrol/codes", ".json", s_list_registered, registered);
-    return json_pack("{s:o, s:o, s:s}", "pending", s_sorted(pending), "registered",
-                     s_sorted(registered), "signing_key", e->signer.public_z85);
+    s_each(e, "enrol/revoked", ".json", s_list_revoked, revoked);
+    return json_pack("{s:o, s:o, s:o, s:s}", "pending", s_sorted(pending), "registered",
+                     s_sorted(registered), "revoked", s_sorted(revoked), "signing_key",
+                     e->signer.public_z85);
 }
 
 int hq_enrol_register(hq_enrol_t *e, const char *hall, const char *region, const char *name,
@@ -434,6 +497,15 @@ int hq_enrol_revoke(hq_enrol_t *e, const char *hall, hq_enrol_refusal_t *why)
     if (!removed)
         return s_refuse(why, 404, "not_enrolled", HB_ENOTFOUND,
                         "hall %s has no certificate, request or registration to revoke", hall);
+    /* A record that it was revoked, for the list of halls (and people):
+     * the certificate itself is gone. */
+    char when[HB_RFC3339_MAX];
+    hb_time_format(hb_now_ms(), when);
+    json_t *doc = json_pack("{s:s}", "revoked_at", when);
+    s_path(e, path, "enrol/revoked/", hall, ".json");
+    if (!doc || s_write_json(path, doc, 0640) != 0)
+        hb_warn("enrol: cannot write %s; hall %s is revoked all the same", path, hall);
+    json_decref(doc);
     snprintf(path, sizeof path, "%s/halls", e->keys);
     int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

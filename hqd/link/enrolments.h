@@ -10,6 +10,8 @@
  *   enrol/pending/HALL.req a request waiting for approval
  *   enrol/codes/HALL.json  a pre-registered hall: region, name, address,
  *                          the digest of its one-time code, its expiry
+ *   enrol/revoked/HALL.json when the hall was revoked (gone once enrolled
+ *                          again)
  *   enrol/serial           the last serial issued
  *
  * Not here: where a hall sits in the organisation (control/, the API
@@ -66,6 +68,16 @@ int hq_enrol_issue(hq_enrol_t *e, const char *hall, const char *key, const char 
  * both proofs must check. 403 otherwise. */
 int hq_enrol_check_rotation(const hq_enrol_t *e, const hb_enrol_request_t *req,
                             hq_enrol_refusal_t *why);
+/* A rotation request, checked and granted: the hall's current certificate
+ * (its region kept) becomes HALL.old.key for the overlap and the new key
+ * gets HALL.key. `conn_key` (NULL over HTTP) is the key the link
+ * connection that carried the request authenticated with: it must be the
+ * request's current key. The same request again while the old key is in
+ * its overlap is answered with the certificate already issued (the first
+ * answer may have been lost). Refusals: 400 wrong_kind, 403 bad_proof, 404
+ * not_enrolled, 500 storage. */
+int hq_enrol_rotate(hq_enrol_t *e, const hb_enrol_request_t *req, const char *conn_key,
+                    json_t **answer, hq_enrol_refusal_t *why);
 /* The region of the hall's current certificate ("" if none or unsigned). */
 void hq_enrol_current_region(const hq_enrol_t *e, const char *hall, char *out, size_t outlen);
 
@@ -75,7 +87,8 @@ int hq_enrol_pending_put(hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_
 int hq_enrol_pending_get(const hq_enrol_t *e, const char *hall, hb_enrol_request_t *req,
                          hq_enrol_refusal_t *why);
 int hq_enrol_pending_remove(hq_enrol_t *e, const char *hall);
-/* {"pending":[{hall,kind,public_key,region,created}...],
+/* {"pending":[{hall,kind,public_key,fingerprint,region,created}...],
+ *  "revoked":[{hall,state,revoked_at}...],
  *  "registered":[{hall,region,name,address,code_expires}...]} */
 json_t *hq_enrol_list(const hq_enrol_t *e);
 

@@ -38,6 +38,7 @@ typedef struct hq_hall {
     char key[HQ_KEY_Z85];   /* the enrolled key last seen on its messages */
     uint64_t key_generation; /* the ZAP table generation `key` was checked at */
     bool revoked;           /* its key was removed: nothing is taken from it */
+    bool expired;           /* ... because its certificate expired (revoked is set too) */
     int blocked_code;       /* RejectCode that stops its stream now; 0: none */
     uint64_t blocked_seq;
     int64_t blocked_since_ms;

@@ -48,6 +48,8 @@ struct hq_ingest {
     void *booking_arg;
     hq_refusal_fn on_refusal;
     void *refusal_arg;
+    hq_rotate_fn on_rotate;
+    void *rotate_arg;
     /* The batches the writer holds, in the order submitted, which is the
      * order they are committed in (the writer takes its whole queue per
      * transaction): a ring, for the ack latency. */
@@ -62,7 +64,8 @@ typedef struct frame_ctx {
     hq_hall_t *hall;
     const uint8_t *rid;
     size_t rid_len;
-    int64_t rx_ns; /* hb_mono_ns() when it was read */
+    int64_t rx_ns;   /* hb_mono_ns() when it was read */
+    const char *key; /* the key the connection authenticated with (Z85) */
 } frame_ctx_t;
 
 static const char *const s_code_names[HQ_REJECT_CODES] = {
@@ -160,6 +163,7 @@ static void s_send_welcome(frame_ctx_t *fc)
     w.max_batch = fc->ing->cfg.max_batch;
     w.heartbeat_ms = (uint32_t)fc->ing->cfg.heartbeat_ms;
     w.max_frame = (uint32_t)fc->ing->cfg.max_frame;
+    w.rotation = fc->ing->on_rotate != NULL;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_WELCOME;
     f.welcome = &w;
@@ -526,6 +530,39 @@ static void s_on_booking_answer(frame_ctx_t *fc, const Hallbus__Frame *f)
         fc->ing->on_booking_answer(fc->ing->booking_arg, fc->hall, f->booking_answer);
 }
 
+/* A hall asks for a certificate for its next key: the hook decides, and
+ * the answer goes back on the same connection. A refusal is an answer, not
+ * a Reject: the hall's stream of events is not blocked by it. */
+static void s_on_rotate_request(frame_ctx_t *fc, const Hallbus__Frame *f)
+{
+    hq_ingest_t *ing = fc->ing;
+    hq_rotate_answer_t a = {0};
+    const char *text = f->rotate_request->request ? f->rotate_request->request : "";
+    if (!ing->on_rotate) {
+        snprintf(a.code, sizeof a.code, "unsupported");
+        snprintf(a.reason, sizeof a.reason, "this HQ does not take rotations over the link");
+    } else {
+        ing->on_rotate(ing->rotate_arg, fc->hall, fc->key ? fc->key : "", text, &a);
+    }
+    if (a.granted)
+        ing->stats.rotations_granted++;
+    else
+        ing->stats.rotations_refused++;
+    Hallbus__RotateAnswer ra = HALLBUS__ROTATE_ANSWER__INIT;
+    ra.granted = a.granted;
+    ra.public_key = a.public_key;
+    ra.certificate = a.certificate ? a.certificate : "";
+    ra.hq_key = a.hq_key ? a.hq_key : "";
+    ra.code = a.code;
+    ra.reason = a.reason;
+    Hallbus__Frame out = HALLBUS__FRAME__INIT;
+    out.kind_case = HALLBUS__FRAME__KIND_ROTATE_ANSWER;
+    out.rotate_answer = &ra;
+    s_send(ing, fc->rid, fc->rid_len, &out);
+    free(a.certificate);
+    free(a.hq_key);
+}
+
 static void s_on_downlink_kind(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
@@ -548,6 +585,8 @@ static const frame_handler_fn s_handlers[] = {
     [HALLBUS__FRAME__KIND_NOTICES] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_BOOKING_REQUEST] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_BOOKING_ANSWER] = s_on_booking_answer,
+    [HALLBUS__FRAME__KIND_ROTATE_REQUEST] = s_on_rotate_request,
+    [HALLBUS__FRAME__KIND_ROTATE_ANSWER] = s_on_downlink_kind,
 };
 
 static void s_discard_rest(void *sock)
@@ -568,20 +607,25 @@ static void s_discard_rest(void *sock)
 /* Whether the key a message came with is still enrolled as its hall. The
  * answer is cached per hall until the ZAP table changes, so the common
  * case is one comparison; a change costs one locked lookup per hall. */
-static bool s_key_still_enrolled(hq_ingest_t *ing, hq_hall_t *h, const char *key)
+static hq_zap_key_state_t s_key_still_enrolled(hq_ingest_t *ing, hq_hall_t *h, const char *key)
 {
     if (!ing->cfg.zap)
-        return true; /* tests of the ingest alone */
+        return HQ_ZAP_KEY_OK; /* tests of the ingest alone */
     if (!key)
-        return false;
+        return HQ_ZAP_KEY_UNKNOWN;
     uint64_t gen = hq_zap_generation(ing->cfg.zap);
+    /* Revoked, and the ZAP table not read since: the table may still hold
+     * the key (hq_ingest_revoke runs before the handler's next scan). */
+    if (h->revoked && h->key_generation == gen)
+        return h->expired ? HQ_ZAP_KEY_EXPIRED : HQ_ZAP_KEY_UNKNOWN;
     if (h->key_generation == gen && h->key[0] && strcmp(h->key, key) == 0)
-        return true;
-    if (!hq_zap_key_enrolled(ing->cfg.zap, h->id, key))
-        return false;
+        return HQ_ZAP_KEY_OK;
+    hq_zap_key_state_t st = hq_zap_key_check(ing->cfg.zap, h->id, key);
+    if (st != HQ_ZAP_KEY_OK)
+        return st;
     snprintf(h->key, sizeof h->key, "%s", key);
     h->key_generation = gen;
-    return true;
+    return HQ_ZAP_KEY_OK;
 }
 
 static bool s_on_readable(void *arg)
@@ -625,21 +669,31 @@ static bool s_on_readable(void *arg)
         goto out;
     }
     hq_hall_t *h = fc.hall;
-    if (!s_key_still_enrolled(ing, h, zmq_msg_gets(&payload, HQ_ZAP_KEY_PROPERTY))) {
-        /* Revoked while connected: nothing of it is stored or acknowledged,
-         * its session is forgotten, and it is told why. */
+    fc.key = zmq_msg_gets(&payload, HQ_ZAP_KEY_PROPERTY);
+    hq_zap_key_state_t kst = s_key_still_enrolled(ing, h, fc.key);
+    if (kst != HQ_ZAP_KEY_OK) {
+        /* Revoked (or its certificate expired) while connected: nothing of
+         * it is stored or acknowledged, its session is forgotten, and it
+         * is told why. */
+        bool expired = kst == HQ_ZAP_KEY_EXPIRED;
         ing->stats.revoked_messages++;
         if (!h->revoked)
-            hb_warn("ingest: hall %s: its key is no longer enrolled; its connection is refused "
-                    "from now on",
-                    h->id);
+            hb_warn("ingest: hall %s: %s; its connection is refused from now on", h->id,
+                    expired ? "its certificate expired" : "its key is no longer enrolled");
         h->revoked = true;
+        h->expired = expired;
         h->rid_len = 0;
+        h->key[0] = '\0';
+        h->key_generation = hq_zap_generation(ing->cfg.zap);
         s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED, 0,
-                 "this hall's key was revoked at head office; nothing more is taken from it");
+                 expired ? "this hall's certificate expired at head office; nothing more is "
+                           "taken from it until it is enrolled again"
+                         : "this hall's key was revoked at head office; nothing more is taken "
+                           "from it");
         goto out;
     }
     h->revoked = false;
+    h->expired = false;
     h->last_seen_ms = hb_now_ms();
     h->last_rx_mono = hb_mono_ms();
     if (fc.rid_len <= HQ_ROUTING_ID_MAX) {
@@ -772,12 +826,17 @@ bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *h)
 }
 
 static const char *const s_link_state_names[HQ_LINK_STATES] = {"online", "offline", "blocked",
-                                                               "revoked"};
+                                                               "revoked", "expired"};
 
 hq_link_state_t hq_ingest_hall_state(const hq_ingest_t *ing, const hq_hall_t *h)
 {
     if (h->revoked)
-        return HQ_LINK_REVOKED;
+        return h->expired ? HQ_LINK_EXPIRED : HQ_LINK_REVOKED;
+    /* A hall whose certificate ran out while it was away never speaks
+     * again to say so: its certificate tells. */
+    hq_zap_cert_t c;
+    if (ing->cfg.zap && hq_zap_hall_cert(ing->cfg.zap, h->id, &c) && hb_now_ms() >= c.not_after_ms)
+        return HQ_LINK_EXPIRED;
     if (h->blocked_code)
         return HQ_LINK_BLOCKED;
     return hq_ingest_hall_online(ing, h) ? HQ_LINK_ONLINE : HQ_LINK_OFFLINE;
@@ -813,6 +872,12 @@ void hq_ingest_set_refusal_hook(hq_ingest_t *ing, hq_refusal_fn fn, void *arg)
 {
     ing->on_refusal = fn;
     ing->refusal_arg = arg;
+}
+
+void hq_ingest_set_rotate_hook(hq_ingest_t *ing, hq_rotate_fn fn, void *arg)
+{
+    ing->on_rotate = fn;
+    ing->rotate_arg = arg;
 }
 
 int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint64_t version,
@@ -905,7 +970,8 @@ void hq_ingest_revoke(hq_ingest_t *ing, const char *hall)
     /* Until the ZAP table is read again (within its watch interval), the
      * cached answer must not let a message of this hall through. */
     h->revoked = true;
+    h->expired = false;
     h->rid_len = 0;
     h->key[0] = '\0';
-    h->key_generation = 0;
+    h->key_generation = ing->cfg.zap ? hq_zap_generation(ing->cfg.zap) : 0;
 }

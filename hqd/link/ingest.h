@@ -56,6 +56,8 @@ typedef struct hq_ingest_stats {
     uint64_t events_flagged;    /* stored with an anomaly flag (eventrules.h) */
     uint64_t revoked_messages;  /* messages of a connection whose key was removed */
     uint64_t conflicts;         /* resends that differed from the stored bytes */
+    uint64_t rotations_granted; /* RotateRequests answered with a certificate */
+    uint64_t rotations_refused;
 } hq_ingest_stats_t;
 
 int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t *writer,
@@ -64,8 +66,9 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
 void hq_ingest_on_commit(hq_ingest_t *ing, const hq_commit_t *commits, size_t n);
 void hq_ingest_get_stats(const hq_ingest_t *ing, hq_ingest_stats_t *out);
 bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *hall);
-/* A hall's link as HQ sees it, one state per hall: revoked (its key was
- * removed while it spoke), else blocked (HQ refuses what it sends), else
+/* A hall's link as HQ sees it, one state per hall: expired (its current
+ * certificate's validity has ended, connected or not), revoked (its key
+ * was removed while it spoke), else blocked (HQ refuses what it sends), else
  * online (heard from within offline_after) or offline (never heard from
  * included). /v1/halls' link.state and /metrics' halls by state read it. */
 typedef enum hq_link_state {
@@ -73,10 +76,11 @@ typedef enum hq_link_state {
     HQ_LINK_OFFLINE,
     HQ_LINK_BLOCKED,
     HQ_LINK_REVOKED,
+    HQ_LINK_EXPIRED,
     HQ_LINK_STATES
 } hq_link_state_t;
 hq_link_state_t hq_ingest_hall_state(const hq_ingest_t *ing, const hq_hall_t *hall);
-/* "online", "offline", "blocked", "revoked". */
+/* "online", "offline", "blocked", "revoked", "expired". */
 const char *hq_link_state_name(hq_link_state_t state);
 /* Ack latency: for each stored batch, the seconds from its frame's arrival
  * to the ack that covers it, sent after its commit (a batch whose commit
@@ -97,6 +101,23 @@ void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg);
 typedef void (*hq_refusal_fn)(void *arg, hq_hall_t *hall, const Hallbus__DocumentRefusal *policy,
                               const Hallbus__DocumentRefusal *calendar);
 void hq_ingest_set_refusal_hook(hq_ingest_t *ing, hq_refusal_fn fn, void *arg);
+
+/* A hall's RotateRequest: `key` is the key (Z85) its connection
+ * authenticated with, `request` the request's text. The hook decides (it
+ * is enrolment's business, hqd/api/enrol.c) and fills `out`; the ingest
+ * answers the hall with a RotateAnswer and frees `out`'s texts. While no
+ * hook is set, Welcome does not offer rotation and a request is refused. */
+typedef struct hq_rotate_answer {
+    bool granted;
+    char public_key[HB_CERT_KEY_Z85];
+    char *certificate; /* malloc'd: the new certificate's text */
+    char *hq_key;      /* malloc'd: HQ's public certificate's text */
+    char code[32];
+    char reason[512];
+} hq_rotate_answer_t;
+typedef void (*hq_rotate_fn)(void *arg, hq_hall_t *hall, const char *key, const char *request,
+                             hq_rotate_answer_t *out);
+void hq_ingest_set_rotate_hook(hq_ingest_t *ing, hq_rotate_fn fn, void *arg);
 /* Sends a policy (or, with `calendar`, a calendar slice) document to the
  * hall's current connection. HB_ETOOBIG over the frame limit, HB_ENOTFOUND
  * when the hall has no connection, HB_EAGAIN when its queue is full. */

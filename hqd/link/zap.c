@@ -63,9 +63,15 @@ struct hq_zap {
     char dir[4096];
     char issuer[HB_CERT_KEY_Z85]; /* HQ's signing key; signed certificates must check with it */
     pthread_mutex_t table_lock; /* entries and n_entries, against readers on other threads */
+    /* Held by whoever scans or uses the table's entries by pointer: the
+     * handler's thread, and hq_zap_refresh on another (taken before
+     * table_lock). */
+    pthread_mutex_t scan_lock;
     atomic_uint_fast64_t generation;
     zap_entry_t *entries;
     size_t n_entries;
+    uint32_t *by_hall; /* indexes of the entries read from HALL.key, by hall */
+    size_t n_by_hall;
     struct timespec dir_mtime;
     int64_t last_scan_ms;
     int64_t next_change_ms; /* the next time an entry becomes valid or expires */
@@ -74,6 +80,21 @@ struct hq_zap {
 static int s_entry_cmp(const void *a, const void *b)
 {
     return strcmp(((const zap_entry_t *)a)->key, ((const zap_entry_t *)b)->key);
+}
+
+/* For sorting the hall index: qsort_r's argument is the entries. */
+static int s_hall_idx_cmp(const void *a, const void *b, void *arg)
+{
+    const zap_entry_t *e = arg;
+    return strcmp(e[*(const uint32_t *)a].hall, e[*(const uint32_t *)b].hall);
+}
+
+/* Whether the entry is its hall's current certificate (HALL.key, not
+ * HALL.old.key). */
+static bool s_is_current(const zap_entry_t *e)
+{
+    size_t hl = strlen(e->hall);
+    return strncmp(e->file, e->hall, hl) == 0 && strcmp(e->file + hl, ".key") == 0;
 }
 
 static int s_file_cmp(const void *a, const void *b)
@@ -106,10 +127,14 @@ static void s_scan(hq_zap_t *z)
         hb_log_once("zap-dir", HB_LOG_ERROR, "zap: cannot read %s; no hall can connect", z->dir);
         pthread_mutex_lock(&z->table_lock);
         zap_entry_t *old = z->entries;
+        uint32_t *old_idx = z->by_hall;
         z->entries = NULL;
         z->n_entries = 0;
+        z->by_hall = NULL;
+        z->n_by_hall = 0;
         pthread_mutex_unlock(&z->table_lock);
         free(old);
+        free(old_idx);
         atomic_store(&z->enrolled, 0);
         atomic_fetch_add(&z->generation, 1);
         return;
@@ -192,17 +217,27 @@ static void s_scan(hq_zap_t *z)
     size_t n = list.n;
     if (n > 1)
         qsort(e, n, sizeof *e, s_entry_cmp);
-    /* One key, one hall: a key enrolled twice is ambiguous and refused. */
+    /* One key, one hall: a key enrolled for two halls is ambiguous and
+     * refused. The same hall's key in two files is a rotation being
+     * written (HALL.old.key is written before HALL.key, so for a moment
+     * both hold the old key): it is kept once, with the longer validity. */
     size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool dup = (i > 0 && strcmp(e[i].key, e[i - 1].key) == 0) ||
-                   (i + 1 < n && strcmp(e[i].key, e[i + 1].key) == 0);
-        if (dup) {
-            hb_log_once(e[i].hall, HB_LOG_ERROR,
-                        "zap: the key of hall %s is enrolled more than once; refused", e[i].hall);
-            continue;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        bool other_hall = false;
+        size_t best = i;
+        for (; j < n && strcmp(e[j].key, e[i].key) == 0; j++) {
+            other_hall |= strcmp(e[j].hall, e[i].hall) != 0;
+            if (e[j].not_after_ms > e[best].not_after_ms)
+                best = j;
         }
-        e[out++] = e[i];
+        if (other_hall)
+            hb_log_once(e[i].hall, HB_LOG_ERROR,
+                        "zap: the key of hall %s is enrolled for another hall too; refused",
+                        e[i].hall);
+        else
+            e[out++] = e[best];
+        i = j;
     }
     int64_t now = hb_now_ms(), next = INT64_MAX;
     for (size_t i = 0; i < out; i++) {
@@ -212,12 +247,25 @@ static void s_scan(hq_zap_t *z)
             next = e[i].not_after_ms;
     }
     z->next_change_ms = next;
+    /* The index by hall of the current certificates, for
+     * hq_zap_hall_cert (GET /v1/halls, the alerts). */
+    uint32_t *idx = out ? malloc(out * sizeof *idx) : NULL;
+    size_t n_idx = 0;
+    for (size_t i = 0; idx && i < out; i++)
+        if (s_is_current(&e[i]))
+            idx[n_idx++] = (uint32_t)i;
+    if (n_idx > 1)
+        qsort_r(idx, n_idx, sizeof *idx, s_hall_idx_cmp, e);
     pthread_mutex_lock(&z->table_lock);
     zap_entry_t *old = z->entries;
+    uint32_t *old_idx = z->by_hall;
     z->entries = e;
     z->n_entries = out;
+    z->by_hall = idx;
+    z->n_by_hall = n_idx;
     pthread_mutex_unlock(&z->table_lock);
     free(old);
+    free(old_idx);
     atomic_store(&z->enrolled, out);
     atomic_fetch_add(&z->generation, 1);
 }
@@ -381,10 +429,11 @@ static void *s_thread(void *arg)
         hb_progress_beat(); /* the poll below waits ZAP_WATCH_MS at most */
         zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, ZAP_WATCH_MS);
+        if (rc < 0 && zmq_errno() == ETERM)
+            break;
+        pthread_mutex_lock(&z->scan_lock);
         if (rc > 0)
             s_handle(z);
-        else if (rc < 0 && zmq_errno() == ETERM)
-            break;
         /* A removed certificate must cut its hall off even when nobody
          * connects: the ingest checks every message against the table. */
         if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
@@ -394,6 +443,7 @@ static void *s_thread(void *arg)
          * while connected is refused at its next message. */
         else if (hb_now_ms() >= z->next_change_ms)
             s_scan(z);
+        pthread_mutex_unlock(&z->scan_lock);
     }
     hb_progress_unregister();
     return NULL;
@@ -407,6 +457,7 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_za
     snprintf(z->dir, sizeof z->dir, "%s", halls_dir);
     snprintf(z->issuer, sizeof z->issuer, "%s", issuer ? issuer : "");
     pthread_mutex_init(&z->table_lock, NULL);
+    pthread_mutex_init(&z->scan_lock, NULL);
     z->sock = zmq_socket(zmq_ctx, ZMQ_REP);
     int linger = 0;
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -439,7 +490,9 @@ void hq_zap_stop(hq_zap_t **zp)
     pthread_join(z->thread, NULL);
     zmq_close(z->sock);
     free(z->entries);
+    free(z->by_hall);
     pthread_mutex_destroy(&z->table_lock);
+    pthread_mutex_destroy(&z->scan_lock);
     free(z);
 }
 
@@ -452,18 +505,92 @@ uint64_t hq_zap_generation(const hq_zap_t *z)
     return atomic_load(&((hq_zap_t *)z)->generation);
 }
 
-bool hq_zap_key_enrolled(hq_zap_t *z, const char *hall, const char *key)
+void hq_zap_refresh(hq_zap_t *z)
+{
+    pthread_mutex_lock(&z->scan_lock);
+    if (s_dir_changed(z))
+        s_scan(z);
+    pthread_mutex_unlock(&z->scan_lock);
+}
+
+hq_zap_key_state_t hq_zap_key_check(hq_zap_t *z, const char *hall, const char *key)
 {
     if (!key || strlen(key) != HB_CERT_KEY_Z85 - 1)
-        return false;
+        return HQ_ZAP_KEY_UNKNOWN;
     zap_entry_t probe = {0};
     memcpy(probe.key, key, HB_CERT_KEY_Z85);
     pthread_mutex_lock(&z->table_lock);
     const zap_entry_t *hit =
         z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp) : NULL;
     int64_t now = hb_now_ms();
-    bool ok = hit && strcmp(hit->hall, hall) == 0 && now >= hit->not_before_ms &&
-              now < hit->not_after_ms;
+    hq_zap_key_state_t st = !hit || strcmp(hit->hall, hall) != 0 ? HQ_ZAP_KEY_UNKNOWN
+                            : now >= hit->not_before_ms && now < hit->not_after_ms
+                                ? HQ_ZAP_KEY_OK
+                                : HQ_ZAP_KEY_EXPIRED;
     pthread_mutex_unlock(&z->table_lock);
-    return ok;
+    return st;
+}
+
+bool hq_zap_key_enrolled(hq_zap_t *z, const char *hall, const char *key)
+{
+    return hq_zap_key_check(z, hall, key) == HQ_ZAP_KEY_OK;
+}
+
+bool hq_zap_hall_cert(hq_zap_t *z, const char *hall, hq_zap_cert_t *out)
+{
+    memset(out, 0, sizeof *out);
+    bool found = false;
+    pthread_mutex_lock(&z->table_lock);
+    size_t lo = 0, hi = z->n_by_hall;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const zap_entry_t *e = &z->entries[z->by_hall[mid]];
+        int c = strcmp(e->hall, hall);
+        if (c == 0) {
+            out->serial = e->serial;
+            out->not_before_ms = e->not_before_ms;
+            out->not_after_ms = e->not_after_ms;
+            found = true;
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    pthread_mutex_unlock(&z->table_lock);
+    return found;
+}
+
+int hq_zap_certs(hq_zap_t *z, hq_zap_cert_row_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&z->table_lock);
+    size_t count = z->n_by_hall;
+    hq_zap_cert_row_t *rows = count ? malloc(count * sizeof *rows) : NULL;
+    if (count && !rows) {
+        pthread_mutex_unlock(&z->table_lock);
+        return HB_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const zap_entry_t *e = &z->entries[z->by_hall[i]];
+        snprintf(rows[i].hall, sizeof rows[i].hall, "%s", e->hall);
+        rows[i].cert = (hq_zap_cert_t){.serial = e->serial,
+                                       .not_before_ms = e->not_before_ms,
+                                       .not_after_ms = e->not_after_ms};
+    }
+    pthread_mutex_unlock(&z->table_lock);
+    *out = rows;
+    *n = count;
+    return 0;
+}
+
+const char *hq_zap_cert_state(const hq_zap_cert_t *c, int64_t now_ms, int64_t warn_ms)
+{
+    if (now_ms >= c->not_after_ms)
+        return "expired";
+    if (warn_ms > 0 && c->not_after_ms - now_ms <= warn_ms)
+        return "expiring";
+    return "active";
 }

@@ -40,6 +40,38 @@ size_t hq_zap_enrolled(const hq_zap_t *zap);
 /* Whether `key` (Z85) is enrolled now, as hall `hall`. Any thread; takes a
  * lock for a lookup, so callers cache the answer per generation. */
 bool hq_zap_key_enrolled(hq_zap_t *zap, const char *hall, const char *key);
+/* Why a key is or is not enrolled now, as hall `hall`. */
+typedef enum hq_zap_key_state {
+    HQ_ZAP_KEY_OK,
+    HQ_ZAP_KEY_EXPIRED,  /* its certificate's validity (or overlap) has ended */
+    HQ_ZAP_KEY_UNKNOWN,  /* no certificate of this hall holds it: revoked, or never */
+} hq_zap_key_state_t;
+hq_zap_key_state_t hq_zap_key_check(hq_zap_t *zap, const char *hall, const char *key);
+
+/* A hall's current certificate (HALL.key) as the last scan read it. */
+typedef struct hq_zap_cert {
+    uint64_t serial;
+    int64_t not_before_ms, not_after_ms; /* 0 .. INT64_MAX for an unsigned one */
+} hq_zap_cert_t;
+/* false when the hall has no certificate. Any thread; a locked lookup. */
+bool hq_zap_hall_cert(hq_zap_t *zap, const char *hall, hq_zap_cert_t *out);
+/* Reads the folder again now when it changed since the last scan (a
+ * stat when it did not): a caller that just changed it (the API after an
+ * approval or a revocation) then lists what it did. Any thread; waits for
+ * a handshake being decided. */
+void hq_zap_refresh(hq_zap_t *zap);
+/* Every hall's current certificate, by hall id: a copy (free() `*out`).
+ * HB_ENOMEM. For the list of enrolled halls (GET /v1/enrolments). */
+typedef struct hq_zap_cert_row {
+    char hall[64];
+    hq_zap_cert_t cert;
+} hq_zap_cert_row_t;
+int hq_zap_certs(hq_zap_t *zap, hq_zap_cert_row_t **out, size_t *n);
+/* The certificate's state at `now_ms`, one definition for the API, the
+ * dashboard and the cert_expiring alert: "expired" past its not-after,
+ * "expiring" within `warn_ms` of it (0: never), else "active". */
+const char *hq_zap_cert_state(const hq_zap_cert_t *c, int64_t now_ms, int64_t warn_ms);
+
 /* Changes whenever the table of enrolled keys changed (a scan found a
  * certificate added, changed or removed). The folder is looked at every
  * 250 ms, so a removed certificate shows here within that. */

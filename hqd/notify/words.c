@@ -61,6 +61,10 @@ static const kind_words_t s_words[] = {
     {ALERT_DOCUMENT_REFUSED,
      {"营业厅拒收下发文件", "Hall refused a document"},
      {"营业厅拒收下发文件 ({0}) 版本 {n}: {1}", "the hall refused {0} version {n}: {1}"}},
+    {ALERT_CERT_EXPIRING,
+     {"证书即将过期", "Certificate expiring"},
+     {"营业厅证书 {v} 后过期, 尚未轮换密钥", "the hall's certificate expires in {v} and it has not "
+      "rotated its key"}},
     {ALERT_DISK_NEARLY_FULL,
      {"存储将满", "Storage nearly full"},
      {"{0} 仅剩 {n}% 空间 (低于 {m}% 告警)", "{0}: {n}% free (alert below {m}%)"}},

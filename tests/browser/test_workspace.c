@@ -127,16 +127,7 @@ static void s_wait(world_t *w, const char *script, int ms, const char *what)
 
 static void s_sign_in_as(world_t *w, const char *lang, const char *name, const char *password)
 {
-    char url[160];
-    snprintf(url, sizeof url, "%s/?lang=%s", w->hq.http, lang);
-    hbt_wd_go(&w->b, url);
-    s_wait(w, "return document.body.dataset.auth === 'in' || document.body.dataset.auth === 'out';",
-           10000, "the page knowing who is signed in");
-    if (hbt_wd_exec_true(&w->b, "return document.body.dataset.auth === 'in';")) {
-        hbt_wd_click_css(&w->b, "#signout");
-        s_wait(w, "return document.body.dataset.auth === 'out';", 10000, "signing out");
-    }
-    hbt_wd_sign_in(&w->b, name, password);
+    hbt_wd_sign_in_at(&w->b, w->hq.http, lang, name, password);
     s_wait(w, "return document.body.dataset.auth === 'in' &&"
               " !document.getElementById('tab-workspace').hidden;",
            10000, "the workspace tab after signing in");

@@ -38,40 +38,8 @@ static void s_start_hq(hbt_world_t *w)
     hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200);
 }
 
-/* The hall's folders and ports, as hbt_hall_enroll sets them, without
- * enrolling. */
-static void s_hall_init(hbt_world_t *w, hbt_hall_t *h, const char *id)
-{
-    memset(h, 0, sizeof *h);
-    snprintf(h->id, sizeof h->id, "%s", id);
-    snprintf(h->dir, sizeof h->dir, "%s/hall-%s", w->hq.root, id);
-    snprintf(h->data, sizeof h->data, "%s/data", h->dir);
-    snprintf(h->hq_endpoint, sizeof h->hq_endpoint, "%s", w->hq.endpoint);
-    int hp = hbt_free_port();
-    snprintf(h->http_addr, sizeof h->http_addr, "127.0.0.1:%d", hp);
-    snprintf(h->http, sizeof h->http, "http://127.0.0.1:%d", hp);
-}
-
 /* Runs a program; its exit status, its output in `out`. */
 #define RUN(out, ...) hbt_run_args(out, sizeof out, __VA_ARGS__, (char *)NULL)
-
-/* branchd enroll, hallctl enroll approve, hallctl enroll install. */
-static void s_enrol(hbt_world_t *w, hbt_hall_t *h, const char *id, const char *region)
-{
-    char out[4096], req[400], ans[400];
-    s_hall_init(w, h, id);
-    assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", id, "--hq-endpoint", w->hq.endpoint,
-                         "--out", h->dir, "--region", region),
-                     0);
-    snprintf(req, sizeof req, "%s/enrolment-request.txt", h->dir);
-    snprintf(ans, sizeof ans, "%s/answer.json", w->hq.root);
-    if (RUN(out, HALLCTL, "enroll", "approve", req, "--hq", w->hq.http, "--token", w->hq.token,
-            "--out", ans) != 0)
-        fail_msg("approve: %s", out);
-    hbt_assert_contains(out, "approved hall");
-    if (RUN(out, HALLCTL, "enroll", "install", ans, "--keys", h->dir) != 0)
-        fail_msg("install: %s", out);
-}
 
 static const char *s_link_state(hbt_hall_t *h)
 {
@@ -99,7 +67,7 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     hbt_world_t *w = *state;
     s_start_hq(w);
     hbt_hall_t *h = &w->hall[0];
-    s_enrol(w, h, "H1", "C1");
+    hbt_hall_enroll_signed(&w->hq, h, "H1", "C1");
     w->n_halls = 1;
     /* The secret stayed with the hall: HQ's folder holds the public part. */
     char path[512], out[4096];
@@ -129,7 +97,7 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     hbt_assert_contains(out, "already enrolled with another key");
     /* A region that is not a city of the organisation: */
     hbt_hall_t h2;
-    s_hall_init(w, &h2, "H2");
+    hbt_hall_init(&w->hq, &h2, "H2");
     assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", "H2", "--hq-endpoint", w->hq.endpoint,
                          "--out", h2.dir),
                      0);
@@ -197,6 +165,52 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     assert_string_equal(hbt_str(cert, "region"), "C2");
     json_decref(cert);
     hbt_refused(w->hq.http, "POST", "/v1/enrolments/H2/reject", "{}", 404, "not_pending", "H2");
+
+    /* Rejected with a reason: the list shows the fingerprint the hall
+     * printed, a reason that is not short text is refused, and the reason
+     * is in the answer and the audit log. */
+    hbt_hall_t h4;
+    hbt_hall_init(&w->hq, &h4, "H4");
+    assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", "H4", "--hq-endpoint", w->hq.endpoint,
+                         "--out", h4.dir),
+                     0);
+    char fp[32] = "";
+    const char *at = strstr(out, "key fingerprint: ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at + strlen("key fingerprint: "), "%31s", fp), 1);
+    snprintf(req, sizeof req, "%s/enrolment-request.txt", h4.dir);
+    assert_int_equal(hb_file_read_small(req, 8192, &text, &len), 0);
+    body = json_pack("{s:s, s:b}", "request", text, "approve", 0);
+    b = json_dumps(body, 0);
+    hbt_req_ok(w->hq.http, "POST", "/v1/enrolments", b, 202);
+    free(b);
+    json_decref(body);
+    free(text);
+    list = hbt_req(w->hq.http, "GET", "/v1/enrolments", NULL, 200);
+    json_t *p = json_array_get(json_object_get(list, "pending"), 0);
+    assert_string_equal(hbt_str(p, "hall"), "H4");
+    assert_string_equal(hbt_str(p, "fingerprint"), fp);
+    json_decref(list);
+    char *longer = hbt_repeat('x', 501);
+    body = json_pack("{s:s}", "reason", longer);
+    b = json_dumps(body, 0);
+    hbt_refused(w->hq.http, "POST", "/v1/enrolments/H4/reject", b, 400, "bad_request",
+                "at most 500 bytes");
+    free(b);
+    json_decref(body);
+    free(longer);
+    hbt_refused(w->hq.http, "POST", "/v1/enrolments/H4/reject", "{\"reason\": 7}", 400,
+                "bad_request", "must be text");
+    json_t *rej = hbt_req(w->hq.http, "POST", "/v1/enrolments/H4/reject",
+                          "{\"reason\": \"not one of our halls\"}", 200);
+    assert_string_equal(hbt_str(rej, "state"), "rejected");
+    assert_string_equal(hbt_str(rej, "reason"), "not one of our halls");
+    json_decref(rej);
+    json_t *audit = hbt_req(w->hq.http, "GET", "/v1/audit?object=H4&limit=5", NULL, 200);
+    json_t *rec = json_array_get(json_object_get(audit, "records"), 0);
+    assert_string_equal(hbt_str(rec, "route"), "/v1/enrolments/:hall/reject");
+    assert_string_equal(hbt_str(rec, "reason"), "not one of our halls");
+    json_decref(audit);
 }
 
 HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
@@ -231,7 +245,7 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     hbt_assert_contains(out, "nothing was registered");
 
     hbt_hall_t *h = &w->hall[0];
-    s_hall_init(w, h, "R1");
+    hbt_hall_init(&w->hq, h, "R1");
     w->n_halls = 1;
     char req[400];
     snprintf(req, sizeof req, "%s/enrolment-request.txt", h->dir);
@@ -275,7 +289,7 @@ HBT_TEST(test_rotation_under_traffic_loses_and_doubles_nothing)
     hbt_world_t *w = *state;
     s_start_hq(w);
     hbt_hall_t *h = &w->hall[0];
-    s_enrol(w, h, "ROT1", "C1");
+    hbt_hall_enroll_signed(&w->hq, h, "ROT1", "C1");
     w->n_halls = 1;
     hbt_hall_start(h);
     assert_true(s_wait_state(h, "connected", 10000));
@@ -315,7 +329,7 @@ HBT_TEST(test_revoked_hall_is_cut_off_within_a_second)
     hbt_world_t *w = *state;
     s_start_hq(w);
     hbt_hall_t *h = &w->hall[0];
-    s_enrol(w, h, "REV1", "C1");
+    hbt_hall_enroll_signed(&w->hq, h, "REV1", "C1");
     w->n_halls = 1;
     hbt_hall_start(h);
     assert_true(s_wait_state(h, "connected", 10000));

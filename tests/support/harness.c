@@ -621,7 +621,7 @@ void hbt_hq_start(hbt_hq_t *hq)
 
 void hbt_hq_stop(hbt_hq_t *hq, int sig) { hbt_kill(&hq->proc, sig); }
 
-void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
+void hbt_hall_init(const hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
 {
     memset(hall, 0, sizeof *hall);
     snprintf(hall->id, sizeof hall->id, "%s", id);
@@ -631,6 +631,31 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
     int hp = hbt_free_port();
     snprintf(hall->http_addr, sizeof hall->http_addr, "127.0.0.1:%d", hp);
     snprintf(hall->http, sizeof hall->http, "http://127.0.0.1:%d", hp);
+}
+
+void hbt_hall_enroll_signed(hbt_hq_t *hq, hbt_hall_t *hall, const char *id, const char *region)
+{
+    char out[4096], req[400], ans[400];
+    hbt_hall_init(hq, hall, id);
+    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/branchd/branchd", "enroll", "--hall", id,
+                     "--hq-endpoint", hq->endpoint, "--out", hall->dir, "--region", region,
+                     (char *)NULL) != 0)
+        fail_msg("branchd enroll %s: %s", id, out);
+    snprintf(req, sizeof req, "%s/enrolment-request.txt", hall->dir);
+    snprintf(ans, sizeof ans, "%s/answer-%s.json", hq->root, id);
+    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/tools/hallctl", "enroll", "approve", req,
+                     "--hq", hq->http, "--token", hq->token, "--out", ans, (char *)NULL) != 0)
+        fail_msg("hallctl enroll approve %s: %s", id, out);
+    if (!strstr(out, "approved hall"))
+        fail_msg("hallctl enroll approve %s said: %s", id, out);
+    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/tools/hallctl", "enroll", "install", ans,
+                     "--keys", hall->dir, (char *)NULL) != 0)
+        fail_msg("hallctl enroll install %s: %s", id, out);
+}
+
+void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
+{
+    hbt_hall_init(hq, hall, id);
     char out[2048];
     char *argv[] = {hq->hallctl[0] ? hq->hallctl : HB_BIN_DIR "/tools/hallctl",
                     "enroll", (char *)id, "--region", "test", "--hq-keys", hq->keys,

@@ -175,6 +175,14 @@ void hbt_campaign_publish(hbt_hq_t *hq, const char *doc, const char *id);
 int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
                  char *csrf);
 void hbt_hq_stop(hbt_hq_t *hq, int sig);
+/* The hall's folders and ports under HQ's root, as the enrolments below
+ * set them, without enrolling it. */
+void hbt_hall_init(const hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
+/* Enrols a hall as an operator does (HQ running, the region a city of its
+ * organisation): branchd enroll makes the pair and request, hallctl enroll
+ * approve signs its certificate (with an expiry), hallctl enroll install
+ * puts it in the hall's folder. */
+void hbt_hall_enroll_signed(hbt_hq_t *hq, hbt_hall_t *hall, const char *id, const char *region);
 /* Enrols a hall with hallctl (HQ's key pair must exist: start HQ first). */
 void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
 /* Starts branchd with --local_trust unless hall->tokens_only, and waits

@@ -210,6 +210,24 @@ void hbt_wd_sign_in(hbt_wd_t *w, const char *name, const char *password)
     hbt_wd_click(w, button);
 }
 
+void hbt_wd_sign_in_at(hbt_wd_t *w, const char *base, const char *lang, const char *name,
+                       const char *password)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/?lang=%s", base, lang);
+    hbt_wd_go(w, url);
+    hbt_wd_wait_ok(w,
+                   "return document.body.dataset.auth === 'in' ||"
+                   " document.body.dataset.auth === 'out';",
+                   10000, "the page knowing who is signed in");
+    if (hbt_wd_exec_true(w, "return document.body.dataset.auth === 'in';")) {
+        hbt_wd_click_css(w, "#signout");
+        hbt_wd_wait_ok(w, "return document.body.dataset.auth === 'out';", 10000, "signing out");
+    }
+    hbt_wd_sign_in(w, name, password);
+    hbt_wd_wait_ok(w, "return document.body.dataset.auth === 'in';", 10000, "signing in");
+}
+
 void hbt_wd_stop(hbt_wd_t *w)
 {
     if (w->session[0]) {

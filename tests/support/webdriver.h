@@ -61,6 +61,11 @@ void hbt_wd_screenshot(hbt_wd_t *b, const char *name);
 void hbt_wd_console_clean(hbt_wd_t *b, bool auth_401, const char *also);
 /* Signs in through the dashboard's form as a person does. */
 void hbt_wd_sign_in(hbt_wd_t *b, const char *name, const char *password);
+/* Opens the dashboard at `base` in `lang` ("zh-CN", "en"), signs out
+ * whoever is signed in, and signs in as `name`, waiting until the page
+ * says so. */
+void hbt_wd_sign_in_at(hbt_wd_t *b, const char *base, const char *lang, const char *name,
+                       const char *password);
 
 /* ---- for pages that draw themselves anew (the hall's pages) */
 

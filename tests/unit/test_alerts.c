@@ -1098,3 +1098,54 @@ HBT_TEST_IN(test_document_refused_rule, NULL, NULL)
     assert_int_equal(alert_kind_parse("document_refused"), ALERT_DOCUMENT_REFUSED);
     assert_string_equal(alert_kind_info(ALERT_DOCUMENT_REFUSED)->subject[1], "reason");
 }
+
+/* -------------------------------------------------- cert_expiring ---- */
+
+/* Open within cert_expiry_warn_s of a dated certificate's end (and after
+ * it, with 0 left); never for a hall with no certificate or an undated
+ * one, nor with the warning off. */
+HBT_TEST_IN(test_cert_expiring_rule, NULL, NULL)
+{
+    (void)state;
+    alerts_params_t pr;
+    alerts_params_default(&pr);
+    assert_int_equal(pr.cert_expiry_warn_s, ALERTS_CERT_EXPIRY_WARN_S_DEFAULT);
+    const int64_t now = 1800000000000LL, day = 86400000;
+    const struct {
+        uint64_t serial;
+        int64_t not_after, warn_s;
+        bool open;
+        int64_t left_s;
+        const char *detail;
+    } rows[] = {
+        {7, now + 30 * day, 14 * 86400, false, 0, NULL},           /* a month left */
+        {7, now + 14 * day + 1000, 14 * 86400, false, 0, NULL},    /* just outside the warning */
+        {7, now + 14 * day, 14 * 86400, true, 14 * 86400, "has not rotated"}, /* its first moment */
+        {7, now + 5000, 14 * 86400, true, 5, "expires at"},         /* seconds left */
+        {7, now, 14 * 86400, true, 0, "expired at"},                /* its end */
+        {7, now - day, 14 * 86400, true, 0, "cut off"},             /* long expired */
+        {0, now + 5000, 14 * 86400, false, 0, NULL},                /* no certificate */
+        {7, 0, 14 * 86400, false, 0, NULL},                         /* undated (offline enrolment) */
+        {7, now + 5000, 0, false, 0, NULL},                         /* the warning off */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        alerts_link_t l = {.cert_serial = rows[i].serial, .cert_not_after_ms = rows[i].not_after};
+        pr.cert_expiry_warn_s = rows[i].warn_s;
+        alert_set_t set = {0};
+        alerts_eval_link(&l, &pr, now, &set);
+        if (!rows[i].open) {
+            if (set.n != 0)
+                fail_msg("row %zu: raised \"%s\"", i, set.alerts[0].detail);
+            continue;
+        }
+        assert_int_equal(set.n, 1);
+        assert_int_equal(set.alerts[0].kind, ALERT_CERT_EXPIRING);
+        assert_int_equal(set.alerts[0].value, rows[i].left_s);
+        assert_int_equal(set.alerts[0].threshold, rows[i].warn_s);
+        if (!strstr(set.alerts[0].detail, rows[i].detail))
+            fail_msg("row %zu: \"%s\" lacks \"%s\"", i, set.alerts[0].detail, rows[i].detail);
+    }
+    assert_string_equal(alert_kind_name(ALERT_CERT_EXPIRING), "cert_expiring");
+    assert_string_equal(alert_kind_unit(ALERT_CERT_EXPIRING), "s");
+    assert_string_equal(alert_kind_info(ALERT_CERT_EXPIRING)->value, "expires_in_s");
+}

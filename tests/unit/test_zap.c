@@ -174,3 +174,58 @@ HBT_TEST(test_duplicate_keys_refused)
     assert_string_equal(user, "");
     zmq_close(c);
 }
+
+/* The same hall's key in HALL.key and HALL.old.key is a rotation being
+ * written (the old certificate is saved first): admitted, once, with the
+ * later validity. And the lookups the API and the alerts use: the hall's
+ * current certificate, by hall; a key of another hall is unknown. */
+HBT_TEST(test_same_hall_key_twice_is_a_rotation_being_written)
+{
+    fixture_t *f = *state;
+    hb_cert_t a = s_enrol(f, "ROT");
+    hb_cert_t pub = a;
+    pub.secret_key[0] = '\0';
+    hb_cert_set_meta(&pub, "retire-at", "2999-01-01T00:00:00Z");
+    char path[512];
+    snprintf(path, sizeof path, "%s/ROT.old.key", f->halls);
+    assert_int_equal(hb_cert_save(&pub, path, false), 0);
+    void *c = s_client(f, &a);
+    char user[64];
+    s_roundtrip(f, c, "still me", user, sizeof user);
+    assert_string_equal(user, "ROT");
+    zmq_close(c);
+    assert_int_equal(hq_zap_enrolled(f->zap), 1);
+    assert_int_equal(hq_zap_key_check(f->zap, "ROT", a.public_key), HQ_ZAP_KEY_OK);
+    assert_int_equal(hq_zap_key_check(f->zap, "OTHER", a.public_key), HQ_ZAP_KEY_UNKNOWN);
+    assert_int_equal(hq_zap_key_check(f->zap, "ROT", "short"), HQ_ZAP_KEY_UNKNOWN);
+    hq_zap_cert_t cert;
+    assert_true(hq_zap_hall_cert(f->zap, "ROT", &cert));
+    assert_true(cert.not_after_ms == INT64_MAX); /* unsigned: no expiry */
+    assert_string_equal(hq_zap_cert_state(&cert, 0, 86400000), "active");
+    assert_false(hq_zap_hall_cert(f->zap, "NONE", &cert));
+    hq_zap_cert_row_t *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hq_zap_certs(f->zap, &rows, &n), 0);
+    assert_int_equal(n, 1); /* HALL.old.key is not the hall's certificate */
+    assert_string_equal(rows[0].hall, "ROT");
+    free(rows);
+}
+
+/* A certificate's state by its dates: one definition. */
+HBT_TEST(test_cert_state)
+{
+    (void)state;
+    const int64_t now = 1800000000000LL;
+    const struct {
+        int64_t not_after, warn;
+        const char *want;
+    } rows[] = {
+        {now + 20000, 10000, "active"}, {now + 10000, 10000, "expiring"},
+        {now + 1, 10000, "expiring"},   {now, 10000, "expired"},
+        {now - 1, 0, "expired"},        {now + 1, 0, "active"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        hq_zap_cert_t c = {.serial = 1, .not_before_ms = 0, .not_after_ms = rows[i].not_after};
+        assert_string_equal(hq_zap_cert_state(&c, now, rows[i].warn), rows[i].want);
+    }
+}

@@ -18,6 +18,7 @@
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 #include "hallbus/fs.h"
+#include "hallbus/keyfolder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -190,72 +191,22 @@ static int s_write_json(const opts_t *o, const char *path, const json_t *j, mode
     return rc == 0 ? 0 : EXIT_FAILED;
 }
 
-/* Installs HQ's answer into the hall's key folder: the certificate must be
- * for the key pair there (hall.key, or hall.next.key after `branchd
- * rotate`), signed by the signing key hq.key names. The secret never moves
- * but from hall.next.key_secret to hall.key_secret. */
+/* Installs HQ's answer into the hall's key folder (hb_keys_install: the
+ * certificate must be for the pair there, signed by the key hq.key names). */
 static int s_install(const opts_t *o, const json_t *answer, const char *keys)
 {
-    const char *cert_text = hallctl_jstr(answer, "certificate");
-    const char *hq_text = hallctl_jstr(answer, "hq_key");
-    char path[PATH_MAX + 64], next[PATH_MAX + 64], tmp[PATH_MAX + 64], err[512];
-    hb_cert_t cert, hq, pair;
-    snprintf(tmp, sizeof tmp, "%s/.answer.key", keys);
-    if (!cert_text[0] || !hq_text[0] ||
-        hb_file_write_durably(tmp, cert_text, strlen(cert_text), 0600) != 0 ||
-        hb_cert_load_public(tmp, &cert, err, sizeof err) != 0) {
-        unlink(tmp);
-        fprintf(stderr, "hallctl %s: the answer holds no usable certificate\n", o->command);
-        return EXIT_FAILED;
-    }
-    snprintf(tmp, sizeof tmp, "%s/.answer-hq.key", keys);
-    int lrc = hb_file_write_durably(tmp, hq_text, strlen(hq_text), 0600) == 0
-                  ? hb_cert_load_public(tmp, &hq, err, sizeof err)
-                  : HB_EIO;
-    unlink(tmp);
-    snprintf(tmp, sizeof tmp, "%s/.answer.key", keys);
-    unlink(tmp);
-    const char *signer = lrc == 0 ? hb_cert_meta(&hq, "signing-key") : NULL;
+    char err[512];
     hb_enrol_cert_info_t info;
-    if (!signer) {
-        fprintf(stderr, "hallctl %s: the answer's hq.key names no signing key\n", o->command);
-        return EXIT_FAILED;
-    }
-    if (hb_enrol_cert_check(&cert, signer, hb_now_ms(), &info, err, sizeof err) != 0 ||
-        !info.signed_) {
-        fprintf(stderr, "hallctl %s: refusing the certificate: %s\n", o->command,
-                info.signed_ ? err : "it is not signed");
-        return EXIT_FAILED;
-    }
-    snprintf(path, sizeof path, "%s/hall.key", keys);
-    snprintf(next, sizeof next, "%s/hall.next.key", keys);
     bool rotated = false;
-    if (hb_cert_load(next, &pair, err, sizeof err) == 0 && pair.secret_key[0] &&
-        strcmp(pair.public_key, cert.public_key) == 0) {
-        rotated = true;
-    } else if (hb_cert_load(path, &pair, err, sizeof err) != 0 || !pair.secret_key[0] ||
-               strcmp(pair.public_key, cert.public_key) != 0) {
-        fprintf(stderr,
-                "hallctl %s: the certificate is for key %s, which is neither %s nor %s with its "
-                "secret in this folder\n",
-                o->command, cert.public_key, path, next);
+    if (hb_keys_install(keys, hallctl_jstr(answer, "certificate"), hallctl_jstr(answer, "hq_key"),
+                        &info, &rotated, err, sizeof err) != 0) {
+        fprintf(stderr, "hallctl %s: %s\n", o->command, err);
         return EXIT_FAILED;
     }
-    /* The certificate's metadata with the pair's secret, into hall.key. */
-    memcpy(cert.secret_key, pair.secret_key, sizeof cert.secret_key);
-    snprintf(tmp, sizeof tmp, "%s/hq.key", keys);
-    if (hb_cert_save(&hq, tmp, false) != 0 || hb_cert_save(&cert, path, true) != 0) {
-        fprintf(stderr, "hallctl %s: cannot write %s\n", o->command, path);
-        return EXIT_FAILED;
-    }
-    if (rotated) {
-        unlink(next);
-        snprintf(next, sizeof next, "%s/hall.next.key_secret", keys);
-        unlink(next);
-    }
-    printf("installed hall %s's certificate (serial %llu, region %s, valid until %s) in %s%s\n",
+    printf("installed hall %s's certificate (serial %llu, region %s, valid until %s) in "
+           "%s/hall.key%s\n",
            info.hall, (unsigned long long)info.serial, info.region,
-           hallctl_jstr(answer, "not_after"), path,
+           hallctl_jstr(answer, "not_after"), keys,
            rotated ? "; the new key replaces the old: send branchd SIGHUP (systemctl reload "
                      "branchd) to switch"
                    : "");

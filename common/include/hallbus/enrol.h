@@ -120,6 +120,13 @@ typedef struct hb_enrol_cert_info {
 int hb_enrol_cert_check(const hb_cert_t *cert, const char *issuer, int64_t now_ms,
                         hb_enrol_cert_info_t *info, char *err, size_t errlen);
 
+/* A public key's fingerprint, for people to compare by voice or by eye
+ * (branchd enroll prints it; HQ's list of pending requests and its
+ * dashboard show it): 64 bits of BLAKE2b over the key's Z85 text, as
+ * "1a2b:3c4d:5e6f:7081". */
+#define HB_ENROL_FINGERPRINT_MAX 20
+void hb_enrol_fingerprint(const char *key, char out[HB_ENROL_FINGERPRINT_MAX]);
+
 /* A one-time enrolment code: 100 random bits as "xxxxx-xxxxx-xxxxx-xxxxx"
  * (Crockford base32, no letters that read as digits). */
 #define HB_ENROL_CODE_TEXT 24

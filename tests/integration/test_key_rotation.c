@@ -1,0 +1,580 @@
+/* A hall rotates its key by itself before its certificate expires, over
+ * the link its current key authenticated, with the real programs: branchd
+ * with a short-lived certificate asks HQ while events flow, installs the
+ * answer and reconnects with the new key (nothing lost or doubled; the old
+ * key refused afterwards; HQ's audit log has it). Every refusal of a
+ * rotation request over the link is answered and named: another key's
+ * request, another hall's, a bad proof, garbage, a revoked key, HQ's policy
+ * off (the hall shows it and asks again by itself), an HQ that does not
+ * answer (asked again after the backoff). A hall that does not rotate gets
+ * a cert_expiring alert, then shows expired on both sides. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "hallbus/cert.h"
+#include "hallbus/codec.h"
+#include "hallbus/enrol.h"
+#include "hallbus/fs.h"
+
+#include "runner.h"
+#include "world.h"
+
+/* Certificates of 20 s: a hall with rotate_before 12s rotates 8 s after its
+ * approval; cert_expiring is raised 15 s before the end. */
+static const hbt_world_spec_t s_spec = {
+    .tag = "rotation",
+    .halls = {NULL},
+    .hq_args = {"--cert_validity", "20s", "--rotate_overlap", "1m", "--cert_expiry_warn", "15s",
+                NULL},
+};
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_spec
+
+#define ORG                                                                                        \
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"HO\",\"level\":\"national\"},"                        \
+    "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
+    "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],\"halls\":[]}"
+
+static void s_org(hbt_world_t *w) { hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200); }
+
+/* The organisation, and hall `id` enrolled in C1 (not started). */
+static hbt_hall_t *s_one_hall(hbt_world_t *w, const char *id)
+{
+    s_org(w);
+    hbt_hall_t *h = &w->hall[0];
+    hbt_hall_enroll_signed(&w->hq, h, id, "C1");
+    w->n_halls = 1;
+    return h;
+}
+
+static void s_hall_args(hbt_hall_t *h, const char *rotate_before)
+{
+    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--rotate_before");
+    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "%s", rotate_before);
+    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--rotate_retry");
+    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1s");
+}
+
+/* The hall's GET /v1/status member `name` (owned by the caller). */
+static json_t *s_status(hbt_hall_t *h, const char *name)
+{
+    json_t *st = hbt_get(h->http, "/v1/status");
+    json_t *x = json_incref(json_object_get(st, name));
+    json_decref(st);
+    return x;
+}
+
+static const char *s_rotation_state(hbt_hall_t *h, char *out, size_t outlen)
+{
+    json_t *r = s_status(h, "rotation");
+    snprintf(out, outlen, "%s", r ? hbt_str(r, "state") : "(no answer)");
+    json_decref(r);
+    return out;
+}
+
+static void s_copy(const char *from_dir, const char *to_dir, const char *name)
+{
+    char from[600], to[600], *text = NULL;
+    size_t len = 0;
+    snprintf(from, sizeof from, "%s/%s", from_dir, name);
+    snprintf(to, sizeof to, "%s/%s", to_dir, name);
+    assert_int_equal(hb_file_read_small(from, 65536, &text, &len), 0);
+    assert_int_equal(hb_file_write_durably(to, text, len, 0600), 0);
+    free(text);
+}
+
+/* The hall's key folder as it is now, into `dir`: its pair and hq.key. */
+static void s_keep_keys(const hbt_hall_t *h, const char *dir)
+{
+    assert_int_equal(hb_mkdir_p(dir, 0700), 0);
+    s_copy(h->dir, dir, "hall.key");
+    s_copy(h->dir, dir, "hall.key_secret");
+    s_copy(h->dir, dir, "hq.key");
+}
+
+/* Whether a record of `action` about `hall` is in HQ's audit log, its
+ * reason containing `reason` (NULL: any). */
+static bool s_audited(hbt_world_t *w, const char *hall, const char *action, const char *reason)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/v1/audit?object=%s&limit=100", hall);
+    json_t *a = hbt_get(w->hq.http, path), *r;
+    size_t i;
+    bool found = false;
+    json_array_foreach (json_object_get(a, "records"), i, r) {
+        if (strcmp(hbt_str(r, "action"), action) == 0 &&
+            (!reason || strstr(hbt_str(r, "reason"), reason)))
+            found = true;
+    }
+    json_decref(a);
+    return found;
+}
+
+HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
+{
+    hbt_world_t *w = *state;
+    hbt_hall_t *h = s_one_hall(w, "AUTO1");
+    char old_keys[400], old_cert[400], state_now[32];
+    snprintf(old_keys, sizeof old_keys, "%s/old-keys", w->hq.root);
+    snprintf(old_cert, sizeof old_cert, "%s/halls/AUTO1.old.key", w->hq.keys);
+    s_keep_keys(h, old_keys);
+    hb_cert_t before;
+    char err[256], path[600];
+    snprintf(path, sizeof path, "%s/hall.key", h->dir);
+    assert_int_equal(hb_cert_load_public(path, &before, err, sizeof err), 0);
+    s_hall_args(h, "12s");
+    hbt_hall_start(h);
+    json_t *r = s_status(h, "rotation");
+    assert_true(json_is_true(json_object_get(r, "automatic")));
+    assert_int_equal(hbt_int(r, "rotate_before_s"), 12);
+    assert_string_equal(hbt_str(r, "state"), "scheduled");
+    assert_true(json_is_string(json_object_get(json_object_get(r, "certificate"), "not_after")));
+    json_decref(r);
+    /* Events flow all along: 20 every 100 ms until the hall has rotated,
+     * and a second more. */
+    int64_t deadline = hbt_now_ms() + 25000, rotated_at = 0;
+    int tag = 1;
+    while (hbt_now_ms() < deadline) {
+        hbt_hall_post(h, 20, tag++);
+        hbt_sleep_ms(100);
+        if (!rotated_at) {
+            r = s_status(h, "rotation");
+            if (hbt_int(r, "rotations") == 1)
+                rotated_at = hbt_now_ms();
+            json_decref(r);
+        } else if (hbt_now_ms() - rotated_at > 1000) {
+            break;
+        }
+    }
+    if (!rotated_at)
+        fail_msg("the hall did not rotate by itself (rotation state %s)",
+                 s_rotation_state(h, state_now, sizeof state_now));
+    printf("  rotated by itself, %d batches of 20 events posted meanwhile\n", tag - 1);
+    assert_true(hbt_wait_synced(&w->hq, h, 15000));
+    hbt_assert_synced(&w->hq, h); /* same count, same digest: nothing lost or doubled */
+    /* The new key is the hall's, and HQ has its certificate. */
+    hb_cert_t after;
+    snprintf(path, sizeof path, "%s/hall.key", h->dir);
+    assert_int_equal(hb_cert_load_public(path, &after, err, sizeof err), 0);
+    assert_string_not_equal(after.public_key, before.public_key);
+    snprintf(path, sizeof path, "%s/hall.next.key", h->dir);
+    assert_int_not_equal(access(path, F_OK), 0); /* the next pair became the pair */
+    json_t *hall = hbt_req(w->hq.http, "GET", "/v1/halls/AUTO1", NULL, 200);
+    json_t *cert = json_object_get(hall, "certificate");
+    assert_true(hbt_int(cert, "serial") >= 2);
+    assert_string_equal(hbt_str(json_object_get(hall, "link"), "state"), "ok");
+    json_decref(hall);
+    assert_true(s_audited(w, "AUTO1", "key_rotated", after.public_key));
+    /* The old key was retired at the new one's first handshake: it gets in
+     * no more. */
+    int64_t until = hbt_now_ms() + 3000;
+    while (access(old_cert, F_OK) == 0 && hbt_now_ms() < until)
+        hbt_sleep_ms(20);
+    assert_int_not_equal(access(old_cert, F_OK), 0);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, old_keys);
+    assert_non_null(raw);
+    assert_int_equal(hbt_raw_hello(raw), -1);
+    hbt_raw_close(&raw);
+    /* And the hall keeps going on the new key. */
+    hbt_hall_post(h, 50, 999);
+    assert_true(hbt_wait_synced(&w->hq, h, 10000));
+    hbt_assert_synced(&w->hq, h);
+}
+
+/* A request made with `cur_dir`'s pair (current) and a fresh pair for
+ * `hall`, proved for HQ's key in `cur_dir`/hq.key; `current_key`, when not
+ * NULL, is put in as the current key after the proofs (a lie). */
+static void s_request(const char *cur_dir, const char *hall, const char *current_key, char *text,
+                      size_t len)
+{
+    char path[600], err[256];
+    hb_cert_t cur, hq, fresh;
+    snprintf(path, sizeof path, "%s/hall.key", cur_dir);
+    assert_int_equal(hb_cert_load(path, &cur, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/hq.key", cur_dir);
+    assert_int_equal(hb_cert_load_public(path, &hq, err, sizeof err), 0);
+    assert_int_equal(hb_cert_generate(&fresh), 0);
+    hb_enrol_request_t req;
+    assert_int_equal(hb_enrol_request_init(&req, HB_ENROL_ROTATE, hall, fresh.public_key, NULL,
+                                           NULL, err, sizeof err),
+                     0);
+    snprintf(req.current_key, sizeof req.current_key, "%s", cur.public_key);
+    assert_int_equal(hb_enrol_request_prove(&req, cur.secret_key, fresh.secret_key, hq.public_key,
+                                            err, sizeof err),
+                     0);
+    if (current_key)
+        snprintf(req.current_key, sizeof req.current_key, "%s", current_key);
+    assert_int_equal(hb_enrol_request_format(&req, text, len), 0);
+}
+
+/* Sends a RotateRequest over `raw` and returns HQ's answer (NULL on none). */
+static Hallbus__Frame *s_ask(hbt_raw_t *raw, const char *text)
+{
+    Hallbus__RotateRequest rr = HALLBUS__ROTATE_REQUEST__INIT;
+    rr.request = (char *)text;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_ROTATE_REQUEST;
+    f.rotate_request = &rr;
+    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    return hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ROTATE_ANSWER, 3000);
+}
+
+static void s_expect_refusal(hbt_raw_t *raw, const char *text, const char *code, const char *reason)
+{
+    Hallbus__Frame *a = s_ask(raw, text);
+    if (!a)
+        fail_msg("no answer to a request that should be refused as %s", code);
+    assert_false(a->rotate_answer->granted);
+    assert_string_equal(a->rotate_answer->code, code);
+    if (!strstr(a->rotate_answer->reason, reason))
+        fail_msg("refusal \"%s\" lacks \"%s\"", a->rotate_answer->reason, reason);
+    assert_string_equal(a->rotate_answer->certificate, "");
+    hb_frame_free(a);
+}
+
+HBT_TEST(test_rotation_requests_over_the_link_that_are_refused)
+{
+    hbt_world_t *w = *state;
+    s_org(w);
+    hbt_hall_t *a = &w->hall[0], *b = &w->hall[1];
+    hbt_hall_enroll_signed(&w->hq, a, "RA", "C1");
+    hbt_hall_enroll_signed(&w->hq, b, "RB", "C1");
+    w->n_halls = 2;
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, a->dir);
+    assert_non_null(raw);
+    assert_true(hbt_raw_hello(raw) >= 0);
+    char text[HB_ENROL_REQUEST_MAX], b_key[HB_CERT_KEY_Z85], path[600], err[256];
+    hb_cert_t bc;
+    snprintf(path, sizeof path, "%s/hall.key", b->dir);
+    assert_int_equal(hb_cert_load_public(path, &bc, err, sizeof err), 0);
+    snprintf(b_key, sizeof b_key, "%s", bc.public_key);
+
+    /* Hall RB's own, well-proved request, sent over RA's connection. */
+    s_request(b->dir, "RB", NULL, text, sizeof text);
+    s_expect_refusal(raw, text, "wrong_hall", "over hall RA's connection");
+    /* RA's request made with RB's key: its current key is not the key
+     * this connection authenticated with. */
+    s_request(b->dir, "RA", NULL, text, sizeof text);
+    s_expect_refusal(raw, text, "bad_proof", "not the key this connection authenticated with");
+    /* RA's key named as the current one, the proofs made with RB's: */
+    char ra_key[HB_CERT_KEY_Z85];
+    hb_cert_t ac;
+    snprintf(path, sizeof path, "%s/hall.key", a->dir);
+    assert_int_equal(hb_cert_load_public(path, &ac, err, sizeof err), 0);
+    snprintf(ra_key, sizeof ra_key, "%s", ac.public_key);
+    s_request(b->dir, "RA", ra_key, text, sizeof text);
+    s_expect_refusal(raw, text, "bad_proof", "proof");
+    /* Not a request at all; a first enrolment instead of a rotation. */
+    s_expect_refusal(raw, "hello\n", "malformed_request", "malformed request");
+    hb_enrol_request_t first;
+    assert_int_equal(
+        hb_enrol_request_init(&first, HB_ENROL_NEW, "RA", b_key, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(hb_enrol_request_format(&first, text, sizeof text), 0);
+    s_expect_refusal(raw, text, "wrong_kind", "not a rotation");
+    /* Refusals change nothing: RA's certificate is the one it had. */
+    json_t *hall = hbt_req(w->hq.http, "GET", "/v1/halls/RA", NULL, 200);
+    assert_int_equal(hbt_int(json_object_get(hall, "certificate"), "serial"), 1);
+    json_decref(hall);
+    assert_true(s_audited(w, "RA", "key_rotation_refused", "bad_proof"));
+    assert_true(s_audited(w, "RA", "key_rotation_refused", "over hall RA's connection"));
+    /* A good request is granted on the same connection, and asked again
+     * (its answer lost) gets the same certificate, not a third key. */
+    s_request(a->dir, "RA", NULL, text, sizeof text);
+    Hallbus__Frame *ok = s_ask(raw, text);
+    assert_non_null(ok);
+    assert_true(ok->rotate_answer->granted);
+    assert_non_null(strstr(ok->rotate_answer->certificate, "serial = \"3\""));
+    hb_frame_free(ok);
+    ok = s_ask(raw, text);
+    assert_non_null(ok);
+    assert_true(ok->rotate_answer->granted);
+    assert_non_null(strstr(ok->rotate_answer->certificate, "serial = \"3\""));
+    hb_frame_free(ok);
+    hbt_raw_close(&raw);
+
+    /* A revoked hall's key: its connection is told it is revoked, and no
+     * rotation is even looked at. */
+    raw = hbt_raw_connect(w->hq.endpoint, b->dir);
+    assert_non_null(raw);
+    assert_true(hbt_raw_hello(raw) >= 0);
+    hbt_req_ok(w->hq.http, "POST", "/v1/halls/RB/revoke", "{}", 200);
+    s_request(b->dir, "RB", NULL, text, sizeof text);
+    Hallbus__RotateRequest rr = HALLBUS__ROTATE_REQUEST__INIT;
+    rr.request = text;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_ROTATE_REQUEST;
+    f.rotate_request = &rr;
+    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    Hallbus__Frame *rej = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_REJECT, 3000);
+    assert_non_null(rej);
+    assert_int_equal(rej->reject->code, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED);
+    hb_frame_free(rej);
+    hbt_raw_close(&raw);
+    /* Its certificate is gone from the list once the ZAP table is read
+     * again (within its watch interval). */
+    bool gone = false;
+    for (int64_t until = hbt_now_ms() + 3000; !gone && hbt_now_ms() < until; hbt_sleep_ms(50)) {
+        hall = hbt_req(w->hq.http, "GET", "/v1/halls/RB", NULL, 200);
+        gone = json_is_null(json_object_get(hall, "certificate"));
+        assert_string_equal(hbt_str(json_object_get(hall, "link"), "state"), "revoked");
+        json_decref(hall);
+    }
+    assert_true(gone);
+}
+
+/* HQ's policy off (rotate_auto = false): the hall's request is refused, the
+ * hall shows it and asks again; with the policy back on it rotates with
+ * nobody touching it. */
+HBT_TEST(test_refused_rotation_shows_and_is_asked_again)
+{
+    hbt_world_t *w = *state;
+    s_org(w);
+    hbt_hq_stop(&w->hq, SIGTERM);
+    int n_extra = w->hq.n_extra;
+    snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "--rotate_auto");
+    snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "false");
+    hbt_hq_start(&w->hq);
+    hbt_hall_t *h = &w->hall[0];
+    hbt_hall_enroll_signed(&w->hq, h, "MAN1", "C1");
+    w->n_halls = 1;
+    s_hall_args(h, "19s");
+    hbt_hall_start(h);
+    char st[32];
+    int64_t until = hbt_now_ms() + 10000;
+    while (strcmp(s_rotation_state(h, st, sizeof st), "refused") != 0 && hbt_now_ms() < until)
+        hbt_sleep_ms(100);
+    assert_string_equal(st, "refused");
+    json_t *r = s_status(h, "rotation");
+    hbt_assert_contains(hbt_str(r, "reason"), "rotation_manual");
+    assert_true(hbt_int(r, "refusals") >= 1);
+    json_decref(r);
+    assert_true(s_audited(w, "MAN1", "key_rotation_refused", "rotate_auto = false"));
+    /* HQ with the policy on again: the hall's next try goes through. */
+    hbt_hq_stop(&w->hq, SIGTERM);
+    w->hq.n_extra = n_extra;
+    hbt_hq_start(&w->hq);
+    until = hbt_now_ms() + 15000;
+    int64_t rotations = 0;
+    while (rotations < 1 && hbt_now_ms() < until) {
+        hbt_sleep_ms(200);
+        r = s_status(h, "rotation");
+        rotations = hbt_int(r, "rotations");
+        json_decref(r);
+    }
+    if (rotations < 1)
+        fail_msg("no rotation after the policy came back (state %s)",
+                 s_rotation_state(h, st, sizeof st));
+    hbt_hall_post(h, 30, 1);
+    assert_true(hbt_wait_synced(&w->hq, h, 10000));
+}
+
+/* A hall that does not rotate (rotate_before 0): cert_expiring 15 s ahead,
+ * then "expired" with the time on HQ's side and on the hall's. */
+HBT_TEST(test_hall_that_does_not_rotate_is_warned_then_expired)
+{
+    hbt_world_t *w = *state;
+    hbt_hall_t *h = s_one_hall(w, "EXP1");
+    s_hall_args(h, "0");
+    hbt_hall_start(h);
+    hbt_hall_post(h, 10, 1);
+    assert_true(hbt_wait_synced(&w->hq, h, 10000));
+    json_t *r = s_status(h, "rotation");
+    assert_false(json_is_true(json_object_get(r, "automatic")));
+    assert_string_equal(hbt_str(r, "state"), "off");
+    json_decref(r);
+    /* The alert comes while the hall is still connected. */
+    json_t *al = NULL;
+    int64_t until = hbt_now_ms() + 15000;
+    while (hbt_now_ms() < until) {
+        json_t *list = hbt_get(w->hq.http, "/v1/alerts?state=open&hall=EXP1&kind=cert_expiring");
+        al = json_incref(json_array_get(json_object_get(list, "alerts"), 0));
+        json_decref(list);
+        if (al)
+            break;
+        hbt_sleep_ms(200);
+    }
+    if (!al)
+        fail_msg("no cert_expiring alert for hall EXP1");
+    json_t *params = json_object_get(al, "params");
+    assert_int_equal(hbt_int(params, "warn_s"), 15);
+    assert_true(hbt_int(params, "expires_in_s") <= 15);
+    hbt_assert_contains(hbt_str(al, "detail"), "has not rotated");
+    json_decref(al);
+    json_t *hall = hbt_req(w->hq.http, "GET", "/v1/halls/EXP1", NULL, 200);
+    assert_string_equal(hbt_str(json_object_get(hall, "certificate"), "state"), "expiring");
+    char not_after[64];
+    snprintf(not_after, sizeof not_after, "%s",
+             hbt_str(json_object_get(hall, "certificate"), "not_after"));
+    json_decref(hall);
+    /* Past its not-after: expired, with its time, on both sides (never
+     * "revoked"). */
+    const char *state_now = "";
+    until = hbt_now_ms() + 25000;
+    while (hbt_now_ms() < until) {
+        hall = hbt_req(w->hq.http, "GET", "/v1/halls/EXP1", NULL, 200);
+        static char s[32];
+        snprintf(s, sizeof s, "%s", hbt_str(json_object_get(hall, "link"), "state"));
+        state_now = s;
+        json_decref(hall);
+        if (strcmp(state_now, "expired") == 0)
+            break;
+        hbt_sleep_ms(200);
+    }
+    assert_string_equal(state_now, "expired");
+    hall = hbt_req(w->hq.http, "GET", "/v1/halls?limit=10", NULL, 200);
+    json_t *row = json_array_get(json_object_get(hall, "halls"), 0);
+    assert_string_equal(hbt_str(row, "hall"), "EXP1");
+    assert_string_equal(hbt_str(json_object_get(row, "link"), "state"), "expired");
+    assert_string_equal(hbt_str(json_object_get(row, "certificate"), "state"), "expired");
+    assert_string_equal(hbt_str(json_object_get(row, "certificate"), "not_after"), not_after);
+    json_decref(hall);
+    json_t *link = NULL;
+    until = hbt_now_ms() + 10000;
+    while (hbt_now_ms() < until) {
+        link = s_status(h, "link");
+        if (strcmp(hbt_str(link, "state"), "expired") == 0)
+            break;
+        json_decref(link);
+        link = NULL;
+        hbt_sleep_ms(100);
+    }
+    if (!link)
+        fail_msg("the hall does not show its link expired");
+    json_decref(link);
+}
+
+/* A stand-in for HQ: a CURVE ROUTER with HQ's key pair (no ZAP handler: it
+ * takes any key) that welcomes the hall, offering rotation or not as an
+ * older hqd does, answers its heartbeats and never answers a rotation
+ * request. Runs for `ms` or until `stop_after` requests came; returns how
+ * many came, and whether the hall showed `state_seen` meanwhile. */
+typedef struct fake_hq {
+    void *ctx, *router;
+} fake_hq_t;
+
+static void s_fake_start(hbt_world_t *w, hbt_hall_t *h, fake_hq_t *f)
+{
+    char path[600], err[256];
+    hb_cert_t hq;
+    snprintf(path, sizeof path, "%s/hq.key", w->hq.keys);
+    assert_int_equal(hb_cert_load(path, &hq, err, sizeof err), 0);
+    f->ctx = zmq_ctx_new();
+    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(f->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(f->router, ZMQ_CURVE_SECRETKEY, hq.secret_key, 40);
+    zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
+    size_t len = sizeof h->hq_endpoint;
+    zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, h->hq_endpoint, &len);
+}
+
+static void s_fake_stop(hbt_world_t *w, fake_hq_t *f)
+{
+    hbt_hall_stop(&w->hall[0], SIGTERM); /* before its HQ goes */
+    zmq_close(f->router);
+    zmq_ctx_term(f->ctx);
+}
+
+static int s_fake_serve(fake_hq_t *f, hbt_hall_t *h, bool offer, int stop_after, int ms,
+                        const char *state_seen, bool *seen)
+{
+    int requests = 0;
+    *seen = false;
+    int64_t until = hbt_now_ms() + ms;
+    while (hbt_now_ms() < until && requests < stop_after) {
+        zmq_pollitem_t item = {f->router, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) > 0) {
+            zmq_msg_t rid, body;
+            zmq_msg_init(&rid);
+            zmq_msg_init(&body);
+            zmq_msg_recv(&rid, f->router, 0);
+            zmq_msg_recv(&body, f->router, 0);
+            Hallbus__Frame *fr = hb_frame_unpack(zmq_msg_data(&body), zmq_msg_size(&body));
+            Hallbus__Frame out = HALLBUS__FRAME__INIT;
+            Hallbus__Welcome wel = HALLBUS__WELCOME__INIT;
+            Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
+            if (fr && fr->kind_case == HALLBUS__FRAME__KIND_HELLO) {
+                wel.committed_seq = fr->hello->last_seq; /* keeps the hall from resending */
+                wel.heartbeat_ms = 300;
+                wel.rotation = offer;
+                out.kind_case = HALLBUS__FRAME__KIND_WELCOME;
+                out.welcome = &wel;
+            } else if (fr && fr->kind_case == HALLBUS__FRAME__KIND_HEARTBEAT) {
+                hb.last_seq = fr->heartbeat->last_seq;
+                out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
+                out.heartbeat = &hb;
+            } else if (fr && fr->kind_case == HALLBUS__FRAME__KIND_ROTATE_REQUEST) {
+                requests++;
+                hbt_assert_contains(fr->rotate_request->request, "kind = rotate");
+                hbt_assert_contains(fr->rotate_request->request, "hall = ");
+            }
+            if (out.kind_case != HALLBUS__FRAME__KIND__NOT_SET) {
+                uint8_t buf[512];
+                size_t n = hallbus__frame__pack(&out, buf);
+                zmq_send(f->router, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
+                zmq_send(f->router, buf, n, 0);
+            }
+            hb_frame_free(fr);
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+        }
+        if (!*seen) {
+            char st[32];
+            *seen = strcmp(s_rotation_state(h, st, sizeof st), state_seen) == 0;
+        }
+    }
+    return requests;
+}
+
+/* A hall due to rotate at once (rotate_before 19s of a 20 s certificate),
+ * enrolled at the real HQ and then started against the stand-in. */
+static hbt_hall_t *s_fake_hall(hbt_world_t *w, const char *id, fake_hq_t *f)
+{
+    hbt_hall_t *h = s_one_hall(w, id);
+    s_fake_start(w, h, f);
+    s_hall_args(h, "19s");
+    hbt_hall_start(h);
+    return h;
+}
+
+/* An HQ that offers rotation and never answers it: the hall shows the
+ * request unanswered and asks again after its backoff. */
+HBT_TEST(test_unanswered_rotation_is_asked_again)
+{
+    hbt_world_t *w = *state;
+    fake_hq_t f;
+    hbt_hall_t *h = s_fake_hall(w, "SIL1", &f);
+    bool unanswered_seen = false;
+    assert_int_equal(s_fake_serve(&f, h, true, 2, 15000, "unanswered", &unanswered_seen), 2);
+    assert_true(unanswered_seen);
+    json_t *r = s_status(h, "rotation");
+    assert_true(hbt_int(r, "unanswered") >= 1);
+    assert_int_equal(hbt_int(r, "rotations"), 0);
+    json_decref(r);
+    s_fake_stop(w, &f);
+}
+
+/* An older HQ (its Welcome offers no rotation): the hall sends nothing it
+ * would not understand and says it waits for a rotation by hand. */
+HBT_TEST(test_older_hq_gets_no_rotation_request)
+{
+    hbt_world_t *w = *state;
+    fake_hq_t f;
+    hbt_hall_t *h = s_fake_hall(w, "OLD1", &f);
+    bool waiting = false;
+    assert_int_equal(s_fake_serve(&f, h, false, 1, 4000, "waiting", &waiting), 0);
+    assert_true(waiting);
+    json_t *r = s_status(h, "rotation");
+    hbt_assert_contains(hbt_str(r, "reason"), "does not take rotations over the link");
+    assert_int_equal(hbt_int(r, "requests"), 0);
+    json_decref(r);
+    s_fake_stop(w, &f);
+}
