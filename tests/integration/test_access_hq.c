@@ -458,9 +458,7 @@ static void test_lists_keep_to_scope(void **state)
         w->n_halls++;
     }
     s_ok(w, admin, "PUT", "/v1/policies/national",
-         "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-         "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-         "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+         HBT_POLICY_OPEN_AND
          "\"sla\":{\"max_wait_s\":{\"A:*\":1}}}",
          200);
     s_ok(w, admin, "POST", "/v1/policies/publish", "{}", 200);

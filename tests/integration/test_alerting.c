@@ -76,9 +76,7 @@ HBT_TEST(test_raise_survive_restart_clear)
     /* HQ's policy for the hall: open round the clock, an A ticket may wait
      * 2 s, more than 2 waiting asks for diversion. */
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+               HBT_POLICY_OPEN_AND
                "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
                200);
     hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);

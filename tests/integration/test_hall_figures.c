@@ -39,9 +39,7 @@
  * moments the comparisons pick); diversion from 3 waiting. HQ publishes the
  * same as the national policy, so both sides run one policy. */
 #define POLICY                                                                                    \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                          \
-    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
-    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"             \
+    HBT_POLICY_OPEN_AND                                               \
     "\"sla\":{\"max_wait_s\":{\"*:*\":60,\"A:vip\":20,\"B:*\":120}},"                              \
     "\"diversion\":{\"threshold\":3,\"echannels\":[\"app\"]}}"
 
@@ -71,21 +69,6 @@ static int s_setup(void **state)
     hbt_hall_start(&w->hall[1]);
     *state = w;
     return 0;
-}
-
-/* Waits until the hall runs HQ's published policy (version 1). */
-static void s_wait_policy(hbt_hall_t *h)
-{
-    int64_t deadline = hbt_now_ms() + 20000;
-    while (hbt_now_ms() < deadline) {
-        json_t *p = hbt_get(h->http, "/v1/policy");
-        int64_t v = p ? hbt_int(p, "version") : -1;
-        json_decref(p);
-        if (v == 1)
-            return;
-        hbt_sleep_ms(100);
-    }
-    fail_msg("hall %s did not apply HQ's policy within 20 s", h->id);
 }
 
 /* ------------------------------------------------------- the figures ---- */
@@ -222,14 +205,7 @@ static void s_day(hbt_world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
 
 static json_t *s_advice_for(const json_t *hall, const char *service)
 {
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(hall, "advice"), i, a)
-    {
-        if (strcmp(json_string_value(json_object_get(a, "service")), service) == 0)
-            return a;
-    }
-    return NULL;
+    return hbt_find(json_object_get(hall, "advice"), "service", service);
 }
 
 static void s_advice(hbt_world_t *w)
@@ -302,8 +278,8 @@ static void s_advice(hbt_world_t *w)
 HBT_TEST(test_figures_equal_on_both_sides)
 {
     hbt_world_t *w = *state;
-    s_wait_policy(&w->hall[0]);
-    s_wait_policy(&w->hall[1]);
+    hbt_wait_policy(&w->hall[0], 1, 20000);
+    hbt_wait_policy(&w->hall[1], 1, 20000);
     /* A `now` that is not a time is refused on both sides. */
     assert_int_equal(hbt_http(w->hall[0].http, "GET", "/v1/hall?now=yesterday", NULL, NULL), 400);
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));

@@ -46,6 +46,21 @@ void hbt_rmdir(const char *dir)
     hbt_run(argv, NULL, 0);
 }
 
+void *hbt_fixture_new(size_t size, const char *tag)
+{
+    assert_true(size >= HBT_FIXTURE_DIR);
+    char *f = calloc(1, size);
+    assert_non_null(f);
+    hbt_mkdtemp(f, HBT_FIXTURE_DIR, tag);
+    return f;
+}
+
+void hbt_fixture_free(void *fixture)
+{
+    hbt_rmdir(fixture);
+    free(fixture);
+}
+
 /* The kernel may give the same free port twice in a row (it was free both
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
@@ -753,6 +768,21 @@ static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
     json_decref(hs);
     json_decref(hh);
     return ok;
+}
+
+void hbt_wait_policy(hbt_hall_t *hall, int64_t version, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms, v = -1;
+    while (hbt_now_ms() < deadline) {
+        json_t *p = hbt_get(hall->http, "/v1/policy");
+        v = p ? hbt_int(p, "version") : -1;
+        json_decref(p);
+        if (v == version)
+            return;
+        hbt_sleep_ms(100);
+    }
+    fail_msg("hall %s runs policy version %lld, not %lld, after %d ms", hall->id, (long long)v,
+             (long long)version, timeout_ms);
 }
 
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms)

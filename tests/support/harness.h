@@ -30,6 +30,13 @@ typedef struct hbt_tmpdir {
 } hbt_tmpdir_t;
 int hbt_tmpdir_setup(void **state);
 int hbt_tmpdir_teardown(void **state);
+/* A unit test's fixture of `size` bytes, zeroed, whose first member is
+ * `char dir[HBT_FIXTURE_DIR]`: that folder made fresh (hbt_mkdtemp with
+ * `tag`). hbt_fixture_free removes the folder and frees the fixture; the
+ * test closes what it opened in the folder first. */
+#define HBT_FIXTURE_DIR 256
+void *hbt_fixture_new(size_t size, const char *tag);
+void hbt_fixture_free(void *fixture);
 /* hbt_tmpdir_teardown for tests of the systemd protocol: the variables a
  * test set for it (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID) unset too. */
 int hbt_tmpdir_notify_teardown(void **state);
@@ -175,12 +182,21 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
 /* Starts branchd with --local_trust unless hall->tokens_only, and waits
  * until its API answers (with 401, when tokens only). */
 void hbt_hall_start(hbt_hall_t *hall);
-/* A policy open every day round the clock, in UTC: tests that take tickets
- * at whatever hour CI runs use it. */
-#define HBT_POLICY_ALWAYS_OPEN                                                                    \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"  \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"                  \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}"
+/* Opening hours of every day round the clock: the member of a policy
+ * document, for tests that write a policy with more in it. */
+#define HBT_HOURS_ALWAYS_OPEN                                                                     \
+    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                   \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}"
+/* A policy open every day round the clock in the time zone `tz` (a string
+ * literal). */
+#define HBT_POLICY_OPEN_IN(tz) "{\"timezone\":\"" tz "\"," HBT_HOURS_ALWAYS_OPEN "}"
+/* The same in UTC: tests that take tickets at whatever hour CI runs use it. */
+#define HBT_POLICY_ALWAYS_OPEN HBT_POLICY_OPEN_IN("UTC")
+/* The start of a policy open round the clock in UTC that goes on with
+ * more members and the closing brace:
+ *   HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":2}}}" */
+#define HBT_POLICY_OPEN_AND "{\"timezone\":\"UTC\"," HBT_HOURS_ALWAYS_OPEN ","
 /* The services every engine test hall offers. */
 #define HBT_SERVICES "A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards"
 /* Writes `policy_json` to the hall's folder and adds --policy_file and
@@ -190,6 +206,9 @@ void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *
 void hbt_hall_stop(hbt_hall_t *hall, int sig);
 /* Posts `n` generated events (in arrays of up to 500); returns the last seq. */
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
+/* Waits until the hall runs HQ's published policy `version` (its GET
+ * /v1/policy says so); fails the test after `timeout_ms`. */
+void hbt_wait_policy(hbt_hall_t *hall, int64_t version, int timeout_ms);
 /* Waits until HQ holds the hall's whole stream: last_seq equal to the
  * hall's and the two stream digests equal. Returns false on timeout. */
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms);

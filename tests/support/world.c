@@ -103,3 +103,15 @@ void hbt_refused(const char *base, const char *method, const char *path, const c
                  body ? body : "", hbt_str(a, "error"), hbt_str(a, "reason"), code, want);
     json_decref(a);
 }
+
+json_t *hbt_find(const json_t *arr, const char *name, const char *value)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o)
+    {
+        if (strcmp(hbt_str(o, name), value) == 0)
+            return o;
+    }
+    return NULL;
+}

@@ -57,4 +57,8 @@ void hbt_refused(const char *base, const char *method, const char *path, const c
 /* A member string of `o`, or "" when it has none. */
 const char *hbt_str(const json_t *o, const char *name);
 
+/* The first object of the array `arr` whose member `name` is the string
+ * `value` (borrowed), or NULL. */
+json_t *hbt_find(const json_t *arr, const char *name, const char *value);
+
 #endif
