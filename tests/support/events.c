@@ -6,6 +6,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
+#include "hallbus/tz.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,31 @@ json_t *hbt_json(const char *text)
     if (!j)
         fail_msg("test JSON does not parse: %s: %s", jerr.text, buf);
     return j;
+}
+
+json_t *hbt_json_exact(const char *text, size_t flags)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, flags, &jerr);
+    if (!j)
+        fail_msg("test JSON does not parse: %s (column %d): %s", jerr.text, jerr.column, text);
+    return j;
+}
+
+char *hbt_json_text(const json_t *j)
+{
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_non_null(text);
+    return text;
+}
+
+int64_t hbt_local_ms(const char *tz, const char *date, int h, int m)
+{
+    int32_t day;
+    assert_int_equal(hb_date_parse(date, &day), 0);
+    const hb_tz_t *zone = NULL;
+    assert_int_equal(hb_tz_get(tz, &zone, NULL, 0), 0);
+    return hb_tz_local_to_utc(zone, day, h, m);
 }
 
 /* A test's text from its format, which must fit. */
@@ -104,8 +130,7 @@ char *hbt_state_text(const hb_hall_state_t *s)
 {
     json_t *j = hb_hall_state_to_json(s);
     assert_non_null(j);
-    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-    assert_non_null(text);
+    char *text = hbt_json_text(j);
     json_decref(j);
     return text;
 }

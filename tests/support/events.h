@@ -22,6 +22,14 @@
 json_t *hbt_json(const char *text);
 json_t *hbt_jsonf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* JSON as written (no ' for "), read with jansson's `flags`
+ * (JSON_REJECT_DUPLICATES, ...); new reference. */
+json_t *hbt_json_exact(const char *text, size_t flags);
+/* `j` as compact text with sorted keys (free() it). */
+char *hbt_json_text(const json_t *j);
+/* The UTC instant (ms) of a local `date` ("2026-12-04") and time in the
+ * zone `tz` ("Europe/Berlin"). */
+int64_t hbt_local_ms(const char *tz, const char *date, int h, int m);
 /* An event from its JSON (' for "), stamped `at` unless it says "at";
  * seq 0. Free with hb_envelope_free. */
 Hallbus__Envelope *hbt_event(int64_t at, const char *text);

@@ -23,14 +23,13 @@
 #include <string.h>
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     access_t *a;
 } fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    hbt_mkdtemp(fx->dir, sizeof fx->dir, "access");
+    fixture_t *fx = hbt_fixture_new(sizeof *fx, "access");
     char err[256];
     assert_int_equal(access_open(fx->dir, &fx->a, err, sizeof err), 0);
     *state = fx;
@@ -43,8 +42,7 @@ static int s_teardown(void **state)
     access_close(&fx->a);
     assert_null(fx->a);
     access_close(&fx->a); /* idempotent */
-    hbt_rmdir(fx->dir);
-    free(fx);
+    hbt_fixture_free(fx);
     return 0;
 }
 

@@ -24,24 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "runner.h"
 
 #define SEC 1000LL
 #define T0 1796000000000LL
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     char dir2[256];
     alertstore_t *st;
 } fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-alertstore-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->dir2, sizeof f->dir2, "/tmp/hb-test-alertstore2-XXXXXX");
-    assert_non_null(mkdtemp(f->dir2));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-alertstore");
+    hbt_mkdtemp(f->dir2, sizeof f->dir2, "test-alertstore2");
     *state = f;
     return 0;
 }
@@ -50,10 +48,8 @@ static int s_teardown(void **state)
 {
     fixture_t *f = *state;
     alertstore_close(&f->st);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", f->dir, f->dir2);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_rmdir(f->dir2);
+    hbt_fixture_free(f);
     return 0;
 }
 

@@ -33,11 +33,7 @@ typedef struct world {
 
 static json_t *s_json(const char *text)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j)
-        fail_msg("bad test JSON: %s (column %d)", jerr.text, jerr.column);
-    return j;
+    return hbt_json_exact(text, JSON_REJECT_DUPLICATES);
 }
 
 static void s_open(world_t *w)
@@ -125,12 +121,6 @@ static char *s_org_text_of(world_t *w)
     return t;
 }
 
-static char *s_dump(const json_t *j)
-{
-    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_non_null(t);
-    return t;
-}
 
 /* ---------------------------------------------------------- organisation */
 
@@ -680,13 +670,13 @@ HBT_TEST(test_persistence)
 
     char *org = s_org_text_of(w);
     json_t *pj = hq_control_policies_json(w->c);
-    char *pol = s_dump(pj);
+    char *pol = hbt_json_text(pj);
     json_decref(pj);
     json_t *cj = campaign_calendar_to_json(hq_control_calendar(w->c));
-    char *cal = s_dump(cj);
+    char *cal = hbt_json_text(cj);
     json_decref(cj);
     json_t *gj = calcheck_glossary_to_json(hq_control_glossary(w->c));
-    char *glo = s_dump(gj);
+    char *glo = hbt_json_text(gj);
     json_decref(gj);
     json_t *eff_before = NULL;
     OK(hq_control_effective_policy(w->c, "H001", false, &eff_before, err_, sizeof err_));
@@ -695,13 +685,13 @@ HBT_TEST(test_persistence)
 
     char *org2 = s_org_text_of(w);
     pj = hq_control_policies_json(w->c);
-    char *pol2 = s_dump(pj);
+    char *pol2 = hbt_json_text(pj);
     json_decref(pj);
     cj = campaign_calendar_to_json(hq_control_calendar(w->c));
-    char *cal2 = s_dump(cj);
+    char *cal2 = hbt_json_text(cj);
     json_decref(cj);
     gj = calcheck_glossary_to_json(hq_control_glossary(w->c));
-    char *glo2 = s_dump(gj);
+    char *glo2 = hbt_json_text(gj);
     json_decref(gj);
     assert_string_equal(org, org2);
     assert_string_equal(pol, pol2);

@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "runner.h"
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     hq_store_t st;
     uv_loop_t loop;
     hq_commit_t last[16]; /* by hall number */
@@ -31,9 +32,7 @@ typedef struct {
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-hqstore-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-hqstore");
     uv_loop_init(&f->loop);
     *state = f;
     return 0;
@@ -43,10 +42,7 @@ static int s_teardown(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(uv_loop_close(&f->loop), 0);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_fixture_free(f);
     return 0;
 }
 
