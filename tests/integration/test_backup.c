@@ -46,14 +46,12 @@ static int s_setup(void **state)
 {
     hbt_world_setup(state);
     hbt_world_t *w = *state;
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"K1\",\"city\":\"C1\"},{\"id\":\"K2\",\"city\":\"C1\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"
+                "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
+                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"K1\",\"city\":\"C1\"},{\"id\":\"K2\",\"city\":\"C1\"}]}",
+                POLICY);
     for (int i = 0; i < HALLS; i++) {
         hbt_hall_set_engine(&w->hall[i], POLICY, NULL);
         hbt_hall_start(&w->hall[i]);

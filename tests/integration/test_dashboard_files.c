@@ -56,15 +56,9 @@ static int s_get(const hbt_hq_t *hq, const char *path, char *body, size_t len)
 
 static bool s_log_has(const hbt_hq_t *hq, const char *needle)
 {
-    char path[400], line[2048];
+    char path[400];
     snprintf(path, sizeof path, "%s/hqd.log", hq->root);
-    FILE *f = fopen(path, "r");
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    return hbt_log_has(path, needle);
 }
 
 /* Starts an hqd of its own in `sub` with `--chartjs value`. */

@@ -52,17 +52,15 @@ static int s_setup(void **state)
     hbt_world_setup(state);
     hbt_world_t *w = *state;
     /* F1 and F2 in one city, F2 and F3 (never connected) F1's neighbours. */
-    hbt_req_ok(
-        w->hq.http, "PUT", "/v1/org",
+    hbt_publish(
+        w->hq.http,
         "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
         "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
         "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
         "\"halls\":[{\"id\":\"F1\",\"city\":\"C1\",\"neighbours\":[\"F3\",\"F2\"]},"
         "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
         "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
-        200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+        POLICY);
     hbt_hall_set_engine(&w->hall[0], POLICY, NULL);
     hbt_hall_set_engine(&w->hall[1], POLICY, NULL);
     hbt_hall_start(&w->hall[0]);

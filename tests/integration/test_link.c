@@ -379,25 +379,10 @@ HBT_TEST(test_hall_cannot_write_another_halls_stream)
      * events go to B, because identity is the key. */
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 10), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    hb_frame_free(ack);
+    hbt_raw_send_acked(raw, 1, 10, 0);
     hbt_raw_close(&raw);
     assert_int_equal(s_hq_last(w, "HALL-B"), 10);
     assert_true(s_hq_last(w, "HALL-A") <= 0);
-}
-
-static bool s_log_has(const char *log, const char *needle)
-{
-    FILE *f = fopen(log, "r");
-    char line[2048];
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
 }
 
 HBT_TEST(test_sighup_reloads_what_may_change)
@@ -416,18 +401,18 @@ HBT_TEST(test_sighup_reloads_what_may_change)
     assert_int_equal(system(cmd), 0);
     kill(w->hall[0].proc.pid, SIGHUP);
     int64_t deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->hall[0].proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
+    while (!hbt_log_has(w->hall[0].proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
         hbt_sleep_ms(50);
-    assert_true(s_log_has(w->hall[0].proc.log, "configuration reloaded"));
+    assert_true(hbt_log_has(w->hall[0].proc.log, "configuration reloaded"));
     /* A setting that needs a restart: refused whole, the hall runs on. */
     snprintf(cmd, sizeof cmd, "echo 'window = 8' >> %s", conf);
     assert_int_equal(system(cmd), 0);
     kill(w->hall[0].proc.pid, SIGHUP);
     deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->hall[0].proc.log, "reload refused") && hbt_now_ms() < deadline)
+    while (!hbt_log_has(w->hall[0].proc.log, "reload refused") && hbt_now_ms() < deadline)
         hbt_sleep_ms(50);
-    assert_true(s_log_has(w->hall[0].proc.log, "reload refused"));
-    assert_true(s_log_has(w->hall[0].proc.log, "window"));
+    assert_true(hbt_log_has(w->hall[0].proc.log, "reload refused"));
+    assert_true(hbt_log_has(w->hall[0].proc.log, "window"));
     hbt_hall_post(&w->hall[0], 10, 7);
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }

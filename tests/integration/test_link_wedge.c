@@ -610,10 +610,7 @@ HBT_TEST(test_unknown_protocol_refused_and_alerted)
     json_decref(al);
     /* Speaking version 1 with a batch stored clears it. */
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 3), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    hb_frame_free(ack);
+    hbt_raw_send_acked(raw, 1, 3, 0);
     int64_t deadline = hbt_now_ms() + 5000;
     while ((al = s_wait_alert(&w->hq, "WEDGE-W", "hall_blocked", 0)) && hbt_now_ms() < deadline) {
         json_decref(al);
@@ -628,20 +625,13 @@ HBT_TEST(test_conflicting_resend_refused_and_alerted)
     hbt_world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 7), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    assert_int_equal(ack->ack->committed_seq, 7);
-    hb_frame_free(ack);
+    assert_int_equal(hbt_raw_send_acked(raw, 1, 7, 0), 7);
     json_t *h = s_hq_hall(&w->hq, "WEDGE-W");
     char digest[80];
     snprintf(digest, sizeof digest, "%s", hbt_str(h, "stream_digest"));
     json_decref(h);
     /* The same resend is a plain duplicate: acknowledged. */
-    assert_int_equal(hbt_raw_send_batch(raw, 4, 4), 0);
-    ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    hb_frame_free(ack);
+    hbt_raw_send_acked(raw, 4, 4, 0);
     /* 4..7 again with other content: never acknowledged. */
     ProtobufCBinaryData items[4];
     for (int i = 0; i < 4; i++) {

@@ -324,18 +324,13 @@ static void s_prepare(hbt_world_t *w)
     s_wait_listening(s_t.smtp_port);
     s_restart_hq(w);
 
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
-               "{\"id\":\"C2\",\"name\":\"Lakeside\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"NT1\",\"city\":\"C1\",\"name\":\"人民广场营业厅\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               HBT_POLICY_OPEN_AND
-               "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+                "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
+                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
+                "{\"id\":\"C2\",\"name\":\"Lakeside\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"NT1\",\"city\":\"C1\",\"name\":\"人民广场营业厅\"}]}",
+                HBT_POLICY_QUICK_ALERTS);
 
 }
 
@@ -494,20 +489,16 @@ HBT_TEST(test_alerts_reach_people)
         assert_string_equal(hbt_str(b, "receiver"), "city-ops");
         json_t *al = json_array_get(json_object_get(b, "alerts"), 0);
         json_t *labels = json_object_get(al, "labels");
-        assert_string_equal(hbt_str(labels, "hall"), "NT1");
-        assert_string_equal(hbt_str(labels, "city"), "C1");
-        assert_string_equal(hbt_str(labels, "province"), "P1");
+        hbt_assert_strs(labels, "hall", "NT1", "city", "C1", "province", "P1", NULL);
         assert_string_equal(hbt_str(al, "endsAt"), "0001-01-01T00:00:00Z");
         assert_true(strlen(hbt_str(al, "startsAt")) > 0);
         hbt_assert_contains(hbt_str(al, "generatorURL"), "http://hq.example/");
         if (strcmp(hbt_str(labels, "alertname"), "wait_sla") == 0) {
             json_t *ann = json_object_get(al, "annotations");
-            assert_string_equal(hbt_str(labels, "service"), "A");
-            assert_string_equal(hbt_str(labels, "priority"), "normal");
-            assert_string_equal(hbt_str(labels, "severity"), "warning");
-            assert_string_equal(hbt_str(ann, "summary"), "等候超过 2 秒 (A 业务, normal)");
-            assert_string_equal(hbt_str(ann, "summary_en"), "waiting over 2 s (service A, normal)");
-            assert_string_equal(hbt_str(ann, "limit_s"), "2");
+            hbt_assert_strs(labels, "service", "A", "priority", "normal", "severity", "warning",
+                            NULL);
+            hbt_assert_strs(ann, "summary", "等候超过 2 秒 (A 业务, normal)", "summary_en",
+                            "waiting over 2 s (service A, normal)", "limit_s", "2", NULL);
         }
     }
     /* The duty manager's WeCom robot: wait_sla only, once, as markdown. */

@@ -324,12 +324,6 @@ static tally_t *s_day_of(model_t *m, int64_t ms)
     return d >= 0 && d < MAX_DAYS ? &m->days[d] : &sink;
 }
 
-static const char *s_str(const json_t *ev, const char *name)
-{
-    const char *s = json_string_value(json_object_get(ev, name));
-    return s ? s : "";
-}
-
 static int64_t s_num(const json_t *ev, const char *name)
 {
     return (int64_t)json_integer_value(json_object_get(ev, name));
@@ -407,16 +401,16 @@ static void s_counter_to(model_t *m, mcounter_t *c, int state, int64_t t)
 
 static void s_model_event(model_t *m, const json_t *ev)
 {
-    const char *type = s_str(ev, "type");
+    const char *type = hbt_str(ev, "type");
     int64_t t = s_ms_of(ev);
     tally_t *d = s_day_of(m, t);
     d->events++;
     if (strcmp(type, "ticket_issued") == 0) {
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), true);
-        snprintf(k->svc, sizeof k->svc, "%s", s_str(ev, "service"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
+        snprintf(k->svc, sizeof k->svc, "%s", hbt_str(ev, "service"));
         k->staff[0] = '\0';
         k->called = false;
-        const char *prio = s_str(ev, "priority"), *src = s_str(ev, "source");
+        const char *prio = hbt_str(ev, "priority"), *src = hbt_str(ev, "source");
         k->prio = strcmp(prio, "appointment") == 0;
         d->issued++;
         d->issued_kiosk += strcmp(src, "kiosk") == 0;
@@ -426,8 +420,8 @@ static void s_model_event(model_t *m, const json_t *ev)
         d->issued_appointment += k->prio;
         SVC(d, k->svc)->a++;
     } else if (strcmp(type, "ticket_called") == 0) {
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), true);
-        s_counter_to(m, s_counter(m, s_str(ev, "counter")), 2, t);
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
+        s_counter_to(m, s_counter(m, hbt_str(ev, "counter")), 2, t);
         if (!k->called) {
             k->called = true;
             d->called++;
@@ -437,17 +431,17 @@ static void s_model_event(model_t *m, const json_t *ev)
         }
     } else if (strcmp(type, "ticket_recalled") == 0) {
         d->recalled++;
-        s_counter_to(m, s_counter(m, s_str(ev, "counter")), 2, t);
+        s_counter_to(m, s_counter(m, hbt_str(ev, "counter")), 2, t);
     } else if (strcmp(type, "service_started") == 0) {
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), false);
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), false);
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (k)
-            snprintf(k->staff, sizeof k->staff, "%s", s_str(ev, "staff"));
-        snprintf(c->staff, sizeof c->staff, "%s", s_str(ev, "staff"));
+            snprintf(k->staff, sizeof k->staff, "%s", hbt_str(ev, "staff"));
+        snprintf(c->staff, sizeof c->staff, "%s", hbt_str(ev, "staff"));
         if (c->state != 2)
             s_counter_to(m, c, 2, t);
     } else if (strcmp(type, "service_completed") == 0) {
-        const char *outcome = s_str(ev, "outcome");
+        const char *outcome = hbt_str(ev, "outcome");
         d->served++;
         d->served_done += strcmp(outcome, "done") == 0;
         d->served_referred += strcmp(outcome, "referred") == 0;
@@ -456,9 +450,9 @@ static void s_model_event(model_t *m, const json_t *ev)
         d->service_n++;
         d->service_sum += s_num(ev, "duration_s");
         s_vec_add(&d->services, (uint32_t)s_num(ev, "duration_s"));
-        s_biz(d, s_str(ev, "business_type"), 1);
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), false);
+        s_biz(d, hbt_str(ev, "business_type"), 1);
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), false);
         const char *staff = k && k->staff[0] ? k->staff : c->staff;
         if (staff[0])
             STAFF(d, staff)->a++;
@@ -467,25 +461,25 @@ static void s_model_event(model_t *m, const json_t *ev)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "ticket_no_show") == 0) {
         d->no_shows++;
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->staff[0])
             STAFF(d, c->staff)->b++;
         if (c->state == 2)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "ticket_transferred") == 0) {
         d->transferred++;
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), true);
-        snprintf(k->svc, sizeof k->svc, "%s", s_str(ev, "to_service"));
-        if (s_str(ev, "counter")[0]) {
-            mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
+        snprintf(k->svc, sizeof k->svc, "%s", hbt_str(ev, "to_service"));
+        if (hbt_str(ev, "counter")[0]) {
+            mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
             if (c->state == 2)
                 s_counter_to(m, c, 1, t);
         }
     } else if (strcmp(type, "ticket_cancelled") == 0) {
         d->cancelled++;
     } else if (strcmp(type, "counter_opened") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
-        snprintf(c->staff, sizeof c->staff, "%s", s_str(ev, "staff"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
+        snprintf(c->staff, sizeof c->staff, "%s", hbt_str(ev, "staff"));
         int32_t day = hb_tz_local_day(m->tz, t);
         if (m->opened_day != day) {
             m->opened_day = day;
@@ -504,27 +498,27 @@ static void s_model_event(model_t *m, const json_t *ev)
         if (c->state != 1)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "counter_paused") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->state != 3)
             s_counter_to(m, c, 3, t);
     } else if (strcmp(type, "counter_resumed") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->state != 1)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "counter_closed") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->state != 0)
             s_counter_to(m, c, 0, t);
     } else if (strcmp(type, "complaint_opened") == 0) {
         assert_true(m->n_complaints < 256);
         mcomplaint_t *k = &m->complaints[m->n_complaints++];
         memset(k, 0, sizeof *k);
-        snprintf(k->id, sizeof k->id, "%s", s_str(ev, "complaint"));
+        snprintf(k->id, sizeof k->id, "%s", hbt_str(ev, "complaint"));
         k->ack_due = s_num(ev, "ack_due_ms");
         k->resolve_due = s_num(ev, "resolve_due_ms");
         d->c_opened++;
     } else if (strcmp(type, "complaint_acknowledged") == 0) {
-        mcomplaint_t *k = s_complaint(m, s_str(ev, "complaint"));
+        mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         if (k && k->acked)
             return;
         d->c_acked++;
@@ -538,16 +532,16 @@ static void s_model_event(model_t *m, const json_t *ev)
             k->acked = true;
     } else if (strcmp(type, "complaint_escalated") == 0) {
         d->c_escalated++;
-        mcomplaint_t *k = s_complaint(m, s_str(ev, "complaint"));
+        mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         bool missed = json_is_true(json_object_get(ev, "automatic")) &&
-                      strcmp(s_str(ev, "missed"), "") != 0 &&
-                      strcmp(s_str(ev, "missed"), "unspecified") != 0;
+                      strcmp(hbt_str(ev, "missed"), "") != 0 &&
+                      strcmp(hbt_str(ev, "missed"), "unspecified") != 0;
         if (k && missed && !k->overdue) {
             k->overdue = true;
             d->c_overdue++;
         }
     } else if (strcmp(type, "complaint_resolved") == 0) {
-        mcomplaint_t *k = s_complaint(m, s_str(ev, "complaint"));
+        mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         d->c_resolved++;
         if (!k || !k->resolve_due || t <= k->resolve_due) {
             d->c_res_sla++;
@@ -561,8 +555,8 @@ static void s_model_event(model_t *m, const json_t *ev)
     } else if (strcmp(type, "satisfaction_scored") == 0) {
         int64_t s = s_num(ev, "score");
         if (s >= 1 && s <= 5) {
-            mticket_t *k = s_ticket(m, s_str(ev, "ticket"), false);
-            mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+            mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), false);
+            mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
             const char *staff = k && k->staff[0] ? k->staff : c->staff;
             if (staff[0])
                 STAFF(d, staff)->c++;
@@ -573,15 +567,15 @@ static void s_model_event(model_t *m, const json_t *ev)
     } else if (strcmp(type, "device_status") == 0) {
         mdevice_t *dv = NULL;
         for (size_t i = 0; i < m->n_devices; i++)
-            if (strcmp(m->devices[i].id, s_str(ev, "device")) == 0)
+            if (strcmp(m->devices[i].id, hbt_str(ev, "device")) == 0)
                 dv = &m->devices[i];
         if (!dv) {
             assert_true(m->n_devices < 8);
             dv = &m->devices[m->n_devices++];
             memset(dv, 0, sizeof *dv);
-            snprintf(dv->id, sizeof dv->id, "%s", s_str(ev, "device"));
+            snprintf(dv->id, sizeof dv->id, "%s", hbt_str(ev, "device"));
         }
-        bool fault = strcmp(s_str(ev, "state"), "ok") != 0;
+        bool fault = strcmp(hbt_str(ev, "state"), "ok") != 0;
         if (dv->since && !fault) {
             s_span(m, dv->since, t, 4);
             dv->since = 0;
@@ -766,14 +760,7 @@ static void s_compare(const json_t *o, tally_t *t, const char *what, checks_t *c
 /* The row of `rows` whose `member` is `key`. */
 static const json_t *s_row(const json_t *rows, const char *member, const char *key)
 {
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        if (strcmp(s_str(r, member), key) == 0)
-            return r;
-    }
-    return NULL;
+    return hbt_find(rows, member, key);
 }
 
 /* The breakdowns of one hall's day: by staff and by service as the events
@@ -792,7 +779,7 @@ static void s_check_rows(hbt_world_t *w, const char *hall, const char *date, con
         const json_t *r = s_row(rows, "staff", t->staff[i].key);
         if (!r)
             fail_msg("%s: no row", what);
-        assert_string_equal(s_str(r, "hall"), hall);
+        assert_string_equal(hbt_str(r, "hall"), hall);
         s_expect_int(r, "served", t->staff[i].a, what);
         s_expect_int(r, "no_shows", t->staff[i].b, what);
         s_expect_int(r, "satisfaction_count", t->staff[i].c, what);

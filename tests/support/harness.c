@@ -61,6 +61,18 @@ void hbt_fixture_free(void *fixture)
     free(fixture);
 }
 
+bool hbt_log_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
 /* The kernel may give the same free port twice in a row (it was free both
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
@@ -961,6 +973,21 @@ int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_m
         free(items[i].data);
     free(items);
     return rc;
+}
+
+int64_t hbt_raw_send_acked(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms)
+{
+    if (at_ms)
+        assert_int_equal(hbt_raw_send_batch_at(raw, first, n, at_ms), 0);
+    else
+        assert_int_equal(hbt_raw_send_batch(raw, first, n), 0);
+    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    if (!ack)
+        fail_msg("no Ack within 5 s for the batch %llu..%llu", (unsigned long long)first,
+                 (unsigned long long)(first + n - 1));
+    int64_t committed = (int64_t)ack->ack->committed_seq;
+    hb_frame_free(ack);
+    return committed;
 }
 
 /* ---- TCP proxy */

@@ -58,6 +58,10 @@ int64_t hbt_now_us(void); /* monotonic */
             fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                   \
     } while (0)
 
+/* Whether a line of the file at `path` (a process's log) contains
+ * `needle`; false when the file cannot be read. */
+bool hbt_log_has(const char *path, const char *needle);
+
 /* ---- processes */
 typedef struct hbt_proc {
     pid_t pid;
@@ -242,6 +246,11 @@ size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out);
  * as a conflict), or with `at_ms` (a resend of the same bytes). */
 int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n);
 int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
+
+/* Sends a batch (hbt_raw_send_batch, or hbt_raw_send_batch_at when `at_ms`
+ * is not 0) and waits up to 5 s for its Ack: the test fails without one.
+ * Returns the Ack's committed_seq. */
+int64_t hbt_raw_send_acked(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
 
 /* ---- TCP proxy between a hall and HQ (a thread in the test process) */
 typedef struct hbt_proxy hbt_proxy_t;

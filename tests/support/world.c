@@ -5,6 +5,7 @@
 #include "hallbus/ids.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,4 +115,26 @@ json_t *hbt_find(const json_t *arr, const char *name, const char *value)
             return o;
     }
     return NULL;
+}
+
+void hbt_assert_strs(const json_t *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    for (const char *name; (name = va_arg(ap, const char *));) {
+        const char *want = va_arg(ap, const char *);
+        if (strcmp(hbt_str(o, name), want) != 0) {
+            va_end(ap);
+            fail_msg("member %s is \"%s\", wanted \"%s\"", name, hbt_str(o, name), want);
+        }
+    }
+    va_end(ap);
+}
+
+void hbt_publish(const char *base, const char *org, const char *national)
+{
+    if (org)
+        hbt_req_ok(base, "PUT", "/v1/org", org, 200);
+    hbt_req_ok(base, "PUT", "/v1/policies/national", national, 200);
+    hbt_req_ok(base, "POST", "/v1/policies/publish", "{}", 200);
 }

@@ -150,15 +150,12 @@ HBT_TEST(test_alertmanager)
     json_t *v;
     json_object_foreach(labels, k, v) assert_true(json_is_string(v));
     json_object_foreach(ann, k, v) assert_true(json_is_string(v));
-    assert_string_equal(hbt_str(ann, "summary"), "等候超过 20 分钟 (A 业务, vip)");
-    assert_string_equal(hbt_str(ann, "summary_en"), "waiting over 20 min (service A, vip)");
-    assert_string_equal(hbt_str(ann, "wait_s"), "1500");
-    assert_string_equal(hbt_str(ann, "limit_s"), "1200");
-    assert_string_equal(hbt_str(ann, "alert_id"), "42");
-    assert_string_equal(hbt_str(a, "startsAt"), "2026-12-06T08:30:00.000Z");
-    assert_string_equal(hbt_str(a, "endsAt"), "0001-01-01T00:00:00Z");
-    assert_string_equal(hbt_str(a, "fingerprint"), "000000000000002a");
-    assert_string_equal(hbt_str(a, "generatorURL"), "https://hq.example/?hall=H1#alerts");
+    hbt_assert_strs(ann, "summary", "等候超过 20 分钟 (A 业务, vip)", "summary_en",
+                    "waiting over 20 min (service A, vip)", "wait_s", "1500", "limit_s", "1200",
+                    "alert_id", "42", NULL);
+    hbt_assert_strs(a, "startsAt", "2026-12-06T08:30:00.000Z", "endsAt", "0001-01-01T00:00:00Z",
+                    "fingerprint", "000000000000002a", "generatorURL",
+                    "https://hq.example/?hall=H1#alerts", NULL);
     json_decref(o);
     /* Resolved: the status and the end. */
     na.resolved = true;
