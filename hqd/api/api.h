@@ -1,8 +1,8 @@
 /* The handlers of hqd's HTTP API, for api/table.c, which routes to them:
  * halls.c's (the halls' links, their mirrored state and stored events, HQ's
  * counters), metrics.c's (/metrics), live.c's (tiles, regions, the stream,
- * alerts), control.c's (organisation, policies, campaigns, calendar,
- * glossary, rollout), reports.c's (reports, the archive) and auth.c's
+ * alerts), policies.c's (organisation, policies) and campaigns.c's
+ * (campaigns, calendar, glossary, rollout), reports.c's (reports, the archive) and auth.c's
  * (sign-in, tokens, the caller, the audit log, health). Each is
  * an hb_http_handler_fn called with the hqd_t; those whose route has
  * parameters read them with hb_http_param(). Private to hqd/api/. */
@@ -34,7 +34,7 @@ void hqd_api_get_region(hb_http_req_t *req, void *arg);
 void hqd_api_get_stream(hb_http_req_t *req, void *arg);
 void hqd_api_get_alerts(hb_http_req_t *req, void *arg);
 
-/* control.c: organisation (parameters "region", "hall") */
+/* policies.c: organisation (parameters "region", "hall") */
 void hqd_api_get_org(hb_http_req_t *req, void *arg);
 void hqd_api_put_org(hb_http_req_t *req, void *arg);
 void hqd_api_get_org_region(hb_http_req_t *req, void *arg);
@@ -42,7 +42,7 @@ void hqd_api_put_org_region(hb_http_req_t *req, void *arg);
 void hqd_api_get_org_hall(hb_http_req_t *req, void *arg);
 void hqd_api_put_org_hall(hb_http_req_t *req, void *arg);
 
-/* control.c: policies. One handler per method serves the three scopes: the
+/* policies.c: policies. One handler per method serves the three scopes: the
  * route's parameter ("region", "hall" or none: national) names the scope. */
 void hqd_api_get_policies(hb_http_req_t *req, void *arg);
 void hqd_api_get_policy(hb_http_req_t *req, void *arg);
@@ -51,7 +51,7 @@ void hqd_api_delete_policy(hb_http_req_t *req, void *arg);
 void hqd_api_publish_policies(hb_http_req_t *req, void *arg);
 void hqd_api_get_effective(hb_http_req_t *req, void *arg);
 
-/* control.c: campaigns (parameter "campaign"), one handler per step */
+/* campaigns.c: campaigns (parameter "campaign"), one handler per step */
 void hqd_api_list_campaigns(hb_http_req_t *req, void *arg);
 void hqd_api_create_campaign(hb_http_req_t *req, void *arg);
 void hqd_api_get_campaign(hb_http_req_t *req, void *arg);
@@ -64,7 +64,7 @@ void hqd_api_campaign_publish(hb_http_req_t *req, void *arg);
 void hqd_api_campaign_withdraw(hb_http_req_t *req, void *arg);
 void hqd_api_campaign_unknown(hb_http_req_t *req, void *arg);
 
-/* control.c: calendar, glossary, rollout */
+/* campaigns.c: calendar, glossary, rollout */
 void hqd_api_calendar_check(hb_http_req_t *req, void *arg);
 void hqd_api_calendar_export(hb_http_req_t *req, void *arg);
 void hqd_api_calendar_slice(hb_http_req_t *req, void *arg);

@@ -39,7 +39,7 @@ static bool s_body(hb_http_req_t *req, bool optional, json_t **out)
                             j ? "" : ": ", j ? "" : jerr.text);
         return false;
     }
-    /* Who acts is the caller, as everywhere at HQ (api/control.c). */
+    /* Who acts is the caller, as everywhere at HQ (api/ctlreq.c). */
     if (json_object_get(j, "by")) {
         json_decref(j);
         hb_http_reply_error(req, 400, "bad_request",

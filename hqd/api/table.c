@@ -1,6 +1,6 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * control.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
+ * policies.c, campaigns.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
  * row of its own; the ":step" row after them takes every other step and
  * answers which ones there are.
  *

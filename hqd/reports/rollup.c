@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -593,12 +592,14 @@ static void *s_thread(void *arg)
 {
     hq_rollup_t *r = arg;
     if (r->cfg.low_priority) {
-        /* Linux: a thread's nice value is its own (setpriority on its tid). */
+        /* Linux: a thread's nice value is its own (setpriority on its tid).
+         * Not SCHED_IDLE, though it was: an idle-class thread on a machine
+         * whose cores are all taken gets almost no CPU, and an unprivileged
+         * process may not lift it back out of that class when it stops, so
+         * hqd's stop waited more than 15 s behind a starved commit (and
+         * systemd would have killed it). Nice 10 still yields to ingest. */
         if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NICE_LOW) != 0)
             hb_debug("rollups: cannot lower the thread's priority: %s", strerror(errno));
-        struct sched_param sp = {0};
-        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-            hb_debug("rollups: cannot run the thread as SCHED_IDLE");
     }
     for (;;) {
         pthread_mutex_lock(&r->lock);
@@ -808,7 +809,12 @@ void hq_rollup_stop(hq_rollup_t **rp)
     r->stopping = true;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
+    int64_t t0 = hb_mono_ms();
     pthread_join(r->thread, NULL);
+    int64_t took = hb_mono_ms() - t0;
+    if (took > 1000)
+        hb_warn("rollups: the thread took %lld ms to stop (a commit under a busy machine)",
+                (long long)took);
     while (r->head) {
         hq_write_item_t *next = r->head->next;
         free(r->head);

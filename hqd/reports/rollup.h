@@ -7,10 +7,10 @@
  * last rolled-up sequence is written in the transaction that holds its
  * cells, so an event is counted exactly once whatever stops the process.
  *
- * The thread runs as SCHED_IDLE (Linux: it gets a core only when no other
- * thread wants it; nice 10 as well, should that be refused): under a burst
+ * The thread runs at nice 10 (Linux: its own nice value): under a burst
  * that takes every core, rollups fall behind and catch up after, rather
- * than slowing what halls are acknowledged. Their lag is in the stats. It also does the data's
+ * than slowing what halls are acknowledged (not SCHED_IDLE, which starved
+ * hqd's stop: see rollup.c). Their lag is in the stats. It also does the data's
  * housekeeping (retention.h): pruning raw events past their retention,
  * never one not rolled up yet, and old rollups, in small transactions.
  *
@@ -41,7 +41,7 @@ typedef struct hq_rollup_config {
     uint64_t snapshot_events; /* a hall's fold state is saved after this many events ... */
     int64_t snapshot_ms;      /* ... or this long */
     size_t max_cells;         /* changed cells held before a commit is due */
-    bool low_priority;        /* SCHED_IDLE and nice for the thread (see above) */
+    bool low_priority;        /* nice 10 for the thread (see above) */
     /* Where each committed batch's lag is recorded once the fold holding it
      * has committed: seconds from the writer's commit (NULL: nowhere). */
     hb_histogram_t *lag;

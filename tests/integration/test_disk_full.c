@@ -80,7 +80,11 @@ static int s_teardown(void **state)
 static const hbt_world_spec_t s_world = {
     .tag = "diskfull", .halls = {"DISK-A"}, .engine = true,
     /* The alert's hold once the hall has room again, short for the test. */
-    .hq_args = {"--alert_disk_full_hold", "2s"}};
+    .hq_args = {"--alert_disk_full_hold", "2s"},
+    /* The outage is as long as filling the disk takes (tens of seconds on
+     * a busy machine): the hall's doubling wait between tries must not
+     * reach the default 30 s, or the test's wait for it runs out first. */
+    .hall_args = {"--reconnect_max", "2s"}};
 
 #define HBT_FIXTURE hbt_world_setup, s_teardown, &s_world
 

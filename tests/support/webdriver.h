@@ -48,7 +48,8 @@ void hbt_wd_text(hbt_wd_t *b, const char *elem, char *out, size_t outlen);
 void hbt_wd_click(hbt_wd_t *b, const char *elem);
 /* Types `text` into an input after emptying it. */
 void hbt_wd_type(hbt_wd_t *b, const char *elem, const char *text);
-/* Finds by CSS and clicks / types, failing when nothing matches. */
+/* Finds by CSS and clicks (as hbt_wd_press) / types, failing when nothing
+ * matches. */
 void hbt_wd_click_css(hbt_wd_t *b, const char *css);
 void hbt_wd_type_css(hbt_wd_t *b, const char *css, const char *text);
 /* Saves what the browser shows as NAME.png in the working folder (the
