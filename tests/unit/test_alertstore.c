@@ -449,6 +449,20 @@ HBT_TEST(test_batch_commit_and_abort)
     assert_int_equal(seen.raised + seen.cleared, 0);
 }
 
+/* A hall's most alerts: ALERTS_MAX overdue complaints named PREFIX00..,
+ * sorted. */
+static alert_set_t s_full_set(char prefix)
+{
+    alert_set_t set = {0};
+    for (int i = 0; i < ALERTS_MAX; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "%c%02d", prefix, i);
+        s_add(&set, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
+    }
+    s_sort(&set);
+    return set;
+}
+
 HBT_TEST(test_batch_bound)
 {
     fixture_t *f = *state;
@@ -456,13 +470,7 @@ HBT_TEST(test_batch_bound)
     alertstore_config_default(&cfg);
     cfg.batch_max = ALERT_CHANGES_MAX; /* one hall's worst case */
     f->st = s_open(f->dir, &cfg);
-    alert_set_t set = {0};
-    for (int i = 0; i < ALERTS_MAX; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "K%02d", i);
-        s_add(&set, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
-    }
-    s_sort(&set);
+    alert_set_t set = s_full_set('K');
     assert_int_equal(alertstore_batch_begin(f->st), 0);
     assert_int_equal(alertstore_apply(f->st, 1, "H1", &set, T0, NULL), 0);
     assert_int_equal(alertstore_apply(f->st, 2, "H2", &set, T0, NULL), 0);
@@ -475,13 +483,7 @@ HBT_TEST(test_batch_bound)
     assert_int_equal(alertstore_apply(f->st, 3, "H3", &set, T0, &ch), 0);
     assert_int_equal(ch.n, ALERTS_MAX);
     /* All cleared and all new at once: the most one apply changes. */
-    alert_set_t other = {0};
-    for (int i = 0; i < ALERTS_MAX; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "L%02d", i);
-        s_add(&other, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
-    }
-    s_sort(&other);
+    alert_set_t other = s_full_set('L');
     assert_int_equal(alertstore_apply(f->st, 3, "H3", &other, T0 + SEC, &ch), 0);
     assert_int_equal(ch.n, ALERT_CHANGES_MAX);
     /* Refusals. */
@@ -519,13 +521,7 @@ HBT_TEST(test_map_grows_or_fails_cleanly)
     cfg.map_max = 64 << 20;
     f->st = s_open(f->dir, &cfg);
     /* Enough raises to pass 64 KiB many times over. */
-    alert_set_t set = {0};
-    for (int i = 0; i < ALERTS_MAX; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "K%02d", i);
-        s_add(&set, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
-    }
-    s_sort(&set);
+    alert_set_t set = s_full_set('K');
     assert_int_equal(alertstore_batch_begin(f->st), 0);
     for (uint32_t h = 1; h <= 100; h++) {
         char id[8];
