@@ -407,12 +407,8 @@ static bool s_has(const json_t *arr, const char *key, const char *value)
 /* A stream as `token`: a socket that has sent its request. */
 static int s_stream_open(world_t *w, const char *token)
 {
-    int port = atoi(strrchr(w->hq.http, ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = hbt_http_connect(w->hq.http);
     assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     struct timeval tv = {.tv_usec = 50000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char req[512];
@@ -658,9 +654,7 @@ HBT_TEST(test_sessions_csrf_host)
     snprintf(login, sizeof login, "{\"name\":\"operator-C001\",\"password\":\"correct horse\"}");
     assert_int_equal(s_send(w, "POST", "/v1/login", NULL, NULL, login), 200);
     assert_true(hbt_http_answer_header(s_answer, "Set-Cookie", hdr, sizeof hdr));
-    hbt_assert_contains(hdr, "HttpOnly");
-    hbt_assert_contains(hdr, "SameSite=Strict");
-    hbt_assert_contains(hdr, "Path=/");
+    hbt_assert_contains_all(hdr, "HttpOnly", "SameSite=Strict", "Path=/", NULL);
     assert_null(strstr(hdr, "Secure"));
     /* Signing in needs JSON: a form cannot sign anyone in. */
     assert_int_equal(s_send(w, "POST", "/v1/login", NULL, "Content-Type: text/plain\r\n", login),
@@ -875,13 +869,8 @@ static int s_login_send(world_t *w, const char *name, const char *password)
                      "POST /v1/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      w->hq.http_addr, strlen(body), body);
-    int port = atoi(strrchr(w->hq.http, ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = hbt_http_connect(w->hq.http);
+    assert_true(fd >= 0);
     assert_int_equal(send(fd, req, (size_t)n, 0), n);
     return fd;
 }

@@ -591,13 +591,7 @@ HBT_TEST(test_unknown_protocol_refused_and_alerted)
 {
     hbt_world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-    hello.protocol = 999;
-    hello.software = "branchd 9.9";
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
-    f.hello = &hello;
-    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    assert_int_equal(hbt_raw_send_hello(raw, 999, "branchd 9.9"), 0);
     Hallbus__Frame *r = hbt_raw_recv(raw, 5000);
     assert_non_null(r);
     assert_int_equal(r->kind_case, HALLBUS__FRAME__KIND_REJECT);

@@ -506,10 +506,9 @@ HBT_TEST(test_alerts_reach_people)
     json_t *wm = json_array_get(wecom, 0);
     assert_string_equal(hbt_str(wm, "msgtype"), "markdown");
     const char *md = hbt_str(json_object_get(wm, "markdown"), "content");
-    hbt_assert_contains(md, "等候超时");
-    hbt_assert_contains(md, "**人民广场营业厅** (NT1)");
-    hbt_assert_contains(md, "等候超过 2 秒 (A 业务, normal)");
-    hbt_assert_contains(md, "waiting over 2 s (service A, normal)");
+    hbt_assert_contains_all(md, "等候超时", "**人民广场营业厅** (NT1)",
+                            "等候超过 2 秒 (A 业务, normal)",
+                            "waiting over 2 s (service A, normal)", NULL);
     /* Nothing for the national operator: the hall was never offline. */
     assert_int_equal(json_array_size(national), 0);
     /* The province: what nobody acknowledged (wait_sla, hall_not_open;
@@ -600,9 +599,9 @@ HBT_TEST(test_alerts_reach_people)
     char merr[256];
     (void)merr;
     assert_int_equal(hbt_http_raw(w->hq.http, "GET", "/metrics", NULL, &mr), 0);
-    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_failed_attempts_total 2\n");
-    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_given_up_total 0\n");
-    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_subscriptions 5\n");
+    hbt_assert_contains_all(mr.body, "\nhallbus_hq_notify_failed_attempts_total 2\n",
+                            "\nhallbus_hq_notify_given_up_total 0\n",
+                            "\nhallbus_hq_notify_subscriptions 5\n", NULL);
     hb_httpc_resp_free(&mr);
     snprintf(path, sizeof path, "/v1/notify/deliveries?alert=%lld", (long long)sla_id);
     del = hbt_req(w->hq.http, "GET", path, NULL, 200);
@@ -697,9 +696,7 @@ HBT_TEST(test_alerts_reach_people)
     assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "subscription-list", "--hq",
                                   w->hq.http, "--token", tok, NULL),
                      0);
-    hbt_assert_contains(out, "province");
-    hbt_assert_contains(out, "region/P1");
-    hbt_assert_contains(out, "escalated only");
+    hbt_assert_contains_all(out, "province", "region/P1", "escalated only", NULL);
     assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "silence-list", "--hq", w->hq.http,
                                   "--token", tok, NULL),
                      0);

@@ -325,9 +325,8 @@ HBT_TEST(test_exports_ranks_and_readiness)
     assert_memory_equal(r.body, "\xEF\xBB\xBF", 3);
     char *csv = strndup(r.body + 3, r.body_len - 3);
     hb_httpc_resp_free(&r);
-    hbt_assert_contains(csv, "scope,period,from,to,business,issued,");
-    hbt_assert_contains(csv, "\r\nC1,month,2026-10-01,2026-10-31,\"'=1+2\",");
-    hbt_assert_contains(csv, "wait_p50_s");
+    hbt_assert_contains_all(csv, "scope,period,from,to,business,issued,",
+                            "\r\nC1,month,2026-10-01,2026-10-31,\"'=1+2\",", "wait_p50_s", NULL);
     size_t lines = 0;
     for (const char *p = csv; (p = strstr(p, "\r\n")); p += 2)
         lines++;

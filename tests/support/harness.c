@@ -61,6 +61,19 @@ void hbt_fixture_free(void *fixture)
     free(fixture);
 }
 
+void hbt_assert_contains_all(const char *hay, ...)
+{
+    va_list ap;
+    va_start(ap, hay);
+    for (const char *needle; (needle = va_arg(ap, const char *));) {
+        if (!strstr(hay, needle)) {
+            va_end(ap);
+            fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+        }
+    }
+    va_end(ap);
+}
+
 bool hbt_log_has(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");
@@ -390,7 +403,7 @@ json_t *hbt_get(const char *base, const char *path)
     return out;
 }
 
-int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen)
+int hbt_http_connect(const char *base)
 {
     const char *hp = strncmp(base, "http://", 7) == 0 ? base + 7 : base;
     const char *colon = strrchr(hp, ':');
@@ -399,15 +412,23 @@ int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outle
     snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
     assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    out[0] = '\0';
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    int fd = hbt_http_connect(base);
+    if (fd < 0)
+        return -1;
     size_t len = strlen(raw), sent = 0;
     while (sent < len) {
         ssize_t n = write(fd, raw + sent, len - sent);
@@ -918,17 +939,22 @@ Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, in
     }
 }
 
-int64_t hbt_raw_hello(hbt_raw_t *raw)
+int hbt_raw_send_hello(hbt_raw_t *raw, uint32_t protocol, const char *software)
 {
     Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-    hello.protocol = 1;
-    hello.software = "test raw client";
+    hello.protocol = protocol;
+    hello.software = (char *)software;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_HELLO;
     f.hello = &hello;
+    return hbt_raw_send_frame(raw, &f);
+}
+
+int64_t hbt_raw_hello(hbt_raw_t *raw)
+{
     /* The handshake may still be running: say Hello until Welcome comes. */
     for (int i = 0; i < 20; i++) {
-        if (hbt_raw_send_frame(raw, &f) != 0)
+        if (hbt_raw_send_hello(raw, 1, "test raw client") != 0)
             return -1;
         Hallbus__Frame *w = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_WELCOME, 500);
         if (w) {

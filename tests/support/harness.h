@@ -62,6 +62,9 @@ int64_t hbt_now_us(void); /* monotonic */
  * `needle`; false when the file cannot be read. */
 bool hbt_log_has(const char *path, const char *needle);
 
+/* hbt_assert_contains for each of the needles that follow, up to a NULL. */
+void hbt_assert_contains_all(const char *hay, ...);
+
 /* ---- processes */
 typedef struct hbt_proc {
     pid_t pid;
@@ -104,6 +107,9 @@ int hbt_http_raw(const char *base, const char *method, const char *path, const c
                  struct hb_httpc_resp *resp);
 /* GET path and return the JSON body if the status is 200, else NULL. */
 json_t *hbt_get(const char *base, const char *path);
+/* A TCP connection to the host and port of `base` (http://HOST:PORT) that
+ * waits at most 5 s for each read; -1 when it cannot connect. */
+int hbt_http_connect(const char *base);
 /* Sends `raw`, a whole request as bytes (end its head with "Connection:
  * close"), to the host and port of `base` (http://HOST:PORT) and reads the
  * answer until the server closes. Returns the status (or -1) and the whole
@@ -237,6 +243,8 @@ int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n);
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms);
 /* Receives frames until one of `kind` arrives (others dropped). */
 Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, int timeout_ms);
+/* Sends one Hello frame of `protocol` from `software`; 0 or an error code. */
+int hbt_raw_send_hello(hbt_raw_t *raw, uint32_t protocol, const char *software);
 /* Sends Hello and returns the committed seq from Welcome (-1 on timeout). */
 int64_t hbt_raw_hello(hbt_raw_t *raw);
 /* Encodes a ticket event with sequence `seq` into `out` (malloc'd). */
