@@ -317,21 +317,30 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
     assert_true(hbt_alive(&w->hq.proc));
 }
 
-HBT_TEST(test_unenrolled_key_gets_nothing_in)
+/* A key pair HQ has never seen, with HQ's real public key, in the folder
+ * `name` under the world's (written to `dir`); it claims to be hall
+ * `claims` when that is not NULL. */
+static void s_stranger(hbt_world_t *w, const char *name, const char *claims, char *dir, size_t len)
 {
-    hbt_world_t *w = *state;
-    /* A key pair HQ has never seen, with HQ's real public key. */
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/stranger", w->root);
+    snprintf(dir, len, "%s/%s", w->root, name);
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
     assert_int_equal(system(cmd), 0);
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
-    assert_int_equal(hb_cert_set_meta(&c, "hall", "HALL-A"), 0); /* claims to be A */
+    if (claims)
+        assert_int_equal(hb_cert_set_meta(&c, "hall", claims), 0);
     char path[500];
     snprintf(path, sizeof path, "%s/hall.key", dir);
     assert_int_equal(hb_cert_save(&c, path, true), 0);
+}
+
+HBT_TEST(test_unenrolled_key_gets_nothing_in)
+{
+    hbt_world_t *w = *state;
+    /* A key pair HQ has never seen, with HQ's real public key. */
+    char dir[400];
+    s_stranger(w, "stranger", "HALL-A", dir, sizeof dir); /* claims to be A */
 
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, dir);
     assert_int_equal(hbt_raw_hello(raw), -1); /* never welcomed */
@@ -352,15 +361,7 @@ HBT_TEST(test_zap_guards_the_socket_from_the_start)
      * there is no moment at which the CURVE socket takes an unknown key. */
     hbt_hq_stop(&w->hq, SIGTERM);
     char dir[400];
-    snprintf(dir, sizeof dir, "%s/stranger2", w->root);
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
-    assert_int_equal(system(cmd), 0);
-    hb_cert_t c;
-    assert_int_equal(hb_cert_generate(&c), 0);
-    char path[500];
-    snprintf(path, sizeof path, "%s/hall.key", dir);
-    assert_int_equal(hb_cert_save(&c, path, true), 0);
+    s_stranger(w, "stranger2", NULL, dir, sizeof dir);
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, dir);
     hbt_hq_start(&w->hq);
     assert_int_equal(hbt_raw_hello(raw), -1);
