@@ -440,16 +440,24 @@ static void s_step(world_t *w, const char *id, campaign_action_t a, const char *
     OK(hq_control_campaign_step(w->c, id, a, who, note, NULL, err_, sizeof err_));
 }
 
+/* The organisation and docs/POLICY.md's worked example, published; the
+ * version it got. */
+static uint64_t s_publish_example(world_t *w)
+{
+    s_set_org(w);
+    s_put_worked_example(w);
+    uint64_t v = 0;
+    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    return v;
+}
+
 /* Halls reached by organisation index, as HQ's rounds reach them: the
  * cached index follows every change of the organisation, and the policy
  * and opening by index are the ones by id. */
 HBT_TEST(test_hall_by_index)
 {
     world_t *w = *state;
-    s_set_org(w);
-    s_put_worked_example(w);
-    uint64_t v = 0;
-    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    s_publish_example(w);
     uint64_t gen = 0;
     int32_t idx = 0, none_idx = 0;
     uint64_t none_gen = 0;
@@ -491,6 +499,20 @@ HBT_TEST(test_hall_by_index)
     assert_int_equal(hq_control_put_hall(w->c, bad, err, sizeof err), HB_EINVAL);
     json_decref(bad);
     assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
+}
+
+/* The calendar slice HQ sends hall `hall`, read back as a hall reads it
+ * (destroy it with hb_cal_slice_destroy). */
+static hb_cal_slice_t *s_slice(world_t *w, const char *hall)
+{
+    const char *data = NULL;
+    size_t len = 0;
+    OK(hq_control_slice_bytes(w->c, hall, &data, &len, err_, sizeof err_));
+    json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    hb_cal_slice_t *slice = NULL;
+    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
+    json_decref(sj);
+    return slice;
 }
 
 HBT_TEST(test_campaign_gate)
@@ -560,11 +582,7 @@ HBT_TEST(test_campaign_gate)
     /* Published: the calendar moves, and the halls of BE get it. */
     s_step(w, "no-faq", CAMPAIGN_PUBLISH, "ops", NULL);
     assert_int_equal(hq_control_calendar_version(w->c), 1);
-    OK(hq_control_slice_bytes(w->c, "H003", &data, &len, err_, sizeof err_));
-    json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    hb_cal_slice_t *slice = NULL;
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
+    hb_cal_slice_t *slice = s_slice(w, "H003");
     assert_int_equal(slice->version, 1);
     assert_string_equal(slice->hall, "H003");
     assert_int_equal(slice->n, 1);
@@ -572,10 +590,7 @@ HBT_TEST(test_campaign_gate)
     assert_int_equal(slice->campaigns[0].n_faq, 1);
     hb_cal_slice_destroy(&slice);
     /* A hall of another province gets an empty slice of the same version. */
-    OK(hq_control_slice_bytes(w->c, "H010", &data, &len, err_, sizeof err_));
-    sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
+    slice = s_slice(w, "H010");
     assert_int_equal(slice->version, 1);
     assert_int_equal(slice->n, 0);
     hb_cal_slice_destroy(&slice);
@@ -591,10 +606,7 @@ HBT_TEST(test_campaign_gate)
     s_refused(hq_control_campaign_remove(w->c, "no-faq", err, sizeof err), HB_ECONFLICT, err, NULL);
     s_step(w, "no-faq", CAMPAIGN_WITHDRAW, "ops", "ended early");
     assert_int_equal(hq_control_calendar_version(w->c), 2);
-    OK(hq_control_slice_bytes(w->c, "H003", &data, &len, err_, sizeof err_));
-    sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
+    slice = s_slice(w, "H003");
     assert_int_equal(slice->version, 2);
     assert_int_equal(slice->n, 0);
     hb_cal_slice_destroy(&slice);
@@ -649,10 +661,7 @@ HBT_TEST(test_check_candidate)
 HBT_TEST(test_persistence)
 {
     world_t *w = *state;
-    s_set_org(w);
-    s_put_worked_example(w);
-    uint64_t v = 0;
-    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    uint64_t v = s_publish_example(w);
     json_t *doc = s_json("{\"diversion\": {\"threshold\": 12}}");
     OK(hq_control_put_policy(w->c, "hall/H002", doc, err_, sizeof err_)); /* a draft only */
     json_decref(doc);
