@@ -424,6 +424,17 @@ static void s_expect_skew(hbt_hq_t *hq, const char *hall, int64_t lo, int64_t hi
     json_decref(al);
 }
 
+/* The hall started with its clock off by `offset` (faketime), three
+ * tickets taken and 20 events posted (`tag`), and HQ holding them all. */
+static void s_traffic_with_clock(hbt_hq_t *hq, hbt_hall_t *hall, const char *offset, int tag)
+{
+    s_start_with_clock(hall, offset);
+    for (int i = 0; i < 3; i++)
+        s_take_ticket(hall);
+    hbt_hall_post(hall, 20, tag);
+    assert_true(hbt_wait_synced(hq, hall, 15000));
+}
+
 HBT_TEST(test_hall_clock_wrong_by_hours_order_by_sequence)
 {
     hbt_world_t *w = *state;
@@ -434,20 +445,12 @@ HBT_TEST(test_hall_clock_wrong_by_hours_order_by_sequence)
     hbt_hall_set_engine(hall, HBT_POLICY_ALWAYS_OPEN, NULL);
     /* Five hours ahead (a time zone typed as UTC, say): HQ says so, and
      * the events' times are far ahead of HQ's clock. */
-    s_start_with_clock(hall, "+5h");
-    for (int i = 0; i < 3; i++)
-        s_take_ticket(hall);
-    hbt_hall_post(hall, 20, 1);
-    assert_true(hbt_wait_synced(&w->hq, hall, 15000));
+    s_traffic_with_clock(&w->hq, hall, "+5h", 1);
     s_expect_skew(&w->hq, "WEDGE-A", 5 * 3600 - 60, 5 * 3600 + 60, "ahead of");
     /* Then set back by three hours behind HQ's: the next events carry
      * earlier times than those before them. */
     hbt_hall_stop(hall, SIGTERM);
-    s_start_with_clock(hall, "-3h");
-    for (int i = 0; i < 3; i++)
-        s_take_ticket(hall);
-    hbt_hall_post(hall, 20, 2);
-    assert_true(hbt_wait_synced(&w->hq, hall, 15000));
+    s_traffic_with_clock(&w->hq, hall, "-3h", 2);
     s_expect_skew(&w->hq, "WEDGE-A", 3 * 3600 - 60, 3 * 3600 + 60, "behind");
     /* And right again: the alert clears by itself. */
     hbt_hall_stop(hall, SIGTERM);

@@ -334,6 +334,19 @@ static void s_prepare(hbt_world_t *w)
 
 }
 
+/* How many entries GET /v1/notify/WHAT lists as `token` (which must be
+ * allowed to ask). */
+static size_t s_listed(hbt_world_t *w, const char *token, const char *what)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/notify/%s", what);
+    json_t *got = NULL;
+    assert_int_equal(hbt_http_as(w->hq.http, token, NULL, "GET", path, NULL, &got), 200);
+    size_t n = json_array_size(json_object_get(got, what));
+    json_decref(got);
+    return n;
+}
+
 HBT_TEST(test_alerts_reach_people)
 {
     hbt_world_t *w = *state;
@@ -656,20 +669,9 @@ HBT_TEST(test_alerts_reach_people)
                                  &got),
                      403);
     json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops2, NULL, "GET", "/v1/notify/subscriptions", NULL,
-                                 &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "subscriptions")), 0);
-    json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops2, NULL, "GET", "/v1/notify/deliveries", NULL,
-                                 &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "deliveries")), 0);
-    json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops2, NULL, "GET", "/v1/notify/silences", NULL, &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "silences")), 0);
-    json_decref(got);
+    assert_int_equal(s_listed(w, ops2, "subscriptions"), 0);
+    assert_int_equal(s_listed(w, ops2, "deliveries"), 0);
+    assert_int_equal(s_listed(w, ops2, "silences"), 0);
     assert_int_equal(hbt_http_as(w->hq.http, ops1, NULL, "POST", "/v1/notify/subscriptions",
                                  "{\"id\":\"mine\",\"role\":\"operator\",\"scope\":\"region/C1\","
                                  "\"channels\":[{\"type\":\"hall_page\"}]}",
@@ -679,15 +681,8 @@ HBT_TEST(test_alerts_reach_people)
     json_decref(got);
     /* This city's operator sees its city's and its hall's subscriptions
      * (not the province's or the network's) and the hall's silence. */
-    assert_int_equal(hbt_http_as(w->hq.http, ops1, NULL, "GET", "/v1/notify/subscriptions", NULL,
-                                 &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "subscriptions")), 3);
-    json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops1, NULL, "GET", "/v1/notify/silences", NULL, &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "silences")), 1);
-    json_decref(got);
+    assert_int_equal(s_listed(w, ops1, "subscriptions"), 3);
+    assert_int_equal(s_listed(w, ops1, "silences"), 1);
 
     /* The same through hallctl. */
     static char out[1 << 16];
