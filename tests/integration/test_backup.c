@@ -126,17 +126,7 @@ static void s_load(hbt_world_t *w, int round)
 
 static void s_wait_rolled(hbt_hq_t *hq)
 {
-    int64_t deadline = hbt_now_ms() + 60000;
-    for (;;) {
-        json_t *o = hbt_get(hq->http, "/v1/reports/kpi?scope=CN&period=month&date=2026-10-01");
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups of %s did not catch up within 60 s", hq->http);
-        hbt_sleep_ms(100);
-    }
+    hbt_wait_rolled_up(hq->http, "scope=CN&period=month&date=2026-10-01", 60000);
 }
 
 typedef struct stream {

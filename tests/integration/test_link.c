@@ -401,18 +401,12 @@ HBT_TEST(test_sighup_reloads_what_may_change)
     snprintf(cmd, sizeof cmd, "sed -i 's/retention = 7d/retention = 2d/' %s", conf);
     assert_int_equal(system(cmd), 0);
     kill(w->hall[0].proc.pid, SIGHUP);
-    int64_t deadline = hbt_now_ms() + 5000;
-    while (!hbt_log_has(w->hall[0].proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
-        hbt_sleep_ms(50);
-    assert_true(hbt_log_has(w->hall[0].proc.log, "configuration reloaded"));
+    assert_true(hbt_wait_log(w->hall[0].proc.log, "configuration reloaded", 5000));
     /* A setting that needs a restart: refused whole, the hall runs on. */
     snprintf(cmd, sizeof cmd, "echo 'window = 8' >> %s", conf);
     assert_int_equal(system(cmd), 0);
     kill(w->hall[0].proc.pid, SIGHUP);
-    deadline = hbt_now_ms() + 5000;
-    while (!hbt_log_has(w->hall[0].proc.log, "reload refused") && hbt_now_ms() < deadline)
-        hbt_sleep_ms(50);
-    assert_true(hbt_log_has(w->hall[0].proc.log, "reload refused"));
+    assert_true(hbt_wait_log(w->hall[0].proc.log, "reload refused", 5000));
     assert_true(hbt_log_has(w->hall[0].proc.log, "window"));
     hbt_hall_post(&w->hall[0], 10, 7);
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));

@@ -894,17 +894,7 @@ static void s_wait_rolled(hbt_world_t *w, int n_halls)
 {
     for (int i = 0; i < n_halls; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
-    int64_t deadline = hbt_now_ms() + 60000;
-    for (;;) {
-        json_t *o = hbt_get(w->hq.http, "/v1/reports/kpi?scope=CN&period=day&date=2026-10-23");
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups did not catch up within 60 s");
-        hbt_sleep_ms(100);
-    }
+    hbt_wait_rolled_up(w->hq.http, "scope=CN&period=day&date=2026-10-23", 60000);
 }
 
 static void s_models(hbt_world_t *w, model_t *models)

@@ -85,17 +85,7 @@ static void s_wait_rolled(hbt_world_t *w)
 {
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
     assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 30000));
-    int64_t deadline = hbt_now_ms() + 30000;
-    for (;;) {
-        json_t *o = hbt_get(w->hq.http, "/v1/reports/kpi?scope=CN&period=day&date=2026-10-24");
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups did not catch up within 30 s");
-        hbt_sleep_ms(50);
-    }
+    hbt_wait_rolled_up(w->hq.http, "scope=CN&period=day&date=2026-10-24", 30000);
 }
 
 static json_t *s_kpi(hbt_world_t *w, const char *query)

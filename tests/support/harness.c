@@ -86,6 +86,24 @@ bool hbt_log_has(const char *path, const char *needle)
     return found;
 }
 
+bool hbt_wait_log(const char *path, const char *needle, int ms)
+{
+    for (int64_t end = hbt_now_ms() + ms; hbt_now_ms() < end; hbt_sleep_ms(50)) {
+        if (hbt_log_has(path, needle))
+            return true;
+    }
+    return hbt_log_has(path, needle);
+}
+
+void hbt_read_file(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, len - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
 /* The kernel may give the same free port twice in a row (it was free both
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per

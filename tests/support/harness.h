@@ -61,6 +61,11 @@ int64_t hbt_now_us(void); /* monotonic */
 /* Whether a line of the file at `path` (a process's log) contains
  * `needle`; false when the file cannot be read. */
 bool hbt_log_has(const char *path, const char *needle);
+/* Waits until hbt_log_has(path, needle); false after `ms`. */
+bool hbt_wait_log(const char *path, const char *needle, int ms);
+/* The file at `path` as text in `out` (at most len - 1 bytes; "" when it
+ * cannot be read). */
+void hbt_read_file(const char *path, char *out, size_t len);
 
 /* hbt_assert_contains for each of the needles that follow, up to a NULL. */
 void hbt_assert_contains_all(const char *hay, ...);
