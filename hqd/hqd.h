@@ -128,6 +128,7 @@ typedef struct hqd {
     hq_halls_t *halls;
     hq_writer_t *writer;
     hq_live_t *live;
+    hq_trend_t *trend;   /* today per 15 minutes of every hall (mirror/trend.h) */
     hq_rollup_t *rollup; /* NULL with rollups = false */
     hq_control_t *control;
     hq_downlink_t *downlink;

@@ -668,10 +668,16 @@ int main(int argc, char **argv)
     hb_info("%zu hall(s) known", lc.n);
     char live_dir[4096];
     snprintf(live_dir, sizeof live_dir, "%s/live", hq->cfg.data);
+    hq->trend = hq_trend_new();
+    if (!hq->trend) {
+        hb_error("no memory for the halls' trends");
+        return 1;
+    }
     hq_live_config_t lcfg = {.snapshot_dir = live_dir,
                              .max_queue_bytes = (size_t)hq->cfg.queue_bytes,
                              .snapshot_events = (uint64_t)hq->cfg.mirror_snapshot_events,
-                             .snapshot_ms = hq->cfg.mirror_snapshot_ms};
+                             .snapshot_ms = hq->cfg.mirror_snapshot_ms,
+                             .trend = hq->trend};
     if (hq_live_start(&hq->store, lc.recs, lc.n, &lcfg, &hq->live) != 0) {
         hb_error("cannot start the live mirror");
         return 1;
@@ -729,6 +735,7 @@ int main(int argc, char **argv)
     if (hq_sse_new(hq->loop, &scfg, &hq->sse) != 0 ||
         hq_board_new(hq->control, hq->halls, hq->ingest, hq->live, hq->sse, &hq->board) != 0)
         return 1;
+    hq_board_set_trend(hq->board, hq->trend);
     uv_timer_init(hq->loop, &s_board_more);
     s_board_more.data = hq;
     s_board_more_on = true;
@@ -853,6 +860,7 @@ int main(int argc, char **argv)
     hq_notify_destroy(&hq->notify); /* before the alert store it reads */
     hq_alerting_destroy(&hq->alerting);
     hq_board_destroy(&hq->board);
+    hq_trend_destroy(&hq->trend); /* after the mirror and the board, which tell it */
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);

@@ -118,6 +118,9 @@ void hqd_api_delete_silence(hb_http_req_t *req, void *arg);
 void hqd_api_list_deliveries(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_notices(hb_http_req_t *req, void *arg);
 
+/* trends.c: today per 15 minutes against the typical (query "scope") */
+void hqd_api_get_trends(hb_http_req_t *req, void *arg);
+
 /* public.c: no login */
 void hqd_api_get_public_hours(hb_http_req_t *req, void *arg);
 

@@ -1,8 +1,8 @@
 /* hqd's route table: every route of HQ's HTTP API and of the dashboard's
  * files, the permission it needs (perm.h) and its handler (halls.c, live.c,
- * policies.c, campaigns.c, enrol.c, reports.c, static.c), in one list. A campaign step is a
- * row of its own; the ":step" row after them takes every other step and
- * answers which ones there are.
+ * trends.c, policies.c, campaigns.c, enrol.c, reports.c, static.c), in one
+ * list. A campaign step is a row of its own; the ":step" row after them
+ * takes every other step and answers which ones there are.
  *
  * The guard (hqd/auth/guard.c) enforces each row's permission and scope
  * before the handler runs. HB_SCOPE_ANY marks the routes whose handler
@@ -73,6 +73,7 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/regions", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_regions},
     {"GET", "/v1/regions/:region", HB_PERM_LIVE_READ, HB_SCOPE_REGION, "region",
      hqd_api_get_region},
+    {"GET", "/v1/trends", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_trends},
     {"GET", "/v1/stream", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_stream},
     {"GET", "/v1/alerts", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_alerts},
 

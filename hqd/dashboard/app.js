@@ -371,7 +371,7 @@ function boot() {
   $('tab-workspace').hidden = !workspace.available();
   dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
-    net, alerts: feed, published: () => campaigns.published(), can,
+    net, alerts: feed, published: () => campaigns.published(), can, trends,
     onClose: () => {
       for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
     },

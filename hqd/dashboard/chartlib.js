@@ -1,8 +1,10 @@
 // The charting library for the views that draw charts (reports.js,
-// typical.js): Debian's Chart.js, which hqd serves as /chart.min.js from
+// typical.js, trends.js): Debian's Chart.js, which hqd serves as /chart.min.js from
 // its install path (the `chartjs` setting). It is loaded once, when a view
 // first needs it, so that the live board's first load does not wait for
 // it. Without it (not installed) the views show their tables only.
+
+import {getJSON, routeMissing} from './util.js';
 
 let loading = null;
 
@@ -35,3 +37,27 @@ export const SERIES = {
   issued: '#5b8def', served: '#2e9e5b', p50: '#e0a210', p90: '#d6332c', satisfaction: '#7b4fc9',
   typical: '#8a98a8', good: '#2e9e5b', bad: '#d6332c',
 };
+
+// One fetch of a small chart view `v` (typical.js, trends.js): an object
+// with `note`, `box`, `section`, `body`, `inflight`, `fetched` and
+// `_draw(body, Chart)`. The answer of `path` is drawn while `current()`
+// says the view still wants it; else the note says why not (`notServed`
+// when hqd has no such route, `failed(why)` otherwise).
+export async function fetchChartView(v, path, current, notServed, failed) {
+  v.inflight = true;
+  v.fetched = Date.now();
+  try {
+    const [r, Chart] = await Promise.all([getJSON(path), loadChart()]);
+    if (!current()) return;
+    if (r.status !== 200 || !r.body) {
+      v.note.textContent = routeMissing(r) ? notServed : failed((r.body && r.body.reason) || r.status);
+      v.box.hidden = true;
+      return;
+    }
+    v.body = r.body;
+    v._draw(r.body, Chart);
+    v.section.dataset.loaded = 'true';
+  } finally {
+    v.inflight = false;
+  }
+}

@@ -8,9 +8,9 @@
 //
 // Every text of this part is the catalogue's (i18n.js, keys typ.*).
 
-import {el, clear, fmtNumber, getJSON, routeMissing} from './util.js';
+import {el, clear, fmtNumber} from './util.js';
 import {fmtDay, t as tr} from './i18n.js';
-import {loadChart, SERIES} from './chartlib.js';
+import {fetchChartView, SERIES} from './chartlib.js';
 
 const REFRESH_MS = 60000;
 
@@ -52,25 +52,9 @@ export class TypicalToday {
     return this.section;
   }
 
-  async _fetch(hall) {
-    this.inflight = true;
-    this.fetched = Date.now();
-    try {
-      const [r, Chart] = await Promise.all([
-        getJSON(`/v1/reports/typical?hall=${encodeURIComponent(hall)}`), loadChart()]);
-      if (hall !== this.hall) return;
-      if (r.status !== 200 || !r.body) {
-        this.note.textContent = routeMissing(r) ? t('notServed')
-          : t('failedWhy', {why: (r.body && r.body.reason) || r.status});
-        this.box.hidden = true;
-        return;
-      }
-      this.body = r.body;
-      this._draw(r.body, Chart);
-      this.section.dataset.loaded = 'true';
-    } finally {
-      this.inflight = false;
-    }
+  _fetch(hall) {
+    return fetchChartView(this, `/v1/reports/typical?hall=${encodeURIComponent(hall)}`,
+      () => hall === this.hall, t('notServed'), (why) => t('failedWhy', {why}));
   }
 
   _draw(b, Chart) {

@@ -43,6 +43,7 @@ struct hq_board {
     hq_ingest_t *ing;
     hq_live_t *live;
     hq_sse_t *sse;
+    hq_trend_t *trend; /* sampled on every round (NULL: none) */
     /* By hall number, grown together: the tile, its open alerts (from the
      * alert store) and whether it needs computing again. */
     HB_VEC(hq_tile_t) tiles;
@@ -560,6 +561,11 @@ static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
         return;
     hq_tile_t t;
     s_compute(b, h, now, &t);
+    /* Every hall is looked at once a second and again at each change of
+     * its state: the trend's samples of the number waiting. */
+    const hb_hall_state_t *st = b->trend ? hq_live_state(b->live, h->num) : NULL;
+    if (st)
+        hq_trend_sample(b->trend, h->num, st->timezone, now, t.waiting);
     if (memcmp(&t, &b->tiles.v[h->num], sizeof t) == 0)
         return;
     b->tiles.v[h->num] = t;
@@ -673,6 +679,8 @@ void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts)
 }
 
 void hq_board_get_stats(const hq_board_t *b, hq_board_stats_t *out) { *out = b->stats; }
+
+void hq_board_set_trend(hq_board_t *b, hq_trend_t *trend) { b->trend = trend; }
 
 /* ------------------------------------------------------------ views ---- */
 

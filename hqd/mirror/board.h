@@ -65,6 +65,9 @@ void hq_board_tick(hq_board_t *b);
  * round is not finished (call again soon, after the loop has polled);
  * false when it is (the aggregates are streamed then). */
 bool hq_board_step(hq_board_t *b, double budget_ms);
+/* The rounds sample each hall's number waiting into `trend` (trend.h),
+ * which outlives the board. */
+void hq_board_set_trend(hq_board_t *b, hq_trend_t *trend);
 /* The alerts open for hall number `num` changed (from the alert store). */
 void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts);
 

@@ -99,20 +99,27 @@ static hb_hall_state_t *s_state(hq_live_t *live, uint32_t num)
     return live->states.v[num];
 }
 
-/* Applies one event unless the state holds it already. */
-static void s_apply(hq_live_t *live, hb_hall_state_t *s, uint64_t seq, const uint8_t *data,
-                    size_t len, uint64_t *applied)
+/* Applies one event of hall `num` unless the state holds it already.
+ * With `count`, the tickets it served go to the hall's trend (trend.h) at
+ * the event's own time; the start-up rebuild does not count (the trend
+ * knows that hall's today before then as a gap). */
+static void s_apply(hq_live_t *live, uint32_t num, hb_hall_state_t *s, uint64_t seq,
+                    const uint8_t *data, size_t len, bool count, uint64_t *applied)
 {
     if (seq <= s->seq) {
         live->t_skipped++;
         return;
     }
     uint64_t before = s->anomalies;
+    uint32_t served = s->today.served;
     hb_hall_state_apply_bytes(s, data, len);
     if (s->seq < seq)
         s->seq = seq; /* undecodable: its number still passed */
     live->t_anomalies += s->anomalies - before;
     (*applied)++;
+    /* A day_started sets today's count back to 0: no tickets served then. */
+    if (count && live->cfg.trend && s->today.served > served)
+        hq_trend_served(live->cfg.trend, num, s->timezone, s->at_ms, s->today.served - served);
 }
 
 static void s_touch(hq_live_t *live, uint32_t num)
@@ -139,7 +146,7 @@ static void s_apply_item(hq_live_t *live, const hq_write_item_t *it)
         off += 4;
         if (off + elen > it->len)
             break;
-        s_apply(live, s, it->first_seq + i, it->data + off, elen, &applied);
+        s_apply(live, it->hall_num, s, it->first_seq + i, it->data + off, elen, true, &applied);
         off += elen;
     }
     live->t_events += applied;
@@ -264,6 +271,8 @@ static hb_hall_state_t *s_snapshot_load(hq_live_t *live, uint32_t num, uint64_t 
 typedef struct rebuild_ctx {
     hq_live_t *live;
     hb_hall_state_t *s;
+    uint32_t num;
+    bool count; /* catching up counts for the trend; the start-up rebuild does not */
     uint64_t applied, next, until;
 } rebuild_ctx_t;
 
@@ -272,7 +281,7 @@ static int s_rebuild_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg
     rebuild_ctx_t *c = arg;
     if (seq > c->until)
         return 1;
-    s_apply(c->live, c->s, seq, data, len, &c->applied);
+    s_apply(c->live, c->num, c->s, seq, data, len, c->count, &c->applied);
     c->next = seq + 1;
     return 0;
 }
@@ -283,7 +292,8 @@ static int s_rebuild_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg
  * Called on the thread without the lock. */
 static void s_catch_up(hq_live_t *live, uint32_t num, hb_hall_state_t *s, uint64_t until)
 {
-    rebuild_ctx_t c = {.live = live, .s = s, .next = s->seq + 1, .until = until};
+    rebuild_ctx_t c = {.live = live, .s = s, .num = num, .count = true, .next = s->seq + 1,
+                       .until = until};
     while (c.next <= c.until) {
         uint64_t from = c.next;
         pthread_rwlock_wrlock(&live->rw);
@@ -331,7 +341,8 @@ static void s_rebuild(hq_live_t *live)
         hb_hall_state_destroy(&snap);
         if (!s)
             continue;
-        rebuild_ctx_t c = {.live = live, .s = s, .next = s->seq + 1, .until = rec->last_seq};
+        rebuild_ctx_t c = {.live = live, .s = s, .num = rec->num, .next = s->seq + 1,
+                           .until = rec->last_seq};
         while (c.next <= c.until) {
             uint64_t from = c.next;
             /* The write lock per page: readers wait one page at most. */
@@ -347,6 +358,8 @@ static void s_rebuild(hq_live_t *live)
             }
         }
         total += c.applied;
+        if (live->cfg.trend && s->seq)
+            hq_trend_rebuilt(live->cfg.trend, rec->num, s->timezone, s->at_ms);
     }
     pthread_mutex_lock(&live->lock);
     live->stats.rebuilt_events = total;

@@ -15,6 +15,7 @@
 #define HQD_LIVE_H
 
 #include "hqstore.h"
+#include "trend.h"
 #include "writer.h"
 #include "hallbus/hallstate.h"
 
@@ -47,6 +48,7 @@ typedef struct hq_live_config {
     size_t max_queue_bytes;        /* see hq_live_start */
     uint64_t snapshot_events;      /* snapshot a hall after this many new events ... */
     int64_t snapshot_ms;           /* ... or this long after its last snapshot, if it changed */
+    hq_trend_t *trend;             /* told of tickets served (NULL: nobody); outlives the mirror */
 } hq_live_config_t;
 
 /* Starts the thread, which first rebuilds every hall in `records` from its

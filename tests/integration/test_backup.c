@@ -68,13 +68,6 @@ static int s_teardown(void **state)
 
 #define HBT_FIXTURE s_setup, s_teardown, &s_world
 
-static void s_post_json(hbt_hall_t *h, json_t *batch)
-{
-    char *text = json_dumps(batch, JSON_COMPACT);
-    hbt_req_ok(h->http, "POST", "/v1/events", text, 200);
-    free(text);
-}
-
 /* Simulated October days of each hall. */
 static void s_october(hbt_world_t *w)
 {
@@ -93,12 +86,12 @@ static void s_october(hbt_world_t *w)
                     break;
                 json_array_append_new(batch, ev);
                 if (json_array_size(batch) == 500) {
-                    s_post_json(&w->hall[i], batch);
+                    hbt_hall_post_json(&w->hall[i], json_incref(batch));
                     json_array_clear(batch);
                 }
             }
             if (json_array_size(batch))
-                s_post_json(&w->hall[i], batch);
+                hbt_hall_post_json(&w->hall[i], json_incref(batch));
             json_decref(batch);
             hb_sim_hall_destroy(&sim);
         }
@@ -119,14 +112,13 @@ static void s_load(hbt_world_t *w, int round)
                                                    "ticket_issued", "at", now, "ticket", ticket,
                                                    "service", "A", "priority", "normal"));
         }
-        s_post_json(&w->hall[i], batch);
-        json_decref(batch);
+        hbt_hall_post_json(&w->hall[i], batch);
     }
 }
 
 static void s_wait_rolled(hbt_hq_t *hq)
 {
-    hbt_wait_rolled_up(hq->http, "scope=CN&period=month&date=2026-10-01", 60000);
+    hbt_wait_rolled_up_query(hq->http, "scope=CN&period=month&date=2026-10-01", 60000);
 }
 
 typedef struct stream {

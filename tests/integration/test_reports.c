@@ -894,7 +894,7 @@ static void s_wait_rolled(hbt_world_t *w, int n_halls)
 {
     for (int i = 0; i < n_halls; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
-    hbt_wait_rolled_up(w->hq.http, "scope=CN&period=day&date=2026-10-23", 60000);
+    hbt_wait_rolled_up(&w->hq, "CN", "2026-10-23", 60000);
 }
 
 static void s_models(hbt_world_t *w, model_t *models)

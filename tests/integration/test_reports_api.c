@@ -85,7 +85,7 @@ static void s_wait_rolled(hbt_world_t *w)
 {
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
     assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 30000));
-    hbt_wait_rolled_up(w->hq.http, "scope=CN&period=day&date=2026-10-24", 30000);
+    hbt_wait_rolled_up(&w->hq, "CN", "2026-10-24", 30000);
 }
 
 static json_t *s_kpi(hbt_world_t *w, const char *query)

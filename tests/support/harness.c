@@ -754,6 +754,18 @@ int64_t hbt_hq_count_type(hbt_hq_t *hq, const char *hall, const char *type)
     }
 }
 
+/* POST /v1/events of `body` to the hall, which must answer 200; its answer. */
+static json_t *s_post_events(hbt_hall_t *hall, const char *body)
+{
+    json_t *resp = NULL;
+    int status = hbt_http(hall->http, "POST", "/v1/events", body, &resp);
+    if (status != 200) {
+        char *dump = resp ? json_dumps(resp, 0) : NULL;
+        fail_msg("POST /v1/events to %s: status %d %s", hall->id, status, dump ? dump : "");
+    }
+    return resp;
+}
+
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag)
 {
     uint64_t last = 0;
@@ -775,18 +787,47 @@ uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag)
         }
         body[used++] = ']';
         body[used] = '\0';
-        json_t *resp = NULL;
-        int status = hbt_http(hall->http, "POST", "/v1/events", body, &resp);
+        json_t *resp = s_post_events(hall, body);
         free(body);
-        if (status != 200) {
-            char *dump = resp ? json_dumps(resp, 0) : NULL;
-            fail_msg("POST /v1/events to %s: status %d %s", hall->id, status, dump ? dump : "");
-        }
         last = (uint64_t)hbt_int(resp, "last_seq");
         json_decref(resp);
         done += chunk;
     }
     return last;
+}
+
+void hbt_hall_post_json(hbt_hall_t *hall, json_t *events)
+{
+    char *body = json_dumps(events, JSON_COMPACT);
+    json_decref(events);
+    assert_non_null(body);
+    json_decref(s_post_events(hall, body));
+    free(body);
+}
+
+void hbt_wait_rolled_up_query(const char *base, const char *query, int timeout_ms)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/reports/kpi?%s", query);
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *o = hbt_get(base, path);
+        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
+        json_decref(o);
+        if (done)
+            return;
+        if (hbt_now_ms() > deadline)
+            fail_msg("the rollups of %s (%s) were not complete within %d ms", query, base,
+                     timeout_ms);
+        hbt_sleep_ms(50);
+    }
+}
+
+void hbt_wait_rolled_up(hbt_hq_t *hq, const char *scope, const char *date, int timeout_ms)
+{
+    char query[128];
+    snprintf(query, sizeof query, "scope=%s&period=day&date=%s", scope, date);
+    hbt_wait_rolled_up_query(hq->http, query, timeout_ms);
 }
 
 static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)

@@ -224,6 +224,16 @@ uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
 /* Waits until the hall runs HQ's published policy `version` (its GET
  * /v1/policy says so); fails the test after `timeout_ms`. */
 void hbt_wait_policy(hbt_hall_t *hall, int64_t version, int timeout_ms);
+/* Posts the events of `events` (a JSON array, taken and freed) to the
+ * hall's POST /v1/events; fails the test unless it answers 200. */
+void hbt_hall_post_json(hbt_hall_t *hall, json_t *events);
+/* Waits up to `timeout_ms` until HQ's rollups of local day `date`
+ * (YYYY-MM-DD) over `scope` are complete (GET /v1/reports/kpi's
+ * rolled_up); fails the test after. */
+void hbt_wait_rolled_up(hbt_hq_t *hq, const char *scope, const char *date, int timeout_ms);
+/* The same for any KPI `query` ("scope=CN&period=month&date=2026-10-01")
+ * of the hqd at `base`. */
+void hbt_wait_rolled_up_query(const char *base, const char *query, int timeout_ms);
 /* Waits until HQ holds the hall's whole stream: last_seq equal to the
  * hall's and the two stream digests equal. Returns false on timeout. */
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms);

@@ -138,21 +138,3 @@ void hbt_publish(const char *base, const char *org, const char *national)
     hbt_req_ok(base, "PUT", "/v1/policies/national", national, 200);
     hbt_req_ok(base, "POST", "/v1/policies/publish", "{}", 200);
 }
-
-void hbt_wait_rolled_up(const char *base, const char *query, int timeout_ms)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/v1/reports/kpi?%s", query);
-    int64_t deadline = hbt_now_ms() + timeout_ms;
-    for (;;) {
-        json_t *o = hbt_get(base, path);
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups of %s for %s did not catch up within %d ms", base, query,
-                     timeout_ms);
-        hbt_sleep_ms(50);
-    }
-}

@@ -87,8 +87,4 @@ void hbt_publish(const char *base, const char *org, const char *national);
 #define HBT_POLICY_QUICK_ALERTS                                                                   \
     HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}"
 
-/* Waits until HQ at `base` says its KPIs for `query` ("scope=CN&period=day&
- * date=2026-10-24") are rolled up whole; fails the test after `timeout_ms`. */
-void hbt_wait_rolled_up(const char *base, const char *query, int timeout_ms);
-
 #endif
