@@ -8,6 +8,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
+#include "hallbus/utf8.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -23,8 +24,17 @@ struct applier {
     char hall[HB_HALL_ID_MAX];
     uint64_t policy_version, calendar_version;
     hb_cal_slice_t *slice;
+    applier_refusal_t refusal[2]; /* [policy, calendar] */
     applier_stats_t stats;
 };
+
+/* Keeps the kind's last refusal for HQ, cut to whole characters. */
+static void s_note_refusal(applier_t *a, bool calendar, uint64_t version, const char *why)
+{
+    applier_refusal_t *r = &a->refusal[calendar];
+    r->version = version;
+    hb_utf8_clean(r->reason, sizeof r->reason, why);
+}
 
 /* Reads a policy document; the new policy in `*out`. */
 static int s_read_policy(const uint8_t *doc, size_t len, hb_policy_t **out, char *err,
@@ -147,10 +157,12 @@ void applier_close(applier_t **ap)
     *ap = NULL;
 }
 
-static int s_refuse(applier_t *a, const char *what, uint64_t version, const char *why, char *err,
+static int s_refuse(applier_t *a, bool calendar, uint64_t version, const char *why, char *err,
                     size_t errlen)
 {
+    const char *what = calendar ? "calendar" : "policy";
     a->stats.refused++;
+    s_note_refusal(a, calendar, version, why);
     snprintf(a->stats.last_refusal, sizeof a->stats.last_refusal, "%s %" PRIu64 ": %.200s", what,
              version, why);
     hb_log_once(what, HB_LOG_ERROR, "applier: %s %" PRIu64 " from HQ refused: %s", what, version, why);
@@ -165,6 +177,14 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
     uint64_t current = calendar ? a->calendar_version : a->policy_version;
     if (version <= current) {
         a->stats.stale++;
+        /* A resend of the version in force is no news; an older one means
+         * HQ thinks the hall runs less than it does, which HQ should see. */
+        if (version < current) {
+            char why[96];
+            snprintf(why, sizeof why, "version %" PRIu64 " is older than the %s in force (%" PRIu64 ")",
+                     version, what, current);
+            s_note_refusal(a, calendar, version, why);
+        }
         return 0;
     }
     char why[256];
@@ -173,7 +193,7 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
     int rc = calendar ? s_read_slice(a, doc, len, version, &slice, why, sizeof why)
                       : s_read_policy(doc, len, &p, why, sizeof why);
     if (rc == HB_EINVAL)
-        return s_refuse(a, what, version, why, err, errlen);
+        return s_refuse(a, calendar, version, why, err, errlen);
     if (rc != 0) {
         hb_errf(err, errlen, "%s %" PRIu64 ": %s", what, version, hb_strerror(rc));
         return rc;
@@ -194,6 +214,9 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
         hb_cal_slice_destroy(&slice);
         return rc;
     }
+    /* A newer version in force: whatever was refused before is past. */
+    a->refusal[calendar].version = 0;
+    a->refusal[calendar].reason[0] = '\0';
     if (calendar) {
         hb_cal_slice_destroy(&a->slice);
         a->slice = slice;
@@ -213,3 +236,7 @@ uint64_t applier_policy_version(const applier_t *a) { return a->policy_version; 
 uint64_t applier_calendar_version(const applier_t *a) { return a->calendar_version; }
 const hb_cal_slice_t *applier_calendar(const applier_t *a) { return a->slice; }
 void applier_get_stats(const applier_t *a, applier_stats_t *out) { *out = a->stats; }
+void applier_refusal(const applier_t *a, bool calendar, applier_refusal_t *out)
+{
+    *out = a->refusal[calendar];
+}

@@ -45,9 +45,23 @@ int applier_open(engine_t *engine, outbox_t *outbox, access_t *access, const cha
 void applier_close(applier_t **a);
 
 /* A document from HQ. Returns 0 when applied or when not newer (stale,
- * nothing done), HB_EINVAL when refused (with `err`), or a storage error. */
+ * nothing done), HB_EINVAL when refused (with `err`), or a storage error.
+ * A refused document, and one older than the version in force (HQ's view
+ * is behind the hall's: a restored HQ), is kept as the kind's refusal
+ * (applier_refusal); a resend of the version in force is not. */
 int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uint8_t *doc,
                         size_t len, char *err, size_t errlen);
+
+/* The last document of each kind the hall refused, for HQ (the uplink
+ * says it in each Hello and heartbeat): its version and why. Kept from the
+ * refusal until a newer version of that kind is applied, in memory only (a
+ * restarted hall refuses the resent document again and says so again). */
+#define APPLIER_REASON_MAX 201 /* 200 bytes of UTF-8 and the NUL */
+typedef struct applier_refusal {
+    uint64_t version; /* 0: none */
+    char reason[APPLIER_REASON_MAX];
+} applier_refusal_t;
+void applier_refusal(const applier_t *a, bool calendar, applier_refusal_t *out);
 
 uint64_t applier_policy_version(const applier_t *a);
 uint64_t applier_calendar_version(const applier_t *a);

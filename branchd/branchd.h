@@ -80,6 +80,8 @@ typedef struct branchd {
     json_t *notices;           /* the manager page's notices HQ sent (notices.h), or NULL */
     uint64_t api_refused; /* requests refused as bad input */
     uint64_t api_events;  /* events accepted through the API */
+    uint64_t hq_bookings;         /* BookingRequests HQ sent (api/appointments.c) */
+    uint64_t hq_bookings_expired; /* of them, dropped: they came after their deadline */
     access_t *access;     /* devices, staff, sign-ins (access/access.h) */
     /* The caller of the request being answered: the guard fills it and
      * points hb_http_req_t.caller at it; handlers answer before the next
@@ -108,6 +110,10 @@ void branchd_live_tick(branchd_live_t *l);
  * out of memory). */
 json_t *branchd_hall_view(branchd_t *d, int64_t now_ms);
 void branchd_live_destroy(branchd_live_t **l);
+
+/* api/appointments.c: a booking HQ asks for (the app and the web), decided
+ * as POST /v1/appointments decides, answered to HQ over the uplink. */
+void branchd_booking_from_hq(branchd_t *d, const Hallbus__BookingRequest *rq);
 
 /* The local API's route table (api/table.c): every route, the permission it
  * needs and its handler; static data, `*n` rows. */

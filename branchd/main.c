@@ -17,6 +17,7 @@
 #include "hallbus/log.h"
 #include "hallbus/manpage.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 #include "hallbus/version.h"
 
 #include <stddef.h>
@@ -216,8 +217,24 @@ static void s_on_document(void *arg, bool calendar, uint64_t version, const uint
 {
     branchd_t *d = arg;
     char err[512];
+    applier_refusal_t before, after;
+    applier_refusal(d->applier, calendar, &before);
     if (applier_on_document(d->applier, calendar, version, doc, len, err, sizeof err) != 0)
         hb_log_once("downlink-refused", HB_LOG_WARN, "downlink: %s", err);
+    /* HQ hears of a new refusal (or its end) now, not at the next idle
+     * heartbeat, which a busy hall may not send for long. */
+    applier_refusal(d->applier, calendar, &after);
+    if (before.version != after.version || strcmp(before.reason, after.reason) != 0)
+        uplink_heartbeat_soon(d->uplink);
+}
+
+static void s_refusal(void *arg, bool calendar, uint64_t *version, char *reason, size_t len)
+{
+    branchd_t *d = arg;
+    applier_refusal_t r;
+    applier_refusal(d->applier, calendar, &r);
+    *version = r.version;
+    hb_utf8_copy(reason, len, r.reason);
 }
 
 static void s_on_neighbours(void *arg, const Hallbus__NeighbourBoard *nb)
@@ -234,6 +251,11 @@ static void s_on_notices(void *arg, const Hallbus__HallNotices *hn)
         return; /* out of memory: the last set stays until the next frame */
     json_decref(d->notices);
     d->notices = n;
+}
+
+static void s_on_booking(void *arg, const Hallbus__BookingRequest *rq)
+{
+    branchd_booking_from_hq(arg, rq);
 }
 
 static void s_versions(void *arg, uint64_t *policy, uint64_t *calendar)
@@ -491,8 +513,10 @@ int main(int argc, char **argv)
         .software = software,
         .on_document = s_on_document,
         .versions = s_versions,
+        .refusal = s_refusal,
         .on_neighbours = s_on_neighbours,
         .on_notices = s_on_notices,
+        .on_booking = s_on_booking,
         .doc_arg = d,
     };
     if (uplink_new(d->loop, d->zmq_ctx, d->outbox, &ucfg, &d->uplink) != 0)

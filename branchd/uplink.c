@@ -60,6 +60,7 @@ struct uplink {
     uint32_t hq_max_frame;
     bool skew_logged;          /* a skew beyond the warning level was logged */
     bool pumping;              /* s_pump is running: a reply read meanwhile must not re-enter it */
+    bool heartbeat_due;        /* news for HQ: a heartbeat at the next tick, idle or not */
     uplink_stats_t stats;
     /* Scratch for building a batch: copies of the events being sent. */
     uint8_t *scratch;
@@ -327,6 +328,32 @@ static bool s_on_monitor(void *arg)
 
 /* -------------------------------------------------------- the session ---- */
 
+/* The hall's refused documents, for a Hello or a heartbeat: set in `out`
+ * (whose strings point into `reasons`) only when there is one. */
+typedef struct refusals {
+    Hallbus__DocumentRefusal doc[2];
+    char reasons[2][256];
+} refusals_t;
+
+static void s_refusals(const uplink_t *up, refusals_t *r, Hallbus__DocumentRefusal **policy,
+                       Hallbus__DocumentRefusal **calendar)
+{
+    *policy = *calendar = NULL;
+    if (!up->cfg.refusal)
+        return;
+    for (int k = 0; k < 2; k++) {
+        hallbus__document_refusal__init(&r->doc[k]);
+        r->reasons[k][0] = '\0';
+        up->cfg.refusal(up->cfg.doc_arg, k == 1, &r->doc[k].version, r->reasons[k],
+                        sizeof r->reasons[k]);
+        r->doc[k].reason = r->reasons[k];
+    }
+    if (r->doc[0].version)
+        *policy = &r->doc[0];
+    if (r->doc[1].version)
+        *calendar = &r->doc[1];
+}
+
 static void s_send_hello(uplink_t *up)
 {
     Hallbus__Hello hello = HALLBUS__HELLO__INIT;
@@ -338,8 +365,11 @@ static void s_send_hello(uplink_t *up)
     outbox_space(up->outbox, &sp);
     hello.disk_full_since_ms = sp.full_since_ms;
     hello.disk_refused = sp.refused_events;
+    hello.bookings = up->cfg.on_booking != NULL;
     if (up->cfg.versions)
         up->cfg.versions(up->cfg.doc_arg, &hello.policy_version, &hello.calendar_version);
+    refusals_t rf;
+    s_refusals(up, &rf, &hello.policy_refused, &hello.calendar_refused);
     Hallbus__Frame frame = HALLBUS__FRAME__INIT;
     frame.kind_case = HALLBUS__FRAME__KIND_HELLO;
     frame.hello = &hello;
@@ -700,6 +730,13 @@ static bool s_on_readable(void *arg)
         if (up->cfg.on_notices)
             up->cfg.on_notices(up->cfg.doc_arg, frame->notices);
         break;
+    case HALLBUS__FRAME__KIND_BOOKING_REQUEST:
+        /* Taken even while the hall thinks the link is down (a hall that
+         * was frozen wakes up thinking so): its deadline says whether HQ
+         * still waits for the answer. */
+        if (up->cfg.on_booking)
+            up->cfg.on_booking(up->cfg.doc_arg, frame->booking_request);
+        break;
     default:
         /* Frame kinds of a newer HQ: not handled by this build; ignored
          * rather than refused. */
@@ -773,7 +810,8 @@ void uplink_tick(uplink_t *up)
         up->next_send = s_resend_from(up);
         up->last_progress_ms = now;
     }
-    if (now - up->last_tx_ms >= up->cfg.heartbeat_ms) {
+    if (now - up->last_tx_ms >= up->cfg.heartbeat_ms || up->heartbeat_due) {
+        up->heartbeat_due = false;
         Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
         hb.sent_at_ms = hb_now_ms();
         hb.last_seq = outbox_last_seq(up->outbox);
@@ -782,6 +820,8 @@ void uplink_tick(uplink_t *up)
         outbox_space(up->outbox, &sp);
         hb.disk_full_since_ms = sp.full_since_ms;
         hb.disk_refused = sp.refused_events;
+        refusals_t rf;
+        s_refusals(up, &rf, &hb.policy_refused, &hb.calendar_refused);
         Hallbus__Frame frame = HALLBUS__FRAME__INIT;
         frame.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
         frame.heartbeat = &hb;
@@ -789,6 +829,15 @@ void uplink_tick(uplink_t *up)
     }
     s_pump(up); /* drains the socket afterwards */
 }
+
+int uplink_send_booking_answer(uplink_t *up, const Hallbus__BookingAnswer *answer)
+{
+    Hallbus__Frame frame = HALLBUS__FRAME__INIT;
+    frame.kind_case = HALLBUS__FRAME__KIND_BOOKING_ANSWER;
+    frame.booking_answer = (Hallbus__BookingAnswer *)answer;
+    return s_send_frame(up, &frame);
+}
+void uplink_heartbeat_soon(uplink_t *up) { up->heartbeat_due = true; }
 
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out)
 {

@@ -49,10 +49,17 @@ typedef struct uplink_config {
     void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc,
                         size_t len);
     void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
+    /* The last document of a kind the hall refused (version 0: none) and
+     * why, told to HQ in every Hello and heartbeat; `reason` holds
+     * `reason_len` bytes. May be NULL. */
+    void (*refusal)(void *arg, bool calendar, uint64_t *version, char *reason, size_t reason_len);
     /* HQ's board of the hall's nearby halls (may be NULL). */
     void (*on_neighbours)(void *arg, const Hallbus__NeighbourBoard *board);
     /* The notices of the manager page HQ sent (may be NULL). */
     void (*on_notices)(void *arg, const Hallbus__HallNotices *notices);
+    /* A booking HQ asks for (may be NULL: then Hello tells HQ this hall
+     * takes none); answered with uplink_send_booking_answer. */
+    void (*on_booking)(void *arg, const Hallbus__BookingRequest *request);
     void *doc_arg;
 } uplink_config_t;
 
@@ -96,7 +103,14 @@ void uplink_notify(uplink_t *up);
 /* Called by branchd's housekeeping timer (about every 100 ms): heartbeats,
  * silence detection, Hello retries. */
 void uplink_tick(uplink_t *up);
+/* The hall has news for HQ that rides on heartbeats (a document refused):
+ * the next tick sends one even when the link is busy with events. */
+void uplink_heartbeat_soon(uplink_t *up);
 void uplink_get_stats(const uplink_t *up, uplink_stats_t *out);
+/* Sends the answer to a BookingRequest: 0, HB_EAGAIN (no connection now,
+ * or its queue is full), HB_ENOMEM. Not queued: HQ's caller has a deadline,
+ * and asks again with the same key. */
+int uplink_send_booking_answer(uplink_t *up, const Hallbus__BookingAnswer *answer);
 /* The hall's key pair (cfg->hall) changed: the socket is made anew with it
  * at the next tick, and the session starts over from HQ's Welcome. */
 void uplink_reconnect(uplink_t *up);

@@ -271,6 +271,7 @@ hallbus is running (logs in $run/logs):
   a hall's queue  http://127.0.0.1:8101/v1/hall    (8102..8106): tickets waiting, counters, today's figures
   a hall's link   http://127.0.0.1:8101/v1/status  (outbox and link to HQ)
   traffic         hallsim playing customers and staff in H001..H006, a day in $((8 * 60 / speed)) minutes
+                  and the night in seconds (the next day opens once the last hall has closed)
                   ($speed x real time; the halls measure waits on their real clock, so a
                   20-minute simulated wait shows as $((1200 / speed)) s); its summary: $run/logs/hallsim.log
   opening hours   round the clock in $zone; a holiday is declared on $holiday

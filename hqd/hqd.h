@@ -8,6 +8,7 @@
 #include "alerting.h"
 #include "auth.h"
 #include "board.h"
+#include "bookings.h"
 #include "control.h"
 #include "downlink.h"
 #include "enrolments.h"
@@ -51,6 +52,7 @@ typedef struct hqd_config {
     int64_t http_header_timeout_ms;
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
+    int64_t booking_timeout_ms;
     int64_t neighbours_ms;
     int64_t alert_offline_grace_ms;
     int64_t alert_no_counter_grace_ms;
@@ -132,6 +134,7 @@ typedef struct hqd {
     hq_rollup_t *rollup; /* NULL with rollups = false */
     hq_control_t *control;
     hq_downlink_t *downlink;
+    hq_bookings_t *bookings; /* bookings sent to halls, waiting for answers */
     hq_sse_t *sse;
     hq_board_t *board;
     hq_neighbours_t *neighbours;

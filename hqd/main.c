@@ -131,6 +131,9 @@ static const hb_config_def_t s_defs[] = {
         "disk_nearly_full alert is raised (0: never)"),
     CFG("rollout_per_tick", HB_CONF_INT, rollout_per_tick, "2000", 1, 1000000, false,
         "policy/calendar documents sent to halls per second at most"),
+    CFG("booking_timeout", HB_CONF_DURATION, booking_timeout_ms, "5s", 1000, 60000, false,
+        "POST /v1/appointments answers 504 hall_timeout when the hall has not answered within "
+        "this"),
     CFG("notify_escalate_after", HB_CONF_DURATION, notify_escalate_after_ms, "30m", 0,
         7LL * 86400000, false,
         "an alert nobody acknowledged goes a level up (hall, city, province, network) after "
@@ -482,6 +485,14 @@ static void s_on_hello(void *arg, hq_hall_t *hall)
         hq_notify_hall_hello(hq->notify, hall->id);
 }
 
+/* Chore, every tick: bookings whose hall did not answer in time. */
+static void s_bookings_round(void *arg)
+{
+    hqd_t *hq = arg;
+    if (hq->bookings)
+        hq_bookings_tick(hq->bookings);
+}
+
 /* Chore, every minute: readers left by killed processes, expired alerts. */
 static void s_store_round(void *arg)
 {
@@ -512,6 +523,7 @@ static const hb_chore_t s_chores[] = {
     {"auth", HQD_TICK_MS, s_auth_round},
     {"auth_prune", 60000, s_auth_prune},
     {"downlink", 1000, s_downlink_round},
+    {"bookings", HQD_TICK_MS, s_bookings_round},
     {"rollups", HQD_TICK_MS, s_rollup_round},
     {"disk", 5000, s_disk_round},
     {"store", 60000, s_store_round},
@@ -727,6 +739,10 @@ int main(int argc, char **argv)
     if (hq_downlink_new(hq->control, hq->ingest, hq->halls, hq->live, &dcfg, &hq->downlink) != 0)
         return 1;
     hq_ingest_set_hello_hook(hq->ingest, s_on_hello, hq);
+    if (hq_bookings_new(hq->ingest, hq->cfg.booking_timeout_ms, &hq->bookings) != 0)
+        return 1;
+    hq_ingest_set_booking_hook(hq->ingest, hq_bookings_on_answer, hq->bookings);
+    hq_ingest_set_refusal_hook(hq->ingest, hq_downlink_on_refusal, hq->downlink);
     hq_sse_config_t scfg = {.ring_events = (size_t)hq->cfg.stream_ring,
                             .ring_bytes = 256u << 20,
                             .client_queue = 16u << 20,
@@ -755,6 +771,7 @@ int main(int argc, char **argv)
         .retention_ms = hq->cfg.alert_retention_ms,
         .rounds_per_second = 4,
         .store = &hq->store,
+        .downlink = hq->downlink,
     };
     if (hq_alerting_new(&acfg, hq->control, hq->halls, hq->ingest, hq->live, hq->board, hq->sse,
                         &hq->alerting, err, sizeof err) != 0) {
@@ -856,6 +873,7 @@ int main(int argc, char **argv)
     hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
     hq_rollup_stop(&hq->rollup); /* likewise; it reads the store, closed below */
     hq_downlink_destroy(&hq->downlink);
+    hq_bookings_destroy(&hq->bookings);
     hq_neighbours_destroy(&hq->neighbours);
     hq_notify_destroy(&hq->notify); /* before the alert store it reads */
     hq_alerting_destroy(&hq->alerting);

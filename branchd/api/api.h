@@ -28,6 +28,9 @@ const char *branchd_api_str(const json_t *obj, const char *name);
  * bad_request, 404 not_found, 409 wrong_state or the engine's own name,
  * 503 for storage and bounds). */
 void branchd_api_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err);
+/* The status and code branchd_api_refuse answers for `rc` (counted as it
+ * counts them), for an answer given elsewhere than to an HTTP request. */
+int branchd_api_refusal(branchd_t *d, int rc, const char **code);
 /* 400 bad_request for a request refused before the engine was asked (the
  * engine's last refusal name must not be taken for it). */
 void branchd_api_bad_request(branchd_t *d, hb_http_req_t *req, const char *err);

@@ -1,11 +1,14 @@
 /* The appointment routes of the hall (docs/API.md, "Appointments"): a
  * service's slots of a day, booking, the day's book, one booking,
  * check-in (which issues the appointment ticket, answered as POST
- * /v1/tickets) and cancelling. The rules are the engine's
- * (engine/appointments.c); here are bodies, dates and answers. */
+ * /v1/tickets) and cancelling; and the same booking asked by HQ over the
+ * link for the app and the web (BookingRequest), answered with what this
+ * API answers. The rules are the engine's (engine/appointments.c); here
+ * are bodies, dates and answers. */
 #include "api.h"
 
 #include "hallbus/error.h"
+#include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 
@@ -92,6 +95,27 @@ static void s_staff_cb(const char *id, int64_t added_ms, void *arg)
         f->found = true;
 }
 
+/* Books through the engine after the one check the engine cannot make
+ * (the staff named is enrolled here). HB_EINVAL for that, with the
+ * engine's last refusal name cleared so that it is answered bad_request. */
+static int s_book(branchd_t *d, const char *service, int64_t start, const char *staff,
+                  int channel, const char *request, char code[HB_HS_ID], bool *replayed,
+                  char *err, size_t errlen)
+{
+    if (staff && staff[0]) {
+        staff_find_t f = {.id = staff};
+        if (d->access)
+            access_staff_list(d->access, s_staff_cb, &f);
+        if (!f.found) {
+            engine_refusal_clear(d->engine);
+            hb_errf(err, errlen, "no staff '%.64s' is enrolled at this hall", staff);
+            return HB_EINVAL;
+        }
+    }
+    return engine_appt_book(d->engine, service, start, staff, channel, request, code, replayed,
+                            err, errlen);
+}
+
 void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
@@ -108,29 +132,17 @@ void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
         return;
     }
     char err[512];
-    int rc = 0;
     int64_t start = 0;
-    const char *staff = branchd_api_str(b, "staff");
     if (hb_time_parse(branchd_api_str(b, "start"), &start) != 0) {
-        hb_errf(err, sizeof err, "start must be an RFC 3339 time (2026-12-02T09:30:00Z)");
-        rc = HB_EINVAL;
-    } else if (staff && staff[0]) {
-        staff_find_t f = {.id = staff};
-        if (d->access)
-            access_staff_list(d->access, s_staff_cb, &f);
-        if (!f.found) {
-            hb_errf(err, sizeof err, "no staff '%.64s' is enrolled at this hall", staff);
-            rc = HB_EINVAL;
-        }
-    }
-    if (rc != 0) {
         json_decref(b);
-        branchd_api_bad_request(d, req, err);
+        branchd_api_bad_request(d, req,
+                                "start must be an RFC 3339 time (2026-12-02T09:30:00Z)");
         return;
     }
     char code[HB_HS_ID];
-    rc = engine_appt_book(d->engine, branchd_api_str(b, "service"), start, staff, channel,
-                              code, err, sizeof err);
+    bool replayed;
+    int rc = s_book(d, branchd_api_str(b, "service"), start, branchd_api_str(b, "staff"), channel,
+                    NULL, code, &replayed, err, sizeof err);
     json_decref(b);
     if (rc != 0) {
         branchd_api_refuse(d, req, rc, err);
@@ -138,6 +150,58 @@ void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
     }
     const hb_hs_appointment_t *bk = hb_hall_state_appointment(engine_state(d->engine), code);
     hb_http_reply_json(req, 201, hb_appointment_json(bk));
+}
+
+/* The answer of a booking asked by HQ, as POST /v1/appointments gives it. */
+static void s_answer_hq(branchd_t *d, uint64_t request, int status, const char *error,
+                        json_t *body, bool replayed)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    Hallbus__BookingAnswer a = HALLBUS__BOOKING_ANSWER__INIT;
+    a.request = request;
+    a.status = text ? (uint32_t)status : 503;
+    a.error = (char *)(text ? error : "storage");
+    a.body = text ? text : "{\"error\":\"storage\",\"reason\":\"out of memory\"}";
+    a.replayed = replayed;
+    int rc = uplink_send_booking_answer(d->uplink, &a);
+    if (rc != 0)
+        /* HQ answers its caller 504 when no answer comes; a retry with the
+         * same key finds the booking made here. */
+        hb_log_once("booking-answer", HB_LOG_WARN,
+                    "bookings: the answer to HQ's request %llu could not be sent: %s",
+                    (unsigned long long)request, hb_strerror(rc));
+    free(text);
+}
+
+void branchd_booking_from_hq(branchd_t *d, const Hallbus__BookingRequest *rq)
+{
+    d->hq_bookings++;
+    int64_t now = hb_now_ms();
+    if (rq->expires_ms > 0 && now > rq->expires_ms) {
+        /* HQ has told its caller the hall did not answer in time; booking
+         * now would make a booking nobody was told of. */
+        d->hq_bookings_expired++;
+        hb_log_once("booking-expired", HB_LOG_WARN,
+                    "bookings: HQ's request %llu came %lld ms after its deadline; dropped "
+                    "unanswered",
+                    (unsigned long long)rq->request, (long long)(now - rq->expires_ms));
+        return;
+    }
+    char err[512], code[HB_HS_ID];
+    bool replayed = false;
+    int channel = rq->channel ? (int)rq->channel : HALLBUS__BOOKING_CHANNEL__BOOKING_CHANNEL_APP;
+    int rc = s_book(d, rq->service, rq->start_ms, rq->staff, channel, rq->idempotency, code,
+                    &replayed, err, sizeof err);
+    if (rc != 0) {
+        const char *error;
+        int status = branchd_api_refusal(d, rc, &error);
+        s_answer_hq(d, rq->request, status, error,
+                    json_pack("{s:s, s:s}", "error", error, "reason", err), false);
+        return;
+    }
+    const hb_hs_appointment_t *bk = hb_hall_state_appointment(engine_state(d->engine), code);
+    s_answer_hq(d, rq->request, 201, "", bk ? hb_appointment_json(bk) : NULL, replayed);
 }
 
 void branchd_api_get_appointments(hb_http_req_t *req, void *arg)

@@ -159,6 +159,13 @@ int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const 
 /* The HTTP status and short code for an engine refusal. */
 static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
 {
+    const char *code;
+    int status = branchd_api_refusal(d, rc, &code);
+    hb_http_reply_error(req, status, code, "%s", err);
+}
+
+int branchd_api_refusal(branchd_t *d, int rc, const char **code_out)
+{
     int status = 500;
     const char *code = "internal";
     switch (rc) {
@@ -195,7 +202,8 @@ static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
     const char *named = d->engine ? engine_refusal(d->engine) : NULL;
     if (named && status < 500)
         code = named;
-    hb_http_reply_error(req, status, code, "%s", err);
+    *code_out = code;
+    return status;
 }
 
 static json_t *s_time_or_null(int64_t ms)

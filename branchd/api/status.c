@@ -225,8 +225,19 @@ static void s_reply_campaigns(branchd_t *d, hb_http_req_t *req, int32_t from, in
     if (n > HB_CAL_SLICE_MAX)
         n = HB_CAL_SLICE_MAX;
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, hb_cal_campaign_to_json(found[i]));
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = hb_cal_campaign_to_json(found[i]);
+        /* The glossary terms it uses, with their plain explanation and
+         * examples, as HQ sent them in the slice: what the kiosk shows
+         * when a customer touches a term. */
+        const hb_cal_term_t *terms[64];
+        size_t k = hb_cal_slice_terms_of(slice, found[i]->id, terms, 64);
+        json_t *gl = json_array();
+        for (size_t j = 0; j < k && j < 64; j++)
+            json_array_append_new(gl, hb_cal_term_to_json(terms[j]));
+        json_object_set_new(c, "glossary", gl);
+        json_array_append_new(arr, c);
+    }
     char a[11], b[11];
     hb_date_format(from, a);
     hb_date_format(to, b);
@@ -323,6 +334,11 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
       st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
+    C("hq_bookings_total", "bookings HQ asked this hall for (the app and the web)",
+      d->hq_bookings);
+    C("hq_bookings_expired_total",
+      "bookings HQ asked for that came after their deadline and were dropped",
+      d->hq_bookings_expired);
     hb_metrics_add(&m, "hallbus_hall_access_refused_total", "counter",
                    "local API requests refused by access control, by answer",
                    "why=\"unauthenticated\"", (double)d->access_unauthenticated);

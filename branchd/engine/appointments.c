@@ -21,7 +21,7 @@
 #define NO_SHOWS_PER_TICK 64
 
 typedef struct appt_args {
-    const char *service, *staff, *reason;
+    const char *service, *staff, *reason, *request;
     int64_t start_ms;
     int channel;
     char *code; /* book: the code given */
@@ -107,6 +107,8 @@ static int s_book_check(engine_request_t *r)
         return rc;
     if (a->staff && a->staff[0] && !engine__id_ok(a->staff))
         return engine__refuse(r, HB_EINVAL, "staff must be a staff id");
+    if (a->request && strlen(a->request) >= HB_HS_ID)
+        return engine__refuse(r, HB_EINVAL, "request must be under %d bytes", HB_HS_ID);
     if (!engine__enum_ok(r, "channel", &hallbus__booking_channel__descriptor, a->channel))
         return HB_EINVAL;
     engine_slots_t *sl = malloc(sizeof *sl);
@@ -176,16 +178,53 @@ static int s_book_build(engine_request_t *r)
     b->slot_s = (uint32_t)a->rule->slot_s;
     b->staff = engine__text(a->staff);
     b->channel = a->channel;
+    b->request = engine__text(a->request);
     return 0;
 }
 
 const engine_steps_t engine__appt_book_steps = {s_book_check, s_book_build, NULL};
 
+/* The booking an earlier request with the same key made, if the book still
+ * holds it: the same request again gets it back, a different one under the
+ * same key is refused (HB_ECONFLICT "idempotency_key_reused"). */
+static int s_replay(engine_t *e, const char *service, int64_t start_ms, const char *staff,
+                    const char *request, char *code, bool *replayed, char *err, size_t errlen)
+{
+    const hb_hall_state_t *s = e->state;
+    for (size_t i = 0; i < s->n_appointments; i++) {
+        const hb_hs_appointment_t *b = &s->appointments[i];
+        if (strcmp(b->request, request) != 0)
+            continue;
+        if (strcmp(b->service, service ? service : "") != 0 || b->start_ms != start_ms ||
+            strcmp(b->staff, staff ? staff : "") != 0) {
+            e->refusal = "idempotency_key_reused";
+            hb_errf(err, errlen,
+                    "this idempotency key booked %s at another slot, service or staff (booking "
+                    "%s); use a new key for a new booking",
+                    b->service, b->code);
+            return HB_ECONFLICT;
+        }
+        snprintf(code, HB_HS_ID, "%s", b->code);
+        *replayed = true;
+        return 0;
+    }
+    return HB_ENOTFOUND;
+}
+
 int engine_appt_book(engine_t *e, const char *service, int64_t start_ms, const char *staff,
-                     int channel, char *code, char *err, size_t errlen)
+                     int channel, const char *request, char *code, bool *replayed, char *err,
+                     size_t errlen)
 {
     code[0] = '\0';
+    *replayed = false;
+    if (request && request[0]) {
+        e->refusal = NULL;
+        int rc = s_replay(e, service, start_ms, staff, request, code, replayed, err, errlen);
+        if (rc != HB_ENOTFOUND)
+            return rc;
+    }
     appt_args_t a = {.service = service,
+                     .request = request,
                      .start_ms = start_ms,
                      .staff = staff,
                      .channel = channel ? channel : HALLBUS__BOOKING_CHANNEL__BOOKING_CHANNEL_HALL,

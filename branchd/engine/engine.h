@@ -310,10 +310,16 @@ int engine_appt_slots(const engine_t *e, const char *service, int32_t day, engin
 /* Books the slot of `service` starting at `start_ms` for `staff` (NULL or
  * "" for any; the caller checked it is enrolled) through `channel` (a
  * Hallbus__BookingChannel); its 8-digit code in `code` (HB_HS_ID).
- * Refusals: HB_EINVAL (service), HB_ENOTFOUND "unknown_slot", HB_ECONFLICT
- * "slot_full" or "slot_past", HB_ETOOBIG (the book is full). */
+ * `request` (NULL or "" for none) is HQ's digest of a caller's idempotency
+ * key: while the book holds a booking made under it, the same booking asked
+ * again is answered with that booking's code and `*replayed` set, writing
+ * nothing. Refusals: HB_EINVAL (service), HB_ENOTFOUND "unknown_slot",
+ * HB_ECONFLICT "slot_full", "slot_past" or "idempotency_key_reused" (the key
+ * made a booking of another slot, service or staff), HB_ETOOBIG (the book
+ * is full). */
 int engine_appt_book(engine_t *e, const char *service, int64_t start_ms, const char *staff,
-                     int channel, char *code, char *err, size_t errlen);
+                     int channel, const char *request, char *code, bool *replayed, char *err,
+                     size_t errlen);
 /* Checks booking `code` in: issues its appointment ticket (priority
  * appointment, `source` a Hallbus__IssueSource or 0 for the kiosk) and
  * ends the booking, in one transaction. Refusals: HB_ENOTFOUND

@@ -5,7 +5,8 @@
 // wait, the advice (e-channels, nearby open halls with a shorter wait for
 // that service) comes before the ticket, with "take a ticket anyway". A
 // closed hall shows its hours, next opening and where to go. Appointment
-// check-in by code; today's campaigns with their FAQ; a fault the kiosk
+// check-in by code; today's campaigns with their FAQ and the glossary
+// terms they use (touch one: its plain explanation and examples); a fault the kiosk
 // reports puts it out of service. Everything the hall decides is the API's.
 
 import {
@@ -29,6 +30,7 @@ const st = {
   qr: null,
   code: '',
   homeTimer: null,
+  term: null, // {campaign, term}: the glossary term touched, explained over home
 };
 
 const main = frame('kiosk', () => draw());
@@ -37,6 +39,7 @@ useToken(pair('kiosk'));
 function go(view) {
   st.view = view;
   clearTimeout(st.homeTimer);
+  st.term = null;
   if (view === 'ticket' || view === 'advice' || view === 'confirm' || view === 'checkin')
     st.homeTimer = setTimeout(() => go('home'), HOME_AFTER_MS);
   draw();
@@ -110,18 +113,77 @@ function campaignsBox() {
   const box = el('section', {class: 'campaigns', id: 'campaigns'}, el('h2', null, t('kiosk.campaigns')));
   if (st.campaigns.length === 0) box.append(el('p', {class: 'muted'}, t('kiosk.no_campaigns')));
   for (const c of st.campaigns) {
+    const terms = c.glossary || c.terms || [];
     const item = el('article', {class: 'campaign', data: {campaign: c.id}},
       el('h3', null, c.title || c.id));
     const text = c.texts && (c.texts.kiosk || c.texts.signage);
-    if (text) item.append(el('p', null, text));
+    if (text) item.append(el('p', null, withTerms(text, terms, c)));
+    // Every term the campaign uses, touchable even where the text above
+    // does not show it (a term of the FAQ).
+    if (terms.length) {
+      item.append(el('div', {class: 'terms'}, el('span', {class: 'muted'}, t('kiosk.terms')),
+        ...terms.map((g) => termButton(g, c, g.term))));
+    }
     const faq = el('dl', {class: 'faq'});
     for (const q of c.faq || []) faq.append(el('dt', null, q.question), el('dd', null, q.answer));
-    for (const g of c.glossary || c.terms || [])
+    for (const g of terms)
       faq.append(el('dt', {class: 'term'}, t('kiosk.term', {term: g.term})), el('dd', null, g.explanation || g.definition || ''));
     if (faq.firstChild) item.append(el('details', null, el('summary', null, t('kiosk.faq')), faq));
     box.append(item);
   }
+  if (st.term) box.append(termPanel());
   return box;
+}
+
+function termButton(g, c, label) {
+  return el('button', {type: 'button', class: 'term-link', data: {term: g.term, campaign: c.id},
+                       onclick: () => showTerm(c.id, g.term)}, label);
+}
+
+// The campaign's text with each glossary term in it as a button; terms are
+// matched as HQ found them (case aside), the longest first.
+function withTerms(text, terms, c) {
+  const order = [...terms].filter((g) => g.term).sort((a, b) => b.term.length - a.term.length);
+  const lower = text.toLowerCase();
+  const out = [];
+  let at = 0;
+  while (at < text.length) {
+    let best = -1;
+    let hit = null;
+    for (const g of order) {
+      const i = lower.indexOf(g.term.toLowerCase(), at);
+      if (i >= 0 && (best < 0 || i < best)) { best = i; hit = g; }
+    }
+    if (!hit) break;
+    if (best > at) out.push(text.slice(at, best));
+    out.push(termButton(hit, c, text.slice(best, best + hit.term.length)));
+    at = best + hit.term.length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
+function showTerm(campaign, term) {
+  st.term = {campaign, term};
+  clearTimeout(st.homeTimer);
+  st.homeTimer = setTimeout(() => { st.term = null; draw(); }, HOME_AFTER_MS);
+  draw();
+}
+
+// The touched term's plain explanation and examples, over the home view.
+function termPanel() {
+  const c = st.campaigns.find((x) => x.id === st.term.campaign);
+  const g = c && (c.glossary || c.terms || []).find((x) => x.term === st.term.term);
+  if (!g) return null;
+  const examples = g.examples || [];
+  return el('section', {class: 'panel term-explain', id: 'term-explain', role: 'dialog', 'aria-modal': 'true',
+                        data: {term: g.term}},
+    el('h2', null, t('kiosk.term', {term: g.term})),
+    el('p', {class: 'big explanation'}, g.explanation || g.definition || t('kiosk.term_none')),
+    examples.length ? el('div', {class: 'examples'}, el('h3', null, t('kiosk.examples')),
+      el('ul', null, ...examples.map((x) => el('li', null, x)))) : null,
+    el('button', {type: 'button', class: 'primary', id: 'term-close',
+                  onclick: () => { st.term = null; clearTimeout(st.homeTimer); draw(); }}, t('kiosk.term_close')));
 }
 
 function hoursToday() {

@@ -1152,7 +1152,8 @@ static int s_appointment_booked(hb_hall_state_t *s, const Hallbus__Envelope *env
 {
     const Hallbus__AppointmentBooked *e = env->appointment_booked;
     if (!e || !s_str(e->code)[0] || !s_fits(e->code, HB_HS_ID) || !s_str(e->service)[0] ||
-        !s_fits(e->service, HB_HS_ID) || !s_fits(e->staff, HB_HS_ID) || s_appointment(s, e->code))
+        !s_fits(e->service, HB_HS_ID) || !s_fits(e->staff, HB_HS_ID) ||
+        !s_fits(e->request, HB_HS_ID) || s_appointment(s, e->code))
         return HB_EINVAL;
     int rc = 0;
     HS_ROOM(s, appointments, HB_HS_APPOINTMENTS_MAX, rc);
@@ -1163,6 +1164,7 @@ static int s_appointment_booked(hb_hall_state_t *s, const Hallbus__Envelope *env
     s_copy(a->code, sizeof a->code, e->code);
     s_copy(a->service, sizeof a->service, e->service);
     s_copy(a->staff, sizeof a->staff, s_str(e->staff));
+    s_copy(a->request, sizeof a->request, s_str(e->request));
     a->start_ms = e->start_ms;
     a->slot_s = e->slot_s;
     a->channel = (int)e->channel;

@@ -164,6 +164,9 @@ static json_t *s_appointment_json(const hb_hs_appointment_t *a)
     hb_json_set_int(o, "channel", a->channel, &bad);
     hb_json_set_str(o, "state", hb_appointment_state_name(a->state), &bad);
     hb_json_set_int(o, "booked_ms", a->booked_ms, &bad);
+    /* Only when there is one: a snapshot without it reads in an older build. */
+    if (a->request[0])
+        hb_json_set_str(o, "request", a->request, &bad);
     return hb_json_built(o, bad);
 }
 
@@ -434,6 +437,8 @@ static void s_rd_appointment(hb_jr_t *r, hb_hs_appointment_t *a)
     a->state = s_rd_state(r, "state", hb_hs__appt_states, HS_COUNT(hb_hs__appt_states),
                           HB_APPT_BOOKED, HB_APPT_CANCELLED);
     a->booked_ms = s_rd_ms(r, "booked_ms");
+    if (s_has(r, "request"))
+        hb_jr_str(r, "request", a->request, sizeof a->request);
     if (*r->rc == 0 && !a->code[0])
         hb_jr_fail(r, "code", "must not be empty");
     hb_jr_end(r);

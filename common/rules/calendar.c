@@ -579,9 +579,185 @@ int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign
     return 0;
 }
 
+/* ------------------------------------------------- a slice's glossary ---- */
+
+static void s_term_clear(hb_cal_term_t *t)
+{
+    free(t->term);
+    free(t->definition);
+    for (size_t i = 0; i < t->n_examples; i++)
+        free(t->examples[i]);
+    free(t->examples);
+    free(t->campaigns);
+    memset(t, 0, sizeof *t);
+}
+
+/* One entry of "glossary" at `p` into `t` (zeroed), its campaigns among
+ * the slice's `n` campaigns. */
+static int s_term_parse(const json_t *e, const char *p, const hb_cal_slice_t *s, hb_cal_term_t *t,
+                        char *err, size_t errlen)
+{
+    static const char *const members[] = {"term", "definition", "examples", "campaigns", NULL};
+    int rc = hb_json_object_known(e, members, NULL, p, NULL, "{term, definition, examples, campaigns}",
+                                  err, errlen);
+    if (rc != 0)
+        return rc;
+    char mp[HB_JSON_PATH_MAX];
+    const json_t *v = s_need(e, p, "term", mp, err, errlen);
+    const char *text = NULL;
+    if (!v)
+        return HB_EINVAL;
+    if ((rc = hb_json_text(v, 1, HB_CAL_TERM_MAX, mp, &text, err, errlen)) != 0)
+        return rc;
+    t->term = strdup(text);
+    text = "";
+    hb_json_path(mp, sizeof mp, p, "definition");
+    v = json_object_get(e, "definition");
+    if (v && (rc = hb_json_text(v, 0, HB_CAL_DEFINITION_MAX, mp, &text, err, errlen)) != 0)
+        return rc;
+    t->definition = strdup(text);
+    if (!t->term || !t->definition)
+        return hb_err_nomem(err, errlen);
+    hb_json_path(mp, sizeof mp, p, "examples");
+    v = json_object_get(e, "examples");
+    if (v && (!json_is_array(v) || json_array_size(v) > HB_CAL_EXAMPLES_MAX)) {
+        hb_errf(err, errlen, "%s: must be an array of at most %d texts", mp, HB_CAL_EXAMPLES_MAX);
+        return HB_EINVAL;
+    }
+    size_t n = json_array_size(v);
+    if (n && !(t->examples = calloc(n, sizeof *t->examples)))
+        return hb_err_nomem(err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        char ep[HB_JSON_PATH_MAX];
+        hb_json_pathf(ep, sizeof ep, "%s[%zu]", mp, i);
+        if ((rc = hb_json_text(json_array_get(v, i), 1, HB_CAL_EXAMPLE_MAX, ep, &text, err,
+                               errlen)) != 0)
+            return rc;
+        t->n_examples = i + 1;
+        if (!(t->examples[i] = strdup(text)))
+            return hb_err_nomem(err, errlen);
+    }
+    v = s_need(e, p, "campaigns", mp, err, errlen);
+    if (!v)
+        return HB_EINVAL;
+    n = json_array_size(v);
+    if (!json_is_array(v) || n == 0 || n > s->n) {
+        hb_errf(err, errlen, "%s: must name 1..%zu campaigns of the slice", mp, s->n);
+        return HB_EINVAL;
+    }
+    if (!(t->campaigns = calloc(n, sizeof *t->campaigns)))
+        return hb_err_nomem(err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        char ep[HB_JSON_PATH_MAX];
+        hb_json_pathf(ep, sizeof ep, "%s[%zu]", mp, i);
+        if ((rc = s_id(json_array_get(v, i), HB_CAL_ID_MAX - 1, false, ep, &text, err, errlen)) != 0)
+            return rc;
+        if (!hb_cal_slice_find(s, text)) {
+            hb_errf(err, errlen, "%s: \"%s\" is no campaign of the slice", ep, text);
+            return HB_EINVAL;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(t->campaigns[j], text) == 0) {
+                hb_errf(err, errlen, "%s: \"%s\" named twice", ep, text);
+                return HB_EINVAL;
+            }
+        }
+        snprintf(t->campaigns[i], sizeof t->campaigns[i], "%s", text);
+        t->n_campaigns = i + 1;
+    }
+    return 0;
+}
+
+static int s_terms_parse(const json_t *list, hb_cal_slice_t *s, char *err, size_t errlen)
+{
+    if (!list)
+        return 0;
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n > HB_CAL_TERMS_MAX) {
+        hb_errf(err, errlen, "glossary: must be an array of at most %d terms", HB_CAL_TERMS_MAX);
+        return HB_EINVAL;
+    }
+    if (n && !(s->terms = calloc(n, sizeof *s->terms)))
+        return hb_err_nomem(err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        char p[HB_JSON_PATH_MAX];
+        hb_json_pathf(p, sizeof p, "glossary[%zu]", i);
+        s->n_terms = i + 1; /* so that a failure frees this entry too */
+        int rc = s_term_parse(json_array_get(list, i), p, s, &s->terms[i], err, errlen);
+        if (rc != 0)
+            return rc;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(s->terms[j].term, s->terms[i].term) == 0) {
+                hb_errf(err, errlen, "%s.term: \"%s\" already in glossary[%zu]", p,
+                        s->terms[i].term, j);
+                return HB_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+json_t *hb_cal_term_to_json(const hb_cal_term_t *t)
+{
+    json_t *o = json_pack("{s:s, s:s, s:[]}", "term", t->term, "definition", t->definition,
+                          "examples");
+    json_t *ex = o ? json_object_get(o, "examples") : NULL;
+    for (size_t i = 0; ex && i < t->n_examples; i++) {
+        if (json_array_append_new(ex, json_string(t->examples[i])) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* The slice's "glossary" member as a slice document holds it. */
+static json_t *s_terms_json(const hb_cal_slice_t *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->n_terms; i++) {
+        const hb_cal_term_t *t = &s->terms[i];
+        json_t *o = json_pack("{s:s, s:[]}", "term", t->term, "campaigns");
+        json_t *ids = o ? json_object_get(o, "campaigns") : NULL;
+        bool bad = !ids;
+        if (o && t->definition[0])
+            bad |= json_object_set_new(o, "definition", json_string(t->definition)) != 0;
+        if (o && t->n_examples) {
+            json_t *full = hb_cal_term_to_json(t);
+            bad |= !full || json_object_set(o, "examples", json_object_get(full, "examples")) != 0;
+            json_decref(full);
+        }
+        for (size_t j = 0; ids && j < t->n_campaigns; j++)
+            bad |= json_array_append_new(ids, json_string(t->campaigns[j])) != 0;
+        if (bad || json_array_append_new(a, o) != 0) {
+            json_decref(o);
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+size_t hb_cal_slice_terms_of(const hb_cal_slice_t *s, const char *id, const hb_cal_term_t **out,
+                             size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_terms; i++) {
+        for (size_t j = 0; j < s->terms[i].n_campaigns; j++) {
+            if (strcmp(s->terms[i].campaigns[j], id) != 0)
+                continue;
+            if (k < max)
+                out[k] = &s->terms[i];
+            k++;
+            break;
+        }
+    }
+    return k;
+}
+
 int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_t errlen)
 {
-    static const char *const members[] = {"version", "hall", "campaigns", NULL};
+    static const char *const members[] = {"version", "hall", "campaigns", "glossary", NULL};
     *out = NULL;
     int rc = hb_json_object_known(doc, members, NULL, "", "slice", "{version, hall, campaigns}",
                                   err, errlen);
@@ -639,6 +815,9 @@ int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_
     }
     if (s->n > 1)
         qsort(s->campaigns, s->n, sizeof *s->campaigns, s_by_start_value);
+    rc = s_terms_parse(json_object_get(doc, "glossary"), s, err, errlen);
+    if (rc != 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -654,6 +833,10 @@ json_t *hb_cal_slice_to_json(const hb_cal_slice_t *s)
     json_t *doc = NULL;
     if (hb_cal_slice_build(s->version, s->hall, list, s->n, &doc, NULL, 0) != 0)
         return NULL;
+    if (s->n_terms && json_object_set_new(doc, "glossary", s_terms_json(s)) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
     return doc;
 }
 
@@ -665,6 +848,9 @@ void hb_cal_slice_destroy(hb_cal_slice_t **sp)
     for (size_t i = 0; i < s->n; i++)
         hb_cal_campaign_clear(&s->campaigns[i]);
     free(s->campaigns);
+    for (size_t i = 0; i < s->n_terms; i++)
+        s_term_clear(&s->terms[i]);
+    free(s->terms);
     free(s);
     *sp = NULL;
 }

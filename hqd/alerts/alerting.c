@@ -230,6 +230,10 @@ void hq_alerting_tick(hq_alerting_t *a)
                               .disk_full_since_ms = h->disk_full_since_ms,
                               .disk_refused = h->disk_refused,
                               .disk_refused_seen_ms = h->disk_refused_seen_ms};
+        for (int kind = 0; a->cfg.downlink && kind < 2; kind++)
+            if (!hq_downlink_refusal_locked(a->cfg.downlink, h, kind, &link.refused_version[kind],
+                                            &link.refused_reason[kind]))
+                link.refused_version[kind] = 0;
         alerts_eval_link(&link, &a->cfg.params, now, &set);
         int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
         if (rc == HB_ETOOBIG) {

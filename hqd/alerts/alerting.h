@@ -11,6 +11,7 @@
 #include "alertstore.h"
 #include "board.h"
 #include "control.h"
+#include "downlink.h"
 #include "halls.h"
 #include "ingest.h"
 #include "live.h"
@@ -24,6 +25,7 @@ typedef struct hq_alerting_config {
     int64_t retention_ms;
     int rounds_per_second; /* the caller's tick rate: each hall once per second */
     hq_store_t *store;     /* read for the reason of a hall's last flagged event */
+    hq_downlink_t *downlink; /* what halls refused (document_refused); may be NULL */
 } hq_alerting_config_t;
 
 int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls_t *halls,

@@ -54,6 +54,10 @@ static const struct {
      {{"resource"}, "free_percent", "min_free_percent", ALERT_SEV_CRITICAL}},
     {ALERT_HALL_DISK_FULL, "hall_disk_full", "events",
      {{NULL}, "refused_events", NULL, ALERT_SEV_CRITICAL}},
+    /* The subject is the document's kind and the hall's reason, so that
+     * the page words the alert with the reason in it. */
+    {ALERT_DOCUMENT_REFUSED, "document_refused", "version",
+     {{"document", "reason"}, "version", NULL, ALERT_SEV_WARNING}},
 };
 
 #define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
@@ -632,6 +636,29 @@ static void s_hall_disk_full(const alerts_link_t *l, const alerts_params_t *pr, 
     s_set_put(out, &a);
 }
 
+/* One alert per kind of document the hall refuses: it runs the version
+ * before, and every hall that refuses the same document is one more alert
+ * for the people who published it. */
+static void s_document_refused(const alerts_link_t *l, const alerts_params_t *pr, int64_t now,
+                               alert_set_t *out)
+{
+    (void)pr;
+    (void)now;
+    static const char *const names[2] = {"policy", "calendar"};
+    for (int k = 0; k < 2; k++) {
+        if (!l->refused_version[k])
+            continue;
+        const char *why = l->refused_reason[k] ? l->refused_reason[k] : "";
+        alert_t a;
+        int64_t v = l->refused_version[k] > INT64_MAX ? INT64_MAX : (int64_t)l->refused_version[k];
+        s_alert(&a, ALERT_DOCUMENT_REFUSED, v, 0, 0);
+        s_text(a.subject, sizeof a.subject, "%s:%s", names[k], why);
+        s_text(a.detail, sizeof a.detail, "the hall refused %s version %" PRId64 ": %s", names[k], v,
+               why);
+        s_set_put(out, &a);
+    }
+}
+
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
                       alert_set_t *out)
 {
@@ -646,6 +673,7 @@ void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, 
     s_clock_skew(link, params, now_ms, out);
     s_event_anomaly(link, params, now_ms, out);
     s_hall_disk_full(link, params, now_ms, out);
+    s_document_refused(link, params, now_ms, out);
 }
 
 void alerts_eval_room(const alerts_room_t *rooms, size_t n, int64_t min_free_percent,

@@ -42,9 +42,10 @@ typedef enum alert_kind {
     ALERT_DISK_NEARLY_FULL = 13, /* HQ's own: the data's disk (or a map) nearly full */
     ALERT_HALL_DISK_FULL = 14,  /* the hall's disk had no room: it refused events */
     ALERT_OPENING_DEVICE_CHECK = 15, /* opened with a device failed or unchecked */
+    ALERT_DOCUMENT_REFUSED = 16, /* the hall refused a policy or calendar HQ sent it */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
-#define ALERT_KIND_LAST ALERT_OPENING_DEVICE_CHECK
+#define ALERT_KIND_LAST ALERT_DOCUMENT_REFUSED
 
 /* One condition that holds. The key is (kind, subject); `value` and
  * `threshold` are in the kind's unit (alert_kind_unit). */
@@ -136,11 +137,16 @@ typedef struct alerts_link {
     int64_t disk_full_since_ms; /* the hall's clock; 0: it has room */
     uint64_t disk_refused;      /* events it refused for lack of room since it started */
     int64_t disk_refused_seen_ms; /* when HQ last heard that count rise (HQ's clock) */
+    /* A document of each kind ([0] policy, [1] calendar) the hall says it
+     * refused and has not got past (0: none), and its reason. */
+    uint64_t refused_version[2];
+    const char *refused_reason[2];
 } alerts_link_t;
 
 /* Adds the conditions of the hall's link to `out` (after alerts_eval or
  * on an emptied set): hall_blocked, stream_conflict, clock_skew,
- * event_anomaly and hall_disk_full, as docs/ALERTS.md states them. */
+ * event_anomaly, hall_disk_full and document_refused, as docs/ALERTS.md
+ * states them. */
 void alerts_eval_link(const alerts_link_t *link, const alerts_params_t *params, int64_t now_ms,
                       alert_set_t *out);
 
@@ -199,7 +205,8 @@ int alerts_diff(const alert_t *prev, size_t n_prev, const alert_set_t *cur, int6
 const char *alert_kind_name(int kind);
 /* The kind of a name, or 0. */
 int alert_kind_parse(const char *name);
-/* The unit of value and threshold: "s", "customers", "seq" or "events". */
+/* The unit of value and threshold: "s", "customers", "seq", "events", "%"
+ * or "version". */
 const char *alert_kind_unit(int kind);
 
 /* How urgent an alert is, for whom to tell (hqd/notify/): a kind's own

@@ -23,6 +23,9 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_day(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_appointments(hb_http_req_t *req, void *arg);
 
+/* booking.c: POST /v1/appointments, a booking sent to its hall */
+void hqd_api_post_appointment(hb_http_req_t *req, void *arg);
+
 /* metrics.c */
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg);
 

@@ -122,6 +122,27 @@ static void s_alerts(hqd_t *hq, hb_metrics_t *m)
                    "alert deliveries waiting, retrying or under way", NULL, (double)ns.queue);
     hb_metrics_add(m, "hallbus_hq_notify_subscriptions", "gauge", "alert subscriptions", NULL,
                    (double)ns.subs);
+    /* Bookings for the app and the web (POST /v1/appointments): a hall
+     * that does not answer shows as timeouts. */
+    if (hq->bookings) {
+        hq_bookings_stats_t bs;
+        hq_bookings_get_stats(hq->bookings, &bs);
+        const struct {
+            const char *labels;
+            uint64_t n;
+        } outcomes[] = {{"outcome=\"answered\"", bs.answered},
+                        {"outcome=\"timed_out\"", bs.timed_out},
+                        {"outcome=\"busy\"", bs.busy}};
+        for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+            hb_metrics_add(m, "hallbus_hq_bookings_total", "counter",
+                           "bookings sent to halls, by what became of them", outcomes[i].labels,
+                           (double)outcomes[i].n);
+        hb_metrics_add(m, "hallbus_hq_bookings_stray_total", "counter",
+                       "halls' booking answers that matched no request waiting (late)", NULL,
+                       (double)bs.stray);
+        hb_metrics_add(m, "hallbus_hq_bookings_waiting", "gauge",
+                       "bookings waiting for their hall's answer", NULL, (double)bs.waiting);
+    }
 }
 
 void hqd_api_get_metrics(hb_http_req_t *req, void *arg)

@@ -63,6 +63,9 @@ static const hb_http_route_t s_routes[] = {
      hqd_api_get_hall_day},
     {"GET", "/v1/halls/:hall/appointments", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_hall_appointments},
+    /* The hall is in the body: the handler keeps it to the caller's scope. */
+    {"POST", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ANY, NULL,
+     hqd_api_post_appointment},
     {"GET", "/v1/halls/:hall/events", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_hall_events},
 

@@ -29,7 +29,7 @@
           HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) |  \
           HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |        \
           HQ_PERM_BIT(HALLS_ENROL) | HQ_PERM_BIT(ALERTS_HANDLE) |                                \
-          HQ_PERM_BIT(ALERTS_SUBSCRIBE),                                                         \
+          HQ_PERM_BIT(ALERTS_SUBSCRIBE) | HQ_PERM_BIT(APPOINTMENT_BOOK),                         \
       "everything: people, tokens, the organisation, settings, the audit log, halls' "           \
       "enrolment and revocation, who is told of which alerts")                                   \
     X(OPERATOR, "operator",                                                                      \
@@ -49,7 +49,10 @@
       HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) | HQ_PERM_BIT(ARCHIVE_READ) |            \
           HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(REPORTS_READ),        \
       "read reports, exports, the board, alerts and the archive of stored events in scope")      \
-    X(VIEWER, "viewer", HQ_PERM_BIT(LIVE_READ), "read the live board in scope")
+    X(VIEWER, "viewer", HQ_PERM_BIT(LIVE_READ), "read the live board in scope")                  \
+    X(BOOKING, "booking", HQ_PERM_BIT(APPOINTMENT_BOOK),                                         \
+      "an app or web hall's backend: book appointments at the halls in scope "                   \
+      "(POST /v1/appointments), nothing else")
 
 typedef enum hq_role {
 #define HQ_ROLE_ENUM(id, name, perms, help) HQ_ROLE_##id,

@@ -42,7 +42,7 @@ static const struct step {
 /* The members a document carries besides hb_cal_campaign_t's content. */
 static const char *const s_doc_extra[] = {"region", "parent", "scope", NULL};
 static const char *const s_rec_extra[] = {"region", "parent", "scope", "state", "revision",
-                                          "history", NULL};
+                                          "history", "last_reviewed", NULL};
 
 struct campaign_calendar {
     HB_VEC(campaign_t *) list; /* allocated one by one: pointers stay put */
@@ -116,6 +116,7 @@ void campaign_destroy(campaign_t **c_p)
     hb_cal_campaign_clear(&c->doc);
     org_scope_destroy(&c->scope);
     s_history_free(c->history, c->n_history);
+    json_decref(c->reviewed);
     free(c);
     *c_p = NULL;
 }
@@ -300,6 +301,58 @@ static int s_history_read(const json_t *a, campaign_t *c, char *err, size_t errl
     return 0;
 }
 
+/* The stored "last_reviewed" (absent: never reviewed). */
+static int s_reviewed_read(const json_t *r, campaign_t *c, char *err, size_t errlen)
+{
+    static const char *const members[] = {"action", "by", "at_ms", "revision", "document", NULL};
+    if (!r)
+        return 0;
+    int rc = hb_json_object_known(r, members, NULL, "last_reviewed", NULL,
+                                  "{action, by, at_ms, revision, document}", err, errlen);
+    if (rc != 0)
+        return rc;
+    campaign_action_t action;
+    const char *by = json_string_value(json_object_get(r, "by"));
+    const json_t *at = json_object_get(r, "at_ms"), *rev = json_object_get(r, "revision");
+    if (campaign_action_parse(json_string_value(json_object_get(r, "action")), &action) != 0 ||
+        (action != CAMPAIGN_RETURN && action != CAMPAIGN_APPROVE)) {
+        hb_errf(err, errlen, "last_reviewed.action: must be \"return\" or \"approve\"");
+        return HB_EINVAL;
+    }
+    if (!by || !hb_id_chars_ok(by, CAMPAIGN_USER_MAX - 1, ".@")) {
+        hb_errf(err, errlen, "last_reviewed.by: a user id is [A-Za-z0-9_.@-]{1,%d}",
+                CAMPAIGN_USER_MAX - 1);
+        return HB_EINVAL;
+    }
+    if (!json_is_integer(at) || json_integer_value(at) < 0 || !json_is_integer(rev) ||
+        json_integer_value(rev) < 1 || (uint64_t)json_integer_value(rev) > c->revision) {
+        hb_errf(err, errlen, "last_reviewed: at_ms must be >= 0 and revision 1..%llu",
+                (unsigned long long)c->revision);
+        return HB_EINVAL;
+    }
+    const json_t *doc = json_object_get(r, "document");
+    campaign_t *then = NULL;
+    char inner[256];
+    rc = campaign_parse(doc, &then, inner, sizeof inner);
+    if (rc == 0 && strcmp(then->doc.id, c->doc.id) != 0) {
+        snprintf(inner, sizeof inner, "id: \"%s\", not this campaign's", then->doc.id);
+        rc = HB_EINVAL;
+    }
+    campaign_destroy(&then);
+    if (rc != 0) {
+        hb_errf(err, errlen, "last_reviewed.document.%s", inner);
+        return rc;
+    }
+    c->reviewed = json_deep_copy(doc);
+    if (!c->reviewed)
+        return hb_err_nomem(err, errlen);
+    c->reviewed_action = action;
+    snprintf(c->reviewed_by, sizeof c->reviewed_by, "%s", by);
+    c->reviewed_ms = json_integer_value(at);
+    c->reviewed_revision = (uint64_t)json_integer_value(rev);
+    return 0;
+}
+
 int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -320,6 +373,8 @@ int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t er
     }
     c->revision = (uint64_t)json_integer_value(rev);
     rc = s_history_read(json_object_get(rec, "history"), c, err, errlen);
+    if (rc == 0)
+        rc = s_reviewed_read(json_object_get(rec, "last_reviewed"), c, err, errlen);
     if (rc != 0)
         goto fail;
     *out = c;
@@ -388,6 +443,13 @@ json_t *campaign_to_json(const campaign_t *c)
             bad = true;
     }
     hb_json_set(o, "history", hist, &bad);
+    if (c->reviewed && !bad)
+        hb_json_set(o, "last_reviewed",
+                    json_pack("{s:s, s:s, s:I, s:I, s:O}", "action",
+                              s_action_names[c->reviewed_action], "by", c->reviewed_by, "at_ms",
+                              (json_int_t)c->reviewed_ms, "revision",
+                              (json_int_t)c->reviewed_revision, "document", c->reviewed),
+                    &bad);
     return hb_json_built(o, bad);
 }
 
@@ -461,7 +523,24 @@ int campaign_transition(campaign_t *c, campaign_action_t action, const char *who
     rc = campaign_four_eyes(c, action, who, err, errlen);
     if (rc != 0)
         return rc;
-    return s_record(c, action, (campaign_state_t)to, who, at_ms, note, err, errlen);
+    /* A review's verdict: what it judged is kept (made first, so that a
+     * failure changes nothing). */
+    bool review = action == CAMPAIGN_RETURN || action == CAMPAIGN_APPROVE;
+    json_t *judged = review ? campaign_document_to_json(c) : NULL;
+    if (review && !judged)
+        return hb_err_nomem(err, errlen);
+    rc = s_record(c, action, (campaign_state_t)to, who, at_ms, note, err, errlen);
+    if (rc != 0 || !review) {
+        json_decref(judged);
+        return rc;
+    }
+    json_decref(c->reviewed);
+    c->reviewed = judged;
+    c->reviewed_action = action;
+    snprintf(c->reviewed_by, sizeof c->reviewed_by, "%s", who);
+    c->reviewed_ms = at_ms;
+    c->reviewed_revision = c->revision;
+    return 0;
 }
 
 int campaign_four_eyes(const campaign_t *c, campaign_action_t action, const char *who, char *err,

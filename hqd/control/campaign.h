@@ -83,6 +83,16 @@ typedef struct campaign {
     int64_t published_ms;             /* the last publish step, -1 when never published */
     size_t n_history;
     campaign_event_t *history;        /* oldest first */
+    /* What a reviewer last acted on: the document (the author's form,
+     * campaign_document_to_json) as it stood at the last "return" or
+     * "approve" step, with that step, so that the next review shows what
+     * changed since, to any reviewer on any machine. NULL before the first
+     * review; owned. */
+    json_t *reviewed;
+    campaign_action_t reviewed_action;
+    char reviewed_by[CAMPAIGN_USER_MAX];
+    int64_t reviewed_ms;
+    uint64_t reviewed_revision;       /* the campaign's revision after that step */
 } campaign_t;
 
 /* The set of all campaigns (below). */
@@ -115,7 +125,8 @@ int campaign_validate(const campaign_t *c, const org_t *org, const campaign_cale
 int campaign_resolve(const campaign_t *c, const org_t *org, uint64_t *bits, size_t words,
                      size_t *count, char *err, size_t errlen);
 /* Takes one lifecycle step (SUBMIT .. WITHDRAW), recording `who`, `at_ms`
- * and an optional note. A step the current state does not allow is refused
+ * and an optional note; a RETURN or APPROVE keeps the document as it stands
+ * as the one last reviewed (campaign_t.reviewed). A step the current state does not allow is refused
  * with HB_ECONFLICT and `err` ("campaign X is draft: approve needs
  * submitted"); an approve or publish by its author or last editor with
  * HB_EAUTH (campaign_four_eyes); a bad user id, a negative time or an
@@ -133,8 +144,10 @@ int campaign_four_eyes(const campaign_t *c, campaign_action_t action, const char
 /* The day (UTC calendar) of the last publish step, if there was one. */
 bool campaign_published_day(const campaign_t *c, int32_t *day);
 
-/* The stored form: the document members plus "state", "revision" and
- * "history" ([{"action", "from", "to", "by", "at_ms", "note"?}]); new
+/* The stored form: the document members plus "state", "revision",
+ * "history" ([{"action", "from", "to", "by", "at_ms", "note"?}]) and, once
+ * reviewed, "last_reviewed" ({"action": "return" or "approve", "by",
+ * "at_ms", "revision", "document": the author's form then}); new
  * reference, NULL on ENOMEM. campaign_from_json of it gives an equal
  * campaign (and the same JSON again). */
 json_t *campaign_to_json(const campaign_t *c);
@@ -142,7 +155,8 @@ json_t *campaign_to_json(const campaign_t *c);
 json_t *campaign_document_to_json(const campaign_t *c);
 /* Reads the stored form strictly: as campaign_parse, plus a history that
  * starts with "create", takes only legal steps in time order, and ends in
- * "state". Does not check against an org or calendar. */
+ * "state"; a "last_reviewed" whose document reads as campaign_parse reads
+ * one, with the same id. Does not check against an org or calendar. */
 int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t errlen);
 void campaign_destroy(campaign_t **c);
 

@@ -962,7 +962,78 @@ int hq_control_campaign_step(hq_control_t *c, const char *id, campaign_action_t 
 typedef struct slices_ctx {
     hq_control_t *c;
     int rc;
+    /* Each campaign's glossary terms, found once per rebuild (not once
+     * per hall): campaign id -> [term indexes]. */
+    json_t *terms_of;
 } slices_ctx_t;
+
+/* The glossary terms of every published campaign, into x->terms_of. */
+static int s_campaign_terms(slices_ctx_t *x)
+{
+    const calcheck_glossary_t *g = x->c->glossary;
+    uint32_t *found = malloc(CALCHECK_GLOSSARY_MAX * sizeof *found);
+    if (!found)
+        return HB_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < campaign_calendar_count(x->c->cal); i++) {
+        const campaign_t *k = campaign_calendar_at(x->c->cal, i);
+        if (k->state != CAMPAIGN_PUBLISHED)
+            continue;
+        size_t n = calcheck_glossary_campaign_terms(g, &k->doc, found, CALCHECK_GLOSSARY_MAX);
+        if (n == 0)
+            continue;
+        json_t *a = json_array();
+        for (size_t j = 0; a && j < n && j < CALCHECK_GLOSSARY_MAX; j++)
+            if (json_array_append_new(a, json_integer(found[j])) != 0)
+                rc = HB_ENOMEM;
+        if (!a || json_object_set_new(x->terms_of, k->doc.id, a) != 0)
+            rc = HB_ENOMEM;
+    }
+    free(found);
+    return rc;
+}
+
+/* Adds to a hall's slice the glossary terms its campaigns use (none: the
+ * slice stays as a hall of an older build reads it). */
+static int s_slice_glossary(slices_ctx_t *x, json_t *slice)
+{
+    const json_t *list = json_object_get(slice, "campaigns");
+    size_t n = json_array_size(list), total = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *id = json_string_value(json_object_get(json_array_get(list, k), "id"));
+        total += json_array_size(json_object_get(x->terms_of, id ? id : ""));
+    }
+    if (total == 0)
+        return 0;
+    const char **ids = calloc(n, sizeof *ids);
+    const uint32_t **terms = calloc(n, sizeof *terms);
+    size_t *counts = calloc(n, sizeof *counts);
+    uint32_t *all = malloc(total * sizeof *all);
+    int rc = 0;
+    if (!ids || !terms || !counts || !all) {
+        rc = HB_ENOMEM;
+        goto out;
+    }
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *id = json_string_value(json_object_get(json_array_get(list, k), "id"));
+        const json_t *found = json_object_get(x->terms_of, id ? id : "");
+        ids[k] = id ? id : "";
+        terms[k] = all + at;
+        for (size_t j = 0; j < json_array_size(found); j++)
+            all[at++] = (uint32_t)json_integer_value(json_array_get(found, j));
+        counts[k] = json_array_size(found);
+    }
+    json_t *gl = calcheck_glossary_slice_json(x->c->glossary, ids, terms, counts, n);
+    if (!gl || json_object_set_new(slice, "glossary", gl) != 0)
+        rc = HB_ENOMEM;
+out:
+    free(ids);
+    free(terms);
+    free(counts);
+    free(all);
+    return rc;
+}
 
 static int s_slice_cb(const org_hall_t *hall, json_t *slice, const char *problem, void *ud)
 {
@@ -971,6 +1042,11 @@ static int s_slice_cb(const org_hall_t *hall, json_t *slice, const char *problem
         hb_log_once("control-slice", HB_LOG_WARN, "control: no slice for hall %s: %s", hall->id,
                     problem ? problem : "?");
         return 0;
+    }
+    if (json_object_size(x->terms_of) && s_slice_glossary(x, slice) != 0) {
+        json_decref(slice);
+        x->rc = HB_ENOMEM;
+        return 1;
     }
     char *text = json_dumps(slice, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(slice);
@@ -996,10 +1072,13 @@ int hq_control_slice_bytes(hq_control_t *c, const char *hall, const char **data,
     if (c->slice_version != v || c->slice_org_gen != org_generation(c->org) || c->slice_day != today) {
         /* All halls at once: each published scope is resolved once. */
         json_object_clear(c->slice_cache);
-        slices_ctx_t x = {c, 0};
-        int rc = campaign_calendar_slices(c->cal, c->org, today, s_slice_cb, &x, err, errlen);
+        slices_ctx_t x = {c, 0, json_object()};
+        int rc = x.terms_of ? s_campaign_terms(&x) : HB_ENOMEM;
+        if (rc == 0)
+            rc = campaign_calendar_slices(c->cal, c->org, today, s_slice_cb, &x, err, errlen);
         if (rc == 0)
             rc = x.rc;
+        json_decref(x.terms_of);
         if (rc != 0)
             return rc;
         c->slice_version = v;
@@ -1036,5 +1115,20 @@ int hq_control_set_glossary(hq_control_t *c, const json_t *doc, char *err, size_
     }
     calcheck_glossary_destroy(&c->glossary);
     c->glossary = g;
+    /* The halls hold the definitions their campaigns use in their slices:
+     * once anything is published, a new glossary is a new calendar version,
+     * so that every hall is sent its slice with the new words. */
+    if (campaign_calendar_version(c->cal) > 0) {
+        campaign_calendar_bump(c->cal);
+        json_t *v = json_pack("{s:I}", "version", (json_int_t)campaign_calendar_version(c->cal));
+        rc = v ? s_put(c, "calendar", v) : HB_ENOMEM;
+        json_decref(v);
+        if (rc != 0) {
+            hb_errf(err, errlen, "the glossary is stored, but the calendar's new version could "
+                                 "not be (%s): halls get the new words with the next publication",
+                    hb_strerror(rc));
+            return rc;
+        }
+    }
     return 0;
 }

@@ -26,8 +26,17 @@ typedef struct term {
     char *norm; /* lower case, spacing collapsed to one ' ' */
     size_t norm_len;
     char *definition; /* NULL when none */
+    char **examples;  /* n_examples texts, owned */
+    size_t n_examples;
     bool word_start, word_end;
 } term_t;
+
+static void s_free_examples(char **ex, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ex[i]);
+    free(ex);
+}
 
 typedef HB_VEC(uint32_t) idlist_t;
 
@@ -59,6 +68,7 @@ void calcheck_glossary_destroy(calcheck_glossary_t **g_p)
         free(g->terms.v[i].term);
         free(g->terms.v[i].norm);
         free(g->terms.v[i].definition);
+        s_free_examples(g->terms.v[i].examples, g->terms.v[i].n_examples);
     }
     for (int b = 0; b < 256; b++) {
         hb_vec_free(&g->by_first[b]);
@@ -147,6 +157,69 @@ int calcheck_glossary_add(calcheck_glossary_t *g, const char *term, const char *
     return 0;
 }
 
+int calcheck_glossary_set_examples(calcheck_glossary_t *g, size_t i, const char *const *examples,
+                                   size_t n, char *err, size_t errlen)
+{
+    if (i >= g->terms.n)
+        return HB_EINVAL;
+    if (n > CALCHECK_EXAMPLES_MAX) {
+        hb_errf(err, errlen, "examples: %zu examples, at most %d", n, CALCHECK_EXAMPLES_MAX);
+        return HB_EINVAL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strlen(examples[k]), blank = 0;
+        while (blank < len && s_space((unsigned char)examples[k][blank]))
+            blank++;
+        if (len == 0 || blank == len || len > CALCHECK_EXAMPLE_MAX) {
+            hb_errf(err, errlen, "examples[%zu]: must be 1..%d bytes, not blank", k,
+                    CALCHECK_EXAMPLE_MAX);
+            return HB_EINVAL;
+        }
+    }
+    char **copy = n ? calloc(n, sizeof *copy) : NULL;
+    if (n && !copy)
+        return hb_err_nomem(err, errlen);
+    for (size_t k = 0; k < n; k++) {
+        copy[k] = strdup(examples[k]);
+        if (!copy[k]) {
+            s_free_examples(copy, k);
+            return hb_err_nomem(err, errlen);
+        }
+    }
+    term_t *t = &g->terms.v[i];
+    s_free_examples(t->examples, t->n_examples);
+    t->examples = copy;
+    t->n_examples = n;
+    return 0;
+}
+
+/* The examples of a glossary document's entry: an array of strings (each
+ * without a NUL inside), or absent. */
+static int s_examples_json(calcheck_glossary_t *g, const json_t *ex, size_t i, char *err,
+                           size_t errlen)
+{
+    const char *list[CALCHECK_EXAMPLES_MAX];
+    size_t n = json_array_size(ex);
+    if (!json_is_array(ex) || n > CALCHECK_EXAMPLES_MAX) {
+        hb_errf(err, errlen, "terms[%zu].examples: must be a list of at most %d texts", i,
+                CALCHECK_EXAMPLES_MAX);
+        return HB_EINVAL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const json_t *e = json_array_get(ex, k);
+        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
+            hb_errf(err, errlen, "terms[%zu].examples[%zu]: must be a text", i, k);
+            return HB_EINVAL;
+        }
+        list[k] = json_string_value(e);
+    }
+    char inner[200];
+    int rc = calcheck_glossary_set_examples(g, g->terms.n - 1, list, n, inner, sizeof inner);
+    if (rc != 0)
+        hb_errf(err, errlen, "terms[%zu].%s", i, inner);
+    return rc;
+}
+
 int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, char *err,
                                 size_t errlen)
 {
@@ -168,10 +241,14 @@ int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, ch
     for (size_t i = 0; rc == 0 && i < json_array_size(terms); i++) {
         const json_t *e = json_array_get(terms, i);
         const json_t *t = json_object_get(e, "term"), *d = json_object_get(e, "definition");
+        const json_t *ex = json_object_get(e, "examples");
         size_t members = json_object_size(e);
         if (!json_is_object(e) || !json_is_string(t) || (d && !json_is_string(d)) ||
-            members != (d ? 2u : 1u) || strlen(json_string_value(t)) != json_string_length(t) ||
+            members != 1u + (d ? 1u : 0u) + (ex ? 1u : 0u) ||
+            strlen(json_string_value(t)) != json_string_length(t) ||
             (d && strlen(json_string_value(d)) != json_string_length(d))) {
+            /* Worded as before examples came (the API's refusal text);
+             * "examples" is optional, and its own refusals name it. */
             hb_errf(err, errlen, "terms[%zu]: must be {\"term\": text, \"definition\": text}", i);
             rc = HB_EINVAL;
             break;
@@ -183,6 +260,8 @@ int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, ch
             rc = HB_EINVAL; /* a document that lists a term twice is a bad document */
         if (rc != 0)
             hb_errf(err, errlen, "terms[%zu].%s", i, inner);
+        if (rc == 0 && ex)
+            rc = s_examples_json(g, ex, i, err, errlen);
     }
     if (rc != 0) {
         calcheck_glossary_destroy(&g);
@@ -190,6 +269,18 @@ int calcheck_glossary_from_json(const json_t *doc, calcheck_glossary_t **out, ch
     }
     *out = g;
     return 0;
+}
+
+static json_t *s_examples_to_json(const term_t *t)
+{
+    json_t *a = json_array();
+    for (size_t k = 0; a && k < t->n_examples; k++) {
+        if (json_array_append_new(a, json_string(t->examples[k])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 json_t *calcheck_glossary_to_json(const calcheck_glossary_t *g)
@@ -201,6 +292,8 @@ json_t *calcheck_glossary_to_json(const calcheck_glossary_t *g)
         bad += !e || json_object_set_new(e, "term", json_string(g->terms.v[i].term)) != 0;
         if (e && g->terms.v[i].definition)
             bad += json_object_set_new(e, "definition", json_string(g->terms.v[i].definition)) != 0;
+        if (e && g->terms.v[i].n_examples)
+            bad += json_object_set_new(e, "examples", s_examples_to_json(&g->terms.v[i])) != 0;
         bad += !e || json_array_append_new(terms, e) != 0;
     }
     json_t *doc = terms ? json_object() : NULL;
@@ -284,4 +377,82 @@ size_t calcheck_glossary_find(const calcheck_glossary_t *g, const char *text, si
     }
     free(mark);
     return k;
+}
+
+/* ------------------------------------------------- terms for a slice ---- */
+
+size_t calcheck_glossary_campaign_terms(const calcheck_glossary_t *g, const hb_cal_campaign_t *c,
+                                        uint32_t *out, size_t max)
+{
+    if (g->terms.n == 0)
+        return 0;
+    uint32_t *mark = calloc(g->terms.n, sizeof *mark);
+    if (!mark)
+        return 0;
+    if (c->title)
+        calcheck_glossary_mark(g, c->title, mark, 1);
+    for (int ch = 0; ch < HB_CAL_CHANNELS; ch++)
+        if (c->texts[ch])
+            calcheck_glossary_mark(g, c->texts[ch], mark, 1);
+    for (size_t i = 0; i < c->n_faq; i++) {
+        calcheck_glossary_mark(g, c->faq[i].question, mark, 1);
+        if (c->faq[i].answer)
+            calcheck_glossary_mark(g, c->faq[i].answer, mark, 1);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < g->terms.n; i++) {
+        if (!mark[i])
+            continue;
+        if (k < max)
+            out[k] = (uint32_t)i;
+        k++;
+    }
+    free(mark);
+    return k;
+}
+
+json_t *calcheck_glossary_slice_json(const calcheck_glossary_t *g, const char *const *ids,
+                                     const uint32_t *const *terms, const size_t *n_terms, size_t n)
+{
+    json_t *out = json_array();
+    if (!out)
+        return NULL;
+    /* Each term's entry is made when first used and keyed by its index, so
+     * the result lists terms in glossary order whatever the campaigns'. */
+    json_t **entry = g->terms.n ? calloc(g->terms.n, sizeof *entry) : NULL;
+    bool bad = g->terms.n && !entry;
+    for (size_t k = 0; k < n && !bad; k++) {
+        for (size_t j = 0; j < n_terms[k] && !bad; j++) {
+            uint32_t t = terms[k][j];
+            if (t >= g->terms.n)
+                continue;
+            if (!entry[t]) {
+                const term_t *tt = &g->terms.v[t];
+                entry[t] = json_pack("{s:s, s:[]}", "term", tt->term, "campaigns");
+                if (!entry[t]) {
+                    bad = true;
+                    break;
+                }
+                if (tt->definition)
+                    bad |= json_object_set_new(entry[t], "definition",
+                                               json_string(tt->definition)) != 0;
+                if (tt->n_examples)
+                    bad |= json_object_set_new(entry[t], "examples", s_examples_to_json(tt)) != 0;
+            }
+            bad |= json_array_append_new(json_object_get(entry[t], "campaigns"),
+                                         json_string(ids[k])) != 0;
+        }
+    }
+    for (size_t t = 0; t < g->terms.n; t++) {
+        if (entry && entry[t] && !bad)
+            bad |= json_array_append(out, entry[t]) != 0;
+        if (entry)
+            json_decref(entry[t]);
+    }
+    free(entry);
+    if (bad) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }

@@ -28,6 +28,7 @@ const KIND_PARAMS = {
   complaint_ack_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
   complaint_resolve_overdue: [['complaint'], 'overdue_s', 'allowance_s'],
   disk_nearly_full: [['resource'], 'free_percent', 'min_free_percent'],
+  document_refused: [['document', 'reason'], 'version', null],
 };
 
 function paramsOf(a) {
@@ -36,6 +37,10 @@ function paramsOf(a) {
   if (!row) return {value: a.value, threshold: a.threshold};
   const p = {};
   const parts = typeof a.subject === 'string' && a.subject ? a.subject.split(':') : [];
+  // The last part takes the rest, as on the server (a reason may hold ':').
+  if (parts.length > row[0].length && row[0].length) {
+    parts.splice(row[0].length - 1, parts.length, parts.slice(row[0].length - 1).join(':'));
+  }
   row[0].forEach((name, i) => {
     if (parts[i] !== undefined) p[name] = parts[i];
   });
@@ -61,6 +66,9 @@ export function alertSentence(a) {
   if (a.kind === 'wait_sla') v.priority = p.priority ? t('alert.priority', {priority: p.priority}) : '';
   if (a.kind === 'disk_nearly_full' && has(`alert.resource.${p.resource}`)) {
     v.resource = t(`alert.resource.${p.resource}`);
+  }
+  if (a.kind === 'document_refused' && has(`alert.document.${p.document}`)) {
+    v.document = t(`alert.document.${p.document}`);
   }
   if (has(`alert.say.${a.kind}`)) return t(`alert.say.${a.kind}`, v);
   return t('alert.say.other', {value: v.value ?? '–', threshold: v.threshold ?? '–'});

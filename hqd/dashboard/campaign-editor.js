@@ -4,7 +4,8 @@
 // document, nothing stored) runs as the marketer types and each finding is
 // shown next to the field it concerns; the lifecycle's buttons; each
 // campaign's history; the reviewer's queue with the changes since the last
-// review side by side; and the glossary. Not here: the rules themselves
+// review side by side (against the document HQ kept at the last return or
+// approval); and the glossary. Not here: the rules themselves
 // (hqd/control/calcheck.c decides; this page only words the findings) and
 // the calendar chart (gantt.js).
 
@@ -16,6 +17,13 @@ export const STATES = ['draft', 'submitted', 'approved', 'published', 'withdrawn
 const CHANNELS = ['signage', 'kiosk', 'counter_script'];
 const CHECK_DELAY_MS = 400;
 const LEVEL_OF = {national: 'head_office', province: 'province', city: 'city'};
+
+// The glossary's bounds, as HQ's (hallbus/calendar.h: what a hall's slice
+// holds): checked here so that each problem shows next to its field.
+const GL_DEFINITION_MAX = 1000;
+const GL_EXAMPLES_MAX = 8;
+const GL_EXAMPLE_MAX = 300;
+const utf8Length = (s) => new TextEncoder().encode(s).length;
 
 // The field each rule's finding is shown at (CAMPAIGNS.md's rules 0..6).
 export const FIELD_OF_RULE = {
@@ -452,7 +460,6 @@ export class CampaignEditor {
       return false;
     }
     if (this.mode === 'review') {
-      this.remember(r.body.campaign);
       await this.loadList();
       this.drawReview(t(`done.${action}`, {id}));
     } else {
@@ -477,26 +484,6 @@ export class CampaignEditor {
   }
 
   // ---- the review queue
-
-  // What the reviewer saw when they last took a step on a campaign, kept in
-  // this browser: HQ keeps the history of steps, not every revision's
-  // document, so the comparison is with what this reviewer reviewed.
-  remember(c) {
-    try {
-      localStorage.setItem(`hallbus.reviewed.${c.id}`, JSON.stringify(docOf(c)));
-    } catch (e) {
-      // storage refused: the next review shows everything as new
-    }
-  }
-
-  reviewed(id) {
-    try {
-      const s = localStorage.getItem(`hallbus.reviewed.${id}`);
-      return s ? JSON.parse(s) : null;
-    } catch (e) {
-      return null;
-    }
-  }
 
   drawReview(done) {
     const root = this.root;
@@ -525,8 +512,10 @@ export class CampaignEditor {
       }
       const c = r.body;
       const mine = authors(c).has(me);
-      const before = this.reviewed(c.id);
-      body.append(this.sideBySide(before, docOf(c)));
+      // What the last review judged, as HQ kept it (the same for every
+      // reviewer, on any machine).
+      const last = c.last_reviewed || null;
+      body.append(this.sideBySide(last ? docOf(last.document || {}) : null, docOf(c), last));
       const note = el('input', {class: 'rv-note', placeholder: t('rv.reason'), maxlength: 500, 'aria-label': t('rv.reason')});
       const acts = el('div', {class: 'ws-actions'});
       const btn = (action, cls) => el('button', {type: 'button', class: `rv-${action} ${cls || ''}`, data: {action},
@@ -550,7 +539,7 @@ export class CampaignEditor {
 
   // The document at the last review and now, member by member, the
   // changed ones marked.
-  sideBySide(before, now) {
+  sideBySide(before, now, last) {
     const show = (v) => (v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
     const table = el('table', {class: 'ws-table diff'},
       el('thead', {}, el('tr', {}, el('th', {text: t('rv.member')}), el('th', {text: t('rv.before')}), el('th', {text: t('rv.now')}))));
@@ -564,7 +553,10 @@ export class CampaignEditor {
         el('th', {text: t(`member.${k}`)}), el('td', {text: show(a)}), el('td', {text: show(b)})));
     }
     table.append(tbody);
-    return el('div', {}, this.note(before ? t('rv.since_last') : t('rv.first_review')), table);
+    const lead = last
+      ? t('rv.since_review', {by: last.by, action: t(`action.${last.action}`), when: fmtWhen(last.at_ms)})
+      : t('rv.first_review');
+    return el('div', {class: 'rv-diff', data: {since: last ? String(last.revision) : ''}}, this.note(lead), table);
   }
 
   // ---- the glossary
@@ -576,35 +568,96 @@ export class CampaignEditor {
     root.append(el('h2', {text: t('gl.title')}), this.note(t('gl.help')),
       el('p', {id: 'gl-status', class: 'ws-status', role: 'status'}), el('p', {id: 'gl-refusal', class: 'ws-refusal', role: 'alert'}));
     const tbody = el('tbody', {id: 'gl-rows'});
-    const row = (g) => el('tr', {id: `glossary-${encodeURIComponent(g.term || '')}`},
-      el('td', {}, el('input', {class: 'gl-term', value: g.term || '', maxlength: 100, disabled: !editable, 'aria-label': t('gl.term')})),
-      el('td', {}, el('textarea', {class: 'gl-def', rows: 1, maxlength: 1000, disabled: !editable, 'aria-label': t('gl.definition')}, g.definition || '')),
-      el('td', {}, editable ? el('button', {type: 'button', text: '×', 'aria-label': t('gl.remove'), onclick: (e) => e.target.closest('tr').remove()}) : null));
+    const errs = (field) => el('ul', {class: 'field-findings', data: {for: field}, 'aria-live': 'polite'});
+    const example = (text) => el('li', {class: 'gl-example-row'},
+      el('input', {class: 'gl-example', value: text || '', maxlength: GL_EXAMPLE_MAX, disabled: !editable, 'aria-label': t('gl.example')}),
+      editable ? el('button', {type: 'button', class: 'gl-example-remove', text: '×', 'aria-label': t('gl.example_remove'),
+        onclick: (e) => e.target.closest('li').remove()}) : null,
+      errs('example'));
+    const row = (g) => {
+      const list = el('ul', {class: 'gl-examples'}, ...(g.examples || []).map(example));
+      return el('tr', {id: `glossary-${encodeURIComponent(g.term || '')}`, class: 'gl-row'},
+        el('td', {class: 'field'}, el('input', {class: 'gl-term', value: g.term || '', maxlength: 100, disabled: !editable, 'aria-label': t('gl.term')}), errs('term')),
+        el('td', {class: 'field'}, el('textarea', {class: 'gl-def', rows: 2, maxlength: 1000, disabled: !editable, 'aria-label': t('gl.definition')}, g.definition || ''), errs('definition')),
+        el('td', {class: 'field'}, list,
+          editable ? el('button', {type: 'button', class: 'gl-example-add', text: t('gl.example_add'),
+            onclick: () => list.append(example(''))}) : null, errs('examples')),
+        el('td', {}, editable ? el('button', {type: 'button', text: '×', 'aria-label': t('gl.remove'), onclick: (e) => e.target.closest('tr').remove()}) : null));
+    };
     for (const g of this.glossary) tbody.append(row(g));
     root.append(el('table', {class: 'ws-table glossary'},
-      el('thead', {}, el('tr', {}, el('th', {text: t('gl.term')}), el('th', {text: t('gl.definition')}), el('th'))), tbody));
+      el('thead', {}, el('tr', {}, el('th', {text: t('gl.term')}), el('th', {text: t('gl.definition')}),
+        el('th', {text: t('gl.examples')}), el('th'))), tbody));
     if (!editable) {
       root.append(this.note(t('gl.admin_only')));
       return;
     }
     root.append(el('div', {class: 'ws-actions'},
       el('button', {type: 'button', id: 'gl-add', text: t('gl.add'), onclick: () => tbody.append(row({}))}),
-      el('button', {type: 'button', id: 'gl-save', class: 'primary', text: t('gl.save'), onclick: async () => {
-        const terms = [...tbody.querySelectorAll('tr')].map((tr) => {
-          const g = {term: tr.querySelector('.gl-term').value.trim()};
-          const d = tr.querySelector('.gl-def').value.trim();
-          if (d) g.definition = d;
-          return g;
-        }).filter((g) => g.term);
-        const r = await api('/v1/glossary', {method: 'PUT', body: {terms}});
-        if (r.status !== 200) {
-          const ref = root.querySelector('#gl-refusal');
-          ref.textContent = t('refusal.other', {status: r.status, reason: r.body ? r.body.reason : ''});
-          return;
-        }
-        this.glossary = r.body.terms;
-        this.drawGlossary();
-        root.querySelector('#gl-status').textContent = t('gl.saved', {n: this.glossary.length});
-      }})));
+      el('button', {type: 'button', id: 'gl-save', class: 'primary', text: t('gl.save'), onclick: () => this.saveGlossary(tbody)})));
+  }
+
+  // Reads the rows, checks what the page can (the server checks it all
+  // again), and puts each problem next to its field: a row's term,
+  // explanation, or one example; a refusal from the server is placed by
+  // the path it names ("terms[2].examples[1]: ...").
+  async saveGlossary(tbody) {
+    const root = this.root;
+    for (const ul of tbody.querySelectorAll('.field-findings')) clear(ul);
+    for (const f of [...tbody.querySelectorAll('.has-error')]) f.classList.remove('has-error');
+    root.querySelector('#gl-refusal').textContent = '';
+    const rows = [...tbody.querySelectorAll('tr.gl-row')];
+    const at = (tr, field, k) => {
+      if (field === 'example') return tr.querySelectorAll('.gl-example-row')[k] || tr;
+      return tr;
+    };
+    const mark = (tr, field, k, text) => {
+      const host = at(tr, field, k);
+      const ul = host.querySelector(`.field-findings[data-for="${field === 'example' && host === tr ? 'examples' : field}"]`);
+      if (!ul) return;
+      ul.append(el('li', {class: 'finding sev-error', data: {field}}, text));
+      // The one example, or the cell of the term or explanation, is marked.
+      ul.parentElement.classList.add('has-error');
+    };
+    const terms = [];
+    const sent = []; // the row of each term sent, for the server's refusal
+    const seen = new Map();
+    let bad = 0;
+    for (const tr of rows) {
+      const g = {term: tr.querySelector('.gl-term').value.trim()};
+      const d = tr.querySelector('.gl-def').value.trim();
+      const ex = [...tr.querySelectorAll('.gl-example')].map((x) => x.value.trim());
+      if (!g.term && !d && ex.every((x) => !x)) continue; // an empty row is no term
+      if (!g.term) { mark(tr, 'term', 0, t('gl.err_term_missing')); bad++; }
+      const key = g.term.toLowerCase().replace(/\s+/g, ' ');
+      if (g.term && seen.has(key)) { mark(tr, 'term', 0, t('gl.err_term_twice', {term: seen.get(key)})); bad++; }
+      seen.set(key, g.term);
+      if (utf8Length(d) > GL_DEFINITION_MAX) { mark(tr, 'definition', 0, t('gl.err_too_long', {n: GL_DEFINITION_MAX})); bad++; }
+      ex.forEach((x, k) => {
+        if (!x) { mark(tr, 'example', k, t('gl.err_example_blank')); bad++; }
+        else if (utf8Length(x) > GL_EXAMPLE_MAX) { mark(tr, 'example', k, t('gl.err_too_long', {n: GL_EXAMPLE_MAX})); bad++; }
+      });
+      if (ex.length > GL_EXAMPLES_MAX) { mark(tr, 'examples', 0, t('gl.err_examples_many', {n: GL_EXAMPLES_MAX})); bad++; }
+      if (d) g.definition = d;
+      if (ex.length) g.examples = ex;
+      terms.push(g);
+      sent.push(tr);
+    }
+    if (bad) {
+      root.querySelector('#gl-refusal').textContent = t('gl.err_fix', {n: bad});
+      return;
+    }
+    const r = await api('/v1/glossary', {method: 'PUT', body: {terms}});
+    if (r.status !== 200) {
+      const reason = r.body ? r.body.reason || '' : '';
+      const m = /^terms\[(\d+)\]\.?(term|definition|examples)?(?:\[(\d+)\])?/.exec(reason);
+      const tr = m ? sent[Number(m[1])] : null;
+      if (tr) mark(tr, m[2] === 'examples' && m[3] !== undefined ? 'example' : (m[2] || 'term'), Number(m[3] || 0), reason);
+      root.querySelector('#gl-refusal').textContent = t('refusal.other', {status: r.status, reason});
+      return;
+    }
+    this.glossary = r.body.terms;
+    this.drawGlossary();
+    root.querySelector('#gl-status').textContent = t('gl.saved', {n: this.glossary.length});
   }
 }

@@ -12,6 +12,7 @@
 import {api, clear, el, fmtNumber} from './util.js';
 import {t} from './editors-t.js';
 import {scopesOf} from './workspace.js';
+import {refusalList} from './gantt.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const SEVERITIES = ['*', 'low', 'medium', 'high', 'critical'];
@@ -404,6 +405,7 @@ export class PolicyEditor {
       el('div', {class: 'rfigs ro-row', data: {kind: 'policy', version: String(v.version)}},
         ...['applied', 'pending', 'offline', 'refused'].map((k) => el('div', {class: `ro-part r-${k}`, data: {part: k}},
           el('b', {text: fmtNumber(v[k])}), ` ${t(`ro.${k}`)}`,
-          (v[`${k}_halls`] || []).length ? el('span', {class: 'ro-halls', text: `: ${v[`${k}_halls`].join(' ')}`}) : null))));
+          (v[`${k}_halls`] || []).length ? el('span', {class: 'ro-halls', text: `: ${v[`${k}_halls`].join(' ')}`}) : null))),
+      refusalList(v) || '');
   }
 }

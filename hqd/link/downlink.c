@@ -8,6 +8,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
+#include "hallbus/utf8.h"
 #include "hallbus/vec.h"
 
 #include <inttypes.h>
@@ -18,6 +19,11 @@ typedef struct dl_hall {
     uint64_t sent[2];     /* [policy, calendar] version last sent */
     int64_t sent_mono[2]; /* when */
     char refused[2][160]; /* why it could not be built or sent, "" when fine */
+    /* What the hall says it refused (its Hello and heartbeats): a version
+     * (0: none) and why, allocated only while there is one, since a
+     * refusal is rare and HQ keeps a record per hall. */
+    uint64_t hall_refused[2];
+    char *hall_reason[2];
 } dl_hall_t;
 
 struct hq_downlink {
@@ -54,6 +60,9 @@ void hq_downlink_destroy(hq_downlink_t **dlp)
     hq_downlink_t *dl = *dlp;
     if (!dl)
         return;
+    for (size_t i = 0; i < dl->per.n; i++)
+        for (int k = 0; k < 2; k++)
+            free(dl->per.v[i].hall_reason[k]);
     hb_vec_free(&dl->per);
     free(dl);
     *dlp = NULL;
@@ -86,6 +95,58 @@ uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar)
     uint64_t v = s_applied_locked(dl, h, calendar);
     hq_live_read_unlock(dl->live);
     return v;
+}
+
+/* Keeps (or forgets) hall `p`'s word on a refused document of `kind`. */
+static void s_take_refusal(dl_hall_t *p, int kind, const Hallbus__DocumentRefusal *r)
+{
+    if (!r || r->version == 0) {
+        p->hall_refused[kind] = 0;
+        free(p->hall_reason[kind]);
+        p->hall_reason[kind] = NULL;
+        return;
+    }
+    char reason[DL_REASON_MAX];
+    hb_utf8_clean(reason, sizeof reason, r->reason ? r->reason : "");
+    if (!reason[0])
+        snprintf(reason, sizeof reason, "(the hall gave no reason)");
+    if (p->hall_refused[kind] == r->version && p->hall_reason[kind] &&
+        strcmp(p->hall_reason[kind], reason) == 0)
+        return; /* said again: every heartbeat repeats it */
+    char *copy = strdup(reason);
+    if (!copy)
+        return; /* out of memory: the next heartbeat says it again */
+    if (p->hall_refused[kind] != r->version)
+        hb_info("downlink: hall says it refused %s %" PRIu64 ": %s", kind ? "calendar" : "policy",
+                r->version, reason);
+    free(p->hall_reason[kind]);
+    p->hall_reason[kind] = copy;
+    p->hall_refused[kind] = r->version;
+}
+
+void hq_downlink_on_refusal(void *arg, hq_hall_t *h, const Hallbus__DocumentRefusal *policy,
+                            const Hallbus__DocumentRefusal *calendar)
+{
+    hq_downlink_t *dl = arg;
+    if (!policy && !calendar && h->num >= dl->per.n)
+        return; /* nothing refused, nothing kept: no record made for it */
+    dl_hall_t *p = s_per(dl, h->num);
+    if (!p)
+        return;
+    s_take_refusal(p, 0, policy);
+    s_take_refusal(p, 1, calendar);
+}
+
+bool hq_downlink_refusal_locked(hq_downlink_t *dl, const hq_hall_t *h, int kind, uint64_t *version,
+                                const char **reason)
+{
+    const dl_hall_t *p = h->num < dl->per.n ? &dl->per.v[h->num] : NULL;
+    if (!p || !p->hall_refused[kind] || !p->hall_reason[kind] ||
+        s_applied_locked(dl, h, kind) >= p->hall_refused[kind])
+        return false;
+    *version = p->hall_refused[kind];
+    *reason = p->hall_reason[kind];
+    return true;
 }
 
 /* Sends the current document of `kind` to `h`. Returns 0 when sent. */
@@ -190,6 +251,17 @@ typedef struct group {
     size_t count;
 } group_t;
 
+/* One refused hall in the list: who refused which version, and why. */
+static void s_refusal_add(json_t *list, size_t max, const char *id, uint64_t version, bool by_hall,
+                          const char *reason)
+{
+    if (json_array_size(list) >= max)
+        return;
+    json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s}", "hall", id, "version",
+                                          (json_int_t)version, "by", by_hall ? "hall" : "hq",
+                                          "reason", reason));
+}
+
 static void s_group_add(group_t *g, const char *id, bool list, size_t max)
 {
     if (list && g->count < max)
@@ -203,6 +275,7 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
     uint64_t v = s_current(dl, kind);
     group_t applied = {json_array(), 0}, pending = {json_array(), 0}, offline = {json_array(), 0},
             refused = {json_array(), 0};
+    json_t *refusals = json_array();
     const org_t *org = hq_control_org(dl->ctl);
     size_t n_org = org_hall_count(org), total = hq_halls_count(dl->halls);
     hq_live_read_lock(dl->live);
@@ -224,14 +297,23 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
         }
         uint64_t a = h ? s_applied_locked(dl, h, kind) : 0;
         const dl_hall_t *p = h && h->num < dl->per.n ? &dl->per.v[h->num] : NULL;
-        if (v > 0 && a >= v)
+        if (v > 0 && a >= v) {
             s_group_add(&applied, id, list, max);
-        else if (p && p->refused[kind][0])
+        } else if (p && v > 0 && p->hall_refused[kind] == v && p->hall_reason[kind]) {
+            /* The hall has the current version and says no: it will not
+             * run it however often it is sent, so it is not pending. */
+            if (list)
+                s_refusal_add(refusals, max, id, v, true, p->hall_reason[kind]);
             s_group_add(&refused, id, list, max);
-        else if (h && hq_ingest_hall_online(dl->ing, h))
+        } else if (p && p->refused[kind][0]) {
+            if (list)
+                s_refusal_add(refusals, max, id, v, false, p->refused[kind]);
+            s_group_add(&refused, id, list, max);
+        } else if (h && hq_ingest_hall_online(dl->ing, h)) {
             s_group_add(&pending, id, list, max);
-        else
+        } else {
             s_group_add(&offline, id, list, max);
+        }
     }
     hq_live_read_unlock(dl->live);
     json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)v, "halls",
@@ -244,7 +326,9 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
         json_object_set_new(o, "pending_halls", pending.ids);
         json_object_set_new(o, "offline_halls", offline.ids);
         json_object_set_new(o, "refused_halls", refused.ids);
+        json_object_set_new(o, "refusals", refusals);
     } else {
+        json_decref(refusals);
         json_decref(applied.ids);
         json_decref(pending.ids);
         json_decref(offline.ids);

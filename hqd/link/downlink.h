@@ -34,13 +34,30 @@ void hq_downlink_on_hello(void *dl, hq_hall_t *hall);
 /* One rollout round (hqd's housekeeping tick). */
 void hq_downlink_tick(hq_downlink_t *dl);
 
+/* The ingest's refusal hook (hq_ingest_set_refusal_hook): what the hall
+ * says it refused. A reason is cut to DL_REASON_MAX - 1 bytes of whole
+ * characters, bytes that are no UTF-8 shown as '?'. */
+#define DL_REASON_MAX 201
+void hq_downlink_on_refusal(void *dl, hq_hall_t *hall, const Hallbus__DocumentRefusal *policy,
+                            const Hallbus__DocumentRefusal *calendar);
+/* Whether hall `h` refuses a document of `kind` (0 policy, 1 calendar) it
+ * has not since got past: the version it refused is newer than what it
+ * runs. Then `*version` and `*reason` (the downlink's, valid until the
+ * hall's next Hello or heartbeat). The mirror's read lock is the caller's
+ * (hq_live_read_lock), as for every read of what a hall runs. */
+bool hq_downlink_refusal_locked(hq_downlink_t *dl, const hq_hall_t *h, int kind, uint64_t *version,
+                                const char **reason);
+
 /* The version a hall runs, as far as HQ knows (its Hello or its events). */
 uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar);
 
 /* The rollout of the current versions: {"policy": {"version", "applied",
  * "pending", "offline", "refused"...}, "calendar": {...}} with, when
- * `halls`, the ids in each group (at most `max` per group); over the halls
- * `sees` keeps (the caller's scope; NULL: every hall). */
+ * `halls`, the ids in each group (at most `max` per group) and, for the
+ * refused ones, "refusals": [{"hall", "version", "by": "hall" or "hq",
+ * "reason"}]; over the halls `sees` keeps (the caller's scope; NULL: every
+ * hall). A hall is refused when it said it refused the current version
+ * (by "hall"), or when HQ could not build or send it (by "hq"). */
 json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max, org_hall_pred_fn sees,
                                  void *sees_arg);
 

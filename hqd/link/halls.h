@@ -29,6 +29,7 @@ typedef struct hq_hall {
     uint64_t refused;       /* frames refused from this hall */
     uint64_t policy_version;   /* what the hall's last Hello said it runs */
     uint64_t calendar_version;
+    bool takes_bookings;       /* its last Hello said it answers BookingRequest */
     size_t rid_len;         /* routing id of its current connection */
     uint8_t rid[HQ_ROUTING_ID_MAX];
     /* The link as HQ sees it (docs/ALERTS.md: hall_blocked, stream_conflict,

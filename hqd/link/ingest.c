@@ -44,6 +44,10 @@ struct hq_ingest {
     hq_ingest_stats_t stats;
     hq_hello_fn on_hello;
     void *hello_arg;
+    hq_booking_answer_fn on_booking_answer;
+    void *booking_arg;
+    hq_refusal_fn on_refusal;
+    void *refusal_arg;
     /* The batches the writer holds, in the order submitted, which is the
      * order they are committed in (the writer takes its whole queue per
      * transaction): a ring, for the ack latency. */
@@ -209,6 +213,10 @@ static void s_on_hello(frame_ctx_t *fc, const Hallbus__Frame *f)
     fc->hall->hall_last_seq = hello->last_seq;
     fc->hall->policy_version = hello->policy_version;
     fc->hall->calendar_version = hello->calendar_version;
+    fc->hall->takes_bookings = hello->bookings;
+    if (fc->ing->on_refusal)
+        fc->ing->on_refusal(fc->ing->refusal_arg, fc->hall, hello->policy_refused,
+                            hello->calendar_refused);
     s_send_welcome(fc);
     if (fc->ing->on_hello)
         fc->ing->on_hello(fc->ing->hello_arg, fc->hall);
@@ -219,6 +227,9 @@ static void s_on_heartbeat(frame_ctx_t *fc, const Hallbus__Frame *f)
     fc->hall->hall_last_seq = f->heartbeat->last_seq;
     s_note_clock(fc->hall, f->heartbeat->sent_at_ms);
     s_note_disk(fc->hall, f->heartbeat->disk_full_since_ms, f->heartbeat->disk_refused);
+    if (fc->ing->on_refusal)
+        fc->ing->on_refusal(fc->ing->refusal_arg, fc->hall, f->heartbeat->policy_refused,
+                            f->heartbeat->calendar_refused);
     Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
     hb.sent_at_ms = hb_now_ms();
     hb.last_seq = fc->hall->committed_seq;
@@ -506,6 +517,14 @@ hq_batch_verdict_t hq_batch_plan(uint64_t accepted, uint64_t first, uint64_t n, 
     return HQ_BATCH_STORE;
 }
 
+/* A hall's answer to a booking HQ asked of it: the hall is the one its key
+ * says, which the bookings check against the request's. */
+static void s_on_booking_answer(frame_ctx_t *fc, const Hallbus__Frame *f)
+{
+    if (fc->ing->on_booking_answer)
+        fc->ing->on_booking_answer(fc->ing->booking_arg, fc->hall, f->booking_answer);
+}
+
 static void s_on_downlink_kind(frame_ctx_t *fc, const Hallbus__Frame *f)
 {
     s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
@@ -526,6 +545,8 @@ static const frame_handler_fn s_handlers[] = {
     [HALLBUS__FRAME__KIND_CALENDAR] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_NEIGHBOURS] = s_on_downlink_kind,
     [HALLBUS__FRAME__KIND_NOTICES] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_BOOKING_REQUEST] = s_on_downlink_kind,
+    [HALLBUS__FRAME__KIND_BOOKING_ANSWER] = s_on_booking_answer,
 };
 
 static void s_discard_rest(void *sock)
@@ -787,6 +808,12 @@ void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg)
     ing->hello_arg = arg;
 }
 
+void hq_ingest_set_refusal_hook(hq_ingest_t *ing, hq_refusal_fn fn, void *arg)
+{
+    ing->on_refusal = fn;
+    ing->refusal_arg = arg;
+}
+
 int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint64_t version,
                             const char *doc, size_t len)
 {
@@ -811,6 +838,22 @@ int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint6
 }
 
 void hq_ingest_flush(hq_ingest_t *ing) { hb_zuv_drain(&ing->zuv); }
+
+void hq_ingest_set_booking_hook(hq_ingest_t *ing, hq_booking_answer_fn fn, void *arg)
+{
+    ing->on_booking_answer = fn;
+    ing->booking_arg = arg;
+}
+
+int hq_ingest_send_booking(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__BookingRequest *rq)
+{
+    if (h->rid_len == 0 || h->revoked)
+        return HB_ENOTFOUND;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_BOOKING_REQUEST;
+    f.booking_request = (Hallbus__BookingRequest *)rq;
+    return s_send(ing, h->rid, h->rid_len, &f);
+}
 
 int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__NeighbourBoard *nb)
 {

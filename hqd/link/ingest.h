@@ -90,6 +90,13 @@ void hq_ingest_destroy(hq_ingest_t **ing);
  * versions are in `hall`): the downlink sends what is newer. */
 typedef void (*hq_hello_fn)(void *arg, hq_hall_t *hall);
 void hq_ingest_set_hello_hook(hq_ingest_t *ing, hq_hello_fn fn, void *arg);
+/* Called on the loop thread with what each Hello and heartbeat says of the
+ * documents the hall refused (either NULL: none of that kind; the frame's,
+ * valid during the call only, fields not yet checked): the downlink keeps
+ * them for the rollout view. */
+typedef void (*hq_refusal_fn)(void *arg, hq_hall_t *hall, const Hallbus__DocumentRefusal *policy,
+                              const Hallbus__DocumentRefusal *calendar);
+void hq_ingest_set_refusal_hook(hq_ingest_t *ing, hq_refusal_fn fn, void *arg);
 /* Sends a policy (or, with `calendar`, a calendar slice) document to the
  * hall's current connection. HB_ETOOBIG over the frame limit, HB_ENOTFOUND
  * when the hall has no connection, HB_EAGAIN when its queue is full. */
@@ -99,6 +106,14 @@ int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *hall, bool calendar, ui
 int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__NeighbourBoard *nb);
 /* Sends the notices of the hall's manager page (as above). */
 int hq_ingest_send_notices(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__HallNotices *hn);
+/* A hall's BookingAnswer, on the loop thread: `hall` is the hall its key
+ * names (hqd/link/bookings.h matches it with the request). */
+typedef void (*hq_booking_answer_fn)(void *arg, hq_hall_t *hall,
+                                     const Hallbus__BookingAnswer *answer);
+void hq_ingest_set_booking_hook(hq_ingest_t *ing, hq_booking_answer_fn fn, void *arg);
+/* Sends a BookingRequest to the hall's current connection (as
+ * hq_ingest_send_document; HB_ENOTFOUND also for a revoked hall). */
+int hq_ingest_send_booking(hq_ingest_t *ing, hq_hall_t *hall, const Hallbus__BookingRequest *rq);
 /* Reads what arrived meanwhile: call after a run of sends (sending may use
  * the socket's edge; see zuv.h). Not from inside a hello hook. */
 void hq_ingest_flush(hq_ingest_t *ing);

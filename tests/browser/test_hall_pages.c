@@ -109,22 +109,7 @@ static const hbt_world_spec_t s_world = {
 static void s_pair_at(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
                       char *token, size_t toklen)
 {
-    char out[4096];
-    int rc;
-    if (counter)
-        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind,
-                          "--counter", counter, "--data", hall->data, NULL);
-    else
-        rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind,
-                          "--data", hall->data, NULL);
-    if (rc != 0)
-        fail_msg("branchd devices add %s: %s", name, out);
-    size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == '\n')
-        out[--n] = '\0';
-    const char *last = strrchr(out, '\n');
-    snprintf(token, toklen, "%s", last ? last + 1 : out);
-    assert_true(strlen(token) >= 40);
+    hbt_hall_add_device(hall, name, kind, counter, token, toklen);
 }
 
 static void s_pair(hbt_world_t *w, pages_t *p, int d)

@@ -393,6 +393,9 @@ static void s_english(world_t *w)
     hbt_wd_screenshot(&w->b, "workspace-en-gantt");
     s_sign_in_as(w, "en", "pia", "pia-pass-1");
     s_open_part(w, "policies");
+    /* The editor draws once its data is read: wait for it, as the Chinese
+     * pass does (setting the scope before it was there failed now and then). */
+    s_wait(w, "return !!document.getElementById('pe-scope');", 5000, "the policy editor");
     s_set(w, "#pe-scope", "hall/B01");
     s_wait(w, "return !!document.querySelector('#pe-effective tr[data-path=\"closures.works\"]') &&"
               " document.querySelector('#pe-effective h3').textContent.startsWith('Effective policy');",
@@ -445,5 +448,185 @@ HBT_TEST(test_workspace)
     assert_true(cv >= 1);
     s_policy_editor(w, cv);
     s_english(w);
+    hbt_wd_stop(&w->b);
+}
+
+/* A reviewer on another machine sees what changed since the last review:
+ * Rita returns the campaign through the API (no browser of hers at all),
+ * the marketer changes its title and submits again, and Remi, signing in
+ * to a browser that never saw the campaign, finds the title marked as
+ * changed, Rita's title beside the new one, and who returned it. Then an
+ * administrator edits the glossary's examples: a blank example is shown as
+ * a problem next to that example, and nothing is saved until it is fixed. */
+HBT_TEST(test_review_changes_from_server)
+{
+    world_t *w = *state;
+    if (!hbt_wd_available()) {
+        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
+                HBT_CHROMIUM, HBT_CHROMEDRIVER);
+        skip();
+    }
+    char mara[64], rita[64], remi[64], start[16], end[16], doc[2048];
+    hbt_hq_user(&w->hq, "mara", mara, "--role", "marketer", "--scope", "C001", NULL);
+    hbt_hq_user(&w->hq, "rita", rita, "--role", "reviewer", "--scope", "C001", NULL);
+    hbt_hq_user(&w->hq, "remi", remi, "--role", "reviewer", "--scope", "C001", NULL);
+    hbt_hq_password(&w->hq, "remi", "remi-pass-1");
+    hbt_hq_password(&w->hq, "admin", "admin-pass-1");
+    s_date(start, sizeof start, 14);
+    s_date(end, sizeof end, 30);
+    static const char *const titles[2] = {"港湾春季储蓄", "港湾春季储蓄 年利率 2.1%"};
+    for (int round = 0; round < 2; round++) {
+        snprintf(doc, sizeof doc,
+                 "{\"id\":\"harbour-spring\",\"title\":\"%s\",\"level\":\"city\",\"region\":\"C001\","
+                 "\"scope\":{\"regions\":[\"C001\"]},\"start\":\"%s\",\"end\":\"%s\","
+                 "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"零售客户\","
+                 "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户,礼品相送。\"},"
+                 "\"faq\":[{\"question\":\"谁可以参加?\",\"answer\":\"年满十八岁的客户。\"}]}",
+                 titles[round], start, end);
+        json_t *resp = NULL;
+        assert_int_equal(hbt_http_as(w->hq.http, mara, NULL, round ? "PUT" : "POST",
+                                     round ? "/v1/campaigns/harbour-spring" : "/v1/campaigns", doc,
+                                     &resp),
+                         round ? 200 : 201);
+        json_decref(resp);
+        assert_int_equal(hbt_http_as(w->hq.http, mara, NULL, "POST",
+                                     "/v1/campaigns/harbour-spring/submit", "{}", &resp),
+                         200);
+        json_decref(resp);
+        if (round == 0) {
+            assert_int_equal(hbt_http_as(w->hq.http, rita, NULL, "POST",
+                                         "/v1/campaigns/harbour-spring/return",
+                                         "{\"note\":\"请写明利率\"}", &resp),
+                             200);
+            json_decref(resp);
+        }
+    }
+
+    hbt_wd_start(&w->b, w->root);
+    s_sign_in_as(w, "zh-CN", "remi", "remi-pass-1");
+    /* This browser holds nothing of the campaign: the comparison is HQ's. */
+    assert_true(hbt_wd_exec_true(&w->b, "return !Object.keys(localStorage).some((k) => k.includes('harbour-spring'));"));
+    s_open_part(w, "review");
+    s_wait(w, "return !!document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-diff[data-since]"
+              " tr.changed[data-member=\"title\"]');",
+           10000, "the title marked as changed since the last review");
+    json_t *cells = hbt_wd_exec(&w->b, "const r = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]"
+                                       " tr[data-member=\"title\"]'); return [r.cells[1].textContent, r.cells[2].textContent,"
+                                       " document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-diff').textContent,"
+                                       " document.querySelectorAll('.rv-card[data-campaign=\"harbour-spring\"] tr.changed').length];");
+    assert_string_equal(json_string_value(json_array_get(cells, 0)), titles[0]);
+    assert_string_equal(json_string_value(json_array_get(cells, 1)), titles[1]);
+    hbt_assert_contains(json_string_value(json_array_get(cells, 2)), "rita");
+    hbt_assert_contains(json_string_value(json_array_get(cells, 2)), "退回");
+    /* Only the title changed: the dates stay unmarked. */
+    assert_int_equal(json_integer_value(json_array_get(cells, 3)), 1);
+    json_decref(cells);
+    s_all_worded(w);
+    hbt_wd_screenshot(&w->b, "workspace-zh-review-since");
+    hbt_wd_console_clean(&w->b, true, NULL);
+
+    /* The glossary's examples, with problems next to their field. */
+    s_sign_in_as(w, "zh-CN", "admin", "admin-pass-1");
+    s_open_part(w, "glossary");
+    s_wait(w, "return !!document.querySelector('#gl-rows tr.gl-row .gl-example-add');", 10000,
+           "the glossary editor with its examples");
+    hbt_wd_click_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-add");
+    hbt_wd_click_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-add");
+    hbt_wd_type_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-row:first-child .gl-example",
+                    "贷款 10000 元一年,APR 5% 约付 500 元利息。");
+    hbt_wd_click_css(&w->b, "#gl-save");
+    s_wait(w, "const li = document.querySelectorAll('#gl-rows tr.gl-row:first-child .gl-example-row')[1];"
+              " return !!li && !!li.querySelector('.finding[data-field=\"example\"]') &&"
+              " !document.querySelector('#gl-rows .gl-example-row:first-child .finding');",
+           5000, "the blank example's problem next to it, and none at the other");
+    hbt_wd_screenshot(&w->b, "workspace-zh-glossary-error");
+    json_t *g = hbt_get(w->hq.http, "/v1/glossary");
+    assert_null(json_object_get(json_array_get(json_object_get(g, "terms"), 0), "examples"));
+    json_decref(g);
+    hbt_wd_type_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-row:nth-child(2) .gl-example",
+                    "信用卡分期的 APR 常高于名义利率。");
+    hbt_wd_click_css(&w->b, "#gl-save");
+    s_wait(w, "return document.getElementById('gl-status').textContent.length > 0 &&"
+              " document.querySelectorAll('#gl-rows .gl-example').length === 2;",
+           5000, "the glossary saved with two examples");
+    g = hbt_get(w->hq.http, "/v1/glossary");
+    json_t *ex = json_object_get(json_array_get(json_object_get(g, "terms"), 0), "examples");
+    assert_int_equal(json_array_size(ex), 2);
+    assert_string_equal(json_string_value(json_array_get(ex, 1)), "信用卡分期的 APR 常高于名义利率。");
+    json_decref(g);
+    s_all_worded(w);
+    hbt_wd_screenshot(&w->b, "workspace-zh-glossary");
+    hbt_wd_console_clean(&w->b, true, NULL);
+    hbt_wd_stop(&w->b);
+}
+
+/* A hall that refuses a document shows as refused, with its reason, in the
+ * workspace's rollout view, and its alert is worded in the page: B03 runs
+ * with a zone folder that lacks Asia/Shanghai (an old tzdata), and a policy
+ * in that zone is published. In Chinese, then in English. */
+HBT_TEST(test_rollout_shows_refusal)
+{
+    world_t *w = *state;
+    if (!hbt_wd_available()) {
+        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
+                HBT_CHROMIUM, HBT_CHROMEDRIVER);
+        skip();
+    }
+    char tzdir[400];
+    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
+    hbt_hall_stop(&w->halls[2], SIGTERM);
+    setenv("TZDIR", tzdir, 1); /* read by branchd when it starts */
+    hbt_hall_start(&w->halls[2]);
+    unsetenv("TZDIR");
+    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/policies/national",
+                              "{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{"
+                              "\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"
+                              "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+                              "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],"
+                              "\"sun\":[\"00:00-24:00\"]}}",
+                              NULL),
+                     200);
+    json_t *pub = NULL;
+    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", &pub), 200);
+    int64_t v = hbt_int(pub, "version");
+    json_decref(pub);
+    int64_t deadline = hbt_now_ms() + 20000;
+    bool refused = false;
+    while (!refused && hbt_now_ms() < deadline) {
+        json_t *r = hbt_get(w->hq.http, "/v1/rollout");
+        json_t *p = json_object_get(r, "policy");
+        refused = hbt_int(p, "version") == v && hbt_int(p, "refused") == 1 && hbt_int(p, "applied") == 2;
+        json_decref(r);
+        if (!refused)
+            hbt_sleep_ms(200);
+    }
+    assert_true(refused);
+
+    hbt_hq_password(&w->hq, "admin", "admin-pass-1");
+    hbt_wd_start(&w->b, w->root);
+    static const struct {
+        const char *lang, *by_hall, *alert;
+    } langs[] = {{"zh-CN", "网点拒收第", "营业厅拒收政策"}, {"en", "the hall refused version", "the hall refused the policy version"}};
+    for (size_t i = 0; i < 2; i++) {
+        s_sign_in_as(w, langs[i].lang, "admin", "admin-pass-1");
+        s_open_part(w, "calendar");
+        s_wait(w, "return !!document.querySelector('#ws-rollout .ro-row[data-kind=\"policy\"]"
+                  " .ro-refusals li[data-hall=\"B03\"][data-by=\"hall\"]');",
+               10000, "B03's refusal listed under the policy's rollout");
+        json_t *txt = hbt_wd_exec(&w->b, "return document.querySelector('#ws-rollout .ro-refusals"
+                                         " li[data-hall=\"B03\"]').textContent;");
+        const char *s = json_string_value(txt);
+        assert_non_null(s);
+        fprintf(stderr, "rollout (%s): %s\n", langs[i].lang, s);
+        hbt_assert_contains(s, langs[i].by_hall);
+        hbt_assert_contains(s, "Asia/Shanghai");
+        json_decref(txt);
+        char script[400];
+        snprintf(script, sizeof script, "return document.body.innerText.includes('%s');", langs[i].alert);
+        s_wait(w, script, 15000, "the document_refused alert worded in the page");
+        s_all_worded(w);
+        hbt_wd_screenshot(&w->b, i ? "workspace-en-rollout-refused" : "workspace-zh-rollout-refused");
+        hbt_wd_console_clean(&w->b, true, NULL);
+    }
     hbt_wd_stop(&w->b);
 }

@@ -54,8 +54,8 @@ static const char s_org[] =
     " {\"id\": \"H003\", \"city\": \"C002\"}, {\"id\": \"H004\", \"city\": \"C003\"}]}";
 
 /* Every role over the network, over city C001 and over city C002. */
-static const char *const s_roles[] = {"admin",         "operator", "marketer", "reviewer",
-                                      "policy_editor", "analyst",  "viewer"};
+static const char *const s_roles[] = {"admin",   "operator", "marketer", "reviewer", "policy_editor",
+                                      "analyst", "viewer",   "booking"};
 #define ROLES (sizeof s_roles / sizeof s_roles[0])
 enum { NET = 0, C1, C2, WHERE };
 static const char *const s_where[WHERE] = {NULL, "C001", "C002"};
@@ -249,6 +249,7 @@ static const char *s_role_for(hb_perm_t perm)
         {HB_PERM_ADMIN, "admin"},           {HB_PERM_SELF, "viewer"},
         {HB_PERM_REPORTS_READ, "analyst"},  {HB_PERM_HALLS_ENROL, "admin"},
         {HB_PERM_ALERTS_HANDLE, "operator"}, {HB_PERM_ALERTS_SUBSCRIBE, "admin"},
+        {HB_PERM_APPOINTMENT_BOOK, "booking"},
     };
     for (size_t i = 0; i < sizeof pick / sizeof pick[0]; i++)
         if (pick[i].perm == perm)
@@ -749,7 +750,7 @@ HBT_TEST(test_sessions_csrf_host)
 HBT_TEST(test_revoke_and_remove)
 {
     world_t *w = *state;
-    char out[4096], tok[64];
+    char out[8192], tok[64]; /* `users list` names every role's people of the world */
     hbt_hq_user(&w->hq, "tess", tok, "--role", "operator", NULL);
     s_ok(w, tok, "GET", "/v1/me", NULL, 200);
     /* A second token, then the first revoked: the next request fails. */

@@ -562,6 +562,35 @@ void hbt_hq_user(hbt_hq_t *hq, const char *name, char *token, ...)
     assert_true(strncmp(token, "hqt_", 4) == 0);
 }
 
+void hbt_campaign_publish(hbt_hq_t *hq, const char *doc, const char *id)
+{
+    char path[160], rev[64];
+    if (!hq->reviewer[0]) {
+        hbt_hq_user(hq, "rev", rev, "--role", "reviewer", NULL);
+        snprintf(hq->reviewer, sizeof hq->reviewer, "%s", rev);
+    }
+    static const struct {
+        const char *step; /* NULL: the document itself */
+        bool reviewer;
+        int want;
+    } steps[] = {{NULL, false, 201}, {"submit", false, 200}, {"approve", true, 200},
+                 {"publish", true, 200}};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i].step)
+            snprintf(path, sizeof path, "/v1/campaigns/%s/%s", id, steps[i].step);
+        else
+            snprintf(path, sizeof path, "/v1/campaigns");
+        json_t *resp = NULL;
+        int st = hbt_http_as(hq->http, steps[i].reviewer ? hq->reviewer : hq->token, NULL, "POST",
+                             path, steps[i].step ? "{}" : doc, &resp);
+        char *dump = st != steps[i].want && resp ? json_dumps(resp, 0) : NULL;
+        json_decref(resp);
+        if (st != steps[i].want)
+            fail_msg("POST %s: %d, wanted %d: %s", path, st, steps[i].want, dump ? dump : "");
+        free(dump);
+    }
+}
+
 void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password)
 {
     char cmd[1024], out[2048];
@@ -1216,4 +1245,22 @@ void hbt_proxy_stop(hbt_proxy_t **pp)
     pthread_mutex_destroy(&p->lock);
     free(p);
     *pp = NULL;
+}
+
+void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
+                         char *token, size_t len)
+{
+    char *argv[12] = {HB_BIN_DIR "/branchd/branchd", "devices", "add", (char *)name, "--kind",
+                      (char *)kind, "--data", hall->data};
+    int n = 8;
+    if (counter) {
+        argv[n++] = "--counter";
+        argv[n++] = (char *)counter;
+    }
+    argv[n] = NULL;
+    char out[4096];
+    if (hbt_run(argv, out, sizeof out) != 0)
+        fail_msg("branchd devices add %s: %s", name, out);
+    s_last_line(out, token, len);
+    assert_true(strlen(token) >= 40);
 }

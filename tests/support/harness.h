@@ -143,6 +143,7 @@ typedef struct hbt_hq {
     char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
     char token[64]; /* an admin's API token, made before the first start */
+    char reviewer[64]; /* a reviewer's token (hbt_campaign_publish), "" before */
     /* Another release's hqd and the hallctl that enrols halls at it (the
      * upgrade test); "" runs this build's. */
     char bin[512];
@@ -186,6 +187,10 @@ void hbt_hq_start(hbt_hq_t *hq);
 void hbt_hq_user(hbt_hq_t *hq, const char *name, char *token, ...);
 /* Sets a person's password (hqd users passwd, the password on stdin). */
 void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password);
+/* Campaign document `doc` (with id `id`) posted and submitted by the
+ * harness's admin, then approved and published by a reviewer of its own
+ * ("rev", added on first use): four eyes, each with its own token. */
+void hbt_campaign_publish(hbt_hq_t *hq, const char *doc, const char *id);
 /* Signs in through POST /v1/login; returns the status, and on 200 the
  * session cookie's value (`cookie`, 64 bytes) and its CSRF token (`csrf`,
  * 64 bytes). */
@@ -219,6 +224,10 @@ void hbt_hall_start(hbt_hall_t *hall);
  * arguments, for the next hbt_hall_start. */
 void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *services);
 void hbt_hall_stop(hbt_hall_t *hall, int sig);
+/* `branchd devices add NAME --kind KIND [--counter C]` on the hall's data
+ * folder (counter NULL: none): the new device's token into `token`. */
+void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
+                         char *token, size_t len);
 /* Posts `n` generated events (in arrays of up to 500); returns the last seq. */
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
 /* Waits until the hall runs HQ's published policy `version` (its GET

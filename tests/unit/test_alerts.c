@@ -1035,3 +1035,43 @@ HBT_TEST_IN(test_hall_disk_full_rule, NULL, NULL)
     assert_string_equal(alert_kind_name(ALERT_HALL_DISK_FULL), "hall_disk_full");
     assert_string_equal(alert_kind_unit(ALERT_HALL_DISK_FULL), "events");
 }
+
+/* ----------------------------------------------- document_refused ---- */
+
+/* One alert per kind of document the hall refuses, keyed by the kind and
+ * the hall's reason (which the page shows), the version as its value; none
+ * when it refuses nothing. */
+HBT_TEST_IN(test_document_refused_rule, NULL, NULL)
+{
+    (void)state;
+    alerts_link_t l = {0};
+    alert_set_t set = {0};
+    alerts_eval_link(&l, NULL, 1800000000000LL, &set);
+    assert_int_equal(set.n, 0);
+    l.refused_version[0] = 7;
+    l.refused_reason[0] = "timezone: no such zone file";
+    l.refused_version[1] = 12;
+    l.refused_reason[1] = "campaigns[0].glossary: unknown member";
+    alerts_eval_link(&l, NULL, 1800000000000LL, &set);
+    assert_int_equal(set.n, 2);
+    /* Subjects in key order: the calendar's before the policy's. */
+    assert_int_equal(set.alerts[0].kind, ALERT_DOCUMENT_REFUSED);
+    assert_string_equal(set.alerts[0].subject, "calendar:campaigns[0].glossary: unknown member");
+    assert_int_equal(set.alerts[0].value, 12);
+    assert_string_equal(set.alerts[1].subject, "policy:timezone: no such zone file");
+    assert_int_equal(set.alerts[1].value, 7);
+    assert_non_null(strstr(set.alerts[1].detail, "refused policy version 7: timezone"));
+    /* A reason longer than a subject holds is cut at a character. */
+    char long_reason[300];
+    memset(long_reason, 'x', sizeof long_reason - 4);
+    memcpy(long_reason + sizeof long_reason - 4, "\xe5\x8c\xba", 4); /* "区" and the NUL */
+    l.refused_version[1] = 0;
+    l.refused_reason[0] = long_reason;
+    set.n = 0;
+    alerts_eval_link(&l, NULL, 1800000000000LL, &set);
+    assert_int_equal(set.n, 1);
+    assert_true(strlen(set.alerts[0].subject) < ALERT_SUBJECT_MAX);
+    assert_string_equal(alert_kind_name(ALERT_DOCUMENT_REFUSED), "document_refused");
+    assert_int_equal(alert_kind_parse("document_refused"), ALERT_DOCUMENT_REFUSED);
+    assert_string_equal(alert_kind_info(ALERT_DOCUMENT_REFUSED)->subject[1], "reason");
+}

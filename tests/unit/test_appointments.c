@@ -4,8 +4,10 @@
  * and its refusals (bad code, twice, too early, cancelled, too late), the
  * appointment ticket called first from its slot's start with the
  * appointment rule and only by the named staff's counter, and the no-show
- * marked by the tick one second after start + no_show_after_s, not before.
- * The engine's own refusal names are what the API answers. */
+ * marked by the tick one second after start + no_show_after_s, not before;
+ * a booking under an idempotency key (HQ's channel) found again by the
+ * same key, also after the engine is opened anew, and the key refused for
+ * another slot. The engine's own refusal names are what the API answers. */
 #include "engine.h"
 
 #include "hallbus/codec.h"
@@ -87,10 +89,20 @@ static int s_teardown(void **state)
 
 #define HBT_FIXTURE s_setup, s_teardown
 
+/* One booking at the hall's own API (no idempotency key); err: 512 bytes. */
+static int s_try(fixture_t *f, const char *service, int64_t start, const char *staff, char *code,
+                 char *err)
+{
+    bool replayed = true;
+    int rc = engine_appt_book(f->e, service, start, staff, 0, NULL, code, &replayed, err, 512);
+    assert_false(replayed);
+    return rc;
+}
+
 static void s_book(fixture_t *f, const char *service, int64_t start, const char *staff, char *code)
 {
     char err[512];
-    if (engine_appt_book(f->e, service, start, staff, 0, code, err, sizeof err) != 0)
+    if (s_try(f, service, start, staff, code, err) != 0)
         fail_msg("book %s: %s", service, err);
     assert_int_equal(strlen(code), 8);
 }
@@ -130,21 +142,71 @@ HBT_TEST(test_slots_and_booking)
     s_book(f, "A", s_local(10, 30), NULL, code);
     s_book(f, "A", s_local(10, 30), "E2", code2);
     assert_string_not_equal(code, code2);
-    s_refused(f, engine_appt_book(f->e, "A", s_local(10, 30), NULL, 0, code, err, sizeof err),
+    s_refused(f, s_try(f, "A", s_local(10, 30), NULL, code, err),
               HB_ECONFLICT, "slot_full", err, "is full (2 of 2)");
-    s_refused(f, engine_appt_book(f->e, "A", s_local(10, 15), NULL, 0, code, err, sizeof err),
+    s_refused(f, s_try(f, "A", s_local(10, 15), NULL, code, err),
               HB_ENOTFOUND, "unknown_slot", err, "slots start every 30 min from 09:00");
-    s_refused(f, engine_appt_book(f->e, "A", s_local(9, 30), NULL, 0, code, err, sizeof err),
+    s_refused(f, s_try(f, "A", s_local(9, 30), NULL, code, err),
               HB_ECONFLICT, "slot_past", err, "began already");
-    s_refused(f, engine_appt_book(f->e, "C", s_local(11, 0), NULL, 0, code, err, sizeof err),
+    s_refused(f, s_try(f, "C", s_local(11, 0), NULL, code, err),
               HB_EINVAL, NULL, err, "takes no appointments");
-    s_refused(f, engine_appt_book(f->e, "Z", s_local(11, 0), NULL, 0, code, err, sizeof err),
+    s_refused(f, s_try(f, "Z", s_local(11, 0), NULL, code, err),
               HB_EINVAL, NULL, err, "unknown service 'Z'");
-    s_refused(f, engine_appt_book(f->e, "A", s_local(11, 0), "a b", 0, code, err, sizeof err),
+    s_refused(f, s_try(f, "A", s_local(11, 0), "a b", code, err),
               HB_EINVAL, NULL, err, "staff must be a staff id");
     assert_int_equal(engine_appt_slots(f->e, "A", day, &sl, err, sizeof err), 0);
     assert_int_equal(sl.slots[3].booked, 2);
     assert_int_equal(engine_state(f->e)->n_appointments, 2);
+}
+
+/* A booking through HQ with key `request`. */
+static int s_keyed(fixture_t *f, const char *request, int64_t start, char *code, bool *replayed,
+                   char *err)
+{
+    return engine_appt_book(f->e, "A", start, NULL, HALLBUS__BOOKING_CHANNEL__BOOKING_CHANNEL_APP,
+                            request, code, replayed, err, 512);
+}
+
+HBT_TEST(test_same_key_same_booking)
+{
+    fixture_t *f = *state;
+    char err[512], code[HB_HS_ID], again[HB_HS_ID], other[HB_HS_ID];
+    bool replayed = true;
+    const char *key = "0123456789abcdef0123456789abcdef";
+    assert_int_equal(s_keyed(f, key, s_local(11, 0), code, &replayed, err), 0);
+    assert_false(replayed);
+    uint64_t seq = engine_last_seq(f->e);
+    assert_int_equal(s_keyed(f, key, s_local(11, 0), again, &replayed, err), 0);
+    assert_true(replayed);
+    assert_string_equal(again, code);
+    assert_int_equal(engine_last_seq(f->e), seq); /* nothing written */
+    assert_int_equal(engine_state(f->e)->n_appointments, 1);
+    /* The key of another slot, and a second key for the same slot. */
+    s_refused(f, s_keyed(f, key, s_local(11, 30), other, &replayed, err), HB_ECONFLICT,
+              "idempotency_key_reused", err, "use a new key");
+    assert_int_equal(s_keyed(f, "fedcba9876543210fedcba9876543210", s_local(11, 0), other,
+                             &replayed, err),
+                     0);
+    assert_false(replayed);
+    assert_string_not_equal(other, code);
+    /* The slot is full now (2 of 2), yet the first key still gets its booking. */
+    assert_int_equal(s_keyed(f, key, s_local(11, 0), again, &replayed, err), 0);
+    assert_true(replayed);
+    /* The key lives in the events: a restarted engine still knows it. */
+    engine_close(&f->e);
+    hb_policy_t *p = NULL;
+    json_t *doc = json_loads(s_policy, 0, NULL);
+    assert_int_equal(hb_policy_new(doc, &p, err, sizeof err), 0);
+    json_decref(doc);
+    if (engine_open(f->ob, &f->cfg, p, NULL, NULL, &f->e, err, sizeof err) != 0)
+        fail_msg("engine_open: %s", err);
+    assert_int_equal(s_keyed(f, key, s_local(11, 0), again, &replayed, err), 0);
+    assert_true(replayed);
+    assert_string_equal(again, code);
+    const hb_hs_appointment_t *b = hb_hall_state_appointment(engine_state(f->e), code);
+    assert_non_null(b);
+    assert_string_equal(b->request, key);
+    assert_int_equal(b->channel, HALLBUS__BOOKING_CHANNEL__BOOKING_CHANNEL_APP);
 }
 
 HBT_TEST(test_checkin_refusals)

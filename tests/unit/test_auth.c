@@ -88,7 +88,13 @@ static void test_roles_names_scopes(void **state)
     hq_roles_granting(HB_PERM_ADMIN, text, sizeof text);
     assert_string_equal(text, "admin");
     hq_roles_list(text, sizeof text);
-    assert_string_equal(text, "admin, operator, marketer, reviewer, policy_editor, analyst, viewer");
+    assert_string_equal(text,
+                        "admin, operator, marketer, reviewer, policy_editor, analyst, viewer, booking");
+    /* An app's backend books and does nothing else. */
+    assert_int_equal(hq_role_perms(HQ_ROLE_BOOKING),
+                     HQ_PERM_BIT(APPOINTMENT_BOOK) | HQ_PERM_BIT(SELF));
+    hq_roles_granting(HB_PERM_APPOINTMENT_BOOK, text, sizeof text);
+    assert_string_equal(text, "admin, booking");
     /* Only the admin may change the organisation; a viewer only reads the
      * board. */
     assert_false((hq_role_perms(HQ_ROLE_OPERATOR) >> HB_PERM_ADMIN) & 1);

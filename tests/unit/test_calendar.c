@@ -463,3 +463,119 @@ HBT_TEST(test_slice_refusals)
     assert_null(out);
     hb_cal_campaign_clear(&c);
 }
+
+/* ------------------------------------------------- a slice's glossary ---- */
+
+static json_t *s_json(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+    if (!j)
+        fail_msg("bad test JSON: %s", e.text);
+    return j;
+}
+
+/* Slice s_slice_doc(3, "H001", 2) with a glossary: "APR" used by both
+ * campaigns, "理财" by c001 only. */
+static json_t *s_glossary_doc(void)
+{
+    json_t *d = s_slice_doc(3, "H001", 2);
+    json_object_set_new(
+        d, "glossary",
+        s_json("[{\"term\": \"APR\", \"definition\": \"what a loan costs in a year\","
+                 " \"examples\": [\"5% APR on 1,000 yuan: about 50 yuan a year\", \"a card's APR\"],"
+                 " \"campaigns\": [\"c000\", \"c001\"]},"
+                 " {\"term\": \"\xe7\x90\x86\xe8\xb4\xa2\", \"campaigns\": [\"c001\"]}]"));
+    return d;
+}
+
+HBT_TEST(test_slice_glossary)
+{
+    (void)state;
+    json_t *doc = s_glossary_doc();
+    hb_cal_slice_t *s = NULL;
+    char err[256];
+    assert_int_equal(hb_cal_slice_parse(doc, &s, err, sizeof err), 0);
+    assert_int_equal(s->n_terms, 2);
+    assert_string_equal(s->terms[0].term, "APR");
+    assert_string_equal(s->terms[0].definition, "what a loan costs in a year");
+    assert_int_equal(s->terms[0].n_examples, 2);
+    assert_string_equal(s->terms[0].examples[1], "a card's APR");
+    assert_int_equal(s->terms[0].n_campaigns, 2);
+    assert_string_equal(s->terms[1].definition, ""); /* none in the glossary */
+    /* Each campaign's own terms, and none for a campaign that uses none. */
+    const hb_cal_term_t *out[4];
+    assert_int_equal(hb_cal_slice_terms_of(s, "c000", out, 4), 1);
+    assert_string_equal(out[0]->term, "APR");
+    assert_int_equal(hb_cal_slice_terms_of(s, "c001", out, 4), 2);
+    assert_string_equal(out[1]->term, "\xe7\x90\x86\xe8\xb4\xa2");
+    assert_int_equal(hb_cal_slice_terms_of(s, "c001", out, 1), 2); /* counted past the room */
+    assert_int_equal(hb_cal_slice_terms_of(s, "c404", out, 4), 0);
+    /* A term for the hall's API: no campaigns, the examples as a list. */
+    json_t *tj = hb_cal_term_to_json(&s->terms[0]);
+    json_t *want = s_json("{\"term\": \"APR\", \"definition\": \"what a loan costs in a year\", "
+                          "\"examples\": [\"5% APR on 1,000 yuan: about 50 yuan a year\", \"a card's APR\"]}");
+    assert_true(json_equal(tj, want));
+    json_decref(want);
+    json_decref(tj);
+    /* What the hall stores reads back as HQ sent it. */
+    json_t *again = hb_cal_slice_to_json(s);
+    assert_true(json_equal(again, doc));
+    json_decref(again);
+    hb_cal_slice_destroy(&s);
+    json_decref(doc);
+
+    /* A slice without terms has no glossary member: a hall of a build
+     * before it reads it. */
+    doc = s_slice_doc(3, "H001", 2);
+    assert_int_equal(hb_cal_slice_parse(doc, &s, err, sizeof err), 0);
+    again = hb_cal_slice_to_json(s);
+    assert_null(json_object_get(again, "glossary"));
+    json_decref(again);
+    hb_cal_slice_destroy(&s);
+    json_decref(doc);
+}
+
+HBT_TEST(test_slice_glossary_refusals)
+{
+    (void)state;
+    static const struct {
+        const char *path; /* a member of glossary[0] to set, "" for the whole list */
+        const char *value;
+        const char *want;
+    } rows[] = {
+        {"", "{}", "glossary: must be an array"},
+        {"term", "\"\"", "glossary[0].term: must not be empty"},
+        {"term", "7", "glossary[0].term: must be a string"},
+        {"definition", "[\"x\"]", "glossary[0].definition: must be a string"},
+        {"examples", "\"one\"", "glossary[0].examples: must be an array of at most 8"},
+        {"examples", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]",
+         "glossary[0].examples: must be an array of at most 8"},
+        {"examples", "[\"\"]", "glossary[0].examples[0]: must not be empty"},
+        {"campaigns", "[]", "glossary[0].campaigns: must name 1..2 campaigns"},
+        {"campaigns", "[\"c404\"]", "glossary[0].campaigns[0]: \"c404\" is no campaign of the slice"},
+        {"campaigns", "[\"c000\", \"c000\"]", "glossary[0].campaigns[1]: \"c000\" named twice"},
+        {"campaigns", "[\"c 1\"]", "glossary[0].campaigns[0]: \"c 1\" is not an id"},
+        {"note", "\"x\"", "glossary[0].note: unknown member"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *d = s_glossary_doc();
+        json_t *v = json_loads(rows[i].value, JSON_DECODE_ANY, NULL);
+        assert_non_null(v);
+        if (rows[i].path[0])
+            json_object_set_new(json_array_get(json_object_get(d, "glossary"), 0), rows[i].path, v);
+        else
+            json_object_set_new(d, "glossary", v);
+        s_slice_refused(d, HB_EINVAL, rows[i].want);
+    }
+    /* A term twice; a term over its bound. */
+    json_t *d = s_glossary_doc();
+    json_object_set_new(json_array_get(json_object_get(d, "glossary"), 1), "term", json_string("APR"));
+    s_slice_refused(d, HB_EINVAL, "glossary[1].term: \"APR\" already in glossary[0]");
+    char big[HB_CAL_TERM_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    d = s_glossary_doc();
+    json_object_set_new(json_array_get(json_object_get(d, "glossary"), 0), "term", json_string(big));
+    s_slice_refused(d, HB_EINVAL, "glossary[0].term: 101 bytes, at most 100");
+}

@@ -874,3 +874,92 @@ HBT_TEST(test_slice_bound)
         campaign_calendar_slice(w->cal, w->org, "H4", MAR_01_2027, &out, err, sizeof err), 0);
     json_decref(out);
 }
+
+/* What a review judged is kept with the campaign: the document at the last
+ * return or approval, by whom and when; edits after it leave it as it was,
+ * the next verdict replaces it, and it survives the stored form. */
+HBT_TEST(test_last_reviewed)
+{
+    (void)state;
+    org_t *org = hbt_org(s_org_text);
+    campaign_calendar_t *cal = campaign_calendar_new();
+    char err[256] = "";
+    s_add(cal, org, s_doc("spring"));
+    const campaign_t *c = campaign_calendar_find(cal, "spring");
+    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 1);
+    assert_null(c->reviewed); /* submitted, not yet reviewed */
+    assert_int_equal(campaign_calendar_transition(cal, "spring", CAMPAIGN_RETURN, "rita", T0 + 2,
+                                                  "explain the rate", err, sizeof err),
+                     0);
+    assert_non_null(c->reviewed);
+    assert_int_equal(c->reviewed_action, CAMPAIGN_RETURN);
+    assert_string_equal(c->reviewed_by, "rita");
+    assert_int_equal(c->reviewed_ms, T0 + 2);
+    assert_int_equal(c->reviewed_revision, c->revision);
+    assert_string_equal(json_string_value(json_object_get(c->reviewed, "title")), "Spring savings");
+    /* The author edits and submits again: the kept document does not move. */
+    json_t *d = s_doc_with("spring", "title", "\"Spring savings at 3%\"");
+    assert_int_equal(campaign_calendar_edit(cal, org, d, "alice", T0 + 3, err, sizeof err), 0);
+    json_decref(d);
+    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 4);
+    assert_string_equal(json_string_value(json_object_get(c->reviewed, "title")), "Spring savings");
+    json_t *rec = campaign_to_json(c);
+    json_t *lr = json_object_get(rec, "last_reviewed");
+    assert_string_equal(json_string_value(json_object_get(lr, "action")), "return");
+    assert_string_equal(json_string_value(json_object_get(lr, "by")), "rita");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(lr, "document"), "title")),
+        "Spring savings");
+    /* Through the stored form and back: the same record. */
+    campaign_t *back = NULL;
+    json_t *text = s_through_text(rec);
+    assert_int_equal(campaign_from_json(text, &back, err, sizeof err), 0);
+    json_t *again = campaign_to_json(back);
+    assert_true(json_equal(again, rec));
+    json_decref(again);
+    json_decref(text);
+    campaign_destroy(&back);
+    /* A submit, a publish, a withdraw are no verdicts; an approval is. */
+    s_step(cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 5);
+    assert_int_equal(c->reviewed_action, CAMPAIGN_APPROVE);
+    assert_string_equal(json_string_value(json_object_get(c->reviewed, "title")),
+                        "Spring savings at 3%");
+    s_step(cal, "spring", CAMPAIGN_PUBLISH, "ops", T0 + 6);
+    assert_int_equal(c->reviewed_action, CAMPAIGN_APPROVE);
+    assert_int_equal(c->reviewed_ms, T0 + 5);
+
+    /* A stored last_reviewed is read strictly. */
+    static const struct {
+        const char *value, *want;
+    } bad[] = {
+        {"[]", "last_reviewed: must be an object {action, by, at_ms, revision, document}"},
+        {"{\"action\": \"submit\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"document\": {}}",
+         "last_reviewed.action: must be \"return\" or \"approve\""},
+        {"{\"action\": \"return\", \"by\": \"r ita\", \"at_ms\": 1, \"revision\": 1, \"document\": {}}",
+         "last_reviewed.by: a user id is [A-Za-z0-9_.@-]{1,64}"},
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": -1, \"revision\": 1, \"document\": {}}",
+         "last_reviewed: at_ms must be >= 0 and revision 1..2"},
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 9, \"document\": {}}",
+         "last_reviewed: at_ms must be >= 0 and revision 1..2"},
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"document\": 3}",
+         "last_reviewed.document.campaign: must be an object"},
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"x\": 1, "
+         "\"document\": {}}",
+         "last_reviewed.x: unknown member"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *r = s_record_with(-1, NULL, NULL);
+        s_set_member(r, "last_reviewed", bad[i].value);
+        s_record_refused(r, bad[i].want);
+    }
+    /* Another campaign's document is not this one's review. */
+    json_t *r = s_record_with(-1, NULL, NULL);
+    json_t *other = json_pack("{s:s, s:s, s:I, s:I, s:o}", "action", "return", "by", "rita",
+                              "at_ms", (json_int_t)1, "revision", (json_int_t)1, "document",
+                              s_doc("elsewhere"));
+    json_object_set_new(r, "last_reviewed", other);
+    s_record_refused(r, "last_reviewed.document.id: \"elsewhere\", not this campaign's");
+    json_decref(rec);
+    campaign_calendar_destroy(&cal);
+    org_destroy(&org);
+}

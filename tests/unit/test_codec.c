@@ -117,7 +117,8 @@ static const char *const s_every_kind[] = {
     "{\"type\":\"cash_handed_over\",\"amount\":1250000,\"currency\":\"CNY\",\"from_staff\":"
     "\"E07\",\"to_staff\":\"E08\",\"checked\":true,\"note\":\"n\",\"by\":\"M1\"}",
     "{\"type\":\"appointment_booked\",\"code\":\"48213907\",\"service\":\"A\",\"start_ms\":"
-    "1795426200000,\"slot_s\":1800,\"staff\":\"E07\",\"channel\":\"app\"}",
+    "1795426200000,\"slot_s\":1800,\"staff\":\"E07\",\"channel\":\"app\",\"request\":"
+    "\"0123456789abcdef0123456789abcdef\"}",
     "{\"type\":\"appointment_checked_in\",\"code\":\"48213907\",\"ticket\":\"A013\"}",
     "{\"type\":\"appointment_no_show\",\"code\":\"48213907\"}",
     "{\"type\":\"appointment_cancelled\",\"code\":\"48213907\",\"reason\":\"r\"}",

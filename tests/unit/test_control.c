@@ -755,3 +755,98 @@ HBT_TEST(test_glossary_refusal)
     s_reopen(w);
     assert_int_equal(calcheck_glossary_count(hq_control_glossary(w->c)), 1);
 }
+
+/* The slice a hall gets carries the glossary terms its campaigns use, and
+ * only those, with their explanation and examples; a new glossary is a new
+ * calendar version whose slices carry the new words. */
+static hb_cal_slice_t *s_slice_of(world_t *w, const char *hall)
+{
+    const char *data;
+    size_t len;
+    OK(hq_control_slice_bytes(w->c, hall, &data, &len, err_, sizeof err_));
+    json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(sj);
+    hb_cal_slice_t *slice = NULL;
+    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
+    json_decref(sj);
+    return slice;
+}
+
+HBT_TEST(test_slice_glossary)
+{
+    world_t *w = *state;
+    s_set_org(w);
+    json_t *gl = s_json("{\"terms\": [{\"term\": \"ISA\", \"definition\": \"a tax-free account\"},"
+                        " {\"term\": \"APR\", \"definition\": \"annual percentage rate\","
+                        "  \"examples\": [\"3% APR on 10,000: 300 a year\"]},"
+                        " {\"term\": \"yearly rate\"}]}");
+    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
+    json_decref(gl);
+    assert_int_equal(hq_control_calendar_version(w->c), 0); /* nothing published: no version */
+    s_add(w, s_campaign("apr-week", 30, true, "savings-plus"), "alice");
+    s_step(w, "apr-week", CAMPAIGN_SUBMIT, "alice", NULL);
+    s_step(w, "apr-week", CAMPAIGN_APPROVE, "rita", NULL);
+    s_step(w, "apr-week", CAMPAIGN_PUBLISH, "ops", NULL);
+    assert_int_equal(hq_control_calendar_version(w->c), 1);
+
+    /* The text says "APR" and its FAQ "yearly rate": both, in glossary
+     * order; ISA is in nothing the hall's campaigns show. */
+    hb_cal_slice_t *s = s_slice_of(w, "H003");
+    assert_int_equal(s->n_terms, 2);
+    assert_string_equal(s->terms[0].term, "APR");
+    assert_string_equal(s->terms[0].definition, "annual percentage rate");
+    assert_int_equal(s->terms[0].n_examples, 1);
+    assert_string_equal(s->terms[0].examples[0], "3% APR on 10,000: 300 a year");
+    assert_int_equal(s->terms[0].n_campaigns, 1);
+    assert_string_equal(s->terms[0].campaigns[0], "apr-week");
+    assert_string_equal(s->terms[1].term, "yearly rate");
+    assert_string_equal(s->terms[1].definition, "");
+    hb_cal_slice_destroy(&s);
+    /* A hall the campaign does not reach: no terms at all. */
+    s = s_slice_of(w, "H010");
+    assert_int_equal(s->n, 0);
+    assert_int_equal(s->n_terms, 0);
+    hb_cal_slice_destroy(&s);
+
+    /* New words: a new version, and the slice says them. */
+    gl = s_json("{\"terms\": [{\"term\": \"APR\", \"definition\": \"what borrowing costs a year\"}]}");
+    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
+    json_decref(gl);
+    assert_int_equal(hq_control_calendar_version(w->c), 2);
+    s = s_slice_of(w, "H003");
+    assert_int_equal(s->version, 2);
+    assert_int_equal(s->n_terms, 1);
+    assert_string_equal(s->terms[0].definition, "what borrowing costs a year");
+    assert_int_equal(s->terms[0].n_examples, 0);
+    hb_cal_slice_destroy(&s);
+
+    /* Examples are checked; a refused glossary changes nothing, not even
+     * the version. */
+    static const struct {
+        const char *doc, *want;
+    } bad[] = {
+        {"{\"terms\": [{\"term\": \"APR\", \"examples\": \"one\"}]}",
+         "terms[0].examples: must be a list of at most 8 texts"},
+        {"{\"terms\": [{\"term\": \"APR\", \"examples\": [\"a\", 3]}]}",
+         "terms[0].examples[1]: must be a text"},
+        {"{\"terms\": [{\"term\": \"APR\", \"examples\": [\"  \"]}]}",
+         "terms[0].examples[0]: must be 1..300 bytes, not blank"},
+        {"{\"terms\": [{\"term\": \"APR\", \"examples\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}]}",
+         "terms[0].examples: must be a list of at most 8 texts"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[256] = "";
+        gl = s_json(bad[i].doc);
+        s_refused(hq_control_set_glossary(w->c, gl, err, sizeof err), HB_EINVAL, err, bad[i].want);
+        json_decref(gl);
+    }
+    assert_int_equal(hq_control_calendar_version(w->c), 2);
+    /* Kept across a restart, examples included. */
+    gl = s_json("{\"terms\": [{\"term\": \"APR\", \"examples\": [\"x\", \"y\"]}]}");
+    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
+    s_reopen(w);
+    json_t *back = calcheck_glossary_to_json(hq_control_glossary(w->c));
+    assert_true(json_equal(back, gl));
+    json_decref(back);
+    json_decref(gl);
+}

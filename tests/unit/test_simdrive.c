@@ -72,9 +72,10 @@ typedef struct fake {
     bool down;              /* no answer at all */
     bool lose_answer_once;  /* do the next POST, then give no answer */
     const char *refuse_all; /* a path part whose requests are refused with 409 */
+    bool last_counter;      /* pauses: 409 last_counter, as the engine keeps a service open */
     /* What came. */
     int requests, bad_requests, reads, served, no_shows, cancelled, transfers, issued;
-    int complaints_opened, complaints_resolved, feedback, pauses;
+    int complaints_opened, complaints_resolved, feedback, pauses, pauses_refused;
 } fake_t;
 
 static int s_fail(json_t **out, int status, const char *code)
@@ -258,6 +259,10 @@ static int s_counter_action(fake_t *f, fctr_t *c, const char *action, const json
     } else if (strcmp(action, "pause") == 0) {
         if (strcmp(c->state, "idle") != 0)
             return s_fail(out, 409, "wrong_state");
+        if (f->last_counter) {
+            f->pauses_refused++;
+            return s_fail(out, 409, "last_counter");
+        }
         snprintf(c->state, sizeof c->state, "paused");
         f->pauses++;
     } else if (strcmp(action, "resume") == 0) {
@@ -519,7 +524,16 @@ static int s_day(fake_t *f, hb_simdrive_t *d, trace_t *trace, hook_fn hook)
 {
     int n = 0;
     int64_t clock = 0;
+    bool closed = false;
     for (int step = 0; step < STEPS_MAX; step++) {
+        /* Closed for the night (hallsim skips the evening's empty time from
+         * then on) only once the hall is empty, and for good that day. */
+        if (hb_simdrive_closed(d) && !f->down) {
+            assert_int_equal(s_live(f), 0);
+            closed = true;
+        } else if (closed && !f->down) {
+            fail_msg("closed for the night, then open again");
+        }
         int64_t due = hb_simdrive_due(d);
         assert_true(due != INT64_MAX);
         int64_t now = due > clock ? due : clock;
@@ -707,6 +721,36 @@ HBT_TEST(test_opens_and_closes)
     assert_non_null(strstr(t.text, "/v1/devices/kiosk-1/status"));
     assert_non_null(strstr(t.text, "\"reason\":\"lunch rotation\""));
     free(t.text);
+    hb_simdrive_destroy(&d);
+    free(f);
+}
+
+/* The engine refuses every lunch pause (the last open counter of a service
+ * while people wait): the clerks skip lunch after a few tries and serve on,
+ * the day ends as usual, and the refusals are no surprise (no state read,
+ * nothing left to the hall). Before, each refusal read the hall, the read
+ * made the counter idle again, and the pause was asked again at once, for
+ * ever (tens of thousands of requests until the overtime bound). */
+HBT_TEST(test_lunch_refused_is_skipped)
+{
+    (void)state;
+    fake_t *f = s_fake();
+    f->last_counter = true;
+    hb_simdrive_t *d = hb_simdrive_new(4, 0, OPEN_MS);
+    int n = s_day(f, d, NULL, NULL);
+    hb_sd_stats_t st;
+    hb_simdrive_stats(d, &st);
+    hb_sim_character_t ch;
+    hb_sim_character(4, 0, &ch);
+    print_message("%d requests, %u served, %d pauses refused\n", n, st.served, f->pauses_refused);
+    assert_int_equal(st.lunch_breaks, 0);
+    /* Each clerk asked LUNCH_TRIES times (4) at most, then went without. */
+    assert_in_range(f->pauses_refused, 1, 4 * ch.n_counters);
+    assert_int_equal(st.surprises + st.given_up, 0);
+    assert_int_equal(st.resyncs, 1);
+    assert_true(n < 20 * (int)st.arrivals); /* no loop */
+    assert_int_equal(st.issued, st.served + st.no_shows + st.cancelled);
+    s_assert_hall_empty(f);
     hb_simdrive_destroy(&d);
     free(f);
 }

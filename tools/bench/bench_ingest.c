@@ -1,15 +1,23 @@
-/* bench_ingest: how many events per second hqd stores durably, and how fast
- * it acknowledges them; with --rollups both, the same run against an hqd
- * without rollups and one with them, one after the other, and how long the
- * rollups take to catch up after the burst. Starts its own hqd in a scratch folder, enrols N
- * simulated halls (real key pairs in HQ's halls/ folder), connects each over
- * real CURVE to the ROUTER, and sends batches within a window per hall. An
- * event counts only once HQ's cumulative ack (sent after the synced commit)
- * covers it. Two phases: as fast as possible (throughput), then a steady
- * rate (ack latency percentiles). Each phase also prints what HQ stored and
- * what its live mirror applied in the window, and says so when the mirror
- * fell behind (and how long it took to catch up), so the stored rate cannot
- * hide a mirror that does not keep up. Prints figures; asserts nothing. */
+/* bench_ingest: how many events per second hqd stores durably, mirrors and
+ * shows on its board, and how fast it acknowledges them; with --rollups
+ * both, the same run against an hqd without rollups and one with them; with
+ * --compare-peers, the peers harness (Redis Streams with appendfsync
+ * always, a bare ZeroMQ->LMDB pipe) with the same workload in the same
+ * invocation, and the ratios. Starts its own hqd in a scratch folder,
+ * enrols N simulated halls (real key pairs in HQ's halls/ folder) spread
+ * over worker processes (a ZeroMQ socket takes descriptors: 10,000 halls do
+ * not fit one process under a common limit), connects each over real CURVE,
+ * and sends the simulator's hall days (days.h: every event kind, real ticket
+ * names) in batches within a window per hall. An event counts only once
+ * HQ's cumulative ack (sent after the synced commit) covers it. Two phases:
+ * as fast as possible (throughput), then a steady rate (ack latency
+ * percentiles). Each phase prints three rates (stored and acknowledged,
+ * mirrored, visible on the board by the tiles' last sequence) and says so
+ * when the mirror or the board fell behind. Everything it started stops on
+ * every way out (kids.h). Prints figures; asserts nothing. */
+#include "days.h"
+#include "kids.h"
+#include "samples.h"
 #include "simlink.h"
 
 #include "hallbus/cert.h"
@@ -22,12 +30,15 @@
 #include <jansson.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,13 +46,21 @@
 #include <zmq.h>
 
 #define MAX_INFLIGHT_BATCHES 64
+#define HALLS_PER_WORKER 4000 /* about 8,000 descriptors: well inside 20,000 */
+#define DAYS_POOL 64          /* distinct hall days the halls play in turn */
+#define DAYS_SEED 20261202
+#define PEERS_DEFAULT "/work/shared/peers"
+#define PEERS_WARM_S 2 /* the peers drop their first 2 s: they run that much longer */
+#define CATCH_UP_MAX_MS 300000
 
 typedef struct sim_hall {
     void *sock;
     char id[16];
-    uint64_t next_seq;  /* next to send */
+    days_cursor_t day; /* the next event of its day */
+    uint64_t next_seq; /* next to send */
     uint64_t acked;
     bool welcomed;
+    int64_t hello_ms;
     int64_t sent_at[MAX_INFLIGHT_BATCHES]; /* ring: send time of in-flight batches */
     uint64_t last_of[MAX_INFLIGHT_BATCHES];
     unsigned head, tail;
@@ -54,44 +73,49 @@ static struct {
     int batch;
     int window;
     int rate;
-    const char *phases; /* "both", "throughput" or "steady" */
+    const char *phases;  /* "both", "throughput" or "steady" */
     const char *rollups; /* "on", "off" or "both" */
     const char *hqd;
+    bool compare;
+    const char *peers;
     char root[256];
     hb_httpc_opts_t http; /* to the scratch hqd's API: the token, if any */
 } s_opt;
+
+static days_t *s_days;
 
 /* The command line, as the settings table reads it (s_opt is set from it). */
 typedef struct settings {
     int64_t halls, seconds, batch, window, rate;
     const char *phases, *rollups;
-    char *hqd, *token;
+    bool compare;
+    char *hqd, *token, *peers;
 } settings_t;
+
+/* A word of a fixed list into `field` (as the list's own string). */
+static int s_parse_word(const char *const *words, size_t n, const char *text, void *field,
+                        char *why, size_t whylen, const char *list)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(text, words[i]) == 0) {
+            *(const char **)field = words[i];
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "give %s", list);
+    return HB_EINVAL;
+}
 
 static int s_parse_phase(const char *text, void *field, char *why, size_t whylen)
 {
     static const char *const phases[] = {"both", "throughput", "steady"};
-    for (size_t i = 0; i < 3; i++) {
-        if (strcmp(text, phases[i]) == 0) {
-            *(const char **)field = phases[i];
-            return 0;
-        }
-    }
-    snprintf(why, whylen, "give both, throughput or steady");
-    return HB_EINVAL;
+    return s_parse_word(phases, 3, text, field, why, whylen, "both, throughput or steady");
 }
 
 static int s_parse_rollups(const char *text, void *field, char *why, size_t whylen)
 {
     static const char *const modes[] = {"on", "off", "both"};
-    for (size_t i = 0; i < 3; i++) {
-        if (strcmp(text, modes[i]) == 0) {
-            *(const char **)field = modes[i];
-            return 0;
-        }
-    }
-    snprintf(why, whylen, "give on, off or both");
-    return HB_EINVAL;
+    return s_parse_word(modes, 3, text, field, why, whylen, "on, off or both");
 }
 
 #define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
@@ -99,8 +123,8 @@ static int s_parse_rollups(const char *text, void *field, char *why, size_t whyl
                 __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
-    ROW("halls", HB_CONF_INT, halls, "1000", 1, 20000, "N",
-        "simulated halls, each its own CURVE connection"),
+    ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
+        "simulated halls, each its own CURVE connection (4,000 per worker process)"),
     ROW("seconds", HB_CONF_INT, seconds, "15", 1, 3600, "S", "length of each phase"),
     ROW("batch", HB_CONF_INT, batch, "100", 1, 1024, "B", "events per batch"),
     ROW("window", HB_CONF_INT, window, "1000", 1, 1000000, "W",
@@ -112,6 +136,12 @@ static const hb_config_def_t s_options[] = {
     ROW("rollups", HB_CONF_CUSTOM, rollups, "on", 0, 0, "M",
         "hqd with rollups (on), without (off), or both one after the other, to compare",
         .parse = s_parse_rollups),
+    ROW("compare-peers", HB_CONF_BOOL, compare, "false", 0, 0, NULL,
+        "then run the peers harness (Redis appendfsync always, ZeroMQ->LMDB) with the same "
+        "halls, window, rate and seconds, and print the ratios hallbus/peer"),
+    ROW("peers", HB_CONF_STRING, peers, NULL, 0, 0, "DIR",
+        "the peers harness (default " PEERS_DEFAULT ")", .optional = true,
+        .env = "HALLBUS_PEERS"),
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
@@ -121,113 +151,27 @@ static const hb_config_cli_t s_cli = {
     .prog = "bench_ingest",
     .usage = "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
              "                    [--phase both|throughput|steady] [--rollups on|off|both] "
-             "[--hqd PATH]",
-    .about = "how many events per second a scratch hqd stores durably, and how fast it "
-             "acknowledges them",
+             "[--hqd PATH]\n"
+             "                    [--compare-peers] [--peers DIR]",
+    .about = "how many events per second a scratch hqd stores durably, mirrors and shows, and "
+             "how fast it acknowledges them",
 };
 
 /* Microseconds, for latencies shorter than a millisecond. */
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+static int64_t s_now_us(void) { return hb_mono_ns() / 1000; }
 
-static double *s_lat;
-static size_t s_nlat, s_caplat;
+/* ------------------------------------------------------------ the halls */
 
-static void s_record(double ms)
-{
-    if (s_nlat == s_caplat) {
-        s_caplat = s_caplat ? s_caplat * 2 : 1 << 16;
-        s_lat = realloc(s_lat, s_caplat * sizeof *s_lat);
-    }
-    s_lat[s_nlat++] = ms;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double s_pct(double p)
-{
-    if (s_nlat == 0)
-        return 0;
-    size_t i = (size_t)(p * (double)(s_nlat - 1));
-    return s_lat[i];
-}
-
-static char s_hq_http[80];
-
-/* Prints HQ's own view: what its writer committed and how long commits took. */
-static void s_print_hq(const char *name)
-{
-    hb_httpc_resp_t r;
-    char err[128];
-    hb_httpc_opts_t http = s_opt.http;
-    http.timeout_ms = 5000;
-    if (hb_httpc_call(s_hq_http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
-        return;
-    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-    json_t *w = json_object_get(j, "writer");
-    printf("%s: HQ writer: %lld events in %lld commits (%.0f events/commit), commit avg %.2f ms, "
-           "max %.2f ms\n",
-           name, (long long)json_integer_value(json_object_get(w, "events")),
-           (long long)json_integer_value(json_object_get(w, "commits")),
-           (double)json_integer_value(json_object_get(w, "events")) /
-               (double)(json_integer_value(json_object_get(w, "commits")) + 1),
-           json_real_value(json_object_get(w, "avg_commit_ms")),
-           json_real_value(json_object_get(w, "max_commit_ms")));
-    json_decref(j);
-    hb_httpc_resp_free(&r);
-}
-
-/* What HQ's writer has committed and its mirror has applied so far, from
- * /v1/status; false when HQ does not answer. */
-typedef struct hq_counts {
-    uint64_t stored, mirrored, mirror_queued_bytes;
-} hq_counts_t;
-
-static bool s_hq_counts(hq_counts_t *out)
-{
-    hb_httpc_resp_t r;
-    char err[128];
-    hb_httpc_opts_t http = s_opt.http;
-    http.timeout_ms = 5000;
-    if (hb_httpc_call(s_hq_http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
-        return false;
-    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-    json_t *w = json_object_get(j, "writer"), *l = json_object_get(j, "live");
-    bool ok = json_is_integer(json_object_get(w, "events")) &&
-              json_is_integer(json_object_get(l, "events"));
-    out->stored = (uint64_t)json_integer_value(json_object_get(w, "events"));
-    out->mirrored = (uint64_t)json_integer_value(json_object_get(l, "events"));
-    out->mirror_queued_bytes = (uint64_t)json_integer_value(json_object_get(l, "queued_bytes"));
-    json_decref(j);
-    hb_httpc_resp_free(&r);
-    return ok;
-}
-
-static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
+static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall, uint64_t *bytes)
 {
     ProtobufCBinaryData items[1024];
-    char ticket[32];
     for (int i = 0; i < n; i++) {
-        Hallbus__TicketIssued t = HALLBUS__TICKET_ISSUED__INIT;
-        snprintf(ticket, sizeof ticket, "A%llu", (unsigned long long)((h->next_seq + i) % 1000));
-        t.ticket = ticket;
-        t.service = "A";
-        t.priority = HALLBUS__PRIORITY__PRIORITY_NORMAL;
-        Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
-        env.seq = h->next_seq + (uint64_t)i;
-        env.at_ms = now_wall;
-        env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
-        env.ticket_issued = &t;
-        if (hb_envelope_pack(&env, &items[i].data, &items[i].len) != 0)
+        if (days_next(s_days, &h->day, h->next_seq + (uint64_t)i, now_wall, &items[i]) != 0) {
+            for (int k = 0; k < i; k++)
+                free(items[k].data);
             return -1;
+        }
+        *bytes += items[i].len;
     }
     int rc = simlink_send_batch(h->sock, items, (size_t)n);
     if (rc == 0) {
@@ -239,8 +183,9 @@ static int s_send_batch(sim_hall_t *h, int n, int64_t now_wall)
     return rc;
 }
 
-/* Reads every waiting frame of a hall; returns events newly acknowledged. */
-static uint64_t s_drain(sim_hall_t *h, bool measure)
+/* Reads every waiting frame of a hall; returns events newly acknowledged,
+ * and with `lat` records each batch's ack latency in ms. */
+static uint64_t s_drain(sim_hall_t *h, samples_t *lat)
 {
     uint64_t newly = 0;
     for (;;) {
@@ -261,8 +206,8 @@ static uint64_t s_drain(sim_hall_t *h, bool measure)
             }
             int64_t now = s_now_us();
             while (h->tail != h->head && h->last_of[h->tail % MAX_INFLIGHT_BATCHES] <= c) {
-                if (measure)
-                    s_record((double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) / 1000.0);
+                if (lat)
+                    samples_add(lat, (double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) / 1000.0);
                 h->tail++;
             }
         } else if (f->kind_case == HALLBUS__FRAME__KIND_REJECT) {
@@ -274,227 +219,805 @@ static uint64_t s_drain(sim_hall_t *h, bool measure)
     return newly;
 }
 
-/* Runs the halls for `seconds`; steady when rate > 0. Sockets are watched
- * with epoll on their ZMQ_FD (edge-style: after a wake-up or a send, the
- * socket is drained until it has nothing), so the simulator's cost follows
- * its traffic rather than the number of halls. */
-static double s_phase(sim_hall_t *halls, int n, int seconds, int rate, const char *name)
+/* Hellos to the halls not welcomed yet, every 500 ms at most per hall (a
+ * Hello queued behind a slow handshake is answered all the same). */
+static uint64_t s_hellos(sim_hall_t *halls, int n, samples_t *lat)
 {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
+    uint64_t acked = 0;
+    int64_t now = hb_mono_ms();
     for (int i = 0; i < n; i++) {
-        int fd;
-        size_t len = sizeof fd;
-        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        if (halls[i].welcomed || now - halls[i].hello_ms < 500)
+            continue;
+        simlink_send_hello(halls[i].sock);
+        halls[i].hello_ms = now;
+        acked += s_drain(&halls[i], lat);
     }
-    s_nlat = 0;
+    return acked;
+}
+
+/* ----------------------------------------------------------- workers */
+
+/* parent -> worker */
+typedef struct wk_cmd {
+    int quit;
+    int seconds;
+    double rate; /* this worker's share; 0: as fast as the window allows */
+} wk_cmd_t;
+
+/* worker -> parent: after connecting (a = halls welcomed), after a phase
+ * (a = events acknowledged), then `nlat` latencies in ms. */
+typedef struct wk_report {
+    uint64_t a, sent, bytes, turns, nlat;
+} wk_report_t;
+
+typedef struct worker {
+    int lo, hi; /* halls lo..hi-1 */
+    pid_t pid;
+    int cmd, rep; /* the parent's ends of the two pipes */
+} worker_t;
+
+static int s_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int s_read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t r = read(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* One phase of a worker's halls for `seconds`; steady when rate > 0.
+ * Sockets are watched with epoll on their ZMQ_FD (edge-style: after a
+ * wake-up or a send, the socket is drained until it has nothing), so the
+ * simulator's cost follows its traffic rather than the number of halls. */
+static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd, int out)
+{
+    samples_t lat = {0};
+    samples_t *rec = cmd->rate > 0 ? &lat : NULL;
     /* Real halls are not in step: each starts at a random point of its own
      * sending interval, or they would all fire in the same millisecond. */
     for (int i = 0; i < n; i++)
         halls[i].credit = (double)rand() / ((double)RAND_MAX + 1.0);
-    hq_counts_t c0 = {0}, c1 = {0};
-    bool counted = s_hq_counts(&c0);
-    int64_t t0 = hb_mono_ms(), last_tick = t0, end = t0 + seconds * 1000LL, last_hello = 0;
-    uint64_t acked = 0, iterations = 0;
+    int64_t t0 = hb_mono_ms(), last_tick = t0, end = t0 + cmd->seconds * 1000LL;
+    wk_report_t r = {0};
     struct epoll_event evs[256];
     while (hb_mono_ms() < end) {
-        iterations++;
-        int64_t now = hb_mono_ms();
-        int64_t wall = hb_now_ms();
+        r.turns++;
+        int64_t now = hb_mono_ms(), wall = hb_now_ms();
         double dt = (double)(now - last_tick) / 1000.0;
         last_tick = now;
         for (int i = 0; i < n; i++) {
             sim_hall_t *h = &halls[i];
             if (!h->welcomed)
                 continue;
-            if (rate > 0) {
-                h->credit += dt * rate / n;
+            if (cmd->rate > 0) {
+                h->credit += dt * cmd->rate / n;
                 if (h->credit > s_opt.batch)
                     h->credit = s_opt.batch;
             }
             bool sent = false;
             for (;;) {
                 uint64_t inflight = h->next_seq - 1 - h->acked;
-                int want = s_opt.batch;
-                if (rate > 0)
-                    want = (int)h->credit;
+                int want = cmd->rate > 0 ? (int)h->credit : s_opt.batch;
                 if (want <= 0 || inflight + (uint64_t)want > (uint64_t)s_opt.window ||
                     h->head - h->tail >= MAX_INFLIGHT_BATCHES)
                     break;
-                if (s_send_batch(h, want, wall) != 0)
+                if (s_send_batch(h, want, wall, &r.bytes) != 0)
                     break;
+                r.sent += (uint64_t)want;
                 sent = true;
-                if (rate > 0) {
+                if (cmd->rate > 0) {
                     h->credit -= want;
                     break;
                 }
             }
             if (sent) /* a send can swallow the socket's wake-up: look now */
-                acked += s_drain(h, rate > 0);
+                r.a += s_drain(h, rec);
         }
         int k = epoll_wait(ep, evs, 256, 1);
         for (int e = 0; e < k; e++)
-            acked += s_drain(&halls[evs[e].data.u32], rate > 0);
-        if (now - last_hello >= 500) {
-            last_hello = now;
-            for (int i = 0; i < n; i++) {
-                if (halls[i].welcomed)
-                    continue;
-                simlink_send_hello(halls[i].sock);
-                acked += s_drain(&halls[i], rate > 0);
-            }
+            r.a += s_drain(&halls[evs[e].data.u32], rec);
+        r.a += s_hellos(halls, n, rec);
+    }
+    r.nlat = lat.n;
+    if (s_write_all(out, &r, sizeof r) != 0 ||
+        (lat.n && s_write_all(out, lat.v, lat.n * sizeof *lat.v) != 0))
+        _exit(1);
+    samples_free(&lat);
+}
+
+/* A worker's life: connect its halls, report how many were welcomed, then
+ * run the phases the parent sends, draining acks between them, until told
+ * to quit or the parent goes away. Never returns. */
+static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_t *hq,
+                         const char *endpoint)
+{
+    int n = wk->hi - wk->lo;
+    srand((unsigned)getpid());
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, HALLS_PER_WORKER + 64);
+    sim_hall_t *halls = calloc((size_t)n, sizeof *halls);
+    if (!halls)
+        _exit(1);
+    for (int i = 0; i < n; i++) {
+        sim_hall_t *h = &halls[i];
+        snprintf(h->id, sizeof h->id, "B%05d", wk->lo + i);
+        h->sock = simlink_connect(ctx, s_opt.root, hq, endpoint, h->id);
+        if (!h->sock) {
+            fprintf(stderr, "bench_ingest: cannot set up hall %s (%s)\n", h->id,
+                    zmq_strerror(zmq_errno()));
+            _exit(1);
         }
+        h->next_seq = 1;
+        h->day = days_start(s_days, wk->lo + i);
+    }
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < n; i++)
+        simlink_watch(ep, halls[i].sock, (uint32_t)i);
+    int64_t deadline = hb_mono_ms() + 60000;
+    wk_report_t w = {0};
+    while ((int)w.a < n && hb_mono_ms() < deadline) {
+        s_hellos(halls, n, NULL);
+        usleep(50000);
+        w.a = 0;
+        for (int i = 0; i < n; i++) {
+            s_drain(&halls[i], NULL);
+            w.a += halls[i].welcomed;
+        }
+    }
+    if (s_write_all(out, &w, sizeof w) != 0)
+        _exit(1);
+    for (;;) {
+        struct pollfd p[2] = {{.fd = cmd_in, .events = POLLIN}, {.fd = ep, .events = POLLIN}};
+        if (poll(p, 2, 100) < 0 && errno != EINTR)
+            _exit(1);
+        if (p[0].revents) {
+            wk_cmd_t c;
+            if (s_read_all(cmd_in, &c, sizeof c) != 0 || c.quit)
+                break;
+            s_worker_phase(halls, n, ep, &c, out);
+            continue;
+        }
+        /* Between phases: take the acks as they come, so that no
+         * socket's queue fills while the parent waits for the mirror. */
+        struct epoll_event evs[256];
+        int k = epoll_wait(ep, evs, 256, 0);
+        for (int e = 0; e < k; e++)
+            s_drain(&halls[evs[e].data.u32], NULL);
+        s_hellos(halls, n, NULL);
     }
     close(ep);
-    double secs = (double)(hb_mono_ms() - t0) / 1000.0;
-    counted = counted && s_hq_counts(&c1);
-    qsort(s_lat, s_nlat, sizeof *s_lat, s_cmp_double);
-    printf("%s: %d halls, %.1f s: %llu events durably stored and acknowledged = %.0f events/s\n",
-           name, n, secs, (unsigned long long)acked, (double)acked / secs);
-    printf("%s: the simulator's own loop: %.2f ms per turn over %d sockets\n", name,
-           secs * 1000.0 / (double)(iterations ? iterations : 1), n);
-    if (rate > 0)
-        printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
-               s_nlat, s_pct(0.50), s_pct(0.99), s_nlat ? s_lat[s_nlat - 1] : 0.0);
-    s_print_hq(name);
-    if (counted) {
-        /* Stored is not seen: the figure above counts only events the live
-         * mirror (board, alerts, API) has applied too, or says it did not. */
-        uint64_t mirrored = c1.mirrored - c0.mirrored;
-        uint64_t behind = c1.stored > c1.mirrored ? c1.stored - c1.mirrored : 0;
-        printf("%s: HQ stored %llu and mirrored %llu event(s) in the window = %.0f stored, "
-               "%.0f mirrored events/s\n",
-               name, (unsigned long long)(c1.stored - c0.stored), (unsigned long long)mirrored,
-               (double)(c1.stored - c0.stored) / secs, (double)mirrored / secs);
-        int64_t t1 = hb_mono_ms();
-        hq_counts_t c = c1;
-        while (c.mirrored < c.stored && hb_mono_ms() - t1 < 300000) {
-            for (int i = 0; i < n; i++)
-                s_drain(&halls[i], false);
-            usleep(50000);
-            if (!s_hq_counts(&c))
-                break;
-        }
-        double late = (double)(hb_mono_ms() - t1) / 1000.0;
-        /* The last commit's events are on their way at any instant; a
-         * mirror that needs more than a second after the end fell behind. */
-        if (behind > 0 && (late > 1.0 || c.mirrored < c.stored))
-            printf("%s: THE MIRROR FELL BEHIND: %llu event(s) (%llu bytes queued) not yet "
-                   "mirrored at the end; %s %.1f s later\n",
-                   name, (unsigned long long)behind, (unsigned long long)c1.mirror_queued_bytes,
-                   c.mirrored >= c.stored ? "caught up" : "still behind", late);
-        else
-            printf("%s: the mirror kept up (%llu event(s) in flight at the end, applied %.1f s "
-                   "later)\n",
-                   name, (unsigned long long)behind, late);
+    for (int i = 0; i < n; i++)
+        zmq_close(halls[i].sock);
+    zmq_ctx_term(ctx);
+    free(halls);
+    _exit(0);
+}
+
+static int s_worker_start(worker_t *wk, const hb_cert_t *hq, const char *endpoint)
+{
+    int to[2], from[2];
+    if (pipe2(to, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(from, O_CLOEXEC) != 0) {
+        close(to[0]);
+        close(to[1]);
+        return -1;
     }
     fflush(stdout);
-    return (double)acked / secs;
+    wk->pid = fork();
+    if (wk->pid == 0) {
+        kids_in_child(SIGKILL);
+        close(to[1]);
+        close(from[0]);
+        s_worker_run(wk, to[0], from[1], hq, endpoint);
+    }
+    close(to[0]);
+    close(from[1]);
+    wk->cmd = to[1];
+    wk->rep = from[0];
+    if (wk->pid < 0)
+        return -1;
+    kids_add(wk->pid, SIGTERM);
+    return 0;
+}
+
+/* A worker's report, and its latencies appended to `lat` (when not NULL). */
+static int s_worker_report(const worker_t *wk, wk_report_t *r, samples_t *lat)
+{
+    if (s_read_all(wk->rep, r, sizeof *r) != 0) {
+        fprintf(stderr, "bench_ingest: the worker of halls %d..%d gave no figures\n", wk->lo,
+                wk->hi - 1);
+        return -1;
+    }
+    for (uint64_t i = 0; i < r->nlat; i++) {
+        double v;
+        if (s_read_all(wk->rep, &v, sizeof v) != 0)
+            return -1;
+        if (lat)
+            samples_add(lat, v);
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------- HQ's figures */
+
+static char s_hq_http[80];
+
+static json_t *s_hq_get(const char *path)
+{
+    hb_httpc_resp_t r;
+    char err[128];
+    hb_httpc_opts_t http = s_opt.http;
+    http.timeout_ms = 10000;
+    if (hb_httpc_call(s_hq_http, "GET", path, NULL, &http, &r, err, sizeof err) != 0)
+        return NULL;
+    json_t *j = r.status == 200 ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+    if (r.status != 200)
+        fprintf(stderr, "bench_ingest: GET %s: %d %.200s\n", path, r.status, r.body);
+    hb_httpc_resp_free(&r);
+    return j;
+}
+
+/* Prints HQ's own view: what its writer committed and how long commits took. */
+static void s_print_hq(const char *name)
+{
+    json_t *j = s_hq_get("/v1/status");
+    json_t *w = json_object_get(j, "writer");
+    if (!w) {
+        printf("%s: HQ writer: /v1/status did not answer\n", name);
+        json_decref(j);
+        return;
+    }
+    printf("%s: HQ writer: %lld events in %lld commits (%.0f events/commit), commit avg %.2f ms, "
+           "max %.2f ms\n",
+           name, (long long)json_integer_value(json_object_get(w, "events")),
+           (long long)json_integer_value(json_object_get(w, "commits")),
+           (double)json_integer_value(json_object_get(w, "events")) /
+               (double)(json_integer_value(json_object_get(w, "commits")) + 1),
+           json_real_value(json_object_get(w, "avg_commit_ms")),
+           json_real_value(json_object_get(w, "max_commit_ms")));
+    json_decref(j);
+}
+
+/* What HQ's writer has committed, its mirror has applied (with the
+ * anomalies it saw) and its board shows (the sum of the tiles' last
+ * sequence: every hall's events number 1, 2, 3 ... so the sum is the events
+ * visible); false when HQ does not answer. */
+typedef struct hq_counts {
+    uint64_t stored, mirrored, anomalies, queued_bytes, board;
+} hq_counts_t;
+
+static bool s_hq_counts(hq_counts_t *out)
+{
+    /* The board first, then the status: each later answer is of a stage
+     * upstream of the one before, so board <= mirrored <= stored holds
+     * even when hqd is slow to answer (10,000 tiles take a while). */
+    json_t *j = s_hq_get("/v1/live/halls?limit=100000");
+    json_t *tiles = json_object_get(j, "halls");
+    bool ok = json_is_array(tiles);
+    out->board = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(tiles, i, t)
+        out->board += (uint64_t)json_integer_value(json_object_get(t, "seq"));
+    json_decref(j);
+    j = s_hq_get("/v1/status");
+    json_t *w = json_object_get(j, "writer"), *l = json_object_get(j, "live");
+    ok = ok && json_is_integer(json_object_get(w, "events")) &&
+         json_is_integer(json_object_get(l, "events"));
+    out->stored = (uint64_t)json_integer_value(json_object_get(w, "events"));
+    out->mirrored = (uint64_t)json_integer_value(json_object_get(l, "events"));
+    out->anomalies = (uint64_t)json_integer_value(json_object_get(l, "anomalies"));
+    out->queued_bytes = (uint64_t)json_integer_value(json_object_get(l, "queued_bytes"));
+    json_decref(j);
+    return ok;
 }
 
 /* How far behind the rollups are (the status's lag), -1 when unknown. */
 static int64_t s_rollup_lag(void)
 {
-    hb_httpc_resp_t r;
-    char err[128];
-    hb_httpc_opts_t http = s_opt.http;
-    http.timeout_ms = 5000;
-    if (hb_httpc_call(s_hq_http, "GET", "/v1/status", NULL, &http, &r, err, sizeof err) != 0)
-        return -1;
-    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+    json_t *j = s_hq_get("/v1/status");
     json_t *ru = json_object_get(j, "rollups");
     int64_t lag = json_is_true(json_object_get(ru, "enabled"))
                       ? (int64_t)json_integer_value(json_object_get(ru, "lag_events"))
                       : -1;
     json_decref(j);
-    hb_httpc_resp_free(&r);
     return lag;
 }
 
+/* ------------------------------------------------------------ a phase */
+
+/* What a phase measured, for the comparison with the peers. */
+typedef struct phase_result {
+    double acked_eps, mirrored_eps, board_eps;
+    double p50, p99, max; /* ms; steady phase only */
+    bool ran;
+} phase_result_t;
+
+static phase_result_t s_tput, s_steady; /* of the last run */
+
+/* Waits (at most CATCH_UP_MAX_MS) until the mirror and the board hold
+ * everything stored; the seconds each took into *mirror_s and *board_s
+ * (-1: not within the time). */
+static void s_catch_up(hq_counts_t *c, double *mirror_s, double *board_s)
+{
+    int64_t t0 = hb_mono_ms();
+    *mirror_s = *board_s = -1;
+    for (;;) {
+        double t = (double)(hb_mono_ms() - t0) / 1000.0;
+        if (*mirror_s < 0 && c->mirrored >= c->stored)
+            *mirror_s = t;
+        if (*board_s < 0 && c->board >= c->stored)
+            *board_s = t;
+        if ((*mirror_s >= 0 && *board_s >= 0) || hb_mono_ms() - t0 >= CATCH_UP_MAX_MS)
+            return;
+        usleep(200000);
+        if (!s_hq_counts(c))
+            return;
+    }
+}
+
+static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    samples_t lat = {0};
+    hq_counts_t c0 = {0}, c1 = {0};
+    bool counted = s_hq_counts(&c0);
+    int64_t t0 = hb_mono_ms();
+    for (int k = 0; k < nw; k++) {
+        wk_cmd_t c = {.seconds = s_opt.seconds,
+                      .rate = (double)rate * (ws[k].hi - ws[k].lo) / s_opt.halls};
+        if (s_write_all(ws[k].cmd, &c, sizeof c) != 0)
+            fprintf(stderr, "bench_ingest: cannot start the worker of halls %d..\n", ws[k].lo);
+    }
+    uint64_t acked = 0, sent = 0, bytes = 0, turns = 0;
+    for (int k = 0; k < nw; k++) {
+        wk_report_t r;
+        if (s_worker_report(&ws[k], &r, &lat) == 0) {
+            acked += r.a;
+            sent += r.sent;
+            bytes += r.bytes;
+            turns += r.turns;
+        }
+    }
+    double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    counted = counted && s_hq_counts(&c1);
+    samples_sort(&lat);
+    res->ran = true;
+    res->acked_eps = (double)acked / secs;
+    printf("%s: %d halls, %.1f s: %llu events durably stored and acknowledged = %.0f events/s\n",
+           name, s_opt.halls, secs, (unsigned long long)acked, res->acked_eps);
+    printf("%s: the simulator's hall days: %.1f bytes per event on average (seq and time "
+           "included), %llu events sent\n",
+           name, sent ? (double)bytes / (double)sent : 0.0, (unsigned long long)sent);
+    printf("%s: the simulator's own loop: %.2f ms per turn over %d sockets (%d worker "
+           "process%s)\n",
+           name, secs * 1000.0 * nw / (double)(turns ? turns : 1), s_opt.halls, nw,
+           nw == 1 ? "" : "es");
+    if (rate > 0) {
+        res->p50 = samples_pct(&lat, 0.50);
+        res->p99 = samples_pct(&lat, 0.99);
+        res->max = lat.n ? lat.v[lat.n - 1] : 0.0;
+        printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
+               lat.n, res->p50, res->p99, res->max);
+    }
+    samples_free(&lat);
+    /* A hall's credit is capped at one batch, so a simulator starved of
+     * CPU sends less than asked rather than bursts: say so, as the
+     * latency then is not that of the rate asked for. */
+    if (rate > 0 && res->acked_eps < 0.95 * rate)
+        printf("%s: ONLY %.0f OF %d EVENTS/S WERE DELIVERED: the machine did not carry the rate "
+               "(see the simulator's loop above); the latency is not that of %d/s\n",
+               name, res->acked_eps, rate, rate);
+    s_print_hq(name);
+    if (counted) {
+        /* Stored is not seen: the rates of what the live mirror (board,
+         * alerts, API) applied and what the board shows come beside it. */
+        uint64_t mirrored = c1.mirrored - c0.mirrored, board = c1.board - c0.board;
+        res->mirrored_eps = (double)mirrored / secs;
+        res->board_eps = (double)board / secs;
+        printf("%s: HQ stored %llu and mirrored %llu event(s) in the window = %.0f stored, "
+               "%.0f mirrored events/s\n",
+               name, (unsigned long long)(c1.stored - c0.stored), (unsigned long long)mirrored,
+               (double)(c1.stored - c0.stored) / secs, res->mirrored_eps);
+        printf("%s: end to end, %llu event(s) became visible on the board (its tiles' last "
+               "sequence) in the window = %.0f events/s; the mirror saw %llu anomal%s\n",
+               name, (unsigned long long)board, res->board_eps,
+               (unsigned long long)(c1.anomalies - c0.anomalies),
+               c1.anomalies - c0.anomalies == 1 ? "y" : "ies");
+        printf("%s: three rates: stored+acked %.0f, mirrored %.0f, end-to-end %.0f events/s\n",
+               name, res->acked_eps, res->mirrored_eps, res->board_eps);
+        uint64_t behind = c1.stored > c1.mirrored ? c1.stored - c1.mirrored : 0;
+        uint64_t unseen = c1.stored > c1.board ? c1.stored - c1.board : 0;
+        hq_counts_t c = c1;
+        double mirror_s, board_s;
+        s_catch_up(&c, &mirror_s, &board_s);
+        /* The last commit's events are on their way at any instant, and
+         * the board's round comes four times a second; a mirror that
+         * needs more than a second after the end fell behind. */
+        if (behind > 0 && (mirror_s < 0 || mirror_s > 1.0))
+            printf("%s: THE MIRROR FELL BEHIND: %llu event(s) (%llu bytes queued) not yet "
+                   "mirrored at the end; %s %.1f s later\n",
+                   name, (unsigned long long)behind, (unsigned long long)c1.queued_bytes,
+                   mirror_s >= 0 ? "caught up" : "still behind",
+                   mirror_s >= 0 ? mirror_s : CATCH_UP_MAX_MS / 1000.0);
+        else
+            printf("%s: the mirror kept up (%llu event(s) in flight at the end, applied %.1f s "
+                   "later)\n",
+                   name, (unsigned long long)behind, mirror_s);
+        if (unseen > 0 && (board_s < 0 || board_s > 1.5))
+            printf("%s: THE BOARD FELL BEHIND: %llu event(s) not yet on the board at the end; "
+                   "%s %.1f s later\n",
+                   name, (unsigned long long)unseen, board_s >= 0 ? "caught up" : "still behind",
+                   board_s >= 0 ? board_s : CATCH_UP_MAX_MS / 1000.0);
+        else
+            printf("%s: the board kept up (%llu event(s) not shown at the end, shown %.1f s "
+                   "later)\n",
+                   name, (unsigned long long)unseen, board_s);
+    } else {
+        printf("%s: HQ's /v1/status or /v1/live/halls did not answer: no mirrored or end-to-end "
+               "rate\n",
+               name);
+    }
+    fflush(stdout);
+}
+
+/* The end of the scratch hqd's log, to stderr, when it did not start. */
+static void s_log_tail(void)
+{
+    char path[320], buf[2048];
+    snprintf(path, sizeof path, "%s/hqd.log", s_opt.root);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof buf - 1)
+        fseek(f, -(long)(sizeof buf - 1), SEEK_END);
+    else
+        rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    fprintf(stderr, "bench_ingest: the end of hqd's log:\n%s\n", buf);
+}
+
 /* One run against a scratch hqd started with `extra`; the throughput
- * phase's figure in `*eps` (0 when it did not run). */
+ * phase's figure in `*eps` (0 when it did not run). 0, or 1 on failure. */
 static int s_run(const char *label, const char *const *extra, double *eps)
 {
     *eps = 0;
+    memset(&s_tput, 0, sizeof s_tput);
+    memset(&s_steady, 0, sizeof s_steady);
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-XXXXXX");
     int zport = 17400 + getpid() % 1000, hport = zport + 1000;
     hb_cert_t hq;
     pid_t hqd = simlink_hqd_up("bench_ingest", s_opt.hqd, s_opt.root, zport, hport, extra,
                                &s_opt.http, s_hq_http, sizeof s_hq_http, &hq);
-    if (hqd < 0)
+    if (hqd < 0) {
+        s_log_tail();
+        if (strcmp(s_opt.root + strlen(s_opt.root) - 6, "XXXXXX") != 0)
+            kids_add_dir(s_opt.root); /* made (mkdtemp filled it in); its log is above */
         return 1;
-    void *ctx = zmq_ctx_new();
-    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
-    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 30000);
-    sim_hall_t *halls = calloc((size_t)s_opt.halls, sizeof *halls);
+    }
+    kids_add(hqd, SIGTERM);
+    kids_add_dir(s_opt.root);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
-    for (int i = 0; i < s_opt.halls; i++) {
-        sim_hall_t *h = &halls[i];
-        snprintf(h->id, sizeof h->id, "B%05d", i);
-        h->sock = simlink_connect(ctx, s_opt.root, &hq, endpoint, h->id);
-        if (!h->sock) {
-            fprintf(stderr, "bench_ingest: cannot set up hall %s\n", h->id);
-            return 1;
+    int nw = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;
+    worker_t *ws = calloc((size_t)nw, sizeof *ws);
+    int rc = ws ? 0 : 1;
+    for (int k = 0; k < nw && rc == 0; k++) {
+        ws[k].lo = k * s_opt.halls / nw;
+        ws[k].hi = (k + 1) * s_opt.halls / nw;
+        if (s_worker_start(&ws[k], &hq, endpoint) != 0) {
+            fprintf(stderr, "bench_ingest: cannot start a worker process\n");
+            rc = 1;
         }
-        h->next_seq = 1;
     }
-    printf("bench_ingest (%s): hqd %s, %d halls connected over CURVE, batch %d, window %d\n",
-           label, s_opt.hqd, s_opt.halls, s_opt.batch, s_opt.window);
-    /* Let every hall get its Welcome. */
-    int64_t deadline = hb_mono_ms() + 60000;
     int welcomed = 0;
-    while (welcomed < s_opt.halls && hb_mono_ms() < deadline) {
-        welcomed = 0;
-        for (int i = 0; i < s_opt.halls; i++) {
-            s_drain(&halls[i], false);
-            if (halls[i].welcomed) {
-                welcomed++;
-                continue;
-            }
-            simlink_send_hello(halls[i].sock);
-        }
-        usleep(100000);
+    for (int k = 0; k < nw && rc == 0; k++) {
+        wk_report_t r;
+        if (s_worker_report(&ws[k], &r, NULL) != 0)
+            rc = 1;
+        else
+            welcomed += (int)r.a;
     }
-    printf("bench_ingest: %d of %d halls welcomed\n", welcomed, s_opt.halls);
+    if (rc == 0) {
+        printf("bench_ingest (%s): hqd %s (pid %d), %d halls connected over CURVE by %d worker "
+               "process%s, batch %d, window %d\n",
+               label, s_opt.hqd, (int)hqd, s_opt.halls, nw, nw == 1 ? "" : "es", s_opt.batch,
+               s_opt.window);
+        printf("bench_ingest: %d of %d halls welcomed\n", welcomed, s_opt.halls);
+        fflush(stdout);
+    }
     char name[64];
-    if (strcmp(s_opt.phases, "steady") != 0) {
+    if (rc == 0 && strcmp(s_opt.phases, "steady") != 0) {
         snprintf(name, sizeof name, "throughput, rollups %s", label);
-        *eps = s_phase(halls, s_opt.halls, s_opt.seconds, 0, name);
+        s_phase(ws, nw, 0, name, &s_tput);
+        *eps = s_tput.acked_eps;
         /* The rollups yield to ingest during the burst; how long they
          * take to catch up after it. */
         int64_t lag = s_rollup_lag(), t0 = hb_mono_ms();
-        int64_t s_rollup_lag_first = lag;
+        int64_t first = lag;
         if (lag >= 0) {
-            while (lag > 0 && hb_mono_ms() - t0 < 300000) {
-                for (int i = 0; i < s_opt.halls; i++)
-                    s_drain(&halls[i], false);
+            while (lag > 0 && hb_mono_ms() - t0 < CATCH_UP_MAX_MS) {
                 usleep(100000);
                 lag = s_rollup_lag();
             }
             printf("%s: the rollups were %lld event(s) behind at the end; caught up %.1f s "
                    "later\n",
-                   name, (long long)s_rollup_lag_first, (double)(hb_mono_ms() - t0) / 1000.0);
+                   name, (long long)first, (double)(hb_mono_ms() - t0) / 1000.0);
         }
     }
-    /* Let the backlog settle before measuring latency. */
-    for (int k = 0; k < 20; k++) {
-        for (int i = 0; i < s_opt.halls; i++)
-            s_drain(&halls[i], false);
-        usleep(100000);
+    if (rc == 0 && strcmp(s_opt.phases, "throughput") != 0) {
+        sleep(2); /* let the backlog settle before measuring latency */
+        snprintf(name, sizeof name, "steady, rollups %s", label);
+        s_phase(ws, nw, s_opt.rate, name, &s_steady);
+    }
+    for (int k = 0; k < nw && ws; k++) {
+        if (ws[k].pid <= 0)
+            continue;
+        /* Told to quit, it closes its sockets; the SIGTERM that follows
+         * only cuts that short. */
+        wk_cmd_t quit = {.quit = 1};
+        if (s_write_all(ws[k].cmd, &quit, sizeof quit) == 0)
+            usleep(1000);
+        kids_stop(ws[k].pid, 5000);
+        close(ws[k].cmd);
+        close(ws[k].rep);
+    }
+    free(ws);
+    kids_stop_all(); /* hqd, and its folder */
+    return rc;
+}
+
+/* --------------------------------------------------------- the peers */
+
+/* A "key=value" number of the line of `text` that starts with `line`
+ * (e.g. "RESULT", "LAT"); -1 when absent. */
+static double s_field(const char *text, const char *line, const char *key)
+{
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, line, strlen(line)) != 0)
+            continue;
+        const char *end = strchr(l, '\n');
+        size_t klen = strlen(key);
+        for (const char *k = l; k && (!end || k < end); k = strchr(k + 1, ' ')) {
+            const char *w = *k == ' ' ? k + 1 : k;
+            if (strncmp(w, key, klen) == 0 && w[klen] == '=')
+                return strtod(w + klen + 1, NULL);
+        }
+    }
+    return -1;
+}
+
+/* What one peer did: closed-loop rate (msgs/s) and the fixed rate's
+ * latency (ms); -1 for what did not run. */
+typedef struct peer_result {
+    const char *name;
+    double sat, p50, p99;
+} peer_result_t;
+
+/* One peer client's two runs, `pre` the arguments before the mode. */
+static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_result_t *res)
+{
+    char secs[16], conns[16], win[16], rate[24];
+    snprintf(secs, sizeof secs, "%d", s_opt.seconds + PEERS_WARM_S);
+    snprintf(conns, sizeof conns, "%d", s_opt.halls);
+    snprintf(win, sizeof win, "%d", s_opt.window);
+    snprintf(rate, sizeof rate, "%d", s_opt.rate);
+    static char out[65536];
+    const char *argv[16];
+    int n = 0;
+    argv[n++] = bin;
+    for (int i = 0; i < npre; i++)
+        argv[n++] = pre[i];
+    int base = n;
+    res->sat = res->p50 = res->p99 = -1;
+    if (strcmp(s_opt.phases, "steady") != 0) {
+        const char *sat[] = {"sat", secs, conns, win};
+        for (int i = 0; i < 4; i++)
+            argv[base + i] = sat[i];
+        argv[base + 4] = NULL;
+        int rc = kids_run((char *const *)argv, out, sizeof out);
+        res->sat = s_field(out, "RESULT", "rate");
+        printf("peers: %s closed loop (%s connections, %s in flight each, %s s with %d s "
+               "warm-up): %.0f msgs/s%s\n",
+               res->name, conns, win, secs, PEERS_WARM_S, res->sat,
+               rc == 0 ? "" : " (the client failed: see below)");
+        if (rc != 0 || res->sat < 0)
+            printf("%s", out);
     }
     if (strcmp(s_opt.phases, "throughput") != 0) {
-        snprintf(name, sizeof name, "steady, rollups %s", label);
-        s_phase(halls, s_opt.halls, s_opt.seconds, s_opt.rate, name);
+        const char *fixed[] = {"rate", rate, secs, conns};
+        for (int i = 0; i < 4; i++)
+            argv[base + i] = fixed[i];
+        argv[base + 4] = NULL;
+        int rc = kids_run((char *const *)argv, out, sizeof out);
+        double p50 = s_field(out, "LAT", "p50"), p99 = s_field(out, "LAT", "p99");
+        res->p50 = p50 >= 0 ? p50 / 1000.0 : -1;
+        res->p99 = p99 >= 0 ? p99 / 1000.0 : -1;
+        printf("peers: %s at %s msgs/s: ack p50 %.2f ms, p99 %.2f ms (from the scheduled send "
+               "time)%s\n",
+               res->name, rate, res->p50, res->p99,
+               rc == 0 ? "" : " (the client failed: see below)");
+        if (rc != 0 || res->p99 < 0)
+            printf("%s", out);
     }
-    for (int i = 0; i < s_opt.halls; i++)
-        zmq_close(halls[i].sock);
-    zmq_ctx_term(ctx);
-    simlink_hqd_down("bench_ingest", hqd, s_opt.root);
-    free(halls);
+    fflush(stdout);
+}
+
+/* Whether something listens on 127.0.0.1:port (waits up to 10 s). */
+static bool s_wait_port(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 100; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (up)
+            return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+/* Redis Streams with appendfsync always, as the harness's run_all.sh
+ * starts it (a fresh server and an empty AOF for each run). */
+static void s_redis_runs(const char *bin, const char *scratch, peer_result_t *res)
+{
+    char have[256];
+    char *const which[] = {"sh", "-c", "command -v redis-server", NULL};
+    if (kids_run(which, have, sizeof have) != 0) {
+        printf("peers: redis-server is not installed: Redis not compared (Debian's "
+               "redis-server package; the harness's run_all.sh installs it when run as root)\n");
+        return;
+    }
+    int port = 16399 + getpid() % 1000;
+    peer_result_t one[2] = {{res->name, -1, -1, -1}, {res->name, -1, -1, -1}};
+    for (int run = 0; run < 2; run++) {
+        /* Saturation and fixed rate each on a fresh server, as the harness. */
+        if ((run == 0 && strcmp(s_opt.phases, "steady") == 0) ||
+            (run == 1 && strcmp(s_opt.phases, "throughput") == 0))
+            continue;
+        char dir[400], portarg[16], maxc[16], log[480], spid[16];
+        snprintf(dir, sizeof dir, "%s/redis%d", scratch, run);
+        snprintf(log, sizeof log, "%s/redis.log", dir);
+        snprintf(portarg, sizeof portarg, "%d", port);
+        snprintf(maxc, sizeof maxc, "%d", s_opt.halls + 64);
+        mkdir(dir, 0700);
+        const char *argv[] = {"redis-server", "--port", portarg, "--bind", "127.0.0.1", "--dir",
+                              dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                              "--auto-aof-rewrite-percentage", "0", "--daemonize", "no",
+                              "--logfile", log, "--maxclients", maxc, NULL};
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            kids_in_child(SIGTERM);
+            execvp(argv[0], (char *const *)argv);
+            _exit(127);
+        }
+        if (pid < 0)
+            return;
+        kids_add(pid, SIGTERM);
+        if (!s_wait_port(port)) {
+            printf("peers: redis-server did not listen on port %d (see %s)\n", port, log);
+            kids_stop(pid, 5000);
+            return;
+        }
+        snprintf(spid, sizeof spid, "%d", (int)pid);
+        const char *pre[] = {portarg, spid};
+        const char *keep = s_opt.phases;
+        s_opt.phases = run == 0 ? "throughput" : "steady";
+        s_peer_runs(bin, pre, 2, &one[run]);
+        s_opt.phases = keep;
+        kids_stop(pid, 10000);
+    }
+    res->sat = one[0].sat;
+    res->p50 = one[1].p50;
+    res->p99 = one[1].p99;
+}
+
+/* "0.68x" of hallbus over the peer, or "-" when either is missing. */
+static const char *s_ratio(double ours, double theirs, char *buf, size_t len)
+{
+    if (ours <= 0 || theirs <= 0)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.2fx", ours / theirs);
+    return buf;
+}
+
+/* Builds the harness's clients in a scratch folder (it may be read-only),
+ * runs Redis and the ZeroMQ->LMDB pipe with this run's workload, and
+ * prints hallbus/peer ratios of throughput and p99. */
+static int s_compare_peers(void)
+{
+    const char *peers = s_opt.peers ? s_opt.peers : PEERS_DEFAULT;
+    char scratch[256] = "/tmp/hb-bench-peers-XXXXXX", src[600], cmd[2400], out[16384];
+    snprintf(src, sizeof src, "%s/src/Makefile", peers);
+    if (access(src, R_OK) != 0) {
+        fprintf(stderr, "bench_ingest: no peers harness at %s (give --peers DIR)\n", peers);
+        return 1;
+    }
+    if (!mkdtemp(scratch)) {
+        fprintf(stderr, "bench_ingest: cannot make a scratch folder for the peers\n");
+        return 1;
+    }
+    kids_add_dir(scratch);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/bin' && cp '%s'/src/*.c '%s'/src/*.h '%s'/src/Makefile '%s/bin/' && "
+             "make -s -C '%s/bin' redis_bench zl_pipe",
+             scratch, peers, peers, peers, scratch, scratch);
+    char *const build[] = {"sh", "-c", cmd, NULL};
+    if (kids_run(build, out, sizeof out) != 0) {
+        fprintf(stderr, "bench_ingest: the peers' clients did not build:\n%s", out);
+        return 1;
+    }
+    printf("peers: the harness at %s, the same workload: %d connections, %d in flight each, "
+           "%d msgs/s fixed rate, %d s measured\n",
+           peers, s_opt.halls, s_opt.window, s_opt.rate, s_opt.seconds);
+    if (s_opt.batch != 1)
+        printf("peers: note: the peers send one event per message; hallbus sent batches of %d "
+               "(--batch 1 compares like with like)\n",
+               s_opt.batch);
+    peer_result_t redis = {"Redis Streams, appendfsync always", -1, -1, -1};
+    peer_result_t zl = {"ZeroMQ->LMDB pipe", -1, -1, -1};
+    char bin[400];
+    snprintf(bin, sizeof bin, "%s/bin/redis_bench", scratch);
+    s_redis_runs(bin, scratch, &redis);
+    if (s_opt.halls > 4096) {
+        printf("peers: the ZeroMQ->LMDB pipe takes at most 4,096 connections: not run\n");
+    } else {
+        char dir[400];
+        snprintf(bin, sizeof bin, "%s/bin/zl_pipe", scratch);
+        snprintf(dir, sizeof dir, "%s/zl", scratch);
+        const char *pre[] = {dir};
+        s_peer_runs(bin, pre, 1, &zl);
+    }
+    const peer_result_t *all[] = {&redis, &zl};
+    for (size_t i = 0; i < 2; i++) {
+        char a[32], b[32], c[32];
+        if (all[i]->sat >= 0 || s_tput.ran)
+            printf("compare: throughput, hallbus/%s: stored+acked %s, end-to-end %s (%.0f and "
+                   "%.0f against %.0f msgs/s)\n",
+                   all[i]->name, s_ratio(s_tput.acked_eps, all[i]->sat, a, sizeof a),
+                   s_ratio(s_tput.board_eps, all[i]->sat, b, sizeof b), s_tput.acked_eps,
+                   s_tput.board_eps, all[i]->sat);
+        if (all[i]->p99 >= 0 || s_steady.ran)
+            printf("compare: ack p99 at %d/s, hallbus/%s: %s (%.2f against %.2f ms; lower is "
+                   "better)\n",
+                   s_opt.rate, all[i]->name, s_ratio(s_steady.p99, all[i]->p99, c, sizeof c),
+                   s_steady.p99, all[i]->p99);
+    }
+    fflush(stdout);
     return 0;
 }
+
+/* ------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
@@ -502,6 +1025,7 @@ int main(int argc, char **argv)
     int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
+    kids_init("bench_ingest");
     s_opt.halls = (int)set.halls;
     s_opt.seconds = (int)set.seconds;
     s_opt.batch = (int)set.batch;
@@ -511,10 +1035,20 @@ int main(int argc, char **argv)
     s_opt.rollups = set.rollups;
     s_opt.hqd = set.hqd;
     s_opt.http.token = set.token;
+    s_opt.compare = set.compare;
+    s_opt.peers = set.peers;
     if (!s_opt.hqd)
         s_opt.hqd = simlink_default_hqd();
     simlink_raise_nofile();
-    rc = 0;
+    char err[256] = "";
+    if (days_build(DAYS_POOL, DAYS_SEED, &s_days, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_ingest: cannot build the simulator's hall days: %s\n", err);
+        hb_config_free(s_options, NOPTIONS, &set);
+        return 1;
+    }
+    printf("bench_ingest: events are the simulator's hall days (%d days played in turn, %zu "
+           "events of %d kinds, bodies of %.1f bytes on average)\n",
+           DAYS_POOL, days_events(s_days), days_kinds(s_days), days_mean_body(s_days));
     static const char *const off[] = {"--rollups", "false", NULL};
     /* Compared in the order off, on, on, off, so that a machine that gets
      * busier or quieter during the run weighs on both alike. */
@@ -522,6 +1056,7 @@ int main(int argc, char **argv)
     double sum_off = 0, sum_on = 0;
     int n_off = 0, n_on = 0;
     bool both = strcmp(s_opt.rollups, "both") == 0;
+    rc = 0;
     for (size_t k = 0; k < (both ? 4u : 1u) && rc == 0; k++) {
         bool on = both ? abba[k] : strcmp(s_opt.rollups, "on") == 0;
         double eps;
@@ -539,7 +1074,10 @@ int main(int argc, char **argv)
                "runs each): %+.1f%%\n",
                sum_on / n_on, sum_off / n_off,
                (sum_on / n_on - sum_off / n_off) * 100.0 / (sum_off / n_off));
-    free(s_lat);
+    if (rc == 0 && s_opt.compare)
+        rc = s_compare_peers();
+    kids_stop_all();
+    days_free(&s_days);
     hb_config_free(s_options, NOPTIONS, &set);
     return rc;
 }

@@ -8,6 +8,7 @@
  * can, and the network's first load (GET /v1/live/halls with every tile)
  * now and then. Prints latency percentiles and HQ's own figures; asserts
  * nothing. */
+#include "samples.h"
 #include "simlink.h"
 
 #include "hallbus/cert.h"
@@ -95,35 +96,6 @@ static const hb_config_cli_t s_cli = {
              "questions meanwhile",
 };
 
-typedef struct samples {
-    double *v;
-    size_t n, cap;
-} samples_t;
-
-static void s_add(samples_t *s, double v)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 1024;
-        s->v = realloc(s->v, s->cap * sizeof *s->v);
-    }
-    s->v[s->n++] = v;
-}
-
-static int s_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double s_pct(samples_t *s, double p)
-{
-    if (!s->n)
-        return 0;
-    qsort(s->v, s->n, sizeof *s->v, s_cmp);
-    size_t i = (size_t)(p * (double)(s->n - 1));
-    return s->v[i];
-}
-
 static int s_http(const char *method, const char *path, const char *body, double *ms,
                   size_t *bytes)
 {
@@ -171,12 +143,12 @@ static void *s_reader(void *arg)
         }
         double ms;
         if (s_http("GET", "/v1/regions", NULL, &ms, NULL) == 200)
-            s_add(&s_regions, ms);
+            samples_add(&s_regions, ms);
         if (hb_mono_ms() - last_full >= 3000) {
             last_full = hb_mono_ms();
             size_t bytes = 0;
             if (s_http("GET", "/v1/live/halls?limit=100000", NULL, &ms, &bytes) == 200) {
-                s_add(&s_first_load, ms);
+                samples_add(&s_first_load, ms);
                 s_first_load_bytes = bytes;
             }
         }
@@ -278,8 +250,8 @@ static void s_browser_load(void)
                                         "window.hbDashboard.timing : null;",
                                         "args"));
         if (json_is_object(t)) {
-            s_add(&s_page_data, json_number_value(json_object_get(t, "dataLoadedMs")));
-            s_add(&s_page_render, json_number_value(json_object_get(t, "firstRenderMs")));
+            samples_add(&s_page_data, json_number_value(json_object_get(t, "dataLoadedMs")));
+            samples_add(&s_page_render, json_number_value(json_object_get(t, "firstRenderMs")));
             json_decref(t);
             return;
         }
@@ -416,13 +388,8 @@ static void s_worker_run(worker_t *wk, const hb_cert_t *hq, const char *endpoint
     if (read(wk->to[0], go, sizeof go) <= 0)
         _exit(1);
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int i = 0; i < n; i++) {
-        int fd;
-        size_t len = sizeof fd;
-        zmq_getsockopt(halls[i].sock, ZMQ_FD, &fd, &len);
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    }
+    for (int i = 0; i < n; i++)
+        simlink_watch(ep, halls[i].sock, (uint32_t)i);
     int64_t t0 = hb_mono_ms(), end = t0 + s_opt.seconds * 1000LL;
     uint64_t sent = 0;
     acked = 0;
@@ -636,22 +603,26 @@ int main(int argc, char **argv)
     s_stop = 1;
     pthread_join(reader, NULL);
     double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    samples_sort(&s_regions);
+    samples_sort(&s_first_load);
+    samples_sort(&s_page_data);
+    samples_sort(&s_page_render);
     printf("traffic: %d halls, %.1f s at %.0fx: %llu events sent (%.0f/s), %llu acknowledged\n",
            s_opt.halls, secs, s_opt.speed, (unsigned long long)sent, (double)sent / secs,
            (unsigned long long)acked);
     printf("GET /v1/regions (30 provinces, 300 cities) over %zu requests during the traffic: "
            "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-           s_regions.n, s_pct(&s_regions, 0.50), s_pct(&s_regions, 0.99),
-           s_pct(&s_regions, 1.0));
+           s_regions.n, samples_pct(&s_regions, 0.50), samples_pct(&s_regions, 0.99),
+           samples_pct(&s_regions, 1.0));
     printf("the network's first load (GET /v1/live/halls, every tile, %zu bytes) over %zu loads: "
            "p50 %.1f ms, max %.1f ms\n",
-           s_first_load_bytes, s_first_load.n, s_pct(&s_first_load, 0.50),
-           s_pct(&s_first_load, 1.0));
+           s_first_load_bytes, s_first_load.n, samples_pct(&s_first_load, 0.50),
+           samples_pct(&s_first_load, 1.0));
     if (browser)
         printf("the dashboard's first load in headless Chromium over %zu loads: every tile in at "
                "p50 %.0f ms (max %.0f), the network view painted at p50 %.0f ms (max %.0f)\n",
-               s_page_render.n, s_pct(&s_page_data, 0.5), s_pct(&s_page_data, 1.0),
-               s_pct(&s_page_render, 0.5), s_pct(&s_page_render, 1.0));
+               s_page_render.n, samples_pct(&s_page_data, 0.5), samples_pct(&s_page_data, 1.0),
+               samples_pct(&s_page_render, 0.5), samples_pct(&s_page_render, 1.0));
     s_browser_stop();
     s_print_hq();
     free(ws);

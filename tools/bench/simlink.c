@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,10 +69,16 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
     for (int i = 0; extra && extra[i] && n < 46; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
+    fflush(NULL); /* or the child's freopen writes our buffered output again */
     pid_t pid = fork();
     if (pid == 0) {
+        /* Its output to its log, not the benchmark's: a caller reading our
+         * output through a pipe must not wait on hqd's copy of it. And it
+         * ends when the benchmark does, even one killed with SIGKILL. */
         FILE *f = freopen(log, "a", stderr);
+        f = freopen(log, "a", stdout);
         (void)f;
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(hqd, (char *const *)argv);
         _exit(127);
     }
@@ -87,6 +95,7 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
         usleep(100000);
     }
     kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     return -1;
 }
 
@@ -187,6 +196,16 @@ Hallbus__Frame *simlink_recv_frame(void *sock)
         if (f)
             return f;
     }
+}
+
+int simlink_watch(int ep, void *sock, uint32_t index)
+{
+    int fd;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) != 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = index};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
 void simlink_send_hello(void *sock)

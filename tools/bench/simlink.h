@@ -41,6 +41,10 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
                       const char *id);
 int simlink_send_frame(void *sock, const Hallbus__Frame *f);
 void simlink_send_hello(void *sock);
+/* Adds `sock`'s ZMQ_FD to the epoll set `ep`, its events carrying `index`
+ * (the socket is then drained until it has nothing after each wake-up and
+ * each send: ZMQ_FD signals edges, not levels). 0 or -1. */
+int simlink_watch(int ep, void *sock, uint32_t index);
 /* One batch frame of the packed events `items` (their data freed here,
  * sent or not); 0, or -1 when it could not be sent now. */
 int simlink_send_batch(void *sock, ProtobufCBinaryData *items, size_t n);

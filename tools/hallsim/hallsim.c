@@ -19,7 +19,24 @@
  *
  * In both, time runs --speed times faster than real from 09:00 of --day.
  * The hall engine keeps the real clock, so the waits and service times it
- * measures are the compressed ones (at 60x a 20-minute wait shows as 20 s). */
+ * measures are the compressed ones (at 60x a 20-minute wait shows as 20 s).
+ *
+ * The night. A hall's day ends when it is empty and its back office is
+ * done (complaints resolved, or HB_SD_OVERTIME_MS after closing), and the
+ * next day begins at its 09:00 as soon as every hall's day has ended: the
+ * simulated night is never waited for. What was left to wait for is the
+ * evening: once every hall is closed (doors shut, counters closed, nobody
+ * inside, no request out; hb_simdrive_closed), its remaining steps (a
+ * complaint resolved at 19:40) lie far apart in simulated time, and at 60x
+ * an hour of an empty evening is a minute of real time with nothing on the
+ * floor. So from then on, whenever the next step is more than
+ * NIGHT_GAP_MS away in real time, the simulated clock jumps to it (the
+ * anchor moves; nothing is dropped or reordered), and the next day opens
+ * seconds after the last hall closes. The halls keep the real clock, so
+ * what they record is unchanged: they never see hallsim's simulated time,
+ * only requests coming sooner. The events mode does the same after closing
+ * time once every hall has posted what was due. Skipped time is counted
+ * and logged, one line per night. */
 #include "hallbus/config.h"
 #include "hallbus/error.h"
 #include "hallbus/httpc.h"
@@ -54,6 +71,7 @@
 #define REFUSAL_KEY_MAX 80
 #define DRIVE_TIMEOUT_MS 5000
 #define DRIVE_BURST 100    /* requests to one hall before the next hall's turn */
+#define NIGHT_GAP_MS 500   /* closed halls: a wait longer than this for the next step is skipped */
 
 /* The drive mode's figures, for summing days and printing them. */
 #define SD_FIELDS(X)                                                                              \
@@ -267,7 +285,9 @@ static const hb_config_cli_t s_cli = {
              "               [--duration D] [--days N] [--seed N] [--day YYYY-MM-DD] [--dry-run]",
     .about =
         "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
-        "  counters close) per hall, then the next day, at --speed times real time.\n"
+        "  counters close) per hall, then the next day, at --speed times real time; the\n"
+        "  night is not waited for (once every hall is closed, the evening's empty time\n"
+        "  is skipped, and the next day opens as soon as the last hall's day is over).\n"
         "  drive: customers take tickets at URL/v1/tickets, counters open, call, start,\n"
         "    transfer, complete and pause for lunch at URL/v1/counters/..., complaints are\n"
         "    opened, acknowledged and resolved, devices report faults; the hall engine\n"
@@ -337,6 +357,8 @@ typedef struct run {
     int64_t anchor;  /* monotonic ms at which the day's simulated clock was at open_ms */
     uint32_t jitter; /* xorshift state for backoff jitter */
     bool model_failed;
+    int64_t night_skipped_ms; /* simulated time skipped since today's halls closed */
+    int64_t night_from_mono;  /* when the first skip of this night happened (0: none yet) */
 } run_t;
 
 static int64_t s_open_ms(struct tm *day)
@@ -629,6 +651,91 @@ static void s_count_refusal(hall_t *h, const hb_sd_request_t *req, int status, c
     h->refusals[h->n_refusals++].count = 1;
 }
 
+/* The first moment of the night: every hall closed (logged once). */
+static void s_night_begins(run_t *r, int64_t mono)
+{
+    if (r->night_from_mono)
+        return;
+    r->night_from_mono = mono;
+    char clock[16] = "--:--";
+    time_t t = (time_t)(s_sim_now(r, mono) / 1000);
+    struct tm tm;
+    if (r->cli->speed > 0 && localtime_r(&t, &tm))
+        strftime(clock, sizeof clock, "%H:%M", &tm);
+    fprintf(stderr, "hallsim: %s every hall is closed; the evening's last steps run without "
+                    "waiting, then the next day opens\n",
+            clock);
+}
+
+/* Moves simulated time on to `sim_ms` at once (the night: see the opening
+ * comment). */
+static void s_skip_to(run_t *r, int64_t mono, int64_t sim_ms)
+{
+    int64_t sim_now = s_sim_now(r, mono);
+    if (sim_ms <= sim_now)
+        return;
+    r->night_skipped_ms += sim_ms - sim_now;
+    r->anchor -= (int64_t)ceil((double)(sim_ms - sim_now) / r->cli->speed);
+}
+
+/* The night's account, when the next day opens. */
+static void s_night_over(run_t *r, int64_t mono)
+{
+    char day[16];
+    strftime(day, sizeof day, "%Y-%m-%d", &r->day);
+    fprintf(stderr,
+            "hallsim: %s opens at 09:00; the night took %.1f s (%" PRId64 " min of simulated "
+            "evening skipped)\n",
+            day, r->night_from_mono ? (double)(mono - r->night_from_mono) / 1000.0 : 0.0,
+            r->night_skipped_ms / 60000);
+    r->night_skipped_ms = 0;
+    r->night_from_mono = 0;
+}
+
+/* Drive mode: once every hall is closed, the wait for the next step is
+ * skipped when it is longer than NIGHT_GAP_MS. True when it skipped. */
+static bool s_drive_night(run_t *r, int64_t mono)
+{
+    int64_t next = INT64_MAX;
+    for (int i = 0; i < r->n; i++) {
+        const hall_t *h = &r->halls[i];
+        if (h->day_over)
+            continue;
+        if (h->failing || !hb_simdrive_closed(h->drive))
+            return false;
+        int64_t due = hb_simdrive_due(h->drive);
+        next = due < next ? due : next;
+    }
+    s_night_begins(r, mono);
+    if (r->cli->speed == 0 || next == INT64_MAX || s_real_at(r, next) - mono <= NIGHT_GAP_MS)
+        return false;
+    s_skip_to(r, mono, next);
+    return true;
+}
+
+/* Events mode: after closing time, once every hall has taken what was
+ * due, the wait for the model's next event is skipped when it is longer
+ * than NIGHT_GAP_MS. True when it skipped. */
+static bool s_events_night(run_t *r, int64_t mono, bool all_posted)
+{
+    int64_t close = r->open_ms + (int64_t)(HB_SIM_CLOSE_S - HB_SIM_OPEN_S) * 1000;
+    if (r->cli->speed == 0 || r->cli->dry_run || !all_posted || s_sim_now(r, mono) < close)
+        return false;
+    int64_t next = INT64_MAX;
+    for (int i = 0; i < r->n; i++) {
+        const hall_t *h = &r->halls[i];
+        if (h->failing)
+            return false;
+        if (h->next && h->next_ms < next)
+            next = h->next_ms;
+    }
+    s_night_begins(r, mono);
+    if (next == INT64_MAX || s_real_at(r, next) - mono <= NIGHT_GAP_MS)
+        return false;
+    s_skip_to(r, mono, next);
+    return true;
+}
+
 /* Sends the hall its requests that are due, up to DRIVE_BURST; stops at
  * the first one that gets no answer (then the hall is retried later). */
 static void s_drive_hall(run_t *r, hall_t *h, int64_t mono, int64_t sim_now)
@@ -791,6 +898,7 @@ static int s_drive(run_t *r)
             r->day.tm_mday++;
             s_noon(&r->day);
             days++;
+            s_night_over(r, hb_mono_ms());
             if (s_drive_start_day(r, hb_mono_ms()) != 0) {
                 fprintf(stderr, "hallsim: out of memory\n");
                 return 1;
@@ -798,6 +906,8 @@ static int s_drive(run_t *r)
             continue;
         }
         mono = hb_mono_ms();
+        if (s_drive_night(r, mono))
+            continue;
         if (mono - last_summary >= SUMMARY_EVERY_MS) {
             last_summary = mono;
             s_drive_summary(r, mono, "at");
@@ -866,6 +976,7 @@ static int s_run(run_t *r)
             r->day.tm_mday++;
             s_noon(&r->day);
             days++;
+            s_night_over(r, mono);
             if (s_start_day(r, mono) != 0) {
                 fprintf(stderr, "hallsim: out of memory\n");
                 return 1;
@@ -873,6 +984,8 @@ static int s_run(run_t *r)
             continue;
         }
         mono = hb_mono_ms();
+        if (s_events_night(r, mono, all_posted))
+            continue;
         if (mono - last_summary >= SUMMARY_EVERY_MS) {
             last_summary = mono;
             s_summary(r, mono, "at");

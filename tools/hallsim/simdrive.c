@@ -656,7 +656,8 @@ static sd_timer_t s_earliest(const hb_simdrive_t *d, int *who, int *index)
     return best;
 }
 
-static bool s_day_done(const hb_simdrive_t *d)
+/* The doors closed, every counter closed, nobody inside, the state known. */
+static bool s_hall_empty(const hb_simdrive_t *d)
 {
     if (!d->doors_closed || d->need_read || d->arrival.at != NEVER)
         return false;
@@ -669,6 +670,15 @@ static bool s_day_done(const hb_simdrive_t *d)
         if (st != CUST_FREE && st != CUST_ELSEWHERE)
             return false;
     }
+    return true;
+}
+
+bool hb_simdrive_closed(const hb_simdrive_t *d) { return !d->out && s_hall_empty(d); }
+
+static bool s_day_done(const hb_simdrive_t *d)
+{
+    if (!s_hall_empty(d))
+        return false;
     for (int i = 0; i < HB_SD_FOLLOWUPS_MAX; i++) {
         if (d->followups[i].kind != FU_FREE)
             return false;

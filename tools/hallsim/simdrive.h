@@ -28,6 +28,7 @@
 #define HALLBUS_SIMDRIVE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define HB_SD_PATH_MAX 160
@@ -121,6 +122,13 @@ void hb_simdrive_answer(hb_simdrive_t *d, int status, const json_t *body);
  * GET /v1/hall, and customers who arrive before the hall answers again
  * count as missed. */
 void hb_simdrive_no_answer(hb_simdrive_t *d);
+
+/* Whether the hall is closed for the night as the driver sees it: its
+ * doors closed, every counter closed, no customer inside, no request out
+ * and its state known. What may still come that day is the back office's
+ * (complaints followed until resolved, a device report): hallsim skips the
+ * empty simulated time before it (hallsim.c, "The night"). */
+bool hb_simdrive_closed(const hb_simdrive_t *d);
 
 void hb_simdrive_stats(const hb_simdrive_t *d, hb_sd_stats_t *out);
 /* "ticket", "call", "complaint_ack", ... for summaries. */

@@ -48,6 +48,23 @@ void simdrive__answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int st
 {
     counter_t *k = &d->counters[i];
     customer_t *c = k->ticket[0] ? simdrive__customer(d, k->ticket) : NULL;
+    const char *code = simdrive__ok(status) ? NULL : simdrive__str(body, "error");
+    if (kind == HB_SD_COUNTER_PAUSE && status == 409 && code && strcmp(code, "last_counter") == 0) {
+        /* The engine keeps the last open counter of a service open while
+         * people wait for it: a rule, not a fault. The clerk eats later
+         * (or, refused LUNCH_TRIES times, not today) and serves meanwhile.
+         * Taken as a surprise, the state read would reset the counter and
+         * the pause be asked again at once, for ever. */
+        k->strikes = 0;
+        if (++k->lunch_refused < LUNCH_TRIES) {
+            k->lunch = LUNCH_AHEAD;
+            simdrive__arm(d, &k->lunch_at, d->now_ms + LUNCH_RETRY_MS);
+        } else {
+            k->lunch = LUNCH_TAKEN;
+        }
+        simdrive__counter_idle(d, k);
+        return;
+    }
     if (!simdrive__ok(status)) {
         if (kind == HB_SD_CALL && status == 404)
             k->strikes = 0; /* nobody waits after all: a belief to correct, not a fault */

@@ -66,6 +66,8 @@ typedef struct customer {
 
 enum counter_state { CTR_CLOSED, CTR_IDLE, CTR_CALLING, CTR_SERVING, CTR_PAUSED, CTR_DONE };
 enum lunch_state { LUNCH_AHEAD, LUNCH_DUE, LUNCH_TAKING, LUNCH_TAKEN };
+#define LUNCH_RETRY_MS (15 * 60 * 1000) /* a lunch the engine refused is tried again after this */
+#define LUNCH_TRIES 4                    /* refused this often, the clerk skips lunch that day */
 
 typedef struct counter {
     hb_sim_counter_plan_t plan;
@@ -74,6 +76,7 @@ typedef struct counter {
     char ticket[ID_MAX]; /* called or being served */
     sd_timer_t step, lunch_at;
     uint8_t strikes;
+    uint8_t lunch_refused; /* pauses the engine refused today (last_counter) */
     bool abandoned; /* left to the hall for the rest of the day */
 } counter_t;
 

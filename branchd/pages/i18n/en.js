@@ -59,6 +59,8 @@ export default {
   'kiosk.no_service': 'No service is open right now. Please ask staff.',
   'kiosk.checkin': 'I have an appointment', 'kiosk.campaigns': "Today's offers", 'kiosk.no_campaigns': 'No offers today.',
   'kiosk.faq': 'Questions and terms', 'kiosk.term': 'What "{term}" means',
+  'kiosk.terms': 'Terms explained:', 'kiosk.examples': 'For example', 'kiosk.term_close': 'Close',
+  'kiosk.term_none': 'No explanation yet. Please ask staff.',
   'kiosk.hours_today': 'Open today {hours}', 'kiosk.closed_today': 'Closed today',
   'kiosk.take': 'Take a ticket', 'kiosk.take_priority': 'Priority: elderly or disabled',
   'kiosk.priority_help': 'Priority tickets are served at the counters for elderly and disabled customers.',

@@ -60,6 +60,8 @@ export default {
   'kiosk.no_service': '目前没有开放的业务，请咨询工作人员。',
   'kiosk.checkin': '预约签到', 'kiosk.campaigns': '今日活动', 'kiosk.no_campaigns': '今日无活动。',
   'kiosk.faq': '常见问题与名词解释', 'kiosk.term': '“{term}”是什么意思',
+  'kiosk.terms': '名词解释：', 'kiosk.examples': '举例', 'kiosk.term_close': '关闭',
+  'kiosk.term_none': '暂无解释，请咨询工作人员。',
   'kiosk.hours_today': '今日营业 {hours}', 'kiosk.closed_today': '今日休息',
   'kiosk.take': '取号', 'kiosk.take_priority': '优先号：老年人或残障人士',
   'kiosk.priority_help': '优先号在老年人和残障人士专用柜台办理。',

@@ -17,7 +17,15 @@
  *                   "products": ["savings-plus"], "business_types": [],
  *                   "segment": "retail", "channels": ["signage", "kiosk"],
  *                   "texts": {"signage": "...", "kiosk": "..."},
- *                   "faq": [{"question": "...", "answer": "..."}]}]}
+ *                   "faq": [{"question": "...", "answer": "..."}]}],
+ *    "glossary": [{"term": "APR", "definition": "annual percentage rate",
+ *                  "examples": ["..."], "campaigns": ["spring-savings"]}]}
+ *
+ * "glossary" (optional; absent when no campaign of the slice uses a term,
+ * so that such a slice reads in a hall of a build before it) holds the
+ * glossary terms the slice's campaigns use, each with its plain
+ * explanation and examples and the ids of the campaigns that use it: what
+ * the kiosk shows when a customer touches the term.
  */
 #ifndef HALLBUS_CALENDAR_H
 #define HALLBUS_CALENDAR_H
@@ -42,6 +50,11 @@
 #define HB_CAL_DAYS_MAX 366       /* a campaign's length in days */
 #define HB_CAL_SLICE_MAX 200      /* campaigns in one hall's slice */
 #define HB_CAL_VERSION_MAX 9007199254740991ULL /* 2^53 - 1: exact in every JSON reader */
+#define HB_CAL_TERMS_MAX 2048     /* glossary terms in one slice (and in HQ's glossary) */
+#define HB_CAL_TERM_MAX 100       /* one term, 1..100 bytes */
+#define HB_CAL_DEFINITION_MAX 1000 /* one term's plain explanation */
+#define HB_CAL_EXAMPLES_MAX 8     /* examples of one term */
+#define HB_CAL_EXAMPLE_MAX 300    /* one example */
 
 typedef enum hb_cal_level {
     HB_CAL_HEAD_OFFICE = 0,
@@ -120,13 +133,26 @@ bool hb_cal_campaign_overlaps(const hb_cal_campaign_t *c, int32_t from, int32_t 
 
 /* ---- a hall's slice */
 
-/* A parsed slice, campaigns sorted by (start, id). Read-only; owned by
- * whoever parsed it, freed with hb_cal_slice_destroy. */
+/* One glossary term of a slice, owned by the slice. */
+typedef struct hb_cal_term {
+    char *term;
+    char *definition; /* "" when the glossary has none */
+    size_t n_examples;
+    char **examples;
+    size_t n_campaigns;             /* >= 1 */
+    char (*campaigns)[HB_CAL_ID_MAX]; /* ids of the slice's campaigns that use it */
+} hb_cal_term_t;
+
+/* A parsed slice, campaigns sorted by (start, id), terms in the document's
+ * order. Read-only; owned by whoever parsed it, freed with
+ * hb_cal_slice_destroy. */
 typedef struct hb_cal_slice {
     uint64_t version; /* 1 .. HB_CAL_VERSION_MAX */
     char hall[HB_HALL_ID_MAX];
     size_t n;
     hb_cal_campaign_t *campaigns;
+    size_t n_terms;
+    hb_cal_term_t *terms;
 } hb_cal_slice_t;
 
 /* The slice document for `hall` at `version` (new reference in `*out`) from
@@ -135,9 +161,11 @@ typedef struct hb_cal_slice {
  * the same id (HB_EINVAL / HB_ETOOBIG, with `err`); HB_ENOMEM. */
 int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign_t *const *campaigns,
                        size_t n, json_t **out, char *err, size_t errlen);
-/* Reads a slice document strictly: the three members and no other, a
- * version in range, a hall id, at most HB_CAL_SLICE_MAX campaigns each read
- * as by hb_cal_campaign_parse, no id twice. Returns 0 and a new slice in
+/* Reads a slice document strictly: the three members (and "glossary")
+ * and no other, a version in range, a hall id, at most HB_CAL_SLICE_MAX
+ * campaigns each read as by hb_cal_campaign_parse, no id twice; at most
+ * HB_CAL_TERMS_MAX terms within the bounds above, no term twice, each
+ * naming only campaigns of the slice. Returns 0 and a new slice in
  * `*out`, or HB_EINVAL / HB_ETOOBIG / HB_ENOMEM with `err` naming the member. */
 int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_t errlen);
 /* The slice as a document again (new reference, NULL on ENOMEM): equal to
@@ -153,6 +181,14 @@ size_t hb_cal_slice_active(const hb_cal_slice_t *s, int32_t day, const hb_cal_ca
  * hb_cal_slice_active. */
 size_t hb_cal_slice_overlapping(const hb_cal_slice_t *s, int32_t from, int32_t to,
                                 const hb_cal_campaign_t **out, size_t max);
+/* The terms campaign `id` uses (in the slice's order), at most `max`
+ * written to `out`; returns how many it uses. */
+size_t hb_cal_slice_terms_of(const hb_cal_slice_t *s, const char *id, const hb_cal_term_t **out,
+                             size_t max);
+/* A term as JSON {"term", "definition", "examples"} (without its
+ * campaigns), for a hall's API; NULL on ENOMEM. */
+json_t *hb_cal_term_to_json(const hb_cal_term_t *t);
+
 /* The campaign with `id`, or NULL. */
 const hb_cal_campaign_t *hb_cal_slice_find(const hb_cal_slice_t *s, const char *id);
 

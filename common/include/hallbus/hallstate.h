@@ -169,6 +169,10 @@ typedef struct hb_hs_appointment {
     int channel; /* Hallbus__BookingChannel */
     int state;   /* hb_appointment_state_t */
     int64_t booked_ms;
+    /* HQ's digest of the caller and their idempotency key, for a booking
+     * made through HQ with one ("" otherwise): the same request again
+     * finds this booking (AppointmentBooked.request). */
+    char request[HB_HS_ID];
 } hb_hs_appointment_t;
 
 /* Today's figures for the whole hall. */

@@ -1,0 +1,148 @@
+/* The benchmarks still run, without timing anything: bench_ingest with 5
+ * halls for 2 seconds a phase and bench_kiosk for 1 second a phase exit 0,
+ * print their summary lines, and leave no hqd or branchd behind (the child
+ * PIDs they print are gone afterwards); a bench_ingest stopped with SIGTERM
+ * mid-run stops its hqd too, and one whose hqd cannot start says so and
+ * fails. What the figures are is the benchmarks' business, never a test's. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+#define BENCH_INGEST HB_BIN_DIR "/tools/bench_ingest"
+#define BENCH_KIOSK HB_BIN_DIR "/tools/bench_kiosk"
+
+static char s_out[262144];
+
+/* The number after `key` in `text` (e.g. "(pid "), or -1. */
+static long s_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Fails unless process `pid` is gone (not even a zombie of ours). */
+static void s_assert_gone(long pid, const char *what)
+{
+    assert_true(pid > 1);
+    for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
+        hbt_sleep_ms(100);
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        fail_msg("%s (pid %ld) is still running after the benchmark ended", what, pid);
+}
+
+HBT_TEST_IN(test_ingest_runs_and_stops_its_hqd, NULL, NULL)
+{
+    (void)state;
+    int rc = hbt_run_args(s_out, sizeof s_out, BENCH_INGEST, "--halls", "5", "--seconds", "2",
+                          "--rate", "2000", NULL);
+    if (rc != 0)
+        fail_msg("bench_ingest exited %d: %s", rc, s_out);
+    hbt_assert_contains(s_out, "bytes per event on average");
+    hbt_assert_contains(s_out, "durably stored and acknowledged = ");
+    hbt_assert_contains(s_out, " events/s");
+    hbt_assert_contains(s_out, "ack latency over ");
+    hbt_assert_contains(s_out, ", p99 ");
+    hbt_assert_contains(s_out, "three rates: stored+acked ");
+    hbt_assert_contains(s_out, "end-to-end ");
+    hbt_assert_contains(s_out, "HQ writer: ");
+    if (strstr(s_out, "HQ writer: 0 events"))
+        fail_msg("HQ's status was not read: %s", s_out);
+    s_assert_gone(s_after(s_out, "(pid "), "hqd");
+}
+
+HBT_TEST_IN(test_kiosk_runs_and_stops_its_daemons, NULL, NULL)
+{
+    (void)state;
+    int rc = hbt_run_args(s_out, sizeof s_out, BENCH_KIOSK, "--seconds", "1", "--queue", "20",
+                          NULL);
+    if (rc != 0)
+        fail_msg("bench_kiosk exited %d: %s", rc, s_out);
+    hbt_assert_contains(s_out, "closed loop: ");
+    hbt_assert_contains(s_out, "fixed rate: ");
+    hbt_assert_contains(s_out, ", p99 ");
+    hbt_assert_contains(s_out, "goal (issue 13): p99 <= 300 ms");
+    hbt_assert_contains(s_out, "branchd's CPU per request: ");
+    hbt_assert_contains(s_out, "goal (issue 17): <= 60 us");
+    if (strstr(s_out, "(0 refused)") == NULL)
+        fail_msg("the kiosk's tickets were refused: %s", s_out);
+    s_assert_gone(s_after(s_out, "branchd (pid "), "branchd");
+    s_assert_gone(s_after(s_out, "hqd (pid "), "hqd");
+}
+
+/* SIGTERM while the throughput phase runs: the benchmark ends at once
+ * (128 + 15) and takes its hqd and workers with it. */
+HBT_TEST_IN(test_ingest_sigterm_stops_its_hqd, NULL, NULL)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        execl(BENCH_INGEST, BENCH_INGEST, "--halls", "3", "--seconds", "60", "--phase",
+              "throughput", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t used = 0;
+    long hqd = -1;
+    int64_t deadline = hbt_now_ms() + 60000;
+    while (hqd < 0 && hbt_now_ms() < deadline && used < sizeof s_out - 1) {
+        ssize_t r = read(p[0], s_out + used, sizeof s_out - 1 - used);
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+        s_out[used] = '\0';
+        if (strstr(s_out, "halls welcomed\n"))
+            hqd = s_after(s_out, "(pid ");
+    }
+    if (hqd < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("bench_ingest never said its hqd's pid: %s", s_out);
+    }
+    hbt_sleep_ms(500);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* What it printed after the signal, and an end of file: no child kept
+     * our pipe open. */
+    while (used < sizeof s_out - 1) {
+        ssize_t r = read(p[0], s_out + used, sizeof s_out - 1 - used);
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+    }
+    s_out[used] = '\0';
+    close(p[0]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    hbt_assert_contains(s_out, "interrupted; stopping what it started");
+    s_assert_gone(hqd, "hqd");
+}
+
+/* An hqd that cannot start: the benchmark says so and fails (1). */
+HBT_TEST_IN(test_ingest_without_hqd_fails, NULL, NULL)
+{
+    (void)state;
+    int rc = hbt_run_args(s_out, sizeof s_out, BENCH_INGEST, "--halls", "1", "--seconds", "1",
+                          "--hqd", "/nonexistent/hqd", NULL);
+    assert_int_equal(rc, 1);
+    hbt_assert_contains(s_out, "bench_ingest: ");
+}

@@ -1,0 +1,166 @@
+/* A document a hall refuses shows as refused, with the hall's reason, in
+ * HQ's rollout view, and raises document_refused; a later version the hall
+ * applies clears both. Real hqd and branchd processes over ZeroMQ: one hall
+ * runs with a time-zone folder that lacks the zone a published policy names
+ * (a hall whose tzdata is older than HQ's), so its applier refuses that
+ * policy while the other hall applies it. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "world.h"
+
+static const hbt_world_spec_t s_world = {.tag = "rollout-refused",
+                                         .halls = {"H01", "H02"},
+                                         .hq_args = {"--rollout_resend", "1s"},
+                                         .engine = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+/* A national policy open round the clock in time zone `tz`. */
+static int64_t s_publish(hbt_world_t *w, const char *tz)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"timezone\":\"%s\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
+             "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+             "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}",
+             tz);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", body, 200);
+    json_t *resp = hbt_req(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    int64_t v = hbt_int(resp, "version");
+    json_decref(resp);
+    return v;
+}
+
+/* Waits until the policy rollout at `version` counts `applied` and
+ * `refused` halls (none pending); returns the policy part (owned). */
+static json_t *s_wait(hbt_world_t *w, int64_t version, int64_t applied, int64_t refused)
+{
+    int64_t deadline = hbt_now_ms() + 20000;
+    json_t *k = NULL;
+    while (hbt_now_ms() < deadline) {
+        json_t *r = hbt_get(w->hq.http, "/v1/rollout?halls=10");
+        json_decref(k);
+        k = json_incref(json_object_get(r, "policy"));
+        json_decref(r);
+        if (k && hbt_int(k, "version") == version && hbt_int(k, "applied") == applied &&
+            hbt_int(k, "refused") == refused && hbt_int(k, "pending") == 0)
+            return k;
+        hbt_sleep_ms(100);
+    }
+    char *dump = k ? json_dumps(k, 0) : NULL;
+    fail_msg("rollout not as expected (v%lld: %lld applied, %lld refused): %s", (long long)version,
+             (long long)applied, (long long)refused, dump ? dump : "?");
+    return NULL;
+}
+
+/* The open document_refused alert of `hall`, or NULL (owned). */
+static json_t *s_alert(hbt_world_t *w, const char *hall)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/alerts?state=open&hall=%s&kind=document_refused", hall);
+    json_t *a = hbt_get(w->hq.http, path);
+    json_t *x = json_incref(json_array_get(json_object_get(a, "alerts"), 0));
+    json_decref(a);
+    return x;
+}
+
+HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
+{
+    hbt_world_t *w = *state;
+    /* H01's zone folder has no zones at all (UTC is built in): it is the
+     * hall with an old tzdata. The environment is read when branchd
+     * starts, so it is set around H01's start only. */
+    char tzdir[400];
+    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
+    setenv("TZDIR", tzdir, 1);
+    hbt_hall_start(&w->hall[0]);
+    unsetenv("TZDIR");
+    hbt_hall_start(&w->hall[1]);
+    for (int i = 0; i < 2; i++)
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
+
+    int64_t v1 = s_publish(w, "Asia/Shanghai");
+    json_t *k = s_wait(w, v1, 1, 1);
+    json_t *applied = json_object_get(k, "applied_halls"), *refused = json_object_get(k, "refused_halls");
+    assert_string_equal(json_string_value(json_array_get(applied, 0)), "H02");
+    assert_string_equal(json_string_value(json_array_get(refused, 0)), "H01");
+    json_t *why = json_array_get(json_object_get(k, "refusals"), 0);
+    assert_non_null(why);
+    assert_string_equal(hbt_str(why, "hall"), "H01");
+    assert_string_equal(hbt_str(why, "by"), "hall");
+    assert_int_equal(hbt_int(why, "version"), v1);
+    assert_non_null(strstr(hbt_str(why, "reason"), "Asia/Shanghai"));
+    fprintf(stderr, "H01 refused policy %lld: %s\n", (long long)v1, hbt_str(why, "reason"));
+    /* Without ?halls the view still counts it, listing nobody. */
+    json_t *plain = hbt_get(w->hq.http, "/v1/rollout");
+    assert_int_equal(hbt_int(json_object_get(plain, "policy"), "refused"), 1);
+    assert_null(json_object_get(json_object_get(plain, "policy"), "refusals"));
+    json_decref(plain);
+    json_decref(k);
+
+    /* The hall still runs what it had: its own policy file's. */
+    json_t *hp = hbt_get(w->hall[0].http, "/v1/policy");
+    assert_true(hbt_int(hp, "version") < v1);
+    json_decref(hp);
+
+    /* The operators are told. */
+    json_t *al = NULL;
+    int64_t deadline = hbt_now_ms() + 15000;
+    while (!(al = s_alert(w, "H01")) && hbt_now_ms() < deadline)
+        hbt_sleep_ms(200);
+    assert_non_null(al);
+    json_t *params = json_object_get(al, "params");
+    assert_string_equal(hbt_str(params, "document"), "policy");
+    assert_int_equal(hbt_int(params, "version"), v1);
+    assert_non_null(strstr(hbt_str(params, "reason"), "Asia/Shanghai"));
+    assert_string_equal(hbt_str(al, "severity"), "warning");
+    int64_t id = hbt_int(al, "id");
+    json_decref(al);
+    assert_null(s_alert(w, "H02"));
+
+    /* A version the hall can run: applied everywhere, the refusal gone
+     * from the view, the alert cleared. */
+    int64_t v2 = s_publish(w, "UTC");
+    assert_true(v2 > v1);
+    k = s_wait(w, v2, 2, 0);
+    assert_int_equal(json_array_size(json_object_get(k, "refusals")), 0);
+    json_decref(k);
+    hp = hbt_get(w->hall[0].http, "/v1/policy");
+    assert_int_equal(hbt_int(hp, "version"), v2);
+    json_decref(hp);
+    deadline = hbt_now_ms() + 15000;
+    while ((al = s_alert(w, "H01")) && hbt_now_ms() < deadline) {
+        json_decref(al);
+        hbt_sleep_ms(200);
+    }
+    assert_null(al);
+    char path[64];
+    snprintf(path, sizeof path, "/v1/alerts?state=history&hall=H01&kind=document_refused");
+    json_t *hist = hbt_get(w->hq.http, path);
+    json_t *past = json_array_get(json_object_get(hist, "alerts"), 0);
+    assert_int_equal(hbt_int(past, "id"), id);
+    assert_false(json_is_true(json_object_get(past, "open")));
+    json_decref(hist);
+
+    /* H01 refuses again (still without zones), and HQ, restarted, learns it
+     * from the hall's next Hello rather than counting it pending. */
+    int64_t v3 = s_publish(w, "Europe/Berlin");
+    json_decref(s_wait(w, v3, 1, 1));
+    hbt_hq_stop(&w->hq, SIGTERM);
+    hbt_hq_start(&w->hq);
+    k = s_wait(w, v3, 1, 1);
+    why = json_array_get(json_object_get(k, "refusals"), 0);
+    assert_string_equal(hbt_str(why, "hall"), "H01");
+    assert_non_null(strstr(hbt_str(why, "reason"), "Europe/Berlin"));
+    json_decref(k);
+}

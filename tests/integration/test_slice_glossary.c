@@ -1,0 +1,137 @@
+/* Glossary definitions travel to the halls with their calendar slice: real
+ * hqd and branchd over ZeroMQ. A published campaign uses two glossary terms
+ * (one in its kiosk text, one in its FAQ); the hall it reaches holds their
+ * explanations and examples and gives them with the campaign on its API
+ * (what the kiosk shows), a term no campaign uses does not travel, the hall
+ * the campaign does not reach gets none, and a new explanation at HQ is a
+ * new calendar version that reaches the hall. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runner.h"
+#include "world.h"
+
+static const hbt_world_spec_t s_world = {.tag = "slice-glossary",
+                                         .halls = {"B01", "B02"},
+                                         .hq_args = {"--rollout_resend", "1s"},
+                                         .engine = true};
+
+#define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
+
+/* Today's campaigns at `hall` once it runs calendar `version` (owned). */
+static json_t *s_active_at(hbt_hall_t *hall, int64_t version)
+{
+    int64_t deadline = hbt_now_ms() + 20000;
+    json_t *c = NULL;
+    while (hbt_now_ms() < deadline) {
+        json_decref(c);
+        c = hbt_get(hall->http, "/v1/campaigns/active");
+        if (c && hbt_int(c, "version") == version)
+            return c;
+        hbt_sleep_ms(100);
+    }
+    char *dump = c ? json_dumps(c, 0) : NULL;
+    fail_msg("the hall does not run calendar %lld within 20 s: %s", (long long)version,
+             dump ? dump : "?");
+    return NULL;
+}
+
+HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
+{
+    hbt_world_t *w = *state;
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
+               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
+               "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],"
+               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"}]}",
+               200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
+               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
+               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
+               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+               "\"campaigns\":{\"lead_days\":0}}",
+               200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/glossary",
+               "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":\"存一年大约能得到的收益占本金的比例。\","
+               "\"examples\":[\"存 10000 元，年化收益率 2%，一年约得 200 元。\",\"半年约得一半。\"]},"
+               "{\"term\":\"活期\",\"definition\":\"随时可以取出的存款。\"},"
+               "{\"term\":\"APR\",\"definition\":\"annual percentage rate\"}]}",
+               200);
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_start(&w->hall[i]);
+    for (size_t i = 0; i < w->n_halls; i++)
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
+
+    char start[11], end[11], doc[2048];
+    time_t now = time(NULL), later = now + 20 * 86400;
+    strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
+    strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
+    snprintf(doc, sizeof doc,
+             "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
+             "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
+             "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
+             "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
+             "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":\"一年的收益比例，可转为活期。\"}]}",
+             start, end);
+    hbt_campaign_publish(&w->hq, doc, "harbour-savings");
+
+    /* HQ's slice for B01 carries the two terms used, not APR. */
+    json_t *slice = hbt_get(w->hq.http, "/v1/calendar/slice/B01");
+    json_t *gl = json_object_get(slice, "glossary");
+    assert_int_equal(json_array_size(gl), 2);
+    assert_string_equal(hbt_str(json_array_get(gl, 0), "term"), "年化收益率");
+    assert_string_equal(hbt_str(json_array_get(gl, 1), "term"), "活期");
+    int64_t v = hbt_int(slice, "version");
+    json_decref(slice);
+    slice = hbt_get(w->hq.http, "/v1/calendar/slice/B02");
+    assert_null(json_object_get(slice, "glossary"));
+    json_decref(slice);
+
+    /* The hall holds them with its slice and gives them with the campaign. */
+    json_t *a = s_active_at(&w->hall[0], v);
+    json_t *c = json_array_get(json_object_get(a, "campaigns"), 0);
+    assert_string_equal(hbt_str(c, "id"), "harbour-savings");
+    json_t *terms = json_object_get(c, "glossary");
+    assert_int_equal(json_array_size(terms), 2);
+    json_t *t0 = json_array_get(terms, 0);
+    assert_string_equal(hbt_str(t0, "term"), "年化收益率");
+    assert_string_equal(hbt_str(t0, "definition"), "存一年大约能得到的收益占本金的比例。");
+    json_t *ex = json_object_get(t0, "examples");
+    assert_int_equal(json_array_size(ex), 2);
+    assert_string_equal(json_string_value(json_array_get(ex, 1)), "半年约得一半。");
+    assert_null(json_object_get(t0, "campaigns"));
+    assert_string_equal(hbt_str(json_array_get(terms, 1), "definition"), "随时可以取出的存款。");
+    json_decref(a);
+    /* The other hall runs the same version with no campaign and no term. */
+    a = s_active_at(&w->hall[1], v);
+    assert_int_equal(hbt_int(a, "count"), 0);
+    json_decref(a);
+
+    /* A new explanation is a new version, and it reaches the hall, also
+     * after the hall restarts (kept with the slice). */
+    hbt_req_ok(w->hq.http, "PUT", "/v1/glossary",
+               "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":\"按一年计算的收益比例。\"}]}", 200);
+    a = s_active_at(&w->hall[0], v + 1);
+    terms = json_object_get(json_array_get(json_object_get(a, "campaigns"), 0), "glossary");
+    assert_int_equal(json_array_size(terms), 1);
+    assert_string_equal(hbt_str(json_array_get(terms, 0), "definition"), "按一年计算的收益比例。");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(terms, 0), "examples")), 0);
+    json_decref(a);
+    hbt_hall_stop(&w->hall[0], SIGTERM);
+    hbt_hall_start(&w->hall[0]);
+    a = s_active_at(&w->hall[0], v + 1);
+    terms = json_object_get(json_array_get(json_object_get(a, "campaigns"), 0), "glossary");
+    assert_string_equal(hbt_str(json_array_get(terms, 0), "term"), "年化收益率");
+    json_decref(a);
+}
