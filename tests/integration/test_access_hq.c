@@ -18,7 +18,7 @@
  *   in a minute (429, Retry-After);
  * - the audit log and its CSV; TLS with a certificate made here, and plain
  *   HTTP off loopback refused. */
-#include "harness.h"
+#include "world.h"
 
 #include "hallbus/calendar.h"
 #include "hallbus/httpc.h"
@@ -42,19 +42,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HQD HB_BIN_DIR "/hqd/hqd"
 #define ANSWER_MAX (1 << 20)
 
 static const char s_org[] =
-    "{\"regions\": ["
-    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"
-    " {\"id\": \"P01\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"P02\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"C001\", \"name\": \"Harbour City\", \"level\": \"city\", \"parent\": \"P01\"},"
-    " {\"id\": \"C002\", \"name\": \"Hill Town\", \"level\": \"city\", \"parent\": \"P01\"},"
-    " {\"id\": \"C003\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P02\"}],"
+    HBT_WORLD_REGIONS
     " \"halls\": ["
     " {\"id\": \"H001\", \"city\": \"C001\"}, {\"id\": \"H002\", \"city\": \"C001\"},"
     " {\"id\": \"H003\", \"city\": \"C002\"}, {\"id\": \"H004\", \"city\": \"C003\"}]}";
@@ -102,12 +96,6 @@ static int s_send(world_t *w, const char *method, const char *path, const char *
 
 static json_t *s_body_json(void) { return json_loads(hbt_http_answer_body(s_answer), 0, NULL); }
 
-static const char *s_jstr(const json_t *o, const char *name)
-{
-    const char *v = json_string_value(json_object_get(o, name));
-    return v ? v : "";
-}
-
 /* A request that must answer `want`, as `token`; the JSON body (owned). */
 static json_t *s_must(world_t *w, const char *token, const char *method, const char *path,
                       const char *body, int want)
@@ -130,9 +118,9 @@ static void s_refused(world_t *w, const char *token, const char *method, const c
                       const char *body, int status, const char *code, const char *want)
 {
     json_t *a = s_must(w, token, method, path, body, status);
-    if (strcmp(s_jstr(a, "error"), code) != 0 || !strstr(s_jstr(a, "reason"), want))
-        fail_msg("%s %s: %s \"%s\", wanted %s naming \"%s\"", method, path, s_jstr(a, "error"),
-                 s_jstr(a, "reason"), code, want);
+    if (strcmp(hbt_str(a, "error"), code) != 0 || !strstr(hbt_str(a, "reason"), want))
+        fail_msg("%s %s: %s \"%s\", wanted %s naming \"%s\"", method, path, hbt_str(a, "error"),
+                 hbt_str(a, "reason"), code, want);
     json_decref(a);
 }
 
@@ -322,7 +310,19 @@ static void s_expect(walk_t *wk, const hb_route_t *rt, const char *who, int stat
                 hbt_http_answer_body(s_answer));
 }
 
-static void test_every_route(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+/* The raw answers' buffer lives as long as the tests. */
+static int s_group_end(void **state)
+{
+    (void)state;
+    free(s_answer);
+    s_answer = NULL;
+    return 0;
+}
+HBT_GROUP(NULL, s_group_end);
+
+HBT_TEST(test_every_route)
 {
     world_t *w = *state;
     size_t n = 0;
@@ -401,19 +401,15 @@ static bool s_has(const json_t *arr, const char *key, const char *value)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(arr, i, o) if (strcmp(s_jstr(o, key), value) == 0) return true;
+    json_array_foreach(arr, i, o) if (strcmp(hbt_str(o, key), value) == 0) return true;
     return false;
 }
 
 /* A stream as `token`: a socket that has sent its request. */
 static int s_stream_open(world_t *w, const char *token)
 {
-    int port = atoi(strrchr(w->hq.http, ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = hbt_http_connect(w->hq.http);
     assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     struct timeval tv = {.tv_usec = 50000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char req[512];
@@ -445,7 +441,7 @@ static bool s_stream_read(int fd, char *buf, size_t cap, size_t *used, int ms)
     return false;
 }
 
-static void test_lists_keep_to_scope(void **state)
+HBT_TEST(test_lists_keep_to_scope)
 {
     world_t *w = *state;
     const char *admin = w->hq.token;
@@ -459,9 +455,7 @@ static void test_lists_keep_to_scope(void **state)
         w->n_halls++;
     }
     s_ok(w, admin, "PUT", "/v1/policies/national",
-         "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-         "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-         "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+         HBT_POLICY_OPEN_AND
          "\"sla\":{\"max_wait_s\":{\"A:*\":1}}}",
          200);
     s_ok(w, admin, "POST", "/v1/policies/publish", "{}", 200);
@@ -578,7 +572,7 @@ static void test_lists_keep_to_scope(void **state)
 
 /* ---------------------------------- four eyes, cities and provinces */
 
-static void test_four_eyes_and_scopes(void **state)
+HBT_TEST(test_four_eyes_and_scopes)
 {
     world_t *w = *state;
     char out[4096], both[64], other[64], prov[64];
@@ -591,15 +585,15 @@ static void test_four_eyes_and_scopes(void **state)
     s_ok(w, both, "POST", "/v1/campaigns/own/submit", "{}", 200);
     s_refused(w, both, "POST", "/v1/campaigns/own/approve", "{}", 403, "forbidden", "four eyes");
     json_t *a = s_must(w, other, "POST", "/v1/campaigns/own/approve", "{}", 200);
-    assert_string_equal(s_jstr(json_object_get(a, "campaign"), "state"), "approved");
+    assert_string_equal(hbt_str(json_object_get(a, "campaign"), "state"), "approved");
     json_decref(a);
     s_refused(w, both, "POST", "/v1/campaigns/own/publish", "{}", 403, "forbidden", "mara");
     s_ok(w, other, "POST", "/v1/campaigns/own/publish", "{}", 200);
     /* Who did it is the token's person, and nobody else may say otherwise. */
     a = s_must(w, other, "GET", "/v1/campaigns/own", NULL, 200);
     json_t *hist = json_object_get(a, "history");
-    assert_string_equal(s_jstr(json_array_get(hist, 0), "by"), "mara");
-    assert_string_equal(s_jstr(json_array_get(hist, 2), "by"), "rex");
+    assert_string_equal(hbt_str(json_array_get(hist, 0), "by"), "mara");
+    assert_string_equal(hbt_str(json_array_get(hist, 2), "by"), "rex");
     json_decref(a);
     s_refused(w, other, "POST", "/v1/campaigns/c1-camp/return", "{\"by\":\"mara\"}", 400,
               "bad_request", "by");
@@ -643,13 +637,13 @@ static void test_four_eyes_and_scopes(void **state)
     s_refused(w, prov, "POST", "/v1/policies/publish", "{}", 403, "forbidden", "national");
     s_ok(w, w->hq.token, "DELETE", "/v1/policies/national", NULL, 200);
     a = s_must(w, prov, "POST", "/v1/policies/publish", "{}", 200);
-    assert_string_equal(s_jstr(a, "published_by"), "pia");
+    assert_string_equal(hbt_str(a, "published_by"), "pia");
     json_decref(a);
 }
 
 /* ------------------------------------------------ sessions and CSRF */
 
-static void test_sessions_csrf_host(void **state)
+HBT_TEST(test_sessions_csrf_host)
 {
     world_t *w = *state;
     char cookie[64], csrf[64], hdr[512];
@@ -661,9 +655,7 @@ static void test_sessions_csrf_host(void **state)
     snprintf(login, sizeof login, "{\"name\":\"operator-C001\",\"password\":\"correct horse\"}");
     assert_int_equal(s_send(w, "POST", "/v1/login", NULL, NULL, login), 200);
     assert_true(hbt_http_answer_header(s_answer, "Set-Cookie", hdr, sizeof hdr));
-    hbt_assert_contains(hdr, "HttpOnly");
-    hbt_assert_contains(hdr, "SameSite=Strict");
-    hbt_assert_contains(hdr, "Path=/");
+    hbt_assert_contains_all(hdr, "HttpOnly", "SameSite=Strict", "Path=/", NULL);
     assert_null(strstr(hdr, "Secure"));
     /* Signing in needs JSON: a form cannot sign anyone in. */
     assert_int_equal(s_send(w, "POST", "/v1/login", NULL, "Content-Type: text/plain\r\n", login),
@@ -676,9 +668,9 @@ static void test_sessions_csrf_host(void **state)
     /* Reads with the cookie alone; /v1/me says who and the CSRF token. */
     assert_int_equal(s_send(w, "GET", "/v1/me", NULL, with_cookie, NULL), 200);
     json_t *me = s_body_json();
-    assert_string_equal(s_jstr(me, "name"), "operator-C001");
-    assert_string_equal(s_jstr(me, "csrf_token"), csrf);
-    assert_string_equal(s_jstr(json_array_get(json_object_get(me, "roles"), 0), "scope"),
+    assert_string_equal(hbt_str(me, "name"), "operator-C001");
+    assert_string_equal(hbt_str(me, "csrf_token"), csrf);
+    assert_string_equal(hbt_str(json_array_get(json_object_get(me, "roles"), 0), "scope"),
                         "region/C001");
     json_decref(me);
     assert_int_equal(s_send(w, "GET", "/v1/live/halls", NULL, with_cookie, NULL), 200);
@@ -755,7 +747,7 @@ static void test_sessions_csrf_host(void **state)
 
 /* ------------------------------------------- revocation and removal */
 
-static void test_revoke_and_remove(void **state)
+HBT_TEST(test_revoke_and_remove)
 {
     world_t *w = *state;
     char out[8192], tok[64]; /* `users list` names every role's people of the world */
@@ -805,7 +797,7 @@ static void test_revoke_and_remove(void **state)
 
 /* ----------------------------------------------------- the audit log */
 
-static void test_audit(void **state)
+HBT_TEST(test_audit)
 {
     world_t *w = *state;
     char tok[64];
@@ -822,27 +814,24 @@ static void test_audit(void **state)
     assert_true(json_array_size(recs) >= 3);
     json_t *fail = json_array_get(recs, 0), *step = json_array_get(recs, 1),
            *refusal = json_array_get(recs, 2);
-    assert_string_equal(s_jstr(fail, "action"), "login_failed");
-    assert_string_equal(s_jstr(step, "route"), "/v1/campaigns/:campaign/return");
-    assert_string_equal(s_jstr(step, "object"), "c1-camp");
-    assert_string_equal(s_jstr(step, "outcome"), "ok");
-    assert_string_equal(s_jstr(step, "via"), "token:first");
-    assert_string_equal(s_jstr(step, "from"), "127.0.0.1");
+    assert_string_equal(hbt_str(fail, "action"), "login_failed");
+    hbt_assert_strs(step, "route", "/v1/campaigns/:campaign/return", "object", "c1-camp", "outcome",
+                    "ok", "via", "token:first", "from", "127.0.0.1", NULL);
     assert_int_equal(hbt_int(step, "before"), 2);
     assert_int_equal(hbt_int(step, "after"), 3);
     assert_int_equal(hbt_int(refusal, "status"), 403);
-    hbt_assert_contains(s_jstr(refusal, "reason"), "admin");
+    hbt_assert_contains(hbt_str(refusal, "reason"), "admin");
     json_decref(a);
     /* Paging: one record a page, the cursor leads on. */
     a = s_must(w, admin, "GET", "/v1/audit?who=%40evil&limit=1", NULL, 200);
     char next[64];
-    snprintf(next, sizeof next, "%s", s_jstr(a, "next"));
+    snprintf(next, sizeof next, "%s", hbt_str(a, "next"));
     assert_true(strlen(next) == 32);
     json_decref(a);
     char path[160];
     snprintf(path, sizeof path, "/v1/audit?who=%%40evil&limit=1&before=%s", next);
     a = s_must(w, admin, "GET", path, NULL, 200);
-    assert_string_equal(s_jstr(json_array_get(json_object_get(a, "records"), 0), "route"),
+    assert_string_equal(hbt_str(json_array_get(json_object_get(a, "records"), 0), "route"),
                         "/v1/campaigns/:campaign/return");
     json_decref(a);
     /* By object and time; enrolment by the command line is there too. */
@@ -850,7 +839,7 @@ static void test_audit(void **state)
     assert_true(json_array_size(json_object_get(a, "records")) >= 2); /* created, submitted, returned */
     json_decref(a);
     a = s_must(w, admin, "GET", "/v1/audit?object=%40evil", NULL, 200);
-    assert_string_equal(s_jstr(json_array_get(json_object_get(a, "records"), 0), "action"),
+    assert_string_equal(hbt_str(json_array_get(json_object_get(a, "records"), 0), "action"),
                         "users add");
     json_decref(a);
     a = s_must(w, admin, "GET", "/v1/audit?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z",
@@ -881,13 +870,8 @@ static int s_login_send(world_t *w, const char *name, const char *password)
                      "POST /v1/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      w->hq.http_addr, strlen(body), body);
-    int port = atoi(strrchr(w->hq.http, ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = hbt_http_connect(w->hq.http);
+    assert_true(fd >= 0);
     assert_int_equal(send(fd, req, (size_t)n, 0), n);
     return fd;
 }
@@ -905,7 +889,7 @@ static int s_login_status(int fd)
     return status;
 }
 
-static void test_brute_force(void **state)
+HBT_TEST_IN(test_brute_force, NULL, NULL)
 {
     (void)state;
     world_t *w = s_world("brute", false);
@@ -942,8 +926,8 @@ static void test_brute_force(void **state)
     json_t *r;
     json_array_foreach(json_object_get(a, "records"), i, r)
     {
-        failed += strcmp(s_jstr(r, "action"), "login_failed") == 0;
-        throttled += strcmp(s_jstr(r, "action"), "login_throttled") == 0;
+        failed += strcmp(hbt_str(r, "action"), "login_failed") == 0;
+        throttled += strcmp(hbt_str(r, "action"), "login_throttled") == 0;
     }
     assert_int_equal(failed, 5);
     assert_int_equal(throttled, 1);
@@ -953,7 +937,7 @@ static void test_brute_force(void **state)
 
 /* Guesses sent all at once are held as if one after the other: the checks
  * under way count, so no more than five are ever made for one name. */
-static void test_parallel_guesses(void **state)
+HBT_TEST_IN(test_parallel_guesses, NULL, NULL)
 {
     (void)state;
     world_t *w = s_world("burst", false);
@@ -978,7 +962,7 @@ static void test_parallel_guesses(void **state)
 
 /* ----------------------------------------------------------- TLS */
 
-static void test_tls_and_plain_http(void **state)
+HBT_TEST_IN(test_tls_and_plain_http, NULL, NULL)
 {
     (void)state;
     char root[256], out[8192], cert[320], key[320], data[320], keys[320], http[64], base[96];
@@ -1082,22 +1066,4 @@ static void test_tls_and_plain_http(void **state)
                                   NULL),
                      0);
     hbt_rmdir(root);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_route, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lists_keep_to_scope, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_four_eyes_and_scopes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_sessions_csrf_host, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_revoke_and_remove, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_audit, s_setup, s_teardown),
-        cmocka_unit_test(test_brute_force),
-        cmocka_unit_test(test_parallel_guesses),
-        cmocka_unit_test(test_tls_and_plain_http),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    free(s_answer);
-    return rc;
 }

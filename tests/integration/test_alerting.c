@@ -75,13 +75,7 @@ HBT_TEST(test_raise_survive_restart_clear)
     hbt_world_t *w = *state;
     /* HQ's policy for the hall: open round the clock, an A ticket may wait
      * 2 s, more than 2 waiting asks for diversion. */
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
-               "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http, NULL, HBT_POLICY_QUICK_ALERTS);
     for (int i = 0; i < 3; i++)
         hbt_req_ok(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
     const char *want[] = {"wait_sla/A:normal#", "diversion/A#", "no_counter_open/-#"};

@@ -8,7 +8,7 @@
  * hqd's for every hall and region; its organisation and policies are the
  * same. And the refusals: a folder that is not hqd's, a target that
  * exists. */
-#include "harness.h"
+#include "world.h"
 
 #include "hqstore.h"
 #include "hallbus/digest.h"
@@ -29,80 +29,47 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLS 2
 
-#define POLICY                                                                                    \
-    "{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"               \
-    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
-    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}"
+#define POLICY HBT_POLICY_OPEN_IN("Asia/Shanghai")
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq, restored;
-    hbt_hall_t halls[HALLS];
-} world_t;
+static const hbt_world_spec_t s_world = {.tag = "backup", .halls = {"K1", "K2"}};
 
-static void s_call(const char *base, const char *method, const char *path, const char *body,
-                   int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http(base, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.400s", method, path, status, want, dump ? dump : "");
-    }
-    json_decref(resp);
-}
+/* The hqd started on the copy (the restore), stopped with the world. */
+static hbt_hq_t s_restored;
 
+/* The organisation and the policy before the halls start, so that they
+ * run it. */
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "backup");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    s_call(w->hq.http, "PUT", "/v1/org",
-           "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"
-           "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
-           "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
-           "\"halls\":[{\"id\":\"K1\",\"city\":\"C1\"},{\"id\":\"K2\",\"city\":\"C1\"}]}",
-           200);
-    s_call(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
+    hbt_publish(w->hq.http,
+                "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"
+                "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
+                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"K1\",\"city\":\"C1\"},{\"id\":\"K2\",\"city\":\"C1\"}]}",
+                POLICY);
     for (int i = 0; i < HALLS; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "K%d", i + 1);
-        hbt_hall_enroll(&w->hq, &w->halls[i], id);
-        hbt_hall_set_engine(&w->halls[i], POLICY, NULL);
-        hbt_hall_start(&w->halls[i]);
+        hbt_hall_set_engine(&w->hall[i], POLICY, NULL);
+        hbt_hall_start(&w->hall[i]);
     }
-    *state = w;
     return 0;
 }
 
 static int s_teardown(void **state)
 {
-    world_t *w = *state;
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    if (w->restored.proc.pid)
-        hbt_hq_stop(&w->restored, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
+    if (s_restored.proc.pid)
+        hbt_hq_stop(&s_restored, SIGTERM);
+    return hbt_world_teardown(state);
 }
 
-static void s_post_json(hbt_hall_t *h, json_t *batch)
-{
-    char *text = json_dumps(batch, JSON_COMPACT);
-    s_call(h->http, "POST", "/v1/events", text, 200);
-    free(text);
-}
+#define HBT_FIXTURE s_setup, s_teardown, &s_world
 
 /* Simulated October days of each hall. */
-static void s_october(world_t *w)
+static void s_october(hbt_world_t *w)
 {
     const hb_tz_t *tz = NULL;
     assert_int_equal(hb_tz_get("Asia/Shanghai", &tz, NULL, 0), 0);
@@ -119,12 +86,12 @@ static void s_october(world_t *w)
                     break;
                 json_array_append_new(batch, ev);
                 if (json_array_size(batch) == 500) {
-                    s_post_json(&w->halls[i], batch);
+                    hbt_hall_post_json(&w->hall[i], json_incref(batch));
                     json_array_clear(batch);
                 }
             }
             if (json_array_size(batch))
-                s_post_json(&w->halls[i], batch);
+                hbt_hall_post_json(&w->hall[i], json_incref(batch));
             json_decref(batch);
             hb_sim_hall_destroy(&sim);
         }
@@ -132,7 +99,7 @@ static void s_october(world_t *w)
 }
 
 /* Today's traffic: tickets, as fast as the halls take them. */
-static void s_load(world_t *w, int round)
+static void s_load(hbt_world_t *w, int round)
 {
     char now[HB_RFC3339_MAX];
     hb_time_format(hb_now_ms(), now);
@@ -145,24 +112,13 @@ static void s_load(world_t *w, int round)
                                                    "ticket_issued", "at", now, "ticket", ticket,
                                                    "service", "A", "priority", "normal"));
         }
-        s_post_json(&w->halls[i], batch);
-        json_decref(batch);
+        hbt_hall_post_json(&w->hall[i], batch);
     }
 }
 
 static void s_wait_rolled(hbt_hq_t *hq)
 {
-    int64_t deadline = hbt_now_ms() + 60000;
-    for (;;) {
-        json_t *o = hbt_get(hq->http, "/v1/reports/kpi?scope=CN&period=month&date=2026-10-01");
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups of %s did not catch up within 60 s", hq->http);
-        hbt_sleep_ms(100);
-    }
+    hbt_wait_rolled_up_query(hq->http, "scope=CN&period=month&date=2026-10-01", 60000);
 }
 
 typedef struct stream {
@@ -236,7 +192,7 @@ static uint32_t s_num(const char *dir, const char *id)
 }
 
 /* Runs `hqd backup` while the halls keep posting; returns its exit code. */
-static int s_backup_under_load(world_t *w, const char *out, int *rounds)
+static int s_backup_under_load(hbt_world_t *w, const char *out, int *rounds)
 {
     char keys[300];
     snprintf(keys, sizeof keys, "%s", w->hq.keys);
@@ -261,12 +217,12 @@ static int s_backup_under_load(world_t *w, const char *out, int *rounds)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void test_backup_under_load_restores(void **state)
+HBT_TEST(test_backup_under_load_restores)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     s_october(w);
     for (int i = 0; i < HALLS; i++)
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 60000));
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
     s_wait_rolled(&w->hq);
     /* Some of today's load first, so that there is a stream to copy while
      * it grows. */
@@ -295,25 +251,25 @@ static void test_backup_under_load_restores(void **state)
     assert_int_equal(st.st_mode & 077, 0); /* the secret stays private */
     /* The load stops; the running hqd gets everything. */
     for (int i = 0; i < HALLS; i++)
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 60000));
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
 
     /* The restore: a fresh hqd on the copy. */
-    hbt_hq_init(&w->restored, w->root);
-    snprintf(w->restored.data, sizeof w->restored.data, "%s", out);
-    snprintf(w->restored.keys, sizeof w->restored.keys, "%s/keys", out);
-    hbt_hq_start(&w->restored);
-    s_wait_rolled(&w->restored);
+    hbt_hq_init(&s_restored, w->root);
+    snprintf(s_restored.data, sizeof s_restored.data, "%s", out);
+    snprintf(s_restored.keys, sizeof s_restored.keys, "%s/keys", out);
+    hbt_hq_start(&s_restored);
+    s_wait_rolled(&s_restored);
     for (int i = 0; i < HALLS; i++) {
         char hp[64];
-        snprintf(hp, sizeof hp, "/v1/halls/%s", w->halls[i].id);
-        json_t *mine = hbt_get(w->hq.http, hp), *copy = hbt_get(w->restored.http, hp);
+        snprintf(hp, sizeof hp, "/v1/halls/%s", w->hall[i].id);
+        json_t *mine = hbt_get(w->hq.http, hp), *copy = hbt_get(s_restored.http, hp);
         assert_non_null(mine);
         assert_non_null(copy);
         int64_t last = hbt_int(copy, "last_seq"), total = hbt_int(mine, "last_seq");
         assert_true(last > 0 && last <= total);
         /* The copy's stream is the running one's up to its end, byte for
          * byte, and its digest is the digest of exactly that. */
-        uint32_t num = s_num(out, w->halls[i].id);
+        uint32_t num = s_num(out, w->hall[i].id);
         stream_t a, b;
         s_stream(w->hq.data, num, (uint64_t)last, &a);
         s_stream(out, num, (uint64_t)last, &b);
@@ -329,7 +285,7 @@ static void test_backup_under_load_restores(void **state)
             assert_string_equal(json_string_value(json_object_get(copy, "stream_digest")),
                                 json_string_value(json_object_get(mine, "stream_digest")));
         fprintf(stderr, "hall %s: the copy holds %lld of %lld events, the same bytes and digest\n",
-                w->halls[i].id, (long long)last, (long long)total);
+                w->hall[i].id, (long long)last, (long long)total);
         s_stream_free(&a);
         s_stream_free(&b);
         json_decref(mine);
@@ -341,7 +297,7 @@ static void test_backup_under_load_restores(void **state)
         char q[200];
         snprintf(q, sizeof q, "/v1/reports/kpi?scope=%s&period=month&date=2026-10-01&by=day",
                  scopes[s]);
-        json_t *mine = hbt_get(w->hq.http, q), *copy = hbt_get(w->restored.http, q);
+        json_t *mine = hbt_get(w->hq.http, q), *copy = hbt_get(s_restored.http, q);
         assert_non_null(mine);
         assert_non_null(copy);
         assert_true(hbt_int(mine, "issued") > 100);
@@ -360,11 +316,11 @@ static void test_backup_under_load_restores(void **state)
         json_decref(copy);
     }
     /* The control plane came along. */
-    json_t *a = hbt_get(w->hq.http, "/v1/org"), *b = hbt_get(w->restored.http, "/v1/org");
+    json_t *a = hbt_get(w->hq.http, "/v1/org"), *b = hbt_get(s_restored.http, "/v1/org");
     assert_true(a && b && json_equal(a, b));
     json_decref(a);
     json_decref(b);
-    a = hbt_get(w->restored.http, "/v1/policies");
+    a = hbt_get(s_restored.http, "/v1/policies");
     assert_int_equal(hbt_int(a, "version"), 1);
     json_decref(a);
 
@@ -385,12 +341,4 @@ static void test_backup_under_load_restores(void **state)
     assert_int_equal(hbt_run_args(log, sizeof log, HB_BIN_DIR "/hqd/hqd", "backup", "--data",
                                   w->hq.data, NULL),
                      2);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_backup_under_load_restores, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

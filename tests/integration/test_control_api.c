@@ -176,13 +176,7 @@ static char *s_campaign(const char *id, const char *level, const char *region, c
 }
 
 static const char s_org[] =
-    "{\"regions\": ["
-    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"
-    " {\"id\": \"P01\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"P02\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"
-    " {\"id\": \"C001\", \"name\": \"Harbour City\", \"level\": \"city\", \"parent\": \"P01\"},"
-    " {\"id\": \"C002\", \"name\": \"Hill Town\", \"level\": \"city\", \"parent\": \"P01\"},"
-    " {\"id\": \"C003\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P02\"}],"
+    HBT_WORLD_REGIONS
     " \"halls\": ["
     " {\"id\": \"H001\", \"city\": \"C001\", \"name\": \"Main Street\", \"tags\": [\"flagship\"]},"
     " {\"id\": \"H002\", \"city\": \"C001\"},"

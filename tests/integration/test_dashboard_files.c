@@ -56,25 +56,20 @@ static int s_get(const hbt_hq_t *hq, const char *path, char *body, size_t len)
 
 static bool s_log_has(const hbt_hq_t *hq, const char *needle)
 {
-    char path[400], line[2048];
+    char path[400];
     snprintf(path, sizeof path, "%s/hqd.log", hq->root);
-    FILE *f = fopen(path, "r");
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    return hbt_log_has(path, needle);
 }
 
-/* Starts an hqd of its own in `sub` with `--chartjs value`. */
-static void s_start(hbt_hq_t *hq, const char *sub, const char *value)
+/* Starts an hqd of its own in `sub` with `option value` (--chartjs,
+ * --dashboard). */
+static void s_start(hbt_hq_t *hq, const char *sub, const char *option, const char *value)
 {
     char root[400];
     snprintf(root, sizeof root, "%s/%s", s_root, sub);
     assert_int_equal(mkdir(root, 0755), 0);
     hbt_hq_init(hq, root);
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "--chartjs");
+    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", option);
     snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", value);
     hbt_hq_start(hq);
 }
@@ -98,13 +93,13 @@ static void test_served(void **state)
     assert_int_equal(symlink(lib, link), 0);
 
     hbt_hq_t hq;
-    s_start(&hq, "file", lib);
+    s_start(&hq, "file", "--chartjs", lib);
     assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 200);
     assert_string_equal(body, "window.ChartForTest = 42;\n");
     assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
     hbt_hq_stop(&hq, SIGTERM);
 
-    s_start(&hq, "link", link);
+    s_start(&hq, "link", "--chartjs", link);
     assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 200);
     assert_string_equal(body, "window.ChartForTest = 42;\n");
     hbt_hq_stop(&hq, SIGTERM);
@@ -125,7 +120,7 @@ static void test_missing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hbt_hq_t hq;
-        s_start(&hq, cases[i].sub, i == 0 ? missing : s_root);
+        s_start(&hq, cases[i].sub, "--chartjs", i == 0 ? missing : s_root);
         assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
         assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 404);
         assert_true(s_log_has(&hq, "the reports view has no charts"));
@@ -134,23 +129,11 @@ static void test_missing(void **state)
     }
     /* Empty: none served, and nothing to warn about. */
     hbt_hq_t hq;
-    s_start(&hq, "empty", "");
+    s_start(&hq, "empty", "--chartjs", "");
     assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
     assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 404);
     assert_false(s_log_has(&hq, "the reports view has no charts"));
     hbt_hq_stop(&hq, SIGTERM);
-}
-
-/* Starts an hqd serving the dashboard folder `dash`. */
-static void s_start_dash(hbt_hq_t *hq, const char *sub, const char *dash)
-{
-    char root[400];
-    snprintf(root, sizeof root, "%s/%s", s_root, sub);
-    assert_int_equal(mkdir(root, 0755), 0);
-    hbt_hq_init(hq, root);
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "--dashboard");
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", dash);
-    hbt_hq_start(hq);
 }
 
 /* The catalogues in i18n/ are served under /i18n/; a link in their folder,
@@ -179,7 +162,7 @@ static void test_catalogues(void **state)
     assert_int_equal(symlink(path, link), 0);
 
     hbt_hq_t hq;
-    s_start_dash(&hq, "cat", dash);
+    s_start(&hq, "cat", "--dashboard", dash);
     assert_int_equal(s_get(&hq, "/i18n/en.js", body, sizeof body), 200);
     assert_string_equal(body, "export default {\n};\n");
     assert_int_equal(s_get(&hq, "/i18n/linked.js", body, sizeof body), 404);
@@ -202,7 +185,7 @@ static void test_catalogues(void **state)
     snprintf(real, sizeof real, "%s/i18n", dash);
     snprintf(path, sizeof path, "%s/i18n", dash2);
     assert_int_equal(symlink(real, path), 0);
-    s_start_dash(&hq, "catlink", dash2);
+    s_start(&hq, "catlink", "--dashboard", dash2);
     assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
     assert_int_equal(s_get(&hq, "/i18n/en.js", body, sizeof body), 404);
     assert_true(s_log_has(&hq, "not a folder hqd may read"));

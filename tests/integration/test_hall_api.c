@@ -690,9 +690,7 @@ HBT_TEST(test_closed_hall_refuses_tickets)
     s_utc_date(now + 2 * 86400, reopen);
     char policy[1024];
     snprintf(policy, sizeof policy,
-             "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-             "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-             "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+             HBT_POLICY_OPEN_AND
              "\"divert_to\":[\"HALL-Z\"],"
              "\"closures\":{\"works\":{\"from\":\"%s\",\"to\":\"%s\","
              "\"notice\":\"Closed for works\",\"divert_to\":[\"HALL-N\",\"HALL-S\"]}}}",

@@ -17,7 +17,7 @@
  * holds the hall's stream whole: last_seq and stream_digest equal, events
  * numbered 1..last without a hole, and as many tickets and complaints as
  * the hall answered for. */
-#include "harness.h"
+#include "world.h"
 
 #include "sim.h"
 
@@ -576,14 +576,7 @@ static json_t *s_get_ticket(world_t *w, const char *id)
 
 static const json_t *s_view_counter(const json_t *view, const char *id)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(view, "counters"), i, c)
-    {
-        if (strcmp(json_string_value(json_object_get(c, "counter")), id) == 0)
-            return c;
-    }
-    return NULL;
+    return hbt_find(json_object_get(view, "counters"), "counter", id);
 }
 
 static json_t *s_complaints(world_t *w)

@@ -39,9 +39,7 @@
  * moments the comparisons pick); diversion from 3 waiting. HQ publishes the
  * same as the national policy, so both sides run one policy. */
 #define POLICY                                                                                    \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                          \
-    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
-    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"             \
+    HBT_POLICY_OPEN_AND                                               \
     "\"sla\":{\"max_wait_s\":{\"*:*\":60,\"A:vip\":20,\"B:*\":120}},"                              \
     "\"diversion\":{\"threshold\":3,\"echannels\":[\"app\"]}}"
 
@@ -54,38 +52,21 @@ static int s_setup(void **state)
     hbt_world_setup(state);
     hbt_world_t *w = *state;
     /* F1 and F2 in one city, F2 and F3 (never connected) F1's neighbours. */
-    hbt_req_ok(
-        w->hq.http, "PUT", "/v1/org",
+    hbt_publish(
+        w->hq.http,
         "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
         "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
         "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
         "\"halls\":[{\"id\":\"F1\",\"city\":\"C1\",\"neighbours\":[\"F3\",\"F2\"]},"
         "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
         "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
-        200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+        POLICY);
     hbt_hall_set_engine(&w->hall[0], POLICY, NULL);
     hbt_hall_set_engine(&w->hall[1], POLICY, NULL);
     hbt_hall_start(&w->hall[0]);
     hbt_hall_start(&w->hall[1]);
     *state = w;
     return 0;
-}
-
-/* Waits until the hall runs HQ's published policy (version 1). */
-static void s_wait_policy(hbt_hall_t *h)
-{
-    int64_t deadline = hbt_now_ms() + 20000;
-    while (hbt_now_ms() < deadline) {
-        json_t *p = hbt_get(h->http, "/v1/policy");
-        int64_t v = p ? hbt_int(p, "version") : -1;
-        json_decref(p);
-        if (v == 1)
-            return;
-        hbt_sleep_ms(100);
-    }
-    fail_msg("hall %s did not apply HQ's policy within 20 s", h->id);
 }
 
 /* ------------------------------------------------------- the figures ---- */
@@ -222,14 +203,7 @@ static void s_day(hbt_world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
 
 static json_t *s_advice_for(const json_t *hall, const char *service)
 {
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(hall, "advice"), i, a)
-    {
-        if (strcmp(json_string_value(json_object_get(a, "service")), service) == 0)
-            return a;
-    }
-    return NULL;
+    return hbt_find(json_object_get(hall, "advice"), "service", service);
 }
 
 static void s_advice(hbt_world_t *w)
@@ -302,8 +276,8 @@ static void s_advice(hbt_world_t *w)
 HBT_TEST(test_figures_equal_on_both_sides)
 {
     hbt_world_t *w = *state;
-    s_wait_policy(&w->hall[0]);
-    s_wait_policy(&w->hall[1]);
+    hbt_wait_policy(&w->hall[0], 1, 20000);
+    hbt_wait_policy(&w->hall[1], 1, 20000);
     /* A `now` that is not a time is refused on both sides. */
     assert_int_equal(hbt_http(w->hall[0].http, "GET", "/v1/hall?now=yesterday", NULL, NULL), 400);
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));

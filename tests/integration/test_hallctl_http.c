@@ -54,11 +54,9 @@ HBT_TEST(test_token_and_headers)
     if (rc != 0)
         fail_msg("hallctl halls: exit %d: %s", rc, out);
     assert_int_equal(hbt_stub_requests(r, req, sizeof req), 1);
-    hbt_assert_contains(req, "GET /v1/halls HTTP/1.1\r\n");
-    hbt_assert_contains(req, "\r\nAuthorization: Bearer t0k3n-abc\r\n");
-    hbt_assert_contains(req, "\r\nX-Request-Id: 42\r\n");
-    hbt_assert_contains(req, "\r\nX-Tenant: north hall\r\n");
-    hbt_assert_contains(req, "\r\nX-Empty:\r\n");
+    hbt_assert_contains_all(req, "GET /v1/halls HTTP/1.1\r\n",
+                            "\r\nAuthorization: Bearer t0k3n-abc\r\n", "\r\nX-Request-Id: 42\r\n",
+                            "\r\nX-Tenant: north hall\r\n", "\r\nX-Empty:\r\n", NULL);
     hbt_assert_contains(out, "\"halls\": []");
 
     /* Without them, neither goes out. */
@@ -72,9 +70,9 @@ HBT_TEST(test_token_and_headers)
     rc = s_hallctl(out, sizeof out, "ticket", "A", "--hall", url, "--token", "hall-token",
                    "--header", "X-Device: kiosk-3", "--json", NULL);
     assert_int_equal(hbt_stub_requests(r, req, sizeof req), 3);
-    hbt_assert_contains(req, "POST /v1/tickets HTTP/1.1\r\n");
-    hbt_assert_contains(req, "\r\nAuthorization: Bearer hall-token\r\n");
-    hbt_assert_contains(req, "\r\nX-Device: kiosk-3\r\n");
+    hbt_assert_contains_all(req, "POST /v1/tickets HTTP/1.1\r\n",
+                            "\r\nAuthorization: Bearer hall-token\r\n", "\r\nX-Device: kiosk-3\r\n",
+                            NULL);
     hbt_stub_stop(&r);
 }
 

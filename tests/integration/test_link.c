@@ -317,21 +317,30 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
     assert_true(hbt_alive(&w->hq.proc));
 }
 
-HBT_TEST(test_unenrolled_key_gets_nothing_in)
+/* A key pair HQ has never seen, with HQ's real public key, in the folder
+ * `name` under the world's (written to `dir`); it claims to be hall
+ * `claims` when that is not NULL. */
+static void s_stranger(hbt_world_t *w, const char *name, const char *claims, char *dir, size_t len)
 {
-    hbt_world_t *w = *state;
-    /* A key pair HQ has never seen, with HQ's real public key. */
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/stranger", w->root);
+    snprintf(dir, len, "%s/%s", w->root, name);
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
     assert_int_equal(system(cmd), 0);
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
-    assert_int_equal(hb_cert_set_meta(&c, "hall", "HALL-A"), 0); /* claims to be A */
+    if (claims)
+        assert_int_equal(hb_cert_set_meta(&c, "hall", claims), 0);
     char path[500];
     snprintf(path, sizeof path, "%s/hall.key", dir);
     assert_int_equal(hb_cert_save(&c, path, true), 0);
+}
+
+HBT_TEST(test_unenrolled_key_gets_nothing_in)
+{
+    hbt_world_t *w = *state;
+    /* A key pair HQ has never seen, with HQ's real public key. */
+    char dir[400];
+    s_stranger(w, "stranger", "HALL-A", dir, sizeof dir); /* claims to be A */
 
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, dir);
     assert_int_equal(hbt_raw_hello(raw), -1); /* never welcomed */
@@ -352,15 +361,7 @@ HBT_TEST(test_zap_guards_the_socket_from_the_start)
      * there is no moment at which the CURVE socket takes an unknown key. */
     hbt_hq_stop(&w->hq, SIGTERM);
     char dir[400];
-    snprintf(dir, sizeof dir, "%s/stranger2", w->root);
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/hq.key %s/", dir, w->hall[0].dir, dir);
-    assert_int_equal(system(cmd), 0);
-    hb_cert_t c;
-    assert_int_equal(hb_cert_generate(&c), 0);
-    char path[500];
-    snprintf(path, sizeof path, "%s/hall.key", dir);
-    assert_int_equal(hb_cert_save(&c, path, true), 0);
+    s_stranger(w, "stranger2", NULL, dir, sizeof dir);
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, dir);
     hbt_hq_start(&w->hq);
     assert_int_equal(hbt_raw_hello(raw), -1);
@@ -379,25 +380,10 @@ HBT_TEST(test_hall_cannot_write_another_halls_stream)
      * events go to B, because identity is the key. */
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 10), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    hb_frame_free(ack);
+    hbt_raw_send_acked(raw, 1, 10, 0);
     hbt_raw_close(&raw);
     assert_int_equal(s_hq_last(w, "HALL-B"), 10);
     assert_true(s_hq_last(w, "HALL-A") <= 0);
-}
-
-static bool s_log_has(const char *log, const char *needle)
-{
-    FILE *f = fopen(log, "r");
-    char line[2048];
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
 }
 
 HBT_TEST(test_sighup_reloads_what_may_change)
@@ -415,19 +401,13 @@ HBT_TEST(test_sighup_reloads_what_may_change)
     snprintf(cmd, sizeof cmd, "sed -i 's/retention = 7d/retention = 2d/' %s", conf);
     assert_int_equal(system(cmd), 0);
     kill(w->hall[0].proc.pid, SIGHUP);
-    int64_t deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->hall[0].proc.log, "configuration reloaded") && hbt_now_ms() < deadline)
-        hbt_sleep_ms(50);
-    assert_true(s_log_has(w->hall[0].proc.log, "configuration reloaded"));
+    assert_true(hbt_wait_log(w->hall[0].proc.log, "configuration reloaded", 5000));
     /* A setting that needs a restart: refused whole, the hall runs on. */
     snprintf(cmd, sizeof cmd, "echo 'window = 8' >> %s", conf);
     assert_int_equal(system(cmd), 0);
     kill(w->hall[0].proc.pid, SIGHUP);
-    deadline = hbt_now_ms() + 5000;
-    while (!s_log_has(w->hall[0].proc.log, "reload refused") && hbt_now_ms() < deadline)
-        hbt_sleep_ms(50);
-    assert_true(s_log_has(w->hall[0].proc.log, "reload refused"));
-    assert_true(s_log_has(w->hall[0].proc.log, "window"));
+    assert_true(hbt_wait_log(w->hall[0].proc.log, "reload refused", 5000));
+    assert_true(hbt_log_has(w->hall[0].proc.log, "window"));
     hbt_hall_post(&w->hall[0], 10, 7);
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));
 }

@@ -424,6 +424,17 @@ static void s_expect_skew(hbt_hq_t *hq, const char *hall, int64_t lo, int64_t hi
     json_decref(al);
 }
 
+/* The hall started with its clock off by `offset` (faketime), three
+ * tickets taken and 20 events posted (`tag`), and HQ holding them all. */
+static void s_traffic_with_clock(hbt_hq_t *hq, hbt_hall_t *hall, const char *offset, int tag)
+{
+    s_start_with_clock(hall, offset);
+    for (int i = 0; i < 3; i++)
+        s_take_ticket(hall);
+    hbt_hall_post(hall, 20, tag);
+    assert_true(hbt_wait_synced(hq, hall, 15000));
+}
+
 HBT_TEST(test_hall_clock_wrong_by_hours_order_by_sequence)
 {
     hbt_world_t *w = *state;
@@ -434,20 +445,12 @@ HBT_TEST(test_hall_clock_wrong_by_hours_order_by_sequence)
     hbt_hall_set_engine(hall, HBT_POLICY_ALWAYS_OPEN, NULL);
     /* Five hours ahead (a time zone typed as UTC, say): HQ says so, and
      * the events' times are far ahead of HQ's clock. */
-    s_start_with_clock(hall, "+5h");
-    for (int i = 0; i < 3; i++)
-        s_take_ticket(hall);
-    hbt_hall_post(hall, 20, 1);
-    assert_true(hbt_wait_synced(&w->hq, hall, 15000));
+    s_traffic_with_clock(&w->hq, hall, "+5h", 1);
     s_expect_skew(&w->hq, "WEDGE-A", 5 * 3600 - 60, 5 * 3600 + 60, "ahead of");
     /* Then set back by three hours behind HQ's: the next events carry
      * earlier times than those before them. */
     hbt_hall_stop(hall, SIGTERM);
-    s_start_with_clock(hall, "-3h");
-    for (int i = 0; i < 3; i++)
-        s_take_ticket(hall);
-    hbt_hall_post(hall, 20, 2);
-    assert_true(hbt_wait_synced(&w->hq, hall, 15000));
+    s_traffic_with_clock(&w->hq, hall, "-3h", 2);
     s_expect_skew(&w->hq, "WEDGE-A", 3 * 3600 - 60, 3 * 3600 + 60, "behind");
     /* And right again: the alert clears by itself. */
     hbt_hall_stop(hall, SIGTERM);
@@ -591,13 +594,7 @@ HBT_TEST(test_unknown_protocol_refused_and_alerted)
 {
     hbt_world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-    hello.protocol = 999;
-    hello.software = "branchd 9.9";
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
-    f.hello = &hello;
-    assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+    assert_int_equal(hbt_raw_send_hello(raw, 999, "branchd 9.9"), 0);
     Hallbus__Frame *r = hbt_raw_recv(raw, 5000);
     assert_non_null(r);
     assert_int_equal(r->kind_case, HALLBUS__FRAME__KIND_REJECT);
@@ -610,10 +607,7 @@ HBT_TEST(test_unknown_protocol_refused_and_alerted)
     json_decref(al);
     /* Speaking version 1 with a batch stored clears it. */
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 3), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    hb_frame_free(ack);
+    hbt_raw_send_acked(raw, 1, 3, 0);
     int64_t deadline = hbt_now_ms() + 5000;
     while ((al = s_wait_alert(&w->hq, "WEDGE-W", "hall_blocked", 0)) && hbt_now_ms() < deadline) {
         json_decref(al);
@@ -628,20 +622,13 @@ HBT_TEST(test_conflicting_resend_refused_and_alerted)
     hbt_world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 7), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    assert_int_equal(ack->ack->committed_seq, 7);
-    hb_frame_free(ack);
+    assert_int_equal(hbt_raw_send_acked(raw, 1, 7, 0), 7);
     json_t *h = s_hq_hall(&w->hq, "WEDGE-W");
     char digest[80];
     snprintf(digest, sizeof digest, "%s", hbt_str(h, "stream_digest"));
     json_decref(h);
     /* The same resend is a plain duplicate: acknowledged. */
-    assert_int_equal(hbt_raw_send_batch(raw, 4, 4), 0);
-    ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    hb_frame_free(ack);
+    hbt_raw_send_acked(raw, 4, 4, 0);
     /* 4..7 again with other content: never acknowledged. */
     ProtobufCBinaryData items[4];
     for (int i = 0; i < 4; i++) {

@@ -311,14 +311,7 @@ HBT_TEST(test_board_and_stream)
 /* One region of a /v1/regions answer, or NULL. */
 static json_t *s_region(json_t *answer, const char *id)
 {
-    json_t *arr = json_object_get(answer, "regions"), *r;
-    size_t i;
-    json_array_foreach(arr, i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "region")), id) == 0)
-            return r;
-    }
-    return NULL;
+    return hbt_find(json_object_get(answer, "regions"), "region", id);
 }
 
 HBT_TEST(test_regions)

@@ -324,21 +324,27 @@ static void s_prepare(hbt_world_t *w)
     s_wait_listening(s_t.smtp_port);
     s_restart_hq(w);
 
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
-               "{\"id\":\"C2\",\"name\":\"Lakeside\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"NT1\",\"city\":\"C1\",\"name\":\"人民广场营业厅\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
-               "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+                "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
+                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
+                "{\"id\":\"C2\",\"name\":\"Lakeside\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"NT1\",\"city\":\"C1\",\"name\":\"人民广场营业厅\"}]}",
+                HBT_POLICY_QUICK_ALERTS);
 
+}
+
+/* How many entries GET /v1/notify/WHAT lists as `token` (which must be
+ * allowed to ask). */
+static size_t s_listed(hbt_world_t *w, const char *token, const char *what)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/notify/%s", what);
+    json_t *got = NULL;
+    assert_int_equal(hbt_http_as(w->hq.http, token, NULL, "GET", path, NULL, &got), 200);
+    size_t n = json_array_size(json_object_get(got, what));
+    json_decref(got);
+    return n;
 }
 
 HBT_TEST(test_alerts_reach_people)
@@ -496,20 +502,16 @@ HBT_TEST(test_alerts_reach_people)
         assert_string_equal(hbt_str(b, "receiver"), "city-ops");
         json_t *al = json_array_get(json_object_get(b, "alerts"), 0);
         json_t *labels = json_object_get(al, "labels");
-        assert_string_equal(hbt_str(labels, "hall"), "NT1");
-        assert_string_equal(hbt_str(labels, "city"), "C1");
-        assert_string_equal(hbt_str(labels, "province"), "P1");
+        hbt_assert_strs(labels, "hall", "NT1", "city", "C1", "province", "P1", NULL);
         assert_string_equal(hbt_str(al, "endsAt"), "0001-01-01T00:00:00Z");
         assert_true(strlen(hbt_str(al, "startsAt")) > 0);
         hbt_assert_contains(hbt_str(al, "generatorURL"), "http://hq.example/");
         if (strcmp(hbt_str(labels, "alertname"), "wait_sla") == 0) {
             json_t *ann = json_object_get(al, "annotations");
-            assert_string_equal(hbt_str(labels, "service"), "A");
-            assert_string_equal(hbt_str(labels, "priority"), "normal");
-            assert_string_equal(hbt_str(labels, "severity"), "warning");
-            assert_string_equal(hbt_str(ann, "summary"), "等候超过 2 秒 (A 业务, normal)");
-            assert_string_equal(hbt_str(ann, "summary_en"), "waiting over 2 s (service A, normal)");
-            assert_string_equal(hbt_str(ann, "limit_s"), "2");
+            hbt_assert_strs(labels, "service", "A", "priority", "normal", "severity", "warning",
+                            NULL);
+            hbt_assert_strs(ann, "summary", "等候超过 2 秒 (A 业务, normal)", "summary_en",
+                            "waiting over 2 s (service A, normal)", "limit_s", "2", NULL);
         }
     }
     /* The duty manager's WeCom robot: wait_sla only, once, as markdown. */
@@ -517,10 +519,9 @@ HBT_TEST(test_alerts_reach_people)
     json_t *wm = json_array_get(wecom, 0);
     assert_string_equal(hbt_str(wm, "msgtype"), "markdown");
     const char *md = hbt_str(json_object_get(wm, "markdown"), "content");
-    hbt_assert_contains(md, "等候超时");
-    hbt_assert_contains(md, "**人民广场营业厅** (NT1)");
-    hbt_assert_contains(md, "等候超过 2 秒 (A 业务, normal)");
-    hbt_assert_contains(md, "waiting over 2 s (service A, normal)");
+    hbt_assert_contains_all(md, "等候超时", "**人民广场营业厅** (NT1)",
+                            "等候超过 2 秒 (A 业务, normal)",
+                            "waiting over 2 s (service A, normal)", NULL);
     /* Nothing for the national operator: the hall was never offline. */
     assert_int_equal(json_array_size(national), 0);
     /* The province: what nobody acknowledged (wait_sla, hall_not_open;
@@ -611,9 +612,9 @@ HBT_TEST(test_alerts_reach_people)
     char merr[256];
     (void)merr;
     assert_int_equal(hbt_http_raw(w->hq.http, "GET", "/metrics", NULL, &mr), 0);
-    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_failed_attempts_total 2\n");
-    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_given_up_total 0\n");
-    hbt_assert_contains(mr.body, "\nhallbus_hq_notify_subscriptions 5\n");
+    hbt_assert_contains_all(mr.body, "\nhallbus_hq_notify_failed_attempts_total 2\n",
+                            "\nhallbus_hq_notify_given_up_total 0\n",
+                            "\nhallbus_hq_notify_subscriptions 5\n", NULL);
     hb_httpc_resp_free(&mr);
     snprintf(path, sizeof path, "/v1/notify/deliveries?alert=%lld", (long long)sla_id);
     del = hbt_req(w->hq.http, "GET", path, NULL, 200);
@@ -668,20 +669,9 @@ HBT_TEST(test_alerts_reach_people)
                                  &got),
                      403);
     json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops2, NULL, "GET", "/v1/notify/subscriptions", NULL,
-                                 &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "subscriptions")), 0);
-    json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops2, NULL, "GET", "/v1/notify/deliveries", NULL,
-                                 &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "deliveries")), 0);
-    json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops2, NULL, "GET", "/v1/notify/silences", NULL, &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "silences")), 0);
-    json_decref(got);
+    assert_int_equal(s_listed(w, ops2, "subscriptions"), 0);
+    assert_int_equal(s_listed(w, ops2, "deliveries"), 0);
+    assert_int_equal(s_listed(w, ops2, "silences"), 0);
     assert_int_equal(hbt_http_as(w->hq.http, ops1, NULL, "POST", "/v1/notify/subscriptions",
                                  "{\"id\":\"mine\",\"role\":\"operator\",\"scope\":\"region/C1\","
                                  "\"channels\":[{\"type\":\"hall_page\"}]}",
@@ -691,15 +681,8 @@ HBT_TEST(test_alerts_reach_people)
     json_decref(got);
     /* This city's operator sees its city's and its hall's subscriptions
      * (not the province's or the network's) and the hall's silence. */
-    assert_int_equal(hbt_http_as(w->hq.http, ops1, NULL, "GET", "/v1/notify/subscriptions", NULL,
-                                 &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "subscriptions")), 3);
-    json_decref(got);
-    assert_int_equal(hbt_http_as(w->hq.http, ops1, NULL, "GET", "/v1/notify/silences", NULL, &got),
-                     200);
-    assert_int_equal(json_array_size(json_object_get(got, "silences")), 1);
-    json_decref(got);
+    assert_int_equal(s_listed(w, ops1, "subscriptions"), 3);
+    assert_int_equal(s_listed(w, ops1, "silences"), 1);
 
     /* The same through hallctl. */
     static char out[1 << 16];
@@ -708,9 +691,7 @@ HBT_TEST(test_alerts_reach_people)
     assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "subscription-list", "--hq",
                                   w->hq.http, "--token", tok, NULL),
                      0);
-    hbt_assert_contains(out, "province");
-    hbt_assert_contains(out, "region/P1");
-    hbt_assert_contains(out, "escalated only");
+    hbt_assert_contains_all(out, "province", "region/P1", "escalated only", NULL);
     assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "silence-list", "--hq", w->hq.http,
                                   "--token", tok, NULL),
                      0);

@@ -158,11 +158,7 @@ static void test_ack_latency_and_link_states(void **state)
     int64_t t0 = hbt_now_us();
     const int64_t at = (int64_t)time(NULL) * 1000; /* the resend below sends the same bytes */
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(hbt_raw_send_batch_at(raw, (uint64_t)(3 * i + 1), 3, at), 0);
-        Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-        assert_non_null(ack);
-        assert_int_equal(ack->ack->committed_seq, 3 * i + 3);
-        hb_frame_free(ack);
+        assert_int_equal(hbt_raw_send_acked(raw, (uint64_t)(3 * i + 1), 3, at), 3 * i + 3);
     }
     double took = (double)(hbt_now_us() - t0) / 1e6;
     char *t = s_scrape(hq);
@@ -191,11 +187,7 @@ static void test_ack_latency_and_link_states(void **state)
 
     /* A resend of what HQ holds (the same bytes, whenever it is sent):
      * acknowledged again, not timed again. */
-    assert_int_equal(hbt_raw_send_batch_at(raw, 1, 3, at), 0);
-    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    assert_int_equal(ack->ack->committed_seq, 15);
-    hb_frame_free(ack);
+    assert_int_equal(hbt_raw_send_acked(raw, 1, 3, at), 15);
     t = s_scrape(hq);
     assert_true(hbt_sample(t, ACK_COUNT) == 5);
     assert_true(hbt_sample(t, "hallbus_hq_events_duplicate_total") == 3);
@@ -216,11 +208,7 @@ static void test_ack_latency_and_link_states(void **state)
     assert_true(hbt_sample(t, "hallbus_hq_refused_total{reason=\"malformed\"}") == 1);
     free(t);
     /* The next good batch is taken: online again, and timed. */
-    assert_int_equal(hbt_raw_send_batch(raw, 16, 2), 0);
-    ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
-    assert_non_null(ack);
-    assert_int_equal(ack->ack->committed_seq, 17);
-    hb_frame_free(ack);
+    assert_int_equal(hbt_raw_send_acked(raw, 16, 2, 0), 17);
     t = s_scrape(hq);
     assert_true(hbt_sample(t, STATE("blocked")) == 0);
     assert_true(hbt_sample(t, STATE("online")) == 1);

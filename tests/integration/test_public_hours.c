@@ -59,19 +59,15 @@ static void s_header(const char *head, const char *name, char *out, size_t outle
 
 static void s_setup_org(hbt_world_t *w)
 {
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"SH\",\"name\":\"Shanghai\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"H1\",\"city\":\"SH\",\"name\":\"人民广场营业厅\"},"
-               "{\"id\":\"H2\",\"city\":\"SH\",\"name\":\"Century Avenue\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{\"mon\":[\"09:00-17:00\"],"
-               "\"tue\":[\"09:00-17:00\"],\"wed\":[\"09:00-17:00\"],\"thu\":[\"09:00-17:00\"],"
-               "\"fri\":[\"09:00-12:00\",\"13:00-17:00\"],\"sat\":[\"10:00-15:00\"],\"sun\":[]}}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+                "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"
+                "{\"id\":\"SH\",\"name\":\"Shanghai\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"H1\",\"city\":\"SH\",\"name\":\"人民广场营业厅\"},"
+                "{\"id\":\"H2\",\"city\":\"SH\",\"name\":\"Century Avenue\"}]}",
+                "{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{\"mon\":[\"09:00-17:00\"],"
+                "\"tue\":[\"09:00-17:00\"],\"wed\":[\"09:00-17:00\"],\"thu\":[\"09:00-17:00\"],"
+                "\"fri\":[\"09:00-12:00\",\"13:00-17:00\"],\"sat\":[\"10:00-15:00\"],\"sun\":[]}}");
 }
 
 HBT_TEST(test_public_hours)

@@ -11,7 +11,7 @@
  * The recomputation below is written from docs/REPORTS.md's definitions,
  * apart from hqd's code: one pass over each hall's stream, with sorted
  * lists for exact percentiles. */
-#include "harness.h"
+#include "world.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #define HALLS 4
 #define SEED 20261023
@@ -73,85 +73,36 @@ static const char *const s_region_policies[][2] = {
     {"/v1/policies/halls/R2", "{" HOURS("08:45") "}"},
 };
 
-/* A hall's own policy file: its zone, open round the clock so that events
- * may be posted whenever the test runs. */
-#define HALL_POLICY(tz)                                                                           \
-    "{\"timezone\":\"" tz "\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                      \
-    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
-    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}"
+/* Small queues and frequent fold saves: the kill below then meets rollups
+ * that read back from the store and replay saved states. */
+static const hbt_world_spec_t s_world = {
+    .tag = "reports",
+    .halls = {"R1", "R2", "R3", "R4"},
+    .hq_args = {"--rollup_queue_bytes", "1M", "--rollup_commit_every", "1s"}};
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t halls[HALLS];
-} world_t;
-
-static void s_call(const char *base, const char *method, const char *path, const char *body,
-                   int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http(base, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.400s", method, path, status, want, dump ? dump : "");
-    }
-    json_decref(resp);
-}
-
+/* The organisation and the policies before the halls start (the test
+ * starts them), each hall's own policy file open round the clock in its
+ * zone so that events may be posted whenever the test runs. */
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "reports");
-    hbt_hq_init(&w->hq, w->root);
-    /* Small queues and frequent fold saves: the kill below then meets
-     * rollups that read back from the store and replay saved states. */
-    const char *extra[] = {"--rollup_queue_bytes", "1M", "--rollup_commit_every", "1s"};
-    for (size_t i = 0; i < 4; i++)
-        snprintf(w->hq.extra[i], sizeof w->hq.extra[i], "%s", extra[i]);
-    w->hq.n_extra = 4;
-    hbt_hq_start(&w->hq);
-    s_call(w->hq.http, "PUT", "/v1/org", ORG, 200);
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200);
     for (size_t i = 0; i < sizeof s_region_policies / sizeof s_region_policies[0]; i++)
-        s_call(w->hq.http, "PUT", s_region_policies[i][0], s_region_policies[i][1], 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+        hbt_req_ok(w->hq.http, "PUT", s_region_policies[i][0], s_region_policies[i][1], 200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     for (int i = 0; i < HALLS; i++) {
-        hbt_hall_t *h = &w->halls[i];
-        hbt_hall_enroll(&w->hq, h, s_halls[i].id);
-        hbt_hall_set_engine(h,
+        assert_string_equal(w->hall[i].id, s_halls[i].id);
+        hbt_hall_set_engine(&w->hall[i],
                             strcmp(s_halls[i].tz, "Europe/Berlin") == 0
-                                ? HALL_POLICY("Europe/Berlin")
-                                : HALL_POLICY("Asia/Shanghai"),
+                                ? HBT_POLICY_OPEN_IN("Europe/Berlin")
+                                : HBT_POLICY_OPEN_IN("Asia/Shanghai"),
                             NULL);
     }
-    *state = w;
     return 0;
 }
 
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
-
-/* Waits until the hall runs HQ's published policy (version 1). */
-static void s_wait_policy(hbt_hall_t *h)
-{
-    int64_t deadline = hbt_now_ms() + 20000;
-    while (hbt_now_ms() < deadline) {
-        json_t *p = hbt_get(h->http, "/v1/policy");
-        int64_t v = p ? hbt_int(p, "version") : -1;
-        json_decref(p);
-        if (v == 1)
-            return;
-        hbt_sleep_ms(100);
-    }
-    fail_msg("hall %s did not apply HQ's policy within 20 s", h->id);
-}
+#define HBT_FIXTURE s_setup, hbt_world_teardown, &s_world
 
 /* ------------------------------------------------------ the traffic ---- */
 
@@ -172,7 +123,7 @@ static int64_t s_ms_of(const json_t *ev)
 /* One simulated day of hall `i` posted to its branchd, with deadlines on
  * complaints (some are missed) and now and then a ticket transferred to
  * another service right after it was issued. Returns the events posted. */
-static size_t s_play_day(world_t *w, int i, int day_index)
+static size_t s_play_day(hbt_world_t *w, int i, int day_index)
 {
     int32_t day;
     assert_int_equal(hb_date_parse(s_dates[day_index], &day), 0);
@@ -206,7 +157,7 @@ static size_t s_play_day(world_t *w, int i, int day_index)
         }
         if (json_array_size(batch) >= 400) {
             char *text = json_dumps(batch, JSON_COMPACT);
-            s_call(w->halls[i].http, "POST", "/v1/events", text, 200);
+            hbt_req_ok(w->hall[i].http, "POST", "/v1/events", text, 200);
             free(text);
             posted += json_array_size(batch);
             json_array_clear(batch);
@@ -214,7 +165,7 @@ static size_t s_play_day(world_t *w, int i, int day_index)
     }
     if (json_array_size(batch)) {
         char *text = json_dumps(batch, JSON_COMPACT);
-        s_call(w->halls[i].http, "POST", "/v1/events", text, 200);
+        hbt_req_ok(w->hall[i].http, "POST", "/v1/events", text, 200);
         free(text);
         posted += json_array_size(batch);
     }
@@ -373,12 +324,6 @@ static tally_t *s_day_of(model_t *m, int64_t ms)
     return d >= 0 && d < MAX_DAYS ? &m->days[d] : &sink;
 }
 
-static const char *s_str(const json_t *ev, const char *name)
-{
-    const char *s = json_string_value(json_object_get(ev, name));
-    return s ? s : "";
-}
-
 static int64_t s_num(const json_t *ev, const char *name)
 {
     return (int64_t)json_integer_value(json_object_get(ev, name));
@@ -456,16 +401,16 @@ static void s_counter_to(model_t *m, mcounter_t *c, int state, int64_t t)
 
 static void s_model_event(model_t *m, const json_t *ev)
 {
-    const char *type = s_str(ev, "type");
+    const char *type = hbt_str(ev, "type");
     int64_t t = s_ms_of(ev);
     tally_t *d = s_day_of(m, t);
     d->events++;
     if (strcmp(type, "ticket_issued") == 0) {
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), true);
-        snprintf(k->svc, sizeof k->svc, "%s", s_str(ev, "service"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
+        snprintf(k->svc, sizeof k->svc, "%s", hbt_str(ev, "service"));
         k->staff[0] = '\0';
         k->called = false;
-        const char *prio = s_str(ev, "priority"), *src = s_str(ev, "source");
+        const char *prio = hbt_str(ev, "priority"), *src = hbt_str(ev, "source");
         k->prio = strcmp(prio, "appointment") == 0;
         d->issued++;
         d->issued_kiosk += strcmp(src, "kiosk") == 0;
@@ -475,8 +420,8 @@ static void s_model_event(model_t *m, const json_t *ev)
         d->issued_appointment += k->prio;
         SVC(d, k->svc)->a++;
     } else if (strcmp(type, "ticket_called") == 0) {
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), true);
-        s_counter_to(m, s_counter(m, s_str(ev, "counter")), 2, t);
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
+        s_counter_to(m, s_counter(m, hbt_str(ev, "counter")), 2, t);
         if (!k->called) {
             k->called = true;
             d->called++;
@@ -486,17 +431,17 @@ static void s_model_event(model_t *m, const json_t *ev)
         }
     } else if (strcmp(type, "ticket_recalled") == 0) {
         d->recalled++;
-        s_counter_to(m, s_counter(m, s_str(ev, "counter")), 2, t);
+        s_counter_to(m, s_counter(m, hbt_str(ev, "counter")), 2, t);
     } else if (strcmp(type, "service_started") == 0) {
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), false);
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), false);
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (k)
-            snprintf(k->staff, sizeof k->staff, "%s", s_str(ev, "staff"));
-        snprintf(c->staff, sizeof c->staff, "%s", s_str(ev, "staff"));
+            snprintf(k->staff, sizeof k->staff, "%s", hbt_str(ev, "staff"));
+        snprintf(c->staff, sizeof c->staff, "%s", hbt_str(ev, "staff"));
         if (c->state != 2)
             s_counter_to(m, c, 2, t);
     } else if (strcmp(type, "service_completed") == 0) {
-        const char *outcome = s_str(ev, "outcome");
+        const char *outcome = hbt_str(ev, "outcome");
         d->served++;
         d->served_done += strcmp(outcome, "done") == 0;
         d->served_referred += strcmp(outcome, "referred") == 0;
@@ -505,9 +450,9 @@ static void s_model_event(model_t *m, const json_t *ev)
         d->service_n++;
         d->service_sum += s_num(ev, "duration_s");
         s_vec_add(&d->services, (uint32_t)s_num(ev, "duration_s"));
-        s_biz(d, s_str(ev, "business_type"), 1);
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), false);
+        s_biz(d, hbt_str(ev, "business_type"), 1);
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), false);
         const char *staff = k && k->staff[0] ? k->staff : c->staff;
         if (staff[0])
             STAFF(d, staff)->a++;
@@ -516,25 +461,25 @@ static void s_model_event(model_t *m, const json_t *ev)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "ticket_no_show") == 0) {
         d->no_shows++;
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->staff[0])
             STAFF(d, c->staff)->b++;
         if (c->state == 2)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "ticket_transferred") == 0) {
         d->transferred++;
-        mticket_t *k = s_ticket(m, s_str(ev, "ticket"), true);
-        snprintf(k->svc, sizeof k->svc, "%s", s_str(ev, "to_service"));
-        if (s_str(ev, "counter")[0]) {
-            mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
+        snprintf(k->svc, sizeof k->svc, "%s", hbt_str(ev, "to_service"));
+        if (hbt_str(ev, "counter")[0]) {
+            mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
             if (c->state == 2)
                 s_counter_to(m, c, 1, t);
         }
     } else if (strcmp(type, "ticket_cancelled") == 0) {
         d->cancelled++;
     } else if (strcmp(type, "counter_opened") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
-        snprintf(c->staff, sizeof c->staff, "%s", s_str(ev, "staff"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
+        snprintf(c->staff, sizeof c->staff, "%s", hbt_str(ev, "staff"));
         int32_t day = hb_tz_local_day(m->tz, t);
         if (m->opened_day != day) {
             m->opened_day = day;
@@ -553,27 +498,27 @@ static void s_model_event(model_t *m, const json_t *ev)
         if (c->state != 1)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "counter_paused") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->state != 3)
             s_counter_to(m, c, 3, t);
     } else if (strcmp(type, "counter_resumed") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->state != 1)
             s_counter_to(m, c, 1, t);
     } else if (strcmp(type, "counter_closed") == 0) {
-        mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->state != 0)
             s_counter_to(m, c, 0, t);
     } else if (strcmp(type, "complaint_opened") == 0) {
         assert_true(m->n_complaints < 256);
         mcomplaint_t *k = &m->complaints[m->n_complaints++];
         memset(k, 0, sizeof *k);
-        snprintf(k->id, sizeof k->id, "%s", s_str(ev, "complaint"));
+        snprintf(k->id, sizeof k->id, "%s", hbt_str(ev, "complaint"));
         k->ack_due = s_num(ev, "ack_due_ms");
         k->resolve_due = s_num(ev, "resolve_due_ms");
         d->c_opened++;
     } else if (strcmp(type, "complaint_acknowledged") == 0) {
-        mcomplaint_t *k = s_complaint(m, s_str(ev, "complaint"));
+        mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         if (k && k->acked)
             return;
         d->c_acked++;
@@ -587,16 +532,16 @@ static void s_model_event(model_t *m, const json_t *ev)
             k->acked = true;
     } else if (strcmp(type, "complaint_escalated") == 0) {
         d->c_escalated++;
-        mcomplaint_t *k = s_complaint(m, s_str(ev, "complaint"));
+        mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         bool missed = json_is_true(json_object_get(ev, "automatic")) &&
-                      strcmp(s_str(ev, "missed"), "") != 0 &&
-                      strcmp(s_str(ev, "missed"), "unspecified") != 0;
+                      strcmp(hbt_str(ev, "missed"), "") != 0 &&
+                      strcmp(hbt_str(ev, "missed"), "unspecified") != 0;
         if (k && missed && !k->overdue) {
             k->overdue = true;
             d->c_overdue++;
         }
     } else if (strcmp(type, "complaint_resolved") == 0) {
-        mcomplaint_t *k = s_complaint(m, s_str(ev, "complaint"));
+        mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         d->c_resolved++;
         if (!k || !k->resolve_due || t <= k->resolve_due) {
             d->c_res_sla++;
@@ -610,8 +555,8 @@ static void s_model_event(model_t *m, const json_t *ev)
     } else if (strcmp(type, "satisfaction_scored") == 0) {
         int64_t s = s_num(ev, "score");
         if (s >= 1 && s <= 5) {
-            mticket_t *k = s_ticket(m, s_str(ev, "ticket"), false);
-            mcounter_t *c = s_counter(m, s_str(ev, "counter"));
+            mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), false);
+            mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
             const char *staff = k && k->staff[0] ? k->staff : c->staff;
             if (staff[0])
                 STAFF(d, staff)->c++;
@@ -622,15 +567,15 @@ static void s_model_event(model_t *m, const json_t *ev)
     } else if (strcmp(type, "device_status") == 0) {
         mdevice_t *dv = NULL;
         for (size_t i = 0; i < m->n_devices; i++)
-            if (strcmp(m->devices[i].id, s_str(ev, "device")) == 0)
+            if (strcmp(m->devices[i].id, hbt_str(ev, "device")) == 0)
                 dv = &m->devices[i];
         if (!dv) {
             assert_true(m->n_devices < 8);
             dv = &m->devices[m->n_devices++];
             memset(dv, 0, sizeof *dv);
-            snprintf(dv->id, sizeof dv->id, "%s", s_str(ev, "device"));
+            snprintf(dv->id, sizeof dv->id, "%s", hbt_str(ev, "device"));
         }
-        bool fault = strcmp(s_str(ev, "state"), "ok") != 0;
+        bool fault = strcmp(hbt_str(ev, "state"), "ok") != 0;
         if (dv->since && !fault) {
             s_span(m, dv->since, t, 4);
             dv->since = 0;
@@ -650,7 +595,7 @@ static void s_model_event(model_t *m, const json_t *ev)
 }
 
 /* Every stored event of hall `i`, read back from HQ, through the model. */
-static void s_model(world_t *w, int i, model_t *m)
+static void s_model(hbt_world_t *w, int i, model_t *m)
 {
     memset(m, 0, sizeof *m);
     m->tz = s_tz(s_halls[i].tz);
@@ -815,19 +760,12 @@ static void s_compare(const json_t *o, tally_t *t, const char *what, checks_t *c
 /* The row of `rows` whose `member` is `key`. */
 static const json_t *s_row(const json_t *rows, const char *member, const char *key)
 {
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        if (strcmp(s_str(r, member), key) == 0)
-            return r;
-    }
-    return NULL;
+    return hbt_find(rows, member, key);
 }
 
 /* The breakdowns of one hall's day: by staff and by service as the events
  * say, and the hours adding up to the day. */
-static void s_check_rows(world_t *w, const char *hall, const char *date, const tally_t *t,
+static void s_check_rows(hbt_world_t *w, const char *hall, const char *date, const tally_t *t,
                          checks_t *c)
 {
     char path[200], what[120];
@@ -841,7 +779,7 @@ static void s_check_rows(world_t *w, const char *hall, const char *date, const t
         const json_t *r = s_row(rows, "staff", t->staff[i].key);
         if (!r)
             fail_msg("%s: no row", what);
-        assert_string_equal(s_str(r, "hall"), hall);
+        assert_string_equal(hbt_str(r, "hall"), hall);
         s_expect_int(r, "served", t->staff[i].a, what);
         s_expect_int(r, "no_shows", t->staff[i].b, what);
         s_expect_int(r, "satisfaction_count", t->staff[i].c, what);
@@ -896,7 +834,7 @@ static size_t s_scope_halls(const char *scope, int out[HALLS])
 }
 
 /* Every scope, every period of the days played, against the models. */
-static void s_check_all(world_t *w, model_t *models, int n_days, checks_t *c)
+static void s_check_all(hbt_world_t *w, model_t *models, int n_days, checks_t *c)
 {
     for (int i = 0; i < HALLS; i++)
         for (int d = 0; d < n_days; d++)
@@ -952,24 +890,14 @@ static void s_check_all(world_t *w, model_t *models, int n_days, checks_t *c)
 }
 
 /* Waits until HQ holds every hall's stream and has rolled it all up. */
-static void s_wait_rolled(world_t *w, int n_halls)
+static void s_wait_rolled(hbt_world_t *w, int n_halls)
 {
     for (int i = 0; i < n_halls; i++)
-        assert_true(hbt_wait_synced(&w->hq, &w->halls[i], 60000));
-    int64_t deadline = hbt_now_ms() + 60000;
-    for (;;) {
-        json_t *o = hbt_get(w->hq.http, "/v1/reports/kpi?scope=CN&period=day&date=2026-10-23");
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups did not catch up within 60 s");
-        hbt_sleep_ms(100);
-    }
+        assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 60000));
+    hbt_wait_rolled_up(&w->hq, "CN", "2026-10-23", 60000);
 }
 
-static void s_models(world_t *w, model_t *models)
+static void s_models(hbt_world_t *w, model_t *models)
 {
     for (int i = 0; i < HALLS; i++)
         s_model(w, i, &models[i]);
@@ -982,20 +910,20 @@ static void s_models_free(model_t *models)
             s_tally_free(&models[i].days[d]);
 }
 
-static void test_every_kpi_equals_the_events(void **state)
+HBT_TEST(test_every_kpi_equals_the_events)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     /* R4 cannot reach HQ while it plays its three days: they arrive late. */
     char real_hq[64];
-    snprintf(real_hq, sizeof real_hq, "%s", w->halls[3].hq_endpoint);
-    snprintf(w->halls[3].hq_endpoint, sizeof w->halls[3].hq_endpoint, "tcp://127.0.0.1:%d",
+    snprintf(real_hq, sizeof real_hq, "%s", w->hall[3].hq_endpoint);
+    snprintf(w->hall[3].hq_endpoint, sizeof w->hall[3].hq_endpoint, "tcp://127.0.0.1:%d",
              hbt_free_port());
     for (int i = 0; i < HALLS; i++)
-        hbt_hall_start(&w->halls[i]);
+        hbt_hall_start(&w->hall[i]);
     /* The rollups measure against the policy HQ has published by the time
      * they count: wait until it reached the halls and the rollups. */
     for (int i = 0; i < 3; i++)
-        s_wait_policy(&w->halls[i]);
+        hbt_wait_policy(&w->hall[i], 1, 20000);
     int64_t deadline = hbt_now_ms() + 10000;
     for (;;) {
         json_t *st = hbt_get(w->hq.http, "/v1/status");
@@ -1023,9 +951,9 @@ static void test_every_kpi_equals_the_events(void **state)
     s_models_free(models);
 
     /* R4 reconnects and delivers three days at once. */
-    hbt_hall_stop(&w->halls[3], SIGTERM);
-    snprintf(w->halls[3].hq_endpoint, sizeof w->halls[3].hq_endpoint, "%s", real_hq);
-    hbt_hall_start(&w->halls[3]);
+    hbt_hall_stop(&w->hall[3], SIGTERM);
+    snprintf(w->hall[3].hq_endpoint, sizeof w->hall[3].hq_endpoint, "%s", real_hq);
+    hbt_hall_start(&w->hall[3]);
     s_wait_rolled(w, HALLS);
     s_models(w, models);
     assert_true(models[3].days[2].issued > 50);
@@ -1095,12 +1023,4 @@ static void test_every_kpi_equals_the_events(void **state)
     fprintf(stderr, "%zu answers compared: %zu fields and %zu percentiles equal to the events\n",
             c.answers, c.fields, c.percentiles);
     assert_true(c.answers > 100);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_kpi_equals_the_events, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

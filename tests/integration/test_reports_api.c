@@ -9,7 +9,7 @@
  * a page at a time, and a ticket's story. And every refusal: an unknown
  * scope (404), a malformed date, period, breakdown or format, a range too
  * long (400, naming the field), and archive searches without a bound. */
-#include "harness.h"
+#include "world.h"
 
 #include "hallbus/httpc.h"
 #include "hallbus/time.h"
@@ -24,12 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
-#define HALL_POLICY(tz)                                                                           \
-    "{\"timezone\":\"" tz "\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                      \
-    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
-    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}"
+#include "runner.h"
 
 #define ORG                                                                                       \
     "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"                    \
@@ -38,57 +33,28 @@
     "\"halls\":[{\"id\":\"T1\",\"city\":\"C1\",\"name\":\"上海营业厅\"},"                          \
     "{\"id\":\"T2\",\"city\":\"C1\",\"name\":\"Berlin\"}]}"
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t t1, t2;
-} world_t;
+static const hbt_world_spec_t s_world = {
+    .tag = "repapi", .halls = {"T1", "T2"}, .hq_args = {"--rollup_commit_every", "100ms"}};
 
-static void s_call(const char *base, const char *method, const char *path, const char *body,
-                   int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http(base, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.600s", method, path, status, want, dump ? dump : "");
-    }
-    json_decref(resp);
-}
-
+/* The organisation and the policies before the halls start, so that they
+ * run them. */
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "repapi");
-    hbt_hq_init(&w->hq, w->root);
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--rollup_commit_every");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "100ms");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    s_call(w->hq.http, "PUT", "/v1/org", ORG, 200);
-    s_call(w->hq.http, "PUT", "/v1/policies/national", HALL_POLICY("Asia/Shanghai"), 200);
-    s_call(w->hq.http, "PUT", "/v1/policies/halls/T2", "{\"timezone\":\"Europe/Berlin\"}", 200);
-    s_call(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
-    hbt_hall_enroll(&w->hq, &w->t1, "T1");
-    hbt_hall_enroll(&w->hq, &w->t2, "T2");
-    hbt_hall_set_engine(&w->t1, HALL_POLICY("Asia/Shanghai"), NULL);
-    hbt_hall_set_engine(&w->t2, HALL_POLICY("Europe/Berlin"), NULL);
-    hbt_hall_start(&w->t1);
-    hbt_hall_start(&w->t2);
-    *state = w;
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_OPEN_IN("Asia/Shanghai"),
+               200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/T2", "{\"timezone\":\"Europe/Berlin\"}", 200);
+    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_hall_set_engine(&w->hall[0], HBT_POLICY_OPEN_IN("Asia/Shanghai"), NULL);
+    hbt_hall_set_engine(&w->hall[1], HBT_POLICY_OPEN_IN("Europe/Berlin"), NULL);
+    hbt_hall_start(&w->hall[0]);
+    hbt_hall_start(&w->hall[1]);
     return 0;
 }
 
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->t1, SIGTERM);
-    hbt_hall_stop(&w->t2, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
-}
+#define HBT_FIXTURE s_setup, hbt_world_teardown, &s_world
 
 /* Posts events given as (local date, local time, JSON members) in the
  * hall's zone; `at` may also be given in UTC with a trailing 'Z'. */
@@ -110,29 +76,19 @@ static void s_post(hbt_hall_t *h, const ev_t *evs, size_t n)
         json_array_append_new(arr, o);
     }
     char *body = json_dumps(arr, JSON_COMPACT);
-    s_call(h->http, "POST", "/v1/events", body, 200);
+    hbt_req_ok(h->http, "POST", "/v1/events", body, 200);
     free(body);
     json_decref(arr);
 }
 
-static void s_wait_rolled(world_t *w)
+static void s_wait_rolled(hbt_world_t *w)
 {
-    assert_true(hbt_wait_synced(&w->hq, &w->t1, 30000));
-    assert_true(hbt_wait_synced(&w->hq, &w->t2, 30000));
-    int64_t deadline = hbt_now_ms() + 30000;
-    for (;;) {
-        json_t *o = hbt_get(w->hq.http, "/v1/reports/kpi?scope=CN&period=day&date=2026-10-24");
-        bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
-        json_decref(o);
-        if (done)
-            return;
-        if (hbt_now_ms() > deadline)
-            fail_msg("the rollups did not catch up within 30 s");
-        hbt_sleep_ms(50);
-    }
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 30000));
+    hbt_wait_rolled_up(&w->hq, "CN", "2026-10-24", 30000);
 }
 
-static json_t *s_kpi(world_t *w, const char *query)
+static json_t *s_kpi(hbt_world_t *w, const char *query)
 {
     char path[512];
     snprintf(path, sizeof path, "/v1/reports/kpi?%s", query);
@@ -223,11 +179,11 @@ static const ev_t s_t2_events[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static void test_local_days_and_hours(void **state)
+HBT_TEST(test_local_days_and_hours)
 {
-    world_t *w = *state;
-    s_post(&w->t1, s_t1_events, N(s_t1_events));
-    s_post(&w->t2, s_t2_events, N(s_t2_events));
+    hbt_world_t *w = *state;
+    s_post(&w->hall[0], s_t1_events, N(s_t1_events));
+    s_post(&w->hall[1], s_t2_events, N(s_t2_events));
     s_wait_rolled(w);
 
     /* T1: one ticket each side of its midnight (the same UTC day). */
@@ -340,11 +296,11 @@ static void test_local_days_and_hours(void **state)
     json_decref(o);
 }
 
-static void test_exports_ranks_and_readiness(void **state)
+HBT_TEST(test_exports_ranks_and_readiness)
 {
-    world_t *w = *state;
-    s_post(&w->t1, s_t1_events, N(s_t1_events));
-    s_post(&w->t2, s_t2_events, N(s_t2_events));
+    hbt_world_t *w = *state;
+    s_post(&w->hall[0], s_t1_events, N(s_t1_events));
+    s_post(&w->hall[1], s_t2_events, N(s_t2_events));
     s_wait_rolled(w);
 
     /* CSV: the byte order mark, one header row, the JSON's columns, and
@@ -359,9 +315,8 @@ static void test_exports_ranks_and_readiness(void **state)
     assert_memory_equal(r.body, "\xEF\xBB\xBF", 3);
     char *csv = strndup(r.body + 3, r.body_len - 3);
     hb_httpc_resp_free(&r);
-    hbt_assert_contains(csv, "scope,period,from,to,business,issued,");
-    hbt_assert_contains(csv, "\r\nC1,month,2026-10-01,2026-10-31,\"'=1+2\",");
-    hbt_assert_contains(csv, "wait_p50_s");
+    hbt_assert_contains_all(csv, "scope,period,from,to,business,issued,",
+                            "\r\nC1,month,2026-10-01,2026-10-31,\"'=1+2\",", "wait_p50_s", NULL);
     size_t lines = 0;
     for (const char *p = csv; (p = strstr(p, "\r\n")); p += 2)
         lines++;
@@ -412,7 +367,7 @@ static void test_exports_ranks_and_readiness(void **state)
              "[{\"type\":\"ticket_issued\",\"at\":\"%s\",\"ticket\":\"N001\",\"service\":\"A\","
              "\"priority\":\"normal\",\"source\":\"kiosk\"}]",
              now);
-    s_call(w->t1.http, "POST", "/v1/events", body, 200);
+    hbt_req_ok(w->hall[0].http, "POST", "/v1/events", body, 200);
     s_wait_rolled(w);
     const hb_tz_t *sh = NULL;
     assert_int_equal(hb_tz_get("Asia/Shanghai", &sh, NULL, 0), 0);
@@ -427,11 +382,11 @@ static void test_exports_ranks_and_readiness(void **state)
     json_decref(o);
 }
 
-static void test_archive(void **state)
+HBT_TEST(test_archive)
 {
-    world_t *w = *state;
-    s_post(&w->t1, s_t1_events, N(s_t1_events));
-    s_post(&w->t2, s_t2_events, N(s_t2_events));
+    hbt_world_t *w = *state;
+    s_post(&w->hall[0], s_t1_events, N(s_t1_events));
+    s_post(&w->hall[1], s_t2_events, N(s_t2_events));
     s_wait_rolled(w);
 
     /* T1's two days, the ticket's own events. */
@@ -512,11 +467,11 @@ static void test_archive(void **state)
 }
 
 /* Every refusal names what it refuses. */
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
-    world_t *w = *state;
-    s_post(&w->t1, s_t1_events, 1);
-    s_post(&w->t2, s_t2_events, 1);
+    hbt_world_t *w = *state;
+    s_post(&w->hall[0], s_t1_events, 1);
+    s_post(&w->hall[1], s_t2_events, 1);
     s_wait_rolled(w);
     static const struct {
         const char *path;
@@ -578,15 +533,4 @@ static void test_refusals(void **state)
         }
         json_decref(o);
     }
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_local_days_and_hours, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_exports_ranks_and_readiness, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_archive, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

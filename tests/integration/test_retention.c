@@ -174,10 +174,9 @@ static void test_old_events_and_rollups_go(void **state)
                      0);
     char *text = strndup(r.body, r.body_len);
     hb_httpc_resp_free(&r);
-    hbt_assert_contains(text, "hallbus_hq_retention_events_deleted_total 70");
-    hbt_assert_contains(text, "hallbus_hq_data_bytes{environment=\"rollups\"}");
-    hbt_assert_contains(text, "hallbus_hq_disk_avail_bytes");
-    hbt_assert_contains(text, "hallbus_hq_rollup_lag_events 0");
+    hbt_assert_contains_all(text, "hallbus_hq_retention_events_deleted_total 70",
+                            "hallbus_hq_data_bytes{environment=\"rollups\"}",
+                            "hallbus_hq_disk_avail_bytes", "hallbus_hq_rollup_lag_events 0", NULL);
     free(text);
 }
 

@@ -32,30 +32,6 @@
 
 static hbt_tmpdir_t s_tmp = {.tag = "startup"};
 
-/* Reads a whole (small) file into `out`. */
-static void s_read(const char *path, char *out, size_t len)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(out, 1, len - 1, f);
-    out[n] = '\0';
-    fclose(f);
-}
-
-/* Waits until the file at `path` holds `text`; false after `ms`. */
-static bool s_wait_for(const char *path, const char *text, int ms)
-{
-    static char buf[1 << 20];
-    for (int64_t end = hbt_now_ms() + ms; hbt_now_ms() < end; hbt_sleep_ms(50)) {
-        s_read(path, buf, sizeof buf);
-        if (strstr(buf, text))
-            return true;
-    }
-    return false;
-}
-
 /* ------------------------------------------------------ one folder, one */
 
 #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
@@ -286,10 +262,10 @@ HBT_TEST(test_sighup_keeps_hall_id)
     kill(hall.proc.pid, SIGHUP);
     char log[400];
     snprintf(log, sizeof log, "%s/branchd.log", hall.dir);
-    assert_true(s_wait_for(log, "configuration reloaded from", 10000));
+    assert_true(hbt_wait_log(log, "configuration reloaded from", 10000));
     hbt_hall_stop(&hall, SIGTERM);
     static char text[1 << 20];
-    s_read(log, text, sizeof text);
+    hbt_read_file(log, text, sizeof text);
     const char *reloaded = strstr(text, "configuration reloaded from");
     const char *line = reloaded;
     while (line > text && line[-1] != '\n')

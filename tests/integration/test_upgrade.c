@@ -248,9 +248,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
      * published now is applied (and reported applied) by all three. */
     int64_t before = s_hall_policy_version(&w->hall[OLD_A]);
     hbt_req_ok(hq->http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+               HBT_POLICY_OPEN_AND
                "\"diversion\":{\"threshold\":77}}",
                200);
     json_t *pub = hbt_req(hq->http, "POST", "/v1/policies/publish", "{}", 200);

@@ -39,27 +39,6 @@
 
 static hbt_tmpdir_t s_tmp = {.tag = "watchdog"};
 
-static void s_read(const char *path, char *out, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(out, 1, len - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Waits until `path` holds `needle`; false after `ms`. */
-static bool s_wait_log(const char *path, const char *needle, int ms)
-{
-    static char text[1 << 20];
-    for (int64_t end = hbt_now_ms() + ms; hbt_now_ms() < end; hbt_sleep_ms(50)) {
-        s_read(path, text, sizeof text);
-        if (strstr(text, needle))
-            return true;
-    }
-    return false;
-}
-
 /* hqd started under the pretend systemd; the variables are unset again at
  * once, so nothing else this test starts inherits them. */
 static hbt_notify_t *s_start_hq(hbt_hq_t *hq, const char *watchdog_usec)
@@ -118,7 +97,7 @@ static void test_stuck_writer_stops_the_pets(void **state)
      * stop. Counted over 3 s from 4.5 s on. */
     char log[400];
     snprintf(log, sizeof log, "%s/hqd.log", hq.root);
-    assert_true(s_wait_log(log, "thread writer (", 10000));
+    assert_true(hbt_wait_log(log, "thread writer (", 10000));
     int64_t noticed = hbt_now_ms() - held_at;
     while (hbt_now_ms() - held_at < 4500)
         hbt_sleep_ms(50);
@@ -135,7 +114,7 @@ static void test_stuck_writer_stops_the_pets(void **state)
     mdb_txn_abort(txn);
     hb_store_close(&other);
     assert_true(hbt_wait_synced(&hq, &hall, 15000));
-    assert_true(s_wait_log(log, "every thread makes progress again", 10000));
+    assert_true(hbt_wait_log(log, "every thread makes progress again", 10000));
     int p2 = hbt_notify_peek(l, NULL, 0);
     hbt_sleep_ms(2000);
     int again = hbt_notify_peek(l, NULL, 0) - p2;
@@ -155,7 +134,7 @@ static void test_stuck_writer_stops_the_pets(void **state)
         fail_msg("the writer was called stuck after %lld ms, before its 3 s", (long long)noticed);
     assert_true(stored < (int64_t)last);
     static char text[1 << 20];
-    s_read(log, text, sizeof text);
+    hbt_read_file(log, text, sizeof text);
     hbt_assert_contains(text, "made no progress: systemd's watchdog is no longer petted");
 }
 
@@ -313,7 +292,7 @@ static void test_long_rebuild_extends_the_start(void **state)
     char log[400];
     snprintf(log, sizeof log, "%s/hqd.log", hq.root);
     static char text[1 << 20];
-    s_read(log, text, sizeof text);
+    hbt_read_file(log, text, sizeof text);
     const char *rebuilt = strstr(text, "live: 1 hall(s) rebuilt (0 from a snapshot) with ");
     assert_non_null(rebuilt);
     unsigned long long events = 0;

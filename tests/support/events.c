@@ -6,6 +6,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
+#include "hallbus/tz.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,31 @@ json_t *hbt_json(const char *text)
     if (!j)
         fail_msg("test JSON does not parse: %s: %s", jerr.text, buf);
     return j;
+}
+
+json_t *hbt_json_exact(const char *text, size_t flags)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, flags, &jerr);
+    if (!j)
+        fail_msg("test JSON does not parse: %s (column %d): %s", jerr.text, jerr.column, text);
+    return j;
+}
+
+char *hbt_json_text(const json_t *j)
+{
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_non_null(text);
+    return text;
+}
+
+int64_t hbt_local_ms(const char *tz, const char *date, int h, int m)
+{
+    int32_t day;
+    assert_int_equal(hb_date_parse(date, &day), 0);
+    const hb_tz_t *zone = NULL;
+    assert_int_equal(hb_tz_get(tz, &zone, NULL, 0), 0);
+    return hb_tz_local_to_utc(zone, day, h, m);
 }
 
 /* A test's text from its format, which must fit. */
@@ -100,12 +126,29 @@ int hbt_applyf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
     return rc;
 }
 
+void hbt_okf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = hbt_vapplyf(s, at, fmt, ap);
+    va_end(ap);
+    if (rc != 0)
+        fail_msg("event did not fit the state (%d): %s", rc, fmt);
+}
+
+void hbt_issue(hb_hall_state_t *s, int64_t at, const char *ticket, const char *service,
+               const char *priority)
+{
+    hbt_okf(s, at,
+            "{'type':'ticket_issued','ticket':'%s','service':'%s','priority':'%s','source':'kiosk'}",
+            ticket, service, priority);
+}
+
 char *hbt_state_text(const hb_hall_state_t *s)
 {
     json_t *j = hb_hall_state_to_json(s);
     assert_non_null(j);
-    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-    assert_non_null(text);
+    char *text = hbt_json_text(j);
     json_decref(j);
     return text;
 }
@@ -256,6 +299,21 @@ org_t *hbt_org(const char *text)
     return org;
 }
 
+Hallbus__Envelope *hbt_sim_next(hb_sim_hall_t *h, int64_t *t)
+{
+    json_t *ev = NULL;
+    int rc = hb_sim_next(h, t, &ev);
+    if (rc == HB_ECLOSED)
+        return NULL;
+    assert_int_equal(rc, 0);
+    char err[256] = "";
+    Hallbus__Envelope *env = NULL;
+    if (hb_event_from_json(ev, *t, 0, &env, err, sizeof err) != 0)
+        fail_msg("sim event refused: %s", err);
+    json_decref(ev);
+    return env;
+}
+
 hbt_day_t hbt_sim_day(uint64_t seed, int hall, int64_t open_ms)
 {
     hbt_day_t d = {0};
@@ -271,23 +329,13 @@ hbt_day_t hbt_sim_day(uint64_t seed, int hall, int64_t open_ms)
     d.envs[d.n++] = hbt_event(open_ms - 9 * 3600 * 1000LL, text);
     hb_sim_hall_t *h = hb_sim_hall_new(seed, hall, open_ms);
     assert_non_null(h);
-    for (;;) {
-        int64_t t = 0;
-        json_t *ev = NULL;
-        int rc = hb_sim_next(h, &t, &ev);
-        if (rc == HB_ECLOSED)
-            break;
-        assert_int_equal(rc, 0);
+    int64_t t = 0;
+    for (Hallbus__Envelope *env; (env = hbt_sim_next(h, &t));) {
         if (d.n == cap) {
             cap *= 2;
             d.envs = realloc(d.envs, cap * sizeof *d.envs);
             assert_non_null(d.envs);
         }
-        char err[256] = "";
-        Hallbus__Envelope *env = NULL;
-        if (hb_event_from_json(ev, t, 0, &env, err, sizeof err) != 0)
-            fail_msg("sim event refused: %s", err);
-        json_decref(ev);
         d.envs[d.n++] = env;
     }
     hb_sim_hall_stats(h, &d.stats);

@@ -22,6 +22,14 @@
 json_t *hbt_json(const char *text);
 json_t *hbt_jsonf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* JSON as written (no ' for "), read with jansson's `flags`
+ * (JSON_REJECT_DUPLICATES, ...); new reference. */
+json_t *hbt_json_exact(const char *text, size_t flags);
+/* `j` as compact text with sorted keys (free() it). */
+char *hbt_json_text(const json_t *j);
+/* The UTC instant (ms) of a local `date` ("2026-12-04") and time in the
+ * zone `tz` ("Europe/Berlin"). */
+int64_t hbt_local_ms(const char *tz, const char *date, int h, int m);
 /* An event from its JSON (' for "), stamped `at` unless it says "at";
  * seq 0. Free with hb_envelope_free. */
 Hallbus__Envelope *hbt_event(int64_t at, const char *text);
@@ -33,6 +41,13 @@ int hbt_applyf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int hbt_vapplyf(hb_hall_state_t *s, int64_t at, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* hbt_applyf that must fit the state: the test fails with the event's
+ * format otherwise. */
+void hbt_okf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A ticket issued at the kiosk (hbt_okf): `priority` "normal", "vip", ... */
+void hbt_issue(hb_hall_state_t *s, int64_t at, const char *ticket, const char *service,
+               const char *priority);
 /* Applies a hand-built envelope (what JSON cannot say) as the next one. */
 int hbt_apply_env(hb_hall_state_t *s, Hallbus__Envelope *env, int64_t at);
 
@@ -83,6 +98,10 @@ org_t *hbt_org(const char *text);
 /* The effective policy of a document (' for "); NULL for a NULL text. */
 hb_policy_t *hbt_policy(const char *text);
 
+/* The simulator's next event as an envelope (seq 0, stamped with its
+ * moment, `*t` too), or NULL when the day is over. Free with
+ * hb_envelope_free. */
+Hallbus__Envelope *hbt_sim_next(hb_sim_hall_t *h, int64_t *t);
 /* One simulated day of hall `hall` as envelopes numbered 1.., opened by a
  * day_started in UTC. */
 typedef struct hbt_day {

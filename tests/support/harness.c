@@ -46,6 +46,64 @@ void hbt_rmdir(const char *dir)
     hbt_run(argv, NULL, 0);
 }
 
+void *hbt_fixture_new(size_t size, const char *tag)
+{
+    assert_true(size >= HBT_FIXTURE_DIR);
+    char *f = calloc(1, size);
+    assert_non_null(f);
+    hbt_mkdtemp(f, HBT_FIXTURE_DIR, tag);
+    return f;
+}
+
+void hbt_fixture_free(void *fixture)
+{
+    hbt_rmdir(fixture);
+    free(fixture);
+}
+
+void hbt_assert_contains_all(const char *hay, ...)
+{
+    va_list ap;
+    va_start(ap, hay);
+    for (const char *needle; (needle = va_arg(ap, const char *));) {
+        if (!strstr(hay, needle)) {
+            va_end(ap);
+            fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+        }
+    }
+    va_end(ap);
+}
+
+bool hbt_log_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+bool hbt_wait_log(const char *path, const char *needle, int ms)
+{
+    for (int64_t end = hbt_now_ms() + ms; hbt_now_ms() < end; hbt_sleep_ms(50)) {
+        if (hbt_log_has(path, needle))
+            return true;
+    }
+    return hbt_log_has(path, needle);
+}
+
+void hbt_read_file(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, len - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
 /* The kernel may give the same free port twice in a row (it was free both
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
@@ -363,7 +421,7 @@ json_t *hbt_get(const char *base, const char *path)
     return out;
 }
 
-int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen)
+int hbt_http_connect(const char *base)
 {
     const char *hp = strncmp(base, "http://", 7) == 0 ? base + 7 : base;
     const char *colon = strrchr(hp, ':');
@@ -372,15 +430,23 @@ int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outle
     snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
     assert_int_equal(inet_pton(AF_INET, host, &a.sin_addr), 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    out[0] = '\0';
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    int fd = hbt_http_connect(base);
+    if (fd < 0)
+        return -1;
     size_t len = strlen(raw), sent = 0;
     while (sent < len) {
         ssize_t n = write(fd, raw + sent, len - sent);
@@ -793,22 +859,29 @@ void hbt_hall_post_json(hbt_hall_t *hall, json_t *events)
     free(body);
 }
 
-void hbt_wait_rolled_up(hbt_hq_t *hq, const char *scope, const char *date, int timeout_ms)
+void hbt_wait_rolled_up_query(const char *base, const char *query, int timeout_ms)
 {
     char path[256];
-    snprintf(path, sizeof path, "/v1/reports/kpi?scope=%s&period=day&date=%s", scope, date);
+    snprintf(path, sizeof path, "/v1/reports/kpi?%s", query);
     int64_t deadline = hbt_now_ms() + timeout_ms;
     for (;;) {
-        json_t *o = hbt_get(hq->http, path);
+        json_t *o = hbt_get(base, path);
         bool done = o && json_is_true(json_object_get(json_object_get(o, "rolled_up"), "complete"));
         json_decref(o);
         if (done)
             return;
         if (hbt_now_ms() > deadline)
-            fail_msg("the rollups of %s on %s were not complete within %d ms", scope, date,
+            fail_msg("the rollups of %s (%s) were not complete within %d ms", query, base,
                      timeout_ms);
         hbt_sleep_ms(50);
     }
+}
+
+void hbt_wait_rolled_up(hbt_hq_t *hq, const char *scope, const char *date, int timeout_ms)
+{
+    char query[128];
+    snprintf(query, sizeof query, "scope=%s&period=day&date=%s", scope, date);
+    hbt_wait_rolled_up_query(hq->http, query, timeout_ms);
 }
 
 static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
@@ -841,6 +914,21 @@ static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
     json_decref(hs);
     json_decref(hh);
     return ok;
+}
+
+void hbt_wait_policy(hbt_hall_t *hall, int64_t version, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms, v = -1;
+    while (hbt_now_ms() < deadline) {
+        json_t *p = hbt_get(hall->http, "/v1/policy");
+        v = p ? hbt_int(p, "version") : -1;
+        json_decref(p);
+        if (v == version)
+            return;
+        hbt_sleep_ms(100);
+    }
+    fail_msg("hall %s runs policy version %lld, not %lld, after %d ms", hall->id, (long long)v,
+             (long long)version, timeout_ms);
 }
 
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms)
@@ -964,17 +1052,22 @@ Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, in
     }
 }
 
-int64_t hbt_raw_hello(hbt_raw_t *raw)
+int hbt_raw_send_hello(hbt_raw_t *raw, uint32_t protocol, const char *software)
 {
     Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-    hello.protocol = 1;
-    hello.software = "test raw client";
+    hello.protocol = protocol;
+    hello.software = (char *)software;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_HELLO;
     f.hello = &hello;
+    return hbt_raw_send_frame(raw, &f);
+}
+
+int64_t hbt_raw_hello(hbt_raw_t *raw)
+{
     /* The handshake may still be running: say Hello until Welcome comes. */
     for (int i = 0; i < 20; i++) {
-        if (hbt_raw_send_frame(raw, &f) != 0)
+        if (hbt_raw_send_hello(raw, 1, "test raw client") != 0)
             return -1;
         Hallbus__Frame *w = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_WELCOME, 500);
         if (w) {
@@ -1019,6 +1112,21 @@ int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_m
         free(items[i].data);
     free(items);
     return rc;
+}
+
+int64_t hbt_raw_send_acked(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms)
+{
+    if (at_ms)
+        assert_int_equal(hbt_raw_send_batch_at(raw, first, n, at_ms), 0);
+    else
+        assert_int_equal(hbt_raw_send_batch(raw, first, n), 0);
+    Hallbus__Frame *ack = hbt_raw_expect(raw, HALLBUS__FRAME__KIND_ACK, 5000);
+    if (!ack)
+        fail_msg("no Ack within 5 s for the batch %llu..%llu", (unsigned long long)first,
+                 (unsigned long long)(first + n - 1));
+    int64_t committed = (int64_t)ack->ack->committed_seq;
+    hb_frame_free(ack);
+    return committed;
 }
 
 /* ---- TCP proxy */

@@ -30,6 +30,13 @@ typedef struct hbt_tmpdir {
 } hbt_tmpdir_t;
 int hbt_tmpdir_setup(void **state);
 int hbt_tmpdir_teardown(void **state);
+/* A unit test's fixture of `size` bytes, zeroed, whose first member is
+ * `char dir[HBT_FIXTURE_DIR]`: that folder made fresh (hbt_mkdtemp with
+ * `tag`). hbt_fixture_free removes the folder and frees the fixture; the
+ * test closes what it opened in the folder first. */
+#define HBT_FIXTURE_DIR 256
+void *hbt_fixture_new(size_t size, const char *tag);
+void hbt_fixture_free(void *fixture);
 /* hbt_tmpdir_teardown for tests of the systemd protocol: the variables a
  * test set for it (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID) unset too. */
 int hbt_tmpdir_notify_teardown(void **state);
@@ -50,6 +57,18 @@ int64_t hbt_now_us(void); /* monotonic */
         if (!strstr((hay), (needle)))                                                         \
             fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                   \
     } while (0)
+
+/* Whether a line of the file at `path` (a process's log) contains
+ * `needle`; false when the file cannot be read. */
+bool hbt_log_has(const char *path, const char *needle);
+/* Waits until hbt_log_has(path, needle); false after `ms`. */
+bool hbt_wait_log(const char *path, const char *needle, int ms);
+/* The file at `path` as text in `out` (at most len - 1 bytes; "" when it
+ * cannot be read). */
+void hbt_read_file(const char *path, char *out, size_t len);
+
+/* hbt_assert_contains for each of the needles that follow, up to a NULL. */
+void hbt_assert_contains_all(const char *hay, ...);
 
 /* ---- processes */
 typedef struct hbt_proc {
@@ -93,6 +112,9 @@ int hbt_http_raw(const char *base, const char *method, const char *path, const c
                  struct hb_httpc_resp *resp);
 /* GET path and return the JSON body if the status is 200, else NULL. */
 json_t *hbt_get(const char *base, const char *path);
+/* A TCP connection to the host and port of `base` (http://HOST:PORT) that
+ * waits at most 5 s for each read; -1 when it cannot connect. */
+int hbt_http_connect(const char *base);
 /* Sends `raw`, a whole request as bytes (end its head with "Connection:
  * close"), to the host and port of `base` (http://HOST:PORT) and reads the
  * answer until the server closes. Returns the status (or -1) and the whole
@@ -188,12 +210,21 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
 /* Starts branchd with --local_trust unless hall->tokens_only, and waits
  * until its API answers (with 401, when tokens only). */
 void hbt_hall_start(hbt_hall_t *hall);
-/* A policy open every day round the clock, in UTC: tests that take tickets
- * at whatever hour CI runs use it. */
-#define HBT_POLICY_ALWAYS_OPEN                                                                    \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"  \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"                  \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}"
+/* Opening hours of every day round the clock: the member of a policy
+ * document, for tests that write a policy with more in it. */
+#define HBT_HOURS_ALWAYS_OPEN                                                                     \
+    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                   \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}"
+/* A policy open every day round the clock in the time zone `tz` (a string
+ * literal). */
+#define HBT_POLICY_OPEN_IN(tz) "{\"timezone\":\"" tz "\"," HBT_HOURS_ALWAYS_OPEN "}"
+/* The same in UTC: tests that take tickets at whatever hour CI runs use it. */
+#define HBT_POLICY_ALWAYS_OPEN HBT_POLICY_OPEN_IN("UTC")
+/* The start of a policy open round the clock in UTC that goes on with
+ * more members and the closing brace:
+ *   HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":2}}}" */
+#define HBT_POLICY_OPEN_AND "{\"timezone\":\"UTC\"," HBT_HOURS_ALWAYS_OPEN ","
 /* The services every engine test hall offers. */
 #define HBT_SERVICES "A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards"
 /* Writes `policy_json` to the hall's folder and adds --policy_file and
@@ -207,6 +238,9 @@ void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, c
                          char *token, size_t len);
 /* Posts `n` generated events (in arrays of up to 500); returns the last seq. */
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
+/* Waits until the hall runs HQ's published policy `version` (its GET
+ * /v1/policy says so); fails the test after `timeout_ms`. */
+void hbt_wait_policy(hbt_hall_t *hall, int64_t version, int timeout_ms);
 /* Posts the events of `events` (a JSON array, taken and freed) to the
  * hall's POST /v1/events; fails the test unless it answers 200. */
 void hbt_hall_post_json(hbt_hall_t *hall, json_t *events);
@@ -214,6 +248,9 @@ void hbt_hall_post_json(hbt_hall_t *hall, json_t *events);
  * (YYYY-MM-DD) over `scope` are complete (GET /v1/reports/kpi's
  * rolled_up); fails the test after. */
 void hbt_wait_rolled_up(hbt_hq_t *hq, const char *scope, const char *date, int timeout_ms);
+/* The same for any KPI `query` ("scope=CN&period=month&date=2026-10-01")
+ * of the hqd at `base`. */
+void hbt_wait_rolled_up_query(const char *base, const char *query, int timeout_ms);
 /* Waits until HQ holds the hall's whole stream: last_seq equal to the
  * hall's and the two stream digests equal. Returns false on timeout. */
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms);
@@ -238,6 +275,8 @@ int hbt_raw_send_events(hbt_raw_t *raw, ProtobufCBinaryData *items, size_t n);
 Hallbus__Frame *hbt_raw_recv(hbt_raw_t *raw, int timeout_ms);
 /* Receives frames until one of `kind` arrives (others dropped). */
 Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, int timeout_ms);
+/* Sends one Hello frame of `protocol` from `software`; 0 or an error code. */
+int hbt_raw_send_hello(hbt_raw_t *raw, uint32_t protocol, const char *software);
 /* Sends Hello and returns the committed seq from Welcome (-1 on timeout). */
 int64_t hbt_raw_hello(hbt_raw_t *raw);
 /* Encodes a ticket event with sequence `seq` into `out` (malloc'd). */
@@ -247,6 +286,11 @@ size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out);
  * as a conflict), or with `at_ms` (a resend of the same bytes). */
 int hbt_raw_send_batch(hbt_raw_t *raw, uint64_t first, size_t n);
 int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
+
+/* Sends a batch (hbt_raw_send_batch, or hbt_raw_send_batch_at when `at_ms`
+ * is not 0) and waits up to 5 s for its Ack: the test fails without one.
+ * Returns the Ack's committed_seq. */
+int64_t hbt_raw_send_acked(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
 
 /* ---- TCP proxy between a hall and HQ (a thread in the test process) */
 typedef struct hbt_proxy hbt_proxy_t;

@@ -148,24 +148,9 @@ void hbt_wd_type(hbt_wd_t *w, const char *elem, const char *text)
  * build's tests/), for people to look at; the test does not judge it. */
 void hbt_wd_screenshot(hbt_wd_t *w, const char *name)
 {
-    json_t *v = hbt_wd_ok(w, "GET", "/screenshot", NULL);
-    const char *b64 = json_string_value(v);
-    assert_non_null(b64);
-    size_t cap = strlen(b64), len = 0;
-    unsigned char *png = malloc(cap);
-    assert_non_null(png);
-    assert_int_equal(sodium_base642bin(png, cap, b64, strlen(b64), NULL, &len, NULL,
-                                       sodium_base64_VARIANT_ORIGINAL),
-                     0);
-    json_decref(v);
     char file[128];
     snprintf(file, sizeof file, "%s.png", name);
-    FILE *f = fopen(file, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(png, 1, len, f), len);
-    fclose(f);
-    free(png);
-    fprintf(stderr, "screenshot: %s (%zu bytes)\n", file, len);
+    hbt_wd_screenshot_to(w, file);
 }
 
 /* The browser's console since the last call. A SEVERE entry fails the test

@@ -5,6 +5,7 @@
 #include "hallbus/ids.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +103,38 @@ void hbt_refused(const char *base, const char *method, const char *path, const c
         fail_msg("%s %s %.200s: got %s \"%s\", wanted %s naming \"%s\"", method, path,
                  body ? body : "", hbt_str(a, "error"), hbt_str(a, "reason"), code, want);
     json_decref(a);
+}
+
+json_t *hbt_find(const json_t *arr, const char *name, const char *value)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o)
+    {
+        if (strcmp(hbt_str(o, name), value) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+void hbt_assert_strs(const json_t *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    for (const char *name; (name = va_arg(ap, const char *));) {
+        const char *want = va_arg(ap, const char *);
+        if (strcmp(hbt_str(o, name), want) != 0) {
+            va_end(ap);
+            fail_msg("member %s is \"%s\", wanted \"%s\"", name, hbt_str(o, name), want);
+        }
+    }
+    va_end(ap);
+}
+
+void hbt_publish(const char *base, const char *org, const char *national)
+{
+    if (org)
+        hbt_req_ok(base, "PUT", "/v1/org", org, 200);
+    hbt_req_ok(base, "PUT", "/v1/policies/national", national, 200);
+    hbt_req_ok(base, "POST", "/v1/policies/publish", "{}", 200);
 }

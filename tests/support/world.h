@@ -41,6 +41,18 @@ typedef struct hbt_world {
     void *test; /* the test's own state, if it keeps one */
 } hbt_world_t;
 
+/* The regions the integration tests of HQ's control plane share, CN ->
+ * P01 (C001 Harbour City, C002 Hill Town), P02 (C003 Bay): the start of an
+ * organisation document, which goes on with its own " \"halls\": [...]}". */
+#define HBT_WORLD_REGIONS                                                                         \
+    "{\"regions\": ["                                                                             \
+    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"                      \
+    " {\"id\": \"P01\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"       \
+    " {\"id\": \"P02\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"       \
+    " {\"id\": \"C001\", \"name\": \"Harbour City\", \"level\": \"city\", \"parent\": \"P01\"},"  \
+    " {\"id\": \"C002\", \"name\": \"Hill Town\", \"level\": \"city\", \"parent\": \"P01\"},"     \
+    " {\"id\": \"C003\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P02\"}],"
+
 /* cmocka fixtures: *state holds the spec on the way in, the world after;
  * the teardown stops every hall and hqd and removes the folder. */
 int hbt_world_setup(void **state);
@@ -56,5 +68,23 @@ void hbt_refused(const char *base, const char *method, const char *path, const c
                  int status, const char *code, const char *want);
 /* A member string of `o`, or "" when it has none. */
 const char *hbt_str(const json_t *o, const char *name);
+
+/* The first object of the array `arr` whose member `name` is the string
+ * `value` (borrowed), or NULL. */
+json_t *hbt_find(const json_t *arr, const char *name, const char *value);
+
+/* Fails the test unless each member of `o` named in the pairs that follow
+ * (name, value, ..., NULL) is that string; the message names the member. */
+void hbt_assert_strs(const json_t *o, ...);
+
+/* PUTs the organisation `org` (when not NULL) and the national policy
+ * `national` at the hqd of `base`, and publishes them (each must answer
+ * 200). */
+void hbt_publish(const char *base, const char *org, const char *national);
+
+/* The alert tests' national policy: open round the clock, an A ticket may
+ * wait 2 s, more than 2 waiting asks for diversion. */
+#define HBT_POLICY_QUICK_ALERTS                                                                   \
+    HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}"
 
 #endif

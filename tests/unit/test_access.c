@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include "access.h"
 #include "harness.h"
@@ -23,14 +23,13 @@
 #include <string.h>
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     access_t *a;
 } fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    hbt_mkdtemp(fx->dir, sizeof fx->dir, "access");
+    fixture_t *fx = hbt_fixture_new(sizeof *fx, "access");
     char err[256];
     assert_int_equal(access_open(fx->dir, &fx->a, err, sizeof err), 0);
     *state = fx;
@@ -43,14 +42,15 @@ static int s_teardown(void **state)
     access_close(&fx->a);
     assert_null(fx->a);
     access_close(&fx->a); /* idempotent */
-    hbt_rmdir(fx->dir);
-    free(fx);
+    hbt_fixture_free(fx);
     return 0;
 }
 
 /* ------------------------------------------------------------- devices */
 
-static void test_pair_and_authenticate(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_pair_and_authenticate)
 {
     fixture_t *fx = *state;
     char token[ACCESS_TOKEN_TEXT], err[256], staff[ACCESS_ID_MAX];
@@ -125,7 +125,7 @@ static void test_pair_and_authenticate(void **state)
     assert_int_equal(access_authenticate(fx->a, token3, &got, staff), 0);
 }
 
-static void test_pairing_refusals(void **state)
+HBT_TEST(test_pairing_refusals)
 {
     fixture_t *fx = *state;
     char token[ACCESS_TOKEN_TEXT], err[256];
@@ -174,7 +174,7 @@ static void test_pairing_refusals(void **state)
 }
 
 /* ACCESS_DEVICES_MAX devices, then the next is refused. */
-static void test_device_limit(void **state)
+HBT_TEST(test_device_limit)
 {
     fixture_t *fx = *state;
     char token[ACCESS_TOKEN_TEXT], err[256], name[16];
@@ -194,7 +194,7 @@ static void test_device_limit(void **state)
                      0);
 }
 
-static void test_revocations(void **state)
+HBT_TEST(test_revocations)
 {
     fixture_t *fx = *state;
     char t1[ACCESS_TOKEN_TEXT], t2[ACCESS_TOKEN_TEXT], t3[ACCESS_TOKEN_TEXT],
@@ -257,7 +257,7 @@ static void s_seen(const char *id, int64_t added_ms, void *arg)
         snprintf(s->ids[s->n++], ACCESS_ID_MAX, "%s", id);
 }
 
-static void test_staff_and_signins(void **state)
+HBT_TEST(test_staff_and_signins)
 {
     fixture_t *fx = *state;
     char err[256], token[ACCESS_TOKEN_TEXT], staff[ACCESS_ID_MAX];
@@ -312,7 +312,7 @@ static void test_staff_and_signins(void **state)
     assert_int_equal(access_staff_remove(fx->a, "no such one"), HB_ENOTFOUND);
 }
 
-static void test_pin_locks(void **state)
+HBT_TEST(test_pin_locks)
 {
     fixture_t *fx = *state;
     char err[256];
@@ -381,7 +381,7 @@ static access_caller_t s_device(access_kind_t kind, const char *name, const char
 }
 
 /* The kinds' permissions, written out: what docs/SECURITY.md promises. */
-static void test_kind_table(void **state)
+HBT_TEST_IN(test_kind_table, NULL, NULL)
 {
     (void)state;
     static const struct {
@@ -428,7 +428,7 @@ static void test_kind_table(void **state)
     assert_null(access_kind_name(ACCESS_KIND_COUNT));
 }
 
-static void test_decide(void **state)
+HBT_TEST_IN(test_decide, NULL, NULL)
 {
     (void)state;
     const hb_route_t open = {"POST", "/v1/counters/:counter/open", HB_PERM_COUNTER_ACT,
@@ -483,7 +483,7 @@ static void test_decide(void **state)
     assert_int_equal(access_decide(&none, &page, NULL, &scope, why, sizeof why), 0);
 }
 
-static void test_counter_staff_rules(void **state)
+HBT_TEST_IN(test_counter_staff_rules, NULL, NULL)
 {
     (void)state;
     access_caller_t t1 = s_device(ACCESS_KIND_COUNTER, "T1", "1", "S1");
@@ -534,7 +534,7 @@ static void test_counter_staff_rules(void **state)
  * and its sign-in, and the decision. The issue's budget is 5 us; the bound
  * here leaves room for a sanitizer build and a busy machine, and the figure
  * is printed for docs/OPERATIONS.md. */
-static void test_guard_cost(void **state)
+HBT_TEST(test_guard_cost)
 {
     fixture_t *fx = *state;
     char token[ACCESS_TOKEN_TEXT], err[256];
@@ -560,21 +560,4 @@ static void test_guard_cost(void **state)
     print_message("[  INFO    ] the guard's work for a warm token: %.2f us a request\n", us);
     assert_string_equal(c.staff, "S1");
     assert_true(us < 25.0);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pair_and_authenticate, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_pairing_refusals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_device_limit, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_revocations, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_staff_and_signins, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_pin_locks, s_setup, s_teardown),
-        cmocka_unit_test(test_kind_table),
-        cmocka_unit_test(test_decide),
-        cmocka_unit_test(test_counter_staff_rules),
-        cmocka_unit_test_setup_teardown(test_guard_cost, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

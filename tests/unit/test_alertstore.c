@@ -24,24 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "runner.h"
 
 #define SEC 1000LL
 #define T0 1796000000000LL
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     char dir2[256];
     alertstore_t *st;
 } fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-alertstore-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->dir2, sizeof f->dir2, "/tmp/hb-test-alertstore2-XXXXXX");
-    assert_non_null(mkdtemp(f->dir2));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-alertstore");
+    hbt_mkdtemp(f->dir2, sizeof f->dir2, "test-alertstore2");
     *state = f;
     return 0;
 }
@@ -50,10 +48,8 @@ static int s_teardown(void **state)
 {
     fixture_t *f = *state;
     alertstore_close(&f->st);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", f->dir, f->dir2);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_rmdir(f->dir2);
+    hbt_fixture_free(f);
     return 0;
 }
 
@@ -453,6 +449,20 @@ HBT_TEST(test_batch_commit_and_abort)
     assert_int_equal(seen.raised + seen.cleared, 0);
 }
 
+/* A hall's most alerts: ALERTS_MAX overdue complaints named PREFIX00..,
+ * sorted. */
+static alert_set_t s_full_set(char prefix)
+{
+    alert_set_t set = {0};
+    for (int i = 0; i < ALERTS_MAX; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "%c%02d", prefix, i);
+        s_add(&set, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
+    }
+    s_sort(&set);
+    return set;
+}
+
 HBT_TEST(test_batch_bound)
 {
     fixture_t *f = *state;
@@ -460,13 +470,7 @@ HBT_TEST(test_batch_bound)
     alertstore_config_default(&cfg);
     cfg.batch_max = ALERT_CHANGES_MAX; /* one hall's worst case */
     f->st = s_open(f->dir, &cfg);
-    alert_set_t set = {0};
-    for (int i = 0; i < ALERTS_MAX; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "K%02d", i);
-        s_add(&set, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
-    }
-    s_sort(&set);
+    alert_set_t set = s_full_set('K');
     assert_int_equal(alertstore_batch_begin(f->st), 0);
     assert_int_equal(alertstore_apply(f->st, 1, "H1", &set, T0, NULL), 0);
     assert_int_equal(alertstore_apply(f->st, 2, "H2", &set, T0, NULL), 0);
@@ -479,13 +483,7 @@ HBT_TEST(test_batch_bound)
     assert_int_equal(alertstore_apply(f->st, 3, "H3", &set, T0, &ch), 0);
     assert_int_equal(ch.n, ALERTS_MAX);
     /* All cleared and all new at once: the most one apply changes. */
-    alert_set_t other = {0};
-    for (int i = 0; i < ALERTS_MAX; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "L%02d", i);
-        s_add(&other, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
-    }
-    s_sort(&other);
+    alert_set_t other = s_full_set('L');
     assert_int_equal(alertstore_apply(f->st, 3, "H3", &other, T0 + SEC, &ch), 0);
     assert_int_equal(ch.n, ALERT_CHANGES_MAX);
     /* Refusals. */
@@ -523,13 +521,7 @@ HBT_TEST(test_map_grows_or_fails_cleanly)
     cfg.map_max = 64 << 20;
     f->st = s_open(f->dir, &cfg);
     /* Enough raises to pass 64 KiB many times over. */
-    alert_set_t set = {0};
-    for (int i = 0; i < ALERTS_MAX; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "K%02d", i);
-        s_add(&set, ALERT_COMPLAINT_ACK_OVERDUE, id, i, 100);
-    }
-    s_sort(&set);
+    alert_set_t set = s_full_set('K');
     assert_int_equal(alertstore_batch_begin(f->st), 0);
     for (uint32_t h = 1; h <= 100; h++) {
         char id[8];

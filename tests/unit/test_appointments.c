@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
+#include "events.h"
 #include "runner.h"
 
 #define SEC 1000LL
@@ -33,11 +35,7 @@ static int64_t s_clock(void) { return s_now; }
 
 static int64_t s_local(int h, int m)
 {
-    int32_t day;
-    assert_int_equal(hb_date_parse("2026-12-04", &day), 0); /* a Friday */
-    const hb_tz_t *tz;
-    assert_int_equal(hb_tz_get("Europe/Berlin", &tz, NULL, 0), 0);
-    return hb_tz_local_to_utc(tz, day, h, m);
+    return hbt_local_ms("Europe/Berlin", "2026-12-04", h, m); /* a Friday */
 }
 
 static const char *const s_policy =
@@ -48,7 +46,7 @@ static const char *const s_policy =
     "       \"sat\":[],\"sun\":[]}}}}";
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     outbox_t *ob;
     engine_t *e;
     engine_config_t cfg;
@@ -56,9 +54,7 @@ typedef struct {
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-appt-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-appt");
     char err[512];
     assert_int_equal(engine_parse_services("A:A:10m:Cash; B:B:20m:Loans; C:C:5m:Cards", &f->cfg,
                                            err, sizeof err),
@@ -87,10 +83,7 @@ static int s_teardown(void **state)
     engine_close(&f->e);
     outbox_close(&f->ob);
     hb_clock_set(NULL);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_fixture_free(f);
     return 0;
 }
 

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "auth_int.h"
 #include "authdb.h"
 #include "ident.h"
@@ -27,15 +29,13 @@
 #include <unistd.h>
 
 typedef struct {
-    char dir[128];
+    char dir[HBT_FIXTURE_DIR];
     hq_authdb_t *db;
 } fx_t;
 
 static int s_setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-auth-unit-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_t *f = hbt_fixture_new(sizeof *f, "auth-unit");
     char err[256];
     assert_int_equal(hq_authdb_open(f->dir, &f->db, err, sizeof err), 0);
     *state = f;
@@ -46,10 +46,7 @@ static int s_teardown(void **state)
 {
     fx_t *f = *state;
     hq_authdb_close(&f->db);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_fixture_free(f);
     return 0;
 }
 
@@ -453,7 +450,7 @@ static void test_views(void **state)
 static void test_expiry(void **state)
 {
     fx_t *f = *state;
-    char dir[160], err[256];
+    char dir[HBT_FIXTURE_DIR + 8], err[256];
     snprintf(dir, sizeof dir, "%s/hq", f->dir);
     hq_auth_config_t cfg = {.dir = dir, .listen = "127.0.0.1:1", .port = 1,
                             .session_idle_ms = 60000, .session_max_ms = 3600000,

@@ -47,6 +47,18 @@ static void s_refused(json_t *doc, const char *want)
     json_decref(doc);
 }
 
+/* The fixture's content with member `key` set to `value` (NULL: deleted),
+ * refused with `want`. */
+static void s_member_refused(const char *key, json_t *value, const char *want)
+{
+    json_t *d = s_content("a", "2027-03-01", "2027-03-02");
+    if (value)
+        json_object_set_new(d, key, value);
+    else
+        json_object_del(d, key);
+    s_refused(d, want);
+}
+
 #define HBT_FIXTURE NULL, NULL
 
 HBT_TEST(test_dates)
@@ -171,39 +183,26 @@ HBT_TEST(test_campaign_refusals)
     char *big;
 
     s_refused(json_string("x"), "campaign: must be an object");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "colour", json_string("red"));
-    s_refused(d, "colour: unknown member");
+    s_member_refused("colour", json_string("red"), "colour: unknown member");
     d = s_content("a b", "2027-03-01", "2027-03-02");
     s_refused(d, "id: \"a b\" is not an id");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_del(d, "id");
-    s_refused(d, "id: missing");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "id", json_integer(7));
-    s_refused(d, "id: must be a string");
+    s_member_refused("id", NULL, "id: missing");
+    s_member_refused("id", json_integer(7), "id: must be a string");
 
     d = s_content("a", "2027-03-01", "2027-03-02");
     big = hbt_repeat('t', 201);
     json_object_set_new(d, "title", json_string(big));
     free(big);
     s_refused(d, "title: 201 bytes, at most 200");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "title", json_string(""));
-    s_refused(d, "title: must not be empty");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "title", json_stringn("a\0b", 3));
-    s_refused(d, "title: contains a NUL character");
+    s_member_refused("title", json_string(""), "title: must not be empty");
+    s_member_refused("title", json_stringn("a\0b", 3), "title: contains a NUL character");
 
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "level", json_string("national"));
-    s_refused(d, "level: must be one of head_office, province, city");
+    s_member_refused("level", json_string("national"),
+                     "level: must be one of head_office, province, city");
 
     d = s_content("a", "2027-02-30", "2027-03-02");
     s_refused(d, "start: \"2027-02-30\" is not a date");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "end", json_integer(20879));
-    s_refused(d, "end: must be a date \"YYYY-MM-DD\"");
+    s_member_refused("end", json_integer(20879), "end: must be a date \"YYYY-MM-DD\"");
     d = s_content("a", "2027-03-05", "2027-03-01");
     s_refused(d, "end: before the start (dates reversed)");
     d = s_content("a", "2027-01-01", "2028-01-02"); /* 367 days */
@@ -214,21 +213,13 @@ HBT_TEST(test_campaign_refusals)
     hb_cal_campaign_clear(&ok);
     json_decref(d);
 
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "products", json_string("savings"));
-    s_refused(d, "products: must be an array of ids");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "products", json_pack("[s,s]", "x", "x"));
-    s_refused(d, "products[1]: \"x\" listed twice");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "business_types", json_pack("[s]", "bill payment"));
-    s_refused(d, "business_types[0]: \"bill payment\" is not an id");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "products", json_array());
-    s_refused(d, "products: a campaign concerns at least one product or business type");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_del(d, "business_types");
-    s_refused(d, "business_types: missing");
+    s_member_refused("products", json_string("savings"), "products: must be an array of ids");
+    s_member_refused("products", json_pack("[s,s]", "x", "x"), "products[1]: \"x\" listed twice");
+    s_member_refused("business_types", json_pack("[s]", "bill payment"),
+                     "business_types[0]: \"bill payment\" is not an id");
+    s_member_refused("products", json_array(),
+                     "products: a campaign concerns at least one product or business type");
+    s_member_refused("business_types", NULL, "business_types: missing");
     d = s_content("a", "2027-03-01", "2027-03-02");
     json_t *many = json_array();
     for (int i = 0; i < 33; i++) {
@@ -239,26 +230,19 @@ HBT_TEST(test_campaign_refusals)
     json_object_set_new(d, "products", many);
     s_refused(d, "products: 33 entries, at most 32");
 
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_del(d, "segment");
-    s_refused(d, "segment: missing");
+    s_member_refused("segment", NULL, "segment: missing");
 
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "channels", json_array());
-    s_refused(d, "channels: at least one of signage, kiosk, counter_script");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "channels", json_pack("[s]", "radio"));
-    s_refused(d, "channels[0]: must be one of signage, kiosk, counter_script");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "channels", json_pack("[s,s,s]", "kiosk", "signage", "kiosk"));
-    s_refused(d, "channels[2]: \"kiosk\" listed twice");
+    s_member_refused("channels", json_array(),
+                     "channels: at least one of signage, kiosk, counter_script");
+    s_member_refused("channels", json_pack("[s]", "radio"),
+                     "channels[0]: must be one of signage, kiosk, counter_script");
+    s_member_refused("channels", json_pack("[s,s,s]", "kiosk", "signage", "kiosk"),
+                     "channels[2]: \"kiosk\" listed twice");
 
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "channels", json_pack("[s,s,s]", "kiosk", "signage", "counter_script"));
-    s_refused(d, "texts.counter_script: missing (every listed channel needs its text)");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "channels", json_pack("[s]", "kiosk"));
-    s_refused(d, "texts.signage: a text for a channel the campaign does not list");
+    s_member_refused("channels", json_pack("[s,s,s]", "kiosk", "signage", "counter_script"),
+                     "texts.counter_script: missing (every listed channel needs its text)");
+    s_member_refused("channels", json_pack("[s]", "kiosk"),
+                     "texts.signage: a text for a channel the campaign does not list");
     d = s_content("a", "2027-03-01", "2027-03-02");
     json_object_set_new(json_object_get(d, "texts"), "radio", json_string("x"));
     s_refused(d, "texts.radio: unknown channel");
@@ -280,9 +264,7 @@ HBT_TEST(test_campaign_refusals)
     d = s_content("a", "2027-03-01", "2027-03-02");
     json_object_set_new(json_object_get(d, "texts"), "kiosk", json_string(""));
     s_refused(d, "texts.kiosk: must not be empty");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "texts", json_array());
-    s_refused(d, "texts: must be an object of channel: text");
+    s_member_refused("texts", json_array(), "texts: must be an object of channel: text");
 
     d = s_content("a", "2027-03-01", "2027-03-02");
     json_t *faq = json_array();
@@ -294,20 +276,15 @@ HBT_TEST(test_campaign_refusals)
     json_object_set_new(d, "faq", json_pack("[{s:s, s:s, s:s}]", "question", "q", "answer", "a",
                                             "hint", "h"));
     s_refused(d, "faq[0].hint: unknown member");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "faq", json_pack("[{s:s}]", "answer", "a"));
-    s_refused(d, "faq[0].question: missing");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "faq", json_pack("[{s:s, s:i}]", "question", "q", "answer", 3));
-    s_refused(d, "faq[0].answer: must be a string");
+    s_member_refused("faq", json_pack("[{s:s}]", "answer", "a"), "faq[0].question: missing");
+    s_member_refused("faq", json_pack("[{s:s, s:i}]", "question", "q", "answer", 3),
+                     "faq[0].answer: must be a string");
     d = s_content("a", "2027-03-01", "2027-03-02");
     big = hbt_repeat('q', 1001);
     json_object_set_new(d, "faq", json_pack("[{s:s, s:s}]", "question", "q", "answer", big));
     free(big);
     s_refused(d, "faq[0].answer: 1001 bytes, at most 1000");
-    d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "faq", json_pack("[s]", "q"));
-    s_refused(d, "faq[0]: must be an object {question, answer}");
+    s_member_refused("faq", json_pack("[s]", "q"), "faq[0]: must be an object {question, answer}");
 }
 
 /* A slice of `n` campaigns starting on successive weeks, in reverse order. */

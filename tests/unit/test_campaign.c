@@ -106,9 +106,33 @@ static void s_step(campaign_calendar_t *cal, const char *id, campaign_action_t a
         fail_msg("%s of %s refused: %s", campaign_action_name(a), id, err);
 }
 
-#define HBT_FIXTURE NULL, NULL
+/* The organisation and an empty calendar, for each test that uses them. */
+typedef struct world {
+    org_t *org;
+    campaign_calendar_t *cal;
+} world_t;
 
-HBT_TEST(test_parse)
+static world_t s_world;
+
+static int s_setup(void **state)
+{
+    s_world.org = hbt_org(s_org_text);
+    s_world.cal = campaign_calendar_new();
+    *state = &s_world;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    campaign_calendar_destroy(&s_world.cal);
+    org_destroy(&s_world.org);
+    return 0;
+}
+
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST_IN(test_parse, NULL, NULL)
 {
     (void)state;
     json_t *doc = s_doc("spring");
@@ -139,7 +163,7 @@ HBT_TEST(test_parse)
     json_decref(doc);
 }
 
-HBT_TEST(test_parse_refusals)
+HBT_TEST_IN(test_parse_refusals, NULL, NULL)
 {
     (void)state;
     s_parse_refused(json_array(), "campaign: must be an object");
@@ -180,7 +204,7 @@ HBT_TEST(test_parse_refusals)
     s_parse_refused(s_doc_with("a", "faq", "{}"), "faq: must be an array of {question, answer}");
 }
 
-HBT_TEST(test_validate)
+HBT_TEST_IN(test_validate, NULL, NULL)
 {
     (void)state;
     org_t *org = hbt_org(s_org_text);
@@ -291,6 +315,8 @@ HBT_TEST(test_validate)
     org_destroy(&org);
 }
 
+/* Action `a` on campaign `id` refused as "campaign ID is WANT", changing
+ * nothing. */
 static void s_illegal(campaign_calendar_t *cal, const char *id, campaign_action_t a,
                       const char *want)
 {
@@ -300,8 +326,10 @@ static void s_illegal(campaign_calendar_t *cal, const char *id, campaign_action_
     size_t n = c->n_history;
     campaign_state_t st = c->state;
     int rc = campaign_calendar_transition(cal, id, a, "bob", T0 + DAY_MS, NULL, err, sizeof err);
-    if (rc != HB_ECONFLICT || strcmp(err, want) != 0)
-        fail_msg("wanted \"%s\", got rc %d \"%s\"", want, rc, err);
+    char full[256];
+    snprintf(full, sizeof full, "campaign %s is %s", id, want);
+    if (rc != HB_ECONFLICT || strcmp(err, full) != 0)
+        fail_msg("wanted \"%s\", got rc %d \"%s\"", full, rc, err);
     /* Nothing changed. */
     assert_int_equal(c->revision, rev);
     assert_int_equal(c->n_history, n);
@@ -310,50 +338,48 @@ static void s_illegal(campaign_calendar_t *cal, const char *id, campaign_action_
 
 HBT_TEST(test_lifecycle)
 {
-    (void)state;
-    org_t *org = hbt_org(s_org_text);
-    campaign_calendar_t *cal = campaign_calendar_new();
+    world_t *w = *state;
     char err[256] = "";
-    s_add(cal, org, s_doc("spring"));
-    const campaign_t *c = campaign_calendar_find(cal, "spring");
-    assert_int_equal(campaign_calendar_version(cal), 0);
+    s_add(w->cal, w->org, s_doc("spring"));
+    const campaign_t *c = campaign_calendar_find(w->cal, "spring");
+    assert_int_equal(campaign_calendar_version(w->cal), 0);
 
-    s_illegal(cal, "spring", CAMPAIGN_APPROVE, "campaign spring is draft: approve needs submitted");
-    s_illegal(cal, "spring", CAMPAIGN_PUBLISH, "campaign spring is draft: publish needs approved");
-    s_illegal(cal, "spring", CAMPAIGN_WITHDRAW,
-              "campaign spring is draft: withdraw needs approved or published");
-    s_illegal(cal, "spring", CAMPAIGN_RETURN, "campaign spring is draft: return needs submitted");
+    s_illegal(w->cal, "spring", CAMPAIGN_APPROVE, "draft: approve needs submitted");
+    s_illegal(w->cal, "spring", CAMPAIGN_PUBLISH, "draft: publish needs approved");
+    s_illegal(w->cal, "spring", CAMPAIGN_WITHDRAW, "draft: withdraw needs approved or published");
+    s_illegal(w->cal, "spring", CAMPAIGN_RETURN, "draft: return needs submitted");
 
-    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 1000);
+    s_step(w->cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 1000);
     assert_int_equal(c->state, CAMPAIGN_SUBMITTED);
-    s_illegal(cal, "spring", CAMPAIGN_SUBMIT, "campaign spring is submitted: submit needs draft");
-    s_illegal(cal, "spring", CAMPAIGN_PUBLISH, "campaign spring is submitted: publish needs approved");
-    s_illegal(cal, "spring", CAMPAIGN_WITHDRAW,
-              "campaign spring is submitted: withdraw needs approved or published");
+    s_illegal(w->cal, "spring", CAMPAIGN_SUBMIT, "submitted: submit needs draft");
+    s_illegal(w->cal, "spring", CAMPAIGN_PUBLISH, "submitted: publish needs approved");
+    s_illegal(w->cal, "spring", CAMPAIGN_WITHDRAW,
+              "submitted: withdraw needs approved or published");
     /* Returned with a reason, then submitted again. */
-    assert_int_equal(campaign_calendar_transition(cal, "spring", CAMPAIGN_RETURN, "rita",
+    assert_int_equal(campaign_calendar_transition(w->cal, "spring", CAMPAIGN_RETURN, "rita",
                                                   T0 + 2000, "the FAQ needs a fee answer", err,
-                                                  sizeof err), 0);
+                                                  sizeof err),
+                     0);
     assert_int_equal(c->state, CAMPAIGN_DRAFT);
-    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 3000);
-    s_step(cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 4000);
-    s_illegal(cal, "spring", CAMPAIGN_APPROVE, "campaign spring is approved: approve needs submitted");
-    s_illegal(cal, "spring", CAMPAIGN_RETURN, "campaign spring is approved: return needs submitted");
-    assert_int_equal(campaign_calendar_version(cal), 0);
-    s_step(cal, "spring", CAMPAIGN_PUBLISH, "hq.ops@bank", T0 + 5 * DAY_MS);
+    s_step(w->cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 3000);
+    s_step(w->cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 4000);
+    s_illegal(w->cal, "spring", CAMPAIGN_APPROVE, "approved: approve needs submitted");
+    s_illegal(w->cal, "spring", CAMPAIGN_RETURN, "approved: return needs submitted");
+    assert_int_equal(campaign_calendar_version(w->cal), 0);
+    s_step(w->cal, "spring", CAMPAIGN_PUBLISH, "hq.ops@bank", T0 + 5 * DAY_MS);
     assert_int_equal(c->state, CAMPAIGN_PUBLISHED);
-    assert_int_equal(campaign_calendar_version(cal), 1);
+    assert_int_equal(campaign_calendar_version(w->cal), 1);
     int32_t day = 0;
     assert_true(campaign_published_day(c, &day));
     assert_int_equal(day, (int32_t)((T0 + 5 * DAY_MS) / DAY_MS));
-    s_illegal(cal, "spring", CAMPAIGN_SUBMIT, "campaign spring is published: submit needs draft");
-    s_illegal(cal, "spring", CAMPAIGN_PUBLISH, "campaign spring is published: publish needs approved");
-    s_step(cal, "spring", CAMPAIGN_WITHDRAW, "rita", T0 + 6 * DAY_MS);
+    s_illegal(w->cal, "spring", CAMPAIGN_SUBMIT, "published: submit needs draft");
+    s_illegal(w->cal, "spring", CAMPAIGN_PUBLISH, "published: publish needs approved");
+    s_step(w->cal, "spring", CAMPAIGN_WITHDRAW, "rita", T0 + 6 * DAY_MS);
     assert_int_equal(c->state, CAMPAIGN_WITHDRAWN);
-    assert_int_equal(campaign_calendar_version(cal), 2); /* halls must drop it */
-    s_illegal(cal, "spring", CAMPAIGN_WITHDRAW,
-              "campaign spring is withdrawn: withdraw needs approved or published");
-    s_illegal(cal, "spring", CAMPAIGN_SUBMIT, "campaign spring is withdrawn: submit needs draft");
+    assert_int_equal(campaign_calendar_version(w->cal), 2); /* halls must drop it */
+    s_illegal(w->cal, "spring", CAMPAIGN_WITHDRAW,
+              "withdrawn: withdraw needs approved or published");
+    s_illegal(w->cal, "spring", CAMPAIGN_SUBMIT, "withdrawn: submit needs draft");
 
     /* Who and when, step by step. */
     static const struct {
@@ -384,35 +410,41 @@ HBT_TEST(test_lifecycle)
 
     /* Approved straight to withdrawn is allowed and does not move the
      * version: halls never had it. */
-    s_add(cal, org, s_doc("summer"));
-    s_step(cal, "summer", CAMPAIGN_SUBMIT, "alice", T0);
-    s_step(cal, "summer", CAMPAIGN_APPROVE, "rita", T0);
-    s_step(cal, "summer", CAMPAIGN_WITHDRAW, "rita", T0);
-    assert_int_equal(campaign_calendar_version(cal), 2);
-    assert_int_equal(campaign_calendar_find(cal, "summer")->state, CAMPAIGN_WITHDRAWN);
+    s_add(w->cal, w->org, s_doc("summer"));
+    s_step(w->cal, "summer", CAMPAIGN_SUBMIT, "alice", T0);
+    s_step(w->cal, "summer", CAMPAIGN_APPROVE, "rita", T0);
+    s_step(w->cal, "summer", CAMPAIGN_WITHDRAW, "rita", T0);
+    assert_int_equal(campaign_calendar_version(w->cal), 2);
+    assert_int_equal(campaign_calendar_find(w->cal, "summer")->state, CAMPAIGN_WITHDRAWN);
 
     /* Unknown ids, steps that are not lifecycle steps, bad actors. */
-    assert_int_equal(campaign_calendar_transition(cal, "nope", CAMPAIGN_SUBMIT, "alice", T0, NULL,
-                                                  err, sizeof err), HB_ENOTFOUND);
+    assert_int_equal(campaign_calendar_transition(w->cal, "nope", CAMPAIGN_SUBMIT, "alice", T0,
+                                                  NULL, err, sizeof err),
+                     HB_ENOTFOUND);
     assert_string_equal(err, "id: no campaign \"nope\"");
-    s_add(cal, org, s_doc("autumn"));
-    assert_int_equal(campaign_calendar_transition(cal, "autumn", CAMPAIGN_EDIT, "alice", T0, NULL,
-                                                  err, sizeof err), HB_EINVAL);
+    s_add(w->cal, w->org, s_doc("autumn"));
+    assert_int_equal(campaign_calendar_transition(w->cal, "autumn", CAMPAIGN_EDIT, "alice", T0,
+                                                  NULL, err, sizeof err),
+                     HB_EINVAL);
     assert_string_equal(err, "action: edit is not a lifecycle step");
-    assert_int_equal(campaign_calendar_transition(cal, "autumn", CAMPAIGN_CREATE, "alice", T0,
-                                                  NULL, err, sizeof err), HB_EINVAL);
-    assert_int_equal(campaign_calendar_transition(cal, "autumn", CAMPAIGN_SUBMIT, "", T0, NULL,
-                                                  err, sizeof err), HB_EINVAL);
+    assert_int_equal(campaign_calendar_transition(w->cal, "autumn", CAMPAIGN_CREATE, "alice", T0,
+                                                  NULL, err, sizeof err),
+                     HB_EINVAL);
+    assert_int_equal(campaign_calendar_transition(w->cal, "autumn", CAMPAIGN_SUBMIT, "", T0, NULL,
+                                                  err, sizeof err),
+                     HB_EINVAL);
     assert_string_equal(err, "by: a user id is [A-Za-z0-9_.@-]{1,64}");
-    assert_int_equal(campaign_calendar_transition(cal, "autumn", CAMPAIGN_SUBMIT, "alice", -1,
-                                                  NULL, err, sizeof err), HB_EINVAL);
+    assert_int_equal(campaign_calendar_transition(w->cal, "autumn", CAMPAIGN_SUBMIT, "alice", -1,
+                                                  NULL, err, sizeof err),
+                     HB_EINVAL);
     char note[CAMPAIGN_NOTE_MAX + 2];
     memset(note, 'n', sizeof note - 1);
     note[sizeof note - 1] = '\0';
-    assert_int_equal(campaign_calendar_transition(cal, "autumn", CAMPAIGN_SUBMIT, "alice", T0,
-                                                  note, err, sizeof err), HB_EINVAL);
+    assert_int_equal(campaign_calendar_transition(w->cal, "autumn", CAMPAIGN_SUBMIT, "alice", T0,
+                                                  note, err, sizeof err),
+                     HB_EINVAL);
     assert_string_equal(err, "note: 501 bytes, at most 500");
-    assert_int_equal(campaign_calendar_find(cal, "autumn")->state, CAMPAIGN_DRAFT);
+    assert_int_equal(campaign_calendar_find(w->cal, "autumn")->state, CAMPAIGN_DRAFT);
 
     /* Names both ways. */
     campaign_state_t st;
@@ -424,50 +456,43 @@ HBT_TEST(test_lifecycle)
     assert_int_equal(ac, CAMPAIGN_WITHDRAW);
     assert_string_equal(campaign_state_name(CAMPAIGN_PUBLISHED), "published");
     assert_string_equal(campaign_action_name(CAMPAIGN_RETURN), "return");
-
-    campaign_calendar_destroy(&cal);
-    org_destroy(&org);
 }
 
 HBT_TEST(test_publish_approved)
 {
-    (void)state;
-    org_t *org = hbt_org(s_org_text);
-    campaign_calendar_t *cal = campaign_calendar_new();
+    world_t *w = *state;
     char err[256] = "";
     size_t n = 99;
-    assert_int_equal(campaign_calendar_publish_approved(cal, "ops", T0, &n, err, sizeof err), 0);
+    assert_int_equal(campaign_calendar_publish_approved(w->cal, "ops", T0, &n, err, sizeof err), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(campaign_calendar_version(cal), 0);
+    assert_int_equal(campaign_calendar_version(w->cal), 0);
     const char *ids[] = {"a", "b", "c"};
     for (int i = 0; i < 3; i++) {
-        s_add(cal, org, s_doc(ids[i]));
-        s_step(cal, ids[i], CAMPAIGN_SUBMIT, "alice", T0);
+        s_add(w->cal, w->org, s_doc(ids[i]));
+        s_step(w->cal, ids[i], CAMPAIGN_SUBMIT, "alice", T0);
     }
-    s_step(cal, "a", CAMPAIGN_APPROVE, "rita", T0);
-    s_step(cal, "c", CAMPAIGN_APPROVE, "rita", T0);
-    assert_int_equal(campaign_calendar_publish_approved(cal, "ops", T0 + 1, &n, err, sizeof err), 0);
+    s_step(w->cal, "a", CAMPAIGN_APPROVE, "rita", T0);
+    s_step(w->cal, "c", CAMPAIGN_APPROVE, "rita", T0);
+    assert_int_equal(campaign_calendar_publish_approved(w->cal, "ops", T0 + 1, &n, err, sizeof err),
+                     0);
     assert_int_equal(n, 2);
-    assert_int_equal(campaign_calendar_version(cal), 1); /* one version for the batch */
-    assert_int_equal(campaign_calendar_find(cal, "a")->state, CAMPAIGN_PUBLISHED);
-    assert_int_equal(campaign_calendar_find(cal, "b")->state, CAMPAIGN_SUBMITTED);
-    assert_int_equal(campaign_calendar_find(cal, "c")->state, CAMPAIGN_PUBLISHED);
-    assert_int_equal(campaign_calendar_find(cal, "c")->published_ms, T0 + 1);
-    campaign_calendar_destroy(&cal);
-    org_destroy(&org);
+    assert_int_equal(campaign_calendar_version(w->cal), 1); /* one version for the batch */
+    assert_int_equal(campaign_calendar_find(w->cal, "a")->state, CAMPAIGN_PUBLISHED);
+    assert_int_equal(campaign_calendar_find(w->cal, "b")->state, CAMPAIGN_SUBMITTED);
+    assert_int_equal(campaign_calendar_find(w->cal, "c")->state, CAMPAIGN_PUBLISHED);
+    assert_int_equal(campaign_calendar_find(w->cal, "c")->published_ms, T0 + 1);
 }
 
 HBT_TEST(test_edit_and_remove)
 {
-    (void)state;
-    org_t *org = hbt_org(s_org_text);
-    campaign_calendar_t *cal = campaign_calendar_new();
+    world_t *w = *state;
     char err[256] = "";
-    s_add(cal, org, s_doc("spring"));
-    const campaign_t *c = campaign_calendar_find(cal, "spring");
+    s_add(w->cal, w->org, s_doc("spring"));
+    const campaign_t *c = campaign_calendar_find(w->cal, "spring");
 
     json_t *d = s_doc_with("spring", "title", "\"Spring savings, second draft\"");
-    assert_int_equal(campaign_calendar_edit(cal, org, d, "alice", T0 + 10, err, sizeof err), 0);
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, d, "alice", T0 + 10, err, sizeof err),
+                     0);
     json_decref(d);
     assert_string_equal(c->doc.title, "Spring savings, second draft");
     assert_int_equal(c->revision, 2);
@@ -475,7 +500,8 @@ HBT_TEST(test_edit_and_remove)
     assert_int_equal(c->history[1].action, CAMPAIGN_EDIT);
     /* Saved again by the same author: still one edit step, a new revision. */
     d = s_doc_with("spring", "scope", "{\"regions\": [\"C12\"]}");
-    assert_int_equal(campaign_calendar_edit(cal, org, d, "alice", T0 + 20, err, sizeof err), 0);
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, d, "alice", T0 + 20, err, sizeof err),
+                     0);
     json_decref(d);
     assert_int_equal(c->revision, 3);
     assert_int_equal(c->n_history, 2);
@@ -484,11 +510,11 @@ HBT_TEST(test_edit_and_remove)
     assert_string_equal(c->doc.title, "Spring savings"); /* the whole document is replaced */
     /* Another author's edit is its own step. */
     d = s_doc("spring");
-    assert_int_equal(campaign_calendar_edit(cal, org, d, "bob", T0 + 30, err, sizeof err), 0);
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, d, "bob", T0 + 30, err, sizeof err), 0);
     assert_int_equal(c->n_history, 3);
     /* An edit that fails validation changes nothing. */
     json_t *bad = s_doc_with("spring", "scope", "{\"regions\": [\"P2\"]}");
-    assert_int_equal(campaign_calendar_edit(cal, org, bad, "bob", T0 + 40, err, sizeof err),
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, bad, "bob", T0 + 40, err, sizeof err),
                      HB_EINVAL);
     assert_string_equal(err, "scope.regions[0]: region \"P2\" is outside the owner region \"P1\"");
     json_decref(bad);
@@ -496,40 +522,39 @@ HBT_TEST(test_edit_and_remove)
     assert_int_equal(c->scope->n_regions, 0);
 
     /* Only drafts are edited. */
-    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 50);
-    assert_int_equal(campaign_calendar_edit(cal, org, d, "bob", T0 + 60, err, sizeof err),
+    s_step(w->cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 50);
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, d, "bob", T0 + 60, err, sizeof err),
                      HB_ECONFLICT);
     assert_string_equal(err, "campaign spring is submitted: only a draft can be edited (return it "
                              "to draft first)");
-    s_step(cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 70);
-    assert_int_equal(campaign_calendar_edit(cal, org, d, "bob", T0 + 60, err, sizeof err),
+    s_step(w->cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 70);
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, d, "bob", T0 + 60, err, sizeof err),
                      HB_ECONFLICT);
     assert_string_equal(err, "campaign spring is approved: only a draft can be edited");
     json_decref(d);
     d = s_doc("nope");
-    assert_int_equal(campaign_calendar_edit(cal, org, d, "bob", T0, err, sizeof err), HB_ENOTFOUND);
+    assert_int_equal(campaign_calendar_edit(w->cal, w->org, d, "bob", T0, err, sizeof err),
+                     HB_ENOTFOUND);
     json_decref(d);
 
     /* Removal: drafts only, and not a parent. */
-    s_add(cal, org, s_doc("draft1"));
-    s_add(cal, org, s_doc_with("draft2", "parent", "\"draft1\""));
-    s_add(cal, org, s_doc("draft3"));
-    assert_int_equal(campaign_calendar_remove(cal, "spring", err, sizeof err), HB_ECONFLICT);
+    s_add(w->cal, w->org, s_doc("draft1"));
+    s_add(w->cal, w->org, s_doc_with("draft2", "parent", "\"draft1\""));
+    s_add(w->cal, w->org, s_doc("draft3"));
+    assert_int_equal(campaign_calendar_remove(w->cal, "spring", err, sizeof err), HB_ECONFLICT);
     assert_string_equal(err, "campaign spring is approved: only a draft can be removed (withdraw it "
                              "instead)");
-    assert_int_equal(campaign_calendar_remove(cal, "draft1", err, sizeof err), HB_ECONFLICT);
+    assert_int_equal(campaign_calendar_remove(w->cal, "draft1", err, sizeof err), HB_ECONFLICT);
     assert_string_equal(err, "campaign draft1 is the parent of draft2");
-    assert_int_equal(campaign_calendar_remove(cal, "nope", err, sizeof err), HB_ENOTFOUND);
-    assert_int_equal(campaign_calendar_remove(cal, "draft2", err, sizeof err), 0);
-    assert_null(campaign_calendar_find(cal, "draft2"));
-    assert_int_equal(campaign_calendar_remove(cal, "draft1", err, sizeof err), 0);
-    assert_int_equal(campaign_calendar_count(cal), 2);
-    assert_non_null(campaign_calendar_find(cal, "draft3"));
-    assert_non_null(campaign_calendar_find(cal, "spring"));
-    assert_non_null(campaign_calendar_at(cal, 1));
-    assert_null(campaign_calendar_at(cal, 2));
-    campaign_calendar_destroy(&cal);
-    org_destroy(&org);
+    assert_int_equal(campaign_calendar_remove(w->cal, "nope", err, sizeof err), HB_ENOTFOUND);
+    assert_int_equal(campaign_calendar_remove(w->cal, "draft2", err, sizeof err), 0);
+    assert_null(campaign_calendar_find(w->cal, "draft2"));
+    assert_int_equal(campaign_calendar_remove(w->cal, "draft1", err, sizeof err), 0);
+    assert_int_equal(campaign_calendar_count(w->cal), 2);
+    assert_non_null(campaign_calendar_find(w->cal, "draft3"));
+    assert_non_null(campaign_calendar_find(w->cal, "spring"));
+    assert_non_null(campaign_calendar_at(w->cal, 1));
+    assert_null(campaign_calendar_at(w->cal, 2));
 }
 
 static json_t *s_through_text(const json_t *j)
@@ -543,9 +568,7 @@ static json_t *s_through_text(const json_t *j)
 
 HBT_TEST(test_json_round_trip)
 {
-    (void)state;
-    org_t *org = hbt_org(s_org_text);
-    campaign_calendar_t *cal = campaign_calendar_new();
+    world_t *w = *state;
     char err[256] = "";
     json_t *d = s_doc("spring");
     json_object_set_new(d, "faq",
@@ -554,16 +577,17 @@ HBT_TEST(test_json_round_trip)
     json_object_set_new(d, "scope",
                         hbt_json("{\"regions\": [\"C11\"], \"halls\": [\"H3\"], "
                                  "\"tags\": [\"flagship\", \"rural\"]}"));
-    s_add(cal, org, d);
-    s_add(cal, org, s_doc_with("child", "parent", "\"spring\""));
-    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 1);
-    assert_int_equal(campaign_calendar_transition(cal, "spring", CAMPAIGN_RETURN, "rita", T0 + 2,
+    s_add(w->cal, w->org, d);
+    s_add(w->cal, w->org, s_doc_with("child", "parent", "\"spring\""));
+    s_step(w->cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 1);
+    assert_int_equal(campaign_calendar_transition(w->cal, "spring", CAMPAIGN_RETURN, "rita", T0 + 2,
                                                   "no fee answer \"yet\" \xe2\x80\x94 fix it", err,
-                                                  sizeof err), 0);
-    s_step(cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 3);
-    s_step(cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 4);
-    s_step(cal, "spring", CAMPAIGN_PUBLISH, "ops", T0 + 5);
-    const campaign_t *c = campaign_calendar_find(cal, "spring");
+                                                  sizeof err),
+                     0);
+    s_step(w->cal, "spring", CAMPAIGN_SUBMIT, "alice", T0 + 3);
+    s_step(w->cal, "spring", CAMPAIGN_APPROVE, "rita", T0 + 4);
+    s_step(w->cal, "spring", CAMPAIGN_PUBLISH, "ops", T0 + 5);
+    const campaign_t *c = campaign_calendar_find(w->cal, "spring");
 
     /* One campaign: stored form out, through text, in, out again. */
     json_t *rec = campaign_to_json(c);
@@ -599,7 +623,7 @@ HBT_TEST(test_json_round_trip)
     json_decref(fresh);
 
     /* The whole calendar. */
-    json_t *all = campaign_calendar_to_json(cal);
+    json_t *all = campaign_calendar_to_json(w->cal);
     assert_int_equal(json_integer_value(json_object_get(all, "version")), 1);
     json_t *all_text = s_through_text(all);
     campaign_calendar_t *cal2 = NULL;
@@ -620,8 +644,6 @@ HBT_TEST(test_json_round_trip)
     json_decref(all_text);
     json_decref(all2);
     campaign_calendar_destroy(&cal2);
-    campaign_calendar_destroy(&cal);
-    org_destroy(&org);
 }
 
 /* The stored form of a campaign created and submitted, with `key` of
@@ -647,7 +669,7 @@ static void s_record_refused(json_t *rec, const char *want)
     s_refused(campaign_from_json, rec, want);
 }
 
-HBT_TEST(test_record_refusals)
+HBT_TEST_IN(test_record_refusals, NULL, NULL)
 {
     (void)state;
     campaign_t *c = NULL;
@@ -745,33 +767,33 @@ static int s_stop(const org_hall_t *hall, json_t *slice, const char *problem, vo
 
 HBT_TEST(test_slices)
 {
-    (void)state;
-    org_t *org = hbt_org(s_org_text);
-    campaign_calendar_t *cal = campaign_calendar_new();
+    world_t *w = *state;
     char err[256] = "";
     json_t *out = NULL;
-    s_add(cal, org, s_doc("p1-all")); /* H1, H2, H3 */
+    s_add(w->cal, w->org, s_doc("p1-all")); /* H1, H2, H3 */
     json_t *d = s_doc_with("c11-flagship", "region", "\"C11\"");
     json_object_set_new(d, "level", json_string("city"));
     json_object_set_new(d, "scope", hbt_json("{\"tags\": [\"flagship\"]}"));
-    s_add(cal, org, d); /* H1 */
+    s_add(w->cal, w->org, d); /* H1 */
     d = s_doc_with("old", "start", "\"2027-01-01\"");
     json_object_set_new(d, "end", json_string("2027-01-31"));
-    s_add(cal, org, d); /* H1, H2, H3, but over before March */
-    s_add(cal, org, s_doc("draft-only"));
+    s_add(w->cal, w->org, d); /* H1, H2, H3, but over before March */
+    s_add(w->cal, w->org, s_doc("draft-only"));
 
-    assert_int_equal(campaign_calendar_slice(cal, org, "H1", MAR_01_2027, &out, err, sizeof err),
-                     HB_ENOTFOUND);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H1", MAR_01_2027, &out, err, sizeof err),
+        HB_ENOTFOUND);
     assert_string_equal(err, "calendar: nothing has been published yet");
     const char *pub[] = {"p1-all", "c11-flagship", "old"};
     for (int i = 0; i < 3; i++) {
-        s_step(cal, pub[i], CAMPAIGN_SUBMIT, "alice", T0);
-        s_step(cal, pub[i], CAMPAIGN_APPROVE, "rita", T0);
-        s_step(cal, pub[i], CAMPAIGN_PUBLISH, "ops", T0);
+        s_step(w->cal, pub[i], CAMPAIGN_SUBMIT, "alice", T0);
+        s_step(w->cal, pub[i], CAMPAIGN_APPROVE, "rita", T0);
+        s_step(w->cal, pub[i], CAMPAIGN_PUBLISH, "ops", T0);
     }
-    assert_int_equal(campaign_calendar_version(cal), 3);
+    assert_int_equal(campaign_calendar_version(w->cal), 3);
 
-    assert_int_equal(campaign_calendar_slice(cal, org, "H1", MAR_01_2027, &out, err, sizeof err), 0);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H1", MAR_01_2027, &out, err, sizeof err), 0);
     hb_cal_slice_t *s = NULL;
     assert_int_equal(hb_cal_slice_parse(out, &s, err, sizeof err), 0);
     assert_int_equal(s->version, 3);
@@ -784,71 +806,73 @@ HBT_TEST(test_slices)
     hb_cal_slice_destroy(&s);
     json_decref(out);
     /* From an earlier day the old campaign is still in. */
-    assert_int_equal(campaign_calendar_slice(cal, org, "H3", MAR_01_2027 - 40, &out, err, sizeof err),
-                     0);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H3", MAR_01_2027 - 40, &out, err, sizeof err), 0);
     assert_int_equal(json_array_size(json_object_get(out, "campaigns")), 2);
     json_decref(out);
     /* A hall no campaign reaches still gets its (empty) slice and version. */
-    assert_int_equal(campaign_calendar_slice(cal, org, "H4", MAR_01_2027, &out, err, sizeof err), 0);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H4", MAR_01_2027, &out, err, sizeof err), 0);
     assert_int_equal(json_array_size(json_object_get(out, "campaigns")), 0);
     json_decref(out);
-    assert_int_equal(campaign_calendar_slice(cal, org, "H9", MAR_01_2027, &out, err, sizeof err),
-                     HB_ENOTFOUND);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H9", MAR_01_2027, &out, err, sizeof err),
+        HB_ENOTFOUND);
     assert_string_equal(err, "hall: unknown hall \"H9\"");
 
     /* Every hall at once gives the same slices. */
     seen_t seen = {0, json_object()};
-    assert_int_equal(campaign_calendar_slices(cal, org, MAR_01_2027, s_collect, &seen, err,
-                                              sizeof err), 0);
+    assert_int_equal(
+        campaign_calendar_slices(w->cal, w->org, MAR_01_2027, s_collect, &seen, err, sizeof err),
+        0);
     assert_int_equal(seen.halls, 4);
     const char *halls[] = {"H1", "H2", "H3", "H4"};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(campaign_calendar_slice(cal, org, halls[i], MAR_01_2027, &out, err,
-                                                 sizeof err), 0);
+        assert_int_equal(
+            campaign_calendar_slice(w->cal, w->org, halls[i], MAR_01_2027, &out, err, sizeof err),
+            0);
         assert_true(json_equal(out, json_object_get(seen.by_hall, halls[i])));
         json_decref(out);
     }
     json_decref(seen.by_hall);
     int calls = 0;
-    assert_int_equal(campaign_calendar_slices(cal, org, MAR_01_2027, s_stop, &calls, err,
-                                              sizeof err), 42);
+    assert_int_equal(
+        campaign_calendar_slices(w->cal, w->org, MAR_01_2027, s_stop, &calls, err, sizeof err), 42);
     assert_int_equal(calls, 1);
 
     /* Withdrawn: gone from the next version's slices. */
-    s_step(cal, "c11-flagship", CAMPAIGN_WITHDRAW, "rita", T0);
-    assert_int_equal(campaign_calendar_slice(cal, org, "H1", MAR_01_2027, &out, err, sizeof err), 0);
+    s_step(w->cal, "c11-flagship", CAMPAIGN_WITHDRAW, "rita", T0);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H1", MAR_01_2027, &out, err, sizeof err), 0);
     assert_int_equal(json_integer_value(json_object_get(out, "version")), 4);
     assert_int_equal(json_array_size(json_object_get(out, "campaigns")), 1);
     json_decref(out);
-    campaign_calendar_destroy(&cal);
-    org_destroy(&org);
 }
 
 HBT_TEST(test_slice_bound)
 {
-    (void)state;
+    world_t *w = *state;
     /* One hall with more published campaigns than a slice holds. */
-    org_t *org = hbt_org(s_org_text);
-    campaign_calendar_t *cal = campaign_calendar_new();
     char err[256] = "";
     for (int i = 0; i <= HB_CAL_SLICE_MAX; i++) {
         char id[16];
         snprintf(id, sizeof id, "c%d", i);
-        s_add(cal, org, s_doc(id));
-        s_step(cal, id, CAMPAIGN_SUBMIT, "alice", T0);
-        s_step(cal, id, CAMPAIGN_APPROVE, "rita", T0);
+        s_add(w->cal, w->org, s_doc(id));
+        s_step(w->cal, id, CAMPAIGN_SUBMIT, "alice", T0);
+        s_step(w->cal, id, CAMPAIGN_APPROVE, "rita", T0);
     }
-    assert_int_equal(campaign_calendar_publish_approved(cal, "ops", T0, NULL, err, sizeof err), 0);
+    assert_int_equal(campaign_calendar_publish_approved(w->cal, "ops", T0, NULL, err, sizeof err),
+                     0);
     json_t *out = NULL;
-    assert_int_equal(campaign_calendar_slice(cal, org, "H1", MAR_01_2027, &out, err, sizeof err),
-                     HB_ETOOBIG);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H1", MAR_01_2027, &out, err, sizeof err),
+        HB_ETOOBIG);
     assert_string_equal(err, "hall H1: more than 200 published campaigns from this day on");
     assert_null(out);
     /* H4 is in P2: untouched by P1's campaigns, so its slice builds. */
-    assert_int_equal(campaign_calendar_slice(cal, org, "H4", MAR_01_2027, &out, err, sizeof err), 0);
+    assert_int_equal(
+        campaign_calendar_slice(w->cal, w->org, "H4", MAR_01_2027, &out, err, sizeof err), 0);
     json_decref(out);
-    campaign_calendar_destroy(&cal);
-    org_destroy(&org);
 }
 
 /* What a review judged is kept with the campaign: the document at the last

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "harness.h"
 #include "runner.h"
 
 static char s_dir[256];
@@ -22,17 +23,14 @@ static char s_dir[256];
 static int s_setup(void **state)
 {
     (void)state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/hb-test-cert-XXXXXX");
-    assert_non_null(mkdtemp(s_dir));
+    hbt_mkdtemp(s_dir, sizeof s_dir, "test-cert");
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    assert_int_equal(system(cmd), 0);
+    hbt_rmdir(s_dir);
     return 0;
 }
 

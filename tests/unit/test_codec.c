@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 #define NOW_MS 1795426200000LL /* 2026-11-23T09:30:00Z */
@@ -29,11 +30,7 @@
 
 static json_t *s_json(const char *text)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!j)
-        fail_msg("test JSON does not parse: %s: %s", jerr.text, text);
-    return j;
+    return hbt_json_exact(text, 0);
 }
 
 /* from_json of `text`; returns the code, `*env` is the envelope or NULL. */

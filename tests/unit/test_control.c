@@ -33,11 +33,7 @@ typedef struct world {
 
 static json_t *s_json(const char *text)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j)
-        fail_msg("bad test JSON: %s (column %d)", jerr.text, jerr.column);
-    return j;
+    return hbt_json_exact(text, JSON_REJECT_DUPLICATES);
 }
 
 static void s_open(world_t *w)
@@ -125,12 +121,6 @@ static char *s_org_text_of(world_t *w)
     return t;
 }
 
-static char *s_dump(const json_t *j)
-{
-    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_non_null(t);
-    return t;
-}
 
 /* ---------------------------------------------------------- organisation */
 
@@ -450,16 +440,24 @@ static void s_step(world_t *w, const char *id, campaign_action_t a, const char *
     OK(hq_control_campaign_step(w->c, id, a, who, note, NULL, err_, sizeof err_));
 }
 
+/* The organisation and docs/POLICY.md's worked example, published; the
+ * version it got. */
+static uint64_t s_publish_example(world_t *w)
+{
+    s_set_org(w);
+    s_put_worked_example(w);
+    uint64_t v = 0;
+    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    return v;
+}
+
 /* Halls reached by organisation index, as HQ's rounds reach them: the
  * cached index follows every change of the organisation, and the policy
  * and opening by index are the ones by id. */
 HBT_TEST(test_hall_by_index)
 {
     world_t *w = *state;
-    s_set_org(w);
-    s_put_worked_example(w);
-    uint64_t v = 0;
-    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    s_publish_example(w);
     uint64_t gen = 0;
     int32_t idx = 0, none_idx = 0;
     uint64_t none_gen = 0;
@@ -501,6 +499,20 @@ HBT_TEST(test_hall_by_index)
     assert_int_equal(hq_control_put_hall(w->c, bad, err, sizeof err), HB_EINVAL);
     json_decref(bad);
     assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
+}
+
+/* The calendar slice HQ sends hall `hall`, read back as a hall reads it
+ * (destroy it with hb_cal_slice_destroy). */
+static hb_cal_slice_t *s_slice(world_t *w, const char *hall)
+{
+    const char *data = NULL;
+    size_t len = 0;
+    OK(hq_control_slice_bytes(w->c, hall, &data, &len, err_, sizeof err_));
+    json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    hb_cal_slice_t *slice = NULL;
+    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
+    json_decref(sj);
+    return slice;
 }
 
 HBT_TEST(test_campaign_gate)
@@ -570,11 +582,7 @@ HBT_TEST(test_campaign_gate)
     /* Published: the calendar moves, and the halls of BE get it. */
     s_step(w, "no-faq", CAMPAIGN_PUBLISH, "ops", NULL);
     assert_int_equal(hq_control_calendar_version(w->c), 1);
-    OK(hq_control_slice_bytes(w->c, "H003", &data, &len, err_, sizeof err_));
-    json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    hb_cal_slice_t *slice = NULL;
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
+    hb_cal_slice_t *slice = s_slice(w, "H003");
     assert_int_equal(slice->version, 1);
     assert_string_equal(slice->hall, "H003");
     assert_int_equal(slice->n, 1);
@@ -582,10 +590,7 @@ HBT_TEST(test_campaign_gate)
     assert_int_equal(slice->campaigns[0].n_faq, 1);
     hb_cal_slice_destroy(&slice);
     /* A hall of another province gets an empty slice of the same version. */
-    OK(hq_control_slice_bytes(w->c, "H010", &data, &len, err_, sizeof err_));
-    sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
+    slice = s_slice(w, "H010");
     assert_int_equal(slice->version, 1);
     assert_int_equal(slice->n, 0);
     hb_cal_slice_destroy(&slice);
@@ -601,10 +606,7 @@ HBT_TEST(test_campaign_gate)
     s_refused(hq_control_campaign_remove(w->c, "no-faq", err, sizeof err), HB_ECONFLICT, err, NULL);
     s_step(w, "no-faq", CAMPAIGN_WITHDRAW, "ops", "ended early");
     assert_int_equal(hq_control_calendar_version(w->c), 2);
-    OK(hq_control_slice_bytes(w->c, "H003", &data, &len, err_, sizeof err_));
-    sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
+    slice = s_slice(w, "H003");
     assert_int_equal(slice->version, 2);
     assert_int_equal(slice->n, 0);
     hb_cal_slice_destroy(&slice);
@@ -659,10 +661,7 @@ HBT_TEST(test_check_candidate)
 HBT_TEST(test_persistence)
 {
     world_t *w = *state;
-    s_set_org(w);
-    s_put_worked_example(w);
-    uint64_t v = 0;
-    OK(hq_control_publish_policies(w->c, "ops", &v, err_, sizeof err_));
+    uint64_t v = s_publish_example(w);
     json_t *doc = s_json("{\"diversion\": {\"threshold\": 12}}");
     OK(hq_control_put_policy(w->c, "hall/H002", doc, err_, sizeof err_)); /* a draft only */
     json_decref(doc);
@@ -680,13 +679,13 @@ HBT_TEST(test_persistence)
 
     char *org = s_org_text_of(w);
     json_t *pj = hq_control_policies_json(w->c);
-    char *pol = s_dump(pj);
+    char *pol = hbt_json_text(pj);
     json_decref(pj);
     json_t *cj = campaign_calendar_to_json(hq_control_calendar(w->c));
-    char *cal = s_dump(cj);
+    char *cal = hbt_json_text(cj);
     json_decref(cj);
     json_t *gj = calcheck_glossary_to_json(hq_control_glossary(w->c));
-    char *glo = s_dump(gj);
+    char *glo = hbt_json_text(gj);
     json_decref(gj);
     json_t *eff_before = NULL;
     OK(hq_control_effective_policy(w->c, "H001", false, &eff_before, err_, sizeof err_));
@@ -695,13 +694,13 @@ HBT_TEST(test_persistence)
 
     char *org2 = s_org_text_of(w);
     pj = hq_control_policies_json(w->c);
-    char *pol2 = s_dump(pj);
+    char *pol2 = hbt_json_text(pj);
     json_decref(pj);
     cj = campaign_calendar_to_json(hq_control_calendar(w->c));
-    char *cal2 = s_dump(cj);
+    char *cal2 = hbt_json_text(cj);
     json_decref(cj);
     gj = calcheck_glossary_to_json(hq_control_glossary(w->c));
-    char *glo2 = s_dump(gj);
+    char *glo2 = hbt_json_text(gj);
     json_decref(gj);
     assert_string_equal(org, org2);
     assert_string_equal(pol, pol2);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "events.h"
 #include "runner.h"
 
 #define MIN 60000LL
@@ -32,11 +33,7 @@ static int64_t s_clock(void) { return s_now; }
 /* Local time in Berlin (the test policy's zone) to UTC ms. */
 static int64_t s_local(const char *date, int h, int m)
 {
-    int32_t day;
-    assert_int_equal(hb_date_parse(date, &day), 0);
-    const hb_tz_t *tz;
-    assert_int_equal(hb_tz_get("Europe/Berlin", &tz, NULL, 0), 0);
-    return hb_tz_local_to_utc(tz, day, h, m);
+    return hbt_local_ms("Europe/Berlin", date, h, m);
 }
 
 static const char *const s_policy =
@@ -52,7 +49,7 @@ static const char *const s_policy =
     " \"diversion\":{\"threshold\":3,\"echannels\":[\"app\",\"web\"]}}";
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     outbox_t *ob;
     engine_t *e;
     engine_config_t cfg;
@@ -84,9 +81,7 @@ static void s_close(fixture_t *f)
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-engine-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-engine");
     char err[256];
     assert_int_equal(engine_parse_services("A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards",
                                            &f->cfg, err, sizeof err),
@@ -106,10 +101,7 @@ static int s_teardown(void **state)
     fixture_t *f = *state;
     s_close(f);
     hb_clock_set(NULL);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_fixture_free(f);
     return 0;
 }
 
@@ -168,14 +160,6 @@ static size_t s_count_kind(events_t *ev, Hallbus__Envelope__BodyCase kind)
     return n;
 }
 
-static char *s_state_text(const hb_hall_state_t *s)
-{
-    json_t *j = hb_hall_state_to_json(s);
-    assert_non_null(j);
-    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(j);
-    return text;
-}
 
 /* ------------------------------------------------------------ numbering */
 
@@ -401,7 +385,7 @@ static void s_before(snapshot_t *s, fixture_t *f)
 {
     s->f = f;
     s->seq = outbox_last_seq(f->ob);
-    s->text = s_state_text(engine_state(f->e));
+    s->text = hbt_state_text(engine_state(f->e));
 }
 
 static void s_unchanged(snapshot_t *s, int rc, int want, const char *err, const char *says)
@@ -411,7 +395,7 @@ static void s_unchanged(snapshot_t *s, int rc, int want, const char *err, const 
     if (!strstr(err, says))
         fail_msg("the refusal '%s' does not say '%s'", err, says);
     assert_int_equal(outbox_last_seq(s->f->ob), s->seq);
-    char *now = s_state_text(engine_state(s->f->e));
+    char *now = hbt_state_text(engine_state(s->f->e));
     assert_string_equal(now, s->text);
     free(now);
     free(s->text);
@@ -732,7 +716,7 @@ HBT_TEST(test_replay_from_outbox_equals_live_state)
         hb_hall_state_apply(replayed, ev.envs[i]);
     }
     s_events_free(&ev);
-    char *live = s_state_text(engine_state(f->e)), *again = s_state_text(replayed);
+    char *live = hbt_state_text(engine_state(f->e)), *again = hbt_state_text(replayed);
     assert_string_equal(live, again);
     /* The engine's own events always fit the state. */
     assert_int_equal(engine_state(f->e)->anomalies, 0);
@@ -743,19 +727,19 @@ HBT_TEST(test_replay_from_outbox_equals_live_state)
     f->cfg.snapshot_every_ms = 0;
     s_close(f);
     s_open(f);
-    again = s_state_text(engine_state(f->e));
+    again = hbt_state_text(engine_state(f->e));
     assert_string_equal(live, again);
     free(again);
     free(live);
     s_random_actions(f, 500);
-    live = s_state_text(engine_state(f->e));
+    live = hbt_state_text(engine_state(f->e));
     f->cfg.snapshot_every_ms = 3600000;
     engine_t *e = f->e;
     f->e = NULL; /* as after kill -9: no final snapshot */
     (void)e;
     outbox_close(&f->ob);
     s_open(f);
-    again = s_state_text(engine_state(f->e));
+    again = hbt_state_text(engine_state(f->e));
     assert_string_equal(live, again);
     free(again);
     free(live);

@@ -19,36 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storefx.h"
 #include "runner.h"
 
 typedef struct {
-    char dir[256];
-    hq_store_t st;
-    uv_loop_t loop;
+    hbt_storefx_t fx; /* first: see storefx.h */
     hq_commit_t last[16]; /* by hall number */
-    int commits;
 } fixture_t;
-
-static int s_setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-hqstore-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    uv_loop_init(&f->loop);
-    *state = f;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    fixture_t *f = *state;
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
 
 static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
 {
@@ -57,7 +34,7 @@ static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
         assert_true(c[i].hall_num < 16);
         f->last[c[i].hall_num] = c[i];
     }
-    f->commits++;
+    f->fx.commits++;
 }
 
 /* Event bytes for (hall, seq): distinct per hall so digests differ. */
@@ -69,34 +46,20 @@ static size_t s_event(uint32_t hall, uint64_t seq, uint8_t *out)
 static hq_write_item_t *s_item(uint32_t hall, const char *id, uint64_t first, uint32_t n,
                                hb_digest_t *chain)
 {
-    uint8_t ev[64];
-    size_t bytes = 4;
-    for (uint32_t i = 0; i < n; i++)
-        bytes += 4 + s_event(hall, first + i, ev);
-    hq_write_item_t *it = hq_write_item_new(bytes, 0);
-    assert_non_null(it);
-    it->hall_num = hall;
-    snprintf(it->hall_id, sizeof it->hall_id, "%s", id);
-    it->first_seq = first;
-    it->count = n;
-    uint8_t *p = it->data;
-    hb_put_be32(p, n);
-    p += 4;
+    uint8_t bytes[64][64], *evs[64];
+    size_t lens[64];
+    assert_true(n <= 64);
     for (uint32_t i = 0; i < n; i++) {
-        size_t len = s_event(hall, first + i, ev); /* not in place: snprintf writes a NUL */
-        memcpy(p + 4, ev, len);
-        hb_put_be32(p, (uint32_t)len);
-        if (chain)
-            hb_digest_step(chain, p + 4, len);
-        p += 4 + len;
+        lens[i] = s_event(hall, first + i, bytes[i]);
+        evs[i] = bytes[i];
     }
-    return it;
+    return hbt_write_item(hall, id, first, n, evs, lens, chain);
 }
 
 static void s_run_until(fixture_t *f, int commits)
 {
-    for (int i = 0; i < 2000 && f->commits < commits; i++) {
-        uv_run(&f->loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < 2000 && f->fx.commits < commits; i++) {
+        uv_run(&f->fx.loop, UV_RUN_NOWAIT);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -125,14 +88,29 @@ static void s_collect_hall(const hq_hall_record_t *rec, void *arg)
     out[rec->num] = *rec;
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+static const hbt_storefx_spec_t s_spec = {"test-hqstore", sizeof(fixture_t)};
+/* Stops the writer, lets its last commits be reported, closes the store
+ * and opens it again with a map of `map` bytes; the hall records it loads
+ * into `recs` (by number), and the next hall number it returns. */
+static uint32_t s_stop_and_reopen(fixture_t *f, hq_writer_t **w, size_t map,
+                                  hq_hall_record_t recs[16])
+{
+    hq_writer_stop(w);
+    uv_run(&f->fx.loop, UV_RUN_DEFAULT);
+    hq_store_close(&f->fx.st);
+    assert_int_equal(hq_store_open(&f->fx.st, f->fx.dir, map, 1 << 30), 0);
+    memset(recs, 0, 16 * sizeof *recs);
+    uint32_t next = 0;
+    assert_int_equal(hq_store_load_halls(&f->fx.st, s_collect_hall, recs, &next), 0);
+    return next;
+}
+
+#define HBT_FIXTURE hbt_storefx_setup, hbt_storefx_teardown, &s_spec
 
 HBT_TEST(test_group_commit_digest_and_reads)
 {
     fixture_t *f = *state;
-    assert_int_equal(hq_store_open(&f->st, f->dir, 1 << 20, 1 << 30), 0);
-    hq_writer_t *w = NULL;
-    assert_int_equal(hq_writer_start(&f->st, &f->loop, NULL, 0, 1, 64 << 20, s_on_commit, f, &w), 0);
+    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
     hb_digest_t d1, d2;
     hb_digest_init(&d1);
     hb_digest_init(&d2);
@@ -145,7 +123,7 @@ HBT_TEST(test_group_commit_digest_and_reads)
         assert_int_equal(hq_writer_submit(w, &b), 0);
     }
     for (int i = 0; i < 2000 && (f->last[1].last_seq < 50 || f->last[2].last_seq < 35); i++)
-        s_run_until(f, f->commits + 1);
+        s_run_until(f, f->fx.commits + 1);
     assert_int_equal(f->last[1].last_seq, 50);
     assert_int_equal(f->last[1].events, 50);
     assert_true(f->last[1].ok);
@@ -155,52 +133,43 @@ HBT_TEST(test_group_commit_digest_and_reads)
 
     /* From the middle of a chunk, across chunk boundaries, bounded. */
     read_ctx_t r = {.hall = 1};
-    assert_int_equal(hq_store_read_events(&f->st, 1, 15, 20, s_read_cb, &r), 0);
+    assert_int_equal(hq_store_read_events(&f->fx.st, 1, 15, 20, s_read_cb, &r), 0);
     assert_int_equal(r.n, 20);
     for (size_t i = 0; i < r.n; i++)
         assert_int_equal(r.seqs[i], 15 + i);
     r = (read_ctx_t){.hall = 2};
-    assert_int_equal(hq_store_read_events(&f->st, 2, 35, 20, s_read_cb, &r), 0);
+    assert_int_equal(hq_store_read_events(&f->fx.st, 2, 35, 20, s_read_cb, &r), 0);
     assert_int_equal(r.n, 1);
     r = (read_ctx_t){.hall = 2};
-    assert_int_equal(hq_store_read_events(&f->st, 2, 36, 20, s_read_cb, &r), 0);
+    assert_int_equal(hq_store_read_events(&f->fx.st, 2, 36, 20, s_read_cb, &r), 0);
     assert_int_equal(r.n, 0);
     r = (read_ctx_t){.hall = 3}; /* never wrote */
-    assert_int_equal(hq_store_read_events(&f->st, 3, 1, 20, s_read_cb, &r), 0);
+    assert_int_equal(hq_store_read_events(&f->fx.st, 3, 1, 20, s_read_cb, &r), 0);
     assert_int_equal(r.n, 0);
 
     /* A batch that does not follow on is refused, the stream untouched. */
     hq_write_item_t *gap = s_item(1, "HALL-1", 60, 5, NULL);
     assert_int_equal(hq_writer_submit(w, &gap), 0);
-    int before = f->commits;
+    int before = f->fx.commits;
     s_run_until(f, before + 1);
     assert_false(f->last[1].ok);
     assert_int_equal(f->last[1].last_seq, 50);
 
-    hq_writer_stop(&w);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    hq_store_close(&f->st);
-
     /* Reopen: the hall records come back as committed. */
-    assert_int_equal(hq_store_open(&f->st, f->dir, 1 << 20, 1 << 30), 0);
     hq_hall_record_t recs[16];
-    memset(recs, 0, sizeof recs);
-    uint32_t next = 0;
-    assert_int_equal(hq_store_load_halls(&f->st, s_collect_hall, recs, &next), 0);
+    uint32_t next = s_stop_and_reopen(f, &w, 1 << 20, recs);
     assert_int_equal(recs[1].last_seq, 50);
     assert_memory_equal(recs[1].digest.bytes, d1.bytes, HB_DIGEST_LEN);
     assert_int_equal(recs[2].last_seq, 35);
     assert_string_equal(recs[2].id, "HALL-2");
     assert_int_equal(next, 3);
-    hq_store_close(&f->st);
+    hq_store_close(&f->fx.st);
 }
 
 HBT_TEST(test_records_survive_reopen_and_tiny_map_grows)
 {
     fixture_t *f = *state;
-    assert_int_equal(hq_store_open(&f->st, f->dir, 64 << 10, 1 << 30), 0);
-    hq_writer_t *w = NULL;
-    assert_int_equal(hq_writer_start(&f->st, &f->loop, NULL, 0, 1, 64 << 20, s_on_commit, f, &w), 0);
+    hq_writer_t *w = hbt_storefx_open(&f->fx, 64 << 10, s_on_commit, f);
     hb_digest_t d;
     hb_digest_init(&d);
     for (uint64_t k = 0; k < 400; k++) {
@@ -208,27 +177,20 @@ HBT_TEST(test_records_survive_reopen_and_tiny_map_grows)
         assert_int_equal(hq_writer_submit(w, &it), 0);
     }
     for (int i = 0; i < 5000 && f->last[3].last_seq < 20000; i++)
-        s_run_until(f, f->commits + 1);
+        s_run_until(f, f->fx.commits + 1);
     assert_int_equal(f->last[3].last_seq, 20000);
-    assert_true(f->st.store.grow_count > 0);
-    hq_writer_stop(&w);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    hq_store_close(&f->st);
-
-    assert_int_equal(hq_store_open(&f->st, f->dir, 64 << 10, 1 << 30), 0);
+    assert_true(f->fx.st.store.grow_count > 0);
     hq_hall_record_t recs[16];
-    memset(recs, 0, sizeof recs);
-    uint32_t next = 0;
-    assert_int_equal(hq_store_load_halls(&f->st, s_collect_hall, recs, &next), 0);
+    uint32_t next = s_stop_and_reopen(f, &w, 64 << 10, recs);
     assert_string_equal(recs[3].id, "HALL-3");
     assert_int_equal(recs[3].last_seq, 20000);
     assert_int_equal(recs[3].events, 20000);
     assert_memory_equal(recs[3].digest.bytes, d.bytes, HB_DIGEST_LEN);
     assert_int_equal(next, 4);
     read_ctx_t r = {.hall = 3};
-    assert_int_equal(hq_store_read_events(&f->st, 3, 19990, 64, s_read_cb, &r), 0);
+    assert_int_equal(hq_store_read_events(&f->fx.st, 3, 19990, 64, s_read_cb, &r), 0);
     assert_int_equal(r.n, 11);
-    hq_store_close(&f->st);
+    hq_store_close(&f->fx.st);
 }
 
 HBT_TEST_IN(test_batch_plan, NULL, NULL)

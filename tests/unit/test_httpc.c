@@ -69,13 +69,10 @@ HBT_TEST(test_chunked_and_what_is_sent)
     assert_string_equal(resp.body, "hello world!");
     assert_int_equal(resp.body_len, 12);
     hb_httpc_resp_free(&resp);
-    hbt_assert_contains(head, "POST /p?q=1 HTTP/1.1\r\n");
-    hbt_assert_contains(head, "\r\nHost: 127.0.0.1:");
-    hbt_assert_contains(head, "\r\nContent-Type: application/json\r\n");
-    hbt_assert_contains(head, "\r\nContent-Length: 7\r\n");
-    hbt_assert_contains(head, "\r\nConnection: close\r\n");
-    hbt_assert_contains(head, "\r\nAccept: application/json\r\n");
-    hbt_assert_contains(head, "\r\nUser-Agent: hallbus/");
+    hbt_assert_contains_all(head, "POST /p?q=1 HTTP/1.1\r\n",
+                            "\r\nHost: 127.0.0.1:", "\r\nContent-Type: application/json\r\n",
+                            "\r\nContent-Length: 7\r\n", "\r\nConnection: close\r\n",
+                            "\r\nAccept: application/json\r\n", "\r\nUser-Agent: hallbus/", NULL);
     /* Nobody is asked to say 100 Continue, and no token went out. */
     assert_null(strcasestr(head, "\r\nExpect:"));
     assert_null(strcasestr(head, "\r\nAuthorization:"));
@@ -145,10 +142,9 @@ HBT_TEST(test_token_and_headers)
     assert_int_equal(CALL(&c), 0);
     assert_int_equal(resp.status, 200);
     hb_httpc_resp_free(&resp);
-    hbt_assert_contains(head, "\r\nAuthorization: Bearer s3cr3t.t0ken\r\n");
-    hbt_assert_contains(head, "\r\nX-Request-Id: 42\r\n");
-    hbt_assert_contains(head, "\r\nX-Empty:\r\n");
-    hbt_assert_contains(head, "\r\nX-Tenant:north  hall\r\n");
+    hbt_assert_contains_all(head, "\r\nAuthorization: Bearer s3cr3t.t0ken\r\n",
+                            "\r\nX-Request-Id: 42\r\n", "\r\nX-Empty:\r\n",
+                            "\r\nX-Tenant:north  hall\r\n", NULL);
 }
 
 /* Headers and tokens that would break or contradict the request are

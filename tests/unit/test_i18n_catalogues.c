@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "runner.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +38,7 @@ static void s_write(const char *dir, const char *name, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static void test_source_catalogues(void **state)
+HBT_TEST_IN(test_source_catalogues, NULL, NULL)
 {
     (void)state;
     int rc = s_check(HB_SOURCE_DIR "/hqd/dashboard/i18n");
@@ -47,7 +47,15 @@ static void test_source_catalogues(void **state)
     assert_non_null(strstr(s_out, "(page):"));
 }
 
-static void test_refusals(void **state)
+/* `text` written to `file` in `dir`: the check fails, naming `want`. */
+static void s_refused(const char *dir, const char *file, const char *text, const char *want)
+{
+    s_write(dir, file, text);
+    assert_int_equal(s_check(dir), 1);
+    hbt_assert_contains(s_out, want);
+}
+
+HBT_TEST_IN(test_refusals, NULL, NULL)
 {
     (void)state;
     char dir[256];
@@ -57,38 +65,29 @@ static void test_refusals(void **state)
     assert_int_equal(s_check(dir), 0);
 
     /* A key only one language has. */
-    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n};\n");
-    assert_int_equal(s_check(dir), 1);
-    assert_non_null(strstr(s_out, "en.js lacks a.c"));
+    s_refused(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n};\n",
+              "en.js lacks a.c");
     /* Placeholders that differ. */
-    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{count} waiting\",\n  \"a.c\": \"good\",\n};\n");
-    assert_int_equal(s_check(dir), 1);
-    assert_non_null(strstr(s_out, "placeholders differ"));
+    s_refused(dir, "en.js",
+              "export default {\n  \"a.b\": \"{count} waiting\",\n  \"a.c\": \"good\",\n};\n",
+              "placeholders differ");
     /* A line that is no pair: the check would not see its keys. */
-    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\", \"a.c\": \"good\",\n};\n");
-    assert_int_equal(s_check(dir), 1);
-    assert_non_null(strstr(s_out, "not a \"key\": \"text\" line"));
+    s_refused(dir, "en.js",
+              "export default {\n  \"a.b\": \"{n} waiting\", \"a.c\": \"good\",\n};\n",
+              "not a \"key\": \"text\" line");
     /* An empty text, a key twice. */
-    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \" \",\n  \"a.c\": \"x\",\n};\n");
-    assert_int_equal(s_check(dir), 1);
-    assert_non_null(strstr(s_out, "empty text"));
-    assert_non_null(strstr(s_out, "key a.c twice"));
+    s_refused(
+        dir, "en.js",
+        "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \" \",\n  \"a.c\": \"x\",\n};\n",
+        "empty text");
+    hbt_assert_contains(s_out, "key a.c twice");
     s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
     /* A part with one language only, and a part's key outside its name. */
-    s_write(dir, "editors.zh-CN.js", "export default {\n  \"editors.x\": \"编辑\",\n  \"y\": \"外\",\n};\n");
-    assert_int_equal(s_check(dir), 1);
-    assert_non_null(strstr(s_out, "editors.en.js: missing"));
-    s_write(dir, "editors.en.js", "export default {\n  \"editors.x\": \"edit\",\n  \"y\": \"out\",\n};\n");
-    assert_int_equal(s_check(dir), 1);
-    assert_non_null(strstr(s_out, "key y does not start with editors."));
+    s_refused(dir, "editors.zh-CN.js",
+              "export default {\n  \"editors.x\": \"编辑\",\n  \"y\": \"外\",\n};\n",
+              "editors.en.js: missing");
+    s_refused(dir, "editors.en.js",
+              "export default {\n  \"editors.x\": \"edit\",\n  \"y\": \"out\",\n};\n",
+              "key y does not start with editors.");
     hbt_rmdir(dir);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_source_catalogues),
-        cmocka_unit_test(test_refusals),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,47 +20,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storefx.h"
 #include "runner.h"
 
 #define BATCHES 40
 #define PER_BATCH 25
 
 typedef struct {
-    char dir[256];
-    hq_store_t st;
-    uv_loop_t loop;
-    int commits;
+    hbt_storefx_t fx; /* first: see storefx.h */
     hq_write_item_t *stored[BATCHES]; /* as the writer's sink hands them on */
     size_t n_stored;
 } fixture_t;
-
-static int s_setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-livequeue-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    uv_loop_init(&f->loop);
-    *state = f;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    fixture_t *f = *state;
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
 
 static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
 {
     (void)c;
     (void)n;
     fixture_t *f = arg;
-    f->commits++;
+    f->fx.commits++;
 }
 
 /* Runs on the writer thread: keeps each committed batch for the test to
@@ -82,7 +59,7 @@ static void s_sink(hq_write_item_t *items, void *arg)
 static hq_write_item_t *s_batch(uint64_t first)
 {
     uint8_t *ev[PER_BATCH];
-    size_t len[PER_BATCH], bytes = 4;
+    size_t len[PER_BATCH];
     for (int i = 0; i < PER_BATCH; i++) {
         char ticket[32];
         snprintf(ticket, sizeof ticket, "A%llu", (unsigned long long)(first + (uint64_t)i));
@@ -96,34 +73,20 @@ static hq_write_item_t *s_batch(uint64_t first)
         env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
         env.ticket_issued = &t;
         assert_int_equal(hb_envelope_pack(&env, &ev[i], &len[i]), 0);
-        bytes += 4 + len[i];
     }
-    hq_write_item_t *it = hq_write_item_new(bytes, 0);
-    assert_non_null(it);
-    it->hall_num = 0;
-    snprintf(it->hall_id, sizeof it->hall_id, "L00001");
-    it->first_seq = first;
-    it->count = PER_BATCH;
-    uint8_t *p = it->data;
-    hb_put_be32(p, PER_BATCH);
-    p += 4;
-    for (int i = 0; i < PER_BATCH; i++) {
-        hb_put_be32(p, (uint32_t)len[i]);
-        memcpy(p + 4, ev[i], len[i]);
-        p += 4 + len[i];
+    hq_write_item_t *it = hbt_write_item(0, "L00001", first, PER_BATCH, ev, len, NULL);
+    for (int i = 0; i < PER_BATCH; i++)
         free(ev[i]);
-    }
     return it;
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+static const hbt_storefx_spec_t s_spec = {"test-livequeue", sizeof(fixture_t)};
+#define HBT_FIXTURE hbt_storefx_setup, hbt_storefx_teardown, &s_spec
 
 HBT_TEST(test_full_queue_drops_and_reads_back)
 {
     fixture_t *f = *state;
-    assert_int_equal(hq_store_open(&f->st, f->dir, 1 << 20, 1 << 30), 0);
-    hq_writer_t *w;
-    assert_int_equal(hq_writer_start(&f->st, &f->loop, NULL, 0, 1, 64 << 20, s_on_commit, f, &w), 0);
+    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
     hq_writer_set_sink(w, s_sink, f);
     /* Commit every batch first: the mirror is handed only what is stored. */
     for (uint64_t b = 0; b < BATCHES; b++) {
@@ -131,7 +94,7 @@ HBT_TEST(test_full_queue_drops_and_reads_back)
         assert_int_equal(hq_writer_submit(w, &it), 0);
     }
     hq_writer_stop(&w);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_run(&f->fx.loop, UV_RUN_DEFAULT);
     assert_int_equal(f->n_stored, BATCHES);
 
     /* A queue of one byte: the first batch is taken (an empty queue always
@@ -139,7 +102,7 @@ HBT_TEST(test_full_queue_drops_and_reads_back)
     hq_live_config_t cfg = {.max_queue_bytes = 1, .snapshot_events = 1000000,
                             .snapshot_ms = 3600000};
     hq_live_t *live;
-    assert_int_equal(hq_live_start(&f->st, NULL, 0, &cfg, &live), 0);
+    assert_int_equal(hq_live_start(&f->fx.st, NULL, 0, &cfg, &live), 0);
     hq_live_flush(live); /* the (empty) rebuild is done */
     /* Hold the mirror: its thread cannot apply while a reader holds the
      * lock, so the first batch stays queued and the rest find no room. And
@@ -174,5 +137,5 @@ HBT_TEST(test_full_queue_drops_and_reads_back)
     hq_live_read_unlock(live);
 
     hq_live_stop(&live);
-    hq_store_close(&f->st);
+    hq_store_close(&f->fx.st);
 }

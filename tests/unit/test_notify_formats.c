@@ -150,15 +150,12 @@ HBT_TEST(test_alertmanager)
     json_t *v;
     json_object_foreach(labels, k, v) assert_true(json_is_string(v));
     json_object_foreach(ann, k, v) assert_true(json_is_string(v));
-    assert_string_equal(hbt_str(ann, "summary"), "等候超过 20 分钟 (A 业务, vip)");
-    assert_string_equal(hbt_str(ann, "summary_en"), "waiting over 20 min (service A, vip)");
-    assert_string_equal(hbt_str(ann, "wait_s"), "1500");
-    assert_string_equal(hbt_str(ann, "limit_s"), "1200");
-    assert_string_equal(hbt_str(ann, "alert_id"), "42");
-    assert_string_equal(hbt_str(a, "startsAt"), "2026-12-06T08:30:00.000Z");
-    assert_string_equal(hbt_str(a, "endsAt"), "0001-01-01T00:00:00Z");
-    assert_string_equal(hbt_str(a, "fingerprint"), "000000000000002a");
-    assert_string_equal(hbt_str(a, "generatorURL"), "https://hq.example/?hall=H1#alerts");
+    hbt_assert_strs(ann, "summary", "等候超过 20 分钟 (A 业务, vip)", "summary_en",
+                    "waiting over 20 min (service A, vip)", "wait_s", "1500", "limit_s", "1200",
+                    "alert_id", "42", NULL);
+    hbt_assert_strs(a, "startsAt", "2026-12-06T08:30:00.000Z", "endsAt", "0001-01-01T00:00:00Z",
+                    "fingerprint", "000000000000002a", "generatorURL",
+                    "https://hq.example/?hall=H1#alerts", NULL);
     json_decref(o);
     /* Resolved: the status and the end. */
     na.resolved = true;
@@ -176,10 +173,10 @@ HBT_TEST(test_robots)
     json_t *w = notify_wecom_json(&na, "");
     assert_string_equal(hbt_str(w, "msgtype"), "markdown");
     const char *c = hbt_str(json_object_get(w, "markdown"), "content");
-    hbt_assert_contains(c, "<font color=\"comment\">[警告]</font> 等候超时 / Waiting over the limit");
-    hbt_assert_contains(c, "> 营业厅 Hall: **人民广场营业厅** (H1)\n");
-    hbt_assert_contains(c, "> 等候超过 20 分钟 (A 业务, vip)\n");
-    hbt_assert_contains(c, "> 级别 Level: 市级 city / warning · wait_sla\n");
+    hbt_assert_contains_all(
+        c, "<font color=\"comment\">[警告]</font> 等候超时 / Waiting over the limit",
+        "> 营业厅 Hall: **人民广场营业厅** (H1)\n", "> 等候超过 20 分钟 (A 业务, vip)\n",
+        "> 级别 Level: 市级 city / warning · wait_sla\n", NULL);
     assert_true(strstr(c, "[查看 View]") == NULL); /* no external URL, no link */
     assert_true(strlen(c) <= 4096);
     json_decref(w);
@@ -233,12 +230,11 @@ HBT_TEST(test_email)
             assert_true((unsigned char)*q < 0x80);
         p = eol + 2;
     }
-    hbt_assert_contains(msg, "From: hallbus <alerts@hq.example>\r\n");
-    hbt_assert_contains(msg, "To: a@x.cn,b@y.cn\r\n");
-    hbt_assert_contains(msg, "Date: Sun, 06 Dec 2026 08:31:02 +0000\r\n");
-    hbt_assert_contains(msg, "Message-ID: <alert-42.s.0@hallbus>\r\n");
-    hbt_assert_contains(msg, "Content-Type: text/plain; charset=UTF-8\r\n");
-    hbt_assert_contains(msg, "Content-Transfer-Encoding: base64\r\n");
+    hbt_assert_contains_all(msg, "From: hallbus <alerts@hq.example>\r\n", "To: a@x.cn,b@y.cn\r\n",
+                            "Date: Sun, 06 Dec 2026 08:31:02 +0000\r\n",
+                            "Message-ID: <alert-42.s.0@hallbus>\r\n",
+                            "Content-Type: text/plain; charset=UTF-8\r\n",
+                            "Content-Transfer-Encoding: base64\r\n", NULL);
     /* The subject decodes to the text. */
     const char *subj = strstr(msg, "Subject: ");
     const char *subj_end = strstr(subj, "\r\nDate:");
@@ -263,10 +259,11 @@ HBT_TEST(test_email)
                                        &blen, NULL, sodium_base64_VARIANT_ORIGINAL),
                      0);
     body[blen] = '\0';
-    hbt_assert_contains(body, "等候超过 20 分钟 (A 业务, vip)\n");
-    hbt_assert_contains(body, "营业厅：人民广场营业厅 (H1)\n级别：市级，警告\n告警编号：42\n");
-    hbt_assert_contains(body, "-- English --\nwaiting over 20 min (service A, vip)\n");
-    hbt_assert_contains(body, "Hall: 人民广场营业厅 (H1)\nLevel: city, warning\nAlert: 42 (wait_sla)\n");
+    hbt_assert_contains_all(
+        body, "等候超过 20 分钟 (A 业务, vip)\n",
+        "营业厅：人民广场营业厅 (H1)\n级别：市级，警告\n告警编号：42\n",
+        "-- English --\nwaiting over 20 min (service A, vip)\n",
+        "Hall: 人民广场营业厅 (H1)\nLevel: city, warning\nAlert: 42 (wait_sla)\n", NULL);
     hb_text_free(&t);
 
     /* A header with a line break is refused. */

@@ -138,6 +138,72 @@ HBT_TEST(test_load_and_lookups)
     org_destroy(&org);
 }
 
+/* The fixture with one member of regions[i] or halls[i] changed (NULL:
+ * deleted), and the refusal it meets. */
+static const struct {
+    const char *list;
+    size_t i;
+    const char *key, *value, *want;
+} s_changes[] = {
+    /* The regions: members, ids, levels, parents; a city straight under the
+     * root, a province under a province, a city under a city. */
+    {"regions", 2, "colour", "\"red\"", "regions[2].colour: unknown member"},
+    {"regions", 2, "id", "\"P 1\"", "regions[2].id: \"P 1\" is not an id ([A-Za-z0-9_-]{1,64})"},
+    {"regions", 2, "name", NULL, "regions[2].name: missing"},
+    {"regions", 2, "name", "7", "regions[2].name: must be a string"},
+    {"regions", 2, "level", "\"state\"",
+     "regions[2].level: must be one of national, province, city"},
+    {"regions", 3, "id", "\"C11\"", "regions[3].id: \"C11\" already given as regions[0]"},
+    {"regions", 0, "parent", "\"P9\"", "regions[0].parent: unknown region \"P9\""},
+    {"regions", 1, "parent", "\"P1\"", "regions[1].parent: the national region has no parent"},
+    {"regions", 2, "parent", NULL,
+     "regions[2].parent: missing (a province sits under the national region)"},
+    {"regions", 0, "parent", "\"CN\"",
+     "regions[0].parent: a city's parent must be a province, \"CN\" is the national region"},
+    {"regions", 4, "parent", "\"P1\"",
+     "regions[4].parent: a province's parent must be the national region, \"P1\" is a province"},
+    {"regions", 5, "parent", "\"C11\"",
+     "regions[5].parent: a city's parent must be a province, \"C11\" is a city"},
+    /* The halls: members, ids, cities, tags, neighbours, names. */
+    {"halls", 1, "colour", "\"red\"", "halls[1].colour: unknown member"},
+    {"halls", 1, "id", "\"H/2\"", "halls[1].id: \"H/2\" is not an id ([A-Za-z0-9_-]{1,32})"},
+    {"halls", 1, "id", "\"H123456789012345678901234567890123\"",
+     "halls[1].id: \"H123456789012345678901234567890123\" is not an id ([A-Za-z0-9_-]{1,32})"},
+    {"halls", 1, "id", "\"H1\"", "halls[1].id: \"H1\" given twice"},
+    {"halls", 1, "city", NULL, "halls[1].city: missing"},
+    {"halls", 1, "city", "\"C99\"", "halls[1].city: unknown region \"C99\""},
+    {"halls", 1, "city", "\"P1\"",
+     "halls[1].city: \"P1\" is a province region; a hall belongs to a city"},
+    {"halls", 1, "city", "\"CN\"",
+     "halls[1].city: \"CN\" is a national region; a hall belongs to a city"},
+    {"halls", 1, "tags", "[\"Rural\"]", "halls[1].tags[0]: must match [a-z0-9_-]{1,32}"},
+    {"halls", 1, "tags", "[\"a\", \"b\", \"a\"]", "halls[1].tags[2]: \"a\" listed twice"},
+    {"halls", 1, "tags", "\"rural\"", "halls[1].tags: must be an array of strings"},
+    {"halls", 1, "tags",
+     "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\","
+     "\"m\",\"n\",\"o\",\"p\",\"q\"]",
+     "halls[1].tags: 17 entries, at most 16"},
+    {"halls", 1, "neighbours", "[\"H2\"]",
+     "halls[1].neighbours[0]: a hall is not its own neighbour"},
+    {"halls", 1, "neighbours", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]",
+     "halls[1].neighbours: 9 entries, at most 8"},
+    {"halls", 1, "name", "\"\"", "halls[1].name: must be 1..200 bytes of text"},
+};
+
+/* Every change of s_changes made to list `list`, refused. */
+static void s_changes_refused(const char *list)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof s_changes / sizeof s_changes[0]; k++) {
+        if (strcmp(s_changes[k].list, list) != 0)
+            continue;
+        s_refused(s_doc_with(list, s_changes[k].i, s_changes[k].key, s_changes[k].value),
+                  HB_EINVAL, s_changes[k].want);
+        n++;
+    }
+    assert_true(n > 0);
+}
+
 HBT_TEST(test_tree_refusals)
 {
     (void)state;
@@ -147,29 +213,7 @@ HBT_TEST(test_tree_refusals)
     s_refused(hbt_json("{\"halls\": []}"), HB_EINVAL, "regions: missing");
     s_refused(hbt_json("{\"regions\": []}"), HB_EINVAL,
               "regions: no national region (the tree needs exactly one root)");
-    s_refused(s_doc_with("regions", 2, "colour", "\"red\""), HB_EINVAL,
-              "regions[2].colour: unknown member");
-    s_refused(s_doc_with("regions", 2, "id", "\"P 1\""), HB_EINVAL,
-              "regions[2].id: \"P 1\" is not an id ([A-Za-z0-9_-]{1,64})");
-    s_refused(s_doc_with("regions", 2, "name", NULL), HB_EINVAL, "regions[2].name: missing");
-    s_refused(s_doc_with("regions", 2, "name", "7"), HB_EINVAL, "regions[2].name: must be a string");
-    s_refused(s_doc_with("regions", 2, "level", "\"state\""), HB_EINVAL,
-              "regions[2].level: must be one of national, province, city");
-    s_refused(s_doc_with("regions", 3, "id", "\"C11\""), HB_EINVAL,
-              "regions[3].id: \"C11\" already given as regions[0]");
-    s_refused(s_doc_with("regions", 0, "parent", "\"P9\""), HB_EINVAL,
-              "regions[0].parent: unknown region \"P9\"");
-    s_refused(s_doc_with("regions", 1, "parent", "\"P1\""), HB_EINVAL,
-              "regions[1].parent: the national region has no parent");
-    s_refused(s_doc_with("regions", 2, "parent", NULL), HB_EINVAL,
-              "regions[2].parent: missing (a province sits under the national region)");
-    /* A city straight under the root, and a province under a province. */
-    s_refused(s_doc_with("regions", 0, "parent", "\"CN\""), HB_EINVAL,
-              "regions[0].parent: a city's parent must be a province, \"CN\" is the national region");
-    s_refused(s_doc_with("regions", 4, "parent", "\"P1\""), HB_EINVAL,
-              "regions[4].parent: a province's parent must be the national region, \"P1\" is a province");
-    s_refused(s_doc_with("regions", 5, "parent", "\"C11\""), HB_EINVAL,
-              "regions[5].parent: a city's parent must be a province, \"C11\" is a city");
+    s_changes_refused("regions");
     /* Two provinces that are each other's parent, and a region its own. */
     json_t *doc = s_doc_with("regions", 2, "parent", "\"P2\"");
     json_object_set_new(json_array_get(json_object_get(doc, "regions"), 4), "parent",
@@ -189,37 +233,7 @@ HBT_TEST(test_tree_refusals)
 HBT_TEST(test_hall_refusals)
 {
     (void)state;
-    s_refused(s_doc_with("halls", 1, "colour", "\"red\""), HB_EINVAL,
-              "halls[1].colour: unknown member");
-    s_refused(s_doc_with("halls", 1, "id", "\"H/2\""), HB_EINVAL,
-              "halls[1].id: \"H/2\" is not an id ([A-Za-z0-9_-]{1,32})");
-    s_refused(s_doc_with("halls", 1, "id", "\"H123456789012345678901234567890123\""), HB_EINVAL,
-              "halls[1].id: \"H123456789012345678901234567890123\" is not an id ([A-Za-z0-9_-]{1,32})");
-    s_refused(s_doc_with("halls", 1, "id", "\"H1\""), HB_EINVAL, "halls[1].id: \"H1\" given twice");
-    s_refused(s_doc_with("halls", 1, "city", NULL), HB_EINVAL, "halls[1].city: missing");
-    s_refused(s_doc_with("halls", 1, "city", "\"C99\""), HB_EINVAL,
-              "halls[1].city: unknown region \"C99\"");
-    s_refused(s_doc_with("halls", 1, "city", "\"P1\""), HB_EINVAL,
-              "halls[1].city: \"P1\" is a province region; a hall belongs to a city");
-    s_refused(s_doc_with("halls", 1, "city", "\"CN\""), HB_EINVAL,
-              "halls[1].city: \"CN\" is a national region; a hall belongs to a city");
-    s_refused(s_doc_with("halls", 1, "tags", "[\"Rural\"]"), HB_EINVAL,
-              "halls[1].tags[0]: must match [a-z0-9_-]{1,32}");
-    s_refused(s_doc_with("halls", 1, "tags", "[\"a\", \"b\", \"a\"]"), HB_EINVAL,
-              "halls[1].tags[2]: \"a\" listed twice");
-    s_refused(s_doc_with("halls", 1, "tags", "\"rural\""), HB_EINVAL,
-              "halls[1].tags: must be an array of strings");
-    s_refused(s_doc_with("halls", 1, "tags",
-                         "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\","
-                         "\"m\",\"n\",\"o\",\"p\",\"q\"]"),
-              HB_EINVAL, "halls[1].tags: 17 entries, at most 16");
-    s_refused(s_doc_with("halls", 1, "neighbours", "[\"H2\"]"), HB_EINVAL,
-              "halls[1].neighbours[0]: a hall is not its own neighbour");
-    s_refused(s_doc_with("halls", 1, "neighbours",
-                         "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]"),
-              HB_EINVAL, "halls[1].neighbours: 9 entries, at most 8");
-    s_refused(s_doc_with("halls", 1, "name", "\"\""), HB_EINVAL,
-              "halls[1].name: must be 1..200 bytes of text");
+    s_changes_refused("halls");
     json_t *doc = hbt_json(s_org_text);
     json_object_set_new(doc, "halls", json_object());
     s_refused(doc, HB_EINVAL, "halls: must be an array");
@@ -291,48 +305,53 @@ HBT_TEST(test_address_and_index_lookups)
               "halls[1].address: must be a string");
 }
 
+typedef int (*put_fn)(org_t *org, const json_t *obj, char *err, size_t errlen);
+
+/* `put` (org_put_region, org_put_hall) of the object `text` answers `rc`
+ * and, when `want` is given, that reason. */
+static void s_put(put_fn put, org_t *org, const char *text, int rc, const char *want)
+{
+    json_t *j = hbt_json(text);
+    char err[256] = "";
+    int got = put(org, j, err, sizeof err);
+    json_decref(j);
+    if (got != rc || (want && strcmp(err, want) != 0))
+        fail_msg("%s: wanted %d \"%s\", got %d \"%s\"", text, rc, want ? want : "", got, err);
+}
+
 HBT_TEST(test_put)
 {
     (void)state;
     org_t *org = org_new();
     char err[256] = "";
-    json_t *j;
     uint64_t gen = org_generation(org);
 
     /* Parents first, one at a time, as an API would add them. */
-    j = hbt_json(
-        "{\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
-    assert_string_equal(err, "region.parent: unknown region \"CN\"");
+    const char *p1 =
+        "{\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}";
+    s_put(org_put_region, org, p1, HB_EINVAL, "region.parent: unknown region \"CN\"");
     json_t *root = hbt_json("{\"id\": \"CN\", \"name\": \"HQ\", \"level\": \"national\"}");
     assert_int_equal(org_put_region(org, root, err, sizeof err), 0);
-    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
-    json_decref(j);
+    s_put(org_put_region, org, p1, 0, NULL);
     assert_true(org_generation(org) > gen);
-    j = hbt_json("{\"id\": \"CN2\", \"name\": \"HQ2\", \"level\": \"national\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
-    assert_string_equal(err, "region.level: there is one national region, \"CN\"");
-    json_decref(j);
-    j = hbt_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"CN\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), HB_EINVAL);
-    assert_string_equal(err, "region.parent: a city's parent must be a province, \"CN\" is the national region");
-    json_decref(j);
-    j = hbt_json("{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"P1\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
-    json_decref(j);
-    j = hbt_json(
-        "{\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
-    json_decref(j);
-    j = hbt_json("{\"id\": \"C2\", \"name\": \"Two\", \"level\": \"city\", \"parent\": \"P2\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
-    json_decref(j);
+    s_put(org_put_region, org, "{\"id\": \"CN2\", \"name\": \"HQ2\", \"level\": \"national\"}",
+          HB_EINVAL, "region.level: there is one national region, \"CN\"");
+    s_put(org_put_region, org,
+          "{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"CN\"}", HB_EINVAL,
+          "region.parent: a city's parent must be a province, \"CN\" is the national region");
+    s_put(org_put_region, org,
+          "{\"id\": \"C1\", \"name\": \"One\", \"level\": \"city\", \"parent\": \"P1\"}", 0, NULL);
+    s_put(org_put_region, org,
+          "{\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}", 0,
+          NULL);
+    s_put(org_put_region, org,
+          "{\"id\": \"C2\", \"name\": \"Two\", \"level\": \"city\", \"parent\": \"P2\"}", 0, NULL);
     /* Renaming is fine; moving is not. */
-    j = hbt_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P1\"}");
-    assert_int_equal(org_put_region(org, j, err, sizeof err), 0);
+    s_put(org_put_region, org,
+          "{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P1\"}", 0, NULL);
     assert_string_equal(org_region_find(org, "C1")->name, "Uno");
-    json_decref(j);
-    j = hbt_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P2\"}");
+    json_t *j =
+        hbt_json("{\"id\": \"C1\", \"name\": \"Uno\", \"level\": \"city\", \"parent\": \"P2\"}");
     assert_int_equal(org_put_region(org, j, err, sizeof err), HB_ECONFLICT);
     assert_non_null(strstr(err, "\"C1\" exists as a city under P1"));
     json_decref(j);
@@ -340,23 +359,14 @@ HBT_TEST(test_put)
     json_decref(root);
 
     /* Halls: added, then one moved and retagged, keeping its index. */
-    j = hbt_json("{\"id\": \"H1\", \"city\": \"C1\", \"tags\": [\"flagship\"]}");
-    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
-    json_decref(j);
-    j = hbt_json("{\"id\": \"H2\", \"city\": \"C1\"}");
-    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
-    json_decref(j);
-    j = hbt_json("{\"id\": \"H3\", \"city\": \"C2\"}");
-    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
-    json_decref(j);
-    j = hbt_json("{\"id\": \"H9\", \"city\": \"P1\"}");
-    assert_int_equal(org_put_hall(org, j, err, sizeof err), HB_EINVAL);
-    assert_string_equal(err, "hall.city: \"P1\" is a province region; a hall belongs to a city");
-    json_decref(j);
+    s_put(org_put_hall, org, "{\"id\": \"H1\", \"city\": \"C1\", \"tags\": [\"flagship\"]}", 0,
+          NULL);
+    s_put(org_put_hall, org, "{\"id\": \"H2\", \"city\": \"C1\"}", 0, NULL);
+    s_put(org_put_hall, org, "{\"id\": \"H3\", \"city\": \"C2\"}", 0, NULL);
+    s_put(org_put_hall, org, "{\"id\": \"H9\", \"city\": \"P1\"}", HB_EINVAL,
+          "hall.city: \"P1\" is a province region; a hall belongs to a city");
     gen = org_generation(org);
-    j = hbt_json("{\"id\": \"H1\", \"city\": \"C2\", \"tags\": [\"rural\"]}");
-    assert_int_equal(org_put_hall(org, j, err, sizeof err), 0);
-    json_decref(j);
+    s_put(org_put_hall, org, "{\"id\": \"H1\", \"city\": \"C2\", \"tags\": [\"rural\"]}", 0, NULL);
     assert_true(org_generation(org) > gen);
     const org_hall_t *h1 = org_hall_find(org, "H1");
     assert_int_equal(h1->index, 0);
@@ -449,49 +459,59 @@ static void s_scope_refused(const org_t *org, const char *owner, const char *sco
         fail_msg("%s %s: wanted \"%s\", got rc %d \"%s\"", owner, scope, want, rc, err);
 }
 
+/* Scopes of campaigns owned by a region: the halls each reaches, or the
+ * reason it is refused. */
+static const struct {
+    const char *owner, *scope, *halls, *refused;
+} s_scopes[] = {
+    /* Nothing listed: the whole owner region. */
+    {"CN", "{}", "H1,H2,H3,H4,H5", NULL},
+    {"P1", "{}", "H1,H2,H3", NULL},
+    {"C21", "{\"regions\": [], \"halls\": []}", "H4,H5", NULL},
+    /* Regions transitively, halls one by one, the union of both. */
+    {"CN", "{\"regions\": [\"P2\"]}", "H4,H5", NULL},
+    {"CN", "{\"regions\": [\"C12\", \"P2\"]}", "H3,H4,H5", NULL},
+    {"P1", "{\"halls\": [\"H2\"]}", "H2", NULL},
+    {"CN", "{\"regions\": [\"C21\"], \"halls\": [\"H1\", \"H4\"]}", "H1,H4,H5", NULL},
+    {"CN", "{\"regions\": [\"CN\"]}", "H1,H2,H3,H4,H5", NULL},
+    /* Tags keep the halls with any of them. */
+    {"CN", "{\"tags\": [\"flagship\"]}", "H1,H4", NULL},
+    {"CN", "{\"tags\": [\"flagship\", \"sme\"]}", "H1,H4,H5", NULL},
+    {"P2", "{\"tags\": [\"rural\"]}", "H5", NULL},
+    {"CN", "{\"halls\": [\"H1\", \"H2\", \"H3\"], \"tags\": [\"rural\"]}", "H2", NULL},
+    {"CN", "{\"tags\": [\"flagship\", \"no-such-tag\"]}", "H1,H4", NULL},
+    /* Names that do not exist. */
+    {"P9", "{}", NULL, "region: unknown region \"P9\""},
+    {"CN", "{\"regions\": [\"P1\", \"X\"]}", NULL, "scope.regions[1]: unknown region \"X\""},
+    {"CN", "{\"halls\": [\"H9\"]}", NULL, "scope.halls[0]: unknown hall \"H9\""},
+    /* Outside the owner: a city campaign naming another city's hall, a
+     * province campaign naming another province's city. */
+    {"C11", "{\"halls\": [\"H1\", \"H3\"]}", NULL,
+     "scope.halls[1]: hall \"H3\" (city C12) is outside the owner region \"C11\""},
+    {"P1", "{\"regions\": [\"C21\"]}", NULL,
+     "scope.regions[0]: region \"C21\" is outside the owner region \"P1\""},
+    {"C11", "{\"regions\": [\"P1\"]}", NULL,
+     "scope.regions[0]: region \"P1\" is outside the owner region \"C11\""},
+    /* Reaching no hall. */
+    {"C22", "{}", NULL, "scope: reaches no hall (the regions it names hold no hall yet)"},
+    {"P2", "{\"regions\": [\"C22\"]}", NULL,
+     "scope: reaches no hall (the regions it names hold no hall yet)"},
+    {"P1", "{\"tags\": [\"sme\"]}", NULL,
+     "scope.tags: no hall of the scope carries any of these tags"},
+    {"CN", "{\"tags\": [\"no-such-tag\"]}", NULL,
+     "scope.tags: no hall of the scope carries any of these tags"},
+};
+
 HBT_TEST(test_scope_resolution)
 {
     (void)state;
     org_t *org = hbt_org(s_org_text);
-    /* Nothing listed: the whole owner region. */
-    s_reaches(org, "CN", "{}", "H1,H2,H3,H4,H5");
-    s_reaches(org, "P1", "{}", "H1,H2,H3");
-    s_reaches(org, "C21", "{\"regions\": [], \"halls\": []}", "H4,H5");
-    /* Regions transitively, halls one by one, the union of both. */
-    s_reaches(org, "CN", "{\"regions\": [\"P2\"]}", "H4,H5");
-    s_reaches(org, "CN", "{\"regions\": [\"C12\", \"P2\"]}", "H3,H4,H5");
-    s_reaches(org, "P1", "{\"halls\": [\"H2\"]}", "H2");
-    s_reaches(org, "CN", "{\"regions\": [\"C21\"], \"halls\": [\"H1\", \"H4\"]}", "H1,H4,H5");
-    s_reaches(org, "CN", "{\"regions\": [\"CN\"]}", "H1,H2,H3,H4,H5");
-    /* Tags keep the halls with any of them. */
-    s_reaches(org, "CN", "{\"tags\": [\"flagship\"]}", "H1,H4");
-    s_reaches(org, "CN", "{\"tags\": [\"flagship\", \"sme\"]}", "H1,H4,H5");
-    s_reaches(org, "P2", "{\"tags\": [\"rural\"]}", "H5");
-    s_reaches(org, "CN", "{\"halls\": [\"H1\", \"H2\", \"H3\"], \"tags\": [\"rural\"]}", "H2");
-    s_reaches(org, "CN", "{\"tags\": [\"flagship\", \"no-such-tag\"]}", "H1,H4");
-
-    /* Names that do not exist. */
-    s_scope_refused(org, "P9", "{}", "region: unknown region \"P9\"");
-    s_scope_refused(org, "CN", "{\"regions\": [\"P1\", \"X\"]}",
-                    "scope.regions[1]: unknown region \"X\"");
-    s_scope_refused(org, "CN", "{\"halls\": [\"H9\"]}", "scope.halls[0]: unknown hall \"H9\"");
-    /* Outside the owner: a city campaign naming another city's hall, a
-     * province campaign naming another province's city. */
-    s_scope_refused(org, "C11", "{\"halls\": [\"H1\", \"H3\"]}",
-                    "scope.halls[1]: hall \"H3\" (city C12) is outside the owner region \"C11\"");
-    s_scope_refused(org, "P1", "{\"regions\": [\"C21\"]}",
-                    "scope.regions[0]: region \"C21\" is outside the owner region \"P1\"");
-    s_scope_refused(org, "C11", "{\"regions\": [\"P1\"]}",
-                    "scope.regions[0]: region \"P1\" is outside the owner region \"C11\"");
-    /* Reaching no hall. */
-    s_scope_refused(org, "C22", "{}",
-                    "scope: reaches no hall (the regions it names hold no hall yet)");
-    s_scope_refused(org, "P2", "{\"regions\": [\"C22\"]}",
-                    "scope: reaches no hall (the regions it names hold no hall yet)");
-    s_scope_refused(org, "P1", "{\"tags\": [\"sme\"]}",
-                    "scope.tags: no hall of the scope carries any of these tags");
-    s_scope_refused(org, "CN", "{\"tags\": [\"no-such-tag\"]}",
-                    "scope.tags: no hall of the scope carries any of these tags");
+    for (size_t k = 0; k < sizeof s_scopes / sizeof s_scopes[0]; k++) {
+        if (s_scopes[k].halls)
+            s_reaches(org, s_scopes[k].owner, s_scopes[k].scope, s_scopes[k].halls);
+        else
+            s_scope_refused(org, s_scopes[k].owner, s_scopes[k].scope, s_scopes[k].refused);
+    }
 
     /* A bitset too small for the org. */
     org_scope_t *s = s_scope("{}");

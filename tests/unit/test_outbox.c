@@ -18,17 +18,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "runner.h"
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
 } fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-outbox-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-outbox");
     *state = f;
     return 0;
 }
@@ -36,10 +35,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fixture_t *f = *state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_fixture_free(f);
     return 0;
 }
 

@@ -23,11 +23,7 @@
 
 static json_t *s_json(const char *text)
 {
-    json_error_t je;
-    json_t *v = json_loads(text, JSON_ALLOW_NUL, &je);
-    if (!v)
-        fail_msg("bad test JSON (%s): %s", je.text, text);
-    return v;
+    return hbt_json_exact(text, JSON_ALLOW_NUL);
 }
 
 static hb_policy_t *s_policy(const char *text)

@@ -450,9 +450,9 @@ static void test_stuck_thread_stops_the_pets(void **state)
     assert_string_equal(heard, "READY=1 STOPPING=1 ");
     char text[8192];
     s_read_file(log, text, sizeof text);
-    hbt_assert_contains(text, "thread reader (");
-    hbt_assert_contains(text, "made no progress: systemd's watchdog is no longer petted");
-    hbt_assert_contains(text, "every thread makes progress again");
+    hbt_assert_contains_all(text, "thread reader (",
+                            "made no progress: systemd's watchdog is no longer petted",
+                            "every thread makes progress again", NULL);
 }
 
 /* A start that takes 2.5 s, its thread making progress all along; a

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -34,11 +35,7 @@ typedef struct world {
 
 static json_t *s_json(const char *text)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j)
-        fail_msg("bad test JSON: %s (column %d)", jerr.text, jerr.column);
-    return j;
+    return hbt_json_exact(text, JSON_REJECT_DUPLICATES);
 }
 
 #define NOTICE "Closed for works; back soon, thanks \\o/ 装修暂停营业，请谅解"

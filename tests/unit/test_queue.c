@@ -25,32 +25,11 @@
 
 typedef struct {
     hb_hall_state_t *s;
-    uint64_t seq;
 } hall_t;
-
-static void s_apply(hall_t *h, int64_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void s_apply(hall_t *h, int64_t at, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = hbt_vapplyf(h->s, at, fmt, ap);
-    va_end(ap);
-    assert_int_equal(rc, 0);
-    h->seq = h->s->seq;
-}
-
-static void s_issue(hall_t *h, int64_t at, const char *ticket, const char *service,
-                    const char *priority)
-{
-    s_apply(h, at, "{\"type\":\"ticket_issued\",\"ticket\":\"%s\",\"service\":\"%s\","
-                   "\"priority\":\"%s\",\"source\":\"kiosk\"}",
-            ticket, service, priority);
-}
 
 static void s_open_counter(hall_t *h, int64_t at, const char *counter, const char *services_json)
 {
-    s_apply(h, at, "{\"type\":\"counter_opened\",\"counter\":\"%s\",\"staff\":\"E1\","
+    hbt_okf(h->s, at, "{\"type\":\"counter_opened\",\"counter\":\"%s\",\"staff\":\"E1\","
                    "\"services\":%s}",
             counter, services_json);
 }
@@ -68,11 +47,11 @@ static const char *s_call(hall_t *h, const queue_rules_t *r, int64_t now, const 
     if (i < 0)
         return NULL;
     snprintf(picked, sizeof picked, "%s", h->s->tickets[i].id);
-    s_apply(h, now, "{\"type\":\"ticket_called\",\"ticket\":\"%s\",\"counter\":\"%s\"}", picked,
+    hbt_okf(h->s, now, "{\"type\":\"ticket_called\",\"ticket\":\"%s\",\"counter\":\"%s\"}", picked,
             counter);
-    s_apply(h, now, "{\"type\":\"service_started\",\"ticket\":\"%s\",\"counter\":\"%s\"}", picked,
+    hbt_okf(h->s, now, "{\"type\":\"service_started\",\"ticket\":\"%s\",\"counter\":\"%s\"}", picked,
             counter);
-    s_apply(h, now + 1000,
+    hbt_okf(h->s, now + 1000,
             "{\"type\":\"service_completed\",\"ticket\":\"%s\",\"counter\":\"%s\","
             "\"business_type\":\"x\",\"outcome\":\"done\",\"duration_s\":240}",
             picked, counter);
@@ -84,7 +63,7 @@ static int s_setup(void **state)
     hall_t *h = calloc(1, sizeof *h);
     h->s = hb_hall_state_new();
     assert_non_null(h->s);
-    s_apply(h, T0 - 60 * MIN, "{\"type\":\"day_started\",\"date\":\"2026-11-30\",\"timezone\":\"UTC\"}");
+    hbt_okf(h->s, T0 - 60 * MIN, "{\"type\":\"day_started\",\"date\":\"2026-11-30\",\"timezone\":\"UTC\"}");
     *state = h;
     return 0;
 }
@@ -105,8 +84,8 @@ HBT_TEST(test_priority_goes_first)
     queue_rules_t r;
     queue_rules_default(&r);
     s_open_counter(h, T0, "1", "[\"A\"]");
-    s_issue(h, T0 + 1 * MIN, "A001", "A", "normal");
-    s_issue(h, T0 + 2 * MIN, "A002", "A", "vip");
+    hbt_issue(h->s, T0 + 1 * MIN, "A001", "A", "normal");
+    hbt_issue(h->s, T0 + 2 * MIN, "A002", "A", "vip");
     int rule = 0;
     assert_string_equal(s_call(h, &r, T0 + 3 * MIN, "1", &rule), "A002");
     assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY);
@@ -122,12 +101,12 @@ HBT_TEST(test_ratio_interleaves_normal_tickets)
     queue_rules_default(&r);
     r.ratio = 2;
     s_open_counter(h, T0, "1", "[\"A\"]");
-    s_issue(h, T0 + 1 * MIN, "A001", "A", "normal");
-    s_issue(h, T0 + 2 * MIN, "A002", "A", "normal");
+    hbt_issue(h->s, T0 + 1 * MIN, "A001", "A", "normal");
+    hbt_issue(h->s, T0 + 2 * MIN, "A002", "A", "normal");
     for (int i = 0; i < 5; i++) {
         char id[8];
         snprintf(id, sizeof id, "A10%d", i);
-        s_issue(h, T0 + 3 * MIN, id, "A", "elderly");
+        hbt_issue(h->s, T0 + 3 * MIN, id, "A", "elderly");
     }
     const char *want[] = {"A100", "A101", "A001", "A102", "A103", "A002", "A104"};
     const int rules[] = {HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
@@ -152,9 +131,9 @@ HBT_TEST(test_ageing_protects_a_normal_ticket)
     r.ratio = 100; /* priority would win for a long time */
     r.ageing_ms = 20 * MIN;
     s_open_counter(h, T0, "1", "[\"A\"]");
-    s_issue(h, T0, "A001", "A", "normal");
-    s_issue(h, T0 + 1 * MIN, "A002", "A", "vip");
-    s_issue(h, T0 + 2 * MIN, "A003", "A", "vip");
+    hbt_issue(h->s, T0, "A001", "A", "normal");
+    hbt_issue(h->s, T0 + 1 * MIN, "A002", "A", "vip");
+    hbt_issue(h->s, T0 + 2 * MIN, "A003", "A", "vip");
     int rule = 0;
     /* Before the bound: priority. */
     assert_string_equal(s_call(h, &r, T0 + 19 * MIN, "1", &rule), "A002");
@@ -171,8 +150,8 @@ HBT_TEST(test_ageing_that_changes_nothing_is_not_named)
     queue_rules_t r;
     queue_rules_default(&r);
     s_open_counter(h, T0, "1", "[\"A\"]");
-    s_issue(h, T0, "A001", "A", "normal");
-    s_issue(h, T0 + MIN, "A002", "A", "normal");
+    hbt_issue(h->s, T0, "A001", "A", "normal");
+    hbt_issue(h->s, T0 + MIN, "A002", "A", "normal");
     int rule = 0;
     /* Both aged: the oldest goes, which first come first served says too. */
     assert_string_equal(s_call(h, &r, T0 + 60 * MIN, "1", &rule), "A001");
@@ -186,8 +165,8 @@ HBT_TEST(test_counter_serves_only_its_services)
     queue_rules_default(&r);
     s_open_counter(h, T0, "1", "[\"B\"]");
     s_open_counter(h, T0, "2", "[\"A\",\"B\"]");
-    s_issue(h, T0 + MIN, "A001", "A", "elderly");
-    s_issue(h, T0 + 2 * MIN, "B001", "B", "normal");
+    hbt_issue(h->s, T0 + MIN, "A001", "A", "elderly");
+    hbt_issue(h->s, T0 + 2 * MIN, "B001", "B", "normal");
     int rule = 0;
     assert_string_equal(s_call(h, &r, T0 + 3 * MIN, "1", &rule), "B001");
     assert_null(s_call(h, &r, T0 + 3 * MIN, "1", &rule)); /* A001 waits, but not for B */
@@ -200,9 +179,9 @@ HBT_TEST(test_transfer_keeps_its_place)
     queue_rules_t r;
     queue_rules_default(&r);
     s_open_counter(h, T0, "1", "[\"A\"]");
-    s_issue(h, T0, "B001", "B", "normal");
-    s_issue(h, T0 + 5 * MIN, "A001", "A", "normal");
-    s_apply(h, T0 + 6 * MIN, "{\"type\":\"ticket_transferred\",\"ticket\":\"B001\","
+    hbt_issue(h->s, T0, "B001", "B", "normal");
+    hbt_issue(h->s, T0 + 5 * MIN, "A001", "A", "normal");
+    hbt_okf(h->s, T0 + 6 * MIN, "{\"type\":\"ticket_transferred\",\"ticket\":\"B001\","
                              "\"from_service\":\"B\",\"to_service\":\"A\"}");
     const hb_hs_ticket_t *t = hb_hall_state_ticket(h->s, "B001");
     assert_non_null(t);
@@ -222,9 +201,9 @@ HBT_TEST(test_ranks_and_priority_order)
     queue_rules_default(&r);
     r.ratio = 10;
     s_open_counter(h, T0, "1", "[\"A\"]");
-    s_issue(h, T0, "A001", "A", "vip");
-    s_issue(h, T0 + MIN, "A002", "A", "appointment");
-    s_issue(h, T0 + 2 * MIN, "A003", "A", "elderly");
+    hbt_issue(h->s, T0, "A001", "A", "vip");
+    hbt_issue(h->s, T0 + MIN, "A002", "A", "appointment");
+    hbt_issue(h->s, T0 + 2 * MIN, "A003", "A", "elderly");
     int rule;
     /* Default ranks: elderly, appointment, vip. */
     assert_string_equal(s_call(h, &r, T0 + 3 * MIN, "1", &rule), "A003");
@@ -260,14 +239,14 @@ HBT_TEST(test_position_and_estimate)
     s_open_counter(h, T0, "1", "[\"A\"]");
     s_open_counter(h, T0, "2", "[\"A\"]");
     /* Two services of 240 s each teach the hall its service time. */
-    s_issue(h, T0, "A001", "A", "normal");
-    s_issue(h, T0, "A002", "A", "normal");
+    hbt_issue(h->s, T0, "A001", "A", "normal");
+    hbt_issue(h->s, T0, "A002", "A", "normal");
     int rule;
     s_call(h, &r, T0 + MIN, "1", &rule);
     s_call(h, &r, T0 + MIN, "2", &rule);
-    s_issue(h, T0 + 2 * MIN, "A003", "A", "normal");
-    s_issue(h, T0 + 3 * MIN, "A004", "A", "normal");
-    s_issue(h, T0 + 4 * MIN, "A005", "A", "vip");
+    hbt_issue(h->s, T0 + 2 * MIN, "A003", "A", "normal");
+    hbt_issue(h->s, T0 + 3 * MIN, "A004", "A", "normal");
+    hbt_issue(h->s, T0 + 4 * MIN, "A005", "A", "vip");
     const hb_hs_ticket_t *t3 = hb_hall_state_ticket(h->s, "A003");
     const hb_hs_ticket_t *t4 = hb_hall_state_ticket(h->s, "A004");
     const hb_hs_ticket_t *t5 = hb_hall_state_ticket(h->s, "A005");

@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #define HALLS 2
 #define CHUNK 37 /* events per stored batch: not a divisor of anything */
 
@@ -183,8 +185,7 @@ static void s_clean_pass(world_t *w, const char *dir)
 static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
-    snprintf(w->root, sizeof w->root, "/tmp/hb-rollup-XXXXXX");
-    assert_non_null(mkdtemp(w->root));
+    hbt_mkdtemp(w->root, sizeof w->root, "rollup");
     snprintf(w->events_dir, sizeof w->events_dir, "%s/events", w->root);
     snprintf(w->ref_dir, sizeof w->ref_dir, "%s/reference", w->root);
     snprintf(w->ru_dir, sizeof w->ru_dir, "%s/rollups", w->root);
@@ -206,9 +207,7 @@ static int s_teardown(void **state)
     for (int h = 0; h < HALLS; h++)
         s_stream_free(&w->streams[h]);
     free(w->reference);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->root);
-    assert_int_equal(system(cmd), 0);
+    hbt_rmdir(w->root);
     free(w);
     return 0;
 }

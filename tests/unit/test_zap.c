@@ -16,10 +16,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "harness.h"
 #include "runner.h"
 
 typedef struct {
-    char dir[256];
+    char dir[HBT_FIXTURE_DIR];
     char halls[300];
     void *ctx;
     hq_zap_t *zap;
@@ -30,9 +31,7 @@ typedef struct {
 
 static int s_setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hb-test-zap-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fixture_t *f = hbt_fixture_new(sizeof *f, "test-zap");
     snprintf(f->halls, sizeof f->halls, "%s/halls", f->dir);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "mkdir -p %s", f->halls);
@@ -60,10 +59,7 @@ static int s_teardown(void **state)
     hq_zap_stop(&f->zap);
     assert_null(f->zap);
     zmq_ctx_term(f->ctx);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    hbt_fixture_free(f);
     return 0;
 }
 

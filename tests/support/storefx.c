@@ -1,0 +1,61 @@
+/* The store tests' fixture and writer batches (see storefx.h). */
+#include "storefx.h"
+
+#include "hallbus/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "runner.h"
+
+int hbt_storefx_setup(void **state)
+{
+    const hbt_storefx_spec_t *spec = *state;
+    assert_true(spec->size >= sizeof(hbt_storefx_t));
+    hbt_storefx_t *fx = hbt_fixture_new(spec->size, spec->tag);
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    *state = fx;
+    return 0;
+}
+
+int hbt_storefx_teardown(void **state)
+{
+    hbt_storefx_t *fx = *state;
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    hbt_fixture_free(fx);
+    return 0;
+}
+
+hq_writer_t *hbt_storefx_open(hbt_storefx_t *fx, size_t map, hq_commit_fn on_commit, void *arg)
+{
+    assert_int_equal(hq_store_open(&fx->st, fx->dir, map, 1 << 30), 0);
+    hq_writer_t *w = NULL;
+    assert_int_equal(hq_writer_start(&fx->st, &fx->loop, NULL, 0, 1, 64 << 20, on_commit, arg, &w),
+                     0);
+    return w;
+}
+
+hq_write_item_t *hbt_write_item(uint32_t hall, const char *id, uint64_t first, uint32_t n,
+                                uint8_t *const evs[], const size_t lens[], hb_digest_t *chain)
+{
+    size_t bytes = 4;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += 4 + lens[i];
+    hq_write_item_t *it = hq_write_item_new(bytes, 0);
+    assert_non_null(it);
+    it->hall_num = hall;
+    snprintf(it->hall_id, sizeof it->hall_id, "%s", id);
+    it->first_seq = first;
+    it->count = n;
+    uint8_t *p = it->data;
+    hb_put_be32(p, n);
+    p += 4;
+    for (uint32_t i = 0; i < n; i++) {
+        hb_put_be32(p, (uint32_t)lens[i]);
+        memcpy(p + 4, evs[i], lens[i]);
+        if (chain)
+            hb_digest_step(chain, p + 4, lens[i]);
+        p += 4 + lens[i];
+    }
+    return it;
+}
