@@ -398,9 +398,8 @@ static void s_alert(world_t *w)
         fail_msg("no alert of B02 appeared in the feed within 30 s");
     fprintf(stderr, "alert: B02's ticket past a 1 s SLA reached the feed in %lld ms\n",
             (long long)(hbt_now_ms() - t0));
-    char li[128], text[1024];
-    s_find_ok(w, "#alert-feed li.alert[data-hall=\"B02\"]", li, sizeof li);
-    s_text(w, li, text, sizeof text);
+    char text[1024];
+    hbt_wd_text_css(&w->b, "#alert-feed li.alert[data-hall=\"B02\"]", text, sizeof text);
     assert_non_null(strstr(text, "B02"));
 }
 
@@ -495,7 +494,7 @@ static void s_campaigns_tab(world_t *w)
  * follows the hall when it changes. */
 static void s_drill_down(world_t *w)
 {
-    char tile[128], panel[128], title[128], text[4096], val[64];
+    char tile[128], panel[128], text[4096], val[64];
     assert_int_equal(hbt_http(w->halls[0].http, "POST", "/v1/complaints",
                               "{\"channel\":\"counter\",\"category\":\"waiting_time\","
                               "\"severity\":\"high\",\"text\":\"too slow\"}",
@@ -515,16 +514,12 @@ static void s_drill_down(world_t *w)
     s_find_ok(w, "#hall-detail", panel, sizeof panel);
     assert_true(s_attr(w, panel, "data-hall", val, sizeof val));
     assert_string_equal(val, "B01");
-    s_find_ok(w, "#hall-detail-title", title, sizeof title);
-    s_text(w, title, text, sizeof text);
+    hbt_wd_text_css(&w->b, "#hall-detail-title", text, sizeof text);
     assert_non_null(strstr(text, "B01"));
-    char row[128];
-    s_find_ok(w, "#detail-services tr[data-service=\"A\"]", row, sizeof row);
-    s_text(w, row, text, sizeof text);
+    hbt_wd_text_css(&w->b, "#detail-services tr[data-service=\"A\"]", text, sizeof text);
     fprintf(stderr, "detail: service row '%s'\n", text);
     assert_true(text[0] == 'A');
-    s_find_ok(w, "#detail-counters tr[data-counter=\"1\"]", row, sizeof row);
-    s_text(w, row, text, sizeof text);
+    hbt_wd_text_css(&w->b, "#detail-counters tr[data-counter=\"1\"]", text, sizeof text);
     fprintf(stderr, "detail: counter row '%s'\n", text);
     assert_non_null(strstr(text, "E7"));
     /* Each section shows what the hall holds, not only its heading. */

@@ -329,6 +329,23 @@ void hbt_wd_exec_str(hbt_wd_t *w, const char *script, char *out, size_t outlen)
     json_decref(v);
 }
 
+void hbt_wd_text_css(hbt_wd_t *w, const char *css, char *out, size_t outlen)
+{
+    /* One script finds and reads: nothing the page redraws can come
+     * between the two, as it can between a find and a text request. */
+    json_t *v = hbt_wd_ok(w, "POST", "/execute/sync",
+                          json_pack("{s:s, s:[s]}", "script",
+                                    "const e = document.querySelector(arguments[0]);"
+                                    " return e ? e.innerText : null;",
+                                    "args", css));
+    if (!json_is_string(v)) {
+        json_decref(v);
+        fail_msg("no element matches %s", css);
+    }
+    snprintf(out, outlen, "%s", json_string_value(v));
+    json_decref(v);
+}
+
 void hbt_wd_wait_ok(hbt_wd_t *w, const char *script, int timeout_ms, const char *what)
 {
     if (hbt_wd_wait_true(w, script, timeout_ms))

@@ -75,6 +75,10 @@ void hbt_wd_run(hbt_wd_t *b, const char *script);
 void hbt_wd_exec_str(hbt_wd_t *b, const char *script, char *out, size_t outlen);
 /* hbt_wd_wait_true that fails the test with `what` and what the page shows
  * (its path, its notice, the start of its text) on timeout. */
+/* The visible text of the first element matching `css`, found and read in
+ * one step (a page that redraws itself cannot replace it in between);
+ * fails when nothing matches. */
+void hbt_wd_text_css(hbt_wd_t *b, const char *css, char *out, size_t outlen);
 void hbt_wd_wait_ok(hbt_wd_t *b, const char *script, int timeout_ms, const char *what);
 /* A click on the first element matching `css`, waiting up to 5 s for it to
  * appear and finding it again when the page replaced it before the click
