@@ -107,6 +107,15 @@ void branchd_api_complaint_unknown(hb_http_req_t *req, void *arg);
 void branchd_api_post_feedback(hb_http_req_t *req, void *arg);
 void branchd_api_device_status(hb_http_req_t *req, void *arg);
 void branchd_api_device_unknown(hb_http_req_t *req, void *arg);
+/* hallview.c: the live view, and the JSON pieces hall.c's answers share:
+ * an instant or null (0 and INT64_MAX: none), the halls to divert to, the
+ * advice for a customer of `service` (NULL when none is due), and the
+ * hall's figures now (malloc'd, NULL when out of memory). */
+json_t *branchd_api_time_or_null(int64_t ms);
+json_t *branchd_api_divert_json(size_t n, const char (*halls)[HB_HALL_ID_MAX]);
+json_t *branchd_api_advice_json(const branchd_t *d, const hb_hall_figures_t *f,
+                                const char *service);
+hb_hall_figures_t *branchd_api_figures(const branchd_t *d, int64_t now_ms);
 void branchd_api_get_hall(hb_http_req_t *req, void *arg);
 void branchd_api_get_services(hb_http_req_t *req, void *arg);
 

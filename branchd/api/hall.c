@@ -1,6 +1,6 @@
-/* branchd's hall-engine handlers: tickets, counters, complaints, feedback,
- * devices and the live hall state (docs/API.md has each with an example;
- * api/table.c routes to them, one row per action). This file only
+/* branchd's hall-engine handlers: tickets, counters, complaints, feedback
+ * and devices (the live hall state is hallview.c's; docs/API.md has each
+ * with an example; api/table.c routes to them, one row per action). This file only
  * translates: it reads and checks the request's JSON (every member known, of
  * the right type and size) and the path's ids, calls the engine, and writes
  * the answer or the refusal with its HTTP status. The rules are the
@@ -206,15 +206,6 @@ int branchd_api_refusal(branchd_t *d, int rc, const char **code_out)
     return status;
 }
 
-static json_t *s_time_or_null(int64_t ms)
-{
-    if (ms <= 0 || ms == INT64_MAX)
-        return json_null();
-    char buf[HB_RFC3339_MAX];
-    hb_time_format(ms, buf);
-    return json_string(buf);
-}
-
 static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int value)
 {
     char buf[64];
@@ -222,97 +213,17 @@ static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int value)
     return name ? json_string(name) : json_integer(value);
 }
 
-static json_t *s_divert_json(size_t n, const char (*halls)[HB_HALL_ID_MAX])
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_string(halls[i]));
-    return a;
-}
-
-static json_t *s_nearby_json(const advice_t *a)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < a->n_nearby; i++)
-        json_array_append_new(arr, json_string(a->nearby[i]));
-    return arr;
-}
-
-/* The neighbour board as HQ last sent it, marked stale when it is; with
- * `service`, each hall says whether it is a shorter place for it than
- * `own_wait_s` here (advice.h decides). NULL before any board arrived. */
-static json_t *s_neighbours_json(const branchd_t *d, const char *service, uint32_t own_wait_s)
-{
-    const advice_board_t *n = &d->neighbours;
-    if (!n->received_mono)
-        return NULL;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n->n; i++) {
-        const advice_neighbour_t *h = &n->halls[i];
-        json_t *svcs = json_array();
-        for (size_t k = 0; k < h->n_services; k++)
-            json_array_append_new(svcs, json_pack("{s:s, s:I}", "service", h->services[k].service,
-                                                  "estimated_wait_s",
-                                                  (json_int_t)h->services[k].estimated_wait_s));
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:o}", "hall", h->hall, "name",
-                              h->name, "address", h->address, "online", h->online, "open",
-                              h->open, "waiting", (json_int_t)h->waiting, "estimated_wait_s",
-                              (json_int_t)h->estimated_wait_s, "services", svcs);
-        if (service)
-            json_object_set_new(o, "shorter",
-                                json_boolean(advice_neighbour_better(h, service, own_wait_s)));
-        json_array_append_new(arr, o);
-    }
-    return json_pack("{s:o, s:b, s:o}", "as_of", s_time_or_null(n->at_ms), "stale",
-                     branchd_neighbours_stale(d), "halls", arr);
-}
-
-/* The advice for a customer of `service` as advice.c decides it from the
- * hall's figures `f`, or NULL when none is due. */
-static json_t *s_advice_json(const branchd_t *d, const hb_hall_figures_t *f, const char *service)
-{
-    const hb_policy_t *p = engine_policy(d->engine);
-    advice_t a;
-    advice_decide(engine_state(d->engine), f, p, service, &d->neighbours,
-                  !branchd_neighbours_stale(d), &a);
-    if (!a.divert)
-        return NULL;
-    json_t *ch = json_array();
-    for (size_t i = 0; i < p->n_echannels; i++)
-        json_array_append_new(ch, json_string(p->echannels[i]));
-    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:s, s:s}", "divert", 1, "waiting",
-                          (json_int_t)a.waiting, "threshold", (json_int_t)a.threshold,
-                          "estimated_wait_s", (json_int_t)a.estimated_wait_s, "echannels", ch,
-                          "nearby", s_nearby_json(&a), "nearby_from",
-                          a.from_board ? "hq" : "policy", "message",
-                          "Many customers are waiting: this service is also available online "
-                          "and in nearby halls.");
-    json_t *board = s_neighbours_json(d, service, a.estimated_wait_s);
-    if (board)
-        json_object_set_new(o, "neighbours", board);
-    return o;
-}
-
-/* The hall's figures now; NULL when out of memory (they are large). */
-static hb_hall_figures_t *s_figures(const branchd_t *d, int64_t now_ms)
-{
-    hb_hall_figures_t *f = malloc(sizeof *f);
-    if (f)
-        hb_hall_figures(engine_state(d->engine), engine_policy(d->engine), now_ms, f);
-    return f;
-}
-
 static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
 {
     json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:I, s:b}", "ticket", t->id, "service",
                           t->service, "priority", s_enum_json(&hallbus__priority__descriptor, t->priority),
                           "state", hb_ticket_state_name(t->state), "issued",
-                          s_time_or_null(t->issued_ms), "recalls", (json_int_t)t->recalls,
+                          branchd_api_time_or_null(t->issued_ms), "recalls", (json_int_t)t->recalls,
                           "transferred", t->transferred);
     if (t->counter[0])
         json_object_set_new(o, "counter", json_string(t->counter));
     if (t->called_ms)
-        json_object_set_new(o, "called", s_time_or_null(t->called_ms));
+        json_object_set_new(o, "called", branchd_api_time_or_null(t->called_ms));
     if (t->state != HB_TICKET_WAITING)
         json_object_set_new(o, "wait_s", json_integer(t->wait_s));
     uint32_t pos;
@@ -340,8 +251,8 @@ static json_t *s_ticket_answer_json(const branchd_t *d, const engine_ticket_answ
 {
     const hb_hs_ticket_t *t = hb_hall_state_ticket(engine_state(d->engine), a->ticket);
     json_t *o = t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", a->ticket);
-    hb_hall_figures_t *f = s_figures(d, hb_now_ms());
-    json_t *adv = f ? s_advice_json(d, f, t ? t->service : "") : NULL;
+    hb_hall_figures_t *f = branchd_api_figures(d, hb_now_ms());
+    json_t *adv = f ? branchd_api_advice_json(d, f, t ? t->service : "") : NULL;
     free(f);
     if (adv)
         json_object_set_new(o, "advice", adv);
@@ -354,8 +265,8 @@ static void s_reply_closed(branchd_t *d, hb_http_req_t *req, const hb_open_info_
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "error", "closed", "reason", err, "closed",
                           hb_closed_reason_name(info->state), "next_open",
-                          s_time_or_null(info->next_open_ms), "divert_to",
-                          s_divert_json(info->n_divert, info->divert_to));
+                          branchd_api_time_or_null(info->next_open_ms), "divert_to",
+                          branchd_api_divert_json(info->n_divert, info->divert_to));
     if (info->note)
         json_object_set_new(o, "notice", json_string(info->note));
     (void)d;
@@ -568,7 +479,7 @@ static json_t *s_counter_json(const hb_hs_counter_t *c)
     hb_hall_state_counter_times(c, hb_now_ms(), &open_ms, &busy_ms);
     json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I}", "counter", c->id, "state",
                           hb_counter_state_name(c->state), "staff", c->staff, "services", svcs,
-                          "since", s_time_or_null(c->state_since_ms), "open_s",
+                          "since", branchd_api_time_or_null(c->state_since_ms), "open_s",
                           (json_int_t)(open_ms / 1000), "busy_s", (json_int_t)(busy_ms / 1000),
                           "served", (json_int_t)c->served);
     if (c->ticket[0])
@@ -814,8 +725,8 @@ static json_t *s_complaint_json(const hb_hs_complaint_t *c, int64_t now)
         hb_complaint_state_name(c->state), "channel",
         s_enum_json(&hallbus__complaint_channel__descriptor, c->channel), "category", c->category,
         "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), "opened",
-        s_time_or_null(c->opened_ms), "ack_due", s_time_or_null(c->ack_due_ms), "resolve_due",
-        s_time_or_null(c->resolve_due_ms), "overdue", overdue);
+        branchd_api_time_or_null(c->opened_ms), "ack_due", branchd_api_time_or_null(c->ack_due_ms), "resolve_due",
+        branchd_api_time_or_null(c->resolve_due_ms), "overdue", overdue);
     json_object_set_new(o, "escalation",
                         c->escalation ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
                                       : json_null());
@@ -1095,113 +1006,4 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg)
 void branchd_api_device_unknown(hb_http_req_t *req, void *arg)
 {
     s_no_action(req, "device", "status");
-}
-
-/* -------------------------------------------------------- hall state ---- */
-
-/* The figures into the live view: each service's figures into the view's
- * entry for it (the figures list the state's services first, in the
- * view's order), services only counters name after them, and the hall's
- * figures at the top level. Both sides of an equal member are figures.h's. */
-static int s_merge_figures(json_t *view, const hb_hall_figures_t *f)
-{
-    json_t *fig = hb_hall_figures_json(f);
-    if (!fig)
-        return HB_ENOMEM;
-    json_t *mine = json_object_get(view, "services"), *theirs = json_object_get(fig, "services");
-    size_t i;
-    json_t *v;
-    json_array_foreach(theirs, i, v)
-    {
-        json_t *entry = json_array_get(mine, i);
-        if (entry)
-            json_object_update(entry, v);
-        else
-            json_array_append(mine, v);
-    }
-    json_object_del(fig, "services");
-    json_object_update(view, fig);
-    json_decref(fig);
-    return 0;
-}
-
-void branchd_api_get_hall(hb_http_req_t *req, void *arg)
-{
-    branchd_t *d = arg;
-    /* ?now= takes the moment-dependent figures at that instant, so that a
-     * reader can compare them with HQ's taken at the same one (figures.h). */
-    int64_t now = hb_now_ms();
-    char at[64];
-    int qrc = hb_http_query(req, "now", at, sizeof at);
-    if (qrc != HB_ENOTFOUND && (qrc != 0 || hb_time_parse(at, &now) != 0)) {
-        d->api_refused++;
-        hb_http_reply_error(req, 400, "bad_parameter", "now must be an RFC 3339 time");
-        return;
-    }
-    json_t *o = branchd_hall_view(d, now);
-    if (!o) {
-        hb_http_reply_error(req, 503, "no_memory", "cannot build the hall's state now");
-        return;
-    }
-    hb_http_reply_json(req, 200, o);
-}
-
-json_t *branchd_hall_view(branchd_t *d, int64_t now)
-{
-    const hb_hall_state_t *s = engine_state(d->engine);
-    json_t *o = hb_hall_state_view(s, now);
-    hb_hall_figures_t *f = s_figures(d, now);
-    if (!o || !f || s_merge_figures(o, f) != 0) {
-        json_decref(o);
-        free(f);
-        return NULL;
-    }
-    json_object_set_new(o, "hall", json_string(d->cfg.id));
-    hb_open_info_t info;
-    engine_open_info(d->engine, &info);
-    json_object_set_new(o, "open", json_boolean(info.state == HB_OPEN_NOW));
-    json_object_set_new(o, "open_state", json_string(hb_closed_reason_name(info.state)));
-    if (info.state == HB_OPEN_NOW) {
-        json_object_set_new(o, "closes", s_time_or_null(info.closes_ms));
-    } else {
-        json_object_set_new(o, "next_open", s_time_or_null(info.next_open_ms));
-        json_object_set_new(o, "divert_to", s_divert_json(info.n_divert, info.divert_to));
-        if (info.note)
-            json_object_set_new(o, "notice", json_string(info.note));
-    }
-    /* The services this hall offers, with the advice due for each. */
-    json_t *advice = json_array();
-    const engine_config_t *cfg = engine_config(d->engine);
-    for (size_t i = 0; i < cfg->n_services; i++) {
-        json_t *a = s_advice_json(d, f, cfg->services[i].code);
-        if (a) {
-            json_object_set_new(a, "service", json_string(cfg->services[i].code));
-            json_array_append_new(advice, a);
-        }
-    }
-    free(f);
-    json_object_set_new(o, "advice", advice);
-    json_t *board = s_neighbours_json(d, NULL, 0);
-    json_object_set_new(o, "neighbours", board ? board : json_null());
-    json_object_set_new(o, "hall_name", json_string(d->cfg.hall_name && d->cfg.hall_name[0]
-                                                        ? d->cfg.hall_name
-                                                        : d->cfg.id));
-    return o;
-}
-
-void branchd_api_get_services(hb_http_req_t *req, void *arg)
-{
-    branchd_t *d = arg;
-    const engine_config_t *cfg = engine_config(d->engine);
-    const hb_policy_t *p = engine_policy(d->engine);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < cfg->n_services; i++) {
-        const engine_service_t *s = &cfg->services[i];
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:I}", "service", s->code, "name", s->name, "prefix",
-                           s->prefix, "max_wait_s",
-                           (json_int_t)hb_policy_max_wait_s(p, s->code,
-                                                            HALLBUS__PRIORITY__PRIORITY_NORMAL)));
-    }
-    hb_http_reply_json(req, 200, json_pack("{s:o}", "services", arr));
 }
