@@ -30,7 +30,8 @@ static void s_take_services(advice_neighbour_t *dst, const Hallbus__Neighbour *s
     for (size_t i = 0; i < src->n_services && dst->n_services < ADVICE_SERVICES_MAX; i++) {
         const Hallbus__NeighbourService *v = src->services[i];
         advice_service_t *o = &dst->services[dst->n_services];
-        if (!v->service || !v->service[0] || !s_copy_text(o->service, sizeof o->service, v->service))
+        if (!v->service || !v->service[0] ||
+            !s_copy_text(o->service, sizeof o->service, v->service))
             continue;
         o->estimated_wait_s = v->estimated_wait_s;
         o->waiting = v->waiting;
@@ -73,8 +74,7 @@ const advice_service_t *advice_neighbour_service(const advice_neighbour_t *n, co
     return NULL;
 }
 
-bool advice_neighbour_better(const advice_neighbour_t *n, const char *service,
-                             uint32_t own_wait_s)
+bool advice_neighbour_better(const advice_neighbour_t *n, const char *service, uint32_t own_wait_s)
 {
     if (!n->online || !n->open)
         return false;

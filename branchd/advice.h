@@ -28,12 +28,12 @@
 #include <stdint.h>
 
 #define ADVICE_NEIGHBOURS_MAX 8
-#define ADVICE_SERVICES_MAX 16     /* services kept per neighbour */
+#define ADVICE_SERVICES_MAX 16 /* services kept per neighbour */
 #define ADVICE_NAME_MAX 96
-#define ADVICE_ADDRESS_MAX 201     /* the organisation's bound and its NUL */
-#define ADVICE_STALE_MS 20000      /* a board older than this is not current */
-#define ADVICE_NEARBY_MAX (ADVICE_NEIGHBOURS_MAX > HB_POLICY_DIVERT_MAX ? ADVICE_NEIGHBOURS_MAX \
-                                                                        : HB_POLICY_DIVERT_MAX)
+#define ADVICE_ADDRESS_MAX 201 /* the organisation's bound and its NUL */
+#define ADVICE_STALE_MS 20000  /* a board older than this is not current */
+#define ADVICE_NEARBY_MAX                                                                          \
+    (ADVICE_NEIGHBOURS_MAX > HB_POLICY_DIVERT_MAX ? ADVICE_NEIGHBOURS_MAX : HB_POLICY_DIVERT_MAX)
 
 typedef struct advice_service {
     char service[HB_HS_ID];
@@ -74,8 +74,7 @@ bool advice_board_current(const advice_board_t *b, bool connected, int64_t mono_
 const advice_service_t *advice_neighbour_service(const advice_neighbour_t *n, const char *service);
 /* Whether `n` is a better place for `service` than `own_wait_s` here:
  * online, open, offers it, and a shorter wait for it. */
-bool advice_neighbour_better(const advice_neighbour_t *n, const char *service,
-                             uint32_t own_wait_s);
+bool advice_neighbour_better(const advice_neighbour_t *n, const char *service, uint32_t own_wait_s);
 
 typedef struct advice {
     bool divert;

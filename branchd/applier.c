@@ -65,7 +65,8 @@ static int s_read_slice(const applier_t *a, const uint8_t *doc, size_t len, uint
     if (rc != 0)
         return rc == HB_ENOMEM ? rc : HB_EINVAL;
     if (strcmp((*out)->hall, a->hall) != 0 || (*out)->version != version) {
-        hb_errf(err, errlen, "the calendar is hall %s's version %" PRIu64 ", not hall %s's %" PRIu64,
+        hb_errf(err, errlen,
+                "the calendar is hall %s's version %" PRIu64 ", not hall %s's %" PRIu64,
                 (*out)->hall, (*out)->version, a->hall, version);
         hb_cal_slice_destroy(out);
         return HB_EINVAL;
@@ -84,7 +85,8 @@ static int s_load_cb(const void *data, size_t len, void *arg)
     applier_t *a = c->a;
     char err[256];
     if (len < 8) {
-        hb_error("applier: the stored %s is truncated; ignored", c->calendar ? "calendar" : "policy");
+        hb_error("applier: the stored %s is truncated; ignored",
+                 c->calendar ? "calendar" : "policy");
         return HB_EPARSE;
     }
     uint64_t version = hb_get_be64(data);
@@ -92,7 +94,8 @@ static int s_load_cb(const void *data, size_t len, void *arg)
     if (c->calendar) {
         hb_cal_slice_t *slice = NULL;
         if (s_read_slice(a, doc, len - 8, version, &slice, err, sizeof err) != 0) {
-            hb_error("applier: the stored calendar %" PRIu64 " does not read (%s); ignored", version, err);
+            hb_error("applier: the stored calendar %" PRIu64 " does not read (%s); ignored",
+                     version, err);
             return HB_EPARSE;
         }
         a->slice = slice;
@@ -100,7 +103,8 @@ static int s_load_cb(const void *data, size_t len, void *arg)
     } else {
         hb_policy_t *p = NULL;
         if (s_read_policy(doc, len - 8, &p, err, sizeof err) != 0) {
-            hb_error("applier: the stored policy %" PRIu64 " does not read (%s); ignored", version, err);
+            hb_error("applier: the stored policy %" PRIu64 " does not read (%s); ignored", version,
+                     err);
             return HB_EPARSE;
         }
         engine_set_policy(a->engine, p);
@@ -165,7 +169,8 @@ static int s_refuse(applier_t *a, bool calendar, uint64_t version, const char *w
     s_note_refusal(a, calendar, version, why);
     snprintf(a->stats.last_refusal, sizeof a->stats.last_refusal, "%s %" PRIu64 ": %.200s", what,
              version, why);
-    hb_log_once(what, HB_LOG_ERROR, "applier: %s %" PRIu64 " from HQ refused: %s", what, version, why);
+    hb_log_once(what, HB_LOG_ERROR, "applier: %s %" PRIu64 " from HQ refused: %s", what, version,
+                why);
     hb_errf(err, errlen, "%s", a->stats.last_refusal);
     return HB_EINVAL;
 }
@@ -181,8 +186,9 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
          * HQ thinks the hall runs less than it does, which HQ should see. */
         if (version < current) {
             char why[96];
-            snprintf(why, sizeof why, "version %" PRIu64 " is older than the %s in force (%" PRIu64 ")",
-                     version, what, current);
+            snprintf(why, sizeof why,
+                     "version %" PRIu64 " is older than the %s in force (%" PRIu64 ")", version,
+                     what, current);
             s_note_refusal(a, calendar, version, why);
         }
         return 0;

@@ -30,8 +30,8 @@ typedef struct applier applier_t;
 
 typedef struct applier_stats {
     uint64_t policies_applied, calendars_applied;
-    uint64_t refused;    /* documents that did not read as a policy or a slice */
-    uint64_t stale;      /* versions not newer than the one in force */
+    uint64_t refused;         /* documents that did not read as a policy or a slice */
+    uint64_t stale;           /* versions not newer than the one in force */
     uint64_t devices_revoked; /* devices removed for the policy's revoked_devices */
     char last_refusal[256];
 } applier_stats_t;

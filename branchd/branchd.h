@@ -77,15 +77,15 @@ typedef struct branchd {
     applier_t *applier;
     uplink_t *uplink;
     hb_http_t *http;
-    hb_cert_t cert;    /* the hall's own key pair */
-    hb_cert_t hq_cert; /* HQ's public key */
-    advice_board_t neighbours; /* the last neighbour board HQ sent (advice.h) */
-    json_t *notices;           /* the manager page's notices HQ sent (notices.h), or NULL */
-    uint64_t api_refused; /* requests refused as bad input */
-    uint64_t api_events;  /* events accepted through the API */
+    hb_cert_t cert;               /* the hall's own key pair */
+    hb_cert_t hq_cert;            /* HQ's public key */
+    advice_board_t neighbours;    /* the last neighbour board HQ sent (advice.h) */
+    json_t *notices;              /* the manager page's notices HQ sent (notices.h), or NULL */
+    uint64_t api_refused;         /* requests refused as bad input */
+    uint64_t api_events;          /* events accepted through the API */
     uint64_t hq_bookings;         /* BookingRequests HQ sent (api/appointments.c) */
     uint64_t hq_bookings_expired; /* of them, dropped: they came after their deadline */
-    access_t *access;     /* devices, staff, sign-ins (access/access.h) */
+    access_t *access;             /* devices, staff, sign-ins (access/access.h) */
     /* The caller of the request being answered: the guard fills it and
      * points hb_http_req_t.caller at it; handlers answer before the next
      * request, so one slot serves them all. */

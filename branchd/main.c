@@ -75,8 +75,8 @@ static const hb_config_def_t s_defs[] = {
         "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
         "it to http_max_conns",
         .at_most = "http_max_conns"),
-    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000,
-        false, "a connection must send a whole request within this, and may idle this long "
+    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000, false,
+        "a connection must send a whole request within this, and may idle this long "
         "between requests"),
     CFG("max_events_per_post", HB_CONF_INT, max_events_per_post, "1000", 1, 100000, false,
         "most events in one POST /v1/events"),
@@ -321,10 +321,8 @@ static void s_live_round(void *arg)
 }
 
 static const hb_chore_t s_chores[] = {
-    {"uplink", TICK_MS, s_uplink_round},
-    {"engine", 1000, s_second_round},
-    {"readers", 60000, s_reader_round},
-    {"live", 250, s_live_round},
+    {"uplink", TICK_MS, s_uplink_round}, {"engine", 1000, s_second_round},
+    {"readers", 60000, s_reader_round},  {"live", 250, s_live_round},
     {"keys", 1000, s_key_round},
 };
 

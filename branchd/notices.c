@@ -23,12 +23,12 @@ json_t *notices_from_frame(const Hallbus__HallNotices *hn)
         }
         char raised[HB_RFC3339_MAX];
         hb_time_format(x->raised_ms, raised);
-        json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b}", "alert",
-                              (json_int_t)(x->alert & INT64_MAX), "kind", s_text(x->kind),
-                              "params", params ? params : json_null(), "severity",
-                              s_text(x->severity), "level", s_text(x->level), "text_zh",
-                              s_text(x->text_zh), "text_en", s_text(x->text_en), "raised", raised,
-                              "acknowledged", (int)x->acknowledged);
+        json_t *o =
+            json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b}", "alert",
+                      (json_int_t)(x->alert & INT64_MAX), "kind", s_text(x->kind), "params",
+                      params ? params : json_null(), "severity", s_text(x->severity), "level",
+                      s_text(x->level), "text_zh", s_text(x->text_zh), "text_en",
+                      s_text(x->text_en), "raised", raised, "acknowledged", (int)x->acknowledged);
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;

@@ -268,8 +268,7 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
         return rc;
     if (ob->space.full_since_ms) {
         hb_info("outbox: there is room again: events are taken (%llu refused since %lld)",
-                (unsigned long long)ob->space.refused_events,
-                (long long)ob->space.full_since_ms);
+                (unsigned long long)ob->space.refused_events, (long long)ob->space.full_since_ms);
         ob->space.full_since_ms = 0;
     }
     if (n == 0) {
@@ -286,8 +285,8 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     return 0;
 }
 
-int outbox_read(outbox_t *ob, uint64_t from, size_t max_events, size_t max_bytes,
-                outbox_read_fn fn, void *arg)
+int outbox_read(outbox_t *ob, uint64_t from, size_t max_events, size_t max_bytes, outbox_read_fn fn,
+                void *arg)
 {
     if (from < ob->first_seq)
         return HB_ENOTFOUND;
@@ -415,7 +414,9 @@ int outbox_get_record(outbox_t *ob, const char *key, outbox_record_fn fn, void *
         return HB_EDB;
     MDB_val k = {klen, (void *)key}, v;
     int rc = mdb_get(txn, ob->records, &k, &v);
-    int result = rc == MDB_NOTFOUND ? HB_ENOTFOUND : rc != 0 ? HB_EDB : fn(v.mv_data, v.mv_size, arg);
+    int result = rc == MDB_NOTFOUND ? HB_ENOTFOUND
+                 : rc != 0          ? HB_EDB
+                                    : fn(v.mv_data, v.mv_size, arg);
     mdb_txn_abort(txn);
     return result;
 }

@@ -24,8 +24,8 @@
 
 #define UPLINK_PROTOCOL 1
 #define UPLINK_REFUSED_WAIT_MIN_MS 1000 /* first wait after HQ refused the key */
-#define UPLINK_MONITOR_EVENTS                                                                    \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                      \
+#define UPLINK_MONITOR_EVENTS                                                                      \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 
 typedef struct uplink_conn {
@@ -42,25 +42,25 @@ struct uplink {
     uv_loop_t *loop;
     void *zmq_ctx;
     outbox_t *outbox;
-    uplink_conn_t *conn;       /* NULL between a refusal and the next socket */
-    int64_t reopen_at_ms;      /* monotonic: when to make the next socket */
-    unsigned serial;           /* names each connection's monitor endpoint */
+    uplink_conn_t *conn;  /* NULL between a refusal and the next socket */
+    int64_t reopen_at_ms; /* monotonic: when to make the next socket */
+    unsigned serial;      /* names each connection's monitor endpoint */
     bool welcomed;
-    uint64_t next_send;        /* next sequence to send */
-    int64_t last_rx_ms;        /* monotonic: last frame from HQ */
-    int64_t last_tx_ms;        /* monotonic: last frame to HQ */
-    int64_t next_hello_ms;     /* monotonic: when to say Hello again */
-    int64_t hello_wait_ms;     /* current doubling wait between Hellos */
-    int64_t hello_sent_ms;     /* monotonic: the last Hello, for the clock's round trip */
-    int64_t paused_until_ms;   /* monotonic: sending paused after a refusal */
-    int64_t blocked_wait_ms;   /* current doubling wait after refused batches */
-    int64_t refused_wait_ms;   /* current doubling wait after a refused key */
-    int64_t last_progress_ms;  /* monotonic: last ack that moved forward */
-    uint32_t hq_max_batch;     /* HQ's limits from its Welcome (0: not said) */
+    uint64_t next_send;       /* next sequence to send */
+    int64_t last_rx_ms;       /* monotonic: last frame from HQ */
+    int64_t last_tx_ms;       /* monotonic: last frame to HQ */
+    int64_t next_hello_ms;    /* monotonic: when to say Hello again */
+    int64_t hello_wait_ms;    /* current doubling wait between Hellos */
+    int64_t hello_sent_ms;    /* monotonic: the last Hello, for the clock's round trip */
+    int64_t paused_until_ms;  /* monotonic: sending paused after a refusal */
+    int64_t blocked_wait_ms;  /* current doubling wait after refused batches */
+    int64_t refused_wait_ms;  /* current doubling wait after a refused key */
+    int64_t last_progress_ms; /* monotonic: last ack that moved forward */
+    uint32_t hq_max_batch;    /* HQ's limits from its Welcome (0: not said) */
     uint32_t hq_max_frame;
-    bool skew_logged;          /* a skew beyond the warning level was logged */
-    bool pumping;              /* s_pump is running: a reply read meanwhile must not re-enter it */
-    bool heartbeat_due;        /* news for HQ: a heartbeat at the next tick, idle or not */
+    bool skew_logged;   /* a skew beyond the warning level was logged */
+    bool pumping;       /* s_pump is running: a reply read meanwhile must not re-enter it */
+    bool heartbeat_due; /* news for HQ: a heartbeat at the next tick, idle or not */
     uplink_stats_t stats;
     /* Scratch for building a batch: copies of the events being sent. */
     uint8_t *scratch;
@@ -75,18 +75,14 @@ static int64_t s_jitter(int64_t base)
     return base + (int64_t)((double)base * ((double)rand() / ((double)RAND_MAX + 1.0)));
 }
 
-static int64_t s_double(int64_t wait, int64_t max)
-{
-    return wait > max / 2 ? max : wait * 2;
-}
+static int64_t s_double(int64_t wait, int64_t max) { return wait > max / 2 ? max : wait * 2; }
 
 /* ------------------------------------------------------------ trouble ---- */
 
 static bool s_in_trouble(const uplink_t *up)
 {
     const uplink_stats_t *st = &up->stats;
-    return st->refused || st->revoked || st->expired || st->blocked_code ||
-           st->sequence_conflict;
+    return st->refused || st->revoked || st->expired || st->blocked_code || st->sequence_conflict;
 }
 
 /* Records why events are not flowing; logs when the trouble begins or
@@ -99,8 +95,7 @@ static void s_trouble(uplink_t *up, const char *what, const char *reason)
     if (same)
         return;
     st->trouble_since_ms = hb_now_ms();
-    hb_error("uplink: %s: %s (the hall keeps its events and tries again by itself)", what,
-             reason);
+    hb_error("uplink: %s: %s (the hall keeps its events and tries again by itself)", what, reason);
 }
 
 static void s_trouble_over(uplink_t *up)
@@ -175,7 +170,8 @@ static int s_conn_open(uplink_t *up)
     rc |= s_setopt_int(c->sock, ZMQ_RCVHWM, 1000);
     /* libzmq adds no jitter of its own: every hall picks its own intervals. */
     rc |= s_setopt_int(c->sock, ZMQ_RECONNECT_IVL, (int)s_jitter(cfg->reconnect_min_ms / 2 + 1));
-    rc |= s_setopt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, (int)s_jitter(cfg->reconnect_max_ms / 2 + 1));
+    rc |=
+        s_setopt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, (int)s_jitter(cfg->reconnect_max_ms / 2 + 1));
     /* Transport heartbeats find a dead TCP peer and free its descriptor. */
     rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms);
     rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->timeout_ms);
@@ -186,7 +182,8 @@ static int s_conn_open(uplink_t *up)
     /* The monitor is bound before the connect so no handshake is missed. */
     if (rc == 0 && zmq_socket_monitor(c->sock, mon_ep, UPLINK_MONITOR_EVENTS) == 0) {
         c->mon = zmq_socket(up->zmq_ctx, ZMQ_PAIR);
-        if (c->mon && (s_setopt_int(c->mon, ZMQ_LINGER, 0) != 0 || zmq_connect(c->mon, mon_ep) != 0)) {
+        if (c->mon &&
+            (s_setopt_int(c->mon, ZMQ_LINGER, 0) != 0 || zmq_connect(c->mon, mon_ep) != 0)) {
             zmq_close(c->mon);
             c->mon = NULL;
         }
@@ -274,11 +271,12 @@ static void s_on_auth_failed(uplink_t *up, unsigned status, bool auth)
     const char *na = hb_cert_meta(up->cfg.hall, "not-after");
     up->stats.expired = auth && s_cert_expired(up);
     if (up->stats.expired)
-        snprintf(reason, sizeof reason,
-                 "HQ refused this hall's key at the handshake: its certificate expired at %s "
-                 "(a hall rotates by itself before expiry while it reaches HQ: rotate_before; now it "
-                 "must be enrolled again)",
-                 na);
+        snprintf(
+            reason, sizeof reason,
+            "HQ refused this hall's key at the handshake: its certificate expired at %s "
+            "(a hall rotates by itself before expiry while it reaches HQ: rotate_before; now it "
+            "must be enrolled again)",
+            na);
     else if (auth)
         snprintf(reason, sizeof reason,
                  "HQ refused this hall's key at the handshake (ZAP status %u): it is not "
@@ -427,8 +425,7 @@ static void s_note_clock(uplink_t *up, int64_t hq_ms, int64_t rtt_ms)
                 mag / 1000, skew < 0 ? "behind" : "ahead of");
         up->skew_logged = true;
     } else if (mag <= up->cfg.clock_skew_warn_ms / 2 && up->skew_logged) {
-        hb_info("uplink: this hall's clock agrees with head office's again (%" PRId64 " ms)",
-                skew);
+        hb_info("uplink: this hall's clock agrees with head office's again (%" PRId64 " ms)", skew);
         up->skew_logged = false;
     }
 }
@@ -621,8 +618,9 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
     switch (rej->code) {
     case HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE:
         /* HQ and hall disagree on where the stream stands: ask again. */
-        hb_log_once("uplink-reject-seq", HB_LOG_WARN, "uplink: HQ refused a sequence (%s); "
-                                                      "asking where to resume",
+        hb_log_once("uplink-reject-seq", HB_LOG_WARN,
+                    "uplink: HQ refused a sequence (%s); "
+                    "asking where to resume",
                     why);
         s_link_down(up, "sequence refused");
         return;
@@ -716,16 +714,12 @@ static bool s_on_readable(void *arg)
     }
     up->last_rx_ms = hb_mono_ms();
     switch (frame->kind_case) {
-    case HALLBUS__FRAME__KIND_WELCOME:
-        s_on_welcome(up, frame->welcome);
-        break;
+    case HALLBUS__FRAME__KIND_WELCOME: s_on_welcome(up, frame->welcome); break;
     case HALLBUS__FRAME__KIND_ACK:
         if (up->welcomed)
             s_on_ack(up, frame->ack);
         break;
-    case HALLBUS__FRAME__KIND_REJECT:
-        s_on_reject(up, frame->reject);
-        break;
+    case HALLBUS__FRAME__KIND_REJECT: s_on_reject(up, frame->reject); break;
     case HALLBUS__FRAME__KIND_HEARTBEAT:
         if (frame->heartbeat->last_seq > up->stats.hq_committed)
             up->stats.hq_committed = frame->heartbeat->last_seq;

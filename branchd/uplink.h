@@ -29,25 +29,24 @@
 typedef struct uplink uplink_t;
 
 typedef struct uplink_config {
-    const char *endpoint;   /* "tcp://hq.example:7400" */
-    const hb_cert_t *hall;  /* the hall's own pair */
-    const char *hq_public;  /* HQ's public key, Z85 */
-    uint32_t window;        /* most events sent and not yet acknowledged */
-    uint32_t batch_max;     /* most events in one batch */
-    uint32_t batch_bytes;   /* about this many bytes in one batch at most */
-    int64_t heartbeat_ms;   /* idle interval between heartbeats */
-    int64_t timeout_ms;     /* HQ silent this long: link down */
-    int64_t reconnect_min_ms; /* first reconnect wait (jittered per hall) */
-    int64_t reconnect_max_ms; /* longest reconnect wait (jittered per hall) */
+    const char *endpoint;         /* "tcp://hq.example:7400" */
+    const hb_cert_t *hall;        /* the hall's own pair */
+    const char *hq_public;        /* HQ's public key, Z85 */
+    uint32_t window;              /* most events sent and not yet acknowledged */
+    uint32_t batch_max;           /* most events in one batch */
+    uint32_t batch_bytes;         /* about this many bytes in one batch at most */
+    int64_t heartbeat_ms;         /* idle interval between heartbeats */
+    int64_t timeout_ms;           /* HQ silent this long: link down */
+    int64_t reconnect_min_ms;     /* first reconnect wait (jittered per hall) */
+    int64_t reconnect_max_ms;     /* longest reconnect wait (jittered per hall) */
     int64_t refused_retry_max_ms; /* longest wait between tries after HQ refused the key */
-    int64_t clock_skew_warn_ms; /* HQ's clock this far from the hall's is logged */
-    int64_t max_frame;      /* largest frame accepted from HQ */
-    const char *software;   /* "branchd 0.1.0" */
+    int64_t clock_skew_warn_ms;   /* HQ's clock this far from the hall's is logged */
+    int64_t max_frame;            /* largest frame accepted from HQ */
+    const char *software;         /* "branchd 0.1.0" */
     /* The downlink: a document HQ pushed (policy, or calendar when
      * `calendar`), and the versions in force, told to HQ in every Hello so
      * that it sends what is newer. Either may be NULL. */
-    void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc,
-                        size_t len);
+    void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc, size_t len);
     void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
     /* The last document of a kind the hall refused (version 0: none) and
      * why, told to HQ in every Hello and heartbeat; `reason` holds
@@ -68,34 +67,34 @@ typedef struct uplink_config {
 #define UPLINK_REASON_MAX 256
 
 typedef struct uplink_stats {
-    bool connected;        /* a Welcome came and HQ has not been silent since */
+    bool connected;         /* a Welcome came and HQ has not been silent since */
     bool sequence_conflict; /* HQ holds more of this hall than its outbox */
     /* Why events are not flowing, when they are not (see uplink_state). */
-    bool refused;          /* HQ's ZAP handler refused the key at the handshake */
-    bool revoked;          /* HQ said the key was revoked */
-    bool expired;          /* refused, and the hall's certificate has expired */
-    int blocked_code;      /* the RejectCode of a refused batch or frame; 0: none */
-    uint64_t blocked_seq;  /* the sequence it named (0: none) */
+    bool refused;                   /* HQ's ZAP handler refused the key at the handshake */
+    bool revoked;                   /* HQ said the key was revoked */
+    bool expired;                   /* refused, and the hall's certificate has expired */
+    int blocked_code;               /* the RejectCode of a refused batch or frame; 0: none */
+    uint64_t blocked_seq;           /* the sequence it named (0: none) */
     char reason[UPLINK_REASON_MAX]; /* HQ's words, or what the hall saw */
-    int64_t trouble_since_ms; /* wall clock: since when (0: no trouble) */
-    int64_t retry_in_ms;   /* the next try, from now (0: not waiting) */
-    uint64_t conflict_seq; /* the last resend HQ found different from its copy */
+    int64_t trouble_since_ms;       /* wall clock: since when (0: no trouble) */
+    int64_t retry_in_ms;            /* the next try, from now (0: not waiting) */
+    uint64_t conflict_seq;          /* the last resend HQ found different from its copy */
     int64_t conflict_ms;
     bool skew_known;
-    int64_t clock_skew_ms; /* the hall's clock minus HQ's */
-    uint64_t auth_failures; /* handshakes HQ refused */
+    int64_t clock_skew_ms;   /* the hall's clock minus HQ's */
+    uint64_t auth_failures;  /* handshakes HQ refused */
     uint64_t socket_reopens; /* sockets made anew after a refusal */
-    uint64_t hq_committed; /* the last committed sequence HQ reported */
+    uint64_t hq_committed;   /* the last committed sequence HQ reported */
     uint64_t batches_sent;
-    uint64_t events_sent;  /* resends included */
+    uint64_t events_sent; /* resends included */
     uint64_t acks;
     uint64_t welcomes;
     uint64_t rejects;
     uint64_t link_losses;
-    uint64_t bad_frames;   /* frames from HQ that did not decode */
-    uint64_t documents;    /* policy and calendar frames received */
+    uint64_t bad_frames;        /* frames from HQ that did not decode */
+    uint64_t documents;         /* policy and calendar frames received */
     int64_t connected_since_ms; /* wall clock, 0 when not connected */
-    bool hq_rotation;      /* HQ's Welcome offers rotation over the link */
+    bool hq_rotation;           /* HQ's Welcome offers rotation over the link */
 } uplink_stats_t;
 
 /* Creates the socket (not yet connected; the first tick connects). */

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Static analysis of hallbus's C with cppcheck: warnings and portability,
+# then the layout: every C file as .clang-format (Debian 12's clang-format
+# 14) lays it out, so that a change's diff is its content, not its spacing.
 # on every daemon, library and tool (tests are left out: cmocka's macros
 # read to cppcheck as dereferences of what the test has just checked). A
 # finding fails the run; a false positive is suppressed where it stands,
@@ -24,3 +26,15 @@ if [[ -n $out ]]; then
     exit 1
 fi
 echo "check-static: cppcheck clean ($(cppcheck --version))"
+
+# The layout. `clang-format -i FILE` puts a file right.
+mapfile -t sources < <(git ls-files '*.c' '*.h')
+report=$(clang-format --dry-run --Werror "${sources[@]}" 2>&1 || true)
+bad=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: error' <<<"$report" | cut -d: -f1 | sort -u || true)
+if [[ -n $bad ]]; then
+    echo "$bad" >&2
+    echo "check-static: $(wc -l <<<"$bad") file(s) not laid out as .clang-format says;" \
+        "run clang-format -i on them" >&2
+    exit 1
+fi
+echo "check-static: ${#sources[@]} C files laid out as .clang-format says ($(clang-format --version))"

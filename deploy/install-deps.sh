@@ -11,7 +11,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git curl ca-certificates python3
       libzmq3-dev libczmq-dev libsodium-dev protobuf-c-compiler libprotobuf-c-dev
       liblmdb-dev lmdb-utils libuv1-dev libh2o-dev libssl-dev libjansson-dev
-      libcmocka-dev libcurl4-openssl-dev faketime cppcheck libqrencode-dev
+      libcmocka-dev libcurl4-openssl-dev faketime cppcheck clang-format libqrencode-dev
       python3-prometheus-client python3-yaml libjs-chart.js python3-icalendar python3-aiosmtpd
       dpkg-dev file fakeroot groff-base man-db bsdextrautils systemd init-system-helpers procps)
 # libjs-chart.js: the charts of the dashboard's reports view, which hqd

@@ -49,17 +49,19 @@ static const hb_config_def_t s_defs[] = {
         "folder of the dashboard's files, served at / (read at start; \"\" serves none)"),
     CFG("cert_validity", HB_CONF_DURATION, cert_validity_ms, "365d", 10000, 3650LL * 86400000,
         false, "a hall's certificate is valid this long from its approval (halls rotate before)"),
-    CFG("rotate_overlap", HB_CONF_DURATION, rotate_overlap_ms, "7d", 60000, 90LL * 86400000,
-        false, "after a rotation the previous key stays valid this long at most (retired at the "
+    CFG("rotate_overlap", HB_CONF_DURATION, rotate_overlap_ms, "7d", 60000, 90LL * 86400000, false,
+        "after a rotation the previous key stays valid this long at most (retired at the "
         "new key's first handshake)"),
     CFG("rotate_auto", HB_CONF_BOOL, rotate_auto, "true", 0, 0, false,
         "grant a hall's rotation request sent over its link and proved by its current key (same "
         "hall, same region; audited); false: rotations go through a person"),
     CFG("cert_expiry_warn", HB_CONF_DURATION, cert_expiry_warn_ms, "14d", 0, 365LL * 86400000,
-        false, "alert cert_expiring this long before a hall's certificate expires, unless it "
+        false,
+        "alert cert_expiring this long before a hall's certificate expires, unless it "
         "rotated (0: no alert)"),
     CFG("enrol_code_validity", HB_CONF_DURATION, enrol_code_validity_ms, "30d", 60000,
-        365LL * 86400000, false, "a one-time enrolment code of a pre-registered hall is good "
+        365LL * 86400000, false,
+        "a one-time enrolment code of a pre-registered hall is good "
         "this long"),
     CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
         "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
@@ -97,8 +99,8 @@ static const hb_config_def_t s_defs[] = {
         "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
         "it to http_max_conns",
         .at_most = "http_max_conns"),
-    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000,
-        false, "a connection must send a whole request within this, and may idle this long "
+    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000, false,
+        "a connection must send a whole request within this, and may idle this long "
         "between requests"),
     CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
         "a hall unreachable in its opening hours this long is an alert"),
@@ -112,10 +114,10 @@ static const hb_config_def_t s_defs[] = {
         "changes kept for clients of /v1/stream to resume from"),
     CFG("stream_clients", HB_CONF_INT, stream_clients, "256", 1, 100000, false,
         "clients of /v1/stream at once"),
-    CFG("mirror_snapshot_events", HB_CONF_INT, mirror_snapshot_events, "10000", 1, 100000000,
-        false, "snapshot a hall's mirrored state after this many new events"),
-    CFG("mirror_snapshot_every", HB_CONF_DURATION, mirror_snapshot_ms, "1m", 1000, 86400000,
-        false, "... or this long after its last snapshot (a restart replays only the rest)"),
+    CFG("mirror_snapshot_events", HB_CONF_INT, mirror_snapshot_events, "10000", 1, 100000000, false,
+        "snapshot a hall's mirrored state after this many new events"),
+    CFG("mirror_snapshot_every", HB_CONF_DURATION, mirror_snapshot_ms, "1m", 1000, 86400000, false,
+        "... or this long after its last snapshot (a restart replays only the rest)"),
     CFG("rollups", HB_CONF_BOOL, rollups, "true", 0, 0, false,
         "fold committed events into rollups for reports and the archive (false: neither, "
         "and no raw event is pruned)"),
@@ -131,8 +133,8 @@ static const hb_config_def_t s_defs[] = {
         false, "raw events are kept this long (then pruned once rolled up)"),
     CFG("retention_rollups", HB_CONF_DURATION, retention_rollups_ms, "3653d", 86400000,
         36500LL * 86400000, false, "rollups are kept this long"),
-    CFG("retention_every", HB_CONF_DURATION, retention_every_ms, "1h", 1000, 7LL * 86400000,
-        false, "how often a retention pass starts"),
+    CFG("retention_every", HB_CONF_DURATION, retention_every_ms, "1h", 1000, 7LL * 86400000, false,
+        "how often a retention pass starts"),
     CFG("disk_alert_free", HB_CONF_INT, disk_alert_free, "10", 0, 100, true,
         "per cent of the data's disk (or the event store's map_max) left below which the "
         "disk_nearly_full alert is raised (0: never)"),
@@ -282,7 +284,8 @@ static int s_ensure_keys(hqd_t *hq)
  * hq.key can check the certificate it was given. */
 static int s_publish_signing_key(hqd_t *hq)
 {
-    const char *want = hq_enrol_signing_key(hq->enrol), *have = hb_cert_meta(&hq->cert, "signing-key");
+    const char *want = hq_enrol_signing_key(hq->enrol),
+               *have = hb_cert_meta(&hq->cert, "signing-key");
     if (have && strcmp(have, want) == 0)
         return 0;
     char path[4096];
@@ -354,7 +357,8 @@ static void s_board_round(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &c);
     if (more && s_board_more_on && !uv_is_active((uv_handle_t *)&s_board_more))
         uv_timer_start(&s_board_more, s_board_step, 0, 0);
-    hq->alert_round_ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    hq->alert_round_ms =
+        (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
     double board_ms = (double)(c.tv_sec - b.tv_sec) * 1e3 + (double)(c.tv_nsec - b.tv_nsec) / 1e6;
     if (hq->alert_round_ms > hq->alert_round_max_ms)
         hq->alert_round_max_ms = hq->alert_round_ms;
@@ -625,8 +629,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
             if (strcmp(argv[1], s_commands[i].name) == 0)
                 return s_commands[i].run(argc - 1, argv + 1);
-        fprintf(stderr, "hqd: no command '%s'; hqd runs the daemon; hqd users, hqd rollups "
-                        "rebuild and hqd backup are the others (--help says more)\n",
+        fprintf(stderr,
+                "hqd: no command '%s'; hqd runs the daemon; hqd users, hqd rollups "
+                "rebuild and hqd backup are the others (--help says more)\n",
                 argv[1]);
         return 2;
     }
@@ -758,7 +763,8 @@ int main(int argc, char **argv)
     s_board_more_on = true;
     hq_neighbours_config_t ncfg = {.interval_ms = hq->cfg.neighbours_ms,
                                    .refresh_ms = 5 * hq->cfg.neighbours_ms};
-    if (hq_neighbours_new(hq->control, hq->halls, hq->ingest, hq->board, &ncfg, &hq->neighbours) != 0)
+    if (hq_neighbours_new(hq->control, hq->halls, hq->ingest, hq->board, &ncfg, &hq->neighbours) !=
+        0)
         return 1;
     char alerts_dir[4096];
     snprintf(alerts_dir, sizeof alerts_dir, "%s/alerts", hq->cfg.data);
@@ -873,7 +879,7 @@ int main(int argc, char **argv)
     hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
     hq_enrol_close(&hq->enrol);
-    hq_live_stop(&hq->live); /* after the writer, whose last batches it takes */
+    hq_live_stop(&hq->live);     /* after the writer, whose last batches it takes */
     hq_rollup_stop(&hq->rollup); /* likewise; it reads the store, closed below */
     hq_downlink_destroy(&hq->downlink);
     hq_bookings_destroy(&hq->bookings);

@@ -27,31 +27,33 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ACCESS_DIR "access"           /* the environment's folder, in the data folder */
-#define ACCESS_ID_MAX 65              /* a device name, counter or staff id and its NUL */
-#define ACCESS_TOKEN_BYTES 32         /* a token's random bytes */
-#define ACCESS_TOKEN_TEXT 44          /* a token as printed (base64url, 43) and its NUL */
-#define ACCESS_TOKEN_ID_TEXT 17       /* a token's id (16 hex digits) and its NUL */
-#define ACCESS_DEVICES_MAX 1024       /* devices paired at once */
-#define ACCESS_STAFF_MAX 4096         /* staff ids at once */
-#define ACCESS_PIN_MIN 4              /* digits in a PIN, at least */
-#define ACCESS_PIN_MAX 12             /* and at most */
-#define ACCESS_PIN_TRIES 5            /* wrong PINs for one staff id before it locks */
-#define ACCESS_TERMINAL_TRIES 10      /* wrong PINs at one terminal before it locks */
+#define ACCESS_DIR "access"            /* the environment's folder, in the data folder */
+#define ACCESS_ID_MAX 65               /* a device name, counter or staff id and its NUL */
+#define ACCESS_TOKEN_BYTES 32          /* a token's random bytes */
+#define ACCESS_TOKEN_TEXT 44           /* a token as printed (base64url, 43) and its NUL */
+#define ACCESS_TOKEN_ID_TEXT 17        /* a token's id (16 hex digits) and its NUL */
+#define ACCESS_DEVICES_MAX 1024        /* devices paired at once */
+#define ACCESS_STAFF_MAX 4096          /* staff ids at once */
+#define ACCESS_PIN_MIN 4               /* digits in a PIN, at least */
+#define ACCESS_PIN_MAX 12              /* and at most */
+#define ACCESS_PIN_TRIES 5             /* wrong PINs for one staff id before it locks */
+#define ACCESS_TERMINAL_TRIES 10       /* wrong PINs at one terminal before it locks */
 #define ACCESS_PIN_LOCK_MS (5 * 60000) /* how long, unless set otherwise */
 
 /* ---- the kinds of device and what each may do */
 
 /* X(ID, "name", what it is). The permissions of each are kinds.c's table. */
-#define ACCESS_KINDS(X)                                                                          \
-    X(KIOSK, "kiosk", "a ticket kiosk: issues tickets, reads what a customer may see, "          \
-                      "reports its own status")                                                  \
-    X(COUNTER, "counter", "the terminal of counter N: acts at counter N once staff sign in")     \
-    X(DISPLAY, "display", "a queue display: reads what a customer may see")                      \
-    X(MANAGER, "manager", "the duty manager's tablet: everything in the hall, at any counter")   \
-    X(ADAPTER, "adapter", "a queue system the hall already has: posts its events")              \
-    X(EVALUATOR, "evaluator", "the customer-facing evaluator of counter N: scores the visit "    \
-                              "just completed there")
+#define ACCESS_KINDS(X)                                                                            \
+    X(KIOSK, "kiosk",                                                                              \
+      "a ticket kiosk: issues tickets, reads what a customer may see, "                            \
+      "reports its own status")                                                                    \
+    X(COUNTER, "counter", "the terminal of counter N: acts at counter N once staff sign in")       \
+    X(DISPLAY, "display", "a queue display: reads what a customer may see")                        \
+    X(MANAGER, "manager", "the duty manager's tablet: everything in the hall, at any counter")     \
+    X(ADAPTER, "adapter", "a queue system the hall already has: posts its events")                 \
+    X(EVALUATOR, "evaluator",                                                                      \
+      "the customer-facing evaluator of counter N: scores the visit "                              \
+      "just completed there")
 
 typedef enum access_kind {
 #define ACCESS_KIND_ENUM(id, name, help) ACCESS_KIND_##id,
@@ -95,7 +97,7 @@ typedef enum access_via {
  * through hb_http_req_t.caller. */
 typedef struct access_caller {
     access_via_t via;
-    access_device_t device;   /* ACCESS_VIA_DEVICE */
+    access_device_t device;    /* ACCESS_VIA_DEVICE */
     char staff[ACCESS_ID_MAX]; /* a counter terminal's signed-in staff; "" when none */
     uint64_t perms;            /* what it holds */
 } access_caller_t;
@@ -116,9 +118,9 @@ int access_decide(const access_caller_t *caller, const hb_route_t *route, const 
  * - from the manager tablet or a trusted loopback caller, `body_staff` as
  *   given (the duty manager names who serves).
  * `why` says what is wrong. */
-int access_counter_staff(const access_caller_t *caller, const char *counter,
-                         const char *body_staff, const char *open_staff, bool open_or_close,
-                         const char **staff, char *why, size_t whylen);
+int access_counter_staff(const access_caller_t *caller, const char *counter, const char *body_staff,
+                         const char *open_staff, bool open_or_close, const char **staff, char *why,
+                         size_t whylen);
 /* The counter a score is for: a counter terminal scores its own counter
  * (`body_counter` may leave it out; naming another is HB_EAUTH, a scope
  * refusal); anyone else, `body_counter` as given. */

@@ -30,8 +30,8 @@ typedef struct cli_opts {
     char *counter;
 } cli_opts_t;
 
-#define ROW(name_, field, meta_, help_)                                                        \
-    HB_CONF_ROW(cli_opts_t, name_, HB_CONF_STRING, field, NULL, 0, 0, false, help_,             \
+#define ROW(name_, field, meta_, help_)                                                            \
+    HB_CONF_ROW(cli_opts_t, name_, HB_CONF_STRING, field, NULL, 0, 0, false, help_,                \
                 .optional = true, .meta = meta_)
 static const hb_config_def_t s_options[] = {
     ROW("data", data, "DIR", "branchd's data folder (the store is DIR/access)"),
@@ -195,8 +195,8 @@ static const cli_command_t s_commands[] = {
      "adds a staff id; the PIN (4 to 12 digits) is read from standard input", "data", "data", 1,
      "the staff id", s_staff_add},
     {"staff", "list", "--data DIR", "lists the staff ids", "data", "data", 0, NULL, s_staff_list},
-    {"staff", "remove", "ID --data DIR", "removes a staff id and signs them out", "data", "data",
-     1, "the staff id", s_staff_remove},
+    {"staff", "remove", "ID --data DIR", "removes a staff id and signs them out", "data", "data", 1,
+     "the staff id", s_staff_remove},
 };
 #define NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 
@@ -212,8 +212,8 @@ static void s_usage(FILE *out, const char *group)
 {
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!group || strcmp(s_commands[i].group, group) == 0)
-            fprintf(out, "  branchd %s %s %s\n      %s\n", s_commands[i].group,
-                    s_commands[i].verb, s_commands[i].usage, s_commands[i].about);
+            fprintf(out, "  branchd %s %s %s\n      %s\n", s_commands[i].group, s_commands[i].verb,
+                    s_commands[i].usage, s_commands[i].about);
 }
 
 void access_cli_usage(FILE *out)
@@ -234,8 +234,8 @@ void access_cli_man(FILE *out)
         snprintf(title, sizeof title, "branchd %s %s %s", c->group, c->verb, c->usage);
         hb_man_subsection(out, title);
         hb_man_text(out, c->about);
-        hb_config_cli_t cli = {.prog = "branchd", .command = c->verb, .takes = c->takes,
-                               .needs = c->needs};
+        hb_config_cli_t cli = {
+            .prog = "branchd", .command = c->verb, .takes = c->takes, .needs = c->needs};
         hb_man_settings(out, s_options, NOPTIONS, &cli);
     }
 }

@@ -34,9 +34,8 @@ static const struct {
 } s_kinds[ACCESS_KIND_COUNT] = {
     [ACCESS_KIND_KIOSK] = {"kiosk", P(HALL_READ) | P(TICKET_ISSUE) | P(DEVICE_REPORT), 0},
     [ACCESS_KIND_COUNTER] = {"counter",
-                             P(HALL_READ) | P(COUNTER_ACT) | P(TICKET_HANDLE) |
-                                 P(COMPLAINT_OPEN) | P(FEEDBACK_GIVE) | P(STAFF_SIGNIN) |
-                                 P(APPOINTMENT_BOOK),
+                             P(HALL_READ) | P(COUNTER_ACT) | P(TICKET_HANDLE) | P(COMPLAINT_OPEN) |
+                                 P(FEEDBACK_GIVE) | P(STAFF_SIGNIN) | P(APPOINTMENT_BOOK),
                              P(COUNTER_ACT) | P(TICKET_HANDLE) | P(COMPLAINT_OPEN) |
                                  P(FEEDBACK_GIVE) | P(APPOINTMENT_BOOK)},
     [ACCESS_KIND_DISPLAY] = {"display", P(HALL_READ), 0},
@@ -113,12 +112,10 @@ int access_decide(const access_caller_t *c, const hb_route_t *route, const char 
         return HB_EAUTH;
     }
     /* The tablet and the trusted loopback act over the whole hall. */
-    bool whole_hall =
-        c->via == ACCESS_VIA_LOCAL || c->device.kind == ACCESS_KIND_MANAGER;
+    bool whole_hall = c->via == ACCESS_VIA_LOCAL || c->device.kind == ACCESS_KIND_MANAGER;
     switch (route->scope) {
     case HB_SCOPE_ALL:
-    case HB_SCOPE_ANY:
-        return 0;
+    case HB_SCOPE_ANY: return 0;
     case HB_SCOPE_COUNTER:
         if (whole_hall || (access_kind_has_counter(c->device.kind) && scope_value &&
                            strcmp(scope_value, c->device.counter) == 0))
@@ -133,8 +130,8 @@ int access_decide(const access_caller_t *c, const hb_route_t *route, const char 
         if (whole_hall || (scope_value && strcmp(scope_value, c->device.name) == 0))
             return 0;
         *scope_failed = true;
-        hb_errf(why, whylen, "scope device: %s reports for itself only, not for device %.64s",
-                who, scope_value ? scope_value : "?");
+        hb_errf(why, whylen, "scope device: %s reports for itself only, not for device %.64s", who,
+                scope_value ? scope_value : "?");
         return HB_EAUTH;
     default:
         *scope_failed = true;
@@ -158,8 +155,8 @@ bool access_revoked(const access_device_t *dev, const hb_revocation_t *revoked, 
 }
 
 int access_counter_staff(const access_caller_t *c, const char *counter, const char *body_staff,
-                         const char *open_staff, bool open_or_close, const char **staff,
-                         char *why, size_t whylen)
+                         const char *open_staff, bool open_or_close, const char **staff, char *why,
+                         size_t whylen)
 {
     *staff = body_staff;
     if (c->via == ACCESS_VIA_LOCAL || c->device.kind != ACCESS_KIND_COUNTER)

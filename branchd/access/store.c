@@ -28,7 +28,7 @@
 #define ACCESS_MAP_SIZE ((size_t)32 << 20)
 #define ACCESS_HASH_BYTES 32
 #define ACCESS_REC_VERSION 1
-#define ACCESS_LOCKS_MAX 256 /* staff ids and terminals with wrong PINs counted */
+#define ACCESS_LOCKS_MAX 256      /* staff ids and terminals with wrong PINs counted */
 #define ACCESS_TOKEN_TEXT_MAX 512 /* a token as sent; anything longer is no token of ours */
 
 /* Wrong PINs of one staff id ("s:ID") or one terminal ("t:NAME"). */
@@ -262,8 +262,7 @@ int access_open(const char *data_dir, access_t **out, char *err, size_t errlen)
             hb_store_close(&a->store);
     }
     if (rc != 0) {
-        hb_errf(err, errlen, "cannot open the device and staff store %s: %s", dir,
-                hb_strerror(rc));
+        hb_errf(err, errlen, "cannot open the device and staff store %s: %s", dir, hb_strerror(rc));
         free(a);
         return rc;
     }
@@ -287,8 +286,7 @@ void access_close(access_t **ap)
 /* -------------------------------------------------------------- devices -- */
 
 int access_device_add(access_t *a, const char *name, access_kind_t kind, const char *counter,
-                      char token[ACCESS_TOKEN_TEXT], access_device_t *out, char *err,
-                      size_t errlen)
+                      char token[ACCESS_TOKEN_TEXT], access_device_t *out, char *err, size_t errlen)
 {
     if (!access_id_ok(name)) {
         hb_errf(err, errlen,
@@ -309,7 +307,9 @@ int access_device_add(access_t *a, const char *name, access_kind_t kind, const c
         return HB_EINVAL;
     }
     if (!terminal && counter && counter[0]) {
-        hb_errf(err, errlen, "only a counter terminal has a counter (and an evaluator, its counter's); a %s has none",
+        hb_errf(err, errlen,
+                "only a counter terminal has a counter (and an evaluator, its counter's); a %s has "
+                "none",
                 access_kind_name(kind));
         return HB_EINVAL;
     }
@@ -340,8 +340,7 @@ int access_device_add(access_t *a, const char *name, access_kind_t kind, const c
     int rc = 0;
     size_t have = s_entries(txn, a->devices);
     if (have != SIZE_MAX && have >= ACCESS_DEVICES_MAX) {
-        hb_errf(err, errlen, "%d devices are paired already; remove one first",
-                ACCESS_DEVICES_MAX);
+        hb_errf(err, errlen, "%d devices are paired already; remove one first", ACCESS_DEVICES_MAX);
         rc = HB_ETOOBIG;
     } else {
         int mrc = mdb_put(txn, a->devices, &k, &v, MDB_NOOVERWRITE);
@@ -457,8 +456,7 @@ int access_revoke(access_t *a, const hb_revocation_t *revoked, size_t n, size_t 
                              mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op) == 0;
          op = MDB_NEXT) {
         access_device_t dev;
-        if (s_device_decode(&k, &v, &dev, hashes[count]) == 0 &&
-            access_revoked(&dev, revoked, n)) {
+        if (s_device_decode(&k, &v, &dev, hashes[count]) == 0 && access_revoked(&dev, revoked, n)) {
             memcpy(names[count], dev.name, sizeof names[count]);
             count++;
         }
@@ -594,8 +592,7 @@ int access_staff_remove(access_t *a, const char *id)
     for (int op = MDB_FIRST; rc == 0 && mdb_cursor_get(cur, &sk, &sv, (MDB_cursor_op)op) == 0;
          op = MDB_NEXT) {
         char who[ACCESS_ID_MAX];
-        if (s_signin_decode(&sv, who) == 0 && strcmp(who, id) == 0 &&
-            mdb_cursor_del(cur, 0) != 0)
+        if (s_signin_decode(&sv, who) == 0 && strcmp(who, id) == 0 && mdb_cursor_del(cur, 0) != 0)
             rc = HB_EDB;
     }
     if (cur)
@@ -691,8 +688,8 @@ static bool s_verify(access_t *a, const char *staff, const char *pin)
     MDB_txn *txn;
     if (access_id_ok(staff) && s_read_begin(a, &txn) == 0) {
         MDB_val k = s_str_val(staff), v;
-        if (mdb_get(txn, a->staff, &k, &v) == 0 && v.mv_size > 9 &&
-            v.mv_size - 9 <= sizeof hash && ((const char *)v.mv_data)[v.mv_size - 1] == '\0') {
+        if (mdb_get(txn, a->staff, &k, &v) == 0 && v.mv_size > 9 && v.mv_size - 9 <= sizeof hash &&
+            ((const char *)v.mv_data)[v.mv_size - 1] == '\0') {
             memcpy(hash, (const char *)v.mv_data + 9, v.mv_size - 9);
             known = true;
         }
@@ -704,8 +701,8 @@ static bool s_verify(access_t *a, const char *staff, const char *pin)
                               crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
             a->dummy_hash[0] = '\0';
         /* The answer is no whatever this says; only its time counts. */
-        int same = a->dummy_hash[0] ? crypto_pwhash_str_verify(a->dummy_hash, pin, strlen(pin))
-                                    : -1;
+        int same =
+            a->dummy_hash[0] ? crypto_pwhash_str_verify(a->dummy_hash, pin, strlen(pin)) : -1;
         (void)same;
         return false;
     }

@@ -45,8 +45,9 @@ void branchd_api_signin(hb_http_req_t *req, void *arg)
         else
             snprintf(why, sizeof why, "staff %s is locked after %d wrong PINs: try again in %lld s",
                      staff, ACCESS_PIN_TRIES, (long long)retry_s);
-        hb_http_reply_json(req, 429, json_pack("{s:s, s:s, s:I}", "error", "locked", "reason", why,
-                                               "retry_after_s", retry_s));
+        hb_http_reply_json(req, 429,
+                           json_pack("{s:s, s:s, s:I}", "error", "locked", "reason", why,
+                                     "retry_after_s", retry_s));
         goto out;
     }
     if (rc == 0)
@@ -66,8 +67,9 @@ void branchd_api_signin(hb_http_req_t *req, void *arg)
             c->device.name);
     char now[HB_RFC3339_MAX];
     hb_time_format(hb_now_ms(), now);
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:s, s:s, s:s}", "counter", counter, "staff",
-                                           staff, "terminal", c->device.name, "since", now));
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:s, s:s, s:s}", "counter", counter, "staff", staff,
+                                 "terminal", c->device.name, "since", now));
 out:
     /* The PIN leaves no copy behind in this process's heap. */
     if (pin)
@@ -92,8 +94,9 @@ void branchd_api_signout(hb_http_req_t *req, void *arg)
     if (staff[0])
         hb_info("access: staff %s signed out at counter %s (terminal %s)", staff, counter,
                 c->device.name);
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:o}", "counter", counter, "staff",
-                                           staff[0] ? json_string(staff) : json_null()));
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:o}", "counter", counter, "staff",
+                                 staff[0] ? json_string(staff) : json_null()));
 }
 
 /* ------------------------------------------------------------ staff ---- */
@@ -114,8 +117,9 @@ void branchd_api_get_staff(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 503, "storage", "the staff store cannot be read now");
         return;
     }
-    hb_http_reply_json(req, 200, json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list),
-                                           "staff", list));
+    hb_http_reply_json(
+        req, 200,
+        json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "staff", list));
 }
 
 void branchd_api_post_staff(hb_http_req_t *req, void *arg)

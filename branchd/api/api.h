@@ -19,8 +19,7 @@ typedef struct body_member {
 /* Parses the body as a JSON object whose members are all in `members`, of
  * their types, required ones present, strings without NUL. An empty body is {} when nothing is
  * required. Answers the refusal itself and returns NULL. */
-json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members,
-                         size_t n);
+json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members, size_t n);
 /* A string member, NULL when absent or null. */
 const char *branchd_api_str(const json_t *obj, const char *name);
 

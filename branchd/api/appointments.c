@@ -98,9 +98,9 @@ static void s_staff_cb(const char *id, int64_t added_ms, void *arg)
 /* Books through the engine after the one check the engine cannot make
  * (the staff named is enrolled here). HB_EINVAL for that, with the
  * engine's last refusal name cleared so that it is answered bad_request. */
-static int s_book(branchd_t *d, const char *service, int64_t start, const char *staff,
-                  int channel, const char *request, char code[HB_HS_ID], bool *replayed,
-                  char *err, size_t errlen)
+static int s_book(branchd_t *d, const char *service, int64_t start, const char *staff, int channel,
+                  const char *request, char code[HB_HS_ID], bool *replayed, char *err,
+                  size_t errlen)
 {
     if (staff && staff[0]) {
         staff_find_t f = {.id = staff};
@@ -112,8 +112,8 @@ static int s_book(branchd_t *d, const char *service, int64_t start, const char *
             return HB_EINVAL;
         }
     }
-    return engine_appt_book(d->engine, service, start, staff, channel, request, code, replayed,
-                            err, errlen);
+    return engine_appt_book(d->engine, service, start, staff, channel, request, code, replayed, err,
+                            errlen);
 }
 
 void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
@@ -125,9 +125,8 @@ void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
                                       {"channel", JSON_STRING, false}};
     json_t *b = branchd_api_body(d, req, m, ROWS(m));
     int channel = HALLBUS__BOOKING_CHANNEL__BOOKING_CHANNEL_HALL;
-    if (!b ||
-        branchd_api_enum(d, req, b, "channel", &hallbus__booking_channel__descriptor, &channel) !=
-            0) {
+    if (!b || branchd_api_enum(d, req, b, "channel", &hallbus__booking_channel__descriptor,
+                               &channel) != 0) {
         json_decref(b);
         return;
     }
@@ -135,8 +134,7 @@ void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
     int64_t start = 0;
     if (hb_time_parse(branchd_api_str(b, "start"), &start) != 0) {
         json_decref(b);
-        branchd_api_bad_request(d, req,
-                                "start must be an RFC 3339 time (2026-12-02T09:30:00Z)");
+        branchd_api_bad_request(d, req, "start must be an RFC 3339 time (2026-12-02T09:30:00Z)");
         return;
     }
     char code[HB_HS_ID];
@@ -153,8 +151,8 @@ void branchd_api_post_appointment(hb_http_req_t *req, void *arg)
 }
 
 /* The answer of a booking asked by HQ, as POST /v1/appointments gives it. */
-static void s_answer_hq(branchd_t *d, uint64_t request, int status, const char *error,
-                        json_t *body, bool replayed)
+static void s_answer_hq(branchd_t *d, uint64_t request, int status, const char *error, json_t *body,
+                        bool replayed)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -225,9 +223,8 @@ void branchd_api_get_appointments(hb_http_req_t *req, void *arg)
 static const hb_hs_appointment_t *s_path_booking(branchd_t *d, hb_http_req_t *req)
 {
     const char *code = hb_http_param(req, "code");
-    const hb_hs_appointment_t *b = strlen(code) < HB_HS_ID
-                                       ? hb_hall_state_appointment(engine_state(d->engine), code)
-                                       : NULL;
+    const hb_hs_appointment_t *b =
+        strlen(code) < HB_HS_ID ? hb_hall_state_appointment(engine_state(d->engine), code) : NULL;
     if (!b) {
         d->api_refused++;
         hb_http_reply_error(req, 404, "bad_code", "no booking with code %.16s", code);
@@ -257,8 +254,8 @@ void branchd_api_appointment_checkin(hb_http_req_t *req, void *arg)
     json_decref(b);
     engine_ticket_answer_t a;
     char err[512];
-    int rc = engine_appt_checkin(d->engine, hb_http_param(req, "code"), source, &a, err,
-                                 sizeof err);
+    int rc =
+        engine_appt_checkin(d->engine, hb_http_param(req, "code"), source, &a, err, sizeof err);
     branchd_api_issued(d, req, rc, &a, err);
 }
 
@@ -277,7 +274,6 @@ void branchd_api_appointment_cancel(hb_http_req_t *req, void *arg)
         branchd_api_refuse(d, req, rc, err);
         return;
     }
-    hb_http_reply_json(req, 200,
-                       hb_appointment_json(hb_hall_state_appointment(engine_state(d->engine),
-                                                                      code)));
+    hb_http_reply_json(
+        req, 200, hb_appointment_json(hb_hall_state_appointment(engine_state(d->engine), code)));
 }

@@ -23,8 +23,7 @@
 
 static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj);
 
-json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members,
-                         size_t n)
+json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *members, size_t n)
 {
     json_t *obj;
     if (req->body_len == 0) {
@@ -33,12 +32,12 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
         json_error_t jerr;
         /* Any JSON value is read, so that a well-formed body that is not an
          * object gets the one refusal below rather than a parse error. */
-        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                         &jerr);
+        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!obj) {
             d->api_refused++;
-            hb_http_reply_error(req, 400, "bad_json", "body is not valid JSON: %s (line %d, column %d)",
-                                jerr.text, jerr.line, jerr.column);
+            hb_http_reply_error(req, 400, "bad_json",
+                                "body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                                jerr.line, jerr.column);
             return NULL;
         }
     }
@@ -50,8 +49,7 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
     }
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         size_t i = 0;
         while (i < n && strcmp(members[i].name, key) != 0)
             i++;
@@ -62,17 +60,18 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
                 used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
                                          members[k].name);
             d->api_refused++;
-            hb_http_reply_error(req, 400, "bad_request", "unknown member '%.64s'; this request takes %s",
-                                key, n ? list : "no members");
+            hb_http_reply_error(req, 400, "bad_request",
+                                "unknown member '%.64s'; this request takes %s", key,
+                                n ? list : "no members");
             json_decref(obj);
             return NULL;
         }
         json_type want = members[i].type;
         bool ok = want == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == want;
         if (!ok && !json_is_null(v)) {
-            static const char *const names[] = {"an object", "an array", "a string",
+            static const char *const names[] = {"an object",      "an array", "a string",
                                                 "a whole number", "a number", "true or false",
-                                                "true or false", "null"};
+                                                "true or false",  "null"};
             d->api_refused++;
             hb_http_reply_error(req, 400, "bad_request", "%s must be %s", key, names[want]);
             json_decref(obj);
@@ -100,8 +99,7 @@ static int s_check_strings(branchd_t *d, hb_http_req_t *req, const json_t *obj)
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
             d->api_refused++;
             hb_http_reply_error(req, 400, "bad_request", "%s holds a NUL character", key);
@@ -133,7 +131,6 @@ static int s_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const cha
     }
     return 0;
 }
-
 
 /* ---------------------------------------------------------- answers ---- */
 
@@ -181,9 +178,7 @@ int branchd_api_refusal(branchd_t *d, int rc, const char **code_out)
         status = 409, code = "wrong_state";
         d->api_refused++;
         break;
-    case HB_ETOOBIG:
-        status = 503, code = "full";
-        break;
+    case HB_ETOOBIG: status = 503, code = "full"; break;
     case HB_ENOSPC:
     case HB_EMAPFULL:
         /* The kiosk shows the reason; the hall's status and HQ's
@@ -192,11 +187,8 @@ int branchd_api_refusal(branchd_t *d, int rc, const char **code_out)
         break;
     case HB_EDB:
     case HB_ENOMEM:
-    case HB_EIO:
-        status = 503, code = "storage";
-        break;
-    default:
-        break;
+    case HB_EIO: status = 503, code = "storage"; break;
+    default: break;
     }
     /* A refusal the engine named (issue 13: last_counter, already_rated, ...). */
     const char *named = d->engine ? engine_refusal(d->engine) : NULL;
@@ -215,11 +207,11 @@ static json_t *s_enum_json(const ProtobufCEnumDescriptor *ed, int value)
 
 static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
 {
-    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:I, s:b}", "ticket", t->id, "service",
-                          t->service, "priority", s_enum_json(&hallbus__priority__descriptor, t->priority),
-                          "state", hb_ticket_state_name(t->state), "issued",
-                          branchd_api_time_or_null(t->issued_ms), "recalls", (json_int_t)t->recalls,
-                          "transferred", t->transferred);
+    json_t *o =
+        json_pack("{s:s, s:s, s:o, s:s, s:o, s:I, s:b}", "ticket", t->id, "service", t->service,
+                  "priority", s_enum_json(&hallbus__priority__descriptor, t->priority), "state",
+                  hb_ticket_state_name(t->state), "issued", branchd_api_time_or_null(t->issued_ms),
+                  "recalls", (json_int_t)t->recalls, "transferred", t->transferred);
     if (t->counter[0])
         json_object_set_new(o, "counter", json_string(t->counter));
     if (t->called_ms)
@@ -317,7 +309,8 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
         json_decref(b);
         return;
     }
-    int priority = HALLBUS__PRIORITY__PRIORITY_NORMAL, source = HALLBUS__ISSUE_SOURCE__ISSUE_SOURCE_KIOSK;
+    int priority = HALLBUS__PRIORITY__PRIORITY_NORMAL,
+        source = HALLBUS__ISSUE_SOURCE__ISSUE_SOURCE_KIOSK;
     if (s_check_strings(d, req, b) != 0 ||
         s_enum(d, req, b, "priority", &hallbus__priority__descriptor, &priority) != 0 ||
         s_enum(d, req, b, "source", &hallbus__issue_source__descriptor, &source) != 0) {
@@ -376,8 +369,7 @@ void branchd_api_ticket_get_action(hb_http_req_t *req, void *arg)
 
 /* Answers an action on ticket `id` that the engine did (rc 0: the ticket as
  * it is now) or refused. */
-static void s_ticket_done(branchd_t *d, hb_http_req_t *req, const char *id, int rc,
-                          const char *err)
+static void s_ticket_done(branchd_t *d, hb_http_req_t *req, const char *id, int rc, const char *err)
 {
     if (rc != 0) {
         s_refuse(d, req, rc, err);
@@ -505,8 +497,8 @@ static void s_counter_done(branchd_t *d, hb_http_req_t *req, const char *id, int
  * action records (access.h's access_counter_staff: a counter terminal's
  * signed-in staff, or the duty manager's `body_staff`). Answers the refusal
  * itself. */
-static int s_counter_staff(branchd_t *d, hb_http_req_t *req, const char *id,
-                           const char *body_staff, bool open_or_close, const char **staff)
+static int s_counter_staff(branchd_t *d, hb_http_req_t *req, const char *id, const char *body_staff,
+                           bool open_or_close, const char **staff)
 {
     const hb_hs_counter_t *c = hb_hall_state_counter(engine_state(d->engine), id);
     const char *open_staff = c && c->state != HB_COUNTER_CLOSED ? c->staff : NULL;
@@ -661,10 +653,10 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
     else if (rc != 0)
         s_refuse(d, req, rc, err);
     else {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service", a.service,
-                              "counter", id, "rule",
-                              s_enum_json(&hallbus__call_rule__descriptor, a.rule), "wait_s",
-                              (json_int_t)a.wait_s);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:o, s:I}", "ticket", a.ticket, "service", a.service,
+                      "counter", id, "rule", s_enum_json(&hallbus__call_rule__descriptor, a.rule),
+                      "wait_s", (json_int_t)a.wait_s);
         const hb_hall_state_t *st = engine_state(d->engine);
         const hb_hs_ticket_t *t = hb_hall_state_ticket(st, a.ticket);
         const hb_hs_counter_t *c = hb_hall_state_counter(st, id);
@@ -725,11 +717,12 @@ static json_t *s_complaint_json(const hb_hs_complaint_t *c, int64_t now)
         hb_complaint_state_name(c->state), "channel",
         s_enum_json(&hallbus__complaint_channel__descriptor, c->channel), "category", c->category,
         "severity", s_enum_json(&hallbus__severity__descriptor, c->severity), "opened",
-        branchd_api_time_or_null(c->opened_ms), "ack_due", branchd_api_time_or_null(c->ack_due_ms), "resolve_due",
-        branchd_api_time_or_null(c->resolve_due_ms), "overdue", overdue);
+        branchd_api_time_or_null(c->opened_ms), "ack_due", branchd_api_time_or_null(c->ack_due_ms),
+        "resolve_due", branchd_api_time_or_null(c->resolve_due_ms), "overdue", overdue);
     json_object_set_new(o, "escalation",
-                        c->escalation ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
-                                      : json_null());
+                        c->escalation
+                            ? s_enum_json(&hallbus__escalation_level__descriptor, c->escalation)
+                            : json_null());
     if (c->ticket[0])
         json_object_set_new(o, "ticket", json_string(c->ticket));
     if (c->acked_by[0])
@@ -774,7 +767,8 @@ void branchd_api_get_complaints(hb_http_req_t *req, void *arg)
     char want[32] = "open";
     int qrc = hb_http_query(req, "state", want, sizeof want);
     if (qrc != 0 && qrc != HB_ENOTFOUND) {
-        hb_http_reply_error(req, 400, "bad_parameter", "state must be open, acknowledged, overdue or all");
+        hb_http_reply_error(req, 400, "bad_parameter",
+                            "state must be open, acknowledged, overdue or all");
         return;
     }
     bool all = strcmp(want, "all") == 0, open = strcmp(want, "open") == 0;
@@ -801,8 +795,9 @@ void branchd_api_get_complaints(hb_http_req_t *req, void *arg)
         else
             json_decref(o);
     }
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:I, s:o}", "state", want, "count",
-                                           (json_int_t)json_array_size(arr), "complaints", arr));
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:I, s:o}", "state", want, "count",
+                                 (json_int_t)json_array_size(arr), "complaints", arr));
 }
 
 void branchd_api_get_complaint(hb_http_req_t *req, void *arg)
@@ -935,8 +930,8 @@ void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
     char rated[HB_HS_ID] = "";
     /* An evaluator scores the visit just completed at its counter. */
     const access_caller_t *who = branchd_caller(req);
-    bool evaluator = who && who->via != ACCESS_VIA_LOCAL &&
-                     who->device.kind == ACCESS_KIND_EVALUATOR;
+    bool evaluator =
+        who && who->via != ACCESS_VIA_LOCAL && who->device.kind == ACCESS_KIND_EVALUATOR;
     if (score < 1 || score > 5) {
         hb_errf(err, sizeof err, "score must be from 1 to 5, not %lld", (long long)score);
         rc = HB_EINVAL;
@@ -953,9 +948,9 @@ void branchd_api_post_feedback(hb_http_req_t *req, void *arg)
             }
         }
         if (rc == 0)
-            rc = engine_feedback_ex(d->engine, branchd_api_str(b, "ticket"), counter,
-                                    (uint32_t)score, reasons, nr, evaluator, rated, err,
-                                    sizeof err);
+            rc =
+                engine_feedback_ex(d->engine, branchd_api_str(b, "ticket"), counter,
+                                   (uint32_t)score, reasons, nr, evaluator, rated, err, sizeof err);
     }
     if (rc != 0) {
         json_decref(b);
@@ -978,9 +973,8 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg)
     char id[HB_HS_ID];
     if (s_path_id(req, "device", id) != 0)
         return;
-    static const body_member_t m[] = {{"kind", JSON_STRING, true},
-                                      {"state", JSON_STRING, true},
-                                      {"detail", JSON_STRING, false}};
+    static const body_member_t m[] = {
+        {"kind", JSON_STRING, true}, {"state", JSON_STRING, true}, {"detail", JSON_STRING, false}};
     json_t *b = branchd_api_body(d, req, m, 3);
     int kind = 0, state = 0;
     if (!b || s_check_strings(d, req, b) != 0 ||

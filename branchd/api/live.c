@@ -21,10 +21,10 @@
 #include <string.h>
 
 #define LIVE_CLIENTS_MAX 64
-#define LIVE_QUEUE_MAX (1 << 20)  /* bytes queued per client before it is dropped */
-#define LIVE_HALL_EVERY_MS 1000   /* the hall's view at most this often */
+#define LIVE_QUEUE_MAX (1 << 20) /* bytes queued per client before it is dropped */
+#define LIVE_HALL_EVERY_MS 1000  /* the hall's view at most this often */
 #define LIVE_PING_MS 15000
-#define LIVE_REPLAY_MAX 10000     /* events replayed on a resume, at most */
+#define LIVE_REPLAY_MAX 10000 /* events replayed on a resume, at most */
 
 typedef struct live_client {
     hb_http_stream_t *stream; /* NULL: the slot is free */
@@ -88,7 +88,7 @@ static const char *const s_texts[] = {"text", "reason", "detail", "note", "resol
 /* Which kinds a page other than the manager's sees at all. */
 static bool s_public_kind(const char *type)
 {
-    static const char *const prefixes[] = {"ticket_", "service_", "counter_", "device_",
+    static const char *const prefixes[] = {"ticket_", "service_",      "counter_",    "device_",
                                            "day_",    "satisfaction_", "appointment_"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(type, prefixes[i], strlen(prefixes[i])) == 0)
@@ -97,8 +97,7 @@ static bool s_public_kind(const char *type)
 }
 
 /* One event as an SSE message, for whole readers or for the others. */
-static char *s_message(branchd_live_t *l, uint64_t seq, const uint8_t *data, size_t len,
-                       bool whole)
+static char *s_message(branchd_live_t *l, uint64_t seq, const uint8_t *data, size_t len, bool whole)
 {
     Hallbus__Envelope *env = hb_envelope_unpack(data, len);
     if (!env)
@@ -288,7 +287,8 @@ void branchd_api_get_live(hb_http_req_t *req, void *arg)
         uint64_t first = outbox_first_seq(d->outbox);
         uint64_t from = since + 1;
         if (since > last || (from <= last && first > from) || last - since > LIVE_REPLAY_MAX) {
-            uint64_t to = since > last ? since : (first > from ? first - 1 : last - LIVE_REPLAY_MAX);
+            uint64_t to =
+                since > last ? since : (first > from ? first - 1 : last - LIVE_REPLAY_MAX);
             char gap[96];
             int n = snprintf(gap, sizeof gap, "event: gap\ndata: {\"from\":%llu,\"to\":%llu}\n\n",
                              (unsigned long long)from, (unsigned long long)to);

@@ -164,9 +164,9 @@ void branchd_api_post_checklist(hb_http_req_t *req, void *arg)
         const json_t *ok = json_object_get(it, "ok"), *note = json_object_get(it, "note");
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)it, key, v) if (strcmp(key, "item") != 0 &&
-                                                      strcmp(key, "ok") != 0 &&
-                                                      strcmp(key, "note") != 0) rc = HB_EINVAL;
+        json_object_foreach ((json_t *)it, key, v)
+            if (strcmp(key, "item") != 0 && strcmp(key, "ok") != 0 && strcmp(key, "note") != 0)
+                rc = HB_EINVAL;
         if (rc != 0 || !json_is_object(it) || !json_is_string(json_object_get(it, "item")) ||
             !json_is_boolean(ok) || (note && !json_is_null(note) && !json_is_string(note))) {
             hb_errf(err, sizeof err,
@@ -204,8 +204,7 @@ void branchd_api_post_meeting(hb_http_req_t *req, void *arg)
     int kind = 0;
     const char *att[ENGINE_LIST_MAX], *top[ENGINE_TOPICS_MAX];
     size_t na = 0, nt = 0;
-    if (!b ||
-        branchd_api_enum(d, req, b, "kind", &hallbus__meeting_kind__descriptor, &kind) != 0 ||
+    if (!b || branchd_api_enum(d, req, b, "kind", &hallbus__meeting_kind__descriptor, &kind) != 0 ||
         s_strings(d, req, b, "attendees", att, ENGINE_LIST_MAX, &na) != 0 ||
         s_strings(d, req, b, "topics", top, ENGINE_TOPICS_MAX, &nt) != 0) {
         json_decref(b);
@@ -215,8 +214,8 @@ void branchd_api_post_meeting(hb_http_req_t *req, void *arg)
     char err[512];
     int rc;
     if (dur < 1 || dur > ENGINE_MEETING_MAX_S) {
-        hb_errf(err, sizeof err, "duration_s must be from 1 to %d, not %lld",
-                ENGINE_MEETING_MAX_S, (long long)dur);
+        hb_errf(err, sizeof err, "duration_s must be from 1 to %d, not %lld", ENGINE_MEETING_MAX_S,
+                (long long)dur);
         json_decref(b);
         branchd_api_bad_request(d, req, err);
         return;
@@ -288,7 +287,7 @@ void branchd_api_post_patrol_score(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     static const body_member_t m[] = {
-        {"staff", JSON_STRING, true},      {"smile", JSON_INTEGER, true},
+        {"staff", JSON_STRING, true},       {"smile", JSON_INTEGER, true},
         {"initiative", JSON_INTEGER, true}, {"compliance", JSON_INTEGER, true},
         {"speed", JSON_INTEGER, true},      {"accuracy", JSON_INTEGER, true},
         {"note", JSON_STRING, false}};
@@ -343,10 +342,11 @@ void branchd_api_post_cash(hb_http_req_t *req, void *arg)
     if (!b)
         return;
     char err[512];
-    int rc = engine_cash_handover(d->engine, json_integer_value(json_object_get(b, "amount")),
-                                  branchd_api_str(b, "currency"), branchd_api_str(b, "by"),
-                                  branchd_api_str(b, "to"), json_is_true(json_object_get(b, "checked")),
-                                  branchd_api_str(b, "note"), s_by(req), err, sizeof err);
+    int rc =
+        engine_cash_handover(d->engine, json_integer_value(json_object_get(b, "amount")),
+                             branchd_api_str(b, "currency"), branchd_api_str(b, "by"),
+                             branchd_api_str(b, "to"), json_is_true(json_object_get(b, "checked")),
+                             branchd_api_str(b, "note"), s_by(req), err, sizeof err);
     json_decref(b);
     s_answer(d, req, rc, err);
 }
@@ -376,8 +376,7 @@ static hb_day_t *s_day(branchd_t *d, hb_http_req_t *req)
         return NULL;
     }
     if (rc != 0) {
-        hb_http_reply_error(req, 503, "storage", "the day could not be read (%s)",
-                            hb_strerror(rc));
+        hb_http_reply_error(req, 503, "storage", "the day could not be read (%s)", hb_strerror(rc));
         return NULL;
     }
     return day;

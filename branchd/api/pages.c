@@ -17,9 +17,9 @@
  * plug-ins, no frames: a page that a visitor can touch runs only what the
  * hall installed. Images may also be blob: URLs: the ticket's QR code is
  * fetched with the device's token, which an <img> cannot send. */
-#define PAGES_CSP                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; "                                  \
-    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; media-src 'self'; "        \
+#define PAGES_CSP                                                                                  \
+    "default-src 'none'; script-src 'self'; style-src 'self'; "                                    \
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; media-src 'self'; "          \
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /* Which file each page's path serves (the route table's patterns). */
@@ -27,9 +27,9 @@ static const struct {
     const char *pattern;
     const char *file;
 } s_pages[] = {
-    {"/kiosk", "kiosk.html"},     {"/counter/:counter", "counter.html"},
+    {"/kiosk", "kiosk.html"},        {"/counter/:counter", "counter.html"},
     {"/rate/:counter", "rate.html"}, {"/display", "display.html"},
-    {"/manager", "manager.html"}, {"/t/:ticket", "ticket.html"},
+    {"/manager", "manager.html"},    {"/t/:ticket", "ticket.html"},
 };
 
 int branchd_pages_open(branchd_t *d, char *err, size_t errlen)

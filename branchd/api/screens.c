@@ -166,13 +166,13 @@ void branchd_api_get_me(hb_http_req_t *req, void *arg)
         if (c->perms & ACCESS_PERM(p))
             json_array_append_new(perms, json_string(hb_perm_name((hb_perm_t)p)));
     bool dev = c->via != ACCESS_VIA_LOCAL;
-    json_t *o = json_pack(
-        "{s:o, s:s, s:o, s:o, s:o, s:s, s:s}", "device",
-        dev ? json_string(c->device.name) : json_null(), "kind",
-        dev ? access_kind_name(c->device.kind) : "local", "counter",
-        dev && c->device.counter[0] ? json_string(c->device.counter) : json_null(), "staff",
-        c->staff[0] ? json_string(c->staff) : json_null(), "permissions", perms, "hall",
-        d->cfg.id, "hall_name", s_hall_name(d));
+    json_t *o =
+        json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:s}", "device",
+                  dev ? json_string(c->device.name) : json_null(), "kind",
+                  dev ? access_kind_name(c->device.kind) : "local", "counter",
+                  dev && c->device.counter[0] ? json_string(c->device.counter) : json_null(),
+                  "staff", c->staff[0] ? json_string(c->staff) : json_null(), "permissions", perms,
+                  "hall", d->cfg.id, "hall_name", s_hall_name(d));
     hb_http_reply_json(req, 200, o);
 }
 
@@ -229,8 +229,8 @@ void branchd_api_get_devices(hb_http_req_t *req, void *arg)
     json_t *a = json_array();
     for (size_t i = 0; i < s->n_devices; i++)
         json_array_append_new(a, s_device_json(s->devices[i].id, &s->devices[i]));
-    hb_http_reply_json(req, 200, json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a),
-                                           "devices", a));
+    hb_http_reply_json(
+        req, 200, json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "devices", a));
 }
 
 bool branchd_kiosk_out_of_service(branchd_t *d, hb_http_req_t *req)
@@ -267,13 +267,13 @@ void branchd_api_get_rating(hb_http_req_t *req, void *arg)
     json_t *reasons = json_array();
     for (size_t i = 0; engine_rating_reasons[i]; i++)
         json_array_append_new(reasons, json_string(engine_rating_reasons[i]));
-    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:b, s:I, s:o}", "counter", counter, "ticket",
-                          ticket[0] && !rated ? json_string(ticket)
-                          : ticket[0]         ? json_string(ticket)
-                                              : json_null(),
-                          "completed", s_time_or_null(done), "staff", c ? c->staff : "", "rated",
-                          rated, "window_s", (json_int_t)(ENGINE_RATING_WINDOW_MS / 1000),
-                          "reasons", reasons);
+    json_t *o =
+        json_pack("{s:s, s:o, s:o, s:s, s:b, s:I, s:o}", "counter", counter, "ticket",
+                  ticket[0] && !rated ? json_string(ticket)
+                  : ticket[0]         ? json_string(ticket)
+                                      : json_null(),
+                  "completed", s_time_or_null(done), "staff", c ? c->staff : "", "rated", rated,
+                  "window_s", (json_int_t)(ENGINE_RATING_WINDOW_MS / 1000), "reasons", reasons);
     hb_http_reply_json(req, 200, o);
 }
 
@@ -287,11 +287,11 @@ void branchd_api_get_public_ticket(hb_http_req_t *req, void *arg)
     rl_slot_t *slot = s_rl_slot(addr, now);
     if (slot->lookups >= RL_LOOKUPS || slot->failed >= RL_FAILED) {
         int64_t left = (slot->window_ms + RL_WINDOW_MS - now + 999) / 1000;
-        json_t *o = json_pack("{s:s, s:s, s:I}", "error", "rate_limited", "reason",
-                              slot->failed >= RL_FAILED
-                                  ? "too many unknown tickets from this address; wait"
-                                  : "too many lookups from this address; wait",
-                              "retry_after_s", (json_int_t)(left > 0 ? left : 1));
+        json_t *o =
+            json_pack("{s:s, s:s, s:I}", "error", "rate_limited", "reason",
+                      slot->failed >= RL_FAILED ? "too many unknown tickets from this address; wait"
+                                                : "too many lookups from this address; wait",
+                      "retry_after_s", (json_int_t)(left > 0 ? left : 1));
         hb_http_reply_json(req, 429, o);
         return;
     }
@@ -305,8 +305,8 @@ void branchd_api_get_public_ticket(hb_http_req_t *req, void *arg)
     const engine_service_t *svc = engine_service(d->engine, t->service);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s}", "ticket", t->id, "service", t->service,
                           "service_name", svc ? svc->name : t->service, "state",
-                          hb_ticket_state_name(t->state), "issued",
-                          s_time_or_null(t->issued_ms), "hall_name", s_hall_name(d));
+                          hb_ticket_state_name(t->state), "issued", s_time_or_null(t->issued_ms),
+                          "hall_name", s_hall_name(d));
     uint32_t pos;
     int64_t est;
     if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0) {

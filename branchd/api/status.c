@@ -26,7 +26,8 @@ void branchd_api_post_events(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     json_error_t jerr;
-    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_t *root =
+        json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         d->api_refused++;
         hb_http_reply_error(req, 400, "bad_json", "body is not valid JSON: %s (line %d, column %d)",
@@ -37,7 +38,8 @@ void branchd_api_post_events(hb_http_req_t *req, void *arg)
     size_t n = single ? 1 : json_is_array(root) ? json_array_size(root) : 0;
     if (!single && !json_is_array(root)) {
         d->api_refused++;
-        hb_http_reply_error(req, 400, "bad_request", "body must be an event object or an array of events");
+        hb_http_reply_error(req, 400, "bad_request",
+                            "body must be an event object or an array of events");
         json_decref(root);
         return;
     }
@@ -146,8 +148,8 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
     json_object_set_new(link, "state", json_string(uplink_state(&st)));
     json_object_set_new(link, "reason", st.reason[0] ? hb_utf8_json_str(st.reason) : json_null());
     json_object_set_new(link, "since", hb_json_time(st.trouble_since_ms));
-    json_object_set_new(link, "seq", st.blocked_code ? json_integer((json_int_t)st.blocked_seq)
-                                                     : json_null());
+    json_object_set_new(link, "seq",
+                        st.blocked_code ? json_integer((json_int_t)st.blocked_seq) : json_null());
     json_object_set_new(link, "retry_in_ms", json_integer((json_int_t)st.retry_in_ms));
     json_object_set_new(link, "clock_skew_ms",
                         st.skew_known ? json_integer((json_int_t)st.clock_skew_ms) : json_null());
@@ -170,23 +172,20 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
     hb_version_json(body); /* which build answers */
     applier_stats_t as;
     applier_get_stats(d->applier, &as);
-    json_object_set_new(body, "downlink",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "policy_version",
-                                  (json_int_t)applier_policy_version(d->applier),
-                                  "calendar_version",
-                                  (json_int_t)applier_calendar_version(d->applier),
-                                  "documents_received", (json_int_t)st.documents,
-                                  "policies_applied", (json_int_t)as.policies_applied,
-                                  "calendars_applied", (json_int_t)as.calendars_applied,
-                                  "refused", (json_int_t)as.refused, "last_refusal",
-                                  as.last_refusal));
-    json_object_set_new(body, "access",
-                        json_pack("{s:b, s:b, s:I, s:I, s:I, s:I}", "local_trust",
-                                  d->cfg.local_trust, "tls", hb_http_tls(d->http),
-                                  "unauthenticated", (json_int_t)d->access_unauthenticated,
-                                  "forbidden", (json_int_t)d->access_forbidden, "local",
-                                  (json_int_t)d->access_local, "devices_revoked",
-                                  (json_int_t)as.devices_revoked));
+    json_object_set_new(
+        body, "downlink",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "policy_version",
+                  (json_int_t)applier_policy_version(d->applier), "calendar_version",
+                  (json_int_t)applier_calendar_version(d->applier), "documents_received",
+                  (json_int_t)st.documents, "policies_applied", (json_int_t)as.policies_applied,
+                  "calendars_applied", (json_int_t)as.calendars_applied, "refused",
+                  (json_int_t)as.refused, "last_refusal", as.last_refusal));
+    json_object_set_new(
+        body, "access",
+        json_pack("{s:b, s:b, s:I, s:I, s:I, s:I}", "local_trust", d->cfg.local_trust, "tls",
+                  hb_http_tls(d->http), "unauthenticated", (json_int_t)d->access_unauthenticated,
+                  "forbidden", (json_int_t)d->access_forbidden, "local",
+                  (json_int_t)d->access_local, "devices_revoked", (json_int_t)as.devices_revoked));
     /* The certificate's expiry and the automatic rotation (keyroll.h): a
      * refused or unanswered rotation shows here. */
     json_object_set_new(body, "rotation", keyroll_status_json(d->keyroll, &d->cert));
@@ -305,13 +304,15 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     uint64_t last = outbox_last_seq(d->outbox), acked = outbox_acked_seq(d->outbox);
     uint32_t open = 0;
     for (size_t i = 0; i < s->n_counters; i++)
-        open += s->counters[i].state != HB_COUNTER_CLOSED && s->counters[i].state != HB_COUNTER_PAUSED;
+        open +=
+            s->counters[i].state != HB_COUNTER_CLOSED && s->counters[i].state != HB_COUNTER_PAUSED;
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_version_metrics(&m);
     hb_metrics_process(&m);
 #define G(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "gauge", help, NULL, (double)(v))
-#define C(name, help, v) hb_metrics_add(&m, "hallbus_hall_" name, "counter", help, NULL, (double)(v))
+#define C(name, help, v)                                                                           \
+    hb_metrics_add(&m, "hallbus_hall_" name, "counter", help, NULL, (double)(v))
     G("outbox_last_seq", "the newest event's sequence", last);
     G("outbox_acked_seq", "the newest sequence HQ acknowledged", acked);
     G("backlog_events", "events not yet acknowledged by HQ", last - acked);
@@ -332,13 +333,13 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
       st.auth_failures);
     G("link_blocked", "1 while HQ refuses this hall's batches (see /v1/status link.reason)",
       st.blocked_code != 0);
-    G("link_refused", "1 while HQ refuses or has revoked this hall's key", st.refused || st.revoked);
+    G("link_refused", "1 while HQ refuses or has revoked this hall's key",
+      st.refused || st.revoked);
     G("clock_skew_seconds", "this hall's clock minus HQ's, as last measured",
       st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
-    C("hq_bookings_total", "bookings HQ asked this hall for (the app and the web)",
-      d->hq_bookings);
+    C("hq_bookings_total", "bookings HQ asked this hall for (the app and the web)", d->hq_bookings);
     C("hq_bookings_expired_total",
       "bookings HQ asked for that came after their deadline and were dropped",
       d->hq_bookings_expired);
@@ -346,17 +347,17 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
                    "local API requests refused by access control, by answer",
                    "why=\"unauthenticated\"", (double)d->access_unauthenticated);
     hb_metrics_add(&m, "hallbus_hall_access_refused_total", "counter",
-                   "local API requests refused by access control, by answer",
-                   "why=\"forbidden\"", (double)d->access_forbidden);
-    C("access_devices_revoked_total", "devices removed for HQ's revocations",
-      as.devices_revoked);
+                   "local API requests refused by access control, by answer", "why=\"forbidden\"",
+                   (double)d->access_forbidden);
+    C("access_devices_revoked_total", "devices removed for HQ's revocations", as.devices_revoked);
     G("waiting", "tickets waiting now", hb_fig_waiting(s));
     G("counters_open", "counters open now", open);
     G("complaints_open", "complaints not yet resolved", s->n_complaints);
     C("state_anomalies_total", "events that did not fit the hall's state", s->anomalies);
     G("policy_version", "HQ's policy version in force (0: the local one)",
       applier_policy_version(d->applier));
-    G("calendar_version", "the campaign calendar version in force", applier_calendar_version(d->applier));
+    G("calendar_version", "the campaign calendar version in force",
+      applier_calendar_version(d->applier));
     C("downlink_refused_total", "documents from HQ refused", as.refused);
     hb_http_stats_metrics(d->http, "hallbus_hall_", &m);
 #undef G

@@ -15,8 +15,7 @@ static const hb_http_route_t s_routes[] = {
     {"POST", "/v1/events", HB_PERM_EVENTS_POST, HB_SCOPE_ALL, NULL, branchd_api_post_events},
     {"GET", "/v1/status", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_status},
     {"GET", "/metrics", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_metrics},
-    {"GET", "/v1/hall/snapshot", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL,
-     branchd_api_get_snapshot},
+    {"GET", "/v1/hall/snapshot", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_snapshot},
 
     /* The pages (issue 13): who a token is, the live stream, a ticket's
      * public status (no token: its reference is the secret, and lookups
@@ -26,8 +25,7 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/hall/events", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_live},
     {"GET", "/v1/public/tickets/:ref", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL,
      branchd_api_get_public_ticket},
-    {"GET", "/v1/tickets/:ticket/qr", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_qr},
+    {"GET", "/v1/tickets/:ticket/qr", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_ticket_qr},
     {"GET", "/v1/devices", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_devices},
     /* A device's state is the hall view's too: any reader may see it. */
     {"GET", "/v1/devices/:device", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_device},
@@ -120,8 +118,7 @@ static const hb_http_route_t s_routes[] = {
      branchd_api_post_patrol},
     {"POST", "/v1/manager/patrols/:patrol/scores", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
      branchd_api_post_patrol_score},
-    {"POST", "/v1/manager/log", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_post_work_log},
+    {"POST", "/v1/manager/log", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_work_log},
     {"POST", "/v1/manager/cash", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_cash},
     {"GET", "/v1/manager/day", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
      branchd_api_get_manager_day},
@@ -130,8 +127,7 @@ static const hb_http_route_t s_routes[] = {
 
     /* Appointments: the hall keeps its own book. Slots are public
      * knowledge of the hall; a check-in issues a ticket. */
-    {"GET", "/v1/appointments/slots", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
-     branchd_api_get_slots},
+    {"GET", "/v1/appointments/slots", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_slots},
     {"POST", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
      branchd_api_post_appointment},
     {"GET", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,

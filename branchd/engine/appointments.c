@@ -142,14 +142,12 @@ static int s_book_check(engine_request_t *r)
     hb_civil_t c;
     hb_tz_civil(r->e->policy->tz, a->slot.start_ms, &c);
     if (r->now >= a->slot.start_ms)
-        return engine__refuse_as(r, HB_ECONFLICT, "slot_past",
-                                 "slot %02d:%02d of %s began already", c.hour % 100,
-                                 c.min % 100, a->service);
+        return engine__refuse_as(r, HB_ECONFLICT, "slot_past", "slot %02d:%02d of %s began already",
+                                 c.hour % 100, c.min % 100, a->service);
     if (a->slot.booked >= (uint64_t)a->rule->capacity)
-        return engine__refuse_as(r, HB_ECONFLICT, "slot_full",
-                                 "slot %02d:%02d of %s is full (%u of %lld)", c.hour % 100,
-                                 c.min % 100, a->service, a->slot.booked,
-                                 (long long)a->rule->capacity);
+        return engine__refuse_as(
+            r, HB_ECONFLICT, "slot_full", "slot %02d:%02d of %s is full (%u of %lld)", c.hour % 100,
+            c.min % 100, a->service, a->slot.booked, (long long)a->rule->capacity);
     size_t open = 0;
     for (size_t i = 0; i < r->e->state->n_appointments; i++)
         open += r->e->state->appointments[i].state == HB_APPT_BOOKED;
@@ -253,14 +251,11 @@ static int s_open_booking(engine_request_t *r, const char *code, const hb_hs_app
                                  "booking %s was checked in already (ticket %s)", b->code,
                                  b->ticket);
     case HB_APPT_CANCELLED:
-        return engine__refuse_as(r, HB_ECONFLICT, "cancelled", "booking %s was cancelled",
-                                 b->code);
+        return engine__refuse_as(r, HB_ECONFLICT, "cancelled", "booking %s was cancelled", b->code);
     case HB_APPT_NO_SHOW:
         return engine__refuse_as(r, HB_ECONFLICT, "no_show",
-                                 "booking %s is a no-show: it was not checked in in time",
-                                 b->code);
-    default:
-        break;
+                                 "booking %s is a no-show: it was not checked in in time", b->code);
+    default: break;
     }
     *out = b;
     return 0;
@@ -281,8 +276,8 @@ int engine__appt_checkin_check(engine_request_t *r, const char *code,
                                  b->code, (long long)(late / 60000));
     if (r->now < b->start_ms - ENGINE_CHECKIN_EARLY_S * 1000LL)
         return engine__refuse_as(r, HB_ECONFLICT, "too_early",
-                                 "booking %s may be checked in from %d min before its slot", b->code,
-                                 ENGINE_CHECKIN_EARLY_S / 60);
+                                 "booking %s may be checked in from %d min before its slot",
+                                 b->code, ENGINE_CHECKIN_EARLY_S / 60);
     *out = b;
     return 0;
 }
@@ -309,8 +304,7 @@ static int s_cancel_build(engine_request_t *r)
 
 const engine_steps_t engine__appt_cancel_steps = {s_cancel_check, s_cancel_build, NULL};
 
-int engine_appt_cancel(engine_t *e, const char *code, const char *reason, char *err,
-                       size_t errlen)
+int engine_appt_cancel(engine_t *e, const char *code, const char *reason, char *err, size_t errlen)
 {
     appt_args_t a = {.reason = reason};
     return engine__run(e, ENGINE_APPT_CANCEL, code, &a, err, errlen);

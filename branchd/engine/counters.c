@@ -86,8 +86,8 @@ static int s_pause_check(engine_request_t *r)
 /* The manuals' rule for meal rotation: a service people wait for keeps a
  * counter open. The services of `c` that no other open, unpaused counter
  * serves and for which someone waits are listed in `list`. */
-static size_t s_last_for(const hb_hall_state_t *s, const hb_hs_counter_t *c, char *list,
-                         size_t cap, uint32_t *waiting)
+static size_t s_last_for(const hb_hall_state_t *s, const hb_hs_counter_t *c, char *list, size_t cap,
+                         uint32_t *waiting)
 {
     size_t n = 0, used = 0;
     *waiting = 0;

@@ -20,9 +20,9 @@ typedef struct device_args {
     const char *detail;           /* status: may be NULL */
     const char *const *reasons;   /* feedback: from engine_rating_reasons */
     size_t n_reasons;
-    bool last_at_counter;         /* feedback: no ticket means the counter's last */
-    char ticket_buf[HB_HS_ID];    /* feedback: the ticket found so */
-    char *rated;                  /* feedback: where the ticket scored goes, or NULL */
+    bool last_at_counter;      /* feedback: no ticket means the counter's last */
+    char ticket_buf[HB_HS_ID]; /* feedback: the ticket found so */
+    char *rated;               /* feedback: where the ticket scored goes, or NULL */
 } device_args_t;
 
 const char *const engine_rating_reasons[] = {

@@ -100,10 +100,7 @@ int engine__text_ok(engine_request_t *r, const char *name, const char *text)
     return engine__refuse(r, HB_EINVAL, "%s is longer than %d bytes", name, HB_TEXT_MAX);
 }
 
-int engine__reason_check(engine_request_t *r)
-{
-    return engine__text_ok(r, "reason", r->args);
-}
+int engine__reason_check(engine_request_t *r) { return engine__text_ok(r, "reason", r->args); }
 
 int engine__ticket_not_found(engine_request_t *r, const char *id)
 {
@@ -135,8 +132,8 @@ void *engine__envelope(Hallbus__Envelope *env, engine_body_t *body,
 }
 
 /* Appends the events (numbered and stored together) and applies them. */
-static int s_commit(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq,
-                    char *err, size_t errlen)
+static int s_commit(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq, char *err,
+                    size_t errlen)
 {
     /* The rules HQ judges every event by (eventrules.h): what HQ would
      * refuse or flag never enters the outbox. The time is the hall's own
@@ -268,8 +265,8 @@ static int s_rebuild(engine_t *e, char *err, size_t errlen)
     int rc = outbox_get_record(e->outbox, SNAPSHOT_KEY, s_restore_cb, &rc_ctx);
     uint64_t last = outbox_last_seq(e->outbox), first = outbox_first_seq(e->outbox);
     if (rc == 0 && (rc_ctx.state->seq > last || rc_ctx.state->seq + 1 < first)) {
-        hb_warn("engine: the snapshot at %" PRIu64 " does not fit the outbox (%" PRIu64
-                "..%" PRIu64 "); rebuilding from the events",
+        hb_warn("engine: the snapshot at %" PRIu64 " does not fit the outbox (%" PRIu64 "..%" PRIu64
+                "); rebuilding from the events",
                 rc_ctx.state->seq, first, last);
         hb_hall_state_destroy(&rc_ctx.state);
         rc = HB_ENOTFOUND;
@@ -313,8 +310,7 @@ static int s_rebuild(engine_t *e, char *err, size_t errlen)
 /* ------------------------------------------------------------ life ---- */
 
 int engine_open(outbox_t *outbox, const engine_config_t *cfg, hb_policy_t *policy,
-                engine_appended_fn on_append, void *arg, engine_t **out, char *err,
-                size_t errlen)
+                engine_appended_fn on_append, void *arg, engine_t **out, char *err, size_t errlen)
 {
     if (!policy || !cfg->n_services) {
         hb_errf(err, errlen, "the engine needs a policy and at least one service");
@@ -379,10 +375,7 @@ void engine_tick(engine_t *e)
 
 /* ------------------------------------------------------------ runner ---- */
 
-static void s_copy(char dst[HB_HS_ID], const char *src)
-{
-    snprintf(dst, HB_HS_ID, "%s", src);
-}
+static void s_copy(char dst[HB_HS_ID], const char *src) { snprintf(dst, HB_HS_ID, "%s", src); }
 
 int engine__find_ticket(engine_request_t *r, const char *id, unsigned states, const char *what)
 {
@@ -406,8 +399,7 @@ static int s_find(engine_request_t *r)
     const char *key = r->key ? r->key : "";
     const hb_hs_counter_t *c;
     switch (a->needs) {
-    case ENGINE_NEEDS_TICKET:
-        return engine__find_ticket(r, r->key, a->states, a->wrong_state);
+    case ENGINE_NEEDS_TICKET: return engine__find_ticket(r, r->key, a->states, a->wrong_state);
     case ENGINE_NEEDS_COUNTER:
         c = r->key ? hb_hall_state_counter(r->e->state, r->key) : NULL;
         if (!c || c->state == HB_COUNTER_CLOSED)
@@ -427,8 +419,7 @@ static int s_find(engine_request_t *r)
             return engine__refuse(r, HB_ENOTFOUND, "no open complaint '%.64s'", key);
         s_copy(r->complaint_id, r->complaint->id);
         break;
-    case ENGINE_NEEDS_NOTHING:
-        break;
+    case ENGINE_NEEDS_NOTHING: break;
     }
     return 0;
 }
@@ -489,8 +480,7 @@ int engine_append_external(engine_t *e, Hallbus__Envelope **envs, size_t n, uint
             hb_errf(err, errlen, "event %zu: %s is written by branchd itself, not posted", i,
                     hb_event_type_name(envs[i]));
             return HB_EINVAL;
-        default:
-            break;
+        default: break;
         }
     }
     int rc = s_ensure_day(e, hb_now_ms(), err, errlen);

@@ -52,8 +52,7 @@ typedef void (*engine_appended_fn)(void *arg);
  * engine_set_policy replaces it (the engine takes ownership; NULL is not
  * allowed). Returns 0 or HB_E* (with `err`). */
 int engine_open(outbox_t *outbox, const engine_config_t *cfg, hb_policy_t *policy,
-                engine_appended_fn on_append, void *arg, engine_t **out, char *err,
-                size_t errlen);
+                engine_appended_fn on_append, void *arg, engine_t **out, char *err, size_t errlen);
 /* Writes a final snapshot and frees `*e`. */
 void engine_close(engine_t **e);
 
@@ -71,14 +70,14 @@ void engine_set_policy(engine_t *e, hb_policy_t *p);
 /* ---- what the actions answer */
 
 typedef struct engine_advice {
-    bool divert;    /* waiting for the service above the diversion threshold */
+    bool divert; /* waiting for the service above the diversion threshold */
     uint32_t waiting;
     int64_t threshold;
 } engine_advice_t;
 
 typedef struct engine_ticket_answer {
     char ticket[HB_HS_ID];
-    uint32_t position;         /* 1 = next of its service */
+    uint32_t position; /* 1 = next of its service */
     int64_t estimated_wait_s;
     engine_advice_t advice;
     hb_open_info_t closed; /* filled when the action was refused as closed */
@@ -170,20 +169,19 @@ int engine_complete(engine_t *e, const char *counter, const char *business_type,
  * `ticket` may be NULL; when given it must be a ticket id, but need not be
  * one the hall still remembers (a complaint about last week's visit). */
 int engine_complaint_open(engine_t *e, int channel, const char *category, int severity,
-                          const char *ticket, const char *text, char *id, char *err,
-                          size_t errlen);
+                          const char *ticket, const char *text, char *id, char *err, size_t errlen);
 int engine_complaint_ack(engine_t *e, const char *id, const char *by, char *err, size_t errlen);
 /* Escalates by hand one level above the current one, or to `level` when
  * not 0 (it must be above the current one). */
-int engine_complaint_escalate(engine_t *e, const char *id, int level, const char *reason,
-                              char *err, size_t errlen);
+int engine_complaint_escalate(engine_t *e, const char *id, int level, const char *reason, char *err,
+                              size_t errlen);
 int engine_complaint_resolve(engine_t *e, const char *id, const char *resolution, bool satisfied,
                              char *err, size_t errlen);
 
-int engine_feedback(engine_t *e, const char *ticket, const char *counter, uint32_t score,
-                    char *err, size_t errlen);
-int engine_device_status(engine_t *e, const char *device, int kind, int state,
-                         const char *detail, char *err, size_t errlen);
+int engine_feedback(engine_t *e, const char *ticket, const char *counter, uint32_t score, char *err,
+                    size_t errlen);
+int engine_device_status(engine_t *e, const char *device, int kind, int state, const char *detail,
+                         char *err, size_t errlen);
 
 /* Events from another queue system (POST /v1/events), already checked by
  * the codec: stored as they are and applied to the state. Kinds that only
@@ -211,7 +209,7 @@ void engine_advice(const engine_t *e, const char *service, engine_advice_t *out)
 /* ---- the duty manager's day (manager.c; docs/API.md "The duty manager's
  * day"). `by` is the manager's device name; lists hold ids. */
 
-#define ENGINE_LIST_MAX 64          /* attendees, checklist items, staff on duty */
+#define ENGINE_LIST_MAX 64 /* attendees, checklist items, staff on duty */
 #define ENGINE_TOPICS_MAX 32
 #define ENGINE_ITEM_MAX (HB_HS_ID + 8) /* "device:" and a device name */
 #define ENGINE_MEETING_MAX_S 14400
@@ -240,8 +238,8 @@ typedef struct engine_check {
 
 /* `kind` a Hallbus__MeetingKind. */
 int engine_meeting(engine_t *e, int kind, uint32_t duration_s, const char *const *attendees,
-                   size_t n_attendees, const char *const *topics, size_t n_topics,
-                   const char *note, const char *by, char *err, size_t errlen);
+                   size_t n_attendees, const char *const *topics, size_t n_topics, const char *note,
+                   const char *by, char *err, size_t errlen);
 /* Every item must be on today's list (engine_checklist_today with the same
  * `paired`), each at most once. */
 int engine_checklist(engine_t *e, const engine_check_t *items, size_t n, const char *const *paired,
@@ -278,8 +276,8 @@ int engine_patrol_score(engine_t *e, const char *patrol, const char *staff,
                         size_t errlen);
 int engine_work_log(engine_t *e, const char *text, const char *by, char *err, size_t errlen);
 int engine_cash_handover(engine_t *e, int64_t amount, const char *currency, const char *from,
-                         const char *to, bool checked, const char *note, const char *by,
-                         char *err, size_t errlen);
+                         const char *to, bool checked, const char *note, const char *by, char *err,
+                         size_t errlen);
 
 /* The day `date` read from the outbox (day.h) into `*out` (the caller
  * destroys it). HB_ENOTFOUND when the outbox no longer holds that day's
@@ -329,8 +327,7 @@ int engine_appt_book(engine_t *e, const char *service, int64_t start_ms, const c
 int engine_appt_checkin(engine_t *e, const char *code, int source, engine_ticket_answer_t *out,
                         char *err, size_t errlen);
 /* Cancels a booking not yet checked in; the same refusals but too_early. */
-int engine_appt_cancel(engine_t *e, const char *code, const char *reason, char *err,
-                       size_t errlen);
+int engine_appt_cancel(engine_t *e, const char *code, const char *reason, char *err, size_t errlen);
 
 /* Parses the "services" setting: entries "CODE:PREFIX:SLA:Name" separated
  * by ';' (SLA as a duration such as "10m"). HB_EINVAL with `err` naming the

@@ -227,8 +227,7 @@ static int s_open_build(engine_request_t *r)
             continue;
         const json_t *found = NULL, *v;
         size_t k;
-        json_array_foreach(list, k, v)
-        {
+        json_array_foreach (list, k, v) {
             const char *item = json_string_value(json_object_get(v, "item"));
             if (item && strcmp(item, today.items[i].item) == 0)
                 found = v;
@@ -411,8 +410,8 @@ static int s_cash_check(engine_request_t *r)
     if (!engine__id_ok(a->from) || !engine__id_ok(a->to))
         return engine__refuse(r, HB_EINVAL, "by and to must be staff ids");
     if (strcmp(a->from, a->to) == 0)
-        return engine__refuse(r, HB_EINVAL, "cash is handed over to someone else (by and to are %s)",
-                              a->from);
+        return engine__refuse(r, HB_EINVAL,
+                              "cash is handed over to someone else (by and to are %s)", a->from);
     if (a->currency && a->currency[0] &&
         (strlen(a->currency) != 3 || strspn(a->currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3))
         return engine__refuse(r, HB_EINVAL, "currency must be 3 capital letters (ISO 4217)");
@@ -438,8 +437,8 @@ const engine_steps_t engine__cash_steps = {s_cash_check, s_cash_build, NULL};
 /* -------------------------------------------------------------- API ---- */
 
 int engine_meeting(engine_t *e, int kind, uint32_t duration_s, const char *const *attendees,
-                   size_t n_attendees, const char *const *topics, size_t n_topics,
-                   const char *note, const char *by, char *err, size_t errlen)
+                   size_t n_attendees, const char *const *topics, size_t n_topics, const char *note,
+                   const char *by, char *err, size_t errlen)
 {
     manager_args_t a = {.kind = kind,
                         .duration_s = duration_s,
@@ -490,8 +489,8 @@ int engine_work_log(engine_t *e, const char *text, const char *by, char *err, si
 }
 
 int engine_cash_handover(engine_t *e, int64_t amount, const char *currency, const char *from,
-                         const char *to, bool checked, const char *note, const char *by,
-                         char *err, size_t errlen)
+                         const char *to, bool checked, const char *note, const char *by, char *err,
+                         size_t errlen)
 {
     manager_args_t a = {.amount = amount,
                         .currency = currency,

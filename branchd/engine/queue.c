@@ -57,8 +57,9 @@ int queue_parse_order(const char *text, queue_rules_t *r, char *err, size_t errl
         p += len;
     }
     if (seen != 3) {
-        hb_errf(err, errlen, "priority_order must name vip, elderly and appointment once each, "
-                             "highest first (e.g. \"elderly,appointment,vip\")");
+        hb_errf(err, errlen,
+                "priority_order must name vip, elderly and appointment once each, "
+                "highest first (e.g. \"elderly,appointment,vip\")");
         return HB_EINVAL;
     }
     memcpy(r->rank, rank, sizeof rank);
@@ -80,8 +81,8 @@ static bool s_older(const hb_hs_ticket_t *a, long ia, const hb_hs_ticket_t *b, l
 /* Whether another counter than `self`, open and not paused, serves
  * `service` and is marked for elderly customers (`elderly`) or staffed by
  * `staff` (when not NULL). */
-static bool s_other_open(const hb_hall_state_t *s, const hb_hs_counter_t *self,
-                         const char *service, bool elderly, const char *staff)
+static bool s_other_open(const hb_hall_state_t *s, const hb_hs_counter_t *self, const char *service,
+                         bool elderly, const char *staff)
 {
     for (size_t i = 0; i < s->n_counters; i++) {
         const hb_hs_counter_t *c = &s->counters[i];
@@ -114,8 +115,8 @@ bool queue_may_call(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
     return true;
 }
 
-long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
-                const queue_rules_t *r, int64_t now_ms, int *rule)
+long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter, const queue_rules_t *r,
+                int64_t now_ms, int *rule)
 {
     long aged = -1, prio = -1, normal = -1, oldest = -1, due = -1;
     for (size_t i = 0; i < s->n_tickets; i++) {
@@ -136,7 +137,8 @@ long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
         int rank = s_rank(r, t->priority);
         if (rank > 0) {
             int best = prio < 0 ? -1 : s_rank(r, s->tickets[prio].priority);
-            if (prio < 0 || rank > best || (rank == best && s_older(t, li, &s->tickets[prio], prio)))
+            if (prio < 0 || rank > best ||
+                (rank == best && s_older(t, li, &s->tickets[prio], prio)))
                 prio = li;
         } else if (normal < 0 || s_older(t, li, &s->tickets[normal], normal)) {
             normal = li;

@@ -31,8 +31,8 @@
 #include <stdint.h>
 
 typedef struct queue_rules {
-    uint32_t ratio;     /* priority tickets in a row before a normal one's turn (>= 1) */
-    int64_t ageing_ms;  /* waited this long: goes first */
+    uint32_t ratio;       /* priority tickets in a row before a normal one's turn (>= 1) */
+    int64_t ageing_ms;    /* waited this long: goes first */
     uint32_t max_recalls; /* recalls before a no-show */
     /* Rank by Hallbus__Priority (index 1..4): higher goes first; normal is
      * 0 and every other priority ranks above it. */
@@ -49,8 +49,8 @@ int queue_parse_order(const char *text, queue_rules_t *r, char *err, size_t errl
 /* Picks the ticket `counter` calls next. Returns the index into
  * s->tickets and sets `*rule` (Hallbus__CallRule), or returns -1 when no
  * ticket of the counter's services waits. */
-long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter,
-                const queue_rules_t *r, int64_t now_ms, int *rule);
+long queue_pick(const hb_hall_state_t *s, const hb_hs_counter_t *counter, const queue_rules_t *r,
+                int64_t now_ms, int *rule);
 
 /* 1 + the number of waiting tickets of the same service that go before
  * `t` by rank and issue time (ageing and ratio not foreseen). The wait a

@@ -48,7 +48,8 @@ int engine_parse_services(const char *text, engine_config_t *cfg, char *err, siz
         size_t len = end ? (size_t)(end - p) : strlen(p);
         char buf[256];
         if (len >= sizeof buf) {
-            hb_errf(err, errlen, "services entry %d is longer than %zu bytes", entry, sizeof buf - 1);
+            hb_errf(err, errlen, "services entry %d is longer than %zu bytes", entry,
+                    sizeof buf - 1);
             return HB_EINVAL;
         }
         memcpy(buf, p, len);
@@ -68,8 +69,9 @@ int engine_parse_services(const char *text, engine_config_t *cfg, char *err, siz
                 fields[nf++] = q + 1;
             }
         if (nf != 4) {
-            hb_errf(err, errlen, "services entry %d ('%.40s') must be CODE:PREFIX:SLA:Name, "
-                                 "e.g. A:A:10m:Cash and deposits",
+            hb_errf(err, errlen,
+                    "services entry %d ('%.40s') must be CODE:PREFIX:SLA:Name, "
+                    "e.g. A:A:10m:Cash and deposits",
                     entry, s);
             return HB_EINVAL;
         }
@@ -90,8 +92,9 @@ int engine_parse_services(const char *text, engine_config_t *cfg, char *err, siz
         }
         engine_service_t *svc = &cfg->services[cfg->n_services];
         if (!engine__id_ok(fields[0])) {
-            hb_errf(err, errlen, "services entry %d: code '%.64s' must be 1 to %d letters, digits, "
-                                 "'-', '_' or '.'",
+            hb_errf(err, errlen,
+                    "services entry %d: code '%.64s' must be 1 to %d letters, digits, "
+                    "'-', '_' or '.'",
                     entry, fields[0], HB_ID_MAX);
             return HB_EINVAL;
         }
@@ -100,15 +103,17 @@ int engine_parse_services(const char *text, engine_config_t *cfg, char *err, siz
         for (size_t i = 0; i < plen; i++)
             prefix_ok = prefix_ok && isalnum((unsigned char)fields[1][i]);
         if (!prefix_ok) {
-            hb_errf(err, errlen, "services entry %d: prefix '%.16s' must be 1 to %d letters or "
-                                 "digits",
+            hb_errf(err, errlen,
+                    "services entry %d: prefix '%.16s' must be 1 to %d letters or "
+                    "digits",
                     entry, fields[1], ENGINE_PREFIX_MAX - 1);
             return HB_EINVAL;
         }
         int64_t sla_ms = 0;
         if (hb_duration_parse(fields[2], &sla_ms) != 0 || sla_ms < 60000 || sla_ms > 86400000) {
-            hb_errf(err, errlen, "services entry %d: SLA '%.16s' must be a duration from 1m to 24h "
-                                 "(e.g. 10m)",
+            hb_errf(err, errlen,
+                    "services entry %d: SLA '%.16s' must be a duration from 1m to 24h "
+                    "(e.g. 10m)",
                     entry, fields[2]);
             return HB_EINVAL;
         }

@@ -146,8 +146,7 @@ static int s_checkin_build(engine_request_t *r)
     const ticket_args_t *a = r->args;
     const hb_hs_appointment_t *b = hb_hall_state_appointment(r->e->state, a->code);
     if (!b || b->state != HB_APPT_BOOKED)
-        return engine__refuse_as(r, HB_ENOTFOUND, "bad_code", "no booking with code %s",
-                                 a->code);
+        return engine__refuse_as(r, HB_ENOTFOUND, "bad_code", "no booking with code %s", a->code);
     int rc = s_issue_build(r);
     if (rc != 0)
         return rc;

@@ -30,8 +30,8 @@
 #define CONFIG_LINE_MAX 4096      /* one line of the file, without its newline */
 #define CONFIG_FILE_MAX (1 << 20) /* the whole file */
 #define CONFIG_DEFS_MAX HB_CONFIG_DEFS_MAX
-#define CONFIG_NAME_MAX 64        /* a setting's name */
-#define CONFIG_LIST_MAX 1024      /* values of one LIST setting, whatever its row says */
+#define CONFIG_NAME_MAX 64   /* a setting's name */
+#define CONFIG_LIST_MAX 1024 /* values of one LIST setting, whatever its row says */
 
 /* One "--name value" of a command line: the row it sets and its text. */
 typedef struct cli_value {
@@ -67,10 +67,7 @@ static const hb_config_def_t *s_find(const hb_config_def_t *defs, size_t n, cons
     return NULL;
 }
 
-static bool s_is_config_row(const hb_config_def_t *d)
-{
-    return strcmp(d->name, "config") == 0;
-}
+static bool s_is_config_row(const hb_config_def_t *d) { return strcmp(d->name, "config") == 0; }
 
 static bool s_is_numeric(const hb_config_def_t *d)
 {
@@ -82,18 +79,12 @@ static bool s_is_numeric(const hb_config_def_t *d)
 static size_t s_field_size(const hb_config_def_t *d)
 {
     switch (d->type) {
-    case HB_CONF_STRING:
-        return sizeof(char *);
-    case HB_CONF_BOOL:
-        return sizeof(bool);
-    case HB_CONF_SIZE:
-        return sizeof(uint64_t);
-    case HB_CONF_LIST:
-        return sizeof(hb_config_list_t);
-    case HB_CONF_CUSTOM:
-        return 0;
-    default:
-        return sizeof(int64_t);
+    case HB_CONF_STRING: return sizeof(char *);
+    case HB_CONF_BOOL: return sizeof(bool);
+    case HB_CONF_SIZE: return sizeof(uint64_t);
+    case HB_CONF_LIST: return sizeof(hb_config_list_t);
+    case HB_CONF_CUSTOM: return 0;
+    default: return sizeof(int64_t);
     }
 }
 
@@ -200,8 +191,8 @@ static void s_format_value(const hb_config_def_t *d, int64_t v, char *out, size_
     const unit_t *units = NULL;
     size_t n = 0;
     if (d->type == HB_CONF_SIZE) {
-        static const unit_t pick[] = {{"T", 1LL << 40}, {"G", 1LL << 30}, {"M", 1LL << 20},
-                                      {"K", 1LL << 10}};
+        static const unit_t pick[] = {
+            {"T", 1LL << 40}, {"G", 1LL << 30}, {"M", 1LL << 20}, {"K", 1LL << 10}};
         units = pick;
         n = 4;
     } else if (d->type == HB_CONF_DURATION) {
@@ -262,8 +253,7 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
     int64_t v = 0;
     int rc = 0;
     if (d->type != HB_CONF_CUSTOM && strnlen(value, CONFIG_LINE_MAX) >= CONFIG_LINE_MAX) {
-        hb_errf(err, errlen, "%s: the value is longer than %d bytes", subject,
-                CONFIG_LINE_MAX - 1);
+        hb_errf(err, errlen, "%s: the value is longer than %d bytes", subject, CONFIG_LINE_MAX - 1);
         return HB_EINVAL;
     }
     switch (d->type) {
@@ -323,11 +313,11 @@ static int s_apply(const hb_config_def_t *d, void *target, const char *value, co
         break;
     }
     case HB_CONF_SIZE:
-        rc = s_parse_scaled(value, s_size_units, sizeof s_size_units / sizeof s_size_units[0],
-                            true, false, &v);
+        rc = s_parse_scaled(value, s_size_units, sizeof s_size_units / sizeof s_size_units[0], true,
+                            false, &v);
         if (rc == HB_EPARSE) {
-            hb_errf(err, errlen, "%s: '%.64s' is not a size (e.g. 4096, 64K, 16M, 1G, 2T)",
-                    subject, value);
+            hb_errf(err, errlen, "%s: '%.64s' is not a size (e.g. 4096, 64K, 16M, 1G, 2T)", subject,
+                    value);
             return HB_EINVAL;
         }
         break;
@@ -457,7 +447,7 @@ static int s_read_file(const char *file, char **out, size_t *len, char *err, siz
     }
     if (n > CONFIG_FILE_MAX) {
         hb_errf(err, errlen, "%s: larger than %d bytes; a config file is never that big", file,
-              CONFIG_FILE_MAX);
+                CONFIG_FILE_MAX);
         free(buf);
         return HB_EINVAL;
     }
@@ -564,8 +554,8 @@ static int s_scan(const hb_config_def_t *defs, size_t ndefs, int argc, char **ar
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        bool option = cli ? arg[0] == '-' && arg[1] != '\0'
-                          : strncmp(arg, "--", 2) == 0 && arg[2] != '\0';
+        bool option =
+            cli ? arg[0] == '-' && arg[1] != '\0' : strncmp(arg, "--", 2) == 0 && arg[2] != '\0';
         if (!option && cli) {
             if (sc->n_args >= cli->max_args) {
                 hb_errf(err, errlen, "unexpected argument '%.64s'", arg);
@@ -690,9 +680,8 @@ static bool s_required(const hb_config_def_t *d, const hb_config_cli_t *cli)
 }
 
 /* Names every required setting not given, into `err`; HB_EINVAL if any. */
-static int s_check_required(const hb_config_def_t *defs, size_t ndefs,
-                            const hb_config_cli_t *cli, const bool *given, char *err,
-                            size_t errlen)
+static int s_check_required(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
+                            const bool *given, char *err, size_t errlen)
 {
     char names[512];
     size_t used = 0, missing = 0;
@@ -719,8 +708,8 @@ static int s_check_required(const hb_config_def_t *defs, size_t ndefs,
 }
 
 /* Every row with `at_most` holds at most the value of the row it names. */
-static int s_check_at_most(const hb_config_def_t *defs, size_t ndefs, const void *target,
-                           bool tool, char *err, size_t errlen)
+static int s_check_at_most(const hb_config_def_t *defs, size_t ndefs, const void *target, bool tool,
+                           char *err, size_t errlen)
 {
     for (size_t i = 0; i < ndefs; i++) {
         const hb_config_def_t *d = &defs[i];
@@ -850,8 +839,8 @@ static const char *s_prog(int argc, char **argv)
     return slash ? slash + 1 : prog;
 }
 
-int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int argc,
-                   char **argv, FILE *out, char *err, size_t errlen)
+int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int argc, char **argv,
+                   FILE *out, char *err, size_t errlen)
 {
     int rc = s_check_table(defs, ndefs, err, errlen);
     if (rc != 0)
@@ -1010,8 +999,7 @@ static bool s_same(const hb_config_def_t *d, const void *a, const void *b)
         const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
         return (sa == NULL && sb == NULL) || (sa && sb && strcmp(sa, sb) == 0);
     }
-    case HB_CONF_BOOL:
-        return *(const bool *)fa == *(const bool *)fb;
+    case HB_CONF_BOOL: return *(const bool *)fa == *(const bool *)fb;
     case HB_CONF_LIST: {
         const hb_config_list_t *la = (const void *)fa, *lb = (const void *)fb;
         if (la->n != lb->n)
@@ -1021,8 +1009,7 @@ static bool s_same(const hb_config_def_t *d, const void *a, const void *b)
                 return false;
         return true;
     }
-    default:
-        return memcmp(fa, fb, s_field_size(d)) == 0;
+    default: return memcmp(fa, fb, s_field_size(d)) == 0;
     }
 }
 
@@ -1072,8 +1059,8 @@ int hb_config_reload(const hb_config_def_t *defs, size_t ndefs, void *target, co
                 s_same(&defs[i], scratch, target))
                 continue;
             changed++;
-            int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
-                             defs[i].name);
+            int w =
+                snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", defs[i].name);
             if (w > 0 && (size_t)w < sizeof names - used)
                 used += (size_t)w;
         }

@@ -167,11 +167,10 @@ static void s_write_man(const hb_daemon_spec_t *spec, FILE *out)
     hb_man_settings(out, spec->defs, spec->ndefs, NULL);
     hb_man_parts(out, spec->man);
     hb_man_section(out, "SIGNALS");
-    hb_man_text(out,
-                "- SIGTERM, SIGINT: stop cleanly (what is acknowledged is on disk; nothing is "
-                "lost by a stop of any kind).\n"
-                "- SIGHUP: read the --config file again and apply the settings marked "
-                "reloadable; a change to any other is refused and nothing changes.");
+    hb_man_text(out, "- SIGTERM, SIGINT: stop cleanly (what is acknowledged is on disk; nothing is "
+                     "lost by a stop of any kind).\n"
+                     "- SIGHUP: read the --config file again and apply the settings marked "
+                     "reloadable; a change to any other is refused and nothing changes.");
     hb_man_section(out, "SYSTEMD");
     hb_man_text(out,
                 "Run as Type=notify. READY=1 once serving (hqd: once its live mirror is "
@@ -203,8 +202,8 @@ int hb_daemon_start(const hb_daemon_spec_t *spec, int argc, char **argv, hb_daem
     }
     char err[512];
     hb_log_init(spec->name, HB_LOG_INFO);
-    int rc = hb_config_load(spec->defs, spec->ndefs, spec->cfg, argc, argv, stdout, err,
-                            sizeof err);
+    int rc =
+        hb_config_load(spec->defs, spec->ndefs, spec->cfg, argc, argv, stdout, err, sizeof err);
     if (rc == HB_ENOTFOUND)
         return 0; /* --help, --version */
     if (rc != 0) {
@@ -311,8 +310,7 @@ static void s_starting(hb_daemon_t *d, int64_t now, bool alive)
             hb_info("ready after %.1f s", (double)(now - d->run_ms) / 1000.0);
         return;
     }
-    if (!alive || now - d->run_ms < HB_DAEMON_EXTEND_AFTER_MS ||
-        now - d->last_extend_ms < 1000)
+    if (!alive || now - d->run_ms < HB_DAEMON_EXTEND_AFTER_MS || now - d->last_extend_ms < 1000)
         return;
     char text[64];
     snprintf(text, sizeof text, "EXTEND_TIMEOUT_USEC=%lld",
@@ -436,8 +434,7 @@ int hb_daemon_run(hb_daemon_t *d, uv_loop_t *loop)
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sighup, NULL);
     } else {
-        uv_timer_start(&d->tick, s_on_tick, (uint64_t)d->spec->tick_ms,
-                       (uint64_t)d->spec->tick_ms);
+        uv_timer_start(&d->tick, s_on_tick, (uint64_t)d->spec->tick_ms, (uint64_t)d->spec->tick_ms);
         uv_signal_start(&d->sigterm, s_on_signal, SIGTERM);
         uv_signal_start(&d->sigint, s_on_signal, SIGINT);
         uv_signal_start(&d->sighup, s_on_signal, SIGHUP);

@@ -8,9 +8,8 @@
 const char *hb_strerror(int err)
 {
     switch (err) {
-#define HB_ERR_CASE(name, value, text)                                        \
-    case value:                                                               \
-        return text;
+#define HB_ERR_CASE(name, value, text)                                                             \
+    case value: return text;
         HB_ERRORS(HB_ERR_CASE)
 #undef HB_ERR_CASE
     }

@@ -46,7 +46,7 @@ int hb_json_known(const json_t *obj, const char *const *ours, const char *const 
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach ((json_t *)obj, key, v) {
         (void)v;
         if (!s_listed(key, ours) && !s_listed(key, extra)) {
             char p[HB_JSON_PATH_MAX];
@@ -209,8 +209,8 @@ void hb_jr_str(hb_jr_t *r, const char *key, char *dst, size_t cap)
     memcpy(dst, text, json_string_length(v) + 1);
 }
 
-int hb_jr_name(hb_jr_t *r, const char *key, const char *const *names, size_t n, int first,
-               int last, const char *what)
+int hb_jr_name(hb_jr_t *r, const char *key, const char *const *names, size_t n, int first, int last,
+               const char *what)
 {
     const json_t *v = hb_jr_get(r, key);
     if (!v)
@@ -276,7 +276,7 @@ void hb_jr_end(hb_jr_t *r)
         return;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)r->obj, key, v) {
+    json_object_foreach ((json_t *)r->obj, key, v) {
         (void)v;
         bool known = false;
         for (size_t i = 0; i < r->n_seen && !known; i++)

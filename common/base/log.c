@@ -87,10 +87,7 @@ static bool s_stderr_is_journal(void)
 
 static void s_write_pending_at_exit(void);
 
-static void s_register_atexit(void)
-{
-    atexit(s_write_pending_at_exit);
-}
+static void s_register_atexit(void) { atexit(s_write_pending_at_exit); }
 
 void hb_log_init(const char *component, enum hb_log_level level)
 {
@@ -137,9 +134,9 @@ static void s_write_locked(enum hb_log_level level, const char *head, const char
         gettimeofday(&tv, NULL);
         gmtime_r(&tv.tv_sec, &tm);
         n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s[%d] %s: %s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (int)(tv.tv_usec / 1000), s_component, (int)getpid(),
-                     s_level_names[level], head);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), s_component, (int)getpid(), s_level_names[level],
+                     head);
     }
     if (n < 0)
         return;

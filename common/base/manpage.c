@@ -229,7 +229,4 @@ void hb_man_settings(FILE *out, const hb_config_def_t *defs, size_t ndefs,
                          "(a bare number is milliseconds).");
 }
 
-bool hb_man_asked(int argc, char **argv)
-{
-    return argc == 2 && strcmp(argv[1], "--help-man") == 0;
-}
+bool hb_man_asked(int argc, char **argv) { return argc == 2 && strcmp(argv[1], "--help-man") == 0; }

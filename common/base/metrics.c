@@ -107,13 +107,13 @@ void hb_metrics_escape(char *out, size_t cap, const char *value)
 
 /* ---------------------------------------------------------------- histograms */
 
-const hb_buckets_t hb_buckets_latency = {
-    16, {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-         5, 10}};
+const hb_buckets_t hb_buckets_latency = {16,
+                                         {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                          0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
 
-const hb_buckets_t hb_buckets_lag = {
-    18, {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
-         3600}};
+const hb_buckets_t hb_buckets_lag = {18,
+                                     {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                      2.5, 5, 10, 30, 60, 300, 900, 3600}};
 
 void hb_histogram_init(hb_histogram_t *h, const hb_buckets_t *buckets)
 {
@@ -169,8 +169,8 @@ uint64_t hb_histogram_count(const hb_histogram_t *h)
     return n;
 }
 
-void hb_metrics_histogram(hb_metrics_t *m, const char *name, const char *help,
-                          const char *labels, const hb_histogram_t *h)
+void hb_metrics_histogram(hb_metrics_t *m, const char *name, const char *help, const char *labels,
+                          const hb_histogram_t *h)
 {
     const hb_buckets_t *b = h->buckets;
     /* One reading of the counts: the buckets, +Inf and _count below all
@@ -194,7 +194,7 @@ void hb_metrics_histogram(hb_metrics_t *m, const char *name, const char *help,
         else
             snprintf(le, sizeof le, "+Inf");
         hb_text_putf(&m->text, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, lab, sep, le,
-                 (unsigned long long)cumulative);
+                     (unsigned long long)cumulative);
     }
     char text[40];
     s_number_text(text, sizeof text, sum);

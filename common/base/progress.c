@@ -18,7 +18,7 @@ enum { SLOT_FREE = 0, SLOT_CLAIMED, SLOT_LIVE };
 
 typedef struct slot {
     _Atomic int state;
-    _Atomic int64_t last_ms; /* hb_mono_ms() of the last beat */
+    _Atomic int64_t last_ms;         /* hb_mono_ms() of the last beat */
     char name[HB_PROGRESS_NAME_MAX]; /* written before the slot is published */
 } slot_t;
 
@@ -36,7 +36,7 @@ int hb_progress_register(const char *name)
         }
         if (!slot) {
             hb_log_once("progress-full", HB_LOG_WARN,
-                        "progress: %d threads are watched already; thread %s is not", 
+                        "progress: %d threads are watched already; thread %s is not",
                         HB_PROGRESS_THREADS_MAX, name);
             return HB_ETOOBIG;
         }

@@ -27,9 +27,9 @@ void hb_sd_notify(const char *state)
     /* Never wait for systemd: a full queue (systemd busy, or a reader that
      * stopped reading) drops this notification rather than stalling the
      * daemon's loop; the watchdog's pets come again within the interval. */
-    ssize_t n = sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
-                       (struct sockaddr *)&addr,
-                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+    ssize_t n =
+        sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&addr,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
     (void)n;
     close(fd);
 }

@@ -119,14 +119,17 @@ int hb_time_parse(const char *text, int64_t *out_ms)
     if (*p != '\0')
         return HB_EPARSE;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-        s > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 60)
         return HB_EPARSE;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (mo == 2 && d == 29 && !leap)
         return HB_EPARSE;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = s == 60 ? 59 : s};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s == 60 ? 59 : s};
     time_t t = timegm(&tm);
     *out_ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
     return 0;

@@ -29,7 +29,7 @@ struct hb_day {
     bool seen, over;
     hb_hall_state_t *state;
     uint64_t events;
-    int64_t end_ms; /* when `over`: the next day's first moment */
+    int64_t end_ms;          /* when `over`: the next day's first moment */
     json_t *frozen_counters; /* when `over`: the counters at end_ms */
     HB_VEC(day_wait_t) waits;
     /* Records: event JSON. */
@@ -120,8 +120,9 @@ static json_t *s_counters(const hb_day_t *d, int64_t at_ms)
         json_t *staff = json_object_get(d->counter_staff, c->id);
         staff = staff ? json_incref(staff) : json_array();
         json_array_append_new(
-            arr, json_pack("{s:s, s:o, s:I, s:I, s:f, s:i}", "counter", c->id, "staff", staff, "open_s", (json_int_t)(open_ms / 1000),
-                           "busy_s", (json_int_t)(busy_ms / 1000), "utilisation",
+            arr, json_pack("{s:s, s:o, s:I, s:I, s:f, s:i}", "counter", c->id, "staff", staff,
+                           "open_s", (json_int_t)(open_ms / 1000), "busy_s",
+                           (json_int_t)(busy_ms / 1000), "utilisation",
                            open_ms > 0 ? (double)((busy_ms * 1000 + open_ms / 2) / open_ms) / 1000.0
                                        : 0.0,
                            "served", (int)c->served));
@@ -147,8 +148,7 @@ static json_t *s_patrol(const hb_day_t *d, const char *id)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(d->patrols, i, p)
-    {
+    json_array_foreach (d->patrols, i, p) {
         const char *pid = json_string_value(json_object_get(p, "patrol"));
         if (pid && id && strcmp(pid, id) == 0)
             return p;
@@ -164,15 +164,16 @@ static void s_business(hb_day_t *d, const Hallbus__ServiceCompleted *sc)
         t = json_object_get(d->types, type = "other");
     if (!t) {
         t = json_pack("{s:s, s:I, s:I, s:{s:i, s:i, s:i}}", "business_type", type, "count",
-                      (json_int_t)0, "amount", (json_int_t)0, "outcomes", "done", 0, "referred",
-                      0, "rejected_documents", 0);
+                      (json_int_t)0, "amount", (json_int_t)0, "outcomes", "done", 0, "referred", 0,
+                      "rejected_documents", 0);
         if (!t || json_object_set_new(d->types, type, t) != 0)
             return;
     }
     json_object_set_new(t, "count",
                         json_integer(json_integer_value(json_object_get(t, "count")) + 1));
-    json_object_set_new(t, "amount", json_integer(json_integer_value(json_object_get(t, "amount")) +
-                                                  (json_int_t)sc->amount));
+    json_object_set_new(
+        t, "amount",
+        json_integer(json_integer_value(json_object_get(t, "amount")) + (json_int_t)sc->amount));
     static const char *const outcomes[] = {NULL, "done", "referred", "rejected_documents"};
     if (sc->outcome > 0 && sc->outcome < 4) {
         json_t *o = json_object_get(t, "outcomes");
@@ -193,7 +194,9 @@ static void s_counter_staff(hb_day_t *d, const Hallbus__CounterOpened *co)
     }
     size_t i;
     json_t *s;
-    json_array_foreach(list, i, s) if (strcmp(json_string_value(s), co->staff) == 0) return;
+    json_array_foreach (list, i, s)
+        if (strcmp(json_string_value(s), co->staff) == 0)
+            return;
     if (json_array_size(list) < COUNTER_STAFF_MAX)
         json_array_append_new(list, json_string(co->staff));
 }
@@ -202,15 +205,9 @@ static void s_counter_staff(hb_day_t *d, const Hallbus__CounterOpened *co)
 static void s_collect(hb_day_t *d, const Hallbus__Envelope *env)
 {
     switch (env->body_case) {
-    case HALLBUS__ENVELOPE__BODY_MEETING_HELD:
-        s_keep(d, d->meetings, hb_event_to_json(env));
-        break;
-    case HALLBUS__ENVELOPE__BODY_WORK_LOGGED:
-        s_keep(d, d->log, hb_event_to_json(env));
-        break;
-    case HALLBUS__ENVELOPE__BODY_CASH_HANDED_OVER:
-        s_keep(d, d->cash, hb_event_to_json(env));
-        break;
+    case HALLBUS__ENVELOPE__BODY_MEETING_HELD: s_keep(d, d->meetings, hb_event_to_json(env)); break;
+    case HALLBUS__ENVELOPE__BODY_WORK_LOGGED: s_keep(d, d->log, hb_event_to_json(env)); break;
+    case HALLBUS__ENVELOPE__BODY_CASH_HANDED_OVER: s_keep(d, d->cash, hb_event_to_json(env)); break;
     case HALLBUS__ENVELOPE__BODY_CHECKLIST_DONE:
         json_decref(d->checklist);
         d->checklist = hb_event_to_json(env);
@@ -239,26 +236,13 @@ static void s_collect(hb_day_t *d, const Hallbus__Envelope *env)
             d->dropped++;
         break;
     }
-    case HALLBUS__ENVELOPE__BODY_SERVICE_COMPLETED:
-        s_business(d, env->service_completed);
-        break;
-    case HALLBUS__ENVELOPE__BODY_COUNTER_OPENED:
-        s_counter_staff(d, env->counter_opened);
-        break;
-    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_BOOKED:
-        d->booked++;
-        break;
-    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_CHECKED_IN:
-        d->checked_in++;
-        break;
-    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_NO_SHOW:
-        d->no_show++;
-        break;
-    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_CANCELLED:
-        d->cancelled++;
-        break;
-    default:
-        break;
+    case HALLBUS__ENVELOPE__BODY_SERVICE_COMPLETED: s_business(d, env->service_completed); break;
+    case HALLBUS__ENVELOPE__BODY_COUNTER_OPENED: s_counter_staff(d, env->counter_opened); break;
+    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_BOOKED: d->booked++; break;
+    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_CHECKED_IN: d->checked_in++; break;
+    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_NO_SHOW: d->no_show++; break;
+    case HALLBUS__ENVELOPE__BODY_APPOINTMENT_CANCELLED: d->cancelled++; break;
+    default: break;
     }
 }
 
@@ -324,9 +308,9 @@ int hb_day_add_bytes(hb_day_t *d, const uint8_t *data, size_t len)
 json_t *hb_day_records(const hb_day_t *d)
 {
     return json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:I}", "date", d->date, "meetings",
-                     d->meetings, "checklist", d->checklist ? d->checklist : json_null(),
-                     "opened", d->opened ? d->opened : json_null(), "patrols", d->patrols, "log",
-                     d->log, "cash", d->cash, "dropped", (json_int_t)d->dropped);
+                     d->meetings, "checklist", d->checklist ? d->checklist : json_null(), "opened",
+                     d->opened ? d->opened : json_null(), "patrols", d->patrols, "log", d->log,
+                     "cash", d->cash, "dropped", (json_int_t)d->dropped);
 }
 
 int hb_day_patrol_check(const hb_day_t *d, const char *patrol, const char *staff)
@@ -337,13 +321,12 @@ int hb_day_patrol_check(const hb_day_t *d, const char *patrol, const char *staff
     bool drawn = false;
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(p, "drawn"), i, v) if (staff &&
-                                                              strcmp(json_string_value(v), staff) ==
-                                                                  0) drawn = true;
+    json_array_foreach (json_object_get(p, "drawn"), i, v)
+        if (staff && strcmp(json_string_value(v), staff) == 0)
+            drawn = true;
     if (!drawn)
         return HB_EINVAL;
-    json_array_foreach(json_object_get(p, "scores"), i, v)
-    {
+    json_array_foreach (json_object_get(p, "scores"), i, v) {
         const char *s = json_string_value(json_object_get(v, "staff"));
         if (s && strcmp(s, staff) == 0)
             return HB_ECONFLICT;
@@ -387,14 +370,13 @@ static json_t *s_services(const hb_day_t *d)
         if (s->issued == 0 && s->called == 0 && s->served == 0 && s->transferred_in == 0)
             continue;
         json_array_append_new(
-            arr,
-            json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:I}", "service", s->code,
-                      "issued", (int)s->issued, "served", (int)s->served, "no_shows",
-                      (int)s->no_shows, "cancelled", (int)s->cancelled, "transferred_in",
-                      (int)s->transferred_in, "wait_avg_s",
-                      (json_int_t)(s->wait_n ? s->wait_s_sum / s->wait_n : 0), "wait_max_s",
-                      (int)s->wait_max_s, "wait_p90_s", (int)s_p90(d, i), "service_avg_s",
-                      (json_int_t)(s->service_n ? s->service_s_sum / s->service_n : 0)));
+            arr, json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:I}", "service", s->code,
+                           "issued", (int)s->issued, "served", (int)s->served, "no_shows",
+                           (int)s->no_shows, "cancelled", (int)s->cancelled, "transferred_in",
+                           (int)s->transferred_in, "wait_avg_s",
+                           (json_int_t)(s->wait_n ? s->wait_s_sum / s->wait_n : 0), "wait_max_s",
+                           (int)s->wait_max_s, "wait_p90_s", (int)s_p90(d, i), "service_avg_s",
+                           (json_int_t)(s->service_n ? s->service_s_sum / s->service_n : 0)));
     }
     return arr;
 }
@@ -406,29 +388,29 @@ static json_t *s_patrol_scores(const hb_day_t *d)
     json_t *by = json_object(), *arr = json_array();
     size_t i, j;
     json_t *p, *sc;
-    json_array_foreach(d->patrols, i, p) json_array_foreach(json_object_get(p, "scores"), j, sc)
-    {
-        const char *staff = json_string_value(json_object_get(sc, "staff"));
-        if (!staff || !by)
-            continue;
-        json_t *acc = json_object_get(by, staff);
-        if (!acc) {
-            acc = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "staff", staff, "n", 0,
-                            "smile", 0, "initiative", 0, "compliance", 0, "speed", 0,
-                            "accuracy", 0);
-            if (!acc || json_object_set_new(by, staff, acc) != 0)
+    json_array_foreach (d->patrols, i, p)
+        json_array_foreach (json_object_get(p, "scores"), j, sc) {
+            const char *staff = json_string_value(json_object_get(sc, "staff"));
+            if (!staff || !by)
                 continue;
+            json_t *acc = json_object_get(by, staff);
+            if (!acc) {
+                acc = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "staff", staff, "n", 0,
+                                "smile", 0, "initiative", 0, "compliance", 0, "speed", 0,
+                                "accuracy", 0);
+                if (!acc || json_object_set_new(by, staff, acc) != 0)
+                    continue;
+            }
+            for (size_t k = 0; k < 5; k++)
+                json_object_set_new(acc, dims[k],
+                                    json_integer(json_integer_value(json_object_get(acc, dims[k])) +
+                                                 json_integer_value(json_object_get(sc, dims[k]))));
+            json_object_set_new(acc, "n",
+                                json_integer(json_integer_value(json_object_get(acc, "n")) + 1));
         }
-        for (size_t k = 0; k < 5; k++)
-            json_object_set_new(acc, dims[k],
-                                json_integer(json_integer_value(json_object_get(acc, dims[k])) +
-                                             json_integer_value(json_object_get(sc, dims[k]))));
-        json_object_set_new(acc, "n", json_integer(json_integer_value(json_object_get(acc, "n")) + 1));
-    }
     const char *key;
     json_t *acc;
-    json_object_foreach(by, key, acc)
-    {
+    json_object_foreach (by, key, acc) {
         json_int_t n = json_integer_value(json_object_get(acc, "n"));
         json_t *o = json_pack("{s:s, s:I}", "staff", key, "scored", n);
         json_int_t total = 0;
@@ -453,7 +435,8 @@ json_t *hb_day_report(const hb_day_t *d, const char *hall, int64_t now_ms)
     json_t *types = json_array();
     const char *k;
     json_t *v;
-    json_object_foreach(d->types, k, v) json_array_append(types, v);
+    json_object_foreach (d->types, k, v)
+        json_array_append(types, v);
     json_t *scores = json_array();
     uint32_t n_scores = 0;
     uint64_t sum = 0;
@@ -464,8 +447,8 @@ json_t *hb_day_report(const hb_day_t *d, const char *hall, int64_t now_ms)
     }
     uint32_t failures = 0;
     size_t i;
-    json_array_foreach(json_object_get(d->checklist, "items"), i, v) failures +=
-        !json_is_true(json_object_get(v, "ok"));
+    json_array_foreach (json_object_get(d->checklist, "items"), i, v)
+        failures += !json_is_true(json_object_get(v, "ok"));
     json_t *counters = d->over ? json_incref(d->frozen_counters) : s_counters(d, now_ms);
     return json_pack(
         "{s:s, s:s, s:I, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:f, s:o}, s:o,"
@@ -473,8 +456,8 @@ json_t *hb_day_report(const hb_day_t *d, const char *hall, int64_t now_ms)
         "hall", hall ? hall : "", "date", d->date, "events", (json_int_t)d->events, "services",
         s_services(d), "business_types", types, "counters", counters, "complaints", "opened",
         (int)t->complaints_opened, "resolved", (int)t->complaints_resolved, "satisfied",
-        (int)t->complaints_satisfied, "escalations", (int)t->escalations, "satisfaction",
-        "count", (int)n_scores, "avg",
+        (int)t->complaints_satisfied, "escalations", (int)t->escalations, "satisfaction", "count",
+        (int)n_scores, "avg",
         n_scores ? (double)((sum * 10 + n_scores / 2) / n_scores) / 10.0 : 0.0, "scores", scores,
         "patrols", s_patrol_scores(d), "appointments", "booked", (int)d->booked, "checked_in",
         (int)d->checked_in, "no_show", (int)d->no_show, "cancelled", (int)d->cancelled,

@@ -44,9 +44,9 @@ static bool s_listed_before(const hb_hs_counter_t *c, size_t k, const char *serv
 
 bool hb_fig_counter_serves(const hb_hs_counter_t *c, const char *service)
 {
-    return s_listed_before(c, c->n_services < HB_HS_COUNTER_SERVICES_MAX ? c->n_services
-                                                                         : HB_HS_COUNTER_SERVICES_MAX,
-                           service);
+    return s_listed_before(
+        c, c->n_services < HB_HS_COUNTER_SERVICES_MAX ? c->n_services : HB_HS_COUNTER_SERVICES_MAX,
+        service);
 }
 
 int hb_fig_priority_bucket(int priority)
@@ -191,8 +191,8 @@ static void s_counters(const hb_hall_state_t *s, hb_hall_figures_t *f)
         f->counters_open += open;
         f->counters_busy += busy;
         f->counters_paused += paused;
-        size_t n = c->n_services < HB_HS_COUNTER_SERVICES_MAX ? c->n_services
-                                                               : HB_HS_COUNTER_SERVICES_MAX;
+        size_t n =
+            c->n_services < HB_HS_COUNTER_SERVICES_MAX ? c->n_services : HB_HS_COUNTER_SERVICES_MAX;
         for (size_t k = 0; k < n; k++) {
             const char *code = c->services[k];
             if (s_listed_before(c, k, code))
@@ -232,8 +232,7 @@ static bool s_limits(const hb_policy_t *p, hb_hall_figures_t *f, int64_t now_ms)
     return any;
 }
 
-static void s_near(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_state,
-                   int64_t now_ms)
+static void s_near(const hb_hall_state_t *s, hb_hall_figures_t *f, size_t n_state, int64_t now_ms)
 {
     long last = -1;
     for (size_t i = 0; i < s->n_tickets; i++) {

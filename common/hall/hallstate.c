@@ -628,7 +628,8 @@ static int s_counter_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_paused(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c = env->counter_paused ? hb_hs__counter(s, env->counter_paused->counter) : NULL;
+    hb_hs_counter_t *c =
+        env->counter_paused ? hb_hs__counter(s, env->counter_paused->counter) : NULL;
     if (!c || c->state == HB_COUNTER_CLOSED)
         return HB_EINVAL;
     if (c->state != HB_COUNTER_PAUSED)
@@ -638,7 +639,8 @@ static int s_counter_paused(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_resumed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c = env->counter_resumed ? hb_hs__counter(s, env->counter_resumed->counter) : NULL;
+    hb_hs_counter_t *c =
+        env->counter_resumed ? hb_hs__counter(s, env->counter_resumed->counter) : NULL;
     if (!c || c->state != HB_COUNTER_PAUSED)
         return HB_EINVAL;
     s_counter_back(s, c, env->at_ms);
@@ -647,7 +649,8 @@ static int s_counter_resumed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_counter_closed(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    hb_hs_counter_t *c = env->counter_closed ? hb_hs__counter(s, env->counter_closed->counter) : NULL;
+    hb_hs_counter_t *c =
+        env->counter_closed ? hb_hs__counter(s, env->counter_closed->counter) : NULL;
     if (!c)
         return HB_EINVAL;
     hb_hs_ticket_t *t = c->ticket[0] ? hb_hs__ticket(s, c->ticket) : NULL;

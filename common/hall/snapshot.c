@@ -469,9 +469,8 @@ static void s_rd_today(hb_jr_t *r, hb_hs_today_t *d)
         d->opened_ms = s_rd_ms(r, "opened_ms");
         d->late_s = s_rd_i32(r, "late_s");
     }
-    const json_t *od = s_has(r, "opening_devices")
-                           ? hb_jr_array(r, "opening_devices", HB_HS_OPENING_MAX)
-                           : NULL;
+    const json_t *od =
+        s_has(r, "opening_devices") ? hb_jr_array(r, "opening_devices", HB_HS_OPENING_MAX) : NULL;
     for (size_t i = 0; od && *r->rc == 0 && i < json_array_size(od); i++) {
         hb_jr_t e;
         if (!hb_jr_entry(r, "opening_devices", od, i, &e))
@@ -644,9 +643,9 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     const json_t *complaints = hb_jr_array(&top, "complaints", HB_HS_COMPLAINTS_MAX);
     const json_t *devices = hb_jr_array(&top, "devices", HB_HS_DEVICES_MAX);
     const json_t *recent = hb_jr_array(&top, "recent", HB_HS_RECENT_MAX);
-    const json_t *appts =
-        s_has(&top, "appointments") ? hb_jr_array(&top, "appointments", HB_HS_APPOINTMENTS_MAX)
-                                    : NULL;
+    const json_t *appts = s_has(&top, "appointments")
+                              ? hb_jr_array(&top, "appointments", HB_HS_APPOINTMENTS_MAX)
+                              : NULL;
     hb_jr_end(&top);
     if (rc != 0)
         goto out;
@@ -666,8 +665,7 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     HS_READ_LIST(&top, "complaints", complaints, s->complaints, s->n_complaints, s_rd_complaint);
     HS_READ_LIST(&top, "devices", devices, s->devices, s->n_devices, s_rd_device);
     HS_READ_LIST(&top, "recent", recent, s->recent, s->n_recent, s_rd_ticket, false);
-    HS_READ_LIST(&top, "appointments", appts, s->appointments, s->n_appointments,
-                 s_rd_appointment);
+    HS_READ_LIST(&top, "appointments", appts, s->appointments, s->n_appointments, s_rd_appointment);
     if (rc == 0)
         rc = s_check(s, err, errlen);
 out:

@@ -284,10 +284,10 @@ json_t *hb_appointment_json(const hb_hs_appointment_t *b)
     char ch[32];
     if (!hb_enum_name(&hallbus__booking_channel__descriptor, b->channel, ch, sizeof ch))
         snprintf(ch, sizeof ch, "hall");
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o}", "code", b->code, "service",
-                     b->service, "start", s_time_json(b->start_ms), "end",
-                     s_time_json(b->start_ms + (int64_t)b->slot_s * 1000), "staff",
-                     b->staff[0] ? json_string(b->staff) : json_null(), "channel", ch, "state",
-                     hb_appointment_state_name(b->state) ? hb_appointment_state_name(b->state) : "unknown",
-                     "ticket", b->ticket[0] ? json_string(b->ticket) : json_null());
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o}", "code", b->code, "service", b->service, "start",
+        s_time_json(b->start_ms), "end", s_time_json(b->start_ms + (int64_t)b->slot_s * 1000),
+        "staff", b->staff[0] ? json_string(b->staff) : json_null(), "channel", ch, "state",
+        hb_appointment_state_name(b->state) ? hb_appointment_state_name(b->state) : "unknown",
+        "ticket", b->ticket[0] ? json_string(b->ticket) : json_null());
 }

@@ -103,9 +103,8 @@ static char *s_pool_strndup(h2o_req_t *req, const char *s, size_t len)
 
 /* The prefix route for a path no pattern matched; NULL after answering 404
  * (naming `hint`, the route the path continues, when there is one) or 405. */
-static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
-                                          const char *method, const char *path, size_t path_len,
-                                          const char *hint)
+static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http, const char *method,
+                                          const char *path, size_t path_len, const char *hint)
 {
     char reason[HTTP_REASON_MAX];
     /* Longest matching prefix first; the method then picks among the routes
@@ -157,8 +156,8 @@ static const http_route_t *s_prefix_route(http_exchange_t *ex, hb_http_t *http,
 typedef struct http_took {
     size_t slot; /* reqstats.c's slot */
     const hb_route_t *route;
-    int64_t t0_ns;  /* when h2o handed the request over */
-    bool deferred;  /* the handler deferred its answer: timed when it is given */
+    int64_t t0_ns; /* when h2o handed the request over */
+    bool deferred; /* the handler deferred its answer: timed when it is given */
 } http_took_t;
 
 static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
@@ -168,7 +167,8 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
     char reason[HTTP_REASON_MAX];
 
     if (req->method.len == 0 || req->method.len >= HTTP_METHOD_MAX) {
-        hb_http__send_error(&ex, 400, "bad_request", "the request method is missing or too long", NULL);
+        hb_http__send_error(&ex, 400, "bad_request", "the request method is missing or too long",
+                            NULL);
         return 0;
     }
     char *method = s_pool_strndup(req, req->method.base, req->method.len);
@@ -179,8 +179,8 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
         query = s_pool_strndup(req, req->path.base + req->query_at + 1,
                                req->path.len - req->query_at - 1);
     if (raw_len == 0 || req->path.base[0] != '/') {
-        hb_http__send_error(&ex, 400, "bad_request", "the request target must be a path starting with '/'",
-                     NULL);
+        hb_http__send_error(&ex, 400, "bad_request",
+                            "the request target must be a path starting with '/'", NULL);
         return 0;
     }
     if (raw_len > HTTP_PATH_MAX) {
@@ -192,11 +192,12 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
     size_t path_len = 0;
     if (hb_http__decode(req->path.base, raw_len, false, path, raw_len + 1, &path_len) != 0) {
         hb_http__send_error(&ex, 400, "bad_path",
-                     "the path has an invalid percent-encoding (or an encoded NUL)", NULL);
+                            "the path has an invalid percent-encoding (or an encoded NUL)", NULL);
         return 0;
     }
     if (s_has_dot_segment(path)) {
-        hb_http__send_error(&ex, 400, "bad_path", "the path must not contain '.' or '..' segments", NULL);
+        hb_http__send_error(&ex, 400, "bad_path", "the path must not contain '.' or '..' segments",
+                            NULL);
         return 0;
     }
 
@@ -221,8 +222,7 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
     /* The table's patterns first; on the stack, so that matching allocates
      * nothing. */
     hb_router_match_t match;
-    hb_route_result_t rr =
-        hb_router_match(http->router, method, req->path.base, raw_len, &match);
+    hb_route_result_t rr = hb_router_match(http->router, method, req->path.base, raw_len, &match);
     if (rr == HB_ROUTE_BAD_PARAM) {
         snprintf(reason, sizeof reason, "the path parameter '%s' %s", match.bad_param,
                  match.bad_why);
@@ -247,11 +247,11 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
         /* A matched pattern's segments are checked one by one above, to name
          * the parameter at fault; a path for the prefix routes as a whole. */
         if (!hb_utf8_valid_str(path)) {
-            hb_http__send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded", NULL);
+            hb_http__send_error(&ex, 400, "bad_path", "the path is not valid UTF-8 once decoded",
+                                NULL);
             return 0;
         }
-        const http_route_t *route = s_prefix_route(&ex, http, method, path, path_len,
-                                                   match.hint);
+        const http_route_t *route = s_prefix_route(&ex, http, method, path, path_len, match.hint);
         if (!route)
             return 0;
         fn = route->fn;
@@ -276,13 +276,13 @@ static int s_dispatch(h2o_handler_t *self, h2o_req_t *req, http_took_t *took)
             hb_log_once("http.guard_silent", HB_LOG_ERROR,
                         "http: the guard refused %s %s without answering", method, path);
             hb_http__send_error(&ex, 500, "internal", "the request was refused without an answer",
-                         NULL);
+                                NULL);
         }
     } else {
         fn(&hreq, arg);
         if (!ex.answered && !ex.deferred) {
-            hb_log_once("http.no_reply", HB_LOG_ERROR,
-                        "http: the handler for %s %s did not answer", method, path);
+            hb_log_once("http.no_reply", HB_LOG_ERROR, "http: the handler for %s %s did not answer",
+                        method, path);
             hb_http__send_error(&ex, 500, "internal", "the handler did not answer", NULL);
         }
     }
@@ -334,8 +334,8 @@ static void s_errfilter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
                      http->max_body);
         else
             snprintf(reason, sizeof reason, "%s", req->res.reason ? req->res.reason : "error");
-        json_t *o =
-            json_pack("{s:s, s:s}", "error", hb_http__error_code(req->res.status), "reason", reason);
+        json_t *o = json_pack("{s:s, s:s}", "error", hb_http__error_code(req->res.status), "reason",
+                              reason);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text) {

@@ -39,10 +39,7 @@ void hb_httpc_resp_free(hb_httpc_resp_t *resp)
 static pthread_once_t s_init_once = PTHREAD_ONCE_INIT;
 static CURLcode s_init_rc = CURLE_FAILED_INIT;
 
-static void s_init(void)
-{
-    s_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+static void s_init(void) { s_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* ------------------------------------------------------------- the base */
 
@@ -173,14 +170,18 @@ int hb_httpc_header_check(const char *line, char *err, size_t errlen)
     while (s_tchar((unsigned char)line[n]))
         n++;
     if (n == 0 || line[n] != ':') {
-        hb_errf(err, errlen, "'%.64s' is not 'Name: value' (a name is letters, digits and "
-                "!#$%%&'*+-.^_`|~, then a colon)", line);
+        hb_errf(err, errlen,
+                "'%.64s' is not 'Name: value' (a name is letters, digits and "
+                "!#$%%&'*+-.^_`|~, then a colon)",
+                line);
         return HB_EINVAL;
     }
     for (const unsigned char *c = (const unsigned char *)line + n + 1; *c; c++) {
         if ((*c < ' ' && *c != '\t') || *c == 0x7f) {
-            hb_errf(err, errlen, "the header '%.*s' holds a control character (a line break "
-                    "would start another header)", (int)(n < 64 ? n : 64), line);
+            hb_errf(err, errlen,
+                    "the header '%.*s' holds a control character (a line break "
+                    "would start another header)",
+                    (int)(n < 64 ? n : 64), line);
             return HB_EINVAL;
         }
     }
@@ -201,8 +202,7 @@ int hb_httpc_token_check(const char *token, char *err, size_t errlen)
     for (size_t i = 0; i < len && clean; i++)
         clean = (unsigned char)token[i] > ' ' && (unsigned char)token[i] != 0x7f;
     if (!clean) {
-        hb_errf(err, errlen, "a token is 1 to %d printable bytes without spaces",
-                HTTPC_TOKEN_MAX);
+        hb_errf(err, errlen, "a token is 1 to %d printable bytes without spaces", HTTPC_TOKEN_MAX);
         return HB_EINVAL;
     }
     return 0;
@@ -341,9 +341,7 @@ static int s_failure(CURL *c, CURLcode cc, const httpc_sink_t *sink, const httpc
         hb_errf(err, errlen, "the answer from %s is larger than %zu bytes", t->authority,
                 HB_HTTPC_BODY_MAX);
         return HB_ETOOBIG;
-    case CURLE_OUT_OF_MEMORY:
-        hb_errf(err, errlen, "out of memory");
-        return HB_ENOMEM;
+    case CURLE_OUT_OF_MEMORY: hb_errf(err, errlen, "out of memory"); return HB_ENOMEM;
     case CURLE_OPERATION_TIMEDOUT:
         hb_errf(err, errlen, "%s: timed out after %d ms (%s)", t->authority, timeout_ms, why);
         return HB_EIO;
@@ -370,9 +368,7 @@ static int s_failure(CURL *c, CURLcode cc, const httpc_sink_t *sink, const httpc
         }
         hb_errf(err, errlen, "reading from %s: %s", t->authority, why);
         return HB_EIO;
-    default:
-        hb_errf(err, errlen, "%s: %s", t->authority, why);
-        return HB_EIO;
+    default: hb_errf(err, errlen, "%s: %s", t->authority, why); return HB_EIO;
     }
 }
 
@@ -434,22 +430,22 @@ int hb_httpc_call(const char *base, const char *method, const char *path, const 
     snprintf(agent, sizeof agent, "hallbus/%s", hb_version());
     httpc_sink_t sink = {0};
     bool head = strcmp(method, "HEAD") == 0;
-    bool setup = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-                 /* "" turns proxies off, http_proxy and all_proxy included. */
-                 curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
-                 /* The path goes out as given: "/a/../b" is the server's to refuse. */
-                 curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                                  (curl_off_t)HB_HTTPC_BODY_MAX) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_USERAGENT, agent) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write) == CURLE_OK &&
-                 curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
+    bool setup =
+        curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+        /* "" turns proxies off, http_proxy and all_proxy included. */
+        curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
+        /* The path goes out as given: "/a/../b" is the server's to refuse. */
+        curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HB_HTTPC_BODY_MAX) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_USERAGENT, agent) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
     if (setup && o->cacert && o->cacert[0])
         setup = curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert) == CURLE_OK;
     if (setup && body) {

@@ -106,8 +106,8 @@ void hb_http__reqstats_init(http_reqstats_t *rs);
 /* Records a request that started at `t0_ns` (hb_mono_ns) and was answered
  * with `status`, in `slot` (the route `route` took it; NULL for
  * UNMATCHED). Routes live as long as the server, so the pointer is kept. */
-void hb_http__reqstats_record(http_reqstats_t *rs, size_t slot, const hb_route_t *route,
-                              int status, int64_t t0_ns);
+void hb_http__reqstats_record(http_reqstats_t *rs, size_t slot, const hb_route_t *route, int status,
+                              int64_t t0_ns);
 /* Writes histogram `name` with labels method, route (the pattern or prefix,
  * never the path asked) and code ("2xx" ...), for the series that have
  * requests. */

@@ -9,10 +9,9 @@
 
 static const struct {
     const char *name, *daemon, *help;
-} s_perms[HB_PERM_COUNT] = {
-    [HB_PERM_UNSET] = {NULL, NULL, NULL},
+} s_perms[HB_PERM_COUNT] = {[HB_PERM_UNSET] = {NULL, NULL, NULL},
 #define HB_PERM_ROW(id, name, daemon, help) [HB_PERM_##id] = {name, daemon, help},
-    HB_PERMS(HB_PERM_ROW)
+                            HB_PERMS(HB_PERM_ROW)
 #undef HB_PERM_ROW
 };
 

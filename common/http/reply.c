@@ -25,7 +25,6 @@
 #define HTTP_HEADER_VALUE_MAX 4096 /* ... and its value */
 #define HTTP_ADDED_HEADERS_MAX 8   /* ... and how many per answer */
 
-
 static const char *s_reason(int status)
 {
     switch (status) {

@@ -20,8 +20,8 @@ void hb_http__reqstats_init(http_reqstats_t *rs)
     }
 }
 
-void hb_http__reqstats_record(http_reqstats_t *rs, size_t slot, const hb_route_t *route,
-                              int status, int64_t t0_ns)
+void hb_http__reqstats_record(http_reqstats_t *rs, size_t slot, const hb_route_t *route, int status,
+                              int64_t t0_ns)
 {
     if (slot >= HTTP_REQSTATS_SLOTS || (slot != HTTP_REQSTATS_UNMATCHED && !route))
         slot = HTTP_REQSTATS_UNMATCHED;
@@ -41,17 +41,18 @@ void hb_http__reqstats_metrics(const http_reqstats_t *rs, const char *name, hb_m
         if (i != HTTP_REQSTATS_UNMATCHED && !s->route)
             continue;
         char method[32], route[2 * HB_ROUTER_PATTERN_MAX];
-        hb_metrics_escape(method, sizeof method, s->route && s->route->method ? s->route->method
-                                                                              : "any");
+        hb_metrics_escape(method, sizeof method,
+                          s->route && s->route->method ? s->route->method : "any");
         hb_metrics_escape(route, sizeof route, s->route ? s->route->pattern : "unmatched");
         for (size_t c = 0; c < HTTP_REQSTATS_CLASSES; c++) {
             if (hb_histogram_count(&s->by_class[c]) == 0)
                 continue;
             char labels[sizeof method + sizeof route + 64];
-            snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",code=\"%s\"", method,
-                     route, s_class_names[c]);
-            hb_metrics_histogram(m, name, "HTTP request durations, from the request's arrival "
-                                          "to its answer, by route and status class",
+            snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",code=\"%s\"", method, route,
+                     s_class_names[c]);
+            hb_metrics_histogram(m, name,
+                                 "HTTP request durations, from the request's arrival "
+                                 "to its answer, by route and status class",
                                  labels, &s->by_class[c]);
         }
     }

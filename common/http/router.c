@@ -122,8 +122,8 @@ void hb_router_truncate(hb_router_t *r, size_t n)
 
 static bool s_literal_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '~' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '~' || c == '-';
 }
 
 static bool s_name_char(char c)
@@ -176,8 +176,7 @@ static int s_compile(route_entry_t *e, char *why, size_t whylen)
         if (!g->param && ok && (tn == 1 || tn == 2) && t[0] == '.' && t[tn - 1] == '.')
             ok = false; /* "." and ".." never reach a route: the server refuses them */
         if (!ok)
-            return s_refuse(why, whylen, HB_EINVAL,
-                            "pattern '%s': %s", p,
+            return s_refuse(why, whylen, HB_EINVAL, "pattern '%s': %s", p,
                             g->param ? "a parameter is ':' and 1 to 32 of a-z 0-9 _"
                                      : "a literal segment is 1 or more of A-Z a-z 0-9 . _ ~ - "
                                        "(not . or ..)");
@@ -226,8 +225,7 @@ static int s_check_need(const route_entry_t *e, const hb_route_t *in, char *why,
         return s_refuse(why, whylen, HB_EINVAL, "route %s is public: it takes no scope", p);
     if (!hb_scope_needs_param(in->scope)) {
         if (in->scope_param)
-            return s_refuse(why, whylen, HB_EINVAL,
-                            "route %s: scope '%s' takes no parameter", p,
+            return s_refuse(why, whylen, HB_EINVAL, "route %s: scope '%s' takes no parameter", p,
                             hb_scope_name(in->scope));
         return 0;
     }

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 struct hb_static {
-    char what[32]; /* "dashboard", "hall pages": for logs and the 404 */
+    char what[32];                   /* "dashboard", "hall pages": for logs and the 404 */
     char csp[HB_STATIC_CSP_MAX + 1]; /* Content-Security-Policy of every answer; "" sends none */
     hb_static_file_t files[HB_STATIC_FILES_MAX];
     size_t n;
@@ -113,7 +113,8 @@ static int s_load_fd(const char *what, int fd, const char *dir, const char *name
     }
     if ((uint64_t)st.st_size > HB_STATIC_FILE_MAX || (size_t)st.st_size > room) {
         hb_warn("%s: %s/%s has %lld bytes, over the %s limit (%u per file, %u in all); "
-                "not served", what, dir, name, (long long)st.st_size,
+                "not served",
+                what, dir, name, (long long)st.st_size,
                 (uint64_t)st.st_size > HB_STATIC_FILE_MAX ? "per-file" : "total",
                 HB_STATIC_FILE_MAX, HB_STATIC_TOTAL_MAX);
         rc = HB_ETOOBIG;
@@ -213,8 +214,7 @@ static int s_load_dir(hb_static_t *s, DIR *d, const char *dir, const char *prefi
     return rc;
 }
 
-int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err,
-                   size_t errlen)
+int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err, size_t errlen)
 {
     hb_static_t *s = calloc(1, sizeof *s);
     *out = s;
@@ -224,16 +224,16 @@ int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *e
     }
     snprintf(s->what, sizeof s->what, "%s", what && what[0] ? what : "web page");
     if (!dir || !dir[0]) {
-        snprintf(s->why, sizeof s->why,
-                 "the %s is not served (its folder setting is empty)", s->what);
+        snprintf(s->why, sizeof s->why, "the %s is not served (its folder setting is empty)",
+                 s->what);
         hb_errf(err, errlen, "%s", s->why);
         return HB_EINVAL;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         int e = errno;
-        snprintf(s->why, sizeof s->why,
-                 "the %s is not installed: cannot open its folder %.180s", s->what, dir);
+        snprintf(s->why, sizeof s->why, "the %s is not installed: cannot open its folder %.180s",
+                 s->what, dir);
         hb_errf(err, errlen, "cannot open the %s folder %s: %s", s->what, dir, strerror(e));
         return e == ENOENT || e == ENOTDIR ? HB_ENOTFOUND : HB_EIO;
     }
@@ -255,16 +255,16 @@ int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *e
             if (errno != ENOENT)
                 /* Named by the daemon that reads it ("not a folder hqd may
                  * read"): program_invocation_short_name is glibc's. */
-                hb_warn("%s: %s is not a folder %s may read (%s); its files not served",
-                        s->what, sub, program_invocation_short_name, errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file"
-                                                                 : strerror(errno));
+                hb_warn("%s: %s is not a folder %s may read (%s); its files not served", s->what,
+                        sub, program_invocation_short_name,
+                        errno == ELOOP || errno == ENOTDIR ? "a symbolic link or a file"
+                                                           : strerror(errno));
             continue;
         }
         DIR *sd = fdopendir(sfd);
         if (!sd) {
             close(sfd);
-            hb_warn("%s: cannot list %s: %s; its files not served", s->what, sub,
-                    strerror(errno));
+            hb_warn("%s: cannot list %s: %s; its files not served", s->what, sub, strerror(errno));
             continue;
         }
         rc = s_load_dir(s, sd, sub, prefix, err, errlen);
@@ -377,8 +377,7 @@ void hb_static_serve(const hb_static_t *s, hb_http_req_t *req, const char *name)
     if (!f) {
         /* With nothing loaded, every path says why (no folder, say). */
         if (!name || !s || s->n == 0)
-            hb_http_reply_error(req, 404, "not_found", "%s",
-                                s ? s->why : "the page is not loaded");
+            hb_http_reply_error(req, 404, "not_found", "%s", s ? s->why : "the page is not loaded");
         else
             hb_http_reply_error(req, 404, "not_found", "no route for %s %.200s", req->method,
                                 req->path);

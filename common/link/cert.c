@@ -92,16 +92,17 @@ static int s_render(const hb_cert_t *cert, bool secret, char *out, size_t outlen
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
     size_t n = 0;
-    int w = snprintf(out, outlen,
-                     "#   ****  Generated on %s by hallbus  ****\n"
-                     "#   ZeroMQ CURVE %s Certificate\n"
-                     "#   %s\n\n"
-                     "metadata\n",
-                     when, secret ? "**Secret**" : "Public",
-                     secret ? "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions."
-                            : "Exchange securely, or use a secure mechanism to verify the contents\n"
-                              "#   of this file after exchange. Store public certificates in your home\n"
-                              "#   directory, in the .curve subdirectory.");
+    int w = snprintf(
+        out, outlen,
+        "#   ****  Generated on %s by hallbus  ****\n"
+        "#   ZeroMQ CURVE %s Certificate\n"
+        "#   %s\n\n"
+        "metadata\n",
+        when, secret ? "**Secret**" : "Public",
+        secret ? "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions."
+               : "Exchange securely, or use a secure mechanism to verify the contents\n"
+                 "#   of this file after exchange. Store public certificates in your home\n"
+                 "#   directory, in the .curve subdirectory.");
     if (w < 0 || (size_t)w >= outlen)
         return HB_ETOOBIG;
     n = (size_t)w;
@@ -230,8 +231,8 @@ static int s_parse(const char *path, hb_cert_t *cert, bool *has_secret, char *er
             int mrc = hb_cert_set_meta(cert, p, value);
             if (mrc != 0) {
                 hb_errf(err, errlen, "%s:%d: metadata '%.32s' %s", path, lineno, p,
-                      mrc == HB_ETOOBIG ? "exceeds the number of entries allowed"
-                                        : "has a bad name or an oversized or unprintable value");
+                        mrc == HB_ETOOBIG ? "exceeds the number of entries allowed"
+                                          : "has a bad name or an oversized or unprintable value");
                 rc = HB_EPARSE;
             }
         } else if (section == CURVE) {

@@ -132,9 +132,8 @@ int hb_batch_pack(ProtobufCBinaryData *events, size_t n, uint8_t **out, size_t *
 static bool s_is_id_field(const char *name)
 {
     static const char *const ids[] = {
-        "ticket",        "service",  "counter",  "staff",        "complaint",
-        "device",        "by",       "services", "from_service", "to_service",
-        "business_type", "category", "currency",
+        "ticket",   "service",      "counter",    "staff",         "complaint", "device",   "by",
+        "services", "from_service", "to_service", "business_type", "category",  "currency",
     };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (strcmp(name, ids[i]) == 0)
@@ -143,8 +142,8 @@ static bool s_is_id_field(const char *name)
 }
 
 /* The rules every string of an event obeys, from JSON or from the wire. */
-static int s_check_string(const char *name, const char *kind, const char *s, size_t len,
-                          char *err, size_t errlen)
+static int s_check_string(const char *name, const char *kind, const char *s, size_t len, char *err,
+                          size_t errlen)
 {
     size_t max = s_is_id_field(name) ? HB_ID_MAX : HB_TEXT_MAX;
     if (memchr(s, '\0', len)) {
@@ -153,7 +152,7 @@ static int s_check_string(const char *name, const char *kind, const char *s, siz
     }
     if (len > max) {
         hb_errf(err, errlen, "%s of %s is %zu bytes long; at most %zu are allowed", name, kind, len,
-              max);
+                max);
         return HB_EINVAL;
     }
     if (!hb_utf8_valid(s, len)) {
@@ -205,24 +204,15 @@ static size_t s_elem_size(ProtobufCType t)
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return sizeof(int64_t);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_ENUM:
-        return sizeof(int);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return sizeof(int32_t);
+    case PROTOBUF_C_TYPE_FIXED64: return sizeof(int64_t);
+    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
+    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
+    case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
+    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
+    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+    default: return sizeof(int32_t);
     }
 }
 
@@ -258,7 +248,7 @@ static int s_set_integer(void *dst, const ProtobufCFieldDescriptor *fd, const js
     }
     if (x < lo || x > hi) {
         hb_errf(err, errlen, "%s of %s is out of range (%lld to %lld): %lld", name, kind, lo, hi,
-              (long long)x);
+                (long long)x);
         return HB_EINVAL;
     }
     if (is64 && is_unsigned)
@@ -335,8 +325,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return s_set_integer(dst, fd, v, kind, err, errlen);
+    case PROTOBUF_C_TYPE_FIXED64: return s_set_integer(dst, fd, v, kind, err, errlen);
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE:
         if (!json_is_number(v)) {
@@ -355,8 +344,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
         }
         *(protobuf_c_boolean *)dst = json_is_true(v);
         return 0;
-    case PROTOBUF_C_TYPE_ENUM:
-        return s_set_enum(dst, fd, v, kind, err, errlen);
+    case PROTOBUF_C_TYPE_ENUM: return s_set_enum(dst, fd, v, kind, err, errlen);
     case PROTOBUF_C_TYPE_STRING: {
         if (!json_is_string(v)) {
             hb_errf(err, errlen, "%s of %s must be a string", name, kind);
@@ -392,9 +380,7 @@ static int s_set_value(void *dst, const ProtobufCFieldDescriptor *fd, const json
         return s_fill_message(sub, v, name, NULL, NULL, depth + 1, err, errlen);
     }
     case PROTOBUF_C_TYPE_BYTES:
-    default:
-        hb_errf(err, errlen, "%s of %s cannot be given in JSON", name, kind);
-        return HB_EINVAL;
+    default: hb_errf(err, errlen, "%s of %s cannot be given in JSON", name, kind); return HB_EINVAL;
     }
 }
 
@@ -409,7 +395,7 @@ static int s_set_repeated(ProtobufCMessage *msg, const ProtobufCFieldDescriptor 
     size_t n = json_array_size(v);
     if (n > CODEC_REPEATED_MAX) {
         hb_errf(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind, n,
-              CODEC_REPEATED_MAX);
+                CODEC_REPEATED_MAX);
         return HB_EINVAL;
     }
     if (n == 0)
@@ -426,9 +412,9 @@ static int s_set_repeated(ProtobufCMessage *msg, const ProtobufCFieldDescriptor 
     for (size_t i = 0; i < n; i++) {
         void *slot = arr + i * esz;
         int rc = s_set_value(slot, fd, json_array_get(v, i), kind, depth, err, errlen);
-        bool allocated = (fd->type == PROTOBUF_C_TYPE_STRING ||
-                          fd->type == PROTOBUF_C_TYPE_MESSAGE) &&
-                         *(void **)slot != NULL;
+        bool allocated =
+            (fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_MESSAGE) &&
+            *(void **)slot != NULL;
         if (rc == 0 || allocated)
             *count = i + 1;
         if (rc != 0)
@@ -450,7 +436,7 @@ static int s_set_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd
             const ProtobufCFieldDescriptor *other =
                 protobuf_c_message_descriptor_get_field(msg->descriptor, *chosen);
             hb_errf(err, errlen, "%s and %s of %s are alternatives; give only one", fd->name,
-                  other ? other->name : "another field", kind);
+                    other ? other->name : "another field", kind);
             return HB_EINVAL;
         }
         *chosen = fd->id;
@@ -462,17 +448,16 @@ static int s_set_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd
 }
 
 static int s_fill_message(ProtobufCMessage *msg, const json_t *obj, const char *kind,
-                          const char *skip1, const char *skip2, int depth, char *err,
-                          size_t errlen)
+                          const char *skip1, const char *skip2, int depth, char *err, size_t errlen)
 {
     const ProtobufCMessageDescriptor *md = msg->descriptor;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         if ((skip1 && strcmp(key, skip1) == 0) || (skip2 && strcmp(key, skip2) == 0))
             continue;
-        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(md, key);
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(md, key);
         if (!fd) {
             hb_errf(err, errlen, "unknown field '%.64s' for %s", key, kind);
             return HB_EINVAL;
@@ -538,8 +523,8 @@ int hb_event_from_json(const json_t *obj, int64_t now_ms, int64_t max_future_ms,
         int64_t limit = now_ms > INT64_MAX - max_future_ms ? INT64_MAX : now_ms + max_future_ms;
         if (at > limit) {
             hb_errf(err, errlen,
-                  "\"at\" is %lld s ahead of the hall's clock; at most %lld s are allowed",
-                  (long long)((at - now_ms) / 1000), (long long)(max_future_ms / 1000));
+                    "\"at\" is %lld s ahead of the hall's clock; at most %lld s are allowed",
+                    (long long)((at - now_ms) / 1000), (long long)(max_future_ms / 1000));
             return HB_EINVAL;
         }
     }
@@ -610,8 +595,8 @@ static int s_check_message(const ProtobufCMessage *msg, const char *kind, int de
         size_t n = *(const size_t *)(base + fd->quantifier_offset);
         const char *arr = *(char *const *)(base + fd->offset);
         if (n > CODEC_REPEATED_MAX) {
-            hb_errf(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name, kind,
-                  n, CODEC_REPEATED_MAX);
+            hb_errf(err, errlen, "%s of %s has %zu elements; at most %d are allowed", fd->name,
+                    kind, n, CODEC_REPEATED_MAX);
             return HB_EINVAL;
         }
         for (size_t k = 0; k < n && arr; k++) {
@@ -644,25 +629,20 @@ static json_t *s_value_to_json(const ProtobufCFieldDescriptor *fd, const void *p
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)p);
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *)p);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer((json_int_t) * (const int64_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED64: return json_integer((json_int_t) * (const int64_t *)p);
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return hb_json_u64(*(const uint64_t *)p);
+    case PROTOBUF_C_TYPE_FIXED64: return hb_json_u64(*(const uint64_t *)p);
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
         double d = fd->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)p : *(const double *)p;
         return isfinite(d) ? json_real(d) : json_null(); /* JSON has no NaN */
     }
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)p);
     case PROTOBUF_C_TYPE_ENUM: {
         int value = *(const int *)p;
         const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(fd->descriptor, value);
@@ -745,11 +725,10 @@ json_t *hb_event_to_json(const Hallbus__Envelope *env)
 {
     char at[HB_RFC3339_MAX];
     hb_time_format(env->at_ms, at);
-    const ProtobufCFieldDescriptor *fd =
-        env->body_case == HALLBUS__ENVELOPE__BODY__NOT_SET
-            ? NULL
-            : protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor,
-                                                      env->body_case);
+    const ProtobufCFieldDescriptor *fd = env->body_case == HALLBUS__ENVELOPE__BODY__NOT_SET
+                                             ? NULL
+                                             : protobuf_c_message_descriptor_get_field(
+                                                   &hallbus__envelope__descriptor, env->body_case);
     const ProtobufCMessage *body =
         fd ? *(ProtobufCMessage *const *)((const char *)env + fd->offset) : NULL;
     json_t *o = json_object();

@@ -36,10 +36,7 @@ static bool s_key_ok(const char *z85)
     return strlen(z85) == 40 && zmq_z85_decode(raw, z85) != NULL;
 }
 
-static bool s_region_ok(const char *s)
-{
-    return hb_id_chars_ok(s, HB_ENROL_REGION_MAX - 1, "_-");
-}
+static bool s_region_ok(const char *s) { return hb_id_chars_ok(s, HB_ENROL_REGION_MAX - 1, "_-"); }
 
 static bool s_code_ok(const char *s)
 {
@@ -65,8 +62,8 @@ static bool s_nonce_ok(const char *s)
 /* ----------------------------------------------------------- requests ---- */
 
 int hb_enrol_request_init(hb_enrol_request_t *req, hb_enrol_kind_t kind, const char *hall,
-                          const char *public_key, const char *region, const char *code,
-                          char *err, size_t errlen)
+                          const char *public_key, const char *region, const char *code, char *err,
+                          size_t errlen)
 {
     memset(req, 0, sizeof *req);
     if (sodium_init() < 0)
@@ -115,12 +112,12 @@ static int s_format(const hb_enrol_request_t *req, bool proofs, char *out, size_
     if (n < 0 || (size_t)n >= outlen)
         return HB_ETOOBIG;
     size_t used = (size_t)n;
-#define APPEND(...)                                                                               \
-    do {                                                                                          \
-        int w_ = snprintf(out + used, outlen - used, __VA_ARGS__);                                \
-        if (w_ < 0 || (size_t)w_ >= outlen - used)                                                \
-            return HB_ETOOBIG;                                                                    \
-        used += (size_t)w_;                                                                       \
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        int w_ = snprintf(out + used, outlen - used, __VA_ARGS__);                                 \
+        if (w_ < 0 || (size_t)w_ >= outlen - used)                                                 \
+            return HB_ETOOBIG;                                                                     \
+        used += (size_t)w_;                                                                        \
     } while (0)
     if (req->region[0])
         APPEND("region = %s\n", req->region);
@@ -359,8 +356,8 @@ int hb_enrol_request_check_time(const hb_enrol_request_t *req, int64_t now_ms, c
                 when);
         return HB_ERANGE;
     }
-    int64_t max = req->kind == HB_ENROL_ROTATE ? HB_ENROL_ROTATE_MAX_AGE_MS
-                                               : HB_ENROL_REQUEST_MAX_AGE_MS;
+    int64_t max =
+        req->kind == HB_ENROL_ROTATE ? HB_ENROL_ROTATE_MAX_AGE_MS : HB_ENROL_REQUEST_MAX_AGE_MS;
     if (now_ms - req->created_ms > max) {
         hb_errf(err, errlen,
                 "the request is dated %s, older than %" PRId64 " minutes: make a new one", when,
@@ -398,8 +395,7 @@ static int s_prove_one(const unsigned char digest[32], const char *secret, const
 }
 
 int hb_enrol_request_prove(hb_enrol_request_t *req, const char *current_secret,
-                           const char *new_secret, const char *hq_public, char *err,
-                           size_t errlen)
+                           const char *new_secret, const char *hq_public, char *err, size_t errlen)
 {
     unsigned char digest[32];
     req->proof_current[0] = req->proof_new[0] = '\0';
@@ -559,8 +555,8 @@ int hb_enrol_cert_check(const hb_cert_t *cert, const char *issuer, int64_t now_m
     const char *region = hb_cert_meta(cert, "region"), *ser = hb_cert_meta(cert, "serial"),
                *nb = hb_cert_meta(cert, "not-before"), *na = hb_cert_meta(cert, "not-after"),
                *iss = hb_cert_meta(cert, "issuer");
-    static const char *const names[] = {"hall", "region", "serial", "not-before", "not-after",
-                                        "issuer"};
+    static const char *const names[] = {"hall",       "region",    "serial",
+                                        "not-before", "not-after", "issuer"};
     const char *vals[] = {hall, region, ser, nb, na, iss};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!vals[i]) {
@@ -580,16 +576,18 @@ int hb_enrol_cert_check(const hb_cert_t *cert, const char *issuer, int64_t now_m
     info->serial = serial;
     snprintf(info->region, sizeof info->region, "%s", region);
     if (issuer && strcmp(issuer, iss) != 0) {
-        hb_errf(err, errlen, "hall %s's certificate (serial %llu) is signed by %s, not by this "
-                "head office's signing key %s", hall, serial, iss, issuer);
+        hb_errf(err, errlen,
+                "hall %s's certificate (serial %llu) is signed by %s, not by this "
+                "head office's signing key %s",
+                hall, serial, iss, issuer);
         return HB_EAUTH;
     }
     unsigned char pk[32], sigraw[64];
     char text[1024];
     if (strlen(iss) != 40 || !zmq_z85_decode(pk, iss) || strlen(sig) != HB_ENROL_SIG_Z85 - 1 ||
         !zmq_z85_decode(sigraw, sig) ||
-        s_cert_text(hall, region, cert->public_key, serial, info->not_before_ms,
-                    info->not_after_ms, iss, text, sizeof text) != 0 ||
+        s_cert_text(hall, region, cert->public_key, serial, info->not_before_ms, info->not_after_ms,
+                    iss, text, sizeof text) != 0 ||
         crypto_sign_verify_detached(sigraw, (const unsigned char *)text, strlen(text), pk) != 0) {
         hb_errf(err, errlen, "hall %s's certificate (serial %llu) has a bad signature", hall,
                 serial);

@@ -100,25 +100,18 @@ const char *hb_anomaly_name(int anomaly)
 }
 
 /* The integer in a field of any integer type, widened; false for other types. */
-static bool s_integer(const ProtobufCFieldDescriptor *fd, const void *p, int64_t *out,
-                      bool *huge)
+static bool s_integer(const ProtobufCFieldDescriptor *fd, const void *p, int64_t *out, bool *huge)
 {
     *huge = false;
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        *out = *(const int32_t *)p;
-        return true;
+    case PROTOBUF_C_TYPE_SFIXED32: *out = *(const int32_t *)p; return true;
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        *out = *(const uint32_t *)p;
-        return true;
+    case PROTOBUF_C_TYPE_FIXED32: *out = *(const uint32_t *)p; return true;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        *out = *(const int64_t *)p;
-        return true;
+    case PROTOBUF_C_TYPE_SFIXED64: *out = *(const int64_t *)p; return true;
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64: {
         uint64_t u = *(const uint64_t *)p;
@@ -126,8 +119,7 @@ static bool s_integer(const ProtobufCFieldDescriptor *fd, const void *p, int64_t
         *out = *huge ? INT64_MAX : (int64_t)u;
         return true;
     }
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -166,8 +158,8 @@ static hb_anomaly_t s_apply(const field_rule_t *r, const ProtobufCMessage *msg, 
         case RULE_REQUIRED:
             if (s[0])
                 return HB_ANOMALY_NONE;
-            hb_errf(why, whylen, "%s of %s is empty; the event means nothing without it",
-                    r->field, r->kind);
+            hb_errf(why, whylen, "%s of %s is empty; the event means nothing without it", r->field,
+                    r->kind);
             return HB_ANOMALY_MISSING;
         case RULE_CURRENCY:
             if (s_currency_ok(s))
@@ -182,8 +174,7 @@ static hb_anomaly_t s_apply(const field_rule_t *r, const ProtobufCMessage *msg, 
             hb_errf(why, whylen, "%s of %s is '%.16s'; it must be a date YYYY-MM-DD", r->field,
                     r->kind, s);
             return HB_ANOMALY_FORMAT;
-        default:
-            return HB_ANOMALY_NONE;
+        default: return HB_ANOMALY_NONE;
         }
     }
     int64_t v;
@@ -225,8 +216,9 @@ static hb_anomaly_t s_check_time(int64_t at, const hb_event_clock_t *clock, char
     if (clock && clock->max_future_ms >= 0 && clock->now_ms > 0 &&
         at - clock->now_ms > clock->max_future_ms) {
         hb_time_format(at, when);
-        hb_errf(why, whylen, "at is %s, %" PRId64 " s ahead of the receiver's clock; at most %" PRId64
-                             " s are allowed",
+        hb_errf(why, whylen,
+                "at is %s, %" PRId64 " s ahead of the receiver's clock; at most %" PRId64
+                " s are allowed",
                 when, (at - clock->now_ms) / 1000, clock->max_future_ms / 1000);
         return HB_ANOMALY_TIME_AHEAD;
     }
@@ -244,8 +236,8 @@ hb_event_class_t hb_event_classify(const Hallbus__Envelope *env, const hb_event_
     if (!clock || clock->max_future_ms >= 0)
         a = s_check_time(env->at_ms, clock, why, whylen);
     if (a == HB_ANOMALY_NONE && env->body_case != HALLBUS__ENVELOPE__BODY__NOT_SET) {
-        const ProtobufCFieldDescriptor *bfd = protobuf_c_message_descriptor_get_field(
-            &hallbus__envelope__descriptor, env->body_case);
+        const ProtobufCFieldDescriptor *bfd =
+            protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor, env->body_case);
         const ProtobufCMessage *body =
             bfd ? *(ProtobufCMessage *const *)((const char *)env + bfd->offset) : NULL;
         for (size_t i = 0; body && i < RULES_N && a == HB_ANOMALY_NONE; i++)

@@ -115,8 +115,8 @@ static const json_t *s_need(const json_t *obj, const char *path, const char *nam
     return v;
 }
 
-static int s_date(const json_t *obj, const char *name, const char *path, int32_t *out,
-                  char *err, size_t errlen)
+static int s_date(const json_t *obj, const char *name, const char *path, int32_t *out, char *err,
+                  size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
     const json_t *v = s_need(obj, path, name, p, err, errlen);
@@ -166,7 +166,7 @@ static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c,
     }
     size_t i;
     const json_t *v;
-    json_array_foreach(a, i, v) {
+    json_array_foreach (a, i, v) {
         char ip[HB_JSON_PATH_MAX];
         hb_json_pathf(ip, sizeof ip, "%s[%zu]", p, i);
         hb_cal_channel_t ch;
@@ -196,7 +196,7 @@ static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, ch
     }
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)t, key, v) {
+    json_object_foreach ((json_t *)t, key, v) {
         char kp[HB_JSON_PATH_MAX];
         hb_json_path(kp, sizeof kp, p, key);
         hb_cal_channel_t ch;
@@ -253,8 +253,8 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
         char ep[HB_JSON_PATH_MAX], mp[HB_JSON_PATH_MAX];
         hb_json_pathf(ep, sizeof ep, "%s[%zu]", p, i);
         const json_t *e = json_array_get(a, i);
-        int rc = hb_json_object_known(e, members, NULL, ep, NULL, "{question, answer}", err,
-                                      errlen);
+        int rc =
+            hb_json_object_known(e, members, NULL, ep, NULL, "{question, answer}", err, errlen);
         if (rc != 0)
             return rc;
         c->n_faq = i + 1; /* so that a failure below frees this entry too */
@@ -287,8 +287,8 @@ static int s_campaign_parse(const json_t *obj, const char *const *extra, const c
                             hb_cal_campaign_t *c, char *err, size_t errlen)
 {
     static const char *const members[] = {
-        "id", "title", "level", "start", "end", "products", "business_types",
-        "segment", "channels", "texts", "faq", NULL};
+        "id",      "title",    "level", "start", "end", "products", "business_types",
+        "segment", "channels", "texts", "faq",   NULL};
     char p[HB_JSON_PATH_MAX];
     int rc = hb_json_object_known(obj, members, extra, path, "campaign", NULL, err, errlen);
     if (rc != 0)
@@ -532,8 +532,9 @@ static int s_slice_header(uint64_t version, const char *hall, char *err, size_t 
     return 0;
 }
 
-int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign_t *const *campaigns,
-                       size_t n, json_t **out, char *err, size_t errlen)
+int hb_cal_slice_build(uint64_t version, const char *hall,
+                       const hb_cal_campaign_t *const *campaigns, size_t n, json_t **out, char *err,
+                       size_t errlen)
 {
     *out = NULL;
     int rc = s_slice_header(version, hall, err, errlen);
@@ -598,8 +599,8 @@ static int s_term_parse(const json_t *e, const char *p, const hb_cal_slice_t *s,
                         char *err, size_t errlen)
 {
     static const char *const members[] = {"term", "definition", "examples", "campaigns", NULL};
-    int rc = hb_json_object_known(e, members, NULL, p, NULL, "{term, definition, examples, campaigns}",
-                                  err, errlen);
+    int rc = hb_json_object_known(e, members, NULL, p, NULL,
+                                  "{term, definition, examples, campaigns}", err, errlen);
     if (rc != 0)
         return rc;
     char mp[HB_JSON_PATH_MAX];
@@ -650,7 +651,8 @@ static int s_term_parse(const json_t *e, const char *p, const hb_cal_slice_t *s,
     for (size_t i = 0; i < n; i++) {
         char ep[HB_JSON_PATH_MAX];
         hb_json_pathf(ep, sizeof ep, "%s[%zu]", mp, i);
-        if ((rc = s_id(json_array_get(v, i), HB_CAL_ID_MAX - 1, false, ep, &text, err, errlen)) != 0)
+        if ((rc = s_id(json_array_get(v, i), HB_CAL_ID_MAX - 1, false, ep, &text, err, errlen)) !=
+            0)
             return rc;
         if (!hb_cal_slice_find(s, text)) {
             hb_errf(err, errlen, "%s: \"%s\" is no campaign of the slice", ep, text);
@@ -699,8 +701,8 @@ static int s_terms_parse(const json_t *list, hb_cal_slice_t *s, char *err, size_
 
 json_t *hb_cal_term_to_json(const hb_cal_term_t *t)
 {
-    json_t *o = json_pack("{s:s, s:s, s:[]}", "term", t->term, "definition", t->definition,
-                          "examples");
+    json_t *o =
+        json_pack("{s:s, s:s, s:[]}", "term", t->term, "definition", t->definition, "examples");
     json_t *ex = o ? json_object_get(o, "examples") : NULL;
     for (size_t i = 0; ex && i < t->n_examples; i++) {
         if (json_array_append_new(ex, json_string(t->examples[i])) != 0) {

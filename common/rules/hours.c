@@ -125,16 +125,11 @@ static bool s_walk_next(s_walk_t *w, int64_t *a, int64_t *b)
 const char *hb_closed_reason_name(hb_closed_reason_t r)
 {
     switch (r) {
-    case HB_OPEN_NOW:
-        return "open";
-    case HB_CLOSED_OUTSIDE_HOURS:
-        return "outside_hours";
-    case HB_CLOSED_WEEKDAY:
-        return "closed_weekday";
-    case HB_CLOSED_SPECIAL_DAY:
-        return "holiday";
-    case HB_CLOSED_CLOSURE:
-        return "closure";
+    case HB_OPEN_NOW: return "open";
+    case HB_CLOSED_OUTSIDE_HOURS: return "outside_hours";
+    case HB_CLOSED_WEEKDAY: return "closed_weekday";
+    case HB_CLOSED_SPECIAL_DAY: return "holiday";
+    case HB_CLOSED_CLOSURE: return "closure";
     }
     return "unknown";
 }

@@ -29,7 +29,7 @@ static const char *const s_priorities[HB_POLICY_PRIORITIES] = {"*", "normal", "v
                                                                "appointment"};
 static const char *const s_severities[HB_POLICY_SEVERITIES] = {"*", "low", "medium", "high",
                                                                "critical"};
-static const char *const s_echannels[] = {"app",    "web",   "sms", "phone",
+static const char *const s_echannels[] = {"app",   "web",    "sms",   "phone",
                                           "email", "wechat", "kiosk", NULL};
 static const char *const s_overlaps[] = {"warning", "error", NULL};
 
@@ -285,21 +285,14 @@ static const char *s_type_name(const json_t *v)
     if (!v)
         return "missing";
     switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number with a fraction";
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number with a fraction";
     case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
     }
     return "something else";
 }
@@ -324,8 +317,8 @@ static int s_check_hours(const json_t *v, const char *path, char *err, size_t er
         return HB_EINVAL;
     }
     if (json_array_size(v) > HB_POLICY_INTERVALS) {
-        hb_errf(err, errlen, "%s has %zu intervals; a day has at most %d", path,
-                json_array_size(v), HB_POLICY_INTERVALS);
+        hb_errf(err, errlen, "%s has %zu intervals; a day has at most %d", path, json_array_size(v),
+                HB_POLICY_INTERVALS);
         return HB_EINVAL;
     }
     uint16_t prev_to = 0;
@@ -380,8 +373,8 @@ static int s_check_names(const s_node_t *node, const json_t *v, const char *path
         }
         for (size_t k = 0; k < i; k++) {
             if (strcmp(s, json_string_value(json_array_get(v, k))) == 0) {
-                hb_errf(err, errlen, "%s[%zu] (\"%s\") appears twice; each may be named once",
-                        path, i, s);
+                hb_errf(err, errlen, "%s[%zu] (\"%s\") appears twice; each may be named once", path,
+                        i, s);
                 return HB_EINVAL;
             }
         }
@@ -393,10 +386,7 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
                         char *err, size_t errlen);
 
 /* A device name: the codec's ids, [A-Za-z0-9_.-]{1,64}. */
-static bool s_is_device(const char *s)
-{
-    return hb_id_chars_ok(s, HB_POLICY_DEVICE_MAX - 1, ".");
-}
+static bool s_is_device(const char *s) { return hb_id_chars_ok(s, HB_POLICY_DEVICE_MAX - 1, "."); }
 
 static bool s_is_token_id(const char *s)
 {
@@ -433,12 +423,11 @@ static int s_check_revoked(const s_node_t *node, const json_t *v, const char *pa
             hb_errf(err, errlen, "%s[%zu] must be %s", path, i, shape);
             return HB_EINVAL;
         }
-        json_object_foreach((json_t *)e, key, m)
-        {
+        json_object_foreach ((json_t *)e, key, m) {
             if (strcmp(key, "device") != 0 && strcmp(key, "token") != 0 &&
                 strcmp(key, "paired_before") != 0) {
-                hb_errf(err, errlen, "%s[%zu].%.64s is not a member; an entry is %s", path, i,
-                        key, shape);
+                hb_errf(err, errlen, "%s[%zu].%.64s is not a member; an entry is %s", path, i, key,
+                        shape);
                 return HB_EINVAL;
             }
         }
@@ -468,8 +457,8 @@ static int s_check_revoked(const s_node_t *node, const json_t *v, const char *pa
         int64_t at;
         if (before && (token || !json_is_string(before) ||
                        hb_time_parse(json_string_value(before), &at) != 0 || at <= 0)) {
-            hb_errf(err, errlen, "%s[%zu].paired_before must be an RFC 3339 time after 1970%s", path, i,
-                    token ? ", and goes with a device, not a token" : "");
+            hb_errf(err, errlen, "%s[%zu].paired_before must be an RFC 3339 time after 1970%s",
+                    path, i, token ? ", and goes with a device, not a token" : "");
             return HB_EINVAL;
         }
         for (size_t k = 0; k < i; k++) {
@@ -478,8 +467,8 @@ static int s_check_revoked(const s_node_t *node, const json_t *v, const char *pa
             const char *ot = s_string(json_object_get(o, "token"));
             if ((device && od && strcmp(device, od) == 0) ||
                 (token && ot && strcmp(token, ot) == 0)) {
-                hb_errf(err, errlen, "%s[%zu] (%s) appears twice; each may be named once", path,
-                        i, device ? device : token);
+                hb_errf(err, errlen, "%s[%zu] (%s) appears twice; each may be named once", path, i,
+                        device ? device : token);
                 return HB_EINVAL;
             }
         }
@@ -497,8 +486,7 @@ static int s_check_object(const s_node_t *node, const json_t *v, const char *pat
     }
     const char *key;
     json_t *member;
-    json_object_foreach((json_t *)v, key, member)
-    {
+    json_object_foreach ((json_t *)v, key, member) {
         char sub[POLICY_PATH_MAX];
         s_join(sub, sizeof sub, path, key);
         const s_node_t *row = NULL;
@@ -546,8 +534,7 @@ static int s_check_map(const s_node_t *node, const json_t *v, const char *path, 
     }
     const char *key;
     json_t *member;
-    json_object_foreach((json_t *)v, key, member)
-    {
+    json_object_foreach ((json_t *)v, key, member) {
         char sub[POLICY_PATH_MAX];
         s_join(sub, sizeof sub, path, key);
         if (!node->key_ok(key)) {
@@ -570,10 +557,8 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
     if (json_is_null(v) && path[0])
         return 0;
     switch (node->kind) {
-    case K_OBJECT:
-        return s_check_object(node, v, path, complete, err, errlen);
-    case K_MAP:
-        return s_check_map(node, v, path, complete, err, errlen);
+    case K_OBJECT: return s_check_object(node, v, path, complete, err, errlen);
+    case K_MAP: return s_check_map(node, v, path, complete, err, errlen);
     case K_INT:
         if (!json_is_integer(v) || json_integer_value(v) < node->lo ||
             json_integer_value(v) > node->hi) {
@@ -602,8 +587,8 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
         const hb_tz_t *tz;
         char why[400];
         if (!s) {
-            hb_errf(err, errlen, "%s must be a zone name such as \"Europe/Berlin\", not %s",
-                    path, s_type_name(v));
+            hb_errf(err, errlen, "%s must be a zone name such as \"Europe/Berlin\", not %s", path,
+                    s_type_name(v));
             return HB_EINVAL;
         }
         if (hb_tz_get(s, &tz, why, sizeof why) != 0) {
@@ -612,13 +597,10 @@ static int s_check_node(const s_node_t *node, const json_t *v, const char *path,
         }
         return 0;
     }
-    case K_HOURS:
-        return s_check_hours(v, path, err, errlen);
-    case K_REVOKED:
-        return s_check_revoked(node, v, path, err, errlen);
+    case K_HOURS: return s_check_hours(v, path, err, errlen);
+    case K_REVOKED: return s_check_revoked(node, v, path, err, errlen);
     case K_HALLS:
-    case K_ECHANNELS:
-        return s_check_names(node, v, path, err, errlen);
+    case K_ECHANNELS: return s_check_names(node, v, path, err, errlen);
     case K_DATE: {
         const char *s = s_string(v);
         int32_t d;
@@ -674,8 +656,10 @@ static int s_closure_extra(const json_t *obj, const char *path, bool complete, c
     if (json_is_string(from) && json_is_string(to) &&
         hb_date_parse(json_string_value(from), &a) == 0 &&
         hb_date_parse(json_string_value(to), &b) == 0 && b < a) {
-        hb_errf(err, errlen, "%s.to (%s) is before %s.from (%s); a closure ends on or after its "
-                "first day", path, json_string_value(to), path, json_string_value(from));
+        hb_errf(err, errlen,
+                "%s.to (%s) is before %s.from (%s); a closure ends on or after its "
+                "first day",
+                path, json_string_value(to), path, json_string_value(from));
         return HB_EINVAL;
     }
     return 0;
@@ -701,8 +685,7 @@ static json_t *s_merge(const json_t *wider, const json_t *narrower, int depth)
         return NULL;
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)narrower, key, value)
-    {
+    json_object_foreach ((json_t *)narrower, key, value) {
         if (json_is_null(value)) {
             json_object_del(out, key);
             continue;
@@ -790,8 +773,7 @@ static void s_deadlines_from(const json_t *v, int64_t out[HB_POLICY_SEVERITIES])
 {
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)v, key, value)
-    {
+    json_object_foreach ((json_t *)v, key, value) {
         int sev = hb_name_find(s_severities, HB_POLICY_SEVERITIES, key);
         if (sev >= 0)
             out[sev] = json_integer_value(value);
@@ -815,8 +797,7 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     p->special = calloc(json_object_size(special) + 1, sizeof *p->special);
     if (!p->special)
         goto oom;
-    json_object_foreach((json_t *)special, key, value)
-    {
+    json_object_foreach ((json_t *)special, key, value) {
         hb_special_day_t *s = &p->special[p->n_special++];
         hb_date_parse(key, &s->day);
         /* A special day that names no hours is a holiday: closed. */
@@ -829,8 +810,7 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     p->closures = calloc(json_object_size(closures) + 1, sizeof *p->closures);
     if (!p->closures)
         goto oom;
-    json_object_foreach((json_t *)closures, key, value)
-    {
+    json_object_foreach ((json_t *)closures, key, value) {
         hb_closure_t *c = &p->closures[p->n_closures++];
         snprintf(c->id, sizeof c->id, "%s", key);
         hb_date_parse(json_string_value(json_object_get(value, "from")), &c->from_day);
@@ -841,16 +821,14 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     }
     qsort(p->closures, p->n_closures, sizeof *p->closures, s_cmp_closure);
 
-    p->n_divert = s_ids_from(json_object_get(doc, "divert_to"), p->divert_to,
-                             HB_POLICY_DIVERT_MAX);
+    p->n_divert = s_ids_from(json_object_get(doc, "divert_to"), p->divert_to, HB_POLICY_DIVERT_MAX);
 
     const json_t *sla = json_object_get(doc, "sla");
     const json_t *waits = json_object_get(sla, "max_wait_s");
     p->wait = calloc(json_object_size(waits) + 1, sizeof *p->wait);
     if (!p->wait)
         goto oom;
-    json_object_foreach((json_t *)waits, key, value)
-    {
+    json_object_foreach ((json_t *)waits, key, value) {
         hb_wait_rule_t *w = &p->wait[p->n_wait];
         if (s_wait_key(key, w->service, &w->priority)) {
             w->max_wait_s = json_integer_value(value);
@@ -892,8 +870,7 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     p->appt = calloc(json_object_size(appts) + 1, sizeof *p->appt);
     if (!p->appt)
         goto oom;
-    json_object_foreach((json_t *)appts, key, value)
-    {
+    json_object_foreach ((json_t *)appts, key, value) {
         hb_appt_rule_t *a = &p->appt[p->n_appt++];
         snprintf(a->service, sizeof a->service, "%s", key);
         a->slot_s = json_integer_value(json_object_get(value, "slot_s"));
@@ -1053,13 +1030,13 @@ json_t *hb_policy_to_json(const hb_policy_t *p)
     json_t *ech = json_array();
     for (size_t i = 0; ech && i < p->n_echannels; i++)
         json_array_append_new(ech, json_string(p->echannels[i]));
-    json_object_set_new(doc, "diversion",
-                        json_pack("{s:I, s:o}", "threshold", (json_int_t)p->diversion_threshold,
-                                  "echannels", ech));
+    json_object_set_new(
+        doc, "diversion",
+        json_pack("{s:I, s:o}", "threshold", (json_int_t)p->diversion_threshold, "echannels", ech));
     json_object_set_new(doc, "campaigns",
-                        json_pack("{s:i, s:i, s:s}", "max_concurrent",
-                                  p->max_concurrent_campaigns, "lead_days", p->lead_days,
-                                  "city_overlap", p->city_overlap_error ? "error" : "warning"));
+                        json_pack("{s:i, s:i, s:s}", "max_concurrent", p->max_concurrent_campaigns,
+                                  "lead_days", p->lead_days, "city_overlap",
+                                  p->city_overlap_error ? "error" : "warning"));
     json_object_set_new(doc, "alerts",
                         json_pack("{s:I, s:I}", "device_fault_s", (json_int_t)p->device_fault_s,
                                   "not_open_grace_s", (json_int_t)p->not_open_grace_s));

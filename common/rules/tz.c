@@ -159,8 +159,8 @@ typedef enum tz_date_form {
 
 typedef struct tz_date {
     tz_date_form_t form;
-    int n;       /* TZ_DATE_JULIAN and TZ_DATE_ZERO */
-    int m, w, d; /* TZ_DATE_MONTH; d is 0 for Sunday, as POSIX counts */
+    int n;        /* TZ_DATE_JULIAN and TZ_DATE_ZERO */
+    int m, w, d;  /* TZ_DATE_MONTH; d is 0 for Sunday, as POSIX counts */
     int32_t secs; /* local time of the change, -167h..167h */
 } tz_date_t;
 
@@ -212,8 +212,8 @@ static bool s_abbrev(tz_text_t *t)
     size_t n = 0;
     if (*t->p == '<') {
         t->p++;
-        while ((*t->p >= 'A' && *t->p <= 'Z') || (*t->p >= 'a' && *t->p <= 'z') ||
-               s_digit(*t->p) || *t->p == '+' || *t->p == '-') {
+        while ((*t->p >= 'A' && *t->p <= 'Z') || (*t->p >= 'a' && *t->p <= 'z') || s_digit(*t->p) ||
+               *t->p == '+' || *t->p == '-') {
             t->p++;
             n++;
         }
@@ -348,12 +348,8 @@ static int64_t s_rule_local(const tz_date_t *d, int64_t y)
 {
     int64_t jan1 = s_days_from_civil64(y, 1, 1), day;
     switch (d->form) {
-    case TZ_DATE_JULIAN:
-        day = jan1 + d->n - 1 + (s_leap(y) && d->n >= 60 ? 1 : 0);
-        break;
-    case TZ_DATE_ZERO:
-        day = jan1 + d->n;
-        break;
+    case TZ_DATE_JULIAN: day = jan1 + d->n - 1 + (s_leap(y) && d->n >= 60 ? 1 : 0); break;
+    case TZ_DATE_ZERO: day = jan1 + d->n; break;
     default: {
         int64_t first = s_days_from_civil64(y, d->m, 1);
         /* hb_weekday counts from Monday; POSIX's d from Sunday. */
@@ -502,8 +498,8 @@ static int s_header(const uint8_t *buf, size_t len, size_t pos, char *version, t
     /* Counts beyond these could not fit the bounded file anyway; refusing
      * them here keeps every size computation below far from overflow. */
     if (c->type == 0 || c->type > TZ_TYPES_MAX || c->chars == 0 || c->time > TZ_FILE_MAX ||
-        c->chars > TZ_FILE_MAX || c->leap > TZ_FILE_MAX ||
-        (c->isstd != 0 && c->isstd != c->type) || (c->isut != 0 && c->isut != c->type)) {
+        c->chars > TZ_FILE_MAX || c->leap > TZ_FILE_MAX || (c->isstd != 0 && c->isstd != c->type) ||
+        (c->isut != 0 && c->isut != c->type)) {
         *why = "its header's counts are inconsistent";
         return HB_EPARSE;
     }
@@ -651,7 +647,8 @@ static int s_read_file(const char *path, uint8_t **out, size_t *out_len, char *w
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        snprintf(why, whylen, "%s", e == ENOENT || e == ENOTDIR ? "no such zone file" : strerror(e));
+        snprintf(why, whylen, "%s",
+                 e == ENOENT || e == ENOTDIR ? "no such zone file" : strerror(e));
         return e == ENOENT || e == ENOTDIR ? HB_ENOTFOUND : HB_EIO;
     }
     int rc = 0;
@@ -738,8 +735,10 @@ static int s_name_check(const char *name, char *err, size_t errlen)
         return HB_EINVAL;
     }
     if (name[0] == '/') {
-        hb_errf(err, errlen, "time zone '%s': a zone name is relative to the zone folder, "
-                "not an absolute path", name);
+        hb_errf(err, errlen,
+                "time zone '%s': a zone name is relative to the zone folder, "
+                "not an absolute path",
+                name);
         return HB_EINVAL;
     }
     if (strstr(name, "..")) {

@@ -30,7 +30,7 @@ struct hq_alerting {
     HB_VEC(link_state_t) links; /* by hall number */
     size_t cursor;
     int64_t started_ms;
-    bool counted; /* the board got the restored open counts */
+    bool counted;             /* the board got the restored open counts */
     HB_VEC(uint32_t) touched; /* halls whose alerts changed in the round */
     hq_alerting_change_fn listener;
     void *listener_arg;
@@ -181,7 +181,8 @@ void hq_alerting_tick(hq_alerting_t *a)
     size_t total = hq_halls_count(a->halls);
     if (total == 0)
         return;
-    size_t slice = (total + (size_t)a->cfg.rounds_per_second - 1) / (size_t)a->cfg.rounds_per_second;
+    size_t slice =
+        (total + (size_t)a->cfg.rounds_per_second - 1) / (size_t)a->cfg.rounds_per_second;
     int64_t now = hb_now_ms();
     if (alertstore_batch_begin(a->store) != 0)
         return;
@@ -206,14 +207,13 @@ void hq_alerting_tick(hq_alerting_t *a)
         int64_t opening_start;
         /* The hall's place by the index it caches, not by its id. */
         int32_t idx = hq_control_org_index(a->ctl, h->id, &h->org_gen, &h->org_index);
-        const hb_policy_t *p = hq_control_opening_at(a->ctl, idx, now, ALERTS_OPENING_BACK_DAYS,
-                                                     &oi, &opening_start);
+        const hb_policy_t *p =
+            hq_control_opening_at(a->ctl, idx, now, ALERTS_OPENING_BACK_DAYS, &oi, &opening_start);
         alert_set_t set;
         set.n = set.dropped = 0;
         if (p)
             alerts_eval_opening(hq_live_state(a->live, h->num), p, &a->cfg.params, online,
-                                ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start,
-                                &set);
+                                ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start, &set);
         s_link_facts(a, h);
         alerts_link_t link = {.blocked_code = h->blocked_code,
                               .blocked_seq = h->blocked_seq,
@@ -271,8 +271,8 @@ void hq_alerting_self(hq_alerting_t *a, const alert_set_t *set)
 {
     if (alertstore_batch_begin(a->store) != 0)
         return;
-    int rc = alertstore_apply(a->store, HQ_ALERTS_SELF_NUM, HQ_ALERTS_SELF_ID, set, hb_now_ms(),
-                              NULL);
+    int rc =
+        alertstore_apply(a->store, HQ_ALERTS_SELF_NUM, HQ_ALERTS_SELF_ID, set, hb_now_ms(), NULL);
     if (rc == 0)
         rc = alertstore_batch_commit(a->store, s_on_change, a);
     else

@@ -23,10 +23,10 @@ typedef struct hq_alerting_config {
     const char *dir; /* the alert store's folder */
     alerts_params_t params;
     int64_t retention_ms;
-    int rounds_per_second; /* the caller's tick rate: each hall once per second */
-    hq_store_t *store;     /* read for the reason of a hall's last flagged event */
+    int rounds_per_second;   /* the caller's tick rate: each hall once per second */
+    hq_store_t *store;       /* read for the reason of a hall's last flagged event */
     hq_downlink_t *downlink; /* what halls refused (document_refused); may be NULL */
-    hq_zap_t *zap;         /* the halls' certificates, for cert_expiring (NULL: none) */
+    hq_zap_t *zap;           /* the halls' certificates, for cert_expiring (NULL: none) */
 } hq_alerting_config_t;
 
 int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls_t *halls,

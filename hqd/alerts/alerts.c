@@ -35,30 +35,56 @@ static const struct {
     {ALERT_STREAM_CONFLICT, "stream_conflict", "seq", {{NULL}, "seq", NULL, ALERT_SEV_CRITICAL}},
     {ALERT_CLOCK_SKEW, "clock_skew", "s", {{NULL}, "skew_s", "limit_s", ALERT_SEV_WARNING}},
     {ALERT_EVENT_ANOMALY, "event_anomaly", "events", {{NULL}, "events", NULL, ALERT_SEV_WARNING}},
-    {ALERT_HALL_NOT_OPEN, "hall_not_open", "s",
+    {ALERT_HALL_NOT_OPEN,
+     "hall_not_open",
+     "s",
      {{NULL}, "since_opening_s", "grace_s", ALERT_SEV_CRITICAL}},
-    {ALERT_NO_COUNTER_OPEN, "no_counter_open", "s", {{NULL}, "for_s", "grace_s", ALERT_SEV_CRITICAL}},
-    {ALERT_WAIT_SLA, "wait_sla", "s", {{"service", "priority"}, "wait_s", "limit_s", ALERT_SEV_WARNING}},
-    {ALERT_DIVERSION, "diversion", "customers", {{"service"}, "waiting", "threshold", ALERT_SEV_INFO}},
+    {ALERT_NO_COUNTER_OPEN,
+     "no_counter_open",
+     "s",
+     {{NULL}, "for_s", "grace_s", ALERT_SEV_CRITICAL}},
+    {ALERT_WAIT_SLA,
+     "wait_sla",
+     "s",
+     {{"service", "priority"}, "wait_s", "limit_s", ALERT_SEV_WARNING}},
+    {ALERT_DIVERSION,
+     "diversion",
+     "customers",
+     {{"service"}, "waiting", "threshold", ALERT_SEV_INFO}},
     {ALERT_DEVICE_FAULT, "device_fault", "s", {{"device"}, "for_s", "limit_s", ALERT_SEV_WARNING}},
     /* Beside device_fault, which it precedes in a day: a device the
      * opening found failed or did not check. */
-    {ALERT_OPENING_DEVICE_CHECK, "opening_device_check", "s",
+    {ALERT_OPENING_DEVICE_CHECK,
+     "opening_device_check",
+     "s",
      {{"device"}, "open_s", NULL, ALERT_SEV_WARNING}},
-    {ALERT_COMPLAINT_ACK_OVERDUE, "complaint_ack_overdue", "s",
+    {ALERT_COMPLAINT_ACK_OVERDUE,
+     "complaint_ack_overdue",
+     "s",
      {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
-    {ALERT_COMPLAINT_RESOLVE_OVERDUE, "complaint_resolve_overdue", "s",
+    {ALERT_COMPLAINT_RESOLVE_OVERDUE,
+     "complaint_resolve_overdue",
+     "s",
      {{"complaint"}, "overdue_s", "allowance_s", ALERT_SEV_WARNING}},
     /* Added last, so that no kind above changes its rank. */
-    {ALERT_DISK_NEARLY_FULL, "disk_nearly_full", "%",
+    {ALERT_DISK_NEARLY_FULL,
+     "disk_nearly_full",
+     "%",
      {{"resource"}, "free_percent", "min_free_percent", ALERT_SEV_CRITICAL}},
-    {ALERT_HALL_DISK_FULL, "hall_disk_full", "events",
+    {ALERT_HALL_DISK_FULL,
+     "hall_disk_full",
+     "events",
      {{NULL}, "refused_events", NULL, ALERT_SEV_CRITICAL}},
     /* The subject is the document's kind and the hall's reason, so that
      * the page words the alert with the reason in it. */
-    {ALERT_DOCUMENT_REFUSED, "document_refused", "version",
+    {ALERT_DOCUMENT_REFUSED,
+     "document_refused",
+     "version",
      {{"document", "reason"}, "version", NULL, ALERT_SEV_WARNING}},
-    {ALERT_CERT_EXPIRING, "cert_expiring", "s", {{NULL}, "expires_in_s", "warn_s", ALERT_SEV_WARNING}},
+    {ALERT_CERT_EXPIRING,
+     "cert_expiring",
+     "s",
+     {{NULL}, "expires_in_s", "warn_s", ALERT_SEV_WARNING}},
 };
 
 #define KINDS_N (sizeof s_kinds / sizeof s_kinds[0])
@@ -181,7 +207,8 @@ static void s_set_put(alert_set_t *set, const alert_t *a)
 
 /* Formats into a bounded field, cutting where a UTF-8 character starts so
  * that the text stays valid for JSON (ids and device details are UTF-8). */
-static void s_text(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void s_text(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void s_text(char *dst, size_t cap, const char *fmt, ...)
 {
@@ -217,7 +244,7 @@ static bool s_opening(const hb_policy_t *p, int64_t t, int64_t *start)
 /* ------------------------------------------------------------ rules ---- */
 
 typedef struct ctx {
-    const hb_hall_state_t *s; /* NULL: nothing mirrored */
+    const hb_hall_state_t *s;   /* NULL: nothing mirrored */
     const hb_hall_figures_t *f; /* the state's figures (figures.h) when `s` */
     const hb_policy_t *p;
     const alerts_params_t *params;
@@ -292,8 +319,8 @@ static void s_hall_not_open(ctx_t *c)
     char when[HB_RFC3339_MAX];
     hb_time_format(c->opening_start, when);
     s_text(a.detail, sizeof a.detail,
-           "open since %s by its hours, but no counter has opened for %" PRId64
-           " s (grace %" PRId64 " s)",
+           "open since %s by its hours, but no counter has opened for %" PRId64 " s (grace %" PRId64
+           " s)",
            when, a.value, a.threshold);
     s_set_put(c->out, &a);
 }
@@ -408,9 +435,8 @@ static void s_device_fault(ctx_t *c)
         if (!hb_enum_name(&hallbus__device_state__descriptor, d->state, state, sizeof state))
             snprintf(state, sizeof state, "state %d", d->state);
         s_text(a.subject, sizeof a.subject, "%s", d->id);
-        s_text(a.detail, sizeof a.detail,
-               "%s %s is %s for %" PRId64 " s (limit %" PRId64 " s)%s%s", kind, d->id, state,
-               a.value, a.threshold, d->detail[0] ? ": " : "", d->detail);
+        s_text(a.detail, sizeof a.detail, "%s %s is %s for %" PRId64 " s (limit %" PRId64 " s)%s%s",
+               kind, d->id, state, a.value, a.threshold, d->detail[0] ? ": " : "", d->detail);
         s_set_put(c->out, &a);
     }
 }
@@ -496,9 +522,9 @@ static void s_complaint_resolve(ctx_t *c)
 /* One row per kind; the order does not matter (the set sorts), but reads
  * as the kinds do. */
 static void (*const s_rules[])(ctx_t *c) = {
-    s_hall_offline, s_hall_not_open, s_no_counter_open,   s_wait_sla,
-    s_diversion,    s_device_fault,  s_complaint_ack, s_complaint_resolve,
-    s_opening_device_check,
+    s_hall_offline,  s_hall_not_open,     s_no_counter_open,
+    s_wait_sla,      s_diversion,         s_device_fault,
+    s_complaint_ack, s_complaint_resolve, s_opening_device_check,
 };
 
 void alerts_eval(const hb_hall_state_t *s, const hb_policy_t *p, const alerts_params_t *params,
@@ -521,8 +547,14 @@ void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
     }
     out->n = 0;
     out->dropped = 0;
-    ctx_t c = {.s = s, .p = p, .params = params, .online = online, .link_since = link_since_ms,
-               .now = now_ms, .t = now_ms, .out = out};
+    ctx_t c = {.s = s,
+               .p = p,
+               .params = params,
+               .online = online,
+               .link_since = link_since_ms,
+               .now = now_ms,
+               .t = now_ms,
+               .out = out};
     if (!online) {
         /* Unknown since when: the last event is the latest moment known. */
         int64_t known = link_since_ms > 0 ? link_since_ms : (s ? s->at_ms : 0);
@@ -554,7 +586,8 @@ static void s_hall_blocked(const alerts_link_t *l, const alerts_params_t *pr, in
     s_alert(&a, ALERT_HALL_BLOCKED, hb_ms_elapsed(l->blocked_since_ms, now) / 1000, 0,
             l->blocked_since_ms);
     if (l->blocked_seq)
-        s_text(a.detail, sizeof a.detail, "HQ refuses event %" PRIu64 ", so the hall's stream stands there: %s",
+        s_text(a.detail, sizeof a.detail,
+               "HQ refuses event %" PRIu64 ", so the hall's stream stands there: %s",
                l->blocked_seq, l->blocked_reason ? l->blocked_reason : "");
     else
         s_text(a.detail, sizeof a.detail, "HQ refuses what the hall sends: %s",
@@ -655,8 +688,8 @@ static void s_document_refused(const alerts_link_t *l, const alerts_params_t *pr
         int64_t v = l->refused_version[k] > INT64_MAX ? INT64_MAX : (int64_t)l->refused_version[k];
         s_alert(&a, ALERT_DOCUMENT_REFUSED, v, 0, 0);
         s_text(a.subject, sizeof a.subject, "%s:%s", names[k], why);
-        s_text(a.detail, sizeof a.detail, "the hall refused %s version %" PRId64 ": %s", names[k], v,
-               why);
+        s_text(a.detail, sizeof a.detail, "the hall refused %s version %" PRId64 ": %s", names[k],
+               v, why);
         s_set_put(out, &a);
     }
 }

@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALERTS_MAX 64          /* conditions kept per hall and evaluation */
-#define ALERT_SUBJECT_MAX 96   /* "SERVICE:PRIORITY", a complaint or device id, and the NUL */
-#define ALERT_DETAIL_MAX 192   /* a sentence for people, cut at a UTF-8 boundary */
+#define ALERTS_MAX 64        /* conditions kept per hall and evaluation */
+#define ALERT_SUBJECT_MAX 96 /* "SERVICE:PRIORITY", a complaint or device id, and the NUL */
+#define ALERT_DETAIL_MAX 192 /* a sentence for people, cut at a UTF-8 boundary */
 #define ALERT_KIND_NAME_MAX 32
 
 /* The kinds. Numbers are stored in the alert history: never renumber, only
@@ -35,15 +35,15 @@ typedef enum alert_kind {
     ALERT_DEVICE_FAULT = 6,
     ALERT_COMPLAINT_ACK_OVERDUE = 7,
     ALERT_COMPLAINT_RESOLVE_OVERDUE = 8,
-    ALERT_HALL_BLOCKED = 9,     /* HQ refuses what the hall sends: its stream stands still */
-    ALERT_STREAM_CONFLICT = 10, /* a resend differed from the bytes HQ stored */
-    ALERT_CLOCK_SKEW = 11,      /* the hall's clock is far from HQ's */
-    ALERT_EVENT_ANOMALY = 12,   /* events stored with a flag (eventrules.h) */
-    ALERT_DISK_NEARLY_FULL = 13, /* HQ's own: the data's disk (or a map) nearly full */
-    ALERT_HALL_DISK_FULL = 14,  /* the hall's disk had no room: it refused events */
+    ALERT_HALL_BLOCKED = 9,          /* HQ refuses what the hall sends: its stream stands still */
+    ALERT_STREAM_CONFLICT = 10,      /* a resend differed from the bytes HQ stored */
+    ALERT_CLOCK_SKEW = 11,           /* the hall's clock is far from HQ's */
+    ALERT_EVENT_ANOMALY = 12,        /* events stored with a flag (eventrules.h) */
+    ALERT_DISK_NEARLY_FULL = 13,     /* HQ's own: the data's disk (or a map) nearly full */
+    ALERT_HALL_DISK_FULL = 14,       /* the hall's disk had no room: it refused events */
     ALERT_OPENING_DEVICE_CHECK = 15, /* opened with a device failed or unchecked */
-    ALERT_DOCUMENT_REFUSED = 16, /* the hall refused a policy or calendar HQ sent it */
-    ALERT_CERT_EXPIRING = 17,   /* the hall's certificate expires soon and it has not rotated */
+    ALERT_DOCUMENT_REFUSED = 16,     /* the hall refused a policy or calendar HQ sent it */
+    ALERT_CERT_EXPIRING = 17, /* the hall's certificate expires soon and it has not rotated */
 } alert_kind_t;
 #define ALERT_KIND_FIRST ALERT_HALL_OFFLINE
 #define ALERT_KIND_LAST ALERT_CERT_EXPIRING
@@ -128,27 +128,27 @@ void alerts_eval_opening(const hb_hall_state_t *s, const hb_policy_t *p,
  * whatever the opening hours: a hall whose stream stands still at night
  * loses its events all the same. */
 typedef struct alerts_link {
-    int blocked_code;           /* the RejectCode that stops the stream; 0: none */
-    uint64_t blocked_seq;       /* the sequence refused (0: a frame, not an event) */
+    int blocked_code;     /* the RejectCode that stops the stream; 0: none */
+    uint64_t blocked_seq; /* the sequence refused (0: a frame, not an event) */
     int64_t blocked_since_ms;
     const char *blocked_reason; /* HQ's refusal, as the hall was told it */
     uint64_t conflict_seq;      /* 0: none */
     int64_t conflict_since_ms;
     bool skew_known;
-    int64_t clock_skew_ms;      /* the hall's clock minus HQ's */
-    uint64_t anomalies;         /* events stored with a flag, ever */
+    int64_t clock_skew_ms; /* the hall's clock minus HQ's */
+    uint64_t anomalies;    /* events stored with a flag, ever */
     uint64_t last_anomaly_seq;
-    int64_t last_anomaly_ms;    /* when the last one was stored (HQ's clock) */
+    int64_t last_anomaly_ms;         /* when the last one was stored (HQ's clock) */
     const char *last_anomaly_reason; /* may be "" (then the detail names the sequence only) */
-    int64_t disk_full_since_ms; /* the hall's clock; 0: it has room */
-    uint64_t disk_refused;      /* events it refused for lack of room since it started */
-    int64_t disk_refused_seen_ms; /* when HQ last heard that count rise (HQ's clock) */
+    int64_t disk_full_since_ms;      /* the hall's clock; 0: it has room */
+    uint64_t disk_refused;           /* events it refused for lack of room since it started */
+    int64_t disk_refused_seen_ms;    /* when HQ last heard that count rise (HQ's clock) */
     /* A document of each kind ([0] policy, [1] calendar) the hall says it
      * refused and has not got past (0: none), and its reason. */
     uint64_t refused_version[2];
     const char *refused_reason[2];
-    uint64_t cert_serial;       /* the hall's current certificate; 0: none, or unsigned */
-    int64_t cert_not_after_ms;  /* its expiry (HQ's clock) */
+    uint64_t cert_serial;      /* the hall's current certificate; 0: none, or unsigned */
+    int64_t cert_not_after_ms; /* its expiry (HQ's clock) */
 } alerts_link_t;
 
 /* Adds the conditions of the hall's link to `out` (after alerts_eval or

@@ -31,11 +31,10 @@
 
 #define REC_VERSION 1
 #define REC_FIXED (1 + 1 + 4 + 6 * 8)
-#define REC_MAX \
-    (REC_FIXED + 1 + HB_HALL_ID_LEN + 1 + (ALERT_SUBJECT_MAX - 1) + 2 + \
-     (ALERT_DETAIL_MAX - 1))
-#define TIME_KEY 16 /* raised_ms biased, id */
-#define HALL_KEY 20 /* hall, raised_ms biased, id */
+#define REC_MAX                                                                                    \
+    (REC_FIXED + 1 + HB_HALL_ID_LEN + 1 + (ALERT_SUBJECT_MAX - 1) + 2 + (ALERT_DETAIL_MAX - 1))
+#define TIME_KEY 16      /* raised_ms biased, id */
+#define HALL_KEY 20      /* hall, raised_ms biased, id */
 #define PRUNE_MAX 100000 /* deletes in one prune call */
 /* A batch log bigger than this is freed after its commit, so one busy
  * pass does not pin its memory for the life of the process. */
@@ -110,8 +109,8 @@ static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
     *p++ = (uint8_t)r->alert.kind;
     hb_put_be32(p, r->hall_num);
     p += 4;
-    const int64_t v[6] = {r->raised_ms,       r->cleared_ms,      r->alert.since_ms,
-                          r->alert.value,     r->alert.threshold, r->peak};
+    const int64_t v[6] = {r->raised_ms,   r->cleared_ms,      r->alert.since_ms,
+                          r->alert.value, r->alert.threshold, r->peak};
     for (size_t i = 0; i < 6; i++, p += 8)
         hb_put_be64(p, (uint64_t)v[i]);
     size_t n = strnlen(r->hall, HB_HALL_ID_LEN);
@@ -133,7 +132,8 @@ static size_t s_encode(const alert_record_t *r, uint8_t out[REC_MAX])
 /* Reads one text field of at most `max` bytes into `dst` (NUL-terminated). */
 static bool s_text_field(const uint8_t **p, const uint8_t *end, size_t n, size_t max, char *dst)
 {
-    if (n > max || (size_t)(end - *p) < n || memchr(*p, 0, n) || !hb_utf8_valid((const char *)*p, n))
+    if (n > max || (size_t)(end - *p) < n || memchr(*p, 0, n) ||
+        !hb_utf8_valid((const char *)*p, n))
         return false;
     memcpy(dst, *p, n);
     dst[n] = '\0';
@@ -321,8 +321,8 @@ out:
 
 /* ---------------------------------------------------- open and close ---- */
 
-int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_t **out,
-                    char *err, size_t errlen)
+int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_t **out, char *err,
+                    size_t errlen)
 {
     *out = NULL;
     alertstore_t *st = calloc(1, sizeof *st);
@@ -789,14 +789,14 @@ json_t *alert_record_json(const alert_record_t *r)
     bad |= json_object_set_new(o, "value", json_integer(a->value));
     bad |= json_object_set_new(o, "threshold", json_integer(a->threshold));
     bad |= json_object_set_new(o, "unit", json_string(alert_kind_unit(a->kind)));
-    bad |= json_object_set_new(o, "severity",
-                               json_string(alert_severity_name(alert_kind_info(a->kind)->severity)));
+    bad |= json_object_set_new(
+        o, "severity", json_string(alert_severity_name(alert_kind_info(a->kind)->severity)));
     bad |= json_object_set_new(o, "params", alert_params_json(a));
     bad |= json_object_set_new(o, "peak", json_integer(r->peak));
     bad |= json_object_set_new(o, "since", a->since_ms ? s_time_json(a->since_ms) : json_null());
     bad |= json_object_set_new(o, "raised", s_time_json(r->raised_ms));
-    bad |= json_object_set_new(o, "cleared",
-                               r->cleared_ms ? s_time_json(r->cleared_ms) : json_null());
+    bad |=
+        json_object_set_new(o, "cleared", r->cleared_ms ? s_time_json(r->cleared_ms) : json_null());
     bad |= json_object_set_new(o, "open", json_boolean(r->cleared_ms == 0));
     if (bad) {
         json_decref(o);
@@ -823,8 +823,7 @@ static int s_json_one(const alert_record_t *r, void *arg)
     return 0;
 }
 
-int alertstore_open_json(alertstore_t *st, const alertstore_filter_t *f, size_t limit,
-                         json_t **out)
+int alertstore_open_json(alertstore_t *st, const alertstore_filter_t *f, size_t limit, json_t **out)
 {
     *out = NULL;
     if (limit == 0 || limit > ALERTSTORE_PAGE_MAX)
@@ -985,8 +984,8 @@ static int s_history_one(const alert_record_t *r, void *arg)
     return 0;
 }
 
-int alertstore_history_json(alertstore_t *st, const alertstore_query_t *q, json_t **out,
-                            char *err, size_t errlen)
+int alertstore_history_json(alertstore_t *st, const alertstore_query_t *q, json_t **out, char *err,
+                            size_t errlen)
 {
     *out = NULL;
     json_walk_t w = {.arr = json_array()};
@@ -1023,8 +1022,8 @@ typedef struct victim {
 } victim_t;
 
 /* One attempt; an LMDB code. */
-static int s_prune_once(alertstore_t *st, int64_t now_ms, victim_t *vs, size_t max,
-                        size_t *n_out, uint64_t *records)
+static int s_prune_once(alertstore_t *st, int64_t now_ms, victim_t *vs, size_t max, size_t *n_out,
+                        uint64_t *records)
 {
     *n_out = 0;
     MDB_txn *txn;
@@ -1061,8 +1060,7 @@ static int s_prune_once(alertstore_t *st, int64_t now_ms, victim_t *vs, size_t m
              * is history anyone can read, and skipping them would make
              * every later call read them again. */
             vs[n++] = (victim_t){.id = id, .raised_ms = raised, .known = false};
-        } else if (grc == 0 && r.cleared_ms != 0 &&
-                   (over || (by_age && r.cleared_ms < cutoff))) {
+        } else if (grc == 0 && r.cleared_ms != 0 && (over || (by_age && r.cleared_ms < cutoff))) {
             vs[n++] = (victim_t){.id = id, .hall = r.hall_num, .raised_ms = raised, .known = true};
         }
         crc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -33,8 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALERTSTORE_PAGE_MAX 1000  /* history entries in one answer */
-#define ALERTSTORE_SCAN_MAX 100000 /* index entries one history call reads */
+#define ALERTSTORE_PAGE_MAX 1000           /* history entries in one answer */
+#define ALERTSTORE_SCAN_MAX 100000         /* index entries one history call reads */
 #define ALERT_CHANGES_MAX (2 * ALERTS_MAX) /* one hall: every open one cleared, as many raised */
 
 typedef struct alertstore alertstore_t;
@@ -108,8 +108,8 @@ typedef struct alertstore_stats {
 /* Opens (creating) the environment in `dir` and loads the open alerts.
  * `cfg` may be NULL for the defaults. HB_EDB / HB_EIO / HB_ENOMEM with
  * `err` saying why. */
-int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_t **out,
-                    char *err, size_t errlen);
+int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_t **out, char *err,
+                    size_t errlen);
 /* Drops a batch that was not committed, closes, frees; idempotent. */
 void alertstore_close(alertstore_t **st);
 
@@ -172,8 +172,9 @@ typedef struct alertstore_query {
     int kind;          /* 0: every kind */
     int64_t from_ms;   /* raised at or after; 0: no start */
     int64_t to_ms;     /* raised before; 0: no end */
-    uint64_t before_id; /* the page after a previous one: alerts listed after this id; 0 = first page */
-    size_t limit;       /* 1..ALERTSTORE_PAGE_MAX */
+    uint64_t
+        before_id; /* the page after a previous one: alerts listed after this id; 0 = first page */
+    size_t limit;  /* 1..ALERTSTORE_PAGE_MAX */
     /* NULL: every hall; else only halls it says yes to (the caller's
      * scope), as alertstore_filter_t's. */
     bool (*hall_pred)(uint32_t hall_num, void *arg);
@@ -190,8 +191,8 @@ typedef struct alertstore_query {
 int alertstore_history(alertstore_t *st, const alertstore_query_t *q, alertstore_record_fn fn,
                        void *arg, uint64_t *next_before, char *err, size_t errlen);
 /* {"alerts": [...], "next_before": id or null} (new reference in `*out`). */
-int alertstore_history_json(alertstore_t *st, const alertstore_query_t *q, json_t **out,
-                            char *err, size_t errlen);
+int alertstore_history_json(alertstore_t *st, const alertstore_query_t *q, json_t **out, char *err,
+                            size_t errlen);
 /* One stored alert by id (as last committed). HB_ENOTFOUND, HB_EDB. */
 int alertstore_get(alertstore_t *st, uint64_t id, alert_record_t *out);
 

@@ -69,8 +69,7 @@ void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
                             "\"token_name\": 1 to 64 of A-Z a-z 0-9 _ . -} and nothing else");
         return;
     }
-    hq_auth_login_token(hq->auth, req, name, password, tname,
-                        hb_now_ms() + HQ_AUTH_LOGIN_TOKEN_MS);
+    hq_auth_login_token(hq->auth, req, name, password, tname, hb_now_ms() + HQ_AUTH_LOGIN_TOKEN_MS);
     json_decref(body);
 }
 
@@ -95,8 +94,8 @@ void hqd_api_token_revoke(hb_http_req_t *req, void *arg)
     } else if (rc != 0) {
         hb_http_reply_error(req, 503, "storage", "cannot revoke now: %s", hb_strerror(rc));
     } else {
-        hb_http_reply_json(req, 200, json_pack("{s:s, s:s}", "name", hq_auth_name(req),
-                                               "revoked", tname));
+        hb_http_reply_json(req, 200,
+                           json_pack("{s:s, s:s}", "name", hq_auth_name(req), "revoked", tname));
     }
     json_decref(body);
 }
@@ -137,8 +136,8 @@ void hqd_api_logout(hb_http_req_t *req, void *arg)
     char cookie[256];
     hq_auth_cookie(hq->auth, NULL, 0, cookie, sizeof cookie);
     hb_http_add_header(req, "Set-Cookie", cookie);
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "name", hq_auth_name(req),
-                                           "signed_out", 1));
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:s, s:b}", "name", hq_auth_name(req), "signed_out", 1));
 }
 
 void hqd_api_get_me(hb_http_req_t *req, void *arg)
@@ -159,8 +158,7 @@ void hqd_api_get_me(hb_http_req_t *req, void *arg)
 void hqd_api_get_audit(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char who[AUTH_QUERY_MAX], object[AUTH_QUERY_MAX], before[AUTH_QUERY_MAX], limit[16],
-        format[8];
+    char who[AUTH_QUERY_MAX], object[AUTH_QUERY_MAX], before[AUTH_QUERY_MAX], limit[16], format[8];
     hq_audit_query_t q = {.limit = 100};
     if (hb_http_query_opt(req, "who", who, sizeof who) != 0 ||
         hb_http_query_opt(req, "object", object, sizeof object) != 0 ||
@@ -192,10 +190,9 @@ void hqd_api_get_audit(hb_http_req_t *req, void *arg)
         size_t len = 0;
         int rc = hq_auth_audit_csv(hq->auth, &q, &text, &len, next);
         if (rc != 0) {
-            hb_http_reply_error(req, rc == HB_EINVAL ? 400 : 503,
-                                rc == HB_EINVAL ? "bad_parameter" : "storage", "%s",
-                                rc == HB_EINVAL ? "before is not a cursor of this log"
-                                                : hb_strerror(rc));
+            hb_http_reply_error(
+                req, rc == HB_EINVAL ? 400 : 503, rc == HB_EINVAL ? "bad_parameter" : "storage",
+                "%s", rc == HB_EINVAL ? "before is not a cursor of this log" : hb_strerror(rc));
             return;
         }
         /* The next page's cursor rides in a header: the body is the table. */
@@ -208,10 +205,9 @@ void hqd_api_get_audit(hb_http_req_t *req, void *arg)
     json_t *out = NULL;
     int rc = hq_auth_audit_json(hq->auth, &q, &out);
     if (rc != 0) {
-        hb_http_reply_error(req, rc == HB_EINVAL ? 400 : 503,
-                            rc == HB_EINVAL ? "bad_parameter" : "storage", "%s",
-                            rc == HB_EINVAL ? "before is not a cursor of this log"
-                                            : hb_strerror(rc));
+        hb_http_reply_error(
+            req, rc == HB_EINVAL ? 400 : 503, rc == HB_EINVAL ? "bad_parameter" : "storage", "%s",
+            rc == HB_EINVAL ? "before is not a cursor of this log" : hb_strerror(rc));
         return;
     }
     hb_http_reply_json(req, 200, out);

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENROL_REGISTER_MAX 10000 /* halls in one pre-registration */
+#define ENROL_REGISTER_MAX 10000    /* halls in one pre-registration */
 #define ENROL_REJECT_REASON_MAX 500 /* bytes of a rejection's reason */
 
 static void s_refused(hb_http_req_t *req, const hq_enrol_refusal_t *why)
@@ -31,8 +31,8 @@ static void s_refused(hb_http_req_t *req, const hq_enrol_refusal_t *why)
 static json_t *s_body(hb_http_req_t *req)
 {
     json_error_t jerr;
-    json_t *j = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr)
-                              : NULL;
+    json_t *j =
+        req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (!json_is_object(j)) {
         json_decref(j);
         hb_http_reply_error(req, 400, "bad_request", "the body must be a JSON object");
@@ -118,8 +118,8 @@ static int s_place(hqd_t *hq, const char *hall, const char *city, const json_t *
         if (rc != 0) {
             why->status = 400;
             why->code = "bad_document";
-            snprintf(why->reason, sizeof why->reason, "cannot place hall %s in %s: %s", hall,
-                     city, err);
+            snprintf(why->reason, sizeof why->reason, "cannot place hall %s in %s: %s", hall, city,
+                     err);
         }
     }
     json_decref(doc);
@@ -159,18 +159,17 @@ static void s_enrolled(hqd_t *hq, json_t *doc)
         int64_t now = hb_now_ms();
         for (size_t i = 0; i < n; i++) {
             const org_region_t *chain[3];
-            const char *city = org_hall_find(org, rows[i].hall) &&
-                                       org_hall_chain(org, rows[i].hall, chain) == 0
-                                   ? chain[0]->id
-                                   : NULL;
+            const char *city =
+                org_hall_find(org, rows[i].hall) && org_hall_chain(org, rows[i].hall, chain) == 0
+                    ? chain[0]->id
+                    : NULL;
             bool dated = rows[i].cert.not_after_ms != INT64_MAX;
             json_array_append_new(
                 enrolled,
                 json_pack("{s:s, s:o, s:I, s:o, s:s}", "hall", rows[i].hall, "region",
                           city ? json_string(city) : json_null(), "serial",
                           (json_int_t)rows[i].cert.serial, "not_after",
-                          dated ? hb_json_time(rows[i].cert.not_after_ms) : json_null(),
-                          "state",
+                          dated ? hb_json_time(rows[i].cert.not_after_ms) : json_null(), "state",
                           hq_zap_cert_state(&rows[i].cert, now, hq->cfg.cert_expiry_warn_ms)));
         }
     }
@@ -219,8 +218,8 @@ void hqd_api_post_enrolment(hb_http_req_t *req, void *arg)
             hq_enrol_pending_put(hq->enrol, &r, &why) != 0)
             s_refused(req, &why);
         else
-            hb_http_reply_json(req, 202, json_pack("{s:s, s:s}", "hall", r.hall, "state",
-                                                   "pending"));
+            hb_http_reply_json(req, 202,
+                               json_pack("{s:s, s:s}", "hall", r.hall, "state", "pending"));
     } else {
         s_grant(req, hq, &r, json_string_value(region), NULL);
     }
@@ -267,8 +266,8 @@ void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
     json_t *reason = json_object_get(body, "reason");
     const char *why = json_string_value(reason);
     if (reason && (!why || !hb_utf8_valid_str(why) || strlen(why) > ENROL_REJECT_REASON_MAX)) {
-        hb_http_reply_error(req, 400, "bad_request",
-                            "\"reason\" must be text of at most %d bytes", ENROL_REJECT_REASON_MAX);
+        hb_http_reply_error(req, 400, "bad_request", "\"reason\" must be text of at most %d bytes",
+                            ENROL_REJECT_REASON_MAX);
     } else if (hq_enrol_pending_remove(hq->enrol, hall) != 0) {
         hb_http_reply_error(req, 404, "not_pending", "no request of hall %s is waiting", hall);
     } else {
@@ -277,9 +276,9 @@ void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
         hb_info("enrol: the request of hall %s was rejected by %s%s%s", hall,
                 hq_auth_name(req)[0] ? hq_auth_name(req) : "?", why && why[0] ? ": " : "",
                 why && why[0] ? why : "");
-        hb_http_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "hall", hall, "state",
-                                               "rejected", "reason",
-                                               why && why[0] ? json_string(why) : json_null()));
+        hb_http_reply_json(req, 200,
+                           json_pack("{s:s, s:s, s:o}", "hall", hall, "state", "rejected", "reason",
+                                     why && why[0] ? json_string(why) : json_null()));
     }
     json_decref(body);
 }
@@ -320,8 +319,10 @@ void hqd_api_register_halls(hb_http_req_t *req, void *arg)
             return;
         }
         if (s_region(hq, hall, reg, NULL, region, &why) != 0) {
-            hb_http_reply_error(req, why.status, why.code, "halls[%zu] (%s): %s; nothing was "
-                                "registered", i, hall, why.reason);
+            hb_http_reply_error(req, why.status, why.code,
+                                "halls[%zu] (%s): %s; nothing was "
+                                "registered",
+                                i, hall, why.reason);
             json_decref(body);
             return;
         }
@@ -336,8 +337,10 @@ void hqd_api_register_halls(hb_http_req_t *req, void *arg)
                               json_string_value(json_object_get(row, "address")), code,
                               &why) != 0) {
             json_decref(codes);
-            hb_http_reply_error(req, why.status, why.code, "halls[%zu]: %s (the rows before it "
-                                "were registered)", i, why.reason);
+            hb_http_reply_error(req, why.status, why.code,
+                                "halls[%zu]: %s (the rows before it "
+                                "were registered)",
+                                i, why.reason);
             json_decref(body);
             return;
         }
@@ -353,8 +356,8 @@ void hqd_api_register_halls(hb_http_req_t *req, void *arg)
  * turns the policy off: rotations then go through a person (hallctl
  * enroll submit with a rotation request still works, since a person runs
  * it). Either way the outcome is in the audit log, as the hall's. */
-static int s_rotate(hqd_t *hq, const hb_enrol_request_t *r, const char *conn_key,
-                    const char *via, json_t **answer, hq_enrol_refusal_t *why)
+static int s_rotate(hqd_t *hq, const hb_enrol_request_t *r, const char *conn_key, const char *via,
+                    json_t **answer, hq_enrol_refusal_t *why)
 {
     int rc;
     if (conn_key && !hq->cfg.rotate_auto) {

@@ -119,9 +119,9 @@ void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
                             date);
         return;
     }
-    json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "hall", h->id, "date", date, "day",
-                          hb_day_records(c.day), "report",
-                          hb_day_report(c.day, h->id, hb_now_ms()));
+    json_t *o =
+        json_pack("{s:s, s:s, s:o, s:o}", "hall", h->id, "date", date, "day", hb_day_records(c.day),
+                  "report", hb_day_report(c.day, h->id, hb_now_ms()));
     hb_day_destroy(&c.day);
     hb_http_reply_json(req, 200, o);
 }

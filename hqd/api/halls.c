@@ -39,12 +39,11 @@ static json_t *s_link_json(const hq_ingest_t *ing, const hq_hall_t *h)
                                                 : "ok";
     json_t *o = json_pack("{s:s}", "state", state);
     if (h->blocked_code)
-        json_object_set_new(o, "blocked",
-                            json_pack("{s:s, s:I, s:o, s:o}", "code",
-                                      hq_reject_code_name(h->blocked_code), "seq",
-                                      (json_int_t)h->blocked_seq, "reason",
-                                      hb_utf8_json_str(h->blocked_reason), "since",
-                                      hb_json_time(h->blocked_since_ms)));
+        json_object_set_new(
+            o, "blocked",
+            json_pack("{s:s, s:I, s:o, s:o}", "code", hq_reject_code_name(h->blocked_code), "seq",
+                      (json_int_t)h->blocked_seq, "reason", hb_utf8_json_str(h->blocked_reason),
+                      "since", hb_json_time(h->blocked_since_ms)));
     if (h->conflict_seq)
         json_object_set_new(o, "conflict",
                             json_pack("{s:I, s:o}", "seq", (json_int_t)h->conflict_seq, "since",
@@ -74,13 +73,13 @@ static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
 {
     char digest[HB_DIGEST_HEX], seen[HB_RFC3339_MAX];
     hb_digest_hex(&h->digest, digest);
-    json_t *o = json_pack("{s:s, s:I, s:I, s:b, s:s, s:I, s:I, s:I}", "hall", h->id, "last_seq",
-                          (json_int_t)h->committed_seq, "events", (json_int_t)h->events, "online",
-                          hq_ingest_hall_online(hq->ingest, h), "stream_digest", digest,
-                          "refused", (json_int_t)h->refused, "policy_version",
-                          (json_int_t)hq_downlink_applied(hq->downlink, h->id, false),
-                          "calendar_version",
-                          (json_int_t)hq_downlink_applied(hq->downlink, h->id, true));
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:b, s:s, s:I, s:I, s:I}", "hall", h->id, "last_seq",
+                  (json_int_t)h->committed_seq, "events", (json_int_t)h->events, "online",
+                  hq_ingest_hall_online(hq->ingest, h), "stream_digest", digest, "refused",
+                  (json_int_t)h->refused, "policy_version",
+                  (json_int_t)hq_downlink_applied(hq->downlink, h->id, false), "calendar_version",
+                  (json_int_t)hq_downlink_applied(hq->downlink, h->id, true));
     if (h->last_seen_ms) {
         hb_time_format(h->last_seen_ms, seen);
         json_object_set_new(o, "last_seen", json_string(seen));
@@ -129,16 +128,16 @@ void hqd_api_get_halls(hb_http_req_t *req, void *arg)
     json_t *arr = json_array();
     for (size_t i = 0; i < count; i++) {
         hq_hall_t *h = hq_halls_sorted(hq->halls, i);
-        if (!v->all &&
-            !hq_view_hall_at(v, hq_control_org_index(hq->control, h->id, &h->org_gen,
-                                                     &h->org_index)))
+        if (!v->all && !hq_view_hall_at(
+                           v, hq_control_org_index(hq->control, h->id, &h->org_gen, &h->org_index)))
             continue;
         if (total >= offset && total < offset + limit)
             json_array_append_new(arr, s_hall_json(hq, h));
         total++;
     }
-    hb_http_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total,
-                                           "offset", (json_int_t)offset, "halls", arr));
+    hb_http_reply_json(req, 200,
+                       json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
+                                 (json_int_t)offset, "halls", arr));
 }
 
 typedef struct events_ctx {
@@ -216,9 +215,7 @@ static void s_reply_mirror(hb_http_req_t *req, hqd_t *hq, bool view)
         return;
     hq_live_read_lock(hq->live);
     const hb_hall_state_t *st = hq_live_state(hq->live, h->num);
-    json_t *o = !st   ? NULL
-                : view ? hb_hall_state_view(st, hb_now_ms())
-                       : hb_hall_state_to_json(st);
+    json_t *o = !st ? NULL : view ? hb_hall_state_view(st, hb_now_ms()) : hb_hall_state_to_json(st);
     hq_live_read_unlock(hq->live);
     if (!st) {
         hb_http_reply_error(req, 404, "not_found", "hall '%s' has no event mirrored yet", h->id);
@@ -244,7 +241,8 @@ void hqd_api_get_hall_events(hb_http_req_t *req, void *arg)
         s_query_u64(req, "limit", EVENTS_LIMIT_MAX, &limit) != 0)
         return;
     events_ctx_t c = {.arr = json_array(), .next = from};
-    int rc = hq_store_read_events(&hq->store, h->num, from ? from : 1, (size_t)limit, s_event_cb, &c);
+    int rc =
+        hq_store_read_events(&hq->store, h->num, from ? from : 1, (size_t)limit, s_event_cb, &c);
     if (rc != 0) {
         json_decref(c.arr);
         hb_http_reply_error(req, 500, "storage", "cannot read the events: %s", hb_strerror(rc));
@@ -254,8 +252,8 @@ void hqd_api_get_hall_events(hb_http_req_t *req, void *arg)
     size_t n_read = json_array_size(c.arr);
     if (h->anomalies && n_read > 0) {
         flags_ctx_t fc = {.arr = c.arr, .first = from ? from : 1};
-        rc = hq_store_read_flags(&hq->store, h->num, fc.first, fc.first + n_read - 1,
-                                 s_flag_cb, &fc);
+        rc = hq_store_read_flags(&hq->store, h->num, fc.first, fc.first + n_read - 1, s_flag_cb,
+                                 &fc);
         if (rc != 0) {
             json_decref(c.arr);
             hb_http_reply_error(req, 500, "storage", "cannot read the events' flags: %s",
@@ -279,7 +277,8 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
     hq_writer_get_stats(hq->writer, &ws);
     json_t *refused = json_object();
     for (int i = 1; i < HQ_REJECT_CODES; i++)
-        json_object_set_new(refused, hq_reject_code_name(i), json_integer((json_int_t)st.refused_by_code[i]));
+        json_object_set_new(refused, hq_reject_code_name(i),
+                            json_integer((json_int_t)st.refused_by_code[i]));
     char started[HB_RFC3339_MAX];
     hb_time_format(hq->started_ms, started);
     hq_live_stats_t ls;
@@ -292,13 +291,13 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
         (json_int_t)hq_ingest_online_count(hq->ingest), "ingest", "frames", (json_int_t)st.frames,
         "batches", (json_int_t)st.batches, "events_received", (json_int_t)st.events_received,
         "events_duplicate", (json_int_t)st.events_duplicate, "events_unknown_kind",
-        (json_int_t)st.events_unknown_kind, "acks_sent", (json_int_t)st.acks_sent,
-        "send_dropped", (json_int_t)st.send_dropped, "unauthenticated",
-        (json_int_t)st.unauthenticated, "refused", (json_int_t)st.refused, "refused_by_reason",
-        refused, "writer", "commits", (json_int_t)ws.commits, "events", (json_int_t)ws.events,
-        "failures", (json_int_t)ws.failures, "queued_events", (json_int_t)ws.queued_events,
-        "queued_bytes", (json_int_t)ws.queued_bytes, "last_commit_ms", ws.last_commit_ms,
-        "max_commit_ms", ws.max_commit_ms, "avg_commit_ms",
+        (json_int_t)st.events_unknown_kind, "acks_sent", (json_int_t)st.acks_sent, "send_dropped",
+        (json_int_t)st.send_dropped, "unauthenticated", (json_int_t)st.unauthenticated, "refused",
+        (json_int_t)st.refused, "refused_by_reason", refused, "writer", "commits",
+        (json_int_t)ws.commits, "events", (json_int_t)ws.events, "failures",
+        (json_int_t)ws.failures, "queued_events", (json_int_t)ws.queued_events, "queued_bytes",
+        (json_int_t)ws.queued_bytes, "last_commit_ms", ws.last_commit_ms, "max_commit_ms",
+        ws.max_commit_ms, "avg_commit_ms",
         ws.commits ? ws.total_commit_ms / (double)ws.commits : 0.0, "store", "bytes",
         (json_int_t)hb_store_size(&hq->store.store), "map_size",
         (json_int_t)hq->store.store.map_size, "map_grows", (json_int_t)hq->store.store.grow_count,
@@ -329,15 +328,14 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
                                   (json_int_t)als.commits, "last_commit_ms", als.last_commit_ms,
                                   "max_commit_ms", als.max_commit_ms, "last_round_ms",
                                   hq->alert_round_ms, "max_round_ms", hq->alert_round_max_ms));
-    json_object_set_new(body, "live",
-                        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "rebuilding",
-                                  ls.rebuilding, "events", (json_int_t)ls.events, "skipped",
-                                  (json_int_t)ls.skipped, "anomalies", (json_int_t)ls.anomalies,
-                                  "queued_bytes", (json_int_t)ls.queued_bytes, "rebuilt_events",
-                                  (json_int_t)ls.rebuilt_events, "rebuilt_from_snapshots",
-                                  (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms",
-                                  ls.rebuild_ms, "snapshots_written",
-                                  (json_int_t)ls.snapshots_written));
+    json_object_set_new(
+        body, "live",
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "rebuilding", ls.rebuilding,
+                  "events", (json_int_t)ls.events, "skipped", (json_int_t)ls.skipped, "anomalies",
+                  (json_int_t)ls.anomalies, "queued_bytes", (json_int_t)ls.queued_bytes,
+                  "rebuilt_events", (json_int_t)ls.rebuilt_events, "rebuilt_from_snapshots",
+                  (json_int_t)ls.rebuilt_from_snapshots, "rebuild_ms", ls.rebuild_ms,
+                  "snapshots_written", (json_int_t)ls.snapshots_written));
     /* A mirror that fell behind: batches its queue had no room for, read
      * back from the store (lag_events not yet). */
     json_t *live = json_object_get(body, "live");

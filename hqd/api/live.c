@@ -34,8 +34,8 @@ static bool s_sees_num(uint32_t num, void *arg)
     hq_hall_t *h = hq_halls_by_num(p->hq->halls, num);
     if (!h)
         return false;
-    return hq_view_hall_at(p->view, hq_control_org_index(p->hq->control, h->id, &h->org_gen,
-                                                         &h->org_index));
+    return hq_view_hall_at(p->view,
+                           hq_control_org_index(p->hq->control, h->id, &h->org_gen, &h->org_index));
 }
 
 /* The caller's view for `perm`; NULL after answering 503. */
@@ -141,8 +141,8 @@ static void s_reply_regions(hb_http_req_t *req, hqd_t *hq, const char *id)
     if (!v)
         return;
     size_t len = 0;
-    char *text = hq_board_regions_text(hq->board, v->all ? NULL : s_sees_region, (void *)v, id,
-                                       &len);
+    char *text =
+        hq_board_regions_text(hq->board, v->all ? NULL : s_sees_region, (void *)v, id, &len);
     s_reply_text(req, hq, text, len, id);
 }
 
@@ -200,7 +200,8 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
             return;
         }
         if (!h) {
-            hb_http_reply_error(req, 404, "not_found", "no hall '%s' has connected to this HQ", hall);
+            hb_http_reply_error(req, 404, "not_found", "no hall '%s' has connected to this HQ",
+                                hall);
             return;
         }
         num = h->num;
@@ -214,19 +215,24 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
     char err[256];
     int rc;
     if (history) {
-        alertstore_query_t q = {.hall_num = num, .kind = k, .from_ms = from, .to_ms = to,
-                                .before_id = before, .limit = limit,
-                                .hall_pred = v->all ? NULL : s_sees_num, .pred_arg = &pred};
+        alertstore_query_t q = {.hall_num = num,
+                                .kind = k,
+                                .from_ms = from,
+                                .to_ms = to,
+                                .before_id = before,
+                                .limit = limit,
+                                .hall_pred = v->all ? NULL : s_sees_num,
+                                .pred_arg = &pred};
         rc = alertstore_history_json(hq_alerting_store(hq->alerting), &q, &out, err, sizeof err);
     } else {
-        alertstore_filter_t f = {.hall_num = num, .kind = k,
-                                 .hall_pred = v->all ? NULL : s_sees_num, .pred_arg = &pred};
+        alertstore_filter_t f = {
+            .hall_num = num, .kind = k, .hall_pred = v->all ? NULL : s_sees_num, .pred_arg = &pred};
         rc = alertstore_open_json(hq_alerting_store(hq->alerting), &f, limit, &out);
         snprintf(err, sizeof err, "%s", hb_strerror(rc));
     }
     if (rc != 0) {
-        hb_http_reply_error(req, rc == HB_EINVAL ? 400 : 503, rc == HB_EINVAL ? "bad_parameter" : "storage",
-                            "%s", err);
+        hb_http_reply_error(req, rc == HB_EINVAL ? 400 : 503,
+                            rc == HB_EINVAL ? "bad_parameter" : "storage", "%s", err);
         return;
     }
     json_object_set_new(out, "stream_id", json_integer((json_int_t)hq_sse_last_id(hq->sse)));

@@ -20,7 +20,6 @@ void hqd_histograms_init(hqd_histograms_t *h)
     hb_histogram_init(&h->rollup_lag, &hb_buckets_lag);
 }
 
-
 /* What access control said (hqd/auth/): requests by outcome, sign-ins by
  * outcome, the audit log, streams it closed. */
 static void s_access(hb_metrics_t *m, hqd_t *hq)
@@ -69,9 +68,10 @@ static void s_halls_by_state(hqd_t *hq, hb_metrics_t *m)
     for (int s = 0; s < HQ_LINK_STATES; s++) {
         char labels[48];
         snprintf(labels, sizeof labels, "state=\"%s\"", hq_link_state_name((hq_link_state_t)s));
-        hb_metrics_add(m, "hallbus_hq_halls_by_state", "gauge",
-                       "halls by link state (online, offline, blocked, revoked, expired; each hall in one)",
-                       labels, (double)by_state[s]);
+        hb_metrics_add(
+            m, "hallbus_hq_halls_by_state", "gauge",
+            "halls by link state (online, offline, blocked, revoked, expired; each hall in one)",
+            labels, (double)by_state[s]);
     }
 }
 
@@ -171,12 +171,14 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
 #define C(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "counter", help, NULL, (double)(v))
 #define H(name, help, h) hb_metrics_histogram(&m, "hallbus_hq_" name, help, NULL, h)
     G("halls", "halls known to this HQ", total);
-    G("halls_connected", "halls heard from within offline_after", hq_ingest_online_count(hq->ingest));
+    G("halls_connected", "halls heard from within offline_after",
+      hq_ingest_online_count(hq->ingest));
     s_halls_by_state(hq, &m);
     C("frames_total", "link frames received", st.frames);
     C("batches_total", "event batches received", st.batches);
     C("events_received_total", "events received, resends included", st.events_received);
-    C("events_duplicate_total", "resent events recognised and not stored again", st.events_duplicate);
+    C("events_duplicate_total", "resent events recognised and not stored again",
+      st.events_duplicate);
     C("events_unknown_kind_total", "events of kinds this build does not know, stored as they came",
       st.events_unknown_kind);
     C("acks_sent_total", "cumulative acknowledgements sent", st.acks_sent);
@@ -192,7 +194,8 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     }
     C("unauthenticated_total", "messages without a ZAP User-Id, dropped", st.unauthenticated);
     C("events_flagged_total", "events stored with an anomaly flag", st.events_flagged);
-    C("revoked_messages_total", "messages of connections whose key was revoked", st.revoked_messages);
+    C("revoked_messages_total", "messages of connections whose key was revoked",
+      st.revoked_messages);
     C("conflicts_total", "resends that differed from the stored bytes", st.conflicts);
     C("auth_allowed_total", "CURVE handshakes the ZAP handler allowed", hq_zap_allowed(hq->zap));
     C("auth_denied_total", "CURVE handshakes the ZAP handler denied", hq_zap_denied(hq->zap));
@@ -216,8 +219,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("mirror_queued_bytes", "committed batches waiting for the mirror", ls.queued_bytes);
     G("mirror_rebuilding", "1 while the mirror rebuilds the halls' states at start", ls.rebuilding);
     C("mirror_snapshots_total", "hall state snapshots written", ls.snapshots_written);
-    H("mirror_lag_seconds",
-      "seconds from a batch's commit to its events being in the live mirror",
+    H("mirror_lag_seconds", "seconds from a batch's commit to its events being in the live mirror",
       hq_live_lag_histogram(hq->live));
     H("board_round_duration_seconds", "durations of the board and neighbour rounds",
       &hq->hist.board_round);
@@ -228,9 +230,11 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
       &hq->hist.rollup_lag);
     G("stream_clients", "clients of /v1/stream", ss.clients);
     C("stream_events_total", "changes published on /v1/stream", ss.published);
-    C("stream_clients_dropped_total", "stream clients dropped for not keeping up", ss.clients_dropped);
+    C("stream_clients_dropped_total", "stream clients dropped for not keeping up",
+      ss.clients_dropped);
     G("policy_version", "the published policy version", hq_control_policy_version(hq->control));
-    G("calendar_version", "the published calendar version", hq_control_calendar_version(hq->control));
+    G("calendar_version", "the published calendar version",
+      hq_control_calendar_version(hq->control));
     G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
     hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
     hqd_api_reports_metrics(hq, &m); /* rollups, retention, the data's environments */
@@ -238,7 +242,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
 #undef G
 #undef C
 #undef H
-    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.text.p ? m.text.p : "",
-                      m.text.len);
+    hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      m.text.p ? m.text.p : "", m.text.len);
     hb_metrics_free(&m);
 }

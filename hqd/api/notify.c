@@ -58,8 +58,8 @@ static void s_refuse(hb_http_req_t *req, int rc, const char *err)
         int rc, status;
         const char *code;
     } map[] = {
-        {HB_EINVAL, 400, "bad_request"},  {HB_ENOTFOUND, 404, "not_found"},
-        {HB_EEXIST, 409, "exists"},       {HB_ECONFLICT, 409, "conflict"},
+        {HB_EINVAL, 400, "bad_request"}, {HB_ENOTFOUND, 404, "not_found"},
+        {HB_EEXIST, 409, "exists"},      {HB_ECONFLICT, 409, "conflict"},
         {HB_ETOOBIG, 409, "too_many"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -154,10 +154,7 @@ static void s_put_sub(hb_http_req_t *req, hqd_t *hq, const char *id, bool create
     hb_http_reply_json(req, create ? 201 : 200, out);
 }
 
-void hqd_api_create_subscription(hb_http_req_t *req, void *arg)
-{
-    s_put_sub(req, arg, NULL, true);
-}
+void hqd_api_create_subscription(hb_http_req_t *req, void *arg) { s_put_sub(req, arg, NULL, true); }
 
 void hqd_api_put_subscription(hb_http_req_t *req, void *arg)
 {
@@ -209,8 +206,7 @@ void hqd_api_ack_alert(hb_http_req_t *req, void *arg)
     json_t *out = NULL;
     char err[256] = "";
     int rc = hq_notify_ack(hq->notify, id, s_by(req),
-                           json_string_value(json_object_get(body, "note")), &out, err,
-                           sizeof err);
+                           json_string_value(json_object_get(body, "note")), &out, err, sizeof err);
     json_decref(body);
     if (rc != 0)
         s_refuse(req, rc, err);

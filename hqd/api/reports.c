@@ -39,8 +39,8 @@ static void s_bad(hb_http_req_t *req, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    json_t *body = json_pack("{s:s, s:s, s:s?}", "error", "bad_parameter", "field", field, "reason",
-                             reason);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s?}", "error", "bad_parameter", "field", field, "reason", reason);
     if (!json_object_get(body, "reason"))
         json_object_set_new(body, "reason", json_string("(a reason that is not UTF-8)"));
     hb_http_reply_json(req, 400, body);
@@ -140,9 +140,9 @@ static bool s_period(hb_http_req_t *req, hq_kpi_query_t *q, bool need_scope)
 {
     char period[16], date[16];
     memset(q, 0, sizeof *q);
-    if (need_scope &&
-        !s_required(req, "scope", q->scope, sizeof q->scope, "a region or a hall id (CN for the "
-                    "whole network)"))
+    if (need_scope && !s_required(req, "scope", q->scope, sizeof q->scope,
+                                  "a region or a hall id (CN for the "
+                                  "whole network)"))
         return false;
     if (!s_param(req, "period", period, sizeof period))
         return false;
@@ -180,18 +180,10 @@ static bool s_period(hb_http_req_t *req, hq_kpi_query_t *q, bool need_scope)
 static void s_refuse(hb_http_req_t *req, int rc, const char *err)
 {
     switch (rc) {
-    case HB_ENOTFOUND:
-        hb_http_reply_error(req, 404, "not_found", "%s", err);
-        break;
-    case HB_EINVAL:
-        hb_http_reply_error(req, 400, "bad_parameter", "%s", err);
-        break;
-    case HB_ETOOBIG:
-        hb_http_reply_error(req, 400, "too_large", "%s", err);
-        break;
-    default:
-        hb_http_reply_error(req, 503, "storage", "%s", err);
-        break;
+    case HB_ENOTFOUND: hb_http_reply_error(req, 404, "not_found", "%s", err); break;
+    case HB_EINVAL: hb_http_reply_error(req, 400, "bad_parameter", "%s", err); break;
+    case HB_ETOOBIG: hb_http_reply_error(req, 400, "too_large", "%s", err); break;
+    default: hb_http_reply_error(req, 503, "storage", "%s", err); break;
     }
 }
 
@@ -217,8 +209,7 @@ static void s_csv_value(hq_csv_t *c, const json_t *v, bool last)
         const char *k;
         json_t *x;
         text[0] = '\0';
-        json_object_foreach((json_t *)v, k, x)
-        {
+        json_object_foreach ((json_t *)v, k, x) {
             if (o >= sizeof text)
                 break;
             if (json_is_integer(x))
@@ -263,8 +254,7 @@ static void s_kpi_csv(hb_http_req_t *req, const json_t *rep)
     const json_t *first = json_array_get(rows, 0);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)first, k, v)
-    {
+    json_object_foreach ((json_t *)first, k, v) {
         bool field = false;
         for (size_t i = 0; i < nf; i++)
             field = field || strcmp(k, f[i].name) == 0;
@@ -373,8 +363,7 @@ void hqd_api_get_rank(hb_http_req_t *req, void *arg)
         hq_csv_field(&c, cols[i], i == 3);
     size_t i;
     json_t *h;
-    json_array_foreach(json_object_get(out, "halls"), i, h)
-    {
+    json_array_foreach (json_object_get(out, "halls"), i, h) {
         for (size_t k = 0; k < 4; k++)
             s_csv_value(&c, json_object_get(h, cols[k]), k == 3);
     }
@@ -471,11 +460,10 @@ static hq_hall_t *s_hall(hb_http_req_t *req, hqd_t *hq, const char *id)
 
 static void s_archive_csv(hb_http_req_t *req, const hq_archive_page_t *page)
 {
-    static const char *const cols[] = {"seq",        "at",        "local_date", "type",
-                                       "ticket",     "service",   "priority",   "counter",
-                                       "staff",      "business_type", "outcome", "amount",
-                                       "duration_s", "wait_s",    "score",      "complaint",
-                                       "event"};
+    static const char *const cols[] = {
+        "seq",        "at",      "local_date", "type",          "ticket",  "service",
+        "priority",   "counter", "staff",      "business_type", "outcome", "amount",
+        "duration_s", "wait_s",  "score",      "complaint",     "event"};
     size_t nc = sizeof cols / sizeof cols[0];
     hq_csv_t c;
     hq_csv_init(&c, EXPORT_MAX);
@@ -484,8 +472,7 @@ static void s_archive_csv(hb_http_req_t *req, const hq_archive_page_t *page)
         hq_csv_field(&c, cols[i], i + 1 == nc);
     size_t i;
     json_t *ev;
-    json_array_foreach(page->events, i, ev)
-    {
+    json_array_foreach (page->events, i, ev) {
         for (size_t k = 0; k + 1 < nc; k++)
             s_csv_value(&c, json_object_get(ev, cols[k]), false);
         /* The whole event, for what the columns do not show. */
@@ -508,15 +495,15 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
     bool csv;
     /* A search is one hall over a bounded range, never the whole store. */
     if (!s_rollups(req, hq) ||
-        !s_required(req, "hall", hall, sizeof hall,
-                    "the archive is searched one hall at a time") ||
+        !s_required(req, "hall", hall, sizeof hall, "the archive is searched one hall at a time") ||
         !s_required(req, "from", from_s, sizeof from_s, "the first local date searched") ||
         !s_required(req, "to", to_s, sizeof to_s, "the last local date searched") ||
         !s_param(req, "ticket", ticket, sizeof ticket) ||
         !s_param(req, "business", business, sizeof business) ||
         !s_param(req, "staff", staff, sizeof staff) ||
         !s_param(req, "complaint", complaint, sizeof complaint) ||
-        !s_param(req, "type", type, sizeof type) || !s_param(req, "cursor", cursor, sizeof cursor) ||
+        !s_param(req, "type", type, sizeof type) ||
+        !s_param(req, "cursor", cursor, sizeof cursor) ||
         !s_count(req, "limit", 1, HQ_ARCHIVE_LIMIT_MAX, &limit) || !s_format(req, &csv))
         return;
     hq_archive_query_t q = {.limit = limit,
@@ -531,8 +518,10 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
         return;
     }
     if (q.to - q.from + 1 > HQ_ARCHIVE_RANGE_DAYS) {
-        s_bad(req, "to", "from %s to %s is %d days; the archive is searched at most %d days at a "
-              "time", from_s, to_s, q.to - q.from + 1, HQ_ARCHIVE_RANGE_DAYS);
+        s_bad(req, "to",
+              "from %s to %s is %d days; the archive is searched at most %d days at a "
+              "time",
+              from_s, to_s, q.to - q.from + 1, HQ_ARCHIVE_RANGE_DAYS);
         return;
     }
     if (type[0] && !(q.type = hq_archive_type_parse(type))) {
@@ -572,10 +561,10 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
     }
     char next[24];
     snprintf(next, sizeof next, "%llu", (unsigned long long)page.next);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "hall", h->id, "from", from_s, "to",
-                             to_s, "events", page.events, "next_cursor",
-                             page.next ? json_string(next) : json_null(), "scanned",
-                             (json_int_t)page.scanned);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "hall", h->id, "from", from_s, "to", to_s,
+                  "events", page.events, "next_cursor", page.next ? json_string(next) : json_null(),
+                  "scanned", (json_int_t)page.scanned);
     hb_http_reply_json(req, 200, body);
 }
 
@@ -636,7 +625,8 @@ void hqd_api_reports_status(hqd_t *hq, json_t *body)
     bool disk = hq_disk_space(hq->cfg.data, &total, &avail) == 0;
     json_object_set_new(storage, "environments", envs);
     json_object_set_new(storage, "bytes", json_integer((json_int_t)es.total));
-    json_object_set_new(storage, "disk_bytes", disk ? json_integer((json_int_t)total) : json_null());
+    json_object_set_new(storage, "disk_bytes",
+                        disk ? json_integer((json_int_t)total) : json_null());
     json_object_set_new(storage, "disk_free_bytes",
                         disk ? json_integer((json_int_t)avail) : json_null());
     json_object_set_new(storage, "disk_free_percent",
@@ -652,13 +642,13 @@ void hqd_api_reports_status(hqd_t *hq, json_t *body)
     hq_rollup_stats_t st;
     hq_rollup_get_stats(hq->rollup, &st);
     const ru_engine_stats_t *e = &st.engine;
-    json_t *r = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "enabled", true,
-                          "events", (json_int_t)e->events, "commits", (json_int_t)e->commits,
-                          "commit_failures", (json_int_t)e->commit_failures, "lag_events",
-                          (json_int_t)st.lag_events, "halls_behind", (json_int_t)st.halls_behind,
-                          "queued_bytes", (json_int_t)st.queued_bytes, "offered_items",
-                          (json_int_t)st.offered_items, "dropped_items",
-                          (json_int_t)st.dropped_items, "catching_up", st.catching_up);
+    json_t *r =
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "enabled", true, "events",
+                  (json_int_t)e->events, "commits", (json_int_t)e->commits, "commit_failures",
+                  (json_int_t)e->commit_failures, "lag_events", (json_int_t)st.lag_events,
+                  "halls_behind", (json_int_t)st.halls_behind, "queued_bytes",
+                  (json_int_t)st.queued_bytes, "offered_items", (json_int_t)st.offered_items,
+                  "dropped_items", (json_int_t)st.dropped_items, "catching_up", st.catching_up);
     json_object_set_new(r, "policy_version", json_integer((json_int_t)st.policy_version));
     json_object_set_new(r, "store_reads", json_integer((json_int_t)e->store_reads));
     json_object_set_new(r, "replayed", json_integer((json_int_t)e->replayed));
@@ -724,15 +714,18 @@ void hqd_api_reports_metrics(hqd_t *hq, hb_metrics_t *m)
     G("rollup_halls_behind", "halls whose events are not all rolled up", st.halls_behind);
     G("rollup_queued_bytes", "copies of committed batches waiting for the rollups",
       st.queued_bytes);
-    C("rollup_dropped_batches_total", "batches that did not fit the rollups' queue (read back "
-      "from the store)", st.dropped_items);
+    C("rollup_dropped_batches_total",
+      "batches that did not fit the rollups' queue (read back "
+      "from the store)",
+      st.dropped_items);
     C("rollup_store_reads_total", "events the rollups read back from the event store",
       st.engine.store_reads);
     C("rollup_revisions_total", "days counted again after their report was final",
       st.engine.revisions);
     G("retention_running", "1 while a retention pass runs", st.retention.running);
     C("retention_passes_total", "retention passes finished", st.retention.passes);
-    G("retention_pass_hall", "the hall number the running pass has reached", st.retention.pass_hall);
+    G("retention_pass_hall", "the hall number the running pass has reached",
+      st.retention.pass_hall);
     C("retention_events_deleted_total", "raw events pruned past retention",
       st.retention.events_deleted);
     C("retention_deleted_bytes_total", "bytes of raw events pruned", st.retention.bytes_deleted);

@@ -153,8 +153,8 @@ uint64_t hq_sse_publish_text(hq_sse_t *s, const char *type, const char *hall, co
     char *frame = malloc(cap);
     if (!frame)
         return id;
-    int n = snprintf(frame, cap, "id: %" PRIu64 "\nevent: %s\ndata: %.*s\n\n", id, type,
-                     (int)tlen, text);
+    int n = snprintf(frame, cap, "id: %" PRIu64 "\nevent: %s\ndata: %.*s\n\n", id, type, (int)tlen,
+                     text);
     size_t len = n > 0 ? (size_t)n : 0;
     while (s->count > 0 && (s->count >= s->cfg.ring_events || s->bytes + len > s->cfg.ring_bytes))
         s_drop_oldest(s);
@@ -345,11 +345,12 @@ void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req, const hq_sse_owner_t *owner)
         return;
     }
     if (hb_http_query(req, "types", types, sizeof types) == 0) {
-        for (char *tok = strtok(types, ","); tok && c->n_types < SSE_TYPES_MAX; tok = strtok(NULL, ","))
+        for (char *tok = strtok(types, ","); tok && c->n_types < SSE_TYPES_MAX;
+             tok = strtok(NULL, ","))
             snprintf(c->types[c->n_types++], sizeof c->types[0], "%s", tok);
     }
-    c->stream = hb_http_stream_start(req, 200, "text/event-stream", s->cfg.client_queue,
-                                     s_on_closed, c);
+    c->stream =
+        hb_http_stream_start(req, 200, "text/event-stream", s->cfg.client_queue, s_on_closed, c);
     if (!c->stream) {
         s_client_free(c);
         return;
@@ -360,8 +361,8 @@ void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req, const hq_sse_owner_t *owner)
     s->clients = c;
     s->stats.clients++;
     char hello[128];
-    int n = snprintf(hello, sizeof hello, "retry: 1000\nevent: hello\ndata: {\"last_id\":%" PRIu64 "}\n\n",
-                     s->next_id);
+    int n = snprintf(hello, sizeof hello,
+                     "retry: 1000\nevent: hello\ndata: {\"last_id\":%" PRIu64 "}\n\n", s->next_id);
     s_write(c, hello, (size_t)n);
     if (!given) {
         s_reap(s);
@@ -372,8 +373,8 @@ void hq_sse_serve(hq_sse_t *s, hb_http_req_t *req, const hq_sse_owner_t *owner)
         /* Some events the client did not see are gone: it must reload. */
         s->stats.resets++;
         n = snprintf(hello, sizeof hello,
-                     "event: reset\ndata: {\"since\":%" PRIu64 ",\"oldest\":%" PRIu64 "}\n\n", since,
-                     oldest);
+                     "event: reset\ndata: {\"since\":%" PRIu64 ",\"oldest\":%" PRIu64 "}\n\n",
+                     since, oldest);
         s_write(c, hello, (size_t)n);
         s_reap(s);
         return;

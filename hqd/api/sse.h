@@ -26,10 +26,10 @@
 typedef struct hq_sse hq_sse_t;
 
 typedef struct hq_sse_config {
-    size_t ring_events;      /* events kept for resuming */
-    size_t ring_bytes;       /* ... and their bytes at most */
-    size_t client_queue;     /* bytes queued per client before it is dropped */
-    int64_t heartbeat_ms;    /* a comment line this often keeps proxies and clients sure */
+    size_t ring_events;   /* events kept for resuming */
+    size_t ring_bytes;    /* ... and their bytes at most */
+    size_t client_queue;  /* bytes queued per client before it is dropped */
+    int64_t heartbeat_ms; /* a comment line this often keeps proxies and clients sure */
     size_t max_clients;
 } hq_sse_config_t;
 

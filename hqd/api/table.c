@@ -59,8 +59,7 @@ static const hb_http_route_t s_routes[] = {
      hqd_api_get_hall_state},
     {"GET", "/v1/halls/:hall/snapshot", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_hall_snapshot},
-    {"GET", "/v1/halls/:hall/day", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
-     hqd_api_get_hall_day},
+    {"GET", "/v1/halls/:hall/day", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall", hqd_api_get_hall_day},
     {"GET", "/v1/halls/:hall/appointments", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_hall_appointments},
     /* The hall is in the body: the handler keeps it to the caller's scope. */
@@ -84,8 +83,7 @@ static const hb_http_route_t s_routes[] = {
      * handler keeps it to the caller's scope: an alert id names no place),
      * subscriptions (admin's: they name roles, scopes and addresses), the
      * deliveries made, a hall's notices. */
-    {"POST", "/v1/alerts/:alert/ack", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL,
-     hqd_api_ack_alert},
+    {"POST", "/v1/alerts/:alert/ack", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL, hqd_api_ack_alert},
     {"POST", "/v1/alerts/:alert/silence", HB_PERM_ALERTS_HANDLE, HB_SCOPE_ANY, NULL,
      hqd_api_silence_alert},
     {"GET", "/v1/notify/subscriptions", HB_PERM_ALERTS_READ, HB_SCOPE_ANY, NULL,
@@ -143,8 +141,7 @@ static const hb_http_route_t s_routes[] = {
 
     /* Campaigns: drafting (marketer) and reviewing (reviewer) steps apart. */
     {"GET", "/v1/campaigns", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL, hqd_api_list_campaigns},
-    {"POST", "/v1/campaigns", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_ANY, NULL,
-     hqd_api_create_campaign},
+    {"POST", "/v1/campaigns", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_ANY, NULL, hqd_api_create_campaign},
     {"GET", "/v1/campaigns/:campaign", HB_PERM_CAMPAIGN_READ, HB_SCOPE_CAMPAIGN, "campaign",
      hqd_api_get_campaign},
     {"PUT", "/v1/campaigns/:campaign", HB_PERM_CAMPAIGN_DRAFT, HB_SCOPE_CAMPAIGN, "campaign",
@@ -161,8 +158,8 @@ static const hb_http_route_t s_routes[] = {
      "campaign", hqd_api_campaign_approve},
     {"POST", "/v1/campaigns/:campaign/publish", HB_PERM_CAMPAIGN_APPROVE, HB_SCOPE_CAMPAIGN,
      "campaign", hqd_api_campaign_publish},
-    {"POST", "/v1/campaigns/:campaign/:step", HB_PERM_CAMPAIGN_READ, HB_SCOPE_CAMPAIGN,
-     "campaign", hqd_api_campaign_unknown},
+    {"POST", "/v1/campaigns/:campaign/:step", HB_PERM_CAMPAIGN_READ, HB_SCOPE_CAMPAIGN, "campaign",
+     hqd_api_campaign_unknown},
 
     /* The calendar, the glossary, the rollout of versions. */
     {"POST", "/v1/calendar/check", HB_PERM_CAMPAIGN_READ, HB_SCOPE_ANY, NULL,
@@ -197,8 +194,7 @@ static const hb_http_route_t s_routes[] = {
     {"GET", "/v1/reports/kpi", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_kpi},
     {"GET", "/v1/reports/rank", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_rank},
     {"GET", "/v1/reports/ready", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_ready},
-    {"GET", "/v1/reports/typical", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL,
-     hqd_api_get_typical},
+    {"GET", "/v1/reports/typical", HB_PERM_REPORTS_READ, HB_SCOPE_ANY, NULL, hqd_api_get_typical},
     {"GET", "/v1/archive", HB_PERM_ARCHIVE_READ, HB_SCOPE_ANY, NULL, hqd_api_get_archive},
     {"GET", "/v1/archive/tickets/:hall/:date/:ticket", HB_PERM_ARCHIVE_READ, HB_SCOPE_HALL, "hall",
      hqd_api_get_ticket_story},

@@ -133,8 +133,8 @@ void hqd_api_get_trends(hb_http_req_t *req, void *arg)
         char *end = NULL;
         long w = rc == 0 ? strtol(weeks_s, &end, 10) : 0;
         if (rc != 0 || end == weeks_s || *end || w < 1 || w > HQ_TREND_WEEKS_MAX) {
-            hb_http_reply_error(req, 400, "bad_parameter", "weeks must be a whole number from 1 to %d",
-                                HQ_TREND_WEEKS_MAX);
+            hb_http_reply_error(req, 400, "bad_parameter",
+                                "weeks must be a whole number from 1 to %d", HQ_TREND_WEEKS_MAX);
             return;
         }
         weeks = (int)w;
@@ -150,7 +150,10 @@ void hqd_api_get_trends(hb_http_req_t *req, void *arg)
         hb_vec_free(&nums);
         return;
     }
-    hq_trend_query_t q = {.nums = nums.v, .n = nums.n, .weeks = weeks, .now_ms = hb_now_ms(),
+    hq_trend_query_t q = {.nums = nums.v,
+                          .n = nums.n,
+                          .weeks = weeks,
+                          .now_ms = hb_now_ms(),
                           .rollups = hq->rollup ? hq_rollup_store(hq->rollup) : NULL};
     json_t *o = hq_trend_json(hq->trend, &q);
     hb_vec_free(&nums);

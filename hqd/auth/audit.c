@@ -30,8 +30,8 @@ static json_t *s_record(const char *from, const char *action, int64_t now)
 {
     char at[HB_RFC3339_MAX];
     hb_time_format(now, at);
-    return json_pack("{s:I, s:s, s:s, s:o}", "at_ms", (json_int_t)now, "at", at, "action",
-                     action, "from", s_str_or_null(from));
+    return json_pack("{s:I, s:s, s:s, s:o}", "at_ms", (json_int_t)now, "at", at, "action", action,
+                     "from", s_str_or_null(from));
 }
 
 void auth_audit_add(hq_auth_t *a, json_t *rec, bool sync)
@@ -129,12 +129,12 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     /* A success has no reason, except the note a change was made with
      * (publishing the policies: hq_auth_note_reason). */
     json_object_set_new(rec, "reason", s_str_or_null(ok && !r->reason[0] ? NULL : r->reason));
-    json_object_set_new(rec, "before", r->versions && r->before >= 0
-                                           ? json_integer((json_int_t)r->before)
-                                           : json_null());
-    json_object_set_new(rec, "after", r->versions && r->after >= 0
-                                          ? json_integer((json_int_t)r->after)
-                                          : json_null());
+    json_object_set_new(rec, "before",
+                        r->versions && r->before >= 0 ? json_integer((json_int_t)r->before)
+                                                      : json_null());
+    json_object_set_new(rec, "after",
+                        r->versions && r->after >= 0 ? json_integer((json_int_t)r->after)
+                                                     : json_null());
     auth_audit_add(a, rec, ok);
 }
 
@@ -154,10 +154,11 @@ void auth_audit_login(hq_auth_t *a, const char *route, const char *from, const c
     json_object_set_new(rec, "method", json_string("POST"));
     json_object_set_new(rec, "route", json_string(route));
     json_object_set_new(rec, "object", s_str_or_null(object));
-    json_object_set_new(rec, "status", json_integer(issued ? 201
-                                                    : ok   ? 200
-                                                    : strcmp(action, "login_failed") == 0 ? 401
-                                                                                          : 429));
+    json_object_set_new(rec, "status",
+                        json_integer(issued                                ? 201
+                                     : ok                                  ? 200
+                                     : strcmp(action, "login_failed") == 0 ? 401
+                                                                           : 429));
     json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
     json_object_set_new(rec, "reason", s_str_or_null(reason));
     json_object_set_new(rec, "before", json_null());
@@ -227,8 +228,7 @@ static int s_page(hq_auth_t *a, const hq_audit_query_t *q, json_t *records,
         before = start;
     }
     audit_page_t p = {.q = q, .records = records};
-    return hq_authdb_audit_walk(a->db, before, q->from_ms, HQ_AUDIT_SCAN_MAX, s_page_add, &p,
-                                next);
+    return hq_authdb_audit_walk(a->db, before, q->from_ms, HQ_AUDIT_SCAN_MAX, s_page_add, &p, next);
 }
 
 int hq_auth_audit_json(hq_auth_t *a, const hq_audit_query_t *q, json_t **out)
@@ -258,8 +258,8 @@ int hq_auth_audit_csv(hq_auth_t *a, const hq_audit_query_t *q, char **out, size_
         json_decref(records);
         return rc;
     }
-    static const char *const cols[] = {"id", "at", "who", "via", "from", "action", "object",
-                                       "status", "outcome", "reason", "before", "after"};
+    static const char *const cols[] = {"id",     "at",     "who",     "via",    "from",   "action",
+                                       "object", "status", "outcome", "reason", "before", "after"};
     const size_t ncols = sizeof cols / sizeof cols[0];
     hq_csv_t c;
     hq_csv_init(&c, AUDIT_CSV_MAX);
@@ -268,8 +268,7 @@ int hq_auth_audit_csv(hq_auth_t *a, const hq_audit_query_t *q, char **out, size_
         hq_csv_field(&c, cols[i], i + 1 == ncols);
     size_t i;
     json_t *rec;
-    json_array_foreach(records, i, rec)
-    {
+    json_array_foreach (records, i, rec) {
         for (size_t k = 0; k < ncols; k++) {
             const json_t *v = json_object_get(rec, cols[k]);
             char num[32];

@@ -40,9 +40,9 @@
  * hqd users token's default. */
 #define HQ_AUTH_LOGIN_TOKEN_MS (90LL * 86400 * 1000)
 #define HQ_AUTH_HOSTS_MAX 32
-#define HQ_AUTH_LOGIN_FAILS 5          /* failed sign-ins per name, and per address, ... */
-#define HQ_AUTH_LOGIN_WINDOW_MS 60000  /* ... in this long; the next gets 429 */
-#define HQ_AUTH_TOUCH_EVERY_MS 60000   /* last use is written at most this often */
+#define HQ_AUTH_LOGIN_FAILS 5         /* failed sign-ins per name, and per address, ... */
+#define HQ_AUTH_LOGIN_WINDOW_MS 60000 /* ... in this long; the next gets 429 */
+#define HQ_AUTH_TOUCH_EVERY_MS 60000  /* last use is written at most this often */
 
 typedef struct hq_auth hq_auth_t;
 
@@ -60,7 +60,7 @@ typedef struct hq_auth_config {
     int64_t session_max_ms;   /* and any session ends this long after sign-in */
     int64_t login_per_second; /* password checks (Argon2id) per second, at most */
     int64_t audit_retention_ms;
-    uint64_t audit_max;       /* records kept at most */
+    uint64_t audit_max; /* records kept at most */
 } hq_auth_config_t;
 
 int hq_auth_new(const hq_auth_config_t *cfg, hq_control_t *ctl, hq_auth_t **out, char *err,
@@ -125,8 +125,8 @@ void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const cha
  * never), and answers 201 {"name", "token_name", "token", "expires_at"}
  * (the token shown once) without a session; 409 when the person has a live
  * token of that name or HQ_AUTH_TOKENS_MAX live ones. For hallctl login. */
-void hq_auth_login_token(hq_auth_t *a, hb_http_req_t *req, const char *name,
-                         const char *password, const char *token_name, int64_t expires_ms);
+void hq_auth_login_token(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password,
+                         const char *token_name, int64_t expires_ms);
 /* Revokes the caller's own token named `token_name` (a session or a token
  * of theirs asks): HB_ENOTFOUND (none live of that name), or a storage
  * error. Takes effect at the next request; streams it opened close within
@@ -146,11 +146,11 @@ bool hq_auth_tls(const hq_auth_t *a);
 /* ---- the audit log (audit.c) */
 
 typedef struct hq_audit_query {
-    const char *who;    /* NULL: everyone */
-    const char *object; /* NULL: every object */
+    const char *who;        /* NULL: everyone */
+    const char *object;     /* NULL: every object */
     int64_t from_ms, to_ms; /* 0: open */
-    const char *before; /* a cursor from a previous page; NULL: the newest */
-    size_t limit;       /* 1..HQ_AUDIT_PAGE_MAX */
+    const char *before;     /* a cursor from a previous page; NULL: the newest */
+    size_t limit;           /* 1..HQ_AUDIT_PAGE_MAX */
 } hq_audit_query_t;
 
 #define HQ_AUDIT_PAGE_MAX 1000

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#define AUTH_CACHE_SLOTS 8192 /* a power of two; the cache holds half as many identities */
+#define AUTH_CACHE_SLOTS 8192  /* a power of two; the cache holds half as many identities */
 #define AUTH_THROTTLE_MAX 4096 /* names and addresses whose failures are counted */
 #define AUTH_AUDIT_QUEUE_MAX 10000
 #define AUTH_REASON_MAX 512
@@ -28,9 +28,9 @@ typedef struct auth_slot {
 } auth_slot_t;
 
 typedef struct auth_fail {
-    char key[96]; /* "name:alice" or "addr:192.0.2.7"; "" when free */
-    uint8_t n;       /* failures so far (capped) */
-    uint8_t pending; /* checks under way */
+    char key[96];                    /* "name:alice" or "addr:192.0.2.7"; "" when free */
+    uint8_t n;                       /* failures so far (capped) */
+    uint8_t pending;                 /* checks under way */
     int64_t at[HQ_AUTH_LOGIN_FAILS]; /* ring of the last failures */
 } auth_fail_t;
 
@@ -50,9 +50,9 @@ struct hq_auth {
     hq_auth_config_t cfg;
     hq_control_t *ctl;
     hq_authdb_t *db;
-    uint64_t gen;        /* the auth store's generation the cache reflects */
-    bool gen_moved;      /* since the last tick */
-    auth_slot_t *cache;  /* AUTH_CACHE_SLOTS */
+    uint64_t gen;       /* the auth store's generation the cache reflects */
+    bool gen_moved;     /* since the last tick */
+    auth_slot_t *cache; /* AUTH_CACHE_SLOTS */
     size_t cached;
     auth_host_t hosts[HQ_AUTH_HOSTS_MAX + 4];
     size_t n_hosts;

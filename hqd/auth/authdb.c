@@ -186,8 +186,7 @@ static int s_write(hq_authdb_t *db, s_write_fn fn, void *arg)
     return HB_EMAPFULL;
 }
 
-static int s_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v,
-                 size_t vlen)
+static int s_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v, size_t vlen)
 {
     MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
     return s_code(mdb_put(txn, dbi, &key, &val, 0));
@@ -324,8 +323,7 @@ static int s_person_read(const json_t *o, hq_person_t *p)
     p->created_ms = (int64_t)json_integer_value(json_object_get(o, "created_ms"));
     size_t i;
     const json_t *g;
-    json_array_foreach(grants, i, g)
-    {
+    json_array_foreach (grants, i, g) {
         hq_role_t role;
         hq_grant_t *out = &p->grants[p->n_grants];
         if (hq_role_parse(json_string_value(json_object_get(g, "role")), &role) != 0 ||
@@ -345,8 +343,7 @@ static int s_person_load(hq_authdb_t *db, MDB_txn *txn, const char *name, hq_per
     int rc = s_person_read(o, out);
     json_decref(o);
     if (rc != 0)
-        hb_log_once("authdb.person", HB_LOG_ERROR, "auth: the record of %s cannot be read",
-                    name);
+        hb_log_once("authdb.person", HB_LOG_ERROR, "auth: the record of %s cannot be read", name);
     return rc;
 }
 
@@ -594,8 +591,12 @@ int hq_authdb_token_add(hq_authdb_t *db, const char *person, const char *name, i
         hb_errf(err, errlen, "a token needs a person, a name and an expiry");
         return HB_EINVAL;
     }
-    token_op_t op = {.person = person, .name = name, .expires_ms = expires_ms, .secret = secret,
-                     .err = err, .errlen = errlen};
+    token_op_t op = {.person = person,
+                     .name = name,
+                     .expires_ms = expires_ms,
+                     .secret = secret,
+                     .err = err,
+                     .errlen = errlen};
     int rc = s_write(db, s_token_add, &op);
     if (rc != 0)
         sodium_memzero(secret, HQ_AUTH_SECRET_MAX);
@@ -637,8 +638,8 @@ int hq_authdb_token_get(hq_authdb_t *db, const uint8_t hash[HQ_AUTH_HASH], hq_to
     return rc;
 }
 
-int hq_authdb_tokens(hq_authdb_t *db, const char *person,
-                     int (*fn)(const hq_token_t *t, void *arg), void *arg)
+int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_token_t *t, void *arg),
+                     void *arg)
 {
     MDB_txn *txn = s_read(db);
     if (!txn)
@@ -928,8 +929,8 @@ int hq_authdb_audit_walk(hq_authdb_t *db, const char *before, int64_t from_ms, s
          * it, then one back (or the last record when none is at or after). */
         k = (MDB_val){sizeof start, start};
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
-                     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        rc =
+            rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
     } else {
         rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     }
@@ -951,8 +952,7 @@ int hq_authdb_audit_walk(hq_authdb_t *db, const char *before, int64_t from_ms, s
              * is one. */
             MDB_val k2, v2;
             int more = mdb_cursor_get(cur, &k2, &v2, MDB_PREV);
-            if (more != 0 ||
-                (from_ms > 0 && (int64_t)hb_get_be64(k2.mv_data) < from_ms))
+            if (more != 0 || (from_ms > 0 && (int64_t)hb_get_be64(k2.mv_data) < from_ms))
                 next[0] = '\0';
             break;
         }
@@ -1001,11 +1001,11 @@ static int s_audit_prune(hq_authdb_t *db, MDB_txn *txn, void *arg)
     return op->deleted ? s_meta_put(db, txn, "audit_count", count) : 0;
 }
 
-int hq_authdb_audit_prune(hq_authdb_t *db, int64_t before_ms, uint64_t keep_max,
-                          size_t max_deletes, size_t *deleted)
+int hq_authdb_audit_prune(hq_authdb_t *db, int64_t before_ms, uint64_t keep_max, size_t max_deletes,
+                          size_t *deleted)
 {
-    audit_prune_op_t op = {.before_ms = before_ms, .keep_max = keep_max,
-                           .max_deletes = max_deletes};
+    audit_prune_op_t op = {
+        .before_ms = before_ms, .keep_max = keep_max, .max_deletes = max_deletes};
     int rc = s_write(db, s_audit_prune, &op);
     if (deleted)
         *deleted = rc == 0 ? op.deleted : 0;

@@ -38,7 +38,7 @@
 #define HQ_AUTH_CSRF_MAX 44       /* 43 base64url characters + NUL */
 #define HQ_AUTH_PASSWORD_MIN 8    /* bytes */
 #define HQ_AUTH_PASSWORD_MAX 1024
-#define HQ_AUTH_TOKENS_MAX 64     /* live tokens per person */
+#define HQ_AUTH_TOKENS_MAX 64 /* live tokens per person */
 
 typedef enum hq_scope_kind {
     HQ_SCOPE_NETWORK = 0, /* the whole network */
@@ -48,8 +48,8 @@ typedef enum hq_scope_kind {
 
 /* One role held over one scope. */
 typedef struct hq_grant {
-    uint8_t role; /* hq_role_t */
-    uint8_t kind; /* hq_scope_kind_t */
+    uint8_t role;                  /* hq_role_t */
+    uint8_t kind;                  /* hq_scope_kind_t */
     char id[HQ_AUTH_SCOPE_ID_MAX]; /* the region or hall; "" for the network */
 } hq_grant_t;
 
@@ -138,8 +138,8 @@ int hq_authdb_token_revoke(hq_authdb_t *db, const char *person, const char *name
 int hq_authdb_token_get(hq_authdb_t *db, const uint8_t hash[HQ_AUTH_HASH], hq_token_t *tok,
                         hq_person_t *person);
 /* Every token of `person` (NULL: of everyone); `fn` as for people. */
-int hq_authdb_tokens(hq_authdb_t *db, const char *person,
-                     int (*fn)(const hq_token_t *t, void *arg), void *arg);
+int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_token_t *t, void *arg),
+                     void *arg);
 
 /* ---- sessions (hqd's; they do not move the generation) */
 
@@ -184,8 +184,8 @@ int hq_authdb_audit_walk(hq_authdb_t *db, const char *before, int64_t from_ms, s
                          int (*fn)(json_t *rec, void *arg), void *arg, char *next);
 /* Deletes records older than `before_ms` and the oldest beyond `keep_max`,
  * at most `max_deletes` in one transaction; `*deleted` says how many. */
-int hq_authdb_audit_prune(hq_authdb_t *db, int64_t before_ms, uint64_t keep_max,
-                          size_t max_deletes, size_t *deleted);
+int hq_authdb_audit_prune(hq_authdb_t *db, int64_t before_ms, uint64_t keep_max, size_t max_deletes,
+                          size_t *deleted);
 uint64_t hq_authdb_audit_count(hq_authdb_t *db);
 
 #endif

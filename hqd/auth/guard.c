@@ -122,7 +122,8 @@ static bool s_host_ok(const hq_auth_t *a, const hb_http_req_t *req, char *host, 
     if (port < 0)
         port = a->cfg.tls ? 443 : 80;
     for (size_t i = 0; i < a->n_hosts; i++)
-        if (strcmp(a->hosts[i].name, name) == 0 && (a->hosts[i].port < 0 || a->hosts[i].port == port))
+        if (strcmp(a->hosts[i].name, name) == 0 &&
+            (a->hosts[i].port < 0 || a->hosts[i].port == port))
             return true;
     return false;
 }
@@ -303,11 +304,10 @@ int hq_auth_new(const hq_auth_config_t *cfg, hq_control_t *ctl, hq_auth_t **out,
     char names[1024] = "";
     size_t used = 0;
     for (size_t i = 0; i < a->n_hosts && used < sizeof names; i++) {
-        int n = a->hosts[i].port < 0
-                    ? snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                               a->hosts[i].name)
-                    : snprintf(names + used, sizeof names - used, "%s%s:%d", i ? ", " : "",
-                               a->hosts[i].name, a->hosts[i].port);
+        int n = a->hosts[i].port < 0 ? snprintf(names + used, sizeof names - used, "%s%s",
+                                                i ? ", " : "", a->hosts[i].name)
+                                     : snprintf(names + used, sizeof names - used, "%s%s:%d",
+                                                i ? ", " : "", a->hosts[i].name, a->hosts[i].port);
         used = n < 0 ? sizeof names : used + (size_t)n;
     }
     hb_info("auth: answering Host %s", names);
@@ -430,8 +430,7 @@ static int s_credential(hq_auth_t *a, hb_http_req_t *req, hq_cred_kind_t *kind,
 static int s_scope(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *route, hq_ident_t *id)
 {
     const org_t *org = hq_control_org(a->ctl);
-    const hq_view_t *v =
-        hq_ident_view(id, route->perm, org, hq_control_org_generation(a->ctl));
+    const hq_view_t *v = hq_ident_view(id, route->perm, org, hq_control_org_generation(a->ctl));
     if (!v) {
         hb_http_reply_error(req, 503, "no_memory", "cannot check the scope now");
         return 1;
@@ -466,8 +465,8 @@ static int s_scope(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *route, hq
         ok = k && hq_view_region(v, org, k->region);
     }
     if (!ok) {
-        s_forbidden(a, req, "%s %.64s is outside your scope for %s: you hold it over %s", what,
-                    obj, perm, where);
+        s_forbidden(a, req, "%s %.64s is outside your scope for %s: you hold it over %s", what, obj,
+                    perm, where);
         return 1;
     }
     return 0;
@@ -504,10 +503,11 @@ bool hq_auth_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
         return false;
     hq_ident_t *id = auth_lookup(a, kind, hash);
     if (!id) {
-        s_unauthenticated(a, req, kind == HQ_CRED_TOKEN
-                                      ? "unknown or revoked token"
-                                      : "no such session (signed out, ended or removed); sign "
-                                        "in again");
+        s_unauthenticated(a, req,
+                          kind == HQ_CRED_TOKEN
+                              ? "unknown or revoked token"
+                              : "no such session (signed out, ended or removed); sign "
+                                "in again");
         return false;
     }
     int64_t now = hb_now_ms();
@@ -597,12 +597,14 @@ void hq_auth_forbid(hb_http_req_t *req, hb_perm_t perm, const char *fmt, ...)
     if (r && r->id)
         hq_ident_where(r->id, perm, where, sizeof where);
     if (r) {
-        snprintf(r->reason, sizeof r->reason, "%s is outside your scope for %s: you hold it over %s",
-                 what, hb_perm_name(perm), where);
+        snprintf(r->reason, sizeof r->reason,
+                 "%s is outside your scope for %s: you hold it over %s", what, hb_perm_name(perm),
+                 where);
         r->a->stats.forbidden++;
     }
-    hb_http_reply_error(req, 403, "forbidden", "%s is outside your scope for %s: you hold it over %s",
-                        what, hb_perm_name(perm), where);
+    hb_http_reply_error(req, 403, "forbidden",
+                        "%s is outside your scope for %s: you hold it over %s", what,
+                        hb_perm_name(perm), where);
 }
 
 void hq_auth_note_object(hb_http_req_t *req, const char *id)
@@ -714,8 +716,7 @@ void hq_auth_prune(hq_auth_t *a, hq_sse_t *sse)
     int64_t now = hb_now_ms();
     s_touch(a, true);
     size_t removed = 0;
-    hq_authdb_sessions_prune(a->db, now, a->cfg.session_idle_ms, a->cfg.session_max_ms,
-                             &removed);
+    hq_authdb_sessions_prune(a->db, now, a->cfg.session_idle_ms, a->cfg.session_max_ms, &removed);
     if (removed)
         hb_info("auth: %zu session(s) ended (idle or too old)", removed);
     s_check_streams(a, sse);
@@ -731,15 +732,14 @@ void hq_auth_get_stats(const hq_auth_t *a, hq_auth_stats_t *out) { *out = a->sta
 json_t *hq_auth_stats_json(const hq_auth_t *a)
 {
     const hq_auth_stats_t *s = &a->stats;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "allowed", (json_int_t)s->allowed, "unauthenticated",
-                     (json_int_t)s->unauthenticated, "forbidden", (json_int_t)s->forbidden,
-                     "wrong_host", (json_int_t)s->wrong_host, "cache_hits",
-                     (json_int_t)s->cache_hits, "cache_misses", (json_int_t)s->cache_misses,
-                     "generations", (json_int_t)s->generations, "logins",
-                     (json_int_t)s->logins, "login_failures", (json_int_t)s->login_failures,
-                     "login_throttled", (json_int_t)s->login_throttled, "streams_closed",
-                     (json_int_t)s->streams_closed, "audit_records",
-                     (json_int_t)s->audit_records, "audit_dropped",
-                     (json_int_t)s->audit_dropped, "cached", (json_int_t)a->cached);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "allowed",
+        (json_int_t)s->allowed, "unauthenticated", (json_int_t)s->unauthenticated, "forbidden",
+        (json_int_t)s->forbidden, "wrong_host", (json_int_t)s->wrong_host, "cache_hits",
+        (json_int_t)s->cache_hits, "cache_misses", (json_int_t)s->cache_misses, "generations",
+        (json_int_t)s->generations, "logins", (json_int_t)s->logins, "login_failures",
+        (json_int_t)s->login_failures, "login_throttled", (json_int_t)s->login_throttled,
+        "streams_closed", (json_int_t)s->streams_closed, "audit_records",
+        (json_int_t)s->audit_records, "audit_dropped", (json_int_t)s->audit_dropped, "cached",
+        (json_int_t)a->cached);
 }

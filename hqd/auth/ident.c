@@ -146,8 +146,7 @@ static int s_view_build(hq_view_t *v, const hq_ident_t *id, hb_perm_t perm, cons
     return 0;
 }
 
-const hq_view_t *hq_ident_view(hq_ident_t *id, hb_perm_t perm, const org_t *org,
-                               uint64_t org_gen)
+const hq_view_t *hq_ident_view(hq_ident_t *id, hb_perm_t perm, const org_t *org, uint64_t org_gen)
 {
     if (!hb_perm_valid(perm))
         return NULL;

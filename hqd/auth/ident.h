@@ -43,15 +43,15 @@ typedef struct hq_ident {
     unsigned refs;
     char name[HQ_AUTH_NAME_MAX];
     hq_cred_kind_t kind;
-    uint8_t cred[HQ_AUTH_HASH];             /* the credential's hash */
+    uint8_t cred[HQ_AUTH_HASH];              /* the credential's hash */
     char token_name[HQ_AUTH_TOKEN_NAME_MAX]; /* a token's name; "" for a session */
     char csrf[HQ_AUTH_CSRF_MAX];             /* a session's */
     int64_t created_ms;
-    int64_t expires_ms;   /* a token's expiry (0: never); a session's absolute end */
-    int64_t last_ms;      /* last request seen (sessions: the idle clock) */
-    int64_t written_ms;   /* last use as last written to the store */
-    bool ended;           /* a session signed out: every holder sees it at once */
-    uint64_t perms;       /* every permission held anywhere */
+    int64_t expires_ms; /* a token's expiry (0: never); a session's absolute end */
+    int64_t last_ms;    /* last request seen (sessions: the idle clock) */
+    int64_t written_ms; /* last use as last written to the store */
+    bool ended;         /* a session signed out: every holder sees it at once */
+    uint64_t perms;     /* every permission held anywhere */
     size_t n_grants;
     hq_grant_t grants[HQ_AUTH_GRANTS_MAX];
     hq_view_t *views[HB_PERM_COUNT];
@@ -75,8 +75,7 @@ bool hq_ident_same_grants(const hq_ident_t *a, const hq_ident_t *b);
 /* The view of `perm` over `org` (generation `org_gen`), computed now if it
  * is stale. NULL when out of memory; a view with nothing in it when the
  * identity does not hold `perm`. */
-const hq_view_t *hq_ident_view(hq_ident_t *id, hb_perm_t perm, const org_t *org,
-                               uint64_t org_gen);
+const hq_view_t *hq_ident_view(hq_ident_t *id, hb_perm_t perm, const org_t *org, uint64_t org_gen);
 
 /* ---- tests on a view. Ids the organisation does not have are outside
  * every view but the whole network's. */

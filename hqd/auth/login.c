@@ -173,9 +173,9 @@ static void s_issue_token(login_work_t *lw, hb_http_req_t *req)
         hb_time_format(lw->expires_ms, at);
         expires = json_string(at);
     }
-    hb_http_reply_json(req, 201, json_pack("{s:s, s:s, s:s, s:o}", "name", lw->person.name,
-                                           "token_name", lw->token_name, "token", secret,
-                                           "expires_at", expires));
+    hb_http_reply_json(req, 201,
+                       json_pack("{s:s, s:s, s:s, s:o}", "name", lw->person.name, "token_name",
+                                 lw->token_name, "token", secret, "expires_at", expires));
     sodium_memzero(secret, sizeof secret);
 }
 
@@ -252,8 +252,8 @@ void hq_auth_login(hq_auth_t *a, hb_http_req_t *req, const char *name, const cha
     s_login(a, req, "/v1/login", name, password, NULL, 0);
 }
 
-void hq_auth_login_token(hq_auth_t *a, hb_http_req_t *req, const char *name,
-                         const char *password, const char *token_name, int64_t expires_ms)
+void hq_auth_login_token(hq_auth_t *a, hb_http_req_t *req, const char *name, const char *password,
+                         const char *token_name, int64_t expires_ms)
 {
     s_login(a, req, "/v1/tokens", name, password, token_name, expires_ms);
 }

@@ -26,7 +26,10 @@ const char *hq_role_help(int role)
     return role >= 0 && role < HQ_ROLE_COUNT ? s_roles[role].help : NULL;
 }
 
-uint64_t hq_role_perms(int role) { return role >= 0 && role < HQ_ROLE_COUNT ? s_roles[role].perms : 0; }
+uint64_t hq_role_perms(int role)
+{
+    return role >= 0 && role < HQ_ROLE_COUNT ? s_roles[role].perms : 0;
+}
 
 int hq_role_parse(const char *name, hq_role_t *out)
 {

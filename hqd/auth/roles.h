@@ -22,36 +22,36 @@
 
 /* X(ID, "name", permissions, what the role is for). Names are the contract
  * of `hqd users add --role` and of /v1/me; they never change. */
-#define HQ_ROLES(X)                                                                              \
-    X(ADMIN, "admin",                                                                            \
-      HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
-          HQ_PERM_BIT(ARCHIVE_READ) | HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(POLICY_READ) |         \
-          HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) |  \
-          HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |        \
-          HQ_PERM_BIT(HALLS_ENROL) | HQ_PERM_BIT(ALERTS_HANDLE) |                                \
-          HQ_PERM_BIT(ALERTS_SUBSCRIBE) | HQ_PERM_BIT(APPOINTMENT_BOOK),                         \
-      "everything: people, tokens, the organisation, settings, the audit log, halls' "           \
-      "enrolment and revocation, who is told of which alerts")                                   \
-    X(OPERATOR, "operator",                                                                      \
-      HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |             \
-          HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(ALERTS_HANDLE),                                    \
-      "watch halls, regions, alerts and the stream in scope; acknowledge and silence alerts")    \
-    X(MARKETER, "marketer",                                                                      \
-      HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) | HQ_PERM_BIT(ORG_READ),          \
-      "draft, edit, submit and withdraw campaigns in scope; read the calendar and its check")    \
-    X(REVIEWER, "reviewer",                                                                      \
-      HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(ORG_READ),        \
-      "return, approve and publish campaigns in scope, never one they created or last edited")   \
-    X(POLICY_EDITOR, "policy_editor",                                                            \
-      HQ_PERM_BIT(POLICY_READ) | HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(ORG_READ),               \
-      "edit and publish policies (hours, closures, SLA) in scope")                               \
-    X(ANALYST, "analyst",                                                                        \
-      HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) | HQ_PERM_BIT(ARCHIVE_READ) |            \
-          HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(REPORTS_READ),        \
-      "read reports, exports, the board, alerts and the archive of stored events in scope")      \
-    X(VIEWER, "viewer", HQ_PERM_BIT(LIVE_READ), "read the live board in scope")                  \
-    X(BOOKING, "booking", HQ_PERM_BIT(APPOINTMENT_BOOK),                                         \
-      "an app or web hall's backend: book appointments at the halls in scope "                   \
+#define HQ_ROLES(X)                                                                                \
+    X(ADMIN, "admin",                                                                              \
+      HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |               \
+          HQ_PERM_BIT(ARCHIVE_READ) | HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(POLICY_READ) |           \
+          HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) |    \
+          HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(REPORTS_READ) | HQ_PERM_BIT(ADMIN) |         \
+          HQ_PERM_BIT(HALLS_ENROL) | HQ_PERM_BIT(ALERTS_HANDLE) | HQ_PERM_BIT(ALERTS_SUBSCRIBE) |  \
+          HQ_PERM_BIT(APPOINTMENT_BOOK),                                                           \
+      "everything: people, tokens, the organisation, settings, the audit log, halls' "             \
+      "enrolment and revocation, who is told of which alerts")                                     \
+    X(OPERATOR, "operator",                                                                        \
+      HQ_PERM_BIT(STATUS_READ) | HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) |               \
+          HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(ALERTS_HANDLE),                                      \
+      "watch halls, regions, alerts and the stream in scope; acknowledge and silence alerts")      \
+    X(MARKETER, "marketer",                                                                        \
+      HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_DRAFT) | HQ_PERM_BIT(ORG_READ),            \
+      "draft, edit, submit and withdraw campaigns in scope; read the calendar and its check")      \
+    X(REVIEWER, "reviewer",                                                                        \
+      HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(CAMPAIGN_APPROVE) | HQ_PERM_BIT(ORG_READ),          \
+      "return, approve and publish campaigns in scope, never one they created or last edited")     \
+    X(POLICY_EDITOR, "policy_editor",                                                              \
+      HQ_PERM_BIT(POLICY_READ) | HQ_PERM_BIT(POLICY_EDIT) | HQ_PERM_BIT(ORG_READ),                 \
+      "edit and publish policies (hours, closures, SLA) in scope")                                 \
+    X(ANALYST, "analyst",                                                                          \
+      HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(ALERTS_READ) | HQ_PERM_BIT(ARCHIVE_READ) |              \
+          HQ_PERM_BIT(ORG_READ) | HQ_PERM_BIT(CAMPAIGN_READ) | HQ_PERM_BIT(REPORTS_READ),          \
+      "read reports, exports, the board, alerts and the archive of stored events in scope")        \
+    X(VIEWER, "viewer", HQ_PERM_BIT(LIVE_READ), "read the live board in scope")                    \
+    X(BOOKING, "booking", HQ_PERM_BIT(APPOINTMENT_BOOK),                                           \
+      "an app or web hall's backend: book appointments at the halls in scope "                     \
       "(POST /v1/appointments), nothing else")
 
 typedef enum hq_role {

@@ -56,8 +56,8 @@ typedef struct users_opts {
     bool json;
 } users_opts_t;
 
-#define ROW(name_, field, meta_, help_)                                                        \
-    HB_CONF_ROW(users_opts_t, name_, HB_CONF_STRING, field, NULL, 0, 0, false, help_,           \
+#define ROW(name_, field, meta_, help_)                                                            \
+    HB_CONF_ROW(users_opts_t, name_, HB_CONF_STRING, field, NULL, 0, 0, false, help_,              \
                 .optional = true, .meta = meta_)
 
 static const hb_config_def_t s_options[] = {
@@ -125,7 +125,8 @@ static org_t *s_org_read(const char *data)
         return NULL;
     mdb_env_set_maxdbs(env, 4);
     if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0) == 0 &&
-        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 && mdb_dbi_open(txn, "docs", 0, &dbi) == 0) {
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 &&
+        mdb_dbi_open(txn, "docs", 0, &dbi) == 0) {
         MDB_val k = {3, (void *)"org"}, v;
         if (mdb_get(txn, dbi, &k, &v) == 0) {
             json_t *doc = json_loadb(v.mv_data, v.mv_size, 0, NULL);
@@ -189,9 +190,9 @@ static void s_audit(hq_authdb_t *db, const char *action, const char *object, con
     int64_t now = hb_now_ms();
     hb_time_format(now, at);
     json_t *rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:s, s:s, s:s?, s:n, s:n}",
-                            "at_ms", (json_int_t)now, "at", at, "action", action, "who", who,
-                            "via", "cli", "from", "local", "method", "route", "object", object,
-                            "outcome", "ok", "reason", detail, "before", "after");
+                            "at_ms", (json_int_t)now, "at", at, "action", action, "who", who, "via",
+                            "cli", "from", "local", "method", "route", "object", object, "outcome",
+                            "ok", "reason", detail, "before", "after");
     if (rec && hq_authdb_audit_append(db, &rec, 1) != 0)
         fprintf(stderr, "hqd users: warning: the audit log could not be written\n");
     json_decref(rec);
@@ -210,8 +211,7 @@ static void s_print_time(const char *label, int64_t ms)
 static int s_add(const users_opts_t *o, const char *name)
 {
     if (!hq_auth_name_ok(name))
-        return s_usage_error("add", "'%.80s' is not a name: 1 to 64 of A-Z a-z 0-9 _ . @ -",
-                             name);
+        return s_usage_error("add", "'%.80s' is not a name: 1 to 64 of A-Z a-z 0-9 _ . @ -", name);
     if (o->roles.n == 0)
         return s_usage_error("add", "--role is required (one of admin, operator, marketer, "
                                     "reviewer, policy_editor, analyst, viewer)");
@@ -233,8 +233,7 @@ static int s_add(const users_opts_t *o, const char *name)
         if (hq_role_parse(role, &r) != 0) {
             char all_roles[256];
             hq_roles_list(all_roles, sizeof all_roles);
-            return s_usage_error("add", "--role %s: no such role; roles are %s", role,
-                                 all_roles);
+            return s_usage_error("add", "--role %s: no such role; roles are %s", role, all_roles);
         }
         hq_grant_t *g = &p.grants[p.n_grants++];
         *g = all;
@@ -360,11 +359,11 @@ static int s_list_token(const hq_token_t *t, void *arg)
         hb_time_format(t->created_ms, a);
         hb_time_format(t->expires_ms, e);
         hb_time_format(t->last_used_ms, u);
-        json_array_append_new(
-            c->out, json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", t->name, "created", a,
-                              "expires", t->expires_ms ? json_string(e) : json_null(),
-                              "last_used", t->last_used_ms ? json_string(u) : json_null(),
-                              "expired", t->expires_ms && now >= t->expires_ms));
+        json_array_append_new(c->out,
+                              json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", t->name, "created", a,
+                                        "expires", t->expires_ms ? json_string(e) : json_null(),
+                                        "last_used", t->last_used_ms ? json_string(u) : json_null(),
+                                        "expired", t->expires_ms && now >= t->expires_ms));
         return 0;
     }
     printf("    token %-20s", t->name);
@@ -515,14 +514,15 @@ static const users_cmd_t s_cmds[] = {
      "enrol a person with roles over a scope; prints their first API token on the last line",
      "data role scope name expires", 1},
     {"passwd", s_passwd, "passwd NAME --data DIR",
-     "set a person's password (for the dashboard's sign-in) from the first line of stdin",
-     "data", 1},
+     "set a person's password (for the dashboard's sign-in) from the first line of stdin", "data",
+     1},
     {"list", s_list, "list [--json] --data DIR", "everyone, their roles, tokens and sessions",
      "data json", 0},
     {"remove", s_remove, "remove NAME --data DIR",
-     "remove a person with their tokens and sessions (their streams close within a second)",
-     "data", 1},
-    {"token", s_token, "token NAME (--name TOKEN [--expires 90d|never] | --revoke TOKEN) --data DIR",
+     "remove a person with their tokens and sessions (their streams close within a second)", "data",
+     1},
+    {"token", s_token,
+     "token NAME (--name TOKEN [--expires 90d|never] | --revoke TOKEN) --data DIR",
      "make another API token (printed on the last line), or revoke one", "data name expires revoke",
      1},
 };

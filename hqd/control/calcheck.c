@@ -314,8 +314,9 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
     size_t list_bytes = count * sizeof(uint32_t), bits_bytes = r->words * sizeof(uint64_t);
     r->mem += list_bytes < bits_bytes ? list_bytes : bits_bytes;
     if (r->mem > CALCHECK_MEMORY_MAX) {
-        hb_errf(r->err, r->errlen, "calendar: the hall sets of %zu campaigns need more than %u bytes",
-                r->n, CALCHECK_MEMORY_MAX);
+        hb_errf(r->err, r->errlen,
+                "calendar: the hall sets of %zu campaigns need more than %u bytes", r->n,
+                CALCHECK_MEMORY_MAX);
         return HB_ETOOBIG;
     }
     if (list_bytes < bits_bytes) {

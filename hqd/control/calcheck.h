@@ -30,10 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CALCHECK_SAMPLE_MAX 10       /* hall ids named in one finding */
+#define CALCHECK_SAMPLE_MAX 10 /* hall ids named in one finding */
 #define CALCHECK_MESSAGE_MAX 512
-#define CALCHECK_PER_RULE_MAX 2000   /* findings kept per rule; further ones are only counted */
-#define CALCHECK_SUBJECTS_MAX 32     /* products or terms named in one finding */
+#define CALCHECK_PER_RULE_MAX 2000 /* findings kept per rule; further ones are only counted */
+#define CALCHECK_SUBJECTS_MAX 32   /* products or terms named in one finding */
 #define CALCHECK_MEMORY_MAX (512u * 1024 * 1024) /* hall sets of one run, bytes */
 
 typedef enum calcheck_rule {
@@ -88,8 +88,8 @@ typedef struct calcheck_finding {
     size_t n_halls;                   /* how many halls */
     size_t n_sample;
     char sample[CALCHECK_SAMPLE_MAX][HB_HALL_ID_MAX]; /* the first halls by index, sorted by id */
-    int32_t first_day, last_day;      /* days since 1970-01-01, both included */
-    size_t n_subjects;                /* rule 3: "product:ID" / "business_type:ID"; rule 5: terms */
+    int32_t first_day, last_day;                      /* days since 1970-01-01, both included */
+    size_t n_subjects; /* rule 3: "product:ID" / "business_type:ID"; rule 5: terms */
     char (*subjects)[CALCHECK_TERM_MAX + 16];
     char message[CALCHECK_MESSAGE_MAX];
 } calcheck_finding_t;
@@ -99,9 +99,9 @@ typedef struct calcheck_finding {
 typedef struct calcheck_report {
     size_t n;
     calcheck_finding_t *findings;
-    size_t errors, warnings;         /* over all findings, kept or not */
-    size_t by_rule[CALCHECK_RULES];  /* findings per rule, kept or not */
-    size_t dropped;                  /* findings over CALCHECK_PER_RULE_MAX, counted only */
+    size_t errors, warnings;        /* over all findings, kept or not */
+    size_t by_rule[CALCHECK_RULES]; /* findings per rule, kept or not */
+    size_t dropped;                 /* findings over CALCHECK_PER_RULE_MAX, counted only */
     size_t campaigns_checked;
 } calcheck_report_t;
 

@@ -22,7 +22,7 @@
 
 static const char *const s_state_names[] = {"draft", "submitted", "approved", "published",
                                             "withdrawn"};
-static const char *const s_action_names[] = {"create", "edit", "submit", "return",
+static const char *const s_action_names[] = {"create",  "edit",    "submit",  "return",
                                              "approve", "publish", "withdraw"};
 
 /* The lifecycle: every allowed (action, from) and where it leads. */
@@ -41,8 +41,8 @@ static const struct step {
 
 /* The members a document carries besides hb_cal_campaign_t's content. */
 static const char *const s_doc_extra[] = {"region", "parent", "scope", NULL};
-static const char *const s_rec_extra[] = {"region", "parent", "scope", "state", "revision",
-                                          "history", "last_reviewed", NULL};
+static const char *const s_rec_extra[] = {"region",   "parent",  "scope",         "state",
+                                          "revision", "history", "last_reviewed", NULL};
 
 struct campaign_calendar {
     HB_VEC(campaign_t *) list; /* allocated one by one: pointers stay put */
@@ -201,14 +201,18 @@ static int s_event_read(const json_t *e, const char *p, campaign_event_t *ev, ch
     if (rc != 0)
         return rc;
     if (campaign_action_parse(json_string_value(json_object_get(e, "action")), &ev->action) != 0) {
-        hb_errf(err, errlen, "%s.action: must be one of create, edit, submit, return, approve, "
-                "publish, withdraw", p);
+        hb_errf(err, errlen,
+                "%s.action: must be one of create, edit, submit, return, approve, "
+                "publish, withdraw",
+                p);
         return HB_EINVAL;
     }
     if (campaign_state_parse(json_string_value(json_object_get(e, "from")), &ev->from) != 0 ||
         campaign_state_parse(json_string_value(json_object_get(e, "to")), &ev->to) != 0) {
-        hb_errf(err, errlen, "%s: \"from\" and \"to\" must be states (draft, submitted, approved, "
-                "published, withdrawn)", p);
+        hb_errf(err, errlen,
+                "%s: \"from\" and \"to\" must be states (draft, submitted, approved, "
+                "published, withdrawn)",
+                p);
         return HB_EINVAL;
     }
     const char *by = json_string_value(json_object_get(e, "by"));
@@ -255,8 +259,7 @@ static int s_history_read(const json_t *a, campaign_t *c, char *err, size_t errl
     }
     if (n == 0) {
         if (c->state != CAMPAIGN_DRAFT) {
-            hb_errf(err, errlen, "history: empty, but the campaign is %s",
-                    s_state_names[c->state]);
+            hb_errf(err, errlen, "history: empty, but the campaign is %s", s_state_names[c->state]);
             return HB_EINVAL;
         }
         return 0;
@@ -361,7 +364,8 @@ int campaign_from_json(const json_t *rec, campaign_t **out, char *err, size_t er
     if (rc != 0)
         return rc;
     if (campaign_state_parse(json_string_value(json_object_get(rec, "state")), &c->state) != 0) {
-        hb_errf(err, errlen, "state: must be one of draft, submitted, approved, published, withdrawn");
+        hb_errf(err, errlen,
+                "state: must be one of draft, submitted, approved, published, withdrawn");
         rc = HB_EINVAL;
         goto fail;
     }
@@ -400,7 +404,7 @@ json_t *campaign_document_to_json(const campaign_t *c)
      * of the document looks for them. */
     const char *key;
     json_t *v;
-    json_object_foreach(content, key, v) {
+    json_object_foreach (content, key, v) {
         hb_json_set(o, key, json_incref(v), &bad);
         if (strcmp(key, "level") == 0) {
             hb_json_set(o, "region", json_string(c->region), &bad);
@@ -505,7 +509,8 @@ static int s_actor_ok(const char *who, int64_t at_ms, const char *note, char *er
 int campaign_transition(campaign_t *c, campaign_action_t action, const char *who, int64_t at_ms,
                         const char *note, char *err, size_t errlen)
 {
-    if (action == CAMPAIGN_CREATE || action == CAMPAIGN_EDIT || (unsigned)action > CAMPAIGN_WITHDRAW) {
+    if (action == CAMPAIGN_CREATE || action == CAMPAIGN_EDIT ||
+        (unsigned)action > CAMPAIGN_WITHDRAW) {
         hb_errf(err, errlen, "action: %s is not a lifecycle step", campaign_action_name(action));
         return HB_EINVAL;
     }
@@ -558,7 +563,9 @@ int campaign_four_eyes(const campaign_t *c, campaign_action_t action, const char
             break;
         }
     }
-    const char *role = strcmp(author, who) == 0 ? "created" : strcmp(editor, who) == 0 ? "last edited" : NULL;
+    const char *role = strcmp(author, who) == 0   ? "created"
+                       : strcmp(editor, who) == 0 ? "last edited"
+                                                  : NULL;
     if (!role)
         return 0;
     hb_errf(err, errlen, "four eyes: %s %s campaign %s and may not %s it; another reviewer must",
@@ -591,8 +598,8 @@ static int s_validate_org(const campaign_t *c, const org_t *org, char *err, size
         return HB_EINVAL;
     }
     if (r->level != owner_level[c->doc.level]) {
-        hb_errf(err, errlen, "region: \"%s\" is a %s region; a %s campaign is owned by %s",
-                r->id, org_level_name(r->level), hb_cal_level_name(c->doc.level),
+        hb_errf(err, errlen, "region: \"%s\" is a %s region; a %s campaign is owned by %s", r->id,
+                org_level_name(r->level), hb_cal_level_name(c->doc.level),
                 c->doc.level == HB_CAL_HEAD_OFFICE ? "the national region"
                 : c->doc.level == HB_CAL_PROVINCE  ? "a province"
                                                    : "a city");
@@ -1022,8 +1029,8 @@ int campaign_calendar_slice(const campaign_calendar_t *cal, const org_t *org, co
         if (!org_bit_test(bits, h->index))
             continue;
         if (n >= HB_CAL_SLICE_MAX) {
-            hb_errf(err, errlen, "hall %s: more than %d published campaigns from this day on",
-                    hall, HB_CAL_SLICE_MAX);
+            hb_errf(err, errlen, "hall %s: more than %d published campaigns from this day on", hall,
+                    HB_CAL_SLICE_MAX);
             rc = HB_ETOOBIG;
             goto out;
         }
@@ -1139,8 +1146,8 @@ int campaign_calendar_slices(const campaign_calendar_t *cal, const org_t *org, i
         char problem[160] = "";
         json_t *slice = NULL;
         if (count[h] > HB_CAL_SLICE_MAX) {
-            snprintf(problem, sizeof problem,
-                     "more than %d published campaigns from this day on", HB_CAL_SLICE_MAX);
+            snprintf(problem, sizeof problem, "more than %d published campaigns from this day on",
+                     HB_CAL_SLICE_MAX);
         } else {
             slice = s_slice_doc(cal->version, hall->id, docs, &list[start[h]], count[h]);
             if (!slice) {

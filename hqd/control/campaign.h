@@ -34,11 +34,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAMPAIGN_USER_MAX 65          /* who acted: [A-Za-z0-9_.@-]{1,64} and its NUL */
-#define CAMPAIGN_NOTE_MAX 500         /* a note on a step ("returned: fix the FAQ"), bytes */
-#define CAMPAIGN_HISTORY_MAX 256      /* recorded steps per campaign */
-#define CAMPAIGN_PARENT_DEPTH_MAX 8   /* campaigns above one, parent of parent ... */
-#define CAMPAIGN_CALENDAR_MAX 20000   /* campaigns in one calendar, all states */
+#define CAMPAIGN_USER_MAX 65        /* who acted: [A-Za-z0-9_.@-]{1,64} and its NUL */
+#define CAMPAIGN_NOTE_MAX 500       /* a note on a step ("returned: fix the FAQ"), bytes */
+#define CAMPAIGN_HISTORY_MAX 256    /* recorded steps per campaign */
+#define CAMPAIGN_PARENT_DEPTH_MAX 8 /* campaigns above one, parent of parent ... */
+#define CAMPAIGN_CALENDAR_MAX 20000 /* campaigns in one calendar, all states */
 
 typedef enum campaign_state {
     CAMPAIGN_DRAFT = 0,
@@ -74,15 +74,15 @@ typedef struct campaign_event {
 /* One campaign. Read-only outside campaign.c; owned by its calendar (or by
  * whoever parsed it), freed with campaign_destroy. */
 typedef struct campaign {
-    hb_cal_campaign_t doc;            /* id, title, level, dates, products, texts, FAQ */
-    char region[ORG_REGION_ID_MAX];   /* owner */
-    char parent[HB_CAL_ID_MAX];       /* "" when none */
+    hb_cal_campaign_t doc;          /* id, title, level, dates, products, texts, FAQ */
+    char region[ORG_REGION_ID_MAX]; /* owner */
+    char parent[HB_CAL_ID_MAX];     /* "" when none */
     org_scope_t *scope;
     campaign_state_t state;
-    uint64_t revision;                /* 1 when created, +1 with every edit or step */
-    int64_t published_ms;             /* the last publish step, -1 when never published */
+    uint64_t revision;    /* 1 when created, +1 with every edit or step */
+    int64_t published_ms; /* the last publish step, -1 when never published */
     size_t n_history;
-    campaign_event_t *history;        /* oldest first */
+    campaign_event_t *history; /* oldest first */
     /* What a reviewer last acted on: the document (the author's form,
      * campaign_document_to_json) as it stood at the last "return" or
      * "approve" step, with that step, so that the next review shows what
@@ -92,13 +92,13 @@ typedef struct campaign {
     campaign_action_t reviewed_action;
     char reviewed_by[CAMPAIGN_USER_MAX];
     int64_t reviewed_ms;
-    uint64_t reviewed_revision;       /* the campaign's revision after that step */
+    uint64_t reviewed_revision; /* the campaign's revision after that step */
 } campaign_t;
 
 /* The set of all campaigns (below). */
 typedef struct campaign_calendar campaign_calendar_t;
 
-const char *campaign_state_name(campaign_state_t s);   /* "draft", "submitted", ... */
+const char *campaign_state_name(campaign_state_t s); /* "draft", "submitted", ... */
 int campaign_state_parse(const char *name, campaign_state_t *out);
 const char *campaign_action_name(campaign_action_t a); /* "create", "edit", "submit", ... */
 int campaign_action_parse(const char *name, campaign_action_t *out);

@@ -180,9 +180,9 @@ static int s_load(hq_control_t *c, char *err, size_t errlen)
     }
     /* The campaigns, one record each, into one calendar document. */
     json_t *calv = rc ? NULL : s_get(c, txn, "calendar");
-    json_t *caldoc = json_pack("{s:I, s:[]}", "version",
-                               calv ? json_integer_value(json_object_get(calv, "version")) : 0,
-                               "campaigns");
+    json_t *caldoc =
+        json_pack("{s:I, s:[]}", "version",
+                  calv ? json_integer_value(json_object_get(calv, "version")) : 0, "campaigns");
     json_decref(calv);
     MDB_cursor *cur;
     if (rc == 0 && mdb_cursor_open(txn, c->docs, &cur) == 0) {
@@ -306,8 +306,7 @@ static int s_fits_org(hq_control_t *c, const org_t *org, char *err, size_t errle
     for (int s = 0; s < 2; s++) {
         const char *scope;
         json_t *doc;
-        json_object_foreach(sets[s], scope, doc)
-        {
+        json_object_foreach (sets[s], scope, doc) {
             (void)doc;
             bool ok = strcmp(scope, "national") == 0 ||
                       (strncmp(scope, "region/", 7) == 0 && org_region_find(org, scope + 7)) ||
@@ -436,7 +435,8 @@ static int s_scope_ok(const hq_control_t *c, const char *scope, char *err, size_
             return HB_ENOTFOUND;
         }
         if (r->level == ORG_NATIONAL) {
-            hb_errf(err, errlen, "region %s is the national root: its policy is \"national\"", r->id);
+            hb_errf(err, errlen, "region %s is the national root: its policy is \"national\"",
+                    r->id);
             return HB_EINVAL;
         }
         return 0;
@@ -448,7 +448,8 @@ static int s_scope_ok(const hq_control_t *c, const char *scope, char *err, size_
         }
         return 0;
     }
-    hb_errf(err, errlen, "scope '%.40s' is not \"national\", \"region/<id>\" or \"hall/<id>\"", scope);
+    hb_errf(err, errlen, "scope '%.40s' is not \"national\", \"region/<id>\" or \"hall/<id>\"",
+            scope);
     return HB_EINVAL;
 }
 
@@ -618,13 +619,11 @@ json_t *hq_control_policy_changes(const hq_control_t *c)
     json_t *out = json_array();
     const char *scope;
     json_t *doc;
-    json_object_foreach(c->drafts, scope, doc)
-    {
+    json_object_foreach (c->drafts, scope, doc) {
         if (!json_equal(doc, json_object_get(c->published, scope)))
             json_array_append_new(out, json_string(scope));
     }
-    json_object_foreach(c->published, scope, doc)
-    {
+    json_object_foreach (c->published, scope, doc) {
         if (!json_object_get(c->drafts, scope))
             json_array_append_new(out, json_string(scope));
     }
@@ -855,9 +854,10 @@ static calcheck_limits_t *s_limits(hq_control_t *c, size_t *n_out)
             }
             json_t *cp = json_object_get(eff, "campaigns");
             const char *ov = json_string_value(json_object_get(cp, "city_overlap"));
-            cached = json_pack("[I, I, b]", json_integer_value(json_object_get(cp, "max_concurrent")),
-                               json_integer_value(json_object_get(cp, "lead_days")),
-                               ov && strcmp(ov, "error") == 0);
+            cached =
+                json_pack("[I, I, b]", json_integer_value(json_object_get(cp, "max_concurrent")),
+                          json_integer_value(json_object_get(cp, "lead_days")),
+                          ov && strcmp(ov, "error") == 0);
             json_decref(eff);
             if (!cached)
                 continue;
@@ -1069,7 +1069,8 @@ int hq_control_slice_bytes(hq_control_t *c, const char *hall, const char **data,
         return HB_ENOTFOUND;
     }
     int32_t today = hb_cal_day_of_ms(hb_now_ms());
-    if (c->slice_version != v || c->slice_org_gen != org_generation(c->org) || c->slice_day != today) {
+    if (c->slice_version != v || c->slice_org_gen != org_generation(c->org) ||
+        c->slice_day != today) {
         /* All halls at once: each published scope is resolved once. */
         json_object_clear(c->slice_cache);
         slices_ctx_t x = {c, 0, json_object()};
@@ -1148,8 +1149,9 @@ int hq_control_set_glossary(hq_control_t *c, const json_t *doc, char *err, size_
         rc = v ? s_put(c, "calendar", v) : HB_ENOMEM;
         json_decref(v);
         if (rc != 0) {
-            hb_errf(err, errlen, "the glossary is stored, but the calendar's new version could "
-                                 "not be (%s): halls get the new words with the next publication",
+            hb_errf(err, errlen,
+                    "the glossary is stored, but the calendar's new version could "
+                    "not be (%s): halls get the new words with the next publication",
                     hb_strerror(rc));
             return rc;
         }

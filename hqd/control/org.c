@@ -134,8 +134,8 @@ static int s_id_member(const json_t *obj, const char *name, bool required, size_
     if (rc != 0 || !*out)
         return rc;
     if (!s_id_ok(*out, max, false)) {
-        hb_errf(err, errlen, "%s.%s: \"%s\" is not an id ([A-Za-z0-9_-]{1,%zu})", path, name,
-                *out, max);
+        hb_errf(err, errlen, "%s.%s: \"%s\" is not an id ([A-Za-z0-9_-]{1,%zu})", path, name, *out,
+                max);
         return HB_EINVAL;
     }
     return 0;
@@ -144,9 +144,9 @@ static int s_id_member(const json_t *obj, const char *name, bool required, size_
 HB_NAMES_NAMER(org_level_name, org_level_t, s_level_names)
 static HB_NAMES_PARSER(s_level_parse, org_level_t, s_level_names)
 
-/* ---------------------------------------------------------- lifetime ---- */
+    /* ---------------------------------------------------------- lifetime ---- */
 
-org_t *org_new(void)
+    org_t *org_new(void)
 {
     org_t *org = calloc(1, sizeof *org);
     if (!org)
@@ -242,8 +242,10 @@ static int s_nesting_ok(const org_t *org, org_level_t level, const org_region_t 
     if (parent->level != want) {
         hb_errf(err, errlen, "%s.parent: a %s's parent must be %s, \"%s\" is %s", path,
                 s_level_names[level], want == ORG_NATIONAL ? "the national region" : "a province",
-                parent->id, parent->level == ORG_NATIONAL ? "the national region"
-                            : parent->level == ORG_PROVINCE ? "a province" : "a city");
+                parent->id,
+                parent->level == ORG_NATIONAL   ? "the national region"
+                : parent->level == ORG_PROVINCE ? "a province"
+                                                : "a city");
         return HB_EINVAL;
     }
     return 0;
@@ -417,7 +419,7 @@ static int s_name_list(const json_t *j, const char *name, size_t max_n, size_t m
 static int s_hall_read(const org_t *org, const json_t *j, const char *path, hall_doc_t *d,
                        char *err, size_t errlen)
 {
-    static const char *const members[] = {"id",   "city",       "name",   "address",
+    static const char *const members[] = {"id",   "city",       "name", "address",
                                           "tags", "neighbours", NULL};
     const char *city = NULL;
     int rc = hb_json_object_known(j, members, NULL, path, NULL, "{id, city, tags, neighbours}", err,
@@ -469,7 +471,7 @@ static int s_hall_store(org_t *org, org_hall_t *h, const hall_doc_t *d)
     }
     char *name = d->name ? strdup(d->name) : NULL;
     char *address = d->address ? strdup(d->address) : NULL;
-    char (*nb)[HB_HALL_ID_MAX] = NULL;
+    char(*nb)[HB_HALL_ID_MAX] = NULL;
     if (d->n_neighbours)
         nb = calloc(d->n_neighbours, sizeof *nb);
     if ((d->name && !name) || (d->address && !address) || (d->n_neighbours && !nb)) {
@@ -935,8 +937,8 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
     *out = NULL;
     if (!path)
         path = "scope";
-    int rc = hb_json_object_known(j, members, NULL, path, NULL, "{regions, halls, tags}", err,
-                                  errlen);
+    int rc =
+        hb_json_object_known(j, members, NULL, path, NULL, "{regions, halls, tags}", err, errlen);
     if (rc != 0)
         return rc;
     org_scope_t *s = calloc(1, sizeof *s);
@@ -948,8 +950,8 @@ int org_scope_parse(const json_t *j, const char *path, org_scope_t **out, char *
         rc = s_scope_list(j, "halls", path, ORG_SCOPE_HALLS_MAX, HB_HALL_ID_MAX, false,
                           (void **)&s->halls, &s->n_halls, err, errlen);
     if (rc == 0)
-        rc = s_scope_list(j, "tags", path, ORG_SCOPE_TAGS_MAX, ORG_TAG_MAX, true,
-                          (void **)&s->tags, &s->n_tags, err, errlen);
+        rc = s_scope_list(j, "tags", path, ORG_SCOPE_TAGS_MAX, ORG_TAG_MAX, true, (void **)&s->tags,
+                          &s->n_tags, err, errlen);
     if (rc != 0) {
         org_scope_destroy(&s);
         return rc;
@@ -1046,8 +1048,9 @@ int org_scope_resolve(const org_t *org, const char *owner_id, const org_scope_t 
             return HB_EINVAL;
         }
         if (!org_region_contains(org, owner, r)) {
-            hb_errf(err, errlen, "scope.regions[%zu]: region \"%s\" is outside the owner region \"%s\"",
-                    i, r->id, owner->id);
+            hb_errf(err, errlen,
+                    "scope.regions[%zu]: region \"%s\" is outside the owner region \"%s\"", i,
+                    r->id, owner->id);
             return HB_EINVAL;
         }
         s_set_region_halls(org, r, bits);

@@ -19,15 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ORG_REGION_ID_MAX 65   /* [A-Za-z0-9_-]{1,64} and its NUL */
-#define ORG_NAME_MAX 200       /* a region's or hall's name, bytes */
-#define ORG_ADDRESS_MAX 200    /* a hall's address, bytes */
-#define ORG_TAG_MAX 33         /* [a-z0-9_-]{1,32} and its NUL */
+#define ORG_REGION_ID_MAX 65 /* [A-Za-z0-9_-]{1,64} and its NUL */
+#define ORG_NAME_MAX 200     /* a region's or hall's name, bytes */
+#define ORG_ADDRESS_MAX 200  /* a hall's address, bytes */
+#define ORG_TAG_MAX 33       /* [a-z0-9_-]{1,32} and its NUL */
 #define ORG_HALL_TAGS_MAX 16
 #define ORG_NEIGHBOURS_MAX 8
 #define ORG_REGIONS_MAX 20000
 #define ORG_HALLS_MAX 200000
-#define ORG_TAGS_MAX 4096      /* distinct tags over all halls */
+#define ORG_TAGS_MAX 4096 /* distinct tags over all halls */
 #define ORG_SCOPE_REGIONS_MAX 512
 #define ORG_SCOPE_HALLS_MAX 2000
 #define ORG_SCOPE_TAGS_MAX 16
@@ -151,7 +151,10 @@ static inline bool org_bit_test(const uint64_t *bits, uint32_t i)
 {
     return (bits[i >> 6] >> (i & 63)) & 1u;
 }
-static inline void org_bit_set(uint64_t *bits, uint32_t i) { bits[i >> 6] |= (uint64_t)1 << (i & 63); }
+static inline void org_bit_set(uint64_t *bits, uint32_t i)
+{
+    bits[i >> 6] |= (uint64_t)1 << (i & 63);
+}
 size_t org_bitset_count(const uint64_t *bits, size_t words);
 
 /* ---- scopes

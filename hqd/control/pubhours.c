@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ICS_FOLD 75          /* octets of a content line before a fold (RFC 5545 3.1) */
-#define ICS_LINE_MAX 8192    /* one unfolded content line, at most */
-#define ICS_ZONES_MAX 64     /* distinct zones described in one feed */
+#define ICS_FOLD 75           /* octets of a content line before a fold (RFC 5545 3.1) */
+#define ICS_LINE_MAX 8192     /* one unfolded content line, at most */
+#define ICS_ZONES_MAX 64      /* distinct zones described in one feed */
 #define ICS_TRANSITIONS_MAX 8 /* offset changes of one zone within the days shown */
 
 static const char *const s_wdays[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -130,10 +130,9 @@ static int s_hall_json(hq_control_t *c, const org_hall_t *h, const hb_policy_t *
         const hb_special_day_t *s = &p->special[i];
         if (s->day < today)
             continue;
-        json_array_append_new(special,
-                              json_pack("{s:o, s:o, s:s?}", "date", s_date_json(s->day), "hours",
-                                        s_hours_json(&s->hours), "note",
-                                        s->note[0] ? s->note : NULL));
+        json_array_append_new(special, json_pack("{s:o, s:o, s:s?}", "date", s_date_json(s->day),
+                                                 "hours", s_hours_json(&s->hours), "note",
+                                                 s->note[0] ? s->note : NULL));
     }
     for (size_t i = 0; i < p->n_closures; i++) {
         const hb_closure_t *k = &p->closures[i];
@@ -188,8 +187,8 @@ int hq_pubhours_json(hq_control_t *c, const hq_pubhours_query_t *q, json_t **out
         json_decref(w.halls);
         return rc;
     }
-    *out = json_pack("{s:I, s:i, s:o}", "version", (json_int_t)hq_control_policy_version(c),
-                     "days", (int)q->days, "halls", w.halls);
+    *out = json_pack("{s:I, s:i, s:o}", "version", (json_int_t)hq_control_policy_version(c), "days",
+                     (int)q->days, "halls", w.halls);
     return *out ? 0 : HB_ENOMEM;
 }
 
@@ -254,10 +253,10 @@ static void s_emit(ics_t *x)
     hb_text_reset(&x->l);
 }
 
-#define ICS(x, ...)                                                                               \
-    do {                                                                                          \
-        hb_text_putf(&(x)->l, __VA_ARGS__);                                                       \
-        s_emit(x);                                                                                \
+#define ICS(x, ...)                                                                                \
+    do {                                                                                           \
+        hb_text_putf(&(x)->l, __VA_ARGS__);                                                        \
+        s_emit(x);                                                                                 \
     } while (0)
 
 /* "NAME:" and an escaped TEXT value, as one line. */
@@ -430,9 +429,9 @@ static int s_hall_ics(hq_control_t *c, const org_hall_t *h, const hb_policy_t *p
             /* Local wall-clock times with the zone's TZID; "24:00" is the
              * next day's midnight. */
             int64_t a = hb_tz_local_to_utc(p->tz, d, hours.iv[i].from / 60, hours.iv[i].from % 60);
-            int64_t b = hours.iv[i].to >= 1440
-                            ? hb_tz_local_to_utc(p->tz, d + 1, 0, 0)
-                            : hb_tz_local_to_utc(p->tz, d, hours.iv[i].to / 60, hours.iv[i].to % 60);
+            int64_t b = hours.iv[i].to >= 1440 ? hb_tz_local_to_utc(p->tz, d + 1, 0, 0)
+                                               : hb_tz_local_to_utc(p->tz, d, hours.iv[i].to / 60,
+                                                                    hours.iv[i].to % 60);
             if (b <= a)
                 continue; /* an interval a clock change swallowed */
             s_local(p->tz, a, from);
@@ -494,8 +493,7 @@ int hq_pubhours_ics(hq_control_t *c, const hq_pubhours_query_t *q, char **out, s
     /* The zones first: a VTIMEZONE must describe every TZID used. */
     int rc = s_each_hall(c, q, s_zone_seen, &x, err, errlen);
     if (rc == HB_ETOOBIG)
-        hb_errf(err, errlen, "more than %d time zones in one feed: ask by region",
-                ICS_ZONES_MAX);
+        hb_errf(err, errlen, "more than %d time zones in one feed: ask by region", ICS_ZONES_MAX);
     if (rc != 0)
         goto out;
     ICS(&x, "BEGIN:VCALENDAR");

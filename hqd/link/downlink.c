@@ -33,7 +33,7 @@ struct hq_downlink {
     hq_halls_t *halls;
     hq_live_t *live;
     HB_VEC(dl_hall_t) per; /* by hall number */
-    size_t cursor; /* where the last rollout round stopped */
+    size_t cursor;         /* where the last rollout round stopped */
     uint64_t sent_total[2];
 };
 
@@ -216,8 +216,8 @@ void hq_downlink_on_hello(void *arg, hq_hall_t *h)
 void hq_downlink_tick(hq_downlink_t *dl)
 {
     size_t total = hq_halls_count(dl->halls);
-    if (total == 0 || (hq_control_policy_version(dl->ctl) == 0 &&
-                       hq_control_calendar_version(dl->ctl) == 0))
+    if (total == 0 ||
+        (hq_control_policy_version(dl->ctl) == 0 && hq_control_calendar_version(dl->ctl) == 0))
         return;
     int64_t now = hb_mono_ms();
     uint32_t budget = dl->cfg.per_tick;
@@ -322,10 +322,11 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
         }
     }
     hq_live_read_unlock(dl->live);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)v, "halls",
-                          (json_int_t)(applied.count + pending.count + offline.count + refused.count),
-                          "applied", (json_int_t)applied.count, "pending", (json_int_t)pending.count,
-                          "offline", (json_int_t)offline.count, "refused", (json_int_t)refused.count);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)v, "halls",
+                  (json_int_t)(applied.count + pending.count + offline.count + refused.count),
+                  "applied", (json_int_t)applied.count, "pending", (json_int_t)pending.count,
+                  "offline", (json_int_t)offline.count, "refused", (json_int_t)refused.count);
     json_object_set_new(o, "sent", json_integer((json_int_t)dl->sent_total[kind]));
     if (list) {
         json_object_set_new(o, "applied_halls", applied.ids);

@@ -22,8 +22,8 @@
 typedef struct hq_downlink hq_downlink_t;
 
 typedef struct hq_downlink_config {
-    uint32_t per_tick;   /* documents sent per rollout tick at most */
-    int64_t resend_ms;   /* a hall that has not applied a sent version gets it again after this */
+    uint32_t per_tick; /* documents sent per rollout tick at most */
+    int64_t resend_ms; /* a hall that has not applied a sent version gets it again after this */
 } hq_downlink_config_t;
 
 int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_live_t *live,

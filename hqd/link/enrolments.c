@@ -33,10 +33,10 @@ struct hq_enrol {
     uint64_t serial;
 };
 
-static int s_refuse(hq_enrol_refusal_t *why, int status, const char *code, int rc,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int s_refuse(hq_enrol_refusal_t *why, int status, const char *code, int rc,
-                    const char *fmt, ...)
+static int s_refuse(hq_enrol_refusal_t *why, int status, const char *code, int rc, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+static int s_refuse(hq_enrol_refusal_t *why, int status, const char *code, int rc, const char *fmt,
+                    ...)
 {
     why->status = status;
     why->code = code;
@@ -127,8 +127,7 @@ void hq_enrol_current_region(const hq_enrol_t *e, const char *hall, char *out, s
     snprintf(out, outlen, "%s", r ? r : "");
 }
 
-int hq_enrol_check_new(const hq_enrol_t *e, const hb_enrol_request_t *req,
-                       hq_enrol_refusal_t *why)
+int hq_enrol_check_new(const hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_refusal_t *why)
 {
     hb_cert_t c;
     if (s_current(e, req->hall, &c) == 0 && strcmp(c.public_key, req->public_key) != 0) {
@@ -171,8 +170,7 @@ static int s_write_json(const char *path, json_t *doc, mode_t mode)
 }
 
 /* The answer a hall installs, from its current certificate's file. */
-static int s_answer(const hq_enrol_t *e, const char *hall, json_t **answer,
-                    hq_enrol_refusal_t *why)
+static int s_answer(const hq_enrol_t *e, const char *hall, json_t **answer, hq_enrol_refusal_t *why)
 {
     char path[ENROL_PATH_MAX], hq_path[ENROL_PATH_MAX], err[256];
     s_path(e, path, "halls/", hall, ".key");
@@ -191,8 +189,8 @@ static int s_answer(const hq_enrol_t *e, const char *hall, json_t **answer,
     *answer = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "hall", hall, "region",
                         region ? region : "", "public_key", cert.public_key, "serial",
                         (json_int_t)(serial ? strtoull(serial, NULL, 10) : 0), "not_before",
-                        nb ? nb : "", "not_after", na ? na : "", "certificate", cert_text,
-                        "hq_key", hq_text, "signing_key", e->signer.public_z85);
+                        nb ? nb : "", "not_after", na ? na : "", "certificate", cert_text, "hq_key",
+                        hq_text, "signing_key", e->signer.public_z85);
     free(cert_text);
     free(hq_text);
     return *answer ? 0 : s_refuse(why, 500, "storage", HB_ENOMEM, "out of memory");
@@ -292,8 +290,7 @@ int hq_enrol_pending_put(hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_
     if (hb_enrol_request_format(req, text, sizeof text) != 0 ||
         hb_file_write_durably(path, text, strlen(text), 0640) != 0)
         return s_refuse(why, 500, "storage", HB_EIO, "cannot write %s", path);
-    hb_info("enrol: a request of hall %s (key %s) waits for approval", req->hall,
-            req->public_key);
+    hb_info("enrol: a request of hall %s (key %s) waits for approval", req->hall, req->public_key);
     return 0;
 }
 
@@ -418,8 +415,7 @@ json_t *hq_enrol_list(const hq_enrol_t *e)
 }
 
 int hq_enrol_register(hq_enrol_t *e, const char *hall, const char *region, const char *name,
-                      const char *address, char code[HB_ENROL_CODE_TEXT],
-                      hq_enrol_refusal_t *why)
+                      const char *address, char code[HB_ENROL_CODE_TEXT], hq_enrol_refusal_t *why)
 {
     hb_cert_t c;
     if (s_current(e, hall, &c) == 0)

@@ -29,17 +29,17 @@
 typedef struct hq_enrol hq_enrol_t;
 
 typedef struct hq_enrol_config {
-    const char *keys;          /* HQ's key folder */
-    const hb_cert_t *hq;       /* HQ's CURVE pair (the secret opens rotation proofs) */
-    int64_t validity_ms;       /* a certificate's life */
-    int64_t overlap_ms;        /* both keys valid this long after a rotation, at most */
-    int64_t code_validity_ms;  /* a one-time code's life */
+    const char *keys;         /* HQ's key folder */
+    const hb_cert_t *hq;      /* HQ's CURVE pair (the secret opens rotation proofs) */
+    int64_t validity_ms;      /* a certificate's life */
+    int64_t overlap_ms;       /* both keys valid this long after a rotation, at most */
+    int64_t code_validity_ms; /* a one-time code's life */
 } hq_enrol_config_t;
 
 /* Why a call refused, for the API's answer: a short code and a sentence. */
 typedef struct hq_enrol_refusal {
-    int status;        /* the HTTP status that fits */
-    const char *code;  /* "malformed_request", "key_conflict", ... */
+    int status;       /* the HTTP status that fits */
+    const char *code; /* "malformed_request", "key_conflict", ... */
     char reason[512];
 } hq_enrol_refusal_t;
 
@@ -55,8 +55,7 @@ int hq_enrol_parse(const hq_enrol_t *e, const char *text, size_t len, hb_enrol_r
                    hq_enrol_refusal_t *why);
 /* Whether a new-enrolment request may be granted: refused (409) when the
  * hall is enrolled with another key. */
-int hq_enrol_check_new(const hq_enrol_t *e, const hb_enrol_request_t *req,
-                       hq_enrol_refusal_t *why);
+int hq_enrol_check_new(const hq_enrol_t *e, const hb_enrol_request_t *req, hq_enrol_refusal_t *why);
 /* Signs and writes halls/HALL.key for `key` in `region`; the answer the
  * hall installs: {"hall","region","serial","not_before","not_after",
  * "certificate" (the file's text),"hq_key" (HQ's public certificate's
@@ -95,8 +94,7 @@ json_t *hq_enrol_list(const hq_enrol_t *e);
 /* Pre-registration: stores the row with a new one-time code and returns the
  * code (only its digest is kept). `row` is {hall, region, name?, address?}. */
 int hq_enrol_register(hq_enrol_t *e, const char *hall, const char *region, const char *name,
-                      const char *address, char code[HB_ENROL_CODE_TEXT],
-                      hq_enrol_refusal_t *why);
+                      const char *address, char code[HB_ENROL_CODE_TEXT], hq_enrol_refusal_t *why);
 /* A request carrying a code: the code must match the hall's registration
  * and be unexpired; it is then used up. `reg` gets the registration
  * ({region, name, address}; the caller frees it). 403 otherwise. */

@@ -23,33 +23,33 @@ typedef struct hq_hall {
     uint64_t accepted_seq;  /* handed to the writer (>= committed_seq) */
     uint64_t events;
     hb_digest_t digest;
-    int64_t last_seen_ms;   /* wall clock of the last frame, 0 = never */
-    int64_t last_rx_mono;   /* monotonic, for online/offline */
-    uint64_t hall_last_seq; /* what the hall last said it holds */
-    uint64_t refused;       /* frames refused from this hall */
-    uint64_t policy_version;   /* what the hall's last Hello said it runs */
+    int64_t last_seen_ms;    /* wall clock of the last frame, 0 = never */
+    int64_t last_rx_mono;    /* monotonic, for online/offline */
+    uint64_t hall_last_seq;  /* what the hall last said it holds */
+    uint64_t refused;        /* frames refused from this hall */
+    uint64_t policy_version; /* what the hall's last Hello said it runs */
     uint64_t calendar_version;
-    bool takes_bookings;       /* its last Hello said it answers BookingRequest */
-    bool reads_glossary;       /* its last Hello said its slice reader takes "glossary" */
-    size_t rid_len;         /* routing id of its current connection */
+    bool takes_bookings; /* its last Hello said it answers BookingRequest */
+    bool reads_glossary; /* its last Hello said its slice reader takes "glossary" */
+    size_t rid_len;      /* routing id of its current connection */
     uint8_t rid[HQ_ROUTING_ID_MAX];
     /* The link as HQ sees it (docs/ALERTS.md: hall_blocked, stream_conflict,
      * clock_skew, event_anomaly). */
-    char key[HQ_KEY_Z85];   /* the enrolled key last seen on its messages */
+    char key[HQ_KEY_Z85];    /* the enrolled key last seen on its messages */
     uint64_t key_generation; /* the ZAP table generation `key` was checked at */
-    bool revoked;           /* its key was removed: nothing is taken from it */
-    bool expired;           /* ... because its certificate expired (revoked is set too) */
-    int blocked_code;       /* RejectCode that stops its stream now; 0: none */
+    bool revoked;            /* its key was removed: nothing is taken from it */
+    bool expired;            /* ... because its certificate expired (revoked is set too) */
+    int blocked_code;        /* RejectCode that stops its stream now; 0: none */
     uint64_t blocked_seq;
     int64_t blocked_since_ms;
     char blocked_reason[HQ_LINK_REASON_MAX];
-    uint64_t conflict_seq;  /* a resend that differs from the stored bytes; 0: none */
+    uint64_t conflict_seq; /* a resend that differs from the stored bytes; 0: none */
     int64_t conflict_since_ms;
     bool skew_known;
-    int64_t clock_skew_ms;  /* the hall's clock minus HQ's, at its last Hello or heartbeat */
-    uint64_t anomalies;     /* events stored with a flag since enrolment (durable) */
+    int64_t clock_skew_ms; /* the hall's clock minus HQ's, at its last Hello or heartbeat */
+    uint64_t anomalies;    /* events stored with a flag since enrolment (durable) */
     uint64_t last_anomaly_seq;
-    int64_t last_anomaly_ms; /* when the last one was stored, HQ's clock */
+    int64_t last_anomaly_ms;                      /* when the last one was stored, HQ's clock */
     char last_anomaly_reason[HQ_LINK_REASON_MAX]; /* "" after a restart until read */
     /* The hall's room for events, from its last Hello or heartbeat
      * (hall_disk_full): since when its disk is full by its clock (0: room),

@@ -209,8 +209,8 @@ int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next
 }
 
 /* Walks one chunk; returns 1 when `fn` or the limit stopped the walk. */
-static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t from,
-                        size_t limit, size_t *count, hq_event_fn fn, void *arg)
+static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t from, size_t limit,
+                        size_t *count, hq_event_fn fn, void *arg)
 {
     if (len < 4)
         return -1;
@@ -236,8 +236,8 @@ static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t f
     return 0;
 }
 
-int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit,
-                         hq_event_fn fn, void *arg)
+int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
+                         void *arg)
 {
     hb_store_read_lock(&st->store);
     MDB_txn *txn;

@@ -82,8 +82,8 @@ int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next
 /* Calls `fn` for each stored event of hall `num` from `from` on, at most
  * `limit`. `data` is valid only during the call. */
 typedef int (*hq_event_fn)(uint64_t seq, const uint8_t *data, size_t len, void *arg);
-int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit,
-                         hq_event_fn fn, void *arg);
+int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
+                         void *arg);
 
 /* The flag of event `seq` of hall `num`: 0 and `*out` filled, HB_ENOTFOUND
  * when the event was stored without one. `stored_ms` may be NULL. */

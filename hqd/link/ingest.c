@@ -70,7 +70,7 @@ typedef struct frame_ctx {
 
 static const char *const s_code_names[HQ_REJECT_CODES] = {
     "unspecified", "malformed", "too_large", "bad_sequence", "bad_field", "not_enrolled",
-    "unsupported", "busy", "storage", "revoked", "conflict",
+    "unsupported", "busy",      "storage",   "revoked",      "conflict",
 };
 
 /* Refusals that stop the hall's stream until something changes at either
@@ -268,9 +268,8 @@ static int s_compare_one(uint64_t seq, const uint8_t *data, size_t len, void *ar
     return 0;
 }
 
-static uint64_t s_resend_differs(hq_ingest_t *ing, const hq_hall_t *h,
-                                 const Hallbus__EventBatch *b, uint64_t first, uint64_t n,
-                                 size_t *stored_len, size_t *sent_len)
+static uint64_t s_resend_differs(hq_ingest_t *ing, const hq_hall_t *h, const Hallbus__EventBatch *b,
+                                 uint64_t first, uint64_t n, size_t *stored_len, size_t *sent_len)
 {
     if (!ing->cfg.store || n == 0)
         return 0;
@@ -349,7 +348,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
     hb_event_clock_t clock = {.now_ms = hb_now_ms(), .max_future_ms = ing->cfg.max_future_ms};
     uint32_t *flag_idx = NULL;
     uint8_t *flag_kind = NULL;
-    char (*flag_why)[HQ_FLAG_REASON_MAX] = NULL;
+    char(*flag_why)[HQ_FLAG_REASON_MAX] = NULL;
     for (size_t i = 0; i < b->n_events; i++) {
         const ProtobufCBinaryData *e = &b->events[i];
         if (e->len > HB_EVENT_MAX) {
@@ -372,8 +371,8 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         hb_envelope_free(env);
         if (cls == HB_EVENT_MALFORMED) {
             /* Breaks the codec's limits: no conforming hall writes it. */
-            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq,
-                     "event %llu: %s", (unsigned long long)seq, why);
+            s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq, "event %llu: %s",
+                     (unsigned long long)seq, why);
             goto out;
         }
         if (i == 0)
@@ -447,8 +446,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                  (unsigned long long)first, (unsigned long long)h->committed_seq,
                  (unsigned long long)(h->committed_seq + 1));
         goto out;
-    case HQ_BATCH_STORE:
-        break;
+    case HQ_BATCH_STORE: break;
     }
     size_t skip = (size_t)skip64;
     ing->stats.events_duplicate += skip;
@@ -498,8 +496,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                     "ingest: hall %s: event %llu stored with a flag (%s); later ones are counted",
                     h->id, (unsigned long long)(first + flag_idx[n_flags - 1]),
                     flag_why[n_flags - 1]);
-        hb_utf8_copy(h->last_anomaly_reason, sizeof h->last_anomaly_reason,
-                    flag_why[n_flags - 1]);
+        hb_utf8_copy(h->last_anomaly_reason, sizeof h->last_anomaly_reason, flag_why[n_flags - 1]);
     }
     h->accepted_seq = last;
     /* Taken: whatever blocked this hall's stream is behind it now. */
@@ -796,8 +793,9 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
      * (offline_after of silence makes a hall offline), and TCP keepalive
      * finds a dead peer and frees its descriptor without libzmq timers. */
     rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE, 1);
-    rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_IDLE,
-                       (int)(cfg->offline_after_ms / 1000 > 10 ? cfg->offline_after_ms / 1000 : 10));
+    rc |=
+        s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_IDLE,
+                     (int)(cfg->offline_after_ms / 1000 > 10 ? cfg->offline_after_ms / 1000 : 10));
     rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_INTVL, 5);
     rc |= s_setopt_int(ing->sock, ZMQ_TCP_KEEPALIVE_CNT, 3);
     if (rc != 0 || zmq_bind(ing->sock, cfg->listen) != 0) {
@@ -822,7 +820,8 @@ void hq_ingest_get_stats(const hq_ingest_t *ing, hq_ingest_stats_t *out) { *out 
 
 bool hq_ingest_hall_online(const hq_ingest_t *ing, const hq_hall_t *h)
 {
-    return !h->revoked && h->last_rx_mono != 0 && hb_mono_ms() - h->last_rx_mono < ing->cfg.offline_after_ms;
+    return !h->revoked && h->last_rx_mono != 0 &&
+           hb_mono_ms() - h->last_rx_mono < ing->cfg.offline_after_ms;
 }
 
 static const char *const s_link_state_names[HQ_LINK_STATES] = {"online", "offline", "blocked",

@@ -29,15 +29,15 @@
 typedef struct hq_ingest hq_ingest_t;
 
 typedef struct hq_ingest_config {
-    const char *listen;      /* "tcp://0.0.0.0:7400" */
-    const hb_cert_t *hq;     /* HQ's own key pair */
-    int64_t max_frame;       /* larger frames are refused with a reason */
-    uint32_t max_batch;      /* most events in one batch */
-    int64_t heartbeat_ms;    /* told to halls in Welcome */
+    const char *listen;       /* "tcp://0.0.0.0:7400" */
+    const hb_cert_t *hq;      /* HQ's own key pair */
+    int64_t max_frame;        /* larger frames are refused with a reason */
+    uint32_t max_batch;       /* most events in one batch */
+    int64_t heartbeat_ms;     /* told to halls in Welcome */
     int64_t offline_after_ms; /* silent this long: offline */
-    int64_t max_future_ms;   /* an event this far ahead of HQ's clock is flagged */
-    hq_store_t *store;       /* read to compare a resend with what is stored */
-    hq_zap_t *zap;           /* the enrolled keys, checked on every message */
+    int64_t max_future_ms;    /* an event this far ahead of HQ's clock is flagged */
+    hq_store_t *store;        /* read to compare a resend with what is stored */
+    hq_zap_t *zap;            /* the enrolled keys, checked on every message */
 } hq_ingest_config_t;
 
 #define HQ_REJECT_CODES 11 /* RejectCode values 0..10 */
@@ -46,11 +46,11 @@ typedef struct hq_ingest_stats {
     uint64_t frames;
     uint64_t batches;
     uint64_t events_received;
-    uint64_t events_duplicate;  /* resent events recognised and not stored again */
+    uint64_t events_duplicate;    /* resent events recognised and not stored again */
     uint64_t events_unknown_kind; /* stored as they came, kind unknown to this build */
     uint64_t acks_sent;
-    uint64_t send_dropped;      /* replies the socket could not take */
-    uint64_t refused;           /* total of refused_by_code */
+    uint64_t send_dropped; /* replies the socket could not take */
+    uint64_t refused;      /* total of refused_by_code */
     uint64_t refused_by_code[HQ_REJECT_CODES];
     uint64_t unauthenticated;   /* messages without a ZAP User-Id */
     uint64_t events_flagged;    /* stored with an anomaly flag (eventrules.h) */

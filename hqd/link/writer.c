@@ -36,9 +36,9 @@ struct hq_writer {
     hq_write_item_t *head, *tail;
     size_t max_queue_bytes;
     bool stopping;
-    hq_writer_stats_t stats; /* under lock */
+    hq_writer_stats_t stats;       /* under lock */
     hb_histogram_t commit_seconds; /* recorded by the thread, read by scrapes */
-    HB_VEC(hq_commit_t) results; /* under lock; taken by the loop at each wake-up */
+    HB_VEC(hq_commit_t) results;   /* under lock; taken by the loop at each wake-up */
     uv_async_t async;
     hq_commit_fn on_commit;
     void *arg;

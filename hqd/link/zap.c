@@ -39,7 +39,8 @@
 #define ZAP_MIN_SCAN_MS 250
 #define ZAP_NAME_MAX 256
 #define ZAP_ENTRIES_MAX 1000000 /* enrolled keys: one per hall, HQ_HALLS_MAX */
-#define ZAP_WATCH_MS 250 /* how often the folder is looked at: a revocation takes effect within it */
+#define ZAP_WATCH_MS                                                                               \
+    250 /* how often the folder is looked at: a revocation takes effect within it */
 
 typedef struct zap_entry {
     char key[HB_CERT_KEY_Z85];
@@ -62,7 +63,7 @@ struct hq_zap {
     atomic_size_t enrolled;
     char dir[4096];
     char issuer[HB_CERT_KEY_Z85]; /* HQ's signing key; signed certificates must check with it */
-    pthread_mutex_t table_lock; /* entries and n_entries, against readers on other threads */
+    pthread_mutex_t table_lock;   /* entries and n_entries, against readers on other threads */
     /* Held by whoever scans or uses the table's entries by pointer: the
      * handler's thread, and hq_zap_refresh on another (taken before
      * table_lock). */
@@ -177,8 +178,8 @@ static void s_scan(hq_zap_t *z)
          * is never admitted. One out of its validity stays in the table,
          * so that a handshake with it is refused naming why. */
         hb_enrol_cert_info_t info;
-        int crc = hb_enrol_cert_check(&c, z->issuer[0] ? z->issuer : NULL, hb_now_ms(), &info,
-                                      err, sizeof err);
+        int crc = hb_enrol_cert_check(&c, z->issuer[0] ? z->issuer : NULL, hb_now_ms(), &info, err,
+                                      sizeof err);
         if (crc != 0 && crc != HB_ERANGE) {
             hb_log_once(path, HB_LOG_ERROR, "zap: refusing %s: %s", path, err);
             continue;
@@ -291,9 +292,8 @@ static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
     }
     zap_entry_t probe = {0};
     snprintf(probe.key, sizeof probe.key, "%s", key);
-    const zap_entry_t *hit = z->entries
-                                 ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
-                                 : NULL;
+    const zap_entry_t *hit =
+        z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp) : NULL;
     if (!hit && hb_mono_ms() - z->last_scan_ms > ZAP_RESCAN_MS) {
         s_scan(z);
         hit = z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
@@ -307,9 +307,8 @@ static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
  * property form: name length, name, 4-byte big-endian value length, value),
  * so that the ingest can tell, message by message, whether that key is
  * still enrolled. */
-static void s_reply(void *sock, const char *version, size_t vlen, const char *req_id,
-                    size_t rlen, const char *status, const char *text, const char *user,
-                    const char *key)
+static void s_reply(void *sock, const char *version, size_t vlen, const char *req_id, size_t rlen,
+                    const char *status, const char *text, const char *user, const char *key)
 {
     uint8_t meta[1 + sizeof HQ_ZAP_KEY_PROPERTY + 4 + HB_CERT_KEY_Z85];
     size_t mlen = 0;
@@ -500,10 +499,7 @@ uint64_t hq_zap_allowed(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)
 uint64_t hq_zap_denied(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->denied); }
 size_t hq_zap_enrolled(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->enrolled); }
 
-uint64_t hq_zap_generation(const hq_zap_t *z)
-{
-    return atomic_load(&((hq_zap_t *)z)->generation);
-}
+uint64_t hq_zap_generation(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->generation); }
 
 void hq_zap_refresh(hq_zap_t *z)
 {

@@ -43,8 +43,8 @@ bool hq_zap_key_enrolled(hq_zap_t *zap, const char *hall, const char *key);
 /* Why a key is or is not enrolled now, as hall `hall`. */
 typedef enum hq_zap_key_state {
     HQ_ZAP_KEY_OK,
-    HQ_ZAP_KEY_EXPIRED,  /* its certificate's validity (or overlap) has ended */
-    HQ_ZAP_KEY_UNKNOWN,  /* no certificate of this hall holds it: revoked, or never */
+    HQ_ZAP_KEY_EXPIRED, /* its certificate's validity (or overlap) has ended */
+    HQ_ZAP_KEY_UNKNOWN, /* no certificate of this hall holds it: revoked, or never */
 } hq_zap_key_state_t;
 hq_zap_key_state_t hq_zap_key_check(hq_zap_t *zap, const char *hall, const char *key);
 

@@ -52,7 +52,7 @@ struct hq_board {
     uint32_t *changed;
     hb_text_t scratch;      /* one tile's text, for the stream */
     hb_hall_figures_t *fig; /* one hall's figures, reused for every tile */
-    size_t cursor; /* where the next slice of every hall starts */
+    size_t cursor;          /* where the next slice of every hall starts */
     /* A round in steps (hq_board_step): the changed halls taken and not
      * yet computed, where the dirty pass is, and the halls of the sweep
      * still to do. */
@@ -750,9 +750,9 @@ size_t hq_board_offered(hq_board_t *b, uint32_t num, int64_t now_ms, hq_offer_t 
     return n;
 }
 
-char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
-                          const char *region, const char *tag, bool alerting, const char *worst,
-                          size_t offset, size_t limit, size_t *len)
+char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg, const char *region,
+                          const char *tag, bool alerting, const char *worst, size_t offset,
+                          size_t limit, size_t *len)
 {
     const org_t *org = hq_control_org(b->ctl);
     const org_region_t *want = region ? org_region_find(org, region) : NULL;

@@ -34,7 +34,7 @@ typedef enum hq_worst {
 } hq_worst_t;
 
 typedef struct hq_tile {
-    bool known;    /* the hall ever connected */
+    bool known; /* the hall ever connected */
     bool online;
     bool open;     /* within its opening hours now */
     uint8_t worst; /* hq_worst_t */
@@ -46,8 +46,8 @@ typedef struct hq_tile {
     uint32_t alerts;
     uint32_t issued_today, served_today;
     uint32_t est_wait_s; /* figures.h's hall figure: the slowest service's, for a new customer */
-    uint64_t backlog;  /* events the hall holds that HQ does not yet */
-    uint64_t seq;      /* the mirror's last event */
+    uint64_t backlog;    /* events the hall holds that HQ does not yet */
+    uint64_t seq;        /* the mirror's last event */
     uint64_t policy_version, calendar_version;
 } hq_tile_t;
 
@@ -76,9 +76,9 @@ void hq_board_set_alerts(hq_board_t *b, uint32_t num, uint32_t open_alerts);
  * every hall), `region` (any level), `tag`, `alerting` and `worst`
  * (NULL/false for no filter), paged. NULL for an unknown region or when
  * out of memory (`*len` 0 then for the first). */
-char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg,
-                          const char *region, const char *tag, bool alerting, const char *worst,
-                          size_t offset, size_t limit, size_t *len);
+char *hq_board_halls_text(hq_board_t *b, org_hall_pred_fn sees, void *sees_arg, const char *region,
+                          const char *tag, bool alerting, const char *worst, size_t offset,
+                          size_t limit, size_t *len);
 /* Hall number `num`'s tile, or NULL before it connected; valid until the
  * next tick. */
 const hq_tile_t *hq_board_tile_at(hq_board_t *b, uint32_t num);

@@ -37,16 +37,16 @@
 #include <string.h>
 #include <time.h>
 
-#define LIVE_REBUILD_PAGE 4096 /* events read per store transaction at start */
+#define LIVE_REBUILD_PAGE 4096       /* events read per store transaction at start */
 #define LIVE_SNAPSHOTS_PER_ROUND 512 /* halls snapshotted in one transaction at most */
 #define LIVE_IDLE_WAKE_MS 1000       /* the thread looks at snapshots this often when idle */
 #define LIVE_SNAPSHOT_BUDGET_MS 50   /* one round of snapshots takes at most this long */
 #define LIVE_SNAPSHOT_FAST_DIV 6     /* a busy hall: at most every snapshot_ms / this */
 
 typedef struct live_hall {
-    uint64_t snap_seq;  /* seq of the newest snapshot written (or loaded) */
-    int64_t snap_mono;  /* when */
-    bool changed;       /* in the changed list for the stream */
+    uint64_t snap_seq; /* seq of the newest snapshot written (or loaded) */
+    int64_t snap_mono; /* when */
+    bool changed;      /* in the changed list for the stream */
 } live_hall_t;
 
 struct hq_live {
@@ -59,7 +59,7 @@ struct hq_live {
     size_t queued_bytes, max_queue_bytes;
     bool busy, stopping;
     hq_live_stats_t stats;
-    pthread_rwlock_t rw; /* the states */
+    pthread_rwlock_t rw;              /* the states */
     HB_VEC(hb_hall_state_t *) states; /* by hall number */
     /* By hall number, the thread's (changed: under lock); grown first, so
      * it always has as many halls as `states`. */
@@ -74,7 +74,7 @@ struct hq_live {
      * those halls (each once). Both under lock. */
     HB_VEC(uint64_t) behind_upto;
     HB_VEC(uint32_t) behind;
-    size_t snap_cursor; /* where the next snapshot round starts (thread) */
+    size_t snap_cursor;       /* where the next snapshot round starts (thread) */
     HB_VEC(uint32_t) touched; /* halls of the batch being applied (thread) */
     int64_t last_sweep_mono;
     hq_hall_record_t *records; /* to rebuild; freed after */
@@ -254,7 +254,8 @@ static hb_hall_state_t *s_snapshot_load(hq_live_t *live, uint32_t num, uint64_t 
         json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
         char err[256];
         if (!j || hb_hall_state_from_json(j, &s, err, sizeof err) != 0)
-            hb_warn("live: hall number %u: its snapshot does not read; rebuilt from its events", num);
+            hb_warn("live: hall number %u: its snapshot does not read; rebuilt from its events",
+                    num);
         json_decref(j);
         if (s && s->seq > last) {
             /* Newer than the store (a snapshot from before a restore of the
@@ -292,8 +293,8 @@ static int s_rebuild_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg
  * Called on the thread without the lock. */
 static void s_catch_up(hq_live_t *live, uint32_t num, hb_hall_state_t *s, uint64_t until)
 {
-    rebuild_ctx_t c = {.live = live, .s = s, .num = num, .count = true, .next = s->seq + 1,
-                       .until = until};
+    rebuild_ctx_t c = {
+        .live = live, .s = s, .num = num, .count = true, .next = s->seq + 1, .until = until};
     while (c.next <= c.until) {
         uint64_t from = c.next;
         pthread_rwlock_wrlock(&live->rw);
@@ -315,7 +316,6 @@ static void s_catch_up(hq_live_t *live, uint32_t num, hb_hall_state_t *s, uint64
     live->t_events += c.applied;
     live->t_caught_up += c.applied;
 }
-
 
 static void s_rebuild(hq_live_t *live)
 {
@@ -341,13 +341,14 @@ static void s_rebuild(hq_live_t *live)
         hb_hall_state_destroy(&snap);
         if (!s)
             continue;
-        rebuild_ctx_t c = {.live = live, .s = s, .num = rec->num, .next = s->seq + 1,
-                           .until = rec->last_seq};
+        rebuild_ctx_t c = {
+            .live = live, .s = s, .num = rec->num, .next = s->seq + 1, .until = rec->last_seq};
         while (c.next <= c.until) {
             uint64_t from = c.next;
             /* The write lock per page: readers wait one page at most. */
             pthread_rwlock_wrlock(&live->rw);
-            int rc = hq_store_read_events(live->st, rec->num, from, LIVE_REBUILD_PAGE, s_rebuild_cb, &c);
+            int rc =
+                hq_store_read_events(live->st, rec->num, from, LIVE_REBUILD_PAGE, s_rebuild_cb, &c);
             pthread_rwlock_unlock(&live->rw);
             hb_progress_beat();
             if (rc != 0 || c.next == from) {

@@ -26,12 +26,12 @@
 typedef struct hq_live hq_live_t;
 
 typedef struct hq_live_stats {
-    uint64_t events;      /* applied */
-    uint64_t skipped;     /* already applied (at or below the state's seq) */
-    uint64_t anomalies;   /* events that did not fit a state, over all halls */
+    uint64_t events;    /* applied */
+    uint64_t skipped;   /* already applied (at or below the state's seq) */
+    uint64_t anomalies; /* events that did not fit a state, over all halls */
     uint64_t queued_bytes;
     bool rebuilding;
-    uint64_t rebuilt_events; /* applied by the start-up rebuild */
+    uint64_t rebuilt_events;         /* applied by the start-up rebuild */
     uint64_t rebuilt_from_snapshots; /* halls whose rebuild started from a snapshot */
     double rebuild_ms;
     uint64_t snapshots_written;
@@ -44,11 +44,11 @@ typedef struct hq_live_stats {
 } hq_live_stats_t;
 
 typedef struct hq_live_config {
-    const char *snapshot_dir;      /* the mirror's own LMDB folder */
-    size_t max_queue_bytes;        /* see hq_live_start */
-    uint64_t snapshot_events;      /* snapshot a hall after this many new events ... */
-    int64_t snapshot_ms;           /* ... or this long after its last snapshot, if it changed */
-    hq_trend_t *trend;             /* told of tickets served (NULL: nobody); outlives the mirror */
+    const char *snapshot_dir; /* the mirror's own LMDB folder */
+    size_t max_queue_bytes;   /* see hq_live_start */
+    uint64_t snapshot_events; /* snapshot a hall after this many new events ... */
+    int64_t snapshot_ms;      /* ... or this long after its last snapshot, if it changed */
+    hq_trend_t *trend;        /* told of tickets served (NULL: nobody); outlives the mirror */
 } hq_live_config_t;
 
 /* Starts the thread, which first rebuilds every hall in `records` from its

@@ -22,8 +22,8 @@
 
 typedef struct tr_hall {
     const hb_tz_t *tz;
-    int32_t day;          /* local day of the slots; INT32_MIN: none yet */
-    int16_t acc_slot;     /* the slot being sampled, -1: none */
+    int32_t day;      /* local day of the slots; INT32_MIN: none yet */
+    int16_t acc_slot; /* the slot being sampled, -1: none */
     uint16_t last_waiting;
     int64_t last_ms;      /* the last waiting sample, 0: none */
     int64_t gap_until_ms; /* events at or before it were rebuilt, not counted (0: none) */
@@ -185,8 +185,8 @@ void hq_trend_sample(hq_trend_t *t, uint32_t num, const char *zone, int64_t now_
     }
     h->last_ms = now_ms;
     h->last_waiting = waiting > TR_U16_MAX ? TR_U16_MAX : (uint16_t)waiting;
-    uint64_t tenths = h->acc_ms ? (h->acc_wms * 10 + h->acc_ms / 2) / h->acc_ms
-                                : (uint64_t)h->last_waiting * 10;
+    uint64_t tenths =
+        h->acc_ms ? (h->acc_wms * 10 + h->acc_ms / 2) / h->acc_ms : (uint64_t)h->last_waiting * 10;
     h->waiting[slot] = tenths > TR_U16_MAX ? TR_U16_MAX : (uint16_t)tenths;
 out:
     pthread_mutex_unlock(&t->lock);
@@ -238,8 +238,8 @@ int hq_trend_hours(MDB_txn *txn, const ru_store_t *st, uint32_t num, int32_t day
  * holiday, is no typical day), as in hq_kpi_typical. */
 /* Returns false when the hall has no typical day for `today` because the
  * answer's `*budget` of reads is spent (it is pending). */
-static bool s_typical(tr_hall_t *h, uint32_t num, MDB_txn *txn, const ru_store_t *st,
-                      int32_t today, int weeks, int64_t now_ms, size_t *budget)
+static bool s_typical(tr_hall_t *h, uint32_t num, MDB_txn *txn, const ru_store_t *st, int32_t today,
+                      int weeks, int64_t now_ms, size_t *budget)
 {
     bool have = h->typ_day == today && h->typ_weeks == weeks;
     if (have && now_ms - h->typ_at_ms < HQ_TREND_TYPICAL_TTL_MS)
@@ -368,8 +368,8 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
             mixed = true;
         bool listed = false;
         for (size_t z = 0; z < json_array_size(zones); z++)
-            listed = listed || strcmp(json_string_value(json_array_get(zones, z)),
-                                      hb_tz_name(copy->tz)) == 0;
+            listed = listed ||
+                     strcmp(json_string_value(json_array_get(zones, z)), hb_tz_name(copy->tz)) == 0;
         if (!listed && json_array_size(zones) < TR_ZONES_LISTED)
             json_array_append_new(zones, json_string(hb_tz_name(copy->tz)));
         uint32_t filled[24];
@@ -384,7 +384,8 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
             copy->typ_days = h ? h->typ_days : 0;
             if (h)
                 memcpy(copy->typ_served, h->typ_served, sizeof copy->typ_served);
-            if (copy->gap_until_ms && hq_trend_hours(txn, q->rollups, num, today, filled, &any) == 0)
+            if (copy->gap_until_ms &&
+                hq_trend_hours(txn, q->rollups, num, today, filled, &any) == 0)
                 have_filled = true;
         }
         with_typical += copy->typ_days > 0;
@@ -411,7 +412,8 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
             json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:s, s:b}", "slot", i, "start", start, "at",
                       mixed ? json_null() : json_string(at), "served",
                       s->served_n ? s_num(s->served, !s->from_rollups) : json_null(), "waiting",
-                      s->waiting_n ? json_real(round(s->waiting * 10) / 10) : json_null(), "typical_served",
+                      s->waiting_n ? json_real(round(s->waiting * 10) / 10) : json_null(),
+                      "typical_served",
                       s->typical_n ? json_real(round(s->typical * 100) / 100) : json_null(),
                       "source", s->from_rollups ? "rollups" : "mirror", "gap", s->gap));
     }
@@ -419,11 +421,11 @@ json_t *hq_trend_json(hq_trend_t *t, const hq_trend_query_t *q)
     hb_date_format(today, date);
     json_t *o = json_pack(
         "{s:s, s:s, s:o, s:o, s:i, s:i, s:I, s:I, s:i, s:I, s:I, s:n, s:s, s:o}", "date", date,
-        "weekday", wdays[hb_weekday(today)], "zone", mixed ? json_null() : json_string(hb_tz_name(zone)),
-        "zones", zones, "slot_minutes", HQ_TREND_SLOT_MIN, "now_slot", now_slot, "halls",
-        (json_int_t)q->n, "halls_counted", (json_int_t)counted, "weeks", weeks,
-        "halls_with_typical", (json_int_t)with_typical, "halls_typical_pending",
-        (json_int_t)pending, "typical_waiting", "typical_note",
+        "weekday", wdays[hb_weekday(today)], "zone",
+        mixed ? json_null() : json_string(hb_tz_name(zone)), "zones", zones, "slot_minutes",
+        HQ_TREND_SLOT_MIN, "now_slot", now_slot, "halls", (json_int_t)q->n, "halls_counted",
+        (json_int_t)counted, "weeks", weeks, "halls_with_typical", (json_int_t)with_typical,
+        "halls_typical_pending", (json_int_t)pending, "typical_waiting", "typical_note",
         "the rollups count waits of called tickets, not customers waiting: there is no typical "
         "waiting figure; typical served is the hour's mean spread over its four quarters",
         "slots", slots);

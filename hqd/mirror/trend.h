@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HQ_TREND_SLOTS 96   /* quarters of a local day (a 25-hour day folds its repeated hour) */
+#define HQ_TREND_SLOTS 96 /* quarters of a local day (a 25-hour day folds its repeated hour) */
 #define HQ_TREND_SLOT_MIN 15
 #define HQ_TREND_WEEKS_DEFAULT 4
 #define HQ_TREND_WEEKS_MAX 8
@@ -81,9 +81,9 @@ void hq_trend_sample(hq_trend_t *t, uint32_t num, const char *zone, int64_t now_
 typedef struct hq_trend_query {
     const uint32_t *nums; /* the halls of the scope, by number (0: skipped) */
     size_t n;
-    int weeks;            /* 1 .. HQ_TREND_WEEKS_MAX */
+    int weeks; /* 1 .. HQ_TREND_WEEKS_MAX */
     int64_t now_ms;
-    ru_store_t *rollups;  /* NULL: no typical, no filling of gaps */
+    ru_store_t *rollups; /* NULL: no typical, no filling of gaps */
 } hq_trend_query_t;
 
 /* The halls' today per slot, summed slot by slot over each hall's own

@@ -68,8 +68,8 @@ json_t *notify_alertmanager_json(const notify_alert_t *a, const char *receiver,
                                "hall", a->rec.hall, "severity", alert_severity_name(a->severity),
                                "level", notify_level_name(a->level));
     json_t *ann = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "summary", zh, "summary_en", en,
-                            "description", al->detail, "value", (json_int_t)al->value,
-                            "threshold", (json_int_t)al->threshold, "alert_id", fp);
+                            "description", al->detail, "value", (json_int_t)al->value, "threshold",
+                            (json_int_t)al->threshold, "alert_id", fp);
     json_t *params = alert_params_json(al);
     if (!labels || !ann || !params)
         goto nomem;
@@ -86,8 +86,7 @@ json_t *notify_alertmanager_json(const notify_alert_t *a, const char *receiver,
         json_object_set_new(labels, "province", json_string(a->province));
     const char *key;
     json_t *v;
-    json_object_foreach(params, key, v)
-    {
+    json_object_foreach (params, key, v) {
         if (json_is_string(v))
             json_object_set_new(labels, key, json_string(json_string_value(v)));
         else
@@ -99,18 +98,18 @@ json_t *notify_alertmanager_json(const notify_alert_t *a, const char *receiver,
     snprintf(gk, sizeof gk, "{}:{alertname=\"%s\", hall=\"%s\"}", alert_kind_name(al->kind),
              a->rec.hall);
     const char *status = a->resolved ? "resolved" : "firing";
-    json_t *one = json_pack("{s:s, s:O, s:O, s:o, s:o, s:s, s:s}", "status", status, "labels",
-                            labels, "annotations", ann, "startsAt", s_time(a->rec.raised_ms),
-                            "endsAt",
-                            a->resolved && a->rec.cleared_ms ? s_time(a->rec.cleared_ms)
-                                                             : json_string("0001-01-01T00:00:00Z"),
-                            "generatorURL", link, "fingerprint", fp);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:O, s:{}, s:s, s:i, s:[o]}",
-                          "version", "4", "groupKey", gk, "status", status, "receiver",
-                          receiver ? receiver : "hallbus", "groupLabels", "alertname",
-                          alert_kind_name(al->kind), "hall", a->rec.hall, "commonLabels", labels,
-                          "commonAnnotations", "externalURL",
-                          external_url ? external_url : "", "truncatedAlerts", 0, "alerts", one);
+    json_t *one =
+        json_pack("{s:s, s:O, s:O, s:o, s:o, s:s, s:s}", "status", status, "labels", labels,
+                  "annotations", ann, "startsAt", s_time(a->rec.raised_ms), "endsAt",
+                  a->resolved && a->rec.cleared_ms ? s_time(a->rec.cleared_ms)
+                                                   : json_string("0001-01-01T00:00:00Z"),
+                  "generatorURL", link, "fingerprint", fp);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:O, s:{}, s:s, s:i, s:[o]}", "version", "4",
+                  "groupKey", gk, "status", status, "receiver", receiver ? receiver : "hallbus",
+                  "groupLabels", "alertname", alert_kind_name(al->kind), "hall", a->rec.hall,
+                  "commonLabels", labels, "commonAnnotations", "externalURL",
+                  external_url ? external_url : "", "truncatedAlerts", 0, "alerts", one);
     json_decref(labels);
     json_decref(ann);
     return o;
@@ -124,8 +123,7 @@ nomem:
 /* The lines a chat message shows, in markdown both robots read: a title,
  * then the hall, the alert in Chinese and in English, the level it reached
  * and when it began. */
-static void s_markdown(const notify_alert_t *a, const char *external_url, bool wecom,
-                       hb_text_t *t)
+static void s_markdown(const notify_alert_t *a, const char *external_url, bool wecom, hb_text_t *t)
 {
     const alert_t *al = &a->rec.alert;
     char zh[LINE_MAX_TEXT], en[LINE_MAX_TEXT], when[HB_RFC3339_MAX], link[1200];
@@ -140,10 +138,12 @@ static void s_markdown(const notify_alert_t *a, const char *external_url, bool w
         hb_text_putf(t, "### %s<font color=\"%s\">[%s]</font> %s / %s\n",
                      a->resolved ? "已恢复 Resolved: " : "",
                      a->severity >= ALERT_SEV_CRITICAL ? "warning" : "comment", sev_zh,
-                     notify_kind_title(al->kind, NOTIFY_ZH), notify_kind_title(al->kind, NOTIFY_EN));
+                     notify_kind_title(al->kind, NOTIFY_ZH),
+                     notify_kind_title(al->kind, NOTIFY_EN));
     else
         hb_text_putf(t, "### %s[%s] %s / %s\n\n", a->resolved ? "已恢复 Resolved: " : "", sev_zh,
-                     notify_kind_title(al->kind, NOTIFY_ZH), notify_kind_title(al->kind, NOTIFY_EN));
+                     notify_kind_title(al->kind, NOTIFY_ZH),
+                     notify_kind_title(al->kind, NOTIFY_EN));
     const char *sep = wecom ? "\n" : "\n\n";
     hb_text_putf(t, "> 营业厅 Hall: **%s**%s%s%s%s", a->hall_name[0] ? a->hall_name : a->rec.hall,
                  a->hall_name[0] ? " (" : "", a->hall_name[0] ? a->rec.hall : "",
@@ -161,9 +161,8 @@ json_t *notify_wecom_json(const notify_alert_t *a, const char *external_url)
 {
     hb_text_t t = HB_TEXT_INIT(4000); /* WeCom takes 4,096 bytes of markdown */
     s_markdown(a, external_url, true, &t);
-    json_t *o = t.p ? json_pack("{s:s, s:{s:s}}", "msgtype", "markdown", "markdown", "content",
-                                t.p)
-                    : NULL;
+    json_t *o =
+        t.p ? json_pack("{s:s, s:{s:s}}", "msgtype", "markdown", "markdown", "content", t.p) : NULL;
     hb_text_free(&t);
     return o;
 }
@@ -177,10 +176,10 @@ json_t *notify_dingtalk_json(const notify_alert_t *a, const char *external_url)
              notify_kind_title(a->rec.alert.kind, NOTIFY_ZH),
              a->hall_name[0] ? a->hall_name : a->rec.hall);
     title[hb_utf8_cut(title, strlen(title), sizeof title - 1)] = '\0';
-    json_t *o = t.p ? json_pack("{s:s, s:{s:s, s:s}, s:{s:[], s:b}}", "msgtype", "markdown",
-                                "markdown", "title", title, "text", t.p, "at", "atMobiles",
-                                "isAtAll", 0)
-                    : NULL;
+    json_t *o =
+        t.p ? json_pack("{s:s, s:{s:s, s:s}, s:{s:[], s:b}}", "msgtype", "markdown", "markdown",
+                        "title", title, "text", t.p, "at", "atMobiles", "isAtAll", 0)
+            : NULL;
     hb_text_free(&t);
     return o;
 }
@@ -223,8 +222,8 @@ void notify_encoded_words(hb_text_t *out, const char *text)
 
 static bool s_header_safe(const char *s) { return !strpbrk(s, "\r\n"); }
 
-int notify_email(const notify_alert_t *a, const char *from, const char *to,
-                 const char *message_id, int64_t now_ms, const char *external_url, hb_text_t *out)
+int notify_email(const notify_alert_t *a, const char *from, const char *to, const char *message_id,
+                 int64_t now_ms, const char *external_url, hb_text_t *out)
 {
     if (!s_header_safe(from) || !s_header_safe(to) || !s_header_safe(message_id))
         return HB_EINVAL;
@@ -240,8 +239,8 @@ int notify_email(const notify_alert_t *a, const char *from, const char *to,
     const char *name = a->hall_name[0] ? a->hall_name : a->rec.hall;
     hb_text_putf(&body, "%s%s\n\n", a->resolved ? "告警已恢复。\n" : "", zh);
     hb_text_putf(&body, "营业厅：%s (%s)\n级别：%s，%s\n告警编号：%" PRIu64 "\n开始：%s\n\n", name,
-                 a->rec.hall, s_level_word_zh(a->level), notify_severity_word(a->severity, NOTIFY_ZH),
-                 a->rec.id, when);
+                 a->rec.hall, s_level_word_zh(a->level),
+                 notify_severity_word(a->severity, NOTIFY_ZH), a->rec.id, when);
     hb_text_putf(&body, "-- English --\n%s%s\n\n", a->resolved ? "The alert is over.\n" : "", en);
     hb_text_putf(&body, "Hall: %s (%s)\nLevel: %s, %s\nAlert: %" PRIu64 " (%s)\nSince: %s\n", name,
                  a->rec.hall, notify_level_name(a->level),

@@ -26,10 +26,10 @@
  * notifier knows besides. */
 typedef struct notify_alert {
     alert_record_t rec;
-    int severity; /* alert_severity_t: the kind's, or a critical complaint's */
-    int level;    /* how far it escalated: 0 hall, 1 city, 2 province, 3 network */
-    char hall_name[ORG_NAME_MAX];               /* "" when the organisation has none */
-    char city[ORG_REGION_ID_MAX];               /* "" when not placed */
+    int severity;                 /* alert_severity_t: the kind's, or a critical complaint's */
+    int level;                    /* how far it escalated: 0 hall, 1 city, 2 province, 3 network */
+    char hall_name[ORG_NAME_MAX]; /* "" when the organisation has none */
+    char city[ORG_REGION_ID_MAX]; /* "" when not placed */
     char province[ORG_REGION_ID_MAX];
     bool resolved; /* the alert cleared: the message says it is over */
 } notify_alert_t;
@@ -61,8 +61,8 @@ void notify_subject(const notify_alert_t *a, char *out, size_t outlen);
  * Message-ID from `message_id` (an id without brackets), MIME-Version,
  * text/plain UTF-8 in base64. HB_ETOOBIG past NOTIFY_MAIL_MAX, HB_EINVAL
  * for a header value with CR or LF. */
-int notify_email(const notify_alert_t *a, const char *from, const char *to,
-                 const char *message_id, int64_t now_ms, const char *external_url, hb_text_t *out);
+int notify_email(const notify_alert_t *a, const char *from, const char *to, const char *message_id,
+                 int64_t now_ms, const char *external_url, hb_text_t *out);
 
 /* `text` as RFC 2047 "B" encoded words of UTF-8, each at most 60 octets,
  * never splitting a character, separated by CRLF SP (a folded header). */

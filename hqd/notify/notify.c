@@ -106,8 +106,7 @@ static int s_silence_parse(hq_notify_t *n, const json_t *doc, const char *by, no
         return HB_EINVAL;
     }
     const char *reason = json_string_value(json_object_get(doc, "reason"));
-    if (!reason || !reason[0] || strlen(reason) >= NOTIFY_TEXT_MAX ||
-        !hb_utf8_valid_str(reason)) {
+    if (!reason || !reason[0] || strlen(reason) >= NOTIFY_TEXT_MAX || !hb_utf8_valid_str(reason)) {
         hb_errf(err, errlen, "reason: required, text of at most %d bytes", NOTIFY_TEXT_MAX - 1);
         return HB_EINVAL;
     }
@@ -305,8 +304,8 @@ json_t *hq_notify_silences_json(hq_notify_t *n)
 
 /* ------------------------------------------------------ acknowledgements */
 
-int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char *note,
-                  json_t **out, char *err, size_t errlen)
+int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char *note, json_t **out,
+                  char *err, size_t errlen)
 {
     *out = NULL;
     notify_followed_t *f = s_followed(n, alert_id, NULL);
@@ -331,8 +330,8 @@ int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char 
     char at[HB_RFC3339_MAX];
     hb_time_format(now, at);
     json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:i}", "alert", (json_int_t)alert_id, "by",
-                          by && by[0] ? by : "unknown", "note", note ? note : "", "at", at,
-                          "level", notify_level_at(n, &f->alert.rec, now));
+                          by && by[0] ? by : "unknown", "note", note ? note : "", "at", at, "level",
+                          notify_level_at(n, &f->alert.rec, now));
     if (!o)
         return HB_ENOMEM;
     uint8_t key[8];
@@ -551,8 +550,7 @@ static void s_follow(hq_notify_t *n, const alert_record_t *rec, int severity)
         }
     }
     if (!f)
-        hb_log_once("notify-follow", HB_LOG_WARN, "notify: cannot follow alert %" PRIu64,
-                    rec->id);
+        hb_log_once("notify-follow", HB_LOG_WARN, "notify: cannot follow alert %" PRIu64, rec->id);
 }
 
 void hq_notify_on_change(hq_notify_t *n, const alert_change_t *ch, int severity)
@@ -738,8 +736,7 @@ int hq_notify_new(const hq_notify_config_t *cfg, hq_control_t *ctl, alertstore_t
     n->silences.max = NOTIFY_SILENCES_MAX;
     n->followed.max = 4 * 1024 * 1024;
     n->dirty.max = 1024 * 1024;
-    hb_idmap_init_bytes(&n->followed_by_id, n->followed.max, sizeof(uint64_t), 0,
-                        s_followed_key);
+    hb_idmap_init_bytes(&n->followed_by_id, n->followed.max, sizeof(uint64_t), 0, s_followed_key);
     pthread_mutex_init(&n->db_mu, NULL);
     if (hb_store_open(&n->db, cfg->dir, (size_t)64 << 20, (size_t)4 << 30, 8) != 0) {
         hb_errf(err, errlen, "cannot open %s", cfg->dir);
@@ -747,9 +744,9 @@ int hq_notify_new(const hq_notify_config_t *cfg, hq_control_t *ctl, alertstore_t
         free(n);
         return HB_EDB;
     }
-    const hb_store_db_t dbs[] = {{"subs", &n->dbi_subs},         {"silences", &n->dbi_silences},
-                                 {"acks", &n->dbi_acks},         {"done", &n->dbi_done},
-                                 {"deliveries", &n->dbi_deliveries}, {"meta", &n->dbi_meta}};
+    const hb_store_db_t dbs[] = {
+        {"subs", &n->dbi_subs}, {"silences", &n->dbi_silences},     {"acks", &n->dbi_acks},
+        {"done", &n->dbi_done}, {"deliveries", &n->dbi_deliveries}, {"meta", &n->dbi_meta}};
     int rc = hb_store_dbis(&n->db, dbs, sizeof dbs / sizeof dbs[0]);
     if (rc == 0)
         rc = s_load(n, err, errlen);
@@ -759,8 +756,8 @@ int hq_notify_new(const hq_notify_config_t *cfg, hq_control_t *ctl, alertstore_t
         hq_notify_destroy(&n);
         return rc;
     }
-    hb_info("notify: %zu subscription(s), %zu silence(s), %zu open alert(s) followed",
-            n->subs.n, n->silences.n, n->followed.n);
+    hb_info("notify: %zu subscription(s), %zu silence(s), %zu open alert(s) followed", n->subs.n,
+            n->silences.n, n->followed.n);
     *out = n;
     return 0;
 }
@@ -808,14 +805,13 @@ json_t *hq_notify_hall_notices(hq_notify_t *n, const char *hall)
         notify_words(&f->alert.rec.alert, NOTIFY_ZH, zh, sizeof zh);
         notify_words(&f->alert.rec.alert, NOTIFY_EN, en, sizeof en);
         hb_time_format(f->alert.rec.raised_ms, at);
-        json_array_append_new(
-            a, json_pack("{s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:b}", "alert",
-                         (json_int_t)f->alert.rec.id, "kind",
-                         alert_kind_name(f->alert.rec.alert.kind), "params",
-                         alert_params_json(&f->alert.rec.alert), "severity",
-                         alert_severity_name(f->alert.severity), "level",
-                         notify_level_name(f->alert.level), "text_zh", zh, "text_en", en,
-                         "raised", at, "acknowledged", f->acked));
+        json_array_append_new(a, json_pack("{s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:b}", "alert",
+                                           (json_int_t)f->alert.rec.id, "kind",
+                                           alert_kind_name(f->alert.rec.alert.kind), "params",
+                                           alert_params_json(&f->alert.rec.alert), "severity",
+                                           alert_severity_name(f->alert.severity), "level",
+                                           notify_level_name(f->alert.level), "text_zh", zh,
+                                           "text_en", en, "raised", at, "acknowledged", f->acked));
     }
     return json_pack("{s:s, s:o}", "hall", hall, "notices", a);
 }

@@ -40,28 +40,28 @@
 #define NOTIFY_SUBS_MAX 1000
 #define NOTIFY_CHANNELS_MAX 8
 #define NOTIFY_SILENCES_MAX 10000
-#define NOTIFY_ID_MAX 65       /* [A-Za-z0-9_-]{1,64} and its NUL */
+#define NOTIFY_ID_MAX 65 /* [A-Za-z0-9_-]{1,64} and its NUL */
 #define NOTIFY_URL_MAX 1024
-#define NOTIFY_TO_MAX 1024     /* e-mail addresses, comma-separated */
-#define NOTIFY_TEXT_MAX 512    /* a reason, a note */
-#define NOTIFY_PAGE_MAX 1000   /* delivery attempts in one answer */
-#define NOTIFY_SENDERS_MAX 16  /* sender threads */
+#define NOTIFY_TO_MAX 1024    /* e-mail addresses, comma-separated */
+#define NOTIFY_TEXT_MAX 512   /* a reason, a note */
+#define NOTIFY_PAGE_MAX 1000  /* delivery attempts in one answer */
+#define NOTIFY_SENDERS_MAX 16 /* sender threads */
 
 typedef struct hq_notify hq_notify_t;
 
 typedef struct hq_notify_config {
-    const char *dir;            /* the LMDB folder */
-    int64_t escalate_after_ms;  /* unacknowledged this long: a level up; 0 never */
-    size_t queue_max;           /* deliveries waiting or retrying in the sender, at most */
-    int senders;                /* sender threads (1..NOTIFY_SENDERS_MAX): attempts at once */
-    int attempts_max;           /* tries of one delivery before it is given up */
-    int64_t retry_first_ms;     /* the wait after the first failure; doubles each time */
-    int64_t retry_max_ms;       /* ... up to this */
-    int64_t timeout_ms;         /* one attempt, connect to last byte */
-    uint64_t deliveries_max;    /* attempts kept */
-    const char *smtp_url;       /* "smtp://host:port"; NULL or "": e-mail channels refused */
-    const char *smtp_from;      /* the envelope and From address */
-    const char *external_url;   /* the dashboard's address for links; may be "" */
+    const char *dir;           /* the LMDB folder */
+    int64_t escalate_after_ms; /* unacknowledged this long: a level up; 0 never */
+    size_t queue_max;          /* deliveries waiting or retrying in the sender, at most */
+    int senders;               /* sender threads (1..NOTIFY_SENDERS_MAX): attempts at once */
+    int attempts_max;          /* tries of one delivery before it is given up */
+    int64_t retry_first_ms;    /* the wait after the first failure; doubles each time */
+    int64_t retry_max_ms;      /* ... up to this */
+    int64_t timeout_ms;        /* one attempt, connect to last byte */
+    uint64_t deliveries_max;   /* attempts kept */
+    const char *smtp_url;      /* "smtp://host:port"; NULL or "": e-mail channels refused */
+    const char *smtp_from;     /* the envelope and From address */
+    const char *external_url;  /* the dashboard's address for links; may be "" */
 } hq_notify_config_t;
 
 /* Opens the store in cfg->dir, loads subscriptions, silences and what was
@@ -90,8 +90,8 @@ void hq_notify_tick(hq_notify_t *n, int64_t now_ms);
  *  {"type": "hall_page"}], "note": "..."}
  * Refusals are HB_EINVAL with `err` naming the member; a scope the
  * organisation does not hold is HB_ENOTFOUND. */
-int hq_notify_sub_put(hq_notify_t *n, const char *id, const json_t *doc, bool create,
-                      json_t **out, char *err, size_t errlen);
+int hq_notify_sub_put(hq_notify_t *n, const char *id, const json_t *doc, bool create, json_t **out,
+                      char *err, size_t errlen);
 int hq_notify_sub_delete(hq_notify_t *n, const char *id);
 int hq_notify_sub_get(hq_notify_t *n, const char *id, json_t **out);
 json_t *hq_notify_subs_json(hq_notify_t *n);
@@ -103,8 +103,8 @@ json_t *hq_notify_subs_json(hq_notify_t *n);
  * still are).
  * HB_ENOTFOUND for an unknown alert, HB_ECONFLICT for one cleared or
  * acknowledged already. */
-int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char *note,
-                  json_t **out, char *err, size_t errlen);
+int hq_notify_ack(hq_notify_t *n, uint64_t alert_id, const char *by, const char *note, json_t **out,
+                  char *err, size_t errlen);
 /* {"scope", "kinds", "alert" (0: any), "until" (RFC 3339, in the future),
  *  "reason" (required), "by"}: matching alerts go to nobody until then. */
 int hq_notify_silence_add(hq_notify_t *n, const json_t *doc, const char *by, json_t **out,

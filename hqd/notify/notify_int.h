@@ -14,8 +14,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-enum { NOTIFY_CH_ALERTMANAGER = 1, NOTIFY_CH_WECOM, NOTIFY_CH_DINGTALK, NOTIFY_CH_EMAIL,
-       NOTIFY_CH_HALL_PAGE };
+enum {
+    NOTIFY_CH_ALERTMANAGER = 1,
+    NOTIFY_CH_WECOM,
+    NOTIFY_CH_DINGTALK,
+    NOTIFY_CH_EMAIL,
+    NOTIFY_CH_HALL_PAGE
+};
 enum { NOTIFY_SCOPE_NETWORK = 1, NOTIFY_SCOPE_REGION, NOTIFY_SCOPE_HALL };
 
 #define NOTIFY_ALL_KINDS (~(uint64_t)0)
@@ -34,7 +39,7 @@ typedef struct notify_sub {
     char role[32];
     int scope_kind;
     char scope_id[NOTIFY_ID_MAX];
-    int level; /* of the scope: 0 hall, 1 city, 2 province, 3 network */
+    int level;      /* of the scope: 0 hall, 1 city, 2 province, 3 network */
     uint64_t kinds; /* bit per alert kind */
     int min_severity;
     int64_t min_age_s;
@@ -60,7 +65,7 @@ typedef struct notify_followed {
     notify_alert_t alert;
     bool acked, counted_silence, on_hall_page;
     int64_t acked_ms;
-    int64_t next_ms; /* when it next needs a look; 0: at the next tick */
+    int64_t next_ms;       /* when it next needs a look; 0: at the next tick */
     HB_VEC(uint64_t) done; /* NOTIFY_DONE_KEYs queued or done */
 } notify_followed_t;
 
@@ -73,8 +78,8 @@ typedef struct notify_job {
     uint32_t sub_num;
     uint8_t chan_index;
     notify_channel_t ch;
-    int attempt;       /* tries made */
-    int64_t due_ms;    /* the next try, monotonic clock */
+    int attempt;    /* tries made */
+    int64_t due_ms; /* the next try, monotonic clock */
 } notify_job_t;
 
 enum { NOTIFY_JOB_SEND = 1, NOTIFY_JOB_FORGET = 2 };

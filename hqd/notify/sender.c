@@ -198,7 +198,9 @@ static int s_try(hq_notify_t *n, notify_job_t *j, long *status, char *err, size_
     switch (j->ch.type) {
     case NOTIFY_CH_HALL_PAGE:
         return 0; /* shown from HQ's notices of the hall (hq_notify_hall_notices) */
-    case NOTIFY_CH_ALERTMANAGER: body = notify_alertmanager_json(a, j->sub_id, n->cfg.external_url); break;
+    case NOTIFY_CH_ALERTMANAGER:
+        body = notify_alertmanager_json(a, j->sub_id, n->cfg.external_url);
+        break;
     case NOTIFY_CH_WECOM: body = notify_wecom_json(a, n->cfg.external_url); break;
     case NOTIFY_CH_DINGTALK: body = notify_dingtalk_json(a, n->cfg.external_url); break;
     case NOTIFY_CH_EMAIL: {
@@ -206,8 +208,8 @@ static int s_try(hq_notify_t *n, notify_job_t *j, long *status, char *err, size_
         char mid[128];
         snprintf(mid, sizeof mid, "alert-%" PRIu64 ".%s.%u@hallbus", a->rec.id, j->sub_id,
                  (unsigned)j->chan_index);
-        int rc = notify_email(a, n->cfg.smtp_from, j->ch.to, mid, hb_now_ms(),
-                              n->cfg.external_url, &msg);
+        int rc = notify_email(a, n->cfg.smtp_from, j->ch.to, mid, hb_now_ms(), n->cfg.external_url,
+                              &msg);
         if (rc == 0)
             rc = s_smtp(n, j->ch.to, msg.p, msg.len, status, err, errlen);
         else
@@ -293,8 +295,8 @@ static void s_record(hq_notify_t *n, const notify_job_t *j, bool ok, bool final,
             MDB_val k, v;
             size_t over = st.ms_entries - n->cfg.deliveries_max;
             if (mdb_cursor_open(txn, n->dbi_deliveries, &cur) == 0) {
-                for (size_t i = 0; i < over && i < 16 && mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0;
-                     i++)
+                for (size_t i = 0;
+                     i < over && i < 16 && mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0; i++)
                     mdb_cursor_del(cur, 0);
                 mdb_cursor_close(cur);
             }
@@ -485,8 +487,7 @@ static int s_push(hq_notify_t *n, notify_job_t *j)
     return 0;
 }
 
-int notify_sender_queue(hq_notify_t *n, const notify_alert_t *a, const notify_sub_t *s,
-                        size_t chan)
+int notify_sender_queue(hq_notify_t *n, const notify_alert_t *a, const notify_sub_t *s, size_t chan)
 {
     notify_job_t *j = calloc(1, sizeof *j);
     if (!j)

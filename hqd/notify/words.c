@@ -64,15 +64,14 @@ static const kind_words_t s_words[] = {
     {ALERT_CERT_EXPIRING,
      {"证书即将过期", "Certificate expiring"},
      {"营业厅证书 {v} 后过期, 尚未轮换密钥", "the hall's certificate expires in {v} and it has not "
-      "rotated its key"}},
+                                             "rotated its key"}},
     {ALERT_DISK_NEARLY_FULL,
      {"存储将满", "Storage nearly full"},
      {"{0} 仅剩 {n}% 空间 (低于 {m}% 告警)", "{0}: {n}% free (alert below {m}%)"}},
 };
 
-static const kind_words_t s_unknown = {0,
-                                       {"告警", "Alert"},
-                                       {"告警 (数值 {n}, 阈值 {m})", "alert (value {n}, threshold {m})"}};
+static const kind_words_t s_unknown = {
+    0, {"告警", "Alert"}, {"告警 (数值 {n}, 阈值 {m})", "alert (value {n}, threshold {m})"}};
 
 static const kind_words_t *s_row(int kind)
 {
@@ -101,7 +100,9 @@ void notify_duration(int64_t seconds, notify_lang_t lang, char *out, size_t outl
     static const struct {
         int64_t s;
         const char *name[2];
-    } units[] = {{86400, {" 天", " d"}}, {3600, {" 小时", " h"}}, {60, {" 分钟", " min"}},
+    } units[] = {{86400, {" 天", " d"}},
+                 {3600, {" 小时", " h"}},
+                 {60, {" 分钟", " min"}},
                  {1, {" 秒", " s"}}};
     uint64_t left = seconds < 0 ? (uint64_t)(-(seconds + 1)) + 1 : (uint64_t)seconds;
     int l = lang == NOTIFY_EN;

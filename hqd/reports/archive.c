@@ -22,8 +22,8 @@ int hq_archive_type_parse(const char *name)
 /* The string field `name` of the event's body, or NULL when it has none. */
 static const char *s_field(const Hallbus__Envelope *env, const char *name)
 {
-    const ProtobufCFieldDescriptor *bf =
-        protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor, (unsigned)env->body_case);
+    const ProtobufCFieldDescriptor *bf = protobuf_c_message_descriptor_get_field(
+        &hallbus__envelope__descriptor, (unsigned)env->body_case);
     if (!bf || bf->type != PROTOBUF_C_TYPE_MESSAGE)
         return NULL;
     const ProtobufCMessage *body = *(ProtobufCMessage *const *)((const char *)env + bf->offset);
@@ -169,8 +169,8 @@ int hq_archive_search(ru_store_t *rs, hq_store_t *events, const hq_archive_query
     }
     if (!hi)
         return 0;
-    scan_t s = {.q = q, .events = out->events, .hi = hi, .next = start,
-                .max_scan = HQ_ARCHIVE_SCAN_MAX};
+    scan_t s = {
+        .q = q, .events = out->events, .hi = hi, .next = start, .max_scan = HQ_ARCHIVE_SCAN_MAX};
     /* In pages, so one read transaction stays short. */
     while (!s.full && s.next <= hi) {
         uint64_t at = s.next;
@@ -272,7 +272,8 @@ static json_t *s_summary(json_t *events)
         {"ticket_issued", "issued_at", {"service", "priority", "source"}},
         {"ticket_called", "called_at", {"counter", "wait_s", "rule"}},
         {"service_started", "started_at", {"staff"}},
-        {"service_completed", "completed_at",
+        {"service_completed",
+         "completed_at",
          {"business_type", "outcome", "amount", "currency", "duration_s"}},
         {"ticket_no_show", "no_show_at", {"recall_count"}},
         {"ticket_cancelled", "cancelled_at", {"reason"}},
@@ -282,8 +283,7 @@ static json_t *s_summary(json_t *events)
     size_t i;
     json_t *ev;
     int recalls = 0;
-    json_array_foreach(events, i, ev)
-    {
+    json_array_foreach (events, i, ev) {
         const char *type = json_string_value(json_object_get(ev, "type"));
         if (!type)
             continue;
@@ -314,8 +314,8 @@ static json_t *s_summary(json_t *events)
 }
 
 int hq_archive_ticket(ru_store_t *rs, hq_store_t *events, uint32_t hall, const char *hall_id,
-                      const hb_tz_t *tz, int32_t day, const char *ticket, json_t **out,
-                      char *err, size_t errlen)
+                      const hb_tz_t *tz, int32_t day, const char *ticket, json_t **out, char *err,
+                      size_t errlen)
 {
     *out = NULL;
     uint64_t lo, hi, flo, fhi;
@@ -352,8 +352,8 @@ int hq_archive_ticket(ru_store_t *rs, hq_store_t *events, uint32_t hall, const c
     json_t *complaints = json_array();
     for (size_t i = 0; i < s.n_complaints; i++)
         json_array_append_new(complaints, json_string(s.complaints[i]));
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "hall", hall_id, "date", date,
-                     "ticket", ticket, "summary", s_summary(s.events), "complaints", complaints,
-                     "events", s.events, "complete", s.scanned < HQ_ARCHIVE_SCAN_MAX);
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "hall", hall_id, "date", date, "ticket",
+                     ticket, "summary", s_summary(s.events), "complaints", complaints, "events",
+                     s.events, "complete", s.scanned < HQ_ARCHIVE_SCAN_MAX);
     return 0;
 }

@@ -26,22 +26,22 @@
 #define HQ_ARCHIVE_RANGE_DAYS 31
 #define HQ_ARCHIVE_SCAN_MAX 200000 /* events read by one call */
 #define HQ_ARCHIVE_LIMIT_MAX 1000
-#define HQ_ARCHIVE_FOLLOW_DAYS 7   /* a ticket's complaint is followed this long */
+#define HQ_ARCHIVE_FOLLOW_DAYS 7 /* a ticket's complaint is followed this long */
 
 typedef struct hq_archive_query {
     uint32_t hall;
-    const hb_tz_t *tz;  /* the hall's zone, for local dates */
-    int32_t from, to;   /* local days, both included */
+    const hb_tz_t *tz;                                 /* the hall's zone, for local dates */
+    int32_t from, to;                                  /* local days, both included */
     const char *ticket, *business, *staff, *complaint; /* NULL: any */
-    int type;           /* Envelope body case; 0: any */
-    uint64_t cursor;    /* the sequence to go on from; 0: the start */
-    size_t limit;       /* 1..HQ_ARCHIVE_LIMIT_MAX */
+    int type;                                          /* Envelope body case; 0: any */
+    uint64_t cursor; /* the sequence to go on from; 0: the start */
+    size_t limit;    /* 1..HQ_ARCHIVE_LIMIT_MAX */
 } hq_archive_query_t;
 
 typedef struct hq_archive_page {
-    json_t *events;    /* the matches, as the codec's JSON plus "local_date" */
-    uint64_t next;     /* the cursor of the next page; 0: none */
-    uint64_t scanned;  /* events read */
+    json_t *events;       /* the matches, as the codec's JSON plus "local_date" */
+    uint64_t next;        /* the cursor of the next page; 0: none */
+    uint64_t scanned;     /* events read */
     uint64_t first, last; /* the stream's range the days cover (0, 0: none) */
 } hq_archive_page_t;
 
@@ -58,7 +58,7 @@ int hq_archive_search(ru_store_t *rs, hq_store_t *events, const hq_archive_query
  * {"hall", "date", "ticket", "summary", "events", "complaints"} (new
  * reference in `*out`). HB_ENOTFOUND when the day has no event of it. */
 int hq_archive_ticket(ru_store_t *rs, hq_store_t *events, uint32_t hall, const char *hall_id,
-                      const hb_tz_t *tz, int32_t day, const char *ticket, json_t **out,
-                      char *err, size_t errlen);
+                      const hb_tz_t *tz, int32_t day, const char *ticket, json_t **out, char *err,
+                      size_t errlen);
 
 #endif

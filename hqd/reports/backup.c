@@ -204,8 +204,7 @@ int hq_backup(const char *data, const char *keys, const char *out, bool compact,
     char tmp[PATH_MAX_HQ];
     snprintf(tmp, sizeof tmp, "%s.partial", out);
     if (stat(tmp, &st) == 0) {
-        hb_errf(err, errlen, "%s is left from a backup that did not finish: remove it first",
-                tmp);
+        hb_errf(err, errlen, "%s is left from a backup that did not finish: remove it first", tmp);
         return HB_EEXIST;
     }
     if (hb_mkdir_p(tmp, 0750) != 0) {
@@ -239,8 +238,9 @@ int hq_backup(const char *data, const char *keys, const char *out, bool compact,
         hb_time_format(hb_now_ms(), when);
         FILE *f = fopen(note, "w");
         if (f) {
-            fprintf(f, "hqd backup of %s taken %s: %zu environment(s), %llu bytes, %zu key "
-                       "file(s).\nRestore: hqd --data %s --keys %s/keys\n",
+            fprintf(f,
+                    "hqd backup of %s taken %s: %zu environment(s), %llu bytes, %zu key "
+                    "file(s).\nRestore: hqd --data %s --keys %s/keys\n",
                     data, when, res->envs, (unsigned long long)res->bytes, res->key_files, out,
                     out);
             fflush(f);

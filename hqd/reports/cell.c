@@ -40,16 +40,11 @@ size_t ru_key_encode(const ru_key_t *k, uint8_t *out)
         out[o++] = k->hour;
         out[o++] = k->code;
         break;
-    case RU_DIM_HOUR:
-        out[o++] = k->hour;
-        break;
+    case RU_DIM_HOUR: out[o++] = k->hour; break;
     case RU_DIM_SERVICE:
     case RU_DIM_COMPLAINT:
-    case RU_DIM_DEVICE:
-        out[o++] = k->code;
-        break;
-    default:
-        break;
+    case RU_DIM_DEVICE: out[o++] = k->code; break;
+    default: break;
     }
     bool text = k->dim == RU_DIM_SLOT || k->dim == RU_DIM_SERVICE || k->dim == RU_DIM_COMPLAINT ||
                 k->dim == RU_DIM_BUSINESS || k->dim == RU_DIM_STAFF || k->dim == RU_DIM_COUNTER;
@@ -72,22 +67,16 @@ int ru_key_decode(const uint8_t *p, size_t len, ru_key_t *out)
     out->dim = p[9];
     size_t o = RU_KEY_PREFIX + 1, fixed = 0;
     switch (out->dim) {
-    case RU_DIM_SLOT:
-        fixed = 2;
-        break;
+    case RU_DIM_SLOT: fixed = 2; break;
     case RU_DIM_HOUR:
     case RU_DIM_SERVICE:
     case RU_DIM_COMPLAINT:
-    case RU_DIM_DEVICE:
-        fixed = 1;
-        break;
+    case RU_DIM_DEVICE: fixed = 1; break;
     case RU_DIM_HALL:
     case RU_DIM_BUSINESS:
     case RU_DIM_STAFF:
-    case RU_DIM_COUNTER:
-        break;
-    default:
-        return HB_EPARSE;
+    case RU_DIM_COUNTER: break;
+    default: return HB_EPARSE;
     }
     if (len < o + fixed)
         return HB_EPARSE;

@@ -29,49 +29,49 @@
 /* X(ID, number, "name"): the metrics a cell may hold. The numbers are
  * stored: never renumber or reuse one, only add. docs/REPORTS.md says what
  * each counts. */
-#define RU_METRICS(X)                                                                            \
-    X(ISSUED, 1, "issued")                                                                       \
-    X(ISSUED_KIOSK, 2, "issued_kiosk")                                                           \
-    X(ISSUED_APP, 3, "issued_app")                                                               \
-    X(ISSUED_STAFF, 4, "issued_staff")                                                           \
-    X(ISSUED_UNSPECIFIED, 5, "issued_unspecified")                                               \
-    X(ISSUED_APPOINTMENT, 6, "issued_appointment")                                               \
-    X(CALLED, 7, "called")                                                                       \
-    X(RECALLED, 8, "recalled")                                                                   \
-    X(SERVED, 9, "served")                                                                       \
-    X(SERVED_DONE, 10, "served_done")                                                            \
-    X(SERVED_REFERRED, 11, "served_referred")                                                    \
-    X(SERVED_REJECTED, 12, "served_rejected")                                                    \
-    X(NO_SHOWS, 13, "no_shows")                                                                  \
-    X(CANCELLED, 14, "cancelled")                                                                \
-    X(TRANSFERRED, 15, "transferred")                                                            \
-    X(WAIT_N, 16, "wait_n")                                                                      \
-    X(WAIT_SUM_S, 17, "wait_sum_s")                                                              \
-    X(SERVICE_N, 18, "service_n")                                                                \
-    X(SERVICE_SUM_S, 19, "service_sum_s")                                                        \
-    X(AMOUNT, 20, "amount")                                                                      \
-    X(COUNTER_OPEN_S, 21, "counter_open_s")                                                      \
-    X(COUNTER_BUSY_S, 22, "counter_busy_s")                                                      \
-    X(COUNTER_PAUSED_S, 23, "counter_paused_s")                                                  \
-    X(COMPLAINTS_OPENED, 24, "complaints_opened")                                                \
-    X(COMPLAINTS_ACKNOWLEDGED, 25, "complaints_acknowledged")                                    \
-    X(COMPLAINTS_ACK_IN_SLA, 26, "complaints_acknowledged_in_sla")                               \
-    X(COMPLAINTS_RESOLVED, 27, "complaints_resolved")                                            \
-    X(COMPLAINTS_RESOLVED_IN_SLA, 28, "complaints_resolved_in_sla")                              \
-    X(COMPLAINTS_OVERDUE, 29, "complaints_overdue")                                              \
-    X(COMPLAINTS_ESCALATED, 30, "complaints_escalated")                                          \
-    X(COMPLAINTS_SATISFIED, 31, "complaints_satisfied")                                          \
-    X(SAT_COUNT, 32, "satisfaction_count")                                                       \
-    X(SAT_SUM, 33, "satisfaction_sum")                                                           \
-    X(SAT_1, 34, "satisfaction_1")                                                               \
-    X(SAT_2, 35, "satisfaction_2")                                                               \
-    X(SAT_3, 36, "satisfaction_3")                                                               \
-    X(SAT_4, 37, "satisfaction_4")                                                               \
-    X(SAT_5, 38, "satisfaction_5")                                                               \
-    X(DEVICE_FAULT_S, 39, "device_fault_s")                                                      \
-    X(OPENING_DAYS, 40, "opening_days")                                                          \
-    X(OPENING_LATE_DAYS, 41, "opening_late_days")                                                \
-    X(OPENING_LATE_S, 42, "opening_late_s")                                                      \
+#define RU_METRICS(X)                                                                              \
+    X(ISSUED, 1, "issued")                                                                         \
+    X(ISSUED_KIOSK, 2, "issued_kiosk")                                                             \
+    X(ISSUED_APP, 3, "issued_app")                                                                 \
+    X(ISSUED_STAFF, 4, "issued_staff")                                                             \
+    X(ISSUED_UNSPECIFIED, 5, "issued_unspecified")                                                 \
+    X(ISSUED_APPOINTMENT, 6, "issued_appointment")                                                 \
+    X(CALLED, 7, "called")                                                                         \
+    X(RECALLED, 8, "recalled")                                                                     \
+    X(SERVED, 9, "served")                                                                         \
+    X(SERVED_DONE, 10, "served_done")                                                              \
+    X(SERVED_REFERRED, 11, "served_referred")                                                      \
+    X(SERVED_REJECTED, 12, "served_rejected")                                                      \
+    X(NO_SHOWS, 13, "no_shows")                                                                    \
+    X(CANCELLED, 14, "cancelled")                                                                  \
+    X(TRANSFERRED, 15, "transferred")                                                              \
+    X(WAIT_N, 16, "wait_n")                                                                        \
+    X(WAIT_SUM_S, 17, "wait_sum_s")                                                                \
+    X(SERVICE_N, 18, "service_n")                                                                  \
+    X(SERVICE_SUM_S, 19, "service_sum_s")                                                          \
+    X(AMOUNT, 20, "amount")                                                                        \
+    X(COUNTER_OPEN_S, 21, "counter_open_s")                                                        \
+    X(COUNTER_BUSY_S, 22, "counter_busy_s")                                                        \
+    X(COUNTER_PAUSED_S, 23, "counter_paused_s")                                                    \
+    X(COMPLAINTS_OPENED, 24, "complaints_opened")                                                  \
+    X(COMPLAINTS_ACKNOWLEDGED, 25, "complaints_acknowledged")                                      \
+    X(COMPLAINTS_ACK_IN_SLA, 26, "complaints_acknowledged_in_sla")                                 \
+    X(COMPLAINTS_RESOLVED, 27, "complaints_resolved")                                              \
+    X(COMPLAINTS_RESOLVED_IN_SLA, 28, "complaints_resolved_in_sla")                                \
+    X(COMPLAINTS_OVERDUE, 29, "complaints_overdue")                                                \
+    X(COMPLAINTS_ESCALATED, 30, "complaints_escalated")                                            \
+    X(COMPLAINTS_SATISFIED, 31, "complaints_satisfied")                                            \
+    X(SAT_COUNT, 32, "satisfaction_count")                                                         \
+    X(SAT_SUM, 33, "satisfaction_sum")                                                             \
+    X(SAT_1, 34, "satisfaction_1")                                                                 \
+    X(SAT_2, 35, "satisfaction_2")                                                                 \
+    X(SAT_3, 36, "satisfaction_3")                                                                 \
+    X(SAT_4, 37, "satisfaction_4")                                                                 \
+    X(SAT_5, 38, "satisfaction_5")                                                                 \
+    X(DEVICE_FAULT_S, 39, "device_fault_s")                                                        \
+    X(OPENING_DAYS, 40, "opening_days")                                                            \
+    X(OPENING_LATE_DAYS, 41, "opening_late_days")                                                  \
+    X(OPENING_LATE_S, 42, "opening_late_s")                                                        \
     X(EVENTS, 43, "events")
 
 typedef enum ru_metric {
@@ -96,9 +96,9 @@ typedef enum ru_level {
  * hall's total for a period is the first key of its range. */
 typedef enum ru_dim {
     RU_DIM_HALL = 0,
-    RU_DIM_SLOT = 1,      /* day level: hour x priority x service */
-    RU_DIM_HOUR = 2,      /* hour of the local day */
-    RU_DIM_SERVICE = 3,   /* month level: priority x service */
+    RU_DIM_SLOT = 1,    /* day level: hour x priority x service */
+    RU_DIM_HOUR = 2,    /* hour of the local day */
+    RU_DIM_SERVICE = 3, /* month level: priority x service */
     RU_DIM_BUSINESS = 4,
     RU_DIM_STAFF = 5,
     RU_DIM_COUNTER = 6,
@@ -117,7 +117,8 @@ typedef struct ru_key {
     uint8_t dim;  /* ru_dim_t */
     uint8_t hour; /* slot, hour */
     uint8_t code; /* slot and service: priority; complaint: channel; device: kind */
-    char text[RU_TEXT_MAX]; /* slot, service: service; complaint: category; business, staff, counter: id */
+    char text
+        [RU_TEXT_MAX]; /* slot, service: service; complaint: category; business, staff, counter: id */
 } ru_key_t;
 
 /* Encodes `k` into `out` (RU_KEY_MAX bytes); returns its length. */

@@ -134,7 +134,7 @@ typedef struct ltime {
     int32_t day;
     int32_t month;
     uint8_t hour;
-    int64_t sod;       /* local seconds since midnight */
+    int64_t sod;        /* local seconds since midnight */
     int64_t hour_end_s; /* the UTC second the local hour ends */
 } ltime_t;
 
@@ -405,14 +405,13 @@ static void s_counter_to(ru_fold_t *f, const ru_fold_ctx_t *ctx, fcounter_t *c, 
         s_duration(f, ctx, c->since_ms, t, RU_M_COUNTER_OPEN_S, 0, RU_DIM_COUNTER, 0, name);
         break;
     case C_BUSY:
-        s_duration(f, ctx, c->since_ms, t, RU_M_COUNTER_OPEN_S, RU_M_COUNTER_BUSY_S,
-                   RU_DIM_COUNTER, 0, name);
+        s_duration(f, ctx, c->since_ms, t, RU_M_COUNTER_OPEN_S, RU_M_COUNTER_BUSY_S, RU_DIM_COUNTER,
+                   0, name);
         break;
     case C_PAUSED:
         s_duration(f, ctx, c->since_ms, t, RU_M_COUNTER_PAUSED_S, 0, RU_DIM_COUNTER, 0, name);
         break;
-    default:
-        break;
+    default: break;
     }
     c->state = (uint8_t)state;
     c->since_ms = t;

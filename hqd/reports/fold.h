@@ -28,13 +28,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RU_FOLD_TICKETS_MAX 4096   /* remembered per hall: live ones, and today's finished */
+#define RU_FOLD_TICKETS_MAX 4096    /* remembered per hall: live ones, and today's finished */
 #define RU_FOLD_COMPLAINTS_MAX 1024 /* not yet resolved */
 #define RU_FOLD_COUNTERS_MAX 256
 #define RU_FOLD_DEVICES_MAX 256
-#define RU_FOLD_STRINGS_MAX 8192   /* interned ids: services, staff, counters, devices, categories */
+#define RU_FOLD_STRINGS_MAX 8192 /* interned ids: services, staff, counters, devices, categories */
 #define RU_FOLD_SEGMENT_HOURS (400 * 24) /* a longer counter or fault segment is cut */
-#define RU_FOLD_KEYS_MAX 12        /* cells one contribution goes to */
+#define RU_FOLD_KEYS_MAX 12              /* cells one contribution goes to */
 #define RU_CONTRIB_METRICS 12
 
 /* What one event adds to each of a set of cells. */

@@ -18,7 +18,7 @@
 
 #define RU_HIST_SUB_BITS 5
 #define RU_HIST_SUB (1u << RU_HIST_SUB_BITS) /* buckets per power of two */
-#define RU_HIST_TOP_BITS 24                   /* values from 2^24 s (194 days) share the last octave */
+#define RU_HIST_TOP_BITS 24 /* values from 2^24 s (194 days) share the last octave */
 #define RU_HIST_BUCKETS (RU_HIST_SUB + (RU_HIST_TOP_BITS - RU_HIST_SUB_BITS) * RU_HIST_SUB)
 #define RU_HIST_VALUE_MAX ((1u << RU_HIST_TOP_BITS) - 1) /* larger values count as this */
 /* The relative error bound of a reported percentile: half a bucket's width

@@ -24,7 +24,7 @@ static const char *const s_periods[] = {"day", "week", "month", "range"};
 const char *hq_kpi_period_name(int kind)
 {
     return kind >= 0 && kind < (int)(sizeof s_periods / sizeof s_periods[0]) ? s_periods[kind]
-                                                                              : NULL;
+                                                                             : NULL;
 }
 
 int hq_kpi_period_parse(const char *name)
@@ -90,9 +90,7 @@ void hq_kpi_period_days(int kind, int32_t date, int32_t *from, int32_t *to)
         *to = ru_month_first_day(m + 1) - 1;
         break;
     }
-    default:
-        *from = *to = date;
-        break;
+    default: *from = *to = date; break;
     }
 }
 
@@ -109,13 +107,21 @@ void hq_kpi_previous(int kind, int32_t from, int32_t to, int32_t *pfrom, int32_t
 
 /* ------------------------------------------------------------ fields ---- */
 
-typedef enum fkind { F_COUNT, F_PCT_WAIT, F_PCT_SERVICE, F_AVG, F_RATIO, F_MINUTES, F_NOSHOW } fkind_t;
+typedef enum fkind {
+    F_COUNT,
+    F_PCT_WAIT,
+    F_PCT_SERVICE,
+    F_AVG,
+    F_RATIO,
+    F_MINUTES,
+    F_NOSHOW
+} fkind_t;
 
 static const struct {
     hq_kpi_field_t f;
     int kind;
-    int a, b;  /* metrics */
-    double p;  /* percentile */
+    int a, b; /* metrics */
+    double p; /* percentile */
 } s_fields[] = {
     {{"issued", true, true}, F_COUNT, RU_M_ISSUED, 0, 0},
     {{"called", true, false}, F_COUNT, RU_M_CALLED, 0, 0},
@@ -202,9 +208,7 @@ static bool s_field_value(size_t i, const ru_cell_t *c, double *out, bool *integ
             return false;
         *out = (double)c->m[s_fields[i].a] / (double)c->m[s_fields[i].b];
         return true;
-    case F_MINUTES:
-        *out = (double)c->m[s_fields[i].a] / 60.0;
-        return true;
+    case F_MINUTES: *out = (double)c->m[s_fields[i].a] / 60.0; return true;
     case F_NOSHOW: {
         int64_t ended = c->m[RU_M_SERVED] + c->m[RU_M_NO_SHOWS];
         if (ended == 0)
@@ -212,8 +216,7 @@ static bool s_field_value(size_t i, const ru_cell_t *c, double *out, bool *integ
         *out = (double)c->m[RU_M_NO_SHOWS] / (double)ended;
         return true;
     }
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -499,7 +502,8 @@ static void s_add_device(walk_t *w, const ru_key_t *k, const uint8_t *v, size_t 
     int64_t s;
     char buf[32];
     if (ru_cell_metric(v, len, RU_M_DEVICE_FAULT_S, &s) == 0)
-        s_tally_add(&w->devices, s_enum(&hallbus__device_kind__descriptor, k->code, buf, sizeof buf),
+        s_tally_add(&w->devices,
+                    s_enum(&hallbus__device_kind__descriptor, k->code, buf, sizeof buf),
                     (double)s / 60.0);
 }
 
@@ -576,8 +580,7 @@ static void s_add_by(walk_t *w, const ru_key_t *k, const uint8_t *v, size_t len)
     case HQ_KPI_BY_DEVICE:
         key = s_enum(&hallbus__device_kind__descriptor, k->code, buf, sizeof buf);
         break;
-    default:
-        break;
+    default: break;
     }
     s_add_row_cell(w, s_row(&w->rows, hall, key, number), v, len);
 }
@@ -599,8 +602,7 @@ static void s_unit(walk_t *w, int level, int32_t period)
     if (ru_cell_add_encoded(&w->total, v.mv_data, v.mv_size) != 0)
         w->rc = HB_EPARSE;
     if (w->by == HQ_KPI_BY_HALL)
-        s_add_row_cell(w, s_row(&w->rows, w->hall->id, NULL, w->hall_index), v.mv_data,
-                       v.mv_size);
+        s_add_row_cell(w, s_row(&w->rows, w->hall->id, NULL, w->hall_index), v.mv_data, v.mv_size);
     else if (w->by == HQ_KPI_BY_DAY)
         s_add_row_cell(w, s_row(&w->rows, NULL, NULL, period), v.mv_data, v.mv_size);
     if (w->objects)
@@ -696,12 +698,8 @@ static json_t *s_rows_json(walk_t *w, const scope_t *s)
         const row_t *r = &w->rows.r[i];
         json_t *o = json_object();
         switch (w->by) {
-        case HQ_KPI_BY_HOUR:
-            json_object_set_new(o, "hour", json_integer(r->number));
-            break;
-        case HQ_KPI_BY_DAY:
-            json_object_set_new(o, "day", s_date_json(r->number));
-            break;
+        case HQ_KPI_BY_HOUR: json_object_set_new(o, "hour", json_integer(r->number)); break;
+        case HQ_KPI_BY_DAY: json_object_set_new(o, "day", s_date_json(r->number)); break;
         case HQ_KPI_BY_HALL: {
             json_object_set_new(o, "hall", json_string(r->hall));
             const char *name = (size_t)r->number < s->n ? s->h[r->number].name : NULL;
@@ -712,9 +710,7 @@ static json_t *s_rows_json(walk_t *w, const scope_t *s)
         case HQ_KPI_BY_COUNTER:
             json_object_set_new(o, "hall", json_string(r->hall));
             /* fall through */
-        default:
-            json_object_set_new(o, s_by[w->by].name, json_string(r->key));
-            break;
+        default: json_object_set_new(o, s_by[w->by].name, json_string(r->key)); break;
         }
         s_put_fields(o, &r->cell);
         json_array_append_new(arr, o);
@@ -938,9 +934,8 @@ out:
 
 /* One day of a hall by hour into issued[24] and served[24]; whether the
  * hall issued any ticket that day. */
-static int s_day_by_hour(const hq_kpi_ctx_t *ctx, const char *hall, int32_t day,
-                         double issued[24], double served[24], bool *any, char *err,
-                         size_t errlen)
+static int s_day_by_hour(const hq_kpi_ctx_t *ctx, const char *hall, int32_t day, double issued[24],
+                         double served[24], bool *any, char *err, size_t errlen)
 {
     hq_kpi_query_t q = {.period = HQ_KPI_DAY, .from = day, .to = day, .by = HQ_KPI_BY_HOUR};
     snprintf(q.scope, sizeof q.scope, "%s", hall);
@@ -959,8 +954,7 @@ static int s_day_by_hour(const hq_kpi_ctx_t *ctx, const char *hall, int32_t day,
     *any = json_integer_value(json_object_get(rep, "issued")) > 0;
     size_t i;
     json_t *row;
-    json_array_foreach(json_object_get(rep, "rows"), i, row)
-    {
+    json_array_foreach (json_object_get(rep, "rows"), i, row) {
         json_int_t h = json_integer_value(json_object_get(row, "hour"));
         if (h < 0 || h > 23)
             continue;
@@ -1007,10 +1001,11 @@ int hq_kpi_typical(const hq_kpi_ctx_t *ctx, const char *hall, int32_t date, int 
     for (int h = 0; h < 24; h++) {
         double mi = days ? ti[h] / days : 0, ms = days ? ts[h] / days : 0;
         json_array_append_new(
-            hours, json_pack("{s:i, s:I, s:I, s:o, s:o}", "hour", h, "issued", (json_int_t)issued[h],
-                             "served", (json_int_t)served[h], "typical_issued",
-                             days ? json_real(round(mi * 10) / 10) : json_null(), "typical_served",
-                             days ? json_real(round(ms * 10) / 10) : json_null()));
+            hours,
+            json_pack("{s:i, s:I, s:I, s:o, s:o}", "hour", h, "issued", (json_int_t)issued[h],
+                      "served", (json_int_t)served[h], "typical_issued",
+                      days ? json_real(round(mi * 10) / 10) : json_null(), "typical_served",
+                      days ? json_real(round(ms * 10) / 10) : json_null()));
         if (local_hour < 0 || h <= local_hour) {
             sum_i += issued[h];
             sum_s += served[h];
@@ -1020,13 +1015,12 @@ int hq_kpi_typical(const hq_kpi_ctx_t *ctx, const char *hall, int32_t date, int 
     }
     char d[11];
     hb_date_format(date, d);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:I, s:I, s:o, s:o}", "hall", hall,
-                          "date", d, "weekday", wdays[hb_weekday(date)], "weeks", weeks,
-                          "compared", compared, "hours", hours, "issued", (json_int_t)sum_i,
-                          "served", (json_int_t)sum_s, "typical_issued",
-                          days ? json_real(round(sum_ti * 10) / 10) : json_null(),
-                          "typical_served",
-                          days ? json_real(round(sum_ts * 10) / 10) : json_null());
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:I, s:I, s:o, s:o}", "hall", hall, "date", d,
+                  "weekday", wdays[hb_weekday(date)], "weeks", weeks, "compared", compared, "hours",
+                  hours, "issued", (json_int_t)sum_i, "served", (json_int_t)sum_s, "typical_issued",
+                  days ? json_real(round(sum_ti * 10) / 10) : json_null(), "typical_served",
+                  days ? json_real(round(sum_ts * 10) / 10) : json_null());
     json_object_set_new(o, "local_hour", local_hour >= 0 ? json_integer(local_hour) : json_null());
     *out = o;
     return 0;
@@ -1056,11 +1050,12 @@ static json_t *s_ranked_json(const ranked_t *r, size_t rank, bool integer)
 {
     return json_pack("{s:I, s:s, s:o, s:o}", "rank", (json_int_t)rank, "hall", r->h->id, "name",
                      r->h->name ? json_string(r->h->name) : json_null(), "value",
-                     integer ? json_integer((json_int_t)r->v) : json_real(round(r->v * 10000.0) / 10000.0));
+                     integer ? json_integer((json_int_t)r->v)
+                             : json_real(round(r->v * 10000.0) / 10000.0));
 }
 
-int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *metric,
-                size_t limit, json_t **out, char *err, size_t errlen)
+int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *metric, size_t limit,
+                json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     size_t fi = N_FIELDS;
@@ -1085,8 +1080,10 @@ int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *me
     }
     if (strcmp(s.kind, "hall") == 0) {
         free(s.h);
-        hb_errf(err, errlen, "scope must be a region (a city, a province or the network), not "
-                "the hall '%s'", q->scope);
+        hb_errf(err, errlen,
+                "scope must be a region (a city, a province or the network), not "
+                "the hall '%s'",
+                q->scope);
         return HB_EINVAL;
     }
     ranked_t *r = calloc(s.n ? s.n : 1, sizeof *r);
@@ -1130,9 +1127,9 @@ int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *me
             json_array_append_new(worst, s_ranked_json(&r[ranked - 1 - k], ranked - k, integer));
         *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o}", "scope", s.id,
                          "scope_kind", s.kind, "period", hq_kpi_period_name(q->period), "from",
-                         s_date_json(q->from), "to", s_date_json(q->to), "metric", metric,
-                         "better", s_higher_better ? "higher" : "lower", "halls", all, "best",
-                         best, "worst", worst, "no_data", none);
+                         s_date_json(q->from), "to", s_date_json(q->to), "metric", metric, "better",
+                         s_higher_better ? "higher" : "lower", "halls", all, "best", best, "worst",
+                         worst, "no_data", none);
     } else {
         hb_errf(err, errlen, "the rollups cannot be read: %s", hb_strerror(rc));
     }
@@ -1144,8 +1141,8 @@ int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *me
 
 /* -------------------------------------------------------------- ready ---- */
 
-int hq_kpi_ready(const hq_kpi_ctx_t *ctx, const char *scope_id, int kind, int32_t from,
-                 int32_t to, json_t **out, char *err, size_t errlen)
+int hq_kpi_ready(const hq_kpi_ctx_t *ctx, const char *scope_id, int kind, int32_t from, int32_t to,
+                 json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     scope_t s;

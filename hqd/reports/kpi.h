@@ -64,17 +64,17 @@ typedef struct hq_kpi_ctx {
 
 typedef struct hq_kpi_query {
     char scope[HQ_KPI_SCOPE_MAX];
-    int period;    /* hq_kpi_period_kind_t */
+    int period;       /* hq_kpi_period_kind_t */
     int32_t from, to; /* local days, both included */
-    int by;        /* hq_kpi_by_t */
-    bool previous; /* with the previous period beside it */
+    int by;           /* hq_kpi_by_t */
+    bool previous;    /* with the previous period beside it */
 } hq_kpi_query_t;
 
 /* ---- the words of the API, one table each */
-const char *hq_kpi_period_name(int kind);    /* "day", ...; NULL outside */
-int hq_kpi_period_parse(const char *name);   /* -1 when unknown */
-const char *hq_kpi_by_name(int by);          /* "service", ...; "" for none */
-int hq_kpi_by_parse(const char *name);       /* -1 when unknown */
+const char *hq_kpi_period_name(int kind);  /* "day", ...; NULL outside */
+int hq_kpi_period_parse(const char *name); /* -1 when unknown */
+const char *hq_kpi_by_name(int by);        /* "service", ...; "" for none */
+int hq_kpi_by_parse(const char *name);     /* -1 when unknown */
 /* "service, priority, ..." for refusals. */
 const char *hq_kpi_by_list(void);
 
@@ -105,8 +105,8 @@ const hq_kpi_field_t *hq_kpi_fields(size_t *n);
  * "best", "worst" (`limit` each), "no_data": [ids]}. HB_ENOTFOUND (scope),
  * HB_EINVAL (a scope that is not a region; a metric that is not
  * rankable), as hq_kpi_report otherwise. */
-int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *metric,
-                size_t limit, json_t **out, char *err, size_t errlen);
+int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *metric, size_t limit,
+                json_t **out, char *err, size_t errlen);
 
 /* The reports of `scope` for the periods of `kind` that end within [from,
  * to]: each with "final" (every hall's local midnight after it has

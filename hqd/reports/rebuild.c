@@ -169,9 +169,8 @@ static const hb_policy_t *s_policy(void *arg, uint32_t hall)
     return hq_rollup_policies_get(c->policies, c->hall_id);
 }
 
-static int s_hall(ru_store_t *st, hq_store_t *events, const hq_hall_record_t *rec,
-                  int32_t from_day, rebuild_ctx_t *c, FILE *out, hq_rebuild_result_t *res,
-                  char *err, size_t errlen)
+static int s_hall(ru_store_t *st, hq_store_t *events, const hq_hall_record_t *rec, int32_t from_day,
+                  rebuild_ctx_t *c, FILE *out, hq_rebuild_result_t *res, char *err, size_t errlen)
 {
     c->hall_id = rec->id;
     first_ctx_t first = {0};
@@ -219,8 +218,8 @@ static int s_hall(ru_store_t *st, hq_store_t *events, const hq_hall_record_t *re
         size_t applied = 0;
         rc = ru_engine_catch_up(c->eng, rec->num, rec->last_seq, REPLAY_PAGE, &applied);
         if (rc == 0 && applied == 0) {
-            hb_errf(err, errlen, "hall %s: events after %llu are missing from the store",
-                    rec->id, (unsigned long long)rolled);
+            hb_errf(err, errlen, "hall %s: events after %llu are missing from the store", rec->id,
+                    (unsigned long long)rolled);
             rc = HB_EDB;
         }
         if (rc == 0 && (ru_engine_full(c->eng) || ru_engine_pending(c->eng) >= 200000))
@@ -247,7 +246,8 @@ static int s_hall(ru_store_t *st, hq_store_t *events, const hq_hall_record_t *re
     res->events += replayed;
     res->halls++;
     if (out)
-        fprintf(out, "hall %s: %llu event(s) counted again (to %llu), %llu old record(s) replaced\n",
+        fprintf(out,
+                "hall %s: %llu event(s) counted again (to %llu), %llu old record(s) replaced\n",
                 rec->id, (unsigned long long)replayed, (unsigned long long)rec->last_seq,
                 (unsigned long long)deleted);
     return 0;

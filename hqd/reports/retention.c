@@ -40,19 +40,14 @@ static int64_t s_at_ms(const uint8_t *p, size_t len)
             if (tag >> 3 == 2)
                 return (int64_t)v;
             break;
-        case 1:
-            p += 8;
-            break;
+        case 1: p += 8; break;
         case 2:
             if (!s_varint(&p, end, &v) || v > (uint64_t)(end - p))
                 return -1;
             p += v;
             break;
-        case 5:
-            p += 4;
-            break;
-        default:
-            return -1;
+        case 5: p += 4; break;
+        default: return -1;
         }
     }
     return -1;

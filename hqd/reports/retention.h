@@ -33,10 +33,10 @@ typedef struct hq_retention_stats {
     bool running;
     int64_t pass_started_ms, pass_finished_ms; /* wall clock; 0: never */
     uint64_t passes;
-    uint32_t pass_hall, pass_halls; /* progress of the running pass */
+    uint32_t pass_hall, pass_halls;                         /* progress of the running pass */
     uint64_t chunks_deleted, events_deleted, bytes_deleted; /* raw, ever */
-    uint64_t cells_deleted;         /* rollups (cells, day records), ever */
-    uint64_t held_back;             /* old chunks kept: not rolled up yet */
+    uint64_t cells_deleted;                                 /* rollups (cells, day records), ever */
+    uint64_t held_back;                                     /* old chunks kept: not rolled up yet */
     uint64_t failures;
 } hq_retention_stats_t;
 

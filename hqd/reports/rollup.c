@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CATCH_PAGE 4096     /* events read from the store per hall and turn */
-#define IDLE_WAKE_MS 1000   /* the thread looks at its chores this often when idle */
+#define CATCH_PAGE 4096   /* events read from the store per hall and turn */
+#define IDLE_WAKE_MS 1000 /* the thread looks at its chores this often when idle */
 #define NICE_LOW 10
 
 /* --------------------------------------------------------------- policies ---- */
@@ -206,18 +206,18 @@ struct hq_rollup {
     size_t n_behind, cap_behind;
     hq_rollup_policies_t *next_policies;
     bool stopping, busy;
-    uint64_t flush_asked;  /* flush calls so far */
-    uint64_t flush_done;   /* ... whose commit is done */
-    uint64_t pending;      /* events applied and not committed, as of the last turn */
+    uint64_t flush_asked;    /* flush calls so far */
+    uint64_t flush_done;     /* ... whose commit is done */
+    uint64_t pending;        /* events applied and not committed, as of the last turn */
     hq_rollup_stats_t stats; /* under lock */
     /* The thread's own. */
     hq_rollup_policies_t *policies;
-    uint64_t policies_gen; /* moves with each new table */
+    uint64_t policies_gen;        /* moves with each new table */
     char (*tids)[HB_HALL_ID_MAX]; /* hall ids by number */
     struct pcache {
         uint64_t gen;
         const hb_policy_t *p;
-    } *pcache; /* by number: the policy found for the hall in table `gen` */
+    } * pcache; /* by number: the policy found for the hall in table `gen` */
     size_t cap_tids;
     uint32_t *work;
     size_t n_work, cap_work;
@@ -646,9 +646,8 @@ static void *s_thread(void *arg)
         s_catch_up(r);
         if (ru_engine_pending(r->eng) && !r->first_pending_mono)
             r->first_pending_mono = hb_mono_ms();
-        if (ru_engine_pending(r->eng) &&
-            (stop || flush > r->flush_done || ru_engine_full(r->eng) ||
-             hb_mono_ms() - r->first_pending_mono >= r->cfg.commit_ms))
+        if (ru_engine_pending(r->eng) && (stop || flush > r->flush_done || ru_engine_full(r->eng) ||
+                                          hb_mono_ms() - r->first_pending_mono >= r->cfg.commit_ms))
             s_commit(r, false);
         if (!stop && !list && !ru_engine_pending(r->eng)) {
             /* Quiet: save the states of halls that have been quiet since
@@ -763,8 +762,8 @@ int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t 
     }
     /* The first pass a minute after start (or sooner when passes are
      * more frequent): start-up has enough to do. */
-    r->next_pass_mono = hb_mono_ms() +
-                        (cfg->retention.every_ms < 60000 ? cfg->retention.every_ms : 60000);
+    r->next_pass_mono =
+        hb_mono_ms() + (cfg->retention.every_ms < 60000 ? cfg->retention.every_ms : 60000);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     pthread_cond_init(&r->done, NULL);

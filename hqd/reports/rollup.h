@@ -53,9 +53,9 @@ void hq_rollup_config_default(hq_rollup_config_t *cfg);
 typedef struct hq_rollup_stats {
     ru_engine_stats_t engine;
     uint64_t offered_items, offered_events; /* batches the writer handed over */
-    uint64_t dropped_items;  /* ... that did not fit the queue (read from the store later) */
+    uint64_t dropped_items; /* ... that did not fit the queue (read from the store later) */
     uint64_t queued_bytes;
-    uint64_t lag_events;     /* events committed at HQ and not rolled up, as of the last commit */
+    uint64_t lag_events; /* events committed at HQ and not rolled up, as of the last commit */
     uint64_t halls_behind;
     bool catching_up;
     uint64_t policy_version; /* of the policy table in use */

@@ -24,9 +24,9 @@ typedef struct ehall {
     bool head_loaded, fold_loaded, dirty, in_dirty_list;
     bool saving; /* its fold state is in the commit being written */
     ru_fold_t *fold;
-    uint64_t rolled;          /* applied, pending ones included */
+    uint64_t rolled;            /* applied, pending ones included */
     uint64_t c_rolled, c_state; /* as committed */
-    uint64_t since_save;      /* applied since the fold state was saved */
+    uint64_t since_save;        /* applied since the fold state was saved */
     int64_t saved_mono;
 } ehall_t;
 
@@ -188,9 +188,8 @@ static void s_emit(void *arg, const ru_key_t *keys, size_t n, const ru_contrib_t
     ru_engine_t *e = arg;
     for (size_t i = 0; i < n; i++) {
         const ru_key_t *k = &keys[i];
-        if (e->filtered &&
-            ((k->level == RU_LEVEL_MONTH && !e->months) ||
-             (k->level == RU_LEVEL_DAY && k->period < e->from_day)))
+        if (e->filtered && ((k->level == RU_LEVEL_MONTH && !e->months) ||
+                            (k->level == RU_LEVEL_DAY && k->period < e->from_day)))
             continue;
         uint8_t kb[RU_KEY_MAX];
         size_t klen = ru_key_encode(k, kb);
@@ -411,8 +410,8 @@ int ru_engine_apply(ru_engine_t *e, uint32_t hall, uint64_t seq, const uint8_t *
     }
     if (seq != h->rolled + 1)
         return HB_ESEQ;
-    ru_fold_ctx_t ctx = {.emit = s_emit, .emit_arg = e, .policy = e->policy,
-                         .policy_arg = e->policy_arg};
+    ru_fold_ctx_t ctx = {
+        .emit = s_emit, .emit_arg = e, .policy = e->policy, .policy_arg = e->policy_arg};
     int32_t day;
     uint64_t dropped = ru_fold_dropped(h->fold);
     ru_fold_apply_bytes(h->fold, data, len, &ctx, &day);

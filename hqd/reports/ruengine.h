@@ -35,13 +35,13 @@ typedef struct ru_engine_config {
 } ru_engine_config_t;
 
 typedef struct ru_engine_stats {
-    uint64_t events;    /* applied and committed */
+    uint64_t events; /* applied and committed */
     uint64_t commits, commit_failures, map_grows;
     uint64_t cells_written, folds_saved;
-    uint64_t replayed;  /* replayed without counting when halls were loaded */
+    uint64_t replayed;    /* replayed without counting when halls were loaded */
     uint64_t store_reads; /* events read from the event store (gaps, catching up) */
-    uint64_t revisions; /* (hall, day)s counted again after the day had ended */
-    uint64_t dropped;   /* what folds' bounds left out (fold.h) */
+    uint64_t revisions;   /* (hall, day)s counted again after the day had ended */
+    uint64_t dropped;     /* what folds' bounds left out (fold.h) */
     double last_commit_ms, max_commit_ms;
 } ru_engine_stats_t;
 
@@ -57,8 +57,7 @@ void ru_engine_set_day_filter(ru_engine_t *e, int32_t from_day, bool months);
 int ru_engine_rolled(ru_engine_t *e, uint32_t hall, uint64_t *out);
 /* Committed figures of a hall: last rolled-up and saved-state sequences
  * (the event store may drop events up to `state` only). */
-bool ru_engine_committed(const ru_engine_t *e, uint32_t hall, uint64_t *rolled,
-                         uint64_t *state);
+bool ru_engine_committed(const ru_engine_t *e, uint32_t hall, uint64_t *rolled, uint64_t *state);
 /* The hall's zone as its fold knows it, "" before any day_started. */
 const char *ru_engine_timezone(ru_engine_t *e, uint32_t hall);
 

@@ -53,7 +53,7 @@ typedef struct {
     hbt_hq_t hq;
     hbt_hall_t halls[HALLS];
     bool placed; /* PUT /v1/org placed the halls in regions */
-    hbt_wd_t b; /* the browser */
+    hbt_wd_t b;  /* the browser */
 } world_t;
 
 static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
@@ -73,15 +73,17 @@ static int s_setup(void **state)
     }
     /* Regions when this hqd has the organisation route; the board shows
      * unplaced halls too, so the rest of the test does not depend on it. */
-    int st = hbt_http(w->hq.http, "PUT", "/v1/org",
-                      "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-                      "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-                      "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
-                      "{\"id\":\"C002\",\"name\":\"Hill Town\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                      "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main St\",\"tags\":[\"flagship\"]},"
-                      "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
-                      "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"Market\"}]}",
-                      NULL);
+    int st =
+        hbt_http(w->hq.http, "PUT", "/v1/org",
+                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+                 "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+                 "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+                 "{\"id\":\"C002\",\"name\":\"Hill Town\",\"level\":\"city\",\"parent\":\"P01\"}],"
+                 "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main "
+                 "St\",\"tags\":[\"flagship\"]},"
+                 "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
+                 "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"Market\"}]}",
+                 NULL);
     w->placed = st == 200 || st == 201;
     if (!w->placed)
         fail_msg("PUT /v1/org answered %d: the halls cannot be placed", st);
@@ -152,8 +154,9 @@ static void s_sign_in_page(world_t *w)
     char url[128], el[128], text[512];
     snprintf(url, sizeof url, "%s/", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
-                        " !document.getElementById('signin').hidden;",
+    if (!s_wait_true(w,
+                     "return document.body.dataset.auth === 'out' &&"
+                     " !document.getElementById('signin').hidden;",
                      10000))
         fail_msg("without a session the page did not show its sign-in form within 10 s");
     /* Nothing of the network is on the page, nor shown. */
@@ -173,8 +176,9 @@ static void s_sign_in_page(world_t *w)
     /* A wrong password: the form says so, in both languages, and stays. */
     hbt_hq_password(&w->hq, "admin", "browser-test-pass");
     s_sign_in(w, "admin", "not-the-password");
-    if (!s_wait_true(w, "return document.getElementById('signin-error').textContent"
-                        ".includes('用户名或密码错误');",
+    if (!s_wait_true(w,
+                     "return document.getElementById('signin-error').textContent"
+                     ".includes('用户名或密码错误');",
                      5000))
         fail_msg("a wrong password did not show the form's error within 5 s");
     s_find_ok(w, "#signin-error", el, sizeof el);
@@ -186,8 +190,9 @@ static void s_sign_in_page(world_t *w)
     s_screenshot(w, "dashboard-signin-wrong");
 
     s_sign_in(w, "admin", "browser-test-pass");
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'in' &&"
-                        " document.getElementById('signin').hidden;",
+    if (!s_wait_true(w,
+                     "return document.body.dataset.auth === 'in' &&"
+                     " document.getElementById('signin').hidden;",
                      10000))
         fail_msg("signing in as admin through the form did not show the dashboard within 10 s");
     /* Who is signed in, with their roles; the cookie is the browser's
@@ -213,8 +218,9 @@ static void s_sign_in_page(world_t *w)
                                   "args"));
     assert_int_equal(json_integer_value(v), 403);
     json_decref(v);
-    s_console_clean(w, true, "/v1/policies/publish - Failed to load resource: the server "
-                             "responded with a status of 403");
+    s_console_clean(w, true,
+                    "/v1/policies/publish - Failed to load resource: the server "
+                    "responded with a status of 403");
 }
 
 /* The page's sign-out button (a POST that carries the CSRF token through
@@ -226,9 +232,10 @@ static void s_other_people(world_t *w)
     char el[128], text[512];
     s_find_ok(w, "#signout", el, sizeof el);
     s_click(w, el);
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
-                        " document.getElementById('signin-note').textContent"
-                        ".includes('已退出');",
+    if (!s_wait_true(w,
+                     "return document.body.dataset.auth === 'out' &&"
+                     " document.getElementById('signin-note').textContent"
+                     ".includes('已退出');",
                      10000)) {
         json_t *why = s_exec(w, "return [document.body.dataset.auth,"
                                 " document.getElementById('signin-note').textContent,"
@@ -241,16 +248,20 @@ static void s_other_people(world_t *w)
     char url[160];
     snprintf(url, sizeof url, "%s/?lang=en", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
-                        " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
-                     10000))
+    if (!s_wait_true(
+            w,
+            "return document.body.dataset.auth === 'out' &&"
+            " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
+            10000))
         fail_msg("the sign-in form did not show in English within 10 s");
     s_lang_clean(w, "the sign-in form in English");
     s_screenshot(w, "dashboard-signin-en");
     snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'out' &&"
-                        " document.documentElement.lang === 'zh-CN';", 10000))
+    if (!s_wait_true(w,
+                     "return document.body.dataset.auth === 'out' &&"
+                     " document.documentElement.lang === 'zh-CN';",
+                     10000))
         fail_msg("the sign-in form did not show in Chinese again within 10 s");
     s_console_clean(w, true, NULL);
 
@@ -258,8 +269,9 @@ static void s_other_people(world_t *w)
     hbt_hq_user(&w->hq, "olga", tok, "--role", "operator", "--scope", "C001", NULL);
     hbt_hq_password(&w->hq, "olga", "olga-pass-1");
     s_sign_in(w, "olga", "olga-pass-1");
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'in' && window.hbDashboard.ready &&"
-                        " document.querySelectorAll('#network .tile[data-hall]').length === 2;",
+    if (!s_wait_true(w,
+                     "return document.body.dataset.auth === 'in' && window.hbDashboard.ready &&"
+                     " document.querySelectorAll('#network .tile[data-hall]').length === 2;",
                      15000))
         fail_msg("the city operator's page did not show C001's 2 halls within 15 s");
     assert_true(s_exec_true(w, "return !!document.querySelector('.tile[data-hall=\"B01\"]') &&"
@@ -267,8 +279,9 @@ static void s_other_people(world_t *w)
                                " !document.querySelector('.tile[data-hall=\"B03\"]');"));
     /* No network total for a city: the header adds up hqd's aggregates of
      * the regions the operator sees (C001's 2 halls), not the network's. */
-    if (!s_wait_true(w, "return document.getElementById('sum-halls').textContent === '2' &&"
-                        " document.getElementById('sum-online').textContent === '2';",
+    if (!s_wait_true(w,
+                     "return document.getElementById('sum-halls').textContent === '2' &&"
+                     " document.getElementById('sum-online').textContent === '2';",
                      5000))
         fail_msg("the city operator's header does not count C001's 2 halls within 5 s");
     /* An operator reads neither campaigns nor policies: no such tab. */
@@ -292,9 +305,10 @@ static void s_other_people(world_t *w)
     s_sign_in(w, "mona", "mona-pass-1");
     /* Nothing live for a marketer: the campaigns view is the page, with
      * the city's campaign; the network and the feed are not there. */
-    if (!s_wait_true(w, "return document.body.dataset.auth === 'in' &&"
-                        " !document.getElementById('view-calendar').hidden &&"
-                        " !!document.querySelector('#calendar li[data-campaign=\"harbour-week\"]');",
+    if (!s_wait_true(w,
+                     "return document.body.dataset.auth === 'in' &&"
+                     " !document.getElementById('view-calendar').hidden &&"
+                     " !!document.querySelector('#calendar li[data-campaign=\"harbour-week\"]');",
                      10000))
         fail_msg("the marketer's page did not show the campaign calendar within 10 s");
     assert_true(s_exec_true(w, "return document.getElementById('tab-network').hidden &&"
@@ -359,8 +373,9 @@ static void s_tile_latency(world_t *w)
     int64_t sorted[LATENCY_ROUNDS];
     memcpy(sorted, took, sizeof took);
     qsort(sorted, LATENCY_ROUNDS, sizeof sorted[0], s_cmp_i64);
-    fprintf(stderr, "tile latency (POST /v1/tickets at B01 to its tile in the page), %d rounds: "
-                    "min %lld ms, median %lld ms, max %lld ms [",
+    fprintf(stderr,
+            "tile latency (POST /v1/tickets at B01 to its tile in the page), %d rounds: "
+            "min %lld ms, median %lld ms, max %lld ms [",
             LATENCY_ROUNDS, (long long)sorted[0], (long long)sorted[LATENCY_ROUNDS / 2],
             (long long)sorted[LATENCY_ROUNDS - 1]);
     for (int i = 0; i < LATENCY_ROUNDS; i++)
@@ -388,12 +403,14 @@ static void s_alert(world_t *w)
                   NULL);
     int pub = hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", NULL);
     if ((st != 200 && st != 201) || pub != 200)
-        fail_msg("alerts are served, but the policy with a 1 s SLA was refused (PUT %d, publish %d)",
-                 st, pub);
+        fail_msg(
+            "alerts are served, but the policy with a 1 s SLA was refused (PUT %d, publish %d)", st,
+            pub);
     int64_t t0 = hbt_now_ms();
     assert_int_equal(s_ticket(&w->halls[1], "B"), 201);
-    if (!s_wait_true(w, "return !!document.querySelector('#alert-feed li.alert[data-hall=\"B02\"]"
-                        "[data-state=\"raised\"]');",
+    if (!s_wait_true(w,
+                     "return !!document.querySelector('#alert-feed li.alert[data-hall=\"B02\"]"
+                     "[data-state=\"raised\"]');",
                      30000))
         fail_msg("no alert of B02 appeared in the feed within 30 s");
     fprintf(stderr, "alert: B02's ticket past a 1 s SLA reached the feed in %lld ms\n",
@@ -438,13 +455,13 @@ static void s_campaigns_tab(world_t *w)
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         json_t *resp = NULL;
-        int st = hbt_http_as(w->hq.http, steps[i].marketer ? mkt : w->hq.token, NULL,
-                             steps[i].method, steps[i].path, steps[i].body ? steps[i].body : doc,
-                             &resp);
+        int st =
+            hbt_http_as(w->hq.http, steps[i].marketer ? mkt : w->hq.token, NULL, steps[i].method,
+                        steps[i].path, steps[i].body ? steps[i].body : doc, &resp);
         if (st != steps[i].want) {
             char *dump = resp ? json_dumps(resp, 0) : NULL;
-            fail_msg("%s %s: %d, wanted %d: %s", steps[i].method, steps[i].path, st,
-                     steps[i].want, dump ? dump : "");
+            fail_msg("%s %s: %d, wanted %d: %s", steps[i].method, steps[i].path, st, steps[i].want,
+                     dump ? dump : "");
         }
         json_decref(resp);
     }
@@ -456,7 +473,8 @@ static void s_campaigns_tab(world_t *w)
         json_t *p = json_object_get(r, "policy"), *c = json_object_get(r, "calendar");
         pv = hbt_int(p, "version");
         cv = hbt_int(c, "version");
-        applied = pv > 0 && cv > 0 && hbt_int(p, "applied") == HALLS && hbt_int(c, "applied") == HALLS;
+        applied =
+            pv > 0 && cv > 0 && hbt_int(p, "applied") == HALLS && hbt_int(c, "applied") == HALLS;
         json_decref(r);
         if (!applied)
             hbt_sleep_ms(100);
@@ -476,14 +494,18 @@ static void s_campaigns_tab(world_t *w)
              "return !!p && !!c && p.textContent === '%d' && c.textContent === '%d';",
              (long long)pv, (long long)cv, HALLS, HALLS);
     if (!s_wait_true(w, script, 10000))
-        fail_msg("the rollout view does not show policy v%lld and calendar v%lld applied at %d halls",
-                 (long long)pv, (long long)cv, HALLS);
-    if (!s_wait_true(w, "const r = document.querySelector('#calendar li.row[data-campaign=\"harbour-week\"]');"
-                        "return !!r && r.dataset.state === 'published' &&"
-                        " r.textContent.includes('Harbour savings week');",
-                     10000))
+        fail_msg(
+            "the rollout view does not show policy v%lld and calendar v%lld applied at %d halls",
+            (long long)pv, (long long)cv, HALLS);
+    if (!s_wait_true(
+            w,
+            "const r = document.querySelector('#calendar li.row[data-campaign=\"harbour-week\"]');"
+            "return !!r && r.dataset.state === 'published' &&"
+            " r.textContent.includes('Harbour savings week');",
+            10000))
         fail_msg("the calendar does not show the published campaign");
-    fprintf(stderr, "campaigns: policy v%lld and calendar v%lld applied at %d halls, shown on the tab\n",
+    fprintf(stderr,
+            "campaigns: policy v%lld and calendar v%lld applied at %d halls, shown on the tab\n",
             (long long)pv, (long long)cv, HALLS);
     s_find_ok(w, "#tab-network", tab, sizeof tab);
     s_click(w, tab);
@@ -505,10 +527,11 @@ static void s_drill_down(world_t *w)
                      200);
     s_find_ok(w, ".tile[data-hall=\"B01\"]", tile, sizeof tile);
     s_click(w, tile);
-    if (!s_wait_true(w, "const p = document.getElementById('hall-detail');"
-                        "return !p.hidden && p.dataset.hall === 'B01' &&"
-                        " !!p.querySelector('#detail-services tr[data-service=\"A\"]') &&"
-                        " !!p.querySelector('#detail-counters tr[data-counter=\"1\"]');",
+    if (!s_wait_true(w,
+                     "const p = document.getElementById('hall-detail');"
+                     "return !p.hidden && p.dataset.hall === 'B01' &&"
+                     " !!p.querySelector('#detail-services tr[data-service=\"A\"]') &&"
+                     " !!p.querySelector('#detail-counters tr[data-counter=\"1\"]');",
                      5000))
         fail_msg("the hall detail did not show B01's services and counters within 5 s");
     s_find_ok(w, "#hall-detail", panel, sizeof panel);
@@ -523,13 +546,15 @@ static void s_drill_down(world_t *w)
     fprintf(stderr, "detail: counter row '%s'\n", text);
     assert_non_null(strstr(text, "E7"));
     /* Each section shows what the hall holds, not only its heading. */
-    if (!s_wait_true(w, "const t = document.querySelector('#detail-complaints')?.textContent || '';"
-                        "return t.includes('(1 件未结') && t.includes('waiting_time') &&"
-                        " t.includes('高');",
+    if (!s_wait_true(w,
+                     "const t = document.querySelector('#detail-complaints')?.textContent || '';"
+                     "return t.includes('(1 件未结') && t.includes('waiting_time') &&"
+                     " t.includes('高');",
                      5000))
         fail_msg("the detail's complaints do not show B01's open complaint");
-    if (!s_wait_true(w, "const t = document.querySelector('#detail-devices')?.textContent || '';"
-                        "return t.includes('kiosk-1') && t.includes('缺纸');",
+    if (!s_wait_true(w,
+                     "const t = document.querySelector('#detail-devices')?.textContent || '';"
+                     "return t.includes('kiosk-1') && t.includes('缺纸');",
                      5000))
         fail_msg("the detail's devices do not show B01's kiosk out of paper");
     json_t *hall = hbt_get(w->hq.http, "/v1/halls/B01");
@@ -542,14 +567,16 @@ static void s_drill_down(world_t *w)
     json_decref(hall);
     if (!s_wait_true(w, script, 5000))
         fail_msg("the detail's policy version is not the one HQ reports for B01");
-    if (!s_wait_true(w, "return !!document.querySelector('#detail-campaigns li[data-campaign=\"harbour-week\"]');",
+    if (!s_wait_true(w,
+                     "return !!document.querySelector('#detail-campaigns "
+                     "li[data-campaign=\"harbour-week\"]');",
                      5000))
         fail_msg("the detail's campaigns do not list the campaign B01 runs");
 
     /* Live: one more ticket for B, and the panel shows service B. */
     assert_int_equal(s_ticket(&w->halls[0], "B"), 201);
-    if (!s_wait_true(w, "return !!document.querySelector('#detail-services tr[data-service=\"B\"]');",
-                     3000))
+    if (!s_wait_true(
+            w, "return !!document.querySelector('#detail-services tr[data-service=\"B\"]');", 3000))
         fail_msg("the open detail did not follow B01's new ticket within 3 s");
 
     /* Closed with its button; another hall through the search box. */
@@ -561,8 +588,9 @@ static void s_drill_down(world_t *w)
     char path[256];
     snprintf(path, sizeof path, "/element/%s/value", input);
     json_decref(s_wd_ok(w, "POST", path, json_pack("{s:s}", "text", "b03\n")));
-    if (!s_wait_true(w, "const p = document.getElementById('hall-detail');"
-                        "return !p.hidden && p.dataset.hall === 'B03';",
+    if (!s_wait_true(w,
+                     "const p = document.getElementById('hall-detail');"
+                     "return !p.hidden && p.dataset.hall === 'B03';",
                      3000))
         fail_msg("searching for b03 did not open B03's detail");
 }
@@ -589,17 +617,19 @@ static void s_post_events(hbt_hall_t *h, const char *date, const char *const evs
 
 /* One served ticket: issued at `at`, called after `wait` s, served for
  * `dur` s, scored `score` (0: none). */
-#define SERVED(at, called, started, done, t, wait, dur, score)                                    \
-    {at, "\"type\":\"ticket_issued\",\"ticket\":\"" t "\",\"service\":\"A\",\"priority\":"     \
-         "\"normal\",\"source\":\"kiosk\""},                                                    \
-    {called, "\"type\":\"ticket_called\",\"ticket\":\"" t "\",\"counter\":\"1\",\"rule\":"     \
-             "\"fifo\",\"wait_s\":" wait},                                                      \
-    {started, "\"type\":\"service_started\",\"ticket\":\"" t "\",\"counter\":\"1\",\"staff\":" \
-              "\"E7\""},                                                                        \
-    {done, "\"type\":\"service_completed\",\"ticket\":\"" t "\",\"counter\":\"1\","            \
-           "\"business_type\":\"bill_payment\",\"outcome\":\"done\",\"duration_s\":" dur},     \
-    {done, "\"type\":\"satisfaction_scored\",\"ticket\":\"" t "\",\"counter\":\"1\","          \
-           "\"score\":" score}
+#define SERVED(at, called, started, done, t, wait, dur, score)                                     \
+    {at, "\"type\":\"ticket_issued\",\"ticket\":\"" t "\",\"service\":\"A\",\"priority\":"         \
+         "\"normal\",\"source\":\"kiosk\""},                                                       \
+        {called, "\"type\":\"ticket_called\",\"ticket\":\"" t "\",\"counter\":\"1\",\"rule\":"     \
+                 "\"fifo\",\"wait_s\":" wait},                                                     \
+        {started, "\"type\":\"service_started\",\"ticket\":\"" t "\",\"counter\":\"1\",\"staff\":" \
+                  "\"E7\""},                                                                       \
+        {done, "\"type\":\"service_completed\",\"ticket\":\"" t "\",\"counter\":\"1\","            \
+               "\"business_type\":\"bill_payment\",\"outcome\":\"done\",\"duration_s\":" dur},     \
+    {                                                                                              \
+        done, "\"type\":\"satisfaction_scored\",\"ticket\":\"" t "\",\"counter\":\"1\","           \
+              "\"score\":" score                                                                   \
+    }
 
 /* The reports view: a day of B01 (and of B02 beside it, and a day before
  * with less) posted as a hall's own queue system would, then picked in the
@@ -617,7 +647,8 @@ static void s_reports(world_t *w)
      * typical. */
     hb_date_format((int32_t)(hb_now_ms() / 86400000) - 7, lastweek);
     static const char *const b01[][2] = {
-        {"08:55", "\"type\":\"counter_opened\",\"counter\":\"1\",\"staff\":\"E7\",\"services\":[\"A\"]"},
+        {"08:55",
+         "\"type\":\"counter_opened\",\"counter\":\"1\",\"staff\":\"E7\",\"services\":[\"A\"]"},
         SERVED("09:05", "09:06", "09:06", "09:10", "A101", "60", "240", "5"),
         SERVED("10:00", "10:02", "10:02", "10:08", "A102", "120", "360", "4"),
         SERVED("10:20", "10:25", "10:25", "10:31", "A103", "300", "360", "3"),
@@ -648,7 +679,8 @@ static void s_reports(world_t *w)
     int64_t deadline = hbt_now_ms() + 20000;
     for (;;) {
         kpi = hbt_get(w->hq.http, path);
-        if (kpi && hbt_int(kpi, "issued") == 6 && hbt_int(json_object_get(kpi, "previous"), "issued") == 2 &&
+        if (kpi && hbt_int(kpi, "issued") == 6 &&
+            hbt_int(json_object_get(kpi, "previous"), "issued") == 2 &&
             json_is_true(json_object_get(json_object_get(kpi, "rolled_up"), "complete")))
             break;
         json_decref(kpi);
@@ -668,9 +700,10 @@ static void s_reports(world_t *w)
     s_click(w, close);
     s_find_ok(w, "#tab-reports", tab, sizeof tab);
     s_click(w, tab);
-    if (!s_wait_true(w, "const r = document.getElementById('reports');"
-                        "return !document.getElementById('view-reports').hidden &&"
-                        " r.dataset.loaded === 'true';",
+    if (!s_wait_true(w,
+                     "const r = document.getElementById('reports');"
+                     "return !document.getElementById('view-reports').hidden &&"
+                     " r.dataset.loaded === 'true';",
                      10000))
         fail_msg("the reports view did not load the network's report within 10 s");
     char script[2048];
@@ -690,9 +723,9 @@ static void s_reports(world_t *w)
         fail_msg("picking hall 'main st' and %s did not show B01's day within 10 s", day);
 
     /* Each card is the API's figure. */
-    static const char *const fields[] = {"issued",     "served",        "no_shows",
-                                         "wait_p50_s", "wait_p90_s",    "wait_avg_s",
-                                         "service_avg_s", "satisfaction_avg", "counter_utilisation"};
+    static const char *const fields[] = {
+        "issued",     "served",        "no_shows",         "wait_p50_s",         "wait_p90_s",
+        "wait_avg_s", "service_avg_s", "satisfaction_avg", "counter_utilisation"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         json_t *v = json_object_get(kpi, fields[i]);
         char want[64];
@@ -728,8 +761,7 @@ static void s_reports(world_t *w)
         int64_t want_i = 0, want_s = 0;
         size_t i;
         json_t *r;
-        json_array_foreach(json_object_get(hours, "rows"), i, r)
-        {
+        json_array_foreach (json_object_get(hours, "rows"), i, r) {
             if (hbt_int(r, "hour") == h) {
                 want_i = hbt_int(r, "issued");
                 want_s = hbt_int(r, "served");
@@ -751,16 +783,17 @@ static void s_reports(world_t *w)
     json_t *p90 = s_exec(w, "return Chart.getChart('rep-chart-wait').data.datasets[1].data[11];");
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(hours, "rows"), i, r)
-    {
+    json_array_foreach (json_object_get(hours, "rows"), i, r) {
         if (hbt_int(r, "hour") == 11)
-            assert_true(json_number_value(p90) == json_number_value(json_object_get(r, "wait_p90_s")));
+            assert_true(json_number_value(p90) ==
+                        json_number_value(json_object_get(r, "wait_p90_s")));
     }
     json_decref(p90);
     /* The ranking of B01's city: B01 and B02 by wait p90, B01 first. */
-    assert_true(s_wait_true(w, "const c = Chart.getChart('rep-chart-rank');"
-                               "return !!c && c.data.labels.length === 2 &&"
-                               " c.data.labels[0].includes('Main St');",
+    assert_true(s_wait_true(w,
+                            "const c = Chart.getChart('rep-chart-rank');"
+                            "return !!c && c.data.labels.length === 2 &&"
+                            " c.data.labels[0].includes('Main St');",
                             15000));
     /* The CSV link asks for the same report. */
     s_find_ok(w, "#rep-csv-summary", el, sizeof el);
@@ -775,16 +808,19 @@ static void s_reports(world_t *w)
                                "s.dispatchEvent(new Event('change')); const p ="
                                " document.getElementById('rep-period'); p.value = 'month';"
                                "p.dispatchEvent(new Event('change')); return true;"));
-    if (!s_wait_true(w, "const r = document.getElementById('reports');"
-                        "const k = window.hbDashboard.reports.last.kpi;"
-                        "return r.dataset.loaded === 'true' && k.scope === 'C001' &&"
-                        " k.period === 'month' && Chart.getChart('rep-chart-volume').data.labels.length >= 28;",
-                     10000))
+    if (!s_wait_true(
+            w,
+            "const r = document.getElementById('reports');"
+            "const k = window.hbDashboard.reports.last.kpi;"
+            "return r.dataset.loaded === 'true' && k.scope === 'C001' &&"
+            " k.period === 'month' && Chart.getChart('rep-chart-volume').data.labels.length >= 28;",
+            10000))
         fail_msg("the month of C001 did not show within 10 s");
     snprintf(path, sizeof path, "/v1/reports/kpi?scope=C001&period=month&date=%s", day);
     json_t *month = hbt_get(w->hq.http, path);
     snprintf(script, sizeof script,
-             "return document.querySelector('#rep-cards [data-field=\"issued\"]').dataset.value === '%lld';",
+             "return document.querySelector('#rep-cards [data-field=\"issued\"]').dataset.value "
+             "=== '%lld';",
              (long long)hbt_int(month, "issued"));
     assert_true(s_exec_true(w, script));
     json_decref(month);
@@ -841,19 +877,24 @@ static const char s_lang_check[] =
     "const data = new Set(['hallbus', 'hqd users', 'Main St', 'Quay', 'Market', 'Head office',"
     " 'North', 'Harbour', 'Hill Town', 'Harbour savings week', 'admin', 'olga', 'mona', 'A', 'B',"
     " 'C', 'vip', 'normal', 'flagship', 'CN', '×', '…', 'savings-plus', 'retail', 'waiting_time']);"
-    "const L = window.hbDashboard.i18n.lang; const cat = Object.values(window.hbDashboard.i18n.texts());"
+    "const L = window.hbDashboard.i18n.lang; const cat = "
+    "Object.values(window.hbDashboard.i18n.texts());"
     "const esc = (x) => x.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&');"
     "const whole = []; const frags = new Set();"
     "for (const v of cat) { const parts = v.split(/\\{\\w+\\}/);"
-    "  for (const p of parts) for (const q of p.split(/ · |\\n|、|, |:|:/)) if (q.trim()) frags.add(q.trim());"
+    "  for (const p of parts) for (const q of p.split(/ · |\\n|、|, |:|:/)) if (q.trim()) "
+    "frags.add(q.trim());"
     "  const letters = parts.join('').replace(/[^\\p{L}]/gu, '');"
     "  const any = letters.length >= 2 || /[^A-Za-z]/.test(letters);"
     "  if (letters.length) whole.push(new RegExp('^' + parts.map((p) => esc(p.trim()))"
     "    .join(any ? '[\\\\s\\\\S]*?' : '[\\\\d.,\\\\s]+') + '$')); }"
     "const words = new Set();"
-    "const fmts = [{month: 'short', day: 'numeric', year: 'numeric'}, {weekday: 'short', month: 'short', day: 'numeric'},"
-    " {month: 'short', year: 'numeric'}, {hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false},"
-    " {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false}];"
+    "const fmts = [{month: 'short', day: 'numeric', year: 'numeric'}, {weekday: 'short', month: "
+    "'short', day: 'numeric'},"
+    " {month: 'short', year: 'numeric'}, {hour: '2-digit', minute: '2-digit', second: '2-digit', "
+    "hour12: false},"
+    " {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', "
+    "hour12: false}];"
     "for (let m = 0; m < 12; m++) for (const f of fmts) for (const d of [1, 12, 28])"
     "  for (const p of new Intl.DateTimeFormat(L, f).formatToParts(new Date(2025, m, d, 14, 5, 9)))"
     "    if (!/^\\d+$/.test(p.value) && p.value.trim()) words.add(p.value.trim());"
@@ -868,12 +909,15 @@ static const char s_lang_check[] =
     "  return whole.some((r) => r.test(x)); };"
     "const bad = [];"
     "const check = (x, where) => { if (ok(x)) return;"
-    "  for (const p of x.split(/ · |\\n|、|, |; /)) if (!ok(p)) { bad.push(`${where}: ${p.trim()}`); return; } };"
-    "const shown = (e) => !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';"
+    "  for (const p of x.split(/ · |\\n|、|, |; /)) if (!ok(p)) { bad.push(`${where}: "
+    "${p.trim()}`); return; } };"
+    "const shown = (e) => !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility "
+    "!== 'hidden';"
     "const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
     "for (let n = tw.nextNode(); n; n = tw.nextNode()) { const e = n.parentElement;"
     "  if (!e || e.closest('script,style,code') || !n.textContent.trim()) continue;"
-    "  const sel = e.closest('select,datalist'); if (sel ? !shown(sel) && sel.tagName !== 'DATALIST' : !shown(e)) continue;"
+    "  const sel = e.closest('select,datalist'); if (sel ? !shown(sel) && sel.tagName !== "
+    "'DATALIST' : !shown(e)) continue;"
     "  check(n.textContent, e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')); }"
     "for (const e of document.querySelectorAll('[title],[aria-label],[placeholder],[alt]')) {"
     "  if (!shown(e) && !shown(e.parentElement)) continue;"
@@ -904,18 +948,22 @@ static void s_views_in(world_t *w, const char *lang)
     snprintf(name, sizeof name, "<html lang=%s>", lang);
     char script[256];
     snprintf(script, sizeof script,
-             "return document.documentElement.lang === '%s' && !!window.hbDashboard && window.hbDashboard.ready &&"
-             " document.getElementById('conn-state').dataset.state === 'live';", lang);
+             "return document.documentElement.lang === '%s' && !!window.hbDashboard && "
+             "window.hbDashboard.ready &&"
+             " document.getElementById('conn-state').dataset.state === 'live';",
+             lang);
     if (!s_wait_true(w, script, 15000))
         fail_msg("the page in %s did not load within 15 s", lang);
     s_find_ok(w, "#tab-network", el, sizeof el);
     s_click(w, el);
     s_find_ok(w, ".tile[data-hall=\"B01\"]", el, sizeof el);
     s_click(w, el);
-    if (!s_wait_true(w, "const d = document.getElementById('hall-detail');"
-                        "return !d.hidden && d.dataset.hall === 'B01' && Number(d.dataset.renders) > 0 &&"
-                        " document.querySelector('#detail-typical')?.dataset.loaded === 'true';",
-                     10000))
+    if (!s_wait_true(
+            w,
+            "const d = document.getElementById('hall-detail');"
+            "return !d.hidden && d.dataset.hall === 'B01' && Number(d.dataset.renders) > 0 &&"
+            " document.querySelector('#detail-typical')?.dataset.loaded === 'true';",
+            10000))
         fail_msg("B01's detail did not show in %s within 10 s", lang);
     s_lang_clean(w, "the network view and B01's detail");
     snprintf(name, sizeof name, "dashboard-%s-network", lang);
@@ -925,8 +973,9 @@ static void s_views_in(world_t *w, const char *lang)
 
     s_find_ok(w, "#tab-calendar", el, sizeof el);
     s_click(w, el);
-    if (!s_wait_true(w, "return !!document.querySelector('#calendar li[data-campaign]') &&"
-                        " !!document.querySelector('#rollout .rollout-row');",
+    if (!s_wait_true(w,
+                     "return !!document.querySelector('#calendar li[data-campaign]') &&"
+                     " !!document.querySelector('#rollout .rollout-row');",
                      10000))
         fail_msg("the campaigns view did not show in %s within 10 s", lang);
     s_lang_clean(w, "the campaigns and rollout view");
@@ -935,7 +984,8 @@ static void s_views_in(world_t *w, const char *lang)
 
     s_find_ok(w, "#tab-reports", el, sizeof el);
     s_click(w, el);
-    if (!s_wait_true(w, "return document.getElementById('reports').dataset.loaded === 'true';", 10000))
+    if (!s_wait_true(w, "return document.getElementById('reports').dataset.loaded === 'true';",
+                     10000))
         fail_msg("the reports view did not show in %s within 10 s", lang);
     s_lang_clean(w, "the reports view");
     snprintf(name, sizeof name, "dashboard-%s-reports", lang);
@@ -958,19 +1008,24 @@ static void s_languages(world_t *w)
     s_find_ok(w, "#lang-switch button[data-lang=\"en\"]", el, sizeof el);
     s_click(w, el);
     s_views_in(w, "en");
-    assert_true(s_exec_true(w, "return document.getElementById('tab-network').textContent === 'Network' &&"
-                               " location.search.includes('lang=en');"));
+    assert_true(
+        s_exec_true(w, "return document.getElementById('tab-network').textContent === 'Network' &&"
+                       " location.search.includes('lang=en');"));
     /* Remembered: the plain address opens in English. */
     snprintf(url, sizeof url, "%s/", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w, "return document.documentElement.lang === 'en' && !!window.hbDashboard && window.hbDashboard.ready;",
+    if (!s_wait_true(w,
+                     "return document.documentElement.lang === 'en' && !!window.hbDashboard && "
+                     "window.hbDashboard.ready;",
                      15000))
         fail_msg("the plain address did not open in the remembered English within 15 s");
     /* The address wins, and is remembered in turn. */
     snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w, "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && window.hbDashboard.ready &&"
-                        " localStorage.getItem('hallbus.lang') === 'zh-CN';",
+    if (!s_wait_true(w,
+                     "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && "
+                     "window.hbDashboard.ready &&"
+                     " localStorage.getItem('hallbus.lang') === 'zh-CN';",
                      15000))
         fail_msg("?lang=zh-CN did not open the page in Chinese within 15 s");
 }
@@ -984,8 +1039,8 @@ static void s_hq_restart(world_t *w)
     assert_true(s_attr(w, tile, "data-waiting", val, sizeof val));
     long before = strtol(val, NULL, 10);
     hbt_hq_stop(&w->hq, SIGTERM);
-    assert_true(s_wait_true(w, "return document.getElementById('conn-state').dataset.state !== 'live';",
-                            5000));
+    assert_true(s_wait_true(
+        w, "return document.getElementById('conn-state').dataset.state !== 'live';", 5000));
     assert_int_equal(s_ticket(&w->halls[2], "C"), 201); /* the hall works on alone */
     int64_t t0 = hbt_now_ms();
     hbt_hq_start(&w->hq);
@@ -997,7 +1052,8 @@ static void s_hq_restart(world_t *w)
              before + 1);
     if (!s_wait_true(w, script, 20000))
         fail_msg("after hqd restarted, the page did not reload and show B03's ticket within 20 s");
-    fprintf(stderr, "restart: the page was live again with B03's ticket %lld ms after hqd started\n",
+    fprintf(stderr,
+            "restart: the page was live again with B03's ticket %lld ms after hqd started\n",
             (long long)(hbt_now_ms() - t0));
 }
 
@@ -1038,8 +1094,9 @@ HBT_TEST(test_dashboard)
 {
     world_t *w = *state;
     if (access(CHROMIUM, X_OK) != 0 || access(CHROMEDRIVER, X_OK) != 0) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser "
-                        "installs Debian's chromium and chromium-driver)\n",
+        fprintf(stderr,
+                "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser "
+                "installs Debian's chromium and chromium-driver)\n",
                 CHROMIUM, CHROMEDRIVER);
         skip();
     }
@@ -1067,7 +1124,8 @@ HBT_TEST(test_dashboard)
     for (int i = 0; i < HALLS; i++) {
         char body[96];
         snprintf(body, sizeof body, "{\"staff\":\"%s\",\"services\":[\"A\",\"B\"]}", staff[i]);
-        assert_int_equal(hbt_http(w->halls[i].http, "POST", "/v1/counters/1/open", body, NULL), 200);
+        assert_int_equal(hbt_http(w->halls[i].http, "POST", "/v1/counters/1/open", body, NULL),
+                         200);
     }
     /* An alert raised before a counter opened clears within a round or two. */
     deadline = hbt_now_ms() + 10000;
@@ -1092,12 +1150,14 @@ HBT_TEST(test_dashboard)
     s_sign_in_page(w);
 
     /* The page shows every hall, with the legend's counts adding up. */
-    if (!s_wait_true(w, "return !!window.hbDashboard && window.hbDashboard.ready &&"
-                        " document.querySelectorAll('#network .tile[data-hall]').length === 3;",
+    if (!s_wait_true(w,
+                     "return !!window.hbDashboard && window.hbDashboard.ready &&"
+                     " document.querySelectorAll('#network .tile[data-hall]').length === 3;",
                      15000))
         fail_msg("the dashboard did not show the 3 halls within 15 s");
     json_t *timing = s_exec(w, "return window.hbDashboard.timing;");
-    fprintf(stderr, "first load: data loaded at %lld ms, first render done at %lld ms (%lld halls)\n",
+    fprintf(stderr,
+            "first load: data loaded at %lld ms, first render done at %lld ms (%lld halls)\n",
             (long long)hbt_int(timing, "dataLoadedMs"), (long long)hbt_int(timing, "firstRenderMs"),
             (long long)hbt_int(timing, "halls"));
     assert_true(hbt_int(timing, "firstRenderMs") > 0);
@@ -1117,20 +1177,23 @@ HBT_TEST(test_dashboard)
     s_find_ok(w, "#sum-halls", el, sizeof el);
     s_text(w, el, text, sizeof text);
     assert_string_equal(text, "3");
-    assert_true(s_exec_true(w, "let n = 0; for (const b of document.querySelectorAll('#legend [data-count]'))"
-                               " n += Number(b.textContent); return n === 3;"));
+    assert_true(s_exec_true(
+        w, "let n = 0; for (const b of document.querySelectorAll('#legend [data-count]'))"
+           " n += Number(b.textContent); return n === 3;"));
     if (w->placed) {
-        assert_true(s_find(w, ".province[data-region=\"P01\"] .city[data-region=\"C001\"] "
-                              ".tile[data-hall=\"B01\"]",
+        assert_true(s_find(w,
+                           ".province[data-region=\"P01\"] .city[data-region=\"C001\"] "
+                           ".tile[data-hall=\"B01\"]",
                            el, sizeof el));
-        assert_true(s_find(w, ".city[data-region=\"C002\"] .tile[data-hall=\"B03\"]", el, sizeof el));
+        assert_true(
+            s_find(w, ".city[data-region=\"C002\"] .tile[data-hall=\"B03\"]", el, sizeof el));
     } else {
         assert_true(s_find(w, ".province[data-region=\"~unplaced\"] .tile[data-hall=\"B01\"]", el,
                            sizeof el));
     }
     s_find_ok(w, "#conn-state", el, sizeof el);
-    assert_true(s_wait_true(w, "return document.getElementById('conn-state').dataset.state === 'live';",
-                            5000));
+    assert_true(s_wait_true(
+        w, "return document.getElementById('conn-state').dataset.state === 'live';", 5000));
 
     s_tile_latency(w);
     s_totals_are_hqs(w);

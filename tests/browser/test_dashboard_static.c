@@ -204,8 +204,8 @@ HBT_TEST(test_static_refusals)
     hbt_hq_start(&hq2); /* a FIFO in the folder must not stall the start */
     s_expect_file(hq2.http, "/", "text/html", "small");
     s_expect_file(hq2.http, "/ok.js", "text/javascript", "export const ok");
-    const char *refused[] = {"/big.js", "/notes.md", "/.hidden.js", "/we%20ird.js",
-                             "/link.txt", "/pipe.js", "/sub.css", "/secret.txt"};
+    const char *refused[] = {"/big.js",   "/notes.md", "/.hidden.js", "/we%20ird.js",
+                             "/link.txt", "/pipe.js",  "/sub.css",    "/secret.txt"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         s_expect_error(hq2.http, "GET", refused[i], 404, "\"not_found\"");
     hbt_hq_stop(&hq2, SIGTERM);

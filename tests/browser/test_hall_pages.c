@@ -52,30 +52,30 @@
  * day they start. A's SLA is 2 s, so that a hall that has not served A yet
  * estimates 1 s for it (half the SLA): B02 and the closed B04 are then
  * shorter than B01. Both HQ (national) and the halls run it. */
-#define POLICY                                                                                    \
-    "{\"timezone\":\"UTC\","                                     \
-    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                     \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                       \
-    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                            \
+#define POLICY                                                                                     \
+    "{\"timezone\":\"UTC\","                                                                       \
+    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                      \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
+    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                             \
     "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"campaigns\":{\"lead_days\":0}}"
 /* The same with appointments for A in slots of 5 minutes (the policy's
  * shortest) from HH:MM each day, a no-show 60 s after the slot (its
  * shortest): the appointment test publishes it with a time a minute or two
  * ahead, so that a slot begins while it waits. */
-#define POLICY_APPOINTMENTS_FMT                                                                   \
+#define POLICY_APPOINTMENTS_FMT                                                                    \
     "{\"timezone\":\"UTC\","                                                                       \
-    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                     \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                       \
-    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                            \
-    "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"campaigns\":{\"lead_days\":0},"                      \
-    "\"appointments\":{\"A\":{\"slot_s\":300,\"capacity\":4,\"no_show_after_s\":60,"             \
-    "\"hours\":{\"mon\":[\"%1$s\"],\"tue\":[\"%1$s\"],\"wed\":[\"%1$s\"],\"thu\":[\"%1$s\"],"     \
+    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                      \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
+    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                             \
+    "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"campaigns\":{\"lead_days\":0},"                        \
+    "\"appointments\":{\"A\":{\"slot_s\":300,\"capacity\":4,\"no_show_after_s\":60,"               \
+    "\"hours\":{\"mon\":[\"%1$s\"],\"tue\":[\"%1$s\"],\"wed\":[\"%1$s\"],\"thu\":[\"%1$s\"],"      \
     "\"fri\":[\"%1$s\"],\"sat\":[\"%1$s\"],\"sun\":[\"%1$s\"]}}}}"
 /* B04's own: closed every day. */
-#define POLICY_CLOSED                                                                             \
-    "{\"opening_hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[],\"sat\":[],"      \
+#define POLICY_CLOSED                                                                              \
+    "{\"opening_hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[],\"sat\":[],"       \
     "\"sun\":[]},\"divert_to\":[\"B01\"]}"
 #define SERVICES "A:A:10m:现金存取款; B:B:20m:贷款业务; C:C:5m:银行卡"
 
@@ -83,9 +83,9 @@ enum { D_KIOSK, D_TERM1, D_RATE1, D_DISPLAY, D_MANAGER, D_TERM2, NDEV };
 static const struct {
     const char *name, *kind, *counter;
 } s_devs[NDEV] = {
-    [D_KIOSK] = {"KIOSK-1", "kiosk", NULL},      [D_TERM1] = {"T1", "counter", "1"},
-    [D_RATE1] = {"RATE-1", "evaluator", "1"},    [D_DISPLAY] = {"DISPLAY-1", "display", NULL},
-    [D_MANAGER] = {"TABLET", "manager", NULL},   [D_TERM2] = {"T2", "counter", "2"},
+    [D_KIOSK] = {"KIOSK-1", "kiosk", NULL},    [D_TERM1] = {"T1", "counter", "1"},
+    [D_RATE1] = {"RATE-1", "evaluator", "1"},  [D_DISPLAY] = {"DISPLAY-1", "display", NULL},
+    [D_MANAGER] = {"TABLET", "manager", NULL}, [D_TERM2] = {"T2", "counter", "2"},
 };
 
 typedef struct pages {
@@ -134,17 +134,18 @@ static int s_setup(void **state)
     hbt_world_t *w = *state;
     pages_t *p = calloc(1, sizeof *p);
     w->test = p;
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\",\"name\":\"港湾东路营业厅\","
-               "\"address\":\"港湾东路 1 号\",\"neighbours\":[\"B02\",\"B03\",\"B04\"]},"
-               "{\"id\":\"B02\",\"city\":\"C1\",\"name\":\"港湾西路营业厅\",\"address\":\"码头路 12 号\"},"
-               "{\"id\":\"B03\",\"city\":\"C1\",\"name\":\"山城营业厅\",\"address\":\"山路 3 号\"},"
-               "{\"id\":\"B04\",\"city\":\"C1\",\"name\":\"市场营业厅\",\"address\":\"市场街 8 号\","
-               "\"neighbours\":[\"B01\"]}]}",
-               200);
+    hbt_req_ok(
+        w->hq.http, "PUT", "/v1/org",
+        "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
+        "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+        "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+        "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\",\"name\":\"港湾东路营业厅\","
+        "\"address\":\"港湾东路 1 号\",\"neighbours\":[\"B02\",\"B03\",\"B04\"]},"
+        "{\"id\":\"B02\",\"city\":\"C1\",\"name\":\"港湾西路营业厅\",\"address\":\"码头路 12 号\"},"
+        "{\"id\":\"B03\",\"city\":\"C1\",\"name\":\"山城营业厅\",\"address\":\"山路 3 号\"},"
+        "{\"id\":\"B04\",\"city\":\"C1\",\"name\":\"市场营业厅\",\"address\":\"市场街 8 号\","
+        "\"neighbours\":[\"B01\"]}]}",
+        200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/B04", POLICY_CLOSED, 200);
     hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
@@ -168,16 +169,17 @@ static int s_setup(void **state)
     time_t now = time(NULL), later = now + 20 * 86400;
     strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
     strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(doc, sizeof doc,
-             "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
-             "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\","
-             "\"end\":\"%s\",\"products\":[\"savings-plus\"],\"business_types\":[],"
-             "\"segment\":\"retail\",\"channels\":[\"kiosk\",\"signage\"],"
-             "\"texts\":{\"kiosk\":\"本月开立储蓄账户，享受更高利率。\","
-             "\"signage\":\"港湾储蓄月：任一柜台均可办理。\"},"
-             "\"faq\":[{\"question\":\"谁可以开户？\",\"answer\":\"年满 16 周岁、持身份证的客户。\"},"
-             "{\"question\":\"利率是多少？\",\"answer\":\"年利率以柜台公布为准。\"}]}",
-             start, end);
+    snprintf(
+        doc, sizeof doc,
+        "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
+        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\","
+        "\"end\":\"%s\",\"products\":[\"savings-plus\"],\"business_types\":[],"
+        "\"segment\":\"retail\",\"channels\":[\"kiosk\",\"signage\"],"
+        "\"texts\":{\"kiosk\":\"本月开立储蓄账户，享受更高利率。\","
+        "\"signage\":\"港湾储蓄月：任一柜台均可办理。\"},"
+        "\"faq\":[{\"question\":\"谁可以开户？\",\"answer\":\"年满 16 周岁、持身份证的客户。\"},"
+        "{\"question\":\"利率是多少？\",\"answer\":\"年利率以柜台公布为准。\"}]}",
+        start, end);
     /* Four eyes: the city's marketer drafts and submits, the harness's
      * admin approves and publishes (who acts is each one's token). */
     char mkt[64];
@@ -248,16 +250,14 @@ static bool s_have_browser(void)
 {
     if (hbt_wd_available())
         return true;
-    fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser "
-                    "installs Debian's chromium and chromium-driver)\n",
+    fprintf(stderr,
+            "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser "
+            "installs Debian's chromium and chromium-driver)\n",
             HBT_CHROMIUM, HBT_CHROMEDRIVER);
     return false;
 }
 
-static hbt_hall_t *s_hall(hbt_world_t *w)
-{
-    return &w->hall[0];
-}
+static hbt_hall_t *s_hall(hbt_world_t *w) { return &w->hall[0]; }
 
 /* A request to B01 as device `d`; its status, the body in *out. */
 static int s_as(hbt_world_t *w, int d, const char *method, const char *path, const char *body,
@@ -298,7 +298,8 @@ static void s_shot(pages_t *p, const char *name)
         snprintf(path, sizeof path, "%s/%s-%dx%d.png", SHOTS, name, sizes[i][0], sizes[i][1]);
         hbt_wd_screenshot_to(&p->wd, path);
         /* Nothing spills out sideways at either size. */
-        if (!hbt_wd_exec_true(&p->wd, "return document.documentElement.scrollWidth <= innerWidth + 1;"))
+        if (!hbt_wd_exec_true(&p->wd,
+                              "return document.documentElement.scrollWidth <= innerWidth + 1;"))
             fail_msg("%s at %dx%d is wider than the screen", name, sizes[i][0], sizes[i][1]);
     }
     hbt_wd_viewport(&p->wd, 1920, 1080);
@@ -321,9 +322,9 @@ static void s_head(hbt_world_t *w, const char *path, char *out, size_t outlen)
 {
     char url[300];
     snprintf(url, sizeof url, "%s%s", s_hall(w)->http, path);
-    assert_int_equal(hbt_run_args(out, outlen, "/usr/bin/curl", "-s", "-D", "-", "--max-time",
-                                  "5", url, NULL),
-                     0);
+    assert_int_equal(
+        hbt_run_args(out, outlen, "/usr/bin/curl", "-s", "-D", "-", "--max-time", "5", url, NULL),
+        0);
     for (char *c = out; *c; c++)
         if (*c >= 'A' && *c <= 'Z')
             *c = (char)(*c + 32);
@@ -393,31 +394,39 @@ HBT_TEST(test_story)
 
     /* The kiosk, paired: the token leaves the address bar for storage. */
     s_open_page(w, D_KIOSK, "/kiosk");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
-                       " !!document.querySelector('#services .service[data-service=\"A\"]');",
+    hbt_wd_wait_ok(wd,
+                   "return !!window.hbPage && window.hbPage.ready &&"
+                   " !!document.querySelector('#services .service[data-service=\"A\"]');",
                    10000, "the kiosk does not show service A");
-    assert_true(hbt_wd_exec_true(wd, "return !location.search.includes('token') &&"
-                                     " (localStorage.getItem('hb.token.kiosk') || '').length > 40;"));
-    assert_true(hbt_wd_exec_true(wd, "return document.documentElement.lang === 'zh-CN' &&"
-                                     " document.getElementById('page-title').textContent === '取号';"));
+    assert_true(hbt_wd_exec_true(wd,
+                                 "return !location.search.includes('token') &&"
+                                 " (localStorage.getItem('hb.token.kiosk') || '').length > 40;"));
+    assert_true(hbt_wd_exec_true(wd,
+                                 "return document.documentElement.lang === 'zh-CN' &&"
+                                 " document.getElementById('page-title').textContent === '取号';"));
     char text[4096];
-    hbt_wd_exec_str(wd, "return document.querySelector('#services .service[data-service=\"A\"]').innerText;",
-                    text, sizeof text);
+    hbt_wd_exec_str(
+        wd, "return document.querySelector('#services .service[data-service=\"A\"]').innerText;",
+        text, sizeof text);
     fprintf(stderr, "kiosk (zh): service A's button reads '%s'\n", text);
     hbt_assert_contains(text, "现金存取款");
     hbt_assert_contains(text, "人等候");
     /* Today's campaign with its FAQ. */
-    hbt_wd_exec_str(wd, "return document.querySelector('#campaigns .campaign[data-campaign=\"harbour-savings\"]')"
-                        "?.textContent || '';", text, sizeof text);
+    hbt_wd_exec_str(
+        wd,
+        "return document.querySelector('#campaigns .campaign[data-campaign=\"harbour-savings\"]')"
+        "?.textContent || '';",
+        text, sizeof text);
     hbt_assert_contains(text, "港湾储蓄月");
     hbt_assert_contains(text, "谁可以开户");
     /* Catalogues: the same keys in both languages, none empty. */
-    json_t *keys = hbt_wd_exec(wd, "return (async () => {"
-        "const m = await import('/pages/hall.js');"
-        "const zh = m.CATALOGUES['zh-CN'], en = m.CATALOGUES.en;"
-        "return Object.keys(zh).filter((k) => !(k in en) || !zh[k]).concat("
-        " Object.keys(en).filter((k) => !(k in zh) || !en[k])).join(' ') + '|' +"
-        " Object.keys(zh).length;})();");
+    json_t *keys =
+        hbt_wd_exec(wd, "return (async () => {"
+                        "const m = await import('/pages/hall.js');"
+                        "const zh = m.CATALOGUES['zh-CN'], en = m.CATALOGUES.en;"
+                        "return Object.keys(zh).filter((k) => !(k in en) || !zh[k]).concat("
+                        " Object.keys(en).filter((k) => !(k in zh) || !en[k])).join(' ') + '|' +"
+                        " Object.keys(zh).length;})();");
     const char *kv = json_string_value(keys);
     assert_non_null(kv);
     if (kv[0] != '|')
@@ -431,8 +440,9 @@ HBT_TEST(test_story)
     int64_t t0 = hbt_now_ms();
     hbt_wd_press(wd, "#services .service[data-service=\"A\"]");
     hbt_wd_press(wd, "#take-normal");
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#ticket #ticket-number') && window.hbPrinted === 1;",
-                   5000, "the kiosk did not show and print the ticket");
+    hbt_wd_wait_ok(
+        wd, "return !!document.querySelector('#ticket #ticket-number') && window.hbPrinted === 1;",
+        5000, "the kiosk did not show and print the ticket");
     fprintf(stderr, "kiosk: touch to ticket on screen and printed in %lld ms\n",
             (long long)(hbt_now_ms() - t0));
     hbt_wd_exec_str(wd, "return document.getElementById('ticket-number').textContent;", p->ticket,
@@ -454,18 +464,21 @@ HBT_TEST(test_story)
 
     /* Switched to English, remembered across a reload. */
     hbt_wd_press(wd, "#lang-switch button[data-lang=\"en\"]");
-    hbt_wd_wait_ok(wd, "return document.getElementById('page-title').textContent === 'Take a ticket' &&"
-                       " document.documentElement.lang === 'en';",
+    hbt_wd_wait_ok(wd,
+                   "return document.getElementById('page-title').textContent === 'Take a ticket' &&"
+                   " document.documentElement.lang === 'en';",
                    3000, "the kiosk did not switch to English");
     hbt_wd_go(wd, "about:blank"); /* away and back: the language stays */
     char url[300];
     snprintf(url, sizeof url, "%s/kiosk", s_hall(w)->http);
     hbt_wd_go(wd, url);
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
-                       " document.getElementById('page-title').textContent === 'Take a ticket';",
+    hbt_wd_wait_ok(wd,
+                   "return !!window.hbPage && window.hbPage.ready &&"
+                   " document.getElementById('page-title').textContent === 'Take a ticket';",
                    10000, "the kiosk forgot its token or its language");
-    hbt_wd_exec_str(wd, "return document.querySelector('#services .service[data-service=\"A\"]').innerText;",
-                    text, sizeof text);
+    hbt_wd_exec_str(
+        wd, "return document.querySelector('#services .service[data-service=\"A\"]').innerText;",
+        text, sizeof text);
     hbt_assert_contains(text, "waiting");
     s_shot(p, "kiosk-home-en");
     hbt_wd_press(wd, "#lang-switch button[data-lang=\"zh-CN\"]");
@@ -473,11 +486,12 @@ HBT_TEST(test_story)
     /* The display, listening; its speech recorded. */
     hbt_wd_new_window(wd, p->win_display, sizeof p->win_display);
     s_open_page(w, D_DISPLAY, "/display");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
-                       " document.getElementById('conn-state').dataset.state === 'live';",
+    hbt_wd_wait_ok(wd,
+                   "return !!window.hbPage && window.hbPage.ready &&"
+                   " document.getElementById('conn-state').dataset.state === 'live';",
                    10000, "the display did not follow the hall");
     hbt_wd_run(wd, "window.hbSaid = []; speechSynthesis.speak = (u) => {"
-                    " window.hbSaid.push({text: u.text, lang: u.lang}); }; return 1;");
+                   " window.hbSaid.push({text: u.text, lang: u.lang}); }; return 1;");
     assert_true(hbt_wd_exec_true(wd, "return document.getElementById('slides').dataset.campaign ==="
                                      " 'harbour-savings';"));
     s_shot(p, "display-idle");
@@ -485,16 +499,18 @@ HBT_TEST(test_story)
     /* The counter: sign in, open with A, call. */
     hbt_wd_new_window(wd, p->win_counter, sizeof p->win_counter);
     s_open_page(w, D_TERM1, "/counter/1");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready || !!document.getElementById('signin');",
-                   10000, "the counter page did not load");
+    hbt_wd_wait_ok(
+        wd, "return !!window.hbPage && window.hbPage.ready || !!document.getElementById('signin');",
+        10000, "the counter page did not load");
     hbt_wd_wait_ok(wd, "return !!document.getElementById('signin');", 5000,
                    "the counter page does not ask to sign in");
     s_shot(p, "counter-signin");
     s_type(wd, "#signin-staff", "E07");
     s_type(wd, "#signin-pin", "4711");
     hbt_wd_press(wd, "#signin-go");
-    hbt_wd_wait_ok(wd, "return document.querySelector('main').dataset.signedIn === 'yes' &&"
-                       " !!document.getElementById('open');",
+    hbt_wd_wait_ok(wd,
+                   "return document.querySelector('main').dataset.signedIn === 'yes' &&"
+                   " !!document.getElementById('open');",
                    8000, "signing in did not open the counter's page");
     hbt_wd_press(wd, "#open-services button[data-service=\"A\"]");
     hbt_wd_press(wd, "#open");
@@ -504,8 +520,9 @@ HBT_TEST(test_story)
     hbt_wd_run(wd, "window.hbCallClickedAt = Date.now(); return 1;");
     hbt_wd_press(wd, "#call");
     char want[200];
-    snprintf(want, sizeof want, "return document.getElementById('call-ticket')?.textContent === '%s' &&"
-                                " !!document.querySelector('#current-call[data-rule]');",
+    snprintf(want, sizeof want,
+             "return document.getElementById('call-ticket')?.textContent === '%s' &&"
+             " !!document.querySelector('#current-call[data-rule]');",
              p->ticket);
     hbt_wd_wait_ok(wd, want, 5000, "the counter does not show the called ticket");
     char rule[64], rule_text[256];
@@ -523,11 +540,13 @@ HBT_TEST(test_story)
 
     /* The display shows it and speaks it: Chinese, then English. */
     hbt_wd_switch(wd, p->win_display);
-    snprintf(want, sizeof want, "return document.getElementById('now-ticket')?.textContent === '%s' &&"
-                                " window.hbSaid.length >= 2;",
+    snprintf(want, sizeof want,
+             "return document.getElementById('now-ticket')?.textContent === '%s' &&"
+             " window.hbSaid.length >= 2;",
              p->ticket);
     hbt_wd_wait_ok(wd, want, 5000, "the display did not show and speak the call");
-    json_t *shown = hbt_wd_exec(wd, "return window.hbPage.calls[window.hbPage.calls.length - 1].shownAt;");
+    json_t *shown =
+        hbt_wd_exec(wd, "return window.hbPage.calls[window.hbPage.calls.length - 1].shownAt;");
     int64_t shown_at = (int64_t)json_number_value(shown);
     json_decref(shown);
     fprintf(stderr, "display: the call was shown %lld ms after the counter's call (bound %d ms)\n",
@@ -546,15 +565,17 @@ HBT_TEST(test_story)
     assert_string_equal(hbt_str(u1, "text"), en);
     assert_string_equal(hbt_str(u1, "lang"), "en-US");
     json_decref(said);
-    assert_true(hbt_wd_exec_true(wd, "return (window.hbPage.chimes || 0) >= 1 || !!window.hbPage.chimeError;"));
+    assert_true(hbt_wd_exec_true(
+        wd, "return (window.hbPage.chimes || 0) >= 1 || !!window.hbPage.chimeError;"));
     s_shot(p, "display-calling");
 
     /* A recall is spoken again. */
     hbt_wd_switch(wd, p->win_counter);
     hbt_wd_press(wd, "#recall");
     hbt_wd_switch(wd, p->win_display);
-    hbt_wd_wait_ok(wd, "return window.hbSaid.length === 4 && window.hbSaid[2].lang === 'zh-CN' &&"
-                       " window.hbSaid[3].lang === 'en-US';",
+    hbt_wd_wait_ok(wd,
+                   "return window.hbSaid.length === 4 && window.hbSaid[2].lang === 'zh-CN' &&"
+                   " window.hbSaid[3].lang === 'en-US';",
                    5000, "the display did not speak the recall");
 
     /* Served and completed; the evaluator asks, the customer rates. */
@@ -571,8 +592,8 @@ HBT_TEST(test_story)
 
     hbt_wd_new_window(wd, p->win_rate, sizeof p->win_rate);
     s_open_page(w, D_RATE1, "/rate/1");
-    snprintf(want, sizeof want, "return document.getElementById('rate-ask')?.dataset.ticket === '%s';",
-             p->ticket);
+    snprintf(want, sizeof want,
+             "return document.getElementById('rate-ask')?.dataset.ticket === '%s';", p->ticket);
     hbt_wd_wait_ok(wd, want, 8000, "the evaluator does not ask for the completed ticket");
     hbt_wd_press(wd, "#scores button[data-score=\"5\"]");
     hbt_wd_press(wd, "#reasons button[data-reason=\"fast\"]");
@@ -586,8 +607,9 @@ HBT_TEST(test_story)
     char url2[400];
     snprintf(url2, sizeof url2, "%s%s", s_hall(w)->http, status_path);
     hbt_wd_go(wd, url2);
-    snprintf(want, sizeof want, "return document.getElementById('ticket-status')?.dataset.state === 'served' &&"
-                                " document.getElementById('ticket-status').textContent.includes('%s');",
+    snprintf(want, sizeof want,
+             "return document.getElementById('ticket-status')?.dataset.state === 'served' &&"
+             " document.getElementById('ticket-status').textContent.includes('%s');",
              p->ticket);
     hbt_wd_wait_ok(wd, want, 8000, "the ticket's status page does not show it served");
     s_shot(p, "ticket-status");
@@ -595,9 +617,9 @@ HBT_TEST(test_story)
     /* HQ's mirror holds the whole story. */
     assert_true(hbt_wait_synced(&w->hq, s_hall(w), 30000));
     hbt_assert_synced(&w->hq, s_hall(w));
-    static const char *const story[] = {"ticket_issued", "ticket_called", "ticket_recalled",
-                                        "service_started", "service_completed",
-                                        "satisfaction_scored", "counter_opened"};
+    static const char *const story[] = {
+        "ticket_issued",     "ticket_called",       "ticket_recalled", "service_started",
+        "service_completed", "satisfaction_scored", "counter_opened"};
     for (size_t i = 0; i < sizeof story / sizeof story[0]; i++) {
         int64_t n = hbt_hq_count_type(&w->hq, "B01", story[i]);
         fprintf(stderr, "HQ holds %lld %s event(s) of B01\n", (long long)n, story[i]);
@@ -610,11 +632,13 @@ HBT_TEST(test_story)
     bool called = false, scored = false;
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(evs, "events"), i, e) {
+    json_array_foreach (json_object_get(evs, "events"), i, e) {
         const char *type = hbt_str(e, "type");
         if (strcmp(type, "ticket_called") == 0 && strcmp(hbt_str(e, "ticket"), p->ticket) == 0)
-            called = strcmp(hbt_str(e, "rule"), "fifo") == 0 && strcmp(hbt_str(e, "counter"), "1") == 0;
-        if (strcmp(type, "satisfaction_scored") == 0 && strcmp(hbt_str(e, "ticket"), p->ticket) == 0)
+            called =
+                strcmp(hbt_str(e, "rule"), "fifo") == 0 && strcmp(hbt_str(e, "counter"), "1") == 0;
+        if (strcmp(type, "satisfaction_scored") == 0 &&
+            strcmp(hbt_str(e, "ticket"), p->ticket) == 0)
             scored = hbt_int(e, "score") == 5;
     }
     json_decref(evs);
@@ -622,7 +646,6 @@ HBT_TEST(test_story)
     assert_true(scored);
     hbt_wd_console_clean(wd, false, NULL);
 }
-
 
 /* ------------------------------------------------- the display resumes */
 
@@ -637,15 +660,15 @@ HBT_TEST(test_display_resumes)
     s_browser(w);
     hbt_wd_t *wd = &p->wd;
     hbt_wd_switch(wd, p->win_display);
-    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';", 5000,
-                   "the display is not live");
+    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';",
+                   5000, "the display is not live");
     hbt_hall_stop(s_hall(w), SIGTERM);
-    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'down';", 10000,
-                   "the display did not notice branchd stopped");
+    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'down';",
+                   10000, "the display did not notice branchd stopped");
     int64_t t0 = hbt_now_ms();
     hbt_hall_start(s_hall(w));
-    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';", 15000,
-                   "the display did not follow the hall again after its restart");
+    hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';",
+                   15000, "the display did not follow the hall again after its restart");
     fprintf(stderr, "display: live again %lld ms after branchd started\n",
             (long long)(hbt_now_ms() - t0));
     json_t *k = s_ok_as(w, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
@@ -661,8 +684,9 @@ HBT_TEST(test_display_resumes)
     c = s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/call", body, 200);
     json_decref(c);
     char want[256];
-    snprintf(want, sizeof want, "return document.getElementById('now-ticket')?.textContent === '%s' &&"
-                                " window.hbSaid.length === 2;",
+    snprintf(want, sizeof want,
+             "return document.getElementById('now-ticket')?.textContent === '%s' &&"
+             " window.hbSaid.length === 2;",
              ticket);
     hbt_wd_wait_ok(wd, want, 5000, "the display did not show the call made after the restart");
     /* Served, so that the counter is free for what follows. */
@@ -683,9 +707,12 @@ HBT_TEST(test_advice)
     hbt_wd_t *wd = &p->wd;
     /* B02 offers A with nobody waiting; B03 offers only B; B04 offers A but
      * is closed by HQ's policy for it. */
-    hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X1\",\"services\":[\"A\"]}", 200);
-    hbt_req_ok(w->hall[2].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X2\",\"services\":[\"B\"]}", 200);
-    hbt_req_ok(w->hall[3].http, "POST", "/v1/counters/1/open", "{\"staff\":\"X3\",\"services\":[\"A\"]}", 200);
+    hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/open",
+               "{\"staff\":\"X1\",\"services\":[\"A\"]}", 200);
+    hbt_req_ok(w->hall[2].http, "POST", "/v1/counters/1/open",
+               "{\"staff\":\"X2\",\"services\":[\"B\"]}", 200);
+    hbt_req_ok(w->hall[3].http, "POST", "/v1/counters/1/open",
+               "{\"staff\":\"X3\",\"services\":[\"A\"]}", 200);
     /* B01 has served A slowly (3 s), and three wait for it now: past the
      * threshold of 2, and a wait of seconds. */
     json_t *k0 = s_ok_as(w, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
@@ -707,8 +734,9 @@ HBT_TEST(test_advice)
         json_t *h = s_ok_as(w, D_MANAGER, "GET", "/v1/hall", NULL, 200);
         size_t k;
         json_t *a;
-        json_array_foreach(json_object_get(h, "advice"), k, a) {
-            if (strcmp(hbt_str(a, "service"), "A") == 0 && strcmp(hbt_str(a, "nearby_from"), "hq") == 0)
+        json_array_foreach (json_object_get(h, "advice"), k, a) {
+            if (strcmp(hbt_str(a, "service"), "A") == 0 &&
+                strcmp(hbt_str(a, "nearby_from"), "hq") == 0)
                 ready = json_array_size(json_object_get(a, "nearby")) >= 1;
         }
         char *dump = json_dumps(json_object_get(h, "advice"), JSON_COMPACT);
@@ -737,9 +765,12 @@ HBT_TEST(test_advice)
     char text[4096];
     hbt_wd_exec_str(wd, "return document.getElementById('advice').innerText;", text, sizeof text);
     fprintf(stderr, "kiosk advice: '%s'\n", text);
-    assert_true(hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B02\"]');"));
-    assert_false(hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B03\"]');"));
-    assert_false(hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B04\"]');"));
+    assert_true(
+        hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B02\"]');"));
+    assert_false(
+        hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B03\"]');"));
+    assert_false(
+        hbt_wd_exec_true(wd, "return !!document.querySelector('#nearby li[data-hall=\"B04\"]');"));
     hbt_assert_contains(text, "港湾西路营业厅");
     hbt_assert_contains(text, "码头路 12 号");
     hbt_assert_contains(text, "手机银行 App");
@@ -757,16 +788,19 @@ HBT_TEST(test_advice)
     char url4[400];
     snprintf(url4, sizeof url4, "%s/kiosk?token=%s", w->hall[3].http, p->closed_kiosk);
     hbt_wd_go(wd, url4);
-    hbt_wd_wait_ok(wd, "return !!document.getElementById('closed') &&"
-                       " !!document.getElementById('posted-hours');",
+    hbt_wd_wait_ok(wd,
+                   "return !!document.getElementById('closed') &&"
+                   " !!document.getElementById('posted-hours');",
                    20000, "B04's kiosk does not say the hall is closed");
     hbt_wd_exec_str(wd, "return document.getElementById('closed').innerText;", text, sizeof text);
     fprintf(stderr, "closed kiosk: '%s'\n", text);
     hbt_assert_contains(text, "大厅已关闭");
     /* Where to go: B01, by its name and address from HQ's board. */
-    hbt_wd_wait_ok(wd, "return (document.querySelector('#divert li[data-hall=\"B01\"]')?.textContent || '')"
-                       ".includes('港湾东路 1 号');",
-                   10000, "B04's kiosk does not send customers to B01");
+    hbt_wd_wait_ok(
+        wd,
+        "return (document.querySelector('#divert li[data-hall=\"B01\"]')?.textContent || '')"
+        ".includes('港湾东路 1 号');",
+        10000, "B04's kiosk does not send customers to B01");
     s_shot(p, "kiosk-closed");
 }
 
@@ -782,8 +816,9 @@ static bool s_served(hbt_world_t *w, const char *path)
     bool served = !(st == 404 && strstr(hbt_str(o, "reason"), "no route"));
     json_decref(o);
     if (!served)
-        fprintf(stderr, "SKIPPED: this branchd does not serve GET %s yet (contract only in "
-                        "docs/API.md); what needs it is not checked\n",
+        fprintf(stderr,
+                "SKIPPED: this branchd does not serve GET %s yet (contract only in "
+                "docs/API.md); what needs it is not checked\n",
                 path);
     return served;
 }
@@ -805,33 +840,41 @@ HBT_TEST(test_manager_live)
     /* A complaint for the customer, from counter 1's terminal. */
     hbt_wd_switch(wd, p->win_counter);
     s_open_page(w, D_TERM1, "/counter/1");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready && !!document.getElementById('complaint-open');",
+    hbt_wd_wait_ok(wd,
+                   "return !!window.hbPage && window.hbPage.ready && "
+                   "!!document.getElementById('complaint-open');",
                    10000, "counter 1's page is not ready");
     hbt_wd_press(wd, "#complaint-open");
     s_type(wd, "#complaint-text", "等候时间太长");
     s_shot(p, "counter-complaint");
     hbt_wd_press(wd, "#complaint-send");
-    hbt_wd_wait_ok(wd, "return document.getElementById('notice').dataset.kind === 'info' &&"
-                       " document.getElementById('notice').textContent.includes('已登记');",
+    hbt_wd_wait_ok(wd,
+                   "return document.getElementById('notice').dataset.kind === 'info' &&"
+                   " document.getElementById('notice').textContent.includes('已登记');",
                    5000, "the complaint was not recorded");
 
     hbt_wd_new_window(wd, p->win_manager, sizeof p->win_manager);
     s_open_page(w, D_MANAGER, "/manager");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready && !!document.getElementById('mgr-queues') &&"
-                       " !!document.querySelector('#mgr-complaints tr[data-state=\"open\"] .countdown');",
-                   10000, "the manager page does not show the hall with the open complaint");
+    hbt_wd_wait_ok(
+        wd,
+        "return !!window.hbPage && window.hbPage.ready && !!document.getElementById('mgr-queues') "
+        "&&"
+        " !!document.querySelector('#mgr-complaints tr[data-state=\"open\"] .countdown');",
+        10000, "the manager page does not show the hall with the open complaint");
     char text[1024];
-    hbt_wd_exec_str(wd, "return document.querySelector('#mgr-complaints tr[data-complaint]').innerText;",
-                    text, sizeof text);
+    hbt_wd_exec_str(
+        wd, "return document.querySelector('#mgr-complaints tr[data-complaint]').innerText;", text,
+        sizeof text);
     fprintf(stderr, "manager: complaint row '%s'\n", text);
     hbt_assert_contains(text, "剩余");
     s_shot(p, "manager-live");
     hbt_wd_press(wd, "#mgr-complaints tr[data-complaint] button[data-act=\"ack\"]");
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#mgr-complaints tr[data-state=\"acknowledged\"]');",
-                   5000, "the complaint was not acknowledged");
+    hbt_wd_wait_ok(
+        wd, "return !!document.querySelector('#mgr-complaints tr[data-state=\"acknowledged\"]');",
+        5000, "the complaint was not acknowledged");
     hbt_wd_press(wd, "#mgr-complaints tr[data-complaint] button[data-act=\"resolve-yes\"]");
-    hbt_wd_wait_ok(wd, "return !document.querySelector('#mgr-complaints tr[data-complaint]');", 5000,
-                   "the complaint was not resolved");
+    hbt_wd_wait_ok(wd, "return !document.querySelector('#mgr-complaints tr[data-complaint]');",
+                   5000, "the complaint was not resolved");
 
     /* The kiosk reports paper out: out of service, in both languages. */
     hbt_wd_switch(wd, p->win_kiosk);
@@ -839,8 +882,9 @@ HBT_TEST(test_manager_live)
     hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
     hbt_wd_press(wd, "#maintenance");
     hbt_wd_press(wd, "#maintenance-panel button[data-state=\"paper_out\"]");
-    hbt_wd_wait_ok(wd, "return !!document.getElementById('out-of-service') &&"
-                       " document.getElementById('out-of-service').textContent.includes('暂停服务');",
+    hbt_wd_wait_ok(wd,
+                   "return !!document.getElementById('out-of-service') &&"
+                   " document.getElementById('out-of-service').textContent.includes('暂停服务');",
                    5000, "the kiosk is not out of service after paper out");
     s_shot(p, "kiosk-out-of-service");
     json_t *o = NULL;
@@ -849,10 +893,14 @@ HBT_TEST(test_manager_live)
     json_decref(o);
     /* The manager sees it and marks it repaired; the kiosk is back. */
     hbt_wd_switch(wd, p->win_manager);
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#mgr-devices tr[data-device=\"KIOSK-1\"][data-state=\"paper_out\"]');",
+    hbt_wd_wait_ok(wd,
+                   "return !!document.querySelector('#mgr-devices "
+                   "tr[data-device=\"KIOSK-1\"][data-state=\"paper_out\"]');",
                    5000, "the manager does not see the kiosk's paper out");
     hbt_wd_press(wd, "#mgr-devices tr[data-device=\"KIOSK-1\"] button[data-act=\"repaired\"]");
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#mgr-devices tr[data-device=\"KIOSK-1\"][data-state=\"ok\"]');",
+    hbt_wd_wait_ok(wd,
+                   "return !!document.querySelector('#mgr-devices "
+                   "tr[data-device=\"KIOSK-1\"][data-state=\"ok\"]');",
                    5000, "the kiosk was not marked repaired");
     hbt_wd_switch(wd, p->win_kiosk);
     hbt_wd_wait_ok(wd, "return !!document.querySelector('#services .service');", 10000,
@@ -875,22 +923,24 @@ HBT_TEST(test_manager_day)
 
     /* The morning meeting, then the checklist with the kiosk failed. */
     hbt_wd_press(wd, "#tabs button[data-tab=\"opening\"]");
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#checklist-items tr[data-item=\"device:KIOSK-1\"]');",
-                   5000, "the checklist does not list the kiosk");
+    hbt_wd_wait_ok(
+        wd, "return !!document.querySelector('#checklist-items tr[data-item=\"device:KIOSK-1\"]');",
+        5000, "the checklist does not list the kiosk");
     s_type(wd, "#meeting-morning-attendees", "E07, E08");
     s_type(wd, "#meeting-morning-topics", "今日活动\n服务规范");
     hbt_wd_press(wd, "#meeting-morning-save");
     hbt_wd_wait_ok(wd, "return !!document.querySelector('#meeting-morning .ok-line');", 5000,
                    "the morning meeting was not recorded");
-    json_t *items = hbt_wd_exec(wd, "return [...document.querySelectorAll('#checklist-items tr[data-item]')]"
-                                    ".map((r) => r.dataset.item);");
+    json_t *items =
+        hbt_wd_exec(wd, "return [...document.querySelectorAll('#checklist-items tr[data-item]')]"
+                        ".map((r) => r.dataset.item);");
     size_t k;
     json_t *it;
-    json_array_foreach(items, k, it) {
+    json_array_foreach (items, k, it) {
         const char *item = json_string_value(it);
         char css[200];
-        snprintf(css, sizeof css, "#checklist-items tr[data-item=\"%s\"] button[data-ok=\"%s\"]", item,
-                 strcmp(item, "device:KIOSK-1") == 0 ? "false" : "true");
+        snprintf(css, sizeof css, "#checklist-items tr[data-item=\"%s\"] button[data-ok=\"%s\"]",
+                 item, strcmp(item, "device:KIOSK-1") == 0 ? "false" : "true");
         hbt_wd_press(wd, css);
     }
     json_decref(items);
@@ -900,13 +950,15 @@ HBT_TEST(test_manager_day)
     hbt_wd_wait_ok(wd, "return !!document.querySelector('#checklist .ok-line');", 5000,
                    "the checklist was not recorded");
     hbt_wd_press(wd, "#hall-open");
-    hbt_wd_wait_ok(wd, "return !!document.getElementById('open-result') && window.hbPage.openAnswer.alert === true;",
+    hbt_wd_wait_ok(wd,
+                   "return !!document.getElementById('open-result') && "
+                   "window.hbPage.openAnswer.alert === true;",
                    5000, "opening with a failed device did not say HQ is alerted");
     /* HQ raises the alert, when this hqd knows the kind (its alerts
      * answer 400 for a kind they do not have). */
     json_t *probe = NULL;
-    int known = hbt_http(w->hq.http, "GET", "/v1/alerts?state=open&kind=opening_device_check",
-                         NULL, &probe);
+    int known = hbt_http(w->hq.http, "GET", "/v1/alerts?state=open&kind=opening_device_check", NULL,
+                         &probe);
     json_decref(probe);
     if (known == 400) {
         fprintf(stderr, "SKIPPED: this hqd has no opening_device_check alert yet; the hall's "
@@ -918,7 +970,7 @@ HBT_TEST(test_manager_day)
             json_t *a = hbt_get(w->hq.http, "/v1/alerts?state=open&hall=B01");
             size_t n;
             json_t *x;
-            json_array_foreach(json_object_get(a, "alerts"), n, x)
+            json_array_foreach (json_object_get(a, "alerts"), n, x)
                 alerted |= strcmp(hbt_str(x, "kind"), "opening_device_check") == 0;
             json_decref(a);
             if (!alerted)
@@ -954,15 +1006,18 @@ HBT_TEST(test_manager_day)
         fprintf(stderr, "patrol: %d on duty, %d drawn\n", rounds[r].on_duty, rounds[r].drawn);
         if (r == 0) {
             /* Score the first one drawn on every criterion. */
-            static const char *const crit[] = {"smile", "initiative", "compliance", "speed", "accuracy"};
+            static const char *const crit[] = {"smile", "initiative", "compliance", "speed",
+                                               "accuracy"};
             for (size_t c = 0; c < 5; c++) {
                 char css[160];
-                snprintf(css, sizeof css, ".score-card .criterion[data-criterion=\"%s\"] button[data-n=\"%d\"]",
+                snprintf(css, sizeof css,
+                         ".score-card .criterion[data-criterion=\"%s\"] button[data-n=\"%d\"]",
                          crit[c], 4 + (int)(c % 2));
                 hbt_wd_press(wd, css);
             }
             hbt_wd_press(wd, ".score-card button[data-act=\"score\"]");
-            hbt_wd_wait_ok(wd, "return document.querySelector('.score-card').dataset.scored === 'yes';",
+            hbt_wd_wait_ok(wd,
+                           "return document.querySelector('.score-card').dataset.scored === 'yes';",
                            5000, "the patrol score was not recorded");
             s_shot(p, "manager-patrol");
         }
@@ -983,12 +1038,12 @@ HBT_TEST(test_manager_day)
     hbt_wd_wait_ok(wd, "return document.querySelectorAll('#cash ul.log li').length >= 1;", 5000,
                    "the cash handover did not appear");
     hbt_wd_press(wd, "#tabs button[data-tab=\"report\"]");
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#report-services tr[data-service=\"A\"]');",
+    hbt_wd_wait_ok(wd,
+                   "return !!document.querySelector('#report-services tr[data-service=\"A\"]');",
                    5000, "the day report does not show service A");
     s_shot(p, "manager-report");
     hbt_wd_press(wd, "#tabs button[data-tab=\"live\"]");
 }
-
 
 /* -------------------------------------------------------- appointments */
 
@@ -1002,7 +1057,7 @@ static void s_next_slot(hbt_world_t *w, int64_t margin_ms, char *out, size_t out
     size_t i;
     json_t *slot;
     out[0] = '\0';
-    json_array_foreach(json_object_get(sl, "slots"), i, slot) {
+    json_array_foreach (json_object_get(sl, "slots"), i, slot) {
         const char *start = hbt_str(slot, "start");
         if (strcmp(start, after) > 0 && hbt_int(slot, "free") > 0) {
             snprintf(out, outlen, "%s", start);
@@ -1059,7 +1114,8 @@ HBT_TEST(test_appointments)
     s_next_slot(w, 5000, start, sizeof start);
     snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"staff\":\"E08\"}", start);
     json_t *b1 = s_ok_as(w, D_MANAGER, "POST", "/v1/appointments", body, 201);
-    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"phone\"}", start);
+    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"phone\"}",
+             start);
     json_t *b2 = s_ok_as(w, D_MANAGER, "POST", "/v1/appointments", body, 201);
     char code[32], missed[32];
     snprintf(code, sizeof code, "%s", hbt_str(b1, "code"));
@@ -1091,8 +1147,9 @@ HBT_TEST(test_appointments)
     hbt_wd_press(wd, "#checkin-start");
     hbt_wd_press(wd, "#checkin .keypad button[data-key=\"9\"]");
     hbt_wd_press(wd, "#checkin .keypad button[data-key=\"ok\"]");
-    hbt_wd_wait_ok(wd, "return !document.getElementById('notice').hidden &&"
-                       " document.getElementById('notice').textContent.includes('预约码');",
+    hbt_wd_wait_ok(wd,
+                   "return !document.getElementById('notice').hidden &&"
+                   " document.getElementById('notice').textContent.includes('预约码');",
                    5000, "a wrong code was not refused in words");
     hbt_wd_press(wd, "#checkin button.back");
 
@@ -1167,7 +1224,8 @@ HBT_TEST(test_wrong_kind)
     };
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
         json_t *o = NULL;
-        int st = s_as(w, refusals[i].dev, refusals[i].method, refusals[i].path, refusals[i].body, &o);
+        int st =
+            s_as(w, refusals[i].dev, refusals[i].method, refusals[i].path, refusals[i].body, &o);
         if (st != 403 || strcmp(hbt_str(o, "error"), "forbidden") != 0)
             fail_msg("%s %s as %s: %d, wanted 403 forbidden", refusals[i].method, refusals[i].path,
                      s_devs[refusals[i].dev].name, st);
@@ -1183,20 +1241,23 @@ HBT_TEST(test_wrong_kind)
         const char *path;
         int dev;
     } pages[] = {
-        {"/kiosk", D_DISPLAY},  {"/counter/1", D_KIOSK}, {"/rate/1", D_KIOSK},
-        {"/display", D_KIOSK},  {"/manager", D_DISPLAY}, {"/counter/2", D_TERM1},
+        {"/kiosk", D_DISPLAY}, {"/counter/1", D_KIOSK}, {"/rate/1", D_KIOSK},
+        {"/display", D_KIOSK}, {"/manager", D_DISPLAY}, {"/counter/2", D_TERM1},
     };
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         s_open_page(w, pages[i].dev, pages[i].path);
         char what[200];
         snprintf(what, sizeof what, "%s did not refuse %s's token", pages[i].path,
                  s_devs[pages[i].dev].name);
-        hbt_wd_wait_ok(wd, "return !!document.body.dataset.refused &&"
-                           " !document.getElementById('notice').hidden;",
+        hbt_wd_wait_ok(wd,
+                       "return !!document.body.dataset.refused &&"
+                       " !document.getElementById('notice').hidden;",
                        8000, what);
         char text[512];
-        hbt_wd_exec_str(wd, "return document.getElementById('notice').textContent;", text, sizeof text);
-        fprintf(stderr, "%s with %s's token: '%s'\n", pages[i].path, s_devs[pages[i].dev].name, text);
+        hbt_wd_exec_str(wd, "return document.getElementById('notice').textContent;", text,
+                        sizeof text);
+        fprintf(stderr, "%s with %s's token: '%s'\n", pages[i].path, s_devs[pages[i].dev].name,
+                text);
     }
     s_shot(p, "counter-wrong-token");
     /* Pairing the right token again brings each page back. */

@@ -24,10 +24,10 @@
 #include "runner.h"
 
 #define SHOTS HB_BIN_DIR "/hall-pages-screenshots"
-#define POLICY                                                                                    \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                         \
-    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"              \
-    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"             \
+#define POLICY                                                                                     \
+    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                          \
+    "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"               \
+    "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"              \
     "\"campaigns\":{\"lead_days\":0}}"
 #define SERVICES "A:A:10m:现金存取款; B:B:20m:贷款业务"
 #define EXPLANATION "存一年大约能得到的收益占本金的比例。"
@@ -74,13 +74,14 @@ static int s_setup(void **state)
     time_t now = time(NULL), later = now + 20 * 86400;
     strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
     strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(doc, sizeof doc,
-             "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
-             "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
-             "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-             "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
-             "\"faq\":[{\"question\":\"年化收益率是多少？\",\"answer\":\"以柜台公布为准。\"}]}",
-             start, end);
+    snprintf(
+        doc, sizeof doc,
+        "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
+        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
+        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
+        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
+        "\"faq\":[{\"question\":\"年化收益率是多少？\",\"answer\":\"以柜台公布为准。\"}]}",
+        start, end);
     hbt_campaign_publish(&w->hq, doc, "harbour-savings");
     /* The hall runs it, with the term, before the kiosk looks. */
     int64_t deadline = hbt_now_ms() + 20000;
@@ -137,25 +138,33 @@ HBT_TEST(test_kiosk_explains_a_touched_term)
     snprintf(url, sizeof url, "%s/kiosk?token=%s", w->hall[0].http, k->token);
     hbt_wd_go(wd, url);
     hbt_wd_viewport(wd, 1280, 800);
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready &&"
-                       " !!document.querySelector('#campaigns .campaign[data-campaign=\"harbour-savings\"]"
-                       " p .term-link[data-term=\"年化收益率\"]');",
-                   10000, "the kiosk does not show the campaign's term as a button in its text");
+    hbt_wd_wait_ok(
+        wd,
+        "return !!window.hbPage && window.hbPage.ready &&"
+        " !!document.querySelector('#campaigns .campaign[data-campaign=\"harbour-savings\"]"
+        " p .term-link[data-term=\"年化收益率\"]');",
+        10000, "the kiosk does not show the campaign's term as a button in its text");
     assert_true(hbt_wd_exec_true(wd, "return document.documentElement.lang === 'zh-CN';"));
     /* The unused term is nowhere; nothing explained before a touch. */
     assert_true(hbt_wd_exec_true(wd, "return !document.querySelector('[data-term=\"大额存单\"]') &&"
                                      " !document.getElementById('term-explain');"));
     char text[4096];
-    hbt_wd_exec_str(wd, "return document.querySelector('.campaign[data-campaign=\"harbour-savings\"] p')"
-                        ".textContent;", text, sizeof text);
+    hbt_wd_exec_str(
+        wd,
+        "return document.querySelector('.campaign[data-campaign=\"harbour-savings\"] p')"
+        ".textContent;",
+        text, sizeof text);
     hbt_assert_contains(text, "本月开立储蓄账户，年化收益率更高。"); /* the text reads as written */
     s_shot(k, "kiosk-glossary-home-zh");
 
     /* A customer touches the term in the text. */
-    hbt_wd_press(wd, ".campaign[data-campaign=\"harbour-savings\"] p .term-link[data-term=\"年化收益率\"]");
-    hbt_wd_wait_ok(wd, "return !!document.querySelector('#term-explain[data-term=\"年化收益率\"]');", 5000,
-                   "touching the term shows no explanation");
-    hbt_wd_exec_str(wd, "return document.getElementById('term-explain').innerText;", text, sizeof text);
+    hbt_wd_press(
+        wd, ".campaign[data-campaign=\"harbour-savings\"] p .term-link[data-term=\"年化收益率\"]");
+    hbt_wd_wait_ok(wd,
+                   "return !!document.querySelector('#term-explain[data-term=\"年化收益率\"]');",
+                   5000, "touching the term shows no explanation");
+    hbt_wd_exec_str(wd, "return document.getElementById('term-explain').innerText;", text,
+                    sizeof text);
     fprintf(stderr, "kiosk (zh): the explanation reads '%s'\n", text);
     hbt_assert_contains(text, "“年化收益率”是什么意思");
     hbt_assert_contains(text, EXPLANATION);
@@ -163,9 +172,10 @@ HBT_TEST(test_kiosk_explains_a_touched_term)
     hbt_assert_contains(text, "一年约得 200 元");
     hbt_assert_contains(text, "约得一年收益的一半");
     /* On screen, not hidden or off it. */
-    assert_true(hbt_wd_exec_true(wd, "const r = document.getElementById('term-explain')"
-                                     ".getBoundingClientRect(); return r.width > 300 && r.top >= 0 &&"
-                                     " r.bottom <= innerHeight;"));
+    assert_true(hbt_wd_exec_true(wd,
+                                 "const r = document.getElementById('term-explain')"
+                                 ".getBoundingClientRect(); return r.width > 300 && r.top >= 0 &&"
+                                 " r.bottom <= innerHeight;"));
     s_shot(k, "kiosk-glossary-zh");
     hbt_wd_press(wd, "#term-close");
     hbt_wd_wait_ok(wd, "return !document.getElementById('term-explain');", 5000,
@@ -174,13 +184,16 @@ HBT_TEST(test_kiosk_explains_a_touched_term)
     /* In English: the page's words change, HQ's explanation stays; the
      * row of terms under the text is touchable too. */
     hbt_wd_press(wd, "#lang-switch button[data-lang=\"en\"]");
-    hbt_wd_wait_ok(wd, "return document.documentElement.lang === 'en' &&"
-                       " !!document.querySelector('.campaign .terms .term-link[data-term=\"年化收益率\"]');",
-                   10000, "the kiosk does not switch to English");
+    hbt_wd_wait_ok(
+        wd,
+        "return document.documentElement.lang === 'en' &&"
+        " !!document.querySelector('.campaign .terms .term-link[data-term=\"年化收益率\"]');",
+        10000, "the kiosk does not switch to English");
     hbt_wd_press(wd, ".campaign .terms .term-link[data-term=\"年化收益率\"]");
     hbt_wd_wait_ok(wd, "return !!document.getElementById('term-explain');", 5000,
                    "touching the term in the row shows no explanation");
-    hbt_wd_exec_str(wd, "return document.getElementById('term-explain').innerText;", text, sizeof text);
+    hbt_wd_exec_str(wd, "return document.getElementById('term-explain').innerText;", text,
+                    sizeof text);
     fprintf(stderr, "kiosk (en): the explanation reads '%s'\n", text);
     hbt_assert_contains(text, "What \"年化收益率\" means");
     hbt_assert_contains(text, "For example");

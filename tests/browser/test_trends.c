@@ -83,8 +83,8 @@ static void s_serve(hbt_hall_t *h, int64_t at, int n, const char *prefix, bool l
     char ts[HB_RFC3339_MAX], t[32];
     hb_time_format(at, ts);
     json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:[s]}", "at", ts, "type",
-                                         "counter_opened", "counter", "1", "staff", "E1", "services",
-                                         "A"));
+                                         "counter_opened", "counter", "1", "staff", "E1",
+                                         "services", "A"));
     for (int i = 0; i < n + leave_one; i++) {
         snprintf(t, sizeof t, "%s%d", prefix, i + 1);
         int64_t t0 = at + (int64_t)i * 60000 + 1000;
@@ -103,10 +103,10 @@ static void s_serve(hbt_hall_t *h, int64_t at, int n, const char *prefix, bool l
                                              "service_started", "ticket", t, "counter", "1",
                                              "staff", "E1"));
         hb_time_format(t0 + 50000, ts);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "at", ts,
-                                             "type", "service_completed", "ticket", t, "counter",
-                                             "1", "business_type", "x", "outcome", "done",
-                                             "duration_s", 30));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "at", ts, "type",
+                                        "service_completed", "ticket", t, "counter", "1",
+                                        "business_type", "x", "outcome", "done", "duration_s", 30));
     }
     hbt_hall_post_json(h, arr);
 }
@@ -143,7 +143,8 @@ static void s_check_chart(world_t *w, const char *section, const char *scope, co
              " !!Chart.getChart(document.getElementById('%s-chart'));",
              section, scope, section);
     s_wait(w, script, 15000, scope);
-    snprintf(script, sizeof script, "return document.getElementById('%s').dataset.served;", section);
+    snprintf(script, sizeof script, "return document.getElementById('%s').dataset.served;",
+             section);
     hbt_wd_exec_str(&w->b, script, got, sizeof got);
     snprintf(path, sizeof path, "/v1/trends?scope=%s", scope);
     json_t *o = hbt_get(w->hq->http, path);
@@ -182,8 +183,10 @@ static void s_views(world_t *w, const char *lang, const char *legend)
            10000, "the page knowing who is signed in");
     if (hbt_wd_exec_true(&w->b, "return document.body.dataset.auth === 'out';"))
         hbt_wd_sign_in(&w->b, "ada", "ada-pass-1");
-    s_wait(w, "return document.body.dataset.auth === 'in' && !document.getElementById('trends').hidden;",
-           10000, "the trends after signing in");
+    s_wait(
+        w,
+        "return document.body.dataset.auth === 'in' && !document.getElementById('trends').hidden;",
+        10000, "the trends after signing in");
     /* The network: its chart, the typical line from last week, and the
      * worst halls now (B01 leaves a customer waiting). */
     s_check_chart(w, "trend-network", "network", legend);
@@ -206,7 +209,8 @@ static void s_views(world_t *w, const char *lang, const char *legend)
     /* A hall's detail: its own chart. */
     hbt_wd_press(&w->b, ".tile[data-hall=\"B01\"]");
     s_check_chart(w, "trend-hall", "hall:B01", legend);
-    assert_true(hbt_wd_exec_true(&w->b, "return !!document.querySelector('#hall-detail #trend-hall');"));
+    assert_true(
+        hbt_wd_exec_true(&w->b, "return !!document.querySelector('#hall-detail #trend-hall');"));
     hbt_wd_run(&w->b, "document.getElementById('trend-hall').scrollIntoView();");
     snprintf(shot, sizeof shot, "trends-hall-%s", lang);
     hbt_wd_screenshot(&w->b, shot);

@@ -64,8 +64,8 @@ static int s_setup(void **state)
         200);
     /* Halls open round the clock (so that no "not open" alert depends on
      * the hour), published by the admin: policy version 1. */
-    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, NULL),
-                     200);
+    assert_int_equal(
+        hbt_http(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, NULL), 200);
     assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", NULL), 200);
     assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/glossary",
                               "{\"terms\":[{\"term\":\"APR\",\"definition\":\"年化利率 annual "
@@ -128,12 +128,14 @@ static void s_wait(world_t *w, const char *script, int ms, const char *what)
 static void s_sign_in_as(world_t *w, const char *lang, const char *name, const char *password)
 {
     hbt_wd_sign_in_at(&w->b, w->hq.http, lang, name, password);
-    s_wait(w, "return document.body.dataset.auth === 'in' &&"
-              " !document.getElementById('tab-workspace').hidden;",
+    s_wait(w,
+           "return document.body.dataset.auth === 'in' &&"
+           " !document.getElementById('tab-workspace').hidden;",
            10000, "the workspace tab after signing in");
     hbt_wd_click_css(&w->b, "#tab-workspace");
-    s_wait(w, "return !document.getElementById('view-workspace').hidden &&"
-              " !!document.querySelector('.ws-nav [role=tab]');",
+    s_wait(w,
+           "return !document.getElementById('view-workspace').hidden &&"
+           " !!document.querySelector('.ws-nav [role=tab]');",
            10000, "the workspace");
 }
 
@@ -149,9 +151,11 @@ static void s_open_part(world_t *w, const char *part)
 /* No key shown as itself: every text of the workspace is in the catalogue. */
 static void s_all_worded(world_t *w)
 {
-    if (!hbt_wd_exec_true(&w->b, "return !document.getElementById('workspace').innerText.includes('⟦');")) {
+    if (!hbt_wd_exec_true(
+            &w->b, "return !document.getElementById('workspace').innerText.includes('⟦');")) {
         json_t *t = hbt_wd_exec(&w->b, "return document.getElementById('workspace').innerText;");
-        fail_msg("a text of the workspace is missing from its catalogue: %.1500s", json_string_value(t));
+        fail_msg("a text of the workspace is missing from its catalogue: %.1500s",
+                 json_string_value(t));
     }
 }
 
@@ -184,9 +188,11 @@ static void s_marketer(world_t *w)
     hbt_wd_type_css(&w->b, "#ce-segment", "零售客户");
     hbt_wd_type_css(&w->b, "#ce-text-kiosk", "本月开立储蓄账户,礼品相送。");
     /* No FAQ and too soon: two findings, each at its field, as typed. */
-    s_wait(w, "return document.getElementById('ce-status').dataset.state === 'errors' &&"
-              " !!document.querySelector('.field[data-field=\"faq\"] .finding[data-rule=\"faq\"]') &&"
-              " !!document.querySelector('.field[data-field=\"dates\"] .finding[data-rule=\"lead_time\"]');",
+    s_wait(w,
+           "return document.getElementById('ce-status').dataset.state === 'errors' &&"
+           " !!document.querySelector('.field[data-field=\"faq\"] .finding[data-rule=\"faq\"]') &&"
+           " !!document.querySelector('.field[data-field=\"dates\"] "
+           ".finding[data-rule=\"lead_time\"]');",
            10000, "the two findings next to the FAQ and the dates");
     assert_int_equal(s_findings(w), 2);
     s_all_worded(w);
@@ -198,30 +204,38 @@ static void s_marketer(world_t *w)
     hbt_wd_type_css(&w->b, "#ce-faq li:last-child .faq-a", "年满十八岁的客户都可以。");
     s_date(start, sizeof start, 14);
     s_set(w, "#ce-start", start);
-    s_wait(w, "return document.getElementById('ce-status').dataset.state === 'ok' &&"
-              " document.querySelectorAll('#ce-form .finding').length === 0;",
+    s_wait(w,
+           "return document.getElementById('ce-status').dataset.state === 'ok' &&"
+           " document.querySelectorAll('#ce-form .finding').length === 0;",
            10000, "the check passing once both are fixed");
     hbt_wd_screenshot(&w->b, "workspace-zh-fixed");
     /* While the draft was incomplete the check answered 400 (shown next to
      * the field it names); nothing else may have failed. */
     hbt_wd_console_clean(&w->b, true, "/v1/calendar/check");
     hbt_wd_click_css(&w->b, "#ce-submit");
-    s_wait(w, "const s = document.getElementById('ce-state');"
-              " return !!s && s.dataset.state === 'submitted';",
+    s_wait(w,
+           "const s = document.getElementById('ce-state');"
+           " return !!s && s.dataset.state === 'submitted';",
            10000, "the campaign submitted");
-    assert_true(hbt_wd_exec_true(&w->b, "return !!document.querySelector('#ce-history li[data-action=\"submit\"][data-by=\"mara\"]');"));
+    assert_true(hbt_wd_exec_true(&w->b, "return !!document.querySelector('#ce-history "
+                                        "li[data-action=\"submit\"][data-by=\"mara\"]');"));
 
     /* Four eyes: her own campaign's approve button is disabled; forced, HQ
      * refuses and the page says so. */
     s_open_part(w, "review");
-    s_wait(w, "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-approve');"
-              " return !!b && b.disabled;",
+    s_wait(w,
+           "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] "
+           ".rv-approve');"
+           " return !!b && b.disabled;",
            10000, "the author's approve button disabled");
     assert_true(hbt_wd_exec_true(&w->b, "return !!document.querySelector('.rv-card .four-eyes');"));
-    hbt_wd_exec_true(&w->b, "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-approve');"
-                            " b.disabled = false; b.click(); return true;");
-    s_wait(w, "const r = document.getElementById('rv-refusal');"
-              " return r.dataset.status === '403' && r.textContent.includes('four eyes');",
+    hbt_wd_exec_true(&w->b,
+                     "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] "
+                     ".rv-approve');"
+                     " b.disabled = false; b.click(); return true;");
+    s_wait(w,
+           "const r = document.getElementById('rv-refusal');"
+           " return r.dataset.status === '403' && r.textContent.includes('four eyes');",
            10000, "HQ's four-eyes refusal shown");
     hbt_wd_screenshot(&w->b, "workspace-zh-four-eyes");
     hbt_wd_console_clean(&w->b, true, "approve");
@@ -234,27 +248,37 @@ static void s_reviewer(world_t *w)
 {
     s_sign_in_as(w, "zh-CN", "rita", "rita-pass-1");
     s_open_part(w, "review");
-    s_wait(w, "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-approve');"
-              " return !!b && !b.disabled;",
+    s_wait(w,
+           "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] "
+           ".rv-approve');"
+           " return !!b && !b.disabled;",
            10000, "the reviewer's approve button");
-    assert_true(hbt_wd_exec_true(&w->b, "return document.querySelectorAll('.rv-card table.diff tr.changed').length > 0;"));
+    assert_true(hbt_wd_exec_true(
+        &w->b, "return document.querySelectorAll('.rv-card table.diff tr.changed').length > 0;"));
     hbt_wd_screenshot(&w->b, "workspace-zh-review");
     hbt_wd_click_css(&w->b, ".rv-card[data-campaign=\"harbour-spring\"] .rv-approve");
-    s_wait(w, "const b = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"][data-state=\"approved\"] .rv-publish');"
-              " return !!b && !b.disabled;",
+    s_wait(w,
+           "const b = "
+           "document.querySelector('.rv-card[data-campaign=\"harbour-spring\"][data-state="
+           "\"approved\"] .rv-publish');"
+           " return !!b && !b.disabled;",
            10000, "the approved campaign's publish button");
     hbt_wd_click_css(&w->b, ".rv-card[data-campaign=\"harbour-spring\"] .rv-publish");
-    s_wait(w, "return document.getElementById('rv-status').textContent.includes('harbour-spring') &&"
-              " !document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]');",
+    s_wait(w,
+           "return document.getElementById('rv-status').textContent.includes('harbour-spring') &&"
+           " !document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]');",
            10000, "the campaign published");
     json_t *c = hbt_get(w->hq.http, "/v1/campaigns/harbour-spring");
     assert_string_equal(json_string_value(json_object_get(c, "state")), "published");
     json_decref(c);
     /* The Gantt chart: the campaign at both halls of the city, not in C002. */
     s_open_part(w, "calendar");
-    s_wait(w, "return !!document.querySelector('.g-hall[data-hall=\"B01\"] .g-bar[data-campaign=\"harbour-spring\"]') &&"
-              " !!document.querySelector('.g-hall[data-hall=\"B02\"] .g-bar[data-campaign=\"harbour-spring\"]') &&"
-              " !document.querySelector('.g-hall[data-hall=\"B03\"]');",
+    s_wait(w,
+           "return !!document.querySelector('.g-hall[data-hall=\"B01\"] "
+           ".g-bar[data-campaign=\"harbour-spring\"]') &&"
+           " !!document.querySelector('.g-hall[data-hall=\"B02\"] "
+           ".g-bar[data-campaign=\"harbour-spring\"]') &&"
+           " !document.querySelector('.g-hall[data-hall=\"B03\"]');",
            10000, "the campaign on the Gantt chart");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-zh-gantt");
@@ -266,10 +290,11 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
     char from[16], to[16], bad[16], script[1024];
     s_sign_in_as(w, "zh-CN", "pia", "pia-pass-1");
     s_open_part(w, "calendar");
-    snprintf(script, sizeof script,
-             "const b = document.querySelector('#ws-rollout .ro-row[data-kind=\"calendar\"]"
-             "[data-version=\"%lld\"] [data-part=\"applied\"] b'); return !!b && b.textContent === '2';",
-             (long long)calendar_version);
+    snprintf(
+        script, sizeof script,
+        "const b = document.querySelector('#ws-rollout .ro-row[data-kind=\"calendar\"]"
+        "[data-version=\"%lld\"] [data-part=\"applied\"] b'); return !!b && b.textContent === '2';",
+        (long long)calendar_version);
     /* A city's editor sees the rollout of the city's two halls. The view
      * is read when opened: open it again until the halls caught up. */
     int64_t deadline = hbt_now_ms() + 20000;
@@ -284,8 +309,9 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
     s_open_part(w, "policies");
     s_wait(w, "return !!document.getElementById('pe-scope');", 5000, "the policy editor");
     s_set(w, "#pe-scope", "hall/B01");
-    s_wait(w, "return !!document.getElementById('pe-closure-add') &&"
-              " document.querySelector('#pe-effective h3').textContent.includes('B01');",
+    s_wait(w,
+           "return !!document.getElementById('pe-closure-add') &&"
+           " document.querySelector('#pe-effective h3').textContent.includes('B01');",
            5000, "hall B01's policy");
     hbt_wd_click_css(&w->b, "#pe-closure-add");
     s_date(from, sizeof from, 3);
@@ -295,16 +321,20 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
     s_set(w, "#pe-closures li:last-child .cl-from", from);
     s_set(w, "#pe-closures li:last-child .cl-to", bad);
     s_set(w, "#pe-closures li:last-child .cl-divert", "B02");
-    hbt_wd_type_css(&w->b, "#pe-closures li:last-child .cl-notice", "本网点装修停业,请到码头网点办理。");
+    hbt_wd_type_css(&w->b, "#pe-closures li:last-child .cl-notice",
+                    "本网点装修停业,请到码头网点办理。");
     hbt_wd_click_css(&w->b, "#pe-save");
-    s_wait(w, "const f = document.querySelector('.field[data-path=\"closures\"] .finding');"
-              " return !!f && f.dataset.path === 'closures.works.to';",
+    s_wait(w,
+           "const f = document.querySelector('.field[data-path=\"closures\"] .finding');"
+           " return !!f && f.dataset.path === 'closures.works.to';",
            10000, "the closure's wrong end date refused next to the closures");
     hbt_wd_screenshot(&w->b, "workspace-zh-policy-refused");
     hbt_wd_console_clean(&w->b, true, "/v1/policies/halls/B01");
     s_set(w, "#pe-closures li:last-child .cl-to", to);
     hbt_wd_click_css(&w->b, "#pe-save");
-    s_wait(w, "return !!document.querySelector('#pe-effective tr[data-path=\"closures.works\"][data-from=\"hall/B01\"]');",
+    s_wait(w,
+           "return !!document.querySelector('#pe-effective "
+           "tr[data-path=\"closures.works\"][data-from=\"hall/B01\"]');",
            10000, "the closure in B01's effective policy, set by the hall");
     hbt_wd_type_css(&w->b, "#pe-note", "中山路网点装修");
     hbt_wd_click_css(&w->b, "#pe-publish");
@@ -318,8 +348,7 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
     bool noted = false;
     json_t *rec;
     size_t k;
-    json_array_foreach(json_object_get(audit, "records"), k, rec)
-    {
+    json_array_foreach (json_object_get(audit, "records"), k, rec) {
         const char *route = json_string_value(json_object_get(rec, "route"));
         const char *reason = json_string_value(json_object_get(rec, "reason"));
         noted |= route && strcmp(route, "/v1/policies/publish") == 0 && reason &&
@@ -347,7 +376,8 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
         const char *f = json_string_value(json_object_get(cl, "from"));
         json_t *dv = json_object_get(cl, "divert_to");
         ahead = notice && strstr(notice, "码头") && f && strcmp(f, from) == 0 &&
-                json_array_size(dv) == 1 && strcmp(json_string_value(json_array_get(dv, 0)), "B02") == 0;
+                json_array_size(dv) == 1 &&
+                strcmp(json_string_value(json_array_get(dv, 0)), "B02") == 0;
         json_decref(p);
         if (!ahead)
             hbt_sleep_ms(200);
@@ -356,30 +386,36 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
         fail_msg("hall B01 does not hold the closure's notice and diversion within 20 s");
     char today[16];
     s_date(today, sizeof today, 0);
-    fprintf(stderr, "policy: B01 holds closure 'works' from %s with its notice and diversion on %s\n",
-            from, today);
+    fprintf(stderr,
+            "policy: B01 holds closure 'works' from %s with its notice and diversion on %s\n", from,
+            today);
 }
 
 /* The same pages in English. */
 static void s_english(world_t *w)
 {
     s_sign_in_as(w, "en", "mara", "mara-pass-1");
-    s_wait(w, "return document.getElementById('ws-tab-campaigns').textContent === 'Campaigns';", 5000,
-           "the workspace in English");
+    s_wait(w, "return document.getElementById('ws-tab-campaigns').textContent === 'Campaigns';",
+           5000, "the workspace in English");
     s_open_part(w, "campaigns");
-    s_wait(w, "return !!document.querySelector('table[data-state=\"published\"] tr[data-campaign=\"harbour-spring\"]');",
+    s_wait(w,
+           "return !!document.querySelector('table[data-state=\"published\"] "
+           "tr[data-campaign=\"harbour-spring\"]');",
            5000, "the published campaign in the list");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-en-list");
     hbt_wd_click_css(&w->b, "tr[data-campaign=\"harbour-spring\"] button.link");
-    s_wait(w, "return !!document.querySelector('#ce-history li[data-action=\"publish\"][data-by=\"rita\"]') &&"
-              " document.getElementById('ce-state').textContent === 'Published';",
+    s_wait(w,
+           "return !!document.querySelector('#ce-history "
+           "li[data-action=\"publish\"][data-by=\"rita\"]') &&"
+           " document.getElementById('ce-state').textContent === 'Published';",
            5000, "the campaign's history in English");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-en-campaign");
     s_open_part(w, "calendar");
-    s_wait(w, "return !!document.querySelector('.g-bar[data-campaign=\"harbour-spring\"]') &&"
-              " document.querySelector('#ws-gantt h2').textContent.startsWith('Campaign calendar');",
+    s_wait(w,
+           "return !!document.querySelector('.g-bar[data-campaign=\"harbour-spring\"]') &&"
+           " document.querySelector('#ws-gantt h2').textContent.startsWith('Campaign calendar');",
            5000, "the Gantt chart in English");
     hbt_wd_screenshot(&w->b, "workspace-en-gantt");
     s_sign_in_as(w, "en", "pia", "pia-pass-1");
@@ -388,9 +424,11 @@ static void s_english(world_t *w)
      * pass does (setting the scope before it was there failed now and then). */
     s_wait(w, "return !!document.getElementById('pe-scope');", 5000, "the policy editor");
     s_set(w, "#pe-scope", "hall/B01");
-    s_wait(w, "return !!document.querySelector('#pe-effective tr[data-path=\"closures.works\"]') &&"
-              " document.querySelector('#pe-effective h3').textContent.startsWith('Effective policy');",
-           5000, "the policy editor in English");
+    s_wait(
+        w,
+        "return !!document.querySelector('#pe-effective tr[data-path=\"closures.works\"]') &&"
+        " document.querySelector('#pe-effective h3').textContent.startsWith('Effective policy');",
+        5000, "the policy editor in English");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-en-policy");
     hbt_wd_console_clean(&w->b, true, NULL);
@@ -424,7 +462,8 @@ HBT_TEST(test_workspace)
         skip();
     }
     char tok[64];
-    hbt_hq_user(&w->hq, "mara", tok, "--role", "marketer", "--role", "reviewer", "--scope", "C001", NULL);
+    hbt_hq_user(&w->hq, "mara", tok, "--role", "marketer", "--role", "reviewer", "--scope", "C001",
+                NULL);
     hbt_hq_password(&w->hq, "mara", "mara-pass-1");
     hbt_hq_user(&w->hq, "rita", tok, "--role", "reviewer", "--scope", "C001", NULL);
     hbt_hq_password(&w->hq, "rita", "rita-pass-1");
@@ -467,13 +506,14 @@ HBT_TEST(test_review_changes_from_server)
     s_date(end, sizeof end, 30);
     static const char *const titles[2] = {"港湾春季储蓄", "港湾春季储蓄 年利率 2.1%"};
     for (int round = 0; round < 2; round++) {
-        snprintf(doc, sizeof doc,
-                 "{\"id\":\"harbour-spring\",\"title\":\"%s\",\"level\":\"city\",\"region\":\"C001\","
-                 "\"scope\":{\"regions\":[\"C001\"]},\"start\":\"%s\",\"end\":\"%s\","
-                 "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"零售客户\","
-                 "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户,礼品相送。\"},"
-                 "\"faq\":[{\"question\":\"谁可以参加?\",\"answer\":\"年满十八岁的客户。\"}]}",
-                 titles[round], start, end);
+        snprintf(
+            doc, sizeof doc,
+            "{\"id\":\"harbour-spring\",\"title\":\"%s\",\"level\":\"city\",\"region\":\"C001\","
+            "\"scope\":{\"regions\":[\"C001\"]},\"start\":\"%s\",\"end\":\"%s\","
+            "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"零售客户\","
+            "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户,礼品相送。\"},"
+            "\"faq\":[{\"question\":\"谁可以参加?\",\"answer\":\"年满十八岁的客户。\"}]}",
+            titles[round], start, end);
         json_t *resp = NULL;
         assert_int_equal(hbt_http_as(w->hq.http, mara, NULL, round ? "PUT" : "POST",
                                      round ? "/v1/campaigns/harbour-spring" : "/v1/campaigns", doc,
@@ -496,15 +536,22 @@ HBT_TEST(test_review_changes_from_server)
     hbt_wd_start(&w->b, w->root);
     s_sign_in_as(w, "zh-CN", "remi", "remi-pass-1");
     /* This browser holds nothing of the campaign: the comparison is HQ's. */
-    assert_true(hbt_wd_exec_true(&w->b, "return !Object.keys(localStorage).some((k) => k.includes('harbour-spring'));"));
+    assert_true(hbt_wd_exec_true(
+        &w->b, "return !Object.keys(localStorage).some((k) => k.includes('harbour-spring'));"));
     s_open_part(w, "review");
-    s_wait(w, "return !!document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-diff[data-since]"
-              " tr.changed[data-member=\"title\"]');",
+    s_wait(w,
+           "return !!document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] "
+           ".rv-diff[data-since]"
+           " tr.changed[data-member=\"title\"]');",
            10000, "the title marked as changed since the last review");
-    json_t *cells = hbt_wd_exec(&w->b, "const r = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]"
-                                       " tr[data-member=\"title\"]'); return [r.cells[1].textContent, r.cells[2].textContent,"
-                                       " document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] .rv-diff').textContent,"
-                                       " document.querySelectorAll('.rv-card[data-campaign=\"harbour-spring\"] tr.changed').length];");
+    json_t *cells = hbt_wd_exec(
+        &w->b,
+        "const r = document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]"
+        " tr[data-member=\"title\"]'); return [r.cells[1].textContent, r.cells[2].textContent,"
+        " document.querySelector('.rv-card[data-campaign=\"harbour-spring\"] "
+        ".rv-diff').textContent,"
+        " document.querySelectorAll('.rv-card[data-campaign=\"harbour-spring\"] "
+        "tr.changed').length];");
     assert_string_equal(json_string_value(json_array_get(cells, 0)), titles[0]);
     assert_string_equal(json_string_value(json_array_get(cells, 1)), titles[1]);
     hbt_assert_contains(json_string_value(json_array_get(cells, 2)), "rita");
@@ -526,24 +573,29 @@ HBT_TEST(test_review_changes_from_server)
     hbt_wd_type_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-row:first-child .gl-example",
                     "贷款 10000 元一年,APR 5% 约付 500 元利息。");
     hbt_wd_click_css(&w->b, "#gl-save");
-    s_wait(w, "const li = document.querySelectorAll('#gl-rows tr.gl-row:first-child .gl-example-row')[1];"
-              " return !!li && !!li.querySelector('.finding[data-field=\"example\"]') &&"
-              " !document.querySelector('#gl-rows .gl-example-row:first-child .finding');",
-           5000, "the blank example's problem next to it, and none at the other");
+    s_wait(
+        w,
+        "const li = document.querySelectorAll('#gl-rows tr.gl-row:first-child .gl-example-row')[1];"
+        " return !!li && !!li.querySelector('.finding[data-field=\"example\"]') &&"
+        " !document.querySelector('#gl-rows .gl-example-row:first-child .finding');",
+        5000, "the blank example's problem next to it, and none at the other");
     hbt_wd_screenshot(&w->b, "workspace-zh-glossary-error");
     json_t *g = hbt_get(w->hq.http, "/v1/glossary");
     assert_null(json_object_get(json_array_get(json_object_get(g, "terms"), 0), "examples"));
     json_decref(g);
-    hbt_wd_type_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-row:nth-child(2) .gl-example",
+    hbt_wd_type_css(&w->b,
+                    "#gl-rows tr.gl-row:first-child .gl-example-row:nth-child(2) .gl-example",
                     "信用卡分期的 APR 常高于名义利率。");
     hbt_wd_click_css(&w->b, "#gl-save");
-    s_wait(w, "return document.getElementById('gl-status').textContent.length > 0 &&"
-              " document.querySelectorAll('#gl-rows .gl-example').length === 2;",
+    s_wait(w,
+           "return document.getElementById('gl-status').textContent.length > 0 &&"
+           " document.querySelectorAll('#gl-rows .gl-example').length === 2;",
            5000, "the glossary saved with two examples");
     g = hbt_get(w->hq.http, "/v1/glossary");
     json_t *ex = json_object_get(json_array_get(json_object_get(g, "terms"), 0), "examples");
     assert_int_equal(json_array_size(ex), 2);
-    assert_string_equal(json_string_value(json_array_get(ex, 1)), "信用卡分期的 APR 常高于名义利率。");
+    assert_string_equal(json_string_value(json_array_get(ex, 1)),
+                        "信用卡分期的 APR 常高于名义利率。");
     json_decref(g);
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-zh-glossary");
@@ -586,7 +638,8 @@ HBT_TEST(test_rollout_shows_refusal)
     while (!refused && hbt_now_ms() < deadline) {
         json_t *r = hbt_get(w->hq.http, "/v1/rollout");
         json_t *p = json_object_get(r, "policy");
-        refused = hbt_int(p, "version") == v && hbt_int(p, "refused") == 1 && hbt_int(p, "applied") == 2;
+        refused =
+            hbt_int(p, "version") == v && hbt_int(p, "refused") == 1 && hbt_int(p, "applied") == 2;
         json_decref(r);
         if (!refused)
             hbt_sleep_ms(200);
@@ -597,12 +650,14 @@ HBT_TEST(test_rollout_shows_refusal)
     hbt_wd_start(&w->b, w->root);
     static const struct {
         const char *lang, *by_hall, *alert;
-    } langs[] = {{"zh-CN", "网点拒收第", "营业厅拒收政策"}, {"en", "the hall refused version", "the hall refused the policy version"}};
+    } langs[] = {{"zh-CN", "网点拒收第", "营业厅拒收政策"},
+                 {"en", "the hall refused version", "the hall refused the policy version"}};
     for (size_t i = 0; i < 2; i++) {
         s_sign_in_as(w, langs[i].lang, "admin", "admin-pass-1");
         s_open_part(w, "calendar");
-        s_wait(w, "return !!document.querySelector('#ws-rollout .ro-row[data-kind=\"policy\"]"
-                  " .ro-refusals li[data-hall=\"B03\"][data-by=\"hall\"]');",
+        s_wait(w,
+               "return !!document.querySelector('#ws-rollout .ro-row[data-kind=\"policy\"]"
+               " .ro-refusals li[data-hall=\"B03\"][data-by=\"hall\"]');",
                10000, "B03's refusal listed under the policy's rollout");
         json_t *txt = hbt_wd_exec(&w->b, "return document.querySelector('#ws-rollout .ro-refusals"
                                          " li[data-hall=\"B03\"]').textContent;");
@@ -613,10 +668,12 @@ HBT_TEST(test_rollout_shows_refusal)
         hbt_assert_contains(s, "Asia/Shanghai");
         json_decref(txt);
         char script[400];
-        snprintf(script, sizeof script, "return document.body.innerText.includes('%s');", langs[i].alert);
+        snprintf(script, sizeof script, "return document.body.innerText.includes('%s');",
+                 langs[i].alert);
         s_wait(w, script, 15000, "the document_refused alert worded in the page");
         s_all_worded(w);
-        hbt_wd_screenshot(&w->b, i ? "workspace-en-rollout-refused" : "workspace-zh-rollout-refused");
+        hbt_wd_screenshot(&w->b,
+                          i ? "workspace-en-rollout-refused" : "workspace-zh-rollout-refused");
         hbt_wd_console_clean(&w->b, true, NULL);
     }
     hbt_wd_stop(&w->b);

@@ -42,9 +42,8 @@ enum { K1, D1, T1, T2, M1, A1, NDEV };
 static const struct {
     const char *name, *kind, *counter;
 } s_devs[NDEV] = {
-    [K1] = {"K1", "kiosk", NULL},      [D1] = {"D1", "display", NULL},
-    [T1] = {"T1", "counter", "1"},     [T2] = {"T2", "counter", "2"},
-    [M1] = {"M1", "manager", NULL},    [A1] = {"A1", "adapter", NULL},
+    [K1] = {"K1", "kiosk", NULL},  [D1] = {"D1", "display", NULL}, [T1] = {"T1", "counter", "1"},
+    [T2] = {"T2", "counter", "2"}, [M1] = {"M1", "manager", NULL}, [A1] = {"A1", "adapter", NULL},
 };
 
 typedef struct {
@@ -85,16 +84,16 @@ static void s_pair(world_t *w, const char *name, const char *kind, const char *c
 static int s_enrol(world_t *w, const char *id, const char *pin, char *out, size_t outlen)
 {
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | %s staff add %s --data %s", pin, BRANCHD,
-             id, w->hall.data);
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | %s staff add %s --data %s", pin, BRANCHD, id,
+             w->hall.data);
     return hbt_run_args(out, outlen, "/bin/sh", "-c", cmd, NULL);
 }
 
 static int s_as(world_t *w, const char *token, const char *method, const char *path,
                 const char *body, json_t **out)
 {
-    return hbt_http_as(w->hall.http, token, w->hall.cacert[0] ? w->hall.cacert : NULL, method,
-                       path, body, out);
+    return hbt_http_as(w->hall.http, token, w->hall.cacert[0] ? w->hall.cacert : NULL, method, path,
+                       body, out);
 }
 
 /* A streamed route (the live stream) never ends: its answer is judged by
@@ -106,8 +105,8 @@ static int s_stream_status(world_t *w, const char *token, const char *path)
     assert_non_null(colon);
     int fd = hbt_sock_connect(atoi(colon + 1));
     char req[512], buf[16384];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
-                     path, token);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", path, token);
     hbt_sock_send(fd, req, (size_t)n);
     size_t got = 0;
     bool ok = hbt_sock_read_until(fd, buf, sizeof buf, &got, "event: hall");
@@ -134,8 +133,8 @@ static json_t *s_expect(world_t *w, const char *token, const char *method, const
     char *dump = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (status != want || (code && strcmp(s_str(o, "error"), code) != 0) ||
         (says && !strstr(s_str(o, "reason"), says)))
-        fail_msg("%s %s: %d %s, wanted %d %s '%s'", method, path, status, dump ? dump : "",
-                 want, code ? code : "", says ? says : "");
+        fail_msg("%s %s: %d %s, wanted %d %s '%s'", method, path, status, dump ? dump : "", want,
+                 code ? code : "", says ? says : "");
     free(dump);
     return o;
 }
@@ -172,10 +171,9 @@ static void s_path(const char *pattern, const char *counter, const char *device,
         if (seg[0] == ':') {
             static const struct {
                 const char *name, *value;
-            } fixed[] = {{"ticket", "A001"}, {"complaint", "X1"}, {"action", "frob"},
-                         {"staff", "S9"},      {"file", "hall.css"},
-                         {"ref", "A001-00000000"}, {"patrol", "P1"},
-                         {"code", "12345678"}};
+            } fixed[] = {{"ticket", "A001"}, {"complaint", "X1"},  {"action", "frob"},
+                         {"staff", "S9"},    {"file", "hall.css"}, {"ref", "A001-00000000"},
+                         {"patrol", "P1"},   {"code", "12345678"}};
             if (n == strlen(":counter") && strncmp(seg, ":counter", n) == 0)
                 v = counter;
             else if (n == strlen(":device") && strncmp(seg, ":device", n) == 0)
@@ -218,8 +216,7 @@ static int s_setup(void **state)
     /* Paired and enrolled before branchd first starts: the commands make
      * the store. */
     for (int i = 0; i < NDEV; i++)
-        s_pair(w, s_devs[i].name, s_devs[i].kind, s_devs[i].counter, w->token[i],
-               w->token_id[i]);
+        s_pair(w, s_devs[i].name, s_devs[i].kind, s_devs[i].counter, w->token[i], w->token_id[i]);
     char out[1024];
     assert_int_equal(s_enrol(w, "S1", "1234", out, sizeof out), 0);
     assert_int_equal(s_enrol(w, "S2", "5678", out, sizeof out), 0);
@@ -276,14 +273,14 @@ static void test_every_route(void **state)
             access_kind_t kind = s_kind(d);
             /* A public route (a ticket's status by its reference) is
              * everyone's, token or not. */
-            bool holds = rt->perm == HB_PERM_PUBLIC ||
-                         (access_kind_perms(kind) & ACCESS_PERM(rt->perm));
+            bool holds =
+                rt->perm == HB_PERM_PUBLIC || (access_kind_perms(kind) & ACCESS_PERM(rt->perm));
             bool out_of_scope = rt->scope == HB_SCOPE_COUNTER && kind == ACCESS_KIND_COUNTER &&
                                 strcmp(s_devs[d].counter, "1") != 0;
             if (!holds) {
                 /* The wrong kind: 403 naming the permission. */
-                json_t *o = s_expect(w, w->token[d], rt->method, path, body, 403, "forbidden",
-                                     perm);
+                json_t *o =
+                    s_expect(w, w->token[d], rt->method, path, body, 403, "forbidden", perm);
                 assert_string_equal(s_str(o, "permission"), perm);
                 assert_null(json_object_get(o, "scope"));
                 json_decref(o);
@@ -309,8 +306,8 @@ static void test_every_route(void **state)
                              : s_as(w, w->token[d], rt->method, path, body, &o);
             char *dump = o ? json_dumps(o, JSON_COMPACT) : NULL;
             if (status == 401 || status == 403 || status < 0)
-                fail_msg("%s %s by %s %s: %d %s", rt->method, path, s_devs[d].kind,
-                         s_devs[d].name, status, dump ? dump : "");
+                fail_msg("%s %s by %s %s: %d %s", rt->method, path, s_devs[d].kind, s_devs[d].name,
+                         status, dump ? dump : "");
             free(dump);
             json_decref(o);
             checked++;
@@ -320,15 +317,14 @@ static void test_every_route(void **state)
         /* A device reports for itself only. */
         if (rt->scope == HB_SCOPE_DEVICE) {
             s_path(rt->pattern, "1", "K9", path, sizeof path);
-            json_t *o = s_expect(w, w->token[K1], rt->method, path, body, 403, "forbidden",
-                                 "scope device");
+            json_t *o =
+                s_expect(w, w->token[K1], rt->method, path, body, 403, "forbidden", "scope device");
             assert_true(json_is_true(json_object_get(o, "scope")));
             json_decref(o);
             /* A device that never reported reads as fine (GET), an
              * action of no row is 404, a status needs its body (400). */
-            s_ok(w, w->token[M1], rt->method, path, body, strcmp(path, "/v1/devices/K9/status")
-                                                             ? 404
-                                                             : 400);
+            s_ok(w, w->token[M1], rt->method, path, body,
+                 strcmp(path, "/v1/devices/K9/status") ? 404 : 400);
         }
     }
     print_message("[  INFO    ] %zu routes, %d allowed calls checked\n", n, checked);
@@ -340,9 +336,8 @@ static void test_every_route(void **state)
                          .n_headers = 1};
     hb_httpc_resp_t resp;
     char err[256];
-    assert_int_equal(hb_httpc_call(w->hall.http, "GET", "/v1/hall", NULL, &o, &resp, err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        hb_httpc_call(w->hall.http, "GET", "/v1/hall", NULL, &o, &resp, err, sizeof err), 0);
     assert_int_equal(resp.status, 401);
     hbt_assert_contains(resp.body, "must be 'Bearer TOKEN'");
     hb_httpc_resp_free(&resp);
@@ -371,8 +366,7 @@ static size_t s_hq_events(world_t *w, const char *type, const char *member, char
         assert_non_null(page);
         size_t i;
         json_t *ev;
-        json_array_foreach(json_object_get(page, "events"), i, ev)
-        {
+        json_array_foreach (json_object_get(page, "events"), i, ev) {
             if (strcmp(s_str(ev, "type"), type) == 0 && n < max)
                 snprintf(out[n++], 80, "%s:%s", s_str(ev, "counter"), s_str(ev, member));
         }
@@ -399,13 +393,13 @@ static void test_staff_on_counter_events(void **state)
     json_decref(s_expect(w, t1, "POST", "/v1/counters/1/open",
                          "{\"staff\":\"S2\",\"services\":[\"A\"]}", 400, "bad_request",
                          "staff S2 is not the one signed in at this terminal (S1)"));
-    json_t *c = s_expect(w, t1, "POST", "/v1/counters/1/open", "{\"services\":[\"A\"]}", 200,
-                         NULL, NULL);
+    json_t *c =
+        s_expect(w, t1, "POST", "/v1/counters/1/open", "{\"services\":[\"A\"]}", 200, NULL, NULL);
     assert_string_equal(s_str(c, "staff"), "S1");
     json_decref(c);
     /* A customer, called, served and scored at counter 1. */
-    json_t *tk = s_expect(w, w->token[K1], "POST", "/v1/tickets", "{\"service\":\"A\"}", 201,
-                          NULL, NULL);
+    json_t *tk =
+        s_expect(w, w->token[K1], "POST", "/v1/tickets", "{\"service\":\"A\"}", 201, NULL, NULL);
     char ticket[16];
     snprintf(ticket, sizeof ticket, "%s", s_str(tk, "ticket"));
     json_decref(tk);
@@ -413,8 +407,9 @@ static void test_staff_on_counter_events(void **state)
     s_ok(w, t1, "POST", "/v1/counters/1/start", NULL, 200);
     s_ok(w, t1, "POST", "/v1/counters/1/complete", "{\"business_type\":\"bill_payment\"}", 200);
     json_decref(s_expect(w, t1, "POST", "/v1/feedback", "{\"score\":5,\"counter\":\"2\"}", 403,
-                         "forbidden", "scope counter: counter 1's terminal gives scores for "
-                                      "counter 1 only"));
+                         "forbidden",
+                         "scope counter: counter 1's terminal gives scores for "
+                         "counter 1 only"));
     s_ok(w, t1, "POST", "/v1/feedback", "{\"score\":4}", 201);
 
     /* S2 takes over the terminal: S1's session is ended, never continued. */
@@ -428,8 +423,8 @@ static void test_staff_on_counter_events(void **state)
     json_decref(c);
     s_ok(w, t1, "POST", "/v1/counters/1/close", NULL, 200);
     s_ok(w, t1, "POST", "/v1/counters/1/signout", NULL, 200);
-    json_decref(s_expect(w, t1, "POST", "/v1/counters/1/call", NULL, 403, "forbidden",
-                         "sign in first"));
+    json_decref(
+        s_expect(w, t1, "POST", "/v1/counters/1/call", NULL, 403, "forbidden", "sign in first"));
     /* The duty manager's tablet acts at any counter, naming the staff. */
     json_decref(s_expect(w, w->token[M1], "POST", "/v1/counters/2/open", "{\"services\":[\"C\"]}",
                          400, "bad_request", "staff is required"));
@@ -460,12 +455,12 @@ static void test_pin_lock(void **state)
     const char *wrong = "{\"staff\":\"S2\",\"pin\":\"0000\"}";
     /* Not a PIN at all: refused, not counted. */
     json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin",
-                         "{\"staff\":\"S2\",\"pin\":\"12\"}", 400, "bad_request", "4 to 12 digits"));
+                         "{\"staff\":\"S2\",\"pin\":\"12\"}", 400, "bad_request",
+                         "4 to 12 digits"));
     json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin",
                          "{\"staff\":\"S2\",\"pin\":\"12\\u00003456\"}", 400, "bad_json", NULL));
-    json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin",
-                         "{\"staff\":\"S2\",\"pin\":1234}", 400, "bad_request",
-                         "pin must be a string"));
+    json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin", "{\"staff\":\"S2\",\"pin\":1234}",
+                         400, "bad_request", "pin must be a string"));
     for (int i = 0; i < ACCESS_PIN_TRIES; i++)
         json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin", wrong, 401, "wrong_pin",
                              "wrong staff id or PIN"));
@@ -474,9 +469,9 @@ static void test_pin_lock(void **state)
                          "{\"staff\":\"ghost\",\"pin\":\"1234\"}", 401, "wrong_pin",
                          "wrong staff id or PIN"));
     /* Locked: the right PIN is refused too, at any terminal. */
-    json_t *o = s_expect(w, t2, "POST", "/v1/counters/2/signin",
-                         "{\"staff\":\"S2\",\"pin\":\"5678\"}", 429, "locked",
-                         "staff S2 is locked after 5 wrong PINs");
+    json_t *o =
+        s_expect(w, t2, "POST", "/v1/counters/2/signin", "{\"staff\":\"S2\",\"pin\":\"5678\"}", 429,
+                 "locked", "staff S2 is locked after 5 wrong PINs");
     assert_true(hbt_int(o, "retry_after_s") >= 1 && hbt_int(o, "retry_after_s") <= 2);
     json_decref(o);
     json_decref(s_expect(w, w->token[T1], "POST", "/v1/counters/1/signin",
@@ -490,8 +485,7 @@ static void test_pin_lock(void **state)
     for (int i = 0; i < ACCESS_TERMINAL_TRIES; i++) {
         char body[64];
         snprintf(body, sizeof body, "{\"staff\":\"G%d\",\"pin\":\"0000\"}", i);
-        json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin", body, 401, "wrong_pin",
-                             NULL));
+        json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin", body, 401, "wrong_pin", NULL));
     }
     json_decref(s_expect(w, t2, "POST", "/v1/counters/2/signin",
                          "{\"staff\":\"S1\",\"pin\":\"1234\"}", 429, "locked",
@@ -511,9 +505,8 @@ static void test_devices_and_staff_while_running(void **state)
     /* Paired a moment ago by another process: it works at once. */
     s_ok(w, token, "GET", "/v1/hall", NULL, 200);
     s_ok(w, token, "POST", "/v1/tickets", "{\"service\":\"B\"}", 201);
-    assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data",
-                                  w->hall.data, NULL),
-                     0);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data", w->hall.data, NULL), 0);
     hbt_assert_contains(out, "K5 ");
     hbt_assert_contains(out, id);
     /* The name is taken; and removed, the token fails at its next request. */
@@ -579,11 +572,10 @@ static void test_devices_and_staff_while_running(void **state)
     assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "staff", "remove", "S5", "--data",
                                   w->hall.data, NULL),
                      0);
-    json_decref(s_expect(w, w->token[T1], "POST", "/v1/tickets/A001/recall", NULL, 403,
-                         "forbidden", "sign in first"));
-    assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "staff", "list", "--data",
-                                  w->hall.data, NULL),
-                     0);
+    json_decref(s_expect(w, w->token[T1], "POST", "/v1/tickets/A001/recall", NULL, 403, "forbidden",
+                         "sign in first"));
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, BRANCHD, "staff", "list", "--data", w->hall.data, NULL), 0);
     hbt_assert_contains(out, "S1 ");
     assert_null(strstr(out, "S5 "));
 }
@@ -628,15 +620,17 @@ static void test_local_trust(void **state)
     world_t *w = *state;
     char out[8192], http[64];
     snprintf(http, sizeof http, "0.0.0.0:%d", hbt_free_port());
-    char *refused[] = {BRANCHD, "--id", "H1", "--data", w->hall.data, "--hq", w->hq.endpoint,
-                       "--keys", w->hall.dir, "--http", http, "--local_trust", "true", NULL};
+    char *refused[] = {BRANCHD, "--id",          "H1",     "--data",    w->hall.data,
+                       "--hq",  w->hq.endpoint,  "--keys", w->hall.dir, "--http",
+                       http,    "--local_trust", "true",   NULL};
     assert_int_equal(hbt_run(refused, out, sizeof out), 2);
     hbt_assert_contains(out, "local_trust needs a loopback http address, and http = 0.0.0.0:");
     snprintf(http, sizeof http, ":%d", hbt_free_port());
     assert_int_equal(hbt_run(refused, out, sizeof out), 2);
     hbt_assert_contains(out, "is not one");
-    char *half_tls[] = {BRANCHD, "--id", "H1", "--data", w->hall.data, "--hq", w->hq.endpoint,
-                        "--keys", w->hall.dir, "--tls_cert", "/nonexistent.pem", NULL};
+    char *half_tls[] = {
+        BRANCHD,        "--id",   "H1",        "--data",     w->hall.data,       "--hq",
+        w->hq.endpoint, "--keys", w->hall.dir, "--tls_cert", "/nonexistent.pem", NULL};
     assert_int_equal(hbt_run(half_tls, out, sizeof out), 2);
     hbt_assert_contains(out, "tls_cert and tls_key go together");
 
@@ -647,8 +641,8 @@ static void test_local_trust(void **state)
     hbt_hall_start(&w->hall);
     /* A sign-in outlives the restart (test_pin_lock left S1 at T2): the
      * engine answers, not the guard's "sign in first". */
-    json_decref(s_expect(w, w->token[T2], "POST", "/v1/counters/2/call", NULL, 409,
-                         "wrong_state", "counter '2' is not open"));
+    json_decref(s_expect(w, w->token[T2], "POST", "/v1/counters/2/call", NULL, 409, "wrong_state",
+                         "counter '2' is not open"));
     s_ok(w, NULL, "GET", "/v1/status", NULL, 200);
     s_ok(w, NULL, "GET", "/v1/staff", NULL, 200);
     json_decref(s_expect(w, NULL, "POST", "/v1/counters/1/signin",
@@ -678,8 +672,8 @@ static void test_tls_on_the_hall_network(void **state)
     snprintf(key, sizeof key, "%s/hall-key.pem", w->root);
     int rc = hbt_run_args(out, sizeof out, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                           "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                          "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                          key, "-out", cert, NULL);
+                          "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key,
+                          "-out", cert, NULL);
     if (rc != 0)
         fail_msg("openssl: %s", out);
     hbt_hall_stop(&w->hall, SIGTERM);
@@ -732,9 +726,8 @@ static void test_revocation_from_hq(void **state)
                  "\"halls\":[{\"id\":\"H1\",\"city\":\"C001\"}]}",
                  NULL),
         200);
-    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN,
-                              NULL),
-                     200);
+    assert_int_equal(
+        hbt_http(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, NULL), 200);
     /* K3 is paired after `before`: a revocation of pairings before it
      * spares it. */
     char before[HB_RFC3339_MAX], k3[ACCESS_TOKEN_TEXT], k3_id[ACCESS_TOKEN_ID_TEXT];
@@ -779,17 +772,15 @@ static void test_revocation_from_hq(void **state)
     json_decref(st);
     /* Deleted from the store, which another process reads. */
     char out[4096];
-    assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data",
-                                  w->hall.data, NULL),
-                     0);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data", w->hall.data, NULL), 0);
     assert_null(strstr(out, "\nK1 "));
     assert_null(strstr(out, "\nD1 "));
     hbt_assert_contains(out, "\nK3 ");
     /* The policy says so, as the hall runs it. */
     json_t *p = s_expect(w, w->token[M1], "GET", "/v1/policy", NULL, 200, NULL, NULL);
-    assert_int_equal(json_array_size(json_object_get(json_object_get(p, "policy"),
-                                                     "revoked_devices")),
-                     3);
+    assert_int_equal(
+        json_array_size(json_object_get(json_object_get(p, "policy"), "revoked_devices")), 3);
     json_decref(p);
 
     /* A restart keeps them out; K1 paired again under its name is cut off
@@ -799,8 +790,7 @@ static void test_revocation_from_hq(void **state)
     json_decref(s_expect(w, w->token[K1], "GET", "/v1/hall", NULL, 401, "unauthenticated", NULL));
     char k1[ACCESS_TOKEN_TEXT], k1_id[ACCESS_TOKEN_ID_TEXT];
     s_pair(w, "K1", "kiosk", NULL, k1, k1_id);
-    json_decref(s_expect(w, k1, "GET", "/v1/hall", NULL, 401, "unauthenticated",
-                         "revoked by HQ"));
+    json_decref(s_expect(w, k1, "GET", "/v1/hall", NULL, 401, "unauthenticated", "revoked by HQ"));
     s_ok(w, k3, "GET", "/v1/hall", NULL, 200);
 }
 

@@ -47,15 +47,14 @@
 #define HQD HB_BIN_DIR "/hqd/hqd"
 #define ANSWER_MAX (1 << 20)
 
-static const char s_org[] =
-    HBT_WORLD_REGIONS
+static const char s_org[] = HBT_WORLD_REGIONS
     " \"halls\": ["
     " {\"id\": \"H001\", \"city\": \"C001\"}, {\"id\": \"H002\", \"city\": \"C001\"},"
     " {\"id\": \"H003\", \"city\": \"C002\"}, {\"id\": \"H004\", \"city\": \"C003\"}]}";
 
 /* Every role over the network, over city C001 and over city C002. */
-static const char *const s_roles[] = {"admin",   "operator", "marketer", "reviewer", "policy_editor",
-                                      "analyst", "viewer",   "booking"};
+static const char *const s_roles[] = {"admin",         "operator", "marketer", "reviewer",
+                                      "policy_editor", "analyst",  "viewer",   "booking"};
 #define ROLES (sizeof s_roles / sizeof s_roles[0])
 enum { NET = 0, C1, C2, WHERE };
 static const char *const s_where[WHERE] = {NULL, "C001", "C002"};
@@ -143,10 +142,10 @@ static char *s_campaign(const char *id, const char *city)
     hb_date_format(today + 40, d2);
     json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:s, s:s, s:[s], s:[], s:s, s:[s], s:{s:s}, "
                           "s:[{s:s, s:s}]}",
-                          "id", id, "title", id, "level", "city", "region", city, "scope",
-                          "start", d1, "end", d2, "products", id, "business_types",
-                          "segment", "retail", "channels", "kiosk", "texts", "kiosk",
-                          "Save with us", "faq", "question", "Who?", "answer", "Anyone.");
+                          "id", id, "title", id, "level", "city", "region", city, "scope", "start",
+                          d1, "end", d2, "products", id, "business_types", "segment", "retail",
+                          "channels", "kiosk", "texts", "kiosk", "Save with us", "faq", "question",
+                          "Who?", "answer", "Anyone.");
     char *text = json_dumps(d, JSON_COMPACT);
     json_decref(d);
     return text;
@@ -241,14 +240,22 @@ static const char *s_role_for(hb_perm_t perm)
         hb_perm_t perm;
         const char *role;
     } pick[] = {
-        {HB_PERM_STATUS_READ, "operator"},  {HB_PERM_LIVE_READ, "viewer"},
-        {HB_PERM_ALERTS_READ, "operator"},  {HB_PERM_ARCHIVE_READ, "analyst"},
-        {HB_PERM_ORG_READ, "operator"},     {HB_PERM_POLICY_READ, "policy_editor"},
-        {HB_PERM_POLICY_EDIT, "policy_editor"}, {HB_PERM_CAMPAIGN_READ, "marketer"},
-        {HB_PERM_CAMPAIGN_DRAFT, "marketer"}, {HB_PERM_CAMPAIGN_APPROVE, "reviewer"},
-        {HB_PERM_ADMIN, "admin"},           {HB_PERM_SELF, "viewer"},
-        {HB_PERM_REPORTS_READ, "analyst"},  {HB_PERM_HALLS_ENROL, "admin"},
-        {HB_PERM_ALERTS_HANDLE, "operator"}, {HB_PERM_ALERTS_SUBSCRIBE, "admin"},
+        {HB_PERM_STATUS_READ, "operator"},
+        {HB_PERM_LIVE_READ, "viewer"},
+        {HB_PERM_ALERTS_READ, "operator"},
+        {HB_PERM_ARCHIVE_READ, "analyst"},
+        {HB_PERM_ORG_READ, "operator"},
+        {HB_PERM_POLICY_READ, "policy_editor"},
+        {HB_PERM_POLICY_EDIT, "policy_editor"},
+        {HB_PERM_CAMPAIGN_READ, "marketer"},
+        {HB_PERM_CAMPAIGN_DRAFT, "marketer"},
+        {HB_PERM_CAMPAIGN_APPROVE, "reviewer"},
+        {HB_PERM_ADMIN, "admin"},
+        {HB_PERM_SELF, "viewer"},
+        {HB_PERM_REPORTS_READ, "analyst"},
+        {HB_PERM_HALLS_ENROL, "admin"},
+        {HB_PERM_ALERTS_HANDLE, "operator"},
+        {HB_PERM_ALERTS_SUBSCRIBE, "admin"},
         {HB_PERM_APPOINTMENT_BOOK, "booking"},
     };
     for (size_t i = 0; i < sizeof pick / sizeof pick[0]; i++)
@@ -274,10 +281,15 @@ static void s_path(const char *pattern, char *out, size_t len)
 {
     static const struct {
         const char *param, *value;
-    } values[] = {{":hall", "H001"},         {":region", "C001"}, {":campaign", "c1-camp"},
-                  {":file", "favicon.svg"}, {":step", "frob"},
+    } values[] = {{":hall", "H001"},
+                  {":region", "C001"},
+                  {":campaign", "c1-camp"},
+                  {":file", "favicon.svg"},
+                  {":step", "frob"},
                   /* alerts that reach people: objects that need not exist */
-                  {":alert", "1"}, {":subscription", "s1"}, {":silence", "1"}};
+                  {":alert", "1"},
+                  {":subscription", "s1"},
+                  {":silence", "1"}};
     size_t o = 0;
     for (const char *p = pattern; *p && o + 1 < len;) {
         bool done = false;
@@ -330,8 +342,11 @@ HBT_TEST(test_every_route)
     walk_t wk = {0};
     for (size_t i = 0; i < n; i++) {
         const hb_http_route_t *row = &table[i];
-        hb_route_t rt = {.method = row->method, .pattern = row->pattern, .perm = row->perm,
-                         .scope = row->scope, .scope_param = row->scope_param};
+        hb_route_t rt = {.method = row->method,
+                         .pattern = row->pattern,
+                         .perm = row->perm,
+                         .scope = row->scope,
+                         .scope_param = row->scope_param};
         wk.routes++;
         /* A route must declare what it needs (test_route_tables.c says so
          * too): here it would pass unchecked. */
@@ -401,7 +416,9 @@ static bool s_has(const json_t *arr, const char *key, const char *value)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(arr, i, o) if (strcmp(hbt_str(o, key), value) == 0) return true;
+    json_array_foreach (arr, i, o)
+        if (strcmp(hbt_str(o, key), value) == 0)
+            return true;
     return false;
 }
 
@@ -455,9 +472,7 @@ HBT_TEST(test_lists_keep_to_scope)
         w->n_halls++;
     }
     s_ok(w, admin, "PUT", "/v1/policies/national",
-         HBT_POLICY_OPEN_AND
-         "\"sla\":{\"max_wait_s\":{\"A:*\":1}}}",
-         200);
+         HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":1}}}", 200);
     s_ok(w, admin, "POST", "/v1/policies/publish", "{}", 200);
     s_ok(w, admin, "PUT", "/v1/policies/regions/C002", "{\"diversion\":{\"threshold\":9}}", 200);
     /* Streams of both cities' operators and the network's, open before
@@ -466,9 +481,8 @@ HBT_TEST(test_lists_keep_to_scope)
     int s1 = s_stream_open(w, op1), s2 = s_stream_open(w, op2),
         sn = s_stream_open(w, s_tok(w, "operator", NET));
     for (int i = 0; i < 2; i++)
-        assert_int_equal(hbt_http(w->halls[i].http, "POST", "/v1/tickets", "{\"service\":\"A\"}",
-                                  NULL),
-                         201);
+        assert_int_equal(
+            hbt_http(w->halls[i].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL), 201);
     /* Both halls' alerts are open for the network's operator. */
     int64_t deadline = hbt_now_ms() + 15000;
     json_t *a = NULL;
@@ -597,8 +611,8 @@ HBT_TEST(test_four_eyes_and_scopes)
     json_decref(a);
     s_refused(w, other, "POST", "/v1/campaigns/c1-camp/return", "{\"by\":\"mara\"}", 400,
               "bad_request", "by");
-    s_refused(w, other, "POST", "/v1/campaigns/c1-camp/return?by=mara", "{}", 400,
-              "bad_parameter", "by");
+    s_refused(w, other, "POST", "/v1/campaigns/c1-camp/return?by=mara", "{}", 400, "bad_parameter",
+              "by");
 
     /* A marketer of C001: not C002's campaign, not a campaign owned by
      * C002, not C002's halls on the board. */
@@ -609,8 +623,7 @@ HBT_TEST(test_four_eyes_and_scopes)
     doc = s_campaign("moved", "C002");
     s_refused(w, mk1, "POST", "/v1/campaigns", doc, 403, "forbidden", "C002");
     free(doc);
-    s_refused(w, mk1, "POST", "/v1/campaigns/c2-camp/withdraw", "{}", 403, "forbidden",
-              "c2-camp");
+    s_refused(w, mk1, "POST", "/v1/campaigns/c2-camp/withdraw", "{}", 403, "forbidden", "c2-camp");
     /* ... and with the board's role too, only C001's halls. */
     char mv[64];
     hbt_hq_user(&w->hq, "mike", mv, "--role", "marketer", "--role", "viewer", "--scope", "C001",
@@ -622,8 +635,8 @@ HBT_TEST(test_four_eyes_and_scopes)
 
     /* A policy editor of province P01: their region's drafts, never a
      * national one (even one someone else left). */
-    assert_int_equal(s_users(w, out, sizeof out, "add", "pia", "--role", "policy_editor",
-                             "--scope", "region/P01", NULL),
+    assert_int_equal(s_users(w, out, sizeof out, "add", "pia", "--role", "policy_editor", "--scope",
+                             "region/P01", NULL),
                      0);
     char *last = strrchr(out, '\n');
     *last = '\0';
@@ -662,8 +675,7 @@ HBT_TEST(test_sessions_csrf_host)
                      415);
 
     char with_cookie[256], with_both[384];
-    snprintf(with_cookie, sizeof with_cookie, "Cookie: theme=dark; hallbus_session=%s\r\n",
-             cookie);
+    snprintf(with_cookie, sizeof with_cookie, "Cookie: theme=dark; hallbus_session=%s\r\n", cookie);
     snprintf(with_both, sizeof with_both, "%sX-CSRF-Token: %s\r\n", with_cookie, csrf);
     /* Reads with the cookie alone; /v1/me says who and the CSRF token. */
     assert_int_equal(s_send(w, "GET", "/v1/me", NULL, with_cookie, NULL), 200);
@@ -683,8 +695,8 @@ HBT_TEST(test_sessions_csrf_host)
                      200);
     char a_cookie[256], a_form[384], a_bad[384], a_good[384];
     snprintf(a_cookie, sizeof a_cookie, "Cookie: hallbus_session=%s\r\n", admin_cookie);
-    snprintf(a_form, sizeof a_form,
-             "%sContent-Type: text/plain\r\nOrigin: http://evil.example\r\n", a_cookie);
+    snprintf(a_form, sizeof a_form, "%sContent-Type: text/plain\r\nOrigin: http://evil.example\r\n",
+             a_cookie);
     snprintf(a_bad, sizeof a_bad, "%sX-CSRF-Token: %.20s\r\n", a_cookie, csrf);
     snprintf(a_good, sizeof a_good, "%sX-CSRF-Token: %s\r\n", a_cookie, admin_csrf);
     const char *gl = "{\"terms\":[{\"term\":\"APR\"}]}";
@@ -709,10 +721,10 @@ HBT_TEST(test_sessions_csrf_host)
     assert_int_equal(s_send(w, "GET", "/v1/me", NULL, with_cookie, NULL), 401);
     hbt_assert_contains(hbt_http_answer_body(s_answer), "signed out");
     /* A forged or foreign cookie is nobody. */
-    assert_int_equal(s_send(w, "GET", "/v1/me", NULL,
-                            "Cookie: hallbus_session=hqs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n",
-                            NULL),
-                     401);
+    assert_int_equal(
+        s_send(w, "GET", "/v1/me", NULL,
+               "Cookie: hallbus_session=hqs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", NULL),
+        401);
     assert_int_equal(s_send(w, "POST", "/v1/logout", w->hq.token, NULL, NULL), 400);
 
     /* Host: HQ's own names only (DNS rebinding); the health check answers
@@ -739,9 +751,8 @@ HBT_TEST(test_sessions_csrf_host)
                      200);
     hbt_assert_contains(hbt_http_answer_body(s_answer), "\"status\":\"ok\"");
     /* No CORS: nothing invites another origin's script. */
-    assert_int_equal(s_send(w, "GET", "/v1/me", w->hq.token, "Origin: http://evil.example\r\n",
-                            NULL),
-                     200);
+    assert_int_equal(
+        s_send(w, "GET", "/v1/me", w->hq.token, "Origin: http://evil.example\r\n", NULL), 200);
     assert_null(strcasestr(s_answer, "Access-Control-Allow"));
 }
 
@@ -767,9 +778,8 @@ HBT_TEST(test_revoke_and_remove)
     hbt_assert_contains(out, "--name");
     assert_int_equal(s_users(w, out, sizeof out, "add", "x", "--role", "boss", NULL), 2);
     hbt_assert_contains(out, "boss");
-    assert_int_equal(s_users(w, out, sizeof out, "add", "x", "--role", "viewer", "--scope",
-                             "C999", NULL),
-                     2);
+    assert_int_equal(
+        s_users(w, out, sizeof out, "add", "x", "--role", "viewer", "--scope", "C999", NULL), 2);
     hbt_assert_contains(out, "C999");
     assert_int_equal(s_users(w, out, sizeof out, "add", "tess", "--role", "viewer", NULL), 1);
     assert_int_equal(s_users(w, out, sizeof out, "remove", "nobody", NULL), 1);
@@ -836,26 +846,27 @@ HBT_TEST(test_audit)
     json_decref(a);
     /* By object and time; enrolment by the command line is there too. */
     a = s_must(w, admin, "GET", "/v1/audit?object=c1-camp", NULL, 200);
-    assert_true(json_array_size(json_object_get(a, "records")) >= 2); /* created, submitted, returned */
+    assert_true(json_array_size(json_object_get(a, "records")) >=
+                2); /* created, submitted, returned */
     json_decref(a);
     a = s_must(w, admin, "GET", "/v1/audit?object=%40evil", NULL, 200);
     assert_string_equal(hbt_str(json_array_get(json_object_get(a, "records"), 0), "action"),
                         "users add");
     json_decref(a);
-    a = s_must(w, admin, "GET", "/v1/audit?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z",
-               NULL, 200);
+    a = s_must(w, admin, "GET", "/v1/audit?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z", NULL,
+               200);
     assert_int_equal(json_array_size(json_object_get(a, "records")), 0);
     json_decref(a);
     s_refused(w, admin, "GET", "/v1/audit?before=zz", NULL, 400, "bad_parameter", "cursor");
     s_refused(w, s_tok(w, "operator", NET), "GET", "/v1/audit", NULL, 403, "forbidden", "admin");
     /* The CSV: UTF-8 with a BOM, a header, formula-safe fields. */
-    assert_int_equal(s_send(w, "GET", "/v1/audit?who=%40evil&format=csv", admin, NULL, NULL),
-                     200);
+    assert_int_equal(s_send(w, "GET", "/v1/audit?who=%40evil&format=csv", admin, NULL, NULL), 200);
     const char *csv = hbt_http_answer_body(s_answer);
     assert_true(strncmp(csv, "\xEF\xBB\xBFid,at,who,via,from,action,object,status,outcome,", 50) ==
                 0);
-    hbt_assert_contains(csv, ",\"'@evil\",token:first,127.0.0.1,POST /v1/campaigns/:campaign/return,"
-                             "c1-camp,200,ok,,2,3\r\n");
+    hbt_assert_contains(csv,
+                        ",\"'@evil\",token:first,127.0.0.1,POST /v1/campaigns/:campaign/return,"
+                        "c1-camp,200,ok,,2,3\r\n");
     assert_null(strstr(csv, ",@evil"));
 }
 
@@ -880,7 +891,8 @@ static int s_login_status(int fd)
 {
     char buf[4096];
     size_t used = 0;
-    for (ssize_t n; used + 1 < sizeof buf && (n = recv(fd, buf + used, sizeof buf - used - 1, 0)) > 0;)
+    for (ssize_t n;
+         used + 1 < sizeof buf && (n = recv(fd, buf + used, sizeof buf - used - 1, 0)) > 0;)
         used += (size_t)n;
     buf[used] = '\0';
     close(fd);
@@ -924,8 +936,7 @@ HBT_TEST_IN(test_brute_force, NULL, NULL)
     json_t *a = s_must(w, w->hq.token, "GET", "/v1/audit?who=bea", NULL, 200);
     size_t failed = 0, throttled = 0, i;
     json_t *r;
-    json_array_foreach(json_object_get(a, "records"), i, r)
-    {
+    json_array_foreach (json_object_get(a, "records"), i, r) {
         failed += strcmp(hbt_str(r, "action"), "login_failed") == 0;
         throttled += strcmp(hbt_str(r, "action"), "login_throttled") == 0;
     }
@@ -982,8 +993,8 @@ HBT_TEST_IN(test_tls_and_plain_http, NULL, NULL)
     snprintf(http, sizeof http, "127.0.0.1:%d", port);
     snprintf(base, sizeof base, "https://127.0.0.1:%d", port);
     char token[64];
-    assert_int_equal(hbt_run_args(out, sizeof out, HQD, "users", "add", "tina", "--role",
-                                  "admin", "--data", data, NULL),
+    assert_int_equal(hbt_run_args(out, sizeof out, HQD, "users", "add", "tina", "--role", "admin",
+                                  "--data", data, NULL),
                      0);
     char *nl = strrchr(out, '\n');
     *nl = '\0';
@@ -992,8 +1003,8 @@ HBT_TEST_IN(test_tls_and_plain_http, NULL, NULL)
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", hbt_free_port());
     snprintf(log, sizeof log, "%s/hqd.log", root);
     hbt_proc_t proc;
-    char *argv[] = {HQD,  "--data",     data, "--keys",   keys, "--listen",  endpoint,
-                    "--http", http, "--tls_cert", cert, "--tls_key", key, NULL};
+    char *argv[] = {HQD,      "--data", data,         "--keys", keys,        "--listen", endpoint,
+                    "--http", http,     "--tls_cert", cert,     "--tls_key", key,        NULL};
     hbt_spawn(&proc, log, argv);
     hb_httpc_opts_t opts = {.timeout_ms = 3000, .cacert = cert, .token = token};
     hb_httpc_resp_t resp;
@@ -1010,9 +1021,8 @@ HBT_TEST_IN(test_tls_and_plain_http, NULL, NULL)
     hb_httpc_resp_free(&resp);
     /* Not trusted without its certificate; plain HTTP gets no answer. */
     hb_httpc_opts_t untrusted = {.timeout_ms = 3000, .token = token};
-    assert_int_not_equal(hb_httpc_call(base, "GET", "/v1/me", NULL, &untrusted, &resp, err,
-                                       sizeof err),
-                         0);
+    assert_int_not_equal(
+        hb_httpc_call(base, "GET", "/v1/me", NULL, &untrusted, &resp, err, sizeof err), 0);
     hb_httpc_resp_free(&resp);
     char plain[96];
     snprintf(plain, sizeof plain, "http://127.0.0.1:%d", port);
@@ -1050,8 +1060,8 @@ HBT_TEST_IN(test_tls_and_plain_http, NULL, NULL)
                      1);
     hbt_assert_contains(out, "cert.pem");
     snprintf(log, sizeof log, "%s/hqd2.log", root);
-    char *insecure[] = {HQD,      "--data", data, "--keys",          keys, "--listen", endpoint,
-                        "--http", http,     "--insecure_http", NULL};
+    char *insecure[] = {HQD,      "--data", data, "--keys",          keys, "--listen",
+                        endpoint, "--http", http, "--insecure_http", NULL};
     hbt_spawn(&proc, log, insecure);
     char hp[64];
     snprintf(hp, sizeof hp, "http://127.0.0.1:%s", strrchr(http, ':') + 1);
@@ -1062,8 +1072,7 @@ HBT_TEST_IN(test_tls_and_plain_http, NULL, NULL)
     assert_int_equal(rc, 0);
     hb_httpc_resp_free(&resp);
     hbt_kill(&proc, SIGTERM);
-    assert_int_equal(hbt_run_args(out, sizeof out, "grep", "-c", "plain HTTP off loopback", log,
-                                  NULL),
-                     0);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, "grep", "-c", "plain HTTP off loopback", log, NULL), 0);
     hbt_rmdir(root);
 }

@@ -38,10 +38,7 @@ static char *s_open_alerts(hbt_world_t *w, size_t *count)
     return out;
 }
 
-static bool s_has(const char *list, const char *prefix)
-{
-    return strstr(list, prefix) != NULL;
-}
+static bool s_has(const char *list, const char *prefix) { return strstr(list, prefix) != NULL; }
 
 static char *s_wait_open(hbt_world_t *w, const char *const *want, size_t n_want, int timeout_ms)
 {

@@ -26,9 +26,10 @@ static const hbt_world_spec_t s_world = {.tag = "appts", .halls = {"AP1"}};
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
 #define POLICY                                                                                     \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"]," \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"                 \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                           \
+    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"]" \
+    ","                                                                                            \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
+    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
     "\"appointments\":{\"A\":{\"slot_s\":600,\"capacity\":1,\"no_show_after_s\":60}}}"
 
 static void s_cmd(const char *cmd, char *out, size_t len)
@@ -103,7 +104,8 @@ HBT_TEST(test_appointments)
                 "takes no appointments");
     hbt_refused(h->http, "POST", "/v1/appointments", "{\"service\":\"A\",\"start\":\"soon\"}", 400,
                 "bad_request", "RFC 3339");
-    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"fax\"}", t_after);
+    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"fax\"}",
+             t_after);
     hbt_refused(h->http, "POST", "/v1/appointments", body, 400, "bad_request", "channel");
     /* A kiosk checks in but does not book. */
     json_t *o = NULL;

@@ -203,8 +203,8 @@ static int s_backup_under_load(hbt_world_t *w, const char *out, int *rounds)
         snprintf(log, sizeof log, "%s/backup.log", w->root);
         FILE *f = freopen(log, "a", stdout);
         (void)f;
-        execl(HB_BIN_DIR "/hqd/hqd", "hqd", "backup", "--data", w->hq.data, "--out", out,
-              "--keys", keys, "--compact", (char *)NULL);
+        execl(HB_BIN_DIR "/hqd/hqd", "hqd", "backup", "--data", w->hq.data, "--out", out, "--keys",
+              keys, "--compact", (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -238,9 +238,9 @@ HBT_TEST(test_backup_under_load_restores)
     assert_int_equal(rc, 0);
     struct stat st;
     char path[400];
-    static const char *const envs[] = {"data.mdb", "control/data.mdb", "live/data.mdb",
-                                       "alerts/data.mdb", "rollups/data.mdb", "keys/hq.key",
-                                       "keys/hq.key_secret", "BACKUP"};
+    static const char *const envs[] = {
+        "data.mdb",         "control/data.mdb", "live/data.mdb",      "alerts/data.mdb",
+        "rollups/data.mdb", "keys/hq.key",      "keys/hq.key_secret", "BACKUP"};
     for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", out, envs[i]);
         if (stat(path, &st) != 0)
@@ -338,7 +338,7 @@ HBT_TEST(test_backup_under_load_restores)
                                   nothing, "--out", out2, NULL),
                      1);
     hbt_assert_contains(log, "no event store");
-    assert_int_equal(hbt_run_args(log, sizeof log, HB_BIN_DIR "/hqd/hqd", "backup", "--data",
-                                  w->hq.data, NULL),
-                     2);
+    assert_int_equal(
+        hbt_run_args(log, sizeof log, HB_BIN_DIR "/hqd/hqd", "backup", "--data", w->hq.data, NULL),
+        2);
 }

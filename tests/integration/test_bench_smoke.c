@@ -66,8 +66,8 @@ HBT_TEST_IN(test_ingest_runs_and_stops_its_hqd, NULL, NULL)
 HBT_TEST_IN(test_kiosk_runs_and_stops_its_daemons, NULL, NULL)
 {
     (void)state;
-    int rc = hbt_run_args(s_out, sizeof s_out, BENCH_KIOSK, "--seconds", "1", "--queue", "20",
-                          NULL);
+    int rc =
+        hbt_run_args(s_out, sizeof s_out, BENCH_KIOSK, "--seconds", "1", "--queue", "20", NULL);
     if (rc != 0)
         fail_msg("bench_kiosk exited %d: %s", rc, s_out);
     hbt_assert_contains(s_out, "closed loop: ");

@@ -226,8 +226,7 @@ static void s_check_requests(hbt_hq_t *hq, hbt_hall_t *hall, const poster_t *p)
         assert_non_null(page);
         size_t i;
         json_t *ev;
-        json_array_foreach(json_object_get(page, "events"), i, ev)
-        {
+        json_array_foreach (json_object_get(page, "events"), i, ev) {
             int tag, k;
             if (sscanf(hbt_str(ev, "ticket"), "K%d-%d", &tag, &k) != 2)
                 continue;
@@ -260,7 +259,8 @@ static void s_check_requests(hbt_hq_t *hq, hbt_hall_t *hall, const poster_t *p)
             unanswered_stored += seen[t] != 0;
         }
     }
-    fprintf(stderr, "chaos: %s: %d requests stored (200), %d refused, %d unanswered (%d of them "
+    fprintf(stderr,
+            "chaos: %s: %d requests stored (200), %d refused, %d unanswered (%d of them "
             "stored whole, the rest not at all)\n",
             hall->id, stored, refused, unanswered, unanswered_stored);
     assert_true(stored > 50);

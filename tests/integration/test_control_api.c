@@ -65,8 +65,8 @@ static json_t *s_req_as(hbt_world_t *w, const char *who, const char *method, con
                         const char *body, int want)
 {
     json_t *out = NULL;
-    int status = hbt_http_as(w->hq.http, who ? s_tok(who) : w->hq.token, NULL, method, path,
-                             body, &out);
+    int status =
+        hbt_http_as(w->hq.http, who ? s_tok(who) : w->hq.token, NULL, method, path, body, &out);
     if (status != want) {
         char *dump = out ? json_dumps(out, 0) : NULL;
         fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,
@@ -82,8 +82,7 @@ static void s_ok_as(hbt_world_t *w, const char *who, const char *method, const c
     json_decref(s_req_as(w, who, method, path, body, want));
 }
 
-static void s_ok(hbt_world_t *w, const char *method, const char *path, const char *body,
-                 int want)
+static void s_ok(hbt_world_t *w, const char *method, const char *path, const char *body, int want)
 {
     s_ok_as(w, NULL, method, path, body, want);
 }
@@ -154,7 +153,7 @@ static void s_date(int days_from_today, char out[11])
  * starting `start` days from today for `days` days, about `product`,
  * with one FAQ entry or none. New string. */
 static char *s_campaign(const char *id, const char *level, const char *region, const char *scope,
-                       int start, int days, const char *product, const char *text, bool faq)
+                        int start, int days, const char *product, const char *text, bool faq)
 {
     char d1[11], d2[11];
     s_date(start, d1);
@@ -164,19 +163,19 @@ static char *s_campaign(const char *id, const char *level, const char *region, c
     assert_non_null(sc);
     json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:[s], s:[], s:s, s:[s], s:{s:s}}",
                           "id", id, "title", id, "level", level, "region", region, "scope", sc,
-                          "start", d1, "end", d2, "products", product, "business_types",
-                          "segment", "retail", "channels", "kiosk", "texts", "kiosk", text);
+                          "start", d1, "end", d2, "products", product, "business_types", "segment",
+                          "retail", "channels", "kiosk", "texts", "kiosk", text);
     assert_non_null(d);
     if (faq)
-        json_object_set_new(d, "faq", json_pack("[{s:s, s:s}]", "question", "Who can join?",
-                                                "answer", "Every customer over 18."));
+        json_object_set_new(d, "faq",
+                            json_pack("[{s:s, s:s}]", "question", "Who can join?", "answer",
+                                      "Every customer over 18."));
     char *out = s_dumps(d);
     json_decref(d);
     return out;
 }
 
-static const char s_org[] =
-    HBT_WORLD_REGIONS
+static const char s_org[] = HBT_WORLD_REGIONS
     " \"halls\": ["
     " {\"id\": \"H001\", \"city\": \"C001\", \"name\": \"Main Street\", \"tags\": [\"flagship\"]},"
     " {\"id\": \"H002\", \"city\": \"C001\"},"
@@ -239,9 +238,9 @@ HBT_TEST(test_flow_http)
     json_decref(a);
     a = hbt_req(w->hq.http, "GET", "/v1/policies/effective/H001", NULL, 200);
     assert_int_equal(hbt_int(a, "version"), 0);
-    assert_int_equal(hbt_int(json_object_get(json_object_get(a, "policy"), "diversion"),
-                             "threshold"),
-                     30); /* nothing published yet: the defaults */
+    assert_int_equal(
+        hbt_int(json_object_get(json_object_get(a, "policy"), "diversion"), "threshold"),
+        30); /* nothing published yet: the defaults */
     json_decref(a);
     a = s_req_as(w, "ops", "POST", "/v1/policies/publish", "{}", 200);
     assert_int_equal(hbt_int(a, "version"), 1);
@@ -250,9 +249,9 @@ HBT_TEST(test_flow_http)
     a = hbt_req(w->hq.http, "GET", "/v1/policies/effective/H002", NULL, 200);
     assert_int_equal(hbt_int(a, "version"), 1);
     assert_true(json_is_true(json_object_get(a, "placed")));
-    assert_int_equal(hbt_int(json_object_get(json_object_get(a, "policy"), "diversion"),
-                             "threshold"),
-                     20); /* the province's, under the city's own document */
+    assert_int_equal(
+        hbt_int(json_object_get(json_object_get(a, "policy"), "diversion"), "threshold"),
+        20); /* the province's, under the city's own document */
     json_decref(a);
     a = hbt_req(w->hq.http, "GET", "/v1/policies/halls/H001", NULL, 200);
     assert_true(json_equal(json_object_get(a, "draft"), json_object_get(a, "published")));
@@ -331,7 +330,8 @@ HBT_TEST(test_flow_http)
     json_decref(a);
     a = hbt_req(w->hq.http, "GET", "/v1/campaigns/spring", NULL, 200);
     json_t *hist = json_object_get(a, "history");
-    assert_int_equal(json_array_size(hist), 7); /* create submit return edit submit approve publish */
+    assert_int_equal(json_array_size(hist),
+                     7); /* create submit return edit submit approve publish */
     assert_string_equal(hbt_str(json_array_get(hist, 2), "note"), "every campaign needs an FAQ");
     assert_string_equal(hbt_str(json_array_get(hist, 6), "by"), "ops");
     assert_true(json_is_string(json_object_get(a, "published_at")));
@@ -416,17 +416,15 @@ HBT_TEST(test_flow_hallctl)
 
     assert_int_equal(s_hallctl(out, sizeof out, "org-set", f_org, "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "6 region(s), 4 hall(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C004", "--name",
-                                  "Lakeside", "--level", "city", "--parent", "P02", "--hq", hq,
-                                  NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C004", "--name", "Lakeside",
+                               "--level", "city", "--parent", "P02", "--hq", hq, NULL),
                      0);
-    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C004",
-                                  "--tags", "rural,flagship", "--name", "Pier", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C004", "--tags",
+                               "rural,flagship", "--name", "Pier", "--hq", hq, NULL),
                      0);
     /* Moving a hall keeps its name and tags. */
-    assert_int_equal(s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C003",
-                                  "--hq", hq, NULL),
-                     0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "hall-place", "H005", "--city", "C003", "--hq", hq, NULL), 0);
     json_t *a = hbt_req(w->hq.http, "GET", "/v1/org/halls/H005", NULL, 200);
     assert_string_equal(hbt_str(json_object_get(a, "hall"), "city"), "C003");
     assert_string_equal(hbt_str(json_object_get(a, "hall"), "name"), "Pier");
@@ -435,133 +433,114 @@ HBT_TEST(test_flow_hallctl)
     assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "Lakeside"));
     assert_non_null(strstr(out, "7 region(s), 5 hall(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--json", "--hq", hq, NULL),
-                     0);
+    assert_int_equal(s_hallctl(out, sizeof out, "org-show", "--json", "--hq", hq, NULL), 0);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j); /* --json prints the answer as it came */
     assert_int_equal(json_array_size(json_object_get(j, "halls")), 5);
     json_decref(j);
 
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "policy-set", "national", f_pol, "--hq", hq, NULL),
-        0);
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "region/NOPE", f_pol,
-                                  "--hq", hq, NULL),
-                     1);
-    assert_non_null(strstr(out, "NOPE"));
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "province/P01", f_pol,
-                                  "--hq", hq, NULL),
-                     2);
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-publish", "--token", s_tok("ops"), "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-set", "national", f_pol, "--hq", hq, NULL),
                      0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-set", "region/NOPE", f_pol, "--hq", hq, NULL), 1);
+    assert_non_null(strstr(out, "NOPE"));
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-set", "province/P01", f_pol, "--hq", hq, NULL), 2);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-publish", "--token", s_tok("ops"), "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "version 1"));
     assert_int_equal(s_hallctl(out, sizeof out, "policy-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "national"));
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "policy-show", "national", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-show", "national", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "max_concurrent"));
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "policy-effective", "H002", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "policy-effective", "H002", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "policy version 1"));
-    assert_int_equal(s_hallctl(out, sizeof out, "policy-effective", "H002", "--drafts",
-                                  "--hq", hq, NULL),
-                     0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "policy-effective", "H002", "--drafts", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "from the drafts"));
 
     /* The campaign uses APR, which its FAQ does not explain: the check
      * says so, approving is refused with the finding printed. */
-    assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL),
-                     0);
+    assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL), 0);
     assert_int_equal(s_hallctl(out, sizeof out, "glossary-show", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "APR: annual percentage rate"));
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "campaign-check", f_camp, "--hq", hq, NULL), 1);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", f_camp, "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "glossary"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-create", f_camp, "--token", s_tok("alice"), "--hq",
-                               hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-create", f_camp, "--token",
+                               s_tok("alice"), "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "reaches 3 hall(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok("alice"),
-                               "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token",
+                               s_tok("alice"), "--hq", hq, NULL),
                      0);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok("rita"),
-                               "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token",
+                               s_tok("rita"), "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "check_failed"));
     assert_non_null(strstr(out, "error    glossary"));
     assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", hq, NULL), 1);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-return", "spring", "--token", s_tok("rita"),
-                               "--note", "explain APR", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-return", "spring", "--token",
+                               s_tok("rita"), "--note", "explain APR", "--hq", hq, NULL),
                      0);
     /* The glossary no longer lists APR: the calendar is clean. */
     s_write(f_gl, "{\"terms\": [{\"term\": \"ISA\"}]}");
     assert_int_equal(s_hallctl(out, sizeof out, "glossary-set", f_gl, "--hq", hq, NULL), 0);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token", s_tok("alice"),
-                               "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--token",
+                               s_tok("alice"), "--hq", hq, NULL),
                      0);
     assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "0 error(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token", s_tok("rita"),
-                               "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-approve", "spring", "--token",
+                               s_tok("rita"), "--hq", hq, NULL),
                      0);
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-publish", "spring", "--token", s_tok("ops"),
-                               "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-publish", "spring", "--token",
+                               s_tok("ops"), "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "calendar version 1"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "published",
-                                  "--hq", hq, NULL),
-                     0);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-list", "--state", "published", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "spring"));
     assert_non_null(strstr(out, "1 campaign(s)"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--state", "draft",
-                                  "--hq", hq, NULL),
-                     0);
-    assert_non_null(strstr(out, "0 campaign(s)"));
     assert_int_equal(
-        s_hallctl(out, sizeof out, "campaign-show", "spring", "--hq", hq, NULL), 0);
+        s_hallctl(out, sizeof out, "campaign-list", "--state", "draft", "--hq", hq, NULL), 0);
+    assert_non_null(strstr(out, "0 campaign(s)"));
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-show", "spring", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "explain APR"));
     assert_non_null(strstr(out, "publish"));
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "campaign-export", "--csv", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--csv", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "spring,spring,province,P01,,published,"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--hq", hq, NULL),
-                     0);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-export", "--hq", hq, NULL), 0);
     j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "campaigns")), 1);
     json_decref(j);
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "rollout", "--halls", "10", "--hq", hq, NULL), 0);
+    assert_int_equal(s_hallctl(out, sizeof out, "rollout", "--halls", "10", "--hq", hq, NULL), 0);
     assert_non_null(strstr(out, "policy   version 1"));
     assert_non_null(strstr(out, "calendar version 1"));
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-withdraw", "spring", "--token", s_tok("ops"),
-                               "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-withdraw", "spring", "--token",
+                               s_tok("ops"), "--hq", hq, NULL),
                      0);
     assert_non_null(strstr(out, "withdrawn"));
 
     /* Usage errors exit 2 and name the problem; refusals exit 1. */
     /* Who acts is the token's person: --by is no option of HQ's commands. */
-    assert_int_equal(s_hallctl(out, sizeof out, "campaign-submit", "spring", "--by", "alice",
-                               "--hq", hq, NULL),
-                     2);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "campaign-submit", "spring", "--by", "alice", "--hq", hq, NULL),
+        2);
     assert_non_null(strstr(out, "--by"));
-    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "X1", "--name", "x", "--hq", hq,
-                               NULL),
-                     2);
+    assert_int_equal(
+        s_hallctl(out, sizeof out, "region-put", "X1", "--name", "x", "--hq", hq, NULL), 2);
     assert_non_null(strstr(out, "--level is required"));
     assert_int_equal(s_hallctl(out, sizeof out, "org-show", NULL), 2);
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "campaign-list", "--csv", "--hq", hq, NULL), 2);
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "rollout", "--halls", "many", "--hq", hq, NULL), 2);
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "campaign-show", "nope", "--hq", hq, NULL), 1);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-list", "--csv", "--hq", hq, NULL), 2);
+    assert_int_equal(s_hallctl(out, sizeof out, "rollout", "--halls", "many", "--hq", hq, NULL), 2);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-show", "nope", "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "404"));
     s_write(f_bad, "{\"regions\": [], \"regions\": []}");
     assert_int_equal(s_hallctl(out, sizeof out, "org-set", f_bad, "--hq", hq, NULL), 1);
     assert_non_null(strstr(out, "duplicate"));
-    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C009", "--name", "x",
-                                  "--level", "city", "--parent", "NOPE", "--hq", hq, NULL),
+    assert_int_equal(s_hallctl(out, sizeof out, "region-put", "C009", "--name", "x", "--level",
+                               "city", "--parent", "NOPE", "--hq", hq, NULL),
                      1);
     assert_non_null(strstr(out, "NOPE"));
 }
@@ -571,8 +550,9 @@ HBT_TEST(test_flow_hallctl)
 /* What a GET of every control-plane document says, as one text. */
 static char *s_snapshot(hbt_world_t *w)
 {
-    const char *paths[] = {"/v1/org", "/v1/policies", "/v1/campaigns", "/v1/calendar/export",
-                           "/v1/glossary", "/v1/org/halls/H001"};
+    const char *paths[] = {"/v1/org",       "/v1/policies",
+                           "/v1/campaigns", "/v1/calendar/export",
+                           "/v1/glossary",  "/v1/org/halls/H001"};
     json_t *all = json_object();
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         json_t *a = hbt_req(w->hq.http, "GET", paths[i], NULL, 200);
@@ -601,10 +581,10 @@ HBT_TEST(test_bad_documents)
     json_object_set_new(k, "id", json_string("fresh"));
     char *fresh = s_dumps(k);
     json_t *v;
-#define VARIANT(name, member, value)                                                              \
-    v = json_deep_copy(k);                                                                        \
-    json_object_set_new(v, member, value);                                                        \
-    char *name = s_dumps(v);                                                                      \
+#define VARIANT(name, member, value)                                                               \
+    v = json_deep_copy(k);                                                                         \
+    json_object_set_new(v, member, value);                                                         \
+    char *name = s_dumps(v);                                                                       \
     json_decref(v)
     VARIANT(c_unknown, "colour", json_string("red"));
     VARIANT(c_no_hall, "scope", json_pack("{s:[s]}", "tags", "nonexistent"));
@@ -667,8 +647,8 @@ HBT_TEST(test_bad_documents)
         {"POST", "/v1/calendar/check", c_no_hall, 400, "bad_document", "scope.tags"},
         /* unknown parents */
         {"POST", "/v1/campaigns", c_parent, 400, "bad_document", "ghost"},
-        {"PUT", "/v1/org/regions/C009", "{\"name\": \"x\", \"level\": \"city\", \"parent\": \"P9\"}",
-         400, "bad_document", "P9"},
+        {"PUT", "/v1/org/regions/C009",
+         "{\"name\": \"x\", \"level\": \"city\", \"parent\": \"P9\"}", 400, "bad_document", "P9"},
         {"PUT", "/v1/org/halls/H009", "{\"city\": \"C999\"}", 400, "bad_document", "C999"},
         /* oversized text */
         {"POST", "/v1/campaigns", c_oversized, 400, "bad_document", "texts.kiosk"},
@@ -676,8 +656,8 @@ HBT_TEST(test_bad_documents)
         {"PUT", "/v1/glossary", glossary_long, 400, "bad_document", "term"},
         {"PUT", "/v1/glossary", body_huge, 413, "too_large", "bytes"},
         /* bad policy values */
-        {"PUT", "/v1/policies/national", "{\"diversion\": {\"threshold\": 0}}", 400,
-         "bad_document", "diversion.threshold"},
+        {"PUT", "/v1/policies/national", "{\"diversion\": {\"threshold\": 0}}", 400, "bad_document",
+         "diversion.threshold"},
         {"PUT", "/v1/policies/national", "{\"sla\": {\"max_wait_s\": {\"A:vip\": 0}}}", 400,
          "bad_document", "sla.max_wait_s.A:vip"},
         {"PUT", "/v1/policies/national", "{\"diversion\": {\"echannels\": [\"pigeon\"]}}", 400,
@@ -714,11 +694,10 @@ HBT_TEST(test_bad_documents)
         {"PUT", "/v1/org", "", 400, "bad_request", "empty"},
         {"PUT", "/v1/glossary", "{\"terms\": [{\"term\": \"a\\u0000b\"}]}", 400, "bad_json",
          "not valid JSON"},
-        {"POST", "/v1/campaigns", "{\"id\": \"x\xff\"}", 400, "bad_json",
-         "not valid JSON"},
+        {"POST", "/v1/campaigns", "{\"id\": \"x\xff\"}", 400, "bad_json", "not valid JSON"},
         /* ids and parameters */
-        {"PUT", "/v1/org/halls/H001", "{\"id\": \"H002\", \"city\": \"C001\"}", 400,
-         "bad_request", "H002"},
+        {"PUT", "/v1/org/halls/H001", "{\"id\": \"H002\", \"city\": \"C001\"}", 400, "bad_request",
+         "H002"},
         {"PUT", "/v1/org/halls/bad!id", "{\"city\": \"C001\"}", 400, "bad_request", "hall id"},
         {"PUT", "/v1/campaigns/base", fresh, 400, "bad_request", "fresh"},
         {"POST", "/v1/campaigns?by=alice", fresh, 400, "bad_parameter", "by"},
@@ -742,7 +721,8 @@ HBT_TEST(test_bad_documents)
         {"DELETE", "/v1/org", NULL, 405, "method_not_allowed", "DELETE"},
         /* an organisation that would leave the campaign's owner out */
         {"PUT", "/v1/org",
-         "{\"regions\": [{\"id\": \"CN\", \"name\": \"x\", \"level\": \"national\"}], \"halls\": []}",
+         "{\"regions\": [{\"id\": \"CN\", \"name\": \"x\", \"level\": \"national\"}], \"halls\": "
+         "[]}",
          409, "wrong_state", "base"},
     };
     /* Every case is tried before the test fails, so one run names them all. */
@@ -824,8 +804,8 @@ HBT_TEST(test_findings_at_once)
     json_t *r = hbt_req(w->hq.http, "POST", "/v1/calendar/check", cand, 200);
     free(cand);
     json_t *by = json_object_get(r, "by_rule");
-    const char *rules[] = {"faq", "concurrency", "product", "city_overlap", "glossary",
-                           "lead_time"};
+    const char *rules[] = {"faq",          "concurrency", "product",
+                           "city_overlap", "glossary",    "lead_time"};
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (hbt_int(by, rules[i]) < 1)
             fail_msg("no %s finding in %s", rules[i], s_dumps(r));
@@ -836,8 +816,7 @@ HBT_TEST(test_findings_at_once)
     size_t i;
     json_t *f;
     bool saw_concurrency = false;
-    json_array_foreach(json_object_get(r, "findings"), i, f)
-    {
+    json_array_foreach (json_object_get(r, "findings"), i, f) {
         /* Each names its campaigns, halls and days. */
         assert_true(json_array_size(json_object_get(f, "campaigns")) >= 1);
         assert_true(json_is_object(json_object_get(f, "halls")));
@@ -866,8 +845,7 @@ HBT_TEST(test_findings_at_once)
     size_t n = json_array_size(json_object_get(r, "findings"));
     json_decref(r);
     char out[16384];
-    assert_int_equal(
-        s_hallctl(out, sizeof out, "campaign-check", "--hq", w->hq.http, NULL), 1);
+    assert_int_equal(s_hallctl(out, sizeof out, "campaign-check", "--hq", w->hq.http, NULL), 1);
     size_t lines = 0;
     for (const char *p = out; (p = strstr(p, " hall(s)  ")); p++)
         lines++;

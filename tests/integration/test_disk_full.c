@@ -78,7 +78,9 @@ static int s_teardown(void **state)
 }
 
 static const hbt_world_spec_t s_world = {
-    .tag = "diskfull", .halls = {"DISK-A"}, .engine = true,
+    .tag = "diskfull",
+    .halls = {"DISK-A"},
+    .engine = true,
     /* The alert's hold once the hall has room again, short for the test. */
     .hq_args = {"--alert_disk_full_hold", "2s"},
     /* The outage is as long as filling the disk takes (tens of seconds on

@@ -26,17 +26,14 @@
 
 static const hbt_world_spec_t s_spec = {.tag = "enrol", .halls = {NULL}};
 
-#define ORG                                                                                       \
-    "{\"regions\":[{\"id\":\"CN\",\"name\":\"HO\",\"level\":\"national\"},"                    \
-    "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"             \
-    "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"               \
+#define ORG                                                                                        \
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"HO\",\"level\":\"national\"},"                        \
+    "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
+    "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"                   \
     "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],\"halls\":[]}"
 
 /* The world has started hqd: its organisation, two cities. */
-static void s_start_hq(hbt_world_t *w)
-{
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200);
-}
+static void s_start_hq(hbt_world_t *w) { hbt_req_ok(w->hq.http, "PUT", "/v1/org", ORG, 200); }
 
 /* Runs a program; its exit status, its output in `out`. */
 #define RUN(out, ...) hbt_run_args(out, sizeof out, __VA_ARGS__, (char *)NULL)
@@ -160,8 +157,8 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     json_decref(list);
     hbt_refused(w->hq.http, "POST", "/v1/enrolments/H2/approve", "{\"region\":\"ZZ\"}", 400,
                 "unknown_region", "ZZ");
-    json_t *cert = hbt_req(w->hq.http, "POST", "/v1/enrolments/H2/approve", "{\"region\":\"C2\"}",
-                           201);
+    json_t *cert =
+        hbt_req(w->hq.http, "POST", "/v1/enrolments/H2/approve", "{\"region\":\"C2\"}", 201);
     assert_string_equal(hbt_str(cert, "region"), "C2");
     json_decref(cert);
     hbt_refused(w->hq.http, "POST", "/v1/enrolments/H2/reject", "{}", 404, "not_pending", "H2");
@@ -224,8 +221,8 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     fprintf(f, "hall,region,name,address\nR1,C1,Harbour One,\"1 Quay St, Harbour\"\nR2,C2,Hill "
                "Two,\n");
     fclose(f);
-    if (RUN(out, HALLCTL, "enroll", "register", csv, "--out", codes, "--hq", w->hq.http,
-            "--token", w->hq.token) != 0)
+    if (RUN(out, HALLCTL, "enroll", "register", csv, "--out", codes, "--hq", w->hq.http, "--token",
+            w->hq.token) != 0)
         fail_msg("register: %s", out);
     char *text = NULL;
     size_t len;
@@ -253,9 +250,8 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     assert_int_equal(RUN(out, BRANCHD, "enroll", "--hall", "R1", "--hq-endpoint", w->hq.endpoint,
                          "--out", h->dir, "--code", code2),
                      0);
-    assert_int_equal(RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq",
-                         w->hq.http),
-                     1);
+    assert_int_equal(
+        RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq", w->hq.http), 1);
     hbt_assert_contains(out, "does not match hall R1's registration");
     /* The right one (a request made again with it). */
     unlink(req);
@@ -277,9 +273,8 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     hbt_hall_start(h);
     assert_true(s_wait_state(h, "connected", 10000));
     /* The code is used up. */
-    assert_int_equal(RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq",
-                         w->hq.http),
-                     1);
+    assert_int_equal(
+        RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq", w->hq.http), 1);
     hbt_assert_contains(out, "not registered for enrolment by code (or its code was used)");
 }
 
@@ -318,9 +313,8 @@ HBT_TEST(test_rotation_under_traffic_loses_and_doubles_nothing)
         hbt_sleep_ms(20);
     assert_int_not_equal(access(old, F_OK), 0);
     /* Replayed, the rotation is refused: its current key is no longer. */
-    assert_int_equal(RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq",
-                         w->hq.http),
-                     1);
+    assert_int_equal(
+        RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq", w->hq.http), 1);
     hbt_assert_contains(out, "bad_proof");
 }
 
@@ -335,9 +329,9 @@ HBT_TEST(test_revoked_hall_is_cut_off_within_a_second)
     assert_true(s_wait_state(h, "connected", 10000));
     char out[1024];
     int64_t t0 = hbt_now_ms();
-    assert_int_equal(RUN(out, HALLCTL, "halls", "revoke", "REV1", "--hq", w->hq.http, "--token",
-                         w->hq.token),
-                     0);
+    assert_int_equal(
+        RUN(out, HALLCTL, "halls", "revoke", "REV1", "--hq", w->hq.http, "--token", w->hq.token),
+        0);
     assert_true(s_wait_state(h, "revoked", 2000));
     int64_t took = hbt_now_ms() - t0;
     printf("  revoked hall's link closed %lld ms after the command was run\n", (long long)took);

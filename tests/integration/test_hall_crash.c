@@ -105,8 +105,8 @@ enum { T_WAITING = 1, T_CALLED, T_SERVING, T_SERVED, T_NO_SHOW, T_CANCELLED };
 enum { C_CLOSED, C_IDLE, C_CALLING, C_SERVING, C_PAUSED };
 enum { K_OPEN = 1, K_ACKED, K_RESOLVED };
 
-static const char *const s_tstate[] = {"", "waiting", "called", "serving", "served", "no_show",
-                                       "cancelled"};
+static const char *const s_tstate[] = {"",       "waiting", "called",   "serving",
+                                       "served", "no_show", "cancelled"};
 static const char *const s_cstate[] = {"closed", "idle", "calling", "serving", "paused"};
 
 typedef struct bticket {
@@ -167,8 +167,8 @@ enum action_kind {
 };
 
 static const char *const s_action_names[A_KINDS] = {
-    "issue", "call", "start", "complete", "recall", "transfer", "cancel",
-    "open", "pause", "resume", "close", "complaint", "ack", "resolve"};
+    "issue", "call",  "start",  "complete", "recall",    "transfer", "cancel",
+    "open",  "pause", "resume", "close",    "complaint", "ack",      "resolve"};
 
 typedef struct action {
     int kind;
@@ -245,7 +245,8 @@ static void s_check_number(world_t *w, const char *id, char service)
         json_decref(v);
         if (!new_day)
             fail_msg("ticket %s: the next number of %c was %u (a number given twice, or one "
-                     "skipped)", id, service, w->max_number[s] + 1);
+                     "skipped)",
+                     id, service, w->max_number[s] + 1);
     }
     /* Never a number a ticket still has. */
     for (int i = 0; i < w->nt; i++) {
@@ -282,8 +283,8 @@ static void s_apply_call(world_t *w, int ci, const char *id)
 {
     int ti = s_find_ticket(w, id);
     if (ti < 0 || w->t[ti].state != T_WAITING || !s_serves(&w->c[ci], w->t[ti].service))
-        fail_msg("counter %s called %s, which the test did not have waiting for it",
-                 w->c[ci].id, id);
+        fail_msg("counter %s called %s, which the test did not have waiting for it", w->c[ci].id,
+                 id);
     w->t[ti].state = T_CALLED;
     w->t[ti].counter = ci;
     w->t[ti].recalls = 0;
@@ -296,12 +297,8 @@ static void s_apply(world_t *w, const action_t *a, const char *id, bool no_show)
     bticket_t *t = a->ti >= 0 ? &w->t[a->ti] : NULL;
     bcounter_t *c = a->ci >= 0 ? &w->c[a->ci] : NULL;
     switch (a->kind) {
-    case A_ISSUE:
-        s_apply_issue(w, a->service, id);
-        break;
-    case A_CALL:
-        s_apply_call(w, a->ci, id);
-        break;
+    case A_ISSUE: s_apply_issue(w, a->service, id); break;
+    case A_CALL: s_apply_call(w, a->ci, id); break;
     case A_START:
         c->state = C_SERVING;
         w->t[c->ticket].state = T_SERVING;
@@ -328,28 +325,17 @@ static void s_apply(world_t *w, const action_t *a, const char *id, bool no_show)
         t->state = T_CANCELLED;
         break;
     case A_OPEN:
-    case A_RESUME:
-        c->state = C_IDLE;
-        break;
-    case A_PAUSE:
-        c->state = C_PAUSED;
-        break;
-    case A_CLOSE:
-        c->state = C_CLOSED;
-        break;
+    case A_RESUME: c->state = C_IDLE; break;
+    case A_PAUSE: c->state = C_PAUSED; break;
+    case A_CLOSE: c->state = C_CLOSED; break;
     case A_COMPLAINT:
         assert_true(w->nk < COMPLAINTS_MAX);
         snprintf(w->k[w->nk].id, ID_MAX, "%s", id);
         w->k[w->nk++].state = K_OPEN;
         break;
-    case A_ACK:
-        w->k[a->ki].state = K_ACKED;
-        break;
-    case A_RESOLVE:
-        w->k[a->ki].state = K_RESOLVED;
-        break;
-    default:
-        break;
+    case A_ACK: w->k[a->ki].state = K_ACKED; break;
+    case A_RESOLVE: w->k[a->ki].state = K_RESOLVED; break;
+    default: break;
     }
     w->done[a->kind]++;
 }
@@ -416,18 +402,10 @@ static void s_choose(world_t *w, action_t *a)
                 continue; /* a busy hall, not a runaway queue */
             a->service = SERVICES[s_pick_index(w, 3)];
             return;
-        case A_CALL:
-            a->ci = s_pick_counter(w, C_IDLE, true);
-            break;
-        case A_START:
-            a->ci = s_pick_counter(w, C_CALLING, false);
-            break;
-        case A_COMPLETE:
-            a->ci = s_pick_counter(w, C_SERVING, false);
-            break;
-        case A_RECALL:
-            a->ti = s_pick_ticket(w, 1u << T_CALLED);
-            break;
+        case A_CALL: a->ci = s_pick_counter(w, C_IDLE, true); break;
+        case A_START: a->ci = s_pick_counter(w, C_CALLING, false); break;
+        case A_COMPLETE: a->ci = s_pick_counter(w, C_SERVING, false); break;
+        case A_RECALL: a->ti = s_pick_ticket(w, 1u << T_CALLED); break;
         case A_TRANSFER:
             a->ti = s_pick_ticket(w, (1u << T_WAITING) | (1u << T_CALLED) | (1u << T_SERVING));
             if (a->ti >= 0) {
@@ -437,31 +415,15 @@ static void s_choose(world_t *w, action_t *a)
                 while (a->service == from);
             }
             break;
-        case A_CANCEL:
-            a->ti = s_pick_ticket(w, (1u << T_WAITING) | (1u << T_CALLED));
-            break;
-        case A_OPEN:
-            a->ci = s_pick_counter(w, C_CLOSED, false);
-            break;
-        case A_PAUSE:
-            a->ci = open > 2 ? s_pick_counter(w, C_IDLE, false) : -1;
-            break;
-        case A_RESUME:
-            a->ci = s_pick_counter(w, C_PAUSED, false);
-            break;
-        case A_CLOSE:
-            a->ci = open > 2 ? s_pick_counter(w, C_IDLE, false) : -1;
-            break;
-        case A_COMPLAINT:
-            return;
-        case A_ACK:
-            a->ki = s_pick_complaint(w, K_OPEN);
-            break;
-        case A_RESOLVE:
-            a->ki = s_pick_complaint(w, 0);
-            break;
-        default:
-            break;
+        case A_CANCEL: a->ti = s_pick_ticket(w, (1u << T_WAITING) | (1u << T_CALLED)); break;
+        case A_OPEN: a->ci = s_pick_counter(w, C_CLOSED, false); break;
+        case A_PAUSE: a->ci = open > 2 ? s_pick_counter(w, C_IDLE, false) : -1; break;
+        case A_RESUME: a->ci = s_pick_counter(w, C_PAUSED, false); break;
+        case A_CLOSE: a->ci = open > 2 ? s_pick_counter(w, C_IDLE, false) : -1; break;
+        case A_COMPLAINT: return;
+        case A_ACK: a->ki = s_pick_complaint(w, K_OPEN); break;
+        case A_RESOLVE: a->ki = s_pick_complaint(w, 0); break;
+        default: break;
         }
         if (a->ti >= 0 || a->ci >= 0 || a->ki >= 0)
             return;
@@ -475,8 +437,8 @@ static void s_request(const world_t *w, const action_t *a, char *path, size_t pl
     const char *tid = a->ti >= 0 ? w->t[a->ti].id : "";
     const char *cid = a->ci >= 0 ? w->c[a->ci].id : "";
     const char *kid = a->ki >= 0 ? w->k[a->ki].id : "";
-    static const char *const prio[] = {"normal", "normal", "normal", "vip", "elderly",
-                                       "appointment"};
+    static const char *const prio[] = {"normal", "normal",  "normal",
+                                       "vip",    "elderly", "appointment"};
     snprintf(body, blen, "{}");
     switch (a->kind) {
     case A_ISSUE:
@@ -509,9 +471,7 @@ static void s_request(const world_t *w, const action_t *a, char *path, size_t pl
                  1000 + w->nt);
         break;
     case A_RECALL:
-    case A_CANCEL:
-        snprintf(path, plen, "/v1/tickets/%s/%s", tid, s_action_names[a->kind]);
-        break;
+    case A_CANCEL: snprintf(path, plen, "/v1/tickets/%s/%s", tid, s_action_names[a->kind]); break;
     case A_TRANSFER:
         snprintf(path, plen, "/v1/tickets/%s/transfer", tid);
         snprintf(body, blen, "{\"service\":\"%c\"}", a->service);
@@ -530,8 +490,7 @@ static void s_request(const world_t *w, const action_t *a, char *path, size_t pl
         snprintf(path, plen, "/v1/complaints/%s/resolve", kid);
         snprintf(body, blen, "{\"resolution\":\"apologised\",\"customer_satisfied\":true}");
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -554,8 +513,8 @@ static void s_answered(world_t *w, const action_t *a, int status, json_t *resp)
         fail_msg("%s %s %s: answered %d %s", s_action_names[a->kind], path, body, status,
                  s_dump(resp));
     }
-    const char *id = json_string_value(json_object_get(resp, a->kind == A_COMPLAINT ? "id"
-                                                                                   : "ticket"));
+    const char *id =
+        json_string_value(json_object_get(resp, a->kind == A_COMPLAINT ? "id" : "ticket"));
     const char *state = json_string_value(json_object_get(resp, "state"));
     if ((a->kind == A_ISSUE || a->kind == A_CALL || a->kind == A_COMPLAINT) && !id)
         fail_msg("%s: no id in %s", s_action_names[a->kind], s_dump(resp));
@@ -602,8 +561,7 @@ static bool s_settle(world_t *w, const action_t *a)
     case A_ISSUE: {
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(view, "tickets"), i, v)
-        {
+        json_array_foreach (json_object_get(view, "tickets"), i, v) {
             const char *tid = json_string_value(json_object_get(v, "ticket"));
             if (s_find_ticket(w, tid) >= 0)
                 continue;
@@ -648,15 +606,9 @@ static bool s_settle(world_t *w, const action_t *a)
         done = strcmp(json_string_value(json_object_get(t, "state")), "cancelled") == 0;
         break;
     case A_OPEN:
-    case A_RESUME:
-        done = strcmp(cstate, "idle") == 0;
-        break;
-    case A_PAUSE:
-        done = strcmp(cstate, "paused") == 0;
-        break;
-    case A_CLOSE:
-        done = strcmp(cstate, "closed") == 0;
-        break;
+    case A_RESUME: done = strcmp(cstate, "idle") == 0; break;
+    case A_PAUSE: done = strcmp(cstate, "paused") == 0; break;
+    case A_CLOSE: done = strcmp(cstate, "closed") == 0; break;
     case A_COMPLAINT:
     case A_ACK:
     case A_RESOLVE: {
@@ -664,8 +616,7 @@ static bool s_settle(world_t *w, const action_t *a)
         size_t i;
         json_t *v;
         bool present = false;
-        json_array_foreach(json_object_get(all, "complaints"), i, v)
-        {
+        json_array_foreach (json_object_get(all, "complaints"), i, v) {
             const char *kid = json_string_value(json_object_get(v, "complaint"));
             const char *st = json_string_value(json_object_get(v, "state"));
             int k = s_find_complaint(w, kid);
@@ -684,8 +635,7 @@ static bool s_settle(world_t *w, const action_t *a)
             done = !present;
         break;
     }
-    default:
-        break;
+    default: break;
     }
     if (done)
         s_apply(w, a, id, no_show);
@@ -734,8 +684,7 @@ static void s_check(world_t *w)
     assert_int_equal(hbt_int(view, "waiting"), s_waiting(w, 0));
     size_t i;
     json_t *sv;
-    json_array_foreach(json_object_get(view, "services"), i, sv)
-    {
+    json_array_foreach (json_object_get(view, "services"), i, sv) {
         const char *code = json_string_value(json_object_get(sv, "service"));
         if (hbt_int(sv, "waiting") != s_waiting(w, code[0]))
             fail_msg("service %s: the hall has %lld waiting, the test %d", code,
@@ -761,8 +710,7 @@ static void s_check(world_t *w)
         fail_msg("the hall has %lld complaints, the test %d: %s", (long long)hbt_int(all, "count"),
                  open, s_dump(all));
     json_t *v;
-    json_array_foreach(json_object_get(all, "complaints"), i, v)
-    {
+    json_array_foreach (json_object_get(all, "complaints"), i, v) {
         const char *kid = json_string_value(json_object_get(v, "complaint"));
         const char *st = json_string_value(json_object_get(v, "state"));
         int k = s_find_complaint(w, kid);
@@ -798,8 +746,7 @@ static int64_t s_check_hq_stream(world_t *w)
         assert_non_null(page);
         size_t i;
         json_t *ev;
-        json_array_foreach(json_object_get(page, "events"), i, ev)
-        {
+        json_array_foreach (json_object_get(page, "events"), i, ev) {
             if (hbt_int(ev, "seq") != expect)
                 fail_msg("HQ's events of %s: %lld where %lld was due", w->hall.id,
                          (long long)hbt_int(ev, "seq"), (long long)expect);

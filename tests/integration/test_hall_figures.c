@@ -38,8 +38,8 @@
 /* Open round the clock; short SLAs (so that "near its SLA" happens at the
  * moments the comparisons pick); diversion from 3 waiting. HQ publishes the
  * same as the national policy, so both sides run one policy. */
-#define POLICY                                                                                    \
-    HBT_POLICY_OPEN_AND                                               \
+#define POLICY                                                                                     \
+    HBT_POLICY_OPEN_AND                                                                            \
     "\"sla\":{\"max_wait_s\":{\"*:*\":60,\"A:vip\":20,\"B:*\":120}},"                              \
     "\"diversion\":{\"threshold\":3,\"echannels\":[\"app\"]}}"
 
@@ -71,14 +71,13 @@ static int s_setup(void **state)
 
 /* ------------------------------------------------------- the figures ---- */
 
-static const char *const s_hall_members[] = {
-    "waiting",         "oldest_issued",    "longest_wait_s", "counters_open", "counters_busy",
-    "counters_paused", "estimated_wait_s", "near_sla"};
+static const char *const s_hall_members[] = {"waiting",          "oldest_issued", "longest_wait_s",
+                                             "counters_open",    "counters_busy", "counters_paused",
+                                             "estimated_wait_s", "near_sla"};
 static const char *const s_service_members[] = {
-    "service",       "offered",        "waiting",       "waiting_by_priority",
-    "oldest_issued", "oldest_wait_s",  "counters_open", "counters_busy",
-    "counters_paused", "mean_service_s", "mean_known",  "estimated_wait_s",
-    "near_sla"};
+    "service",       "offered",          "waiting",       "waiting_by_priority", "oldest_issued",
+    "oldest_wait_s", "counters_open",    "counters_busy", "counters_paused",     "mean_service_s",
+    "mean_known",    "estimated_wait_s", "near_sla"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The figures of an answer: its hall members and, per service, its
@@ -94,8 +93,7 @@ static json_t *s_figures_of(const json_t *answer)
     json_t *services = json_array();
     size_t k;
     json_t *svc;
-    json_array_foreach(json_object_get(answer, "services"), k, svc)
-    {
+    json_array_foreach (json_object_get(answer, "services"), k, svc) {
         json_t *s = json_object();
         for (size_t i = 0; i < N(s_service_members); i++) {
             json_t *v = json_object_get(svc, s_service_members[i]);
@@ -139,7 +137,8 @@ static void s_compare(hbt_world_t *w, int64_t offset_s, tally_t *t)
     json_t *a = s_figures_of(mine), *b = s_figures_of(theirs);
     if (!json_equal(a, b)) {
         char *x = json_dumps(a, JSON_SORT_KEYS), *y = json_dumps(b, JSON_SORT_KEYS);
-        fail_msg("the hall's figures and HQ's differ at now=%s (seq %lld):\nhall: %.4000s\n  hq: %.4000s",
+        fail_msg("the hall's figures and HQ's differ at now=%s (seq %lld):\nhall: %.4000s\n  hq: "
+                 "%.4000s",
                  now, (long long)hbt_int(mine, "seq"), x, y);
     }
     /* Every member is there on both sides (json_equal of two empties
@@ -148,8 +147,7 @@ static void s_compare(hbt_world_t *w, int64_t offset_s, tally_t *t)
         assert_non_null(json_object_get(a, s_hall_members[i]));
     size_t k;
     json_t *svc;
-    json_array_foreach(json_object_get(a, "services"), k, svc)
-    {
+    json_array_foreach (json_object_get(a, "services"), k, svc) {
         for (size_t i = 0; i < N(s_service_members); i++)
             assert_non_null(json_object_get(svc, s_service_members[i]));
         t->services++;
@@ -287,7 +285,8 @@ HBT_TEST(test_figures_equal_on_both_sides)
     for (int day = 0; day < DAYS; day++) {
         hb_sd_stats_t st;
         s_day(w, day, &t, &st);
-        fprintf(stderr, "day %d: %u customers, %u tickets, %u served, %u transferred, %u lunch breaks\n",
+        fprintf(stderr,
+                "day %d: %u customers, %u tickets, %u served, %u transferred, %u lunch breaks\n",
                 day + 1, st.arrivals, st.issued, st.served, st.transferred, st.lunch_breaks);
         assert_true(st.issued > 50);
         assert_true(st.served > 0);

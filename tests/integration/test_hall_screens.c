@@ -39,11 +39,12 @@ static int s_stream(const hbt_hall_t *h, uint64_t last_id, char *buf, size_t cap
 {
     int fd = hbt_sock_connect(s_port(h));
     char req[256];
-    int len = last_id ? snprintf(req, sizeof req,
-                                 "GET /v1/hall/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: "
-                                 "%llu\r\n\r\n",
-                                 (unsigned long long)last_id)
-                      : snprintf(req, sizeof req, "GET /v1/hall/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    int len = last_id
+                  ? snprintf(req, sizeof req,
+                             "GET /v1/hall/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: "
+                             "%llu\r\n\r\n",
+                             (unsigned long long)last_id)
+                  : snprintf(req, sizeof req, "GET /v1/hall/events HTTP/1.1\r\nHost: x\r\n\r\n");
     hbt_sock_send(fd, req, (size_t)len);
     *n = 0;
     if (!hbt_sock_read_until(fd, buf, cap, n, needle))
@@ -152,7 +153,8 @@ HBT_TEST(test_counters_and_ratings)
                 "{\"staff\":\"E2\",\"services\":[\"A\"],\"elderly\":true}", 200);
     assert_true(json_is_true(json_object_get(c, "elderly")));
     json_decref(c);
-    json_t *e = hbt_req(h->http, "POST", "/v1/tickets", "{\"service\":\"A\",\"priority\":\"elderly\"}", 201);
+    json_t *e = hbt_req(h->http, "POST", "/v1/tickets",
+                        "{\"service\":\"A\",\"priority\":\"elderly\"}", 201);
     json_t *nrm = hbt_req(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
     /* Counter 1 passes over the elderly ticket: counter 2 is for it. */
     json_t *call = hbt_req(h->http, "POST", "/v1/counters/1/call", NULL, 200);
@@ -203,4 +205,3 @@ HBT_TEST(test_counters_and_ratings)
     json_decref(e);
     json_decref(nrm);
 }
-

@@ -25,11 +25,10 @@
 static hbt_tmpdir_t s_tmp = {.tag = "hallctl"};
 
 static int s_hallctl(char *out, size_t len, const char *a1, const char *a2, const char *a3,
-                     const char *a4, const char *a5, const char *a6, const char *a7,
-                     const char *a8)
+                     const char *a4, const char *a5, const char *a6, const char *a7, const char *a8)
 {
-    char *argv[] = {HALLCTL, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5,
-                    (char *)a6, (char *)a7, (char *)a8, NULL};
+    char *argv[] = {HALLCTL,    (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+                    (char *)a5, (char *)a6, (char *)a7, (char *)a8, NULL};
     return hbt_run(argv, out, len);
 }
 
@@ -57,25 +56,25 @@ HBT_TEST(test_enroll_writes_both_sides)
     snprintf(out, sizeof out, "%s/H1", s_tmp.path);
     /* Where the hall reaches HQ is never guessed: no --hq-endpoint is bad
      * usage, and nothing is written. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
-                                "--hq-keys", hq, "--out", out, NULL),
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
+                                hq, "--out", out, NULL),
                      2);
     assert_non_null(strstr(text, "--hq-endpoint is required"));
     assert_int_not_equal(access(out, F_OK), 0);
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
-                                "--hq-keys", hq, "--out", out, "--hq-endpoint", "hq:7400", NULL),
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
+                                hq, "--out", out, "--hq-endpoint", "hq:7400", NULL),
                      2);
     assert_non_null(strstr(text, "--hq-endpoint must be tcp://HOST:PORT"));
     /* No HQ key pair yet: refused, with what to do. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
-                               "tcp://127.0.0.1:7400", NULL), 1);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
+                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
+                     1);
     assert_non_null(strstr(text, "init-hq"));
-    assert_int_equal(s_hallctl(text, sizeof text, "init-hq", "--hq-keys", hq, NULL, NULL, NULL,
-                               NULL, NULL), 0);
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
-                               "tcp://127.0.0.1:7400", NULL), 0);
+    assert_int_equal(
+        s_hallctl(text, sizeof text, "init-hq", "--hq-keys", hq, NULL, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
+                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
+                     0);
     hb_cert_t c;
     char err[256];
     snprintf(path, sizeof path, "%s/hall.key", out);
@@ -102,15 +101,16 @@ HBT_TEST(test_enroll_writes_both_sides)
     assert_non_null(strstr(text, "hq = tcp://127.0.0.1:7400"));
 
     /* Enrolling again is refused unless forced, which gives a new key. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
-                               "tcp://127.0.0.1:7400", NULL), 1);
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
+                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
+                     1);
     assert_non_null(strstr(text, "already enrolled"));
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north",
-                               "--hq-keys", hq, "--out", out, "--hq-endpoint",
-                               "tcp://127.0.0.1:7400", NULL), 1);
-    char *argv[] = {HALLCTL, "enroll", "H1", "--region", "north", "--hq-keys", hq, "--out", out,
-                    "--force", "--hq-endpoint", "tcp://127.0.0.1:7400", NULL};
+    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
+                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
+                     1);
+    char *argv[] = {HALLCTL, "enroll", "H1", "--region", "north",         "--hq-keys",
+                    hq,      "--out",  out,  "--force",  "--hq-endpoint", "tcp://127.0.0.1:7400",
+                    NULL};
     assert_int_equal(hbt_run(argv, text, sizeof text), 0);
     snprintf(path, sizeof path, "%s/halls/H1.key", hq);
     assert_int_equal(hb_cert_load(path, &enrolled, err, sizeof err), 0);
@@ -121,9 +121,10 @@ HBT_TEST(test_bad_usage)
 {
     (void)state;
     char text[4096];
-    assert_int_equal(s_hallctl(text, sizeof text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 2);
-    assert_int_equal(s_hallctl(text, sizeof text, "frobnicate", NULL, NULL, NULL, NULL, NULL, NULL,
-                               NULL), 2);
+    assert_int_equal(s_hallctl(text, sizeof text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     2);
+    assert_int_equal(
+        s_hallctl(text, sizeof text, "frobnicate", NULL, NULL, NULL, NULL, NULL, NULL, NULL), 2);
     assert_non_null(strstr(text, "unknown command"));
     assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "bad id!", "--region", "n",
                                 "--hq-keys", s_tmp.path, "--out", s_tmp.path, "--hq-endpoint",
@@ -131,19 +132,20 @@ HBT_TEST(test_bad_usage)
                      2);
     assert_non_null(strstr(text, "not a hall id"));
     assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H2", "--hq-keys", s_tmp.path, "--out",
-                               s_tmp.path, NULL, NULL), 2);
+                               s_tmp.path, NULL, NULL),
+                     2);
     assert_non_null(strstr(text, "--region"));
-    assert_int_equal(s_hallctl(text, sizeof text, "halls", "--hq", NULL, NULL, NULL, NULL, NULL,
-                               NULL), 2);
+    assert_int_equal(
+        s_hallctl(text, sizeof text, "halls", "--hq", NULL, NULL, NULL, NULL, NULL, NULL), 2);
     assert_non_null(strstr(text, "needs a value"));
-    assert_int_equal(s_hallctl(text, sizeof text, "halls", "--colour", "red", NULL, NULL, NULL,
-                               NULL, NULL), 2);
+    assert_int_equal(
+        s_hallctl(text, sizeof text, "halls", "--colour", "red", NULL, NULL, NULL, NULL, NULL), 2);
     assert_non_null(strstr(text, "unknown option"));
     /* Nothing listening: a failure, named. */
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", hbt_free_port());
-    assert_int_equal(s_hallctl(text, sizeof text, "halls", "--hq", url, NULL, NULL, NULL, NULL,
-                               NULL), 1);
+    assert_int_equal(
+        s_hallctl(text, sizeof text, "halls", "--hq", url, NULL, NULL, NULL, NULL, NULL), 1);
     assert_non_null(strstr(text, "connect"));
 }
 
@@ -184,8 +186,7 @@ HBT_TEST(test_hall_commands_usage)
          "--services must be codes separated by commas"},
         {{"counter-open", "3", "--hall", "URL", "--staff", "E1", "--services", "A,"},
          "--services must be codes separated by commas"},
-        {{"complaint-resolve", "K1", "--hall", "URL", "--resolution", "ok", "--satisfied",
-          "maybe"},
+        {{"complaint-resolve", "K1", "--hall", "URL", "--resolution", "ok", "--satisfied", "maybe"},
          "--satisfied must be yes or no"},
         {{"complaint", "--hall", "URL", "--channel", "app", "--category", "x"},
          "--severity is required"},
@@ -210,9 +211,8 @@ HBT_TEST(test_hall_commands_usage)
         argv[n] = NULL;
         int rc = hbt_run(argv, text, sizeof text);
         if (rc != 2 || !strstr(text, cases[i].says))
-            fail_msg("case %zu (%s %s): exit %d, wanted 2 and \"%s\"; got: %s", i,
-                     cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "", rc,
-                     cases[i].says, text);
+            fail_msg("case %zu (%s %s): exit %d, wanted 2 and \"%s\"; got: %s", i, cases[i].args[0],
+                     cases[i].args[1] ? cases[i].args[1] : "", rc, cases[i].says, text);
     }
     /* --json and --help apply to every command; --help exits 0 at once. */
     assert_int_equal(s_hallctlv(text, sizeof text, "ticket", "--help", NULL), 0);

@@ -48,9 +48,9 @@ HBT_TEST(test_token_and_headers)
     hbt_stub_t *r = s_server(s_halls_json);
     const char *url = hbt_stub_url(r);
     char out[8192], req[8192];
-    int rc = s_hallctl(out, sizeof out, "halls", "--hq", url, "--token", "t0k3n-abc",
-                       "--header", "X-Request-Id: 42", "--header", "X-Tenant: north hall",
-                       "--header", "X-Empty:", NULL);
+    int rc = s_hallctl(out, sizeof out, "halls", "--hq", url, "--token", "t0k3n-abc", "--header",
+                       "X-Request-Id: 42", "--header", "X-Tenant: north hall", "--header",
+                       "X-Empty:", NULL);
     if (rc != 0)
         fail_msg("hallctl halls: exit %d: %s", rc, out);
     assert_int_equal(hbt_stub_requests(r, req, sizeof req), 1);
@@ -136,8 +136,7 @@ HBT_TEST(test_refused_before_sending)
         {"--cacert", "/nonexistent/ca.pem", "--cacert /nonexistent/ca.pem: No such file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = s_hallctl(out, sizeof out, "halls", "--hq", url, bad[i].opt, bad[i].value,
-                           NULL);
+        int rc = s_hallctl(out, sizeof out, "halls", "--hq", url, bad[i].opt, bad[i].value, NULL);
         if (rc != 2 || !strstr(out, bad[i].says))
             fail_msg("%s '%s': exit %d, wanted 2 and \"%s\": %s", bad[i].opt, bad[i].value, rc,
                      bad[i].says, out);

@@ -66,8 +66,8 @@ static int s_teardown(void **state)
 static int s_hallctl(world_t *w, const char *input, char *out, size_t outlen, const char *args)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "printf '%%s' '%s' | HOME='%s' '%s' %s", input ? input : "",
-             w->home, HALLCTL, args);
+    snprintf(cmd, sizeof cmd, "printf '%%s' '%s' | HOME='%s' '%s' %s", input ? input : "", w->home,
+             HALLCTL, args);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     return hbt_run(argv, out, outlen);
 }
@@ -186,8 +186,7 @@ static void test_login_use_logout(void **state)
     assert_int_equal(s_hallctl(w, PASSWORD "\n", out, sizeof out, args), 0);
     s_read_file(w, token, sizeof token, hq, sizeof hq);
     assert_int_equal(hbt_http_as(w->hq.http, token, NULL, "GET", "/v1/me", NULL, &me), 200);
-    snprintf(token_name, sizeof token_name, "%s",
-             json_string_value(json_object_get(me, "token")));
+    snprintf(token_name, sizeof token_name, "%s", json_string_value(json_object_get(me, "token")));
     json_decref(me);
     assert_int_equal(hbt_run_args(out, sizeof out, HB_BIN_DIR "/hqd/hqd", "users", "token", "lena",
                                   "--revoke", token_name, "--data", w->hq.data, NULL),

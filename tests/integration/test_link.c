@@ -254,7 +254,8 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
         ProtobufCBinaryData one = {elen, eb};
         assert_int_equal(hbt_raw_send_events(raw, &one, 1), 0);
         free(eb);
-        expect[n++] = (typeof(expect[0])){"200-byte ticket id", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD};
+        expect[n++] =
+            (typeof(expect[0])){"200-byte ticket id", HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD};
     }
 
     for (int i = 0; i < n; i++) {

@@ -227,18 +227,23 @@ HBT_TEST(test_rules_agree_hall_api_and_hq)
         anomaly[n++] = flag;                                                                       \
     } while (0)
     ROW("", "{\"type\":\"ticket_issued\",\"ticket\":\"R1\",\"service\":\"A\"}");
-    ROW("", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":1500,\"currency\":\"CNY\"}");
+    ROW("",
+        "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":1500,\"currency\":\"CNY\"}");
     ROW("", "{\"type\":\"satisfaction_scored\",\"score\":5}");
-    ROW("", "{\"type\":\"ticket_issued\",\"ticket\":\"R2\",\"service\":\"A\",\"at\":\"2001-01-01T00:00:00Z\"}");
+    ROW("", "{\"type\":\"ticket_issued\",\"ticket\":\"R2\",\"service\":\"A\",\"at\":\"2001-01-"
+            "01T00:00:00Z\"}");
     ROW("out_of_range", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":-5}");
-    ROW("out_of_range", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":1000000000000001}");
+    ROW("out_of_range",
+        "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"amount\":1000000000000001}");
     ROW("format", "{\"type\":\"service_completed\",\"ticket\":\"R1\",\"currency\":\"eur\"}");
     ROW("out_of_range", "{\"type\":\"satisfaction_scored\",\"score\":0}");
     ROW("out_of_range", "{\"type\":\"satisfaction_scored\",\"score\":9}");
     ROW("missing", "{\"type\":\"ticket_issued\",\"service\":\"A\"}");
     ROW("missing", "{\"type\":\"counter_closed\"}");
-    ROW("time_before_2000", "{\"type\":\"ticket_issued\",\"ticket\":\"R3\",\"service\":\"A\",\"at\":\"%s\"}", past);
-    ROW("time_ahead", "{\"type\":\"ticket_issued\",\"ticket\":\"R4\",\"service\":\"A\",\"at\":\"%s\"}", future);
+    ROW("time_before_2000",
+        "{\"type\":\"ticket_issued\",\"ticket\":\"R3\",\"service\":\"A\",\"at\":\"%s\"}", past);
+    ROW("time_ahead",
+        "{\"type\":\"ticket_issued\",\"ticket\":\"R4\",\"service\":\"A\",\"at\":\"%s\"}", future);
     ROW("out_of_range", "{\"type\":\"complaint_opened\",\"complaint\":\"K1\",\"ack_due_ms\":-1}");
 #undef ROW
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
@@ -416,7 +421,8 @@ static void s_expect_skew(hbt_hq_t *hq, const char *hall, int64_t lo, int64_t hi
     }
     if (!al)
         fail_msg("%s: no clock_skew alert", hall);
-    if (hbt_int(al, "value") < lo || hbt_int(al, "value") > hi || !strstr(hbt_str(al, "detail"), side))
+    if (hbt_int(al, "value") < lo || hbt_int(al, "value") > hi ||
+        !strstr(hbt_str(al, "detail"), side))
         fail_msg("%s: clock_skew %lld s \"%s\", wanted %lld..%lld s %s", hall,
                  (long long)hbt_int(al, "value"), hbt_str(al, "detail"), (long long)lo,
                  (long long)hi, side);
@@ -521,8 +527,7 @@ HBT_TEST(test_refused_key_retried_until_enrolled)
     /* With retries at most 2 s apart, two more come within 5 s; a loaded
      * machine is given up to 15 s before that counts as not retrying. */
     int64_t since = hbt_now_ms(), denied1 = s_denied(&w->hq);
-    while (hbt_now_ms() - since < 15000 &&
-           (denied1 - denied0 < 2 || hbt_now_ms() - since < 5000)) {
+    while (hbt_now_ms() - since < 15000 && (denied1 - denied0 < 2 || hbt_now_ms() - since < 5000)) {
         hbt_sleep_ms(100);
         denied1 = s_denied(&w->hq);
     }
@@ -779,8 +784,7 @@ HBT_TEST(test_blocked_link_shown_and_retried)
     assert_non_null(strstr(hbt_str(l, "reason"), "HQ refuses event 1"));
     json_decref(l);
     json_t *st = hbt_get(w->hall[0].http, "/v1/status");
-    assert_false(json_is_true(json_object_get(st, "connected")) &&
-                 hbt_int(st, "backlog") == 0);
+    assert_false(json_is_true(json_object_get(st, "connected")) && hbt_int(st, "backlog") == 0);
     json_decref(st);
     /* Tried again, with a growing wait rather than once a second for ever. */
     printf("  %d batches refused in 6 s; waits between tries:", batches);
@@ -802,8 +806,8 @@ HBT_TEST(test_blocked_link_shown_and_retried)
         Hallbus__Welcome wl = HALLBUS__WELCOME__INIT;
         if (f->kind_case == HALLBUS__FRAME__KIND_BATCH) {
             const Hallbus__EventBatch *b = f->batch;
-            Hallbus__Envelope *e = hb_envelope_unpack(b->events[b->n_events - 1].data,
-                                                      b->events[b->n_events - 1].len);
+            Hallbus__Envelope *e =
+                hb_envelope_unpack(b->events[b->n_events - 1].data, b->events[b->n_events - 1].len);
             ak.committed_seq = e->seq;
             hb_envelope_free(e);
             out.kind_case = HALLBUS__FRAME__KIND_ACK;

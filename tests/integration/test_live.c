@@ -55,12 +55,12 @@ static sse_t *s_sse_open(const char *http_base, const char *path, const char *la
     char req[768];
     /* HQ answers its own Host names, and whoever shows a token. */
     const char *token = hbt_http_token(http_base);
-    int len = snprintf(req, sizeof req,
-                       "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-                       "Accept: text/event-stream\r\n%s%s%s\r\n",
-                       path, strstr(http_base, "//") + 2, token ? token : "-",
-                       last_id ? "Last-Event-ID: " : "", last_id ? last_id : "",
-                       last_id ? "\r\n" : "");
+    int len =
+        snprintf(req, sizeof req,
+                 "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                 "Accept: text/event-stream\r\n%s%s%s\r\n",
+                 path, strstr(http_base, "//") + 2, token ? token : "-",
+                 last_id ? "Last-Event-ID: " : "", last_id ? last_id : "", last_id ? "\r\n" : "");
     assert_int_equal(send(s->fd, req, (size_t)len, 0), len);
     return s;
 }
@@ -204,7 +204,8 @@ HBT_TEST(test_board_and_stream)
         json_decref(board);
         board = hbt_get(w->hq.http, "/v1/live/halls");
         if (board && hbt_int(board, "total") == 2 &&
-            json_is_true(json_object_get(json_array_get(json_object_get(board, "halls"), 1), "online")))
+            json_is_true(
+                json_object_get(json_array_get(json_object_get(board, "halls"), 1), "online")))
             break;
         hbt_sleep_ms(100);
     }
@@ -295,7 +296,8 @@ HBT_TEST(test_board_and_stream)
     while (!offline && hbt_now_ms() < deadline) {
         if (!s_sse_next(s, &ev, 1000))
             continue; /* HQ waits offline_after (10 s) of silence */
-        offline = strcmp(ev.type, "tile") == 0 && json_is_false(json_object_get(ev.data, "online")) &&
+        offline = strcmp(ev.type, "tile") == 0 &&
+                  json_is_false(json_object_get(ev.data, "online")) &&
                   strcmp(json_string_value(json_object_get(ev.data, "worst")), "offline") == 0;
         json_decref(ev.data);
     }
@@ -324,16 +326,18 @@ HBT_TEST(test_regions)
     json_decref(o);
     o = NULL;
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/CN", NULL, NULL), 404);
-    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org",
-                              "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-                              "{\"id\":\"P01\",\"name\":\"North \\\"Coast\\\"\",\"level\":\"province\",\"parent\":\"CN\"},"
-                              "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
-                              "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
-                              "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P02\"}],"
-                              "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C002\"},"
-                              "{\"id\":\"LZ\",\"city\":\"C002\"}]}",
-                              NULL),
-                     200);
+    assert_int_equal(
+        hbt_http(w->hq.http, "PUT", "/v1/org",
+                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+                 "{\"id\":\"P01\",\"name\":\"North "
+                 "\\\"Coast\\\"\",\"level\":\"province\",\"parent\":\"CN\"},"
+                 "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
+                 "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+                 "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P02\"}],"
+                 "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C002\"},"
+                 "{\"id\":\"LZ\",\"city\":\"C002\"}]}",
+                 NULL),
+        200);
     /* Three tickets at LA: they count in C001, P01 and CN, not in P02. LZ
      * never connected: it counts as a hall, offline. */
     for (int i = 0; i < 3; i++)
@@ -383,13 +387,15 @@ HBT_TEST(test_regions)
     json_t *o2 = hbt_get(w->hq.http, "/v1/regions/P01");
     assert_non_null(o2);
     assert_int_equal(json_array_size(json_object_get(o2, "regions")), 2);
-    assert_true(hbt_int(s_region(o2, "P01"), "longest_wait_s") >= hbt_int(p1, "longest_wait_s") + 2);
+    assert_true(hbt_int(s_region(o2, "P01"), "longest_wait_s") >=
+                hbt_int(p1, "longest_wait_s") + 2);
     assert_non_null(s_region(o2, "C001"));
     assert_null(s_region(o2, "CN"));
     json_decref(o2);
     /* A change after the answer's stream_id is on the stream after it. */
     char since[64];
-    snprintf(since, sizeof since, "/v1/stream?since=%lld&hall=LB", (long long)hbt_int(o, "stream_id"));
+    snprintf(since, sizeof since, "/v1/stream?since=%lld&hall=LB",
+             (long long)hbt_int(o, "stream_id"));
     sse_t *s = s_sse_open(w->hq.http, since, NULL);
     assert_int_equal(s_ticket(&w->hall[1]), 201);
     int64_t id = s_wait_tile(s, "LB", "waiting", 1, 3000);
@@ -400,13 +406,14 @@ HBT_TEST(test_regions)
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/NOPE", NULL, NULL), 404);
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P01/C001", NULL, NULL), 404);
     /* The organisation changes: the next answer follows it, not the last round's. */
-    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org",
-                              "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-                              "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-                              "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                              "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C001\"}]}",
-                              NULL),
-                     200);
+    assert_int_equal(
+        hbt_http(w->hq.http, "PUT", "/v1/org",
+                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+                 "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+                 "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"}],"
+                 "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C001\"}]}",
+                 NULL),
+        200);
     o = hbt_get(w->hq.http, "/v1/regions");
     assert_non_null(o);
     assert_int_equal(json_array_size(json_object_get(o, "regions")), 3);

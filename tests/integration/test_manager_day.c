@@ -25,8 +25,7 @@ static const hbt_world_spec_t s_world = {
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
 /* `branchd devices add NAME --kind KIND`: the token, the last line. */
-static void s_pair(const hbt_hall_t *h, const char *name, const char *kind, char *token,
-                   size_t len)
+static void s_pair(const hbt_hall_t *h, const char *name, const char *kind, char *token, size_t len)
 {
     char out[2048];
     int rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind,
@@ -133,8 +132,8 @@ HBT_TEST(test_manager_day)
                 "{\"kind\":\"morning\",\"duration_s\":0,\"attendees\":[\"E1\"]}", 400,
                 "bad_request", "duration_s must be from 1 to 14400");
     hbt_refused(h->http, "POST", "/v1/manager/meetings",
-                "{\"kind\":\"lunch\",\"duration_s\":60,\"attendees\":[\"E1\"]}", 400,
-                "bad_request", "kind");
+                "{\"kind\":\"lunch\",\"duration_s\":60,\"attendees\":[\"E1\"]}", 400, "bad_request",
+                "kind");
     hbt_refused(h->http, "POST", "/v1/manager/meetings", "{\"kind\":\"morning\",\"duration_s\":60}",
                 400, "bad_request", "attendees must name at least one");
     hbt_refused(h->http, "POST", "/v1/manager/meetings",
@@ -189,7 +188,8 @@ HBT_TEST(test_manager_day)
     hbt_refused(h->http, "POST", path, "{\"staff\":\"S01\"}", 400, "bad_request", "is required");
 
     /* The work log and the cash handover. */
-    json_decref(hbt_req(h->http, "POST", "/v1/manager/log", "{\"text\":\"printer 2 jammed\"}", 201));
+    json_decref(
+        hbt_req(h->http, "POST", "/v1/manager/log", "{\"text\":\"printer 2 jammed\"}", 201));
     hbt_refused(h->http, "POST", "/v1/manager/log", "{\"text\":\"\"}", 400, "bad_request",
                 "text is required");
     json_t *cash = hbt_req(h->http, "POST", "/v1/manager/cash",
@@ -210,9 +210,8 @@ HBT_TEST(test_manager_day)
 
     /* A kiosk's token may not. */
     json_t *o = NULL;
-    assert_int_equal(hbt_http_as(h->http, kiosk, NULL, "POST", "/v1/manager/log",
-                                 "{\"text\":\"x\"}", &o),
-                     403);
+    assert_int_equal(
+        hbt_http_as(h->http, kiosk, NULL, "POST", "/v1/manager/log", "{\"text\":\"x\"}", &o), 403);
     assert_string_equal(hbt_str(o, "permission"), "manager.day");
     json_decref(o);
 

@@ -68,7 +68,8 @@ static int64_t s_last_seq(hbt_hall_t *h)
 static void s_traffic(hbt_hall_t *h, int n)
 {
     static const char *const svc[] = {"A", "B", "C"};
-    static const char *const prio[] = {"normal", "normal", "normal", "vip", "elderly", "appointment"};
+    static const char *const prio[] = {"normal", "normal",  "normal",
+                                       "vip",    "elderly", "appointment"};
     char path[128];
     tally_t t = {0};
     int64_t before = s_last_seq(h);
@@ -110,8 +111,9 @@ static void s_traffic(hbt_hall_t *h, int n)
                             "\"severity\":\"high\",\"text\":\"too slow\"}");
             break;
         case 10:
-            status = s_post(h, "/v1/devices/kiosk-1/status", "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
-                            s_rand(2) ? "ok" : "paper_out");
+            status =
+                s_post(h, "/v1/devices/kiosk-1/status", "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
+                       s_rand(2) ? "ok" : "paper_out");
             break;
         default:
             /* Another queue system's events, through the same reducer. */
@@ -124,8 +126,8 @@ static void s_traffic(hbt_hall_t *h, int n)
         s_count(&t, status);
     }
     int64_t after = s_last_seq(h);
-    fprintf(stderr, "hall %s: %d actions: %d accepted, %d refused, %d other; %lld events\n",
-            h->id, n, t.ok, t.refused, t.other, (long long)(after - before));
+    fprintf(stderr, "hall %s: %d actions: %d accepted, %d refused, %d other; %lld events\n", h->id,
+            n, t.ok, t.refused, t.other, (long long)(after - before));
     assert_int_equal(t.other, 0);
     assert_true(t.ok >= n / 3);
     assert_true(after - before >= t.ok);
@@ -159,7 +161,8 @@ static void s_assert_mirror_equal(hbt_world_t *w, hbt_hall_t *h)
         fail_msg("hall %s and HQ's mirror differ:\nhall: %.3000s\n  hq: %.3000s", h->id, a, b);
     }
     fprintf(stderr, "hall %s: HQ's mirror equals the hall at seq %lld (%lld waiting)\n", h->id,
-            (long long)hbt_int(mine, "seq"), (long long)json_array_size(json_object_get(mine, "tickets")));
+            (long long)hbt_int(mine, "seq"),
+            (long long)json_array_size(json_object_get(mine, "tickets")));
     json_decref(mine);
     json_decref(theirs);
 }
@@ -184,7 +187,7 @@ HBT_TEST(test_hq_mirror_equals_each_hall)
         s_assert_mirror_equal(w, &w->hall[i]);
     /* A killed hqd rebuilds its mirror from its snapshots and the events
      * stored after them, and it is equal again. */
-    hbt_sleep_ms(2500); /* a snapshot round has passed */
+    hbt_sleep_ms(2500);          /* a snapshot round has passed */
     s_traffic(&w->hall[1], 150); /* stored, but not in a snapshot yet */
     assert_true(hbt_wait_synced(&w->hq, &w->hall[1], 30000));
     hbt_hq_stop(&w->hq, SIGKILL);

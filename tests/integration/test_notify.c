@@ -168,7 +168,8 @@ static void s_rx_start(rx_t *rx)
     int one = 1;
     setsockopt(rx->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     rx->port = hbt_free_port();
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)rx->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)rx->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(rx->fd, (struct sockaddr *)&a, sizeof a), 0);
     assert_int_equal(listen(rx->fd, 64), 0);
@@ -208,10 +209,8 @@ static json_t *s_rx_bodies(rx_t *rx, const char *path)
 
 /* ------------------------------------------------------------ the world */
 
-static const hbt_world_spec_t s_world = {.tag = "notify",
-                                         .halls = {"NT1"},
-                                         .engine = true,
-                                         .start = true};
+static const hbt_world_spec_t s_world = {
+    .tag = "notify", .halls = {"NT1"}, .engine = true, .start = true};
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
 typedef struct notify_test {
@@ -228,7 +227,8 @@ static void s_wait_listening(int port)
     int64_t deadline = hbt_now_ms() + 10000;
     while (hbt_now_ms() < deadline) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
         close(fd);
@@ -244,14 +244,15 @@ static void s_restart_hq(hbt_world_t *w)
 {
     hbt_hq_stop(&w->hq, SIGTERM);
     static const char *const args[] = {"--notify_retry_first=300ms",
-                                       "--notify_escalate_after=" "4s",
+                                       "--notify_escalate_after="
+                                       "4s",
                                        "--alert_no_counter_grace=1s", "--notify_timeout=30s",
                                        "--external_url=http://hq.example"};
     w->hq.n_extra = 0;
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
         snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "%s", args[i]);
-    snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0],
-             "--smtp_url=smtp://127.0.0.1:%d", s_t.smtp_port);
+    snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "--smtp_url=smtp://127.0.0.1:%d",
+             s_t.smtp_port);
     snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "--smtp_from=alerts@hq.example");
     hbt_hq_start(&w->hq);
 }
@@ -331,7 +332,6 @@ static void s_prepare(hbt_world_t *w)
                 "{\"id\":\"C2\",\"name\":\"Lakeside\",\"level\":\"city\",\"parent\":\"P1\"}],"
                 "\"halls\":[{\"id\":\"NT1\",\"city\":\"C1\",\"name\":\"人民广场营业厅\"}]}",
                 HBT_POLICY_QUICK_ALERTS);
-
 }
 
 /* How many entries GET /v1/notify/WHAT lists as `token` (which must be
@@ -358,23 +358,31 @@ HBT_TEST(test_alerts_reach_people)
         const char *doc, *code, *why;
         int status;
     } bad[] = {
-        {"{\"id\":\"x\",\"role\":\"boss\",\"scope\":\"network\",\"channels\":[{\"type\":\"hall_page\"}]}",
+        {"{\"id\":\"x\",\"role\":\"boss\",\"scope\":\"network\",\"channels\":[{\"type\":\"hall_"
+         "page\"}]}",
          "bad_request", "role: one of admin", 400},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"region/NOPE\",\"channels\":[{\"type\":\"hall_page\"}]}",
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"region/"
+         "NOPE\",\"channels\":[{\"type\":\"hall_page\"}]}",
          "not_found", "no region NOPE", 404},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"kinds\":[\"fire\"],\"channels\":[{\"type\":\"hall_page\"}]}",
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"kinds\":[\"fire\"],"
+         "\"channels\":[{\"type\":\"hall_page\"}]}",
          "bad_request", "unknown alert kind 'fire'", 400},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[{\"type\":\"wecom\",\"url\":\"ftp://x\"}]}",
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[{\"type\":"
+         "\"wecom\",\"url\":\"ftp://x\"}]}",
          "bad_request", "channels[0].url", 400},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[{\"type\":\"email\",\"to\":[\"a@b\\r\\nBcc: c@d\"]}]}",
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[{\"type\":"
+         "\"email\",\"to\":[\"a@b\\r\\nBcc: c@d\"]}]}",
          "bad_request", "not an e-mail address", 400},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[]}", "bad_request",
-         "channels: a list of 1 to 8", 400},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"min_severity\":\"loud\",\"channels\":[{\"type\":\"hall_page\"}]}",
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[]}",
+         "bad_request", "channels: a list of 1 to 8", 400},
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"min_severity\":\"loud\","
+         "\"channels\":[{\"type\":\"hall_page\"}]}",
          "bad_request", "min_severity", 400},
-        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"colour\":1,\"channels\":[{\"type\":\"hall_page\"}]}",
+        {"{\"id\":\"x\",\"role\":\"operator\",\"scope\":\"network\",\"colour\":1,\"channels\":[{"
+         "\"type\":\"hall_page\"}]}",
          "bad_request", "colour: unknown member", 400},
-        {"{\"id\":\"a b\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[{\"type\":\"hall_page\"}]}",
+        {"{\"id\":\"a "
+         "b\",\"role\":\"operator\",\"scope\":\"network\",\"channels\":[{\"type\":\"hall_page\"}]}",
          "bad_request", "id: 1 to 64", 400},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -399,11 +407,12 @@ HBT_TEST(test_alerts_reach_people)
              "\"channels\":[{\"type\":\"alertmanager\",\"url\":\"%s/am\"}]}",
              url);
     s_sub(w, doc);
-    snprintf(doc, sizeof doc,
-             "{\"id\":\"duty\",\"role\":\"operator\",\"scope\":\"hall/NT1\",\"kinds\":[\"wait_sla\"],"
-             "\"channels\":[{\"type\":\"wecom\",\"url\":\"%s/wecom?key=SECRET\"},"
-             "{\"type\":\"hall_page\"}]}",
-             url);
+    snprintf(
+        doc, sizeof doc,
+        "{\"id\":\"duty\",\"role\":\"operator\",\"scope\":\"hall/NT1\",\"kinds\":[\"wait_sla\"],"
+        "\"channels\":[{\"type\":\"wecom\",\"url\":\"%s/wecom?key=SECRET\"},"
+        "{\"type\":\"hall_page\"}]}",
+        url);
     s_sub(w, doc);
     snprintf(doc, sizeof doc,
              "{\"id\":\"national\",\"role\":\"operator\",\"scope\":\"network\","
@@ -411,14 +420,16 @@ HBT_TEST(test_alerts_reach_people)
              "\"channels\":[{\"type\":\"dingtalk\",\"url\":\"%s/national\"}]}",
              url);
     s_sub(w, doc);
-    snprintf(doc, sizeof doc,
-             "{\"id\":\"province\",\"role\":\"operator\",\"scope\":\"region/P1\",\"escalated\":true,"
-             "\"channels\":[{\"type\":\"dingtalk\",\"url\":\"%s/province\"}]}",
-             url);
+    snprintf(
+        doc, sizeof doc,
+        "{\"id\":\"province\",\"role\":\"operator\",\"scope\":\"region/P1\",\"escalated\":true,"
+        "\"channels\":[{\"type\":\"dingtalk\",\"url\":\"%s/province\"}]}",
+        url);
     s_sub(w, doc);
-    s_sub(w, "{\"id\":\"city-mail\",\"role\":\"operator\",\"scope\":\"region/C1\","
-             "\"kinds\":[\"wait_sla\"],\"min_severity\":\"warning\","
-             "\"channels\":[{\"type\":\"email\",\"to\":[\"ops@example.cn\",\"duty@example.cn\"]}]}");
+    s_sub(w,
+          "{\"id\":\"city-mail\",\"role\":\"operator\",\"scope\":\"region/C1\","
+          "\"kinds\":[\"wait_sla\"],\"min_severity\":\"warning\","
+          "\"channels\":[{\"type\":\"email\",\"to\":[\"ops@example.cn\",\"duty@example.cn\"]}]}");
     hbt_refused(w->hq.http, "POST", "/v1/notify/subscriptions",
                 "{\"id\":\"city-mail\",\"role\":\"operator\",\"scope\":\"network\","
                 "\"channels\":[{\"type\":\"hall_page\"}]}",
@@ -487,7 +498,8 @@ HBT_TEST(test_alerts_reach_people)
     assert_int_equal(s_t.rx.refused, 2);
     for (size_t i = 0; i < json_array_size(am); i++) {
         json_t *al = json_array_get(json_object_get(json_array_get(am, i), "alerts"), 0);
-        fprintf(stderr, "city webhook: %s %s\n", hbt_str(json_object_get(al, "labels"), "alertname"),
+        fprintf(stderr, "city webhook: %s %s\n",
+                hbt_str(json_object_get(al, "labels"), "alertname"),
                 hbt_str(json_object_get(al, "annotations"), "alert_id"));
     }
     assert_int_equal(json_array_size(am), n_open - 1);
@@ -578,8 +590,9 @@ HBT_TEST(test_alerts_reach_people)
     char *to = json_dumps(json_object_get(json_object_get(m, "envelope"), "to"), JSON_COMPACT);
     assert_string_equal(to, "[\"ops@example.cn\",\"duty@example.cn\"]");
     free(to);
-    assert_string_equal(hbt_str(m, "subject"),
-                        "[警告] 等候超时 · 人民广场营业厅 (NT1) / [warning] Waiting over the limit · NT1");
+    assert_string_equal(
+        hbt_str(m, "subject"),
+        "[警告] 等候超时 · 人民广场营业厅 (NT1) / [warning] Waiting over the limit · NT1");
     hbt_assert_contains(hbt_str(m, "body"), "等候超过 2 秒 (A 业务, normal)");
     hbt_assert_contains(hbt_str(m, "body"), "营业厅：人民广场营业厅 (NT1)");
     hbt_assert_contains(hbt_str(m, "body"), "waiting over 2 s (service A, normal)");
@@ -688,8 +701,8 @@ HBT_TEST(test_alerts_reach_people)
     static char out[1 << 16];
     const char *hallctl = HB_BIN_DIR "/tools/hallctl";
     const char *tok = hbt_http_token(w->hq.http);
-    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "subscription-list", "--hq",
-                                  w->hq.http, "--token", tok, NULL),
+    assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "subscription-list", "--hq", w->hq.http,
+                                  "--token", tok, NULL),
                      0);
     hbt_assert_contains_all(out, "province", "region/P1", "escalated only", NULL);
     assert_int_equal(hbt_run_args(out, sizeof out, hallctl, "silence-list", "--hq", w->hq.http,

@@ -130,8 +130,8 @@ static void s_write_file(const char *path, const char *text)
 static void s_need_tools(world_t *w)
 {
     char out[256];
-    if (hbt_run_args(out, sizeof out, PYTHON, "-c",
-                     "import prometheus_client.parser, yaml", (const char *)NULL) != 0)
+    if (hbt_run_args(out, sizeof out, PYTHON, "-c", "import prometheus_client.parser, yaml",
+                     (const char *)NULL) != 0)
         fail_msg("%s cannot import prometheus_client and yaml (python3-prometheus-client, "
                  "python3-yaml): run deploy/install-deps.sh. %s",
                  PYTHON, out);
@@ -271,19 +271,19 @@ static void test_scrapes_parse_and_hold(void **state)
     s_write_file(w->hall_scrape, hall);
     /* What the traffic must have recorded. */
     assert_true(hbt_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
-                             "route=\"/v1/halls/:hall\",code=\"2xx\"}") >= 1);
+                               "route=\"/v1/halls/:hall\",code=\"2xx\"}") >= 1);
     assert_true(hbt_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
-                             "route=\"/v1/halls/:hall\",code=\"4xx\"}") >= 1);
+                               "route=\"/v1/halls/:hall\",code=\"4xx\"}") >= 1);
     assert_null(strstr(hq, "route=\"/v1/halls/MA\""));
     assert_true(hbt_sample(hq, ACK_COUNT) > 6);
     assert_true(hbt_sample(hall, "hallbus_hall_outbox_commit_duration_seconds_count") >= 1);
     assert_true(hbt_sample(hall, "hallbus_hall_http_request_duration_seconds_count{method=\"GET\","
-                               "route=\"/v1/status\",code=\"2xx\"}") >= 1);
+                                 "route=\"/v1/status\",code=\"2xx\"}") >= 1);
     assert_true(hbt_sample(hall, "hallbus_hall_http_request_duration_seconds_count{method=\"POST\","
-                               "route=\"/v1/events\",code=\"4xx\"}") == 1);
+                                 "route=\"/v1/events\",code=\"4xx\"}") == 1);
     static const char *const process[] = {
         "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-        "process_max_fds", "process_start_time_seconds",
+        "process_max_fds",           "process_start_time_seconds",
     };
     for (size_t i = 0; i < sizeof process / sizeof process[0]; i++) {
         assert_true(hbt_sample(hq, process[i]) > 0);
@@ -319,9 +319,10 @@ static void test_checker_refuses(void **state)
     world_t *w = *state;
     s_need_tools(w);
 #define H(n, t) "# HELP " n " h\n# TYPE " n " " t "\n"
-#define HIST(n, b1, b2, inf, sum, count)                                                          \
-    H(n, "histogram") n "_bucket{le=\"0.1\"} " b1 "\n" n "_bucket{le=\"1\"} " b2 "\n" n             \
-                      "_bucket{le=\"+Inf\"} " inf "\n" n "_sum " sum "\n" n "_count " count "\n"
+#define HIST(n, b1, b2, inf, sum, count)                                                           \
+    H(n, "histogram")                                                                              \
+    n "_bucket{le=\"0.1\"} " b1 "\n" n "_bucket{le=\"1\"} " b2 "\n" n "_bucket{le=\"+Inf\"} " inf  \
+      "\n" n "_sum " sum "\n" n "_count " count "\n"
     static const struct {
         const char *text, *problem;
     } bad[] = {
@@ -344,9 +345,10 @@ static void test_checker_refuses(void **state)
         {H("b_info", "gauge") "b_info{v=\"1\"} 2\n", "an info gauge at 2"},
         {"b 1\n", "samples without a TYPE"},
         {H("a_total", "counter") "a_total 1\n" H("a_total", "counter"), "TYPE of a_total a second"},
-        {HIST("x_seconds", "1", "2", "3", "1", "3")
-             "x_seconds_bucket{k=\"v\",le=\"0.5\"} 1\nx_seconds_bucket{k=\"v\",le=\"+Inf\"} 1\n"
-             "x_seconds_sum{k=\"v\"} 1\nx_seconds_count{k=\"v\"} 1\n",
+        {HIST("x_seconds", "1", "2", "3", "1",
+              "3") "x_seconds_bucket{k=\"v\",le=\"0.5\"} 1\nx_seconds_bucket{k=\"v\",le=\"+Inf\"} "
+                   "1\n"
+                   "x_seconds_sum{k=\"v\"} 1\nx_seconds_count{k=\"v\"} 1\n",
          "other buckets than the family's"},
     };
 #undef HIST

@@ -50,19 +50,20 @@ static const hall_cfg_t s_halls[HALLS] = {
     {"R4", "C3", "Europe/Berlin"},
 };
 
-#define ORG                                                                                       \
-    "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"                    \
-    "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
-    "{\"id\":\"P2\",\"name\":\"West\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
-    "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"                  \
-    "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"},"                     \
-    "{\"id\":\"C3\",\"name\":\"Berlin\",\"level\":\"city\",\"parent\":\"P2\"}],"                  \
-    "\"halls\":[{\"id\":\"R1\",\"city\":\"C1\",\"name\":\"营业厅一\"},{\"id\":\"R2\",\"city\":\"C1\"},"  \
+#define ORG                                                                                         \
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"                     \
+    "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                   \
+    "{\"id\":\"P2\",\"name\":\"West\",\"level\":\"province\",\"parent\":\"CN\"},"                   \
+    "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"                    \
+    "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"},"                       \
+    "{\"id\":\"C3\",\"name\":\"Berlin\",\"level\":\"city\",\"parent\":\"P2\"}],"                    \
+    "\"halls\":[{\"id\":\"R1\",\"city\":\"C1\",\"name\":\"营业厅一\"},{\"id\":\"R2\",\"city\":" \
+    "\"C1\"},"                                                                                      \
     "{\"id\":\"R3\",\"city\":\"C2\"},{\"id\":\"R4\",\"city\":\"C3\"}]}"
 
-#define HOURS(from)                                                                               \
-    "\"opening_hours\":{\"mon\":[\"" from "-17:00\"],\"tue\":[\"" from "-17:00\"],"               \
-    "\"wed\":[\"" from "-17:00\"],\"thu\":[\"" from "-17:00\"],\"fri\":[\"" from "-17:00\"],"     \
+#define HOURS(from)                                                                                \
+    "\"opening_hours\":{\"mon\":[\"" from "-17:00\"],\"tue\":[\"" from "-17:00\"],"                \
+    "\"wed\":[\"" from "-17:00\"],\"thu\":[\"" from "-17:00\"],\"fri\":[\"" from "-17:00\"],"      \
     "\"sat\":[\"" from "-17:00\"],\"sun\":[\"" from "-17:00\"]}"
 
 /* R2 posts 08:45 while the simulator opens at 09:00: fifteen minutes late
@@ -616,7 +617,8 @@ static void s_model(hbt_world_t *w, int i, model_t *m)
         assert_int_equal(status, 200);
         size_t k;
         json_t *ev;
-        json_array_foreach(json_object_get(page, "events"), k, ev) s_model_event(m, ev);
+        json_array_foreach (json_object_get(page, "events"), k, ev)
+            s_model_event(m, ev);
         int64_t next = hbt_int(page, "next");
         json_decref(page);
         if (next <= 0)
@@ -732,7 +734,8 @@ static void s_compare(const json_t *o, tally_t *t, const char *what, checks_t *c
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         s_expect_int(o, ints[i].name, ints[i].v, what);
-    s_expect_real(o, "wait_avg_s", t->wait_n > 0, (double)t->wait_sum / (double)(t->wait_n ? t->wait_n : 1), what);
+    s_expect_real(o, "wait_avg_s", t->wait_n > 0,
+                  (double)t->wait_sum / (double)(t->wait_n ? t->wait_n : 1), what);
     s_expect_real(o, "service_avg_s", t->service_n > 0,
                   (double)t->service_sum / (double)(t->service_n ? t->service_n : 1), what);
     s_expect_real(o, "counter_utilisation", t->open_s > 0,
@@ -740,7 +743,8 @@ static void s_compare(const json_t *o, tally_t *t, const char *what, checks_t *c
     s_expect_real(o, "satisfaction_avg", t->sat_count > 0,
                   (double)t->sat_sum / (double)(t->sat_count ? t->sat_count : 1), what);
     s_expect_real(o, "no_show_rate", t->served + t->no_shows > 0,
-                  (double)t->no_shows / (double)(t->served + t->no_shows ? t->served + t->no_shows : 1),
+                  (double)t->no_shows /
+                      (double)(t->served + t->no_shows ? t->served + t->no_shows : 1),
                   what);
     s_expect_real(o, "device_fault_minutes", true, (double)t->fault_s / 60.0, what);
     s_expect_real(o, "opening_late_minutes", true, (double)t->late_s / 60.0, what);
@@ -804,13 +808,14 @@ static void s_check_rows(hbt_world_t *w, const char *hall, const char *date, con
     snprintf(path, sizeof path, "/v1/reports/kpi?scope=%s&period=day&date=%s&by=hour", hall, date);
     o = hbt_get(w->hq.http, path);
     assert_non_null(o);
-    static const char *const sums[] = {"issued", "served", "counter_open_s", "counter_busy_s",
-                                       "satisfaction_count", "events"};
+    static const char *const sums[] = {
+        "issued", "served", "counter_open_s", "counter_busy_s", "satisfaction_count", "events"};
     for (size_t k = 0; k < sizeof sums / sizeof sums[0]; k++) {
         int64_t total = 0;
         size_t i;
         json_t *r;
-        json_array_foreach(json_object_get(o, "rows"), i, r) total += hbt_int(r, sums[k]);
+        json_array_foreach (json_object_get(o, "rows"), i, r)
+            total += hbt_int(r, sums[k]);
         snprintf(what, sizeof what, "%s %s, the sum of the hours", hall, date);
         s_expect_int(o, sums[k], total, what);
     }
@@ -839,7 +844,8 @@ static void s_check_all(hbt_world_t *w, model_t *models, int n_days, checks_t *c
     for (int i = 0; i < HALLS; i++)
         for (int d = 0; d < n_days; d++)
             s_check_rows(w, s_halls[i].id, s_dates[d], &models[i].days[d], c);
-    static const char *const scopes[] = {"R1", "R2", "R3", "R4", "C1", "C2", "C3", "P1", "P2", "CN"};
+    static const char *const scopes[] = {"R1", "R2", "R3", "R4", "C1",
+                                         "C2", "C3", "P1", "P2", "CN"};
     int32_t base;
     assert_int_equal(hb_date_parse(s_dates[0], &base), 0);
     for (size_t s = 0; s < sizeof scopes / sizeof scopes[0]; s++) {
@@ -866,8 +872,8 @@ static void s_check_all(hbt_world_t *w, model_t *models, int n_days, checks_t *c
                         if (base + k >= from && base + k <= to)
                             s_tally_add(&sum, &models[halls[h]].days[k]);
                 char path[200], what[120];
-                snprintf(path, sizeof path, "/v1/reports/kpi?scope=%s&period=%s&date=%s",
-                         scopes[s], names[period], s_dates[d]);
+                snprintf(path, sizeof path, "/v1/reports/kpi?scope=%s&period=%s&date=%s", scopes[s],
+                         names[period], s_dates[d]);
                 snprintf(what, sizeof what, "%s %s of %s", scopes[s], names[period], s_dates[d]);
                 json_t *o = hbt_get(w->hq.http, path);
                 if (!o)
@@ -989,17 +995,17 @@ HBT_TEST(test_every_kpi_equals_the_events)
      * runs, then from a date on, then everything; equal every time. */
     static const char hqd_bin[] = HB_BIN_DIR "/hqd/hqd";
     char out[4096];
-    assert_int_equal(hbt_run_args(out, sizeof out, hqd_bin, "rollups", "rebuild", "--data",
-                                  w->hq.data, NULL),
-                     1);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, hqd_bin, "rollups", "rebuild", "--data", w->hq.data, NULL),
+        1);
     hbt_assert_contains(out, "pid");
     assert_int_equal(hbt_run_args(out, sizeof out, hqd_bin, "rollups", "rebuild", "--data",
                                   w->hq.data, "--from", "2026-13-01", NULL),
                      2);
     hbt_assert_contains(out, "--from");
-    assert_int_equal(hbt_run_args(out, sizeof out, hqd_bin, "rollups", "recount", "--data",
-                                  w->hq.data, NULL),
-                     2);
+    assert_int_equal(
+        hbt_run_args(out, sizeof out, hqd_bin, "rollups", "recount", "--data", w->hq.data, NULL),
+        2);
     hbt_hq_stop(&w->hq, SIGTERM);
     static const char *const froms[] = {"2026-10-25", NULL};
     for (size_t k = 0; k < 2; k++) {
@@ -1010,7 +1016,8 @@ HBT_TEST(test_every_kpi_equals_the_events)
         if (rc != 0)
             fail_msg("rollups rebuild %s: %d: %s", froms[k] ? froms[k] : "", rc, out);
         hbt_assert_contains(out, "rebuilt the rollups of 4 hall(s)");
-        fprintf(stderr, "rebuild %s: %s", froms[k] ? froms[k] : "(all)", strrchr(out, '\n') ? out : out);
+        fprintf(stderr, "rebuild %s: %s", froms[k] ? froms[k] : "(all)",
+                strrchr(out, '\n') ? out : out);
         hbt_hq_start(&w->hq);
         s_wait_rolled(w, HALLS);
         s_models(w, models);

@@ -26,11 +26,11 @@
 
 #include "runner.h"
 
-#define ORG                                                                                       \
+#define ORG                                                                                        \
     "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"                    \
-    "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
-    "{\"id\":\"C1\",\"name\":\"Twin\",\"level\":\"city\",\"parent\":\"P1\"}],"                    \
-    "\"halls\":[{\"id\":\"T1\",\"city\":\"C1\",\"name\":\"上海营业厅\"},"                          \
+    "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                  \
+    "{\"id\":\"C1\",\"name\":\"Twin\",\"level\":\"city\",\"parent\":\"P1\"}],"                     \
+    "\"halls\":[{\"id\":\"T1\",\"city\":\"C1\",\"name\":\"上海营业厅\"},"                     \
     "{\"id\":\"T2\",\"city\":\"C1\",\"name\":\"Berlin\"}]}"
 
 static const hbt_world_spec_t s_world = {
@@ -106,8 +106,7 @@ static int64_t s_hour_row(const json_t *o, int hour, const char *field)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(o, "rows"), i, r)
-    {
+    json_array_foreach (json_object_get(o, "rows"), i, r) {
         if (hbt_int(r, "hour") == hour)
             return hbt_int(r, field);
     }
@@ -307,8 +306,9 @@ HBT_TEST(test_exports_ranks_and_readiness)
      * the business type that would be a formula made text. */
     hb_httpc_resp_t r;
     assert_int_equal(hbt_http_raw(w->hq.http, "GET",
-                                      "/v1/reports/kpi?scope=C1&period=month&date=2026-10-01"
-                                      "&by=business&format=csv", NULL, &r),
+                                  "/v1/reports/kpi?scope=C1&period=month&date=2026-10-01"
+                                  "&by=business&format=csv",
+                                  NULL, &r),
                      0);
     assert_int_equal(r.status, 200);
     assert_true(r.body_len > 3);
@@ -324,8 +324,8 @@ HBT_TEST(test_exports_ranks_and_readiness)
     free(csv);
 
     /* The ranking of the city's halls: T2 issued more in October. */
-    json_t *o = hbt_get(w->hq.http,
-                        "/v1/reports/rank?scope=C1&period=month&date=2026-10-01&metric=issued");
+    json_t *o =
+        hbt_get(w->hq.http, "/v1/reports/rank?scope=C1&period=month&date=2026-10-01&metric=issued");
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "better")), "higher");
     json_t *best = json_array_get(json_object_get(o, "halls"), 0);
@@ -390,7 +390,8 @@ HBT_TEST(test_archive)
     s_wait_rolled(w);
 
     /* T1's two days, the ticket's own events. */
-    json_t *o = hbt_get(w->hq.http, "/v1/archive?hall=T1&from=2026-10-24&to=2026-10-25&ticket=A001");
+    json_t *o =
+        hbt_get(w->hq.http, "/v1/archive?hall=T1&from=2026-10-24&to=2026-10-25&ticket=A001");
     assert_non_null(o);
     json_t *evs = json_object_get(o, "events");
     assert_int_equal(json_array_size(evs), 6); /* issued .. scored, and its complaint */
@@ -428,10 +429,14 @@ HBT_TEST(test_archive)
     json_decref(o);
     hb_httpc_resp_t r;
     assert_int_equal(hbt_http_raw(w->hq.http, "GET",
-                                      "/v1/archive?hall=T1&from=2026-10-24&to=2026-10-24&format=csv", NULL, &r),
+                                  "/v1/archive?hall=T1&from=2026-10-24&to=2026-10-24&format=csv",
+                                  NULL, &r),
                      0);
     assert_int_equal(r.status, 200);
-    assert_memory_equal(r.body, "\xEF\xBB\xBF" "seq,at,local_date,type,ticket", 32);
+    assert_memory_equal(r.body,
+                        "\xEF\xBB\xBF"
+                        "seq,at,local_date,type,ticket",
+                        32);
     char *csv = strndup(r.body, r.body_len);
     hb_httpc_resp_free(&r);
     hbt_assert_contains(csv, ",\"'=1+2\",");
@@ -453,8 +458,7 @@ HBT_TEST(test_archive)
      * belong to the story. */
     size_t i, acked = 0, resolved = 0;
     json_t *ev;
-    json_array_foreach(json_object_get(o, "events"), i, ev)
-    {
+    json_array_foreach (json_object_get(o, "events"), i, ev) {
         const char *type = json_string_value(json_object_get(ev, "type"));
         acked += strcmp(type, "complaint_acknowledged") == 0;
         resolved += strcmp(type, "complaint_resolved") == 0;
@@ -462,8 +466,8 @@ HBT_TEST(test_archive)
     assert_int_equal(acked, 1);
     assert_int_equal(resolved, 1);
     json_decref(o);
-    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/archive/tickets/T1/2026-10-24/Z999", NULL, NULL),
-                     404);
+    assert_int_equal(
+        hbt_http(w->hq.http, "GET", "/v1/archive/tickets/T1/2026-10-24/Z999", NULL, NULL), 404);
 }
 
 /* Every refusal names what it refuses. */
@@ -494,7 +498,8 @@ HBT_TEST(test_refusals)
         {"/v1/reports/rank?scope=T1&period=day&date=2026-10-24&metric=issued", 400, "scope"},
         {"/v1/reports/rank?scope=C9&period=day&date=2026-10-24&metric=issued", 404, NULL},
         {"/v1/reports/rank?scope=C1&period=day&date=2026-10-24", 400, "metric"},
-        {"/v1/reports/rank?scope=C1&period=day&date=2026-10-24&metric=issued&limit=0", 400, "limit"},
+        {"/v1/reports/rank?scope=C1&period=day&date=2026-10-24&metric=issued&limit=0", 400,
+         "limit"},
         {"/v1/reports/ready?scope=C1&period=range", 400, "period"},
         {"/v1/reports/ready?scope=C1&from=2020-01-01&to=2026-01-01", 400, "to"},
         {"/v1/reports/ready?period=day", 400, "scope"},

@@ -52,8 +52,8 @@ static int s_setup_with(void **state, const char *const *extra, int n)
 
 static int s_setup(void **state)
 {
-    static const char *const extra[] = {"--retention_raw", "30d", "--retention_rollups", "60d",
-                                        "--retention_every", "1s", "--rollup_save_every", "1s"};
+    static const char *const extra[] = {"--retention_raw",   "30d", "--retention_rollups", "60d",
+                                        "--retention_every", "1s",  "--rollup_save_every", "1s"};
     return s_setup_with(state, extra, 8);
 }
 
@@ -126,9 +126,9 @@ static void test_old_events_and_rollups_go(void **state)
 {
     world_t *w = *state;
     char old[11], mid[11], recent[11];
-    s_post_day(w, 100, 40, old);   /* past both retentions */
-    s_post_day(w, 45, 30, mid);    /* past raw retention only */
-    s_post_day(w, 1, 20, recent);  /* kept */
+    s_post_day(w, 100, 40, old);  /* past both retentions */
+    s_post_day(w, 45, 30, mid);   /* past raw retention only */
+    s_post_day(w, 1, 20, recent); /* kept */
     /* Pruned when a pass comes after the rollups saved the hall's state. */
     int64_t deadline = hbt_now_ms() + 30000;
     json_t *st = NULL, *ret = NULL;
@@ -170,8 +170,7 @@ static void test_old_events_and_rollups_go(void **state)
     json_decref(evs);
     /* /metrics says the same. */
     hb_httpc_resp_t r;
-    assert_int_equal(hbt_http_raw(w->hq.http, "GET", "/metrics", NULL, &r),
-                     0);
+    assert_int_equal(hbt_http_raw(w->hq.http, "GET", "/metrics", NULL, &r), 0);
     char *text = strndup(r.body, r.body_len);
     hb_httpc_resp_free(&r);
     hbt_assert_contains_all(text, "hallbus_hq_retention_events_deleted_total 70",

@@ -41,13 +41,14 @@ static void s_doc(char *out, size_t len, const char *title)
     time_t now = time(NULL) + 10 * 86400, later = now + 20 * 86400;
     strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
     strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(out, len,
-             "{\"id\":\"harbour-savings\",\"title\":\"%s\",\"level\":\"city\","
-             "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
-             "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-             "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"Open a savings account this month.\"},"
-             "\"faq\":[{\"question\":\"Who can open one?\",\"answer\":\"Anyone over 16.\"}]}",
-             title, start, end);
+    snprintf(
+        out, len,
+        "{\"id\":\"harbour-savings\",\"title\":\"%s\",\"level\":\"city\","
+        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
+        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
+        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"Open a savings account this month.\"},"
+        "\"faq\":[{\"question\":\"Who can open one?\",\"answer\":\"Anyone over 16.\"}]}",
+        title, start, end);
 }
 
 HBT_TEST(test_last_review_comes_with_the_campaign)
@@ -96,7 +97,8 @@ HBT_TEST(test_last_review_comes_with_the_campaign)
     lr = json_object_get(c, "last_reviewed");
     assert_string_equal(hbt_str(lr, "action"), "approve");
     assert_string_equal(hbt_str(lr, "by"), "remi");
-    assert_string_equal(hbt_str(json_object_get(lr, "document"), "title"), "Harbour savings at 2.1%");
+    assert_string_equal(hbt_str(json_object_get(lr, "document"), "title"),
+                        "Harbour savings at 2.1%");
     json_decref(c);
 
     /* Kept across a restart. */
@@ -105,6 +107,7 @@ HBT_TEST(test_last_review_comes_with_the_campaign)
     c = s_as(w, rita, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
     lr = json_object_get(c, "last_reviewed");
     assert_string_equal(hbt_str(lr, "by"), "remi");
-    assert_string_equal(hbt_str(json_object_get(lr, "document"), "title"), "Harbour savings at 2.1%");
+    assert_string_equal(hbt_str(json_object_get(lr, "document"), "title"),
+                        "Harbour savings at 2.1%");
     json_decref(c);
 }

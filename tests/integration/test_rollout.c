@@ -143,17 +143,17 @@ HBT_TEST(test_rollout_to_thirty_halls)
     hbt_world_t *w = *state;
     /* Every hall in the tree; H01 has two neighbours. */
     char org[8192];
-    size_t used = (size_t)snprintf(org, sizeof org,
-                                   "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-                                   "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-                                   "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
-                                   "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                                   "\"halls\":[");
+    size_t used = (size_t)snprintf(
+        org, sizeof org,
+        "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
+        "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+        "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+        "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P01\"}],"
+        "\"halls\":[");
     for (int i = 0; i < HALLS; i++)
-        used += (size_t)snprintf(org + used, sizeof org - used,
-                                 "%s{\"id\":\"H%02d\",\"city\":\"%s\"%s}", i ? "," : "", i + 1,
-                                 i < 15 ? "C001" : "C002",
-                                 i == 0 ? ",\"neighbours\":[\"H02\",\"H03\"]" : "");
+        used += (size_t)snprintf(
+            org + used, sizeof org - used, "%s{\"id\":\"H%02d\",\"city\":\"%s\"%s}", i ? "," : "",
+            i + 1, i < 15 ? "C001" : "C002", i == 0 ? ",\"neighbours\":[\"H02\",\"H03\"]" : "");
     snprintf(org + used, sizeof org - used, "]}");
     hbt_req_ok(w->hq.http, "PUT", "/v1/org", org, 200);
     for (int i = 0; i < HALLS; i++)
@@ -179,13 +179,15 @@ HBT_TEST(test_rollout_to_thirty_halls)
     char start[11], end[11], doc[2048];
     s_today(0, start);
     s_today(30, end);
-    snprintf(doc, sizeof doc,
-             "{\"id\":\"harbour-savings\",\"title\":\"Harbour savings week\",\"level\":\"city\","
-             "\"region\":\"C001\",\"scope\":{\"regions\":[\"C001\"]},\"start\":\"%s\",\"end\":\"%s\","
-             "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-             "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"Open a savings account this week.\"},"
-             "\"faq\":[{\"question\":\"Who can open one?\",\"answer\":\"Anyone over 16 with an ID card.\"}]}",
-             start, end);
+    snprintf(
+        doc, sizeof doc,
+        "{\"id\":\"harbour-savings\",\"title\":\"Harbour savings week\",\"level\":\"city\","
+        "\"region\":\"C001\",\"scope\":{\"regions\":[\"C001\"]},\"start\":\"%s\",\"end\":\"%s\","
+        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
+        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"Open a savings account this week.\"},"
+        "\"faq\":[{\"question\":\"Who can open one?\",\"answer\":\"Anyone over 16 with an ID "
+        "card.\"}]}",
+        start, end);
     /* Drafted by marketing, approved and published by a reviewer (four
      * eyes), each with their own token. */
     char mkt[64], ops[64];

@@ -91,7 +91,8 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
 
     int64_t v1 = s_publish(w, "Asia/Shanghai");
     json_t *k = s_wait(w, v1, 1, 1);
-    json_t *applied = json_object_get(k, "applied_halls"), *refused = json_object_get(k, "refused_halls");
+    json_t *applied = json_object_get(k, "applied_halls"),
+           *refused = json_object_get(k, "refused_halls");
     assert_string_equal(json_string_value(json_array_get(applied, 0)), "H02");
     assert_string_equal(json_string_value(json_array_get(refused, 0)), "H01");
     json_t *why = json_array_get(json_object_get(k, "refusals"), 0);

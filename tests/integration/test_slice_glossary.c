@@ -67,12 +67,14 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
                "\"campaigns\":{\"lead_days\":0}}",
                200);
     hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/glossary",
-               "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":\"存一年大约能得到的收益占本金的比例。\","
-               "\"examples\":[\"存 10000 元，年化收益率 2%，一年约得 200 元。\",\"半年约得一半。\"]},"
-               "{\"term\":\"活期\",\"definition\":\"随时可以取出的存款。\"},"
-               "{\"term\":\"APR\",\"definition\":\"annual percentage rate\"}]}",
-               200);
+    hbt_req_ok(
+        w->hq.http, "PUT", "/v1/glossary",
+        "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":"
+        "\"存一年大约能得到的收益占本金的比例。\","
+        "\"examples\":[\"存 10000 元，年化收益率 2%，一年约得 200 元。\",\"半年约得一半。\"]},"
+        "{\"term\":\"活期\",\"definition\":\"随时可以取出的存款。\"},"
+        "{\"term\":\"APR\",\"definition\":\"annual percentage rate\"}]}",
+        200);
     /* B03 runs no branchd: a raw link client of an older build stands in. */
     for (size_t i = 0; i < 2; i++)
         hbt_hall_start(&w->hall[i]);
@@ -83,13 +85,15 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
     time_t now = time(NULL), later = now + 20 * 86400;
     strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
     strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(doc, sizeof doc,
-             "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
-             "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
-             "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-             "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
-             "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":\"一年的收益比例，可转为活期。\"}]}",
-             start, end);
+    snprintf(
+        doc, sizeof doc,
+        "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
+        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
+        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
+        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
+        "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":\"一年的收益比例，可转为活期。\"}"
+        "]}",
+        start, end);
     hbt_campaign_publish(&w->hq, doc, "harbour-savings");
 
     /* HQ's slice for B01 carries the two terms used, not APR. */
@@ -115,8 +119,8 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
         f = hbt_raw_expect(old, HALLBUS__FRAME__KIND_CALENDAR, 500);
     assert_non_null(f);
     assert_int_equal((int64_t)f->calendar->version, v);
-    json_t *plain = json_loadb((const char *)f->calendar->document.data,
-                               f->calendar->document.len, 0, NULL);
+    json_t *plain =
+        json_loadb((const char *)f->calendar->document.data, f->calendar->document.len, 0, NULL);
     hb_frame_free(f);
     hbt_raw_close(&old);
     assert_non_null(plain);
@@ -150,7 +154,8 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
     /* A new explanation is a new version, and it reaches the hall, also
      * after the hall restarts (kept with the slice). */
     hbt_req_ok(w->hq.http, "PUT", "/v1/glossary",
-               "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":\"按一年计算的收益比例。\"}]}", 200);
+               "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":\"按一年计算的收益比例。\"}]}",
+               200);
     a = s_active_at(&w->hall[0], v + 1);
     terms = json_object_get(json_array_get(json_object_get(a, "campaigns"), 0), "glossary");
     assert_int_equal(json_array_size(terms), 1);

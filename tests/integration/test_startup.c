@@ -48,8 +48,8 @@ HBT_TEST(test_data_folder_lock)
     char http2[32], listen2[64];
     snprintf(http2, sizeof http2, "127.0.0.1:%d", hbt_free_port());
     snprintf(listen2, sizeof listen2, "tcp://127.0.0.1:%d", hbt_free_port());
-    char *second[] = {HQD, "--data", hq.data, "--keys", hq.keys, "--listen", listen2, "--http",
-                      http2, NULL};
+    char *second[] = {HQD,        "--data", hq.data,  "--keys", hq.keys,
+                      "--listen", listen2,  "--http", http2,    NULL};
     int64_t t0 = hbt_now_ms();
     int rc = hbt_run(second, out, sizeof out);
     assert_int_equal(rc, 1);
@@ -69,16 +69,16 @@ HBT_TEST(test_data_folder_lock)
     hbt_hall_start(&hall);
     char http3[32];
     snprintf(http3, sizeof http3, "127.0.0.1:%d", hbt_free_port());
-    char *branch2[] = {BRANCHD, "--id", hall.id, "--data", hall.data, "--hq", hq.endpoint,
-                       "--keys", hall.dir, "--http", http3, NULL};
+    char *branch2[] = {BRANCHD,     "--id",   hall.id,  "--data", hall.data, "--hq",
+                       hq.endpoint, "--keys", hall.dir, "--http", http3,     NULL};
     rc = hbt_run(branch2, out, sizeof out);
     assert_int_equal(rc, 1);
     hbt_assert_contains(out, hall.data);
     snprintf(want, sizeof want, "pid %d", (int)hall.proc.pid);
     hbt_assert_contains(out, want);
     /* Nor may an hqd take a hall's folder. */
-    char *hq_on_hall[] = {HQD, "--data", hall.data, "--keys", hq.keys, "--listen", listen2,
-                          "--http", http2, NULL};
+    char *hq_on_hall[] = {HQD,        "--data", hall.data, "--keys", hq.keys,
+                          "--listen", listen2,  "--http",  http2,    NULL};
     assert_int_equal(hbt_run(hq_on_hall, out, sizeof out), 1);
     hbt_assert_contains(out, want);
     st = hbt_get(hall.http, "/v1/status");
@@ -106,8 +106,8 @@ HBT_TEST(test_version)
 {
     (void)state;
     char out[1024], line[256];
-    const char *bins[][2] = {{HQD, "hqd "}, {BRANCHD, "branchd "}, {HALLCTL, "hallctl "},
-                             {HALLSIM, "hallsim "}};
+    const char *bins[][2] = {
+        {HQD, "hqd "}, {BRANCHD, "branchd "}, {HALLCTL, "hallctl "}, {HALLSIM, "hallsim "}};
     char revision[256] = "";
     for (size_t i = 0; i < 4; i++) {
         char *argv[] = {(char *)bins[i][0], "--version", NULL};
@@ -172,8 +172,19 @@ HBT_TEST(test_contradicting_settings)
     char out[8192], data[300], keys[300];
     snprintf(data, sizeof data, "%s/data", s_tmp.path);
     snprintf(keys, sizeof keys, "%s/keys", s_tmp.path);
-    char *reconnect[] = {BRANCHD, "--id", "H1", "--data", data, "--hq", "tcp://127.0.0.1:9",
-                         "--keys", keys, "--reconnect_min", "40s", "--reconnect_max", "30s",
+    char *reconnect[] = {BRANCHD,
+                         "--id",
+                         "H1",
+                         "--data",
+                         data,
+                         "--hq",
+                         "tcp://127.0.0.1:9",
+                         "--keys",
+                         keys,
+                         "--reconnect_min",
+                         "40s",
+                         "--reconnect_max",
+                         "30s",
                          NULL};
     assert_int_equal(hbt_run(reconnect, out, sizeof out), 2);
     hbt_assert_contains(out, "reconnect_min (40s) may not be greater than reconnect_max (30s)");
@@ -181,18 +192,20 @@ HBT_TEST(test_contradicting_settings)
     char conf[400];
     snprintf(conf, sizeof conf, "%s/branchd.conf", s_tmp.path);
     FILE *f = fopen(conf, "w");
-    fprintf(f, "id = H1\ndata = %s\nhq = tcp://127.0.0.1:9\nkeys = %s\nreconnect_min = 1m\n",
-            data, keys);
+    fprintf(f, "id = H1\ndata = %s\nhq = tcp://127.0.0.1:9\nkeys = %s\nreconnect_min = 1m\n", data,
+            keys);
     fclose(f);
     char *from_file[] = {BRANCHD, "--config", conf, "--reconnect_max", "59s", NULL};
     assert_int_equal(hbt_run(from_file, out, sizeof out), 2);
     hbt_assert_contains(out, "reconnect_min (1m) may not be greater than reconnect_max (59s)");
     /* Nothing was made: refused before the data folder. */
     assert_int_not_equal(access(data, F_OK), 0);
-    char *per_address[] = {HQD, "--data", data, "--keys", keys, "--http_max_conns", "100",
-                           "--http_max_per_address", "200", NULL};
+    char *per_address[] = {
+        HQD,   "--data", data, "--keys", keys, "--http_max_conns", "100", "--http_max_per_address",
+        "200", NULL};
     assert_int_equal(hbt_run(per_address, out, sizeof out), 2);
-    hbt_assert_contains(out, "http_max_per_address (200) may not be greater than http_max_conns (100)");
+    hbt_assert_contains(out,
+                        "http_max_per_address (200) may not be greater than http_max_conns (100)");
 }
 
 /* A policy file that cannot be used: which file, and why. */
@@ -225,9 +238,20 @@ HBT_TEST(test_bad_policy_file)
     };
     for (size_t i = 0; i < 3; i++) {
         char out[8192];
-        char *argv[] = {BRANCHD, "--id", hall.id, "--data", hall.data, "--hq", hq.endpoint,
-                        "--keys", hall.dir, "--http", hall.http_addr, "--policy_file",
-                        (char *)cases[i].file, NULL};
+        char *argv[] = {BRANCHD,
+                        "--id",
+                        hall.id,
+                        "--data",
+                        hall.data,
+                        "--hq",
+                        hq.endpoint,
+                        "--keys",
+                        hall.dir,
+                        "--http",
+                        hall.http_addr,
+                        "--policy_file",
+                        (char *)cases[i].file,
+                        NULL};
         int rc = hbt_run(argv, out, sizeof out);
         if (rc != 1)
             fail_msg("%s: exit %d: %s", cases[i].file, rc, out);
@@ -319,8 +343,7 @@ HBT_TEST(test_systemd)
         int watchdogs = hbt_notify_stop(&l, heard, sizeof heard);
         assert_string_equal(heard, "READY=1 STOPPING=1 ");
         if (round == 0 && watchdogs < 4)
-            fail_msg("hqd petted the watchdog %d times in 1.5 s (every 200 ms wanted)",
-                     watchdogs);
+            fail_msg("hqd petted the watchdog %d times in 1.5 s (every 200 ms wanted)", watchdogs);
         if (round == 1 && watchdogs != 0)
             fail_msg("hqd petted a watchdog that is not its own (%d times)", watchdogs);
     }

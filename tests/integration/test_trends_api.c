@@ -27,12 +27,12 @@
 
 #include <cmocka.h>
 
-#define ORG                                                                                       \
+#define ORG                                                                                        \
     "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"                    \
-    "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
-    "{\"id\":\"C1\",\"name\":\"One\",\"level\":\"city\",\"parent\":\"P1\"},"                      \
-    "{\"id\":\"C2\",\"name\":\"Two\",\"level\":\"city\",\"parent\":\"P1\"}],"                     \
-    "\"halls\":[{\"id\":\"T1\",\"city\":\"C1\",\"name\":\"一号厅\"},"                              \
+    "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                  \
+    "{\"id\":\"C1\",\"name\":\"One\",\"level\":\"city\",\"parent\":\"P1\"},"                       \
+    "{\"id\":\"C2\",\"name\":\"Two\",\"level\":\"city\",\"parent\":\"P1\"}],"                      \
+    "\"halls\":[{\"id\":\"T1\",\"city\":\"C1\",\"name\":\"一号厅\"},"                           \
     "{\"id\":\"T2\",\"city\":\"C2\",\"name\":\"二号厅\"}]}"
 
 /* hqd (rollups committed every 100 ms) and two halls enrolled (world.h),
@@ -47,8 +47,8 @@ typedef struct {
     char zone[32];
     const hb_tz_t *tz;
     int32_t today;
-    int slot;      /* the slot of the test's start, >= 8 (see s_setup) */
-    char op1[64];  /* an operator of city C1 */
+    int slot;     /* the slot of the test's start, >= 8 (see s_setup) */
+    char op1[64]; /* an operator of city C1 */
 } world_t;
 
 static char s_policy[512];
@@ -124,18 +124,22 @@ static void s_post(world_t *w, hbt_hall_t *h, const ev_t *evs, size_t n)
     hbt_hall_post_json(h, arr);
 }
 
-#define ISSUE(t) "\"type\":\"ticket_issued\",\"ticket\":\"" t "\",\"service\":\"A\",\"priority\":\"normal\",\"source\":\"kiosk\""
-#define CALL(t) "\"type\":\"ticket_called\",\"ticket\":\"" t "\",\"counter\":\"1\",\"rule\":\"fifo\""
-#define START(t) "\"type\":\"service_started\",\"ticket\":\"" t "\",\"counter\":\"1\",\"staff\":\"E1\""
-#define DONE(t)                                                                                   \
-    "\"type\":\"service_completed\",\"ticket\":\"" t "\",\"counter\":\"1\",\"business_type\":"   \
+#define ISSUE(t)                                                                                   \
+    "\"type\":\"ticket_issued\",\"ticket\":\"" t                                                   \
+    "\",\"service\":\"A\",\"priority\":\"normal\",\"source\":\"kiosk\""
+#define CALL(t)                                                                                    \
+    "\"type\":\"ticket_called\",\"ticket\":\"" t "\",\"counter\":\"1\",\"rule\":\"fifo\""
+#define START(t)                                                                                   \
+    "\"type\":\"service_started\",\"ticket\":\"" t "\",\"counter\":\"1\",\"staff\":\"E1\""
+#define DONE(t)                                                                                    \
+    "\"type\":\"service_completed\",\"ticket\":\"" t "\",\"counter\":\"1\",\"business_type\":"     \
     "\"x\",\"outcome\":\"done\",\"duration_s\":60"
 #define OPEN "\"type\":\"counter_opened\",\"counter\":\"1\",\"staff\":\"E1\",\"services\":[\"A\"]"
 #define CLOSE "\"type\":\"counter_closed\",\"counter\":\"1\""
 
 /* One ticket issued, called and served within minutes [m, m+3] of a slot. */
 #define SERVE(d, s, m, t)                                                                          \
-    {d, s, m, ISSUE(t)}, {d, s, m + 1, CALL(t)}, {d, s, m + 2, START(t)}, {d, s, m + 3, DONE(t)}
+    {d, s, m, ISSUE(t)}, {d, s, m + 1, CALL(t)}, {d, s, m + 2, START(t)}, { d, s, m + 3, DONE(t) }
 
 /* GET /v1/trends?QUERY as `token` (NULL: the admin's), which must answer
  * `want`; its body (owned). */
@@ -224,8 +228,8 @@ static void test_trends(void **state)
      * quarter a and two in b, and leaves a fifth waiting; T2 serves one in
      * b. */
     const ev_t t1_today[] = {
-        {d, 1, 0, OPEN}, SERVE(d, 1, 1, "A100"), SERVE(d, a, 1, "A101"), SERVE(d, b, 1, "A102"),
-        SERVE(d, b, 6, "A103"), {d, b, 11, ISSUE("A104")},
+        {d, 1, 0, OPEN},        SERVE(d, 1, 1, "A100"), SERVE(d, a, 1, "A101"),
+        SERVE(d, b, 1, "A102"), SERVE(d, b, 6, "A103"), {d, b, 11, ISSUE("A104")},
     };
     const ev_t t2_today[] = {{d, b, 0, OPEN}, SERVE(d, b, 2, "B101")};
     s_post(w, w->t1, t1_today, sizeof t1_today / sizeof t1_today[0]);
@@ -289,10 +293,15 @@ static void test_trends(void **state)
      * in the hour, 0.75 in each of its quarters. */
     int h = a / 4;
     const ev_t t1_past[] = {
-        {d - 14, 4 * h, 0, OPEN}, SERVE(d - 14, 4 * h, 1, "W201"), SERVE(d - 14, 4 * h, 6, "W202"),
-        SERVE(d - 14, 4 * h + 1, 1, "W203"), SERVE(d - 14, 4 * h + 3, 1, "W204"),
+        {d - 14, 4 * h, 0, OPEN},
+        SERVE(d - 14, 4 * h, 1, "W201"),
+        SERVE(d - 14, 4 * h, 6, "W202"),
+        SERVE(d - 14, 4 * h + 1, 1, "W203"),
+        SERVE(d - 14, 4 * h + 3, 1, "W204"),
         {d - 14, 4 * h + 3, 10, CLOSE},
-        {d - 7, 4 * h, 0, OPEN}, SERVE(d - 7, 4 * h + 2, 1, "W101"), SERVE(d - 7, 4 * h + 2, 6, "W102"),
+        {d - 7, 4 * h, 0, OPEN},
+        SERVE(d - 7, 4 * h + 2, 1, "W101"),
+        SERVE(d - 7, 4 * h + 2, 6, "W102"),
         {d - 7, 4 * h + 3, 10, CLOSE},
     };
     s_post(w, w->t1, t1_past, sizeof t1_past / sizeof t1_past[0]);
@@ -305,7 +314,8 @@ static void test_trends(void **state)
     for (int i = 0; i < 96; i++) {
         double want = i / 4 == h ? 0.75 : 0.0;
         if (s_dbl(s_slot(o, i), "typical_served") != want)
-            fail_msg("slot %d: typical %g, wanted %g", i, s_dbl(s_slot(o, i), "typical_served"), want);
+            fail_msg("slot %d: typical %g, wanted %g", i, s_dbl(s_slot(o, i), "typical_served"),
+                     want);
     }
     /* The late events of earlier days left today's counts as they were. */
     s_expect_served(o, t1_slots, t1_served, 3);
@@ -369,8 +379,8 @@ static void test_refusals(void **state)
     }
     /* Without a token: no trends. */
     json_t *o = NULL;
-    assert_int_equal(hbt_http_as(w->hq->http, NULL, NULL, "GET", "/v1/trends?scope=network", NULL, &o),
-                     401);
+    assert_int_equal(
+        hbt_http_as(w->hq->http, NULL, NULL, "GET", "/v1/trends?scope=network", NULL, &o), 401);
     json_decref(o);
 }
 

@@ -158,8 +158,7 @@ static void s_check(hbt_hq_t *hq, hbt_hall_t *h, const sent_t *sent, const char 
             json_t *page = hbt_get(hq->http, path);
             size_t i;
             json_t *ev;
-            json_array_foreach(json_object_get(page, "events"), i, ev)
-            {
+            json_array_foreach (json_object_get(page, "events"), i, ev) {
                 const char *t = hbt_str(ev, "type");
                 int64_t n = hbt_int(types, t);
                 json_object_set_new(types, t, json_integer(n < 0 ? 1 : n + 1));
@@ -248,9 +247,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
      * published now is applied (and reported applied) by all three. */
     int64_t before = s_hall_policy_version(&w->hall[OLD_A]);
     hbt_req_ok(hq->http, "PUT", "/v1/policies/national",
-               HBT_POLICY_OPEN_AND
-               "\"diversion\":{\"threshold\":77}}",
-               200);
+               HBT_POLICY_OPEN_AND "\"diversion\":{\"threshold\":77}}", 200);
     json_t *pub = hbt_req(hq->http, "POST", "/v1/policies/publish", "{}", 200);
     int64_t version = hbt_int(pub, "version");
     json_decref(pub);

@@ -297,8 +297,11 @@ static void test_long_rebuild_extends_the_start(void **state)
     assert_non_null(rebuilt);
     unsigned long long events = 0;
     double ms = 0;
-    assert_int_equal(sscanf(rebuilt, "live: 1 hall(s) rebuilt (0 from a snapshot) with %llu "
-                                     "event(s) in %lf ms", &events, &ms), 2);
+    assert_int_equal(sscanf(rebuilt,
+                            "live: 1 hall(s) rebuilt (0 from a snapshot) with %llu "
+                            "event(s) in %lf ms",
+                            &events, &ms),
+                     2);
     print_message("rebuilt %llu events in %.0f ms; heard: %s\n", events, ms, heard);
     assert_int_equal(events, SLOW_EVENTS);
     /* The test means something only when the start was long. */
@@ -330,8 +333,11 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_prestate_setup_teardown(test_stuck_writer_stops_the_pets, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
-        cmocka_unit_test_prestate_setup_teardown(test_long_rebuild_extends_the_start, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_stuck_writer_stops_the_pets, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_long_rebuild_extends_the_start,
+                                                 hbt_tmpdir_setup, hbt_tmpdir_notify_teardown,
+                                                 &s_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

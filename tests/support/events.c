@@ -139,9 +139,10 @@ void hbt_okf(hb_hall_state_t *s, int64_t at, const char *fmt, ...)
 void hbt_issue(hb_hall_state_t *s, int64_t at, const char *ticket, const char *service,
                const char *priority)
 {
-    hbt_okf(s, at,
-            "{'type':'ticket_issued','ticket':'%s','service':'%s','priority':'%s','source':'kiosk'}",
-            ticket, service, priority);
+    hbt_okf(
+        s, at,
+        "{'type':'ticket_issued','ticket':'%s','service':'%s','priority':'%s','source':'kiosk'}",
+        ticket, service, priority);
 }
 
 char *hbt_state_text(const hb_hall_state_t *s)

@@ -83,13 +83,13 @@ extern const char *const hbt_policy_example[4];
 /* The regions of the country the control plane's tests share, CN -> P1
  * (C11 Harbour, C12 Hill), P2 (C21 Bay): the start of an organisation
  * document, which goes on with its own "halls". */
-#define HBT_ORG_REGIONS \
-    "{\"regions\": [" \
-    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"}," \
-    " {\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"}," \
-    " {\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"}," \
-    " {\"id\": \"C11\", \"name\": \"Harbour\", \"level\": \"city\", \"parent\": \"P1\"}," \
-    " {\"id\": \"C12\", \"name\": \"Hill\", \"level\": \"city\", \"parent\": \"P1\"}," \
+#define HBT_ORG_REGIONS                                                                            \
+    "{\"regions\": ["                                                                              \
+    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"                       \
+    " {\"id\": \"P1\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"         \
+    " {\"id\": \"P2\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"         \
+    " {\"id\": \"C11\", \"name\": \"Harbour\", \"level\": \"city\", \"parent\": \"P1\"},"          \
+    " {\"id\": \"C12\", \"name\": \"Hill\", \"level\": \"city\", \"parent\": \"P1\"},"             \
     " {\"id\": \"C21\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P2\"}],"
 
 /* HQ's organisation from its document (' for "). */

@@ -283,8 +283,8 @@ void hbt_kill(hbt_proc_t *p, int sig)
      * log's end goes to the test's output: its folder is removed after. */
     if (forced || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         s_print_tail(p->log, 30);
-        fail_msg("%s did not stop cleanly on signal %d (status %d); its end is above",
-                 p->log, sig, status);
+        fail_msg("%s did not stop cleanly on signal %d (status %d); its end is above", p->log, sig,
+                 status);
     }
     s_check_log_clean(p->log);
 }
@@ -367,8 +367,7 @@ void hbt_http_set_token(const char *base, const char *token)
     }
     assert_true(free_slot < HBT_TOKENS_MAX);
     snprintf(s_tokens[free_slot].base, sizeof s_tokens[free_slot].base, "%s", base);
-    snprintf(s_tokens[free_slot].token, sizeof s_tokens[free_slot].token, "%s",
-             token ? token : "");
+    snprintf(s_tokens[free_slot].token, sizeof s_tokens[free_slot].token, "%s", token ? token : "");
 }
 
 const char *hbt_http_token(const char *base)
@@ -387,8 +386,7 @@ int hbt_http_raw(const char *base, const char *method, const char *path, const c
     return hb_httpc_call(base, method, path, body, &opts, resp, err, sizeof err);
 }
 
-int hbt_http(const char *base, const char *method, const char *path, const char *body,
-             json_t **out)
+int hbt_http(const char *base, const char *method, const char *path, const char *body, json_t **out)
 {
     return hbt_http_as(base, hbt_http_token(base), NULL, method, path, body, out);
 }
@@ -475,7 +473,8 @@ bool hbt_http_answer_header(const char *answer, const char *name, char *out, siz
 {
     size_t n = strlen(name);
     const char *end = strstr(answer, "\r\n\r\n");
-    for (const char *p = strstr(answer, "\r\n"); p && (!end || p < end); p = strstr(p + 2, "\r\n")) {
+    for (const char *p = strstr(answer, "\r\n"); p && (!end || p < end);
+         p = strstr(p + 2, "\r\n")) {
         const char *line = p + 2;
         if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
             const char *v = line + n + 1;
@@ -573,8 +572,8 @@ void hbt_campaign_publish(hbt_hq_t *hq, const char *doc, const char *id)
         const char *step; /* NULL: the document itself */
         bool reviewer;
         int want;
-    } steps[] = {{NULL, false, 201}, {"submit", false, 200}, {"approve", true, 200},
-                 {"publish", true, 200}};
+    } steps[] = {
+        {NULL, false, 201}, {"submit", false, 200}, {"approve", true, 200}, {"publish", true, 200}};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (steps[i].step)
             snprintf(path, sizeof path, "/v1/campaigns/%s/%s", id, steps[i].step);
@@ -594,16 +593,15 @@ void hbt_campaign_publish(hbt_hq_t *hq, const char *doc, const char *id)
 void hbt_hq_password(hbt_hq_t *hq, const char *name, const char *password)
 {
     char cmd[1024], out[2048];
-    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | '%s' users passwd '%s' --data '%s'",
-             password, HB_BIN_DIR "/hqd/hqd", name, hq->data);
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | '%s' users passwd '%s' --data '%s'", password,
+             HB_BIN_DIR "/hqd/hqd", name, hq->data);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int rc = hbt_run(argv, out, sizeof out);
     if (rc != 0)
         fail_msg("hqd users passwd %s failed (%d): %s", name, rc, out);
 }
 
-int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
-                 char *csrf)
+int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie, char *csrf)
 {
     char body[512], req[1024], ans[16384];
     snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
@@ -659,13 +657,27 @@ void hbt_hq_start(hbt_hq_t *hq)
          * before the daemon runs. A folder used before has one: a new
          * token for it then. */
         char out[4096], tname[32];
-        char *add[] = {HB_BIN_DIR "/hqd/hqd", "users", "add", "admin", "--role", "admin",
-                       "--data", hq->data, NULL};
+        char *add[] = {HB_BIN_DIR "/hqd/hqd",
+                       "users",
+                       "add",
+                       "admin",
+                       "--role",
+                       "admin",
+                       "--data",
+                       hq->data,
+                       NULL};
         int rc = hbt_run(add, out, sizeof out);
         if (rc == 1) {
             snprintf(tname, sizeof tname, "harness-%d", (int)(hbt_now_us() % 1000000000));
-            char *tok[] = {HB_BIN_DIR "/hqd/hqd", "users", "token", "admin", "--name", tname,
-                           "--data", hq->data, NULL};
+            char *tok[] = {HB_BIN_DIR "/hqd/hqd",
+                           "users",
+                           "token",
+                           "admin",
+                           "--name",
+                           tname,
+                           "--data",
+                           hq->data,
+                           NULL};
             rc = hbt_run(tok, out, sizeof out);
         }
         if (rc != 0)
@@ -675,8 +687,16 @@ void hbt_hq_start(hbt_hq_t *hq)
     hbt_http_set_token(hq->http, hq->token);
     snprintf(log, sizeof log, "%s/hqd.log", hq->root);
     char *argv[32] = {hq->bin[0] ? hq->bin : HB_BIN_DIR "/hqd/hqd",
-                      "--data", hq->data, "--keys", hq->keys, "--listen", hq->endpoint,
-                      "--http", hq->http_addr, "--heartbeat", "500ms"};
+                      "--data",
+                      hq->data,
+                      "--keys",
+                      hq->keys,
+                      "--listen",
+                      hq->endpoint,
+                      "--http",
+                      hq->http_addr,
+                      "--heartbeat",
+                      "500ms"};
     int n = 11;
     for (int i = 0; i < hq->n_extra && n < 30; i++)
         argv[n++] = hq->extra[i];
@@ -709,8 +729,8 @@ void hbt_hall_enroll_signed(hbt_hq_t *hq, hbt_hall_t *hall, const char *id, cons
         fail_msg("branchd enroll %s: %s", id, out);
     snprintf(req, sizeof req, "%s/enrolment-request.txt", hall->dir);
     snprintf(ans, sizeof ans, "%s/answer-%s.json", hq->root, id);
-    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/tools/hallctl", "enroll", "approve", req,
-                     "--hq", hq->http, "--token", hq->token, "--out", ans, (char *)NULL) != 0)
+    if (hbt_run_args(out, sizeof out, HB_BIN_DIR "/tools/hallctl", "enroll", "approve", req, "--hq",
+                     hq->http, "--token", hq->token, "--out", ans, (char *)NULL) != 0)
         fail_msg("hallctl enroll approve %s: %s", id, out);
     if (!strstr(out, "approved hall"))
         fail_msg("hallctl enroll approve %s said: %s", id, out);
@@ -724,8 +744,17 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
     hbt_hall_init(hq, hall, id);
     char out[2048];
     char *argv[] = {hq->hallctl[0] ? hq->hallctl : HB_BIN_DIR "/tools/hallctl",
-                    "enroll", (char *)id, "--region", "test", "--hq-keys", hq->keys,
-                    "--out", hall->dir, "--hq-endpoint", hq->endpoint, NULL};
+                    "enroll",
+                    (char *)id,
+                    "--region",
+                    "test",
+                    "--hq-keys",
+                    hq->keys,
+                    "--out",
+                    hall->dir,
+                    "--hq-endpoint",
+                    hq->endpoint,
+                    NULL};
     int rc = hbt_run(argv, out, sizeof out);
     if (rc != 0)
         fail_msg("hallctl enroll %s failed (%d): %s", id, rc, out);
@@ -736,9 +765,24 @@ void hbt_hall_start(hbt_hall_t *hall)
     char log[400];
     snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
     char *argv[40] = {hall->bin[0] ? hall->bin : HB_BIN_DIR "/branchd/branchd",
-                      "--id", hall->id, "--data", hall->data, "--hq", hall->hq_endpoint,
-                      "--http", hall->http_addr, "--keys", hall->dir, "--heartbeat", "300ms",
-                      "--link_timeout", "2s", "--reconnect_min", "100ms", "--reconnect_max", "1s"};
+                      "--id",
+                      hall->id,
+                      "--data",
+                      hall->data,
+                      "--hq",
+                      hall->hq_endpoint,
+                      "--http",
+                      hall->http_addr,
+                      "--keys",
+                      hall->dir,
+                      "--heartbeat",
+                      "300ms",
+                      "--link_timeout",
+                      "2s",
+                      "--reconnect_min",
+                      "100ms",
+                      "--reconnect_max",
+                      "1s"};
     int n = 19;
     if (!hall->tokens_only) {
         argv[n++] = "--local_trust";
@@ -795,8 +839,7 @@ int64_t hbt_hq_count_type(hbt_hq_t *hq, const char *hall, const char *type)
         json_t *arr = json_object_get(page, "events");
         size_t i;
         json_t *ev;
-        json_array_foreach(arr, i, ev)
-        {
+        json_array_foreach (arr, i, ev) {
             const char *t = json_string_value(json_object_get(ev, "type"));
             count += t && strcmp(t, type) == 0;
         }
@@ -888,8 +931,7 @@ static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
 {
     json_t *hs = NULL;
     if (hbt_http_as(hall->http, hall->token[0] ? hall->token : NULL,
-                    hall->cacert[0] ? hall->cacert : NULL, "GET", "/v1/status", NULL,
-                    &hs) != 200) {
+                    hall->cacert[0] ? hall->cacert : NULL, "GET", "/v1/status", NULL, &hs) != 200) {
         json_decref(hs);
         hs = NULL;
     }
@@ -906,8 +948,10 @@ static bool s_synced(hbt_hq_t *hq, hbt_hall_t *hall, char *why, size_t whylen)
         const char *d2 = json_string_value(json_object_get(hh, "stream_digest"));
         ok = hall_last == hq_last && hbt_int(hh, "events") == hall_last && d1 && d2 &&
              strcmp(d1, d2) == 0 && hbt_int(hs, "acked_seq") == hall_last;
-        snprintf(why, whylen, "hall %s last_seq %lld acked %lld; HQ last_seq %lld events %lld; "
-                 "digests %s", hall->id, (long long)hall_last, (long long)hbt_int(hs, "acked_seq"),
+        snprintf(why, whylen,
+                 "hall %s last_seq %lld acked %lld; HQ last_seq %lld events %lld; "
+                 "digests %s",
+                 hall->id, (long long)hall_last, (long long)hbt_int(hs, "acked_seq"),
                  (long long)hq_last, (long long)hbt_int(hh, "events"),
                  d1 && d2 && strcmp(d1, d2) == 0 ? "equal" : "differ");
     }
@@ -954,8 +998,14 @@ void hbt_assert_synced(hbt_hq_t *hq, hbt_hall_t *hall)
 void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
                          char *token, size_t len)
 {
-    char *argv[12] = {HB_BIN_DIR "/branchd/branchd", "devices", "add", (char *)name, "--kind",
-                      (char *)kind, "--data", hall->data};
+    char *argv[12] = {HB_BIN_DIR "/branchd/branchd",
+                      "devices",
+                      "add",
+                      (char *)name,
+                      "--kind",
+                      (char *)kind,
+                      "--data",
+                      hall->data};
     int n = 8;
     if (counter) {
         argv[n++] = "--counter";

@@ -52,10 +52,10 @@ int64_t hbt_now_ms(void); /* monotonic */
 int64_t hbt_now_us(void); /* monotonic */
 
 /* Fails the test, showing both, when the text `hay` lacks `needle`. */
-#define hbt_assert_contains(hay, needle)                                                      \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                   \
+#define hbt_assert_contains(hay, needle)                                                           \
+    do {                                                                                           \
+        if (!strstr((hay), (needle)))                                                              \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
     } while (0)
 
 /* Whether a line of the file at `path` (a process's log) contains
@@ -142,7 +142,7 @@ typedef struct hbt_hq {
     hbt_proc_t proc;
     char extra[8][512]; /* extra "--name value" arguments, in pairs */
     int n_extra;
-    char token[64]; /* an admin's API token, made before the first start */
+    char token[64];    /* an admin's API token, made before the first start */
     char reviewer[64]; /* a reviewer's token (hbt_campaign_publish), "" before */
     /* Another release's hqd and the hallctl that enrols halls at it (the
      * upgrade test); "" runs this build's. */
@@ -152,7 +152,7 @@ typedef struct hbt_hq {
 
 typedef struct hbt_hall {
     char id[33];
-    char dir[320];  /* keys + config (hallctl enroll --out) */
+    char dir[320]; /* keys + config (hallctl enroll --out) */
     char data[340];
     char http[64];
     char http_addr[64];
@@ -194,8 +194,7 @@ void hbt_campaign_publish(hbt_hq_t *hq, const char *doc, const char *id);
 /* Signs in through POST /v1/login; returns the status, and on 200 the
  * session cookie's value (`cookie`, 64 bytes) and its CSRF token (`csrf`,
  * 64 bytes). */
-int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie,
-                 char *csrf);
+int hbt_hq_login(hbt_hq_t *hq, const char *name, const char *password, char *cookie, char *csrf);
 void hbt_hq_stop(hbt_hq_t *hq, int sig);
 /* The hall's folders and ports under HQ's root, as the enrolments below
  * set them, without enrolling it. */
@@ -212,9 +211,9 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
 void hbt_hall_start(hbt_hall_t *hall);
 /* Opening hours of every day round the clock: the member of a policy
  * document, for tests that write a policy with more in it. */
-#define HBT_HOURS_ALWAYS_OPEN                                                                     \
-    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                   \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"              \
+#define HBT_HOURS_ALWAYS_OPEN                                                                      \
+    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                      \
+    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
     "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}"
 /* A policy open every day round the clock in the time zone `tz` (a string
  * literal). */

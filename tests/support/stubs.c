@@ -217,18 +217,33 @@ bool hbt_tls_start(hbt_tls_t *t, const char *dir)
     snprintf(t->cert, sizeof t->cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
     snprintf(log, sizeof log, "%s/s_server.log", dir);
-    char *req[] = {OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", t->cert,
-                   "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                   "subjectAltName=IP:127.0.0.1", NULL};
+    char *req[] = {OPENSSL,
+                   "req",
+                   "-x509",
+                   "-newkey",
+                   "ec",
+                   "-pkeyopt",
+                   "ec_paramgen_curve:prime256v1",
+                   "-nodes",
+                   "-keyout",
+                   key,
+                   "-out",
+                   t->cert,
+                   "-days",
+                   "2",
+                   "-subj",
+                   "/CN=127.0.0.1",
+                   "-addext",
+                   "subjectAltName=IP:127.0.0.1",
+                   NULL};
     if (hbt_run(req, out, sizeof out) != 0)
         fail_msg("openssl req: %s", out);
     int port = hbt_free_port();
     char accept_on[32];
     snprintf(accept_on, sizeof accept_on, "127.0.0.1:%d", port);
     snprintf(t->url, sizeof t->url, "https://127.0.0.1:%d", port);
-    char *srv[] = {OPENSSL, "s_server", "-accept", accept_on, "-cert", t->cert, "-key", key,
-                   "-www", "-quiet", NULL};
+    char *srv[] = {OPENSSL, "s_server", "-accept", accept_on, "-cert", t->cert,
+                   "-key",  key,        "-www",    "-quiet",  NULL};
     hbt_spawn(&t->proc, log, srv);
     /* Ready once it accepts a connection (this one it sees as a failed
      * handshake, and serves the next). */

@@ -36,8 +36,9 @@ json_t *hbt_wd(hbt_wd_t *w, const char *method, const char *path, json_t *body, 
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     hb_httpc_resp_t resp;
-    int rc = hb_httpc_request(w->wd, method, full, text ? text : (strcmp(method, "POST") == 0 ? "{}" : NULL),
-                              60000, &resp, err, sizeof err);
+    int rc = hb_httpc_request(w->wd, method, full,
+                              text ? text : (strcmp(method, "POST") == 0 ? "{}" : NULL), 60000,
+                              &resp, err, sizeof err);
     free(text);
     if (rc != 0)
         fail_msg("WebDriver %s %s: %s", method, full, err);
@@ -63,7 +64,8 @@ json_t *hbt_wd_ok(hbt_wd_t *w, const char *method, const char *path, json_t *bod
 /* Runs a script in the page ("return ..."); its value, a new reference. */
 json_t *hbt_wd_exec(hbt_wd_t *w, const char *script)
 {
-    return hbt_wd_ok(w, "POST", "/execute/sync", json_pack("{s:s, s:[]}", "script", script, "args"));
+    return hbt_wd_ok(w, "POST", "/execute/sync",
+                     json_pack("{s:s, s:[]}", "script", script, "args"));
 }
 
 bool hbt_wd_exec_true(hbt_wd_t *w, const char *script)
@@ -90,8 +92,8 @@ bool hbt_wd_wait_true(hbt_wd_t *w, const char *script, int timeout_ms)
 bool hbt_wd_find(hbt_wd_t *w, const char *css, char *out, size_t outlen)
 {
     int status;
-    json_t *v = hbt_wd(w, "POST", "/element", json_pack("{s:s, s:s}", "using", "css selector", "value", css),
-                     &status);
+    json_t *v = hbt_wd(w, "POST", "/element",
+                       json_pack("{s:s, s:s}", "using", "css selector", "value", css), &status);
     const char *ref = status == 200 ? json_string_value(json_object_get(v, WD_ELEMENT)) : NULL;
     if (ref)
         snprintf(out, outlen, "%s", ref);
@@ -163,13 +165,12 @@ void hbt_wd_console_clean(hbt_wd_t *w, bool auth_401, const char *also)
     json_t *logs = hbt_wd_ok(w, "POST", "/se/log", json_pack("{s:s}", "type", "browser"));
     size_t i;
     json_t *entry;
-    json_array_foreach(logs, i, entry) {
+    json_array_foreach (logs, i, entry) {
         const char *msg = json_string_value(json_object_get(entry, "message"));
         const char *level = json_string_value(json_object_get(entry, "level"));
         if (!msg || !level || strcmp(level, "SEVERE") != 0 || strstr(msg, "404"))
             continue;
-        if (auth_401 && strstr(msg, "401") &&
-            (strstr(msg, "/v1/me") || strstr(msg, "/v1/login")))
+        if (auth_401 && strstr(msg, "401") && (strstr(msg, "/v1/me") || strstr(msg, "/v1/login")))
             continue;
         if (also && strstr(msg, also))
             continue;
@@ -183,9 +184,10 @@ void hbt_wd_console_clean(hbt_wd_t *w, bool auth_401, const char *also)
 void hbt_wd_sign_in(hbt_wd_t *w, const char *name, const char *password)
 {
     char in[128], pw[128], button[128];
-    if (!hbt_wd_wait_true(w, "return document.body.dataset.auth === 'out' &&"
-                        " !document.getElementById('signin').hidden;",
-                     10000))
+    if (!hbt_wd_wait_true(w,
+                          "return document.body.dataset.auth === 'out' &&"
+                          " !document.getElementById('signin').hidden;",
+                          10000))
         fail_msg("the sign-in form was not shown within 10 s");
     hbt_wd_find_ok(w, "#signin-name", in, sizeof in);
     hbt_wd_find_ok(w, "#signin-password", pw, sizeof pw);
@@ -275,11 +277,11 @@ void hbt_wd_start(hbt_wd_t *w, const char *root)
      * no sandbox as root, no GPU, and nothing that reaches the network. */
     char udd[400];
     snprintf(udd, sizeof udd, "--user-data-dir=%s/chromium-profile", root);
-    json_t *args = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "--headless", "--no-sandbox",
-                             "--disable-gpu", "--disable-quic", "--no-first-run",
-                             "--disable-background-networking", "--disable-component-update",
-                             "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                             udd);
+    json_t *args =
+        json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "--headless", "--no-sandbox",
+                  "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1400,1000", udd);
     json_t *caps = json_pack("{s:{s:{s:s, s:s, s:{s:s, s:o}}}}", "capabilities", "alwaysMatch",
                              "browserName", "chrome", "pageLoadStrategy", "normal",
                              "goog:chromeOptions", "binary", HBT_CHROMIUM, "args", args);
@@ -288,13 +290,12 @@ void hbt_wd_start(hbt_wd_t *w, const char *root)
     const char *sid = json_string_value(json_object_get(v, "sessionId"));
     assert_non_null(sid);
     snprintf(w->session, sizeof w->session, "%s", sid);
-    const char *version = json_string_value(
-        json_object_get(json_object_get(v, "capabilities"), "browserVersion"));
+    const char *version =
+        json_string_value(json_object_get(json_object_get(v, "capabilities"), "browserVersion"));
     fprintf(stderr, "browser: Chromium %s, session started in %lld ms\n", version ? version : "?",
             (long long)(hbt_now_ms() - t0));
     json_decref(v);
 }
-
 
 void hbt_wd_go(hbt_wd_t *w, const char *url)
 {
@@ -317,10 +318,7 @@ void hbt_wd_type_css(hbt_wd_t *w, const char *css, const char *text)
 
 /* ---- for pages that draw themselves anew */
 
-void hbt_wd_run(hbt_wd_t *w, const char *script)
-{
-    json_decref(hbt_wd_exec(w, script));
-}
+void hbt_wd_run(hbt_wd_t *w, const char *script) { json_decref(hbt_wd_exec(w, script)); }
 
 void hbt_wd_exec_str(hbt_wd_t *w, const char *script, char *out, size_t outlen)
 {
@@ -411,9 +409,9 @@ void hbt_wd_viewport(hbt_wd_t *w, int width, int height)
 {
     json_t *params = json_pack("{s:i, s:i, s:i, s:b}", "width", width, "height", height,
                                "deviceScaleFactor", 1, "mobile", 0);
-    json_decref(hbt_wd_ok(w, "POST", "/goog/cdp/execute",
-                          json_pack("{s:s, s:o}", "cmd", "Emulation.setDeviceMetricsOverride",
-                                    "params", params)));
+    json_decref(hbt_wd_ok(
+        w, "POST", "/goog/cdp/execute",
+        json_pack("{s:s, s:o}", "cmd", "Emulation.setDeviceMetricsOverride", "params", params)));
     /* The page lays itself out again before the next command. */
     hbt_sleep_ms(150);
 }

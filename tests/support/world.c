@@ -109,8 +109,7 @@ json_t *hbt_find(const json_t *arr, const char *name, const char *value)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
+    json_array_foreach (arr, i, o) {
         if (strcmp(hbt_str(o, name), value) == 0)
             return o;
     }

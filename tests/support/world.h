@@ -44,13 +44,13 @@ typedef struct hbt_world {
 /* The regions the integration tests of HQ's control plane share, CN ->
  * P01 (C001 Harbour City, C002 Hill Town), P02 (C003 Bay): the start of an
  * organisation document, which goes on with its own " \"halls\": [...]}". */
-#define HBT_WORLD_REGIONS                                                                         \
-    "{\"regions\": ["                                                                             \
-    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"                      \
-    " {\"id\": \"P01\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"       \
-    " {\"id\": \"P02\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"       \
-    " {\"id\": \"C001\", \"name\": \"Harbour City\", \"level\": \"city\", \"parent\": \"P01\"},"  \
-    " {\"id\": \"C002\", \"name\": \"Hill Town\", \"level\": \"city\", \"parent\": \"P01\"},"     \
+#define HBT_WORLD_REGIONS                                                                          \
+    "{\"regions\": ["                                                                              \
+    " {\"id\": \"CN\", \"name\": \"Head office\", \"level\": \"national\"},"                       \
+    " {\"id\": \"P01\", \"name\": \"North\", \"level\": \"province\", \"parent\": \"CN\"},"        \
+    " {\"id\": \"P02\", \"name\": \"South\", \"level\": \"province\", \"parent\": \"CN\"},"        \
+    " {\"id\": \"C001\", \"name\": \"Harbour City\", \"level\": \"city\", \"parent\": \"P01\"},"   \
+    " {\"id\": \"C002\", \"name\": \"Hill Town\", \"level\": \"city\", \"parent\": \"P01\"},"      \
     " {\"id\": \"C003\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P02\"}],"
 
 /* cmocka fixtures: *state holds the spec on the way in, the world after;
@@ -84,7 +84,7 @@ void hbt_publish(const char *base, const char *org, const char *national);
 
 /* The alert tests' national policy: open round the clock, an A ticket may
  * wait 2 s, more than 2 waiting asks for diversion. */
-#define HBT_POLICY_QUICK_ALERTS                                                                   \
+#define HBT_POLICY_QUICK_ALERTS                                                                    \
     HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"diversion\":{\"threshold\":2}}"
 
 #endif

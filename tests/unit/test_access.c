@@ -55,13 +55,12 @@ HBT_TEST(test_pair_and_authenticate)
     fixture_t *fx = *state;
     char token[ACCESS_TOKEN_TEXT], err[256], staff[ACCESS_ID_MAX];
     access_device_t dev, got;
-    assert_int_equal(access_device_add(fx->a, "K1", ACCESS_KIND_KIOSK, NULL, token, &dev, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        access_device_add(fx->a, "K1", ACCESS_KIND_KIOSK, NULL, token, &dev, err, sizeof err), 0);
     /* 32 random bytes, base64url without padding. */
     assert_int_equal(strlen(token), 43);
-    assert_int_equal(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                     43);
+    assert_int_equal(
+        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
     assert_string_equal(dev.name, "K1");
     assert_int_equal(strlen(dev.token_id), 16);
     assert_int_equal(strspn(dev.token_id, "0123456789abcdef"), 16);
@@ -94,9 +93,8 @@ HBT_TEST(test_pair_and_authenticate)
 
     /* Two pairings never share a token. */
     char token2[ACCESS_TOKEN_TEXT];
-    assert_int_equal(access_device_add(fx->a, "T3", ACCESS_KIND_COUNTER, "3", token2, &dev, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        access_device_add(fx->a, "T3", ACCESS_KIND_COUNTER, "3", token2, &dev, err, sizeof err), 0);
     assert_string_not_equal(token, token2);
     assert_int_equal(access_authenticate(fx->a, token2, &got, staff), 0);
     assert_string_equal(got.name, "T3");
@@ -118,9 +116,8 @@ HBT_TEST(test_pair_and_authenticate)
     assert_int_equal(access_device_get(fx->a, "K1", &got), HB_ENOTFOUND);
     assert_int_equal(access_device_remove(fx->a, "K1"), HB_ENOTFOUND);
     char token3[ACCESS_TOKEN_TEXT];
-    assert_int_equal(access_device_add(fx->a, "K1", ACCESS_KIND_KIOSK, NULL, token3, NULL, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        access_device_add(fx->a, "K1", ACCESS_KIND_KIOSK, NULL, token3, NULL, err, sizeof err), 0);
     assert_int_equal(access_authenticate(fx->a, token, &got, staff), HB_ENOTFOUND);
     assert_int_equal(access_authenticate(fx->a, token3, &got, staff), 0);
 }
@@ -156,20 +153,19 @@ HBT_TEST(test_pairing_refusals)
     char name[80];
     memset(name, 'n', 64);
     name[64] = '\0';
-    assert_int_equal(access_device_add(fx->a, name, ACCESS_KIND_DISPLAY, NULL, token, NULL, err,
-                                       sizeof err),
-                     0); /* 64 bytes: the longest */
+    assert_int_equal(
+        access_device_add(fx->a, name, ACCESS_KIND_DISPLAY, NULL, token, NULL, err, sizeof err),
+        0); /* 64 bytes: the longest */
     name[64] = 'n';
     name[65] = '\0';
-    assert_int_equal(access_device_add(fx->a, name, ACCESS_KIND_DISPLAY, NULL, token, NULL, err,
-                                       sizeof err),
-                     HB_EINVAL);
-    assert_int_equal(access_device_add(fx->a, "D1", ACCESS_KIND_DISPLAY, NULL, token, NULL, err,
-                                       sizeof err),
-                     0);
-    assert_int_equal(access_device_add(fx->a, "D1", ACCESS_KIND_KIOSK, NULL, token, NULL, err,
-                                       sizeof err),
-                     HB_EEXIST);
+    assert_int_equal(
+        access_device_add(fx->a, name, ACCESS_KIND_DISPLAY, NULL, token, NULL, err, sizeof err),
+        HB_EINVAL);
+    assert_int_equal(
+        access_device_add(fx->a, "D1", ACCESS_KIND_DISPLAY, NULL, token, NULL, err, sizeof err), 0);
+    assert_int_equal(
+        access_device_add(fx->a, "D1", ACCESS_KIND_KIOSK, NULL, token, NULL, err, sizeof err),
+        HB_EEXIST);
     assert_non_null(strstr(err, "paired already"));
 }
 
@@ -180,9 +176,9 @@ HBT_TEST(test_device_limit)
     char token[ACCESS_TOKEN_TEXT], err[256], name[16];
     for (int i = 0; i < ACCESS_DEVICES_MAX; i++) {
         snprintf(name, sizeof name, "D%04d", i);
-        assert_int_equal(access_device_add(fx->a, name, ACCESS_KIND_DISPLAY, NULL, token, NULL,
-                                           err, sizeof err),
-                         0);
+        assert_int_equal(
+            access_device_add(fx->a, name, ACCESS_KIND_DISPLAY, NULL, token, NULL, err, sizeof err),
+            0);
     }
     assert_int_equal(access_device_add(fx->a, "one-more", ACCESS_KIND_DISPLAY, NULL, token, NULL,
                                        err, sizeof err),
@@ -197,13 +193,17 @@ HBT_TEST(test_device_limit)
 HBT_TEST(test_revocations)
 {
     fixture_t *fx = *state;
-    char t1[ACCESS_TOKEN_TEXT], t2[ACCESS_TOKEN_TEXT], t3[ACCESS_TOKEN_TEXT],
-        t4[ACCESS_TOKEN_TEXT], err[256], staff[ACCESS_ID_MAX];
+    char t1[ACCESS_TOKEN_TEXT], t2[ACCESS_TOKEN_TEXT], t3[ACCESS_TOKEN_TEXT], t4[ACCESS_TOKEN_TEXT],
+        err[256], staff[ACCESS_ID_MAX];
     access_device_t d1, d2, d3, d4, got;
-    assert_int_equal(access_device_add(fx->a, "K1", ACCESS_KIND_KIOSK, NULL, t1, &d1, err, sizeof err), 0);
-    assert_int_equal(access_device_add(fx->a, "K2", ACCESS_KIND_KIOSK, NULL, t2, &d2, err, sizeof err), 0);
-    assert_int_equal(access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", t3, &d3, err, sizeof err), 0);
-    assert_int_equal(access_device_add(fx->a, "M1", ACCESS_KIND_MANAGER, NULL, t4, &d4, err, sizeof err), 0);
+    assert_int_equal(
+        access_device_add(fx->a, "K1", ACCESS_KIND_KIOSK, NULL, t1, &d1, err, sizeof err), 0);
+    assert_int_equal(
+        access_device_add(fx->a, "K2", ACCESS_KIND_KIOSK, NULL, t2, &d2, err, sizeof err), 0);
+    assert_int_equal(
+        access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", t3, &d3, err, sizeof err), 0);
+    assert_int_equal(
+        access_device_add(fx->a, "M1", ACCESS_KIND_MANAGER, NULL, t4, &d4, err, sizeof err), 0);
     assert_int_equal(access_staff_add(fx->a, "S1", "1234", err, sizeof err), 0);
     assert_int_equal(access_signin(fx->a, "T1", "S1"), 0);
 
@@ -237,7 +237,8 @@ HBT_TEST(test_revocations)
     assert_int_equal(removed, 0);
     assert_int_equal(access_revoke(fx->a, r, 0, &removed), 0);
     /* T1's sign-in went with it: paired again, nobody is signed in. */
-    assert_int_equal(access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", t3, &d3, err, sizeof err), 0);
+    assert_int_equal(
+        access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", t3, &d3, err, sizeof err), 0);
     assert_int_equal(access_authenticate(fx->a, t3, &got, staff), 0);
     assert_string_equal(staff, "");
 }
@@ -268,14 +269,18 @@ HBT_TEST(test_staff_and_signins)
     const struct {
         const char *id, *pin, *says;
     } bad[] = {
-        {"S 3", "1234", "is not a staff id"}, {"", "1234", "is not a staff id"},
-        {"S3", "123", "a PIN is 4 to 12 digits"}, {"S3", "1234567890123", "a PIN is 4 to 12 digits"},
-        {"S3", "12a4", "a PIN is 4 to 12 digits"}, {"S3", "", "a PIN is 4 to 12 digits"},
+        {"S 3", "1234", "is not a staff id"},
+        {"", "1234", "is not a staff id"},
+        {"S3", "123", "a PIN is 4 to 12 digits"},
+        {"S3", "1234567890123", "a PIN is 4 to 12 digits"},
+        {"S3", "12a4", "a PIN is 4 to 12 digits"},
+        {"S3", "", "a PIN is 4 to 12 digits"},
         {"S3", "12 34", "a PIN is 4 to 12 digits"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        assert_int_equal(access_staff_add(fx->a, bad[i].id, bad[i].pin, err, sizeof err), HB_EINVAL);
+        assert_int_equal(access_staff_add(fx->a, bad[i].id, bad[i].pin, err, sizeof err),
+                         HB_EINVAL);
         hbt_assert_contains(err, bad[i].says);
     }
     staff_seen_t seen = {.n = 0};
@@ -284,9 +289,8 @@ HBT_TEST(test_staff_and_signins)
     assert_string_equal(seen.ids[0], "S1");
     assert_string_equal(seen.ids[1], "S2");
 
-    assert_int_equal(access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", token, NULL, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", token, NULL, err, sizeof err), 0);
     /* Signing in needs the staff and the terminal to exist. */
     assert_int_equal(access_signin(fx->a, "T1", "S9"), HB_ENOTFOUND);
     assert_int_equal(access_signin(fx->a, "T9", "S1"), HB_ENOTFOUND);
@@ -452,12 +456,14 @@ HBT_TEST_IN(test_decide, NULL, NULL)
         const char *says;
     } cases[] = {
         {&t1, &open, "1", 0, false, ""},
-        {&t1, &open, "2", HB_EAUTH, true, "scope counter: counter 1's terminal T1 acts at counter 1 only, not at counter 2"},
+        {&t1, &open, "2", HB_EAUTH, true,
+         "scope counter: counter 1's terminal T1 acts at counter 1 only, not at counter 2"},
         {&m1, &open, "2", 0, false, ""},
         {&local, &open, "7", 0, false, ""},
         {&k1, &open, "1", HB_EAUTH, false, "kiosk K1 does not hold counter.act"},
         {&k1, &report, "K1", 0, false, ""},
-        {&k1, &report, "K2", HB_EAUTH, true, "scope device: kiosk K1 reports for itself only, not for device K2"},
+        {&k1, &report, "K2", HB_EAUTH, true,
+         "scope device: kiosk K1 reports for itself only, not for device K2"},
         {&m1, &report, "K2", 0, false, ""},
         {&d1, &report, "D1", HB_EAUTH, false, "display D1 does not hold device.report"},
         {&d1, &issue, NULL, HB_EAUTH, false, "display D1 does not hold ticket.issue"},
@@ -469,8 +475,8 @@ HBT_TEST_IN(test_decide, NULL, NULL)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char why[256] = "";
         bool scope = !cases[i].scope;
-        int rc = access_decide(cases[i].who, cases[i].route, cases[i].value, &scope, why,
-                               sizeof why);
+        int rc =
+            access_decide(cases[i].who, cases[i].route, cases[i].value, &scope, why, sizeof why);
         if (rc != cases[i].rc || scope != cases[i].scope || !strstr(why, cases[i].says))
             fail_msg("case %zu: %d %d '%s'", i, rc, scope, why);
     }
@@ -501,7 +507,8 @@ HBT_TEST_IN(test_counter_staff_rules, NULL, NULL)
         {&t1, "S2", NULL, true, HB_EINVAL, NULL, "staff S2 is not the one signed in"},
         {&t1_nobody, NULL, NULL, true, HB_EAUTH, NULL, "sign in first"},
         {&t1, NULL, "S1", false, 0, "S1", ""},
-        {&t1, NULL, "S2", false, HB_ECONFLICT, NULL, "counter 1 is open under staff S2, and S1 is signed in"},
+        {&t1, NULL, "S2", false, HB_ECONFLICT, NULL,
+         "counter 1 is open under staff S2, and S1 is signed in"},
         {&t1, NULL, "S2", true, 0, "S1", ""}, /* close: ends S2's session */
         {&m1, "E7", NULL, true, 0, "E7", ""},
         {&m1, NULL, "S2", false, 0, NULL, ""},
@@ -538,9 +545,8 @@ HBT_TEST(test_guard_cost)
 {
     fixture_t *fx = *state;
     char token[ACCESS_TOKEN_TEXT], err[256];
-    assert_int_equal(access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", token, NULL, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        access_device_add(fx->a, "T1", ACCESS_KIND_COUNTER, "1", token, NULL, err, sizeof err), 0);
     assert_int_equal(access_staff_add(fx->a, "S1", "1234", err, sizeof err), 0);
     assert_int_equal(access_signin(fx->a, "T1", "S1"), 0);
     const hb_route_t open = {"POST", "/v1/counters/:counter/open", HB_PERM_COUNTER_ACT,

@@ -49,9 +49,10 @@ static hall_t *s_hall(int waiting)
                  "{'type':'ticket_issued','ticket':'A%03d','service':'A','source':'kiosk'}", i + 1);
         s_apply(h->s, ev);
     }
-    json_t *doc = json_loads("{\"sla\":{\"max_wait_s\":{\"A:*\":600}},\"diversion\":{\"threshold\":3},"
-                             "\"divert_to\":[\"P1\",\"P2\"]}",
-                             0, NULL);
+    json_t *doc =
+        json_loads("{\"sla\":{\"max_wait_s\":{\"A:*\":600}},\"diversion\":{\"threshold\":3},"
+                   "\"divert_to\":[\"P1\",\"P2\"]}",
+                   0, NULL);
     char err[256];
     assert_int_equal(hb_policy_new(doc, &h->p, err, sizeof err), 0);
     json_decref(doc);

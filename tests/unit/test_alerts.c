@@ -72,7 +72,8 @@ static void s_day(hall_t *h, int d)
 static void s_counter(hall_t *h, int64_t at, const char *what, const char *counter)
 {
     if (strcmp(what, "opened") == 0)
-        hbt_okf(h->s, at, "{'type':'counter_opened','counter':'%s','staff':'E1','services':['A','B']}",
+        hbt_okf(h->s, at,
+                "{'type':'counter_opened','counter':'%s','staff':'E1','services':['A','B']}",
                 counter);
     else
         hbt_okf(h->s, at, "{'type':'counter_%s','counter':'%s'}", what, counter);
@@ -135,8 +136,8 @@ static size_t s_count_kind(const alert_set_t *set, int kind)
 static void s_dump(const alert_set_t *set)
 {
     for (size_t i = 0; i < set->n; i++)
-        print_message("  %s %s: %s\n", alert_kind_name(set->alerts[i].kind),
-                      set->alerts[i].subject, set->alerts[i].detail);
+        print_message("  %s %s: %s\n", alert_kind_name(set->alerts[i].kind), set->alerts[i].subject,
+                      set->alerts[i].detail);
 }
 
 /* Asserts the condition is absent at `before` and present from `at`. */
@@ -174,7 +175,8 @@ HBT_TEST(test_wait_sla)
     hbt_issue(h->s, s_at(0, 10, 2, 0), "B001", "B", "normal");
     hbt_issue(h->s, s_at(0, 10, 3, 0), "A003", "A", "normal");
     /* A normal: A:* is 600 s. */
-    const alert_t *a = s_edge(h, s_at(0, 10, 9, 59), s_at(0, 10, 10, 0), ALERT_WAIT_SLA, "A:normal");
+    const alert_t *a =
+        s_edge(h, s_at(0, 10, 9, 59), s_at(0, 10, 10, 0), ALERT_WAIT_SLA, "A:normal");
     assert_int_equal(a->value, 600);
     assert_int_equal(a->threshold, 600);
     assert_int_equal(a->since_ms, s_at(0, 10, 10, 0));
@@ -253,10 +255,11 @@ HBT_TEST(test_complaint_deadlines)
     assert_int_equal(a->value, 0);
     assert_int_equal(a->threshold, 14400);
     assert_int_equal(a->since_ms, ack_due);
-    assert_int_equal(s_find(s_eval(h, ack_due + 90 * SEC), ALERT_COMPLAINT_ACK_OVERDUE, "C1")->value,
-                     90);
+    assert_int_equal(
+        s_find(s_eval(h, ack_due + 90 * SEC), ALERT_COMPLAINT_ACK_OVERDUE, "C1")->value, 90);
     /* Acknowledged late: the acknowledgement alert ends; resolving is still due. */
-    hbt_okf(h->s, s_at(0, 15, 0, 0), "{'type':'complaint_acknowledged','complaint':'C1','by':'E1'}");
+    hbt_okf(h->s, s_at(0, 15, 0, 0),
+            "{'type':'complaint_acknowledged','complaint':'C1','by':'E1'}");
     assert_null(s_find(s_eval(h, s_at(0, 15, 0, 0)), ALERT_COMPLAINT_ACK_OVERDUE, "C1"));
     a = s_edge(h, resolve_due - SEC, resolve_due, ALERT_COMPLAINT_RESOLVE_OVERDUE, "C1");
     assert_int_equal(a->threshold, 57600);
@@ -329,13 +332,13 @@ HBT_TEST(test_hall_offline)
     /* Christmas Day is a holiday; the closure days are closed all day. */
     int64_t xmas = s_at(25, 12, 0, 0);
     assert_null(s_find(s_eval_offline(h, s_at(24, 13, 0, 0), xmas), ALERT_HALL_OFFLINE, ""));
-    assert_null(s_find(s_eval_offline(h, s_at(24, 13, 0, 0), s_at(28, 10, 0, 0)),
-                       ALERT_HALL_OFFLINE, ""));
+    assert_null(
+        s_find(s_eval_offline(h, s_at(24, 13, 0, 0), s_at(28, 10, 0, 0)), ALERT_HALL_OFFLINE, ""));
     /* Christmas Eve is open 09:00-12:00 only. */
-    assert_non_null(s_find(s_eval_offline(h, s_at(24, 8, 0, 0), s_at(24, 11, 59, 0)),
-                           ALERT_HALL_OFFLINE, ""));
-    assert_null(s_find(s_eval_offline(h, s_at(24, 8, 0, 0), s_at(24, 12, 0, 0)),
-                       ALERT_HALL_OFFLINE, ""));
+    assert_non_null(
+        s_find(s_eval_offline(h, s_at(24, 8, 0, 0), s_at(24, 11, 59, 0)), ALERT_HALL_OFFLINE, ""));
+    assert_null(
+        s_find(s_eval_offline(h, s_at(24, 8, 0, 0), s_at(24, 12, 0, 0)), ALERT_HALL_OFFLINE, ""));
     /* Unknown since when (never seen since HQ started), nothing mirrored. */
     alerts_eval(NULL, h->p, &h->params, false, 0, s_at(0, 9, 2, 0), &h->set);
     assert_int_equal(h->set.n, 1);
@@ -351,8 +354,7 @@ HBT_TEST(test_hall_not_open)
     hall_t *h = *state;
     s_day(h, 0);
     /* Nobody opens: an alert after the policy's 300 s of grace. */
-    const alert_t *a =
-        s_edge(h, s_at(0, 9, 4, 59), s_at(0, 9, 5, 0), ALERT_HALL_NOT_OPEN, "");
+    const alert_t *a = s_edge(h, s_at(0, 9, 4, 59), s_at(0, 9, 5, 0), ALERT_HALL_NOT_OPEN, "");
     assert_int_equal(a->value, 300);
     assert_int_equal(a->threshold, 300);
     assert_int_equal(a->since_ms, s_at(0, 9, 5, 0));
@@ -412,8 +414,7 @@ HBT_TEST(test_no_counter_open)
     hbt_issue(h->s, s_at(0, 10, 0, 0), "A001", "A", "normal");
     assert_null(s_find(s_eval(h, s_at(0, 10, 4, 0)), ALERT_NO_COUNTER_OPEN, ""));
     s_counter(h, s_at(0, 10, 5, 0), "paused", "1");
-    const alert_t *a =
-        s_edge(h, s_at(0, 10, 5, 59), s_at(0, 10, 6, 0), ALERT_NO_COUNTER_OPEN, "");
+    const alert_t *a = s_edge(h, s_at(0, 10, 5, 59), s_at(0, 10, 6, 0), ALERT_NO_COUNTER_OPEN, "");
     assert_int_equal(a->value, 60);
     assert_int_equal(a->threshold, 60);
     assert_non_null(strstr(a->detail, "1 customer waiting"));
@@ -442,7 +443,8 @@ HBT_TEST(test_device_fault)
 {
     hall_t *h = *state;
     s_staffed_monday(h);
-    hbt_okf(h->s, s_at(0, 8, 0, 0), "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}");
+    hbt_okf(h->s, s_at(0, 8, 0, 0),
+            "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}");
     hbt_okf(h->s, s_at(0, 10, 0, 0),
             "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'paper_out',"
             "'detail':'tray empty'}");
@@ -544,14 +546,14 @@ HBT_TEST(test_closed_hall_raises_nothing)
     assert_non_null(s_find(&h->set, ALERT_HALL_OFFLINE, ""));
     /* Evening, lunch, night, Sunday, the holiday, a closure: only the
      * complaints, online or not. */
-    const int64_t quiet[] = {s_at(0, 12, 45, 0), s_at(0, 19, 0, 0), s_at(1, 3, 0, 0),
+    const int64_t quiet[] = {s_at(0, 12, 45, 0), s_at(0, 19, 0, 0),  s_at(1, 3, 0, 0),
                              s_at(6, 11, 0, 0),  s_at(25, 11, 0, 0), s_at(28, 11, 0, 0),
                              s_at(5, 14, 0, 0)};
     /* Offline since 11:30, when both deadlines had passed as HQ saw it. */
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
         for (int online = 0; online < 2; online++) {
-            alerts_eval(h->s, h->p, &h->params, online, online ? 0 : s_at(0, 11, 30, 0),
-                        quiet[i], &h->set);
+            alerts_eval(h->s, h->p, &h->params, online, online ? 0 : s_at(0, 11, 30, 0), quiet[i],
+                        &h->set);
             if (h->set.n != 2 || !s_find(&h->set, ALERT_COMPLAINT_ACK_OVERDUE, "C1") ||
                 !s_find(&h->set, ALERT_COMPLAINT_RESOLVE_OVERDUE, "C1")) {
                 s_dump(&h->set);
@@ -766,7 +768,8 @@ HBT_TEST(test_diff_raises_once_clears_once)
     } script[] = {
         {s_at(0, 9, 7, 0), "{'type':'counter_opened','counter':'1','staff':'E1','services':['A']}"},
         {s_at(0, 9, 20, 0), "{'type':'ticket_called','ticket':'A001','counter':'1'}"},
-        {s_at(0, 9, 30, 0), "{'type':'device_status','device':'k1','kind':'kiosk','state':'fault'}"},
+        {s_at(0, 9, 30, 0),
+         "{'type':'device_status','device':'k1','kind':'kiosk','state':'fault'}"},
         {s_at(0, 10, 10, 0), "{'type':'device_status','device':'k1','kind':'kiosk','state':'ok'}"},
     };
     size_t next = 0;
@@ -899,16 +902,17 @@ static hb_hall_state_t *s_realistic(hall_t *h, unsigned seed)
     for (int c = 1; c <= 6; c++) {
         char id[8];
         snprintf(id, sizeof id, "%d", c);
-        hbt_okf(h->s, s_at(0, 8, 50, 0),
-                "{'type':'counter_opened','counter':'%s','staff':'E%d','services':['A','B','C','D']}",
-                id, c);
+        hbt_okf(
+            h->s, s_at(0, 8, 50, 0),
+            "{'type':'counter_opened','counter':'%s','staff':'E%d','services':['A','B','C','D']}",
+            id, c);
     }
     int n = 5 + rand() % 36;
     for (int i = 0; i < n; i++) {
         char id[16];
         snprintf(id, sizeof id, "T%03d", i);
-        hbt_issue(h->s, s_at(0, 10, 40, 0) + (int64_t)(rand() % 1200) * SEC, id, services[rand() % 4],
-                prios[rand() % 6]);
+        hbt_issue(h->s, s_at(0, 10, 40, 0) + (int64_t)(rand() % 1200) * SEC, id,
+                  services[rand() % 4], prios[rand() % 6]);
     }
     for (int i = 0; i < 4; i++) {
         char id[16];
@@ -1008,13 +1012,13 @@ HBT_TEST_IN(test_hall_disk_full_rule, NULL, NULL)
         bool open;
         const char *detail;
     } rows[] = {
-        {0, 0, 0, false, NULL},                                    /* never full */
-        {now - 5000, 0, 0, true, "is full"},                       /* full, nothing refused yet */
-        {now - 5000, now - 1000, 7, true, "7 refused so far"},     /* full, refusing */
-        {0, now - 599000, 7, true, "refused 7 event(s)"},          /* room again, within the hold */
-        {0, now - 601000, 7, false, NULL},                         /* room again, hold over */
-        {0, 0, 7, false, NULL},                                    /* a count HQ never saw rise */
-        {now - 5000, now - 9000000, 7, true, "is full"},           /* full outlasts the hold */
+        {0, 0, 0, false, NULL},                                /* never full */
+        {now - 5000, 0, 0, true, "is full"},                   /* full, nothing refused yet */
+        {now - 5000, now - 1000, 7, true, "7 refused so far"}, /* full, refusing */
+        {0, now - 599000, 7, true, "refused 7 event(s)"},      /* room again, within the hold */
+        {0, now - 601000, 7, false, NULL},                     /* room again, hold over */
+        {0, 0, 7, false, NULL},                                /* a count HQ never saw rise */
+        {now - 5000, now - 9000000, 7, true, "is full"},       /* full outlasts the hold */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         alerts_link_t l = {.disk_full_since_ms = rows[i].full_since,
@@ -1095,15 +1099,15 @@ HBT_TEST_IN(test_cert_expiring_rule, NULL, NULL)
         int64_t left_s;
         const char *detail;
     } rows[] = {
-        {7, now + 30 * day, 14 * 86400, false, 0, NULL},           /* a month left */
-        {7, now + 14 * day + 1000, 14 * 86400, false, 0, NULL},    /* just outside the warning */
+        {7, now + 30 * day, 14 * 86400, false, 0, NULL},        /* a month left */
+        {7, now + 14 * day + 1000, 14 * 86400, false, 0, NULL}, /* just outside the warning */
         {7, now + 14 * day, 14 * 86400, true, 14 * 86400, "has not rotated"}, /* its first moment */
-        {7, now + 5000, 14 * 86400, true, 5, "expires at"},         /* seconds left */
-        {7, now, 14 * 86400, true, 0, "expired at"},                /* its end */
-        {7, now - day, 14 * 86400, true, 0, "cut off"},             /* long expired */
-        {0, now + 5000, 14 * 86400, false, 0, NULL},                /* no certificate */
-        {7, 0, 14 * 86400, false, 0, NULL},                         /* undated (offline enrolment) */
-        {7, now + 5000, 0, false, 0, NULL},                         /* the warning off */
+        {7, now + 5000, 14 * 86400, true, 5, "expires at"},                   /* seconds left */
+        {7, now, 14 * 86400, true, 0, "expired at"},                          /* its end */
+        {7, now - day, 14 * 86400, true, 0, "cut off"},                       /* long expired */
+        {0, now + 5000, 14 * 86400, false, 0, NULL},                          /* no certificate */
+        {7, 0, 14 * 86400, false, 0, NULL}, /* undated (offline enrolment) */
+        {7, now + 5000, 0, false, 0, NULL}, /* the warning off */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         alerts_link_t l = {.cert_serial = rows[i].serial, .cert_not_after_ms = rows[i].not_after};

@@ -80,7 +80,10 @@ static void s_add(alert_set_t *set, int kind, const char *subject, int64_t value
     a->since_ms = T0;
 }
 
-static void s_sort(alert_set_t *set) { qsort(set->alerts, set->n, sizeof set->alerts[0], s_cmp_alert); }
+static void s_sort(alert_set_t *set)
+{
+    qsort(set->alerts, set->n, sizeof set->alerts[0], s_cmp_alert);
+}
 
 /* ----------------------------------------------------- open alerts list ---- */
 
@@ -490,9 +493,9 @@ HBT_TEST(test_batch_bound)
     assert_int_equal(alertstore_apply(f->st, 0, "H0", &set, T0, NULL), HB_ERANGE);
     assert_int_equal(alertstore_apply(f->st, cfg.halls_max + 1, "H", &set, T0, NULL), HB_ERANGE);
     assert_int_equal(alertstore_apply(f->st, 5, "", &set, T0, NULL), HB_EINVAL);
-    assert_int_equal(alertstore_apply(f->st, 5, "H0123456789012345678901234567890123", &set, T0,
-                                      NULL),
-                     HB_EINVAL);
+    assert_int_equal(
+        alertstore_apply(f->st, 5, "H0123456789012345678901234567890123", &set, T0, NULL),
+        HB_EINVAL);
     /* A truncated set at the bound holds what it cannot see. */
     other.dropped = 7;
     other.n = ALERTS_MAX / 2;
@@ -864,10 +867,10 @@ HBT_TEST_IN(test_alert_params, NULL, NULL)
         const char *want;
         const char *severity;
     } rows[] = {
-        {ALERT_WAIT_SLA, "A:vip", "{\"service\":\"A\",\"priority\":\"vip\",\"wait_s\":1250,\"limit_s\":900}",
-         "warning"},
-        {ALERT_WAIT_SLA, "B:7", "{\"service\":\"B\",\"priority\":\"7\",\"wait_s\":1250,\"limit_s\":900}",
-         "warning"},
+        {ALERT_WAIT_SLA, "A:vip",
+         "{\"service\":\"A\",\"priority\":\"vip\",\"wait_s\":1250,\"limit_s\":900}", "warning"},
+        {ALERT_WAIT_SLA, "B:7",
+         "{\"service\":\"B\",\"priority\":\"7\",\"wait_s\":1250,\"limit_s\":900}", "warning"},
         {ALERT_DIVERSION, "C", "{\"service\":\"C\",\"waiting\":1250,\"threshold\":900}", "info"},
         {ALERT_DEVICE_FAULT, "kiosk:2", "{\"device\":\"kiosk:2\",\"for_s\":1250,\"limit_s\":900}",
          "warning"},
@@ -900,8 +903,8 @@ HBT_TEST_IN(test_alert_params, NULL, NULL)
         json_t *got = json_object_get(o, "params");
         if (!json_equal(got, want)) {
             char *g = json_dumps(got, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            fail_msg("%s %s: params %s, want %s", alert_kind_name(rows[i].kind), rows[i].subject,
-                     g, rows[i].want);
+            fail_msg("%s %s: params %s, want %s", alert_kind_name(rows[i].kind), rows[i].subject, g,
+                     rows[i].want);
         }
         assert_string_equal(json_string_value(json_object_get(o, "severity")), rows[i].severity);
         json_decref(want);

@@ -142,18 +142,18 @@ HBT_TEST(test_slots_and_booking)
     s_book(f, "A", s_local(10, 30), NULL, code);
     s_book(f, "A", s_local(10, 30), "E2", code2);
     assert_string_not_equal(code, code2);
-    s_refused(f, s_try(f, "A", s_local(10, 30), NULL, code, err),
-              HB_ECONFLICT, "slot_full", err, "is full (2 of 2)");
-    s_refused(f, s_try(f, "A", s_local(10, 15), NULL, code, err),
-              HB_ENOTFOUND, "unknown_slot", err, "slots start every 30 min from 09:00");
-    s_refused(f, s_try(f, "A", s_local(9, 30), NULL, code, err),
-              HB_ECONFLICT, "slot_past", err, "began already");
-    s_refused(f, s_try(f, "C", s_local(11, 0), NULL, code, err),
-              HB_EINVAL, NULL, err, "takes no appointments");
-    s_refused(f, s_try(f, "Z", s_local(11, 0), NULL, code, err),
-              HB_EINVAL, NULL, err, "unknown service 'Z'");
-    s_refused(f, s_try(f, "A", s_local(11, 0), "a b", code, err),
-              HB_EINVAL, NULL, err, "staff must be a staff id");
+    s_refused(f, s_try(f, "A", s_local(10, 30), NULL, code, err), HB_ECONFLICT, "slot_full", err,
+              "is full (2 of 2)");
+    s_refused(f, s_try(f, "A", s_local(10, 15), NULL, code, err), HB_ENOTFOUND, "unknown_slot", err,
+              "slots start every 30 min from 09:00");
+    s_refused(f, s_try(f, "A", s_local(9, 30), NULL, code, err), HB_ECONFLICT, "slot_past", err,
+              "began already");
+    s_refused(f, s_try(f, "C", s_local(11, 0), NULL, code, err), HB_EINVAL, NULL, err,
+              "takes no appointments");
+    s_refused(f, s_try(f, "Z", s_local(11, 0), NULL, code, err), HB_EINVAL, NULL, err,
+              "unknown service 'Z'");
+    s_refused(f, s_try(f, "A", s_local(11, 0), "a b", code, err), HB_EINVAL, NULL, err,
+              "staff must be a staff id");
     assert_int_equal(engine_appt_slots(f->e, "A", day, &sl, err, sizeof err), 0);
     assert_int_equal(sl.slots[3].booked, 2);
     assert_int_equal(engine_state(f->e)->n_appointments, 2);
@@ -184,9 +184,8 @@ HBT_TEST(test_same_key_same_booking)
     /* The key of another slot, and a second key for the same slot. */
     s_refused(f, s_keyed(f, key, s_local(11, 30), other, &replayed, err), HB_ECONFLICT,
               "idempotency_key_reused", err, "use a new key");
-    assert_int_equal(s_keyed(f, "fedcba9876543210fedcba9876543210", s_local(11, 0), other,
-                             &replayed, err),
-                     0);
+    assert_int_equal(
+        s_keyed(f, "fedcba9876543210fedcba9876543210", s_local(11, 0), other, &replayed, err), 0);
     assert_false(replayed);
     assert_string_not_equal(other, code);
     /* The slot is full now (2 of 2), yet the first key still gets its booking. */
@@ -234,14 +233,14 @@ HBT_TEST(test_checkin_refusals)
     s_refused(f, engine_appt_cancel(f->e, soon, NULL, err, sizeof err), HB_ECONFLICT,
               "checked_in_already", err, "checked in already");
     assert_int_equal(engine_appt_cancel(f->e, gone, "ill", err, sizeof err), 0);
-    s_refused(f, engine_appt_checkin(f->e, gone, 0, &t, err, sizeof err), HB_ECONFLICT,
-              "cancelled", err, "was cancelled");
+    s_refused(f, engine_appt_checkin(f->e, gone, 0, &t, err, sizeof err), HB_ECONFLICT, "cancelled",
+              err, "was cancelled");
     s_refused(f, engine_appt_cancel(f->e, "99999999", NULL, err, sizeof err), HB_ENOTFOUND,
               "bad_code", err, "no booking");
     /* Too late: 12:15:01, past 12:00 + 15 min, before the tick marks it. */
     s_now = s_local(12, 15) + SEC;
-    s_refused(f, engine_appt_checkin(f->e, early, 0, &t, err, sizeof err), HB_ECONFLICT,
-              "no_show", err, "check-in closed 15 min after its start");
+    s_refused(f, engine_appt_checkin(f->e, early, 0, &t, err, sizeof err), HB_ECONFLICT, "no_show",
+              err, "check-in closed 15 min after its start");
 }
 
 static void s_call(fixture_t *f, const char *counter, const char *want, int rule)
@@ -266,13 +265,11 @@ HBT_TEST(test_called_at_its_time_by_named_staff)
     s_book(f, "A", s_local(10, 30), NULL, any);
     /* Two walk-ins first, then both check in early. */
     char first[HB_HS_ID], second[HB_HS_ID];
-    assert_int_equal(engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &t, err,
-                                  sizeof err),
-                     0);
+    assert_int_equal(
+        engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &t, err, sizeof err), 0);
     snprintf(first, sizeof first, "%s", t.ticket);
-    assert_int_equal(engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &t, err,
-                                  sizeof err),
-                     0);
+    assert_int_equal(
+        engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &t, err, sizeof err), 0);
     snprintf(second, sizeof second, "%s", t.ticket);
     s_now = s_local(10, 5);
     assert_int_equal(engine_appt_checkin(f->e, mine, 0, &appt, err, sizeof err), 0);
@@ -285,9 +282,9 @@ HBT_TEST(test_called_at_its_time_by_named_staff)
     s_call(f, "2", appt.ticket, HALLBUS__CALL_RULE__CALL_RULE_APPOINTMENT);
     /* Then the walk-ins. */
     assert_int_equal(engine_start(f->e, "1", err, sizeof err), 0);
-    assert_int_equal(engine_complete(f->e, "1", "x", HALLBUS__OUTCOME__OUTCOME_DONE, 0, NULL, err,
-                                     sizeof err),
-                     0);
+    assert_int_equal(
+        engine_complete(f->e, "1", "x", HALLBUS__OUTCOME__OUTCOME_DONE, 0, NULL, err, sizeof err),
+        0);
     s_call(f, "1", first, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
 }
 
@@ -301,9 +298,8 @@ HBT_TEST(test_not_called_first_before_its_slot)
     s_book(f, "A", s_local(10, 30), NULL, code);
     s_now = s_local(10, 10);
     assert_int_equal(engine_appt_checkin(f->e, code, 0, &appt, err, sizeof err), 0);
-    assert_int_equal(engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_VIP, 0, &t, err,
-                                  sizeof err),
-                     0);
+    assert_int_equal(
+        engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_VIP, 0, &t, err, sizeof err), 0);
     /* 10:20, before the slot: not by the appointment rule. */
     s_now = s_local(10, 20);
     engine_call_answer_t c;
@@ -325,8 +321,8 @@ HBT_TEST(test_no_show_timing)
     assert_int_equal(hb_hall_state_appointment(engine_state(f->e), a_code)->state, HB_APPT_NO_SHOW);
     assert_int_equal(hb_hall_state_appointment(engine_state(f->e), b_code)->state, HB_APPT_BOOKED);
     engine_ticket_answer_t t;
-    s_refused(f, engine_appt_checkin(f->e, a_code, 0, &t, err, sizeof err), HB_ECONFLICT,
-              "no_show", err, "is a no-show");
+    s_refused(f, engine_appt_checkin(f->e, a_code, 0, &t, err, sizeof err), HB_ECONFLICT, "no_show",
+              err, "is a no-show");
     s_now = s_local(14, 10) + SEC;
     engine_tick(f->e);
     assert_int_equal(hb_hall_state_appointment(engine_state(f->e), b_code)->state, HB_APPT_NO_SHOW);

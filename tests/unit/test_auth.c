@@ -88,8 +88,8 @@ static void test_roles_names_scopes(void **state)
     hq_roles_granting(HB_PERM_ADMIN, text, sizeof text);
     assert_string_equal(text, "admin");
     hq_roles_list(text, sizeof text);
-    assert_string_equal(text,
-                        "admin, operator, marketer, reviewer, policy_editor, analyst, viewer, booking");
+    assert_string_equal(
+        text, "admin, operator, marketer, reviewer, policy_editor, analyst, viewer, booking");
     /* An app's backend books and does nothing else. */
     assert_int_equal(hq_role_perms(HQ_ROLE_BOOKING),
                      HQ_PERM_BIT(APPOINTMENT_BOOK) | HQ_PERM_BIT(SELF));
@@ -98,8 +98,7 @@ static void test_roles_names_scopes(void **state)
     /* Only the admin may change the organisation; a viewer only reads the
      * board. */
     assert_false((hq_role_perms(HQ_ROLE_OPERATOR) >> HB_PERM_ADMIN) & 1);
-    assert_int_equal(hq_role_perms(HQ_ROLE_VIEWER),
-                     HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(SELF));
+    assert_int_equal(hq_role_perms(HQ_ROLE_VIEWER), HQ_PERM_BIT(LIVE_READ) | HQ_PERM_BIT(SELF));
 
     assert_true(hq_auth_name_ok("alice"));
     assert_true(hq_auth_name_ok("a.b@bank.example"));
@@ -121,10 +120,14 @@ static void test_roles_names_scopes(void **state)
         int rc, kind;
         const char *id;
     } scopes[] = {
-        {"network", 0, HQ_SCOPE_NETWORK, ""}, {"all", 0, HQ_SCOPE_NETWORK, ""},
-        {"region/P01", 0, HQ_SCOPE_REGION, "P01"}, {"hall/H-7", 0, HQ_SCOPE_HALL, "H-7"},
-        {"P01", HB_EINVAL, 0, NULL}, {"region/", HB_EINVAL, 0, NULL},
-        {"region/a b", HB_EINVAL, 0, NULL}, {"city/C001", HB_EINVAL, 0, NULL},
+        {"network", 0, HQ_SCOPE_NETWORK, ""},
+        {"all", 0, HQ_SCOPE_NETWORK, ""},
+        {"region/P01", 0, HQ_SCOPE_REGION, "P01"},
+        {"hall/H-7", 0, HQ_SCOPE_HALL, "H-7"},
+        {"P01", HB_EINVAL, 0, NULL},
+        {"region/", HB_EINVAL, 0, NULL},
+        {"region/a b", HB_EINVAL, 0, NULL},
+        {"city/C001", HB_EINVAL, 0, NULL},
         {"hall/H1/x", HB_EINVAL, 0, NULL},
     };
     for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++) {
@@ -136,8 +139,8 @@ static void test_roles_names_scopes(void **state)
             assert_string_equal(g.id, scopes[i].id);
             char back[HQ_AUTH_SCOPE_TEXT_MAX];
             hq_scope_format(&g, back, sizeof back);
-            assert_string_equal(back, strcmp(scopes[i].text, "all") == 0 ? "network"
-                                                                         : scopes[i].text);
+            assert_string_equal(back,
+                                strcmp(scopes[i].text, "all") == 0 ? "network" : scopes[i].text);
         }
     }
     /* Secrets: a prefix and 43 base64url characters, a new one each time;
@@ -146,8 +149,8 @@ static void test_roles_names_scopes(void **state)
     hq_auth_secret_new("hqt_", s1);
     hq_auth_secret_new("hqt_", s2);
     assert_int_equal(strlen(s1), 47);
-    assert_int_equal(strspn(s1 + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                     43);
+    assert_int_equal(
+        strspn(s1 + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
     assert_string_not_equal(s1, s2);
     uint8_t h1[HQ_AUTH_HASH], h1b[HQ_AUTH_HASH], h2[HQ_AUTH_HASH];
     hq_auth_hash(s1, h1);
@@ -301,8 +304,7 @@ static void test_audit_log(void **state)
         assert_int_equal(hq_authdb_audit_walk(f->db, before, 0, 1000, s_collect, &p, next), 0);
         size_t i;
         json_t *r;
-        json_array_foreach(p.got, i, r)
-        {
+        json_array_foreach (p.got, i, r) {
             assert_int_equal(json_integer_value(json_object_get(r, "n")), expect--);
             assert_int_equal(strlen(json_string_value(json_object_get(r, "id"))), 32);
         }
@@ -452,9 +454,13 @@ static void test_expiry(void **state)
     fx_t *f = *state;
     char dir[HBT_FIXTURE_DIR + 8], err[256];
     snprintf(dir, sizeof dir, "%s/hq", f->dir);
-    hq_auth_config_t cfg = {.dir = dir, .listen = "127.0.0.1:1", .port = 1,
-                            .session_idle_ms = 60000, .session_max_ms = 3600000,
-                            .login_per_second = 1, .audit_max = 1000};
+    hq_auth_config_t cfg = {.dir = dir,
+                            .listen = "127.0.0.1:1",
+                            .port = 1,
+                            .session_idle_ms = 60000,
+                            .session_max_ms = 3600000,
+                            .login_per_second = 1,
+                            .audit_max = 1000};
     hq_auth_t *a = NULL;
     assert_int_equal(hq_auth_new(&cfg, NULL, &a, err, sizeof err), 0);
     char *bad_hosts[] = {"a:b:c"};

@@ -20,19 +20,19 @@
 #include "runner.h"
 
 #define DAY_MS 86400000LL
-#define MAR_01 20878        /* 2027-03-01 */
-#define FEB_01 (MAR_01 - 28) /* today in most tests */
+#define MAR_01 20878                              /* 2027-03-01 */
+#define FEB_01 (MAR_01 - 28)                      /* today in most tests */
 #define T_EARLY ((int64_t)(FEB_01 - 30) * DAY_MS) /* when drafts were made */
 
 /* CN -> P1 (C11: H1 H2 H3, C12: H4 H5), P2 (C21: H6 H7). H1 and H6 are
  * flagships. */
 static const char *s_org_text =
-    HBT_ORG_REGIONS
-    " \"halls\": ["
-    " {\"id\": \"H1\", \"city\": \"C11\", \"tags\": [\"flagship\"]},"
-    " {\"id\": \"H2\", \"city\": \"C11\"}, {\"id\": \"H3\", \"city\": \"C11\"},"
-    " {\"id\": \"H4\", \"city\": \"C12\"}, {\"id\": \"H5\", \"city\": \"C12\"},"
-    " {\"id\": \"H6\", \"city\": \"C21\", \"tags\": [\"flagship\"]}, {\"id\": \"H7\", \"city\": \"C21\"}]}";
+    HBT_ORG_REGIONS " \"halls\": ["
+                    " {\"id\": \"H1\", \"city\": \"C11\", \"tags\": [\"flagship\"]},"
+                    " {\"id\": \"H2\", \"city\": \"C11\"}, {\"id\": \"H3\", \"city\": \"C11\"},"
+                    " {\"id\": \"H4\", \"city\": \"C12\"}, {\"id\": \"H5\", \"city\": \"C12\"},"
+                    " {\"id\": \"H6\", \"city\": \"C21\", \"tags\": [\"flagship\"]}, {\"id\": "
+                    "\"H7\", \"city\": \"C21\"}]}";
 
 typedef struct fx {
     org_t *org;
@@ -229,7 +229,8 @@ HBT_TEST(test_rule1_faq)
     const calcheck_finding_t *b = &r->findings[0], *n = &r->findings[1];
     s_campaigns_are(b, "blank", NULL, NULL);
     assert_int_equal(b->severity, CALCHECK_ERROR);
-    assert_string_equal(b->message, "blank: faq[0] has no answer, faq[2] has no question or answer");
+    assert_string_equal(b->message,
+                        "blank: faq[0] has no answer, faq[2] has no question or answer");
     assert_int_equal(b->n_halls, 2);
     assert_string_equal(b->sample[0], "H6");
     assert_string_equal(b->sample[1], "H7");
@@ -467,19 +468,22 @@ HBT_TEST(test_rule5_glossary)
 {
     fx_t *f = *state;
     char err[256] = "";
-    assert_int_equal(calcheck_glossary_add(f->glossary, "APR", "annual percentage rate", err,
-                                           sizeof err), 0);
+    assert_int_equal(
+        calcheck_glossary_add(f->glossary, "APR", "annual percentage rate", err, sizeof err), 0);
     assert_int_equal(calcheck_glossary_add(f->glossary, "direct debit", NULL, err, sizeof err), 0);
-    assert_int_equal(calcheck_glossary_add(f->glossary, "\xe7\x90\x86\xe8\xb4\xa2", "wealth management",
-                                           err, sizeof err), 0); /* 理财 */
-    s_put(f, "explained", "city", "C11", MAR_01, MAR_01 + 3,
-          "{\"texts\": {\"kiosk\": \"Our APR is the lowest. Pay by Direct\\n  Debit.\"},"
-          " \"faq\": [{\"question\": \"What is an apr?\", \"answer\": \"The yearly cost.\"},"
-          "          {\"question\": \"How?\", \"answer\": \"Set up a direct debit at a counter.\"}]}",
-          CAMPAIGN_SUBMITTED, 0);
+    assert_int_equal(calcheck_glossary_add(f->glossary, "\xe7\x90\x86\xe8\xb4\xa2",
+                                           "wealth management", err, sizeof err),
+                     0); /* 理财 */
+    s_put(
+        f, "explained", "city", "C11", MAR_01, MAR_01 + 3,
+        "{\"texts\": {\"kiosk\": \"Our APR is the lowest. Pay by Direct\\n  Debit.\"},"
+        " \"faq\": [{\"question\": \"What is an apr?\", \"answer\": \"The yearly cost.\"},"
+        "          {\"question\": \"How?\", \"answer\": \"Set up a direct debit at a counter.\"}]}",
+        CAMPAIGN_SUBMITTED, 0);
     s_put(f, "unexplained", "city", "C12", MAR_01, MAR_01 + 3,
           "{\"channels\": [\"kiosk\", \"signage\"],"
-          " \"texts\": {\"kiosk\": \"APR from 3%!\", \"signage\": \"\\u65b0\\u7406\\u8d22\\u4ea7\\u54c1\"},"
+          " \"texts\": {\"kiosk\": \"APR from 3%!\", \"signage\": "
+          "\"\\u65b0\\u7406\\u8d22\\u4ea7\\u54c1\"},"
           " \"faq\": [{\"question\": \"Is it safe?\", \"answer\": \"Yes.\"}]}",
           CAMPAIGN_SUBMITTED, 0);
     s_put(f, "april", "city", "C21", MAR_01, MAR_01 + 3,
@@ -492,9 +496,10 @@ HBT_TEST(test_rule5_glossary)
     assert_int_equal(x->n_subjects, 2);
     assert_string_equal(x->subjects[0], "APR");
     assert_string_equal(x->subjects[1], "\xe7\x90\x86\xe8\xb4\xa2");
-    assert_string_equal(x->message, "the texts of unexplained use \"APR\", \"\xe7\x90\x86\xe8\xb4\xa2\", "
-                                    "which no FAQ entry of it explains (add a question or answer "
-                                    "that uses the term)");
+    assert_string_equal(x->message,
+                        "the texts of unexplained use \"APR\", \"\xe7\x90\x86\xe8\xb4\xa2\", "
+                        "which no FAQ entry of it explains (add a question or answer "
+                        "that uses the term)");
     assert_int_equal(x->n_halls, 2);
     /* Without a glossary, rule 5 finds nothing. */
     calcheck_glossary_destroy(&f->glossary);
@@ -508,8 +513,9 @@ HBT_TEST(test_glossary)
     calcheck_glossary_t *g = calcheck_glossary_new();
     char err[256] = "";
     assert_int_equal(calcheck_glossary_add(g, "APR", NULL, err, sizeof err), 0);
-    assert_int_equal(calcheck_glossary_add(g, "  Direct   debit ", "money taken by agreement", err,
-                                           sizeof err), 0);
+    assert_int_equal(
+        calcheck_glossary_add(g, "  Direct   debit ", "money taken by agreement", err, sizeof err),
+        0);
     assert_int_equal(calcheck_glossary_add(g, "e-banking", NULL, err, sizeof err), 0);
     assert_int_equal(calcheck_glossary_add(g, "apr", NULL, err, sizeof err), HB_EEXIST);
     assert_string_equal(err, "term: \"apr\" is in the glossary already (as \"APR\")");
@@ -577,8 +583,9 @@ HBT_TEST(test_rule6_lead_time)
     assert_int_equal(r->n, 2);
     const calcheck_finding_t *a = &r->findings[0], *b = &r->findings[1];
     s_campaigns_are(a, "started", NULL, NULL);
-    assert_string_equal(a->message, "started starts on 2027-01-30, before today (not published yet) "
-                                    "2027-02-01; 2 halls need 7 days' notice");
+    assert_string_equal(a->message,
+                        "started starts on 2027-01-30, before today (not published yet) "
+                        "2027-02-01; 2 halls need 7 days' notice");
     s_campaigns_are(b, "too-soon", NULL, NULL);
     assert_string_equal(b->message, "too-soon starts on 2027-02-05, 4 days after today (not "
                                     "published yet) 2027-02-01; 2 halls need 7 days' notice");
@@ -643,8 +650,8 @@ HBT_TEST(test_candidate)
     fx_t *f = *state;
     s_put(f, "prov", "province", "P1", MAR_01, MAR_01 + 9, "{\"products\": [\"x\"]}",
           CAMPAIGN_PUBLISHED, T_EARLY);
-    s_put(f, "draft", "city", "C11", MAR_01, MAR_01 + 9, "{\"products\": [\"y\"], \"parent\": \"prov\"}",
-          CAMPAIGN_DRAFT, 0);
+    s_put(f, "draft", "city", "C11", MAR_01, MAR_01 + 9,
+          "{\"products\": [\"y\"], \"parent\": \"prov\"}", CAMPAIGN_DRAFT, 0);
     const calcheck_report_t *r = s_check(f);
     assert_int_equal(r->n, 0);
     assert_int_equal(r->campaigns_checked, 1);
@@ -676,8 +683,8 @@ HBT_TEST(test_many_findings_at_once)
     for (int i = 0; i < 7; i++)
         f->limits[i].max_concurrent = 2;
     f->limits[5].city_overlap_error = true; /* H6 */
-    s_put(f, "ho", "head_office", "CN", MAR_01, MAR_01 + 20,
-          "{\"products\": [\"card\"]}", CAMPAIGN_PUBLISHED, T_EARLY);
+    s_put(f, "ho", "head_office", "CN", MAR_01, MAR_01 + 20, "{\"products\": [\"card\"]}",
+          CAMPAIGN_PUBLISHED, T_EARLY);
     s_put(f, "south", "province", "P2", MAR_01 + 5, MAR_01 + 15,
           "{\"products\": [\"card\"], \"faq\": []}", CAMPAIGN_APPROVED, 0);
     s_put(f, "bay", "city", "C21", MAR_01 + 10, MAR_01 + 12,
@@ -702,12 +709,9 @@ HBT_TEST(test_many_findings_at_once)
         calcheck_rule_t rule;
         const char *a, *b, *c;
     } want[] = {
-        {CALCHECK_FAQ, "south", NULL, NULL},
-        {CALCHECK_CONCURRENCY, "bay", "ho", "south"},
-        {CALCHECK_PRODUCT, "ho", "south", NULL},
-        {CALCHECK_CITY_OVERLAP, "bay", "ho", NULL},
-        {CALCHECK_CITY_OVERLAP, "bay", "south", NULL},
-        {CALCHECK_GLOSSARY, "bay", NULL, NULL},
+        {CALCHECK_FAQ, "south", NULL, NULL},           {CALCHECK_CONCURRENCY, "bay", "ho", "south"},
+        {CALCHECK_PRODUCT, "ho", "south", NULL},       {CALCHECK_CITY_OVERLAP, "bay", "ho", NULL},
+        {CALCHECK_CITY_OVERLAP, "bay", "south", NULL}, {CALCHECK_GLOSSARY, "bay", NULL, NULL},
         {CALCHECK_LEAD_TIME, "hurry", NULL, NULL},
     };
     for (size_t i = 0; i < r->n; i++) {
@@ -722,8 +726,8 @@ HBT_TEST(test_many_findings_at_once)
     json_t *j = calcheck_report_to_json(r);
     assert_false(json_is_true(json_object_get(j, "ok")));
     assert_int_equal(json_integer_value(json_object_get(j, "errors")), 7);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_rule"),
-                                                        "city_overlap")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "by_rule"), "city_overlap")), 2);
     json_t *first = json_array_get(json_object_get(j, "findings"), 1);
     json_t *want_json = hbt_json(
         "{\"rule\": 2, \"code\": \"concurrency\", \"severity\": \"error\","

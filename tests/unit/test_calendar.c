@@ -23,13 +23,13 @@
 /* A valid campaign's content; tests change one member at a time. */
 static json_t *s_content(const char *id, const char *start, const char *end)
 {
-    json_t *c = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:[s], s:[], s:s, s:[s,s], s:{s:s, s:s},"
-        " s:[{s:s, s:s}]}",
-        "id", id, "title", "Spring savings", "level", "province", "start", start, "end", end,
-        "products", "savings-plus", "business_types", "segment", "retail", "channels", "signage",
-        "kiosk", "texts", "signage", "Save more this spring", "kiosk", "Ask about Savings Plus",
-        "faq", "question", "Who can join?", "answer", "Every customer over 18.");
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:[], s:s, s:[s,s], s:{s:s, s:s},"
+                          " s:[{s:s, s:s}]}",
+                          "id", id, "title", "Spring savings", "level", "province", "start", start,
+                          "end", end, "products", "savings-plus", "business_types", "segment",
+                          "retail", "channels", "signage", "kiosk", "texts", "signage",
+                          "Save more this spring", "kiosk", "Ask about Savings Plus", "faq",
+                          "question", "Who can join?", "answer", "Every customer over 18.");
     assert_non_null(c);
     return c;
 }
@@ -158,8 +158,9 @@ HBT_TEST(test_campaign_parse)
     assert_int_equal(hb_cal_campaign_parse(doc, NULL, "", &c, err, sizeof err), 0);
     assert_int_equal(c.n_faq, 0);
     hb_cal_campaign_clear(&c);
-    json_object_set_new(doc, "faq", json_pack("[{s:s}, {s:s, s:s}]", "question", "Why?",
-                                              "question", "When?", "answer", ""));
+    json_object_set_new(
+        doc, "faq",
+        json_pack("[{s:s}, {s:s, s:s}]", "question", "Why?", "question", "When?", "answer", ""));
     assert_int_equal(hb_cal_campaign_parse(doc, NULL, "", &c, err, sizeof err), 0);
     assert_int_equal(c.n_faq, 2);
     assert_string_equal(c.faq[0].answer, "");
@@ -273,8 +274,8 @@ HBT_TEST(test_campaign_refusals)
     json_object_set_new(d, "faq", faq);
     s_refused(d, "faq: 33 entries, at most 32");
     d = s_content("a", "2027-03-01", "2027-03-02");
-    json_object_set_new(d, "faq", json_pack("[{s:s, s:s, s:s}]", "question", "q", "answer", "a",
-                                            "hint", "h"));
+    json_object_set_new(
+        d, "faq", json_pack("[{s:s, s:s, s:s}]", "question", "q", "answer", "a", "hint", "h"));
     s_refused(d, "faq[0].hint: unknown member");
     s_member_refused("faq", json_pack("[{s:s}]", "answer", "a"), "faq[0].question: missing");
     s_member_refused("faq", json_pack("[{s:s, s:i}]", "question", "q", "answer", 3),
@@ -360,12 +361,12 @@ HBT_TEST(test_slice_round_trip)
     assert_string_equal(out[0]->id, "c002");
     assert_int_equal(hb_cal_slice_active(s, MAR_01_2027 + 30, out, HB_CAL_SLICE_MAX), 1);
     assert_int_equal(hb_cal_slice_active(s, MAR_01_2027 + 31, out, HB_CAL_SLICE_MAX), 0);
-    assert_int_equal(hb_cal_slice_overlapping(s, MAR_01_2027 - 30, MAR_01_2027 + 60, out,
-                                              HB_CAL_SLICE_MAX), 4);
-    assert_int_equal(hb_cal_slice_overlapping(s, MAR_01_2027 + 10, MAR_01_2027 + 13, out,
-                                              HB_CAL_SLICE_MAX), 1);
-    assert_int_equal(hb_cal_slice_overlapping(s, MAR_01_2027 + 10, MAR_01_2027 + 14, out,
-                                              HB_CAL_SLICE_MAX), 2);
+    assert_int_equal(
+        hb_cal_slice_overlapping(s, MAR_01_2027 - 30, MAR_01_2027 + 60, out, HB_CAL_SLICE_MAX), 4);
+    assert_int_equal(
+        hb_cal_slice_overlapping(s, MAR_01_2027 + 10, MAR_01_2027 + 13, out, HB_CAL_SLICE_MAX), 1);
+    assert_int_equal(
+        hb_cal_slice_overlapping(s, MAR_01_2027 + 10, MAR_01_2027 + 14, out, HB_CAL_SLICE_MAX), 2);
     /* More running than room: the count says so, the array is not overrun. */
     assert_int_equal(hb_cal_slice_overlapping(s, MAR_01_2027, MAR_01_2027 + 31, out, 1), 4);
     assert_string_equal(out[0]->id, "c003");
@@ -428,8 +429,9 @@ HBT_TEST(test_slice_refusals)
     json_array_append(list, json_array_get(list, 0));
     s_slice_refused(d, HB_EINVAL, "campaigns[2].id: \"c001\" already in campaigns[0]");
     d = s_slice_doc(3, "H001", 2);
-    json_object_set_new(json_object_get(json_array_get(json_object_get(d, "campaigns"), 1), "texts"),
-                        "kiosk", json_string(""));
+    json_object_set_new(
+        json_object_get(json_array_get(json_object_get(d, "campaigns"), 1), "texts"), "kiosk",
+        json_string(""));
     s_slice_refused(d, HB_EINVAL, "campaigns[1].texts.kiosk: must not be empty");
     d = s_slice_doc(3, "H001", 2);
     json_object_set_new(json_array_get(json_object_get(d, "campaigns"), 0), "region",
@@ -483,9 +485,9 @@ static json_t *s_glossary_doc(void)
     json_object_set_new(
         d, "glossary",
         s_json("[{\"term\": \"APR\", \"definition\": \"what a loan costs in a year\","
-                 " \"examples\": [\"5% APR on 1,000 yuan: about 50 yuan a year\", \"a card's APR\"],"
-                 " \"campaigns\": [\"c000\", \"c001\"]},"
-                 " {\"term\": \"\xe7\x90\x86\xe8\xb4\xa2\", \"campaigns\": [\"c001\"]}]"));
+               " \"examples\": [\"5% APR on 1,000 yuan: about 50 yuan a year\", \"a card's APR\"],"
+               " \"campaigns\": [\"c000\", \"c001\"]},"
+               " {\"term\": \"\xe7\x90\x86\xe8\xb4\xa2\", \"campaigns\": [\"c001\"]}]"));
     return d;
 }
 
@@ -513,8 +515,9 @@ HBT_TEST(test_slice_glossary)
     assert_int_equal(hb_cal_slice_terms_of(s, "c404", out, 4), 0);
     /* A term for the hall's API: no campaigns, the examples as a list. */
     json_t *tj = hb_cal_term_to_json(&s->terms[0]);
-    json_t *want = s_json("{\"term\": \"APR\", \"definition\": \"what a loan costs in a year\", "
-                          "\"examples\": [\"5% APR on 1,000 yuan: about 50 yuan a year\", \"a card's APR\"]}");
+    json_t *want =
+        s_json("{\"term\": \"APR\", \"definition\": \"what a loan costs in a year\", "
+               "\"examples\": [\"5% APR on 1,000 yuan: about 50 yuan a year\", \"a card's APR\"]}");
     assert_true(json_equal(tj, want));
     json_decref(want);
     json_decref(tj);
@@ -553,7 +556,8 @@ HBT_TEST(test_slice_glossary_refusals)
          "glossary[0].examples: must be an array of at most 8"},
         {"examples", "[\"\"]", "glossary[0].examples[0]: must not be empty"},
         {"campaigns", "[]", "glossary[0].campaigns: must name 1..2 campaigns"},
-        {"campaigns", "[\"c404\"]", "glossary[0].campaigns[0]: \"c404\" is no campaign of the slice"},
+        {"campaigns", "[\"c404\"]",
+         "glossary[0].campaigns[0]: \"c404\" is no campaign of the slice"},
         {"campaigns", "[\"c000\", \"c000\"]", "glossary[0].campaigns[1]: \"c000\" named twice"},
         {"campaigns", "[\"c 1\"]", "glossary[0].campaigns[0]: \"c 1\" is not an id"},
         {"note", "\"x\"", "glossary[0].note: unknown member"},
@@ -570,12 +574,14 @@ HBT_TEST(test_slice_glossary_refusals)
     }
     /* A term twice; a term over its bound. */
     json_t *d = s_glossary_doc();
-    json_object_set_new(json_array_get(json_object_get(d, "glossary"), 1), "term", json_string("APR"));
+    json_object_set_new(json_array_get(json_object_get(d, "glossary"), 1), "term",
+                        json_string("APR"));
     s_slice_refused(d, HB_EINVAL, "glossary[1].term: \"APR\" already in glossary[0]");
     char big[HB_CAL_TERM_MAX + 2];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     d = s_glossary_doc();
-    json_object_set_new(json_array_get(json_object_get(d, "glossary"), 0), "term", json_string(big));
+    json_object_set_new(json_array_get(json_object_get(d, "glossary"), 0), "term",
+                        json_string(big));
     s_slice_refused(d, HB_EINVAL, "glossary[0].term: 101 bytes, at most 100");
 }

@@ -23,23 +23,22 @@
 #define MAR_01_2027 20878
 
 static const char *s_org_text =
-    HBT_ORG_REGIONS
-    " \"halls\": ["
-    " {\"id\": \"H1\", \"city\": \"C11\", \"tags\": [\"flagship\"]},"
-    " {\"id\": \"H2\", \"city\": \"C11\"},"
-    " {\"id\": \"H3\", \"city\": \"C12\", \"tags\": [\"rural\"]},"
-    " {\"id\": \"H4\", \"city\": \"C21\"}]}";
+    HBT_ORG_REGIONS " \"halls\": ["
+                    " {\"id\": \"H1\", \"city\": \"C11\", \"tags\": [\"flagship\"]},"
+                    " {\"id\": \"H2\", \"city\": \"C11\"},"
+                    " {\"id\": \"H3\", \"city\": \"C12\", \"tags\": [\"rural\"]},"
+                    " {\"id\": \"H4\", \"city\": \"C21\"}]}";
 
 /* A valid province campaign of P1 over all its halls. */
 static json_t *s_doc(const char *id)
 {
-    json_t *d = json_pack(
-        "{s:s, s:s, s:s, s:s, s:{}, s:s, s:s, s:[s], s:[s], s:s, s:[s], s:{s:s},"
-        " s:[{s:s, s:s}]}",
-        "id", id, "title", "Spring savings", "level", "province", "region", "P1", "scope",
-        "start", "2027-03-01", "end", "2027-03-31", "products", "savings-plus", "business_types",
-        "account_opening", "segment", "retail", "channels", "kiosk", "texts", "kiosk",
-        "Ask about Savings Plus", "faq", "question", "Who can join?", "answer", "Anyone over 18.");
+    json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:s, s:s, s:[s], s:[s], s:s, s:[s], s:{s:s},"
+                          " s:[{s:s, s:s}]}",
+                          "id", id, "title", "Spring savings", "level", "province", "region", "P1",
+                          "scope", "start", "2027-03-01", "end", "2027-03-31", "products",
+                          "savings-plus", "business_types", "account_opening", "segment", "retail",
+                          "channels", "kiosk", "texts", "kiosk", "Ask about Savings Plus", "faq",
+                          "question", "Who can join?", "answer", "Anyone over 18.");
     assert_non_null(d);
     return d;
 }
@@ -181,9 +180,11 @@ HBT_TEST_IN(test_parse_refusals, NULL, NULL)
     s_parse_refused(s_doc_with("a", "scope", "{\"halls\": [\"H1\", \"H1\"]}"),
                     "scope.halls[1]: \"H1\" listed twice");
     s_parse_refused(s_doc_with("a", "title", "12"), "title: must be a string");
-    s_parse_refused(s_doc_with("a", "start", "\"2027-02-29\""),
-                    "start: \"2027-02-29\" is not a date (YYYY-MM-DD, a real day, year 1970..9999)");
-    s_parse_refused(s_doc_with("a", "end", "\"2027-02-28\""), "end: before the start (dates reversed)");
+    s_parse_refused(
+        s_doc_with("a", "start", "\"2027-02-29\""),
+        "start: \"2027-02-29\" is not a date (YYYY-MM-DD, a real day, year 1970..9999)");
+    s_parse_refused(s_doc_with("a", "end", "\"2027-02-28\""),
+                    "end: before the start (dates reversed)");
     s_parse_refused(s_doc_with("a", "end", "\"2028-03-01\""),
                     "end: the campaign would run 367 days, at most 366");
     s_parse_refused(s_doc_with("a", "channels", "[\"kiosk\", \"signage\"]"),
@@ -242,8 +243,10 @@ HBT_TEST_IN(test_validate, NULL, NULL)
     json_object_set_new(d, "scope", hbt_json("{\"halls\": [\"H1\", \"H3\"]}"));
     s_add_refused(cal, org, d, HB_EINVAL,
                   "scope.halls[1]: hall \"H3\" (city C12) is outside the owner region \"C11\"");
-    s_add_refused(cal, org, s_doc_with("a", "scope", "{\"tags\": [\"rural\", \"sme\"], \"regions\": [\"C11\"]}"),
-                  HB_EINVAL, "scope.tags: no hall of the scope carries any of these tags");
+    s_add_refused(
+        cal, org,
+        s_doc_with("a", "scope", "{\"tags\": [\"rural\", \"sme\"], \"regions\": [\"C11\"]}"),
+        HB_EINVAL, "scope.tags: no hall of the scope carries any of these tags");
     s_add_refused(cal, org, s_doc_with("a", "scope", "{\"halls\": [\"H9\"]}"), HB_EINVAL,
                   "scope.halls[0]: unknown hall \"H9\"");
     s_add_refused(cal, org, s_doc_with("a", "scope", "{\"regions\": [\"P2\"]}"), HB_EINVAL,
@@ -264,7 +267,8 @@ HBT_TEST_IN(test_validate, NULL, NULL)
     /* An edit that would close a loop of parents. */
     d = s_doc_with("spring", "parent", "\"grandchild\"");
     assert_int_equal(campaign_calendar_edit(cal, org, d, "alice", T0, err, sizeof err), HB_EINVAL);
-    assert_string_equal(err, "parent: \"grandchild\" descends from \"spring\" (a cycle of parents)");
+    assert_string_equal(err,
+                        "parent: \"grandchild\" descends from \"spring\" (a cycle of parents)");
     json_decref(d);
     /* Too long a chain. */
     char parent[16] = "grandchild";
@@ -542,8 +546,9 @@ HBT_TEST(test_edit_and_remove)
     s_add(w->cal, w->org, s_doc_with("draft2", "parent", "\"draft1\""));
     s_add(w->cal, w->org, s_doc("draft3"));
     assert_int_equal(campaign_calendar_remove(w->cal, "spring", err, sizeof err), HB_ECONFLICT);
-    assert_string_equal(err, "campaign spring is approved: only a draft can be removed (withdraw it "
-                             "instead)");
+    assert_string_equal(err,
+                        "campaign spring is approved: only a draft can be removed (withdraw it "
+                        "instead)");
     assert_int_equal(campaign_calendar_remove(w->cal, "draft1", err, sizeof err), HB_ECONFLICT);
     assert_string_equal(err, "campaign draft1 is the parent of draft2");
     assert_int_equal(campaign_calendar_remove(w->cal, "nope", err, sizeof err), HB_ENOTFOUND);
@@ -695,16 +700,21 @@ HBT_TEST_IN(test_record_refusals, NULL, NULL)
                      "history[0].action: the history starts with create");
     s_record_refused(s_record_with(1, "action", "\"create\""),
                      "history[1].action: create comes only first");
-    s_record_refused(s_record_with(1, "action", "\"approve\""),
-                     "history[1]: approve from draft to submitted is not a step of the lifecycle here");
-    s_record_refused(s_record_with(1, "to", "\"published\""),
-                     "history[1]: submit from draft to published is not a step of the lifecycle here");
-    s_record_refused(s_record_with(1, "at_ms", "999"), "history[1].at_ms: earlier than the step before");
+    s_record_refused(
+        s_record_with(1, "action", "\"approve\""),
+        "history[1]: approve from draft to submitted is not a step of the lifecycle here");
+    s_record_refused(
+        s_record_with(1, "to", "\"published\""),
+        "history[1]: submit from draft to published is not a step of the lifecycle here");
+    s_record_refused(s_record_with(1, "at_ms", "999"),
+                     "history[1].at_ms: earlier than the step before");
     s_record_refused(s_record_with(1, "at_ms", "-1"),
                      "history[1].at_ms: must be an integer >= 0 (ms since the epoch)");
-    s_record_refused(s_record_with(1, "by", NULL), "history[1].by: a user id is [A-Za-z0-9_.@-]{1,64}");
+    s_record_refused(s_record_with(1, "by", NULL),
+                     "history[1].by: a user id is [A-Za-z0-9_.@-]{1,64}");
     s_record_refused(s_record_with(1, "why", "\"x\""), "history[1].why: unknown member");
-    s_record_refused(s_record_with(1, "note", "5"), "history[1].note: must be a string of at most 500 bytes");
+    s_record_refused(s_record_with(1, "note", "5"),
+                     "history[1].note: must be a string of at most 500 bytes");
     s_record_refused(s_record_with(1, "from", "\"nowhere\""),
                      "history[1]: \"from\" and \"to\" must be states (draft, submitted, approved, "
                      "published, withdrawn)");
@@ -933,15 +943,20 @@ HBT_TEST(test_last_reviewed)
         const char *value, *want;
     } bad[] = {
         {"[]", "last_reviewed: must be an object {action, by, at_ms, revision, document}"},
-        {"{\"action\": \"submit\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"document\": {}}",
+        {"{\"action\": \"submit\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"document\": "
+         "{}}",
          "last_reviewed.action: must be \"return\" or \"approve\""},
-        {"{\"action\": \"return\", \"by\": \"r ita\", \"at_ms\": 1, \"revision\": 1, \"document\": {}}",
+        {"{\"action\": \"return\", \"by\": \"r ita\", \"at_ms\": 1, \"revision\": 1, \"document\": "
+         "{}}",
          "last_reviewed.by: a user id is [A-Za-z0-9_.@-]{1,64}"},
-        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": -1, \"revision\": 1, \"document\": {}}",
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": -1, \"revision\": 1, \"document\": "
+         "{}}",
          "last_reviewed: at_ms must be >= 0 and revision 1..2"},
-        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 9, \"document\": {}}",
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 9, \"document\": "
+         "{}}",
          "last_reviewed: at_ms must be >= 0 and revision 1..2"},
-        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"document\": 3}",
+        {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"document\": "
+         "3}",
          "last_reviewed.document.campaign: must be an object"},
         {"{\"action\": \"return\", \"by\": \"rita\", \"at_ms\": 1, \"revision\": 1, \"x\": 1, "
          "\"document\": {}}",
@@ -954,9 +969,9 @@ HBT_TEST(test_last_reviewed)
     }
     /* Another campaign's document is not this one's review. */
     json_t *r = s_record_with(-1, NULL, NULL);
-    json_t *other = json_pack("{s:s, s:s, s:I, s:I, s:o}", "action", "return", "by", "rita",
-                              "at_ms", (json_int_t)1, "revision", (json_int_t)1, "document",
-                              s_doc("elsewhere"));
+    json_t *other =
+        json_pack("{s:s, s:s, s:I, s:I, s:o}", "action", "return", "by", "rita", "at_ms",
+                  (json_int_t)1, "revision", (json_int_t)1, "document", s_doc("elsewhere"));
     json_object_set_new(r, "last_reviewed", other);
     s_record_refused(r, "last_reviewed.document.id: \"elsewhere\", not this campaign's");
     json_decref(rec);

@@ -22,16 +22,13 @@
 #define NOW_MS 1795426200000LL /* 2026-11-23T09:30:00Z */
 #define FUTURE_MS (5 * 60 * 1000)
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle)))                                                              \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
     } while (0)
 
-static json_t *s_json(const char *text)
-{
-    return hbt_json_exact(text, 0);
-}
+static json_t *s_json(const char *text) { return hbt_json_exact(text, 0); }
 
 /* from_json of `text`; returns the code, `*env` is the envelope or NULL. */
 static int s_from(const char *text, Hallbus__Envelope **env, char *err, size_t errlen)
@@ -279,9 +276,8 @@ HBT_TEST(test_enum_names)
 
     Hallbus__Envelope *env = NULL;
     char err[256];
-    assert_int_equal(s_from("{\"type\":\"ticket_issued\",\"priority\":\"elderly\"}", &env, err,
-                            sizeof err),
-                     0);
+    assert_int_equal(
+        s_from("{\"type\":\"ticket_issued\",\"priority\":\"elderly\"}", &env, err, sizeof err), 0);
     assert_int_equal(env->ticket_issued->priority, HALLBUS__PRIORITY__PRIORITY_ELDERLY);
     hb_envelope_free(env);
     assert_int_equal(
@@ -299,8 +295,7 @@ HBT_TEST(test_enum_refusals)
              "priority: 'unspecified' is not one of normal, vip, elderly, appointment");
     s_refuse("{\"type\":\"device_status\",\"state\":\"DEVICE_STATE_OK\"}", HB_EINVAL,
              "state: 'DEVICE_STATE_OK' is not one of ok, fault, paper_out, offline");
-    s_refuse("{\"type\":\"ticket_issued\",\"priority\":\"VIP\"}", HB_EINVAL,
-             "'VIP' is not one of");
+    s_refuse("{\"type\":\"ticket_issued\",\"priority\":\"VIP\"}", HB_EINVAL, "'VIP' is not one of");
     s_refuse("{\"type\":\"ticket_issued\",\"priority\":2}", HB_EINVAL,
              "priority of ticket_issued must be a string naming a value");
 }
@@ -334,15 +329,14 @@ HBT_TEST(test_defaults_and_at)
     assert_int_equal(env->counter_opened->n_services, 0);
     hb_envelope_free(env);
     /* The past is fine: a hall catching up after an outage. */
-    assert_int_equal(
-        s_from("{\"type\":\"counter_closed\",\"at\":\"2020-01-01T00:00:00Z\"}", &env, err,
-               sizeof err),
-        0);
+    assert_int_equal(s_from("{\"type\":\"counter_closed\",\"at\":\"2020-01-01T00:00:00Z\"}", &env,
+                            err, sizeof err),
+                     0);
     hb_envelope_free(env);
     /* Limits are inclusive. */
     char text[2048];
-    snprintf(text, sizeof text, "{\"type\":\"ticket_cancelled\",\"ticket\":\"%064d\",\"reason\":\"%s\"}",
-             0, "");
+    snprintf(text, sizeof text,
+             "{\"type\":\"ticket_cancelled\",\"ticket\":\"%064d\",\"reason\":\"%s\"}", 0, "");
     assert_int_equal(s_from(text, &env, err, sizeof err), 0);
     assert_int_equal(strlen(env->ticket_cancelled->ticket), HB_ID_MAX);
     hb_envelope_free(env);
@@ -440,15 +434,14 @@ HBT_TEST(test_refusals)
     s_refuse(text, HB_EINVAL, "business_type of service_completed is 65 bytes long");
     snprintf(text, sizeof text, "{\"type\":\"complaint_opened\",\"text\":\"%01025d\"}", 0);
     s_refuse(text, HB_EINVAL, "text of complaint_opened is 1025 bytes long; at most 1024");
-    snprintf(text, sizeof text, "{\"type\":\"counter_opened\",\"services\":[\"A\",\"%065d\"]}",
-             0);
+    snprintf(text, sizeof text, "{\"type\":\"counter_opened\",\"services\":[\"A\",\"%065d\"]}", 0);
     s_refuse(text, HB_EINVAL, "services of counter_opened is 65 bytes long");
     nul = json_pack("{s:s}", "type", "ticket_called");
     json_object_set_new(nul, "ticket", json_stringn("A\0B", 3));
     s_refuse_obj(nul, HB_EINVAL, "ticket of ticket_called contains a NUL character");
     json_decref(nul);
-    static const char *const bad_utf8[] = {"\xff", "A\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
-                                           "\xf4\x90\x80\x80", "ok\x80"};
+    static const char *const bad_utf8[] = {"\xff",     "A\xc0\xaf",        "\xed\xa0\x80",
+                                           "\xe2\x82", "\xf4\x90\x80\x80", "ok\x80"};
     for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
         /* jansson validates what it parses; a caller building JSON by hand
          * (json_string_nocheck) must meet the same wall in the codec. */
@@ -610,7 +603,10 @@ HBT_TEST(test_decoded_strings)
 {
     (void)state;
     bytes_t body = {.n = 0}, e = {.n = 0};
-    s_ld(&body, 1, "A\xff\xfe" "1", 4);
+    s_ld(&body, 1,
+         "A\xff\xfe"
+         "1",
+         4);
     s_tag(&e, 1, 0);
     s_varint(&e, 1);
     s_ld(&e, 10, body.b, body.n);
@@ -728,12 +724,8 @@ HBT_TEST(test_random_bytes)
         for (int c = 0; c < changes && o.n; c++) {
             size_t at = (size_t)(s_rand() % o.n);
             switch (s_rand() % 3) {
-            case 0:
-                o.b[at] ^= (uint8_t)(1u << (s_rand() % 8));
-                break;
-            case 1:
-                o.b[at] = (uint8_t)s_rand();
-                break;
+            case 0: o.b[at] ^= (uint8_t)(1u << (s_rand() % 8)); break;
+            case 1: o.b[at] = (uint8_t)s_rand(); break;
             default:
                 o.n = at; /* truncate */
                 break;
@@ -794,8 +786,8 @@ HBT_TEST(test_truncated_frames)
     Hallbus__Frame *back = hb_frame_unpack(buf, len);
     assert_non_null(back);
     assert_int_equal(back->batch->n_events, 3);
-    Hallbus__Envelope *env = hb_envelope_unpack(back->batch->events[2].data,
-                                                back->batch->events[2].len);
+    Hallbus__Envelope *env =
+        hb_envelope_unpack(back->batch->events[2].data, back->batch->events[2].len);
     assert_non_null(env);
     assert_int_equal(env->seq, 1);
     hb_envelope_free(env);

@@ -19,16 +19,16 @@
 #include "harness.h"
 #include "runner.h"
 
-#define assert_loaded(f, rc)                                                                  \
-    do {                                                                                      \
-        if ((rc) != 0)                                                                        \
-            fail_msg("refused: %s", (f)->err);                                                \
+#define assert_loaded(f, rc)                                                                       \
+    do {                                                                                           \
+        if ((rc) != 0)                                                                             \
+            fail_msg("refused: %s", (f)->err);                                                     \
     } while (0)
 
-#define assert_contains(hay, needle)                                                          \
-    do {                                                                                      \
-        if (!strstr((hay), (needle)))                                                         \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                     \
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle)))                                                              \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
     } while (0)
 
 typedef struct cfg {
@@ -177,42 +177,37 @@ HBT_TEST(test_units)
     static const struct {
         const char *text;
         uint64_t bytes;
-    } sizes[] = {{"65536", 65536}, {"64K", 64 << 10}, {"64KiB", 64 << 10}, {"16M", 16 << 20},
-                 {"16mb", 16 << 20}, {"2G", 2ULL << 30}, {"1T", 1ULL << 40}, {"100 K", 100 << 10}};
+    } sizes[] = {{"65536", 65536},   {"64K", 64 << 10},  {"64KiB", 64 << 10}, {"16M", 16 << 20},
+                 {"16mb", 16 << 20}, {"2G", 2ULL << 30}, {"1T", 1ULL << 40},  {"100 K", 100 << 10}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "map", sizes[i].text, f->err,
-                                       sizeof f->err),
-                         0);
+        assert_int_equal(
+            hb_config_set(s_defs, NDEFS, &f->cfg, "map", sizes[i].text, f->err, sizeof f->err), 0);
         assert_int_equal(f->cfg.map, sizes[i].bytes);
     }
     static const struct {
         const char *text;
         int64_t ms;
-    } durations[] = {{"100ms", 100}, {"30s", 30000}, {"5m", 300000}, {"1h", 3600000},
-                     {"1500ms", 1500}};
+    } durations[] = {
+        {"100ms", 100}, {"30s", 30000}, {"5m", 300000}, {"1h", 3600000}, {"1500ms", 1500}};
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
-        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "timeout", durations[i].text,
-                                       f->err, sizeof f->err),
+        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "timeout", durations[i].text, f->err,
+                                       sizeof f->err),
                          0);
         assert_int_equal(f->cfg.timeout_ms, durations[i].ms);
     }
     static const char *const yes[] = {"true", "yes", "on", "1", "TRUE", "On"};
     static const char *const no[] = {"false", "no", "off", "0", "False", "NO"};
     for (size_t i = 0; i < 6; i++) {
-        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "verbose", yes[i], f->err,
-                                       sizeof f->err),
-                         0);
+        assert_int_equal(
+            hb_config_set(s_defs, NDEFS, &f->cfg, "verbose", yes[i], f->err, sizeof f->err), 0);
         assert_true(f->cfg.verbose);
-        assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "verbose", no[i], f->err,
-                                       sizeof f->err),
-                         0);
+        assert_int_equal(
+            hb_config_set(s_defs, NDEFS, &f->cfg, "verbose", no[i], f->err, sizeof f->err), 0);
         assert_false(f->cfg.verbose);
     }
-    assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "label", "x", f->err, sizeof f->err),
-                     0);
+    assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "label", "x", f->err, sizeof f->err), 0);
     assert_string_equal(f->cfg.label, "x");
-    assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "colour", "red", f->err,
-                                   sizeof f->err),
+    assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "colour", "red", f->err, sizeof f->err),
                      HB_EINVAL);
     assert_contains(f->err, "unknown setting 'colour'");
 }
@@ -224,9 +219,8 @@ HBT_TEST(test_command_line_overrides_file)
     char config_arg[160];
     snprintf(config_arg, sizeof config_arg, "--config=%s", f->path);
     /* --config may come after the options it is overridden by. */
-    assert_int_equal(s_load(f, NULL, "--window", "20", "--label=cli", config_arg, "--window=30",
-                            NULL),
-                     0);
+    assert_int_equal(
+        s_load(f, NULL, "--window", "20", "--label=cli", config_arg, "--window=30", NULL), 0);
     assert_int_equal(f->cfg.window, 30); /* the last on the command line */
     assert_string_equal(f->cfg.label, "cli");
     assert_string_equal(f->cfg.name, "from-file");
@@ -363,8 +357,8 @@ HBT_TEST(test_command_line_refusals)
          "unknown option --aaaa"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int rc = s_load(f, NULL, "--name", "n", "--port", "1", cases[i].args[0], cases[i].args[1],
-                        NULL);
+        int rc =
+            s_load(f, NULL, "--name", "n", "--port", "1", cases[i].args[0], cases[i].args[1], NULL);
         if (rc != HB_EINVAL)
             fail_msg("case %zu (%s) was accepted", i, cases[i].want);
         assert_contains(f->err, cases[i].want);
@@ -378,9 +372,8 @@ HBT_TEST(test_reload)
 {
     fixture_t *f = *state;
     s_write(f, "name = hall-7\nlabel = first\ntimeout = 30s\n");
-    assert_int_equal(s_load(f, NULL, "--config", f->path, "--port", "7400", "--timeout", "1s",
-                            NULL),
-                     0);
+    assert_int_equal(
+        s_load(f, NULL, "--config", f->path, "--port", "7400", "--timeout", "1s", NULL), 0);
     assert_string_equal(f->cfg.label, "first");
     assert_int_equal(f->cfg.timeout_ms, 1000);
 
@@ -421,9 +414,9 @@ HBT_TEST(test_reload)
                      HB_EINVAL);
     assert_contains(f->err, "missing required setting: name");
     assert_string_equal(f->cfg.label, "hall");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, "/nonexistent.conf", f->err,
-                                      sizeof f->err),
-                     HB_EINVAL);
+    assert_int_equal(
+        hb_config_reload(s_defs, NDEFS, &f->cfg, "/nonexistent.conf", f->err, sizeof f->err),
+        HB_EINVAL);
     assert_contains(f->err, "cannot read config file /nonexistent.conf");
     s_write(f, "name = hall-7\nmap = 1G\n");
     assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
@@ -547,8 +540,8 @@ HBT_TEST(test_lists)
     assert_int_equal(c.names.n, 2);
     assert_string_equal(c.names.items[0], "x");
     assert_string_equal(c.names.items[1], "y");
-    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--name", "1", "--name", "2",
-                                 "--name", "3", "--name", "4", NULL),
+    assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--name", "1", "--name", "2", "--name",
+                                 "3", "--name", "4", NULL),
                      HB_EINVAL);
     assert_contains(f->err, "--name: name: at most 3 values");
     assert_int_equal(c.names.n, 0); /* nothing half-loaded */
@@ -590,12 +583,11 @@ static int s_parse_speed(const char *text, void *field, char *why, size_t whylen
     return 0;
 }
 
-#define TROW(n, t, f, d, lo, hi, h, ...)                                                      \
+#define TROW(n, t, f, d, lo, hi, h, ...)                                                           \
     HB_CONF_ROW(tool_t, n, t, f, d, lo, hi, false, h, __VA_ARGS__)
 
 static const hb_config_def_t s_tool_defs[] = {
-    TROW("hall", HB_CONF_STRING, hall, NULL, 0, 0, "a hall's API", .optional = true,
-         .meta = "URL"),
+    TROW("hall", HB_CONF_STRING, hall, NULL, 0, 0, "a hall's API", .optional = true, .meta = "URL"),
     TROW("hq", HB_CONF_STRING, hq, NULL, 0, 0, "HQ's API", .optional = true, .meta = "URL",
          .env = "HB_TEST_HQ"),
     TROW("staff", HB_CONF_STRING, staff, NULL, 0, 0, "who", .optional = true),
@@ -644,9 +636,8 @@ HBT_TEST(test_tool_command_line)
     tool_t t = {0};
     hb_config_parsed_t p;
     const hb_config_cli_t *cli = &s_ticket_cli;
-    assert_loaded(f, s_tool(cli, &t, &p, NULL, f->err, sizeof f->err, "A", "--hall",
-                            "http://h:1", "--force", "--header", "X-A: 1", "--header=X-B: 2",
-                            NULL));
+    assert_loaded(f, s_tool(cli, &t, &p, NULL, f->err, sizeof f->err, "A", "--hall", "http://h:1",
+                            "--force", "--header", "X-A: 1", "--header=X-B: 2", NULL));
     assert_int_equal(p.n_args, 1);
     assert_string_equal(p.args[0], "A");
     assert_string_equal(t.hall, "http://h:1");
@@ -698,11 +689,11 @@ HBT_TEST(test_tool_command_line)
     assert_true(t.speed == 0);
     assert_string_equal(t.hq, "http://from-env:7");
     assert_int_equal(p.source[1], HB_CONF_FROM_ENV);
-    assert_loaded(f, s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--hq", "http://cli:8",
-                            NULL));
+    assert_loaded(f,
+                  s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--hq", "http://cli:8", NULL));
     assert_string_equal(t.hq, "http://cli:8"); /* the command line wins */
     assert_int_equal(p.source[1], HB_CONF_FROM_ARGS);
-    assert_true(t.speed == 60); /* the default, through the parse function */
+    assert_true(t.speed == 60);  /* the default, through the parse function */
     setenv("HB_TEST_HQ", "", 1); /* empty: as if unset */
     assert_loaded(f, s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, NULL));
     assert_null(t.hq);
@@ -713,8 +704,7 @@ HBT_TEST(test_tool_command_line)
     assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--speed", "fast", NULL),
                      HB_EINVAL);
     assert_contains(f->err, "--speed: 'fast': give a number above 0, or 'max'");
-    assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "stray", NULL),
-                     HB_EINVAL);
+    assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "stray", NULL), HB_EINVAL);
     assert_contains(f->err, "unexpected argument 'stray'");
     /* Two missing, both named. */
     hb_config_cli_t two = {.prog = "hallctl", .command = "enroll", .needs = "region hq"};
@@ -732,9 +722,9 @@ HBT_TEST(test_tool_help_and_version)
     FILE *out = open_memstream(&text, &size);
     setenv("HB_TEST_HQ", "http://from-env:7", 1);
     /* --help wins over errors on the same line. */
-    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--colour",
-                            "--help", NULL),
-                     HB_ENOTFOUND);
+    assert_int_equal(
+        s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--colour", "--help", NULL),
+        HB_ENOTFOUND);
     unsetenv("HB_TEST_HQ");
     fclose(out);
     assert_null(t.hall);
@@ -750,8 +740,7 @@ HBT_TEST(test_tool_help_and_version)
     hb_config_cli_t sim = {.prog = "hallsim"};
     text = NULL;
     out = open_memstream(&text, &size);
-    assert_int_equal(s_tool(&sim, &t, NULL, out, f->err, sizeof f->err, "-h", NULL),
-                     HB_ENOTFOUND);
+    assert_int_equal(s_tool(&sim, &t, NULL, out, f->err, sizeof f->err, "-h", NULL), HB_ENOTFOUND);
     fclose(out);
     assert_contains(text, "usage: hallsim [options]");
     assert_contains(text, "HQ's API [or $HB_TEST_HQ]");
@@ -760,8 +749,7 @@ HBT_TEST(test_tool_help_and_version)
 
     text = NULL;
     out = open_memstream(&text, &size);
-    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--version",
-                            NULL),
+    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--version", NULL),
                      HB_ENOTFOUND);
     fclose(out);
     assert_contains(text, "hallctl 0.");

@@ -31,10 +31,7 @@ typedef struct world {
     hq_control_t *c;
 } world_t;
 
-static json_t *s_json(const char *text)
-{
-    return hbt_json_exact(text, JSON_REJECT_DUPLICATES);
-}
+static json_t *s_json(const char *text) { return hbt_json_exact(text, JSON_REJECT_DUPLICATES); }
 
 static void s_open(world_t *w)
 {
@@ -71,12 +68,12 @@ static int s_teardown(void **state)
 }
 
 /* Runs a call that takes a JSON document and must succeed. */
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        char err_[1024] = "";                                                                     \
-        int rc_ = (call);                                                                         \
-        if (rc_ != 0)                                                                             \
-            fail_msg("%s: %s (%s)", #call, hb_strerror(rc_), err_);                               \
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        char err_[1024] = "";                                                                      \
+        int rc_ = (call);                                                                          \
+        if (rc_ != 0)                                                                              \
+            fail_msg("%s: %s (%s)", #call, hb_strerror(rc_), err_);                                \
     } while (0)
 
 /* The organisation of the worked example: a Berlin province with two
@@ -90,7 +87,8 @@ static const char s_org_text[] =
     " {\"id\": \"PANKOW\", \"name\": \"Pankow\", \"level\": \"city\", \"parent\": \"BE\"},"
     " {\"id\": \"MUC\", \"name\": \"Munich\", \"level\": \"city\", \"parent\": \"BY\"}],"
     " \"halls\": ["
-    " {\"id\": \"H001\", \"city\": \"MITTE\", \"name\": \"Alexanderplatz\", \"tags\": [\"flagship\"]},"
+    " {\"id\": \"H001\", \"city\": \"MITTE\", \"name\": \"Alexanderplatz\", \"tags\": "
+    "[\"flagship\"]},"
     " {\"id\": \"H002\", \"city\": \"MITTE\"},"
     " {\"id\": \"H003\", \"city\": \"PANKOW\", \"tags\": [\"rural\"]},"
     " {\"id\": \"H010\", \"city\": \"MUC\"}]}";
@@ -120,7 +118,6 @@ static char *s_org_text_of(world_t *w)
     assert_non_null(t);
     return t;
 }
-
 
 /* ---------------------------------------------------------- organisation */
 
@@ -165,7 +162,8 @@ HBT_TEST(test_org_set_and_put)
                        "\"parent\": \"BE\"}");
     OK(hq_control_put_region(w->c, r, err_, sizeof err_));
     json_decref(r);
-    json_t *h = s_json("{\"id\": \"H020\", \"city\": \"SPANDAU\", \"tags\": [\"24h-self-service\"]}");
+    json_t *h =
+        s_json("{\"id\": \"H020\", \"city\": \"SPANDAU\", \"tags\": [\"24h-self-service\"]}");
     OK(hq_control_put_hall(w->c, h, err_, sizeof err_));
     json_decref(h);
     const org_hall_t *hall = org_hall_find(hq_control_org(w->c), "H020");
@@ -180,7 +178,8 @@ HBT_TEST(test_org_set_and_put)
     /* Refused one by one: an unknown parent, moving a region, a hall in an
      * unknown city, a bad tag. */
     const char *bad_items[][3] = {
-        {"r", "{\"id\": \"X\", \"name\": \"x\", \"level\": \"city\", \"parent\": \"NOPE\"}", "NOPE"},
+        {"r", "{\"id\": \"X\", \"name\": \"x\", \"level\": \"city\", \"parent\": \"NOPE\"}",
+         "NOPE"},
         {"r", "{\"id\": \"MITTE\", \"name\": \"Mitte\", \"level\": \"city\", \"parent\": \"BY\"}",
          "do not change"},
         {"h", "{\"id\": \"H030\", \"city\": \"ATLANTIS\"}", "ATLANTIS"},
@@ -226,13 +225,15 @@ HBT_TEST(test_policy_refusals)
         int rc;
         const char *want;
     } cases[] = {
-        {"national", "{\"sla\": {\"max_wait_s\": {\"A:vip\": 0}}}", HB_EINVAL, "sla.max_wait_s.A:vip"},
+        {"national", "{\"sla\": {\"max_wait_s\": {\"A:vip\": 0}}}", HB_EINVAL,
+         "sla.max_wait_s.A:vip"},
         {"national", "{\"closures\": {\"x\": {\"from\": \"2027-01-10\", \"to\": \"2027-01-09\"}}}",
          HB_EINVAL, "closures.x.to"},
         {"national", "{\"opening_hours\": {\"mon\": [\"17:00-09:00\"]}}", HB_EINVAL,
          "opening_hours.mon"},
         {"national", "{\"colour\": \"blue\"}", HB_EINVAL, "colour"},
-        {"national", "{\"diversion\": {\"threshold\": \"many\"}}", HB_EINVAL, "diversion.threshold"},
+        {"national", "{\"diversion\": {\"threshold\": \"many\"}}", HB_EINVAL,
+         "diversion.threshold"},
         {"national", "[]", HB_EINVAL, "object"},
         {"region/NOPE", "{}", HB_ENOTFOUND, "NOPE"},
         {"region/DE", "{}", HB_EINVAL, "national"},
@@ -314,11 +315,11 @@ HBT_TEST(test_effective_worked_example)
     assert_int_equal(hq_control_policy_version(w->c), 1);
 
     p = s_effective(w, "H001", false);
-    assert_string_equal(p->timezone, "Europe/Berlin");          /* national */
-    assert_int_equal(p->week[0].n, 1);                          /* hall: Monday 10-18 */
+    assert_string_equal(p->timezone, "Europe/Berlin"); /* national */
+    assert_int_equal(p->week[0].n, 1);                 /* hall: Monday 10-18 */
     assert_int_equal(p->week[0].iv[0].from, 600);
     assert_int_equal(p->week[0].iv[0].to, 1080);
-    for (int i = 1; i < 5; i++) {                               /* national */
+    for (int i = 1; i < 5; i++) { /* national */
         assert_int_equal(p->week[i].n, 1);
         assert_int_equal(p->week[i].iv[0].from, 540);
         assert_int_equal(p->week[i].iv[0].to, 1020);
@@ -328,9 +329,9 @@ HBT_TEST(test_effective_worked_example)
     assert_int_equal(p->special[0].day, hb_days_from_civil(2026, 10, 3)); /* province */
     assert_string_equal(p->special[0].note, "German Unity Day");
     assert_int_equal(p->special[1].day, hb_days_from_civil(2026, 12, 24));
-    assert_string_equal(p->special[1].note, "Christmas Eve");           /* national note */
-    assert_int_equal(p->special[1].hours.iv[0].to, 13 * 60);            /* city hours */
-    assert_int_equal(p->n_closures, 1);                                 /* hall */
+    assert_string_equal(p->special[1].note, "Christmas Eve"); /* national note */
+    assert_int_equal(p->special[1].hours.iv[0].to, 13 * 60);  /* city hours */
+    assert_int_equal(p->n_closures, 1);                       /* hall */
     assert_string_equal(p->closures[0].id, "renovation");
     assert_int_equal(p->closures[0].from_day, hb_days_from_civil(2027, 1, 11));
     assert_string_equal(p->closures[0].divert_to[0], "H007");
@@ -519,7 +520,8 @@ HBT_TEST(test_campaign_gate)
 {
     world_t *w = *state;
     s_set_org(w);
-    json_t *gl = s_json("{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}");
+    json_t *gl =
+        s_json("{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}");
     OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
     json_decref(gl);
     char err[1024];
@@ -527,28 +529,28 @@ HBT_TEST(test_campaign_gate)
     /* A slice before anything is published: not found. */
     const char *data;
     size_t len;
-    s_refused(hq_control_slice_bytes(w->c, "H001", &data, &len, err, sizeof err), HB_ENOTFOUND,
-              err, "published");
+    s_refused(hq_control_slice_bytes(w->c, "H001", &data, &len, err, sizeof err), HB_ENOTFOUND, err,
+              "published");
 
     /* A campaign without an FAQ cannot be approved; the report says why. */
     s_add(w, s_campaign("no-faq", 30, false, "savings-plus"), "alice");
     json_t *report = NULL;
     /* Approving a draft is refused for its state, before any check. */
-    s_refused(hq_control_campaign_step(w->c, "no-faq", CAMPAIGN_APPROVE, "rita", NULL, &report,
-                                       err, sizeof err),
+    s_refused(hq_control_campaign_step(w->c, "no-faq", CAMPAIGN_APPROVE, "rita", NULL, &report, err,
+                                       sizeof err),
               HB_ECONFLICT, err, "draft");
     assert_null(report);
     s_step(w, "no-faq", CAMPAIGN_SUBMIT, "alice", NULL);
-    s_refused(hq_control_campaign_step(w->c, "no-faq", CAMPAIGN_APPROVE, "rita", NULL, &report,
-                                       err, sizeof err),
+    s_refused(hq_control_campaign_step(w->c, "no-faq", CAMPAIGN_APPROVE, "rita", NULL, &report, err,
+                                       sizeof err),
               HB_ECONFLICT, err, "coordination check");
     assert_non_null(report);
     assert_false(json_is_true(json_object_get(report, "ok")));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(report, "by_rule"), "faq")),
                      1);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(report, "by_rule"),
-                                                        "glossary")),
-                     1); /* APR unexplained too: every finding at once */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(report, "by_rule"), "glossary")),
+        1); /* APR unexplained too: every finding at once */
     json_decref(report);
     assert_int_equal(campaign_calendar_find(hq_control_calendar(w->c), "no-faq")->state,
                      CAMPAIGN_SUBMITTED);
@@ -571,9 +573,8 @@ HBT_TEST(test_campaign_gate)
     s_refused(hq_control_campaign_step(w->c, "no-faq", CAMPAIGN_PUBLISH, "ops", NULL, &report, err,
                                        sizeof err),
               HB_ECONFLICT, err, "cannot be published");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(report, "by_rule"),
-                                                        "product")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(report, "by_rule"), "product")), 1);
     json_decref(report);
     s_step(w, "rival", CAMPAIGN_RETURN, "rita", "same product as no-faq");
     OK(hq_control_campaign_remove(w->c, "rival", err_, sizeof err_));
@@ -594,8 +595,8 @@ HBT_TEST(test_campaign_gate)
     assert_int_equal(slice->version, 1);
     assert_int_equal(slice->n, 0);
     hb_cal_slice_destroy(&slice);
-    s_refused(hq_control_slice_bytes(w->c, "H999", &data, &len, err, sizeof err), HB_ENOTFOUND,
-              err, "H999");
+    s_refused(hq_control_slice_bytes(w->c, "H999", &data, &len, err, sizeof err), HB_ENOTFOUND, err,
+              "H999");
 
     /* A published campaign is not edited or removed; withdrawn, the calendar
      * moves again and the slice is empty. */
@@ -612,9 +613,9 @@ HBT_TEST(test_campaign_gate)
     hb_cal_slice_destroy(&slice);
 
     /* Unknown campaigns, bad users, a second id. */
-    s_refused(hq_control_campaign_step(w->c, "nope", CAMPAIGN_SUBMIT, "a", NULL, NULL, err,
-                                       sizeof err),
-              HB_ENOTFOUND, err, "nope");
+    s_refused(
+        hq_control_campaign_step(w->c, "nope", CAMPAIGN_SUBMIT, "a", NULL, NULL, err, sizeof err),
+        HB_ENOTFOUND, err, "nope");
     s_add(w, s_campaign("again", 30, true, "cards"), "alice");
     json_t *dup = s_campaign("again", 30, true, "cards");
     s_refused(hq_control_campaign_add(w->c, dup, "alice", err, sizeof err), HB_EEXIST, err,
@@ -809,7 +810,8 @@ HBT_TEST(test_slice_glossary)
     hb_cal_slice_destroy(&s);
 
     /* New words: a new version, and the slice says them. */
-    gl = s_json("{\"terms\": [{\"term\": \"APR\", \"definition\": \"what borrowing costs a year\"}]}");
+    gl = s_json(
+        "{\"terms\": [{\"term\": \"APR\", \"definition\": \"what borrowing costs a year\"}]}");
     OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
     json_decref(gl);
     assert_int_equal(hq_control_calendar_version(w->c), 2);
@@ -831,7 +833,8 @@ HBT_TEST(test_slice_glossary)
          "terms[0].examples[1]: must be a text"},
         {"{\"terms\": [{\"term\": \"APR\", \"examples\": [\"  \"]}]}",
          "terms[0].examples[0]: must be 1..300 bytes, not blank"},
-        {"{\"terms\": [{\"term\": \"APR\", \"examples\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}]}",
+        {"{\"terms\": [{\"term\": \"APR\", \"examples\": "
+         "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}]}",
          "terms[0].examples: must be a list of at most 8 texts"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

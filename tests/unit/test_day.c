@@ -27,7 +27,7 @@ HBT_TEST_IN(test_draw_count, NULL, NULL)
 {
     static const struct {
         size_t on_duty, drawn;
-    } rows[] = {{0, 0},  {1, 1},  {3, 3},  {4, 4},  {5, 3},   {6, 3},   {7, 4},
+    } rows[] = {{0, 0},  {1, 1},   {3, 3},   {4, 4},  {5, 3},  {6, 3},  {7, 4},
                 {10, 5}, {19, 10}, {20, 10}, {21, 7}, {25, 8}, {30, 9}, {64, 20}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (hb_patrol_draw_count(rows[i].on_duty) != rows[i].drawn)
@@ -65,12 +65,13 @@ HBT_TEST_IN(test_day_read, NULL, NULL)
     assert_false(hb_day_seen(d));
     s_add(d, q++, T0, "{'type':'day_started','date':'2026-11-19','timezone':'UTC'}");
     assert_true(hb_day_seen(d));
-    s_add(d, q++, T0 + SEC, "{'type':'counter_opened','counter':'2','staff':'E2','services':['A']}");
+    s_add(d, q++, T0 + SEC,
+          "{'type':'counter_opened','counter':'2','staff':'E2','services':['A']}");
     /* Ten tickets waiting 10, 20, ... 100 s: p90 by nearest rank is 90. */
     for (int i = 1; i <= 10; i++) {
         char ev[160];
-        snprintf(ev, sizeof ev, "{'type':'ticket_issued','ticket':'A%03d','service':'A','number':%d}",
-                 i, i);
+        snprintf(ev, sizeof ev,
+                 "{'type':'ticket_issued','ticket':'A%03d','service':'A','number':%d}", i, i);
         s_add(d, q++, T0 + 10 * SEC, ev);
     }
     for (int i = 1; i <= 10; i++) {
@@ -88,7 +89,8 @@ HBT_TEST_IN(test_day_read, NULL, NULL)
         s_add(d, q++, T0 + (15 + 10 * i) * SEC, ev);
     }
     s_add(d, q++, T0 + 200 * SEC,
-          "{'type':'patrol_drawn','patrol':'P20261119-1','on_duty':['E1','E2','E3'],'drawn':['E1','E2','E3']}");
+          "{'type':'patrol_drawn','patrol':'P20261119-1','on_duty':['E1','E2','E3'],'drawn':['E1','"
+          "E2','E3']}");
     s_add(d, q++, T0 + 210 * SEC,
           "{'type':'patrol_scored','patrol':'P20261119-1','staff':'E1','smile':5,'initiative':4,"
           "'compliance':5,'speed':4,'accuracy':4}");

@@ -160,7 +160,6 @@ static size_t s_count_kind(events_t *ev, Hallbus__Envelope__BodyCase kind)
     return n;
 }
 
-
 /* ------------------------------------------------------------ numbering */
 
 #define HBT_FIXTURE s_setup, s_teardown
@@ -184,7 +183,8 @@ HBT_TEST(test_numbering_per_service_across_restart_and_midnight)
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL), "A001");
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL), "A002");
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL), "A004");
-    assert_string_equal(s_issue(f, "B", HALLBUS__PRIORITY__PRIORITY_NORMAL), "B002"); /* B001 waits */
+    assert_string_equal(s_issue(f, "B", HALLBUS__PRIORITY__PRIORITY_NORMAL),
+                        "B002"); /* B001 waits */
     assert_string_equal(s_issue(f, "C", HALLBUS__PRIORITY__PRIORITY_NORMAL), "C001");
     assert_string_equal(engine_state(f->e)->today.date, "2026-12-07");
     events_t ev;
@@ -209,8 +209,9 @@ static void s_expect_closed(fixture_t *f, hb_closed_reason_t why, int64_t next_o
     uint64_t last = outbox_last_seq(f->ob);
     engine_ticket_answer_t a;
     char err[512];
-    assert_int_equal(engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &a, err, sizeof err),
-                     HB_ECLOSED);
+    assert_int_equal(
+        engine_issue(f->e, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &a, err, sizeof err),
+        HB_ECLOSED);
     assert_int_equal(a.closed.state, why);
     assert_int_equal(a.closed.next_open_ms, next_open);
     if (note) {
@@ -247,9 +248,8 @@ HBT_TEST(test_diversion_threshold)
     engine_ticket_answer_t a;
     char err[512];
     for (int i = 1; i <= 4; i++) {
-        assert_int_equal(engine_issue(f->e, "C", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &a, err,
-                                      sizeof err),
-                         0);
+        assert_int_equal(
+            engine_issue(f->e, "C", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &a, err, sizeof err), 0);
         assert_int_equal(a.position, (uint32_t)i);
         assert_int_equal(a.advice.waiting, (uint32_t)i);
         /* The threshold is 3: above it, the answer carries the advice. */
@@ -276,15 +276,16 @@ HBT_TEST(test_complaint_deadlines_in_opening_hours)
     fixture_t *f = *state;
     s_now = s_local("2026-12-04", 16, 30); /* Friday evening */
     char id[HB_HS_ID], id2[HB_HS_ID], err[512];
-    assert_int_equal(engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_COUNTER,
+    assert_int_equal(engine_complaint_open(f->e,
+                                           HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_COUNTER,
                                            "waiting_time", HALLBUS__SEVERITY__SEVERITY_MEDIUM, NULL,
                                            "Waited an hour", id, err, sizeof err),
                      0);
     assert_string_equal(id, "K20261204-001");
-    assert_int_equal(engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_PHONE,
-                                           "fees", HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL, id2,
-                                           err, sizeof err),
-                     0);
+    assert_int_equal(
+        engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_PHONE, "fees",
+                              HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL, id2, err, sizeof err),
+        0);
     assert_string_equal(id2, "K20261204-002");
     const hb_hs_complaint_t *c = hb_hall_state_complaint(engine_state(f->e), id);
     assert_non_null(c);
@@ -331,11 +332,13 @@ HBT_TEST(test_complaint_deadlines_in_opening_hours)
     for (size_t i = ev.n - 2; i < ev.n; i++) {
         assert_int_equal(ev.envs[i]->complaint_escalated->level,
                          HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_REGION);
-        assert_int_equal(ev.envs[i]->complaint_escalated->missed, HALLBUS__DEADLINE__DEADLINE_RESOLVE);
+        assert_int_equal(ev.envs[i]->complaint_escalated->missed,
+                         HALLBUS__DEADLINE__DEADLINE_RESOLVE);
     }
     s_events_free(&ev);
     /* By hand: one level up, never down; then resolved. */
-    assert_int_equal(engine_complaint_escalate(f->e, id, 0, "customer insists", err, sizeof err), 0);
+    assert_int_equal(engine_complaint_escalate(f->e, id, 0, "customer insists", err, sizeof err),
+                     0);
     assert_int_equal(hb_hall_state_complaint(engine_state(f->e), id)->escalation,
                      HALLBUS__ESCALATION_LEVEL__ESCALATION_LEVEL_HEAD_OFFICE);
     assert_int_equal(engine_complaint_escalate(f->e, id, 0, NULL, err, sizeof err), HB_ECONFLICT);
@@ -421,7 +424,8 @@ HBT_TEST(test_refusals_change_nothing)
     REFUSE(engine_issue(f->e, "Z", HALLBUS__PRIORITY__PRIORITY_NORMAL, 0, &ta, err, sizeof err),
            HB_EINVAL, "unknown service 'Z'; this hall serves A, B, C");
     REFUSE(engine_issue(f->e, "A", 9, 0, &ta, err, sizeof err), HB_EINVAL, "priority 9");
-    REFUSE(engine_call(f->e, "1", NULL, &ca, err, sizeof err), HB_ECONFLICT, "counter '1' is not open");
+    REFUSE(engine_call(f->e, "1", NULL, &ca, err, sizeof err), HB_ECONFLICT,
+           "counter '1' is not open");
     REFUSE(engine_counter_open(f->e, "1", "E07", bad, 2, err, sizeof err), HB_EINVAL,
            "unknown service 'Z'");
     REFUSE(engine_counter_open(f->e, "1", "E07", twice, 2, err, sizeof err), HB_EINVAL,
@@ -442,13 +446,15 @@ HBT_TEST(test_refusals_change_nothing)
     REFUSE(engine_call(f->e, "1", "A777", &ca, err, sizeof err), HB_ENOTFOUND, "no ticket 'A777'");
     REFUSE(engine_transfer(f->e, "A001", "A", &ta, err, sizeof err), HB_ECONFLICT,
            "already in service A");
-    REFUSE(engine_transfer(f->e, "A001", "Q", &ta, err, sizeof err), HB_EINVAL, "unknown service 'Q'");
+    REFUSE(engine_transfer(f->e, "A001", "Q", &ta, err, sizeof err), HB_EINVAL,
+           "unknown service 'Q'");
     assert_int_equal(engine_call(f->e, "1", NULL, &ca, err, sizeof err), 0);
     REFUSE(engine_call(f->e, "1", NULL, &ca, err, sizeof err), HB_ECONFLICT, "finish it first");
     REFUSE(engine_counter_close(f->e, "1", err, sizeof err), HB_ECONFLICT, "finish the ticket");
     REFUSE(engine_counter_pause(f->e, "1", "lunch", err, sizeof err), HB_ECONFLICT, "finish");
     assert_int_equal(engine_start(f->e, "1", err, sizeof err), 0);
-    REFUSE(engine_cancel(f->e, "A001", NULL, err, sizeof err), HB_ECONFLICT, "completed, not cancelled");
+    REFUSE(engine_cancel(f->e, "A001", NULL, err, sizeof err), HB_ECONFLICT,
+           "completed, not cancelled");
     REFUSE(engine_complete(f->e, "1", "", HALLBUS__OUTCOME__OUTCOME_DONE, 0, NULL, err, sizeof err),
            HB_EINVAL, "business_type");
     REFUSE(engine_complete(f->e, "1", "bill_payment", 7, 0, NULL, err, sizeof err), HB_EINVAL,
@@ -460,8 +466,8 @@ HBT_TEST(test_refusals_change_nothing)
                            err, sizeof err),
            HB_EINVAL, "currency");
     s_now += 5 * MIN;
-    assert_int_equal(engine_complete(f->e, "1", "bill_payment", HALLBUS__OUTCOME__OUTCOME_DONE, 12000,
-                                     "EUR", err, sizeof err),
+    assert_int_equal(engine_complete(f->e, "1", "bill_payment", HALLBUS__OUTCOME__OUTCOME_DONE,
+                                     12000, "EUR", err, sizeof err),
                      0);
     assert_int_equal(engine_state(f->e)->today.amount_sum, 12000);
     REFUSE(engine_feedback(f->e, "A001", "1", 6, err, sizeof err), HB_EINVAL, "score");
@@ -473,10 +479,12 @@ HBT_TEST(test_refusals_change_nothing)
     REFUSE(engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP, "fees", 9,
                                  NULL, NULL, id, err, sizeof err),
            HB_EINVAL, "severity");
-    REFUSE(engine_complaint_resolve(f->e, "K1", "", false, err, sizeof err), HB_EINVAL, "resolution");
-    REFUSE(engine_complaint_resolve(f->e, "K1", "done", false, err, sizeof err), HB_ENOTFOUND, "K1");
-    REFUSE(engine_device_status(f->e, "kiosk-1", 0, HALLBUS__DEVICE_STATE__DEVICE_STATE_OK, NULL, err,
-                                sizeof err),
+    REFUSE(engine_complaint_resolve(f->e, "K1", "", false, err, sizeof err), HB_EINVAL,
+           "resolution");
+    REFUSE(engine_complaint_resolve(f->e, "K1", "done", false, err, sizeof err), HB_ENOTFOUND,
+           "K1");
+    REFUSE(engine_device_status(f->e, "kiosk-1", 0, HALLBUS__DEVICE_STATE__DEVICE_STATE_OK, NULL,
+                                err, sizeof err),
            HB_EINVAL, "kind");
     REFUSE(engine_device_status(f->e, "kiosk-1", HALLBUS__DEVICE_KIND__DEVICE_KIND_KIOSK, 77, NULL,
                                 err, sizeof err),
@@ -546,8 +554,8 @@ HBT_TEST(test_refusals_behind_the_api)
         assert_int_equal(engine_counter_open(f->e, name, "E07", a, 1, err, sizeof err), 0);
     }
     s_before(&s, f);
-    s_unchanged(&s, engine_counter_open(f->e, "one-more", "E07", a, 1, err, sizeof err),
-                HB_ETOOBIG, err, "the hall has 128 counters already");
+    s_unchanged(&s, engine_counter_open(f->e, "one-more", "E07", a, 1, err, sizeof err), HB_ETOOBIG,
+                err, "the hall has 128 counters already");
     assert_int_equal(engine_counter_close(f->e, "c1", err, sizeof err), 0);
     assert_int_equal(engine_counter_open(f->e, "c1", "E08", a, 1, err, sizeof err), 0);
 
@@ -566,11 +574,10 @@ HBT_TEST(test_refusals_behind_the_api)
                      0);
 
     while (engine_state(f->e)->n_complaints < HB_HS_COMPLAINTS_MAX)
-        assert_int_equal(engine_complaint_open(f->e,
-                                               HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP,
-                                               "fees", HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL,
-                                               id, err, sizeof err),
-                         0);
+        assert_int_equal(
+            engine_complaint_open(f->e, HALLBUS__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_APP, "fees",
+                                  HALLBUS__SEVERITY__SEVERITY_LOW, NULL, NULL, id, err, sizeof err),
+            0);
     char refused[HB_HS_ID];
     s_before(&s, f);
     s_unchanged(&s,
@@ -611,9 +618,9 @@ HBT_TEST_IN(test_parse_services_refusals, NULL, NULL)
         if (!strstr(err, cases[i].says))
             fail_msg("'%s': '%s' does not say '%s'", cases[i].text, err, cases[i].says);
     }
-    assert_int_equal(engine_parse_services(" A:A:10m:Cash and deposits ;B:L:1h:Loans;", &cfg, err,
-                                           sizeof err),
-                     0);
+    assert_int_equal(
+        engine_parse_services(" A:A:10m:Cash and deposits ;B:L:1h:Loans;", &cfg, err, sizeof err),
+        0);
     assert_int_equal(cfg.n_services, 2);
     assert_string_equal(cfg.services[0].name, "Cash and deposits");
     assert_string_equal(cfg.services[1].prefix, "L");
@@ -655,25 +662,15 @@ static void s_random_actions(fixture_t *f, int n)
             break;
         }
         case 5:
-        case 6:
-            engine_call(f->e, c, NULL, &ca, err, sizeof err);
-            break;
-        case 7:
-            engine_start(f->e, c, err, sizeof err);
-            break;
+        case 6: engine_call(f->e, c, NULL, &ca, err, sizeof err); break;
+        case 7: engine_start(f->e, c, err, sizeof err); break;
         case 8:
             engine_complete(f->e, c, "bill_payment", 1 + (int)s_rand(3), s_rand(50000), NULL, err,
                             sizeof err);
             break;
-        case 9:
-            engine_recall(f->e, ticket, &ns, err, sizeof err);
-            break;
-        case 10:
-            engine_transfer(f->e, ticket, services[s_rand(3)], &ta, err, sizeof err);
-            break;
-        case 11:
-            engine_cancel(f->e, ticket, "left", err, sizeof err);
-            break;
+        case 9: engine_recall(f->e, ticket, &ns, err, sizeof err); break;
+        case 10: engine_transfer(f->e, ticket, services[s_rand(3)], &ta, err, sizeof err); break;
+        case 11: engine_cancel(f->e, ticket, "left", err, sizeof err); break;
         case 12:
             if (s_rand(4) == 0)
                 engine_counter_pause(f->e, c, "lunch", err, sizeof err);
@@ -694,9 +691,7 @@ static void s_random_actions(fixture_t *f, int n)
                     engine_complaint_resolve(f->e, id, "sorted", s_rand(2), err, sizeof err);
             }
             break;
-        default:
-            engine_tick(f->e);
-            break;
+        default: engine_tick(f->e); break;
         }
     }
 }

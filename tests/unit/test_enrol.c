@@ -38,9 +38,9 @@ static void test_request_round_trip(void **state)
     assert_string_equal(back.nonce, req.nonce);
     assert_int_equal(back.created_ms, req.created_ms);
     assert_int_equal(hb_enrol_request_check_time(&back, hb_now_ms(), err, sizeof err), 0);
-    assert_int_equal(hb_enrol_request_check_time(&back, hb_now_ms() + 31LL * 86400000, err,
-                                                 sizeof err),
-                     HB_ERANGE);
+    assert_int_equal(
+        hb_enrol_request_check_time(&back, hb_now_ms() + 31LL * 86400000, err, sizeof err),
+        HB_ERANGE);
     assert_non_null(strstr(err, "make a new one"));
     assert_int_equal(hb_enrol_request_check_time(&back, hb_now_ms() - 3600000, err, sizeof err),
                      HB_ERANGE);
@@ -49,9 +49,9 @@ static void test_request_round_trip(void **state)
     assert_int_equal(hb_enrol_request_init(&req, HB_ENROL_NEW, "bad id", pair.public_key, NULL,
                                            NULL, err, sizeof err),
                      HB_EINVAL);
-    assert_int_equal(hb_enrol_request_init(&req, HB_ENROL_NEW, "H1", "short", NULL, NULL, err,
-                                           sizeof err),
-                     HB_EINVAL);
+    assert_int_equal(
+        hb_enrol_request_init(&req, HB_ENROL_NEW, "H1", "short", NULL, NULL, err, sizeof err),
+        HB_EINVAL);
     assert_int_equal(hb_enrol_request_init(&req, HB_ENROL_NEW, "H1", pair.public_key, "a b", NULL,
                                            err, sizeof err),
                      HB_EINVAL);
@@ -79,8 +79,7 @@ static void test_request_refusals(void **state)
         {"hallbus-enrolment-request = 1\nkind = enrol\nhall = a/b\n", "bad hall"},
         {HEAD "public-key = 0123\n", "bad public-key"},
         {HEAD KEY "nonce = xyz\n", "bad nonce"},
-        {HEAD KEY "nonce = 00112233445566778899aabbccddeeff\ncreated = yesterday\n",
-         "bad created"},
+        {HEAD KEY "nonce = 00112233445566778899aabbccddeeff\ncreated = yesterday\n", "bad created"},
         {HEAD KEY REST "region = north pole\n", "bad region"},
         {HEAD KEY REST "code = 123\n", "bad code"},
         {HEAD KEY, "the request has no 'nonce'"},
@@ -134,9 +133,9 @@ static void test_certificate_signature_and_validity(void **state)
     assert_int_equal(info.serial, 7);
     assert_string_equal(info.region, "C001");
     /* Expired, and not yet valid. */
-    assert_int_equal(hb_enrol_cert_check(&c, s.public_z85, now + 2 * 86400000LL, &info, err,
-                                         sizeof err),
-                     HB_ERANGE);
+    assert_int_equal(
+        hb_enrol_cert_check(&c, s.public_z85, now + 2 * 86400000LL, &info, err, sizeof err),
+        HB_ERANGE);
     assert_non_null(strstr(err, "expired at"));
     assert_int_equal(hb_enrol_cert_check(&c, s.public_z85, now - 60000, &info, err, sizeof err),
                      HB_ERANGE);
@@ -158,8 +157,7 @@ static void test_certificate_signature_and_validity(void **state)
     assert_int_equal(hb_enrol_cert_check(&t, s.public_z85, now, &info, err, sizeof err), HB_EAUTH);
     t = c;
     hb_cert_set_meta(&t, "serial", "seven");
-    assert_int_equal(hb_enrol_cert_check(&t, s.public_z85, now, &info, err, sizeof err),
-                     HB_EPARSE);
+    assert_int_equal(hb_enrol_cert_check(&t, s.public_z85, now, &info, err, sizeof err), HB_EPARSE);
     /* The older unsigned kind reads as such. */
     hb_cert_t old;
     hb_cert_generate(&old);
@@ -208,8 +206,8 @@ static void test_rotation_proofs(void **state)
     assert_int_equal(hb_enrol_request_verify(&t, hq.secret_key, err, sizeof err), HB_EAUTH);
     /* The new key's secret not held. */
     t = r;
-    assert_int_equal(hb_enrol_request_prove(&t, cur.secret_key, stranger.secret_key,
-                                            hq.public_key, err, sizeof err),
+    assert_int_equal(hb_enrol_request_prove(&t, cur.secret_key, stranger.secret_key, hq.public_key,
+                                            err, sizeof err),
                      0);
     assert_int_equal(hb_enrol_request_verify(&t, hq.secret_key, err, sizeof err), HB_EAUTH);
     assert_non_null(strstr(err, "proof-new does not check"));

@@ -26,8 +26,8 @@
 
 #define T0 1796000000000LL /* a fixed instant */
 #define SEC 1000LL
-#define NONE (-1)          /* no oldest ticket */
-#define ANY_PRIORITY 9     /* a priority number no build names yet */
+#define NONE (-1)      /* no oldest ticket */
+#define ANY_PRIORITY 9 /* a priority number no build names yet */
 
 /* ------------------------------------------------------------ helpers ---- */
 
@@ -79,12 +79,17 @@ typedef struct scenario {
     want_service_t services[4];
 } scenario_t;
 
-#define ISSUE(at, t, svc, prio)                                                                   \
-    {at, "{'type':'ticket_issued','ticket':'" t "','service':'" svc "','priority':'" prio          \
-         "','source':'kiosk'}",                                                                   \
-     0}
-#define OPEN(at, c, svcs)                                                                         \
-    {at, "{'type':'counter_opened','counter':'" c "','staff':'E" c "','services':" svcs "}", 0}
+#define ISSUE(at, t, svc, prio)                                                                    \
+    {                                                                                              \
+        at,                                                                                        \
+            "{'type':'ticket_issued','ticket':'" t "','service':'" svc "','priority':'" prio       \
+            "','source':'kiosk'}",                                                                 \
+            0                                                                                      \
+    }
+#define OPEN(at, c, svcs)                                                                          \
+    {                                                                                              \
+        at, "{'type':'counter_opened','counter':'" c "','staff':'E" c "','services':" svcs "}", 0  \
+    }
 
 static const scenario_t s_table[] = {
     {
@@ -93,7 +98,9 @@ static const scenario_t s_table[] = {
         .name = "no counter serves the service",
         .events = {ISSUE(0, "A001", "A", "normal"), ISSUE(10, "A002", "A", "normal")},
         .now_s = 100,
-        .waiting = 2, .oldest_s = 0, .estimate_s = 1800,
+        .waiting = 2,
+        .oldest_s = 0,
+        .estimate_s = 1800,
         .n_services = 1,
         .services = {{"A", true, false, 2, {0, 2, 0, 0, 0}, 0, 0, 0, 0, 600, false, 1800, 0}},
     },
@@ -104,12 +111,19 @@ static const scenario_t s_table[] = {
          * slower, 1200. Nobody near 3/4 of an SLA at 50 s. */
         .name = "paused counters are not open",
         .policy = "{'sla':{'max_wait_s':{'A:*':600}}}",
-        .events = {OPEN(0, "1", "['A']"), OPEN(0, "2", "['A']"), OPEN(0, "3", "['A','B']"),
+        .events = {OPEN(0, "1", "['A']"),
+                   OPEN(0, "2", "['A']"),
+                   OPEN(0, "3", "['A','B']"),
                    {1, "{'type':'counter_paused','counter':'2','reason':'lunch'}", 0},
-                   ISSUE(2, "A001", "A", "normal"), ISSUE(5, "A002", "A", "vip"),
+                   ISSUE(2, "A001", "A", "normal"),
+                   ISSUE(5, "A002", "A", "vip"),
                    ISSUE(6, "B001", "B", "normal")},
         .now_s = 50,
-        .waiting = 3, .oldest_s = 2, .open = 2, .paused = 1, .estimate_s = 1200,
+        .waiting = 3,
+        .oldest_s = 2,
+        .open = 2,
+        .paused = 1,
+        .estimate_s = 1200,
         .n_services = 2,
         .services = {{"A", true, true, 2, {0, 1, 1, 0, 0}, 2, 2, 0, 1, 300, false, 450, 0},
                      {"B", true, true, 1, {0, 1, 0, 0, 0}, 6, 1, 0, 0, 600, false, 1200, 0}},
@@ -117,14 +131,21 @@ static const scenario_t s_table[] = {
     {
         /* A service that took 0 s: a known mean of 0, so 0 to wait. */
         .name = "a known mean of zero",
-        .events = {OPEN(0, "1", "['A']"), ISSUE(0, "A001", "A", "normal"),
+        .events = {OPEN(0, "1", "['A']"),
+                   ISSUE(0, "A001", "A", "normal"),
                    {1, "{'type':'ticket_called','ticket':'A001','counter':'1'}", 0},
                    {1, "{'type':'service_started','ticket':'A001','counter':'1'}", 0},
-                   {1, "{'type':'service_completed','ticket':'A001','counter':'1',"
-                       "'business_type':'x','outcome':'done'}", 0},
-                   ISSUE(2, "A002", "A", "normal"), ISSUE(3, "A003", "A", "elderly")},
+                   {1,
+                    "{'type':'service_completed','ticket':'A001','counter':'1',"
+                    "'business_type':'x','outcome':'done'}",
+                    0},
+                   ISSUE(2, "A002", "A", "normal"),
+                   ISSUE(3, "A003", "A", "elderly")},
         .now_s = 20,
-        .waiting = 2, .oldest_s = 2, .open = 1, .estimate_s = 0,
+        .waiting = 2,
+        .oldest_s = 2,
+        .open = 1,
+        .estimate_s = 0,
         .n_services = 1,
         .services = {{"A", true, true, 2, {0, 1, 0, 1, 0}, 2, 1, 0, 0, 0, true, 0, 0}},
     },
@@ -136,13 +157,20 @@ static const scenario_t s_table[] = {
          * 200; 7 x 200 / 1 = 1400. */
         .name = "priorities and the SLA",
         .policy = "{'sla':{'max_wait_s':{'*:*':400,'A:vip':100}}}",
-        .events = {OPEN(0, "1", "['A']"), ISSUE(0, "A001", "A", "normal"),
-                   ISSUE(20, "A002", "A", "vip"), ISSUE(30, "A003", "A", "elderly"),
-                   ISSUE(60, "A004", "A", "vip"), ISSUE(200, "A005", "A", "normal"),
+        .events = {OPEN(0, "1", "['A']"),
+                   ISSUE(0, "A001", "A", "normal"),
+                   ISSUE(20, "A002", "A", "vip"),
+                   ISSUE(30, "A003", "A", "elderly"),
+                   ISSUE(60, "A004", "A", "vip"),
+                   ISSUE(200, "A005", "A", "normal"),
                    {250, "{'type':'ticket_issued','ticket':'A006','service':'A','source':'kiosk'}",
                     ANY_PRIORITY}},
         .now_s = 330,
-        .waiting = 6, .oldest_s = 0, .open = 1, .estimate_s = 1400, .near_sla = 4,
+        .waiting = 6,
+        .oldest_s = 0,
+        .open = 1,
+        .estimate_s = 1400,
+        .near_sla = 4,
         .n_services = 1,
         .services = {{"A", true, true, 6, {1, 2, 2, 1, 0}, 0, 1, 0, 0, 200, false, 1400, 4}},
     },
@@ -153,7 +181,10 @@ static const scenario_t s_table[] = {
         .events = {ISSUE(0, "A001", "A", "appointment"), OPEN(1, "1", "['A','A','X']"),
                    OPEN(1, "2", "['X']")},
         .now_s = 61,
-        .waiting = 1, .oldest_s = 0, .open = 2, .estimate_s = 1200,
+        .waiting = 1,
+        .oldest_s = 0,
+        .open = 2,
+        .estimate_s = 1200,
         .n_services = 2,
         .services = {{"A", true, true, 1, {0, 0, 0, 0, 1}, 0, 1, 0, 0, 600, false, 1200, 0},
                      {"X", false, true, 0, {0}, NONE, 2, 0, 0, 600, false, 300, 0}},
@@ -162,17 +193,26 @@ static const scenario_t s_table[] = {
         /* Both counters busy (calling), a 240 s service known: A004 waits
          * alone, 2 x 240 / 2 = 240. */
         .name = "busy counters and a known mean",
-        .events = {OPEN(0, "1", "['A']"), OPEN(0, "2", "['A']"), ISSUE(0, "A001", "A", "normal"),
-                   ISSUE(1, "A002", "A", "normal"), ISSUE(2, "A003", "A", "normal"),
+        .events = {OPEN(0, "1", "['A']"),
+                   OPEN(0, "2", "['A']"),
+                   ISSUE(0, "A001", "A", "normal"),
+                   ISSUE(1, "A002", "A", "normal"),
+                   ISSUE(2, "A003", "A", "normal"),
                    ISSUE(3, "A004", "A", "normal"),
                    {10, "{'type':'ticket_called','ticket':'A001','counter':'1'}", 0},
                    {10, "{'type':'ticket_called','ticket':'A002','counter':'2'}", 0},
                    {20, "{'type':'service_started','ticket':'A002','counter':'2'}", 0},
-                   {260, "{'type':'service_completed','ticket':'A002','counter':'2',"
-                         "'business_type':'x','outcome':'done','duration_s':240}", 0},
+                   {260,
+                    "{'type':'service_completed','ticket':'A002','counter':'2',"
+                    "'business_type':'x','outcome':'done','duration_s':240}",
+                    0},
                    {270, "{'type':'ticket_called','ticket':'A003','counter':'2'}", 0}},
         .now_s = 300,
-        .waiting = 1, .oldest_s = 3, .open = 2, .busy = 2, .estimate_s = 240,
+        .waiting = 1,
+        .oldest_s = 3,
+        .open = 2,
+        .busy = 2,
+        .estimate_s = 240,
         .n_services = 1,
         .services = {{"A", true, true, 1, {0, 1, 0, 0, 0}, 3, 2, 2, 0, 240, true, 240, 0}},
     },
@@ -306,14 +346,22 @@ HBT_TEST(test_definitions)
         assert_int_equal(hb_fig_priority_bucket(buckets[i].priority), buckets[i].bucket);
     static const struct {
         int64_t issued, now, wait_s;
-    } waits[] = {{0, 0, 0},           {1000, 999, 0},          {1000, 2999, 1},
-                 {INT64_MIN, 0, INT64_MAX / 1000}, {0, INT64_MAX, INT64_MAX / 1000}};
+    } waits[] = {{0, 0, 0},
+                 {1000, 999, 0},
+                 {1000, 2999, 1},
+                 {INT64_MIN, 0, INT64_MAX / 1000},
+                 {0, INT64_MAX, INT64_MAX / 1000}};
     for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
         assert_int_equal(hb_fig_wait_s(waits[i].issued, waits[i].now), waits[i].wait_s);
     static const struct {
         uint32_t position, mean, counters, want;
-    } est[] = {{1, 300, 0, 300},  {3, 240, 2, 360},   {3, 100, 3, 100}, {5, 7, 2, 17},
-               {0, 300, 1, 0},    {7, 0, 1, 0},       {UINT32_MAX, UINT32_MAX, 1, UINT32_MAX}};
+    } est[] = {{1, 300, 0, 300},
+               {3, 240, 2, 360},
+               {3, 100, 3, 100},
+               {5, 7, 2, 17},
+               {0, 300, 1, 0},
+               {7, 0, 1, 0},
+               {UINT32_MAX, UINT32_MAX, 1, UINT32_MAX}};
     for (size_t i = 0; i < sizeof est / sizeof est[0]; i++)
         assert_int_equal(hb_fig_estimate_s(est[i].position, est[i].mean, est[i].counters),
                          est[i].want);
@@ -336,9 +384,9 @@ HBT_TEST(test_json)
     hb_hall_figures(s, p, T0 + 50 * SEC, f);
     json_t *o = hb_hall_figures_json(f);
     assert_non_null(o);
-    static const char *const top[] = {"waiting",          "oldest_issued",   "longest_wait_s",
-                                      "counters_open",    "counters_busy",   "counters_paused",
-                                      "estimated_wait_s", "near_sla",        "services"};
+    static const char *const top[] = {"waiting",          "oldest_issued", "longest_wait_s",
+                                      "counters_open",    "counters_busy", "counters_paused",
+                                      "estimated_wait_s", "near_sla",      "services"};
     assert_int_equal(json_object_size(o), sizeof top / sizeof top[0]);
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
         assert_non_null(json_object_get(o, top[i]));
@@ -348,9 +396,9 @@ HBT_TEST(test_json)
     assert_string_equal(json_string_value(json_object_get(o, "oldest_issued")), when);
     json_t *a = json_array_get(json_object_get(o, "services"), 0);
     static const char *const members[] = {
-        "service",       "offered",        "waiting",       "waiting_by_priority",
-        "oldest_issued", "oldest_wait_s",  "counters_open", "counters_busy",
-        "counters_paused", "mean_service_s", "mean_known",  "estimated_wait_s",
+        "service",         "offered",        "waiting",       "waiting_by_priority",
+        "oldest_issued",   "oldest_wait_s",  "counters_open", "counters_busy",
+        "counters_paused", "mean_service_s", "mean_known",    "estimated_wait_s",
         "near_sla"};
     assert_int_equal(json_object_size(a), sizeof members / sizeof members[0]);
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)

@@ -23,7 +23,7 @@
 #include "runner.h"
 
 typedef struct {
-    hbt_storefx_t fx; /* first: see storefx.h */
+    hbt_storefx_t fx;     /* first: see storefx.h */
     hq_commit_t last[16]; /* by hall number */
 } fixture_t;
 
@@ -244,8 +244,13 @@ HBT_TEST_IN(test_hall_registry, NULL, NULL)
 HBT_TEST_IN(test_hall_record_across_releases, NULL, NULL)
 {
     (void)state;
-    hq_hall_record_t rec = {.num = 42, .last_seq = 1000, .events = 999, .last_commit_ms = 1234,
-                            .anomalies = 3, .last_anomaly_seq = 77, .last_anomaly_ms = 5678};
+    hq_hall_record_t rec = {.num = 42,
+                            .last_seq = 1000,
+                            .events = 999,
+                            .last_commit_ms = 1234,
+                            .anomalies = 3,
+                            .last_anomaly_seq = 77,
+                            .last_anomaly_ms = 5678};
     for (int i = 0; i < HB_DIGEST_LEN; i++)
         rec.digest.bytes[i] = (uint8_t)(i * 7 + 1);
     uint8_t buf[HQ_HALL_RECORD_BYTES];

@@ -145,14 +145,13 @@ HBT_TEST(test_deferred_after_who)
     size_t np = 0, np2 = 0;
     hbt_sock_resp_t r;
     int a = hbt_sock_connect(fx->port), b = hbt_sock_connect(fx->port);
-    int n = snprintf(req, sizeof req, "GET /v1/later HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                     fx->port);
+    int n =
+        snprintf(req, sizeof req, "GET /v1/later HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", fx->port);
     struct timespec t0, t1, t2;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     hbt_sock_send(a, req, (size_t)n);
     usleep(30000);
-    n = snprintf(req, sizeof req, "GET /v1/who HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                 fx->port);
+    n = snprintf(req, sizeof req, "GET /v1/who HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", fx->port);
     hbt_sock_send(b, req, (size_t)n);
     assert_int_equal(hbt_sock_read(b, pending2, &np2, &r), 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -176,8 +175,7 @@ HBT_TEST(test_deferred_after_who)
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.head, "X-Later: yes"));
     assert_non_null(strstr(r.body, "\"later\":true"));
-    double who_ms =
-        (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double who_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     double later_ms =
         (double)(t2.tv_sec - t0.tv_sec) * 1e3 + (double)(t2.tv_nsec - t0.tv_nsec) / 1e6;
     assert_true(who_ms < 250);

@@ -18,7 +18,6 @@
 #include "hallbus/httpc.h"
 #include "hallbus/metrics.h"
 
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,14 +87,14 @@ static int s_get(hbt_httpd_t *fx, const char *method, const char *path)
 {
     hb_httpc_resp_t resp;
     char err[256];
-    assert_int_equal(hb_httpc_request(fx->base, method, path, NULL, 5000, &resp, err, sizeof err), 0);
+    assert_int_equal(hb_httpc_request(fx->base, method, path, NULL, 5000, &resp, err, sizeof err),
+                     0);
     int status = resp.status;
     hb_httpc_resp_free(&resp);
     return status;
 }
 
-#define SERIES(route, method, code)                                                               \
-    "{method=\"" method "\",route=\"" route "\",code=\"" code "\"}"
+#define SERIES(route, method, code) "{method=\"" method "\",route=\"" route "\",code=\"" code "\"}"
 
 static void test_durations_by_route_and_class(void **state)
 {
@@ -116,11 +115,11 @@ static void test_durations_by_route_and_class(void **state)
 
     hb_httpc_resp_t resp;
     char err[256];
-    assert_int_equal(hb_httpc_request(fx->base, "GET", "/metrics", NULL, 5000, &resp, err, sizeof err),
-                     0);
+    assert_int_equal(
+        hb_httpc_request(fx->base, "GET", "/metrics", NULL, 5000, &resp, err, sizeof err), 0);
     assert_int_equal(resp.status, 200);
     const char *t = resp.body;
-#define COUNT(route, method, code)                                                                \
+#define COUNT(route, method, code)                                                                 \
     hbt_sample(t, "t_http_request_duration_seconds_count" SERIES(route, method, code))
     assert_true(COUNT("/v1/things/:id", "GET", "2xx") == 4);
     assert_true(COUNT("/v1/things/:id", "GET", "4xx") == 1);
@@ -137,11 +136,11 @@ static void test_durations_by_route_and_class(void **state)
     assert_true(isnan(COUNT("/metrics", "GET", "2xx")));
     /* The slow handler took 30 ms: nothing at or below 25 ms, all by 5 s. */
     assert_true(hbt_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
-                            "slow\",code=\"2xx\",le=\"0.025\"}") == 0);
+                              "slow\",code=\"2xx\",le=\"0.025\"}") == 0);
     assert_true(hbt_sample(t, "t_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/"
-                            "slow\",code=\"2xx\",le=\"5\"}") == 1);
-    assert_true(hbt_sample(t, "t_http_request_duration_seconds_sum" SERIES("/v1/slow", "GET", "2xx")) >=
-                0.03);
+                              "slow\",code=\"2xx\",le=\"5\"}") == 1);
+    assert_true(hbt_sample(t, "t_http_request_duration_seconds_sum" SERIES("/v1/slow", "GET",
+                                                                           "2xx")) >= 0.03);
     /* One HELP and TYPE for the whole family. */
     size_t types = 0;
     for (const char *p = t; (p = strstr(p, "# TYPE t_http_request_duration_seconds ")); p++)
@@ -150,8 +149,8 @@ static void test_durations_by_route_and_class(void **state)
     hb_httpc_resp_free(&resp);
 
     /* The next scrape counts the first one. */
-    assert_int_equal(hb_httpc_request(fx->base, "GET", "/metrics", NULL, 5000, &resp, err, sizeof err),
-                     0);
+    assert_int_equal(
+        hb_httpc_request(fx->base, "GET", "/metrics", NULL, 5000, &resp, err, sizeof err), 0);
     t = resp.body;
     assert_true(COUNT("/metrics", "GET", "2xx") == 1);
     hb_httpc_resp_free(&resp);
@@ -161,7 +160,8 @@ static void test_durations_by_route_and_class(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_durations_by_route_and_class, setup, hbt_httpd_teardown),
+        cmocka_unit_test_setup_teardown(test_durations_by_route_and_class, setup,
+                                        hbt_httpd_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,6 @@
 #include "hallbus/http.h"
 #include "hallbus/httpc.h"
 
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -53,8 +52,8 @@ static void h_who(hb_http_req_t *req, void *arg)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text, sizeof text);
     hb_http_reply_json(req, 200,
                        json_pack("{s:s, s:i, s:s, s:b}", "caller",
-                                 req->caller ? (const char *)req->caller : "", "rc", rc,
-                                 "address", text, "loopback", hb_http_peer_is_loopback(req)));
+                                 req->caller ? (const char *)req->caller : "", "rc", rc, "address",
+                                 text, "loopback", hb_http_peer_is_loopback(req)));
 }
 
 static const hb_http_route_t s_table[] = {
@@ -109,10 +108,18 @@ static void test_listen_loopback(void **state)
         const char *hp;
         bool loopback;
     } cases[] = {
-        {"127.0.0.1:8100", true},    {"127.3.2.1:1", true},   {"[::1]:8100", true},
-        {"localhost:8100", true},    {"0.0.0.0:8100", false}, {":8100", false},
-        {"*:8100", false},           {"[::]:8100", false},    {"192.0.2.7:8100", false},
-        {"[2001:db8::1]:80", false}, {"nonsense", false},     {"127.0.0.1", false},
+        {"127.0.0.1:8100", true},
+        {"127.3.2.1:1", true},
+        {"[::1]:8100", true},
+        {"localhost:8100", true},
+        {"0.0.0.0:8100", false},
+        {":8100", false},
+        {"*:8100", false},
+        {"[::]:8100", false},
+        {"192.0.2.7:8100", false},
+        {"[2001:db8::1]:80", false},
+        {"nonsense", false},
+        {"127.0.0.1", false},
         {"no-such-host.invalid:80", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -230,10 +237,10 @@ static int s_group_setup(void **state)
     snprintf(s_key, sizeof s_key, "%s/key.pem", s_dir);
     snprintf(s_other_key, sizeof s_other_key, "%s/other.pem", s_dir);
     char out[4096];
-    int rc = hbt_run_args(out, sizeof out, "openssl", "req", "-x509", "-newkey", "ec",
-                          "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                          "-keyout", s_key, "-out", s_cert, NULL);
+    int rc = hbt_run_args(out, sizeof out, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                          "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                          s_key, "-out", s_cert, NULL);
     if (rc != 0) {
         fprintf(stderr, "openssl req failed (%d): %s\n", rc, out);
         return -1;

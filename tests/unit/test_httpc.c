@@ -42,8 +42,8 @@ static int s_call(const call_t *c, hb_httpc_resp_t *resp, char *err, size_t errl
     char base[64];
     snprintf(base, sizeof base, "127.0.0.1:%d", hbt_stub_port(s));
     const char *method = c->method ? c->method : c->body ? "POST" : "GET";
-    int rc = hb_httpc_call(base, method, c->path ? c->path : "/p?q=1", c->body, &c->opts, resp,
-                           err, errlen);
+    int rc = hb_httpc_call(base, method, c->path ? c->path : "/p?q=1", c->body, &c->opts, resp, err,
+                           errlen);
     hbt_stub_requests(s, head, headlen);
     hbt_stub_stop(&s);
     return rc;
@@ -94,9 +94,8 @@ HBT_TEST(test_methods)
         {"HEAD", NULL, "HEAD /m HTTP/1.1\r\n", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *r = strcmp(cases[i].method, "HEAD") == 0
-                            ? "HTTP/1.1 204 No Content\r\n\r\n"
-                            : s_ok;
+        const char *r =
+            strcmp(cases[i].method, "HEAD") == 0 ? "HTTP/1.1 204 No Content\r\n\r\n" : s_ok;
         char err[256], head[8192];
         hb_httpc_resp_t resp;
         call_t c = {.reply = r, .method = cases[i].method, .path = "/m", .body = cases[i].body};
@@ -132,12 +131,10 @@ HBT_TEST(test_token_and_headers)
     (void)state;
     char err[256], head[8192];
     const char *headers[] = {"X-Request-Id: 42", "X-Empty:", "X-Tenant:north  hall"};
-    call_t c = {.reply = s_ok,
-                .path = "/h",
-                .opts = {.timeout_ms = 2000,
-                         .token = "s3cr3t.t0ken",
-                         .headers = headers,
-                         .n_headers = 3}};
+    call_t c = {
+        .reply = s_ok,
+        .path = "/h",
+        .opts = {.timeout_ms = 2000, .token = "s3cr3t.t0ken", .headers = headers, .n_headers = 3}};
     hb_httpc_resp_t resp;
     assert_int_equal(CALL(&c), 0);
     assert_int_equal(resp.status, 200);
@@ -265,8 +262,8 @@ HBT_TEST(test_answer_refusals)
     char *big = malloc(sizeof block + strlen(h));
     memcpy(big, h, strlen(h));
     memcpy(big + strlen(h), block, sizeof block);
-    call_t c1 = {.reply = big, .len = sizeof block + strlen(h), .repeat = 70,
-                 .opts = {.timeout_ms = 5000}};
+    call_t c1 = {
+        .reply = big, .len = sizeof block + strlen(h), .repeat = 70, .opts = {.timeout_ms = 5000}};
     assert_int_equal(CALL(&c1), HB_ETOOBIG);
     hbt_assert_contains(err, "larger");
     free(big);

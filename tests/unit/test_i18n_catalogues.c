@@ -60,8 +60,10 @@ HBT_TEST_IN(test_refusals, NULL, NULL)
     (void)state;
     char dir[256];
     hbt_mkdtemp(dir, sizeof dir, "i18n");
-    s_write(dir, "zh-CN.js", "export default {\n  \"a.b\": \"等候 {n} 人\",\n  \"a.c\": \"好\",\n};\n");
-    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
+    s_write(dir, "zh-CN.js",
+            "export default {\n  \"a.b\": \"等候 {n} 人\",\n  \"a.c\": \"好\",\n};\n");
+    s_write(dir, "en.js",
+            "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
     assert_int_equal(s_check(dir), 0);
 
     /* A key only one language has. */
@@ -81,7 +83,8 @@ HBT_TEST_IN(test_refusals, NULL, NULL)
         "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \" \",\n  \"a.c\": \"x\",\n};\n",
         "empty text");
     hbt_assert_contains(s_out, "key a.c twice");
-    s_write(dir, "en.js", "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
+    s_write(dir, "en.js",
+            "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
     /* A part with one language only, and a part's key outside its name. */
     s_refused(dir, "editors.zh-CN.js",
               "export default {\n  \"editors.x\": \"编辑\",\n  \"y\": \"外\",\n};\n",

@@ -169,7 +169,10 @@ typedef struct addr {
     uint8_t key[16];
 } addr_t;
 
-static const void *s_addr_key(const void *owner, uint32_t i) { return ((const addr_t *)owner)[i].key; }
+static const void *s_addr_key(const void *owner, uint32_t i)
+{
+    return ((const addr_t *)owner)[i].key;
+}
 
 HBT_TEST(test_byte_keys_with_seed)
 {

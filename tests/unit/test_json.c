@@ -69,8 +69,7 @@ HBT_TEST(test_text_refusals)
     assert_string_equal(s, "ok");
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         assert_int_equal(
-            hb_json_text(json_array_get(j, cases[k].i), 1, 5, "p", &s, err, sizeof err),
-            HB_EINVAL);
+            hb_json_text(json_array_get(j, cases[k].i), 1, 5, "p", &s, err, sizeof err), HB_EINVAL);
         assert_string_equal(err, cases[k].err);
     }
     json_decref(j);
@@ -229,8 +228,13 @@ HBT_TEST(test_ids)
         const char *id;
         bool hall;
     } halls[] = {
-        {"H0042", true}, {"north_hall-7", true}, {"", false}, {"a.b", false}, {"sp ace", false},
-        {"12345678901234567890123456789012", true}, {"123456789012345678901234567890123", false},
+        {"H0042", true},
+        {"north_hall-7", true},
+        {"", false},
+        {"a.b", false},
+        {"sp ace", false},
+        {"12345678901234567890123456789012", true},
+        {"123456789012345678901234567890123", false},
         {"caf\xC3\xA9", false},
     };
     for (size_t i = 0; i < sizeof halls / sizeof halls[0]; i++) {

@@ -27,7 +27,7 @@
 #define PER_BATCH 25
 
 typedef struct {
-    hbt_storefx_t fx; /* first: see storefx.h */
+    hbt_storefx_t fx;                 /* first: see storefx.h */
     hq_write_item_t *stored[BATCHES]; /* as the writer's sink hands them on */
     size_t n_stored;
 } fixture_t;
@@ -99,8 +99,8 @@ HBT_TEST(test_full_queue_drops_and_reads_back)
 
     /* A queue of one byte: the first batch is taken (an empty queue always
      * takes one list), every later one while it waits is dropped. */
-    hq_live_config_t cfg = {.max_queue_bytes = 1, .snapshot_events = 1000000,
-                            .snapshot_ms = 3600000};
+    hq_live_config_t cfg = {
+        .max_queue_bytes = 1, .snapshot_events = 1000000, .snapshot_ms = 3600000};
     hq_live_t *live;
     assert_int_equal(hq_live_start(&f->fx.st, NULL, 0, &cfg, &live), 0);
     hq_live_flush(live); /* the (empty) rebuild is done */

@@ -113,8 +113,7 @@ static void s_assert_plain_line(const char *line, const char *level, const char 
 static bool s_has_iso_timestamp(const char *line)
 {
     regex_t re;
-    assert_int_equal(regcomp(&re, "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", REG_EXTENDED),
-                     0);
+    assert_int_equal(regcomp(&re, "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", REG_EXTENDED), 0);
     int rc = regexec(&re, line, 0, NULL, 0);
     regfree(&re);
     return rc == 0;

@@ -56,15 +56,14 @@ static void test_histogram_text(void **state)
     hb_metrics_histogram(&m, "x_seconds", "what x took", "a=\"b\"", &h);
     hb_metrics_histogram(&m, "x_seconds", "what x took", "a=\"c\"", &h);
     assert_non_null(m.text.p);
-    const char *expect =
-        "# HELP x_seconds what x took\n"
-        "# TYPE x_seconds histogram\n"
-        "x_seconds_bucket{a=\"b\",le=\"0.5\"} 2\n"
-        "x_seconds_bucket{a=\"b\",le=\"1\"} 4\n"
-        "x_seconds_bucket{a=\"b\",le=\"10\"} 6\n"
-        "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 8\n"
-        "x_seconds_sum{a=\"b\"} 1000000026.5\n"
-        "x_seconds_count{a=\"b\"} 8\n";
+    const char *expect = "# HELP x_seconds what x took\n"
+                         "# TYPE x_seconds histogram\n"
+                         "x_seconds_bucket{a=\"b\",le=\"0.5\"} 2\n"
+                         "x_seconds_bucket{a=\"b\",le=\"1\"} 4\n"
+                         "x_seconds_bucket{a=\"b\",le=\"10\"} 6\n"
+                         "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 8\n"
+                         "x_seconds_sum{a=\"b\"} 1000000026.5\n"
+                         "x_seconds_count{a=\"b\"} 8\n";
     assert_memory_equal(m.text.p, expect, strlen(expect));
     /* The second series of the same name: no second HELP or TYPE. */
     assert_int_equal(s_count_lines(m.text.p, "# TYPE x_seconds"), 1);
@@ -115,10 +114,10 @@ static void test_bound_texts(void **state)
     hb_metrics_histogram(&m, "l_seconds", "l", NULL, &lat);
     hb_metrics_histogram(&m, "g_seconds", "g", NULL, &lag);
     static const char *const want[] = {
-        "l_seconds_bucket{le=\"0.0001\"} 0",  "l_seconds_bucket{le=\"0.00025\"} 0",
-        "l_seconds_bucket{le=\"0.005\"} 0",   "l_seconds_bucket{le=\"2.5\"} 0",
-        "l_seconds_bucket{le=\"10\"} 0",      "g_seconds_bucket{le=\"0.001\"} 0",
-        "g_seconds_bucket{le=\"3600\"} 0",    "g_seconds_bucket{le=\"900\"} 0",
+        "l_seconds_bucket{le=\"0.0001\"} 0", "l_seconds_bucket{le=\"0.00025\"} 0",
+        "l_seconds_bucket{le=\"0.005\"} 0",  "l_seconds_bucket{le=\"2.5\"} 0",
+        "l_seconds_bucket{le=\"10\"} 0",     "g_seconds_bucket{le=\"0.001\"} 0",
+        "g_seconds_bucket{le=\"3600\"} 0",   "g_seconds_bucket{le=\"900\"} 0",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(m.text.p, want[i]))
@@ -283,10 +282,10 @@ static void test_disk(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_histogram_text),  cmocka_unit_test(test_histogram_odd_values),
-        cmocka_unit_test(test_bound_texts),     cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_histogram_text),    cmocka_unit_test(test_histogram_odd_values),
+        cmocka_unit_test(test_bound_texts),       cmocka_unit_test(test_escape),
         cmocka_unit_test(test_histogram_threads), cmocka_unit_test(test_histogram_cost),
-        cmocka_unit_test(test_process),         cmocka_unit_test(test_disk),
+        cmocka_unit_test(test_process),           cmocka_unit_test(test_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,15 +141,18 @@ HBT_TEST(test_alertmanager)
     json_t *a = json_array_get(json_object_get(o, "alerts"), 0);
     json_t *labels = json_object_get(a, "labels"), *ann = json_object_get(a, "annotations");
     static const char *const want_labels[][2] = {
-        {"alertname", "wait_sla"}, {"hall", "H1"},   {"severity", "warning"}, {"level", "city"},
-        {"city", "SH"},            {"province", "P1"}, {"service", "A"},      {"priority", "vip"}};
+        {"alertname", "wait_sla"}, {"hall", "H1"},     {"severity", "warning"},
+        {"level", "city"},         {"city", "SH"},     {"province", "P1"},
+        {"service", "A"},          {"priority", "vip"}};
     for (size_t i = 0; i < sizeof want_labels / sizeof want_labels[0]; i++)
         assert_string_equal(hbt_str(labels, want_labels[i][0]), want_labels[i][1]);
     /* Every label and annotation is a string (Alertmanager's model). */
     const char *k;
     json_t *v;
-    json_object_foreach(labels, k, v) assert_true(json_is_string(v));
-    json_object_foreach(ann, k, v) assert_true(json_is_string(v));
+    json_object_foreach (labels, k, v)
+        assert_true(json_is_string(v));
+    json_object_foreach (ann, k, v)
+        assert_true(json_is_string(v));
     hbt_assert_strs(ann, "summary", "等候超过 20 分钟 (A 业务, vip)", "summary_en",
                     "waiting over 20 min (service A, vip)", "wait_s", "1500", "limit_s", "1200",
                     "alert_id", "42", NULL);
@@ -241,8 +244,8 @@ HBT_TEST(test_email)
     char hdr[1024], subject[1024];
     snprintf(hdr, sizeof hdr, "%.*s", (int)(subj_end - subj), subj);
     s_decode_words(hdr, subject, sizeof subject);
-    assert_string_equal(subject,
-                        "[警告] 等候超时 · 人民广场营业厅 (H1) / [warning] Waiting over the limit · H1");
+    assert_string_equal(
+        subject, "[警告] 等候超时 · 人民广场营业厅 (H1) / [warning] Waiting over the limit · H1");
     /* The body decodes to both languages. */
     char b64[8192] = "", body[8192];
     size_t used = 0;
@@ -270,8 +273,7 @@ HBT_TEST(test_email)
     hb_text_t bad = HB_TEXT_INIT(NOTIFY_MAIL_MAX);
     assert_int_equal(notify_email(&na, "a@x\r\nBcc: evil@x", "b@y", "m@h", now, "", &bad),
                      HB_EINVAL);
-    assert_int_equal(notify_email(&na, "a@x", "b@y\nBcc: evil@x", "m@h", now, "", &bad),
-                     HB_EINVAL);
+    assert_int_equal(notify_email(&na, "a@x", "b@y\nBcc: evil@x", "m@h", now, "", &bad), HB_EINVAL);
     hb_text_free(&bad);
 
     /* Encoded words never split a character, and every word is at most 75

@@ -30,7 +30,8 @@ static const char *s_org_text =
     " {\"id\": \"C21\", \"name\": \"Bay\", \"level\": \"city\", \"parent\": \"P2\"},"
     " {\"id\": \"C22\", \"name\": \"Dunes\", \"level\": \"city\", \"parent\": \"P2\"}],"
     " \"halls\": ["
-    " {\"id\": \"H1\", \"city\": \"C11\", \"name\": \"Main Street\", \"tags\": [\"flagship\", \"24h-self-service\"],"
+    " {\"id\": \"H1\", \"city\": \"C11\", \"name\": \"Main Street\", \"tags\": [\"flagship\", "
+    "\"24h-self-service\"],"
     "  \"neighbours\": [\"H2\"]},"
     " {\"id\": \"H2\", \"city\": \"C11\", \"tags\": [\"rural\"]},"
     " {\"id\": \"H3\", \"city\": \"C12\"},"
@@ -197,8 +198,8 @@ static void s_changes_refused(const char *list)
     for (size_t k = 0; k < sizeof s_changes / sizeof s_changes[0]; k++) {
         if (strcmp(s_changes[k].list, list) != 0)
             continue;
-        s_refused(s_doc_with(list, s_changes[k].i, s_changes[k].key, s_changes[k].value),
-                  HB_EINVAL, s_changes[k].want);
+        s_refused(s_doc_with(list, s_changes[k].i, s_changes[k].key, s_changes[k].value), HB_EINVAL,
+                  s_changes[k].want);
         n++;
     }
     assert_true(n > 0);
@@ -538,7 +539,8 @@ static void s_parse_refused(const char *text, const char *want)
 HBT_TEST(test_scope_parse)
 {
     (void)state;
-    org_scope_t *s = s_scope("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"], \"tags\": [\"rural\"]}");
+    org_scope_t *s =
+        s_scope("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"], \"tags\": [\"rural\"]}");
     assert_int_equal(s->n_regions, 1);
     assert_int_equal(s->n_halls, 2);
     assert_string_equal(s->halls[1], "H2");

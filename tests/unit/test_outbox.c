@@ -150,7 +150,7 @@ HBT_TEST(test_ack_and_prune)
     outbox_t *ob = NULL;
     assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
     uint64_t first;
-    assert_int_equal(s_append_n(ob, 10, 1, 1000, &first), 0); /* old */
+    assert_int_equal(s_append_n(ob, 10, 1, 1000, &first), 0);  /* old */
     assert_int_equal(s_append_n(ob, 10, 11, 5000, &first), 0); /* young */
     assert_int_equal(outbox_ack(ob, 25), HB_ERANGE);           /* never written */
     assert_int_equal(outbox_ack(ob, 15), 0);

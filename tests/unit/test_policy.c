@@ -21,10 +21,7 @@
 
 /* ---- helpers */
 
-static json_t *s_json(const char *text)
-{
-    return hbt_json_exact(text, JSON_ALLOW_NUL);
-}
+static json_t *s_json(const char *text) { return hbt_json_exact(text, JSON_ALLOW_NUL); }
 
 static hb_policy_t *s_policy(const char *text)
 {
@@ -163,8 +160,8 @@ HBT_TEST(test_refusals)
         {"{\"special_days\": {\"2026-02-29\": {}}}", "special_days.2026-02-29", "real date"},
         {"{\"special_days\": {\"2026-1-1\": {}}}", "special_days.2026-1-1", "real date"},
         {"{\"special_days\": {\"2026-12-24\": []}}", "special_days.2026-12-24", "object"},
-        {"{\"special_days\": {\"2026-12-24\": {\"colour\": 1}}}",
-         "special_days.2026-12-24.colour", "hours, note"},
+        {"{\"special_days\": {\"2026-12-24\": {\"colour\": 1}}}", "special_days.2026-12-24.colour",
+         "hours, note"},
         {"{\"special_days\": {\"2026-12-24\": {\"hours\": [\"12:00-09:00\"]}}}",
          "special_days.2026-12-24.hours[0]", "HH:MM"},
         {"{\"special_days\": {\"2026-12-24\": {\"note\": 7}}}", "special_days.2026-12-24.note",
@@ -214,8 +211,7 @@ HBT_TEST(test_refusals)
         {"{\"diversion\": {\"threshold\": 0}}", "diversion.threshold", "from 1 to 100000"},
         {"{\"diversion\": {\"threshold\": 100001}}", "diversion.threshold", "100000"},
         {"{\"diversion\": {\"echannels\": [\"fax\"]}}", "diversion.echannels[0]", "wechat"},
-        {"{\"diversion\": {\"echannels\": [\"app\", \"app\"]}}", "diversion.echannels[1]",
-         "twice"},
+        {"{\"diversion\": {\"echannels\": [\"app\", \"app\"]}}", "diversion.echannels[1]", "twice"},
         {"{\"diversion\": {\"echannels\": [\"app\", \"web\", \"sms\", \"phone\", \"email\", "
          "\"wechat\", \"kiosk\", \"app\", \"web\"]}}",
          "diversion.echannels", "at most 8"},
@@ -239,14 +235,14 @@ HBT_TEST(test_refusals)
 
     /* Text that JSON cannot carry as such: invalid UTF-8 put in by hand. */
     json_t *doc = s_json("{\"special_days\": {\"2026-12-24\": {}}}");
-    json_object_set_new(json_object_get(json_object_get(doc, "special_days"), "2026-12-24"),
-                        "note", json_stringn_nocheck("caf\xc3", 4));
+    json_object_set_new(json_object_get(json_object_get(doc, "special_days"), "2026-12-24"), "note",
+                        json_stringn_nocheck("caf\xc3", 4));
     s_refuse_doc(doc, "special_days.2026-12-24.note", "UTF-8");
-    json_object_set_new(json_object_get(json_object_get(doc, "special_days"), "2026-12-24"),
-                        "note", json_stringn_nocheck("\xed\xa0\x80", 3)); /* a surrogate */
+    json_object_set_new(json_object_get(json_object_get(doc, "special_days"), "2026-12-24"), "note",
+                        json_stringn_nocheck("\xed\xa0\x80", 3)); /* a surrogate */
     s_refuse_doc(doc, "special_days.2026-12-24.note", "UTF-8");
-    json_object_set_new(json_object_get(json_object_get(doc, "special_days"), "2026-12-24"),
-                        "note", json_stringn_nocheck("\xc0\xaf", 2)); /* overlong */
+    json_object_set_new(json_object_get(json_object_get(doc, "special_days"), "2026-12-24"), "note",
+                        json_stringn_nocheck("\xc0\xaf", 2)); /* overlong */
     s_refuse_doc(doc, "special_days.2026-12-24.note", "UTF-8");
     json_decref(doc);
 
@@ -454,7 +450,8 @@ static const char s_berlin_hall[] =
     "   \"tue\": [\"09:00-12:30\", \"13:30-17:00\"], \"wed\": [\"09:00-12:30\", \"13:30-17:00\"],"
     "   \"thu\": [\"09:00-12:30\", \"13:30-17:00\"], \"fri\": [\"09:00-12:30\", \"13:30-17:00\"],"
     "   \"sat\": [\"10:00-14:00\"], \"sun\": []},"
-    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas Eve\"},"
+    " \"special_days\": {\"2026-12-24\": {\"hours\": [\"09:00-12:00\"], \"note\": \"Christmas "
+    "Eve\"},"
     "   \"2026-12-25\": {\"hours\": [], \"note\": \"Christmas Day\"}},"
     " \"closures\": {\"renovation\": {\"from\": \"2027-01-11\", \"to\": \"2027-01-15\","
     "   \"notice\": \"Closed for works\", \"divert_to\": [\"H007\"]}},"
@@ -543,10 +540,10 @@ HBT_TEST(test_next_open_search)
     (void)state;
     /* Friday evening; the weekend; Monday a holiday; Tuesday and Wednesday
      * a closure: Thursday morning is next. */
-    hb_policy_t *p = s_policy(
-        "{\"timezone\": \"Europe/Berlin\","
-        " \"special_days\": {\"2026-05-11\": {\"note\": \"Local holiday\"}},"
-        " \"closures\": {\"floor\": {\"from\": \"2026-05-12\", \"to\": \"2026-05-13\"}}}");
+    hb_policy_t *p =
+        s_policy("{\"timezone\": \"Europe/Berlin\","
+                 " \"special_days\": {\"2026-05-11\": {\"note\": \"Local holiday\"}},"
+                 " \"closures\": {\"floor\": {\"from\": \"2026-05-12\", \"to\": \"2026-05-13\"}}}");
     hb_open_info_t info;
     hb_policy_open_at(p, s_at(p, "2026-05-08", 18, 0), &info);
     assert_int_equal(info.state, HB_CLOSED_OUTSIDE_HOURS);
@@ -600,20 +597,21 @@ HBT_TEST(test_add_open_time)
 
     /* A DST night in Berlin, in a hall open round the clock: the night of
      * 29 March 2026 has 23 hours, that of 25 October 25. */
-    p = s_policy("{\"timezone\": \"Europe/Berlin\", \"opening_hours\": {"
-                 "\"mon\": [\"00:00-24:00\"], \"tue\": [\"00:00-24:00\"], \"wed\": [\"00:00-24:00\"],"
-                 " \"thu\": [\"00:00-24:00\"], \"fri\": [\"00:00-24:00\"], \"sat\": [\"00:00-24:00\"],"
-                 " \"sun\": [\"00:00-24:00\"]}}");
+    p = s_policy(
+        "{\"timezone\": \"Europe/Berlin\", \"opening_hours\": {"
+        "\"mon\": [\"00:00-24:00\"], \"tue\": [\"00:00-24:00\"], \"wed\": [\"00:00-24:00\"],"
+        " \"thu\": [\"00:00-24:00\"], \"fri\": [\"00:00-24:00\"], \"sat\": [\"00:00-24:00\"],"
+        " \"sun\": [\"00:00-24:00\"]}}");
     assert_int_equal(hb_policy_add_open_time(p, s_at(p, "2026-03-28", 12, 0), 24 * 3600),
                      s_at(p, "2026-03-29", 13, 0));
     assert_int_equal(hb_policy_add_open_time(p, s_at(p, "2026-10-24", 12, 0), 24 * 3600),
                      s_at(p, "2026-10-25", 11, 0));
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-03-29", 0, 0),
-                                            s_at(p, "2026-03-30", 0, 0)),
-                     23 * 3600);
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-10-25", 0, 0),
-                                            s_at(p, "2026-10-26", 0, 0)),
-                     25 * 3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-03-29", 0, 0), s_at(p, "2026-03-30", 0, 0)),
+        23 * 3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-10-25", 0, 0), s_at(p, "2026-10-26", 0, 0)),
+        25 * 3600);
     /* Open round the clock: the hall never closes within the horizon. */
     hb_open_info_t info;
     hb_policy_open_at(p, s_at(p, "2026-10-25", 2, 30), &info);
@@ -623,15 +621,16 @@ HBT_TEST(test_add_open_time)
 
     /* A night hall across the spring-forward night: 00:00-04:00 holds
      * three hours that night, so 3.5 hours run into the next night. */
-    p = s_policy("{\"timezone\": \"Europe/Berlin\", \"opening_hours\": {"
-                 "\"mon\": [\"00:00-04:00\"], \"tue\": [\"00:00-04:00\"], \"wed\": [\"00:00-04:00\"],"
-                 " \"thu\": [\"00:00-04:00\"], \"fri\": [\"00:00-04:00\"], \"sat\": [\"00:00-04:00\"],"
-                 " \"sun\": [\"00:00-04:00\"]}}");
+    p = s_policy(
+        "{\"timezone\": \"Europe/Berlin\", \"opening_hours\": {"
+        "\"mon\": [\"00:00-04:00\"], \"tue\": [\"00:00-04:00\"], \"wed\": [\"00:00-04:00\"],"
+        " \"thu\": [\"00:00-04:00\"], \"fri\": [\"00:00-04:00\"], \"sat\": [\"00:00-04:00\"],"
+        " \"sun\": [\"00:00-04:00\"]}}");
     assert_int_equal(hb_policy_add_open_time(p, s_at(p, "2026-03-29", 0, 0), 3 * 3600 + 1800),
                      s_at(p, "2026-03-30", 0, 30));
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-03-29", 0, 0),
-                                            s_at(p, "2026-03-29", 12, 0)),
-                     3 * 3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-03-29", 0, 0), s_at(p, "2026-03-29", 12, 0)),
+        3 * 3600);
     hb_policy_free(&p);
 
     /* An interval ending inside the skipped hour (02:59, taken as 03:59
@@ -639,9 +638,9 @@ HBT_TEST(test_add_open_time)
      * hour between twice. */
     p = s_policy("{\"timezone\": \"Europe/Berlin\", \"opening_hours\": {"
                  "\"sun\": [\"00:00-02:59\", \"03:00-24:00\"]}}");
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-03-29", 0, 0),
-                                            s_at(p, "2026-03-30", 0, 0)),
-                     23 * 3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-03-29", 0, 0), s_at(p, "2026-03-30", 0, 0)),
+        23 * 3600);
     assert_int_equal(hb_policy_add_open_time(p, s_at(p, "2026-03-29", 0, 0), 23 * 3600),
                      s_at(p, "2026-03-30", 0, 0));
     hb_policy_free(&p);
@@ -665,25 +664,24 @@ HBT_TEST(test_open_seconds)
     hb_policy_t *p = s_policy(s_berlin_hall);
     /* Friday 16:00 to Monday 10:00: one Friday hour, four Saturday hours,
      * one Monday hour. */
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-12-04", 16, 0),
-                                            s_at(p, "2026-12-07", 10, 0)),
-                     6 * 3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-12-04", 16, 0), s_at(p, "2026-12-07", 10, 0)),
+        6 * 3600);
     /* Inside one interval, across a lunch break, empty and reversed. */
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-12-01", 10, 0),
-                                            s_at(p, "2026-12-01", 10, 15)),
-                     900);
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-12-01", 12, 0),
-                                            s_at(p, "2026-12-01", 14, 0)),
-                     3600);
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2026-12-06", 0, 0),
-                                            s_at(p, "2026-12-06", 23, 0)),
-                     0);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-12-01", 10, 0), s_at(p, "2026-12-01", 10, 15)),
+        900);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-12-01", 12, 0), s_at(p, "2026-12-01", 14, 0)),
+        3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2026-12-06", 0, 0), s_at(p, "2026-12-06", 23, 0)), 0);
     assert_int_equal(hb_policy_open_seconds(p, 5000, 5000), 0);
     assert_int_equal(hb_policy_open_seconds(p, 5000, 4000), 0);
     /* The whole closure week is worth nothing but its Saturday. */
-    assert_int_equal(hb_policy_open_seconds(p, s_at(p, "2027-01-11", 0, 0),
-                                            s_at(p, "2027-01-17", 0, 0)),
-                     4 * 3600);
+    assert_int_equal(
+        hb_policy_open_seconds(p, s_at(p, "2027-01-11", 0, 0), s_at(p, "2027-01-17", 0, 0)),
+        4 * 3600);
     /* add_open_time and open_seconds agree, from many starting points. */
     int64_t start = s_at(p, "2026-12-01", 0, 0);
     for (int i = 0; i < 500; i++) {
@@ -806,8 +804,8 @@ HBT_TEST(test_to_json_round_trip)
                  " \"diversion\": {\"echannels\": []}}");
     s_round_trip(p);
     json_t *doc = hb_policy_to_json(p);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(
-                            json_object_get(doc, "opening_hours"), "sun"), 3)),
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(doc, "opening_hours"), "sun"), 3)),
                         "20:00-24:00");
     json_decref(doc);
     hb_policy_free(&p);
@@ -899,8 +897,8 @@ HBT_TEST(test_limits)
     json_object_set_new(waits, "extra:*", json_integer(60));
     s_refuse_doc(doc, "sla.max_wait_s", "at most 256");
     json_object_del(waits, "extra:*");
-    json_object_set_new(closures, "extra", json_pack("{s:s, s:s}", "from", "2030-01-01", "to",
-                                                     "2030-01-02"));
+    json_object_set_new(closures, "extra",
+                        json_pack("{s:s, s:s}", "from", "2030-01-01", "to", "2030-01-02"));
     s_refuse_doc(doc, "closures", "at most 32");
     json_decref(doc);
 
@@ -911,7 +909,6 @@ HBT_TEST(test_limits)
     s_accept("{\"opening_hours\": {\"mon\": [\"09:00-12:00\", \"12:00-17:00\"]}}");
 }
 
-
 /* ---- revoked devices */
 
 HBT_TEST(test_revoked_devices)
@@ -921,7 +918,8 @@ HBT_TEST(test_revoked_devices)
     } cases[] = {
         {"{\"revoked_devices\": {}}", "revoked_devices", "must be an array"},
         {"{\"revoked_devices\": [\"K1\"]}", "revoked_devices[0]", "must be {\"device\""},
-        {"{\"revoked_devices\": [{}]}", "revoked_devices[0]", "a device or a token, one of the two"},
+        {"{\"revoked_devices\": [{}]}", "revoked_devices[0]",
+         "a device or a token, one of the two"},
         {"{\"revoked_devices\": [{\"device\": \"K1\", \"token\": \"0123456789abcdef\"}]}",
          "revoked_devices[0]", "one of the two"},
         {"{\"revoked_devices\": [{\"device\": 7}]}", "revoked_devices[0]", "one of the two"},
@@ -937,7 +935,8 @@ HBT_TEST(test_revoked_devices)
          "revoked_devices[0].paired_before", "RFC 3339"},
         {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": null}]}",
          "revoked_devices[0].paired_before", "RFC 3339"},
-        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": \"1970-01-01T00:00:00Z\"}]}",
+        {"{\"revoked_devices\": [{\"device\": \"K1\", \"paired_before\": "
+         "\"1970-01-01T00:00:00Z\"}]}",
          "revoked_devices[0].paired_before", "after 1970"},
         {"{\"revoked_devices\": [{\"token\": \"0123456789abcdef\", \"paired_before\": "
          "\"2026-01-01T00:00:00Z\"}]}",
@@ -955,9 +954,9 @@ HBT_TEST(test_revoked_devices)
         s_refuse(cases[i].doc, cases[i].path, cases[i].reason);
 
     /* What is read, in the document's order; null removes a wider list. */
-    hb_policy_t *p = s_policy(
-        "{\"revoked_devices\": [{\"device\": \"kiosk-2\", \"paired_before\": "
-        "\"2026-05-04T10:00:00.250Z\"}, {\"token\": \"3f9c0a1b2c3d4e5f\"}, {\"device\": \"T.3\"}]}");
+    hb_policy_t *p = s_policy("{\"revoked_devices\": [{\"device\": \"kiosk-2\", \"paired_before\": "
+                              "\"2026-05-04T10:00:00.250Z\"}, {\"token\": \"3f9c0a1b2c3d4e5f\"}, "
+                              "{\"device\": \"T.3\"}]}");
     assert_int_equal(p->n_revoked, 3);
     assert_string_equal(p->revoked[0].device, "kiosk-2");
     assert_string_equal(p->revoked[0].token, "");

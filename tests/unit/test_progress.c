@@ -200,8 +200,7 @@ static void test_vanished_thread(void **state)
         hbt_sleep_ms(40);
         hb_progress_quiet_t q[2];
         size_t n = hb_progress_quiet(hb_mono_ms(), 30, q, 2);
-        _exit(hb_progress_registered() == 1 && n == 1 && strcmp(q[0].name, "gone") == 0 ? 0
-                                                                                        : 3);
+        _exit(hb_progress_registered() == 1 && n == 1 && strcmp(q[0].name, "gone") == 0 ? 0 : 3);
     }
     int status = 0;
     assert_int_equal(waitpid(child, &status, 0), child);
@@ -317,10 +316,7 @@ static void s_reader_start(reader_t *r)
     assert_int_equal(pthread_create(&r->thread, NULL, s_reader, r), 0);
 }
 
-static void s_feed(reader_t *r, char c)
-{
-    assert_int_equal(write(r->fds[1], &c, 1), 1);
-}
+static void s_feed(reader_t *r, char c) { assert_int_equal(write(r->fds[1], &c, 1), 1); }
 
 static void s_reader_stop(reader_t *r)
 {
@@ -522,7 +518,7 @@ static void test_slow_start_is_extended(void **state)
     const char *ready = strstr(heard, "READY=1 ");
     assert_non_null(ready);
     assert_int_equal(s_count(heard, "READY=1"), 1);
-    assert_null(strstr(ready, "EXTEND")); /* none after READY */
+    assert_null(strstr(ready, "EXTEND"));                         /* none after READY */
     assert_true(strncmp(heard, "EXTEND_TIMEOUT_USEC=", 20) == 0); /* none before the first */
     assert_string_equal(ready, "READY=1 STOPPING=1 ");
     assert_null(strstr(heard, "RELOADING")); /* the SIGHUP at 0.5 s framed nothing */
@@ -581,12 +577,18 @@ static void test_stuck_start_is_not_extended(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_prestate_setup_teardown(test_table, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
-        cmocka_unit_test_prestate_setup_teardown(test_vanished_thread, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
-        cmocka_unit_test_prestate_setup_teardown(test_idle_wait, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
-        cmocka_unit_test_prestate_setup_teardown(test_stuck_thread_stops_the_pets, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
-        cmocka_unit_test_prestate_setup_teardown(test_slow_start_is_extended, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
-        cmocka_unit_test_prestate_setup_teardown(test_stuck_start_is_not_extended, hbt_tmpdir_setup, hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_table, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_vanished_thread, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_idle_wait, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_stuck_thread_stops_the_pets, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_slow_start_is_extended, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
+        cmocka_unit_test_prestate_setup_teardown(test_stuck_start_is_not_extended, hbt_tmpdir_setup,
+                                                 hbt_tmpdir_notify_teardown, &s_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,10 +33,7 @@ typedef struct world {
     hq_control_t *c;
 } world_t;
 
-static json_t *s_json(const char *text)
-{
-    return hbt_json_exact(text, JSON_REJECT_DUPLICATES);
-}
+static json_t *s_json(const char *text) { return hbt_json_exact(text, JSON_REJECT_DUPLICATES); }
 
 #define NOTICE "Closed for works; back soon, thanks \\o/ 装修暂停营业，请谅解"
 #define NOTICE_JSON "Closed for works; back soon, thanks \\\\o/ 装修暂停营业，请谅解"
@@ -67,7 +64,8 @@ static int s_setup(void **state)
         const char *scope, *doc;
     } docs[] = {
         {"national",
-         "{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{\"mon\":[\"09:00-12:00\",\"13:00-17:00\"],"
+         "{\"timezone\":\"Asia/"
+         "Shanghai\",\"opening_hours\":{\"mon\":[\"09:00-12:00\",\"13:00-17:00\"],"
          "\"tue\":[\"09:00-17:00\"],\"wed\":[\"09:00-17:00\"],\"thu\":[\"09:00-17:00\"],"
          "\"fri\":[\"09:00-17:00\"],\"sat\":[\"10:00-24:00\"],\"sun\":[]}}"},
         {"region/BE", "{\"timezone\":\"Europe/Berlin\"}"},
@@ -134,7 +132,8 @@ static void s_hours_are(json_t *day, const char *want)
 {
     char *got = json_dumps(json_object_get(day, "hours"), JSON_COMPACT);
     if (strcmp(got, want) != 0)
-        fail_msg("%s: hours %s, want %s", json_string_value(json_object_get(day, "date")), got, want);
+        fail_msg("%s: hours %s, want %s", json_string_value(json_object_get(day, "date")), got,
+                 want);
     free(got);
 }
 
@@ -214,8 +213,10 @@ HBT_TEST(test_refusals)
         {"BE1", "P1", 7, HB_ENOTFOUND, "no hall BE1 in that region"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        hq_pubhours_query_t q = {.hall = rows[i].hall, .region = rows[i].region,
-                                 .now_ms = s_now(), .days = rows[i].days};
+        hq_pubhours_query_t q = {.hall = rows[i].hall,
+                                 .region = rows[i].region,
+                                 .now_ms = s_now(),
+                                 .days = rows[i].days};
         err[0] = '\0';
         assert_int_equal(hq_pubhours_json(w->c, &q, &doc, err, sizeof err), rows[i].rc);
         assert_null(doc);

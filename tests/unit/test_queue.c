@@ -29,8 +29,9 @@ typedef struct {
 
 static void s_open_counter(hall_t *h, int64_t at, const char *counter, const char *services_json)
 {
-    hbt_okf(h->s, at, "{\"type\":\"counter_opened\",\"counter\":\"%s\",\"staff\":\"E1\","
-                   "\"services\":%s}",
+    hbt_okf(h->s, at,
+            "{\"type\":\"counter_opened\",\"counter\":\"%s\",\"staff\":\"E1\","
+            "\"services\":%s}",
             counter, services_json);
 }
 
@@ -49,8 +50,8 @@ static const char *s_call(hall_t *h, const queue_rules_t *r, int64_t now, const 
     snprintf(picked, sizeof picked, "%s", h->s->tickets[i].id);
     hbt_okf(h->s, now, "{\"type\":\"ticket_called\",\"ticket\":\"%s\",\"counter\":\"%s\"}", picked,
             counter);
-    hbt_okf(h->s, now, "{\"type\":\"service_started\",\"ticket\":\"%s\",\"counter\":\"%s\"}", picked,
-            counter);
+    hbt_okf(h->s, now, "{\"type\":\"service_started\",\"ticket\":\"%s\",\"counter\":\"%s\"}",
+            picked, counter);
     hbt_okf(h->s, now + 1000,
             "{\"type\":\"service_completed\",\"ticket\":\"%s\",\"counter\":\"%s\","
             "\"business_type\":\"x\",\"outcome\":\"done\",\"duration_s\":240}",
@@ -63,7 +64,8 @@ static int s_setup(void **state)
     hall_t *h = calloc(1, sizeof *h);
     h->s = hb_hall_state_new();
     assert_non_null(h->s);
-    hbt_okf(h->s, T0 - 60 * MIN, "{\"type\":\"day_started\",\"date\":\"2026-11-30\",\"timezone\":\"UTC\"}");
+    hbt_okf(h->s, T0 - 60 * MIN,
+            "{\"type\":\"day_started\",\"date\":\"2026-11-30\",\"timezone\":\"UTC\"}");
     *state = h;
     return 0;
 }
@@ -109,10 +111,11 @@ HBT_TEST(test_ratio_interleaves_normal_tickets)
         hbt_issue(h->s, T0 + 3 * MIN, id, "A", "elderly");
     }
     const char *want[] = {"A100", "A101", "A001", "A102", "A103", "A002", "A104"};
-    const int rules[] = {HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
-                         HALLBUS__CALL_RULE__CALL_RULE_RATIO,    HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
-                         HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_RATIO,
-                         HALLBUS__CALL_RULE__CALL_RULE_FIFO};
+    const int rules[] = {
+        HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
+        HALLBUS__CALL_RULE__CALL_RULE_RATIO,    HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
+        HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_RATIO,
+        HALLBUS__CALL_RULE__CALL_RULE_FIFO};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int rule = 0;
         const char *got = s_call(h, &r, T0 + 5 * MIN + (int64_t)i * 1000, "1", &rule);
@@ -181,8 +184,9 @@ HBT_TEST(test_transfer_keeps_its_place)
     s_open_counter(h, T0, "1", "[\"A\"]");
     hbt_issue(h->s, T0, "B001", "B", "normal");
     hbt_issue(h->s, T0 + 5 * MIN, "A001", "A", "normal");
-    hbt_okf(h->s, T0 + 6 * MIN, "{\"type\":\"ticket_transferred\",\"ticket\":\"B001\","
-                             "\"from_service\":\"B\",\"to_service\":\"A\"}");
+    hbt_okf(h->s, T0 + 6 * MIN,
+            "{\"type\":\"ticket_transferred\",\"ticket\":\"B001\","
+            "\"from_service\":\"B\",\"to_service\":\"A\"}");
     const hb_hs_ticket_t *t = hb_hall_state_ticket(h->s, "B001");
     assert_non_null(t);
     assert_int_equal(queue_position(h->s, t, &r), 1);

@@ -169,8 +169,11 @@ static void s_clean_pass(world_t *w, const char *dir)
 {
     ru_store_t rs;
     assert_int_equal(ru_store_open(&rs, dir, 1u << 24, 1u << 30), 0);
-    ru_engine_config_t cfg = {.events = &w->st, .store = &rs, .snapshot_events = 1000000,
-                              .snapshot_ms = 3600000, .max_cells = 100000};
+    ru_engine_config_t cfg = {.events = &w->st,
+                              .store = &rs,
+                              .snapshot_events = 1000000,
+                              .snapshot_ms = 3600000,
+                              .max_cells = 100000};
     ru_engine_t *e = ru_engine_new(&cfg);
     for (uint32_t h = 1; h <= HALLS; h++) {
         size_t applied;
@@ -216,8 +219,8 @@ static void test_exactly_once_across_crashes(void **state)
 {
     world_t *w = *state;
     /* Fold states saved every 50 events: restarts replay from them. */
-    ru_engine_config_t cfg = {.events = &w->st, .snapshot_events = 50, .snapshot_ms = 3600000,
-                              .max_cells = 100000};
+    ru_engine_config_t cfg = {
+        .events = &w->st, .snapshot_events = 50, .snapshot_ms = 3600000, .max_cells = 100000};
     uint64_t upto[HALLS] = {0};
     for (int crash = 0; crash < 6; crash++) {
         ru_store_t rs;
@@ -254,7 +257,8 @@ static void test_exactly_once_across_crashes(void **state)
         assert_int_equal(ru_engine_commit(e, hb_now_ms(), false), 0);
         for (uint32_t h = 1; h <= HALLS; h++) {
             size_t applied;
-            assert_int_equal(ru_engine_catch_up(e, h, (w->recs[h - 1].last_seq + upto[h - 1]) / 2 + 1,
+            assert_int_equal(ru_engine_catch_up(e, h,
+                                                (w->recs[h - 1].last_seq + upto[h - 1]) / 2 + 1,
                                                 SIZE_MAX, &applied),
                              0);
         }
@@ -377,8 +381,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_exactly_once_across_crashes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_the_thread_reads_back_what_it_could_not_queue,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_the_thread_reads_back_what_it_could_not_queue, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_pruning_keeps_what_is_not_rolled_up, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_disk_rule),

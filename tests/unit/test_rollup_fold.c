@@ -33,7 +33,7 @@ typedef struct cells {
         uint8_t key[RU_KEY_MAX];
         size_t klen;
         ru_cell_t cell;
-    } *e;
+    } * e;
     size_t n, cap;
 } cells_t;
 
@@ -84,8 +84,12 @@ static const ru_cell_t *s_cell(cells_t *c, int level, int32_t period, int dim, i
                                const char *text)
 {
     static ru_cell_t empty;
-    ru_key_t k = {.hall = 1, .level = (uint8_t)level, .period = period, .dim = (uint8_t)dim,
-                  .hour = (uint8_t)hour, .code = (uint8_t)code};
+    ru_key_t k = {.hall = 1,
+                  .level = (uint8_t)level,
+                  .period = period,
+                  .dim = (uint8_t)dim,
+                  .hour = (uint8_t)hour,
+                  .code = (uint8_t)code};
     snprintf(k.text, sizeof k.text, "%s", text ? text : "");
     uint8_t kb[RU_KEY_MAX];
     size_t len = ru_key_encode(&k, kb);
@@ -138,25 +142,41 @@ static void test_a_ticket_counts_where_it_was(void **state)
 {
     (void)state;
     static const char *const ev[] = {
-        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T09:00:00Z\",\"counter\":\"1\",\"staff\":\"E1\",\"services\":[\"B\"]}",
-        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-05T09:10:00Z\",\"ticket\":\"A001\",\"service\":\"A\",\"priority\":\"vip\",\"source\":\"app\"}",
-        "{\"type\":\"ticket_transferred\",\"at\":\"2026-10-05T09:11:00Z\",\"ticket\":\"A001\",\"from_service\":\"A\",\"to_service\":\"B\"}",
-        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T09:12:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"rule\":\"fifo\",\"wait_s\":100}",
-        "{\"type\":\"ticket_recalled\",\"at\":\"2026-10-05T09:13:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"recall_count\":1}",
+        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T09:00:00Z\",\"counter\":\"1\",\"staff\":"
+        "\"E1\",\"services\":[\"B\"]}",
+        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-05T09:10:00Z\",\"ticket\":\"A001\","
+        "\"service\":\"A\",\"priority\":\"vip\",\"source\":\"app\"}",
+        "{\"type\":\"ticket_transferred\",\"at\":\"2026-10-05T09:11:00Z\",\"ticket\":\"A001\","
+        "\"from_service\":\"A\",\"to_service\":\"B\"}",
+        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T09:12:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"rule\":\"fifo\",\"wait_s\":100}",
+        "{\"type\":\"ticket_recalled\",\"at\":\"2026-10-05T09:13:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"recall_count\":1}",
         /* A call again (the hall's engine calls a transferred ticket anew):
          * not its wait. */
-        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T09:14:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"rule\":\"transfer\",\"wait_s\":240}",
+        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T09:14:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"rule\":\"transfer\",\"wait_s\":240}",
         /* E2 serves at E1's counter: the service is E2's. */
-        "{\"type\":\"service_started\",\"at\":\"2026-10-05T09:15:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"staff\":\"E2\"}",
-        "{\"type\":\"service_completed\",\"at\":\"2026-10-05T09:20:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"business_type\":\"card_loss\",\"outcome\":\"referred\",\"amount\":500,\"duration_s\":300}",
-        "{\"type\":\"satisfaction_scored\",\"at\":\"2026-10-05T09:21:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"score\":4}",
+        "{\"type\":\"service_started\",\"at\":\"2026-10-05T09:15:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"staff\":\"E2\"}",
+        "{\"type\":\"service_completed\",\"at\":\"2026-10-05T09:20:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"business_type\":\"card_loss\",\"outcome\":\"referred\",\"amount\":500,"
+        "\"duration_s\":300}",
+        "{\"type\":\"satisfaction_scored\",\"at\":\"2026-10-05T09:21:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"score\":4}",
         /* A second score of the ticket counts too. */
-        "{\"type\":\"satisfaction_scored\",\"at\":\"2026-10-05T09:22:00Z\",\"ticket\":\"A001\",\"counter\":\"1\",\"score\":1}",
-        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-05T10:05:00Z\",\"ticket\":\"A002\",\"service\":\"A\",\"priority\":\"appointment\",\"source\":\"kiosk\"}",
-        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T10:06:00Z\",\"ticket\":\"A002\",\"counter\":\"1\",\"rule\":\"fifo\",\"wait_s\":60}",
-        "{\"type\":\"ticket_no_show\",\"at\":\"2026-10-05T10:09:00Z\",\"ticket\":\"A002\",\"counter\":\"1\",\"recall_count\":2}",
-        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-05T10:30:00Z\",\"ticket\":\"A003\",\"service\":\"A\",\"priority\":\"normal\",\"source\":\"staff\"}",
-        "{\"type\":\"ticket_cancelled\",\"at\":\"2026-10-05T10:40:00Z\",\"ticket\":\"A003\",\"reason\":\"left\"}",
+        "{\"type\":\"satisfaction_scored\",\"at\":\"2026-10-05T09:22:00Z\",\"ticket\":\"A001\","
+        "\"counter\":\"1\",\"score\":1}",
+        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-05T10:05:00Z\",\"ticket\":\"A002\","
+        "\"service\":\"A\",\"priority\":\"appointment\",\"source\":\"kiosk\"}",
+        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T10:06:00Z\",\"ticket\":\"A002\","
+        "\"counter\":\"1\",\"rule\":\"fifo\",\"wait_s\":60}",
+        "{\"type\":\"ticket_no_show\",\"at\":\"2026-10-05T10:09:00Z\",\"ticket\":\"A002\","
+        "\"counter\":\"1\",\"recall_count\":2}",
+        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-05T10:30:00Z\",\"ticket\":\"A003\","
+        "\"service\":\"A\",\"priority\":\"normal\",\"source\":\"staff\"}",
+        "{\"type\":\"ticket_cancelled\",\"at\":\"2026-10-05T10:40:00Z\",\"ticket\":\"A003\","
+        "\"reason\":\"left\"}",
     };
     ru_fold_t *f = ru_fold_new(1);
     cells_t c = {0};
@@ -209,15 +229,22 @@ static void test_counter_and_device_time_is_cut(void **state)
 {
     (void)state;
     static const char *const ev[] = {
-        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T22:30:00Z\",\"counter\":\"2\",\"staff\":\"E1\",\"services\":[\"A\"]}",
-        "{\"type\":\"counter_paused\",\"at\":\"2026-10-05T23:15:00Z\",\"counter\":\"2\",\"reason\":\"meal\"}",
+        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T22:30:00Z\",\"counter\":\"2\",\"staff\":"
+        "\"E1\",\"services\":[\"A\"]}",
+        "{\"type\":\"counter_paused\",\"at\":\"2026-10-05T23:15:00Z\",\"counter\":\"2\",\"reason\":"
+        "\"meal\"}",
         "{\"type\":\"counter_resumed\",\"at\":\"2026-10-05T23:45:00Z\",\"counter\":\"2\"}",
-        "{\"type\":\"device_status\",\"at\":\"2026-10-05T23:30:00Z\",\"device\":\"k1\",\"kind\":\"kiosk\",\"state\":\"paper_out\"}",
-        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T23:50:00Z\",\"ticket\":\"X1\",\"counter\":\"2\",\"rule\":\"fifo\",\"wait_s\":5}",
+        "{\"type\":\"device_status\",\"at\":\"2026-10-05T23:30:00Z\",\"device\":\"k1\",\"kind\":"
+        "\"kiosk\",\"state\":\"paper_out\"}",
+        "{\"type\":\"ticket_called\",\"at\":\"2026-10-05T23:50:00Z\",\"ticket\":\"X1\",\"counter\":"
+        "\"2\",\"rule\":\"fifo\",\"wait_s\":5}",
         /* A new day starts: what runs is counted up to here. */
-        "{\"type\":\"day_started\",\"at\":\"2026-10-06T00:10:00Z\",\"date\":\"2026-10-06\",\"timezone\":\"UTC\",\"utc_offset_s\":0}",
-        "{\"type\":\"service_completed\",\"at\":\"2026-10-06T00:20:00Z\",\"ticket\":\"X1\",\"counter\":\"2\",\"business_type\":\"b\",\"outcome\":\"done\",\"duration_s\":1}",
-        "{\"type\":\"device_status\",\"at\":\"2026-10-06T00:40:00Z\",\"device\":\"k1\",\"kind\":\"kiosk\",\"state\":\"ok\"}",
+        "{\"type\":\"day_started\",\"at\":\"2026-10-06T00:10:00Z\",\"date\":\"2026-10-06\","
+        "\"timezone\":\"UTC\",\"utc_offset_s\":0}",
+        "{\"type\":\"service_completed\",\"at\":\"2026-10-06T00:20:00Z\",\"ticket\":\"X1\","
+        "\"counter\":\"2\",\"business_type\":\"b\",\"outcome\":\"done\",\"duration_s\":1}",
+        "{\"type\":\"device_status\",\"at\":\"2026-10-06T00:40:00Z\",\"device\":\"k1\",\"kind\":"
+        "\"kiosk\",\"state\":\"ok\"}",
         "{\"type\":\"counter_closed\",\"at\":\"2026-10-06T01:00:00Z\",\"counter\":\"2\"}",
     };
     ru_fold_t *f = ru_fold_new(1);
@@ -253,17 +280,30 @@ static void test_complaints_deadlines(void **state)
      * escalated automatically for a missed acknowledgement (overdue), then
      * acknowledged late and resolved late: still once. K3: no deadlines. */
     static const char *const ev[] = {
-        "{\"type\":\"complaint_opened\",\"at\":\"2026-10-05T10:00:00Z\",\"complaint\":\"K1\",\"channel\":\"phone\",\"category\":\"fees\",\"severity\":\"low\",\"text\":\"x\",\"ack_due_ms\":1791196800000,\"resolve_due_ms\":1791200400000}",
-        "{\"type\":\"complaint_acknowledged\",\"at\":\"2026-10-05T10:30:00Z\",\"complaint\":\"K1\",\"by\":\"M\"}",
-        "{\"type\":\"complaint_acknowledged\",\"at\":\"2026-10-05T10:31:00Z\",\"complaint\":\"K1\",\"by\":\"M\"}",
-        "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-05T13:00:00Z\",\"complaint\":\"K1\",\"resolution\":\"r\",\"customer_satisfied\":true}",
-        "{\"type\":\"complaint_opened\",\"at\":\"2026-10-05T10:00:00Z\",\"complaint\":\"K2\",\"channel\":\"app\",\"category\":\"staff_attitude\",\"severity\":\"high\",\"text\":\"x\",\"ack_due_ms\":1791196800000,\"resolve_due_ms\":1791200400000}",
-        "{\"type\":\"complaint_escalated\",\"at\":\"2026-10-05T11:00:00Z\",\"complaint\":\"K2\",\"level\":\"duty_manager\",\"reason\":\"late\",\"automatic\":true,\"missed\":\"ack\"}",
-        "{\"type\":\"complaint_acknowledged\",\"at\":\"2026-10-05T11:30:00Z\",\"complaint\":\"K2\",\"by\":\"M\"}",
-        "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-05T14:00:00Z\",\"complaint\":\"K2\",\"resolution\":\"r\",\"customer_satisfied\":false}",
-        "{\"type\":\"complaint_opened\",\"at\":\"2026-10-05T10:00:00Z\",\"complaint\":\"K3\",\"channel\":\"app\",\"category\":\"fees\",\"severity\":\"low\",\"text\":\"x\"}",
-        "{\"type\":\"complaint_escalated\",\"at\":\"2026-10-05T11:00:00Z\",\"complaint\":\"K3\",\"level\":\"region\",\"reason\":\"asked\",\"automatic\":false}",
-        "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-08T10:00:00Z\",\"complaint\":\"K3\",\"resolution\":\"r\",\"customer_satisfied\":true}",
+        "{\"type\":\"complaint_opened\",\"at\":\"2026-10-05T10:00:00Z\",\"complaint\":\"K1\","
+        "\"channel\":\"phone\",\"category\":\"fees\",\"severity\":\"low\",\"text\":\"x\",\"ack_due_"
+        "ms\":1791196800000,\"resolve_due_ms\":1791200400000}",
+        "{\"type\":\"complaint_acknowledged\",\"at\":\"2026-10-05T10:30:00Z\",\"complaint\":\"K1\","
+        "\"by\":\"M\"}",
+        "{\"type\":\"complaint_acknowledged\",\"at\":\"2026-10-05T10:31:00Z\",\"complaint\":\"K1\","
+        "\"by\":\"M\"}",
+        "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-05T13:00:00Z\",\"complaint\":\"K1\","
+        "\"resolution\":\"r\",\"customer_satisfied\":true}",
+        "{\"type\":\"complaint_opened\",\"at\":\"2026-10-05T10:00:00Z\",\"complaint\":\"K2\","
+        "\"channel\":\"app\",\"category\":\"staff_attitude\",\"severity\":\"high\",\"text\":\"x\","
+        "\"ack_due_ms\":1791196800000,\"resolve_due_ms\":1791200400000}",
+        "{\"type\":\"complaint_escalated\",\"at\":\"2026-10-05T11:00:00Z\",\"complaint\":\"K2\","
+        "\"level\":\"duty_manager\",\"reason\":\"late\",\"automatic\":true,\"missed\":\"ack\"}",
+        "{\"type\":\"complaint_acknowledged\",\"at\":\"2026-10-05T11:30:00Z\",\"complaint\":\"K2\","
+        "\"by\":\"M\"}",
+        "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-05T14:00:00Z\",\"complaint\":\"K2\","
+        "\"resolution\":\"r\",\"customer_satisfied\":false}",
+        "{\"type\":\"complaint_opened\",\"at\":\"2026-10-05T10:00:00Z\",\"complaint\":\"K3\","
+        "\"channel\":\"app\",\"category\":\"fees\",\"severity\":\"low\",\"text\":\"x\"}",
+        "{\"type\":\"complaint_escalated\",\"at\":\"2026-10-05T11:00:00Z\",\"complaint\":\"K3\","
+        "\"level\":\"region\",\"reason\":\"asked\",\"automatic\":false}",
+        "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-08T10:00:00Z\",\"complaint\":\"K3\","
+        "\"resolution\":\"r\",\"customer_satisfied\":true}",
     };
     ru_fold_t *f = ru_fold_new(1);
     cells_t c = {0};
@@ -282,8 +322,10 @@ static void test_complaints_deadlines(void **state)
     const ru_cell_t *h8 = s_cell(&c, D, d + 3, RU_DIM_HALL, 0, 0, NULL);
     assert_int_equal(h8->m[RU_M_COMPLAINTS_RESOLVED_IN_SLA], 1);
     /* By channel (phone = 2, app = 5) and category. */
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_COMPLAINT, 0, 2, "fees")->m[RU_M_COMPLAINTS_OPENED], 1);
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_COMPLAINT, 0, 5, "staff_attitude")->m[RU_M_COMPLAINTS_OVERDUE], 1);
+    assert_int_equal(s_cell(&c, D, d, RU_DIM_COMPLAINT, 0, 2, "fees")->m[RU_M_COMPLAINTS_OPENED],
+                     1);
+    assert_int_equal(
+        s_cell(&c, D, d, RU_DIM_COMPLAINT, 0, 5, "staff_attitude")->m[RU_M_COMPLAINTS_OVERDUE], 1);
     ru_fold_destroy(&f);
     s_cells_free(&c);
 }
@@ -291,9 +333,10 @@ static void test_complaints_deadlines(void **state)
 static void test_opening_against_posted_hours_and_zone(void **state)
 {
     (void)state;
-    json_t *doc = json_loads("{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{\"mon\":[\"09:00-17:00\"],"
-                             "\"tue\":[\"09:00-17:00\"],\"sat\":[]}}",
-                             0, NULL);
+    json_t *doc =
+        json_loads("{\"timezone\":\"Asia/Shanghai\",\"opening_hours\":{\"mon\":[\"09:00-17:00\"],"
+                   "\"tue\":[\"09:00-17:00\"],\"sat\":[]}}",
+                   0, NULL);
     hb_policy_t *p = NULL;
     char err[256];
     assert_int_equal(hb_policy_new(doc, &p, err, sizeof err), 0);
@@ -302,16 +345,22 @@ static void test_opening_against_posted_hours_and_zone(void **state)
     static const char *const ev[] = {
         /* Monday 5 October, Shanghai (UTC+8): the policy's zone counts
          * before the stream names one. 09:20 local is 20 minutes late. */
-        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T01:20:00Z\",\"counter\":\"1\",\"staff\":\"E1\",\"services\":[\"A\"]}",
-        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T02:00:00Z\",\"counter\":\"2\",\"staff\":\"E2\",\"services\":[\"A\"]}",
+        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T01:20:00Z\",\"counter\":\"1\",\"staff\":"
+        "\"E1\",\"services\":[\"A\"]}",
+        "{\"type\":\"counter_opened\",\"at\":\"2026-10-05T02:00:00Z\",\"counter\":\"2\",\"staff\":"
+        "\"E2\",\"services\":[\"A\"]}",
         /* Tuesday: 08:55 local, early. */
-        "{\"type\":\"counter_opened\",\"at\":\"2026-10-06T00:55:00Z\",\"counter\":\"1\",\"staff\":\"E1\",\"services\":[\"A\"]}",
+        "{\"type\":\"counter_opened\",\"at\":\"2026-10-06T00:55:00Z\",\"counter\":\"1\",\"staff\":"
+        "\"E1\",\"services\":[\"A\"]}",
         /* Saturday: no posted hours, no measure. */
-        "{\"type\":\"counter_opened\",\"at\":\"2026-10-10T02:00:00Z\",\"counter\":\"1\",\"staff\":\"E1\",\"services\":[\"A\"]}",
+        "{\"type\":\"counter_opened\",\"at\":\"2026-10-10T02:00:00Z\",\"counter\":\"1\",\"staff\":"
+        "\"E1\",\"services\":[\"A\"]}",
         /* The stream's zone: Berlin from here; 23:30 UTC is the next day
          * in Shanghai but the same day in Berlin. */
-        "{\"type\":\"day_started\",\"at\":\"2026-10-12T06:00:00Z\",\"date\":\"2026-10-12\",\"timezone\":\"Europe/Berlin\",\"utc_offset_s\":7200}",
-        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-12T21:30:00Z\",\"ticket\":\"Z1\",\"service\":\"A\",\"priority\":\"normal\",\"source\":\"kiosk\"}",
+        "{\"type\":\"day_started\",\"at\":\"2026-10-12T06:00:00Z\",\"date\":\"2026-10-12\","
+        "\"timezone\":\"Europe/Berlin\",\"utc_offset_s\":7200}",
+        "{\"type\":\"ticket_issued\",\"at\":\"2026-10-12T21:30:00Z\",\"ticket\":\"Z1\",\"service\":"
+        "\"A\",\"priority\":\"normal\",\"source\":\"kiosk\"}",
     };
     ru_fold_t *f = ru_fold_new(1);
     cells_t c = {0};

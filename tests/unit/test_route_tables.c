@@ -29,10 +29,14 @@
 static const struct {
     const char *daemon, *method, *pattern;
 } s_public[] = {
-    {"hq", "GET", "/"},           {"hq", "HEAD", "/"},
-    {"hq", "GET", "/:file"},      {"hq", "HEAD", "/:file"},
-    {"hq", "GET", "/i18n/:file"}, {"hq", "HEAD", "/i18n/:file"},
-    {"hq", "GET", "/v1/health"},  {"hq", "POST", "/v1/login"},
+    {"hq", "GET", "/"},
+    {"hq", "HEAD", "/"},
+    {"hq", "GET", "/:file"},
+    {"hq", "HEAD", "/:file"},
+    {"hq", "GET", "/i18n/:file"},
+    {"hq", "HEAD", "/i18n/:file"},
+    {"hq", "GET", "/v1/health"},
+    {"hq", "POST", "/v1/login"},
     /* a token for a password (hallctl login): who asks proves it there */
     {"hq", "POST", "/v1/tokens"},
     /* a hall's own enrolment request: its proof is in the body (a one-time
@@ -40,10 +44,14 @@ static const struct {
     {"hq", "POST", "/v1/enrolments/requests"},
     /* the hall's pages: only files, which load before a device's token is
      * sent (every call they make carries it) */
-    {"hall", "GET", "/kiosk"},    {"hall", "GET", "/counter/:counter"},
-    {"hall", "GET", "/rate/:counter"}, {"hall", "GET", "/display"},
-    {"hall", "GET", "/manager"},  {"hall", "GET", "/t/:ticket"},
-    {"hall", "GET", "/pages/:file"}, {"hall", "GET", "/pages/i18n/:file"},
+    {"hall", "GET", "/kiosk"},
+    {"hall", "GET", "/counter/:counter"},
+    {"hall", "GET", "/rate/:counter"},
+    {"hall", "GET", "/display"},
+    {"hall", "GET", "/manager"},
+    {"hall", "GET", "/t/:ticket"},
+    {"hall", "GET", "/pages/:file"},
+    {"hall", "GET", "/pages/i18n/:file"},
     /* a ticket's status for its customer's phone (issue 13): read-only,
      * named by an unguessable reference and rate limited by its handler */
     {"hall", "GET", "/v1/public/tickets/:ref"},

@@ -63,8 +63,12 @@ HBT_TEST(test_literal_beats_parameter)
     for (int order = 0; order < 2; order++) {
         hb_router_t *r = hb_router_new();
         assert_non_null(r);
-        const char *pats[] = {"/v1/counters/:counter/:action", "/v1/counters/:counter/open",
-                              "/a/:x/c", "/a/b/:y", "/a/:x/:z", "/v1/campaigns/active",
+        const char *pats[] = {"/v1/counters/:counter/:action",
+                              "/v1/counters/:counter/open",
+                              "/a/:x/c",
+                              "/a/b/:y",
+                              "/a/:x/:z",
+                              "/v1/campaigns/active",
                               "/v1/campaigns/:campaign"};
         size_t n = sizeof pats / sizeof pats[0];
         for (size_t i = 0; i < n; i++)
@@ -105,8 +109,8 @@ HBT_TEST(test_segments_are_exact)
     assert_string_equal(s_match(r, "GET", "/", m), "/");
     assert_int_equal(m->nparams, 0);
     /* No prefix matching: more, fewer or longer segments match nothing. */
-    const char *none[] = {"/v1/hallsX", "/v1/hall",          "/v1",   "/v1/halls/H1/events/x",
-                          "/v1/halls/H1/eventsX", "/v2/halls", "/x", "/v1//halls"};
+    const char *none[] = {"/v1/hallsX",           "/v1/hall",  "/v1", "/v1/halls/H1/events/x",
+                          "/v1/halls/H1/eventsX", "/v2/halls", "/x",  "/v1//halls"};
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
         if (hb_router_match(r, "GET", none[i], strlen(none[i]), m) != HB_ROUTE_NOT_FOUND)
             fail_msg("%s matched", none[i]);
@@ -202,8 +206,7 @@ HBT_TEST(test_parameters_decoded)
     assert_string_equal(s_match(r, "GET", "/v1/halls/a%2Fevents", m), "/v1/halls/:hall");
     assert_string_equal(hb_router_param(m, "hall"), "a/events");
     /* Literals are matched decoded. */
-    assert_string_equal(s_match(r, "GET", "/v1/%68alls/H1/%65vents", m),
-                        "/v1/halls/:hall/events");
+    assert_string_equal(s_match(r, "GET", "/v1/%68alls/H1/%65vents", m), "/v1/halls/:hall/events");
     assert_non_null(s_match(r, "GET", "/v1/halls/Z%C3%BCrich", m));
     assert_string_equal(hb_router_param(m, "hall"), "Z\xc3\xbcrich");
     assert_non_null(s_match(r, "GET", "/v1/regions/C001/halls/H7", m));
@@ -247,7 +250,7 @@ HBT_TEST(test_parameter_bounds)
     s_long_path(path, sizeof path, "%E2%82%AC", 3, 255);
     assert_int_equal(hb_router_match(r, "GET", path, strlen(path), m), HB_ROUTE_FOUND);
     /* Not UTF-8 once decoded. */
-    const char *bad[] = {"/v1/halls/%FF", "/v1/halls/a%C3", "/v1/halls/%C0%AF",
+    const char *bad[] = {"/v1/halls/%FF",       "/v1/halls/a%C3",         "/v1/halls/%C0%AF",
                          "/v1/halls/%ED%A0%80", "/v1/halls/%F4%90%80%80", "/v1/halls/\xff"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (hb_router_match(r, "GET", bad[i], strlen(bad[i]), m) != HB_ROUTE_BAD_PARAM)
@@ -280,22 +283,36 @@ HBT_TEST(test_permission_required)
         {{.method = "GET", .pattern = "/v1/a", .perm = HB_PERM_LIVE_READ, .scope = HB_SCOPE_COUNT},
          "scope outside"},
         /* A scope that names an object without the parameter holding it. */
-        {{.method = "GET", .pattern = "/v1/halls/:hall", .perm = HB_PERM_LIVE_READ,
+        {{.method = "GET",
+          .pattern = "/v1/halls/:hall",
+          .perm = HB_PERM_LIVE_READ,
           .scope = HB_SCOPE_HALL},
          "needs scope_param"},
-        {{.method = "GET", .pattern = "/v1/halls/:hall", .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_HALL, .scope_param = "id"},
+        {{.method = "GET",
+          .pattern = "/v1/halls/:hall",
+          .perm = HB_PERM_LIVE_READ,
+          .scope = HB_SCOPE_HALL,
+          .scope_param = "id"},
          "needs scope_param"},
-        {{.method = "GET", .pattern = "/v1/halls/hall", .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_HALL, .scope_param = "hall"},
+        {{.method = "GET",
+          .pattern = "/v1/halls/hall",
+          .perm = HB_PERM_LIVE_READ,
+          .scope = HB_SCOPE_HALL,
+          .scope_param = "hall"},
          "needs scope_param"},
         /* A parameter given to a scope that takes none. */
-        {{.method = "GET", .pattern = "/v1/halls/:hall", .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_ANY, .scope_param = "hall"},
+        {{.method = "GET",
+          .pattern = "/v1/halls/:hall",
+          .perm = HB_PERM_LIVE_READ,
+          .scope = HB_SCOPE_ANY,
+          .scope_param = "hall"},
          "takes no parameter"},
         /* Public is public everywhere. */
-        {{.method = "GET", .pattern = "/v1/halls/:hall", .perm = HB_PERM_PUBLIC,
-          .scope = HB_SCOPE_HALL, .scope_param = "hall"},
+        {{.method = "GET",
+          .pattern = "/v1/halls/:hall",
+          .perm = HB_PERM_PUBLIC,
+          .scope = HB_SCOPE_HALL,
+          .scope_param = "hall"},
          "is public"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -308,8 +325,11 @@ HBT_TEST(test_permission_required)
     /* What is declared is kept, its strings the router's own. */
     char pattern[] = "/v1/halls/:hall/state";
     char param[] = "hall";
-    hb_route_t ok = {.method = "GET", .pattern = pattern, .perm = HB_PERM_LIVE_READ,
-                     .scope = HB_SCOPE_HALL, .scope_param = param};
+    hb_route_t ok = {.method = "GET",
+                     .pattern = pattern,
+                     .perm = HB_PERM_LIVE_READ,
+                     .scope = HB_SCOPE_HALL,
+                     .scope_param = param};
     assert_int_equal(hb_router_add(r, &ok, why, sizeof why), 0);
     memset(pattern, 'x', sizeof pattern - 1);
     memset(param, 'x', sizeof param - 1);
@@ -339,11 +359,14 @@ HBT_TEST(test_bad_patterns)
     char deep[128] = "";
     for (int i = 0; i < HB_ROUTER_SEGMENTS_MAX + 1; i++)
         strcat(deep, "/s");
-    const char *bad[] = {"v1/halls",    "",           "/v1/halls/",   "/v1//halls",
-                         "//",          "/v1/:",      "/v1/:Hall",    "/v1/:hall-id",
-                         "/v1/:a/:a",   "/v1/ha%20lls", "/v1/ha lls", "/v1/..",
-                         "/v1/.",       "/v1/:abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
-                         long_pattern,  deep};
+    const char *bad[] = {"v1/halls",   "",
+                         "/v1/halls/", "/v1//halls",
+                         "//",         "/v1/:",
+                         "/v1/:Hall",  "/v1/:hall-id",
+                         "/v1/:a/:a",  "/v1/ha%20lls",
+                         "/v1/ha lls", "/v1/..",
+                         "/v1/.",      "/v1/:abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
+                         long_pattern, deep};
     char why[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hb_route_t rt = s_route("GET", bad[i]);
@@ -384,9 +407,9 @@ HBT_TEST(test_duplicates_refused)
     char why[256];
     struct {
         const char *method, *pattern;
-    } dup[] = {{"GET", "/v1/halls/:hall"},  {"GET", "/v1/halls/:other"},
-               {NULL, "/v1/halls/:hall"},   {"GET", "/v1/halls/:h/events"},
-               {"GET", "/v1/any"},          {NULL, "/v1/any"}};
+    } dup[] = {{"GET", "/v1/halls/:hall"}, {"GET", "/v1/halls/:other"},
+               {NULL, "/v1/halls/:hall"},  {"GET", "/v1/halls/:h/events"},
+               {"GET", "/v1/any"},         {NULL, "/v1/any"}};
     for (size_t i = 0; i < sizeof dup / sizeof dup[0]; i++) {
         hb_route_t rt = s_route(dup[i].method, dup[i].pattern);
         if (hb_router_add(r, &rt, why, sizeof why) != HB_EEXIST)

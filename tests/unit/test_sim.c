@@ -192,8 +192,7 @@ typedef struct complaint_life {
     int step;
 } complaint_life_t;
 
-static void s_complaint_step(complaint_life_t *c, size_t *n, size_t max, const json_t *ev,
-                             int step)
+static void s_complaint_step(complaint_life_t *c, size_t *n, size_t max, const json_t *ev, int step)
 {
     const char *id = s_str(ev, "complaint");
     complaint_life_t *found = NULL;

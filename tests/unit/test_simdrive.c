@@ -166,9 +166,9 @@ static json_t *s_view(fake_t *f)
             ftick_t *t = &f->tickets[i];
             if (!t->state[0] || t->order != o)
                 continue;
-            json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "ticket", t->id, "service",
-                                  t->service, "priority", "normal", "state", t->state, "recalls",
-                                  t->recalls);
+            json_t *e =
+                json_pack("{s:s, s:s, s:s, s:s, s:i}", "ticket", t->id, "service", t->service,
+                          "priority", "normal", "state", t->state, "recalls", t->recalls);
             json_object_set_new(e, "counter",
                                 t->counter[0] ? json_string(t->counter) : json_null());
             json_array_append_new(tickets, e);
@@ -183,8 +183,8 @@ static json_t *s_view(fake_t *f)
             char code[2] = {*p, '\0'};
             json_array_append_new(svcs, json_string(code));
         }
-        json_t *e = json_pack("{s:s, s:s, s:o}", "counter", c->id, "state", c->state, "services",
-                              svcs);
+        json_t *e =
+            json_pack("{s:s, s:s, s:o}", "counter", c->id, "state", c->state, "services", svcs);
         json_object_set_new(e, "ticket", c->ticket[0] ? json_string(c->ticket) : json_null());
         json_array_append_new(counters, e);
     }
@@ -194,8 +194,8 @@ static json_t *s_view(fake_t *f)
             json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "complaint", k->id, "state",
                                                   k->state, "severity", k->severity));
     }
-    return json_pack("{s:o, s:o, s:{s:o}}", "tickets", tickets, "counters", counters,
-                     "complaints", "list", list);
+    return json_pack("{s:o, s:o, s:{s:o}}", "tickets", tickets, "counters", counters, "complaints",
+                     "list", list);
 }
 
 /* Splits "/v1/<what>/<id>/<action>". */
@@ -218,8 +218,7 @@ static bool s_only(const json_t *b, const char *const *names)
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)b, key, v)
-    {
+    json_object_foreach ((json_t *)b, key, v) {
         bool known = false;
         for (const char *const *n = names; *n && !known; n++)
             known = strcmp(*n, key) == 0;
@@ -234,8 +233,7 @@ static const char *s_s(const json_t *b, const char *name)
     return json_string_value(json_object_get(b, name));
 }
 
-static int s_counter_action(fake_t *f, fctr_t *c, const char *action, const json_t *b,
-                            json_t **out)
+static int s_counter_action(fake_t *f, fctr_t *c, const char *action, const json_t *b, json_t **out)
 {
     if (strcmp(action, "open") == 0) {
         static const char *const names[] = {"staff", "services", NULL};
@@ -248,8 +246,7 @@ static int s_counter_action(fake_t *f, fctr_t *c, const char *action, const json
         size_t i;
         json_t *v;
         c->services[0] = '\0';
-        json_array_foreach(svcs, i, v)
-        {
+        json_array_foreach (svcs, i, v) {
             const char *code = json_string_value(v);
             if (!code || strlen(code) != 1 || code[0] < 'A' || code[0] > 'C')
                 return s_fail(out, 400, "bad_request");
@@ -318,8 +315,7 @@ static int s_counter_action(fake_t *f, fctr_t *c, const char *action, const json
     return 200;
 }
 
-static int s_ticket_action(fake_t *f, ftick_t *t, const char *action, const json_t *b,
-                           json_t **out)
+static int s_ticket_action(fake_t *f, ftick_t *t, const char *action, const json_t *b, json_t **out)
 {
     const char *state = "called";
     if (strcmp(action, "cancel") == 0) {
@@ -429,10 +425,9 @@ static int s_handle(fake_t *f, const hb_sd_request_t *req, json_t **out)
             status = 201;
         }
     } else if (strcmp(req->path, "/v1/complaints") == 0) {
-        static const char *const names[] = {"channel", "category", "severity", "ticket", "text",
-                                            NULL};
-        if (!s_only(b, names) || !s_s(b, "channel") || !s_s(b, "category") ||
-            !s_s(b, "severity"))
+        static const char *const names[] = {"channel", "category", "severity",
+                                            "ticket",  "text",     NULL};
+        if (!s_only(b, names) || !s_s(b, "channel") || !s_s(b, "category") || !s_s(b, "severity"))
             return s_fail(out, 400, "bad_request");
         fcomp_t *k = NULL;
         for (int i = 0; i < FK_MAX && !k; i++)
@@ -653,8 +648,8 @@ HBT_TEST(test_a_day_against_the_hall)
     assert_int_equal(lunches, counters);
     double n = sum.arrivals;
     assert_true(n > 1000);
-    assert_in_range(sum.no_shows * 1000 / sum.arrivals, 10, 60);  /* about 3% */
-    assert_in_range(sum.transferred * 1000 / sum.arrivals, 5, 60); /* about 2.5% */
+    assert_in_range(sum.no_shows * 1000 / sum.arrivals, 10, 60);    /* about 3% */
+    assert_in_range(sum.transferred * 1000 / sum.arrivals, 5, 60);  /* about 2.5% */
     assert_in_range(sum.feedback * 100 / (unsigned)served, 30, 50); /* about 40% */
     assert_true(sum.recalled > sum.no_shows);
     assert_true(sum.cancelled > 0);
@@ -841,8 +836,8 @@ HBT_TEST(test_lost_answers_are_recovered_from_the_hall)
     s_day(f, d, NULL, s_lose);
     hb_sd_stats_t st;
     hb_simdrive_stats(d, &st);
-    print_message("unanswered %u, reads %u, adopted %u, vanished %u, given up %u\n",
-                  st.unanswered, st.resyncs, st.adopted, st.vanished, st.given_up);
+    print_message("unanswered %u, reads %u, adopted %u, vanished %u, given up %u\n", st.unanswered,
+                  st.resyncs, st.adopted, st.vanished, st.given_up);
     assert_true(st.unanswered > 8);
     assert_int_equal(st.resyncs, 1 + st.unanswered);
     /* Tickets issued with the answer lost are found in the hall and

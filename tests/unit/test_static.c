@@ -86,9 +86,9 @@ static int s_setup(void **state)
     assert_int_equal(hb_static_open(s_dir, "test pages", &s_set, err, sizeof err), 0);
     assert_int_equal(hb_static_count(s_set), 2);
     assert_int_equal(hb_static_set_csp(s_set, CSP), 0);
-    assert_int_equal(hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s_empty, err,
-                                    sizeof err),
-                     HB_ENOTFOUND);
+    assert_int_equal(
+        hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s_empty, err, sizeof err),
+        HB_ENOTFOUND);
     return hbt_httpd_setup_full(state, "127.0.0.1:0", NULL, s_table,
                                 sizeof s_table / sizeof s_table[0]);
 }
@@ -191,8 +191,9 @@ HBT_TEST_IN(test_open_refusals, NULL, NULL)
     char err[256];
     assert_int_equal(hb_static_open("", "hall pages", &s, err, sizeof err), HB_EINVAL);
     hb_static_destroy(&s);
-    assert_int_equal(hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s, err, sizeof err),
-                     HB_ENOTFOUND);
+    assert_int_equal(
+        hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s, err, sizeof err),
+        HB_ENOTFOUND);
     hbt_assert_contains(err, "hall pages");
     assert_int_equal(hb_static_count(s), 0);
     assert_null(hb_static_file(s, "kiosk.html"));

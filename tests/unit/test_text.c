@@ -72,7 +72,11 @@ HBT_TEST(test_json_strings)
 {
     (void)state;
     static const char *const cases[] = {
-        "plain", "", "quote \" and backslash \\", "tab\tnew\nline\x01\x1f", "caf\xC3\xA9 \xE2\x82\xAC",
+        "plain",
+        "",
+        "quote \" and backslash \\",
+        "tab\tnew\nline\x01\x1f",
+        "caf\xC3\xA9 \xE2\x82\xAC",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hb_text_t t = HB_TEXT_INIT(4096);

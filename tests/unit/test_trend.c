@@ -28,7 +28,7 @@
 
 #define SH "Asia/Shanghai"
 
-static int32_t s_day;            /* a Wednesday: 2026-12-02 */
+static int32_t s_day; /* a Wednesday: 2026-12-02 */
 static const hb_tz_t *s_sh, *s_ber;
 
 /* The instant of local hh:mm:ss on day `day` in `tz`. */
@@ -172,7 +172,10 @@ static void test_zones_apart(void **state)
 static void s_cell(MDB_txn *txn, ru_store_t *st, uint32_t hall, int32_t day, int hour,
                    int64_t served, int64_t issued)
 {
-    ru_key_t k = {.hall = hall, .level = RU_LEVEL_DAY, .period = day, .dim = RU_DIM_HOUR,
+    ru_key_t k = {.hall = hall,
+                  .level = RU_LEVEL_DAY,
+                  .period = day,
+                  .dim = RU_DIM_HOUR,
                   .hour = (uint8_t)hour};
     ru_cell_t c;
     memset(&c, 0, sizeof c);

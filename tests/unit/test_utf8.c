@@ -70,8 +70,8 @@ HBT_TEST(test_seq_every_short_string)
         size_t want = (unsigned char)s[0] < 0x80 ? 1 : two[b >> 8] ? 2 : three[b];
         size_t got = hb_utf8_seq(s, 3);
         if (got != want)
-            fail_msg("%02x %02x %02x: %zu, wanted %zu", (unsigned char)s[0],
-                     (unsigned char)s[1], (unsigned char)s[2], got, want);
+            fail_msg("%02x %02x %02x: %zu, wanted %zu", (unsigned char)s[0], (unsigned char)s[1],
+                     (unsigned char)s[2], got, want);
         valid3 += want == 3;
     }
     assert_int_equal(valid3, 0x10000 - 0x800 - 0x800);
@@ -100,10 +100,10 @@ HBT_TEST(test_seq_four_bytes)
                 fail_msg("%02x %02x 80 bf: wanted %zu", lead, second, want);
         }
     }
-    assert_int_equal(hb_utf8_seq("\xF0\x9F\x98\x80", 4), 4);   /* U+1F600 */
-    assert_int_equal(hb_utf8_seq("\xF0\x9F\x98\x7F", 4), 0);   /* bad last byte */
-    assert_int_equal(hb_utf8_seq("\xF4\x8F\xBF\xBF", 4), 4);   /* U+10FFFF */
-    assert_int_equal(hb_utf8_seq("\xF4\x90\x80\x80", 4), 0);   /* past it */
+    assert_int_equal(hb_utf8_seq("\xF0\x9F\x98\x80", 4), 4); /* U+1F600 */
+    assert_int_equal(hb_utf8_seq("\xF0\x9F\x98\x7F", 4), 0); /* bad last byte */
+    assert_int_equal(hb_utf8_seq("\xF4\x8F\xBF\xBF", 4), 4); /* U+10FFFF */
+    assert_int_equal(hb_utf8_seq("\xF4\x90\x80\x80", 4), 0); /* past it */
 }
 
 HBT_TEST(test_valid_table)
@@ -119,7 +119,7 @@ HBT_TEST(test_valid_table)
         {"caf\xC3\xA9", 5, true},
         {"\xE2\x82\xAC 5", 5, true},
         {"\xF0\x9F\x98\x80", 4, true},
-        {"a\0b", 3, true}, /* a NUL is a character of one byte here */
+        {"a\0b", 3, true},              /* a NUL is a character of one byte here */
         {"\xC0\xAF", 2, false},         /* overlong '/' */
         {"\xE0\x80\xAF", 3, false},     /* overlong '/' */
         {"\xED\xA0\x80", 3, false},     /* U+D800, a surrogate */
@@ -159,7 +159,11 @@ HBT_TEST(test_clean_and_sanitize)
 {
     (void)state;
     char out[16];
-    assert_int_equal(hb_utf8_clean(out, sizeof out, "a\xFF" "b\xC0\xAF" "c"), 6);
+    assert_int_equal(hb_utf8_clean(out, sizeof out,
+                                   "a\xFF"
+                                   "b\xC0\xAF"
+                                   "c"),
+                     6);
     assert_string_equal(out, "a?b??c");
     /* A character that does not fit whole is left out, not cut. */
     assert_int_equal(hb_utf8_clean(out, 4, "ab\xC3\xA9"), 2);

@@ -49,13 +49,11 @@ typedef struct settings {
     bool json;
 } settings_t;
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                     \
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                        \
     HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_)
 static const hb_config_def_t s_options[] = {
-    ROW("requests", HB_CONF_INT, requests, "20000", WARMUP + 1, 10000000, "N",
-        "requests per case"),
-    ROW("halls", HB_CONF_INT, halls, "10000", 100, ORG_HALLS_MAX, "N",
-        "halls in the organisation"),
+    ROW("requests", HB_CONF_INT, requests, "20000", WARMUP + 1, 10000000, "N", "requests per case"),
+    ROW("halls", HB_CONF_INT, halls, "10000", 100, ORG_HALLS_MAX, "N", "halls in the organisation"),
     ROW("json", HB_CONF_BOOL, json, "false", 0, 0, NULL, "print the figures as JSON"),
 };
 #undef ROW
@@ -195,8 +193,8 @@ static void s_on_done(uv_async_t *h)
 static json_t *s_org_doc(int halls)
 {
     json_t *regions = json_array(), *hs = json_array();
-    json_array_append_new(regions, json_pack("{s:s, s:s, s:s}", "id", "CN", "name", "National",
-                                             "level", "national"));
+    json_array_append_new(
+        regions, json_pack("{s:s, s:s, s:s}", "id", "CN", "name", "National", "level", "national"));
     char id[16], parent[16];
     for (int p = 1; p <= PROVINCES; p++) {
         snprintf(id, sizeof id, "P%02d", p);
@@ -205,8 +203,8 @@ static json_t *s_org_doc(int halls)
         for (int c = 1; c <= CITIES_PER_PROVINCE; c++) {
             snprintf(parent, sizeof parent, "P%02d", p);
             snprintf(id, sizeof id, "C%04d", (p - 1) * CITIES_PER_PROVINCE + c);
-            json_array_append_new(regions, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name",
-                                                     id, "level", "city", "parent", parent));
+            json_array_append_new(regions, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", id,
+                                                     "level", "city", "parent", parent));
         }
     }
     int cities = PROVINCES * CITIES_PER_PROVINCE;
@@ -250,9 +248,9 @@ int main(int argc, char **argv)
     client_t cl = {.requests = set.requests};
     snprintf(cl.far_hall, sizeof cl.far_hall, "H%05d", (int)set.halls);
     hq_person_t net = {.n_grants = 1, .grants = {{.role = HQ_ROLE_OPERATOR}}};
-    hq_person_t city = {.n_grants = 1,
-                        .grants = {{.role = HQ_ROLE_OPERATOR, .kind = HQ_SCOPE_REGION,
-                                    .id = "C0001"}}};
+    hq_person_t city = {
+        .n_grants = 1,
+        .grants = {{.role = HQ_ROLE_OPERATOR, .kind = HQ_SCOPE_REGION, .id = "C0001"}}};
     snprintf(net.name, sizeof net.name, "net-operator");
     snprintf(city.name, sizeof city.name, "city-operator");
     if (hq_authdb_open(dir, &db, err, sizeof err) != 0 ||
@@ -315,10 +313,10 @@ int main(int argc, char **argv)
         double mean = n ? sum / (double)n : 0;
         int64_t p50 = n ? v[n / 2] : 0, p99 = n ? v[(n * 99) / 100] : 0;
         if (set.json)
-            json_array_append_new(out, json_pack("{s:s, s:f, s:I, s:I, s:I}", "case",
-                                                 s_case_names[k], "mean_ns", mean, "p50_ns",
-                                                 (json_int_t)p50, "p99_ns", (json_int_t)p99,
-                                                 "first_ns", (json_int_t)first));
+            json_array_append_new(out,
+                                  json_pack("{s:s, s:f, s:I, s:I, s:I}", "case", s_case_names[k],
+                                            "mean_ns", mean, "p50_ns", (json_int_t)p50, "p99_ns",
+                                            (json_int_t)p99, "first_ns", (json_int_t)first));
         else
             printf("  %-52s mean %6.0f ns  p50 %6lld ns  p99 %6lld ns  (first: %lld ns)\n",
                    s_case_names[k], mean, (long long)p50, (long long)p99, (long long)first);

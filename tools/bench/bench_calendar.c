@@ -77,24 +77,50 @@ static void s_die(const char *what, const char *err)
 
 /* ------------------------------------------------------------ content ---- */
 
-static const char *const s_tags[] = {"flagship", "rural", "urban", "24h-self-service",
-                                     "sme-desk", "wealth-centre", "seniors-friendly", "airport"};
+static const char *const s_tags[] = {"flagship",         "rural",    "urban",
+                                     "24h-self-service", "sme-desk", "wealth-centre",
+                                     "seniors-friendly", "airport"};
 static const double s_tag_share[] = {0.05, 0.30, 0.50, 0.20, 0.15, 0.08, 0.25, 0.01};
 #define TAGS (sizeof s_tags / sizeof s_tags[0])
 
-static const char *const s_jargon[] = {
-    "APR", "overdraft", "direct debit", "standing order", "ISA", "annuity", "escrow",
-    "amortisation", "collateral", "credit score", "KYC", "IBAN", "SWIFT code", "chargeback",
-    "contactless", "e-banking", "mobile wallet", "two-factor authentication", "fixed rate",
-    "variable rate", "early repayment charge", "loan-to-value", "premium bond", "dividend",
-    "unit trust", "bancassurance", "top-up", "cashback", "interest cap", "grace period"};
+static const char *const s_jargon[] = {"APR",
+                                       "overdraft",
+                                       "direct debit",
+                                       "standing order",
+                                       "ISA",
+                                       "annuity",
+                                       "escrow",
+                                       "amortisation",
+                                       "collateral",
+                                       "credit score",
+                                       "KYC",
+                                       "IBAN",
+                                       "SWIFT code",
+                                       "chargeback",
+                                       "contactless",
+                                       "e-banking",
+                                       "mobile wallet",
+                                       "two-factor authentication",
+                                       "fixed rate",
+                                       "variable rate",
+                                       "early repayment charge",
+                                       "loan-to-value",
+                                       "premium bond",
+                                       "dividend",
+                                       "unit trust",
+                                       "bancassurance",
+                                       "top-up",
+                                       "cashback",
+                                       "interest cap",
+                                       "grace period"};
 #define JARGON (sizeof s_jargon / sizeof s_jargon[0])
 
 static const char *const s_words[] = {
-    "save", "more", "this", "season", "with", "our", "new", "plan", "ask", "at", "the",
-    "counter", "today", "for", "a", "better", "rate", "open", "your", "account", "in",
-    "minutes", "no", "fees", "first", "year", "families", "students", "seniors", "welcome",
-    "gift", "when", "you", "switch", "pay", "bills", "online", "safely", "and", "quickly"};
+    "save",  "more",   "this",     "season",   "with",    "our",     "new",  "plan",
+    "ask",   "at",     "the",      "counter",  "today",   "for",     "a",    "better",
+    "rate",  "open",   "your",     "account",  "in",      "minutes", "no",   "fees",
+    "first", "year",   "families", "students", "seniors", "welcome", "gift", "when",
+    "you",   "switch", "pay",      "bills",    "online",  "safely",  "and",  "quickly"};
 #define WORDS (sizeof s_words / sizeof s_words[0])
 
 /* Appends plain words, and now and then a term of jargon, up to `len`. */
@@ -147,8 +173,8 @@ static org_t *s_build_org(int halls, double *seconds)
         for (size_t t = 0; t < TAGS; t++)
             if (s_chance(s_tag_share[t]))
                 json_array_append_new(tags, json_string(s_tags[t]));
-        json_array_append_new(hall_list, json_pack("{s:s, s:s, s:o}", "id", id, "city", parent,
-                                                   "tags", tags));
+        json_array_append_new(hall_list,
+                              json_pack("{s:s, s:s, s:o}", "id", id, "city", parent, "tags", tags));
     }
     json_t *doc = json_pack("{s:o, s:o}", "regions", regions, "halls", hall_list);
     org_t *org = NULL;
@@ -189,8 +215,8 @@ typedef struct made {
 static json_t *s_campaign(const made_t *m, const char *parent, json_t *scope)
 {
     static const char *const levels[] = {"head_office", "province", "city"};
-    static const char *const segments[] = {"retail", "students", "seniors", "sme", "families",
-                                           "premium"};
+    static const char *const segments[] = {"retail", "students", "seniors",
+                                           "sme",    "families", "premium"};
     char region[16], start[11], end[11], title[96];
     if (m->level == 0)
         snprintf(region, sizeof region, "CN");
@@ -246,11 +272,11 @@ static json_t *s_campaign(const made_t *m, const char *parent, json_t *scope)
             json_array_append_new(faq, json_pack("{s:s, s:s}", "question", q, "answer", a));
         }
     }
-    json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o}",
-                          "id", m->id, "title", title, "level", levels[m->level], "region", region,
-                          "scope", scope, "start", start, "end", end, "products", products,
-                          "business_types", btypes, "segment", segments[s_next() % 6], "channels",
-                          ch, "texts", texts, "faq", faq);
+    json_t *d =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", m->id,
+                  "title", title, "level", levels[m->level], "region", region, "scope", scope,
+                  "start", start, "end", end, "products", products, "business_types", btypes,
+                  "segment", segments[s_next() % 6], "channels", ch, "texts", texts, "faq", faq);
     if (parent)
         json_object_set_new(d, "parent", json_string(parent));
     return d;
@@ -326,8 +352,13 @@ static campaign_calendar_t *s_build_calendar(const org_t *org, int total, int64_
         int len = m->level == 0 ? s_int(14, 45) : m->level == 1 ? s_int(10, 35) : s_int(5, 21);
         m->start = YEAR_START + s_int(0, 364 - len);
         m->end = m->start + len - 1;
-        m->region = m->level == 1 ? (i - n_ho) % PROVINCES : m->level == 2 ? s_int(0, cities - 1) : 0;
-        snprintf(m->id, sizeof m->id, "%s-%04d", m->level == 0 ? "ho" : m->level == 1 ? "prov" : "city",
+        m->region = m->level == 1   ? (i - n_ho) % PROVINCES
+                    : m->level == 2 ? s_int(0, cities - 1)
+                                    : 0;
+        snprintf(m->id, sizeof m->id, "%s-%04d",
+                 m->level == 0   ? "ho"
+                 : m->level == 1 ? "prov"
+                                 : "city",
                  i);
         json_t *scope;
         const char *parent = NULL;
@@ -343,7 +374,8 @@ static campaign_calendar_t *s_build_calendar(const org_t *org, int total, int64_
                 for (int c = 0; c < k; c++) {
                     char cid[16];
                     snprintf(cid, sizeof cid, "C%03d",
-                             m->region * CITIES_PER_PROVINCE + (base + c) % CITIES_PER_PROVINCE + 1);
+                             m->region * CITIES_PER_PROVINCE + (base + c) % CITIES_PER_PROVINCE +
+                                 1);
                     json_array_append_new(regions, json_string(cid));
                 }
                 scope = json_pack("{s:o}", "regions", regions);
@@ -373,7 +405,8 @@ static campaign_calendar_t *s_build_calendar(const org_t *org, int total, int64_
                 size_t base = s_next() % n_in;
                 for (int h = 0; h < k; h++)
                     json_array_append_new(
-                        halls, json_string(org_hall_at(org, in_city[(base + (size_t)h) % n_in])->id));
+                        halls,
+                        json_string(org_hall_at(org, in_city[(base + (size_t)h) % n_in])->id));
                 scope = json_pack("{s:o}", "halls", halls);
             }
             if (m->level == 2 && s_chance(0.6))
@@ -407,7 +440,7 @@ typedef struct settings {
     bool json;
 } settings_t;
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                      \
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                        \
     HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_)
 
 static const hb_config_def_t s_options[] = {
@@ -478,7 +511,8 @@ int main(int argc, char **argv)
         t0 = s_now();
         for (size_t i = 0; i < campaign_calendar_count(cal); i++) {
             size_t n = 0;
-            if (campaign_resolve(campaign_calendar_at(cal, i), org, bits, words, &n, err, sizeof err))
+            if (campaign_resolve(campaign_calendar_at(cal, i), org, bits, words, &n, err,
+                                 sizeof err))
                 s_die("resolve", err);
             reached += n;
         }
@@ -507,12 +541,12 @@ int main(int argc, char **argv)
     if (as_json) {
         json_t *j = calcheck_report_to_json(rep);
         json_t *by = json_object_get(j, "by_rule");
-        json_t *out = json_pack(
-            "{s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:O, s:i, s:i}", "halls", (json_int_t)n_halls,
-            "campaigns", (json_int_t)campaign_calendar_count(cal), "runs", (json_int_t)runs,
-            "org_load_s", t_org, "resolve_s", m_resolve, "check_s", m_check, "slices_s", m_slices,
-            "findings_by_rule", by, "errors", (json_int_t)rep->errors, "warnings",
-            (json_int_t)rep->warnings);
+        json_t *out =
+            json_pack("{s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:O, s:i, s:i}", "halls",
+                      (json_int_t)n_halls, "campaigns", (json_int_t)campaign_calendar_count(cal),
+                      "runs", (json_int_t)runs, "org_load_s", t_org, "resolve_s", m_resolve,
+                      "check_s", m_check, "slices_s", m_slices, "findings_by_rule", by, "errors",
+                      (json_int_t)rep->errors, "warnings", (json_int_t)rep->warnings);
         char *text = json_dumps(out, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);

@@ -118,8 +118,8 @@ static int s_parse_rollups(const char *text, void *field, char *why, size_t whyl
     return s_parse_word(modes, 3, text, field, why, whylen, "on, off or both");
 }
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                   \
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,         \
                 __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
@@ -140,8 +140,7 @@ static const hb_config_def_t s_options[] = {
         "then run the peers harness (Redis appendfsync always, ZeroMQ->LMDB) with the same "
         "halls, window, rate and seconds, and print the ratios hallbus/peer"),
     ROW("peers", HB_CONF_STRING, peers, NULL, 0, 0, "DIR",
-        "the peers harness (default " PEERS_DEFAULT ")", .optional = true,
-        .env = "HALLBUS_PEERS"),
+        "the peers harness (default " PEERS_DEFAULT ")", .optional = true, .env = "HALLBUS_PEERS"),
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
@@ -194,8 +193,8 @@ static uint64_t s_drain(sim_hall_t *h, samples_t *lat)
             break;
         if (f->kind_case == HALLBUS__FRAME__KIND_WELCOME) {
             h->welcomed = true;
-            h->acked = h->next_seq - 1 < f->welcome->committed_seq ? f->welcome->committed_seq
-                                                                   : h->acked;
+            h->acked =
+                h->next_seq - 1 < f->welcome->committed_seq ? f->welcome->committed_seq : h->acked;
             h->next_seq = f->welcome->committed_seq + 1;
             h->head = h->tail = 0;
         } else if (f->kind_case == HALLBUS__FRAME__KIND_ACK) {
@@ -207,7 +206,8 @@ static uint64_t s_drain(sim_hall_t *h, samples_t *lat)
             int64_t now = s_now_us();
             while (h->tail != h->head && h->last_of[h->tail % MAX_INFLIGHT_BATCHES] <= c) {
                 if (lat)
-                    samples_add(lat, (double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) / 1000.0);
+                    samples_add(lat, (double)(now - h->sent_at[h->tail % MAX_INFLIGHT_BATCHES]) /
+                                         1000.0);
                 h->tail++;
             }
         } else if (f->kind_case == HALLBUS__FRAME__KIND_REJECT) {
@@ -520,7 +520,7 @@ static bool s_hq_counts(hq_counts_t *out)
     out->board = 0;
     size_t i;
     json_t *t;
-    json_array_foreach(tiles, i, t)
+    json_array_foreach (tiles, i, t)
         out->board += (uint64_t)json_integer_value(json_object_get(t, "seq"));
     json_decref(j);
     j = s_hq_get("/v1/status");
@@ -909,10 +909,28 @@ static void s_redis_runs(const char *bin, const char *scratch, peer_result_t *re
         snprintf(portarg, sizeof portarg, "%d", port);
         snprintf(maxc, sizeof maxc, "%d", s_opt.halls + 64);
         mkdir(dir, 0700);
-        const char *argv[] = {"redis-server", "--port", portarg, "--bind", "127.0.0.1", "--dir",
-                              dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                              "--auto-aof-rewrite-percentage", "0", "--daemonize", "no",
-                              "--logfile", log, "--maxclients", maxc, NULL};
+        const char *argv[] = {"redis-server",
+                              "--port",
+                              portarg,
+                              "--bind",
+                              "127.0.0.1",
+                              "--dir",
+                              dir,
+                              "--appendonly",
+                              "yes",
+                              "--appendfsync",
+                              "always",
+                              "--save",
+                              "",
+                              "--auto-aof-rewrite-percentage",
+                              "0",
+                              "--daemonize",
+                              "no",
+                              "--logfile",
+                              log,
+                              "--maxclients",
+                              maxc,
+                              NULL};
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {

@@ -61,15 +61,14 @@ typedef struct settings {
     char *hqd, *token;
 } settings_t;
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                   \
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,         \
                 __VA_ARGS__)
 static const hb_config_def_t s_options[] = {
     ROW("seconds", HB_CONF_INT, seconds, "10", 1, 3600, "S", "length of each phase"),
-    ROW("rate", HB_CONF_INT, rate, "50", 1, 100000, "R",
-        "fixed-rate phase: requests per second"),
-    ROW("queue", HB_CONF_INT, queue, "100", 1, 1500,
-        "Q", "tickets waiting at most: the manager cancels them every Q issues"),
+    ROW("rate", HB_CONF_INT, rate, "50", 1, 100000, "R", "fixed-rate phase: requests per second"),
+    ROW("queue", HB_CONF_INT, queue, "100", 1, 1500, "Q",
+        "tickets waiting at most: the manager cancels them every Q issues"),
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
@@ -218,11 +217,10 @@ static void s_sibling(const char *rel, char *out, size_t len)
     snprintf(out, len, "%s/%s", self, rel);
 }
 
-static int s_pair(const char *branchd, const char *name, const char *kind, char *token,
-                  size_t len)
+static int s_pair(const char *branchd, const char *name, const char *kind, char *token, size_t len)
 {
-    char *const argv[] = {(char *)branchd, "devices", "add", (char *)name, "--kind", (char *)kind,
-                          "--data", s_opt.hall_data, NULL};
+    char *const argv[] = {(char *)branchd, "devices", "add",           (char *)name, "--kind",
+                          (char *)kind,    "--data",  s_opt.hall_data, NULL};
     if (s_run_cmd(argv, token, len) != 0) {
         fprintf(stderr, "bench_kiosk: branchd devices add %s failed: %s\n", name, token);
         return -1;
@@ -238,8 +236,9 @@ static int s_setup(const char *hq_endpoint)
     snprintf(keys, sizeof keys, "%s/keys", s_opt.root);
     snprintf(s_opt.hall_dir, sizeof s_opt.hall_dir, "%s/hall", s_opt.root);
     snprintf(s_opt.hall_data, sizeof s_opt.hall_data, "%s/data", s_opt.hall_dir);
-    char *const enrol[] = {hallctl, "enroll", HALL_ID, "--region", "bench", "--hq-keys", keys,
-                           "--out", s_opt.hall_dir, "--hq-endpoint", (char *)hq_endpoint, NULL};
+    char *const enrol[] = {
+        hallctl, "enroll",       HALL_ID,         "--region",          "bench", "--hq-keys", keys,
+        "--out", s_opt.hall_dir, "--hq-endpoint", (char *)hq_endpoint, NULL};
     if (s_run_cmd(enrol, last, sizeof last) != 0) {
         fprintf(stderr, "bench_kiosk: hallctl enroll failed: %s\n", last);
         return -1;
@@ -261,11 +260,24 @@ static int s_setup(const char *hq_endpoint)
     char http[64], log[400];
     snprintf(http, sizeof http, "127.0.0.1:%d", s_opt.port);
     snprintf(log, sizeof log, "%s/branchd.log", s_opt.root);
-    char *const argv[] = {branchd, "--id", HALL_ID, "--data", s_opt.hall_data, "--hq",
-                          (char *)hq_endpoint, "--http", http, "--keys", s_opt.hall_dir,
-                          "--policy_file", policy, "--services",
+    char *const argv[] = {branchd,
+                          "--id",
+                          HALL_ID,
+                          "--data",
+                          s_opt.hall_data,
+                          "--hq",
+                          (char *)hq_endpoint,
+                          "--http",
+                          http,
+                          "--keys",
+                          s_opt.hall_dir,
+                          "--policy_file",
+                          policy,
+                          "--services",
                           "A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards",
-                          "--log_level", "warn", NULL};
+                          "--log_level",
+                          "warn",
+                          NULL};
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -302,8 +314,8 @@ static int s_cancel_all(void)
     char body[ANSWER_MAX], path[96];
     for (int i = 0; i < s_nlive; i++) {
         snprintf(path, sizeof path, "/v1/tickets/%s/cancel", s_live[i]);
-        int st = s_request("POST", path, s_opt.manager, "{\"reason\":\"bench\"}", body,
-                           sizeof body);
+        int st =
+            s_request("POST", path, s_opt.manager, "{\"reason\":\"bench\"}", body, sizeof body);
         if (st != 200) {
             fprintf(stderr, "bench_kiosk: cancel %s: %d %.200s\n", s_live[i], st, body);
             return -1;
@@ -343,8 +355,10 @@ static int s_phase(const char *name, int rate)
             next += gap;
         }
         char json[96];
-        snprintf(json, sizeof json, "{\"service\":\"%s\",\"priority\":\"normal\",\"source\":"
-                 "\"kiosk\"}", services[requests % 3]);
+        snprintf(json, sizeof json,
+                 "{\"service\":\"%s\",\"priority\":\"normal\",\"source\":"
+                 "\"kiosk\"}",
+                 services[requests % 3]);
         int st = s_request("POST", "/v1/tickets", s_opt.kiosk, json, body, sizeof body);
         int64_t done = s_now_us();
         requests++;

@@ -39,7 +39,7 @@ typedef struct hall {
     void *sock;
     char id[16];
     hb_sim_hall_t *sim;
-    json_t *pending; /* the next event, not sent yet */
+    json_t *pending;    /* the next event, not sent yet */
     int64_t pending_at; /* its simulated time */
     uint64_t next_seq, acked;
     int64_t hello_ms; /* last Hello sent */
@@ -74,8 +74,8 @@ static int s_parse_speed(const char *text, void *field, char *why, size_t whylen
     return 0;
 }
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                 \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,       \
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                   \
+    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,         \
                 __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
@@ -96,8 +96,7 @@ static const hb_config_cli_t s_cli = {
              "questions meanwhile",
 };
 
-static int s_http(const char *method, const char *path, const char *body, double *ms,
-                  size_t *bytes)
+static int s_http(const char *method, const char *path, const char *body, double *ms, size_t *bytes)
 {
     hb_httpc_resp_t r;
     char err[256];
@@ -221,12 +220,12 @@ static bool s_browser_start(void)
     }
     char udd[400];
     snprintf(udd, sizeof udd, "--user-data-dir=%s/chromium-profile", s_opt.root);
-    json_t *caps = json_pack(
-        "{s:{s:{s:s, s:{s:s, s:[s, s, s, s, s, s, s, s, s, s, s]}}}}", "capabilities", "alwaysMatch",
-        "browserName", "chrome", "goog:chromeOptions", "binary", CHROMIUM, "args", "--headless",
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1400,1000", udd);
+    json_t *caps =
+        json_pack("{s:{s:{s:s, s:{s:s, s:[s, s, s, s, s, s, s, s, s, s, s]}}}}", "capabilities",
+                  "alwaysMatch", "browserName", "chrome", "goog:chromeOptions", "binary", CHROMIUM,
+                  "args", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,1000", udd);
     json_t *v = s_wd_call("POST", "/session", caps);
     const char *sid = json_string_value(json_object_get(v, "sessionId"));
     if (sid)
@@ -448,7 +447,8 @@ static int s_worker_read(worker_t *wk, char tag, uint64_t *a, uint64_t *b)
     char t;
     if (!fgets(line, sizeof line, wk->in) || sscanf(line, "%c %llu %llu", &t, &x, &y) != 3 ||
         t != tag) {
-        fprintf(stderr, "bench_live: worker for halls %d..%d gave no figures\n", wk->lo, wk->hi - 1);
+        fprintf(stderr, "bench_live: worker for halls %d..%d gave no figures\n", wk->lo,
+                wk->hi - 1);
         return -1;
     }
     *a = x;
@@ -468,13 +468,15 @@ static int s_place_halls(void)
 {
     size_t cap = (size_t)s_opt.halls * 80 + 65536;
     char *doc = malloc(cap);
-    size_t used = (size_t)snprintf(doc, cap, "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\","
-                                             "\"level\":\"national\"}");
+    size_t used = (size_t)snprintf(doc, cap,
+                                   "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\","
+                                   "\"level\":\"national\"}");
     for (int p = 0; p < 30; p++)
-        used += (size_t)snprintf(doc + used, cap - used,
-                                 ",{\"id\":\"P%02d\",\"name\":\"Province %d\",\"level\":\"province\","
-                                 "\"parent\":\"CN\"}",
-                                 p, p);
+        used +=
+            (size_t)snprintf(doc + used, cap - used,
+                             ",{\"id\":\"P%02d\",\"name\":\"Province %d\",\"level\":\"province\","
+                             "\"parent\":\"CN\"}",
+                             p, p);
     for (int c = 0; c < 300; c++)
         used += (size_t)snprintf(doc + used, cap - used,
                                  ",{\"id\":\"C%03d\",\"name\":\"City %d\",\"level\":\"city\","
@@ -488,11 +490,13 @@ static int s_place_halls(void)
     double ms;
     int status = s_http("PUT", "/v1/org", doc, &ms, NULL);
     free(doc);
-    printf("bench_live: %d halls placed in 30 provinces and 300 cities (%.0f ms)\n", s_opt.halls, ms);
+    printf("bench_live: %d halls placed in 30 provinces and 300 cities (%.0f ms)\n", s_opt.halls,
+           ms);
     if (status != 200)
         return -1;
     const char *policy =
-        "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"
+        "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:"
+        "00\"],"
         "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"
         "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}";
     if (s_http("PUT", "/v1/policies/national", policy, NULL, NULL) != 200 ||
@@ -572,8 +576,8 @@ int main(int argc, char **argv)
     worker_t *ws = calloc((size_t)workers, sizeof *ws);
     for (int k = 0; k < workers; k++) {
         ws[k].lo = k * HALLS_PER_WORKER;
-        ws[k].hi = ws[k].lo + HALLS_PER_WORKER < s_opt.halls ? ws[k].lo + HALLS_PER_WORKER
-                                                             : s_opt.halls;
+        ws[k].hi =
+            ws[k].lo + HALLS_PER_WORKER < s_opt.halls ? ws[k].lo + HALLS_PER_WORKER : s_opt.halls;
         if (s_worker_start(&ws[k], &hq, endpoint) != 0)
             return 1;
     }

@@ -31,7 +31,7 @@ typedef struct settings {
     int64_t halls, templates, repeat;
 } settings_t;
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                     \
+#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                        \
     HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_)
 
 static const hb_config_def_t s_options[] = {
@@ -233,8 +233,11 @@ int main(int argc, char **argv)
     int days = nov30 - oct1 + 1;
 
     /* 1. The templates' two months, rolled up. */
-    ru_engine_config_t ecfg = {.events = &events, .store = &st, .snapshot_events = 1u << 30,
-                               .snapshot_ms = INT64_MAX / 2, .max_cells = 200000};
+    ru_engine_config_t ecfg = {.events = &events,
+                               .store = &st,
+                               .snapshot_events = 1u << 30,
+                               .snapshot_ms = INT64_MAX / 2,
+                               .max_cells = 200000};
     ru_engine_t *e = ru_engine_new(&ecfg);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -242,10 +245,11 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &b);
     ru_engine_destroy(&e);
     double roll_ms = s_ms(a, b);
-    printf("bench_reports: %d template halls x %d simulated days = %llu events rolled up in %.0f ms "
-           "(%.0f events/s on one thread, the simulator's own work included)\n",
-           templates, days, (unsigned long long)n_events, roll_ms,
-           (double)n_events / roll_ms * 1000.0);
+    printf(
+        "bench_reports: %d template halls x %d simulated days = %llu events rolled up in %.0f ms "
+        "(%.0f events/s on one thread, the simulator's own work included)\n",
+        templates, days, (unsigned long long)n_events, roll_ms,
+        (double)n_events / roll_ms * 1000.0);
     uint64_t cells;
     uint64_t tbytes = s_template_bytes(&st, templates, &cells);
     uint64_t file_before = hb_store_size(&st.store);
@@ -288,8 +292,8 @@ int main(int argc, char **argv)
 
     /* The organisation and the hall registry, as hqd keeps them. */
     json_t *regions = json_array(), *hall_list = json_array();
-    json_array_append_new(regions, json_pack("{s:s, s:s, s:s}", "id", "CN", "name", "national",
-                                             "level", "national"));
+    json_array_append_new(
+        regions, json_pack("{s:s, s:s, s:s}", "id", "CN", "name", "national", "level", "national"));
     int n_cities = (halls + CITY - 1) / CITY;
     for (int p = 0; p < (n_cities + 9) / 10; p++) {
         char pid[16];
@@ -335,30 +339,27 @@ int main(int argc, char **argv)
         double budget_ms;
     } queries[] = {
         {"a month of the whole network", "CN", HQ_KPI_MONTH, HQ_KPI_BY_NONE, nov, false, 200},
-        {"... with the previous month beside it", "CN", HQ_KPI_MONTH, HQ_KPI_BY_NONE, nov, true,
-         0},
+        {"... with the previous month beside it", "CN", HQ_KPI_MONTH, HQ_KPI_BY_NONE, nov, true, 0},
         {"... by hall (every hall's row)", "CN", HQ_KPI_MONTH, HQ_KPI_BY_HALL, nov, false, 0},
         {"a day of a city (100 halls)", "C000", HQ_KPI_DAY, HQ_KPI_BY_NONE, day, false, 20},
-        {"... with the previous day beside it", "C000", HQ_KPI_DAY, HQ_KPI_BY_NONE, day, true,
-         0},
+        {"... with the previous day beside it", "C000", HQ_KPI_DAY, HQ_KPI_BY_NONE, day, true, 0},
         {"... by hour", "C000", HQ_KPI_DAY, HQ_KPI_BY_HOUR, day, false, 0},
         {"a month of a hall, by day", "H00000", HQ_KPI_MONTH, HQ_KPI_BY_DAY, nov, true, 0},
         {"a month of a province, by service", "P00", HQ_KPI_MONTH, HQ_KPI_BY_SERVICE, nov, false,
          0},
     };
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
-        hq_kpi_query_t q = {.period = queries[i].period, .by = queries[i].by,
-                            .previous = queries[i].previous};
+        hq_kpi_query_t q = {
+            .period = queries[i].period, .by = queries[i].by, .previous = queries[i].previous};
         snprintf(q.scope, sizeof q.scope, "%s", queries[i].scope);
         hq_kpi_period_days(q.period, queries[i].date, &q.from, &q.to);
         timing_t t = s_time(&ctx, &q, repeat);
         printf("%-38s first %6.1f, min %6.1f, median %6.1f ms; CPU %6.1f ms; %zu bytes, "
                "served %lld%s\n",
                queries[i].what, t.first, t.min, t.median, t.cpu_median, t.bytes, t.served,
-               queries[i].budget_ms > 0
-                   ? (t.min <= queries[i].budget_ms ? "  [within its budget]"
-                                                    : "  [OVER its budget]")
-                   : "");
+               queries[i].budget_ms > 0 ? (t.min <= queries[i].budget_ms ? "  [within its budget]"
+                                                                         : "  [OVER its budget]")
+                                        : "");
     }
     /* A ranking of the network's halls. */
     hq_kpi_query_t q = {.period = HQ_KPI_MONTH};

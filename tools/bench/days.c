@@ -14,13 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAYS_KINDS_MAX 128    /* body cases counted (the proto's kinds are 10..99) */
-#define DAYS_PREFIX_MAX 22    /* two tags and two varints of at most 10 bytes */
-#define DAYS_OPEN_MS 1764666000000LL /* a morning in the model's UTC: only the days' order uses it */
+#define DAYS_KINDS_MAX 128 /* body cases counted (the proto's kinds are 10..99) */
+#define DAYS_PREFIX_MAX 22 /* two tags and two varints of at most 10 bytes */
+#define DAYS_OPEN_MS                                                                               \
+    1764666000000LL /* a morning in the model's UTC: only the days' order uses it */
 
 typedef struct day {
-    uint8_t *bytes;   /* the bodies, one after another */
-    uint32_t *offs;   /* n + 1 offsets into bytes */
+    uint8_t *bytes; /* the bodies, one after another */
+    uint32_t *offs; /* n + 1 offsets into bytes */
     uint32_t n;
 } day_t;
 

@@ -48,8 +48,7 @@ static int s_enrol_admin(const char *hqd, const char *data, char *token, size_t 
 }
 
 pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
-                        const char *const *extra, hb_httpc_opts_t *opts, char *http,
-                        size_t httplen)
+                        const char *const *extra, hb_httpc_opts_t *opts, char *http, size_t httplen)
 {
     static char token[128];
     char data[600], keys[600], listen[64], hp[64], log[600];
@@ -63,8 +62,8 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
     snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", zport);
     snprintf(hp, sizeof hp, "127.0.0.1:%d", hport);
     snprintf(log, sizeof log, "%s/hqd.log", root);
-    const char *argv[48] = {hqd, "--data", data, "--keys", keys, "--listen", listen, "--http", hp,
-                            "--log_level", "warn"};
+    const char *argv[48] = {hqd,    "--data", data, "--keys",      keys,  "--listen",
+                            listen, "--http", hp,   "--log_level", "warn"};
     int n = 11;
     for (int i = 0; extra && extra[i] && n < 46; i++)
         argv[n++] = extra[i];
@@ -126,8 +125,8 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
 }
 
 pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
-                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
-                     size_t httplen, hb_cert_t *hq)
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http, size_t httplen,
+                     hb_cert_t *hq)
 {
     simlink_raise_nofile();
     if (!mkdtemp(root) || simlink_prepare_root(root) != 0) {

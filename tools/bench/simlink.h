@@ -18,12 +18,12 @@
 /* The settings rows both benchmarks take, for their settings struct
  * `type_s` with `char *hqd, *token`: which hqd to start, and the token its
  * API is asked with. */
-#define SIMLINK_ROWS(type_s)                                                                     \
-    HB_CONF_ROW(type_s, "hqd", HB_CONF_STRING, hqd, NULL, 0, 0, false,                          \
-                "the hqd binary (default: next to this tool's build folder)", .optional = true, \
-                .meta = "PATH"),                                                              \
-        HB_CONF_ROW(type_s, "token", HB_CONF_STRING, token, NULL, 0, 0, false,                  \
-                    "sent to hqd's API as 'Authorization: Bearer TOKEN'", .optional = true,     \
+#define SIMLINK_ROWS(type_s)                                                                       \
+    HB_CONF_ROW(type_s, "hqd", HB_CONF_STRING, hqd, NULL, 0, 0, false,                             \
+                "the hqd binary (default: next to this tool's build folder)", .optional = true,    \
+                .meta = "PATH"),                                                                   \
+        HB_CONF_ROW(type_s, "token", HB_CONF_STRING, token, NULL, 0, 0, false,                     \
+                    "sent to hqd's API as 'Authorization: Bearer TOKEN'", .optional = true,        \
                     .meta = "TOKEN", .env = "HALLBUS_TOKEN")
 
 /* Starts `hqd` with its data and keys under `root`, listening on the two
@@ -56,8 +56,8 @@ Hallbus__Frame *simlink_recv_frame(void *sock);
  * raised, hqd started as simlink_start_hqd does and HQ's public key read
  * into `hq`. -1, the reason printed as `tool`'s, on failure. */
 pid_t simlink_hqd_up(const char *tool, const char *hqd, char *root, int zport, int hport,
-                     const char *const *extra, hb_httpc_opts_t *opts, char *http,
-                     size_t httplen, hb_cert_t *hq);
+                     const char *const *extra, hb_httpc_opts_t *opts, char *http, size_t httplen,
+                     hb_cert_t *hq);
 /* Stops that hqd and removes its root folder. */
 void simlink_hqd_down(const char *tool, pid_t hqd, const char *root);
 /* Creates HQ's key folder and its halls/ folder under `root`. */

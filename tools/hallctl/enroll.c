@@ -166,7 +166,6 @@ static int s_enroll(const opts_t *o)
     return 0;
 }
 
-
 /* ------------------------------------------------ through HQ's API ---- */
 
 static int s_read_request(const opts_t *o, const char *file, char **text)
@@ -290,20 +289,19 @@ static void s_print_pending(const opts_t *o, const json_t *a)
     const json_t *p = json_object_get(a, "pending"), *r = json_object_get(a, "registered"), *x;
     size_t i;
     printf("waiting for approval: %zu\n", json_array_size(p));
-    json_array_foreach(p, i, x)
+    json_array_foreach (p, i, x)
         printf("  %-12s %-6s key %s region %s made %s\n", hallctl_jstr(x, "hall"),
                hallctl_jstr(x, "kind"), hallctl_jstr(x, "public_key"), hallctl_jstr(x, "region"),
                hallctl_jstr(x, "created"));
     printf("registered, code not used yet: %zu\n", json_array_size(r));
-    json_array_foreach(r, i, x)
+    json_array_foreach (r, i, x)
         printf("  %-12s region %s code until %s\n", hallctl_jstr(x, "hall"),
                hallctl_jstr(x, "region"), hallctl_jstr(x, "code_expires"));
 }
 
 static int s_enroll_pending(const opts_t *o)
 {
-    return hallctl_do(o, o->hq, "--hq", "HQ", "GET", "/v1/enrolments", NULL, s_print_pending,
-                      NULL);
+    return hallctl_do(o, o->hq, "--hq", "HQ", "GET", "/v1/enrolments", NULL, s_print_pending, NULL);
 }
 
 static void s_print_state(const opts_t *o, const json_t *a)
@@ -372,8 +370,10 @@ static int s_enroll_register(const opts_t *o)
         int nf = 0;
         while (*p && *p != '\n' && *p != '\r' && nf < 4) {
             if (s_csv_field(&p, f[nf], sizeof f[nf]) != 0) {
-                fprintf(stderr, "hallctl %s: %s:%d: a field is too long or its quote is not "
-                        "closed\n", o->command, o->args[0], lineno);
+                fprintf(stderr,
+                        "hallctl %s: %s:%d: a field is too long or its quote is not "
+                        "closed\n",
+                        o->command, o->args[0], lineno);
                 rc = EXIT_USAGE;
                 break;
             }
@@ -386,8 +386,10 @@ static int s_enroll_register(const opts_t *o)
         if (rc != 0 || nf == 0 || (lineno == 1 && strcmp(f[0], "hall") == 0))
             continue;
         if (!hb_hall_id_valid(f[0]) || !f[1][0]) {
-            fprintf(stderr, "hallctl %s: %s:%d: expected hall,region[,name[,address]] with a "
-                    "hall id first, not '%.64s'\n", o->command, o->args[0], lineno, f[0]);
+            fprintf(stderr,
+                    "hallctl %s: %s:%d: expected hall,region[,name[,address]] with a "
+                    "hall id first, not '%.64s'\n",
+                    o->command, o->args[0], lineno, f[0]);
             rc = EXIT_USAGE;
             break;
         }
@@ -420,7 +422,7 @@ static int s_enroll_register(const opts_t *o)
             return EXIT_FAILED;
         }
         used += (size_t)snprintf(csv, cap, "hall,code\n");
-        json_array_foreach(codes, i, c)
+        json_array_foreach (codes, i, c)
             used += (size_t)snprintf(csv + used, cap - used, "%s,%s\n", hallctl_jstr(c, "hall"),
                                      hallctl_jstr(c, "code"));
         if (hb_file_write_durably(o->out, csv, used, 0600) != 0) {
@@ -453,8 +455,8 @@ const hallctl_command_t hallctl_enroll_commands[] = {
      "and install the certificate HQ answers with",
      "keys hq", "keys hq", 1, 1, "a request file"},
     {"enroll-pending", s_enroll_pending, "enroll pending --hq URL",
-     "requests waiting for approval, and pre-registered halls whose code is unused", "hq", "hq",
-     0, 0, NULL},
+     "requests waiting for approval, and pre-registered halls whose code is unused", "hq", "hq", 0,
+     0, NULL},
     {"enroll-reject", s_enroll_reject, "enroll reject HALL --hq URL",
      "reject the hall's waiting request", "hq", "hq", 1, 1, "a hall id"},
     {"enroll-register", s_enroll_register, "enroll register CSV --out CODES --hq URL",
@@ -462,19 +464,17 @@ const hallctl_command_t hallctl_enroll_commands[] = {
      "written to CODES (0600)",
      "out hq", "out hq", 1, 1, "a CSV file"},
     {"halls-revoke", s_halls_revoke, "halls revoke HALL --hq URL",
-     "revoke a hall: its connection is closed at once and its key refused from now on", "hq",
-     "hq", 1, 1, "a hall id"},
+     "revoke a hall: its connection is closed at once and its key refused from now on", "hq", "hq",
+     1, 1, "a hall id"},
 
     {"enroll", s_enroll,
      "enroll HALL --region REGION --hq-keys DIR --out DIR --hq-endpoint tcp://HOST:PORT "
      "[--force]",
      "offline enrolment for labs and tests: head office makes the hall's key pair (the "
      "hall's secret is made away from the hall; use branchd enroll and enroll approve)",
-     "region hq-keys out hq-endpoint force", "region hq-keys out hq-endpoint", 1, 1,
-     "a hall id"},
+     "region hq-keys out hq-endpoint force", "region hq-keys out hq-endpoint", 1, 1, "a hall id"},
     {"init-hq", s_init_hq, "init-hq --hq-keys DIR",
-     "create HQ's key pair (hqd also does this on first start)", "hq-keys", "hq-keys", 0, 0,
-     NULL},
+     "create HQ's key pair (hqd also does this on first start)", "hq-keys", "hq-keys", 0, 0, NULL},
 };
 const size_t hallctl_enroll_ncommands =
     sizeof hallctl_enroll_commands / sizeof hallctl_enroll_commands[0];

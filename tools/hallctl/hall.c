@@ -120,7 +120,8 @@ static void s_print_complaints(const opts_t *o, const json_t *a)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(a, "complaints"), i, c) s_print_complaint(o, c);
+    json_array_foreach (json_object_get(a, "complaints"), i, c)
+        s_print_complaint(o, c);
     printf("%lld complaint(s) %s\n", hallctl_jint(a, "count"), hallctl_jstr(a, "state"));
 }
 
@@ -166,7 +167,7 @@ static void s_print_hall(const opts_t *o, const json_t *h)
     json_t *v;
     printf("  %-10s %7s %9s %7s %7s %8s %9s %12s\n", "service", "waiting", "oldest", "issued",
            "served", "no-shows", "avg wait", "avg service");
-    json_array_foreach(json_object_get(h, "services"), i, v)
+    json_array_foreach (json_object_get(h, "services"), i, v)
         printf("  %-10s %7lld %9s %7lld %7lld %8lld %9s %12s\n", hallctl_jstr(v, "service"),
                hallctl_jint(v, "waiting"), s_dur(hallctl_jint(v, "oldest_wait_s"), b1, sizeof b1),
                hallctl_jint(v, "issued"), hallctl_jint(v, "served"), hallctl_jint(v, "no_shows"),
@@ -174,8 +175,7 @@ static void s_print_hall(const opts_t *o, const json_t *h)
                s_dur(hallctl_jint(v, "avg_service_s"), b3, sizeof b3));
     if (json_array_size(json_object_get(h, "counters")))
         printf("counters:\n");
-    json_array_foreach(json_object_get(h, "counters"), i, v)
-    {
+    json_array_foreach (json_object_get(h, "counters"), i, v) {
         double util = json_number_value(json_object_get(v, "utilisation"));
         printf("  %-10s %-8s staff %-8s services %-12s served %lld, busy %.0f%%%s%s\n",
                hallctl_jstr(v, "counter"), hallctl_jstr(v, "state"), hallctl_jstr(v, "staff"),
@@ -186,14 +186,12 @@ static void s_print_hall(const opts_t *o, const json_t *h)
     const json_t *cs = json_object_get(h, "complaints");
     printf("complaints: %lld open, %lld overdue\n", hallctl_jint(cs, "open"),
            hallctl_jint(cs, "overdue"));
-    json_array_foreach(json_object_get(cs, "list"), i, v)
-    {
+    json_array_foreach (json_object_get(cs, "list"), i, v) {
         printf("  ");
         s_print_complaint(o, v);
     }
     printf("devices not ok: %lld\n", hallctl_jint(h, "devices_not_ok"));
-    json_array_foreach(json_object_get(h, "devices"), i, v)
-    {
+    json_array_foreach (json_object_get(h, "devices"), i, v) {
         if (strcmp(hallctl_jstr(v, "state"), "ok") != 0)
             printf("  %-10s %s, %s since %s%s%s\n", hallctl_jstr(v, "device"),
                    hallctl_jstr(v, "kind"), hallctl_jstr(v, "state"), hallctl_jstr(v, "since"),
@@ -212,10 +210,9 @@ static void s_print_hall(const opts_t *o, const json_t *h)
                json_number_value(json_object_get(t, "satisfaction_avg")),
                hallctl_jint(t, "feedback_count"));
     printf("\n");
-    json_array_foreach(json_object_get(h, "advice"), i, v)
+    json_array_foreach (json_object_get(h, "advice"), i, v)
         s_print_advice(v, hallctl_jstr(v, "service"));
 }
-
 
 /* ------------------------------------------------------ HQ's halls ---- */
 
@@ -241,7 +238,6 @@ static int s_get(const opts_t *o, const char *path)
 }
 
 static int s_halls(const opts_t *o) { return s_get(o, "/v1/halls"); }
-
 
 /* ----------------------------------------------- a hall's local API ---- */
 
@@ -271,8 +267,8 @@ static int s_post_action(const opts_t *o, const char *collection, const char *ac
 static int s_ticket(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"service", o->args[0], "SERVICE", M_STR},
-                          {"priority", o->priority, "--priority", M_STR},
-                          {"source", o->source, "--source", M_STR}};
+                                  {"priority", o->priority, "--priority", M_STR},
+                                  {"source", o->source, "--source", M_STR}};
     json_t *body;
     int rc = hallctl_body(o, m, NMEMBERS(m), &body);
     return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/tickets", body, s_print_ticket);
@@ -310,7 +306,7 @@ static int s_cancel(const opts_t *o)
 static int s_counter_open(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"staff", o->staff, "--staff", M_STR},
-                          {"services", o->services, "--services", M_LIST}};
+                                  {"services", o->services, "--services", M_LIST}};
     return s_post_action(o, "/v1/counters/", "/open", m, NMEMBERS(m), s_print_counter);
 }
 
@@ -344,19 +340,19 @@ static int s_start(const opts_t *o)
 static int s_complete(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"business_type", o->business_type, "--business-type", M_STR},
-                          {"outcome", o->outcome, "--outcome", M_STR},
-                          {"amount", o->amount, "--amount", M_NONNEG},
-                          {"currency", o->currency, "--currency", M_STR}};
+                                  {"outcome", o->outcome, "--outcome", M_STR},
+                                  {"amount", o->amount, "--amount", M_NONNEG},
+                                  {"currency", o->currency, "--currency", M_STR}};
     return s_post_action(o, "/v1/counters/", "/complete", m, NMEMBERS(m), s_print_counter);
 }
 
 static int s_complaint(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"channel", o->channel, "--channel", M_STR},
-                          {"category", o->category, "--category", M_STR},
-                          {"severity", o->severity, "--severity", M_STR},
-                          {"ticket", o->ticket, "--ticket", M_STR},
-                          {"text", o->text, "--text", M_STR}};
+                                  {"category", o->category, "--category", M_STR},
+                                  {"severity", o->severity, "--severity", M_STR},
+                                  {"ticket", o->ticket, "--ticket", M_STR},
+                                  {"text", o->text, "--text", M_STR}};
     json_t *body;
     int rc = hallctl_body(o, m, NMEMBERS(m), &body);
     return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/complaints", body, s_print_complaint);
@@ -386,22 +382,22 @@ static int s_complaint_ack(const opts_t *o)
 static int s_complaint_escalate(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"level", o->level, "--level", M_STR},
-                          {"reason", o->reason, "--reason", M_STR}};
+                                  {"reason", o->reason, "--reason", M_STR}};
     return s_post_action(o, "/v1/complaints/", "/escalate", m, NMEMBERS(m), s_print_complaint);
 }
 
 static int s_complaint_resolve(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"resolution", o->resolution, "--resolution", M_STR},
-                          {"customer_satisfied", o->satisfied, "--satisfied", M_YESNO}};
+                                  {"customer_satisfied", o->satisfied, "--satisfied", M_YESNO}};
     return s_post_action(o, "/v1/complaints/", "/resolve", m, NMEMBERS(m), s_print_complaint);
 }
 
 static int s_feedback(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"score", o->score, "--score", M_INT},
-                          {"ticket", o->ticket, "--ticket", M_STR},
-                          {"counter", o->counter, "--counter", M_STR}};
+                                  {"ticket", o->ticket, "--ticket", M_STR},
+                                  {"counter", o->counter, "--counter", M_STR}};
     json_t *body;
     int rc = hallctl_body(o, m, NMEMBERS(m), &body);
     return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/feedback", body, s_print_feedback);
@@ -410,8 +406,8 @@ static int s_feedback(const opts_t *o)
 static int s_device(const opts_t *o)
 {
     const hallctl_member_t m[] = {{"kind", o->kind, "--kind", M_STR},
-                          {"state", o->state, "--state", M_STR},
-                          {"detail", o->detail, "--detail", M_STR}};
+                                  {"state", o->state, "--state", M_STR},
+                                  {"detail", o->detail, "--detail", M_STR}};
     return s_post_action(o, "/v1/devices/", "/status", m, NMEMBERS(m), s_print_device);
 }
 
@@ -451,11 +447,10 @@ static int s_hall(const opts_t *o)
     return s_get(o, path);
 }
 
-
 #define HALL_OPT "hall "
 const hallctl_command_t hallctl_hall_commands[] = {
-    {"halls", s_halls, "halls --hq http://HOST:PORT", "list the halls HQ knows", "hq", "hq", 0,
-     0, NULL},
+    {"halls", s_halls, "halls --hq http://HOST:PORT", "list the halls HQ knows", "hq", "hq", 0, 0,
+     NULL},
     {"hall", s_hall, "hall --hall http://HOST:PORT | hall HALL --hq http://HOST:PORT",
      "a hall's live state from its own API (queue, counters, complaints, devices, today), or one "
      "hall as HQ sees it",
@@ -466,13 +461,13 @@ const hallctl_command_t hallctl_hall_commands[] = {
     {"ticket-show", s_ticket_show, "ticket-show TICKET --hall URL",
      "a ticket's state, position and estimated wait", HALL_OPT, "hall", 1, 1, "a ticket"},
     {"recall", s_recall, "recall TICKET --hall URL",
-     "call a called ticket again (past the hall's recalls it becomes a no-show)", HALL_OPT,
-     "hall", 1, 1, "a ticket"},
+     "call a called ticket again (past the hall's recalls it becomes a no-show)", HALL_OPT, "hall",
+     1, 1, "a ticket"},
     {"no-show", s_no_show, "no-show TICKET --hall URL", "the called customer did not come",
      HALL_OPT, "hall", 1, 1, "a ticket"},
     {"transfer", s_transfer, "transfer TICKET SERVICE --hall URL",
-     "move a ticket to another service (it keeps its number and its place)", HALL_OPT, "hall", 2,
-     2, "a ticket and a service code"},
+     "move a ticket to another service (it keeps its number and its place)", HALL_OPT, "hall", 2, 2,
+     "a ticket and a service code"},
     {"cancel", s_cancel, "cancel TICKET --hall URL [--reason R]",
      "cancel a waiting or called ticket", HALL_OPT "reason", "hall", 1, 1, "a ticket"},
     {"counter-open", s_counter_open, "counter-open COUNTER --hall URL --staff S --services A,B",
@@ -494,14 +489,13 @@ const hallctl_command_t hallctl_hall_commands[] = {
      "complete COUNTER --hall URL --business-type X [--outcome O] [--amount N] [--currency EUR]",
      "end the service at a counter (outcome done, referred, rejected_documents; amount in minor "
      "units)",
-     HALL_OPT "business-type outcome amount currency", "hall business-type", 1, 1,
-     "a counter"},
+     HALL_OPT "business-type outcome amount currency", "hall business-type", 1, 1, "a counter"},
     {"complaint", s_complaint,
      "complaint --hall URL --channel X --category Y --severity Z [--ticket T] [--text ...]",
      "open a complaint (channel counter, phone, email, suggestion_box, app; severity low, "
      "medium, high, critical)",
-     HALL_OPT "channel category severity ticket text",
-     "hall channel category severity", 0, 0, NULL},
+     HALL_OPT "channel category severity ticket text", "hall channel category severity", 0, 0,
+     NULL},
     {"complaints", s_complaints, "complaints --hall URL [--state open|acknowledged|overdue|all]",
      "list the hall's unresolved complaints", HALL_OPT "state", "hall", 0, 0, NULL},
     {"complaint-ack", s_complaint_ack, "complaint-ack COMPLAINT --hall URL --by STAFF",
@@ -513,11 +507,10 @@ const hallctl_command_t hallctl_hall_commands[] = {
     {"complaint-resolve", s_complaint_resolve,
      "complaint-resolve COMPLAINT --hall URL --resolution R --satisfied yes|no",
      "resolve a complaint, saying whether the customer was satisfied",
-     HALL_OPT "resolution satisfied", "hall resolution satisfied", 1, 1,
-     "a complaint id"},
+     HALL_OPT "resolution satisfied", "hall resolution satisfied", 1, 1, "a complaint id"},
     {"feedback", s_feedback, "feedback --hall URL --score N [--ticket T] [--counter C]",
-     "a customer's satisfaction score, 1 to 5", HALL_OPT "score ticket counter",
-     "hall score", 0, 0, NULL},
+     "a customer's satisfaction score, 1 to 5", HALL_OPT "score ticket counter", "hall score", 0, 0,
+     NULL},
     {"device", s_device, "device DEVICE --hall URL --kind K --state S [--detail ...]",
      "a device's status (kind kiosk, self_service, display, counter_terminal; state ok, fault, "
      "paper_out, offline)",

@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 /* An option with a value (NULL when not given), and a flag. */
-#define ROW(name_, type_, field, meta_, help_, ...)                                            \
-    HB_CONF_ROW(opts_t, name_, type_, field, NULL, 0, 0, false, help_, .optional = true,        \
+#define ROW(name_, type_, field, meta_, help_, ...)                                                \
+    HB_CONF_ROW(opts_t, name_, type_, field, NULL, 0, 0, false, help_, .optional = true,           \
                 .meta = meta_, __VA_ARGS__)
-#define FLAG(name_, field, help_)                                                              \
+#define FLAG(name_, field, help_)                                                                  \
     HB_CONF_ROW(opts_t, name_, HB_CONF_BOOL, field, "false", 0, 0, false, help_)
 #define S HB_CONF_STRING
 
@@ -122,8 +122,7 @@ static int s_stored_token(const opts_t *o, const char *base, const char *option,
                           size_t tokenlen)
 {
     token[0] = '\0';
-    if (o->token || o->no_stored_token || strcmp(option, "--hq") != 0 ||
-        s_has_authorization(o))
+    if (o->token || o->no_stored_token || strcmp(option, "--hq") != 0 || s_has_authorization(o))
         return 0;
     char hq[1024], err[4200];
     int rc = hallctl_token_load(token, tokenlen, hq, sizeof hq, err, sizeof err);
@@ -147,7 +146,9 @@ int hallctl_call(const opts_t *o, const char *base, const char *option, const ch
     if (src != 0)
         return src;
     hb_httpc_opts_t http = {.timeout_ms = API_TIMEOUT_MS,
-                            .token = o->token ? o->token : stored[0] ? stored : NULL,
+                            .token = o->token    ? o->token
+                                     : stored[0] ? stored
+                                                 : NULL,
                             .cacert = o->cacert,
                             .headers = (const char *const *)o->headers.items,
                             .n_headers = o->headers.n};
@@ -234,13 +235,12 @@ long long hallctl_jint(const json_t *o, const char *name)
 
 /* A string array as "A,B" into `out`. */
 const char *hallctl_jlist(const json_t *o, const char *name, const char *sep, char *out,
-                           size_t outlen)
+                          size_t outlen)
 {
     size_t used = 0, i;
     json_t *v;
     out[0] = '\0';
-    json_array_foreach(json_object_get(o, name), i, v)
-    {
+    json_array_foreach (json_object_get(o, name), i, v) {
         int w = snprintf(out + used, outlen - used, "%s%s", i ? sep : "",
                          json_string_value(v) ? json_string_value(v) : "?");
         if (w < 0 || (size_t)w >= outlen - used)
@@ -249,7 +249,6 @@ const char *hallctl_jlist(const json_t *o, const char *name, const char *sep, ch
     }
     return out;
 }
-
 
 /* A refusal as one line: the status, the server's code and its reason, and
  * for a closed hall where to go instead. */
@@ -293,7 +292,7 @@ int hallctl_escape(char *out, size_t outlen, size_t *used, const char *text)
 /* "/v1/<collection>/<id><suffix>" into `out`; EXIT_USAGE (said) for an
  * empty id or one too long for any path. */
 int hallctl_path(const opts_t *o, char *out, size_t outlen, const char *collection, const char *id,
-                  const char *suffix)
+                 const char *suffix)
 {
     size_t used = 0;
     int w = snprintf(out, outlen, "%s", collection);
@@ -308,7 +307,6 @@ int hallctl_path(const opts_t *o, char *out, size_t outlen, const char *collecti
     return 0;
 }
 
-
 /* A hall id as an argument; EXIT_USAGE (said) when it is not one. */
 int hallctl_check_hall_id(const opts_t *o, const char *id)
 {
@@ -318,7 +316,6 @@ int hallctl_check_hall_id(const opts_t *o, const char *id)
             id);
     return EXIT_USAGE;
 }
-
 
 /* A whole number, all of `text`. */
 bool hallctl_parse_int(const char *text, long long *out)
@@ -383,8 +380,7 @@ int hallctl_member(const opts_t *o, json_t *body, const hallctl_member_t *m)
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
     if (!v) {
         fprintf(stderr, "hallctl %s: %s is not valid UTF-8\n", o->command, m->what);
@@ -412,14 +408,12 @@ int hallctl_body(const opts_t *o, const hallctl_member_t *members, size_t n, jso
     return 0;
 }
 
-
-
 /* ------------------------------------------------------- the commands ---- */
 
 static int s_help(const opts_t *o);
 
-static const hallctl_command_t s_help_command = {"help", s_help, "help", "print this", "", NULL,
-                                                 0, 0, NULL};
+static const hallctl_command_t s_help_command = {"help", s_help, "help", "print this", "",
+                                                 NULL,   0,      0,      NULL};
 
 /* The commands in the order `hallctl help` lists them. */
 static const struct {
@@ -499,8 +493,7 @@ static int s_check_http(const opts_t *o, const hallctl_command_t *cmd)
 
 /* What a command takes: its options, --json, and how requests go out when
  * it talks to an API. `takes` holds the names `cli` points at. */
-static void s_cli(const hallctl_command_t *cmd, char *takes, size_t takes_len,
-                  hb_config_cli_t *cli)
+static void s_cli(const hallctl_command_t *cmd, char *takes, size_t takes_len, hb_config_cli_t *cli)
 {
     bool talks = hb_config_listed(cmd->options, "hall") || hb_config_listed(cmd->options, "hq");
     snprintf(takes, takes_len, "%s%s%s", cmd->options, cmd->run == s_help ? "" : " json",
@@ -612,8 +605,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     hb_config_parsed_t parsed;
     char err[512];
-    int rc = hb_config_args(s_options, NOPTIONS, &cli, &o, argc - 1, argv + 1, &parsed, stdout,
-                            err, sizeof err);
+    int rc = hb_config_args(s_options, NOPTIONS, &cli, &o, argc - 1, argv + 1, &parsed, stdout, err,
+                            sizeof err);
     if (rc == HB_ENOTFOUND)
         return 0; /* --help, --version */
     if (rc != 0) {

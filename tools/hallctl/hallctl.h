@@ -33,9 +33,9 @@ typedef struct opts {
     /* enrolment and HQ */
     char *region, *hq_keys, *out, *hq_endpoint, *hq, *keys;
     /* a hall's local API */
-    char *hall, *priority, *source, *reason, *staff, *services, *ticket, *business_type,
-        *outcome, *amount, *currency, *channel, *category, *severity, *text, *state, *by, *level,
-        *resolution, *satisfied, *score, *counter, *kind, *detail;
+    char *hall, *priority, *source, *reason, *staff, *services, *ticket, *business_type, *outcome,
+        *amount, *currency, *channel, *category, *severity, *text, *state, *by, *level, *resolution,
+        *satisfied, *score, *counter, *kind, *detail;
     bool force, json;
     /* the head office's control plane (with --state, --by and --level above) */
     char *name, *parent, *city, *tags, *note, *halls;
@@ -127,8 +127,8 @@ const char *hallctl_jlist(const json_t *o, const char *name, const char *sep, ch
 int hallctl_escape(char *out, size_t outlen, size_t *used, const char *text);
 /* "<collection><id><suffix>" into `out`; EXIT_USAGE (said) for an empty id
  * or one too long for any path. */
-int hallctl_path(const opts_t *o, char *out, size_t outlen, const char *collection,
-                 const char *id, const char *suffix);
+int hallctl_path(const opts_t *o, char *out, size_t outlen, const char *collection, const char *id,
+                 const char *suffix);
 /* A hall id as an argument; EXIT_USAGE (said) when it is not one. */
 int hallctl_check_hall_id(const opts_t *o, const char *id);
 /* A whole number, all of `text`. */

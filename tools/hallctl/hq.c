@@ -31,8 +31,7 @@ static int s_hq_read_doc(const opts_t *o, const char *file, json_t **out)
         return EXIT_FAILED;
     }
     if (st.st_size > HQ_FILE_MAX) {
-        fprintf(stderr, "hallctl %s: %s is larger than %ld bytes\n", o->command, file,
-                HQ_FILE_MAX);
+        fprintf(stderr, "hallctl %s: %s is larger than %ld bytes\n", o->command, file, HQ_FILE_MAX);
         return EXIT_FAILED;
     }
     json_error_t jerr;
@@ -54,8 +53,7 @@ static void s_hq_print_report(const json_t *r)
            hallctl_jint(r, "dropped") ? "; some findings only counted" : "");
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(r, "findings"), i, f)
-    {
+    json_array_foreach (json_object_get(r, "findings"), i, f) {
         char camps[512];
         const json_t *days = json_object_get(f, "days");
         printf("%-7s  %-12s  %-24s  %5lld hall(s)  %s..%s  %s\n", hallctl_jstr(f, "severity"),
@@ -77,8 +75,7 @@ static void s_hq_print_refused_report(const opts_t *o, const json_t *a)
 static int s_hq_do(const opts_t *o, const char *method, const char *path, json_t *body,
                    hallctl_print_fn print)
 {
-    return hallctl_do(o, o->hq, "--hq", "HQ", method, path, body, print,
-                      s_hq_print_refused_report);
+    return hallctl_do(o, o->hq, "--hq", "HQ", method, path, body, print, s_hq_print_refused_report);
 }
 
 /* Sends the document in `file` as the body of `method path`. */
@@ -98,8 +95,7 @@ static void s_hq_print_region(const json_t *regions, const json_t *halls, const 
     const char *id = hallctl_jstr(r, "id");
     size_t n = 0, i;
     json_t *v;
-    json_array_foreach(halls, i, v)
-    {
+    json_array_foreach (halls, i, v) {
         if (strcmp(hallctl_jstr(v, "city"), id) == 0)
             n++;
     }
@@ -110,8 +106,7 @@ static void s_hq_print_region(const json_t *regions, const json_t *halls, const 
     printf("\n");
     if (depth >= 2)
         return; /* cities have no regions under them */
-    json_array_foreach(regions, i, v)
-    {
+    json_array_foreach (regions, i, v) {
         if (strcmp(hallctl_jstr(v, "parent"), id) == 0)
             s_hq_print_region(regions, halls, v, depth + 1);
     }
@@ -123,14 +118,12 @@ static void s_hq_print_org(const opts_t *o, const json_t *a)
     const json_t *regions = json_object_get(a, "regions"), *halls = json_object_get(a, "halls");
     size_t i;
     json_t *v;
-    json_array_foreach(regions, i, v)
-    {
+    json_array_foreach (regions, i, v) {
         if (!json_object_get(v, "parent"))
             s_hq_print_region(regions, halls, v, 0);
     }
     printf("%zu region(s), %zu hall(s)\n", json_array_size(regions), json_array_size(halls));
-    json_array_foreach(halls, i, v)
-    {
+    json_array_foreach (halls, i, v) {
         char tags[512];
         printf("  %-12s %-12s %-30s %s\n", hallctl_jstr(v, "id"), hallctl_jstr(v, "city"),
                hallctl_jstr(v, "name"), hallctl_jlist(v, "tags", ",", tags, sizeof tags));
@@ -178,9 +171,9 @@ static int s_hq_region_put(const opts_t *o)
     char path[API_PATH_MAX];
     json_t *body = NULL;
     const hallctl_member_t m[] = {{"id", o->args[0], "ID", M_STR},
-                          {"name", o->name, "--name", M_STR},
-                          {"level", o->level, "--level", M_STR},
-                          {"parent", o->parent, "--parent", M_STR}};
+                                  {"name", o->name, "--name", M_STR},
+                                  {"level", o->level, "--level", M_STR},
+                                  {"parent", o->parent, "--parent", M_STR}};
     int rc = hallctl_path(o, path, sizeof path, "/v1/org/regions/", o->args[0], "");
     if (rc == 0)
         rc = hallctl_body(o, m, NMEMBERS(m), &body);
@@ -194,8 +187,8 @@ static int s_hq_hall_place(const opts_t *o)
     char path[API_PATH_MAX];
     json_t *body = NULL;
     const hallctl_member_t m[] = {{"id", o->args[0], "HALL", M_STR},
-                          {"city", o->city, "--city", M_STR},
-                          {"name", o->name, "--name", M_STR}};
+                                  {"city", o->city, "--city", M_STR},
+                                  {"name", o->name, "--name", M_STR}};
     int rc = hallctl_path(o, path, sizeof path, "/v1/org/halls/", o->args[0], "");
     if (rc == 0)
         rc = hallctl_body(o, m, NMEMBERS(m), &body);
@@ -265,14 +258,12 @@ static void s_hq_print_policies(const opts_t *o, const json_t *a)
     printf("  %-40s %-6s %s\n", "SCOPE", "DRAFT", "PUBLISHED");
     const char *scope;
     json_t *d;
-    json_object_foreach((json_t *)drafts, scope, d)
-    {
+    json_object_foreach ((json_t *)drafts, scope, d) {
         const json_t *p = json_object_get(pub, scope);
         printf("  %-40s %-6s %s%s\n", scope, "set", p ? "set" : "-",
                p && !json_equal(p, d) ? " (the draft differs)" : "");
     }
-    json_object_foreach((json_t *)pub, scope, d)
-    {
+    json_object_foreach ((json_t *)pub, scope, d) {
         if (!json_object_get(drafts, scope))
             printf("  %-40s %-6s %s (the draft was removed)\n", scope, "-", "set");
     }
@@ -333,7 +324,7 @@ static int s_hq_policy_effective(const opts_t *o)
 {
     char path[API_PATH_MAX];
     int rc = hallctl_path(o, path, sizeof path, "/v1/policies/effective/", o->args[0],
-                    o->drafts ? "?drafts=1" : "");
+                          o->drafts ? "?drafts=1" : "");
     return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_effective);
 }
 
@@ -371,8 +362,7 @@ static void s_hq_print_campaigns(const opts_t *o, const json_t *a)
            "START", "END", "HALLS", "TITLE");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(a, "campaigns"), i, c)
-    {
+    json_array_foreach (json_object_get(a, "campaigns"), i, c) {
         char halls[24] = "-";
         if (json_is_integer(json_object_get(c, "halls")))
             snprintf(halls, sizeof halls, "%lld", hallctl_jint(c, "halls"));
@@ -396,15 +386,14 @@ static void s_hq_print_campaign(const opts_t *o, const json_t *a)
     const char *key;
     json_t *v;
     printf("texts:\n");
-    json_object_foreach(json_object_get(a, "texts"), key, v)
+    json_object_foreach (json_object_get(a, "texts"), key, v)
         printf("  %s: %s\n", key, json_string_value(v) ? json_string_value(v) : "");
     size_t i;
     printf("faq:\n");
-    json_array_foreach(json_object_get(a, "faq"), i, v)
+    json_array_foreach (json_object_get(a, "faq"), i, v)
         printf("  Q: %s\n  A: %s\n", hallctl_jstr(v, "question"), hallctl_jstr(v, "answer"));
     printf("history:\n");
-    json_array_foreach(json_object_get(a, "history"), i, v)
-    {
+    json_array_foreach (json_object_get(a, "history"), i, v) {
         char at[HB_RFC3339_MAX];
         hb_time_format((int64_t)hallctl_jint(v, "at_ms"), at);
         printf("  %s  %-8s %-9s -> %-9s by %s%s%s%s\n", at, hallctl_jstr(v, "action"),
@@ -513,8 +502,7 @@ static void s_hq_print_glossary(const opts_t *o, const json_t *a)
     size_t i;
     json_t *t;
     if (strcmp(o->command, "glossary-show") == 0) {
-        json_array_foreach(json_object_get(a, "terms"), i, t)
-        {
+        json_array_foreach (json_object_get(a, "terms"), i, t) {
             const char *def = json_string_value(json_object_get(t, "definition"));
             printf("%s%s%s\n", hallctl_jstr(t, "term"), def ? ": " : "", def ? def : "");
         }
@@ -568,7 +556,6 @@ static int s_hq_rollout(const opts_t *o)
     return s_hq_do(o, "GET", path, NULL, s_hq_print_rollout);
 }
 
-
 /* ---- alerts that reach people */
 
 static void s_hq_print_sub(const opts_t *o, const json_t *s)
@@ -587,7 +574,8 @@ static void s_hq_print_subs(const opts_t *o, const json_t *a)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(a, "subscriptions"), i, s) s_hq_print_sub(o, s);
+    json_array_foreach (json_object_get(a, "subscriptions"), i, s)
+        s_hq_print_sub(o, s);
 }
 
 /* PUT /v1/notify/subscriptions/{the document's id}: adds or replaces. */
@@ -631,8 +619,8 @@ static int s_hq_subscription_remove(const opts_t *o)
 static void s_hq_print_ack(const opts_t *o, const json_t *a)
 {
     (void)o;
-    printf("alert %lld acknowledged by %s at %s\n", hallctl_jint(a, "alert"),
-           hallctl_jstr(a, "by"), hallctl_jstr(a, "at"));
+    printf("alert %lld acknowledged by %s at %s\n", hallctl_jint(a, "alert"), hallctl_jstr(a, "by"),
+           hallctl_jstr(a, "at"));
 }
 
 static int s_hq_alert_ack(const opts_t *o)
@@ -660,7 +648,8 @@ static void s_hq_print_silences(const opts_t *o, const json_t *a)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(a, "silences"), i, s) s_hq_print_silence(o, s);
+    json_array_foreach (json_object_get(a, "silences"), i, s)
+        s_hq_print_silence(o, s);
 }
 
 /* SCOPE (or one alert with --alert) silenced until --until for --reason. */
@@ -704,8 +693,7 @@ static void s_hq_print_deliveries(const opts_t *o, const json_t *a)
     (void)o;
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(a, "deliveries"), i, d)
-    {
+    json_array_foreach (json_object_get(a, "deliveries"), i, d) {
         printf("%s  alert %-6lld %-16s %-12s %-8s try %lld %s%s%s\n", hallctl_jstr(d, "at"),
                hallctl_jint(d, "alert"), hallctl_jstr(d, "subscription"), hallctl_jstr(d, "type"),
                hallctl_jstr(d, "level"), hallctl_jint(d, "attempt"),
@@ -732,15 +720,14 @@ static int s_hq_deliveries(const opts_t *o)
 }
 
 const hallctl_command_t hallctl_hq_commands[] = {
-    {"org-show", s_hq_org_show, "org-show --hq URL", "the region tree and the hall registry",
-     "hq", "hq", 0, 0, NULL},
+    {"org-show", s_hq_org_show, "org-show --hq URL", "the region tree and the hall registry", "hq",
+     "hq", 0, 0, NULL},
     {"org-set", s_hq_org_set, "org-set FILE --hq URL",
      "replace the whole organisation with the document in FILE", "hq", "hq", 1, 1,
      "a document file"},
     {"region-put", s_hq_region_put,
      "region-put ID --name N --level national|province|city [--parent P] --hq URL",
-     "add a region, or rename one", "hq name level parent", "hq name level", 1, 1,
-     "a region id"},
+     "add a region, or rename one", "hq name level parent", "hq name level", 1, 1, "a region id"},
     {"hall-place", s_hq_hall_place, "hall-place HALL --city C [--tags a,b] [--name N] --hq URL",
      "enrol a hall in a city, or move it (its name, tags and neighbours stay unless given)",
      "hq city tags name", "hq city", 1, 1, "a hall id"},
@@ -766,13 +753,13 @@ const hallctl_command_t hallctl_hq_commands[] = {
      "its author or last editor may not (four eyes)",
      "hq note", "hq", 1, 1, "a campaign id"},
     {"campaign-publish", s_hq_campaign_step, "campaign-publish ID [--note T] --hq URL",
-     "publish an approved campaign to its halls (checked again; four eyes)", "hq note", "hq",
-     1, 1, "a campaign id"},
+     "publish an approved campaign to its halls (checked again; four eyes)", "hq note", "hq", 1, 1,
+     "a campaign id"},
     {"campaign-withdraw", s_hq_campaign_step, "campaign-withdraw ID [--note T] --hq URL",
      "withdraw an approved or published campaign", "hq note", "hq", 1, 1, "a campaign id"},
     {"campaign-list", s_hq_campaign_list, "campaign-list [--state S] --hq URL",
-     "the campaigns (state draft, submitted, approved, published, withdrawn)", "hq state",
-     "hq", 0, 0, NULL},
+     "the campaigns (state draft, submitted, approved, published, withdrawn)", "hq state", "hq", 0,
+     0, NULL},
     {"campaign-show", s_hq_campaign_show, "campaign-show ID --hq URL",
      "one campaign: its texts, FAQ and history", "hq", "hq", 1, 1, "a campaign id"},
     {"campaign-check", s_hq_campaign_check, "campaign-check [FILE] --hq URL",
@@ -783,21 +770,21 @@ const hallctl_command_t hallctl_hq_commands[] = {
      "every campaign with its state, as JSON or CSV", "hq csv", "hq", 0, 0, NULL},
     {"glossary-set", s_hq_glossary_set, "glossary-set FILE --hq URL",
      "replace the glossary of jargon", "hq", "hq", 1, 1, "a document file"},
-    {"glossary-show", s_hq_glossary_show, "glossary-show --hq URL", "the glossary of jargon",
-     "hq", "hq", 0, 0, NULL},
+    {"glossary-show", s_hq_glossary_show, "glossary-show --hq URL", "the glossary of jargon", "hq",
+     "hq", 0, 0, NULL},
     {"rollout", s_hq_rollout, "rollout [--halls N] --hq URL",
      "how many halls run the newest policy and calendar versions (with N hall ids per group)",
      "hq halls", "hq", 0, 0, NULL},
     {"subscription-set", s_hq_subscription_set, "subscription-set FILE --hq URL",
-     "add or replace the alert subscription in FILE (who is told of which alerts, and how)",
-     "hq", "hq", 1, 1, "a document file"},
+     "add or replace the alert subscription in FILE (who is told of which alerts, and how)", "hq",
+     "hq", 1, 1, "a document file"},
     {"subscription-list", s_hq_subscription_list, "subscription-list --hq URL",
      "the alert subscriptions", "hq", "hq", 0, 0, NULL},
     {"subscription-remove", s_hq_subscription_remove, "subscription-remove ID --hq URL",
      "remove an alert subscription", "hq", "hq", 1, 1, "a subscription id"},
     {"alert-ack", s_hq_alert_ack, "alert-ack ID [--note T] --hq URL",
-     "acknowledge an open alert (as the token's person): it escalates no further", "hq note",
-     "hq", 1, 1, "an alert id"},
+     "acknowledge an open alert (as the token's person): it escalates no further", "hq note", "hq",
+     1, 1, "an alert id"},
     {"alert-silence", s_hq_alert_silence, "alert-silence ID --until TIME --reason R --hq URL",
      "send an open alert to nobody until TIME", "hq until reason", "hq until reason", 1, 1,
      "an alert id"},
@@ -805,10 +792,10 @@ const hallctl_command_t hallctl_hq_commands[] = {
      "silence-add SCOPE [--kinds a,b] --until TIME --reason R --hq URL",
      "send the alerts of SCOPE (network, region/ID, hall/ID) to nobody until TIME",
      "hq kinds until reason", "hq until reason", 1, 1, "a scope"},
-    {"silence-list", s_hq_silence_list, "silence-list --hq URL", "the silences not yet over",
-     "hq", "hq", 0, 0, NULL},
-    {"silence-remove", s_hq_silence_remove, "silence-remove ID --hq URL", "end a silence now",
-     "hq", "hq", 1, 1, "a silence id"},
+    {"silence-list", s_hq_silence_list, "silence-list --hq URL", "the silences not yet over", "hq",
+     "hq", 0, 0, NULL},
+    {"silence-remove", s_hq_silence_remove, "silence-remove ID --hq URL", "end a silence now", "hq",
+     "hq", 1, 1, "a silence id"},
     {"deliveries", s_hq_deliveries, "deliveries [--alert ID] --hq URL",
      "alert deliveries attempted, newest first", "hq alert", "hq", 0, 0, NULL},
 };

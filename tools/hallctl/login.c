@@ -80,8 +80,10 @@ int hallctl_token_load(char *token, size_t tokenlen, char *hq, size_t hqlen, cha
     /* A token others can read is someone else's too, as ssh keys are. */
     if (st.st_mode & 077) {
         close(fd);
-        snprintf(err, errlen, "%s can be read by others (mode %04o): chmod 600 it, or log in "
-                 "again", path, (unsigned)(st.st_mode & 07777));
+        snprintf(err, errlen,
+                 "%s can be read by others (mode %04o): chmod 600 it, or log in "
+                 "again",
+                 path, (unsigned)(st.st_mode & 07777));
         return HB_EINVAL;
     }
     char buf[LOGIN_FILE_MAX + 1];
@@ -99,10 +101,12 @@ int hallctl_token_load(char *token, size_t tokenlen, char *hq, size_t hqlen, cha
         *nl = '\0';
     if (nl2)
         *nl2 = '\0';
-    if (!second || !buf[0] || !second[0] || strlen(buf) >= tokenlen ||
-        strlen(second) >= hqlen || hb_httpc_token_check(buf, NULL, 0) != 0) {
-        snprintf(err, errlen, "%s is not what hallctl login writes (a token, then HQ's URL): "
-                 "remove it and log in again", path);
+    if (!second || !buf[0] || !second[0] || strlen(buf) >= tokenlen || strlen(second) >= hqlen ||
+        hb_httpc_token_check(buf, NULL, 0) != 0) {
+        snprintf(err, errlen,
+                 "%s is not what hallctl login writes (a token, then HQ's URL): "
+                 "remove it and log in again",
+                 path);
         return HB_EINVAL;
     }
     snprintf(token, tokenlen, "%s", buf);
@@ -113,13 +117,14 @@ int hallctl_token_load(char *token, size_t tokenlen, char *hq, size_t hqlen, cha
 
 /* Writes the token for `hq`: a new file of mode 0600 renamed over the old
  * one, in a folder made with mode 0700. 0 or -1 (said). */
-static int s_store(const opts_t *o, const char *token, const char *hq, char *path,
-                   size_t pathlen)
+static int s_store(const opts_t *o, const char *token, const char *hq, char *path, size_t pathlen)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 16];
     if (s_paths(dir, sizeof dir, path, pathlen) != 0) {
-        fprintf(stderr, "hallctl %s: neither $XDG_CONFIG_HOME nor $HOME says where to keep the "
-                        "token\n", o->command);
+        fprintf(stderr,
+                "hallctl %s: neither $XDG_CONFIG_HOME nor $HOME says where to keep the "
+                "token\n",
+                o->command);
         return -1;
     }
     /* ~/.config may not exist yet: make it (0700, as for the folder). */
@@ -239,8 +244,8 @@ static int s_login(const opts_t *o)
     if (s_password(o, name, password, sizeof password) != 0)
         return EXIT_USAGE;
     s_token_name(tname, sizeof tname);
-    json_t *body = json_pack("{s:s, s:s, s:s}", "name", name, "password", password, "token_name",
-                             tname);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s}", "name", name, "password", password, "token_name", tname);
     explicit_bzero(password, sizeof password);
     if (!body) {
         fprintf(stderr, "hallctl %s: the name or the password is not valid UTF-8\n", o->command);
@@ -297,8 +302,7 @@ static int s_logout(const opts_t *o)
     /* The HQ the token is for, unless --hq names the same one. */
     const char *base = hq;
     if (o->hq && !o->hq_from_env && strcmp(o->hq, hq) != 0) {
-        fprintf(stderr, "hallctl %s: the stored token is for %s, not %s\n", o->command, hq,
-                o->hq);
+        fprintf(stderr, "hallctl %s: the stored token is for %s, not %s\n", o->command, hq, o->hq);
         return EXIT_USAGE;
     }
     opts_t p = s_plain(o, token);
@@ -364,8 +368,8 @@ const hallctl_command_t hallctl_login_commands[] = {
      "a terminal) and keep it in ~/.config/hallbus/token (0600) for later commands to that HQ",
      "hq", "hq", 1, 1, "a user name"},
     {"logout", s_logout, "logout [--hq URL]",
-     "revoke the token hallctl login stored, at the HQ it is for, and delete the file", "hq",
-     "", 0, 0, NULL},
+     "revoke the token hallctl login stored, at the HQ it is for, and delete the file", "hq", "", 0,
+     0, NULL},
 };
 const size_t hallctl_login_ncommands =
     sizeof hallctl_login_commands / sizeof hallctl_login_commands[0];

@@ -59,27 +59,31 @@
 #define EXIT_USAGE 2
 #define HALLS_MAX 64
 #define URL_MAX 256
-#define PENDING_MAX 5000   /* due events held per hall while it does not take them */
-#define POST_MAX 500       /* events in one POST (the hall takes up to 1,000) */
+#define PENDING_MAX 5000 /* due events held per hall while it does not take them */
+#define POST_MAX 500     /* events in one POST (the hall takes up to 1,000) */
 #define POST_TIMEOUT_MS 10000
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define SUMMARY_EVERY_MS 10000
 #define SLEEP_MAX_MS 1000
-#define REFUSALS_LOGGED 5  /* refused batches logged per hall; later ones only counted */
-#define REFUSAL_KEYS 48    /* distinct (request, status, reason) counted per hall */
+#define REFUSALS_LOGGED 5 /* refused batches logged per hall; later ones only counted */
+#define REFUSAL_KEYS 48   /* distinct (request, status, reason) counted per hall */
 #define REFUSAL_KEY_MAX 80
 #define DRIVE_TIMEOUT_MS 5000
-#define DRIVE_BURST 100    /* requests to one hall before the next hall's turn */
-#define NIGHT_GAP_MS 500   /* closed halls: a wait longer than this for the next step is skipped */
+#define DRIVE_BURST 100  /* requests to one hall before the next hall's turn */
+#define NIGHT_GAP_MS 500 /* closed halls: a wait longer than this for the next step is skipped */
 
-/* The drive mode's figures, for summing days and printing them. */
+/* The drive mode's figures, for summing days and printing them. A list
+ * laid out by hand: clang-format's layout of an X-macro list is not stable
+ * from one run to the next. */
+// clang-format off
 #define SD_FIELDS(X)                                                                              \
     X(arrivals) X(issued) X(refused_closed) X(refused_full) X(turned_away) X(missed)              \
     X(cancelled) X(called) X(recalled) X(no_shows) X(started) X(transferred) X(served)            \
     X(feedback) X(complaints_opened) X(complaints_acked) X(complaints_escalated)                  \
     X(complaints_resolved) X(device_reports) X(lunch_breaks) X(resyncs) X(adopted) X(vanished)    \
     X(surprises) X(given_up) X(requests) X(answered) X(unanswered)
+// clang-format on
 
 /* A kind of refusal and how often it came: "ticket 409 closed". */
 typedef struct refusal {
@@ -110,7 +114,7 @@ typedef struct hall {
 typedef struct cli {
     /* From the command line (s_options below). */
     hb_config_list_t hall_urls;
-    double speed; /* 0: as fast as the halls take it */
+    double speed;        /* 0: as fast as the halls take it */
     int64_t duration_ms; /* 0: until stopped */
     uint64_t seed;
     struct tm day; /* the first simulated day (local) */
@@ -173,8 +177,9 @@ static int s_parse_duration(const char *v, void *field, char *why, size_t whylen
     else
         n = -1;
     if (errno != 0 || n <= 0 || n > INT64_MAX / unit / 2 || v[0] == '-' || v[0] == '+') {
-        snprintf(why, whylen, "give a positive whole number with ms, s, m or h (e.g. 10m; no "
-                              "unit means seconds)");
+        snprintf(why, whylen,
+                 "give a positive whole number with ms, s, m or h (e.g. 10m; no "
+                 "unit means seconds)");
         return HB_EINVAL;
     }
     *(int64_t *)field = n * unit;
@@ -241,16 +246,17 @@ static int s_parse_day(const char *v, void *field, char *why, size_t whylen)
 static int s_parse_mode(const char *v, void *field, char *why, size_t whylen)
 {
     if (strcmp(v, "drive") != 0 && strcmp(v, "events") != 0) {
-        snprintf(why, whylen, "give drive (customers and staff through the hall's endpoints) or "
-                              "events (the model's events to POST /v1/events)");
+        snprintf(why, whylen,
+                 "give drive (customers and staff through the hall's endpoints) or "
+                 "events (the model's events to POST /v1/events)");
         return HB_EINVAL;
     }
     *(bool *)field = strcmp(v, "events") == 0;
     return 0;
 }
 
-#define ROW(name_, type_, field, def, meta_, help_, ...)                                        \
-    HB_CONF_ROW(cli_t, name_, type_, field, def, 0, 0, false, help_, .optional = true,          \
+#define ROW(name_, type_, field, def, meta_, help_, ...)                                           \
+    HB_CONF_ROW(cli_t, name_, type_, field, def, 0, 0, false, help_, .optional = true,             \
                 .meta = meta_, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
@@ -283,25 +289,24 @@ static const hb_config_cli_t s_cli = {
     .prog = "hallsim",
     .usage = "--hall URL [--hall URL ...] [--mode drive|events] [--speed X]\n"
              "               [--duration D] [--days N] [--seed N] [--day YYYY-MM-DD] [--dry-run]",
-    .about =
-        "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
-        "  counters close) per hall, then the next day, at --speed times real time; the\n"
-        "  night is not waited for (once every hall is closed, the evening's empty time\n"
-        "  is skipped, and the next day opens as soon as the last hall's day is over).\n"
-        "  drive: customers take tickets at URL/v1/tickets, counters open, call, start,\n"
-        "    transfer, complete and pause for lunch at URL/v1/counters/..., complaints are\n"
-        "    opened, acknowledged and resolved, devices report faults; the hall engine\n"
-        "    decides numbers and order. Refusals are counted by reason; a hall that does\n"
-        "    not answer is retried with backoff and its state (GET /v1/hall) read again.\n"
-        "  events: the model's events are posted to URL/v1/events as they come due,\n"
-        "    stamped with the real time, for halls that run another queue system.\n\n"
-        "  The hall keeps the real clock: at --speed 60 a 20-minute simulated wait is\n"
-        "  measured by the hall as 20 s. With --dry-run (events mode), --hall may be left\n"
-        "  out (one hall is simulated), a run without --duration ends after one day, and\n"
-        "  with several halls each line carries \"hall\".\n"
-        "  Example: hallsim --dry-run --speed max --seed 7 | head\n"
-        "  Exit status: 0 done; 1 a hall refused events (events mode), a request was refused\n"
-        "  as malformed (drive mode) or the model failed; 2 bad usage.",
+    .about = "Simulates an opening day (09:00-17:00 local, then the queue is cleared and the\n"
+             "  counters close) per hall, then the next day, at --speed times real time; the\n"
+             "  night is not waited for (once every hall is closed, the evening's empty time\n"
+             "  is skipped, and the next day opens as soon as the last hall's day is over).\n"
+             "  drive: customers take tickets at URL/v1/tickets, counters open, call, start,\n"
+             "    transfer, complete and pause for lunch at URL/v1/counters/..., complaints are\n"
+             "    opened, acknowledged and resolved, devices report faults; the hall engine\n"
+             "    decides numbers and order. Refusals are counted by reason; a hall that does\n"
+             "    not answer is retried with backoff and its state (GET /v1/hall) read again.\n"
+             "  events: the model's events are posted to URL/v1/events as they come due,\n"
+             "    stamped with the real time, for halls that run another queue system.\n\n"
+             "  The hall keeps the real clock: at --speed 60 a 20-minute simulated wait is\n"
+             "  measured by the hall as 20 s. With --dry-run (events mode), --hall may be left\n"
+             "  out (one hall is simulated), a run without --duration ends after one day, and\n"
+             "  with several halls each line carries \"hall\".\n"
+             "  Example: hallsim --dry-run --speed max --seed 7 | head\n"
+             "  Exit status: 0 done; 1 a hall refused events (events mode), a request was refused\n"
+             "  as malformed (drive mode) or the model failed; 2 bad usage.",
     .max_args = 0,
 };
 
@@ -330,8 +335,9 @@ static int s_check(cli_t *c, const hb_config_parsed_t *parsed, char *err, size_t
         snprintf(c->urls[c->n_halls++], URL_MAX, "%s", v);
     }
     if (c->dry_run && mode_given && !c->events) {
-        hb_errf(err, errlen, "--dry-run prints the events mode's stream; the drive mode needs "
-                             "a hall to answer (leave out --mode drive)");
+        hb_errf(err, errlen,
+                "--dry-run prints the events mode's stream; the drive mode needs "
+                "a hall to answer (leave out --mode drive)");
         return HB_EINVAL;
     }
     if (c->dry_run)
@@ -393,8 +399,8 @@ static void s_fetch(run_t *r, hall_t *h)
     int rc = hb_sim_next(h->sim, &h->next_ms, &ev);
     h->next = ev;
     if (rc != 0 && rc != HB_ECLOSED) {
-        fprintf(stderr, "hallsim: %s: the model stopped: %s; this hall's day ends here\n",
-                h->url, hb_strerror(rc));
+        fprintf(stderr, "hallsim: %s: the model stopped: %s; this hall's day ends here\n", h->url,
+                hb_strerror(rc));
         r->model_failed = true;
     }
 }
@@ -472,11 +478,15 @@ static void s_failed(run_t *r, hall_t *h, const char *why)
 {
     h->failed_posts++;
     if (!h->failing && r->cli->events)
-        fprintf(stderr, "hallsim: %s does not take events (%s); keeping them in order and "
-                        "retrying\n", h->url, why);
+        fprintf(stderr,
+                "hallsim: %s does not take events (%s); keeping them in order and "
+                "retrying\n",
+                h->url, why);
     else if (!h->failing)
-        fprintf(stderr, "hallsim: %s does not answer (%s); retrying with backoff, then reading "
-                        "its state again\n", h->url, why);
+        fprintf(stderr,
+                "hallsim: %s does not answer (%s); retrying with backoff, then reading "
+                "its state again\n",
+                h->url, why);
     h->failing = true;
     h->backoff_ms = h->backoff_ms ? h->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (h->backoff_ms > BACKOFF_MAX_MS)
@@ -492,7 +502,9 @@ static void s_reason(const hb_httpc_resp_t *resp, char *out, size_t outlen)
     json_t *j = resp->body ? json_loads(resp->body, 0, NULL) : NULL;
     const char *reason = json_string_value(json_object_get(j, "reason"));
     snprintf(out, outlen, "HTTP %d: %.200s", resp->status,
-             reason ? reason : resp->body ? resp->body : "");
+             reason       ? reason
+             : resp->body ? resp->body
+                          : "");
     json_decref(j);
 }
 
@@ -634,8 +646,8 @@ static void s_count_refusal(hall_t *h, const hb_sd_request_t *req, int status, c
          * a line each time (they should never come). */
         const char *reason = json_string_value(json_object_get(body, "reason"));
         if (h->malformed++ < REFUSALS_LOGGED)
-            fprintf(stderr, "hallsim: %s refused %s %s %s as malformed: %s\n", h->url,
-                    req->method, req->path, req->body, reason ? reason : "");
+            fprintf(stderr, "hallsim: %s refused %s %s %s as malformed: %s\n", h->url, req->method,
+                    req->path, req->body, reason ? reason : "");
     }
     for (int i = 0; i < h->n_refusals; i++) {
         if (strcmp(h->refusals[i].key, key) == 0) {
@@ -662,8 +674,9 @@ static void s_night_begins(run_t *r, int64_t mono)
     struct tm tm;
     if (r->cli->speed > 0 && localtime_r(&t, &tm))
         strftime(clock, sizeof clock, "%H:%M", &tm);
-    fprintf(stderr, "hallsim: %s every hall is closed; the evening's last steps run without "
-                    "waiting, then the next day opens\n",
+    fprintf(stderr,
+            "hallsim: %s every hall is closed; the evening's last steps run without "
+            "waiting, then the next day opens\n",
             clock);
 }
 
@@ -745,8 +758,8 @@ static void s_drive_hall(run_t *r, hall_t *h, int64_t mono, int64_t sim_now)
     if (h->failing && mono < h->retry_at) {
         /* A hall silent past the overtime bound does not hold the other
          * halls' next day back until its next retry. */
-        int64_t end = r->open_ms + (int64_t)(HB_SIM_CLOSE_S - HB_SIM_OPEN_S) * 1000 +
-                      HB_SD_OVERTIME_MS;
+        int64_t end =
+            r->open_ms + (int64_t)(HB_SIM_CLOSE_S - HB_SIM_OPEN_S) * 1000 + HB_SD_OVERTIME_MS;
         if (r->cli->speed > 0 && sim_now >= end)
             h->day_over = true;
         return;
@@ -846,8 +859,8 @@ static void s_drive_report(const hall_t *h)
             ", full %" PRIu32 ", driver's bound %" PRIu32 "; missed while not answering %" PRIu32
             "), served %" PRIu32 ", no-shows %" PRIu32 " after %" PRIu32 " recalls, left %" PRIu32
             ", transferred %" PRIu32 ", scores %" PRIu32 "\n",
-            h->url, t.arrivals, t.issued, t.refused_closed, t.refused_full, t.turned_away,
-            t.missed, t.served, t.no_shows, t.recalled, t.cancelled, t.transferred, t.feedback);
+            h->url, t.arrivals, t.issued, t.refused_closed, t.refused_full, t.turned_away, t.missed,
+            t.served, t.no_shows, t.recalled, t.cancelled, t.transferred, t.feedback);
     fprintf(stderr,
             "hallsim: %s: complaints %" PRIu32 " opened, %" PRIu32 " acknowledged, %" PRIu32
             " escalated, %" PRIu32 " resolved; lunch breaks %" PRIu32 "; device reports %" PRIu32
@@ -864,8 +877,7 @@ static void s_drive_report(const hall_t *h)
     fprintf(stderr, "hallsim: %s: refusals %" PRIu64 "%s", h->url, h->refusals_total,
             h->refusals_total ? ":" : "");
     for (int i = 0; i < h->n_refusals; i++)
-        fprintf(stderr, "%s %s x%" PRIu64, i ? "," : "", h->refusals[i].key,
-                h->refusals[i].count);
+        fprintf(stderr, "%s %s x%" PRIu64, i ? "," : "", h->refusals[i].key, h->refusals[i].count);
     if (h->refusals_other)
         fprintf(stderr, ", other %" PRIu64, h->refusals_other);
     fputc('\n', stderr);
@@ -1072,8 +1084,8 @@ int main(int argc, char **argv)
         if (cli.speed > 0)
             snprintf(speed, sizeof speed, "%g", cli.speed);
         fprintf(stderr, "hallsim: %d hall%s from %s 09:00, speed %s, seed %" PRIu64 ", %s mode%s\n",
-                run.n, run.n == 1 ? "" : "s", day, speed, cli.seed,
-                cli.events ? "events" : "drive", cli.dry_run ? ", dry run" : "");
+                run.n, run.n == 1 ? "" : "s", day, speed, cli.seed, cli.events ? "events" : "drive",
+                cli.dry_run ? ", dry run" : "");
         status = cli.events ? s_run(&run) : s_drive(&run);
     }
     for (int i = 0; i < run.n; i++) {

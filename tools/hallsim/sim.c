@@ -26,11 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAITING_MAX 400      /* tickets waiting at once; more arrivals are turned away */
-#define ACTIONS_MAX 2048     /* scheduled actions; see s_schedule for why this is enough */
-#define OUT_MAX 64           /* events one action may emit before they are handed out */
+#define WAITING_MAX 400  /* tickets waiting at once; more arrivals are turned away */
+#define ACTIONS_MAX 2048 /* scheduled actions; see s_schedule for why this is enough */
+#define OUT_MAX 64       /* events one action may emit before they are handed out */
 #define COMPLAINTS_OPEN_MAX 32
-#define TICKET_ID_MAX 8      /* "A" + up to 5 digits + NUL */
+#define TICKET_ID_MAX 8 /* "A" + up to 5 digits + NUL */
 #define COMPLAINT_ID_MAX 32
 
 #define SEC 1000LL
@@ -135,8 +135,7 @@ static int s_pick(hb_sim_rng_t *r, const int *cumulative, int n)
 /* ------------------------------------------------------------ tables ---- */
 
 #define PRIO_COUNT 4
-static const char *const s_priority_names[PRIO_COUNT] = {"normal", "elderly", "vip",
-                                                         "appointment"};
+static const char *const s_priority_names[PRIO_COUNT] = {"normal", "elderly", "vip", "appointment"};
 static const int s_priority_cum[PRIO_COUNT] = {85, 93, 97, 100};
 
 static const char *const s_service_codes[HB_SIM_SERVICES] = {"A", "B", "C"};
@@ -347,8 +346,8 @@ bool hb_sim_draw_escalation(hb_sim_rng_t *r, int severity_rank, int64_t *next_ms
 {
     /* The duty manager takes critical ones, and some high ones, up. */
     bool escalate = severity_rank == 3 || (severity_rank == 2 && hb_sim_u01(r) < 0.3);
-    *next_ms = escalate ? hb_sim_between(r, 5 * MIN, 30 * MIN)
-                        : hb_sim_between(r, 20 * MIN, 2 * HOUR);
+    *next_ms =
+        escalate ? hb_sim_between(r, 5 * MIN, 30 * MIN) : hb_sim_between(r, 20 * MIN, 2 * HOUR);
     return escalate;
 }
 
@@ -464,9 +463,9 @@ typedef struct action {
     int64_t at;
     uint32_t order; /* ties at one millisecond run in scheduling order */
     uint8_t kind;
-    int8_t index;   /* counter or device */
-    uint8_t arg;    /* score; device state (1 fault, 0 ok); complaint category; long wait */
-    uint8_t arg2;   /* complaint severity; satisfied */
+    int8_t index; /* counter or device */
+    uint8_t arg;  /* score; device state (1 fault, 0 ok); complaint category; long wait */
+    uint8_t arg2; /* complaint severity; satisfied */
     char ticket[TICKET_ID_MAX];
     char complaint[COMPLAINT_ID_MAX];
 } action_t;
@@ -480,9 +479,9 @@ struct hb_sim_hall {
     hb_sim_rng_t rng;
     int64_t open_ms, close_ms, now_ms;
     double size;
-    char date[16];          /* "20261123", for complaint ids */
-    bool closing;           /* past closing time: no more arrivals */
-    int err;                /* sticky failure */
+    char date[16]; /* "20261123", for complaint ids */
+    bool closing;  /* past closing time: no more arrivals */
+    int err;       /* sticky failure */
 
     int n_counters;
     counter_t counters[HB_SIM_COUNTERS_MAX];
@@ -635,8 +634,8 @@ static void s_issue(hb_sim_hall_t *h)
     const char *source = hb_sim_draw_source(&h->rng, t->priority, h->device_fault[DEV_KIOSK]);
     s_emit(h, "ticket_issued",
            json_pack("{s:s, s:s, s:s, s:s}", "ticket", t->id, "service",
-                     hb_sim_service_code(t->service), "priority",
-                     hb_sim_priority_name(t->priority), "source", source));
+                     hb_sim_service_code(t->service), "priority", hb_sim_priority_name(t->priority),
+                     "source", source));
     h->stats.issued++;
     action_t a = s_action(ACT_RENEGE, h->now_ms + hb_sim_draw_patience_ms(&h->rng), 0);
     memcpy(a.ticket, t->id, sizeof a.ticket);
@@ -692,9 +691,9 @@ static void s_start_service(hb_sim_hall_t *h, counter_t *c)
     c->state = COUNTER_SERVING;
     c->started_ms = h->now_ms;
     c->business = hb_sim_draw_business(&h->rng, c->current.service);
-    s_emit(h, "service_started",
-           json_pack("{s:s, s:s, s:s}", "ticket", c->current.id, "counter", c->id, "staff",
-                     c->staff));
+    s_emit(
+        h, "service_started",
+        json_pack("{s:s, s:s, s:s}", "ticket", c->current.id, "counter", c->id, "staff", c->staff));
     int64_t d = hb_sim_draw_service_ms(&h->rng, c->business);
     s_schedule(h, s_action(ACT_FINISH, h->now_ms + d, (int)(c - h->counters)));
 }
@@ -715,8 +714,8 @@ static void s_call_step(hb_sim_hall_t *h, counter_t *c)
     }
     c->recalls++;
     s_emit(h, "ticket_recalled",
-           json_pack("{s:s, s:s, s:i}", "ticket", c->current.id, "counter", c->id,
-                     "recall_count", c->recalls));
+           json_pack("{s:s, s:s, s:i}", "ticket", c->current.id, "counter", c->id, "recall_count",
+                     c->recalls));
     int64_t step = c->recalls < c->recalls_needed ? RECALL_MS : hb_sim_draw_walk_ms(&h->rng, true);
     s_schedule(h, s_action(ACT_CALL_STEP, h->now_ms + step, (int)(c - h->counters)));
 }
@@ -785,8 +784,8 @@ static void s_settle(hb_sim_hall_t *h)
 static void s_device(hb_sim_hall_t *h, int d, bool fault)
 {
     h->device_fault[d] = fault;
-    json_t *f = json_pack("{s:s, s:s, s:s}", "device", s_devices[d].id, "kind",
-                          s_devices[d].kind, "state", fault ? s_devices[d].fault_state : "ok");
+    json_t *f = json_pack("{s:s, s:s, s:s}", "device", s_devices[d].id, "kind", s_devices[d].kind,
+                          "state", fault ? s_devices[d].fault_state : "ok");
     if (f && fault &&
         json_object_set_new(f, "detail", json_string(s_devices[d].fault_detail)) != 0) {
         json_decref(f);
@@ -840,9 +839,9 @@ static void s_complaint_open(hb_sim_hall_t *h, const action_t *a)
              (unsigned)(++h->complaint_seq % 1000));
     hb_sim_complaint_t cp;
     hb_sim_draw_complaint(&h->rng, a->arg != 0, &cp);
-    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "complaint", next.complaint, "channel",
-                          cp.channel, "category", cp.category, "severity", cp.severity, "text",
-                          cp.text);
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "complaint", next.complaint, "channel", cp.channel,
+                  "category", cp.category, "severity", cp.severity, "text", cp.text);
     if (f && !cp.anonymous && json_object_set_new(f, "ticket", json_string(a->ticket)) != 0) {
         json_decref(f);
         f = NULL;
@@ -901,29 +900,21 @@ static void s_run(hb_sim_hall_t *h, const action_t *a)
 {
     counter_t *c = &h->counters[a->index >= 0 && a->index < h->n_counters ? a->index : 0];
     switch ((enum action_kind)a->kind) {
-    case ACT_OPEN:
-        s_open(h);
-        break;
+    case ACT_OPEN: s_open(h); break;
     case ACT_ARRIVAL: {
         if (hb_sim_draw_arrival(&h->rng, h->size, s_tod_s(h)))
             s_issue(h);
         s_schedule_next_arrival(h);
         break;
     }
-    case ACT_CALL_STEP:
-        s_call_step(h, c);
-        break;
-    case ACT_FINISH:
-        s_finish(h, c);
-        break;
+    case ACT_CALL_STEP: s_call_step(h, c); break;
+    case ACT_FINISH: s_finish(h, c); break;
     case ACT_SCORE:
         s_emit(h, "satisfaction_scored",
                json_pack("{s:s, s:s, s:i}", "ticket", a->ticket, "counter", c->id, "score",
                          (int)a->arg));
         break;
-    case ACT_RENEGE:
-        s_renege(h, a->ticket);
-        break;
+    case ACT_RENEGE: s_renege(h, a->ticket); break;
     case ACT_LUNCH_START:
         if (c->state == COUNTER_IDLE)
             s_pause(h, c);
@@ -934,20 +925,12 @@ static void s_run(hb_sim_hall_t *h, const action_t *a)
         c->state = COUNTER_IDLE;
         s_emit(h, "counter_resumed", json_pack("{s:s}", "counter", c->id));
         break;
-    case ACT_CLOSE:
-        h->closing = true;
-        break;
-    case ACT_DEVICE:
-        s_device(h, a->index, a->arg != 0);
-        break;
-    case ACT_COMPLAINT_OPEN:
-        s_complaint_open(h, a);
-        break;
+    case ACT_CLOSE: h->closing = true; break;
+    case ACT_DEVICE: s_device(h, a->index, a->arg != 0); break;
+    case ACT_COMPLAINT_OPEN: s_complaint_open(h, a); break;
     case ACT_COMPLAINT_ACK:
     case ACT_COMPLAINT_ESCALATE:
-    case ACT_COMPLAINT_RESOLVE:
-        s_complaint_step(h, a);
-        break;
+    case ACT_COMPLAINT_RESOLVE: s_complaint_step(h, a); break;
     }
     s_settle(h);
 }

@@ -36,15 +36,15 @@ typedef struct hb_sim_hall hb_sim_hall_t;
 
 /* What a hall is like and what it has done so far today. */
 typedef struct hb_sim_stats {
-    double size;           /* arrival-rate factor of this hall (1.0 = a typical hall) */
-    int counters;          /* counters the hall opens, HB_SIM_COUNTERS_MIN..MAX */
-    uint32_t issued;       /* tickets issued */
-    uint32_t served;       /* services completed */
-    uint32_t no_shows;     /* tickets that ended as no-shows */
-    uint32_t cancelled;    /* customers who left before being called */
-    uint32_t turned_away;  /* arrivals refused because the queue was full */
-    uint32_t complaints;   /* complaints opened */
-    uint32_t events;       /* events handed out by hb_sim_next */
+    double size;          /* arrival-rate factor of this hall (1.0 = a typical hall) */
+    int counters;         /* counters the hall opens, HB_SIM_COUNTERS_MIN..MAX */
+    uint32_t issued;      /* tickets issued */
+    uint32_t served;      /* services completed */
+    uint32_t no_shows;    /* tickets that ended as no-shows */
+    uint32_t cancelled;   /* customers who left before being called */
+    uint32_t turned_away; /* arrivals refused because the queue was full */
+    uint32_t complaints;  /* complaints opened */
+    uint32_t events;      /* events handed out by hb_sim_next */
 } hb_sim_stats_t;
 
 /* A hall's day. `hall_index` (0, 1, ...) tells halls of one run apart: the

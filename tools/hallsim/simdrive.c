@@ -402,8 +402,8 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
         }
         hb_sim_result_t res;
         hb_sim_draw_result(&c->rng, c->business, &res);
-        json_t *body = json_pack("{s:s, s:s}", "business_type", c->business->name, "outcome",
-                                 res.outcome);
+        json_t *body =
+            json_pack("{s:s, s:s}", "business_type", c->business->name, "outcome", res.outcome);
         if (body && res.amount > 0)
             json_object_set_new(body, "amount", json_integer(res.amount));
         c->not_done = !res.done;
@@ -413,8 +413,7 @@ static bool s_counter_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
     case CTR_PAUSED:
         s_request(d, req, HB_SD_COUNTER_RESUME, i, NULL, "/v1/counters/%s/resume", id);
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -459,7 +458,8 @@ static bool s_arrival_step(hb_simdrive_t *d, hb_sd_request_t *req)
     s_arrival(d, false);
     if (d->arrival_no == before)
         return false;
-    customer_t *c = simdrive__customer_new(d, hb_sim_mix(d->day_seed, d->arrival_no, 0x63757374ULL));
+    customer_t *c =
+        simdrive__customer_new(d, hb_sim_mix(d->day_seed, d->arrival_no, 0x63757374ULL));
     if (!c) {
         d->stats.turned_away++;
         return false;
@@ -521,8 +521,8 @@ static bool s_device_step(hb_simdrive_t *d, int i, hb_sd_request_t *req)
     const hb_sim_device_t *dev = hb_sim_device(s->device);
     if (s->device == 0)
         d->kiosk_out = s->fault; /* the reception desk hands tickets out meanwhile */
-    json_t *body = json_pack("{s:s, s:s}", "kind", dev->kind, "state",
-                             s->fault ? dev->fault_state : "ok");
+    json_t *body =
+        json_pack("{s:s, s:s}", "kind", dev->kind, "state", s->fault ? dev->fault_state : "ok");
     if (body && s->fault)
         json_object_set_new(body, "detail", json_string(dev->fault_detail));
     s_request(d, req, HB_SD_DEVICE, i, body, "/v1/devices/%s/status", dev->id);
@@ -626,13 +626,13 @@ static sd_timer_t s_earliest(const hb_simdrive_t *d, int *who, int *index)
     sd_timer_t best = {NEVER, UINT32_MAX};
     *who = W_NONE;
     *index = -1;
-#define CONSIDER(timer, w, i)                                                                     \
-    do {                                                                                          \
-        if ((timer).at != NEVER && s_before(&(timer), &best)) {                                   \
-            best = (timer);                                                                       \
-            *who = (w);                                                                           \
-            *index = (i);                                                                         \
-        }                                                                                         \
+#define CONSIDER(timer, w, i)                                                                      \
+    do {                                                                                           \
+        if ((timer).at != NEVER && s_before(&(timer), &best)) {                                    \
+            best = (timer);                                                                        \
+            *who = (w);                                                                            \
+            *index = (i);                                                                          \
+        }                                                                                          \
     } while (0)
     if (d->need_read) {
         CONSIDER(d->read, W_READ, 0);
@@ -733,9 +733,7 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
             s_request(d, req, HB_SD_READ_HALL, 0, NULL, "/v1/hall");
             asked = true;
             break;
-        case W_ARRIVAL:
-            asked = s_arrival_step(d, req);
-            break;
+        case W_ARRIVAL: asked = s_arrival_step(d, req); break;
         case W_CLOSING:
             simdrive__disarm(&d->closing);
             d->doors_closed = true;
@@ -746,15 +744,9 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
                     simdrive__arm(d, &d->counters[k].step, d->now_ms);
             }
             break;
-        case W_DEVICE:
-            asked = s_device_step(d, i, req);
-            break;
-        case W_STEP:
-            asked = s_counter_step(d, i, req);
-            break;
-        case W_LUNCH:
-            s_lunch(d, &d->counters[i]);
-            break;
+        case W_DEVICE: asked = s_device_step(d, i, req); break;
+        case W_STEP: asked = s_counter_step(d, i, req); break;
+        case W_LUNCH: s_lunch(d, &d->counters[i]); break;
         case W_RENEGE: {
             customer_t *c = &d->customers[i];
             simdrive__disarm(&c->renege);
@@ -765,14 +757,9 @@ int hb_simdrive_next(hb_simdrive_t *d, int64_t sim_now_ms, hb_sd_request_t *req)
             }
             break;
         }
-        case W_FOLLOWUP:
-            asked = s_followup_step(d, i, req);
-            break;
-        case W_COMPLAINT:
-            asked = s_complaint_step(d, i, req);
-            break;
-        default:
-            break;
+        case W_FOLLOWUP: asked = s_followup_step(d, i, req); break;
+        case W_COMPLAINT: asked = s_complaint_step(d, i, req); break;
+        default: break;
         }
         if (asked)
             return 0;
@@ -788,12 +775,8 @@ void hb_simdrive_answer(hb_simdrive_t *d, int status, const json_t *body)
     d->stats.answered++;
     int i = d->out_index;
     switch (d->out_kind) {
-    case HB_SD_READ_HALL:
-        simdrive__answer_read(d, status, body);
-        break;
-    case HB_SD_TICKET:
-        simdrive__answer_ticket(d, &d->customers[i], status, body);
-        break;
+    case HB_SD_READ_HALL: simdrive__answer_read(d, status, body); break;
+    case HB_SD_TICKET: simdrive__answer_ticket(d, &d->customers[i], status, body); break;
     case HB_SD_CANCEL: {
         customer_t *c = &d->customers[i];
         if (simdrive__ok(status)) {
@@ -808,21 +791,15 @@ void hb_simdrive_answer(hb_simdrive_t *d, int status, const json_t *body)
         break;
     }
     case HB_SD_FEEDBACK:
-    case HB_SD_COMPLAINT_OPEN:
-        simdrive__answer_followup(d, i, status, body);
-        break;
+    case HB_SD_COMPLAINT_OPEN: simdrive__answer_followup(d, i, status, body); break;
     case HB_SD_COMPLAINT_ACK:
     case HB_SD_COMPLAINT_ESCALATE:
-    case HB_SD_COMPLAINT_RESOLVE:
-        simdrive__answer_complaint(d, i, d->out_kind, status);
-        break;
+    case HB_SD_COMPLAINT_RESOLVE: simdrive__answer_complaint(d, i, d->out_kind, status); break;
     case HB_SD_DEVICE:
         if (simdrive__ok(status))
             d->stats.device_reports++;
         break;
-    default:
-        simdrive__answer_counter(d, i, d->out_kind, status, body);
-        break;
+    default: simdrive__answer_counter(d, i, d->out_kind, status, body); break;
     }
 }
 

@@ -44,7 +44,7 @@ void simdrive__answer_ticket(hb_simdrive_t *d, customer_t *c, int status, const 
 }
 
 void simdrive__answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int status,
-                             const json_t *body)
+                              const json_t *body)
 {
     counter_t *k = &d->counters[i];
     customer_t *c = k->ticket[0] ? simdrive__customer(d, k->ticket) : NULL;
@@ -111,8 +111,8 @@ void simdrive__answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int st
         k->state = CTR_CALLING;
         d->stats.called++;
         simdrive__arm(d, &k->step,
-              d->now_ms + (c->recalls_needed > 0 ? HB_SIM_RECALL_MS
-                                                 : hb_sim_draw_walk_ms(&c->rng, false)));
+                      d->now_ms + (c->recalls_needed > 0 ? HB_SIM_RECALL_MS
+                                                         : hb_sim_draw_walk_ms(&c->rng, false)));
         break;
     }
     case HB_SD_RECALL:
@@ -132,7 +132,7 @@ void simdrive__answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int st
         d->stats.recalled++;
         bool comes = c->recalls_done >= c->recalls_needed;
         simdrive__arm(d, &k->step,
-              d->now_ms + (comes ? hb_sim_draw_walk_ms(&c->rng, true) : HB_SIM_RECALL_MS));
+                      d->now_ms + (comes ? hb_sim_draw_walk_ms(&c->rng, true) : HB_SIM_RECALL_MS));
         break;
     }
     case HB_SD_START:
@@ -147,8 +147,8 @@ void simdrive__answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int st
         d->stats.started++;
         {
             bool transfer = c->transfer_to >= 0 && !c->transferred;
-            int64_t took = transfer ? (int64_t)((double)c->service_ms * TRANSFER_POINT)
-                                    : c->service_ms;
+            int64_t took =
+                transfer ? (int64_t)((double)c->service_ms * TRANSFER_POINT) : c->service_ms;
             simdrive__arm(d, &k->step, d->now_ms + took);
         }
         break;
@@ -195,8 +195,7 @@ void simdrive__answer_counter(hb_simdrive_t *d, int i, hb_sd_kind_t kind, int st
         simdrive__customer_free(c);
         simdrive__counter_idle(d, k);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -264,8 +263,7 @@ static unsigned s_services_bits(const json_t *arr)
     unsigned bits = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         int s = simdrive__service_index(json_string_value(v));
         if (s >= 0)
             bits |= 1u << s;
@@ -294,8 +292,7 @@ static void s_take_tickets(hb_simdrive_t *d, const json_t *tickets)
         d->customers[i].seen = false;
     size_t n;
     json_t *t;
-    json_array_foreach(tickets, n, t)
-    {
+    json_array_foreach (tickets, n, t) {
         const char *id = simdrive__str(t, "ticket");
         int state = s_ticket_state(simdrive__str(t, "state"));
         if (!simdrive__id_ok(id) || state == CUST_FREE)
@@ -376,8 +373,8 @@ static void s_take_counter(hb_simdrive_t *d, int i, const json_t *hc)
                 c->called_ms = d->now_ms;
             bool comes = c->recalls_done >= c->recalls_needed;
             simdrive__arm(d, &k->step,
-                  d->now_ms + (comes ? hb_sim_draw_walk_ms(&c->rng, c->recalls_done > 0)
-                                     : HB_SIM_RECALL_MS));
+                          d->now_ms + (comes ? hb_sim_draw_walk_ms(&c->rng, c->recalls_done > 0)
+                                             : HB_SIM_RECALL_MS));
         }
     } else if (strcmp(state, "paused") == 0) {
         if (k->state != CTR_PAUSED || k->step.at == NEVER) {
@@ -399,8 +396,7 @@ static void s_take_complaints(hb_simdrive_t *d, const json_t *list)
         d->complaints[i].seen = false;
     size_t n;
     json_t *o;
-    json_array_foreach(list, n, o)
-    {
+    json_array_foreach (list, n, o) {
         const char *id = simdrive__str(o, "complaint");
         const char *state = simdrive__str(o, "state");
         if (!simdrive__id_ok(id) || !state)
@@ -464,8 +460,7 @@ void simdrive__answer_read(hb_simdrive_t *d, int status, const json_t *view)
         const json_t *hc = NULL;
         size_t n;
         json_t *o;
-        json_array_foreach(counters, n, o)
-        {
+        json_array_foreach (counters, n, o) {
             const char *id = simdrive__str(o, "counter");
             if (id && strcmp(id, d->counters[i].plan.id) == 0)
                 hc = o;
@@ -489,4 +484,3 @@ void simdrive__answer_read(hb_simdrive_t *d, int status, const json_t *view)
     s_take_complaints(d, complaints);
     simdrive__wake(d, -1);
 }
-

@@ -17,9 +17,9 @@
 #define MIN (60 * SEC)
 #define NEVER INT64_MAX
 
-#define ID_MAX 65        /* an id the hall hands out (HB_ID_MAX) and its NUL */
-#define STRIKES_MAX 3    /* refusals in a row before an entity is left alone */
-#define RECALLS_CAP 10   /* recalls before the driver declares the no-show itself */
+#define ID_MAX 65      /* an id the hall hands out (HB_ID_MAX) and its NUL */
+#define STRIKES_MAX 3  /* refusals in a row before an entity is left alone */
+#define RECALLS_CAP 10 /* recalls before the driver declares the no-show itself */
 #define READ_BACKOFF_MIN (10 * SEC)
 #define READ_BACKOFF_MAX (10 * MIN)
 /* Not in the event model: now and then a B or C customer turns out to need
@@ -37,7 +37,7 @@ typedef struct sd_timer {
 
 enum customer_state {
     CUST_FREE,
-    CUST_PENDING,   /* asked for a ticket, no answer yet */
+    CUST_PENDING, /* asked for a ticket, no answer yet */
     CUST_WAITING,
     CUST_CALLED,    /* to one of our counters */
     CUST_SERVING,   /* at one of our counters */
@@ -67,7 +67,7 @@ typedef struct customer {
 enum counter_state { CTR_CLOSED, CTR_IDLE, CTR_CALLING, CTR_SERVING, CTR_PAUSED, CTR_DONE };
 enum lunch_state { LUNCH_AHEAD, LUNCH_DUE, LUNCH_TAKING, LUNCH_TAKEN };
 #define LUNCH_RETRY_MS (15 * 60 * 1000) /* a lunch the engine refused is tried again after this */
-#define LUNCH_TRIES 4                    /* refused this often, the clerk skips lunch that day */
+#define LUNCH_TRIES 4                   /* refused this often, the clerk skips lunch that day */
 
 typedef struct counter {
     hb_sim_counter_plan_t plan;
@@ -77,7 +77,7 @@ typedef struct counter {
     sd_timer_t step, lunch_at;
     uint8_t strikes;
     uint8_t lunch_refused; /* pauses the engine refused today (last_counter) */
-    bool abandoned; /* left to the hall for the rest of the day */
+    bool abandoned;        /* left to the hall for the rest of the day */
 } counter_t;
 
 enum followup_kind { FU_FREE, FU_SCORE, FU_COMPLAINT };
@@ -116,8 +116,18 @@ typedef struct device_step {
 #define DEVICE_STEPS_MAX (3 * HB_SIM_DEVICES) /* ok at opening, fault, repaired */
 
 /* What a timer belongs to. */
-enum who { W_NONE, W_READ, W_ARRIVAL, W_CLOSING, W_DEVICE, W_STEP, W_LUNCH, W_RENEGE, W_FOLLOWUP,
-           W_COMPLAINT };
+enum who {
+    W_NONE,
+    W_READ,
+    W_ARRIVAL,
+    W_CLOSING,
+    W_DEVICE,
+    W_STEP,
+    W_LUNCH,
+    W_RENEGE,
+    W_FOLLOWUP,
+    W_COMPLAINT
+};
 
 struct hb_simdrive {
     uint64_t day_seed;

@@ -39,22 +39,22 @@
 
 /* Bounds, in bytes of UTF-8 unless said otherwise; a *_MAX naming a buffer
  * counts its NUL. */
-#define HB_CAL_ID_MAX 65          /* campaign id: [A-Za-z0-9_-]{1,64} */
-#define HB_CAL_ITEM_ID_MAX 65     /* product / business type id: [A-Za-z0-9_.-]{1,64} */
-#define HB_CAL_TITLE_MAX 200      /* title, 1..200 bytes */
-#define HB_CAL_SEGMENT_MAX 200    /* customer segment, 1..200 bytes */
-#define HB_CAL_TEXT_MAX 2000      /* one channel's text, 1..2000 bytes */
-#define HB_CAL_FAQ_MAX 32         /* FAQ entries */
-#define HB_CAL_FAQ_TEXT_MAX 1000  /* one question or answer */
-#define HB_CAL_ITEMS_MAX 32       /* products, and business types, each */
-#define HB_CAL_DAYS_MAX 366       /* a campaign's length in days */
-#define HB_CAL_SLICE_MAX 200      /* campaigns in one hall's slice */
+#define HB_CAL_ID_MAX 65         /* campaign id: [A-Za-z0-9_-]{1,64} */
+#define HB_CAL_ITEM_ID_MAX 65    /* product / business type id: [A-Za-z0-9_.-]{1,64} */
+#define HB_CAL_TITLE_MAX 200     /* title, 1..200 bytes */
+#define HB_CAL_SEGMENT_MAX 200   /* customer segment, 1..200 bytes */
+#define HB_CAL_TEXT_MAX 2000     /* one channel's text, 1..2000 bytes */
+#define HB_CAL_FAQ_MAX 32        /* FAQ entries */
+#define HB_CAL_FAQ_TEXT_MAX 1000 /* one question or answer */
+#define HB_CAL_ITEMS_MAX 32      /* products, and business types, each */
+#define HB_CAL_DAYS_MAX 366      /* a campaign's length in days */
+#define HB_CAL_SLICE_MAX 200     /* campaigns in one hall's slice */
 #define HB_CAL_VERSION_MAX 9007199254740991ULL /* 2^53 - 1: exact in every JSON reader */
-#define HB_CAL_TERMS_MAX 2048     /* glossary terms in one slice (and in HQ's glossary) */
-#define HB_CAL_TERM_MAX 100       /* one term, 1..100 bytes */
+#define HB_CAL_TERMS_MAX 2048      /* glossary terms in one slice (and in HQ's glossary) */
+#define HB_CAL_TERM_MAX 100        /* one term, 1..100 bytes */
 #define HB_CAL_DEFINITION_MAX 1000 /* one term's plain explanation */
-#define HB_CAL_EXAMPLES_MAX 8     /* examples of one term */
-#define HB_CAL_EXAMPLE_MAX 300    /* one example */
+#define HB_CAL_EXAMPLES_MAX 8      /* examples of one term */
+#define HB_CAL_EXAMPLE_MAX 300     /* one example */
 
 typedef enum hb_cal_level {
     HB_CAL_HEAD_OFFICE = 0,
@@ -88,8 +88,8 @@ typedef struct hb_cal_campaign {
     size_t n_business_types;
     char (*business_types)[HB_CAL_ITEM_ID_MAX];
     char *segment;
-    unsigned channels;                 /* bit set of 1u << hb_cal_channel_t, never 0 */
-    char *texts[HB_CAL_CHANNELS];      /* set exactly for the listed channels */
+    unsigned channels;            /* bit set of 1u << hb_cal_channel_t, never 0 */
+    char *texts[HB_CAL_CHANNELS]; /* set exactly for the listed channels */
     size_t n_faq;
     hb_cal_faq_t *faq;
 } hb_cal_campaign_t;
@@ -101,9 +101,9 @@ typedef struct hb_cal_campaign {
 int32_t hb_cal_day_of_ms(int64_t ms);
 
 /* ---- names */
-const char *hb_cal_level_name(hb_cal_level_t level);         /* "head_office", "province", "city" */
+const char *hb_cal_level_name(hb_cal_level_t level); /* "head_office", "province", "city" */
 int hb_cal_level_parse(const char *name, hb_cal_level_t *out); /* 0 or HB_EINVAL */
-const char *hb_cal_channel_name(hb_cal_channel_t ch);       /* "signage", "kiosk", "counter_script" */
+const char *hb_cal_channel_name(hb_cal_channel_t ch); /* "signage", "kiosk", "counter_script" */
 int hb_cal_channel_parse(const char *name, hb_cal_channel_t *out);
 
 /* ---- one campaign's content */
@@ -139,7 +139,7 @@ typedef struct hb_cal_term {
     char *definition; /* "" when the glossary has none */
     size_t n_examples;
     char **examples;
-    size_t n_campaigns;             /* >= 1 */
+    size_t n_campaigns;               /* >= 1 */
     char (*campaigns)[HB_CAL_ID_MAX]; /* ids of the slice's campaigns that use it */
 } hb_cal_term_t;
 
@@ -159,8 +159,9 @@ typedef struct hb_cal_slice {
  * the `n` campaigns HQ chose for it, sorted by (start, id). Refuses a bad
  * hall id or version, more than HB_CAL_SLICE_MAX campaigns, or two with
  * the same id (HB_EINVAL / HB_ETOOBIG, with `err`); HB_ENOMEM. */
-int hb_cal_slice_build(uint64_t version, const char *hall, const hb_cal_campaign_t *const *campaigns,
-                       size_t n, json_t **out, char *err, size_t errlen);
+int hb_cal_slice_build(uint64_t version, const char *hall,
+                       const hb_cal_campaign_t *const *campaigns, size_t n, json_t **out, char *err,
+                       size_t errlen);
 /* Reads a slice document strictly: the three members (and "glossary")
  * and no other, a version in range, a hall id, at most HB_CAL_SLICE_MAX
  * campaigns each read as by hb_cal_campaign_parse, no id twice; at most

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HB_TEXT_MAX 1024 /* free texts */
-#define HB_EVENT_MAX 8192 /* one encoded envelope */
+#define HB_TEXT_MAX 1024        /* free texts */
+#define HB_EVENT_MAX 8192       /* one encoded envelope */
 #define HB_FRAME_MAX (1u << 20) /* one encoded link frame: hb_frame_unpack/pack refuse more */
 
 /* JSON -> Envelope. `now_ms` is used when "at" is absent. Refuses (HB_EPARSE

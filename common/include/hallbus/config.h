@@ -46,18 +46,18 @@ typedef struct hb_config_list {
 typedef int (*hb_config_parse_fn)(const char *text, void *field, char *why, size_t whylen);
 
 typedef struct hb_config_def {
-    const char *name;     /* e.g. "data" for --data / "data = ..." */
+    const char *name; /* e.g. "data" for --data / "data = ..." */
     enum hb_config_type type;
-    size_t offset;        /* offsetof() of the field in the program's struct */
-    const char *defval;   /* default in text form, parsed like a user value; NULL = required */
-    int64_t min, max;     /* bounds for INT/SIZE/DURATION; LIST: most values */
-    bool reloadable;      /* may change on SIGHUP */
-    const char *help;     /* one line for --help */
+    size_t offset;      /* offsetof() of the field in the program's struct */
+    const char *defval; /* default in text form, parsed like a user value; NULL = required */
+    int64_t min, max;   /* bounds for INT/SIZE/DURATION; LIST: most values */
+    bool reloadable;    /* may change on SIGHUP */
+    const char *help;   /* one line for --help */
     /* Needed by some rows only; zero is "not used". */
-    const char *at_most;  /* the name of a row of the same type this one may not exceed */
-    bool optional;        /* with defval NULL: may be left out, the field stays zero */
-    const char *env;      /* tools: read from this variable when not on the command line */
-    const char *meta;     /* what the value is in usage ("URL"); default: from the type */
+    const char *at_most;      /* the name of a row of the same type this one may not exceed */
+    bool optional;            /* with defval NULL: may be left out, the field stays zero */
+    const char *env;          /* tools: read from this variable when not on the command line */
+    const char *meta;         /* what the value is in usage ("URL"); default: from the type */
     hb_config_parse_fn parse; /* CUSTOM rows */
 } hb_config_def_t;
 
@@ -66,16 +66,11 @@ typedef struct hb_config_def {
  *   #define CFG(...) HB_CONF_ROW(hqd_config_t, __VA_ARGS__)
  *   CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false, "…"),
  *   CFG("reconnect_min", …, "…", .at_most = "reconnect_max"), */
-#define HB_CONF_ROW(type_s, name_, type_, field, def, lo, hi, reload, help_, ...)               \
-    {.name = (name_),                                                                         \
-     .type = (type_),                                                                         \
-     .offset = offsetof(type_s, field),                                                       \
-     .defval = (def),                                                                         \
-     .min = (lo),                                                                             \
-     .max = (hi),                                                                             \
-     .reloadable = (reload),                                                                  \
-     .help = (help_),                                                                         \
-     __VA_ARGS__}
+#define HB_CONF_ROW(type_s, name_, type_, field, def, lo, hi, reload, help_, ...)                  \
+    {                                                                                              \
+        .name = (name_), .type = (type_), .offset = offsetof(type_s, field), .defval = (def),      \
+        .min = (lo), .max = (hi), .reloadable = (reload), .help = (help_), __VA_ARGS__             \
+    }
 
 /* Fills `target` from the defaults, then the file named by "--config FILE"
  * (if given), then the rest of the command line. On error returns HB_EINVAL
@@ -89,8 +84,8 @@ typedef struct hb_config_def {
  * --config file name, for hb_config_reload; the file itself may not set it.
  * The command line is remembered (until hb_config_free of this target) so
  * that a reload keeps it overriding the file. */
-int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int argc,
-                   char **argv, FILE *out, char *err, size_t errlen);
+int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int argc, char **argv,
+                   FILE *out, char *err, size_t errlen);
 /* Re-reads `file` and applies only the reloadable settings; a change to a
  * non-reloadable one is reported in `err` and nothing is applied. The new
  * values are what a restart would give: defaults, the file, then the command
@@ -123,16 +118,16 @@ void hb_config_free(const hb_config_def_t *defs, size_t ndefs, void *target);
 
 /* What a tool (or one of its commands) takes besides its table. */
 typedef struct hb_config_cli {
-    const char *prog;      /* "hallctl": --version says it, usage starts with it */
-    const char *command;   /* "ticket", or NULL for a tool without commands */
-    const char *usage;     /* the rest of the usage line; NULL: "[options]" */
-    const char *about;     /* what it does, for --help; may be NULL */
-    const char *takes;     /* NULL: every row; else the names it takes, space-separated;
+    const char *prog;            /* "hallctl": --version says it, usage starts with it */
+    const char *command;         /* "ticket", or NULL for a tool without commands */
+    const char *usage;           /* the rest of the usage line; NULL: "[options]" */
+    const char *about;           /* what it does, for --help; may be NULL */
+    const char *takes;           /* NULL: every row; else the names it takes, space-separated;
                               another row of the table "does not apply" */
-    const char *needs;     /* names it cannot do without (beside rows with no default
+    const char *needs;           /* names it cannot do without (beside rows with no default
                               that are not optional), space-separated; may be NULL */
     unsigned min_args, max_args; /* positional arguments (max <= HB_CONFIG_ARGS_MAX) */
-    const char *args_what; /* what they are, for "needs a hall id" */
+    const char *args_what;       /* what they are, for "needs a hall id" */
 } hb_config_cli_t;
 
 /* Where each setting came from, and the positional arguments. */

@@ -42,17 +42,17 @@ typedef struct hb_enrol_request {
     char region[HB_ENROL_REGION_MAX]; /* "" when the hall asks for none */
     char nonce[HB_ENROL_NONCE_HEX];
     int64_t created_ms;
-    char code[HB_ENROL_CODE_MAX];                 /* one-time code; "" when none */
-    char current_key[HB_CERT_KEY_Z85];            /* rotate: the key in use */
-    char proof_current[HB_ENROL_PROOF_Z85];       /* rotate: made with the current secret */
-    char proof_new[HB_ENROL_PROOF_Z85];           /* rotate: made with the new secret */
+    char code[HB_ENROL_CODE_MAX];           /* one-time code; "" when none */
+    char current_key[HB_CERT_KEY_Z85];      /* rotate: the key in use */
+    char proof_current[HB_ENROL_PROOF_Z85]; /* rotate: made with the current secret */
+    char proof_new[HB_ENROL_PROOF_Z85];     /* rotate: made with the new secret */
 } hb_enrol_request_t;
 
 /* A new request for `hall` with `public_key`: a fresh nonce, created now.
  * HB_EINVAL (with `err`) for a bad hall id, key, region or code. */
 int hb_enrol_request_init(hb_enrol_request_t *req, hb_enrol_kind_t kind, const char *hall,
-                          const char *public_key, const char *region, const char *code,
-                          char *err, size_t errlen);
+                          const char *public_key, const char *region, const char *code, char *err,
+                          size_t errlen);
 /* The request file's text (proofs included when set). HB_ETOOBIG when
  * `outlen` is short. */
 int hb_enrol_request_format(const hb_enrol_request_t *req, char *out, size_t outlen);
@@ -74,8 +74,7 @@ int hb_enrol_request_check_time(const hb_enrol_request_t *req, int64_t now_ms, c
  * without its proofs: only a holder of that secret (or HQ's) can make a box
  * that opens with the hall's public key. */
 int hb_enrol_request_prove(hb_enrol_request_t *req, const char *current_secret,
-                           const char *new_secret, const char *hq_public, char *err,
-                           size_t errlen);
+                           const char *new_secret, const char *hq_public, char *err, size_t errlen);
 /* HQ's side: HB_EAUTH with `err` when a proof does not open with its key
  * and HQ's secret, or does not match the request. */
 int hb_enrol_request_verify(const hb_enrol_request_t *req, const char *hq_secret, char *err,
@@ -104,7 +103,7 @@ int hb_enrol_cert_sign(hb_cert_t *cert, const hb_enrol_signer_t *s, const char *
 
 /* What a certificate says, once checked. */
 typedef struct hb_enrol_cert_info {
-    bool signed_;         /* false: a certificate of the older offline enrolment */
+    bool signed_; /* false: a certificate of the older offline enrolment */
     char hall[HB_HALL_ID_MAX];
     char region[HB_ENROL_REGION_MAX];
     uint64_t serial;

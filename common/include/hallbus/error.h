@@ -6,25 +6,25 @@
 #ifndef HALLBUS_ERROR_H
 #define HALLBUS_ERROR_H
 
-#define HB_ERRORS(X)                                                          \
-    X(HB_OK, 0, "success")                                                    \
-    X(HB_EINVAL, -1, "invalid argument")                                      \
-    X(HB_ENOMEM, -2, "out of memory")                                         \
-    X(HB_EIO, -3, "input/output error")                                       \
-    X(HB_ENOTFOUND, -4, "not found")                                          \
-    X(HB_EEXIST, -5, "already exists")                                        \
-    X(HB_ETOOBIG, -6, "too large")                                            \
-    X(HB_EPARSE, -7, "cannot parse")                                          \
-    X(HB_ERANGE, -8, "out of range")                                          \
-    X(HB_EDB, -9, "database error")                                           \
-    X(HB_EMAPFULL, -10, "database map full")                                  \
-    X(HB_EZMQ, -11, "messaging error")                                        \
-    X(HB_EAGAIN, -12, "try again")                                            \
-    X(HB_ESEQ, -13, "sequence out of order")                                  \
-    X(HB_EAUTH, -14, "not authorised")                                        \
-    X(HB_ECLOSED, -15, "closed")                                              \
-    X(HB_ESYS, -16, "system call failed")                                     \
-    X(HB_ECONFLICT, -17, "not allowed in the current state")                  \
+#define HB_ERRORS(X)                                                                               \
+    X(HB_OK, 0, "success")                                                                         \
+    X(HB_EINVAL, -1, "invalid argument")                                                           \
+    X(HB_ENOMEM, -2, "out of memory")                                                              \
+    X(HB_EIO, -3, "input/output error")                                                            \
+    X(HB_ENOTFOUND, -4, "not found")                                                               \
+    X(HB_EEXIST, -5, "already exists")                                                             \
+    X(HB_ETOOBIG, -6, "too large")                                                                 \
+    X(HB_EPARSE, -7, "cannot parse")                                                               \
+    X(HB_ERANGE, -8, "out of range")                                                               \
+    X(HB_EDB, -9, "database error")                                                                \
+    X(HB_EMAPFULL, -10, "database map full")                                                       \
+    X(HB_EZMQ, -11, "messaging error")                                                             \
+    X(HB_EAGAIN, -12, "try again")                                                                 \
+    X(HB_ESEQ, -13, "sequence out of order")                                                       \
+    X(HB_EAUTH, -14, "not authorised")                                                             \
+    X(HB_ECLOSED, -15, "closed")                                                                   \
+    X(HB_ESYS, -16, "system call failed")                                                          \
+    X(HB_ECONFLICT, -17, "not allowed in the current state")                                       \
     X(HB_ENOSPC, -18, "no space left on the disk")
 
 enum hb_error {

@@ -81,13 +81,13 @@
 typedef struct hb_fig_queue {
     uint32_t waiting;
     const hb_hs_ticket_t *oldest; /* NULL when nobody waits; points into the state */
-    int64_t max_wait_s; /* the policy's limit for it; 0 when nobody waits or no policy */
+    int64_t max_wait_s;           /* the policy's limit for it; 0 when nobody waits or no policy */
     uint32_t near_sla;
 } hb_fig_queue_t;
 
 typedef struct hb_fig_service {
-    const char *code;  /* points into the state: valid while the state is unchanged */
-    bool in_state;     /* false: only counters name it (then nothing waits for it) */
+    const char *code; /* points into the state: valid while the state is unchanged */
+    bool in_state;    /* false: only counters name it (then nothing waits for it) */
     uint32_t waiting;
     int64_t oldest_issued_ms; /* 0 when nobody waits */
     hb_fig_queue_t by_priority[HB_FIG_PRIORITIES];
@@ -96,13 +96,13 @@ typedef struct hb_fig_service {
     bool mean_known;           /* false: the fallback above */
     uint32_t estimated_wait_s; /* for a new customer */
     uint32_t near_sla;
-    bool offered;              /* counters_open > 0 */
+    bool offered; /* counters_open > 0 */
 } hb_fig_service_t;
 
 typedef struct hb_hall_figures {
     int64_t now_ms;
     uint32_t waiting;
-    int64_t oldest_issued_ms; /* 0 when nobody waits */
+    int64_t oldest_issued_ms;                               /* 0 when nobody waits */
     uint16_t counters_open, counters_busy, counters_paused; /* each counter once */
     uint32_t estimated_wait_s;
     uint32_t near_sla;

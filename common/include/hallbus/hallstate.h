@@ -38,11 +38,11 @@
 #define HB_HS_TICKETS_MAX 4096        /* live tickets: waiting, called, being served */
 #define HB_HS_COMPLAINTS_MAX 1024     /* complaints not yet resolved */
 #define HB_HS_DEVICES_MAX 128
-#define HB_HS_RECENT_MAX 16    /* finished tickets remembered (newest last) */
-#define HB_HS_DURATIONS 20     /* recent service times kept per service */
-#define HB_HS_DETAIL_MAX 128   /* device detail kept, bytes (longer is cut) */
+#define HB_HS_RECENT_MAX 16         /* finished tickets remembered (newest last) */
+#define HB_HS_DURATIONS 20          /* recent service times kept per service */
+#define HB_HS_DETAIL_MAX 128        /* device detail kept, bytes (longer is cut) */
 #define HB_HS_APPOINTMENTS_MAX 4096 /* bookings kept: open ones and today's finished */
-#define HB_HS_OPENING_MAX 16       /* devices named by today's opening check */
+#define HB_HS_OPENING_MAX 16        /* devices named by today's opening check */
 #define HB_HS_SNAPSHOT_FORMAT 1
 
 typedef enum hb_ticket_state {
@@ -63,12 +63,12 @@ typedef struct hb_hs_ticket {
     int outcome;            /* Hallbus__Outcome, once served */
     uint32_t number;        /* TicketIssued.number */
     uint32_t recalls;
-    uint32_t wait_s;        /* issue to first call; 0 before */
-    bool transferred;       /* moved from another service at least once */
-    int64_t issued_ms;      /* its place in the queue: kept across transfers */
-    int64_t called_ms;      /* last call or recall, 0 before */
-    int64_t started_ms;     /* service start, 0 before */
-    int64_t ended_ms;       /* finished tickets */
+    uint32_t wait_s;    /* issue to first call; 0 before */
+    bool transferred;   /* moved from another service at least once */
+    int64_t issued_ms;  /* its place in the queue: kept across transfers */
+    int64_t called_ms;  /* last call or recall, 0 before */
+    int64_t started_ms; /* service start, 0 before */
+    int64_t ended_ms;   /* finished tickets */
     /* An appointment's check-in (TicketIssued.appointment): its code, its
      * slot's start and the staff it names, "" / 0 otherwise. */
     char appointment[HB_HS_ID];
@@ -79,11 +79,11 @@ typedef struct hb_hs_ticket {
 
 typedef struct hb_hs_service {
     char code[HB_HS_ID];
-    uint32_t waiting;       /* tickets of this service in HB_TICKET_WAITING now */
-    uint32_t next_number;   /* the next number to issue today (>= 1) */
+    uint32_t waiting;     /* tickets of this service in HB_TICKET_WAITING now */
+    uint32_t next_number; /* the next number to issue today (>= 1) */
     /* Today (since the last day_started). */
     uint32_t issued, called, served, no_shows, cancelled, transferred_in, transferred_out;
-    uint64_t wait_s_sum;    /* over first calls */
+    uint64_t wait_s_sum; /* over first calls */
     uint32_t wait_n;
     uint32_t wait_max_s;
     uint64_t service_s_sum; /* over completed services */
@@ -105,7 +105,7 @@ typedef enum hb_counter_state {
 typedef struct hb_hs_counter {
     char id[HB_HS_ID];
     char staff[HB_HS_ID];
-    int state;              /* hb_counter_state_t */
+    int state; /* hb_counter_state_t */
     size_t n_services;
     char services[HB_HS_COUNTER_SERVICES_MAX][HB_HS_ID];
     char ticket[HB_HS_ID];  /* the ticket called or being served, or "" */
@@ -134,10 +134,10 @@ typedef struct hb_hs_complaint {
     char category[HB_HS_ID];
     char ticket[HB_HS_ID];
     char acked_by[HB_HS_ID];
-    int channel;    /* Hallbus__ComplaintChannel */
-    int severity;   /* Hallbus__Severity */
-    int state;      /* hb_complaint_state_t; resolved ones leave the state */
-    int escalation; /* highest Hallbus__EscalationLevel so far, 0 = none */
+    int channel;                     /* Hallbus__ComplaintChannel */
+    int severity;                    /* Hallbus__Severity */
+    int state;                       /* hb_complaint_state_t; resolved ones leave the state */
+    int escalation;                  /* highest Hallbus__EscalationLevel so far, 0 = none */
     bool ack_missed, resolve_missed; /* an automatic escalation said so */
     int64_t opened_ms, acked_ms, ack_due_ms, resolve_due_ms;
 } hb_hs_complaint_t;
@@ -179,8 +179,8 @@ typedef struct hb_hs_appointment {
 typedef struct hb_hs_today {
     char date[11]; /* from day_started, "" before the first */
     uint32_t issued, called, served, no_shows, cancelled, transferred;
-    uint32_t outcomes[4];  /* by Hallbus__Outcome */
-    int64_t amount_sum;    /* minor units, all currencies together */
+    uint32_t outcomes[4]; /* by Hallbus__Outcome */
+    int64_t amount_sum;   /* minor units, all currencies together */
     uint64_t wait_s_sum;
     uint32_t wait_n, wait_max_s;
     uint64_t service_s_sum;
@@ -202,8 +202,8 @@ typedef struct hb_hs_today {
  * below. Arrays are in the order entries first appeared (tickets: in the
  * order issued), which the snapshot keeps. */
 typedef struct hb_hall_state {
-    uint64_t seq;   /* last event applied, 0 = none */
-    int64_t at_ms;  /* its time */
+    uint64_t seq;  /* last event applied, 0 = none */
+    int64_t at_ms; /* its time */
     char timezone[64];
     int32_t utc_offset_s;
     uint64_t policy_version, calendar_version;

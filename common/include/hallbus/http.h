@@ -282,8 +282,8 @@ void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body);
 void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Answers with a raw body and content type (copied). */
-void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type,
-                       const char *body, size_t len);
+void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type, const char *body,
+                       size_t len);
 
 /* Answers 200 with a body that clients and proxies may keep and ask again
  * for with If-None-Match: the answer carries ETag `etag` (quoted, as sent:

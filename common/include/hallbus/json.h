@@ -25,7 +25,8 @@
 
 /* snprintf for member paths and messages: a path cut short only shortens
  * a message, so truncation is accepted here on purpose. */
-void hb_json_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void hb_json_pathf(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "path.member", or "member" when `path` is NULL or "". */
 void hb_json_path(char *out, size_t len, const char *path, const char *member);
 
@@ -82,7 +83,8 @@ hb_jr_t hb_jr_open(const json_t *obj, const char *where, const hb_jr_style_t *st
  * false (and a refusal "<array>[i] must be an object") when it is not. */
 bool hb_jr_entry(hb_jr_t *parent, const char *array, const json_t *a, size_t i, hb_jr_t *out);
 /* Refuses `key` with "<what>" (printf), unless a refusal is kept already. */
-void hb_jr_fail(hb_jr_t *r, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void hb_jr_fail(hb_jr_t *r, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The member, refused as missing when absent; NULL after a refusal. */
 const json_t *hb_jr_get(hb_jr_t *r, const char *key);
 /* The member or NULL, without a refusal when absent. */
@@ -95,8 +97,8 @@ bool hb_jr_bool(hb_jr_t *r, const char *key);
 void hb_jr_str(hb_jr_t *r, const char *key, char *dst, size_t cap);
 /* The index i in [first, last] of names[i] equal to the member, a string;
  * refused with `what` ("must name a state allowed here") otherwise. */
-int hb_jr_name(hb_jr_t *r, const char *key, const char *const *names, size_t n, int first,
-               int last, const char *what);
+int hb_jr_name(hb_jr_t *r, const char *key, const char *const *names, size_t n, int first, int last,
+               const char *what);
 /* An array of at most `max` entries. */
 const json_t *hb_jr_array(hb_jr_t *r, const char *key, size_t max);
 const json_t *hb_jr_object(hb_jr_t *r, const char *key);

@@ -50,8 +50,7 @@ void hb_log_init(const char *component, enum hb_log_level level);
 /* Parses "error", "warn", "info", "debug"; returns 0 or HB_EINVAL. */
 int hb_log_level_parse(const char *text, enum hb_log_level *out);
 
-void hb_log(enum hb_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void hb_log(enum hb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Logs at most once per distinct `key` (up to 256 keys are remembered; later
  * keys fall back to logging at most once per second). What it does write is

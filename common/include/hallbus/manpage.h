@@ -27,14 +27,14 @@ typedef struct hb_man_part {
 
 /* What a page says besides its settings. */
 typedef struct hb_man {
-    const char *name;        /* "hqd" */
-    const char *section;     /* "8" for daemons, "1" for commands */
-    const char *summary;     /* after "hqd \-" in NAME: what it is, in a line */
-    const char *synopsis;    /* how it is run: one form per line */
-    const char *description; /* DESCRIPTION, in the plain form above */
+    const char *name;           /* "hqd" */
+    const char *section;        /* "8" for daemons, "1" for commands */
+    const char *summary;        /* after "hqd \-" in NAME: what it is, in a line */
+    const char *synopsis;       /* how it is run: one form per line */
+    const char *description;    /* DESCRIPTION, in the plain form above */
     const hb_man_part_t *parts; /* after the settings */
     size_t n_parts;
-    const char *see_also;    /* "branchd(8), hallctl(1)" */
+    const char *see_also; /* "branchd(8), hallctl(1)" */
 } hb_man_t;
 
 /* .TH (with the build's version), NAME, SYNOPSIS and DESCRIPTION. */

@@ -91,8 +91,8 @@ uint64_t hb_histogram_count(const hb_histogram_t *h);
  * _bytes): name_bucket{labels,le="..."} for every bound and +Inf, name_sum
  * and name_count, with HELP and TYPE once per name as hb_metrics_add does.
  * `labels` as for hb_metrics_add (NULL or "" for none; never "le"). */
-void hb_metrics_histogram(hb_metrics_t *m, const char *name, const char *help,
-                          const char *labels, const hb_histogram_t *h);
+void hb_metrics_histogram(hb_metrics_t *m, const char *name, const char *help, const char *labels,
+                          const hb_histogram_t *h);
 
 /* ---- the process
  *

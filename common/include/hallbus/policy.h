@@ -39,21 +39,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HB_POLICY_INTERVALS 4      /* opening intervals in one day */
-#define HB_POLICY_SPECIAL_MAX 400  /* special days (holidays, special hours) */
+#define HB_POLICY_INTERVALS 4     /* opening intervals in one day */
+#define HB_POLICY_SPECIAL_MAX 400 /* special days (holidays, special hours) */
 #define HB_POLICY_CLOSURES_MAX 32
 #define HB_POLICY_WAIT_RULES_MAX 256
-#define HB_POLICY_DIVERT_MAX 8     /* halls named to divert to */
+#define HB_POLICY_DIVERT_MAX 8 /* halls named to divert to */
 #define HB_POLICY_ECHANNELS_MAX 8
-#define HB_POLICY_NOTE_MAX 512     /* notes and closure notices, bytes */
+#define HB_POLICY_NOTE_MAX 512 /* notes and closure notices, bytes */
 #define HB_POLICY_ECHANNEL_MAX 16
 #define HB_POLICY_SERVICE_MAX (HB_ID_MAX + 1) /* a service code and its NUL */
-#define HB_POLICY_SEVERITIES 5     /* index 0 = "*" (any), 1..4 = Severity enum */
-#define HB_POLICY_PRIORITIES 5     /* index 0 = "*" (any), 1..4 = Priority enum */
-#define HB_POLICY_SEARCH_DAYS 400  /* how far ahead opening times are searched */
-#define HB_POLICY_REVOKED_MAX 64   /* device revocations in one document */
-#define HB_POLICY_DEVICE_MAX 65    /* a device name and its NUL (codec's HB_ID_MAX) */
-#define HB_POLICY_TOKEN_ID_LEN 16  /* a device token's id: 16 lower-case hex digits */
+#define HB_POLICY_SEVERITIES 5                /* index 0 = "*" (any), 1..4 = Severity enum */
+#define HB_POLICY_PRIORITIES 5                /* index 0 = "*" (any), 1..4 = Priority enum */
+#define HB_POLICY_SEARCH_DAYS 400             /* how far ahead opening times are searched */
+#define HB_POLICY_REVOKED_MAX 64              /* device revocations in one document */
+#define HB_POLICY_DEVICE_MAX 65               /* a device name and its NUL (codec's HB_ID_MAX) */
+#define HB_POLICY_TOKEN_ID_LEN 16             /* a device token's id: 16 lower-case hex digits */
 
 /* Opening intervals of one day, minutes after local midnight, sorted and not
  * overlapping; n == 0 means closed all day. */
@@ -109,7 +109,7 @@ typedef struct hb_appt_rule {
     int64_t slot_s;
     int64_t capacity;
     int64_t no_show_after_s;
-    bool own_hours; /* `hours` apply; else the opening hours of the day */
+    bool own_hours;      /* `hours` apply; else the opening hours of the day */
     hb_hours_t hours[7]; /* 0 = Monday */
 } hb_appt_rule_t;
 
@@ -125,7 +125,7 @@ typedef struct hb_policy {
     char divert_to[HB_POLICY_DIVERT_MAX][HB_HALL_ID_MAX];
     size_t n_wait;
     hb_wait_rule_t *wait;
-    int64_t complaint_ack_s[HB_POLICY_SEVERITIES];     /* 0 for a severity = use "*" */
+    int64_t complaint_ack_s[HB_POLICY_SEVERITIES]; /* 0 for a severity = use "*" */
     int64_t complaint_resolve_s[HB_POLICY_SEVERITIES];
     int64_t diversion_threshold; /* waiting for one service above this: advise */
     size_t n_echannels;
@@ -184,9 +184,10 @@ typedef enum hb_closed_reason {
 
 typedef struct hb_open_info {
     hb_closed_reason_t state;
-    int64_t closes_ms;    /* when open: end of the current interval */
-    int64_t next_open_ms; /* when closed: the next opening, 0 if none within HB_POLICY_SEARCH_DAYS */
-    const char *note;     /* the special day's note or the closure's notice, or NULL */
+    int64_t closes_ms; /* when open: end of the current interval */
+    int64_t
+        next_open_ms; /* when closed: the next opening, 0 if none within HB_POLICY_SEARCH_DAYS */
+    const char *note; /* the special day's note or the closure's notice, or NULL */
     /* Where to send customers meanwhile: the closure's halls, else the
      * policy's divert_to. Points into the policy. */
     size_t n_divert;

@@ -45,8 +45,7 @@ typedef struct hb_static hb_static_t;
  * routes answer a JSON 404 saying why when there is no page. Returns 0,
  * HB_EINVAL (`dir` is NULL or ""), HB_ENOTFOUND (no such folder), HB_EIO
  * (the folder or a file could not be read), HB_ENOMEM; `err` says why. */
-int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err,
-                   size_t errlen);
+int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *err, size_t errlen);
 /* Adds one file from outside the folder, read from `path` (an operator's
  * setting, so a symbolic link is followed: Debian's packaged libraries are
  * often links) and served as `name` (the folder's names, a known

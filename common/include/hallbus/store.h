@@ -16,10 +16,10 @@
 
 typedef struct hb_store {
     MDB_env *env;
-    size_t map_size;     /* current map size in bytes */
-    size_t map_max;      /* never grow past this */
+    size_t map_size; /* current map size in bytes */
+    size_t map_max;  /* never grow past this */
     pthread_rwlock_t resize_lock;
-    uint64_t grow_count; /* how many times the map grew */
+    uint64_t grow_count;       /* how many times the map grew */
     int stale_readers_at_open; /* reader slots of dead processes cleared at open */
 } hb_store_t;
 

@@ -24,7 +24,10 @@ typedef struct hb_text {
 } hb_text_t;
 
 /* An empty text of at most `max` bytes (max > 0). Allocates nothing. */
-#define HB_TEXT_INIT(max_) {.max = (max_)}
+#define HB_TEXT_INIT(max_)                                                                         \
+    {                                                                                              \
+        .max = (max_)                                                                              \
+    }
 void hb_text_init(hb_text_t *t, size_t max);
 /* Empties the text (and clears `full`), keeping its memory for reuse. */
 void hb_text_reset(hb_text_t *t);

@@ -27,7 +27,10 @@
     }
 
 /* An empty vector that may hold up to `max_` elements (max_ > 0). */
-#define HB_VEC_INIT(max_) {.max = (max_)}
+#define HB_VEC_INIT(max_)                                                                          \
+    {                                                                                              \
+        .max = (max_)                                                                              \
+    }
 
 /* Room for `need` elements in all: 0, HB_ETOOBIG past the maximum,
  * HB_ENOMEM (the vector is unchanged on failure). */
