@@ -150,7 +150,11 @@ done
 for page in hqd branchd hallctl; do
     man -w "$page" >/dev/null 2>&1 || fail "man $page finds no page"
 done
-/usr/sbin/hqd --help | grep -q "default: /usr/share/hallbus/dashboard" ||
+# Read whole before it is searched: `grep -q` stops at the first match, and
+# under pipefail the writer's SIGPIPE would fail the check (it did once
+# --help grew).
+help=$(/usr/sbin/hqd --help)
+grep -q "default: /usr/share/hallbus/dashboard" <<<"$help" ||
     fail "the installed hqd's dashboard default is not /usr/share/hallbus/dashboard"
 
 # ------------------------------------------------------------- run ----
@@ -402,7 +406,8 @@ sed -e "s|^listen = .*|listen = tcp://127.0.0.1:$hq_link|" -e "s|^http = .*|http
 start_unit hqd
 wait_http "$hq_api/v1/status"
 say "hqd: READY, /v1/status answers (version $(curl -fsS "$hq_api/v1/status" | json '["version"]'))"
-curl -fsS "$hq_api/" | grep -qi "<html" || fail "hqd serves no dashboard at / from /usr/share/hallbus/dashboard"
+index_html=$(curl -fsS "$hq_api/") || fail "hqd's dashboard at / did not answer"
+grep -qi "<html" <<<"$index_html" || fail "hqd serves no dashboard at / from /usr/share/hallbus/dashboard"
 # /metrics reads /proc (ProtectProc=invisible leaves the daemon its own),
 # and its open-files limit is the unit's where systemd could give it.
 metrics=$(curl -fsS "$hq_api/metrics") || fail "hqd's /metrics does not answer"
