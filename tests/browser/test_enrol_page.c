@@ -288,11 +288,7 @@ static void s_viewer(world_t *w, const char *token)
 HBT_TEST(test_enrol_page)
 {
     world_t *w = *state;
-    if (!hbt_wd_available()) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
-                HBT_CHROMIUM, HBT_CHROMEDRIVER);
-        skip();
-    }
+    hbt_wd_need();
     char tok[64];
     hbt_hq_password(&w->hq, "admin", "admin-pass-1");
     hbt_hq_user(&w->hq, "vera", tok, "--role", "viewer", NULL);

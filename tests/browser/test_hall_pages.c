@@ -246,17 +246,6 @@ static void s_type(hbt_wd_t *wd, const char *css, const char *text)
     hbt_wd_type_css(wd, css, text);
 }
 
-static bool s_have_browser(void)
-{
-    if (hbt_wd_available())
-        return true;
-    fprintf(stderr,
-            "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser "
-            "installs Debian's chromium and chromium-driver)\n",
-            HBT_CHROMIUM, HBT_CHROMEDRIVER);
-    return false;
-}
-
 static hbt_hall_t *s_hall(hbt_world_t *w) { return &w->hall[0]; }
 
 /* A request to B01 as device `d`; its status, the body in *out. */
@@ -386,8 +375,7 @@ HBT_TEST(test_story)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     s_browser(w);
     hbt_wd_t *wd = &p->wd;
     hbt_wd_window(wd, p->win_kiosk, sizeof p->win_kiosk);
@@ -655,8 +643,7 @@ HBT_TEST(test_display_resumes)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     s_browser(w);
     hbt_wd_t *wd = &p->wd;
     hbt_wd_switch(wd, p->win_display);
@@ -701,8 +688,7 @@ HBT_TEST(test_advice)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     s_browser(w);
     hbt_wd_t *wd = &p->wd;
     /* B02 offers A with nobody waiting; B03 offers only B; B04 offers A but
@@ -830,8 +816,7 @@ HBT_TEST(test_manager_live)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     s_browser(w);
     hbt_wd_t *wd = &p->wd;
     json_decref(s_ok_as(w, D_KIOSK, "POST", "/v1/devices/KIOSK-1/status",
@@ -913,8 +898,7 @@ HBT_TEST(test_manager_day)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     if (!s_served(w, "/v1/manager/checklist"))
         skip();
     s_browser(w);
@@ -1073,8 +1057,7 @@ HBT_TEST(test_appointments)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     if (!s_served(w, "/v1/appointments/slots?service=A"))
         skip();
     /* Slots of A from the next whole minute at least 90 s ahead, to the
@@ -1231,8 +1214,7 @@ HBT_TEST(test_wrong_kind)
                      s_devs[refusals[i].dev].name, st);
         json_decref(o);
     }
-    if (!s_have_browser())
-        skip();
+    hbt_wd_need();
     s_browser(w);
     hbt_wd_t *wd = &p->wd;
     hbt_wd_switch(wd, p->win_kiosk);

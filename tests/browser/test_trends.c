@@ -221,11 +221,7 @@ static void s_views(world_t *w, const char *lang, const char *legend)
 HBT_TEST(test_trends_views)
 {
     world_t *w = *state;
-    if (!hbt_wd_available()) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
-                HBT_CHROMIUM, HBT_CHROMEDRIVER);
-        skip();
-    }
+    hbt_wd_need();
     /* Today, minutes ago (after midnight UTC, the halls' zone), and the
      * same hour a week ago: B01 served two and leaves one waiting, B02
      * served one; a week ago B01 served four. */

@@ -456,11 +456,7 @@ HBT_TEST(test_catalogues_served)
 HBT_TEST(test_workspace)
 {
     world_t *w = *state;
-    if (!hbt_wd_available()) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
-                HBT_CHROMIUM, HBT_CHROMEDRIVER);
-        skip();
-    }
+    hbt_wd_need();
     char tok[64];
     hbt_hq_user(&w->hq, "mara", tok, "--role", "marketer", "--role", "reviewer", "--scope", "C001",
                 NULL);
@@ -491,11 +487,7 @@ HBT_TEST(test_workspace)
 HBT_TEST(test_review_changes_from_server)
 {
     world_t *w = *state;
-    if (!hbt_wd_available()) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
-                HBT_CHROMIUM, HBT_CHROMEDRIVER);
-        skip();
-    }
+    hbt_wd_need();
     char mara[64], rita[64], remi[64], start[16], end[16], doc[2048];
     hbt_hq_user(&w->hq, "mara", mara, "--role", "marketer", "--scope", "C001", NULL);
     hbt_hq_user(&w->hq, "rita", rita, "--role", "reviewer", "--scope", "C001", NULL);
@@ -610,11 +602,7 @@ HBT_TEST(test_review_changes_from_server)
 HBT_TEST(test_rollout_shows_refusal)
 {
     world_t *w = *state;
-    if (!hbt_wd_available()) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser)\n",
-                HBT_CHROMIUM, HBT_CHROMEDRIVER);
-        skip();
-    }
+    hbt_wd_need();
     char tzdir[400];
     snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
     hbt_hall_stop(&w->halls[2], SIGTERM);

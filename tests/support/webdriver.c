@@ -26,6 +26,17 @@ bool hbt_wd_available(void)
 
 /* One WebDriver command; returns its "value" (a new reference, NULL when
  * the answer has none) and the HTTP status in *status. */
+void hbt_wd_need(void)
+{
+    if (hbt_wd_available())
+        return;
+    fprintf(stderr,
+            "SKIPPED: %s or %s is not installed (deploy/install-deps.sh --browser installs "
+            "Debian's chromium and chromium-driver)\n",
+            HBT_CHROMIUM, HBT_CHROMEDRIVER);
+    skip();
+}
+
 json_t *hbt_wd(hbt_wd_t *w, const char *method, const char *path, json_t *body, int *status)
 {
     char full[512], err[256];

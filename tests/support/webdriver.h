@@ -29,6 +29,9 @@ void hbt_wd_start(hbt_wd_t *b, const char *root);
 /* Ends the session and the driver's whole process group; idempotent. */
 void hbt_wd_stop(hbt_wd_t *b);
 /* One command; its "value" (a new reference, may be NULL) and the status. */
+/* Skips the calling test, saying why, where Chromium or its driver is not
+ * installed. */
+void hbt_wd_need(void);
 json_t *hbt_wd(hbt_wd_t *b, const char *method, const char *path, json_t *body, int *status);
 /* The same, failing the test unless the status is 200. `body` is taken. */
 json_t *hbt_wd_ok(hbt_wd_t *b, const char *method, const char *path, json_t *body);
