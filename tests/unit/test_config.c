@@ -176,12 +176,15 @@ static void s_expect_cfg(const cfg_t *got, const cfg_t *want)
         if (strs[i][2] ? !strs[i][1] || strcmp(strs[i][1], strs[i][2]) != 0 : strs[i][1] != NULL)
             fail_msg("%s is \"%s\", wanted \"%s\"", strs[i][0], strs[i][1] ? strs[i][1] : "(unset)",
                      strs[i][2] ? strs[i][2] : "(unset)");
-    assert_int_equal(got->window, want->window);
-    assert_int_equal(got->offset, want->offset);
-    assert_int_equal(got->verbose, want->verbose);
-    assert_int_equal(got->map, want->map);
-    assert_int_equal(got->timeout_ms, want->timeout_ms);
-    assert_int_equal(got->port, want->port);
+    const int64_t nums[][2] = {
+        {got->window, want->window},         {got->offset, want->offset},
+        {got->verbose, want->verbose},       {(int64_t)got->map, (int64_t)want->map},
+        {got->timeout_ms, want->timeout_ms}, {got->port, want->port}};
+    static const char *const names[] = {"window", "offset", "verbose", "map", "timeout", "port"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (nums[i][0] != nums[i][1])
+            fail_msg("%s is %lld, wanted %lld", names[i], (long long)nums[i][0],
+                     (long long)nums[i][1]);
 }
 
 /* ------------------------------------------------------------- loading */
