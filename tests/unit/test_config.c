@@ -313,49 +313,48 @@ HBT_TEST(test_required)
 
 /* ------------------------------------------------------------ refusals */
 
+/* A config file's text and a part of the refusal it must meet. */
+typedef struct {
+    const char *text, *want;
+} file_refusal_t;
+
 HBT_TEST(test_file_refusals)
 {
     fixture_t *f = *state;
-    /* The file, and the refusal: "FILE:LINE: " and the message when a line
-     * is named, else a part of the message. */
-    static const struct {
-        const char *text;
-        int line;
-        const char *want;
-    } rows[] = {
-        {"# x\nlabel = a\ncolour = red\n", 3, "unknown setting 'colour'"},
-        {"config = /etc/other.conf\n", 1, "unknown setting 'config'"},
-        {"window = 12abc\n", 1, "window: '12abc' is not a whole number"},
-        {"window =\n", 0, "window: '' is not a whole number"},
-        {"window = 1.5\n", 0, "window: '1.5' is not a whole number"},
-        {"offset = -\n", 0, "offset: '-' is not a whole number"},
-        {"window = 99999999999999999999\n", 0,
+    /* The file, and a part of the refusal's message; one starting with ':'
+     * (":LINE: ...") follows the file's name in the message. */
+    static const file_refusal_t rows[] = {
+        {"# x\nlabel = a\ncolour = red\n", ":3: unknown setting 'colour'"},
+        {"config = /etc/other.conf\n", ":1: unknown setting 'config'"},
+        {"window = 12abc\n", ":1: window: '12abc' is not a whole number"},
+        {"window =\n", "window: '' is not a whole number"},
+        {"window = 1.5\n", "window: '1.5' is not a whole number"},
+        {"offset = -\n", "offset: '-' is not a whole number"},
+        {"window = 99999999999999999999\n",
          "window: 99999999999999999999 is out of bounds (1 to 1000000)"},
-        {"window = 0\n", 0, "window: 0 is out of bounds (1 to 1000000)"},
-        {"offset = -101\n", 0, "offset: -101 is out of bounds (-100 to 100)"},
-        {"map = 64X\n", 0, "map: '64X' is not a size"},
-        {"map = -1M\n", 0, "map: '-1M' is not a size"},
-        {"map = 2T\n", 0, "map: 2T is out of bounds (64K to 1T)"},
-        {"map = 1K\n", 0, "map: 1K is out of bounds (64K to 1T)"},
-        {"map = 99999999999T\n", 0, "map: 99999999999T is out of bounds"},
-        {"timeout = 30\n", 0, "timeout: '30' is not a duration with a unit"},
-        {"timeout = 1.5s\n", 0, "timeout: '1.5s' is not a duration"},
-        {"timeout = 5 minutes\n", 0, "timeout: '5 minutes' is not a duration"},
-        {"timeout = 5M\n", 0, "timeout: '5M' is not a duration"},
-        {"timeout = 2d\n", 0, "timeout: 2d is out of bounds (100ms to 1h)"},
-        {"timeout = 50ms\n", 0, "timeout: 50ms is out of bounds (100ms to 1h)"},
-        {"verbose = maybe\n", 0, "verbose: 'maybe' is not one of true/false/yes/no/on/off/1/0"},
-        {"label = ok\nlabel = \"half open\n", 2, "unterminated quote"},
-        {"label = \"a\" b\n", 0, "text after the quoted value"},
-        {"just words\n", 0, "expected 'name = value'"},
-        {"= value\n", 0, "expected 'name = value'"},
+        {"window = 0\n", "window: 0 is out of bounds (1 to 1000000)"},
+        {"offset = -101\n", "offset: -101 is out of bounds (-100 to 100)"},
+        {"map = 64X\n", "map: '64X' is not a size"},
+        {"map = -1M\n", "map: '-1M' is not a size"},
+        {"map = 2T\n", "map: 2T is out of bounds (64K to 1T)"},
+        {"map = 1K\n", "map: 1K is out of bounds (64K to 1T)"},
+        {"map = 99999999999T\n", "map: 99999999999T is out of bounds"},
+        {"timeout = 30\n", "timeout: '30' is not a duration with a unit"},
+        {"timeout = 1.5s\n", "timeout: '1.5s' is not a duration"},
+        {"timeout = 5 minutes\n", "timeout: '5 minutes' is not a duration"},
+        {"timeout = 5M\n", "timeout: '5M' is not a duration"},
+        {"timeout = 2d\n", "timeout: 2d is out of bounds (100ms to 1h)"},
+        {"timeout = 50ms\n", "timeout: 50ms is out of bounds (100ms to 1h)"},
+        {"verbose = maybe\n", "verbose: 'maybe' is not one of true/false/yes/no/on/off/1/0"},
+        {"label = ok\nlabel = \"half open\n", ":2: unterminated quote"},
+        {"label = \"a\" b\n", "text after the quoted value"},
+        {"just words\n", "expected 'name = value'"},
+        {"= value\n", "expected 'name = value'"},
     };
     char where[320];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if (rows[i].line)
-            snprintf(where, sizeof where, "%s:%d: %s", f->path, rows[i].line, rows[i].want);
-        else
-            snprintf(where, sizeof where, "%s", rows[i].want);
+        const char *want = rows[i].want;
+        snprintf(where, sizeof where, "%s%s", want[0] == ':' ? f->path : "", want);
         s_expect_file_error(f, rows[i].text, where);
     }
 
