@@ -25,10 +25,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The only routes that may be public. */
-static const struct {
+/* A route of a daemon ("hq" or "hall"): its method and pattern. */
+typedef struct {
     const char *daemon, *method, *pattern;
-} s_public[] = {
+} daemon_route_t;
+
+/* The only routes that may be public. */
+static const daemon_route_t s_public[] = {
     {"hq", "GET", "/"},
     {"hq", "HEAD", "/"},
     {"hq", "GET", "/:file"},
