@@ -18,8 +18,11 @@
  * - Advice: past the threshold the kiosk proposes B02, never B03 or B04.
  * - The manager: the checklist with one device failed, the opening, and
  *   HQ's alert; patrols of 7 and 25 staff on duty draw 4 and 8.
- * - Appointments: a booking checked in at the kiosk is called first at its
- *   time by the staff it names; a missed one becomes a no-show.
+ * - Appointments, at B05 (a hall of their own, so that the minute or two
+ *   the slot's clock takes runs under the other tests instead of after
+ *   them): booked and checked in at the kiosk first of all, a booking is
+ *   called first at its time by the staff it names, last of all; a missed
+ *   one becomes a no-show.
  * - Every page refuses a token of the wrong kind, and the API refuses what
  *   that kind may not do (a kiosk cannot call a ticket).
  * Screenshots of every page at 1920x1080 and 1280x800 go to the build
@@ -59,20 +62,18 @@
     "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
     "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                             \
     "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"campaigns\":{\"lead_days\":0}}"
-/* The same with appointments for A in slots of 5 minutes (the policy's
- * shortest) from HH:MM each day, a no-show 60 s after the slot (its
- * shortest): the appointment test publishes it with a time a minute or two
- * ahead, so that a slot begins while it waits. */
+/* B05's own, merged over the national one: appointments for A in slots of
+ * 5 minutes (the policy's shortest) from HH:MM each day, a no-show 60 s
+ * after the slot (its shortest). The setup publishes it with the first
+ * whole minute at least APPT_LEAD_S ahead, so that a slot begins while the
+ * other tests run. */
 #define POLICY_APPOINTMENTS_FMT                                                                    \
-    "{\"timezone\":\"UTC\","                                                                       \
-    "\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"],"                      \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
-    "\"diversion\":{\"threshold\":2,\"echannels\":[\"app\",\"web\"]},"                             \
-    "\"sla\":{\"max_wait_s\":{\"A:*\":2}},\"campaigns\":{\"lead_days\":0},"                        \
-    "\"appointments\":{\"A\":{\"slot_s\":300,\"capacity\":4,\"no_show_after_s\":60,"               \
+    "{\"appointments\":{\"A\":{\"slot_s\":300,\"capacity\":4,\"no_show_after_s\":60,"              \
     "\"hours\":{\"mon\":[\"%1$s\"],\"tue\":[\"%1$s\"],\"wed\":[\"%1$s\"],\"thu\":[\"%1$s\"],"      \
     "\"fri\":[\"%1$s\"],\"sat\":[\"%1$s\"],\"sun\":[\"%1$s\"]}}}}"
+/* Room for the setup and the bookings before the slot begins. */
+#define APPT_LEAD_S 15
+#define H_APPT 4 /* B05 in the world */
 /* B04's own: closed every day. */
 #define POLICY_CLOSED                                                                              \
     "{\"opening_hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[],\"sat\":[],"       \
@@ -95,11 +96,17 @@ typedef struct pages {
     bool browser;
     char win_kiosk[80], win_counter[80], win_display[80], win_rate[80], win_manager[80];
     char ticket[16]; /* the story's ticket */
+    /* B05's devices (kiosk, counter 1's terminal, the tablet), its slots'
+     * hours ("" too near midnight), and the bookings made there first. */
+    char appt_token[NDEV][64];
+    char appt_hours[16];
+    char win_appt[80];
+    char appt_start[40], appt_code[32], appt_missed[32], appt_ticket[16];
 } pages_t;
 
 static const hbt_world_spec_t s_world = {
     .tag = "hallpages",
-    .halls = {"B01", "B02", "B03", "B04"},
+    .halls = {"B01", "B02", "B03", "B04", "B05"},
     .hq_args = {"--neighbour_board_every", "500ms"},
 };
 
@@ -118,11 +125,11 @@ static void s_pair(hbt_world_t *w, pages_t *p, int d)
               sizeof p->token[d]);
 }
 
-static void s_staff(hbt_world_t *w, const char *id, const char *pin)
+static void s_staff(hbt_hall_t *hall, const char *id, const char *pin)
 {
     char cmd[1200], out[1024];
     snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | %s staff add %s --data %s", pin, BRANCHD, id,
-             w->hall[0].data);
+             hall->data);
     if (hbt_run_args(out, sizeof out, "/bin/sh", "-c", cmd, NULL) != 0)
         fail_msg("branchd staff add %s: %s", id, out);
 }
@@ -144,10 +151,23 @@ static int s_setup(void **state)
         "{\"id\":\"B02\",\"city\":\"C1\",\"name\":\"港湾西路营业厅\",\"address\":\"码头路 12 号\"},"
         "{\"id\":\"B03\",\"city\":\"C1\",\"name\":\"山城营业厅\",\"address\":\"山路 3 号\"},"
         "{\"id\":\"B04\",\"city\":\"C1\",\"name\":\"市场营业厅\",\"address\":\"市场街 8 号\","
-        "\"neighbours\":[\"B01\"]}]}",
+        "\"neighbours\":[\"B01\"]},"
+        "{\"id\":\"B05\",\"city\":\"C1\",\"name\":\"预约营业厅\",\"address\":\"码头路 30 号\"}]}",
         200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/B04", POLICY_CLOSED, 200);
+    /* B05's slots from the first whole minute APPT_LEAD_S ahead to the end
+     * of the day (UTC); too near midnight there is no room for one. */
+    time_t from = time(NULL) + APPT_LEAD_S;
+    from += 60 - from % 60;
+    struct tm tm;
+    gmtime_r(&from, &tm);
+    if (tm.tm_hour < 23 || tm.tm_min <= 50) {
+        char policy[1024];
+        snprintf(p->appt_hours, sizeof p->appt_hours, "%02d:%02d-24:00", tm.tm_hour, tm.tm_min);
+        snprintf(policy, sizeof policy, POLICY_APPOINTMENTS_FMT, p->appt_hours);
+        hbt_req_ok(w->hq.http, "PUT", "/v1/policies/halls/B05", policy, 200);
+    }
     hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     for (size_t i = 0; i < w->n_halls; i++)
         hbt_hall_set_engine(&w->hall[i], POLICY, SERVICES);
@@ -158,8 +178,17 @@ static int s_setup(void **state)
     for (int d = 0; d < NDEV; d++)
         s_pair(w, p, d);
     s_pair_at(&w->hall[3], "KIOSK-4", "kiosk", NULL, p->closed_kiosk, sizeof p->closed_kiosk);
-    s_staff(w, "E07", "4711");
-    s_staff(w, "E08", "4712");
+    hbt_hall_t *b05 = &w->hall[H_APPT];
+    b05->tokens_only = true;
+    for (int d = 0; d < NDEV; d++)
+        if (d == D_KIOSK || d == D_TERM1 || d == D_MANAGER)
+            s_pair_at(b05, s_devs[d].name, s_devs[d].kind, s_devs[d].counter, p->appt_token[d],
+                      sizeof p->appt_token[d]);
+    snprintf(b05->token, sizeof b05->token, "%s", p->appt_token[D_MANAGER]);
+    for (size_t h = 0; h <= H_APPT; h += H_APPT) {
+        s_staff(&w->hall[h], "E07", "4711");
+        s_staff(&w->hall[h], "E08", "4712");
+    }
     snprintf(w->hall[0].token, sizeof w->hall[0].token, "%s", p->token[D_MANAGER]);
     for (size_t i = 0; i < w->n_halls; i++)
         hbt_hall_start(&w->hall[i]);
@@ -248,35 +277,57 @@ static void s_type(hbt_wd_t *wd, const char *css, const char *text)
 
 static hbt_hall_t *s_hall(hbt_world_t *w) { return &w->hall[0]; }
 
-/* A request to B01 as device `d`; its status, the body in *out. */
+/* Device `d`'s token at hall `h` (0: B01, H_APPT: B05). */
+static const char *s_token(hbt_world_t *w, size_t h, int d)
+{
+    pages_t *p = w->test;
+    return h == H_APPT ? p->appt_token[d] : p->token[d];
+}
+
+/* A request to hall `h` as device `d`; its status, the body in *out. */
+static int s_as_at(hbt_world_t *w, size_t h, int d, const char *method, const char *path,
+                   const char *body, json_t **out)
+{
+    return hbt_http_as(w->hall[h].http, s_token(w, h, d), NULL, method, path, body, out);
+}
+
 static int s_as(hbt_world_t *w, int d, const char *method, const char *path, const char *body,
                 json_t **out)
 {
-    pages_t *p = w->test;
-    return hbt_http_as(s_hall(w)->http, p->token[d], NULL, method, path, body, out);
+    return s_as_at(w, 0, d, method, path, body, out);
+}
+
+static json_t *s_ok_at(hbt_world_t *w, size_t h, int d, const char *method, const char *path,
+                       const char *body, int want)
+{
+    json_t *o = NULL;
+    int st = s_as_at(w, h, d, method, path, body, &o);
+    if (st != want) {
+        char *dump = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        fail_msg("%s %s as %s at %s: %d %s, wanted %d", method, path, s_devs[d].name, w->hall[h].id,
+                 st, dump ? dump : "", want);
+    }
+    return o;
 }
 
 static json_t *s_ok_as(hbt_world_t *w, int d, const char *method, const char *path,
                        const char *body, int want)
 {
-    json_t *o = NULL;
-    int st = s_as(w, d, method, path, body, &o);
-    if (st != want) {
-        char *dump = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        fail_msg("%s %s as %s: %d %s, wanted %d", method, path, s_devs[d].name, st,
-                 dump ? dump : "", want);
-    }
-    return o;
+    return s_ok_at(w, 0, d, method, path, body, want);
 }
 
-/* Opens page `path` paired with device `d`'s token in the current window. */
-static void s_open_page(hbt_world_t *w, int d, const char *path)
+/* Opens page `path` of hall `h` paired with device `d`'s token in the
+ * current window. */
+static void s_open_at(hbt_world_t *w, size_t h, int d, const char *path)
 {
     pages_t *p = w->test;
     char url[400];
-    snprintf(url, sizeof url, "%s%s?token=%s", s_hall(w)->http, path, d >= 0 ? p->token[d] : "");
+    snprintf(url, sizeof url, "%s%s?token=%s", w->hall[h].http, path,
+             d >= 0 ? s_token(w, h, d) : "");
     hbt_wd_go(&p->wd, url);
 }
+
+static void s_open_page(hbt_world_t *w, int d, const char *path) { s_open_at(w, 0, d, path); }
 
 static void s_shot(pages_t *p, const char *name)
 {
@@ -301,6 +352,114 @@ static void s_browser(hbt_world_t *w)
         hbt_wd_start(&p->wd, w->root);
         p->browser = true;
     }
+}
+
+/* -------------------------------------------------- appointments, first */
+
+/* The start of the first slot of A at B05 that begins after now +
+ * `margin_ms` and has room, into `out` (RFC 3339). */
+static void s_next_slot(hbt_world_t *w, int64_t margin_ms, char *out, size_t outlen)
+{
+    json_t *sl =
+        s_ok_at(w, H_APPT, D_MANAGER, "GET", "/v1/appointments/slots?service=A", NULL, 200);
+    char after[HB_RFC3339_MAX];
+    hb_time_format(hb_now_ms() + margin_ms, after);
+    size_t i;
+    json_t *slot;
+    out[0] = '\0';
+    json_array_foreach (json_object_get(sl, "slots"), i, slot) {
+        const char *start = hbt_str(slot, "start");
+        if (strcmp(start, after) > 0 && hbt_int(slot, "free") > 0) {
+            snprintf(out, outlen, "%s", start);
+            break;
+        }
+    }
+    json_decref(sl);
+    if (!out[0])
+        fail_msg("no free slot of A after %s", after);
+}
+
+static bool s_served(hbt_world_t *w, const char *path);
+
+/* First of all, so that the slot's clock runs while the other tests do:
+ * B05 applies its policy with appointments, two bookings of its next slot
+ * are made (one names E08, the other is never checked in) and the first is
+ * checked in on the kiosk's keypad, in a window of its own. The rest is
+ * test_appointments_called, last of all. */
+HBT_TEST(test_appointments_booked)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    hbt_wd_need();
+    if (!s_served(w, "/v1/appointments/slots?service=A"))
+        skip();
+    if (!p->appt_hours[0]) {
+        fprintf(stderr, "SKIPPED: too near midnight UTC for a slot of 5 minutes today\n");
+        skip();
+    }
+    /* B05 runs the policy with appointments: it has slots of A. */
+    int64_t deadline = hbt_now_ms() + 20000;
+    int st = 0;
+    while (st != 200 && hbt_now_ms() < deadline) {
+        json_t *o = NULL;
+        st = s_as_at(w, H_APPT, D_MANAGER, "GET", "/v1/appointments/slots?service=A", NULL, &o);
+        json_decref(o);
+        if (st != 200)
+            hbt_sleep_ms(100);
+    }
+    if (st != 200)
+        fail_msg("B05 did not apply the policy with appointments (%s) within 20 s", p->appt_hours);
+    s_browser(w);
+    hbt_wd_t *wd = &p->wd;
+    char body[300];
+    s_next_slot(w, 3000, p->appt_start, sizeof p->appt_start);
+    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"staff\":\"E08\"}",
+             p->appt_start);
+    json_t *b1 = s_ok_at(w, H_APPT, D_MANAGER, "POST", "/v1/appointments", body, 201);
+    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"phone\"}",
+             p->appt_start);
+    json_t *b2 = s_ok_at(w, H_APPT, D_MANAGER, "POST", "/v1/appointments", body, 201);
+    char code[32];
+    snprintf(code, sizeof code, "%s", hbt_str(b1, "code"));
+    snprintf(p->appt_missed, sizeof p->appt_missed, "%s", hbt_str(b2, "code"));
+    json_decref(b1);
+    json_decref(b2);
+    fprintf(stderr, "appointments: %s (E08) and %s booked for %s\n", code, p->appt_missed,
+            p->appt_start);
+
+    /* Checked in at the kiosk, on its keypad. */
+    char first[80];
+    hbt_wd_window(wd, first, sizeof first);
+    hbt_wd_new_window(wd, p->win_appt, sizeof p->win_appt);
+    s_open_at(w, H_APPT, D_KIOSK, "/kiosk");
+    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
+    hbt_wd_run(wd, "window.print = () => {}; return 1;");
+    hbt_wd_press(wd, "#checkin-start");
+    for (const char *c = code; *c; c++) {
+        char css[64];
+        snprintf(css, sizeof css, "#checkin .keypad button[data-key=\"%c\"]", *c);
+        hbt_wd_press(wd, css);
+    }
+    s_shot(p, "kiosk-checkin");
+    hbt_wd_press(wd, "#checkin .keypad button[data-key=\"ok\"]");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-number');", 5000,
+                   "the check-in gave no ticket");
+    hbt_wd_exec_str(wd, "return document.getElementById('ticket-number').textContent;",
+                    p->appt_ticket, sizeof p->appt_ticket);
+    hbt_wd_press(wd, "#done");
+    /* A code that is no booking's is refused in words. */
+    hbt_wd_press(wd, "#checkin-start");
+    hbt_wd_press(wd, "#checkin .keypad button[data-key=\"9\"]");
+    hbt_wd_press(wd, "#checkin .keypad button[data-key=\"ok\"]");
+    hbt_wd_wait_ok(wd,
+                   "return !document.getElementById('notice').hidden &&"
+                   " document.getElementById('notice').textContent.includes('预约码');",
+                   5000, "a wrong code was not refused in words");
+    hbt_wd_press(wd, "#checkin button.back");
+    snprintf(p->appt_code, sizeof p->appt_code, "%s", code);
+    /* What B05's pages logged is not the other tests' to judge. */
+    json_decref(hbt_wd_ok(wd, "POST", "/se/log", json_pack("{s:s}", "type", "browser")));
+    hbt_wd_switch(wd, first);
 }
 
 /* ----------------------------------------------------------- the files */
@@ -1029,161 +1188,6 @@ HBT_TEST(test_manager_day)
     hbt_wd_press(wd, "#tabs button[data-tab=\"live\"]");
 }
 
-/* -------------------------------------------------------- appointments */
-
-/* The start of the first slot of A that begins after now + `margin_ms` and
- * has room, into `out` (RFC 3339). */
-static void s_next_slot(hbt_world_t *w, int64_t margin_ms, char *out, size_t outlen)
-{
-    json_t *sl = s_ok_as(w, D_MANAGER, "GET", "/v1/appointments/slots?service=A", NULL, 200);
-    char after[HB_RFC3339_MAX];
-    hb_time_format(hb_now_ms() + margin_ms, after);
-    size_t i;
-    json_t *slot;
-    out[0] = '\0';
-    json_array_foreach (json_object_get(sl, "slots"), i, slot) {
-        const char *start = hbt_str(slot, "start");
-        if (strcmp(start, after) > 0 && hbt_int(slot, "free") > 0) {
-            snprintf(out, outlen, "%s", start);
-            break;
-        }
-    }
-    json_decref(sl);
-    if (!out[0])
-        fail_msg("no free slot of A after %s", after);
-}
-
-HBT_TEST(test_appointments)
-{
-    hbt_world_t *w = *state;
-    pages_t *p = w->test;
-    hbt_wd_need();
-    if (!s_served(w, "/v1/appointments/slots?service=A"))
-        skip();
-    /* Slots of A from the next whole minute at least 90 s ahead, to the
-     * end of the day (UTC); too near midnight there is no room for one. */
-    time_t from = time(NULL) + 90;
-    from += 60 - from % 60;
-    struct tm tm;
-    gmtime_r(&from, &tm);
-    if (tm.tm_hour == 23 && tm.tm_min > 50) {
-        fprintf(stderr, "SKIPPED: too near midnight UTC for a slot of 5 minutes today\n");
-        skip();
-    }
-    char hours[16], policy[2048];
-    snprintf(hours, sizeof hours, "%02d:%02d-24:00", tm.tm_hour, tm.tm_min);
-    snprintf(policy, sizeof policy, POLICY_APPOINTMENTS_FMT, hours);
-    json_t *before = s_ok_as(w, D_MANAGER, "GET", "/v1/policy", NULL, 200);
-    int64_t version = hbt_int(before, "version");
-    json_decref(before);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", policy, 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
-    int64_t deadline = hbt_now_ms() + 20000;
-    bool applied = false;
-    while (!applied && hbt_now_ms() < deadline) {
-        json_t *now = s_ok_as(w, D_MANAGER, "GET", "/v1/policy", NULL, 200);
-        applied = hbt_int(now, "version") > version;
-        json_decref(now);
-        if (!applied)
-            hbt_sleep_ms(100);
-    }
-    if (!applied)
-        fail_msg("B01 did not apply the policy with appointments within 20 s");
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
-    /* Two bookings of the next slot: one names E08 and is checked in at
-     * the kiosk, the other is never checked in. */
-    char start[HB_RFC3339_MAX], body[300];
-    s_next_slot(w, 5000, start, sizeof start);
-    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"staff\":\"E08\"}", start);
-    json_t *b1 = s_ok_as(w, D_MANAGER, "POST", "/v1/appointments", body, 201);
-    snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"channel\":\"phone\"}",
-             start);
-    json_t *b2 = s_ok_as(w, D_MANAGER, "POST", "/v1/appointments", body, 201);
-    char code[32], missed[32];
-    snprintf(code, sizeof code, "%s", hbt_str(b1, "code"));
-    snprintf(missed, sizeof missed, "%s", hbt_str(b2, "code"));
-    json_decref(b1);
-    json_decref(b2);
-    fprintf(stderr, "appointments: %s (E08) and %s booked for %s\n", code, missed, start);
-
-    /* Checked in at the kiosk, on its keypad. */
-    hbt_wd_switch(wd, p->win_kiosk);
-    s_open_page(w, D_KIOSK, "/kiosk");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
-    hbt_wd_run(wd, "window.print = () => {}; return 1;");
-    hbt_wd_press(wd, "#checkin-start");
-    for (const char *c = code; *c; c++) {
-        char css[64];
-        snprintf(css, sizeof css, "#checkin .keypad button[data-key=\"%c\"]", *c);
-        hbt_wd_press(wd, css);
-    }
-    s_shot(p, "kiosk-checkin");
-    hbt_wd_press(wd, "#checkin .keypad button[data-key=\"ok\"]");
-    hbt_wd_wait_ok(wd, "return !!document.getElementById('ticket-number');", 5000,
-                   "the check-in gave no ticket");
-    char ticket[16];
-    hbt_wd_exec_str(wd, "return document.getElementById('ticket-number').textContent;", ticket,
-                    sizeof ticket);
-    hbt_wd_press(wd, "#done");
-    /* A code that is no booking's is refused in words. */
-    hbt_wd_press(wd, "#checkin-start");
-    hbt_wd_press(wd, "#checkin .keypad button[data-key=\"9\"]");
-    hbt_wd_press(wd, "#checkin .keypad button[data-key=\"ok\"]");
-    hbt_wd_wait_ok(wd,
-                   "return !document.getElementById('notice').hidden &&"
-                   " document.getElementById('notice').textContent.includes('预约码');",
-                   5000, "a wrong code was not refused in words");
-    hbt_wd_press(wd, "#checkin button.back");
-
-    /* E08 opens counter 2 for A; at the slot's start the appointment goes
-     * first there, and never at E07's counter 1. */
-    json_decref(s_ok_as(w, D_MANAGER, "POST", "/v1/counters/2/open",
-                        "{\"staff\":\"E08\",\"services\":[\"A\"]}", 200));
-    int64_t start_ms = 0;
-    assert_int_equal(hb_time_parse(start, &start_ms), 0);
-    while (hb_now_ms() < start_ms + 500)
-        hbt_sleep_ms(100);
-    json_t *c1 = s_ok_as(w, D_TERM1, "POST", "/v1/counters/1/call", "{}", 200);
-    fprintf(stderr, "appointments: counter 1 (E07) called %s by %s\n", hbt_str(c1, "ticket"),
-            hbt_str(c1, "rule"));
-    assert_string_not_equal(hbt_str(c1, "ticket"), ticket);
-    json_decref(c1);
-    hbt_wd_switch(wd, p->win_counter);
-    s_open_page(w, D_MANAGER, "/counter/2");
-    hbt_wd_wait_ok(wd, "return !!document.getElementById('call');", 10000,
-                   "counter 2 is not open on the manager's counter page");
-    hbt_wd_press(wd, "#call");
-    char want[256];
-    snprintf(want, sizeof want,
-             "return document.getElementById('call-ticket')?.textContent === '%s' &&"
-             " document.getElementById('current-call').dataset.rule === 'appointment';",
-             ticket);
-    hbt_wd_wait_ok(wd, want, 5000, "counter 2 did not call the appointment first by its rule");
-    char rule_text[256];
-    hbt_wd_exec_str(wd, "return document.getElementById('call-rule').textContent;", rule_text,
-                    sizeof rule_text);
-    fprintf(stderr, "appointments: counter 2 (E08) called %s, shown as '%s'\n", ticket, rule_text);
-    hbt_assert_contains(rule_text, "预约时间已到");
-    s_shot(p, "counter-appointment");
-
-    /* The other one: a no-show once its grace has passed. */
-    char path[96];
-    snprintf(path, sizeof path, "/v1/appointments/%s", missed);
-    deadline = start_ms + 60000 + 15000;
-    bool no_show = false;
-    while (!no_show && hb_now_ms() < deadline) {
-        json_t *b = s_ok_as(w, D_MANAGER, "GET", path, NULL, 200);
-        no_show = strcmp(hbt_str(b, "state"), "no_show") == 0;
-        json_decref(b);
-        if (!no_show)
-            hbt_sleep_ms(500);
-    }
-    if (!no_show)
-        fail_msg("booking %s is not a no-show 15 s after its 60 s of grace", missed);
-    fprintf(stderr, "appointments: %s became a no-show\n", missed);
-}
-
 /* ---------------------------------------------------------- wrong kinds */
 
 HBT_TEST(test_wrong_kind)
@@ -1246,6 +1250,76 @@ HBT_TEST(test_wrong_kind)
     s_open_page(w, D_KIOSK, "/kiosk");
     hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000,
                    "the kiosk did not come back with its own token");
+}
+
+/* --------------------------------------------------- appointments, last */
+
+/* The bookings test_appointments_booked made at B05: E08 opens counter 2
+ * for A; at the slot's start the checked-in one goes first there, and
+ * never at E07's counter 1 (a walk-in waits there, taken after the booking
+ * was checked in); the other becomes a no-show once its grace has passed. */
+HBT_TEST(test_appointments_called)
+{
+    hbt_world_t *w = *state;
+    pages_t *p = w->test;
+    hbt_wd_need();
+    if (!p->appt_code[0]) {
+        fprintf(stderr, "SKIPPED: test_appointments_booked booked nothing\n");
+        skip();
+    }
+    hbt_wd_t *wd = &p->wd;
+    json_decref(s_ok_at(w, H_APPT, D_KIOSK, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201));
+    json_decref(s_ok_at(w, H_APPT, D_MANAGER, "POST", "/v1/counters/1/open",
+                        "{\"staff\":\"E07\",\"services\":[\"A\"]}", 200));
+    json_decref(s_ok_at(w, H_APPT, D_TERM1, "POST", "/v1/counters/1/signin",
+                        "{\"staff\":\"E07\",\"pin\":\"4711\"}", 200));
+    json_decref(s_ok_at(w, H_APPT, D_MANAGER, "POST", "/v1/counters/2/open",
+                        "{\"staff\":\"E08\",\"services\":[\"A\"]}", 200));
+    int64_t start_ms = 0;
+    assert_int_equal(hb_time_parse(p->appt_start, &start_ms), 0);
+    fprintf(stderr, "appointments: %.1f s to the slot's start\n",
+            (double)(start_ms - hb_now_ms()) / 1000.0);
+    while (hb_now_ms() < start_ms + 500)
+        hbt_sleep_ms(100);
+    json_t *c1 = s_ok_at(w, H_APPT, D_TERM1, "POST", "/v1/counters/1/call", "{}", 200);
+    fprintf(stderr, "appointments: counter 1 (E07) called %s by %s\n", hbt_str(c1, "ticket"),
+            hbt_str(c1, "rule"));
+    assert_string_not_equal(hbt_str(c1, "ticket"), p->appt_ticket);
+    json_decref(c1);
+    hbt_wd_switch(wd, p->win_appt);
+    s_open_at(w, H_APPT, D_MANAGER, "/counter/2");
+    hbt_wd_wait_ok(wd, "return !!document.getElementById('call');", 10000,
+                   "counter 2 is not open on the manager's counter page");
+    hbt_wd_press(wd, "#call");
+    char want[256];
+    snprintf(want, sizeof want,
+             "return document.getElementById('call-ticket')?.textContent === '%s' &&"
+             " document.getElementById('current-call').dataset.rule === 'appointment';",
+             p->appt_ticket);
+    hbt_wd_wait_ok(wd, want, 5000, "counter 2 did not call the appointment first by its rule");
+    char rule_text[256];
+    hbt_wd_exec_str(wd, "return document.getElementById('call-rule').textContent;", rule_text,
+                    sizeof rule_text);
+    fprintf(stderr, "appointments: counter 2 (E08) called %s, shown as '%s'\n", p->appt_ticket,
+            rule_text);
+    hbt_assert_contains(rule_text, "预约时间已到");
+    s_shot(p, "counter-appointment");
+
+    /* The other one: a no-show once its grace has passed. */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/appointments/%s", p->appt_missed);
+    int64_t deadline = start_ms + 60000 + 15000;
+    bool no_show = false;
+    while (!no_show && hb_now_ms() < deadline) {
+        json_t *b = s_ok_at(w, H_APPT, D_MANAGER, "GET", path, NULL, 200);
+        no_show = strcmp(hbt_str(b, "state"), "no_show") == 0;
+        json_decref(b);
+        if (!no_show)
+            hbt_sleep_ms(500);
+    }
+    if (!no_show)
+        fail_msg("booking %s is not a no-show 15 s after its 60 s of grace", p->appt_missed);
+    fprintf(stderr, "appointments: %s became a no-show\n", p->appt_missed);
 }
 
 HBT_GROUP(s_setup, s_teardown);
