@@ -96,13 +96,7 @@ static int s_teardown(void **state)
 
 static void s_wait(world_t *w, const char *script, int ms, const char *what)
 {
-    if (!hbt_wd_wait_true(&w->b, script, ms)) {
-        json_t *why = hbt_wd_exec(&w->b, "const s = document.getElementById('enrol');"
-                                         " return s ? s.innerText.slice(0, 1500) : '';");
-        fail_msg("%s (not within %d ms); the page shows: %s", what, ms,
-                 json_string_value(why) ? json_string_value(why) : "");
-        json_decref(why);
-    }
+    hbt_wd_wait_in(&w->b, "enrol", script, ms, what);
 }
 
 /* No key of the catalogue shown as itself, and none missing. */

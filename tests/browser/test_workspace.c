@@ -117,12 +117,7 @@ static void s_set(world_t *w, const char *css, const char *value)
 
 static void s_wait(world_t *w, const char *script, int ms, const char *what)
 {
-    if (!hbt_wd_wait_true(&w->b, script, ms)) {
-        json_t *why = hbt_wd_exec(&w->b, "const s = document.getElementById('workspace');"
-                                         " return s ? s.innerText.slice(0, 1500) : '';");
-        fail_msg("%s (not within %d ms); the workspace shows: %s", what, ms,
-                 json_string_value(why) ? json_string_value(why) : "");
-    }
+    hbt_wd_wait_in(&w->b, "workspace", script, ms, what);
 }
 
 static void s_sign_in_as(world_t *w, const char *lang, const char *name, const char *password)
