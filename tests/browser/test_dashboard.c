@@ -17,6 +17,7 @@
  * The browser test is skipped, saying why, only when /usr/bin/chromium or
  * /usr/bin/chromedriver is not installed (deploy/run-tests.sh installs
  * both). */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/httpc.h"
@@ -63,14 +64,7 @@ static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
 static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "dashboard");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    for (int i = 0; i < HALLS; i++) {
-        hbt_hall_enroll(&w->hq, &w->halls[i], s_ids[i]);
-        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
-        hbt_hall_start(&w->halls[i]);
-    }
+    hbt_hq_halls_start("dashboard", w->root, sizeof w->root, &w->hq, w->halls, s_ids, HALLS);
     /* Regions when this hqd has the organisation route; the board shows
      * unplaced halls too, so the rest of the test does not depend on it. */
     int st =
@@ -96,11 +90,7 @@ static void s_driver_stop(world_t *w) { hbt_wd_stop(&w->b); }
 static int s_teardown(void **state)
 {
     world_t *w = *state;
-    s_driver_stop(w);
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
+    hbt_hq_halls_stop(&w->b, w->root, &w->hq, w->halls, HALLS);
     free(w);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +62,28 @@ int hbt_browser_world_teardown(void **state)
     free(w->test);
     w->test = NULL;
     return hbt_world_teardown(state);
+}
+
+void hbt_hq_halls_start(const char *tag, char *root, size_t rootlen, hbt_hq_t *hq,
+                        hbt_hall_t *halls, const char *const *ids, size_t n)
+{
+    hbt_mkdtemp(root, rootlen, tag);
+    hbt_hq_init(hq, root);
+    hbt_hq_start(hq);
+    for (size_t i = 0; i < n; i++) {
+        hbt_hall_enroll(hq, &halls[i], ids[i]);
+        hbt_hall_set_engine(&halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
+        hbt_hall_start(&halls[i]);
+    }
+}
+
+void hbt_hq_halls_stop(hbt_wd_t *wd, const char *root, hbt_hq_t *hq, hbt_hall_t *halls, size_t n)
+{
+    hbt_wd_stop(wd);
+    for (size_t i = 0; i < n; i++)
+        hbt_hall_stop(&halls[i], SIGTERM);
+    hbt_hq_stop(hq, SIGTERM);
+    hbt_rmdir(root);
 }
 
 const hbt_hall_dev_t hbt_hall_devs[HBT_NDEV] = {

@@ -31,6 +31,14 @@ void hbt_campaign_running(const char *base, const char *token, size_t terms, con
  * stopped (if it ever started), the state freed, the world torn down. */
 int hbt_browser_world_teardown(void **state);
 
+/* HQ's dashboard tests' system: a fresh folder named after `tag` (into
+ * `root`, `rootlen` bytes), hqd started, and the `n` halls `ids` enrolled,
+ * running the always-open engine, started. */
+void hbt_hq_halls_start(const char *tag, char *root, size_t rootlen, hbt_hq_t *hq,
+                        hbt_hall_t *halls, const char *const *ids, size_t n);
+/* Its end: the browser, the halls and hqd stopped, the folder removed. */
+void hbt_hq_halls_stop(hbt_wd_t *wd, const char *root, hbt_hq_t *hq, hbt_hall_t *halls, size_t n);
+
 /* The devices a hall's pages are tested with. */
 enum { HBT_KIOSK, HBT_TERM1, HBT_RATE1, HBT_DISPLAY, HBT_MANAGER, HBT_TERM2, HBT_NDEV };
 typedef struct hbt_hall_dev {
