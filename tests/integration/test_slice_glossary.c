@@ -7,6 +7,7 @@
  * new calendar version that reaches the hall. A hall of an older build
  * (its Hello does not say it reads glossaries; its strict reader would
  * refuse the member) gets the same version without them. */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/codec.h"
@@ -72,19 +73,12 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
     for (size_t i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
 
-    char start[11], end[11], doc[2048];
-    time_t now = time(NULL), later = now + 20 * 86400;
-    strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
-    strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(
-        doc, sizeof doc,
-        "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
-        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
-        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
-        "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":\"一年的收益比例，可转为活期。\"}"
-        "]}",
-        start, end);
+    char doc[2048];
+    hbt_campaign_doc(doc, sizeof doc, "harbour-savings", "港湾储蓄月", "C1", 0, 20,
+                     "\"segment\":\"retail\",\"channels\":[\"kiosk\"],"
+                     "\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
+                     "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":"
+                     "\"一年的收益比例，可转为活期。\"}]");
     hbt_campaign_publish(&w->hq, doc, "harbour-savings");
 
     /* HQ's slice for B01 carries the two terms used, not APR. */
