@@ -14,6 +14,7 @@
  * and after each round of issues, split into ZeroMQ's I/O thread (the
  * uplink) and the rest. Prints p50/p99/max and CPU per request next to the
  * goals of issues 13 and 17; asserts nothing. */
+#include "bench_kiosk_commit.h"
 #include "kids.h"
 #include "samples.h"
 #include "simlink.h"
@@ -58,7 +59,7 @@ static struct {
 } s_opt;
 
 typedef struct settings {
-    int64_t seconds, rate, queue;
+    int64_t seconds, rate, queue, outbox;
     char *hqd, *token;
 } settings_t;
 
@@ -70,6 +71,9 @@ static const hb_config_def_t s_options[] = {
     ROW("rate", HB_CONF_INT, rate, "50", 1, 100000, "R", "fixed-rate phase: requests per second"),
     ROW("queue", HB_CONF_INT, queue, "100", 1, 1500, "Q",
         "tickets waiting at most: the manager cancels them every Q issues"),
+    ROW("outbox", HB_CONF_INT, outbox, "0", 0, 256, "N",
+        "only the outbox phase (no daemons): a scratch outbox's synced commit at 1, 2, 4, ... N "
+        "tickets per transaction, S seconds each, CPU per ticket"),
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
@@ -77,7 +81,7 @@ static const hb_config_def_t s_options[] = {
 
 static const hb_config_cli_t s_cli = {
     .prog = "bench_kiosk",
-    .usage = "[--seconds S] [--rate R] [--queue Q] [--hqd PATH]",
+    .usage = "[--seconds S] [--rate R] [--queue Q] [--hqd PATH] | --outbox N [--seconds S]",
     .about = "the kiosk's POST /v1/tickets against a real branchd: latency and branchd's CPU "
              "per request",
 };
@@ -427,6 +431,17 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     kids_init("bench_kiosk");
+    if (set.outbox > 0) {
+        char dir[64] = "/tmp/hb-bench-kiosk-XXXXXX";
+        rc = mkdtemp(dir) ? 0 : 1;
+        if (rc == 0) {
+            kids_add_dir(dir);
+            rc = kiosk_commit_phase(dir, (unsigned)set.outbox, (int)set.seconds) == 0 ? 0 : 1;
+        }
+        kids_stop_all();
+        hb_config_free(s_options, NOPTIONS, &set);
+        return rc;
+    }
     s_opt.seconds = (int)set.seconds;
     s_opt.rate = (int)set.rate;
     s_opt.queue = (int)set.queue;
