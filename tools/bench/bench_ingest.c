@@ -464,6 +464,7 @@ static int s_worker_report(const worker_t *wk, wk_report_t *r, samples_t *lat)
 /* -------------------------------------------------------- HQ's figures */
 
 static char s_hq_http[80];
+static pid_t s_hqd_pid; /* the scratch hqd of the current run */
 
 static json_t *s_hq_get(const char *path)
 {
@@ -585,6 +586,7 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
     samples_t lat = {0};
     hq_counts_t c0 = {0}, c1 = {0};
     bool counted = s_hq_counts(&c0);
+    uint64_t cpu0 = kids_cpu_ns(s_hqd_pid);
     int64_t t0 = hb_mono_ms();
     for (int k = 0; k < nw; k++) {
         wk_cmd_t c = {.seconds = s_opt.seconds,
@@ -603,6 +605,7 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
         }
     }
     double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    uint64_t cpu1 = kids_cpu_ns(s_hqd_pid);
     counted = counted && s_hq_counts(&c1);
     samples_sort(&lat);
     res->ran = true;
@@ -647,6 +650,13 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
                name, (unsigned long long)board, res->board_eps,
                (unsigned long long)(c1.anomalies - c0.anomalies),
                c1.anomalies - c0.anomalies == 1 ? "y" : "ies");
+        /* hqd's CPU over the window (all its threads), per event it
+         * stored: a figure the machine's load moves less than the rates. */
+        double cpu_s = (double)(cpu1 - cpu0) / 1e9;
+        uint64_t stored = c1.stored - c0.stored;
+        printf("%s: HQ's CPU: %.2f s in the window (%.0f%% of a core) = %.2f us per event "
+               "stored\n",
+               name, cpu_s, 100.0 * cpu_s / secs, stored ? cpu_s * 1e6 / (double)stored : 0.0);
         printf("%s: three rates: stored+acked %.0f, mirrored %.0f, end-to-end %.0f events/s\n",
                name, res->acked_eps, res->mirrored_eps, res->board_eps);
         uint64_t behind = c1.stored > c1.mirrored ? c1.stored - c1.mirrored : 0;
@@ -722,6 +732,7 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     }
     kids_add(hqd, SIGTERM);
     kids_add_dir(s_opt.root);
+    s_hqd_pid = hqd;
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
     int nw = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;

@@ -24,7 +24,6 @@
 
 #include <jansson.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -161,32 +160,6 @@ static int s_request(const char *method, const char *path, const char *token, co
 }
 
 /* -------------------------------------------------------- branchd's CPU */
-
-/* branchd's CPU time so far in ns: the run time of every thread. */
-static uint64_t s_cpu_ns(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    uint64_t sum = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char f[320];
-        snprintf(f, sizeof f, "/proc/%d/task/%.32s/schedstat", (int)pid, e->d_name);
-        FILE *fp = fopen(f, "r");
-        unsigned long long run = 0;
-        if (fp && fscanf(fp, "%llu", &run) == 1)
-            sum += run;
-        if (fp)
-            fclose(fp);
-    }
-    closedir(d);
-    return sum;
-}
 
 /* ------------------------------------------------------------- set-up */
 
@@ -335,16 +308,16 @@ static int s_phase(const char *name, int rate)
     static const char *const services[] = {"A", "B", "C"};
     int64_t t0 = s_now_us(), end = t0 + s_opt.seconds * 1000000LL, busy_us = 0;
     int64_t gap = rate > 0 ? 1000000 / rate : 0, next = t0;
-    uint64_t c0 = s_cpu_ns(s_opt.branchd);
+    uint64_t c0 = kids_cpu_ns(s_opt.branchd);
     while (s_now_us() < end) {
         if (s_nlive >= s_opt.queue) {
-            cpu += s_cpu_ns(s_opt.branchd) - c0;
+            cpu += kids_cpu_ns(s_opt.branchd) - c0;
             int64_t p0 = s_now_us();
             if (s_cancel_all() != 0)
                 return -1;
             busy_us += s_now_us() - p0;
             next += s_now_us() - p0; /* the schedule pauses while the manager works */
-            c0 = s_cpu_ns(s_opt.branchd);
+            c0 = kids_cpu_ns(s_opt.branchd);
         }
         int64_t start = s_now_us();
         if (rate > 0) {
@@ -377,7 +350,7 @@ static int s_phase(const char *name, int rate)
             snprintf(s_live[s_nlive++], sizeof s_live[0], "%s", t);
         json_decref(j);
     }
-    cpu += s_cpu_ns(s_opt.branchd) - c0;
+    cpu += kids_cpu_ns(s_opt.branchd) - c0;
     double secs = (double)(s_now_us() - t0 - busy_us) / 1e6;
     samples_sort(&lat);
     double cpu_us = requests ? (double)cpu / 1000.0 / (double)requests : 0;
@@ -426,9 +399,9 @@ int main(int argc, char **argv)
             printf("bench_kiosk: branchd (pid %d) and hqd (pid %d) started; kiosk K1 paired; "
                    "one keep-alive connection; the manager cancels every %d tickets\n",
                    (int)s_opt.branchd, (int)hqd, s_opt.queue);
-            uint64_t c0 = s_cpu_ns(s_opt.branchd);
+            uint64_t c0 = kids_cpu_ns(s_opt.branchd);
             sleep(2);
-            s_opt.idle_ns_per_s = (double)(s_cpu_ns(s_opt.branchd) - c0) / 2.0;
+            s_opt.idle_ns_per_s = (double)(kids_cpu_ns(s_opt.branchd) - c0) / 2.0;
             printf("bench_kiosk: branchd idle: %.0f us of CPU per second\n",
                    s_opt.idle_ns_per_s / 1000.0);
             fflush(stdout);

@@ -5,6 +5,7 @@
  * it without a lock. */
 #include "kids.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -219,4 +220,29 @@ int kids_run(char *const argv[], char *out, size_t outlen)
     waitpid(pid, &status, 0);
     kids_forget(pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+uint64_t kids_cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    uint64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char f[320];
+        snprintf(f, sizeof f, "/proc/%d/task/%.32s/schedstat", (int)pid, e->d_name);
+        FILE *fp = fopen(f, "r");
+        unsigned long long run = 0;
+        if (fp && fscanf(fp, "%llu", &run) == 1)
+            sum += run;
+        if (fp)
+            fclose(fp);
+    }
+    closedir(d);
+    return sum;
 }
