@@ -295,6 +295,8 @@ static void *s_thread(void *arg)
 {
     hq_writer_t *w = arg;
     hb_progress_register("writer");
+    /* Named, so that top -H, perf and bench_ingest tell its CPU apart. */
+    pthread_setname_np(pthread_self(), "hq-writer");
     for (;;) {
         pthread_mutex_lock(&w->lock);
         while (!w->head && !w->stopping)

@@ -39,5 +39,12 @@ void kids_in_child(int sig);
  * (/proc/PID/task/TID/schedstat), 0 when it cannot be read. Threads that
  * ended are not counted, so take it from long-lived daemons. */
 uint64_t kids_cpu_ns(pid_t pid);
+/* The same by thread name (/proc/PID/task/TID/comm; threads of one name
+ * summed), at most `max` names; how many were filled. */
+typedef struct kids_cpu {
+    char name[16];
+    uint64_t ns;
+} kids_cpu_t;
+size_t kids_cpu_threads(pid_t pid, kids_cpu_t *out, size_t max);
 
 #endif
