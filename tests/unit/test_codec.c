@@ -892,15 +892,9 @@ HBT_TEST(test_allocation_budget)
         events[i].data = payload;
         events[i].len = sizeof payload;
     }
-    Hallbus__EventBatch batch = HALLBUS__EVENT_BATCH__INIT;
-    batch.n_events = 1024;
-    batch.events = events;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &batch;
     uint8_t *packed;
     size_t len;
-    assert_int_equal(hb_frame_pack(&f, &packed, &len), 0);
+    assert_int_equal(hb_batch_pack(events, 1024, &packed, &len), 0);
     Hallbus__Frame *back = hb_frame_unpack(packed, len);
     assert_non_null(back);
     assert_int_equal(back->batch->n_events, 1024);
@@ -990,15 +984,9 @@ HBT_TEST(test_unpack_arena)
         ProtobufCBinaryData events[3];
         for (int i = 0; i < 3; i++)
             events[i] = (ProtobufCBinaryData){ev->n, ev->b};
-        Hallbus__EventBatch batch = HALLBUS__EVENT_BATCH__INIT;
-        batch.n_events = 3;
-        batch.events = events;
-        Hallbus__Frame f = HALLBUS__FRAME__INIT;
-        f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-        f.batch = &batch;
         uint8_t *buf;
         size_t len;
-        assert_int_equal(hb_frame_pack(&f, &buf, &len), 0);
+        assert_int_equal(hb_batch_pack(events, 3, &buf, &len), 0);
         hb_arena_mark_t m0 = hb_arena_mark(&a);
         Hallbus__Frame *back = hb_frame_unpack_in(&a, buf, len);
         assert_non_null(back);
