@@ -52,21 +52,12 @@ static json_t *s_active_at(hbt_hall_t *hall, int64_t version)
 HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
 {
     hbt_world_t *w = *state;
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
-               "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"},"
-               "{\"id\":\"B03\",\"city\":\"C1\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
-               "\"campaigns\":{\"lead_days\":0}}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                HBT_REGIONS_HARBOUR
+                ",{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"},"
+                "{\"id\":\"B03\",\"city\":\"C1\"}]}",
+                HBT_POLICY_OPEN_AND "\"campaigns\":{\"lead_days\":0}}");
     hbt_req_ok(
         w->hq.http, "PUT", "/v1/glossary",
         "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":"
