@@ -75,6 +75,91 @@ Hallbus__Frame *hb_frame_unpack(const uint8_t *data, size_t len)
     return (Hallbus__Frame *)s_unpack(&hallbus__frame__descriptor, data, len, HB_FRAME_MAX);
 }
 
+/* The arena's allocator: the budget as above, then the caller's buffer,
+ * then malloc for what does not fit. Freeing an arena piece is a no-op:
+ * protobuf-c frees a partly decoded message piece by piece on failure. */
+typedef struct arena_alloc {
+    budget_t b;
+    hb_unpack_arena_t *a;
+} arena_alloc_t;
+
+#define ARENA_ALIGN 16 /* every member type protobuf-c lays out fits it */
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+    arena_alloc_t *aa = data;
+    if (size > aa->b.limit - aa->b.used)
+        return NULL;
+    aa->b.used += size;
+    hb_unpack_arena_t *a = aa->a;
+    size_t need = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (need == 0)
+        need = ARENA_ALIGN;
+    size_t at = (a->used + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (a->buf && at <= a->cap && need <= a->cap - at) {
+        a->used = at + need;
+        return a->buf + at;
+    }
+    a->spills++;
+    return malloc(size ? size : 1);
+}
+
+static void s_arena_free(void *data, void *ptr)
+{
+    const hb_unpack_arena_t *a = data;
+    const uint8_t *p = ptr;
+    /* Ordered comparison of unrelated pointers goes through integers. */
+    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)a->buf;
+    if (a->buf && u >= lo && u < lo + a->cap)
+        return;
+    free(ptr);
+}
+
+static void s_arena_free_in_unpack(void *data, void *ptr)
+{
+    s_arena_free(((arena_alloc_t *)data)->a, ptr);
+}
+
+static ProtobufCMessage *s_unpack_in(hb_unpack_arena_t *a, const ProtobufCMessageDescriptor *desc,
+                                     const uint8_t *data, size_t len, size_t max)
+{
+    if ((!data && len) || len > max)
+        return NULL;
+    arena_alloc_t aa = {{0, len * 8 + CODEC_BUDGET_SLACK}, a};
+    ProtobufCAllocator alloc = {s_arena_alloc, s_arena_free_in_unpack, &aa};
+    return protobuf_c_message_unpack(desc, &alloc, len, data);
+}
+
+Hallbus__Envelope *hb_envelope_unpack_in(hb_unpack_arena_t *a, const uint8_t *data, size_t len)
+{
+    return (Hallbus__Envelope *)s_unpack_in(a, &hallbus__envelope__descriptor, data, len,
+                                            HB_EVENT_MAX);
+}
+
+Hallbus__Frame *hb_frame_unpack_in(hb_unpack_arena_t *a, const uint8_t *data, size_t len)
+{
+    return (Hallbus__Frame *)s_unpack_in(a, &hallbus__frame__descriptor, data, len, HB_FRAME_MAX);
+}
+
+static void *s_no_alloc(void *data, size_t size)
+{
+    (void)data;
+    (void)size;
+    return NULL; /* freeing allocates nothing */
+}
+
+void hb_arena_release(hb_unpack_arena_t *a, ProtobufCMessage *msg, hb_arena_mark_t mark)
+{
+    if (msg && a->spills != mark.spills) {
+        /* Some pieces are malloc's: walk the message for them (the
+         * allocator skips the arena's). */
+        ProtobufCAllocator alloc = {s_no_alloc, s_arena_free, a};
+        protobuf_c_message_free_unpacked(msg, &alloc);
+    }
+    a->used = mark.used;
+    a->spills = mark.spills;
+}
+
 void hb_envelope_free(Hallbus__Envelope *env)
 {
     if (env)

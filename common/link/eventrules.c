@@ -13,6 +13,7 @@
 #include "hallbus/tz.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +84,51 @@ static const field_rule_t s_rules[] = {
 
 #define RULES_N (sizeof s_rules / sizeof s_rules[0])
 
+/* The table above resolved once through the descriptors: the rows of each
+ * body kind by the kind's field number, each with its member's descriptor.
+ * Classifying an event is then an index by number instead of a strcmp per
+ * row and a search by name per field (both were in HQ's per-message
+ * profile). A kind numbered past the index (none today) is judged by the
+ * names as before. */
+#define RULES_CASE_MAX 256
+
+typedef struct compiled_rule {
+    const field_rule_t *rule;
+    const ProtobufCFieldDescriptor *fd; /* the member in the kind's message */
+} compiled_rule_t;
+
+static compiled_rule_t s_compiled[RULES_N];
+static uint16_t s_case_first[RULES_CASE_MAX], s_case_count[RULES_CASE_MAX];
+static pthread_once_t s_compile_once = PTHREAD_ONCE_INIT;
+
+static void s_compile(void)
+{
+    uint32_t cases[RULES_N];
+    for (size_t i = 0; i < RULES_N; i++) {
+        const ProtobufCFieldDescriptor *bfd = protobuf_c_message_descriptor_get_field_by_name(
+            &hallbus__envelope__descriptor, s_rules[i].kind);
+        cases[i] = bfd && bfd->id < RULES_CASE_MAX ? bfd->id : 0;
+        if (cases[i])
+            s_case_count[cases[i]]++;
+    }
+    uint16_t at = 0;
+    for (size_t c = 0; c < RULES_CASE_MAX; c++) {
+        s_case_first[c] = at;
+        at = (uint16_t)(at + s_case_count[c]);
+    }
+    uint16_t filled[RULES_CASE_MAX] = {0};
+    for (size_t i = 0; i < RULES_N; i++) {
+        if (!cases[i])
+            continue; /* a kind this build lacks: nothing to judge */
+        const ProtobufCFieldDescriptor *bfd =
+            protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor, cases[i]);
+        const ProtobufCMessageDescriptor *md = bfd ? bfd->descriptor : NULL;
+        compiled_rule_t *c = &s_compiled[s_case_first[cases[i]] + filled[cases[i]]++];
+        c->rule = &s_rules[i];
+        c->fd = md ? protobuf_c_message_descriptor_get_field_by_name(md, s_rules[i].field) : NULL;
+    }
+}
+
 static const char *const s_anomaly_names[] = {
     [HB_ANOMALY_NONE] = "none",
     [HB_ANOMALY_TIME_BEFORE_2000] = "time_before_2000",
@@ -142,12 +188,11 @@ static bool s_currency_ok(const char *s)
     return true;
 }
 
-/* One rule against one message; 0 when it holds. */
-static hb_anomaly_t s_apply(const field_rule_t *r, const ProtobufCMessage *msg, char *why,
-                            size_t whylen)
+/* One rule against one message, `fd` its member's descriptor; 0 when it
+ * holds. */
+static hb_anomaly_t s_apply(const field_rule_t *r, const ProtobufCFieldDescriptor *fd,
+                            const ProtobufCMessage *msg, char *why, size_t whylen)
 {
-    const ProtobufCFieldDescriptor *fd =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, r->field);
     if (!fd)
         return HB_ANOMALY_NONE; /* a table row for a field this build lacks: nothing to judge */
     const void *p = (const char *)msg + fd->offset;
@@ -240,9 +285,19 @@ hb_event_class_t hb_event_classify(const Hallbus__Envelope *env, const hb_event_
             protobuf_c_message_descriptor_get_field(&hallbus__envelope__descriptor, env->body_case);
         const ProtobufCMessage *body =
             bfd ? *(ProtobufCMessage *const *)((const char *)env + bfd->offset) : NULL;
-        for (size_t i = 0; body && i < RULES_N && a == HB_ANOMALY_NONE; i++)
-            if (strcmp(s_rules[i].kind, bfd->name) == 0)
-                a = s_apply(&s_rules[i], body, why, whylen);
+        if (body && (uint32_t)env->body_case < RULES_CASE_MAX) {
+            pthread_once(&s_compile_once, s_compile);
+            const compiled_rule_t *c = &s_compiled[s_case_first[env->body_case]];
+            for (uint16_t i = 0; i < s_case_count[env->body_case] && a == HB_ANOMALY_NONE; i++)
+                a = s_apply(c[i].rule, c[i].fd, body, why, whylen);
+        } else {
+            for (size_t i = 0; body && i < RULES_N && a == HB_ANOMALY_NONE; i++)
+                if (strcmp(s_rules[i].kind, bfd->name) == 0)
+                    a = s_apply(&s_rules[i],
+                                protobuf_c_message_descriptor_get_field_by_name(body->descriptor,
+                                                                                s_rules[i].field),
+                                body, why, whylen);
+        }
     }
     if (anomaly)
         *anomaly = a;

@@ -8,9 +8,11 @@
  *           [i64 BE stored at, HQ's clock][reason text, no NUL]. Written in
  *           the transaction that stores the event.
  * A hall's stream is one ordered key range. Chunks (one per received batch,
- * not one record per event) are what lets one synced commit carry hundreds of
- * thousands of events a second; a sequence is found by seeking to the chunk
- * whose first sequence is the largest not above it.
+ * or one for the consecutive batches of a hall that one commit takes, at
+ * most 1,024 events; not one record per event) are what lets one synced
+ * commit carry hundreds of thousands of events a second; a sequence is found
+ * by seeking to the chunk whose first sequence is the largest not above it.
+ * Readers take chunks of any size.
  *
  * Writes happen only on the writer thread (writer.h); reads from any thread
  * between hb_store_read_lock/unlock. */

@@ -26,6 +26,9 @@
  * writer's byte limit lets through that many small batches at once only
  * when it has fallen far behind) new batches are not timed. 1 MiB. */
 #define HQ_PENDING_ACKS_MAX 65536
+/* The decoding arena (codec.h): a frame of a few hundred events and each of
+ * its envelopes fit; a larger frame decodes with malloc for the rest. */
+#define HQ_ARENA_BYTES (256u << 10)
 
 /* A batch handed to the writer, waiting for the ack that covers it. */
 typedef struct pending_ack {
@@ -56,6 +59,9 @@ struct hq_ingest {
     pending_ack_t *pending;
     size_t pending_cap, pending_head, pending_len;
     hb_histogram_t ack_seconds;
+    /* Where frames and envelopes are decoded: one allocation for the
+     * ingest's life instead of several per event. */
+    hb_unpack_arena_t arena;
 };
 
 /* What the current frame came with. */
@@ -357,8 +363,10 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
                      HB_EVENT_MAX);
             goto out;
         }
-        Hallbus__Envelope *env = hb_envelope_unpack(e->data, e->len);
+        hb_arena_mark_t at = hb_arena_mark(&ing->arena);
+        Hallbus__Envelope *env = hb_envelope_unpack_in(&ing->arena, e->data, e->len);
         if (!env) {
+            hb_arena_release(&ing->arena, NULL, at);
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, first ? first + i : 0,
                      "event %zu of the batch does not decode as hallbus.Envelope", i);
             goto out;
@@ -368,7 +376,7 @@ static void s_on_batch(frame_ctx_t *fc, const Hallbus__Frame *f)
         char why[HQ_FLAG_REASON_MAX];
         hb_anomaly_t anomaly;
         hb_event_class_t cls = hb_event_classify(env, &clock, &anomaly, why, sizeof why);
-        hb_envelope_free(env);
+        hb_arena_release(&ing->arena, &env->base, at);
         if (cls == HB_EVENT_MALFORMED) {
             /* Breaks the codec's limits: no conforming hall writes it. */
             s_reject(fc, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_FIELD, seq, "event %llu: %s",
@@ -739,8 +747,10 @@ static bool s_on_readable(void *arg)
                  (long long)ing->cfg.max_frame);
         goto out;
     }
-    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&payload), size);
+    hb_arena_mark_t at = hb_arena_mark(&ing->arena);
+    Hallbus__Frame *f = hb_frame_unpack_in(&ing->arena, zmq_msg_data(&payload), size);
     if (!f) {
+        hb_arena_release(&ing->arena, NULL, at);
         s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_MALFORMED, 0,
                  "%zu bytes that do not decode as a hallbus.Frame", size);
         goto out;
@@ -751,7 +761,7 @@ static bool s_on_readable(void *arg)
     else
         s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_UNSUPPORTED, 0,
                  "frame kind %zu is unknown to this HQ", kind);
-    hb_frame_free(f);
+    hb_arena_release(&ing->arena, &f->base, at);
 out:
     zmq_msg_close(&rid);
     zmq_msg_close(&payload);
@@ -796,8 +806,11 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
     ing->halls = halls;
     ing->writer = writer;
     hb_histogram_init(&ing->ack_seconds, &hb_buckets_latency);
+    ing->arena.buf = malloc(HQ_ARENA_BYTES);
+    ing->arena.cap = ing->arena.buf ? HQ_ARENA_BYTES : 0; /* none: every piece from malloc */
     ing->sock = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (!ing->sock) {
+        free(ing->arena.buf);
         free(ing);
         return HB_EZMQ;
     }
@@ -829,6 +842,7 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
     if (rc != 0 || zmq_bind(ing->sock, cfg->listen) != 0) {
         hb_error("ingest: cannot listen on %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
         zmq_close(ing->sock);
+        free(ing->arena.buf);
         free(ing);
         return HB_EZMQ;
     }
@@ -836,6 +850,7 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
     zmq_getsockopt(ing->sock, ZMQ_LAST_ENDPOINT, ing->endpoint, &len);
     if (hb_zuv_init(loop, &ing->zuv, ing->sock, 512, s_on_readable, ing) != 0) {
         zmq_close(ing->sock);
+        free(ing->arena.buf);
         free(ing);
         return HB_ESYS;
     }
@@ -973,6 +988,7 @@ static void s_zuv_closed(hb_zuv_t *zuv)
     hq_ingest_t *ing = (hq_ingest_t *)((char *)zuv - offsetof(hq_ingest_t, zuv));
     zmq_close(ing->sock);
     free(ing->pending);
+    free(ing->arena.buf);
     free(ing);
 }
 

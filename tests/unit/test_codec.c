@@ -967,3 +967,81 @@ HBT_TEST(test_frame_round_trip)
     hb_frame_free(back);
     free(buf);
 }
+
+/* The decoding arena: the same message as hb_envelope_unpack's, whether it
+ * fits the buffer, spills to malloc (a buffer too small, with ASan's leak
+ * check: every spilled piece must be freed by the release) or nests in a
+ * frame decoded in the same arena; a failed decode leaves the arena as it
+ * was. */
+HBT_TEST(test_unpack_arena)
+{
+    (void)state;
+    static uint8_t big[65536], small[48];
+    size_t kinds = sizeof s_every_kind / sizeof s_every_kind[0];
+    for (int round = 0; round < 3; round++) {
+        hb_unpack_arena_t a = {.buf = round == 0   ? big
+                                      : round == 1 ? small
+                                                   : NULL,
+                               .cap = round == 0   ? sizeof big
+                                      : round == 1 ? sizeof small
+                                                   : 0};
+        for (size_t k = 0; k < kinds; k++) {
+            bytes_t *o = calloc(1, sizeof *o);
+            s_pack_json(s_every_kind[k], k + 1, o);
+            Hallbus__Envelope *ref = hb_envelope_unpack(o->b, o->n);
+            assert_non_null(ref);
+            hb_arena_mark_t m = hb_arena_mark(&a);
+            Hallbus__Envelope *env = hb_envelope_unpack_in(&a, o->b, o->n);
+            assert_non_null(env);
+            if (round == 0)
+                assert_int_equal(a.spills, 0);
+            if (round == 2)
+                assert_true(a.spills > 0);
+            uint8_t *p1, *p2;
+            size_t l1, l2;
+            assert_int_equal(hb_envelope_pack(ref, &p1, &l1), 0);
+            assert_int_equal(hb_envelope_pack(env, &p2, &l2), 0);
+            assert_int_equal(l1, l2);
+            assert_memory_equal(p1, p2, l1);
+            free(p1);
+            free(p2);
+            hb_arena_release(&a, &env->base, m);
+            assert_int_equal(a.used, m.used);
+            assert_int_equal(a.spills, m.spills);
+            hb_envelope_free(ref);
+            free(o);
+        }
+        /* A frame of three envelopes, each decoded after it in the arena. */
+        bytes_t *ev = calloc(1, sizeof *ev);
+        s_pack_json(s_every_kind[0], 7, ev);
+        ProtobufCBinaryData events[3];
+        for (int i = 0; i < 3; i++)
+            events[i] = (ProtobufCBinaryData){ev->n, ev->b};
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(hb_batch_pack(events, 3, &buf, &len), 0);
+        hb_arena_mark_t m0 = hb_arena_mark(&a);
+        Hallbus__Frame *back = hb_frame_unpack_in(&a, buf, len);
+        assert_non_null(back);
+        assert_int_equal(back->batch->n_events, 3);
+        for (int i = 0; i < 3; i++) {
+            hb_arena_mark_t m1 = hb_arena_mark(&a);
+            Hallbus__Envelope *env =
+                hb_envelope_unpack_in(&a, back->batch->events[i].data, back->batch->events[i].len);
+            assert_non_null(env);
+            assert_int_equal(env->seq, 7);
+            hb_arena_release(&a, &env->base, m1);
+        }
+        /* Cut frames fail and leave nothing behind. */
+        for (size_t cut = 1; cut < len; cut++) {
+            hb_arena_mark_t m2 = hb_arena_mark(&a);
+            assert_null(hb_frame_unpack_in(&a, buf, cut));
+            hb_arena_release(&a, NULL, m2);
+            assert_int_equal(a.used, m2.used);
+        }
+        hb_arena_release(&a, &back->base, m0);
+        assert_int_equal(a.used, 0);
+        free(buf);
+        free(ev);
+    }
+}

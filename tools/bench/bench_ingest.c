@@ -464,6 +464,7 @@ static int s_worker_report(const worker_t *wk, wk_report_t *r, samples_t *lat)
 /* -------------------------------------------------------- HQ's figures */
 
 static char s_hq_http[80];
+static pid_t s_hqd_pid; /* the scratch hqd of the current run */
 
 static json_t *s_hq_get(const char *path)
 {
@@ -498,6 +499,16 @@ static void s_print_hq(const char *name)
                (double)(json_integer_value(json_object_get(w, "commits")) + 1),
            json_real_value(json_object_get(w, "avg_commit_ms")),
            json_real_value(json_object_get(w, "max_commit_ms")));
+    /* Since hqd started (the warm-up included): acks per commit tell how
+     * many halls one commit covers, and acks per frame how much of the
+     * receiving side's sending one ack costs. */
+    json_t *in = json_object_get(j, "ingest");
+    double frames = (double)json_integer_value(json_object_get(in, "frames"));
+    double acks = (double)json_integer_value(json_object_get(in, "acks_sent"));
+    double commits = (double)json_integer_value(json_object_get(w, "commits"));
+    printf("%s: HQ ingest since start: %.0f frames, %.0f acks (%.2f per frame, %.1f per commit)\n",
+           name, frames, acks, frames > 0 ? acks / frames : 0.0,
+           commits > 0 ? acks / commits : 0.0);
     json_decref(j);
 }
 
@@ -585,6 +596,11 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
     samples_t lat = {0};
     hq_counts_t c0 = {0}, c1 = {0};
     bool counted = s_hq_counts(&c0);
+    kids_cpu_t th0[32], th1[32];
+    size_t nth0 = kids_cpu_threads(s_hqd_pid, th0, 32);
+    uint64_t cpu0 = 0;
+    for (size_t i = 0; i < nth0; i++)
+        cpu0 += th0[i].ns;
     int64_t t0 = hb_mono_ms();
     for (int k = 0; k < nw; k++) {
         wk_cmd_t c = {.seconds = s_opt.seconds,
@@ -603,6 +619,10 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
         }
     }
     double secs = (double)(hb_mono_ms() - t0) / 1000.0;
+    size_t nth1 = kids_cpu_threads(s_hqd_pid, th1, 32);
+    uint64_t cpu1 = 0;
+    for (size_t i = 0; i < nth1; i++)
+        cpu1 += th1[i].ns;
     counted = counted && s_hq_counts(&c1);
     samples_sort(&lat);
     res->ran = true;
@@ -647,6 +667,27 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
                name, (unsigned long long)board, res->board_eps,
                (unsigned long long)(c1.anomalies - c0.anomalies),
                c1.anomalies - c0.anomalies == 1 ? "y" : "ies");
+        /* hqd's CPU over the window (all its threads), per event it
+         * stored: a figure the machine's load moves less than the rates. */
+        double cpu_s = (double)(cpu1 - cpu0) / 1e9;
+        uint64_t stored = c1.stored - c0.stored;
+        printf("%s: HQ's CPU: %.2f s in the window (%.0f%% of a core) = %.2f us per event "
+               "stored\n",
+               name, cpu_s, 100.0 * cpu_s / secs, stored ? cpu_s * 1e6 / (double)stored : 0.0);
+        /* By thread: the loop (hqd's own name: frames in, acks out, the
+         * board), the writer, the mirror, libzmq's I/O (CURVE, TCP). */
+        printf("%s: HQ's CPU by thread, us per event stored:", name);
+        for (size_t i = 0; i < nth1 && stored; i++) {
+            uint64_t before = 0;
+            for (size_t k = 0; k < nth0; k++)
+                if (strcmp(th0[k].name, th1[i].name) == 0)
+                    before = th0[k].ns;
+            double us =
+                th1[i].ns > before ? (double)(th1[i].ns - before) / 1e3 / (double)stored : 0.0;
+            if (us >= 0.01)
+                printf(" %s %.2f", th1[i].name, us);
+        }
+        printf("\n");
         printf("%s: three rates: stored+acked %.0f, mirrored %.0f, end-to-end %.0f events/s\n",
                name, res->acked_eps, res->mirrored_eps, res->board_eps);
         uint64_t behind = c1.stored > c1.mirrored ? c1.stored - c1.mirrored : 0;
@@ -722,6 +763,7 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     }
     kids_add(hqd, SIGTERM);
     kids_add_dir(s_opt.root);
+    s_hqd_pid = hqd;
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", zport);
     int nw = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;

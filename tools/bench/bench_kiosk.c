@@ -26,7 +26,6 @@
 
 #include <jansson.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -173,38 +172,16 @@ static int s_request(const char *method, const char *path, const char *token, co
  * how the cost splits between the loop thread and the uplink. */
 static uint64_t s_cpu_ns(pid_t pid, uint64_t *zmq)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
+    kids_cpu_t t[64];
+    size_t n = kids_cpu_threads(pid, t, sizeof t / sizeof t[0]);
+    uint64_t sum = 0;
     if (zmq)
         *zmq = 0;
-    if (!d)
-        return 0;
-    uint64_t sum = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char f[320], comm[32] = "";
-        snprintf(f, sizeof f, "/proc/%d/task/%.32s/comm", (int)pid, e->d_name);
-        FILE *fp = fopen(f, "r");
-        if (fp) {
-            if (!fgets(comm, sizeof comm, fp))
-                comm[0] = '\0';
-            fclose(fp);
-        }
-        snprintf(f, sizeof f, "/proc/%d/task/%.32s/schedstat", (int)pid, e->d_name);
-        fp = fopen(f, "r");
-        unsigned long long run = 0;
-        if (fp && fscanf(fp, "%llu", &run) == 1) {
-            sum += run;
-            if (zmq && strncmp(comm, "ZMQbg", 5) == 0)
-                *zmq += run;
-        }
-        if (fp)
-            fclose(fp);
+    for (size_t i = 0; i < n; i++) {
+        sum += t[i].ns;
+        if (zmq && strncmp(t[i].name, "ZMQbg", 5) == 0)
+            *zmq += t[i].ns;
     }
-    closedir(d);
     return sum;
 }
 

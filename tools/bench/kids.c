@@ -5,6 +5,7 @@
  * it without a lock. */
 #include "kids.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -219,4 +220,58 @@ int kids_run(char *const argv[], char *out, size_t outlen)
     waitpid(pid, &status, 0);
     kids_forget(pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+size_t kids_cpu_threads(pid_t pid, kids_cpu_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char f[320], name[16] = "";
+        snprintf(f, sizeof f, "/proc/%d/task/%.32s/comm", (int)pid, e->d_name);
+        FILE *fp = fopen(f, "r");
+        if (fp) {
+            if (!fgets(name, sizeof name, fp))
+                name[0] = '\0';
+            fclose(fp);
+        }
+        name[strcspn(name, "\n")] = '\0';
+        snprintf(f, sizeof f, "/proc/%d/task/%.32s/schedstat", (int)pid, e->d_name);
+        fp = fopen(f, "r");
+        unsigned long long run = 0;
+        if (fp) {
+            if (fscanf(fp, "%llu", &run) != 1)
+                run = 0;
+            fclose(fp);
+        }
+        size_t i = 0;
+        while (i < n && strcmp(out[i].name, name) != 0)
+            i++;
+        if (i == n) {
+            if (n == max)
+                continue;
+            snprintf(out[n].name, sizeof out[n].name, "%s", name);
+            out[n++].ns = 0;
+        }
+        out[i].ns += run;
+    }
+    closedir(d);
+    return n;
+}
+
+uint64_t kids_cpu_ns(pid_t pid)
+{
+    kids_cpu_t t[64];
+    size_t n = kids_cpu_threads(pid, t, 64);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += t[i].ns;
+    return sum;
 }

@@ -9,6 +9,7 @@
 #define TOOLS_BENCH_KIDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define KIDS_MAX 256 /* children registered at once */
@@ -34,5 +35,16 @@ int kids_run(char *const argv[], char *out, size_t outlen);
  * handlers, and asks the kernel for `sig` when the parent dies, so that
  * even a SIGKILLed benchmark leaves nothing running. */
 void kids_in_child(int sig);
+/* A process's CPU time so far in ns: the run time of all its threads
+ * (/proc/PID/task/TID/schedstat), 0 when it cannot be read. Threads that
+ * ended are not counted, so take it from long-lived daemons. */
+uint64_t kids_cpu_ns(pid_t pid);
+/* The same by thread name (/proc/PID/task/TID/comm; threads of one name
+ * summed), at most `max` names; how many were filled. */
+typedef struct kids_cpu {
+    char name[16];
+    uint64_t ns;
+} kids_cpu_t;
+size_t kids_cpu_threads(pid_t pid, kids_cpu_t *out, size_t max);
 
 #endif

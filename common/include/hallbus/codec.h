@@ -74,6 +74,38 @@ Hallbus__Frame *hb_frame_unpack(const uint8_t *data, size_t len);
 void hb_envelope_free(Hallbus__Envelope *env);
 void hb_frame_free(Hallbus__Frame *frame);
 
+/* Scratch memory for decoding on a hot path (HQ's ingest and mirror): the
+ * pieces of a decoded message are carved from the caller's buffer instead
+ * of one malloc each, and releasing the message is rewinding to a mark
+ * instead of a free per piece. A message that does not fit takes what is
+ * missing from malloc (counted in `spills`), so any size still decodes,
+ * under the same budget as hb_envelope_unpack. One arena per thread; the
+ * buffer stays the caller's. */
+typedef struct hb_unpack_arena {
+    uint8_t *buf;
+    size_t cap, used;
+    uint64_t spills;
+} hb_unpack_arena_t;
+
+typedef struct hb_arena_mark {
+    size_t used;
+    uint64_t spills;
+} hb_arena_mark_t;
+
+static inline hb_arena_mark_t hb_arena_mark(const hb_unpack_arena_t *a)
+{
+    return (hb_arena_mark_t){a->used, a->spills};
+}
+/* As hb_envelope_unpack / hb_frame_unpack, into `a`; the message lives
+ * until hb_arena_release of a mark taken before it. */
+Hallbus__Envelope *hb_envelope_unpack_in(hb_unpack_arena_t *a, const uint8_t *data, size_t len);
+Hallbus__Frame *hb_frame_unpack_in(hb_unpack_arena_t *a, const uint8_t *data, size_t len);
+/* Frees `msg` (may be NULL: a failed unpack frees its own pieces), decoded
+ * in `a` after `mark`, and everything else decoded there since: the arena
+ * goes back to `mark`, and only pieces that spilled to malloc are freed one
+ * by one. Release nested messages innermost first. */
+void hb_arena_release(hb_unpack_arena_t *a, ProtobufCMessage *msg, hb_arena_mark_t mark);
+
 /* Encodes into a malloc'd buffer; returns 0 or HB_ENOMEM / HB_ETOOBIG. */
 int hb_envelope_pack(const Hallbus__Envelope *env, uint8_t **out, size_t *len);
 int hb_frame_pack(const Hallbus__Frame *frame, uint8_t **out, size_t *len);
