@@ -612,8 +612,11 @@ static hq_zap_key_state_t s_key_still_enrolled(hq_ingest_t *ing, hq_hall_t *h, c
         return HQ_ZAP_KEY_UNKNOWN;
     uint64_t gen = hq_zap_generation(ing->cfg.zap);
     /* Revoked, and the ZAP table not read since: the table may still hold
-     * the key (hq_ingest_revoke runs before the handler's next scan). */
-    if (h->revoked && h->key_generation == gen)
+     * the key (hq_ingest_revoke runs before the handler's next scan). A
+     * hall revoked whole (`key` empty) is refused on any key; one whose key
+     * was refused, on that key only: its new key, after a rotation, is
+     * asked of the table. */
+    if (h->revoked && h->key_generation == gen && (!h->key[0] || strcmp(h->key, key) == 0))
         return h->expired ? HQ_ZAP_KEY_EXPIRED : HQ_ZAP_KEY_UNKNOWN;
     if (h->key_generation == gen && h->key[0] && strcmp(h->key, key) == 0)
         return HQ_ZAP_KEY_OK;
@@ -623,6 +626,16 @@ static hq_zap_key_state_t s_key_still_enrolled(hq_ingest_t *ing, hq_hall_t *h, c
     snprintf(h->key, sizeof h->key, "%s", key);
     h->key_generation = gen;
     return HQ_ZAP_KEY_OK;
+}
+
+/* Whether a message refused for its `key` came from another connection
+ * than the hall's session: the hall speaks on another key, which the ZAP
+ * table still holds. */
+static bool s_other_key_in_use(hq_ingest_t *ing, const hq_hall_t *h, const char *key)
+{
+    if (h->revoked || !h->key[0] || (key && strcmp(h->key, key) == 0) || !ing->cfg.zap)
+        return false;
+    return hq_zap_key_check(ing->cfg.zap, h->id, h->key) == HQ_ZAP_KEY_OK;
 }
 
 static bool s_on_readable(void *arg)
@@ -668,10 +681,25 @@ static bool s_on_readable(void *arg)
     hq_hall_t *h = fc.hall;
     fc.key = zmq_msg_gets(&payload, HQ_ZAP_KEY_PROPERTY);
     hq_zap_key_state_t kst = s_key_still_enrolled(ing, h, fc.key);
+    if (kst != HQ_ZAP_KEY_OK && s_other_key_in_use(ing, h, fc.key)) {
+        /* A connection of a key this hall no longer uses (its old key,
+         * still connected after a rotation): that message is refused, and
+         * the hall's session on its enrolled key goes on. */
+        ing->stats.revoked_messages++;
+        hb_log_once("ingest-stale-key", HB_LOG_WARN,
+                    "ingest: hall %s: a connection with its retired key %s spoke; refused (the "
+                    "hall's session on its current key goes on)",
+                    h->id, fc.key ? fc.key : "(none)");
+        s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED, 0,
+                 "this connection's key is no longer enrolled for this hall at head office; "
+                 "nothing is taken from it");
+        goto out;
+    }
     if (kst != HQ_ZAP_KEY_OK) {
         /* Revoked (or its certificate expired) while connected: nothing of
          * it is stored or acknowledged, its session is forgotten, and it
-         * is told why. */
+         * is told why. The refused key is kept, so that only it is refused
+         * until the ZAP table is read again. */
         bool expired = kst == HQ_ZAP_KEY_EXPIRED;
         ing->stats.revoked_messages++;
         if (!h->revoked)
@@ -680,7 +708,7 @@ static bool s_on_readable(void *arg)
         h->revoked = true;
         h->expired = expired;
         h->rid_len = 0;
-        h->key[0] = '\0';
+        snprintf(h->key, sizeof h->key, "%s", fc.key ? fc.key : "");
         h->key_generation = hq_zap_generation(ing->cfg.zap);
         s_reject(&fc, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED, 0,
                  expired ? "this hall's certificate expired at head office; nothing more is "

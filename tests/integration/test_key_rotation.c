@@ -188,6 +188,76 @@ HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
     hbt_assert_synced(&w->hq, h);
 }
 
+/* A connection the old key opened before the rotation and that speaks
+ * after the hall came back with its new key (in CI, a frame of the hall's
+ * own old session still queued at HQ): that message is refused, and the
+ * hall's new session goes on. It used to mark the whole hall revoked, and
+ * every message of the new key was then refused until HQ's key table
+ * changed again: the hall stood still, silently. */
+HBT_TEST(test_old_session_speaking_after_rotation_does_not_cut_the_new_one)
+{
+    hbt_world_t *w = *state;
+    hbt_hall_t *h = s_one_hall(w, "STALE1");
+    char old_keys[400], old_cert[400];
+    snprintf(old_keys, sizeof old_keys, "%s/stale-keys", w->hq.root);
+    snprintf(old_cert, sizeof old_cert, "%s/halls/STALE1.old.key", w->hq.keys);
+    s_keep_keys(h, old_keys);
+    s_hall_args(h, "12s");
+    hbt_hall_start(h);
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, old_keys);
+    assert_non_null(raw);
+    assert_true(hbt_raw_hello(raw) >= 0); /* in, with the key of the day */
+    hbt_hall_post(h, 20, 1);
+    int64_t until = hbt_now_ms() + 25000;
+    int rotations = 0;
+    while (rotations == 0 && hbt_now_ms() < until) {
+        json_t *r = s_status(h, "rotation");
+        rotations = (int)hbt_int(r, "rotations");
+        json_decref(r);
+        hbt_sleep_ms(100);
+    }
+    assert_int_equal(rotations, 1);
+    /* The new key's first handshake retires the old one. */
+    until = hbt_now_ms() + 5000;
+    while (access(old_cert, F_OK) == 0 && hbt_now_ms() < until)
+        hbt_sleep_ms(20);
+    assert_int_not_equal(access(old_cert, F_OK), 0);
+    hbt_hall_post(h, 20, 2);
+    assert_true(hbt_wait_synced(&w->hq, h, 10000));
+    /* The old session speaks until HQ's key table, read again within a
+     * second of the retirement, refuses it by name. */
+    Hallbus__Frame *rej = NULL;
+    until = hbt_now_ms() + 5000;
+    while (!rej && hbt_now_ms() < until) {
+        Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
+        hb.sent_at_ms = hbt_now_ms();
+        Hallbus__Frame f = HALLBUS__FRAME__INIT;
+        f.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
+        f.heartbeat = &hb;
+        assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+        Hallbus__Frame *got = hbt_raw_recv(raw, 300);
+        if (got && got->kind_case == HALLBUS__FRAME__KIND_REJECT)
+            rej = got;
+        else if (got)
+            hallbus__frame__free_unpacked(got, NULL);
+    }
+    assert_non_null(rej);
+    assert_int_equal(rej->reject->code, HALLBUS__REJECT_CODE__REJECT_CODE_REVOKED);
+    hallbus__frame__free_unpacked(rej, NULL);
+    hbt_raw_close(&raw);
+    /* The hall's own session was not touched: its events keep flowing,
+     * and neither side calls it revoked. */
+    hbt_hall_post(h, 50, 3);
+    assert_true(hbt_wait_synced(&w->hq, h, 10000));
+    hbt_assert_synced(&w->hq, h);
+    json_t *link = s_status(h, "link");
+    assert_string_equal(hbt_str(link, "state"), "connected");
+    json_decref(link);
+    json_t *hall = hbt_req(w->hq.http, "GET", "/v1/halls/STALE1", NULL, 200);
+    assert_string_equal(hbt_str(json_object_get(hall, "link"), "state"), "ok");
+    json_decref(hall);
+}
+
 /* A request made with `cur_dir`'s pair (current) and a fresh pair for
  * `hall`, proved for HQ's key in `cur_dir`/hq.key; `current_key`, when not
  * NULL, is put in as the current key after the proofs (a lie). */

@@ -985,6 +985,10 @@ bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms)
         hbt_sleep_ms(100);
     }
     fprintf(stderr, "harness: not synced after %d ms: %s\n", timeout_ms, why);
+    /* What each side said meanwhile: the reason is in there, and the
+     * test's folder is removed after. */
+    s_print_tail(hall->proc.log, 30);
+    s_print_tail(hq->proc.log, 30);
     return false;
 }
 
