@@ -954,3 +954,13 @@ void ru_fold_apply_bytes(ru_fold_t *f, const uint8_t *data, size_t len, const ru
     ru_fold_apply(f, env, ctx, day);
     hb_envelope_free(env);
 }
+
+void ru_contrib_apply(const ru_contrib_t *c, ru_cell_t *cell)
+{
+    for (size_t m = 0; m < c->n; m++)
+        cell->m[c->id[m]] += c->v[m];
+    if (c->has_wait)
+        ru_hist_add(&cell->wait, c->wait_s, 1);
+    if (c->has_service)
+        ru_hist_add(&cell->service, c->service_s, 1);
+}

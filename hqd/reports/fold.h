@@ -48,6 +48,11 @@ typedef struct ru_contrib {
 
 /* Receives every contribution: `c` is added to each of the `n` cells. */
 typedef void (*ru_emit_fn)(void *arg, const ru_key_t *keys, size_t n, const ru_contrib_t *c);
+
+/* Adds what `c` says to one of its cells: the measures, and the wait and
+ * service times to the histograms. The engine and the fold's tests keep
+ * cells the same way. */
+void ru_contrib_apply(const ru_contrib_t *c, ru_cell_t *cell);
 /* The hall's effective policy (its zone and hours), or NULL for none (UTC,
  * and no punctuality). The pointer need only live during the call. */
 typedef const hb_policy_t *(*ru_policy_fn)(void *arg, uint32_t hall);

@@ -220,12 +220,7 @@ static void s_emit(void *arg, const ru_key_t *keys, size_t n, const ru_contrib_t
             e->stats.dropped++;
             continue;
         }
-        for (size_t m = 0; m < c->n; m++)
-            cell->m[c->id[m]] += c->v[m];
-        if (c->has_wait)
-            ru_hist_add(&cell->wait, c->wait_s, 1);
-        if (c->has_service)
-            ru_hist_add(&cell->service, c->service_s, 1);
+        ru_contrib_apply(c, cell);
     }
 }
 

@@ -17,6 +17,7 @@
  * The browser test is skipped, saying why, only when /usr/bin/chromium or
  * /usr/bin/chromedriver is not installed (deploy/run-tests.sh installs
  * both). */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/httpc.h"
@@ -63,14 +64,7 @@ static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
 static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "dashboard");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    for (int i = 0; i < HALLS; i++) {
-        hbt_hall_enroll(&w->hq, &w->halls[i], s_ids[i]);
-        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
-        hbt_hall_start(&w->halls[i]);
-    }
+    hbt_hq_halls_start("dashboard", w->root, sizeof w->root, &w->hq, w->halls, s_ids, HALLS);
     /* Regions when this hqd has the organisation route; the board shows
      * unplaced halls too, so the rest of the test does not depend on it. */
     int st =
@@ -96,11 +90,7 @@ static void s_driver_stop(world_t *w) { hbt_wd_stop(&w->b); }
 static int s_teardown(void **state)
 {
     world_t *w = *state;
-    s_driver_stop(w);
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
+    hbt_hq_halls_stop(&w->b, w->root, &w->hq, w->halls, HALLS);
     free(w);
     return 0;
 }
@@ -119,6 +109,11 @@ static bool s_wait_true(world_t *w, const char *script, int timeout_ms)
 {
     return hbt_wd_wait_true(&w->b, script, timeout_ms);
 }
+/* The same, failing the test with `what` and what the page shows. */
+static void s_wait_ok(world_t *w, const char *script, int timeout_ms, const char *what)
+{
+    hbt_wd_wait_ok(&w->b, script, timeout_ms, what);
+}
 static bool s_find(world_t *w, const char *css, char *out, size_t outlen)
 {
     return hbt_wd_find(&w->b, css, out, outlen);
@@ -136,6 +131,14 @@ static void s_text(world_t *w, const char *elem, char *out, size_t outlen)
     hbt_wd_text(&w->b, elem, out, outlen);
 }
 static void s_click(world_t *w, const char *elem) { hbt_wd_click(&w->b, elem); }
+/* The text of the element matching `css`, found as a WebDriver element and
+ * read as WebDriver reads it (what is rendered). */
+static void s_css_text(world_t *w, const char *css, char *out, size_t outlen)
+{
+    char el[128];
+    s_find_ok(w, css, el, sizeof el);
+    s_text(w, el, out, outlen);
+}
 static void s_lang_clean(world_t *w, const char *what); /* below, with its check */
 static void s_screenshot(world_t *w, const char *name) { hbt_wd_screenshot(&w->b, name); }
 static void s_console_clean(world_t *w, bool auth_401, const char *also)
@@ -151,24 +154,21 @@ static void s_sign_in(world_t *w, const char *name, const char *password)
  * admin's sign-in through the form. */
 static void s_sign_in_page(world_t *w)
 {
-    char url[128], el[128], text[512];
+    char url[128], text[512];
     snprintf(url, sizeof url, "%s/", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w,
-                     "return document.body.dataset.auth === 'out' &&"
-                     " !document.getElementById('signin').hidden;",
-                     10000))
-        fail_msg("without a session the page did not show its sign-in form within 10 s");
+    s_wait_ok(w,
+              "return document.body.dataset.auth === 'out' &&"
+              " !document.getElementById('signin').hidden;",
+              10000, "without a session the page did not show its sign-in form");
     /* Nothing of the network is on the page, nor shown. */
     assert_true(s_exec_true(w, "return document.querySelectorAll('#network .tile').length === 0 &&"
                                " getComputedStyle(document.querySelector('header.top')).display"
                                " === 'none' && !window.hbDashboard.ready &&"
                                " document.getElementById('alert-feed').children.length === 0;"));
-    s_find_ok(w, "#signin-title", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#signin-title", text, sizeof text);
     assert_non_null(strstr(text, "总部"));
-    s_find_ok(w, "label[for=\"signin-name\"]", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "label[for=\"signin-name\"]", text, sizeof text);
     assert_string_equal(text, "用户名");
     s_lang_clean(w, "the sign-in form");
     s_screenshot(w, "dashboard-signin");
@@ -176,13 +176,11 @@ static void s_sign_in_page(world_t *w)
     /* A wrong password: the form says so, in both languages, and stays. */
     hbt_hq_password(&w->hq, "admin", "browser-test-pass");
     s_sign_in(w, "admin", "not-the-password");
-    if (!s_wait_true(w,
-                     "return document.getElementById('signin-error').textContent"
-                     ".includes('用户名或密码错误');",
-                     5000))
-        fail_msg("a wrong password did not show the form's error within 5 s");
-    s_find_ok(w, "#signin-error", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_wait_ok(w,
+              "return document.getElementById('signin-error').textContent"
+              ".includes('用户名或密码错误');",
+              5000, "a wrong password did not show the form's error");
+    s_css_text(w, "#signin-error", text, sizeof text);
     assert_non_null(strstr(text, "用户名或密码错误"));
     s_lang_clean(w, "the sign-in form after a wrong password");
     assert_true(s_exec_true(w, "return document.body.dataset.auth === 'out' &&"
@@ -190,18 +188,15 @@ static void s_sign_in_page(world_t *w)
     s_screenshot(w, "dashboard-signin-wrong");
 
     s_sign_in(w, "admin", "browser-test-pass");
-    if (!s_wait_true(w,
-                     "return document.body.dataset.auth === 'in' &&"
-                     " document.getElementById('signin').hidden;",
-                     10000))
-        fail_msg("signing in as admin through the form did not show the dashboard within 10 s");
+    s_wait_ok(w,
+              "return document.body.dataset.auth === 'in' &&"
+              " document.getElementById('signin').hidden;",
+              10000, "signing in as admin through the form did not show the dashboard");
     /* Who is signed in, with their roles; the cookie is the browser's
      * alone (HttpOnly: no script reads it). */
-    s_find_ok(w, "#me-name", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#me-name", text, sizeof text);
     assert_string_equal(text, "admin");
-    s_find_ok(w, "#me-roles li[data-role=\"admin\"]", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#me-roles li[data-role=\"admin\"]", text, sizeof text);
     assert_non_null(strstr(text, "管理员"));
     assert_non_null(strstr(text, "全网"));
     assert_true(s_exec_true(w, "return !document.cookie.includes('hallbus_session') &&"
@@ -248,52 +243,45 @@ static void s_other_people(world_t *w)
     char url[160];
     snprintf(url, sizeof url, "%s/?lang=en", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(
-            w,
-            "return document.body.dataset.auth === 'out' &&"
-            " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
-            10000))
-        fail_msg("the sign-in form did not show in English within 10 s");
+    s_wait_ok(w,
+              "return document.body.dataset.auth === 'out' &&"
+              " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
+              10000, "the sign-in form did not show in English");
     s_lang_clean(w, "the sign-in form in English");
     s_screenshot(w, "dashboard-signin-en");
     snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w,
-                     "return document.body.dataset.auth === 'out' &&"
-                     " document.documentElement.lang === 'zh-CN';",
-                     10000))
-        fail_msg("the sign-in form did not show in Chinese again within 10 s");
+    s_wait_ok(w,
+              "return document.body.dataset.auth === 'out' &&"
+              " document.documentElement.lang === 'zh-CN';",
+              10000, "the sign-in form did not show in Chinese again");
     s_console_clean(w, true, NULL);
 
     char tok[64];
     hbt_hq_user(&w->hq, "olga", tok, "--role", "operator", "--scope", "C001", NULL);
     hbt_hq_password(&w->hq, "olga", "olga-pass-1");
     s_sign_in(w, "olga", "olga-pass-1");
-    if (!s_wait_true(w,
-                     "return document.body.dataset.auth === 'in' && window.hbDashboard.ready &&"
-                     " document.querySelectorAll('#network .tile[data-hall]').length === 2;",
-                     15000))
-        fail_msg("the city operator's page did not show C001's 2 halls within 15 s");
+    s_wait_ok(w,
+              "return document.body.dataset.auth === 'in' && window.hbDashboard.ready &&"
+              " document.querySelectorAll('#network .tile[data-hall]').length === 2;",
+              15000, "the city operator's page did not show C001's 2 halls");
     assert_true(s_exec_true(w, "return !!document.querySelector('.tile[data-hall=\"B01\"]') &&"
                                " !!document.querySelector('.tile[data-hall=\"B02\"]') &&"
                                " !document.querySelector('.tile[data-hall=\"B03\"]');"));
     /* No network total for a city: the header adds up hqd's aggregates of
      * the regions the operator sees (C001's 2 halls), not the network's. */
-    if (!s_wait_true(w,
-                     "return document.getElementById('sum-halls').textContent === '2' &&"
-                     " document.getElementById('sum-online').textContent === '2';",
-                     5000))
-        fail_msg("the city operator's header does not count C001's 2 halls within 5 s");
+    s_wait_ok(w,
+              "return document.getElementById('sum-halls').textContent === '2' &&"
+              " document.getElementById('sum-online').textContent === '2';",
+              5000, "the city operator's header does not count C001's 2 halls");
     /* An operator reads neither campaigns nor policies: no such tab. */
     assert_true(s_exec_true(w, "return document.getElementById('tab-calendar').hidden &&"
                                " !document.getElementById('tab-network').hidden &&"
                                " !document.getElementById('alerts-side').hidden;"));
-    s_find_ok(w, "#me-roles li[data-role=\"operator\"]", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#me-roles li[data-role=\"operator\"]", text, sizeof text);
     assert_non_null(strstr(text, "区域 C001"));
-    if (!s_wait_true(w, "return document.getElementById('conn-state').dataset.state === 'live';",
-                     5000))
-        fail_msg("the city operator's stream did not go live within 5 s");
+    s_wait_ok(w, "return document.getElementById('conn-state').dataset.state === 'live';", 5000,
+              "the city operator's stream did not go live");
     s_screenshot(w, "dashboard-operator");
     s_console_clean(w, true, NULL); /* the sign-in page asked who is in */
 
@@ -305,12 +293,11 @@ static void s_other_people(world_t *w)
     s_sign_in(w, "mona", "mona-pass-1");
     /* Nothing live for a marketer: the campaigns view is the page, with
      * the city's campaign; the network and the feed are not there. */
-    if (!s_wait_true(w,
-                     "return document.body.dataset.auth === 'in' &&"
-                     " !document.getElementById('view-calendar').hidden &&"
-                     " !!document.querySelector('#calendar li[data-campaign=\"harbour-week\"]');",
-                     10000))
-        fail_msg("the marketer's page did not show the campaign calendar within 10 s");
+    s_wait_ok(w,
+              "return document.body.dataset.auth === 'in' &&"
+              " !document.getElementById('view-calendar').hidden &&"
+              " !!document.querySelector('#calendar li[data-campaign=\"harbour-week\"]');",
+              10000, "the marketer's page did not show the campaign calendar");
     assert_true(s_exec_true(w, "return document.getElementById('tab-network').hidden &&"
                                " document.getElementById('view-network').hidden &&"
                                " document.getElementById('alerts-side').hidden &&"
@@ -408,11 +395,10 @@ static void s_alert(world_t *w)
             pub);
     int64_t t0 = hbt_now_ms();
     assert_int_equal(s_ticket(&w->halls[1], "B"), 201);
-    if (!s_wait_true(w,
-                     "return !!document.querySelector('#alert-feed li.alert[data-hall=\"B02\"]"
-                     "[data-state=\"raised\"]');",
-                     30000))
-        fail_msg("no alert of B02 appeared in the feed within 30 s");
+    s_wait_ok(w,
+              "return !!document.querySelector('#alert-feed li.alert[data-hall=\"B02\"]"
+              "[data-state=\"raised\"]');",
+              30000, "no alert of B02 appeared in the feed");
     fprintf(stderr, "alert: B02's ticket past a 1 s SLA reached the feed in %lld ms\n",
             (long long)(hbt_now_ms() - t0));
     char text[1024];
@@ -497,13 +483,12 @@ static void s_campaigns_tab(world_t *w)
         fail_msg(
             "the rollout view does not show policy v%lld and calendar v%lld applied at %d halls",
             (long long)pv, (long long)cv, HALLS);
-    if (!s_wait_true(
-            w,
-            "const r = document.querySelector('#calendar li.row[data-campaign=\"harbour-week\"]');"
-            "return !!r && r.dataset.state === 'published' &&"
-            " r.textContent.includes('Harbour savings week');",
-            10000))
-        fail_msg("the calendar does not show the published campaign");
+    s_wait_ok(
+        w,
+        "const r = document.querySelector('#calendar li.row[data-campaign=\"harbour-week\"]');"
+        "return !!r && r.dataset.state === 'published' &&"
+        " r.textContent.includes('Harbour savings week');",
+        10000, "the calendar does not show the published campaign");
     fprintf(stderr,
             "campaigns: policy v%lld and calendar v%lld applied at %d halls, shown on the tab\n",
             (long long)pv, (long long)cv, HALLS);
@@ -527,13 +512,12 @@ static void s_drill_down(world_t *w)
                      200);
     s_find_ok(w, ".tile[data-hall=\"B01\"]", tile, sizeof tile);
     s_click(w, tile);
-    if (!s_wait_true(w,
-                     "const p = document.getElementById('hall-detail');"
-                     "return !p.hidden && p.dataset.hall === 'B01' &&"
-                     " !!p.querySelector('#detail-services tr[data-service=\"A\"]') &&"
-                     " !!p.querySelector('#detail-counters tr[data-counter=\"1\"]');",
-                     5000))
-        fail_msg("the hall detail did not show B01's services and counters within 5 s");
+    s_wait_ok(w,
+              "const p = document.getElementById('hall-detail');"
+              "return !p.hidden && p.dataset.hall === 'B01' &&"
+              " !!p.querySelector('#detail-services tr[data-service=\"A\"]') &&"
+              " !!p.querySelector('#detail-counters tr[data-counter=\"1\"]');",
+              5000, "the hall detail did not show B01's services and counters");
     s_find_ok(w, "#hall-detail", panel, sizeof panel);
     assert_true(s_attr(w, panel, "data-hall", val, sizeof val));
     assert_string_equal(val, "B01");
@@ -546,17 +530,15 @@ static void s_drill_down(world_t *w)
     fprintf(stderr, "detail: counter row '%s'\n", text);
     assert_non_null(strstr(text, "E7"));
     /* Each section shows what the hall holds, not only its heading. */
-    if (!s_wait_true(w,
-                     "const t = document.querySelector('#detail-complaints')?.textContent || '';"
-                     "return t.includes('(1 件未结') && t.includes('waiting_time') &&"
-                     " t.includes('高');",
-                     5000))
-        fail_msg("the detail's complaints do not show B01's open complaint");
-    if (!s_wait_true(w,
-                     "const t = document.querySelector('#detail-devices')?.textContent || '';"
-                     "return t.includes('kiosk-1') && t.includes('缺纸');",
-                     5000))
-        fail_msg("the detail's devices do not show B01's kiosk out of paper");
+    s_wait_ok(w,
+              "const t = document.querySelector('#detail-complaints')?.textContent || '';"
+              "return t.includes('(1 件未结') && t.includes('waiting_time') &&"
+              " t.includes('高');",
+              5000, "the detail's complaints do not show B01's open complaint");
+    s_wait_ok(w,
+              "const t = document.querySelector('#detail-devices')?.textContent || '';"
+              "return t.includes('kiosk-1') && t.includes('缺纸');",
+              5000, "the detail's devices do not show B01's kiosk out of paper");
     json_t *hall = hbt_get(w->hq.http, "/v1/halls/B01");
     assert_non_null(hall);
     char script[512];
@@ -565,19 +547,16 @@ static void s_drill_down(world_t *w)
              "return !!d && d.textContent.startsWith('v%lld');",
              (long long)hbt_int(hall, "policy_version"));
     json_decref(hall);
-    if (!s_wait_true(w, script, 5000))
-        fail_msg("the detail's policy version is not the one HQ reports for B01");
-    if (!s_wait_true(w,
-                     "return !!document.querySelector('#detail-campaigns "
-                     "li[data-campaign=\"harbour-week\"]');",
-                     5000))
-        fail_msg("the detail's campaigns do not list the campaign B01 runs");
+    s_wait_ok(w, script, 5000, "the detail's policy version is not the one HQ reports for B01");
+    s_wait_ok(w,
+              "return !!document.querySelector('#detail-campaigns "
+              "li[data-campaign=\"harbour-week\"]');",
+              5000, "the detail's campaigns do not list the campaign B01 runs");
 
     /* Live: one more ticket for B, and the panel shows service B. */
     assert_int_equal(s_ticket(&w->halls[0], "B"), 201);
-    if (!s_wait_true(
-            w, "return !!document.querySelector('#detail-services tr[data-service=\"B\"]');", 3000))
-        fail_msg("the open detail did not follow B01's new ticket within 3 s");
+    s_wait_ok(w, "return !!document.querySelector('#detail-services tr[data-service=\"B\"]');",
+              3000, "the open detail did not follow B01's new ticket");
 
     /* Closed with its button; another hall through the search box. */
     char close[128], input[128];
@@ -588,11 +567,10 @@ static void s_drill_down(world_t *w)
     char path[256];
     snprintf(path, sizeof path, "/element/%s/value", input);
     json_decref(s_wd_ok(w, "POST", path, json_pack("{s:s}", "text", "b03\n")));
-    if (!s_wait_true(w,
-                     "const p = document.getElementById('hall-detail');"
-                     "return !p.hidden && p.dataset.hall === 'B03';",
-                     3000))
-        fail_msg("searching for b03 did not open B03's detail");
+    s_wait_ok(w,
+              "const p = document.getElementById('hall-detail');"
+              "return !p.hidden && p.dataset.hall === 'B03';",
+              3000, "searching for b03 did not open B03's detail");
 }
 
 /* Posts `n` events (JSON members after "at") to a hall's /v1/events. */
@@ -700,12 +678,11 @@ static void s_reports(world_t *w)
     s_click(w, close);
     s_find_ok(w, "#tab-reports", tab, sizeof tab);
     s_click(w, tab);
-    if (!s_wait_true(w,
-                     "const r = document.getElementById('reports');"
-                     "return !document.getElementById('view-reports').hidden &&"
-                     " r.dataset.loaded === 'true';",
-                     10000))
-        fail_msg("the reports view did not load the network's report within 10 s");
+    s_wait_ok(w,
+              "const r = document.getElementById('reports');"
+              "return !document.getElementById('view-reports').hidden &&"
+              " r.dataset.loaded === 'true';",
+              10000, "the reports view did not load the network's report");
     char script[2048];
     snprintf(script, sizeof script,
              "const d = document.getElementById('rep-date'); d.value = '%s';"
@@ -741,12 +718,10 @@ static void s_reports(world_t *w)
             fail_msg("the card %s does not show the API's %s", fields[i], want);
     }
     char el[128], text[512];
-    s_find_ok(w, "#rep-cards [data-field=\"issued\"] .value", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#rep-cards [data-field=\"issued\"] .value", text, sizeof text);
     assert_string_equal(text, "6");
     /* The change against the day before (2 issued): up 200%. */
-    s_find_ok(w, "#rep-cards [data-field=\"issued\"] .change", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#rep-cards [data-field=\"issued\"] .change", text, sizeof text);
     hbt_assert_contains(text, "200.0%");
     fprintf(stderr, "reports: B01 %s: %s\n", day, text);
 
@@ -808,14 +783,13 @@ static void s_reports(world_t *w)
                                "s.dispatchEvent(new Event('change')); const p ="
                                " document.getElementById('rep-period'); p.value = 'month';"
                                "p.dispatchEvent(new Event('change')); return true;"));
-    if (!s_wait_true(
-            w,
-            "const r = document.getElementById('reports');"
-            "const k = window.hbDashboard.reports.last.kpi;"
-            "return r.dataset.loaded === 'true' && k.scope === 'C001' &&"
-            " k.period === 'month' && Chart.getChart('rep-chart-volume').data.labels.length >= 28;",
-            10000))
-        fail_msg("the month of C001 did not show within 10 s");
+    s_wait_ok(
+        w,
+        "const r = document.getElementById('reports');"
+        "const k = window.hbDashboard.reports.last.kpi;"
+        "return r.dataset.loaded === 'true' && k.scope === 'C001' &&"
+        " k.period === 'month' && Chart.getChart('rep-chart-volume').data.labels.length >= 28;",
+        10000, "the month of C001 did not show");
     snprintf(path, sizeof path, "/v1/reports/kpi?scope=C001&period=month&date=%s", day);
     json_t *month = hbt_get(w->hq.http, path);
     snprintf(script, sizeof script,
@@ -853,8 +827,7 @@ static void s_reports(world_t *w)
                                                "typical_issued")),
              json_number_value(json_object_get(json_array_get(json_object_get(typ, "hours"), 10),
                                                "typical_issued")));
-    if (!s_wait_true(w, script, 10000))
-        fail_msg("B01's live view did not show its day against the typical within 10 s");
+    s_wait_ok(w, script, 10000, "B01's live view did not show its day against the typical");
     /* A week ago B01 issued one ticket at 09:00 and one at 10:00. */
     assert_true(json_number_value(json_object_get(json_array_get(json_object_get(typ, "hours"), 9),
                                                   "typical_issued")) == 1.0);
@@ -954,44 +927,41 @@ static void s_views_in(world_t *w, const char *lang)
              lang);
     if (!s_wait_true(w, script, 15000))
         fail_msg("the page in %s did not load within 15 s", lang);
-    s_find_ok(w, "#tab-network", el, sizeof el);
-    s_click(w, el);
-    s_find_ok(w, ".tile[data-hall=\"B01\"]", el, sizeof el);
-    s_click(w, el);
-    if (!s_wait_true(
-            w,
-            "const d = document.getElementById('hall-detail');"
-            "return !d.hidden && d.dataset.hall === 'B01' && Number(d.dataset.renders) > 0 &&"
-            " document.querySelector('#detail-typical')?.dataset.loaded === 'true';",
-            10000))
-        fail_msg("B01's detail did not show in %s within 10 s", lang);
-    s_lang_clean(w, "the network view and B01's detail");
-    snprintf(name, sizeof name, "dashboard-%s-network", lang);
-    s_screenshot(w, name);
-    s_find_ok(w, "#hall-detail-close", el, sizeof el);
-    s_click(w, el);
-
-    s_find_ok(w, "#tab-calendar", el, sizeof el);
-    s_click(w, el);
-    if (!s_wait_true(w,
-                     "return !!document.querySelector('#calendar li[data-campaign]') &&"
-                     " !!document.querySelector('#rollout .rollout-row');",
-                     10000))
-        fail_msg("the campaigns view did not show in %s within 10 s", lang);
-    s_lang_clean(w, "the campaigns and rollout view");
-    snprintf(name, sizeof name, "dashboard-%s-calendar", lang);
-    s_screenshot(w, name);
-
-    s_find_ok(w, "#tab-reports", el, sizeof el);
-    s_click(w, el);
-    if (!s_wait_true(w, "return document.getElementById('reports').dataset.loaded === 'true';",
-                     10000))
-        fail_msg("the reports view did not show in %s within 10 s", lang);
-    s_lang_clean(w, "the reports view");
-    snprintf(name, sizeof name, "dashboard-%s-reports", lang);
-    s_screenshot(w, name);
-    s_find_ok(w, "#tab-network", el, sizeof el);
-    s_click(w, el);
+    /* Each view: the tab (and the tile) clicked, what shows it, the check
+     * of its words, its screenshot, and what closes it. */
+    static const struct {
+        const char *tab, *tile, *shown, *what, *view, *close;
+    } views[] = {
+        {"#tab-network", ".tile[data-hall=\"B01\"]",
+         "const d = document.getElementById('hall-detail');"
+         "return !d.hidden && d.dataset.hall === 'B01' && Number(d.dataset.renders) > 0 &&"
+         " document.querySelector('#detail-typical')?.dataset.loaded === 'true';",
+         "the network view and B01's detail", "network", "#hall-detail-close"},
+        {"#tab-calendar", NULL,
+         "return !!document.querySelector('#calendar li[data-campaign]') &&"
+         " !!document.querySelector('#rollout .rollout-row');",
+         "the campaigns and rollout view", "calendar", NULL},
+        {"#tab-reports", NULL,
+         "return document.getElementById('reports').dataset.loaded === 'true';", "the reports view",
+         "reports", "#tab-network"},
+    };
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
+        s_find_ok(w, views[i].tab, el, sizeof el);
+        s_click(w, el);
+        if (views[i].tile) {
+            s_find_ok(w, views[i].tile, el, sizeof el);
+            s_click(w, el);
+        }
+        if (!s_wait_true(w, views[i].shown, 10000))
+            fail_msg("%s did not show in %s within 10 s", views[i].what, lang);
+        s_lang_clean(w, views[i].what);
+        snprintf(name, sizeof name, "dashboard-%s-%s", lang, views[i].view);
+        s_screenshot(w, name);
+        if (views[i].close) {
+            s_find_ok(w, views[i].close, el, sizeof el);
+            s_click(w, el);
+        }
+    }
 }
 
 /* Chinese first, the whole page; then English through the header's
@@ -1014,20 +984,18 @@ static void s_languages(world_t *w)
     /* Remembered: the plain address opens in English. */
     snprintf(url, sizeof url, "%s/", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w,
-                     "return document.documentElement.lang === 'en' && !!window.hbDashboard && "
-                     "window.hbDashboard.ready;",
-                     15000))
-        fail_msg("the plain address did not open in the remembered English within 15 s");
+    s_wait_ok(w,
+              "return document.documentElement.lang === 'en' && !!window.hbDashboard && "
+              "window.hbDashboard.ready;",
+              15000, "the plain address did not open in the remembered English");
     /* The address wins, and is remembered in turn. */
     snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
     json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    if (!s_wait_true(w,
-                     "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && "
-                     "window.hbDashboard.ready &&"
-                     " localStorage.getItem('hallbus.lang') === 'zh-CN';",
-                     15000))
-        fail_msg("?lang=zh-CN did not open the page in Chinese within 15 s");
+    s_wait_ok(w,
+              "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && "
+              "window.hbDashboard.ready &&"
+              " localStorage.getItem('hallbus.lang') === 'zh-CN';",
+              15000, "?lang=zh-CN did not open the page in Chinese");
 }
 
 /* hqd restarts (its stream's ids start again at 1): the page notices, loads
@@ -1050,8 +1018,8 @@ static void s_hq_restart(world_t *w)
              "return !!t && t.dataset.waiting === '%ld' && window.hbDashboard.stats.reloads >= 1 &&"
              " document.getElementById('conn-state').dataset.state === 'live';",
              before + 1);
-    if (!s_wait_true(w, script, 20000))
-        fail_msg("after hqd restarted, the page did not reload and show B03's ticket within 20 s");
+    s_wait_ok(w, script, 20000,
+              "after hqd restarted, the page did not reload and show B03's ticket");
     fprintf(stderr,
             "restart: the page was live again with B03's ticket %lld ms after hqd started\n",
             (long long)(hbt_now_ms() - t0));
@@ -1150,11 +1118,10 @@ HBT_TEST(test_dashboard)
     s_sign_in_page(w);
 
     /* The page shows every hall, with the legend's counts adding up. */
-    if (!s_wait_true(w,
-                     "return !!window.hbDashboard && window.hbDashboard.ready &&"
-                     " document.querySelectorAll('#network .tile[data-hall]').length === 3;",
-                     15000))
-        fail_msg("the dashboard did not show the 3 halls within 15 s");
+    s_wait_ok(w,
+              "return !!window.hbDashboard && window.hbDashboard.ready &&"
+              " document.querySelectorAll('#network .tile[data-hall]').length === 3;",
+              15000, "the dashboard did not show the 3 halls");
     json_t *timing = s_exec(w, "return window.hbDashboard.timing;");
     fprintf(stderr,
             "first load: data loaded at %lld ms, first render done at %lld ms (%lld halls)\n",
@@ -1174,8 +1141,7 @@ HBT_TEST(test_dashboard)
         assert_true(strcmp(worst, "ok") == 0 || strcmp(worst, "closed") == 0 ||
                     strcmp(worst, "warning") == 0);
     }
-    s_find_ok(w, "#sum-halls", el, sizeof el);
-    s_text(w, el, text, sizeof text);
+    s_css_text(w, "#sum-halls", text, sizeof text);
     assert_string_equal(text, "3");
     assert_true(s_exec_true(
         w, "let n = 0; for (const b of document.querySelectorAll('#legend [data-count]'))"

@@ -11,6 +11,7 @@
  * In Chinese, then in English. Screenshots go to the build's tests/
  * folder. Skipped, saying why, without /usr/bin/chromium or
  * /usr/bin/chromedriver. */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/fs.h"
@@ -64,9 +65,7 @@ static void s_file_request(world_t *w, int i)
 static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "enrolpage");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
+    hbt_hq_halls_start("enrolpage", w->root, sizeof w->root, &w->hq, NULL, NULL, 0);
     assert_int_equal(
         hbt_http(w->hq.http, "PUT", "/v1/org",
                  "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
@@ -85,9 +84,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     world_t *w = *state;
-    hbt_wd_stop(&w->b);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
+    hbt_hq_halls_stop(&w->b, w->root, &w->hq, NULL, 0);
     free(w);
     return 0;
 }
@@ -96,13 +93,7 @@ static int s_teardown(void **state)
 
 static void s_wait(world_t *w, const char *script, int ms, const char *what)
 {
-    if (!hbt_wd_wait_true(&w->b, script, ms)) {
-        json_t *why = hbt_wd_exec(&w->b, "const s = document.getElementById('enrol');"
-                                         " return s ? s.innerText.slice(0, 1500) : '';");
-        fail_msg("%s (not within %d ms); the page shows: %s", what, ms,
-                 json_string_value(why) ? json_string_value(why) : "");
-        json_decref(why);
-    }
+    hbt_wd_wait_in(&w->b, "enrol", script, ms, what);
 }
 
 /* No key of the catalogue shown as itself, and none missing. */

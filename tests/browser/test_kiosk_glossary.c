@@ -7,6 +7,7 @@
  * after the switch: the words are HQ's, the frame the page's). A term no
  * campaign uses is not on the kiosk. Screenshots go to the build folder
  * (kiosk-glossary-*.png) for a person to look at. */
+#include "browser_fx.h"
 #include "harness.h"
 #include "webdriver.h"
 #include "world.h"
@@ -19,11 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "runner.h"
 
-#define SHOTS HB_BIN_DIR "/hall-pages-screenshots"
 #define POLICY                                                                                     \
     "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"                          \
     "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"               \
@@ -35,9 +34,8 @@
 static const hbt_world_spec_t s_world = {.tag = "kiosk-glossary", .halls = {"B01"}};
 
 typedef struct kiosk {
+    hbt_wd_t wd; /* first: hbt_browser_world_teardown stops it */
     char token[64];
-    hbt_wd_t wd;
-    bool browser;
 } kiosk_t;
 
 static int s_setup(void **state)
@@ -70,55 +68,26 @@ static int s_setup(void **state)
     hbt_hall_add_device(b01, "TABLET", "manager", NULL, b01->token, sizeof b01->token);
     hbt_hall_start(b01);
 
-    char start[11], end[11], doc[2048];
-    time_t now = time(NULL), later = now + 20 * 86400;
-    strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
-    strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(
-        doc, sizeof doc,
-        "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
-        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
-        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
-        "\"faq\":[{\"question\":\"年化收益率是多少？\",\"answer\":\"以柜台公布为准。\"}]}",
-        start, end);
+    char doc[2048];
+    hbt_campaign_doc(
+        doc, sizeof doc, "harbour-savings", "港湾储蓄月", "C1", 0, 20,
+        "\"segment\":\"retail\",\"channels\":[\"kiosk\"],"
+        "\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
+        "\"faq\":[{\"question\":\"年化收益率是多少？\",\"answer\":\"以柜台公布为准。\"}]");
     hbt_campaign_publish(&w->hq, doc, "harbour-savings");
     /* The hall runs it, with the term, before the kiosk looks. */
-    int64_t deadline = hbt_now_ms() + 20000;
-    bool ready = false;
-    while (!ready && hbt_now_ms() < deadline) {
-        json_t *c = NULL;
-        if (hbt_http_as(b01->http, k->token, NULL, "GET", "/v1/campaigns/active", NULL, &c) == 200)
-            ready = json_array_size(json_object_get(
-                        json_array_get(json_object_get(c, "campaigns"), 0), "glossary")) == 1;
-        json_decref(c);
-        if (!ready)
-            hbt_sleep_ms(100);
-    }
-    if (!ready)
-        fail_msg("B01 does not run the campaign with its term within 20 s");
-    mkdir(SHOTS, 0755);
+    hbt_campaign_running(b01->http, k->token, 1, "B01 does not run the campaign with its term");
+    mkdir(HBT_SHOTS, 0755);
     return 0;
 }
 
-static int s_teardown(void **state)
-{
-    hbt_world_t *w = *state;
-    kiosk_t *k = w->test;
-    if (k && k->browser)
-        hbt_wd_stop(&k->wd);
-    free(k);
-    w->test = NULL;
-    return hbt_world_teardown(state);
-}
-
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE s_setup, hbt_browser_world_teardown
 
 static void s_shot(kiosk_t *k, const char *name)
 {
     char path[400];
     hbt_wd_viewport(&k->wd, 1280, 800);
-    snprintf(path, sizeof path, "%s/%s-1280x800.png", SHOTS, name);
+    snprintf(path, sizeof path, "%s/%s-1280x800.png", HBT_SHOTS, name);
     hbt_wd_screenshot_to(&k->wd, path);
     fprintf(stderr, "screenshot: %s\n", path);
 }
@@ -127,12 +96,8 @@ HBT_TEST(test_kiosk_explains_a_touched_term)
 {
     hbt_world_t *w = *state;
     kiosk_t *k = w->test;
-    if (!hbt_wd_available()) {
-        fprintf(stderr, "SKIPPED: %s or %s is not installed\n", HBT_CHROMIUM, HBT_CHROMEDRIVER);
-        skip();
-    }
+    hbt_wd_need();
     hbt_wd_start(&k->wd, w->root);
-    k->browser = true;
     hbt_wd_t *wd = &k->wd;
     char url[400];
     snprintf(url, sizeof url, "%s/kiosk?token=%s", w->hall[0].http, k->token);

@@ -113,12 +113,7 @@ static void s_serve(hbt_hall_t *h, int64_t at, int n, const char *prefix, bool l
 
 static void s_wait(world_t *w, const char *script, int ms, const char *what)
 {
-    if (!hbt_wd_wait_true(&w->b, script, ms)) {
-        json_t *why = hbt_wd_exec(&w->b, "const s = document.getElementById('trends');"
-                                         " return s ? s.innerText.slice(0, 1500) : '';");
-        fail_msg("%s (not within %d ms); the trends show: %s", what, ms,
-                 json_string_value(why) ? json_string_value(why) : "");
-    }
+    hbt_wd_wait_in(&w->b, "trends", script, ms, what);
 }
 
 /* The legend's texts of the chart drawn in canvas `id`, joined by '|'. */

@@ -11,6 +11,7 @@
  * the day (branchd's GET /v1/policy). All of it in Chinese, then the same
  * pages in English. Screenshots go to the build's tests/ folder. Skipped,
  * saying why, without /usr/bin/chromium or /usr/bin/chromedriver. */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/httpc.h"
@@ -43,14 +44,7 @@ static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
 static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "workspace");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    for (int i = 0; i < HALLS; i++) {
-        hbt_hall_enroll(&w->hq, &w->halls[i], s_ids[i]);
-        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
-        hbt_hall_start(&w->halls[i]);
-    }
+    hbt_hq_halls_start("workspace", w->root, sizeof w->root, &w->hq, w->halls, s_ids, HALLS);
     assert_int_equal(
         hbt_http(w->hq.http, "PUT", "/v1/org",
                  "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
@@ -79,11 +73,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     world_t *w = *state;
-    hbt_wd_stop(&w->b);
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
+    hbt_hq_halls_stop(&w->b, w->root, &w->hq, w->halls, HALLS);
     free(w);
     return 0;
 }
@@ -117,12 +107,7 @@ static void s_set(world_t *w, const char *css, const char *value)
 
 static void s_wait(world_t *w, const char *script, int ms, const char *what)
 {
-    if (!hbt_wd_wait_true(&w->b, script, ms)) {
-        json_t *why = hbt_wd_exec(&w->b, "const s = document.getElementById('workspace');"
-                                         " return s ? s.innerText.slice(0, 1500) : '';");
-        fail_msg("%s (not within %d ms); the workspace shows: %s", what, ms,
-                 json_string_value(why) ? json_string_value(why) : "");
-    }
+    hbt_wd_wait_in(&w->b, "workspace", script, ms, what);
 }
 
 static void s_sign_in_as(world_t *w, const char *lang, const char *name, const char *password)

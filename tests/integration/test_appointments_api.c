@@ -26,10 +26,7 @@ static const hbt_world_spec_t s_world = {.tag = "appts", .halls = {"AP1"}};
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
 #define POLICY                                                                                     \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"]" \
-    ","                                                                                            \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
+    HBT_POLICY_OPEN_AND                                                                            \
     "\"appointments\":{\"A\":{\"slot_s\":600,\"capacity\":1,\"no_show_after_s\":60}}}"
 
 static void s_cmd(const char *cmd, char *out, size_t len)
@@ -72,10 +69,12 @@ HBT_TEST(test_appointments)
     assert_int_equal(hbt_int(sl, "capacity"), 1);
     assert_int_equal(json_array_size(json_object_get(sl, "slots")), 144);
     json_decref(sl);
-    hbt_refused(h->http, "GET", "/v1/appointments/slots?service=C", NULL, 400, "bad_request",
-                "service C takes no appointments");
-    hbt_refused(h->http, "GET", "/v1/appointments/slots", NULL, 400, "bad_parameter",
-                "service=CODE is required");
+    static const hbt_refusal_t bad_slots[] = {
+        {"GET", "/v1/appointments/slots?service=C", NULL, 400, "bad_request",
+         "service C takes no appointments"},
+        {"GET", "/v1/appointments/slots", NULL, 400, "bad_parameter", "service=CODE is required"},
+    };
+    HBT_REFUSED_ALL(h->http, bad_slots);
 
     /* Book, and the refusals. */
     snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"staff\":\"E07\"}", t_next);
@@ -83,9 +82,7 @@ HBT_TEST(test_appointments)
     char code[16];
     snprintf(code, sizeof code, "%s", hbt_str(bk, "code"));
     assert_int_equal(strlen(code), 8);
-    assert_string_equal(hbt_str(bk, "state"), "booked");
-    assert_string_equal(hbt_str(bk, "staff"), "E07");
-    assert_string_equal(hbt_str(bk, "channel"), "hall");
+    hbt_assert_strs(bk, "state", "booked", "staff", "E07", "channel", "hall", NULL);
     assert_true(json_is_null(json_object_get(bk, "ticket")));
     json_decref(bk);
     hbt_refused(h->http, "POST", "/v1/appointments", body, 409, "slot_full", "is full (1 of 1)");
@@ -128,10 +125,13 @@ HBT_TEST(test_appointments)
     json_t *one = hbt_req(h->http, "GET", path, NULL, 200);
     assert_string_equal(hbt_str(one, "start"), t_next);
     json_decref(one);
-    hbt_refused(h->http, "GET", "/v1/appointments/00000000", NULL, 404, "bad_code",
-                "no booking with code 00000000");
-    hbt_refused(h->http, "POST", "/v1/appointments/00000000/checkin", NULL, 404, "bad_code",
-                "no booking with code 00000000");
+    static const hbt_refusal_t bad_codes[] = {
+        {"GET", "/v1/appointments/00000000", NULL, 404, "bad_code",
+         "no booking with code 00000000"},
+        {"POST", "/v1/appointments/00000000/checkin", NULL, 404, "bad_code",
+         "no booking with code 00000000"},
+    };
+    HBT_REFUSED_ALL(h->http, bad_codes);
 
     /* Check-in at the kiosk: the appointment ticket; twice is refused. */
     snprintf(path, sizeof path, "/v1/appointments/%s/checkin", code);
@@ -168,7 +168,10 @@ HBT_TEST(test_appointments)
     hbt_assert_contains(text, "\"state\":\"checked_in\"");
     free(text);
     json_decref(hq);
-    hbt_refused(w->hq.http, "GET", "/v1/halls/AP1/appointments?date=12-2026", NULL, 400,
-                "bad_parameter", "YYYY-MM-DD");
-    hbt_refused(w->hq.http, "GET", "/v1/halls/ZZ9/appointments", NULL, 404, "not_found", "ZZ9");
+    static const hbt_refusal_t bad_hq_books[] = {
+        {"GET", "/v1/halls/AP1/appointments?date=12-2026", NULL, 400, "bad_parameter",
+         "YYYY-MM-DD"},
+        {"GET", "/v1/halls/ZZ9/appointments", NULL, 404, "not_found", "ZZ9"},
+    };
+    HBT_REFUSED_ALL(w->hq.http, bad_hq_books);
 }

@@ -26,6 +26,14 @@
 
 static char s_out[262144];
 
+/* Runs a benchmark with its arguments into s_out; it must exit 0. */
+#define BENCH_OK(bench, ...)                                                                       \
+    do {                                                                                           \
+        int rc_ = hbt_run_args(s_out, sizeof s_out, bench, __VA_ARGS__, NULL);                     \
+        if (rc_ != 0)                                                                              \
+            fail_msg("%s exited %d: %s", bench, rc_, s_out);                                       \
+    } while (0)
+
 /* The number after `key` in `text` (e.g. "(pid "), or -1. */
 static long s_after(const char *text, const char *key)
 {
@@ -46,18 +54,11 @@ static void s_assert_gone(long pid, const char *what)
 HBT_TEST_IN(test_ingest_runs_and_stops_its_hqd, NULL, NULL)
 {
     (void)state;
-    int rc = hbt_run_args(s_out, sizeof s_out, BENCH_INGEST, "--halls", "5", "--seconds", "2",
-                          "--rate", "2000", NULL);
-    if (rc != 0)
-        fail_msg("bench_ingest exited %d: %s", rc, s_out);
-    hbt_assert_contains(s_out, "bytes per event on average");
-    hbt_assert_contains(s_out, "durably stored and acknowledged = ");
-    hbt_assert_contains(s_out, " events/s");
-    hbt_assert_contains(s_out, "ack latency over ");
-    hbt_assert_contains(s_out, ", p99 ");
-    hbt_assert_contains(s_out, "three rates: stored+acked ");
-    hbt_assert_contains(s_out, "end-to-end ");
-    hbt_assert_contains(s_out, "HQ writer: ");
+    BENCH_OK(BENCH_INGEST, "--halls", "5", "--seconds", "2", "--rate", "2000");
+    hbt_assert_contains_all(s_out, "bytes per event on average",
+                            "durably stored and acknowledged = ", " events/s", "ack latency over ",
+                            ", p99 ", "three rates: stored+acked ", "end-to-end ",
+                            "HQ writer: ", NULL);
     if (strstr(s_out, "HQ writer: 0 events"))
         fail_msg("HQ's status was not read: %s", s_out);
     s_assert_gone(s_after(s_out, "(pid "), "hqd");
@@ -66,16 +67,10 @@ HBT_TEST_IN(test_ingest_runs_and_stops_its_hqd, NULL, NULL)
 HBT_TEST_IN(test_kiosk_runs_and_stops_its_daemons, NULL, NULL)
 {
     (void)state;
-    int rc =
-        hbt_run_args(s_out, sizeof s_out, BENCH_KIOSK, "--seconds", "1", "--queue", "20", NULL);
-    if (rc != 0)
-        fail_msg("bench_kiosk exited %d: %s", rc, s_out);
-    hbt_assert_contains(s_out, "closed loop: ");
-    hbt_assert_contains(s_out, "fixed rate: ");
-    hbt_assert_contains(s_out, ", p99 ");
-    hbt_assert_contains(s_out, "goal (issue 13): p99 <= 300 ms");
-    hbt_assert_contains(s_out, "branchd's CPU per request: ");
-    hbt_assert_contains(s_out, "goal (issue 17): <= 60 us");
+    BENCH_OK(BENCH_KIOSK, "--seconds", "1", "--queue", "20");
+    hbt_assert_contains_all(s_out, "closed loop: ", "fixed rate: ", ", p99 ",
+                            "goal (issue 13): p99 <= 300 ms",
+                            "branchd's CPU per request: ", "goal (issue 17): <= 60 us", NULL);
     if (strstr(s_out, "(0 refused)") == NULL)
         fail_msg("the kiosk's tickets were refused: %s", s_out);
     s_assert_gone(s_after(s_out, "branchd (pid "), "branchd");

@@ -44,12 +44,7 @@ static const hbt_world_spec_t s_world = {
 };
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
-#define POLICY                                                                                     \
-    "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],\"tue\":[\"00:00-24:00\"]" \
-    ","                                                                                            \
-    "\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],\"fri\":[\"00:00-24:00\"],"               \
-    "\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"                                        \
-    "\"appointments\":{\"A\":{\"slot_s\":600,\"capacity\":1}}}"
+#define POLICY HBT_POLICY_OPEN_AND "\"appointments\":{\"A\":{\"slot_s\":600,\"capacity\":1}}}"
 
 static const char s_org[] =
     "{\"regions\": ["
@@ -176,10 +171,7 @@ HBT_TEST(test_booking_through_hq)
     char code[16];
     snprintf(code, sizeof code, "%s", hbt_str(o, "code"));
     assert_int_equal(strlen(code), 8);
-    assert_string_equal(hbt_str(o, "hall"), "BK1");
-    assert_string_equal(hbt_str(o, "channel"), "app");
-    assert_string_equal(hbt_str(o, "staff"), "E07");
-    assert_string_equal(hbt_str(o, "state"), "booked");
+    hbt_assert_strs(o, "hall", "BK1", "channel", "app", "staff", "E07", "state", "booked", NULL);
     json_decref(o);
     assert_int_equal(s_hall_bookings(h, t1), 1);
 

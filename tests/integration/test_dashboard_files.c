@@ -54,6 +54,34 @@ static int s_get(const hbt_hq_t *hq, const char *path, char *body, size_t len)
     return status;
 }
 
+/* What a GET of `path` must answer: `status`, and the body `body` to the
+ * letter unless it is NULL. */
+typedef struct served {
+    const char *path;
+    int status;
+    const char *body;
+} served_t;
+
+/* GETs each row's path from `hq`, in order, naming the row that fails. */
+static void s_serves(const hbt_hq_t *hq, const served_t *rows, size_t n)
+{
+    char body[256];
+    for (size_t i = 0; i < n; i++) {
+        int status = s_get(hq, rows[i].path, body, sizeof body);
+        if (status != rows[i].status)
+            fail_msg("GET %s: %d, wanted %d", rows[i].path, status, rows[i].status);
+        if (rows[i].body && strcmp(body, rows[i].body) != 0)
+            fail_msg("GET %s: \"%s\", wanted \"%s\"", rows[i].path, body, rows[i].body);
+    }
+}
+
+#define SERVES(hq, rows) s_serves(hq, rows, sizeof rows / sizeof rows[0])
+
+#define LIB_TEXT "window.ChartForTest = 42;\n"
+
+/* The dashboard without a chart library: / answers, the library does not. */
+static const served_t s_no_library[] = {{"/", 200, NULL}, {"/chart.min.js", 404, NULL}};
+
 static bool s_log_has(const hbt_hq_t *hq, const char *needle)
 {
     char path[400];
@@ -86,22 +114,21 @@ static void s_write(const char *path, const char *text)
 static void test_served(void **state)
 {
     (void)state;
-    char lib[300], link[300], body[256];
+    char lib[300], link[300];
     snprintf(lib, sizeof lib, "%s/chart-lib.js", s_root);
     snprintf(link, sizeof link, "%s/chart-link.js", s_root);
-    s_write(lib, "window.ChartForTest = 42;\n");
+    s_write(lib, LIB_TEXT);
     assert_int_equal(symlink(lib, link), 0);
 
+    static const served_t file[] = {{"/chart.min.js", 200, LIB_TEXT}, {"/", 200, NULL}};
     hbt_hq_t hq;
     s_start(&hq, "file", "--chartjs", lib);
-    assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 200);
-    assert_string_equal(body, "window.ChartForTest = 42;\n");
-    assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
+    SERVES(&hq, file);
     hbt_hq_stop(&hq, SIGTERM);
 
+    static const served_t linked[] = {{"/chart.min.js", 200, LIB_TEXT}};
     s_start(&hq, "link", "--chartjs", link);
-    assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 200);
-    assert_string_equal(body, "window.ChartForTest = 42;\n");
+    SERVES(&hq, linked);
     hbt_hq_stop(&hq, SIGTERM);
 }
 
@@ -110,7 +137,7 @@ static void test_served(void **state)
 static void test_missing(void **state)
 {
     (void)state;
-    char missing[300], body[256];
+    char missing[300];
     snprintf(missing, sizeof missing, "%s/no-such-chart.js", s_root);
     static const struct {
         const char *sub, *log;
@@ -121,8 +148,7 @@ static void test_missing(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hbt_hq_t hq;
         s_start(&hq, cases[i].sub, "--chartjs", i == 0 ? missing : s_root);
-        assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
-        assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 404);
+        SERVES(&hq, s_no_library);
         assert_true(s_log_has(&hq, "the reports view has no charts"));
         assert_true(s_log_has(&hq, cases[i].log));
         hbt_hq_stop(&hq, SIGTERM);
@@ -130,8 +156,7 @@ static void test_missing(void **state)
     /* Empty: none served, and nothing to warn about. */
     hbt_hq_t hq;
     s_start(&hq, "empty", "--chartjs", "");
-    assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
-    assert_int_equal(s_get(&hq, "/chart.min.js", body, sizeof body), 404);
+    SERVES(&hq, s_no_library);
     assert_false(s_log_has(&hq, "the reports view has no charts"));
     hbt_hq_stop(&hq, SIGTERM);
 }
@@ -161,15 +186,17 @@ static void test_catalogues(void **state)
     snprintf(link, sizeof link, "%s/i18n/linked.js", dash);
     assert_int_equal(symlink(path, link), 0);
 
+    static const served_t cat[] = {
+        {"/i18n/en.js", 200, "export default {\n};\n"},
+        {"/i18n/linked.js", 404, NULL},
+        {"/other/x.js", 404, NULL},
+        {"/i18n/zh-CN.js", 404, NULL},
+        {"/i18n", 404, NULL},
+    };
     hbt_hq_t hq;
     s_start(&hq, "cat", "--dashboard", dash);
-    assert_int_equal(s_get(&hq, "/i18n/en.js", body, sizeof body), 200);
-    assert_string_equal(body, "export default {\n};\n");
-    assert_int_equal(s_get(&hq, "/i18n/linked.js", body, sizeof body), 404);
+    SERVES(&hq, cat);
     assert_true(s_log_has(&hq, "linked.js is a symbolic link"));
-    assert_int_equal(s_get(&hq, "/other/x.js", body, sizeof body), 404);
-    assert_int_equal(s_get(&hq, "/i18n/zh-CN.js", body, sizeof body), 404);
-    assert_int_equal(s_get(&hq, "/i18n", body, sizeof body), 404);
     char lng[200] = "/i18n/";
     memset(lng + 6, 'a', 70);
     memcpy(lng + 76, ".js", 4);
@@ -185,9 +212,9 @@ static void test_catalogues(void **state)
     snprintf(real, sizeof real, "%s/i18n", dash);
     snprintf(path, sizeof path, "%s/i18n", dash2);
     assert_int_equal(symlink(real, path), 0);
+    static const served_t catlink[] = {{"/", 200, NULL}, {"/i18n/en.js", 404, NULL}};
     s_start(&hq, "catlink", "--dashboard", dash2);
-    assert_int_equal(s_get(&hq, "/", body, sizeof body), 200);
-    assert_int_equal(s_get(&hq, "/i18n/en.js", body, sizeof body), 404);
+    SERVES(&hq, catlink);
     assert_true(s_log_has(&hq, "not a folder hqd may read"));
     hbt_hq_stop(&hq, SIGTERM);
 

@@ -46,16 +46,6 @@ static void s_grow(const char *dir, int mb)
     assert_int_equal(mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts), 0);
 }
 
-static json_t *s_alert(hbt_hq_t *hq, const char *hall, const char *kind)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/v1/alerts?state=open&hall=%s&kind=%s", hall, kind);
-    json_t *a = hbt_get(hq->http, path);
-    json_t *x = json_incref(json_array_get(json_object_get(a, "alerts"), 0));
-    json_decref(a);
-    return x;
-}
-
 static json_t *s_storage(hbt_hall_t *h)
 {
     json_t *st = hbt_get(h->http, "/v1/status");
@@ -169,10 +159,7 @@ HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
     hbt_hq_start(&w->hq);
     assert_true(hbt_wait_synced(&w->hq, h, 30000));
     hbt_assert_synced(&w->hq, h);
-    json_t *al = NULL;
-    int64_t deadline = hbt_now_ms() + 10000;
-    while (!(al = s_alert(&w->hq, h->id, "hall_disk_full")) && hbt_now_ms() < deadline)
-        hbt_sleep_ms(100);
+    json_t *al = hbt_wait_alert(w->hq.http, h->id, "hall_disk_full", 10000);
     assert_non_null(al);
     assert_int_equal(hbt_int(al, "value"), refused);
     hbt_assert_contains(hbt_str(al, "detail"), "disk is full");
@@ -194,12 +181,7 @@ HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
     sp = s_storage(h);
     assert_true(json_is_false(json_object_get(sp, "full")));
     json_decref(sp);
-    deadline = hbt_now_ms() + 15000;
-    while ((al = s_alert(&w->hq, h->id, "hall_disk_full")) && hbt_now_ms() < deadline) {
-        json_decref(al);
-        hbt_sleep_ms(200);
-    }
-    assert_null(al);
+    assert_true(hbt_wait_alert_cleared(w->hq.http, h->id, "hall_disk_full", 15000));
 
     /* Power lost on that folder: the outbox opens whole and HQ's copy is
      * the hall's. */

@@ -59,6 +59,29 @@ static bool s_wait_state(hbt_hall_t *h, const char *want, int timeout_ms)
     return false;
 }
 
+/* The world's first hall, enrolled as `id` in city C1 after hqd has its
+ * organisation, started and connected. */
+static hbt_hall_t *s_connected_hall(hbt_world_t *w, const char *id)
+{
+    s_start_hq(w);
+    hbt_hall_t *h = &w->hall[0];
+    hbt_hall_enroll_signed(&w->hq, h, id, "C1");
+    w->n_halls = 1;
+    hbt_hall_start(h);
+    assert_true(s_wait_state(h, "connected", 10000));
+    return h;
+}
+
+/* The enrolment request `req` of hall `h` submitted again: refused, with
+ * `why` in hallctl's output. */
+static void s_submit_refused(hbt_world_t *w, hbt_hall_t *h, const char *req, const char *why)
+{
+    char out[4096];
+    assert_int_equal(
+        RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq", w->hq.http), 1);
+    hbt_assert_contains(out, why);
+}
+
 HBT_TEST(test_hall_makes_its_key_and_hq_approves)
 {
     hbt_world_t *w = *state;
@@ -273,21 +296,14 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     hbt_hall_start(h);
     assert_true(s_wait_state(h, "connected", 10000));
     /* The code is used up. */
-    assert_int_equal(
-        RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq", w->hq.http), 1);
-    hbt_assert_contains(out, "not registered for enrolment by code (or its code was used)");
+    s_submit_refused(w, h, req, "not registered for enrolment by code (or its code was used)");
 }
 
 /* Posts events while the hall rotates its key. */
 HBT_TEST(test_rotation_under_traffic_loses_and_doubles_nothing)
 {
     hbt_world_t *w = *state;
-    s_start_hq(w);
-    hbt_hall_t *h = &w->hall[0];
-    hbt_hall_enroll_signed(&w->hq, h, "ROT1", "C1");
-    w->n_halls = 1;
-    hbt_hall_start(h);
-    assert_true(s_wait_state(h, "connected", 10000));
+    hbt_hall_t *h = s_connected_hall(w, "ROT1");
     char out[4096], req[400], old[400];
     snprintf(req, sizeof req, "%s/rotation-request.txt", h->dir);
     snprintf(old, sizeof old, "%s/halls/ROT1.old.key", w->hq.keys);
@@ -313,20 +329,13 @@ HBT_TEST(test_rotation_under_traffic_loses_and_doubles_nothing)
         hbt_sleep_ms(20);
     assert_int_not_equal(access(old, F_OK), 0);
     /* Replayed, the rotation is refused: its current key is no longer. */
-    assert_int_equal(
-        RUN(out, HALLCTL, "enroll", "submit", req, "--keys", h->dir, "--hq", w->hq.http), 1);
-    hbt_assert_contains(out, "bad_proof");
+    s_submit_refused(w, h, req, "bad_proof");
 }
 
 HBT_TEST(test_revoked_hall_is_cut_off_within_a_second)
 {
     hbt_world_t *w = *state;
-    s_start_hq(w);
-    hbt_hall_t *h = &w->hall[0];
-    hbt_hall_enroll_signed(&w->hq, h, "REV1", "C1");
-    w->n_halls = 1;
-    hbt_hall_start(h);
-    assert_true(s_wait_state(h, "connected", 10000));
+    hbt_hall_t *h = s_connected_hall(w, "REV1");
     char out[1024];
     int64_t t0 = hbt_now_ms();
     assert_int_equal(

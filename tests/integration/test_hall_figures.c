@@ -54,9 +54,8 @@ static int s_setup(void **state)
     /* F1 and F2 in one city, F2 and F3 (never connected) F1's neighbours. */
     hbt_publish(
         w->hq.http,
-        "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-        "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-        "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+        HBT_REGIONS_HARBOUR
+        "],"
         "\"halls\":[{\"id\":\"F1\",\"city\":\"C1\",\"neighbours\":[\"F3\",\"F2\"]},"
         "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
         "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",

@@ -46,6 +46,15 @@ static int s_hallctlv(char *out, size_t len, ...)
     return hbt_run(argv, out, len);
 }
 
+/* hallctl enroll of hall H1 in region north into HQ's keys at `hq` and the
+ * hall's folder `out`, reaching HQ at `endpoint` (none given when NULL). */
+static int s_enroll_h1(char *text, size_t len, const char *hq, const char *out,
+                       const char *endpoint)
+{
+    return s_hallctlv(text, len, "enroll", "H1", "--region", "north", "--hq-keys", hq, "--out", out,
+                      endpoint ? "--hq-endpoint" : NULL, endpoint, NULL);
+}
+
 #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
 
 HBT_TEST(test_enroll_writes_both_sides)
@@ -56,25 +65,17 @@ HBT_TEST(test_enroll_writes_both_sides)
     snprintf(out, sizeof out, "%s/H1", s_tmp.path);
     /* Where the hall reaches HQ is never guessed: no --hq-endpoint is bad
      * usage, and nothing is written. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
-                                hq, "--out", out, NULL),
-                     2);
+    assert_int_equal(s_enroll_h1(text, sizeof text, hq, out, NULL), 2);
     assert_non_null(strstr(text, "--hq-endpoint is required"));
     assert_int_not_equal(access(out, F_OK), 0);
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
-                                hq, "--out", out, "--hq-endpoint", "hq:7400", NULL),
-                     2);
+    assert_int_equal(s_enroll_h1(text, sizeof text, hq, out, "hq:7400"), 2);
     assert_non_null(strstr(text, "--hq-endpoint must be tcp://HOST:PORT"));
     /* No HQ key pair yet: refused, with what to do. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
-                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
-                     1);
+    assert_int_equal(s_enroll_h1(text, sizeof text, hq, out, "tcp://127.0.0.1:7400"), 1);
     assert_non_null(strstr(text, "init-hq"));
     assert_int_equal(
         s_hallctl(text, sizeof text, "init-hq", "--hq-keys", hq, NULL, NULL, NULL, NULL, NULL), 0);
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
-                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
-                     0);
+    assert_int_equal(s_enroll_h1(text, sizeof text, hq, out, "tcp://127.0.0.1:7400"), 0);
     hb_cert_t c;
     char err[256];
     snprintf(path, sizeof path, "%s/hall.key", out);
@@ -101,13 +102,9 @@ HBT_TEST(test_enroll_writes_both_sides)
     assert_non_null(strstr(text, "hq = tcp://127.0.0.1:7400"));
 
     /* Enrolling again is refused unless forced, which gives a new key. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
-                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
-                     1);
+    assert_int_equal(s_enroll_h1(text, sizeof text, hq, out, "tcp://127.0.0.1:7400"), 1);
     assert_non_null(strstr(text, "already enrolled"));
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "H1", "--region", "north", "--hq-keys",
-                                hq, "--out", out, "--hq-endpoint", "tcp://127.0.0.1:7400", NULL),
-                     1);
+    assert_int_equal(s_enroll_h1(text, sizeof text, hq, out, "tcp://127.0.0.1:7400"), 1);
     char *argv[] = {HALLCTL, "enroll", "H1", "--region", "north",         "--hq-keys",
                     hq,      "--out",  out,  "--force",  "--hq-endpoint", "tcp://127.0.0.1:7400",
                     NULL};

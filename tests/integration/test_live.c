@@ -325,19 +325,17 @@ HBT_TEST(test_regions)
     assert_int_equal(json_array_size(json_object_get(o, "regions")), 0);
     json_decref(o);
     o = NULL;
-    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/CN", NULL, NULL), 404);
-    assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/org",
-                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-                 "{\"id\":\"P01\",\"name\":\"North "
-                 "\\\"Coast\\\"\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
-                 "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P02\"}],"
-                 "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C002\"},"
-                 "{\"id\":\"LZ\",\"city\":\"C002\"}]}",
-                 NULL),
-        200);
+    hbt_req_ok(w->hq.http, "GET", "/v1/regions/CN", NULL, 404);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
+               "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+               "{\"id\":\"P01\",\"name\":\"North "
+               "\\\"Coast\\\"\",\"level\":\"province\",\"parent\":\"CN\"},"
+               "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
+               "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+               "{\"id\":\"C002\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P02\"}],"
+               "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C002\"},"
+               "{\"id\":\"LZ\",\"city\":\"C002\"}]}",
+               200);
     /* Three tickets at LA: they count in C001, P01 and CN, not in P02. LZ
      * never connected: it counts as a hall, offline. */
     for (int i = 0; i < 3; i++)
@@ -403,22 +401,20 @@ HBT_TEST(test_regions)
     s_sse_close(&s);
     json_decref(o);
     /* Refusals: an unknown region, a path below a region. */
-    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/NOPE", NULL, NULL), 404);
-    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P01/C001", NULL, NULL), 404);
+    hbt_req_ok(w->hq.http, "GET", "/v1/regions/NOPE", NULL, 404);
+    hbt_req_ok(w->hq.http, "GET", "/v1/regions/P01/C001", NULL, 404);
     /* The organisation changes: the next answer follows it, not the last round's. */
-    assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/org",
-                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-                 "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                 "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C001\"}]}",
-                 NULL),
-        200);
+    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
+               "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+               "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+               "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"}],"
+               "\"halls\":[{\"id\":\"LA\",\"city\":\"C001\"},{\"id\":\"LB\",\"city\":\"C001\"}]}",
+               200);
     o = hbt_get(w->hq.http, "/v1/regions");
     assert_non_null(o);
     assert_int_equal(json_array_size(json_object_get(o, "regions")), 3);
     assert_int_equal(hbt_int(s_region(o, "CN"), "halls"), 2);
     assert_int_equal(hbt_int(s_region(o, "C001"), "halls"), 2);
     json_decref(o);
-    assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/regions/P02", NULL, NULL), 404);
+    hbt_req_ok(w->hq.http, "GET", "/v1/regions/P02", NULL, 404);
 }

@@ -67,6 +67,85 @@ static json_t *s_draw(const hbt_hall_t *h, int n, size_t want)
     return p;
 }
 
+/* POSTs `body` to `path`, which must record it (201) with the string
+ * member `name` of its answer `value`. */
+static void s_recorded(hbt_hall_t *h, const char *path, const char *body, const char *name,
+                       const char *value)
+{
+    json_t *o = hbt_req(h->http, "POST", path, body, 201);
+    hbt_assert_strs(o, name, value, NULL);
+    json_decref(o);
+}
+
+/* The refusals the day meets, each with the stage of the day at which it
+ * is asked for (the test runs a stage's rows in order, where it stands). */
+static const struct {
+    const char *stage;
+    hbt_refusal_t r;
+} s_refusals[] = {
+    {"checklists",
+     {"POST", "/v1/manager/checklist", "{\"items\":[{\"item\":\"device:TOASTER\",\"ok\":true}]}",
+      400, "bad_request",
+      "unknown checklist item 'device:TOASTER'; today's are cleanliness, materials"}},
+    {"checklists",
+     {"POST", "/v1/manager/checklist",
+      "{\"items\":[{\"item\":\"materials\",\"ok\":true},{\"item\":\"materials\",\"ok\":"
+      "true}]}",
+      400, "bad_request", "listed twice"}},
+    {"checklists",
+     {"POST", "/v1/manager/checklist", "{\"items\":[{\"item\":\"materials\"}]}", 400, "bad_request",
+      "items[0] must be"}},
+    {"checklists",
+     {"POST", "/v1/manager/checklist", "{\"items\":[]}", 400, "bad_request", "1 to 64 items"}},
+    {"checklists",
+     {"POST", "/v1/manager/open", "{\"note\":5}", 400, "bad_request", "note must be a string"}},
+    {"meetings",
+     {"POST", "/v1/manager/meetings",
+      "{\"kind\":\"morning\",\"duration_s\":0,\"attendees\":[\"E1\"]}", 400, "bad_request",
+      "duration_s must be from 1 to 14400"}},
+    {"meetings",
+     {"POST", "/v1/manager/meetings",
+      "{\"kind\":\"lunch\",\"duration_s\":60,\"attendees\":[\"E1\"]}", 400, "bad_request", "kind"}},
+    {"meetings",
+     {"POST", "/v1/manager/meetings", "{\"kind\":\"morning\",\"duration_s\":60}", 400,
+      "bad_request", "attendees must name at least one"}},
+    {"meetings",
+     {"POST", "/v1/manager/meetings",
+      "{\"kind\":\"after_shift\",\"duration_s\":60,\"attendees\":[\"a b\"]}", 400, "bad_request",
+      "is not a staff id"}},
+    {"handovers",
+     {"POST", "/v1/manager/cash", "{\"amount\":-1,\"by\":\"E1\",\"to\":\"E2\",\"checked\":true}",
+      400, "bad_request", "amount must be from 0"}},
+    {"handovers",
+     {"POST", "/v1/manager/cash", "{\"amount\":1,\"by\":\"E1\",\"to\":\"E1\",\"checked\":true}",
+      400, "bad_request", "someone else"}},
+    {"handovers",
+     {"POST", "/v1/manager/cash",
+      "{\"amount\":1,\"currency\":\"eur\",\"by\":\"E1\",\"to\":\"E2\",\"checked\":true}", 400,
+      "bad_request", "currency must be 3 capital letters"}},
+    {"days",
+     {"GET", "/v1/manager/report?date=2026-13-01", NULL, 400, "bad_parameter", "YYYY-MM-DD"}},
+    {"days", {"GET", "/v1/manager/day?date=2001-01-01", NULL, 404, "not_found", "2001-01-01"}},
+    {"hall_days",
+     {"GET", "/v1/halls/M1/day?date=2001-01-01", NULL, 404, "not_found",
+      "no events of hall M1 on 2001-01-01"}},
+    {"hall_days", {"GET", "/v1/halls/M1/day?date=x", NULL, 400, "bad_parameter", "YYYY-MM-DD"}},
+    {"hall_days", {"GET", "/v1/halls/NOPE/day", NULL, 404, "not_found", "NOPE"}},
+};
+
+/* Checks the refusals of `stage` against `base`. */
+static void s_refused_at(const char *base, const char *stage)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof s_refusals / sizeof s_refusals[0]; i++) {
+        if (strcmp(s_refusals[i].stage, stage) != 0)
+            continue;
+        hbt_refused_rows(base, &s_refusals[i].r, 1);
+        n++;
+    }
+    assert_true(n > 0); /* a stage without rows is a typo */
+}
+
 HBT_TEST(test_manager_day)
 {
     hbt_world_t *w = *state;
@@ -86,19 +165,7 @@ HBT_TEST(test_manager_day)
     json_decref(cl);
 
     /* Refusals: an item not on today's list, one twice, no ok, none. */
-    hbt_refused(h->http, "POST", "/v1/manager/checklist",
-                "{\"items\":[{\"item\":\"device:TOASTER\",\"ok\":true}]}", 400, "bad_request",
-                "unknown checklist item 'device:TOASTER'; today's are cleanliness, materials");
-    hbt_refused(h->http, "POST", "/v1/manager/checklist",
-                "{\"items\":[{\"item\":\"materials\",\"ok\":true},{\"item\":\"materials\",\"ok\":"
-                "true}]}",
-                400, "bad_request", "listed twice");
-    hbt_refused(h->http, "POST", "/v1/manager/checklist", "{\"items\":[{\"item\":\"materials\"}]}",
-                400, "bad_request", "items[0] must be");
-    hbt_refused(h->http, "POST", "/v1/manager/checklist", "{\"items\":[]}", 400, "bad_request",
-                "1 to 64 items");
-    hbt_refused(h->http, "POST", "/v1/manager/open", "{\"note\":5}", 400, "bad_request",
-                "note must be a string");
+    s_refused_at(h->http, "checklists");
 
     /* The checklist with the kiosk failed, then the opening names it. */
     json_t *done = hbt_req(h->http, "POST", "/v1/manager/checklist",
@@ -122,23 +189,11 @@ HBT_TEST(test_manager_day)
                 "opened already today");
 
     /* Meetings. */
-    json_t *m = hbt_req(h->http, "POST", "/v1/manager/meetings",
-                        "{\"kind\":\"morning\",\"duration_s\":900,\"attendees\":[\"E1\",\"E2\"],"
-                        "\"topics\":[\"new fees\"]}",
-                        201);
-    assert_string_equal(hbt_str(m, "type"), "meeting_held");
-    json_decref(m);
-    hbt_refused(h->http, "POST", "/v1/manager/meetings",
-                "{\"kind\":\"morning\",\"duration_s\":0,\"attendees\":[\"E1\"]}", 400,
-                "bad_request", "duration_s must be from 1 to 14400");
-    hbt_refused(h->http, "POST", "/v1/manager/meetings",
-                "{\"kind\":\"lunch\",\"duration_s\":60,\"attendees\":[\"E1\"]}", 400, "bad_request",
-                "kind");
-    hbt_refused(h->http, "POST", "/v1/manager/meetings", "{\"kind\":\"morning\",\"duration_s\":60}",
-                400, "bad_request", "attendees must name at least one");
-    hbt_refused(h->http, "POST", "/v1/manager/meetings",
-                "{\"kind\":\"after_shift\",\"duration_s\":60,\"attendees\":[\"a b\"]}", 400,
-                "bad_request", "is not a staff id");
+    s_recorded(h, "/v1/manager/meetings",
+               "{\"kind\":\"morning\",\"duration_s\":900,\"attendees\":[\"E1\",\"E2\"],"
+               "\"topics\":[\"new fees\"]}",
+               "type", "meeting_held");
+    s_refused_at(h->http, "meetings");
 
     /* Patrols by the manuals' rule; nobody on duty with no counter open. */
     hbt_refused(h->http, "POST", "/v1/manager/patrols", NULL, 409, "nobody_on_duty",
@@ -157,9 +212,7 @@ HBT_TEST(test_manager_day)
              "{\"staff\":\"%s\",\"smile\":5,\"initiative\":4,\"compliance\":5,\"speed\":4,"
              "\"accuracy\":3,\"note\":\"good\"}",
              drawn);
-    json_t *sc = hbt_req(h->http, "POST", path, body, 201);
-    assert_string_equal(hbt_str(sc, "type"), "patrol_scored");
-    json_decref(sc);
+    s_recorded(h, path, body, "type", "patrol_scored");
     hbt_refused(h->http, "POST", path, body, 409, "scored_already", "scored in patrol");
     /* One on duty but not drawn (7 on duty, 4 drawn: 3 are not). */
     const char *not_drawn = NULL;
@@ -192,21 +245,11 @@ HBT_TEST(test_manager_day)
         hbt_req(h->http, "POST", "/v1/manager/log", "{\"text\":\"printer 2 jammed\"}", 201));
     hbt_refused(h->http, "POST", "/v1/manager/log", "{\"text\":\"\"}", 400, "bad_request",
                 "text is required");
-    json_t *cash = hbt_req(h->http, "POST", "/v1/manager/cash",
-                           "{\"amount\":1250000,\"currency\":\"EUR\",\"by\":\"E1\",\"to\":\"E2\","
-                           "\"checked\":true}",
-                           201);
-    assert_string_equal(hbt_str(cash, "from_staff"), "E1");
-    json_decref(cash);
-    hbt_refused(h->http, "POST", "/v1/manager/cash",
-                "{\"amount\":-1,\"by\":\"E1\",\"to\":\"E2\",\"checked\":true}", 400, "bad_request",
-                "amount must be from 0");
-    hbt_refused(h->http, "POST", "/v1/manager/cash",
-                "{\"amount\":1,\"by\":\"E1\",\"to\":\"E1\",\"checked\":true}", 400, "bad_request",
-                "someone else");
-    hbt_refused(h->http, "POST", "/v1/manager/cash",
-                "{\"amount\":1,\"currency\":\"eur\",\"by\":\"E1\",\"to\":\"E2\",\"checked\":true}",
-                400, "bad_request", "currency must be 3 capital letters");
+    s_recorded(h, "/v1/manager/cash",
+               "{\"amount\":1250000,\"currency\":\"EUR\",\"by\":\"E1\",\"to\":\"E2\","
+               "\"checked\":true}",
+               "from_staff", "E1");
+    s_refused_at(h->http, "handovers");
 
     /* A kiosk's token may not. */
     json_t *o = NULL;
@@ -256,10 +299,7 @@ HBT_TEST(test_manager_day)
     assert_true(json_real_value(json_object_get(ps, "avg")) == 4.2);
     assert_true(json_is_string(json_object_get(r, "opened")));
     json_decref(r);
-    hbt_refused(h->http, "GET", "/v1/manager/report?date=2026-13-01", NULL, 400, "bad_parameter",
-                "YYYY-MM-DD");
-    hbt_refused(h->http, "GET", "/v1/manager/day?date=2001-01-01", NULL, 404, "not_found",
-                "2001-01-01");
+    s_refused_at(h->http, "days");
     json_decref(p7);
     json_decref(p25);
     json_decref(p3);
@@ -295,9 +335,5 @@ HBT_TEST(test_manager_day)
     assert_int_equal(hbt_int(hr, "checklist_failures"), 1);
     assert_int_equal(json_array_size(json_object_get(hr, "patrols")), 1);
     json_decref(hd);
-    hbt_refused(w->hq.http, "GET", "/v1/halls/M1/day?date=2001-01-01", NULL, 404, "not_found",
-                "no events of hall M1 on 2001-01-01");
-    hbt_refused(w->hq.http, "GET", "/v1/halls/M1/day?date=x", NULL, 400, "bad_parameter",
-                "YYYY-MM-DD");
-    hbt_refused(w->hq.http, "GET", "/v1/halls/NOPE/day", NULL, 404, "not_found", "NOPE");
+    s_refused_at(w->hq.http, "hall_days");
 }

@@ -20,19 +20,6 @@
 
 #define HALLS 2
 
-/* POSTs and returns the status; the body is dropped. */
-static int s_post(hbt_hall_t *h, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_post(hbt_hall_t *h, const char *path, const char *fmt, ...)
-{
-    char body[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    return hbt_http(h->http, "POST", path, body, NULL);
-}
-
 static uint64_t s_rng = 0x9e3779b97f4a7c15ULL;
 static uint32_t s_rand(uint32_t n) { return hbt_rand(&s_rng, n); }
 
@@ -70,60 +57,64 @@ static void s_traffic(hbt_hall_t *h, int n)
     static const char *const svc[] = {"A", "B", "C"};
     static const char *const prio[] = {"normal", "normal",  "normal",
                                        "vip",    "elderly", "appointment"};
-    char path[128];
+    char path[128], body[1024];
     tally_t t = {0};
     int64_t before = s_last_seq(h);
     for (int i = 0; i < n; i++) {
-        int c = 1 + (int)s_rand(3), status;
+        int c = 1 + (int)s_rand(3);
+        const char *to = path;
         switch (s_rand(12)) {
         case 0:
         case 1:
         case 2:
-            status = s_post(h, "/v1/tickets", "{\"service\":\"%s\",\"priority\":\"%s\"}",
-                            svc[s_rand(3)], prio[s_rand(6)]);
+            to = "/v1/tickets";
+            snprintf(body, sizeof body, "{\"service\":\"%s\",\"priority\":\"%s\"}", svc[s_rand(3)],
+                     prio[s_rand(6)]);
             break;
         case 3:
             snprintf(path, sizeof path, "/v1/counters/%d/open", c);
-            status = s_post(h, path, "{\"staff\":\"E%d\",\"services\":[\"A\",\"%s\"]}", c,
-                            svc[1 + s_rand(2)]);
+            snprintf(body, sizeof body, "{\"staff\":\"E%d\",\"services\":[\"A\",\"%s\"]}", c,
+                     svc[1 + s_rand(2)]);
             break;
         case 4:
         case 5:
             snprintf(path, sizeof path, "/v1/counters/%d/call", c);
-            status = s_post(h, path, "{}");
+            snprintf(body, sizeof body, "{}");
             break;
         case 6:
             snprintf(path, sizeof path, "/v1/counters/%d/start", c);
-            status = s_post(h, path, "{}");
+            snprintf(body, sizeof body, "{}");
             break;
         case 7:
             snprintf(path, sizeof path, "/v1/counters/%d/complete", c);
-            status = s_post(h, path, "{\"business_type\":\"bill_payment\",\"amount\":%u}",
-                            s_rand(90000));
+            snprintf(body, sizeof body, "{\"business_type\":\"bill_payment\",\"amount\":%u}",
+                     s_rand(90000));
             break;
         case 8:
             snprintf(path, sizeof path, "/v1/tickets/A%03u/transfer", 1 + s_rand(20));
-            status = s_post(h, path, "{\"service\":\"%s\"}", svc[s_rand(3)]);
+            snprintf(body, sizeof body, "{\"service\":\"%s\"}", svc[s_rand(3)]);
             break;
         case 9:
-            status = s_post(h, "/v1/complaints",
-                            "{\"channel\":\"counter\",\"category\":\"waiting_time\","
-                            "\"severity\":\"high\",\"text\":\"too slow\"}");
+            to = "/v1/complaints";
+            snprintf(body, sizeof body,
+                     "{\"channel\":\"counter\",\"category\":\"waiting_time\","
+                     "\"severity\":\"high\",\"text\":\"too slow\"}");
             break;
         case 10:
-            status =
-                s_post(h, "/v1/devices/kiosk-1/status", "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
-                       s_rand(2) ? "ok" : "paper_out");
+            to = "/v1/devices/kiosk-1/status";
+            snprintf(body, sizeof body, "{\"kind\":\"kiosk\",\"state\":\"%s\"}",
+                     s_rand(2) ? "ok" : "paper_out");
             break;
         default:
             /* Another queue system's events, through the same reducer. */
-            status = s_post(h, "/v1/events",
-                            "[{\"type\":\"satisfaction_scored\",\"score\":%u},"
-                            "{\"type\":\"ticket_issued\",\"ticket\":\"X%d\",\"service\":\"X\"}]",
-                            1 + s_rand(5), i);
+            to = "/v1/events";
+            snprintf(body, sizeof body,
+                     "[{\"type\":\"satisfaction_scored\",\"score\":%u},"
+                     "{\"type\":\"ticket_issued\",\"ticket\":\"X%d\",\"service\":\"X\"}]",
+                     1 + s_rand(5), i);
             break;
         }
-        s_count(&t, status);
+        s_count(&t, hbt_http(h->http, "POST", to, body, NULL));
     }
     int64_t after = s_last_seq(h);
     fprintf(stderr, "hall %s: %d actions: %d accepted, %d refused, %d other; %lld events\n", h->id,

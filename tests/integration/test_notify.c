@@ -388,18 +388,20 @@ HBT_TEST(test_alerts_reach_people)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         hbt_refused(w->hq.http, "POST", "/v1/notify/subscriptions", bad[i].doc, bad[i].status,
                     bad[i].code, bad[i].why);
-    hbt_refused(w->hq.http, "POST", "/v1/notify/silences",
-                "{\"scope\":\"hall/NT1\",\"until\":\"2001-01-01T00:00:00Z\",\"reason\":\"x\"}", 400,
-                "bad_request", "over already");
-    hbt_refused(w->hq.http, "POST", "/v1/notify/silences",
-                "{\"scope\":\"hall/NT1\",\"until\":\"2999-01-01T00:00:00Z\"}", 400, "bad_request",
-                "reason: required");
-    hbt_refused(w->hq.http, "POST", "/v1/alerts/999999/ack", "{}", 404, "not_found", "no alert");
-    hbt_refused(w->hq.http, "POST", "/v1/alerts/abc/ack", "{}", 400, "bad_parameter", "alert");
-    hbt_refused(w->hq.http, "DELETE", "/v1/notify/subscriptions/nope", NULL, 404, "not_found",
-                "no subscription nope");
-    hbt_refused(w->hq.http, "GET", "/v1/notify/deliveries?limit=0", NULL, 400, "bad_request",
-                "limit must be 1 to 1000");
+    static const hbt_refusal_t bad_silences[] = {
+        {"POST", "/v1/notify/silences",
+         "{\"scope\":\"hall/NT1\",\"until\":\"2001-01-01T00:00:00Z\",\"reason\":\"x\"}", 400,
+         "bad_request", "over already"},
+        {"POST", "/v1/notify/silences",
+         "{\"scope\":\"hall/NT1\",\"until\":\"2999-01-01T00:00:00Z\"}", 400, "bad_request",
+         "reason: required"},
+        {"POST", "/v1/alerts/999999/ack", "{}", 404, "not_found", "no alert"},
+        {"POST", "/v1/alerts/abc/ack", "{}", 400, "bad_parameter", "alert"},
+        {"DELETE", "/v1/notify/subscriptions/nope", NULL, 404, "not_found", "no subscription nope"},
+        {"GET", "/v1/notify/deliveries?limit=0", NULL, 400, "bad_request",
+         "limit must be 1 to 1000"},
+    };
+    HBT_REFUSED_ALL(w->hq.http, bad_silences);
 
     /* Who is told of what. */
     snprintf(doc, sizeof doc,

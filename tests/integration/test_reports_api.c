@@ -176,14 +176,21 @@ static const ev_t s_t2_events[] = {
      "\"source\":\"kiosk\""},
 };
 
+/* The first `n1` events of T1's stream to the first hall and `n2` of T2's
+ * to the second, then waits until HQ has them and has rolled them up. */
+static void s_post_rolled(hbt_world_t *w, size_t n1, size_t n2)
+{
+    s_post(&w->hall[0], s_t1_events, n1);
+    s_post(&w->hall[1], s_t2_events, n2);
+    s_wait_rolled(w);
+}
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 HBT_TEST(test_local_days_and_hours)
 {
     hbt_world_t *w = *state;
-    s_post(&w->hall[0], s_t1_events, N(s_t1_events));
-    s_post(&w->hall[1], s_t2_events, N(s_t2_events));
-    s_wait_rolled(w);
+    s_post_rolled(w, N(s_t1_events), N(s_t2_events));
 
     /* T1: one ticket each side of its midnight (the same UTC day). */
     json_t *o = s_kpi(w, "scope=T1&period=day&date=2026-10-24&by=hour");
@@ -298,9 +305,7 @@ HBT_TEST(test_local_days_and_hours)
 HBT_TEST(test_exports_ranks_and_readiness)
 {
     hbt_world_t *w = *state;
-    s_post(&w->hall[0], s_t1_events, N(s_t1_events));
-    s_post(&w->hall[1], s_t2_events, N(s_t2_events));
-    s_wait_rolled(w);
+    s_post_rolled(w, N(s_t1_events), N(s_t2_events));
 
     /* CSV: the byte order mark, one header row, the JSON's columns, and
      * the business type that would be a formula made text. */
@@ -385,9 +390,7 @@ HBT_TEST(test_exports_ranks_and_readiness)
 HBT_TEST(test_archive)
 {
     hbt_world_t *w = *state;
-    s_post(&w->hall[0], s_t1_events, N(s_t1_events));
-    s_post(&w->hall[1], s_t2_events, N(s_t2_events));
-    s_wait_rolled(w);
+    s_post_rolled(w, N(s_t1_events), N(s_t2_events));
 
     /* T1's two days, the ticket's own events. */
     json_t *o =
@@ -474,9 +477,7 @@ HBT_TEST(test_archive)
 HBT_TEST(test_refusals)
 {
     hbt_world_t *w = *state;
-    s_post(&w->hall[0], s_t1_events, 1);
-    s_post(&w->hall[1], s_t2_events, 1);
-    s_wait_rolled(w);
+    s_post_rolled(w, 1, 1);
     static const struct {
         const char *path;
         int status;

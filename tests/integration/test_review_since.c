@@ -23,18 +23,6 @@ static const hbt_world_spec_t s_world = {.tag = "review-since"};
 
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
-static json_t *s_as(hbt_world_t *w, const char *token, const char *method, const char *path,
-                    const char *body, int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http_as(w->hq.http, token, NULL, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.500s", method, path, status, want, dump ? dump : "");
-    }
-    return resp;
-}
-
 static void s_doc(char *out, size_t len, const char *title)
 {
     char start[11], end[11];
@@ -55,31 +43,31 @@ HBT_TEST(test_last_review_comes_with_the_campaign)
 {
     hbt_world_t *w = *state;
     hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"}]}",
+               HBT_REGIONS_HARBOUR "],"
+                                   "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"}]}",
                200);
     char mkt[64], rita[64], remi[64], doc[2048];
     hbt_hq_user(&w->hq, "mkt", mkt, "--role", "marketer", "--scope", "C1", NULL);
     hbt_hq_user(&w->hq, "rita", rita, "--role", "reviewer", NULL);
     hbt_hq_user(&w->hq, "remi", remi, "--role", "reviewer", NULL);
     s_doc(doc, sizeof doc, "Harbour savings");
-    json_decref(s_as(w, mkt, "POST", "/v1/campaigns", doc, 201));
-    json_decref(s_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200));
+    json_decref(hbt_req_as(w->hq.http, mkt, "POST", "/v1/campaigns", doc, 201));
+    json_decref(
+        hbt_req_as(w->hq.http, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200));
     /* Submitted, never reviewed: nothing to compare with. */
-    json_t *c = s_as(w, remi, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
+    json_t *c = hbt_req_as(w->hq.http, remi, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
     assert_null(json_object_get(c, "last_reviewed"));
     json_decref(c);
 
-    json_decref(s_as(w, rita, "POST", "/v1/campaigns/harbour-savings/return",
-                     "{\"note\":\"say what the rate is\"}", 200));
+    json_decref(hbt_req_as(w->hq.http, rita, "POST", "/v1/campaigns/harbour-savings/return",
+                           "{\"note\":\"say what the rate is\"}", 200));
     s_doc(doc, sizeof doc, "Harbour savings at 2.1%");
-    json_decref(s_as(w, mkt, "PUT", "/v1/campaigns/harbour-savings", doc, 200));
-    json_decref(s_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200));
+    json_decref(hbt_req_as(w->hq.http, mkt, "PUT", "/v1/campaigns/harbour-savings", doc, 200));
+    json_decref(
+        hbt_req_as(w->hq.http, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200));
 
     /* Remi, who never saw it, reads what Rita judged. */
-    c = s_as(w, remi, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
+    c = hbt_req_as(w->hq.http, remi, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
     json_t *lr = json_object_get(c, "last_reviewed");
     assert_non_null(lr);
     assert_string_equal(hbt_str(lr, "action"), "return");
@@ -92,8 +80,9 @@ HBT_TEST(test_last_review_comes_with_the_campaign)
     json_decref(c);
 
     /* Approved by Remi: the judged document is now the approved one. */
-    json_decref(s_as(w, remi, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200));
-    c = s_as(w, rita, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
+    json_decref(
+        hbt_req_as(w->hq.http, remi, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200));
+    c = hbt_req_as(w->hq.http, rita, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
     lr = json_object_get(c, "last_reviewed");
     assert_string_equal(hbt_str(lr, "action"), "approve");
     assert_string_equal(hbt_str(lr, "by"), "remi");
@@ -104,7 +93,7 @@ HBT_TEST(test_last_review_comes_with_the_campaign)
     /* Kept across a restart. */
     hbt_hq_stop(&w->hq, SIGTERM);
     hbt_hq_start(&w->hq);
-    c = s_as(w, rita, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
+    c = hbt_req_as(w->hq.http, rita, "GET", "/v1/campaigns/harbour-savings", NULL, 200);
     lr = json_object_get(c, "last_reviewed");
     assert_string_equal(hbt_str(lr, "by"), "remi");
     assert_string_equal(hbt_str(json_object_get(lr, "document"), "title"),

@@ -24,19 +24,6 @@
 #define HALLS 30
 #define STOPPED 5
 
-/* As `token`: who acts at HQ comes from the credentials. */
-static void s_as(hbt_world_t *w, const char *token, const char *method, const char *path,
-                 const char *body, int want)
-{
-    json_t *resp = NULL;
-    int status = hbt_http_as(w->hq.http, token, NULL, method, path, body, &resp);
-    if (status != want) {
-        char *dump = resp ? json_dumps(resp, 0) : NULL;
-        fail_msg("%s %s: %d, wanted %d: %.500s", method, path, status, want, dump ? dump : "");
-    }
-    json_decref(resp);
-}
-
 /* Waits until the rollout of `kind` ("policy"/"calendar") has `version`
  * applied by `applied` halls and `offline` offline; prints the view. */
 static void s_wait_rollout(hbt_world_t *w, const char *kind, int64_t version, int64_t applied,
@@ -94,9 +81,7 @@ static void s_set_policy(hbt_world_t *w, int threshold)
 {
     char body[1024];
     snprintf(body, sizeof body,
-             "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-             "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-             "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
+             HBT_POLICY_OPEN_AND
              "\"diversion\":{\"threshold\":%d},\"campaigns\":{\"lead_days\":0}}",
              threshold);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", body, 200);
@@ -193,10 +178,13 @@ HBT_TEST(test_rollout_to_thirty_halls)
     char mkt[64], ops[64];
     hbt_hq_user(&w->hq, "mkt", mkt, "--role", "marketer", NULL);
     hbt_hq_user(&w->hq, "ops", ops, "--role", "reviewer", NULL);
-    s_as(w, mkt, "POST", "/v1/campaigns", doc, 201);
-    s_as(w, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200);
-    s_as(w, ops, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200);
-    s_as(w, ops, "POST", "/v1/campaigns/harbour-savings/publish", "{}", 200);
+    json_decref(hbt_req_as(w->hq.http, mkt, "POST", "/v1/campaigns", doc, 201));
+    json_decref(
+        hbt_req_as(w->hq.http, mkt, "POST", "/v1/campaigns/harbour-savings/submit", "{}", 200));
+    json_decref(
+        hbt_req_as(w->hq.http, ops, "POST", "/v1/campaigns/harbour-savings/approve", "{}", 200));
+    json_decref(
+        hbt_req_as(w->hq.http, ops, "POST", "/v1/campaigns/harbour-savings/publish", "{}", 200));
     s_wait_rollout(w, "calendar", 1, HALLS - STOPPED, STOPPED);
     /* Each hall got exactly its slice. */
     json_t *a = hbt_get(w->hall[0].http, "/v1/campaigns/active");

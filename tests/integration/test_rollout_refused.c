@@ -29,11 +29,7 @@ static const hbt_world_spec_t s_world = {.tag = "rollout-refused",
 static int64_t s_publish(hbt_world_t *w, const char *tz)
 {
     char body[1024];
-    snprintf(body, sizeof body,
-             "{\"timezone\":\"%s\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-             "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-             "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]}}",
-             tz);
+    snprintf(body, sizeof body, "{\"timezone\":\"%s\"," HBT_HOURS_ALWAYS_OPEN "}", tz);
     hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", body, 200);
     json_t *resp = hbt_req(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
     int64_t v = hbt_int(resp, "version");
@@ -64,16 +60,6 @@ static json_t *s_wait(hbt_world_t *w, int64_t version, int64_t applied, int64_t 
 }
 
 /* The open document_refused alert of `hall`, or NULL (owned). */
-static json_t *s_alert(hbt_world_t *w, const char *hall)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/v1/alerts?state=open&hall=%s&kind=document_refused", hall);
-    json_t *a = hbt_get(w->hq.http, path);
-    json_t *x = json_incref(json_array_get(json_object_get(a, "alerts"), 0));
-    json_decref(a);
-    return x;
-}
-
 HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
 {
     hbt_world_t *w = *state;
@@ -115,10 +101,7 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     json_decref(hp);
 
     /* The operators are told. */
-    json_t *al = NULL;
-    int64_t deadline = hbt_now_ms() + 15000;
-    while (!(al = s_alert(w, "H01")) && hbt_now_ms() < deadline)
-        hbt_sleep_ms(200);
+    json_t *al = hbt_wait_alert(w->hq.http, "H01", "document_refused", 15000);
     assert_non_null(al);
     json_t *params = json_object_get(al, "params");
     assert_string_equal(hbt_str(params, "document"), "policy");
@@ -127,7 +110,8 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     assert_string_equal(hbt_str(al, "severity"), "warning");
     int64_t id = hbt_int(al, "id");
     json_decref(al);
-    assert_null(s_alert(w, "H02"));
+    al = hbt_wait_alert(w->hq.http, "H02", "document_refused", 0);
+    assert_null(al);
 
     /* A version the hall can run: applied everywhere, the refusal gone
      * from the view, the alert cleared. */
@@ -139,19 +123,12 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     hp = hbt_get(w->hall[0].http, "/v1/policy");
     assert_int_equal(hbt_int(hp, "version"), v2);
     json_decref(hp);
-    deadline = hbt_now_ms() + 15000;
-    while ((al = s_alert(w, "H01")) && hbt_now_ms() < deadline) {
-        json_decref(al);
-        hbt_sleep_ms(200);
-    }
-    assert_null(al);
-    char path[64];
-    snprintf(path, sizeof path, "/v1/alerts?state=history&hall=H01&kind=document_refused");
-    json_t *hist = hbt_get(w->hq.http, path);
-    json_t *past = json_array_get(json_object_get(hist, "alerts"), 0);
+    assert_true(hbt_wait_alert_cleared(w->hq.http, "H01", "document_refused", 15000));
+    json_t *past = hbt_get_first(
+        w->hq.http, "/v1/alerts?state=history&hall=H01&kind=document_refused", "alerts");
     assert_int_equal(hbt_int(past, "id"), id);
     assert_false(json_is_true(json_object_get(past, "open")));
-    json_decref(hist);
+    json_decref(past);
 
     /* H01 refuses again (still without zones), and HQ, restarted, learns it
      * from the hall's next Hello rather than counting it pending. */

@@ -7,6 +7,7 @@
  * new calendar version that reaches the hall. A hall of an older build
  * (its Hello does not say it reads glossaries; its strict reader would
  * refuse the member) gets the same version without them. */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/codec.h"
@@ -52,21 +53,12 @@ static json_t *s_active_at(hbt_hall_t *hall, int64_t version)
 HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
 {
     hbt_world_t *w = *state;
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"},"
-               "{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"},"
-               "{\"id\":\"B03\",\"city\":\"C1\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"UTC\",\"opening_hours\":{\"mon\":[\"00:00-24:00\"],"
-               "\"tue\":[\"00:00-24:00\"],\"wed\":[\"00:00-24:00\"],\"thu\":[\"00:00-24:00\"],"
-               "\"fri\":[\"00:00-24:00\"],\"sat\":[\"00:00-24:00\"],\"sun\":[\"00:00-24:00\"]},"
-               "\"campaigns\":{\"lead_days\":0}}",
-               200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                HBT_REGIONS_HARBOUR
+                ",{\"id\":\"C2\",\"name\":\"Hill\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\"},{\"id\":\"B02\",\"city\":\"C2\"},"
+                "{\"id\":\"B03\",\"city\":\"C1\"}]}",
+                HBT_POLICY_OPEN_AND "\"campaigns\":{\"lead_days\":0}}");
     hbt_req_ok(
         w->hq.http, "PUT", "/v1/glossary",
         "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":"
@@ -81,19 +73,12 @@ HBT_TEST(test_glossary_reaches_the_hall_with_its_slice)
     for (size_t i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
 
-    char start[11], end[11], doc[2048];
-    time_t now = time(NULL), later = now + 20 * 86400;
-    strftime(start, sizeof start, "%Y-%m-%d", gmtime(&now));
-    strftime(end, sizeof end, "%Y-%m-%d", gmtime(&later));
-    snprintf(
-        doc, sizeof doc,
-        "{\"id\":\"harbour-savings\",\"title\":\"港湾储蓄月\",\"level\":\"city\","
-        "\"region\":\"C1\",\"scope\":{\"regions\":[\"C1\"]},\"start\":\"%s\",\"end\":\"%s\","
-        "\"products\":[\"savings-plus\"],\"business_types\":[],\"segment\":\"retail\","
-        "\"channels\":[\"kiosk\"],\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
-        "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":\"一年的收益比例，可转为活期。\"}"
-        "]}",
-        start, end);
+    char doc[2048];
+    hbt_campaign_doc(doc, sizeof doc, "harbour-savings", "港湾储蓄月", "C1", 0, 20,
+                     "\"segment\":\"retail\",\"channels\":[\"kiosk\"],"
+                     "\"texts\":{\"kiosk\":\"本月开立储蓄账户，年化收益率更高。\"},"
+                     "\"faq\":[{\"question\":\"年化收益率是什么？\",\"answer\":"
+                     "\"一年的收益比例，可转为活期。\"}]");
     hbt_campaign_publish(&w->hq, doc, "harbour-savings");
 
     /* HQ's slice for B01 carries the two terms used, not APR. */

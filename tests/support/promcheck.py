@@ -281,17 +281,27 @@ DASHBOARD_NEEDS = {
 }
 
 
-def check_dashboard(path, out_path, scrapes, problems):
+def start_check(path, scrapes, problems, load, errors, what):
+    """What both checks begin with: a `bad(msg)` that records a problem of
+    `path`, the metric names known from the scrapes, and the document read
+    by `load`; `ok` is False (and the problem recorded) when `load` raised
+    one of `errors`."""
     def bad(msg):
         problems.append("%s: %s" % (path, msg))
 
     known = scrape_names(scrapes, problems) | SYNTHETIC
     with open(path, encoding="utf-8") as f:
         try:
-            d = json.load(f)
-        except ValueError as e:
-            bad("not JSON: %s" % e)
-            return
+            return bad, known, True, load(f)
+        except errors as e:
+            bad("not %s: %s" % (what, e))
+            return bad, known, False, None
+
+
+def check_dashboard(path, out_path, scrapes, problems):
+    bad, known, ok, d = start_check(path, scrapes, problems, json.load, ValueError, "JSON")
+    if not ok:
+        return
     if not isinstance(d, dict):
         bad("not a JSON object")
         return
@@ -367,16 +377,10 @@ RULES_NEED = ("HallbusHQDown", "HallbusWriterStalled", "HallbusHQDiskFilling",
 
 
 def check_rules(path, scrapes, problems):
-    def bad(msg):
-        problems.append("%s: %s" % (path, msg))
-
-    known = scrape_names(scrapes, problems) | SYNTHETIC
-    with open(path, encoding="utf-8") as f:
-        try:
-            doc = yaml.safe_load(f)
-        except yaml.YAMLError as e:
-            bad("not YAML: %s" % e)
-            return
+    bad, known, ok, doc = start_check(path, scrapes, problems, yaml.safe_load, yaml.YAMLError,
+                                      "YAML")
+    if not ok:
+        return
     groups = doc.get("groups") if isinstance(doc, dict) else None
     if not isinstance(groups, list) or not groups:
         bad("no groups")

@@ -368,6 +368,19 @@ void hbt_wd_wait_ok(hbt_wd_t *w, const char *script, int timeout_ms, const char 
     fail_msg("%s (within %d ms); the page shows: %s", what, timeout_ms, shows);
 }
 
+void hbt_wd_wait_in(hbt_wd_t *w, const char *section, const char *script, int timeout_ms,
+                    const char *what)
+{
+    if (hbt_wd_wait_true(w, script, timeout_ms))
+        return;
+    char read[256], shows[2048];
+    snprintf(read, sizeof read,
+             "const s = document.getElementById('%s'); return s ? s.innerText.slice(0, 1500) : '';",
+             section);
+    hbt_wd_exec_str(w, read, shows, sizeof shows);
+    fail_msg("%s (not within %d ms); #%s shows: %s", what, timeout_ms, section, shows);
+}
+
 void hbt_wd_press(hbt_wd_t *w, const char *css)
 {
     char elem[128], path[256];

@@ -83,6 +83,10 @@ void hbt_wd_exec_str(hbt_wd_t *b, const char *script, char *out, size_t outlen);
  * fails when nothing matches. */
 void hbt_wd_text_css(hbt_wd_t *b, const char *css, char *out, size_t outlen);
 void hbt_wd_wait_ok(hbt_wd_t *b, const char *script, int timeout_ms, const char *what);
+/* The same for one part of a page: on timeout the message has the start of
+ * the text of the element whose id is `section` (the view under test). */
+void hbt_wd_wait_in(hbt_wd_t *b, const char *section, const char *script, int timeout_ms,
+                    const char *what);
 /* A click on the first element matching `css`, waiting up to 5 s for it to
  * appear and finding it again when the page replaced it before the click
  * landed. */

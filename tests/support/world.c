@@ -63,12 +63,14 @@ int hbt_world_teardown(void **state)
     return 0;
 }
 
-/* The answer, or the test fails with it when the status is not `want`. */
-static json_t *s_answer(const char *base, const char *method, const char *path, const char *body,
-                        int want)
+/* The answer, or the test fails with it when the status is not `want`;
+ * with `token`, or the one registered for `base` when it is NULL. */
+static json_t *s_answer(const char *base, const char *token, const char *method, const char *path,
+                        const char *body, int want)
 {
     json_t *out = NULL;
-    int status = hbt_http(base, method, path, body, &out);
+    int status = token ? hbt_http_as(base, token, NULL, method, path, body, &out)
+                       : hbt_http(base, method, path, body, &out);
     if (status != want) {
         char *dump = out ? json_dumps(out, 0) : NULL;
         fail_msg("%s %s %.300s: status %d, wanted %d: %s", method, path, body ? body : "", status,
@@ -79,14 +81,20 @@ static json_t *s_answer(const char *base, const char *method, const char *path, 
 
 json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want)
 {
-    json_t *out = s_answer(base, method, path, body, want);
+    json_t *out = s_answer(base, NULL, method, path, body, want);
     assert_non_null(out);
     return out;
 }
 
 void hbt_req_ok(const char *base, const char *method, const char *path, const char *body, int want)
 {
-    json_decref(s_answer(base, method, path, body, want));
+    json_decref(s_answer(base, NULL, method, path, body, want));
+}
+
+json_t *hbt_req_as(const char *base, const char *token, const char *method, const char *path,
+                   const char *body, int want)
+{
+    return s_answer(base, token, method, path, body, want);
 }
 
 const char *hbt_str(const json_t *o, const char *name)
@@ -103,6 +111,49 @@ void hbt_refused(const char *base, const char *method, const char *path, const c
         fail_msg("%s %s %.200s: got %s \"%s\", wanted %s naming \"%s\"", method, path,
                  body ? body : "", hbt_str(a, "error"), hbt_str(a, "reason"), code, want);
     json_decref(a);
+}
+
+void hbt_refused_rows(const char *base, const hbt_refusal_t *rows, size_t n)
+{
+    /* hbt_refused names the method, path and body of a row that fails. */
+    for (size_t i = 0; i < n; i++)
+        hbt_refused(base, rows[i].method, rows[i].path, rows[i].body, rows[i].status, rows[i].code,
+                    rows[i].want);
+}
+
+json_t *hbt_get_first(const char *base, const char *path, const char *member)
+{
+    json_t *a = hbt_get(base, path);
+    json_t *x = json_incref(json_array_get(json_object_get(a, member), 0));
+    json_decref(a);
+    return x;
+}
+
+json_t *hbt_wait_alert(const char *base, const char *hall, const char *kind, int timeout_ms)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/alerts?state=open&hall=%s&kind=%s", hall, kind);
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *x = hbt_get_first(base, path, "alerts");
+        if (x || hbt_now_ms() >= deadline)
+            return x;
+        hbt_sleep_ms(100);
+    }
+}
+
+bool hbt_wait_alert_cleared(const char *base, const char *hall, const char *kind, int timeout_ms)
+{
+    int64_t deadline = hbt_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *al = hbt_wait_alert(base, hall, kind, 0);
+        json_decref(al);
+        if (!al)
+            return true;
+        if (hbt_now_ms() >= deadline)
+            return false;
+        hbt_sleep_ms(100);
+    }
 }
 
 json_t *hbt_find(const json_t *arr, const char *name, const char *value)

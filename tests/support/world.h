@@ -41,6 +41,13 @@ typedef struct hbt_world {
     void *test; /* the test's own state, if it keeps one */
 } hbt_world_t;
 
+/* A smaller organisation's start, CN -> P1 North -> C1 Harbour: it goes on
+ * with more regions (",{...}") or "]" and its own ",\"halls\":[...]}". */
+#define HBT_REGIONS_HARBOUR                                                                        \
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"                        \
+    "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"                 \
+    "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}"
+
 /* The regions the integration tests of HQ's control plane share, CN ->
  * P01 (C001 Harbour City, C002 Hill Town), P02 (C003 Bay): the start of an
  * organisation document, which goes on with its own " \"halls\": [...]}". */
@@ -63,11 +70,37 @@ int hbt_world_teardown(void **state);
 json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want);
 /* The same, the body (JSON or none) dropped. */
 void hbt_req_ok(const char *base, const char *method, const char *path, const char *body, int want);
+/* One request as the holder of `token` that must answer `want`; its JSON
+ * body (owned), or NULL when it had none. */
+json_t *hbt_req_as(const char *base, const char *token, const char *method, const char *path,
+                   const char *body, int want);
 /* A refusal: `status`, the error `code` and a reason that contains `want`. */
 void hbt_refused(const char *base, const char *method, const char *path, const char *body,
                  int status, const char *code, const char *want);
+/* One expected refusal, hbt_refused's arguments after `base`: the rows of
+ * a table of refusals that one call checks in order. */
+typedef struct hbt_refusal {
+    const char *method, *path, *body;
+    int status;
+    const char *code, *want;
+} hbt_refusal_t;
+void hbt_refused_rows(const char *base, const hbt_refusal_t *rows, size_t n);
+/* hbt_refused_rows over a whole array. */
+#define HBT_REFUSED_ALL(base, rows) hbt_refused_rows(base, rows, sizeof rows / sizeof rows[0])
 /* A member string of `o`, or "" when it has none. */
 const char *hbt_str(const json_t *o, const char *name);
+
+/* The first element of the array member `member` of the JSON that a GET
+ * of `path` answers (owned), or NULL when there is none. */
+json_t *hbt_get_first(const char *base, const char *path, const char *member);
+
+/* The first open alert of `kind` for hall `hall` at HQ `base` (owned),
+ * asked for every 100 ms for up to `timeout_ms` (once when 0); NULL when
+ * none is open by then. */
+json_t *hbt_wait_alert(const char *base, const char *hall, const char *kind, int timeout_ms);
+/* Whether no alert of `kind` for `hall` is open any longer, asked for every
+ * 100 ms for up to `timeout_ms`. */
+bool hbt_wait_alert_cleared(const char *base, const char *hall, const char *kind, int timeout_ms);
 
 /* The first object of the array `arr` whose member `name` is the string
  * `value` (borrowed), or NULL. */

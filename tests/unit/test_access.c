@@ -258,6 +258,11 @@ static void s_seen(const char *id, int64_t added_ms, void *arg)
         snprintf(s->ids[s->n++], ACCESS_ID_MAX, "%s", id);
 }
 
+/* A staff id and PIN refused, and a part of the reason. */
+typedef struct {
+    const char *id, *pin, *says;
+} staff_refusal_t;
+
 HBT_TEST(test_staff_and_signins)
 {
     fixture_t *fx = *state;
@@ -266,9 +271,7 @@ HBT_TEST(test_staff_and_signins)
     assert_int_equal(access_staff_add(fx->a, "S2", "5678", err, sizeof err), 0);
     assert_int_equal(access_staff_add(fx->a, "S1", "1234", err, sizeof err), 0);
     assert_int_equal(access_staff_add(fx->a, "S1", "9999", err, sizeof err), HB_EEXIST);
-    const struct {
-        const char *id, *pin, *says;
-    } bad[] = {
+    const staff_refusal_t bad[] = {
         {"S 3", "1234", "is not a staff id"},
         {"", "1234", "is not a staff id"},
         {"S3", "123", "a PIN is 4 to 12 digits"},

@@ -539,14 +539,17 @@ HBT_TEST(test_slice_glossary)
     json_decref(doc);
 }
 
+/* A glossary changed at one member, and the refusal it meets. */
+typedef struct {
+    const char *path; /* a member of glossary[0] to set, "" for the whole list */
+    const char *value;
+    const char *want;
+} glossary_refusal_t;
+
 HBT_TEST(test_slice_glossary_refusals)
 {
     (void)state;
-    static const struct {
-        const char *path; /* a member of glossary[0] to set, "" for the whole list */
-        const char *value;
-        const char *want;
-    } rows[] = {
+    static const glossary_refusal_t rows[] = {
         {"", "{}", "glossary: must be an array"},
         {"term", "\"\"", "glossary[0].term: must not be empty"},
         {"term", "7", "glossary[0].term: must be a string"},

@@ -124,6 +124,30 @@ static const char *const s_every_kind[] = {
 
 #define HBT_FIXTURE NULL, NULL
 
+/* The envelope's event kinds (its oneof members) one by one: the next
+ * from *at on, or NULL after the last. */
+static const ProtobufCFieldDescriptor *s_next_kind(unsigned *at)
+{
+    const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
+    while (*at < md->n_fields) {
+        const ProtobufCFieldDescriptor *fd = &md->fields[(*at)++];
+        if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+            return fd;
+    }
+    return NULL;
+}
+
+/* The length of the prefix every value name of `ed` shares with its
+ * UNSPECIFIED value (which must be there, at 0). */
+static size_t s_enum_prefix(const ProtobufCEnumDescriptor *ed)
+{
+    const ProtobufCEnumValue *zero = protobuf_c_enum_descriptor_get_value(ed, 0);
+    assert_non_null(zero);
+    const char *u = strstr(zero->name, "UNSPECIFIED");
+    assert_non_null(u);
+    return (size_t)(u - zero->name);
+}
+
 HBT_TEST(test_round_trip_every_kind)
 {
     (void)state;
@@ -175,12 +199,9 @@ HBT_TEST(test_round_trip_every_kind)
 HBT_TEST(test_every_kind_is_covered)
 {
     (void)state;
-    const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
     size_t kinds = 0;
-    for (unsigned f = 0; f < md->n_fields; f++) {
-        const ProtobufCFieldDescriptor *fd = &md->fields[f];
-        if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-            continue;
+    const ProtobufCFieldDescriptor *fd;
+    for (unsigned f = 0; (fd = s_next_kind(&f));) {
         kinds++;
         char needle[128];
         snprintf(needle, sizeof needle, "\"type\":\"%s\"", fd->name);
@@ -199,11 +220,8 @@ HBT_TEST(test_every_kind_is_covered)
 HBT_TEST(test_schema_fits_the_json_form)
 {
     (void)state;
-    const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
-    for (unsigned f = 0; f < md->n_fields; f++) {
-        const ProtobufCFieldDescriptor *fd = &md->fields[f];
-        if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-            continue;
+    const ProtobufCFieldDescriptor *fd;
+    for (unsigned f = 0; (fd = s_next_kind(&f));) {
         assert_int_equal(fd->type, PROTOBUF_C_TYPE_MESSAGE);
         const ProtobufCMessageDescriptor *body = fd->descriptor;
         for (unsigned k = 0; k < body->n_fields; k++) {
@@ -215,13 +233,10 @@ HBT_TEST(test_schema_fits_the_json_form)
             if (bf->type != PROTOBUF_C_TYPE_ENUM)
                 continue;
             const ProtobufCEnumDescriptor *ed = bf->descriptor;
-            const ProtobufCEnumValue *zero = protobuf_c_enum_descriptor_get_value(ed, 0);
-            assert_non_null(zero);
-            const char *u = strstr(zero->name, "UNSPECIFIED");
-            assert_non_null(u);
-            size_t plen = (size_t)(u - zero->name);
+            size_t plen = s_enum_prefix(ed);
+            const char *zero = protobuf_c_enum_descriptor_get_value(ed, 0)->name;
             for (unsigned v = 0; v < ed->n_values; v++)
-                assert_int_equal(strncmp(ed->values[v].name, zero->name, plen), 0);
+                assert_int_equal(strncmp(ed->values[v].name, zero, plen), 0);
         }
     }
 }
@@ -232,20 +247,16 @@ HBT_TEST(test_schema_fits_the_json_form)
 HBT_TEST(test_enum_names)
 {
     (void)state;
-    const ProtobufCMessageDescriptor *md = &hallbus__envelope__descriptor;
     size_t checked = 0;
-    for (unsigned f = 0; f < md->n_fields; f++) {
-        const ProtobufCFieldDescriptor *fd = &md->fields[f];
-        if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-            continue;
+    const ProtobufCFieldDescriptor *fd;
+    for (unsigned f = 0; (fd = s_next_kind(&f));) {
         const ProtobufCMessageDescriptor *body = fd->descriptor;
         for (unsigned k = 0; k < body->n_fields; k++) {
             const ProtobufCFieldDescriptor *bf = &body->fields[k];
             if (bf->type != PROTOBUF_C_TYPE_ENUM)
                 continue;
             const ProtobufCEnumDescriptor *ed = bf->descriptor;
-            const char *zero = protobuf_c_enum_descriptor_get_value(ed, 0)->name;
-            size_t plen = (size_t)(strstr(zero, "UNSPECIFIED") - zero);
+            size_t plen = s_enum_prefix(ed);
             for (unsigned v = 0; v < ed->n_values; v++) {
                 if (ed->values[v].value == 0)
                     continue;
@@ -365,67 +376,91 @@ HBT_TEST(test_defaults_and_at)
 
 /* ------------------------------------------------------------- refusals */
 
+/* Event JSON and a part of the message the codec refuses it with. */
+typedef struct {
+    const char *json, *err;
+} refusal_t;
+
+/* Refused as invalid (HB_EINVAL); one loop asserts each row. */
+static const refusal_t s_invalid[] = {
+    /* Not an event at all. */
+    {"[1,2]", "an event must be a JSON object"},
+    /* The type. */
+    {"{\"ticket\":\"A1\"}", "the event has no \"type\""},
+    {"{\"type\":5}", "\"type\" must be a string"},
+    {"{\"type\":\"ticket_eaten\"}", "unknown type 'ticket_eaten'"},
+    {"{\"type\":\"seq\"}", "unknown type 'seq'"},
+    {"{\"type\":\"at_ms\"}", "unknown type 'at_ms'"},
+    {"{\"type\":\"\"}", "unknown type ''"},
+    /* Members. */
+    {"{\"type\":\"ticket_issued\",\"foo\":1}", "unknown field 'foo' for ticket_issued"},
+    {"{\"type\":\"ticket_issued\",\"at_ms\":1}", "unknown field 'at_ms' for ticket_issued"},
+    {"{\"type\":\"ticket_issued\",\"unknown_fields\":0}", "unknown field 'unknown_fields'"},
+    {"{\"type\":\"ticket_issued\",\"seq\":5}", "\"seq\" may not be given"},
+    {"{\"type\":\"ticket_issued\",\"seq\":null}", "\"seq\" may not be given"},
+    /* Wrong JSON types. */
+    {"{\"type\":\"ticket_called\",\"wait_s\":\"5\"}",
+     "wait_s of ticket_called must be a whole number"},
+    {"{\"type\":\"ticket_called\",\"wait_s\":5.5}",
+     "wait_s of ticket_called must be a whole number"},
+    {"{\"type\":\"ticket_called\",\"wait_s\":5.0}",
+     "wait_s of ticket_called must be a whole number"},
+    {"{\"type\":\"ticket_called\",\"wait_s\":true}", "must be a whole number"},
+    {"{\"type\":\"ticket_called\",\"ticket\":7}", "ticket of ticket_called must be a string"},
+    {"{\"type\":\"ticket_called\",\"ticket\":[\"A\"]}", "ticket of ticket_called must be a string"},
+    {"{\"type\":\"ticket_called\",\"ticket\":{}}", "must be a string"},
+    {"{\"type\":\"complaint_escalated\",\"automatic\":\"yes\"}",
+     "automatic of complaint_escalated must be true or false"},
+    {"{\"type\":\"complaint_escalated\",\"automatic\":1}", "must be true or false"},
+    {"{\"type\":\"counter_opened\",\"services\":\"A\"}",
+     "services of counter_opened must be an array"},
+    {"{\"type\":\"counter_opened\",\"services\":[\"A\",5]}",
+     "services of counter_opened must be a string"},
+    {"{\"type\":\"counter_opened\",\"services\":[\"A\",null]}",
+     "services of counter_opened must be a string"},
+    /* Ranges. */
+    {"{\"type\":\"ticket_called\",\"wait_s\":4294967296}",
+     "wait_s of ticket_called is out of range (0 to 4294967295): 4294967296"},
+    {"{\"type\":\"ticket_called\",\"wait_s\":-1}", "wait_s of ticket_called must not be negative"},
+    {"{\"type\":\"policy_applied\",\"version\":-1}",
+     "version of policy_applied must not be negative"},
+    {"{\"type\":\"satisfaction_scored\",\"score\":-9223372036854775808}",
+     "score of satisfaction_scored must not be negative"},
+    {"{\"type\":\"counter_closed\",\"at\":\"2026-11-23T09:35:00.001Z\"}",
+     "\"at\" is 300 s ahead of the hall's clock; at most 300 s are allowed"},
+    {"{\"type\":\"counter_closed\",\"at\":\"9999-12-31T23:59:59Z\"}", "ahead of the hall's clock"},
+    /* A refusal half-way through a body frees what was built (ASan). */
+    {"{\"type\":\"complaint_opened\",\"complaint\":\"K\",\"category\":\"c\",\"text\":"
+     "\"t\",\"ticket\":\"A\",\"severity\":\"huge\"}",
+     "severity: 'huge' is not one of low, medium, high, critical"},
+};
+
+/* Refused as unreadable (HB_EPARSE). */
+static const refusal_t s_unreadable[] = {
+    /* "at". */
+    {"{\"type\":\"counter_closed\",\"at\":\"yesterday\"}", "\"at\" must be an RFC 3339 time"},
+    {"{\"type\":\"counter_closed\",\"at\":1795426200000}", "\"at\" must be an RFC 3339 time"},
+    {"{\"type\":\"counter_closed\",\"at\":\"2026-11-23 09:30:00\"}",
+     "\"at\" must be an RFC 3339 time"},
+};
+
 HBT_TEST(test_refusals)
 {
     (void)state;
+    for (size_t i = 0; i < sizeof s_invalid / sizeof s_invalid[0]; i++)
+        s_refuse(s_invalid[i].json, HB_EINVAL, s_invalid[i].err);
+    for (size_t i = 0; i < sizeof s_unreadable / sizeof s_unreadable[0]; i++)
+        s_refuse(s_unreadable[i].json, HB_EPARSE, s_unreadable[i].err);
     /* Not an event at all. */
-    s_refuse("[1,2]", HB_EINVAL, "an event must be a JSON object");
     json_t *str = json_string("ticket_issued");
     s_refuse_obj(str, HB_EINVAL, "an event must be a JSON object");
     json_decref(str);
     s_refuse_obj(NULL, HB_EINVAL, "an event must be a JSON object");
-    /* The type. */
-    s_refuse("{\"ticket\":\"A1\"}", HB_EINVAL, "the event has no \"type\"");
-    s_refuse("{\"type\":5}", HB_EINVAL, "\"type\" must be a string");
-    s_refuse("{\"type\":\"ticket_eaten\"}", HB_EINVAL, "unknown type 'ticket_eaten'");
-    s_refuse("{\"type\":\"seq\"}", HB_EINVAL, "unknown type 'seq'");
-    s_refuse("{\"type\":\"at_ms\"}", HB_EINVAL, "unknown type 'at_ms'");
-    s_refuse("{\"type\":\"\"}", HB_EINVAL, "unknown type ''");
+    /* A NUL inside the type. */
     json_t *nul = json_object();
     json_object_set_new(nul, "type", json_stringn("ticket_issued\0x", 15));
     s_refuse_obj(nul, HB_EINVAL, "unknown type");
     json_decref(nul);
-    /* Members. */
-    s_refuse("{\"type\":\"ticket_issued\",\"foo\":1}", HB_EINVAL,
-             "unknown field 'foo' for ticket_issued");
-    s_refuse("{\"type\":\"ticket_issued\",\"at_ms\":1}", HB_EINVAL,
-             "unknown field 'at_ms' for ticket_issued");
-    s_refuse("{\"type\":\"ticket_issued\",\"unknown_fields\":0}", HB_EINVAL,
-             "unknown field 'unknown_fields'");
-    s_refuse("{\"type\":\"ticket_issued\",\"seq\":5}", HB_EINVAL, "\"seq\" may not be given");
-    s_refuse("{\"type\":\"ticket_issued\",\"seq\":null}", HB_EINVAL, "\"seq\" may not be given");
-    /* Wrong JSON types. */
-    s_refuse("{\"type\":\"ticket_called\",\"wait_s\":\"5\"}", HB_EINVAL,
-             "wait_s of ticket_called must be a whole number");
-    s_refuse("{\"type\":\"ticket_called\",\"wait_s\":5.5}", HB_EINVAL,
-             "wait_s of ticket_called must be a whole number");
-    s_refuse("{\"type\":\"ticket_called\",\"wait_s\":5.0}", HB_EINVAL,
-             "wait_s of ticket_called must be a whole number");
-    s_refuse("{\"type\":\"ticket_called\",\"wait_s\":true}", HB_EINVAL, "must be a whole number");
-    s_refuse("{\"type\":\"ticket_called\",\"ticket\":7}", HB_EINVAL,
-             "ticket of ticket_called must be a string");
-    s_refuse("{\"type\":\"ticket_called\",\"ticket\":[\"A\"]}", HB_EINVAL,
-             "ticket of ticket_called must be a string");
-    s_refuse("{\"type\":\"ticket_called\",\"ticket\":{}}", HB_EINVAL, "must be a string");
-    s_refuse("{\"type\":\"complaint_escalated\",\"automatic\":\"yes\"}", HB_EINVAL,
-             "automatic of complaint_escalated must be true or false");
-    s_refuse("{\"type\":\"complaint_escalated\",\"automatic\":1}", HB_EINVAL,
-             "must be true or false");
-    s_refuse("{\"type\":\"counter_opened\",\"services\":\"A\"}", HB_EINVAL,
-             "services of counter_opened must be an array");
-    s_refuse("{\"type\":\"counter_opened\",\"services\":[\"A\",5]}", HB_EINVAL,
-             "services of counter_opened must be a string");
-    s_refuse("{\"type\":\"counter_opened\",\"services\":[\"A\",null]}", HB_EINVAL,
-             "services of counter_opened must be a string");
-    /* Ranges. */
-    s_refuse("{\"type\":\"ticket_called\",\"wait_s\":4294967296}", HB_EINVAL,
-             "wait_s of ticket_called is out of range (0 to 4294967295): 4294967296");
-    s_refuse("{\"type\":\"ticket_called\",\"wait_s\":-1}", HB_EINVAL,
-             "wait_s of ticket_called must not be negative");
-    s_refuse("{\"type\":\"policy_applied\",\"version\":-1}", HB_EINVAL,
-             "version of policy_applied must not be negative");
-    s_refuse("{\"type\":\"satisfaction_scored\",\"score\":-9223372036854775808}", HB_EINVAL,
-             "score of satisfaction_scored must not be negative");
     /* String limits, UTF-8, NUL. */
     char text[4096];
     snprintf(text, sizeof text, "{\"type\":\"ticket_called\",\"ticket\":\"%065d\"}", 0);
@@ -457,21 +492,6 @@ HBT_TEST(test_refusals)
     json_t *j = json_pack("{s:s, s:o}", "type", "counter_opened", "services", services);
     s_refuse_obj(j, HB_EINVAL, "services of counter_opened has 65 elements; at most 64");
     json_decref(j);
-    /* "at". */
-    s_refuse("{\"type\":\"counter_closed\",\"at\":\"yesterday\"}", HB_EPARSE,
-             "\"at\" must be an RFC 3339 time");
-    s_refuse("{\"type\":\"counter_closed\",\"at\":1795426200000}", HB_EPARSE,
-             "\"at\" must be an RFC 3339 time");
-    s_refuse("{\"type\":\"counter_closed\",\"at\":\"2026-11-23 09:30:00\"}", HB_EPARSE,
-             "\"at\" must be an RFC 3339 time");
-    s_refuse("{\"type\":\"counter_closed\",\"at\":\"2026-11-23T09:35:00.001Z\"}", HB_EINVAL,
-             "\"at\" is 300 s ahead of the hall's clock; at most 300 s are allowed");
-    s_refuse("{\"type\":\"counter_closed\",\"at\":\"9999-12-31T23:59:59Z\"}", HB_EINVAL,
-             "ahead of the hall's clock");
-    /* A refusal half-way through a body frees what was built (ASan). */
-    s_refuse("{\"type\":\"complaint_opened\",\"complaint\":\"K\",\"category\":\"c\",\"text\":"
-             "\"t\",\"ticket\":\"A\",\"severity\":\"huge\"}",
-             HB_EINVAL, "severity: 'huge' is not one of low, medium, high, critical");
 
     /* No output argument: refused, not a crash. */
     json_t *ok = s_json("{\"type\":\"counter_closed\"}");
@@ -744,23 +764,55 @@ HBT_TEST(test_random_bytes)
     hb_frame_free(NULL);
 }
 
+/* Packs `f`, unpacks the bytes again and checks the kind came back; the
+ * caller frees the frame returned and *buf. */
+static Hallbus__Frame *s_frame_again(const Hallbus__Frame *f, uint8_t **buf, size_t *len)
+{
+    assert_int_equal(hb_frame_pack(f, buf, len), 0);
+    Hallbus__Frame *back = hb_frame_unpack(*buf, *len);
+    assert_non_null(back);
+    assert_int_equal(back->kind_case, f->kind_case);
+    return back;
+}
+
+/* Makes `f` a hello frame from software `software`. */
+static void s_hello_frame(Hallbus__Frame *f, Hallbus__Hello *hello, char *software)
+{
+    *hello = (Hallbus__Hello)HALLBUS__HELLO__INIT;
+    hello->software = software;
+    *f = (Hallbus__Frame)HALLBUS__FRAME__INIT;
+    f->kind_case = HALLBUS__FRAME__KIND_HELLO;
+    f->hello = hello;
+}
+
+/* Makes `f` a batch frame of `n` events, each the same `len` bytes. */
+static void s_batch_frame(Hallbus__Frame *f, Hallbus__EventBatch *batch,
+                          ProtobufCBinaryData *events, size_t n, uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        events[i].data = data;
+        events[i].len = len;
+    }
+    *batch = (Hallbus__EventBatch)HALLBUS__EVENT_BATCH__INIT;
+    batch->n_events = n;
+    batch->events = events;
+    *f = (Hallbus__Frame)HALLBUS__FRAME__INIT;
+    f->kind_case = HALLBUS__FRAME__KIND_BATCH;
+    f->batch = batch;
+}
+
 HBT_TEST(test_truncated_frames)
 {
     (void)state;
     char software[51];
     memset(software, 's', 50);
     software[50] = '\0';
-    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
-    hello.software = software;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
-    f.hello = &hello;
+    Hallbus__Hello hello;
+    Hallbus__Frame f;
+    s_hello_frame(&f, &hello, software);
     uint8_t *buf;
     size_t len;
-    assert_int_equal(hb_frame_pack(&f, &buf, &len), 0);
-    Hallbus__Frame *whole = hb_frame_unpack(buf, len);
-    assert_non_null(whole);
-    assert_int_equal(whole->kind_case, HALLBUS__FRAME__KIND_HELLO);
+    Hallbus__Frame *whole = s_frame_again(&f, &buf, &len);
     assert_string_equal(whole->hello->software, software);
     hb_frame_free(whole);
     /* The frame is one length-delimited field: every proper prefix cuts it. */
@@ -773,18 +825,9 @@ HBT_TEST(test_truncated_frames)
     bytes_t ev = {.n = 0};
     s_pack_json(s_every_kind[0], 1, &ev);
     ProtobufCBinaryData events[3];
-    for (int i = 0; i < 3; i++) {
-        events[i].data = ev.b;
-        events[i].len = ev.n;
-    }
-    Hallbus__EventBatch batch = HALLBUS__EVENT_BATCH__INIT;
-    batch.n_events = 3;
-    batch.events = events;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &batch;
-    assert_int_equal(hb_frame_pack(&f, &buf, &len), 0);
-    Hallbus__Frame *back = hb_frame_unpack(buf, len);
-    assert_non_null(back);
+    Hallbus__EventBatch batch;
+    s_batch_frame(&f, &batch, events, 3, ev.b, ev.n);
+    Hallbus__Frame *back = s_frame_again(&f, &buf, &len);
     assert_int_equal(back->batch->n_events, 3);
     Hallbus__Envelope *env =
         hb_envelope_unpack(back->batch->events[2].data, back->batch->events[2].len);
@@ -847,13 +890,10 @@ HBT_TEST(test_oversized)
     assert_int_equal(hb_envelope_pack(&e, &out, &len), HB_ETOOBIG);
     assert_null(out);
     free(reason);
-    ProtobufCBinaryData one = {.len = HB_FRAME_MAX, .data = junk};
-    Hallbus__EventBatch batch = HALLBUS__EVENT_BATCH__INIT;
-    batch.n_events = 1;
-    batch.events = &one;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &batch;
+    ProtobufCBinaryData one;
+    Hallbus__EventBatch batch;
+    Hallbus__Frame f;
+    s_batch_frame(&f, &batch, &one, 1, junk, HB_FRAME_MAX);
     assert_int_equal(hb_frame_pack(&f, &out, &len), HB_ETOOBIG);
     free(junk);
 }
@@ -888,21 +928,13 @@ HBT_TEST(test_allocation_budget)
     static uint8_t payload[200];
     memset(payload, 'p', sizeof payload);
     ProtobufCBinaryData *events = calloc(1024, sizeof *events);
-    for (size_t i = 0; i < 1024; i++) {
-        events[i].data = payload;
-        events[i].len = sizeof payload;
-    }
-    Hallbus__EventBatch batch = HALLBUS__EVENT_BATCH__INIT;
-    batch.n_events = 1024;
-    batch.events = events;
-    Hallbus__Frame f = HALLBUS__FRAME__INIT;
-    f.kind_case = HALLBUS__FRAME__KIND_BATCH;
-    f.batch = &batch;
+    assert_non_null(events);
+    Hallbus__EventBatch batch;
+    Hallbus__Frame f;
+    s_batch_frame(&f, &batch, events, 1024, payload, sizeof payload);
     uint8_t *packed;
     size_t len;
-    assert_int_equal(hb_frame_pack(&f, &packed, &len), 0);
-    Hallbus__Frame *back = hb_frame_unpack(packed, len);
-    assert_non_null(back);
+    Hallbus__Frame *back = s_frame_again(&f, &packed, &len);
     assert_int_equal(back->batch->n_events, 1024);
     hb_frame_free(back);
     free(packed);
@@ -921,10 +953,7 @@ HBT_TEST(test_frame_round_trip)
     f.reject = &rj;
     uint8_t *buf;
     size_t len;
-    assert_int_equal(hb_frame_pack(&f, &buf, &len), 0);
-    Hallbus__Frame *back = hb_frame_unpack(buf, len);
-    assert_non_null(back);
-    assert_int_equal(back->kind_case, HALLBUS__FRAME__KIND_REJECT);
+    Hallbus__Frame *back = s_frame_again(&f, &buf, &len);
     assert_int_equal(back->reject->code, HALLBUS__REJECT_CODE__REJECT_CODE_BAD_SEQUENCE);
     assert_string_equal(back->reject->reason, rj.reason);
     assert_int_equal(back->reject->seq, 5);
@@ -932,10 +961,8 @@ HBT_TEST(test_frame_round_trip)
     free(buf);
     /* An empty frame packs to nothing and decodes with no kind. */
     Hallbus__Frame empty = HALLBUS__FRAME__INIT;
-    assert_int_equal(hb_frame_pack(&empty, &buf, &len), 0);
+    back = s_frame_again(&empty, &buf, &len);
     assert_int_equal(len, 0);
-    back = hb_frame_unpack(buf, len);
-    assert_non_null(back);
     assert_int_equal(back->kind_case, HALLBUS__FRAME__KIND__NOT_SET);
     hb_frame_free(back);
     free(buf);

@@ -124,6 +124,69 @@ static void s_expect_file_error(fixture_t *f, const char *text, const char *want
     assert_null(f->cfg.config);
 }
 
+/* Writes `text` as the config file and reloads it: the code. */
+static int s_reload(fixture_t *f, const char *text)
+{
+    s_write(f, text);
+    return hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err);
+}
+
+/* What --help or --version printed, caught in memory. */
+typedef struct {
+    char *text;
+    size_t size;
+    FILE *out;
+} memout_t;
+
+/* Starts catching: the stream to print into. */
+static FILE *s_mem(memout_t *m)
+{
+    m->text = NULL;
+    m->size = 0;
+    m->out = open_memstream(&m->text, &m->size);
+    assert_non_null(m->out);
+    return m->out;
+}
+
+/* Ends catching and returns the text (the caller frees it). */
+static char *s_mem_text(memout_t *m)
+{
+    fclose(m->out);
+    assert_non_null(m->text);
+    return m->text;
+}
+
+/* Ends catching and checks that the text has each of the NULL-terminated
+ * `wants`. */
+static void s_mem_expect(memout_t *m, const char *const *wants)
+{
+    char *text = s_mem_text(m);
+    for (size_t i = 0; wants[i]; i++)
+        assert_contains(text, wants[i]);
+    free(text);
+}
+
+/* Checks every setting of `got` against `want` (a NULL string: unset). */
+static void s_expect_cfg(const cfg_t *got, const cfg_t *want)
+{
+    const char *const strs[][3] = {{"config", got->config, want->config},
+                                   {"name", got->name, want->name},
+                                   {"label", got->label, want->label}};
+    for (size_t i = 0; i < 3; i++)
+        if (strs[i][2] ? !strs[i][1] || strcmp(strs[i][1], strs[i][2]) != 0 : strs[i][1] != NULL)
+            fail_msg("%s is \"%s\", wanted \"%s\"", strs[i][0], strs[i][1] ? strs[i][1] : "(unset)",
+                     strs[i][2] ? strs[i][2] : "(unset)");
+    const int64_t nums[][2] = {
+        {got->window, want->window},         {got->offset, want->offset},
+        {got->verbose, want->verbose},       {(int64_t)got->map, (int64_t)want->map},
+        {got->timeout_ms, want->timeout_ms}, {got->port, want->port}};
+    static const char *const names[] = {"window", "offset", "verbose", "map", "timeout", "port"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (nums[i][0] != nums[i][1])
+            fail_msg("%s is %lld, wanted %lld", names[i], (long long)nums[i][0],
+                     (long long)nums[i][1]);
+}
+
 /* ------------------------------------------------------------- loading */
 
 #define HBT_FIXTURE s_setup, s_teardown
@@ -132,15 +195,9 @@ HBT_TEST(test_defaults)
 {
     fixture_t *f = *state;
     assert_int_equal(s_load(f, NULL, "--name", "Hall 7", "--port=7400", NULL), 0);
-    assert_string_equal(f->cfg.name, "Hall 7");
-    assert_string_equal(f->cfg.label, "hall");
-    assert_null(f->cfg.config);
-    assert_int_equal(f->cfg.window, 4096);
-    assert_int_equal(f->cfg.offset, -5);
-    assert_false(f->cfg.verbose);
-    assert_int_equal(f->cfg.map, 64ULL << 20);
-    assert_int_equal(f->cfg.timeout_ms, 5000);
-    assert_int_equal(f->cfg.port, 7400);
+    /* config, name, label, window, offset, verbose, map, timeout, port */
+    const cfg_t want = {NULL, "Hall 7", "hall", 4096, -5, false, 64ULL << 20, 5000, 7400};
+    s_expect_cfg(&f->cfg, &want);
 }
 
 HBT_TEST(test_file_format)
@@ -160,15 +217,16 @@ HBT_TEST(test_file_format)
                "port = 8080\n" /* duplicated: the last line wins */
                "window = 13"); /* no newline at the end */
     assert_loaded(f, s_load(f, NULL, "--config", f->path, NULL));
-    assert_string_equal(f->cfg.config, f->path);
-    assert_string_equal(f->cfg.name, "plain words here");
-    assert_string_equal(f->cfg.label, "quoted # not a comment \"and\" \\ kept  ");
-    assert_int_equal(f->cfg.window, 13);
-    assert_int_equal(f->cfg.offset, -100);
-    assert_true(f->cfg.verbose);
-    assert_int_equal(f->cfg.map, 1ULL << 30);
-    assert_int_equal(f->cfg.timeout_ms, 3600000);
-    assert_int_equal(f->cfg.port, 8080);
+    const cfg_t want = {f->path,
+                        "plain words here",
+                        "quoted # not a comment \"and\" \\ kept  ",
+                        13,
+                        -100,
+                        true,
+                        1ULL << 30,
+                        3600000,
+                        8080};
+    s_expect_cfg(&f->cfg, &want);
 }
 
 HBT_TEST(test_units)
@@ -255,41 +313,50 @@ HBT_TEST(test_required)
 
 /* ------------------------------------------------------------ refusals */
 
+/* A config file's text and a part of the refusal it must meet. */
+typedef struct {
+    const char *text, *want;
+} file_refusal_t;
+
 HBT_TEST(test_file_refusals)
 {
     fixture_t *f = *state;
+    /* The file, and a part of the refusal's message; one starting with ':'
+     * (":LINE: ...") follows the file's name in the message. */
+    static const file_refusal_t rows[] = {
+        {"# x\nlabel = a\ncolour = red\n", ":3: unknown setting 'colour'"},
+        {"config = /etc/other.conf\n", ":1: unknown setting 'config'"},
+        {"window = 12abc\n", ":1: window: '12abc' is not a whole number"},
+        {"window =\n", "window: '' is not a whole number"},
+        {"window = 1.5\n", "window: '1.5' is not a whole number"},
+        {"offset = -\n", "offset: '-' is not a whole number"},
+        {"window = 99999999999999999999\n",
+         "window: 99999999999999999999 is out of bounds (1 to 1000000)"},
+        {"window = 0\n", "window: 0 is out of bounds (1 to 1000000)"},
+        {"offset = -101\n", "offset: -101 is out of bounds (-100 to 100)"},
+        {"map = 64X\n", "map: '64X' is not a size"},
+        {"map = -1M\n", "map: '-1M' is not a size"},
+        {"map = 2T\n", "map: 2T is out of bounds (64K to 1T)"},
+        {"map = 1K\n", "map: 1K is out of bounds (64K to 1T)"},
+        {"map = 99999999999T\n", "map: 99999999999T is out of bounds"},
+        {"timeout = 30\n", "timeout: '30' is not a duration with a unit"},
+        {"timeout = 1.5s\n", "timeout: '1.5s' is not a duration"},
+        {"timeout = 5 minutes\n", "timeout: '5 minutes' is not a duration"},
+        {"timeout = 5M\n", "timeout: '5M' is not a duration"},
+        {"timeout = 2d\n", "timeout: 2d is out of bounds (100ms to 1h)"},
+        {"timeout = 50ms\n", "timeout: 50ms is out of bounds (100ms to 1h)"},
+        {"verbose = maybe\n", "verbose: 'maybe' is not one of true/false/yes/no/on/off/1/0"},
+        {"label = ok\nlabel = \"half open\n", ":2: unterminated quote"},
+        {"label = \"a\" b\n", "text after the quoted value"},
+        {"just words\n", "expected 'name = value'"},
+        {"= value\n", "expected 'name = value'"},
+    };
     char where[320];
-    snprintf(where, sizeof where, "%s:3: unknown setting 'colour'", f->path);
-    s_expect_file_error(f, "# x\nlabel = a\ncolour = red\n", where);
-    snprintf(where, sizeof where, "%s:1: unknown setting 'config'", f->path);
-    s_expect_file_error(f, "config = /etc/other.conf\n", where);
-    snprintf(where, sizeof where, "%s:1: window: '12abc' is not a whole number", f->path);
-    s_expect_file_error(f, "window = 12abc\n", where);
-    s_expect_file_error(f, "window =\n", "window: '' is not a whole number");
-    s_expect_file_error(f, "window = 1.5\n", "window: '1.5' is not a whole number");
-    s_expect_file_error(f, "offset = -\n", "offset: '-' is not a whole number");
-    s_expect_file_error(f, "window = 99999999999999999999\n",
-                        "window: 99999999999999999999 is out of bounds (1 to 1000000)");
-    s_expect_file_error(f, "window = 0\n", "window: 0 is out of bounds (1 to 1000000)");
-    s_expect_file_error(f, "offset = -101\n", "offset: -101 is out of bounds (-100 to 100)");
-    s_expect_file_error(f, "map = 64X\n", "map: '64X' is not a size");
-    s_expect_file_error(f, "map = -1M\n", "map: '-1M' is not a size");
-    s_expect_file_error(f, "map = 2T\n", "map: 2T is out of bounds (64K to 1T)");
-    s_expect_file_error(f, "map = 1K\n", "map: 1K is out of bounds (64K to 1T)");
-    s_expect_file_error(f, "map = 99999999999T\n", "map: 99999999999T is out of bounds");
-    s_expect_file_error(f, "timeout = 30\n", "timeout: '30' is not a duration with a unit");
-    s_expect_file_error(f, "timeout = 1.5s\n", "timeout: '1.5s' is not a duration");
-    s_expect_file_error(f, "timeout = 5 minutes\n", "timeout: '5 minutes' is not a duration");
-    s_expect_file_error(f, "timeout = 5M\n", "timeout: '5M' is not a duration");
-    s_expect_file_error(f, "timeout = 2d\n", "timeout: 2d is out of bounds (100ms to 1h)");
-    s_expect_file_error(f, "timeout = 50ms\n", "timeout: 50ms is out of bounds (100ms to 1h)");
-    s_expect_file_error(f, "verbose = maybe\n",
-                        "verbose: 'maybe' is not one of true/false/yes/no/on/off/1/0");
-    snprintf(where, sizeof where, "%s:2: unterminated quote", f->path);
-    s_expect_file_error(f, "label = ok\nlabel = \"half open\n", where);
-    s_expect_file_error(f, "label = \"a\" b\n", "text after the quoted value");
-    s_expect_file_error(f, "just words\n", "expected 'name = value'");
-    s_expect_file_error(f, "= value\n", "expected 'name = value'");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *want = rows[i].want;
+        snprintf(where, sizeof where, "%s%s", want[0] == ':' ? f->path : "", want);
+        s_expect_file_error(f, rows[i].text, where);
+    }
 
     /* Lines up to 4096 bytes; no more. */
     char *line = malloc(4200);
@@ -378,8 +445,8 @@ HBT_TEST(test_reload)
     assert_int_equal(f->cfg.timeout_ms, 1000);
 
     /* Reloadable settings change; the command line still overrides. */
-    s_write(f, "name = hall-7\nlabel = second\nverbose = on\noffset = 7\ntimeout = 30s\n");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err), 0);
+    assert_int_equal(
+        s_reload(f, "name = hall-7\nlabel = second\nverbose = on\noffset = 7\ntimeout = 30s\n"), 0);
     assert_string_equal(f->cfg.label, "second");
     assert_true(f->cfg.verbose);
     assert_int_equal(f->cfg.offset, 7);
@@ -388,8 +455,7 @@ HBT_TEST(test_reload)
     assert_string_equal(f->cfg.name, "hall-7");
 
     /* A non-reloadable change refuses the whole reload. */
-    s_write(f, "name = hall-8\nwindow = 10\nlabel = third\nverbose = off\n");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
+    assert_int_equal(s_reload(f, "name = hall-8\nwindow = 10\nlabel = third\nverbose = off\n"),
                      HB_EINVAL);
     assert_contains(f->err, "name, window cannot change while running (restart to apply them)");
     assert_string_equal(f->cfg.label, "second");
@@ -397,30 +463,23 @@ HBT_TEST(test_reload)
     assert_int_equal(f->cfg.window, 4096);
 
     /* A setting removed from the file returns to its default. */
-    s_write(f, "name = hall-7\n");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err), 0);
+    assert_int_equal(s_reload(f, "name = hall-7\n"), 0);
     assert_string_equal(f->cfg.label, "hall");
     assert_false(f->cfg.verbose);
     assert_int_equal(f->cfg.offset, -5);
 
     /* Bad files change nothing. */
-    s_write(f, "name = hall-7\nlabel = fourth\ncolour = red\n");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
-                     HB_EINVAL);
+    assert_int_equal(s_reload(f, "name = hall-7\nlabel = fourth\ncolour = red\n"), HB_EINVAL);
     assert_contains(f->err, ":3: unknown setting 'colour'");
     assert_string_equal(f->cfg.label, "hall");
-    s_write(f, "label = fifth\n");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
-                     HB_EINVAL);
+    assert_int_equal(s_reload(f, "label = fifth\n"), HB_EINVAL);
     assert_contains(f->err, "missing required setting: name");
     assert_string_equal(f->cfg.label, "hall");
     assert_int_equal(
         hb_config_reload(s_defs, NDEFS, &f->cfg, "/nonexistent.conf", f->err, sizeof f->err),
         HB_EINVAL);
     assert_contains(f->err, "cannot read config file /nonexistent.conf");
-    s_write(f, "name = hall-7\nmap = 1G\n");
-    assert_int_equal(hb_config_reload(s_defs, NDEFS, &f->cfg, f->path, f->err, sizeof f->err),
-                     HB_EINVAL);
+    assert_int_equal(s_reload(f, "name = hall-7\nmap = 1G\n"), HB_EINVAL);
     assert_contains(f->err, "map cannot change while running (restart to apply it)");
 }
 
@@ -429,13 +488,10 @@ HBT_TEST(test_reload)
 HBT_TEST(test_help)
 {
     fixture_t *f = *state;
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    assert_non_null(out);
+    memout_t m;
     /* --help wins over anything else on the line, even errors. */
-    assert_int_equal(s_load(f, out, "--colour", "red", "--help", NULL), HB_ENOTFOUND);
-    fclose(out);
+    assert_int_equal(s_load(f, s_mem(&m), "--colour", "red", "--help", NULL), HB_ENOTFOUND);
+    char *text = s_mem_text(&m);
     assert_null(f->cfg.label);
     assert_contains(text, "usage: testd [--config FILE]");
     assert_contains(text, "--window");
@@ -452,12 +508,8 @@ HBT_TEST(test_help)
     assert_null(strstr(first + 1, "\n  --config "));
     free(text);
 
-    text = NULL;
-    out = open_memstream(&text, &size);
-    assert_int_equal(s_load(f, out, "-h", NULL), HB_ENOTFOUND);
-    fclose(out);
-    assert_contains(text, "usage: testd");
-    free(text);
+    assert_int_equal(s_load(f, s_mem(&m), "-h", NULL), HB_ENOTFOUND);
+    s_mem_expect(&m, (const char *const[]){"usage: testd", NULL});
 }
 
 /* ------------------------------------------------ at_most, lists, reload */
@@ -510,17 +562,14 @@ HBT_TEST(test_at_most)
     assert_contains(f->err, "low (1s) may not be greater than high (900ms)");
     assert_int_equal(c.high_ms, 2000);
     /* --help says the rule. */
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
+    memout_t m;
     char *argv[] = {"pairs", "--help", NULL};
     pair_cfg_t h = {0};
-    assert_int_equal(hb_config_load(s_pair_defs, NPAIR, &h, 2, argv, out, f->err, sizeof f->err),
-                     HB_ENOTFOUND);
-    fclose(out);
-    assert_contains(text, "first wait [default: 500ms] [10ms..1m] [at most high]");
-    assert_contains(text, "a name [repeatable, up to 3]");
-    free(text);
+    assert_int_equal(
+        hb_config_load(s_pair_defs, NPAIR, &h, 2, argv, s_mem(&m), f->err, sizeof f->err),
+        HB_ENOTFOUND);
+    s_mem_expect(&m, (const char *const[]){"first wait [default: 500ms] [10ms..1m] [at most high]",
+                                           "a name [repeatable, up to 3]", NULL});
     hb_config_free(s_pair_defs, NPAIR, &c);
 }
 
@@ -717,16 +766,14 @@ HBT_TEST(test_tool_help_and_version)
 {
     fixture_t *f = *state;
     tool_t t = {0};
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
+    memout_t m;
     setenv("HB_TEST_HQ", "http://from-env:7", 1);
     /* --help wins over errors on the same line. */
-    assert_int_equal(
-        s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--colour", "--help", NULL),
-        HB_ENOTFOUND);
+    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, s_mem(&m), f->err, sizeof f->err, "--colour",
+                            "--help", NULL),
+                     HB_ENOTFOUND);
     unsetenv("HB_TEST_HQ");
-    fclose(out);
+    char *text = s_mem_text(&m);
     assert_null(t.hall);
     assert_contains(text, "usage: hallctl ticket SERVICE --hall URL [--force]\n  take a ticket\n");
     assert_contains(text, "--hall URL");
@@ -738,31 +785,19 @@ HBT_TEST(test_tool_help_and_version)
     free(text);
 
     hb_config_cli_t sim = {.prog = "hallsim"};
-    text = NULL;
-    out = open_memstream(&text, &size);
-    assert_int_equal(s_tool(&sim, &t, NULL, out, f->err, sizeof f->err, "-h", NULL), HB_ENOTFOUND);
-    fclose(out);
-    assert_contains(text, "usage: hallsim [options]");
-    assert_contains(text, "HQ's API [or $HB_TEST_HQ]");
-    assert_contains(text, "days to run [default: 1] [1..100000]");
-    free(text);
-
-    text = NULL;
-    out = open_memstream(&text, &size);
-    assert_int_equal(s_tool(&s_ticket_cli, &t, NULL, out, f->err, sizeof f->err, "--version", NULL),
+    assert_int_equal(s_tool(&sim, &t, NULL, s_mem(&m), f->err, sizeof f->err, "-h", NULL),
                      HB_ENOTFOUND);
-    fclose(out);
-    assert_contains(text, "hallctl 0.");
-    assert_contains(text, " (revision ");
-    free(text);
+    s_mem_expect(&m, (const char *const[]){"usage: hallsim [options]", "HQ's API [or $HB_TEST_HQ]",
+                                           "days to run [default: 1] [1..100000]", NULL});
+
+    assert_int_equal(
+        s_tool(&s_ticket_cli, &t, NULL, s_mem(&m), f->err, sizeof f->err, "--version", NULL),
+        HB_ENOTFOUND);
+    s_mem_expect(&m, (const char *const[]){"hallctl 0.", " (revision ", NULL});
 
     /* A daemon's --version, from the same tables. */
-    text = NULL;
-    out = open_memstream(&text, &size);
-    assert_int_equal(s_load(f, out, "--version", NULL), HB_ENOTFOUND);
-    fclose(out);
-    assert_contains(text, "testd 0.");
-    free(text);
+    assert_int_equal(s_load(f, s_mem(&m), "--version", NULL), HB_ENOTFOUND);
+    s_mem_expect(&m, (const char *const[]){"testd 0.", NULL});
 }
 
 /* CUSTOM rows hold values only their parse function knows: no reload. */

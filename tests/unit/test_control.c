@@ -502,6 +502,15 @@ HBT_TEST(test_hall_by_index)
     assert_int_equal(hq_control_org_index(w->c, "H001", &gen1, &idx1), 3);
 }
 
+/* Sets the glossary from the JSON `text`: the code. */
+static int s_glossary(world_t *w, const char *text, char *err, size_t errlen)
+{
+    json_t *gl = s_json(text);
+    int rc = hq_control_set_glossary(w->c, gl, err, errlen);
+    json_decref(gl);
+    return rc;
+}
+
 /* The calendar slice HQ sends hall `hall`, read back as a hall reads it
  * (destroy it with hb_cal_slice_destroy). */
 static hb_cal_slice_t *s_slice(world_t *w, const char *hall)
@@ -510,6 +519,7 @@ static hb_cal_slice_t *s_slice(world_t *w, const char *hall)
     size_t len = 0;
     OK(hq_control_slice_bytes(w->c, hall, &data, &len, err_, sizeof err_));
     json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(sj);
     hb_cal_slice_t *slice = NULL;
     OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
     json_decref(sj);
@@ -520,10 +530,9 @@ HBT_TEST(test_campaign_gate)
 {
     world_t *w = *state;
     s_set_org(w);
-    json_t *gl =
-        s_json("{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}");
-    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
-    json_decref(gl);
+    OK(s_glossary(w,
+                  "{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}",
+                  err_, sizeof err_));
     char err[1024];
 
     /* A slice before anything is published: not found. */
@@ -666,10 +675,10 @@ HBT_TEST(test_persistence)
     json_t *doc = s_json("{\"diversion\": {\"threshold\": 12}}");
     OK(hq_control_put_policy(w->c, "hall/H002", doc, err_, sizeof err_)); /* a draft only */
     json_decref(doc);
-    json_t *gl = s_json("{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage "
-                        "rate\"}, {\"term\": \"direct debit\"}]}");
-    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
-    json_decref(gl);
+    OK(s_glossary(w,
+                  "{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage "
+                  "rate\"}, {\"term\": \"direct debit\"}]}",
+                  err_, sizeof err_));
     s_add(w, s_campaign("spring", 30, true, "savings-plus"), "alice");
     s_step(w, "spring", CAMPAIGN_SUBMIT, "alice", NULL);
     s_step(w, "spring", CAMPAIGN_RETURN, "rita", "say who can join");
@@ -743,13 +752,11 @@ HBT_TEST(test_persistence)
 HBT_TEST(test_glossary_refusal)
 {
     world_t *w = *state;
-    json_t *gl = s_json("{\"terms\": [{\"term\": \"APR\"}]}");
-    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
-    json_decref(gl);
+    OK(s_glossary(w, "{\"terms\": [{\"term\": \"APR\"}]}", err_, sizeof err_));
     char err[1024] = "";
-    gl = s_json("{\"terms\": [{\"term\": \"ISA\"}, {\"term\": \"isa\"}]}");
-    assert_int_not_equal(hq_control_set_glossary(w->c, gl, err, sizeof err), 0);
-    json_decref(gl);
+    assert_int_not_equal(
+        s_glossary(w, "{\"terms\": [{\"term\": \"ISA\"}, {\"term\": \"isa\"}]}", err, sizeof err),
+        0);
     assert_true(err[0] != '\0');
     assert_int_equal(calcheck_glossary_count(hq_control_glossary(w->c)), 1);
     assert_string_equal(calcheck_glossary_term(hq_control_glossary(w->c), 0), "APR");
@@ -760,29 +767,16 @@ HBT_TEST(test_glossary_refusal)
 /* The slice a hall gets carries the glossary terms its campaigns use, and
  * only those, with their explanation and examples; a new glossary is a new
  * calendar version whose slices carry the new words. */
-static hb_cal_slice_t *s_slice_of(world_t *w, const char *hall)
-{
-    const char *data;
-    size_t len;
-    OK(hq_control_slice_bytes(w->c, hall, &data, &len, err_, sizeof err_));
-    json_t *sj = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    assert_non_null(sj);
-    hb_cal_slice_t *slice = NULL;
-    OK(hb_cal_slice_parse(sj, &slice, err_, sizeof err_));
-    json_decref(sj);
-    return slice;
-}
-
 HBT_TEST(test_slice_glossary)
 {
     world_t *w = *state;
     s_set_org(w);
-    json_t *gl = s_json("{\"terms\": [{\"term\": \"ISA\", \"definition\": \"a tax-free account\"},"
-                        " {\"term\": \"APR\", \"definition\": \"annual percentage rate\","
-                        "  \"examples\": [\"3% APR on 10,000: 300 a year\"]},"
-                        " {\"term\": \"yearly rate\"}]}");
-    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
-    json_decref(gl);
+    OK(s_glossary(w,
+                  "{\"terms\": [{\"term\": \"ISA\", \"definition\": \"a tax-free account\"},"
+                  " {\"term\": \"APR\", \"definition\": \"annual percentage rate\","
+                  "  \"examples\": [\"3% APR on 10,000: 300 a year\"]},"
+                  " {\"term\": \"yearly rate\"}]}",
+                  err_, sizeof err_));
     assert_int_equal(hq_control_calendar_version(w->c), 0); /* nothing published: no version */
     s_add(w, s_campaign("apr-week", 30, true, "savings-plus"), "alice");
     s_step(w, "apr-week", CAMPAIGN_SUBMIT, "alice", NULL);
@@ -792,7 +786,7 @@ HBT_TEST(test_slice_glossary)
 
     /* The text says "APR" and its FAQ "yearly rate": both, in glossary
      * order; ISA is in nothing the hall's campaigns show. */
-    hb_cal_slice_t *s = s_slice_of(w, "H003");
+    hb_cal_slice_t *s = s_slice(w, "H003");
     assert_int_equal(s->n_terms, 2);
     assert_string_equal(s->terms[0].term, "APR");
     assert_string_equal(s->terms[0].definition, "annual percentage rate");
@@ -804,18 +798,17 @@ HBT_TEST(test_slice_glossary)
     assert_string_equal(s->terms[1].definition, "");
     hb_cal_slice_destroy(&s);
     /* A hall the campaign does not reach: no terms at all. */
-    s = s_slice_of(w, "H010");
+    s = s_slice(w, "H010");
     assert_int_equal(s->n, 0);
     assert_int_equal(s->n_terms, 0);
     hb_cal_slice_destroy(&s);
 
     /* New words: a new version, and the slice says them. */
-    gl = s_json(
-        "{\"terms\": [{\"term\": \"APR\", \"definition\": \"what borrowing costs a year\"}]}");
-    OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
-    json_decref(gl);
+    OK(s_glossary(
+        w, "{\"terms\": [{\"term\": \"APR\", \"definition\": \"what borrowing costs a year\"}]}",
+        err_, sizeof err_));
     assert_int_equal(hq_control_calendar_version(w->c), 2);
-    s = s_slice_of(w, "H003");
+    s = s_slice(w, "H003");
     assert_int_equal(s->version, 2);
     assert_int_equal(s->n_terms, 1);
     assert_string_equal(s->terms[0].definition, "what borrowing costs a year");
@@ -839,13 +832,11 @@ HBT_TEST(test_slice_glossary)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[256] = "";
-        gl = s_json(bad[i].doc);
-        s_refused(hq_control_set_glossary(w->c, gl, err, sizeof err), HB_EINVAL, err, bad[i].want);
-        json_decref(gl);
+        s_refused(s_glossary(w, bad[i].doc, err, sizeof err), HB_EINVAL, err, bad[i].want);
     }
     assert_int_equal(hq_control_calendar_version(w->c), 2);
     /* Kept across a restart, examples included. */
-    gl = s_json("{\"terms\": [{\"term\": \"APR\", \"examples\": [\"x\", \"y\"]}]}");
+    json_t *gl = s_json("{\"terms\": [{\"term\": \"APR\", \"examples\": [\"x\", \"y\"]}]}");
     OK(hq_control_set_glossary(w->c, gl, err_, sizeof err_));
     s_reopen(w);
     json_t *back = calcheck_glossary_to_json(hq_control_glossary(w->c));

@@ -88,25 +88,32 @@ HBT_TEST_IN(test_day_read, NULL, NULL)
                  i, i % 2 + 1, i <= 7 ? "bill_payment" : "card_loss", i == 3 ? "referred" : "done");
         s_add(d, q++, T0 + (15 + 10 * i) * SEC, ev);
     }
-    s_add(d, q++, T0 + 200 * SEC,
-          "{'type':'patrol_drawn','patrol':'P20261119-1','on_duty':['E1','E2','E3'],'drawn':['E1','"
-          "E2','E3']}");
-    s_add(d, q++, T0 + 210 * SEC,
-          "{'type':'patrol_scored','patrol':'P20261119-1','staff':'E1','smile':5,'initiative':4,"
-          "'compliance':5,'speed':4,'accuracy':4}");
-    s_add(d, q++, T0 + 220 * SEC,
-          "{'type':'patrol_drawn','patrol':'P20261119-2','on_duty':['E1','E2','E3','E4','E5'],"
-          "'drawn':['E1','E2','E4']}");
-    s_add(d, q++, T0 + 230 * SEC,
-          "{'type':'patrol_scored','patrol':'P20261119-2','staff':'E1','smile':4,'initiative':4,"
-          "'compliance':5,'speed':3,'accuracy':4}");
-    s_add(d, q++, T0 + 240 * SEC, "{'type':'work_logged','text':'today'}");
-    s_add(d, q++, T0 + 250 * SEC,
-          "{'type':'checklist_done','items':[{'item':'cleanliness','ok':true},{'item':'device:K1',"
-          "'ok':false},{'item':'materials','ok':false}]}");
-    s_add(d, q++, T0 + 260 * SEC, "{'type':'hall_opened','failed':['K1'],'late_s':60}");
-    s_add(d, q++, T0 + 270 * SEC,
-          "{'type':'appointment_booked','code':'12345678','service':'A','start_ms':1795003600000}");
+    /* The rest of the day's records, 10 s apart. */
+    static const struct {
+        int64_t at_s;
+        const char *event;
+    } later[] = {
+        {200,
+         "{'type':'patrol_drawn','patrol':'P20261119-1','on_duty':['E1','E2','E3'],'drawn':['E1','"
+         "E2','E3']}"},
+        {210,
+         "{'type':'patrol_scored','patrol':'P20261119-1','staff':'E1','smile':5,'initiative':4,"
+         "'compliance':5,'speed':4,'accuracy':4}"},
+        {220, "{'type':'patrol_drawn','patrol':'P20261119-2','on_duty':['E1','E2','E3','E4','E5'],"
+              "'drawn':['E1','E2','E4']}"},
+        {230,
+         "{'type':'patrol_scored','patrol':'P20261119-2','staff':'E1','smile':4,'initiative':4,"
+         "'compliance':5,'speed':3,'accuracy':4}"},
+        {240, "{'type':'work_logged','text':'today'}"},
+        {250,
+         "{'type':'checklist_done','items':[{'item':'cleanliness','ok':true},{'item':'device:K1',"
+         "'ok':false},{'item':'materials','ok':false}]}"},
+        {260, "{'type':'hall_opened','failed':['K1'],'late_s':60}"},
+        {270,
+         "{'type':'appointment_booked','code':'12345678','service':'A','start_ms':1795003600000}"},
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        s_add(d, q++, T0 + later[i].at_s * SEC, later[i].event);
     assert_false(hb_day_over(d));
     s_add(d, q++, T0 + 86400 * SEC, "{'type':'day_started','date':'2026-11-20','timezone':'UTC'}");
     assert_true(hb_day_over(d));

@@ -25,11 +25,27 @@
 #define MIN (60 * SEC)
 #define DAY_MS (24LL * 3600 * 1000)
 
-#define HBT_FIXTURE NULL, NULL
+/* Every test but two (which make and destroy their own) starts from an
+ * empty state and ends with the reducer's invariants checked. */
+static int s_setup(void **state)
+{
+    *state = hb_hall_state_new();
+    return *state ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    hb_hall_state_t *s = *state;
+    hbt_state_invariants(s);
+    hb_hall_state_destroy(&s);
+    return 0;
+}
+
+#define HBT_FIXTURE s_setup, s_teardown
 
 /* --------------------------------------------------------- ticket life ---- */
 
-HBT_TEST(test_ticket_life)
+HBT_TEST_IN(test_ticket_life, NULL, NULL)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -173,8 +189,7 @@ HBT_TEST(test_ticket_life)
  * service keeps only its last HB_HS_DURATIONS durations. */
 HBT_TEST(test_recent_bounds)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
+    hb_hall_state_t *s = *state;
     HBT_OK(s, T0, "{'type':'counter_opened','counter':'1','services':['A']}");
     char text[256];
     for (int i = 1; i <= 30; i++) {
@@ -197,23 +212,54 @@ HBT_TEST(test_recent_bounds)
     /* The last 20 durations are 11..30 s: mean 20.5, rounded. */
     assert_int_equal(hb_hall_state_mean_service_s(a), 21);
     assert_int_equal(a->service_n, 30);
-    hb_hall_state_destroy(&s);
+}
+
+/* An event as JSON and when it is applied. */
+typedef struct {
+    int64_t at;
+    const char *text;
+} timed_t;
+
+/* Applies each event of `evs` (up to the one with no text) in turn: each
+ * must be taken, naming the event otherwise. */
+static void s_ok(hb_hall_state_t *s, const timed_t *evs)
+{
+    for (size_t i = 0; evs[i].text; i++) {
+        int rc = hbt_apply(s, evs[i].at, evs[i].text);
+        if (rc != 0)
+            fail_msg("%s: refused with %d", evs[i].text, rc);
+    }
 }
 
 /* ----------------------------------------------------------- anomalies ---- */
 
+/* Applies each of the NULL-terminated `texts` at `at`: every one must be
+ * refused as an anomaly, counted once, naming the event otherwise. */
+static void s_anomalies(hb_hall_state_t *s, int64_t at, const char *const *texts)
+{
+    for (size_t i = 0; texts[i]; i++) {
+        uint64_t before = s->anomalies;
+        int rc = hbt_apply(s, at, texts[i]);
+        if (rc != HB_EINVAL || s->anomalies != before + 1)
+            fail_msg("%s: rc %d, anomalies %llu -> %llu, wanted one anomaly", texts[i], rc,
+                     (unsigned long long)before, (unsigned long long)s->anomalies);
+    }
+}
+
 HBT_TEST(test_ticket_anomalies)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
-    HBT_OK(s, T0, "{'type':'counter_opened','counter':'1','services':['A']}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}");
+    hb_hall_state_t *s = *state;
+    s_ok(s, (const timed_t[]){{T0, "{'type':'counter_opened','counter':'1','services':['A']}"},
+                              {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
+                              {0, NULL}});
     /* A live ticket's id again: ignored. */
     HBT_ANOMALY(s, T0 + SEC, "{'type':'ticket_issued','ticket':'A001','service':'B'}");
     assert_int_equal(s->n_tickets, 1);
     assert_null(hb_hall_state_service(s, "B"));
-    HBT_ANOMALY(s, T0, "{'type':'ticket_issued','ticket':'','service':'A'}");
-    HBT_ANOMALY(s, T0, "{'type':'ticket_issued','ticket':'A002','service':''}");
+    s_anomalies(s, T0,
+                (const char *const[]){"{'type':'ticket_issued','ticket':'','service':'A'}",
+                                      "{'type':'ticket_issued','ticket':'A002','service':''}",
+                                      NULL});
     assert_int_equal(s->n_tickets, 1);
     assert_int_equal(s->today.issued, 1);
 
@@ -232,13 +278,15 @@ HBT_TEST(test_ticket_anomalies)
     assert_int_equal(hbt_counter(s, "1")->state, HB_COUNTER_SERVING);
     HBT_ANOMALY(s, T0 + 30 * SEC, "{'type':'service_started','ticket':'A001','counter':'1'}");
     assert_int_equal(hbt_ticket(s, "A001")->started_ms, T0 + 20 * SEC);
-    HBT_ANOMALY(s, T0, "{'type':'service_started','ticket':'Z999','counter':'1'}");
-    HBT_ANOMALY(
-        s, T0, "{'type':'service_completed','ticket':'Z999','business_type':'x','outcome':'done'}");
-    HBT_ANOMALY(s, T0, "{'type':'ticket_no_show','ticket':'Z999','counter':'1'}");
-    HBT_ANOMALY(s, T0, "{'type':'ticket_cancelled','ticket':'Z999'}");
-    HBT_ANOMALY(
-        s, T0, "{'type':'ticket_transferred','ticket':'Z999','from_service':'A','to_service':'B'}");
+    s_anomalies(
+        s, T0,
+        (const char *const[]){
+            "{'type':'service_started','ticket':'Z999','counter':'1'}",
+            "{'type':'service_completed','ticket':'Z999','business_type':'x','outcome':'done'}",
+            "{'type':'ticket_no_show','ticket':'Z999','counter':'1'}",
+            "{'type':'ticket_cancelled','ticket':'Z999'}",
+            "{'type':'ticket_transferred','ticket':'Z999','from_service':'A','to_service':'B'}",
+            NULL});
     HBT_ANOMALY(s, T0,
                 "{'type':'ticket_transferred','ticket':'A001','from_service':'A','to_service':''}");
     assert_int_equal(hbt_ticket(s, "A001")->state, HB_TICKET_SERVING);
@@ -280,18 +328,16 @@ HBT_TEST(test_ticket_anomalies)
     assert_int_equal(s->anomalies, before + 3);
     assert_int_equal(s->n_tickets, 0);
     assert_int_equal(s->n_services, 1);
-    hbt_state_invariants(s);
-    hb_hall_state_destroy(&s);
 }
 
 HBT_TEST(test_other_anomalies)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
-    HBT_ANOMALY(s, T0, "{'type':'counter_paused','counter':'1'}");
-    HBT_ANOMALY(s, T0, "{'type':'counter_resumed','counter':'1'}");
-    HBT_ANOMALY(s, T0, "{'type':'counter_closed','counter':'1'}");
-    HBT_ANOMALY(s, T0, "{'type':'counter_opened','counter':''}");
+    hb_hall_state_t *s = *state;
+    s_anomalies(s, T0,
+                (const char *const[]){"{'type':'counter_paused','counter':'1'}",
+                                      "{'type':'counter_resumed','counter':'1'}",
+                                      "{'type':'counter_closed','counter':'1'}",
+                                      "{'type':'counter_opened','counter':''}", NULL});
     assert_int_equal(s->n_counters, 0);
     HBT_OK(s, T0, "{'type':'counter_opened','counter':'1'}");
     HBT_ANOMALY(s, T0, "{'type':'counter_resumed','counter':'1'}"); /* not paused */
@@ -312,19 +358,23 @@ HBT_TEST(test_other_anomalies)
     assert_string_equal(hbt_counter(s, "2")->services[15], "S15");
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_IDLE);
 
-    HBT_ANOMALY(s, T0, "{'type':'complaint_acknowledged','complaint':'K1','by':'M01'}");
-    HBT_ANOMALY(s, T0, "{'type':'complaint_escalated','complaint':'K1','level':'region'}");
-    HBT_ANOMALY(s, T0, "{'type':'complaint_resolved','complaint':'K1'}");
-    HBT_ANOMALY(s, T0, "{'type':'complaint_opened','complaint':'','category':'fees'}");
+    s_anomalies(s, T0,
+                (const char *const[]){
+                    "{'type':'complaint_acknowledged','complaint':'K1','by':'M01'}",
+                    "{'type':'complaint_escalated','complaint':'K1','level':'region'}",
+                    "{'type':'complaint_resolved','complaint':'K1'}",
+                    "{'type':'complaint_opened','complaint':'','category':'fees'}", NULL});
     HBT_OK(s, T0, "{'type':'complaint_opened','complaint':'K1','category':'fees'}");
     HBT_ANOMALY(s, T0, "{'type':'complaint_opened','complaint':'K1','category':'staff'}");
     assert_int_equal(s->n_complaints, 1);
     assert_string_equal(s->complaints[0].category, "fees");
     assert_int_equal(s->today.complaints_opened, 1);
 
-    HBT_ANOMALY(s, T0, "{'type':'satisfaction_scored','ticket':'A1','score':0}");
-    HBT_ANOMALY(s, T0, "{'type':'satisfaction_scored','ticket':'A1','score':6}");
-    HBT_ANOMALY(s, T0, "{'type':'device_status','device':'','kind':'kiosk','state':'ok'}");
+    s_anomalies(s, T0,
+                (const char *const[]){
+                    "{'type':'satisfaction_scored','ticket':'A1','score':0}",
+                    "{'type':'satisfaction_scored','ticket':'A1','score':6}",
+                    "{'type':'device_status','device':'','kind':'kiosk','state':'ok'}", NULL});
     assert_int_equal(s->n_devices, 0);
     for (int k = 0; k < 5; k++)
         assert_int_equal(s->today.feedback[k], 0);
@@ -334,23 +384,23 @@ HBT_TEST(test_other_anomalies)
     HBT_ANOMALY(s, T0, "{'type':'day_started','date':'2026-13-01','timezone':'UTC'}");
     assert_string_equal(s->today.date, "");
     assert_int_equal(s->today.issued, 0);
-    HBT_ANOMALY(s, T0, "{'type':'day_started','date':'2026-02-29','timezone':'UTC'}");
-    HBT_ANOMALY(s, T0, "{'type':'day_started','date':'23.11.2026','timezone':'UTC'}");
+    s_anomalies(s, T0,
+                (const char *const[]){"{'type':'day_started','date':'2026-02-29','timezone':'UTC'}",
+                                      "{'type':'day_started','date':'23.11.2026','timezone':'UTC'}",
+                                      NULL});
     HBT_OK(s, T0, "{'type':'day_started','date':'2028-02-29','timezone':'UTC'}");
     assert_string_equal(s->today.date, "2028-02-29");
-    hbt_state_invariants(s);
-    hb_hall_state_destroy(&s);
 }
 
 /* ------------------------------------------------- transfers and ends ---- */
 
 HBT_TEST(test_transfer_no_show_cancel)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
-    HBT_OK(s, T0, "{'type':'counter_opened','counter':'1','services':['A','B']}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}");
-    HBT_OK(s, T0 + SEC, "{'type':'ticket_issued','ticket':'B001','service':'B'}");
+    hb_hall_state_t *s = *state;
+    s_ok(s, (const timed_t[]){{T0, "{'type':'counter_opened','counter':'1','services':['A','B']}"},
+                              {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
+                              {T0 + SEC, "{'type':'ticket_issued','ticket':'B001','service':'B'}"},
+                              {0, NULL}});
     /* A waiting ticket moves to a service not seen before. */
     HBT_OK(s, T0 + 2 * SEC,
            "{'type':'ticket_transferred','ticket':'A001','from_service':'A','to_service':'C'}");
@@ -404,31 +454,34 @@ HBT_TEST(test_transfer_no_show_cancel)
     assert_int_equal(hbt_service(s, "C")->cancelled, 1);
     assert_int_equal(s->today.cancelled, 1);
     assert_int_equal(s->recent[1].state, HB_TICKET_CANCELLED);
-    HBT_OK(s, T0 + 410 * SEC, "{'type':'ticket_issued','ticket':'A002','service':'A'}");
-    HBT_OK(s, T0 + 420 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'1'}");
-    HBT_OK(s, T0 + 430 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}");
+    s_ok(s, (const timed_t[]){
+                {T0 + 410 * SEC, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
+                {T0 + 420 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'1'}"},
+                {T0 + 430 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}"},
+                {0, NULL}});
     assert_int_equal(hbt_counter(s, "1")->state, HB_COUNTER_IDLE);
     assert_int_equal(s->today.cancelled, 2);
     /* A waiting ticket that does not show. */
-    HBT_OK(s, T0 + 440 * SEC, "{'type':'ticket_issued','ticket':'A003','service':'A'}");
-    HBT_OK(s, T0 + 450 * SEC, "{'type':'ticket_no_show','ticket':'A003'}");
+    s_ok(s, (const timed_t[]){
+                {T0 + 440 * SEC, "{'type':'ticket_issued','ticket':'A003','service':'A'}"},
+                {T0 + 450 * SEC, "{'type':'ticket_no_show','ticket':'A003'}"},
+                {0, NULL}});
     assert_int_equal(hbt_service(s, "A")->waiting, 0);
     assert_int_equal(s->anomalies, 0);
-    hbt_state_invariants(s);
-    hb_hall_state_destroy(&s);
 }
 
 /* ------------------------------------------------------------ counters ---- */
 
 HBT_TEST(test_counter_states)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
-    HBT_OK(s, T0, "{'type':'counter_opened','counter':'1','staff':'S01','services':['A']}");
-    HBT_OK(s, T0, "{'type':'counter_opened','counter':'2','staff':'S02','services':['A']}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A','priority':'vip'}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A002','service':'A'}");
-    HBT_OK(s, T0 + SEC, "{'type':'ticket_called','ticket':'A001','counter':'1'}");
+    hb_hall_state_t *s = *state;
+    s_ok(s, (const timed_t[]){
+                {T0, "{'type':'counter_opened','counter':'1','staff':'S01','services':['A']}"},
+                {T0, "{'type':'counter_opened','counter':'2','staff':'S02','services':['A']}"},
+                {T0, "{'type':'ticket_issued','ticket':'A001','service':'A','priority':'vip'}"},
+                {T0, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
+                {T0 + SEC, "{'type':'ticket_called','ticket':'A001','counter':'1'}"},
+                {0, NULL}});
 
     /* Paused with its ticket; resumed, it is calling it again. */
     HBT_OK(s, T0 + 2 * SEC, "{'type':'counter_paused','counter':'1','reason':'lunch'}");
@@ -466,28 +519,32 @@ HBT_TEST(test_counter_states)
     assert_string_equal(hbt_counter(s, "2")->ticket, "A002");
 
     /* Closed while serving: the customer waits again. */
-    HBT_OK(s, T0 + 9 * SEC, "{'type':'service_started','ticket':'A002','counter':'2'}");
-    HBT_OK(s, T0 + 10 * SEC, "{'type':'counter_closed','counter':'2'}");
+    s_ok(s, (const timed_t[]){
+                {T0 + 9 * SEC, "{'type':'service_started','ticket':'A002','counter':'2'}"},
+                {T0 + 10 * SEC, "{'type':'counter_closed','counter':'2'}"},
+                {0, NULL}});
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_CLOSED);
     assert_string_equal(hbt_counter(s, "2")->ticket, "");
     assert_int_equal(hbt_ticket(s, "A002")->state, HB_TICKET_WAITING);
     assert_string_equal(hbt_ticket(s, "A002")->counter, "");
     assert_int_equal(hbt_service(s, "A")->waiting, 1);
-    HBT_OK(s, T0 + 11 * SEC, "{'type':'counter_closed','counter':'2'}"); /* already: nothing */
-    HBT_OK(s, T0 + 12 * SEC, "{'type':'counter_opened','counter':'2'}");
+    s_ok(s, (const timed_t[]){
+                {T0 + 11 * SEC, "{'type':'counter_closed','counter':'2'}"}, /* already: nothing */
+                {T0 + 12 * SEC, "{'type':'counter_opened','counter':'2'}"},
+                {0, NULL}});
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_IDLE);
 
     /* A paused counter whose ticket ends meanwhile resumes idle. */
-    HBT_OK(s, T0 + 13 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'2'}");
-    HBT_OK(s, T0 + 14 * SEC, "{'type':'counter_paused','counter':'2'}");
-    HBT_OK(s, T0 + 15 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}");
+    s_ok(s, (const timed_t[]){
+                {T0 + 13 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'2'}"},
+                {T0 + 14 * SEC, "{'type':'counter_paused','counter':'2'}"},
+                {T0 + 15 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}"},
+                {0, NULL}});
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_PAUSED);
     assert_string_equal(hbt_counter(s, "2")->ticket, "");
     HBT_OK(s, T0 + 16 * SEC, "{'type':'counter_resumed','counter':'2'}");
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_IDLE);
     assert_int_equal(s->anomalies, 0);
-    hbt_state_invariants(s);
-    hb_hall_state_destroy(&s);
 }
 
 static void s_times(const hb_hall_state_t *s, const char *id, int64_t now, int64_t open_ms,
@@ -501,10 +558,10 @@ static void s_times(const hb_hall_state_t *s, const char *id, int64_t now, int64
 
 HBT_TEST(test_counter_time)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
-    HBT_OK(s, T0, "{'type':'counter_opened','counter':'2','services':['A']}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}");
+    hb_hall_state_t *s = *state;
+    s_ok(s, (const timed_t[]){{T0, "{'type':'counter_opened','counter':'2','services':['A']}"},
+                              {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
+                              {0, NULL}});
     s_times(s, "2", T0 + 5 * SEC, 5000, 0);
     HBT_OK(s, T0 + 10 * SEC, "{'type':'ticket_called','ticket':'A001','counter':'2'}");
     s_times(s, "2", T0 + 25 * SEC, 25000, 15000);
@@ -518,8 +575,9 @@ HBT_TEST(test_counter_time)
     HBT_OK(s, T0 + 200 * SEC, "{'type':'counter_paused','counter':'2'}");
     /* Paused time is neither open nor busy. */
     s_times(s, "2", T0 + 300 * SEC, 200000, 120000);
-    HBT_OK(s, T0 + 500 * SEC, "{'type':'counter_resumed','counter':'2'}");
-    HBT_OK(s, T0 + 600 * SEC, "{'type':'counter_closed','counter':'2'}");
+    s_ok(s, (const timed_t[]){{T0 + 500 * SEC, "{'type':'counter_resumed','counter':'2'}"},
+                              {T0 + 600 * SEC, "{'type':'counter_closed','counter':'2'}"},
+                              {0, NULL}});
     assert_int_equal(hbt_counter(s, "2")->open_ms, 300000);
     assert_int_equal(hbt_counter(s, "2")->busy_ms, 120000);
     s_times(s, "2", T0 + 1000 * SEC, 300000, 120000);
@@ -533,29 +591,31 @@ HBT_TEST(test_counter_time)
     assert_int_equal(hbt_counter(s, "2")->state_since_ms, T0 + 690 * SEC);
     HBT_OK(s, T0 + 720 * SEC, "{'type':'counter_resumed','counter':'2'}");
     s_times(s, "2", T0 + 730 * SEC, 310000, 120000);
-    hb_hall_state_destroy(&s);
 }
 
 /* ------------------------------------------------------- day_started ---- */
 
 HBT_TEST(test_day_started_resets)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
+    hb_hall_state_t *s = *state;
     HBT_OK(s, T0,
            "{'type':'day_started','date':'2026-11-23','timezone':'Europe/"
            "Berlin','utc_offset_s':3600}");
-    HBT_OK(s, T0, "{'type':'counter_opened','counter':'1','services':['A']}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A001','service':'A','number':1}");
-    HBT_OK(s, T0, "{'type':'ticket_issued','ticket':'A002','service':'A','number':2}");
-    HBT_OK(s, T0 + MIN, "{'type':'ticket_called','ticket':'A001','counter':'1'}");
+    s_ok(s, (const timed_t[]){
+                {T0, "{'type':'counter_opened','counter':'1','services':['A']}"},
+                {T0, "{'type':'ticket_issued','ticket':'A001','service':'A','number':1}"},
+                {T0, "{'type':'ticket_issued','ticket':'A002','service':'A','number':2}"},
+                {T0 + MIN, "{'type':'ticket_called','ticket':'A001','counter':'1'}"},
+                {0, NULL}});
     HBT_OK(s, T0 + 2 * MIN,
            "{'type':'service_completed','ticket':'A001','counter':'1',"
            "'business_type':'x','outcome':'done','amount':5,'duration_s':60}");
-    HBT_OK(s, T0 + 3 * MIN, "{'type':'satisfaction_scored','ticket':'A001','score':4}");
-    HBT_OK(s, T0 + 3 * MIN, "{'type':'complaint_opened','complaint':'K1','category':'fees'}");
-    HBT_OK(s, T0 + 4 * MIN, "{'type':'ticket_called','ticket':'A002','counter':'1'}");
-    HBT_OK(s, T0 + 5 * MIN, "{'type':'policy_applied','version':7}");
+    s_ok(s, (const timed_t[]){
+                {T0 + 3 * MIN, "{'type':'satisfaction_scored','ticket':'A001','score':4}"},
+                {T0 + 3 * MIN, "{'type':'complaint_opened','complaint':'K1','category':'fees'}"},
+                {T0 + 4 * MIN, "{'type':'ticket_called','ticket':'A002','counter':'1'}"},
+                {T0 + 5 * MIN, "{'type':'policy_applied','version':7}"},
+                {0, NULL}});
     assert_int_equal(s->today.served, 1);
     assert_int_equal(s->today.feedback[3], 1);
 
@@ -592,16 +652,13 @@ HBT_TEST(test_day_started_resets)
     assert_int_equal(s->n_complaints, 1);
     assert_int_equal(s->policy_version, 7);
     assert_int_equal(s->n_recent, 1);
-    hbt_state_invariants(s);
-    hb_hall_state_destroy(&s);
 }
 
 /* ---------------------------------------------- complaints and devices ---- */
 
 HBT_TEST(test_complaints)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
+    hb_hall_state_t *s = *state;
     char text[512];
     snprintf(text, sizeof text,
              "{'type':'complaint_opened','complaint':'K1','channel':'phone','category':'fees',"
@@ -678,15 +735,16 @@ HBT_TEST(test_complaints)
     HBT_OK(s, T0 + 40 * MIN, "{'type':'satisfaction_scored','ticket':'A1','score':5}");
     assert_int_equal(s->today.feedback[0], 1);
     assert_int_equal(s->today.feedback[4], 2);
-    hb_hall_state_destroy(&s);
 }
 
 HBT_TEST(test_devices_and_versions)
 {
-    (void)state;
-    hb_hall_state_t *s = hb_hall_state_new();
-    HBT_OK(s, T0, "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}");
-    HBT_OK(s, T0, "{'type':'device_status','device':'atm-1','kind':'self_service','state':'ok'}");
+    hb_hall_state_t *s = *state;
+    s_ok(s,
+         (const timed_t[]){
+             {T0, "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'ok'}"},
+             {T0, "{'type':'device_status','device':'atm-1','kind':'self_service','state':'ok'}"},
+             {0, NULL}});
     const hb_hs_device_t *d = hb_hall_state_device(s, "kiosk-1");
     assert_non_null(d);
     assert_int_equal(d->kind, HALLBUS__DEVICE_KIND__DEVICE_KIND_KIOSK);
@@ -735,16 +793,16 @@ HBT_TEST(test_devices_and_versions)
     assert_int_equal(d->state, HALLBUS__DEVICE_STATE__DEVICE_STATE_OK);
     assert_int_equal(s->anomalies, 1);
 
-    HBT_OK(s, T0, "{'type':'policy_applied','version':12}");
-    HBT_OK(s, T0, "{'type':'calendar_applied','version':34}");
+    s_ok(s, (const timed_t[]){{T0, "{'type':'policy_applied','version':12}"},
+                              {T0, "{'type':'calendar_applied','version':34}"},
+                              {0, NULL}});
     assert_int_equal(s->policy_version, 12);
     assert_int_equal(s->calendar_version, 34);
-    hb_hall_state_destroy(&s);
 }
 
 /* -------------------------------------------------------------- bounds ---- */
 
-HBT_TEST(test_bounds)
+HBT_TEST_IN(test_bounds, NULL, NULL)
 {
     (void)state;
     hb_hall_state_t *s = hb_hall_state_new();
@@ -759,8 +817,10 @@ HBT_TEST(test_bounds)
     assert_int_equal(hbt_service(s, "A")->waiting, HB_HS_TICKETS_MAX);
     assert_null(hb_hall_state_ticket(s, "X"));
     /* One leaves, one more fits. */
-    HBT_OK(s, T0 + SEC * 11, "{'type':'ticket_cancelled','ticket':'T00000'}");
-    HBT_OK(s, T0 + SEC * 12, "{'type':'ticket_issued','ticket':'X','service':'A'}");
+    s_ok(s,
+         (const timed_t[]){{T0 + SEC * 11, "{'type':'ticket_cancelled','ticket':'T00000'}"},
+                           {T0 + SEC * 12, "{'type':'ticket_issued','ticket':'X','service':'A'}"},
+                           {0, NULL}});
     assert_string_equal(s->tickets[HB_HS_TICKETS_MAX - 1].id, "X");
     hbt_state_invariants(s);
 

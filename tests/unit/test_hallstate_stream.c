@@ -51,6 +51,18 @@ static double s_mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The state read back from `j` (which it frees), failing with `what` and
+ * `n` when it is refused. */
+static hb_hall_state_t *s_state_of(json_t *j, const char *what, long n)
+{
+    hb_hall_state_t *r = NULL;
+    char err[256] = "";
+    if (hb_hall_state_from_json(j, &r, err, sizeof err) != 0)
+        fail_msg("%s %ld refused: %s", what, n, err);
+    json_decref(j);
+    return r;
+}
+
 HBT_TEST(test_sim_days)
 {
     (void)state;
@@ -134,11 +146,7 @@ HBT_TEST(test_snapshot_round_trip)
             json_error_t jerr;
             json_t *j = json_loads(snap, 0, &jerr);
             assert_non_null(j);
-            hb_hall_state_t *r = NULL;
-            char err[256] = "";
-            if (hb_hall_state_from_json(j, &r, err, sizeof err) != 0)
-                fail_msg("snapshot after %zu events refused: %s", k, err);
-            json_decref(j);
+            hb_hall_state_t *r = s_state_of(j, "a snapshot after events", (long)k);
             char *again = hbt_state_text(r);
             assert_string_equal(snap, again);
             hb_hall_state_t *c = hb_hall_state_clone(s);
@@ -207,11 +215,7 @@ HBT_TEST(test_hostile_streams)
         }
         json_t *j = hb_hall_state_to_json(s);
         assert_non_null(j);
-        hb_hall_state_t *r = NULL;
-        char err[256] = "";
-        if (hb_hall_state_from_json(j, &r, err, sizeof err) != 0)
-            fail_msg("round %d: the reducer's own state is refused: %s", round, err);
-        json_decref(j);
+        hb_hall_state_t *r = s_state_of(j, "the reducer's own state, round", round);
         for (int64_t k = 0; k < 5; k++) {
             json_t *v = hb_hall_state_view(r, extremes[k]);
             assert_non_null(v);

@@ -43,17 +43,48 @@ static int64_t s_int(const json_t *o, const char *key)
     return json_integer_value(v);
 }
 
-static const char *s_string(const json_t *o, const char *key)
+/* Checks that `o` has each member of the JSON object `want` with the same
+ * value and type (a whole number is no real). */
+static void s_expect(const json_t *o, const char *want)
 {
-    const json_t *v = s_get(o, key);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
+    json_t *w = json_loads(want, 0, NULL);
+    assert_non_null(w);
+    const char *key;
+    json_t *value;
+    json_object_foreach (w, key, value) {
+        if (!json_equal(s_get(o, key), value)) {
+            char *got = json_dumps(s_get(o, key), JSON_ENCODE_ANY);
+            fail_msg("member %s is %s, wanted %s", key, got, want);
+        }
+    }
+    json_decref(w);
 }
 
-static void s_members(const json_t *o, const char *const *names, size_t n)
+/* The array `key` of `o`, which must hold two elements: those. */
+static void s_two(const json_t *o, const char *key, const json_t **first, const json_t **second)
 {
-    for (size_t i = 0; i < n; i++)
-        s_get(o, names[i]);
+    const json_t *a = s_get(o, key);
+    assert_int_equal(json_array_size(a), 2);
+    *first = json_array_get(a, 0);
+    *second = json_array_get(a, 1);
+}
+
+/* Checks that `o` has exactly the members `names` lists (separated by
+ * spaces). */
+static void s_members(const json_t *o, const char *names)
+{
+    size_t n = 0;
+    for (const char *p = names; *p;) {
+        size_t len = strcspn(p, " ");
+        char name[64];
+        assert_true(len > 0 && len < sizeof name);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        s_get(o, name);
+        n++;
+        p += len;
+        p += strspn(p, " ");
+    }
     assert_int_equal(json_object_size(o), n);
 }
 
@@ -64,150 +95,75 @@ HBT_TEST(test_view)
     int64_t now = T0 + 120 * SEC;
     json_t *v = hb_hall_state_view(s, now);
     assert_non_null(v);
-    static const char *const top[] = {"seq",
-                                      "at",
-                                      "date",
-                                      "waiting",
-                                      "longest_wait_s",
-                                      "services",
-                                      "counters",
-                                      "counters_open",
-                                      "counters_busy",
-                                      "tickets",
-                                      "complaints",
-                                      "devices",
-                                      "devices_not_ok",
-                                      "today",
-                                      "policy_version",
-                                      "calendar_version",
-                                      "anomalies"};
-    s_members(v, top, sizeof top / sizeof top[0]);
+    s_members(
+        v,
+        "seq at date waiting longest_wait_s services counters counters_open counters_busy tickets "
+        "complaints devices devices_not_ok today policy_version calendar_version anomalies");
     assert_int_equal(s_int(v, "seq"), s->seq);
-    assert_string_equal(s_string(v, "at"), "2026-11-23T09:01:20.000Z");
-    assert_string_equal(s_string(v, "date"), "2026-11-23");
-    assert_int_equal(s_int(v, "waiting"), 1);
-    assert_int_equal(s_int(v, "longest_wait_s"), 90);
-    assert_int_equal(s_int(v, "policy_version"), 3);
-    assert_int_equal(s_int(v, "anomalies"), 0);
+    s_expect(v, "{\"at\":\"2026-11-23T09:01:20.000Z\",\"date\":\"2026-11-23\",\"waiting\":1,"
+                "\"longest_wait_s\":90,\"policy_version\":3,\"anomalies\":0}");
 
     const json_t *svc = json_array_get(s_get(v, "services"), 0);
-    static const char *const svc_members[] = {
-        "service",  "waiting",   "oldest_wait_s", "next_number", "issued",       "served",
-        "no_shows", "cancelled", "avg_wait_s",    "max_wait_s",  "avg_service_s"};
-    s_members(svc, svc_members, sizeof svc_members / sizeof svc_members[0]);
-    assert_string_equal(s_string(svc, "service"), "A");
-    assert_int_equal(s_int(svc, "oldest_wait_s"), 90);
-    assert_int_equal(s_int(svc, "next_number"), 3);
-    assert_int_equal(s_int(svc, "issued"), 2);
-    assert_int_equal(s_int(svc, "avg_wait_s"), 60);
-    assert_int_equal(s_int(svc, "max_wait_s"), 60);
+    s_members(svc, "service waiting oldest_wait_s next_number issued served no_shows cancelled "
+                   "avg_wait_s max_wait_s avg_service_s");
+    s_expect(svc, "{\"service\":\"A\",\"oldest_wait_s\":90,\"next_number\":3,\"issued\":2,\"avg_"
+                  "wait_s\":60,\"max_wait_s\":60}");
 
-    const json_t *counters = s_get(v, "counters");
-    assert_int_equal(json_array_size(counters), 2);
-    const json_t *c1 = json_array_get(counters, 0), *c2 = json_array_get(counters, 1);
-    static const char *const counter_members[] = {"counter",     "state", "staff",  "services",
-                                                  "ticket",      "since", "open_s", "busy_s",
-                                                  "utilisation", "served"};
-    s_members(c1, counter_members, sizeof counter_members / sizeof counter_members[0]);
-    assert_string_equal(s_string(c1, "state"), "calling");
-    assert_string_equal(s_string(c1, "ticket"), "A001");
-    assert_string_equal(s_string(c1, "since"), "2026-11-23T09:01:00.000Z");
-    assert_int_equal(s_int(c1, "open_s"), 120);
-    assert_int_equal(s_int(c1, "busy_s"), 60);
-    assert_true(json_real_value(s_get(c1, "utilisation")) == 0.5);
+    const json_t *c1, *c2;
+    s_two(v, "counters", &c1, &c2);
+    s_members(c1, "counter state staff services ticket since open_s busy_s utilisation served");
+    s_expect(c1, "{\"state\":\"calling\",\"ticket\":\"A001\",\"since\":\"2026-11-23T09:01:00."
+                 "000Z\",\"open_s\":120,\"busy_s\":60,\"utilisation\":0.5}");
     assert_int_equal(json_array_size(s_get(c1, "services")), 1);
-    assert_string_equal(s_string(c2, "state"), "paused");
-    assert_true(json_is_null(s_get(c2, "ticket")));
-    assert_int_equal(s_int(c2, "open_s"), 60);
-    assert_true(json_real_value(s_get(c2, "utilisation")) == 0.0);
-    assert_int_equal(s_int(v, "counters_open"), 1);
-    assert_int_equal(s_int(v, "counters_busy"), 1);
+    s_expect(c2, "{\"state\":\"paused\",\"ticket\":null,\"open_s\":60,\"utilisation\":0.0}");
+    s_expect(v, "{\"counters_open\":1,\"counters_busy\":1}");
 
-    const json_t *tickets = s_get(v, "tickets");
-    assert_int_equal(json_array_size(tickets), 2);
-    const json_t *t1 = json_array_get(tickets, 0), *t2 = json_array_get(tickets, 1);
-    static const char *const ticket_members[] = {"ticket", "service", "priority",
-                                                 "state",  "counter", "issued",
-                                                 "wait_s", "recalls", "transferred"};
-    s_members(t1, ticket_members, sizeof ticket_members / sizeof ticket_members[0]);
-    assert_string_equal(s_string(t1, "state"), "called");
-    assert_string_equal(s_string(t1, "priority"), "normal");
-    assert_string_equal(s_string(t1, "counter"), "1");
-    assert_string_equal(s_string(t1, "issued"), "2026-11-23T09:00:00.000Z");
-    assert_int_equal(s_int(t1, "wait_s"), 60);
-    assert_string_equal(s_string(t2, "priority"), "vip");
-    assert_true(json_is_null(s_get(t2, "counter")));
-    assert_int_equal(s_int(t2, "wait_s"), 90);
+    const json_t *t1, *t2;
+    s_two(v, "tickets", &t1, &t2);
+    s_members(t1, "ticket service priority state counter issued wait_s recalls transferred");
+    s_expect(t1, "{\"state\":\"called\",\"priority\":\"normal\",\"counter\":\"1\",\"issued\":"
+                 "\"2026-11-23T09:00:00.000Z\",\"wait_s\":60}");
+    s_expect(t2, "{\"priority\":\"vip\",\"counter\":null,\"wait_s\":90}");
 
     const json_t *complaints = s_get(v, "complaints");
-    static const char *const complaints_members[] = {"open", "overdue", "list"};
-    s_members(complaints, complaints_members, 3);
-    assert_int_equal(s_int(complaints, "open"), 1);
-    assert_int_equal(s_int(complaints, "overdue"), 0);
+    s_members(complaints, "open overdue list");
+    s_expect(complaints, "{\"open\":1,\"overdue\":0}");
     const json_t *k1 = json_array_get(s_get(complaints, "list"), 0);
-    static const char *const complaint_members[] = {
-        "complaint", "state",   "severity",    "category",   "channel", "ticket",
-        "opened",    "ack_due", "resolve_due", "escalation", "overdue"};
-    s_members(k1, complaint_members, sizeof complaint_members / sizeof complaint_members[0]);
-    assert_string_equal(s_string(k1, "severity"), "medium");
-    assert_string_equal(s_string(k1, "channel"), "counter");
-    assert_string_equal(s_string(k1, "ack_due"), "2026-11-23T09:05:00.000Z");
-    assert_true(json_is_null(s_get(k1, "resolve_due")));
-    assert_true(json_is_null(s_get(k1, "escalation")));
-    assert_true(json_is_false(s_get(k1, "overdue")));
+    s_members(k1, "complaint state severity category channel ticket opened ack_due resolve_due "
+                  "escalation overdue");
+    s_expect(k1, "{\"severity\":\"medium\",\"channel\":\"counter\",\"ack_due\":\"2026-11-23T09:05:"
+                 "00.000Z\",\"resolve_due\":null,\"escalation\":null,\"overdue\":false}");
 
     const json_t *dev = json_array_get(s_get(v, "devices"), 0);
-    static const char *const device_members[] = {"device", "kind", "state", "detail", "since"};
-    s_members(dev, device_members, 5);
-    assert_string_equal(s_string(dev, "kind"), "kiosk");
-    assert_string_equal(s_string(dev, "state"), "paper_out");
-    assert_string_equal(s_string(dev, "since"), "2026-11-23T09:01:10.000Z");
-    assert_int_equal(s_int(v, "devices_not_ok"), 1);
+    s_members(dev, "device kind state detail since");
+    s_expect(dev,
+             "{\"kind\":\"kiosk\",\"state\":\"paper_out\",\"since\":\"2026-11-23T09:01:10.000Z\"}");
+    s_expect(v, "{\"devices_not_ok\":1}");
 
     const json_t *today = s_get(v, "today");
-    static const char *const today_members[] = {"issued",
-                                                "served",
-                                                "no_shows",
-                                                "cancelled",
-                                                "transferred",
-                                                "avg_wait_s",
-                                                "max_wait_s",
-                                                "avg_service_s",
-                                                "complaints_opened",
-                                                "complaints_resolved",
-                                                "escalations",
-                                                "satisfaction_avg",
-                                                "feedback_count",
-                                                "amount_sum",
-                                                "outcomes",
-                                                "opened",
-                                                "late_s",
-                                                "opening_devices",
-                                                "patrols"};
-    s_members(today, today_members, sizeof today_members / sizeof today_members[0]);
-    assert_int_equal(s_int(today, "issued"), 2);
-    assert_true(json_real_value(s_get(today, "satisfaction_avg")) == 4.5);
-    assert_int_equal(s_int(today, "feedback_count"), 2);
-    static const char *const outcome_members[] = {"done", "referred", "rejected_documents"};
-    s_members(s_get(today, "outcomes"), outcome_members, 3);
+    s_members(today,
+              "issued served no_shows cancelled transferred avg_wait_s max_wait_s avg_service_s "
+              "complaints_opened complaints_resolved escalations satisfaction_avg feedback_count "
+              "amount_sum outcomes opened late_s opening_devices patrols");
+    s_expect(today, "{\"issued\":2,\"satisfaction_avg\":4.5,\"feedback_count\":2}");
+    s_members(s_get(today, "outcomes"), "done referred rejected_documents");
     /* No manager's opening in the sample. */
-    assert_true(json_is_null(s_get(today, "opened")));
+    s_expect(today, "{\"opened\":null}");
     assert_int_equal(json_array_size(s_get(today, "opening_devices")), 0);
-    assert_int_equal(s_int(today, "patrols"), 0);
+    s_expect(today, "{\"patrols\":0}");
     json_decref(v);
 
     /* Later, the complaint is overdue. */
     v = hb_hall_state_view(s, T0 + 6 * MIN);
     complaints = s_get(v, "complaints");
-    assert_int_equal(s_int(complaints, "overdue"), 1);
+    s_expect(complaints, "{\"overdue\":1}");
     assert_true(json_is_true(s_get(json_array_get(s_get(complaints, "list"), 0), "overdue")));
     json_decref(v);
 
     /* An empty state's view. */
     hb_hall_state_t *e = hb_hall_state_new();
     v = hb_hall_state_view(e, now);
-    assert_true(json_is_null(s_get(v, "at")));
-    assert_true(json_is_null(s_get(v, "date")));
+    s_expect(v, "{\"at\":null,\"date\":null}");
     assert_true(json_is_null(s_get(s_get(v, "today"), "satisfaction_avg")));
     json_decref(v);
     hb_hall_state_destroy(&e);

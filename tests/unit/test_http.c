@@ -37,6 +37,76 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ------------------------------------------------------------- answers */
+
+/* A request and what its JSON answer must say: the status (0: any) and up
+ * to five string members (a NULL value: the member must be absent). */
+typedef struct {
+    const char *method, *path, *body;
+    int status;
+    const char *members[5][2];
+} answer_t;
+
+/* Makes each request of `rows` and checks its answer, naming the request
+ * on a mismatch. */
+static void s_expect_answers(hbt_httpd_t *fx, const answer_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const answer_t *a = &rows[i];
+        int status;
+        json_t *o = a->status ? hbt_httpd_expect(fx, a->method, a->path, a->body, a->status)
+                              : hbt_httpd_call(fx, a->method, a->path, a->body, &status);
+        for (size_t k = 0; k < 5 && a->members[k][0]; k++) {
+            const char *key = a->members[k][0], *want = a->members[k][1];
+            json_t *got = json_object_get(o, key);
+            if (want ? !got || strcmp(hbt_httpd_str(o, key), want) != 0 : got != NULL)
+                fail_msg("%s %s: %s is \"%s\", wanted \"%s\"", a->method, a->path, key,
+                         got ? hbt_httpd_str(o, key) : "(absent)", want ? want : "(absent)");
+        }
+        json_decref(o);
+    }
+}
+
+/* Sends `request` raw on a connection of its own and checks the status and
+ * that the head has the line `has` (and `also`, when not NULL). */
+static void s_expect_head(hbt_httpd_t *fx, const char *request, int status, const char *has,
+                          const char *also)
+{
+    hbt_sock_resp_t r;
+    assert_int_equal(hbt_sock_once(fx->port, request, &r), 0);
+    assert_int_equal(r.status, status);
+    assert_non_null(strcasestr(r.head, has));
+    if (also)
+        assert_non_null(strcasestr(r.head, also));
+}
+
+/* POSTs a body of `size` bytes to /v1/echo, expecting `status`: a JSON
+ * array of spaces when `array`, else `size` letters x. */
+static json_t *s_post_sized(hbt_httpd_t *fx, size_t size, bool array, int status)
+{
+    char *body = malloc(size + 1);
+    assert_non_null(body);
+    memset(body, array ? ' ' : 'x', size);
+    if (array) {
+        body[0] = '[';
+        body[size - 1] = ']';
+    }
+    body[size] = '\0';
+    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/echo", body, status);
+    free(body);
+    return o;
+}
+
+/* Opens the test stream (its counter of closed streams reset first) and
+ * reads its head and first events into `buf` (`*n` bytes). */
+static int s_stream_open(hbt_httpd_t *fx, char *buf, size_t size, size_t *n)
+{
+    hbt_httpd_streams_closed = 0;
+    return hbt_sock_stream(fx->port, buf, size, n);
+}
+
+#define N_ROWS(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---------------------------------------------------------------- tests */
 
 #define HBT_FIXTURE hbt_httpd_setup, hbt_httpd_teardown
@@ -65,15 +135,9 @@ HBT_TEST(test_post_json_roundtrip)
     json_decref(o);
 
     /* A body of exactly max_body is accepted. */
-    char *big = malloc(HBT_HTTPD_MAX_BODY + 1);
-    memset(big, ' ', HBT_HTTPD_MAX_BODY);
-    big[0] = '[';
-    big[HBT_HTTPD_MAX_BODY - 1] = ']';
-    big[HBT_HTTPD_MAX_BODY] = '\0';
-    o = hbt_httpd_expect(fx, "POST", "/v1/echo", big, 201);
+    o = s_post_sized(fx, HBT_HTTPD_MAX_BODY, true, 201);
     assert_int_equal(json_integer_value(json_object_get(o, "len")), HBT_HTTPD_MAX_BODY);
     json_decref(o);
-    free(big);
 }
 
 HBT_TEST(test_query_params)
@@ -144,78 +208,62 @@ HBT_TEST(test_not_found)
 
 HBT_TEST(test_longest_prefix)
 {
-    hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/items", NULL, 200);
-    assert_string_equal(hbt_httpd_str(o, "route"), "items");
-    json_decref(o);
-    o = hbt_httpd_call(fx, "GET", "/v1/items/H-7/events", NULL, &status);
-    assert_string_equal(hbt_httpd_str(o, "route"), "item");
-    assert_string_equal(hbt_httpd_str(o, "path"), "/v1/items/H-7/events");
-    json_decref(o);
-    /* Percent-decoded before matching and before the handler sees it. */
-    o = hbt_httpd_expect(fx, "GET", "/v1/%69tems/H%207", NULL, 200);
-    assert_string_equal(hbt_httpd_str(o, "route"), "item");
-    assert_string_equal(hbt_httpd_str(o, "path"), "/v1/items/H 7");
-    json_decref(o);
-    /* A NULL method takes any. */
-    o = hbt_httpd_expect(fx, "DELETE", "/v1/any/thing", NULL, 200);
-    assert_string_equal(hbt_httpd_str(o, "route"), "any");
-    json_decref(o);
+    static const answer_t rows[] = {
+        {"GET", "/v1/items", NULL, 200, {{"route", "items"}}},
+        {"GET",
+         "/v1/items/H-7/events",
+         NULL,
+         0,
+         {{"route", "item"}, {"path", "/v1/items/H-7/events"}}},
+        /* Percent-decoded before matching and before the handler sees it. */
+        {"GET", "/v1/%69tems/H%207", NULL, 200, {{"route", "item"}, {"path", "/v1/items/H 7"}}},
+        /* A NULL method takes any. */
+        {"DELETE", "/v1/any/thing", NULL, 200, {{"route", "any"}}},
+    };
+    s_expect_answers(*state, rows, N_ROWS(rows));
 }
 
 HBT_TEST(test_method_not_allowed)
 {
     hbt_httpd_t *fx = *state;
-    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/submit", NULL, 405);
-    assert_string_equal(hbt_httpd_str(o, "error"), "method_not_allowed");
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "DELETE", "/v1/echo", NULL, 405);
-    json_decref(o);
+    static const answer_t rows[] = {
+        {"GET", "/v1/submit", NULL, 405, {{"error", "method_not_allowed"}}},
+        {"DELETE", "/v1/echo", NULL, 405, {{NULL}}},
+    };
+    s_expect_answers(fx, rows, N_ROWS(rows));
 
     /* The Allow header lists what the path takes. */
-    hbt_sock_resp_t r;
-    assert_int_equal(hbt_sock_once(fx->port, "GET /v1/submit HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
-    assert_int_equal(r.status, 405);
-    assert_non_null(strcasestr(r.head, "\r\nallow: POST, PUT\r\n"));
+    s_expect_head(fx, "GET /v1/submit HTTP/1.1\r\nHost: x\r\n\r\n", 405, "\r\nallow: POST, PUT\r\n",
+                  NULL);
 }
 
 /* Routing by table: the parameters and the route reach the handler. */
 HBT_TEST_IN(test_pattern_routes, hbt_httpd_setup_patterns, hbt_httpd_teardown)
 {
-    hbt_httpd_t *fx = *state;
-    int status;
-    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/t/fixed", NULL, 200);
-    assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/t/fixed");
-    assert_string_equal(hbt_httpd_str(o, "perm"), "live.read");
-    assert_string_equal(hbt_httpd_str(o, "scope"), "any");
-    assert_string_equal(hbt_httpd_str(o, "tag"), "table");
-    assert_null(json_object_get(o, "id"));
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "GET", "/v1/t/H%207%2Fb?x=1", NULL, 200);
-    assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/t/:id");
-    assert_string_equal(hbt_httpd_str(o, "id"), "H 7/b");
-    assert_string_equal(hbt_httpd_str(o, "scope"), "hall");
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "PUT", "/v1/t/H7", "{}", 200);
-    assert_string_equal(hbt_httpd_str(o, "perm"), "policy.edit");
-    json_decref(o);
-    o = hbt_httpd_call(fx, "POST", "/v1/t/H7/open", NULL, &status);
-    assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/t/:id/open");
-    assert_null(json_object_get(o, "action"));
-    json_decref(o);
-    o = hbt_httpd_call(fx, "POST", "/v1/t/H7/frob", NULL, &status);
-    assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/t/:id/:action");
-    assert_string_equal(hbt_httpd_str(o, "action"), "frob");
-    json_decref(o);
-    /* A pattern beside a prefix route: the pattern where it matches, the
-     * prefix for the rest, as before. */
-    o = hbt_httpd_call(fx, "GET", "/v1/items/H7/special", NULL, &status);
-    assert_string_equal(hbt_httpd_str(o, "pattern"), "/v1/items/:id/special");
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "GET", "/v1/items/H7/events", NULL, 200);
-    assert_string_equal(hbt_httpd_str(o, "route"), "item");
-    json_decref(o);
+    static const answer_t rows[] = {
+        {"GET",
+         "/v1/t/fixed",
+         NULL,
+         200,
+         {{"pattern", "/v1/t/fixed"},
+          {"perm", "live.read"},
+          {"scope", "any"},
+          {"tag", "table"},
+          {"id", NULL}}},
+        {"GET",
+         "/v1/t/H%207%2Fb?x=1",
+         NULL,
+         200,
+         {{"pattern", "/v1/t/:id"}, {"id", "H 7/b"}, {"scope", "hall"}}},
+        {"PUT", "/v1/t/H7", "{}", 200, {{"perm", "policy.edit"}}},
+        {"POST", "/v1/t/H7/open", NULL, 0, {{"pattern", "/v1/t/:id/open"}, {"action", NULL}}},
+        {"POST", "/v1/t/H7/frob", NULL, 0, {{"pattern", "/v1/t/:id/:action"}, {"action", "frob"}}},
+        /* A pattern beside a prefix route: the pattern where it matches, the
+         * prefix for the rest, as before. */
+        {"GET", "/v1/items/H7/special", NULL, 0, {{"pattern", "/v1/items/:id/special"}}},
+        {"GET", "/v1/items/H7/events", NULL, 200, {{"route", "item"}}},
+    };
+    s_expect_answers(*state, rows, N_ROWS(rows));
 }
 
 HBT_TEST_IN(test_pattern_refusals, hbt_httpd_setup_patterns, hbt_httpd_teardown)
@@ -254,35 +302,29 @@ HBT_TEST_IN(test_pattern_refusals, hbt_httpd_setup_patterns, hbt_httpd_teardown)
         json_decref(o);
     }
     /* The Allow header of a pattern's 405. */
-    hbt_sock_resp_t r;
-    assert_int_equal(hbt_sock_once(fx->port, "DELETE /v1/t/x HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
-    assert_int_equal(r.status, 405);
-    assert_non_null(strcasestr(r.head, "\r\nallow: GET, PUT\r\n"));
+    s_expect_head(fx, "DELETE /v1/t/x HTTP/1.1\r\nHost: x\r\n\r\n", 405, "\r\nallow: GET, PUT\r\n",
+                  NULL);
 }
 
 /* The slot access control fills: the guard sees each route and its
  * parameters before the handler, and its refusal is the answer. */
 HBT_TEST_IN(test_guard, hbt_httpd_setup_patterns, hbt_httpd_teardown)
 {
-    hbt_httpd_t *fx = *state;
-    json_t *o = hbt_httpd_expect(fx, "GET", "/v1/admin", NULL, 403);
-    assert_string_equal(hbt_httpd_str(o, "reason"), "/v1/admin needs admin");
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "GET", "/v1/t/H-other", NULL, 403);
-    assert_string_equal(hbt_httpd_str(o, "reason"), "hall 'H-other' is not in scope");
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "POST", "/v1/t/H-other/open", NULL, 403);
-    assert_string_equal(hbt_httpd_str(o, "reason"), "counter 'H-other' is not in scope");
-    json_decref(o);
-    o = hbt_httpd_expect(fx, "GET", "/v1/t/H-mine", NULL, 200);
-    json_decref(o);
-    /* A guard that refuses without an answer gets one sent for it. */
-    o = hbt_httpd_expect(fx, "GET", "/v1/silent-guard", NULL, 500);
-    assert_string_equal(hbt_httpd_str(o, "error"), "internal");
-    json_decref(o);
-    /* Prefix routes pass the guard too, with what they declared. */
-    o = hbt_httpd_expect(fx, "GET", "/v1/echo", NULL, 200);
-    json_decref(o);
+    static const answer_t rows[] = {
+        {"GET", "/v1/admin", NULL, 403, {{"reason", "/v1/admin needs admin"}}},
+        {"GET", "/v1/t/H-other", NULL, 403, {{"reason", "hall 'H-other' is not in scope"}}},
+        {"POST",
+         "/v1/t/H-other/open",
+         NULL,
+         403,
+         {{"reason", "counter 'H-other' is not in scope"}}},
+        {"GET", "/v1/t/H-mine", NULL, 200, {{NULL}}},
+        /* A guard that refuses without an answer gets one sent for it. */
+        {"GET", "/v1/silent-guard", NULL, 500, {{"error", "internal"}}},
+        /* Prefix routes pass the guard too, with what they declared. */
+        {"GET", "/v1/echo", NULL, 200, {{NULL}}},
+    };
+    s_expect_answers(*state, rows, N_ROWS(rows));
 }
 
 static void s_nothing(hb_http_req_t *req, void *arg)
@@ -328,11 +370,9 @@ HBT_TEST_IN(test_routes_all_or_nothing, NULL, NULL)
 HBT_TEST(test_headers)
 {
     hbt_httpd_t *fx = *state;
-    hbt_sock_resp_t r;
-    assert_int_equal(hbt_sock_once(fx->port, "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strcasestr(r.head, "\r\ncontent-type: application/json; charset=utf-8\r\n"));
-    assert_non_null(strcasestr(r.head, "\r\ncache-control: no-store\r\n"));
+    s_expect_head(fx, "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+                  "\r\ncontent-type: application/json; charset=utf-8\r\n",
+                  "\r\ncache-control: no-store\r\n");
 
     hb_httpc_resp_t resp;
     char err[256];
@@ -346,24 +386,15 @@ HBT_TEST(test_headers)
 HBT_TEST(test_too_large)
 {
     hbt_httpd_t *fx = *state;
-    char *body = malloc(HBT_HTTPD_MAX_BODY + 2);
-    memset(body, 'x', HBT_HTTPD_MAX_BODY + 1);
-    body[HBT_HTTPD_MAX_BODY + 1] = '\0';
-    json_t *o = hbt_httpd_expect(fx, "POST", "/v1/echo", body, 413);
+    json_t *o = s_post_sized(fx, HBT_HTTPD_MAX_BODY + 1, false, 413);
     assert_string_equal(hbt_httpd_str(o, "error"), "too_large");
     assert_non_null(strstr(hbt_httpd_str(o, "reason"), "1024"));
     json_decref(o);
-    free(body);
 
     /* Far past the limit: refused from the Content-Length alone. */
-    size_t huge = 4u << 20;
-    body = malloc(huge + 1);
-    memset(body, 'x', huge);
-    body[huge] = '\0';
-    o = hbt_httpd_expect(fx, "POST", "/v1/echo", body, 413);
+    o = s_post_sized(fx, 4u << 20, false, 413);
     assert_string_equal(hbt_httpd_str(o, "error"), "too_large");
     json_decref(o);
-    free(body);
 
     /* Chunked, with no length announced: refused as the chunks arrive. */
     int fd = hbt_sock_connect(fx->port);
@@ -482,11 +513,10 @@ HBT_TEST(test_keep_alive)
 HBT_TEST(test_stream_client_goes_away)
 {
     hbt_httpd_t *fx = *state;
-    hbt_httpd_streams_closed = 0;
     char buf[8192];
     size_t n;
     /* Headers, chunked, then the three events as they were written. */
-    int fd = hbt_sock_stream(fx->port, buf, sizeof buf, &n);
+    int fd = s_stream_open(fx, buf, sizeof buf, &n);
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
     assert_non_null(strcasestr(buf, "content-type: text/event-stream"));
     assert_non_null(strcasestr(buf, "transfer-encoding: chunked"));
@@ -508,10 +538,9 @@ HBT_TEST(test_stream_client_goes_away)
 HBT_TEST(test_stream_ends_with_the_server)
 {
     hbt_httpd_t *fx = *state;
-    hbt_httpd_streams_closed = 0;
     char buf[8192];
     size_t n;
-    int fd = hbt_sock_stream(fx->port, buf, sizeof buf, &n);
+    int fd = s_stream_open(fx, buf, sizeof buf, &n);
     /* Destroying the server ends the stream properly (the last chunk), and
      * everything is freed: hbt_httpd_teardown asserts uv_loop_close() == 0. */
     hbt_httpd_teardown(state);

@@ -99,6 +99,22 @@ static int s_call(const char *base, const char *cacert, json_t **out, char *err,
     return rc;
 }
 
+/* GET /v1/who that must answer 200 from a loopback peer (at `address`
+ * when not NULL): the answer, for the caller to free. */
+static json_t *s_who_ok(const char *base, const char *cacert, const char *address)
+{
+    json_t *o;
+    char err[512] = "";
+    int rc = s_call(base, cacert, &o, err, sizeof err);
+    if (rc != 200)
+        fail_msg("GET %s/v1/who: %d (%s)", base, rc, err);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "loopback")));
+    if (address)
+        assert_string_equal(json_string_value(json_object_get(o, "address")), address);
+    return o;
+}
+
 /* ------------------------------------------------------------- the tests */
 
 static void test_listen_loopback(void **state)
@@ -143,13 +159,9 @@ static void test_listen_loopback(void **state)
 static void test_peer_and_caller(void **state)
 {
     hbt_httpd_t *fx = *state;
-    json_t *o;
-    char err[256];
-    assert_int_equal(s_call(fx->base, NULL, &o, err, sizeof err), 200);
+    json_t *o = s_who_ok(fx->base, NULL, "127.0.0.1");
     assert_string_equal(json_string_value(json_object_get(o, "caller")), s_who);
     assert_int_equal(hbt_int(o, "rc"), 0);
-    assert_string_equal(json_string_value(json_object_get(o, "address")), "127.0.0.1");
-    assert_true(json_is_true(json_object_get(o, "loopback")));
     json_decref(o);
 }
 
@@ -159,23 +171,16 @@ static void test_peer_dual_stack(void **state)
     hbt_httpd_t *fx = *state;
     if (!fx)
         skip();
-    json_t *o;
-    char err[256];
-    assert_int_equal(s_call(fx->base, NULL, &o, err, sizeof err), 200);
-    assert_string_equal(json_string_value(json_object_get(o, "address")), "::ffff:127.0.0.1");
-    assert_true(json_is_true(json_object_get(o, "loopback")));
-    json_decref(o);
+    json_decref(s_who_ok(fx->base, NULL, "::ffff:127.0.0.1"));
 }
 
 static void test_https(void **state)
 {
     hbt_httpd_t *fx = *state;
-    json_t *o;
-    char err[512];
-    assert_int_equal(s_call(fx->base, s_cert, &o, err, sizeof err), 200);
+    json_t *o = s_who_ok(fx->base, s_cert, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "caller")), s_who);
-    assert_true(json_is_true(json_object_get(o, "loopback")));
     json_decref(o);
+    char err[512];
     /* The system's CAs do not know this certificate: the client refuses. */
     assert_int_equal(s_call(fx->base, NULL, &o, err, sizeof err), HB_EIO);
     assert_null(o);
@@ -186,8 +191,7 @@ static void test_https(void **state)
     assert_true(rc < 0);
     assert_null(o);
     /* And it still serves the next good one. */
-    assert_int_equal(s_call(fx->base, s_cert, &o, err, sizeof err), 200);
-    json_decref(o);
+    json_decref(s_who_ok(fx->base, s_cert, NULL));
 }
 
 static void test_tls_refusals(void **state)

@@ -10,6 +10,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,6 +65,32 @@ static void s_swap_remove(owner_t *o, const char *id)
     o->recs.n--;
 }
 
+/* An owner of up to `recs_max` records and a map of up to `map_max`. */
+static void s_owner_init(owner_t *o, size_t recs_max, size_t map_max)
+{
+    *o = (owner_t){.recs = HB_VEC_INIT(recs_max)};
+    hb_idmap_init(&o->map, map_max, s_key);
+}
+
+static void s_owner_free(owner_t *o)
+{
+    hb_idmap_free(&o->map);
+    hb_vec_free(&o->recs);
+}
+
+/* Adds (`add`) or removes the ids H00000 to H<upto - 1>, every `step`th. */
+static void s_ids(owner_t *o, bool add, int upto, int step)
+{
+    char id[16];
+    for (int k = 0; k < upto; k += step) {
+        snprintf(id, sizeof id, "H%05d", k);
+        if (add)
+            s_add(o, id);
+        else
+            s_swap_remove(o, id);
+    }
+}
+
 static void s_check_all(const owner_t *o, int upto)
 {
     char id[16];
@@ -79,45 +106,30 @@ static void s_check_all(const owner_t *o, int upto)
 HBT_TEST(test_strings_against_linear_search)
 {
     (void)state;
-    owner_t o = {.recs = HB_VEC_INIT(20000)};
-    hb_idmap_init(&o.map, 20000, s_key);
+    owner_t o;
+    s_owner_init(&o, 20000, 20000);
     assert_int_equal(hb_idmap_find(&o.map, &o, "none"), -1); /* empty, nothing allocated */
-    char id[16];
-    for (int k = 0; k < 10000; k += 2) {
-        snprintf(id, sizeof id, "H%05d", k);
-        s_add(&o, id);
-    }
+    s_ids(&o, true, 10000, 2);
     s_check_all(&o, 10000);
     assert_true(o.map.cap >= 2 * o.map.n); /* at most half full */
     /* Remove every third: the rest stay reachable (backward shift). */
-    for (int k = 0; k < 10000; k += 6) {
-        snprintf(id, sizeof id, "H%05d", k);
-        s_swap_remove(&o, id);
-    }
+    s_ids(&o, false, 10000, 6);
     s_check_all(&o, 10000);
     assert_int_equal(hb_idmap_remove(&o.map, &o, "H00000"), -1);
     assert_int_equal(hb_idmap_renumber(&o.map, &o, "H00000", 0), HB_ENOTFOUND);
     /* Add back, with the slots the removals left. */
-    for (int k = 0; k < 10000; k += 6) {
-        snprintf(id, sizeof id, "H%05d", k);
-        s_add(&o, id);
-    }
+    s_ids(&o, true, 10000, 6);
     s_check_all(&o, 10000);
-    hb_idmap_free(&o.map);
-    hb_vec_free(&o.recs);
+    s_owner_free(&o);
 }
 
 /* A rebuild holds exactly the records given, as a find by key says. */
 HBT_TEST(test_rebuild)
 {
     (void)state;
-    owner_t o = {.recs = HB_VEC_INIT(5000)};
-    hb_idmap_init(&o.map, 4000, s_key);
-    char id[16];
-    for (int k = 0; k < 3000; k++) {
-        snprintf(id, sizeof id, "H%05d", k);
-        s_add(&o, id);
-    }
+    owner_t o;
+    s_owner_init(&o, 5000, 4000);
+    s_ids(&o, true, 3000, 1);
     /* Drop the first thousand the way the reducer does (shift down), then
      * rebuild: the indexes moved, the map follows. */
     memmove(o.recs.v, o.recs.v + 1000, 2000 * sizeof *o.recs.v);
@@ -134,15 +146,14 @@ HBT_TEST(test_rebuild)
     hb_idmap_init(&o.map, 1000, s_key);
     assert_int_equal(hb_idmap_rebuild(&o.map, &o, 2000, 0), HB_ETOOBIG);
     assert_int_equal(hb_idmap_find(&o.map, &o, "H01500"), -1);
-    hb_idmap_free(&o.map);
-    hb_vec_free(&o.recs);
+    s_owner_free(&o);
 }
 
 HBT_TEST(test_maximum_and_reserve)
 {
     (void)state;
-    owner_t o = {.recs = HB_VEC_INIT(100)};
-    hb_idmap_init(&o.map, 3, s_key);
+    owner_t o;
+    s_owner_init(&o, 100, 3);
     s_add(&o, "a");
     s_add(&o, "b");
     s_add(&o, "c");

@@ -119,6 +119,53 @@ static bool s_has_iso_timestamp(const char *line)
     return rc == 0;
 }
 
+/* One line expected in plain format: its level and what follows it. */
+typedef struct {
+    const char *level, *rest;
+} plain_t;
+
+/* Checks that `out` holds exactly the `n` plain lines of `want`, in that
+ * order, then frees it. */
+static void s_expect_plain(char *out, size_t n, const plain_t *want)
+{
+    char *lines[MAX_LINES];
+    assert_int_equal(s_lines(out, lines), n);
+    for (size_t i = 0; i < n; i++)
+        s_assert_plain_line(lines[i], want[i].level, want[i].rest);
+    free(out);
+}
+
+/* Waits `wait_ms` (0: not at all), flushes what is due and returns the
+ * capture, as s_capture_end. */
+static char *s_end(capture_t *c, int wait_ms)
+{
+    if (wait_ms)
+        usleep((useconds_t)wait_ms * 1000);
+    hb_log_flush();
+    return s_capture_end(c);
+}
+
+/* Checks `n` plain lines at `level` that say before + i + after, for i
+ * from 0, as a loop of records numbered so logs them. */
+static void s_assert_numbered(char **lines, int n, const char *level, const char *before,
+                              const char *after)
+{
+    for (int i = 0; i < n; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%s%d%s", before, i, after);
+        s_assert_plain_line(lines[i], level, want);
+    }
+}
+
+/* Sets the fold window and starts capturing fd 2. */
+static capture_t s_begin(int64_t window_ms)
+{
+    hb_log_set_fold_window_ms(window_ms);
+    capture_t c;
+    s_capture_begin(&c);
+    return c;
+}
+
 /* Every test starts from an empty fold table: folding off closes whatever a
  * previous test left open (written to the real stderr, not captured). */
 static int setup(void **state)
@@ -152,9 +199,7 @@ static int teardown(void **state)
 HBT_TEST(test_flood_folds_to_one_line_then_a_summary)
 {
     (void)state;
-    hb_log_set_fold_window_ms(300);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(300);
     for (int i = 0; i < 49; i++)
         hb_error("writer: %s", "MDB_MAP_FULL");
     char *during = s_capture_end(&c);
@@ -165,21 +210,15 @@ HBT_TEST(test_flood_folds_to_one_line_then_a_summary)
     hb_log_flush(); /* a second flush has nothing left to say */
     char *after = s_capture_end(&c);
 
-    char *lines[MAX_LINES];
-    assert_int_equal(s_lines(during, lines), 1);
-    s_assert_plain_line(lines[0], "error", "writer: MDB_MAP_FULL");
-    assert_int_equal(s_lines(after, lines), 1);
-    s_assert_plain_line(lines[0], "error", "repeated 48 times in 0.3 s: writer: MDB_MAP_FULL");
-    free(during);
-    free(after);
+    s_expect_plain(during, 1, (const plain_t[]){{"error", "writer: MDB_MAP_FULL"}});
+    s_expect_plain(
+        after, 1, (const plain_t[]){{"error", "repeated 48 times in 0.3 s: writer: MDB_MAP_FULL"}});
 }
 
-HBT_TEST(test_summary_precedes_the_next_line_and_a_late_repeat_is_written)
+/* Records logged one way, the lines expected: one row each, run by
+ * test_fold_table from a fresh fold table. */
+static void s_log_late_repeat(void)
 {
-    (void)state;
-    hb_log_set_fold_window_ms(200);
-    capture_t c;
-    s_capture_begin(&c);
     hb_warn("disk full");
     hb_warn("disk full");
     hb_warn("disk full");
@@ -189,52 +228,109 @@ HBT_TEST(test_summary_precedes_the_next_line_and_a_late_repeat_is_written)
     hb_warn("disk full");
     usleep(250 * 1000);
     hb_info("once only");
-    usleep(250 * 1000);
-    hb_log_flush(); /* "once only" was not repeated: no summary for it */
-    char *out = s_capture_end(&c);
-
-    char *lines[MAX_LINES];
-    assert_int_equal(s_lines(out, lines), 5);
-    s_assert_plain_line(lines[0], "warn", "disk full");
-    s_assert_plain_line(lines[1], "warn", "repeated 2 times in 0.2 s: disk full");
-    s_assert_plain_line(lines[2], "warn", "disk full");
-    s_assert_plain_line(lines[3], "warn", "repeated 1 times in 0.2 s: disk full");
-    s_assert_plain_line(lines[4], "info", "once only");
-    free(out);
+    /* "once only" is not repeated: no summary for it when flushed. */
 }
 
-HBT_TEST(test_interleaved_repeats_fold_both)
+static void s_log_interleaved(void)
 {
-    (void)state;
-    hb_log_set_fold_window_ms(250);
-    capture_t c;
-    s_capture_begin(&c);
     for (int i = 0; i < 10; i++) {
         hb_error("hall %s refused: disk full", "h-001");
         hb_error("hall %s refused: disk full", "h-002");
     }
-    usleep(300 * 1000);
-    hb_log_flush();
-    char *out = s_capture_end(&c);
+}
 
-    char *lines[MAX_LINES];
-    assert_int_equal(s_lines(out, lines), 4);
-    s_assert_plain_line(lines[0], "error", "hall h-001 refused: disk full");
-    s_assert_plain_line(lines[1], "error", "hall h-002 refused: disk full");
+static void s_log_levels_below(void)
+{
+    hb_log_init("test_log", HB_LOG_WARN);
+    for (int i = 0; i < 5; i++) {
+        hb_info("chatty");
+        hb_debug("chattier");
+    }
+    hb_log_once("quiet-key", HB_LOG_INFO, "chatty");
+    hb_warn("loud");
+    hb_warn("loud");
+    /* Raised: "chatty" is new, the five above were never counted. */
+    hb_log_init("test_log", HB_LOG_INFO);
+    hb_info("chatty");
+}
+
+static void s_log_once_thrice(void)
+{
+    for (int i = 0; i < 3; i++) {
+        hb_log_once("test-once-key", HB_LOG_WARN, "bad frame from %s", "h-9");
+        usleep(150 * 1000); /* past the fold window: only once-ness holds it back */
+    }
+}
+
+static void s_log_five_same(void)
+{
+    for (int i = 0; i < 5; i++)
+        hb_error("each one");
+}
+
+static const struct {
+    const char *name;
+    int64_t window_ms;
+    void (*log)(void);
+    int wait_ms; /* before the flush */
+    size_t n;
+    plain_t want[5];
+} s_folds[] = {
+    {"a summary precedes the next line and a late repeat is written",
+     200,
+     s_log_late_repeat,
+     250,
+     5,
+     {{"warn", "disk full"},
+      {"warn", "repeated 2 times in 0.2 s: disk full"},
+      {"warn", "disk full"},
+      {"warn", "repeated 1 times in 0.2 s: disk full"},
+      {"info", "once only"}}},
     /* Summaries in the order their messages first came. */
-    s_assert_plain_line(lines[2], "error",
-                        "repeated 9 times in 0.25 s: hall h-001 refused: disk full");
-    s_assert_plain_line(lines[3], "error",
-                        "repeated 9 times in 0.25 s: hall h-002 refused: disk full");
-    free(out);
+    {"interleaved repeats fold both",
+     250,
+     s_log_interleaved,
+     300,
+     4,
+     {{"error", "hall h-001 refused: disk full"},
+      {"error", "hall h-002 refused: disk full"},
+      {"error", "repeated 9 times in 0.25 s: hall h-001 refused: disk full"},
+      {"error", "repeated 9 times in 0.25 s: hall h-002 refused: disk full"}}},
+    {"levels below are neither written nor counted",
+     200,
+     s_log_levels_below,
+     250,
+     3,
+     {{"warn", "loud"}, {"info", "chatty"}, {"warn", "repeated 1 times in 0.2 s: loud"}}},
+    {"hb_log_once logs a key once", 100, s_log_once_thrice, 0, 1, {{"warn", "bad frame from h-9"}}},
+    {"folding off writes every record",
+     0,
+     s_log_five_same,
+     0,
+     5,
+     {{"error", "each one"},
+      {"error", "each one"},
+      {"error", "each one"},
+      {"error", "each one"},
+      {"error", "each one"}}},
+};
+
+HBT_TEST(test_fold_table)
+{
+    for (size_t i = 0; i < sizeof s_folds / sizeof s_folds[0]; i++) {
+        print_message("%s\n", s_folds[i].name);
+        setup(state);
+        capture_t c = s_begin(s_folds[i].window_ms);
+        s_folds[i].log();
+        s_expect_plain(s_end(&c, s_folds[i].wait_ms), s_folds[i].n, s_folds[i].want);
+        teardown(state);
+    }
 }
 
 HBT_TEST(test_different_messages_are_all_written)
 {
     (void)state;
-    hb_log_set_fold_window_ms(5000);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(5000);
     /* More distinct messages than the table has slots. */
     for (int i = 0; i < 40; i++)
         hb_info("request %d refused", i);
@@ -249,11 +345,7 @@ HBT_TEST(test_different_messages_are_all_written)
 
     char *lines[MAX_LINES];
     assert_int_equal(s_lines(out, lines), 43);
-    for (int i = 0; i < 40; i++) {
-        char want[64];
-        snprintf(want, sizeof want, "request %d refused", i);
-        s_assert_plain_line(lines[i], "info", want);
-    }
+    s_assert_numbered(lines, 40, "info", "request ", " refused");
     s_assert_plain_line(lines[40], "error", "same text");
     s_assert_plain_line(lines[41], "warn", "same text");
     s_assert_plain_line(lines[42], "info", "abc");
@@ -263,9 +355,7 @@ HBT_TEST(test_different_messages_are_all_written)
 HBT_TEST(test_a_full_table_evicts_with_its_count)
 {
     (void)state;
-    hb_log_set_fold_window_ms(60000);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(60000);
     for (int i = 0; i < 5; i++)
         hb_error("flood");
     /* Sixteen others fill the table; the next one evicts "flood", the least
@@ -278,80 +368,10 @@ HBT_TEST(test_a_full_table_evicts_with_its_count)
     size_t n = s_lines(out, lines);
     assert_int_equal(n, 1 + 15 + 1 + 1);
     s_assert_plain_line(lines[0], "error", "flood");
-    for (int i = 0; i < 15; i++) {
-        char want[32];
-        snprintf(want, sizeof want, "other %d", i);
-        s_assert_plain_line(lines[1 + i], "info", want);
-    }
+    s_assert_numbered(lines + 1, 15, "info", "other ", "");
     assert_true(strstr(lines[16], " error: repeated 4 times in ") != NULL);
     assert_true(s_ends_with(lines[16], " s: flood"));
     s_assert_plain_line(lines[17], "info", "other 15");
-    free(out);
-}
-
-HBT_TEST(test_levels_below_are_neither_written_nor_counted)
-{
-    (void)state;
-    hb_log_init("test_log", HB_LOG_WARN);
-    hb_log_set_fold_window_ms(200);
-    capture_t c;
-    s_capture_begin(&c);
-    for (int i = 0; i < 5; i++) {
-        hb_info("chatty");
-        hb_debug("chattier");
-    }
-    hb_log_once("quiet-key", HB_LOG_INFO, "chatty");
-    hb_warn("loud");
-    hb_warn("loud");
-    /* Raised: "chatty" is new, the five above were never counted. */
-    hb_log_init("test_log", HB_LOG_INFO);
-    hb_info("chatty");
-    usleep(250 * 1000);
-    hb_log_flush();
-    char *out = s_capture_end(&c);
-
-    char *lines[MAX_LINES];
-    assert_int_equal(s_lines(out, lines), 3);
-    s_assert_plain_line(lines[0], "warn", "loud");
-    s_assert_plain_line(lines[1], "info", "chatty");
-    s_assert_plain_line(lines[2], "warn", "repeated 1 times in 0.2 s: loud");
-    free(out);
-}
-
-HBT_TEST(test_log_once_logs_a_key_once)
-{
-    (void)state;
-    hb_log_set_fold_window_ms(100);
-    capture_t c;
-    s_capture_begin(&c);
-    for (int i = 0; i < 3; i++) {
-        hb_log_once("test-once-key", HB_LOG_WARN, "bad frame from %s", "h-9");
-        usleep(150 * 1000); /* past the fold window: only once-ness holds it back */
-    }
-    hb_log_flush();
-    char *out = s_capture_end(&c);
-
-    char *lines[MAX_LINES];
-    assert_int_equal(s_lines(out, lines), 1);
-    s_assert_plain_line(lines[0], "warn", "bad frame from h-9");
-    free(out);
-}
-
-HBT_TEST(test_folding_off_writes_every_record)
-{
-    (void)state;
-    hb_log_set_fold_window_ms(0);
-    capture_t c;
-    s_capture_begin(&c);
-    for (int i = 0; i < 5; i++)
-        hb_error("each one");
-    hb_log_flush();
-    char *out = s_capture_end(&c);
-
-    char *lines[MAX_LINES];
-    assert_int_equal(s_lines(out, lines), 5);
-    for (int i = 0; i < 5; i++)
-        s_assert_plain_line(lines[i], "error", "each one");
     free(out);
 }
 
@@ -368,8 +388,7 @@ HBT_TEST(test_long_lines_stay_whole)
     hb_error("%s", big);
     hb_error("%s", big);
     hb_log_set_fold_window_ms(0);
-    hb_log_flush();
-    char *out = s_capture_end(&c);
+    char *out = s_end(&c, 0);
     free(big);
 
     /* Cut to the line limit (2047 bytes with the newline, as before), newline
@@ -385,9 +404,7 @@ HBT_TEST(test_long_lines_stay_whole)
 HBT_TEST(test_exit_writes_open_windows_and_a_child_not_its_parents)
 {
     (void)state;
-    hb_log_set_fold_window_ms(60000);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(60000);
     hb_error("parent's flood");
     hb_error("parent's flood");
     pid_t pid = fork();
@@ -422,9 +439,7 @@ HBT_TEST(test_exit_writes_open_windows_and_a_child_not_its_parents)
 HBT_TEST(test_journal_prefix_and_no_timestamp)
 {
     (void)state;
-    hb_log_set_fold_window_ms(200);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(200);
     struct stat st;
     assert_int_equal(fstat(STDERR_FILENO, &st), 0);
     char env[64];
@@ -532,18 +547,14 @@ HBT_TEST(test_threads_lose_and_double_nothing)
     (void)state;
     /* A short window, so that windows close and reopen while the threads
      * run: the counts must hold across every boundary. */
-    hb_log_set_fold_window_ms(1);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(1);
     pthread_t t[THREADS];
     writer_arg_t same = {.text = "concurrent line", .n = PER_THREAD};
     for (int i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, s_writer, &same), 0);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
-    usleep(20 * 1000);
-    hb_log_flush();
-    char *out = s_capture_end(&c);
+    char *out = s_end(&c, 20);
     uint64_t written, folded;
     uint64_t total = s_count_records(out, "concurrent line", &written, &folded);
     print_message("%d records: %" PRIu64 " lines written, %" PRIu64 " folded\n",
@@ -556,9 +567,7 @@ HBT_TEST(test_threads_lose_and_double_nothing)
 HBT_TEST(test_two_threads_interleaving_fold_both)
 {
     (void)state;
-    hb_log_set_fold_window_ms(60000);
-    capture_t c;
-    s_capture_begin(&c);
+    capture_t c = s_begin(60000);
     pthread_t ta, tb;
     writer_arg_t a = {.text = "from thread a", .n = 1000};
     writer_arg_t b = {.text = "from thread b", .n = 1000};

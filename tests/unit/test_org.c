@@ -443,21 +443,17 @@ static int s_resolve(const org_t *org, const char *owner, const char *scope_text
     return 0;
 }
 
-static void s_reaches(const org_t *org, const char *owner, const char *scope, const char *want)
+/* Resolves `scope` for `owner`: it must reach `halls` ("H1,H3"), or, when
+ * `halls` is NULL, be refused with exactly `refused`. */
+static void s_expect_scope(const org_t *org, const char *owner, const char *scope,
+                           const char *halls, const char *refused)
 {
-    char halls[256], err[256] = "";
-    int rc = s_resolve(org, owner, scope, halls, sizeof halls, err, sizeof err);
-    if (rc != 0 || strcmp(halls, want) != 0)
-        fail_msg("%s %s: wanted %s, got rc %d \"%s\" (%s)", owner, scope, want, rc, halls, err);
-}
-
-static void s_scope_refused(const org_t *org, const char *owner, const char *scope,
-                            const char *want)
-{
-    char halls[256], err[256] = "";
-    int rc = s_resolve(org, owner, scope, halls, sizeof halls, err, sizeof err);
-    if (rc != HB_EINVAL || strcmp(err, want) != 0)
-        fail_msg("%s %s: wanted \"%s\", got rc %d \"%s\"", owner, scope, want, rc, err);
+    char got[256], err[256] = "";
+    int rc = s_resolve(org, owner, scope, got, sizeof got, err, sizeof err);
+    if (halls ? rc != 0 || strcmp(got, halls) != 0 : rc != HB_EINVAL || strcmp(err, refused) != 0)
+        fail_msg("%s %s: wanted %s \"%s\", got rc %d %s \"%s\"", owner, scope,
+                 halls ? "halls" : "refusal", halls ? halls : refused, rc, halls ? "halls" : "err",
+                 halls ? got : err);
 }
 
 /* Scopes of campaigns owned by a region: the halls each reaches, or the
@@ -507,12 +503,9 @@ HBT_TEST(test_scope_resolution)
 {
     (void)state;
     org_t *org = hbt_org(s_org_text);
-    for (size_t k = 0; k < sizeof s_scopes / sizeof s_scopes[0]; k++) {
-        if (s_scopes[k].halls)
-            s_reaches(org, s_scopes[k].owner, s_scopes[k].scope, s_scopes[k].halls);
-        else
-            s_scope_refused(org, s_scopes[k].owner, s_scopes[k].scope, s_scopes[k].refused);
-    }
+    for (size_t k = 0; k < sizeof s_scopes / sizeof s_scopes[0]; k++)
+        s_expect_scope(org, s_scopes[k].owner, s_scopes[k].scope, s_scopes[k].halls,
+                       s_scopes[k].refused);
 
     /* A bitset too small for the org. */
     org_scope_t *s = s_scope("{}");

@@ -86,13 +86,56 @@ static int s_collect(uint64_t seq, const uint8_t *data, size_t len, void *arg)
     return 0;
 }
 
+/* Reads up to `max` events (or `bytes`) from `from` into `c`, counted
+ * and digested afresh. */
+static int s_read(outbox_t *ob, uint64_t from, size_t max, size_t bytes, collected_t *c)
+{
+    c->count = 0;
+    hb_digest_init(&c->digest);
+    return outbox_read(ob, from, max, bytes, s_collect, c);
+}
+
+/* Opens the fixture's outbox with a map of `map` bytes growing to `max`. */
+static outbox_t *s_open(fixture_t *f, size_t map, size_t max)
+{
+    outbox_t *ob = NULL;
+    assert_int_equal(outbox_open(f->dir, map, max, &ob), 0);
+    assert_non_null(ob);
+    return ob;
+}
+
+/* Opens the outbox at the usual sizes and appends `n` events at 1000 ms,
+ * numbered from 1. */
+static outbox_t *s_open_with(fixture_t *f, size_t n)
+{
+    outbox_t *ob = s_open(f, 1 << 20, 1 << 26);
+    uint64_t first;
+    assert_int_equal(s_append_n(ob, n, 1, 1000, &first), 0);
+    assert_int_equal(first, 1);
+    return ob;
+}
+
+/* Appends batches of 50 until the map is full: the code of the refusal,
+ * and how many events went in before it. */
+static int s_fill(outbox_t *ob, int *appended)
+{
+    uint64_t first;
+    int rc = 0;
+    *appended = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        rc = s_append_n(ob, 50, i * 50, 1000, &first);
+        if (rc == 0)
+            *appended += 50;
+    }
+    return rc;
+}
+
 #define HBT_FIXTURE s_setup, s_teardown
 
 HBT_TEST(test_numbering_and_digest_survive_reopen)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
+    outbox_t *ob = s_open(f, 1 << 20, 1 << 26);
     assert_int_equal(outbox_last_seq(ob), 0);
     uint64_t first = 0;
     assert_int_equal(s_append_n(ob, 10, 1, 1000, &first), 0);
@@ -101,9 +144,8 @@ HBT_TEST(test_numbering_and_digest_survive_reopen)
     assert_int_equal(first, 11);
     assert_int_equal(outbox_last_seq(ob), 15);
 
-    collected_t c = {0};
-    hb_digest_init(&c.digest);
-    assert_int_equal(outbox_read(ob, 1, 100, 1 << 20, s_collect, &c), 0);
+    collected_t c;
+    assert_int_equal(s_read(ob, 1, 100, 1 << 20, &c), 0);
     assert_int_equal(c.count, 15);
     for (size_t i = 0; i < c.count; i++)
         assert_int_equal(c.seqs[i], i + 1);
@@ -113,7 +155,7 @@ HBT_TEST(test_numbering_and_digest_survive_reopen)
     outbox_close(&ob);
     assert_null(ob);
 
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
+    ob = s_open(f, 1 << 20, 1 << 26);
     assert_int_equal(outbox_last_seq(ob), 15);
     assert_memory_equal(before.bytes, outbox_digest(ob)->bytes, HB_DIGEST_LEN);
     assert_int_equal(s_append_n(ob, 1, 16, 1000, &first), 0);
@@ -124,22 +166,16 @@ HBT_TEST(test_numbering_and_digest_survive_reopen)
 HBT_TEST(test_read_bounds)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
-    uint64_t first;
-    assert_int_equal(s_append_n(ob, 20, 1, 1000, &first), 0);
-    collected_t c = {0};
-    hb_digest_init(&c.digest);
-    assert_int_equal(outbox_read(ob, 5, 3, 1 << 20, s_collect, &c), 0);
+    outbox_t *ob = s_open_with(f, 20);
+    collected_t c;
+    assert_int_equal(s_read(ob, 5, 3, 1 << 20, &c), 0);
     assert_int_equal(c.count, 3);
     assert_int_equal(c.seqs[0], 5);
     /* A byte budget smaller than one event still yields one event. */
-    c.count = 0;
-    assert_int_equal(outbox_read(ob, 7, 10, 1, s_collect, &c), 0);
+    assert_int_equal(s_read(ob, 7, 10, 1, &c), 0);
     assert_int_equal(c.count, 1);
     /* Past the end: nothing, no error. */
-    c.count = 0;
-    assert_int_equal(outbox_read(ob, 21, 10, 1 << 20, s_collect, &c), 0);
+    assert_int_equal(s_read(ob, 21, 10, 1 << 20, &c), 0);
     assert_int_equal(c.count, 0);
     outbox_close(&ob);
 }
@@ -147,10 +183,8 @@ HBT_TEST(test_read_bounds)
 HBT_TEST(test_ack_and_prune)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
+    outbox_t *ob = s_open_with(f, 10); /* old */
     uint64_t first;
-    assert_int_equal(s_append_n(ob, 10, 1, 1000, &first), 0);  /* old */
     assert_int_equal(s_append_n(ob, 10, 11, 5000, &first), 0); /* young */
     assert_int_equal(outbox_ack(ob, 25), HB_ERANGE);           /* never written */
     assert_int_equal(outbox_ack(ob, 15), 0);
@@ -162,16 +196,15 @@ HBT_TEST(test_ack_and_prune)
     assert_int_equal(outbox_flush(ob, 3000, 1000, &pruned), 0);
     assert_int_equal(pruned, 10);
     assert_int_equal(outbox_first_seq(ob), 11);
-    collected_t c = {0};
-    hb_digest_init(&c.digest);
-    assert_int_equal(outbox_read(ob, 5, 10, 1 << 20, s_collect, &c), HB_ENOTFOUND);
+    collected_t c;
+    assert_int_equal(s_read(ob, 5, 10, 1 << 20, &c), HB_ENOTFOUND);
     /* Unacknowledged events are never pruned, however old. */
     assert_int_equal(outbox_flush(ob, 99999, 1000, &pruned), 0);
     assert_int_equal(pruned, 5);
     assert_int_equal(outbox_first_seq(ob), 16);
     outbox_close(&ob);
 
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
+    ob = s_open(f, 1 << 20, 1 << 26);
     assert_int_equal(outbox_acked_seq(ob), 15);
     assert_int_equal(outbox_first_seq(ob), 16);
     assert_int_equal(outbox_last_seq(ob), 20);
@@ -181,9 +214,8 @@ HBT_TEST(test_ack_and_prune)
 HBT_TEST(test_tiny_map_grows_without_loss)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
     /* 64 KiB: full after a few hundred events. */
-    assert_int_equal(outbox_open(f->dir, 64 << 10, 1 << 30, &ob), 0);
+    outbox_t *ob = s_open(f, 64 << 10, 1 << 30);
     uint64_t first;
     for (int i = 0; i < 200; i++)
         assert_int_equal(s_append_n(ob, 50, i * 50, 1000, &first), 0);
@@ -191,16 +223,14 @@ HBT_TEST(test_tiny_map_grows_without_loss)
     assert_true(outbox_map_grows(ob) > 0);
     hb_digest_t d = *outbox_digest(ob);
     outbox_close(&ob);
-    assert_int_equal(outbox_open(f->dir, 64 << 10, 1 << 30, &ob), 0);
+    ob = s_open(f, 64 << 10, 1 << 30);
     assert_int_equal(outbox_last_seq(ob), 10000);
     assert_memory_equal(d.bytes, outbox_digest(ob)->bytes, HB_DIGEST_LEN);
     /* Every event is there, in order. */
-    collected_t c = {0};
+    collected_t c;
     uint64_t seq = 1;
     while (seq <= 10000) {
-        c.count = 0;
-        hb_digest_init(&c.digest);
-        assert_int_equal(outbox_read(ob, seq, 256, 1 << 20, s_collect, &c), 0);
+        assert_int_equal(s_read(ob, seq, 256, 1 << 20, &c), 0);
         assert_int_equal(c.seqs[0], seq);
         seq += c.count;
     }
@@ -210,21 +240,13 @@ HBT_TEST(test_tiny_map_grows_without_loss)
 HBT_TEST(test_map_at_maximum_refuses_cleanly)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
-    assert_int_equal(outbox_open(f->dir, 64 << 10, 128 << 10, &ob), 0);
-    uint64_t first;
-    int rc = 0;
-    int appended = 0;
-    for (int i = 0; i < 1000 && rc == 0; i++) {
-        rc = s_append_n(ob, 50, i * 50, 1000, &first);
-        if (rc == 0)
-            appended += 50;
-    }
-    assert_int_equal(rc, HB_EMAPFULL);
+    outbox_t *ob = s_open(f, 64 << 10, 128 << 10);
+    int appended;
+    assert_int_equal(s_fill(ob, &appended), HB_EMAPFULL);
     /* Nothing half-written: the count is exactly what succeeded. */
     assert_int_equal(outbox_last_seq(ob), (uint64_t)appended);
     outbox_close(&ob);
-    assert_int_equal(outbox_open(f->dir, 64 << 10, 128 << 10, &ob), 0);
+    ob = s_open(f, 64 << 10, 128 << 10);
     assert_int_equal(outbox_last_seq(ob), (uint64_t)appended);
     outbox_close(&ob);
 }
@@ -232,10 +254,7 @@ HBT_TEST(test_map_at_maximum_refuses_cleanly)
 HBT_TEST(test_stale_reader_cleared)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 26, &ob), 0);
-    uint64_t first;
-    assert_int_equal(s_append_n(ob, 3, 1, 1000, &first), 0);
+    outbox_t *ob = s_open_with(f, 3);
     outbox_close(&ob);
 
     /* Two children open the environment themselves (never across fork):
@@ -284,16 +303,13 @@ HBT_TEST(test_stale_reader_cleared)
 HBT_TEST(test_space_counted_and_resumes)
 {
     fixture_t *f = *state;
-    outbox_t *ob = NULL;
-    assert_int_equal(outbox_open(f->dir, 64 << 10, 128 << 10, &ob), 0);
+    outbox_t *ob = s_open(f, 64 << 10, 128 << 10);
     outbox_space_t sp;
     outbox_space(ob, &sp);
     assert_int_equal(sp.full_since_ms, 0);
     assert_int_equal(sp.refused_events, 0);
     uint64_t first;
-    int rc = 0;
-    for (int i = 0; i < 1000 && rc == 0; i++)
-        rc = s_append_n(ob, 50, i * 50, 1000, &first);
+    int appended, rc = s_fill(ob, &appended);
     assert_int_equal(rc, HB_EMAPFULL);
     /* Smaller appends may fit a while longer (pages freed by earlier
      * commits): until one does not. */
@@ -306,7 +322,7 @@ HBT_TEST(test_space_counted_and_resumes)
     assert_true(sp.last_refused_ms >= sp.full_since_ms);
     /* Room again (a larger maximum, as a freed disk): events are taken. */
     outbox_close(&ob);
-    assert_int_equal(outbox_open(f->dir, 64 << 10, 1 << 20, &ob), 0);
+    ob = s_open(f, 64 << 10, 1 << 20);
     assert_int_equal(s_append_n(ob, 3, 0, 1000, &first), 0);
     outbox_space(ob, &sp);
     assert_int_equal(sp.full_since_ms, 0);

@@ -121,12 +121,15 @@ HBT_TEST(test_defaults)
 
 /* ---- the checker: one case a rule */
 
+/* A policy document refused, the member named and a part of the reason. */
+typedef struct {
+    const char *doc, *path, *reason;
+} policy_refusal_t;
+
 HBT_TEST(test_refusals)
 {
     (void)state;
-    static const struct {
-        const char *doc, *path, *reason;
-    } cases[] = {
+    static const policy_refusal_t cases[] = {
         {"[]", "the policy", "object"},
         {"{\"colour\": \"red\"}", "colour", "not a policy member"},
         {"{\"sla\": {\"max_wait\": {}}}", "sla.max_wait", "max_wait_s"},

@@ -376,6 +376,36 @@ static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const ch
     hb_daemon_destroy(&s_run.d);
 }
 
+static const char *s_starting(void *arg);
+
+/* Runs the test daemon (10 ms ticks, 150 ms quiet limit) with the one
+ * chore `chore`, and s_starting when `starting`; the watchdog every `usec`
+ * when not NULL. Its log goes to `log`, what systemd heard to `heard`;
+ * returns how many notifications came. */
+static int s_run_chore(const hb_chore_t *chore, bool starting, const char *usec, char *log,
+                       size_t loglen, char *heard, size_t hlen)
+{
+    const hb_daemon_spec_t spec = {
+        .name = "testd",
+        .defs = s_defs,
+        .ndefs = NDEFS,
+        .cfg = &s_cfg,
+        .tick_ms = 10,
+        .chores = chore,
+        .n_chores = 1,
+        .starting = starting ? s_starting : NULL,
+        .quiet_ms = 150,
+        .arg = &s_run,
+    };
+    memset(&s_run, 0, sizeof s_run);
+    s_reader_start(&s_run.reader);
+    snprintf(log, loglen, "%s/log", s_tmp.path);
+    s_run_daemon(&spec, log, usec);
+    int total = hbt_notify_stop(&s_run.notify, heard, hlen);
+    s_reader_stop(&s_run.reader);
+    return total;
+}
+
 static void s_read_file(const char *path, char *out, size_t len)
 {
     FILE *f = fopen(path, "r");
@@ -409,29 +439,12 @@ static void s_stuck_tick(void *arg)
 
 static const hb_chore_t s_stuck_chores[] = {{"feed", 10, s_stuck_tick}};
 
-static const hb_daemon_spec_t s_stuck_spec = {
-    .name = "testd",
-    .defs = s_defs,
-    .ndefs = NDEFS,
-    .cfg = &s_cfg,
-    .tick_ms = 10,
-    .chores = s_stuck_chores,
-    .n_chores = 1,
-    .quiet_ms = 150,
-    .arg = &s_run,
-};
-
 static void test_stuck_thread_stops_the_pets(void **state)
 {
     (void)state;
-    memset(&s_run, 0, sizeof s_run);
-    s_reader_start(&s_run.reader);
-    char log[300];
-    snprintf(log, sizeof log, "%s/log", s_tmp.path);
-    s_run_daemon(&s_stuck_spec, log, "40000"); /* 40 ms: a pet every 20 ms */
-    char heard[2048];
-    int total = hbt_notify_stop(&s_run.notify, heard, sizeof heard);
-    s_reader_stop(&s_run.reader);
+    char log[300], heard[2048];
+    /* 40 ms: a pet every 20 ms */
+    int total = s_run_chore(s_stuck_chores, false, "40000", log, sizeof log, heard, sizeof heard);
     int fed = s_run.pets[1] - s_run.pets[0];
     int starved = s_run.pets[3] - s_run.pets[2];
     int again = total - s_run.pets[3];
@@ -478,19 +491,6 @@ static void s_slow_start_tick(void *arg)
 
 static const hb_chore_t s_slow_chores[] = {{"start", 10, s_slow_start_tick}};
 
-static const hb_daemon_spec_t s_slow_spec = {
-    .name = "testd",
-    .defs = s_defs,
-    .ndefs = NDEFS,
-    .cfg = &s_cfg,
-    .tick_ms = 10,
-    .chores = s_slow_chores,
-    .n_chores = 1,
-    .starting = s_starting,
-    .quiet_ms = 150,
-    .arg = &s_run,
-};
-
 static int s_count(const char *hay, const char *needle)
 {
     int n = 0;
@@ -502,14 +502,8 @@ static int s_count(const char *hay, const char *needle)
 static void test_slow_start_is_extended(void **state)
 {
     (void)state;
-    memset(&s_run, 0, sizeof s_run);
-    s_reader_start(&s_run.reader);
-    char log[300];
-    snprintf(log, sizeof log, "%s/log", s_tmp.path);
-    s_run_daemon(&s_slow_spec, log, NULL);
-    char heard[2048];
-    hbt_notify_stop(&s_run.notify, heard, sizeof heard);
-    s_reader_stop(&s_run.reader);
+    char log[300], heard[2048];
+    s_run_chore(s_slow_chores, true, NULL, log, sizeof log, heard, sizeof heard);
     print_message("heard: %s\n", heard);
     /* More time at about 1 s and 2 s, each for 10 s; then READY, once. */
     int extends = s_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
@@ -543,30 +537,11 @@ static void s_stuck_start_tick(void *arg)
 
 static const hb_chore_t s_stuck_start_chores[] = {{"start", 10, s_stuck_start_tick}};
 
-static const hb_daemon_spec_t s_stuck_start_spec = {
-    .name = "testd",
-    .defs = s_defs,
-    .ndefs = NDEFS,
-    .cfg = &s_cfg,
-    .tick_ms = 10,
-    .chores = s_stuck_start_chores,
-    .n_chores = 1,
-    .starting = s_starting,
-    .quiet_ms = 150,
-    .arg = &s_run,
-};
-
 static void test_stuck_start_is_not_extended(void **state)
 {
     (void)state;
-    memset(&s_run, 0, sizeof s_run);
-    s_reader_start(&s_run.reader);
-    char log[300];
-    snprintf(log, sizeof log, "%s/log", s_tmp.path);
-    s_run_daemon(&s_stuck_start_spec, log, NULL);
-    char heard[2048];
-    hbt_notify_stop(&s_run.notify, heard, sizeof heard);
-    s_reader_stop(&s_run.reader);
+    char log[300], heard[2048];
+    s_run_chore(s_stuck_start_chores, true, NULL, log, sizeof log, heard, sizeof heard);
     print_message("heard: %s\n", heard);
     assert_string_equal(heard, "EXTEND_TIMEOUT_USEC=10000000 STOPPING=1 ");
     char text[8192];

@@ -108,24 +108,24 @@ static int64_t s_now(void)
     return ms;
 }
 
+/* The element of the array `list` whose string member `key` is `value`. */
+static json_t *s_find(json_t *list, const char *key, const char *value)
+{
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(list, i), key)), value) == 0)
+            return json_array_get(list, i);
+    fail_msg("no %s %s", key, value);
+    return NULL;
+}
+
 static json_t *s_hall(json_t *doc, const char *id)
 {
-    json_t *halls = json_object_get(doc, "halls");
-    for (size_t i = 0; i < json_array_size(halls); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(halls, i), "hall")), id) == 0)
-            return json_array_get(halls, i);
-    fail_msg("no hall %s", id);
-    return NULL;
+    return s_find(json_object_get(doc, "halls"), "hall", id);
 }
 
 static json_t *s_day(json_t *hall, const char *date)
 {
-    json_t *days = json_object_get(hall, "days");
-    for (size_t i = 0; i < json_array_size(days); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(days, i), "date")), date) == 0)
-            return json_array_get(days, i);
-    fail_msg("no day %s", date);
-    return NULL;
+    return s_find(json_object_get(hall, "days"), "date", date);
 }
 
 static void s_hours_are(json_t *day, const char *want)

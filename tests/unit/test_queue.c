@@ -80,102 +80,6 @@ static int s_teardown(void **state)
 
 #define HBT_FIXTURE s_setup, s_teardown
 
-HBT_TEST(test_priority_goes_first)
-{
-    hall_t *h = *state;
-    queue_rules_t r;
-    queue_rules_default(&r);
-    s_open_counter(h, T0, "1", "[\"A\"]");
-    hbt_issue(h->s, T0 + 1 * MIN, "A001", "A", "normal");
-    hbt_issue(h->s, T0 + 2 * MIN, "A002", "A", "vip");
-    int rule = 0;
-    assert_string_equal(s_call(h, &r, T0 + 3 * MIN, "1", &rule), "A002");
-    assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY);
-    assert_string_equal(s_call(h, &r, T0 + 4 * MIN, "1", &rule), "A001");
-    assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
-    assert_null(s_call(h, &r, T0 + 5 * MIN, "1", &rule));
-}
-
-HBT_TEST(test_ratio_interleaves_normal_tickets)
-{
-    hall_t *h = *state;
-    queue_rules_t r;
-    queue_rules_default(&r);
-    r.ratio = 2;
-    s_open_counter(h, T0, "1", "[\"A\"]");
-    hbt_issue(h->s, T0 + 1 * MIN, "A001", "A", "normal");
-    hbt_issue(h->s, T0 + 2 * MIN, "A002", "A", "normal");
-    for (int i = 0; i < 5; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "A10%d", i);
-        hbt_issue(h->s, T0 + 3 * MIN, id, "A", "elderly");
-    }
-    const char *want[] = {"A100", "A101", "A001", "A102", "A103", "A002", "A104"};
-    const int rules[] = {
-        HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
-        HALLBUS__CALL_RULE__CALL_RULE_RATIO,    HALLBUS__CALL_RULE__CALL_RULE_PRIORITY,
-        HALLBUS__CALL_RULE__CALL_RULE_PRIORITY, HALLBUS__CALL_RULE__CALL_RULE_RATIO,
-        HALLBUS__CALL_RULE__CALL_RULE_FIFO};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        int rule = 0;
-        const char *got = s_call(h, &r, T0 + 5 * MIN + (int64_t)i * 1000, "1", &rule);
-        assert_non_null(got);
-        if (strcmp(got, want[i]) != 0 || rule != rules[i])
-            fail_msg("call %zu: got %s by rule %d, want %s by rule %d", i, got, rule, want[i],
-                     rules[i]);
-    }
-}
-
-HBT_TEST(test_ageing_protects_a_normal_ticket)
-{
-    hall_t *h = *state;
-    queue_rules_t r;
-    queue_rules_default(&r);
-    r.ratio = 100; /* priority would win for a long time */
-    r.ageing_ms = 20 * MIN;
-    s_open_counter(h, T0, "1", "[\"A\"]");
-    hbt_issue(h->s, T0, "A001", "A", "normal");
-    hbt_issue(h->s, T0 + 1 * MIN, "A002", "A", "vip");
-    hbt_issue(h->s, T0 + 2 * MIN, "A003", "A", "vip");
-    int rule = 0;
-    /* Before the bound: priority. */
-    assert_string_equal(s_call(h, &r, T0 + 19 * MIN, "1", &rule), "A002");
-    assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_PRIORITY);
-    /* At the bound the normal ticket goes first, and the call says why. */
-    assert_string_equal(s_call(h, &r, T0 + 20 * MIN, "1", &rule), "A001");
-    assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_AGEING);
-    assert_string_equal(s_call(h, &r, T0 + 21 * MIN, "1", &rule), "A003");
-}
-
-HBT_TEST(test_ageing_that_changes_nothing_is_not_named)
-{
-    hall_t *h = *state;
-    queue_rules_t r;
-    queue_rules_default(&r);
-    s_open_counter(h, T0, "1", "[\"A\"]");
-    hbt_issue(h->s, T0, "A001", "A", "normal");
-    hbt_issue(h->s, T0 + MIN, "A002", "A", "normal");
-    int rule = 0;
-    /* Both aged: the oldest goes, which first come first served says too. */
-    assert_string_equal(s_call(h, &r, T0 + 60 * MIN, "1", &rule), "A001");
-    assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
-}
-
-HBT_TEST(test_counter_serves_only_its_services)
-{
-    hall_t *h = *state;
-    queue_rules_t r;
-    queue_rules_default(&r);
-    s_open_counter(h, T0, "1", "[\"B\"]");
-    s_open_counter(h, T0, "2", "[\"A\",\"B\"]");
-    hbt_issue(h->s, T0 + MIN, "A001", "A", "elderly");
-    hbt_issue(h->s, T0 + 2 * MIN, "B001", "B", "normal");
-    int rule = 0;
-    assert_string_equal(s_call(h, &r, T0 + 3 * MIN, "1", &rule), "B001");
-    assert_null(s_call(h, &r, T0 + 3 * MIN, "1", &rule)); /* A001 waits, but not for B */
-    assert_string_equal(s_call(h, &r, T0 + 4 * MIN, "2", &rule), "A001");
-}
-
 HBT_TEST(test_transfer_keeps_its_place)
 {
     hall_t *h = *state;
@@ -198,25 +102,121 @@ HBT_TEST(test_transfer_keeps_its_place)
     assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
 }
 
-HBT_TEST(test_ranks_and_priority_order)
+/* ------------------------------------------------------- call orders */
+
+#define PRIO HALLBUS__CALL_RULE__CALL_RULE_PRIORITY
+#define FIFO HALLBUS__CALL_RULE__CALL_RULE_FIFO
+#define RATIO HALLBUS__CALL_RULE__CALL_RULE_RATIO
+#define AGEING HALLBUS__CALL_RULE__CALL_RULE_AGEING
+
+/* A hall's counters and tickets, then calls one after another with the
+ * ticket each must pick (NULL: none) and by which rule (0: not checked).
+ * Times are minutes after T0 (and milliseconds on top). */
+typedef struct {
+    const char *name;
+    int ratio;          /* 0: the default */
+    int64_t ageing_min; /* 0: the default */
+    struct {
+        const char *id, *services;
+    } counters[2];
+    struct {
+        int64_t at_min;
+        const char *id, *service, *priority;
+    } tickets[8];
+    struct {
+        int64_t at_min, at_ms;
+        const char *counter, *want;
+        int rule;
+        const char *order; /* applied before the call, when not NULL */
+    } calls[8];
+} calls_case_t;
+
+static const calls_case_t s_calls[] = {
+    {.name = "priority goes first",
+     .counters = {{"1", "[\"A\"]"}},
+     .tickets = {{1, "A001", "A", "normal"}, {2, "A002", "A", "vip"}},
+     .calls = {{3, 0, "1", "A002", PRIO}, {4, 0, "1", "A001", FIFO}, {5, 0, "1", NULL, 0}}},
+    {.name = "the ratio interleaves normal tickets",
+     .ratio = 2,
+     .counters = {{"1", "[\"A\"]"}},
+     .tickets = {{1, "A001", "A", "normal"},
+                 {2, "A002", "A", "normal"},
+                 {3, "A100", "A", "elderly"},
+                 {3, "A101", "A", "elderly"},
+                 {3, "A102", "A", "elderly"},
+                 {3, "A103", "A", "elderly"},
+                 {3, "A104", "A", "elderly"}},
+     .calls = {{5, 0, "1", "A100", PRIO},
+               {5, 1000, "1", "A101", PRIO},
+               {5, 2000, "1", "A001", RATIO},
+               {5, 3000, "1", "A102", PRIO},
+               {5, 4000, "1", "A103", PRIO},
+               {5, 5000, "1", "A002", RATIO},
+               {5, 6000, "1", "A104", FIFO}}},
+    /* Priority would win for a long time; before the bound it does, at
+     * the bound the normal ticket goes first, and the call says why. */
+    {.name = "ageing protects a normal ticket",
+     .ratio = 100,
+     .ageing_min = 20,
+     .counters = {{"1", "[\"A\"]"}},
+     .tickets = {{0, "A001", "A", "normal"}, {1, "A002", "A", "vip"}, {2, "A003", "A", "vip"}},
+     .calls = {{19, 0, "1", "A002", PRIO}, {20, 0, "1", "A001", AGEING}, {21, 0, "1", "A003", 0}}},
+    /* Both aged: the oldest goes, which first come first served says too. */
+    {.name = "ageing that changes nothing is not named",
+     .counters = {{"1", "[\"A\"]"}},
+     .tickets = {{0, "A001", "A", "normal"}, {1, "A002", "A", "normal"}},
+     .calls = {{60, 0, "1", "A001", FIFO}}},
+    /* A001 waits, but not for counter 1 (B only). */
+    {.name = "a counter serves only its services",
+     .counters = {{"1", "[\"B\"]"}, {"2", "[\"A\",\"B\"]"}},
+     .tickets = {{1, "A001", "A", "elderly"}, {2, "B001", "B", "normal"}},
+     .calls = {{3, 0, "1", "B001", 0}, {3, 0, "1", NULL, 0}, {4, 0, "2", "A001", 0}}},
+    /* Default ranks: elderly, appointment, vip; then vip first. The oldest
+     * waiting ticket chosen by rank is first come, first served. */
+    {.name = "ranks and the priority order",
+     .ratio = 10,
+     .counters = {{"1", "[\"A\"]"}},
+     .tickets = {{0, "A001", "A", "vip"},
+                 {1, "A002", "A", "appointment"},
+                 {2, "A003", "A", "elderly"}},
+     .calls = {{3, 0, "1", "A003", 0},
+               {4, 0, "1", "A001", 0, "vip, elderly,appointment"},
+               {5, 0, "1", "A002", FIFO}}},
+};
+
+HBT_TEST(test_call_orders)
 {
-    hall_t *h = *state;
-    queue_rules_t r;
-    queue_rules_default(&r);
-    r.ratio = 10;
-    s_open_counter(h, T0, "1", "[\"A\"]");
-    hbt_issue(h->s, T0, "A001", "A", "vip");
-    hbt_issue(h->s, T0 + MIN, "A002", "A", "appointment");
-    hbt_issue(h->s, T0 + 2 * MIN, "A003", "A", "elderly");
-    int rule;
-    /* Default ranks: elderly, appointment, vip. */
-    assert_string_equal(s_call(h, &r, T0 + 3 * MIN, "1", &rule), "A003");
-    char err[256];
-    assert_int_equal(queue_parse_order("vip, elderly,appointment", &r, err, sizeof err), 0);
-    assert_string_equal(s_call(h, &r, T0 + 4 * MIN, "1", &rule), "A001");
-    assert_string_equal(s_call(h, &r, T0 + 5 * MIN, "1", &rule), "A002");
-    /* The oldest waiting ticket chosen by rank is first come, first served. */
-    assert_int_equal(rule, HALLBUS__CALL_RULE__CALL_RULE_FIFO);
+    (void)state;
+    for (size_t k = 0; k < sizeof s_calls / sizeof s_calls[0]; k++) {
+        const calls_case_t *cc = &s_calls[k];
+        hall_t *h;
+        assert_int_equal(s_setup((void **)&h), 0);
+        queue_rules_t r;
+        queue_rules_default(&r);
+        if (cc->ratio)
+            r.ratio = cc->ratio;
+        if (cc->ageing_min)
+            r.ageing_ms = cc->ageing_min * MIN;
+        for (size_t i = 0; i < 2 && cc->counters[i].id; i++)
+            s_open_counter(h, T0, cc->counters[i].id, cc->counters[i].services);
+        for (size_t i = 0; i < 8 && cc->tickets[i].id; i++)
+            hbt_issue(h->s, T0 + cc->tickets[i].at_min * MIN, cc->tickets[i].id,
+                      cc->tickets[i].service, cc->tickets[i].priority);
+        for (size_t i = 0; i < 8 && cc->calls[i].counter; i++) {
+            char err[256];
+            if (cc->calls[i].order)
+                assert_int_equal(queue_parse_order(cc->calls[i].order, &r, err, sizeof err), 0);
+            int rule = 0;
+            const char *got = s_call(h, &r, T0 + cc->calls[i].at_min * MIN + cc->calls[i].at_ms,
+                                     cc->calls[i].counter, &rule);
+            const char *want = cc->calls[i].want;
+            if ((got && !want) || (!got && want) || (got && strcmp(got, want) != 0) ||
+                (cc->calls[i].rule && rule != cc->calls[i].rule))
+                fail_msg("%s, call %zu: got %s by rule %d, want %s by rule %d", cc->name, i,
+                         got ? got : "none", rule, want ? want : "none", cc->calls[i].rule);
+        }
+        s_teardown((void **)&h);
+    }
 }
 
 HBT_TEST_IN(test_priority_order_refusals, NULL, NULL)

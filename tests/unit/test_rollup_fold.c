@@ -60,13 +60,7 @@ static void s_emit(void *arg, const ru_key_t *keys, size_t n, const ru_contrib_t
     for (size_t i = 0; i < n; i++) {
         uint8_t kb[RU_KEY_MAX];
         size_t len = ru_key_encode(&keys[i], kb);
-        ru_cell_t *cell = s_find(arg, kb, len, true);
-        for (size_t m = 0; m < c->n; m++)
-            cell->m[c->id[m]] += c->v[m];
-        if (c->has_wait)
-            ru_hist_add(&cell->wait, c->wait_s, 1);
-        if (c->has_service)
-            ru_hist_add(&cell->service, c->service_s, 1);
+        ru_contrib_apply(c, s_find(arg, kb, len, true));
     }
 }
 
@@ -134,7 +128,58 @@ static void s_apply(ru_fold_t *f, cells_t *c, const char *const *events, size_t 
     }
 }
 
+/* A measure of a cell and the value it must have. */
+typedef struct {
+    int metric;
+    int64_t want;
+} mv_t;
+
+/* Checks the measures `want` lists (up to metric -1) of cell `c`, naming
+ * the one that differs. */
+static void s_expect_m(const ru_cell_t *c, const mv_t *want)
+{
+    for (size_t i = 0; want[i].metric >= 0; i++)
+        if (c->m[want[i].metric] != want[i].want)
+            fail_msg("measure %d (row %zu) is %lld, wanted %lld", want[i].metric, i,
+                     (long long)c->m[want[i].metric], (long long)want[i].want);
+}
+
+/* A cell (level, period, dimension, hour, code, key as s_cell takes them)
+ * and a measure it must have. */
+typedef struct {
+    int level;
+    int32_t period;
+    int dim, hour, code;
+    const char *key;
+    int metric;
+    int64_t want;
+} cell_want_t;
+
+/* Checks each row of `want` (up to metric -1), naming the one that
+ * differs. */
+static void s_expect_cells(cells_t *c, const cell_want_t *want)
+{
+    for (size_t i = 0; want[i].metric >= 0; i++) {
+        const cell_want_t *w = &want[i];
+        const ru_cell_t *cell = s_cell(c, w->level, w->period, w->dim, w->hour, w->code, w->key);
+        if (cell->m[w->metric] != w->want)
+            fail_msg("row %zu: measure %d of dimension %d is %lld, wanted %lld", i, w->metric,
+                     w->dim, (long long)cell->m[w->metric], (long long)w->want);
+    }
+}
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Folds the `n` events `ev` with a fold of its own: the cells. */
+static cells_t s_fold(const char *const *ev, size_t n)
+{
+    ru_fold_t *f = ru_fold_new(1);
+    assert_non_null(f);
+    cells_t c = {0};
+    s_apply(f, &c, ev, n);
+    ru_fold_destroy(&f);
+    return c;
+}
 #define D RU_LEVEL_DAY
 #define M RU_LEVEL_MONTH
 
@@ -178,30 +223,30 @@ static void test_a_ticket_counts_where_it_was(void **state)
         "{\"type\":\"ticket_cancelled\",\"at\":\"2026-10-05T10:40:00Z\",\"ticket\":\"A003\","
         "\"reason\":\"left\"}",
     };
-    ru_fold_t *f = ru_fold_new(1);
-    cells_t c = {0};
     s_policy_of = NULL;
-    s_apply(f, &c, ev, N(ev));
+    cells_t c = s_fold(ev, N(ev));
     int32_t d = s_day("2026-10-05"), mo = ru_month_of_day(d);
     const ru_cell_t *hall = s_cell(&c, D, d, RU_DIM_HALL, 0, 0, NULL);
-    assert_int_equal(hall->m[RU_M_ISSUED], 3);
-    assert_int_equal(hall->m[RU_M_ISSUED_APP], 1);
-    assert_int_equal(hall->m[RU_M_ISSUED_KIOSK], 1);
-    assert_int_equal(hall->m[RU_M_ISSUED_STAFF], 1);
-    assert_int_equal(hall->m[RU_M_ISSUED_APPOINTMENT], 1);
-    assert_int_equal(hall->m[RU_M_CALLED], 2);
-    assert_int_equal(hall->m[RU_M_WAIT_SUM_S], 160); /* the first calls' waits */
+    s_expect_m(hall, (const mv_t[]){{RU_M_ISSUED, 3},
+                                    {RU_M_ISSUED_APP, 1},
+                                    {RU_M_ISSUED_KIOSK, 1},
+                                    {RU_M_ISSUED_STAFF, 1},
+                                    {RU_M_ISSUED_APPOINTMENT, 1},
+                                    {RU_M_CALLED, 2},
+                                    {RU_M_WAIT_SUM_S, 160}, /* the first calls' waits */
+                                    {-1, 0}});
     assert_int_equal(hall->wait.total, 2);
-    assert_int_equal(hall->m[RU_M_RECALLED], 1);
-    assert_int_equal(hall->m[RU_M_SERVED], 1);
-    assert_int_equal(hall->m[RU_M_SERVED_REFERRED], 1);
-    assert_int_equal(hall->m[RU_M_AMOUNT], 500);
-    assert_int_equal(hall->m[RU_M_SERVICE_SUM_S], 300);
-    assert_int_equal(hall->m[RU_M_NO_SHOWS], 1);
-    assert_int_equal(hall->m[RU_M_CANCELLED], 1);
-    assert_int_equal(hall->m[RU_M_TRANSFERRED], 1);
-    assert_int_equal(hall->m[RU_M_SAT_COUNT], 2);
-    assert_int_equal(hall->m[RU_M_EVENTS], (int64_t)N(ev));
+    s_expect_m(hall, (const mv_t[]){{RU_M_RECALLED, 1},
+                                    {RU_M_SERVED, 1},
+                                    {RU_M_SERVED_REFERRED, 1},
+                                    {RU_M_AMOUNT, 500},
+                                    {RU_M_SERVICE_SUM_S, 300},
+                                    {RU_M_NO_SHOWS, 1},
+                                    {RU_M_CANCELLED, 1},
+                                    {RU_M_TRANSFERRED, 1},
+                                    {RU_M_SAT_COUNT, 2},
+                                    {RU_M_EVENTS, (int64_t)N(ev)},
+                                    {-1, 0}});
     /* The month holds the same. */
     assert_true(ru_cell_equal(hall, s_cell(&c, M, mo, RU_DIM_HALL, 0, 0, NULL)));
     /* Issued and transferred under A (vip = 2), served and scored under B. */
@@ -209,19 +254,22 @@ static void test_a_ticket_counts_where_it_was(void **state)
     const ru_cell_t *b = s_cell(&c, D, d, RU_DIM_SLOT, 9, 2, "B");
     assert_int_equal(a->m[RU_M_ISSUED], 1);
     assert_int_equal(a->m[RU_M_TRANSFERRED], 1);
-    assert_int_equal(b->m[RU_M_CALLED], 1);
-    assert_int_equal(b->m[RU_M_SERVED], 1);
-    assert_int_equal(b->m[RU_M_SAT_SUM], 5); /* 4 + 1 */
+    s_expect_m(b, (const mv_t[]){{RU_M_CALLED, 1},
+                                 {RU_M_SERVED, 1},
+                                 {RU_M_SAT_SUM, 5}, /* 4 + 1 */
+                                 {-1, 0}});
     assert_int_equal(s_cell(&c, M, mo, RU_DIM_SERVICE, 0, 2, "B")->m[RU_M_SERVED], 1);
     /* Served by E2; the no-show at E1's counter (E1 opened it) is E1's. */
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_STAFF, 0, 0, "E2")->m[RU_M_SERVED], 1);
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_STAFF, 0, 0, "E2")->m[RU_M_SAT_COUNT], 2);
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_STAFF, 0, 0, "E2")->m[RU_M_NO_SHOWS], 1);
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_BUSINESS, 0, 0, "card_loss")->m[RU_M_SERVED], 1);
+    s_expect_cells(&c,
+                   (const cell_want_t[]){{D, d, RU_DIM_STAFF, 0, 0, "E2", RU_M_SERVED, 1},
+                                         {D, d, RU_DIM_STAFF, 0, 0, "E2", RU_M_SAT_COUNT, 2},
+                                         {D, d, RU_DIM_STAFF, 0, 0, "E2", RU_M_NO_SHOWS, 1},
+                                         {D, d, RU_DIM_BUSINESS, 0, 0, "card_loss", RU_M_SERVED, 1},
+                                         {.metric = -1}});
     /* The hours. */
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_HOUR, 9, 0, NULL)->m[RU_M_ISSUED], 1);
-    assert_int_equal(s_cell(&c, D, d, RU_DIM_HOUR, 10, 0, NULL)->m[RU_M_ISSUED], 2);
-    ru_fold_destroy(&f);
+    s_expect_cells(&c, (const cell_want_t[]){{D, d, RU_DIM_HOUR, 9, 0, NULL, RU_M_ISSUED, 1},
+                                             {D, d, RU_DIM_HOUR, 10, 0, NULL, RU_M_ISSUED, 2},
+                                             {.metric = -1}});
     s_cells_free(&c);
 }
 
@@ -247,29 +295,29 @@ static void test_counter_and_device_time_is_cut(void **state)
         "\"kiosk\",\"state\":\"ok\"}",
         "{\"type\":\"counter_closed\",\"at\":\"2026-10-06T01:00:00Z\",\"counter\":\"2\"}",
     };
-    ru_fold_t *f = ru_fold_new(1);
-    cells_t c = {0};
-    s_apply(f, &c, ev, N(ev));
+    cells_t c = s_fold(ev, N(ev));
     int32_t d1 = s_day("2026-10-05"), d2 = d1 + 1;
     /* Day 1: open 22:30-23:15 and 23:45-24:00 (60 min), paused 30 min,
      * busy 23:50-24:00. Day 2: open 00:00-01:00, busy to 00:20. */
     const ru_cell_t *h1 = s_cell(&c, D, d1, RU_DIM_HALL, 0, 0, NULL);
     const ru_cell_t *h2 = s_cell(&c, D, d2, RU_DIM_HALL, 0, 0, NULL);
-    assert_int_equal(h1->m[RU_M_COUNTER_OPEN_S], 3600);
-    assert_int_equal(h1->m[RU_M_COUNTER_PAUSED_S], 1800);
-    assert_int_equal(h1->m[RU_M_COUNTER_BUSY_S], 600);
+    s_expect_m(h1, (const mv_t[]){{RU_M_COUNTER_OPEN_S, 3600},
+                                  {RU_M_COUNTER_PAUSED_S, 1800},
+                                  {RU_M_COUNTER_BUSY_S, 600},
+                                  {-1, 0}});
     assert_int_equal(h2->m[RU_M_COUNTER_OPEN_S], 3600);
     assert_int_equal(h2->m[RU_M_COUNTER_BUSY_S], 1200);
     /* By hour: 22:30-23:00 open, 23:00 hour: 15 + 15 open, 15 + 15 paused. */
-    assert_int_equal(s_cell(&c, D, d1, RU_DIM_HOUR, 22, 0, NULL)->m[RU_M_COUNTER_OPEN_S], 1800);
-    assert_int_equal(s_cell(&c, D, d1, RU_DIM_HOUR, 23, 0, NULL)->m[RU_M_COUNTER_OPEN_S], 1800);
-    assert_int_equal(s_cell(&c, D, d1, RU_DIM_HOUR, 23, 0, NULL)->m[RU_M_COUNTER_PAUSED_S], 1800);
-    assert_int_equal(s_cell(&c, D, d1, RU_DIM_COUNTER, 0, 0, "2")->m[RU_M_COUNTER_OPEN_S], 3600);
+    s_expect_cells(
+        &c, (const cell_want_t[]){{D, d1, RU_DIM_HOUR, 22, 0, NULL, RU_M_COUNTER_OPEN_S, 1800},
+                                  {D, d1, RU_DIM_HOUR, 23, 0, NULL, RU_M_COUNTER_OPEN_S, 1800},
+                                  {D, d1, RU_DIM_HOUR, 23, 0, NULL, RU_M_COUNTER_PAUSED_S, 1800},
+                                  {D, d1, RU_DIM_COUNTER, 0, 0, "2", RU_M_COUNTER_OPEN_S, 3600},
+                                  {.metric = -1}});
     /* The kiosk: 23:30 to 00:40, cut at midnight (and at day_started). */
     assert_int_equal(h1->m[RU_M_DEVICE_FAULT_S], 1800);
     assert_int_equal(h2->m[RU_M_DEVICE_FAULT_S], 2400);
     assert_int_equal(s_cell(&c, D, d2, RU_DIM_DEVICE, 0, 1, NULL)->m[RU_M_DEVICE_FAULT_S], 2400);
-    ru_fold_destroy(&f);
     s_cells_free(&c);
 }
 
@@ -305,19 +353,18 @@ static void test_complaints_deadlines(void **state)
         "{\"type\":\"complaint_resolved\",\"at\":\"2026-10-08T10:00:00Z\",\"complaint\":\"K3\","
         "\"resolution\":\"r\",\"customer_satisfied\":true}",
     };
-    ru_fold_t *f = ru_fold_new(1);
-    cells_t c = {0};
-    s_apply(f, &c, ev, N(ev));
+    cells_t c = s_fold(ev, N(ev));
     int32_t d = s_day("2026-10-05");
     const ru_cell_t *h = s_cell(&c, D, d, RU_DIM_HALL, 0, 0, NULL);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_OPENED], 3);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_ACKNOWLEDGED], 2); /* K1 once, K2 */
-    assert_int_equal(h->m[RU_M_COMPLAINTS_ACK_IN_SLA], 1);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_RESOLVED], 2);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_RESOLVED_IN_SLA], 0);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_OVERDUE], 2);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_ESCALATED], 2);
-    assert_int_equal(h->m[RU_M_COMPLAINTS_SATISFIED], 1);
+    s_expect_m(h, (const mv_t[]){{RU_M_COMPLAINTS_OPENED, 3},
+                                 {RU_M_COMPLAINTS_ACKNOWLEDGED, 2}, /* K1 once, K2 */
+                                 {RU_M_COMPLAINTS_ACK_IN_SLA, 1},
+                                 {RU_M_COMPLAINTS_RESOLVED, 2},
+                                 {RU_M_COMPLAINTS_RESOLVED_IN_SLA, 0},
+                                 {RU_M_COMPLAINTS_OVERDUE, 2},
+                                 {RU_M_COMPLAINTS_ESCALATED, 2},
+                                 {RU_M_COMPLAINTS_SATISFIED, 1},
+                                 {-1, 0}});
     /* K3's resolution counts on its own day, in time. */
     const ru_cell_t *h8 = s_cell(&c, D, d + 3, RU_DIM_HALL, 0, 0, NULL);
     assert_int_equal(h8->m[RU_M_COMPLAINTS_RESOLVED_IN_SLA], 1);
@@ -326,7 +373,6 @@ static void test_complaints_deadlines(void **state)
                      1);
     assert_int_equal(
         s_cell(&c, D, d, RU_DIM_COMPLAINT, 0, 5, "staff_attitude")->m[RU_M_COMPLAINTS_OVERDUE], 1);
-    ru_fold_destroy(&f);
     s_cells_free(&c);
 }
 
@@ -367,17 +413,19 @@ static void test_opening_against_posted_hours_and_zone(void **state)
     s_apply(f, &c, ev, N(ev));
     int32_t mon = s_day("2026-10-05");
     const ru_cell_t *h = s_cell(&c, D, mon, RU_DIM_HALL, 0, 0, NULL);
-    assert_int_equal(h->m[RU_M_OPENING_DAYS], 1);
-    assert_int_equal(h->m[RU_M_OPENING_LATE_DAYS], 1);
-    assert_int_equal(h->m[RU_M_OPENING_LATE_S], 20 * 60);
+    s_expect_m(h, (const mv_t[]){{RU_M_OPENING_DAYS, 1},
+                                 {RU_M_OPENING_LATE_DAYS, 1},
+                                 {RU_M_OPENING_LATE_S, 20 * 60},
+                                 {-1, 0}});
     h = s_cell(&c, D, mon + 1, RU_DIM_HALL, 0, 0, NULL);
     assert_int_equal(h->m[RU_M_OPENING_DAYS], 1);
     assert_int_equal(h->m[RU_M_OPENING_LATE_DAYS], 0);
     assert_int_equal(s_cell(&c, D, mon + 5, RU_DIM_HALL, 0, 0, NULL)->m[RU_M_OPENING_DAYS], 0);
     assert_string_equal(ru_fold_timezone(f), "Europe/Berlin");
     int32_t d12 = s_day("2026-10-12");
-    assert_int_equal(s_cell(&c, D, d12, RU_DIM_HALL, 0, 0, NULL)->m[RU_M_ISSUED], 1);
-    assert_int_equal(s_cell(&c, D, d12, RU_DIM_HOUR, 23, 0, NULL)->m[RU_M_ISSUED], 1);
+    s_expect_cells(&c, (const cell_want_t[]){{D, d12, RU_DIM_HALL, 0, 0, NULL, RU_M_ISSUED, 1},
+                                             {D, d12, RU_DIM_HOUR, 23, 0, NULL, RU_M_ISSUED, 1},
+                                             {.metric = -1}});
     ru_fold_destroy(&f);
     s_cells_free(&c);
     hb_policy_free(&p);

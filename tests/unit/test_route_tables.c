@@ -25,10 +25,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The only routes that may be public. */
-static const struct {
+/* A route of a daemon ("hq" or "hall"): its method and pattern. */
+typedef struct {
     const char *daemon, *method, *pattern;
-} s_public[] = {
+} daemon_route_t;
+
+/* The only routes that may be public. */
+static const daemon_route_t s_public[] = {
     {"hq", "GET", "/"},
     {"hq", "HEAD", "/"},
     {"hq", "GET", "/:file"},
@@ -129,59 +132,65 @@ static void s_nothing(hb_http_req_t *req, void *arg)
 HBT_TEST(test_walk_finds_mistakes)
 {
     (void)state;
-    const hb_http_route_t ok[] = {
-        {"GET", "/v1/x/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall", s_nothing},
+    /* Tables of one or two routes and the mistakes the walk must find
+     * in them as hq's and as the hall's (-1: not walked as that daemon's).
+     * Routes as {method, pattern, perm, scope, scope_param, fn}. */
+    static const struct {
+        const char *name;
+        int as_hq, as_hall;
+        hb_http_route_t routes[2]; /* the second unused when it has no pattern */
+    } cases[] = {
+        {"fine",
+         0,
+         -1,
+         {{"GET", "/v1/x/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall", s_nothing}}},
+        {"undeclared", 1, -1, {{.method = "GET", .pattern = "/v1/y", .fn = s_nothing}}},
+        {"the other daemon's permission",
+         1,
+         -1,
+         {{"GET", "/v1/y", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL, s_nothing}}},
+        {"a public API", 1, 1, {{"GET", "/v1/y", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing}}},
+        /* A hall page is public at the hall only, and only to read. */
+        {"a hall page", 1, 0, {{"GET", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing}}},
+        {"a page written to",
+         -1,
+         1,
+         {{"POST", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing}}},
+        {"public metrics",
+         -1,
+         1,
+         {{"GET", "/metrics", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing}}},
+        {"a public write",
+         1,
+         -1,
+         {{"POST", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing}}},
+        {"the published hours",
+         0,
+         1,
+         {{"GET", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing}}},
+        {"a pattern twice",
+         1,
+         -1,
+         {{"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
+          {"GET", "/v1/y/:b", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing}}},
+        {"a hall scope without its parameter",
+         1,
+         -1,
+         {{"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_HALL, NULL, s_nothing}}},
+        {"no handler", 1, -1, {{"GET", "/v1/y", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, NULL}}},
     };
-    assert_int_equal(s_walk("hq", ok, 1), 0);
-    const hb_http_route_t undeclared[] = {
-        {.method = "GET", .pattern = "/v1/y", .fn = s_nothing},
-    };
-    assert_int_equal(s_walk("hq", undeclared, 1), 1);
-    const hb_http_route_t wrong_daemon[] = {
-        {"GET", "/v1/y", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hq", wrong_daemon, 1), 1);
-    const hb_http_route_t public_api[] = {
-        {"GET", "/v1/y", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hq", public_api, 1), 1);
-    assert_int_equal(s_walk("hall", public_api, 1), 1);
-    /* A hall page is public at the hall only, and only to read. */
-    const hb_http_route_t page[] = {
-        {"GET", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hall", page, 1), 0);
-    assert_int_equal(s_walk("hq", page, 1), 1);
-    const hb_http_route_t page_post[] = {
-        {"POST", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hall", page_post, 1), 1);
-    const hb_http_route_t public_metrics[] = {
-        {"GET", "/metrics", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hall", public_metrics, 1), 1);
-    const hb_http_route_t public_write[] = {
-        {"POST", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hq", public_write, 1), 1);
-    const hb_http_route_t published[] = {
-        {"GET", "/v1/public/hours", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hq", published, 1), 0);
-    assert_int_equal(s_walk("hall", published, 1), 1);
-    const hb_http_route_t twice[] = {
-        {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
-        {"GET", "/v1/y/:b", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hq", twice, 2), 1);
-    const hb_http_route_t unscoped[] = {
-        {"GET", "/v1/y/:a", HB_PERM_LIVE_READ, HB_SCOPE_HALL, NULL, s_nothing},
-    };
-    assert_int_equal(s_walk("hq", unscoped, 1), 1);
-    const hb_http_route_t no_handler[] = {
-        {"GET", "/v1/y", HB_PERM_LIVE_READ, HB_SCOPE_ANY, NULL, NULL},
-    };
-    assert_int_equal(s_walk("hq", no_handler, 1), 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int want[2] = {cases[i].as_hq, cases[i].as_hall};
+        static const char *const daemons[2] = {"hq", "hall"};
+        for (int d = 0; d < 2; d++) {
+            if (want[d] < 0)
+                continue;
+            int got = s_walk(daemons[d], cases[i].routes, cases[i].routes[1].pattern ? 2 : 1);
+            if (got != want[d])
+                fail_msg("%s as %s's: %d mistakes found, wanted %d", cases[i].name, daemons[d], got,
+                         want[d]);
+        }
+    }
 }
 
 HBT_TEST(test_branchd_table)

@@ -34,6 +34,23 @@ static void s_add(hb_router_t *r, const char *method, const char *pattern)
         fail_msg("%s %s refused: %s (%s)", method ? method : "*", pattern, hb_strerror(rc), why);
 }
 
+/* A new router with the routes `lines` lists, each "METHOD /pattern" ("*"
+ * for every method), up to a NULL. */
+static hb_router_t *s_router(const char *const *lines)
+{
+    hb_router_t *r = hb_router_new();
+    assert_non_null(r);
+    for (size_t i = 0; lines[i]; i++) {
+        const char *sp = strchr(lines[i], ' ');
+        assert_non_null(sp);
+        char method[16];
+        assert_true((size_t)(sp - lines[i]) < sizeof method);
+        snprintf(method, sizeof method, "%.*s", (int)(sp - lines[i]), lines[i]);
+        s_add(r, strcmp(method, "*") == 0 ? NULL : method, sp + 1);
+    }
+    return r;
+}
+
 /* Matches and returns the matched route's pattern, or NULL. */
 static const char *s_match(const hb_router_t *r, const char *method, const char *path,
                            hb_router_match_t *m)
@@ -99,11 +116,8 @@ HBT_TEST(test_literal_beats_parameter)
 HBT_TEST(test_segments_are_exact)
 {
     (void)state;
-    hb_router_t *r = hb_router_new();
-    s_add(r, "GET", "/v1/halls");
-    s_add(r, "GET", "/v1/halls/:hall");
-    s_add(r, "GET", "/v1/halls/:hall/events");
-    s_add(r, "GET", "/");
+    hb_router_t *r = s_router((const char *const[]){"GET /v1/halls", "GET /v1/halls/:hall",
+                                                    "GET /v1/halls/:hall/events", "GET /", NULL});
     hb_router_match_t *m = s_m();
     assert_string_equal(s_match(r, "GET", "/v1/halls", m), "/v1/halls");
     assert_string_equal(s_match(r, "GET", "/", m), "/");
@@ -135,9 +149,7 @@ HBT_TEST(test_segments_are_exact)
 HBT_TEST(test_trailing_slash)
 {
     (void)state;
-    hb_router_t *r = hb_router_new();
-    s_add(r, "GET", "/v1/halls");
-    s_add(r, "GET", "/v1/halls/:hall");
+    hb_router_t *r = s_router((const char *const[]){"GET /v1/halls", "GET /v1/halls/:hall", NULL});
     hb_router_match_t *m = s_m();
     assert_int_equal(hb_router_match(r, "GET", "/v1/halls/", 10, m), HB_ROUTE_NOT_FOUND);
     /* The 404 can say which route the caller probably meant. */
@@ -156,16 +168,10 @@ HBT_TEST(test_trailing_slash)
 HBT_TEST(test_method_not_allowed)
 {
     (void)state;
-    hb_router_t *r = hb_router_new();
-    s_add(r, "GET", "/v1/org");
-    s_add(r, "PUT", "/v1/org");
-    s_add(r, "GET", "/v1/items/:id");
-    s_add(r, "DELETE", "/v1/items/:id");
-    s_add(r, "GET", "/v1/items/special");
-    s_add(r, "POST", "/v1/items/:id/:action");
-    s_add(r, "GET", "/v1/items/:id/:action");
-    s_add(r, "POST", "/v1/items/:id/ack");
-    s_add(r, NULL, "/v1/any");
+    hb_router_t *r = s_router((const char *const[]){
+        "GET /v1/org", "PUT /v1/org", "GET /v1/items/:id", "DELETE /v1/items/:id",
+        "GET /v1/items/special", "POST /v1/items/:id/:action", "GET /v1/items/:id/:action",
+        "POST /v1/items/:id/ack", "* /v1/any", NULL});
     hb_router_match_t *m = s_m();
     assert_int_equal(hb_router_match(r, "DELETE", "/v1/org", 7, m), HB_ROUTE_NO_METHOD);
     assert_string_equal(m->allow, "GET, PUT");
@@ -192,10 +198,9 @@ HBT_TEST(test_method_not_allowed)
 HBT_TEST(test_parameters_decoded)
 {
     (void)state;
-    hb_router_t *r = hb_router_new();
-    s_add(r, "GET", "/v1/halls/:hall");
-    s_add(r, "GET", "/v1/halls/:hall/events");
-    s_add(r, "GET", "/v1/regions/:region/halls/:hall");
+    hb_router_t *r =
+        s_router((const char *const[]){"GET /v1/halls/:hall", "GET /v1/halls/:hall/events",
+                                       "GET /v1/regions/:region/halls/:hall", NULL});
     hb_router_match_t *m = s_m();
     assert_non_null(s_match(r, "GET", "/v1/halls/H%201", m));
     assert_string_equal(hb_router_param(m, "hall"), "H 1");
@@ -229,8 +234,7 @@ static void s_long_path(char *out, size_t cap, const char *unit, size_t unit_byt
 HBT_TEST(test_parameter_bounds)
 {
     (void)state;
-    hb_router_t *r = hb_router_new();
-    s_add(r, "GET", "/v1/halls/:hall");
+    hb_router_t *r = s_router((const char *const[]){"GET /v1/halls/:hall", NULL});
     hb_router_match_t *m = s_m();
     char path[4096];
     /* Exactly the bound: taken. */
@@ -271,6 +275,7 @@ HBT_TEST(test_permission_required)
     (void)state;
     hb_router_t *r = hb_router_new();
     char why[256];
+    /* Routes as {method, pattern, perm, scope, scope_param}. */
     struct {
         hb_route_t route;
         const char *why;
@@ -280,40 +285,15 @@ HBT_TEST(test_permission_required)
         {{.method = "GET", .pattern = "/v1/a", .perm = HB_PERM_COUNT}, "declares no permission"},
         {{.method = "GET", .pattern = "/v1/a", .perm = (hb_perm_t)-1}, "declares no permission"},
         /* A scope outside the table. */
-        {{.method = "GET", .pattern = "/v1/a", .perm = HB_PERM_LIVE_READ, .scope = HB_SCOPE_COUNT},
-         "scope outside"},
+        {{"GET", "/v1/a", HB_PERM_LIVE_READ, HB_SCOPE_COUNT, NULL}, "scope outside"},
         /* A scope that names an object without the parameter holding it. */
-        {{.method = "GET",
-          .pattern = "/v1/halls/:hall",
-          .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_HALL},
-         "needs scope_param"},
-        {{.method = "GET",
-          .pattern = "/v1/halls/:hall",
-          .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_HALL,
-          .scope_param = "id"},
-         "needs scope_param"},
-        {{.method = "GET",
-          .pattern = "/v1/halls/hall",
-          .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_HALL,
-          .scope_param = "hall"},
-         "needs scope_param"},
+        {{"GET", "/v1/halls/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, NULL}, "needs scope_param"},
+        {{"GET", "/v1/halls/:hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "id"}, "needs scope_param"},
+        {{"GET", "/v1/halls/hall", HB_PERM_LIVE_READ, HB_SCOPE_HALL, "hall"}, "needs scope_param"},
         /* A parameter given to a scope that takes none. */
-        {{.method = "GET",
-          .pattern = "/v1/halls/:hall",
-          .perm = HB_PERM_LIVE_READ,
-          .scope = HB_SCOPE_ANY,
-          .scope_param = "hall"},
-         "takes no parameter"},
+        {{"GET", "/v1/halls/:hall", HB_PERM_LIVE_READ, HB_SCOPE_ANY, "hall"}, "takes no parameter"},
         /* Public is public everywhere. */
-        {{.method = "GET",
-          .pattern = "/v1/halls/:hall",
-          .perm = HB_PERM_PUBLIC,
-          .scope = HB_SCOPE_HALL,
-          .scope_param = "hall"},
-         "is public"},
+        {{"GET", "/v1/halls/:hall", HB_PERM_PUBLIC, HB_SCOPE_HALL, "hall"}, "is public"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         int rc = hb_router_add(r, &refused[i].route, why, sizeof why);
@@ -398,12 +378,11 @@ HBT_TEST(test_bad_patterns)
 HBT_TEST(test_duplicates_refused)
 {
     (void)state;
-    hb_router_t *r = hb_router_new();
-    s_add(r, "GET", "/v1/halls/:hall");
-    s_add(r, "PUT", "/v1/halls/:id"); /* another method: fine, whatever its names */
-    s_add(r, "GET", "/v1/halls/:hall/events");
-    s_add(r, "GET", "/v1/halls/x/events"); /* a literal where the other has a parameter */
-    s_add(r, NULL, "/v1/any");
+    hb_router_t *r = s_router((const char *const[]){
+        "GET /v1/halls/:hall", "PUT /v1/halls/:id", /* another method: fine, whatever its names */
+        "GET /v1/halls/:hall/events",
+        "GET /v1/halls/x/events", /* a literal where the other has a parameter */
+        "* /v1/any", NULL});
     char why[256];
     struct {
         const char *method, *pattern;

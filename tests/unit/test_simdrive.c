@@ -84,21 +84,31 @@ static int s_fail(json_t **out, int status, const char *code)
     return status;
 }
 
-static ftick_t *s_ft(fake_t *f, const char *id)
+/* The row of `rows` (`n` of `size` bytes) in use (a non-empty string at
+ * `used`) whose id (a string at `id_at`) is `id`, or NULL: one search for
+ * the fake's tickets, counters and complaints. */
+static void *s_find(void *rows, size_t n, size_t size, size_t id_at, size_t used, const char *id)
 {
-    for (int i = 0; i < FT_MAX; i++) {
-        if (f->tickets[i].state[0] && strcmp(f->tickets[i].id, id) == 0)
-            return &f->tickets[i];
+    for (size_t i = 0; i < n; i++) {
+        char *row = (char *)rows + i * size;
+        if (row[used] && strcmp(row + id_at, id) == 0)
+            return row;
     }
     return NULL;
 }
 
+static ftick_t *s_ft(fake_t *f, const char *id)
+{
+    return s_find(f->tickets, FT_MAX, sizeof(ftick_t), offsetof(ftick_t, id),
+                  offsetof(ftick_t, state), id);
+}
+
 static fctr_t *s_fc(fake_t *f, const char *id, bool create)
 {
-    for (int i = 0; i < FC_MAX; i++) {
-        if (f->counters[i].id[0] && strcmp(f->counters[i].id, id) == 0)
-            return &f->counters[i];
-    }
+    fctr_t *c =
+        s_find(f->counters, FC_MAX, sizeof(fctr_t), offsetof(fctr_t, id), offsetof(fctr_t, id), id);
+    if (c)
+        return c;
     for (int i = 0; create && i < FC_MAX; i++) {
         if (!f->counters[i].id[0]) {
             /* Counter ids in these tests are short; the bound says so. */
@@ -113,11 +123,8 @@ static fctr_t *s_fc(fake_t *f, const char *id, bool create)
 
 static fcomp_t *s_fk(fake_t *f, const char *id)
 {
-    for (int i = 0; i < FK_MAX; i++) {
-        if (f->complaints[i].state[0] && strcmp(f->complaints[i].id, id) == 0)
-            return &f->complaints[i];
-    }
-    return NULL;
+    return s_find(f->complaints, FK_MAX, sizeof(fcomp_t), offsetof(fcomp_t, id),
+                  offsetof(fcomp_t, state), id);
 }
 
 static int s_live(const fake_t *f)
@@ -585,6 +592,32 @@ static void s_assert_hall_empty(const fake_t *f)
     assert_int_equal(f->bad_requests, 0);
 }
 
+/* One simulated day of a driver against a fake hall, and what it did. */
+typedef struct {
+    fake_t *f;
+    hb_simdrive_t *d;
+    hb_sd_stats_t st;
+    int n; /* requests */
+} run_t;
+
+/* Runs a day of the driver for (`seed`, `hall`) from OPEN_MS against `f`
+ * (owned by the run from now on), with `hook` before each answer. */
+static run_t s_run(fake_t *f, uint64_t seed, int hall, hook_fn hook)
+{
+    run_t r = {.f = f};
+    r.d = hb_simdrive_new(seed, hall, OPEN_MS);
+    assert_non_null(r.d);
+    r.n = s_day(f, r.d, NULL, hook);
+    hb_simdrive_stats(r.d, &r.st);
+    return r;
+}
+
+static void s_run_free(run_t *r)
+{
+    hb_simdrive_destroy(&r->d);
+    free(r->f);
+}
+
 /* ---------------------------------------------------------------- tests ---- */
 
 #define HBT_FIXTURE NULL, NULL
@@ -731,10 +764,9 @@ HBT_TEST(test_lunch_refused_is_skipped)
     (void)state;
     fake_t *f = s_fake();
     f->last_counter = true;
-    hb_simdrive_t *d = hb_simdrive_new(4, 0, OPEN_MS);
-    int n = s_day(f, d, NULL, NULL);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    run_t r = s_run(f, 4, 0, NULL);
+    int n = r.n;
+    const hb_sd_stats_t st = r.st;
     hb_sim_character_t ch;
     hb_sim_character(4, 0, &ch);
     print_message("%d requests, %u served, %d pauses refused\n", n, st.served, f->pauses_refused);
@@ -746,8 +778,7 @@ HBT_TEST(test_lunch_refused_is_skipped)
     assert_true(n < 20 * (int)st.arrivals); /* no loop */
     assert_int_equal(st.issued, st.served + st.no_shows + st.cancelled);
     s_assert_hall_empty(f);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 HBT_TEST(test_closed_hall_is_counted)
@@ -755,17 +786,14 @@ HBT_TEST(test_closed_hall_is_counted)
     (void)state;
     fake_t *f = s_fake();
     f->closed = true;
-    hb_simdrive_t *d = hb_simdrive_new(3, 1, OPEN_MS);
-    s_day(f, d, NULL, NULL);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    run_t r = s_run(f, 3, 1, NULL);
+    const hb_sd_stats_t st = r.st;
     assert_true(st.arrivals > 50);
     assert_int_equal(st.refused_closed, st.arrivals);
     assert_int_equal(st.issued, 0);
     assert_int_equal(st.surprises, 0); /* a closed hall is no surprise */
     s_assert_hall_empty(f);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 HBT_TEST(test_full_hall_is_counted)
@@ -773,16 +801,13 @@ HBT_TEST(test_full_hall_is_counted)
     (void)state;
     fake_t *f = s_fake();
     f->max_live = 3;
-    hb_simdrive_t *d = hb_simdrive_new(3, 5, OPEN_MS);
-    s_day(f, d, NULL, NULL);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    run_t r = s_run(f, 3, 5, NULL);
+    const hb_sd_stats_t st = r.st;
     assert_true(st.refused_full > 0);
     assert_int_equal(st.arrivals, st.issued + st.refused_full);
     assert_int_equal(st.surprises, 0);
     s_assert_hall_empty(f);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 /* The hall stops answering at the 300th request and comes back 60 tries
@@ -806,17 +831,14 @@ HBT_TEST(test_no_answer_reads_the_hall_again)
 {
     (void)state;
     fake_t *f = s_fake();
-    hb_simdrive_t *d = hb_simdrive_new(5, 0, OPEN_MS);
-    s_day(f, d, NULL, s_outage);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    run_t r = s_run(f, 5, 0, s_outage);
+    const hb_sd_stats_t st = r.st;
     assert_int_equal(st.unanswered, 60);
     assert_int_equal(st.resyncs, 2);
     assert_true(st.missed > 0); /* the outage lasted long in simulated time */
     assert_int_equal(st.arrivals, st.issued + st.missed);
     s_assert_hall_empty(f);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 /* Every 25th request, when a POST, is done by the hall but its answer is lost: the driver
@@ -832,10 +854,8 @@ HBT_TEST(test_lost_answers_are_recovered_from_the_hall)
 {
     (void)state;
     fake_t *f = s_fake();
-    hb_simdrive_t *d = hb_simdrive_new(6, 3, OPEN_MS);
-    s_day(f, d, NULL, s_lose);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    run_t r = s_run(f, 6, 3, s_lose);
+    const hb_sd_stats_t st = r.st;
     print_message("unanswered %u, reads %u, adopted %u, vanished %u, given up %u\n", st.unanswered,
                   st.resyncs, st.adopted, st.vanished, st.given_up);
     assert_true(st.unanswered > 8);
@@ -845,8 +865,7 @@ HBT_TEST(test_lost_answers_are_recovered_from_the_hall)
     assert_true(st.adopted > 0);
     s_assert_hall_empty(f);
     assert_int_equal(st.given_up, 0);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 /* Behind the driver's back, once past the 300th request with at least two
@@ -883,11 +902,9 @@ HBT_TEST(test_takes_the_hall_state_over)
 {
     (void)state;
     fake_t *f = s_fake();
-    hb_simdrive_t *d = hb_simdrive_new(7, 4, OPEN_MS);
-    s_day(f, d, NULL, s_tamper);
+    run_t r = s_run(f, 7, 4, s_tamper);
     assert_true(s_tampered);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    const hb_sd_stats_t st = r.st;
     print_message("surprises %u, reads %u, adopted %u, vanished %u\n", st.surprises, st.resyncs,
                   st.adopted, st.vanished);
     /* It noticed (a call that found the queue not as believed, or a
@@ -897,8 +914,7 @@ HBT_TEST(test_takes_the_hall_state_over)
     assert_int_equal(st.adopted, 1);
     assert_int_equal(st.vanished, 2);
     s_assert_hall_empty(f);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 /* A hall that refuses every counter action: each counter is tried a few
@@ -908,10 +924,9 @@ HBT_TEST(test_repeated_refusals_are_not_a_loop)
     (void)state;
     fake_t *f = s_fake();
     f->refuse_all = "/v1/counters/";
-    hb_simdrive_t *d = hb_simdrive_new(8, 0, OPEN_MS);
-    int n = s_day(f, d, NULL, NULL);
-    hb_sd_stats_t st;
-    hb_simdrive_stats(d, &st);
+    run_t r = s_run(f, 8, 0, NULL);
+    int n = r.n;
+    const hb_sd_stats_t st = r.st;
     hb_sim_character_t ch;
     hb_sim_character(8, 0, &ch);
     assert_int_equal(st.given_up, ch.n_counters);
@@ -920,8 +935,7 @@ HBT_TEST(test_repeated_refusals_are_not_a_loop)
     assert_int_equal(st.cancelled, st.issued);
     assert_true(n < 5000);
     assert_int_equal(s_live(f), 0);
-    hb_simdrive_destroy(&d);
-    free(f);
+    s_run_free(&r);
 }
 
 /* Answers that are not what a hall sends (no body, wrong types, odd ids)

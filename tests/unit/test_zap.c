@@ -63,17 +63,29 @@ static int s_teardown(void **state)
     return 0;
 }
 
+/* Saves the public half of `c` as `file` in the halls folder, with the
+ * metadata `key` set to `value` first (NULL: as it is). */
+static void s_save_public(fixture_t *f, const hb_cert_t *c, const char *file, const char *key,
+                          const char *value)
+{
+    hb_cert_t pub = *c;
+    pub.secret_key[0] = '\0';
+    if (key)
+        assert_int_equal(hb_cert_set_meta(&pub, key, value), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", f->halls, file);
+    assert_int_equal(hb_cert_save(&pub, path, false), 0);
+}
+
 /* Enrols a new key for `hall` and returns it. */
 static hb_cert_t s_enrol(fixture_t *f, const char *hall)
 {
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
     assert_int_equal(hb_cert_set_meta(&c, "hall", hall), 0);
-    hb_cert_t pub = c;
-    pub.secret_key[0] = '\0';
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s.key", f->halls, hall);
-    assert_int_equal(hb_cert_save(&pub, path, false), 0);
+    char file[128];
+    snprintf(file, sizeof file, "%s.key", hall);
+    s_save_public(f, &c, file, NULL, NULL);
     return c;
 }
 
@@ -109,26 +121,30 @@ static void s_roundtrip(fixture_t *f, void *client, const char *text, char *user
     zmq_msg_close(&body);
 }
 
+/* Connects a client with `c`, sends `text` and checks the User-Id the
+ * ROUTER saw: `want`, or "" for nothing admitted. */
+static void s_expect_user(fixture_t *f, const hb_cert_t *c, const char *text, const char *want)
+{
+    void *client = s_client(f, c);
+    char user[64];
+    s_roundtrip(f, client, text, user, sizeof user);
+    assert_string_equal(user, want);
+    zmq_close(client);
+}
+
 #define HBT_FIXTURE s_setup, s_teardown
 
 HBT_TEST(test_enrolled_in_with_its_id_stranger_out)
 {
     fixture_t *f = *state;
     hb_cert_t a = s_enrol(f, "HALL-A");
-    void *ca = s_client(f, &a);
-    char user[64];
-    s_roundtrip(f, ca, "I am HALL-B", user, sizeof user); /* the payload lies */
-    assert_string_equal(user, "HALL-A");
+    s_expect_user(f, &a, "I am HALL-B", "HALL-A"); /* the payload lies */
 
     hb_cert_t stranger;
     assert_int_equal(hb_cert_generate(&stranger), 0);
-    void *cs = s_client(f, &stranger);
-    s_roundtrip(f, cs, "let me in", user, sizeof user);
-    assert_string_equal(user, "");
+    s_expect_user(f, &stranger, "let me in", "");
     assert_true(hq_zap_denied(f->zap) >= 1);
     assert_int_equal(hq_zap_allowed(f->zap), 1);
-    zmq_close(ca);
-    zmq_close(cs);
 }
 
 HBT_TEST(test_enrolled_later_then_revoked)
@@ -136,21 +152,14 @@ HBT_TEST(test_enrolled_later_then_revoked)
     fixture_t *f = *state;
     assert_int_equal(hq_zap_enrolled(f->zap), 0);
     hb_cert_t late = s_enrol(f, "LATE");
-    void *c = s_client(f, &late);
-    char user[64];
-    s_roundtrip(f, c, "hello", user, sizeof user);
-    assert_string_equal(user, "LATE");
+    s_expect_user(f, &late, "hello", "LATE");
     assert_int_equal(hq_zap_enrolled(f->zap), 1);
-    zmq_close(c);
 
     char path[512];
     snprintf(path, sizeof path, "%s/LATE.key", f->halls);
     assert_int_equal(unlink(path), 0);
     sleep(1); /* the folder's mtime changes at a one-second grain on some file systems */
-    c = s_client(f, &late);
-    s_roundtrip(f, c, "hello again", user, sizeof user);
-    assert_string_equal(user, "");
-    zmq_close(c);
+    s_expect_user(f, &late, "hello again", "");
 }
 
 HBT_TEST(test_duplicate_keys_refused)
@@ -158,17 +167,8 @@ HBT_TEST(test_duplicate_keys_refused)
     fixture_t *f = *state;
     hb_cert_t a = s_enrol(f, "TWIN-1");
     /* The same key enrolled again under another hall: ambiguous. */
-    hb_cert_t pub = a;
-    pub.secret_key[0] = '\0';
-    hb_cert_set_meta(&pub, "hall", "TWIN-2");
-    char path[512];
-    snprintf(path, sizeof path, "%s/TWIN-2.key", f->halls);
-    assert_int_equal(hb_cert_save(&pub, path, false), 0);
-    void *c = s_client(f, &a);
-    char user[64];
-    s_roundtrip(f, c, "which one?", user, sizeof user);
-    assert_string_equal(user, "");
-    zmq_close(c);
+    s_save_public(f, &a, "TWIN-2.key", "hall", "TWIN-2");
+    s_expect_user(f, &a, "which one?", "");
 }
 
 /* The same hall's key in HALL.key and HALL.old.key is a rotation being
@@ -179,17 +179,8 @@ HBT_TEST(test_same_hall_key_twice_is_a_rotation_being_written)
 {
     fixture_t *f = *state;
     hb_cert_t a = s_enrol(f, "ROT");
-    hb_cert_t pub = a;
-    pub.secret_key[0] = '\0';
-    hb_cert_set_meta(&pub, "retire-at", "2999-01-01T00:00:00Z");
-    char path[512];
-    snprintf(path, sizeof path, "%s/ROT.old.key", f->halls);
-    assert_int_equal(hb_cert_save(&pub, path, false), 0);
-    void *c = s_client(f, &a);
-    char user[64];
-    s_roundtrip(f, c, "still me", user, sizeof user);
-    assert_string_equal(user, "ROT");
-    zmq_close(c);
+    s_save_public(f, &a, "ROT.old.key", "retire-at", "2999-01-01T00:00:00Z");
+    s_expect_user(f, &a, "still me", "ROT");
     assert_int_equal(hq_zap_enrolled(f->zap), 1);
     assert_int_equal(hq_zap_key_check(f->zap, "ROT", a.public_key), HQ_ZAP_KEY_OK);
     assert_int_equal(hq_zap_key_check(f->zap, "OTHER", a.public_key), HQ_ZAP_KEY_UNKNOWN);
