@@ -67,17 +67,7 @@ static const hb_config_def_t s_defs[] = {
         "initial LMDB map size (grows when full)"),
     CFG("map_max", HB_CONF_SIZE, map_max, "64G", 65536, 1LL << 44, false,
         "the LMDB map never grows past this"),
-    CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
-        "largest request body on the local API"),
-    CFG("http_max_conns", HB_CONF_INT, http_max_conns, "1024", 16, 65536, false,
-        "HTTP connections open at once, at most (past it new ones are closed)"),
-    CFG("http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1, 65536, false,
-        "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
-        "it to http_max_conns",
-        .at_most = "http_max_conns"),
-    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000, false,
-        "a connection must send a whole request within this, and may idle this long "
-        "between requests"),
+    HB_HTTP_CONF_ROWS(branchd_config_t, "local API", "1024"),
     CFG("max_events_per_post", HB_CONF_INT, max_events_per_post, "1000", 1, 100000, false,
         "most events in one POST /v1/events"),
     CFG("max_future", HB_CONF_DURATION, max_future_ms, "5m", 0, 86400000, false,
@@ -364,15 +354,8 @@ static int s_check(const void *cfg, char *err, size_t errlen)
  * and the guard. Exit code 0, 1 or 2 as main's. */
 static int s_serve(branchd_t *d)
 {
-    d->http = hb_http_new(d->loop, d->cfg.http, (size_t)d->cfg.max_body);
-    hb_http_limits_t limits = {.max_conns = (size_t)d->cfg.http_max_conns,
-                               .max_per_address = (size_t)d->cfg.http_max_per_address,
-                               .header_timeout_ms = d->cfg.http_header_timeout_ms};
-    if (d->http && hb_http_set_limits(d->http, &limits) != 0) {
-        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
-                 (long long)limits.max_per_address, (long long)limits.max_conns);
+    if (HB_HTTP_OPEN(d->loop, d->cfg.http, &d->cfg, &d->http) == HB_EINVAL)
         return 2;
-    }
     char err[512];
     if (d->http && d->cfg.tls_cert[0] &&
         hb_http_set_tls(d->http, d->cfg.tls_cert, d->cfg.tls_key, err, sizeof err) != 0) {

@@ -20,7 +20,6 @@
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -91,17 +90,7 @@ static const hb_config_def_t s_defs[] = {
         "initial LMDB map size (grows when full)"),
     CFG("map_max", HB_CONF_SIZE, map_max, "4T", 65536, 1LL << 46, false,
         "the LMDB map never grows past this"),
-    CFG("max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,
-        "largest request body on the HTTP API"),
-    CFG("http_max_conns", HB_CONF_INT, http_max_conns, "4096", 16, 65536, false,
-        "HTTP connections open at once, at most (past it new ones are closed)"),
-    CFG("http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1, 65536, false,
-        "HTTP connections from one address (IPv6: one /64) at once; behind a reverse proxy set "
-        "it to http_max_conns",
-        .at_most = "http_max_conns"),
-    CFG("http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms, "10s", 100, 600000, false,
-        "a connection must send a whole request within this, and may idle this long "
-        "between requests"),
+    HB_HTTP_CONF_ROWS(hqd_config_t, "HTTP API", "4096"),
     CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
         "a hall unreachable in its opening hours this long is an alert"),
     CFG("alert_no_counter_grace", HB_CONF_DURATION, alert_no_counter_grace_ms, "1m", 0, 86400000,
@@ -197,35 +186,6 @@ static const hb_config_def_t s_defs[] = {
 
 static hqd_t s_hq;
 
-/* Whether the HTTP setting's host is a loopback address or name. */
-static bool s_loopback(const char *host_port)
-{
-    char host[256];
-    const char *h = host_port;
-    size_t n;
-    if (h[0] == '[') {
-        const char *end = strchr(h, ']');
-        if (!end)
-            return false;
-        h++;
-        n = (size_t)(end - h);
-    } else {
-        const char *colon = strrchr(h, ':');
-        n = colon ? (size_t)(colon - h) : strlen(h);
-    }
-    if (n == 0 || n >= sizeof host)
-        return false; /* ":8080" is every address */
-    memcpy(host, h, n);
-    host[n] = '\0';
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return strcmp(host, "localhost") == 0;
-}
-
 /* What the table cannot say: a certificate goes with its key, and plain
  * HTTP off loopback is asked for by name. */
 static int s_check(const void *cfgp, char *err, size_t errlen)
@@ -236,7 +196,7 @@ static int s_check(const void *cfgp, char *err, size_t errlen)
                 cfg->tls_cert ? "tls_key" : "tls_cert");
         return HB_EINVAL;
     }
-    if (!cfg->tls_cert && !cfg->insecure_http && !s_loopback(cfg->http)) {
+    if (!cfg->tls_cert && !cfg->insecure_http && !hb_http_listen_is_loopback(cfg->http)) {
         hb_errf(err, errlen,
                 "http %s is not a loopback address and there is no TLS: give tls_cert and "
                 "tls_key, or --insecure_http to serve passwords and tokens in clear anyway",
@@ -808,15 +768,8 @@ int main(int argc, char **argv)
     }
     hq_alerting_set_listener(hq->alerting, s_on_alert_change, hq->notify);
     hq_notify_set_notices_sink(hq->notify, s_send_notices, hq);
-    hq->http = hb_http_new(hq->loop, hq->cfg.http, (size_t)hq->cfg.max_body);
-    hb_http_limits_t limits = {.max_conns = (size_t)hq->cfg.http_max_conns,
-                               .max_per_address = (size_t)hq->cfg.http_max_per_address,
-                               .header_timeout_ms = hq->cfg.http_header_timeout_ms};
-    if (hq->http && hb_http_set_limits(hq->http, &limits) != 0) {
-        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
-                 (long long)limits.max_per_address, (long long)limits.max_conns);
+    if (HB_HTTP_OPEN(hq->loop, hq->cfg.http, &hq->cfg, &hq->http) == HB_EINVAL)
         return 2;
-    }
     if (!hq->http || hqd_api_register(hq) != 0) {
         hb_error("cannot serve the HTTP API on %s", hq->cfg.http);
         return 1;
@@ -826,7 +779,7 @@ int main(int argc, char **argv)
         hb_error("cannot serve HTTPS: %s", err);
         return 1;
     }
-    if (!hq->cfg.tls_cert && !s_loopback(hq->cfg.http))
+    if (!hq->cfg.tls_cert && !hb_http_listen_is_loopback(hq->cfg.http))
         hb_warn("the HTTP API on %s is plain HTTP off loopback (insecure_http): passwords, "
                 "tokens and session cookies cross the network in clear",
                 hq->cfg.http);

@@ -100,20 +100,29 @@ static int s_devices_list(access_t *a, const cli_opts_t *o, const char *arg)
     return 0;
 }
 
-static int s_devices_remove(access_t *a, const cli_opts_t *o, const char *name)
+/* The exit code of `branchd KIND remove NAME` whose store answered `rc`,
+ * and its words: "no NOUN 'NAME'" and `missing` (not there), the store's
+ * error, or "NOUN NAME" and `done`. */
+static int s_removed(const char *kind, const char *noun, const char *name, int rc,
+                     const char *missing, const char *done)
 {
-    (void)o;
-    int rc = access_device_remove(a, name);
     if (rc == HB_ENOTFOUND) {
-        fprintf(stderr, "branchd devices remove: no device '%s' is paired\n", name);
+        fprintf(stderr, "branchd %s remove: no %s '%s'%s\n", kind, noun, name, missing);
         return EXIT_USAGE;
     }
     if (rc != 0) {
-        fprintf(stderr, "branchd devices remove: %s\n", hb_strerror(rc));
+        fprintf(stderr, "branchd %s remove: %s\n", kind, hb_strerror(rc));
         return EXIT_FAILED;
     }
-    printf("device %s removed: its token no longer works\n", name);
+    printf("%s %s %s\n", noun, name, done);
     return 0;
+}
+
+static int s_devices_remove(access_t *a, const cli_opts_t *o, const char *name)
+{
+    (void)o;
+    return s_removed("devices", "device", name, access_device_remove(a, name), " is paired",
+                     "removed: its token no longer works");
 }
 
 /* The PIN: the first line of standard input, without its line end. */
@@ -169,17 +178,8 @@ static int s_staff_list(access_t *a, const cli_opts_t *o, const char *arg)
 static int s_staff_remove(access_t *a, const cli_opts_t *o, const char *id)
 {
     (void)o;
-    int rc = access_staff_remove(a, id);
-    if (rc == HB_ENOTFOUND) {
-        fprintf(stderr, "branchd staff remove: no staff '%s'\n", id);
-        return EXIT_USAGE;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "branchd staff remove: %s\n", hb_strerror(rc));
-        return EXIT_FAILED;
-    }
-    printf("staff %s removed, and signed out wherever they were signed in\n", id);
-    return 0;
+    return s_removed("staff", "staff", id, access_staff_remove(a, id), "",
+                     "removed, and signed out wherever they were signed in");
 }
 
 static const cli_command_t s_commands[] = {

@@ -359,6 +359,21 @@ void branchd_api_get_ticket(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, s_ticket_json(d, t));
 }
 
+/* The path's id (`param`) and the request's body read by `m` (its strings
+ * checked): the body, or NULL when a refusal was answered. */
+static json_t *s_id_body(branchd_t *d, hb_http_req_t *req, const char *param, char id[HB_HS_ID],
+                         const body_member_t *m, size_t n)
+{
+    if (s_path_id(req, param, id) != 0)
+        return NULL;
+    json_t *b = branchd_api_body(d, req, m, n);
+    if (b && s_check_strings(d, req, b) != 0) {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}
+
 /* A GET of an action reads nothing and does nothing: it names the GET. */
 void branchd_api_ticket_get_action(hb_http_req_t *req, void *arg)
 {
@@ -382,13 +397,9 @@ static void s_ticket_done(branchd_t *d, hb_http_req_t *req, const char *id, int 
 /* The ticket id and an empty body, for the actions that take none. */
 static int s_ticket_bare(branchd_t *d, hb_http_req_t *req, char id[HB_HS_ID])
 {
-    if (s_path_id(req, "ticket", id) != 0)
-        return HB_ENOTFOUND;
-    json_t *b = branchd_api_body(d, req, NULL, 0);
-    if (!b)
-        return HB_EINVAL;
+    json_t *b = s_id_body(d, req, "ticket", id, NULL, 0);
     json_decref(b);
-    return 0;
+    return b ? 0 : HB_EINVAL;
 }
 
 void branchd_api_ticket_recall(hb_http_req_t *req, void *arg)
@@ -416,16 +427,10 @@ void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "ticket", id) != 0)
-        return;
     static const body_member_t m[] = {{"service", JSON_STRING, true}};
-    json_t *b = branchd_api_body(d, req, m, 1);
+    json_t *b = s_id_body(d, req, "ticket", id, m, 1);
     if (!b)
         return;
-    if (s_check_strings(d, req, b) != 0) {
-        json_decref(b);
-        return;
-    }
     engine_ticket_answer_t a;
     int rc = engine_transfer(d->engine, id, branchd_api_str(b, "service"), &a, err, sizeof err);
     json_decref(b);
@@ -440,16 +445,10 @@ void branchd_api_ticket_cancel(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "ticket", id) != 0)
-        return;
     static const body_member_t m[] = {{"reason", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 1);
+    json_t *b = s_id_body(d, req, "ticket", id, m, 1);
     if (!b)
         return;
-    if (s_check_strings(d, req, b) != 0) {
-        json_decref(b);
-        return;
-    }
     int rc = engine_cancel(d->engine, id, branchd_api_str(b, "reason"), err, sizeof err);
     json_decref(b);
     s_ticket_done(d, req, id, rc, err);
@@ -516,17 +515,14 @@ void branchd_api_counter_open(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     /* The staff comes from the terminal's sign-in; only the duty manager
      * (the tablet, or hallctl trusted on loopback) names it in the body. */
     static const body_member_t m[] = {{"staff", JSON_STRING, false},
                                       {"services", JSON_ARRAY, true},
                                       {"elderly", JSON_TRUE, false}};
-    json_t *b = branchd_api_body(d, req, m, 3);
+    json_t *b = s_id_body(d, req, "counter", id, m, 3);
     const char *staff = NULL;
-    if (!b || s_check_strings(d, req, b) != 0 ||
-        s_counter_staff(d, req, id, branchd_api_str(b, "staff"), true, &staff) != 0)
+    if (!b || s_counter_staff(d, req, id, branchd_api_str(b, "staff"), true, &staff) != 0)
         goto out;
     if (!staff) {
         d->api_refused++;
@@ -606,9 +602,7 @@ typedef int (*counter_step_fn)(engine_t *e, const char *counter, char *err, size
 static void s_counter_step(hb_http_req_t *req, branchd_t *d, counter_step_fn step, bool closing)
 {
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
-    json_t *b = branchd_api_body(d, req, NULL, 0);
+    json_t *b = s_id_body(d, req, "counter", id, NULL, 0);
     if (!b)
         return;
     json_decref(b);
@@ -638,13 +632,10 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     static const body_member_t m[] = {{"ticket", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 1);
+    json_t *b = s_id_body(d, req, "counter", id, m, 1);
     const char *staff;
-    if (!b || s_check_strings(d, req, b) != 0 ||
-        s_counter_staff(d, req, id, NULL, false, &staff) != 0)
+    if (!b || s_counter_staff(d, req, id, NULL, false, &staff) != 0)
         goto out;
     engine_call_answer_t a;
     int rc = engine_call(d->engine, id, branchd_api_str(b, "ticket"), &a, err, sizeof err);
@@ -678,17 +669,14 @@ void branchd_api_counter_complete(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "counter", id) != 0)
-        return;
     static const body_member_t m[] = {{"business_type", JSON_STRING, true},
                                       {"outcome", JSON_STRING, false},
                                       {"amount", JSON_INTEGER, false},
                                       {"currency", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 4);
+    json_t *b = s_id_body(d, req, "counter", id, m, 4);
     int outcome = HALLBUS__OUTCOME__OUTCOME_DONE;
     const char *staff;
-    if (!b || s_check_strings(d, req, b) != 0 ||
-        s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0 ||
+    if (!b || s_enum(d, req, b, "outcome", &hallbus__outcome__descriptor, &outcome) != 0 ||
         s_counter_staff(d, req, id, NULL, false, &staff) != 0)
         goto out;
     json_t *amount = json_object_get(b, "amount");
@@ -841,11 +829,9 @@ void branchd_api_complaint_ack(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "complaint", id) != 0)
-        return;
     static const body_member_t m[] = {{"by", JSON_STRING, true}};
-    json_t *b = branchd_api_body(d, req, m, 1);
-    if (b && s_check_strings(d, req, b) == 0) {
+    json_t *b = s_id_body(d, req, "complaint", id, m, 1);
+    if (b) {
         int rc = engine_complaint_ack(d->engine, id, branchd_api_str(b, "by"), err, sizeof err);
         s_complaint_done(d, req, id, rc, err);
     }
@@ -856,14 +842,11 @@ void branchd_api_complaint_escalate(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "complaint", id) != 0)
-        return;
     static const body_member_t m[] = {{"level", JSON_STRING, false},
                                       {"reason", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 2);
+    json_t *b = s_id_body(d, req, "complaint", id, m, 2);
     int level = 0;
-    if (b && s_check_strings(d, req, b) == 0 &&
-        s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) == 0) {
+    if (b && s_enum(d, req, b, "level", &hallbus__escalation_level__descriptor, &level) == 0) {
         int rc = engine_complaint_escalate(d->engine, id, level, branchd_api_str(b, "reason"), err,
                                            sizeof err);
         s_complaint_done(d, req, id, rc, err);
@@ -876,12 +859,10 @@ void branchd_api_complaint_resolve(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID], err[512] = "";
-    if (s_path_id(req, "complaint", id) != 0)
-        return;
     static const body_member_t m[] = {{"resolution", JSON_STRING, true},
                                       {"customer_satisfied", JSON_TRUE, true}};
-    json_t *b = branchd_api_body(d, req, m, 2);
-    if (b && s_check_strings(d, req, b) == 0) {
+    json_t *b = s_id_body(d, req, "complaint", id, m, 2);
+    if (b) {
         int rc = engine_complaint_resolve(d->engine, id, branchd_api_str(b, "resolution"),
                                           json_is_true(json_object_get(b, "customer_satisfied")),
                                           err, sizeof err);
@@ -971,14 +952,11 @@ void branchd_api_device_status(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
     char id[HB_HS_ID];
-    if (s_path_id(req, "device", id) != 0)
-        return;
     static const body_member_t m[] = {
         {"kind", JSON_STRING, true}, {"state", JSON_STRING, true}, {"detail", JSON_STRING, false}};
-    json_t *b = branchd_api_body(d, req, m, 3);
+    json_t *b = s_id_body(d, req, "device", id, m, 3);
     int kind = 0, state = 0;
-    if (!b || s_check_strings(d, req, b) != 0 ||
-        s_enum(d, req, b, "kind", &hallbus__device_kind__descriptor, &kind) != 0 ||
+    if (!b || s_enum(d, req, b, "kind", &hallbus__device_kind__descriptor, &kind) != 0 ||
         s_enum(d, req, b, "state", &hallbus__device_state__descriptor, &state) != 0) {
         json_decref(b);
         return;

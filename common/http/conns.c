@@ -272,6 +272,20 @@ hb_http_limits_t hb_http_limits_default(void)
     };
 }
 
+int hb_http_open(uv_loop_t *loop, const char *host_port, size_t max_body,
+                 const hb_http_limits_t *limits, hb_http_t **out)
+{
+    *out = hb_http_new(loop, host_port, max_body);
+    if (!*out)
+        return HB_EIO; /* hb_http_new said why */
+    if (hb_http_set_limits(*out, limits) != 0) {
+        hb_error("http_max_per_address (%lld) may not exceed http_max_conns (%lld)",
+                 (long long)limits->max_per_address, (long long)limits->max_conns);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
 int hb_http_set_limits(hb_http_t *http, const hb_http_limits_t *limits)
 {
     if (!http || !limits)

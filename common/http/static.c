@@ -276,25 +276,162 @@ int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *e
     return rc;
 }
 
+/* The file of the set named `name`, or NULL. */
+static hb_static_file_t *s_named(hb_static_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->files[i].name, name) == 0)
+            return &s->files[i];
+    return NULL;
+}
+
+/* Room for a file named `name` (a servable one): 0 with the bytes it may
+ * have in *room (a file it replaces gives its own back), or HB_EINVAL /
+ * HB_ETOOBIG with `err`. */
+static int s_room(hb_static_t *s, const char *name, size_t *room, char *err, size_t errlen)
+{
+    if (!name || !s_name_ok(name) || !s_type_of(name)) {
+        hb_errf(err, errlen, "%.80s is not a name the %s can serve", name ? name : "", s->what);
+        return HB_EINVAL;
+    }
+    const hb_static_file_t *old = s_named(s, name);
+    if (!old && s->n == HB_STATIC_FILES_MAX) {
+        hb_errf(err, errlen, "the %s has %d files already", s->what, HB_STATIC_FILES_MAX);
+        return HB_ETOOBIG;
+    }
+    *room = HB_STATIC_TOTAL_MAX - s->total + (old ? old->len : 0);
+    return 0;
+}
+
+/* Puts `f` (its data now the set's) into the set as `name`, in the place
+ * of a file of that name; s_room said there is room. */
+static void s_put(hb_static_t *s, const char *name, hb_static_file_t *f)
+{
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->content_type = s_type_of(name);
+    hb_static_file_t *old = s_named(s, name);
+    if (old) {
+        s->total -= old->len;
+        free(old->data);
+        *old = *f;
+    } else {
+        s->files[s->n++] = *f;
+    }
+    s->total += f->len;
+}
+
+/* The value of the placeholder `key` (`klen` bytes): 0 with *value (NULL:
+ * the line is left out), or HB_EINVAL for a key no variable names. */
+static int s_var(const hb_static_var_t *vars, size_t nvars, const char *key, size_t klen,
+                 const char **value)
+{
+    for (size_t i = 0; i < nvars; i++) {
+        if (strlen(vars[i].key) == klen && memcmp(vars[i].key, key, klen) == 0) {
+            *value = vars[i].value;
+            return 0;
+        }
+    }
+    return HB_EINVAL;
+}
+
+/* The next placeholder in [p, end): its "{{" (NULL: none), its key's
+ * bytes from there in *klen. */
+static const char *s_placeholder(const char *p, const char *end, size_t *klen)
+{
+    const char *lb = memmem(p, (size_t)(end - p), "{{", 2);
+    const char *rb = lb ? memmem(lb + 2, (size_t)(end - lb - 2), "}}", 2) : NULL;
+    if (!rb)
+        return NULL;
+    *klen = (size_t)(rb - lb - 2);
+    return lb;
+}
+
+/* Renders the template `t` line by line into `out` (NULL: only counts),
+ * its length in *len: one pass for the size, one to write. */
+static int s_render(const char *what, const hb_static_file_t *t, const hb_static_var_t *vars,
+                    size_t nvars, char *out, size_t *len, char *err, size_t errlen)
+{
+    size_t n = 0, klen = 0;
+    const char *value = NULL;
+    const char *line = t->data, *end = t->data + t->len;
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *next = eol ? eol + 1 : end;
+        /* Is every placeholder of the line known, and does one of them
+         * leave the line out? */
+        bool keep = true;
+        for (const char *p = line, *ph; (ph = s_placeholder(p, next, &klen)) != NULL;
+             p = ph + klen + 4) {
+            if (s_var(vars, nvars, ph + 2, klen, &value) != 0) {
+                hb_errf(err, errlen, "%s: {{%.*s}} is no placeholder of the %s", t->name,
+                        (int)(klen > 40 ? 40 : klen), ph + 2, what);
+                return HB_EINVAL;
+            }
+            keep = keep && value;
+        }
+        for (const char *p = line; keep;) {
+            const char *ph = s_placeholder(p, next, &klen);
+            const char *upto = ph ? ph : next;
+            if (out)
+                memcpy(out + n, p, (size_t)(upto - p));
+            n += (size_t)(upto - p);
+            if (!ph)
+                break;
+            s_var(vars, nvars, ph + 2, klen, &value);
+            if (out)
+                memcpy(out + n, value, strlen(value));
+            n += strlen(value);
+            p = ph + klen + 4;
+        }
+        line = next;
+    }
+    *len = n;
+    return 0;
+}
+
+int hb_static_render(hb_static_t *s, const char *tmpl, const char *name,
+                     const hb_static_var_t *vars, size_t nvars, char *err, size_t errlen)
+{
+    const hb_static_file_t *t = tmpl ? s_named(s, tmpl) : NULL;
+    if (!t) {
+        hb_errf(err, errlen, "the %s has no template %.80s", s->what, tmpl ? tmpl : "(none)");
+        return HB_ENOTFOUND;
+    }
+    size_t room, len;
+    int rc = s_room(s, name, &room, err, errlen);
+    if (rc == 0)
+        rc = s_render(s->what, t, vars, nvars, NULL, &len, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (len > HB_STATIC_FILE_MAX || len > room) {
+        hb_errf(err, errlen, "%s made from %s is over the %s's size limits", name, tmpl, s->what);
+        return HB_ETOOBIG;
+    }
+    hb_static_file_t f;
+    memset(&f, 0, sizeof f);
+    f.data = malloc(len + 1);
+    if (!f.data) {
+        hb_errf(err, errlen, "out of memory");
+        return HB_ENOMEM;
+    }
+    /* The template is read before s_put may replace it (a file rendered
+     * onto its own template's name). */
+    s_render(s->what, t, vars, nvars, f.data, &f.len, err, errlen);
+    f.data[f.len] = '\0';
+    s_put(s, name, &f);
+    return 0;
+}
+
 int hb_static_add(hb_static_t *s, const char *name, const char *path, char *err, size_t errlen)
 {
     if (!path || !path[0]) {
         hb_errf(err, errlen, "no file named for %s", name ? name : "(none)");
         return HB_EINVAL;
     }
-    if (!name || !s_name_ok(name) || !s_type_of(name)) {
-        hb_errf(err, errlen, "%.80s is not a name the %s can serve", name ? name : "", s->what);
-        return HB_EINVAL;
-    }
-    hb_static_file_t *old = NULL;
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->files[i].name, name) == 0)
-            old = &s->files[i];
-    if (!old && s->n == HB_STATIC_FILES_MAX) {
-        hb_errf(err, errlen, "the %s has %d files already", s->what, HB_STATIC_FILES_MAX);
-        return HB_ETOOBIG;
-    }
-    size_t room = HB_STATIC_TOTAL_MAX - s->total + (old ? old->len : 0);
+    size_t room;
+    int rc = s_room(s, name, &room, err, errlen);
+    if (rc != 0)
+        return rc;
     hb_static_file_t f;
     memset(&f, 0, sizeof f);
     /* The log's words name the folder and the file, as for the folder's. */
@@ -304,7 +441,7 @@ int hb_static_add(hb_static_t *s, const char *name, const char *path, char *err,
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     int e = errno;
-    int rc = s_load_fd(s->what, fd, dir, base, room, &f);
+    rc = s_load_fd(s->what, fd, dir, base, room, &f);
     if (rc != 0) {
         if (rc == HB_ENOTFOUND)
             hb_errf(err, errlen, "no file %s", path);
@@ -318,16 +455,7 @@ int hb_static_add(hb_static_t *s, const char *name, const char *path, char *err,
                    ? rc
                    : HB_EIO;
     }
-    snprintf(f.name, sizeof f.name, "%s", name);
-    f.content_type = s_type_of(name);
-    if (old) {
-        s->total -= old->len;
-        free(old->data);
-        *old = f;
-    } else {
-        s->files[s->n++] = f;
-    }
-    s->total += f.len;
+    s_put(s, name, &f);
     return 0;
 }
 

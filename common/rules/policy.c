@@ -143,6 +143,11 @@ struct s_node {
     s_extra_fn extra;
 };
 
+/* A K_MAP row: at most `most` members, each checked by `val`, whose keys
+ * `ok` accepts (`rule` says which, in words). */
+#define MAP_ROW(row, most, val, ok, rule)                                                          \
+    .name = (row), .kind = K_MAP, .hi = (most), .value = (val), .key_ok = (ok), .key_rule = (rule)
+
 static bool s_key_date(const char *key)
 {
     int32_t d;
@@ -188,27 +193,16 @@ static const s_node_t s_wait_value = {
     .name = "", .kind = K_INT, .lo = 1, .hi = 86400 * 7, .unit = "seconds of waiting"};
 static const s_node_t s_deadline_value = {
     .name = "", .kind = K_INT, .lo = 60, .hi = 86400 * 90, .unit = "seconds of opening time"};
+#define SEVERITY_KEYS "*, low, medium, high or critical"
 static const s_node_t s_sla_rows[] = {
-    {.name = "max_wait_s",
-     .kind = K_MAP,
-     .hi = HB_POLICY_WAIT_RULES_MAX,
-     .value = &s_wait_value,
-     .key_ok = s_key_wait,
-     .free_key = "*:*",
-     .key_rule = "SERVICE:PRIORITY, SERVICE being * or a service code ([A-Za-z0-9_-]{1,64}) "
-                 "and PRIORITY * or normal, vip, elderly, appointment"},
-    {.name = "complaint_ack_s",
-     .kind = K_MAP,
-     .hi = HB_POLICY_SEVERITIES,
-     .value = &s_deadline_value,
-     .key_ok = s_key_severity,
-     .key_rule = "*, low, medium, high or critical"},
-    {.name = "complaint_resolve_s",
-     .kind = K_MAP,
-     .hi = HB_POLICY_SEVERITIES,
-     .value = &s_deadline_value,
-     .key_ok = s_key_severity,
-     .key_rule = "*, low, medium, high or critical"},
+    {MAP_ROW("max_wait_s", HB_POLICY_WAIT_RULES_MAX, &s_wait_value, s_key_wait,
+             "SERVICE:PRIORITY, SERVICE being * or a service code ([A-Za-z0-9_-]{1,64}) "
+             "and PRIORITY * or normal, vip, elderly, appointment"),
+     .free_key = "*:*"},
+    {MAP_ROW("complaint_ack_s", HB_POLICY_SEVERITIES, &s_deadline_value, s_key_severity,
+             SEVERITY_KEYS)},
+    {MAP_ROW("complaint_resolve_s", HB_POLICY_SEVERITIES, &s_deadline_value, s_key_severity,
+             SEVERITY_KEYS)},
     {.name = NULL},
 };
 static const s_node_t s_diversion_rows[] = {
@@ -242,30 +236,18 @@ static const s_node_t s_appt = {
 static const s_node_t s_top_rows[] = {
     {.name = "timezone", .kind = K_ZONE},
     {.name = "opening_hours", .kind = K_OBJECT, .members = s_week_rows},
-    {.name = "special_days",
-     .kind = K_MAP,
-     .hi = HB_POLICY_SPECIAL_MAX,
-     .value = &s_special_day,
-     .key_ok = s_key_date,
-     .key_rule = "a real date YYYY-MM-DD"},
-    {.name = "closures",
-     .kind = K_MAP,
-     .hi = HB_POLICY_CLOSURES_MAX,
-     .value = &s_closure,
-     .key_ok = s_key_closure,
-     .key_rule = "a closure id ([A-Za-z0-9_-]{1,64})"},
+    {MAP_ROW("special_days", HB_POLICY_SPECIAL_MAX, &s_special_day, s_key_date,
+             "a real date YYYY-MM-DD")},
+    {MAP_ROW("closures", HB_POLICY_CLOSURES_MAX, &s_closure, s_key_closure,
+             "a closure id ([A-Za-z0-9_-]{1,64})")},
     {.name = "divert_to", .kind = K_HALLS},
     {.name = "sla", .kind = K_OBJECT, .members = s_sla_rows},
     {.name = "diversion", .kind = K_OBJECT, .members = s_diversion_rows},
     {.name = "campaigns", .kind = K_OBJECT, .members = s_campaign_rows},
     {.name = "alerts", .kind = K_OBJECT, .members = s_alert_rows},
     {.name = "revoked_devices", .kind = K_REVOKED, .hi = HB_POLICY_REVOKED_MAX},
-    {.name = "appointments",
-     .kind = K_MAP,
-     .hi = HB_POLICY_APPT_SERVICES_MAX,
-     .value = &s_appt,
-     .key_ok = s_key_service,
-     .key_rule = "a service code ([A-Za-z0-9_-]{1,64})"},
+    {MAP_ROW("appointments", HB_POLICY_APPT_SERVICES_MAX, &s_appt, s_key_service,
+             "a service code ([A-Za-z0-9_-]{1,64})")},
     {.name = NULL},
 };
 static const s_node_t s_root = {.name = "", .kind = K_OBJECT, .members = s_top_rows};
@@ -476,6 +458,58 @@ static int s_check_revoked(const s_node_t *node, const json_t *v, const char *pa
     return 0;
 }
 
+/* The row a member of an object (at `sub`, keyed `key`) is checked by, or
+ * NULL with `err` saying why the key is refused. */
+typedef const s_node_t *(*s_pick_fn)(const s_node_t *node, const char *key, const char *path,
+                                     const char *sub, char *err, size_t errlen);
+
+/* Checks each member of the object `v` by the row `pick` gives for it. */
+static int s_check_members(const s_node_t *node, const json_t *v, const char *path, bool complete,
+                           s_pick_fn pick, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *member;
+    json_object_foreach ((json_t *)v, key, member) {
+        char sub[POLICY_PATH_MAX];
+        s_join(sub, sizeof sub, path, key);
+        const s_node_t *row = pick(node, key, path, sub, err, errlen);
+        if (!row)
+            return HB_EINVAL;
+        int rc = s_check_node(row, member, sub, complete, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* An object's member: the row of its name. */
+static const s_node_t *s_pick_member(const s_node_t *node, const char *key, const char *path,
+                                     const char *sub, char *err, size_t errlen)
+{
+    for (const s_node_t *r = node->members; r->name; r++)
+        if (strcmp(r->name, key) == 0)
+            return r;
+    const char *names[16];
+    size_t n = 0;
+    for (const s_node_t *r = node->members; r->name && n < 16; r++)
+        names[n++] = r->name;
+    char allowed[200];
+    s_list(allowed, sizeof allowed, names, n);
+    hb_errf(err, errlen, "%s is not a policy member; the members %s%s are %s", sub,
+            path[0] ? "of " : "here", path, allowed);
+    return NULL;
+}
+
+/* A map's member: the map's one value row, for a key the map accepts. */
+static const s_node_t *s_pick_value(const s_node_t *node, const char *key, const char *path,
+                                    const char *sub, char *err, size_t errlen)
+{
+    if (node->key_ok(key))
+        return node->value;
+    hb_errf(err, errlen, "%s: not a valid key; the keys of %s are %s", sub, path, node->key_rule);
+    return NULL;
+}
+
 static int s_check_object(const s_node_t *node, const json_t *v, const char *path, bool complete,
                           char *err, size_t errlen)
 {
@@ -484,33 +518,9 @@ static int s_check_object(const s_node_t *node, const json_t *v, const char *pat
                 s_type_name(v));
         return HB_EINVAL;
     }
-    const char *key;
-    json_t *member;
-    json_object_foreach ((json_t *)v, key, member) {
-        char sub[POLICY_PATH_MAX];
-        s_join(sub, sizeof sub, path, key);
-        const s_node_t *row = NULL;
-        for (const s_node_t *r = node->members; r->name; r++) {
-            if (strcmp(r->name, key) == 0) {
-                row = r;
-                break;
-            }
-        }
-        if (!row) {
-            const char *names[16];
-            size_t n = 0;
-            for (const s_node_t *r = node->members; r->name && n < 16; r++)
-                names[n++] = r->name;
-            char allowed[200];
-            s_list(allowed, sizeof allowed, names, n);
-            hb_errf(err, errlen, "%s is not a policy member; the members %s%s are %s", sub,
-                    path[0] ? "of " : "here", path, allowed);
-            return HB_EINVAL;
-        }
-        int rc = s_check_node(row, member, sub, complete, err, errlen);
-        if (rc)
-            return rc;
-    }
+    int rc = s_check_members(node, v, path, complete, s_pick_member, err, errlen);
+    if (rc)
+        return rc;
     return node->extra ? node->extra(v, path, complete, err, errlen) : 0;
 }
 
@@ -532,21 +542,7 @@ static int s_check_map(const s_node_t *node, const json_t *v, const char *path, 
                 (long long)node->hi);
         return HB_EINVAL;
     }
-    const char *key;
-    json_t *member;
-    json_object_foreach ((json_t *)v, key, member) {
-        char sub[POLICY_PATH_MAX];
-        s_join(sub, sizeof sub, path, key);
-        if (!node->key_ok(key)) {
-            hb_errf(err, errlen, "%s: not a valid key; the keys of %s are %s", sub, path,
-                    node->key_rule);
-            return HB_EINVAL;
-        }
-        int rc = s_check_node(node->value, member, sub, complete, err, errlen);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return s_check_members(node, v, path, complete, s_pick_value, err, errlen);
 }
 
 static int s_check_node(const s_node_t *node, const json_t *v, const char *path, bool complete,
@@ -791,12 +787,26 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     for (int i = 0; i < 7; i++)
         s_hours_from(json_object_get(week, s_weekdays[i]), &p->week[i]);
 
+    /* The rows of every list, allocated at once: one for each member the
+     * (checked) document has, and one more so that none is empty. */
+    const json_t *special = json_object_get(doc, "special_days");
+    const json_t *closures = json_object_get(doc, "closures");
+    const json_t *sla = json_object_get(doc, "sla");
+    const json_t *waits = json_object_get(sla, "max_wait_s");
+    const json_t *revoked = json_object_get(doc, "revoked_devices");
+    const json_t *appts = json_object_get(doc, "appointments");
+    p->special = calloc(json_object_size(special) + 1, sizeof *p->special);
+    p->closures = calloc(json_object_size(closures) + 1, sizeof *p->closures);
+    p->wait = calloc(json_object_size(waits) + 1, sizeof *p->wait);
+    p->revoked = calloc(json_array_size(revoked) + 1, sizeof *p->revoked);
+    p->appt = calloc(json_object_size(appts) + 1, sizeof *p->appt);
+    if (!p->special || !p->closures || !p->wait || !p->revoked || !p->appt) {
+        hb_errf(err, errlen, "out of memory while building the policy");
+        return HB_ENOMEM;
+    }
+
     const char *key;
     json_t *value;
-    const json_t *special = json_object_get(doc, "special_days");
-    p->special = calloc(json_object_size(special) + 1, sizeof *p->special);
-    if (!p->special)
-        goto oom;
     json_object_foreach ((json_t *)special, key, value) {
         hb_special_day_t *s = &p->special[p->n_special++];
         hb_date_parse(key, &s->day);
@@ -806,10 +816,6 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     }
     qsort(p->special, p->n_special, sizeof *p->special, s_cmp_special);
 
-    const json_t *closures = json_object_get(doc, "closures");
-    p->closures = calloc(json_object_size(closures) + 1, sizeof *p->closures);
-    if (!p->closures)
-        goto oom;
     json_object_foreach ((json_t *)closures, key, value) {
         hb_closure_t *c = &p->closures[p->n_closures++];
         snprintf(c->id, sizeof c->id, "%s", key);
@@ -823,11 +829,6 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
 
     p->n_divert = s_ids_from(json_object_get(doc, "divert_to"), p->divert_to, HB_POLICY_DIVERT_MAX);
 
-    const json_t *sla = json_object_get(doc, "sla");
-    const json_t *waits = json_object_get(sla, "max_wait_s");
-    p->wait = calloc(json_object_size(waits) + 1, sizeof *p->wait);
-    if (!p->wait)
-        goto oom;
     json_object_foreach ((json_t *)waits, key, value) {
         hb_wait_rule_t *w = &p->wait[p->n_wait];
         if (s_wait_key(key, w->service, &w->priority)) {
@@ -852,10 +853,6 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     p->device_fault_s = s_int_at(doc, "alerts", "device_fault_s");
     p->not_open_grace_s = s_int_at(doc, "alerts", "not_open_grace_s");
 
-    const json_t *revoked = json_object_get(doc, "revoked_devices");
-    p->revoked = calloc(json_array_size(revoked) + 1, sizeof *p->revoked);
-    if (!p->revoked)
-        goto oom;
     for (size_t i = 0; i < json_array_size(revoked); i++) {
         const json_t *e = json_array_get(revoked, i);
         hb_revocation_t *r = &p->revoked[p->n_revoked++];
@@ -866,10 +863,6 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
             hb_time_parse(json_string_value(before), &r->paired_before_ms);
     }
 
-    const json_t *appts = json_object_get(doc, "appointments");
-    p->appt = calloc(json_object_size(appts) + 1, sizeof *p->appt);
-    if (!p->appt)
-        goto oom;
     json_object_foreach ((json_t *)appts, key, value) {
         hb_appt_rule_t *a = &p->appt[p->n_appt++];
         snprintf(a->service, sizeof a->service, "%s", key);
@@ -884,9 +877,6 @@ static int s_build(const json_t *doc, hb_policy_t *p, char *err, size_t errlen)
     }
     qsort(p->appt, p->n_appt, sizeof *p->appt, s_cmp_appt);
     return 0;
-oom:
-    hb_errf(err, errlen, "out of memory while building the policy");
-    return HB_ENOMEM;
 }
 
 int hb_policy_new(const json_t *doc, hb_policy_t **out, char *err, size_t errlen)

@@ -110,6 +110,16 @@ HBT_TEST(test_page_files)
     s_head(w, "/kiosk", out, sizeof out);
     assert_null(strstr(out, "<script>"));
     assert_null(strstr(out, " onclick="));
+    /* The pages are made from one shell (pages.c): the kiosk's alone keeps
+     * the line of its print sheet, and no placeholder is left in any. */
+    hbt_assert_contains(
+        out, "<link rel=\"stylesheet\" href=\"/pages/kiosk-print.css\" media=\"print\">");
+    hbt_assert_contains(out, "<body class=\"page-kiosk\">");
+    assert_null(strstr(out, "{{"));
+    s_head(w, "/counter/1", out, sizeof out);
+    assert_null(strstr(out, "print"));
+    assert_null(strstr(out, "{{"));
+    hbt_assert_contains(out, "<body class=\"page-counter\">");
 }
 
 /* ---------------------------------------------------------- wrong kinds */

@@ -199,3 +199,54 @@ HBT_TEST_IN(test_open_refusals, NULL, NULL)
     assert_null(hb_static_file(s, "kiosk.html"));
     hb_static_destroy(&s);
 }
+
+/* A file made from a template (hb_static_render, branchd's one page
+ * shell): placeholders replaced, a line whose key has no value left out,
+ * and every refusal leaves the set as it was. */
+HBT_TEST_IN(test_render, NULL, NULL)
+{
+    (void)state;
+    char dir[256], err[256];
+    hbt_mkdtemp(dir, sizeof dir, "render");
+    s_write(dir, "shell.html",
+            "<head>\n<link href=\"{{print}}\" media=\"print\">\n<script src=\"{{page}}.js\">"
+            "</script>\n</head>\n<body class=\"page-{{page}}\"></body>");
+    hb_static_t *s = NULL;
+    assert_int_equal(hb_static_open(dir, "hall pages", &s, err, sizeof err), 0);
+    hb_static_var_t kiosk[] = {{"page", "kiosk"}, {"print", "kiosk-print.css"}};
+    hb_static_var_t rate[] = {{"page", "rate"}, {"print", NULL}};
+    assert_int_equal(hb_static_render(s, "shell.html", "kiosk.html", kiosk, 2, err, sizeof err), 0);
+    assert_int_equal(hb_static_render(s, "shell.html", "rate.html", rate, 2, err, sizeof err), 0);
+    assert_int_equal(hb_static_count(s), 3);
+    const hb_static_file_t *f = hb_static_file(s, "kiosk.html");
+    assert_non_null(f);
+    assert_string_equal(f->data, "<head>\n<link href=\"kiosk-print.css\" media=\"print\">\n"
+                                 "<script src=\"kiosk.js\"></script>\n</head>\n"
+                                 "<body class=\"page-kiosk\"></body>");
+    assert_int_equal(f->len, strlen(f->data));
+    hbt_assert_contains(f->content_type, "text/html");
+    f = hb_static_file(s, "rate.html");
+    assert_non_null(f);
+    assert_string_equal(f->data, "<head>\n<script src=\"rate.js\"></script>\n</head>\n"
+                                 "<body class=\"page-rate\"></body>");
+    /* Made again: the file is replaced, not added twice. */
+    assert_int_equal(hb_static_render(s, "shell.html", "rate.html", kiosk, 2, err, sizeof err), 0);
+    assert_int_equal(hb_static_count(s), 3);
+    hbt_assert_contains(hb_static_file(s, "rate.html")->data, "page-kiosk");
+    /* Refusals: a key no variable names, no template, a name that cannot be
+     * served; the set is unchanged. */
+    assert_int_equal(hb_static_render(s, "shell.html", "x.html", kiosk, 1, err, sizeof err),
+                     HB_EINVAL);
+    hbt_assert_contains(err, "{{print}} is no placeholder");
+    assert_int_equal(hb_static_render(s, "none.html", "x.html", kiosk, 2, err, sizeof err),
+                     HB_ENOTFOUND);
+    hbt_assert_contains(err, "no template none.html");
+    assert_int_equal(hb_static_render(s, "shell.html", "../x.html", kiosk, 2, err, sizeof err),
+                     HB_EINVAL);
+    assert_int_equal(hb_static_render(s, "shell.html", "x.exe", kiosk, 2, err, sizeof err),
+                     HB_EINVAL);
+    assert_int_equal(hb_static_count(s), 3);
+    assert_null(hb_static_file(s, "x.html"));
+    hb_static_destroy(&s);
+    hbt_rmdir(dir);
+}

@@ -212,24 +212,46 @@ static int s_install(const opts_t *o, const json_t *answer, const char *keys)
     return 0;
 }
 
-static int s_enroll_approve(const opts_t *o)
+/* POSTs `body` (taken) to HQ's `path`, wanting 201 Created: 0 with HQ's
+ * answer in *a, or the exit code with *a NULL (a refusal printed). */
+static int s_post_created(const opts_t *o, const char *path, json_t *body, json_t **a)
+{
+    int status = 0;
+    *a = NULL;
+    int rc = hallctl_request(o, o->hq, "--hq", "POST", path, body, &status, a);
+    json_decref(body);
+    if (rc == 0 && status != 201) {
+        hallctl_print_refusal(o, status, *a);
+        rc = EXIT_FAILED;
+    }
+    if (rc != 0) {
+        json_decref(*a);
+        *a = NULL;
+    }
+    return rc;
+}
+
+/* POSTs the request in the command's file (with `region`, unless NULL) to
+ * HQ's `path`: s_post_created's answers. */
+static int s_send_request(const opts_t *o, const char *path, const char *region, json_t **a)
 {
     char *text = NULL;
+    *a = NULL;
     int rc = s_read_request(o, o->args[0], &text);
     if (rc != 0)
         return rc;
     json_t *body = json_pack("{s:s}", "request", text);
     free(text);
-    if (o->region)
-        json_object_set_new(body, "region", json_string(o->region));
-    int status = 0;
-    json_t *a = NULL;
-    rc = hallctl_request(o, o->hq, "--hq", "POST", "/v1/enrolments", body, &status, &a);
-    json_decref(body);
-    if (rc == 0 && status != 201) {
-        hallctl_print_refusal(o, status, a);
-        rc = EXIT_FAILED;
-    } else if (rc == 0) {
+    if (region)
+        json_object_set_new(body, "region", json_string(region));
+    return s_post_created(o, path, body, a);
+}
+
+static int s_enroll_approve(const opts_t *o)
+{
+    json_t *a;
+    int rc = s_send_request(o, "/v1/enrolments", o->region, &a);
+    if (rc == 0) {
         char out[PATH_MAX];
         if (o->out)
             snprintf(out, sizeof out, "%s", o->out);
@@ -263,22 +285,10 @@ static int s_enroll_install(const opts_t *o)
 
 static int s_enroll_submit(const opts_t *o)
 {
-    char *text = NULL;
-    int rc = s_read_request(o, o->args[0], &text);
-    if (rc != 0)
-        return rc;
-    json_t *body = json_pack("{s:s}", "request", text);
-    free(text);
-    int status = 0;
-    json_t *a = NULL;
-    rc = hallctl_request(o, o->hq, "--hq", "POST", "/v1/enrolments/requests", body, &status, &a);
-    json_decref(body);
-    if (rc == 0 && status != 201) {
-        hallctl_print_refusal(o, status, a);
-        rc = EXIT_FAILED;
-    } else if (rc == 0) {
+    json_t *a;
+    int rc = s_send_request(o, "/v1/enrolments/requests", NULL, &a);
+    if (rc == 0)
         rc = s_install(o, a, o->keys);
-    }
     json_decref(a);
     return rc;
 }
@@ -405,14 +415,9 @@ static int s_enroll_register(const opts_t *o)
         json_decref(halls);
         return rc;
     }
-    json_t *body = json_pack("{s:o}", "halls", halls), *a = NULL;
-    int status = 0;
-    rc = hallctl_request(o, o->hq, "--hq", "POST", "/v1/enrolments/register", body, &status, &a);
-    json_decref(body);
-    if (rc == 0 && status != 201) {
-        hallctl_print_refusal(o, status, a);
-        rc = EXIT_FAILED;
-    } else if (rc == 0) {
+    json_t *a;
+    rc = s_post_created(o, "/v1/enrolments/register", json_pack("{s:o}", "halls", halls), &a);
+    if (rc == 0) {
         /* The codes are shown once: into a file only its owner reads. */
         const json_t *codes = json_object_get(a, "codes"), *c;
         size_t i, used = 0, cap = json_array_size(codes) * 64 + 64;

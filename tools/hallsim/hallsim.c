@@ -579,7 +579,9 @@ static void s_deliver(run_t *r, hall_t *h, int64_t mono)
     }
 }
 
-static void s_summary(const run_t *r, int64_t mono, const char *prefix)
+/* A summary line's start: "hallsim: at 2026-03-02 10:15;" (the simulated
+ * clock, "--:--" when unpaced). */
+static void s_summary_head(const run_t *r, int64_t mono, const char *prefix)
 {
     char clock[16] = "--:--";
     if (r->cli->speed > 0) {
@@ -591,6 +593,11 @@ static void s_summary(const run_t *r, int64_t mono, const char *prefix)
     char day[16];
     strftime(day, sizeof day, "%Y-%m-%d", &r->day);
     fprintf(stderr, "hallsim: %s %s %s;", prefix, day, clock);
+}
+
+static void s_summary(const run_t *r, int64_t mono, const char *prefix)
+{
+    s_summary_head(r, mono, prefix);
     const char *verb = r->cli->dry_run ? "printed" : "posted";
     for (int i = 0; i < r->n; i++) {
         const hall_t *h = &r->halls[i];
@@ -823,18 +830,76 @@ static int s_drive_start_day(run_t *r, int64_t mono)
     return 0;
 }
 
+/* The pace of a run, s_run's and s_drive's alike: when it began, the
+ * days it has had, when the last summary was said. */
+typedef struct pace {
+    int64_t start, last_summary;
+    int days;
+} pace_t;
+
+typedef int (*start_day_fn)(run_t *r, int64_t mono);
+typedef void (*summary_fn)(const run_t *r, int64_t mono, const char *prefix);
+
+/* The first day begins: 0, or 1 (out of memory, said). */
+static int s_pace_begin(run_t *r, pace_t *p, start_day_fn start_day)
+{
+    p->start = p->last_summary = hb_mono_ms();
+    p->days = 1;
+    if (start_day(r, p->start) != 0) {
+        fprintf(stderr, "hallsim: out of memory\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether the run goes on (no signal, the --duration not over), with the
+ * present in *mono. */
+static bool s_pace_on(const run_t *r, const pace_t *p, int64_t *mono)
+{
+    if (s_stop)
+        return false;
+    *mono = hb_mono_ms();
+    return !(r->cli->duration_ms && *mono - p->start >= r->cli->duration_ms);
+}
+
+/* Every hall has had its day: the next one begins at its opening. 0, or 1
+ * (out of memory, said). */
+static int s_pace_next_day(run_t *r, pace_t *p, int64_t mono, start_day_fn start_day)
+{
+    r->day.tm_mday++;
+    s_noon(&r->day);
+    p->days++;
+    s_night_over(r, mono);
+    if (start_day(r, mono) != 0) {
+        fprintf(stderr, "hallsim: out of memory\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* The summary, every SUMMARY_EVERY_MS. */
+static void s_pace_summary(const run_t *r, pace_t *p, int64_t mono, summary_fn summary)
+{
+    if (mono - p->last_summary >= SUMMARY_EVERY_MS) {
+        p->last_summary = mono;
+        summary(r, mono, "at");
+    }
+}
+
+/* Sleeps until `wake` (a hall's next step, a retry), the next summary or
+ * the end of the --duration, whichever comes first. */
+static void s_pace_sleep(const run_t *r, const pace_t *p, int64_t mono, int64_t wake)
+{
+    if (p->last_summary + SUMMARY_EVERY_MS < wake)
+        wake = p->last_summary + SUMMARY_EVERY_MS;
+    if (r->cli->duration_ms && p->start + r->cli->duration_ms < wake)
+        wake = p->start + r->cli->duration_ms;
+    s_sleep_ms(wake - mono);
+}
+
 static void s_drive_summary(const run_t *r, int64_t mono, const char *prefix)
 {
-    char clock[16] = "--:--";
-    if (r->cli->speed > 0) {
-        time_t t = (time_t)(s_sim_now(r, mono) / 1000);
-        struct tm tm;
-        if (localtime_r(&t, &tm))
-            strftime(clock, sizeof clock, "%H:%M", &tm);
-    }
-    char day[16];
-    strftime(day, sizeof day, "%Y-%m-%d", &r->day);
-    fprintf(stderr, "hallsim: %s %s %s;", prefix, day, clock);
+    s_summary_head(r, mono, prefix);
     for (int i = 0; i < r->n; i++) {
         const hall_t *h = &r->halls[i];
         hb_sd_stats_t t;
@@ -886,16 +951,11 @@ static void s_drive_report(const hall_t *h)
 static int s_drive(run_t *r)
 {
     const cli_t *cli = r->cli;
-    int64_t start = hb_mono_ms(), last_summary = start;
-    int days = 1;
-    if (s_drive_start_day(r, start) != 0) {
-        fprintf(stderr, "hallsim: out of memory\n");
+    pace_t p;
+    if (s_pace_begin(r, &p, s_drive_start_day) != 0)
         return 1;
-    }
-    while (!s_stop) {
-        int64_t mono = hb_mono_ms();
-        if (cli->duration_ms && mono - start >= cli->duration_ms)
-            break;
+    int64_t mono;
+    while (s_pace_on(r, &p, &mono)) {
         int64_t sim_now = s_sim_now(r, mono);
         bool day_over = true;
         for (int i = 0; i < r->n && !s_stop; i++) {
@@ -904,26 +964,16 @@ static int s_drive(run_t *r)
             day_over = day_over && h->day_over;
         }
         if (day_over) {
-            if (cli->days && days >= cli->days)
+            if (cli->days && p.days >= cli->days)
                 break;
-            /* Every hall has had its day: the next one begins at its opening. */
-            r->day.tm_mday++;
-            s_noon(&r->day);
-            days++;
-            s_night_over(r, hb_mono_ms());
-            if (s_drive_start_day(r, hb_mono_ms()) != 0) {
-                fprintf(stderr, "hallsim: out of memory\n");
+            if (s_pace_next_day(r, &p, hb_mono_ms(), s_drive_start_day) != 0)
                 return 1;
-            }
             continue;
         }
         mono = hb_mono_ms();
         if (s_drive_night(r, mono))
             continue;
-        if (mono - last_summary >= SUMMARY_EVERY_MS) {
-            last_summary = mono;
-            s_drive_summary(r, mono, "at");
-        }
+        s_pace_summary(r, &p, mono, s_drive_summary);
         /* Sleep until a hall's next step comes due, a retry, the summary or
          * the end; unpaced, only a hall that is being retried waits. */
         int64_t wake = mono + SLEEP_MAX_MS;
@@ -939,11 +989,7 @@ static int s_drive(run_t *r)
             int64_t at = cli->speed == 0 ? (due == INT64_MAX ? wake : mono) : s_real_at(r, due);
             wake = at < wake ? at : wake;
         }
-        if (last_summary + SUMMARY_EVERY_MS < wake)
-            wake = last_summary + SUMMARY_EVERY_MS;
-        if (cli->duration_ms && start + cli->duration_ms < wake)
-            wake = start + cli->duration_ms;
-        s_sleep_ms(wake - mono);
+        s_pace_sleep(r, &p, mono, wake);
     }
     s_drive_summary(r, hb_mono_ms(), "stopped on");
     uint64_t malformed = 0;
@@ -952,24 +998,19 @@ static int s_drive(run_t *r)
         malformed += r->halls[i].malformed;
     }
     fprintf(stderr, "hallsim: drove %d hall%s for %.1f s over %d simulated day%s\n", r->n,
-            r->n == 1 ? "" : "s", (double)(hb_mono_ms() - start) / 1000.0, days,
-            days == 1 ? "" : "s");
+            r->n == 1 ? "" : "s", (double)(hb_mono_ms() - p.start) / 1000.0, p.days,
+            p.days == 1 ? "" : "s");
     return malformed > 0 ? 1 : 0;
 }
 
 static int s_run(run_t *r)
 {
     const cli_t *cli = r->cli;
-    int64_t start = hb_mono_ms(), last_summary = start;
-    int days = 1;
-    if (s_start_day(r, start) != 0) {
-        fprintf(stderr, "hallsim: out of memory\n");
+    pace_t p;
+    if (s_pace_begin(r, &p, s_start_day) != 0)
         return 1;
-    }
-    while (!s_stop) {
-        int64_t mono = hb_mono_ms();
-        if (cli->duration_ms && mono - start >= cli->duration_ms)
-            break;
+    int64_t mono;
+    while (s_pace_on(r, &p, &mono)) {
         int64_t sim_now = s_sim_now(r, mono);
         bool day_over = true, all_posted = true;
         for (int i = 0; i < r->n && !s_stop; i++) {
@@ -981,27 +1022,17 @@ static int s_run(run_t *r)
         }
         if (day_over && cli->dry_run && !cli->duration_ms && !cli->days && all_posted)
             break;
-        if (day_over && cli->days && days >= cli->days && all_posted)
+        if (day_over && cli->days && p.days >= cli->days && all_posted)
             break;
         if (day_over) {
-            /* Every hall has had its day: the next one begins at its opening. */
-            r->day.tm_mday++;
-            s_noon(&r->day);
-            days++;
-            s_night_over(r, mono);
-            if (s_start_day(r, mono) != 0) {
-                fprintf(stderr, "hallsim: out of memory\n");
+            if (s_pace_next_day(r, &p, mono, s_start_day) != 0)
                 return 1;
-            }
             continue;
         }
         mono = hb_mono_ms();
         if (s_events_night(r, mono, all_posted))
             continue;
-        if (mono - last_summary >= SUMMARY_EVERY_MS) {
-            last_summary = mono;
-            s_summary(r, mono, "at");
-        }
+        s_pace_summary(r, &p, mono, s_summary);
         /* Sleep until the next event comes due, a retry, the summary or the end. */
         int64_t wake = mono + SLEEP_MAX_MS;
         for (int i = 0; i < r->n; i++) {
@@ -1012,11 +1043,7 @@ static int s_run(run_t *r)
             if (json_array_size(h->pending) > 0 && h->failing && h->retry_at < wake)
                 wake = h->retry_at;
         }
-        if (last_summary + SUMMARY_EVERY_MS < wake)
-            wake = last_summary + SUMMARY_EVERY_MS;
-        if (cli->duration_ms && start + cli->duration_ms < wake)
-            wake = start + cli->duration_ms;
-        s_sleep_ms(wake - mono);
+        s_pace_sleep(r, &p, mono, wake);
     }
     /* One last try for what is due, then the account. */
     for (int i = 0; i < r->n; i++) {
@@ -1037,7 +1064,7 @@ static int s_run(run_t *r)
             "hallsim: %" PRIu64 " events %s to %d hall%s in %.1f s; %" PRIu64
             " failed posts; %" PRIu64 " refused; %" PRIu64 " due but not posted\n",
             posted, cli->dry_run ? "printed" : "posted", r->n, r->n == 1 ? "" : "s",
-            (double)(hb_mono_ms() - start) / 1000.0, failed, refused, waiting);
+            (double)(hb_mono_ms() - p.start) / 1000.0, failed, refused, waiting);
     return refused > 0 || r->model_failed ? 1 : 0;
 }
 

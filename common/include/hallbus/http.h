@@ -12,6 +12,7 @@
 #ifndef HALLBUS_HTTP_H
 #define HALLBUS_HTTP_H
 
+#include "hallbus/config.h"
 #include "hallbus/perm.h"
 #include "hallbus/router.h"
 
@@ -217,6 +218,40 @@ hb_http_limits_t hb_http_limits_default(void);
 int hb_http_set_limits(hb_http_t *http, const hb_http_limits_t *limits);
 /* Copies the limits in force into `out`. */
 void hb_http_get_limits(const hb_http_t *http, hb_http_limits_t *out);
+
+/* The listener's settings as both daemons' tables have them: rows for the
+ * fields max_body, http_max_conns, http_max_per_address and
+ * http_header_timeout_ms of the settings struct `type_s` (config.h's
+ * HB_CONF_ROW). `api` names the API in the help ("local API"), `conns` is
+ * http_max_conns's default. */
+#define HB_HTTP_CONF_ROWS(type_s, api, conns)                                                      \
+    HB_CONF_ROW(type_s, "max_body", HB_CONF_SIZE, max_body, "1M", 1024, 64 << 20, false,           \
+                "largest request body on the " api),                                               \
+        HB_CONF_ROW(type_s, "http_max_conns", HB_CONF_INT, http_max_conns, conns, 16, 65536,       \
+                    false,                                                                         \
+                    "HTTP connections open at once, at most (past it new ones are closed)"),       \
+        HB_CONF_ROW(type_s, "http_max_per_address", HB_CONF_INT, http_max_per_address, "256", 1,   \
+                    65536, false,                                                                  \
+                    "HTTP connections from one address (IPv6: one /64) at once; behind a reverse " \
+                    "proxy set it to http_max_conns",                                              \
+                    .at_most = "http_max_conns"),                                                  \
+        HB_CONF_ROW(type_s, "http_header_timeout", HB_CONF_DURATION, http_header_timeout_ms,       \
+                    "10s", 100, 600000, false,                                                     \
+                    "a connection must send a whole request within this, and may idle this long "  \
+                    "between requests")
+
+/* A server as hb_http_new makes it, on `host_port`, with the limits of the
+ * settings `cfg` (a struct with HB_HTTP_CONF_ROWS' fields) set: 0 with *out,
+ * HB_EINVAL when the limits are refused, HB_EIO when no server could be
+ * made (*out NULL); each said in the log. */
+#define HB_HTTP_OPEN(loop, host_port, cfg, out)                                                    \
+    hb_http_open((loop), (host_port), (size_t)(cfg)->max_body,                                     \
+                 &(hb_http_limits_t){.max_conns = (size_t)(cfg)->http_max_conns,                   \
+                                     .max_per_address = (size_t)(cfg)->http_max_per_address,       \
+                                     .header_timeout_ms = (cfg)->http_header_timeout_ms},          \
+                 (out))
+int hb_http_open(uv_loop_t *loop, const char *host_port, size_t max_body,
+                 const hb_http_limits_t *limits, hb_http_t **out);
 
 /* Counters since the server started, for /v1/status and /metrics. */
 typedef struct hb_http_stats {

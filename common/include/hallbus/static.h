@@ -55,6 +55,22 @@ int hb_static_open(const char *dir, const char *what, hb_static_t **out, char *e
  * HB_ENOTFOUND (no such file), HB_ETOOBIG (over a bound), HB_EIO,
  * HB_ENOMEM; `err` says why. The set is unchanged on failure. */
 int hb_static_add(hb_static_t *s, const char *name, const char *path, char *err, size_t errlen);
+/* One placeholder of a template: "{{key}}" stands for `value`; a NULL
+ * value leaves out every line that names the key. */
+typedef struct hb_static_var {
+    const char *key;
+    const char *value;
+} hb_static_var_t;
+/* Makes the file `name` from the set's file `tmpl`: each "{{key}}" in it
+ * replaced by its variable's value, a line naming a key whose value is NULL
+ * left out. branchd's pages are one HTML shell (pages/page.html) made into
+ * each page's file at start, instead of six copies of the same head. It
+ * replaces a file of the same name. Returns 0, HB_ENOTFOUND (no `tmpl`),
+ * HB_EINVAL (a name that cannot be served, or a placeholder `vars` does not
+ * name), HB_ETOOBIG (over a bound), HB_ENOMEM; `err` says why. The set is
+ * unchanged on failure. */
+int hb_static_render(hb_static_t *s, const char *tmpl, const char *name,
+                     const hb_static_var_t *vars, size_t nvars, char *err, size_t errlen);
 /* Frees the set and its files; idempotent, sets `*s` NULL. Only after the
  * HTTP server that serves it is gone. */
 void hb_static_destroy(hb_static_t **s);
