@@ -468,54 +468,42 @@ static void s_opening_device_check(ctx_t *c)
 /* Complaint deadlines already count opening time only (the hall computed
  * them with its policy), so these rules are not gated by opening hours.
  * The hall's own automatic escalation for a missed deadline counts too: it
- * is the hall's clock that decided, and HQ's may lag a little behind. */
+ * is the hall's clock that decided, and HQ's may lag a little behind.
+ * Both deadlines (acknowledge, resolve) read alike; `what` names the one
+ * missed in the sentence. */
+static void s_complaint_overdue(ctx_t *c, const hb_hs_complaint_t *k, int kind, int64_t due_ms,
+                                bool missed, int64_t threshold, const char *what)
+{
+    bool due = due_ms > 0 && c->t >= due_ms;
+    if (!due && !missed)
+        return;
+    alert_t a;
+    s_alert(&a, kind, due_ms > 0 ? hb_ms_elapsed(due_ms, c->t) / 1000 : 0, threshold, due_ms);
+    char when[HB_RFC3339_MAX];
+    hb_time_format(due_ms, when);
+    s_text(a.subject, sizeof a.subject, "%s", k->id);
+    s_text(a.detail, sizeof a.detail, "complaint %s (%s) not %s; it was due %s, %" PRId64 " s ago",
+           k->id, k->category[0] ? k->category : "no category", what,
+           due_ms > 0 ? when : "(unknown)", a.value);
+    s_set_put(c->out, &a);
+}
+
 static void s_complaint_ack(ctx_t *c)
 {
-    if (!c->s)
-        return;
-    for (size_t i = 0; i < c->s->n_complaints; i++) {
+    for (size_t i = 0; c->s && i < c->s->n_complaints; i++) {
         const hb_hs_complaint_t *k = &c->s->complaints[i];
-        if (k->state != HB_COMPLAINT_OPEN)
-            continue;
-        bool due = k->ack_due_ms > 0 && c->t >= k->ack_due_ms;
-        if (!due && !k->ack_missed)
-            continue;
-        alert_t a;
-        s_alert(&a, ALERT_COMPLAINT_ACK_OVERDUE,
-                k->ack_due_ms > 0 ? hb_ms_elapsed(k->ack_due_ms, c->t) / 1000 : 0,
-                hb_policy_ack_s(c->p, k->severity), k->ack_due_ms);
-        char when[HB_RFC3339_MAX];
-        hb_time_format(k->ack_due_ms, when);
-        s_text(a.subject, sizeof a.subject, "%s", k->id);
-        s_text(a.detail, sizeof a.detail,
-               "complaint %s (%s) not acknowledged; it was due %s, %" PRId64 " s ago", k->id,
-               k->category[0] ? k->category : "no category", k->ack_due_ms > 0 ? when : "(unknown)",
-               a.value);
-        s_set_put(c->out, &a);
+        if (k->state == HB_COMPLAINT_OPEN)
+            s_complaint_overdue(c, k, ALERT_COMPLAINT_ACK_OVERDUE, k->ack_due_ms, k->ack_missed,
+                                hb_policy_ack_s(c->p, k->severity), "acknowledged");
     }
 }
 
 static void s_complaint_resolve(ctx_t *c)
 {
-    if (!c->s)
-        return;
-    for (size_t i = 0; i < c->s->n_complaints; i++) {
+    for (size_t i = 0; c->s && i < c->s->n_complaints; i++) {
         const hb_hs_complaint_t *k = &c->s->complaints[i];
-        bool due = k->resolve_due_ms > 0 && c->t >= k->resolve_due_ms;
-        if (!due && !k->resolve_missed)
-            continue;
-        alert_t a;
-        s_alert(&a, ALERT_COMPLAINT_RESOLVE_OVERDUE,
-                k->resolve_due_ms > 0 ? hb_ms_elapsed(k->resolve_due_ms, c->t) / 1000 : 0,
-                hb_policy_resolve_s(c->p, k->severity), k->resolve_due_ms);
-        char when[HB_RFC3339_MAX];
-        hb_time_format(k->resolve_due_ms, when);
-        s_text(a.subject, sizeof a.subject, "%s", k->id);
-        s_text(a.detail, sizeof a.detail,
-               "complaint %s (%s) not resolved; it was due %s, %" PRId64 " s ago", k->id,
-               k->category[0] ? k->category : "no category",
-               k->resolve_due_ms > 0 ? when : "(unknown)", a.value);
-        s_set_put(c->out, &a);
+        s_complaint_overdue(c, k, ALERT_COMPLAINT_RESOLVE_OVERDUE, k->resolve_due_ms,
+                            k->resolve_missed, hb_policy_resolve_s(c->p, k->severity), "resolved");
     }
 }
 

@@ -19,6 +19,10 @@ void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_events(hb_http_req_t *req, void *arg);
 void hqd_api_get_status(hb_http_req_t *req, void *arg);
 
+/* The hall the route's "hall" parameter names; NULL after answering 404
+ * (halls.c, for every route with that parameter). */
+hq_hall_t *hqd_api_path_hall(hqd_t *hq, hb_http_req_t *req);
+
 /* hallday.c (parameter "hall"): a hall's day, its manager's records and report */
 void hqd_api_get_hall_day(hb_http_req_t *req, void *arg);
 void hqd_api_get_hall_appointments(hb_http_req_t *req, void *arg);

@@ -34,20 +34,28 @@ static bool s_json_body(hb_http_req_t *req, const char *how)
     return true;
 }
 
-/* A sign-in's body: one JSON object of `members` members, a "name" and a
- * "password" (not longer than HQ_AUTH_PASSWORD_MAX) among them, read out
- * into the two (valid while the body lives). A new reference, or NULL when
- * the body is not of that shape (nothing is answered). */
-static json_t *s_credentials(hb_http_req_t *req, size_t members, const char **name,
-                             const char **password)
+/* A sign-in's body: one JSON object of a "name" and a "password" (not
+ * longer than HQ_AUTH_PASSWORD_MAX) and, when `tname` is asked for, a valid
+ * "token_name", and nothing else, read out (valid while the body lives). A
+ * new reference, or NULL after answering: 415 saying `how` when the request
+ * does not say it is JSON, 400 saying `shape` when the body is not so. */
+static json_t *s_credentials(hb_http_req_t *req, const char *how, const char *shape,
+                             const char **name, const char **password, const char **tname)
 {
+    if (!s_json_body(req, how))
+        return NULL;
     json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
     *name = json_string_value(json_object_get(body, "name"));
     *password = json_string_value(json_object_get(body, "password"));
-    if (json_is_object(body) && json_object_size(body) == members && *name && *password &&
-        strlen(*password) <= HQ_AUTH_PASSWORD_MAX)
+    const char *t = tname ? json_string_value(json_object_get(body, "token_name")) : NULL;
+    if (json_is_object(body) && json_object_size(body) == (tname ? 3u : 2u) && *name && *password &&
+        strlen(*password) <= HQ_AUTH_PASSWORD_MAX && (!tname || (t && hq_auth_token_name_ok(t)))) {
+        if (tname)
+            *tname = t;
         return body;
+    }
     json_decref(body);
+    hb_http_reply_error(req, 400, "bad_request", "%s", shape);
     return NULL;
 }
 
@@ -56,19 +64,15 @@ static json_t *s_credentials(hb_http_req_t *req, size_t members, const char **na
 void hqd_api_token_by_password(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (!s_json_body(req, "ask for a token with Content-Type: application/json and a body "
-                          "{\"name\": ..., \"password\": ..., \"token_name\": ...}"))
+    const char *name, *password, *tname;
+    json_t *body = s_credentials(req,
+                                 "ask for a token with Content-Type: application/json and a body "
+                                 "{\"name\": ..., \"password\": ..., \"token_name\": ...}",
+                                 "the body is {\"name\": NAME, \"password\": PASSWORD, "
+                                 "\"token_name\": 1 to 64 of A-Z a-z 0-9 _ . -} and nothing else",
+                                 &name, &password, &tname);
+    if (!body)
         return;
-    const char *name, *password;
-    json_t *body = s_credentials(req, 3, &name, &password);
-    const char *tname = json_string_value(json_object_get(body, "token_name"));
-    if (!body || !tname || !hq_auth_token_name_ok(tname)) {
-        json_decref(body);
-        hb_http_reply_error(req, 400, "bad_request",
-                            "the body is {\"name\": NAME, \"password\": PASSWORD, "
-                            "\"token_name\": 1 to 64 of A-Z a-z 0-9 _ . -} and nothing else");
-        return;
-    }
     hq_auth_login_token(hq->auth, req, name, password, tname, hb_now_ms() + HQ_AUTH_LOGIN_TOKEN_MS);
     json_decref(body);
 }
@@ -104,17 +108,15 @@ void hqd_api_token_revoke(hb_http_req_t *req, void *arg)
 void hqd_api_login(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    if (!s_json_body(req, "sign in with Content-Type: application/json and a body "
-                          "{\"name\": ..., \"password\": ...}"))
-        return;
     const char *name, *password;
-    json_t *body = s_credentials(req, 2, &name, &password);
-    if (!body) {
-        hb_http_reply_error(req, 400, "bad_request",
-                            "the body is {\"name\": NAME, \"password\": PASSWORD} and nothing "
-                            "else");
+    json_t *body = s_credentials(req,
+                                 "sign in with Content-Type: application/json and a body "
+                                 "{\"name\": ..., \"password\": ...}",
+                                 "the body is {\"name\": NAME, \"password\": PASSWORD} and "
+                                 "nothing else",
+                                 &name, &password, NULL);
+    if (!body)
         return;
-    }
     hq_auth_login(hq->auth, req, name, password);
     json_decref(body);
 }

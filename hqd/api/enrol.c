@@ -53,6 +53,15 @@ static int s_hall_param(hb_http_req_t *req, char out[HB_HALL_ID_MAX])
     return 0;
 }
 
+/* The {hall} of the path and the request's optional JSON body (an empty
+ * object when there is none), or NULL when either was refused (answered). */
+static json_t *s_hall_body(hb_http_req_t *req, char hall[HB_HALL_ID_MAX])
+{
+    if (s_hall_param(req, hall) != 0)
+        return NULL;
+    return req->body_len ? s_body(req) : json_object();
+}
+
 /* The city the hall goes to: the one asked for (head office's choice over
  * the hall's), or where the organisation already has it. It must be a city
  * of the organisation. */
@@ -231,9 +240,7 @@ void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char hall[HB_HALL_ID_MAX];
-    if (s_hall_param(req, hall) != 0)
-        return;
-    json_t *body = req->body_len ? s_body(req) : json_object();
+    json_t *body = s_hall_body(req, hall);
     if (!body)
         return;
     json_t *region = json_object_get(body, "region");
@@ -258,9 +265,7 @@ void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char hall[HB_HALL_ID_MAX];
-    if (s_hall_param(req, hall) != 0)
-        return;
-    json_t *body = req->body_len ? s_body(req) : json_object();
+    json_t *body = s_hall_body(req, hall);
     if (!body)
         return;
     json_t *reason = json_object_get(body, "reason");

@@ -52,21 +52,10 @@ static uint64_t s_seq_before(hqd_t *hq, const hq_hall_t *h, int64_t t)
     return lo;
 }
 
-/* The route's hall; NULL after answering 404. */
-static hq_hall_t *s_hall(hb_http_req_t *req, hqd_t *hq)
-{
-    const char *id = hb_http_param(req, "hall");
-    hq_hall_t *h = strlen(id) <= HB_HALL_ID_MAX ? hq_halls_find(hq->halls, id) : NULL;
-    if (!h)
-        hb_http_reply_error(req, 404, "not_found", "no hall '%.64s' has sent anything to this HQ",
-                            id);
-    return h;
-}
-
 void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hq_hall_t *h = s_hall(req, hq);
+    hq_hall_t *h = hqd_api_path_hall(hq, req);
     if (!h)
         return;
     /* The hall's offset and today, from its mirror. */
@@ -131,7 +120,7 @@ void hqd_api_get_hall_day(hb_http_req_t *req, void *arg)
 void hqd_api_get_hall_appointments(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hq_hall_t *h = s_hall(req, hq);
+    hq_hall_t *h = hqd_api_path_hall(hq, req);
     if (!h)
         return;
     char date[16];

@@ -178,8 +178,7 @@ static int s_flag_cb(const hq_flag_t *flag, int64_t stored_ms, void *arg)
     return 0;
 }
 
-/* The hall the route's "hall" parameter names; NULL after answering 404. */
-static hq_hall_t *s_path_hall(hqd_t *hq, hb_http_req_t *req)
+hq_hall_t *hqd_api_path_hall(hqd_t *hq, hb_http_req_t *req)
 {
     const char *id = hb_http_param(req, "hall");
     assert(id); /* the table's pattern names it */
@@ -197,7 +196,7 @@ static hq_hall_t *s_path_hall(hqd_t *hq, hb_http_req_t *req)
 void hqd_api_get_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hq_hall_t *h = s_path_hall(hq, req);
+    hq_hall_t *h = hqd_api_path_hall(hq, req);
     if (!h)
         return;
     json_t *o = s_hall_json(hq, h);
@@ -210,7 +209,7 @@ void hqd_api_get_hall(hb_http_req_t *req, void *arg)
  * complete state (equal to the hall's own once its stream is here). */
 static void s_reply_mirror(hb_http_req_t *req, hqd_t *hq, bool view)
 {
-    hq_hall_t *h = s_path_hall(hq, req);
+    hq_hall_t *h = hqd_api_path_hall(hq, req);
     if (!h)
         return;
     hq_live_read_lock(hq->live);
@@ -233,7 +232,7 @@ void hqd_api_get_hall_snapshot(hb_http_req_t *req, void *arg) { s_reply_mirror(r
 void hqd_api_get_hall_events(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    hq_hall_t *h = s_path_hall(hq, req);
+    hq_hall_t *h = hqd_api_path_hall(hq, req);
     if (!h)
         return;
     uint64_t from = 1, limit = EVENTS_LIMIT_DEFAULT;

@@ -71,6 +71,24 @@ static void s_refuse(hb_http_req_t *req, int rc, const char *err)
     hb_http_reply_error(req, 500, "internal", "%s", err && err[0] ? err : hb_strerror(rc));
 }
 
+/* The outcome of a request: `out` with `status`, or the refusal of `rc`
+ * saying `err`. */
+static void s_answer(hb_http_req_t *req, int rc, const char *err, int status, json_t *out)
+{
+    if (rc != 0)
+        s_refuse(req, rc, err);
+    else
+        hb_http_reply_json(req, status, out);
+}
+
+/* s_answer (200) about subscription `id`, whose refusal names it. */
+static void s_answer_sub(hb_http_req_t *req, int rc, const char *id, json_t *out)
+{
+    char err[128];
+    snprintf(err, sizeof err, "no subscription %.64s", id);
+    s_answer(req, rc, err, 200, out);
+}
+
 /* A positive decimal id from the path; false after answering 400. */
 static bool s_id(hb_http_req_t *req, const char *name, uint64_t *out)
 {
@@ -147,11 +165,7 @@ static void s_put_sub(hb_http_req_t *req, hqd_t *hq, const char *id, bool create
     char err[512] = "";
     int rc = hq_notify_sub_put(hq->notify, id, body, create, &out, err, sizeof err);
     json_decref(body);
-    if (rc != 0) {
-        s_refuse(req, rc, err);
-        return;
-    }
-    hb_http_reply_json(req, create ? 201 : 200, out);
+    s_answer(req, rc, err, create ? 201 : 200, out);
 }
 
 void hqd_api_create_subscription(hb_http_req_t *req, void *arg) { s_put_sub(req, arg, NULL, true); }
@@ -165,20 +179,15 @@ void hqd_api_get_subscription(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     const char *id = hb_http_param(req, "subscription");
-    json_t *out;
+    json_t *out = NULL;
     int rc = hq_notify_sub_get(hq->notify, id, &out);
     if (rc == 0 && !s_scope_seen(req, hq, HB_PERM_ALERTS_READ,
                                  json_string_value(json_object_get(out, "scope")), false)) {
         json_decref(out);
+        out = NULL;
         rc = HB_ENOTFOUND; /* as if it were not there: it is not the caller's */
     }
-    if (rc != 0) {
-        char err[128];
-        snprintf(err, sizeof err, "no subscription %.64s", id);
-        s_refuse(req, rc, err);
-        return;
-    }
-    hb_http_reply_json(req, 200, out);
+    s_answer_sub(req, rc, id, out);
 }
 
 void hqd_api_delete_subscription(hb_http_req_t *req, void *arg)
@@ -186,13 +195,7 @@ void hqd_api_delete_subscription(hb_http_req_t *req, void *arg)
     hqd_t *hq = arg;
     const char *id = hb_http_param(req, "subscription");
     int rc = hq_notify_sub_delete(hq->notify, id);
-    if (rc != 0) {
-        char err[128];
-        snprintf(err, sizeof err, "no subscription %.64s", id);
-        s_refuse(req, rc, err);
-        return;
-    }
-    hb_http_reply_json(req, 200, json_pack("{s:s, s:b}", "id", id, "deleted", 1));
+    s_answer_sub(req, rc, id, rc == 0 ? json_pack("{s:s, s:b}", "id", id, "deleted", 1) : NULL);
 }
 
 void hqd_api_ack_alert(hb_http_req_t *req, void *arg)
@@ -208,10 +211,7 @@ void hqd_api_ack_alert(hb_http_req_t *req, void *arg)
     int rc = hq_notify_ack(hq->notify, id, s_by(req),
                            json_string_value(json_object_get(body, "note")), &out, err, sizeof err);
     json_decref(body);
-    if (rc != 0)
-        s_refuse(req, rc, err);
-    else
-        hb_http_reply_json(req, 200, out);
+    s_answer(req, rc, err, 200, out);
 }
 
 void hqd_api_silence_alert(hb_http_req_t *req, void *arg)
@@ -226,10 +226,7 @@ void hqd_api_silence_alert(hb_http_req_t *req, void *arg)
     char err[256] = "";
     int rc = hq_notify_silence_alert(hq->notify, id, body, s_by(req), &out, err, sizeof err);
     json_decref(body);
-    if (rc != 0)
-        s_refuse(req, rc, err);
-    else
-        hb_http_reply_json(req, 201, out);
+    s_answer(req, rc, err, 201, out);
 }
 
 void hqd_api_list_silences(hb_http_req_t *req, void *arg)
@@ -256,10 +253,7 @@ void hqd_api_create_silence(hb_http_req_t *req, void *arg)
     char err[256] = "";
     int rc = hq_notify_silence_add(hq->notify, body, s_by(req), &out, err, sizeof err);
     json_decref(body);
-    if (rc != 0)
-        s_refuse(req, rc, err);
-    else
-        hb_http_reply_json(req, 201, out);
+    s_answer(req, rc, err, 201, out);
 }
 
 void hqd_api_delete_silence(hb_http_req_t *req, void *arg)
@@ -276,13 +270,10 @@ void hqd_api_delete_silence(hb_http_req_t *req, void *arg)
         return;
     }
     int rc = hq_notify_silence_delete(hq->notify, id);
-    if (rc != 0) {
-        char err[64];
-        snprintf(err, sizeof err, "no silence %" PRIu64, id);
-        s_refuse(req, rc, err);
-        return;
-    }
-    hb_http_reply_json(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted", 1));
+    char err[64];
+    snprintf(err, sizeof err, "no silence %" PRIu64, id);
+    s_answer(req, rc, err, 200,
+             rc == 0 ? json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted", 1) : NULL);
 }
 
 /* An optional number from the query; false after answering 400. */

@@ -642,41 +642,36 @@ void hqd_api_reports_status(hqd_t *hq, json_t *body)
     hq_rollup_stats_t st;
     hq_rollup_get_stats(hq->rollup, &st);
     const ru_engine_stats_t *e = &st.engine;
-    json_t *r =
-        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "enabled", true, "events",
-                  (json_int_t)e->events, "commits", (json_int_t)e->commits, "commit_failures",
-                  (json_int_t)e->commit_failures, "lag_events", (json_int_t)st.lag_events,
-                  "halls_behind", (json_int_t)st.halls_behind, "queued_bytes",
-                  (json_int_t)st.queued_bytes, "offered_items", (json_int_t)st.offered_items,
-                  "dropped_items", (json_int_t)st.dropped_items, "catching_up", st.catching_up);
-    json_object_set_new(r, "policy_version", json_integer((json_int_t)st.policy_version));
-    json_object_set_new(r, "store_reads", json_integer((json_int_t)e->store_reads));
-    json_object_set_new(r, "replayed", json_integer((json_int_t)e->replayed));
-    json_object_set_new(r, "cells_written", json_integer((json_int_t)e->cells_written));
-    json_object_set_new(r, "folds_saved", json_integer((json_int_t)e->folds_saved));
-    json_object_set_new(r, "revisions", json_integer((json_int_t)e->revisions));
-    json_object_set_new(r, "dropped", json_integer((json_int_t)e->dropped));
-    json_object_set_new(r, "map_grows", json_integer((json_int_t)e->map_grows));
-    json_object_set_new(r, "last_commit_ms", json_real(e->last_commit_ms));
-    json_object_set_new(r, "max_commit_ms", json_real(e->max_commit_ms));
+    json_t *r = json_pack(
+        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, "
+        "s:f, s:f}",
+        "enabled", true, "events", (json_int_t)e->events, "commits", (json_int_t)e->commits,
+        "commit_failures", (json_int_t)e->commit_failures, "lag_events", (json_int_t)st.lag_events,
+        "halls_behind", (json_int_t)st.halls_behind, "queued_bytes", (json_int_t)st.queued_bytes,
+        "offered_items", (json_int_t)st.offered_items, "dropped_items",
+        (json_int_t)st.dropped_items, "catching_up", st.catching_up, "policy_version",
+        (json_int_t)st.policy_version, "store_reads", (json_int_t)e->store_reads, "replayed",
+        (json_int_t)e->replayed, "cells_written", (json_int_t)e->cells_written, "folds_saved",
+        (json_int_t)e->folds_saved, "revisions", (json_int_t)e->revisions, "dropped",
+        (json_int_t)e->dropped, "map_grows", (json_int_t)e->map_grows, "last_commit_ms",
+        e->last_commit_ms, "max_commit_ms", e->max_commit_ms);
     json_object_set_new(body, "rollups", r);
     const hq_retention_stats_t *t = &st.retention;
     char a[HB_RFC3339_MAX], b[HB_RFC3339_MAX];
     hb_time_format(t->pass_started_ms, a);
     hb_time_format(t->pass_finished_ms, b);
-    json_t *ret = json_pack("{s:f, s:f, s:b, s:I, s:o, s:o, s:I, s:I}", "raw_days",
-                            (double)hq->cfg.retention_raw_ms / 86400000.0, "rollups_days",
-                            (double)hq->cfg.retention_rollups_ms / 86400000.0, "running",
-                            t->running, "passes", (json_int_t)t->passes, "pass_started",
-                            t->pass_started_ms ? json_string(a) : json_null(), "pass_finished",
-                            t->pass_finished_ms ? json_string(b) : json_null(), "pass_hall",
-                            (json_int_t)t->pass_hall, "pass_halls", (json_int_t)t->pass_halls);
-    json_object_set_new(ret, "chunks_deleted", json_integer((json_int_t)t->chunks_deleted));
-    json_object_set_new(ret, "events_deleted", json_integer((json_int_t)t->events_deleted));
-    json_object_set_new(ret, "bytes_deleted", json_integer((json_int_t)t->bytes_deleted));
-    json_object_set_new(ret, "rollup_records_deleted", json_integer((json_int_t)t->cells_deleted));
-    json_object_set_new(ret, "held_back", json_integer((json_int_t)t->held_back));
-    json_object_set_new(ret, "failures", json_integer((json_int_t)t->failures));
+    json_t *ret = json_pack(
+        "{s:f, s:f, s:b, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "raw_days",
+        (double)hq->cfg.retention_raw_ms / 86400000.0, "rollups_days",
+        (double)hq->cfg.retention_rollups_ms / 86400000.0, "running", t->running, "passes",
+        (json_int_t)t->passes, "pass_started", t->pass_started_ms ? json_string(a) : json_null(),
+        "pass_finished", t->pass_finished_ms ? json_string(b) : json_null(), "pass_hall",
+        (json_int_t)t->pass_hall, "pass_halls", (json_int_t)t->pass_halls, "chunks_deleted",
+        (json_int_t)t->chunks_deleted, "events_deleted", (json_int_t)t->events_deleted,
+        "bytes_deleted", (json_int_t)t->bytes_deleted, "rollup_records_deleted",
+        (json_int_t)t->cells_deleted, "held_back", (json_int_t)t->held_back, "failures",
+        (json_int_t)t->failures);
     json_object_set_new(body, "retention", ret);
 }
 

@@ -489,8 +489,29 @@ int hq_authdb_people(hq_authdb_t *db, int (*fn)(const hq_person_t *p, void *arg)
 
 /* ------------------------------------------------------------ tokens */
 
-static int s_token_read(const json_t *o, const uint8_t *hash, hq_token_t *t)
+/* Reads one record keyed by its hash (a token or a session) into `rec`
+ * and, when `person` is wanted, the person it belongs to: `rec_person` is
+ * the record's own person field, filled by `read` before it is looked up. */
+typedef int (*s_rec_read_fn)(const json_t *o, const uint8_t *hash, void *rec);
+
+static int s_hash_get(hq_authdb_t *db, MDB_dbi dbi, const uint8_t *hash, s_rec_read_fn read,
+                      void *rec, const char *rec_person, hq_person_t *person)
 {
+    MDB_txn *txn = s_read(db);
+    if (!txn)
+        return HB_EDB;
+    json_t *o = s_get_json(txn, dbi, hash, HQ_AUTH_HASH);
+    int rc = o ? read(o, hash, rec) : HB_ENOTFOUND;
+    json_decref(o);
+    if (rc == 0 && person)
+        rc = s_person_load(db, txn, rec_person, person);
+    s_read_end(db);
+    return rc;
+}
+
+static int s_token_read(const json_t *o, const uint8_t *hash, void *rec)
+{
+    hq_token_t *t = rec;
     memset(t, 0, sizeof *t);
     const char *person = json_string_value(json_object_get(o, "person"));
     const char *name = json_string_value(json_object_get(o, "name"));
@@ -626,16 +647,7 @@ int hq_authdb_token_revoke(hq_authdb_t *db, const char *person, const char *name
 int hq_authdb_token_get(hq_authdb_t *db, const uint8_t hash[HQ_AUTH_HASH], hq_token_t *tok,
                         hq_person_t *person)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
-        return HB_EDB;
-    json_t *o = s_get_json(txn, db->tokens, hash, HQ_AUTH_HASH);
-    int rc = o ? s_token_read(o, hash, tok) : HB_ENOTFOUND;
-    json_decref(o);
-    if (rc == 0 && person)
-        rc = s_person_load(db, txn, tok->person, person);
-    s_read_end(db);
-    return rc;
+    return s_hash_get(db, db->tokens, hash, s_token_read, tok, tok->person, person);
 }
 
 int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_token_t *t, void *arg),
@@ -667,8 +679,9 @@ int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_tok
 
 /* ---------------------------------------------------------- sessions */
 
-static int s_session_read(const json_t *o, const uint8_t *hash, hq_session_t *s)
+static int s_session_read(const json_t *o, const uint8_t *hash, void *rec)
 {
+    hq_session_t *s = rec;
     memset(s, 0, sizeof *s);
     const char *person = json_string_value(json_object_get(o, "person"));
     const char *csrf = json_string_value(json_object_get(o, "csrf"));
@@ -726,16 +739,7 @@ int hq_authdb_session_add(hq_authdb_t *db, const char *person, const char *from,
 int hq_authdb_session_get(hq_authdb_t *db, const uint8_t hash[HQ_AUTH_HASH], hq_session_t *s,
                           hq_person_t *person)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
-        return HB_EDB;
-    json_t *o = s_get_json(txn, db->sessions, hash, HQ_AUTH_HASH);
-    int rc = o ? s_session_read(o, hash, s) : HB_ENOTFOUND;
-    json_decref(o);
-    if (rc == 0 && person)
-        rc = s_person_load(db, txn, s->person, person);
-    s_read_end(db);
-    return rc;
+    return s_hash_get(db, db->sessions, hash, s_session_read, s, s->person, person);
 }
 
 static int s_session_remove(hq_authdb_t *db, MDB_txn *txn, void *arg)

@@ -219,31 +219,26 @@ hq_ident_t *auth_lookup(hq_auth_t *a, hq_cred_kind_t kind, const uint8_t hash[HQ
         return NULL; /* the same hash as the other kind: not this credential */
     a->stats.cache_misses++;
     hq_person_t person;
-    hq_ident_t *id = NULL;
-    if (kind == HQ_CRED_TOKEN) {
-        hq_token_t tok;
-        if (hq_authdb_token_get(a->db, hash, &tok, &person) != 0)
-            return NULL;
-        id = hq_ident_new(&person, kind, hash);
-        if (!id)
-            return NULL;
+    hq_token_t tok = {0};
+    hq_session_t ses = {0};
+    bool token = kind == HQ_CRED_TOKEN;
+    int rc = token ? hq_authdb_token_get(a->db, hash, &tok, &person)
+                   : hq_authdb_session_get(a->db, hash, &ses, &person);
+    hq_ident_t *id = rc == 0 ? hq_ident_new(&person, kind, hash) : NULL;
+    if (id && token) {
         snprintf(id->token_name, sizeof id->token_name, "%s", tok.name);
         id->created_ms = tok.created_ms;
         id->expires_ms = tok.expires_ms;
         id->last_ms = id->written_ms = tok.last_used_ms;
-    } else {
-        hq_session_t ses;
-        if (hq_authdb_session_get(a->db, hash, &ses, &person) != 0)
-            return NULL;
-        id = hq_ident_new(&person, kind, hash);
-        if (!id)
-            return NULL;
+    } else if (id) {
         snprintf(id->csrf, sizeof id->csrf, "%s", ses.csrf);
         id->created_ms = ses.created_ms;
         id->expires_ms = ses.created_ms + a->cfg.session_max_ms;
         id->last_ms = id->written_ms = ses.last_ms;
-        sodium_memzero(&ses, sizeof ses);
     }
+    sodium_memzero(&ses, sizeof ses);
+    if (!id)
+        return NULL;
     auth_cache_put(a, id);
     hq_ident_unref(&id); /* the cache's reference remains */
     return s_slot(a, hash)->id;

@@ -308,6 +308,29 @@ static int s_read_password(char *out, size_t outlen)
     return 0;
 }
 
+/* One change to person `name`, audited as `action` once made: a new
+ * password hash `pwhash`, or without one, the person's removal. 0, or the
+ * exit status after saying why on stderr. */
+static int s_person_change(const users_opts_t *o, const char *action, const char *name,
+                           const char *pwhash)
+{
+    hq_authdb_t *db;
+    int rc = s_open(o, &db);
+    if (rc != 0)
+        return rc;
+    rc = pwhash ? hq_authdb_person_set_password(db, name, pwhash)
+                : hq_authdb_person_remove(db, name);
+    if (rc == 0)
+        s_audit(db, action, name, NULL);
+    hq_authdb_close(&db);
+    if (rc != 0) {
+        fprintf(stderr, "hqd %s: %s\n", action,
+                rc == HB_ENOTFOUND ? "no such person" : hb_strerror(rc));
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
 static int s_passwd(const users_opts_t *o, const char *name)
 {
     char pw[HQ_AUTH_PASSWORD_MAX + 2];
@@ -326,18 +349,8 @@ static int s_passwd(const users_opts_t *o, const char *name)
         fprintf(stderr, "hqd users passwd: out of memory hashing the password\n");
         return EXIT_FAILED;
     }
-    hq_authdb_t *db;
-    if ((rc = s_open(o, &db)) != 0)
+    if ((rc = s_person_change(o, "users passwd", name, hash)) != 0)
         return rc;
-    rc = hq_authdb_person_set_password(db, name, hash);
-    if (rc == 0)
-        s_audit(db, "users passwd", name, NULL);
-    hq_authdb_close(&db);
-    if (rc != 0) {
-        fprintf(stderr, "hqd users passwd: %s\n",
-                rc == HB_ENOTFOUND ? "no such person" : hb_strerror(rc));
-        return EXIT_FAILED;
-    }
     printf("password set for %s\n", name);
     return 0;
 }
@@ -445,19 +458,9 @@ static int s_list(const users_opts_t *o, const char *arg)
 
 static int s_remove(const users_opts_t *o, const char *name)
 {
-    hq_authdb_t *db;
-    int rc = s_open(o, &db);
+    int rc = s_person_change(o, "users remove", name, NULL);
     if (rc != 0)
         return rc;
-    rc = hq_authdb_person_remove(db, name);
-    if (rc == 0)
-        s_audit(db, "users remove", name, NULL);
-    hq_authdb_close(&db);
-    if (rc != 0) {
-        fprintf(stderr, "hqd users remove: %s\n",
-                rc == HB_ENOTFOUND ? "no such person" : hb_strerror(rc));
-        return EXIT_FAILED;
-    }
     printf("removed %s, their tokens and sessions\n", name);
     return 0;
 }

@@ -161,6 +161,27 @@ void calcheck__set_halls(run_t *r, calcheck_finding_t *f, size_t n_halls, const 
     qsort(f->sample, f->n_sample, sizeof f->sample[0], s_cmp_str);
 }
 
+/* A finding about campaign `index` alone: it names that campaign, and its
+ * days are the campaign's. */
+static int s_own(run_t *r, calcheck_finding_t *f, size_t index)
+{
+    const hb_cal_campaign_t *d = &r->items[index].c->doc;
+    uint32_t self = (uint32_t)index;
+    f->first_day = d->start;
+    f->last_day = d->end;
+    return calcheck__set_campaigns(r, f, &self, 1);
+}
+
+/* A new error finding of `rule` about campaign `index` alone, or *out NULL
+ * (with the code) when there is none to fill: the rule's findings are at
+ * their cap, or memory ran out. With *out set, a non-zero code is the
+ * campaign's naming failing; the finding is then filled all the same. */
+static int s_own_finding(run_t *r, calcheck_rule_t rule, size_t index, calcheck_finding_t **out)
+{
+    int rc = calcheck__finding(r, rule, CALCHECK_ERROR, out);
+    return rc != 0 || !*out ? rc : s_own(r, *out, index);
+}
+
 static void s_item_halls(run_t *r, calcheck_finding_t *f, const item_t *it)
 {
     uint32_t first[CALCHECK_SAMPLE_MAX];
@@ -294,13 +315,9 @@ static int s_resolve(run_t *r, item_t *it, uint64_t *scratch, size_t index)
         if (!r->words)
             hb_json_pathf(why, sizeof why, "scope: the organisation has no hall");
         calcheck_finding_t *f = NULL;
-        rc = calcheck__finding(r, CALCHECK_SCOPE, CALCHECK_ERROR, &f);
-        if (rc != 0 || !f)
+        rc = s_own_finding(r, CALCHECK_SCOPE, index, &f);
+        if (!f)
             return rc;
-        uint32_t self = (uint32_t)index;
-        rc = calcheck__set_campaigns(r, f, &self, 1);
-        f->first_day = it->c->doc.start;
-        f->last_day = it->c->doc.end;
         hb_json_pathf(f->message, sizeof f->message,
                       "the scope of %s no longer reaches its halls: %s", it->c->doc.id, why);
         return rc;
@@ -390,14 +407,10 @@ static int s_rule_faq(run_t *r, size_t index)
     if (d->n_faq > 0 && bad == 0)
         return 0;
     calcheck_finding_t *f = NULL;
-    int rc = calcheck__finding(r, CALCHECK_FAQ, CALCHECK_ERROR, &f);
-    if (rc != 0 || !f)
+    int rc = s_own_finding(r, CALCHECK_FAQ, index, &f);
+    if (!f)
         return rc;
-    uint32_t self = (uint32_t)index;
-    rc = calcheck__set_campaigns(r, f, &self, 1);
     s_item_halls(r, f, it);
-    f->first_day = d->start;
-    f->last_day = d->end;
     if (d->n_faq == 0)
         hb_json_pathf(
             f->message, sizeof f->message,
@@ -446,11 +459,8 @@ static int s_rule_glossary(run_t *r, size_t index, uint32_t *in_text, uint32_t *
     }
     if (!f || rc != 0)
         return rc;
-    uint32_t self = (uint32_t)index;
-    rc = calcheck__set_campaigns(r, f, &self, 1);
+    rc = s_own(r, f, index);
     s_item_halls(r, f, it);
-    f->first_day = d->start;
-    f->last_day = d->end;
     hb_json_pathf(
         f->message, sizeof f->message,
         "the texts of %s use %s, which no FAQ entry of it explains (add a question or answer "
@@ -482,14 +492,10 @@ static int s_rule_lead(run_t *r, size_t index)
     if (n == 0)
         return 0;
     calcheck_finding_t *f = NULL;
-    int rc = calcheck__finding(r, CALCHECK_LEAD_TIME, CALCHECK_ERROR, &f);
-    if (rc != 0 || !f)
+    int rc = s_own_finding(r, CALCHECK_LEAD_TIME, index, &f);
+    if (!f)
         return rc;
-    uint32_t self = (uint32_t)index;
-    rc = calcheck__set_campaigns(r, f, &self, 1);
     calcheck__set_halls(r, f, n, first, n);
-    f->first_day = d->start;
-    f->last_day = d->end;
     char sd[11], pd[11];
     hb_date_format(d->start, sd);
     hb_date_format(pday, pd);
@@ -657,13 +663,8 @@ const char *calcheck_rule_name(calcheck_rule_t rule)
 json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
 {
     json_t *o = json_object(), *halls = json_object(), *days = json_object();
+    /* A failed allocation shows as `bad`: hb_json_set takes NULL on either side. */
     bool bad = false;
-    if (!o || !halls || !days) {
-        json_decref(o);
-        json_decref(halls);
-        json_decref(days);
-        return NULL;
-    }
     char d[11];
     hb_json_set(o, "rule", json_integer(f->rule), &bad);
     hb_json_set(o, "code", json_string(calcheck_rule_name(f->rule)), &bad);
@@ -690,13 +691,8 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
 json_t *calcheck_report_to_json(const calcheck_report_t *r)
 {
     json_t *o = json_object(), *by = json_object(), *list = json_array();
+    /* A failed allocation shows as `bad`: hb_json_set takes NULL on either side. */
     bool bad = false;
-    if (!o || !by || !list) {
-        json_decref(o);
-        json_decref(by);
-        json_decref(list);
-        return NULL;
-    }
     hb_json_set(o, "ok", json_boolean(r->errors == 0), &bad);
     hb_json_set(o, "errors", json_integer((json_int_t)r->errors), &bad);
     hb_json_set(o, "warnings", json_integer((json_int_t)r->warnings), &bad);
@@ -707,8 +703,7 @@ json_t *calcheck_report_to_json(const calcheck_report_t *r)
     hb_json_set(o, "by_rule", by, &bad);
     for (size_t i = 0; i < r->n && !bad; i++) {
         json_t *f = calcheck_finding_to_json(&r->findings[i]);
-        if (!f || json_array_append_new(list, f) != 0)
-            bad = true;
+        hb_json_append(list, f, &bad);
     }
     hb_json_set(o, "findings", list, &bad);
     return hb_json_built(o, bad);

@@ -407,6 +407,38 @@ static size_t s_shared(const uint32_t *a, size_t na, const uint32_t *b, size_t n
     return k;
 }
 
+/* Two campaigns running together, as a finding names them. */
+typedef struct overlap {
+    uint32_t a, b;               /* in the finding's order */
+    int32_t first_day, last_day; /* the days both run */
+    char d1[11], d2[11];         /* those days as text, once a finding is made */
+} overlap_t;
+
+/* A new finding of `rule` about overlap `o` in `n` halls (`first` the
+ * sample, `n_first` of them), or *out NULL with the code when there is none
+ * to fill: no hall (0), the rule at its cap, or memory ran out. With *out
+ * set, a non-zero code is the campaigns' naming failing; the finding is
+ * filled all the same. */
+static int s_overlap_finding(run_t *r, calcheck_rule_t rule, calcheck_severity_t sev, overlap_t *o,
+                             size_t n, const uint32_t *first, size_t n_first,
+                             calcheck_finding_t **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    int rc = calcheck__finding(r, rule, sev, out);
+    if (rc != 0 || !*out)
+        return rc;
+    uint32_t pair[2] = {o->a, o->b};
+    rc = calcheck__set_campaigns(r, *out, pair, 2);
+    calcheck__set_halls(r, *out, n, first, n_first);
+    (*out)->first_day = o->first_day;
+    (*out)->last_day = o->last_day;
+    hb_date_format(o->first_day, o->d1);
+    hb_date_format(o->last_day, o->d2);
+    return rc;
+}
+
 static int s_rule_product(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day, int32_t last_day)
 {
     const item_t *a = &r->items[ai], *b = &r->items[bi];
@@ -418,17 +450,11 @@ static int s_rule_product(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day,
     uint32_t first[CALCHECK_SAMPLE_MAX];
     size_t n_first = 0;
     size_t n = s_intersect(a, b, first, &n_first);
-    if (n == 0)
-        return 0;
     calcheck_finding_t *f = NULL;
-    int rc = calcheck__finding(r, CALCHECK_PRODUCT, CALCHECK_ERROR, &f);
-    if (rc != 0 || !f)
+    overlap_t o = {.a = ai, .b = bi, .first_day = first_day, .last_day = last_day};
+    int rc = s_overlap_finding(r, CALCHECK_PRODUCT, CALCHECK_ERROR, &o, n, first, n_first, &f);
+    if (!f)
         return rc;
-    uint32_t pair[2] = {ai, bi};
-    rc = calcheck__set_campaigns(r, f, pair, 2);
-    calcheck__set_halls(r, f, n, first, n_first);
-    f->first_day = first_day;
-    f->last_day = last_day;
     char what[256] = "";
     size_t used = 0;
     for (size_t k = 0; k < np + nb && rc == 0; k++) {
@@ -441,14 +467,11 @@ static int s_rule_product(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day,
             used = strlen(what);
         }
     }
-    char d1[11], d2[11];
-    hb_date_format(first_day, d1);
-    hb_date_format(last_day, d2);
     hb_json_pathf(
         f->message, sizeof f->message,
         "%s and %s both promote %s in %zu halls from %s to %s, and neither descends from the "
         "other: merge them or make one the other's parent",
-        a->c->doc.id, b->c->doc.id, what, n, d1, d2);
+        a->c->doc.id, b->c->doc.id, what, n, o.d1, o.d2);
     return rc;
 }
 
@@ -482,26 +505,17 @@ static int s_rule_city(run_t *r, uint32_t ai, uint32_t bi, int32_t first_day, in
         n++;
         error = error || calcheck__lim(r, halls[k]).city_overlap_error;
     }
-    if (n == 0)
-        return 0;
     calcheck_finding_t *f = NULL;
-    int rc =
-        calcheck__finding(r, CALCHECK_CITY_OVERLAP, error ? CALCHECK_ERROR : CALCHECK_WARNING, &f);
-    if (rc != 0 || !f)
+    overlap_t o = {.a = ci, .b = wi, .first_day = first_day, .last_day = last_day};
+    int rc = s_overlap_finding(r, CALCHECK_CITY_OVERLAP, error ? CALCHECK_ERROR : CALCHECK_WARNING,
+                               &o, n, first, n, &f);
+    if (!f)
         return rc;
-    uint32_t pair[2] = {ci, wi};
-    rc = calcheck__set_campaigns(r, f, pair, 2);
-    calcheck__set_halls(r, f, n, first, n);
-    f->first_day = first_day;
-    f->last_day = last_day;
-    char d1[11], d2[11];
-    hb_date_format(first_day, d1);
-    hb_date_format(last_day, d2);
     hb_json_pathf(
         f->message, sizeof f->message,
         "city campaign %s runs in %s from %s to %s while %s campaign %s covers %zu of its halls, "
         "and %s does not name %s as its parent%s",
-        c->c->doc.id, c->city->id, d1, d2, hb_cal_level_name(w->c->doc.level), w->c->doc.id, n,
+        c->c->doc.id, c->city->id, o.d1, o.d2, hb_cal_level_name(w->c->doc.level), w->c->doc.id, n,
         c->c->doc.id, w->c->doc.id, error ? " (an error: the policy of these halls says so)" : "");
     return rc;
 }

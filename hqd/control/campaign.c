@@ -123,6 +123,29 @@ void campaign_destroy(campaign_t **c_p)
 
 /* ------------------------------------------------------------ parsing ---- */
 
+/* Member `key` of `doc`, an id (a string of [A-Za-z0-9_-], 1 to outlen - 1
+ * of them: `what`) copied into `out`. A missing one is refused saying
+ * `missing`, or left out (`out` untouched) when `missing` is NULL. */
+static int s_id_member(const json_t *doc, const char *key, const char *missing, const char *what,
+                       char *out, size_t outlen, char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(doc, key);
+    if (!v && !missing)
+        return 0;
+    if (!v) {
+        hb_errf(err, errlen, "%s: missing (%s)", key, missing);
+        return HB_EINVAL;
+    }
+    const char *s = json_string_value(v);
+    if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
+        !hb_id_chars_ok(s, outlen - 1, NULL)) {
+        hb_errf(err, errlen, "%s: must be %s ([A-Za-z0-9_-]{1,%d})", key, what, (int)outlen - 1);
+        return HB_EINVAL;
+    }
+    snprintf(out, outlen, "%s", s);
+    return 0;
+}
+
 /* The document members: content, region, parent, scope. */
 static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *c, char *err,
                        size_t errlen)
@@ -130,31 +153,14 @@ static int s_parse_doc(const json_t *doc, const char *const *extra, campaign_t *
     int rc = hb_cal_campaign_parse(doc, extra, "", &c->doc, err, errlen);
     if (rc != 0)
         return rc;
-    const json_t *v = json_object_get(doc, "region");
-    if (!v) {
-        hb_errf(err, errlen, "region: missing (the owning region)");
-        return HB_EINVAL;
-    }
-    const char *s = json_string_value(v);
-    if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
-        !hb_id_chars_ok(s, ORG_REGION_ID_MAX - 1, NULL)) {
-        hb_errf(err, errlen, "region: must be a region id ([A-Za-z0-9_-]{1,%d})",
-                ORG_REGION_ID_MAX - 1);
-        return HB_EINVAL;
-    }
-    snprintf(c->region, sizeof c->region, "%s", s);
-    v = json_object_get(doc, "parent");
-    if (v) {
-        s = json_string_value(v);
-        if (!json_is_string(v) || strlen(s) != json_string_length(v) ||
-            !hb_id_chars_ok(s, HB_CAL_ID_MAX - 1, NULL)) {
-            hb_errf(err, errlen, "parent: must be a campaign id ([A-Za-z0-9_-]{1,%d})",
-                    HB_CAL_ID_MAX - 1);
-            return HB_EINVAL;
-        }
-        snprintf(c->parent, sizeof c->parent, "%s", s);
-    }
-    v = json_object_get(doc, "scope");
+    rc = s_id_member(doc, "region", "the owning region", "a region id", c->region, sizeof c->region,
+                     err, errlen);
+    if (rc == 0)
+        rc = s_id_member(doc, "parent", NULL, "a campaign id", c->parent, sizeof c->parent, err,
+                         errlen);
+    if (rc != 0)
+        return rc;
+    const json_t *v = json_object_get(doc, "scope");
     if (!v) {
         hb_errf(err, errlen, "scope: missing (give {} for every hall of the owner region)");
         return HB_EINVAL;
@@ -421,21 +427,13 @@ json_t *campaign_to_json(const campaign_t *c)
 {
     json_t *o = campaign_document_to_json(c);
     json_t *hist = json_array();
+    /* A failed allocation shows as `bad`: hb_json_set takes NULL on either side. */
     bool bad = false;
-    if (!o || !hist) {
-        json_decref(o);
-        json_decref(hist);
-        return NULL;
-    }
     hb_json_set(o, "state", json_string(s_state_names[c->state]), &bad);
     hb_json_set(o, "revision", json_integer((json_int_t)c->revision), &bad);
     for (size_t i = 0; i < c->n_history && !bad; i++) {
         const campaign_event_t *ev = &c->history[i];
         json_t *e = json_object();
-        if (!e) {
-            bad = true;
-            break;
-        }
         hb_json_set(e, "action", json_string(s_action_names[ev->action]), &bad);
         hb_json_set(e, "from", json_string(s_state_names[ev->from]), &bad);
         hb_json_set(e, "to", json_string(s_state_names[ev->to]), &bad);
@@ -443,8 +441,7 @@ json_t *campaign_to_json(const campaign_t *c)
         hb_json_set(e, "at_ms", json_integer((json_int_t)ev->at_ms), &bad);
         if (ev->note)
             hb_json_set(e, "note", json_string(ev->note), &bad);
-        if (json_array_append_new(hist, e) != 0)
-            bad = true;
+        hb_json_append(hist, e, &bad);
     }
     hb_json_set(o, "history", hist, &bad);
     if (c->reviewed && !bad)
@@ -741,17 +738,22 @@ static int s_insert(campaign_calendar_t *cal, campaign_t *c, char *err, size_t e
     return 0;
 }
 
+/* A document `who` sends at `at_ms`, parsed: the actor is checked first. */
+static int s_parse_by(const char *who, int64_t at_ms, const json_t *doc, campaign_t **out,
+                      char *err, size_t errlen)
+{
+    int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
+    return rc != 0 ? rc : campaign_parse(doc, out, err, errlen);
+}
+
 int campaign_calendar_add(campaign_calendar_t *cal, const org_t *org, const json_t *doc,
                           const char *who, int64_t at_ms, const campaign_t **out, char *err,
                           size_t errlen)
 {
     if (out)
         *out = NULL;
-    int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
-    if (rc != 0)
-        return rc;
     campaign_t *c = NULL;
-    rc = campaign_parse(doc, &c, err, errlen);
+    int rc = s_parse_by(who, at_ms, doc, &c, err, errlen);
     if (rc != 0)
         return rc;
     if (campaign_calendar_find(cal, c->doc.id)) {
@@ -779,11 +781,8 @@ fail:
 int campaign_calendar_edit(campaign_calendar_t *cal, const org_t *org, const json_t *doc,
                            const char *who, int64_t at_ms, char *err, size_t errlen)
 {
-    int rc = s_actor_ok(who, at_ms, NULL, err, errlen);
-    if (rc != 0)
-        return rc;
     campaign_t *fresh = NULL;
-    rc = campaign_parse(doc, &fresh, err, errlen);
+    int rc = s_parse_by(who, at_ms, doc, &fresh, err, errlen);
     if (rc != 0)
         return rc;
     campaign_t *c = s_find_mut(cal, fresh->doc.id);

@@ -356,13 +356,13 @@ static int s_save_org(hq_control_t *c)
     return rc;
 }
 
-int hq_control_set_org(hq_control_t *c, const json_t *doc, char *err, size_t errlen)
+/* Makes `org` (taken) the organisation once it fits and is stored; after
+ * `rc` (a failure making it) or any refusal, it is dropped and the old one
+ * stays. */
+static int s_install_org(hq_control_t *c, org_t *org, int rc, char *err, size_t errlen)
 {
-    org_t *org = NULL;
-    int rc = org_from_json(doc, &org, err, errlen);
-    if (rc != 0)
-        return rc;
-    rc = s_fits_org(c, org, err, errlen);
+    if (rc == 0)
+        rc = s_fits_org(c, org, err, errlen);
     if (rc != 0) {
         org_destroy(&org);
         return rc;
@@ -380,6 +380,15 @@ int hq_control_set_org(hq_control_t *c, const json_t *doc, char *err, size_t err
     return 0;
 }
 
+int hq_control_set_org(hq_control_t *c, const json_t *doc, char *err, size_t errlen)
+{
+    org_t *org = NULL;
+    int rc = org_from_json(doc, &org, err, errlen);
+    if (rc != 0)
+        return rc;
+    return s_install_org(c, org, 0, err, errlen);
+}
+
 /* One region or hall: tried on a copy first, so a refusal changes nothing. */
 static int s_put_one(hq_control_t *c, const json_t *item, bool hall, char *err, size_t errlen)
 {
@@ -389,23 +398,7 @@ static int s_put_one(hq_control_t *c, const json_t *item, bool hall, char *err, 
     json_decref(doc);
     if (rc == 0)
         rc = hall ? org_put_hall(copy, item, err, errlen) : org_put_region(copy, item, err, errlen);
-    if (rc == 0)
-        rc = s_fits_org(c, copy, err, errlen);
-    if (rc != 0) {
-        org_destroy(&copy);
-        return rc;
-    }
-    org_t *old = c->org;
-    c->org = copy;
-    rc = s_save_org(c);
-    if (rc != 0) {
-        c->org = old;
-        org_destroy(&copy);
-        hb_errf(err, errlen, "the organisation could not be stored (%s)", hb_strerror(rc));
-        return rc;
-    }
-    org_destroy(&old);
-    return 0;
+    return s_install_org(c, copy, rc, err, errlen);
 }
 
 int hq_control_put_region(hq_control_t *c, const json_t *region, char *err, size_t errlen)

@@ -727,13 +727,8 @@ json_t *org_region_to_json(const org_t *org, const org_region_t *r)
 json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
 {
     json_t *o = json_object(), *tags = json_array(), *nb = json_array();
+    /* A failed allocation shows as `bad`: hb_json_set takes NULL on either side. */
     bool bad = false;
-    if (!o || !tags || !nb) {
-        json_decref(o);
-        json_decref(tags);
-        json_decref(nb);
-        return NULL;
-    }
     hb_json_set(o, "id", json_string(h->id), &bad);
     hb_json_set(o, "city", json_string(org->regions.v[h->city].id), &bad);
     if (h->name)
@@ -741,11 +736,9 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
     if (h->address)
         hb_json_set(o, "address", json_string(h->address), &bad);
     for (size_t i = 0; i < h->n_tags; i++)
-        if (json_array_append_new(tags, json_string(org->tags.v[h->tags[i]])) != 0)
-            bad = true;
+        hb_json_append(tags, json_string(org->tags.v[h->tags[i]]), &bad);
     for (size_t i = 0; i < h->n_neighbours; i++)
-        if (json_array_append_new(nb, json_string(h->neighbours[i])) != 0)
-            bad = true;
+        hb_json_append(nb, json_string(h->neighbours[i]), &bad);
     hb_json_set(o, "tags", tags, &bad);
     hb_json_set(o, "neighbours", nb, &bad);
     return hb_json_built(o, bad);
@@ -754,22 +747,15 @@ json_t *org_hall_to_json(const org_t *org, const org_hall_t *h)
 json_t *org_to_json(const org_t *org)
 {
     json_t *doc = json_object(), *regions = json_array(), *halls = json_array();
+    /* A failed allocation shows as `bad`: hb_json_set takes NULL on either side. */
     bool bad = false;
-    if (!doc || !regions || !halls) {
-        json_decref(doc);
-        json_decref(regions);
-        json_decref(halls);
-        return NULL;
-    }
     for (size_t i = 0; i < org->regions.n && !bad; i++) {
         json_t *r = org_region_to_json(org, &org->regions.v[i]);
-        if (!r || json_array_append_new(regions, r) != 0)
-            bad = true;
+        hb_json_append(regions, r, &bad);
     }
     for (size_t i = 0; i < org->halls.n && !bad; i++) {
         json_t *h = org_hall_to_json(org, &org->halls.v[i]);
-        if (!h || json_array_append_new(halls, h) != 0)
-            bad = true;
+        hb_json_append(halls, h, &bad);
     }
     hb_json_set(doc, "regions", regions, &bad);
     hb_json_set(doc, "halls", halls, &bad);

@@ -34,42 +34,35 @@ export class Campaigns {
     return this.rollout;
   }
 
+  // GET `path` for a part of the view: {body} when it answered, else
+  // {missing} after noting why in `target` (the caller's role, a route this
+  // HQ does not serve, or a failure, noted only when nothing is `shown` yet).
+  async _load(path, target, notes, shown) {
+    const r = await getJSON(path);
+    const missing = routeMissing(r);
+    if (forbidden(r)) this._noteIn(target, notes.noRole);
+    else if (missing) this._noteIn(target, notes.notServed);
+    else if (r.status === 200 && r.body) return {body: r.body};
+    else if (!shown) this._noteIn(target, notes.failed);
+    return {missing};
+  }
+
   async loadRollout() {
-    const r = await getJSON('/v1/rollout');
-    if (forbidden(r)) {
-      this._noteIn(this.rolloutEl, t('cal.noPolicyRole'));
-      return;
-    }
-    if (routeMissing(r)) {
-      this._noteIn(this.rolloutEl, t('cal.rolloutNotServed'));
-      return;
-    }
-    if (r.status !== 200 || !r.body) {
-      if (!this.rollout) this._noteIn(this.rolloutEl, t('cal.rolloutFailed'));
-      return;
-    }
-    this.rollout = r.body;
+    const got = await this._load('/v1/rollout', this.rolloutEl, {noRole: t('cal.noPolicyRole'),
+      notServed: t('cal.rolloutNotServed'), failed: t('cal.rolloutFailed')}, this.rollout);
+    if (!got.body) return;
+    this.rollout = got.body;
     this._drawRollout();
   }
 
   async loadCampaigns() {
-    const r = await getJSON('/v1/campaigns');
-    if (forbidden(r)) {
-      this._noteIn(this.calendarEl, t('cal.noCampaignRole'));
-      return;
-    }
-    if (routeMissing(r)) {
-      this.campaignsAvailable = false;
-      this._noteIn(this.calendarEl, t('cal.notServed'));
-      return;
-    }
-    if (r.status !== 200 || !r.body) {
-      if (!this.campaigns) this._noteIn(this.calendarEl, t('cal.failed'));
-      return;
-    }
+    const got = await this._load('/v1/campaigns', this.calendarEl, {noRole: t('cal.noCampaignRole'),
+      notServed: t('cal.notServed'), failed: t('cal.failed')}, this.campaigns);
+    if (got.missing) this.campaignsAvailable = false;
+    if (!got.body) return;
     this.campaignsAvailable = true;
-    this.campaigns = Array.isArray(r.body.campaigns) ? r.body.campaigns : [];
-    this.calendarVersion = r.body.calendar_version;
+    this.campaigns = Array.isArray(got.body.campaigns) ? got.body.campaigns : [];
+    this.calendarVersion = got.body.calendar_version;
     this._drawCalendar();
   }
 

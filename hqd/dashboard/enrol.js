@@ -192,33 +192,31 @@ export class Enrolment {
       el('td', {}, el('div', {class: 'ws-actions'}, picker, approve, reject, reason, confirmReject)));
   }
 
-  async approve(hall, region) {
-    if (!region) {
-      this.say(t('enrol.approve.needCity', {hall}), 'errors');
+  // Approving and rejecting read alike: what the person must give first,
+  // then one POST whose expected status means done, then the lists again.
+  async _decide(hall, action, given, needText, body, status, doneText) {
+    if (!given) {
+      this.say(needText, 'errors');
       return;
     }
-    const r = await api(`/v1/enrolments/${encodeURIComponent(hall)}/approve`, {method: 'POST', body: {region}});
-    if (r.status !== 201) {
+    const r = await api(`/v1/enrolments/${encodeURIComponent(hall)}/${action}`, {method: 'POST', body});
+    if (r.status !== status) {
       this.say(refusal(r), 'errors');
       return;
     }
-    this.say(t('enrol.approved', {hall, region: r.body.region, serial: r.body.serial,
-      until: fmtDate(Date.parse(r.body.not_after))}), 'ok');
+    this.say(doneText(r.body), 'ok');
     await this.load();
   }
 
-  async reject(hall, reason) {
-    if (!reason) {
-      this.say(t('enrol.reject.needReason', {hall}), 'errors');
-      return;
-    }
-    const r = await api(`/v1/enrolments/${encodeURIComponent(hall)}/reject`, {method: 'POST', body: {reason}});
-    if (r.status !== 200) {
-      this.say(refusal(r), 'errors');
-      return;
-    }
-    this.say(t('enrol.rejected', {hall}), 'ok');
-    await this.load();
+  approve(hall, region) {
+    return this._decide(hall, 'approve', region, t('enrol.approve.needCity', {hall}), {region}, 201,
+      (b) => t('enrol.approved', {hall, region: b.region, serial: b.serial,
+        until: fmtDate(Date.parse(b.not_after))}));
+  }
+
+  reject(hall, reason) {
+    return this._decide(hall, 'reject', reason, t('enrol.reject.needReason', {hall}), {reason}, 200,
+      () => t('enrol.rejected', {hall}));
   }
 
   drawHalls() {

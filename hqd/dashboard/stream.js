@@ -75,36 +75,23 @@ export class Stream {
       }
       this.h.onState('live', '');
     });
-    es.addEventListener('tile', (e) => {
+    // A change event: counted as seen, then its data handed on; data that
+    // does not parse is dropped (the next snapshot corrects it).
+    const onData = (type, fn) => es.addEventListener(type, (e) => {
       seen(e);
-      let t;
+      let v;
       try {
-        t = JSON.parse(e.data);
+        v = JSON.parse(e.data);
       } catch (err) {
         return;
       }
-      this.h.onTile(t);
+      fn(v);
     });
-    es.addEventListener('regions', (e) => {
-      seen(e);
-      let r;
-      try {
-        r = JSON.parse(e.data);
-      } catch (err) {
-        return;
-      }
+    onData('tile', (tile) => this.h.onTile(tile));
+    onData('regions', (r) => {
       if (this.h.onRegions) this.h.onRegions(r);
     });
-    es.addEventListener('alert', (e) => {
-      seen(e);
-      let a;
-      try {
-        a = JSON.parse(e.data);
-      } catch (err) {
-        return;
-      }
-      this.h.onAlert(a);
-    });
+    onData('alert', (a) => this.h.onAlert(a));
     es.addEventListener('reset', () => {
       // Away longer than the server's ring reaches: the changes in between
       // are gone, so the snapshot is loaded again (it reopens the stream).

@@ -56,8 +56,12 @@ static int s_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return __atomic_load_n(&n->stop, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
-static void s_common(hq_notify_t *n, CURL *c, char *errbuf)
+/* What every transfer sets: `url`, the `protocols` it may use, limits and
+ * where errors are written. */
+static void s_common(hq_notify_t *n, CURL *c, char *errbuf, const char *url, const char *protocols)
 {
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->cfg.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)n->cfg.timeout_ms);
@@ -70,6 +74,23 @@ static void s_common(hq_notify_t *n, CURL *c, char *errbuf)
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+/* Runs the transfer set up on `c` and ends it (`list` freed with it): 0
+ * once an answer came, its code in *code, or HB_EIO saying why it failed. */
+static int s_perform(CURL *c, struct curl_slist *list, const char *errbuf, long *code, char *err,
+                     size_t errlen)
+{
+    CURLcode rc = curl_easy_perform(c);
+    *code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        hb_errf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        return HB_EIO;
+    }
+    return 0;
 }
 
 /* POSTs `body` (JSON) to `url`: 0 once an answer came (its status in
@@ -86,24 +107,13 @@ static int s_post(hq_notify_t *n, const char *url, const char *body, long *statu
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
     h = curl_slist_append(h, ua);
     h = curl_slist_append(h, "Expect:");
-    s_common(n, c, errbuf);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    s_common(n, c, errbuf, url, "http,https");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
-    CURLcode rc = curl_easy_perform(c);
-    *status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK) {
-        hb_errf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        return HB_EIO;
-    }
-    return 0;
+    return s_perform(c, h, errbuf, status, err, errlen);
 }
 
 typedef struct upload {
@@ -142,24 +152,13 @@ static int s_smtp(hq_notify_t *n, const char *to, const char *msg, size_t len, l
             p++;
     }
     upload_t u = {msg, len};
-    s_common(n, c, errbuf);
-    curl_easy_setopt(c, CURLOPT_URL, n->cfg.smtp_url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    s_common(n, c, errbuf, n->cfg.smtp_url, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, s_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &u);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    *code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
-    curl_slist_free_all(rcpt);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK) {
-        hb_errf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        return HB_EIO;
-    }
-    return 0;
+    return s_perform(c, rcpt, errbuf, code, err, errlen);
 }
 
 /* A chat robot answers 200 with {"errcode": 0} when it took the message,

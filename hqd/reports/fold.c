@@ -18,6 +18,7 @@
 #include "hallbus/tz.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,15 +270,26 @@ fticket_t *ru_fold__ticket(ru_fold_t *f, const char *id)
     return i >= 0 ? &f->tickets[i] : NULL;
 }
 
+/* Removes record `i` of `n` in `arr` (records of `size` bytes, whose id
+ * at `id_off` `map` indexes): the last record takes its place. Tickets and
+ * complaints are kept so. */
+static void s_swap_remove(ru_fold_t *f, ru_strmap_t *map, void *arr, size_t *n, size_t size,
+                          size_t id_off, size_t i)
+{
+    char *rec = (char *)arr + i * size;
+    ru_strmap_remove(map, f, rec + id_off);
+    size_t last = *n - 1;
+    if (i != last) {
+        memcpy(rec, (char *)arr + last * size, size);
+        ru_strmap_moved(map, rec + id_off, (uint32_t)last, (uint32_t)i);
+    }
+    (*n)--;
+}
+
 static void s_ticket_remove(ru_fold_t *f, size_t i)
 {
-    ru_strmap_remove(&f->ticket_map, f, f->tickets[i].id);
-    size_t last = f->n_tickets - 1;
-    if (i != last) {
-        f->tickets[i] = f->tickets[last];
-        ru_strmap_moved(&f->ticket_map, f->tickets[i].id, (uint32_t)last, (uint32_t)i);
-    }
-    f->n_tickets--;
+    s_swap_remove(f, &f->ticket_map, f->tickets, &f->n_tickets, sizeof *f->tickets,
+                  offsetof(fticket_t, id), i);
 }
 
 /* Room for one more ticket: when full, the oldest finished one goes, else
@@ -350,13 +362,8 @@ fcomplaint_t *ru_fold__complaint(ru_fold_t *f, const char *id)
 
 static void s_complaint_remove(ru_fold_t *f, size_t i)
 {
-    ru_strmap_remove(&f->complaint_map, f, f->complaints[i].id);
-    size_t last = f->n_complaints - 1;
-    if (i != last) {
-        f->complaints[i] = f->complaints[last];
-        ru_strmap_moved(&f->complaint_map, f->complaints[i].id, (uint32_t)last, (uint32_t)i);
-    }
-    f->n_complaints--;
+    s_swap_remove(f, &f->complaint_map, f->complaints, &f->n_complaints, sizeof *f->complaints,
+                  offsetof(fcomplaint_t, id), i);
 }
 
 /* ------------------------------------------------------------ durations ---- */
@@ -432,6 +439,21 @@ typedef struct ev {
     ltime_t lt;
 } ev_t;
 
+/* The keys of the event's ticket `t`: its service and priority when it is
+ * known, none ("", 0) otherwise. */
+static void s_keys_of_ticket(keyset_t *ks, const ev_t *e, const fticket_t *t)
+{
+    s_keys_ticket(ks, e->f, &e->lt, t ? s_str(e->f, t->svc) : "", t ? t->prio : 0);
+}
+
+/* The contribution of an event that ends ticket `t` (when known). */
+static void s_emit_finished(const ev_t *e, const keyset_t *ks, const ru_contrib_t *k, fticket_t *t)
+{
+    s_emit(e->ctx, ks, k);
+    if (t)
+        t->flags |= T_FINISHED;
+}
+
 static const char *s_s(const char *s) { return s ? s : ""; }
 
 /* The staff member behind a ticket's service: who started it, else who
@@ -441,6 +463,15 @@ static const char *s_staff_of(ru_fold_t *f, const fticket_t *t, const fcounter_t
     if (t && t->staff != NONE)
         return s_str(f, t->staff);
     return c ? s_str(f, c->staff) : "";
+}
+
+/* The event's counter `id` (made when new), busy from the event on. */
+static fcounter_t *s_counter_busy(ev_t *e, const char *id)
+{
+    fcounter_t *c = s_counter(e->f, id, true);
+    if (c && c->state != C_BUSY)
+        s_counter_to(e->f, e->ctx, c, C_BUSY, e->t);
+    return c;
 }
 
 static void s_ticket_issued(ev_t *e)
@@ -480,9 +511,7 @@ static void s_ticket_called(ev_t *e)
     const Hallbus__TicketCalled *m = e->env->ticket_called;
     ru_fold_t *f = e->f;
     fticket_t *t = s_ticket_get(f, m->ticket, e->lt.day);
-    fcounter_t *c = s_counter(f, m->counter, true);
-    if (c && c->state != C_BUSY)
-        s_counter_to(f, e->ctx, c, C_BUSY, e->t);
+    fcounter_t *c = s_counter_busy(e, m->counter);
     if (t && (t->flags & T_CALLED))
         return; /* a later call (after a transfer): not the wait */
     if (t)
@@ -494,7 +523,7 @@ static void s_ticket_called(ev_t *e)
     k.has_wait = true;
     k.wait_s = m->wait_s;
     keyset_t ks = {.n = 0};
-    s_keys_ticket(&ks, f, &e->lt, t ? s_str(f, t->svc) : "", t ? t->prio : 0);
+    s_keys_of_ticket(&ks, e, t);
     s_keys_named(&ks, f, &e->lt, RU_DIM_STAFF, c ? s_str(f, c->staff) : "");
     s_keys_named(&ks, f, &e->lt, RU_DIM_COUNTER, s_s(m->counter));
     s_emit(e->ctx, &ks, &k);
@@ -505,13 +534,11 @@ static void s_ticket_recalled(ev_t *e)
     const Hallbus__TicketRecalled *m = e->env->ticket_recalled;
     ru_fold_t *f = e->f;
     fticket_t *t = ru_fold__ticket(f, m->ticket);
-    fcounter_t *c = s_counter(f, m->counter, true);
-    if (c && c->state != C_BUSY)
-        s_counter_to(f, e->ctx, c, C_BUSY, e->t);
+    s_counter_busy(e, m->counter);
     ru_contrib_t k = {0};
     s_put(&k, RU_M_RECALLED, 1);
     keyset_t ks = {.n = 0};
-    s_keys_ticket(&ks, f, &e->lt, t ? s_str(f, t->svc) : "", t ? t->prio : 0);
+    s_keys_of_ticket(&ks, e, t);
     s_emit(e->ctx, &ks, &k);
 }
 
@@ -559,13 +586,11 @@ static void s_service_completed(ev_t *e)
     k.has_service = true;
     k.service_s = m->duration_s;
     keyset_t ks = {.n = 0};
-    s_keys_ticket(&ks, f, &e->lt, t ? s_str(f, t->svc) : "", t ? t->prio : 0);
+    s_keys_of_ticket(&ks, e, t);
     s_keys_named(&ks, f, &e->lt, RU_DIM_BUSINESS, s_s(m->business_type));
     s_keys_named(&ks, f, &e->lt, RU_DIM_STAFF, staff);
     s_keys_named(&ks, f, &e->lt, RU_DIM_COUNTER, s_s(m->counter));
-    s_emit(e->ctx, &ks, &k);
-    if (t)
-        t->flags |= T_FINISHED;
+    s_emit_finished(e, &ks, &k, t);
     s_counter_free(e, c);
 }
 
@@ -578,12 +603,10 @@ static void s_ticket_no_show(ev_t *e)
     ru_contrib_t k = {0};
     s_put(&k, RU_M_NO_SHOWS, 1);
     keyset_t ks = {.n = 0};
-    s_keys_ticket(&ks, f, &e->lt, t ? s_str(f, t->svc) : "", t ? t->prio : 0);
+    s_keys_of_ticket(&ks, e, t);
     s_keys_named(&ks, f, &e->lt, RU_DIM_STAFF, c ? s_str(f, c->staff) : "");
     s_keys_named(&ks, f, &e->lt, RU_DIM_COUNTER, s_s(m->counter));
-    s_emit(e->ctx, &ks, &k);
-    if (t)
-        t->flags |= T_FINISHED;
+    s_emit_finished(e, &ks, &k, t);
     s_counter_free(e, c);
 }
 
@@ -610,10 +633,8 @@ static void s_ticket_cancelled(ev_t *e)
     ru_contrib_t k = {0};
     s_put(&k, RU_M_CANCELLED, 1);
     keyset_t ks = {.n = 0};
-    s_keys_ticket(&ks, f, &e->lt, t ? s_str(f, t->svc) : "", t ? t->prio : 0);
-    s_emit(e->ctx, &ks, &k);
-    if (t)
-        t->flags |= T_FINISHED;
+    s_keys_of_ticket(&ks, e, t);
+    s_emit_finished(e, &ks, &k, t);
 }
 
 /* The day's first counter opening, against the first posted opening of
@@ -797,7 +818,7 @@ static void s_satisfaction_scored(ev_t *e)
     s_put(&k, RU_M_SAT_SUM, m->score);
     s_put(&k, by_score[m->score], 1);
     keyset_t ks = {.n = 0};
-    s_keys_ticket(&ks, f, &e->lt, t ? s_str(f, t->svc) : "", t ? t->prio : 0);
+    s_keys_of_ticket(&ks, e, t);
     s_keys_named(&ks, f, &e->lt, RU_DIM_STAFF, s_staff_of(f, t, c));
     s_keys_named(&ks, f, &e->lt, RU_DIM_COUNTER, s_s(m->counter));
     s_emit(e->ctx, &ks, &k);

@@ -80,6 +80,33 @@ static hb_policy_t *s_policy_copy(const hb_policy_t *p)
     return copy;
 }
 
+/* One of several arrays kept side by side, all as long as one capacity. */
+typedef struct side_array {
+    void **p;
+    size_t size; /* of an element */
+} side_array_t;
+
+/* Room for index `i` in the `n` arrays kept side by side, all `*cap`
+ * long: doubled (from `first`) until it fits, the new elements zeroed. 0,
+ * or HB_ENOMEM, after which every array still holds `*cap`. */
+static int s_room(const side_array_t *arrs, size_t n, size_t *cap, size_t i, size_t first)
+{
+    if (i < *cap)
+        return 0;
+    size_t c = *cap ? *cap : first;
+    while (c <= i)
+        c *= 2;
+    for (size_t k = 0; k < n; k++) {
+        char *p = realloc(*arrs[k].p, c * arrs[k].size);
+        if (!p)
+            return HB_ENOMEM;
+        memset(p + *cap * arrs[k].size, 0, (c - *cap) * arrs[k].size);
+        *arrs[k].p = p;
+    }
+    *cap = c;
+    return 0;
+}
+
 /* The copy of `p`, made once. */
 static const hb_policy_t *s_copy_of(hq_rollup_policies_t *t, const hb_policy_t *p)
 {
@@ -88,18 +115,10 @@ static const hb_policy_t *s_copy_of(hq_rollup_policies_t *t, const hb_policy_t *
     for (size_t i = t->n_copies; i-- > 0;)
         if (t->sources[i] == p)
             return t->copies[i];
-    if (t->n_copies == t->cap_copies) {
-        size_t cap = t->cap_copies ? t->cap_copies * 2 : 16;
-        hb_policy_t **c = realloc(t->copies, cap * sizeof *c);
-        if (!c)
-            return NULL;
-        t->copies = c;
-        const hb_policy_t **s = realloc(t->sources, cap * sizeof *s);
-        if (!s)
-            return NULL;
-        t->sources = s;
-        t->cap_copies = cap;
-    }
+    const side_array_t arrs[] = {{(void **)&t->copies, sizeof *t->copies},
+                                 {(void **)&t->sources, sizeof *t->sources}};
+    if (s_room(arrs, 2, &t->cap_copies, t->n_copies, 16) != 0)
+        return NULL;
     hb_policy_t *copy = s_policy_copy(p);
     if (!copy)
         return NULL;
@@ -115,18 +134,10 @@ int hq_rollup_policies_set(hq_rollup_policies_t *t, const char *hall, const hb_p
     const hb_policy_t *copy = s_copy_of(t, p);
     if (!copy)
         return HB_ENOMEM;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        char(*ids)[HB_HALL_ID_MAX] = realloc(t->ids, cap * sizeof *ids);
-        if (!ids)
-            return HB_ENOMEM;
-        t->ids = ids;
-        const hb_policy_t **by = realloc(t->by_hall, cap * sizeof *by);
-        if (!by)
-            return HB_ENOMEM;
-        t->by_hall = by;
-        t->cap = cap;
-    }
+    const side_array_t arrs[] = {{(void **)&t->ids, sizeof *t->ids},
+                                 {(void **)&t->by_hall, sizeof *t->by_hall}};
+    if (s_room(arrs, 2, &t->cap, t->n, 1024) != 0)
+        return HB_ENOMEM;
     snprintf(t->ids[t->n], HB_HALL_ID_MAX, "%s", hall);
     t->by_hall[t->n] = copy;
     if (ru_strmap_add(&t->map, t, (uint32_t)t->n) != 0)
@@ -232,23 +243,9 @@ struct hq_rollup {
 /* The thread's id of hall `num` (from a batch, or the writer's names). */
 static bool s_tid_room(hq_rollup_t *r, uint32_t num)
 {
-    if (num < r->cap_tids)
-        return true;
-    size_t cap = r->cap_tids ? r->cap_tids : 1024;
-    while (cap <= num)
-        cap *= 2;
-    char(*t)[HB_HALL_ID_MAX] = realloc(r->tids, cap * sizeof *t);
-    if (!t)
-        return false;
-    memset(t + r->cap_tids, 0, (cap - r->cap_tids) * sizeof *t);
-    r->tids = t;
-    struct pcache *pc = realloc(r->pcache, cap * sizeof *pc);
-    if (!pc)
-        return false;
-    memset(pc + r->cap_tids, 0, (cap - r->cap_tids) * sizeof *pc);
-    r->pcache = pc;
-    r->cap_tids = cap;
-    return true;
+    const side_array_t arrs[] = {{(void **)&r->tids, sizeof *r->tids},
+                                 {(void **)&r->pcache, sizeof *r->pcache}};
+    return s_room(arrs, 2, &r->cap_tids, num, 1024) == 0;
 }
 
 static void s_tid_set(hq_rollup_t *r, uint32_t num, const char *id)
@@ -294,28 +291,10 @@ void hq_rollup_config_default(hq_rollup_config_t *cfg)
 /* Under lock: grows `known` to hold `hall`. */
 static bool s_known_room(hq_rollup_t *r, uint32_t hall)
 {
-    if (hall < r->cap_known)
-        return true;
-    size_t cap = r->cap_known ? r->cap_known : 1024;
-    while (cap <= hall)
-        cap *= 2;
-    uint64_t *k = realloc(r->known, cap * sizeof *k);
-    if (!k)
-        return false;
-    memset(k + r->cap_known, 0, (cap - r->cap_known) * sizeof *k);
-    r->known = k;
-    bool *l = realloc(r->listed, cap * sizeof *l);
-    if (!l)
-        return false;
-    memset(l + r->cap_known, 0, (cap - r->cap_known) * sizeof *l);
-    r->listed = l;
-    char(*ids)[HB_HALL_ID_MAX] = realloc(r->ids, cap * sizeof *ids);
-    if (!ids)
-        return false;
-    memset(ids + r->cap_known, 0, (cap - r->cap_known) * sizeof *ids);
-    r->ids = ids;
-    r->cap_known = cap;
-    return true;
+    const side_array_t arrs[] = {{(void **)&r->known, sizeof *r->known},
+                                 {(void **)&r->listed, sizeof *r->listed},
+                                 {(void **)&r->ids, sizeof *r->ids}};
+    return s_room(arrs, 3, &r->cap_known, hall, 1024) == 0;
 }
 
 /* Under lock: the hall is to be read from the store. */

@@ -41,6 +41,13 @@ typedef struct dday {
     ru_dayidx_t idx;
 } dday_t;
 
+/* An index over an array, open addressing with linear probing at most half
+ * full: a slot holds an element's index + 1, 0 when empty. */
+typedef struct slots {
+    uint32_t *v;
+    size_t cap; /* a power of two, or 0 before the first element */
+} slots_t;
+
 struct ru_engine {
     ru_engine_config_t cfg;
     ru_policy_fn policy;
@@ -54,13 +61,11 @@ struct ru_engine {
     /* Changed cells: an array and an index over it (slot = index + 1). */
     dcell_t *cells;
     size_t n_cells, cap_cells;
-    uint32_t *cslots;
-    size_t cslots_cap;
+    slots_t cslots;
     /* Changed day-index entries, the same way. */
     dday_t *days;
     size_t n_days, cap_days;
-    uint32_t *dslots;
-    size_t dslots_cap;
+    slots_t dslots;
     uint64_t pending;
     ru_engine_stats_t stats;
     ru_cell_t scratch;
@@ -92,9 +97,9 @@ void ru_engine_destroy(ru_engine_t **ep)
     free(e->halls);
     free(e->dirty);
     free(e->cells);
-    free(e->cslots);
+    free(e->cslots.v);
     free(e->days);
-    free(e->dslots);
+    free(e->dslots.v);
     free(e);
     *ep = NULL;
 }
@@ -142,31 +147,47 @@ static uint64_t s_hash_bytes(const uint8_t *p, size_t n)
     return h ^ (h >> 32);
 }
 
-static int s_cslots_grow(ru_engine_t *e)
+/* Doubles `t` (or makes it `first_cap` slots) for elements 0..n-1 of the
+ * array whose element `i` hashes to hash_at(e, i). */
+static int s_slots_grow(slots_t *t, size_t first_cap, size_t n,
+                        uint64_t (*hash_at)(const ru_engine_t *e, size_t i), const ru_engine_t *e)
 {
-    size_t cap = e->cslots_cap ? e->cslots_cap * 2 : 4096;
-    uint32_t *s = calloc(cap, sizeof *s);
-    if (!s)
+    size_t cap = t->cap ? t->cap * 2 : first_cap;
+    uint32_t *v = calloc(cap, sizeof *v);
+    if (!v)
         return HB_ENOMEM;
-    for (size_t i = 0; i < e->n_cells; i++) {
-        size_t j = (size_t)s_hash_bytes(e->cells[i].key, e->cells[i].klen) & (cap - 1);
-        while (s[j])
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (size_t)hash_at(e, i) & (cap - 1);
+        while (v[j])
             j = (j + 1) & (cap - 1);
-        s[j] = (uint32_t)i + 1;
+        v[j] = (uint32_t)i + 1;
     }
-    free(e->cslots);
-    e->cslots = s;
-    e->cslots_cap = cap;
+    free(t->v);
+    t->v = v;
+    t->cap = cap;
     return 0;
+}
+
+/* Empties `t`, keeping its slots. */
+static void s_slots_clear(slots_t *t)
+{
+    if (t->v)
+        memset(t->v, 0, t->cap * sizeof *t->v);
+}
+
+static uint64_t s_cell_hash_at(const ru_engine_t *e, size_t i)
+{
+    return s_hash_bytes(e->cells[i].key, e->cells[i].klen);
 }
 
 static ru_cell_t *s_cell(ru_engine_t *e, const uint8_t *key, size_t klen)
 {
-    if ((e->n_cells + 1) * 2 > e->cslots_cap && s_cslots_grow(e) != 0)
+    if ((e->n_cells + 1) * 2 > e->cslots.cap &&
+        s_slots_grow(&e->cslots, 4096, e->n_cells, s_cell_hash_at, e) != 0)
         return NULL;
-    size_t mask = e->cslots_cap - 1, j = (size_t)s_hash_bytes(key, klen) & mask;
-    while (e->cslots[j]) {
-        dcell_t *d = &e->cells[e->cslots[j] - 1];
+    size_t mask = e->cslots.cap - 1, j = (size_t)s_hash_bytes(key, klen) & mask;
+    while (e->cslots.v[j]) {
+        dcell_t *d = &e->cells[e->cslots.v[j] - 1];
         if (d->klen == klen && memcmp(d->key, key, klen) == 0)
             return &d->cell;
         j = (j + 1) & mask;
@@ -179,7 +200,7 @@ static ru_cell_t *s_cell(ru_engine_t *e, const uint8_t *key, size_t klen)
     memset(d, 0, sizeof *d);
     d->klen = (uint8_t)klen;
     memcpy(d->key, key, klen);
-    e->cslots[j] = (uint32_t)++e->n_cells;
+    e->cslots.v[j] = (uint32_t)++e->n_cells;
     return &d->cell;
 }
 
@@ -205,34 +226,21 @@ static void s_emit(void *arg, const ru_key_t *keys, size_t n, const ru_contrib_t
 
 /* -------------------------------------------------------- day index ---- */
 
-static int s_dslots_grow(ru_engine_t *e)
-{
-    size_t cap = e->dslots_cap ? e->dslots_cap * 2 : 1024;
-    uint32_t *s = calloc(cap, sizeof *s);
-    if (!s)
-        return HB_ENOMEM;
-    for (size_t i = 0; i < e->n_days; i++) {
-        size_t j = (size_t)(e->days[i].id * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
-        while (s[j])
-            j = (j + 1) & (cap - 1);
-        s[j] = (uint32_t)i + 1;
-    }
-    free(e->dslots);
-    e->dslots = s;
-    e->dslots_cap = cap;
-    return 0;
-}
+static uint64_t s_day_hash(uint64_t id) { return id * 0x9e3779b97f4a7c15ULL >> 20; }
+
+static uint64_t s_day_hash_at(const ru_engine_t *e, size_t i) { return s_day_hash(e->days[i].id); }
 
 static void s_day_note(ru_engine_t *e, uint32_t hall, int32_t day, uint64_t seq)
 {
     if (day == INT32_MIN || (e->filtered && day < e->from_day))
         return;
-    if ((e->n_days + 1) * 2 > e->dslots_cap && s_dslots_grow(e) != 0)
+    if ((e->n_days + 1) * 2 > e->dslots.cap &&
+        s_slots_grow(&e->dslots, 1024, e->n_days, s_day_hash_at, e) != 0)
         return;
     uint64_t id = (uint64_t)hall << 32 | ((uint32_t)day ^ 0x80000000u);
-    size_t mask = e->dslots_cap - 1, j = (size_t)(id * 0x9e3779b97f4a7c15ULL >> 20) & mask;
-    while (e->dslots[j]) {
-        dday_t *d = &e->days[e->dslots[j] - 1];
+    size_t mask = e->dslots.cap - 1, j = (size_t)s_day_hash(id) & mask;
+    while (e->dslots.v[j]) {
+        dday_t *d = &e->days[e->dslots.v[j] - 1];
         if (d->id == id) {
             if (seq < d->idx.first)
                 d->idx.first = seq;
@@ -243,16 +251,12 @@ static void s_day_note(ru_engine_t *e, uint32_t hall, int32_t day, uint64_t seq)
         }
         j = (j + 1) & mask;
     }
-    if (e->n_days == e->cap_days) {
-        size_t cap = e->cap_days ? e->cap_days * 2 : 256;
-        dday_t *p = realloc(e->days, cap * sizeof *p);
-        if (!p)
-            return;
-        e->days = p;
-        e->cap_days = cap;
-    }
+    /* The slots hold a day's index + 1 as 32 bits. */
+    if (hb_array_reserve((void **)&e->days, &e->cap_days, e->n_days + 1, sizeof *e->days,
+                         UINT32_MAX - 1) != 0)
+        return;
     e->days[e->n_days] = (dday_t){.id = id, .idx = {.first = seq, .last = seq, .events = 1}};
-    e->dslots[j] = (uint32_t)++e->n_days;
+    e->dslots.v[j] = (uint32_t)++e->n_days;
 }
 
 /* ------------------------------------------------------------ halls ---- */
@@ -372,19 +376,21 @@ const char *ru_engine_timezone(ru_engine_t *e, uint32_t hall)
     return h && h->fold ? ru_fold_timezone(h->fold) : "";
 }
 
+/* Hall `num`'s entry with its fold loaded (s_load_fold). */
+static int s_hall_folded(ru_engine_t *e, uint32_t num, ehall_t **out)
+{
+    ehall_t *h = *out = s_hall(e, num);
+    return h ? s_load_fold(e, num, h) : HB_ENOMEM;
+}
+
 static void s_mark_dirty(ru_engine_t *e, uint32_t num, ehall_t *h)
 {
     h->dirty = true;
     if (h->in_dirty_list)
         return;
-    if (e->n_dirty == e->cap_dirty) {
-        size_t cap = e->cap_dirty ? e->cap_dirty * 2 : 256;
-        uint32_t *p = realloc(e->dirty, cap * sizeof *p);
-        if (!p)
-            return;
-        e->dirty = p;
-        e->cap_dirty = cap;
-    }
+    if (hb_array_reserve((void **)&e->dirty, &e->cap_dirty, e->n_dirty + 1, sizeof *e->dirty,
+                         SIZE_MAX / sizeof *e->dirty) != 0)
+        return;
     e->dirty[e->n_dirty++] = num;
     h->in_dirty_list = true;
 }
@@ -393,10 +399,8 @@ int ru_engine_apply(ru_engine_t *e, uint32_t hall, uint64_t seq, const uint8_t *
                     bool *skipped)
 {
     *skipped = false;
-    ehall_t *h = s_hall(e, hall);
-    if (!h)
-        return HB_ENOMEM;
-    int rc = s_load_fold(e, hall, h);
+    ehall_t *h;
+    int rc = s_hall_folded(e, hall, &h);
     if (rc != 0)
         return rc;
     if (seq <= h->rolled) {
@@ -444,10 +448,8 @@ static int s_catch_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
 int ru_engine_catch_up(ru_engine_t *e, uint32_t hall, uint64_t upto, size_t max, size_t *applied)
 {
     *applied = 0;
-    ehall_t *h = s_hall(e, hall);
-    if (!h)
-        return HB_ENOMEM;
-    int rc = s_load_fold(e, hall, h);
+    ehall_t *h;
+    int rc = s_hall_folded(e, hall, &h);
     if (rc != 0)
         return rc;
     if (upto <= h->rolled)
@@ -677,11 +679,9 @@ int ru_engine_commit(ru_engine_t *e, int64_t now_ms, bool save_all)
     for (size_t i = 0; i < e->n_cells; i++)
         ru_cell_free(&e->cells[i].cell);
     e->n_cells = 0;
-    if (e->cslots)
-        memset(e->cslots, 0, e->cslots_cap * sizeof *e->cslots);
+    s_slots_clear(&e->cslots);
     e->n_days = 0;
-    if (e->dslots)
-        memset(e->dslots, 0, e->dslots_cap * sizeof *e->dslots);
+    s_slots_clear(&e->dslots);
     return 0;
 }
 
