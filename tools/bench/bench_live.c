@@ -236,6 +236,39 @@ static bool s_browser_start(void)
     return sid != NULL;
 }
 
+/* The dashboard shows nothing before a sign-in: the scratch hqd's admin
+ * "bench" (simlink.c) gets a password, and the browser signs in once
+ * through the login API on the dashboard's own origin, so that every load
+ * after carries the session's cookie. Without it the page stays at its
+ * sign-in form and no load is ever measured. */
+static bool s_browser_sign_in(void)
+{
+    char pw[64], cmd[1400];
+    snprintf(pw, sizeof pw, "bench-live-%d-%lld", (int)getpid(), (long long)hb_mono_ms());
+    snprintf(cmd, sizeof cmd, "'%s' users passwd bench --data '%s/data' >/dev/null 2>&1", s_opt.hqd,
+             s_opt.root);
+    FILE *p = popen(cmd, "w");
+    if (!p || fprintf(p, "%s\n", pw) < 0 || pclose(p) != 0) {
+        printf("dashboard: cannot give the bench's admin a password (%s): not measured\n", cmd);
+        return false;
+    }
+    char url[128], script[512];
+    snprintf(url, sizeof url, "%s/", s_opt.http);
+    json_decref(s_wd_call("POST", "/url", json_pack("{s:s}", "url", url)));
+    snprintf(script, sizeof script,
+             "var x = new XMLHttpRequest(); x.open('POST', '/v1/login', false);"
+             "x.setRequestHeader('Content-Type', 'application/json');"
+             "x.send(JSON.stringify({name: 'bench', password: '%s'})); return x.status;",
+             pw);
+    json_t *st =
+        s_wd_call("POST", "/execute/sync", json_pack("{s:s, s:[]}", "script", script, "args"));
+    int status = json_is_integer(st) ? (int)json_integer_value(st) : 0;
+    json_decref(st);
+    if (status != 200)
+        printf("dashboard: signing in as bench answered %d: not measured\n", status);
+    return status == 200;
+}
+
 static void s_browser_load(void)
 {
     char url[128];
@@ -589,7 +622,7 @@ int main(int argc, char **argv)
     }
     printf("bench_live: %d of %d halls connected over CURVE and welcomed (%d worker processes)\n",
            welcomed, s_opt.halls, workers);
-    bool browser = s_browser_start();
+    bool browser = s_browser_start() && s_browser_sign_in();
     pthread_t reader;
     pthread_create(&reader, NULL, s_reader, browser ? (void *)1 : NULL);
     int64_t t0 = hb_mono_ms();
