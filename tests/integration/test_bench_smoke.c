@@ -1,7 +1,8 @@
 /* The benchmarks still run, without timing anything: bench_ingest with 5
  * halls for 2 seconds a phase and bench_kiosk for 1 second a phase exit 0,
  * print their summary lines, and leave no hqd or branchd behind (the child
- * PIDs they print are gone afterwards); a bench_ingest stopped with SIGTERM
+ * PIDs they print are gone afterwards); bench_live measures the dashboard
+ * (signed in) at least once; a bench_ingest stopped with SIGTERM
  * mid-run stops its hqd too, and one whose hqd cannot start says so and
  * fails. What the figures are is the benchmarks' business, never a test's. */
 #include "harness.h"
@@ -23,6 +24,7 @@
 
 #define BENCH_INGEST HB_BIN_DIR "/tools/bench_ingest"
 #define BENCH_KIOSK HB_BIN_DIR "/tools/bench_kiosk"
+#define BENCH_LIVE HB_BIN_DIR "/tools/bench_live"
 
 static char s_out[262144];
 
@@ -75,6 +77,28 @@ HBT_TEST_IN(test_kiosk_runs_and_stops_its_daemons, NULL, NULL)
         fail_msg("the kiosk's tickets were refused: %s", s_out);
     s_assert_gone(s_after(s_out, "branchd (pid "), "branchd");
     s_assert_gone(s_after(s_out, "hqd (pid "), "hqd");
+}
+
+/* bench_live measures the dashboard in Chromium where it is installed (CI
+ * installs it): its browser must get past the sign-in form and load the
+ * page at least once, which it did not after access control landed. */
+HBT_TEST_IN(test_live_runs_and_loads_the_dashboard, NULL, NULL)
+{
+    (void)state;
+    BENCH_OK(BENCH_LIVE, "--halls", "20", "--seconds", "8");
+    hbt_assert_contains_all(s_out, "20 of 20 halls connected over CURVE and welcomed",
+                            "GET /v1/regions", "the network's first load", "HQ: 20 halls online",
+                            NULL);
+    /* Each line once: a child's stdio must not print the parent's again. */
+    const char *first = strstr(s_out, "halls connected over CURVE");
+    assert_null(strstr(first + 1, "halls connected over CURVE"));
+    if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/chromedriver", X_OK) != 0) {
+        fprintf(stderr, "SKIPPED (the dashboard part): no Chromium here\n");
+        return;
+    }
+    long loads = s_after(s_out, "the dashboard's first load in headless Chromium over ");
+    if (loads < 1 || strstr(s_out, "not measured") || strstr(s_out, "did not finish"))
+        fail_msg("bench_live measured no dashboard load: %s", s_out);
 }
 
 /* SIGTERM while the throughput phase runs: the benchmark ends at once

@@ -199,6 +199,7 @@ static bool s_browser_start(void)
     }
     int port = 21000 + getpid() % 500;
     snprintf(s_wd, sizeof s_wd, "http://127.0.0.1:%d", port);
+    fflush(NULL); /* else the child's freopen writes the parent's pending lines again */
     s_driver = fork();
     if (s_driver == 0) {
         char portarg[32], log[400];
@@ -459,6 +460,7 @@ static int s_worker_start(worker_t *wk, const hb_cert_t *hq, const char *endpoin
 {
     if (pipe(wk->to) != 0 || pipe(wk->from) != 0)
         return -1;
+    fflush(NULL);
     wk->pid = fork();
     if (wk->pid < 0)
         return -1;
