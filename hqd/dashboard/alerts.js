@@ -64,7 +64,10 @@ export function alertSentence(a) {
     if (typeof x === 'number') v[k] = k.endsWith('_s') ? fmtDuration(x) : fmtNumber(x);
     else v[k] = x === null || x === undefined ? '–' : String(x);
   }
-  if (a.kind === 'wait_sla') v.priority = p.priority ? t('alert.priority', {priority: p.priority}) : '';
+  if (a.kind === 'wait_sla') {
+    const name = has(`priority.${p.priority}`) ? t(`priority.${p.priority}`) : p.priority;
+    v.priority = p.priority ? t('alert.priority', {priority: name}) : '';
+  }
   if (a.kind === 'disk_nearly_full' && has(`alert.resource.${p.resource}`)) {
     v.resource = t(`alert.resource.${p.resource}`);
   }
