@@ -237,9 +237,12 @@ static int s_send_frame(uplink_t *up, const Hallbus__Frame *frame)
     int rc = zmq_send(up->conn->sock, buf, len, ZMQ_DONTWAIT);
     if (buf != stackbuf)
         free(buf);
-    /* Sending can consume the edge on ZMQ_FD, so every caller drains the
-     * socket afterwards; not here, where a reply handled in the middle of
-     * building batches would change the state the caller is using. */
+    /* Sending can consume the edge on ZMQ_FD, failed or not. Not drained
+     * here, where a reply handled in the middle of building batches would
+     * change the state the caller is using: the session's callers drain
+     * afterwards, and the kick reads on the next loop turn for any caller
+     * that does not (a booking answer from the hall's API). */
+    hb_zuv_kick(&up->conn->zuv);
     if (rc < 0)
         return zmq_errno() == EAGAIN ? HB_EAGAIN : HB_EZMQ;
     up->last_tx_ms = hb_mono_ms();

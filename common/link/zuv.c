@@ -35,6 +35,16 @@ void hb_zuv_drain(hb_zuv_t *z)
 
 static void s_idle_cb(uv_idle_t *handle) { hb_zuv_drain(handle->data); }
 
+void hb_zuv_kick(hb_zuv_t *z)
+{
+    /* Inside a drain this is undone when the drain reads to EAGAIN, which
+     * re-arms the descriptor's edge as well. */
+    if (z->closing || z->idle_active)
+        return;
+    uv_idle_start(&z->idle, s_idle_cb);
+    z->idle_active = true;
+}
+
 static void s_poll_cb(uv_poll_t *handle, int status, int events)
 {
     (void)status;

@@ -119,6 +119,11 @@ static int s_send(hq_ingest_t *ing, const uint8_t *rid, size_t rid_len, const Ha
     }
     if (buf != stackbuf)
         free(buf);
+    /* The send may have taken the socket's wake-up for a hall's message
+     * that arrived meanwhile; sends from timers and the API (notices,
+     * documents, revocations) are outside the drain, and nothing else
+     * would read that message, nor any after it. */
+    hb_zuv_kick(&ing->zuv);
     return rc;
 }
 

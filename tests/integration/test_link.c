@@ -429,7 +429,12 @@ HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
     hbt_world_t *w = *state;
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
     assert_int_equal(hbt_raw_hello(raw), 0);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 100), 0);
+    /* One timestamp for both sends: a resend must be the same bytes (HQ
+     * refuses a resend that differs as a conflict), and stamping each send
+     * with the current second made the two differ whenever a second ended
+     * between them. */
+    int64_t at_ms = (int64_t)time(NULL) * 1000;
+    assert_int_equal(hbt_raw_send_batch_at(raw, 1, 100, at_ms), 0);
     /* HQ commits; the connection is gone before the hall reads the ack. */
     int64_t deadline = hbt_now_ms() + 5000;
     while (s_hq_last(w, "HALL-A") != 100 && hbt_now_ms() < deadline)
@@ -439,7 +444,7 @@ HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
     /* The hall never saw the ack, so it resends the same events (and more)
      * on a new connection, without even asking where HQ stands. */
     raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
-    assert_int_equal(hbt_raw_send_batch(raw, 1, 150), 0);
+    assert_int_equal(hbt_raw_send_batch_at(raw, 1, 150, at_ms), 0);
     Hallbus__Frame *ack = NULL;
     deadline = hbt_now_ms() + 8000;
     while (hbt_now_ms() < deadline) {
@@ -448,7 +453,7 @@ HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
             break;
         hb_frame_free(ack);
         ack = NULL;
-        hbt_raw_send_batch(raw, 1, 150); /* the first may have raced the handshake */
+        hbt_raw_send_batch_at(raw, 1, 150, at_ms); /* the first may have raced the handshake */
     }
     assert_non_null(ack);
     hb_frame_free(ack);

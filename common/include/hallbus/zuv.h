@@ -37,6 +37,12 @@ int hb_zuv_init(uv_loop_t *loop, hb_zuv_t *zuv, void *zsock, unsigned burst,
                 hb_zuv_read_fn on_readable, void *arg);
 /* Takes whatever is waiting now; call after every zmq_send on the socket. */
 void hb_zuv_drain(hb_zuv_t *zuv);
+/* For a send (or any other call) on the socket where draining at once is
+ * not safe (the caller holds state a handler could change): the call may
+ * have taken the wake-up of messages that arrived meanwhile, and with
+ * nothing more arriving the socket would never be read again. This takes
+ * them on the next loop turn. Cheap, and harmless inside on_readable. */
+void hb_zuv_kick(hb_zuv_t *zuv);
 /* Stops watching; `on_close` runs once both libuv handles are closed. The
  * ZeroMQ socket is not closed: that is the owner's. */
 void hb_zuv_close(hb_zuv_t *zuv, void (*on_close)(hb_zuv_t *zuv));
