@@ -185,12 +185,15 @@ static int s_ticket(hbt_hall_t *h)
     return hbt_http(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL);
 }
 
-/* A small ring, so that a long absence is longer than it reaches. */
-static const hbt_world_spec_t s_world = {.tag = "live",
-                                         .halls = {"LA", "LB"},
-                                         .hq_args = {"--stream_ring", "16"},
-                                         .engine = true,
-                                         .start = true};
+/* A small ring, so that a long absence is longer than it reaches; a hall
+ * silent for 3 s is offline (halls beat every 500 ms here), so that the
+ * stopped hall's wait is not the default 10 s. */
+static const hbt_world_spec_t s_world = {
+    .tag = "live",
+    .halls = {"LA", "LB"},
+    .hq_args = {"--stream_ring", "16", "--offline_after", "3s"},
+    .engine = true,
+    .start = true};
 
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
@@ -295,7 +298,7 @@ HBT_TEST(test_board_and_stream)
     bool offline = false;
     while (!offline && hbt_now_ms() < deadline) {
         if (!s_sse_next(s, &ev, 1000))
-            continue; /* HQ waits offline_after (10 s) of silence */
+            continue; /* HQ waits offline_after (3 s) of silence */
         offline = strcmp(ev.type, "tile") == 0 &&
                   json_is_false(json_object_get(ev.data, "online")) &&
                   strcmp(json_string_value(json_object_get(ev.data, "worst")), "offline") == 0;
