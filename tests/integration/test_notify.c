@@ -37,7 +37,11 @@
 
 #define PYTHON "/usr/bin/python3"
 #define SMTPSINK HB_SOURCE_DIR "/tests/support/smtpsink.py"
-#define ESCALATE_S 4
+/* The escalation period: short, so that two of them and the quiet after
+ * them take seconds; the diversion alert is acknowledged well within one. */
+#define ESCALATE_S 2
+#define HBT_STR(x) HBT_STR2(x)
+#define HBT_STR2(x) #x
 
 /* ------------------------------------------------- the webhook receiver */
 
@@ -243,11 +247,9 @@ static void s_wait_listening(int port)
 static void s_restart_hq(hbt_world_t *w)
 {
     hbt_hq_stop(&w->hq, SIGTERM);
-    static const char *const args[] = {"--notify_retry_first=300ms",
-                                       "--notify_escalate_after="
-                                       "4s",
-                                       "--alert_no_counter_grace=1s", "--notify_timeout=30s",
-                                       "--external_url=http://hq.example"};
+    static const char *const args[] = {
+        "--notify_retry_first=300ms", "--notify_escalate_after=" HBT_STR(ESCALATE_S) "s",
+        "--alert_no_counter_grace=1s", "--notify_timeout=30s", "--external_url=http://hq.example"};
     w->hq.n_extra = 0;
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
         snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "%s", args[i]);
@@ -447,13 +449,13 @@ HBT_TEST(test_alerts_reach_people)
     assert_string_equal(hbt_str(sil, "reason"), "counters rebuilt");
     json_decref(sil);
 
-    /* Three customers wait: wait_sla A:normal, diversion A, no_counter_open. */
+    /* Three customers wait: diversion A (at once), wait_sla A:normal (after
+     * its 2 s), no_counter_open. */
     for (int i = 0; i < 3; i++)
         hbt_req_ok(w->hall[0].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
-    int64_t sla_id = s_alert_id(w, "wait_sla");
     int64_t div_id = s_alert_id(w, "diversion");
-    int64_t nco_id = s_alert_id(w, "no_counter_open");
-    /* Diversion is acknowledged at once: it escalates no further. */
+    /* Diversion is acknowledged at once (before wait_sla is even due, so
+     * well within an escalation period): it escalates no further. */
     json_t *ack = hbt_req(w->hq.http, "POST", "/v1/alerts/0/ack", "{}", 400);
     json_decref(ack);
     char path[128];
@@ -464,6 +466,8 @@ HBT_TEST(test_alerts_reach_people)
     assert_string_equal(hbt_str(ack, "by"), "admin"); /* the caller */
     json_decref(ack);
     hbt_refused(w->hq.http, "POST", path, "{}", 409, "conflict", "acknowledged already");
+    int64_t sla_id = s_alert_id(w, "wait_sla");
+    int64_t nco_id = s_alert_id(w, "no_counter_open");
 
     /* Wait past two escalation periods and the retries. */
     int64_t deadline = hbt_now_ms() + 30000;
