@@ -114,12 +114,15 @@ static void s_today(int offset_days, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static const hbt_world_spec_t s_world = {
-    .tag = "rollout",
-    .numbered = "H",
-    .n_numbered = HALLS,
-    .hq_args = {"--rollout_resend", "1s", "--neighbour_board_every", "500ms"},
-    .engine = true};
+/* The five stopped halls count as offline once silent for offline_after:
+ * 3 s (halls beat every 500 ms here) rather than the default 10 s. */
+static const hbt_world_spec_t s_world = {.tag = "rollout",
+                                         .numbered = "H",
+                                         .n_numbered = HALLS,
+                                         .hq_args = {"--rollout_resend", "1s",
+                                                     "--neighbour_board_every", "500ms",
+                                                     "--offline_after", "3s"},
+                                         .engine = true};
 
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
 
@@ -141,8 +144,7 @@ HBT_TEST(test_rollout_to_thirty_halls)
             i + 1, i < 15 ? "C001" : "C002", i == 0 ? ",\"neighbours\":[\"H02\",\"H03\"]" : "");
     snprintf(org + used, sizeof org - used, "]}");
     hbt_req_ok(w->hq.http, "PUT", "/v1/org", org, 200);
-    for (int i = 0; i < HALLS; i++)
-        hbt_hall_start(&w->hall[i]);
+    hbt_halls_start(w->hall, HALLS);
     for (int i = 0; i < HALLS; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
     /* Five halls are down at publish time. */
@@ -202,8 +204,7 @@ HBT_TEST(test_rollout_to_thirty_halls)
     json_decref(a);
 
     /* The five come back and catch up with both. */
-    for (int i = HALLS - STOPPED; i < HALLS; i++)
-        hbt_hall_start(&w->hall[i]);
+    hbt_halls_start(&w->hall[HALLS - STOPPED], STOPPED);
     s_wait_rollout(w, "policy", v1, HALLS, 0);
     s_wait_rollout(w, "calendar", 1, HALLS, 0);
     int64_t v, th;

@@ -760,7 +760,8 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
         fail_msg("hallctl enroll %s failed (%d): %s", id, rc, out);
 }
 
-void hbt_hall_start(hbt_hall_t *hall)
+/* Starts branchd (hbt_hall_start's first half: it does not wait). */
+static void s_hall_spawn(hbt_hall_t *hall)
 {
     char log[400];
     snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
@@ -790,10 +791,18 @@ void hbt_hall_start(hbt_hall_t *hall)
     }
     for (int i = 0; i < hall->n_extra && n < 38; i++)
         argv[n++] = hall->extra[i];
-    const char *token = hall->token[0] ? hall->token : NULL;
     argv[n] = NULL;
     hbt_spawn(&hall->proc, log, argv);
-    int64_t deadline = hbt_now_ms() + 15000;
+}
+
+/* Waits until the branchd just spawned answers (hbt_hall_start's second
+ * half); fails the test with the end of its log after `ms`. */
+static void s_hall_wait_up(hbt_hall_t *hall, int ms)
+{
+    char log[400];
+    snprintf(log, sizeof log, "%s/branchd.log", hall->dir);
+    const char *token = hall->token[0] ? hall->token : NULL;
+    int64_t deadline = hbt_now_ms() + ms;
     while (hbt_now_ms() < deadline) {
         json_t *st = NULL;
         int status = hbt_http_as(hall->http, token, hall->cacert[0] ? hall->cacert : NULL, "GET",
@@ -807,6 +816,22 @@ void hbt_hall_start(hbt_hall_t *hall)
     }
     s_print_tail(log, 30);
     fail_msg("branchd %s did not come up; the end of %s is above", hall->id, log);
+}
+
+void hbt_hall_start(hbt_hall_t *hall)
+{
+    s_hall_spawn(hall);
+    s_hall_wait_up(hall, 15000);
+}
+
+void hbt_halls_start(hbt_hall_t *halls, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        s_hall_spawn(&halls[i]);
+    /* They start side by side: each may wait for the others' start too. */
+    int ms = 15000 + (int)(n > 1 ? (n - 1) * 1000 : 0);
+    for (size_t i = 0; i < n; i++)
+        s_hall_wait_up(&halls[i], ms);
 }
 
 void hbt_hall_stop(hbt_hall_t *hall, int sig) { hbt_kill(&hall->proc, sig); }

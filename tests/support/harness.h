@@ -209,6 +209,9 @@ void hbt_hall_enroll(hbt_hq_t *hq, hbt_hall_t *hall, const char *id);
 /* Starts branchd with --local_trust unless hall->tokens_only, and waits
  * until its API answers (with 401, when tokens only). */
 void hbt_hall_start(hbt_hall_t *hall);
+/* hbt_hall_start for `n` halls at once: all are started, then each is
+ * waited for (a world of many halls starts in the time of a few). */
+void hbt_halls_start(hbt_hall_t *halls, size_t n);
 /* Opening hours of every day round the clock: the member of a policy
  * document, for tests that write a policy with more in it. */
 #define HBT_HOURS_ALWAYS_OPEN                                                                      \

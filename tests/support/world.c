@@ -45,9 +45,9 @@ int hbt_world_setup(void **state)
         if (spec->engine)
             hbt_hall_set_engine(h, HBT_POLICY_ALWAYS_OPEN, NULL);
         s_args(h->extra, &h->n_extra, 8, spec->hall_args);
-        if (spec->start)
-            hbt_hall_start(h);
     }
+    if (spec->start)
+        hbt_halls_start(w->hall, w->n_halls);
     *state = w;
     return 0;
 }
