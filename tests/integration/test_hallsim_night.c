@@ -20,9 +20,9 @@
 #include "world.h"
 
 #define HALLSIM HB_BIN_DIR "/tools/hallsim"
-/* A simulated 8-hour day in 24 s: what is measured is the night, in real
+/* A simulated 8-hour day in 12 s: what is measured is the night, in real
  * time, so a faster day only shortens the wait for it (CI runs this twice). */
-#define SPEED "1200"
+#define SPEED "2400"
 #define NIGHT_MAX_MS 8000
 
 static const hbt_world_spec_t s_world = {.tag = "simnight",
@@ -83,7 +83,7 @@ HBT_TEST(test_night_takes_seconds)
     hbt_world_t *w = *state;
     char log[400];
     snprintf(log, sizeof log, "%s/hallsim.log", w->root);
-    /* The quick start's six halls, its drive mode and seed, twenty times as fast. */
+    /* The quick start's six halls, its drive mode and seed, forty times as fast. */
     char *argv[2 * HALLS + 16] = {HALLSIM};
     int n = 1;
     for (int i = 0; i < HALLS; i++) {
