@@ -118,10 +118,7 @@ static void s_print_complaint(const opts_t *o, const json_t *a)
 
 static void s_print_complaints(const opts_t *o, const json_t *a)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach (json_object_get(a, "complaints"), i, c)
-        s_print_complaint(o, c);
+    hallctl_print_each(o, a, "complaints", s_print_complaint);
     printf("%lld complaint(s) %s\n", hallctl_jint(a, "count"), hallctl_jstr(a, "state"));
 }
 
@@ -252,14 +249,7 @@ static int s_hall_do(const opts_t *o, const char *method, const char *path, json
 static int s_post_action(const opts_t *o, const char *collection, const char *action,
                          const hallctl_member_t *members, size_t n, hallctl_print_fn print)
 {
-    char path[API_PATH_MAX];
-    json_t *body = NULL;
-    int rc = hallctl_path(o, path, sizeof path, collection, o->args[0], action);
-    if (rc == 0)
-        rc = hallctl_body(o, members, n, &body);
-    if (rc != 0)
-        return rc;
-    return s_hall_do(o, "POST", path, body, print);
+    return hallctl_send_to(o, s_hall_do, "POST", collection, o->args[0], action, members, n, print);
 }
 
 /* ---- the commands */
@@ -269,16 +259,14 @@ static int s_ticket(const opts_t *o)
     const hallctl_member_t m[] = {{"service", o->args[0], "SERVICE", M_STR},
                                   {"priority", o->priority, "--priority", M_STR},
                                   {"source", o->source, "--source", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/tickets", body, s_print_ticket);
+    return hallctl_send_members(o, s_hall_do, "POST", "/v1/tickets", m, NMEMBERS(m),
+                                s_print_ticket);
 }
 
 static int s_ticket_show(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/tickets/", o->args[0], "");
-    return rc != 0 ? rc : s_hall_do(o, "GET", path, NULL, s_print_ticket);
+    return hallctl_send_to(o, s_hall_do, "GET", "/v1/tickets/", o->args[0], "", NULL, 0,
+                           s_print_ticket);
 }
 
 static int s_recall(const opts_t *o)
@@ -353,9 +341,8 @@ static int s_complaint(const opts_t *o)
                                   {"severity", o->severity, "--severity", M_STR},
                                   {"ticket", o->ticket, "--ticket", M_STR},
                                   {"text", o->text, "--text", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/complaints", body, s_print_complaint);
+    return hallctl_send_members(o, s_hall_do, "POST", "/v1/complaints", m, NMEMBERS(m),
+                                s_print_complaint);
 }
 
 static int s_complaints(const opts_t *o)
@@ -398,9 +385,8 @@ static int s_feedback(const opts_t *o)
     const hallctl_member_t m[] = {{"score", o->score, "--score", M_INT},
                                   {"ticket", o->ticket, "--ticket", M_STR},
                                   {"counter", o->counter, "--counter", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/feedback", body, s_print_feedback);
+    return hallctl_send_members(o, s_hall_do, "POST", "/v1/feedback", m, NMEMBERS(m),
+                                s_print_feedback);
 }
 
 static int s_device(const opts_t *o)
