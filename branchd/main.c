@@ -16,6 +16,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/manpage.h"
+#include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 #include "hallbus/version.h"
@@ -63,10 +64,7 @@ static const hb_config_def_t s_defs[] = {
         "HQ's clock this far from the hall's is logged as a warning"),
     CFG("retention", HB_CONF_DURATION, retention_ms, "7d", 0, 3650LL * 86400000, true,
         "keep acknowledged events locally this long"),
-    CFG("map_size", HB_CONF_SIZE, map_size, "64M", 65536, 1LL << 40, false,
-        "initial LMDB map size (grows when full)"),
-    CFG("map_max", HB_CONF_SIZE, map_max, "64G", 65536, 1LL << 44, false,
-        "the LMDB map never grows past this"),
+    HB_STORE_CONF_ROWS(branchd_config_t, "64M", 1LL << 40, "64G", 1LL << 44),
     HB_HTTP_CONF_ROWS(branchd_config_t, "local API", "1024"),
     CFG("max_events_per_post", HB_CONF_INT, max_events_per_post, "1000", 1, 100000, false,
         "most events in one POST /v1/events"),

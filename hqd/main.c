@@ -17,6 +17,7 @@
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
 #include "hallbus/manpage.h"
+#include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
 
@@ -86,10 +87,7 @@ static const hb_config_def_t s_defs[] = {
         "hall has room again"),
     CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,
         "events waiting for the writer, at most (then halls are told to retry)"),
-    CFG("map_size", HB_CONF_SIZE, map_size, "1G", 65536, 1LL << 42, false,
-        "initial LMDB map size (grows when full)"),
-    CFG("map_max", HB_CONF_SIZE, map_max, "4T", 65536, 1LL << 46, false,
-        "the LMDB map never grows past this"),
+    HB_STORE_CONF_ROWS(hqd_config_t, "1G", 1LL << 42, "4T", 1LL << 46),
     HB_HTTP_CONF_ROWS(hqd_config_t, "HTTP API", "4096"),
     CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
         "a hall unreachable in its opening hours this long is an alert"),
