@@ -38,7 +38,7 @@
 #define CFG(...) HB_CONF_ROW(hqd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
-    CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
+    HB_DAEMON_CONFIG_ROW(hqd_config_t),
     CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (LMDB)"),
     CFG("keys", HB_CONF_STRING, keys, NULL, 0, 0, false,
         "key folder: hq.key, hq.key_secret (made on first start), halls/ (enrolled halls)"),
@@ -66,7 +66,7 @@ static const hb_config_def_t s_defs[] = {
     CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
         "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
         "reports view (read at start; \"\" serves none: the view shows its tables only)"),
-    CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
+    HB_DAEMON_LOG_LEVEL_ROW(hqd_config_t),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval asked of halls"),
     CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "10s", 1000, 3600000, false,
