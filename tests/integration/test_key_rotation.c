@@ -425,10 +425,6 @@ HBT_TEST(test_refused_rotation_shows_and_is_asked_again)
     hbt_hall_enroll_signed(&w->hq, h, "MAN1", "C1");
     w->n_halls = 1;
     s_hall_args(h, "19s");
-    /* A request sent as HQ stops is never answered: the hall gives it up
-     * after twice its link timeout, 2 s with this one rather than 4. */
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--link_timeout");
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1s");
     hbt_hall_start(h);
     char st[32];
     int64_t until = hbt_now_ms() + 10000;
