@@ -138,13 +138,10 @@ int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to
     uint8_t key[12];
     hb_put_be32(key, num);
     hb_put_be64(key + 4, from);
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     int result = 0;
     if (mdb_cursor_open(txn, st->flags, &cur) != 0) {
         result = HB_EDB;
@@ -165,22 +162,16 @@ int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to
     if (rc != 0 && rc != MDB_NOTFOUND)
         result = HB_EDB;
 out:
-    if (cur)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, cur);
     return result;
 }
 
 int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next_num)
 {
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
     int result = 0;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     uint32_t next = 1;
     MDB_val k = {9, "next_hall"}, v;
     if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 4)
@@ -202,8 +193,7 @@ int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next
         }
         mdb_cursor_close(cur);
     }
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, NULL);
     *next_num = next;
     return result;
 }
@@ -239,16 +229,12 @@ static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t f
 int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
                          void *arg)
 {
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, st->events, &cur) != 0) {
-        mdb_txn_abort(txn);
-        hb_store_read_unlock(&st->store);
+        hb_store_read_end(&st->store, txn, NULL);
         return HB_EDB;
     }
     uint8_t key[12];
@@ -285,8 +271,6 @@ int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t lim
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, cur);
     return result;
 }
