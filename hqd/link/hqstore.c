@@ -198,32 +198,50 @@ int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next
     return result;
 }
 
+int hq_chunk_open(hq_chunk_t *c, const uint8_t *p, size_t len)
+{
+    if (len < 4)
+        return -1;
+    *c = (hq_chunk_t){.p = p, .len = len, .off = 4, .n = hb_get_be32(p)};
+    return 0;
+}
+
+int hq_chunk_next(hq_chunk_t *c, const uint8_t **ev, uint32_t *elen)
+{
+    if (c->i == c->n)
+        return 0;
+    if (c->off + 4 > c->len)
+        return -1;
+    uint32_t n = hb_get_be32(c->p + c->off);
+    c->off += 4;
+    if (c->off + n > c->len)
+        return -1;
+    *ev = c->p + c->off;
+    *elen = n;
+    c->off += n;
+    c->i++;
+    return 1;
+}
+
 /* Walks one chunk; returns 1 when `fn` or the limit stopped the walk. */
 static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t from, size_t limit,
                         size_t *count, hq_event_fn fn, void *arg)
 {
-    if (len < 4)
+    hq_chunk_t c;
+    if (hq_chunk_open(&c, p, len) != 0)
         return -1;
-    uint32_t n = hb_get_be32(p);
-    size_t off = 4;
-    for (uint32_t i = 0; i < n; i++) {
-        if (off + 4 > len)
-            return -1;
-        uint32_t elen = hb_get_be32(p + off);
-        off += 4;
-        if (off + elen > len)
-            return -1;
-        uint64_t seq = first + i;
-        if (seq >= from) {
-            if (*count >= limit)
-                return 1;
-            if (fn(seq, p + off, elen, arg) != 0)
-                return 1;
-            (*count)++;
-        }
-        off += elen;
+    const uint8_t *ev;
+    uint32_t elen;
+    int more;
+    while ((more = hq_chunk_next(&c, &ev, &elen)) > 0) {
+        uint64_t seq = first + c.i - 1;
+        if (seq < from)
+            continue;
+        if (*count >= limit || fn(seq, ev, elen, arg) != 0)
+            return 1;
+        (*count)++;
     }
-    return 0;
+    return more;
 }
 
 int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
