@@ -23,28 +23,23 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t work, room; /* the worker's, and one a caller waits on */
     bool stopping;
-    bool worker_done, caller_done;
 } world_t;
 
-static void *s_worker(void *arg)
-{
-    world_t *w = arg;
-    pthread_mutex_lock(&w->lock);
-    while (!w->stopping)
-        pthread_cond_wait(&w->work, &w->lock);
-    w->worker_done = true;
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
+/* A thread that sleeps on `cond` until the world stops, then says so. */
+typedef struct {
+    world_t *w;
+    pthread_cond_t *cond;
+    bool done;
+} sleeper_t;
 
-static void *s_caller(void *arg)
+static void *s_sleep(void *arg)
 {
-    world_t *w = arg;
-    pthread_mutex_lock(&w->lock);
-    while (!w->stopping)
-        pthread_cond_wait(&w->room, &w->lock);
-    w->caller_done = true;
-    pthread_mutex_unlock(&w->lock);
+    sleeper_t *z = arg;
+    pthread_mutex_lock(&z->w->lock);
+    while (!z->w->stopping)
+        pthread_cond_wait(z->cond, &z->w->lock);
+    z->done = true;
+    pthread_mutex_unlock(&z->w->lock);
     return NULL;
 }
 
@@ -70,9 +65,10 @@ HBT_TEST_IN(test_stop_wakes_the_conditions_given, NULL, NULL)
         world_t w = {.lock = PTHREAD_MUTEX_INITIALIZER,
                      .work = PTHREAD_COND_INITIALIZER,
                      .room = PTHREAD_COND_INITIALIZER};
+        sleeper_t wz = {&w, &w.work, false}, cz = {&w, &w.room, false};
         pthread_t worker, caller;
-        assert_int_equal(pthread_create(&worker, NULL, s_worker, &w), 0);
-        assert_int_equal(pthread_create(&caller, NULL, s_caller, &w), 0);
+        assert_int_equal(pthread_create(&worker, NULL, s_sleep, &wz), 0);
+        assert_int_equal(pthread_create(&caller, NULL, s_sleep, &cz), 0);
         /* Both asleep before the stop (a stop before they sleep would pass
          * without testing the wake-up). */
         struct timespec pause = {0, 50 * 1000 * 1000};
@@ -80,7 +76,7 @@ HBT_TEST_IN(test_stop_wakes_the_conditions_given, NULL, NULL)
         hb_progress_stop(worker, &w.lock, &w.stopping, (pthread_cond_t *const[]){&w.work, &w.room},
                          rows[r].n);
         pthread_mutex_lock(&w.lock);
-        bool worker_done = w.worker_done, stopping = w.stopping;
+        bool worker_done = wz.done, stopping = w.stopping;
         pthread_mutex_unlock(&w.lock);
         if (!stopping || !worker_done)
             fail_msg("row %zu: stopping %d, worker done %d after the stop", r, stopping,
@@ -94,6 +90,6 @@ HBT_TEST_IN(test_stop_wakes_the_conditions_given, NULL, NULL)
             pthread_mutex_unlock(&w.lock);
             assert_true(s_joined(caller));
         }
-        assert_true(w.caller_done);
+        assert_true(cz.done);
     }
 }
