@@ -110,61 +110,47 @@ static const field_t s_device_fields[] = {
     FIELD(fdevice_t, F_ZZ, fault_since_ms),
 };
 
-/* Checks a decoded record and files it in the fold's maps: false when it
- * is damage (an empty or repeated id, a state out of range). */
-typedef bool (*take_fn)(ru_fold_t *f, void *rec);
+/* Whether a decoded counter or device is whole: false for damage (no
+ * id, a state out of range). */
+typedef bool (*valid_fn)(const void *rec);
 
-static bool s_take_ticket(ru_fold_t *f, void *rec)
+static bool s_counter_valid(const void *rec)
 {
-    const fticket_t *t = rec;
-    return t->id[0] && !ru_fold__ticket(f, t->id) &&
-           ru_strmap_add(&f->ticket_map, f, (uint32_t)f->n_tickets) == 0;
-}
-
-static bool s_take_counter(ru_fold_t *f, void *rec)
-{
-    (void)f;
     const fcounter_t *c = rec;
     return c->id != NONE && c->state <= C_PAUSED;
 }
 
-static bool s_take_complaint(ru_fold_t *f, void *rec)
-{
-    const fcomplaint_t *k = rec;
-    return k->id[0] && !ru_fold__complaint(f, k->id) &&
-           ru_strmap_add(&f->complaint_map, f, (uint32_t)f->n_complaints) == 0;
-}
-
-static bool s_take_device(ru_fold_t *f, void *rec)
-{
-    (void)f;
-    return ((const fdevice_t *)rec)->id != NONE;
-}
+static bool s_device_valid(const void *rec) { return ((const fdevice_t *)rec)->id != NONE; }
 
 /* One array of records in the fold, saved as its count and then each
  * record's fields; the offsets are of the array, its count and its room
- * in ru_fold_t. */
+ * in ru_fold_t. A keyed kind (tickets, complaints) is found by its id
+ * string through a map of the fold, which decoding fills; `valid` checks
+ * the others. */
 typedef struct rec_kind {
     const field_t *fields;
     size_t n_fields;
     size_t arr, n, cap;
     size_t size, max;
-    take_fn take;
+    bool keyed;
+    size_t id, map; /* keyed: the id in the record, the map in ru_fold_t */
+    valid_fn valid;
 } rec_kind_t;
 
-#define RECORDS(fields, member, type, max, take)                                                   \
-    {                                                                                              \
-        fields, sizeof fields / sizeof fields[0], offsetof(ru_fold_t, member),                     \
-            offsetof(ru_fold_t, n_##member), offsetof(ru_fold_t, cap_##member), sizeof(type), max, \
-            take                                                                                   \
-    }
+#define RECORDS(fields_, member, type, max_)                                                       \
+    .fields = fields_, .n_fields = sizeof fields_ / sizeof fields_[0],                             \
+    .arr = offsetof(ru_fold_t, member), .n = offsetof(ru_fold_t, n_##member),                      \
+    .cap = offsetof(ru_fold_t, cap_##member), .size = sizeof(type), .max = max_
 
 /* In the order they are saved. */
 static const rec_kind_t s_records[] = {
-    RECORDS(s_ticket_fields, tickets, fticket_t, RU_FOLD_TICKETS_MAX, s_take_ticket),
-    RECORDS(s_counter_fields, counters, fcounter_t, RU_FOLD_COUNTERS_MAX, s_take_counter),
-    RECORDS(s_complaint_fields, complaints, fcomplaint_t, RU_FOLD_COMPLAINTS_MAX, s_take_complaint),
-    RECORDS(s_device_fields, devices, fdevice_t, RU_FOLD_DEVICES_MAX, s_take_device),
+    {RECORDS(s_ticket_fields, tickets, fticket_t, RU_FOLD_TICKETS_MAX), .keyed = true,
+     .id = offsetof(fticket_t, id), .map = offsetof(ru_fold_t, ticket_map)},
+    {RECORDS(s_counter_fields, counters, fcounter_t, RU_FOLD_COUNTERS_MAX),
+     .valid = s_counter_valid},
+    {RECORDS(s_complaint_fields, complaints, fcomplaint_t, RU_FOLD_COMPLAINTS_MAX), .keyed = true,
+     .id = offsetof(fcomplaint_t, id), .map = offsetof(ru_fold_t, complaint_map)},
+    {RECORDS(s_device_fields, devices, fdevice_t, RU_FOLD_DEVICES_MAX), .valid = s_device_valid},
 };
 
 /* A member of 1, 4 or 8 bytes as a number, and back (truncated to its
@@ -292,8 +278,17 @@ static void s_read_fields(rbuf_t *r, void *rec, const field_t *fs, size_t n, siz
     }
 }
 
+/* Files keyed record `index` in its kind's map: false when its id is
+ * empty or already there (a repeated ticket or complaint is damage). */
+static bool s_file_keyed(ru_fold_t *f, const rec_kind_t *k, const char *rec, size_t index)
+{
+    const char *id = rec + k->id;
+    ru_strmap_t *map = (ru_strmap_t *)((char *)f + k->map);
+    return id[0] && ru_strmap_find(map, f, id) < 0 && ru_strmap_add(map, f, (uint32_t)index) == 0;
+}
+
 /* One array of records: its count, then each record, checked and filed
- * by the kind's take. 0, HB_EPARSE, HB_ENOMEM. */
+ * as its kind says. 0, HB_EPARSE, HB_ENOMEM. */
 static int s_read_records(rbuf_t *r, ru_fold_t *f, const rec_kind_t *k)
 {
     uint64_t n = s_rv(r);
@@ -309,7 +304,8 @@ static int s_read_records(rbuf_t *r, ru_fold_t *f, const rec_kind_t *k)
         char *rec = (char *)*arr + *count * k->size;
         memset(rec, 0, k->size);
         s_read_fields(r, rec, k->fields, k->n_fields, f->n_str);
-        if (r->bad || !k->take(f, rec))
+        if (r->bad || (k->valid && !k->valid(rec)) ||
+            (k->keyed && !s_file_keyed(f, k, rec, *count)))
             return HB_EPARSE;
         (*count)++;
     }
