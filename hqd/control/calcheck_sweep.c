@@ -148,15 +148,6 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, int32_t *ou
     return 0;
 }
 
-static int s_act_push(calcheck_list_t *l, uint32_t v)
-{
-    uint32_t *slot = hb_vec_push(l);
-    if (!slot)
-        return HB_ENOMEM;
-    *slot = v;
-    return 0;
-}
-
 static void s_act_remove(calcheck_list_t *l, uint32_t v)
 {
     for (size_t i = 0; i < l->n; i++) {
@@ -187,7 +178,7 @@ static int s_touch(run_t *r, sweep_t *s, uint32_t index, bool start, int32_t day
         }
         s->hash[h] ^= z;
         if (start) {
-            if (s_act_push(&s->act[h], index) != 0)
+            if (hb_vec_append(&s->act[h], &index) != 0)
                 rc = HB_ENOMEM;
             s->count[h]++;
         } else {
