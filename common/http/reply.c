@@ -128,15 +128,17 @@ static http_exchange_t *s_exchange(hb_http_req_t *req)
     return ex;
 }
 
-void hb_http__send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
-                         const char *allow)
+/* The one JSON shape of an error, with the member "field" when the refusal
+ * names the member or parameter at fault (NULL: no such member). */
+static void s_send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
+                         const char *field, const char *allow)
 {
     char clean[HTTP_REASON_MAX];
     snprintf(clean, sizeof clean, "%s", reason);
     /* A reason cut short by its buffer, or quoting a client's bytes, still
      * makes a JSON string. */
     hb_utf8_sanitize(clean);
-    json_t *o = json_pack("{s:s, s:s}", "error", code, "reason", clean);
+    json_t *o = json_pack("{s:s, s:s, s:s*}", "error", code, "reason", clean, "field", field);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -146,6 +148,12 @@ void hb_http__send_error(http_exchange_t *ex, int status, const char *code, cons
     }
     s_send(ex, status, "application/json; charset=utf-8", text, strlen(text), allow);
     free(text);
+}
+
+void hb_http__send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
+                         const char *allow)
+{
+    s_send_error(ex, status, code, reason, NULL, allow);
 }
 
 /* h2o disposes of a request's pool: the deferred answer has nowhere to go. */
@@ -228,17 +236,36 @@ void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body)
     free(text);
 }
 
-void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
+/* hb_http_reply_error and hb_http_reply_field_error: the reason formatted,
+ * the code defaulted from the status. */
+static void s_reply_errorv(hb_http_req_t *req, int status, const char *code, const char *field,
+                           const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void s_reply_errorv(hb_http_req_t *req, int status, const char *code, const char *field,
+                           const char *fmt, va_list ap)
 {
     http_exchange_t *ex = s_exchange(req);
     if (!ex)
         return;
     char reason[HTTP_REASON_MAX];
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    s_send_error(ex, status, code ? code : hb_http__error_code(status), reason, field, NULL);
+}
+
+void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    s_reply_errorv(req, status, code, NULL, fmt, ap);
     va_end(ap);
-    hb_http__send_error(ex, status, code ? code : hb_http__error_code(status), reason, NULL);
+}
+
+void hb_http_reply_field_error(hb_http_req_t *req, int status, const char *code, const char *field,
+                               const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_reply_errorv(req, status, code, field, fmt, ap);
+    va_end(ap);
 }
 
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type, const char *body,
