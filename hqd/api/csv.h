@@ -1,5 +1,5 @@
 /* CSV for hqd's exports of the reports, the archive and the audit log
- * (hqd/auth/audit.c; the campaign calendar's is control.c's own, on hb_text):
+ * (hqd/auth/audit.c) and the campaign calendar (campaigns.c):
  * RFC 4180 fields and CRLF line ends in a text bounded in bytes, so an
  * export is refused rather than grown without end. Every field that comes
  * from people or halls is made safe for spreadsheets: one that a
