@@ -156,6 +156,21 @@ void hb_http__send_error(http_exchange_t *ex, int status, const char *code, cons
     s_send_error(ex, status, code, reason, NULL, allow);
 }
 
+/* For an answer given later (deferred or streamed): the request's exchange
+ * in *ex and a zeroed record of `size` bytes; NULL when the request was
+ * answered already, or after answering 503 with `reason`. */
+static void *s_answer_alloc(hb_http_req_t *req, size_t size, const char *reason,
+                            http_exchange_t **ex)
+{
+    *ex = s_exchange(req);
+    if (!*ex)
+        return NULL;
+    void *p = calloc(1, size);
+    if (!p)
+        hb_http__send_error(*ex, 503, "unavailable", reason, NULL);
+    return p;
+}
+
 /* h2o disposes of a request's pool: the deferred answer has nowhere to go. */
 static void s_defer_disposed(void *p)
 {
@@ -166,14 +181,10 @@ static void s_defer_disposed(void *p)
 
 hb_http_deferred_t *hb_http_defer(hb_http_req_t *req)
 {
-    http_exchange_t *ex = s_exchange(req);
-    if (!ex)
+    http_exchange_t *ex;
+    hb_http_deferred_t *d = s_answer_alloc(req, sizeof *d, "out of memory", &ex);
+    if (!d)
         return NULL;
-    hb_http_deferred_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        hb_http__send_error(ex, 503, "unavailable", "out of memory", NULL);
-        return NULL;
-    }
     d->marker = h2o_mem_alloc_shared(&ex->req->pool, sizeof *d->marker, s_defer_disposed);
     d->marker->d = d;
     ex->deferred = true;
@@ -340,13 +351,7 @@ void hb_http_reply_cacheable(hb_http_req_t *req, const char *content_type, const
 static void s_stream_free(hb_http_stream_t *st)
 {
     hb_http_t *http = st->http;
-    if (st->prev)
-        st->prev->next = st->next;
-    else
-        http->streams = st->next;
-    if (st->next)
-        st->next->prev = st->prev;
-    http->nstreams--;
+    HTTP_LIST_REMOVE(http->streams, http->nstreams, st);
     if (st->on_closed)
         st->on_closed(st, st->arg);
     free(st->inflight);
@@ -399,14 +404,10 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
                                        size_t max_queued, hb_http_stream_closed_fn on_closed,
                                        void *arg)
 {
-    http_exchange_t *ex = s_exchange(hreq);
-    if (!ex)
+    http_exchange_t *ex;
+    hb_http_stream_t *st = s_answer_alloc(hreq, sizeof *st, "out of memory for a stream", &ex);
+    if (!st)
         return NULL;
-    hb_http_stream_t *st = calloc(1, sizeof *st);
-    if (!st) {
-        hb_http__send_error(ex, 503, "unavailable", "out of memory for a stream", NULL);
-        return NULL;
-    }
     h2o_req_t *req = ex->req;
     ex->answered = true;
     ex->status = status;
@@ -417,11 +418,7 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
     st->max_queued = max_queued;
     st->on_closed = on_closed;
     st->arg = arg;
-    st->next = ex->http->streams;
-    if (st->next)
-        st->next->prev = st;
-    ex->http->streams = st;
-    ex->http->nstreams++;
+    HTTP_LIST_PUSH(ex->http->streams, ex->http->nstreams, st);
     s_head(req, status, content_type);
     h2o_start_response(req, &st->gen);
     /* The headers go now; proceed comes back when they are written. */
