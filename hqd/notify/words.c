@@ -1,6 +1,7 @@
 /* Alerts worded for people (see words.h). A template is text with
  * placeholders: {v} and {t} the value and threshold as durations, {n} and
- * {m} the same as plain numbers, {0} and {1} the subject's parts; one row
+ * {m} the same as plain numbers, {0} and {1} the subject's parts, {p} the
+ * second part worded as a ticket's priority; one row
  * per kind with both languages, so a kind without a row shows at once in
  * review and a new language is a column. */
 #include "words.h"
@@ -41,7 +42,7 @@ static const kind_words_t s_words[] = {
      {"有客户等候但无窗口开放 {v}", "customers waiting with no counter open for {v}"}},
     {ALERT_WAIT_SLA,
      {"等候超时", "Waiting over the limit"},
-     {"等候超过 {t} ({0} 业务, {1})", "waiting over {t} (service {0}, {1})"}},
+     {"等候超过 {t} ({0} 业务, {p})", "waiting over {t} (service {0}, {p})"}},
     {ALERT_DIVERSION,
      {"排队过长", "Long queue"},
      {"{0} 业务 {n} 人等候 (超过 {m} 人建议分流)",
@@ -136,6 +137,29 @@ static void s_part(const alert_t *a, int i, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+/* A priority's code (the hall's, as in a wait alert's subject) in words,
+ * as the hall's screens and the dashboard say it; a code this build does
+ * not know is shown as it is. */
+static void s_priority(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
+{
+    static const struct {
+        const char *code;
+        const char *name[2];
+    } names[] = {
+        {"normal", {"普通", "normal"}},
+        {"vip", {"贵宾", "VIP"}},
+        {"elderly", {"优先（老年人 / 残障人士）", "priority (elderly / disabled)"}},
+        {"appointment", {"预约", "appointment"}},
+    };
+    s_part(a, 1, out, outlen);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(out, names[i].code) == 0) {
+            snprintf(out, outlen, "%s", names[i].name[lang == NOTIFY_EN]);
+            return;
+        }
+    }
+}
+
 void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
 {
     if (outlen == 0)
@@ -155,6 +179,7 @@ void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen
             case 'm': snprintf(piece, sizeof piece, "%" PRId64, a->threshold); break;
             case '0': s_part(a, 0, piece, sizeof piece); break;
             case '1': s_part(a, 1, piece, sizeof piece); break;
+            case 'p': s_priority(a, lang, piece, sizeof piece); break;
             default: piece[0] = '\0';
             }
             n = strlen(piece);

@@ -74,8 +74,14 @@ HBT_TEST(test_words)
         int64_t v, t;
         const char *zh, *en;
     } rows[] = {
-        {ALERT_WAIT_SLA, "A:vip", 1500, 1200, "等候超过 20 分钟 (A 业务, vip)",
-         "waiting over 20 min (service A, vip)"},
+        {ALERT_WAIT_SLA, "A:vip", 1500, 1200, "等候超过 20 分钟 (A 业务, 贵宾)",
+         "waiting over 20 min (service A, VIP)"},
+        {ALERT_WAIT_SLA, "B:elderly", 900, 600,
+         "等候超过 10 分钟 (B 业务, 优先（老年人 / 残障人士）)",
+         "waiting over 10 min (service B, priority (elderly / disabled))"},
+        /* A priority of a newer hall: shown as its code. */
+        {ALERT_WAIT_SLA, "C:gold", 61, 60, "等候超过 1 分钟 (C 业务, gold)",
+         "waiting over 1 min (service C, gold)"},
         {ALERT_HALL_OFFLINE, "", 8100, 120, "营业时间内离线 2 小时 15 分钟 (宽限 2 分钟)",
          "offline for 2 h 15 min in opening hours (grace 2 min)"},
         {ALERT_DIVERSION, "B", 31, 30, "B 业务 31 人等候 (超过 30 人建议分流)",
@@ -153,8 +159,8 @@ HBT_TEST(test_alertmanager)
         assert_true(json_is_string(v));
     json_object_foreach (ann, k, v)
         assert_true(json_is_string(v));
-    hbt_assert_strs(ann, "summary", "等候超过 20 分钟 (A 业务, vip)", "summary_en",
-                    "waiting over 20 min (service A, vip)", "wait_s", "1500", "limit_s", "1200",
+    hbt_assert_strs(ann, "summary", "等候超过 20 分钟 (A 业务, 贵宾)", "summary_en",
+                    "waiting over 20 min (service A, VIP)", "wait_s", "1500", "limit_s", "1200",
                     "alert_id", "42", NULL);
     hbt_assert_strs(a, "startsAt", "2026-12-06T08:30:00.000Z", "endsAt", "0001-01-01T00:00:00Z",
                     "fingerprint", "000000000000002a", "generatorURL",
@@ -178,7 +184,7 @@ HBT_TEST(test_robots)
     const char *c = hbt_str(json_object_get(w, "markdown"), "content");
     hbt_assert_contains_all(
         c, "<font color=\"comment\">[警告]</font> 等候超时 / Waiting over the limit",
-        "> 营业厅 Hall: **人民广场营业厅** (H1)\n", "> 等候超过 20 分钟 (A 业务, vip)\n",
+        "> 营业厅 Hall: **人民广场营业厅** (H1)\n", "> 等候超过 20 分钟 (A 业务, 贵宾)\n",
         "> 级别 Level: 市级 city / warning · wait_sla\n", NULL);
     assert_true(strstr(c, "[查看 View]") == NULL); /* no external URL, no link */
     assert_true(strlen(c) <= 4096);
@@ -187,7 +193,7 @@ HBT_TEST(test_robots)
     assert_string_equal(hbt_str(d, "msgtype"), "markdown");
     json_t *md = json_object_get(d, "markdown");
     assert_string_equal(hbt_str(md, "title"), "等候超时 人民广场营业厅");
-    hbt_assert_contains(hbt_str(md, "text"), "> waiting over 20 min (service A, vip)\n\n");
+    hbt_assert_contains(hbt_str(md, "text"), "> waiting over 20 min (service A, VIP)\n\n");
     hbt_assert_contains(hbt_str(md, "text"), "[查看 View](https://hq.example/?hall=H1#alerts)");
     assert_true(json_is_false(json_object_get(json_object_get(d, "at"), "isAtAll")));
     json_decref(d);
@@ -263,9 +269,9 @@ HBT_TEST(test_email)
                      0);
     body[blen] = '\0';
     hbt_assert_contains_all(
-        body, "等候超过 20 分钟 (A 业务, vip)\n",
+        body, "等候超过 20 分钟 (A 业务, 贵宾)\n",
         "营业厅：人民广场营业厅 (H1)\n级别：市级，警告\n告警编号：42\n",
-        "-- English --\nwaiting over 20 min (service A, vip)\n",
+        "-- English --\nwaiting over 20 min (service A, VIP)\n",
         "Hall: 人民广场营业厅 (H1)\nLevel: city, warning\nAlert: 42 (wait_sla)\n", NULL);
     hb_text_free(&t);
 
