@@ -16,6 +16,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/manpage.h"
+#include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 #include "hallbus/version.h"
@@ -34,7 +35,7 @@
 #define CFG(...) HB_CONF_ROW(branchd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
-    CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
+    HB_DAEMON_CONFIG_ROW(branchd_config_t),
     CFG("id", HB_CONF_STRING, id, NULL, 0, 0, false, "hall id, as enrolled at HQ"),
     CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (outbox LMDB)"),
     CFG("hq", HB_CONF_STRING, hq, NULL, 0, 0, false, "HQ endpoint, e.g. tcp://hq:7400"),
@@ -42,7 +43,7 @@ static const hb_config_def_t s_defs[] = {
         "key folder: hall.key (the hall's certificate), hall.key_secret, hq.key (from branchd "
         "enroll and hallctl enroll install)"),
     CFG("http", HB_CONF_STRING, http, "127.0.0.1:8100", 0, 0, false, "local API HOST:PORT"),
-    CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
+    HB_DAEMON_LOG_LEVEL_ROW(branchd_config_t),
     CFG("window", HB_CONF_INT, window, "4096", 1, 1000000, false,
         "most events sent to HQ and not yet acknowledged"),
     CFG("batch_max", HB_CONF_INT, batch_max, "512", 1, 1024, false, "most events in one batch"),
@@ -63,10 +64,7 @@ static const hb_config_def_t s_defs[] = {
         "HQ's clock this far from the hall's is logged as a warning"),
     CFG("retention", HB_CONF_DURATION, retention_ms, "7d", 0, 3650LL * 86400000, true,
         "keep acknowledged events locally this long"),
-    CFG("map_size", HB_CONF_SIZE, map_size, "64M", 65536, 1LL << 40, false,
-        "initial LMDB map size (grows when full)"),
-    CFG("map_max", HB_CONF_SIZE, map_max, "64G", 65536, 1LL << 44, false,
-        "the LMDB map never grows past this"),
+    HB_STORE_CONF_ROWS(branchd_config_t, "64M", 1LL << 40, "64G", 1LL << 44),
     HB_HTTP_CONF_ROWS(branchd_config_t, "local API", "1024"),
     CFG("max_events_per_post", HB_CONF_INT, max_events_per_post, "1000", 1, 100000, false,
         "most events in one POST /v1/events"),

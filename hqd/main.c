@@ -17,6 +17,7 @@
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
 #include "hallbus/manpage.h"
+#include "hallbus/store.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
 
@@ -37,7 +38,7 @@
 #define CFG(...) HB_CONF_ROW(hqd_config_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
-    CFG("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file (--config)"),
+    HB_DAEMON_CONFIG_ROW(hqd_config_t),
     CFG("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder (LMDB)"),
     CFG("keys", HB_CONF_STRING, keys, NULL, 0, 0, false,
         "key folder: hq.key, hq.key_secret (made on first start), halls/ (enrolled halls)"),
@@ -65,7 +66,7 @@ static const hb_config_def_t s_defs[] = {
     CFG("chartjs", HB_CONF_STRING, chartjs, HQD_CHARTJS_FILE, 0, 0, false,
         "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
         "reports view (read at start; \"\" serves none: the view shows its tables only)"),
-    CFG("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "error, warn, info, debug"),
+    HB_DAEMON_LOG_LEVEL_ROW(hqd_config_t),
     CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
         "heartbeat interval asked of halls"),
     CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "10s", 1000, 3600000, false,
@@ -86,10 +87,7 @@ static const hb_config_def_t s_defs[] = {
         "hall has room again"),
     CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,
         "events waiting for the writer, at most (then halls are told to retry)"),
-    CFG("map_size", HB_CONF_SIZE, map_size, "1G", 65536, 1LL << 42, false,
-        "initial LMDB map size (grows when full)"),
-    CFG("map_max", HB_CONF_SIZE, map_max, "4T", 65536, 1LL << 46, false,
-        "the LMDB map never grows past this"),
+    HB_STORE_CONF_ROWS(hqd_config_t, "1G", 1LL << 42, "4T", 1LL << 46),
     HB_HTTP_CONF_ROWS(hqd_config_t, "HTTP API", "4096"),
     CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
         "a hall unreachable in its opening hours this long is an alert"),

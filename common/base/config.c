@@ -731,6 +731,15 @@ static int s_check_at_most(const hb_config_def_t *defs, size_t ndefs, const void
     return 0;
 }
 
+/* The checks once every source is applied: what is required was given
+ * (`cli`: a tool's command, NULL: a daemon), and every at_most holds. */
+static int s_check_given(const hb_config_def_t *defs, size_t ndefs, const hb_config_cli_t *cli,
+                         const void *target, const bool *given, char *err, size_t errlen)
+{
+    int rc = s_check_required(defs, ndefs, cli, given, err, errlen);
+    return rc != 0 ? rc : s_check_at_most(defs, ndefs, target, cli != NULL, err, errlen);
+}
+
 /* ------------------------------------------------------------ usage ---- */
 
 static const char *s_meta(const hb_config_def_t *d)
@@ -897,9 +906,7 @@ int hb_config_load(const hb_config_def_t *defs, size_t ndefs, void *target, int 
     }
     free(sc.values);
     if (rc == 0)
-        rc = s_check_required(defs, ndefs, NULL, given, err, errlen);
-    if (rc == 0)
-        rc = s_check_at_most(defs, ndefs, target, false, err, errlen);
+        rc = s_check_given(defs, ndefs, NULL, target, given, err, errlen);
     if (rc != 0) {
         /* Nothing half-loaded is left behind for the caller to free. */
         hb_config_free(defs, ndefs, target);
@@ -959,9 +966,7 @@ int hb_config_args(const hb_config_def_t *defs, size_t ndefs, const hb_config_cl
     }
     free(sc.values);
     if (rc == 0)
-        rc = s_check_required(defs, ndefs, cli, given, err, errlen);
-    if (rc == 0)
-        rc = s_check_at_most(defs, ndefs, target, true, err, errlen);
+        rc = s_check_given(defs, ndefs, cli, target, given, err, errlen);
     if (rc != 0) {
         hb_config_free(defs, ndefs, target);
         memset(parsed, 0, sizeof *parsed);

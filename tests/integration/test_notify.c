@@ -534,8 +534,8 @@ HBT_TEST(test_alerts_reach_people)
     assert_string_equal(hbt_str(wm, "msgtype"), "markdown");
     const char *md = hbt_str(json_object_get(wm, "markdown"), "content");
     hbt_assert_contains_all(md, "等候超时", "**人民广场营业厅** (NT1)",
-                            "等候超过 2 秒 (A 业务, 普通)",
-                            "waiting over 2 s (service A, normal)", NULL);
+                            "等候超过 2 秒 (A 业务, 普通)", "waiting over 2 s (service A, normal)",
+                            NULL);
     /* Nothing for the national operator: the hall was never offline. */
     assert_int_equal(json_array_size(national), 0);
     /* The province: what nobody acknowledged (wait_sla, hall_not_open;

@@ -3,9 +3,13 @@
  * reloads (reloadable settings only, all or nothing) and --help; a row that
  * may not exceed another (at_most), lists, and a tool's command line (flags,
  * positional arguments, a command's options, the environment, custom
- * values, --help and --version) with every refusal. */
+ * values, --help and --version) with every refusal; the rows the shared
+ * macros write (a tool's option, the daemons' config, log level and LMDB
+ * map). */
 #include "hallbus/config.h"
+#include "hallbus/daemon.h"
 #include "hallbus/error.h"
+#include "hallbus/store.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -809,4 +813,81 @@ HBT_TEST(test_custom_not_reloadable)
     assert_int_equal(hb_config_reload(s_tool_defs, NTOOL, &t, f->path, f->err, sizeof f->err),
                      HB_EINVAL);
     assert_contains(f->err, "speed: a CUSTOM setting cannot be reloaded");
+}
+
+/* The rows the shared macros write, as a table of their own: a tool's
+ * option (HB_CONF_OPT: never reloadable, its value named, other members by
+ * name), the daemons' config and log_level (daemon.h) and the LMDB map
+ * (store.h, each daemon's defaults and ceilings). */
+typedef struct shared_rows {
+    char *config, *log_level;
+    uint64_t map_size, map_max;
+    int64_t seconds;
+    char *hq;
+} shared_rows_t;
+
+static const hb_config_def_t s_shared_defs[] = {
+    HB_DAEMON_CONFIG_ROW(shared_rows_t),
+    HB_DAEMON_LOG_LEVEL_ROW(shared_rows_t),
+    HB_STORE_CONF_ROWS(shared_rows_t, "64M", 1LL << 40, "64G", 1LL << 44),
+    HB_CONF_OPT(shared_rows_t, "seconds", HB_CONF_INT, seconds, "30", 1, 86400, "S", "how long"),
+    HB_CONF_OPT(shared_rows_t, "hq", HB_CONF_STRING, hq, NULL, 0, 0, "URL", "HQ's API",
+                .optional = true),
+};
+#define NSHARED (sizeof s_shared_defs / sizeof s_shared_defs[0])
+
+HBT_TEST(test_shared_rows)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *name;
+        enum hb_config_type type;
+        const char *defval, *meta;
+        int64_t min, max;
+        bool reloadable, optional;
+    } want[] = {
+        {"config", HB_CONF_STRING, NULL, NULL, 0, 0, false, false},
+        {"log_level", HB_CONF_STRING, "info", NULL, 0, 0, true, false},
+        {"map_size", HB_CONF_SIZE, "64M", NULL, 65536, 1LL << 40, false, false},
+        {"map_max", HB_CONF_SIZE, "64G", NULL, 65536, 1LL << 44, false, false},
+        {"seconds", HB_CONF_INT, "30", "S", 1, 86400, false, false},
+        {"hq", HB_CONF_STRING, NULL, "URL", 0, 0, false, true},
+    };
+    assert_int_equal(NSHARED, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < NSHARED; i++) {
+        const hb_config_def_t *d = &s_shared_defs[i];
+        if (strcmp(d->name, want[i].name) != 0 || d->type != want[i].type ||
+            (d->defval == NULL) != (want[i].defval == NULL) ||
+            (d->defval && strcmp(d->defval, want[i].defval) != 0) ||
+            (d->meta == NULL) != (want[i].meta == NULL) ||
+            (d->meta && strcmp(d->meta, want[i].meta) != 0) || d->min != want[i].min ||
+            d->max != want[i].max || d->reloadable != want[i].reloadable ||
+            d->optional != want[i].optional)
+            fail_msg("row %zu (%s) is not the row wanted (%s)", i, d->name, want[i].name);
+    }
+    assert_string_equal(s_shared_defs[1].help, "error, warn, info, debug");
+    /* The rows parse as any other: defaults, values, bounds. */
+    static const hb_config_cli_t cli = {.prog = "t"};
+    shared_rows_t r = {0};
+    /* config has no default: what it names is required, a tool's as a daemon's. */
+    char *ok[] = {"t", "--config", "t.conf", "--seconds", "5", "--map_size", "1M", NULL};
+    assert_loaded(f, hb_config_args(s_shared_defs, NSHARED, &cli, &r, 7, ok, NULL, NULL, f->err,
+                                    sizeof f->err));
+    assert_string_equal(r.config, "t.conf");
+    assert_int_equal(r.seconds, 5);
+    assert_int_equal(r.map_size, 1 << 20);
+    assert_int_equal(r.map_max, 64ULL << 30);
+    assert_string_equal(r.log_level, "info");
+    assert_null(r.hq);
+    hb_config_free(s_shared_defs, NSHARED, &r);
+    char *too_small[] = {"t", "--config", "t.conf", "--map_size", "1K", NULL};
+    assert_int_equal(hb_config_args(s_shared_defs, NSHARED, &cli, &r, 5, too_small, NULL, NULL,
+                                    f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "map_size");
+    char *too_short[] = {"t", "--config", "t.conf", "--seconds", "0", NULL};
+    assert_int_equal(hb_config_args(s_shared_defs, NSHARED, &cli, &r, 5, too_short, NULL, NULL,
+                                    f->err, sizeof f->err),
+                     HB_EINVAL);
+    assert_contains(f->err, "seconds");
 }

@@ -440,8 +440,7 @@ typedef struct settings {
     bool json;
 } settings_t;
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_)                                        \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_)
+#define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "10000", 1, ORG_HALLS_MAX, "N", "halls in the organisation"),

@@ -118,9 +118,7 @@ static int s_parse_rollups(const char *text, void *field, char *why, size_t whyl
     return s_parse_word(modes, 3, text, field, why, whylen, "on, off or both");
 }
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                   \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,         \
-                __VA_ARGS__)
+#define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
@@ -256,35 +254,25 @@ typedef struct worker {
     int cmd, rep; /* the parent's ends of the two pipes */
 } worker_t;
 
-static int s_write_all(int fd, const void *buf, size_t len)
+/* All `len` bytes through a pipe, written (`out`) or read, across
+ * interrupted and short transfers; -1 when the other end is gone. */
+static int s_pipe_all(int fd, void *buf, size_t len, bool out)
 {
-    const char *p = buf;
+    char *p = buf;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
+        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+        if (n < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (n <= 0)
             return -1;
-        p += w;
-        len -= (size_t)w;
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
 }
 
-static int s_read_all(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
+static int s_write_all(int fd, void *buf, size_t len) { return s_pipe_all(fd, buf, len, true); }
+static int s_read_all(int fd, void *buf, size_t len) { return s_pipe_all(fd, buf, len, false); }
 
 /* One phase of a worker's halls for `seconds`; steady when rate > 0.
  * Sockets are watched with epoll on their ZMQ_FD (edge-style: after a
@@ -861,6 +849,17 @@ typedef struct peer_result {
     double sat, p50, p99;
 } peer_result_t;
 
+/* A peer client run with `mode`'s four words after argv[..base) (which
+ * has room for them and the NULL); its output into `out`, its exit code. */
+static int s_peer_run(const char **argv, int base, const char *const mode[4], char *out,
+                      size_t outlen)
+{
+    for (int i = 0; i < 4; i++)
+        argv[base + i] = mode[i];
+    argv[base + 4] = NULL;
+    return kids_run((char *const *)argv, out, outlen);
+}
+
 /* One peer client's two runs, `pre` the arguments before the mode. */
 static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_result_t *res)
 {
@@ -879,10 +878,7 @@ static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_
     res->sat = res->p50 = res->p99 = -1;
     if (strcmp(s_opt.phases, "steady") != 0) {
         const char *sat[] = {"sat", secs, conns, win};
-        for (int i = 0; i < 4; i++)
-            argv[base + i] = sat[i];
-        argv[base + 4] = NULL;
-        int rc = kids_run((char *const *)argv, out, sizeof out);
+        int rc = s_peer_run(argv, base, sat, out, sizeof out);
         res->sat = s_field(out, "RESULT", "rate");
         printf("peers: %s closed loop (%s connections, %s in flight each, %s s with %d s "
                "warm-up): %.0f msgs/s%s\n",
@@ -893,10 +889,7 @@ static void s_peer_runs(const char *bin, const char *const *pre, int npre, peer_
     }
     if (strcmp(s_opt.phases, "throughput") != 0) {
         const char *fixed[] = {"rate", rate, secs, conns};
-        for (int i = 0; i < 4; i++)
-            argv[base + i] = fixed[i];
-        argv[base + 4] = NULL;
-        int rc = kids_run((char *const *)argv, out, sizeof out);
+        int rc = s_peer_run(argv, base, fixed, out, sizeof out);
         double p50 = s_field(out, "LAT", "p50"), p99 = s_field(out, "LAT", "p99");
         res->p50 = p50 >= 0 ? p50 / 1000.0 : -1;
         res->p99 = p99 >= 0 ? p99 / 1000.0 : -1;

@@ -62,9 +62,7 @@ typedef struct settings {
     char *hqd, *token;
 } settings_t;
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                   \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,         \
-                __VA_ARGS__)
+#define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 static const hb_config_def_t s_options[] = {
     ROW("seconds", HB_CONF_INT, seconds, "10", 1, 3600, "S", "length of each phase"),
     ROW("rate", HB_CONF_INT, rate, "50", 1, 100000, "R", "fixed-rate phase: requests per second"),

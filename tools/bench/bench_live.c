@@ -74,9 +74,7 @@ static int s_parse_speed(const char *text, void *field, char *why, size_t whylen
     return 0;
 }
 
-#define ROW(name_, type_, field, def, lo, hi, meta_, help_, ...)                                   \
-    HB_CONF_ROW(settings_t, name_, type_, field, def, lo, hi, false, help_, .meta = meta_,         \
-                __VA_ARGS__)
+#define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "10000", 1, 100000, "N",

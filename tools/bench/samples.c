@@ -1,20 +1,15 @@
 /* Latency samples of the benchmarks (see samples.h). */
 #include "samples.h"
 
-#include "hallbus/error.h"
+#include "hallbus/vec.h"
 
 #include <stdlib.h>
 
 int samples_add(samples_t *s, double v)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        double *nv = realloc(s->v, cap * sizeof *nv);
-        if (!nv)
-            return HB_ENOMEM;
-        s->v = nv;
-        s->cap = cap;
-    }
+    int rc = hb_array_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v, SAMPLES_MAX);
+    if (rc != 0)
+        return rc;
     s->v[s->n++] = v;
     return 0;
 }

@@ -12,7 +12,12 @@ typedef struct samples {
     size_t n, cap;
 } samples_t;
 
-/* Appends `v`; HB_ENOMEM (the sample is then lost) or 0. */
+/* The most samples one set keeps (2 GiB of them): a run that measures more
+ * loses the rest. */
+#define SAMPLES_MAX ((size_t)1 << 28)
+
+/* Appends `v`; 0, or HB_ENOMEM or HB_ETOOBIG past SAMPLES_MAX (the sample
+ * is then lost). */
 int samples_add(samples_t *s, double v);
 /* Sorts the samples, smallest first. */
 void samples_sort(samples_t *s);

@@ -6,6 +6,8 @@
 
 #include "hallbus/cert.h"
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +120,7 @@ static void s_print_complaint(const opts_t *o, const json_t *a)
 
 static void s_print_complaints(const opts_t *o, const json_t *a)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach (json_object_get(a, "complaints"), i, c)
-        s_print_complaint(o, c);
+    hallctl_print_each(o, a, "complaints", s_print_complaint);
     printf("%lld complaint(s) %s\n", hallctl_jint(a, "count"), hallctl_jstr(a, "state"));
 }
 
@@ -248,114 +247,145 @@ static int s_hall_do(const opts_t *o, const char *method, const char *path, json
     return hallctl_do(o, o->hall, "--hall", "the hall", method, path, body, print, NULL);
 }
 
-/* A POST to /v1/<collection>/<id>/<action> with `members` as its body. */
-static int s_post_action(const opts_t *o, const char *collection, const char *action,
-                         const hallctl_member_t *members, size_t n, hallctl_print_fn print)
-{
-    char path[API_PATH_MAX];
-    json_t *body = NULL;
-    int rc = hallctl_path(o, path, sizeof path, collection, o->args[0], action);
-    if (rc == 0)
-        rc = hallctl_body(o, members, n, &body);
-    if (rc != 0)
-        return rc;
-    return s_hall_do(o, "POST", path, body, print);
-}
+/* One member of a request's body: its text is the command's argument `arg`
+ * (0 or 1), or the option at `opt` (an offset into opts_t) when `arg` is
+ * -1. */
+typedef struct request_member {
+    const char *name; /* the JSON member */
+    int arg;
+    size_t opt;
+    const char *what; /* the argument or option, for messages */
+    int kind;         /* M_STR ... */
+} request_member_t;
+
+#define ARG(n) (n), 0
+#define OPT(field) -1, offsetof(opts_t, field)
+#define REQUEST_MEMBERS_MAX 5
+
+/* A command that POSTs to the hall: to `collection` itself, or with
+ * `action` to <collection><its first argument><action>; its body from
+ * `members` (those given), its answer printed by `print`. */
+typedef struct hall_request {
+    const char *command;
+    const char *collection, *action;
+    hallctl_print_fn print;
+    request_member_t members[REQUEST_MEMBERS_MAX];
+} hall_request_t;
+
+static const hall_request_t s_requests[] = {
+    {"ticket",
+     "/v1/tickets",
+     NULL,
+     s_print_ticket,
+     {{"service", ARG(0), "SERVICE", M_STR},
+      {"priority", OPT(priority), "--priority", M_STR},
+      {"source", OPT(source), "--source", M_STR}}},
+    {"recall", "/v1/tickets/", "/recall", s_print_ticket, {{0}}},
+    {"no-show", "/v1/tickets/", "/no-show", s_print_ticket, {{0}}},
+    {"transfer",
+     "/v1/tickets/",
+     "/transfer",
+     s_print_ticket,
+     {{"service", ARG(1), "SERVICE", M_STR}}},
+    {"cancel",
+     "/v1/tickets/",
+     "/cancel",
+     s_print_ticket,
+     {{"reason", OPT(reason), "--reason", M_STR}}},
+    {"counter-open",
+     "/v1/counters/",
+     "/open",
+     s_print_counter,
+     {{"staff", OPT(staff), "--staff", M_STR}, {"services", OPT(services), "--services", M_LIST}}},
+    {"counter-pause",
+     "/v1/counters/",
+     "/pause",
+     s_print_counter,
+     {{"reason", OPT(reason), "--reason", M_STR}}},
+    {"counter-resume", "/v1/counters/", "/resume", s_print_counter, {{0}}},
+    {"counter-close", "/v1/counters/", "/close", s_print_counter, {{0}}},
+    {"call", "/v1/counters/", "/call", s_print_call, {{"ticket", OPT(ticket), "--ticket", M_STR}}},
+    {"start", "/v1/counters/", "/start", s_print_counter, {{0}}},
+    {"complete",
+     "/v1/counters/",
+     "/complete",
+     s_print_counter,
+     {{"business_type", OPT(business_type), "--business-type", M_STR},
+      {"outcome", OPT(outcome), "--outcome", M_STR},
+      {"amount", OPT(amount), "--amount", M_NONNEG},
+      {"currency", OPT(currency), "--currency", M_STR}}},
+    {"complaint",
+     "/v1/complaints",
+     NULL,
+     s_print_complaint,
+     {{"channel", OPT(channel), "--channel", M_STR},
+      {"category", OPT(category), "--category", M_STR},
+      {"severity", OPT(severity), "--severity", M_STR},
+      {"ticket", OPT(ticket), "--ticket", M_STR},
+      {"text", OPT(text), "--text", M_STR}}},
+    {"complaint-ack",
+     "/v1/complaints/",
+     "/ack",
+     s_print_complaint,
+     {{"by", OPT(by), "--by", M_STR}}},
+    {"complaint-escalate",
+     "/v1/complaints/",
+     "/escalate",
+     s_print_complaint,
+     {{"level", OPT(level), "--level", M_STR}, {"reason", OPT(reason), "--reason", M_STR}}},
+    {"complaint-resolve",
+     "/v1/complaints/",
+     "/resolve",
+     s_print_complaint,
+     {{"resolution", OPT(resolution), "--resolution", M_STR},
+      {"customer_satisfied", OPT(satisfied), "--satisfied", M_YESNO}}},
+    {"feedback",
+     "/v1/feedback",
+     NULL,
+     s_print_feedback,
+     {{"score", OPT(score), "--score", M_INT},
+      {"ticket", OPT(ticket), "--ticket", M_STR},
+      {"counter", OPT(counter), "--counter", M_STR}}},
+    {"device",
+     "/v1/devices/",
+     "/status",
+     s_print_device,
+     {{"kind", OPT(kind), "--kind", M_STR},
+      {"state", OPT(state), "--state", M_STR},
+      {"detail", OPT(detail), "--detail", M_STR}}},
+};
+#undef ARG
+#undef OPT
 
 /* ---- the commands */
 
-static int s_ticket(const opts_t *o)
+/* The commands of s_requests: the row named as the command is, its
+ * members' texts taken from the command line. */
+static int s_request(const opts_t *o)
 {
-    const hallctl_member_t m[] = {{"service", o->args[0], "SERVICE", M_STR},
-                                  {"priority", o->priority, "--priority", M_STR},
-                                  {"source", o->source, "--source", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/tickets", body, s_print_ticket);
+    const hall_request_t *r = NULL;
+    for (size_t i = 0; i < sizeof s_requests / sizeof s_requests[0] && !r; i++)
+        if (strcmp(s_requests[i].command, o->command) == 0)
+            r = &s_requests[i];
+    assert(r); /* every command run by s_request has its row */
+    hallctl_member_t m[REQUEST_MEMBERS_MAX];
+    size_t n = 0;
+    for (; n < REQUEST_MEMBERS_MAX && r->members[n].name; n++) {
+        const request_member_t *rm = &r->members[n];
+        const char *value =
+            rm->arg >= 0 ? o->args[rm->arg] : *(char *const *)((const char *)o + rm->opt);
+        m[n] = (hallctl_member_t){rm->name, value, rm->what, rm->kind};
+    }
+    if (!r->action)
+        return hallctl_send_members(o, s_hall_do, "POST", r->collection, m, n, r->print);
+    return hallctl_send_to(o, s_hall_do, "POST", r->collection, o->args[0], r->action, m, n,
+                           r->print);
 }
 
 static int s_ticket_show(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/tickets/", o->args[0], "");
-    return rc != 0 ? rc : s_hall_do(o, "GET", path, NULL, s_print_ticket);
-}
-
-static int s_recall(const opts_t *o)
-{
-    return s_post_action(o, "/v1/tickets/", "/recall", NULL, 0, s_print_ticket);
-}
-
-static int s_no_show(const opts_t *o)
-{
-    return s_post_action(o, "/v1/tickets/", "/no-show", NULL, 0, s_print_ticket);
-}
-
-static int s_transfer(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"service", o->args[1], "SERVICE", M_STR}};
-    return s_post_action(o, "/v1/tickets/", "/transfer", m, NMEMBERS(m), s_print_ticket);
-}
-
-static int s_cancel(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"reason", o->reason, "--reason", M_STR}};
-    return s_post_action(o, "/v1/tickets/", "/cancel", m, NMEMBERS(m), s_print_ticket);
-}
-
-static int s_counter_open(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"staff", o->staff, "--staff", M_STR},
-                                  {"services", o->services, "--services", M_LIST}};
-    return s_post_action(o, "/v1/counters/", "/open", m, NMEMBERS(m), s_print_counter);
-}
-
-static int s_counter_pause(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"reason", o->reason, "--reason", M_STR}};
-    return s_post_action(o, "/v1/counters/", "/pause", m, NMEMBERS(m), s_print_counter);
-}
-
-static int s_counter_resume(const opts_t *o)
-{
-    return s_post_action(o, "/v1/counters/", "/resume", NULL, 0, s_print_counter);
-}
-
-static int s_counter_close(const opts_t *o)
-{
-    return s_post_action(o, "/v1/counters/", "/close", NULL, 0, s_print_counter);
-}
-
-static int s_call(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"ticket", o->ticket, "--ticket", M_STR}};
-    return s_post_action(o, "/v1/counters/", "/call", m, NMEMBERS(m), s_print_call);
-}
-
-static int s_start(const opts_t *o)
-{
-    return s_post_action(o, "/v1/counters/", "/start", NULL, 0, s_print_counter);
-}
-
-static int s_complete(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"business_type", o->business_type, "--business-type", M_STR},
-                                  {"outcome", o->outcome, "--outcome", M_STR},
-                                  {"amount", o->amount, "--amount", M_NONNEG},
-                                  {"currency", o->currency, "--currency", M_STR}};
-    return s_post_action(o, "/v1/counters/", "/complete", m, NMEMBERS(m), s_print_counter);
-}
-
-static int s_complaint(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"channel", o->channel, "--channel", M_STR},
-                                  {"category", o->category, "--category", M_STR},
-                                  {"severity", o->severity, "--severity", M_STR},
-                                  {"ticket", o->ticket, "--ticket", M_STR},
-                                  {"text", o->text, "--text", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/complaints", body, s_print_complaint);
+    return hallctl_send_to(o, s_hall_do, "GET", "/v1/tickets/", o->args[0], "", NULL, 0,
+                           s_print_ticket);
 }
 
 static int s_complaints(const opts_t *o)
@@ -371,44 +401,6 @@ static int s_complaints(const opts_t *o)
         }
     }
     return s_hall_do(o, "GET", path, NULL, s_print_complaints);
-}
-
-static int s_complaint_ack(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"by", o->by, "--by", M_STR}};
-    return s_post_action(o, "/v1/complaints/", "/ack", m, NMEMBERS(m), s_print_complaint);
-}
-
-static int s_complaint_escalate(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"level", o->level, "--level", M_STR},
-                                  {"reason", o->reason, "--reason", M_STR}};
-    return s_post_action(o, "/v1/complaints/", "/escalate", m, NMEMBERS(m), s_print_complaint);
-}
-
-static int s_complaint_resolve(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"resolution", o->resolution, "--resolution", M_STR},
-                                  {"customer_satisfied", o->satisfied, "--satisfied", M_YESNO}};
-    return s_post_action(o, "/v1/complaints/", "/resolve", m, NMEMBERS(m), s_print_complaint);
-}
-
-static int s_feedback(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"score", o->score, "--score", M_INT},
-                                  {"ticket", o->ticket, "--ticket", M_STR},
-                                  {"counter", o->counter, "--counter", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hall_do(o, "POST", "/v1/feedback", body, s_print_feedback);
-}
-
-static int s_device(const opts_t *o)
-{
-    const hallctl_member_t m[] = {{"kind", o->kind, "--kind", M_STR},
-                                  {"state", o->state, "--state", M_STR},
-                                  {"detail", o->detail, "--detail", M_STR}};
-    return s_post_action(o, "/v1/devices/", "/status", m, NMEMBERS(m), s_print_device);
 }
 
 /* `hall --hall URL` reads a hall's own live state; `hall HALL --hq URL`
@@ -455,42 +447,42 @@ const hallctl_command_t hallctl_hall_commands[] = {
      "a hall's live state from its own API (queue, counters, complaints, devices, today), or one "
      "hall as HQ sees it",
      "hall hq", NULL, 0, 1, "a hall id"},
-    {"ticket", s_ticket, "ticket SERVICE --hall URL [--priority P] [--source S]",
+    {"ticket", s_request, "ticket SERVICE --hall URL [--priority P] [--source S]",
      "take a ticket (priority normal, vip, elderly, appointment; source kiosk, app, staff)",
      HALL_OPT "priority source", "hall", 1, 1, "a service code"},
     {"ticket-show", s_ticket_show, "ticket-show TICKET --hall URL",
      "a ticket's state, position and estimated wait", HALL_OPT, "hall", 1, 1, "a ticket"},
-    {"recall", s_recall, "recall TICKET --hall URL",
+    {"recall", s_request, "recall TICKET --hall URL",
      "call a called ticket again (past the hall's recalls it becomes a no-show)", HALL_OPT, "hall",
      1, 1, "a ticket"},
-    {"no-show", s_no_show, "no-show TICKET --hall URL", "the called customer did not come",
+    {"no-show", s_request, "no-show TICKET --hall URL", "the called customer did not come",
      HALL_OPT, "hall", 1, 1, "a ticket"},
-    {"transfer", s_transfer, "transfer TICKET SERVICE --hall URL",
+    {"transfer", s_request, "transfer TICKET SERVICE --hall URL",
      "move a ticket to another service (it keeps its number and its place)", HALL_OPT, "hall", 2, 2,
      "a ticket and a service code"},
-    {"cancel", s_cancel, "cancel TICKET --hall URL [--reason R]",
+    {"cancel", s_request, "cancel TICKET --hall URL [--reason R]",
      "cancel a waiting or called ticket", HALL_OPT "reason", "hall", 1, 1, "a ticket"},
-    {"counter-open", s_counter_open, "counter-open COUNTER --hall URL --staff S --services A,B",
+    {"counter-open", s_request, "counter-open COUNTER --hall URL --staff S --services A,B",
      "open a counter with its staff and the services it serves", HALL_OPT "staff services",
      "hall staff services", 1, 1, "a counter"},
-    {"counter-pause", s_counter_pause, "counter-pause COUNTER --hall URL [--reason R]",
+    {"counter-pause", s_request, "counter-pause COUNTER --hall URL [--reason R]",
      "pause an idle counter (a meal break)", HALL_OPT "reason", "hall", 1, 1, "a counter"},
-    {"counter-resume", s_counter_resume, "counter-resume COUNTER --hall URL",
-     "resume a paused counter", HALL_OPT, "hall", 1, 1, "a counter"},
-    {"counter-close", s_counter_close, "counter-close COUNTER --hall URL",
+    {"counter-resume", s_request, "counter-resume COUNTER --hall URL", "resume a paused counter",
+     HALL_OPT, "hall", 1, 1, "a counter"},
+    {"counter-close", s_request, "counter-close COUNTER --hall URL",
      "close an idle or paused counter", HALL_OPT, "hall", 1, 1, "a counter"},
-    {"call", s_call, "call COUNTER --hall URL [--ticket T]",
+    {"call", s_request, "call COUNTER --hall URL [--ticket T]",
      "call the next ticket by the queue rules (prints the rule that chose it), or ticket T",
      HALL_OPT "ticket", "hall", 1, 1, "a counter"},
-    {"start", s_start, "start COUNTER --hall URL",
+    {"start", s_request, "start COUNTER --hall URL",
      "the called customer arrived at the counter: service starts", HALL_OPT, "hall", 1, 1,
      "a counter"},
-    {"complete", s_complete,
+    {"complete", s_request,
      "complete COUNTER --hall URL --business-type X [--outcome O] [--amount N] [--currency EUR]",
      "end the service at a counter (outcome done, referred, rejected_documents; amount in minor "
      "units)",
      HALL_OPT "business-type outcome amount currency", "hall business-type", 1, 1, "a counter"},
-    {"complaint", s_complaint,
+    {"complaint", s_request,
      "complaint --hall URL --channel X --category Y --severity Z [--ticket T] [--text ...]",
      "open a complaint (channel counter, phone, email, suggestion_box, app; severity low, "
      "medium, high, critical)",
@@ -498,20 +490,20 @@ const hallctl_command_t hallctl_hall_commands[] = {
      NULL},
     {"complaints", s_complaints, "complaints --hall URL [--state open|acknowledged|overdue|all]",
      "list the hall's unresolved complaints", HALL_OPT "state", "hall", 0, 0, NULL},
-    {"complaint-ack", s_complaint_ack, "complaint-ack COMPLAINT --hall URL --by STAFF",
+    {"complaint-ack", s_request, "complaint-ack COMPLAINT --hall URL --by STAFF",
      "acknowledge a complaint", HALL_OPT "by", "hall by", 1, 1, "a complaint id"},
-    {"complaint-escalate", s_complaint_escalate,
+    {"complaint-escalate", s_request,
      "complaint-escalate COMPLAINT --hall URL [--level L] [--reason R]",
      "escalate a complaint one level, or to L (duty_manager, region, head_office)",
      HALL_OPT "level reason", "hall", 1, 1, "a complaint id"},
-    {"complaint-resolve", s_complaint_resolve,
+    {"complaint-resolve", s_request,
      "complaint-resolve COMPLAINT --hall URL --resolution R --satisfied yes|no",
      "resolve a complaint, saying whether the customer was satisfied",
      HALL_OPT "resolution satisfied", "hall resolution satisfied", 1, 1, "a complaint id"},
-    {"feedback", s_feedback, "feedback --hall URL --score N [--ticket T] [--counter C]",
+    {"feedback", s_request, "feedback --hall URL --score N [--ticket T] [--counter C]",
      "a customer's satisfaction score, 1 to 5", HALL_OPT "score ticket counter", "hall score", 0, 0,
      NULL},
-    {"device", s_device, "device DEVICE --hall URL --kind K --state S [--detail ...]",
+    {"device", s_request, "device DEVICE --hall URL --kind K --state S [--detail ...]",
      "a device's status (kind kiosk, self_service, display, counter_terminal; state ok, fault, "
      "paper_out, offline)",
      HALL_OPT "kind state detail", "hall kind state", 1, 1, "a device id"},

@@ -408,6 +408,38 @@ int hallctl_body(const opts_t *o, const hallctl_member_t *members, size_t n, jso
     return 0;
 }
 
+int hallctl_send_members(const opts_t *o, hallctl_send_fn send, const char *method,
+                         const char *path, const hallctl_member_t *members, size_t n,
+                         hallctl_print_fn print)
+{
+    json_t *body = NULL;
+    int rc = hallctl_body(o, members, n, &body);
+    return rc != 0 ? rc : send(o, method, path, body, print);
+}
+
+int hallctl_send_to(const opts_t *o, hallctl_send_fn send, const char *method,
+                    const char *collection, const char *id, const char *suffix,
+                    const hallctl_member_t *members, size_t n, hallctl_print_fn print)
+{
+    char path[API_PATH_MAX];
+    int rc = hallctl_path(o, path, sizeof path, collection, id, suffix);
+    if (rc != 0)
+        return rc;
+    /* The verbs that change something carry a body, if only {}. */
+    bool with_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+    return with_body ? hallctl_send_members(o, send, method, path, members, n, print)
+                     : send(o, method, path, NULL, print);
+}
+
+void hallctl_print_each(const opts_t *o, const json_t *answer, const char *member,
+                        hallctl_print_fn print)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (json_object_get(answer, member), i, v)
+        print(o, v);
+}
+
 /* ------------------------------------------------------- the commands ---- */
 
 static int s_help(const opts_t *o);

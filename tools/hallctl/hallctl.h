@@ -149,4 +149,23 @@ int hallctl_member(const opts_t *o, json_t *body, const hallctl_member_t *m);
 /* The body from `members` (those given); EXIT_USAGE (said) as above. */
 int hallctl_body(const opts_t *o, const hallctl_member_t *members, size_t n, json_t **out);
 
+/* How a file's commands send a request to their API and print its answer
+ * (hall.c's to --hall, hq.c's to --hq; both through hallctl_do). */
+typedef int (*hallctl_send_fn)(const opts_t *o, const char *method, const char *path, json_t *body,
+                               hallctl_print_fn print);
+/* `method path` through `send` with the body from `members`; EXIT_USAGE
+ * (said, nothing sent) when a member will not do, else `send`'s code. */
+int hallctl_send_members(const opts_t *o, hallctl_send_fn send, const char *method,
+                         const char *path, const hallctl_member_t *members, size_t n,
+                         hallctl_print_fn print);
+/* `method` on "<collection><id><suffix>" (hallctl_path) through `send`:
+ * POST and PUT with the body from `members` (`{}` when none is given), GET
+ * and DELETE with none. The path is checked before the body. */
+int hallctl_send_to(const opts_t *o, hallctl_send_fn send, const char *method,
+                    const char *collection, const char *id, const char *suffix,
+                    const hallctl_member_t *members, size_t n, hallctl_print_fn print);
+/* `print` on each item of the array `member` of an answer. */
+void hallctl_print_each(const opts_t *o, const json_t *answer, const char *member,
+                        hallctl_print_fn print);
+
 #endif

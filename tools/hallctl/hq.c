@@ -168,16 +168,12 @@ static int s_hq_org_set(const opts_t *o)
 
 static int s_hq_region_put(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    json_t *body = NULL;
     const hallctl_member_t m[] = {{"id", o->args[0], "ID", M_STR},
                                   {"name", o->name, "--name", M_STR},
                                   {"level", o->level, "--level", M_STR},
                                   {"parent", o->parent, "--parent", M_STR}};
-    int rc = hallctl_path(o, path, sizeof path, "/v1/org/regions/", o->args[0], "");
-    if (rc == 0)
-        rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hq_do(o, "PUT", path, body, s_hq_print_region_put);
+    return hallctl_send_to(o, s_hq_do, "PUT", "/v1/org/regions/", o->args[0], "", m, NMEMBERS(m),
+                           s_hq_print_region_put);
 }
 
 /* hall-place keeps what it is not given: the name, tags and neighbours the
@@ -322,10 +318,8 @@ static int s_hq_policy_show(const opts_t *o)
 
 static int s_hq_policy_effective(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/policies/effective/", o->args[0],
-                          o->drafts ? "?drafts=1" : "");
-    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_effective);
+    return hallctl_send_to(o, s_hq_do, "GET", "/v1/policies/effective/", o->args[0],
+                           o->drafts ? "?drafts=1" : "", NULL, 0, s_hq_print_effective);
 }
 
 /* Who publishes, creates or steps is whoever the token is (HQ takes it
@@ -418,30 +412,25 @@ static int s_hq_campaign_create(const opts_t *o)
  * after "campaign-". */
 static int s_hq_campaign_step(const opts_t *o)
 {
-    char path[API_PATH_MAX], step[32];
+    char step[32];
     snprintf(step, sizeof step, "/%s", o->command + strlen("campaign-"));
     const hallctl_member_t m[] = {{"note", o->note, "--note", M_STR}};
-    json_t *body = NULL;
-    int rc = hallctl_path(o, path, sizeof path, "/v1/campaigns/", o->args[0], step);
-    if (rc == 0)
-        rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hq_do(o, "POST", path, body, s_hq_print_step);
+    return hallctl_send_to(o, s_hq_do, "POST", "/v1/campaigns/", o->args[0], step, m, NMEMBERS(m),
+                           s_hq_print_step);
 }
 
 static int s_hq_campaign_list(const opts_t *o)
 {
-    char path[API_PATH_MAX];
     if (!o->state)
         return s_hq_do(o, "GET", "/v1/campaigns", NULL, s_hq_print_campaigns);
-    int rc = hallctl_path(o, path, sizeof path, "/v1/campaigns?state=", o->state, "");
-    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_campaigns);
+    return hallctl_send_to(o, s_hq_do, "GET", "/v1/campaigns?state=", o->state, "", NULL, 0,
+                           s_hq_print_campaigns);
 }
 
 static int s_hq_campaign_show(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/campaigns/", o->args[0], "");
-    return rc != 0 ? rc : s_hq_do(o, "GET", path, NULL, s_hq_print_campaign);
+    return hallctl_send_to(o, s_hq_do, "GET", "/v1/campaigns/", o->args[0], "", NULL, 0,
+                           s_hq_print_campaign);
 }
 
 /* campaign-check exits 1 when the calendar has errors, as a linter does,
@@ -572,10 +561,7 @@ static void s_hq_print_sub(const opts_t *o, const json_t *s)
 
 static void s_hq_print_subs(const opts_t *o, const json_t *a)
 {
-    size_t i;
-    json_t *s;
-    json_array_foreach (json_object_get(a, "subscriptions"), i, s)
-        s_hq_print_sub(o, s);
+    hallctl_print_each(o, a, "subscriptions", s_hq_print_sub);
 }
 
 /* PUT /v1/notify/subscriptions/{the document's id}: adds or replaces. */
@@ -611,9 +597,8 @@ static void s_hq_print_done(const opts_t *o, const json_t *a)
 
 static int s_hq_subscription_remove(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/notify/subscriptions/", o->args[0], "");
-    return rc != 0 ? rc : s_hq_do(o, "DELETE", path, NULL, s_hq_print_done);
+    return hallctl_send_to(o, s_hq_do, "DELETE", "/v1/notify/subscriptions/", o->args[0], "", NULL,
+                           0, s_hq_print_done);
 }
 
 static void s_hq_print_ack(const opts_t *o, const json_t *a)
@@ -625,13 +610,9 @@ static void s_hq_print_ack(const opts_t *o, const json_t *a)
 
 static int s_hq_alert_ack(const opts_t *o)
 {
-    char path[API_PATH_MAX];
     const hallctl_member_t m[] = {{"note", o->note, "--note", M_STR}};
-    json_t *body;
-    int rc = hallctl_path(o, path, sizeof path, "/v1/alerts/", o->args[0], "/ack");
-    if (rc == 0)
-        rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hq_do(o, "POST", path, body, s_hq_print_ack);
+    return hallctl_send_to(o, s_hq_do, "POST", "/v1/alerts/", o->args[0], "/ack", m, NMEMBERS(m),
+                           s_hq_print_ack);
 }
 
 static void s_hq_print_silence(const opts_t *o, const json_t *s)
@@ -646,10 +627,7 @@ static void s_hq_print_silence(const opts_t *o, const json_t *s)
 
 static void s_hq_print_silences(const opts_t *o, const json_t *a)
 {
-    size_t i;
-    json_t *s;
-    json_array_foreach (json_object_get(a, "silences"), i, s)
-        s_hq_print_silence(o, s);
+    hallctl_print_each(o, a, "silences", s_hq_print_silence);
 }
 
 /* SCOPE (or one alert with --alert) silenced until --until for --reason. */
@@ -659,21 +637,16 @@ static int s_hq_silence_add(const opts_t *o)
                                   {"kinds", o->kinds, "--kinds", M_LIST},
                                   {"until", o->until, "--until", M_STR},
                                   {"reason", o->reason, "--reason", M_STR}};
-    json_t *body;
-    int rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hq_do(o, "POST", "/v1/notify/silences", body, s_hq_print_silence);
+    return hallctl_send_members(o, s_hq_do, "POST", "/v1/notify/silences", m, NMEMBERS(m),
+                                s_hq_print_silence);
 }
 
 static int s_hq_alert_silence(const opts_t *o)
 {
-    char path[API_PATH_MAX];
     const hallctl_member_t m[] = {{"until", o->until, "--until", M_STR},
                                   {"reason", o->reason, "--reason", M_STR}};
-    json_t *body;
-    int rc = hallctl_path(o, path, sizeof path, "/v1/alerts/", o->args[0], "/silence");
-    if (rc == 0)
-        rc = hallctl_body(o, m, NMEMBERS(m), &body);
-    return rc != 0 ? rc : s_hq_do(o, "POST", path, body, s_hq_print_silence);
+    return hallctl_send_to(o, s_hq_do, "POST", "/v1/alerts/", o->args[0], "/silence", m,
+                           NMEMBERS(m), s_hq_print_silence);
 }
 
 static int s_hq_silence_list(const opts_t *o)
@@ -683,9 +656,8 @@ static int s_hq_silence_list(const opts_t *o)
 
 static int s_hq_silence_remove(const opts_t *o)
 {
-    char path[API_PATH_MAX];
-    int rc = hallctl_path(o, path, sizeof path, "/v1/notify/silences/", o->args[0], "");
-    return rc != 0 ? rc : s_hq_do(o, "DELETE", path, NULL, s_hq_print_done);
+    return hallctl_send_to(o, s_hq_do, "DELETE", "/v1/notify/silences/", o->args[0], "", NULL, 0,
+                           s_hq_print_done);
 }
 
 static void s_hq_print_deliveries(const opts_t *o, const json_t *a)

@@ -18,6 +18,7 @@
 #include "simdrive_int.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -47,22 +48,7 @@ static bool s_before(const sd_timer_t *a, const sd_timer_t *b)
 
 /* An id as the hall hands them out: 1 to 64 of [A-Za-z0-9_.-], so that it
  * can go into a path and a JSON string as it is. */
-bool simdrive__id_ok(const char *id)
-{
-    if (!id)
-        return false;
-    size_t n = strlen(id);
-    if (n == 0 || n >= ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
+bool simdrive__id_ok(const char *id) { return id && hb_id_chars_ok(id, ID_MAX - 1, "."); }
 
 uint64_t simdrive__hash(const char *text)
 {

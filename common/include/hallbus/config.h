@@ -72,6 +72,14 @@ typedef struct hb_config_def {
         .min = (lo), .max = (hi), .reloadable = (reload), .help = (help_), __VA_ARGS__             \
     }
 
+/* A tool's option: as HB_CONF_ROW, never reloadable (a tool does not
+ * reload), and with the name --help gives its value (`meta_`: "N", "PATH"):
+ *   #define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
+ *   ROW("seconds", HB_CONF_INT, seconds, "30", 1, 86400, "S", "how long it runs"), */
+#define HB_CONF_OPT(type_s, name_, type_, field, def, lo, hi, meta_, help_, ...)                   \
+    HB_CONF_ROW(type_s, name_, type_, field, def, lo, hi, false, help_, .meta = (meta_),           \
+                __VA_ARGS__)
+
 /* Fills `target` from the defaults, then the file named by "--config FILE"
  * (if given), then the rest of the command line. On error returns HB_EINVAL
  * with `err` naming the source (file:line or the option), the setting and

@@ -36,6 +36,17 @@
 #define HB_DAEMON_EXTEND_AFTER_MS 1000
 #define HB_DAEMON_EXTEND_BY_MS 10000
 
+/* The rows hb_daemon_start gives a meaning to, as both daemons' tables
+ * have them (config.h's HB_CONF_ROW, for the string fields `config` and
+ * `log_level` of the settings struct `type_s`): the config file, and the
+ * log's level, reloadable, in the words hb_log_level_parse takes. */
+#define HB_DAEMON_CONFIG_ROW(type_s)                                                               \
+    HB_CONF_ROW(type_s, "config", HB_CONF_STRING, config, NULL, 0, 0, false,                       \
+                "config file (--config)")
+#define HB_DAEMON_LOG_LEVEL_ROW(type_s)                                                            \
+    HB_CONF_ROW(type_s, "log_level", HB_CONF_STRING, log_level, "info", 0, 0, true,                \
+                "error, warn, info, debug")
+
 typedef struct hb_daemon hb_daemon_t;
 struct hb_man;
 typedef void (*hb_daemon_fn)(void *arg);

@@ -14,6 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The map's settings as both daemons' tables have them: rows for the
+ * fields map_size and map_max of the settings struct `type_s` (config.h's
+ * HB_CONF_ROW; the sizes in its units), each daemon with its own defaults
+ * and ceilings. */
+#define HB_STORE_CONF_ROWS(type_s, size_def, size_hi, max_def, max_hi)                             \
+    HB_CONF_ROW(type_s, "map_size", HB_CONF_SIZE, map_size, size_def, 65536, size_hi, false,       \
+                "initial LMDB map size (grows when full)"),                                        \
+        HB_CONF_ROW(type_s, "map_max", HB_CONF_SIZE, map_max, max_def, 65536, max_hi, false,       \
+                    "the LMDB map never grows past this")
+
 typedef struct hb_store {
     MDB_env *env;
     size_t map_size; /* current map size in bytes */
