@@ -12,7 +12,6 @@
 
 #include "hallbus/error.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* Scripts and styles from the hall only, no inline script or style, no
@@ -90,11 +89,5 @@ void branchd_api_page_file(hb_http_req_t *req, void *arg)
 void branchd_api_page_i18n(hb_http_req_t *req, void *arg)
 {
     branchd_t *d = arg;
-    /* A name longer than any loaded one matches nothing, rather than the
-     * file its first bytes name. */
-    const char *file = hb_http_param(req, "file");
-    char name[HB_STATIC_PATH_MAX + 1] = "";
-    if (file && strlen(file) <= HB_STATIC_NAME_MAX)
-        snprintf(name, sizeof name, "i18n/%s", file);
-    hb_static_serve(d->pages, req, name);
+    hb_static_serve_i18n(d->pages, req, hb_http_param(req, "file"));
 }

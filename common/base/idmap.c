@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,28 @@ static int s_rehash(hb_idmap_t *m, const void *owner, size_t cap)
     }
     free(m->slots);
     *m = grown;
+    return 0;
+}
+
+int hb_slots_grow(uint32_t **slots, size_t *cap, size_t first_cap, size_t n,
+                  hb_slots_hash_fn hash_at, const void *arg)
+{
+    /* A doubling past what can be addressed is as refused as calloc's. */
+    if (*cap > SIZE_MAX / 2 / sizeof **slots)
+        return HB_ENOMEM;
+    size_t c = *cap ? *cap * 2 : first_cap;
+    uint32_t *v = calloc(c, sizeof *v);
+    if (!v)
+        return HB_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (size_t)hash_at(arg, i) & (c - 1);
+        while (v[j])
+            j = (j + 1) & (c - 1);
+        v[j] = (uint32_t)i + 1;
+    }
+    free(*slots);
+    *slots = v;
+    *cap = c;
     return 0;
 }
 

@@ -116,3 +116,14 @@ void hb_progress_idle_wait(pthread_cond_t *cond, pthread_mutex_t *lock)
     pthread_cond_timedwait(cond, lock, &until);
     hb_progress_beat();
 }
+
+void hb_progress_stop(pthread_t thread, pthread_mutex_t *lock, bool *stopping,
+                      pthread_cond_t *const *conds, size_t n)
+{
+    pthread_mutex_lock(lock);
+    *stopping = true;
+    for (size_t i = 0; i < n; i++)
+        pthread_cond_broadcast(conds[i]);
+    pthread_mutex_unlock(lock);
+    pthread_join(thread, NULL);
+}

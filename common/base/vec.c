@@ -50,6 +50,17 @@ void *hb_vec__push(void **raw, size_t *n, size_t *cap, size_t elem, size_t max)
     return p;
 }
 
+int hb_vec__append(void **raw, size_t *n, size_t *cap, size_t elem, size_t max, const void *val)
+{
+    if (*n >= max)
+        return HB_ETOOBIG;
+    void *p = hb_vec__push(raw, n, cap, elem, max);
+    if (!p)
+        return HB_ENOMEM;
+    memcpy(p, val, elem);
+    return 0;
+}
+
 void *hb_vec__at(void **raw, size_t *n, size_t *cap, size_t i, size_t elem, size_t max)
 {
     if (i >= *n) {

@@ -159,13 +159,7 @@ static void s_on_conn_closed(uv_handle_t *h)
 {
     http_conn_t *c = (http_conn_t *)h;
     hb_http_t *http = c->http;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        http->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    http->nconns--;
+    HTTP_LIST_REMOVE(http->conns, http->nconns, c);
     s_addr_remove(&http->addrs, &c->addr);
     free(c);
     hb_http__maybe_finish(http);
@@ -252,11 +246,7 @@ void hb_http__on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->next = http->conns;
-    if (http->conns)
-        http->conns->prev = c;
-    http->conns = c;
-    http->nconns++;
+    HTTP_LIST_PUSH(http->conns, http->nconns, c);
     c->sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, s_on_conn_closed);
     c->sock->on_close.cb = s_on_sock_closing;
     c->sock->on_close.data = c;

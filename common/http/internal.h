@@ -72,6 +72,30 @@ typedef struct http_addr_table {
     hb_idmap_t map;
 } http_addr_table_t;
 
+/* The server's open connections and its streams are each a doubly linked
+ * list (members prev and next) whose first element and count the server
+ * keeps: these link an element in at the front and out again. Macros
+ * because the two lists hold different types. */
+#define HTTP_LIST_PUSH(head, count, e)                                                             \
+    do {                                                                                           \
+        (e)->prev = NULL;                                                                          \
+        (e)->next = (head);                                                                        \
+        if ((e)->next)                                                                             \
+            (e)->next->prev = (e);                                                                 \
+        (head) = (e);                                                                              \
+        (count)++;                                                                                 \
+    } while (0)
+#define HTTP_LIST_REMOVE(head, count, e)                                                           \
+    do {                                                                                           \
+        if ((e)->prev)                                                                             \
+            (e)->prev->next = (e)->next;                                                           \
+        else                                                                                       \
+            (head) = (e)->next;                                                                    \
+        if ((e)->next)                                                                             \
+            (e)->next->prev = (e)->prev;                                                           \
+        (count)--;                                                                                 \
+    } while (0)
+
 /* One accepted connection. The uv_tcp_t is first so that the close callback
  * h2o calls with the handle finds the record; h2o owns handle->data. */
 typedef struct http_conn {

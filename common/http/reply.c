@@ -128,15 +128,17 @@ static http_exchange_t *s_exchange(hb_http_req_t *req)
     return ex;
 }
 
-void hb_http__send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
-                         const char *allow)
+/* The one JSON shape of an error, with the member "field" when the refusal
+ * names the member or parameter at fault (NULL: no such member). */
+static void s_send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
+                         const char *field, const char *allow)
 {
     char clean[HTTP_REASON_MAX];
     snprintf(clean, sizeof clean, "%s", reason);
     /* A reason cut short by its buffer, or quoting a client's bytes, still
      * makes a JSON string. */
     hb_utf8_sanitize(clean);
-    json_t *o = json_pack("{s:s, s:s}", "error", code, "reason", clean);
+    json_t *o = json_pack("{s:s, s:s, s:s*}", "error", code, "reason", clean, "field", field);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -146,6 +148,27 @@ void hb_http__send_error(http_exchange_t *ex, int status, const char *code, cons
     }
     s_send(ex, status, "application/json; charset=utf-8", text, strlen(text), allow);
     free(text);
+}
+
+void hb_http__send_error(http_exchange_t *ex, int status, const char *code, const char *reason,
+                         const char *allow)
+{
+    s_send_error(ex, status, code, reason, NULL, allow);
+}
+
+/* For an answer given later (deferred or streamed): the request's exchange
+ * in *ex and a zeroed record of `size` bytes; NULL when the request was
+ * answered already, or after answering 503 with `reason`. */
+static void *s_answer_alloc(hb_http_req_t *req, size_t size, const char *reason,
+                            http_exchange_t **ex)
+{
+    *ex = s_exchange(req);
+    if (!*ex)
+        return NULL;
+    void *p = calloc(1, size);
+    if (!p)
+        hb_http__send_error(*ex, 503, "unavailable", reason, NULL);
+    return p;
 }
 
 /* h2o disposes of a request's pool: the deferred answer has nowhere to go. */
@@ -158,14 +181,10 @@ static void s_defer_disposed(void *p)
 
 hb_http_deferred_t *hb_http_defer(hb_http_req_t *req)
 {
-    http_exchange_t *ex = s_exchange(req);
-    if (!ex)
+    http_exchange_t *ex;
+    hb_http_deferred_t *d = s_answer_alloc(req, sizeof *d, "out of memory", &ex);
+    if (!d)
         return NULL;
-    hb_http_deferred_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        hb_http__send_error(ex, 503, "unavailable", "out of memory", NULL);
-        return NULL;
-    }
     d->marker = h2o_mem_alloc_shared(&ex->req->pool, sizeof *d->marker, s_defer_disposed);
     d->marker->d = d;
     ex->deferred = true;
@@ -228,17 +247,36 @@ void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body)
     free(text);
 }
 
-void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
+/* hb_http_reply_error and hb_http_reply_field_error: the reason formatted,
+ * the code defaulted from the status. */
+static void s_reply_errorv(hb_http_req_t *req, int status, const char *code, const char *field,
+                           const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void s_reply_errorv(hb_http_req_t *req, int status, const char *code, const char *field,
+                           const char *fmt, va_list ap)
 {
     http_exchange_t *ex = s_exchange(req);
     if (!ex)
         return;
     char reason[HTTP_REASON_MAX];
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    s_send_error(ex, status, code ? code : hb_http__error_code(status), reason, field, NULL);
+}
+
+void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    s_reply_errorv(req, status, code, NULL, fmt, ap);
     va_end(ap);
-    hb_http__send_error(ex, status, code ? code : hb_http__error_code(status), reason, NULL);
+}
+
+void hb_http_reply_field_error(hb_http_req_t *req, int status, const char *code, const char *field,
+                               const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_reply_errorv(req, status, code, field, fmt, ap);
+    va_end(ap);
 }
 
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type, const char *body,
@@ -313,13 +351,7 @@ void hb_http_reply_cacheable(hb_http_req_t *req, const char *content_type, const
 static void s_stream_free(hb_http_stream_t *st)
 {
     hb_http_t *http = st->http;
-    if (st->prev)
-        st->prev->next = st->next;
-    else
-        http->streams = st->next;
-    if (st->next)
-        st->next->prev = st->prev;
-    http->nstreams--;
+    HTTP_LIST_REMOVE(http->streams, http->nstreams, st);
     if (st->on_closed)
         st->on_closed(st, st->arg);
     free(st->inflight);
@@ -372,14 +404,10 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
                                        size_t max_queued, hb_http_stream_closed_fn on_closed,
                                        void *arg)
 {
-    http_exchange_t *ex = s_exchange(hreq);
-    if (!ex)
+    http_exchange_t *ex;
+    hb_http_stream_t *st = s_answer_alloc(hreq, sizeof *st, "out of memory for a stream", &ex);
+    if (!st)
         return NULL;
-    hb_http_stream_t *st = calloc(1, sizeof *st);
-    if (!st) {
-        hb_http__send_error(ex, 503, "unavailable", "out of memory for a stream", NULL);
-        return NULL;
-    }
     h2o_req_t *req = ex->req;
     ex->answered = true;
     ex->status = status;
@@ -390,11 +418,7 @@ hb_http_stream_t *hb_http_stream_start(hb_http_req_t *hreq, int status, const ch
     st->max_queued = max_queued;
     st->on_closed = on_closed;
     st->arg = arg;
-    st->next = ex->http->streams;
-    if (st->next)
-        st->next->prev = st;
-    ex->http->streams = st;
-    ex->http->nstreams++;
+    HTTP_LIST_PUSH(ex->http->streams, ex->http->nstreams, st);
     s_head(req, status, content_type);
     h2o_start_response(req, &st->gen);
     /* The headers go now; proceed comes back when they are written. */

@@ -517,3 +517,13 @@ void hb_static_serve(const hb_static_t *s, hb_http_req_t *req, const char *name)
         hb_http_add_header(req, "content-security-policy", s->csp);
     hb_http_reply_raw(req, 200, f->content_type, f->data, f->len);
 }
+
+void hb_static_serve_i18n(const hb_static_t *s, hb_http_req_t *req, const char *file)
+{
+    /* A name longer than any loaded one matches nothing, rather than the
+     * file its first bytes name. */
+    char name[HB_STATIC_PATH_MAX + 1] = "";
+    if (file && strlen(file) <= HB_STATIC_NAME_MAX)
+        snprintf(name, sizeof name, "i18n/%s", file);
+    hb_static_serve(s, req, name);
+}

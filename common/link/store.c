@@ -118,3 +118,44 @@ uint64_t hb_store_size(hb_store_t *store)
 
 void hb_store_read_lock(hb_store_t *store) { pthread_rwlock_rdlock(&store->resize_lock); }
 void hb_store_read_unlock(hb_store_t *store) { pthread_rwlock_unlock(&store->resize_lock); }
+
+int hb_store_read_begin(hb_store_t *store, MDB_txn **txn)
+{
+    hb_store_read_lock(store);
+    if (mdb_txn_begin(store->env, NULL, MDB_RDONLY, txn) != 0) {
+        hb_store_read_unlock(store);
+        return HB_EDB;
+    }
+    return 0;
+}
+
+void hb_store_read_end(hb_store_t *store, MDB_txn *txn, MDB_cursor *cur)
+{
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    hb_store_read_unlock(store);
+}
+
+int hb_store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v)
+{
+    /* LMDB does not write through a key's data; the cast only meets its
+     * signature. */
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_get(txn, dbi, &k, v);
+    return rc == MDB_NOTFOUND ? HB_ENOTFOUND : rc != 0 ? HB_EDB : 0;
+}
+
+int hb_store_del(hb_store_t *store, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(store->env, NULL, 0, &txn) != 0)
+        return HB_EDB;
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(txn, dbi, &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return HB_EDB;
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : HB_EDB;
+}

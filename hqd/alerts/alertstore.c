@@ -263,12 +263,9 @@ static bool s_load_one(alertstore_t *st, const alert_record_t *r)
 static int s_load_open(alertstore_t *st)
 {
     s_free_halls(st);
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     int result = 0;
     uint64_t next = 1;
     MDB_val k = {7, "next_id"}, v;
@@ -311,8 +308,7 @@ static int s_load_open(alertstore_t *st)
     }
     mdb_cursor_close(cur);
 out:
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, NULL);
     if (next > st->next_id)
         st->next_id = next;
     st->stats.next_id = st->next_id;
@@ -851,25 +847,20 @@ static int s_get_in(alertstore_t *st, MDB_txn *txn, uint64_t id, alert_record_t 
 {
     uint8_t key[8];
     hb_put_be64(key, id);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(txn, st->alerts, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return HB_ENOTFOUND;
+    MDB_val v;
+    int rc = hb_store_get(txn, st->alerts, key, sizeof key, &v);
     if (rc != 0)
-        return HB_EDB;
+        return rc;
     return s_decode(id, v.mv_data, v.mv_size, out) == 0 ? 0 : HB_EDB;
 }
 
 int alertstore_get(alertstore_t *st, uint64_t id, alert_record_t *out)
 {
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
-    int rc = HB_EDB;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) == 0) {
-        rc = s_get_in(st, txn, id, out);
-        mdb_txn_abort(txn);
-    }
-    hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
+        return HB_EDB;
+    int rc = s_get_in(st, txn, id, out);
+    hb_store_read_end(&st->store, txn, NULL);
     return rc;
 }
 
@@ -892,14 +883,11 @@ int alertstore_history(alertstore_t *st, const alertstore_query_t *q, alertstore
     bool by_hall = q->hall_num != 0;
     MDB_dbi dbi = by_hall ? st->by_hall : st->by_time;
     size_t prefix = by_hall ? 4 : 0, klen = prefix + TIME_KEY;
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     int result = 0;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     /* The page ends just before the upper key: the cursor's entry, the
      * range's end, or the end of everything. */
     uint8_t upper[HALL_KEY];
@@ -966,10 +954,7 @@ int alertstore_history(alertstore_t *st, const alertstore_query_t *q, alertstore
         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
 out:
-    if (cur)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, cur);
     return result;
 }
 

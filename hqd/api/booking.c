@@ -30,24 +30,6 @@ typedef struct booking_ctx {
     int64_t timeout_ms;
 } booking_ctx_t;
 
-/* 400 naming the member at fault. */
-static void s_bad_field(hb_http_req_t *req, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_bad_field(hb_http_req_t *req, const char *field, const char *fmt, ...)
-{
-    char why[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    char reason[400];
-    snprintf(reason, sizeof reason, "%s: %s", field, why);
-    hb_http_reply_json(
-        req, 400,
-        json_pack("{s:s, s:s, s:s}", "error", "bad_field", "reason", reason, "field", field));
-}
-
 static bool s_key_ok(const char *k)
 {
     size_t n = strlen(k);
@@ -136,9 +118,10 @@ static json_t *s_body(hb_http_req_t *req)
         while (i < MEMBERS && strcmp(s_members[i].name, key) != 0)
             i++;
         if (i == MEMBERS) {
-            s_bad_field(req, key,
-                        "is not a member of a booking (hall, service, start, staff, "
-                        "channel, request_id)");
+            hb_http_reply_field_error(req, 400, "bad_field", key,
+                                      "%s: is not a member of a booking (hall, service, start, "
+                                      "staff, channel, request_id)",
+                                      key);
             json_decref(b);
             return NULL;
         }
@@ -147,12 +130,13 @@ static json_t *s_body(hb_http_req_t *req)
         const member_t *m = &s_members[i];
         v = json_object_get(b, m->name);
         if (!v && m->required) {
-            s_bad_field(req, m->name, "is missing; it %s", m->words);
+            hb_http_reply_field_error(req, 400, "bad_field", m->name, "%s: is missing; it %s",
+                                      m->name, m->words);
             json_decref(b);
             return NULL;
         }
         if (v && !s_member_ok(m, v)) {
-            s_bad_field(req, m->name, "%s", m->words);
+            hb_http_reply_field_error(req, 400, "bad_field", m->name, "%s: %s", m->name, m->words);
             json_decref(b);
             return NULL;
         }
@@ -168,11 +152,14 @@ static bool s_key(hb_http_req_t *req, const json_t *b, char key[BOOKING_KEY_MAX 
     int rc = hb_http_header(req, "idempotency-key", h, sizeof h);
     const char *body_key = json_string_value(json_object_get(b, "request_id"));
     if (rc == HB_ETOOBIG || (rc == 0 && !s_key_ok(h))) {
-        s_bad_field(req, "Idempotency-Key", "must be 1 to 64 printable ASCII characters");
+        hb_http_reply_field_error(req, 400, "bad_field", "Idempotency-Key",
+                                  "Idempotency-Key: must be 1 to 64 printable ASCII characters");
         return false;
     }
     if (rc == 0 && body_key && strcmp(h, body_key) != 0) {
-        s_bad_field(req, "request_id", "differs from the Idempotency-Key header; give one of them");
+        hb_http_reply_field_error(req, 400, "bad_field", "request_id",
+                                  "request_id: differs from the Idempotency-Key header; give one "
+                                  "of them");
         return false;
     }
     snprintf(key, BOOKING_KEY_MAX + 1, "%s", rc == 0 ? h : body_key ? body_key : "");

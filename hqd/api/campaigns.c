@@ -7,6 +7,7 @@
  *
  * Translation only: the rules live in control/campaign.c, calcheck.c and
  * link/downlink.c; the request is read and refused through ctlreq.h. */
+#include "csv.h"
 #include "ctlreq.h"
 
 #include "hallbus/error.h"
@@ -361,40 +362,15 @@ void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
         hb_http_reply_json(req, 200, report);
 }
 
-/* One field, quoted as RFC 4180 asks when it holds a comma, a quote or a
- * line break; `last` ends the line (CRLF, as the RFC has it). A field that
- * a spreadsheet would take for a formula (=, +, -, @ first) gets a leading
- * apostrophe: campaign texts come from many authors, and an export is
- * opened by analysts. */
-static void s_csv_field(hb_text_t *c, const char *s, bool last)
-{
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    if (formula || strpbrk(s, ",\"\r\n")) {
-        hb_text_put(c, "\"", 1);
-        if (formula)
-            hb_text_put(c, "'", 1);
-        for (const char *q = s; *q; q++) {
-            if (*q == '"')
-                hb_text_put(c, "\"\"", 2);
-            else
-                hb_text_put(c, q, 1);
-        }
-        hb_text_put(c, "\"", 1);
-    } else {
-        hb_text_put(c, s, strlen(s));
-    }
-    hb_text_put(c, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 /* A list of ids as one field, separated by ';'. */
-static void s_csv_list(hb_text_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
+static void s_csv_list(hq_csv_t *c, const char (*ids)[HB_CAL_ITEM_ID_MAX], size_t n)
 {
     char buf[HB_CAL_ITEMS_MAX * HB_CAL_ITEM_ID_MAX];
     size_t o = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < n && o < sizeof buf; i++)
         o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? ";" : "", ids[i]);
-    s_csv_field(c, buf, false);
+    hq_csv_field(c, buf, false);
 }
 
 static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, size_t n)
@@ -402,46 +378,46 @@ static void s_export_csv(hb_http_req_t *req, hqd_t *hq, const campaign_t **v, si
     const org_t *org = hq_control_org(hq->control);
     size_t words;
     uint64_t *bits = s_bits_new(org, &words);
-    hb_text_t c = HB_TEXT_INIT(CTL_CSV_MAX);
+    hq_csv_t c = HB_TEXT_INIT(CTL_CSV_MAX);
     static const char *const head[] = {"id",      "title",    "level", "region",   "parent",
                                        "state",   "start",    "end",   "products", "business_types",
                                        "segment", "channels", "halls", "revision", "published_at"};
     size_t nh = sizeof head / sizeof head[0];
     for (size_t i = 0; i < nh; i++)
-        s_csv_field(&c, head[i], i + 1 == nh);
+        hq_csv_field(&c, head[i], i + 1 == nh);
     for (size_t i = 0; i < n; i++) {
         const campaign_t *k = v[i];
         char d1[11], d2[11], num[32], rev[32], at[HB_RFC3339_MAX] = "", ch[64] = "";
         hb_date_format(k->doc.start, d1);
         hb_date_format(k->doc.end, d2);
-        s_csv_field(&c, k->doc.id, false);
-        s_csv_field(&c, k->doc.title, false);
-        s_csv_field(&c, hb_cal_level_name(k->doc.level), false);
-        s_csv_field(&c, k->region, false);
-        s_csv_field(&c, k->parent, false);
-        s_csv_field(&c, campaign_state_name(k->state), false);
-        s_csv_field(&c, d1, false);
-        s_csv_field(&c, d2, false);
+        hq_csv_field(&c, k->doc.id, false);
+        hq_csv_field(&c, k->doc.title, false);
+        hq_csv_field(&c, hb_cal_level_name(k->doc.level), false);
+        hq_csv_field(&c, k->region, false);
+        hq_csv_field(&c, k->parent, false);
+        hq_csv_field(&c, campaign_state_name(k->state), false);
+        hq_csv_field(&c, d1, false);
+        hq_csv_field(&c, d2, false);
         s_csv_list(&c, k->doc.products, k->doc.n_products);
         s_csv_list(&c, k->doc.business_types, k->doc.n_business_types);
-        s_csv_field(&c, k->doc.segment, false);
+        hq_csv_field(&c, k->doc.segment, false);
         for (int j = 0; j < HB_CAL_CHANNELS; j++)
             if (k->doc.channels & (1u << j))
                 snprintf(ch + strlen(ch), sizeof ch - strlen(ch), "%s%s", ch[0] ? ";" : "",
                          hb_cal_channel_name((hb_cal_channel_t)j));
-        s_csv_field(&c, ch, false);
+        hq_csv_field(&c, ch, false);
         json_t *reach = s_reach(org, k, bits, words);
         if (json_is_integer(reach))
             snprintf(num, sizeof num, "%lld", (long long)json_integer_value(reach));
         else
             num[0] = '\0';
         json_decref(reach);
-        s_csv_field(&c, num, false);
+        hq_csv_field(&c, num, false);
         snprintf(rev, sizeof rev, "%llu", (unsigned long long)k->revision);
-        s_csv_field(&c, rev, false);
+        hq_csv_field(&c, rev, false);
         if (k->published_ms > 0)
             hb_time_format(k->published_ms, at);
-        s_csv_field(&c, at, true);
+        hq_csv_field(&c, at, true);
     }
     free(bits);
     if (c.full) {

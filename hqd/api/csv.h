@@ -1,5 +1,5 @@
 /* CSV for hqd's exports of the reports, the archive and the audit log
- * (hqd/auth/audit.c; the campaign calendar's is control.c's own, on hb_text):
+ * (hqd/auth/audit.c) and the campaign calendar (campaigns.c):
  * RFC 4180 fields and CRLF line ends in a text bounded in bytes, so an
  * export is refused rather than grown without end. Every field that comes
  * from people or halls is made safe for spreadsheets: one that a
@@ -9,18 +9,18 @@
 #ifndef HQD_CSV_H
 #define HQD_CSV_H
 
+#include "hallbus/text.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct hq_csv {
-    char *p; /* NUL-terminated text, NULL before the first byte */
-    size_t len, cap, max;
-    bool full; /* something did not fit: the export must be refused */
-} hq_csv_t;
+/* The text is hallbus/text.h's, bounded and marked full past its maximum:
+ * an export checks `full` once at the end and reads `p` and `len`. */
+typedef hb_text_t hq_csv_t;
 
-/* An empty text of at most `max` bytes. */
-void hq_csv_init(hq_csv_t *c, size_t max);
-void hq_csv_free(hq_csv_t *c);
+/* An empty text of at most `max` bytes (max > 0), and its release. */
+static inline void hq_csv_init(hq_csv_t *c, size_t max) { hb_text_init(c, max); }
+static inline void hq_csv_free(hq_csv_t *c) { hb_text_free(c); }
 /* The byte order mark (EF BB BF); first, if at all. */
 void hq_csv_bom(hq_csv_t *c);
 /* One field (any text, a formula guarded and quoted as needed); `last`

@@ -53,13 +53,21 @@ static int s_hall_param(hb_http_req_t *req, char out[HB_HALL_ID_MAX])
     return 0;
 }
 
-/* The {hall} of the path and the request's optional JSON body (an empty
- * object when there is none), or NULL when either was refused (answered). */
-static json_t *s_hall_body(hb_http_req_t *req, char hall[HB_HALL_ID_MAX])
+/* A step on one hall's waiting request (approve, reject): `step` answers,
+ * given the {hall} of the path and the request's optional JSON body (an
+ * empty object when there is none); either refused is answered here. */
+typedef void (*hall_step_fn)(hb_http_req_t *req, hqd_t *hq, const char *hall, json_t *body);
+
+static void s_hall_step(hb_http_req_t *req, hqd_t *hq, hall_step_fn step)
 {
+    char hall[HB_HALL_ID_MAX];
     if (s_hall_param(req, hall) != 0)
-        return NULL;
-    return req->body_len ? s_body(req) : json_object();
+        return;
+    json_t *body = req->body_len ? s_body(req) : json_object();
+    if (!body)
+        return;
+    step(req, hq, hall, body);
+    json_decref(body);
 }
 
 /* The city the hall goes to: the one asked for (head office's choice over
@@ -236,13 +244,8 @@ void hqd_api_post_enrolment(hb_http_req_t *req, void *arg)
 }
 
 /* POST /v1/enrolments/{hall}/approve {"region"?: CITY} */
-void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg)
+static void s_approve(hb_http_req_t *req, hqd_t *hq, const char *hall, json_t *body)
 {
-    hqd_t *hq = arg;
-    char hall[HB_HALL_ID_MAX];
-    json_t *body = s_hall_body(req, hall);
-    if (!body)
-        return;
     json_t *region = json_object_get(body, "region");
     hq_enrol_refusal_t why = {0};
     hb_enrol_request_t r;
@@ -255,19 +258,15 @@ void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "request_out_of_date", "%s", err);
     else
         s_grant(req, hq, &r, json_string_value(region), NULL);
-    json_decref(body);
 }
+
+void hqd_api_approve_enrolment(hb_http_req_t *req, void *arg) { s_hall_step(req, arg, s_approve); }
 
 /* POST /v1/enrolments/{hall}/reject {"reason"?: TEXT}: the reason (for the
  * hall's installer, who asks why) goes into the audit log with the
  * rejection and into the answer. */
-void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
+static void s_reject(hb_http_req_t *req, hqd_t *hq, const char *hall, json_t *body)
 {
-    hqd_t *hq = arg;
-    char hall[HB_HALL_ID_MAX];
-    json_t *body = s_hall_body(req, hall);
-    if (!body)
-        return;
     json_t *reason = json_object_get(body, "reason");
     const char *why = json_string_value(reason);
     if (reason && (!why || !hb_utf8_valid_str(why) || strlen(why) > ENROL_REJECT_REASON_MAX)) {
@@ -285,8 +284,9 @@ void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg)
                            json_pack("{s:s, s:s, s:o}", "hall", hall, "state", "rejected", "reason",
                                      why && why[0] ? json_string(why) : json_null()));
     }
-    json_decref(body);
 }
+
+void hqd_api_reject_enrolment(hb_http_req_t *req, void *arg) { s_hall_step(req, arg, s_reject); }
 
 /* POST /v1/enrolments/register {"halls": [{hall, region, name?, address?}]}:
  * every row checked first (all or nothing), then each hall gets a one-time

@@ -13,6 +13,25 @@
 
 #include <stdio.h>
 
+/* hqd's metrics, each named hallbus_hq_*, written into the hb_metrics_t
+ * `m` (a pointer) of the function at hand: a gauge, a counter, a histogram. */
+#define G(name, help, v) hb_metrics_add(m, "hallbus_hq_" name, "gauge", help, NULL, (double)(v))
+#define C(name, help, v) hb_metrics_add(m, "hallbus_hq_" name, "counter", help, NULL, (double)(v))
+#define H(name, help, h) hb_metrics_histogram(m, "hallbus_hq_" name, help, NULL, h)
+
+/* A counter by one label: its rows' label texts and values. */
+typedef struct labelled {
+    const char *labels;
+    uint64_t v;
+} labelled_t;
+
+static void s_labelled(hb_metrics_t *m, const char *name, const char *help, const labelled_t *rows,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hb_metrics_add(m, name, "counter", help, rows[i].labels, (double)rows[i].v);
+}
+
 void hqd_histograms_init(hqd_histograms_t *h)
 {
     hb_histogram_init(&h->alert_round, &hb_buckets_latency);
@@ -28,31 +47,22 @@ static void s_access(hb_metrics_t *m, hqd_t *hq)
         return;
     hq_auth_stats_t as;
     hq_auth_get_stats(hq->auth, &as);
-    const struct {
-        const char *label;
-        uint64_t v;
-    } access[] = {{"outcome=\"allowed\"", as.allowed},
-                  {"outcome=\"unauthenticated\"", as.unauthenticated},
-                  {"outcome=\"forbidden\"", as.forbidden},
-                  {"outcome=\"wrong_host\"", as.wrong_host}},
-      logins[] = {{"outcome=\"ok\"", as.logins},
-                  {"outcome=\"failed\"", as.login_failures},
-                  {"outcome=\"throttled\"", as.login_throttled}};
-    for (size_t i = 0; i < sizeof access / sizeof access[0]; i++)
-        hb_metrics_add(m, "hallbus_hq_access_total", "counter",
-                       "API requests by what access control said", access[i].label,
-                       (double)access[i].v);
-    for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++)
-        hb_metrics_add(m, "hallbus_hq_logins_total", "counter",
-                       "password checks (sign-ins and tokens asked with a password) by outcome",
-                       logins[i].label, (double)logins[i].v);
-    hb_metrics_add(m, "hallbus_hq_audit_records_total", "counter", "audit records written", NULL,
-                   (double)as.audit_records);
-    hb_metrics_add(m, "hallbus_hq_audit_dropped_total", "counter",
-                   "audit records that could not be written", NULL, (double)as.audit_dropped);
-    hb_metrics_add(m, "hallbus_hq_streams_closed_by_access_total", "counter",
-                   "streams closed because their owner's access ended", NULL,
-                   (double)as.streams_closed);
+    const labelled_t access[] = {{"outcome=\"allowed\"", as.allowed},
+                                 {"outcome=\"unauthenticated\"", as.unauthenticated},
+                                 {"outcome=\"forbidden\"", as.forbidden},
+                                 {"outcome=\"wrong_host\"", as.wrong_host}},
+                     logins[] = {{"outcome=\"ok\"", as.logins},
+                                 {"outcome=\"failed\"", as.login_failures},
+                                 {"outcome=\"throttled\"", as.login_throttled}};
+    s_labelled(m, "hallbus_hq_access_total", "API requests by what access control said", access,
+               sizeof access / sizeof access[0]);
+    s_labelled(m, "hallbus_hq_logins_total",
+               "password checks (sign-ins and tokens asked with a password) by outcome", logins,
+               sizeof logins / sizeof logins[0]);
+    C("audit_records_total", "audit records written", as.audit_records);
+    C("audit_dropped_total", "audit records that could not be written", as.audit_dropped);
+    C("streams_closed_by_access_total", "streams closed because their owner's access ended",
+      as.streams_closed);
 }
 
 /* Halls by link state: one pass, one definition (hq_ingest_hall_state). */
@@ -85,63 +95,44 @@ static void s_alerts(hqd_t *hq, hb_metrics_t *m)
         hb_metrics_add(m, "hallbus_hq_alerts_open", "gauge", "open alerts, by kind", labels,
                        (double)as.open_by_kind[k]);
     }
-    hb_metrics_add(m, "hallbus_hq_halls_alerting", "gauge", "halls with at least one open alert",
-                   NULL, (double)as.halls_alerting);
-    hb_metrics_add(m, "hallbus_hq_alerts_raised_total", "counter", "alerts raised", NULL,
-                   (double)as.raised);
-    hb_metrics_add(m, "hallbus_hq_alerts_cleared_total", "counter", "alerts cleared", NULL,
-                   (double)as.cleared);
+    G("halls_alerting", "halls with at least one open alert", as.halls_alerting);
+    C("alerts_raised_total", "alerts raised", as.raised);
+    C("alerts_cleared_total", "alerts cleared", as.cleared);
     /* docs/ALERTS.md: a hall holds at most ALERTS_MAX conditions. */
-    hb_metrics_add(m, "hallbus_hq_alerts_dropped_total", "counter",
-                   "conditions past ALERTS_MAX in a hall's evaluated set, left out", NULL,
-                   (double)as.dropped);
-    hb_metrics_add(m, "hallbus_hq_alerts_unraised_total", "counter",
-                   "conditions not raised because their hall had ALERTS_MAX open", NULL,
-                   (double)as.unraised);
-    hb_metrics_add(m, "hallbus_hq_alerts_commit_failures_total", "counter",
-                   "alert store commits that failed (the open alerts went back to the last commit)",
-                   NULL, (double)as.commit_failures);
+    C("alerts_dropped_total", "conditions past ALERTS_MAX in a hall's evaluated set, left out",
+      as.dropped);
+    C("alerts_unraised_total", "conditions not raised because their hall had ALERTS_MAX open",
+      as.unraised);
+    C("alerts_commit_failures_total",
+      "alert store commits that failed (the open alerts went back to the last commit)",
+      as.commit_failures);
     /* Alerts that reach people (docs/ALERTS.md): a webhook that fails shows
      * as failed attempts and a queue that does not empty. */
     hq_notify_stats_t ns;
     hq_notify_get_stats(hq->notify, &ns);
-    hb_metrics_add(m, "hallbus_hq_notify_queued_total", "counter",
-                   "alert deliveries queued for the sender threads", NULL, (double)ns.queued);
-    hb_metrics_add(m, "hallbus_hq_notify_sent_total", "counter", "alert deliveries made", NULL,
-                   (double)ns.sent);
-    hb_metrics_add(m, "hallbus_hq_notify_failed_attempts_total", "counter",
-                   "alert delivery attempts that failed (each retried until given up)", NULL,
-                   (double)ns.failed_attempts);
-    hb_metrics_add(m, "hallbus_hq_notify_given_up_total", "counter",
-                   "alert deliveries given up after notify_attempts tries", NULL,
-                   (double)ns.given_up);
-    hb_metrics_add(m, "hallbus_hq_notify_queue_full_total", "counter",
-                   "alert deliveries put off a second because the queue was full", NULL,
-                   (double)ns.queue_full);
-    hb_metrics_add(m, "hallbus_hq_notify_queue", "gauge",
-                   "alert deliveries waiting, retrying or under way", NULL, (double)ns.queue);
-    hb_metrics_add(m, "hallbus_hq_notify_subscriptions", "gauge", "alert subscriptions", NULL,
-                   (double)ns.subs);
+    C("notify_queued_total", "alert deliveries queued for the sender threads", ns.queued);
+    C("notify_sent_total", "alert deliveries made", ns.sent);
+    C("notify_failed_attempts_total",
+      "alert delivery attempts that failed (each retried until given up)", ns.failed_attempts);
+    C("notify_given_up_total", "alert deliveries given up after notify_attempts tries",
+      ns.given_up);
+    C("notify_queue_full_total", "alert deliveries put off a second because the queue was full",
+      ns.queue_full);
+    G("notify_queue", "alert deliveries waiting, retrying or under way", ns.queue);
+    G("notify_subscriptions", "alert subscriptions", ns.subs);
     /* Bookings for the app and the web (POST /v1/appointments): a hall
      * that does not answer shows as timeouts. */
     if (hq->bookings) {
         hq_bookings_stats_t bs;
         hq_bookings_get_stats(hq->bookings, &bs);
-        const struct {
-            const char *labels;
-            uint64_t n;
-        } outcomes[] = {{"outcome=\"answered\"", bs.answered},
-                        {"outcome=\"timed_out\"", bs.timed_out},
-                        {"outcome=\"busy\"", bs.busy}};
-        for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
-            hb_metrics_add(m, "hallbus_hq_bookings_total", "counter",
-                           "bookings sent to halls, by what became of them", outcomes[i].labels,
-                           (double)outcomes[i].n);
-        hb_metrics_add(m, "hallbus_hq_bookings_stray_total", "counter",
-                       "halls' booking answers that matched no request waiting (late)", NULL,
-                       (double)bs.stray);
-        hb_metrics_add(m, "hallbus_hq_bookings_waiting", "gauge",
-                       "bookings waiting for their hall's answer", NULL, (double)bs.waiting);
+        const labelled_t outcomes[] = {{"outcome=\"answered\"", bs.answered},
+                                       {"outcome=\"timed_out\"", bs.timed_out},
+                                       {"outcome=\"busy\"", bs.busy}};
+        s_labelled(m, "hallbus_hq_bookings_total", "bookings sent to halls, by what became of them",
+                   outcomes, sizeof outcomes / sizeof outcomes[0]);
+        C("bookings_stray_total", "halls' booking answers that matched no request waiting (late)",
+          bs.stray);
+        G("bookings_waiting", "bookings waiting for their hall's answer", bs.waiting);
     }
 }
 
@@ -163,17 +154,15 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
         if (h && h->hall_last_seq > h->committed_seq)
             backlog += h->hall_last_seq - h->committed_seq;
     }
-    hb_metrics_t m;
-    hb_metrics_init(&m);
-    hb_version_metrics(&m);
-    hb_metrics_process(&m);
-#define G(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "gauge", help, NULL, (double)(v))
-#define C(name, help, v) hb_metrics_add(&m, "hallbus_hq_" name, "counter", help, NULL, (double)(v))
-#define H(name, help, h) hb_metrics_histogram(&m, "hallbus_hq_" name, help, NULL, h)
+    hb_metrics_t metrics;
+    hb_metrics_t *m = &metrics;
+    hb_metrics_init(m);
+    hb_version_metrics(m);
+    hb_metrics_process(m);
     G("halls", "halls known to this HQ", total);
     G("halls_connected", "halls heard from within offline_after",
       hq_ingest_online_count(hq->ingest));
-    s_halls_by_state(hq, &m);
+    s_halls_by_state(hq, m);
     C("frames_total", "link frames received", st.frames);
     C("batches_total", "event batches received", st.batches);
     C("events_received_total", "events received, resends included", st.events_received);
@@ -189,7 +178,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     for (int i = 1; i < HQ_REJECT_CODES; i++) {
         char labels[64];
         snprintf(labels, sizeof labels, "reason=\"%s\"", hq_reject_code_name(i));
-        hb_metrics_add(&m, "hallbus_hq_refused_total", "counter", "frames refused, by reason",
+        hb_metrics_add(m, "hallbus_hq_refused_total", "counter", "frames refused, by reason",
                        labels, (double)st.refused_by_code[i]);
     }
     C("unauthenticated_total", "messages without a ZAP User-Id, dropped", st.unauthenticated);
@@ -213,7 +202,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("store_map_limit_bytes", "the most the event store's map may grow to (map_max)",
       hq->store.store.map_max);
     C("store_map_grows_total", "times the event store's map grew", hq->store.store.grow_count);
-    hb_metrics_disk(&m, "hallbus_hq_", hq->cfg.data);
+    hb_metrics_disk(m, "hallbus_hq_", hq->cfg.data);
     C("mirror_events_total", "events applied to the live mirror", ls.events);
     C("mirror_anomalies_total", "mirrored events that did not fit a hall's state", ls.anomalies);
     G("mirror_queued_bytes", "committed batches waiting for the mirror", ls.queued_bytes);
@@ -225,7 +214,7 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
       &hq->hist.board_round);
     H("alert_round_duration_seconds", "durations of the alert rounds (every hall evaluated)",
       &hq->hist.alert_round);
-    s_alerts(hq, &m);
+    s_alerts(hq, m);
     H("rollup_lag_seconds", "seconds from a batch's commit to its place in the rollups",
       &hq->hist.rollup_lag);
     G("stream_clients", "clients of /v1/stream", ss.clients);
@@ -236,13 +225,10 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("calendar_version", "the published calendar version",
       hq_control_calendar_version(hq->control));
     G("uptime_seconds", "seconds since hqd started", (hb_now_ms() - hq->started_ms) / 1000);
-    hb_http_stats_metrics(hq->http, "hallbus_hq_", &m);
-    hqd_api_reports_metrics(hq, &m); /* rollups, retention, the data's environments */
-    s_access(&m, hq);
-#undef G
-#undef C
-#undef H
+    hb_http_stats_metrics(hq->http, "hallbus_hq_", m);
+    hqd_api_reports_metrics(hq, m); /* rollups, retention, the data's environments */
+    s_access(m, hq);
     hb_http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                      m.text.p ? m.text.p : "", m.text.len);
-    hb_metrics_free(&m);
+                      m->text.p ? m->text.p : "", m->text.len);
+    hb_metrics_free(m);
 }

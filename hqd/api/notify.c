@@ -198,36 +198,29 @@ void hqd_api_delete_subscription(hb_http_req_t *req, void *arg)
     s_answer_sub(req, rc, id, rc == 0 ? json_pack("{s:s, s:b}", "id", id, "deleted", 1) : NULL);
 }
 
-void hqd_api_ack_alert(hb_http_req_t *req, void *arg)
+/* POST /v1/alerts/{alert}/ack {"note"?: TEXT} (200) and
+ * POST /v1/alerts/{alert}/silence {a silence} (201): the alert, in the
+ * caller's scope, and the body read the same way for both. */
+static void s_alert_step(hb_http_req_t *req, hqd_t *hq, bool ack)
 {
-    hqd_t *hq = arg;
     uint64_t id;
     json_t *body;
     if (!s_id(req, "alert", &id) || !s_alert_seen(req, hq, HB_PERM_ALERTS_HANDLE, id) ||
-        !s_body(req, true, &body))
+        !s_body(req, ack, &body))
         return;
     json_t *out = NULL;
     char err[256] = "";
-    int rc = hq_notify_ack(hq->notify, id, s_by(req),
-                           json_string_value(json_object_get(body, "note")), &out, err, sizeof err);
+    int rc =
+        ack ? hq_notify_ack(hq->notify, id, s_by(req),
+                            json_string_value(json_object_get(body, "note")), &out, err, sizeof err)
+            : hq_notify_silence_alert(hq->notify, id, body, s_by(req), &out, err, sizeof err);
     json_decref(body);
-    s_answer(req, rc, err, 200, out);
+    s_answer(req, rc, err, ack ? 200 : 201, out);
 }
 
-void hqd_api_silence_alert(hb_http_req_t *req, void *arg)
-{
-    hqd_t *hq = arg;
-    uint64_t id;
-    json_t *body;
-    if (!s_id(req, "alert", &id) || !s_alert_seen(req, hq, HB_PERM_ALERTS_HANDLE, id) ||
-        !s_body(req, false, &body))
-        return;
-    json_t *out = NULL;
-    char err[256] = "";
-    int rc = hq_notify_silence_alert(hq->notify, id, body, s_by(req), &out, err, sizeof err);
-    json_decref(body);
-    s_answer(req, rc, err, 201, out);
-}
+void hqd_api_ack_alert(hb_http_req_t *req, void *arg) { s_alert_step(req, arg, true); }
+
+void hqd_api_silence_alert(hb_http_req_t *req, void *arg) { s_alert_step(req, arg, false); }
 
 void hqd_api_list_silences(hb_http_req_t *req, void *arg)
 {

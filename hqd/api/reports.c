@@ -20,7 +20,6 @@
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +29,9 @@
 
 /* ----------------------------------------------------------- requests ---- */
 
-static void s_bad(hb_http_req_t *req, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_bad(hb_http_req_t *req, const char *field, const char *fmt, ...)
-{
-    char reason[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    json_t *body =
-        json_pack("{s:s, s:s, s:s?}", "error", "bad_parameter", "field", field, "reason", reason);
-    if (!json_object_get(body, "reason"))
-        json_object_set_new(body, "reason", json_string("(a reason that is not UTF-8)"));
-    hb_http_reply_json(req, 400, body);
-}
+/* Every refusal of a parameter: 400 bad_parameter naming it in "field". */
+#define BAD_PARAMETER(req, field, ...)                                                             \
+    hb_http_reply_field_error((req), 400, "bad_parameter", (field), __VA_ARGS__)
 
 /* A query parameter into `out` ("" when absent); false after answering. */
 static bool s_param(hb_http_req_t *req, const char *name, char *out, size_t len)
@@ -55,11 +42,11 @@ static bool s_param(hb_http_req_t *req, const char *name, char *out, size_t len)
         return true;
     }
     if (rc == HB_ETOOBIG) {
-        s_bad(req, name, "%s is too long (at most %zu bytes)", name, len - 1);
+        BAD_PARAMETER(req, name, "%s is too long (at most %zu bytes)", name, len - 1);
         return false;
     }
     if (rc != 0) {
-        s_bad(req, name, "%s is not a valid value", name);
+        BAD_PARAMETER(req, name, "%s is not a valid value", name);
         return false;
     }
     return true;
@@ -71,7 +58,7 @@ static bool s_required(hb_http_req_t *req, const char *name, char *out, size_t l
     if (!s_param(req, name, out, len))
         return false;
     if (!out[0]) {
-        s_bad(req, name, "%s is required: %s", name, what);
+        BAD_PARAMETER(req, name, "%s is required: %s", name, what);
         return false;
     }
     return true;
@@ -80,7 +67,7 @@ static bool s_required(hb_http_req_t *req, const char *name, char *out, size_t l
 static bool s_date(hb_http_req_t *req, const char *name, const char *text, int32_t *out)
 {
     if (hb_date_parse(text, out) != 0) {
-        s_bad(req, name, "%s must be a date (YYYY-MM-DD), not '%.32s'", name, text);
+        BAD_PARAMETER(req, name, "%s must be a date (YYYY-MM-DD), not '%.32s'", name, text);
         return false;
     }
     return true;
@@ -96,7 +83,7 @@ static bool s_count(hb_http_req_t *req, const char *name, size_t lo, size_t hi, 
     char *end;
     unsigned long long v = strtoull(buf, &end, 10);
     if (buf[0] < '0' || buf[0] > '9' || *end || v < lo || v > hi) {
-        s_bad(req, name, "%s must be a whole number from %zu to %zu", name, lo, hi);
+        BAD_PARAMETER(req, name, "%s must be a whole number from %zu to %zu", name, lo, hi);
         return false;
     }
     *out = (size_t)v;
@@ -111,7 +98,7 @@ static bool s_format(hb_http_req_t *req, bool *csv)
         return false;
     *csv = strcmp(fmt, "csv") == 0;
     if (fmt[0] && !*csv && strcmp(fmt, "json") != 0) {
-        s_bad(req, "format", "format must be json or csv");
+        BAD_PARAMETER(req, "format", "format must be json or csv");
         return false;
     }
     return true;
@@ -148,7 +135,7 @@ static bool s_period(hb_http_req_t *req, hq_kpi_query_t *q, bool need_scope)
         return false;
     q->period = period[0] ? hq_kpi_period_parse(period) : HQ_KPI_DAY;
     if (q->period < 0) {
-        s_bad(req, "period", "period must be day, week, month or range, not '%s'", period);
+        BAD_PARAMETER(req, "period", "period must be day, week, month or range, not '%s'", period);
         return false;
     }
     if (q->period != HQ_KPI_RANGE) {
@@ -165,12 +152,12 @@ static bool s_period(hb_http_req_t *req, hq_kpi_query_t *q, bool need_scope)
         !s_date(req, "to", to, &q->to))
         return false;
     if (q->to < q->from) {
-        s_bad(req, "to", "to (%s) is before from (%s)", to, from);
+        BAD_PARAMETER(req, "to", "to (%s) is before from (%s)", to, from);
         return false;
     }
     if (q->to - q->from + 1 > HQ_KPI_RANGE_DAYS_MAX) {
-        s_bad(req, "to", "the range from %s to %s is %d days; at most %d", from, to,
-              q->to - q->from + 1, HQ_KPI_RANGE_DAYS_MAX);
+        BAD_PARAMETER(req, "to", "the range from %s to %s is %d days; at most %d", from, to,
+                      q->to - q->from + 1, HQ_KPI_RANGE_DAYS_MAX);
         return false;
     }
     return true;
@@ -303,11 +290,11 @@ void hqd_api_get_kpi(hb_http_req_t *req, void *arg)
         return;
     q.by = by[0] ? hq_kpi_by_parse(by) : HQ_KPI_BY_NONE;
     if (q.by < 0) {
-        s_bad(req, "by", "by must be one of %s, not '%s'", hq_kpi_by_list(), by);
+        BAD_PARAMETER(req, "by", "by must be one of %s, not '%s'", hq_kpi_by_list(), by);
         return;
     }
     if (prev[0] && strcmp(prev, "true") != 0 && strcmp(prev, "false") != 0) {
-        s_bad(req, "previous", "previous must be true or false");
+        BAD_PARAMETER(req, "previous", "previous must be true or false");
         return;
     }
     q.previous = strcmp(prev, "false") != 0;
@@ -344,7 +331,7 @@ void hqd_api_get_rank(hb_http_req_t *req, void *arg)
     char err[REPORT_ERR_MAX] = "";
     int rc = hq_kpi_rank(&ctx, &q, metric, limit, &out, err, sizeof err);
     if (rc == HB_EINVAL) {
-        s_bad(req, strncmp(err, "metric", 6) == 0 ? "metric" : "scope", "%s", err);
+        BAD_PARAMETER(req, strncmp(err, "metric", 6) == 0 ? "metric" : "scope", "%s", err);
         return;
     }
     if (rc != 0) {
@@ -383,7 +370,7 @@ void hqd_api_get_ready(hb_http_req_t *req, void *arg)
         return;
     int kind = period[0] ? hq_kpi_period_parse(period) : HQ_KPI_DAY;
     if (kind < 0 || kind == HQ_KPI_RANGE) {
-        s_bad(req, "period", "period must be day, week or month, not '%s'", period);
+        BAD_PARAMETER(req, "period", "period must be day, week or month, not '%s'", period);
         return;
     }
     int64_t now = hb_now_ms();
@@ -395,12 +382,12 @@ void hqd_api_get_ready(hb_http_req_t *req, void *arg)
     if (from_s[0] && !s_date(req, "from", from_s, &from))
         return;
     if (to < from) {
-        s_bad(req, "to", "to is before from");
+        BAD_PARAMETER(req, "to", "to is before from");
         return;
     }
     if (to - from + 1 > HQ_KPI_RANGE_DAYS_MAX + 31) {
-        s_bad(req, "to", "from %s to %s is %d days; at most %d", from_s, to_s, to - from + 1,
-              HQ_KPI_RANGE_DAYS_MAX + 31);
+        BAD_PARAMETER(req, "to", "from %s to %s is %d days; at most %d", from_s, to_s,
+                      to - from + 1, HQ_KPI_RANGE_DAYS_MAX + 31);
         return;
     }
     hq_kpi_ctx_t ctx = s_ctx(hq);
@@ -514,25 +501,25 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
     if (!s_date(req, "from", from_s, &q.from) || !s_date(req, "to", to_s, &q.to))
         return;
     if (q.to < q.from) {
-        s_bad(req, "to", "to (%s) is before from (%s)", to_s, from_s);
+        BAD_PARAMETER(req, "to", "to (%s) is before from (%s)", to_s, from_s);
         return;
     }
     if (q.to - q.from + 1 > HQ_ARCHIVE_RANGE_DAYS) {
-        s_bad(req, "to",
-              "from %s to %s is %d days; the archive is searched at most %d days at a "
-              "time",
-              from_s, to_s, q.to - q.from + 1, HQ_ARCHIVE_RANGE_DAYS);
+        BAD_PARAMETER(req, "to",
+                      "from %s to %s is %d days; the archive is searched at most %d days at a "
+                      "time",
+                      from_s, to_s, q.to - q.from + 1, HQ_ARCHIVE_RANGE_DAYS);
         return;
     }
     if (type[0] && !(q.type = hq_archive_type_parse(type))) {
-        s_bad(req, "type", "type '%s' is not an event type (e.g. service_completed)", type);
+        BAD_PARAMETER(req, "type", "type '%s' is not an event type (e.g. service_completed)", type);
         return;
     }
     if (cursor[0]) {
         char *end;
         unsigned long long v = strtoull(cursor, &end, 10);
         if (cursor[0] < '1' || cursor[0] > '9' || *end) {
-            s_bad(req, "cursor", "cursor must be a value a previous page gave");
+            BAD_PARAMETER(req, "cursor", "cursor must be a value a previous page gave");
             return;
         }
         q.cursor = v;
@@ -547,7 +534,7 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
     char err[REPORT_ERR_MAX] = "";
     int rc = hq_archive_search(hq_rollup_store(hq->rollup), &hq->store, &q, &page, err, sizeof err);
     if (rc == HB_EINVAL) {
-        s_bad(req, "cursor", "%s", err);
+        BAD_PARAMETER(req, "cursor", "%s", err);
         return;
     }
     if (rc != 0) {
@@ -580,7 +567,7 @@ void hqd_api_get_ticket_story(hb_http_req_t *req, void *arg)
     if (!s_date(req, "date", date, &day))
         return;
     if (strlen(ticket) > HB_ID_MAX) {
-        s_bad(req, "ticket", "a ticket is at most %d bytes", HB_ID_MAX);
+        BAD_PARAMETER(req, "ticket", "a ticket is at most %d bytes", HB_ID_MAX);
         return;
     }
     hq_hall_t *h = s_hall(req, hq, hall);

@@ -10,9 +10,6 @@
  * a document naming its own region, publishing every draft). */
 #include "api.h"
 
-#include <stdio.h>
-#include <string.h>
-
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* The dashboard's files, from the set main.c loaded (static.c serves). */
@@ -26,15 +23,9 @@ static void s_get_file(hb_http_req_t *req, void *arg)
     hb_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
 }
 
-/* A message catalogue (i18n/NAME): a name longer than any loaded one
- * matches nothing, rather than a file its first 64 bytes name. */
 static void s_get_i18n(hb_http_req_t *req, void *arg)
 {
-    const char *file = hb_http_param(req, "file");
-    char name[HB_STATIC_PATH_MAX + 1] = "";
-    if (file && strlen(file) <= HB_STATIC_NAME_MAX)
-        snprintf(name, sizeof name, "i18n/%s", file);
-    hb_static_serve(((hqd_t *)arg)->dashboard, req, name);
+    hb_static_serve_i18n(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
 }
 
 static const hb_http_route_t s_routes[] = {

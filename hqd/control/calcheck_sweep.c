@@ -6,6 +6,7 @@
 #include "calcheck_int.h"
 
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/json.h"
 #include "hallbus/tz.h"
 
@@ -88,22 +89,14 @@ static bool s_group_is(const run_t *r, const sweep_t *s, const group_t *g, uint3
     return true;
 }
 
+static uint64_t s_group_key_at(const void *arg, size_t i)
+{
+    return ((const sweep_t *)arg)->groups[i].key;
+}
+
 static int s_group_grow_table(sweep_t *s)
 {
-    size_t cap = s->slot_cap ? s->slot_cap * 2 : 256;
-    uint32_t *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return HB_ENOMEM;
-    for (size_t i = 0; i < s->n_groups; i++) {
-        size_t j = (size_t)s->groups[i].key & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = (uint32_t)i + 1;
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->slot_cap = cap;
-    return 0;
+    return hb_slots_grow(&s->slots, &s->slot_cap, 256, s->n_groups, s_group_key_at, s);
 }
 
 /* The group of the set hall `h` runs on `day`, made when new. */
@@ -155,15 +148,6 @@ static int s_group_of(run_t *r, sweep_t *s, uint32_t h, int32_t day, int32_t *ou
     return 0;
 }
 
-static int s_act_push(calcheck_list_t *l, uint32_t v)
-{
-    uint32_t *slot = hb_vec_push(l);
-    if (!slot)
-        return HB_ENOMEM;
-    *slot = v;
-    return 0;
-}
-
 static void s_act_remove(calcheck_list_t *l, uint32_t v)
 {
     for (size_t i = 0; i < l->n; i++) {
@@ -194,7 +178,7 @@ static int s_touch(run_t *r, sweep_t *s, uint32_t index, bool start, int32_t day
         }
         s->hash[h] ^= z;
         if (start) {
-            if (s_act_push(&s->act[h], index) != 0)
+            if (hb_vec_append(&s->act[h], &index) != 0)
                 rc = HB_ENOMEM;
             s->count[h]++;
         } else {

@@ -53,15 +53,6 @@ static const char *const s_level_names[] = {"national", "province", "city"};
 
 /* ------------------------------------------------------------ helpers ---- */
 
-static int s_list_push(idlist_t *l, uint32_t v)
-{
-    uint32_t *slot = hb_vec_push(l);
-    if (!slot)
-        return HB_ENOMEM;
-    *slot = v;
-    return 0;
-}
-
 /* Inserts keeping the list in increasing order (a hall moved into a city
  * keeps its older, smaller index). */
 static int s_list_insert_sorted(idlist_t *l, uint32_t v)
@@ -333,7 +324,7 @@ int org_put_region(org_t *org, const json_t *j, char *err, size_t errlen)
     if (s_region_append(org, &d, &i) != 0)
         return hb_err_nomem(err, errlen);
     org->regions.v[i].parent = parent;
-    if (parent >= 0 && s_list_push(&org->children.v[parent], i) != 0)
+    if (parent >= 0 && hb_vec_append(&org->children.v[parent], &i) != 0)
         return hb_err_nomem(err, errlen);
     if (d.level == ORG_NATIONAL)
         org->root = (int32_t)i;
@@ -540,7 +531,7 @@ static int s_hall_put(org_t *org, const json_t *j, const char *path, bool fresh_
     rc = s_hall_store(org, h, &d);
     if (rc != 0)
         goto fail;
-    if (s_list_push(&org->city_halls.v[d.city], i) != 0) {
+    if (hb_vec_append(&org->city_halls.v[d.city], &i) != 0) {
         free(h->name);
         free(h->address);
         free(h->neighbours);
@@ -658,8 +649,9 @@ static int s_regions_load(org_t *org, const json_t *list, char *err, size_t errl
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
+        uint32_t child = (uint32_t)i;
         if (org->regions.v[i].parent >= 0 &&
-            s_list_push(&org->children.v[org->regions.v[i].parent], (uint32_t)i) != 0) {
+            hb_vec_append(&org->children.v[org->regions.v[i].parent], &child) != 0) {
             rc = hb_err_nomem(err, errlen);
             goto out;
         }

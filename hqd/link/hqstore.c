@@ -138,13 +138,10 @@ int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to
     uint8_t key[12];
     hb_put_be32(key, num);
     hb_put_be64(key + 4, from);
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     int result = 0;
     if (mdb_cursor_open(txn, st->flags, &cur) != 0) {
         result = HB_EDB;
@@ -165,22 +162,16 @@ int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to
     if (rc != 0 && rc != MDB_NOTFOUND)
         result = HB_EDB;
 out:
-    if (cur)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, cur);
     return result;
 }
 
 int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next_num)
 {
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
     int result = 0;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     uint32_t next = 1;
     MDB_val k = {9, "next_hall"}, v;
     if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 4)
@@ -202,53 +193,66 @@ int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next
         }
         mdb_cursor_close(cur);
     }
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, NULL);
     *next_num = next;
     return result;
+}
+
+int hq_chunk_open(hq_chunk_t *c, const uint8_t *p, size_t len)
+{
+    if (len < 4)
+        return -1;
+    *c = (hq_chunk_t){.p = p, .len = len, .off = 4, .n = hb_get_be32(p)};
+    return 0;
+}
+
+int hq_chunk_next(hq_chunk_t *c, const uint8_t **ev, uint32_t *elen)
+{
+    if (c->i == c->n)
+        return 0;
+    if (c->off + 4 > c->len)
+        return -1;
+    uint32_t n = hb_get_be32(c->p + c->off);
+    c->off += 4;
+    if (c->off + n > c->len)
+        return -1;
+    *ev = c->p + c->off;
+    *elen = n;
+    c->off += n;
+    c->i++;
+    return 1;
 }
 
 /* Walks one chunk; returns 1 when `fn` or the limit stopped the walk. */
 static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t from, size_t limit,
                         size_t *count, hq_event_fn fn, void *arg)
 {
-    if (len < 4)
+    hq_chunk_t c;
+    if (hq_chunk_open(&c, p, len) != 0)
         return -1;
-    uint32_t n = hb_get_be32(p);
-    size_t off = 4;
-    for (uint32_t i = 0; i < n; i++) {
-        if (off + 4 > len)
-            return -1;
-        uint32_t elen = hb_get_be32(p + off);
-        off += 4;
-        if (off + elen > len)
-            return -1;
-        uint64_t seq = first + i;
-        if (seq >= from) {
-            if (*count >= limit)
-                return 1;
-            if (fn(seq, p + off, elen, arg) != 0)
-                return 1;
-            (*count)++;
-        }
-        off += elen;
+    const uint8_t *ev;
+    uint32_t elen;
+    int more;
+    while ((more = hq_chunk_next(&c, &ev, &elen)) > 0) {
+        uint64_t seq = first + c.i - 1;
+        if (seq < from)
+            continue;
+        if (*count >= limit || fn(seq, ev, elen, arg) != 0)
+            return 1;
+        (*count)++;
     }
-    return 0;
+    return more;
 }
 
 int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
                          void *arg)
 {
-    hb_store_read_lock(&st->store);
     MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0) {
-        hb_store_read_unlock(&st->store);
+    if (hb_store_read_begin(&st->store, &txn) != 0)
         return HB_EDB;
-    }
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, st->events, &cur) != 0) {
-        mdb_txn_abort(txn);
-        hb_store_read_unlock(&st->store);
+        hb_store_read_end(&st->store, txn, NULL);
         return HB_EDB;
     }
     uint8_t key[12];
@@ -285,8 +289,6 @@ int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t lim
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
+    hb_store_read_end(&st->store, txn, cur);
     return result;
 }

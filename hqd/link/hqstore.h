@@ -110,4 +110,19 @@ void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECO
 int hq_hall_record_decode(const char *id, size_t id_len, const uint8_t *data, size_t len,
                           hq_hall_record_t *out);
 
+/* Reads one stored chunk ([u32 BE count] then the events, each
+ * [u32 BE length][bytes]) event by event, for every reader of the format
+ * (this store, retention). hq_chunk_open: 0, or -1 when `len` cannot hold
+ * the count. hq_chunk_next: 1 with the next event in *ev, *elen (it is
+ * event number c->i - 1 of the chunk), 0 after the last, -1 when a length
+ * runs past the chunk. */
+typedef struct hq_chunk {
+    const uint8_t *p;
+    size_t len, off;
+    uint32_t n; /* events the chunk says it holds */
+    uint32_t i; /* events read so far */
+} hq_chunk_t;
+int hq_chunk_open(hq_chunk_t *c, const uint8_t *p, size_t len);
+int hq_chunk_next(hq_chunk_t *c, const uint8_t **ev, uint32_t *elen);
+
 #endif

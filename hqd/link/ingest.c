@@ -927,11 +927,19 @@ void hq_ingest_set_rotate_hook(hq_ingest_t *ing, hq_rotate_fn fn, void *arg)
     ing->rotate_arg = arg;
 }
 
-int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint64_t version,
-                            const char *doc, size_t len)
+/* Sends `f` to hall `h`'s connection: HB_ENOTFOUND while the hall has
+ * none (it never connected since HQ started), else as s_send. The
+ * hq_ingest_send_* functions only build their frame and end here. */
+static int s_send_hall(hq_ingest_t *ing, const hq_hall_t *h, const Hallbus__Frame *f)
 {
     if (h->rid_len == 0)
         return HB_ENOTFOUND;
+    return s_send(ing, h->rid, h->rid_len, f);
+}
+
+int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint64_t version,
+                            const char *doc, size_t len)
+{
     Hallbus__PolicyUpdate pu = HALLBUS__POLICY_UPDATE__INIT;
     Hallbus__CalendarUpdate cu = HALLBUS__CALENDAR_UPDATE__INIT;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
@@ -947,7 +955,7 @@ int hq_ingest_send_document(hq_ingest_t *ing, hq_hall_t *h, bool calendar, uint6
         f.kind_case = HALLBUS__FRAME__KIND_POLICY;
         f.policy = &pu;
     }
-    return s_send(ing, h->rid, h->rid_len, &f);
+    return s_send_hall(ing, h, &f);
 }
 
 void hq_ingest_flush(hq_ingest_t *ing) { hb_zuv_drain(&ing->zuv); }
@@ -960,32 +968,28 @@ void hq_ingest_set_booking_hook(hq_ingest_t *ing, hq_booking_answer_fn fn, void 
 
 int hq_ingest_send_booking(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__BookingRequest *rq)
 {
-    if (h->rid_len == 0 || h->revoked)
+    if (h->revoked)
         return HB_ENOTFOUND;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_BOOKING_REQUEST;
     f.booking_request = (Hallbus__BookingRequest *)rq;
-    return s_send(ing, h->rid, h->rid_len, &f);
+    return s_send_hall(ing, h, &f);
 }
 
 int hq_ingest_send_neighbours(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__NeighbourBoard *nb)
 {
-    if (h->rid_len == 0)
-        return HB_ENOTFOUND;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_NEIGHBOURS;
     f.neighbours = (Hallbus__NeighbourBoard *)nb;
-    return s_send(ing, h->rid, h->rid_len, &f);
+    return s_send_hall(ing, h, &f);
 }
 
 int hq_ingest_send_notices(hq_ingest_t *ing, hq_hall_t *h, const Hallbus__HallNotices *hn)
 {
-    if (h->rid_len == 0)
-        return HB_ENOTFOUND;
     Hallbus__Frame f = HALLBUS__FRAME__INIT;
     f.kind_case = HALLBUS__FRAME__KIND_NOTICES;
     f.notices = (Hallbus__HallNotices *)hn;
-    return s_send(ing, h->rid, h->rid_len, &f);
+    return s_send_hall(ing, h, &f);
 }
 
 static void s_zuv_closed(hb_zuv_t *zuv)

@@ -443,6 +443,15 @@ hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags)
     return it;
 }
 
+void hq_write_items_free(hq_write_item_t *items)
+{
+    while (items) {
+        hq_write_item_t *next = items->next;
+        free(items);
+        items = next;
+    }
+}
+
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item)
 {
     hq_write_item_t *it = *item;
@@ -494,11 +503,7 @@ void hq_writer_stop(hq_writer_t **wp)
     if (!w)
         return;
     *wp = NULL;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
+    hb_progress_stop(w->thread, &w->lock, &w->stopping, (pthread_cond_t *const[]){&w->cond}, 1);
     /* Deliver the last commits' results before the handle goes. */
     s_async_cb(&w->async);
     uv_close((uv_handle_t *)&w->async, s_async_closed);

@@ -72,6 +72,9 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
 /* Allocates an item with room for `len` bytes of chunk data and `n_flags`
  * flags (`flags` points at them; 0 leaves it NULL). One free() frees it. */
 hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags);
+/* Frees a list of items linked by `next` (NULL: none), as a sink that
+ * stops with batches not taken yet does. */
+void hq_write_items_free(hq_write_item_t *items);
 /* Queues an item (taking ownership, *item set NULL). HB_EAGAIN when the
  * queue is full (the item stays the caller's). */
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);

@@ -284,24 +284,6 @@ static void s_tile_write(hq_board_t *b, hb_text_t *sb, const char *hall, const o
 
 /* ------------------------------------------------------- aggregates ---- */
 
-static void s_agg_add(agg_t *a, const hq_tile_t *t)
-{
-    a->halls++;
-    a->online += t->online;
-    a->open += t->open;
-    a->waiting += t->waiting;
-    a->alerts += t->alerts;
-    a->counters_open += t->counters_open;
-    a->complaints_overdue += t->complaints_overdue;
-    a->devices_not_ok += t->devices_not_ok;
-    a->served_today += t->served_today;
-    if (t->oldest_issued_ms && (!a->oldest_issued_ms || t->oldest_issued_ms < a->oldest_issued_ms))
-        a->oldest_issued_ms = t->oldest_issued_ms;
-    if (t->worst > a->worst)
-        a->worst = t->worst;
-    a->by_worst[t->worst]++;
-}
-
 static void s_agg_sum(agg_t *a, const agg_t *b)
 {
     a->halls += b->halls;
@@ -319,6 +301,26 @@ static void s_agg_sum(agg_t *a, const agg_t *b)
         a->worst = b->worst;
     for (int w = 0; w <= HQ_WORST_OFFLINE; w++)
         a->by_worst[w] += b->by_worst[w];
+}
+
+/* A hall counts as a region of one. */
+static void s_agg_add(agg_t *a, const hq_tile_t *t)
+{
+    agg_t one = {
+        .halls = 1,
+        .online = t->online,
+        .open = t->open,
+        .waiting = t->waiting,
+        .alerts = t->alerts,
+        .counters_open = t->counters_open,
+        .complaints_overdue = t->complaints_overdue,
+        .devices_not_ok = t->devices_not_ok,
+        .served_today = t->served_today,
+        .oldest_issued_ms = t->oldest_issued_ms,
+        .worst = t->worst,
+    };
+    one.by_worst[t->worst] = 1;
+    s_agg_sum(a, &one);
 }
 
 /* One region's aggregate, or (with `r` NULL) the halls the organisation
@@ -466,32 +468,26 @@ static void s_mark_hall(hq_board_t *b, const hq_hall_t *h)
 static void s_aggs_update(hq_board_t *b)
 {
     const org_t *org = hq_control_org(b->ctl);
-    size_t n = b->dirty_list.n;
-    for (size_t k = 0; k < n; k++) {
-        const org_region_t *r = org_region_at(org, b->dirty_list.v[k]);
-        if (r->level != ORG_CITY)
-            continue;
-        agg_t *a = &b->aggs.v[r->index];
-        memset(a, 0, sizeof *a);
-        const uint32_t *halls;
-        size_t nh = org_city_halls(org, r, &halls);
-        for (size_t i = 0; i < nh; i++)
-            s_agg_add(a,
-                      s_tile_or_never(b, halls[i] < b->org_nums.n ? b->org_nums.v[halls[i]] : 0));
-        if (r->parent >= 0)
-            s_mark_region(b, (uint32_t)r->parent);
-    }
-    for (int level = ORG_PROVINCE; level >= ORG_NATIONAL; level--) {
+    /* Marking a parent appends it to the list being read: it is of a lower
+     * level, taken by a later pass. */
+    for (int level = ORG_CITY; level >= ORG_NATIONAL; level--) {
         for (size_t k = 0; k < b->dirty_list.n; k++) {
             const org_region_t *r = org_region_at(org, b->dirty_list.v[k]);
             if ((int)r->level != level)
                 continue;
             agg_t *a = &b->aggs.v[r->index];
             memset(a, 0, sizeof *a);
-            const uint32_t *children;
-            size_t nc = org_region_children(org, r, &children);
-            for (size_t i = 0; i < nc; i++)
-                s_agg_sum(a, &b->aggs.v[children[i]]);
+            const uint32_t *v;
+            if (level == ORG_CITY) {
+                size_t nh = org_city_halls(org, r, &v);
+                for (size_t i = 0; i < nh; i++)
+                    s_agg_add(a,
+                              s_tile_or_never(b, v[i] < b->org_nums.n ? b->org_nums.v[v[i]] : 0));
+            } else {
+                size_t nc = org_region_children(org, r, &v);
+                for (size_t i = 0; i < nc; i++)
+                    s_agg_sum(a, &b->aggs.v[v[i]]);
+            }
             if (r->parent >= 0)
                 s_mark_region(b, (uint32_t)r->parent);
         }

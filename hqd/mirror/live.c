@@ -668,17 +668,10 @@ void hq_live_stop(hq_live_t **livep)
     if (!live)
         return;
     *livep = NULL;
-    pthread_mutex_lock(&live->lock);
-    live->stopping = true;
-    pthread_cond_broadcast(&live->cond);
-    pthread_cond_broadcast(&live->room);
-    pthread_mutex_unlock(&live->lock);
-    pthread_join(live->thread, NULL);
-    while (live->head) {
-        hq_write_item_t *next = live->head->next;
-        free(live->head);
-        live->head = next;
-    }
+    hb_progress_stop(live->thread, &live->lock, &live->stopping,
+                     (pthread_cond_t *const[]){&live->cond, &live->room}, 2);
+    hq_write_items_free(live->head);
+    live->head = NULL;
     for (size_t i = 0; i < live->states.n; i++)
         hb_hall_state_destroy(&live->states.v[i]);
     hb_vec_free(&live->states);

@@ -50,16 +50,7 @@ int notify_db_put(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen, con
 
 int notify_db_del(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen)
 {
-    MDB_txn *txn;
-    if (mdb_txn_begin(n->db.env, NULL, 0, &txn) != 0)
-        return HB_EDB;
-    MDB_val k = {klen, (void *)key};
-    int rc = mdb_del(txn, dbi, &k, NULL);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return HB_EDB;
-    }
-    return mdb_txn_commit(txn) == 0 ? 0 : HB_EDB;
+    return hb_store_del(&n->db, dbi, key, klen);
 }
 
 int notify_db_put_json(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen, const json_t *o)

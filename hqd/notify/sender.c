@@ -56,10 +56,21 @@ static int s_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return __atomic_load_n(&n->stop, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
-/* What every transfer sets: `url`, the `protocols` it may use, limits and
- * where errors are written. */
-static void s_common(hq_notify_t *n, CURL *c, char *errbuf, const char *url, const char *protocols)
+/* A transfer under way: curl's handle and where curl writes why it failed. */
+typedef struct transfer {
+    CURL *c;
+    char errbuf[CURL_ERROR_SIZE];
+} transfer_t;
+
+/* Starts a transfer with what every one sets: `url`, the `protocols` it
+ * may use, limits and where errors are written. HB_ENOMEM when curl cannot
+ * make a handle. */
+static int s_begin(hq_notify_t *n, transfer_t *t, const char *url, const char *protocols)
 {
+    t->errbuf[0] = '\0';
+    CURL *c = t->c = curl_easy_init();
+    if (!c)
+        return HB_ENOMEM;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -73,14 +84,16 @@ static void s_common(hq_notify_t *n, CURL *c, char *errbuf, const char *url, con
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+    return 0;
 }
 
-/* Runs the transfer set up on `c` and ends it (`list` freed with it): 0
- * once an answer came, its code in *code, or HB_EIO saying why it failed. */
-static int s_perform(CURL *c, struct curl_slist *list, const char *errbuf, long *code, char *err,
-                     size_t errlen)
+/* Runs the transfer `t` set up and ends it (`list` freed with it): 0 once
+ * an answer came, its code in *code, or HB_EIO saying why it failed. */
+static int s_perform(transfer_t *t, struct curl_slist *list, long *code, char *err, size_t errlen)
 {
+    CURL *c = t->c;
+    const char *errbuf = t->errbuf;
     CURLcode rc = curl_easy_perform(c);
     *code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
@@ -98,22 +111,20 @@ static int s_perform(CURL *c, struct curl_slist *list, const char *errbuf, long 
 static int s_post(hq_notify_t *n, const char *url, const char *body, long *status, answer_t *ans,
                   char *err, size_t errlen)
 {
-    CURL *c = curl_easy_init();
-    if (!c)
+    transfer_t t;
+    if (s_begin(n, &t, url, "http,https") != 0)
         return HB_ENOMEM;
-    char errbuf[CURL_ERROR_SIZE] = "";
     char ua[64];
     snprintf(ua, sizeof ua, "User-Agent: hallbus/%s", hb_version());
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
     h = curl_slist_append(h, ua);
     h = curl_slist_append(h, "Expect:");
-    s_common(n, c, errbuf, url, "http,https");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
-    return s_perform(c, h, errbuf, status, err, errlen);
+    curl_easy_setopt(t.c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(t.c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(t.c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(t.c, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt(t.c, CURLOPT_WRITEDATA, ans);
+    return s_perform(&t, h, status, err, errlen);
 }
 
 typedef struct upload {
@@ -135,10 +146,9 @@ static size_t s_read(char *buf, size_t size, size_t nmemb, void *arg)
 static int s_smtp(hq_notify_t *n, const char *to, const char *msg, size_t len, long *code,
                   char *err, size_t errlen)
 {
-    CURL *c = curl_easy_init();
-    if (!c)
+    transfer_t t;
+    if (s_begin(n, &t, n->cfg.smtp_url, "smtp,smtps") != 0)
         return HB_ENOMEM;
-    char errbuf[CURL_ERROR_SIZE] = "";
     char from[300];
     snprintf(from, sizeof from, "<%s>", n->cfg.smtp_from);
     struct curl_slist *rcpt = NULL;
@@ -152,13 +162,12 @@ static int s_smtp(hq_notify_t *n, const char *to, const char *msg, size_t len, l
             p++;
     }
     upload_t u = {msg, len};
-    s_common(n, c, errbuf, n->cfg.smtp_url, "smtp,smtps");
-    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, s_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &u);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    return s_perform(c, rcpt, errbuf, code, err, errlen);
+    curl_easy_setopt(t.c, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(t.c, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(t.c, CURLOPT_READFUNCTION, s_read);
+    curl_easy_setopt(t.c, CURLOPT_READDATA, &u);
+    curl_easy_setopt(t.c, CURLOPT_UPLOAD, 1L);
+    return s_perform(&t, rcpt, code, err, errlen);
 }
 
 /* A chat robot answers 200 with {"errcode": 0} when it took the message,

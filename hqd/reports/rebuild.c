@@ -63,20 +63,6 @@ static int s_delete_from(ru_store_t *st, MDB_dbi dbi, const uint8_t *lo, size_t 
     }
 }
 
-static int s_delete_key(ru_store_t *st, MDB_dbi dbi, const uint8_t *key, size_t len)
-{
-    MDB_txn *txn;
-    if (mdb_txn_begin(st->store.env, NULL, 0, &txn) != 0)
-        return HB_EDB;
-    MDB_val k = {len, (void *)key};
-    int rc = mdb_del(txn, dbi, &k, NULL);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return HB_EDB;
-    }
-    return mdb_txn_commit(txn) == 0 ? 0 : HB_EDB;
-}
-
 /* Everything of the hall's rollups from `from` on, and its head and saved
  * state. */
 static int s_clear(ru_store_t *st, uint32_t hall, int32_t from, uint64_t *deleted)
@@ -94,9 +80,9 @@ static int s_clear(ru_store_t *st, uint32_t hall, int32_t from, uint64_t *delete
         rc = s_delete_from(st, st->revised, d8, 8, 4, deleted);
     hb_put_be32(k4, hall);
     if (rc == 0)
-        rc = s_delete_key(st, st->folds, k4, 4);
+        rc = hb_store_del(&st->store, st->folds, k4, 4);
     if (rc == 0)
-        rc = s_delete_key(st, st->heads, k4, 4);
+        rc = hb_store_del(&st->store, st->heads, k4, 4);
     return rc;
 }
 

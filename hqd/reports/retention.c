@@ -58,27 +58,24 @@ static int64_t s_at_ms(const uint8_t *p, size_t len)
  * read. */
 static int64_t s_chunk_newest(const uint8_t *p, size_t len, uint32_t *count)
 {
-    if (len < 4)
+    hq_chunk_t c;
+    if (hq_chunk_open(&c, p, len) != 0)
         return -1;
-    uint32_t n = hb_get_be32(p);
-    size_t off = 4;
     int64_t newest = -1;
-    for (uint32_t i = 0; i < n; i++) {
-        if (off + 4 > len)
-            return -1;
-        uint32_t elen = hb_get_be32(p + off);
-        off += 4;
-        if (off + elen > len)
-            return -1;
-        int64_t at = s_at_ms(p + off, elen);
+    const uint8_t *ev;
+    uint32_t elen;
+    int more;
+    while ((more = hq_chunk_next(&c, &ev, &elen)) > 0) {
+        int64_t at = s_at_ms(ev, elen);
         if (at < 0)
             return -1; /* unreadable: kept */
         if (at > newest)
             newest = at;
-        off += elen;
     }
-    *count = n;
-    return n ? newest : -1;
+    if (more < 0)
+        return -1;
+    *count = c.n;
+    return c.n ? newest : -1;
 }
 
 /* Whether the hall's oldest chunk is due, in a read transaction: most

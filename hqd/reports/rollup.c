@@ -9,6 +9,7 @@
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
+#include "hallbus/progress.h"
 #include "hallbus/time.h"
 
 #include <errno.h>
@@ -784,21 +785,14 @@ void hq_rollup_stop(hq_rollup_t **rp)
     if (!r)
         return;
     *rp = NULL;
-    pthread_mutex_lock(&r->lock);
-    r->stopping = true;
-    pthread_cond_broadcast(&r->cond);
-    pthread_mutex_unlock(&r->lock);
     int64_t t0 = hb_mono_ms();
-    pthread_join(r->thread, NULL);
+    hb_progress_stop(r->thread, &r->lock, &r->stopping, (pthread_cond_t *const[]){&r->cond}, 1);
     int64_t took = hb_mono_ms() - t0;
     if (took > 1000)
         hb_warn("rollups: the thread took %lld ms to stop (a commit under a busy machine)",
                 (long long)took);
-    while (r->head) {
-        hq_write_item_t *next = r->head->next;
-        free(r->head);
-        r->head = next;
-    }
+    hq_write_items_free(r->head);
+    r->head = NULL;
     s_free(r);
 }
 

@@ -8,6 +8,7 @@
 #include "strmap.h"
 
 #include "hallbus/error.h"
+#include "hallbus/idmap.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
@@ -147,27 +148,6 @@ static uint64_t s_hash_bytes(const uint8_t *p, size_t n)
     return h ^ (h >> 32);
 }
 
-/* Doubles `t` (or makes it `first_cap` slots) for elements 0..n-1 of the
- * array whose element `i` hashes to hash_at(e, i). */
-static int s_slots_grow(slots_t *t, size_t first_cap, size_t n,
-                        uint64_t (*hash_at)(const ru_engine_t *e, size_t i), const ru_engine_t *e)
-{
-    size_t cap = t->cap ? t->cap * 2 : first_cap;
-    uint32_t *v = calloc(cap, sizeof *v);
-    if (!v)
-        return HB_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = (size_t)hash_at(e, i) & (cap - 1);
-        while (v[j])
-            j = (j + 1) & (cap - 1);
-        v[j] = (uint32_t)i + 1;
-    }
-    free(t->v);
-    t->v = v;
-    t->cap = cap;
-    return 0;
-}
-
 /* Empties `t`, keeping its slots. */
 static void s_slots_clear(slots_t *t)
 {
@@ -175,15 +155,16 @@ static void s_slots_clear(slots_t *t)
         memset(t->v, 0, t->cap * sizeof *t->v);
 }
 
-static uint64_t s_cell_hash_at(const ru_engine_t *e, size_t i)
+static uint64_t s_cell_hash_at(const void *arg, size_t i)
 {
+    const ru_engine_t *e = arg;
     return s_hash_bytes(e->cells[i].key, e->cells[i].klen);
 }
 
 static ru_cell_t *s_cell(ru_engine_t *e, const uint8_t *key, size_t klen)
 {
     if ((e->n_cells + 1) * 2 > e->cslots.cap &&
-        s_slots_grow(&e->cslots, 4096, e->n_cells, s_cell_hash_at, e) != 0)
+        hb_slots_grow(&e->cslots.v, &e->cslots.cap, 4096, e->n_cells, s_cell_hash_at, e) != 0)
         return NULL;
     size_t mask = e->cslots.cap - 1, j = (size_t)s_hash_bytes(key, klen) & mask;
     while (e->cslots.v[j]) {
@@ -228,14 +209,17 @@ static void s_emit(void *arg, const ru_key_t *keys, size_t n, const ru_contrib_t
 
 static uint64_t s_day_hash(uint64_t id) { return id * 0x9e3779b97f4a7c15ULL >> 20; }
 
-static uint64_t s_day_hash_at(const ru_engine_t *e, size_t i) { return s_day_hash(e->days[i].id); }
+static uint64_t s_day_hash_at(const void *arg, size_t i)
+{
+    return s_day_hash(((const ru_engine_t *)arg)->days[i].id);
+}
 
 static void s_day_note(ru_engine_t *e, uint32_t hall, int32_t day, uint64_t seq)
 {
     if (day == INT32_MIN || (e->filtered && day < e->from_day))
         return;
     if ((e->n_days + 1) * 2 > e->dslots.cap &&
-        s_slots_grow(&e->dslots, 1024, e->n_days, s_day_hash_at, e) != 0)
+        hb_slots_grow(&e->dslots.v, &e->dslots.cap, 1024, e->n_days, s_day_hash_at, e) != 0)
         return;
     uint64_t id = (uint64_t)hall << 32 | ((uint32_t)day ^ 0x80000000u);
     size_t mask = e->dslots.cap - 1, j = (size_t)s_day_hash(id) & mask;

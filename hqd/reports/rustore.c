@@ -65,13 +65,9 @@ int ru_store_get_head(MDB_txn *txn, const ru_store_t *st, uint32_t hall, ru_head
 {
     uint8_t k[4];
     hb_put_be32(k, hall);
-    MDB_val key = {4, k}, v;
-    int rc = mdb_get(txn, st->heads, &key, &v);
-    if (rc == MDB_NOTFOUND)
-        return HB_ENOTFOUND;
-    if (rc != 0)
-        return HB_EDB;
-    return ru_head_decode(v.mv_data, v.mv_size, out);
+    MDB_val v;
+    int rc = hb_store_get(txn, st->heads, k, sizeof k, &v);
+    return rc ? rc : ru_head_decode(v.mv_data, v.mv_size, out);
 }
 
 void ru_dayidx_key(uint32_t hall, int32_t day, uint8_t out[8])
@@ -153,9 +149,7 @@ static int s_get8(MDB_txn *txn, MDB_dbi dbi, uint32_t hall, int32_t day, MDB_val
 {
     uint8_t k[8];
     ru_dayidx_key(hall, day, k);
-    MDB_val key = {8, k};
-    int rc = mdb_get(txn, dbi, &key, v);
-    return rc == MDB_NOTFOUND ? HB_ENOTFOUND : rc != 0 ? HB_EDB : 0;
+    return hb_store_get(txn, dbi, k, sizeof k, v);
 }
 
 int ru_store_get_day(MDB_txn *txn, const ru_store_t *st, uint32_t hall, int32_t day,
@@ -176,16 +170,7 @@ int ru_store_get_revision(MDB_txn *txn, const ru_store_t *st, uint32_t hall, int
 
 int ru_store_read_begin(ru_store_t *st, MDB_txn **txn)
 {
-    hb_store_read_lock(&st->store);
-    if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, txn) != 0) {
-        hb_store_read_unlock(&st->store);
-        return HB_EDB;
-    }
-    return 0;
+    return hb_store_read_begin(&st->store, txn);
 }
 
-void ru_store_read_end(ru_store_t *st, MDB_txn *txn)
-{
-    mdb_txn_abort(txn);
-    hb_store_read_unlock(&st->store);
-}
+void ru_store_read_end(ru_store_t *st, MDB_txn *txn) { hb_store_read_end(&st->store, txn, NULL); }

@@ -71,6 +71,14 @@ static void h_long_reason(hb_http_req_t *req, void *arg)
     hb_http_reply_error(req, 409, "conflict", "xy%s", text);
 }
 
+/* A refusal naming the field at fault, its reason quoting a byte that is
+ * not UTF-8 (as a client's text may). */
+static void h_field_error(hb_http_req_t *req, void *arg)
+{
+    hb_http_reply_field_error(req, 400, "bad_field", "when", "when: must be a date, not '%s'",
+                              "\xff");
+}
+
 static void h_quit(hb_http_req_t *req, void *arg)
 {
     hbt_httpd_t *fx = arg;
@@ -292,6 +300,8 @@ int hbt_httpd_setup_full(void **state, const char *host_port, const hb_http_limi
     assert_int_equal(hb_http_route(fx->http, "POST", "/v1/quit", HB_PERM_PUBLIC, h_quit, fx), 0);
     assert_int_equal(
         hb_http_route(fx->http, "GET", "/v1/long", HB_PERM_PUBLIC, h_long_reason, NULL), 0);
+    assert_int_equal(
+        hb_http_route(fx->http, "GET", "/v1/field", HB_PERM_PUBLIC, h_field_error, NULL), 0);
     assert_int_equal(hb_http_route(fx->http, "GET", "/v1/stream", HB_PERM_PUBLIC, h_stream, NULL),
                      0);
     assert_int_equal(hb_http_route(fx->http, "POST", "/v1/poke", HB_PERM_PUBLIC, h_poke, NULL), 0);

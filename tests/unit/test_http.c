@@ -459,7 +459,22 @@ HBT_TEST(test_handler_mistakes)
     const char *reason = hbt_httpd_str(o, "reason");
     assert_true(strlen(reason) > 400);
     assert_int_equal(reason[strlen(reason) - 1], '?');
+    assert_null(json_object_get(o, "field")); /* only a refusal that names one has it */
     json_decref(o);
+}
+
+/* A refusal naming its field: the error's one shape, then "field"; the
+ * reason's byte that is not UTF-8 becomes '?' as in every error. */
+HBT_TEST(test_field_error)
+{
+    hbt_httpd_t *fx = *state;
+    hbt_sock_resp_t r;
+    assert_int_equal(hbt_sock_once(fx->port, "GET /v1/field HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
+    assert_int_equal(r.status, 400);
+    static const char want[] =
+        "{\"error\":\"bad_field\",\"reason\":\"when: must be a date, not '?'\",\"field\":\"when\"}";
+    assert_int_equal(r.body_len, sizeof want - 1);
+    assert_memory_equal(r.body, want, sizeof want - 1);
 }
 
 HBT_TEST(test_keep_alive)

@@ -28,6 +28,7 @@
  * runs; it is made before and freed after). */
 static hb_static_t *s_set;
 static hb_static_t *s_empty; /* opened from a folder that is not there */
+static hb_static_t *s_cat;   /* a folder with only i18n/en.js */
 /* What hb_http_add_header answered inside a handler: before the answer
  * (refusals, then the header that goes), and after it. */
 #define NOT_YET 12345 /* the handler has not got there yet */
@@ -46,6 +47,12 @@ static void h_empty(hb_http_req_t *req, void *arg)
     hb_static_serve(s_empty, req, hb_http_param(req, "file"));
 }
 
+static void h_i18n(hb_http_req_t *req, void *arg)
+{
+    (void)arg;
+    hb_static_serve_i18n(s_cat, req, hb_http_param(req, "file"));
+}
+
 static void h_header(hb_http_req_t *req, void *arg)
 {
     (void)arg;
@@ -62,6 +69,7 @@ static const hb_http_route_t s_table[] = {
     {"GET", "/f/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_file},
     {"GET", "/header", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_header},
     {"GET", "/e/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_empty},
+    {"GET", "/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, h_i18n},
 };
 
 static void s_write(const char *dir, const char *name, const char *text)
@@ -74,7 +82,7 @@ static void s_write(const char *dir, const char *name, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static char s_dir[256];
+static char s_dir[256], s_cat_dir[256];
 
 static int s_setup(void **state)
 {
@@ -89,6 +97,13 @@ static int s_setup(void **state)
     assert_int_equal(
         hb_static_open("/nonexistent-hallbus-pages", "hall pages", &s_empty, err, sizeof err),
         HB_ENOTFOUND);
+    hbt_mkdtemp(s_cat_dir, sizeof s_cat_dir, "static-i18n");
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/i18n", s_cat_dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    s_write(sub, "en.js", "export default {};");
+    assert_int_equal(hb_static_open(s_cat_dir, "catalogues", &s_cat, err, sizeof err), 0);
+    assert_int_equal(hb_static_count(s_cat), 1);
     return hbt_httpd_setup_full(state, "127.0.0.1:0", NULL, s_table,
                                 sizeof s_table / sizeof s_table[0]);
 }
@@ -99,8 +114,10 @@ static int s_teardown(void **state)
     hb_static_destroy(&s_set);
     hb_static_destroy(&s_set); /* idempotent */
     hb_static_destroy(&s_empty);
+    hb_static_destroy(&s_cat);
     assert_null(s_set);
     hbt_rmdir(s_dir);
+    hbt_rmdir(s_cat_dir);
     return rc;
 }
 
@@ -182,6 +199,28 @@ HBT_TEST(test_add_header)
     assert_null(strstr(r.head, "set-cookie"));
     assert_null(strstr(r.head, "x-late"));
     assert_int_equal(hb_http_add_header(NULL, "x", "y"), HB_EINVAL);
+}
+
+/* A message catalogue by its route's parameter: i18n/NAME served; a name
+ * that is no file, or longer than any file's may be, is 404 as any path
+ * that is no file. */
+HBT_TEST(test_i18n)
+{
+    hbt_httpd_t *fx = *state;
+    hbt_sock_resp_t r;
+    s_get(fx, "/i18n/en.js", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "content-type: text/javascript"));
+    assert_string_equal(r.body, "export default {};");
+    s_get(fx, "/i18n/fr.js", &r);
+    assert_int_equal(r.status, 404);
+    hbt_assert_contains(r.body, "no route for GET /i18n/fr.js");
+    char path[200] = "/i18n/en.js";
+    size_t n = strlen(path);
+    memset(path + n, 'x', HB_STATIC_NAME_MAX); /* en.jsxxx…: too long for a name */
+    path[n + HB_STATIC_NAME_MAX] = '\0';
+    s_get(fx, path, &r);
+    assert_int_equal(r.status, 404);
 }
 
 HBT_TEST_IN(test_open_refusals, NULL, NULL)

@@ -316,6 +316,12 @@ void hb_http_reply_json(hb_http_req_t *req, int status, json_t *body);
  * cut at 511 bytes and bytes that are not UTF-8 become '?'. */
 void hb_http_reply_error(hb_http_req_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* hb_http_reply_error's answer with a third member, "field": the request's
+ * member or parameter at fault (UTF-8), for a client to point at it. The
+ * reason is the route's own wording: it says the field's name itself where
+ * the route's contract wants it there. */
+void hb_http_reply_field_error(hb_http_req_t *req, int status, const char *code, const char *field,
+                               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Answers with a raw body and content type (copied). */
 void hb_http_reply_raw(hb_http_req_t *req, int status, const char *content_type, const char *body,
                        size_t len);

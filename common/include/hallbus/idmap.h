@@ -92,6 +92,15 @@ int hb_idmap_renumber(hb_idmap_t *m, const void *owner, const void *key, uint32_
  * their low bits anyway, and a find per message is cheaper without it. */
 uint64_t hb_hash_bytes(const void *p, size_t n, uint64_t seed);
 
+/* The same slots for an index the map's keys do not fit (keys of any
+ * length, or equal hashes the caller tells apart itself), whose finds the
+ * caller probes: doubles `*cap` (or makes it `first_cap`, a power of two)
+ * and files elements 0..n-1 anew, element i at the first free slot from
+ * hash_at(arg, i), as index + 1. 0, or HB_ENOMEM with *slots unchanged. */
+typedef uint64_t (*hb_slots_hash_fn)(const void *arg, size_t i);
+int hb_slots_grow(uint32_t **slots, size_t *cap, size_t first_cap, size_t n,
+                  hb_slots_hash_fn hash_at, const void *arg);
+
 static inline uint64_t hb_hash_str(const char *s, uint64_t seed)
 {
     uint64_t h = 14695981039346656037ULL ^ seed;

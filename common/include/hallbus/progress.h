@@ -48,6 +48,12 @@ int hb_progress_cond_init(pthread_cond_t *cond);
  * HB_PROGRESS_IDLE_MS passed, then beats. The caller checks its condition
  * again, as after any condition wait. */
 void hb_progress_idle_wait(pthread_cond_t *cond, pthread_mutex_t *lock);
+/* Ends a worker thread (watched or not) that waits on conditions under
+ * `lock`: sets *stopping under the lock, wakes every waiter of each of the
+ * `n` conditions in `conds` (its own, and any its callers wait on, so none
+ * sleeps on a thread that is gone), then joins it. */
+void hb_progress_stop(pthread_t thread, pthread_mutex_t *lock, bool *stopping,
+                      pthread_cond_t *const *conds, size_t n);
 
 /* A thread that has been quiet. */
 typedef struct hb_progress_quiet {

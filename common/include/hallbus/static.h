@@ -96,5 +96,9 @@ const hb_static_file_t *hb_static_file(const hb_static_t *s, const char *name);
  * (hqd/api/table.c) takes GET and HEAD of "/", "/:file" and "/i18n/:file"
  * here; branchd's (branchd/api/table.c) its pages' paths. */
 void hb_static_serve(const hb_static_t *s, hb_http_req_t *req, const char *name);
+/* hb_static_serve of the message catalogue i18n/`file` (the route's
+ * parameter, as both daemons' "…/i18n/:file" routes take it); a `file`
+ * that is NULL or longer than HB_STATIC_NAME_MAX is no file (404). */
+void hb_static_serve_i18n(const hb_static_t *s, hb_http_req_t *req, const char *file);
 
 #endif

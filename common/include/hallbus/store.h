@@ -58,6 +58,17 @@ uint64_t hb_store_size(hb_store_t *store);
 
 void hb_store_read_lock(hb_store_t *store);
 void hb_store_read_unlock(hb_store_t *store);
+/* Takes the read lock and begins a read-only transaction in *txn: 0, or
+ * HB_EDB with the lock given back. End it with hb_store_read_end. */
+int hb_store_read_begin(hb_store_t *store, MDB_txn **txn);
+/* Closes `cur` (when not NULL), aborts `txn` and gives the read lock back. */
+void hb_store_read_end(hb_store_t *store, MDB_txn *txn, MDB_cursor *cur);
+/* Reads `klen` bytes of `key` from `dbi` into *v: 0, HB_ENOTFOUND when the
+ * key is absent, HB_EDB when LMDB failed otherwise. */
+int hb_store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v);
+/* Deletes `klen` bytes of `key` from `dbi` in a write transaction of its
+ * own: 0 when it is gone (or was never there), HB_EDB otherwise. */
+int hb_store_del(hb_store_t *store, MDB_dbi dbi, const void *key, size_t klen);
 
 /* Big-endian encoding for keys. */
 static inline void hb_put_be64(uint8_t *p, uint64_t v)

@@ -42,6 +42,16 @@
 #define hb_vec_push(vec)                                                                           \
     hb_vec__push(&(vec)->raw_, &(vec)->n, &(vec)->cap, sizeof *(vec)->v, (vec)->max)
 
+/* Appends a copy of the element `valp` points to: 0, HB_ETOOBIG when the
+ * vector holds its maximum, HB_ENOMEM (the vector is unchanged on
+ * failure). `*valp` must be of the elements' type and width: another does
+ * not compile (the assignment and the array of -1 chars in the sizeofs are
+ * never run). */
+#define hb_vec_append(vec, valp)                                                                   \
+    hb_vec__append(&(vec)->raw_, &(vec)->n, &(vec)->cap, sizeof *(vec)->v, (vec)->max,             \
+                   (valp) + 0 * sizeof(*(vec)->v = *(valp)) +                                      \
+                       0 * sizeof(char[sizeof *(valp) == sizeof *(vec)->v ? 1 : -1]))
+
 /* Element `i`, growing the vector (zeroed) until it has i + 1 elements;
  * NULL when `i` is past the maximum or without memory. An element that
  * exists is reached without a call: tables by hall number are read per
@@ -64,6 +74,7 @@ int hb_array_reserve(void **arr, size_t *cap, size_t need, size_t elem, size_t m
 
 int hb_vec__reserve(void **raw, size_t *cap, size_t need, size_t elem, size_t max);
 void *hb_vec__push(void **raw, size_t *n, size_t *cap, size_t elem, size_t max);
+int hb_vec__append(void **raw, size_t *n, size_t *cap, size_t elem, size_t max, const void *val);
 void *hb_vec__at(void **raw, size_t *n, size_t *cap, size_t i, size_t elem, size_t max);
 void hb_vec__free(void **raw, size_t *n, size_t *cap);
 
