@@ -15,6 +15,7 @@
 #include "access.h"
 
 #include "hallbus/error.h"
+#include "hallbus/ids.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
 #include "hallbus/time.h"
@@ -51,17 +52,8 @@ struct access {
 
 bool access_id_ok(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n >= ACCESS_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || c == '.';
-        if (!ok)
-            return false;
-    }
-    return true;
+    /* hallbus's id rule, with '.' as device names may have it. */
+    return id && hb_id_chars_ok(id, ACCESS_ID_MAX - 1, ".");
 }
 
 bool access_pin_ok(const char *pin)
