@@ -25,6 +25,7 @@
 #include "live.h"
 
 #include "hallbus/codec.h"
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/progress.h"
@@ -662,12 +663,8 @@ void hq_live_flush(hq_live_t *live)
     pthread_mutex_unlock(&live->lock);
 }
 
-void hq_live_stop(hq_live_t **livep)
+static void s_fini(hq_live_t *live)
 {
-    hq_live_t *live = *livep;
-    if (!live)
-        return;
-    *livep = NULL;
     hb_progress_stop(live->thread, &live->lock, &live->stopping,
                      (pthread_cond_t *const[]){&live->cond, &live->room}, 2);
     hq_write_items_free(live->head);
@@ -687,8 +684,9 @@ void hq_live_stop(hq_live_t **livep)
     pthread_cond_destroy(&live->cond);
     pthread_cond_destroy(&live->room);
     pthread_mutex_destroy(&live->lock);
-    free(live);
 }
+
+void hq_live_stop(hq_live_t **livep) { HB_DESTROY(livep, s_fini); }
 
 void hq_live_read_lock(hq_live_t *live) { pthread_rwlock_rdlock(&live->rw); }
 void hq_live_read_unlock(hq_live_t *live) { pthread_rwlock_unlock(&live->rw); }

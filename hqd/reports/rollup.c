@@ -7,6 +7,7 @@
 
 #include "control.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/progress.h"
@@ -54,11 +55,8 @@ hq_rollup_policies_t *hq_rollup_policies_new(void)
     return t;
 }
 
-void hq_rollup_policies_destroy(hq_rollup_policies_t **tp)
+static void s_policies_fini(hq_rollup_policies_t *t)
 {
-    hq_rollup_policies_t *t = *tp;
-    if (!t)
-        return;
     for (size_t i = 0; i < t->n_copies; i++)
         hb_policy_free(&t->copies[i]);
     ru_strmap_free(&t->map);
@@ -66,9 +64,9 @@ void hq_rollup_policies_destroy(hq_rollup_policies_t **tp)
     free(t->sources);
     free(t->ids);
     free(t->by_hall);
-    free(t);
-    *tp = NULL;
 }
+
+void hq_rollup_policies_destroy(hq_rollup_policies_t **tp) { HB_DESTROY(tp, s_policies_fini); }
 
 static hb_policy_t *s_policy_copy(const hb_policy_t *p)
 {
