@@ -153,16 +153,13 @@ static void s_apply_item(hq_live_t *live, const hq_write_item_t *it)
         return;
     }
     s_touch(live, it->hall_num);
-    size_t off = 4;
     uint64_t applied = 0;
-    for (uint32_t i = 0; i < it->count && off + 4 <= it->len; i++) {
-        uint32_t elen = hb_get_be32(it->data + off);
-        off += 4;
-        if (off + elen > it->len)
-            break;
-        s_apply(live, it->hall_num, s, it->first_seq + i, it->data + off, elen, true, &applied);
-        off += elen;
-    }
+    hq_chunk_t c;
+    const uint8_t *ev;
+    uint32_t elen;
+    if (hq_chunk_open(&c, it->data, it->len) == 0)
+        while (hq_chunk_next(&c, &ev, &elen) > 0)
+            s_apply(live, it->hall_num, s, it->first_seq + c.i - 1, ev, elen, true, &applied);
     live->t_events += applied;
 }
 

@@ -396,18 +396,15 @@ static void s_apply_item(hq_rollup_t *r, const hq_write_item_t *it)
             return;
         }
     }
-    size_t off = 4;
-    for (uint32_t i = 0; i < it->count && off + 4 <= it->len; i++) {
-        uint32_t elen = hb_get_be32(it->data + off);
-        off += 4;
-        if (off + elen > it->len)
-            break;
-        bool skipped;
-        if (ru_engine_apply(r->eng, it->hall_num, it->first_seq + i, it->data + off, elen,
-                            &skipped) != 0)
-            break;
-        off += elen;
-    }
+    hq_chunk_t c;
+    const uint8_t *ev;
+    uint32_t elen;
+    bool skipped;
+    if (hq_chunk_open(&c, it->data, it->len) == 0)
+        while (hq_chunk_next(&c, &ev, &elen) > 0)
+            if (ru_engine_apply(r->eng, it->hall_num, it->first_seq + c.i - 1, ev, elen,
+                                &skipped) != 0)
+                break;
 }
 
 /* Gives the halls that are behind one page each; those still behind stay
