@@ -8,7 +8,6 @@
  * docs/POLICY.md describe the same thing. This file does not store, publish
  * or version policies: that is hqd's and branchd's business. */
 #include "hallbus/policy.h"
-#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 #include "hallbus/ids.h"
@@ -922,16 +921,18 @@ out:
     return rc;
 }
 
-static void s_fini(hb_policy_t *p)
+void hb_policy_free(hb_policy_t **p)
 {
-    free(p->special);
-    free(p->closures);
-    free(p->wait);
-    free(p->revoked);
-    free(p->appt);
+    if (!p || !*p)
+        return;
+    free((*p)->special);
+    free((*p)->closures);
+    free((*p)->wait);
+    free((*p)->revoked);
+    free((*p)->appt);
+    free(*p);
+    *p = NULL;
 }
-
-void hb_policy_free(hb_policy_t **p) { HB_DESTROY(p, s_fini); }
 
 /* ---- the effective policy as a document */
 
