@@ -165,13 +165,11 @@ static void s_org_fini(org_t *org)
         free(org->halls.v[i].address);
         free(org->halls.v[i].neighbours);
     }
-    for (size_t i = 0; i < org->tags.n; i++)
-        free(org->tags.v[i]);
     hb_vec_free(&org->regions);
     hb_vec_free(&org->children);
     hb_vec_free(&org->city_halls);
     hb_vec_free(&org->halls);
-    hb_vec_free(&org->tags);
+    hb_vec_free_owned(&org->tags);
     hb_idmap_free(&org->region_map);
     hb_idmap_free(&org->hall_map);
     hb_idmap_free(&org->tag_map);

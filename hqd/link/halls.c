@@ -40,9 +40,7 @@ hq_halls_t *hq_halls_new(void)
 
 static void s_fini(hq_halls_t *hs)
 {
-    for (size_t i = 0; i < hs->by_num.n; i++)
-        free(hs->by_num.v[i]);
-    hb_vec_free(&hs->by_num);
+    hb_vec_free_owned(&hs->by_num);
     hb_idmap_free(&hs->ids);
     hb_vec_free(&hs->sorted);
 }

@@ -58,9 +58,7 @@ hq_trend_t *hq_trend_new(void)
 
 static void s_fini(hq_trend_t *t)
 {
-    for (size_t i = 0; i < t->halls.n; i++)
-        free(t->halls.v[i]);
-    hb_vec_free(&t->halls);
+    hb_vec_free_owned(&t->halls);
     pthread_mutex_destroy(&t->lock);
 }
 
