@@ -11,6 +11,7 @@
  * encryption and cannot sign, so HQ holds a second key for this. */
 #include "hallbus/enrol.h"
 #include "hallbus/error.h"
+#include "hallbus/names.h"
 #include "hallbus/time.h"
 
 #include <ctype.h>
@@ -253,9 +254,7 @@ int hb_enrol_request_parse(const char *text, size_t len, hb_enrol_request_t *req
         char *end = v + strlen(v);
         while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
             *--end = '\0';
-        size_t f = 0;
-        while (f < NFIELDS && strcmp(s_fields[f].name, p) != 0)
-            f++;
+        size_t f = HB_ROW_FIND(s_fields, NFIELDS, p);
         if (f == NFIELDS) {
             hb_errf(err, errlen, "line %d: unknown field '%.40s'", lineno, p);
             return HB_EPARSE;

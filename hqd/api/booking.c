@@ -15,6 +15,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
+#include "hallbus/names.h"
 #include "hallbus/time.h"
 
 #include <sodium.h>
@@ -109,10 +110,7 @@ static json_t *s_body(hb_http_req_t *req)
     const char *key;
     json_t *v;
     json_object_foreach (b, key, v) {
-        size_t i = 0;
-        while (i < MEMBERS && strcmp(s_members[i].name, key) != 0)
-            i++;
-        if (i == MEMBERS) {
+        if (HB_ROW_FIND(s_members, MEMBERS, key) == MEMBERS) {
             hb_http_reply_field_error(req, 400, "bad_field", key,
                                       "%s: is not a member of a booking (hall, service, start, "
                                       "staff, channel, request_id)",
