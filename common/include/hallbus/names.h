@@ -28,10 +28,10 @@ int hb_name_find(const char *const *names, size_t n, const char *name);
 size_t hb_row_find(const void *rows, size_t n, size_t stride, size_t off, const char *name);
 
 /* The index of the row of the array `rows` (n rows) whose member `.name`
- * is `key`, or n:  size_t i = HB_ROW_FIND(s_fields, NFIELDS, key); */
+ * is `key`, or n:  size_t i = HB_ROW_FIND(s_fields, NFIELDS, key); (`rows`
+ * may be NULL when n is 0: only its type is looked at.) */
 #define HB_ROW_FIND(rows, n, key)                                                                  \
-    hb_row_find((rows), (n), sizeof(rows)[0],                                                      \
-                (size_t)((const char *)&(rows)[0].name - (const char *)&(rows)[0]), (key))
+    hb_row_find((rows), (n), sizeof(rows)[0], offsetof(__typeof__((rows)[0]), name), (key))
 
 /* Defines `const char *fn(type v)` over the array `table`: its name, as
  * hb_name_of answers. Write `static` before it for a file's own namer. */
