@@ -45,7 +45,8 @@ char *hbt_repeat(char c, size_t n);
 /* A xorshift step of `*rng` (never 0): a number below `n`, the same series
  * for the same seed on every run. */
 uint32_t hbt_rand(uint64_t *rng, uint32_t n);
-/* A TCP port that was free a moment ago on 127.0.0.1. */
+/* A TCP port that was free a moment ago on 127.0.0.1, below the kernel's
+ * ephemeral range so that no outgoing connection can take it meanwhile. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
 int64_t hbt_now_ms(void); /* monotonic */
