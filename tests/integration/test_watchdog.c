@@ -260,14 +260,6 @@ static void *s_throttle(void *arg)
     return NULL;
 }
 
-static int s_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 static void test_long_rebuild_extends_the_start(void **state)
 {
     (void)state;
@@ -307,7 +299,7 @@ static void test_long_rebuild_extends_the_start(void **state)
     /* The test means something only when the start was long. */
     if (ms < 1500)
         fail_msg("the rebuild took %.0f ms: too short to need more time (SLOW_EVENTS)", ms);
-    int extends = s_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
+    int extends = hbt_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
     if (extends < 1)
         fail_msg("no EXTEND_TIMEOUT_USEC during a %.0f ms rebuild: %s", ms, heard);
     /* About one a second after the first second, never more. */

@@ -108,6 +108,14 @@ void hbt_read_file(const char *path, char *out, size_t len)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+int hbt_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
 char *hbt_repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);

@@ -42,6 +42,8 @@ void hbt_fixture_free(void *fixture);
 int hbt_tmpdir_notify_teardown(void **state);
 /* `n` times `c` as a string (free() it). */
 char *hbt_repeat(char c, size_t n);
+/* How many times `needle` stands in `hay` (overlapping ones too). */
+int hbt_count(const char *hay, const char *needle);
 /* A xorshift step of `*rng` (never 0): a number below `n`, the same series
  * for the same seed on every run. */
 uint32_t hbt_rand(uint64_t *rng, uint32_t n);

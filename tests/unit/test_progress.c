@@ -491,14 +491,6 @@ static void s_slow_start_tick(void *arg)
 
 static const hb_chore_t s_slow_chores[] = {{"start", 10, s_slow_start_tick}};
 
-static int s_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 static void test_slow_start_is_extended(void **state)
 {
     (void)state;
@@ -506,12 +498,12 @@ static void test_slow_start_is_extended(void **state)
     s_run_chore(s_slow_chores, true, NULL, log, sizeof log, heard, sizeof heard);
     print_message("heard: %s\n", heard);
     /* More time at about 1 s and 2 s, each for 10 s; then READY, once. */
-    int extends = s_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
+    int extends = hbt_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
     if (extends < 1 || extends > 2)
         fail_msg("%d extensions in a 2.5 s start: %s", extends, heard);
     const char *ready = strstr(heard, "READY=1 ");
     assert_non_null(ready);
-    assert_int_equal(s_count(heard, "READY=1"), 1);
+    assert_int_equal(hbt_count(heard, "READY=1"), 1);
     assert_null(strstr(ready, "EXTEND"));                         /* none after READY */
     assert_true(strncmp(heard, "EXTEND_TIMEOUT_USEC=", 20) == 0); /* none before the first */
     assert_string_equal(ready, "READY=1 STOPPING=1 ");
