@@ -296,6 +296,21 @@ int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_m
  * Returns the Ack's committed_seq. */
 int64_t hbt_raw_send_acked(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
 
+/* ---- a stand-in HQ (speaks frames itself, with the real hqd's key) */
+/* A CURVE ROUTER with `hq`'s key pair (hq->keys/hq.key), for a test that
+ * plays HQ's side of the link to a real branchd: bound at `endpoint`
+ * ("tcp://127.0.0.1:*" for any port), the address it got into `bound` when
+ * that is not NULL. Fails the test when it cannot. */
+typedef struct hbt_standin hbt_standin_t;
+hbt_standin_t *hbt_standin_start(const hbt_hq_t *hq, const char *endpoint, char *bound,
+                                 size_t bound_len);
+void hbt_standin_stop(hbt_standin_t **s);
+/* Receives one frame (NULL on timeout, or when the bytes are no frame);
+ * free with hb_frame_free. Who sent it is kept for hbt_standin_reply. */
+Hallbus__Frame *hbt_standin_recv(hbt_standin_t *s, int timeout_ms);
+/* Sends `f` to the sender of the frame received last. */
+void hbt_standin_reply(hbt_standin_t *s, const Hallbus__Frame *f);
+
 /* ---- TCP proxy between a hall and HQ (a thread in the test process) */
 typedef struct hbt_proxy hbt_proxy_t;
 /* Listens on a free port, forwards to 127.0.0.1:target_port. */

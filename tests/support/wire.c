@@ -1,7 +1,8 @@
 /* The tests' wire-level tools (see harness.h): a raw link client that
  * speaks hallbus's protocol over CURVE as a hall of any build would (to
  * send what branchd never sends: an older Hello, a bad batch, frames out of
- * order), and a TCP proxy that can freeze or cut a connection. Not for
+ * order), a stand-in HQ that plays HQ's side of the link to a real branchd,
+ * and a TCP proxy that can freeze or cut a connection. Not for
  * starting processes or HTTP calls: harness.c has those. */
 #include "harness.h"
 
@@ -75,6 +76,79 @@ void hbt_raw_close(hbt_raw_t **rawp)
     zmq_ctx_term(raw->ctx);
     free(raw);
     *rawp = NULL;
+}
+
+/* ---------------------------------------------------- stand-in HQ */
+
+struct hbt_standin {
+    void *ctx;
+    void *sock;
+    uint8_t rid[256]; /* the routing id of the last sender */
+    size_t rid_len;
+};
+
+hbt_standin_t *hbt_standin_start(const hbt_hq_t *hq, const char *endpoint, char *bound,
+                                 size_t bound_len)
+{
+    char path[512], err[256];
+    hb_cert_t cert;
+    snprintf(path, sizeof path, "%s/hq.key", hq->keys);
+    if (hb_cert_load(path, &cert, err, sizeof err) != 0)
+        fail_msg("stand-in HQ: %s: %s", path, err);
+    hbt_standin_t *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->ctx = zmq_ctx_new();
+    s->sock = zmq_socket(s->ctx, ZMQ_ROUTER);
+    int one = 1, linger = 0;
+    zmq_setsockopt(s->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, cert.secret_key, 40);
+    zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(s->sock, endpoint) != 0)
+        fail_msg("stand-in HQ: bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    if (bound) {
+        size_t len = bound_len;
+        assert_int_equal(zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, bound, &len), 0);
+    }
+    return s;
+}
+
+void hbt_standin_stop(hbt_standin_t **sp)
+{
+    hbt_standin_t *s = *sp;
+    if (!s)
+        return;
+    zmq_close(s->sock);
+    zmq_ctx_term(s->ctx);
+    free(s);
+    *sp = NULL;
+}
+
+Hallbus__Frame *hbt_standin_recv(hbt_standin_t *s, int timeout_ms)
+{
+    zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_t rid, m;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&m);
+    zmq_msg_recv(&rid, s->sock, 0);
+    zmq_msg_recv(&m, s->sock, 0);
+    s->rid_len = zmq_msg_size(&rid) < sizeof s->rid ? zmq_msg_size(&rid) : sizeof s->rid;
+    memcpy(s->rid, zmq_msg_data(&rid), s->rid_len);
+    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&rid);
+    zmq_msg_close(&m);
+    return f;
+}
+
+void hbt_standin_reply(hbt_standin_t *s, const Hallbus__Frame *f)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hb_frame_pack(f, &buf, &len), 0);
+    zmq_send(s->sock, s->rid, s->rid_len, ZMQ_SNDMORE);
+    zmq_send(s->sock, buf, len, 0);
+    free(buf);
 }
 
 int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len)
