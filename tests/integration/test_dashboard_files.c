@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runner.h"
+
 /* One fresh folder for the file's tests (a group fixture). */
 static hbt_tmpdir_t s_tmp = {.tag = "dashfiles"};
 
@@ -103,8 +105,11 @@ static void s_write(const char *path, const char *text)
     fclose(f);
 }
 
+HBT_GROUP(s_setup, hbt_tmpdir_teardown);
+#define HBT_FIXTURE NULL, NULL
+
 /* The named file is served as it is, through a link too. */
-static void test_served(void **state)
+HBT_TEST(test_served)
 {
     (void)state;
     char lib[300], link[300];
@@ -127,7 +132,7 @@ static void test_served(void **state)
 
 /* Each way of having no library: hqd runs, / is the dashboard, the
  * library's name is no file, and the log says why. */
-static void test_missing(void **state)
+HBT_TEST(test_missing)
 {
     (void)state;
     char missing[300];
@@ -157,7 +162,7 @@ static void test_missing(void **state)
 /* The catalogues in i18n/ are served under /i18n/; a link in their folder,
  * a link standing for the folder, another subfolder and a name over 64
  * bytes are not; the source tree's own catalogues are there. */
-static void test_catalogues(void **state)
+HBT_TEST(test_catalogues)
 {
     (void)state;
     char dash[300], path[400], body[256];
@@ -224,14 +229,4 @@ static void test_catalogues(void **state)
     assert_int_equal(s_get(&src, "/i18n/en.js", big, sizeof big), 200);
     assert_int_equal(s_get(&src, "/i18n.js", big, sizeof big), 200);
     hbt_hq_stop(&src, SIGTERM);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_served),
-        cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_catalogues),
-    };
-    return cmocka_run_group_tests(tests, s_setup, hbt_tmpdir_teardown);
 }

@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "runner.h"
+
 #define PYTHON "/usr/bin/python3"
 #define PROMCHECK HB_SOURCE_DIR "/tests/support/promcheck.py"
 #define RULES HB_SOURCE_DIR "/deploy/prometheus/hallbus-rules.yml"
@@ -142,11 +144,14 @@ static void s_need_tools(world_t *w)
 #define ACK_COUNT "hallbus_hq_ack_latency_seconds_count"
 #define STATE(s) "hallbus_hq_halls_by_state{state=\"" s "\"}"
 
+HBT_GROUP(s_setup, s_teardown);
+#define HBT_FIXTURE NULL, NULL
+
 /* Acks of a raw hall: each stored batch is timed once, from its arrival to
  * its ack; a resend is acknowledged but not timed. Its link state moves
  * through online, blocked (HQ refuses what it sends), online, revoked
  * (its key removed) and, silent, offline; each hall always in one state. */
-static void test_ack_latency_and_link_states(void **state)
+HBT_TEST(test_ack_latency_and_link_states)
 {
     world_t *w = *state;
     const char *hq = w->hq.http;
@@ -251,7 +256,7 @@ static void test_ack_latency_and_link_states(void **state)
 
 /* Traffic on both daemons, then both answers through the checker and
  * promtool's linter. */
-static void test_scrapes_parse_and_hold(void **state)
+HBT_TEST(test_scrapes_parse_and_hold)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -314,7 +319,7 @@ static void test_scrapes_parse_and_hold(void **state)
 
 /* One broken exposition per rule, each refused by the checker with the
  * problem named. */
-static void test_checker_refuses(void **state)
+HBT_TEST(test_checker_refuses)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -373,7 +378,7 @@ static void test_checker_refuses(void **state)
     free(out);
 }
 
-static void test_rules(void **state)
+HBT_TEST(test_rules)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -404,7 +409,7 @@ static void test_rules(void **state)
     free(out);
 }
 
-static void test_dashboard(void **state)
+HBT_TEST(test_dashboard)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -442,7 +447,7 @@ static void test_dashboard(void **state)
     free(out);
 }
 
-static void test_scrape_config(void **state)
+HBT_TEST(test_scrape_config)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -451,17 +456,4 @@ static void test_scrape_config(void **state)
     if (rc != 0)
         fail_msg("promtool check config: %d\n%s", rc, out);
     free(out);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ack_latency_and_link_states),
-        cmocka_unit_test(test_scrapes_parse_and_hold),
-        cmocka_unit_test(test_checker_refuses),
-        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_dashboard),
-        cmocka_unit_test(test_scrape_config),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
