@@ -124,12 +124,8 @@ static void test_stuck_writer_stops_the_pets(void **state)
     hbt_hall_stop(&hall, SIGTERM);
     hbt_hq_stop(&hq, SIGTERM);
     hbt_notify_stop(&l, NULL, 0);
-    if (healthy < 3)
-        fail_msg("only %d pets in 2 s before the writer was stuck", healthy);
-    if (stuck != 0)
-        fail_msg("%d pets while the writer was stuck", stuck);
-    if (again < 3)
-        fail_msg("only %d pets in 2 s after the writer came back", again);
+    hbt_assert_stall_pets(healthy, stuck, again, "in 2 s before the writer was stuck",
+                          "while the writer was stuck", "in 2 s after the writer came back");
     if (noticed < 2500)
         fail_msg("the writer was called stuck after %lld ms, before its 3 s", (long long)noticed);
     assert_true(stored < (int64_t)last);

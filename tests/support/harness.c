@@ -116,6 +116,26 @@ int hbt_count(const char *hay, const char *needle)
     return n;
 }
 
+int hbt_stderr_to(const char *path)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        fail_msg("%s: %s", path, strerror(errno));
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+void hbt_stderr_back(int saved)
+{
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
 char *hbt_repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);

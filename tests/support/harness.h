@@ -44,6 +44,11 @@ int hbt_tmpdir_notify_teardown(void **state);
 char *hbt_repeat(char c, size_t n);
 /* How many times `needle` stands in `hay` (overlapping ones too). */
 int hbt_count(const char *hay, const char *needle);
+/* Sends this process's standard error to the file `path` (made afresh)
+ * until hbt_stderr_back: the log of a daemon run in the test's process, to
+ * read after. Returns the descriptor hbt_stderr_back puts back. */
+int hbt_stderr_to(const char *path);
+void hbt_stderr_back(int saved);
 /* A xorshift step of `*rng` (never 0): a number below `n`, the same series
  * for the same seed on every run. */
 uint32_t hbt_rand(uint64_t *rng, uint32_t n);

@@ -43,6 +43,28 @@ struct hbt_raw {
     void *sock;
 };
 
+/* A context of its own and one socket of `type` in it, that drops what is
+ * unsent when closed: the raw client's, and the stand-in HQ's (whose first
+ * member is such an end). */
+static void s_end_open(struct hbt_raw *end, int type)
+{
+    int linger = 0;
+    end->ctx = zmq_ctx_new();
+    end->sock = zmq_socket(end->ctx, type);
+    zmq_setsockopt(end->sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
+/* Closes the end's socket and context and frees it: the object it is the
+ * first member of. NULL does nothing. */
+static void s_end_free(struct hbt_raw *end)
+{
+    if (!end)
+        return;
+    zmq_close(end->sock);
+    zmq_ctx_term(end->ctx);
+    free(end);
+}
+
 hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
 {
     char path[512], err[256];
@@ -54,10 +76,8 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
     if (hb_cert_load_public(path, &hq, err, sizeof err) != 0)
         fail_msg("raw client: %s: %s", path, err);
     hbt_raw_t *raw = calloc(1, sizeof *raw);
-    raw->ctx = zmq_ctx_new();
-    raw->sock = zmq_socket(raw->ctx, ZMQ_DEALER);
-    int linger = 0, sndtimeo = 1000;
-    zmq_setsockopt(raw->sock, ZMQ_LINGER, &linger, sizeof linger);
+    s_end_open(raw, ZMQ_DEALER);
+    int sndtimeo = 1000;
     /* Without a connection a DEALER blocks on send: never hang a test. */
     zmq_setsockopt(raw->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     zmq_setsockopt(raw->sock, ZMQ_CURVE_SERVERKEY, hq.public_key, 40);
@@ -69,21 +89,15 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
 
 void hbt_raw_close(hbt_raw_t **rawp)
 {
-    hbt_raw_t *raw = *rawp;
-    if (!raw)
-        return;
-    zmq_close(raw->sock);
-    zmq_ctx_term(raw->ctx);
-    free(raw);
+    s_end_free(*rawp);
     *rawp = NULL;
 }
 
 /* ---------------------------------------------------- stand-in HQ */
 
 struct hbt_standin {
-    void *ctx;
-    void *sock;
-    uint8_t rid[256]; /* the routing id of the last sender */
+    struct hbt_raw end; /* first: s_end_free frees the stand-in */
+    uint8_t rid[256];   /* the routing id of the last sender */
     size_t rid_len;
 };
 
@@ -97,42 +111,35 @@ hbt_standin_t *hbt_standin_start(const hbt_hq_t *hq, const char *endpoint, char 
         fail_msg("stand-in HQ: %s: %s", path, err);
     hbt_standin_t *s = calloc(1, sizeof *s);
     assert_non_null(s);
-    s->ctx = zmq_ctx_new();
-    s->sock = zmq_socket(s->ctx, ZMQ_ROUTER);
-    int one = 1, linger = 0;
-    zmq_setsockopt(s->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, cert.secret_key, 40);
-    zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(s->sock, endpoint) != 0)
+    s_end_open(&s->end, ZMQ_ROUTER);
+    int one = 1;
+    zmq_setsockopt(s->end.sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(s->end.sock, ZMQ_CURVE_SECRETKEY, cert.secret_key, 40);
+    if (zmq_bind(s->end.sock, endpoint) != 0)
         fail_msg("stand-in HQ: bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
     if (bound) {
         size_t len = bound_len;
-        assert_int_equal(zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, bound, &len), 0);
+        assert_int_equal(zmq_getsockopt(s->end.sock, ZMQ_LAST_ENDPOINT, bound, &len), 0);
     }
     return s;
 }
 
 void hbt_standin_stop(hbt_standin_t **sp)
 {
-    hbt_standin_t *s = *sp;
-    if (!s)
-        return;
-    zmq_close(s->sock);
-    zmq_ctx_term(s->ctx);
-    free(s);
+    s_end_free(*sp ? &(*sp)->end : NULL);
     *sp = NULL;
 }
 
 Hallbus__Frame *hbt_standin_recv(hbt_standin_t *s, int timeout_ms)
 {
-    zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
+    zmq_pollitem_t it = {s->end.sock, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&it, 1, timeout_ms) <= 0)
         return NULL;
     zmq_msg_t rid, m;
     zmq_msg_init(&rid);
     zmq_msg_init(&m);
-    zmq_msg_recv(&rid, s->sock, 0);
-    zmq_msg_recv(&m, s->sock, 0);
+    zmq_msg_recv(&rid, s->end.sock, 0);
+    zmq_msg_recv(&m, s->end.sock, 0);
     s->rid_len = zmq_msg_size(&rid) < sizeof s->rid ? zmq_msg_size(&rid) : sizeof s->rid;
     memcpy(s->rid, zmq_msg_data(&rid), s->rid_len);
     Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
@@ -146,8 +153,8 @@ void hbt_standin_reply(hbt_standin_t *s, const Hallbus__Frame *f)
     uint8_t *buf;
     size_t len;
     assert_int_equal(hb_frame_pack(f, &buf, &len), 0);
-    zmq_send(s->sock, s->rid, s->rid_len, ZMQ_SNDMORE);
-    zmq_send(s->sock, buf, len, 0);
+    zmq_send(s->end.sock, s->rid, s->rid_len, ZMQ_SNDMORE);
+    zmq_send(s->end.sock, buf, len, 0);
     free(buf);
 }
 
