@@ -224,8 +224,7 @@ HBT_TEST(test_rules_agree_hall_api_and_hq)
         "{\"type\":\"ticket_issued\",\"ticket\":\"R4\",\"service\":\"A\",\"at\":\"%s\"}", future);
     ROW("out_of_range", "{\"type\":\"complaint_opened\",\"complaint\":\"K1\",\"ack_due_ms\":-1}");
 #undef ROW
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[1].dir);
     for (int i = 0; i < n; i++) {
         json_t *resp = NULL;
         int status = hbt_http(w->hall[0].http, "POST", "/v1/events", rows[i], &resp);
@@ -585,8 +584,7 @@ HBT_TEST(test_unknown_protocol_refused_and_alerted)
 HBT_TEST(test_conflicting_resend_refused_and_alerted)
 {
     hbt_world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[1].dir);
     /* One timestamp for the batch and its resend, so the resend is the
      * same bytes even when a second ends between them. */
     int64_t at_ms = (int64_t)time(NULL) * 1000;

@@ -44,9 +44,7 @@ static int s_setup_with(void **state, const char *const *extra, int n)
     w->hq.n_extra = n;
     hbt_hq_start(&w->hq);
     hbt_hall_enroll(&w->hq, &w->hall, "Q1");
-    w->raw = hbt_raw_connect(w->hq.endpoint, w->hall.dir);
-    assert_non_null(w->raw);
-    assert_int_equal(hbt_raw_hello(w->raw), 0);
+    w->raw = hbt_raw_fresh(w->hq.endpoint, w->hall.dir);
     w->next_seq = 1;
     *state = w;
     return 0;

@@ -288,6 +288,9 @@ Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, in
 int hbt_raw_send_hello(hbt_raw_t *raw, uint32_t protocol, const char *software);
 /* Sends Hello and returns the committed seq from Welcome (-1 on timeout). */
 int64_t hbt_raw_hello(hbt_raw_t *raw);
+/* hbt_raw_connect and hbt_raw_hello, welcomed with nothing committed yet:
+ * a fresh hall's stream. Fails the test otherwise. */
+hbt_raw_t *hbt_raw_fresh(const char *endpoint, const char *key_dir);
 /* Encodes a ticket event with sequence `seq` into `out` (malloc'd). */
 size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out);
 /* Sends a batch of events with sequences first..first+n-1, stamped with

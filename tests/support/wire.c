@@ -244,6 +244,14 @@ int64_t hbt_raw_hello(hbt_raw_t *raw)
     return -1;
 }
 
+hbt_raw_t *hbt_raw_fresh(const char *endpoint, const char *key_dir)
+{
+    hbt_raw_t *raw = hbt_raw_connect(endpoint, key_dir);
+    assert_non_null(raw);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    return raw;
+}
+
 size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out)
 {
     char ticket[32];
