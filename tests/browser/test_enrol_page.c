@@ -198,13 +198,12 @@ static void s_admin_bulk_and_revoke(world_t *w)
             " !!document.getElementById('enrol-codes-download') &&"
             " !!document.getElementById('enrol-registered');",
             10000, "two one-time codes shown");
-    char code[64];
-    hbt_wd_exec_str(&w->b,
-                    "return document.querySelector('#enrol-codes-table tbody tr td"
-                    " + td').textContent;",
-                    code, sizeof code);
-    assert_true(code[0]);               /* a text */
+    json_t *v = hbt_wd_exec(&w->b, "return document.querySelector('#enrol-codes-table tbody tr td"
+                                   " + td').textContent;");
+    const char *code = json_string_value(v);
+    assert_non_null(code);
     assert_int_equal(strlen(code), 23); /* xxxxx-xxxxx-xxxxx-xxxxx */
+    json_decref(v);
     hbt_wd_screenshot(&w->b, "enrol-zh-codes");
     /* Revoke asks first; cancelled, nothing happens. */
     s_press(w, "tr[data-hall=\"N01\"] .enrol-revoke",

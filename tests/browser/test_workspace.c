@@ -624,15 +624,14 @@ HBT_TEST(test_rollout_shows_refusal)
                "return !!document.querySelector('#ws-rollout .ro-row[data-kind=\"policy\"]"
                " .ro-refusals li[data-hall=\"B03\"][data-by=\"hall\"]');",
                10000, "B03's refusal listed under the policy's rollout");
-        char s[1024];
-        hbt_wd_exec_str(&w->b,
-                        "return document.querySelector('#ws-rollout .ro-refusals"
-                        " li[data-hall=\"B03\"]').textContent;",
-                        s, sizeof s);
-        assert_true(s[0]); /* a text */
+        json_t *txt = hbt_wd_exec(&w->b, "return document.querySelector('#ws-rollout .ro-refusals"
+                                         " li[data-hall=\"B03\"]').textContent;");
+        const char *s = json_string_value(txt);
+        assert_non_null(s);
         fprintf(stderr, "rollout (%s): %s\n", langs[i].lang, s);
         hbt_assert_contains(s, langs[i].by_hall);
         hbt_assert_contains(s, "Asia/Shanghai");
+        json_decref(txt);
         char script[400];
         snprintf(script, sizeof script, "return document.body.innerText.includes('%s');",
                  langs[i].alert);
