@@ -108,6 +108,34 @@ void hbt_read_file(const char *path, char *out, size_t len)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+int hbt_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+int hbt_stderr_to(const char *path)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        fail_msg("%s: %s", path, strerror(errno));
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+void hbt_stderr_back(int saved)
+{
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
 char *hbt_repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);
