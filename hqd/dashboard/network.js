@@ -88,7 +88,9 @@ export class NetworkView {
         text: t('net.empty')}));
     }
     this._syncStructure();
-    this.paintAll();
+    // Cities and tiles were painted as they were made: only the provinces'
+    // headers are left (painting all again would write every tile twice).
+    for (const [key, p] of this.provEls) this._paintProvince(key, p);
     this.root.setAttribute('aria-busy', 'false');
   }
 
