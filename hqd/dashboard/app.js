@@ -161,7 +161,7 @@ async function load(first) {
       // The first load shows the trends' frame only; its chart is fetched
       // after the first paint (afterFirstPaint).
       trends.setNetwork(net, !first);
-      view.build();
+      view.build(first);
       paintSummary();
       if (first) markFirstRender(snap.tiles.length);
       else dash.stats.reloads++;
@@ -230,8 +230,9 @@ function loadOtherTabs() {
 }
 
 // Runs once the network view is on screen (at once when the person has no
-// network view): the campaigns view's answers (which the hall detail also
-// reads), the trends chart, the other tabs' modules.
+// network view): the network view's provinces below the screen, the
+// campaigns view's answers (which the hall detail also reads), the trends
+// chart, the other tabs' modules.
 let afterPaintDone = false;
 
 function afterFirstPaint() {
@@ -239,7 +240,10 @@ function afterFirstPaint() {
   afterPaintDone = true;
   if (can.rollout) campaigns.loadRollout();
   if (can.campaigns) campaigns.loadCampaigns();
-  if (can.live) trends.tick();
+  if (can.live) {
+    view.fillDeferred();
+    trends.tick();
+  }
   loadOtherTabs().catch(() => {});
 }
 
