@@ -176,6 +176,8 @@ async function load(first) {
     } catch (e) {
       started = null; // a retry asks again: the server may have restarted
       early = null;
+      // The other parts do not wait for a network view that cannot load.
+      if (first) afterFirstPaint();
       setConn('error', t('conn.retrying', {why: e.message}));
       $('network').setAttribute('aria-busy', 'true');
       await new Promise((r) => setTimeout(r, wait));
