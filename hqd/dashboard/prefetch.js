@@ -1,10 +1,11 @@
-// The page's first requests, sent as soon as its modules are in: who is
-// signed in (GET /v1/me) and, for a person who may read the live network,
-// the snapshot's first page of tiles and the region aggregates. They are
-// answered while the catalogues of texts load and the modules run, instead
-// of after (app.js takes the answers for its first load; docs/DASHBOARD.md,
-// "The first paint"). It imports only api.js, and app.js imports it first,
-// so that it runs before i18n.js waits for its catalogues. Nothing else
+// The page's first requests, sent as soon as this module and api.js are
+// in: who is signed in (GET /v1/me) and, for a person who may read the
+// live network, the snapshot's first page of tiles and the region
+// aggregates. They are answered while the other modules and the catalogues
+// of texts load and run, instead of after (app.js takes the answers for
+// its first load; docs/DASHBOARD.md, "The first paint"). It imports only
+// api.js; index.html runs it as a script of its own (async), and app.js
+// imports it first, the same module either way. Nothing else
 // is asked here: a person without the permission asks for no tiles, and a
 // page not signed in for nothing but GET /v1/me.
 
