@@ -36,16 +36,25 @@ static void s_note_refusal(applier_t *a, bool calendar, uint64_t version, const 
     hb_utf8_clean(r->reason, sizeof r->reason, why);
 }
 
+/* A document from HQ as JSON, or NULL with `err` saying why (`what`:
+ * "policy", "calendar"). */
+static json_t *s_read_json(const uint8_t *doc, size_t len, const char *what, char *err,
+                           size_t errlen)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        hb_errf(err, errlen, "the %s is not JSON: %s", what, jerr.text);
+    return j;
+}
+
 /* Reads a policy document; the new policy in `*out`. */
 static int s_read_policy(const uint8_t *doc, size_t len, hb_policy_t **out, char *err,
                          size_t errlen)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j) {
-        hb_errf(err, errlen, "the policy is not JSON: %s", jerr.text);
+    json_t *j = s_read_json(doc, len, "policy", err, errlen);
+    if (!j)
         return HB_EINVAL;
-    }
     int rc = hb_policy_new(j, out, err, errlen);
     json_decref(j);
     return rc == HB_ENOMEM ? rc : rc ? HB_EINVAL : 0;
@@ -54,12 +63,9 @@ static int s_read_policy(const uint8_t *doc, size_t len, hb_policy_t **out, char
 static int s_read_slice(const applier_t *a, const uint8_t *doc, size_t len, uint64_t version,
                         hb_cal_slice_t **out, char *err, size_t errlen)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j) {
-        hb_errf(err, errlen, "the calendar is not JSON: %s", jerr.text);
+    json_t *j = s_read_json(doc, len, "calendar", err, errlen);
+    if (!j)
         return HB_EINVAL;
-    }
     int rc = hb_cal_slice_parse(j, out, err, errlen);
     json_decref(j);
     if (rc != 0)

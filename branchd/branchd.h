@@ -14,6 +14,7 @@
 #include "uplink.h"
 #include "hallbus/cert.h"
 #include "hallbus/http.h"
+#include "hallbus/store.h" /* HB_STORE_CONF_FIELDS */
 #include "hallbus/static.h"
 
 #include <stdbool.h>
@@ -38,12 +39,8 @@ typedef struct branchd_config {
     int64_t refused_retry_max_ms;
     int64_t clock_skew_warn_ms;
     int64_t retention_ms;
-    uint64_t map_size;
-    uint64_t map_max;
-    uint64_t max_body;
-    int64_t http_max_conns;
-    int64_t http_max_per_address;
-    int64_t http_header_timeout_ms;
+    HB_STORE_CONF_FIELDS;
+    HB_HTTP_CONF_FIELDS;
     int64_t max_events_per_post;
     int64_t max_future_ms;
     char *services;

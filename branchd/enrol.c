@@ -12,6 +12,7 @@
 #include "hallbus/enrol.h"
 #include "hallbus/fs.h"
 #include "hallbus/keyfolder.h"
+#include "hallbus/names.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -40,9 +41,7 @@ static int s_args(const char *cmd, int argc, char **argv, enrol_args_t *a)
         {"--keys", offsetof(enrol_args_t, keys)},
     };
     for (int i = 2; i < argc; i += 2) {
-        size_t r = 0;
-        while (r < sizeof rows / sizeof rows[0] && strcmp(rows[r].name, argv[i]) != 0)
-            r++;
+        size_t r = HB_ROW_FIND(rows, sizeof rows / sizeof rows[0], argv[i]);
         if (r == sizeof rows / sizeof rows[0] || i + 1 >= argc) {
             fprintf(stderr, "branchd %s: unknown option or missing value: %s\n", cmd, argv[i]);
             return 2;

@@ -684,6 +684,15 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
     }
 }
 
+/* A frame's message to the daemon's callback for its kind, where it gave
+ * one. Each callback takes its own message type, so one function cannot
+ * call them all. */
+#define HAND_ON(cb, member)                                                                        \
+    do {                                                                                           \
+        if (up->cfg.cb)                                                                            \
+            up->cfg.cb(up->cfg.doc_arg, frame->member);                                            \
+    } while (0)
+
 static bool s_on_readable(void *arg)
 {
     uplink_conn_t *c = arg;
@@ -738,25 +747,15 @@ static bool s_on_readable(void *arg)
             up->cfg.on_document(up->cfg.doc_arg, cal, version, doc.data, doc.len);
         break;
     }
-    case HALLBUS__FRAME__KIND_NEIGHBOURS:
-        if (up->cfg.on_neighbours)
-            up->cfg.on_neighbours(up->cfg.doc_arg, frame->neighbours);
-        break;
-    case HALLBUS__FRAME__KIND_NOTICES:
-        if (up->cfg.on_notices)
-            up->cfg.on_notices(up->cfg.doc_arg, frame->notices);
-        break;
+    case HALLBUS__FRAME__KIND_NEIGHBOURS: HAND_ON(on_neighbours, neighbours); break;
+    case HALLBUS__FRAME__KIND_NOTICES: HAND_ON(on_notices, notices); break;
     case HALLBUS__FRAME__KIND_BOOKING_REQUEST:
         /* Taken even while the hall thinks the link is down (a hall that
          * was frozen wakes up thinking so): its deadline says whether HQ
          * still waits for the answer. */
-        if (up->cfg.on_booking)
-            up->cfg.on_booking(up->cfg.doc_arg, frame->booking_request);
+        HAND_ON(on_booking, booking_request);
         break;
-    case HALLBUS__FRAME__KIND_ROTATE_ANSWER:
-        if (up->cfg.on_rotate_answer)
-            up->cfg.on_rotate_answer(up->cfg.doc_arg, frame->rotate_answer);
-        break;
+    case HALLBUS__FRAME__KIND_ROTATE_ANSWER: HAND_ON(on_rotate_answer, rotate_answer); break;
     default:
         /* Frame kinds of a newer HQ: not handled by this build; ignored
          * rather than refused. */
@@ -770,6 +769,7 @@ static bool s_on_readable(void *arg)
     s_pump_in_drain(up);
     return true;
 }
+#undef HAND_ON
 
 int uplink_new(uv_loop_t *loop, void *zmq_ctx, outbox_t *outbox, const uplink_config_t *cfg,
                uplink_t **out)

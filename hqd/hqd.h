@@ -20,7 +20,9 @@
 #include "rollup.h"
 #include "notify.h"
 #include "sse.h"
+#include "hallbus/http.h" /* HB_HTTP_CONF_FIELDS */
 #include "hallbus/static.h"
+#include "hallbus/store.h" /* HB_STORE_CONF_FIELDS */
 #include "writer.h"
 #include "zap.h"
 #include "hallbus/cert.h"
@@ -44,12 +46,8 @@ typedef struct hqd_config {
     uint64_t max_frame;
     int64_t max_batch;
     uint64_t queue_bytes;
-    uint64_t map_size;
-    uint64_t map_max;
-    uint64_t max_body;
-    int64_t http_max_conns;
-    int64_t http_max_per_address;
-    int64_t http_header_timeout_ms;
+    HB_STORE_CONF_FIELDS;
+    HB_HTTP_CONF_FIELDS;
     int64_t rollout_per_tick;
     int64_t rollout_resend_ms;
     int64_t booking_timeout_ms;

@@ -30,9 +30,7 @@ typedef struct cli_opts {
     char *counter;
 } cli_opts_t;
 
-#define ROW(name_, field, meta_, help_)                                                            \
-    HB_CONF_ROW(cli_opts_t, name_, HB_CONF_STRING, field, NULL, 0, 0, false, help_,                \
-                .optional = true, .meta = meta_)
+#define ROW(...) HB_CONF_TEXT_OPT(cli_opts_t, __VA_ARGS__)
 static const hb_config_def_t s_options[] = {
     ROW("data", data, "DIR", "branchd's data folder (the store is DIR/access)"),
     ROW("kind", kind, "KIND", "kiosk, counter, display, manager or adapter"),

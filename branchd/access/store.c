@@ -192,27 +192,20 @@ static size_t s_entries(MDB_txn *txn, MDB_dbi dbi)
 /* ---------------------------------------------------------- open, close -- */
 
 /* The databases, and the hashing key made by the first process to open the
- * environment (inside the write transaction, so two first openers agree). */
+ * environment (read or made inside one write transaction, so two first
+ * openers agree). */
 static int s_setup(access_t *a)
 {
+    const hb_store_db_t dbs[] = {{"meta", &a->meta},
+                                 {"devices", &a->devices},
+                                 {"tokens", &a->tokens},
+                                 {"staff", &a->staff},
+                                 {"signins", &a->signins}};
     MDB_txn *txn;
-    if (s_begin(a, 0, &txn) != 0)
+    if (hb_store_dbis(&a->store, dbs, sizeof dbs / sizeof dbs[0]) != 0 || s_begin(a, 0, &txn) != 0)
         return HB_EDB;
-    int rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &a->meta);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "devices", MDB_CREATE, &a->devices);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &a->tokens);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "staff", MDB_CREATE, &a->staff);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "signins", MDB_CREATE, &a->signins);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return HB_EDB;
-    }
     MDB_val k = s_str_val("token_key"), v;
-    rc = mdb_get(txn, a->meta, &k, &v);
+    int rc = mdb_get(txn, a->meta, &k, &v);
     if (rc == MDB_NOTFOUND) {
         randombytes_buf(a->key, sizeof a->key);
         v = s_val(a->key, sizeof a->key);

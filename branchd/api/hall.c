@@ -11,6 +11,7 @@
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
 #include "hallbus/log.h"
+#include "hallbus/names.h"
 #include "hallbus/time.h"
 
 #include <assert.h>
@@ -50,9 +51,7 @@ json_t *branchd_api_body(branchd_t *d, hb_http_req_t *req, const body_member_t *
     const char *key;
     json_t *v;
     json_object_foreach (obj, key, v) {
-        size_t i = 0;
-        while (i < n && strcmp(members[i].name, key) != 0)
-            i++;
+        size_t i = HB_ROW_FIND(members, n, key);
         if (i == n) {
             char list[256] = "";
             size_t used = 0;

@@ -4,6 +4,7 @@
  * step with the reducer. */
 #include "queue.h"
 
+#include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
 
@@ -22,14 +23,6 @@ void queue_rules_default(queue_rules_t *r)
 
 int queue_parse_order(const char *text, queue_rules_t *r, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        int value;
-    } names[] = {
-        {"vip", HALLBUS__PRIORITY__PRIORITY_VIP},
-        {"elderly", HALLBUS__PRIORITY__PRIORITY_ELDERLY},
-        {"appointment", HALLBUS__PRIORITY__PRIORITY_APPOINTMENT},
-    };
     int rank[5] = {0};
     int seen = 0;
     const char *p = text;
@@ -39,10 +32,17 @@ int queue_parse_order(const char *text, queue_rules_t *r, char *err, size_t errl
         if (!*p)
             break;
         size_t len = strcspn(p, ", ");
+        /* The names are the .proto's (codec.h); a normal ticket has no
+         * rank to give, so "normal" is not one of them here. */
+        char name[32];
         int value = 0;
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-            if (strlen(names[i].name) == len && strncmp(p, names[i].name, len) == 0)
-                value = names[i].value;
+        if (len < sizeof name) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            if (hb_enum_parse(&hallbus__priority__descriptor, name, &value, NULL, 0) != 0 ||
+                value == HALLBUS__PRIORITY__PRIORITY_NORMAL)
+                value = 0;
+        }
         if (!value) {
             hb_errf(err, errlen, "priority_order: '%.*s' is not one of vip, elderly, appointment",
                     (int)(len > 32 ? 32 : len), p);

@@ -11,6 +11,7 @@
  * encryption and cannot sign, so HQ holds a second key for this. */
 #include "hallbus/enrol.h"
 #include "hallbus/error.h"
+#include "hallbus/names.h"
 #include "hallbus/time.h"
 
 #include <ctype.h>
@@ -140,8 +141,12 @@ int hb_enrol_request_format(const hb_enrol_request_t *req, char *out, size_t out
 }
 
 /* One row per field of the request file: its name, whether every request
- * needs it, and the reader that checks and stores its value. */
+ * needs it, and how its value is checked and stored. Most fields are text
+ * kept as it is: `ok` checks it (and so bounds its length below the room
+ * the field has) and it is copied to the request's member at `off`. The
+ * others have a reader of their own. */
 typedef int (*field_read_fn)(hb_enrol_request_t *req, const char *value);
+typedef bool (*field_ok_fn)(const char *value);
 
 static int s_read_magic(hb_enrol_request_t *req, const char *v)
 {
@@ -160,98 +165,44 @@ static int s_read_kind(hb_enrol_request_t *req, const char *v)
     return HB_EPARSE;
 }
 
-static int s_read_hall(hb_enrol_request_t *req, const char *v)
-{
-    if (!hb_hall_id_valid(v))
-        return HB_EPARSE;
-    snprintf(req->hall, sizeof req->hall, "%s", v);
-    return 0;
-}
-
-static int s_read_key(char out[HB_CERT_KEY_Z85], const char *v)
-{
-    if (!s_key_ok(v))
-        return HB_EPARSE;
-    snprintf(out, HB_CERT_KEY_Z85, "%s", v);
-    return 0;
-}
-
-static int s_read_public(hb_enrol_request_t *req, const char *v)
-{
-    return s_read_key(req->public_key, v);
-}
-
-static int s_read_current(hb_enrol_request_t *req, const char *v)
-{
-    return s_read_key(req->current_key, v);
-}
-
-static int s_read_region(hb_enrol_request_t *req, const char *v)
-{
-    if (!s_region_ok(v))
-        return HB_EPARSE;
-    snprintf(req->region, sizeof req->region, "%s", v);
-    return 0;
-}
-
-static int s_read_nonce(hb_enrol_request_t *req, const char *v)
-{
-    if (!s_nonce_ok(v))
-        return HB_EPARSE;
-    snprintf(req->nonce, sizeof req->nonce, "%s", v);
-    return 0;
-}
-
 static int s_read_created(hb_enrol_request_t *req, const char *v)
 {
     return hb_time_parse(v, &req->created_ms) == 0 ? 0 : HB_EPARSE;
 }
 
-static int s_read_code(hb_enrol_request_t *req, const char *v)
-{
-    if (!s_code_ok(v))
-        return HB_EPARSE;
-    snprintf(req->code, sizeof req->code, "%s", v);
-    return 0;
-}
-
-static int s_read_proof(char out[HB_ENROL_PROOF_Z85], const char *v)
+static bool s_proof_ok(const char *v)
 {
     uint8_t raw[48];
-    if (strlen(v) != HB_ENROL_PROOF_Z85 - 1 || !zmq_z85_decode(raw, v))
-        return HB_EPARSE;
-    snprintf(out, HB_ENROL_PROOF_Z85, "%s", v);
-    return 0;
+    return strlen(v) == HB_ENROL_PROOF_Z85 - 1 && zmq_z85_decode(raw, v) != NULL;
 }
 
-static int s_read_proof_current(hb_enrol_request_t *req, const char *v)
-{
-    return s_read_proof(req->proof_current, v);
-}
-
-static int s_read_proof_new(hb_enrol_request_t *req, const char *v)
-{
-    return s_read_proof(req->proof_new, v);
-}
+/* A text field: its check, and the member it is kept in. */
+#define TEXT(member, ok)                                                                           \
+    NULL, ok, offsetof(hb_enrol_request_t, member), sizeof(((hb_enrol_request_t *)0)->member)
+#define READ(fn) fn, NULL, 0, 0
 
 static const struct {
     const char *name;
     bool required;
     field_read_fn read;
+    field_ok_fn ok;
+    size_t off, size;
     const char *expect; /* what a good value is, for the refusal */
 } s_fields[] = {
-    {REQ_MAGIC, true, s_read_magic, "1 (the format's version)"},
-    {"kind", true, s_read_kind, "'enrol' or 'rotate'"},
-    {"hall", true, s_read_hall, "a hall id ([A-Za-z0-9_-], 1 to 32 characters)"},
-    {"public-key", true, s_read_public, "a 40-character Z85 CURVE key"},
-    {"region", false, s_read_region, "a region id ([A-Za-z0-9_-], 1 to 64 characters)"},
-    {"nonce", true, s_read_nonce, "32 hexadecimal digits"},
-    {"created", true, s_read_created, "a UTC time like 2025-01-31T09:00:00Z"},
-    {"code", false, s_read_code, "8 to 63 letters, digits or '-'"},
-    {"current-key", false, s_read_current, "a 40-character Z85 CURVE key"},
-    {"proof-current", false, s_read_proof_current, "a 60-character Z85 proof"},
-    {"proof-new", false, s_read_proof_new, "a 60-character Z85 proof"},
+    {REQ_MAGIC, true, READ(s_read_magic), "1 (the format's version)"},
+    {"kind", true, READ(s_read_kind), "'enrol' or 'rotate'"},
+    {"hall", true, TEXT(hall, hb_hall_id_valid), "a hall id ([A-Za-z0-9_-], 1 to 32 characters)"},
+    {"public-key", true, TEXT(public_key, s_key_ok), "a 40-character Z85 CURVE key"},
+    {"region", false, TEXT(region, s_region_ok), "a region id ([A-Za-z0-9_-], 1 to 64 characters)"},
+    {"nonce", true, TEXT(nonce, s_nonce_ok), "32 hexadecimal digits"},
+    {"created", true, READ(s_read_created), "a UTC time like 2025-01-31T09:00:00Z"},
+    {"code", false, TEXT(code, s_code_ok), "8 to 63 letters, digits or '-'"},
+    {"current-key", false, TEXT(current_key, s_key_ok), "a 40-character Z85 CURVE key"},
+    {"proof-current", false, TEXT(proof_current, s_proof_ok), "a 60-character Z85 proof"},
+    {"proof-new", false, TEXT(proof_new, s_proof_ok), "a 60-character Z85 proof"},
 };
+#undef TEXT
+#undef READ
 #define NFIELDS (sizeof s_fields / sizeof s_fields[0])
 
 int hb_enrol_request_parse(const char *text, size_t len, hb_enrol_request_t *req, char *err,
@@ -303,9 +254,7 @@ int hb_enrol_request_parse(const char *text, size_t len, hb_enrol_request_t *req
         char *end = v + strlen(v);
         while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
             *--end = '\0';
-        size_t f = 0;
-        while (f < NFIELDS && strcmp(s_fields[f].name, p) != 0)
-            f++;
+        size_t f = HB_ROW_FIND(s_fields, NFIELDS, p);
         if (f == NFIELDS) {
             hb_errf(err, errlen, "line %d: unknown field '%.40s'", lineno, p);
             return HB_EPARSE;
@@ -315,7 +264,15 @@ int hb_enrol_request_parse(const char *text, size_t len, hb_enrol_request_t *req
             return HB_EPARSE;
         }
         seen[f] = true;
-        if (s_fields[f].read(req, v) != 0) {
+        bool bad;
+        if (s_fields[f].read) {
+            bad = s_fields[f].read(req, v) != 0;
+        } else {
+            bad = !s_fields[f].ok(v);
+            if (!bad)
+                snprintf((char *)req + s_fields[f].off, s_fields[f].size, "%s", v);
+        }
+        if (bad) {
             hb_errf(err, errlen, "line %d: bad %s '%.64s': expected %s", lineno, s_fields[f].name,
                     v, s_fields[f].expect);
             return HB_EPARSE;

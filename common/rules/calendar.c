@@ -58,6 +58,62 @@ static int s_id(const json_t *v, size_t max, bool allow_dot, const char *p, cons
     return 0;
 }
 
+/* Member `name` of `obj`, with its path in `p`; NULL and "<p>: missing"
+ * when it is absent. */
+static const json_t *s_need(const json_t *obj, const char *path, const char *name,
+                            char p[HB_JSON_PATH_MAX], char *err, size_t errlen)
+{
+    hb_json_path(p, HB_JSON_PATH_MAX, path, name);
+    const json_t *v = json_object_get(obj, name);
+    if (!v)
+        hb_errf(err, errlen, "%s: missing", p);
+    return v;
+}
+
+/* As s_need, and of JSON type `type`: NULL and "<p>: must be <must>"
+ * when it is of another. */
+static const json_t *s_need_type(const json_t *obj, const char *path, const char *name,
+                                 json_type type, const char *must, char p[HB_JSON_PATH_MAX],
+                                 char *err, size_t errlen)
+{
+    const json_t *v = s_need(obj, path, name, p, err, errlen);
+    if (v && json_typeof(v) != type) {
+        hb_errf(err, errlen, "%s: must be %s", p, must);
+        return NULL;
+    }
+    return v;
+}
+
+/* The array `a` (at `p`), of at most `max` entries (refused as "<p>: must
+ * be an array of <what>" or too long): its size in *n and a zeroed array
+ * of as many `size`-byte entries, NULL when it is empty. *rc is 0, or the
+ * refusal's code with `err` set (NULL then too). */
+static void *s_array_new(const json_t *a, const char *p, const char *what, size_t max, size_t size,
+                         size_t *n, int *rc, char *err, size_t errlen)
+{
+    *n = 0;
+    *rc = HB_EINVAL;
+    if (!json_is_array(a)) {
+        hb_errf(err, errlen, "%s: must be an array of %s", p, what);
+        return NULL;
+    }
+    size_t len = json_array_size(a);
+    if (len > max) {
+        hb_errf(err, errlen, "%s: %zu entries, at most %zu", p, len, max);
+        return NULL;
+    }
+    *rc = 0;
+    if (len == 0)
+        return NULL;
+    void *v = calloc(len, size);
+    if (!v) {
+        *rc = hb_err_nomem(err, errlen);
+        return NULL;
+    }
+    *n = len;
+    return v;
+}
+
 /* An array of distinct item ids (products or business types). */
 static int s_items(const json_t *obj, const char *name, const char *path, size_t *n_out,
                    char (**out)[HB_CAL_ITEM_ID_MAX], char *err, size_t errlen)
@@ -69,26 +125,15 @@ static int s_items(const json_t *obj, const char *name, const char *path, size_t
         hb_errf(err, errlen, "%s: missing (give [] for none)", p);
         return HB_EINVAL;
     }
-    if (!json_is_array(a)) {
-        hb_errf(err, errlen, "%s: must be an array of ids", p);
-        return HB_EINVAL;
-    }
-    size_t n = json_array_size(a);
-    if (n > HB_CAL_ITEMS_MAX) {
-        hb_errf(err, errlen, "%s: %zu entries, at most %d", p, n, HB_CAL_ITEMS_MAX);
-        return HB_EINVAL;
-    }
     *n_out = 0;
-    if (n == 0)
-        return 0;
-    *out = calloc(n, sizeof **out);
-    if (!*out)
-        return hb_err_nomem(err, errlen);
+    size_t n;
+    int rc;
+    *out = s_array_new(a, p, "ids", HB_CAL_ITEMS_MAX, sizeof **out, &n, &rc, err, errlen);
     for (size_t i = 0; i < n; i++) {
         char ip[HB_JSON_PATH_MAX];
         hb_json_pathf(ip, sizeof ip, "%s[%zu]", p, i);
         const char *s = NULL;
-        int rc = s_id(json_array_get(a, i), HB_CAL_ITEM_ID_MAX - 1, true, ip, &s, err, errlen);
+        rc = s_id(json_array_get(a, i), HB_CAL_ITEM_ID_MAX - 1, true, ip, &s, err, errlen);
         if (rc != 0)
             return rc;
         for (size_t j = 0; j < i; j++) {
@@ -100,19 +145,7 @@ static int s_items(const json_t *obj, const char *name, const char *path, size_t
         snprintf((*out)[i], HB_CAL_ITEM_ID_MAX, "%s", s);
         *n_out = i + 1;
     }
-    return 0;
-}
-
-/* Member `name` of `obj`, with its path in `p`; NULL and "<p>: missing"
- * when it is absent. */
-static const json_t *s_need(const json_t *obj, const char *path, const char *name,
-                            char p[HB_JSON_PATH_MAX], char *err, size_t errlen)
-{
-    hb_json_path(p, HB_JSON_PATH_MAX, path, name);
-    const json_t *v = json_object_get(obj, name);
-    if (!v)
-        hb_errf(err, errlen, "%s: missing", p);
-    return v;
+    return rc;
 }
 
 static int s_date(const json_t *obj, const char *name, const char *path, int32_t *out, char *err,
@@ -153,13 +186,10 @@ static int s_channels(const json_t *obj, const char *path, hb_cal_campaign_t *c,
                       size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
-    const json_t *a = s_need(obj, path, "channels", p, err, errlen);
+    const json_t *a =
+        s_need_type(obj, path, "channels", JSON_ARRAY, "an array of channel names", p, err, errlen);
     if (!a)
         return HB_EINVAL;
-    if (!json_is_array(a)) {
-        hb_errf(err, errlen, "%s: must be an array of channel names", p);
-        return HB_EINVAL;
-    }
     if (json_array_size(a) == 0) {
         hb_errf(err, errlen, "%s: at least one of signage, kiosk, counter_script", p);
         return HB_EINVAL;
@@ -187,13 +217,10 @@ static int s_texts(const json_t *obj, const char *path, hb_cal_campaign_t *c, ch
                    size_t errlen)
 {
     char p[HB_JSON_PATH_MAX];
-    const json_t *t = s_need(obj, path, "texts", p, err, errlen);
+    const json_t *t =
+        s_need_type(obj, path, "texts", JSON_OBJECT, "an object of channel: text", p, err, errlen);
     if (!t)
         return HB_EINVAL;
-    if (!json_is_object(t)) {
-        hb_errf(err, errlen, "%s: must be an object of channel: text", p);
-        return HB_EINVAL;
-    }
     const char *key;
     json_t *v;
     json_object_foreach ((json_t *)t, key, v) {
@@ -235,26 +262,15 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
     const json_t *a = json_object_get(obj, "faq");
     if (!a)
         return 0; /* no FAQ: the coordination check's rule 1 reports it */
-    if (!json_is_array(a)) {
-        hb_errf(err, errlen, "%s: must be an array of {question, answer}", p);
-        return HB_EINVAL;
-    }
-    size_t n = json_array_size(a);
-    if (n > HB_CAL_FAQ_MAX) {
-        hb_errf(err, errlen, "%s: %zu entries, at most %d", p, n, HB_CAL_FAQ_MAX);
-        return HB_EINVAL;
-    }
-    if (n == 0)
-        return 0;
-    c->faq = calloc(n, sizeof *c->faq);
-    if (!c->faq)
-        return hb_err_nomem(err, errlen);
+    size_t n;
+    int rc;
+    c->faq = s_array_new(a, p, "{question, answer}", HB_CAL_FAQ_MAX, sizeof *c->faq, &n, &rc, err,
+                         errlen);
     for (size_t i = 0; i < n; i++) {
         char ep[HB_JSON_PATH_MAX], mp[HB_JSON_PATH_MAX];
         hb_json_pathf(ep, sizeof ep, "%s[%zu]", p, i);
         const json_t *e = json_array_get(a, i);
-        int rc =
-            hb_json_object_known(e, members, NULL, ep, NULL, "{question, answer}", err, errlen);
+        rc = hb_json_object_known(e, members, NULL, ep, NULL, "{question, answer}", err, errlen);
         if (rc != 0)
             return rc;
         c->n_faq = i + 1; /* so that a failure below frees this entry too */
@@ -280,7 +296,7 @@ static int s_faq(const json_t *obj, const char *path, hb_cal_campaign_t *c, char
         if (!c->faq[i].question || !c->faq[i].answer)
             return hb_err_nomem(err, errlen);
     }
-    return 0;
+    return rc;
 }
 
 static int s_campaign_parse(const json_t *obj, const char *const *extra, const char *path,
@@ -765,25 +781,19 @@ int hb_cal_slice_parse(const json_t *doc, hb_cal_slice_t **out, char *err, size_
                                   err, errlen);
     if (rc != 0)
         return rc;
-    const json_t *v = json_object_get(doc, "version");
-    if (!json_is_integer(v)) {
-        hb_errf(err, errlen, "version: %s", v ? "must be an integer" : "missing");
+    char mp[HB_JSON_PATH_MAX]; /* a top-level member's path */
+    const json_t *v = s_need_type(doc, "", "version", JSON_INTEGER, "an integer", mp, err, errlen);
+    const json_t *h =
+        v ? s_need_type(doc, "", "hall", JSON_STRING, "a string", mp, err, errlen) : NULL;
+    if (!h)
         return HB_EINVAL;
-    }
     json_int_t version = json_integer_value(v);
-    const json_t *h = json_object_get(doc, "hall");
-    if (!json_is_string(h)) {
-        hb_errf(err, errlen, "hall: %s", h ? "must be a string" : "missing");
-        return HB_EINVAL;
-    }
     rc = s_slice_header(version < 0 ? 0 : (uint64_t)version, json_string_value(h), err, errlen);
     if (rc != 0)
         return rc;
-    const json_t *list = json_object_get(doc, "campaigns");
-    if (!json_is_array(list)) {
-        hb_errf(err, errlen, "campaigns: %s", list ? "must be an array" : "missing");
+    const json_t *list = s_need_type(doc, "", "campaigns", JSON_ARRAY, "an array", mp, err, errlen);
+    if (!list)
         return HB_EINVAL;
-    }
     size_t n = json_array_size(list);
     if (n > HB_CAL_SLICE_MAX) {
         hb_errf(err, errlen, "campaigns: %zu campaigns, a slice holds at most %d", n,

@@ -56,9 +56,7 @@ typedef struct users_opts {
     bool json;
 } users_opts_t;
 
-#define ROW(name_, field, meta_, help_)                                                            \
-    HB_CONF_ROW(users_opts_t, name_, HB_CONF_STRING, field, NULL, 0, 0, false, help_,              \
-                .optional = true, .meta = meta_)
+#define ROW(...) HB_CONF_TEXT_OPT(users_opts_t, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
     ROW("data", data, "DIR", "hqd's data folder (the auth store is DIR/auth)"),

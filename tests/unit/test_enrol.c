@@ -82,6 +82,14 @@ static void test_request_refusals(void **state)
         {HEAD KEY "nonce = 00112233445566778899aabbccddeeff\ncreated = yesterday\n", "bad created"},
         {HEAD KEY REST "region = north pole\n", "bad region"},
         {HEAD KEY REST "code = 123\n", "bad code"},
+        {HEAD KEY REST "current-key = 0123\n", "bad current-key"},
+        /* A proof is 60 Z85 characters: one short, and one that is not Z85. */
+        {HEAD KEY REST "proof-current = 0123456789012345678901234567890123456789012345678901234567"
+                       "8\n",
+         "bad proof-current"},
+        {HEAD KEY REST "proof-new = 0123456789012345678901234567890123456789012345678901234567"
+                       "8\"\n",
+         "bad proof-new"},
         {HEAD KEY, "the request has no 'nonce'"},
         {"hallbus-enrolment-request = 1\nkind = rotate\nhall = H1\n" KEY REST,
          "needs current-key, proof-current and proof-new"},

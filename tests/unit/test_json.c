@@ -258,6 +258,18 @@ HBT_TEST(test_ids)
     assert_int_equal(hb_name_find(choices, 4, "never"), -1);
     assert_int_equal(hb_name_find(choices, 4, NULL), -1);
 
+    /* A row of a table of structs by its name member, wherever the member
+     * stands in the row; not found (or no name) is the row count. */
+    static const struct {
+        int value;
+        const char *name;
+    } rows[] = {{7, "kind"}, {8, "hall"}, {9, NULL}, {10, "code"}};
+    assert_int_equal(HB_ROW_FIND(rows, 4, "hall"), 1);
+    assert_int_equal(HB_ROW_FIND(rows, 4, "code"), 3);
+    assert_int_equal(HB_ROW_FIND(rows, 3, "code"), 3);
+    assert_int_equal(HB_ROW_FIND(rows, 4, "region"), 4);
+    assert_int_equal(HB_ROW_FIND(rows, 4, NULL), 4);
+
     char err[32];
     assert_int_equal(hb_err_nomem(err, sizeof err), HB_ENOMEM);
     assert_string_equal(err, "out of memory");

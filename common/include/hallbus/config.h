@@ -80,6 +80,13 @@ typedef struct hb_config_def {
     HB_CONF_ROW(type_s, name_, type_, field, def, lo, hi, false, help_, .meta = (meta_),           \
                 __VA_ARGS__)
 
+/* A sub-command's text option that may be left out (no default; NULL when
+ * not given), as HB_CONF_OPT:
+ *   #define ROW(...) HB_CONF_TEXT_OPT(cli_opts_t, __VA_ARGS__)
+ *   ROW("data", data, "DIR", "the data folder"), */
+#define HB_CONF_TEXT_OPT(type_s, name_, field, meta_, help_)                                       \
+    HB_CONF_OPT(type_s, name_, HB_CONF_STRING, field, NULL, 0, 0, meta_, help_, .optional = true)
+
 /* Fills `target` from the defaults, then the file named by "--config FILE"
  * (if given), then the rest of the command line. On error returns HB_EINVAL
  * with `err` naming the source (file:line or the option), the setting and

@@ -240,6 +240,14 @@ void hb_http_get_limits(const hb_http_t *http, hb_http_limits_t *out);
                     "a connection must send a whole request within this, and may idle this long "  \
                     "between requests")
 
+/* The fields HB_HTTP_CONF_ROWS fills, declared in the settings struct:
+ *   typedef struct { ...; HB_HTTP_CONF_FIELDS; ... } x_config_t; */
+#define HB_HTTP_CONF_FIELDS                                                                        \
+    uint64_t max_body;                                                                             \
+    int64_t http_max_conns;                                                                        \
+    int64_t http_max_per_address;                                                                  \
+    int64_t http_header_timeout_ms
+
 /* A server as hb_http_new makes it, on `host_port`, with the limits of the
  * settings `cfg` (a struct with HB_HTTP_CONF_ROWS' fields) set: 0 with *out,
  * HB_EINVAL when the limits are refused, HB_EIO when no server could be

@@ -24,6 +24,11 @@
         HB_CONF_ROW(type_s, "map_max", HB_CONF_SIZE, map_max, max_def, 65536, max_hi, false,       \
                     "the LMDB map never grows past this")
 
+/* The fields HB_STORE_CONF_ROWS fills, declared in the settings struct. */
+#define HB_STORE_CONF_FIELDS                                                                       \
+    uint64_t map_size;                                                                             \
+    uint64_t map_max
+
 typedef struct hb_store {
     MDB_env *env;
     size_t map_size; /* current map size in bytes */
