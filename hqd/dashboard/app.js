@@ -10,7 +10,15 @@
 // Nothing loads before someone is signed in (auth.js): the page asks
 // GET /v1/me first and shows its sign-in form on a 401. The parts the
 // person's permissions do not cover are hidden, not loaded to fail.
+//
+// The network view is painted first: only its modules are imported here
+// (index.html preloads them side by side); the other tabs' modules
+// (reports, the workspace and its editors, enrolment) are imported after
+// that first paint, and the campaigns' and trends' requests are made then
+// too, so that none of them competes with the snapshot (docs/DASHBOARD.md,
+// "The first paint").
 
+import {PAGE, firstMe, firstSnapshot} from './prefetch.js'; // first: it asks before the catalogues load
 import {WORST, fmtDuration, fmtNumber, getJSON, onSessionEnded, secondsSince} from './util.js';
 import {applyStatic, lang, missing, mountSwitch, t, texts} from './i18n.js';
 import {session, showPerson, showSignIn, whoAmI} from './auth.js';
@@ -20,12 +28,8 @@ import {Stream} from './stream.js';
 import {AlertFeed} from './alerts.js';
 import {HallDetail} from './detail.js';
 import {Campaigns} from './calendar.js';
-import {Reports} from './reports.js';
 import {Trends} from './trends.js';
-import {Workspace} from './workspace.js';
-import {Enrolment} from './enrol.js';
 
-const PAGE = 20000; // tiles per request of the snapshot
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
 const REGIONS_EVERY_MS = 60000;
@@ -85,20 +89,29 @@ async function sameServer() {
   return r.body.server_started === serverStarted;
 }
 
-async function loadSnapshot() {
-  const me = await getJSON('/v1/me');
-  if (me.status !== 200 || !me.body) {
-    throw new Error(t('conn.answered', {what: 'GET /v1/me', status: me.status || t('app.noAnswer')}));
+// `knownStarted`: the server's start as GET /v1/me answered it just before
+// (the page's first load asks it to learn who is signed in), which saves
+// asking again; `early`: the first page of tiles and the aggregates asked
+// already after that answer (prefetch.js), or null.
+async function loadSnapshot(knownStarted, early) {
+  if (typeof knownStarted === 'string') {
+    serverStarted = knownStarted;
+  } else {
+    const me = await getJSON('/v1/me');
+    if (me.status !== 200 || !me.body) {
+      throw new Error(t('conn.answered', {what: 'GET /v1/me', status: me.status || t('app.noAnswer')}));
+    }
+    serverStarted = me.body.server_started;
   }
-  serverStarted = me.body.server_started;
-  const regionsP = getJSON('/v1/regions');
+  const regionsP = early ? early.regions : getJSON('/v1/regions');
   const tiles = [];
   let streamId = null;
   let offset = 0;
   let total = 1;
   let requests = 2;
   while (offset < total) {
-    const r = await getJSON(`/v1/live/halls?offset=${offset}&limit=${PAGE}`);
+    const r = await (offset === 0 && early ? early.firstPage
+      : getJSON(`/v1/live/halls?offset=${offset}&limit=${PAGE}`));
     requests++;
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.halls)) {
       throw new Error(t('conn.answered', {what: 'GET /v1/live/halls', status: r.status || t('app.noAnswer')}));
@@ -126,9 +139,11 @@ async function load(first) {
   loading = true;
   stream.close();
   let wait = RETRY_MIN_MS;
+  let started = first && session.me ? session.me.server_started : null;
+  let early = first ? await firstSnapshot() : null;
   for (;;) {
     try {
-      const snap = await loadSnapshot();
+      const snap = await loadSnapshot(started, early);
       if (first) {
         performance.mark('hb:data-loaded');
         dash.timing.requests = snap.requests;
@@ -143,8 +158,10 @@ async function load(first) {
       net.recompute();
       view.net = net;
       detail.setNetwork(net);
-      trends.setNetwork(net);
-      view.build();
+      // The first load shows the trends' frame only; its chart is fetched
+      // after the first paint (afterFirstPaint).
+      trends.setNetwork(net, !first);
+      view.build(first);
       paintSummary();
       if (first) markFirstRender(snap.tiles.length);
       else dash.stats.reloads++;
@@ -157,6 +174,10 @@ async function load(first) {
       if (detail.hall) detail.refresh(true);
       break;
     } catch (e) {
+      started = null; // a retry asks again: the server may have restarted
+      early = null;
+      // The other parts do not wait for a network view that cannot load.
+      if (first) afterFirstPaint();
       setConn('error', t('conn.retrying', {why: e.message}));
       $('network').setAttribute('aria-busy', 'true');
       await new Promise((r) => setTimeout(r, wait));
@@ -180,7 +201,52 @@ function markFirstRender(halls) {
     const nav = performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/live/halls'));
     dash.timing.snapshotBytes = nav.reduce((s, r) => s + (r.transferSize || r.encodedBodySize || 0), 0);
     dash.ready = true;
+    afterFirstPaint();
   }, 0));
+}
+
+// ---- what waits for the first paint
+
+// The other tabs' modules, imported once (after the first paint, or when a
+// tab is opened first); a failed import is tried again at the next click.
+let otherTabs = null;
+
+function loadOtherTabs() {
+  if (!otherTabs) {
+    otherTabs = Promise.all([import('./reports.js'), import('./workspace.js'), import('./enrol.js')])
+      .then(([r, w, e]) => {
+        reports = new r.Reports($('reports'), () => net);
+        dash.reports = reports; // the answers it shows, for tests
+        workspace = new w.Workspace($('workspace'));
+        $('tab-workspace').hidden = !workspace.available();
+        enrolment = new e.Enrolment($('enrol'));
+        $('tab-enrol').hidden = !enrolment.available(); // admins only (halls.enrol)
+      })
+      .catch((e) => {
+        otherTabs = null;
+        console.error('dashboard: a tab\'s module could not be loaded', e);
+        throw e;
+      });
+  }
+  return otherTabs;
+}
+
+// Runs once the network view is on screen (at once when the person has no
+// network view): the network view's provinces below the screen, the
+// campaigns view's answers (which the hall detail also reads), the trends
+// chart, the other tabs' modules.
+let afterPaintDone = false;
+
+function afterFirstPaint() {
+  if (afterPaintDone) return;
+  afterPaintDone = true;
+  if (can.rollout) campaigns.loadRollout();
+  if (can.campaigns) campaigns.loadCampaigns();
+  if (can.live) {
+    view.fillDeferred();
+    trends.tick();
+  }
+  loadOtherTabs().catch(() => {});
 }
 
 // ---- live changes, one frame at a time
@@ -295,9 +361,9 @@ function setupTabs() {
         if (can.rollout) campaigns.loadRollout();
         if (can.campaigns) campaigns.loadCampaigns();
       }
-      if (tab === 'tab-reports') reports.show();
-      if (tab === 'tab-workspace') workspace.show();
-      if (tab === 'tab-enrol') enrolment.show();
+      if (tab === 'tab-reports') loadOtherTabs().then(() => reports.show(), () => {});
+      if (tab === 'tab-workspace') loadOtherTabs().then(() => workspace.show(), () => {});
+      if (tab === 'tab-enrol') loadOtherTabs().then(() => enrolment.show(), () => {});
     });
   }
 }
@@ -368,13 +434,7 @@ function boot() {
   view = new NetworkView($('network'), net, {onOpenHall: openHall});
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
   campaigns = new Campaigns($('rollout'), $('calendar'), null);
-  reports = new Reports($('reports'), () => net);
   trends = new Trends($('trends'), {onOpenHall: openHall});
-  workspace = new Workspace($('workspace'));
-  $('tab-workspace').hidden = !workspace.available();
-  enrolment = new Enrolment($('enrol'));
-  $('tab-enrol').hidden = !enrolment.available(); // admins only (halls.enrol)
-  dash.reports = reports; // the answers it shows, for tests
   detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
     net, alerts: feed, published: () => campaigns.published(), can, trends,
     onClose: () => {
@@ -396,11 +456,13 @@ function boot() {
     if (e.key === 'Escape') detail.close();
   });
 
-  if (can.live) load(true);
-  else setConn('live', t('conn.campaignsOnly'));
   if (can.alerts) feed.load();
-  if (can.rollout) campaigns.loadRollout();
-  if (can.campaigns) campaigns.loadCampaigns();
+  if (can.live) {
+    load(true);
+  } else {
+    setConn('live', t('conn.campaignsOnly'));
+    afterFirstPaint();
+  }
 
   setInterval(() => {
     view.tickWaits();
@@ -465,7 +527,7 @@ async function start() {
   } catch (e) {
     note = null;
   }
-  let who = await whoAmI();
+  let who = await whoAmI(firstMe());
   for (let wait = RETRY_MIN_MS; who.status !== 200 && who.status !== 401;) {
     document.body.dataset.auth = 'unknown';
     $('boot-note').textContent = t('app.unreachable', {status: who.status || t('app.noAnswer')});

@@ -44,9 +44,10 @@ export const session = {
 };
 
 // Who the browser is signed in as: {status, me}. 401 means nobody (the
-// sign-in page is shown); 0 means HQ did not answer.
-export async function whoAmI() {
-  const r = await api('/v1/me', {quiet401: true});
+// sign-in page is shown); 0 means HQ did not answer. `asked`: the answer of
+// a GET /v1/me already sent (prefetch.js), instead of asking again.
+export async function whoAmI(asked) {
+  const r = await (asked || api('/v1/me', {quiet401: true}));
   if (r.status === 200 && r.body) {
     session.me = r.body;
     setCsrfToken(r.body.csrf_token);

@@ -50,9 +50,12 @@ async function loadPart(part, l) {
   }
 }
 
+// The parts are asked side by side (one round trip, not one each), then
+// merged in PARTS' order.
 const catalogue = {};
-for (const part of PARTS) {
-  const c = await loadPart(part, lang);
+const parts = await Promise.all(PARTS.map((part) => loadPart(part, lang)));
+for (const [i, part] of PARTS.entries()) {
+  const c = parts[i];
   for (const [k, v] of Object.entries(c)) {
     if (part && !k.startsWith(part)) {
       console.error(`i18n: ${part}${lang}.js key ${k} does not start with ${part}`);

@@ -7,7 +7,9 @@
 //  - changes are drawn once per frame by flush(), touching only the tiles
 //    that changed and the headers of their city and province;
 //  - cities off screen are skipped by the browser's layout and paint
-//    (content-visibility in style.css);
+//    (content-visibility in style.css), and on the page's first load only
+//    the provinces that can fill the screen are built before it is painted:
+//    the others are filled after, a few per task (fillDeferred);
 //  - one listener on the whole view handles every tile's clicks and hovers.
 
 import {WORST, worstLabel, el, clear, fmtDuration, fmtNumber, secondsSince} from './util.js';
@@ -21,6 +23,12 @@ import {UNPLACED} from './store.js';
 // tiles are small squares (the count is in the tooltip and the detail).
 export const EXPAND_ALL_MAX = 3000;
 export const ROOMY_MAX = 2000;
+// No city is drawn lower than this (its header and one row of tiles), so
+// the screen's height over it is as many cities as can be on screen.
+const CITY_MIN_PX = 40;
+// A task of fillDeferred() stops after this long, so that the page stays
+// responsive while the rest is built.
+const FILL_SLICE_MS = 12;
 
 function bar() {
   const b = el('span', {class: 'bar', role: 'img'});
@@ -65,6 +73,7 @@ export class NetworkView {
     this.cityEls = new Map(); // city key -> {div, bar, figs, longest, grid, version}
     this.tileEls = new Map(); // hall id -> button
     this.expanded = new Set();
+    this.deferred = new Set(); // provinces to fill after the first paint
     this.seenStructure = -1;
     this.roomy = true;
     root.addEventListener('click', (e) => this._onClick(e));
@@ -73,7 +82,10 @@ export class NetworkView {
   }
 
   // Draws the whole view from the store (first load and after a reset).
-  build() {
+  // `screenFirst`: only the provinces whose cities can fill the screen are
+  // filled now; the others' headers are there, collapsed, until
+  // fillDeferred() (or the person) expands them.
+  build(screenFirst = false) {
     clear(this.root);
     this.provEls.clear();
     this.cityEls.clear();
@@ -82,13 +94,25 @@ export class NetworkView {
     this.roomy = n <= ROOMY_MAX;
     this.root.classList.toggle('roomy', this.roomy);
     this.root.classList.toggle('dense', !this.roomy);
-    this.expanded = new Set(n <= EXPAND_ALL_MAX ? this.net.provinces.keys() : []);
+    this.expanded = new Set();
+    this.deferred = new Set();
+    if (n <= EXPAND_ALL_MAX) {
+      const screenCities = Math.max(10, Math.ceil(window.innerHeight / CITY_MIN_PX));
+      let cities = 0;
+      for (const key of this.net.sortedProvinces()) {
+        if (!screenFirst || cities < screenCities) this.expanded.add(key);
+        else this.deferred.add(key);
+        cities += this.net.provinces.get(key).cities.length;
+      }
+    }
     if (n === 0) {
       this.root.append(el('p', {class: 'note', id: 'network-note',
         text: t('net.empty')}));
     }
     this._syncStructure();
-    this.paintAll();
+    // Cities and tiles were painted as they were made: only the provinces'
+    // headers are left (painting all again would write every tile twice).
+    for (const [key, p] of this.provEls) this._paintProvince(key, p);
     this.root.setAttribute('aria-busy', 'false');
   }
 
@@ -138,6 +162,7 @@ export class NetworkView {
   }
 
   collapse(key) {
+    this.deferred.delete(key); // the person's choice wins
     const p = this.provEls.get(key);
     if (!p || !this.expanded.has(key)) return;
     this.expanded.delete(key);
@@ -149,7 +174,27 @@ export class NetworkView {
   }
 
   collapseAll() {
+    this.deferred.clear();
     for (const key of [...this.expanded]) this.collapse(key);
+  }
+
+  // Fills the provinces build(true) left for after the first paint, in
+  // tasks of about FILL_SLICE_MS; they are below the screen, so nothing a
+  // person sees moves. A province expanded or collapsed meanwhile is left
+  // as the person made it.
+  fillDeferred() {
+    const step = () => {
+      const t0 = performance.now();
+      for (const key of this.deferred) {
+        this.deferred.delete(key);
+        this.expand(key);
+        if (performance.now() - t0 > FILL_SLICE_MS) {
+          setTimeout(step, 0);
+          return;
+        }
+      }
+    };
+    step();
   }
 
   // Expands the hall's province, scrolls to its tile and focuses it.
@@ -176,7 +221,7 @@ export class NetworkView {
       if (!p) {
         p = this._makeProvince(key);
         this.provEls.set(key, p);
-        if (this.net.halls.size <= EXPAND_ALL_MAX) this.expanded.add(key);
+        if (this.net.halls.size <= EXPAND_ALL_MAX && !this.deferred.has(key)) this.expanded.add(key);
         const note = this.root.querySelector('#network-note');
         if (note) note.remove();
       }

@@ -46,7 +46,8 @@ class TrendChart {
       title ? el('h3', {text: title}) : null, this.summary, this.box, this.note);
   }
 
-  show(scope) {
+  // `fetch` false: the frame only, its answer asked at the next refresh().
+  show(scope, fetch = true) {
     if (scope !== this.scope) {
       this.scope = scope;
       this.fetched = 0;
@@ -59,7 +60,7 @@ class TrendChart {
       this.section.dataset.scope = scope;
       delete this.section.dataset.loaded;
     }
-    this.refresh();
+    if (fetch) this.refresh();
     return this.section;
   }
 
@@ -188,12 +189,15 @@ export class Trends {
     this.scopes.value = [...this.scopes.options].some((o) => o.value === keep) ? keep : NETWORK;
   }
 
-  setNetwork(net) {
+  // `fetchNow` false (the page's first load): the chart's frame is shown
+  // with the rest of the network view, and its answer and the charting
+  // library are asked at the next tick(), after the first paint.
+  setNetwork(net, fetchNow = true) {
     this.net = net;
     this.root.hidden = false;
     this._fillScopes();
-    this.chart.show(this._scope());
-    this.tick();
+    this.chart.show(this._scope(), fetchNow);
+    if (fetchNow) this.tick();
   }
 
   // The chart of a hall, for its detail (the same element while it is open).

@@ -1,12 +1,13 @@
 // Small helpers every part of the dashboard shares: building elements
 // (always through textContent, never markup from data, so a hall's name
-// cannot inject anything), formatting times and durations, the server's
-// clock, and the page's one way to call the API (api(): the session's CSRF
-// token on every write, a session that ended reported once, a missing
-// route (404) told from a failure and from a refusal (403)). Formatting
-// is i18n.js's, in the page's language.
+// cannot inject anything), formatting times and durations, telling a
+// missing route (404) from a failure and from a refusal (403), and, from
+// api.js, the server's clock and the page's one way to call the API
+// (api(): the session's CSRF token on every write, a session that ended
+// reported once). Formatting is i18n.js's, in the page's language.
 
 import {t} from './i18n.js';
+import {serverNow} from './api.js';
 
 export const WORST = ['ok', 'closed', 'warning', 'alert', 'offline'];
 // A worst state as people read it, in the page's language.
@@ -43,23 +44,9 @@ export function clear(e) {
 // Numbers, times and durations in the page's language (i18n.js).
 export {fmtDuration, fmtTime, fmtDateTime, fmtNumber} from './i18n.js';
 
-// The head office's clock, as told by the Date header of its answers. Waits
-// are computed here from issue times (a tile carries the oldest waiting
-// ticket's issue time, not its wait, so that it changes only when the hall
-// does); a browser clock that is off would otherwise show wrong waits. The
-// header has whole seconds, so waits are right to about a second.
-let clockOffsetMs = 0;
-let clockKnown = false;
-export function noteServerDate(res) {
-  const d = res.headers.get('date');
-  const t = d ? Date.parse(d) : NaN;
-  if (Number.isNaN(t)) return;
-  // Date is truncated to the second: the server's now lies in [t, t + 1s).
-  const off = t + 500 - Date.now();
-  clockOffsetMs = clockKnown ? clockOffsetMs * 0.8 + off * 0.2 : off;
-  clockKnown = true;
-}
-export const serverNow = () => Date.now() + clockOffsetMs;
+// The API and the server's clock (api.js), for the views.
+export {REQUEST_TIMEOUT_MS, api, getJSON, noteServerDate, onSessionEnded, serverNow, setCsrfToken}
+  from './api.js';
 
 // Seconds since an RFC 3339 time on the server's clock (null for none).
 export function secondsSince(iso) {
@@ -67,70 +54,6 @@ export function secondsSince(iso) {
   const t = typeof iso === 'number' ? iso : Date.parse(iso);
   if (Number.isNaN(t)) return null;
   return Math.max(0, (serverNow() - t) / 1000);
-}
-
-export const REQUEST_TIMEOUT_MS = 15000;
-
-// The session's CSRF token (GET /v1/me and POST /v1/login answer it). The
-// session cookie itself is HttpOnly: the browser sends it, no script reads
-// it. A write made with the cookie must also carry this token in
-// X-CSRF-Token, which a page of another site cannot know, so a cross-site
-// form or fetch is refused (docs/SECURITY.md).
-let csrfToken = null;
-export function setCsrfToken(t) {
-  csrfToken = typeof t === 'string' && t ? t : null;
-}
-
-// Called once when an answer says the caller is nobody (401: the session
-// expired, was ended elsewhere, or the person was removed), so that the
-// page can show its sign-in form instead of retrying for ever.
-let sessionEnded = null;
-let sessionEndedCalled = false;
-export function onSessionEnded(fn) {
-  sessionEnded = fn;
-  sessionEndedCalled = false;
-}
-
-const SAFE_METHODS = new Set(['GET', 'HEAD']);
-
-// Calls the API on the page's own origin: {status, body, headers}. status
-// 0 means the request failed (network, timeout); body is the parsed JSON or
-// null. A write (any method but GET and HEAD) carries the CSRF token, and a
-// body, when given, as JSON. Never throws.
-export async function api(path, {method = 'GET', body, quiet401 = false} = {}) {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
-  const headers = {Accept: 'application/json'};
-  if (!SAFE_METHODS.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  try {
-    const res = await fetch(path, {
-      method, headers, signal: ctl.signal, credentials: 'same-origin', cache: 'no-store',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    noteServerDate(res);
-    let parsed = null;
-    try {
-      parsed = await res.json();
-    } catch (e) {
-      parsed = null;
-    }
-    if (res.status === 401 && !quiet401 && sessionEnded && !sessionEndedCalled) {
-      sessionEndedCalled = true;
-      sessionEnded(parsed);
-    }
-    if (parsed === null && res.ok) return {status: 0, body: null, headers: res.headers};
-    return {status: res.status, body: parsed, headers: res.headers};
-  } catch (e) {
-    return {status: 0, body: null, headers: null};
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// GET a JSON answer: {status, body}, as api() gives it.
-export function getJSON(path) {
-  return api(path);
 }
 
 // The caller's roles do not allow it, or not for that hall or region: the

@@ -7,7 +7,9 @@
  * dashboard asks: the region aggregates (GET /v1/regions) as fast as it
  * can, and the network's first load (GET /v1/live/halls with every tile)
  * now and then. Prints latency percentiles and HQ's own figures; asserts
- * nothing. */
+ * nothing. --dashboard serves the page from another folder (the same hqd
+ * then measures two versions of the page, alternated); --page-trace prints
+ * what one load of the page waited for (docs/OPERATIONS.md). */
 #include "samples.h"
 #include "simlink.h"
 
@@ -49,7 +51,8 @@ typedef struct hall {
 static struct {
     int halls, seconds;
     double speed;
-    const char *hqd;
+    const char *hqd, *dashboard;
+    bool page_trace;
     char root[256];
     char http[80];
     hb_httpc_opts_t http_opts; /* to the scratch hqd's API: the token, if any */
@@ -59,7 +62,8 @@ static struct {
 typedef struct settings {
     int64_t halls, seconds;
     double speed;
-    char *hqd, *token;
+    char *hqd, *token, *dashboard;
+    bool page_trace;
 } settings_t;
 
 static int s_parse_speed(const char *text, void *field, char *why, size_t whylen)
@@ -82,6 +86,11 @@ static const hb_config_def_t s_options[] = {
     ROW("seconds", HB_CONF_INT, seconds, "30", 1, 86400, "S", "how long the traffic runs"),
     ROW("speed", HB_CONF_CUSTOM, speed, "60", 0, 0, "X",
         "simulated time per real time (60: a day in 8 minutes)", .parse = s_parse_speed),
+    ROW("dashboard", HB_CONF_STRING, dashboard, NULL, 0, 0, "DIR",
+        "serve the dashboard's files from DIR (default: hqd's own, the source tree's)",
+        .optional = true),
+    ROW("page-trace", HB_CONF_BOOL, page_trace, "false", 0, 0, NULL,
+        "print the requests and marks of the page's last measured load"),
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
@@ -89,7 +98,7 @@ static const hb_config_def_t s_options[] = {
 
 static const hb_config_cli_t s_cli = {
     .prog = "bench_live",
-    .usage = "[--halls N] [--seconds S] [--speed X] [--hqd PATH]",
+    .usage = "[--halls N] [--seconds S] [--speed X] [--hqd PATH] [--dashboard DIR] [--page-trace]",
     .about = "head office live at national scale: halls on real CURVE, the dashboard's "
              "questions meanwhile",
 };
@@ -268,6 +277,34 @@ static bool s_browser_sign_in(void)
     return status == 200;
 }
 
+/* The page's own account of its last measured load (--page-trace): each
+ * request and mark, in the order they started, as milliseconds since the
+ * navigation began, so that what the first paint waited for can be read. */
+static char *s_page_trace;
+
+static const char s_trace_js[] =
+    "const n = performance.getEntriesByType('navigation')[0];"
+    "const rows = [['page', 0, n ? n.responseEnd : 0]];"
+    "for (const r of performance.getEntriesByType('resource'))"
+    "  rows.push([r.name.replace(location.origin, ''), r.startTime, r.responseEnd]);"
+    "for (const m of performance.getEntriesByType('mark'))"
+    "  rows.push(['mark ' + m.name, m.startTime, m.startTime]);"
+    "if (n) rows.push(['dom interactive', n.domInteractive, n.domInteractive]);"
+    "rows.sort((a, b) => a[1] - b[1]);"
+    "return rows.map((r) => r[1].toFixed(1).padStart(8) + ' ' + r[2].toFixed(1).padStart(8) + "
+    "'  ' + r[0]).join('\\n');";
+
+static void s_page_trace_keep(void)
+{
+    json_t *v =
+        s_wd_call("POST", "/execute/sync", json_pack("{s:s, s:[]}", "script", s_trace_js, "args"));
+    if (json_is_string(v)) {
+        free(s_page_trace);
+        s_page_trace = strdup(json_string_value(v));
+    }
+    json_decref(v);
+}
+
 static void s_browser_load(void)
 {
     char url[128];
@@ -284,6 +321,8 @@ static void s_browser_load(void)
             samples_add(&s_page_data, json_number_value(json_object_get(t, "dataLoadedMs")));
             samples_add(&s_page_render, json_number_value(json_object_get(t, "firstRenderMs")));
             json_decref(t);
+            if (s_opt.page_trace)
+                s_page_trace_keep();
             return;
         }
         json_decref(t);
@@ -591,7 +630,13 @@ int main(int argc, char **argv)
         s_opt.hqd = simlink_default_hqd();
     snprintf(s_opt.root, sizeof s_opt.root, "/tmp/hb-bench-live-XXXXXX");
     int zport = 19400 + getpid() % 500, hport = zport + 500;
-    const char *extra[] = {"--max_body", "32M", "--offline_after", "1h", NULL};
+    s_opt.dashboard = set.dashboard;
+    s_opt.page_trace = set.page_trace;
+    /* hqd reads the dashboard's folder at start: another folder serves
+     * another version of the page to the same hqd. */
+    const char *extra[] = {
+        "--max_body",    "32M", "--offline_after", "1h", s_opt.dashboard ? "--dashboard" : NULL,
+        s_opt.dashboard, NULL};
     hb_cert_t hq;
     pid_t hqd = simlink_hqd_up("bench_live", s_opt.hqd, s_opt.root, zport, hport, extra,
                                &s_opt.http_opts, s_opt.http, sizeof s_opt.http, &hq);
@@ -660,6 +705,10 @@ int main(int argc, char **argv)
                "p50 %.0f ms (max %.0f), the network view painted at p50 %.0f ms (max %.0f)\n",
                s_page_render.n, samples_pct(&s_page_data, 0.5), samples_pct(&s_page_data, 1.0),
                samples_pct(&s_page_render, 0.5), samples_pct(&s_page_render, 1.0));
+    if (s_page_trace)
+        printf("the page's last measured load (ms since navigation: start, end, what):\n%s\n",
+               s_page_trace);
+    free(s_page_trace);
     s_browser_stop();
     s_print_hq();
     free(ws);
