@@ -64,7 +64,7 @@ typedef struct hall {
 } hall_t;
 
 static struct {
-    int halls, idle_s, peak_s, rate, backlog, batch, heartbeat_ms, down_ms, drain_s;
+    int halls, connect_s, idle_s, peak_s, rate, backlog, batch, heartbeat_ms, down_ms, drain_s;
     const char *hqd;
     char root[256];
     hb_httpc_opts_t http;
@@ -73,7 +73,7 @@ static struct {
 static days_t *s_days;
 
 typedef struct settings {
-    int64_t halls, idle, peak, rate, backlog, batch, heartbeat, down, drain;
+    int64_t halls, connect, idle, peak, rate, backlog, batch, heartbeat, down, drain;
     char *hqd, *token;
 } settings_t;
 
@@ -81,6 +81,8 @@ typedef struct settings {
 static const hb_config_def_t s_options[] = {
     ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
         "simulated halls, each its own CURVE connection (4,000 per worker process)"),
+    ROW("connect", HB_CONF_INT, connect, "300", 1, 3600, "S",
+        "longest wait for every hall's first welcome"),
     ROW("idle", HB_CONF_INT, idle, "10", 1, 3600, "S",
         "idle phase: seconds of halls connected and heartbeating, no events"),
     ROW("peak", HB_CONF_INT, peak, "10", 0, 3600, "S", "peak phase: seconds at --rate"),
@@ -101,8 +103,9 @@ static const hb_config_def_t s_options[] = {
 
 static const hb_config_cli_t s_cli = {
     .prog = "bench_fleet",
-    .usage = "[--halls N] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
-             "                   [--heartbeat MS] [--down MS] [--drain S] [--hqd PATH]",
+    .usage =
+        "[--halls N] [--connect S] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
+        "                   [--heartbeat MS] [--down MS] [--drain S] [--hqd PATH]",
     .about = "a national network of halls on one scratch hqd: connect, idle, peak, and a "
              "kill -9 of hqd with every hall holding a backlog",
 };
@@ -574,7 +577,7 @@ static int s_run(void)
     }
     phase_sum_t sum = {0};
     /* Connect: enrol, connect and welcome every hall. */
-    wk_cmd_t c = {.op = OP_RUN, .seconds = 300, .drain = 1, .t0_ms = t0};
+    wk_cmd_t c = {.op = OP_RUN, .seconds = s_opt.connect_s, .drain = 1, .t0_ms = t0, .from_ms = t0};
     if (s_phase_send(ws, nw, c) != 0 || s_phase_collect(ws, nw, &sum) != 0)
         return 1;
     printf("connect: %llu of %d halls welcomed (%d worker processes) in %.1f s from the start "
@@ -662,6 +665,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     s_opt.halls = (int)set.halls;
+    s_opt.connect_s = (int)set.connect;
     s_opt.idle_s = (int)set.idle;
     s_opt.peak_s = (int)set.peak;
     s_opt.rate = (int)set.rate;
