@@ -42,13 +42,19 @@
 #define RING 16                /* batches in flight per hall whose send time is kept */
 #define HIST_S 120             /* reconnect histogram: one bucket per second */
 #define TICK_MS 20             /* how often a worker looks at every hall's timers */
+#define UPLINK_TICK_MS 100     /* branchd runs uplink_tick that often (branchd/main.c) */
 #define UPLINK_MIN_MS 500      /* branchd's reconnect_min default (branchd/main.c) */
 #define UPLINK_MAX_MS 30000    /* branchd's reconnect_max default */
 #define UPLINK_TIMEOUT_MS 5000 /* branchd's link_timeout default */
 
 typedef struct hall {
     void *sock;
-    days_cursor_t day;
+    /* An event's bytes follow from its sequence alone (the day's cursor
+     * and at_ms = base_ms + seq), so that a resend carries the bytes HQ
+     * may already hold, as a real outbox's would: `day` is the cursor of
+     * next_send, `acked_day` that of acked + 1. */
+    days_cursor_t day, acked_day;
+    int64_t base_ms;
     uint64_t last_seq; /* events the hall holds (its outbox) */
     uint64_t next_send, acked;
     bool welcomed;
@@ -116,7 +122,7 @@ static int s_send(void *sock, Hallbus__Frame *f) { return simlink_send_frame(soc
 
 /* Sends what the hall holds past next_send, in batches, within a window of
  * RING batches; records each batch's send time. */
-static void s_pump(hall_t *h, int64_t now_us, int64_t wall, uint64_t *sent)
+static void s_pump(hall_t *h, int64_t now_us, uint64_t *sent)
 {
     while (h->welcomed && h->next_send <= h->last_seq && h->head - h->tail < RING) {
         uint64_t n = h->last_seq - h->next_send + 1;
@@ -125,7 +131,8 @@ static void s_pump(hall_t *h, int64_t now_us, int64_t wall, uint64_t *sent)
         ProtobufCBinaryData items[1024];
         days_cursor_t keep = h->day;
         for (uint64_t i = 0; i < n; i++) {
-            if (days_next(s_days, &h->day, h->next_send + i, wall, &items[i]) != 0) {
+            uint64_t seq = h->next_send + i;
+            if (days_next(s_days, &h->day, seq, h->base_ms + (int64_t)seq, &items[i]) != 0) {
                 for (uint64_t k = 0; k < i; k++)
                     free(items[k].data);
                 h->day = keep;
@@ -145,6 +152,24 @@ static void s_pump(hall_t *h, int64_t now_us, int64_t wall, uint64_t *sent)
     }
 }
 
+/* HQ holds everything up to `c`: the acknowledged cursor follows. */
+static void s_acked_to(hall_t *h, uint64_t c)
+{
+    for (; h->acked < c; h->acked++) {
+        ProtobufCBinaryData skip;
+        if (days_next(s_days, &h->acked_day, h->acked + 1, 0, &skip) == 0)
+            free(skip.data);
+    }
+}
+
+/* Sends again from the first event HQ has not acknowledged. */
+static void s_resend(hall_t *h)
+{
+    h->next_send = h->acked + 1;
+    h->day = h->acked_day;
+    h->head = h->tail = 0;
+}
+
 /* Every frame waiting on the hall's socket: Welcome, Ack, Heartbeat or
  * Reject, as branchd's uplink reads them. Ack latencies (ms) into `lat`. */
 static void s_drain(hall_t *h, samples_t *lat)
@@ -161,17 +186,15 @@ static void s_drain(hall_t *h, samples_t *lat)
             uint64_t c = f->welcome->committed_seq;
             h->welcomed = true;
             h->hello_wait_ms = UPLINK_MIN_MS;
-            if (c > h->acked)
-                h->acked = c;
-            h->next_send = c + 1;
-            h->head = h->tail = 0;
+            s_acked_to(h, c);
+            s_resend(h);
             h->last_progress_ms = now;
             if (!h->welcomed_at_ms)
                 h->welcomed_at_ms = now;
         } else if (f->kind_case == HALLBUS__FRAME__KIND_ACK) {
             uint64_t c = f->ack->committed_seq;
             if (c > h->acked) {
-                h->acked = c;
+                s_acked_to(h, c);
                 h->last_progress_ms = now;
             }
             while (h->tail != h->head && h->last_of[h->tail % RING] <= c) {
@@ -197,7 +220,7 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
 {
     if (h->welcomed && now - h->last_rx_ms > UPLINK_TIMEOUT_MS) {
         h->welcomed = false; /* HQ silent */
-        h->next_send = h->acked + 1;
+        s_resend(h);
         h->next_hello_ms = now;
     }
     if (!h->welcomed) {
@@ -208,8 +231,12 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
         Hallbus__Frame f = HALLBUS__FRAME__INIT;
         f.kind_case = HALLBUS__FRAME__KIND_HELLO;
         f.hello = &hello;
-        if (s_send(h->sock, &f) != 0)
-            return false; /* not connected yet (ZMQ_IMMEDIATE): the next tick */
+        if (s_send(h->sock, &f) != 0) {
+            /* Not connected yet (ZMQ_IMMEDIATE): branchd tries again at
+             * its next uplink tick. */
+            h->next_hello_ms = now + UPLINK_TICK_MS;
+            return false;
+        }
         h->last_tx_ms = now;
         h->next_hello_ms = now + hb_jitter_ms(h->hello_wait_ms);
         h->hello_wait_ms = hb_backoff_double(h->hello_wait_ms, UPLINK_MAX_MS);
@@ -217,8 +244,7 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
     }
     int64_t tx = h->last_tx_ms;
     if (h->next_send > h->acked + 1 && now - h->last_progress_ms > 2 * s_opt.heartbeat_ms + 1000) {
-        h->next_send = h->acked + 1;
-        h->head = h->tail = 0;
+        s_resend(h);
         h->last_progress_ms = now;
     }
     if (now - h->last_tx_ms >= s_opt.heartbeat_ms) {
@@ -232,7 +258,7 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
         if (s_send(h->sock, &f) == 0)
             h->last_tx_ms = now;
     }
-    s_pump(h, now * 1000, hb_now_ms(), sent);
+    s_pump(h, now * 1000, sent);
     return h->last_tx_ms != tx;
 }
 
@@ -343,7 +369,7 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
             hall_t *h = &halls[evs[e].data.u32];
             s_drain(h, rec);
             uint64_t before = r.sent;
-            s_pump(h, hb_mono_ns() / 1000, hb_now_ms(), &r.sent);
+            s_pump(h, hb_mono_ns() / 1000, &r.sent);
             if (r.sent != before)
                 s_drain(h, rec);
         }
@@ -395,20 +421,40 @@ static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_
         _exit(1);
     simlink_uplink_t up = {UPLINK_MIN_MS, UPLINK_MAX_MS, s_opt.heartbeat_ms, UPLINK_TIMEOUT_MS};
     int ep = epoll_create1(EPOLL_CLOEXEC);
+    /* Every hall enrolled first, then connected on the parent's word: a
+     * network is enrolled over months, and hqd's key check reads a folder
+     * that changes at most every 250 ms (hqd/link/zap.c). */
+    hb_cert_t *certs = calloc((size_t)n, sizeof *certs);
+    if (!certs)
+        _exit(1);
     for (int i = 0; i < n; i++) {
-        hall_t *h = &halls[i];
         char id[16];
         snprintf(id, sizeof id, "B%06d", wk->lo + i);
-        h->sock = simlink_connect_as(ctx, s_opt.root, hq, endpoint, id, &up);
+        if (simlink_enrol(s_opt.root, id, &certs[i]) != 0) {
+            fprintf(stderr, "bench_fleet: cannot enrol hall %s\n", id);
+            _exit(1);
+        }
+    }
+    wk_report_t enrolled = {.welcomed = (uint64_t)n};
+    wk_cmd_t go;
+    if (s_pipe_all(out, &enrolled, sizeof enrolled, true) != 0 ||
+        s_pipe_all(cmd_in, &go, sizeof go, false) != 0 || go.op == OP_QUIT)
+        _exit(0);
+    for (int i = 0; i < n; i++) {
+        hall_t *h = &halls[i];
+        h->sock = simlink_connect_cert(ctx, hq, endpoint, &certs[i], &up);
         if (!h->sock || simlink_watch(ep, h->sock, (uint32_t)i) != 0) {
-            fprintf(stderr, "bench_fleet: cannot set up hall %s (%s)\n", id,
+            fprintf(stderr, "bench_fleet: cannot set up hall B%06d (%s)\n", wk->lo + i,
                     zmq_strerror(zmq_errno()));
             _exit(1);
         }
         h->next_send = 1;
         h->hello_wait_ms = UPLINK_MIN_MS;
-        h->day = days_start(s_days, wk->lo + i);
+        h->day = h->acked_day = days_start(s_days, wk->lo + i);
+        h->base_ms = hb_now_ms();
     }
+    free(certs);
+    s_phase(halls, n, ep, &go, out);
     for (;;) {
         wk_cmd_t c;
         if (s_pipe_all(cmd_in, &c, sizeof c, false) != 0 || c.op == OP_QUIT)
@@ -576,14 +622,23 @@ static int s_run(void)
         }
     }
     phase_sum_t sum = {0};
-    /* Connect: enrol, connect and welcome every hall. */
+    /* Enrol every hall, let hqd's key check read the folder, then connect
+     * and welcome them all. */
+    if (s_phase_collect(ws, nw, &sum) != 0)
+        return 1;
+    printf("enrol: %llu halls' keys made and saved in %.1f s\n", (unsigned long long)sum.r.welcomed,
+           (double)(hb_mono_ms() - t0) / 1000.0);
+    sleep(2);
+    t0 = hb_mono_ms();
     wk_cmd_t c = {.op = OP_RUN, .seconds = s_opt.connect_s, .drain = 1, .t0_ms = t0, .from_ms = t0};
     if (s_phase_send(ws, nw, c) != 0 || s_phase_collect(ws, nw, &sum) != 0)
         return 1;
-    printf("connect: %llu of %d halls welcomed (%d worker processes) in %.1f s from the start "
-           "of enrolment (keys made and saved, CURVE handshakes, Hellos)\n",
+    printf("connect: %llu of %d halls welcomed (%d worker processes) in %.1f s (sockets made, "
+           "CURVE handshakes, Hellos)\n",
            (unsigned long long)sum.r.welcomed, s_opt.halls, nw,
            (double)sum.r.last_welcome_ms / 1000.0);
+    printf("connect: halls welcomed per second:\n");
+    s_hist(sum.r.hist);
     s_load("connect");
     /* Idle. */
     c = (wk_cmd_t){.op = OP_RUN, .seconds = s_opt.idle_s, .t0_ms = hb_mono_ms()};

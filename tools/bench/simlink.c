@@ -121,16 +121,28 @@ static void s_uplink_opts(void *sock, const simlink_uplink_t *up)
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &to, sizeof to);
 }
 
+int simlink_enrol(const char *root, const char *id, hb_cert_t *c)
+{
+    char path[600];
+    if (hb_cert_generate(c) != 0 || hb_cert_set_meta(c, "hall", id) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/keys/halls/%s.key", root, id);
+    return hb_cert_save(c, path, false) == 0 ? 0 : -1;
+}
+
 void *simlink_connect_as(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
                          const char *id, const simlink_uplink_t *up)
 {
-    char path[600];
     hb_cert_t c;
-    if (hb_cert_generate(&c) != 0 || hb_cert_set_meta(&c, "hall", id) != 0)
+    if (simlink_enrol(root, id, &c) != 0)
         return NULL;
-    snprintf(path, sizeof path, "%s/keys/halls/%s.key", root, id);
-    if (hb_cert_save(&c, path, false) != 0)
-        return NULL;
+    return simlink_connect_cert(zmq_ctx, hq, endpoint, &c, up);
+}
+
+void *simlink_connect_cert(void *zmq_ctx, const hb_cert_t *hq, const char *endpoint,
+                           const hb_cert_t *cert, const simlink_uplink_t *up)
+{
+    const hb_cert_t c = *cert;
     void *sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
     if (!sock)
         return NULL;
