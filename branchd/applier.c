@@ -5,6 +5,7 @@
 #include "applier.h"
 
 #include "hallbus/codec.h"
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
@@ -157,15 +158,9 @@ int applier_open(engine_t *engine, outbox_t *outbox, access_t *access, const cha
     return 0;
 }
 
-void applier_close(applier_t **ap)
-{
-    applier_t *a = *ap;
-    if (!a)
-        return;
-    hb_cal_slice_destroy(&a->slice);
-    free(a);
-    *ap = NULL;
-}
+static void s_fini(applier_t *a) { hb_cal_slice_destroy(&a->slice); }
+
+void applier_close(applier_t **ap) { HB_DESTROY(ap, s_fini); }
 
 static int s_refuse(applier_t *a, bool calendar, uint64_t version, const char *why, char *err,
                     size_t errlen)

@@ -285,10 +285,15 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
  * busy halls held the loop 9-15 ms, the ack tail at 20k events/s. */
 #define HQD_BOARD_STEP_MS 1.0
 
-static uv_timer_t s_board_more; /* the next step of an unfinished round */
+/* The next step of an unfinished round: an idle handle, which runs once
+ * per loop turn with a poll between. A zero-timeout timer restarted from
+ * its own callback does not: libuv 1.44 (Debian 12) runs it again in the
+ * same pass over the timers, so every step of a round ran back to back in
+ * one turn (5.7-6 ms of the loop's CPU at 1,000 halls, docs/OPERATIONS.md). */
+static uv_idle_t s_board_more;
 static bool s_board_more_on;
 
-static void s_board_step(uv_timer_t *t)
+static void s_board_step(uv_idle_t *t)
 {
     hqd_t *hq = t->data;
     int64_t t0 = hb_mono_ns();
@@ -297,8 +302,8 @@ static void s_board_step(uv_timer_t *t)
     if (ms > hq->board_round_max_ms)
         hq->board_round_max_ms = ms;
     hb_histogram_observe(&hq->hist.board_round, ms / 1e3);
-    if (more)
-        uv_timer_start(&s_board_more, s_board_step, 0, 0);
+    if (!more)
+        uv_idle_stop(t);
 }
 
 /* Chore, every tick: one round of alerts, board and neighbour boards. The
@@ -314,7 +319,7 @@ static void s_board_round(void *arg)
     hq_neighbours_tick(hq->neighbours);
     clock_gettime(CLOCK_MONOTONIC, &c);
     if (more && s_board_more_on && !uv_is_active((uv_handle_t *)&s_board_more))
-        uv_timer_start(&s_board_more, s_board_step, 0, 0);
+        uv_idle_start(&s_board_more, s_board_step);
     hq->alert_round_ms =
         (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
     double board_ms = (double)(c.tv_sec - b.tv_sec) * 1e3 + (double)(c.tv_nsec - b.tv_nsec) / 1e6;
@@ -716,7 +721,7 @@ int main(int argc, char **argv)
         hq_board_new(hq->control, hq->halls, hq->ingest, hq->live, hq->sse, &hq->board) != 0)
         return 1;
     hq_board_set_trend(hq->board, hq->trend);
-    uv_timer_init(hq->loop, &s_board_more);
+    uv_idle_init(hq->loop, &s_board_more);
     s_board_more.data = hq;
     s_board_more_on = true;
     hq_neighbours_config_t ncfg = {.interval_ms = hq->cfg.neighbours_ms,

@@ -6,6 +6,7 @@
  * more time while they are not), and pets systemd's watchdog only while
  * every watched thread makes progress (progress.h). */
 #include "hallbus/daemon.h"
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
@@ -456,14 +457,11 @@ int hb_daemon_run(hb_daemon_t *d, uv_loop_t *loop)
     return 0;
 }
 
-void hb_daemon_destroy(hb_daemon_t **dp)
+static void s_fini(hb_daemon_t *d)
 {
-    hb_daemon_t *d = dp ? *dp : NULL;
-    if (!d)
-        return;
     hb_config_free(d->spec->defs, d->spec->ndefs, d->spec->cfg);
     if (d->lock_fd >= 0)
         close(d->lock_fd);
-    free(d);
-    *dp = NULL;
 }
+
+void hb_daemon_destroy(hb_daemon_t **dp) { HB_DESTROY(dp, s_fini); }

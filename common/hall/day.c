@@ -9,6 +9,7 @@
 #include "hallbus/day.h"
 
 #include "hallbus/codec.h"
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/hallstate.h"
 #include "hallbus/tz.h"
@@ -72,11 +73,8 @@ hb_day_t *hb_day_new(const char *date)
     return d;
 }
 
-void hb_day_destroy(hb_day_t **dp)
+static void s_fini(hb_day_t *d)
 {
-    hb_day_t *d = dp ? *dp : NULL;
-    if (!d)
-        return;
     hb_hall_state_destroy(&d->state);
     hb_vec_free(&d->waits);
     json_decref(d->frozen_counters);
@@ -88,9 +86,9 @@ void hb_day_destroy(hb_day_t **dp)
     json_decref(d->opened);
     json_decref(d->types);
     json_decref(d->counter_staff);
-    free(d);
-    *dp = NULL;
 }
+
+void hb_day_destroy(hb_day_t **dp) { HB_DESTROY(dp, s_fini); }
 
 bool hb_day_seen(const hb_day_t *d) { return d->seen; }
 bool hb_day_over(const hb_day_t *d) { return d->over; }

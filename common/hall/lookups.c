@@ -5,6 +5,7 @@
  * time, a service's mean service time). Not what an event does to the
  * state: that is the reducer's (hallstate.c), and the figures derived for
  * people to read are figures.c's. */
+#include "hallbus/destroy.h"
 #include "hallbus/hallstate.h"
 #include "hallstate_int.h"
 
@@ -257,11 +258,8 @@ uint32_t hb_hall_state_mean_service_s(const hb_hs_service_t *svc)
 
 hb_hall_state_t *hb_hall_state_new(void) { return calloc(1, sizeof(hb_hall_state_t)); }
 
-void hb_hall_state_destroy(hb_hall_state_t **s_p)
+static void s_fini(hb_hall_state_t *s)
 {
-    if (!s_p || !*s_p)
-        return;
-    hb_hall_state_t *s = *s_p;
     free(s->services);
     free(s->counters);
     free(s->tickets);
@@ -269,9 +267,9 @@ void hb_hall_state_destroy(hb_hall_state_t **s_p)
     free(s->devices);
     free(s->appointments);
     hb_idmap_free(&s->tindex);
-    free(s);
-    *s_p = NULL;
 }
+
+void hb_hall_state_destroy(hb_hall_state_t **s_p) { HB_DESTROY(s_p, s_fini); }
 
 static void *s_dup(const void *src, size_t n, size_t cap, size_t elem, bool *bad)
 {

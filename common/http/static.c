@@ -2,6 +2,7 @@
  * relative to the folder's own descriptor with O_NOFOLLOW and checks the
  * opened descriptor, so a link or a file swapped in between the listing and
  * the read is never served. Serving is a lookup in a small table. */
+#include "hallbus/destroy.h"
 #include "hallbus/static.h"
 
 #include "hallbus/error.h"
@@ -459,16 +460,13 @@ int hb_static_add(hb_static_t *s, const char *name, const char *path, char *err,
     return 0;
 }
 
-void hb_static_destroy(hb_static_t **sp)
+static void s_fini(hb_static_t *s)
 {
-    hb_static_t *s = *sp;
-    if (!s)
-        return;
     for (size_t i = 0; i < s->n; i++)
         free(s->files[i].data);
-    free(s);
-    *sp = NULL;
 }
+
+void hb_static_destroy(hb_static_t **sp) { HB_DESTROY(sp, s_fini); }
 
 size_t hb_static_count(const hb_static_t *s) { return s ? s->n : 0; }
 

@@ -6,6 +6,7 @@
  * refusal names the member by its path so that whoever wrote the document
  * can find it. This file knows nothing of HQ's scopes, owners or lifecycle. */
 #include "hallbus/calendar.h"
+#include "hallbus/destroy.h"
 #include "hallbus/tz.h"
 
 #include "hallbus/error.h"
@@ -852,20 +853,17 @@ json_t *hb_cal_slice_to_json(const hb_cal_slice_t *s)
     return doc;
 }
 
-void hb_cal_slice_destroy(hb_cal_slice_t **sp)
+static void s_slice_fini(hb_cal_slice_t *s)
 {
-    hb_cal_slice_t *s = *sp;
-    if (!s)
-        return;
     for (size_t i = 0; i < s->n; i++)
         hb_cal_campaign_clear(&s->campaigns[i]);
     free(s->campaigns);
     for (size_t i = 0; i < s->n_terms; i++)
         s_term_clear(&s->terms[i]);
     free(s->terms);
-    free(s);
-    *sp = NULL;
 }
+
+void hb_cal_slice_destroy(hb_cal_slice_t **sp) { HB_DESTROY(sp, s_slice_fini); }
 
 size_t hb_cal_slice_overlapping(const hb_cal_slice_t *s, int32_t from, int32_t to,
                                 const hb_cal_campaign_t **out, size_t max)

@@ -5,6 +5,7 @@
  * not the moment hqd starts. */
 #include "alerting.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -92,17 +93,14 @@ int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls
     return 0;
 }
 
-void hq_alerting_destroy(hq_alerting_t **ap)
+static void s_fini(hq_alerting_t *a)
 {
-    hq_alerting_t *a = *ap;
-    if (!a)
-        return;
     alertstore_close(&a->store);
     hb_vec_free(&a->links);
     hb_vec_free(&a->touched);
-    free(a);
-    *ap = NULL;
 }
+
+void hq_alerting_destroy(hq_alerting_t **ap) { HB_DESTROY(ap, s_fini); }
 
 alertstore_t *hq_alerting_store(hq_alerting_t *a) { return a->store; }
 

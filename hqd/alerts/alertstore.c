@@ -17,6 +17,7 @@
  * memory never holds what the disk will not have after a restart. */
 #include "alertstore.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
@@ -374,18 +375,15 @@ int alertstore_open(const char *dir, const alertstore_config_t *cfg, alertstore_
     return 0;
 }
 
-void alertstore_close(alertstore_t **stp)
+static void s_fini(alertstore_t *st)
 {
-    alertstore_t *st = *stp;
-    if (!st)
-        return;
     s_free_halls(st);
     hb_vec_free(&st->log);
     pthread_rwlock_destroy(&st->lock);
     hb_store_close(&st->store);
-    free(st);
-    *stp = NULL;
 }
+
+void alertstore_close(alertstore_t **stp) { HB_DESTROY(stp, s_fini); }
 
 /* ------------------------------------------------------------ batch ---- */
 

@@ -9,6 +9,7 @@
  * map grown by the other process is adopted (MDB_MAP_RESIZED). */
 #include "authdb.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
@@ -272,17 +273,14 @@ int hq_authdb_open(const char *dir, hq_authdb_t **out, char *err, size_t errlen)
     return 0;
 }
 
-void hq_authdb_close(hq_authdb_t **dbp)
+static void s_fini(hq_authdb_t *db)
 {
-    hq_authdb_t *db = *dbp;
-    if (!db)
-        return;
-    *dbp = NULL;
     if (db->rtxn)
         mdb_txn_abort(db->rtxn);
     hb_store_close(&db->store);
-    free(db);
 }
+
+void hq_authdb_close(hq_authdb_t **dbp) { HB_DESTROY(dbp, s_fini); }
 
 int hq_authdb_generation(hq_authdb_t *db, uint64_t *out)
 {

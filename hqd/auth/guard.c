@@ -5,6 +5,7 @@
  * audit log audit.c's. */
 #include "auth_int.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -310,12 +311,8 @@ int hq_auth_new(const hq_auth_config_t *cfg, hq_control_t *ctl, hq_auth_t **out,
     return 0;
 }
 
-void hq_auth_destroy(hq_auth_t **ap)
+static void s_fini(hq_auth_t *a)
 {
-    hq_auth_t *a = *ap;
-    if (!a)
-        return;
-    *ap = NULL;
     s_touch(a, true);
     auth_audit_flush(a);
     for (size_t i = 0; i < a->queued; i++)
@@ -324,8 +321,9 @@ void hq_auth_destroy(hq_auth_t **ap)
     s_cache_flush(a);
     free(a->cache);
     hq_authdb_close(&a->db);
-    free(a);
 }
+
+void hq_auth_destroy(hq_auth_t **ap) { HB_DESTROY(ap, s_fini); }
 
 bool hq_auth_tls(const hq_auth_t *a) { return a->cfg.tls; }
 

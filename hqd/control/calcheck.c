@@ -21,6 +21,7 @@
  * glossary.c's. */
 #include "calcheck_int.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/idmap.h"
 #include "hallbus/json.h"
@@ -533,19 +534,16 @@ static int s_by_finding(const void *x, const void *y)
     return strcmp(a->message, b->message);
 }
 
-void calcheck_report_destroy(calcheck_report_t **r_p)
+static void s_report_fini(calcheck_report_t *r)
 {
-    calcheck_report_t *r = *r_p;
-    if (!r)
-        return;
     for (size_t i = 0; i < r->n; i++) {
         free(r->findings[i].campaigns);
         free(r->findings[i].subjects);
     }
     free(r->findings);
-    free(r);
-    *r_p = NULL;
 }
+
+void calcheck_report_destroy(calcheck_report_t **r_p) { HB_DESTROY(r_p, s_report_fini); }
 
 static int s_check_input(const calcheck_input_t *in, char *err, size_t errlen)
 {

@@ -8,6 +8,7 @@
  * stay put while the calendar's arrays grow. */
 #include "campaign.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/idmap.h"
@@ -108,18 +109,15 @@ static void s_history_free(campaign_event_t *h, size_t n)
     free(h);
 }
 
-void campaign_destroy(campaign_t **c_p)
+static void s_campaign_fini(campaign_t *c)
 {
-    campaign_t *c = *c_p;
-    if (!c)
-        return;
     hb_cal_campaign_clear(&c->doc);
     org_scope_destroy(&c->scope);
     s_history_free(c->history, c->n_history);
     json_decref(c->reviewed);
-    free(c);
-    *c_p = NULL;
 }
+
+void campaign_destroy(campaign_t **c_p) { HB_DESTROY(c_p, s_campaign_fini); }
 
 /* ------------------------------------------------------------ parsing ---- */
 
@@ -669,18 +667,15 @@ campaign_calendar_t *campaign_calendar_new(void)
     return cal;
 }
 
-void campaign_calendar_destroy(campaign_calendar_t **cal_p)
+static void s_calendar_fini(campaign_calendar_t *cal)
 {
-    campaign_calendar_t *cal = *cal_p;
-    if (!cal)
-        return;
     for (size_t i = 0; i < cal->list.n; i++)
         campaign_destroy(&cal->list.v[i]);
     hb_vec_free(&cal->list);
     hb_idmap_free(&cal->ids);
-    free(cal);
-    *cal_p = NULL;
 }
+
+void campaign_calendar_destroy(campaign_calendar_t **cal_p) { HB_DESTROY(cal_p, s_calendar_fini); }
 
 static campaign_t *s_find_mut(const campaign_calendar_t *cal, const char *id)
 {

@@ -12,6 +12,7 @@
  * what they derive from moves. */
 #include "control.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
@@ -248,11 +249,8 @@ int hq_control_open(const char *dir, hq_control_t **out, char *err, size_t errle
     return 0;
 }
 
-void hq_control_close(hq_control_t **cp)
+static void s_fini(hq_control_t *c)
 {
-    hq_control_t *c = *cp;
-    if (!c)
-        return;
     org_destroy(&c->org);
     campaign_calendar_destroy(&c->cal);
     calcheck_glossary_destroy(&c->glossary);
@@ -269,9 +267,9 @@ void hq_control_close(hq_control_t **cp)
     free(c->parsed_of_hall);
     if (c->store.env)
         hb_store_close(&c->store);
-    free(c);
-    *cp = NULL;
 }
+
+void hq_control_close(hq_control_t **cp) { HB_DESTROY(cp, s_fini); }
 
 /* ------------------------------------------------------- organisation ---- */
 

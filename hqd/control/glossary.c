@@ -4,6 +4,7 @@
  * of a term found (calcheck.c, rule 5), nor for storing the glossary. */
 #include "glossary.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/json.h"
 #include "hallbus/vec.h"
@@ -59,11 +60,8 @@ calcheck_glossary_t *calcheck_glossary_new(void)
     return g;
 }
 
-void calcheck_glossary_destroy(calcheck_glossary_t **g_p)
+static void s_fini(calcheck_glossary_t *g)
 {
-    calcheck_glossary_t *g = *g_p;
-    if (!g)
-        return;
     for (size_t i = 0; i < g->terms.n; i++) {
         free(g->terms.v[i].term);
         free(g->terms.v[i].norm);
@@ -75,9 +73,9 @@ void calcheck_glossary_destroy(calcheck_glossary_t **g_p)
         hb_vec_free(&g->mid_word[b]);
     }
     hb_vec_free(&g->terms);
-    free(g);
-    *g_p = NULL;
 }
+
+void calcheck_glossary_destroy(calcheck_glossary_t **g_p) { HB_DESTROY(g_p, s_fini); }
 
 size_t calcheck_glossary_count(const calcheck_glossary_t *g) { return g->terms.n; }
 

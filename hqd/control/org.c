@@ -8,6 +8,7 @@
  * storage layer that retires a hall rebuilds the org from its document. */
 #include "org.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/idmap.h"
@@ -152,11 +153,8 @@ static HB_NAMES_PARSER(s_level_parse, org_level_t, s_level_names)
     return org;
 }
 
-void org_destroy(org_t **org_p)
+static void s_org_fini(org_t *org)
 {
-    org_t *org = *org_p;
-    if (!org)
-        return;
     for (size_t i = 0; i < org->regions.n; i++) {
         free(org->regions.v[i].name);
         hb_vec_free(&org->children.v[i]);
@@ -167,19 +165,17 @@ void org_destroy(org_t **org_p)
         free(org->halls.v[i].address);
         free(org->halls.v[i].neighbours);
     }
-    for (size_t i = 0; i < org->tags.n; i++)
-        free(org->tags.v[i]);
     hb_vec_free(&org->regions);
     hb_vec_free(&org->children);
     hb_vec_free(&org->city_halls);
     hb_vec_free(&org->halls);
-    hb_vec_free(&org->tags);
+    hb_vec_free_owned(&org->tags);
     hb_idmap_free(&org->region_map);
     hb_idmap_free(&org->hall_map);
     hb_idmap_free(&org->tag_map);
-    free(org);
-    *org_p = NULL;
 }
+
+void org_destroy(org_t **org_p) { HB_DESTROY(org_p, s_org_fini); }
 
 /* ----------------------------------------------------------- regions ---- */
 
@@ -851,17 +847,14 @@ size_t org_bitset_count(const uint64_t *bits, size_t words)
 
 /* ------------------------------------------------------------ scopes ---- */
 
-void org_scope_destroy(org_scope_t **s_p)
+static void s_scope_fini(org_scope_t *s)
 {
-    org_scope_t *s = *s_p;
-    if (!s)
-        return;
     free(s->regions);
     free(s->halls);
     free(s->tags);
-    free(s);
-    *s_p = NULL;
 }
+
+void org_scope_destroy(org_scope_t **s_p) { HB_DESTROY(s_p, s_scope_fini); }
 
 /* One of the scope's three lists: ids of at most `max_len` bytes, at most
  * `max_n` of them, none twice. `dst` is an array of `stride`-byte slots. */

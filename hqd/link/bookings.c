@@ -6,6 +6,7 @@
  * nothing. */
 #include "bookings.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -58,18 +59,15 @@ static void s_finish(hq_bookings_t *b, waiting_t *w, const hq_booking_result_t *
     done(arg, res);
 }
 
-void hq_bookings_destroy(hq_bookings_t **bp)
+static void s_fini(hq_bookings_t *b)
 {
-    hq_bookings_t *b = *bp;
-    if (!b)
-        return;
     hq_booking_result_t none = {0};
     for (size_t i = 0; i < HQ_BOOKINGS_MAX; i++)
         if (b->rows[i].request)
             s_finish(b, &b->rows[i], &none);
-    free(b);
-    *bp = NULL;
 }
+
+void hq_bookings_destroy(hq_bookings_t **bp) { HB_DESTROY(bp, s_fini); }
 
 int hq_bookings_send(hq_bookings_t *b, hq_hall_t *hall, Hallbus__BookingRequest *rq,
                      hq_booking_done_fn done, void *arg)

@@ -5,6 +5,7 @@
  * and those that ever connected. */
 #include "downlink.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -55,18 +56,15 @@ int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_l
     return 0;
 }
 
-void hq_downlink_destroy(hq_downlink_t **dlp)
+static void s_fini(hq_downlink_t *dl)
 {
-    hq_downlink_t *dl = *dlp;
-    if (!dl)
-        return;
     for (size_t i = 0; i < dl->per.n; i++)
         for (int k = 0; k < 2; k++)
             free(dl->per.v[i].hall_reason[k]);
     hb_vec_free(&dl->per);
-    free(dl);
-    *dlp = NULL;
 }
+
+void hq_downlink_destroy(hq_downlink_t **dlp) { HB_DESTROY(dlp, s_fini); }
 
 static uint64_t s_current(hq_downlink_t *dl, int kind)
 {

@@ -6,6 +6,7 @@
  * hall may connect. */
 #include "enrolments.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
 #include "hallbus/log.h"
@@ -88,15 +89,9 @@ int hq_enrol_open(const hq_enrol_config_t *cfg, hq_enrol_t **out, char *err, siz
     return 0;
 }
 
-void hq_enrol_close(hq_enrol_t **ep)
-{
-    hq_enrol_t *e = *ep;
-    if (!e)
-        return;
-    *ep = NULL;
-    hb_enrol_signer_clear(&e->signer);
-    free(e);
-}
+static void s_fini(hq_enrol_t *e) { hb_enrol_signer_clear(&e->signer); }
+
+void hq_enrol_close(hq_enrol_t **ep) { HB_DESTROY(ep, s_fini); }
 
 const char *hq_enrol_signing_key(const hq_enrol_t *e) { return e->signer.public_z85; }
 

@@ -4,6 +4,7 @@
  * a hall is doing: that is the mirror's and the board's. */
 #include "halls.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/idmap.h"
 #include "hallbus/vec.h"
 
@@ -37,19 +38,14 @@ hq_halls_t *hq_halls_new(void)
     return hs;
 }
 
-void hq_halls_destroy(hq_halls_t **hsp)
+static void s_fini(hq_halls_t *hs)
 {
-    hq_halls_t *hs = *hsp;
-    if (!hs)
-        return;
-    for (size_t i = 0; i < hs->by_num.n; i++)
-        free(hs->by_num.v[i]);
-    hb_vec_free(&hs->by_num);
+    hb_vec_free_owned(&hs->by_num);
     hb_idmap_free(&hs->ids);
     hb_vec_free(&hs->sorted);
-    free(hs);
-    *hsp = NULL;
 }
+
+void hq_halls_destroy(hq_halls_t **hsp) { HB_DESTROY(hsp, s_fini); }
 
 /* Once per message at ingest, so the key function is named here and
  * inlined. A micro-benchmark over 10,000 halls (best of 8 runs): 14.4 ns a

@@ -29,6 +29,13 @@
 /* The decoding arena (codec.h): a frame of a few hundred events and each of
  * its envelopes fit; a larger frame decodes with malloc for the rest. */
 #define HQ_ARENA_BYTES (256u << 10)
+/* Frames read per drain before the loop goes round (libzmq's socket is
+ * drained over several turns). A turn may drain three times (the idle
+ * handle, the socket's wake-up, after a commit's acks), so this bounds a
+ * turn's reading to ~1 ms at one event per frame, and a commit's results
+ * (the acks) wait at most that long for the loop. 512 let a turn read
+ * 1,536 frames, 6-9 ms of CPU at 1,000 halls (docs/OPERATIONS.md). */
+#define HQ_READ_BURST 64
 
 /* A batch handed to the writer, waiting for the ack that covers it. */
 typedef struct pending_ack {
@@ -853,7 +860,7 @@ int hq_ingest_new(uv_loop_t *loop, void *zmq_ctx, hq_halls_t *halls, hq_writer_t
     }
     size_t len = sizeof ing->endpoint;
     zmq_getsockopt(ing->sock, ZMQ_LAST_ENDPOINT, ing->endpoint, &len);
-    if (hb_zuv_init(loop, &ing->zuv, ing->sock, 512, s_on_readable, ing) != 0) {
+    if (hb_zuv_init(loop, &ing->zuv, ing->sock, HQ_READ_BURST, s_on_readable, ing) != 0) {
         zmq_close(ing->sock);
         free(ing->arena.buf);
         free(ing);

@@ -11,6 +11,7 @@
  * hall is often the neighbour of several), from the board's figures. */
 #include "neighbours.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/idmap.h"
 #include "hallbus/log.h"
@@ -78,18 +79,15 @@ int hq_neighbours_new(hq_control_t *ctl, hq_halls_t *halls, hq_ingest_t *ing, hq
     return 0;
 }
 
-void hq_neighbours_destroy(hq_neighbours_t **np)
+static void s_fini(hq_neighbours_t *n)
 {
-    hq_neighbours_t *n = *np;
-    if (!n)
-        return;
     hb_vec_free(&n->per);
     hb_vec_free(&n->links);
     hb_vec_free(&n->memo);
     hb_vec_free(&n->offers);
-    free(n);
-    *np = NULL;
 }
+
+void hq_neighbours_destroy(hq_neighbours_t **np) { HB_DESTROY(np, s_fini); }
 
 /* Ids to numbers, for every hall that has neighbours: the only lookups by
  * id, once per change of the organisation or of the halls known. */

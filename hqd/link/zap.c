@@ -13,6 +13,7 @@
 #include "zap.h"
 
 #include "hallbus/cert.h"
+#include "hallbus/destroy.h"
 #include "hallbus/enrol.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -479,12 +480,8 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_za
     return 0;
 }
 
-void hq_zap_stop(hq_zap_t **zp)
+static void s_fini(hq_zap_t *z)
 {
-    hq_zap_t *z = *zp;
-    if (!z)
-        return;
-    *zp = NULL;
     atomic_store(&z->stop, true);
     pthread_join(z->thread, NULL);
     zmq_close(z->sock);
@@ -492,8 +489,9 @@ void hq_zap_stop(hq_zap_t **zp)
     free(z->by_hall);
     pthread_mutex_destroy(&z->table_lock);
     pthread_mutex_destroy(&z->scan_lock);
-    free(z);
 }
+
+void hq_zap_stop(hq_zap_t **zp) { HB_DESTROY(zp, s_fini); }
 
 uint64_t hq_zap_allowed(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->allowed); }
 uint64_t hq_zap_denied(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->denied); }

@@ -10,6 +10,7 @@
 
 #include "alerts.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/figures.h"
 #include "hallbus/log.h"
@@ -133,11 +134,8 @@ int hq_board_new(hq_control_t *ctl, hq_halls_t *halls, hq_ingest_t *ing, hq_live
     return 0;
 }
 
-void hq_board_destroy(hq_board_t **bp)
+static void s_fini(hq_board_t *b)
 {
-    hq_board_t *b = *bp;
-    if (!b)
-        return;
     hb_vec_free(&b->tiles);
     hb_vec_free(&b->alerts);
     hb_vec_free(&b->dirty);
@@ -151,9 +149,9 @@ void hq_board_destroy(hq_board_t **bp)
     hb_vec_free(&b->sent);
     hb_vec_free(&b->region_dirty);
     hb_vec_free(&b->dirty_list);
-    free(b);
-    *bp = NULL;
 }
+
+void hq_board_destroy(hq_board_t **bp) { HB_DESTROY(bp, s_fini); }
 
 /* ------------------------------------------------------------ places ---- */
 

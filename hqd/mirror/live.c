@@ -25,6 +25,7 @@
 #include "live.h"
 
 #include "hallbus/codec.h"
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/progress.h"
@@ -152,16 +153,13 @@ static void s_apply_item(hq_live_t *live, const hq_write_item_t *it)
         return;
     }
     s_touch(live, it->hall_num);
-    size_t off = 4;
     uint64_t applied = 0;
-    for (uint32_t i = 0; i < it->count && off + 4 <= it->len; i++) {
-        uint32_t elen = hb_get_be32(it->data + off);
-        off += 4;
-        if (off + elen > it->len)
-            break;
-        s_apply(live, it->hall_num, s, it->first_seq + i, it->data + off, elen, true, &applied);
-        off += elen;
-    }
+    hq_chunk_t c;
+    const uint8_t *ev;
+    uint32_t elen;
+    if (hq_chunk_open(&c, it->data, it->len) == 0)
+        while (hq_chunk_next(&c, &ev, &elen) > 0)
+            s_apply(live, it->hall_num, s, it->first_seq + c.i - 1, ev, elen, true, &applied);
     live->t_events += applied;
 }
 
@@ -662,12 +660,8 @@ void hq_live_flush(hq_live_t *live)
     pthread_mutex_unlock(&live->lock);
 }
 
-void hq_live_stop(hq_live_t **livep)
+static void s_fini(hq_live_t *live)
 {
-    hq_live_t *live = *livep;
-    if (!live)
-        return;
-    *livep = NULL;
     hb_progress_stop(live->thread, &live->lock, &live->stopping,
                      (pthread_cond_t *const[]){&live->cond, &live->room}, 2);
     hq_write_items_free(live->head);
@@ -687,8 +681,9 @@ void hq_live_stop(hq_live_t **livep)
     pthread_cond_destroy(&live->cond);
     pthread_cond_destroy(&live->room);
     pthread_mutex_destroy(&live->lock);
-    free(live);
 }
+
+void hq_live_stop(hq_live_t **livep) { HB_DESTROY(livep, s_fini); }
 
 void hq_live_read_lock(hq_live_t *live) { pthread_rwlock_rdlock(&live->rw); }
 void hq_live_read_unlock(hq_live_t *live) { pthread_rwlock_unlock(&live->rw); }

@@ -6,6 +6,7 @@
 
 #include "hqstore.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
@@ -55,18 +56,13 @@ hq_trend_t *hq_trend_new(void)
     return t;
 }
 
-void hq_trend_destroy(hq_trend_t **tp)
+static void s_fini(hq_trend_t *t)
 {
-    hq_trend_t *t = *tp;
-    if (!t)
-        return;
-    for (size_t i = 0; i < t->halls.n; i++)
-        free(t->halls.v[i]);
-    hb_vec_free(&t->halls);
+    hb_vec_free_owned(&t->halls);
     pthread_mutex_destroy(&t->lock);
-    free(t);
-    *tp = NULL;
 }
+
+void hq_trend_destroy(hq_trend_t **tp) { HB_DESTROY(tp, s_fini); }
 
 static const hb_tz_t *s_utc(void)
 {

@@ -12,6 +12,7 @@
  * and what was done. */
 #include "notify_int.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
@@ -753,11 +754,8 @@ int hq_notify_new(const hq_notify_config_t *cfg, hq_control_t *ctl, alertstore_t
     return 0;
 }
 
-void hq_notify_destroy(hq_notify_t **np)
+static void s_fini(hq_notify_t *n)
 {
-    hq_notify_t *n = *np;
-    if (!n)
-        return;
     notify_sender_stop(n);
     for (size_t i = 0; i < n->subs.n; i++)
         json_decref(n->subs.v[i].doc);
@@ -770,9 +768,9 @@ void hq_notify_destroy(hq_notify_t **np)
     hb_vec_free(&n->dirty);
     hb_store_close(&n->db);
     pthread_mutex_destroy(&n->db_mu);
-    free(n);
-    *np = NULL;
 }
+
+void hq_notify_destroy(hq_notify_t **np) { HB_DESTROY(np, s_fini); }
 
 void hq_notify_get_stats(hq_notify_t *n, hq_notify_stats_t *out)
 {

@@ -13,6 +13,7 @@
 #include "fold_int.h"
 
 #include "hallbus/codec.h"
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
 #include "hallbus/tz.h"
@@ -50,11 +51,8 @@ ru_fold_t *ru_fold_new(uint32_t hall)
     return f;
 }
 
-void ru_fold_destroy(ru_fold_t **fp)
+static void s_fini(ru_fold_t *f)
 {
-    ru_fold_t *f = *fp;
-    if (!f)
-        return;
     ru_strmap_free(&f->str_map);
     ru_strmap_free(&f->ticket_map);
     ru_strmap_free(&f->complaint_map);
@@ -63,9 +61,9 @@ void ru_fold_destroy(ru_fold_t **fp)
     free(f->complaints);
     free(f->counters);
     free(f->devices);
-    free(f);
-    *fp = NULL;
 }
+
+void ru_fold_destroy(ru_fold_t **fp) { HB_DESTROY(fp, s_fini); }
 
 const char *ru_fold_timezone(const ru_fold_t *f) { return f->tz; }
 uint64_t ru_fold_dropped(const ru_fold_t *f) { return f->dropped; }

@@ -7,6 +7,7 @@
 
 #include "control.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/progress.h"
@@ -54,11 +55,8 @@ hq_rollup_policies_t *hq_rollup_policies_new(void)
     return t;
 }
 
-void hq_rollup_policies_destroy(hq_rollup_policies_t **tp)
+static void s_policies_fini(hq_rollup_policies_t *t)
 {
-    hq_rollup_policies_t *t = *tp;
-    if (!t)
-        return;
     for (size_t i = 0; i < t->n_copies; i++)
         hb_policy_free(&t->copies[i]);
     ru_strmap_free(&t->map);
@@ -66,9 +64,9 @@ void hq_rollup_policies_destroy(hq_rollup_policies_t **tp)
     free(t->sources);
     free(t->ids);
     free(t->by_hall);
-    free(t);
-    *tp = NULL;
 }
+
+void hq_rollup_policies_destroy(hq_rollup_policies_t **tp) { HB_DESTROY(tp, s_policies_fini); }
 
 static hb_policy_t *s_policy_copy(const hb_policy_t *p)
 {
@@ -398,18 +396,15 @@ static void s_apply_item(hq_rollup_t *r, const hq_write_item_t *it)
             return;
         }
     }
-    size_t off = 4;
-    for (uint32_t i = 0; i < it->count && off + 4 <= it->len; i++) {
-        uint32_t elen = hb_get_be32(it->data + off);
-        off += 4;
-        if (off + elen > it->len)
-            break;
-        bool skipped;
-        if (ru_engine_apply(r->eng, it->hall_num, it->first_seq + i, it->data + off, elen,
-                            &skipped) != 0)
-            break;
-        off += elen;
-    }
+    hq_chunk_t c;
+    const uint8_t *ev;
+    uint32_t elen;
+    bool skipped;
+    if (hq_chunk_open(&c, it->data, it->len) == 0)
+        while (hq_chunk_next(&c, &ev, &elen) > 0)
+            if (ru_engine_apply(r->eng, it->hall_num, it->first_seq + c.i - 1, ev, elen,
+                                &skipped) != 0)
+                break;
 }
 
 /* Gives the halls that are behind one page each; those still behind stay

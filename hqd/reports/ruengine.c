@@ -7,6 +7,7 @@
 
 #include "strmap.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/idmap.h"
 #include "hallbus/log.h"
@@ -85,11 +86,8 @@ ru_engine_t *ru_engine_new(const ru_engine_config_t *cfg)
     return e;
 }
 
-void ru_engine_destroy(ru_engine_t **ep)
+static void s_fini(ru_engine_t *e)
 {
-    ru_engine_t *e = *ep;
-    if (!e)
-        return;
     for (size_t i = 0; i < e->cap_halls; i++)
         ru_fold_destroy(&e->halls[i].fold);
     for (size_t i = 0; i < e->n_cells; i++)
@@ -101,9 +99,9 @@ void ru_engine_destroy(ru_engine_t **ep)
     free(e->cslots.v);
     free(e->days);
     free(e->dslots.v);
-    free(e);
-    *ep = NULL;
 }
+
+void ru_engine_destroy(ru_engine_t **ep) { HB_DESTROY(ep, s_fini); }
 
 void ru_engine_set_policy(ru_engine_t *e, ru_policy_fn fn, void *arg)
 {

@@ -145,22 +145,35 @@ static void s_console_clean(world_t *w, bool auth_401, const char *also)
 {
     hbt_wd_console_clean(&w->b, auth_401, also);
 }
-static void s_sign_in(world_t *w, const char *name, const char *password)
+/* Signs in through the form as `name` and waits until `script` holds, as
+ * s_wait_ok. */
+static void s_sign_in(world_t *w, const char *name, const char *password, const char *script,
+                      int timeout_ms, const char *what)
 {
     hbt_wd_sign_in(&w->b, name, password);
+    s_wait_ok(w, script, timeout_ms, what);
+}
+
+/* Opens the dashboard of the test's HQ at `query` ("" or "?lang=en") and
+ * waits until `script` holds, as s_wait_ok. */
+static void s_open(world_t *w, const char *query, const char *script, int timeout_ms,
+                   const char *what)
+{
+    char url[160];
+    snprintf(url, sizeof url, "%s/%s", w->hq.http, query);
+    hbt_wd_go(&w->b, url);
+    s_wait_ok(w, script, timeout_ms, what);
 }
 
 /* What a person with no session sees, a wrong password, and then the
  * admin's sign-in through the form. */
 static void s_sign_in_page(world_t *w)
 {
-    char url[128], text[512];
-    snprintf(url, sizeof url, "%s/", w->hq.http);
-    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    s_wait_ok(w,
-              "return document.body.dataset.auth === 'out' &&"
-              " !document.getElementById('signin').hidden;",
-              10000, "without a session the page did not show its sign-in form");
+    char text[512];
+    s_open(w, "",
+           "return document.body.dataset.auth === 'out' &&"
+           " !document.getElementById('signin').hidden;",
+           10000, "without a session the page did not show its sign-in form");
     /* Nothing of the network is on the page, nor shown. */
     assert_true(s_exec_true(w, "return document.querySelectorAll('#network .tile').length === 0 &&"
                                " getComputedStyle(document.querySelector('header.top')).display"
@@ -175,8 +188,7 @@ static void s_sign_in_page(world_t *w)
 
     /* A wrong password: the form says so, in both languages, and stays. */
     hbt_hq_password(&w->hq, "admin", "browser-test-pass");
-    s_sign_in(w, "admin", "not-the-password");
-    s_wait_ok(w,
+    s_sign_in(w, "admin", "not-the-password",
               "return document.getElementById('signin-error').textContent"
               ".includes('用户名或密码错误');",
               5000, "a wrong password did not show the form's error");
@@ -187,8 +199,7 @@ static void s_sign_in_page(world_t *w)
                                " document.getElementById('signin-password').value === '';"));
     s_screenshot(w, "dashboard-signin-wrong");
 
-    s_sign_in(w, "admin", "browser-test-pass");
-    s_wait_ok(w,
+    s_sign_in(w, "admin", "browser-test-pass",
               "return document.body.dataset.auth === 'in' &&"
               " document.getElementById('signin').hidden;",
               10000, "signing in as admin through the form did not show the dashboard");
@@ -240,28 +251,22 @@ static void s_other_people(world_t *w)
     }
     s_console_clean(w, true, NULL); /* the sign-in page asked who is in */
     /* The sign-in form in English, by the address. */
-    char url[160];
-    snprintf(url, sizeof url, "%s/?lang=en", w->hq.http);
-    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    s_wait_ok(w,
-              "return document.body.dataset.auth === 'out' &&"
-              " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
-              10000, "the sign-in form did not show in English");
+    s_open(w, "?lang=en",
+           "return document.body.dataset.auth === 'out' &&"
+           " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
+           10000, "the sign-in form did not show in English");
     s_lang_clean(w, "the sign-in form in English");
     s_screenshot(w, "dashboard-signin-en");
-    snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
-    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    s_wait_ok(w,
-              "return document.body.dataset.auth === 'out' &&"
-              " document.documentElement.lang === 'zh-CN';",
-              10000, "the sign-in form did not show in Chinese again");
+    s_open(w, "?lang=zh-CN",
+           "return document.body.dataset.auth === 'out' &&"
+           " document.documentElement.lang === 'zh-CN';",
+           10000, "the sign-in form did not show in Chinese again");
     s_console_clean(w, true, NULL);
 
     char tok[64];
     hbt_hq_user(&w->hq, "olga", tok, "--role", "operator", "--scope", "C001", NULL);
     hbt_hq_password(&w->hq, "olga", "olga-pass-1");
-    s_sign_in(w, "olga", "olga-pass-1");
-    s_wait_ok(w,
+    s_sign_in(w, "olga", "olga-pass-1",
               "return document.body.dataset.auth === 'in' && window.hbDashboard.ready &&"
               " document.querySelectorAll('#network .tile[data-hall]').length === 2;",
               15000, "the city operator's page did not show C001's 2 halls");
@@ -290,10 +295,9 @@ static void s_other_people(world_t *w)
     char mkt_tok[64];
     hbt_hq_user(&w->hq, "mona", mkt_tok, "--role", "marketer", "--scope", "C001", NULL);
     hbt_hq_password(&w->hq, "mona", "mona-pass-1");
-    s_sign_in(w, "mona", "mona-pass-1");
     /* Nothing live for a marketer: the campaigns view is the page, with
      * the city's campaign; the network and the feed are not there. */
-    s_wait_ok(w,
+    s_sign_in(w, "mona", "mona-pass-1",
               "return document.body.dataset.auth === 'in' &&"
               " !document.getElementById('view-calendar').hidden &&"
               " !!document.querySelector('#calendar li[data-campaign=\"harbour-week\"]');",
@@ -970,7 +974,7 @@ static void s_views_in(world_t *w, const char *lang)
  * checked in both (s_sign_in_page, s_other_people). */
 static void s_languages(world_t *w)
 {
-    char el[128], url[160];
+    char el[128];
     assert_true(s_exec_true(w, "return document.documentElement.lang === 'zh-CN' &&"
                                " document.getElementById('tab-network').textContent === '全网';"));
     s_views_in(w, "zh-CN");
@@ -982,20 +986,16 @@ static void s_languages(world_t *w)
         s_exec_true(w, "return document.getElementById('tab-network').textContent === 'Network' &&"
                        " location.search.includes('lang=en');"));
     /* Remembered: the plain address opens in English. */
-    snprintf(url, sizeof url, "%s/", w->hq.http);
-    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    s_wait_ok(w,
-              "return document.documentElement.lang === 'en' && !!window.hbDashboard && "
-              "window.hbDashboard.ready;",
-              15000, "the plain address did not open in the remembered English");
+    s_open(w, "",
+           "return document.documentElement.lang === 'en' && !!window.hbDashboard && "
+           "window.hbDashboard.ready;",
+           15000, "the plain address did not open in the remembered English");
     /* The address wins, and is remembered in turn. */
-    snprintf(url, sizeof url, "%s/?lang=zh-CN", w->hq.http);
-    json_decref(s_wd_ok(w, "POST", "/url", json_pack("{s:s}", "url", url)));
-    s_wait_ok(w,
-              "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && "
-              "window.hbDashboard.ready &&"
-              " localStorage.getItem('hallbus.lang') === 'zh-CN';",
-              15000, "?lang=zh-CN did not open the page in Chinese");
+    s_open(w, "?lang=zh-CN",
+           "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && "
+           "window.hbDashboard.ready &&"
+           " localStorage.getItem('hallbus.lang') === 'zh-CN';",
+           15000, "?lang=zh-CN did not open the page in Chinese");
 }
 
 /* hqd restarts (its stream's ids start again at 1): the page notices, loads

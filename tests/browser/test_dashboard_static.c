@@ -6,9 +6,9 @@
  * read the headers. Not the page itself: test_dashboard.c drives that in
  * Chromium. */
 #include "harness.h"
+#include "httpd.h"
+#include "world.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,33 +16,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "runner.h"
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-} world_t;
+/* One hqd, shared by the tests (a group fixture: hqd starts once). */
+static const hbt_world_spec_t s_world = {.tag = "dashstatic"};
 
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "dashstatic");
-    hbt_hq_init(&w->hq, w->root);
-    hbt_hq_start(&w->hq);
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
-    return 0;
+    *state = (void *)&s_world;
+    return hbt_world_setup(state);
 }
 
 /* ------------------------------------------------- raw HTTP with headers */
@@ -60,13 +44,7 @@ static void s_raw(const char *http_base, const char *method, const char *path, r
 {
     memset(r, 0, sizeof *r);
     int port = atoi(strrchr(http_base, ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = hbt_sock_connect(port);
     char req[1024];
     /* HQ answers its own Host names only, and its API whoever shows a
      * token. */
@@ -134,7 +112,7 @@ static void s_expect_error(const char *base, const char *method, const char *pat
 
 HBT_TEST(test_static_files)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     const char *b = w->hq.http;
     s_expect_file(b, "/", "content-type: text/html; charset=utf-8", "id=\"alert-feed\"");
     s_expect_file(b, "/index.html", "content-type: text/html", "id=\"hall-detail\"");
@@ -174,7 +152,7 @@ static void s_write_file(const char *dir, const char *name, const char *text, si
 
 HBT_TEST(test_static_refusals)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     char dir[400], path[600], target[600];
     snprintf(dir, sizeof dir, "%s/dash", w->root);
     assert_int_equal(mkdir(dir, 0755), 0);
@@ -221,4 +199,4 @@ HBT_TEST(test_static_refusals)
     hbt_hq_stop(&hq2, SIGTERM);
 }
 
-HBT_GROUP(s_setup, s_teardown);
+HBT_GROUP(s_setup, hbt_world_teardown);

@@ -66,15 +66,8 @@ static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
     hbt_hq_halls_start("enrolpage", w->root, sizeof w->root, &w->hq, NULL, NULL, 0);
-    assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/org",
-                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
-                 "{\"id\":\"P01\",\"name\":\"北方省\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"C001\",\"name\":\"港湾市\",\"level\":\"city\",\"parent\":\"P01\"},"
-                 "{\"id\":\"C002\",\"name\":\"山城\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                 "\"halls\":[]}",
-                 NULL),
-        200);
+    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org", HBT_REGIONS_ZH "\"halls\":[]}", NULL),
+                     200);
     for (int i = 0; i < 2; i++)
         s_file_request(w, i);
     *state = w;
@@ -96,6 +89,12 @@ static void s_wait(world_t *w, const char *script, int ms, const char *what)
     hbt_wd_wait_in(&w->b, "enrol", script, ms, what);
 }
 
+/* Presses `css` and waits as s_wait. */
+static void s_press(world_t *w, const char *css, const char *script, int ms, const char *what)
+{
+    hbt_wd_press_wait(&w->b, css, "enrol", script, ms, what);
+}
+
 /* No key of the catalogue shown as itself, and none missing. */
 static void s_all_worded(world_t *w)
 {
@@ -110,13 +109,12 @@ static void s_open_page(world_t *w)
 {
     s_wait(w, "return !document.getElementById('tab-enrol').hidden;", 10000,
            "the enrolment tab for an admin");
-    hbt_wd_click_css(&w->b, "#tab-enrol");
-    s_wait(w,
-           "return !document.getElementById('view-enrol').hidden &&"
-           " !!document.getElementById('enrol-pending') &&"
-           " (document.querySelectorAll('#enrol-pending-table tbody tr').length > 0 ||"
-           "  !!document.getElementById('enrol-none'));",
-           10000, "the enrolment page");
+    s_press(w, "#tab-enrol",
+            "return !document.getElementById('view-enrol').hidden &&"
+            " !!document.getElementById('enrol-pending') &&"
+            " (document.querySelectorAll('#enrol-pending-table tbody tr').length > 0 ||"
+            "  !!document.getElementById('enrol-none'));",
+            10000, "the enrolment page");
 }
 
 /* The admin, in Chinese: both requests with their fingerprints; one
@@ -144,13 +142,12 @@ static void s_admin_decides(world_t *w)
     hbt_wd_exec_true(&w->b,
                      "const s = document.querySelector('tr[data-hall=\"N01\"] .enrol-region');"
                      " s.value = 'C001'; s.dispatchEvent(new Event('change')); return true;");
-    hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-approve");
-    s_wait(w,
-           "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
-           " !document.querySelector('#enrol-pending-table tr[data-hall=\"N01\"]') &&"
-           " !!document.querySelector('#enrol-halls-table "
-           "tr[data-hall=\"N01\"][data-state=\"active\"]');",
-           10000, "N01 approved and listed as enrolled");
+    s_press(w, "tr[data-hall=\"N01\"] .enrol-approve",
+            "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
+            " !document.querySelector('#enrol-pending-table tr[data-hall=\"N01\"]') &&"
+            " !!document.querySelector('#enrol-halls-table "
+            "tr[data-hall=\"N01\"][data-state=\"active\"]');",
+            10000, "N01 approved and listed as enrolled");
     assert_true(hbt_wd_exec_true(
         &w->b, "const r = document.querySelector('#enrol-halls-table tr[data-hall=\"N01\"]');"
                " return r.cells[1].textContent === 'C001' && r.cells[2].textContent === '1' &&"
@@ -161,21 +158,19 @@ static void s_admin_decides(world_t *w)
     json_decref(h);
     /* Rejecting asks for a reason; without one the page says so and
      * nothing is sent. */
-    hbt_wd_click_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reject");
-    s_wait(w, "return !document.querySelector('tr[data-hall=\"N02\"] .enrol-reason').hidden;", 3000,
-           "the reason field");
-    hbt_wd_click_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reject-confirm");
-    s_wait(w,
-           "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
-           " document.getElementById('enrol-status').textContent.includes('N02');",
-           3000, "a rejection without a reason refused in the page");
+    s_press(w, "tr[data-hall=\"N02\"] .enrol-reject",
+            "return !document.querySelector('tr[data-hall=\"N02\"] .enrol-reason').hidden;", 3000,
+            "the reason field");
+    s_press(w, "tr[data-hall=\"N02\"] .enrol-reject-confirm",
+            "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
+            " document.getElementById('enrol-status').textContent.includes('N02');",
+            3000, "a rejection without a reason refused in the page");
     hbt_wd_type_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reason", "不是本行的营业厅");
     hbt_wd_screenshot(&w->b, "enrol-zh-reject");
-    hbt_wd_click_css(&w->b, "tr[data-hall=\"N02\"] .enrol-reject-confirm");
-    s_wait(w,
-           "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
-           " !!document.getElementById('enrol-none');",
-           10000, "N02 rejected, nothing left waiting");
+    s_press(w, "tr[data-hall=\"N02\"] .enrol-reject-confirm",
+            "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
+            " !!document.getElementById('enrol-none');",
+            10000, "N02 rejected, nothing left waiting");
     json_t *audit = hbt_get(w->hq.http, "/v1/audit?object=N02&limit=5");
     json_t *rec = json_array_get(json_object_get(audit, "records"), 0);
     assert_string_equal(json_string_value(json_object_get(rec, "reason")), "不是本行的营业厅");
@@ -191,20 +186,18 @@ static void s_admin_decides(world_t *w)
 static void s_admin_bulk_and_revoke(world_t *w)
 {
     hbt_wd_type_css(&w->b, "#enrol-csv", "hall,region\nN10,C001\nbad id!,C001\n");
-    hbt_wd_click_css(&w->b, "#enrol-register");
-    s_wait(w,
-           "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
-           " document.getElementById('enrol-status').textContent.includes('3');",
-           3000, "the bad CSV line named");
+    s_press(w, "#enrol-register",
+            "return document.getElementById('enrol-status').dataset.state === 'errors' &&"
+            " document.getElementById('enrol-status').textContent.includes('3');",
+            3000, "the bad CSV line named");
     hbt_wd_type_css(&w->b, "#enrol-csv",
                     "hall,region,name,address\nN10,C001,港湾十号,\"海港路 10 号, "
                     "港湾\"\nN11,C002,山城十一号,\n");
-    hbt_wd_click_css(&w->b, "#enrol-register");
-    s_wait(w,
-           "return document.querySelectorAll('#enrol-codes-table tbody tr').length === 2 &&"
-           " !!document.getElementById('enrol-codes-download') &&"
-           " !!document.getElementById('enrol-registered');",
-           10000, "two one-time codes shown");
+    s_press(w, "#enrol-register",
+            "return document.querySelectorAll('#enrol-codes-table tbody tr').length === 2 &&"
+            " !!document.getElementById('enrol-codes-download') &&"
+            " !!document.getElementById('enrol-registered');",
+            10000, "two one-time codes shown");
     json_t *v = hbt_wd_exec(&w->b, "return document.querySelector('#enrol-codes-table tbody tr td"
                                    " + td').textContent;");
     const char *code = json_string_value(v);
@@ -213,22 +206,21 @@ static void s_admin_bulk_and_revoke(world_t *w)
     json_decref(v);
     hbt_wd_screenshot(&w->b, "enrol-zh-codes");
     /* Revoke asks first; cancelled, nothing happens. */
-    hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke");
-    s_wait(w, "return !document.querySelector('tr[data-hall=\"N01\"] .enrol-confirm').hidden;",
-           3000, "the revocation's question");
+    s_press(w, "tr[data-hall=\"N01\"] .enrol-revoke",
+            "return !document.querySelector('tr[data-hall=\"N01\"] .enrol-confirm').hidden;", 3000,
+            "the revocation's question");
     hbt_wd_screenshot(&w->b, "enrol-zh-revoke-ask");
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke-cancel");
     json_t *list = hbt_get(w->hq.http, "/v1/enrolments");
     assert_int_equal(json_array_size(json_object_get(list, "enrolled")), 1);
     json_decref(list);
     hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke");
-    hbt_wd_click_css(&w->b, "tr[data-hall=\"N01\"] .enrol-revoke-confirm");
-    s_wait(w,
-           "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
-           " !!document.querySelector('#enrol-halls-table "
-           "tr[data-hall=\"N01\"][data-state=\"revoked\"]') &&"
-           " !document.querySelector('tr[data-hall=\"N01\"] .enrol-revoke');",
-           10000, "N01 listed as revoked, with nothing more to do");
+    s_press(w, "tr[data-hall=\"N01\"] .enrol-revoke-confirm",
+            "return document.getElementById('enrol-status').dataset.state === 'ok' &&"
+            " !!document.querySelector('#enrol-halls-table "
+            "tr[data-hall=\"N01\"][data-state=\"revoked\"]') &&"
+            " !document.querySelector('tr[data-hall=\"N01\"] .enrol-revoke');",
+            10000, "N01 listed as revoked, with nothing more to do");
     list = hbt_get(w->hq.http, "/v1/enrolments");
     assert_int_equal(json_array_size(json_object_get(list, "enrolled")), 0);
     assert_string_equal(json_string_value(json_object_get(

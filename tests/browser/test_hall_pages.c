@@ -268,13 +268,26 @@ static void s_open_at(hbt_world_t *w, size_t h, int d, const char *path)
 
 static void s_open_page(hbt_world_t *w, int d, const char *path) { s_open_at(w, 0, d, path); }
 
-static void s_browser(hbt_world_t *w)
+/* s_open_page, then waits until `script` holds (hbt_wd_wait_ok). */
+static void s_open_until(hbt_world_t *w, int d, const char *path, const char *script,
+                         int timeout_ms, const char *what)
 {
     pages_t *p = w->test;
+    s_open_page(w, d, path);
+    hbt_wd_wait_ok(&p->wd, script, timeout_ms, what);
+}
+
+/* The tests' one browser (the test is skipped without one), started the
+ * first time it is asked for. */
+static hbt_wd_t *s_browser(hbt_world_t *w)
+{
+    pages_t *p = w->test;
+    hbt_wd_need();
     if (!p->browser) {
         hbt_wd_start(&p->wd, w->root);
         p->browser = true;
     }
+    return &p->wd;
 }
 
 /* -------------------------------------------------- appointments, first */
@@ -332,8 +345,7 @@ HBT_TEST(test_appointments_booked)
     }
     if (st != 200)
         fail_msg("B05 did not apply the policy with appointments (%s) within 20 s", p->appt_hours);
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
+    hbt_wd_t *wd = s_browser(w);
     char body[300];
     s_next_slot(w, 3000, p->appt_start, sizeof p->appt_start);
     snprintf(body, sizeof body, "{\"service\":\"A\",\"start\":\"%s\",\"staff\":\"E08\"}",
@@ -391,17 +403,14 @@ HBT_TEST(test_story)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    hbt_wd_need();
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
+    hbt_wd_t *wd = s_browser(w);
     hbt_wd_window(wd, p->win_kiosk, sizeof p->win_kiosk);
 
     /* The kiosk, paired: the token leaves the address bar for storage. */
-    s_open_page(w, HBT_KIOSK, "/kiosk");
-    hbt_wd_wait_ok(wd,
-                   "return !!window.hbPage && window.hbPage.ready &&"
-                   " !!document.querySelector('#services .service[data-service=\"A\"]');",
-                   10000, "the kiosk does not show service A");
+    s_open_until(w, HBT_KIOSK, "/kiosk",
+                 "return !!window.hbPage && window.hbPage.ready &&"
+                 " !!document.querySelector('#services .service[data-service=\"A\"]');",
+                 10000, "the kiosk does not show service A");
     assert_true(hbt_wd_exec_true(wd,
                                  "return !location.search.includes('token') &&"
                                  " (localStorage.getItem('hb.token.kiosk') || '').length > 40;"));
@@ -489,11 +498,10 @@ HBT_TEST(test_story)
 
     /* The display, listening; its speech recorded. */
     hbt_wd_new_window(wd, p->win_display, sizeof p->win_display);
-    s_open_page(w, HBT_DISPLAY, "/display");
-    hbt_wd_wait_ok(wd,
-                   "return !!window.hbPage && window.hbPage.ready &&"
-                   " document.getElementById('conn-state').dataset.state === 'live';",
-                   10000, "the display did not follow the hall");
+    s_open_until(w, HBT_DISPLAY, "/display",
+                 "return !!window.hbPage && window.hbPage.ready &&"
+                 " document.getElementById('conn-state').dataset.state === 'live';",
+                 10000, "the display did not follow the hall");
     hbt_wd_run(wd, "window.hbSaid = []; speechSynthesis.speak = (u) => {"
                    " window.hbSaid.push({text: u.text, lang: u.lang}); }; return 1;");
     assert_true(hbt_wd_exec_true(wd, "return document.getElementById('slides').dataset.campaign ==="
@@ -502,9 +510,9 @@ HBT_TEST(test_story)
 
     /* The counter: sign in, open with A, call. */
     hbt_wd_new_window(wd, p->win_counter, sizeof p->win_counter);
-    s_open_page(w, HBT_TERM1, "/counter/1");
-    hbt_wd_wait_ok(
-        wd, "return !!window.hbPage && window.hbPage.ready || !!document.getElementById('signin');",
+    s_open_until(
+        w, HBT_TERM1, "/counter/1",
+        "return !!window.hbPage && window.hbPage.ready || !!document.getElementById('signin');",
         10000, "the counter page did not load");
     hbt_wd_wait_ok(wd, "return !!document.getElementById('signin');", 5000,
                    "the counter page does not ask to sign in");
@@ -659,9 +667,7 @@ HBT_TEST(test_display_resumes)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    hbt_wd_need();
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
+    hbt_wd_t *wd = s_browser(w);
     hbt_wd_switch(wd, p->win_display);
     hbt_wd_wait_ok(wd, "return document.getElementById('conn-state').dataset.state === 'live';",
                    5000, "the display is not live");
@@ -704,9 +710,7 @@ HBT_TEST(test_advice)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    hbt_wd_need();
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
+    hbt_wd_t *wd = s_browser(w);
     /* B02 offers A with nobody waiting; B03 offers only B; B04 offers A but
      * is closed by HQ's policy for it. */
     hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/open",
@@ -832,19 +836,16 @@ HBT_TEST(test_manager_live)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    hbt_wd_need();
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
+    hbt_wd_t *wd = s_browser(w);
     json_decref(s_ok_as(w, HBT_KIOSK, "POST", "/v1/devices/KIOSK-1/status",
                         "{\"kind\":\"kiosk\",\"state\":\"ok\"}", 200));
 
     /* A complaint for the customer, from counter 1's terminal. */
     hbt_wd_switch(wd, p->win_counter);
-    s_open_page(w, HBT_TERM1, "/counter/1");
-    hbt_wd_wait_ok(wd,
-                   "return !!window.hbPage && window.hbPage.ready && "
-                   "!!document.getElementById('complaint-open');",
-                   10000, "counter 1's page is not ready");
+    s_open_until(w, HBT_TERM1, "/counter/1",
+                 "return !!window.hbPage && window.hbPage.ready && "
+                 "!!document.getElementById('complaint-open');",
+                 10000, "counter 1's page is not ready");
     hbt_wd_press(wd, "#complaint-open");
     s_type(wd, "#complaint-text", "等候时间太长");
     hbt_page_shots(&p->wd, "counter-complaint");
@@ -855,9 +856,8 @@ HBT_TEST(test_manager_live)
                    5000, "the complaint was not recorded");
 
     hbt_wd_new_window(wd, p->win_manager, sizeof p->win_manager);
-    s_open_page(w, HBT_MANAGER, "/manager");
-    hbt_wd_wait_ok(
-        wd,
+    s_open_until(
+        w, HBT_MANAGER, "/manager",
         "return !!window.hbPage && window.hbPage.ready && !!document.getElementById('mgr-queues') "
         "&&"
         " !!document.querySelector('#mgr-complaints tr[data-state=\"open\"] .countdown');",
@@ -879,8 +879,8 @@ HBT_TEST(test_manager_live)
 
     /* The kiosk reports paper out: out of service, in both languages. */
     hbt_wd_switch(wd, p->win_kiosk);
-    s_open_page(w, HBT_KIOSK, "/kiosk");
-    hbt_wd_wait_ok(wd, "return !!window.hbPage && window.hbPage.ready;", 10000, "kiosk not ready");
+    s_open_until(w, HBT_KIOSK, "/kiosk", "return !!window.hbPage && window.hbPage.ready;", 10000,
+                 "kiosk not ready");
     hbt_wd_press(wd, "#maintenance");
     hbt_wd_press(wd, "#maintenance-panel button[data-state=\"paper_out\"]");
     hbt_wd_wait_ok(wd,
@@ -914,11 +914,9 @@ HBT_TEST(test_manager_day)
 {
     hbt_world_t *w = *state;
     pages_t *p = w->test;
-    hbt_wd_need();
     if (!s_served(w, "/v1/manager/checklist"))
         skip();
-    s_browser(w);
-    hbt_wd_t *wd = &p->wd;
+    hbt_wd_t *wd = s_browser(w);
     hbt_wd_switch(wd, p->win_manager);
 
     /* The morning meeting, then the checklist with the kiosk failed. */

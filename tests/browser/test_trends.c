@@ -7,6 +7,7 @@
  * figures the page shows are checked against GET /v1/trends. Screenshots
  * go to the build's tests/ folder (trends-*.png). Skipped, saying why,
  * without /usr/bin/chromium or /usr/bin/chromedriver. */
+#include "browser_fx.h"
 #include "harness.h"
 
 #include "hallbus/time.h"
@@ -50,12 +51,8 @@ static int s_setup(void **state)
     w->b02 = &wd->hall[1];
     wd->test = w;
     hbt_req_ok(w->hq->http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
-               "{\"id\":\"P01\",\"name\":\"北方省\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C001\",\"name\":\"港湾市\",\"level\":\"city\",\"parent\":\"P01\"},"
-               "{\"id\":\"C002\",\"name\":\"山城\",\"level\":\"city\",\"parent\":\"P01\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
-               "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
+               HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
+                              "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
                200);
     hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
     hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);

@@ -45,17 +45,13 @@ static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
     hbt_hq_halls_start("workspace", w->root, sizeof w->root, &w->hq, w->halls, s_ids, HALLS);
-    assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/org",
-                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
-                 "{\"id\":\"P01\",\"name\":\"北方省\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"C001\",\"name\":\"港湾市\",\"level\":\"city\",\"parent\":\"P01\"},"
-                 "{\"id\":\"C002\",\"name\":\"山城\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                 "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
-                 "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"码头\"},"
-                 "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"集市\"}]}",
-                 NULL),
-        200);
+    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org",
+                              HBT_REGIONS_ZH
+                              "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
+                              "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"码头\"},"
+                              "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"集市\"}]}",
+                              NULL),
+                     200);
     /* Halls open round the clock (so that no "not open" alert depends on
      * the hour), published by the admin: policy version 1. */
     assert_int_equal(
@@ -110,6 +106,12 @@ static void s_wait(world_t *w, const char *script, int ms, const char *what)
     hbt_wd_wait_in(&w->b, "workspace", script, ms, what);
 }
 
+/* Presses `css` and waits as s_wait. */
+static void s_press(world_t *w, const char *css, const char *script, int ms, const char *what)
+{
+    hbt_wd_press_wait(&w->b, css, "workspace", script, ms, what);
+}
+
 static void s_sign_in_as(world_t *w, const char *lang, const char *name, const char *password)
 {
     hbt_wd_sign_in_at(&w->b, w->hq.http, lang, name, password);
@@ -117,11 +119,10 @@ static void s_sign_in_as(world_t *w, const char *lang, const char *name, const c
            "return document.body.dataset.auth === 'in' &&"
            " !document.getElementById('tab-workspace').hidden;",
            10000, "the workspace tab after signing in");
-    hbt_wd_click_css(&w->b, "#tab-workspace");
-    s_wait(w,
-           "return !document.getElementById('view-workspace').hidden &&"
-           " !!document.querySelector('.ws-nav [role=tab]');",
-           10000, "the workspace");
+    s_press(w, "#tab-workspace",
+            "return !document.getElementById('view-workspace').hidden &&"
+            " !!document.querySelector('.ws-nav [role=tab]');",
+            10000, "the workspace");
 }
 
 static void s_open_part(world_t *w, const char *part)
@@ -159,8 +160,7 @@ static void s_marketer(world_t *w)
     s_sign_in_as(w, "zh-CN", "mara", "mara-pass-1");
     s_open_part(w, "campaigns");
     s_wait(w, "return !!document.getElementById('cl-new');", 5000, "the new campaign button");
-    hbt_wd_click_css(&w->b, "#cl-new");
-    s_wait(w, "return !!document.getElementById('ce-form');", 5000, "the editor");
+    s_press(w, "#cl-new", "return !!document.getElementById('ce-form');", 5000, "the editor");
     hbt_wd_type_css(&w->b, "#ce-id", "harbour-spring");
     hbt_wd_type_css(&w->b, "#ce-title", "港湾春季储蓄");
     s_set(w, "#ce-region", "C001");
@@ -197,11 +197,10 @@ static void s_marketer(world_t *w)
     /* While the draft was incomplete the check answered 400 (shown next to
      * the field it names); nothing else may have failed. */
     hbt_wd_console_clean(&w->b, true, "/v1/calendar/check");
-    hbt_wd_click_css(&w->b, "#ce-submit");
-    s_wait(w,
-           "const s = document.getElementById('ce-state');"
-           " return !!s && s.dataset.state === 'submitted';",
-           10000, "the campaign submitted");
+    s_press(w, "#ce-submit",
+            "const s = document.getElementById('ce-state');"
+            " return !!s && s.dataset.state === 'submitted';",
+            10000, "the campaign submitted");
     assert_true(hbt_wd_exec_true(&w->b, "return !!document.querySelector('#ce-history "
                                         "li[data-action=\"submit\"][data-by=\"mara\"]');"));
 
@@ -241,18 +240,16 @@ static void s_reviewer(world_t *w)
     assert_true(hbt_wd_exec_true(
         &w->b, "return document.querySelectorAll('.rv-card table.diff tr.changed').length > 0;"));
     hbt_wd_screenshot(&w->b, "workspace-zh-review");
-    hbt_wd_click_css(&w->b, ".rv-card[data-campaign=\"harbour-spring\"] .rv-approve");
-    s_wait(w,
-           "const b = "
-           "document.querySelector('.rv-card[data-campaign=\"harbour-spring\"][data-state="
-           "\"approved\"] .rv-publish');"
-           " return !!b && !b.disabled;",
-           10000, "the approved campaign's publish button");
-    hbt_wd_click_css(&w->b, ".rv-card[data-campaign=\"harbour-spring\"] .rv-publish");
-    s_wait(w,
-           "return document.getElementById('rv-status').textContent.includes('harbour-spring') &&"
-           " !document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]');",
-           10000, "the campaign published");
+    s_press(w, ".rv-card[data-campaign=\"harbour-spring\"] .rv-approve",
+            "const b = "
+            "document.querySelector('.rv-card[data-campaign=\"harbour-spring\"][data-state="
+            "\"approved\"] .rv-publish');"
+            " return !!b && !b.disabled;",
+            10000, "the approved campaign's publish button");
+    s_press(w, ".rv-card[data-campaign=\"harbour-spring\"] .rv-publish",
+            "return document.getElementById('rv-status').textContent.includes('harbour-spring') &&"
+            " !document.querySelector('.rv-card[data-campaign=\"harbour-spring\"]');",
+            10000, "the campaign published");
     json_t *c = hbt_get(w->hq.http, "/v1/campaigns/harbour-spring");
     assert_string_equal(json_string_value(json_object_get(c, "state")), "published");
     json_decref(c);
@@ -308,23 +305,21 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
     s_set(w, "#pe-closures li:last-child .cl-divert", "B02");
     hbt_wd_type_css(&w->b, "#pe-closures li:last-child .cl-notice",
                     "本网点装修停业,请到码头网点办理。");
-    hbt_wd_click_css(&w->b, "#pe-save");
-    s_wait(w,
-           "const f = document.querySelector('.field[data-path=\"closures\"] .finding');"
-           " return !!f && f.dataset.path === 'closures.works.to';",
-           10000, "the closure's wrong end date refused next to the closures");
+    s_press(w, "#pe-save",
+            "const f = document.querySelector('.field[data-path=\"closures\"] .finding');"
+            " return !!f && f.dataset.path === 'closures.works.to';",
+            10000, "the closure's wrong end date refused next to the closures");
     hbt_wd_screenshot(&w->b, "workspace-zh-policy-refused");
     hbt_wd_console_clean(&w->b, true, "/v1/policies/halls/B01");
     s_set(w, "#pe-closures li:last-child .cl-to", to);
-    hbt_wd_click_css(&w->b, "#pe-save");
-    s_wait(w,
-           "return !!document.querySelector('#pe-effective "
-           "tr[data-path=\"closures.works\"][data-from=\"hall/B01\"]');",
-           10000, "the closure in B01's effective policy, set by the hall");
+    s_press(w, "#pe-save",
+            "return !!document.querySelector('#pe-effective "
+            "tr[data-path=\"closures.works\"][data-from=\"hall/B01\"]');",
+            10000, "the closure in B01's effective policy, set by the hall");
     hbt_wd_type_css(&w->b, "#pe-note", "中山路网点装修");
-    hbt_wd_click_css(&w->b, "#pe-publish");
-    s_wait(w, "return document.getElementById('pe-status').dataset.version === '2';", 10000,
-           "policy version 2 published");
+    s_press(w, "#pe-publish",
+            "return document.getElementById('pe-status').dataset.version === '2';", 10000,
+            "policy version 2 published");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-zh-policy");
     /* The note is in the audit record of the publish; an oversized one is
@@ -389,12 +384,11 @@ static void s_english(world_t *w)
            5000, "the published campaign in the list");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-en-list");
-    hbt_wd_click_css(&w->b, "tr[data-campaign=\"harbour-spring\"] button.link");
-    s_wait(w,
-           "return !!document.querySelector('#ce-history "
-           "li[data-action=\"publish\"][data-by=\"rita\"]') &&"
-           " document.getElementById('ce-state').textContent === 'Published';",
-           5000, "the campaign's history in English");
+    s_press(w, "tr[data-campaign=\"harbour-spring\"] button.link",
+            "return !!document.querySelector('#ce-history "
+            "li[data-action=\"publish\"][data-by=\"rita\"]') &&"
+            " document.getElementById('ce-state').textContent === 'Published';",
+            5000, "the campaign's history in English");
     s_all_worded(w);
     hbt_wd_screenshot(&w->b, "workspace-en-campaign");
     s_open_part(w, "calendar");
@@ -549,9 +543,8 @@ HBT_TEST(test_review_changes_from_server)
     hbt_wd_click_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-add");
     hbt_wd_type_css(&w->b, "#gl-rows tr.gl-row:first-child .gl-example-row:first-child .gl-example",
                     "贷款 10000 元一年,APR 5% 约付 500 元利息。");
-    hbt_wd_click_css(&w->b, "#gl-save");
-    s_wait(
-        w,
+    s_press(
+        w, "#gl-save",
         "const li = document.querySelectorAll('#gl-rows tr.gl-row:first-child .gl-example-row')[1];"
         " return !!li && !!li.querySelector('.finding[data-field=\"example\"]') &&"
         " !document.querySelector('#gl-rows .gl-example-row:first-child .finding');",
@@ -563,11 +556,10 @@ HBT_TEST(test_review_changes_from_server)
     hbt_wd_type_css(&w->b,
                     "#gl-rows tr.gl-row:first-child .gl-example-row:nth-child(2) .gl-example",
                     "信用卡分期的 APR 常高于名义利率。");
-    hbt_wd_click_css(&w->b, "#gl-save");
-    s_wait(w,
-           "return document.getElementById('gl-status').textContent.length > 0 &&"
-           " document.querySelectorAll('#gl-rows .gl-example').length === 2;",
-           5000, "the glossary saved with two examples");
+    s_press(w, "#gl-save",
+            "return document.getElementById('gl-status').textContent.length > 0 &&"
+            " document.querySelectorAll('#gl-rows .gl-example').length === 2;",
+            5000, "the glossary saved with two examples");
     g = hbt_get(w->hq.http, "/v1/glossary");
     json_t *ex = json_object_get(json_array_get(json_object_get(g, "terms"), 0), "examples");
     assert_int_equal(json_array_size(ex), 2);

@@ -35,6 +35,8 @@
 
 #include <cmocka.h>
 
+#include "runner.h"
+
 #define BRANCHD HB_BIN_DIR "/branchd/branchd"
 
 /* The devices the hall starts with: one of each kind, two terminals. */
@@ -269,7 +271,10 @@ static int s_teardown(void **state)
 
 /* --------------------------------------------------------- every route */
 
-static void test_every_route(void **state)
+HBT_GROUP(s_setup, s_teardown);
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_every_route)
 {
     world_t *w = *state;
     size_t n;
@@ -409,7 +414,7 @@ static size_t s_hq_events(world_t *w, const char *type, const char *member, char
     }
 }
 
-static void test_staff_on_counter_events(void **state)
+HBT_TEST(test_staff_on_counter_events)
 {
     world_t *w = *state;
     const char *t1 = w->token[T1];
@@ -479,7 +484,7 @@ static void test_staff_on_counter_events(void **state)
 
 /* ------------------------------------------------------------ PIN lock */
 
-static void test_pin_lock(void **state)
+HBT_TEST(test_pin_lock)
 {
     world_t *w = *state;
     const char *t2 = w->token[T2];
@@ -526,7 +531,7 @@ static void test_pin_lock(void **state)
 
 /* -------------------------------------------- changes while it runs */
 
-static void test_devices_and_staff_while_running(void **state)
+HBT_TEST(test_devices_and_staff_while_running)
 {
     world_t *w = *state;
     char token[ACCESS_TOKEN_TEXT], id[ACCESS_TOKEN_ID_TEXT], out[4096];
@@ -610,7 +615,7 @@ static void test_devices_and_staff_while_running(void **state)
 }
 
 /* The duty manager keeps the staff through the API. */
-static void test_staff_api(void **state)
+HBT_TEST(test_staff_api)
 {
     world_t *w = *state;
     const char *m = w->token[M1];
@@ -644,7 +649,7 @@ static void test_staff_api(void **state)
 
 /* --------------------------------------------------------- local trust */
 
-static void test_local_trust(void **state)
+HBT_TEST(test_local_trust)
 {
     world_t *w = *state;
     char out[8192], http[64];
@@ -693,7 +698,7 @@ static void test_local_trust(void **state)
 
 /* ------------------------------------------------------------------ TLS */
 
-static void test_tls_on_the_hall_network(void **state)
+HBT_TEST(test_tls_on_the_hall_network)
 {
     world_t *w = *state;
     char cert[300], key[300], out[4096];
@@ -743,7 +748,7 @@ static void test_tls_on_the_hall_network(void **state)
 
 /* ------------------------------------------------- HQ's revocations */
 
-static void test_revocation_from_hq(void **state)
+HBT_TEST(test_revocation_from_hq)
 {
     world_t *w = *state;
     json_t *o = NULL;
@@ -821,19 +826,4 @@ static void test_revocation_from_hq(void **state)
     s_pair(w, "K1", "kiosk", NULL, k1, k1_id);
     json_decref(s_expect(w, k1, "GET", "/v1/hall", NULL, 401, "unauthenticated", "revoked by HQ"));
     s_ok(w, k3, "GET", "/v1/hall", NULL, 200);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_route),
-        cmocka_unit_test(test_staff_on_counter_events),
-        cmocka_unit_test(test_pin_lock),
-        cmocka_unit_test(test_devices_and_staff_while_running),
-        cmocka_unit_test(test_staff_api),
-        cmocka_unit_test(test_local_trust),
-        cmocka_unit_test(test_tls_on_the_hall_network),
-        cmocka_unit_test(test_revocation_from_hq),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

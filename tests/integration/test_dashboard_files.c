@@ -24,20 +24,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char s_root[256];
+#include "runner.h"
+
+/* One fresh folder for the file's tests (a group fixture). */
+static hbt_tmpdir_t s_tmp = {.tag = "dashfiles"};
 
 static int s_setup(void **state)
 {
-    (void)state;
-    hbt_mkdtemp(s_root, sizeof s_root, "dashfiles");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hbt_rmdir(s_root);
-    return 0;
+    *state = &s_tmp;
+    return hbt_tmpdir_setup(state);
 }
 
 /* GET `path`: the status, the body in `body` (cut to `len`). */
@@ -94,7 +89,7 @@ static bool s_log_has(const hbt_hq_t *hq, const char *needle)
 static void s_start(hbt_hq_t *hq, const char *sub, const char *option, const char *value)
 {
     char root[400];
-    snprintf(root, sizeof root, "%s/%s", s_root, sub);
+    snprintf(root, sizeof root, "%s/%s", s_tmp.path, sub);
     assert_int_equal(mkdir(root, 0755), 0);
     hbt_hq_init(hq, root);
     snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", option);
@@ -110,13 +105,16 @@ static void s_write(const char *path, const char *text)
     fclose(f);
 }
 
+HBT_GROUP(s_setup, hbt_tmpdir_teardown);
+#define HBT_FIXTURE NULL, NULL
+
 /* The named file is served as it is, through a link too. */
-static void test_served(void **state)
+HBT_TEST(test_served)
 {
     (void)state;
     char lib[300], link[300];
-    snprintf(lib, sizeof lib, "%s/chart-lib.js", s_root);
-    snprintf(link, sizeof link, "%s/chart-link.js", s_root);
+    snprintf(lib, sizeof lib, "%s/chart-lib.js", s_tmp.path);
+    snprintf(link, sizeof link, "%s/chart-link.js", s_tmp.path);
     s_write(lib, LIB_TEXT);
     assert_int_equal(symlink(lib, link), 0);
 
@@ -134,11 +132,11 @@ static void test_served(void **state)
 
 /* Each way of having no library: hqd runs, / is the dashboard, the
  * library's name is no file, and the log says why. */
-static void test_missing(void **state)
+HBT_TEST(test_missing)
 {
     (void)state;
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/no-such-chart.js", s_root);
+    snprintf(missing, sizeof missing, "%s/no-such-chart.js", s_tmp.path);
     static const struct {
         const char *sub, *log;
     } cases[] = {
@@ -147,7 +145,7 @@ static void test_missing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hbt_hq_t hq;
-        s_start(&hq, cases[i].sub, "--chartjs", i == 0 ? missing : s_root);
+        s_start(&hq, cases[i].sub, "--chartjs", i == 0 ? missing : s_tmp.path);
         SERVES(&hq, s_no_library);
         assert_true(s_log_has(&hq, "the reports view has no charts"));
         assert_true(s_log_has(&hq, cases[i].log));
@@ -164,11 +162,11 @@ static void test_missing(void **state)
 /* The catalogues in i18n/ are served under /i18n/; a link in their folder,
  * a link standing for the folder, another subfolder and a name over 64
  * bytes are not; the source tree's own catalogues are there. */
-static void test_catalogues(void **state)
+HBT_TEST(test_catalogues)
 {
     (void)state;
     char dash[300], path[400], body[256];
-    snprintf(dash, sizeof dash, "%s/dash", s_root);
+    snprintf(dash, sizeof dash, "%s/dash", s_tmp.path);
     assert_int_equal(mkdir(dash, 0755), 0);
     snprintf(path, sizeof path, "%s/index.html", dash);
     s_write(path, "<!doctype html>\n");
@@ -180,7 +178,7 @@ static void test_catalogues(void **state)
     s_write(path, "other\n");
     snprintf(path, sizeof path, "%s/i18n/en.js", dash);
     s_write(path, "export default {\n};\n");
-    snprintf(path, sizeof path, "%s/secret.js", s_root);
+    snprintf(path, sizeof path, "%s/secret.js", s_tmp.path);
     s_write(path, "secret\n");
     char link[400];
     snprintf(link, sizeof link, "%s/i18n/linked.js", dash);
@@ -205,7 +203,7 @@ static void test_catalogues(void **state)
 
     /* The subfolder a link elsewhere: not followed. */
     char dash2[300], real[400];
-    snprintf(dash2, sizeof dash2, "%s/dash2", s_root);
+    snprintf(dash2, sizeof dash2, "%s/dash2", s_tmp.path);
     assert_int_equal(mkdir(dash2, 0755), 0);
     snprintf(path, sizeof path, "%s/index.html", dash2);
     s_write(path, "<!doctype html>\n");
@@ -221,7 +219,7 @@ static void test_catalogues(void **state)
     /* The source tree's dashboard: both catalogues. */
     hbt_hq_t src;
     char root[400];
-    snprintf(root, sizeof root, "%s/src", s_root);
+    snprintf(root, sizeof root, "%s/src", s_tmp.path);
     assert_int_equal(mkdir(root, 0755), 0);
     hbt_hq_init(&src, root);
     hbt_hq_start(&src);
@@ -231,14 +229,4 @@ static void test_catalogues(void **state)
     assert_int_equal(s_get(&src, "/i18n/en.js", big, sizeof big), 200);
     assert_int_equal(s_get(&src, "/i18n.js", big, sizeof big), 200);
     hbt_hq_stop(&src, SIGTERM);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_served),
-        cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_catalogues),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

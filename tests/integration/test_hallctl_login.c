@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "runner.h"
+
 #define HALLCTL HB_BIN_DIR "/tools/hallctl"
 #define PASSWORD "lena-pass 1"
 
@@ -84,7 +86,9 @@ static void s_read_file(world_t *w, char *token, size_t tlen, char *hq, size_t h
     hq[strcspn(hq, "\n")] = '\0';
 }
 
-static void test_login_use_logout(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_login_use_logout)
 {
     world_t *w = *state;
     char out[8192], args[1024];
@@ -199,7 +203,7 @@ static void test_login_use_logout(void **state)
 }
 
 /* Every refusal of POST /v1/tokens and POST /v1/tokens/revoke. */
-static void test_token_routes_refuse(void **state)
+HBT_TEST(test_token_routes_refuse)
 {
     world_t *w = *state;
     char req[2048], ans[16384];
@@ -266,13 +270,4 @@ static void test_token_routes_refuse(void **state)
     int st = hbt_http(w->hq.http, "POST", "/v1/tokens/revoke", "{\"token_name\":\"t1\"}", &o);
     assert_int_equal(st, 404);
     json_decref(o);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_login_use_logout, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_token_routes_refuse, s_setup, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
@@ -62,6 +61,17 @@ static hbt_hall_t *s_one_hall(hbt_world_t *w, const char *id)
     hbt_hall_enroll_signed(&w->hq, h, id, "C1");
     w->n_halls = 1;
     return h;
+}
+
+/* The public key of the pair a hall keeps in `dir` (its hall.key). */
+static void s_hall_key(const char *dir, char out[HB_CERT_KEY_Z85])
+{
+    char path[600], err[256];
+    hb_cert_t c;
+    snprintf(path, sizeof path, "%s/hall.key", dir);
+    if (hb_cert_load_public(path, &c, err, sizeof err) != 0)
+        fail_msg("%s: %s", path, err);
+    snprintf(out, HB_CERT_KEY_Z85, "%s", c.public_key);
 }
 
 static void s_hall_args(hbt_hall_t *h, const char *rotate_before)
@@ -135,10 +145,8 @@ HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
     snprintf(old_keys, sizeof old_keys, "%s/old-keys", w->hq.root);
     snprintf(old_cert, sizeof old_cert, "%s/halls/AUTO1.old.key", w->hq.keys);
     s_keep_keys(h, old_keys);
-    hb_cert_t before;
-    char err[256], path[600];
-    snprintf(path, sizeof path, "%s/hall.key", h->dir);
-    assert_int_equal(hb_cert_load_public(path, &before, err, sizeof err), 0);
+    char before[HB_CERT_KEY_Z85], after[HB_CERT_KEY_Z85], path[600];
+    s_hall_key(h->dir, before);
     s_hall_args(h, "12s");
     hbt_hall_start(h);
     json_t *r = s_status(h, "rotation");
@@ -170,10 +178,8 @@ HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
     assert_true(hbt_wait_synced(&w->hq, h, 15000));
     hbt_assert_synced(&w->hq, h); /* same count, same digest: nothing lost or doubled */
     /* The new key is the hall's, and HQ has its certificate. */
-    hb_cert_t after;
-    snprintf(path, sizeof path, "%s/hall.key", h->dir);
-    assert_int_equal(hb_cert_load_public(path, &after, err, sizeof err), 0);
-    assert_string_not_equal(after.public_key, before.public_key);
+    s_hall_key(h->dir, after);
+    assert_string_not_equal(after, before);
     snprintf(path, sizeof path, "%s/hall.next.key", h->dir);
     assert_int_not_equal(access(path, F_OK), 0); /* the next pair became the pair */
     json_t *hall = hbt_req(w->hq.http, "GET", "/v1/halls/AUTO1", NULL, 200);
@@ -181,7 +187,7 @@ HBT_TEST(test_hall_rotates_by_itself_while_events_flow)
     assert_true(hbt_int(cert, "serial") >= 2);
     assert_string_equal(hbt_str(json_object_get(hall, "link"), "state"), "ok");
     json_decref(hall);
-    assert_true(s_audited(w, "AUTO1", "key_rotated", after.public_key));
+    assert_true(s_audited(w, "AUTO1", "key_rotated", after));
     /* The old key was retired at the new one's first handshake: it gets in
      * no more. */
     int64_t until = hbt_now_ms() + 3000;
@@ -330,11 +336,8 @@ HBT_TEST(test_rotation_requests_over_the_link_that_are_refused)
     hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, a->dir);
     assert_non_null(raw);
     assert_true(hbt_raw_hello(raw) >= 0);
-    char text[HB_ENROL_REQUEST_MAX], b_key[HB_CERT_KEY_Z85], path[600], err[256];
-    hb_cert_t bc;
-    snprintf(path, sizeof path, "%s/hall.key", b->dir);
-    assert_int_equal(hb_cert_load_public(path, &bc, err, sizeof err), 0);
-    snprintf(b_key, sizeof b_key, "%s", bc.public_key);
+    char text[HB_ENROL_REQUEST_MAX], b_key[HB_CERT_KEY_Z85], err[256];
+    s_hall_key(b->dir, b_key);
 
     /* Hall RB's own, well-proved request, sent over RA's connection. */
     s_request(b->dir, "RB", NULL, text, sizeof text);
@@ -345,10 +348,7 @@ HBT_TEST(test_rotation_requests_over_the_link_that_are_refused)
     s_expect_refusal(raw, text, "bad_proof", "not the key this connection authenticated with");
     /* RA's key named as the current one, the proofs made with RB's: */
     char ra_key[HB_CERT_KEY_Z85];
-    hb_cert_t ac;
-    snprintf(path, sizeof path, "%s/hall.key", a->dir);
-    assert_int_equal(hb_cert_load_public(path, &ac, err, sizeof err), 0);
-    snprintf(ra_key, sizeof ra_key, "%s", ac.public_key);
+    s_hall_key(a->dir, ra_key);
     s_request(b->dir, "RA", ra_key, text, sizeof text);
     s_expect_refusal(raw, text, "bad_proof", "proof");
     /* Not a request at all; a first enrolment instead of a rotation. */
@@ -531,81 +531,41 @@ HBT_TEST_STATE(test_hall_that_does_not_rotate_is_warned_then_expired, hbt_world_
     json_decref(link);
 }
 
-/* A stand-in for HQ: a CURVE ROUTER with HQ's key pair (no ZAP handler: it
- * takes any key) that welcomes the hall, offering rotation or not as an
- * older hqd does, answers its heartbeats and never answers a rotation
- * request. Runs for `ms` or until `stop_after` requests came; returns how
- * many came, and whether the hall showed `state_seen` meanwhile. */
-typedef struct fake_hq {
-    void *ctx, *router;
-} fake_hq_t;
-
-static void s_fake_start(hbt_world_t *w, hbt_hall_t *h, fake_hq_t *f)
-{
-    char path[600], err[256];
-    hb_cert_t hq;
-    snprintf(path, sizeof path, "%s/hq.key", w->hq.keys);
-    assert_int_equal(hb_cert_load(path, &hq, err, sizeof err), 0);
-    f->ctx = zmq_ctx_new();
-    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
-    int one = 1, zero = 0;
-    zmq_setsockopt(f->router, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zmq_setsockopt(f->router, ZMQ_CURVE_SECRETKEY, hq.secret_key, 40);
-    zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero);
-    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
-    size_t len = sizeof h->hq_endpoint;
-    zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, h->hq_endpoint, &len);
-}
-
-static void s_fake_stop(hbt_world_t *w, fake_hq_t *f)
-{
-    hbt_hall_stop(&w->hall[0], SIGTERM); /* before its HQ goes */
-    zmq_close(f->router);
-    zmq_ctx_term(f->ctx);
-}
-
-static int s_fake_serve(fake_hq_t *f, hbt_hall_t *h, bool offer, int stop_after, int ms,
+/* A stand-in for HQ (harness.h; no ZAP handler: it takes any key) that
+ * welcomes the hall, offering rotation or not as an older hqd does,
+ * answers its heartbeats and never answers a rotation request. Runs for
+ * `ms` or until `stop_after` requests came; returns how many came, and
+ * whether the hall showed `state_seen` meanwhile. */
+static int s_fake_serve(hbt_standin_t *f, hbt_hall_t *h, bool offer, int stop_after, int ms,
                         const char *state_seen, bool *seen)
 {
     int requests = 0;
     *seen = false;
     int64_t until = hbt_now_ms() + ms;
     while (hbt_now_ms() < until && requests < stop_after) {
-        zmq_pollitem_t item = {f->router, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 100) > 0) {
-            zmq_msg_t rid, body;
-            zmq_msg_init(&rid);
-            zmq_msg_init(&body);
-            zmq_msg_recv(&rid, f->router, 0);
-            zmq_msg_recv(&body, f->router, 0);
-            Hallbus__Frame *fr = hb_frame_unpack(zmq_msg_data(&body), zmq_msg_size(&body));
+        Hallbus__Frame *fr = hbt_standin_recv(f, 100);
+        if (fr) {
             Hallbus__Frame out = HALLBUS__FRAME__INIT;
             Hallbus__Welcome wel = HALLBUS__WELCOME__INIT;
             Hallbus__Heartbeat hb = HALLBUS__HEARTBEAT__INIT;
-            if (fr && fr->kind_case == HALLBUS__FRAME__KIND_HELLO) {
+            if (fr->kind_case == HALLBUS__FRAME__KIND_HELLO) {
                 wel.committed_seq = fr->hello->last_seq; /* keeps the hall from resending */
                 wel.heartbeat_ms = 300;
                 wel.rotation = offer;
                 out.kind_case = HALLBUS__FRAME__KIND_WELCOME;
                 out.welcome = &wel;
-            } else if (fr && fr->kind_case == HALLBUS__FRAME__KIND_HEARTBEAT) {
+            } else if (fr->kind_case == HALLBUS__FRAME__KIND_HEARTBEAT) {
                 hb.last_seq = fr->heartbeat->last_seq;
                 out.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
                 out.heartbeat = &hb;
-            } else if (fr && fr->kind_case == HALLBUS__FRAME__KIND_ROTATE_REQUEST) {
+            } else if (fr->kind_case == HALLBUS__FRAME__KIND_ROTATE_REQUEST) {
                 requests++;
                 hbt_assert_contains(fr->rotate_request->request, "kind = rotate");
                 hbt_assert_contains(fr->rotate_request->request, "hall = ");
             }
-            if (out.kind_case != HALLBUS__FRAME__KIND__NOT_SET) {
-                uint8_t buf[512];
-                size_t n = hallbus__frame__pack(&out, buf);
-                zmq_send(f->router, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE);
-                zmq_send(f->router, buf, n, 0);
-            }
+            if (out.kind_case != HALLBUS__FRAME__KIND__NOT_SET)
+                hbt_standin_reply(f, &out);
             hb_frame_free(fr);
-            zmq_msg_close(&rid);
-            zmq_msg_close(&body);
         }
         if (!*seen) {
             char st[32];
@@ -616,46 +576,44 @@ static int s_fake_serve(fake_hq_t *f, hbt_hall_t *h, bool offer, int stop_after,
 }
 
 /* A hall due to rotate at once (rotate_before 19s of a 20 s certificate),
- * enrolled at the real HQ and then started against the stand-in. */
-static hbt_hall_t *s_fake_hall(hbt_world_t *w, const char *id, fake_hq_t *f)
+ * enrolled at the real HQ and then started against the stand-in, served
+ * as s_fake_serve says: it must have sent `want` requests and shown
+ * `state_seen`. Its rotation status then (owned); the hall is stopped
+ * before its stand-in. */
+static json_t *s_fake_rotation(hbt_world_t *w, const char *id, bool offer, int stop_after, int ms,
+                               const char *state_seen, int want)
 {
     hbt_hall_t *h = s_one_hall(w, id);
-    s_fake_start(w, h, f);
+    hbt_standin_t *f =
+        hbt_standin_start(&w->hq, "tcp://127.0.0.1:*", h->hq_endpoint, sizeof h->hq_endpoint);
     s_hall_args(h, "19s");
     hbt_hall_start(h);
-    return h;
+    bool seen = false;
+    assert_int_equal(s_fake_serve(f, h, offer, stop_after, ms, state_seen, &seen), want);
+    if (!seen)
+        fail_msg("hall %s never showed its rotation %s", id, state_seen);
+    json_t *r = s_status(h, "rotation");
+    hbt_hall_stop(h, SIGTERM);
+    hbt_standin_stop(&f);
+    return r;
 }
 
 /* An HQ that offers rotation and never answers it: the hall shows the
  * request unanswered and asks again after its backoff. */
 HBT_TEST(test_unanswered_rotation_is_asked_again)
 {
-    hbt_world_t *w = *state;
-    fake_hq_t f;
-    hbt_hall_t *h = s_fake_hall(w, "SIL1", &f);
-    bool unanswered_seen = false;
-    assert_int_equal(s_fake_serve(&f, h, true, 2, 15000, "unanswered", &unanswered_seen), 2);
-    assert_true(unanswered_seen);
-    json_t *r = s_status(h, "rotation");
+    json_t *r = s_fake_rotation(*state, "SIL1", true, 2, 15000, "unanswered", 2);
     assert_true(hbt_int(r, "unanswered") >= 1);
     assert_int_equal(hbt_int(r, "rotations"), 0);
     json_decref(r);
-    s_fake_stop(w, &f);
 }
 
 /* An older HQ (its Welcome offers no rotation): the hall sends nothing it
  * would not understand and says it waits for a rotation by hand. */
 HBT_TEST(test_older_hq_gets_no_rotation_request)
 {
-    hbt_world_t *w = *state;
-    fake_hq_t f;
-    hbt_hall_t *h = s_fake_hall(w, "OLD1", &f);
-    bool waiting = false;
-    assert_int_equal(s_fake_serve(&f, h, false, 1, 4000, "waiting", &waiting), 0);
-    assert_true(waiting);
-    json_t *r = s_status(h, "rotation");
+    json_t *r = s_fake_rotation(*state, "OLD1", false, 1, 4000, "waiting", 0);
     hbt_assert_contains(hbt_str(r, "reason"), "does not take rotations over the link");
     assert_int_equal(hbt_int(r, "requests"), 0);
     json_decref(r);
-    s_fake_stop(w, &f);
 }

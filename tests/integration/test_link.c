@@ -197,8 +197,7 @@ HBT_TEST(test_wire_refusals_and_unknown_kinds)
     hbt_world_t *w = *state;
     /* Hall B runs normally throughout: its traffic must be unaffected. */
     hbt_hall_start(&w->hall[1]);
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[0].dir);
 
     uint8_t junk[512];
     srand(7);
@@ -379,8 +378,7 @@ HBT_TEST(test_hall_cannot_write_another_halls_stream)
     hbt_world_t *w = *state;
     /* B's key, and a payload that (if anything in it counted) would be A's:
      * events go to B, because identity is the key. */
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[1].dir);
     hbt_raw_send_acked(raw, 1, 10, 0);
     hbt_raw_close(&raw);
     assert_int_equal(s_hq_last(w, "HALL-B"), 10);
@@ -427,8 +425,7 @@ HBT_TEST(test_keys_enrolled_while_running_are_admitted)
 HBT_TEST(test_interrupted_ack_resend_not_stored_twice)
 {
     hbt_world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[0].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[0].dir);
     /* One timestamp for both sends: a resend must be the same bytes (HQ
      * refuses a resend that differs as a conflict), and stamping each send
      * with the current second made the two differ whenever a second ended

@@ -42,7 +42,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "runner.h"
 #include "world.h"
@@ -225,8 +224,7 @@ HBT_TEST(test_rules_agree_hall_api_and_hq)
         "{\"type\":\"ticket_issued\",\"ticket\":\"R4\",\"service\":\"A\",\"at\":\"%s\"}", future);
     ROW("out_of_range", "{\"type\":\"complaint_opened\",\"complaint\":\"K1\",\"ack_due_ms\":-1}");
 #undef ROW
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[1].dir);
     for (int i = 0; i < n; i++) {
         json_t *resp = NULL;
         int status = hbt_http(w->hall[0].http, "POST", "/v1/events", rows[i], &resp);
@@ -586,8 +584,7 @@ HBT_TEST(test_unknown_protocol_refused_and_alerted)
 HBT_TEST(test_conflicting_resend_refused_and_alerted)
 {
     hbt_world_t *w = *state;
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[1].dir);
     /* One timestamp for the batch and its resend, so the resend is the
      * same bytes even when a second ends between them. */
     int64_t at_ms = (int64_t)time(NULL) * 1000;
@@ -636,59 +633,6 @@ HBT_TEST(test_conflicting_resend_refused_and_alerted)
 
 /* ----------------------------------------- blocked, against a stand-in HQ */
 
-typedef struct standin {
-    void *ctx, *sock;
-} standin_t;
-
-static void s_standin_start(standin_t *s, hbt_hq_t *hq, const char *endpoint)
-{
-    char path[512], err[256];
-    hb_cert_t cert;
-    snprintf(path, sizeof path, "%s/hq.key", hq->keys);
-    if (hb_cert_load(path, &cert, err, sizeof err) != 0)
-        fail_msg("%s: %s", path, err);
-    s->ctx = zmq_ctx_new();
-    s->sock = zmq_socket(s->ctx, ZMQ_ROUTER);
-    int one = 1, linger = 0;
-    zmq_setsockopt(s->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, cert.secret_key, 40);
-    zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_bind(s->sock, endpoint), 0);
-}
-
-static void s_standin_stop(standin_t *s)
-{
-    zmq_close(s->sock);
-    zmq_ctx_term(s->ctx);
-}
-
-/* Receives one frame from the hall (NULL on timeout); its routing id in
- * `rid`. */
-static Hallbus__Frame *s_standin_recv(standin_t *s, zmq_msg_t *rid, int timeout_ms)
-{
-    zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, timeout_ms) <= 0)
-        return NULL;
-    zmq_msg_init(rid);
-    zmq_msg_recv(rid, s->sock, 0);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    zmq_msg_recv(&m, s->sock, 0);
-    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
-    zmq_msg_close(&m);
-    return f;
-}
-
-static void s_standin_send(standin_t *s, zmq_msg_t *rid, const Hallbus__Frame *f)
-{
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(hb_frame_pack(f, &buf, &len), 0);
-    zmq_send(s->sock, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE);
-    zmq_send(s->sock, buf, len, 0);
-    free(buf);
-}
-
 /* The stand-in's side of the link for up to `ms`: it welcomes the hall
  * (with `max_batch`), and while `refuse` rejects every batch as an event
  * it cannot decode (and answers anything else with a heartbeat), noting
@@ -703,12 +647,11 @@ typedef struct serve {
     bool acked;
 } serve_t;
 
-static void s_standin_serve(standin_t *si, serve_t *sv, int ms)
+static void s_standin_serve(hbt_standin_t *si, serve_t *sv, int ms)
 {
     for (int64_t end = hbt_now_ms() + ms;
          hbt_now_ms() < end && !sv->acked && !(sv->enough && sv->batches >= sv->enough);) {
-        zmq_msg_t rid;
-        Hallbus__Frame *f = s_standin_recv(si, &rid, 200);
+        Hallbus__Frame *f = hbt_standin_recv(si, 200);
         if (!f)
             continue;
         Hallbus__Frame out = HALLBUS__FRAME__INIT;
@@ -746,8 +689,7 @@ static void s_standin_serve(standin_t *si, serve_t *sv, int ms)
             out.heartbeat = &hb;
         }
         if (out.kind_case != HALLBUS__FRAME__KIND__NOT_SET)
-            s_standin_send(si, &rid, &out);
-        zmq_msg_close(&rid);
+            hbt_standin_reply(si, &out);
         hb_frame_free(f);
     }
 }
@@ -760,15 +702,14 @@ HBT_TEST(test_blocked_link_shown_and_retried)
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", hbt_free_port());
     snprintf(w->hall[0].hq_endpoint, sizeof w->hall[0].hq_endpoint, "%s", endpoint);
-    standin_t si;
-    s_standin_start(&si, &w->hq, endpoint);
+    hbt_standin_t *si = hbt_standin_start(&w->hq, endpoint, NULL, 0);
     hbt_hall_start(&w->hall[0]);
     hbt_hall_post(&w->hall[0], 5, 1);
     /* Five tries show the wait growing (four waits); on a loaded machine
      * they are given up to 10 s. */
     serve_t sv = {.refuse = true, .enough = 5, .max_batch = 100};
     int64_t t_serve = hbt_now_ms();
-    s_standin_serve(&si, &sv, 10000);
+    s_standin_serve(si, &sv, 10000);
     t_serve = hbt_now_ms() - t_serve;
     json_t *l = s_wait_link(&w->hall[0], "blocked", 1000);
     assert_int_equal(hbt_int(l, "seq"), 1);
@@ -788,13 +729,13 @@ HBT_TEST(test_blocked_link_shown_and_retried)
     assert_true(sv.n_gaps >= 2 && sv.gaps[sv.n_gaps - 1] > sv.gaps[0]);
     /* HQ takes the batch now: the stream moves and the block is over. */
     serve_t ack = {0};
-    s_standin_serve(&si, &ack, 15000);
+    s_standin_serve(si, &ack, 15000);
     assert_true(ack.acked);
     l = s_wait_link(&w->hall[0], "connected", 3000);
     assert_true(json_is_null(json_object_get(l, "reason")));
     json_decref(l);
     hbt_hall_stop(&w->hall[0], SIGTERM);
-    s_standin_stop(&si);
+    hbt_standin_stop(&si);
 }
 
 /* ------------------------------------------------ HTTP lock-out */

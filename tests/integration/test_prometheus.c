@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "runner.h"
+
 #define PYTHON "/usr/bin/python3"
 #define PROMCHECK HB_SOURCE_DIR "/tests/support/promcheck.py"
 #define RULES HB_SOURCE_DIR "/deploy/prometheus/hallbus-rules.yml"
@@ -142,19 +144,20 @@ static void s_need_tools(world_t *w)
 #define ACK_COUNT "hallbus_hq_ack_latency_seconds_count"
 #define STATE(s) "hallbus_hq_halls_by_state{state=\"" s "\"}"
 
+HBT_GROUP(s_setup, s_teardown);
+#define HBT_FIXTURE NULL, NULL
+
 /* Acks of a raw hall: each stored batch is timed once, from its arrival to
  * its ack; a resend is acknowledged but not timed. Its link state moves
  * through online, blocked (HQ refuses what it sends), online, revoked
  * (its key removed) and, silent, offline; each hall always in one state. */
-static void test_ack_latency_and_link_states(void **state)
+HBT_TEST(test_ack_latency_and_link_states)
 {
     world_t *w = *state;
     const char *hq = w->hq.http;
     assert_true(s_metric(hq, ACK_COUNT) == 0);
     assert_true(s_metric(hq, "hallbus_hq_commit_duration_seconds_count") == 0);
-    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->r.dir);
-    assert_non_null(raw);
-    assert_int_equal(hbt_raw_hello(raw), 0);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->r.dir);
     int64_t t0 = hbt_now_us();
     const int64_t at = (int64_t)time(NULL) * 1000; /* the resend below sends the same bytes */
     for (int i = 0; i < 5; i++) {
@@ -251,7 +254,7 @@ static void test_ack_latency_and_link_states(void **state)
 
 /* Traffic on both daemons, then both answers through the checker and
  * promtool's linter. */
-static void test_scrapes_parse_and_hold(void **state)
+HBT_TEST(test_scrapes_parse_and_hold)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -314,7 +317,7 @@ static void test_scrapes_parse_and_hold(void **state)
 
 /* One broken exposition per rule, each refused by the checker with the
  * problem named. */
-static void test_checker_refuses(void **state)
+HBT_TEST(test_checker_refuses)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -373,7 +376,7 @@ static void test_checker_refuses(void **state)
     free(out);
 }
 
-static void test_rules(void **state)
+HBT_TEST(test_rules)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -404,7 +407,7 @@ static void test_rules(void **state)
     free(out);
 }
 
-static void test_dashboard(void **state)
+HBT_TEST(test_dashboard)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -442,7 +445,7 @@ static void test_dashboard(void **state)
     free(out);
 }
 
-static void test_scrape_config(void **state)
+HBT_TEST(test_scrape_config)
 {
     world_t *w = *state;
     s_need_tools(w);
@@ -451,17 +454,4 @@ static void test_scrape_config(void **state)
     if (rc != 0)
         fail_msg("promtool check config: %d\n%s", rc, out);
     free(out);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ack_latency_and_link_states),
-        cmocka_unit_test(test_scrapes_parse_and_hold),
-        cmocka_unit_test(test_checker_refuses),
-        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_dashboard),
-        cmocka_unit_test(test_scrape_config),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "runner.h"
+
 #define DAY_MS 86400000LL
 
 typedef struct {
@@ -42,9 +44,7 @@ static int s_setup_with(void **state, const char *const *extra, int n)
     w->hq.n_extra = n;
     hbt_hq_start(&w->hq);
     hbt_hall_enroll(&w->hq, &w->hall, "Q1");
-    w->raw = hbt_raw_connect(w->hq.endpoint, w->hall.dir);
-    assert_non_null(w->raw);
-    assert_int_equal(hbt_raw_hello(w->raw), 0);
+    w->raw = hbt_raw_fresh(w->hq.endpoint, w->hall.dir);
     w->next_seq = 1;
     *state = w;
     return 0;
@@ -122,7 +122,9 @@ static size_t s_archived(world_t *w, const char *date)
     return n;
 }
 
-static void test_old_events_and_rollups_go(void **state)
+#define HBT_FIXTURE s_setup, s_teardown
+
+HBT_TEST(test_old_events_and_rollups_go)
 {
     world_t *w = *state;
     char old[11], mid[11], recent[11];
@@ -180,7 +182,7 @@ static void test_old_events_and_rollups_go(void **state)
 }
 
 /* HQ's own alert when its disk is nearly full. */
-static void test_disk_nearly_full(void **state)
+HBT_TEST_IN(test_disk_nearly_full, s_setup_disk, s_teardown)
 {
     world_t *w = *state;
     int64_t deadline = hbt_now_ms() + 20000;
@@ -201,13 +203,4 @@ static void test_disk_nearly_full(void **state)
     assert_int_equal(hbt_int(alert, "threshold"), 100);
     hbt_assert_contains(json_string_value(json_object_get(alert, "detail")), "refuses events");
     json_decref(o);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_old_events_and_rollups_go, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_disk_nearly_full, s_setup_disk, s_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "runner.h"
+
 #define ORG                                                                                        \
     "{\"regions\":[{\"id\":\"CN\",\"name\":\"全国\",\"level\":\"national\"},"                    \
     "{\"id\":\"P1\",\"name\":\"East\",\"level\":\"province\",\"parent\":\"CN\"},"                  \
@@ -211,7 +213,10 @@ static void s_wait_rolled(world_t *w, int32_t day)
     hbt_wait_rolled_up(w->hq, "CN", date, 30000);
 }
 
-static void test_trends(void **state)
+HBT_GROUP(s_setup, s_teardown);
+#define HBT_FIXTURE NULL, NULL
+
+HBT_TEST(test_trends)
 {
     world_t *w = *state;
     int32_t d = w->today;
@@ -344,7 +349,7 @@ static void test_trends(void **state)
 }
 
 /* Every refusal, and what it names. */
-static void test_refusals(void **state)
+HBT_TEST(test_refusals)
 {
     world_t *w = *state;
     static const struct {
@@ -379,7 +384,7 @@ static void test_refusals(void **state)
 /* After a restart, today's events before it were rebuilt into the mirror,
  * not counted: the quarters before the gap's hour come from the rollups
  * (their hour spread over four quarters), the rest of the gap is said. */
-static void test_restart_gap(void **state)
+HBT_TEST(test_restart_gap)
 {
     world_t *w = *state;
     int a = w->slot - 2, b = w->slot - 1;
@@ -417,14 +422,4 @@ static void test_restart_gap(void **state)
     if (a / 4 < b / 4)
         assert_true(hour_a > 0.99 && hour_a < 1.01);
     json_decref(o);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trends),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_restart_gap),
-    };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

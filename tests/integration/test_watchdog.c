@@ -124,12 +124,8 @@ static void test_stuck_writer_stops_the_pets(void **state)
     hbt_hall_stop(&hall, SIGTERM);
     hbt_hq_stop(&hq, SIGTERM);
     hbt_notify_stop(&l, NULL, 0);
-    if (healthy < 3)
-        fail_msg("only %d pets in 2 s before the writer was stuck", healthy);
-    if (stuck != 0)
-        fail_msg("%d pets while the writer was stuck", stuck);
-    if (again < 3)
-        fail_msg("only %d pets in 2 s after the writer came back", again);
+    hbt_assert_stall_pets(healthy, stuck, again, "in 2 s before the writer was stuck",
+                          "while the writer was stuck", "in 2 s after the writer came back");
     if (noticed < 2500)
         fail_msg("the writer was called stuck after %lld ms, before its 3 s", (long long)noticed);
     assert_true(stored < (int64_t)last);
@@ -260,14 +256,6 @@ static void *s_throttle(void *arg)
     return NULL;
 }
 
-static int s_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 static void test_long_rebuild_extends_the_start(void **state)
 {
     (void)state;
@@ -307,7 +295,7 @@ static void test_long_rebuild_extends_the_start(void **state)
     /* The test means something only when the start was long. */
     if (ms < 1500)
         fail_msg("the rebuild took %.0f ms: too short to need more time (SLOW_EVENTS)", ms);
-    int extends = s_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
+    int extends = hbt_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
     if (extends < 1)
         fail_msg("no EXTEND_TIMEOUT_USEC during a %.0f ms rebuild: %s", ms, heard);
     /* About one a second after the first second, never more. */

@@ -13,6 +13,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The regions of the dashboard's browser tests, named in Chinese: CN 总行
+ * -> P01 北方省 -> C001 港湾市, C002 山城. The start of an organisation
+ * document, which goes on with its own "\"halls\":[...]}". */
+#define HBT_REGIONS_ZH                                                                             \
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"                    \
+    "{\"id\":\"P01\",\"name\":\"北方省\",\"level\":\"province\",\"parent\":\"CN\"},"            \
+    "{\"id\":\"C001\",\"name\":\"港湾市\",\"level\":\"city\",\"parent\":\"P01\"},"              \
+    "{\"id\":\"C002\",\"name\":\"山城\",\"level\":\"city\",\"parent\":\"P01\"}],"
+
 /* Where hall-page screenshots go, for a person to look at. */
 #define HBT_SHOTS HB_BIN_DIR "/hall-pages-screenshots"
 

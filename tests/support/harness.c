@@ -108,6 +108,34 @@ void hbt_read_file(const char *path, char *out, size_t len)
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
  * test process. */
+int hbt_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+int hbt_stderr_to(const char *path)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        fail_msg("%s: %s", path, strerror(errno));
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+void hbt_stderr_back(int saved)
+{
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
 char *hbt_repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);
@@ -147,30 +175,64 @@ int hbt_tmpdir_notify_teardown(void **state)
     return hbt_tmpdir_teardown(state);
 }
 
+/* The lowest port of the kernel's ephemeral range (what bind to port 0 and
+ * every outgoing connection take from), 32768 when it cannot be read. */
+static int s_ephemeral_low(void)
+{
+    int low = 32768, high = 0;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+/* Whether nothing holds `port` on the loopback now (a bind succeeds). */
+static bool s_port_bindable(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Ports are chosen at random below the ephemeral range, not by binding port
+ * 0: a port from that range can be taken by any outgoing connection (another
+ * test's client, a ZeroMQ reconnect, a benchmark's thousands of halls) between
+ * this choice and the daemon's own bind, which then fails with "Address
+ * already in use". Below the range only another listener can take it; tests
+ * running side by side pick at random, and one process never gets a port
+ * twice. */
 int hbt_free_port(void)
 {
-    enum { GIVEN_MAX = 4096 };
+    enum { GIVEN_MAX = 4096, LOW = 10000 };
     static uint16_t given[GIVEN_MAX];
     static size_t n_given;
+    static uint64_t rng;
+    if (rng == 0)
+        rng = ((uint64_t)getpid() << 32) ^ (uint64_t)hb_now_ms() ^ 0x9e3779b97f4a7c15ull;
+    int high = s_ephemeral_low() - 1;
+    if (high - LOW < 1000)
+        fail_msg("the ephemeral port range starts at %d: no room below it for test ports",
+                 high + 1);
     for (int attempt = 0; attempt < 1000; attempt++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        assert_true(fd >= 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-        socklen_t len = sizeof a;
-        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        close(fd);
-        uint16_t port = ntohs(a.sin_port);
+        int port = LOW + (int)hbt_rand(&rng, (uint32_t)(high - LOW + 1));
         bool seen = false;
         for (size_t i = 0; i < n_given && !seen; i++)
             seen = given[i] == port;
-        if (seen)
+        if (seen || !s_port_bindable(port))
             continue;
         if (n_given < GIVEN_MAX)
-            given[n_given++] = port;
+            given[n_given++] = (uint16_t)port;
         return port;
     }
-    fail_msg("no fresh free port after 1,000 tries");
+    fail_msg("no fresh free port below %d after 1,000 tries", high + 1);
     return -1;
 }
 

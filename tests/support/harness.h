@@ -42,10 +42,18 @@ void hbt_fixture_free(void *fixture);
 int hbt_tmpdir_notify_teardown(void **state);
 /* `n` times `c` as a string (free() it). */
 char *hbt_repeat(char c, size_t n);
+/* How many times `needle` stands in `hay` (overlapping ones too). */
+int hbt_count(const char *hay, const char *needle);
+/* Sends this process's standard error to the file `path` (made afresh)
+ * until hbt_stderr_back: the log of a daemon run in the test's process, to
+ * read after. Returns the descriptor hbt_stderr_back puts back. */
+int hbt_stderr_to(const char *path);
+void hbt_stderr_back(int saved);
 /* A xorshift step of `*rng` (never 0): a number below `n`, the same series
  * for the same seed on every run. */
 uint32_t hbt_rand(uint64_t *rng, uint32_t n);
-/* A TCP port that was free a moment ago on 127.0.0.1. */
+/* A TCP port that was free a moment ago on 127.0.0.1, below the kernel's
+ * ephemeral range so that no outgoing connection can take it meanwhile. */
 int hbt_free_port(void);
 void hbt_sleep_ms(int ms);
 int64_t hbt_now_ms(void); /* monotonic */
@@ -281,6 +289,9 @@ Hallbus__Frame *hbt_raw_expect(hbt_raw_t *raw, Hallbus__Frame__KindCase kind, in
 int hbt_raw_send_hello(hbt_raw_t *raw, uint32_t protocol, const char *software);
 /* Sends Hello and returns the committed seq from Welcome (-1 on timeout). */
 int64_t hbt_raw_hello(hbt_raw_t *raw);
+/* hbt_raw_connect and hbt_raw_hello, welcomed with nothing committed yet:
+ * a fresh hall's stream. Fails the test otherwise. */
+hbt_raw_t *hbt_raw_fresh(const char *endpoint, const char *key_dir);
 /* Encodes a ticket event with sequence `seq` into `out` (malloc'd). */
 size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out);
 /* Sends a batch of events with sequences first..first+n-1, stamped with
@@ -293,6 +304,21 @@ int hbt_raw_send_batch_at(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_m
  * is not 0) and waits up to 5 s for its Ack: the test fails without one.
  * Returns the Ack's committed_seq. */
 int64_t hbt_raw_send_acked(hbt_raw_t *raw, uint64_t first, size_t n, int64_t at_ms);
+
+/* ---- a stand-in HQ (speaks frames itself, with the real hqd's key) */
+/* A CURVE ROUTER with `hq`'s key pair (hq->keys/hq.key), for a test that
+ * plays HQ's side of the link to a real branchd: bound at `endpoint`
+ * ("tcp://127.0.0.1:*" for any port), the address it got into `bound` when
+ * that is not NULL. Fails the test when it cannot. */
+typedef struct hbt_standin hbt_standin_t;
+hbt_standin_t *hbt_standin_start(const hbt_hq_t *hq, const char *endpoint, char *bound,
+                                 size_t bound_len);
+void hbt_standin_stop(hbt_standin_t **s);
+/* Receives one frame (NULL on timeout, or when the bytes are no frame);
+ * free with hb_frame_free. Who sent it is kept for hbt_standin_reply. */
+Hallbus__Frame *hbt_standin_recv(hbt_standin_t *s, int timeout_ms);
+/* Sends `f` to the sender of the frame received last. */
+void hbt_standin_reply(hbt_standin_t *s, const Hallbus__Frame *f);
 
 /* ---- TCP proxy between a hall and HQ (a thread in the test process) */
 typedef struct hbt_proxy hbt_proxy_t;

@@ -188,6 +188,17 @@ int hbt_notify_peek(hbt_notify_t *l, char *heard, size_t len)
     return watchdogs;
 }
 
+void hbt_assert_stall_pets(int before, int during, int after, const char *before_what,
+                           const char *during_what, const char *after_what)
+{
+    if (before < 3)
+        fail_msg("only %d pets %s", before, before_what);
+    if (during != 0)
+        fail_msg("%d pets %s", during, during_what);
+    if (after < 3)
+        fail_msg("only %d pets %s", after, after_what);
+}
+
 int hbt_notify_stop(hbt_notify_t **lp, char *heard, size_t len)
 {
     hbt_notify_t *l = *lp;

@@ -37,6 +37,20 @@ int hbt_notify_stop(hbt_notify_t **n, char *heard, size_t len);
 /* What came so far, while it goes on reading: the same as hbt_notify_stop
  * gives (`heard` may be NULL). */
 int hbt_notify_peek(hbt_notify_t *n, char *heard, size_t len);
+/* The settings every daemon run by hb_daemon has, as rows of a test's
+ * config table of `type` (members config, log_level and data): its config
+ * file, its log level (`level` by default) and its data folder. */
+#define HBT_DAEMON_ROWS(type, level)                                                               \
+    HB_CONF_ROW(type, "config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file",          \
+                .optional = true),                                                                 \
+        HB_CONF_ROW(type, "log_level", HB_CONF_STRING, log_level, level, 0, 0, true, "log level"), \
+        HB_CONF_ROW(type, "data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder")
+/* The watchdog's pets counted in the three phases of a stall: at least 3
+ * while every thread made progress, none while one was stuck, at least 3
+ * once it came back. Fails the test naming the phase: each `*_what` ends
+ * its message ("in 2 s before the writer was stuck"). */
+void hbt_assert_stall_pets(int before, int during, int after, const char *before_what,
+                           const char *during_what, const char *after_what);
 
 /* ---- a TLS server: openssl s_server -www with a self-signed certificate
  * for 127.0.0.1, made in `dir` (cert.pem: give it as the CA file). */

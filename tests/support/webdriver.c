@@ -381,6 +381,13 @@ void hbt_wd_wait_in(hbt_wd_t *w, const char *section, const char *script, int ti
     fail_msg("%s (not within %d ms); #%s shows: %s", what, timeout_ms, section, shows);
 }
 
+void hbt_wd_press_wait(hbt_wd_t *w, const char *css, const char *section, const char *script,
+                       int timeout_ms, const char *what)
+{
+    hbt_wd_press(w, css);
+    hbt_wd_wait_in(w, section, script, timeout_ms, what);
+}
+
 void hbt_wd_press(hbt_wd_t *w, const char *css)
 {
     char elem[128], path[256];

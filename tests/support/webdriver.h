@@ -91,6 +91,10 @@ void hbt_wd_wait_in(hbt_wd_t *b, const char *section, const char *script, int ti
  * appear and finding it again when the page replaced it before the click
  * landed. */
 void hbt_wd_press(hbt_wd_t *b, const char *css);
+/* hbt_wd_press, then hbt_wd_wait_in: a step of a page that answers a
+ * button by showing something. */
+void hbt_wd_press_wait(hbt_wd_t *b, const char *css, const char *section, const char *script,
+                       int timeout_ms, const char *what);
 /* Opens a new window (a tab), makes it current, its handle into `out`;
  * the current window's handle; switching to one. */
 void hbt_wd_new_window(hbt_wd_t *b, char *out, size_t outlen);

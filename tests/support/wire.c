@@ -1,7 +1,8 @@
 /* The tests' wire-level tools (see harness.h): a raw link client that
  * speaks hallbus's protocol over CURVE as a hall of any build would (to
  * send what branchd never sends: an older Hello, a bad batch, frames out of
- * order), and a TCP proxy that can freeze or cut a connection. Not for
+ * order), a stand-in HQ that plays HQ's side of the link to a real branchd,
+ * and a TCP proxy that can freeze or cut a connection. Not for
  * starting processes or HTTP calls: harness.c has those. */
 #include "harness.h"
 
@@ -42,6 +43,28 @@ struct hbt_raw {
     void *sock;
 };
 
+/* A context of its own and one socket of `type` in it, that drops what is
+ * unsent when closed: the raw client's, and the stand-in HQ's (whose first
+ * member is such an end). */
+static void s_end_open(struct hbt_raw *end, int type)
+{
+    int linger = 0;
+    end->ctx = zmq_ctx_new();
+    end->sock = zmq_socket(end->ctx, type);
+    zmq_setsockopt(end->sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
+/* Closes the end's socket and context and frees it: the object it is the
+ * first member of. NULL does nothing. */
+static void s_end_free(struct hbt_raw *end)
+{
+    if (!end)
+        return;
+    zmq_close(end->sock);
+    zmq_ctx_term(end->ctx);
+    free(end);
+}
+
 hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
 {
     char path[512], err[256];
@@ -53,10 +76,8 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
     if (hb_cert_load_public(path, &hq, err, sizeof err) != 0)
         fail_msg("raw client: %s: %s", path, err);
     hbt_raw_t *raw = calloc(1, sizeof *raw);
-    raw->ctx = zmq_ctx_new();
-    raw->sock = zmq_socket(raw->ctx, ZMQ_DEALER);
-    int linger = 0, sndtimeo = 1000;
-    zmq_setsockopt(raw->sock, ZMQ_LINGER, &linger, sizeof linger);
+    s_end_open(raw, ZMQ_DEALER);
+    int sndtimeo = 1000;
     /* Without a connection a DEALER blocks on send: never hang a test. */
     zmq_setsockopt(raw->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     zmq_setsockopt(raw->sock, ZMQ_CURVE_SERVERKEY, hq.public_key, 40);
@@ -68,13 +89,73 @@ hbt_raw_t *hbt_raw_connect(const char *endpoint, const char *key_dir)
 
 void hbt_raw_close(hbt_raw_t **rawp)
 {
-    hbt_raw_t *raw = *rawp;
-    if (!raw)
-        return;
-    zmq_close(raw->sock);
-    zmq_ctx_term(raw->ctx);
-    free(raw);
+    s_end_free(*rawp);
     *rawp = NULL;
+}
+
+/* ---------------------------------------------------- stand-in HQ */
+
+struct hbt_standin {
+    struct hbt_raw end; /* first: s_end_free frees the stand-in */
+    uint8_t rid[256];   /* the routing id of the last sender */
+    size_t rid_len;
+};
+
+hbt_standin_t *hbt_standin_start(const hbt_hq_t *hq, const char *endpoint, char *bound,
+                                 size_t bound_len)
+{
+    char path[512], err[256];
+    hb_cert_t cert;
+    snprintf(path, sizeof path, "%s/hq.key", hq->keys);
+    if (hb_cert_load(path, &cert, err, sizeof err) != 0)
+        fail_msg("stand-in HQ: %s: %s", path, err);
+    hbt_standin_t *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s_end_open(&s->end, ZMQ_ROUTER);
+    int one = 1;
+    zmq_setsockopt(s->end.sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(s->end.sock, ZMQ_CURVE_SECRETKEY, cert.secret_key, 40);
+    if (zmq_bind(s->end.sock, endpoint) != 0)
+        fail_msg("stand-in HQ: bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    if (bound) {
+        size_t len = bound_len;
+        assert_int_equal(zmq_getsockopt(s->end.sock, ZMQ_LAST_ENDPOINT, bound, &len), 0);
+    }
+    return s;
+}
+
+void hbt_standin_stop(hbt_standin_t **sp)
+{
+    s_end_free(*sp ? &(*sp)->end : NULL);
+    *sp = NULL;
+}
+
+Hallbus__Frame *hbt_standin_recv(hbt_standin_t *s, int timeout_ms)
+{
+    zmq_pollitem_t it = {s->end.sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_t rid, m;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&m);
+    zmq_msg_recv(&rid, s->end.sock, 0);
+    zmq_msg_recv(&m, s->end.sock, 0);
+    s->rid_len = zmq_msg_size(&rid) < sizeof s->rid ? zmq_msg_size(&rid) : sizeof s->rid;
+    memcpy(s->rid, zmq_msg_data(&rid), s->rid_len);
+    Hallbus__Frame *f = hb_frame_unpack(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&rid);
+    zmq_msg_close(&m);
+    return f;
+}
+
+void hbt_standin_reply(hbt_standin_t *s, const Hallbus__Frame *f)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hb_frame_pack(f, &buf, &len), 0);
+    zmq_send(s->end.sock, s->rid, s->rid_len, ZMQ_SNDMORE);
+    zmq_send(s->end.sock, buf, len, 0);
+    free(buf);
 }
 
 int hbt_raw_send_bytes(hbt_raw_t *raw, const void *data, size_t len)
@@ -161,6 +242,14 @@ int64_t hbt_raw_hello(hbt_raw_t *raw)
         }
     }
     return -1;
+}
+
+hbt_raw_t *hbt_raw_fresh(const char *endpoint, const char *key_dir)
+{
+    hbt_raw_t *raw = hbt_raw_connect(endpoint, key_dir);
+    assert_non_null(raw);
+    assert_int_equal(hbt_raw_hello(raw), 0);
+    return raw;
 }
 
 size_t hbt_envelope_bytes(uint64_t seq, int64_t at_ms, uint8_t **out)

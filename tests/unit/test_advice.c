@@ -130,43 +130,71 @@ HBT_TEST(test_proposes_only_open_faster_halls_with_the_service)
     s_hall_free(&h);
 }
 
-HBT_TEST(test_without_a_current_board_the_policy_halls)
+/* One decision each, for a hall with `waiting` customers of A (s_hall)
+ * and a board that lists FAST (A in 1 s) when `board` is set: without a
+ * current board the policy's halls; at or below the threshold not due. */
+HBT_TEST(test_decisions)
 {
     (void)state;
-    hall_t *h = s_hall(4);
-    advice_board_t b = {.received_mono = 1};
-    s_neighbour(&b, "FAST", true, true, 1, "A=1");
-    advice_t a;
-    advice_decide(h->s, &h->f, h->p, "A", &b, false, &a);
-    assert_true(a.divert);
-    assert_false(a.from_board);
-    assert_int_equal(a.n_nearby, 2);
-    assert_string_equal(a.nearby[0], "P1");
-    assert_string_equal(a.nearby[1], "P2");
-    advice_decide(h->s, &h->f, h->p, "A", NULL, true, &a);
-    assert_false(a.from_board);
-    assert_int_equal(a.n_nearby, 2);
-    s_hall_free(&h);
-}
-
-HBT_TEST(test_not_due_at_or_below_the_threshold)
-{
-    (void)state;
-    hall_t *h = s_hall(3);
-    advice_board_t b = {.received_mono = 1};
-    s_neighbour(&b, "FAST", true, true, 1, "A=1");
-    advice_t a;
-    advice_decide(h->s, &h->f, h->p, "A", &b, true, &a);
-    assert_false(a.divert);
-    assert_int_equal(a.waiting, 3);
-    assert_int_equal(a.estimated_wait_s, 1200); /* 4 x 300 */
-    /* A service nobody waits for and no counter serves: first in line, at
-     * the fallback mean (the *:* SLA of 1200 s halved), one counter. */
-    advice_decide(h->s, &h->f, h->p, "Z", &b, true, &a);
-    assert_false(a.divert);
-    assert_int_equal(a.waiting, 0);
-    assert_int_equal(a.estimated_wait_s, 600);
-    s_hall_free(&h);
+    static const struct {
+        const char *name;
+        int waiting;
+        const char *service;
+        bool board, current;
+        bool divert;
+        uint32_t want_waiting, want_wait_s;
+        bool from_board;
+        size_t n_nearby;
+        const char *nearby[2];
+    } rows[] = {
+        {"a board that is not current: the policy's halls",
+         4,
+         "A",
+         true,
+         false,
+         true,
+         4,
+         1500,
+         false,
+         2,
+         {"P1", "P2"}},
+        {"no board: the policy's halls",
+         4,
+         "A",
+         false,
+         true,
+         true,
+         4,
+         1500,
+         false,
+         2,
+         {"P1", "P2"}},
+        /* 4 x 300 */
+        {"at the threshold: not due", 3, "A", true, true, false, 3, 1200, true, 1, {"FAST"}},
+        /* A service nobody waits for and no counter serves: first in line,
+         * at the fallback mean (the *:* SLA of 1200 s halved), one counter;
+         * FAST does not offer it. */
+        {"a service nobody waits for", 3, "Z", true, true, false, 0, 600, true, 0, {NULL}},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        hall_t *h = s_hall(rows[i].waiting);
+        advice_board_t b = {.received_mono = 1};
+        s_neighbour(&b, "FAST", true, true, 1, "A=1");
+        advice_t a;
+        advice_decide(h->s, &h->f, h->p, rows[i].service, rows[i].board ? &b : NULL,
+                      rows[i].current, &a);
+        bool same = a.divert == rows[i].divert && a.waiting == rows[i].want_waiting &&
+                    a.threshold == 3 && a.estimated_wait_s == rows[i].want_wait_s &&
+                    a.from_board == rows[i].from_board && a.n_nearby == rows[i].n_nearby;
+        for (size_t k = 0; same && k < a.n_nearby; k++)
+            same = strcmp(a.nearby[k], rows[i].nearby[k]) == 0;
+        if (!same)
+            fail_msg("%s: divert %d, waiting %u, threshold %lld, %u s, from the board %d, %zu "
+                     "nearby (%s first)",
+                     rows[i].name, a.divert, a.waiting, (long long)a.threshold, a.estimated_wait_s,
+                     a.from_board, a.n_nearby, a.n_nearby ? a.nearby[0] : "none");
+        s_hall_free(&h);
+    }
 }
 
 HBT_TEST(test_board_current)

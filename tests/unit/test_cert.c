@@ -18,25 +18,12 @@
 #include "harness.h"
 #include "runner.h"
 
-static char s_dir[256];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    hbt_mkdtemp(s_dir, sizeof s_dir, "test-cert");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    hbt_rmdir(s_dir);
-    return 0;
-}
+/* A fresh folder for each test (hbt_tmpdir_setup makes s_tmp.path). */
+static hbt_tmpdir_t s_tmp = {.tag = "test-cert"};
 
 static void s_path(char *out, size_t len, const char *name)
 {
-    snprintf(out, len, "%s/%s", s_dir, name);
+    snprintf(out, len, "%s/%s", s_tmp.path, name);
 }
 
 static void s_write(const char *name, const char *text)
@@ -49,7 +36,7 @@ static void s_write(const char *name, const char *text)
     fclose(f);
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
 
 HBT_TEST(test_round_trip_with_metadata)
 {

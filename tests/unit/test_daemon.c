@@ -39,9 +39,7 @@ typedef struct tcfg {
 #define ROW(...) HB_CONF_ROW(tcfg_t, __VA_ARGS__)
 
 static const hb_config_def_t s_defs[] = {
-    ROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file", .optional = true),
-    ROW("log_level", HB_CONF_STRING, log_level, "warn", 0, 0, true, "log level"),
-    ROW("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder"),
+    HBT_DAEMON_ROWS(tcfg_t, "warn"),
     ROW("id", HB_CONF_STRING, id, "H7", 0, 0, false, "an id"),
     ROW("level", HB_CONF_INT, level, "1", 0, 100, true, "a reloadable number"),
     ROW("low", HB_CONF_INT, low, "1", 0, 100, false, "at most high", .at_most = "high"),
@@ -315,10 +313,7 @@ HBT_TEST(test_run)
     snprintf(data, sizeof data, "%s/d", s_tmp.path);
     /* The log goes to a file for this run, to read its lines after. */
     snprintf(log, sizeof log, "%s/log", s_tmp.path);
-    int saved = dup(2);
-    int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(lf, 2);
-    close(lf);
+    int saved = hbt_stderr_to(log);
 
     memset(&s_cfg, 0, sizeof s_cfg);
     char *argv[] = {"testd", "--config", s_run.conf, "--data", data, NULL};
@@ -331,9 +326,7 @@ HBT_TEST(test_run)
     uv_loop_init(&loop);
     int rc = hb_daemon_run(s_run.d, &loop);
     hb_log(HB_LOG_INFO, "after the run");
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    hbt_stderr_back(saved);
     assert_int_equal(rc, 0); /* the loop closed: nothing left open */
 
     /* One timer: the fast chore on every tick, the slow one every third. */

@@ -277,13 +277,9 @@ typedef struct tcfg {
     char *data;
 } tcfg_t;
 
-#define ROW(...) HB_CONF_ROW(tcfg_t, __VA_ARGS__)
 static const hb_config_def_t s_defs[] = {
-    ROW("config", HB_CONF_STRING, config, NULL, 0, 0, false, "config file", .optional = true),
-    ROW("log_level", HB_CONF_STRING, log_level, "info", 0, 0, true, "log level"),
-    ROW("data", HB_CONF_STRING, data, NULL, 0, 0, false, "data folder"),
+    HBT_DAEMON_ROWS(tcfg_t, "info"),
 };
-#undef ROW
 #define NDEFS (sizeof s_defs / sizeof s_defs[0])
 
 static tcfg_t s_cfg;
@@ -334,8 +330,10 @@ typedef struct run {
     reader_t reader;
     int ticks;
     int64_t t0;
-    int pets[4]; /* sampled at the phases' edges */
-    bool ready;  /* what `starting` answers */
+    int pets[4];      /* sampled at the phases' edges */
+    bool ready;       /* what `starting` answers */
+    char log[300];    /* the daemon's log file */
+    char heard[2048]; /* what systemd heard (hbt_notify_stop) */
 } run_t;
 
 static run_t s_run;
@@ -358,10 +356,7 @@ static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const ch
         setenv("WATCHDOG_PID", pid, 1);
     }
     snprintf(data, sizeof data, "%s/d", s_tmp.path);
-    int saved = dup(2);
-    int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(lf, 2);
-    close(lf);
+    int saved = hbt_stderr_to(log);
     memset(&s_cfg, 0, sizeof s_cfg);
     char *argv[] = {"testd", "--config", conf, "--data", data, NULL};
     assert_int_equal(hb_daemon_start(spec, 5, argv, &s_run.d), 0);
@@ -369,9 +364,7 @@ static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const ch
     uv_loop_init(&loop);
     s_run.t0 = hb_mono_ms();
     int rc = hb_daemon_run(s_run.d, &loop);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    hbt_stderr_back(saved);
     assert_int_equal(rc, 0);
     hb_daemon_destroy(&s_run.d);
 }
@@ -379,19 +372,20 @@ static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const ch
 static const char *s_starting(void *arg);
 
 /* Runs the test daemon (10 ms ticks, 150 ms quiet limit) with the one
- * chore `chore`, and s_starting when `starting`; the watchdog every `usec`
- * when not NULL. Its log goes to `log`, what systemd heard to `heard`;
- * returns how many notifications came. */
-static int s_run_chore(const hb_chore_t *chore, bool starting, const char *usec, char *log,
-                       size_t loglen, char *heard, size_t hlen)
+ * chore `name`, `tick` every 10 ms, and s_starting when `starting`; the
+ * watchdog every `usec` when not NULL. Its log goes to s_run.log, what
+ * systemd heard to s_run.heard (printed too); returns how many
+ * notifications came. */
+static int s_run_chore(const char *name, hb_daemon_fn tick, bool starting, const char *usec)
 {
+    const hb_chore_t chore = {name, 10, tick};
     const hb_daemon_spec_t spec = {
         .name = "testd",
         .defs = s_defs,
         .ndefs = NDEFS,
         .cfg = &s_cfg,
         .tick_ms = 10,
-        .chores = chore,
+        .chores = &chore,
         .n_chores = 1,
         .starting = starting ? s_starting : NULL,
         .quiet_ms = 150,
@@ -399,10 +393,11 @@ static int s_run_chore(const hb_chore_t *chore, bool starting, const char *usec,
     };
     memset(&s_run, 0, sizeof s_run);
     s_reader_start(&s_run.reader);
-    snprintf(log, loglen, "%s/log", s_tmp.path);
-    s_run_daemon(&spec, log, usec);
-    int total = hbt_notify_stop(&s_run.notify, heard, hlen);
+    snprintf(s_run.log, sizeof s_run.log, "%s/log", s_tmp.path);
+    s_run_daemon(&spec, s_run.log, usec);
+    int total = hbt_notify_stop(&s_run.notify, s_run.heard, sizeof s_run.heard);
     s_reader_stop(&s_run.reader);
+    print_message("heard: %s\n", s_run.heard);
     return total;
 }
 
@@ -437,28 +432,21 @@ static void s_stuck_tick(void *arg)
         raise(SIGTERM);
 }
 
-static const hb_chore_t s_stuck_chores[] = {{"feed", 10, s_stuck_tick}};
-
 static void test_stuck_thread_stops_the_pets(void **state)
 {
     (void)state;
-    char log[300], heard[2048];
     /* 40 ms: a pet every 20 ms */
-    int total = s_run_chore(s_stuck_chores, false, "40000", log, sizeof log, heard, sizeof heard);
+    int total = s_run_chore("feed", s_stuck_tick, false, "40000");
     int fed = s_run.pets[1] - s_run.pets[0];
     int starved = s_run.pets[3] - s_run.pets[2];
     int again = total - s_run.pets[3];
     print_message("pets: %d while fed (200 ms), %d while stuck (300 ms), %d fed again\n", fed,
                   starved, again);
-    if (fed < 3)
-        fail_msg("only %d pets in 200 ms while every thread made progress", fed);
-    if (starved != 0)
-        fail_msg("%d pets while the reader was stuck in read(2)", starved);
-    if (again < 3)
-        fail_msg("only %d pets after the reader came back", again);
-    assert_string_equal(heard, "READY=1 STOPPING=1 ");
+    hbt_assert_stall_pets(fed, starved, again, "in 200 ms while every thread made progress",
+                          "while the reader was stuck in read(2)", "after the reader came back");
+    assert_string_equal(s_run.heard, "READY=1 STOPPING=1 ");
     char text[8192];
-    s_read_file(log, text, sizeof text);
+    s_read_file(s_run.log, text, sizeof text);
     hbt_assert_contains_all(text, "thread reader (",
                             "made no progress: systemd's watchdog is no longer petted",
                             "every thread makes progress again", NULL);
@@ -489,35 +477,23 @@ static void s_slow_start_tick(void *arg)
         raise(SIGTERM);
 }
 
-static const hb_chore_t s_slow_chores[] = {{"start", 10, s_slow_start_tick}};
-
-static int s_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 static void test_slow_start_is_extended(void **state)
 {
     (void)state;
-    char log[300], heard[2048];
-    s_run_chore(s_slow_chores, true, NULL, log, sizeof log, heard, sizeof heard);
-    print_message("heard: %s\n", heard);
+    s_run_chore("start", s_slow_start_tick, true, NULL);
     /* More time at about 1 s and 2 s, each for 10 s; then READY, once. */
-    int extends = s_count(heard, "EXTEND_TIMEOUT_USEC=10000000 ");
+    int extends = hbt_count(s_run.heard, "EXTEND_TIMEOUT_USEC=10000000 ");
     if (extends < 1 || extends > 2)
-        fail_msg("%d extensions in a 2.5 s start: %s", extends, heard);
-    const char *ready = strstr(heard, "READY=1 ");
+        fail_msg("%d extensions in a 2.5 s start: %s", extends, s_run.heard);
+    const char *ready = strstr(s_run.heard, "READY=1 ");
     assert_non_null(ready);
-    assert_int_equal(s_count(heard, "READY=1"), 1);
-    assert_null(strstr(ready, "EXTEND"));                         /* none after READY */
-    assert_true(strncmp(heard, "EXTEND_TIMEOUT_USEC=", 20) == 0); /* none before the first */
+    assert_int_equal(hbt_count(s_run.heard, "READY=1"), 1);
+    assert_null(strstr(ready, "EXTEND"));                               /* none after READY */
+    assert_true(strncmp(s_run.heard, "EXTEND_TIMEOUT_USEC=", 20) == 0); /* none before the first */
     assert_string_equal(ready, "READY=1 STOPPING=1 ");
-    assert_null(strstr(heard, "RELOADING")); /* the SIGHUP at 0.5 s framed nothing */
+    assert_null(strstr(s_run.heard, "RELOADING")); /* the SIGHUP at 0.5 s framed nothing */
     char text[8192];
-    s_read_file(log, text, sizeof text);
+    s_read_file(s_run.log, text, sizeof text);
     hbt_assert_contains(text, "still starting (warming up)");
     hbt_assert_contains(text, "ready after 2.");
     hbt_assert_contains(text, "configuration reloaded"); /* the reload itself was done */
@@ -535,17 +511,13 @@ static void s_stuck_start_tick(void *arg)
         raise(SIGTERM);
 }
 
-static const hb_chore_t s_stuck_start_chores[] = {{"start", 10, s_stuck_start_tick}};
-
 static void test_stuck_start_is_not_extended(void **state)
 {
     (void)state;
-    char log[300], heard[2048];
-    s_run_chore(s_stuck_start_chores, true, NULL, log, sizeof log, heard, sizeof heard);
-    print_message("heard: %s\n", heard);
-    assert_string_equal(heard, "EXTEND_TIMEOUT_USEC=10000000 STOPPING=1 ");
+    s_run_chore("start", s_stuck_start_tick, true, NULL);
+    assert_string_equal(s_run.heard, "EXTEND_TIMEOUT_USEC=10000000 STOPPING=1 ");
     char text[8192];
-    s_read_file(log, text, sizeof text);
+    s_read_file(s_run.log, text, sizeof text);
     hbt_assert_contains(text, "made no progress: systemd is no longer asked for more time");
 }
 

@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -500,6 +501,122 @@ static void s_print_hq(const char *name)
     json_decref(j);
 }
 
+/* The bytes HQ's writer thread has handed to write(2) so far (`wchar` of
+ * /proc/PID/task/TID/io for the thread named hq-writer): LMDB writes whole
+ * 4 KiB pages, so per commit this tells how many pages a commit dirtied.
+ * -1 when not found. */
+static double s_writer_wchar(pid_t pid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    double out = -1;
+    struct dirent *e;
+    while (out < 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char p2[128], comm[32] = "";
+        snprintf(p2, sizeof p2, "/proc/%d/task/%.16s/comm", (int)pid, e->d_name);
+        FILE *f = fopen(p2, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = '\0';
+        fclose(f);
+        if (strncmp(comm, "hq-writer", 9) != 0)
+            continue;
+        snprintf(p2, sizeof p2, "/proc/%d/task/%.16s/io", (int)pid, e->d_name);
+        f = fopen(p2, "r");
+        char line[128];
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "wchar:", 6) == 0)
+                out = strtod(line + 6, NULL);
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return out;
+}
+
+/* The writer's committed events and commits so far (/v1/status); false
+ * when HQ does not answer. */
+static bool s_writer_counts(double *events, double *commits)
+{
+    json_t *j = s_hq_get("/v1/status");
+    json_t *w = json_object_get(j, "writer");
+    bool ok = json_is_integer(json_object_get(w, "commits"));
+    *events = (double)json_integer_value(json_object_get(w, "events"));
+    *commits = (double)json_integer_value(json_object_get(w, "commits"));
+    json_decref(j);
+    return ok;
+}
+
+/* HQ's own ack latency histogram (frame read to ack sent, after the
+ * commit: `hallbus_hq_ack_latency_seconds` of /metrics), cumulative counts
+ * by bucket bound; the number of bounds, 0 when it did not answer. */
+#define ACK_BUCKETS_MAX 24
+typedef struct ack_hist {
+    size_t n;
+    double le[ACK_BUCKETS_MAX];
+    double count[ACK_BUCKETS_MAX];
+} ack_hist_t;
+
+static void s_hq_ack_hist(ack_hist_t *out)
+{
+    static const char prefix[] = "hallbus_hq_ack_latency_seconds_bucket{le=\"";
+    out->n = 0;
+    hb_httpc_resp_t r;
+    char err[128];
+    hb_httpc_opts_t http = s_opt.http;
+    http.timeout_ms = 10000;
+    if (hb_httpc_call(s_hq_http, "GET", "/metrics", NULL, &http, &r, err, sizeof err) != 0)
+        return;
+    const char *p = r.body, *end = r.body + r.body_len;
+    while (r.status == 200 && p && p < end && out->n < ACK_BUCKETS_MAX) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char line[160];
+        if (len < sizeof line && len > sizeof prefix - 1 &&
+            memcmp(p, prefix, sizeof prefix - 1) == 0) {
+            memcpy(line, p, len);
+            line[len] = '\0';
+            char *q = line + sizeof prefix - 1, *close = strchr(q, '"');
+            if (close && strncmp(q, "+Inf", 4) != 0) {
+                out->le[out->n] = strtod(q, NULL);
+                out->count[out->n] = strtod(close + 2, NULL);
+                out->n++;
+            }
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    hb_httpc_resp_free(&r);
+}
+
+/* The latency below which a share `q` of the window's acks were sent, by
+ * linear interpolation inside its bucket of the two histograms' difference
+ * (ms); -1 when not known. */
+static double s_ack_hist_pct(const ack_hist_t *a, const ack_hist_t *b, double q)
+{
+    if (a->n == 0 || a->n != b->n)
+        return -1;
+    double total = b->count[b->n - 1] - a->count[a->n - 1];
+    if (total <= 0)
+        return -1;
+    double prev_le = 0, prev_c = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        double c = b->count[i] - a->count[i];
+        if (c >= q * total) {
+            double f = c > prev_c ? (q * total - prev_c) / (c - prev_c) : 1.0;
+            return (prev_le + f * (b->le[i] - prev_le)) * 1000.0;
+        }
+        prev_le = b->le[i];
+        prev_c = c;
+    }
+    return -1;
+}
+
 /* What HQ's writer has committed, its mirror has applied (with the
  * anomalies it saw) and its board shows (the sum of the tiles' last
  * sequence: every hall's events number 1, 2, 3 ... so the sum is the events
@@ -584,6 +701,10 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
     samples_t lat = {0};
     hq_counts_t c0 = {0}, c1 = {0};
     bool counted = s_hq_counts(&c0);
+    ack_hist_t ah0, ah1;
+    s_hq_ack_hist(&ah0);
+    double wb0 = s_writer_wchar(s_hqd_pid), we0 = 0, wc0 = 0, we1 = 0, wc1 = 0;
+    bool wcounted = s_writer_counts(&we0, &wc0);
     kids_cpu_t th0[32], th1[32];
     size_t nth0 = kids_cpu_threads(s_hqd_pid, th0, 32);
     uint64_t cpu0 = 0;
@@ -612,6 +733,9 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
     for (size_t i = 0; i < nth1; i++)
         cpu1 += th1[i].ns;
     counted = counted && s_hq_counts(&c1);
+    s_hq_ack_hist(&ah1);
+    double wb1 = s_writer_wchar(s_hqd_pid);
+    wcounted = wcounted && s_writer_counts(&we1, &wc1);
     samples_sort(&lat);
     res->ran = true;
     res->acked_eps = (double)acked / secs;
@@ -630,6 +754,14 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
         res->max = lat.n ? lat.v[lat.n - 1] : 0.0;
         printf("%s: ack latency over %zu batches: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", name,
                lat.n, res->p50, res->p99, res->max);
+        /* What of it HQ itself took, from reading the frame to sending its
+         * ack (the commit included); the rest is the two ends' ZeroMQ I/O
+         * threads, TCP and the simulator's loop. */
+        double h50 = s_ack_hist_pct(&ah0, &ah1, 0.50), h99 = s_ack_hist_pct(&ah0, &ah1, 0.99);
+        if (h50 >= 0)
+            printf("%s: of it in HQ (frame read to ack sent, from its histogram's buckets): "
+                   "p50 %.1f ms, p99 %.1f ms\n",
+                   name, h50, h99);
     }
     samples_free(&lat);
     /* A hall's credit is capped at one batch, so a simulator starved of
@@ -640,6 +772,14 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, phase_resu
                "(see the simulator's loop above); the latency is not that of %d/s\n",
                name, res->acked_eps, rate, rate);
     s_print_hq(name);
+    /* What a commit costs the disk: LMDB copies every page it changes, and
+     * events are keyed by hall, so a commit dirties about one leaf per hall
+     * it touches however few events each brought. */
+    if (wcounted && wb0 >= 0 && wb1 >= wb0 && wc1 > wc0 && we1 > we0)
+        printf("%s: HQ writer in the window: %.0f commits, %.0f events/commit, %.0f KiB written "
+               "per commit (%.0f pages of 4 KiB), %.0f bytes per event\n",
+               name, wc1 - wc0, (we1 - we0) / (wc1 - wc0), (wb1 - wb0) / 1024.0 / (wc1 - wc0),
+               (wb1 - wb0) / 4096.0 / (wc1 - wc0), (wb1 - wb0) / (we1 - we0));
     if (counted) {
         /* Stored is not seen: the rates of what the live mirror (board,
          * alerts, API) applied and what the board shows come beside it. */

@@ -14,6 +14,7 @@
 #define HALLBUS_VEC_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 /* `v` and `raw_` are one pointer: raw_ lets the functions below reallocate
  * any vector without knowing T (a union, so no cast between pointer types). */
@@ -65,6 +66,16 @@
 /* Frees the elements (not what they point to); the vector is empty and
  * keeps its maximum. */
 #define hb_vec_free(vec) hb_vec__free(&(vec)->raw_, &(vec)->n, &(vec)->cap)
+
+/* For a vector of pointers it owns (a table of halls by number, a list of
+ * names): free() on each element, then hb_vec_free. A loop in the macro,
+ * not a function, since only the macro knows the elements' pointer type. */
+#define hb_vec_free_owned(vec)                                                                     \
+    do {                                                                                           \
+        for (size_t hb_vec_i_ = 0; hb_vec_i_ < (vec)->n; hb_vec_i_++)                              \
+            free((vec)->v[hb_vec_i_]);                                                             \
+        hb_vec_free(vec);                                                                          \
+    } while (0)
 
 /* The same reservation for an array kept as a pointer and its room outside
  * an HB_VEC, where a public struct's layout is read by others (the
