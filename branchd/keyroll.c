@@ -37,11 +37,6 @@ struct keyroll {
     int64_t last_rotated_ms;
 };
 
-static int64_t s_jitter(int64_t base)
-{
-    return base + (int64_t)((double)base * ((double)rand() / ((double)RAND_MAX + 1.0)));
-}
-
 /* Enters `state`; the reason is logged when the state or reason changed. */
 static void s_set(keyroll_t *k, const char *state, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -104,7 +99,7 @@ static int64_t s_due_at(int64_t before, int64_t nb, int64_t na)
 
 static void s_backoff(keyroll_t *k)
 {
-    k->next_try_ms = hb_mono_ms() + s_jitter(k->wait_ms);
+    k->next_try_ms = hb_mono_ms() + hb_jitter_ms(k->wait_ms);
     int64_t cap = k->cfg.retry_ms > KEYROLL_RETRY_CAP_MS ? k->cfg.retry_ms : KEYROLL_RETRY_CAP_MS;
     k->wait_ms = k->wait_ms > cap / 2 ? cap : k->wait_ms * 2;
 }

@@ -69,14 +69,6 @@ struct uplink {
     size_t count;
 };
 
-static int64_t s_jitter(int64_t base)
-{
-    /* Uniform in [base, 2*base): spreads 100,000 halls' reconnects out. */
-    return base + (int64_t)((double)base * ((double)rand() / ((double)RAND_MAX + 1.0)));
-}
-
-static int64_t s_double(int64_t wait, int64_t max) { return wait > max / 2 ? max : wait * 2; }
-
 /* ------------------------------------------------------------ trouble ---- */
 
 static bool s_in_trouble(const uplink_t *up)
@@ -169,9 +161,10 @@ static int s_conn_open(uplink_t *up)
     rc |= s_setopt_int(c->sock, ZMQ_SNDHWM, 1000);
     rc |= s_setopt_int(c->sock, ZMQ_RCVHWM, 1000);
     /* libzmq adds no jitter of its own: every hall picks its own intervals. */
-    rc |= s_setopt_int(c->sock, ZMQ_RECONNECT_IVL, (int)s_jitter(cfg->reconnect_min_ms / 2 + 1));
     rc |=
-        s_setopt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, (int)s_jitter(cfg->reconnect_max_ms / 2 + 1));
+        s_setopt_int(c->sock, ZMQ_RECONNECT_IVL, (int)hb_jitter_ms(cfg->reconnect_min_ms / 2 + 1));
+    rc |= s_setopt_int(c->sock, ZMQ_RECONNECT_IVL_MAX,
+                       (int)hb_jitter_ms(cfg->reconnect_max_ms / 2 + 1));
     /* Transport heartbeats find a dead TCP peer and free its descriptor. */
     rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_IVL, (int)cfg->heartbeat_ms);
     rc |= s_setopt_int(c->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)cfg->timeout_ms);
@@ -221,7 +214,7 @@ static void s_reopen_later(uplink_t *up, int64_t wait_ms)
     up->stats.connected = false;
     up->stats.connected_since_ms = 0;
     up->next_send = outbox_acked_seq(up->outbox) + 1;
-    up->reopen_at_ms = hb_mono_ms() + s_jitter(wait_ms);
+    up->reopen_at_ms = hb_mono_ms() + hb_jitter_ms(wait_ms);
 }
 
 static int s_send_frame(uplink_t *up, const Hallbus__Frame *frame)
@@ -294,7 +287,7 @@ static void s_on_auth_failed(uplink_t *up, unsigned status, bool auth)
     }
     up->stats.socket_reopens++;
     s_reopen_later(up, up->refused_wait_ms);
-    up->refused_wait_ms = s_double(up->refused_wait_ms, up->cfg.refused_retry_max_ms);
+    up->refused_wait_ms = hb_backoff_double(up->refused_wait_ms, up->cfg.refused_retry_max_ms);
 }
 
 static bool s_on_monitor(void *arg)
@@ -394,8 +387,8 @@ static void s_send_hello(uplink_t *up)
     }
     up->hello_sent_ms = now;
     s_drain(up);
-    up->next_hello_ms = now + s_jitter(up->hello_wait_ms);
-    up->hello_wait_ms = s_double(up->hello_wait_ms, up->cfg.reconnect_max_ms);
+    up->next_hello_ms = now + hb_jitter_ms(up->hello_wait_ms);
+    up->hello_wait_ms = hb_backoff_double(up->hello_wait_ms, up->cfg.reconnect_max_ms);
 }
 
 static void s_link_down(uplink_t *up, const char *why)
@@ -641,7 +634,7 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
         }
         up->stats.socket_reopens++;
         s_reopen_later(up, up->refused_wait_ms);
-        up->refused_wait_ms = s_double(up->refused_wait_ms, up->cfg.refused_retry_max_ms);
+        up->refused_wait_ms = hb_backoff_double(up->refused_wait_ms, up->cfg.refused_retry_max_ms);
         return;
     case HALLBUS__REJECT_CODE__REJECT_CODE_CONFLICT:
         /* What HQ holds at that sequence is not what this outbox holds:
@@ -666,8 +659,8 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
         up->stats.blocked_code = (int)rej->code;
         up->stats.blocked_seq = rej->seq;
         s_trouble(up, "blocked", reason);
-        up->paused_until_ms = hb_mono_ms() + s_jitter(up->blocked_wait_ms);
-        up->blocked_wait_ms = s_double(up->blocked_wait_ms, up->cfg.reconnect_max_ms);
+        up->paused_until_ms = hb_mono_ms() + hb_jitter_ms(up->blocked_wait_ms);
+        up->blocked_wait_ms = hb_backoff_double(up->blocked_wait_ms, up->cfg.reconnect_max_ms);
         up->next_send = s_resend_from(up);
         return;
     default: {
@@ -677,7 +670,7 @@ static void s_on_reject(uplink_t *up, const Hallbus__Reject *rej)
         snprintf(key, sizeof key, "uplink-reject-%d", (int)rej->code);
         hb_log_once(key, HB_LOG_WARN, "uplink: HQ refused a frame (code %d, seq %llu): %s",
                     (int)rej->code, (unsigned long long)rej->seq, why);
-        up->paused_until_ms = hb_mono_ms() + s_jitter(up->cfg.reconnect_min_ms);
+        up->paused_until_ms = hb_mono_ms() + hb_jitter_ms(up->cfg.reconnect_min_ms);
         up->next_send = s_resend_from(up);
         return;
     }
@@ -809,7 +802,7 @@ void uplink_tick(uplink_t *up)
         if (now < up->reopen_at_ms)
             return;
         if (s_conn_open(up) != 0) {
-            up->reopen_at_ms = now + s_jitter(up->refused_wait_ms);
+            up->reopen_at_ms = now + hb_jitter_ms(up->refused_wait_ms);
             return;
         }
         up->next_hello_ms = now;

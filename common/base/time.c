@@ -4,6 +4,7 @@
 #include "hallbus/error.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -134,3 +135,10 @@ int hb_time_parse(const char *text, int64_t *out_ms)
     *out_ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
     return 0;
 }
+
+int64_t hb_jitter_ms(int64_t base)
+{
+    return base + (int64_t)((double)base * ((double)rand() / ((double)RAND_MAX + 1.0)));
+}
+
+int64_t hb_backoff_double(int64_t wait, int64_t max) { return wait > max / 2 ? max : wait * 2; }

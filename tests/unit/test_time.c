@@ -70,3 +70,22 @@ HBT_TEST(test_injectable_clock)
     hb_clock_set(NULL);
     assert_true(hb_now_ms() > 1700000000000);
 }
+
+/* The reconnect waits halls draw: within [base, 2*base), not all the same
+ * (or 100,000 halls would come back in one burst), and a doubling held at
+ * its maximum. */
+HBT_TEST(test_jitter_and_backoff)
+{
+    (void)state;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (int i = 0; i < 1000; i++) {
+        int64_t w = hb_jitter_ms(500);
+        assert_true(w >= 500 && w < 1000);
+        lo = w < lo ? w : lo;
+        hi = w > hi ? w : hi;
+    }
+    assert_true(hi - lo > 250);
+    assert_int_equal(hb_backoff_double(500, 30000), 1000);
+    assert_int_equal(hb_backoff_double(16000, 30000), 30000);
+    assert_int_equal(hb_backoff_double(30000, 30000), 30000);
+}

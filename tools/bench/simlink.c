@@ -3,6 +3,7 @@
 
 #include "hallbus/codec.h"
 #include "hallbus/httpc.h"
+#include "hallbus/time.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -101,13 +102,47 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
 void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
                       const char *id)
 {
+    return simlink_connect_as(zmq_ctx, root, hq, endpoint, id, NULL);
+}
+
+/* The uplink's socket options (branchd/uplink.c, s_conn_open), set before
+ * the connect: libzmq copies them into the connection then. */
+static void s_uplink_opts(void *sock, const simlink_uplink_t *up)
+{
+    int one = 1;
+    int ivl = (int)hb_jitter_ms(up->reconnect_min_ms / 2 + 1);
+    int ivl_max = (int)hb_jitter_ms(up->reconnect_max_ms / 2 + 1);
+    int hb = (int)up->heartbeat_ms, to = (int)up->timeout_ms;
+    zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &to, sizeof to);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &to, sizeof to);
+}
+
+int simlink_enrol(const char *root, const char *id, hb_cert_t *c)
+{
     char path[600];
-    hb_cert_t c;
-    if (hb_cert_generate(&c) != 0 || hb_cert_set_meta(&c, "hall", id) != 0)
-        return NULL;
+    if (hb_cert_generate(c) != 0 || hb_cert_set_meta(c, "hall", id) != 0)
+        return -1;
     snprintf(path, sizeof path, "%s/keys/halls/%s.key", root, id);
-    if (hb_cert_save(&c, path, false) != 0)
+    return hb_cert_save(c, path, false) == 0 ? 0 : -1;
+}
+
+void *simlink_connect_as(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
+                         const char *id, const simlink_uplink_t *up)
+{
+    hb_cert_t c;
+    if (simlink_enrol(root, id, &c) != 0)
         return NULL;
+    return simlink_connect_cert(zmq_ctx, hq, endpoint, &c, up);
+}
+
+void *simlink_connect_cert(void *zmq_ctx, const hb_cert_t *hq, const char *endpoint,
+                           const hb_cert_t *cert, const simlink_uplink_t *up)
+{
+    const hb_cert_t c = *cert;
     void *sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
     if (!sock)
         return NULL;
@@ -117,6 +152,8 @@ void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, cons
     zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, hq->public_key, 40);
     zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, c.public_key, 40);
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c.secret_key, 40);
+    if (up)
+        s_uplink_opts(sock, up);
     if (zmq_connect(sock, endpoint) != 0) {
         zmq_close(sock);
         return NULL;

@@ -39,6 +39,21 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
  * folder) and connects a DEALER to `endpoint` with it. NULL on failure. */
 void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
                       const char *id);
+/* A hall's link settings as branchd's uplink puts them on its socket
+ * (branchd/uplink.c): reconnect waits jittered per hall, sends refused
+ * until connected, transport heartbeats. */
+typedef struct simlink_uplink {
+    int64_t reconnect_min_ms, reconnect_max_ms, heartbeat_ms, timeout_ms;
+} simlink_uplink_t;
+/* simlink_connect with those settings (`up` NULL: ZeroMQ's defaults). */
+void *simlink_connect_as(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
+                         const char *id, const simlink_uplink_t *up);
+/* The two halves of that: enrol hall `id` (its key pair made, the public
+ * part saved in HQ's halls/ folder) into `c`, 0 or -1; then connect a
+ * DEALER with that key, NULL on failure. */
+int simlink_enrol(const char *root, const char *id, hb_cert_t *c);
+void *simlink_connect_cert(void *zmq_ctx, const hb_cert_t *hq, const char *endpoint,
+                           const hb_cert_t *c, const simlink_uplink_t *up);
 int simlink_send_frame(void *sock, const Hallbus__Frame *f);
 void simlink_send_hello(void *sock);
 /* Adds `sock`'s ZMQ_FD to the epoll set `ep`, its events carrying `index`

@@ -25,6 +25,14 @@ void hb_deadline_after(clockid_t clock, int64_t ms, struct timespec *out);
 /* Installs a test clock (NULL restores the system clock). */
 void hb_clock_set(int64_t (*now_ms)(void));
 
+/* A retry's wait drawn uniformly from [base, 2*base) with rand(): peers
+ * that lost the same server come back spread over that interval rather
+ * than in one burst (branchd's uplink and key roll; bench_fleet's halls
+ * follow the same policy). */
+int64_t hb_jitter_ms(int64_t base);
+/* The next wait of a doubling backoff, held at `max`. */
+int64_t hb_backoff_double(int64_t wait, int64_t max);
+
 /* Formats ms since epoch as "2026-11-23T09:30:00.123Z". `out` must hold
  * HB_RFC3339_MAX bytes. */
 #define HB_RFC3339_MAX 32
