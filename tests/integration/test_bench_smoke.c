@@ -4,7 +4,11 @@
  * PIDs they print are gone afterwards); bench_live measures the dashboard
  * (signed in) at least once; a bench_ingest stopped with SIGTERM
  * mid-run stops its hqd too, and one whose hqd cannot start says so and
- * fails. What the figures are is the benchmarks' business, never a test's. */
+ * fails; bench_fleet with 5 halls welcomes every hall, prints its idle,
+ * peak and restart lines (the restart after its own kill -9 of hqd, every
+ * hall back and its backlog acknowledged), and leaves neither of its two
+ * hqd processes behind. What the figures are is the benchmarks' business,
+ * never a test's. */
 #include "harness.h"
 
 #include <errno.h>
@@ -25,6 +29,7 @@
 #define BENCH_INGEST HB_BIN_DIR "/tools/bench_ingest"
 #define BENCH_KIOSK HB_BIN_DIR "/tools/bench_kiosk"
 #define BENCH_LIVE HB_BIN_DIR "/tools/bench_live"
+#define BENCH_FLEET HB_BIN_DIR "/tools/bench_fleet"
 
 static char s_out[262144];
 
@@ -154,6 +159,19 @@ HBT_TEST_IN(test_ingest_sigterm_stops_its_hqd, NULL, NULL)
     assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
     hbt_assert_contains(s_out, "interrupted; stopping what it started");
     s_assert_gone(hqd, "hqd");
+}
+
+HBT_TEST_IN(test_fleet_runs_restarts_and_stops_its_hqd, NULL, NULL)
+{
+    (void)state;
+    BENCH_OK(BENCH_FLEET, "--halls", "5", "--idle", "1", "--peak", "1", "--rate", "50", "--down",
+             "200", "--drain", "30", "--connect", "30");
+    hbt_assert_contains_all(s_out, "connect: 5 of 5 halls welcomed", "idle: hqd RSS ",
+                            "peak: asked 50 events/s over 5 halls", "ack p50 ",
+                            "restart: 5 of 5 halls heard from HQ again", "5 backlogs acknowledged",
+                            "per second after the restart:", NULL);
+    s_assert_gone(s_after(s_out, "(pid "), "the first hqd");
+    s_assert_gone(s_after(s_out, "restart: hqd (pid "), "the restarted hqd");
 }
 
 /* An hqd that cannot start: the benchmark says so and fails (1). */

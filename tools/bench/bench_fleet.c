@@ -288,22 +288,9 @@ typedef struct worker {
     int lo, hi;
     pid_t pid;
     int cmd, rep;
+    const hb_cert_t *hq; /* what the worker connects to */
+    const char *endpoint;
 } worker_t;
-
-static int s_pipe_all(int fd, void *buf, size_t len, bool out)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* A process's resident set in KiB (/proc/PID/status VmRSS), 0 if unknown. */
 static uint64_t s_rss_kb(pid_t pid)
@@ -399,8 +386,8 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
     r.nlat = lat.n;
     r.rss_kb = s_rss_kb(getpid());
     r.cpu_ns = kids_cpu_ns(getpid());
-    if (s_pipe_all(out, &r, sizeof r, true) != 0 ||
-        (lat.n && s_pipe_all(out, lat.v, lat.n * sizeof *lat.v, true) != 0))
+    if (kids_pipe_all(out, &r, sizeof r, true) != 0 ||
+        (lat.n && kids_pipe_all(out, lat.v, lat.n * sizeof *lat.v, true) != 0))
         _exit(1);
     samples_free(&lat);
 }
@@ -408,9 +395,11 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
 /* A worker's life: enrol and connect its halls, then run the phases the
  * parent sends (its halls keep heartbeating between them), until told to
  * quit or the parent goes away. Never returns. */
-static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_t *hq,
-                         const char *endpoint)
+static void s_worker_run(void *arg, int cmd_in, int out)
 {
+    const worker_t *wk = arg;
+    const hb_cert_t *hq = wk->hq;
+    const char *endpoint = wk->endpoint;
     int n = wk->hi - wk->lo;
     srand((unsigned)getpid());
     void *ctx = zmq_ctx_new();
@@ -437,8 +426,8 @@ static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_
     }
     wk_report_t enrolled = {.welcomed = (uint64_t)n};
     wk_cmd_t go;
-    if (s_pipe_all(out, &enrolled, sizeof enrolled, true) != 0 ||
-        s_pipe_all(cmd_in, &go, sizeof go, false) != 0 || go.op == OP_QUIT)
+    if (kids_pipe_all(out, &enrolled, sizeof enrolled, true) != 0 ||
+        kids_pipe_all(cmd_in, &go, sizeof go, false) != 0 || go.op == OP_QUIT)
         _exit(0);
     for (int i = 0; i < n; i++) {
         hall_t *h = &halls[i];
@@ -457,7 +446,7 @@ static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_
     s_phase(halls, n, ep, &go, out);
     for (;;) {
         wk_cmd_t c;
-        if (s_pipe_all(cmd_in, &c, sizeof c, false) != 0 || c.op == OP_QUIT)
+        if (kids_pipe_all(cmd_in, &c, sizeof c, false) != 0 || c.op == OP_QUIT)
             break;
         s_phase(halls, n, ep, &c, out);
     }
@@ -467,34 +456,6 @@ static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_
     zmq_ctx_term(ctx);
     free(halls);
     _exit(0);
-}
-
-static int s_worker_start(worker_t *wk, const hb_cert_t *hq, const char *endpoint)
-{
-    int to[2], from[2];
-    if (pipe2(to, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(from, O_CLOEXEC) != 0) {
-        close(to[0]);
-        close(to[1]);
-        return -1;
-    }
-    fflush(NULL);
-    wk->pid = fork();
-    if (wk->pid == 0) {
-        kids_in_child(SIGKILL);
-        close(to[1]);
-        close(from[0]);
-        s_worker_run(wk, to[0], from[1], hq, endpoint);
-    }
-    close(to[0]);
-    close(from[1]);
-    wk->cmd = to[1];
-    wk->rep = from[0];
-    if (wk->pid < 0)
-        return -1;
-    kids_add(wk->pid, SIGTERM);
-    return 0;
 }
 
 /* ------------------------------------------------------------ phases */
@@ -511,7 +472,7 @@ static int s_phase_send(worker_t *ws, int nw, wk_cmd_t c)
     for (int k = 0; k < nw; k++) {
         wk_cmd_t w = c;
         w.rate = c.rate * (ws[k].hi - ws[k].lo) / s_opt.halls;
-        if (s_pipe_all(ws[k].cmd, &w, sizeof w, true) != 0)
+        if (kids_pipe_all(ws[k].cmd, &w, sizeof w, true) != 0)
             return -1;
     }
     return 0;
@@ -522,14 +483,14 @@ static int s_phase_collect(worker_t *ws, int nw, phase_sum_t *s)
     memset(&s->r, 0, sizeof s->r);
     for (int k = 0; k < nw; k++) {
         wk_report_t r;
-        if (s_pipe_all(ws[k].rep, &r, sizeof r, false) != 0) {
+        if (kids_pipe_all(ws[k].rep, &r, sizeof r, false) != 0) {
             fprintf(stderr, "bench_fleet: the worker of halls %d..%d gave no figures\n", ws[k].lo,
                     ws[k].hi - 1);
             return -1;
         }
         for (uint64_t i = 0; i < r.nlat; i++) {
             double v;
-            if (s_pipe_all(ws[k].rep, &v, sizeof v, false) != 0)
+            if (kids_pipe_all(ws[k].rep, &v, sizeof v, false) != 0)
                 return -1;
             samples_add(&s->lat, v);
         }
@@ -616,7 +577,9 @@ static int s_run(void)
     for (int k = 0; k < nw; k++) {
         ws[k].lo = k * s_opt.halls / nw;
         ws[k].hi = (k + 1) * s_opt.halls / nw;
-        if (s_worker_start(&ws[k], &hq, endpoint) != 0) {
+        ws[k].hq = &hq;
+        ws[k].endpoint = endpoint;
+        if (kids_fork_worker(s_worker_run, &ws[k], &ws[k].pid, &ws[k].cmd, &ws[k].rep) != 0) {
             fprintf(stderr, "bench_fleet: cannot start a worker\n");
             return 1;
         }
@@ -704,7 +667,7 @@ static int s_run(void)
     samples_free(&sum.lat);
     for (int k = 0; k < nw; k++) {
         wk_cmd_t q = {.op = OP_QUIT};
-        if (s_pipe_all(ws[k].cmd, &q, sizeof q, true) == 0) {
+        if (kids_pipe_all(ws[k].cmd, &q, sizeof q, true) == 0) {
             waitpid(ws[k].pid, NULL, 0);
             kids_forget(ws[k].pid);
         }

@@ -252,28 +252,15 @@ typedef struct wk_report {
 typedef struct worker {
     int lo, hi; /* halls lo..hi-1 */
     pid_t pid;
-    int cmd, rep; /* the parent's ends of the two pipes */
+    int cmd, rep;        /* the parent's ends of the two pipes */
+    const hb_cert_t *hq; /* what the worker connects to */
+    const char *endpoint;
 } worker_t;
 
 /* All `len` bytes through a pipe, written (`out`) or read, across
  * interrupted and short transfers; -1 when the other end is gone. */
-static int s_pipe_all(int fd, void *buf, size_t len, bool out)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int s_write_all(int fd, void *buf, size_t len) { return s_pipe_all(fd, buf, len, true); }
-static int s_read_all(int fd, void *buf, size_t len) { return s_pipe_all(fd, buf, len, false); }
+static int s_write_all(int fd, void *buf, size_t len) { return kids_pipe_all(fd, buf, len, true); }
+static int s_read_all(int fd, void *buf, size_t len) { return kids_pipe_all(fd, buf, len, false); }
 
 /* One phase of a worker's halls for `seconds`; steady when rate > 0.
  * Sockets are watched with epoll on their ZMQ_FD (edge-style: after a
@@ -338,9 +325,11 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
 /* A worker's life: connect its halls, report how many were welcomed, then
  * run the phases the parent sends, draining acks between them, until told
  * to quit or the parent goes away. Never returns. */
-static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_t *hq,
-                         const char *endpoint)
+static void s_worker_run(void *arg, int cmd_in, int out)
 {
+    const worker_t *wk = arg;
+    const hb_cert_t *hq = wk->hq;
+    const char *endpoint = wk->endpoint;
     int n = wk->hi - wk->lo;
     srand((unsigned)getpid());
     void *ctx = zmq_ctx_new();
@@ -402,34 +391,6 @@ static void s_worker_run(const worker_t *wk, int cmd_in, int out, const hb_cert_
     zmq_ctx_term(ctx);
     free(halls);
     _exit(0);
-}
-
-static int s_worker_start(worker_t *wk, const hb_cert_t *hq, const char *endpoint)
-{
-    int to[2], from[2];
-    if (pipe2(to, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(from, O_CLOEXEC) != 0) {
-        close(to[0]);
-        close(to[1]);
-        return -1;
-    }
-    fflush(stdout);
-    wk->pid = fork();
-    if (wk->pid == 0) {
-        kids_in_child(SIGKILL);
-        close(to[1]);
-        close(from[0]);
-        s_worker_run(wk, to[0], from[1], hq, endpoint);
-    }
-    close(to[0]);
-    close(from[1]);
-    wk->cmd = to[1];
-    wk->rep = from[0];
-    if (wk->pid < 0)
-        return -1;
-    kids_add(wk->pid, SIGTERM);
-    return 0;
 }
 
 /* A worker's report, and its latencies appended to `lat` (when not NULL). */
@@ -900,7 +861,9 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     for (int k = 0; k < nw && rc == 0; k++) {
         ws[k].lo = k * s_opt.halls / nw;
         ws[k].hi = (k + 1) * s_opt.halls / nw;
-        if (s_worker_start(&ws[k], &hq, endpoint) != 0) {
+        ws[k].hq = &hq;
+        ws[k].endpoint = endpoint;
+        if (kids_fork_worker(s_worker_run, &ws[k], &ws[k].pid, &ws[k].cmd, &ws[k].rep) != 0) {
             fprintf(stderr, "bench_ingest: cannot start a worker process\n");
             rc = 1;
         }

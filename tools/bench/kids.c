@@ -182,6 +182,53 @@ void kids_in_child(int sig)
         raise(sig); /* the parent died before the request took */
 }
 
+int kids_fork_worker(kids_worker_fn run, void *arg, pid_t *pid, int *cmd, int *rep)
+{
+    int to[2], from[2];
+    if (pipe2(to, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(from, O_CLOEXEC) != 0) {
+        close(to[0]);
+        close(to[1]);
+        return -1;
+    }
+    fflush(NULL);
+    *pid = fork();
+    if (*pid == 0) {
+        kids_in_child(SIGKILL);
+        close(to[1]);
+        close(from[0]);
+        run(arg, to[0], from[1]);
+        _exit(0);
+    }
+    close(to[0]);
+    close(from[1]);
+    if (*pid < 0) {
+        close(to[1]);
+        close(from[0]);
+        return -1;
+    }
+    *cmd = to[1];
+    *rep = from[0];
+    kids_add(*pid, SIGTERM);
+    return 0;
+}
+
+int kids_pipe_all(int fd, void *buf, size_t len, bool out)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int kids_run(char *const argv[], char *out, size_t outlen)
 {
     int p[2];

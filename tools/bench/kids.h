@@ -8,6 +8,7 @@
 #ifndef TOOLS_BENCH_KIDS_H
 #define TOOLS_BENCH_KIDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,17 @@ int kids_run(char *const argv[], char *out, size_t outlen);
  * handlers, and asks the kernel for `sig` when the parent dies, so that
  * even a SIGKILLed benchmark leaves nothing running. */
 void kids_in_child(int sig);
+/* What a worker process runs: its commands come on `cmd_in`, its reports
+ * go to `rep_out`; it ends with _exit and never returns. */
+typedef void (*kids_worker_fn)(void *arg, int cmd_in, int rep_out);
+/* Forks a worker (kids_in_child with SIGKILL, registered with SIGTERM)
+ * joined to this process by two pipes: the child runs `run(arg, ...)`, and
+ * the parent gets the write end of its commands in `*cmd` and the read end
+ * of its reports in `*rep`. 0, or -1 with nothing left open. */
+int kids_fork_worker(kids_worker_fn run, void *arg, pid_t *pid, int *cmd, int *rep);
+/* Writes (`out`) or reads `len` bytes whole over a pipe, again after
+ * EINTR: 0, or -1 on an error or the other end closed. */
+int kids_pipe_all(int fd, void *buf, size_t len, bool out);
 /* A process's CPU time so far in ns: the run time of all its threads
  * (/proc/PID/task/TID/schedstat), 0 when it cannot be read. Threads that
  * ended are not counted, so take it from long-lived daemons. */
