@@ -386,8 +386,7 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
     r.nlat = lat.n;
     r.rss_kb = s_rss_kb(getpid());
     r.cpu_ns = kids_cpu_ns(getpid());
-    if (kids_pipe_all(out, &r, sizeof r, true) != 0 ||
-        (lat.n && kids_pipe_all(out, lat.v, lat.n * sizeof *lat.v, true) != 0))
+    if (kids_send_report(out, &r, sizeof r, lat.v, lat.n) != 0)
         _exit(1);
     samples_free(&lat);
 }
@@ -398,13 +397,8 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
 static void s_worker_run(void *arg, int cmd_in, int out)
 {
     const worker_t *wk = arg;
-    const hb_cert_t *hq = wk->hq;
-    const char *endpoint = wk->endpoint;
     int n = wk->hi - wk->lo;
-    srand((unsigned)getpid());
-    void *ctx = zmq_ctx_new();
-    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
-    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, HALLS_PER_WORKER + 64);
+    void *ctx = simlink_worker_ctx(HALLS_PER_WORKER + 64);
     hall_t *halls = calloc((size_t)n, sizeof *halls);
     if (!halls)
         _exit(1);
@@ -431,7 +425,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
         _exit(0);
     for (int i = 0; i < n; i++) {
         hall_t *h = &halls[i];
-        h->sock = simlink_connect_cert(ctx, hq, endpoint, &certs[i], &up);
+        h->sock = simlink_connect_cert(ctx, wk->hq, wk->endpoint, &certs[i], &up);
         if (!h->sock || simlink_watch(ep, h->sock, (uint32_t)i) != 0) {
             fprintf(stderr, "bench_fleet: cannot set up hall B%06d (%s)\n", wk->lo + i,
                     zmq_strerror(zmq_errno()));

@@ -316,8 +316,7 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
         r.a += s_hellos(halls, n, rec);
     }
     r.nlat = lat.n;
-    if (s_write_all(out, &r, sizeof r) != 0 ||
-        (lat.n && s_write_all(out, lat.v, lat.n * sizeof *lat.v) != 0))
+    if (kids_send_report(out, &r, sizeof r, lat.v, lat.n) != 0)
         _exit(1);
     samples_free(&lat);
 }
@@ -328,20 +327,15 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
 static void s_worker_run(void *arg, int cmd_in, int out)
 {
     const worker_t *wk = arg;
-    const hb_cert_t *hq = wk->hq;
-    const char *endpoint = wk->endpoint;
     int n = wk->hi - wk->lo;
-    srand((unsigned)getpid());
-    void *ctx = zmq_ctx_new();
-    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
-    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, HALLS_PER_WORKER + 64);
+    void *ctx = simlink_worker_ctx(HALLS_PER_WORKER + 64);
     sim_hall_t *halls = calloc((size_t)n, sizeof *halls);
     if (!halls)
         _exit(1);
     for (int i = 0; i < n; i++) {
         sim_hall_t *h = &halls[i];
         snprintf(h->id, sizeof h->id, "B%05d", wk->lo + i);
-        h->sock = simlink_connect(ctx, s_opt.root, hq, endpoint, h->id);
+        h->sock = simlink_connect(ctx, s_opt.root, wk->hq, wk->endpoint, h->id);
         if (!h->sock) {
             fprintf(stderr, "bench_ingest: cannot set up hall %s (%s)\n", h->id,
                     zmq_strerror(zmq_errno()));

@@ -415,9 +415,7 @@ typedef struct worker {
 static void s_worker_run(worker_t *wk, const hb_cert_t *hq, const char *endpoint)
 {
     int n = wk->hi - wk->lo;
-    void *ctx = zmq_ctx_new();
-    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
-    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 200000);
+    void *ctx = simlink_worker_ctx(200000);
     hall_t *halls = calloc((size_t)n, sizeof *halls);
     FILE *out = fdopen(wk->from[1], "w");
     int64_t open_ms = hb_now_ms();

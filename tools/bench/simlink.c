@@ -99,6 +99,17 @@ pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
     return -1;
 }
 
+void *simlink_worker_ctx(int max_sockets)
+{
+    srand((unsigned)getpid());
+    void *ctx = zmq_ctx_new();
+    if (ctx) {
+        zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
+        zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, max_sockets);
+    }
+    return ctx;
+}
+
 void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
                       const char *id)
 {

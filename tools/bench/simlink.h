@@ -35,6 +35,11 @@
 pid_t simlink_start_hqd(const char *hqd, const char *root, int zport, int hport,
                         const char *const *extra, hb_httpc_opts_t *opts, char *http,
                         size_t httplen);
+/* The ZeroMQ context of a worker process's halls: one I/O thread (the
+ * workers are as many processes as the halls need), room for
+ * `max_sockets` sockets; rand() seeded by the process id so that workers'
+ * jitter differs. NULL on failure. */
+void *simlink_worker_ctx(int max_sockets);
 /* Enrols hall `id` (a fresh key pair, its public part in HQ's halls/
  * folder) and connects a DEALER to `endpoint` with it. NULL on failure. */
 void *simlink_connect(void *zmq_ctx, const char *root, const hb_cert_t *hq, const char *endpoint,
