@@ -221,11 +221,21 @@ HBT_TEST(test_hall_makes_its_key_and_hq_approves)
     free(longer);
     hbt_refused(w->hq.http, "POST", "/v1/enrolments/H4/reject", "{\"reason\": 7}", 400,
                 "bad_request", "must be text");
-    json_t *rej = hbt_req(w->hq.http, "POST", "/v1/enrolments/H4/reject",
-                          "{\"reason\": \"not one of our halls\"}", 200);
-    assert_string_equal(hbt_str(rej, "state"), "rejected");
-    assert_string_equal(hbt_str(rej, "reason"), "not one of our halls");
-    json_decref(rej);
+    /* hallctl enroll reject carries --reason; HQ's refusal of a long one
+     * is printed, and the request stays pending. */
+    char *too_long = hbt_repeat('y', 501);
+    assert_int_not_equal(RUN(out, HALLCTL, "enroll", "reject", "H4", "--reason", too_long, "--hq",
+                             w->hq.http, "--token", w->hq.token),
+                         0);
+    hbt_assert_contains(out, "at most 500 bytes");
+    free(too_long);
+    if (RUN(out, HALLCTL, "enroll", "reject", "H4", "--reason", "not one of our halls", "--hq",
+            w->hq.http, "--token", w->hq.token) != 0)
+        fail_msg("hallctl enroll reject failed: %s", out);
+    hbt_assert_contains(out, "hall H4: rejected");
+    list = hbt_req(w->hq.http, "GET", "/v1/enrolments", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(list, "pending")), 0);
+    json_decref(list);
     json_t *audit = hbt_req(w->hq.http, "GET", "/v1/audit?object=H4&limit=5", NULL, 200);
     json_t *rec = json_array_get(json_object_get(audit, "records"), 0);
     assert_string_equal(hbt_str(rec, "route"), "/v1/enrolments/:hall/reject");

@@ -320,17 +320,32 @@ static void s_print_state(const opts_t *o, const json_t *a)
     printf("hall %s: %s\n", hallctl_jstr(a, "hall"), hallctl_jstr(a, "state"));
 }
 
-static int s_hall_post(const opts_t *o, const char *prefix, const char *suffix)
+/* POST to "<prefix><hall><suffix>" with the body from `members` ({} when
+ * none is given). */
+static int s_hall_post(const opts_t *o, const char *prefix, const char *suffix,
+                       const hallctl_member_t *members, size_t n)
 {
     if (hallctl_check_hall_id(o, o->args[0]) != 0)
         return EXIT_USAGE;
+    json_t *body = NULL;
+    if (hallctl_body(o, members, n, &body) != 0)
+        return EXIT_USAGE;
     char path[API_PATH_MAX];
     snprintf(path, sizeof path, "%s%s%s", prefix, o->args[0], suffix);
-    return hallctl_do(o, o->hq, "--hq", "HQ", "POST", path, json_object(), s_print_state, NULL);
+    return hallctl_do(o, o->hq, "--hq", "HQ", "POST", path, body, s_print_state, NULL);
 }
 
-static int s_enroll_reject(const opts_t *o) { return s_hall_post(o, "/v1/enrolments/", "/reject"); }
-static int s_halls_revoke(const opts_t *o) { return s_hall_post(o, "/v1/halls/", "/revoke"); }
+/* The reason, when given, goes to HQ's audit log with the refusal. */
+static int s_enroll_reject(const opts_t *o)
+{
+    const hallctl_member_t m[] = {{"reason", o->reason, "--reason", M_STR}};
+    return s_hall_post(o, "/v1/enrolments/", "/reject", m, NMEMBERS(m));
+}
+
+static int s_halls_revoke(const opts_t *o)
+{
+    return s_hall_post(o, "/v1/halls/", "/revoke", NULL, 0);
+}
 
 /* One CSV field at *p (RFC 4180 quotes allowed), into `out`. */
 static int s_csv_field(const char **p, char *out, size_t outlen)
@@ -462,8 +477,9 @@ const hallctl_command_t hallctl_enroll_commands[] = {
     {"enroll-pending", s_enroll_pending, "enroll pending --hq URL",
      "requests waiting for approval, and pre-registered halls whose code is unused", "hq", "hq", 0,
      0, NULL},
-    {"enroll-reject", s_enroll_reject, "enroll reject HALL --hq URL",
-     "reject the hall's waiting request", "hq", "hq", 1, 1, "a hall id"},
+    {"enroll-reject", s_enroll_reject, "enroll reject HALL [--reason TEXT] --hq URL",
+     "reject the hall's waiting request (the reason is kept in HQ's audit log)", "hq reason", "hq",
+     1, 1, "a hall id"},
     {"enroll-register", s_enroll_register, "enroll register CSV --out CODES --hq URL",
      "pre-register halls from a CSV (hall,region[,name[,address]]): each gets a one-time code, "
      "written to CODES (0600)",
