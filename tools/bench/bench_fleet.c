@@ -118,8 +118,6 @@ static const hb_config_cli_t s_cli = {
 
 /* ------------------------------------------------------------ the halls */
 
-static int s_send(void *sock, Hallbus__Frame *f) { return simlink_send_frame(sock, f); }
-
 /* Sends what the hall holds past next_send, in batches, within a window of
  * RING batches; records each batch's send time. */
 static void s_pump(hall_t *h, int64_t now_us, uint64_t *sent)
@@ -231,7 +229,7 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
         Hallbus__Frame f = HALLBUS__FRAME__INIT;
         f.kind_case = HALLBUS__FRAME__KIND_HELLO;
         f.hello = &hello;
-        if (s_send(h->sock, &f) != 0) {
+        if (simlink_send_frame(h->sock, &f) != 0) {
             /* Not connected yet (ZMQ_IMMEDIATE): branchd tries again at
              * its next uplink tick. */
             h->next_hello_ms = now + UPLINK_TICK_MS;
@@ -255,7 +253,7 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
         Hallbus__Frame f = HALLBUS__FRAME__INIT;
         f.kind_case = HALLBUS__FRAME__KIND_HEARTBEAT;
         f.heartbeat = &hb;
-        if (s_send(h->sock, &f) == 0)
+        if (simlink_send_frame(h->sock, &f) == 0)
             h->last_tx_ms = now;
     }
     s_pump(h, now * 1000, sent);
