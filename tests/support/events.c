@@ -276,11 +276,10 @@ static const char s_hall[] =
 
 const char *const hbt_policy_example[4] = {s_national, s_province, s_city, s_hall};
 
-hb_policy_t *hbt_policy(const char *text)
+hb_policy_t *hbt_policy(const char *text) { return text ? hbt_policy_json(hbt_json(text)) : NULL; }
+
+hb_policy_t *hbt_policy_json(json_t *doc)
 {
-    if (!text)
-        return NULL;
-    json_t *doc = hbt_json(text);
     hb_policy_t *p = NULL;
     char err[512];
     if (hb_policy_new(doc, &p, err, sizeof err) != 0)

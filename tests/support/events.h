@@ -97,6 +97,8 @@ org_t *hbt_org(const char *text);
 
 /* The effective policy of a document (' for "); NULL for a NULL text. */
 hb_policy_t *hbt_policy(const char *text);
+/* The effective policy of `doc` (taken); the test fails if it is refused. */
+hb_policy_t *hbt_policy_json(json_t *doc);
 
 /* The simulator's next event as an envelope (seq 0, stamped with its
  * moment, `*t` too), or NULL when the day is over. Free with
