@@ -48,6 +48,21 @@ char *hbt_json_text(const json_t *j)
     return text;
 }
 
+void hbt_assert_json_same(json_t *a, json_t *b)
+{
+    assert_non_null(a);
+    assert_non_null(b);
+    if (!json_equal(a, b)) {
+        char *ta = hbt_json_text(a), *tb = hbt_json_text(b);
+        fprintf(stderr, "JSON differs:\n  %s\n  %s\n", ta, tb);
+        free(ta);
+        free(tb);
+        fail_msg("the two JSON values differ (both above)");
+    }
+    json_decref(a);
+    json_decref(b);
+}
+
 int64_t hbt_local_ms(const char *tz, const char *date, int h, int m)
 {
     int32_t day;

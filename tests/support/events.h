@@ -27,6 +27,9 @@ json_t *hbt_jsonf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 json_t *hbt_json_exact(const char *text, size_t flags);
 /* `j` as compact text with sorted keys (free() it). */
 char *hbt_json_text(const json_t *j);
+/* Fails, showing both texts, unless `a` and `b` (both taken, neither NULL)
+ * are equal JSON. */
+void hbt_assert_json_same(json_t *a, json_t *b);
 /* The UTC instant (ms) of a local `date` ("2026-12-04") and time in the
  * zone `tz` ("Europe/Berlin"). */
 int64_t hbt_local_ms(const char *tz, const char *date, int h, int m);
