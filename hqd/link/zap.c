@@ -91,7 +91,13 @@ struct hq_zap {
     size_t n_by_hall;
     struct timespec dir_mtime;
     int64_t last_scan_ms;
-    int ino_fd;                      /* inotify on the folder; -1: none, the mtime is polled */
+    int ino_fd; /* inotify on the folder; -1: none, the mtime is polled */
+    /* Every certificate read, one per file, before a key in two files is
+     * kept once: what an update by file names starts from (the table
+     * drops duplicates, which a later change to one of the two files must
+     * bring back). Owned under scan_lock. */
+    zap_entry_t *files;
+    size_t n_files;
     atomic_uint_fast64_t full_scans; /* whole-folder reads (hq_zap_folder_reads) */
     atomic_uint_fast64_t updates;    /* updates by file names from inotify */
     /* The names of one update (s_take_changes), under scan_lock. */
@@ -194,10 +200,22 @@ static bool s_is_cert_name(const char *name)
     return len >= 5 && len < ZAP_NAME_MAX && strcmp(name + len - 4, ".key") == 0;
 }
 
-/* Makes `e` (n entries, owned from here on) the table: one key, one hall;
- * the index by hall; the next time a certificate's validity changes. */
-static void s_install(hq_zap_t *z, zap_entry_t *e, size_t n)
+/* Makes `files` (n entries, one per file, owned from here on) what the
+ * folder holds, and a copy of it the table: one key, one hall; the index
+ * by hall; the next time a certificate's validity changes. */
+static void s_install(hq_zap_t *z, zap_entry_t *files, size_t n)
 {
+    zap_entry_t *e = n ? malloc(n * sizeof *e) : NULL;
+    if (n && !e) {
+        hb_log_once("zap-nomem", HB_LOG_ERROR, "zap: out of memory; the key table is as it was");
+        free(files);
+        return;
+    }
+    if (n)
+        memcpy(e, files, n * sizeof *e);
+    free(z->files);
+    z->files = files;
+    z->n_files = n;
     if (n > 1)
         qsort(e, n, sizeof *e, s_entry_cmp);
     /* One key, one hall: a key enrolled for two halls is ambiguous and
@@ -267,12 +285,11 @@ static void s_scan(hq_zap_t *z)
         s_install(z, NULL, 0);
         return;
     }
-    /* The previous table by file name, to reuse what did not change: a
-     * copy, since the table itself stays sorted by key for other threads. */
-    size_t n_old = z->n_entries;
+    /* The previous read by file name, to reuse what did not change. */
+    size_t n_old = z->n_files;
     zap_entry_t *by_file = n_old ? malloc(n_old * sizeof *by_file) : NULL;
     if (by_file) {
-        memcpy(by_file, z->entries, n_old * sizeof *by_file);
+        memcpy(by_file, z->files, n_old * sizeof *by_file);
         qsort(by_file, n_old, sizeof *by_file, s_file_cmp);
     } else {
         n_old = 0;
@@ -314,15 +331,15 @@ static void s_update(hq_zap_t *z, const char **names, size_t n)
 {
     z->updates++;
     HB_VEC(zap_entry_t) list = HB_VEC_INIT(ZAP_ENTRIES_MAX);
-    if (hb_vec_reserve(&list, z->n_entries + n) != 0) {
+    if (hb_vec_reserve(&list, z->n_files + n) != 0) {
         hb_vec_free(&list);
         s_scan(z);
         return;
     }
-    for (size_t i = 0; i < z->n_entries; i++) {
-        const char *file = z->entries[i].file;
+    for (size_t i = 0; i < z->n_files; i++) {
+        const char *file = z->files[i].file;
         if (!bsearch(&file, names, n, sizeof *names, s_name_cmp))
-            list.v[list.n++] = z->entries[i];
+            list.v[list.n++] = z->files[i];
     }
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
@@ -625,7 +642,9 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_za
         if (z->ino_fd >= 0)
             close(z->ino_fd);
         zmq_close(z->sock);
+        free(z->files);
         free(z->entries);
+        free(z->by_hall);
         free(z);
         return HB_ESYS;
     }
@@ -640,6 +659,7 @@ static void s_fini(hq_zap_t *z)
     zmq_close(z->sock);
     if (z->ino_fd >= 0)
         close(z->ino_fd);
+    free(z->files);
     free(z->entries);
     free(z->by_hall);
     pthread_mutex_destroy(&z->table_lock);

@@ -201,6 +201,35 @@ HBT_TEST(test_folder_followed_by_name)
     assert_true(by_name >= 2);
 }
 
+/* A rotation as HQ writes it, one file at a time, each applied by its
+ * name: HALL.old.key (the old key, with its retire-at) first, so that for
+ * a moment both files hold the old key and the table keeps it once; then
+ * HALL.key with the new key. The old key must still be in: the change to
+ * HALL.key brings back the entry of HALL.old.key that was kept once. */
+HBT_TEST(test_rotation_written_file_by_file)
+{
+    fixture_t *f = *state;
+    hb_cert_t old = s_enrol(f, "ROLL");
+    hq_zap_refresh(f->zap); /* each change applied before the next is written */
+    assert_int_equal(hq_zap_key_check(f->zap, "ROLL", old.public_key), HQ_ZAP_KEY_OK);
+    s_save_public(f, &old, "ROLL.old.key", "retire-at", "2999-01-01T00:00:00Z");
+    hq_zap_refresh(f->zap);
+    assert_int_equal(hq_zap_enrolled(f->zap), 1);
+    hb_cert_t fresh;
+    assert_int_equal(hb_cert_generate(&fresh), 0);
+    assert_int_equal(hb_cert_set_meta(&fresh, "hall", "ROLL"), 0);
+    s_save_public(f, &fresh, "ROLL.key", NULL, NULL);
+    hq_zap_refresh(f->zap);
+    assert_int_equal(hq_zap_key_check(f->zap, "ROLL", old.public_key), HQ_ZAP_KEY_OK);
+    assert_int_equal(hq_zap_key_check(f->zap, "ROLL", fresh.public_key), HQ_ZAP_KEY_OK);
+    assert_int_equal(hq_zap_enrolled(f->zap), 2);
+    s_expect_user(f, &old, "the old key, in its overlap", "ROLL");
+    uint64_t full = 0, by_name = 0;
+    hq_zap_folder_reads(f->zap, &full, &by_name);
+    assert_int_equal(full, 1);
+    assert_true(by_name >= 3);
+}
+
 HBT_TEST(test_duplicate_keys_refused)
 {
     fixture_t *f = *state;
