@@ -56,10 +56,10 @@ typedef struct hq_zap_cert {
 } hq_zap_cert_t;
 /* false when the hall has no certificate. Any thread; a locked lookup. */
 bool hq_zap_hall_cert(hq_zap_t *zap, const char *hall, hq_zap_cert_t *out);
-/* Reads the folder again now when it changed since the last scan (a
- * stat when it did not): a caller that just changed it (the API after an
- * approval or a revocation) then lists what it did. Any thread; waits for
- * a handshake being decided. */
+/* Applies what changed in the folder now (the changes inotify queued;
+ * without inotify, the folder read again if its mtime changed): a caller
+ * that just changed it (the API after an approval or a revocation) then
+ * lists what it did. Any thread; waits for a handshake being decided. */
 void hq_zap_refresh(hq_zap_t *zap);
 /* Every hall's current certificate, by hall id: a copy (free() `*out`).
  * HB_ENOMEM. For the list of enrolled halls (GET /v1/enrolments). */
