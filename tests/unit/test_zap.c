@@ -78,12 +78,19 @@ static void s_save_public(fixture_t *f, const hb_cert_t *c, const char *file, co
     assert_int_equal(hb_cert_save(&pub, path, false), 0);
 }
 
-/* Enrols a new key for `hall` and returns it. */
-static hb_cert_t s_enrol(fixture_t *f, const char *hall)
+/* A new key pair for `hall`, not enrolled. */
+static hb_cert_t s_new_key(const char *hall)
 {
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
     assert_int_equal(hb_cert_set_meta(&c, "hall", hall), 0);
+    return c;
+}
+
+/* Enrols a new key for `hall` and returns it. */
+static hb_cert_t s_enrol(fixture_t *f, const char *hall)
+{
+    hb_cert_t c = s_new_key(hall);
     char file[128];
     snprintf(file, sizeof file, "%s.key", hall);
     s_save_public(f, &c, file, NULL, NULL);
@@ -215,9 +222,7 @@ HBT_TEST(test_rotation_written_file_by_file)
     s_save_public(f, &old, "ROLL.old.key", "retire-at", "2999-01-01T00:00:00Z");
     hq_zap_refresh(f->zap);
     assert_int_equal(hq_zap_enrolled(f->zap), 1);
-    hb_cert_t fresh;
-    assert_int_equal(hb_cert_generate(&fresh), 0);
-    assert_int_equal(hb_cert_set_meta(&fresh, "hall", "ROLL"), 0);
+    hb_cert_t fresh = s_new_key("ROLL");
     s_save_public(f, &fresh, "ROLL.key", NULL, NULL);
     hq_zap_refresh(f->zap);
     assert_int_equal(hq_zap_key_check(f->zap, "ROLL", old.public_key), HQ_ZAP_KEY_OK);
