@@ -398,6 +398,8 @@ static void s_take_changes(hq_zap_t *z)
             }
             if (ev->len == 0 || !s_is_cert_name(ev->name))
                 continue; /* a temporary file of a save, or not a certificate */
+            if (n > 0 && strcmp(store[n - 1], ev->name) == 0)
+                continue; /* the same file's next event (written, then closed) */
             if (n == ZAP_CHANGES_MAX) {
                 full = true;
                 continue;
