@@ -50,9 +50,12 @@ static const hb_config_def_t s_defs[] = {
     /* Below HB_FRAME_MAX with room for the per-event framing. */
     CFG("batch_bytes", HB_CONF_SIZE, batch_bytes, "256K", 4096, 768 << 10, false,
         "about this many bytes in one batch at most"),
-    CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
-        "heartbeat interval on an idle link"),
-    CFG("link_timeout", HB_CONF_DURATION, link_timeout_ms, "5s", 500, 600000, false,
+    /* Sized for a head office of 100,000 halls (docs/OPERATIONS.md, issue
+     * 17): HQ answers each heartbeat, so HQ is silent for link_timeout
+     * only when about three heartbeats went unanswered. */
+    CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "15s", 100, 600000, false,
+        "heartbeat interval on an idle link", .at_most = "link_timeout"),
+    CFG("link_timeout", HB_CONF_DURATION, link_timeout_ms, "45s", 500, 600000, false,
         "HQ silent this long: the link is down, say Hello again"),
     CFG("reconnect_min", HB_CONF_DURATION, reconnect_min_ms, "500ms", 10, 60000, false,
         "first reconnect wait (randomised per hall)", .at_most = "reconnect_max"),

@@ -43,6 +43,7 @@ typedef struct hqd_config {
     char *chartjs; /* the charting library's file, served as /chart.min.js */
     int64_t heartbeat_ms;
     int64_t offline_after_ms;
+    int64_t io_threads;
     uint64_t max_frame;
     int64_t max_batch;
     uint64_t queue_bytes;

@@ -67,10 +67,18 @@ static const hb_config_def_t s_defs[] = {
         "Chart.js (Debian's libjs-chart.js), served as /chart.min.js for the dashboard's "
         "reports view (read at start; \"\" serves none: the view shows its tables only)"),
     HB_DAEMON_LOG_LEVEL_ROW(hqd_config_t),
-    CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "1s", 100, 60000, false,
-        "heartbeat interval asked of halls"),
-    CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "10s", 1000, 3600000, false,
+    /* The halls' heartbeat and offline_after are sized for 100,000 halls
+     * (docs/OPERATIONS.md, issue 17): an idle hall costs HQ one heartbeat
+     * per interval, and a silent hall is offline within 40 s. */
+    CFG("heartbeat", HB_CONF_DURATION, heartbeat_ms, "15s", 100, 600000, false,
+        "heartbeat interval asked of halls (told in the Welcome; branchd's own heartbeat "
+        "setting rules the hall)",
+        .at_most = "offline_after"),
+    CFG("offline_after", HB_CONF_DURATION, offline_after_ms, "40s", 1000, 3600000, false,
         "a hall silent this long is offline"),
+    CFG("io_threads", HB_CONF_INT, io_threads, "2", 1, 64, false,
+        "ZeroMQ I/O threads: the halls' connections, their CURVE handshakes and encryption are "
+        "spread over them"),
     CFG("max_frame", HB_CONF_SIZE, max_frame, "1M", 16384, HB_FRAME_MAX, false,
         "larger frames are refused with a reason (told to halls, which size their batches to it)"),
     CFG("max_batch", HB_CONF_INT, max_batch, "1024", 1, 65536, false, "most events in one batch"),
@@ -607,7 +615,7 @@ int main(int argc, char **argv)
     hq->started_ms = hb_now_ms();
     hq->loop = uv_default_loop();
     hq->zmq_ctx = zmq_ctx_new();
-    zmq_ctx_set(hq->zmq_ctx, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(hq->zmq_ctx, ZMQ_IO_THREADS, (int)hq->cfg.io_threads);
     zmq_ctx_set(hq->zmq_ctx, ZMQ_MAX_SOCKETS, 200000);
 
     /* The ZAP handler must answer before the CURVE socket accepts anyone:

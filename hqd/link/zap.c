@@ -1,15 +1,19 @@
-/* The ZAP handler (see zap.h). The key table is rebuilt from the halls/
- * folder when the folder changes (its mtime, looked at every
- * ZAP_WATCH_MS and before each handshake) or, on an unknown key, when the
- * last scan is older than a second. The handler thread writes the table;
- * the loop thread reads it (hq_zap_key_enrolled) under the table's lock,
- * which a scan holds only to swap the new table in.
+/* The ZAP handler (see zap.h). The key table follows the halls/ folder
+ * through inotify: the handler thread waits on the ZAP socket and the
+ * folder's inotify descriptor together, and a change (a certificate
+ * written, renamed in, removed) is applied to the table at once, reading
+ * only the files the kernel named. Before each handshake the pending
+ * changes are read first, so a hall enrolled a moment ago is let in and a
+ * revoked one refused without waiting for a poll. Where inotify cannot be
+ * had (its limits reached), or its queue overflowed, the whole folder is
+ * read again, as before inotify: then its mtime is looked at every
+ * ZAP_WATCH_MS and before each handshake, and a folder that keeps changing
+ * is read at most every ZAP_MIN_SCAN_MS.
  *
- * A rebuild reads only the files that are new or changed since the last one
- * (by name, size, inode and mtime): enrolling a region of a thousand halls
- * while they connect must not make every handshake read every certificate.
- * And a folder that keeps changing is scanned at most every ZAP_MIN_SCAN_MS,
- * the handshakes waiting meanwhile. */
+ * The handler thread writes the table; the loop thread reads it
+ * (hq_zap_key_enrolled) under the table's lock, which an update holds only
+ * to swap the new table in. A full read reuses what did not change (by
+ * name, size, inode and mtime). */
 #include "zap.h"
 
 #include "hallbus/cert.h"
@@ -23,6 +27,7 @@
 #include "hallbus/vec.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -40,8 +46,17 @@
 #define ZAP_MIN_SCAN_MS 250
 #define ZAP_NAME_MAX 256
 #define ZAP_ENTRIES_MAX 1000000 /* enrolled keys: one per hall, HQ_HALLS_MAX */
-#define ZAP_WATCH_MS                                                                               \
-    250 /* how often the folder is looked at: a revocation takes effect within it */
+/* Without inotify, how often the folder is looked at: a revocation takes
+ * effect within it. With inotify, only the longest wait of the handler's
+ * poll (the progress beat, certificate validity). */
+#define ZAP_WATCH_MS 250
+#define ZAP_CHANGES_MAX 4096 /* file names taken from inotify per update; more: a full read */
+/* What in the folder changes the table: a certificate written (closed
+ * after writing, or renamed in, as hb_cert_save does), removed or renamed
+ * away, its mode changed; the folder itself removed or moved. */
+#define ZAP_INOTIFY_MASK                                                                           \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB |            \
+     IN_DELETE_SELF | IN_MOVE_SELF)
 
 typedef struct zap_entry {
     char key[HB_CERT_KEY_Z85];
@@ -76,6 +91,18 @@ struct hq_zap {
     size_t n_by_hall;
     struct timespec dir_mtime;
     int64_t last_scan_ms;
+    int ino_fd; /* inotify on the folder; -1: none, the mtime is polled */
+    /* Every certificate read, one per file, before a key in two files is
+     * kept once: what an update by file names starts from (the table
+     * drops duplicates, which a later change to one of the two files must
+     * bring back). Owned under scan_lock. */
+    zap_entry_t *files;
+    size_t n_files;
+    atomic_uint_fast64_t full_scans; /* whole-folder reads (hq_zap_folder_reads) */
+    atomic_uint_fast64_t updates;    /* updates by file names from inotify */
+    /* The names of one update (s_take_changes), under scan_lock. */
+    char change_names[ZAP_CHANGES_MAX][ZAP_NAME_MAX];
+    const char *change_ptrs[ZAP_CHANGES_MAX];
     int64_t next_change_ms; /* the next time an entry becomes valid or expires */
 };
 
@@ -117,106 +144,78 @@ static const zap_entry_t *s_unchanged(const zap_entry_t *by_file, size_t n, cons
     return NULL;
 }
 
-/* Rebuilds the key table from the folder. */
-static void s_scan(hq_zap_t *z)
+/* Reads certificate `name` (already stat'ed as `fst`) into `slot`; false
+ * when it is not one HQ admits or lists (the reason logged once). */
+static bool s_load_entry(hq_zap_t *z, const char *name, const struct stat *fst, zap_entry_t *slot)
 {
-    z->last_scan_ms = hb_mono_ms();
-    struct stat st;
-    if (stat(z->dir, &st) == 0)
-        z->dir_mtime = st.st_mtim;
-    DIR *d = opendir(z->dir);
-    if (!d) {
-        hb_log_once("zap-dir", HB_LOG_ERROR, "zap: cannot read %s; no hall can connect", z->dir);
-        pthread_mutex_lock(&z->table_lock);
-        zap_entry_t *old = z->entries;
-        uint32_t *old_idx = z->by_hall;
-        z->entries = NULL;
-        z->n_entries = 0;
-        z->by_hall = NULL;
-        z->n_by_hall = 0;
-        pthread_mutex_unlock(&z->table_lock);
-        free(old);
-        free(old_idx);
-        atomic_store(&z->enrolled, 0);
-        atomic_fetch_add(&z->generation, 1);
+    char path[4400], err[256];
+    size_t len = strlen(name);
+    snprintf(path, sizeof path, "%s/%s", z->dir, name);
+    hb_cert_t c;
+    if (hb_cert_load_public(path, &c, err, sizeof err) != 0) {
+        hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: %s", path, err);
+        return false;
+    }
+    /* A signed certificate must be HQ's: one that fails its signature is
+     * never admitted. One out of its validity stays in the table, so that
+     * a handshake with it is refused naming why. */
+    hb_enrol_cert_info_t info;
+    int crc = hb_enrol_cert_check(&c, z->issuer[0] ? z->issuer : NULL, hb_now_ms(), &info, err,
+                                  sizeof err);
+    if (crc != 0 && crc != HB_ERANGE) {
+        hb_log_once(path, HB_LOG_ERROR, "zap: refusing %s: %s", path, err);
+        return false;
+    }
+    const char *retire = hb_cert_meta(&c, "retire-at");
+    int64_t retire_ms;
+    if (retire && hb_time_parse(retire, &retire_ms) == 0 && retire_ms < info.not_after_ms)
+        info.not_after_ms = retire_ms;
+    const char *hall = hb_cert_meta(&c, "hall");
+    char fallback[64];
+    if (!hall) {
+        snprintf(fallback, sizeof fallback, "%.*s", (int)(len - 4 < 63 ? len - 4 : 63), name);
+        hall = fallback;
+    }
+    if (!hb_hall_id_valid(hall)) {
+        hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: '%s' is not a hall id", path, hall);
+        return false;
+    }
+    memset(slot, 0, sizeof *slot);
+    snprintf(slot->key, sizeof slot->key, "%s", c.public_key);
+    snprintf(slot->hall, sizeof slot->hall, "%s", hall);
+    snprintf(slot->file, sizeof slot->file, "%s", name);
+    slot->not_before_ms = info.signed_ ? info.not_before_ms : 0;
+    slot->not_after_ms = info.signed_ || retire ? info.not_after_ms : INT64_MAX;
+    slot->serial = info.serial;
+    slot->mtime = fst->st_mtim;
+    slot->size = fst->st_size;
+    slot->ino = fst->st_ino;
+    return true;
+}
+
+/* Whether a folder entry's name is a certificate's (NAME.key). */
+static bool s_is_cert_name(const char *name)
+{
+    size_t len = strlen(name);
+    return len >= 5 && len < ZAP_NAME_MAX && strcmp(name + len - 4, ".key") == 0;
+}
+
+/* Makes `files` (n entries, one per file, owned from here on) what the
+ * folder holds, and a copy of it the table: one key, one hall; the index
+ * by hall; the next time a certificate's validity changes. */
+static void s_install(hq_zap_t *z, zap_entry_t *files, size_t n)
+{
+    zap_entry_t *e = n ? malloc(n * sizeof *e) : NULL;
+    if (n && !e) {
+        hb_log_once("zap-nomem", HB_LOG_ERROR, "zap: out of memory; the key table is as it was");
+        free(files);
         return;
     }
-    /* The previous table by file name, to reuse what did not change: a
-     * copy, since the table itself stays sorted by key for other threads. */
-    size_t n_old = z->n_entries;
-    zap_entry_t *by_file = n_old ? malloc(n_old * sizeof *by_file) : NULL;
-    if (by_file) {
-        memcpy(by_file, z->entries, n_old * sizeof *by_file);
-        qsort(by_file, n_old, sizeof *by_file, s_file_cmp);
-    } else {
-        n_old = 0;
-    }
-    HB_VEC(zap_entry_t) list = HB_VEC_INIT(ZAP_ENTRIES_MAX);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len < 5 || len >= ZAP_NAME_MAX || strcmp(de->d_name + len - 4, ".key") != 0)
-            continue;
-        char path[4400], err[256];
-        snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name);
-        struct stat fst;
-        if (stat(path, &fst) != 0)
-            continue;
-        const zap_entry_t *old = s_unchanged(by_file, n_old, de->d_name, &fst);
-        if (old) {
-            zap_entry_t *slot = hb_vec_push(&list);
-            if (!slot)
-                break;
-            *slot = *old;
-            continue;
-        }
-        hb_cert_t c;
-        if (hb_cert_load_public(path, &c, err, sizeof err) != 0) {
-            hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: %s", path, err);
-            continue;
-        }
-        /* A signed certificate must be HQ's: one that fails its signature
-         * is never admitted. One out of its validity stays in the table,
-         * so that a handshake with it is refused naming why. */
-        hb_enrol_cert_info_t info;
-        int crc = hb_enrol_cert_check(&c, z->issuer[0] ? z->issuer : NULL, hb_now_ms(), &info, err,
-                                      sizeof err);
-        if (crc != 0 && crc != HB_ERANGE) {
-            hb_log_once(path, HB_LOG_ERROR, "zap: refusing %s: %s", path, err);
-            continue;
-        }
-        const char *retire = hb_cert_meta(&c, "retire-at");
-        int64_t retire_ms;
-        if (retire && hb_time_parse(retire, &retire_ms) == 0 && retire_ms < info.not_after_ms)
-            info.not_after_ms = retire_ms;
-        const char *hall = hb_cert_meta(&c, "hall");
-        char fallback[64];
-        if (!hall) {
-            snprintf(fallback, sizeof fallback, "%.*s", (int)(len - 4 < 63 ? len - 4 : 63),
-                     de->d_name);
-            hall = fallback;
-        }
-        if (!hb_hall_id_valid(hall)) {
-            hb_log_once(path, HB_LOG_WARN, "zap: skipping %s: '%s' is not a hall id", path, hall);
-            continue;
-        }
-        zap_entry_t *slot = hb_vec_push(&list);
-        if (!slot)
-            break;
-        snprintf(slot->key, sizeof slot->key, "%s", c.public_key);
-        snprintf(slot->hall, sizeof slot->hall, "%s", hall);
-        snprintf(slot->file, sizeof slot->file, "%s", de->d_name);
-        slot->not_before_ms = info.signed_ ? info.not_before_ms : 0;
-        slot->not_after_ms = info.signed_ || retire ? info.not_after_ms : INT64_MAX;
-        slot->serial = info.serial;
-        slot->mtime = fst.st_mtim;
-        slot->size = fst.st_size;
-        slot->ino = fst.st_ino;
-    }
-    closedir(d);
-    free(by_file);
-    zap_entry_t *e = list.v;
-    size_t n = list.n;
+    if (n)
+        memcpy(e, files, n * sizeof *e);
+    free(z->files);
+    z->files = files;
+    z->n_files = n;
     if (n > 1)
         qsort(e, n, sizeof *e, s_entry_cmp);
     /* One key, one hall: a key enrolled for two halls is ambiguous and
@@ -272,6 +271,160 @@ static void s_scan(hq_zap_t *z)
     atomic_fetch_add(&z->generation, 1);
 }
 
+/* Rebuilds the key table from the whole folder. */
+static void s_scan(hq_zap_t *z)
+{
+    z->last_scan_ms = hb_mono_ms();
+    z->full_scans++;
+    struct stat st;
+    if (stat(z->dir, &st) == 0)
+        z->dir_mtime = st.st_mtim;
+    DIR *d = opendir(z->dir);
+    if (!d) {
+        hb_log_once("zap-dir", HB_LOG_ERROR, "zap: cannot read %s; no hall can connect", z->dir);
+        s_install(z, NULL, 0);
+        return;
+    }
+    /* The previous read by file name, to reuse what did not change. */
+    size_t n_old = z->n_files;
+    zap_entry_t *by_file = n_old ? malloc(n_old * sizeof *by_file) : NULL;
+    if (by_file) {
+        memcpy(by_file, z->files, n_old * sizeof *by_file);
+        qsort(by_file, n_old, sizeof *by_file, s_file_cmp);
+    } else {
+        n_old = 0;
+    }
+    HB_VEC(zap_entry_t) list = HB_VEC_INIT(ZAP_ENTRIES_MAX);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!s_is_cert_name(de->d_name))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name);
+        struct stat fst;
+        if (stat(path, &fst) != 0)
+            continue;
+        zap_entry_t *slot = hb_vec_push(&list);
+        if (!slot)
+            break;
+        const zap_entry_t *old = s_unchanged(by_file, n_old, de->d_name, &fst);
+        if (old)
+            *slot = *old;
+        else if (!s_load_entry(z, de->d_name, &fst, slot))
+            list.n--;
+    }
+    closedir(d);
+    free(by_file);
+    s_install(z, list.v, list.n);
+}
+
+static int s_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Applies the changes of the files named in `names` (n of them, sorted;
+ * any order of events on them: each is read as it is now): the table
+ * without their entries, then each one that is a certificate now. The
+ * rest of the folder is not read. */
+static void s_update(hq_zap_t *z, const char **names, size_t n)
+{
+    z->updates++;
+    HB_VEC(zap_entry_t) list = HB_VEC_INIT(ZAP_ENTRIES_MAX);
+    if (hb_vec_reserve(&list, z->n_files + n) != 0) {
+        hb_vec_free(&list);
+        s_scan(z);
+        return;
+    }
+    for (size_t i = 0; i < z->n_files; i++) {
+        const char *file = z->files[i].file;
+        if (!bsearch(&file, names, n, sizeof *names, s_name_cmp))
+            list.v[list.n++] = z->files[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", z->dir, names[i]);
+        struct stat fst;
+        if (stat(path, &fst) != 0 || !S_ISREG(fst.st_mode))
+            continue; /* removed (or renamed away): its entry is gone */
+        if (s_load_entry(z, names[i], &fst, &list.v[list.n]))
+            list.n++;
+    }
+    struct stat st;
+    if (stat(z->dir, &st) == 0)
+        z->dir_mtime = st.st_mtim;
+    s_install(z, list.v, list.n);
+}
+
+/* Watches the folder with inotify; on failure the folder's mtime is
+ * polled instead. */
+static void s_watch(hq_zap_t *z)
+{
+    if (z->ino_fd < 0)
+        z->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (z->ino_fd >= 0 && inotify_add_watch(z->ino_fd, z->dir, ZAP_INOTIFY_MASK) >= 0)
+        return;
+    hb_log_once("zap-inotify", HB_LOG_WARN,
+                "zap: cannot watch %s with inotify (%s); looking at it every %d ms instead", z->dir,
+                strerror(errno), ZAP_WATCH_MS);
+    if (z->ino_fd >= 0)
+        close(z->ino_fd);
+    z->ino_fd = -1;
+}
+
+/* Reads what inotify has queued and applies it: the files it names, or
+ * the whole folder after an overflow or when the folder itself went. */
+static void s_take_changes(hq_zap_t *z)
+{
+    char bufs[8 * (sizeof(struct inotify_event) + NAME_MAX + 1)]
+        __attribute__((aligned(__alignof__(struct inotify_event))));
+    char(*store)[ZAP_NAME_MAX] = z->change_names;
+    const char **names = z->change_ptrs;
+    size_t n = 0;
+    bool full = false, any = false;
+    for (;;) {
+        ssize_t got = read(z->ino_fd, bufs, sizeof bufs);
+        if (got <= 0)
+            break; /* EAGAIN: nothing more queued */
+        any = true;
+        for (char *p = (char *)bufs; p < (char *)bufs + got;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            p += sizeof *ev + ev->len;
+            if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                full = true;
+                continue;
+            }
+            if (ev->len == 0 || !s_is_cert_name(ev->name))
+                continue; /* a temporary file of a save, or not a certificate */
+            if (n > 0 && strcmp(store[n - 1], ev->name) == 0)
+                continue; /* the same file's next event (written, then closed) */
+            if (n == ZAP_CHANGES_MAX) {
+                full = true;
+                continue;
+            }
+            snprintf(store[n], sizeof store[n], "%s", ev->name);
+            names[n] = store[n];
+            n++;
+        }
+    }
+    if (!any)
+        return;
+    if (full) {
+        /* The folder removed or replaced: watch whatever is there now. */
+        close(z->ino_fd);
+        z->ino_fd = -1;
+        s_watch(z);
+        s_scan(z);
+        return;
+    }
+    if (n == 0)
+        return;
+    qsort(names, n, sizeof *names, s_name_cmp);
+    s_update(z, names, n);
+}
+
 static bool s_dir_changed(hq_zap_t *z)
 {
     struct stat st;
@@ -282,6 +435,16 @@ static bool s_dir_changed(hq_zap_t *z)
 
 static const zap_entry_t *s_lookup(hq_zap_t *z, const char *key)
 {
+    if (z->ino_fd >= 0) {
+        /* What changed in the folder before this handshake is in the
+         * table before it is decided. A key still unknown is refused: the
+         * kernel queued every change there was. */
+        s_take_changes(z);
+        zap_entry_t probe = {0};
+        snprintf(probe.key, sizeof probe.key, "%s", key);
+        return z->entries ? bsearch(&probe, z->entries, z->n_entries, sizeof probe, s_entry_cmp)
+                          : NULL;
+    }
     if (s_dir_changed(z)) {
         /* A folder that keeps changing (halls being enrolled by the
          * hundred) is read at most every ZAP_MIN_SCAN_MS: the handshakes
@@ -427,16 +590,18 @@ static void *s_thread(void *arg)
     hb_progress_register("zap");
     while (!atomic_load(&z->stop)) {
         hb_progress_beat(); /* the poll below waits ZAP_WATCH_MS at most */
-        zmq_pollitem_t item = {z->sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, ZAP_WATCH_MS);
+        zmq_pollitem_t items[2] = {{z->sock, 0, ZMQ_POLLIN, 0}, {NULL, z->ino_fd, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, z->ino_fd >= 0 ? 2 : 1, ZAP_WATCH_MS);
         if (rc < 0 && zmq_errno() == ETERM)
             break;
         pthread_mutex_lock(&z->scan_lock);
-        if (rc > 0)
-            s_handle(z);
         /* A removed certificate must cut its hall off even when nobody
          * connects: the ingest checks every message against the table. */
-        if (hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
+        if (z->ino_fd >= 0)
+            s_take_changes(z);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+            s_handle(z);
+        if (z->ino_fd < 0 && hb_mono_ms() - z->last_scan_ms >= ZAP_WATCH_MS && s_dir_changed(z))
             s_scan(z);
         /* A certificate expired (or became valid): the ingest's cached
          * answers must be asked again, so a hall whose certificate ran out
@@ -458,6 +623,7 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_za
     snprintf(z->issuer, sizeof z->issuer, "%s", issuer ? issuer : "");
     pthread_mutex_init(&z->table_lock, NULL);
     pthread_mutex_init(&z->scan_lock, NULL);
+    z->ino_fd = -1;
     z->sock = zmq_socket(zmq_ctx, ZMQ_REP);
     int linger = 0;
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -468,11 +634,19 @@ int hq_zap_start(void *zmq_ctx, const char *halls_dir, const char *issuer, hq_za
         free(z);
         return HB_EZMQ;
     }
+    /* Watched before it is read: a certificate saved in between is then
+     * both in the read and queued, and applying it twice is harmless. */
+    s_watch(z);
     s_scan(z);
-    hb_info("zap: %zu hall key(s) enrolled in %s", z->n_entries, z->dir);
+    hb_info("zap: %zu hall key(s) enrolled in %s%s", z->n_entries, z->dir,
+            z->ino_fd >= 0 ? " (followed with inotify)" : "");
     if (pthread_create(&z->thread, NULL, s_thread, z) != 0) {
+        if (z->ino_fd >= 0)
+            close(z->ino_fd);
         zmq_close(z->sock);
+        free(z->files);
         free(z->entries);
+        free(z->by_hall);
         free(z);
         return HB_ESYS;
     }
@@ -485,6 +659,9 @@ static void s_fini(hq_zap_t *z)
     atomic_store(&z->stop, true);
     pthread_join(z->thread, NULL);
     zmq_close(z->sock);
+    if (z->ino_fd >= 0)
+        close(z->ino_fd);
+    free(z->files);
     free(z->entries);
     free(z->by_hall);
     pthread_mutex_destroy(&z->table_lock);
@@ -497,12 +674,20 @@ uint64_t hq_zap_allowed(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)
 uint64_t hq_zap_denied(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->denied); }
 size_t hq_zap_enrolled(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->enrolled); }
 
+void hq_zap_folder_reads(const hq_zap_t *z, uint64_t *full, uint64_t *by_name)
+{
+    *full = atomic_load(&((hq_zap_t *)z)->full_scans);
+    *by_name = atomic_load(&((hq_zap_t *)z)->updates);
+}
+
 uint64_t hq_zap_generation(const hq_zap_t *z) { return atomic_load(&((hq_zap_t *)z)->generation); }
 
 void hq_zap_refresh(hq_zap_t *z)
 {
     pthread_mutex_lock(&z->scan_lock);
-    if (s_dir_changed(z))
+    if (z->ino_fd >= 0)
+        s_take_changes(z);
+    else if (s_dir_changed(z))
         s_scan(z);
     pthread_mutex_unlock(&z->scan_lock);
 }

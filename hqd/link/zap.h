@@ -1,7 +1,8 @@
 /* HQ's ZAP handler (ZeroMQ RFC 27): decides which CURVE keys may connect, and
  * tells libzmq the hall id of each connection (the User-Id every message from
  * it then carries). Only keys enrolled in HQ's halls/ folder get in; a key
- * enrolled while hqd runs is admitted without a restart, and a removed
+ * enrolled while hqd runs is admitted without a restart (the folder is
+ * followed with inotify, so at the handshake that follows), and a removed
  * certificate revokes the hall: new connections are refused here, and the
  * ingest refuses every message of a connection whose key is no longer
  * enrolled (hq_zap_key_enrolled).
@@ -55,10 +56,10 @@ typedef struct hq_zap_cert {
 } hq_zap_cert_t;
 /* false when the hall has no certificate. Any thread; a locked lookup. */
 bool hq_zap_hall_cert(hq_zap_t *zap, const char *hall, hq_zap_cert_t *out);
-/* Reads the folder again now when it changed since the last scan (a
- * stat when it did not): a caller that just changed it (the API after an
- * approval or a revocation) then lists what it did. Any thread; waits for
- * a handshake being decided. */
+/* Applies what changed in the folder now (the changes inotify queued;
+ * without inotify, the folder read again if its mtime changed): a caller
+ * that just changed it (the API after an approval or a revocation) then
+ * lists what it did. Any thread; waits for a handshake being decided. */
 void hq_zap_refresh(hq_zap_t *zap);
 /* Every hall's current certificate, by hall id: a copy (free() `*out`).
  * HB_ENOMEM. For the list of enrolled halls (GET /v1/enrolments). */
@@ -72,9 +73,15 @@ int hq_zap_certs(hq_zap_t *zap, hq_zap_cert_row_t **out, size_t *n);
  * "expiring" within `warn_ms` of it (0: never), else "active". */
 const char *hq_zap_cert_state(const hq_zap_cert_t *c, int64_t now_ms, int64_t warn_ms);
 
-/* Changes whenever the table of enrolled keys changed (a scan found a
- * certificate added, changed or removed). The folder is looked at every
- * 250 ms, so a removed certificate shows here within that. */
+/* Changes whenever the table of enrolled keys changed (a certificate
+ * added, changed or removed). The folder is followed with inotify, so a
+ * removed certificate shows here as soon as the handler's thread reads the
+ * kernel's note of it; without inotify (its limits reached) the folder is
+ * looked at every 250 ms. */
 uint64_t hq_zap_generation(const hq_zap_t *zap);
+/* How often the table was built by reading the whole folder (at start,
+ * after an inotify overflow, or on every change without inotify) and how
+ * often from only the files inotify named. */
+void hq_zap_folder_reads(const hq_zap_t *zap, uint64_t *full, uint64_t *by_name);
 
 #endif

@@ -215,6 +215,51 @@ HBT_TEST(test_contradicting_settings)
                         "http_max_per_address (200) may not be greater than http_max_conns (100)");
 }
 
+/* Runs `argv`, which must be refused (exit 2) with `want` in its words. */
+static void s_refused(char *const argv[], const char *want)
+{
+    char out[8192];
+    assert_int_equal(hbt_run(argv, out, sizeof out), 2);
+    hbt_assert_contains(out, want);
+}
+
+/* The heartbeat's settings (sized for 100,000 halls, docs/OPERATIONS.md):
+ * a hall's heartbeat longer than its link_timeout would have the hall
+ * give up on a link HQ answers, and HQ's longer than its offline_after
+ * would call every idle hall offline; both are refused, naming the pair,
+ * as is an out-of-range value and a count of ZeroMQ I/O threads. */
+HBT_TEST(test_heartbeat_settings)
+{
+    (void)state;
+    char data[300], keys[300];
+    snprintf(data, sizeof data, "%s/hbdata", s_tmp.path);
+    snprintf(keys, sizeof keys, "%s/hbkeys", s_tmp.path);
+    char *hall_args[] = {BRANCHD,  "--id", "H1", "--data", data, "--hq", "tcp://127.0.0.1:9",
+                         "--keys", keys,   NULL, NULL,     NULL, NULL,   NULL};
+    /* Against the default link_timeout (45 s). */
+    hall_args[9] = "--heartbeat";
+    hall_args[10] = "1m";
+    s_refused(hall_args, "heartbeat (1m) may not be greater than link_timeout (45s)");
+    /* Against one given. */
+    hall_args[10] = "10s";
+    hall_args[11] = "--link_timeout";
+    hall_args[12] = "5s";
+    s_refused(hall_args, "heartbeat (10s) may not be greater than link_timeout (5s)");
+    hall_args[10] = "50ms"; /* below its range */
+    hall_args[11] = NULL;
+    s_refused(hall_args, "50ms");
+    char *hq_args[] = {HQD, "--data", data, "--keys", keys, "--heartbeat", "1m", NULL, NULL, NULL};
+    s_refused(hq_args, "heartbeat (1m) may not be greater than offline_after (40s)");
+    hq_args[6] = "20s";
+    hq_args[7] = "--offline_after";
+    hq_args[8] = "10s";
+    s_refused(hq_args, "heartbeat (20s) may not be greater than offline_after (10s)");
+    char *io[] = {HQD, "--data", data, "--keys", keys, "--io_threads", "0", NULL};
+    s_refused(io, "io_threads");
+    /* Nothing was made: refused before the data folder. */
+    assert_int_not_equal(access(data, F_OK), 0);
+}
+
 /* A policy file that cannot be used: which file, and why. */
 HBT_TEST(test_bad_policy_file)
 {

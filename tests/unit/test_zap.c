@@ -1,7 +1,8 @@
 /* Unit tests of hqd's ZAP handler with real sockets on loopback: a CURVE
  * ROUTER behind it admits enrolled keys only, labels each message with the
  * hall id of the key (whatever the payload claims), admits a key enrolled
- * after start, and refuses one whose certificate was removed. */
+ * after start, and refuses one whose certificate was removed (followed
+ * with inotify, by file name). */
 #include "zap.h"
 
 #include "hallbus/cert.h"
@@ -77,12 +78,19 @@ static void s_save_public(fixture_t *f, const hb_cert_t *c, const char *file, co
     assert_int_equal(hb_cert_save(&pub, path, false), 0);
 }
 
-/* Enrols a new key for `hall` and returns it. */
-static hb_cert_t s_enrol(fixture_t *f, const char *hall)
+/* A new key pair for `hall`, not enrolled. */
+static hb_cert_t s_new_key(const char *hall)
 {
     hb_cert_t c;
     assert_int_equal(hb_cert_generate(&c), 0);
     assert_int_equal(hb_cert_set_meta(&c, "hall", hall), 0);
+    return c;
+}
+
+/* Enrols a new key for `hall` and returns it. */
+static hb_cert_t s_enrol(fixture_t *f, const char *hall)
+{
+    hb_cert_t c = s_new_key(hall);
     char file[128];
     snprintf(file, sizeof file, "%s.key", hall);
     s_save_public(f, &c, file, NULL, NULL);
@@ -160,6 +168,76 @@ HBT_TEST(test_enrolled_later_then_revoked)
     assert_int_equal(unlink(path), 0);
     sleep(1); /* the folder's mtime changes at a one-second grain on some file systems */
     s_expect_user(f, &late, "hello again", "");
+}
+
+/* The folder was read whole once (the start) and the table updated from
+ * inotify's file names at least `updates` times. */
+static void s_expect_read_by_name(fixture_t *f, uint64_t updates)
+{
+    uint64_t full = 0, by_name = 0;
+    hq_zap_folder_reads(f->zap, &full, &by_name);
+    assert_int_equal(full, 1);
+    assert_true(by_name >= updates);
+}
+
+/* The folder is followed with inotify: halls enrolled while the handler
+ * runs are let in at their first handshake, and a removed certificate is
+ * refused at the next one, with no pause between the change and the
+ * handshake, and without the whole folder being read again (only at
+ * start): a network of 100,000 certificates must not be re-read per
+ * enrolment. */
+HBT_TEST(test_folder_followed_by_name)
+{
+    fixture_t *f = *state;
+    uint64_t full = 0, by_name = 0;
+    hq_zap_folder_reads(f->zap, &full, &by_name);
+    assert_int_equal(full, 1); /* the start */
+    assert_int_equal(by_name, 0);
+    hb_cert_t c[3];
+    const char *ids[3] = {"NEW-1", "NEW-2", "NEW-3"};
+    for (int i = 0; i < 3; i++) {
+        c[i] = s_enrol(f, ids[i]);
+        s_expect_user(f, &c[i], "just enrolled", ids[i]);
+    }
+    assert_int_equal(hq_zap_enrolled(f->zap), 3);
+    char path[512];
+    snprintf(path, sizeof path, "%s/NEW-2.key", f->halls);
+    assert_int_equal(unlink(path), 0);
+    s_expect_user(f, &c[1], "revoked a moment ago", "");
+    assert_int_equal(hq_zap_key_check(f->zap, "NEW-2", c[1].public_key), HQ_ZAP_KEY_UNKNOWN);
+    s_expect_user(f, &c[0], "still enrolled", "NEW-1");
+    assert_int_equal(hq_zap_enrolled(f->zap), 2);
+    /* A file that is not a certificate changes nothing. */
+    snprintf(path, sizeof path, "%s/notes.txt", f->halls);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    s_expect_user(f, &c[2], "still here", "NEW-3");
+    s_expect_read_by_name(f, 2);
+}
+
+/* A rotation as HQ writes it, one file at a time, each applied by its
+ * name: HALL.old.key (the old key, with its retire-at) first, so that for
+ * a moment both files hold the old key and the table keeps it once; then
+ * HALL.key with the new key. The old key must still be in: the change to
+ * HALL.key brings back the entry of HALL.old.key that was kept once. */
+HBT_TEST(test_rotation_written_file_by_file)
+{
+    fixture_t *f = *state;
+    hb_cert_t old = s_enrol(f, "ROLL");
+    hq_zap_refresh(f->zap); /* each change applied before the next is written */
+    assert_int_equal(hq_zap_key_check(f->zap, "ROLL", old.public_key), HQ_ZAP_KEY_OK);
+    s_save_public(f, &old, "ROLL.old.key", "retire-at", "2999-01-01T00:00:00Z");
+    hq_zap_refresh(f->zap);
+    assert_int_equal(hq_zap_enrolled(f->zap), 1);
+    hb_cert_t fresh = s_new_key("ROLL");
+    s_save_public(f, &fresh, "ROLL.key", NULL, NULL);
+    hq_zap_refresh(f->zap);
+    assert_int_equal(hq_zap_key_check(f->zap, "ROLL", old.public_key), HQ_ZAP_KEY_OK);
+    assert_int_equal(hq_zap_key_check(f->zap, "ROLL", fresh.public_key), HQ_ZAP_KEY_OK);
+    assert_int_equal(hq_zap_enrolled(f->zap), 2);
+    s_expect_user(f, &old, "the old key, in its overlap", "ROLL");
+    s_expect_read_by_name(f, 3);
 }
 
 HBT_TEST(test_duplicate_keys_refused)

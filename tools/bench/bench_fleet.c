@@ -39,13 +39,13 @@
 #define MAX_WORKERS 25        /* 100,000 halls */
 #define DAYS_POOL 16          /* distinct hall days the halls play in turn */
 #define DAYS_SEED 20261202
-#define RING 16                /* batches in flight per hall whose send time is kept */
-#define HIST_S 120             /* reconnect histogram: one bucket per second */
-#define TICK_MS 20             /* how often a worker looks at every hall's timers */
-#define UPLINK_TICK_MS 100     /* branchd runs uplink_tick that often (branchd/main.c) */
-#define UPLINK_MIN_MS 500      /* branchd's reconnect_min default (branchd/main.c) */
-#define UPLINK_MAX_MS 30000    /* branchd's reconnect_max default */
-#define UPLINK_TIMEOUT_MS 5000 /* branchd's link_timeout default */
+#define RING 16                         /* batches in flight per hall whose send time is kept */
+#define HIST_S 120                      /* reconnect histogram: one bucket per second */
+#define TICK_MS 20                      /* how often a worker looks at every hall's timers */
+#define UPLINK_TICK_MS 100              /* branchd runs uplink_tick that often (branchd/main.c) */
+#define UPLINK_MIN_MS 500               /* branchd's reconnect_min default (branchd/main.c) */
+#define UPLINK_MAX_MS 30000             /* branchd's reconnect_max default */
+#define UPLINK_RESEND_AFTER_MAX_MS 3000 /* branchd/uplink.c: the longest wait for an ack */
 
 typedef struct hall {
     void *sock;
@@ -70,7 +70,8 @@ typedef struct hall {
 } hall_t;
 
 static struct {
-    int halls, connect_s, idle_s, peak_s, rate, backlog, batch, heartbeat_ms, down_ms, drain_s;
+    int halls, connect_s, idle_s, peak_s, rate, backlog, batch, heartbeat_ms, timeout_ms, down_ms,
+        drain_s;
     const char *hqd;
     char root[256];
     hb_httpc_opts_t http;
@@ -79,7 +80,7 @@ static struct {
 static days_t *s_days;
 
 typedef struct settings {
-    int64_t halls, connect, idle, peak, rate, backlog, batch, heartbeat, down, drain;
+    int64_t halls, connect, idle, peak, rate, backlog, batch, heartbeat, link_timeout, down, drain;
     char *hqd, *token;
 } settings_t;
 
@@ -96,8 +97,10 @@ static const hb_config_def_t s_options[] = {
     ROW("backlog", HB_CONF_INT, backlog, "20", 0, 100000, "B",
         "events every hall holds, unsent, when hqd is killed"),
     ROW("batch", HB_CONF_INT, batch, "100", 1, 1024, "E", "most events in one batch"),
-    ROW("heartbeat", HB_CONF_INT, heartbeat, "1000", 100, 60000, "MS",
-        "the halls' heartbeat on an idle link (branchd's default 1 s)"),
+    ROW("heartbeat", HB_CONF_INT, heartbeat, "15000", 100, 600000, "MS",
+        "the halls' heartbeat on an idle link (branchd's heartbeat)", .at_most = "link_timeout"),
+    ROW("link_timeout", HB_CONF_INT, link_timeout, "45000", 500, 600000, "MS",
+        "HQ silent this long: a hall says Hello again (branchd's link_timeout)"),
     ROW("down", HB_CONF_INT, down, "1000", 0, 600000, "MS",
         "how long hqd stays dead before its restart"),
     ROW("drain", HB_CONF_INT, drain, "120", 1, 3600, "S",
@@ -111,7 +114,8 @@ static const hb_config_cli_t s_cli = {
     .prog = "bench_fleet",
     .usage =
         "[--halls N] [--connect S] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
-        "                   [--heartbeat MS] [--down MS] [--drain S] [--hqd PATH]",
+        "                   [--heartbeat MS] [--link_timeout MS] [--down MS] [--drain S] [--hqd "
+        "PATH]",
     .about = "a national network of halls on one scratch hqd: connect, idle, peak, and a "
              "kill -9 of hqd with every hall holding a backlog",
 };
@@ -216,7 +220,7 @@ static void s_drain(hall_t *h, samples_t *lat)
  * nothing was sent for a heartbeat interval. */
 static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
 {
-    if (h->welcomed && now - h->last_rx_ms > UPLINK_TIMEOUT_MS) {
+    if (h->welcomed && now - h->last_rx_ms > s_opt.timeout_ms) {
         h->welcomed = false; /* HQ silent */
         s_resend(h);
         h->next_hello_ms = now;
@@ -241,7 +245,10 @@ static bool s_tick(hall_t *h, int64_t now, uint64_t *sent)
         return true;
     }
     int64_t tx = h->last_tx_ms;
-    if (h->next_send > h->acked + 1 && now - h->last_progress_ms > 2 * s_opt.heartbeat_ms + 1000) {
+    int64_t resend_after = 2 * s_opt.heartbeat_ms + 1000;
+    if (resend_after > UPLINK_RESEND_AFTER_MAX_MS)
+        resend_after = UPLINK_RESEND_AFTER_MAX_MS;
+    if (h->next_send > h->acked + 1 && now - h->last_progress_ms > resend_after) {
         s_resend(h);
         h->last_progress_ms = now;
     }
@@ -400,7 +407,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
     hall_t *halls = calloc((size_t)n, sizeof *halls);
     if (!halls)
         _exit(1);
-    simlink_uplink_t up = {UPLINK_MIN_MS, UPLINK_MAX_MS, s_opt.heartbeat_ms, UPLINK_TIMEOUT_MS};
+    simlink_uplink_t up = {UPLINK_MIN_MS, UPLINK_MAX_MS, s_opt.heartbeat_ms, s_opt.timeout_ms};
     int ep = epoll_create1(EPOLL_CLOEXEC);
     /* Every hall enrolled first, then connected on the parent's word: a
      * network is enrolled over months, and hqd's key check reads a folder
@@ -682,6 +689,7 @@ int main(int argc, char **argv)
     s_opt.backlog = (int)set.backlog;
     s_opt.batch = (int)set.batch;
     s_opt.heartbeat_ms = (int)set.heartbeat;
+    s_opt.timeout_ms = (int)set.link_timeout;
     s_opt.down_ms = (int)set.down;
     s_opt.drain_s = (int)set.drain;
     s_opt.hqd = set.hqd ? set.hqd : simlink_default_hqd();
@@ -693,11 +701,11 @@ int main(int argc, char **argv)
         hb_config_free(s_options, NOPTIONS, &set);
         return 1;
     }
-    printf("bench_fleet: %d halls, %d per worker process; heartbeat %d ms, reconnect %d ms..%d "
-           "ms jittered (branchd's defaults); events from %d simulated hall days, %.1f bytes "
+    printf("bench_fleet: %d halls, %d per worker process; heartbeat %d ms, link timeout %d ms, "
+           "reconnect %d ms..%d ms jittered; events from %d simulated hall days, %.1f bytes "
            "of body on average\n",
-           s_opt.halls, HALLS_PER_WORKER, s_opt.heartbeat_ms, UPLINK_MIN_MS, UPLINK_MAX_MS,
-           DAYS_POOL, days_mean_body(s_days));
+           s_opt.halls, HALLS_PER_WORKER, s_opt.heartbeat_ms, s_opt.timeout_ms, UPLINK_MIN_MS,
+           UPLINK_MAX_MS, DAYS_POOL, days_mean_body(s_days));
     rc = s_run();
     kids_stop_all();
     days_free(&s_days);

@@ -123,13 +123,15 @@ static void s_uplink_opts(void *sock, const simlink_uplink_t *up)
     int one = 1;
     int ivl = (int)hb_jitter_ms(up->reconnect_min_ms / 2 + 1);
     int ivl_max = (int)hb_jitter_ms(up->reconnect_max_ms / 2 + 1);
-    int hb = (int)up->heartbeat_ms, to = (int)up->timeout_ms;
+    int to = (int)up->timeout_ms;
     zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one);
     zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &to, sizeof to); /* as branchd: once a link_timeout */
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &to, sizeof to);
-    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &to, sizeof to);
+    /* No TTL asked of HQ, as branchd asks none (branchd/uplink.c). */
+    int ttl = 0;
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
 }
 
 int simlink_enrol(const char *root, const char *id, hb_cert_t *c)
