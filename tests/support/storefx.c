@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
 
@@ -58,4 +59,16 @@ hq_write_item_t *hbt_write_item(uint32_t hall, const char *id, uint64_t first, u
         p += 4 + lens[i];
     }
     return it;
+}
+
+void hbt_storefx_wait_folded(hq_writer_t *w)
+{
+    for (int i = 0; i < 1000; i++) {
+        hq_writer_stats_t ws;
+        hq_writer_get_stats(w, &ws);
+        if (ws.log_entries == 0)
+            return;
+        usleep(10 * 1000);
+    }
+    fail_msg("the writer's commit log was not folded within 10 s");
 }
