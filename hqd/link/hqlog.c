@@ -725,8 +725,11 @@ static int s_record(hq_store_t *st, MDB_txn *txn, const char *id, hq_hall_record
  * record, and what the record already holds is not stored again. */
 static int s_fold_hall(hq_store_t *st, MDB_txn *txn, fold_run_t *runs, size_t a, size_t b)
 {
+    /* Runs logged by this process carry the tally the writer stepped; only
+     * a fold after a restart reads the record. */
     hq_hall_record_t rec;
-    int rc = s_record(st, txn, runs[a].run->hall_id, &rec);
+    memset(&rec, 0, sizeof rec);
+    int rc = runs[a].run->has_tally ? 0 : s_record(st, txn, runs[a].run->hall_id, &rec);
     if (rc != 0)
         return rc;
     /* The chunk being gathered: runs [run_first, run_first + run_n). */
