@@ -64,7 +64,8 @@ int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_m
         hb_store_close(&st->store);
         return HB_ETOOBIG;
     }
-    rc = hq_log_open(log_dir, map_size < HQ_LOG_MAP_START ? map_size : HQ_LOG_MAP_START, map_max, hq_log_folded_mark(st), &st->log);
+    rc = hq_log_open(log_dir, map_size < HQ_LOG_MAP_START ? map_size : HQ_LOG_MAP_START, map_max,
+                     hq_log_folded_mark(st), &st->log);
     if (rc == 0)
         rc = s_fold_left(st, dir);
     if (rc != 0) {

@@ -360,4 +360,3 @@ HBT_TEST(test_a_store_without_a_log_opens)
     assert_int_equal(recs[3].last_seq, 4);
     hq_store_close(&f->fx.st);
 }
-
