@@ -105,28 +105,6 @@ static int s_read_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
     return 0;
 }
 
-/* The records hall `hall` has in the per-hall events table. */
-static size_t s_chunks(hq_store_t *st, uint32_t hall)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    assert_int_equal(mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, st->events, &cur), 0);
-    uint8_t key[12];
-    hb_put_be32(key, hall);
-    hb_put_be64(key + 4, 0);
-    MDB_val k = {12, key}, v;
-    size_t n = 0;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && hb_get_be32(k.mv_data) == hall) {
-        n++;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return n;
-}
-
 static void s_collect_hall(const hq_hall_record_t *rec, void *arg)
 {
     hq_hall_record_t *out = arg;
@@ -164,7 +142,7 @@ HBT_TEST(test_acked_not_folded_is_read_from_the_log)
     assert_memory_equal(f->last[4].digest.bytes, d.bytes, HB_DIGEST_LEN);
 
     /* Acknowledged, not in the per-hall layout, and read whole. */
-    assert_int_equal(s_chunks(&f->fx.st, 4), 0);
+    assert_int_equal(hbt_storefx_chunks(&f->fx.st, 4), 0);
     hq_writer_stats_t ws;
     hq_writer_get_stats(w, &ws);
     assert_int_equal(ws.log_events, 30);
@@ -187,7 +165,7 @@ HBT_TEST(test_acked_not_folded_is_read_from_the_log)
      * chunk per logged commit. */
     hq_writer_stop(&w);
     uv_run(&f->fx.loop, UV_RUN_DEFAULT);
-    assert_int_equal(s_chunks(&f->fx.st, 4), 2);
+    assert_int_equal(hbt_storefx_chunks(&f->fx.st, 4), 2);
     r = (read_ctx_t){.hall = 4, .next = 1};
     assert_int_equal(hq_store_read_events(&f->fx.st, 4, 1, 1000, s_read_cb, &r), 0);
     assert_int_equal(r.n, 30);
@@ -241,7 +219,7 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     assert_memory_equal(recs[7].digest.bytes, d.bytes, HB_DIGEST_LEN);
     assert_int_equal(next, 8);
     assert_int_equal(hq_log_folded_mark(st), id2);
-    assert_int_equal(s_chunks(st, 7), 2);
+    assert_int_equal(hbt_storefx_chunks(st, 7), 2);
     read_ctx_t r = {.hall = 7, .next = 1};
     assert_int_equal(hq_store_read_events(st, 7, 1, 1000, s_read_cb, &r), 0);
     assert_int_equal(r.n, 20);
@@ -260,7 +238,7 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     assert_int_equal(recs[7].last_seq, 25);
     assert_int_equal(recs[7].events, 25);
     assert_memory_equal(recs[7].digest.bytes, d.bytes, HB_DIGEST_LEN);
-    assert_int_equal(s_chunks(st, 7), 3);
+    assert_int_equal(hbt_storefx_chunks(st, 7), 3);
     hq_log_stats_t ls;
     hq_log_get_stats(st->log, &ls);
     assert_int_equal(ls.entries, 0);
@@ -280,7 +258,7 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     assert_int_equal(hq_store_open(st, f->fx.dir, 1 << 20, 1 << 30), 0);
     s_load(st, recs);
     assert_int_equal(recs[7].events, 25);
-    assert_int_equal(s_chunks(st, 7), 3);
+    assert_int_equal(hbt_storefx_chunks(st, 7), 3);
     hq_store_close(st);
 }
 
