@@ -222,6 +222,7 @@ static void s_push(hq_log_t *log, hq_log_entry_t *e)
 {
     e->next = NULL;
     e->refs = 1;
+    e->logged_mono_ms = hb_mono_ms();
     if (log->tail)
         log->tail->next = e;
     else
@@ -492,7 +493,8 @@ size_t hq_log_wait_work(hq_log_t *log, int ms, bool *stopping, uint64_t *bytes,
         pthread_cond_timedwait(&log->cond, &log->lock, &until);
     size_t n = (size_t)log->stats.entries;
     *bytes = log->stats.bytes;
-    *oldest_age_ms = log->head ? hb_now_ms() - log->head->at_ms : 0;
+    /* The monotonic clock: a wall clock set back must not hold the fold. */
+    *oldest_age_ms = log->head ? hb_mono_ms() - log->head->logged_mono_ms : 0;
     pthread_mutex_unlock(&log->lock);
     return n;
 }

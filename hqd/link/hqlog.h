@@ -51,6 +51,7 @@ typedef struct hq_log_entry {
     struct hq_log_entry *next; /* the unfolded tail, in id order */
     uint64_t id;
     int64_t at_ms;
+    int64_t logged_mono_ms; /* hb_mono_ms() when it joined the tail: its age */
     uint64_t events;
     size_t n_runs;
     hq_log_run_t *runs;
@@ -122,7 +123,7 @@ uint64_t hq_log_folded_mark(hq_store_t *st);
  * at most `max_bytes`; true when they are. */
 bool hq_log_wait_room(hq_log_t *log, uint64_t max_bytes, int ms);
 /* Waits (at most `ms`) for a new entry; returns the unfolded entries' count
- * and the age of the oldest in ms (0 when none). */
+ * and the age of the oldest in ms on the monotonic clock (0 when none). */
 size_t hq_log_wait_work(hq_log_t *log, int ms, bool *stopping, uint64_t *bytes,
                         int64_t *oldest_age_ms);
 /* Wakes every waiter (the fold thread, a writer waiting for room). */

@@ -310,7 +310,7 @@ static void *s_fold_thread(void *arg)
                 break;
             continue;
         }
-        if (!stop && age < w->fold_ms && bytes < w->fold_bytes) {
+        if (!stop && age >= 0 && age < w->fold_ms && bytes < w->fold_bytes) {
             wait_ms = (int)(w->fold_ms - age);
             continue;
         }
