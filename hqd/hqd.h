@@ -47,6 +47,8 @@ typedef struct hqd_config {
     uint64_t max_frame;
     int64_t max_batch;
     uint64_t queue_bytes;
+    int64_t fold_ms;
+    uint64_t log_max_bytes;
     HB_STORE_CONF_FIELDS;
     HB_HTTP_CONF_FIELDS;
     int64_t rollout_per_tick;

@@ -95,6 +95,11 @@ static const hb_config_def_t s_defs[] = {
         "hall has room again"),
     CFG("queue_bytes", HB_CONF_SIZE, queue_bytes, "256M", 1 << 20, 1LL << 34, false,
         "events waiting for the writer, at most (then halls are told to retry)"),
+    CFG("fold_every", HB_CONF_DURATION, fold_ms, "200ms", 1, 3600000, false,
+        "acknowledged events wait in the commit log at most this long before they are folded "
+        "into the per-hall store"),
+    CFG("log_max_bytes", HB_CONF_SIZE, log_max_bytes, "256M", 1 << 16, 1LL << 34, false,
+        "events in the commit log not folded yet, at most (then the writer waits for the fold)"),
     HB_STORE_CONF_ROWS(hqd_config_t, "1G", 1LL << 42, "4T", 1LL << 46),
     HB_HTTP_CONF_ROWS(hqd_config_t, "HTTP API", "4096"),
     CFG("alert_offline_grace", HB_CONF_DURATION, alert_offline_grace_ms, "2m", 0, 86400000, false,
@@ -696,6 +701,7 @@ int main(int argc, char **argv)
     hb_vec_free(&lc.recs);
     if (rc != 0)
         return 1;
+    hq_writer_set_fold(hq->writer, (int)hq->cfg.fold_ms, 0, hq->cfg.log_max_bytes);
     hq_writer_set_sink(hq->writer, s_on_committed, hq);
     hq_ingest_config_t icfg = {
         .listen = hq->cfg.listen,

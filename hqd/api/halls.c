@@ -284,7 +284,8 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
     hq_live_get_stats(hq->live, &ls);
     json_t *body = json_pack(
         "{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}, "
-        "s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
+        "s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}, s:{s:I, s:I, s:I}, s:{s:I, s:I}, "
+        "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}}",
         "listen", hq_ingest_endpoint(hq->ingest), "started", started, "halls",
         (json_int_t)hq_halls_count(hq->halls), "online",
         (json_int_t)hq_ingest_online_count(hq->ingest), "ingest", "frames", (json_int_t)st.frames,
@@ -301,7 +302,11 @@ void hqd_api_get_status(hb_http_req_t *req, void *arg)
         (json_int_t)hb_store_size(&hq->store.store), "map_size",
         (json_int_t)hq->store.store.map_size, "map_grows", (json_int_t)hq->store.store.grow_count,
         "auth", "allowed", (json_int_t)hq_zap_allowed(hq->zap), "denied",
-        (json_int_t)hq_zap_denied(hq->zap));
+        (json_int_t)hq_zap_denied(hq->zap), "log", "unfolded_events", (json_int_t)ws.log_events,
+        "unfolded_bytes", (json_int_t)ws.log_bytes, "unfolded_commits", (json_int_t)ws.log_entries,
+        "max_bytes", (json_int_t)ws.log_max_bytes, "folds", (json_int_t)ws.folds, "fold_failures",
+        (json_int_t)ws.fold_failures, "full_waits", (json_int_t)ws.log_full_waits, "last_fold_ms",
+        ws.last_fold_ms, "max_fold_ms", ws.max_fold_ms);
     hq_board_stats_t bs;
     hq_board_get_stats(hq->board, &bs);
     json_t *ingest = json_object_get(body, "ingest");

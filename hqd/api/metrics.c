@@ -187,6 +187,14 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("writer_queued_bytes", "bytes waiting for the writer", ws.queued_bytes);
     H("commit_duration_seconds", "durations of the writer's commits, sync included",
       hq_writer_commit_histogram(hq->writer));
+    G("log_unfolded_events", "acknowledged events in the commit log not folded yet", ws.log_events);
+    G("log_unfolded_bytes", "bytes of the commit log not folded yet", ws.log_bytes);
+    G("log_limit_bytes", "the commit log's bound (log_max_bytes)", ws.log_max_bytes);
+    C("log_folds_total", "folds of the commit log into the per-hall store", ws.folds);
+    C("log_fold_failures_total", "folds that failed (the log keeps their events)",
+      ws.fold_failures);
+    C("log_full_waits_total", "times the writer waited for the fold at the log's bound",
+      ws.log_full_waits);
     G("store_bytes", "bytes used by the event store's data file", hb_store_size(&hq->store.store));
     G("store_map_bytes", "the event store's LMDB map size", hq->store.store.map_size);
     G("store_map_limit_bytes", "the most the event store's map may grow to (map_max)",

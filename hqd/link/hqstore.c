@@ -1,11 +1,50 @@
-/* HQ's event and hall-record storage (layout in hqstore.h). Reading only:
- * the writer thread (writer.c) is the one place that writes. */
+/* HQ's event and hall-record storage (layout in hqstore.h). Reading, and
+ * at open the fold of what the commit log holds unfolded; otherwise the
+ * writer's threads (writer.c, hqlog.c) are the one place that writes. */
 #include "hqstore.h"
+
+#include "hqlog.h"
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The log's map at start, at most (it grows like the store's, from the
+ * store's starting size when that is smaller), and the commits one fold at
+ * open takes. */
+#define HQ_LOG_MAP_START ((size_t)64 << 20)
+#define HQ_OPEN_FOLD_ENTRIES 4096
+
+/* Folds what a crash left in the log, oldest first, and trims it. */
+static int s_fold_left(hq_store_t *st, const char *dir)
+{
+    hq_log_entry_t **v = malloc(HQ_OPEN_FOLD_ENTRIES * sizeof *v);
+    if (!v)
+        return HB_ENOMEM;
+    int rc = 0;
+    uint64_t total = 0;
+    size_t n;
+    while (rc == 0 && (n = hq_log_unfolded(st->log, v, HQ_OPEN_FOLD_ENTRIES)) > 0) {
+        rc = hq_log_fold(st, v, n);
+        if (rc == 0) {
+            uint64_t events = 0;
+            for (size_t i = 0; i < n; i++)
+                events += v[i]->events;
+            total += events;
+            hq_log_mark_folded(st->log, v[n - 1]->id, 0, events);
+        }
+    }
+    free(v);
+    if (rc == 0)
+        rc = hq_log_trim(st->log);
+    if (rc == 0 && total)
+        hb_info("hqstore: %s: folded %llu acknowledged event(s) the commit log held", dir,
+                (unsigned long long)total);
+    return rc;
+}
 
 int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_max)
 {
@@ -15,14 +54,33 @@ int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_m
         return rc;
     const hb_store_db_t dbs[] = {
         {"events", &st->events}, {"halls", &st->halls}, {"meta", &st->meta}, {"flags", &st->flags}};
-    if (hb_store_dbis(&st->store, dbs, 4) == 0)
-        return 0;
-    hb_error("hqstore: cannot open the databases in %s", dir);
-    hb_store_close(&st->store);
-    return HB_EDB;
+    if (hb_store_dbis(&st->store, dbs, 4) != 0) {
+        hb_error("hqstore: cannot open the databases in %s", dir);
+        hb_store_close(&st->store);
+        return HB_EDB;
+    }
+    char log_dir[4096];
+    if ((size_t)snprintf(log_dir, sizeof log_dir, "%s/log", dir) >= sizeof log_dir) {
+        hb_store_close(&st->store);
+        return HB_ETOOBIG;
+    }
+    rc = hq_log_open(log_dir, map_size < HQ_LOG_MAP_START ? map_size : HQ_LOG_MAP_START, map_max,
+                     hq_log_folded_mark(st), &st->log);
+    if (rc == 0)
+        rc = s_fold_left(st, dir);
+    if (rc != 0) {
+        hb_error("hqstore: cannot open or fold the commit log in %s: %s", log_dir, hb_strerror(rc));
+        hq_store_close(st);
+        return rc;
+    }
+    return 0;
 }
 
-void hq_store_close(hq_store_t *st) { hb_store_close(&st->store); }
+void hq_store_close(hq_store_t *st)
+{
+    hq_log_close(&st->log);
+    hb_store_close(&st->store);
+}
 
 void hq_hall_record_encode(const hq_hall_record_t *rec, uint8_t out[HQ_HALL_RECORD_BYTES])
 {
@@ -132,8 +190,47 @@ int hq_store_get_flag(hq_store_t *st, uint32_t num, uint64_t seq, hq_flag_t *out
     return o.found ? 0 : HB_ENOTFOUND;
 }
 
+/* Wraps a flag reader: notes the last flag's sequence and whether the
+ * reader stopped, so that the log's tail goes on after it. */
+typedef struct flag_wrap {
+    hq_flag_fn fn;
+    void *arg;
+    uint64_t last;
+    bool stopped;
+} flag_wrap_t;
+
+static int s_flag_wrap(const hq_flag_t *flag, int64_t stored_ms, void *arg)
+{
+    flag_wrap_t *w = arg;
+    w->last = flag->seq;
+    int rc = w->fn(flag, stored_ms, w->arg);
+    w->stopped = rc != 0;
+    return rc;
+}
+
+static int s_read_flags_main(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to,
+                             hq_flag_fn fn, void *arg);
+
 int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to, hq_flag_fn fn,
                         void *arg)
+{
+    hq_log_refs_t refs = {0};
+    if (st->log && hq_log_ref_tail(st->log, &refs) != 0)
+        return HB_ENOMEM;
+    flag_wrap_t w = {.fn = fn, .arg = arg};
+    int rc = s_read_flags_main(st, num, from, to, s_flag_wrap, &w);
+    if (rc == 0 && !w.stopped && refs.n) {
+        uint64_t after = w.last >= from ? w.last + 1 : from;
+        if (after <= to)
+            hq_log_read_flags(&refs, num, after, to, fn, arg);
+    }
+    if (st->log)
+        hq_log_unref(st->log, &refs);
+    return rc;
+}
+
+static int s_read_flags_main(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to,
+                             hq_flag_fn fn, void *arg)
 {
     uint8_t key[12];
     hb_put_be32(key, num);
@@ -244,8 +341,50 @@ static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t f
     return more;
 }
 
+/* Wraps an event reader: notes the last sequence read from the per-hall
+ * layout, so that the log's tail goes on after it. */
+typedef struct event_wrap {
+    hq_event_fn fn;
+    void *arg;
+    uint64_t last;
+} event_wrap_t;
+
+static int s_event_wrap(uint64_t seq, const uint8_t *data, size_t len, void *arg)
+{
+    event_wrap_t *w = arg;
+    w->last = seq;
+    return w->fn(seq, data, len, w->arg);
+}
+
+static int s_read_events_main(hq_store_t *st, uint32_t num, uint64_t from, size_t limit,
+                              size_t *count, hq_event_fn fn, void *arg, bool *stopped);
+
 int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
                          void *arg)
+{
+    /* The tail is referenced before the snapshot begins (hqlog.h says
+     * why that misses nothing). */
+    hq_log_refs_t refs = {0};
+    if (st->log && hq_log_ref_tail(st->log, &refs) != 0)
+        return HB_ENOMEM;
+    event_wrap_t w = {.fn = fn, .arg = arg};
+    size_t count = 0;
+    bool stopped = false;
+    int rc = s_read_events_main(st, num, from, limit, &count, s_event_wrap, &w, &stopped);
+    if (rc == 0 && !stopped && count < limit && refs.n) {
+        uint64_t after = w.last >= from ? w.last + 1 : from;
+        if (hq_log_read_events(&refs, num, after, limit, &count, fn, arg) < 0) {
+            hb_error("hqstore: a logged chunk of hall %u is damaged", num);
+            rc = HB_EDB;
+        }
+    }
+    if (st->log)
+        hq_log_unref(st->log, &refs);
+    return rc;
+}
+
+static int s_read_events_main(hq_store_t *st, uint32_t num, uint64_t from, size_t limit,
+                              size_t *countp, hq_event_fn fn, void *arg, bool *stopped)
 {
     MDB_txn *txn;
     if (hb_store_read_begin(&st->store, &txn) != 0)
@@ -285,10 +424,13 @@ int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t lim
             result = HB_EDB;
             break;
         }
-        if (w > 0)
+        if (w > 0) {
+            *stopped = true;
             break;
+        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     hb_store_read_end(&st->store, txn, cur);
+    *countp = count;
     return result;
 }

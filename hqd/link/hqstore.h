@@ -14,8 +14,10 @@
  * by seeking to the chunk whose first sequence is the largest not above it.
  * Readers take chunks of any size.
  *
- * Writes happen only on the writer thread (writer.h); reads from any thread
- * between hb_store_read_lock/unlock. */
+ * The writer logs each commit first (hqlog.h) and folds logged commits into
+ * these tables later; writes happen only on the writer's threads (writer.h)
+ * and in hq_store_open; reads from any thread between
+ * hb_store_read_lock/unlock. */
 #ifndef HQD_HQSTORE_H
 #define HQD_HQSTORE_H
 
@@ -66,14 +68,23 @@ typedef struct hq_flag {
     char reason[HQ_FLAG_REASON_MAX];
 } hq_flag_t;
 
+struct hq_log;
+
 typedef struct hq_store {
     hb_store_t store;
     MDB_dbi events;
     MDB_dbi halls;
     MDB_dbi meta;
     MDB_dbi flags;
+    /* The commit log in `dir`/log (hqlog.h): what the writer acknowledged
+     * and has not folded into the tables above yet. */
+    struct hq_log *log;
 } hq_store_t;
 
+/* Opens the store in `dir` and its commit log in `dir`/log (both created
+ * when absent: a store of a release without the log opens with an empty
+ * one), and folds what the log holds unfolded (left by a crash) before it
+ * returns, so that the records and events read next are whole. */
 int hq_store_open(hq_store_t *st, const char *dir, size_t map_size, size_t map_max);
 void hq_store_close(hq_store_t *st);
 
@@ -82,7 +93,9 @@ typedef void (*hq_hall_fn)(const hq_hall_record_t *rec, void *arg);
 int hq_store_load_halls(hq_store_t *st, hq_hall_fn fn, void *arg, uint32_t *next_num);
 
 /* Calls `fn` for each stored event of hall `num` from `from` on, at most
- * `limit`. `data` is valid only during the call. */
+ * `limit`, in sequence order. `data` is valid only during the call. Every
+ * acknowledged event is read: those of the per-hall layout, then those of
+ * the commit log not folded yet (hqlog.h). */
 typedef int (*hq_event_fn)(uint64_t seq, const uint8_t *data, size_t len, void *arg);
 int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t limit, hq_event_fn fn,
                          void *arg);
@@ -91,7 +104,8 @@ int hq_store_read_events(hq_store_t *st, uint32_t num, uint64_t from, size_t lim
  * when the event was stored without one. `stored_ms` may be NULL. */
 int hq_store_get_flag(hq_store_t *st, uint32_t num, uint64_t seq, hq_flag_t *out,
                       int64_t *stored_ms);
-/* Calls `fn` for each flag of hall `num` with from <= seq <= to, in order.
+/* Calls `fn` for each flag of hall `num` with from <= seq <= to, in order
+ * (the log's unfolded tail too, as hq_store_read_events).
  * `flag` is valid only during the call; a non-zero return stops. */
 typedef int (*hq_flag_fn)(const hq_flag_t *flag, int64_t stored_ms, void *arg);
 int hq_store_read_flags(hq_store_t *st, uint32_t num, uint64_t from, uint64_t to, hq_flag_fn fn,

@@ -1,9 +1,14 @@
-/* The writer thread (see writer.h). One transaction per wake-up takes every
- * batch that queued while the previous commit was syncing; items are sorted
- * by key first, so the B-tree is walked in order instead of at random.
- * The thread beats (hallbus/progress.h) after every commit and every idle
- * second: a commit stuck in a system call stops systemd's watchdog. */
+/* The writer's threads (see writer.h). The writer thread takes, per
+ * wake-up, every batch that queued while the previous commit was syncing,
+ * checks it against its hall's stream and appends it to the commit log in
+ * one synced transaction (hqlog.h): each event written once, whatever the
+ * number of halls. The fold thread folds logged commits into the per-hall
+ * layout in larger transactions, at most every fold_ms. Both beat
+ * (hallbus/progress.h) after every commit and every idle second: a commit
+ * stuck in a system call stops systemd's watchdog. */
 #include "writer.h"
+
+#include "hqlog.h"
 
 #include "hallbus/error.h"
 #include "hallbus/log.h"
@@ -12,6 +17,7 @@
 #include "hallbus/vec.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,10 +50,16 @@ struct hq_writer {
     void *arg;
     hq_items_fn sink;
     void *sink_arg;
+    /* The commit log and its fold. */
+    hq_log_t *log;
+    pthread_t fold_thread;
+    bool fold_started;
+    atomic_bool fold_stopping;
+    int fold_ms;
+    uint64_t fold_bytes, log_max_bytes;
     /* Thread-private from here on. */
     HB_VEC(writer_hall_t) halls; /* by hall number */
-    uint32_t next_num;
-    HB_VEC(uint32_t) touched; /* the halls the open transaction writes */
+    HB_VEC(uint32_t) touched;    /* the halls the open transaction writes */
 };
 
 static writer_hall_t *s_hall(hq_writer_t *w, uint32_t num)
@@ -67,23 +79,6 @@ static int s_item_cmp(const void *a, const void *b)
     return 0;
 }
 
-/* Steps the digest over every event of a chunk. */
-static int s_digest_chunk(hb_digest_t *d, const uint8_t *p, size_t len, uint32_t count)
-{
-    size_t off = 4;
-    for (uint32_t i = 0; i < count; i++) {
-        if (off + 4 > len)
-            return HB_EPARSE;
-        uint32_t elen = hb_get_be32(p + off);
-        off += 4;
-        if (off + elen > len)
-            return HB_EPARSE;
-        hb_digest_step(d, p + off, elen);
-        off += elen;
-    }
-    return 0;
-}
-
 static int s_touch(hq_writer_t *w, uint32_t num)
 {
     uint32_t *t = hb_vec_push(&w->touched);
@@ -93,71 +88,36 @@ static int s_touch(hq_writer_t *w, uint32_t num)
     return 0;
 }
 
-/* Consecutive batches of one hall, items[first .. first+n-1] of a commit,
- * stored as one chunk (hqstore.h's format: readers take chunks of any
- * size). The bounds keep a chunk as small as the batches a hall may send
- * at once, so retention and reads still work in modest steps. */
-#define HQ_CHUNK_EVENTS_MAX 1024
-#define HQ_CHUNK_BYTES_MAX ((size_t)256 << 10)
-
-typedef struct chunk_run {
-    uint32_t hall;
-    size_t first, n; /* items */
-    uint32_t count;  /* events */
-    size_t bytes;    /* of the merged chunk */
-    uint64_t next;   /* the sequence that would extend it */
-} chunk_run_t;
-
-static int s_run_put(hq_writer_t *w, MDB_txn *txn, hq_write_item_t **items, chunk_run_t *run)
+/* One commit of the log: every batch checked against its hall's stream
+ * (the loop dedups before submitting, so a batch that does not follow is a
+ * bug there: it is refused rather than stored as a gap or a double),
+ * encoded once, and appended in one synced transaction. `logged[i]` says
+ * which items the entry holds. Returns an HB_E code (nothing logged). */
+static int s_log_commit(hq_writer_t *w, hq_write_item_t **items, size_t n, bool *logged)
 {
-    const hq_write_item_t *first = items[run->first];
-    uint8_t key[12];
-    hb_put_be32(key, first->hall_num);
-    hb_put_be64(key + 4, first->first_seq);
-    MDB_val k = {12, key}, v = {first->len, (void *)first->data};
-    int rc;
-    if (run->n == 1) {
-        rc = mdb_put(txn, w->st->events, &k, &v, 0);
-    } else {
-        /* Written in place: LMDB reserves the value's room in its page. */
-        v.mv_size = run->bytes;
-        v.mv_data = NULL;
-        rc = mdb_put(txn, w->st->events, &k, &v, MDB_RESERVE);
-        if (rc == 0) {
-            uint8_t *p = v.mv_data;
-            hb_put_be32(p, run->count);
-            size_t off = 4;
-            for (size_t j = run->first; j < run->first + run->n; j++) {
-                memcpy(p + off, items[j]->data + 4, items[j]->len - 4);
-                off += items[j]->len - 4;
-            }
-        }
-    }
-    run->n = 0;
-    return rc;
-}
-
-/* One attempt: returns an LMDB code (MDB_MAP_FULL means grow and retry). */
-static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
-{
-    chunk_run_t run = {0};
     for (size_t i = 0; i < w->touched.n; i++) {
         writer_hall_t *h = &w->halls.v[w->touched.v[i]];
         h->touched = h->failed = false;
     }
     w->touched.n = 0;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(w->st->store.env, NULL, 0, &txn);
-    if (rc != 0)
-        return rc;
-    uint32_t max_num = 0;
+    size_t bytes = 13, flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hq_write_item_t *it = items[i];
+        bytes += hq_log_run_bytes(strnlen(it->hall_id, HB_HALL_ID_MAX - 1), it->flags, it->n_flags,
+                                  it->len);
+        flags += it->n_flags;
+        logged[i] = false;
+    }
     int64_t now = hb_now_ms();
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    hq_log_entry_t *e = hq_log_entry_new(n, flags, bytes, now);
+    if (!e)
+        return HB_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
         hq_write_item_t *it = items[i];
         writer_hall_t *h = s_hall(w, it->hall_num);
         if (!h) {
-            rc = ENOMEM;
-            break;
+            hq_log_entry_free(e);
+            return HB_ENOMEM;
         }
         if (!h->touched) {
             h->touched = true;
@@ -166,86 +126,34 @@ static int s_commit_once(hq_writer_t *w, hq_write_item_t **items, size_t n)
             if (!h->id[0])
                 memcpy(h->id, it->hall_id, HB_HALL_ID_MAX);
             if (s_touch(w, it->hall_num) != 0) {
-                rc = ENOMEM;
-                break;
+                hq_log_entry_free(e);
+                return HB_ENOMEM;
             }
         }
-        if (it->hall_num > max_num)
-            max_num = it->hall_num;
         if (h->failed)
             continue;
         if (it->first_seq != h->pending.last_seq + 1) {
-            /* The loop dedups before submitting, so this is a bug there:
-             * refuse the batch rather than store a gap or a double. */
             hb_error("writer: hall %s batch starts at %llu, expected %llu; not stored", h->id,
                      (unsigned long long)it->first_seq,
                      (unsigned long long)(h->pending.last_seq + 1));
             h->failed = true;
             continue;
         }
-        hb_digest_t d = h->pending.digest;
-        if (s_digest_chunk(&d, it->data, it->len, it->count) != 0) {
+        if (hq_tally_step(&h->pending, it->data, it->len, it->count, it->flags, it->n_flags, now) !=
+            0) {
             hb_error("writer: hall %s batch at %llu is malformed; not stored", h->id,
                      (unsigned long long)it->first_seq);
             h->failed = true;
             continue;
         }
-        /* Consecutive batches of one hall in this commit become one record
-         * (up to a bound): one B-tree insert instead of one per batch. */
-        if (run.n && (run.hall != it->hall_num || it->first_seq != run.next ||
-                      run.count + it->count > HQ_CHUNK_EVENTS_MAX ||
-                      run.bytes + it->len - 4 > HQ_CHUNK_BYTES_MAX))
-            rc = s_run_put(w, txn, items, &run);
-        if (rc != 0)
-            break;
-        if (!run.n)
-            run = (chunk_run_t){.hall = it->hall_num, .first = i, .bytes = 4};
-        run.n++;
-        run.count += it->count;
-        run.bytes += it->len - 4;
-        run.next = it->first_seq + it->count;
-        for (uint32_t f = 0; f < it->n_flags && rc == 0; f++) {
-            uint8_t fkey[12], fval[HQ_FLAG_BYTES_MAX];
-            hb_put_be32(fkey, it->hall_num);
-            hb_put_be64(fkey + 4, it->flags[f].seq);
-            MDB_val fk = {12, fkey}, fv = {hq_flag_encode(&it->flags[f], now, fval), fval};
-            rc = mdb_put(txn, w->st->flags, &fk, &fv, 0);
-        }
-        if (rc != 0)
-            break;
-        if (it->n_flags) {
-            h->pending.anomalies += it->n_flags;
-            h->pending.last_anomaly_seq = it->flags[it->n_flags - 1].seq;
-            h->pending.last_anomaly_ms = now;
-        }
-        h->pending.digest = d;
-        h->pending.last_seq += it->count;
-        h->pending.events += it->count;
+        hq_log_entry_add(e, it->hall_num, h->id, it->first_seq, it->count, it->flags, it->n_flags,
+                         it->data, it->len, &h->pending);
+        logged[i] = true;
     }
-    if (rc == 0 && run.n)
-        rc = s_run_put(w, txn, items, &run);
-    for (size_t i = 0; i < w->touched.n && rc == 0; i++) {
-        writer_hall_t *h = &w->halls.v[w->touched.v[i]];
-        if (h->pending.last_seq == h->last_seq)
-            continue;
-        hq_hall_record_t rec = {.num = w->touched.v[i], .tally = h->pending, .last_commit_ms = now};
-        uint8_t buf[HQ_HALL_RECORD_BYTES];
-        hq_hall_record_encode(&rec, buf);
-        MDB_val k = {strlen(h->id), h->id}, v = {sizeof buf, buf};
-        rc = mdb_put(txn, w->st->halls, &k, &v, 0);
-    }
-    if (rc == 0 && max_num + 1 > w->next_num) {
-        w->next_num = max_num + 1;
-        uint8_t buf[4];
-        hb_put_be32(buf, w->next_num);
-        MDB_val k = {9, "next_hall"}, v = {4, buf};
-        rc = mdb_put(txn, w->st->meta, &k, &v, 0);
-    }
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return mdb_txn_commit(txn);
+    int rc = e->n_runs ? hq_log_append(w->log, e) : 0;
+    if (rc != 0 || !e->n_runs)
+        hq_log_entry_free(e);
+    return rc;
 }
 
 static void s_publish(hq_writer_t *w, bool committed)
@@ -269,14 +177,36 @@ static void s_publish(hq_writer_t *w, bool committed)
     uv_async_send(&w->async);
 }
 
+/* The log's bound: past `log_max_bytes` unfolded, the writer waits for
+ * the fold (its queue fills meanwhile and the ingest tells halls to retry
+ * later), beating while it waits. */
+static void s_wait_for_room(hq_writer_t *w)
+{
+    if (hq_log_wait_room(w->log, w->log_max_bytes, 0))
+        return;
+    hq_log_note_full_wait(w->log);
+    hb_log_once("writer-log-full", HB_LOG_WARN,
+                "writer: the commit log holds %llu MiB not folded into the store yet (the "
+                "bound); new batches wait for the fold (hallbus_hq_log_full_waits_total)",
+                (unsigned long long)(w->log_max_bytes >> 20));
+    while (!hq_log_wait_room(w->log, w->log_max_bytes, 250)) {
+        hb_progress_beat();
+        if (atomic_load(&w->fold_stopping))
+            break;
+    }
+}
+
 static void s_process(hq_writer_t *w, hq_write_item_t *list)
 {
     size_t n = 0, events = 0, bytes = 0;
     for (hq_write_item_t *it = list; it; it = it->next)
         n++;
     hq_write_item_t **items = malloc(n * sizeof *items);
-    if (!items) {
+    bool *logged = malloc(n * sizeof *logged);
+    if (!items || !logged) {
         hb_error("writer: out of memory for %zu batches", n);
+        free(items);
+        free(logged);
         return;
     }
     n = 0;
@@ -290,23 +220,17 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
         bytes += it->len;
     }
     qsort(items, n, sizeof *items, s_item_cmp);
+    s_wait_for_room(w);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc;
-    for (;;) {
-        rc = s_commit_once(w, items, n);
-        if (rc != MDB_MAP_FULL)
-            break;
-        if (hb_store_grow(&w->st->store) != 0)
-            break;
-    }
+    int rc = s_log_commit(w, items, n, logged);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     hb_histogram_observe(&w->commit_seconds, took / 1e3);
     int64_t committed_ns = (int64_t)t1.tv_sec * 1000000000 + t1.tv_nsec;
     if (rc != 0)
         hb_log_once("writer-commit", HB_LOG_ERROR, "writer: commit of %zu event(s) failed: %s",
-                    events, mdb_strerror(rc));
+                    events, hb_strerror(rc));
     s_publish(w, rc == 0);
     pthread_mutex_lock(&w->lock);
     w->stats.queued_events -= events;
@@ -322,11 +246,11 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
     if (took > w->stats.max_commit_ms)
         w->stats.max_commit_ms = took;
     pthread_mutex_unlock(&w->lock);
-    /* What was stored goes on to the sink, in key order (per hall, in
+    /* What was logged goes on to the sink, in key order (per hall, in
      * sequence order); the rest is freed. */
     hq_write_item_t *head = NULL, **tail = &head;
     for (size_t i = 0; i < n; i++) {
-        bool stored = rc == 0 && !w->halls.v[items[i]->hall_num].failed;
+        bool stored = rc == 0 && logged[i];
         if (stored && w->sink) {
             items[i]->committed_ns = committed_ns;
             items[i]->next = NULL;
@@ -337,8 +261,68 @@ static void s_process(hq_writer_t *w, hq_write_item_t *list)
         }
     }
     free(items);
+    free(logged);
     if (head)
         w->sink(head, w->sink_arg);
+}
+
+/* The logged commits one fold takes at most. */
+#define HQ_FOLD_ENTRIES_MAX 8192
+
+/* Folds what the log holds (at most HQ_FOLD_ENTRIES_MAX commits): 0, or
+ * the fold's HB_E code. */
+static int s_fold_some(hq_writer_t *w, hq_log_entry_t **v)
+{
+    size_t n = hq_log_unfolded(w->log, v, HQ_FOLD_ENTRIES_MAX);
+    if (n == 0)
+        return 0;
+    int64_t t0 = hb_mono_ns();
+    int rc = hq_log_fold(w->st, v, n);
+    double took = (double)(hb_mono_ns() - t0) / 1e6;
+    if (rc != 0) {
+        hq_log_fold_failed(w->log);
+        return rc;
+    }
+    uint64_t events = 0;
+    for (size_t i = 0; i < n; i++)
+        events += v[i]->events;
+    hq_log_mark_folded(w->log, v[n - 1]->id, took, events);
+    return 0;
+}
+
+static void *s_fold_thread(void *arg)
+{
+    hq_writer_t *w = arg;
+    hb_progress_register("fold");
+    pthread_setname_np(pthread_self(), "hq-fold");
+    hq_log_entry_t **v = malloc(HQ_FOLD_ENTRIES_MAX * sizeof *v);
+    int wait_ms = w->fold_ms;
+    while (v) {
+        uint64_t bytes;
+        int64_t age;
+        bool stop = atomic_load(&w->fold_stopping);
+        size_t n = hq_log_wait_work(w->log, wait_ms > 0 ? wait_ms : 1, &stop, &bytes, &age);
+        hb_progress_beat();
+        stop = atomic_load(&w->fold_stopping);
+        wait_ms = w->fold_ms;
+        if (n == 0) {
+            if (stop)
+                break;
+            continue;
+        }
+        if (!stop && age >= 0 && age < w->fold_ms && bytes < w->fold_bytes) {
+            wait_ms = (int)(w->fold_ms - age);
+            continue;
+        }
+        if (s_fold_some(w, v) != 0) {
+            if (stop)
+                break; /* the log keeps it: the next start folds it */
+            wait_ms = 1000;
+        }
+    }
+    free(v);
+    hb_progress_unregister();
+    return NULL;
 }
 
 void hq_writer_set_sink(hq_writer_t *w, hq_items_fn fn, void *arg)
@@ -392,11 +376,16 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
     hq_writer_t *w = calloc(1, sizeof *w);
     if (!w)
         return HB_ENOMEM;
+    (void)next_num; /* the fold keeps the store's next hall number */
     w->st = st;
+    w->log = st->log;
     w->max_queue_bytes = max_queue_bytes;
     w->on_commit = on_commit;
     w->arg = arg;
-    w->next_num = next_num;
+    w->fold_ms = HQ_FOLD_MS_DEFAULT;
+    w->fold_bytes = HQ_FOLD_BYTES_DEFAULT;
+    w->log_max_bytes = HQ_LOG_MAX_BYTES_DEFAULT;
+    atomic_init(&w->fold_stopping, false);
     w->halls.max = HQ_HALLS_MAX + 1;
     w->touched.max = HQ_HALLS_MAX;
     /* Results pile up only while the loop is slow to take them; a few
@@ -429,6 +418,29 @@ int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *rec
     return 0;
 }
 
+void hq_writer_set_fold(hq_writer_t *w, int fold_ms, uint64_t fold_bytes, uint64_t log_max_bytes)
+{
+    if (fold_ms > 0)
+        w->fold_ms = fold_ms;
+    if (fold_bytes > 0)
+        w->fold_bytes = fold_bytes;
+    if (log_max_bytes > 0)
+        w->log_max_bytes = log_max_bytes;
+}
+
+/* The fold starts with the first submit, after the settings above. */
+static void s_start_fold(hq_writer_t *w)
+{
+    if (w->fold_started)
+        return;
+    w->fold_started = true;
+    if (pthread_create(&w->fold_thread, NULL, s_fold_thread, w) != 0) {
+        w->fold_started = false;
+        hb_log_once("writer-fold-thread", HB_LOG_ERROR,
+                    "writer: cannot start the fold thread; logged commits are folded at stop");
+    }
+}
+
 hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags)
 {
     size_t align = _Alignof(hq_flag_t);
@@ -454,6 +466,7 @@ void hq_write_items_free(hq_write_item_t *items)
 
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item)
 {
+    s_start_fold(w);
     hq_write_item_t *it = *item;
     pthread_mutex_lock(&w->lock);
     if (w->stats.queued_bytes + it->len > w->max_queue_bytes && w->head) {
@@ -484,6 +497,18 @@ void hq_writer_get_stats(hq_writer_t *w, hq_writer_stats_t *out)
     pthread_mutex_lock(&w->lock);
     *out = w->stats;
     pthread_mutex_unlock(&w->lock);
+    hq_log_stats_t ls;
+    hq_log_get_stats(w->log, &ls);
+    out->log_entries = ls.entries;
+    out->log_events = ls.events;
+    out->log_bytes = ls.bytes;
+    out->log_max_bytes = w->log_max_bytes;
+    out->folds = ls.folds;
+    out->folded_events = ls.folded_events;
+    out->fold_failures = ls.fold_failures;
+    out->last_fold_ms = ls.last_fold_ms;
+    out->max_fold_ms = ls.max_fold_ms;
+    out->log_full_waits = ls.full_waits;
 }
 
 static void s_async_closed(uv_handle_t *handle)
@@ -504,6 +529,20 @@ void hq_writer_stop(hq_writer_t **wp)
         return;
     *wp = NULL;
     hb_progress_stop(w->thread, &w->lock, &w->stopping, (pthread_cond_t *const[]){&w->cond}, 1);
+    /* Then the fold takes what the log holds, so that a clean stop leaves
+     * an empty log (what a release without the log reads: hqlog.h). */
+    atomic_store(&w->fold_stopping, true);
+    hq_log_wake(w->log);
+    if (w->fold_started) {
+        pthread_join(w->fold_thread, NULL);
+    } else {
+        hq_log_entry_t **v = malloc(HQ_FOLD_ENTRIES_MAX * sizeof *v);
+        while (v && hq_log_get_depth(w->log) > 0 && s_fold_some(w, v) == 0) {
+        }
+        free(v);
+    }
+    if (hq_log_get_depth(w->log) == 0 && hq_log_trim(w->log) != 0)
+        hb_warn("writer: the commit log could not be trimmed at stop; the next start does it");
     /* Deliver the last commits' results before the handle goes. */
     s_async_cb(&w->async);
     uv_close((uv_handle_t *)&w->async, s_async_closed);

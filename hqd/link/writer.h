@@ -1,7 +1,10 @@
 /* HQ's writer: the one thread that writes events to LMDB, so the loop that
  * talks to halls never waits for a disk. Batches queue up while a commit
- * syncs and go into the next transaction together (group commit); each hall's
- * cumulative ack is sent only after the commit holding its events returns.
+ * syncs and go into the next transaction together (group commit), which
+ * appends them to the commit log (hqlog.h: each event written once); each
+ * hall's cumulative ack is sent only after the log's commit holding its
+ * events returns. A second thread folds logged commits into the per-hall
+ * layout (hqstore.h) at most every fold_ms, in larger transactions.
  *
  * The queue is bounded (events and bytes): when it is full, submit says
  * HB_EAGAIN and the ingest tells the hall to retry later. The writer keeps
@@ -62,13 +65,27 @@ typedef struct hq_writer_stats {
     double last_commit_ms; /* duration of the last commit, sync included */
     double max_commit_ms;
     double total_commit_ms; /* sum over all commits, for the average */
+    /* The commit log: what is logged and not folded yet, and the fold. */
+    uint64_t log_entries, log_events, log_bytes, log_max_bytes;
+    uint64_t folds, folded_events, fold_failures;
+    double last_fold_ms, max_fold_ms;
+    uint64_t log_full_waits; /* times the writer waited for the fold */
 } hq_writer_stats_t;
+
+/* The fold's defaults: a fold at most every 200 ms, sooner when 16 MiB
+ * wait; past 256 MiB unfolded the writer waits for the fold. */
+#define HQ_FOLD_MS_DEFAULT 200
+#define HQ_FOLD_BYTES_DEFAULT ((uint64_t)16 << 20)
+#define HQ_LOG_MAX_BYTES_DEFAULT ((uint64_t)256 << 20)
 
 /* Starts the thread. `records`, `n` are the halls' durable state at start.
  * `on_commit` runs on `loop`'s thread. */
 int hq_writer_start(hq_store_t *st, uv_loop_t *loop, const hq_hall_record_t *records, size_t n,
                     uint32_t next_num, size_t max_queue_bytes, hq_commit_fn on_commit, void *arg,
                     hq_writer_t **out);
+/* Sets the fold's interval, the unfolded bytes that start a fold sooner,
+ * and the log's bound (0 keeps a default). Call before the first submit. */
+void hq_writer_set_fold(hq_writer_t *w, int fold_ms, uint64_t fold_bytes, uint64_t log_max_bytes);
 /* Allocates an item with room for `len` bytes of chunk data and `n_flags`
  * flags (`flags` points at them; 0 leaves it NULL). One free() frees it. */
 hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags);
@@ -89,8 +106,8 @@ const hb_histogram_t *hq_writer_commit_histogram(const hq_writer_t *w);
  * the sink. */
 typedef void (*hq_items_fn)(hq_write_item_t *items, void *arg);
 void hq_writer_set_sink(hq_writer_t *w, hq_items_fn fn, void *arg);
-/* Commits what is queued, stops the thread, and frees `*w` after its async
- * handle is closed (run the loop to finish). */
+/* Commits what is queued, folds what the log holds, stops the threads, and
+ * frees `*w` after its async handle is closed (run the loop to finish). */
 void hq_writer_stop(hq_writer_t **w);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
 
@@ -58,4 +59,37 @@ hq_write_item_t *hbt_write_item(uint32_t hall, const char *id, uint64_t first, u
         p += 4 + lens[i];
     }
     return it;
+}
+
+void hbt_storefx_wait_folded(hq_writer_t *w)
+{
+    for (int i = 0; i < 1000; i++) {
+        hq_writer_stats_t ws;
+        hq_writer_get_stats(w, &ws);
+        if (ws.log_entries == 0)
+            return;
+        usleep(10 * 1000);
+    }
+    fail_msg("the writer's commit log was not folded within 10 s");
+}
+
+size_t hbt_storefx_chunks(hq_store_t *st, uint32_t hall)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, st->events, &cur), 0);
+    uint8_t key[12];
+    hb_put_be32(key, hall);
+    hb_put_be64(key + 4, 0);
+    MDB_val k = {12, key}, v;
+    size_t n = 0;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && hb_get_be32(k.mv_data) == hall) {
+        n++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return n;
 }

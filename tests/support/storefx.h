@@ -41,6 +41,13 @@ int hbt_storefx_teardown(void **state);
  * `on_commit` gets with `arg` on the fixture's loop. */
 hq_writer_t *hbt_storefx_open(hbt_storefx_t *fx, size_t map, hq_commit_fn on_commit, void *arg);
 
+/* The records hall `hall` has in the per-hall events table (chunks). */
+size_t hbt_storefx_chunks(hq_store_t *st, uint32_t hall);
+
+/* Waits (at most 10 s, then fails the test) until the writer's commit log
+ * holds nothing unfolded: what was acknowledged is in the per-hall layout. */
+void hbt_storefx_wait_folded(hq_writer_t *w);
+
 /* A writer item of hall `hall` (`id`) carrying the `n` events `evs` (of
  * `lens` bytes) as seqs first.. ; each event's bytes are stepped into
  * `chain` when it is not NULL. */

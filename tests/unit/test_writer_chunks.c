@@ -92,28 +92,6 @@ static int s_check_event(uint64_t seq, const uint8_t *data, size_t len, void *ar
     return 0;
 }
 
-/* The records hall `hall` has in the events table. */
-static size_t s_chunks(hq_store_t *st, uint32_t hall)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    assert_int_equal(mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, st->events, &cur), 0);
-    uint8_t key[12];
-    hb_put_be32(key, hall);
-    hb_put_be64(key + 4, 0);
-    MDB_val k = {12, key}, v;
-    size_t n = 0;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && hb_get_be32(k.mv_data) == hall) {
-        n++;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return n;
-}
-
 static const hbt_storefx_spec_t s_spec = {"test-writerchunks", sizeof(fixture_t)};
 #define HBT_FIXTURE hbt_storefx_setup, hbt_storefx_teardown, &s_spec
 
@@ -163,7 +141,7 @@ HBT_TEST(test_one_commit_one_chunk_per_hall)
         /* Hall 0: its first batch, then 1,200 batches in one commit: 1,024
          * events and 176. Hall 1 the same, or its first batch waited for
          * the second commit too (1,024 and 177). Batch by batch: 1,201. */
-        size_t n = s_chunks(&f->fx.st, h);
+        size_t n = hbt_storefx_chunks(&f->fx.st, h);
         assert_true(n >= 2 && n <= 3);
     }
     hq_store_close(&f->fx.st);
