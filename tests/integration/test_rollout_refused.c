@@ -87,6 +87,9 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     assert_string_equal(hbt_str(why, "by"), "hall");
     assert_int_equal(hbt_int(why, "version"), v1);
     assert_non_null(strstr(hbt_str(why, "reason"), "Asia/Shanghai"));
+    /* The why as a code the dashboard words in each language; the words
+     * above are its detail. */
+    assert_string_equal(hbt_str(why, "code"), "unknown_timezone");
     fprintf(stderr, "H01 refused policy %lld: %s\n", (long long)v1, hbt_str(why, "reason"));
     /* Without ?halls the view still counts it, listing nobody. */
     json_t *plain = hbt_get(w->hq.http, "/v1/rollout");
@@ -140,5 +143,6 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     why = json_array_get(json_object_get(k, "refusals"), 0);
     assert_string_equal(hbt_str(why, "hall"), "H01");
     assert_non_null(strstr(hbt_str(why, "reason"), "Europe/Berlin"));
+    assert_string_equal(hbt_str(why, "code"), "unknown_timezone");
     json_decref(k);
 }
