@@ -49,13 +49,8 @@ static int s_setup(void **state)
                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"R01\",\"city\":\"C001\",\"name\":\"港湾东路\"},"
                               "{\"id\":\"R02\",\"city\":\"C001\",\"name\":\"港湾西路\"}]}",
                200);
-    /* R01's zone folder holds no zones (UTC is built in). The environment
-     * is read when branchd starts, so it is set around R01's start only. */
-    char tzdir[400];
-    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
-    setenv("TZDIR", tzdir, 1);
-    hbt_hall_start(&w->hall[0]);
-    unsetenv("TZDIR");
+    /* R01's zone folder holds no zones: the hall with an old tzdata. */
+    hbt_hall_start_zoneless(w, &w->hall[0]);
     hbt_hall_start(&w->hall[1]);
     for (int i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));

@@ -63,14 +63,9 @@ static json_t *s_wait(hbt_world_t *w, int64_t version, int64_t applied, int64_t 
 HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
 {
     hbt_world_t *w = *state;
-    /* H01's zone folder has no zones at all (UTC is built in): it is the
-     * hall with an old tzdata. The environment is read when branchd
-     * starts, so it is set around H01's start only. */
-    char tzdir[400];
-    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
-    setenv("TZDIR", tzdir, 1);
-    hbt_hall_start(&w->hall[0]);
-    unsetenv("TZDIR");
+    /* H01's zone folder has no zones at all: it is the hall with an old
+     * tzdata. */
+    hbt_hall_start_zoneless(w, &w->hall[0]);
     hbt_hall_start(&w->hall[1]);
     for (int i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
