@@ -8,7 +8,11 @@
  * restoring a snapshot taken after k and applying k+1..n, gives the same
  * state. Figures that need the present moment (how long the oldest ticket
  * has waited *now*) are computed from a `now_ms` argument, never stored;
- * the figures derived from the state are defined once, in figures.h.
+ * the figures derived from the state are defined once, in figures.h. The
+ * one thing read from outside the events is the system's time-zone rules,
+ * for the instant the local day named by day_started began (hb_hs_day_start:
+ * what decides whether an event counts in today's figures), the rules the
+ * hall engine rolls its day by.
  *
  * The reducer is tolerant: events from a queue system fed through the
  * generic POST /v1/events may not fit (a call of a ticket never issued).
