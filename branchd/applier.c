@@ -9,6 +9,7 @@
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/store.h"
+#include "hallbus/tz.h"
 #include "hallbus/utf8.h"
 
 #include <inttypes.h>
@@ -29,11 +30,22 @@ struct applier {
     applier_stats_t stats;
 };
 
+/* The refusal codes (applier.h): stable names HQ words in each language;
+ * never renamed, since older dashboards and halls meet newer ones. */
+#define CODE_NOT_JSON "not_json"
+#define CODE_INVALID "invalid"
+#define CODE_UNKNOWN_TIMEZONE "unknown_timezone"
+#define CODE_WRONG_HALL "wrong_hall"
+#define CODE_WRONG_VERSION "wrong_version"
+#define CODE_OLDER_VERSION "older_version"
+
 /* Keeps the kind's last refusal for HQ, cut to whole characters. */
-static void s_note_refusal(applier_t *a, bool calendar, uint64_t version, const char *why)
+static void s_note_refusal(applier_t *a, bool calendar, uint64_t version, const char *code,
+                           const char *why)
 {
     applier_refusal_t *r = &a->refusal[calendar];
     r->version = version;
+    r->code = code;
     hb_utf8_clean(r->reason, sizeof r->reason, why);
 }
 
@@ -49,29 +61,47 @@ static json_t *s_read_json(const uint8_t *doc, size_t len, const char *what, cha
     return j;
 }
 
-/* Reads a policy document; the new policy in `*out`. */
-static int s_read_policy(const uint8_t *doc, size_t len, hb_policy_t **out, char *err,
-                         size_t errlen)
+/* Whether policy document `j` names a time zone this system cannot load
+ * (a hall whose tzdata is older than HQ's): its refusal's code says so
+ * rather than "invalid", since the cure is the hall's system, not the
+ * document. */
+static bool s_zone_missing(const json_t *j)
 {
+    const char *zone = json_string_value(json_object_get(j, "timezone"));
+    const hb_tz_t *tz = NULL;
+    char why[128];
+    return zone && hb_tz_get(zone, &tz, why, sizeof why) != 0;
+}
+
+/* Reads a policy document; the new policy in `*out`, or the refusal's
+ * code in `*code` and its words in `err`. */
+static int s_read_policy(const uint8_t *doc, size_t len, hb_policy_t **out, const char **code,
+                         char *err, size_t errlen)
+{
+    *code = CODE_NOT_JSON;
     json_t *j = s_read_json(doc, len, "policy", err, errlen);
     if (!j)
         return HB_EINVAL;
     int rc = hb_policy_new(j, out, err, errlen);
+    *code = rc != 0 && s_zone_missing(j) ? CODE_UNKNOWN_TIMEZONE : CODE_INVALID;
     json_decref(j);
     return rc == HB_ENOMEM ? rc : rc ? HB_EINVAL : 0;
 }
 
 static int s_read_slice(const applier_t *a, const uint8_t *doc, size_t len, uint64_t version,
-                        hb_cal_slice_t **out, char *err, size_t errlen)
+                        hb_cal_slice_t **out, const char **code, char *err, size_t errlen)
 {
+    *code = CODE_NOT_JSON;
     json_t *j = s_read_json(doc, len, "calendar", err, errlen);
     if (!j)
         return HB_EINVAL;
+    *code = CODE_INVALID;
     int rc = hb_cal_slice_parse(j, out, err, errlen);
     json_decref(j);
     if (rc != 0)
         return rc == HB_ENOMEM ? rc : HB_EINVAL;
     if (strcmp((*out)->hall, a->hall) != 0 || (*out)->version != version) {
+        *code = strcmp((*out)->hall, a->hall) != 0 ? CODE_WRONG_HALL : CODE_WRONG_VERSION;
         hb_errf(err, errlen,
                 "the calendar is hall %s's version %" PRIu64 ", not hall %s's %" PRIu64,
                 (*out)->hall, (*out)->version, a->hall, version);
@@ -98,9 +128,10 @@ static int s_load_cb(const void *data, size_t len, void *arg)
     }
     uint64_t version = hb_get_be64(data);
     const uint8_t *doc = (const uint8_t *)data + 8;
+    const char *code;
     if (c->calendar) {
         hb_cal_slice_t *slice = NULL;
-        if (s_read_slice(a, doc, len - 8, version, &slice, err, sizeof err) != 0) {
+        if (s_read_slice(a, doc, len - 8, version, &slice, &code, err, sizeof err) != 0) {
             hb_error("applier: the stored calendar %" PRIu64 " does not read (%s); ignored",
                      version, err);
             return HB_EPARSE;
@@ -109,7 +140,7 @@ static int s_load_cb(const void *data, size_t len, void *arg)
         a->calendar_version = version;
     } else {
         hb_policy_t *p = NULL;
-        if (s_read_policy(doc, len - 8, &p, err, sizeof err) != 0) {
+        if (s_read_policy(doc, len - 8, &p, &code, err, sizeof err) != 0) {
             hb_error("applier: the stored policy %" PRIu64 " does not read (%s); ignored", version,
                      err);
             return HB_EPARSE;
@@ -162,12 +193,12 @@ static void s_fini(applier_t *a) { hb_cal_slice_destroy(&a->slice); }
 
 void applier_close(applier_t **ap) { HB_DESTROY(ap, s_fini); }
 
-static int s_refuse(applier_t *a, bool calendar, uint64_t version, const char *why, char *err,
-                    size_t errlen)
+static int s_refuse(applier_t *a, bool calendar, uint64_t version, const char *code,
+                    const char *why, char *err, size_t errlen)
 {
     const char *what = calendar ? "calendar" : "policy";
     a->stats.refused++;
-    s_note_refusal(a, calendar, version, why);
+    s_note_refusal(a, calendar, version, code, why);
     snprintf(a->stats.last_refusal, sizeof a->stats.last_refusal, "%s %" PRIu64 ": %.200s", what,
              version, why);
     hb_log_once(what, HB_LOG_ERROR, "applier: %s %" PRIu64 " from HQ refused: %s", what, version,
@@ -190,17 +221,18 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
             snprintf(why, sizeof why,
                      "version %" PRIu64 " is older than the %s in force (%" PRIu64 ")", version,
                      what, current);
-            s_note_refusal(a, calendar, version, why);
+            s_note_refusal(a, calendar, version, CODE_OLDER_VERSION, why);
         }
         return 0;
     }
     char why[256];
     hb_policy_t *p = NULL;
     hb_cal_slice_t *slice = NULL;
-    int rc = calendar ? s_read_slice(a, doc, len, version, &slice, why, sizeof why)
-                      : s_read_policy(doc, len, &p, why, sizeof why);
+    const char *code = "";
+    int rc = calendar ? s_read_slice(a, doc, len, version, &slice, &code, why, sizeof why)
+                      : s_read_policy(doc, len, &p, &code, why, sizeof why);
     if (rc == HB_EINVAL)
-        return s_refuse(a, calendar, version, why, err, errlen);
+        return s_refuse(a, calendar, version, code, why, err, errlen);
     if (rc != 0) {
         hb_errf(err, errlen, "%s %" PRIu64 ": %s", what, version, hb_strerror(rc));
         return rc;
@@ -223,6 +255,7 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
     }
     /* A newer version in force: whatever was refused before is past. */
     a->refusal[calendar].version = 0;
+    a->refusal[calendar].code = "";
     a->refusal[calendar].reason[0] = '\0';
     if (calendar) {
         hb_cal_slice_destroy(&a->slice);
@@ -246,4 +279,6 @@ void applier_get_stats(const applier_t *a, applier_stats_t *out) { *out = a->sta
 void applier_refusal(const applier_t *a, bool calendar, applier_refusal_t *out)
 {
     *out = a->refusal[calendar];
+    if (!out->code)
+        out->code = "";
 }

@@ -57,8 +57,15 @@ int applier_on_document(applier_t *a, bool calendar, uint64_t version, const uin
  * refusal until a newer version of that kind is applied, in memory only (a
  * restarted hall refuses the resent document again and says so again). */
 #define APPLIER_REASON_MAX 201 /* 200 bytes of UTF-8 and the NUL */
+#define APPLIER_CODE_MAX 32    /* a refusal code and its NUL */
 typedef struct applier_refusal {
     uint64_t version; /* 0: none */
+    /* Why, as a stable code that HQ's dashboard words in each language
+     * (DocumentRefusal.code; docs/API.md, GET /v1/rollout): "not_json", "invalid",
+     * "unknown_timezone", "wrong_hall", "wrong_version", "older_version";
+     * a static string, "" when none. `reason` is the applier's own words,
+     * the detail (names the member, the zone, the versions). */
+    const char *code;
     char reason[APPLIER_REASON_MAX];
 } applier_refusal_t;
 void applier_refusal(const applier_t *a, bool calendar, applier_refusal_t *out);

@@ -228,12 +228,14 @@ static void s_on_document(void *arg, bool calendar, uint64_t version, const uint
         uplink_heartbeat_soon(d->uplink);
 }
 
-static void s_refusal(void *arg, bool calendar, uint64_t *version, char *reason, size_t len)
+static void s_refusal(void *arg, bool calendar, uint64_t *version, char *code, size_t code_len,
+                      char *reason, size_t len)
 {
     branchd_t *d = arg;
     applier_refusal_t r;
     applier_refusal(d->applier, calendar, &r);
     *version = r.version;
+    hb_utf8_copy(code, code_len, r.code);
     hb_utf8_copy(reason, len, r.reason);
 }
 

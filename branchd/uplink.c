@@ -345,6 +345,7 @@ static bool s_on_monitor(void *arg)
  * (whose strings point into `reasons`) only when there is one. */
 typedef struct refusals {
     Hallbus__DocumentRefusal doc[2];
+    char codes[2][32];
     char reasons[2][256];
 } refusals_t;
 
@@ -356,10 +357,11 @@ static void s_refusals(const uplink_t *up, refusals_t *r, Hallbus__DocumentRefus
         return;
     for (int k = 0; k < 2; k++) {
         hallbus__document_refusal__init(&r->doc[k]);
-        r->reasons[k][0] = '\0';
-        up->cfg.refusal(up->cfg.doc_arg, k == 1, &r->doc[k].version, r->reasons[k],
-                        sizeof r->reasons[k]);
+        r->codes[k][0] = r->reasons[k][0] = '\0';
+        up->cfg.refusal(up->cfg.doc_arg, k == 1, &r->doc[k].version, r->codes[k],
+                        sizeof r->codes[k], r->reasons[k], sizeof r->reasons[k]);
         r->doc[k].reason = r->reasons[k];
+        r->doc[k].code = r->codes[k];
     }
     if (r->doc[0].version)
         *policy = &r->doc[0];

@@ -49,9 +49,11 @@ typedef struct uplink_config {
     void (*on_document)(void *arg, bool calendar, uint64_t version, const uint8_t *doc, size_t len);
     void (*versions)(void *arg, uint64_t *policy, uint64_t *calendar);
     /* The last document of a kind the hall refused (version 0: none) and
-     * why, told to HQ in every Hello and heartbeat; `reason` holds
-     * `reason_len` bytes. May be NULL. */
-    void (*refusal)(void *arg, bool calendar, uint64_t *version, char *reason, size_t reason_len);
+     * why, told to HQ in every Hello and heartbeat: a stable code (`code`
+     * holds `code_len` bytes; "" for none) and the detail in words
+     * (`reason` holds `reason_len` bytes). May be NULL. */
+    void (*refusal)(void *arg, bool calendar, uint64_t *version, char *code, size_t code_len,
+                    char *reason, size_t reason_len);
     /* HQ's board of the hall's nearby halls (may be NULL). */
     void (*on_neighbours)(void *arg, const Hallbus__NeighbourBoard *board);
     /* The notices of the manager page HQ sent (may be NULL). */

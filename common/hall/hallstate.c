@@ -17,7 +17,9 @@
  *
  * - day_started: today's hall figures start again from zero with the new
  *   date (a date that is not YYYY-MM-DD is an anomaly, but the day still
- *   starts, with an empty date); the time zone and UTC offset are kept. Every
+ *   starts, with an empty date); the time zone and UTC offset are kept, and
+ *   the day's start (`today.start_ms`) is that date's local midnight in that
+ *   zone (hb_hs_day_start). Every
  *   service's figures of today start from zero and its next ticket number is
  *   1 again, while its waiting count and its recent service times stay. Every
  *   counter's open and busy time and served count start from zero, and its
@@ -118,6 +120,20 @@
  *   change nothing here (day.h keeps them).
  * - An event of a kind this build does not know (a newer hall's) counts in
  *   `unknown_events` and is not an anomaly.
+ * - Events of an earlier day: an event whose time is before today's start
+ *   (an adapter's or a device's event of yesterday, posted after the hall's
+ *   day rolled over; the hall's local day, as the engine rolls it) changes
+ *   the live state as above but counts in none of today's figures: not the
+ *   hall's (`today`), not a service's issued, called, served, no-show,
+ *   cancelled, transferred counts and time sums, not a counter's served
+ *   count, and a counter change it makes starts its running segment at
+ *   today's start, so that no time of yesterday enters today's open and busy
+ *   times. A late hall_opened or patrol_drawn changes nothing. What the state
+ *   keeps across days still takes it (a service's recent service times, the
+ *   ticket's own times and wait, the counter's last ticket), and it counts in
+ *   `today.past_day_events`. An event exactly at midnight is of the new day.
+ *   Both sides read the day from the same events (the date and zone of
+ *   day_started, the event's own time), so the hall and HQ agree.
  * Arrays keep the order in which entries first appeared, tickets the order
  * of issue; removing an entry keeps the order of the rest. */
 #include "hallbus/hallstate.h"
@@ -127,6 +143,7 @@
 #include "hallbus/figures.h"
 #include "hallbus/vec.h"
 #include "hallbus/time.h"
+#include "hallbus/tz.h"
 #include "hallbus/utf8.h"
 
 #include <assert.h>
@@ -165,6 +182,25 @@ static uint32_t s_secs(int64_t ms)
     if (sec < 0)
         return 0;
     return sec > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
+}
+
+int64_t hb_hs_day_start(const char *date, const char *zone, int32_t utc_offset_s)
+{
+    int32_t day;
+    if (!date || !date[0] || hb_date_parse(date, &day) != 0)
+        return 0;
+    const hb_tz_t *tz = NULL;
+    char err[128];
+    if (zone && zone[0] && hb_tz_get(zone, &tz, err, sizeof err) == 0)
+        return hb_tz_local_to_utc(tz, day, 0, 0);
+    return ((int64_t)day * 86400 - utc_offset_s) * 1000;
+}
+
+/* Whether an event at `at` counts in today's figures: it is not of an
+ * earlier local day than the state's. */
+static bool s_today(const hb_hall_state_t *s, int64_t at)
+{
+    return s->today.start_ms == 0 || at >= s->today.start_ms;
 }
 
 /* Room for one more entry in the array `name` of state `s`, bounded by
@@ -207,9 +243,13 @@ static bool s_counter_open(int state) { return hb_fig_counter_open(state); }
 static bool s_counter_busy(int state) { return hb_fig_counter_busy(state); }
 
 /* A counter's state changes at `at`: the segment that ends is added to its
- * open and busy time first. */
-static void s_counter_set(hb_hs_counter_t *c, int state, int64_t at)
+ * open and busy time first. A change of an earlier day takes effect when
+ * the counter's running segment began, or at today's start if that is
+ * later, so that no time of yesterday enters today's figures. */
+static void s_counter_set(const hb_hall_state_t *s, hb_hs_counter_t *c, int state, int64_t at)
 {
+    if (!s_today(s, at))
+        at = c->state_since_ms > s->today.start_ms ? c->state_since_ms : s->today.start_ms;
     int64_t d = hb_ms_elapsed(c->state_since_ms, at);
     if (s_counter_open(c->state))
         c->open_ms = hb_ms_add_sat(c->open_ms, d);
@@ -228,7 +268,7 @@ static void s_release(hb_hall_state_t *s, const char *counter_id, const char *ti
         return;
     c->ticket[0] = '\0';
     if (s_counter_busy(c->state))
-        s_counter_set(c, HB_COUNTER_IDLE, at);
+        s_counter_set(s, c, HB_COUNTER_IDLE, at);
 }
 
 /* The ticket is done with counters: its own and the one an event names. */
@@ -260,6 +300,10 @@ static void s_take(hb_hall_state_t *s, hb_hs_ticket_t *t, uint32_t wait_s, int64
     s_unwait(s, t);
     if (t->called_ms == 0 && t->started_ms == 0) {
         t->wait_s = wait_s > 0 ? wait_s : s_secs(hb_ms_elapsed(t->issued_ms, at));
+        if (!s_today(s, at)) {
+            t->called_ms = at;
+            return;
+        }
         hb_hs_service_t *svc = hb_hs__service(s, t->service);
         if (svc) {
             svc->wait_s_sum += t->wait_s;
@@ -292,7 +336,7 @@ static int s_attach(hb_hall_state_t *s, hb_hs_ticket_t *t, const char *counter_i
     hb_hs_counter_t *c = hb_hs__counter(s, id);
     if (!c)
         return HB_EINVAL;
-    s_counter_set(c, counter_state, at);
+    s_counter_set(s, c, counter_state, at);
     s_copy(c->ticket, sizeof c->ticket, t->id);
     if (is_call)
         c->priority_streak =
@@ -331,7 +375,7 @@ static void s_counter_back(hb_hall_state_t *s, hb_hs_counter_t *c, int64_t at)
     else
         c->ticket[0] = '\0';
     if (c->state != target)
-        s_counter_set(c, target, at);
+        s_counter_set(s, c, target, at);
 }
 
 static void s_ring_push(hb_hs_service_t *svc, uint32_t v)
@@ -366,6 +410,7 @@ static int s_day_started(hb_hall_state_t *s, const Hallbus__Envelope *env)
         rc = HB_EINVAL;
     }
     s->utc_offset_s = e->utc_offset_s;
+    s->today.start_ms = hb_hs_day_start(s->today.date, s->timezone, s->utc_offset_s);
     for (size_t i = 0; i < s->n_services; i++) {
         hb_hs_service_t *svc = &s->services[i];
         svc->next_number = 1;
@@ -433,8 +478,10 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
     if (e->number != UINT32_MAX && e->number + 1 > svc->next_number)
         svc->next_number = e->number + 1;
     svc->waiting++;
-    svc->issued++;
-    s->today.issued++;
+    if (s_today(s, env->at_ms)) {
+        svc->issued++;
+        s->today.issued++;
+    }
     return rc;
 }
 
@@ -487,34 +534,39 @@ static int s_service_completed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     uint32_t duration = e->duration_s > 0 ? e->duration_s
                         : t->started_ms   ? s_secs(hb_ms_elapsed(t->started_ms, at))
                                           : 0;
+    bool today = s_today(s, at);
     hb_hs_counter_t *c = hb_hs__counter(s, e->counter);
     if (!c)
         c = hb_hs__counter(s, t->counter);
     if (c) {
-        c->served++;
+        c->served += today;
         s_copy(c->last_ticket, sizeof c->last_ticket, t->id);
         c->last_done_ms = at;
     }
     s_unwait(s, t);
     s_detach(s, t, e->counter, at);
     hb_hs_service_t *svc = hb_hs__service(s, t->service);
-    if (svc) {
+    /* The recent service times are kept across days: they take it always. */
+    if (svc && known)
+        s_ring_push(svc, duration);
+    if (svc && today) {
         svc->served++;
         if (known) {
             svc->service_s_sum += duration;
             svc->service_n++;
-            s_ring_push(svc, duration);
         }
     }
-    s->today.served++;
-    if (known) {
-        s->today.service_s_sum += duration;
-        s->today.service_n++;
+    if (today) {
+        s->today.served++;
+        if (known) {
+            s->today.service_s_sum += duration;
+            s->today.service_n++;
+        }
+        s->today.amount_sum = hb_ms_add_sat(s->today.amount_sum, e->amount);
     }
-    s->today.amount_sum = hb_ms_add_sat(s->today.amount_sum, e->amount);
     int rc = 0;
     if ((int)e->outcome >= 0 && (size_t)e->outcome < HS_COUNT(s->today.outcomes))
-        s->today.outcomes[e->outcome]++;
+        s->today.outcomes[e->outcome] += today;
     else
         rc = HB_EINVAL;
     t->outcome = (int)e->outcome;
@@ -533,10 +585,12 @@ static int s_ticket_no_show(hb_hall_state_t *s, const Hallbus__Envelope *env)
         t->recalls = e->recall_count;
     s_unwait(s, t);
     s_detach(s, t, e->counter, env->at_ms);
-    hb_hs_service_t *svc = hb_hs__service(s, t->service);
-    if (svc)
-        svc->no_shows++;
-    s->today.no_shows++;
+    if (s_today(s, env->at_ms)) {
+        hb_hs_service_t *svc = hb_hs__service(s, t->service);
+        if (svc)
+            svc->no_shows++;
+        s->today.no_shows++;
+    }
     s_finish(s, (size_t)i, HB_TICKET_NO_SHOW, env->at_ms);
     return 0;
 }
@@ -570,10 +624,12 @@ static int s_ticket_transferred(hb_hall_state_t *s, const Hallbus__Envelope *env
     t->transferred = true;
     t->recalls = 0;
     to->waiting++;
-    to->transferred_in++;
-    if (from)
-        from->transferred_out++;
-    s->today.transferred++;
+    if (s_today(s, env->at_ms)) {
+        to->transferred_in++;
+        if (from)
+            from->transferred_out++;
+        s->today.transferred++;
+    }
     return 0;
 }
 
@@ -586,10 +642,12 @@ static int s_ticket_cancelled(hb_hall_state_t *s, const Hallbus__Envelope *env)
     hb_hs_ticket_t *t = &s->tickets[i];
     s_unwait(s, t);
     s_detach(s, t, NULL, env->at_ms);
-    hb_hs_service_t *svc = hb_hs__service(s, t->service);
-    if (svc)
-        svc->cancelled++;
-    s->today.cancelled++;
+    if (s_today(s, env->at_ms)) {
+        hb_hs_service_t *svc = hb_hs__service(s, t->service);
+        if (svc)
+            svc->cancelled++;
+        s->today.cancelled++;
+    }
     s_finish(s, (size_t)i, HB_TICKET_CANCELLED, env->at_ms);
     return 0;
 }
@@ -633,7 +691,7 @@ static int s_counter_paused(hb_hall_state_t *s, const Hallbus__Envelope *env)
     if (!c || c->state == HB_COUNTER_CLOSED)
         return HB_EINVAL;
     if (c->state != HB_COUNTER_PAUSED)
-        s_counter_set(c, HB_COUNTER_PAUSED, env->at_ms);
+        s_counter_set(s, c, HB_COUNTER_PAUSED, env->at_ms);
     return 0;
 }
 
@@ -664,7 +722,7 @@ static int s_counter_closed(hb_hall_state_t *s, const Hallbus__Envelope *env)
     }
     c->ticket[0] = '\0';
     if (c->state != HB_COUNTER_CLOSED)
-        s_counter_set(c, HB_COUNTER_CLOSED, env->at_ms);
+        s_counter_set(s, c, HB_COUNTER_CLOSED, env->at_ms);
     return 0;
 }
 
@@ -690,7 +748,7 @@ static int s_complaint_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
     c->opened_ms = env->at_ms;
     c->ack_due_ms = e->ack_due_ms;
     c->resolve_due_ms = e->resolve_due_ms;
-    s->today.complaints_opened++;
+    s->today.complaints_opened += s_today(s, env->at_ms);
     return 0;
 }
 
@@ -722,7 +780,7 @@ static int s_complaint_escalated(hb_hall_state_t *s, const Hallbus__Envelope *en
         c->ack_missed = true;
     if (e->automatic && e->missed == HALLBUS__DEADLINE__DEADLINE_RESOLVE)
         c->resolve_missed = true;
-    s->today.escalations++;
+    s->today.escalations += s_today(s, env->at_ms);
     return 0;
 }
 
@@ -735,9 +793,11 @@ static int s_complaint_resolved(hb_hall_state_t *s, const Hallbus__Envelope *env
     memmove(&s->complaints[i], &s->complaints[i + 1],
             (s->n_complaints - (size_t)i - 1) * sizeof s->complaints[0]);
     s->n_complaints--;
-    s->today.complaints_resolved++;
-    if (e->customer_satisfied)
-        s->today.complaints_satisfied++;
+    if (s_today(s, env->at_ms)) {
+        s->today.complaints_resolved++;
+        if (e->customer_satisfied)
+            s->today.complaints_satisfied++;
+    }
     return 0;
 }
 
@@ -746,7 +806,7 @@ static int s_satisfaction_scored(hb_hall_state_t *s, const Hallbus__Envelope *en
     const Hallbus__SatisfactionScored *e = env->satisfaction_scored;
     if (!e || e->score < 1 || e->score > 5)
         return HB_EINVAL;
-    s->today.feedback[e->score - 1]++;
+    s->today.feedback[e->score - 1] += s_today(s, env->at_ms);
     /* The score names its ticket: live, or among the recent finished. */
     hb_hs_ticket_t *t = hb_hs__ticket(s, e->ticket);
     for (size_t i = s->n_recent; !t && i > 0 && s_str(e->ticket)[0]; i--) {
@@ -822,8 +882,7 @@ static int s_manager_record(hb_hall_state_t *s, const Hallbus__Envelope *env)
 
 static int s_patrol_drawn(hb_hall_state_t *s, const Hallbus__Envelope *env)
 {
-    (void)env;
-    s->today.patrols++;
+    s->today.patrols += s_today(s, env->at_ms);
     return 0;
 }
 
@@ -833,6 +892,8 @@ static int s_hall_opened(hb_hall_state_t *s, const Hallbus__Envelope *env)
     const Hallbus__HallOpened *e = env->hall_opened;
     if (!e)
         return HB_EINVAL;
+    if (!s_today(s, env->at_ms))
+        return 0; /* yesterday's opening is not today's */
     int rc = 0;
     s->today.opened_ms = env->at_ms;
     s->today.late_s = e->late_s;
@@ -956,6 +1017,8 @@ int hb_hall_state_apply(hb_hall_state_t *s, const Hallbus__Envelope *env)
         s->unknown_events++;
         return 0;
     }
+    if (kind != HALLBUS__ENVELOPE__BODY_DAY_STARTED && !s_today(s, env->at_ms))
+        s->today.past_day_events++;
     int rc = s_handlers[kind](s, env);
     if (rc == 0)
         return 0;

@@ -216,6 +216,10 @@ static json_t *s_today_json(const hb_hs_today_t *d)
     }
     if (d->patrols)
         hb_json_set_int(o, "patrols", d->patrols, &bad);
+    if (d->start_ms)
+        hb_json_set_int(o, "start_ms", d->start_ms, &bad);
+    if (d->past_day_events)
+        hb_json_set_int(o, "past_day_events", d->past_day_events, &bad);
     return hb_json_built(o, bad);
 }
 
@@ -482,6 +486,12 @@ static void s_rd_today(hb_jr_t *r, hb_hs_today_t *d)
     }
     if (s_has(r, "patrols"))
         d->patrols = s_rd_u32(r, "patrols");
+    /* Snapshots from before the day's start was kept have none: the
+     * restore works it out from the date and zone (hb_hall_state_from_json). */
+    if (s_has(r, "start_ms"))
+        d->start_ms = s_rd_ms(r, "start_ms");
+    if (s_has(r, "past_day_events"))
+        d->past_day_events = s_rd_u32(r, "past_day_events");
     if (*r->rc == 0 && d->date[0] && !hb_hs__date_ok(d->date))
         hb_jr_fail(r, "date", "must be YYYY-MM-DD or empty");
     hb_jr_end(r);
@@ -636,6 +646,8 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
     if (today) {
         hb_jr_t r = hb_jr_open(today, "today", &s_snap_style, &rc, err, errlen);
         s_rd_today(&r, &s->today);
+        if (s->today.start_ms == 0)
+            s->today.start_ms = hb_hs_day_start(s->today.date, s->timezone, s->utc_offset_s);
     }
     const json_t *services = hb_jr_array(&top, "services", HB_HS_SERVICES_MAX);
     const json_t *counters = hb_jr_array(&top, "counters", HB_HS_COUNTERS_MAX);

@@ -32,7 +32,8 @@
  *     feedback_count, amount_sum, outcomes: {done, referred,
  *     rejected_documents}, opened (the manager's opening, or null), late_s,
  *     opening_devices: [{device, failed}] (failed, or not checked, at the
- *     opening), patrols},
+ *     opening), patrols, past_day_events (events of an earlier day applied
+ *     today, which count in none of these figures)},
  *   policy_version, calendar_version, anomalies. */
 #include "hallbus/hallstate.h"
 #include "hallstate_int.h"
@@ -242,6 +243,7 @@ static json_t *s_view_today(const hb_hs_today_t *d, bool *bad)
             *bad = true;
     hb_json_set(o, "opening_devices", devs, bad);
     hb_json_set_int(o, "patrols", d->patrols, bad);
+    hb_json_set_int(o, "past_day_events", d->past_day_events, bad);
     return o;
 }
 

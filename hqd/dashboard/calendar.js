@@ -1,11 +1,13 @@
 // Campaigns and rollout: the campaign calendar as a timeline (one row per
 // campaign, a bar from its start to its end, coloured by its state, with
 // today marked) and, for the published policy and calendar versions, how
-// many halls run them, wait for them, or are offline. Both are polled, not
+// many halls run them, wait for them, are offline or refused them (the
+// refused halls listed with why, refusals.js). Both are polled, not
 // streamed: they change when people publish, not with every ticket.
 
 import {el, clear, forbidden, fmtNumber, getJSON, routeMissing} from './util.js';
 import {fmtDay, has, lang, t} from './i18n.js';
+import {refusalList} from './refusals.js';
 
 const word = (group, v) => (v && has(`${group}.${v}`) ? t(`${group}.${v}`) : (v || '–'));
 
@@ -14,6 +16,8 @@ const WINDOW_BEFORE_DAYS = 14;
 const WINDOW_MIN_DAYS = 90;
 const WINDOW_MAX_DAYS = 400;
 const ROWS_MAX = 500;
+// Refused halls listed per kind with why (the counts cover them all).
+const REFUSALS_SHOWN = 50;
 
 const utcDay = (s) => {
   const t = Date.parse(`${s}T00:00:00Z`);
@@ -48,7 +52,7 @@ export class Campaigns {
   }
 
   async loadRollout() {
-    const got = await this._load('/v1/rollout', this.rolloutEl, {noRole: t('cal.noPolicyRole'),
+    const got = await this._load(`/v1/rollout?halls=${REFUSALS_SHOWN}`, this.rolloutEl, {noRole: t('cal.noPolicyRole'),
       notServed: t('cal.rolloutNotServed'), failed: t('cal.rolloutFailed')}, this.rollout);
     if (!got.body) return;
     this.rollout = got.body;
@@ -88,7 +92,8 @@ export class Campaigns {
         el('b', {text: fmtNumber(n || 0)}), ' ', el('span', {text: t(`cal.r.${k}`)})));
       this.rolloutEl.append(el('div', {class: 'rollout-row', data: {kind, version: String(v.version)}},
         el('h3', {text: t(`cal.${kind}V`, {v: v.version})}),
-        el('span', {class: 'note', text: t('cal.halls', {n: fmtNumber(halls)})}), b, el('div', {class: 'rfigs'}, ...figs)));
+        el('span', {class: 'note', text: t('cal.halls', {n: fmtNumber(halls)})}), b, el('div', {class: 'rfigs'}, ...figs),
+        refusalList(v)));
       const pct = halls ? Math.floor((100 * (v.applied || 0)) / halls) : 0;
       summary.push(t('cal.applied', {what: t(`cal.${kind}V`, {v: v.version}), pct}));
     }

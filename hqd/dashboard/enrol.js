@@ -278,17 +278,31 @@ export class Enrolment {
     await this.load();
   }
 
+  // The CSV file is picked with a button of our own, in the page's language:
+  // the browser's own file input would say "Choose File" / "No file chosen"
+  // in the browser's language whatever the page's. The input stays (visually
+  // hidden, out of the tab order) to open the system's file dialog and to
+  // read the file; the button opens it from the mouse or the keyboard, and
+  // the chosen file's name is said next to it.
   buildBulk() {
-    const file = el('input', {type: 'file', id: 'enrol-csv-file', accept: '.csv,text/csv', 'aria-label': t('enrol.bulk.file')});
+    const file = el('input', {type: 'file', id: 'enrol-csv-file', class: 'sr', accept: '.csv,text/csv',
+      tabindex: '-1', 'aria-hidden': 'true'});
+    const name = el('span', {id: 'enrol-csv-name', class: 'enrol-file-name', 'aria-live': 'polite',
+      text: t('enrol.bulk.noFile')});
+    const choose = el('button', {type: 'button', id: 'enrol-csv-choose', 'aria-describedby': 'enrol-csv-name',
+      text: t('enrol.bulk.choose'), onclick: () => file.click()});
     const text = el('textarea', {id: 'enrol-csv', rows: 5, 'aria-label': t('enrol.bulk.text'),
       placeholder: 'hall,region,name,address'});
     file.addEventListener('change', async () => {
-      if (file.files && file.files[0]) text.value = await file.files[0].text();
+      const f = file.files && file.files[0];
+      name.textContent = f ? f.name : t('enrol.bulk.noFile');
+      name.dataset.chosen = f ? 'yes' : '';
+      if (f) text.value = await f.text();
     });
     this.codesBox = el('div', {id: 'enrol-codes'});
     this.bulkBox.append(
       el('p', {class: 'note', text: t('enrol.bulk.how')}),
-      el('div', {class: 'ws-actions'}, file),
+      el('div', {class: 'ws-actions enrol-file', role: 'group', 'aria-label': t('enrol.bulk.file')}, file, choose, name),
       text,
       el('div', {class: 'ws-actions'}, el('button', {type: 'button', class: 'primary', id: 'enrol-register',
         text: t('enrol.bulk.register'), onclick: () => this.register(text.value)})),

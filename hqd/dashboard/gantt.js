@@ -8,18 +8,7 @@
 import {api, clear, el, fmtNumber} from './util.js';
 import {fmtDate, t} from './editors-t.js';
 import {STATES} from './campaign-editor.js';
-
-// The refused halls of one kind's rollout with why: the hall's own reason
-// (it received the document and its applier said no), or HQ's (it could
-// not build or send it). Null when none is refused.
-export function refusalList(v) {
-  const list = v.refusals || [];
-  if (!list.length) return null;
-  return el('ul', {class: 'ro-refusals'}, ...list.map((r) => el('li', {data: {hall: r.hall, by: r.by}},
-    el('b', {text: r.hall}), ' ',
-    el('span', {text: t(r.by === 'hall' ? 'ro.refusedByHall' : 'ro.refusedByHq', {v: r.version})}), ': ',
-    el('span', {class: 'ro-reason', text: r.reason}))));
-}
+import {refusalList} from './refusals.js';
 
 const DAY_MS = 86400000;
 const DAYS_MAX = 120;

@@ -12,7 +12,7 @@
 import {api, clear, el, fmtNumber} from './util.js';
 import {t} from './editors-t.js';
 import {scopesOf} from './workspace.js';
-import {refusalList} from './gantt.js';
+import {refusalList} from './refusals.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const SEVERITIES = ['*', 'low', 'medium', 'high', 'critical'];

@@ -17,14 +17,16 @@
 #include <string.h>
 
 typedef struct dl_hall {
-    uint64_t sent[2];     /* [policy, calendar] version last sent */
-    int64_t sent_mono[2]; /* when */
-    char refused[2][160]; /* why it could not be built or sent, "" when fine */
+    uint64_t sent[2];            /* [policy, calendar] version last sent */
+    int64_t sent_mono[2];        /* when */
+    char refused[2][160];        /* why it could not be built or sent, "" when fine */
+    const char *refused_code[2]; /* and its code (static), for the dashboard */
     /* What the hall says it refused (its Hello and heartbeats): a version
      * (0: none) and why, allocated only while there is one, since a
      * refusal is rare and HQ keeps a record per hall. */
     uint64_t hall_refused[2];
     char *hall_reason[2];
+    char hall_code[2][DL_CODE_MAX]; /* the hall's code for it, "" when none */
 } dl_hall_t;
 
 struct hq_downlink {
@@ -95,6 +97,15 @@ uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar)
     return v;
 }
 
+/* Whether `code` is a refusal code as the wire allows: [a-z_]{1,31}. */
+static bool s_code_ok(const char *code)
+{
+    size_t n = strnlen(code, DL_CODE_MAX);
+    if (n == 0 || n == DL_CODE_MAX)
+        return false;
+    return strspn(code, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
 /* Keeps (or forgets) hall `p`'s word on a refused document of `kind`. */
 static void s_take_refusal(dl_hall_t *p, int kind, const Hallbus__DocumentRefusal *r)
 {
@@ -102,8 +113,12 @@ static void s_take_refusal(dl_hall_t *p, int kind, const Hallbus__DocumentRefusa
         p->hall_refused[kind] = 0;
         free(p->hall_reason[kind]);
         p->hall_reason[kind] = NULL;
+        p->hall_code[kind][0] = '\0';
         return;
     }
+    /* A code HQ cannot show safely is as good as none: the reason speaks. */
+    const char *code = r->code && s_code_ok(r->code) ? r->code : "";
+    snprintf(p->hall_code[kind], sizeof p->hall_code[kind], "%s", code);
     char reason[DL_REASON_MAX];
     hb_utf8_clean(reason, sizeof reason, r->reason ? r->reason : "");
     if (!reason[0])
@@ -173,6 +188,7 @@ static int s_send(hq_downlink_t *dl, hq_hall_t *h, int kind)
         snprintf(err, sizeof err, "the document is larger than a frame may be");
     if (rc != 0 && rc != HB_EAGAIN && rc != HB_ENOTFOUND) {
         snprintf(p->refused[kind], sizeof p->refused[kind], "%.150s", err);
+        p->refused_code[kind] = rc == HB_ETOOBIG ? "too_large" : "not_built";
         hb_log_once(kind ? "downlink-slice" : "downlink-policy", HB_LOG_WARN,
                     "downlink: cannot send %s %" PRIu64 " to hall %s: %s",
                     kind ? "calendar" : "policy", version, h->id, err);
@@ -255,15 +271,16 @@ typedef struct group {
     size_t count;
 } group_t;
 
-/* One refused hall in the list: who refused which version, and why. */
+/* One refused hall in the list: who refused which version, and why (a
+ * code, "" when the hall gave none, and the words). */
 static void s_refusal_add(json_t *list, size_t max, const char *id, uint64_t version, bool by_hall,
-                          const char *reason)
+                          const char *code, const char *reason)
 {
     if (json_array_size(list) >= max)
         return;
-    json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s}", "hall", id, "version",
+    json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s, s:s}", "hall", id, "version",
                                           (json_int_t)version, "by", by_hall ? "hall" : "hq",
-                                          "reason", reason));
+                                          "code", code ? code : "", "reason", reason));
 }
 
 static void s_group_add(group_t *g, const char *id, bool list, size_t max)
@@ -307,11 +324,11 @@ static json_t *s_kind_json(hq_downlink_t *dl, int kind, bool list, size_t max,
             /* The hall has the current version and says no: it will not
              * run it however often it is sent, so it is not pending. */
             if (list)
-                s_refusal_add(refusals, max, id, v, true, p->hall_reason[kind]);
+                s_refusal_add(refusals, max, id, v, true, p->hall_code[kind], p->hall_reason[kind]);
             s_group_add(&refused, id, list, max);
         } else if (p && p->refused[kind][0]) {
             if (list)
-                s_refusal_add(refusals, max, id, v, false, p->refused[kind]);
+                s_refusal_add(refusals, max, id, v, false, p->refused_code[kind], p->refused[kind]);
             s_group_add(&refused, id, list, max);
         } else if (h && hq_ingest_hall_online(dl->ing, h)) {
             s_group_add(&pending, id, list, max);

@@ -36,8 +36,11 @@ void hq_downlink_tick(hq_downlink_t *dl);
 
 /* The ingest's refusal hook (hq_ingest_set_refusal_hook): what the hall
  * says it refused. A reason is cut to DL_REASON_MAX - 1 bytes of whole
- * characters, bytes that are no UTF-8 shown as '?'. */
+ * characters, bytes that are no UTF-8 shown as '?'; a code that is not 1 to
+ * DL_CODE_MAX - 1 characters of [a-z_] is kept as none (the reason alone
+ * speaks, as from an older hall). */
 #define DL_REASON_MAX 201
+#define DL_CODE_MAX 32
 void hq_downlink_on_refusal(void *dl, hq_hall_t *hall, const Hallbus__DocumentRefusal *policy,
                             const Hallbus__DocumentRefusal *calendar);
 /* Whether hall `h` refuses a document of `kind` (0 policy, 1 calendar) it
@@ -55,9 +58,11 @@ uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar)
  * "pending", "offline", "refused"...}, "calendar": {...}} with, when
  * `halls`, the ids in each group (at most `max` per group) and, for the
  * refused ones, "refusals": [{"hall", "version", "by": "hall" or "hq",
- * "reason"}]; over the halls `sees` keeps (the caller's scope; NULL: every
- * hall). A hall is refused when it said it refused the current version
- * (by "hall"), or when HQ could not build or send it (by "hq"). */
+ * "code", "reason"}]; over the halls `sees` keeps (the caller's scope;
+ * NULL: every hall). A hall is refused when it said it refused the current
+ * version (by "hall"), or when HQ could not build or send it (by "hq").
+ * "code" is the refusal's stable code ("unknown_timezone", "too_large";
+ * docs/API.md), "" from an older hall, and "reason" its detail in words. */
 json_t *hq_downlink_rollout_json(hq_downlink_t *dl, bool halls, size_t max, org_hall_pred_fn sees,
                                  void *sees_arg);
 

@@ -6,7 +6,9 @@
  * (a rejection without one is refused in the page); the approved hall is
  * listed with its certificate's expiry, the rejection's reason is in the
  * audit log. A bulk registration from CSV text shows each hall's one-time
- * code once. Revoking asks first, then the hall shows revoked. A viewer
+ * code once, and so does one from a CSV file chosen with the page's own
+ * button (in the page's language, not the browser's "Choose File"), which
+ * the keyboard opens too. Revoking asks first, then the hall shows revoked. A viewer
  * sees no enrolment tab, and HQ refuses the page's route to them anyway.
  * In Chinese, then in English. Screenshots go to the build's tests/
  * folder. Skipped, saying why, without /usr/bin/chromium or
@@ -188,6 +190,56 @@ static void s_admin_decides(world_t *w)
     s_settled(w, "enrol-zh-decided");
 }
 
+/* The CSV file chooser: the page's own button and the chosen file's name
+ * in the page's words (`choose`, `none`); Enter on the button opens the
+ * file input (its dialog held back here: there is no one to answer it); a
+ * file given to the input fills the CSV text, and registering it shows each
+ * hall's code once. */
+static void s_choose_file(world_t *w, const char *choose, const char *none)
+{
+    char script[700];
+    snprintf(script, sizeof script,
+             "const b = document.getElementById('enrol-csv-choose'),"
+             " n = document.getElementById('enrol-csv-name'),"
+             " f = document.getElementById('enrol-csv-file');"
+             " const r = f.getBoundingClientRect();"
+             " return b.tagName === 'BUTTON' && b.tabIndex === 0 && b.textContent === '%s' &&"
+             " n.textContent === '%s' && f.tabIndex === -1 && r.width <= 1 && r.height <= 1 &&"
+             " b.getAttribute('aria-describedby') === 'enrol-csv-name';",
+             choose, none);
+    s_wait(w, script, 3000, "the page's own file button and the words for no file");
+    /* The keyboard: Enter on the focused button opens the file input. */
+    hbt_wd_run(&w->b,
+               "window.fileOpened = 0; document.getElementById('enrol-csv-file')"
+               ".addEventListener('click', (e) => { window.fileOpened++; e.preventDefault(); },"
+               " {once: true}); document.getElementById('enrol-csv-choose').focus();");
+    char elem[128], path[400];
+    hbt_wd_find_ok(&w->b, "#enrol-csv-choose", elem, sizeof elem);
+    snprintf(path, sizeof path, "/element/%s/value", elem);
+    json_decref(hbt_wd_ok(&w->b, "POST", path, json_pack("{s:s}", "text", "\xee\x80\x87")));
+    s_wait(w, "return window.fileOpened === 1;", 3000,
+           "Enter on the button opening the file input");
+    /* A file chosen: its name shown, its text in the CSV field. */
+    char csv[400];
+    snprintf(csv, sizeof csv, "%s/新营业厅.csv", w->root);
+    FILE *fp = fopen(csv, "w");
+    assert_non_null(fp);
+    fputs("hall,region,name\nN12,C001,港湾十二号\nN13,C002,山城十三号\n", fp);
+    fclose(fp);
+    hbt_wd_find_ok(&w->b, "#enrol-csv-file", elem, sizeof elem);
+    snprintf(path, sizeof path, "/element/%s/value", elem);
+    json_decref(hbt_wd_ok(&w->b, "POST", path, json_pack("{s:s}", "text", csv)));
+    s_wait(w,
+           "return document.getElementById('enrol-csv-name').textContent === '新营业厅.csv' &&"
+           " document.getElementById('enrol-csv').value.includes('N13,C002');",
+           5000, "the chosen file's name and its text in the CSV field");
+    s_press(w, "#enrol-register",
+            "return [...document.querySelectorAll('#enrol-codes-table tbody tr')]"
+            ".map((r) => r.cells[0].textContent).join(' ') === 'N12 N13';",
+            10000, "the file's two halls registered, their codes shown");
+    unlink(csv);
+}
+
 /* Bulk registration from CSV text: a bad line is named, a good CSV shows
  * each hall's code once. Then a revocation, asked first. */
 static void s_admin_bulk_and_revoke(world_t *w)
@@ -212,6 +264,8 @@ static void s_admin_bulk_and_revoke(world_t *w)
                     code, sizeof code);
     assert_int_equal(strlen(code), 23); /* xxxxx-xxxxx-xxxxx-xxxxx */
     hbt_wd_screenshot(&w->b, "enrol-zh-codes");
+    s_choose_file(w, "选择 CSV 文件…", "未选择文件");
+    hbt_wd_screenshot(&w->b, "enrol-zh-file");
     /* Revoke asks first; cancelled, nothing happens. */
     s_press(w, "tr[data-hall=\"N01\"] .enrol-revoke",
             "return !document.querySelector('tr[data-hall=\"N01\"] .enrol-confirm').hidden;", 3000,
@@ -247,6 +301,10 @@ static void s_english(world_t *w)
            "approval') && document.getElementById('enrol').innerText.includes('Bulk "
            "enrolment from a CSV');",
            5000, "the page in English");
+    assert_true(hbt_wd_exec_true(
+        &w->b, "return document.getElementById('enrol-csv-choose').textContent === "
+               "'Choose a CSV file…' && document.getElementById('enrol-csv-name').textContent"
+               " === 'No file chosen';"));
     s_settled(w, "enrol-en");
 }
 

@@ -12,7 +12,10 @@
  * threshold, HQ's neighbour board reaches it, and the advice names the
  * neighbour that is open and offers the service with a shorter wait, and
  * neither the neighbour that is not connected nor one without the service.
- * And the refusal of a `now` that is not a time, on both daemons. */
+ * And the refusal of a `now` that is not a time, on both daemons. Last, a
+ * late delivery across midnight: yesterday's last customer posted after the
+ * day rolled over counts in neither side's figures of today, and the hall's
+ * whole state equals HQ's mirror of it. */
 #include "harness.h"
 
 #include "hallbus/error.h"
@@ -268,6 +271,114 @@ static void s_advice(hbt_world_t *w)
     hbt_req_ok(w->hall[1].http, "POST", "/v1/counters/1/close", NULL, 200);
 }
 
+/* ------------------------------------------ a late delivery across midnight ---- */
+
+/* The hall's snapshot and HQ's mirror of it, once HQ holds the hall's
+ * stream: equal as JSON, member for member. */
+static void s_snapshots_equal(hbt_world_t *w)
+{
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
+    json_t *mine = NULL, *theirs = NULL;
+    int64_t deadline = hbt_now_ms() + 10000;
+    for (;;) {
+        json_decref(mine);
+        json_decref(theirs);
+        mine = hbt_get(w->hall[0].http, "/v1/hall/snapshot");
+        theirs = hbt_get(w->hq.http, "/v1/halls/F1/snapshot");
+        assert_non_null(mine);
+        assert_non_null(theirs);
+        if (hbt_int(theirs, "seq") == hbt_int(mine, "seq") || hbt_now_ms() > deadline)
+            break;
+        hbt_sleep_ms(50);
+    }
+    json_object_del(mine, "hall"); /* the hall names itself; HQ names the hall */
+    json_object_del(theirs, "hall");
+    const char *key;
+    json_t *v;
+    json_object_foreach (mine, key, v) {
+        if (json_equal(v, json_object_get(theirs, key)))
+            continue;
+        char *x = json_dumps(v, JSON_SORT_KEYS),
+             *y = json_dumps(json_object_get(theirs, key), JSON_SORT_KEYS);
+        fail_msg("the hall's state and HQ's mirror differ in %s:\nhall: %.3000s\n  hq: %.3000s",
+                 key, x, y);
+    }
+    assert_int_equal(json_object_size(mine), json_object_size(theirs));
+    json_decref(mine);
+    json_decref(theirs);
+}
+
+/* What `today` of the hall's view says of `member`, and HQ's tile's
+ * `tile_member` must say the same. */
+static long long s_today_figure(hbt_world_t *w, const char *member, const char *tile_member)
+{
+    json_t *v = hbt_get(w->hall[0].http, "/v1/hall");
+    assert_non_null(v);
+    long long n = hbt_int(json_object_get(v, "today"), member);
+    json_decref(v);
+    if (tile_member) {
+        json_t *tile = hbt_get(w->hq.http, "/v1/live/halls/F1");
+        assert_non_null(tile);
+        assert_int_equal(hbt_int(tile, tile_member), n);
+        json_decref(tile);
+    }
+    return n;
+}
+
+/* A queue system's adapter that was offline overnight posts yesterday's
+ * last customer after the hall's day rolled over (the hall runs in UTC):
+ * its ticket, call and completion at 23:50 to 23:59:59.999 yesterday count
+ * in none of today's figures, a ticket issued exactly at midnight and one
+ * served now count; the hall's own figures and HQ's tile of it agree, and
+ * so do the whole state and HQ's mirror of it. */
+static void s_late_delivery(hbt_world_t *w)
+{
+    int64_t now = hb_now_ms();
+    int64_t midnight = now - now % 86400000;
+    char yesterday_2350[HB_RFC3339_MAX], yesterday_2355[HB_RFC3339_MAX],
+        yesterday_last[HB_RFC3339_MAX], today_0000[HB_RFC3339_MAX];
+    hb_time_format(midnight - 10 * 60000, yesterday_2350);
+    hb_time_format(midnight - 5 * 60000, yesterday_2355);
+    hb_time_format(midnight - 1, yesterday_last);
+    hb_time_format(midnight, today_0000);
+    s_snapshots_equal(w);
+    long long issued = s_today_figure(w, "issued", "issued_today");
+    long long served = s_today_figure(w, "served", "served_today");
+    long long late = s_today_figure(w, "past_day_events", NULL);
+
+    char body[1024];
+    snprintf(body, sizeof body,
+             "[{\"type\":\"counter_opened\",\"counter\":\"L9\",\"services\":[\"A\"]},"
+             "{\"type\":\"ticket_issued\",\"ticket\":\"LATE1\",\"service\":\"A\",\"at\":\"%s\"},"
+             "{\"type\":\"ticket_called\",\"ticket\":\"LATE1\",\"counter\":\"L9\",\"at\":\"%s\"},"
+             "{\"type\":\"service_completed\",\"ticket\":\"LATE1\",\"counter\":\"L9\","
+             "\"business_type\":\"x\",\"outcome\":\"done\",\"duration_s\":60,\"at\":\"%s\"},"
+             "{\"type\":\"ticket_issued\",\"ticket\":\"MID1\",\"service\":\"A\",\"at\":\"%s\"},"
+             "{\"type\":\"ticket_called\",\"ticket\":\"MID1\",\"counter\":\"L9\"},"
+             "{\"type\":\"service_completed\",\"ticket\":\"MID1\",\"counter\":\"L9\","
+             "\"business_type\":\"x\",\"outcome\":\"done\",\"duration_s\":60}]",
+             yesterday_2350, yesterday_2355, yesterday_last, today_0000);
+    json_t *r = NULL;
+    assert_int_equal(hbt_http(w->hall[0].http, "POST", "/v1/events", body, &r), 200);
+    json_decref(r);
+    s_snapshots_equal(w);
+    /* Yesterday's three count in neither side's today; midnight's issue
+     * and today's service do. */
+    assert_int_equal(s_today_figure(w, "issued", "issued_today"), issued + 1);
+    assert_int_equal(s_today_figure(w, "served", "served_today"), served + 1);
+    assert_int_equal(s_today_figure(w, "past_day_events", NULL), late + 3);
+    /* Stored and mirrored all the same: HQ holds the late completion. */
+    json_t *st = hbt_get(w->hq.http, "/v1/halls/F1/snapshot");
+    assert_non_null(st);
+    bool seen = false;
+    size_t k;
+    json_t *t;
+    json_array_foreach (json_object_get(st, "recent"), k, t)
+        seen |= strcmp(hbt_str(t, "id"), "LATE1") == 0;
+    assert_true(seen);
+    json_decref(st);
+}
+
 #define HBT_FIXTURE s_setup, hbt_world_teardown, &s_world
 
 HBT_TEST(test_figures_equal_on_both_sides)
@@ -301,4 +412,5 @@ HBT_TEST(test_figures_equal_on_both_sides)
     assert_true(t.offered > 0);
     assert_true(t.estimates > 0);
     assert_true(t.near > 0);
+    s_late_delivery(w);
 }

@@ -63,14 +63,9 @@ static json_t *s_wait(hbt_world_t *w, int64_t version, int64_t applied, int64_t 
 HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
 {
     hbt_world_t *w = *state;
-    /* H01's zone folder has no zones at all (UTC is built in): it is the
-     * hall with an old tzdata. The environment is read when branchd
-     * starts, so it is set around H01's start only. */
-    char tzdir[400];
-    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
-    setenv("TZDIR", tzdir, 1);
-    hbt_hall_start(&w->hall[0]);
-    unsetenv("TZDIR");
+    /* H01's zone folder has no zones at all: it is the hall with an old
+     * tzdata. */
+    hbt_hall_start_zoneless(w, &w->hall[0]);
     hbt_hall_start(&w->hall[1]);
     for (int i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
@@ -87,6 +82,9 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     assert_string_equal(hbt_str(why, "by"), "hall");
     assert_int_equal(hbt_int(why, "version"), v1);
     assert_non_null(strstr(hbt_str(why, "reason"), "Asia/Shanghai"));
+    /* The why as a code the dashboard words in each language; the words
+     * above are its detail. */
+    assert_string_equal(hbt_str(why, "code"), "unknown_timezone");
     fprintf(stderr, "H01 refused policy %lld: %s\n", (long long)v1, hbt_str(why, "reason"));
     /* Without ?halls the view still counts it, listing nobody. */
     json_t *plain = hbt_get(w->hq.http, "/v1/rollout");
@@ -140,5 +138,82 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     why = json_array_get(json_object_get(k, "refusals"), 0);
     assert_string_equal(hbt_str(why, "hall"), "H01");
     assert_non_null(strstr(hbt_str(why, "reason"), "Europe/Berlin"));
+    assert_string_equal(hbt_str(why, "code"), "unknown_timezone");
     json_decref(k);
+}
+
+/* Says in a Hello, as hall H02 over its own key, that it refused policy
+ * `version` with `code` and `reason`, and returns the rollout's word on H02
+ * once HQ lists it as refused with that reason (owned). */
+static json_t *s_hello_refusal(hbt_world_t *w, hbt_raw_t *raw, int64_t version, const char *code,
+                               const char *reason)
+{
+    Hallbus__DocumentRefusal r = HALLBUS__DOCUMENT_REFUSAL__INIT;
+    r.version = (uint64_t)version;
+    r.code = (char *)code;
+    r.reason = (char *)reason;
+    Hallbus__Hello hello = HALLBUS__HELLO__INIT;
+    hello.protocol = 1;
+    hello.software = "test raw client";
+    hello.policy_refused = &r;
+    Hallbus__Frame f = HALLBUS__FRAME__INIT;
+    f.kind_case = HALLBUS__FRAME__KIND_HELLO;
+    f.hello = &hello;
+    int64_t deadline = hbt_now_ms() + 10000;
+    for (;;) {
+        assert_int_equal(hbt_raw_send_frame(raw, &f), 0);
+        hbt_sleep_ms(100);
+        json_t *all = hbt_get(w->hq.http, "/v1/rollout?halls=10");
+        json_t *why =
+            json_array_get(json_object_get(json_object_get(all, "policy"), "refusals"), 0);
+        if (why && strcmp(hbt_str(why, "hall"), "H02") == 0 &&
+            strcmp(hbt_str(why, "reason"), reason) == 0) {
+            json_incref(why);
+            json_decref(all);
+            return why;
+        }
+        json_decref(all);
+        if (hbt_now_ms() > deadline)
+            fail_msg("HQ did not list H02's refusal '%s'", reason);
+    }
+}
+
+/* What HQ keeps of a hall's refusal code: a code of [a-z_] as it came; none
+ * from a hall of an older build (its reason is then all there is, and the
+ * dashboard shows it as it is); and a code HQ could not show safely (other
+ * characters, too long) is refused and kept as none, the reason still
+ * listed. */
+HBT_TEST(test_refusal_codes_as_hq_keeps_them)
+{
+    hbt_world_t *w = *state;
+    hbt_hall_start(&w->hall[0]);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 20000));
+    int64_t v = s_publish(w, "UTC");
+    json_decref(s_wait(w, v, 1, 0));
+    hbt_raw_t *raw = hbt_raw_connect(w->hq.endpoint, w->hall[1].dir);
+    assert_non_null(raw);
+    assert_true(hbt_raw_hello(raw) >= 0);
+    static const struct {
+        const char *code, *reason, *kept;
+    } rows[] = {
+        {"unknown_timezone", "zone X missing", "unknown_timezone"},
+        {"", "an older hall's words", ""},
+        {"Bad-Code!", "a code with capitals and signs", ""},
+        {"a_code_of_thirty_two_characters_", "a code one byte too long", ""},
+        {"a_code_of_thirty_one_characters", "a code of the longest length",
+         "a_code_of_thirty_one_characters"},
+        {"not\xc3\xa9"
+         "ascii",
+         "a code that is not ASCII", ""},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *why = s_hello_refusal(w, raw, v, rows[i].code, rows[i].reason);
+        assert_string_equal(hbt_str(why, "by"), "hall");
+        assert_int_equal(hbt_int(why, "version"), v);
+        if (strcmp(hbt_str(why, "code"), rows[i].kept) != 0)
+            fail_msg("code '%s' kept as '%s', not '%s'", rows[i].code, hbt_str(why, "code"),
+                     rows[i].kept);
+        json_decref(why);
+    }
+    hbt_raw_close(&raw);
 }

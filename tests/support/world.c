@@ -188,3 +188,12 @@ void hbt_publish(const char *base, const char *org, const char *national)
     hbt_req_ok(base, "PUT", "/v1/policies/national", national, 200);
     hbt_req_ok(base, "POST", "/v1/policies/publish", "{}", 200);
 }
+
+void hbt_hall_start_zoneless(hbt_world_t *w, hbt_hall_t *hall)
+{
+    char tzdir[400];
+    snprintf(tzdir, sizeof tzdir, "%s/no-zones", w->root);
+    setenv("TZDIR", tzdir, 1);
+    hbt_hall_start(hall);
+    unsetenv("TZDIR");
+}

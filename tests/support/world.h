@@ -110,6 +110,12 @@ json_t *hbt_find(const json_t *arr, const char *name, const char *value);
  * (name, value, ..., NULL) is that string; the message names the member. */
 void hbt_assert_strs(const json_t *o, ...);
 
+/* Starts `hall` of `w` with a time-zone folder that holds no zone (UTC is
+ * built in): a hall whose tzdata is older than HQ's, whose applier refuses
+ * a policy naming any zone. The environment is read when branchd starts,
+ * so TZDIR is set around this start only. */
+void hbt_hall_start_zoneless(hbt_world_t *w, hbt_hall_t *hall);
+
 /* PUTs the organisation `org` (when not NULL) and the national policy
  * `national` at the hqd of `base`, and publishes them (each must answer
  * 200). */

@@ -21,7 +21,7 @@
 #include "runner.h"
 
 #define SEC 1000LL
-#define T0 1795000000000LL /* 2026-11-19 */
+#define T0 1795086400000LL /* 2026-11-19T11:06:40Z: the day the stream names */
 
 HBT_TEST_IN(test_draw_count, NULL, NULL)
 {
@@ -110,7 +110,7 @@ HBT_TEST_IN(test_day_read, NULL, NULL)
          "'ok':false},{'item':'materials','ok':false}]}"},
         {260, "{'type':'hall_opened','failed':['K1'],'late_s':60}"},
         {270,
-         "{'type':'appointment_booked','code':'12345678','service':'A','start_ms':1795003600000}"},
+         "{'type':'appointment_booked','code':'12345678','service':'A','start_ms':1795090000000}"},
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         s_add(d, q++, T0 + later[i].at_s * SEC, later[i].event);

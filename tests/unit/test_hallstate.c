@@ -626,6 +626,7 @@ HBT_TEST(test_day_started_resets)
     hb_hs_today_t zero;
     memset(&zero, 0, sizeof zero);
     memcpy(zero.date, "2026-11-24", 11);
+    zero.start_ms = midnight; /* Lisbon's midnight, at +00:00 in November */
     assert_memory_equal(&s->today, &zero, sizeof zero);
     assert_string_equal(s->timezone, "Europe/Lisbon");
     assert_int_equal(s->utc_offset_s, 0);
@@ -873,4 +874,130 @@ HBT_TEST_IN(test_bounds, NULL, NULL)
     assert_int_equal(s->anomalies, 5);
     hbt_state_invariants(s);
     hb_hall_state_destroy(&s);
+}
+
+/* ---------------------------------------------- events of an earlier day ---- */
+
+/* A hall in Shanghai (UTC+8, no clock changes): its day of 2026-11-24 began
+ * at 2026-11-23T16:00:00Z, worked out by hand. */
+#define SH_MIDNIGHT 1795449600000LL /* 2026-11-24T00:00:00+08:00 */
+
+/* The rows of the rule: an event of yesterday posted after the rollover
+ * counts in none of today's figures but still changes the live state, one
+ * exactly at midnight is today's, one later in the day is today's. */
+HBT_TEST(test_late_event_of_yesterday)
+{
+    hb_hall_state_t *s = *state;
+    HBT_OK(s, SH_MIDNIGHT - 8 * 3600 * SEC,
+           "{'type':'day_started','date':'2026-11-23','timezone':'Asia/Shanghai',"
+           "'utc_offset_s':28800}");
+    assert_int_equal(s->today.start_ms, SH_MIDNIGHT - DAY_MS);
+    s_ok(s,
+         (const timed_t[]){
+             {SH_MIDNIGHT - 8 * 3600 * SEC,
+              "{'type':'counter_opened','counter':'1','services':['A']}"},
+             {SH_MIDNIGHT - 20 * MIN, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
+             {SH_MIDNIGHT - 15 * MIN, "{'type':'ticket_called','ticket':'A001','counter':'1'}"},
+             {SH_MIDNIGHT - 14 * MIN, "{'type':'service_started','ticket':'A001','counter':'1'}"},
+             {0, NULL}});
+    assert_int_equal(s->today.issued, 1);
+    assert_int_equal(s->today.called, 1);
+
+    /* The hall was quiet overnight: its new day starts with the first
+     * action at 08:00, and then yesterday's late events are posted. */
+    int64_t rollover = SH_MIDNIGHT + 8 * 3600 * SEC;
+    HBT_OK(s, rollover,
+           "{'type':'day_started','date':'2026-11-24','timezone':'Asia/Shanghai',"
+           "'utc_offset_s':28800}");
+    assert_int_equal(s->today.start_ms, SH_MIDNIGHT);
+    s_ok(s, (const timed_t[]){
+                {SH_MIDNIGHT - 10 * MIN, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
+                {SH_MIDNIGHT - 1,
+                 "{'type':'service_completed','ticket':'A001','counter':'1',"
+                 "'business_type':'x','outcome':'done','amount':500,'duration_s':600}"},
+                {SH_MIDNIGHT - 1, "{'type':'satisfaction_scored','ticket':'A001','score':5}"},
+                {SH_MIDNIGHT - 1, "{'type':'complaint_opened','complaint':'K1','category':'x'}"},
+                {SH_MIDNIGHT - 1, "{'type':'patrol_drawn'}"},
+                {0, NULL}});
+    /* Not today's: every figure of today is still zero. */
+    assert_int_equal(s->today.issued, 0);
+    assert_int_equal(s->today.served, 0);
+    assert_int_equal(s->today.service_n, 0);
+    assert_int_equal(s->today.outcomes[HALLBUS__OUTCOME__OUTCOME_DONE], 0);
+    assert_int_equal(s->today.amount_sum, 0);
+    assert_int_equal(s->today.feedback[4], 0);
+    assert_int_equal(s->today.complaints_opened, 0);
+    assert_int_equal(s->today.patrols, 0);
+    assert_int_equal(s->today.past_day_events, 5);
+    const hb_hs_service_t *a = hbt_service(s, "A");
+    assert_int_equal(a->issued, 0);
+    assert_int_equal(a->served, 0);
+    assert_int_equal(a->service_n, 0);
+    const hb_hs_counter_t *c = hbt_counter(s, "1");
+    assert_int_equal(c->served, 0);
+    /* The counter freed by yesterday's completion has been idle since the
+     * rollover as far as today's times go: no time of yesterday counts. */
+    assert_int_equal(c->state, HB_COUNTER_IDLE);
+    assert_int_equal(c->state_since_ms, rollover);
+    s_times(s, "1", rollover + MIN, MIN, 0);
+    /* But the live state took it: A001 is finished and rated, its service
+     * time is among the recent ones, A002 waits, K1 is open. */
+    assert_null(hb_hall_state_ticket(s, "A001"));
+    assert_int_equal(s->recent[s->n_recent - 1].state, HB_TICKET_SERVED);
+    assert_true(s->recent[s->n_recent - 1].rated);
+    assert_int_equal(hb_hall_state_mean_service_s(a), 600);
+    assert_int_equal(a->waiting, 1);
+    assert_int_equal(s->n_complaints, 1);
+
+    /* Exactly at midnight is the new day. */
+    HBT_OK(s, SH_MIDNIGHT, "{'type':'ticket_issued','ticket':'A003','service':'A'}");
+    assert_int_equal(s->today.issued, 1);
+    assert_int_equal(a->issued, 1);
+    assert_int_equal(s->today.past_day_events, 5);
+    /* An event of today counts as always. */
+    s_ok(s, (const timed_t[]){
+                {rollover + 2 * MIN, "{'type':'ticket_called','ticket':'A003','counter':'1'}"},
+                {rollover + 4 * MIN, "{'type':'service_completed','ticket':'A003','counter':'1',"
+                                     "'business_type':'x','outcome':'done','amount':700}"},
+                {0, NULL}});
+    assert_int_equal(s->today.called, 1);
+    assert_int_equal(s->today.served, 1);
+    assert_int_equal(s->today.amount_sum, 700);
+    assert_int_equal(a->served, 1);
+    assert_int_equal(hbt_counter(s, "1")->served, 1);
+    assert_int_equal(s->anomalies, 0);
+
+    /* The day's start survives a snapshot, and a snapshot of an older
+     * build (without it) gets it back from the date and zone. */
+    json_t *snap = hb_hall_state_to_json(s);
+    assert_non_null(snap);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(snap, "today"), "start_ms")),
+        SH_MIDNIGHT);
+    json_object_del(json_object_get(snap, "today"), "start_ms");
+    hb_hall_state_t *back = NULL;
+    char err[256];
+    assert_int_equal(hb_hall_state_from_json(snap, &back, err, sizeof err), 0);
+    assert_int_equal(back->today.start_ms, SH_MIDNIGHT);
+    assert_int_equal(back->today.past_day_events, 5);
+    HBT_OK(back, SH_MIDNIGHT - 1, "{'type':'ticket_issued','ticket':'A009','service':'A'}");
+    assert_int_equal(back->today.issued, 1);
+    hb_hall_state_destroy(&back);
+    json_decref(snap);
+}
+
+/* Where the zone cannot be loaded, the day's start comes from the offset
+ * day_started carries; with the zone, from its rules (a spring-forward
+ * night's midnight in Europe/Berlin is still +01:00). */
+HBT_TEST(test_day_start_rule)
+{
+    (void)state;
+    assert_int_equal(hb_hs_day_start("2026-11-24", "Nowhere/Atlantis", 28800), SH_MIDNIGHT);
+    assert_int_equal(hb_hs_day_start("2026-11-24", "", 28800), SH_MIDNIGHT);
+    assert_int_equal(hb_hs_day_start("2026-11-24", "Asia/Shanghai", 0), SH_MIDNIGHT);
+    /* 2027-03-28 00:00 +01:00 = 2027-03-27T23:00:00Z; its day_started at
+     * 09:00 carries +02:00, which the zone's rules correct. */
+    assert_int_equal(hb_hs_day_start("2027-03-28", "Europe/Berlin", 7200), 1806188400000LL);
+    assert_int_equal(hb_hs_day_start("", "UTC", 0), 0);
+    assert_int_equal(hb_hs_day_start("24.11.2026", "UTC", 0), 0);
 }

@@ -144,7 +144,7 @@ HBT_TEST(test_view)
     s_members(today,
               "issued served no_shows cancelled transferred avg_wait_s max_wait_s avg_service_s "
               "complaints_opened complaints_resolved escalations satisfaction_avg feedback_count "
-              "amount_sum outcomes opened late_s opening_devices patrols");
+              "amount_sum outcomes opened late_s opening_devices patrols past_day_events");
     s_expect(today, "{\"issued\":2,\"satisfaction_avg\":4.5,\"feedback_count\":2}");
     s_members(s_get(today, "outcomes"), "done referred rejected_documents");
     /* No manager's opening in the sample. */

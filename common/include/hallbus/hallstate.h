@@ -8,7 +8,11 @@
  * restoring a snapshot taken after k and applying k+1..n, gives the same
  * state. Figures that need the present moment (how long the oldest ticket
  * has waited *now*) are computed from a `now_ms` argument, never stored;
- * the figures derived from the state are defined once, in figures.h.
+ * the figures derived from the state are defined once, in figures.h. The
+ * one thing read from outside the events is the system's time-zone rules,
+ * for the instant the local day named by day_started began (hb_hs_day_start:
+ * what decides whether an event counts in today's figures), the rules the
+ * hall engine rolls its day by.
  *
  * The reducer is tolerant: events from a queue system fed through the
  * generic POST /v1/events may not fit (a call of a ticket never issued).
@@ -175,9 +179,17 @@ typedef struct hb_hs_appointment {
     char request[HB_HS_ID];
 } hb_hs_appointment_t;
 
-/* Today's figures for the whole hall. */
+/* Today's figures for the whole hall. An event whose time falls before
+ * `start_ms` (one of an earlier local day, posted or delivered after the day
+ * rolled over) changes the live state but not these figures, nor a
+ * service's or a counter's figures of today; it counts in past_day_events. */
 typedef struct hb_hs_today {
     char date[11]; /* from day_started, "" before the first */
+    /* The UTC instant (ms) the hall's local day `date` began: its midnight
+     * in the day_started's time zone (hb_hs_day_start); 0 before the first
+     * day, when every event counts. */
+    int64_t start_ms;
+    uint32_t past_day_events; /* events of an earlier day applied today */
     uint32_t issued, called, served, no_shows, cancelled, transferred;
     uint32_t outcomes[4]; /* by Hallbus__Outcome */
     int64_t amount_sum;   /* minor units, all currencies together */
@@ -257,6 +269,13 @@ int hb_hall_state_from_json(const json_t *snap, hb_hall_state_t **out, char *err
  * utilisation, open and overdue complaints, devices not OK, today's counts
  * and average wait and service times. docs/API.md shows it. */
 json_t *hb_hall_state_view(const hb_hall_state_t *s, int64_t now_ms);
+
+/* The UTC instant (ms) at which the local day `date` ("YYYY-MM-DD") began
+ * in time zone `zone` (tz.h; its local midnight, or the first instant after
+ * it when a clock change skips midnight). A zone that cannot be loaded
+ * falls back on `utc_offset_s` (what day_started carries). 0 for an empty
+ * or unreadable date. The rule the reducer decides an event's day by. */
+int64_t hb_hs_day_start(const char *date, const char *zone, int32_t utc_offset_s);
 
 /* ---- lookups (NULL when absent; pointers valid until the next apply) */
 const hb_hs_ticket_t *hb_hall_state_ticket(const hb_hall_state_t *s, const char *id);

@@ -446,6 +446,8 @@ export default {
   "enrol.bulk.title": "Bulk enrolment from a CSV",
   "enrol.bulk.how": "One hall a line: hall,region[,name[,address]]. Each hall gets a one-time code; its installer runs branchd enroll with it.",
   "enrol.bulk.file": "CSV file",
+  "enrol.bulk.choose": "Choose a CSV file…",
+  "enrol.bulk.noFile": "No file chosen",
   "enrol.bulk.text": "CSV text",
   "enrol.bulk.register": "Register the halls",
   "enrol.bulk.done": "{n} halls registered.",

@@ -446,6 +446,8 @@ export default {
   "enrol.bulk.title": "通过 CSV 批量注册",
   "enrol.bulk.how": "每行一个营业厅: 营业厅编号,区域[,名称[,地址]]。每个营业厅获得一个一次性注册码，安装人员用它运行 branchd enroll。",
   "enrol.bulk.file": "CSV 文件",
+  "enrol.bulk.choose": "选择 CSV 文件…",
+  "enrol.bulk.noFile": "未选择文件",
   "enrol.bulk.text": "CSV 内容",
   "enrol.bulk.register": "登记这些营业厅",
   "enrol.bulk.done": "已登记 {n} 个营业厅。",
