@@ -234,9 +234,10 @@ HBT_TEST(test_page_as_written)
 
 /* ------------------------------------------------------ in the browser */
 
-/* The rectangles of the elements `css` matches that are shown, as
- * "name l t r b" lines, for a failure message; and the checks, in the
- * page, that each lies inside the viewport and none covers another. */
+/* Checks, in the page, that each shown element `css` matches lies inside
+ * the viewport, is what shows at its middle (not covered by another part,
+ * not clipped away by a box that scrolls), and (unless `overlap_ok`)
+ * overlaps none of the others; what is wrong, or "". */
 static const char s_inside_js[] =
     "const css = arguments[0], overlapOk = arguments[1];"
     "const vw = document.documentElement.clientWidth, vh = window.innerHeight;"
@@ -250,6 +251,10 @@ static const char s_inside_js[] =
     "  if (r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5)"
     "    bad.push(name + ' outside the viewport ' + vw + 'x' + vh + ': ' +"
     "      [r.left, r.top, r.right, r.bottom].map(Math.round).join(' '));"
+    "  const h = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);"
+    "  if (!h || !(h === e || e.contains(h)))"
+    "    bad.push(name + ' is covered or cut off: its middle shows ' +"
+    "      (h ? h.id || h.className || h.tagName : 'nothing'));"
     "  if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'hidden')"
     "    bad.push(name + ' cuts its text: ' + e.scrollWidth + ' > ' + e.clientWidth);"
     "}"
@@ -331,7 +336,7 @@ static void s_at(world_t *w, const char *lang, int width, int height)
                    10000, "the hall detail of B01");
     s_no_sideways(w, where);
     s_inside(w, "#hall-detail, #hall-detail-close", true, where);
-    s_inside(w, ".tabs [role=tab], #signout", false, where);
+    s_inside(w, TOP_PARTS, false, where);
     s_shot(w, "detail", lang, width, height);
     hbt_wd_click_css(&w->b, "#hall-detail-close");
     hbt_wd_wait_ok(&w->b, "return document.getElementById('hall-detail').hidden;", 5000,
