@@ -17,6 +17,7 @@
 
 #include "page.h"
 
+#include "hallbus/fs.h"
 #include "hallbus/static.h"
 
 #include <jansson.h>
@@ -32,10 +33,7 @@ static void s_write(const char *dir, const char *name, const char *text)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(hb_file_write_durably(path, text, strlen(text), 0600), 0);
 }
 
 static const char s_index[] = "<!doctype html>\n<head>\n" HQD_PAGE_MARKER "\n"
