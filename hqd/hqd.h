@@ -146,6 +146,7 @@ typedef struct hqd {
     hq_ingest_t *ingest;
     hb_http_t *http;
     hb_static_t *dashboard; /* the files served at / */
+    struct hqd_page *page;  /* index.html as each person is served it (api/page.h) */
     hq_auth_t *auth;        /* who may do what (hqd/auth/) */
     int64_t started_ms;
     /* The housekeeping rounds on the loop, for /v1/status and /metrics. */

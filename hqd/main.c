@@ -9,6 +9,7 @@
 #include "hqd.h"
 #include "cli.h"
 #include "users.h"
+#include "page.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/config.h"
@@ -845,6 +846,13 @@ int main(int argc, char **argv)
                     "chartjs)",
                     err);
     }
+    /* index.html, written for each person (api/page.c); the files keep
+     * one policy: scripts from hqd only, none inline. */
+    if (hb_static_set_csp(hq->dashboard, HQD_PAGE_CSP) != 0 ||
+        hqd_page_new(hq->dashboard, &hq->page) != 0) {
+        hb_error("cannot serve the dashboard");
+        return 1;
+    }
     hb_info("ready: halls connect to %s, API on %s", hq_ingest_endpoint(hq->ingest), hq->cfg.http);
     hb_daemon_run(s_daemon, hq->loop);
     hq_zap_stop(&hq->zap);
@@ -861,6 +869,7 @@ int main(int argc, char **argv)
     hq_control_close(&hq->control);
     hq_store_close(&hq->store);
     hq_halls_destroy(&hq->halls);
+    hqd_page_destroy(&hq->page);
     hb_static_destroy(&hq->dashboard); /* the server that served it is gone */
     hq_auth_destroy(&hq->auth);        /* after the server and the streams */
     zmq_ctx_term(hq->zmq_ctx);

@@ -107,11 +107,19 @@ void hqd_api_reports_status(hqd_t *hq, json_t *body);
 struct hb_metrics;
 void hqd_api_reports_metrics(hqd_t *hq, struct hb_metrics *m);
 
+/* page.c: GET / and /index.html, the dashboard's page written for the
+ * person who asks (who is signed in, the language's texts) */
+void hqd_api_get_index(hb_http_req_t *req, void *arg);
+
 /* auth.c: signing in and out, who the caller is, the audit log, health */
 void hqd_api_get_health(hb_http_req_t *req, void *arg);
 void hqd_api_login(hb_http_req_t *req, void *arg);
 void hqd_api_logout(hb_http_req_t *req, void *arg);
 void hqd_api_get_me(hb_http_req_t *req, void *arg);
+/* GET /v1/me's answer for `id`: hq_auth_me_json and when this hqd started
+ * (server_started); the dashboard's page (page.c) is served with it. NULL
+ * when out of memory. */
+json_t *hqd_api_me_json(hqd_t *hq, const hq_ident_t *id);
 void hqd_api_token_by_password(hb_http_req_t *req, void *arg);
 void hqd_api_token_revoke(hb_http_req_t *req, void *arg);
 void hqd_api_get_audit(hb_http_req_t *req, void *arg);

@@ -142,10 +142,9 @@ void hqd_api_logout(hb_http_req_t *req, void *arg)
                        json_pack("{s:s, s:b}", "name", hq_auth_name(req), "signed_out", 1));
 }
 
-void hqd_api_get_me(hb_http_req_t *req, void *arg)
+json_t *hqd_api_me_json(hqd_t *hq, const hq_ident_t *id)
 {
-    hqd_t *hq = arg;
-    json_t *me = hq_auth_me_json(hq->auth, hq_auth_identity(req));
+    json_t *me = hq_auth_me_json(hq->auth, id);
     /* When this hqd started, for whoever is signed in: the dashboard tells
      * a restart by it (event ids start again), and /v1/status, which has
      * it too, needs status.read over the whole network. */
@@ -153,7 +152,13 @@ void hqd_api_get_me(hb_http_req_t *req, void *arg)
     hb_time_format(hq->started_ms, started);
     if (me)
         json_object_set_new(me, "server_started", json_string(started));
-    hb_http_reply_json(req, 200, me);
+    return me;
+}
+
+void hqd_api_get_me(hb_http_req_t *req, void *arg)
+{
+    hqd_t *hq = arg;
+    hb_http_reply_json(req, 200, hqd_api_me_json(hq, hq_auth_identity(req)));
 }
 
 /* GET /v1/audit[?who=][&object=][&from=&to=][&before=CURSOR][&limit=N][&format=csv] */

@@ -13,14 +13,14 @@
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* The dashboard's files, from the set main.c loaded (static.c serves). */
-static void s_get_index(hb_http_req_t *req, void *arg)
-{
-    hb_static_serve(((hqd_t *)arg)->dashboard, req, NULL);
-}
-
 static void s_get_file(hb_http_req_t *req, void *arg)
 {
-    hb_static_serve(((hqd_t *)arg)->dashboard, req, hb_http_param(req, "file"));
+    const char *file = hb_http_param(req, "file");
+    /* index.html is the same page whichever path names it (page.c). */
+    if (file && strcmp(file, "index.html") == 0)
+        hqd_api_get_index(req, arg);
+    else
+        hb_static_serve(((hqd_t *)arg)->dashboard, req, file);
 }
 
 static void s_get_i18n(hb_http_req_t *req, void *arg)
@@ -161,8 +161,8 @@ static const hb_http_route_t s_routes[] = {
     HB_GET("/v1/public/hours", PUBLIC, ALL, hqd_api_get_public_hours),
 
     /* The dashboard: its page must load before anyone has signed in. */
-    HB_GET("/", PUBLIC, ALL, s_get_index),
-    HB_HEAD("/", PUBLIC, ALL, s_get_index),
+    HB_GET("/", PUBLIC, ALL, hqd_api_get_index),
+    HB_HEAD("/", PUBLIC, ALL, hqd_api_get_index),
     HB_GET("/:file", PUBLIC, ALL, s_get_file),
     HB_HEAD("/:file", PUBLIC, ALL, s_get_file),
     HB_GET("/i18n/:file", PUBLIC, ALL, s_get_i18n),

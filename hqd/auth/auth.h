@@ -102,6 +102,16 @@ void hq_auth_note_versions(hb_http_req_t *req, int64_t before, int64_t after);
 /* The reason of a refusal a handler answered itself (four eyes). */
 void hq_auth_note_reason(hb_http_req_t *req, const char *reason);
 
+/* The value of cookie `name` in a Cookie header ("a=1; b=2") into `out`;
+ * false when it is absent, empty or does not fit. */
+bool hq_auth_cookie_value(const char *header, const char *name, char *out, size_t outlen);
+/* The person whose live browser session the request's cookie names, for
+ * a public route that shows more to a person signed in (the dashboard's
+ * page, api/page.c); NULL for no cookie, an unknown, ended or expired
+ * session. Answers nothing and refuses nothing. A reference: the caller
+ * hq_ident_unref()s it. Counts as a use of the session (its idle time). */
+hq_ident_t *hq_auth_session_of(hq_auth_t *a, const hb_http_req_t *req);
+
 /* ---- the change stream: a stream belongs to the caller */
 
 /* The owner of a stream `req` opens (a reference to the caller and what

@@ -353,8 +353,7 @@ static void s_forbidden(hq_auth_t *a, hb_http_req_t *req, const char *fmt, ...)
     hb_http_reply_error(req, 403, "forbidden", "%s", a->cur.reason);
 }
 
-/* The value of cookie `name` in a Cookie header ("a=1; b=2"), into `out`. */
-static bool s_cookie(const char *header, const char *name, char *out, size_t outlen)
+bool hq_auth_cookie_value(const char *header, const char *name, char *out, size_t outlen)
 {
     size_t nlen = strlen(name);
     for (const char *p = header; p && *p;) {
@@ -401,7 +400,7 @@ static int s_credential(hq_auth_t *a, hb_http_req_t *req, hq_cred_kind_t *kind,
         s_unauthenticated(a, req, "the Authorization header is too long");
         return 1;
     } else if (hb_http_header(req, "cookie", buf, sizeof buf) == 0 &&
-               s_cookie(buf, HQ_AUTH_COOKIE, secret, sizeof secret)) {
+               hq_auth_cookie_value(buf, HQ_AUTH_COOKIE, secret, sizeof secret)) {
         if (strncmp(secret, "hqs_", 4) != 0) {
             s_unauthenticated(a, req, "the session cookie is not one of this HQ's; sign in");
             return 1;
@@ -536,6 +535,30 @@ bool hq_auth_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
         return false;
     a->stats.allowed++;
     return true;
+}
+
+hq_ident_t *hq_auth_session_of(hq_auth_t *a, const hb_http_req_t *req)
+{
+    /* Only the cookie: a browser's navigation to the page carries no
+     * Authorization header, and a caller with a token asks GET /v1/me. */
+    char buf[AUTH_HEADER_MAX], secret[HQ_AUTH_SECRET_MAX];
+    if (hb_http_header(req, "cookie", buf, sizeof buf) != 0 ||
+        !hq_auth_cookie_value(buf, HQ_AUTH_COOKIE, secret, sizeof secret) ||
+        strncmp(secret, "hqs_", 4) != 0)
+        return NULL;
+    uint8_t hash[HQ_AUTH_HASH];
+    hq_auth_hash(secret, hash);
+    sodium_memzero(secret, sizeof secret);
+    auth_refresh(a);
+    hq_ident_t *id = auth_lookup(a, HQ_CRED_SESSION, hash);
+    int64_t now = hb_now_ms();
+    const char *why;
+    if (!id || auth_expired(a, id, now, &why))
+        return NULL;
+    /* Loading the page is the person's doing, as the GET /v1/me it saves
+     * was: it keeps the session from going idle. */
+    id->last_ms = now;
+    return hq_ident_ref(id);
 }
 
 void hq_auth_after(hb_http_req_t *req, const hb_route_t *route, int status, void *arg)

@@ -4,6 +4,26 @@
 // the page's first requests (prefetch.js) can be sent before the
 // catalogues of texts are loaded. Not here: what a caller does with an
 // answer, formatting (util.js re-exports all of this for the views).
+// It also reads what hqd wrote into the page (served), which prefetch.js
+// and i18n.js take instead of asking.
+
+// What hqd wrote into the page it served (hqd/api/page.c): {lang, texts,
+// me}, "texts" the catalogue of the language `lang`, "me" GET /v1/me's
+// answer when the request carried a live session. An empty object when the
+// page came without it (another server, a page saved to disk): the page
+// then asks GET /v1/me and loads its catalogue, as before.
+function readServed() {
+  const e = document.getElementById('hb-served');
+  if (!e) return {};
+  try {
+    const v = JSON.parse(e.textContent);
+    return v && typeof v === 'object' ? v : {};
+  } catch (err) {
+    console.error('dashboard: the data hqd wrote into the page is not JSON', err);
+    return {};
+  }
+}
+export const served = readServed();
 
 // The head office's clock, as told by the Date header of its answers. Waits
 // are computed here from issue times (a tile carries the oldest waiting

@@ -12,11 +12,11 @@
 // person's permissions do not cover are hidden, not loaded to fail.
 //
 // The network view is painted first: only its modules are imported here
-// (index.html preloads them side by side); the other tabs' modules
-// (reports, the workspace and its editors, enrolment) are imported after
-// that first paint, and the campaigns' and trends' requests are made then
-// too, so that none of them competes with the snapshot (docs/DASHBOARD.md,
-// "The first paint").
+// (index.html preloads them side by side); the hall detail's and the
+// campaigns view's modules and the other tabs' (reports, the workspace and
+// its editors, enrolment) are imported after that first paint, and the
+// campaigns' and trends' requests are made then too, so that none of them
+// competes with the snapshot (docs/DASHBOARD.md, "The first paint").
 
 import {PAGE, firstMe, firstSnapshot} from './prefetch.js'; // first: it asks before the catalogues load
 import {WORST, fmtDuration, fmtNumber, getJSON, onSessionEnded, secondsSince} from './util.js';
@@ -26,8 +26,6 @@ import {Network} from './store.js';
 import {NetworkView} from './network.js';
 import {Stream} from './stream.js';
 import {AlertFeed} from './alerts.js';
-import {HallDetail} from './detail.js';
-import {Campaigns} from './calendar.js';
 import {Trends} from './trends.js';
 
 const RETRY_MIN_MS = 1000;
@@ -57,8 +55,8 @@ let net = new Network();
 let view;
 let stream;
 let feed;
-let detail;
-let campaigns;
+let detail = null; // HallDetail, once detail.js is in (after the first paint)
+let campaigns = null; // Campaigns, once calendar.js is in (likewise)
 let reports;
 let trends;
 let workspace;
@@ -157,7 +155,7 @@ async function load(first) {
       net.applyRegions(snap.aggregates);
       net.recompute();
       view.net = net;
-      detail.setNetwork(net);
+      if (detail) detail.setNetwork(net);
       // The first load shows the trends' frame only; its chart is fetched
       // after the first paint (afterFirstPaint).
       trends.setNetwork(net, !first);
@@ -171,7 +169,7 @@ async function load(first) {
         feed.clearAll();
         feed.load();
       }
-      if (detail.hall) detail.refresh(true);
+      if (detail && detail.hall) detail.refresh(true);
       break;
     } catch (e) {
       started = null; // a retry asks again: the server may have restarted
@@ -231,6 +229,34 @@ function loadOtherTabs() {
   return otherTabs;
 }
 
+// The hall detail and the campaigns view (detail.js with typical.js,
+// calendar.js), imported once after the first paint, or when a hall is
+// opened or the campaigns tab chosen before it: nobody sees them before.
+// A failed import is tried again at the next use.
+let laterParts = null;
+
+function loadLaterParts() {
+  if (!laterParts) {
+    laterParts = Promise.all([import('./detail.js'), import('./calendar.js')])
+      .then(([d, c]) => {
+        campaigns = new c.Campaigns($('rollout'), $('calendar'), null);
+        detail = new d.HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
+          net, alerts: feed, published: () => campaigns.published(), can, trends,
+          onClose: () => {
+            for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
+          },
+        });
+        detail.setNetwork(net);
+      })
+      .catch((e) => {
+        laterParts = null;
+        console.error('dashboard: the hall detail\'s or the campaigns\' module could not be loaded', e);
+        throw e;
+      });
+  }
+  return laterParts;
+}
+
 // Runs once the network view is on screen (at once when the person has no
 // network view): the network view's provinces below the screen, the
 // campaigns view's answers (which the hall detail also reads), the trends
@@ -240,8 +266,10 @@ let afterPaintDone = false;
 function afterFirstPaint() {
   if (afterPaintDone) return;
   afterPaintDone = true;
-  if (can.rollout) campaigns.loadRollout();
-  if (can.campaigns) campaigns.loadCampaigns();
+  loadLaterParts().then(() => {
+    if (can.rollout) campaigns.loadRollout();
+    if (can.campaigns) campaigns.loadCampaigns();
+  }, () => {});
   if (can.live) {
     view.fillDeferred();
     trends.tick();
@@ -274,7 +302,7 @@ function flush() {
   view.flush(ids, changed);
   const alertsChanged = feed.flush();
   if (ids.length || changed.totals) paintSummary();
-  if (detail.hall && (ids.includes(detail.hall) || alertsChanged)) detail.changed(detail.hall);
+  if (detail && detail.hall && (ids.includes(detail.hall) || alertsChanged)) detail.changed(detail.hall);
   const ms = performance.now() - t0;
   dash.stats.frames++;
   dash.stats.tilesDrawn += ids.length;
@@ -358,8 +386,10 @@ function setupTabs() {
         $(p).hidden = t !== tab;
       }
       if (tab === 'tab-calendar') {
-        if (can.rollout) campaigns.loadRollout();
-        if (can.campaigns) campaigns.loadCampaigns();
+        loadLaterParts().then(() => {
+          if (can.rollout) campaigns.loadRollout();
+          if (can.campaigns) campaigns.loadCampaigns();
+        }, () => {});
       }
       if (tab === 'tab-reports') loadOtherTabs().then(() => reports.show(), () => {});
       if (tab === 'tab-workspace') loadOtherTabs().then(() => workspace.show(), () => {});
@@ -392,7 +422,7 @@ function openHall(id) {
   for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
   const b = view.tileEls.get(id);
   if (b) b.classList.add('selected');
-  detail.open(id);
+  loadLaterParts().then(() => detail.open(id), () => {});
 }
 
 // What the person may read decides which parts exist: a part whose route
@@ -433,14 +463,7 @@ function boot() {
   applyPermissions();
   view = new NetworkView($('network'), net, {onOpenHall: openHall});
   feed = new AlertFeed($('alert-feed'), $('alerts-open-count'), {onOpenHall: openHall});
-  campaigns = new Campaigns($('rollout'), $('calendar'), null);
   trends = new Trends($('trends'), {onOpenHall: openHall});
-  detail = new HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
-    net, alerts: feed, published: () => campaigns.published(), can, trends,
-    onClose: () => {
-      for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
-    },
-  });
   stream = new Stream({
     onTile, onRegions, onAlert, sameServer,
     onReset: () => load(false),
@@ -453,7 +476,7 @@ function boot() {
   setupTabs();
   setupSearch();
   document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') detail.close();
+    if (e.key === 'Escape' && detail) detail.close();
   });
 
   if (can.alerts) feed.load();
@@ -467,7 +490,7 @@ function boot() {
   setInterval(() => {
     view.tickWaits();
     trends.tick();
-    detail.tick();
+    if (detail) detail.tick();
     paintLongest();
   }, 1000);
   let lastRegions = Date.now();
@@ -487,12 +510,12 @@ function boot() {
     }
   }, 1000);
   setInterval(() => {
-    if (can.campaigns) campaigns.loadCampaigns();
+    if (can.campaigns && campaigns) campaigns.loadCampaigns();
   }, CAMPAIGNS_EVERY_MS);
   let lastRollout = 0;
   setInterval(() => {
     const every = $('view-calendar').hidden ? ROLLOUT_HIDDEN_MS : ROLLOUT_SHOWN_MS;
-    if (can.rollout && Date.now() - lastRollout >= every) {
+    if (can.rollout && campaigns && Date.now() - lastRollout >= every) {
       lastRollout = Date.now();
       campaigns.loadRollout();
     }

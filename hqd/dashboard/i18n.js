@@ -7,11 +7,15 @@
 // time zone. Not here: what any view shows (each view asks t() for its
 // words) or data (names of halls, regions and people are shown as they are).
 //
-// A catalogue is an ES module whose default export maps a key to a text,
+// hqd writes the catalogue of the language it is asked in into the page
+// it serves (api.js: served); only another language's is loaded from its
+// files. A catalogue is an ES module whose default export maps a key to a text,
 // one "key": "text" pair a line; {name} in a text is a placeholder that
 // t(key, {name: ...}) fills. docs/DASHBOARD.md gives the format and the
 // check (tests/unit/check_catalogues.py) that every catalogue of a pair has
 // the same keys and placeholders.
+
+import {served} from './api.js';
 
 export const LANGS = ['zh-CN', 'en'];
 export const DEFAULT_LANG = 'zh-CN';
@@ -40,6 +44,15 @@ function pick() {
 export const lang = pick();
 document.documentElement.lang = lang;
 
+// hqd writes the texts of one language into the page (hqd/api/page.c):
+// that of ?lang=, else of this cookie, else the default. The cookie tells
+// it the choice kept in localStorage, so that the next page comes with the
+// right texts. It names a language and nothing else.
+const LANG_COOKIE = 'hb_lang';
+if (served.lang !== lang || !document.cookie.split('; ').includes(`${LANG_COOKIE}=${lang}`)) {
+  document.cookie = `${LANG_COOKIE}=${lang}; path=/; max-age=31536000; samesite=strict`;
+}
+
 async function loadPart(part, l) {
   try {
     const m = await import(`./i18n/${part}${l}.js`);
@@ -50,11 +63,14 @@ async function loadPart(part, l) {
   }
 }
 
-// The parts are asked side by side (one round trip, not one each), then
-// merged in PARTS' order.
+// The texts hqd wrote into the page when they are of this language (all
+// parts, merged as below); else the parts are asked side by side (one
+// round trip, not one each), then merged in PARTS' order.
 const catalogue = {};
-const parts = await Promise.all(PARTS.map((part) => loadPart(part, lang)));
-for (const [i, part] of PARTS.entries()) {
+const writtenIn = served.lang === lang && served.texts && typeof served.texts === 'object';
+const parts = writtenIn ? [] : await Promise.all(PARTS.map((part) => loadPart(part, lang)));
+if (writtenIn) Object.assign(catalogue, served.texts);
+for (const [i, part] of parts.length ? PARTS.entries() : []) {
   const c = parts[i];
   for (const [k, v] of Object.entries(c)) {
     if (part && !k.startsWith(part)) {

@@ -1,5 +1,6 @@
 // The page's first requests, sent as soon as this module and api.js are
-// in: who is signed in (GET /v1/me) and, for a person who may read the
+// in: who is signed in (GET /v1/me, unless hqd wrote its answer into the
+// page) and, for a person who may read the
 // live network, the snapshot's first page of tiles and the region
 // aggregates. They are answered while the other modules and the catalogues
 // of texts load and run, instead of after (app.js takes the answers for
@@ -9,11 +10,17 @@
 // is asked here: a person without the permission asks for no tiles, and a
 // page not signed in for nothing but GET /v1/me.
 
-import {api, getJSON} from './api.js';
+import {api, getJSON, served} from './api.js';
 
 export const PAGE = 20000; // tiles per request of the snapshot
 
-const me = api('/v1/me', {quiet401: true});
+// hqd wrote the session's GET /v1/me answer into the page (api.js: served)
+// when the request carried one: nothing is asked before the tiles then. A
+// page served without it (no cookie: signed out, or a SameSite=Strict
+// cookie not sent on a navigation from another site) asks.
+const me = served.me && typeof served.me === 'object'
+  ? Promise.resolve({status: 200, body: served.me, headers: null})
+  : api('/v1/me', {quiet401: true});
 
 // The same test as auth.js's session.can(), on the answer itself.
 const mayReadLive = (body) => !!body && Array.isArray(body.permissions) &&
