@@ -172,5 +172,7 @@ int branchd_api_register(branchd_t *d)
     int rc = hb_http_routes(d->http, t, n, d);
     if (rc == 0)
         hb_http_set_guard(d->http, branchd_guard, d);
+    if (rc == 0)
+        rc = branchd_group_init(d);
     return rc;
 }

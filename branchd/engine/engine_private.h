@@ -43,6 +43,12 @@ struct engine {
     const char *refusal;
     uint64_t snapshot_seq;    /* the newest snapshot written */
     int64_t snapshot_mono_ms; /* when */
+    /* Group commit (engine.h): actions are staged while `grouping`; `done`
+     * hears each staged group's commit. `stale`: a refused group's state
+     * could not be rebuilt yet (the next call tries again). */
+    bool grouping, stale;
+    engine_group_fn group_done;
+    void *group_arg;
 };
 
 /* A set of ticket or counter states (hb_ticket_state_t, hb_counter_state_t)
