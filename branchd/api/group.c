@@ -1,8 +1,14 @@
 /* Group commit of the local API (issue 17): the requests that change
  * tickets and counters in one wake-up of the loop are decided one after the
  * other against the live state, their events committed in one synced
- * outbox transaction when the loop has read what it had (a check handle,
- * once per turn), and each is answered only after that commit returned.
+ * outbox transaction when the loop has read what it had, and each is
+ * answered only after that commit returned. Two handles commit: a check
+ * handle right after the loop's poll (the requests read in that wake-up),
+ * and a prepare handle right before the next poll, for a request h2o
+ * handled outside the poll (a write's completion, a timer), which would
+ * otherwise wait, unanswered, for the next wake-up while its client waits
+ * for the answer. For the same reason each commits until nothing is
+ * staged (s_commit_now).
  * The engine does the staging and the rollback (engine.h, "group commit");
  * this file says which requests join a group, holds their answers and
  * gives them. Not for the answers' contents (hall.c) nor for access
@@ -43,6 +49,7 @@ typedef struct group_answer {
 static struct {
     branchd_t *d;
     uv_check_t check;
+    uv_prepare_t prepare;
     bool started;
     bool in_request; /* a grouped request's handler is running */
     size_t n;
@@ -102,12 +109,20 @@ static void s_done(void *arg, int rc, const char *err)
     }
 }
 
-static void s_on_check(uv_check_t *h)
+static void s_commit_now(uv_handle_t *h)
 {
     branchd_t *d = h->data;
-    if (d->engine)
+    /* An answer given may let h2o take the connection's next request at
+     * once, inside the commit: its events are staged when the commit
+     * returns, and are committed here too, before the loop sleeps. Each
+     * round answers what it committed, so the rounds end with the
+     * requests the clients had sent. */
+    while (d->engine && engine_group_staged(d->engine, NULL) > 0)
         engine_group_commit(d->engine);
 }
+
+static void s_on_check(uv_check_t *h) { s_commit_now((uv_handle_t *)h); }
+static void s_on_prepare(uv_prepare_t *h) { s_commit_now((uv_handle_t *)h); }
 
 static void s_after(hb_http_req_t *req, const hb_route_t *route, int status, void *arg)
 {
@@ -122,12 +137,14 @@ int branchd_group_init(branchd_t *d)
 {
     s_g.d = d;
     if (!s_g.started) {
-        if (uv_check_init(d->loop, &s_g.check) != 0)
+        if (uv_check_init(d->loop, &s_g.check) != 0 || uv_prepare_init(d->loop, &s_g.prepare) != 0)
             return HB_EIO;
-        s_g.check.data = d;
+        s_g.check.data = s_g.prepare.data = d;
         uv_check_start(&s_g.check, s_on_check);
-        /* It runs every turn but keeps no loop alive by itself. */
+        uv_prepare_start(&s_g.prepare, s_on_prepare);
+        /* They run every turn but keep no loop alive by themselves. */
         uv_unref((uv_handle_t *)&s_g.check);
+        uv_unref((uv_handle_t *)&s_g.prepare);
         s_g.started = true;
     }
     engine_set_group_done(d->engine, s_done, NULL);

@@ -9,10 +9,13 @@
  *      the live state, refused with the same sentence for every action;
  *   4. the action's builder: its own checks, then the event's fields;
  *   5. s_commit: append the event to the outbox (one synced transaction),
- *      then apply it to the live state with the shared reducer.
+ *      then apply it to the live state with the shared reducer; in a group
+ *      (engine.h), stage it in the outbox and apply it, the group's commit
+ *      storing it later.
  *
- * The state is only ever changed by the reducer from committed events, so
- * it cannot disagree with the journal. Snapshots of the state are a cache:
+ * The state is only ever changed by the reducer from committed events, or
+ * from staged ones whose group is rolled back (the state rebuilt from the
+ * outbox) when its commit fails, so it cannot disagree with the journal. Snapshots of the state are a cache:
  * written every so often (and at close) as a record of the outbox, with the
  * outbox told to keep every event after the snapshot, so that a restart
  * costs the snapshot plus a few minutes of events. This file does not

@@ -2,8 +2,11 @@
  * (a ticket taken, a counter calling, a complaint escalated) is decided here
  * against the hall's live state and its policy, written to the outbox as
  * events in one synced LMDB transaction, and only then applied to the live
- * state through the shared reducer (hallstate.h). The state is therefore a
- * function of the outbox: after any crash, the last snapshot plus the events
+ * state through the shared reducer (hallstate.h); in a group (below) the
+ * events are applied at once and stored by the group's one commit, which
+ * nothing outside the engine hears of before it is durable and whose
+ * refusal puts the state back. The state is therefore a function of the
+ * outbox: after any crash, the last snapshot plus the events
  * after it give exactly the state the hall had, so a restart loses no
  * waiting ticket and never issues a ticket number twice in a day.
  *

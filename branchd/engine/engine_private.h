@@ -17,7 +17,9 @@
  *           event's fields: the runner made the envelope and an empty body
  *           of the row's kind;
  *   commit  the event judged by HQ's rules, stored in the outbox in one
- *           synced transaction, applied to the live state; the uplink woken;
+ *           synced transaction, applied to the live state; the uplink woken
+ *           (in a group, engine.h: staged and applied; the group's commit
+ *           stores it and wakes the uplink);
  *   answer  (the action's) after the commit only: what the caller is told.
  *
  * Any step may refuse; a refusal writes nothing, except that a refusal

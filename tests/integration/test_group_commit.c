@@ -272,21 +272,23 @@ static void s_fill(hbt_hall_t *h, int per)
     fail_msg("the disk never filled");
 }
 
-/* What GET /v1/hall says of the queue: waiting and issued per service. */
+/* What GET /v1/hall counts: the last event applied and, per service,
+ * tickets issued, waiting, cancelled, served, the next number (times and
+ * waits move on by themselves and are left out). */
 static char *s_hall_counts(hbt_hall_t *h)
 {
     json_t *v = hbt_get(h->http, "/v1/hall");
     assert_non_null(v);
-    json_t *keep = json_object();
-    const char *key;
-    json_t *val;
-    /* Every member that is a count (not a time or a wait, which move on
-     * by themselves). */
-    json_object_foreach (v, key, val) {
-        if (strstr(key, "wait_s") || strstr(key, "_at") || strstr(key, "as_of") ||
-            strstr(key, "now") || strstr(key, "time") || strstr(key, "neighbours"))
-            continue;
-        json_object_set(keep, key, val);
+    static const char *const counts[] = {"issued", "waiting",  "cancelled",
+                                         "served", "no_shows", "next_number"};
+    json_t *keep = json_pack("{s:O}", "seq", json_object_get(v, "seq"));
+    json_t *svcs = json_object_get(v, "services"), *sv;
+    size_t i;
+    json_array_foreach (svcs, i, sv) {
+        json_t *c = json_object();
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
+            json_object_set(c, counts[k], json_object_get(sv, counts[k]));
+        json_object_set_new(keep, hbt_str(sv, "service"), c);
     }
     char *text = json_dumps(keep, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(keep);
