@@ -219,7 +219,9 @@ static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
         json_object_set_new(o, "wait_s", json_integer(t->wait_s));
     uint32_t pos;
     int64_t est;
-    if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0) {
+    /* Asked once: the queue's order is walked for it (queue.h). */
+    bool waiting = engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0;
+    if (waiting) {
         json_object_set_new(o, "position", json_integer(pos));
         json_object_set_new(o, "estimated_wait_s", json_integer(est));
     }
@@ -231,7 +233,7 @@ static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
     snprintf(path, sizeof path, "/t/%s", ref);
     json_object_set_new(o, "ref", json_string(ref));
     json_object_set_new(o, "status_path", json_string(path));
-    if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0)
+    if (waiting)
         json_object_set_new(o, "ahead", json_integer(pos > 0 ? pos - 1 : 0));
     if (t->appointment[0])
         json_object_set_new(o, "appointment", json_string(t->appointment));
