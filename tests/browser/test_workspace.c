@@ -145,6 +145,14 @@ static void s_all_worded(world_t *w)
     }
 }
 
+/* A screenshot named `shot`, then the console checked (hbt_wd_console_clean:
+ * nothing failed but a 404, the sign-in's 401 and what `also` names). */
+static void s_shot_clean(world_t *w, const char *shot, const char *also)
+{
+    hbt_wd_screenshot(&w->b, shot);
+    hbt_wd_console_clean(&w->b, true, also);
+}
+
 static int s_findings(world_t *w)
 {
     json_t *v = hbt_wd_exec(&w->b, "return document.querySelectorAll('#ce-form .finding').length;");
@@ -193,10 +201,9 @@ static void s_marketer(world_t *w)
            "return document.getElementById('ce-status').dataset.state === 'ok' &&"
            " document.querySelectorAll('#ce-form .finding').length === 0;",
            10000, "the check passing once both are fixed");
-    hbt_wd_screenshot(&w->b, "workspace-zh-fixed");
     /* While the draft was incomplete the check answered 400 (shown next to
      * the field it names); nothing else may have failed. */
-    hbt_wd_console_clean(&w->b, true, "/v1/calendar/check");
+    s_shot_clean(w, "workspace-zh-fixed", "/v1/calendar/check");
     s_press(w, "#ce-submit",
             "const s = document.getElementById('ce-state');"
             " return !!s && s.dataset.state === 'submitted';",
@@ -221,8 +228,7 @@ static void s_marketer(world_t *w)
            "const r = document.getElementById('rv-refusal');"
            " return r.dataset.status === '403' && r.textContent.includes('four eyes');",
            10000, "HQ's four-eyes refusal shown");
-    hbt_wd_screenshot(&w->b, "workspace-zh-four-eyes");
-    hbt_wd_console_clean(&w->b, true, "approve");
+    s_shot_clean(w, "workspace-zh-four-eyes", "approve");
     json_t *c = hbt_get(w->hq.http, "/v1/campaigns/harbour-spring");
     assert_string_equal(json_string_value(json_object_get(c, "state")), "submitted");
     json_decref(c);
@@ -309,8 +315,7 @@ static void s_policy_editor(world_t *w, int64_t calendar_version)
             "const f = document.querySelector('.field[data-path=\"closures\"] .finding');"
             " return !!f && f.dataset.path === 'closures.works.to';",
             10000, "the closure's wrong end date refused next to the closures");
-    hbt_wd_screenshot(&w->b, "workspace-zh-policy-refused");
-    hbt_wd_console_clean(&w->b, true, "/v1/policies/halls/B01");
+    s_shot_clean(w, "workspace-zh-policy-refused", "/v1/policies/halls/B01");
     s_set(w, "#pe-closures li:last-child .cl-to", to);
     s_press(w, "#pe-save",
             "return !!document.querySelector('#pe-effective "
@@ -409,8 +414,7 @@ static void s_english(world_t *w)
         " document.querySelector('#pe-effective h3').textContent.startsWith('Effective policy');",
         5000, "the policy editor in English");
     s_all_worded(w);
-    hbt_wd_screenshot(&w->b, "workspace-en-policy");
-    hbt_wd_console_clean(&w->b, true, NULL);
+    s_shot_clean(w, "workspace-en-policy", NULL);
 }
 
 HBT_TEST(test_catalogues_served)
@@ -531,8 +535,7 @@ HBT_TEST(test_review_changes_from_server)
     assert_int_equal(json_integer_value(json_array_get(cells, 3)), 1);
     json_decref(cells);
     s_all_worded(w);
-    hbt_wd_screenshot(&w->b, "workspace-zh-review-since");
-    hbt_wd_console_clean(&w->b, true, NULL);
+    s_shot_clean(w, "workspace-zh-review-since", NULL);
 
     /* The glossary's examples, with problems next to their field. */
     s_sign_in_as(w, "zh-CN", "admin", "admin-pass-1");
@@ -567,8 +570,7 @@ HBT_TEST(test_review_changes_from_server)
                         "信用卡分期的 APR 常高于名义利率。");
     json_decref(g);
     s_all_worded(w);
-    hbt_wd_screenshot(&w->b, "workspace-zh-glossary");
-    hbt_wd_console_clean(&w->b, true, NULL);
+    s_shot_clean(w, "workspace-zh-glossary", NULL);
     hbt_wd_stop(&w->b);
 }
 
@@ -637,9 +639,7 @@ HBT_TEST(test_rollout_shows_refusal)
                  langs[i].alert);
         s_wait(w, script, 15000, "the document_refused alert worded in the page");
         s_all_worded(w);
-        hbt_wd_screenshot(&w->b,
-                          i ? "workspace-en-rollout-refused" : "workspace-zh-rollout-refused");
-        hbt_wd_console_clean(&w->b, true, NULL);
+        s_shot_clean(w, i ? "workspace-en-rollout-refused" : "workspace-zh-rollout-refused", NULL);
     }
     hbt_wd_stop(&w->b);
 }

@@ -155,12 +155,11 @@ static char *s_campaign(const char *id, const char *city)
  * output in `out`. */
 static int s_users(world_t *w, char *out, size_t len, ...)
 {
-    char *argv[24] = {HQD, "users"};
-    int n = 2;
+    char *argv[24] = {HQD};
     va_list ap;
     va_start(ap, len);
-    for (const char *a = va_arg(ap, const char *); a && n < 20; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
+    /* "users" and the arguments from argv[1]; room left for --data DIR. */
+    int n = 1 + hbt_vargv(argv + 1, 21, "users", ap);
     va_end(ap);
     argv[n++] = "--data";
     argv[n++] = w->hq.data;

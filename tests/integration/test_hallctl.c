@@ -32,27 +32,13 @@ static int s_hallctl(char *out, size_t len, const char *a1, const char *a2, cons
     return hbt_run(argv, out, len);
 }
 
-/* hallctl with any number of arguments (NULL-terminated); its output in `out`. */
-static int s_hallctlv(char *out, size_t len, ...)
-{
-    char *argv[32] = {HALLCTL};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, len);
-    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return hbt_run(argv, out, len);
-}
-
 /* hallctl enroll of hall H1 in region north into HQ's keys at `hq` and the
  * hall's folder `out`, reaching HQ at `endpoint` (none given when NULL). */
 static int s_enroll_h1(char *text, size_t len, const char *hq, const char *out,
                        const char *endpoint)
 {
-    return s_hallctlv(text, len, "enroll", "H1", "--region", "north", "--hq-keys", hq, "--out", out,
-                      endpoint ? "--hq-endpoint" : NULL, endpoint, NULL);
+    return hbt_run_args(text, len, HALLCTL, "enroll", "H1", "--region", "north", "--hq-keys", hq,
+                        "--out", out, endpoint ? "--hq-endpoint" : NULL, endpoint, NULL);
 }
 
 #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
@@ -123,9 +109,9 @@ HBT_TEST(test_bad_usage)
     assert_int_equal(
         s_hallctl(text, sizeof text, "frobnicate", NULL, NULL, NULL, NULL, NULL, NULL, NULL), 2);
     assert_non_null(strstr(text, "unknown command"));
-    assert_int_equal(s_hallctlv(text, sizeof text, "enroll", "bad id!", "--region", "n",
-                                "--hq-keys", s_tmp.path, "--out", s_tmp.path, "--hq-endpoint",
-                                "tcp://127.0.0.1:7400", NULL),
+    assert_int_equal(hbt_run_args(text, sizeof text, HALLCTL, "enroll", "bad id!", "--region", "n",
+                                  "--hq-keys", s_tmp.path, "--out", s_tmp.path, "--hq-endpoint",
+                                  "tcp://127.0.0.1:7400", NULL),
                      2);
     assert_non_null(strstr(text, "not a hall id"));
     assert_int_equal(s_hallctl(text, sizeof text, "enroll", "H2", "--hq-keys", s_tmp.path, "--out",
@@ -212,21 +198,21 @@ HBT_TEST(test_hall_commands_usage)
                      cases[i].args[1] ? cases[i].args[1] : "", rc, cases[i].says, text);
     }
     /* --json and --help apply to every command; --help exits 0 at once. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "ticket", "--help", NULL), 0);
+    assert_int_equal(hbt_run_args(text, sizeof text, HALLCTL, "ticket", "--help", NULL), 0);
     assert_non_null(strstr(text, "ticket SERVICE --hall URL"));
-    assert_int_equal(s_hallctlv(text, sizeof text, "help", NULL), 0);
+    assert_int_equal(hbt_run_args(text, sizeof text, HALLCTL, "help", NULL), 0);
     assert_non_null(strstr(text, "complaint-resolve COMPLAINT"));
     assert_non_null(strstr(text, "hall --hall http://HOST:PORT"));
     /* Well-formed: the request goes out, and with nothing listening it
      * fails (1), saying so, with or without --json. */
-    assert_int_equal(s_hallctlv(text, sizeof text, "ticket", "A", "--hall", url, "--json", NULL),
+    assert_int_equal(
+        hbt_run_args(text, sizeof text, HALLCTL, "ticket", "A", "--hall", url, "--json", NULL), 1);
+    assert_non_null(strstr(text, "connect"));
+    assert_int_equal(hbt_run_args(text, sizeof text, HALLCTL, "complete", "3", "--hall", url,
+                                  "--business-type", "bill_payment", "--amount", "12000",
+                                  "--currency", "EUR", NULL),
                      1);
     assert_non_null(strstr(text, "connect"));
-    assert_int_equal(s_hallctlv(text, sizeof text, "complete", "3", "--hall", url,
-                                "--business-type", "bill_payment", "--amount", "12000",
-                                "--currency", "EUR", NULL),
-                     1);
-    assert_non_null(strstr(text, "connect"));
-    assert_int_equal(s_hallctlv(text, sizeof text, "hall", "--hall", url, NULL), 1);
+    assert_int_equal(hbt_run_args(text, sizeof text, HALLCTL, "hall", "--hall", url, NULL), 1);
     assert_non_null(strstr(text, "connect"));
 }

@@ -161,11 +161,7 @@ HBT_TEST(test_https)
     char dir[128], out[8192];
     hbt_mkdtemp(dir, sizeof dir, "hallctl-tls");
     hbt_tls_t tls;
-    if (!hbt_tls_start(&tls, dir)) {
-        hbt_rmdir(dir);
-        skip();
-        return;
-    }
+    hbt_tls_start_or_skip(&tls, dir);
     /* s_server's status page is HTML: the request went through TLS and HQ
      * "answered", just not in JSON. */
     int rc = s_hallctl(out, sizeof out, "halls", "--hq", tls.url, "--cacert", tls.cert, NULL);

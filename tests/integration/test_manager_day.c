@@ -18,26 +18,9 @@
 #include "runner.h"
 #include "world.h"
 
-#define BRANCHD HB_BIN_DIR "/branchd/branchd"
-
 static const hbt_world_spec_t s_world = {
     .tag = "managerday", .halls = {"M1"}, .engine = true, .start = true};
 #define HBT_FIXTURE hbt_world_setup, hbt_world_teardown, &s_world
-
-/* `branchd devices add NAME --kind KIND`: the token, the last line. */
-static void s_pair(const hbt_hall_t *h, const char *name, const char *kind, char *token, size_t len)
-{
-    char out[2048];
-    int rc = hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", name, "--kind", kind,
-                          "--data", h->data, NULL);
-    if (rc != 0)
-        fail_msg("devices add %s: exit %d: %s", name, rc, out);
-    size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == '\n')
-        out[--n] = '\0';
-    const char *last = strrchr(out, '\n');
-    snprintf(token, len, "%s", last ? last + 1 : out);
-}
 
 /* A list of `n` staff ids S01.. as a JSON body member. */
 static void s_on_duty(char *out, size_t len, int n)
@@ -151,7 +134,7 @@ HBT_TEST(test_manager_day)
     hbt_world_t *w = *state;
     hbt_hall_t *h = &w->hall[0];
     char kiosk[128];
-    s_pair(h, "KIOSK-1", "kiosk", kiosk, sizeof kiosk);
+    hbt_hall_add_device(h, "KIOSK-1", "kiosk", NULL, kiosk, sizeof kiosk);
 
     /* Today's checklist names the paired kiosk. */
     json_t *cl = hbt_req(h->http, "GET", "/v1/manager/checklist", NULL, 200);

@@ -12,7 +12,7 @@
  *
  * Needs Debian's python3-prometheus-client and python3-yaml, and promtool
  * (deploy/install-deps.sh installs them); fails, never skips, without. */
-#include "harness.h"
+#include "world.h"
 
 #include "hallbus/codec.h"
 #include "hallbus/httpc.h"
@@ -42,43 +42,31 @@
 #define DASHBOARD HB_SOURCE_DIR "/deploy/grafana/hallbus.json"
 #define OUT_MAX 65536
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t a, r; /* a: branchd; r: spoken for by the test, frame by frame */
+/* hqd (halls go offline two seconds after they fall silent) and two
+ * halls enrolled: A, a branchd the tests start; R, spoken for by the test,
+ * frame by frame. */
+static const hbt_world_spec_t s_world = {
+    .tag = "metrics", .halls = {"MA", "MR"}, .hq_args = {"--offline_after", "2s"}};
+enum { A, R };
+
+/* Where the scrapes are written for the checkers, and promtool's path
+ * ("" when it is missing). */
+static struct {
     char hq_scrape[320], hall_scrape[320];
     char promtool[64];
-} world_t;
+} s_files;
 
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "metrics");
-    hbt_hq_init(&w->hq, w->root);
-    /* Halls go offline two seconds after they fall silent. */
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--offline_after");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "2s");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->a, "MA");
-    hbt_hall_enroll(&w->hq, &w->r, "MR");
-    snprintf(w->hq_scrape, sizeof w->hq_scrape, "%s/hq.metrics", w->root);
-    snprintf(w->hall_scrape, sizeof w->hall_scrape, "%s/hall.metrics", w->root);
+    *state = (void *)&s_world;
+    hbt_world_setup(state);
+    hbt_world_t *w = *state;
+    snprintf(s_files.hq_scrape, sizeof s_files.hq_scrape, "%s/hq.metrics", w->root);
+    snprintf(s_files.hall_scrape, sizeof s_files.hall_scrape, "%s/hall.metrics", w->root);
     static const char *const where[] = {"/usr/local/bin/promtool", "/usr/bin/promtool"};
-    for (size_t i = 0; i < sizeof where / sizeof where[0] && !w->promtool[0]; i++)
+    for (size_t i = 0; i < sizeof where / sizeof where[0] && !s_files.promtool[0]; i++)
         if (access(where[i], X_OK) == 0)
-            snprintf(w->promtool, sizeof w->promtool, "%s", where[i]);
-    *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->a, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
+            snprintf(s_files.promtool, sizeof s_files.promtool, "%s", where[i]);
     return 0;
 }
 
@@ -129,7 +117,7 @@ static void s_write_file(const char *path, const char *text)
  * status, its output in `out` (OUT_MAX bytes). */
 #define s_run(out, ...) hbt_run_args((out), OUT_MAX, __VA_ARGS__, (const char *)NULL)
 
-static void s_need_tools(world_t *w)
+static void s_need_tools(void)
 {
     char out[256];
     if (hbt_run_args(out, sizeof out, PYTHON, "-c", "import prometheus_client.parser, yaml",
@@ -137,14 +125,14 @@ static void s_need_tools(world_t *w)
         fail_msg("%s cannot import prometheus_client and yaml (python3-prometheus-client, "
                  "python3-yaml): run deploy/install-deps.sh. %s",
                  PYTHON, out);
-    if (!w->promtool[0])
+    if (!s_files.promtool[0])
         fail_msg("promtool is missing: run deploy/install-deps.sh");
 }
 
 #define ACK_COUNT "hallbus_hq_ack_latency_seconds_count"
 #define STATE(s) "hallbus_hq_halls_by_state{state=\"" s "\"}"
 
-HBT_GROUP(s_setup, s_teardown);
+HBT_GROUP(s_setup, hbt_world_teardown);
 #define HBT_FIXTURE NULL, NULL
 
 /* Acks of a raw hall: each stored batch is timed once, from its arrival to
@@ -153,11 +141,11 @@ HBT_GROUP(s_setup, s_teardown);
  * (its key removed) and, silent, offline; each hall always in one state. */
 HBT_TEST(test_ack_latency_and_link_states)
 {
-    world_t *w = *state;
+    hbt_world_t *w = *state;
     const char *hq = w->hq.http;
     assert_true(s_metric(hq, ACK_COUNT) == 0);
     assert_true(s_metric(hq, "hallbus_hq_commit_duration_seconds_count") == 0);
-    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->r.dir);
+    hbt_raw_t *raw = hbt_raw_fresh(w->hq.endpoint, w->hall[R].dir);
     int64_t t0 = hbt_now_us();
     const int64_t at = (int64_t)time(NULL) * 1000; /* the resend below sends the same bytes */
     for (int i = 0; i < 5; i++) {
@@ -221,7 +209,7 @@ HBT_TEST(test_ack_latency_and_link_states)
     /* Its certificate removed at head office: its next message finds the
      * key revoked, and so does the state. */
     char cert[400];
-    snprintf(cert, sizeof cert, "%s/halls/%s.key", w->hq.keys, w->r.id);
+    snprintf(cert, sizeof cert, "%s/halls/%s.key", w->hq.keys, w->hall[R].id);
     struct stat sb;
     if (stat(cert, &sb) != 0)
         fail_msg("no certificate at %s to revoke the hall with", cert);
@@ -238,7 +226,7 @@ HBT_TEST(test_ack_latency_and_link_states)
 
     /* Hall MA's branchd comes and stays; nothing is heard of MR any more,
      * which stays revoked: HQ knows no more than that. */
-    hbt_hall_start(&w->a);
+    hbt_hall_start(&w->hall[A]);
     assert_true(s_wait_metric(hq, STATE("online"), 1, 10000) == 1);
     t = s_scrape(hq);
     double sum_states = hbt_sample(t, STATE("online")) + hbt_sample(t, STATE("offline")) +
@@ -247,7 +235,7 @@ HBT_TEST(test_ack_latency_and_link_states)
     assert_true(hbt_sample(t, "hallbus_hq_halls") == 2);
     free(t);
     /* MA stops: offline two seconds later (offline_after). */
-    hbt_hall_stop(&w->a, SIGTERM);
+    hbt_hall_stop(&w->hall[A], SIGTERM);
     assert_true(s_wait_metric(hq, STATE("offline"), 1, 6000) == 1);
     assert_true(s_metric(hq, STATE("online")) == 0);
 }
@@ -256,22 +244,22 @@ HBT_TEST(test_ack_latency_and_link_states)
  * promtool's linter. */
 HBT_TEST(test_scrapes_parse_and_hold)
 {
-    world_t *w = *state;
-    s_need_tools(w);
-    hbt_hall_start(&w->a);
-    hbt_hall_post(&w->a, 400, 1);
-    assert_true(hbt_wait_synced(&w->hq, &w->a, 20000));
+    hbt_world_t *w = *state;
+    s_need_tools();
+    hbt_hall_start(&w->hall[A]);
+    hbt_hall_post(&w->hall[A], 400, 1);
+    assert_true(hbt_wait_synced(&w->hq, &w->hall[A], 20000));
     /* Requests of every class on both: answered, refused, not found. */
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/halls/MA", NULL, NULL), 200);
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/halls/nobody", NULL, NULL), 404);
     assert_int_equal(hbt_http(w->hq.http, "GET", "/v1/status", NULL, NULL), 200);
-    assert_int_equal(hbt_http(w->a.http, "GET", "/v1/status", NULL, NULL), 200);
-    assert_int_equal(hbt_http(w->a.http, "POST", "/v1/events", "not json", NULL), 400);
+    assert_int_equal(hbt_http(w->hall[A].http, "GET", "/v1/status", NULL, NULL), 200);
+    assert_int_equal(hbt_http(w->hall[A].http, "POST", "/v1/events", "not json", NULL), 400);
 
     char *hq = s_scrape(w->hq.http);
-    char *hall = s_scrape(w->a.http);
-    s_write_file(w->hq_scrape, hq);
-    s_write_file(w->hall_scrape, hall);
+    char *hall = s_scrape(w->hall[A].http);
+    s_write_file(s_files.hq_scrape, hq);
+    s_write_file(s_files.hall_scrape, hall);
     /* What the traffic must have recorded. */
     assert_true(hbt_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
                                "route=\"/v1/halls/:hall\",code=\"2xx\"}") >= 1);
@@ -300,14 +288,15 @@ HBT_TEST(test_scrapes_parse_and_hold)
     free(hall);
 
     char *out = malloc(OUT_MAX);
-    int rc = s_run(out, PYTHON, PROMCHECK, "exposition", w->hq_scrape, w->hall_scrape, NULL, NULL);
+    int rc = s_run(out, PYTHON, PROMCHECK, "exposition", s_files.hq_scrape, s_files.hall_scrape,
+                   NULL, NULL);
     fprintf(stderr, "%s", out);
     if (rc != 0)
         fail_msg("promcheck exposition: %d\n%s", rc, out);
-    const char *files[] = {w->hq_scrape, w->hall_scrape};
+    const char *files[] = {s_files.hq_scrape, s_files.hall_scrape};
     for (size_t i = 0; i < 2; i++) {
         char cmd[800];
-        snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s'", w->promtool, files[i]);
+        snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s'", s_files.promtool, files[i]);
         rc = s_run(out, "/bin/sh", "-c", cmd, NULL, NULL, NULL);
         if (rc != 0)
             fail_msg("promtool check metrics %s: %d\n%s", files[i], rc, out);
@@ -319,8 +308,8 @@ HBT_TEST(test_scrapes_parse_and_hold)
  * problem named. */
 HBT_TEST(test_checker_refuses)
 {
-    world_t *w = *state;
-    s_need_tools(w);
+    hbt_world_t *w = *state;
+    s_need_tools();
 #define H(n, t) "# HELP " n " h\n# TYPE " n " " t "\n"
 #define HIST(n, b1, b2, inf, sum, count)                                                           \
     H(n, "histogram")                                                                              \
@@ -378,18 +367,19 @@ HBT_TEST(test_checker_refuses)
 
 HBT_TEST(test_rules)
 {
-    world_t *w = *state;
-    s_need_tools(w);
-    assert_true(access(w->hq_scrape, R_OK) == 0); /* test_scrapes_parse_and_hold's */
+    hbt_world_t *w = *state;
+    s_need_tools();
+    assert_true(access(s_files.hq_scrape, R_OK) == 0); /* test_scrapes_parse_and_hold's */
     char *out = malloc(OUT_MAX);
-    int rc = s_run(out, w->promtool, "check", "rules", RULES, NULL, NULL);
+    int rc = s_run(out, s_files.promtool, "check", "rules", RULES, NULL, NULL);
     if (rc != 0)
         fail_msg("promtool check rules: %d\n%s", rc, out);
-    rc = s_run(out, w->promtool, "test", "rules", RULES_TEST, NULL, NULL);
+    rc = s_run(out, s_files.promtool, "test", "rules", RULES_TEST, NULL, NULL);
     fprintf(stderr, "%s", out);
     if (rc != 0)
         fail_msg("promtool test rules: %d\n%s", rc, out);
-    rc = s_run(out, PYTHON, PROMCHECK, "rules", RULES, w->hq_scrape, w->hall_scrape, NULL);
+    rc =
+        s_run(out, PYTHON, PROMCHECK, "rules", RULES, s_files.hq_scrape, s_files.hall_scrape, NULL);
     fprintf(stderr, "%s", out);
     if (rc != 0)
         fail_msg("promcheck rules: %d\n%s", rc, out);
@@ -400,7 +390,7 @@ HBT_TEST(test_rules)
                       "        expr: hallbus_hq_commit_seconds_max > 1\n        for: 1m\n"
                       "        labels: {severity: critical}\n"
                       "        annotations: {summary: s, description: d}\n");
-    rc = s_run(out, PYTHON, PROMCHECK, "rules", bad, w->hq_scrape, NULL, NULL);
+    rc = s_run(out, PYTHON, PROMCHECK, "rules", bad, s_files.hq_scrape, NULL, NULL);
     assert_int_equal(rc, 1);
     hbt_assert_contains(out, "hallbus_hq_commit_seconds_max is not in the scrapes");
     hbt_assert_contains(out, "no alert HallbusWriterStalled");
@@ -409,18 +399,18 @@ HBT_TEST(test_rules)
 
 HBT_TEST(test_dashboard)
 {
-    world_t *w = *state;
-    s_need_tools(w);
-    assert_true(access(w->hq_scrape, R_OK) == 0);
+    hbt_world_t *w = *state;
+    s_need_tools();
+    assert_true(access(s_files.hq_scrape, R_OK) == 0);
     char exprs[400];
     snprintf(exprs, sizeof exprs, "%s/dashboard-exprs.yml", w->root);
     char *out = malloc(OUT_MAX);
-    int rc = s_run(out, PYTHON, PROMCHECK, "dashboard", DASHBOARD, exprs, w->hq_scrape, NULL);
+    int rc = s_run(out, PYTHON, PROMCHECK, "dashboard", DASHBOARD, exprs, s_files.hq_scrape, NULL);
     fprintf(stderr, "%s", out);
     if (rc != 0)
         fail_msg("promcheck dashboard: %d\n%s", rc, out);
     /* Each expression through Prometheus's own parser. */
-    rc = s_run(out, w->promtool, "check", "rules", exprs, NULL, NULL);
+    rc = s_run(out, s_files.promtool, "check", "rules", exprs, NULL, NULL);
     if (rc != 0)
         fail_msg("promtool check rules on the dashboard's expressions: %d\n%s", rc, out);
 
@@ -435,11 +425,11 @@ HBT_TEST(test_dashboard)
                       "\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":"
                       "\"hallbus_hq_commit_seconds_avg\"},{\"refId\":\"B\",\"expr\":"
                       "\"sum(rate(hallbus_hq_frames_total[5m])\"}]}]}");
-    rc = s_run(out, PYTHON, PROMCHECK, "dashboard", bad, bad_exprs, w->hq_scrape, NULL);
+    rc = s_run(out, PYTHON, PROMCHECK, "dashboard", bad, bad_exprs, s_files.hq_scrape, NULL);
     assert_int_equal(rc, 1);
     hbt_assert_contains(out, "hallbus_hq_commit_seconds_avg is not in the scrapes");
     hbt_assert_contains(out, "no panel shows ack latency");
-    rc = s_run(out, w->promtool, "check", "rules", bad_exprs, NULL, NULL);
+    rc = s_run(out, s_files.promtool, "check", "rules", bad_exprs, NULL, NULL);
     assert_int_not_equal(rc, 0);
     hbt_assert_contains(out, "hallbus_dashboard:panel1_B");
     free(out);
@@ -447,10 +437,10 @@ HBT_TEST(test_dashboard)
 
 HBT_TEST(test_scrape_config)
 {
-    world_t *w = *state;
-    s_need_tools(w);
+    (void)state;
+    s_need_tools();
     char *out = malloc(OUT_MAX);
-    int rc = s_run(out, w->promtool, "check", "config", SCRAPE_CONFIG, NULL, NULL);
+    int rc = s_run(out, s_files.promtool, "check", "config", SCRAPE_CONFIG, NULL, NULL);
     if (rc != 0)
         fail_msg("promtool check config: %d\n%s", rc, out);
     free(out);

@@ -34,6 +34,7 @@
 #define HALLS 4
 #define SEED 20261023
 #define MAX_DAYS 8
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The simulated days: Friday 23 October 2026 .. Monday 26th; Berlin leaves
  * summer time early on Sunday the 25th (a 25-hour day). */
@@ -218,16 +219,37 @@ typedef struct tally {
     size_t n_staff, n_svc;
 } tally_t;
 
+/* Records that begin with their name (a NUL-terminated char array): the
+ * tallies by key here, the model's tickets, counters, complaints and
+ * devices below. The record named `id` among the `n` records of `size` bytes at
+ * `records`, or NULL. */
+static void *s_find(void *records, size_t n, size_t size, const char *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *r = (char *)records + i * size;
+        if (strcmp(r, id) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* A zeroed record named `id` (its id array `id_size` bytes) after the `*n`
+ * records at `records`, which have room for `max`. */
+static void *s_add(void *records, size_t *n, size_t max, size_t size, size_t id_size,
+                   const char *id)
+{
+    assert_true(*n < max);
+    char *r = (char *)records + (*n)++ * size;
+    memset(r, 0, size);
+    snprintf(r, id_size, "%s", id);
+    return r;
+}
+
 static struct keyed *s_keyed(struct keyed *arr, size_t *n, size_t max, const char *key)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(arr[i].key, key) == 0)
-            return &arr[i];
-    assert_true(*n < max);
-    struct keyed *k = &arr[(*n)++];
-    memset(k, 0, sizeof *k);
-    snprintf(k->key, sizeof k->key, "%s", key);
-    return k;
+    _Static_assert(offsetof(struct keyed, key) == 0, "a keyed tally begins with its key");
+    struct keyed *k = s_find(arr, *n, sizeof *k, key);
+    return k ? k : s_add(arr, n, max, sizeof *k, sizeof k->key, key);
 }
 #define STAFF(t, k) s_keyed((t)->staff, &(t)->n_staff, 16, (k))
 #define SVC(t, k) s_keyed((t)->svc, &(t)->n_svc, 8, (k))
@@ -330,42 +352,36 @@ static int64_t s_num(const json_t *ev, const char *name)
     return (int64_t)json_integer_value(json_object_get(ev, name));
 }
 
+/* The model's records (tickets, counters, complaints, devices) each begin
+ * with their id, a NUL-terminated char array, so that s_find and s_add
+ * serve them all. */
+_Static_assert(offsetof(mticket_t, id) == 0, "a ticket begins with its id");
+_Static_assert(offsetof(mcounter_t, id) == 0, "a counter begins with its id");
+_Static_assert(offsetof(mcomplaint_t, id) == 0, "a complaint begins with its id");
+_Static_assert(offsetof(mdevice_t, id) == 0, "a device begins with its id");
+
 static mticket_t *s_ticket(model_t *m, const char *id, bool make)
 {
-    for (size_t i = 0; i < m->n_tickets; i++)
-        if (strcmp(m->tickets[i].id, id) == 0)
-            return &m->tickets[i];
-    if (!make || !id[0])
-        return NULL;
+    mticket_t *t = s_find(m->tickets, m->n_tickets, sizeof *t, id);
+    if (t || !make || !id[0])
+        return t;
     if (m->n_tickets == m->cap_tickets) {
         m->cap_tickets = m->cap_tickets ? m->cap_tickets * 2 : 256;
         m->tickets = realloc(m->tickets, m->cap_tickets * sizeof *m->tickets);
         assert_non_null(m->tickets);
     }
-    mticket_t *t = &m->tickets[m->n_tickets++];
-    memset(t, 0, sizeof *t);
-    snprintf(t->id, sizeof t->id, "%s", id);
-    return t;
+    return s_add(m->tickets, &m->n_tickets, m->cap_tickets, sizeof *t, sizeof t->id, id);
 }
 
 static mcounter_t *s_counter(model_t *m, const char *id)
 {
-    for (size_t i = 0; i < m->n_counters; i++)
-        if (strcmp(m->counters[i].id, id) == 0)
-            return &m->counters[i];
-    assert_true(m->n_counters < 32);
-    mcounter_t *c = &m->counters[m->n_counters++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->id, sizeof c->id, "%s", id);
-    return c;
+    mcounter_t *c = s_find(m->counters, m->n_counters, sizeof *c, id);
+    return c ? c : s_add(m->counters, &m->n_counters, N(m->counters), sizeof *c, sizeof c->id, id);
 }
 
 static mcomplaint_t *s_complaint(model_t *m, const char *id)
 {
-    for (size_t i = 0; i < m->n_complaints; i++)
-        if (strcmp(m->complaints[i].id, id) == 0)
-            return &m->complaints[i];
-    return NULL;
+    return s_find(m->complaints, m->n_complaints, sizeof *m->complaints, id);
 }
 
 /* Seconds of [a, b) into the days they fall in (whole seconds between the
@@ -398,6 +414,54 @@ static void s_counter_to(model_t *m, mcounter_t *c, int state, int64_t t)
         s_span(m, c->since, t, c->state);
     c->state = state;
     c->since = t;
+}
+
+/* The counter goes to `state` unless it is there already. */
+static void s_counter_enter(model_t *m, mcounter_t *c, int state, int64_t t)
+{
+    if (c->state != state)
+        s_counter_to(m, c, state, t);
+}
+
+/* A busy counter is idle again once its ticket has left it. */
+static void s_counter_freed(model_t *m, mcounter_t *c, int64_t t)
+{
+    if (c->state == 2)
+        s_counter_to(m, c, 1, t);
+}
+
+/* The events that do no more than move a counter, and where to; -1 for
+ * any other type. */
+static int s_counter_move(const char *type)
+{
+    static const struct {
+        const char *type;
+        int state;
+    } moves[] = {{"counter_paused", 3}, {"counter_resumed", 1}, {"counter_closed", 0}};
+    for (size_t i = 0; i < N(moves); i++)
+        if (strcmp(type, moves[i].type) == 0)
+            return moves[i].state;
+    return -1;
+}
+
+/* The complaint turns overdue, counted once however often it is late. */
+static void s_overdue(tally_t *d, mcomplaint_t *k)
+{
+    if (!k->overdue) {
+        k->overdue = true;
+        d->c_overdue++;
+    }
+}
+
+/* A complaint's step (acknowledged, resolved) at `t` against its deadline
+ * `due` (0: none; `k` NULL: a complaint the model did not see opened):
+ * in time it counts in `*in_time`, late the complaint is overdue. */
+static void s_complaint_step(tally_t *d, mcomplaint_t *k, int64_t due, int64_t t, int64_t *in_time)
+{
+    if (!k || !due || t <= due)
+        (*in_time)++;
+    else
+        s_overdue(d, k);
 }
 
 static void s_model_event(model_t *m, const json_t *ev)
@@ -439,8 +503,7 @@ static void s_model_event(model_t *m, const json_t *ev)
         if (k)
             snprintf(k->staff, sizeof k->staff, "%s", hbt_str(ev, "staff"));
         snprintf(c->staff, sizeof c->staff, "%s", hbt_str(ev, "staff"));
-        if (c->state != 2)
-            s_counter_to(m, c, 2, t);
+        s_counter_enter(m, c, 2, t);
     } else if (strcmp(type, "service_completed") == 0) {
         const char *outcome = hbt_str(ev, "outcome");
         d->served++;
@@ -458,24 +521,19 @@ static void s_model_event(model_t *m, const json_t *ev)
         if (staff[0])
             STAFF(d, staff)->a++;
         SVC(d, k ? k->svc : "")->b++;
-        if (c->state == 2)
-            s_counter_to(m, c, 1, t);
+        s_counter_freed(m, c, t);
     } else if (strcmp(type, "ticket_no_show") == 0) {
         d->no_shows++;
         mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
         if (c->staff[0])
             STAFF(d, c->staff)->b++;
-        if (c->state == 2)
-            s_counter_to(m, c, 1, t);
+        s_counter_freed(m, c, t);
     } else if (strcmp(type, "ticket_transferred") == 0) {
         d->transferred++;
         mticket_t *k = s_ticket(m, hbt_str(ev, "ticket"), true);
         snprintf(k->svc, sizeof k->svc, "%s", hbt_str(ev, "to_service"));
-        if (hbt_str(ev, "counter")[0]) {
-            mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
-            if (c->state == 2)
-                s_counter_to(m, c, 1, t);
-        }
+        if (hbt_str(ev, "counter")[0])
+            s_counter_freed(m, s_counter(m, hbt_str(ev, "counter")), t);
     } else if (strcmp(type, "ticket_cancelled") == 0) {
         d->cancelled++;
     } else if (strcmp(type, "counter_opened") == 0) {
@@ -496,25 +554,12 @@ static void s_model_event(model_t *m, const json_t *ev)
                 d->late_s += late;
             }
         }
-        if (c->state != 1)
-            s_counter_to(m, c, 1, t);
-    } else if (strcmp(type, "counter_paused") == 0) {
-        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
-        if (c->state != 3)
-            s_counter_to(m, c, 3, t);
-    } else if (strcmp(type, "counter_resumed") == 0) {
-        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
-        if (c->state != 1)
-            s_counter_to(m, c, 1, t);
-    } else if (strcmp(type, "counter_closed") == 0) {
-        mcounter_t *c = s_counter(m, hbt_str(ev, "counter"));
-        if (c->state != 0)
-            s_counter_to(m, c, 0, t);
+        s_counter_enter(m, c, 1, t);
+    } else if (s_counter_move(type) >= 0) {
+        s_counter_enter(m, s_counter(m, hbt_str(ev, "counter")), s_counter_move(type), t);
     } else if (strcmp(type, "complaint_opened") == 0) {
-        assert_true(m->n_complaints < 256);
-        mcomplaint_t *k = &m->complaints[m->n_complaints++];
-        memset(k, 0, sizeof *k);
-        snprintf(k->id, sizeof k->id, "%s", hbt_str(ev, "complaint"));
+        mcomplaint_t *k = s_add(m->complaints, &m->n_complaints, N(m->complaints), sizeof *k,
+                                sizeof k->id, hbt_str(ev, "complaint"));
         k->ack_due = s_num(ev, "ack_due_ms");
         k->resolve_due = s_num(ev, "resolve_due_ms");
         d->c_opened++;
@@ -523,12 +568,7 @@ static void s_model_event(model_t *m, const json_t *ev)
         if (k && k->acked)
             return;
         d->c_acked++;
-        if (!k || !k->ack_due || t <= k->ack_due) {
-            d->c_ack_sla++;
-        } else if (!k->overdue) {
-            k->overdue = true;
-            d->c_overdue++;
-        }
+        s_complaint_step(d, k, k ? k->ack_due : 0, t, &d->c_ack_sla);
         if (k)
             k->acked = true;
     } else if (strcmp(type, "complaint_escalated") == 0) {
@@ -537,19 +577,12 @@ static void s_model_event(model_t *m, const json_t *ev)
         bool missed = json_is_true(json_object_get(ev, "automatic")) &&
                       strcmp(hbt_str(ev, "missed"), "") != 0 &&
                       strcmp(hbt_str(ev, "missed"), "unspecified") != 0;
-        if (k && missed && !k->overdue) {
-            k->overdue = true;
-            d->c_overdue++;
-        }
+        if (k && missed)
+            s_overdue(d, k);
     } else if (strcmp(type, "complaint_resolved") == 0) {
         mcomplaint_t *k = s_complaint(m, hbt_str(ev, "complaint"));
         d->c_resolved++;
-        if (!k || !k->resolve_due || t <= k->resolve_due) {
-            d->c_res_sla++;
-        } else if (!k->overdue) {
-            k->overdue = true;
-            d->c_overdue++;
-        }
+        s_complaint_step(d, k, k ? k->resolve_due : 0, t, &d->c_res_sla);
         d->c_satisfied += json_is_true(json_object_get(ev, "customer_satisfied"));
         if (k)
             *k = m->complaints[--m->n_complaints];
@@ -566,16 +599,10 @@ static void s_model_event(model_t *m, const json_t *ev)
             d->sat[s]++;
         }
     } else if (strcmp(type, "device_status") == 0) {
-        mdevice_t *dv = NULL;
-        for (size_t i = 0; i < m->n_devices; i++)
-            if (strcmp(m->devices[i].id, hbt_str(ev, "device")) == 0)
-                dv = &m->devices[i];
-        if (!dv) {
-            assert_true(m->n_devices < 8);
-            dv = &m->devices[m->n_devices++];
-            memset(dv, 0, sizeof *dv);
-            snprintf(dv->id, sizeof dv->id, "%s", hbt_str(ev, "device"));
-        }
+        const char *id = hbt_str(ev, "device");
+        mdevice_t *dv = s_find(m->devices, m->n_devices, sizeof *dv, id);
+        if (!dv)
+            dv = s_add(m->devices, &m->n_devices, N(m->devices), sizeof *dv, sizeof dv->id, id);
         bool fault = strcmp(hbt_str(ev, "state"), "ok") != 0;
         if (dv->since && !fault) {
             s_span(m, dv->since, t, 4);

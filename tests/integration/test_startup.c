@@ -36,6 +36,15 @@ static hbt_tmpdir_t s_tmp = {.tag = "startup"};
 
 #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp
 
+/* A running hqd in the test's folder and hall `id` enrolled with it, not
+ * started yet. */
+static void s_hq_and_hall(hbt_hq_t *hq, hbt_hall_t *hall, const char *id)
+{
+    hbt_hq_init(hq, s_tmp.path);
+    hbt_hq_start(hq);
+    hbt_hall_enroll(hq, hall, id);
+}
+
 HBT_TEST(test_data_folder_lock)
 {
     (void)state;
@@ -126,10 +135,8 @@ HBT_TEST(test_version)
     }
     /* The daemons say it over HTTP too, the same. */
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_tmp.path);
-    hbt_hq_start(&hq);
     hbt_hall_t hall;
-    hbt_hall_enroll(&hq, &hall, "VER1");
+    s_hq_and_hall(&hq, &hall, "VER1");
     hbt_hall_start(&hall);
     const char *bases[] = {hq.http, hall.http};
     char version[64] = "";
@@ -213,10 +220,8 @@ HBT_TEST(test_bad_policy_file)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_tmp.path);
-    hbt_hq_start(&hq);
     hbt_hall_t hall;
-    hbt_hall_enroll(&hq, &hall, "POL1");
+    s_hq_and_hall(&hq, &hall, "POL1");
     hbt_hq_stop(&hq, SIGTERM);
     char missing[400], broken[400], refused[400];
     snprintf(missing, sizeof missing, "%s/none.json", hall.dir);
@@ -270,10 +275,8 @@ HBT_TEST(test_sighup_keeps_hall_id)
 {
     (void)state;
     hbt_hq_t hq;
-    hbt_hq_init(&hq, s_tmp.path);
-    hbt_hq_start(&hq);
     hbt_hall_t hall;
-    hbt_hall_enroll(&hq, &hall, "HUP7");
+    s_hq_and_hall(&hq, &hall, "HUP7");
     char conf[400];
     snprintf(conf, sizeof conf, "%s/branchd.conf", hall.dir);
     snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "--config");

@@ -177,6 +177,17 @@ static void s_check(hbt_hq_t *hq, hbt_hall_t *h, const sent_t *sent, const char 
     fprintf(stderr, "upgrade: %-28s %s whole at HQ: %lld events\n", step, h->id, (long long)last);
 }
 
+/* Every hall of the world (`sent` holds one count each) sends `n` more
+ * events (tagged `tag`), then each is checked whole at HQ; `step` names
+ * the moment in a failure. */
+static void s_round(hbt_hq_t *hq, hbt_world_t *w, sent_t *sent, int n, int tag, const char *step)
+{
+    for (size_t i = 0; i < w->n_halls; i++)
+        s_traffic(&w->hall[i], &sent[i], n, tag);
+    for (size_t i = 0; i < w->n_halls; i++)
+        s_check(hq, &w->hall[i], &sent[i], step);
+}
+
 static int64_t s_hall_policy_version(hbt_hall_t *h)
 {
     json_t *p = hbt_get(h->http, "/v1/policy");
@@ -223,10 +234,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
         hbt_hall_start(&w->hall[i]);
         w->n_halls = (size_t)i + 1;
     }
-    for (int i = 0; i < HALLS; i++)
-        s_traffic(&w->hall[i], &sent[i], 1000, 1);
-    for (int i = 0; i < HALLS; i++)
-        s_check(hq, &w->hall[i], &sent[i], "old HQ");
+    s_round(hq, w, sent, 1000, 1, "old HQ");
 
     /* HQ first: stopped, its data folder backed up, the new hqd started on
      * the same data and keys. The halls keep serving meanwhile. */
@@ -238,10 +246,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
         s_traffic(&w->hall[i], &sent[i], 500, 2);
     s_new_hq(hq);
     hbt_hq_start(hq);
-    for (int i = 0; i < HALLS; i++)
-        s_traffic(&w->hall[i], &sent[i], 500, 3);
-    for (int i = 0; i < HALLS; i++)
-        s_check(hq, &w->hall[i], &sent[i], "new HQ, halls as they were");
+    s_round(hq, w, sent, 500, 3, "new HQ, halls as they were");
 
     /* The new HQ's control plane reaches an old hall: a national policy
      * published now is applied (and reported applied) by all three. */
@@ -266,10 +271,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
     hbt_hall_stop(&w->hall[OLD_A], SIGTERM);
     s_new_hall(&w->hall[OLD_A]);
     hbt_hall_start(&w->hall[OLD_A]);
-    for (int i = 0; i < HALLS; i++)
-        s_traffic(&w->hall[i], &sent[i], 500, 4);
-    for (int i = 0; i < HALLS; i++)
-        s_check(hq, &w->hall[i], &sent[i], "new HQ, OLD-A upgraded");
+    s_round(hq, w, sent, 500, 4, "new HQ, OLD-A upgraded");
 
     /* Rollback: the new HQ stopped and the old hqd started on the data the
      * new one wrote (its hall records read the same in both). B still runs
@@ -277,10 +279,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
     hbt_hq_stop(hq, SIGTERM);
     s_old_hq(hq);
     hbt_hq_start(hq);
-    for (int i = 0; i < HALLS; i++)
-        s_traffic(&w->hall[i], &sent[i], 300, 5);
-    for (int i = 0; i < HALLS; i++)
-        s_check(hq, &w->hall[i], &sent[i], "rolled back to the old HQ");
+    s_round(hq, w, sent, 300, 5, "rolled back to the old HQ");
 
     /* And a hall rolled back: the old branchd on the outbox the new one
      * wrote. */

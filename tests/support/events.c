@@ -48,6 +48,21 @@ char *hbt_json_text(const json_t *j)
     return text;
 }
 
+void hbt_assert_json_same(json_t *a, json_t *b)
+{
+    assert_non_null(a);
+    assert_non_null(b);
+    if (!json_equal(a, b)) {
+        char *ta = hbt_json_text(a), *tb = hbt_json_text(b);
+        fprintf(stderr, "JSON differs:\n  %s\n  %s\n", ta, tb);
+        free(ta);
+        free(tb);
+        fail_msg("the two JSON values differ (both above)");
+    }
+    json_decref(a);
+    json_decref(b);
+}
+
 int64_t hbt_local_ms(const char *tz, const char *date, int h, int m)
 {
     int32_t day;
@@ -276,11 +291,10 @@ static const char s_hall[] =
 
 const char *const hbt_policy_example[4] = {s_national, s_province, s_city, s_hall};
 
-hb_policy_t *hbt_policy(const char *text)
+hb_policy_t *hbt_policy(const char *text) { return text ? hbt_policy_json(hbt_json(text)) : NULL; }
+
+hb_policy_t *hbt_policy_json(json_t *doc)
 {
-    if (!text)
-        return NULL;
-    json_t *doc = hbt_json(text);
     hb_policy_t *p = NULL;
     char err[512];
     if (hb_policy_new(doc, &p, err, sizeof err) != 0)

@@ -27,6 +27,9 @@ json_t *hbt_jsonf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 json_t *hbt_json_exact(const char *text, size_t flags);
 /* `j` as compact text with sorted keys (free() it). */
 char *hbt_json_text(const json_t *j);
+/* Fails, showing both texts, unless `a` and `b` (both taken, neither NULL)
+ * are equal JSON. */
+void hbt_assert_json_same(json_t *a, json_t *b);
 /* The UTC instant (ms) of a local `date` ("2026-12-04") and time in the
  * zone `tz` ("Europe/Berlin"). */
 int64_t hbt_local_ms(const char *tz, const char *date, int h, int m);
@@ -97,6 +100,8 @@ org_t *hbt_org(const char *text);
 
 /* The effective policy of a document (' for "); NULL for a NULL text. */
 hb_policy_t *hbt_policy(const char *text);
+/* The effective policy of `doc` (taken); the test fails if it is refused. */
+hb_policy_t *hbt_policy_json(json_t *doc);
 
 /* The simulator's next event as an envelope (seq 0, stamped with its
  * moment, `*t` too), or NULL when the day is over. Free with

@@ -1089,6 +1089,13 @@ void hbt_assert_synced(hbt_hq_t *hq, hbt_hall_t *hall)
 void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
                          char *token, size_t len)
 {
+    hbt_hall_add_device_id(hall, name, kind, counter, token, len, NULL, 0);
+}
+
+void hbt_hall_add_device_id(hbt_hall_t *hall, const char *name, const char *kind,
+                            const char *counter, char *token, size_t len, char *token_id,
+                            size_t id_len)
+{
     char *argv[12] = {HB_BIN_DIR "/branchd/branchd",
                       "devices",
                       "add",
@@ -1104,8 +1111,16 @@ void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, c
     }
     argv[n] = NULL;
     char out[4096];
-    if (hbt_run(argv, out, sizeof out) != 0)
-        fail_msg("branchd devices add %s: %s", name, out);
+    int rc = hbt_run(argv, out, sizeof out);
+    if (rc != 0)
+        fail_msg("branchd devices add %s: exit %d: %s", name, rc, out);
     s_last_line(out, token, len);
     assert_true(strlen(token) >= 40);
+    if (token_id) {
+        /* The command names the token's id on an earlier line. */
+        static const char label[] = "token id ";
+        const char *id = strstr(out, label);
+        assert_non_null(id);
+        snprintf(token_id, id_len, "%.16s", id + strlen(label));
+    }
 }

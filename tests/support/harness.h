@@ -246,6 +246,11 @@ void hbt_hall_stop(hbt_hall_t *hall, int sig);
  * folder (counter NULL: none): the new device's token into `token`. */
 void hbt_hall_add_device(hbt_hall_t *hall, const char *name, const char *kind, const char *counter,
                          char *token, size_t len);
+/* The same, and the token's id (the 16 characters the command names after
+ * "token id ") into `token_id`, `id_len` bytes at most. */
+void hbt_hall_add_device_id(hbt_hall_t *hall, const char *name, const char *kind,
+                            const char *counter, char *token, size_t len, char *token_id,
+                            size_t id_len);
 /* Posts `n` generated events (in arrays of up to 500); returns the last seq. */
 uint64_t hbt_hall_post(hbt_hall_t *hall, int n, int tag);
 /* Waits until the hall runs HQ's published policy `version` (its GET

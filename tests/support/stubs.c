@@ -22,6 +22,47 @@
 
 #define STUB_HEAD_MAX 8192
 
+/* ------------------------------------------------- a reading thread */
+
+/* What both stand-ins run: a thread that waits on one descriptor and
+ * calls `ready` whenever it has something to read, until stopped. It
+ * waits 20 ms at a time, so that it sees `stop` soon. */
+typedef struct s_reader {
+    int fd;
+    void (*ready)(void *owner);
+    void *owner;
+    pthread_t thread;
+    volatile int stop;
+} s_reader_t;
+
+static void *s_reader_run(void *arg)
+{
+    s_reader_t *r = arg;
+    while (!r->stop) {
+        struct pollfd p = {.fd = r->fd, .events = POLLIN};
+        if (poll(&p, 1, 20) == 1)
+            r->ready(r->owner);
+    }
+    return NULL;
+}
+
+static void s_reader_start(s_reader_t *r, int fd, void (*ready)(void *owner), void *owner)
+{
+    r->fd = fd;
+    r->ready = ready;
+    r->owner = owner;
+    r->stop = 0;
+    assert_int_equal(pthread_create(&r->thread, NULL, s_reader_run, r), 0);
+}
+
+/* Stops the thread once its `ready` call, if any, returns; the descriptor
+ * stays open. */
+static void s_reader_stop(s_reader_t *r)
+{
+    r->stop = 1;
+    pthread_join(r->thread, NULL);
+}
+
 /* ------------------------------------------------- recording HTTP server */
 
 struct hbt_stub {
@@ -30,8 +71,7 @@ struct hbt_stub {
     const char *reply;
     size_t reply_len, repeat;
     int hold_ms;
-    pthread_t thread;
-    volatile int stop;
+    s_reader_t reader; /* on lfd: one connection answered at a time */
     pthread_mutex_t lock;
     char head[STUB_HEAD_MAX];
     int requests;
@@ -55,30 +95,25 @@ static size_t s_read_head(int fd, char *head, size_t len)
     return n;
 }
 
-static void *s_stub_thread(void *arg)
+/* A connection is waiting: record its request, answer, close. */
+static void s_stub_answer(void *arg)
 {
     hbt_stub_t *s = arg;
-    while (!s->stop) {
-        struct pollfd p = {.fd = s->lfd, .events = POLLIN};
-        if (poll(&p, 1, 20) != 1)
-            continue;
-        int fd = accept(s->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        char head[STUB_HEAD_MAX];
-        size_t n = s_read_head(fd, head, sizeof head);
-        pthread_mutex_lock(&s->lock);
-        memcpy(s->head, head, n + 1);
-        s->requests++;
-        pthread_mutex_unlock(&s->lock);
-        for (size_t i = 0; s->reply && i < (s->repeat ? s->repeat : 1); i++)
-            if (send(fd, s->reply, s->reply_len, MSG_NOSIGNAL) < 0)
-                break;
-        if (s->hold_ms)
-            hbt_sleep_ms(s->hold_ms);
-        close(fd);
-    }
-    return NULL;
+    int fd = accept(s->lfd, NULL, NULL);
+    if (fd < 0)
+        return;
+    char head[STUB_HEAD_MAX];
+    size_t n = s_read_head(fd, head, sizeof head);
+    pthread_mutex_lock(&s->lock);
+    memcpy(s->head, head, n + 1);
+    s->requests++;
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; s->reply && i < (s->repeat ? s->repeat : 1); i++)
+        if (send(fd, s->reply, s->reply_len, MSG_NOSIGNAL) < 0)
+            break;
+    if (s->hold_ms)
+        hbt_sleep_ms(s->hold_ms);
+    close(fd);
 }
 
 hbt_stub_t *hbt_stub_start(const char *reply, size_t len, size_t repeat, int hold_ms)
@@ -99,7 +134,7 @@ hbt_stub_t *hbt_stub_start(const char *reply, size_t len, size_t repeat, int hol
     assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
     s->port = ntohs(a.sin_port);
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
-    assert_int_equal(pthread_create(&s->thread, NULL, s_stub_thread, s), 0);
+    s_reader_start(&s->reader, s->lfd, s_stub_answer, s);
     return s;
 }
 
@@ -122,8 +157,7 @@ void hbt_stub_stop(hbt_stub_t **sp)
     hbt_stub_t *s = *sp;
     if (!s)
         return;
-    s->stop = 1;
-    pthread_join(s->thread, NULL);
+    s_reader_stop(&s->reader);
     close(s->lfd);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -134,34 +168,28 @@ void hbt_stub_stop(hbt_stub_t **sp)
 
 struct hbt_notify {
     int fd;
-    pthread_t thread;
-    volatile int done;
+    s_reader_t reader; /* on fd */
     pthread_mutex_t lock;
     char heard[2048];
     size_t used;
     int watchdogs;
 };
 
-static void *s_notify_thread(void *arg)
+/* A datagram is waiting: a watchdog's pet is counted, anything else kept. */
+static void s_notify_read(void *arg)
 {
     hbt_notify_t *l = arg;
-    while (!l->done) {
-        struct pollfd p = {.fd = l->fd, .events = POLLIN};
-        if (poll(&p, 1, 20) != 1)
-            continue;
-        char msg[256];
-        ssize_t n = recv(l->fd, msg, sizeof msg - 1, 0);
-        if (n <= 0)
-            continue;
-        msg[n] = '\0';
-        pthread_mutex_lock(&l->lock);
-        if (strcmp(msg, "WATCHDOG=1") == 0)
-            l->watchdogs++;
-        else if (l->used < sizeof l->heard)
-            l->used += (size_t)snprintf(l->heard + l->used, sizeof l->heard - l->used, "%s ", msg);
-        pthread_mutex_unlock(&l->lock);
-    }
-    return NULL;
+    char msg[256];
+    ssize_t n = recv(l->fd, msg, sizeof msg - 1, 0);
+    if (n <= 0)
+        return;
+    msg[n] = '\0';
+    pthread_mutex_lock(&l->lock);
+    if (strcmp(msg, "WATCHDOG=1") == 0)
+        l->watchdogs++;
+    else if (l->used < sizeof l->heard)
+        l->used += (size_t)snprintf(l->heard + l->used, sizeof l->heard - l->used, "%s ", msg);
+    pthread_mutex_unlock(&l->lock);
 }
 
 hbt_notify_t *hbt_notify_start(const char *path)
@@ -174,7 +202,7 @@ hbt_notify_t *hbt_notify_start(const char *path)
     assert_true(strlen(path) < sizeof a.sun_path);
     memcpy(a.sun_path, path, strlen(path) + 1);
     assert_int_equal(bind(l->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(pthread_create(&l->thread, NULL, s_notify_thread, l), 0);
+    s_reader_start(&l->reader, l->fd, s_notify_read, l);
     return l;
 }
 
@@ -204,8 +232,7 @@ int hbt_notify_stop(hbt_notify_t **lp, char *heard, size_t len)
     hbt_notify_t *l = *lp;
     /* What is in the socket's queue still counts. */
     hbt_sleep_ms(100);
-    l->done = 1;
-    pthread_join(l->thread, NULL);
+    s_reader_stop(&l->reader);
     close(l->fd);
     snprintf(heard, len, "%s", l->heard);
     int watchdogs = l->watchdogs;
@@ -270,6 +297,14 @@ bool hbt_tls_start(hbt_tls_t *t, const char *dir)
     }
     fail_msg("openssl s_server did not start; see %s", log);
     return false;
+}
+
+void hbt_tls_start_or_skip(hbt_tls_t *t, const char *dir)
+{
+    if (!hbt_tls_start(t, dir)) {
+        hbt_rmdir(dir);
+        skip();
+    }
 }
 
 void hbt_tls_stop(hbt_tls_t *t) { hbt_kill(&t->proc, SIGKILL); }

@@ -62,6 +62,9 @@ typedef struct hbt_tls {
 /* False when the openssl command is missing (it comes with
  * ca-certificates); true once the server accepts connections. */
 bool hbt_tls_start(hbt_tls_t *t, const char *dir);
+/* hbt_tls_start, or, when openssl is missing, removes `dir` and skips the
+ * calling test (cmocka's skip() leaves the test; this does not return). */
+void hbt_tls_start_or_skip(hbt_tls_t *t, const char *dir);
 void hbt_tls_stop(hbt_tls_t *t);
 
 #endif

@@ -225,6 +225,18 @@ static const scenario_t s_table[] = {
 
 static int64_t s_ms_of(int64_t at_s) { return at_s == NONE ? 0 : T0 + at_s * SEC; }
 
+/* The hall state after scenario `sc`'s events, and its policy in `*p`
+ * (NULL when it names none). */
+static hb_hall_state_t *s_scenario_state(const scenario_t *sc, hb_policy_t **p)
+{
+    hb_hall_state_t *s = hb_hall_state_new();
+    assert_non_null(s);
+    for (size_t i = 0; sc->events[i].json; i++)
+        s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
+    *p = hbt_policy(sc->policy);
+    return s;
+}
+
 #define HBT_FIXTURE NULL, NULL
 
 HBT_TEST(test_table)
@@ -234,11 +246,8 @@ HBT_TEST(test_table)
     assert_non_null(f);
     for (size_t k = 0; k < sizeof s_table / sizeof s_table[0]; k++) {
         const scenario_t *sc = &s_table[k];
-        hb_hall_state_t *s = hb_hall_state_new();
-        assert_non_null(s);
-        for (size_t i = 0; sc->events[i].json; i++)
-            s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-        hb_policy_t *p = hbt_policy(sc->policy);
+        hb_policy_t *p;
+        hb_hall_state_t *s = s_scenario_state(sc, &p);
         hb_hall_figures(s, p, T0 + sc->now_s * SEC, f);
         fprintf(stderr, "%s\n", sc->name);
         assert_int_equal(f->waiting, sc->waiting);
@@ -284,11 +293,8 @@ HBT_TEST(test_table)
 HBT_TEST(test_buckets)
 {
     (void)state;
-    const scenario_t *sc = &s_table[3];
-    hb_hall_state_t *s = hb_hall_state_new();
-    for (size_t i = 0; sc->events[i].json; i++)
-        s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-    hb_policy_t *p = hbt_policy(sc->policy);
+    hb_policy_t *p;
+    hb_hall_state_t *s = s_scenario_state(&s_table[3], &p);
     hb_hall_figures_t *f = malloc(sizeof *f);
     hb_hall_figures(s, p, T0 + 330 * SEC, f);
     static const struct {
@@ -375,11 +381,8 @@ HBT_TEST(test_definitions)
 HBT_TEST(test_json)
 {
     (void)state;
-    const scenario_t *sc = &s_table[1];
-    hb_hall_state_t *s = hb_hall_state_new();
-    for (size_t i = 0; sc->events[i].json; i++)
-        s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-    hb_policy_t *p = hbt_policy(sc->policy);
+    hb_policy_t *p;
+    hb_hall_state_t *s = s_scenario_state(&s_table[1], &p);
     hb_hall_figures_t *f = malloc(sizeof *f);
     hb_hall_figures(s, p, T0 + 50 * SEC, f);
     json_t *o = hb_hall_figures_json(f);

@@ -341,11 +341,7 @@ HBT_TEST(test_https)
     char dir[128];
     hbt_mkdtemp(dir, sizeof dir, "httpc-tls");
     hbt_tls_t tls;
-    if (!hbt_tls_start(&tls, dir)) {
-        hbt_rmdir(dir);
-        skip();
-        return;
-    }
+    hbt_tls_start_or_skip(&tls, dir);
     hb_httpc_resp_t resp;
     char err[512];
     /* Its certificate is its own: not trusted without the CA file. */

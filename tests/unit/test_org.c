@@ -539,15 +539,11 @@ HBT_TEST(test_scope_parse)
     assert_string_equal(s->halls[1], "H2");
     assert_int_equal(s->n_tags, 1);
     json_t *out = org_scope_to_json(s);
-    json_t *want = hbt_json("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"],"
-                            " \"tags\": [\"rural\"]}");
-    assert_true(json_equal(out, want));
-    json_decref(want);
+    hbt_assert_json_same(json_incref(out),
+                         hbt_json("{\"regions\": [\"P1\"], \"halls\": [\"H1\", \"H2\"],"
+                                  " \"tags\": [\"rural\"]}"));
     org_scope_t *copy = org_scope_copy(s);
-    json_t *out2 = org_scope_to_json(copy);
-    assert_true(json_equal(out, out2));
-    json_decref(out);
-    json_decref(out2);
+    hbt_assert_json_same(out, org_scope_to_json(copy));
     org_scope_destroy(&copy);
     org_scope_destroy(&s);
     assert_null(s);

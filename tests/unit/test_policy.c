@@ -380,12 +380,7 @@ static hb_policy_t *s_effective(void)
         json_decref(doc);
         acc = next;
     }
-    hb_policy_t *p = NULL;
-    char err[512] = "";
-    if (hb_policy_new(acc, &p, err, sizeof err) != 0)
-        fail_msg("effective: %s", err);
-    json_decref(acc);
-    return p;
+    return hbt_policy_json(acc);
 }
 
 HBT_TEST(test_effective_policy)
