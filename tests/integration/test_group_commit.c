@@ -27,27 +27,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runner.h"
+#include "smalldisk.h"
 #include "world.h"
 
 #define ROUNDS 200 /* tries at two requests in one turn of the hall's loop */
 #define ANSWER_MAX 16384
-
-static bool s_mounted;
 
 static int s_teardown(void **state)
 {
     hbt_world_t *w = *state;
     for (size_t i = 0; i < w->n_halls; i++)
         hbt_hall_stop(&w->hall[i], SIGTERM);
-    if (s_mounted && umount2(w->hall[0].data, MNT_DETACH) != 0)
-        fprintf(stderr, "group_commit: cannot unmount %s\n", w->hall[0].data);
-    s_mounted = false;
+    hbt_small_disk_release(&w->hall[0]);
     return hbt_world_teardown(state);
 }
 
@@ -238,40 +233,6 @@ HBT_TEST(test_two_kiosks_in_one_group_consecutive_and_durable)
 
 /* ------------------------------------------------------- a full disk ---- */
 
-static bool s_mount_small(const char *dir, int mb)
-{
-    mkdir(dir, 0700);
-    char opts[64];
-    snprintf(opts, sizeof opts, "size=%dm,mode=0700", mb);
-    if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-        return false;
-    s_mounted = true;
-    return true;
-}
-
-/* POST /v1/events of `per` events until the hall refuses with 507. */
-static void s_fill(hbt_hall_t *h, int per)
-{
-    for (int round = 0; round < 20000; round++) {
-        char body[64 * 100 + 8];
-        size_t used = 0;
-        body[used++] = '[';
-        for (int k = 0; k < per; k++)
-            used += (size_t)snprintf(body + used, sizeof body - used,
-                                     "%s{\"type\":\"satisfaction_scored\",\"score\":%d}",
-                                     k ? "," : "", 1 + (round + k) % 5);
-        body[used++] = ']';
-        body[used] = '\0';
-        json_t *resp = NULL;
-        int status = hbt_http(h->http, "POST", "/v1/events", body, &resp);
-        json_decref(resp);
-        if (status == 507)
-            return;
-        assert_int_equal(status, 200);
-    }
-    fail_msg("the disk never filled");
-}
-
 /* What GET /v1/hall counts: the last event applied and, per service,
  * tickets issued, waiting, cancelled, served, the next number (times and
  * waits move on by themselves and are left out). */
@@ -309,22 +270,14 @@ HBT_TEST(test_refused_group_leaves_no_trace_on_a_full_disk)
 {
     hbt_world_t *w = *state;
     hbt_hall_t *h = &w->hall[0];
-    bool real_disk = !getenv("HB_TEST_NO_MOUNT") && s_mount_small(h->data, 3);
-    if (!real_disk) {
-        fprintf(stderr, "\n*** group_commit: this machine lets no test mount a filesystem: the "
-                        "LMDB map's maximum (map_max 1M) stands in for a full disk ***\n\n");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_size");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "256K");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_max");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1M");
-    }
+    bool real_disk = hbt_small_disk(h, 3, "group_commit");
     hbt_hall_start(h);
     json_t *first = hbt_req(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
     long n0 = s_number(hbt_str(first, "ticket"));
     json_decref(first);
     /* Requests of 100 events, then of one, until not even one fits. */
-    s_fill(h, 100);
-    s_fill(h, 1);
+    hbt_fill_disk(h, 100, NULL);
+    hbt_fill_disk(h, 1, NULL);
     char *snap = s_snapshot(h), *counts = s_hall_counts(h);
 
     int st[2];
@@ -348,16 +301,7 @@ HBT_TEST(test_refused_group_leaves_no_trace_on_a_full_disk)
     free(counts2);
 
     /* Room again: the next ticket is taken, with the next number. */
-    if (real_disk) {
-        char opts[64];
-        snprintf(opts, sizeof opts, "size=%dm,mode=0700", 16);
-        assert_int_equal(mount("tmpfs", h->data, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts),
-                         0);
-    } else {
-        hbt_hall_stop(h, SIGTERM);
-        snprintf(h->extra[h->n_extra - 1], sizeof h->extra[0], "8M");
-        hbt_hall_start(h);
-    }
+    hbt_small_disk_grow(h, real_disk);
     json_t *next = hbt_req(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
     assert_int_equal(s_number(hbt_str(next, "ticket")), n0 + 1);
     json_decref(next);
