@@ -49,6 +49,7 @@ struct engine {
      * hears each staged group's commit. `stale`: a refused group's state
      * could not be rebuilt yet (the next call tries again). */
     bool grouping, stale;
+    size_t staged; /* events staged since the last group commit */
     engine_group_fn group_done;
     void *group_arg;
 };
