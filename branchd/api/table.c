@@ -10,153 +10,125 @@
 
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* Rows are written with http.h's HB_GET, HB_POST, ...: each states the
+ * pattern, the permission, the scope (ALL: the whole hall; COUNTER: a
+ * counter terminal only at its own counter; DEVICE: a device only for
+ * itself) and the handler. An action on a counter, ticket or complaint is a
+ * POST to the object's path and the action's name, handled by the function
+ * named after both: one row each, stating only the action. */
+#define COUNTER_ACTION(a)                                                                          \
+    HB_POST("/v1/counters/:counter/" #a, COUNTER_ACT, COUNTER, branchd_api_counter_##a)
+#define TICKET_ACTION(a)                                                                           \
+    HB_POST("/v1/tickets/:ticket/" #a, TICKET_HANDLE, ALL, branchd_api_ticket_##a)
+#define COMPLAINT_ACTION(a) COMPLAINT_ROUTE(POST, "/" #a, a)
+#define COMPLAINT_ROUTE(m, tail, fn)                                                               \
+    HB_##m("/v1/complaints/:complaint" tail, COMPLAINT_HANDLE, ALL, branchd_api_complaint_##fn)
+
 static const hb_http_route_t s_routes[] = {
     /* A queue system the hall already has; operations. */
-    {"POST", "/v1/events", HB_PERM_EVENTS_POST, HB_SCOPE_ALL, NULL, branchd_api_post_events},
-    {"GET", "/v1/status", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_status},
-    {"GET", "/metrics", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_metrics},
-    {"GET", "/v1/hall/snapshot", HB_PERM_STATUS_READ, HB_SCOPE_ALL, NULL, branchd_api_get_snapshot},
+    HB_POST("/v1/events", EVENTS_POST, ALL, branchd_api_post_events),
+    HB_GET("/v1/status", STATUS_READ, ALL, branchd_api_get_status),
+    HB_GET("/metrics", STATUS_READ, ALL, branchd_api_get_metrics),
+    HB_GET("/v1/hall/snapshot", STATUS_READ, ALL, branchd_api_get_snapshot),
 
     /* The pages (issue 13): who a token is, the live stream, a ticket's
      * public status (no token: its reference is the secret, and lookups
      * are rate limited) and its QR code, a device's own state, what an
      * evaluator may score. */
-    {"GET", "/v1/me", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_me},
-    {"GET", "/v1/hall/events", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_live},
-    {"GET", "/v1/public/tickets/:ref", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL,
-     branchd_api_get_public_ticket},
-    {"GET", "/v1/tickets/:ticket/qr", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_ticket_qr},
-    {"GET", "/v1/devices", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_devices},
+    HB_GET("/v1/me", HALL_READ, ALL, branchd_api_get_me),
+    HB_GET("/v1/hall/events", HALL_READ, ALL, branchd_api_get_live),
+    HB_GET("/v1/public/tickets/:ref", PUBLIC, ALL, branchd_api_get_public_ticket),
+    HB_GET("/v1/tickets/:ticket/qr", HALL_READ, ALL, branchd_api_ticket_qr),
+    HB_GET("/v1/devices", HALL_READ, ALL, branchd_api_get_devices),
     /* A device's state is the hall view's too: any reader may see it. */
-    {"GET", "/v1/devices/:device", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_device},
-    {"GET", "/v1/counters/:counter/rating", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_COUNTER, "counter",
-     branchd_api_get_rating},
+    HB_GET("/v1/devices/:device", HALL_READ, ALL, branchd_api_get_device),
+    HB_GET("/v1/counters/:counter/rating", FEEDBACK_GIVE, COUNTER, branchd_api_get_rating),
 
     /* What a customer may see. */
-    {"GET", "/v1/hall", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_hall},
-    {"GET", "/v1/services", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_services},
-    {"GET", "/v1/policy", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_policy},
-    {"GET", "/v1/campaigns", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_campaigns},
-    {"GET", "/v1/campaigns/active", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
-     branchd_api_get_campaigns_active},
+    HB_GET("/v1/hall", HALL_READ, ALL, branchd_api_get_hall),
+    HB_GET("/v1/services", HALL_READ, ALL, branchd_api_get_services),
+    HB_GET("/v1/policy", HALL_READ, ALL, branchd_api_get_policy),
+    HB_GET("/v1/campaigns", HALL_READ, ALL, branchd_api_get_campaigns),
+    HB_GET("/v1/campaigns/active", HALL_READ, ALL, branchd_api_get_campaigns_active),
 
     /* Tickets. */
-    {"POST", "/v1/tickets", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL, branchd_api_post_ticket},
-    {"GET", "/v1/tickets/:ticket", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_ticket},
-    {"GET", "/v1/tickets/:ticket/:action", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_get_action},
-    {"POST", "/v1/tickets/:ticket/recall", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_recall},
-    {"POST", "/v1/tickets/:ticket/no-show", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_no_show},
-    {"POST", "/v1/tickets/:ticket/transfer", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_transfer},
-    {"POST", "/v1/tickets/:ticket/cancel", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_cancel},
-    {"POST", "/v1/tickets/:ticket/:action", HB_PERM_TICKET_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_ticket_unknown},
+    HB_POST("/v1/tickets", TICKET_ISSUE, ALL, branchd_api_post_ticket),
+    HB_GET("/v1/tickets/:ticket", HALL_READ, ALL, branchd_api_get_ticket),
+    HB_GET("/v1/tickets/:ticket/:action", HALL_READ, ALL, branchd_api_ticket_get_action),
+    TICKET_ACTION(recall),
+    HB_POST("/v1/tickets/:ticket/no-show", TICKET_HANDLE, ALL, branchd_api_ticket_no_show),
+    TICKET_ACTION(transfer),
+    TICKET_ACTION(cancel),
+    HB_POST("/v1/tickets/:ticket/:action", TICKET_HANDLE, ALL, branchd_api_ticket_unknown),
 
     /* Counters: a counter terminal acts at its own counter. */
-    {"POST", "/v1/counters/:counter/open", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_open},
-    {"POST", "/v1/counters/:counter/pause", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_pause},
-    {"POST", "/v1/counters/:counter/resume", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_resume},
-    {"POST", "/v1/counters/:counter/close", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_close},
-    {"POST", "/v1/counters/:counter/call", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_call},
-    {"POST", "/v1/counters/:counter/start", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_start},
-    {"POST", "/v1/counters/:counter/complete", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_complete},
-    {"POST", "/v1/counters/:counter/:action", HB_PERM_COUNTER_ACT, HB_SCOPE_COUNTER, "counter",
-     branchd_api_counter_unknown},
+    COUNTER_ACTION(open),
+    COUNTER_ACTION(pause),
+    COUNTER_ACTION(resume),
+    COUNTER_ACTION(close),
+    COUNTER_ACTION(call),
+    COUNTER_ACTION(start),
+    COUNTER_ACTION(complete),
+    HB_POST("/v1/counters/:counter/:action", COUNTER_ACT, COUNTER, branchd_api_counter_unknown),
 
     /* Staff sign in at their counter's terminal; the duty manager keeps
      * the list of staff. */
-    {"POST", "/v1/counters/:counter/signin", HB_PERM_STAFF_SIGNIN, HB_SCOPE_COUNTER, "counter",
-     branchd_api_signin},
-    {"POST", "/v1/counters/:counter/signout", HB_PERM_STAFF_SIGNIN, HB_SCOPE_COUNTER, "counter",
-     branchd_api_signout},
-    {"GET", "/v1/staff", HB_PERM_STAFF_MANAGE, HB_SCOPE_ALL, NULL, branchd_api_get_staff},
-    {"POST", "/v1/staff", HB_PERM_STAFF_MANAGE, HB_SCOPE_ALL, NULL, branchd_api_post_staff},
-    {"DELETE", "/v1/staff/:staff", HB_PERM_STAFF_MANAGE, HB_SCOPE_ALL, NULL,
-     branchd_api_delete_staff},
+    HB_POST("/v1/counters/:counter/signin", STAFF_SIGNIN, COUNTER, branchd_api_signin),
+    HB_POST("/v1/counters/:counter/signout", STAFF_SIGNIN, COUNTER, branchd_api_signout),
+    HB_GET("/v1/staff", STAFF_MANAGE, ALL, branchd_api_get_staff),
+    HB_POST("/v1/staff", STAFF_MANAGE, ALL, branchd_api_post_staff),
+    HB_DELETE("/v1/staff/:staff", STAFF_MANAGE, ALL, branchd_api_delete_staff),
 
     /* Complaints. */
-    {"POST", "/v1/complaints", HB_PERM_COMPLAINT_OPEN, HB_SCOPE_ALL, NULL,
-     branchd_api_post_complaint},
-    {"GET", "/v1/complaints", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_get_complaints},
+    HB_POST("/v1/complaints", COMPLAINT_OPEN, ALL, branchd_api_post_complaint),
+    HB_GET("/v1/complaints", COMPLAINT_HANDLE, ALL, branchd_api_get_complaints),
     /* The manager page's notices from HQ (alerts sent to the hall's page):
      * the duty manager's, as the complaints are. */
-    {"GET", "/v1/notices", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL, branchd_api_get_notices},
-    {"GET", "/v1/complaints/:complaint", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_get_complaint},
-    {"GET", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_complaint_get_action},
-    {"POST", "/v1/complaints/:complaint/ack", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_complaint_ack},
-    {"POST", "/v1/complaints/:complaint/escalate", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_complaint_escalate},
-    {"POST", "/v1/complaints/:complaint/resolve", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_complaint_resolve},
-    {"POST", "/v1/complaints/:complaint/:action", HB_PERM_COMPLAINT_HANDLE, HB_SCOPE_ALL, NULL,
-     branchd_api_complaint_unknown},
+    HB_GET("/v1/notices", COMPLAINT_HANDLE, ALL, branchd_api_get_notices),
+    HB_GET("/v1/complaints/:complaint", COMPLAINT_HANDLE, ALL, branchd_api_get_complaint),
+    COMPLAINT_ROUTE(GET, "/:action", get_action),
+    COMPLAINT_ACTION(ack),
+    COMPLAINT_ACTION(escalate),
+    COMPLAINT_ACTION(resolve),
+    COMPLAINT_ROUTE(POST, "/:action", unknown),
 
     /* The duty manager's day: each record one event. */
-    {"GET", "/v1/manager/checklist", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_get_checklist},
-    {"POST", "/v1/manager/checklist", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_post_checklist},
-    {"POST", "/v1/manager/meetings", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_post_meeting},
-    {"POST", "/v1/manager/open", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_open},
-    {"POST", "/v1/manager/patrols", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_post_patrol},
-    {"POST", "/v1/manager/patrols/:patrol/scores", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_post_patrol_score},
-    {"POST", "/v1/manager/log", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_work_log},
-    {"POST", "/v1/manager/cash", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL, branchd_api_post_cash},
-    {"GET", "/v1/manager/day", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_get_manager_day},
-    {"GET", "/v1/manager/report", HB_PERM_MANAGER_DAY, HB_SCOPE_ALL, NULL,
-     branchd_api_get_manager_report},
+    HB_GET("/v1/manager/checklist", MANAGER_DAY, ALL, branchd_api_get_checklist),
+    HB_POST("/v1/manager/checklist", MANAGER_DAY, ALL, branchd_api_post_checklist),
+    HB_POST("/v1/manager/meetings", MANAGER_DAY, ALL, branchd_api_post_meeting),
+    HB_POST("/v1/manager/open", MANAGER_DAY, ALL, branchd_api_post_open),
+    HB_POST("/v1/manager/patrols", MANAGER_DAY, ALL, branchd_api_post_patrol),
+    HB_POST("/v1/manager/patrols/:patrol/scores", MANAGER_DAY, ALL, branchd_api_post_patrol_score),
+    HB_POST("/v1/manager/log", MANAGER_DAY, ALL, branchd_api_post_work_log),
+    HB_POST("/v1/manager/cash", MANAGER_DAY, ALL, branchd_api_post_cash),
+    HB_GET("/v1/manager/day", MANAGER_DAY, ALL, branchd_api_get_manager_day),
+    HB_GET("/v1/manager/report", MANAGER_DAY, ALL, branchd_api_get_manager_report),
 
     /* Appointments: the hall keeps its own book. Slots are public
      * knowledge of the hall; a check-in issues a ticket. */
-    {"GET", "/v1/appointments/slots", HB_PERM_HALL_READ, HB_SCOPE_ALL, NULL, branchd_api_get_slots},
-    {"POST", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
-     branchd_api_post_appointment},
-    {"GET", "/v1/appointments", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
-     branchd_api_get_appointments},
-    {"GET", "/v1/appointments/:code", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
-     branchd_api_get_appointment},
-    {"POST", "/v1/appointments/:code/checkin", HB_PERM_TICKET_ISSUE, HB_SCOPE_ALL, NULL,
-     branchd_api_appointment_checkin},
-    {"POST", "/v1/appointments/:code/cancel", HB_PERM_APPOINTMENT_BOOK, HB_SCOPE_ALL, NULL,
-     branchd_api_appointment_cancel},
+    HB_GET("/v1/appointments/slots", HALL_READ, ALL, branchd_api_get_slots),
+    HB_POST("/v1/appointments", APPOINTMENT_BOOK, ALL, branchd_api_post_appointment),
+    HB_GET("/v1/appointments", APPOINTMENT_BOOK, ALL, branchd_api_get_appointments),
+    HB_GET("/v1/appointments/:code", APPOINTMENT_BOOK, ALL, branchd_api_get_appointment),
+    HB_POST("/v1/appointments/:code/checkin", TICKET_ISSUE, ALL, branchd_api_appointment_checkin),
+    HB_POST("/v1/appointments/:code/cancel", APPOINTMENT_BOOK, ALL, branchd_api_appointment_cancel),
 
     /* Feedback; devices report themselves. */
-    {"POST", "/v1/feedback", HB_PERM_FEEDBACK_GIVE, HB_SCOPE_ALL, NULL, branchd_api_post_feedback},
-    {"POST", "/v1/devices/:device/status", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",
-     branchd_api_device_status},
-    {"POST", "/v1/devices/:device/:action", HB_PERM_DEVICE_REPORT, HB_SCOPE_DEVICE, "device",
-     branchd_api_device_unknown},
+    HB_POST("/v1/feedback", FEEDBACK_GIVE, ALL, branchd_api_post_feedback),
+    HB_POST("/v1/devices/:device/status", DEVICE_REPORT, DEVICE, branchd_api_device_status),
+    HB_POST("/v1/devices/:device/:action", DEVICE_REPORT, DEVICE, branchd_api_device_unknown),
 
     /* The hall's own pages (pages.c): public, since a page is only files;
      * every call a page makes to the routes above carries its device's
      * token (or, on the customer's phone, reads the public ticket). */
-    {"GET", "/kiosk", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
-    {"GET", "/counter/:counter", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
-    {"GET", "/rate/:counter", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
-    {"GET", "/display", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
-    {"GET", "/manager", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
-    {"GET", "/t/:ticket", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page},
-    {"GET", "/pages/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page_file},
-    {"GET", "/pages/i18n/:file", HB_PERM_PUBLIC, HB_SCOPE_ALL, NULL, branchd_api_page_i18n},
+    HB_GET("/kiosk", PUBLIC, ALL, branchd_api_page),
+    HB_GET("/counter/:counter", PUBLIC, ALL, branchd_api_page),
+    HB_GET("/rate/:counter", PUBLIC, ALL, branchd_api_page),
+    HB_GET("/display", PUBLIC, ALL, branchd_api_page),
+    HB_GET("/manager", PUBLIC, ALL, branchd_api_page),
+    HB_GET("/t/:ticket", PUBLIC, ALL, branchd_api_page),
+    HB_GET("/pages/:file", PUBLIC, ALL, branchd_api_page_file),
+    HB_GET("/pages/i18n/:file", PUBLIC, ALL, branchd_api_page_i18n),
 };
 
 const hb_http_route_t *branchd_routes(size_t *n)
@@ -167,9 +139,7 @@ const hb_http_route_t *branchd_routes(size_t *n)
 
 int branchd_api_register(branchd_t *d)
 {
-    size_t n;
-    const hb_http_route_t *t = branchd_routes(&n);
-    int rc = hb_http_routes(d->http, t, n, d);
+    int rc = hb_http_routes(d->http, s_routes, ROWS(s_routes), d);
     if (rc == 0)
         hb_http_set_guard(d->http, branchd_guard, d);
     /* The group commit is the engine's and runs on the loop: a server

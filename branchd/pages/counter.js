@@ -354,13 +354,11 @@ async function start() {
     state: setConn,
     hall: (h) => {
       st.hall = h;
-      probe.halls++;
       const signedIn = st.me.kind !== 'counter' || !!st.me.staff;
       if (signedIn && counterKey() !== st.key) draw();
       else if ($('queue-table')) $('queue-table').replaceWith(queueTable());
     },
     event: (type, ev) => {
-      probe.events++;
       if (type === 'ticket_called' && ev.counter === COUNTER &&
           (!st.lastCall || st.lastCall.ticket !== ev.ticket))
         st.lastCall = ev;

@@ -188,12 +188,10 @@ async function start() {
     state: setConn,
     hall: (h) => {
       st.hall = h;
-      probe.halls++;
       seedCalls(h);
       draw();
     },
     event: (type, ev) => {
-      probe.events++;
       if (type === 'ticket_called') onCall(ev.ticket, ev.counter, false);
       else if (type === 'ticket_recalled') onCall(ev.ticket, ev.counter, true);
       else if (type === 'calendar_applied')

@@ -195,7 +195,8 @@ export async function apiImage(path) {
 
 // Follows GET /v1/hall/events: `on.hall(view)` for every hall message,
 // `on.event(type, ev)` for each event, `on.state(s)` with 'live' or
-// 'down'. Resumes after the last id seen, so a restart of branchd loses no
+// 'down'. Counts the hall messages and the events in the probe, for every
+// page alike. Resumes after the last id seen, so a restart of branchd loses no
 // call; reconnects with a growing pause (at most 5 s). Returns a stop().
 export function follow(on) {
   let lastId = null;
@@ -213,9 +214,15 @@ export function follow(on) {
     } catch (e) {
       return;
     }
-    if (msg.event === 'hall') on.hall && on.hall(data);
-    else if (msg.event === 'gap') on.gap && on.gap(data);
-    else on.event && on.event(msg.event || 'message', data);
+    if (msg.event === 'hall') {
+      probe.halls++;
+      on.hall && on.hall(data);
+    } else if (msg.event === 'gap') {
+      on.gap && on.gap(data);
+    } else {
+      probe.events++;
+      on.event && on.event(msg.event || 'message', data);
+    }
   }
 
   async function once() {

@@ -446,11 +446,9 @@ async function start() {
     state: setConn,
     hall: (h) => {
       st.hall = h;
-      probe.halls++;
       if (st.view === 'home' || st.view === 'closed') draw();
     },
     event: (type, ev) => {
-      probe.events++;
       if (type === 'device_status' && ev.device === st.me.device) loadDevice().then(draw);
       if (type === 'calendar_applied' || type === 'policy_applied') loadSetup().then(draw);
     },

@@ -395,10 +395,8 @@ async function start() {
     state: setConn,
     hall: (h) => {
       st.hall = h;
-      probe.halls++;
       if (st.tab === 'live') draw();
     },
-    event: () => { probe.events++; },
   });
 }
 

@@ -96,7 +96,6 @@ async function start() {
   follow({
     state: setConn,
     event: (type, ev) => {
-      probe.events++;
       if ((type === 'service_completed' || type === 'satisfaction_scored') &&
           (!ev.counter || ev.counter === COUNTER))
         load();

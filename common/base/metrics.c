@@ -74,6 +74,19 @@ void hb_metrics_add(hb_metrics_t *m, const char *name, const char *type, const c
         hb_text_putf(&m->text, "%s %s\n", name, text);
 }
 
+void hb_metrics_by_name(hb_metrics_t *m, const char *name, const char *type, const char *help,
+                        const char *key, const char *(*value_name)(int), int first, int last,
+                        const uint64_t *values)
+{
+    for (int i = first; i <= last; i++) {
+        const char *v = value_name(i);
+        char value[64], labels[128];
+        hb_metrics_escape(value, sizeof value, v ? v : "");
+        snprintf(labels, sizeof labels, "%s=\"%s\"", key, value);
+        hb_metrics_add(m, name, type, help, labels, (double)values[i]);
+    }
+}
+
 void hb_metrics_free(hb_metrics_t *m)
 {
     hb_text_free(&m->text);

@@ -41,6 +41,26 @@ static json_t *s_body(hb_http_req_t *req)
     return j;
 }
 
+/* The request file the body carries as "request", parsed into `r`: 0, or
+ * the refusal answered (400 with `expected` when there is none, else the
+ * parser's reason). Both ways in (head office's and the hall's own) read
+ * it so. */
+static int s_parse_request(hb_http_req_t *req, hqd_t *hq, const json_t *body, const char *expected,
+                           hb_enrol_request_t *r)
+{
+    const char *text = json_string_value(json_object_get(body, "request"));
+    hq_enrol_refusal_t why = {0};
+    if (!text) {
+        hb_http_reply_error(req, 400, "bad_request", "%s", expected);
+        return HB_EINVAL;
+    }
+    if (hq_enrol_parse(hq->enrol, text, strlen(text), r, &why) != 0) {
+        s_refused(req, &why);
+        return HB_EINVAL;
+    }
+    return 0;
+}
+
 /* The hall's id from the path. */
 static int s_hall_param(hb_http_req_t *req, char out[HB_HALL_ID_MAX])
 {
@@ -216,16 +236,15 @@ void hqd_api_post_enrolment(hb_http_req_t *req, void *arg)
     json_t *body = s_body(req);
     if (!body)
         return;
-    const char *text = json_string_value(json_object_get(body, "request"));
+    static const char expected[] = "expected {\"request\": the request file's text, \"region\": "
+                                   "a city (optional), \"approve\": true or false (optional)}";
     json_t *region = json_object_get(body, "region"), *approve = json_object_get(body, "approve");
     hq_enrol_refusal_t why = {0};
     hb_enrol_request_t r;
-    if (!text || (region && !json_is_string(region)) || (approve && !json_is_boolean(approve))) {
-        hb_http_reply_error(req, 400, "bad_request",
-                            "expected {\"request\": the request file's text, \"region\": a city "
-                            "(optional), \"approve\": true or false (optional)}");
-    } else if (hq_enrol_parse(hq->enrol, text, strlen(text), &r, &why) != 0) {
-        s_refused(req, &why);
+    if ((region && !json_is_string(region)) || (approve && !json_is_boolean(approve))) {
+        hb_http_reply_error(req, 400, "bad_request", "%s", expected);
+    } else if (s_parse_request(req, hq, body, expected, &r) != 0) {
+        /* answered */
     } else if (r.kind == HB_ENROL_ROTATE) {
         hb_http_reply_error(req, 400, "wrong_kind",
                             "a rotation request is sent by the hall itself (POST "
@@ -450,15 +469,12 @@ void hqd_api_hall_request(hb_http_req_t *req, void *arg)
     json_t *body = s_body(req);
     if (!body)
         return;
-    const char *text = json_string_value(json_object_get(body, "request"));
     hq_enrol_refusal_t why = {0};
     hb_enrol_request_t r;
     json_t *answer = NULL, *reg = NULL;
-    if (!text) {
-        hb_http_reply_error(req, 400, "bad_request",
-                            "expected {\"request\": the request file's text}");
-    } else if (hq_enrol_parse(hq->enrol, text, strlen(text), &r, &why) != 0) {
-        s_refused(req, &why);
+    if (s_parse_request(req, hq, body, "expected {\"request\": the request file's text}", &r) !=
+        0) {
+        /* answered */
     } else if (r.kind == HB_ENROL_ROTATE) {
         if (s_rotate(hq, &r, NULL, "http", &answer, &why) != 0)
             s_refused(req, &why);

@@ -65,6 +65,8 @@ static void s_access(hb_metrics_t *m, hqd_t *hq)
       as.streams_closed);
 }
 
+static const char *s_link_state_name(int s) { return hq_link_state_name((hq_link_state_t)s); }
+
 /* Halls by link state: one pass, one definition (hq_ingest_hall_state). */
 static void s_halls_by_state(hqd_t *hq, hb_metrics_t *m)
 {
@@ -75,26 +77,18 @@ static void s_halls_by_state(hqd_t *hq, hb_metrics_t *m)
         if (h)
             by_state[hq_ingest_hall_state(hq->ingest, h)]++;
     }
-    for (int s = 0; s < HQ_LINK_STATES; s++) {
-        char labels[48];
-        snprintf(labels, sizeof labels, "state=\"%s\"", hq_link_state_name((hq_link_state_t)s));
-        hb_metrics_add(
-            m, "hallbus_hq_halls_by_state", "gauge",
-            "halls by link state (online, offline, blocked, revoked, expired; each hall in one)",
-            labels, (double)by_state[s]);
-    }
+    hb_metrics_by_name(
+        m, "hallbus_hq_halls_by_state", "gauge",
+        "halls by link state (online, offline, blocked, revoked, expired; each hall in one)",
+        "state", s_link_state_name, 0, HQ_LINK_STATES - 1, by_state);
 }
 
 static void s_alerts(hqd_t *hq, hb_metrics_t *m)
 {
     alertstore_stats_t as;
     alertstore_get_stats(hq_alerting_store(hq->alerting), &as);
-    for (int k = ALERT_KIND_FIRST; k <= ALERT_KIND_LAST; k++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "kind=\"%s\"", alert_kind_name(k));
-        hb_metrics_add(m, "hallbus_hq_alerts_open", "gauge", "open alerts, by kind", labels,
-                       (double)as.open_by_kind[k]);
-    }
+    hb_metrics_by_name(m, "hallbus_hq_alerts_open", "gauge", "open alerts, by kind", "kind",
+                       alert_kind_name, ALERT_KIND_FIRST, ALERT_KIND_LAST, as.open_by_kind);
     G("halls_alerting", "halls with at least one open alert", as.halls_alerting);
     C("alerts_raised_total", "alerts raised", as.raised);
     C("alerts_cleared_total", "alerts cleared", as.cleared);
@@ -175,12 +169,8 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
       "seconds from a stored batch's arrival to the ack covering it, sent after its commit",
       hq_ingest_ack_histogram(hq->ingest));
     C("send_dropped_total", "replies the socket could not take", st.send_dropped);
-    for (int i = 1; i < HQ_REJECT_CODES; i++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"", hq_reject_code_name(i));
-        hb_metrics_add(m, "hallbus_hq_refused_total", "counter", "frames refused, by reason",
-                       labels, (double)st.refused_by_code[i]);
-    }
+    hb_metrics_by_name(m, "hallbus_hq_refused_total", "counter", "frames refused, by reason",
+                       "reason", hq_reject_code_name, 1, HQ_REJECT_CODES - 1, st.refused_by_code);
     C("unauthenticated_total", "messages without a ZAP User-Id, dropped", st.unauthenticated);
     C("events_flagged_total", "events stored with an anomaly flag", st.events_flagged);
     C("revoked_messages_total", "messages of connections whose key was revoked",

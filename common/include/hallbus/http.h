@@ -74,6 +74,28 @@ typedef struct hb_http_route {
     hb_http_handler_fn fn;
 } hb_http_route_t;
 
+/* A table's row stating only what varies, one macro per method: the
+ * pattern, the permission and the scope by their names in perm.h without
+ * HB_PERM_ and HB_SCOPE_, and the handler. A scope that takes a parameter
+ * takes the pattern's parameter named like it ("/v1/halls/:hall" for HALL),
+ * as every table here names them. */
+/* clang-format off */
+#define HB_ROUTE(method, pattern, perm, scope, fn) \
+    {method, pattern, HB_PERM_##perm, HB_SCOPE_##scope, HB_ROUTE_PARAM_##scope, fn}
+/* clang-format on */
+#define HB_GET(pattern, perm, scope, fn) HB_ROUTE("GET", pattern, perm, scope, fn)
+#define HB_HEAD(pattern, perm, scope, fn) HB_ROUTE("HEAD", pattern, perm, scope, fn)
+#define HB_POST(pattern, perm, scope, fn) HB_ROUTE("POST", pattern, perm, scope, fn)
+#define HB_PUT(pattern, perm, scope, fn) HB_ROUTE("PUT", pattern, perm, scope, fn)
+#define HB_DELETE(pattern, perm, scope, fn) HB_ROUTE("DELETE", pattern, perm, scope, fn)
+#define HB_ROUTE_PARAM_ALL NULL
+#define HB_ROUTE_PARAM_ANY NULL
+#define HB_ROUTE_PARAM_HALL "hall"
+#define HB_ROUTE_PARAM_REGION "region"
+#define HB_ROUTE_PARAM_CAMPAIGN "campaign"
+#define HB_ROUTE_PARAM_COUNTER "counter"
+#define HB_ROUTE_PARAM_DEVICE "device"
+
 /* Registers every row of `table`, each handler called with `arg`, all or
  * none: the first row refused (router.h's hb_router_add rules: a bad
  * pattern, no permission declared, a scope without its parameter, a

@@ -35,6 +35,12 @@ void hb_metrics_init(hb_metrics_t *m);
 void hb_metrics_add(hb_metrics_t *m, const char *name, const char *type, const char *help,
                     const char *labels, double value);
 void hb_metrics_free(hb_metrics_t *m);
+/* One sample per value of an enumeration, `first` to `last` inclusive:
+ * values[i] labelled key="value_name(i)" (escaped; a NULL name is ""), all
+ * under one HELP and TYPE: the halls by link state, the alerts by kind. */
+void hb_metrics_by_name(hb_metrics_t *m, const char *name, const char *type, const char *help,
+                        const char *key, const char *(*value_name)(int), int first, int last,
+                        const uint64_t *values);
 
 /* Copies `value` into `out` as a label value may hold it: backslash, double
  * quote and newline escaped. Cut (never mid-escape) when `cap` is too small. */
