@@ -120,7 +120,9 @@ void branchd_booking_from_hq(branchd_t *d, const Hallbus__BookingRequest *rq);
  * needs and its handler; static data, `*n` rows. */
 const hb_http_route_t *branchd_routes(size_t *n);
 /* Registers branchd_routes() on d->http, each handler called with `d`, and
- * the guard every request passes first (access control). */
+ * the guard every request passes first (access control); with d->engine
+ * and d->loop, the group commit of ticket and counter requests too
+ * (api/group.c). */
 int branchd_api_register(branchd_t *d);
 /* Loads the hall's pages from the `pages` folder into d->pages
  * (api/pages.c): 0, HB_ENOMEM, or another code with `err` saying why

@@ -34,6 +34,12 @@ struct outbox {
     int64_t prune_blocked_until;
     hb_histogram_t commit_seconds; /* outbox_append_with's commits */
     outbox_space_t space;
+    /* Events staged for the next outbox_commit_staged: numbered after
+     * last_seq and encoded, back to back in `stage` (grown up to
+     * OUTBOX_STAGE_BYTES), each one's end in `stage_end`. */
+    uint8_t *stage;
+    size_t stage_cap, stage_used, n_staged;
+    size_t stage_end[OUTBOX_STAGE_EVENTS];
 };
 
 static int s_meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
@@ -126,6 +132,7 @@ void outbox_close(outbox_t **outbox)
         return;
     outbox_t *ob = *outbox;
     hb_store_close(&ob->store);
+    free(ob->stage);
     free(ob);
     *outbox = NULL;
 }
@@ -189,7 +196,9 @@ static int s_put_records(outbox_t *ob, MDB_txn *txn, const outbox_record_t *recs
     return rc;
 }
 
-/* One attempt at storing the batch; MDB_MAP_FULL comes back as is. */
+/* One attempt at storing the batch: the envelopes `envs` (numbered and
+ * encoded here), or when `envs` is NULL the `n` staged ones (encoded
+ * already); MDB_MAP_FULL comes back as is. */
 static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
                          const outbox_record_t *recs, size_t nrecs, hb_digest_t *digest)
 {
@@ -200,8 +209,12 @@ static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     rc = s_put_records(ob, txn, recs, nrecs);
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint64_t seq = ob->last_seq + 1 + i;
-        envs[i]->seq = seq;
-        size_t len = hallbus__envelope__get_packed_size(envs[i]);
+        size_t start = i ? ob->stage_end[i - 1] : 0;
+        size_t len = envs ? 0 : ob->stage_end[i] - start;
+        if (envs) {
+            envs[i]->seq = seq;
+            len = hallbus__envelope__get_packed_size(envs[i]);
+        }
         uint8_t keybuf[8];
         hb_put_be64(keybuf, seq);
         MDB_val k = {8, keybuf}, v = {len, NULL};
@@ -209,7 +222,10 @@ static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
         rc = mdb_put(txn, ob->events, &k, &v, MDB_RESERVE | MDB_APPEND);
         if (rc != 0)
             break;
-        hallbus__envelope__pack(envs[i], v.mv_data);
+        if (envs)
+            hallbus__envelope__pack(envs[i], v.mv_data);
+        else
+            memcpy(v.mv_data, ob->stage + start, len);
         hb_digest_step(digest, v.mv_data, len);
     }
     if (rc == 0 && n > 0)
@@ -232,16 +248,12 @@ int outbox_append(outbox_t *ob, Hallbus__Envelope **envs, size_t n, uint64_t *fi
     return outbox_append_with(ob, envs, n, NULL, 0, first_seq);
 }
 
-int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
-                       const outbox_record_t *recs, size_t nrecs, uint64_t *first_seq)
+/* Stores `n` events (`envs`, or the staged ones when NULL) and the
+ * records in one synced transaction, growing the map as it fills; counts a
+ * refusal for lack of room. */
+static int s_store(outbox_t *ob, Hallbus__Envelope **envs, size_t n, const outbox_record_t *recs,
+                   size_t nrecs, uint64_t *first_seq)
 {
-    if (n == 0 && nrecs == 0)
-        return HB_EINVAL;
-    for (size_t i = 0; i < nrecs; i++) {
-        size_t klen = recs[i].key ? strlen(recs[i].key) : 0;
-        if (klen == 0 || klen > OUTBOX_KEY_MAX)
-            return HB_EINVAL;
-    }
     hb_digest_t digest;
     int rc;
     int64_t t0 = hb_mono_ns();
@@ -283,6 +295,81 @@ int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     ob->last_seq += n;
     ob->digest = digest;
     return 0;
+}
+
+int outbox_append_with(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
+                       const outbox_record_t *recs, size_t nrecs, uint64_t *first_seq)
+{
+    if (n == 0 && nrecs == 0)
+        return HB_EINVAL;
+    /* A commit of its own between staged events and their commit would
+     * take their numbers. */
+    if (ob->n_staged)
+        return HB_ECONFLICT;
+    for (size_t i = 0; i < nrecs; i++) {
+        size_t klen = recs[i].key ? strlen(recs[i].key) : 0;
+        if (klen == 0 || klen > OUTBOX_KEY_MAX)
+            return HB_EINVAL;
+    }
+    return s_store(ob, envs, n, recs, nrecs, first_seq);
+}
+
+/* ------------------------------------------------------------ staging ---- */
+
+int outbox_stage(outbox_t *ob, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq)
+{
+    if (n == 0)
+        return HB_EINVAL;
+    if (ob->n_staged + n > OUTBOX_STAGE_EVENTS)
+        return HB_ETOOBIG;
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += hallbus__envelope__get_packed_size(envs[i]);
+    if (need > OUTBOX_STAGE_BYTES - ob->stage_used)
+        return HB_ETOOBIG;
+    if (ob->stage_used + need > ob->stage_cap) {
+        size_t cap = ob->stage_cap ? ob->stage_cap : 16384;
+        while (cap < ob->stage_used + need)
+            cap *= 2;
+        if (cap > OUTBOX_STAGE_BYTES)
+            cap = OUTBOX_STAGE_BYTES;
+        uint8_t *p = realloc(ob->stage, cap);
+        if (!p)
+            return HB_ENOMEM;
+        ob->stage = p;
+        ob->stage_cap = cap;
+    }
+    uint64_t first = ob->last_seq + 1 + ob->n_staged;
+    for (size_t i = 0; i < n; i++) {
+        envs[i]->seq = first + i;
+        ob->stage_used += hallbus__envelope__pack(envs[i], ob->stage + ob->stage_used);
+        ob->stage_end[ob->n_staged++] = ob->stage_used;
+    }
+    if (first_seq)
+        *first_seq = first;
+    return 0;
+}
+
+int outbox_commit_staged(outbox_t *ob, uint64_t *first_seq)
+{
+    if (ob->n_staged == 0)
+        return HB_EINVAL;
+    int rc = s_store(ob, NULL, ob->n_staged, NULL, 0, first_seq);
+    outbox_drop_staged(ob);
+    return rc;
+}
+
+void outbox_drop_staged(outbox_t *ob)
+{
+    ob->n_staged = 0;
+    ob->stage_used = 0;
+}
+
+size_t outbox_staged(const outbox_t *ob, size_t *bytes)
+{
+    if (bytes)
+        *bytes = ob->stage_used;
+    return ob->n_staged;
 }
 
 int outbox_read(outbox_t *ob, uint64_t from, size_t max_events, size_t max_bytes, outbox_read_fn fn,

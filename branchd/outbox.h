@@ -29,6 +29,30 @@ void outbox_close(outbox_t **outbox);
  * (outbox_space). */
 int outbox_append(outbox_t *outbox, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq);
 
+/* ---- group commit (issue 17): the events of several requests in one
+ * synced transaction.
+ *
+ * outbox_stage numbers `n` envelopes after the last stored and staged ones
+ * (sets each one's seq; `*first_seq` the first) and encodes them now, into
+ * the outbox's own buffer: the envelopes may go once it returns. Staged
+ * events are not stored: outbox_read and outbox_last_seq know nothing of
+ * them. outbox_commit_staged stores every staged event in one synced
+ * transaction, all or nothing, with outbox_append's refusals (HB_ENOSPC,
+ * HB_EMAPFULL counted in outbox_space); the stage is empty afterwards
+ * whether it succeeded or not (a refused stage is gone: its events were
+ * never stored). While events are staged outbox_append and
+ * outbox_append_with refuse with HB_ECONFLICT, which would take their
+ * numbers. outbox_stage refuses with HB_ETOOBIG past OUTBOX_STAGE_EVENTS
+ * events or OUTBOX_STAGE_BYTES bytes (nothing staged then). */
+#define OUTBOX_STAGE_EVENTS 256
+#define OUTBOX_STAGE_BYTES (1u << 20)
+int outbox_stage(outbox_t *outbox, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq);
+int outbox_commit_staged(outbox_t *outbox, uint64_t *first_seq);
+/* Empties the stage without storing anything. */
+void outbox_drop_staged(outbox_t *outbox);
+/* Events staged now, and their bytes in `*bytes` (may be NULL). */
+size_t outbox_staged(const outbox_t *outbox, size_t *bytes);
+
 /* A named record of the hall's durable side state (the applied policy, the
  * state snapshot), kept next to the events. Keys are short text
  * (OUTBOX_KEY_MAX bytes at most); a NULL `data` deletes the record. */

@@ -43,6 +43,27 @@ int branchd_api_enum(branchd_t *d, hb_http_req_t *req, const json_t *obj, const 
 void branchd_api_issued(branchd_t *d, hb_http_req_t *req, int rc, const engine_ticket_answer_t *a,
                         const char *err);
 
+/* group.c: group commit (issue 17). The guard admits every request first
+ * (a request that does not join the pending group, or would pass its
+ * bounds, commits it), and lets a request that changes tickets or counters
+ * enter the group before its handler runs. Such a handler answers what
+ * depends on the engine through branchd_api_answer*: held until the
+ * group's commit, then sent, or replaced by the commit's refusal; every
+ * other request is answered at once by the same calls. */
+int branchd_group_init(branchd_t *d);
+void branchd_group_admit(branchd_t *d, const hb_route_t *route);
+void branchd_group_enter(branchd_t *d, const hb_route_t *route);
+/* hb_http_reply_json and hb_http_reply_error, held when in a group. */
+void branchd_api_answer(branchd_t *d, hb_http_req_t *req, int status, json_t *body);
+void branchd_api_answer_error(branchd_t *d, hb_http_req_t *req, int status, const char *code,
+                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+typedef struct branchd_group_stats {
+    uint64_t commits, requests;                 /* groups committed, requests answered by them */
+    uint64_t refused_commits, refused_requests; /* groups whose commit was refused */
+    uint64_t largest;                           /* requests in the largest group committed */
+} branchd_group_stats_t;
+void branchd_group_stats(branchd_group_stats_t *out);
+
 /* guard.c: access control, the guard every request passes before its
  * handler (hb_http_set_guard; docs/SECURITY.md). */
 bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg);

@@ -47,7 +47,7 @@ void branchd_api_forbidden(branchd_t *d, hb_http_req_t *req, hb_perm_t perm, boo
                           hb_perm_name(perm) ? hb_perm_name(perm) : "");
     if (o && scope)
         json_object_set_new(o, "scope", json_true());
-    hb_http_reply_json(req, 403, o);
+    branchd_api_answer(d, req, 403, o);
 }
 
 static bool s_unauthenticated(branchd_t *d, hb_http_req_t *req, const char *why)
@@ -80,6 +80,7 @@ bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
     memset(c, 0, sizeof *c);
     if (d->engine)
         engine_refusal_clear(d->engine);
+    branchd_group_admit(d, route);
     if (route->perm == HB_PERM_PUBLIC)
         return true;
 
@@ -138,5 +139,6 @@ bool branchd_guard(hb_http_req_t *req, const hb_route_t *route, void *arg)
         return false;
     }
     req->caller = c;
+    branchd_group_enter(d, route);
     return true;
 }

@@ -157,7 +157,7 @@ static void s_refuse(branchd_t *d, hb_http_req_t *req, int rc, const char *err)
 {
     const char *code;
     int status = branchd_api_refusal(d, rc, &code);
-    hb_http_reply_error(req, status, code, "%s", err);
+    branchd_api_answer_error(d, req, status, code, "%s", err);
 }
 
 int branchd_api_refusal(branchd_t *d, int rc, const char **code_out)
@@ -219,7 +219,9 @@ static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
         json_object_set_new(o, "wait_s", json_integer(t->wait_s));
     uint32_t pos;
     int64_t est;
-    if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0) {
+    /* Asked once: the queue's order is walked for it (queue.h). */
+    bool waiting = engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0;
+    if (waiting) {
         json_object_set_new(o, "position", json_integer(pos));
         json_object_set_new(o, "estimated_wait_s", json_integer(est));
     }
@@ -231,7 +233,7 @@ static json_t *s_ticket_json(const branchd_t *d, const hb_hs_ticket_t *t)
     snprintf(path, sizeof path, "/t/%s", ref);
     json_object_set_new(o, "ref", json_string(ref));
     json_object_set_new(o, "status_path", json_string(path));
-    if (engine_ticket_estimate(d->engine, t->id, &pos, &est) == 0)
+    if (waiting)
         json_object_set_new(o, "ahead", json_integer(pos > 0 ? pos - 1 : 0));
     if (t->appointment[0])
         json_object_set_new(o, "appointment", json_string(t->appointment));
@@ -260,8 +262,7 @@ static void s_reply_closed(branchd_t *d, hb_http_req_t *req, const hb_open_info_
                           branchd_api_divert_json(info->n_divert, info->divert_to));
     if (info->note)
         json_object_set_new(o, "notice", json_string(info->note));
-    (void)d;
-    hb_http_reply_json(req, 409, o);
+    branchd_api_answer(d, req, 409, o);
 }
 
 /* ------------------------------------------------------ path helpers ---- */
@@ -329,7 +330,7 @@ void branchd_api_post_ticket(hb_http_req_t *req, void *arg)
         s_refuse(d, req, rc, err);
         return;
     }
-    hb_http_reply_json(req, 201, s_ticket_answer_json(d, &a));
+    branchd_api_answer(d, req, 201, s_ticket_answer_json(d, &a));
 }
 
 void branchd_api_issued(branchd_t *d, hb_http_req_t *req, int rc, const engine_ticket_answer_t *a,
@@ -340,7 +341,7 @@ void branchd_api_issued(branchd_t *d, hb_http_req_t *req, int rc, const engine_t
     else if (rc != 0)
         s_refuse(d, req, rc, err);
     else
-        hb_http_reply_json(req, 201, s_ticket_answer_json(d, a));
+        branchd_api_answer(d, req, 201, s_ticket_answer_json(d, a));
 }
 
 void branchd_api_get_ticket(hb_http_req_t *req, void *arg)
@@ -390,7 +391,7 @@ static void s_ticket_done(branchd_t *d, hb_http_req_t *req, const char *id, int 
         return;
     }
     const hb_hs_ticket_t *t = hb_hall_state_ticket_any(engine_state(d->engine), id);
-    hb_http_reply_json(req, 200, t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", id));
+    branchd_api_answer(d, req, 200, t ? s_ticket_json(d, t) : json_pack("{s:s}", "ticket", id));
 }
 
 /* The ticket id and an empty body, for the actions that take none. */
@@ -437,7 +438,7 @@ void branchd_api_ticket_transfer(hb_http_req_t *req, void *arg)
         s_refuse(d, req, rc, err);
         return;
     }
-    hb_http_reply_json(req, 200, s_ticket_answer_json(d, &a));
+    branchd_api_answer(d, req, 200, s_ticket_answer_json(d, &a));
 }
 
 void branchd_api_ticket_cancel(hb_http_req_t *req, void *arg)
@@ -488,7 +489,7 @@ static void s_counter_done(branchd_t *d, hb_http_req_t *req, const char *id, int
         return;
     }
     const hb_hs_counter_t *c = hb_hall_state_counter(engine_state(d->engine), id);
-    hb_http_reply_json(req, 200, c ? s_counter_json(c) : json_pack("{s:s}", "counter", id));
+    branchd_api_answer(d, req, 200, c ? s_counter_json(c) : json_pack("{s:s}", "counter", id));
 }
 
 /* Whether the caller may act at counter `id` now, and the staff id the
@@ -586,7 +587,7 @@ void branchd_api_counter_pause(hb_http_req_t *req, void *arg)
                 json_array_append_new(svcs, json_string(c->services[i]));
             json_object_set_new(o, "services", svcs);
             d->api_refused++;
-            hb_http_reply_json(req, 409, o);
+            branchd_api_answer(d, req, 409, o);
         } else {
             s_counter_done(d, req, id, rc, err);
         }
@@ -639,7 +640,7 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
     engine_call_answer_t a;
     int rc = engine_call(d->engine, id, branchd_api_str(b, "ticket"), &a, err, sizeof err);
     if (rc == HB_ENOTFOUND && !branchd_api_str(b, "ticket"))
-        hb_http_reply_error(req, 404, "nobody_waiting", "%s", err);
+        branchd_api_answer_error(d, req, 404, "nobody_waiting", "%s", err);
     else if (rc != 0)
         s_refuse(d, req, rc, err);
     else {
@@ -658,7 +659,7 @@ void branchd_api_counter_call(hb_http_req_t *req, void *arg)
                                 t->appointment[0] ? json_string(t->appointment) : json_null());
         }
         json_object_set_new(o, "staff", c ? json_string(c->staff) : json_null());
-        hb_http_reply_json(req, 200, o);
+        branchd_api_answer(d, req, 200, o);
     }
 out:
     json_decref(b);

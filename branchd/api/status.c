@@ -169,6 +169,16 @@ void branchd_api_get_status(hb_http_req_t *req, void *arg)
                                   (json_int_t)sp.refused_events, "last_refused",
                                   hb_json_time(sp.last_refused_ms)));
     json_object_set_new(body, "http", hb_http_stats_json(d->http));
+    /* Group commit (issue 17): how many ticket and counter requests shared
+     * one synced commit. */
+    branchd_group_stats_t gs;
+    branchd_group_stats(&gs);
+    json_object_set_new(body, "group_commit",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "commits", (json_int_t)gs.commits,
+                                  "requests", (json_int_t)gs.requests, "largest",
+                                  (json_int_t)gs.largest, "refused_commits",
+                                  (json_int_t)gs.refused_commits, "refused_requests",
+                                  (json_int_t)gs.refused_requests));
     hb_version_json(body); /* which build answers */
     applier_stats_t as;
     applier_get_stats(d->applier, &as);
@@ -338,6 +348,13 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     G("clock_skew_seconds", "this hall's clock minus HQ's, as last measured",
       st.skew_known ? (double)st.clock_skew_ms / 1e3 : 0.0);
     C("api_events_total", "events accepted through the local API", d->api_events);
+    branchd_group_stats_t gs;
+    branchd_group_stats(&gs);
+    C("group_commits_total", "synced commits of grouped ticket and counter requests", gs.commits);
+    C("group_requests_total", "ticket and counter requests answered after a group's commit",
+      gs.requests);
+    C("group_refused_requests_total", "grouped requests refused because their group's commit was",
+      gs.refused_requests);
     C("api_refused_total", "local API requests refused as bad input", d->api_refused);
     C("hq_bookings_total", "bookings HQ asked this hall for (the app and the web)", d->hq_bookings);
     C("hq_bookings_expired_total",

@@ -142,5 +142,9 @@ int branchd_api_register(branchd_t *d)
     int rc = hb_http_routes(d->http, s_routes, ROWS(s_routes), d);
     if (rc == 0)
         hb_http_set_guard(d->http, branchd_guard, d);
+    /* The group commit is the engine's and runs on the loop: a server
+     * without them (a test of the table) has none. */
+    if (rc == 0 && d->engine && d->loop)
+        rc = branchd_group_init(d);
     return rc;
 }

@@ -9,10 +9,13 @@
  *      the live state, refused with the same sentence for every action;
  *   4. the action's builder: its own checks, then the event's fields;
  *   5. s_commit: append the event to the outbox (one synced transaction),
- *      then apply it to the live state with the shared reducer.
+ *      then apply it to the live state with the shared reducer; in a group
+ *      (engine.h), stage it in the outbox and apply it, the group's commit
+ *      storing it later.
  *
- * The state is only ever changed by the reducer from committed events, so
- * it cannot disagree with the journal. Snapshots of the state are a cache:
+ * The state is only ever changed by the reducer from committed events, or
+ * from staged ones whose group is rolled back (the state rebuilt from the
+ * outbox) when its commit fails, so it cannot disagree with the journal. Snapshots of the state are a cache:
  * written every so often (and at close) as a record of the outbox, with the
  * outbox told to keep every event after the snapshot, so that a restart
  * costs the snapshot plus a few minutes of events. This file does not
@@ -131,7 +134,35 @@ void *engine__envelope(Hallbus__Envelope *env, engine_body_t *body,
     return body;
 }
 
-/* Appends the events (numbered and stored together) and applies them. */
+/* The refusal of a store that failed with `rc`, as every action words it:
+ * the code the caller answers with. */
+static int s_store_refusal(int rc, char *err, size_t errlen)
+{
+    if (rc == HB_ENOSPC || rc == HB_EMAPFULL) {
+        hb_errf(err, errlen,
+                "the hall's disk is full: nothing was stored, and nothing can be until space "
+                "is freed in the hall's data folder (head office is told); please use another "
+                "channel meanwhile");
+        return HB_ENOSPC;
+    }
+    hb_errf(err, errlen, "the outbox could not store the event (%s); nothing was changed",
+            hb_strerror(rc));
+    return rc;
+}
+
+static void s_apply(engine_t *e, Hallbus__Envelope **envs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int arc = hb_hall_state_apply(e->state, envs[i]);
+        if (arc != 0)
+            hb_log_once("engine-anomaly", HB_LOG_WARN,
+                        "engine: event %" PRIu64 " (%s) did not fit the hall's state (%s)",
+                        envs[i]->seq, hb_event_type_name(envs[i]), hb_strerror(arc));
+    }
+}
+
+/* Appends the events (numbered and stored together) and applies them; in a
+ * group, stages them and applies them. */
 static int s_commit(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *first_seq, char *err,
                     size_t errlen)
 {
@@ -151,26 +182,33 @@ static int s_commit(engine_t *e, Hallbus__Envelope **envs, size_t n, uint64_t *f
         }
     }
     uint64_t first = 0;
+    if (e->grouping) {
+        int rc = outbox_stage(e->outbox, envs, n, &first);
+        if (rc == HB_ETOOBIG) {
+            /* The stage is full: what it holds is committed now (and
+             * answered), and this action starts the next one. A refused
+             * commit rebuilt the state this action was decided on, so it
+             * is refused with the rest. */
+            rc = engine_group_commit(e);
+            if (rc != 0)
+                return s_store_refusal(rc, err, errlen);
+            rc = outbox_stage(e->outbox, envs, n, &first);
+        }
+        if (rc != 0) {
+            hb_errf(err, errlen, "the event could not be staged (%s); nothing was changed",
+                    hb_strerror(rc));
+            return rc;
+        }
+        e->staged += n;
+        s_apply(e, envs, n);
+        if (first_seq)
+            *first_seq = first;
+        return 0;
+    }
     int rc = outbox_append(e->outbox, envs, n, &first);
-    if (rc == HB_ENOSPC || rc == HB_EMAPFULL) {
-        hb_errf(err, errlen,
-                "the hall's disk is full: nothing was stored, and nothing can be until space "
-                "is freed in the hall's data folder (head office is told); please use another "
-                "channel meanwhile");
-        return HB_ENOSPC;
-    }
-    if (rc != 0) {
-        hb_errf(err, errlen, "the outbox could not store the event (%s); nothing was changed",
-                hb_strerror(rc));
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int arc = hb_hall_state_apply(e->state, envs[i]);
-        if (arc != 0)
-            hb_log_once("engine-anomaly", HB_LOG_WARN,
-                        "engine: event %" PRIu64 " (%s) did not fit the hall's state (%s)",
-                        envs[i]->seq, hb_event_type_name(envs[i]), hb_strerror(arc));
-    }
+    if (rc != 0)
+        return s_store_refusal(rc, err, errlen);
+    s_apply(e, envs, n);
     if (first_seq)
         *first_seq = first;
     if (e->on_append)
@@ -258,8 +296,9 @@ static int s_replay_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
     return 0;
 }
 
-/* The snapshot, if any, then every event after it. */
-static int s_rebuild(engine_t *e, char *err, size_t errlen)
+/* The state the outbox holds: the snapshot, if any, then every event
+ * stored after it, into `*out`. */
+static int s_load_state(engine_t *e, hb_hall_state_t **out, char *err, size_t errlen)
 {
     restore_ctx_t rc_ctx = {0};
     int rc = outbox_get_record(e->outbox, SNAPSHOT_KEY, s_restore_cb, &rc_ctx);
@@ -287,8 +326,7 @@ static int s_rebuild(engine_t *e, char *err, size_t errlen)
                     "; the state is rebuilt from what is kept",
                     first);
     }
-    e->state = rc_ctx.state;
-    replay_ctx_t rp = {.state = e->state, .next = e->state->seq + 1};
+    replay_ctx_t rp = {.state = rc_ctx.state, .next = rc_ctx.state->seq + 1};
     if (rp.next < first)
         rp.next = first;
     while (rp.next <= last) {
@@ -297,13 +335,101 @@ static int s_rebuild(engine_t *e, char *err, size_t errlen)
         if (rc != 0 || rp.next == before) {
             hb_errf(err, errlen, "cannot read the outbox at %" PRIu64 ": %s", before,
                     hb_strerror(rc ? rc : HB_EDB));
+            hb_hall_state_destroy(&rc_ctx.state);
             return rc ? rc : HB_EDB;
         }
     }
-    e->snapshot_seq = e->state->seq;
     if (rp.applied)
         hb_info("engine: state at %" PRIu64 " (%" PRIu64 " event(s) applied after the snapshot)",
-                e->state->seq, rp.applied);
+                rc_ctx.state->seq, rp.applied);
+    *out = rc_ctx.state;
+    return 0;
+}
+
+static int s_rebuild(engine_t *e, char *err, size_t errlen)
+{
+    int rc = s_load_state(e, &e->state, err, errlen);
+    if (rc == 0)
+        e->snapshot_seq = e->state->seq;
+    return rc;
+}
+
+/* ------------------------------------------------------- group commit ---- */
+
+/* A refused group's state is put back as the outbox holds it. Until that
+ * works (out of memory, a read failing) the engine is `stale` and refuses
+ * every action. */
+static int s_rollback(engine_t *e)
+{
+    char err[256];
+    hb_hall_state_t *st = NULL;
+    int rc = s_load_state(e, &st, err, sizeof err);
+    if (rc != 0) {
+        e->stale = true;
+        hb_log_once("engine-rollback", HB_LOG_ERROR,
+                    "engine: the state cannot be rebuilt after a refused group (%s); actions are "
+                    "refused until it is",
+                    err);
+        return rc;
+    }
+    hb_hall_state_destroy(&e->state);
+    e->state = st;
+    e->stale = false;
+    return 0;
+}
+
+void engine_set_group_done(engine_t *e, engine_group_fn done, void *arg)
+{
+    e->group_done = done;
+    e->group_arg = arg;
+}
+
+void engine_group_begin(engine_t *e) { e->grouping = true; }
+void engine_group_end(engine_t *e) { e->grouping = false; }
+
+size_t engine_group_staged(const engine_t *e, size_t *bytes)
+{
+    return outbox_staged(e->outbox, bytes);
+}
+
+int engine_group_commit(engine_t *e)
+{
+    /* The engine's own count: with nothing staged the outbox is not asked
+     * (engine_close may come after the outbox was closed, as a killed
+     * process would leave it). */
+    size_t n = e->staged;
+    if (n == 0)
+        return 0;
+    e->staged = 0;
+    int rc = outbox_commit_staged(e->outbox, NULL);
+    char err[512] = "";
+    if (rc != 0) {
+        rc = s_store_refusal(rc, err, sizeof err);
+        hb_debug("engine: a group of %zu event(s) refused: %s", n, err);
+        e->refusal = NULL;
+        s_rollback(e);
+    } else if (e->on_append) {
+        e->on_append(e->arg);
+    }
+    if (e->group_done)
+        e->group_done(e->group_arg, rc, err);
+    return rc;
+}
+
+/* Before anything done outside a group: the staged events are committed
+ * (the journal keeps the order of the decisions), and a state left stale
+ * by a refused group is rebuilt. 0, or the refusal with `err`. */
+static int s_settle(engine_t *e, char *err, size_t errlen)
+{
+    if (e->grouping)
+        return 0;
+    engine_group_commit(e);
+    if (e->stale && s_rollback(e) != 0) {
+        hb_errf(err, errlen,
+                "the hall's state cannot be read back from its outbox now; nothing "
+                "was changed");
+        return HB_EDB;
+    }
     return 0;
 }
 
@@ -343,7 +469,9 @@ void engine_close(engine_t **ep)
     engine_t *e = *ep;
     if (!e)
         return;
-    if (e->state)
+    char err[256];
+    e->grouping = false;
+    if (e->state && s_settle(e, err, sizeof err) == 0)
         s_snapshot(e);
     hb_hall_state_destroy(&e->state);
     hb_policy_free(&e->policy);
@@ -357,6 +485,9 @@ const engine_config_t *engine_config(const engine_t *e) { return &e->cfg; }
 
 void engine_set_policy(engine_t *e, hb_policy_t *p)
 {
+    /* What was decided under the old policy is committed under it. */
+    char err[256];
+    s_settle(e, err, sizeof err);
     hb_policy_free(&e->policy);
     e->policy = p;
 }
@@ -365,6 +496,8 @@ void engine_tick(engine_t *e)
 {
     int64_t now = hb_now_ms();
     char err[256];
+    if (s_settle(e, err, sizeof err) != 0)
+        return;
     if (s_ensure_day(e, now, err, sizeof err) != 0)
         hb_log_once("engine-day", HB_LOG_ERROR, "engine: cannot start the day: %s", err);
     engine__check_deadlines(e, now);
@@ -431,9 +564,9 @@ int engine__run_at(engine_t *e, engine_action_id_t id, int64_t now, const char *
     const engine_steps_t *steps = a->steps;
     engine_request_t r = {
         .e = e, .action = a, .now = now, .key = key, .args = args, .err = err, .errlen = errlen};
-    int rc = 0;
     e->refusal = NULL;
-    if (a->key_id[0] && !engine__id_ok(key))
+    int rc = s_settle(e, err, errlen);
+    if (rc == 0 && a->key_id[0] && !engine__id_ok(key))
         rc = engine__refuse(&r, HB_EINVAL,
                             "%s id '%.64s' must be 1 to %d letters, digits, '-', '_' or '.'",
                             a->key_id, key ? key : "", HB_ID_MAX);
@@ -483,7 +616,9 @@ int engine_append_external(engine_t *e, Hallbus__Envelope **envs, size_t n, uint
         default: break;
         }
     }
-    int rc = s_ensure_day(e, hb_now_ms(), err, errlen);
+    int rc = s_settle(e, err, errlen);
+    if (rc == 0)
+        rc = s_ensure_day(e, hb_now_ms(), err, errlen);
     if (rc != 0)
         return rc;
     return s_commit(e, envs, n, first_seq, err, errlen);
@@ -492,6 +627,12 @@ int engine_append_external(engine_t *e, Hallbus__Envelope **envs, size_t n, uint
 int engine_record_applied(engine_t *e, bool calendar, uint64_t version, const outbox_record_t *rec,
                           char *err, size_t errlen)
 {
+    /* The document is stored by a commit of its own (with its record),
+     * which staged events must not wait behind, even inside a group. */
+    engine_group_commit(e);
+    int rc = s_settle(e, err, errlen);
+    if (rc != 0)
+        return rc;
     int64_t now = hb_now_ms();
     Hallbus__Envelope env, *envp = &env;
     engine_body_t body;
@@ -505,7 +646,7 @@ int engine_record_applied(engine_t *e, bool calendar, uint64_t version, const ou
         pa->version = version;
     }
     /* Not s_commit: the document is stored in the same transaction. */
-    int rc = outbox_append_with(e->outbox, &envp, 1, rec, 1, NULL);
+    rc = outbox_append_with(e->outbox, &envp, 1, rec, 1, NULL);
     if (rc != 0) {
         hb_errf(err, errlen, "the outbox could not store version %" PRIu64 " (%s)", version,
                 hb_strerror(rc));

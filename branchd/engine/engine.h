@@ -2,8 +2,11 @@
  * (a ticket taken, a counter calling, a complaint escalated) is decided here
  * against the hall's live state and its policy, written to the outbox as
  * events in one synced LMDB transaction, and only then applied to the live
- * state through the shared reducer (hallstate.h). The state is therefore a
- * function of the outbox: after any crash, the last snapshot plus the events
+ * state through the shared reducer (hallstate.h); in a group (below) the
+ * events are applied at once and stored by the group's one commit, which
+ * nothing outside the engine hears of before it is durable and whose
+ * refusal puts the state back. The state is therefore a function of the
+ * outbox: after any crash, the last snapshot plus the events
  * after it give exactly the state the hall had, so a restart loses no
  * waiting ticket and never issues a ticket number twice in a day.
  *
@@ -55,6 +58,35 @@ int engine_open(outbox_t *outbox, const engine_config_t *cfg, hb_policy_t *polic
                 engine_appended_fn on_append, void *arg, engine_t **out, char *err, size_t errlen);
 /* Writes a final snapshot and frees `*e`. */
 void engine_close(engine_t **e);
+
+/* ---- group commit (issue 17; docs/OPERATIONS.md, "branchd: where a
+ * ticket's ... go")
+ *
+ * Between engine_group_begin and engine_group_end every action is decided
+ * as always against the live state and applied to it at once, so that the
+ * next action sees it (the next ticket number, a ticket called already),
+ * but its events are only staged in the outbox (outbox_stage), not stored.
+ * engine_group_commit stores every staged event in one synced transaction
+ * and only then tells on_append (the uplink, the pages' stream); `done`
+ * hears the outcome: 0, or the refusal every action of the group gets
+ * (HB_ENOSPC, HB_EDB; `err` says it as a lone action's refusal would).
+ * A refused group leaves no trace: the state is rebuilt from the outbox
+ * (the snapshot and the events stored), as it was before the group.
+ *
+ * Anything done outside a group (an action, the tick, a document applied,
+ * events posted, engine_close) commits the staged events first, so the
+ * journal holds the decisions in the order they were made. A full stage
+ * (outbox.h's bounds) is committed in the middle of a group the same way.
+ * Reading the state while events are staged shows them: callers answer
+ * nobody from it before the commit. */
+typedef void (*engine_group_fn)(void *arg, int rc, const char *err);
+void engine_set_group_done(engine_t *e, engine_group_fn done, void *arg);
+void engine_group_begin(engine_t *e);
+void engine_group_end(engine_t *e);
+/* 0 when nothing was staged (`done` is not called then). */
+int engine_group_commit(engine_t *e);
+/* Events staged now (their bytes in `*bytes`, may be NULL). */
+size_t engine_group_staged(const engine_t *e, size_t *bytes);
 
 /* Housekeeping, about once a second: a new local day, complaint deadlines
  * passed (automatic escalations), the periodic snapshot. */

@@ -17,7 +17,9 @@
  *           event's fields: the runner made the envelope and an empty body
  *           of the row's kind;
  *   commit  the event judged by HQ's rules, stored in the outbox in one
- *           synced transaction, applied to the live state; the uplink woken;
+ *           synced transaction, applied to the live state; the uplink woken
+ *           (in a group, engine.h: staged and applied; the group's commit
+ *           stores it and wakes the uplink);
  *   answer  (the action's) after the commit only: what the caller is told.
  *
  * Any step may refuse; a refusal writes nothing, except that a refusal
@@ -43,6 +45,13 @@ struct engine {
     const char *refusal;
     uint64_t snapshot_seq;    /* the newest snapshot written */
     int64_t snapshot_mono_ms; /* when */
+    /* Group commit (engine.h): actions are staged while `grouping`; `done`
+     * hears each staged group's commit. `stale`: a refused group's state
+     * could not be rebuilt yet (the next call tries again). */
+    bool grouping, stale;
+    size_t staged; /* events staged since the last group commit */
+    engine_group_fn group_done;
+    void *group_arg;
 };
 
 /* A set of ticket or counter states (hb_ticket_state_t, hb_counter_state_t)

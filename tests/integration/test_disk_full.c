@@ -18,33 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 
 #include "runner.h"
+#include "smalldisk.h"
 #include "world.h"
-
-static bool s_mounted;
-
-/* The hall's data folder on a tmpfs of `mb` MB; false where mounting is
- * not allowed. */
-static bool s_mount_small(const char *dir, int mb)
-{
-    mkdir(dir, 0700);
-    char opts[64];
-    snprintf(opts, sizeof opts, "size=%dm,mode=0700", mb);
-    if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-        return false;
-    s_mounted = true;
-    return true;
-}
-
-static void s_grow(const char *dir, int mb)
-{
-    char opts[64];
-    snprintf(opts, sizeof opts, "size=%dm,mode=0700", mb);
-    assert_int_equal(mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts), 0);
-}
 
 static json_t *s_storage(hbt_hall_t *h)
 {
@@ -61,9 +38,7 @@ static int s_teardown(void **state)
     hbt_world_t *w = *state;
     for (size_t i = 0; i < w->n_halls; i++)
         hbt_hall_stop(&w->hall[i], SIGTERM);
-    if (s_mounted && umount2(w->hall[0].data, MNT_DETACH) != 0)
-        fprintf(stderr, "disk_full: cannot unmount %s\n", w->hall[0].data);
-    s_mounted = false;
+    hbt_small_disk_release(&w->hall[0]);
     return hbt_world_teardown(state);
 }
 
@@ -85,15 +60,7 @@ HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
     hbt_world_t *w = *state;
     hbt_hall_t *h = &w->hall[0];
     /* HB_TEST_NO_MOUNT=1 runs the stand-in where mounting would work. */
-    bool real_disk = !getenv("HB_TEST_NO_MOUNT") && s_mount_small(h->data, 3);
-    if (!real_disk) {
-        fprintf(stderr, "\n*** disk_full: this machine lets no test mount a filesystem: the "
-                        "LMDB map's maximum (map_max 1M) stands in for a full disk ***\n\n");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_size");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "256K");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_max");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1M");
-    }
+    bool real_disk = hbt_small_disk(h, 3, "disk_full");
     hbt_hall_start(h);
     hbt_hall_post(h, 200, 0);
     assert_true(hbt_wait_synced(&w->hq, h, 15000));
@@ -101,38 +68,12 @@ HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
     /* The outage: HQ down, the hall keeps taking events until no room is
      * left. Each request is all or nothing. */
     hbt_hq_stop(&w->hq, SIGTERM);
-    int64_t taken = 0;
     json_t *refusal = NULL;
     /* Requests of 100 events, then of one: LMDB reuses the pages its
      * commits free, so single events still fit for a while after larger
      * requests no longer do. */
-    for (int per = 100; per >= 1; per = per > 1 ? 1 : 0) {
-        json_decref(refusal);
-        refusal = NULL;
-        for (int round = 0; round < 20000 && !refusal; round++) {
-            char body[64 * 100 + 8];
-            size_t used = 0;
-            body[used++] = '[';
-            for (int k = 0; k < per; k++)
-                used += (size_t)snprintf(body + used, sizeof body - used,
-                                         "%s{\"type\":\"satisfaction_scored\",\"score\":%d}",
-                                         k ? "," : "", 1 + (round + k) % 5);
-            body[used++] = ']';
-            body[used] = '\0';
-            json_t *resp = NULL;
-            int status = hbt_http(h->http, "POST", "/v1/events", body, &resp);
-            if (status == 200) {
-                taken += per;
-                json_decref(resp);
-                continue;
-            }
-            if (status != 507)
-                fail_msg("POST /v1/events while filling the disk: %d %s", status,
-                         resp ? hbt_str(resp, "reason") : "(no body)");
-            refusal = resp;
-        }
-        assert_non_null(refusal);
-    }
+    int64_t taken = hbt_fill_disk(h, 100, NULL);
+    taken += hbt_fill_disk(h, 1, &refusal);
     assert_non_null(refusal);
     assert_string_equal(hbt_str(refusal, "error"), "disk_full");
     hbt_assert_contains(hbt_str(refusal, "reason"), "disk is full");
@@ -168,14 +109,7 @@ HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
 
     /* Space returns: the next ticket is taken, and the alert clears after
      * its hold. */
-    if (real_disk) {
-        s_grow(h->data, 16);
-    } else {
-        /* The map's maximum is a restart-only setting: raised, restarted. */
-        hbt_hall_stop(h, SIGTERM);
-        snprintf(h->extra[h->n_extra - 1], sizeof h->extra[0], "8M");
-        hbt_hall_start(h);
-    }
+    hbt_small_disk_grow(h, real_disk);
     hbt_req_ok(h->http, "POST", "/v1/tickets", "{\"service\":\"A\"}", 201);
     hbt_hall_post(h, 100, 7);
     sp = s_storage(h);
