@@ -146,6 +146,14 @@ int hb_store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_va
     return rc == MDB_NOTFOUND ? HB_ENOTFOUND : rc != 0 ? HB_EDB : 0;
 }
 
+int hb_store_txn_end(MDB_txn *txn, int rc)
+{
+    if (rc == 0)
+        return mdb_txn_commit(txn);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int hb_store_del(hb_store_t *store, MDB_dbi dbi, const void *key, size_t klen)
 {
     MDB_txn *txn;

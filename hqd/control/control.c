@@ -76,10 +76,7 @@ static int s_put_raw(hq_control_t *c, const char *key, const char *text)
             if (rc == MDB_NOTFOUND)
                 rc = 0;
         }
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
+        rc = hb_store_txn_end(txn, rc);
         if (rc != MDB_MAP_FULL || hb_store_grow(&c->store) != 0)
             break;
     }

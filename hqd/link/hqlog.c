@@ -266,10 +266,7 @@ int hq_log_trim(hq_log_t *log)
     int rc = mdb_txn_begin(log->store.env, NULL, 0, &txn);
     if (rc == 0)
         rc = s_trim(log, txn, upto);
-    if (rc == 0)
-        rc = mdb_txn_commit(txn);
-    else
-        mdb_txn_abort(txn);
+    rc = hb_store_txn_end(txn, rc);
     if (rc != 0)
         return HB_EDB;
     log->trimmed_id = upto;

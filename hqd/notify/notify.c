@@ -37,10 +37,7 @@ int notify_db_put(hq_notify_t *n, MDB_dbi dbi, const void *key, size_t klen, con
             return HB_EDB;
         MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
         rc = mdb_put(txn, dbi, &k, &v, 0);
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
+        rc = hb_store_txn_end(txn, rc);
         if (rc == 0)
             return 0;
         if (rc != MDB_MAP_FULL || hb_store_grow(&n->db) != 0)

@@ -51,10 +51,7 @@ static int s_delete_from(ru_store_t *st, MDB_dbi dbi, const uint8_t *lo, size_t 
                 g = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
         mdb_cursor_close(cur);
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
+        rc = hb_store_txn_end(txn, rc);
         if (rc != 0)
             return HB_EDB;
         *deleted += n;

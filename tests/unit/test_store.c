@@ -1,7 +1,8 @@
 /* Unit tests of common/link/store.c's helpers on a real LMDB file:
  * hb_store_read_begin/hb_store_read_end hold and give back the resize lock
  * around a read-only transaction, hb_store_get maps LMDB's answers to
- * hallbus codes, and hb_store_del deletes in a transaction of its own. The
+ * hallbus codes, hb_store_del deletes in a transaction of its own, and
+ * hb_store_txn_end commits or aborts by the work's result. The
  * stores' own formats are tested with their modules. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -113,5 +114,41 @@ HBT_TEST(test_get_and_del)
     assert_int_equal(hb_store_read_begin(&st, &txn), 0);
     assert_int_equal(hb_store_get(txn, dbi + 100, "k1", 2, &v), HB_EDB);
     hb_store_read_end(&st, txn, NULL);
+    hb_store_close(&st);
+}
+
+/* hb_store_txn_end: a write whose work went well is committed and stays; one
+ * whose work failed is aborted, leaves nothing, and its own code comes back
+ * (not the abort's). */
+HBT_TEST(test_txn_end_commits_or_aborts)
+{
+    hb_store_t st;
+    MDB_dbi dbi;
+    s_open(&st, &dbi);
+    static const struct {
+        const char *key;
+        int work_rc; /* what the transaction's work answered */
+        int want_rc; /* what hb_store_txn_end gives back */
+        int want_get;
+    } rows[] = {
+        {"ok", 0, 0, 0},                                   /* committed: there */
+        {"bad", MDB_MAP_FULL, MDB_MAP_FULL, HB_ENOTFOUND}, /* aborted: gone */
+        {"oops", HB_EINVAL, HB_EINVAL, HB_ENOTFOUND},      /* ours, kept */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        MDB_txn *txn;
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        MDB_val k = {strlen(rows[i].key), (void *)rows[i].key}, v = {1, "x"};
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+        int rc = hb_store_txn_end(txn, rows[i].work_rc);
+        if (rc != rows[i].want_rc)
+            fail_msg("row %zu (%s): ended with %d, not %d", i, rows[i].key, rc, rows[i].want_rc);
+        assert_int_equal(hb_store_read_begin(&st, &txn), 0);
+        MDB_val got;
+        rc = hb_store_get(txn, dbi, rows[i].key, strlen(rows[i].key), &got);
+        hb_store_read_end(&st, txn, NULL);
+        if (rc != rows[i].want_get)
+            fail_msg("row %zu (%s): read back %d, not %d", i, rows[i].key, rc, rows[i].want_get);
+    }
     hb_store_close(&st);
 }

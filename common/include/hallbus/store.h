@@ -71,6 +71,10 @@ void hb_store_read_end(hb_store_t *store, MDB_txn *txn, MDB_cursor *cur);
 /* Reads `klen` bytes of `key` from `dbi` into *v: 0, HB_ENOTFOUND when the
  * key is absent, HB_EDB when LMDB failed otherwise. */
 int hb_store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v);
+/* Ends a write transaction by how its work went: commits it when `rc` is 0
+ * and gives the commit's result (an LMDB code), aborts it otherwise and
+ * gives `rc` back. The one way every store here ends a write. */
+int hb_store_txn_end(MDB_txn *txn, int rc);
 /* Deletes `klen` bytes of `key` from `dbi` in a write transaction of its
  * own: 0 when it is gone (or was never there), HB_EDB otherwise. */
 int hb_store_del(hb_store_t *store, MDB_dbi dbi, const void *key, size_t klen);
