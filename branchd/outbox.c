@@ -209,11 +209,15 @@ static int s_append_once(outbox_t *ob, Hallbus__Envelope **envs, size_t n,
     rc = s_put_records(ob, txn, recs, nrecs);
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint64_t seq = ob->last_seq + 1 + i;
-        size_t start = i ? ob->stage_end[i - 1] : 0;
-        size_t len = envs ? 0 : ob->stage_end[i] - start;
+        /* stage_end holds OUTBOX_STAGE_EVENTS ends: read only for staged
+         * events (a plain append may carry more than that). */
+        size_t start = 0, len;
         if (envs) {
             envs[i]->seq = seq;
             len = hallbus__envelope__get_packed_size(envs[i]);
+        } else {
+            start = i ? ob->stage_end[i - 1] : 0;
+            len = ob->stage_end[i] - start;
         }
         uint8_t keybuf[8];
         hb_put_be64(keybuf, seq);
