@@ -33,15 +33,6 @@ static json_t *s_storage(hbt_hall_t *h)
     return s;
 }
 
-static int s_teardown(void **state)
-{
-    hbt_world_t *w = *state;
-    for (size_t i = 0; i < w->n_halls; i++)
-        hbt_hall_stop(&w->hall[i], SIGTERM);
-    hbt_small_disk_release(&w->hall[0]);
-    return hbt_world_teardown(state);
-}
-
 static const hbt_world_spec_t s_world = {
     .tag = "diskfull",
     .halls = {"DISK-A"},
@@ -53,7 +44,7 @@ static const hbt_world_spec_t s_world = {
      * reach the default 30 s, or the test's wait for it runs out first. */
     .hall_args = {"--reconnect_max", "2s"}};
 
-#define HBT_FIXTURE hbt_world_setup, s_teardown, &s_world
+#define HBT_FIXTURE hbt_world_setup, hbt_small_disk_world_teardown, &s_world
 
 HBT_TEST(test_disk_full_during_outage_refuses_alerts_resumes)
 {

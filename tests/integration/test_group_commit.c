@@ -37,18 +37,9 @@
 #define ROUNDS 200 /* tries at two requests in one turn of the hall's loop */
 #define ANSWER_MAX 16384
 
-static int s_teardown(void **state)
-{
-    hbt_world_t *w = *state;
-    for (size_t i = 0; i < w->n_halls; i++)
-        hbt_hall_stop(&w->hall[i], SIGTERM);
-    hbt_small_disk_release(&w->hall[0]);
-    return hbt_world_teardown(state);
-}
-
 static const hbt_world_spec_t s_world = {.tag = "group", .halls = {"GRP-A"}, .engine = true};
 
-#define HBT_FIXTURE hbt_world_setup, s_teardown, &s_world
+#define HBT_FIXTURE hbt_world_setup, hbt_small_disk_world_teardown, &s_world
 
 /* ------------------------------------------------- two kiosks at once ---- */
 

@@ -95,3 +95,12 @@ int64_t hbt_fill_disk(hbt_hall_t *h, int per, json_t **refusal)
     fail_msg("the disk never filled in %d requests", FILL_ROUNDS);
     return taken;
 }
+
+int hbt_small_disk_world_teardown(void **state)
+{
+    hbt_world_t *w = *state;
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_stop(&w->hall[i], SIGTERM);
+    hbt_small_disk_release(&w->hall[0]);
+    return hbt_world_teardown(state);
+}

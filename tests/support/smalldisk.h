@@ -22,6 +22,9 @@ bool hbt_small_disk(hbt_hall_t *h, int mb, const char *tag);
 void hbt_small_disk_grow(hbt_hall_t *h, bool real_disk);
 /* Unmounts what hbt_small_disk mounted (teardown); idempotent. */
 void hbt_small_disk_release(hbt_hall_t *h);
+/* A world's teardown (world.h) for a test whose first hall has a small
+ * disk: every hall stopped, the disk released, then the world's own. */
+int hbt_small_disk_world_teardown(void **state);
 /* POSTs /v1/events of `per` events (1 to 100) until the hall answers 507;
  * any other answer but 200 fails the test. Returns the events taken; the
  * refusal's body in `*refusal` (the caller frees it; may be NULL). */
