@@ -297,8 +297,10 @@ static int s_replay_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
 }
 
 /* The state the outbox holds: the snapshot, if any, then every event
- * stored after it, into `*out`. */
-static int s_load_state(engine_t *e, hb_hall_state_t **out, char *err, size_t errlen)
+ * stored after it, into `*out`; the seq of the snapshot that was used in
+ * `*snap_seq` (0: none, the state was rebuilt from the events kept). */
+static int s_load_state(engine_t *e, hb_hall_state_t **out, uint64_t *snap_seq, char *err,
+                        size_t errlen)
 {
     restore_ctx_t rc_ctx = {0};
     int rc = outbox_get_record(e->outbox, SNAPSHOT_KEY, s_restore_cb, &rc_ctx);
@@ -326,6 +328,7 @@ static int s_load_state(engine_t *e, hb_hall_state_t **out, char *err, size_t er
                     "; the state is rebuilt from what is kept",
                     first);
     }
+    *snap_seq = rc_ctx.state->seq;
     replay_ctx_t rp = {.state = rc_ctx.state, .next = rc_ctx.state->seq + 1};
     if (rp.next < first)
         rp.next = first;
@@ -346,12 +349,15 @@ static int s_load_state(engine_t *e, hb_hall_state_t **out, char *err, size_t er
     return 0;
 }
 
+/* The engine's state as the outbox holds it. snapshot_seq is the stored
+ * snapshot's, not the state's: the outbox may prune only what a stored
+ * snapshot covers, and the events replayed after it are covered only once
+ * a snapshot of the rebuilt state is written (engine_open). Counting them
+ * as covered let a hall restarted after a kill -9 prune them and, killed
+ * again before its next snapshot, come back without them. */
 static int s_rebuild(engine_t *e, char *err, size_t errlen)
 {
-    int rc = s_load_state(e, &e->state, err, errlen);
-    if (rc == 0)
-        e->snapshot_seq = e->state->seq;
-    return rc;
+    return s_load_state(e, &e->state, &e->snapshot_seq, err, errlen);
 }
 
 /* ------------------------------------------------------- group commit ---- */
@@ -363,7 +369,8 @@ static int s_rollback(engine_t *e)
 {
     char err[256];
     hb_hall_state_t *st = NULL;
-    int rc = s_load_state(e, &st, err, sizeof err);
+    uint64_t snap_seq;
+    int rc = s_load_state(e, &st, &snap_seq, err, sizeof err);
     if (rc != 0) {
         e->stale = true;
         hb_log_once("engine-rollback", HB_LOG_ERROR,
@@ -458,7 +465,10 @@ int engine_open(outbox_t *outbox, const engine_config_t *cfg, hb_policy_t *polic
         engine_close(&e);
         return rc;
     }
+    /* The events replayed after the stored snapshot are made a snapshot
+     * now; until one is written (a full disk) the outbox keeps them. */
     outbox_keep_after(outbox, e->snapshot_seq);
+    s_snapshot(e);
     e->snapshot_mono_ms = hb_mono_ms();
     *out = e;
     return 0;
