@@ -20,6 +20,7 @@
 #include "peers.h"
 #include "samples.h"
 #include "simlink.h"
+#include "workers.h"
 
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
@@ -36,6 +37,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,18 +245,10 @@ typedef struct wk_cmd {
 } wk_cmd_t;
 
 /* worker -> parent: after connecting (a = halls welcomed), after a phase
- * (a = events acknowledged), then `nlat` latencies in ms. */
+ * (a = events acknowledged), its latencies in ms after it. */
 typedef struct wk_report {
-    uint64_t a, sent, bytes, turns, nlat;
+    uint64_t a, sent, bytes, turns;
 } wk_report_t;
-
-typedef struct worker {
-    int lo, hi; /* halls lo..hi-1 */
-    pid_t pid;
-    int cmd, rep;        /* the parent's ends of the two pipes */
-    const hb_cert_t *hq; /* what the worker connects to */
-    const char *endpoint;
-} worker_t;
 
 /* All `len` bytes through a pipe, written (`out`) or read, across
  * interrupted and short transfers; -1 when the other end is gone. */
@@ -314,10 +308,7 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
             r.a += s_drain(&halls[evs[e].data.u32], rec);
         r.a += s_hellos(halls, n, rec);
     }
-    r.nlat = lat.n;
-    if (kids_send_report(out, &r, sizeof r, lat.v, lat.n) != 0)
-        _exit(1);
-    samples_free(&lat);
+    workers_report(out, &r, sizeof r, &lat);
 }
 
 /* A worker's life: connect its halls, report how many were welcomed, then
@@ -326,11 +317,9 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
 static void s_worker_run(void *arg, int cmd_in, int out)
 {
     const worker_t *wk = arg;
+    void *ctx;
+    sim_hall_t *halls = workers_halls(wk, sizeof *halls, &ctx);
     int n = wk->hi - wk->lo;
-    void *ctx = simlink_worker_ctx(HALLS_PER_WORKER + 64);
-    sim_hall_t *halls = calloc((size_t)n, sizeof *halls);
-    if (!halls)
-        _exit(1);
     for (int i = 0; i < n; i++) {
         sim_hall_t *h = &halls[i];
         snprintf(h->id, sizeof h->id, "B%05d", wk->lo + i);
@@ -357,8 +346,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
             w.a += halls[i].welcomed;
         }
     }
-    if (s_write_all(out, &w, sizeof w) != 0)
-        _exit(1);
+    workers_report(out, &w, sizeof w, NULL);
     for (;;) {
         struct pollfd p[2] = {{.fd = cmd_in, .events = POLLIN}, {.fd = ep, .events = POLLIN}};
         if (poll(p, 2, 100) < 0 && errno != EINTR)
@@ -379,29 +367,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
         s_hellos(halls, n, NULL);
     }
     close(ep);
-    for (int i = 0; i < n; i++)
-        zmq_close(halls[i].sock);
-    zmq_ctx_term(ctx);
-    free(halls);
-    _exit(0);
-}
-
-/* A worker's report, and its latencies appended to `lat` (when not NULL). */
-static int s_worker_report(const worker_t *wk, wk_report_t *r, samples_t *lat)
-{
-    if (s_read_all(wk->rep, r, sizeof *r) != 0) {
-        fprintf(stderr, "bench_ingest: the worker of halls %d..%d gave no figures\n", wk->lo,
-                wk->hi - 1);
-        return -1;
-    }
-    for (uint64_t i = 0; i < r->nlat; i++) {
-        double v;
-        if (s_read_all(wk->rep, &v, sizeof v) != 0)
-            return -1;
-        if (lat)
-            samples_add(lat, v);
-    }
-    return 0;
+    workers_end(ctx, halls, sizeof *halls, offsetof(sim_hall_t, sock), n);
 }
 
 /* -------------------------------------------------------- HQ's figures */
@@ -667,7 +633,7 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, peers_ours
     uint64_t acked = 0, sent = 0, bytes = 0, turns = 0;
     for (int k = 0; k < nw; k++) {
         wk_report_t r;
-        if (s_worker_report(&ws[k], &r, &lat) == 0) {
+        if (workers_collect(&ws[k], &r, sizeof r, &lat, "bench_ingest") == 0) {
             acked += r.a;
             sent += r.sent;
             bytes += r.bytes;
@@ -844,20 +810,13 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     int nw = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;
     worker_t *ws = calloc((size_t)nw, sizeof *ws);
     int rc = ws ? 0 : 1;
-    for (int k = 0; k < nw && rc == 0; k++) {
-        ws[k].lo = k * s_opt.halls / nw;
-        ws[k].hi = (k + 1) * s_opt.halls / nw;
-        ws[k].hq = &hq;
-        ws[k].endpoint = endpoint;
-        if (kids_fork_worker(s_worker_run, &ws[k], &ws[k].pid, &ws[k].cmd, &ws[k].rep) != 0) {
-            fprintf(stderr, "bench_ingest: cannot start a worker process\n");
-            rc = 1;
-        }
-    }
+    if (rc == 0 &&
+        workers_start(ws, nw, s_opt.halls, &hq, endpoint, s_worker_run, "bench_ingest") != 0)
+        rc = 1;
     int welcomed = 0;
     for (int k = 0; k < nw && rc == 0; k++) {
         wk_report_t r;
-        if (s_worker_report(&ws[k], &r, NULL) != 0)
+        if (workers_collect(&ws[k], &r, sizeof r, NULL, "bench_ingest") != 0)
             rc = 1;
         else
             welcomed += (int)r.a;
