@@ -88,8 +88,7 @@ typedef struct settings {
 
 #define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 static const hb_config_def_t s_options[] = {
-    ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
-        "simulated halls, each its own CURVE connection (4,000 per worker process)"),
+    WORKERS_ROWS(settings_t),
     ROW("connect", HB_CONF_INT, connect, "300", 1, 3600, "S",
         "longest wait for every hall's first welcome"),
     ROW("idle", HB_CONF_INT, idle, "10", 1, 3600, "S",

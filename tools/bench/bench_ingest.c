@@ -123,8 +123,7 @@ static int s_parse_rollups(const char *text, void *field, char *why, size_t whyl
 #define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
-    ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
-        "simulated halls, each its own CURVE connection (4,000 per worker process)"),
+    WORKERS_ROWS(settings_t),
     ROW("seconds", HB_CONF_INT, seconds, "15", 1, 3600, "S", "length of each phase"),
     ROW("batch", HB_CONF_INT, batch, "100", 1, 1024, "B", "events per batch"),
     ROW("window", HB_CONF_INT, window, "1000", 1, 1000000, "W",

@@ -13,9 +13,16 @@
 #include "samples.h"
 
 #include "hallbus/cert.h"
+#include "hallbus/config.h"
 
 #include <stddef.h>
 #include <sys/types.h>
+
+/* The settings row both benchmarks take, for their settings struct
+ * `type_s` with `int64_t halls`: how many halls the workers play. */
+#define WORKERS_ROWS(type_s)                                                                       \
+    HB_CONF_OPT(type_s, "halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",                       \
+                "simulated halls, each its own CURVE connection (4,000 per worker process)")
 
 typedef struct worker {
     int lo, hi; /* halls lo..hi-1 */
