@@ -12,6 +12,7 @@
  * 4,000 per worker process (kids.h stops them, and hqd, on every way out).
  * Prints figures; asserts nothing. Not a throughput benchmark: that is
  * bench_ingest. */
+#include "benchcli.h"
 #include "days.h"
 #include "kids.h"
 #include "samples.h"
@@ -109,17 +110,14 @@ static const hb_config_def_t s_options[] = {
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_fleet",
-    .usage =
-        "[--halls N] [--connect S] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
-        "                   [--heartbeat MS] [--link_timeout MS] [--down MS] [--drain S] [--hqd "
-        "PATH]",
-    .about = "a national network of halls on one scratch hqd: connect, idle, peak, and a "
-             "kill -9 of hqd with every hall holding a backlog",
-};
+static const bench_cli_t s_cli = BENCH_CLI(
+    s_options, "bench_fleet",
+    "[--halls N] [--connect S] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
+    "                   [--heartbeat MS] [--link_timeout MS] [--down MS] [--drain S] [--hqd "
+    "PATH]",
+    "a national network of halls on one scratch hqd: connect, idle, peak, and a "
+    "kill -9 of hqd with every hall holding a backlog");
 
 /* ------------------------------------------------------------ the halls */
 
@@ -645,7 +643,7 @@ int main(int argc, char **argv)
 {
     static settings_t set;
     char err[256] = "";
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     s_opt.halls = (int)set.halls;
@@ -665,7 +663,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (days_build(DAYS_POOL, DAYS_SEED, &s_days, err, sizeof err) != 0) {
         fprintf(stderr, "bench_fleet: cannot build the simulator's hall days: %s\n", err);
-        hb_config_free(s_options, NOPTIONS, &set);
+        bench_cli_free(&s_cli, &set);
         return 1;
     }
     printf("bench_fleet: %d halls, %d per worker process; heartbeat %d ms, link timeout %d ms, "
@@ -676,6 +674,6 @@ int main(int argc, char **argv)
     rc = s_run();
     kids_stop_all();
     days_free(&s_days);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return rc;
 }

@@ -15,6 +15,7 @@
  * mirrored, visible on the board by the tiles' last sequence) and says so
  * when the mirror or the board fell behind. Everything it started stops on
  * every way out (kids.h). Prints figures; asserts nothing. */
+#include "benchcli.h"
 #include "days.h"
 #include "kids.h"
 #include "peers.h"
@@ -143,17 +144,15 @@ static const hb_config_def_t s_options[] = {
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_ingest",
-    .usage = "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
-             "                    [--phase both|throughput|steady] [--rollups on|off|both] "
-             "[--hqd PATH]\n"
-             "                    [--compare-peers] [--peers DIR]",
-    .about = "how many events per second a scratch hqd stores durably, mirrors and shows, and "
-             "how fast it acknowledges them",
-};
+static const bench_cli_t s_cli =
+    BENCH_CLI(s_options, "bench_ingest",
+              "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
+              "                    [--phase both|throughput|steady] [--rollups on|off|both] "
+              "[--hqd PATH]\n"
+              "                    [--compare-peers] [--peers DIR]",
+              "how many events per second a scratch hqd stores durably, mirrors and shows, and "
+              "how fast it acknowledges them");
 
 /* Microseconds, for latencies shorter than a millisecond. */
 static int64_t s_now_us(void) { return hb_mono_ns() / 1000; }
@@ -874,7 +873,7 @@ static int s_run(const char *label, const char *const *extra, double *eps)
 int main(int argc, char **argv)
 {
     static settings_t set;
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     kids_init("bench_ingest");
@@ -895,7 +894,7 @@ int main(int argc, char **argv)
     char err[256] = "";
     if (days_build(DAYS_POOL, DAYS_SEED, &s_days, err, sizeof err) != 0) {
         fprintf(stderr, "bench_ingest: cannot build the simulator's hall days: %s\n", err);
-        hb_config_free(s_options, NOPTIONS, &set);
+        bench_cli_free(&s_cli, &set);
         return 1;
     }
     printf("bench_ingest: events are the simulator's hall days (%d days played in turn, %zu "
@@ -933,6 +932,6 @@ int main(int argc, char **argv)
     }
     kids_stop_all();
     days_free(&s_days);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return rc;
 }
