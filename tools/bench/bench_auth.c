@@ -18,6 +18,7 @@
  * It prints figures only; there is no pass or fail. Usage:
  *   bench_auth [--requests N] [--halls N] [--json] */
 #include "auth.h"
+#include "benchcli.h"
 #include "control.h"
 #include "org.h"
 
@@ -56,13 +57,10 @@ static const hb_config_def_t s_options[] = {
     ROW("json", HB_CONF_BOOL, json, "false", 0, 0, NULL, "print the figures as JSON"),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_auth",
-    .usage = "[--requests N] [--halls N] [--json]",
-    .about = "the cost of HQ's guard per request, timed on the server's loop",
-};
+static const bench_cli_t s_cli =
+    BENCH_CLI(s_options, "bench_auth", "[--requests N] [--halls N] [--json]",
+              "the cost of HQ's guard per request, timed on the server's loop");
 
 static const char *const s_case_names[CASES] = {
     "network operator, GET /v1/status (whole network)",
@@ -224,7 +222,7 @@ static int s_percentile(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     settings_t set = {0};
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc;
     hb_log_init("bench_auth", HB_LOG_WARN);

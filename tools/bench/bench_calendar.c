@@ -9,6 +9,7 @@
  * It prints figures only; there is no pass or fail. Everything is seeded,
  * so a run is repeatable. Usage:
  *   bench_calendar [--halls N] [--campaigns N] [--runs N] [--seed N] [--json] */
+#include "benchcli.h"
 #include "calcheck.h"
 #include "campaign.h"
 #include "org.h"
@@ -452,18 +453,15 @@ static const hb_config_def_t s_options[] = {
     ROW("json", HB_CONF_BOOL, json, "false", 0, 0, NULL, "print the figures as JSON"),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_calendar",
-    .usage = "[--halls N] [--campaigns N] [--runs N] [--seed N] [--json]",
-    .about = "the campaign coordination check over a national calendar, timed",
-};
+static const bench_cli_t s_cli = BENCH_CLI(
+    s_options, "bench_calendar", "[--halls N] [--campaigns N] [--runs N] [--seed N] [--json]",
+    "the campaign coordination check over a national calendar, timed");
 
 int main(int argc, char **argv)
 {
     settings_t set = {0};
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     long halls = (long)set.halls, campaigns = (long)set.campaigns, runs = (long)set.runs;

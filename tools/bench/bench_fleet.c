@@ -12,10 +12,12 @@
  * 4,000 per worker process (kids.h stops them, and hqd, on every way out).
  * Prints figures; asserts nothing. Not a throughput benchmark: that is
  * bench_ingest. */
+#include "benchcli.h"
 #include "days.h"
 #include "kids.h"
 #include "samples.h"
 #include "simlink.h"
+#include "workers.h"
 
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +89,7 @@ typedef struct settings {
 
 #define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 static const hb_config_def_t s_options[] = {
-    ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
-        "simulated halls, each its own CURVE connection (4,000 per worker process)"),
+    WORKERS_ROWS(settings_t),
     ROW("connect", HB_CONF_INT, connect, "300", 1, 3600, "S",
         "longest wait for every hall's first welcome"),
     ROW("idle", HB_CONF_INT, idle, "10", 1, 3600, "S",
@@ -108,17 +110,14 @@ static const hb_config_def_t s_options[] = {
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_fleet",
-    .usage =
-        "[--halls N] [--connect S] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
-        "                   [--heartbeat MS] [--link_timeout MS] [--down MS] [--drain S] [--hqd "
-        "PATH]",
-    .about = "a national network of halls on one scratch hqd: connect, idle, peak, and a "
-             "kill -9 of hqd with every hall holding a backlog",
-};
+static const bench_cli_t s_cli = BENCH_CLI(
+    s_options, "bench_fleet",
+    "[--halls N] [--connect S] [--idle S] [--peak S] [--rate R] [--backlog B] [--batch E]\n"
+    "                   [--heartbeat MS] [--link_timeout MS] [--down MS] [--drain S] [--hqd "
+    "PATH]",
+    "a national network of halls on one scratch hqd: connect, idle, peak, and a "
+    "kill -9 of hqd with every hall holding a backlog");
 
 /* ------------------------------------------------------------ the halls */
 
@@ -281,21 +280,13 @@ typedef struct wk_cmd {
     int64_t from_ms; /* frames from HQ count from then (the restart) */
 } wk_cmd_t;
 
-/* worker -> parent after a phase, then `nlat` latencies in ms. */
+/* worker -> parent after a phase, its latencies in ms after it. */
 typedef struct wk_report {
-    uint64_t back, welcomed, drained, sent, acked, nlat;
+    uint64_t back, welcomed, drained, sent, acked;
     int64_t last_back_ms, last_welcome_ms, last_drain_ms; /* since t0 */
     uint32_t hist[HIST_S + 1]; /* halls back per second since t0 (last: later) */
     uint64_t rss_kb, cpu_ns;
 } wk_report_t;
-
-typedef struct worker {
-    int lo, hi;
-    pid_t pid;
-    int cmd, rep;
-    const hb_cert_t *hq; /* what the worker connects to */
-    const char *endpoint;
-} worker_t;
 
 /* A process's resident set in KiB (/proc/PID/status VmRSS), 0 if unknown. */
 static uint64_t s_rss_kb(pid_t pid)
@@ -388,12 +379,9 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
         }
     }
     r.acked -= acked0;
-    r.nlat = lat.n;
     r.rss_kb = s_rss_kb(getpid());
     r.cpu_ns = kids_cpu_ns(getpid());
-    if (kids_send_report(out, &r, sizeof r, lat.v, lat.n) != 0)
-        _exit(1);
-    samples_free(&lat);
+    workers_report(out, &r, sizeof r, &lat);
 }
 
 /* A worker's life: enrol and connect its halls, then run the phases the
@@ -401,13 +389,11 @@ static void s_phase(hall_t *halls, int n, int ep, const wk_cmd_t *c, int out)
  * quit or the parent goes away. Never returns. */
 static void s_worker_run(void *arg, int cmd_in, int out)
 {
-    const worker_t *wk = arg;
-    int n = wk->hi - wk->lo;
-    void *ctx = simlink_worker_ctx(HALLS_PER_WORKER + 64);
-    hall_t *halls = calloc((size_t)n, sizeof *halls);
-    if (!halls)
-        _exit(1);
     simlink_uplink_t up = {UPLINK_MIN_MS, UPLINK_MAX_MS, s_opt.heartbeat_ms, s_opt.timeout_ms};
+    const worker_t *wk = arg;
+    void *ctx;
+    hall_t *halls = workers_halls(wk, sizeof *halls, &ctx);
+    int n = wk->hi - wk->lo;
     int ep = epoll_create1(EPOLL_CLOEXEC);
     /* Every hall enrolled first, then connected on the parent's word: a
      * network is enrolled over months, and hqd's key check reads a folder
@@ -424,9 +410,9 @@ static void s_worker_run(void *arg, int cmd_in, int out)
         }
     }
     wk_report_t enrolled = {.welcomed = (uint64_t)n};
+    workers_report(out, &enrolled, sizeof enrolled, NULL);
     wk_cmd_t go;
-    if (kids_pipe_all(out, &enrolled, sizeof enrolled, true) != 0 ||
-        kids_pipe_all(cmd_in, &go, sizeof go, false) != 0 || go.op == OP_QUIT)
+    if (kids_pipe_all(cmd_in, &go, sizeof go, false) != 0 || go.op == OP_QUIT)
         _exit(0);
     for (int i = 0; i < n; i++) {
         hall_t *h = &halls[i];
@@ -450,11 +436,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
         s_phase(halls, n, ep, &c, out);
     }
     close(ep);
-    for (int i = 0; i < n; i++)
-        zmq_close(halls[i].sock);
-    zmq_ctx_term(ctx);
-    free(halls);
-    _exit(0);
+    workers_end(ctx, halls, sizeof *halls, offsetof(hall_t, sock), n);
 }
 
 /* ------------------------------------------------------------ phases */
@@ -482,17 +464,8 @@ static int s_phase_collect(worker_t *ws, int nw, phase_sum_t *s)
     memset(&s->r, 0, sizeof s->r);
     for (int k = 0; k < nw; k++) {
         wk_report_t r;
-        if (kids_pipe_all(ws[k].rep, &r, sizeof r, false) != 0) {
-            fprintf(stderr, "bench_fleet: the worker of halls %d..%d gave no figures\n", ws[k].lo,
-                    ws[k].hi - 1);
+        if (workers_collect(&ws[k], &r, sizeof r, &s->lat, "bench_fleet") != 0)
             return -1;
-        }
-        for (uint64_t i = 0; i < r.nlat; i++) {
-            double v;
-            if (kids_pipe_all(ws[k].rep, &v, sizeof v, false) != 0)
-                return -1;
-            samples_add(&s->lat, v);
-        }
         s->r.back += r.back;
         s->r.welcomed += r.welcomed;
         s->r.drained += r.drained;
@@ -573,16 +546,8 @@ static int s_run(void)
     printf("hqd %s (pid %d), data in %s\n", s_opt.hqd, (int)pid, s_opt.root);
     int nw = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;
     int64_t t0 = hb_mono_ms();
-    for (int k = 0; k < nw; k++) {
-        ws[k].lo = k * s_opt.halls / nw;
-        ws[k].hi = (k + 1) * s_opt.halls / nw;
-        ws[k].hq = &hq;
-        ws[k].endpoint = endpoint;
-        if (kids_fork_worker(s_worker_run, &ws[k], &ws[k].pid, &ws[k].cmd, &ws[k].rep) != 0) {
-            fprintf(stderr, "bench_fleet: cannot start a worker\n");
-            return 1;
-        }
-    }
+    if (workers_start(ws, nw, s_opt.halls, &hq, endpoint, s_worker_run, "bench_fleet") != 0)
+        return 1;
     phase_sum_t sum = {0};
     /* Enrol every hall, let hqd's key check read the folder, then connect
      * and welcome them all. */
@@ -678,7 +643,7 @@ int main(int argc, char **argv)
 {
     static settings_t set;
     char err[256] = "";
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     s_opt.halls = (int)set.halls;
@@ -698,7 +663,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (days_build(DAYS_POOL, DAYS_SEED, &s_days, err, sizeof err) != 0) {
         fprintf(stderr, "bench_fleet: cannot build the simulator's hall days: %s\n", err);
-        hb_config_free(s_options, NOPTIONS, &set);
+        bench_cli_free(&s_cli, &set);
         return 1;
     }
     printf("bench_fleet: %d halls, %d per worker process; heartbeat %d ms, link timeout %d ms, "
@@ -709,6 +674,6 @@ int main(int argc, char **argv)
     rc = s_run();
     kids_stop_all();
     days_free(&s_days);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return rc;
 }

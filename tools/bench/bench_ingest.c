@@ -15,11 +15,13 @@
  * mirrored, visible on the board by the tiles' last sequence) and says so
  * when the mirror or the board fell behind. Everything it started stops on
  * every way out (kids.h). Prints figures; asserts nothing. */
+#include "benchcli.h"
 #include "days.h"
 #include "kids.h"
 #include "peers.h"
 #include "samples.h"
 #include "simlink.h"
+#include "workers.h"
 
 #include "hallbus/cert.h"
 #include "hallbus/codec.h"
@@ -36,6 +38,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +124,7 @@ static int s_parse_rollups(const char *text, void *field, char *why, size_t whyl
 #define ROW(...) HB_CONF_OPT(settings_t, __VA_ARGS__)
 
 static const hb_config_def_t s_options[] = {
-    ROW("halls", HB_CONF_INT, halls, "1000", 1, 100000, "N",
-        "simulated halls, each its own CURVE connection (4,000 per worker process)"),
+    WORKERS_ROWS(settings_t),
     ROW("seconds", HB_CONF_INT, seconds, "15", 1, 3600, "S", "length of each phase"),
     ROW("batch", HB_CONF_INT, batch, "100", 1, 1024, "B", "events per batch"),
     ROW("window", HB_CONF_INT, window, "1000", 1, 1000000, "W",
@@ -142,17 +144,15 @@ static const hb_config_def_t s_options[] = {
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_ingest",
-    .usage = "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
-             "                    [--phase both|throughput|steady] [--rollups on|off|both] "
-             "[--hqd PATH]\n"
-             "                    [--compare-peers] [--peers DIR]",
-    .about = "how many events per second a scratch hqd stores durably, mirrors and shows, and "
-             "how fast it acknowledges them",
-};
+static const bench_cli_t s_cli =
+    BENCH_CLI(s_options, "bench_ingest",
+              "[--halls N] [--seconds S] [--batch B] [--window W] [--rate R]\n"
+              "                    [--phase both|throughput|steady] [--rollups on|off|both] "
+              "[--hqd PATH]\n"
+              "                    [--compare-peers] [--peers DIR]",
+              "how many events per second a scratch hqd stores durably, mirrors and shows, and "
+              "how fast it acknowledges them");
 
 /* Microseconds, for latencies shorter than a millisecond. */
 static int64_t s_now_us(void) { return hb_mono_ns() / 1000; }
@@ -243,18 +243,10 @@ typedef struct wk_cmd {
 } wk_cmd_t;
 
 /* worker -> parent: after connecting (a = halls welcomed), after a phase
- * (a = events acknowledged), then `nlat` latencies in ms. */
+ * (a = events acknowledged), its latencies in ms after it. */
 typedef struct wk_report {
-    uint64_t a, sent, bytes, turns, nlat;
+    uint64_t a, sent, bytes, turns;
 } wk_report_t;
-
-typedef struct worker {
-    int lo, hi; /* halls lo..hi-1 */
-    pid_t pid;
-    int cmd, rep;        /* the parent's ends of the two pipes */
-    const hb_cert_t *hq; /* what the worker connects to */
-    const char *endpoint;
-} worker_t;
 
 /* All `len` bytes through a pipe, written (`out`) or read, across
  * interrupted and short transfers; -1 when the other end is gone. */
@@ -314,10 +306,7 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
             r.a += s_drain(&halls[evs[e].data.u32], rec);
         r.a += s_hellos(halls, n, rec);
     }
-    r.nlat = lat.n;
-    if (kids_send_report(out, &r, sizeof r, lat.v, lat.n) != 0)
-        _exit(1);
-    samples_free(&lat);
+    workers_report(out, &r, sizeof r, &lat);
 }
 
 /* A worker's life: connect its halls, report how many were welcomed, then
@@ -326,11 +315,9 @@ static void s_worker_phase(sim_hall_t *halls, int n, int ep, const wk_cmd_t *cmd
 static void s_worker_run(void *arg, int cmd_in, int out)
 {
     const worker_t *wk = arg;
+    void *ctx;
+    sim_hall_t *halls = workers_halls(wk, sizeof *halls, &ctx);
     int n = wk->hi - wk->lo;
-    void *ctx = simlink_worker_ctx(HALLS_PER_WORKER + 64);
-    sim_hall_t *halls = calloc((size_t)n, sizeof *halls);
-    if (!halls)
-        _exit(1);
     for (int i = 0; i < n; i++) {
         sim_hall_t *h = &halls[i];
         snprintf(h->id, sizeof h->id, "B%05d", wk->lo + i);
@@ -357,8 +344,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
             w.a += halls[i].welcomed;
         }
     }
-    if (s_write_all(out, &w, sizeof w) != 0)
-        _exit(1);
+    workers_report(out, &w, sizeof w, NULL);
     for (;;) {
         struct pollfd p[2] = {{.fd = cmd_in, .events = POLLIN}, {.fd = ep, .events = POLLIN}};
         if (poll(p, 2, 100) < 0 && errno != EINTR)
@@ -379,29 +365,7 @@ static void s_worker_run(void *arg, int cmd_in, int out)
         s_hellos(halls, n, NULL);
     }
     close(ep);
-    for (int i = 0; i < n; i++)
-        zmq_close(halls[i].sock);
-    zmq_ctx_term(ctx);
-    free(halls);
-    _exit(0);
-}
-
-/* A worker's report, and its latencies appended to `lat` (when not NULL). */
-static int s_worker_report(const worker_t *wk, wk_report_t *r, samples_t *lat)
-{
-    if (s_read_all(wk->rep, r, sizeof *r) != 0) {
-        fprintf(stderr, "bench_ingest: the worker of halls %d..%d gave no figures\n", wk->lo,
-                wk->hi - 1);
-        return -1;
-    }
-    for (uint64_t i = 0; i < r->nlat; i++) {
-        double v;
-        if (s_read_all(wk->rep, &v, sizeof v) != 0)
-            return -1;
-        if (lat)
-            samples_add(lat, v);
-    }
-    return 0;
+    workers_end(ctx, halls, sizeof *halls, offsetof(sim_hall_t, sock), n);
 }
 
 /* -------------------------------------------------------- HQ's figures */
@@ -667,7 +631,7 @@ static void s_phase(worker_t *ws, int nw, int rate, const char *name, peers_ours
     uint64_t acked = 0, sent = 0, bytes = 0, turns = 0;
     for (int k = 0; k < nw; k++) {
         wk_report_t r;
-        if (s_worker_report(&ws[k], &r, &lat) == 0) {
+        if (workers_collect(&ws[k], &r, sizeof r, &lat, "bench_ingest") == 0) {
             acked += r.a;
             sent += r.sent;
             bytes += r.bytes;
@@ -844,20 +808,13 @@ static int s_run(const char *label, const char *const *extra, double *eps)
     int nw = (s_opt.halls + HALLS_PER_WORKER - 1) / HALLS_PER_WORKER;
     worker_t *ws = calloc((size_t)nw, sizeof *ws);
     int rc = ws ? 0 : 1;
-    for (int k = 0; k < nw && rc == 0; k++) {
-        ws[k].lo = k * s_opt.halls / nw;
-        ws[k].hi = (k + 1) * s_opt.halls / nw;
-        ws[k].hq = &hq;
-        ws[k].endpoint = endpoint;
-        if (kids_fork_worker(s_worker_run, &ws[k], &ws[k].pid, &ws[k].cmd, &ws[k].rep) != 0) {
-            fprintf(stderr, "bench_ingest: cannot start a worker process\n");
-            rc = 1;
-        }
-    }
+    if (rc == 0 &&
+        workers_start(ws, nw, s_opt.halls, &hq, endpoint, s_worker_run, "bench_ingest") != 0)
+        rc = 1;
     int welcomed = 0;
     for (int k = 0; k < nw && rc == 0; k++) {
         wk_report_t r;
-        if (s_worker_report(&ws[k], &r, NULL) != 0)
+        if (workers_collect(&ws[k], &r, sizeof r, NULL, "bench_ingest") != 0)
             rc = 1;
         else
             welcomed += (int)r.a;
@@ -916,7 +873,7 @@ static int s_run(const char *label, const char *const *extra, double *eps)
 int main(int argc, char **argv)
 {
     static settings_t set;
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     kids_init("bench_ingest");
@@ -937,7 +894,7 @@ int main(int argc, char **argv)
     char err[256] = "";
     if (days_build(DAYS_POOL, DAYS_SEED, &s_days, err, sizeof err) != 0) {
         fprintf(stderr, "bench_ingest: cannot build the simulator's hall days: %s\n", err);
-        hb_config_free(s_options, NOPTIONS, &set);
+        bench_cli_free(&s_cli, &set);
         return 1;
     }
     printf("bench_ingest: events are the simulator's hall days (%d days played in turn, %zu "
@@ -975,6 +932,6 @@ int main(int argc, char **argv)
     }
     kids_stop_all();
     days_free(&s_days);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return rc;
 }

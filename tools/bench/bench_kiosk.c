@@ -20,6 +20,7 @@
  * uplink) and the rest. Prints p50/p99/max and CPU per request next to the
  * goals of issues 13 and 17; asserts nothing. */
 #include "bench_kiosk_commit.h"
+#include "benchcli.h"
 #include "kids.h"
 #include "samples.h"
 #include "simlink.h"
@@ -90,15 +91,13 @@ static const hb_config_def_t s_options[] = {
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_kiosk",
-    .usage = "[--seconds S] [--rate R] [--queue Q] [--kiosks N] [--branchd PATH] [--hqd PATH] | "
-             "--outbox N [--seconds S]",
-    .about = "the kiosk's POST /v1/tickets against a real branchd: latency and branchd's CPU "
-             "per request",
-};
+static const bench_cli_t s_cli =
+    BENCH_CLI(s_options, "bench_kiosk",
+              "[--seconds S] [--rate R] [--queue Q] [--kiosks N] [--branchd PATH] [--hqd PATH] | "
+              "--outbox N [--seconds S]",
+              "the kiosk's POST /v1/tickets against a real branchd: latency and branchd's CPU "
+              "per request");
 
 /* Microseconds, for latencies shorter than a millisecond. */
 static int64_t s_now_us(void) { return hb_mono_ns() / 1000; }
@@ -583,7 +582,7 @@ static int s_phase(const char *name, int n, int rate)
 int main(int argc, char **argv)
 {
     static settings_t set;
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc;
     kids_init("bench_kiosk");
@@ -595,7 +594,7 @@ int main(int argc, char **argv)
             rc = kiosk_commit_phase(dir, (unsigned)set.outbox, (int)set.seconds) == 0 ? 0 : 1;
         }
         kids_stop_all();
-        hb_config_free(s_options, NOPTIONS, &set);
+        bench_cli_free(&s_cli, &set);
         return rc;
     }
     s_opt.seconds = (int)set.seconds;
@@ -644,6 +643,6 @@ int main(int argc, char **argv)
         close(s_manager_conn.fd);
     kids_stop_all();
     free(s_live);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return rc;
 }

@@ -10,6 +10,7 @@
  * nothing. --dashboard serves the page from another folder (the same hqd
  * then measures two versions of the page, alternated); --page-trace prints
  * what one load of the page waited for (docs/OPERATIONS.md). */
+#include "benchcli.h"
 #include "samples.h"
 #include "simlink.h"
 
@@ -94,14 +95,12 @@ static const hb_config_def_t s_options[] = {
     SIMLINK_ROWS(settings_t),
 };
 #undef ROW
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_live",
-    .usage = "[--halls N] [--seconds S] [--speed X] [--hqd PATH] [--dashboard DIR] [--page-trace]",
-    .about = "head office live at national scale: halls on real CURVE, the dashboard's "
-             "questions meanwhile",
-};
+static const bench_cli_t s_cli =
+    BENCH_CLI(s_options, "bench_live",
+              "[--halls N] [--seconds S] [--speed X] [--hqd PATH] [--dashboard DIR] [--page-trace]",
+              "head office live at national scale: halls on real CURVE, the dashboard's "
+              "questions meanwhile");
 
 static int s_http(const char *method, const char *path, const char *body, double *ms, size_t *bytes)
 {
@@ -616,7 +615,7 @@ static void s_print_hq(void)
 int main(int argc, char **argv)
 {
     static settings_t set;
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc; /* --help, --version, or refused */
     s_opt.halls = (int)set.halls;
@@ -711,6 +710,6 @@ int main(int argc, char **argv)
     s_print_hq();
     free(ws);
     simlink_hqd_down("bench_live", hqd, s_opt.root);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return 0;
 }

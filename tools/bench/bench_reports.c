@@ -5,6 +5,7 @@
  * 100 (an organisation as hqd keeps it), then times the answers of the
  * reports API's code (kpi.c) for the whole network and for a city. Prints
  * figures; asserts nothing. Runs in-process on a scratch folder: no hqd. */
+#include "benchcli.h"
 #include "control.h"
 #include "halls.h"
 #include "hqstore.h"
@@ -39,14 +40,11 @@ static const hb_config_def_t s_options[] = {
         "halls whose simulated days are rolled up (the others copy them)"),
     ROW("repeat", HB_CONF_INT, repeat, "7", 1, 1000, "R", "times each query is timed"),
 };
-#define NOPTIONS (sizeof s_options / sizeof s_options[0])
 
-static const hb_config_cli_t s_cli = {
-    .prog = "bench_reports",
-    .usage = "[--halls N] [--templates T] [--repeat R]",
-    .about = "how fast the reports of a network of N halls are answered, and the rollups' "
-             "bytes per hall and day",
-};
+static const bench_cli_t s_cli =
+    BENCH_CLI(s_options, "bench_reports", "[--halls N] [--templates T] [--repeat R]",
+              "how fast the reports of a network of N halls are answered, and the rollups' "
+              "bytes per hall and day");
 
 #define CITY 100 /* halls per city */
 #define TEMPLATE_BASE 1
@@ -211,7 +209,7 @@ static timing_t s_time(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, int rep
 int main(int argc, char **argv)
 {
     static settings_t set;
-    int rc = hb_config_args_main(s_options, NOPTIONS, &s_cli, &set, argc, argv, NULL);
+    int rc = bench_cli_read(&s_cli, &set, argc, argv);
     if (rc >= 0)
         return rc;
     hb_log_init("bench_reports", HB_LOG_WARN);
@@ -379,6 +377,6 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_reports: could not remove %s\n", root);
-    hb_config_free(s_options, NOPTIONS, &set);
+    bench_cli_free(&s_cli, &set);
     return 0;
 }

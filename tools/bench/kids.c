@@ -229,13 +229,6 @@ int kids_pipe_all(int fd, void *buf, size_t len, bool out)
     return 0;
 }
 
-int kids_send_report(int fd, const void *head, size_t len, const double *v, size_t n)
-{
-    if (kids_pipe_all(fd, (void *)head, len, true) != 0)
-        return -1;
-    return n ? kids_pipe_all(fd, (void *)v, n * sizeof *v, true) : 0;
-}
-
 int kids_run(char *const argv[], char *out, size_t outlen)
 {
     int p[2];

@@ -47,9 +47,6 @@ int kids_fork_worker(kids_worker_fn run, void *arg, pid_t *pid, int *cmd, int *r
 /* Writes (`out`) or reads `len` bytes whole over a pipe, again after
  * EINTR: 0, or -1 on an error or the other end closed. */
 int kids_pipe_all(int fd, void *buf, size_t len, bool out);
-/* A worker's report over its pipe: `len` bytes of `head`, then `n`
- * latency samples. 0, or -1 as kids_pipe_all. */
-int kids_send_report(int fd, const void *head, size_t len, const double *v, size_t n);
 /* A process's CPU time so far in ns: the run time of all its threads
  * (/proc/PID/task/TID/schedstat), 0 when it cannot be read. Threads that
  * ended are not counted, so take it from long-lived daemons. */

@@ -139,13 +139,20 @@ customer_t *simdrive__customer(hb_simdrive_t *d, const char *ticket)
     return NULL;
 }
 
+void simdrive__customer_free(customer_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->state = CUST_FREE;
+    simdrive__disarm(&c->renege);
+}
+
 customer_t *simdrive__customer_new(hb_simdrive_t *d, uint64_t seed)
 {
     for (int i = 0; i < HB_SD_CUSTOMERS_MAX; i++) {
         customer_t *c = &d->customers[i];
         if (c->state != CUST_FREE)
             continue;
-        memset(c, 0, sizeof *c);
+        simdrive__customer_free(c); /* whatever the last one left */
         hb_sim_rng_seed(&c->rng, seed);
         /* Who they are, drawn in one fixed order from their own stream. */
         c->service = hb_sim_draw_service(&c->rng);
@@ -156,18 +163,10 @@ customer_t *simdrive__customer_new(hb_simdrive_t *d, uint64_t seed)
         c->transfer_to =
             c->service != TRANSFER_TO && hb_sim_u01(&c->rng) < TRANSFER_SHARE ? TRANSFER_TO : -1;
         c->arrived_ms = d->now_ms;
-        simdrive__disarm(&c->renege);
         c->state = CUST_PENDING;
         return c;
     }
     return NULL;
-}
-
-void simdrive__customer_free(customer_t *c)
-{
-    memset(c, 0, sizeof *c);
-    c->state = CUST_FREE;
-    simdrive__disarm(&c->renege);
 }
 
 int simdrive__counter_index(const hb_simdrive_t *d, const char *id)
@@ -273,26 +272,25 @@ complaint_t *simdrive__complaint(hb_simdrive_t *d, const char *id)
     return NULL;
 }
 
+void simdrive__complaint_free(complaint_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->state = CP_FREE;
+    simdrive__disarm(&p->timer);
+}
+
 complaint_t *simdrive__complaint_new(hb_simdrive_t *d, const char *id)
 {
     for (int i = 0; i < HB_SD_COMPLAINTS_MAX; i++) {
         complaint_t *p = &d->complaints[i];
         if (p->state != CP_FREE)
             continue;
-        memset(p, 0, sizeof *p);
+        simdrive__complaint_free(p); /* whatever the last one left */
         snprintf(p->id, sizeof p->id, "%s", id);
         p->state = CP_OPEN;
-        simdrive__disarm(&p->timer);
         return p;
     }
     return NULL;
-}
-
-void simdrive__complaint_free(complaint_t *p)
-{
-    memset(p, 0, sizeof *p);
-    p->state = CP_FREE;
-    simdrive__disarm(&p->timer);
 }
 
 /* After the acknowledgement: escalate or resolve, when the model says. */
