@@ -84,6 +84,25 @@ static int s_issue(fixture_t *f, const char *service, char id[HB_HS_ID])
     return rc;
 }
 
+/* Issues a ticket of `service` that must be taken, as number `want`
+ * when that is not NULL. */
+static void s_issue_as(fixture_t *f, const char *service, const char *want)
+{
+    char id[HB_HS_ID];
+    assert_int_equal(s_issue(f, service, id), 0);
+    if (want)
+        assert_string_equal(id, want);
+}
+
+/* Opens counter 1 (staff s1) for service A; it must be taken. */
+static void s_open_counter(fixture_t *f)
+{
+    const char *svcs[] = {"A"};
+    char err[512];
+    if (engine_counter_open(f->fx.e, "1", "s1", svcs, 1, err, sizeof err) != 0)
+        fail_msg("counter_open: %s", err);
+}
+
 /* The kind of the stored event `seq`. */
 static int s_kind_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
 {
@@ -104,23 +123,18 @@ static int s_kind(fixture_t *f, uint64_t seq)
 HBT_TEST(test_group_decides_against_staged_events_and_commits_once)
 {
     fixture_t *f = *state;
-    char id[HB_HS_ID];
     /* A committed ticket first: the day's start is behind us. */
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_string_equal(id, "A001");
+    s_issue_as(f, "A", "A001");
     uint64_t last = outbox_last_seq(f->fx.ob);
     int appended = f->fx.appended;
 
     engine_group_begin(f->fx.e);
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_string_equal(id, "A002");
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_string_equal(id, "A003"); /* the staged A002 counted */
+    s_issue_as(f, "A", "A002");
+    s_issue_as(f, "A", "A003"); /* the staged A002 counted */
     /* A counter opens and calls A001, then the same ticket again: the
      * second call is decided against the first and refused. */
-    const char *svcs[] = {"A"};
+    s_open_counter(f);
     char err[512];
-    assert_int_equal(engine_counter_open(f->fx.e, "1", "s1", svcs, 1, err, sizeof err), 0);
     engine_call_answer_t ca;
     assert_int_equal(engine_call(f->fx.e, "1", "A001", &ca, err, sizeof err), 0);
     assert_int_equal(engine_call(f->fx.e, "1", "A001", &ca, err, sizeof err), HB_ECONFLICT);
@@ -160,17 +174,14 @@ HBT_TEST(test_group_decides_against_staged_events_and_commits_once)
 HBT_TEST(test_action_outside_the_group_commits_it_first)
 {
     fixture_t *f = *state;
-    char id[HB_HS_ID];
     engine_group_begin(f->fx.e);
-    assert_int_equal(s_issue(f, "B", id), 0);
-    assert_string_equal(id, "B001");
+    s_issue_as(f, "B", "B001");
     engine_group_end(f->fx.e);
     uint64_t staged_last = engine_state(f->fx.e)->seq;
     assert_int_equal(outbox_last_seq(f->fx.ob), 0);
     /* The next action is not in a group: the group is committed (and
      * heard) before it is decided, and it follows in the journal. */
-    assert_int_equal(s_issue(f, "B", id), 0);
-    assert_string_equal(id, "B002");
+    s_issue_as(f, "B", "B002");
     assert_int_equal(f->done, 1);
     assert_int_equal(f->done_rc, 0);
     assert_int_equal(outbox_last_seq(f->fx.ob), staged_last + 1);
@@ -178,7 +189,7 @@ HBT_TEST(test_action_outside_the_group_commits_it_first)
     assert_int_equal(s_kind(f, staged_last + 1), HALLBUS__ENVELOPE__BODY_TICKET_ISSUED);
     /* The tick does the same. */
     engine_group_begin(f->fx.e);
-    assert_int_equal(s_issue(f, "B", id), 0);
+    s_issue_as(f, "B", NULL);
     engine_group_end(f->fx.e);
     engine_tick(f->fx.e);
     assert_int_equal(f->done, 2);
@@ -210,21 +221,17 @@ HBT_TEST(test_refused_group_leaves_no_trace)
     hbt_enginefx_close(&f->fx);
     s_open(f, 1 << 20); /* a map of at most 1 MiB stands in for a small disk */
     char id[HB_HS_ID];
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_string_equal(id, "A002");
+    s_issue_as(f, "A", NULL);
+    s_issue_as(f, "A", "A002");
     s_fill(f);
     char *before = hbt_state_text(engine_state(f->fx.e));
     uint64_t last = outbox_last_seq(f->fx.ob);
     int appended = f->fx.appended;
 
     engine_group_begin(f->fx.e);
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_string_equal(id, "A003");
-    assert_int_equal(s_issue(f, "B", id), 0);
-    const char *svcs[] = {"A"};
-    char err[512];
-    assert_int_equal(engine_counter_open(f->fx.e, "1", "s1", svcs, 1, err, sizeof err), 0);
+    s_issue_as(f, "A", "A003");
+    s_issue_as(f, "B", NULL);
+    s_open_counter(f);
     engine_group_end(f->fx.e);
     char *during = hbt_state_text(engine_state(f->fx.e));
     assert_string_not_equal(during, before);
@@ -259,10 +266,8 @@ HBT_TEST(test_refused_group_leaves_no_trace)
      * next number, A003, as if the refused group had never been. */
     hbt_enginefx_close(&f->fx);
     s_open(f, 1 << 30);
-    assert_int_equal(s_issue(f, "A", id), 0);
-    assert_string_equal(id, "A003");
-    assert_int_equal(s_issue(f, "B", id), 0);
-    assert_string_equal(id, "B001");
+    s_issue_as(f, "A", "A003");
+    s_issue_as(f, "B", "B001");
 }
 
 static int s_digest_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
