@@ -67,13 +67,10 @@ static int s_setup(void **state)
              "'%s/i18n/en.js' '%s/i18n/zh-CN.js'",
              HB_SOURCE_DIR, s_dash, EVIL, s_dash, s_dash);
     assert_int_equal(system(cmd), 0);
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *wd = *state;
-    world_t *w = calloc(1, sizeof *w);
+    hbt_world_t *wd = hbt_browser_world_setup(state, &s_world, sizeof(world_t));
+    world_t *w = wd->test;
     w->world = wd;
     w->hq = &wd->hq;
-    wd->test = w;
     hbt_req_ok(w->hq->http, "PUT", "/v1/org",
                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
                               "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"码头\"},"
