@@ -67,13 +67,10 @@ static int s_setup(void **state)
              "'%s/i18n/en.js' '%s/i18n/zh-CN.js'",
              HB_SOURCE_DIR, s_dash, EVIL, s_dash, s_dash);
     assert_int_equal(system(cmd), 0);
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *wd = *state;
-    world_t *w = calloc(1, sizeof *w);
+    hbt_world_t *wd = hbt_browser_world_setup(state, &s_world, sizeof(world_t));
+    world_t *w = wd->test;
     w->world = wd;
     w->hq = &wd->hq;
-    wd->test = w;
     hbt_req_ok(w->hq->http, "PUT", "/v1/org",
                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
                               "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"码头\"},"
@@ -118,33 +115,14 @@ typedef struct {
 static void s_page(world_t *w, const char *method, const char *cookie, page_t *p)
 {
     memset(p, 0, sizeof *p);
-    int fd = hbt_http_connect(w->hq->http);
-    assert_true(fd >= 0);
     char req[1024];
-    int n =
-        snprintf(req, sizeof req, "%s / HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n\r\n",
-                 method, strstr(w->hq->http, "//") + 2, cookie ? "Cookie: " : "",
-                 cookie ? cookie : "", cookie ? "\r\n" : "");
-    assert_int_equal(send(fd, req, (size_t)n, 0), n);
+    snprintf(req, sizeof req, "%s / HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n\r\n",
+             method, strstr(w->hq->http, "//") + 2, cookie ? "Cookie: " : "", cookie ? cookie : "",
+             cookie ? "\r\n" : "");
     static char buf[sizeof p->body + sizeof p->head];
-    size_t len = 0;
-    for (;;) {
-        ssize_t got = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        assert_true(len < sizeof buf - 1);
-    }
-    close(fd);
-    buf[len] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    assert_non_null(end);
-    size_t hl = (size_t)(end - buf);
-    assert_true(hl < sizeof p->head);
-    for (size_t i = 0; i < hl; i++)
-        p->head[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] + 32 : buf[i]);
-    p->status = atoi(buf + 9);
-    snprintf(p->body, sizeof p->body, "%s", end + 4);
+    p->status = hbt_http_send_raw(w->hq->http, req, buf, sizeof buf);
+    assert_true(strlen(buf) < sizeof buf - 1); /* the whole answer */
+    snprintf(p->body, sizeof p->body, "%s", hbt_http_answer_head(buf, p->head, sizeof p->head));
 }
 
 /* The page's data element, parsed. */

@@ -43,40 +43,24 @@ typedef struct raw_resp {
 static void s_raw(const char *http_base, const char *method, const char *path, raw_resp_t *r)
 {
     memset(r, 0, sizeof *r);
-    int port = atoi(strrchr(http_base, ':') + 1);
-    int fd = hbt_sock_connect(port);
     char req[1024];
     /* HQ answers its own Host names only, and its API whoever shows a
      * token. */
     const char *token = hbt_http_token(http_base);
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-                     "Connection: close\r\n%s\r\n",
-                     method, path, strstr(http_base, "//") + 2, token ? token : "-",
-                     strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
-    assert_int_equal(send(fd, req, (size_t)n, 0), n);
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        ssize_t got = recv(fd, buf + len, cap - len, 0);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        assert_true(len < cap);
-    }
-    close(fd);
-    buf[len] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    assert_non_null(end);
-    size_t hl = (size_t)(end - buf);
-    assert_true(hl < sizeof r->head);
-    for (size_t i = 0; i < hl; i++)
-        r->head[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] + 32 : buf[i]);
-    r->status = atoi(buf + 9);
-    r->body_len = len - hl - 4;
-    r->body = malloc(r->body_len + 1);
-    memcpy(r->body, end + 4, r->body_len);
-    r->body[r->body_len] = '\0';
+    snprintf(req, sizeof req,
+             "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+             "Connection: close\r\n%s\r\n",
+             method, path, strstr(http_base, "//") + 2, token ? token : "-",
+             strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    r->status = hbt_http_send_raw(http_base, req, buf, cap);
+    assert_true(strlen(buf) < cap - 1); /* the whole answer */
+    const char *body = hbt_http_answer_head(buf, r->head, sizeof r->head);
+    r->body_len = strlen(body);
+    r->body = strdup(body);
+    assert_non_null(r->body);
     free(buf);
 }
 

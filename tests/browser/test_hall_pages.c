@@ -110,11 +110,8 @@ static void s_staff(hbt_hall_t *hall, const char *id, const char *pin)
 
 static int s_setup(void **state)
 {
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *w = *state;
-    pages_t *p = calloc(1, sizeof *p);
-    w->test = p;
+    hbt_world_t *w = hbt_browser_world_setup(state, &s_world, sizeof(pages_t));
+    pages_t *p = w->test;
     hbt_req_ok(
         w->hq.http, "PUT", "/v1/org",
         "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"

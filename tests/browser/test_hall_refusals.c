@@ -30,11 +30,8 @@ static const hbt_world_spec_t s_world = {.tag = "hallrefusals", .halls = {"B01"}
 
 static int s_setup(void **state)
 {
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *w = *state;
-    refusals_t *p = calloc(1, sizeof *p);
-    w->test = p;
+    hbt_world_t *w = hbt_browser_world_setup(state, &s_world, sizeof(refusals_t));
+    refusals_t *p = w->test;
     hbt_hall_t *b01 = &w->hall[0];
     b01->tokens_only = true;
     hbt_hall_pair(b01, HBT_ALL_DEVS, p->token);

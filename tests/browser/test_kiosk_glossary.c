@@ -40,11 +40,8 @@ typedef struct kiosk {
 
 static int s_setup(void **state)
 {
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *w = *state;
-    kiosk_t *k = calloc(1, sizeof *k);
-    w->test = k;
+    hbt_world_t *w = hbt_browser_world_setup(state, &s_world, sizeof(kiosk_t));
+    kiosk_t *k = w->test;
     hbt_req_ok(w->hq.http, "PUT", "/v1/org",
                "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
                "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"

@@ -40,11 +40,7 @@ typedef struct refusal_test {
 
 static int s_setup(void **state)
 {
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *w = *state;
-    w->test = calloc(1, sizeof(refusal_test_t));
-    assert_non_null(w->test);
+    hbt_world_t *w = hbt_browser_world_setup(state, &s_world, sizeof(refusal_test_t));
     hbt_req_ok(w->hq.http, "PUT", "/v1/org",
                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"R01\",\"city\":\"C001\",\"name\":\"港湾东路\"},"
                               "{\"id\":\"R02\",\"city\":\"C001\",\"name\":\"港湾西路\"}]}",

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 #include "world.h"
 
@@ -100,13 +101,6 @@ static void s_refused(hbt_world_t *w, const char *method, const char *path, cons
     s_refused_as(w, NULL, method, path, body, status, code, want);
 }
 
-static char *s_dumps(const json_t *j)
-{
-    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_non_null(t);
-    return t;
-}
-
 static void s_write(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -141,7 +135,7 @@ static char *s_campaign(const char *id, const char *level, const char *region, c
         json_object_set_new(d, "faq",
                             json_pack("[{s:s, s:s}]", "question", "Who can join?", "answer",
                                       "Every customer over 18."));
-    char *out = s_dumps(d);
+    char *out = hbt_json_text(d);
     json_decref(d);
     return out;
 }
@@ -272,7 +266,7 @@ HBT_TEST(test_flow_http)
     json_t *edit = json_loads(doc, 0, NULL);
     free(doc);
     json_object_del(edit, "id"); /* the path names it */
-    doc = s_dumps(edit);
+    doc = hbt_json_text(edit);
     json_decref(edit);
     a = s_req_as(w, "alice", "PUT", "/v1/campaigns/spring", doc, 200);
     free(doc);
@@ -542,7 +536,7 @@ static char *s_snapshot(hbt_world_t *w)
         json_object_del(a, "exported_at");
         json_object_set_new(all, paths[i], a);
     }
-    char *text = s_dumps(all);
+    char *text = hbt_json_text(all);
     json_decref(all);
     return text;
 }
@@ -562,12 +556,12 @@ HBT_TEST(test_bad_documents)
     /* Documents built to be wrong in one way each. */
     json_t *k = json_loads(good, 0, NULL);
     json_object_set_new(k, "id", json_string("fresh"));
-    char *fresh = s_dumps(k);
+    char *fresh = hbt_json_text(k);
     json_t *v;
 #define VARIANT(name, member, value)                                                               \
     v = json_deep_copy(k);                                                                         \
     json_object_set_new(v, member, value);                                                         \
-    char *name = s_dumps(v);                                                                       \
+    char *name = hbt_json_text(v);                                                                 \
     json_decref(v)
     VARIANT(c_unknown, "colour", json_string("red"));
     VARIANT(c_no_hall, "scope", json_pack("{s:[s]}", "tags", "nonexistent"));
@@ -791,7 +785,7 @@ HBT_TEST(test_findings_at_once)
                            "city_overlap", "glossary",    "lead_time"};
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (hbt_int(by, rules[i]) < 1)
-            fail_msg("no %s finding in %s", rules[i], s_dumps(r));
+            fail_msg("no %s finding in %s", rules[i], hbt_json_text(r));
     assert_false(json_is_true(json_object_get(r, "ok")));
     assert_int_equal(hbt_int(r, "checked"), 4);
     assert_true(hbt_int(r, "errors") >= 5);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "runner.h"
 #include "world.h"
 
@@ -172,14 +173,8 @@ static void s_day(hbt_world_t *w, int day, tally_t *t, hb_sd_stats_t *out)
     hb_simdrive_t *d = hb_simdrive_new(SEED, 0, open_ms);
     assert_non_null(d);
     size_t sent = 0;
-    for (;;) {
-        hb_sd_request_t req;
-        int rc = hb_simdrive_next(d, hb_simdrive_due(d), &req);
-        if (rc == HB_ECLOSED)
-            break;
-        if (rc == HB_EAGAIN)
-            continue;
-        assert_int_equal(rc, 0);
+    hb_sd_request_t req;
+    while (hbt_simdrive_next(d, &req)) {
         json_t *body = NULL;
         int status =
             hbt_http(w->hall[0].http, req.method, req.path, req.body[0] ? req.body : NULL, &body);

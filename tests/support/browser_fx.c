@@ -51,6 +51,17 @@ void hbt_campaign_running(const char *base, const char *token, size_t terms, con
         fail_msg("%s within 20 s", what);
 }
 
+hbt_world_t *hbt_browser_world_setup(void **state, const hbt_world_spec_t *spec, size_t size)
+{
+    assert_true(size >= sizeof(hbt_wd_t));
+    *state = (void *)spec;
+    assert_int_equal(hbt_world_setup(state), 0);
+    hbt_world_t *w = *state;
+    w->test = calloc(1, size);
+    assert_non_null(w->test);
+    return w;
+}
+
 int hbt_browser_world_teardown(void **state)
 {
     hbt_world_t *w = *state;

@@ -1,8 +1,9 @@
-/* What several browser tests set up or look at the same way: a city's
- * campaign document dated from today, waiting until a hall runs a campaign,
- * and screenshots of a hall's pages at the two screen sizes. The slice's
- * integration test shares the campaign document. Not for what a test checks
- * on a page: each test asserts what it means itself. */
+/* What several browser tests set up or look at the same way: a world with
+ * a browser in its test state, a city's campaign document dated from today,
+ * waiting until a hall runs a campaign, and screenshots of a hall's pages at
+ * the two screen sizes. The slice's integration test shares the campaign
+ * document. Not for what a test checks on a page: each test asserts what it
+ * means itself. */
 #ifndef HBT_BROWSER_FX_H
 #define HBT_BROWSER_FX_H
 
@@ -35,6 +36,11 @@ void hbt_campaign_doc(char *doc, size_t len, const char *id, const char *title, 
  * lists a campaign, and with `terms` > 0 its first campaign carries that
  * many glossary terms; fails the test with `what` otherwise. */
 void hbt_campaign_running(const char *base, const char *token, size_t terms, const char *what);
+/* The setup that goes with hbt_browser_world_teardown: the world of
+ * `spec` set up (hbt_world_setup, *state the world after) and the test's
+ * state, `size` bytes zeroed whose first member is its browser (hbt_wd_t),
+ * as w->test. Returns the world. */
+hbt_world_t *hbt_browser_world_setup(void **state, const hbt_world_spec_t *spec, size_t size);
 /* The teardown of a world (world.h) whose test state, w->test, was
  * allocated with its browser (hbt_wd_t) as its first member: the browser
  * stopped (if it ever started), the state freed, the world torn down. */

@@ -329,6 +329,21 @@ Hallbus__Envelope *hbt_sim_next(hb_sim_hall_t *h, int64_t *t)
     return env;
 }
 
+bool hbt_simdrive_next(hb_simdrive_t *d, hb_sd_request_t *req)
+{
+    for (int i = 0; i < 100000; i++) {
+        int rc = hb_simdrive_next(d, hb_simdrive_due(d), req);
+        if (rc == HB_ECLOSED)
+            return false;
+        if (rc != HB_EAGAIN) {
+            assert_int_equal(rc, 0);
+            return true;
+        }
+    }
+    fail_msg("the driver had nothing due 100,000 times running");
+    return false;
+}
+
 hbt_day_t hbt_sim_day(uint64_t seed, int hall, int64_t open_ms)
 {
     hbt_day_t d = {0};

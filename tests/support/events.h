@@ -1,7 +1,7 @@
 /* What the unit tests feed the reducer and the rules with: JSON written
  * with single quotes (test text reads better so), events from it stamped
  * at a moment, events applied as the next of a hall's stream, policies, and
- * a simulated day of a hall as envelopes. Each fails the test that called it
+ * a simulated day of a hall as envelopes or as hallsim's driver's requests. Each fails the test that called it
  * when its input is wrong: a fixture that does not parse is a broken test.
  * Not for checking anything: the tests assert what they mean themselves. */
 #ifndef HB_TEST_EVENTS_H
@@ -12,9 +12,11 @@
 #include "hallbus/policy.h"
 #include "org.h"
 #include "sim.h"
+#include "simdrive.h"
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +109,11 @@ hb_policy_t *hbt_policy_json(json_t *doc);
  * moment, `*t` too), or NULL when the day is over. Free with
  * hb_envelope_free. */
 Hallbus__Envelope *hbt_sim_next(hb_sim_hall_t *h, int64_t *t);
+/* The driver's next request (`*req`), asked for at the moment it is due,
+ * past the steps that need none (HB_EAGAIN); false once the day is over.
+ * Any other answer fails the test, as does nothing due 100,000 times
+ * running. */
+bool hbt_simdrive_next(hb_simdrive_t *d, hb_sd_request_t *req);
 /* One simulated day of hall `hall` as envelopes numbered 1.., opened by a
  * day_started in UTC. */
 typedef struct hbt_day {

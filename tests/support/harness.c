@@ -9,6 +9,7 @@
 #include "hallbus/httpc.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -554,6 +555,18 @@ const char *hbt_http_answer_body(const char *answer)
 {
     const char *end = strstr(answer, "\r\n\r\n");
     return end ? end + 4 : "";
+}
+
+const char *hbt_http_answer_head(const char *answer, char *head, size_t headlen)
+{
+    const char *end = strstr(answer, "\r\n\r\n");
+    assert_non_null(end);
+    size_t hl = (size_t)(end - answer);
+    assert_true(hl < headlen);
+    for (size_t i = 0; i < hl; i++)
+        head[i] = (char)tolower((unsigned char)answer[i]);
+    head[hl] = '\0';
+    return end + 4;
 }
 
 int64_t hbt_int(const json_t *obj, const char *name)

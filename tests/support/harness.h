@@ -133,6 +133,11 @@ int hbt_http_send_raw(const char *base, const char *raw, char *out, size_t outle
 bool hbt_http_answer_header(const char *answer, const char *name, char *out, size_t outlen);
 /* The body of a raw answer (after the blank line), or "". */
 const char *hbt_http_answer_body(const char *answer);
+/* A raw answer taken apart for the tests that read headers as sent: its
+ * head (status line and headers, up to the blank line) lower-cased into
+ * `head`; returns its body. Fails the test when the answer has no blank
+ * line or its head does not fit. */
+const char *hbt_http_answer_head(const char *answer, char *head, size_t headlen);
 /* Integer member of a JSON object (-1 when absent). */
 int64_t hbt_int(const json_t *obj, const char *name);
 /* The value of one sample of a Prometheus text exposition, `sample` as

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "enginefx.h"
 #include "events.h"
 #include "runner.h"
 
@@ -45,45 +45,21 @@ static const char *const s_policy =
     "     \"hours\":{\"mon\":[],\"tue\":[],\"wed\":[],\"thu\":[],\"fri\":[\"14:00-16:00\"],"
     "       \"sat\":[],\"sun\":[]}}}}";
 
-typedef struct {
-    char dir[HBT_FIXTURE_DIR];
-    outbox_t *ob;
-    engine_t *e;
-    engine_config_t cfg;
-} fixture_t;
+typedef hbt_enginefx_t fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *f = hbt_fixture_new(sizeof *f, "test-appt");
-    char err[512];
-    assert_int_equal(engine_parse_services("A:A:10m:Cash; B:B:20m:Loans; C:C:5m:Cards", &f->cfg,
-                                           err, sizeof err),
-                     0);
-    queue_rules_default(&f->cfg.rules);
-    f->cfg.max_waiting = 50;
-    f->cfg.snapshot_every_ms = 3600000;
     s_now = s_local(10, 0);
-    hb_clock_set(s_clock);
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 30, &f->ob), 0);
-    json_t *doc = json_loads(s_policy, 0, NULL);
-    assert_non_null(doc);
-    hb_policy_t *p = NULL;
-    if (hb_policy_new(doc, &p, err, sizeof err) != 0)
-        fail_msg("policy refused: %s", err);
-    json_decref(doc);
-    if (engine_open(f->ob, &f->cfg, p, NULL, NULL, &f->e, err, sizeof err) != 0)
-        fail_msg("engine_open: %s", err);
+    fixture_t *f = hbt_enginefx_new(
+        sizeof *f, "test-appt", "A:A:10m:Cash; B:B:20m:Loans; C:C:5m:Cards", 50, s_clock, s_policy);
+    hbt_enginefx_open(f, 1 << 20, 1 << 30);
     *state = f;
     return 0;
 }
 
 static int s_teardown(void **state)
 {
-    fixture_t *f = *state;
-    engine_close(&f->e);
-    outbox_close(&f->ob);
-    hb_clock_set(NULL);
-    hbt_fixture_free(f);
+    hbt_enginefx_free(*state);
     return 0;
 }
 
@@ -192,13 +168,8 @@ HBT_TEST(test_same_key_same_booking)
     assert_int_equal(s_keyed(f, key, s_local(11, 0), again, &replayed, err), 0);
     assert_true(replayed);
     /* The key lives in the events: a restarted engine still knows it. */
-    engine_close(&f->e);
-    hb_policy_t *p = NULL;
-    json_t *doc = json_loads(s_policy, 0, NULL);
-    assert_int_equal(hb_policy_new(doc, &p, err, sizeof err), 0);
-    json_decref(doc);
-    if (engine_open(f->ob, &f->cfg, p, NULL, NULL, &f->e, err, sizeof err) != 0)
-        fail_msg("engine_open: %s", err);
+    hbt_enginefx_close(f);
+    hbt_enginefx_open(f, 1 << 20, 1 << 30);
     assert_int_equal(s_keyed(f, key, s_local(11, 0), again, &replayed, err), 0);
     assert_true(replayed);
     assert_string_equal(again, code);

@@ -27,40 +27,12 @@
 #include "storefx.h"
 #include "runner.h"
 
-typedef struct {
-    hbt_storefx_t fx; /* first: see storefx.h */
-    hq_commit_t last[16];
-} fixture_t;
-
-static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
-{
-    fixture_t *f = arg;
-    for (size_t i = 0; i < n; i++) {
-        assert_true(c[i].hall_num < 16);
-        f->last[c[i].hall_num] = c[i];
-    }
-    f->fx.commits++;
-}
-
-static size_t s_event(uint32_t hall, uint64_t seq, uint8_t *out)
-{
-    return (size_t)snprintf((char *)out, 64, "log hall %u event %llu", hall,
-                            (unsigned long long)seq);
-}
-
 /* Hall `hall`'s events first..first+n-1 as one writer item; its event
  * `flag_seq` (0: none) carries a flag. */
 static hq_write_item_t *s_item(uint32_t hall, const char *id, uint64_t first, uint32_t n,
                                uint64_t flag_seq, hb_digest_t *chain)
 {
-    uint8_t bytes[64][64], *evs[64];
-    size_t lens[64];
-    assert_true(n <= 64);
-    for (uint32_t i = 0; i < n; i++) {
-        lens[i] = s_event(hall, first + i, bytes[i]);
-        evs[i] = bytes[i];
-    }
-    hq_write_item_t *plain = hbt_write_item(hall, id, first, n, evs, lens, chain);
+    hq_write_item_t *plain = hbt_store_events_item(hall, id, first, n, chain);
     if (!flag_seq)
         return plain;
     hq_write_item_t *it = hq_write_item_new(plain->len, 1);
@@ -76,49 +48,7 @@ static hq_write_item_t *s_item(uint32_t hall, const char *id, uint64_t first, ui
     return it;
 }
 
-static void s_run_until(fixture_t *f, int commits)
-{
-    for (int i = 0; i < 5000 && f->fx.commits < commits; i++) {
-        uv_run(&f->fx.loop, UV_RUN_NOWAIT);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(f->fx.commits >= commits);
-}
-
-typedef struct {
-    uint32_t hall;
-    uint64_t next;
-    size_t n;
-} read_ctx_t;
-
-static int s_read_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
-{
-    read_ctx_t *r = arg;
-    assert_int_equal(seq, r->next);
-    uint8_t ev[64];
-    size_t elen = s_event(r->hall, seq, ev);
-    assert_int_equal(len, elen);
-    assert_memory_equal(data, ev, len);
-    r->next++;
-    r->n++;
-    return 0;
-}
-
-static void s_collect_hall(const hq_hall_record_t *rec, void *arg)
-{
-    hq_hall_record_t *out = arg;
-    if (rec->num < 16)
-        out[rec->num] = *rec;
-}
-
-static uint32_t s_load(hq_store_t *st, hq_hall_record_t recs[16])
-{
-    memset(recs, 0, 16 * sizeof *recs);
-    uint32_t next = 0;
-    assert_int_equal(hq_store_load_halls(st, s_collect_hall, recs, &next), 0);
-    return next;
-}
+typedef hbt_storefx_t fixture_t;
 
 static const hbt_storefx_spec_t s_spec = {"test-commitlog", sizeof(fixture_t)};
 #define HBT_FIXTURE hbt_storefx_setup, hbt_storefx_teardown, &s_spec
@@ -126,60 +56,60 @@ static const hbt_storefx_spec_t s_spec = {"test-commitlog", sizeof(fixture_t)};
 HBT_TEST(test_acked_not_folded_is_read_from_the_log)
 {
     fixture_t *f = *state;
-    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
+    hq_writer_t *w = hbt_storefx_open(f, 1 << 20, hbt_storefx_on_commit, f);
     /* No fold for an hour: what is acknowledged stays in the log. */
     hq_writer_set_fold(w, 3600 * 1000, (uint64_t)1 << 40, 0);
     hb_digest_t d;
     hb_digest_init(&d);
     hq_write_item_t *a = s_item(4, "LOG-4", 1, 20, 7, &d);
     assert_int_equal(hq_writer_submit(w, &a), 0);
-    s_run_until(f, 1);
+    hbt_storefx_run_until(f, 1);
     hq_write_item_t *b = s_item(4, "LOG-4", 21, 10, 0, &d);
     assert_int_equal(hq_writer_submit(w, &b), 0);
-    s_run_until(f, 2);
+    hbt_storefx_run_until(f, 2);
     assert_true(f->last[4].ok);
     assert_int_equal(f->last[4].last_seq, 30);
     assert_memory_equal(f->last[4].digest.bytes, d.bytes, HB_DIGEST_LEN);
 
     /* Acknowledged, not in the per-hall layout, and read whole. */
-    assert_int_equal(hbt_storefx_chunks(&f->fx.st, 4), 0);
+    assert_int_equal(hbt_storefx_chunks(&f->st, 4), 0);
     hq_writer_stats_t ws;
     hq_writer_get_stats(w, &ws);
     assert_int_equal(ws.log_events, 30);
     assert_int_equal(ws.log_entries, 2);
     assert_true(ws.log_bytes > 0);
-    read_ctx_t r = {.hall = 4, .next = 1};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 4, 1, 1000, s_read_cb, &r), 0);
+    hbt_store_read_t r = {.hall = 4, .next = 1};
+    assert_int_equal(hq_store_read_events(&f->st, 4, 1, 1000, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 30);
-    r = (read_ctx_t){.hall = 4, .next = 18};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 4, 18, 5, s_read_cb, &r), 0);
+    r = (hbt_store_read_t){.hall = 4, .next = 18};
+    assert_int_equal(hq_store_read_events(&f->st, 4, 18, 5, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 5);
     hq_flag_t flag;
     int64_t stored = 0;
-    assert_int_equal(hq_store_get_flag(&f->fx.st, 4, 7, &flag, &stored), 0);
+    assert_int_equal(hq_store_get_flag(&f->st, 4, 7, &flag, &stored), 0);
     assert_string_equal(flag.reason, "flagged for the test");
     assert_true(stored > 0);
-    assert_int_equal(hq_store_get_flag(&f->fx.st, 4, 8, &flag, NULL), HB_ENOTFOUND);
+    assert_int_equal(hq_store_get_flag(&f->st, 4, 8, &flag, NULL), HB_ENOTFOUND);
 
     /* A stop folds everything: the same reads, now from the tables, one
      * chunk per logged commit. */
     hq_writer_stop(&w);
-    uv_run(&f->fx.loop, UV_RUN_DEFAULT);
-    assert_int_equal(hbt_storefx_chunks(&f->fx.st, 4), 2);
-    r = (read_ctx_t){.hall = 4, .next = 1};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 4, 1, 1000, s_read_cb, &r), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(hbt_storefx_chunks(&f->st, 4), 2);
+    r = (hbt_store_read_t){.hall = 4, .next = 1};
+    assert_int_equal(hq_store_read_events(&f->st, 4, 1, 1000, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 30);
-    assert_int_equal(hq_store_get_flag(&f->fx.st, 4, 7, &flag, NULL), 0);
+    assert_int_equal(hq_store_get_flag(&f->st, 4, 7, &flag, NULL), 0);
     hq_log_stats_t ls;
-    hq_log_get_stats(f->fx.st.log, &ls);
+    hq_log_get_stats(f->st.log, &ls);
     assert_int_equal(ls.entries, 0);
-    assert_int_equal(hq_log_folded_mark(&f->fx.st), 2);
+    assert_int_equal(hq_log_folded_mark(&f->st), 2);
     hq_hall_record_t recs[16];
-    s_load(&f->fx.st, recs);
+    hbt_storefx_load_halls(&f->st, recs);
     assert_int_equal(recs[4].last_seq, 30);
     assert_int_equal(recs[4].anomalies, 1);
     assert_memory_equal(recs[4].digest.bytes, d.bytes, HB_DIGEST_LEN);
-    hq_store_close(&f->fx.st);
+    hq_store_close(&f->st);
 }
 
 /* A logged commit of hall 7 (`n` events from `first`), appended to the
@@ -199,8 +129,8 @@ static uint64_t s_log_commit(hq_store_t *st, uint64_t first, uint32_t n, hb_dige
 HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
 {
     fixture_t *f = *state;
-    hq_store_t *st = &f->fx.st;
-    assert_int_equal(hq_store_open(st, f->fx.dir, 1 << 20, 1 << 30), 0);
+    hq_store_t *st = &f->st;
+    assert_int_equal(hq_store_open(st, f->dir, 1 << 20, 1 << 30), 0);
     hb_digest_t d;
     hb_digest_init(&d);
     uint64_t id1 = s_log_commit(st, 1, 12, &d);
@@ -209,9 +139,9 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     /* Closed with both commits logged and none folded: what kill -9 of
      * hqd leaves between a log commit and its fold. */
     hq_store_close(st);
-    assert_int_equal(hq_store_open(st, f->fx.dir, 1 << 20, 1 << 30), 0);
+    assert_int_equal(hq_store_open(st, f->dir, 1 << 20, 1 << 30), 0);
     hq_hall_record_t recs[16];
-    uint32_t next = s_load(st, recs);
+    uint32_t next = hbt_storefx_load_halls(st, recs);
     assert_string_equal(recs[7].id, "LOG-7");
     assert_int_equal(recs[7].last_seq, 20);
     assert_int_equal(recs[7].events, 20);
@@ -220,8 +150,8 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     assert_int_equal(next, 8);
     assert_int_equal(hq_log_folded_mark(st), id2);
     assert_int_equal(hbt_storefx_chunks(st, 7), 2);
-    read_ctx_t r = {.hall = 7, .next = 1};
-    assert_int_equal(hq_store_read_events(st, 7, 1, 1000, s_read_cb, &r), 0);
+    hbt_store_read_t r = {.hall = 7, .next = 1};
+    assert_int_equal(hq_store_read_events(st, 7, 1, 1000, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 20);
 
     /* A fold that committed, and a crash before the log was trimmed (what
@@ -233,8 +163,8 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     assert_int_equal(hq_log_unfolded(st->log, v, 4), 1);
     assert_int_equal(hq_log_fold(st, v, 1), 0);
     hq_store_close(st);
-    assert_int_equal(hq_store_open(st, f->fx.dir, 1 << 20, 1 << 30), 0);
-    s_load(st, recs);
+    assert_int_equal(hq_store_open(st, f->dir, 1 << 20, 1 << 30), 0);
+    hbt_storefx_load_halls(st, recs);
     assert_int_equal(recs[7].last_seq, 25);
     assert_int_equal(recs[7].events, 25);
     assert_memory_equal(recs[7].digest.bytes, d.bytes, HB_DIGEST_LEN);
@@ -255,8 +185,8 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
     free(it);
     assert_int_equal(hq_log_append(st->log, e), 0);
     hq_store_close(st);
-    assert_int_equal(hq_store_open(st, f->fx.dir, 1 << 20, 1 << 30), 0);
-    s_load(st, recs);
+    assert_int_equal(hq_store_open(st, f->dir, 1 << 20, 1 << 30), 0);
+    hbt_storefx_load_halls(st, recs);
     assert_int_equal(recs[7].events, 25);
     assert_int_equal(hbt_storefx_chunks(st, 7), 3);
     hq_store_close(st);
@@ -265,7 +195,7 @@ HBT_TEST(test_a_crash_before_the_fold_is_folded_once_at_open)
 HBT_TEST(test_the_bound_makes_the_writer_wait_for_the_fold)
 {
     fixture_t *f = *state;
-    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
+    hq_writer_t *w = hbt_storefx_open(f, 1 << 20, hbt_storefx_on_commit, f);
     /* Past one byte unfolded the writer waits; the fold comes after
      * 300 ms. */
     hq_writer_set_fold(w, 300, (uint64_t)1 << 40, 1);
@@ -273,11 +203,11 @@ HBT_TEST(test_the_bound_makes_the_writer_wait_for_the_fold)
     hb_digest_init(&d);
     hq_write_item_t *a = s_item(2, "LOG-2", 1, 10, 0, &d);
     assert_int_equal(hq_writer_submit(w, &a), 0);
-    s_run_until(f, 1);
+    hbt_storefx_run_until(f, 1);
     int64_t t0 = hb_mono_ms();
     hq_write_item_t *b = s_item(2, "LOG-2", 11, 10, 0, &d);
     assert_int_equal(hq_writer_submit(w, &b), 0);
-    s_run_until(f, 2);
+    hbt_storefx_run_until(f, 2);
     assert_true(f->last[2].ok);
     assert_int_equal(f->last[2].last_seq, 20);
     hq_writer_stats_t ws;
@@ -287,11 +217,11 @@ HBT_TEST(test_the_bound_makes_the_writer_wait_for_the_fold)
     /* It waited for a fold, not for nothing. */
     assert_true(hb_mono_ms() - t0 >= 100);
     hq_writer_stop(&w);
-    uv_run(&f->fx.loop, UV_RUN_DEFAULT);
-    read_ctx_t r = {.hall = 2, .next = 1};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 2, 1, 1000, s_read_cb, &r), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    hbt_store_read_t r = {.hall = 2, .next = 1};
+    assert_int_equal(hq_store_read_events(&f->st, 2, 1, 1000, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 20);
-    hq_store_close(&f->fx.st);
+    hq_store_close(&f->st);
 }
 
 HBT_TEST(test_a_store_without_a_log_opens)
@@ -301,7 +231,7 @@ HBT_TEST(test_a_store_without_a_log_opens)
      * and no log/ folder. */
     hb_store_t old;
     MDB_dbi events, halls, meta, flags;
-    assert_int_equal(hb_store_open(&old, f->fx.dir, 1 << 20, 1 << 30, 8), 0);
+    assert_int_equal(hb_store_open(&old, f->dir, 1 << 20, 1 << 30, 8), 0);
     const hb_store_db_t dbs[] = {
         {"events", &events}, {"halls", &halls}, {"meta", &meta}, {"flags", &flags}};
     assert_int_equal(hb_store_dbis(&old, dbs, 4), 0);
@@ -316,25 +246,25 @@ HBT_TEST(test_a_store_without_a_log_opens)
     assert_int_equal(mdb_txn_commit(txn), 0);
     hb_store_close(&old);
     char path[HBT_FIXTURE_DIR + 16];
-    snprintf(path, sizeof path, "%s/log", f->fx.dir);
+    snprintf(path, sizeof path, "%s/log", f->dir);
     struct stat sb;
     assert_int_not_equal(stat(path, &sb), 0);
 
-    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
+    hq_writer_t *w = hbt_storefx_open(f, 1 << 20, hbt_storefx_on_commit, f);
     assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal(hq_log_folded_mark(&f->fx.st), 0);
+    assert_int_equal(hq_log_folded_mark(&f->st), 0);
     hq_log_stats_t ls;
-    hq_log_get_stats(f->fx.st.log, &ls);
+    hq_log_get_stats(f->st.log, &ls);
     assert_int_equal(ls.entries, 0);
     assert_int_equal(ls.next_id, 1);
     hq_write_item_t *a = s_item(3, "OLD-3", 1, 4, 0, NULL);
     assert_int_equal(hq_writer_submit(w, &a), 0);
-    s_run_until(f, 1);
+    hbt_storefx_run_until(f, 1);
     assert_true(f->last[3].ok);
     hq_writer_stop(&w);
-    uv_run(&f->fx.loop, UV_RUN_DEFAULT);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
     hq_hall_record_t recs[16];
-    s_load(&f->fx.st, recs);
+    hbt_storefx_load_halls(&f->st, recs);
     assert_int_equal(recs[3].last_seq, 4);
-    hq_store_close(&f->fx.st);
+    hq_store_close(&f->st);
 }

@@ -113,9 +113,8 @@ static void s_refused(int rc, int want_rc, const char *err, const char *want)
 static char *s_org_text_of(world_t *w)
 {
     json_t *j = org_to_json(hq_control_org(w->c));
-    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    char *t = hbt_json_text(j);
     json_decref(j);
-    assert_non_null(t);
     return t;
 }
 

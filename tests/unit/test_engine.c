@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "enginefx.h"
 #include "events.h"
 #include "runner.h"
 
@@ -48,36 +48,9 @@ static const char *const s_policy =
     " \"sla\":{\"complaint_ack_s\":{\"*\":14400},\"complaint_resolve_s\":{\"*\":57600}},"
     " \"diversion\":{\"threshold\":3,\"echannels\":[\"app\",\"web\"]}}";
 
-typedef struct {
-    char dir[HBT_FIXTURE_DIR];
-    outbox_t *ob;
-    engine_t *e;
-    engine_config_t cfg;
-    int appended;
-} fixture_t;
+typedef hbt_enginefx_t fixture_t;
 
-static void s_on_append(void *arg) { ((fixture_t *)arg)->appended++; }
-
-static void s_open(fixture_t *f)
-{
-    assert_int_equal(outbox_open(f->dir, 1 << 20, 1 << 30, &f->ob), 0);
-    json_error_t jerr;
-    json_t *doc = json_loads(s_policy, 0, &jerr);
-    assert_non_null(doc);
-    hb_policy_t *p = NULL;
-    char err[512];
-    if (hb_policy_new(doc, &p, err, sizeof err) != 0)
-        fail_msg("policy refused: %s", err);
-    json_decref(doc);
-    if (engine_open(f->ob, &f->cfg, p, s_on_append, f, &f->e, err, sizeof err) != 0)
-        fail_msg("engine_open: %s", err);
-}
-
-static void s_close(fixture_t *f)
-{
-    engine_close(&f->e);
-    outbox_close(&f->ob);
-}
+static void s_open(fixture_t *f) { hbt_enginefx_open(f, 1 << 20, 1 << 30); }
 
 /* kill -9 as the disk has it: the outbox's file as committed (every commit
  * is synced and none is open) copied aside, the engine closed (its final
@@ -96,23 +69,17 @@ static void s_crash_reopen(fixture_t *f)
     assert_int_equal(ferror(in), 0);
     fclose(in);
     assert_int_equal(fclose(out), 0);
-    s_close(f);
+    hbt_enginefx_close(f);
     assert_int_equal(rename(aside, path), 0);
     s_open(f);
 }
 
 static int s_setup(void **state)
 {
-    fixture_t *f = hbt_fixture_new(sizeof *f, "test-engine");
-    char err[256];
-    assert_int_equal(engine_parse_services("A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards",
-                                           &f->cfg, err, sizeof err),
-                     0);
-    queue_rules_default(&f->cfg.rules);
-    f->cfg.max_waiting = 50;
-    f->cfg.snapshot_every_ms = 3600000;
     s_now = s_local("2026-12-04", 10, 0); /* a Friday */
-    hb_clock_set(s_clock);
+    fixture_t *f = hbt_enginefx_new(sizeof *f, "test-engine",
+                                    "A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards", 50,
+                                    s_clock, s_policy);
     s_open(f);
     *state = f;
     return 0;
@@ -120,10 +87,7 @@ static int s_setup(void **state)
 
 static int s_teardown(void **state)
 {
-    fixture_t *f = *state;
-    s_close(f);
-    hb_clock_set(NULL);
-    hbt_fixture_free(f);
+    hbt_enginefx_free(*state);
     return 0;
 }
 
@@ -193,7 +157,7 @@ HBT_TEST(test_numbering_per_service_across_restart_and_midnight)
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_VIP), "A002");
     assert_string_equal(s_issue(f, "B", HALLBUS__PRIORITY__PRIORITY_NORMAL), "B001");
     /* A restart continues the day's numbers. */
-    s_close(f);
+    hbt_enginefx_close(f);
     s_open(f);
     assert_string_equal(s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL), "A003");
     char err[512];
@@ -741,7 +705,7 @@ HBT_TEST(test_replay_from_outbox_equals_live_state)
     hb_hall_state_destroy(&replayed);
     /* Snapshot now (a clean stop), more actions, then a kill -9: the
      * snapshot + the events after it give the same state. */
-    s_close(f);
+    hbt_enginefx_close(f);
     s_open(f);
     again = hbt_state_text(engine_state(f->e));
     assert_string_equal(live, again);
@@ -765,7 +729,7 @@ HBT_TEST(test_replayed_events_survive_pruning_and_a_second_kill)
     fixture_t *f = *state;
     for (int i = 0; i < 3; i++)
         s_issue(f, "A", HALLBUS__PRIORITY__PRIORITY_NORMAL);
-    s_close(f); /* the stored snapshot covers these three */
+    hbt_enginefx_close(f); /* the stored snapshot covers these three */
     s_open(f);
     for (int i = 0; i < 3; i++)
         s_issue(f, "B", HALLBUS__PRIORITY__PRIORITY_NORMAL);

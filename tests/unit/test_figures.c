@@ -26,7 +26,6 @@
 
 #define T0 1796000000000LL /* a fixed instant */
 #define SEC 1000LL
-#define NONE (-1)      /* no oldest ticket */
 #define ANY_PRIORITY 9 /* a priority number no build names yet */
 
 /* ------------------------------------------------------------ helpers ---- */
@@ -53,17 +52,24 @@ typedef struct event {
     int priority; /* 0: as the JSON says */
 } event_t;
 
+/* The figures a hall and each of its services both have, as expected
+ * (S_ASSERT_FIGURES compares them). */
+typedef struct want_figures {
+    uint32_t waiting;
+    int64_t oldest_ms; /* AT(s) of the oldest issue; 0: none */
+    uint16_t open, busy, paused;
+    uint32_t estimate_s, near_sla;
+} want_figures_t;
+
+#define AT(s) (T0 + (s)*SEC)
+
 typedef struct want_service {
     const char *code;
     bool in_state, offered;
-    uint32_t waiting;
+    want_figures_t fig;
     uint32_t by_priority[HB_FIG_PRIORITIES]; /* bucket 0 = other */
-    int64_t oldest_s;                        /* issue, s after T0; NONE */
-    uint16_t open, busy, paused;
     uint32_t mean_s;
     bool mean_known;
-    uint32_t estimate_s;
-    uint32_t near_sla;
 } want_service_t;
 
 typedef struct scenario {
@@ -71,13 +77,23 @@ typedef struct scenario {
     const char *policy; /* NULL: none */
     event_t events[24];
     int64_t now_s;
-    uint32_t waiting;
-    int64_t oldest_s;
-    uint16_t open, busy, paused;
-    uint32_t estimate_s, near_sla;
+    want_figures_t hall;
     size_t n_services;
     want_service_t services[4];
 } scenario_t;
+
+/* `got`, an hb_hall_figures_t or an hb_fig_service_t (the members have the
+ * same names), against `want`, a want_figures_t. */
+#define S_ASSERT_FIGURES(got, want)                                                                \
+    do {                                                                                           \
+        assert_int_equal((got)->waiting, (want)->waiting);                                         \
+        assert_int_equal((got)->oldest_issued_ms, (want)->oldest_ms);                              \
+        assert_int_equal((got)->counters_open, (want)->open);                                      \
+        assert_int_equal((got)->counters_busy, (want)->busy);                                      \
+        assert_int_equal((got)->counters_paused, (want)->paused);                                  \
+        assert_int_equal((got)->estimated_wait_s, (want)->estimate_s);                             \
+        assert_int_equal((got)->near_sla, (want)->near_sla);                                       \
+    } while (0)
 
 #define ISSUE(at, t, svc, prio)                                                                    \
     {                                                                                              \
@@ -90,6 +106,23 @@ typedef struct scenario {
     {                                                                                              \
         at, "{'type':'counter_opened','counter':'" c "','staff':'E" c "','services':" svcs "}", 0  \
     }
+/* Ticket `t` at counter `c`: called, its service started, completed (with
+ * `more` members, "" for none). */
+#define CALL(at, t, c)                                                                             \
+    {                                                                                              \
+        at, "{'type':'ticket_called','ticket':'" t "','counter':'" c "'}", 0                       \
+    }
+#define START(at, t, c)                                                                            \
+    {                                                                                              \
+        at, "{'type':'service_started','ticket':'" t "','counter':'" c "'}", 0                     \
+    }
+#define DONE(at, t, c, more)                                                                       \
+    {                                                                                              \
+        at,                                                                                        \
+            "{'type':'service_completed','ticket':'" t "','counter':'" c                           \
+            "','business_type':'x','outcome':'done'" more "}",                                     \
+            0                                                                                      \
+    }
 
 static const scenario_t s_table[] = {
     {
@@ -98,11 +131,9 @@ static const scenario_t s_table[] = {
         .name = "no counter serves the service",
         .events = {ISSUE(0, "A001", "A", "normal"), ISSUE(10, "A002", "A", "normal")},
         .now_s = 100,
-        .waiting = 2,
-        .oldest_s = 0,
-        .estimate_s = 1800,
+        .hall = {.waiting = 2, .oldest_ms = AT(0), .estimate_s = 1800},
         .n_services = 1,
-        .services = {{"A", true, false, 2, {0, 2, 0, 0, 0}, 0, 0, 0, 0, 600, false, 1800, 0}},
+        .services = {{"A", true, false, {2, AT(0), 0, 0, 0, 1800, 0}, {0, 2, 0, 0, 0}, 600, false}},
     },
     {
         /* Counter 2 pauses: A has two open (1, 3) and one paused; B one
@@ -119,35 +150,21 @@ static const scenario_t s_table[] = {
                    ISSUE(5, "A002", "A", "vip"),
                    ISSUE(6, "B001", "B", "normal")},
         .now_s = 50,
-        .waiting = 3,
-        .oldest_s = 2,
-        .open = 2,
-        .paused = 1,
-        .estimate_s = 1200,
+        .hall = {.waiting = 3, .oldest_ms = AT(2), .open = 2, .paused = 1, .estimate_s = 1200},
         .n_services = 2,
-        .services = {{"A", true, true, 2, {0, 1, 1, 0, 0}, 2, 2, 0, 1, 300, false, 450, 0},
-                     {"B", true, true, 1, {0, 1, 0, 0, 0}, 6, 1, 0, 0, 600, false, 1200, 0}},
+        .services = {{"A", true, true, {2, AT(2), 2, 0, 1, 450, 0}, {0, 1, 1, 0, 0}, 300, false},
+                     {"B", true, true, {1, AT(6), 1, 0, 0, 1200, 0}, {0, 1, 0, 0, 0}, 600, false}},
     },
     {
         /* A service that took 0 s: a known mean of 0, so 0 to wait. */
         .name = "a known mean of zero",
-        .events = {OPEN(0, "1", "['A']"),
-                   ISSUE(0, "A001", "A", "normal"),
-                   {1, "{'type':'ticket_called','ticket':'A001','counter':'1'}", 0},
-                   {1, "{'type':'service_started','ticket':'A001','counter':'1'}", 0},
-                   {1,
-                    "{'type':'service_completed','ticket':'A001','counter':'1',"
-                    "'business_type':'x','outcome':'done'}",
-                    0},
-                   ISSUE(2, "A002", "A", "normal"),
+        .events = {OPEN(0, "1", "['A']"), ISSUE(0, "A001", "A", "normal"), CALL(1, "A001", "1"),
+                   START(1, "A001", "1"), DONE(1, "A001", "1", ""), ISSUE(2, "A002", "A", "normal"),
                    ISSUE(3, "A003", "A", "elderly")},
         .now_s = 20,
-        .waiting = 2,
-        .oldest_s = 2,
-        .open = 1,
-        .estimate_s = 0,
+        .hall = {.waiting = 2, .oldest_ms = AT(2), .open = 1, .estimate_s = 0},
         .n_services = 1,
-        .services = {{"A", true, true, 2, {0, 1, 0, 1, 0}, 2, 1, 0, 0, 0, true, 0, 0}},
+        .services = {{"A", true, true, {2, AT(2), 1, 0, 0, 0, 0}, {0, 1, 0, 1, 0}, 0, true}},
     },
     {
         /* Limits: normal, elderly and the unnamed priority by *:* 400 (near
@@ -166,13 +183,9 @@ static const scenario_t s_table[] = {
                    {250, "{'type':'ticket_issued','ticket':'A006','service':'A','source':'kiosk'}",
                     ANY_PRIORITY}},
         .now_s = 330,
-        .waiting = 6,
-        .oldest_s = 0,
-        .open = 1,
-        .estimate_s = 1400,
-        .near_sla = 4,
+        .hall = {.waiting = 6, .oldest_ms = AT(0), .open = 1, .estimate_s = 1400, .near_sla = 4},
         .n_services = 1,
-        .services = {{"A", true, true, 6, {1, 2, 2, 1, 0}, 0, 1, 0, 0, 200, false, 1400, 4}},
+        .services = {{"A", true, true, {6, AT(0), 1, 0, 0, 1400, 4}, {1, 2, 2, 1, 0}, 200, false}},
     },
     {
         /* X is named by counters only (after the state's A); counter 1
@@ -181,60 +194,56 @@ static const scenario_t s_table[] = {
         .events = {ISSUE(0, "A001", "A", "appointment"), OPEN(1, "1", "['A','A','X']"),
                    OPEN(1, "2", "['X']")},
         .now_s = 61,
-        .waiting = 1,
-        .oldest_s = 0,
-        .open = 2,
-        .estimate_s = 1200,
+        .hall = {.waiting = 1, .oldest_ms = AT(0), .open = 2, .estimate_s = 1200},
         .n_services = 2,
-        .services = {{"A", true, true, 1, {0, 0, 0, 0, 1}, 0, 1, 0, 0, 600, false, 1200, 0},
-                     {"X", false, true, 0, {0}, NONE, 2, 0, 0, 600, false, 300, 0}},
+        .services = {{"A", true, true, {1, AT(0), 1, 0, 0, 1200, 0}, {0, 0, 0, 0, 1}, 600, false},
+                     {"X", false, true, {0, 0, 2, 0, 0, 300, 0}, {0}, 600, false}},
     },
     {
         /* Both counters busy (calling), a 240 s service known: A004 waits
          * alone, 2 x 240 / 2 = 240. */
         .name = "busy counters and a known mean",
-        .events = {OPEN(0, "1", "['A']"),
-                   OPEN(0, "2", "['A']"),
-                   ISSUE(0, "A001", "A", "normal"),
-                   ISSUE(1, "A002", "A", "normal"),
-                   ISSUE(2, "A003", "A", "normal"),
-                   ISSUE(3, "A004", "A", "normal"),
-                   {10, "{'type':'ticket_called','ticket':'A001','counter':'1'}", 0},
-                   {10, "{'type':'ticket_called','ticket':'A002','counter':'2'}", 0},
-                   {20, "{'type':'service_started','ticket':'A002','counter':'2'}", 0},
-                   {260,
-                    "{'type':'service_completed','ticket':'A002','counter':'2',"
-                    "'business_type':'x','outcome':'done','duration_s':240}",
-                    0},
-                   {270, "{'type':'ticket_called','ticket':'A003','counter':'2'}", 0}},
+        .events = {OPEN(0, "1", "['A']"), OPEN(0, "2", "['A']"), ISSUE(0, "A001", "A", "normal"),
+                   ISSUE(1, "A002", "A", "normal"), ISSUE(2, "A003", "A", "normal"),
+                   ISSUE(3, "A004", "A", "normal"), CALL(10, "A001", "1"), CALL(10, "A002", "2"),
+                   START(20, "A002", "2"), DONE(260, "A002", "2", ",'duration_s':240"),
+                   CALL(270, "A003", "2")},
         .now_s = 300,
-        .waiting = 1,
-        .oldest_s = 3,
-        .open = 2,
-        .busy = 2,
-        .estimate_s = 240,
+        .hall = {.waiting = 1, .oldest_ms = AT(3), .open = 2, .busy = 2, .estimate_s = 240},
         .n_services = 1,
-        .services = {{"A", true, true, 1, {0, 1, 0, 0, 0}, 3, 2, 2, 0, 240, true, 240, 0}},
+        .services = {{"A", true, true, {1, AT(3), 2, 2, 0, 240, 0}, {0, 1, 0, 0, 0}, 240, true}},
     },
     {
         .name = "an empty hall",
         .now_s = 0,
-        .oldest_s = NONE,
+        .hall = {0},
     },
 };
 
-static int64_t s_ms_of(int64_t at_s) { return at_s == NONE ? 0 : T0 + at_s * SEC; }
+/* A scenario played: the hall state after its events, its policy (NULL
+ * when it names none) and the figures at its moment. */
+typedef struct run {
+    hb_hall_state_t *s;
+    hb_policy_t *p;
+    hb_hall_figures_t *f;
+} run_t;
 
-/* The hall state after scenario `sc`'s events, and its policy in `*p`
- * (NULL when it names none). */
-static hb_hall_state_t *s_scenario_state(const scenario_t *sc, hb_policy_t **p)
+static run_t s_run(const scenario_t *sc)
 {
-    hb_hall_state_t *s = hb_hall_state_new();
-    assert_non_null(s);
+    run_t r = {hb_hall_state_new(), hbt_policy(sc->policy), malloc(sizeof *r.f)};
+    assert_non_null(r.s);
+    assert_non_null(r.f);
     for (size_t i = 0; sc->events[i].json; i++)
-        s_apply(s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
-    *p = hbt_policy(sc->policy);
-    return s;
+        s_apply(r.s, sc->events[i].at_s, sc->events[i].json, sc->events[i].priority);
+    hb_hall_figures(r.s, r.p, T0 + sc->now_s * SEC, r.f);
+    return r;
+}
+
+static void s_run_free(run_t *r)
+{
+    free(r->f);
+    hb_policy_free(&r->p);
+    hb_hall_state_destroy(&r->s);
 }
 
 #define HBT_FIXTURE NULL, NULL
@@ -242,21 +251,12 @@ static hb_hall_state_t *s_scenario_state(const scenario_t *sc, hb_policy_t **p)
 HBT_TEST(test_table)
 {
     (void)state;
-    hb_hall_figures_t *f = malloc(sizeof *f);
-    assert_non_null(f);
     for (size_t k = 0; k < sizeof s_table / sizeof s_table[0]; k++) {
         const scenario_t *sc = &s_table[k];
-        hb_policy_t *p;
-        hb_hall_state_t *s = s_scenario_state(sc, &p);
-        hb_hall_figures(s, p, T0 + sc->now_s * SEC, f);
+        run_t r = s_run(sc);
+        const hb_hall_figures_t *f = r.f;
         fprintf(stderr, "%s\n", sc->name);
-        assert_int_equal(f->waiting, sc->waiting);
-        assert_int_equal(f->oldest_issued_ms, s_ms_of(sc->oldest_s));
-        assert_int_equal(f->counters_open, sc->open);
-        assert_int_equal(f->counters_busy, sc->busy);
-        assert_int_equal(f->counters_paused, sc->paused);
-        assert_int_equal(f->estimated_wait_s, sc->estimate_s);
-        assert_int_equal(f->near_sla, sc->near_sla);
+        S_ASSERT_FIGURES(f, &sc->hall);
         assert_int_equal(f->n_services, sc->n_services);
         for (size_t i = 0; i < sc->n_services; i++) {
             const want_service_t *w = &sc->services[i];
@@ -265,27 +265,19 @@ HBT_TEST(test_table)
             assert_ptr_equal(hb_fig_service(f, w->code), v);
             assert_int_equal(v->in_state, w->in_state);
             assert_int_equal(v->offered, w->offered);
-            assert_int_equal(v->waiting, w->waiting);
+            S_ASSERT_FIGURES(v, &w->fig);
             for (int b = 0; b < HB_FIG_PRIORITIES; b++)
                 assert_int_equal(v->by_priority[b].waiting, w->by_priority[b]);
-            assert_int_equal(v->oldest_issued_ms, s_ms_of(w->oldest_s));
-            assert_int_equal(v->counters_open, w->open);
-            assert_int_equal(v->counters_busy, w->busy);
-            assert_int_equal(v->counters_paused, w->paused);
             assert_int_equal(v->mean_service_s, w->mean_s);
             assert_int_equal(v->mean_known, w->mean_known);
-            assert_int_equal(v->estimated_wait_s, w->estimate_s);
-            assert_int_equal(v->near_sla, w->near_sla);
             /* One ticket at a position, the engine's way, agrees with the
              * new-customer figure. */
-            assert_int_equal(hb_fig_ticket_estimate_s(s, p, w->code, w->waiting + 1),
-                             w->estimate_s);
+            assert_int_equal(hb_fig_ticket_estimate_s(r.s, r.p, w->code, w->fig.waiting + 1),
+                             w->fig.estimate_s);
         }
         assert_null(hb_fig_service(f, "NOPE"));
-        hb_policy_free(&p);
-        hb_hall_state_destroy(&s);
+        s_run_free(&r);
     }
-    free(f);
 }
 
 /* The buckets of the SLA scenario one by one: their oldest tickets and
@@ -293,10 +285,8 @@ HBT_TEST(test_table)
 HBT_TEST(test_buckets)
 {
     (void)state;
-    hb_policy_t *p;
-    hb_hall_state_t *s = s_scenario_state(&s_table[3], &p);
-    hb_hall_figures_t *f = malloc(sizeof *f);
-    hb_hall_figures(s, p, T0 + 330 * SEC, f);
+    run_t r = s_run(&s_table[3]); /* at 330 s */
+    hb_hall_figures_t *f = r.f;
     static const struct {
         int bucket;
         const char *oldest;
@@ -318,15 +308,13 @@ HBT_TEST(test_buckets)
     assert_int_equal(f->services[0].by_priority[0].oldest->priority, ANY_PRIORITY);
     assert_null(f->services[0].by_priority[HALLBUS__PRIORITY__PRIORITY_APPOINTMENT].oldest);
     /* A millisecond before A003's 300 s it is not near yet. */
-    hb_hall_figures(s, p, T0 + 300 * SEC + 30 * SEC - 1, f);
+    hb_hall_figures(r.s, r.p, T0 + 300 * SEC + 30 * SEC - 1, f);
     assert_int_equal(f->services[0].by_priority[HALLBUS__PRIORITY__PRIORITY_ELDERLY].near_sla, 0);
     /* Without a policy nothing is near and no limit is looked up. */
-    hb_hall_figures(s, NULL, T0 + 100000 * SEC, f);
+    hb_hall_figures(r.s, NULL, T0 + 100000 * SEC, f);
     assert_int_equal(f->near_sla, 0);
     assert_int_equal(f->services[0].by_priority[1].max_wait_s, 0);
-    free(f);
-    hb_policy_free(&p);
-    hb_hall_state_destroy(&s);
+    s_run_free(&r);
 }
 
 HBT_TEST(test_definitions)
@@ -381,10 +369,8 @@ HBT_TEST(test_definitions)
 HBT_TEST(test_json)
 {
     (void)state;
-    hb_policy_t *p;
-    hb_hall_state_t *s = s_scenario_state(&s_table[1], &p);
-    hb_hall_figures_t *f = malloc(sizeof *f);
-    hb_hall_figures(s, p, T0 + 50 * SEC, f);
+    run_t r = s_run(&s_table[1]); /* at 50 s */
+    hb_hall_figures_t *f = r.f;
     json_t *o = hb_hall_figures_json(f);
     assert_non_null(o);
     static const char *const top[] = {"waiting",          "oldest_issued", "longest_wait_s",
@@ -424,9 +410,7 @@ HBT_TEST(test_json)
     assert_int_equal(json_array_size(json_object_get(o, "services")), 0);
     json_decref(o);
     hb_hall_state_destroy(&e);
-    free(f);
-    hb_policy_free(&p);
-    hb_hall_state_destroy(&s);
+    s_run_free(&r);
 }
 
 /* ------------------------------------------- against the definitions ---- */
@@ -434,8 +418,8 @@ HBT_TEST(test_json)
 /* figures.h's definitions said again plainly, one figure at a time, for
  * one service (`code`). */
 typedef struct plain {
-    uint32_t waiting, by_priority[HB_FIG_PRIORITIES], open, busy, paused, estimate, near;
-    int64_t oldest;
+    want_figures_t fig;
+    uint32_t by_priority[HB_FIG_PRIORITIES];
 } plain_t;
 
 static bool s_plain_serves(const hb_hs_counter_t *c, const char *code)
@@ -454,23 +438,24 @@ static void s_plain(const hb_hall_state_t *s, const hb_policy_t *p, const char *
         const hb_hs_ticket_t *t = &s->tickets[i];
         if (t->state != HB_TICKET_WAITING || strcmp(t->service, code) != 0)
             continue;
-        out->waiting++;
+        out->fig.waiting++;
         int b = t->priority >= 1 && t->priority <= 4 ? t->priority : 0;
         out->by_priority[b]++;
-        if (!out->oldest || t->issued_ms < out->oldest)
-            out->oldest = t->issued_ms;
+        if (!out->fig.oldest_ms || t->issued_ms < out->fig.oldest_ms)
+            out->fig.oldest_ms = t->issued_ms;
         int64_t limit = hb_policy_max_wait_s(p, code, b);
         if ((now - t->issued_ms) * 4 >= limit * 3000) /* three quarters, in ms */
-            out->near++;
+            out->fig.near_sla++;
     }
     for (size_t i = 0; i < s->n_counters; i++) {
         const hb_hs_counter_t *c = &s->counters[i];
         if (!s_plain_serves(c, code))
             continue;
         int st = c->state;
-        out->open += st == HB_COUNTER_IDLE || st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING;
-        out->busy += st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING;
-        out->paused += st == HB_COUNTER_PAUSED;
+        out->fig.open +=
+            st == HB_COUNTER_IDLE || st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING;
+        out->fig.busy += st == HB_COUNTER_CALLING || st == HB_COUNTER_SERVING;
+        out->fig.paused += st == HB_COUNTER_PAUSED;
     }
     const hb_hs_service_t *svc = hb_hall_state_service(s, code);
     uint64_t mean;
@@ -482,7 +467,8 @@ static void s_plain(const hb_hall_state_t *s, const hb_policy_t *p, const char *
     } else {
         mean = (uint64_t)hb_policy_max_wait_s(p, code, HALLBUS__PRIORITY__PRIORITY_NORMAL) / 2;
     }
-    out->estimate = (uint32_t)((out->waiting + 1) * mean / (out->open ? out->open : 1));
+    out->fig.estimate_s =
+        (uint32_t)((out->fig.waiting + 1) * mean / (out->fig.open ? out->fig.open : 1));
 }
 
 static void s_check_plain(const hb_hall_state_t *s, const hb_policy_t *p, int64_t now,
@@ -494,20 +480,14 @@ static void s_check_plain(const hb_hall_state_t *s, const hb_policy_t *p, int64_
         const hb_fig_service_t *v = &f->services[i];
         plain_t w;
         s_plain(s, p, v->code, now, &w);
-        assert_int_equal(v->waiting, w.waiting);
+        S_ASSERT_FIGURES(v, &w.fig);
         for (int b = 0; b < HB_FIG_PRIORITIES; b++)
             assert_int_equal(v->by_priority[b].waiting, w.by_priority[b]);
-        assert_int_equal(v->oldest_issued_ms, w.oldest);
-        assert_int_equal(v->counters_open, w.open);
-        assert_int_equal(v->counters_busy, w.busy);
-        assert_int_equal(v->counters_paused, w.paused);
-        assert_int_equal(v->estimated_wait_s, w.estimate);
-        assert_int_equal(v->near_sla, w.near);
-        assert_int_equal(v->offered, w.open > 0);
-        waiting += w.waiting;
-        near += w.near;
-        if ((w.open > 0 || w.waiting > 0) && w.estimate > hall_estimate)
-            hall_estimate = w.estimate;
+        assert_int_equal(v->offered, w.fig.open > 0);
+        waiting += w.fig.waiting;
+        near += w.fig.near_sla;
+        if ((w.fig.open > 0 || w.fig.waiting > 0) && w.fig.estimate_s > hall_estimate)
+            hall_estimate = w.fig.estimate_s;
     }
     assert_int_equal(f->waiting, waiting);
     assert_int_equal(f->near_sla, near);

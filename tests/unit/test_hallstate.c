@@ -231,6 +231,9 @@ static void s_ok(hb_hall_state_t *s, const timed_t *evs)
     }
 }
 
+/* s_ok of the events given as {at, text} pairs. */
+#define S_OK(s, ...) s_ok((s), (const timed_t[]){__VA_ARGS__, {0, NULL}})
+
 /* ----------------------------------------------------------- anomalies ---- */
 
 /* Applies each of the NULL-terminated `texts` at `at`: every one must be
@@ -249,9 +252,8 @@ static void s_anomalies(hb_hall_state_t *s, int64_t at, const char *const *texts
 HBT_TEST(test_ticket_anomalies)
 {
     hb_hall_state_t *s = *state;
-    s_ok(s, (const timed_t[]){{T0, "{'type':'counter_opened','counter':'1','services':['A']}"},
-                              {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
-                              {0, NULL}});
+    S_OK(s, {T0, "{'type':'counter_opened','counter':'1','services':['A']}"},
+         {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"});
     /* A live ticket's id again: ignored. */
     HBT_ANOMALY(s, T0 + SEC, "{'type':'ticket_issued','ticket':'A001','service':'B'}");
     assert_int_equal(s->n_tickets, 1);
@@ -397,10 +399,9 @@ HBT_TEST(test_other_anomalies)
 HBT_TEST(test_transfer_no_show_cancel)
 {
     hb_hall_state_t *s = *state;
-    s_ok(s, (const timed_t[]){{T0, "{'type':'counter_opened','counter':'1','services':['A','B']}"},
-                              {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
-                              {T0 + SEC, "{'type':'ticket_issued','ticket':'B001','service':'B'}"},
-                              {0, NULL}});
+    S_OK(s, {T0, "{'type':'counter_opened','counter':'1','services':['A','B']}"},
+         {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
+         {T0 + SEC, "{'type':'ticket_issued','ticket':'B001','service':'B'}"});
     /* A waiting ticket moves to a service not seen before. */
     HBT_OK(s, T0 + 2 * SEC,
            "{'type':'ticket_transferred','ticket':'A001','from_service':'A','to_service':'C'}");
@@ -454,18 +455,14 @@ HBT_TEST(test_transfer_no_show_cancel)
     assert_int_equal(hbt_service(s, "C")->cancelled, 1);
     assert_int_equal(s->today.cancelled, 1);
     assert_int_equal(s->recent[1].state, HB_TICKET_CANCELLED);
-    s_ok(s, (const timed_t[]){
-                {T0 + 410 * SEC, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
-                {T0 + 420 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'1'}"},
-                {T0 + 430 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}"},
-                {0, NULL}});
+    S_OK(s, {T0 + 410 * SEC, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
+         {T0 + 420 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'1'}"},
+         {T0 + 430 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}"});
     assert_int_equal(hbt_counter(s, "1")->state, HB_COUNTER_IDLE);
     assert_int_equal(s->today.cancelled, 2);
     /* A waiting ticket that does not show. */
-    s_ok(s, (const timed_t[]){
-                {T0 + 440 * SEC, "{'type':'ticket_issued','ticket':'A003','service':'A'}"},
-                {T0 + 450 * SEC, "{'type':'ticket_no_show','ticket':'A003'}"},
-                {0, NULL}});
+    S_OK(s, {T0 + 440 * SEC, "{'type':'ticket_issued','ticket':'A003','service':'A'}"},
+         {T0 + 450 * SEC, "{'type':'ticket_no_show','ticket':'A003'}"});
     assert_int_equal(hbt_service(s, "A")->waiting, 0);
     assert_int_equal(s->anomalies, 0);
 }
@@ -475,13 +472,11 @@ HBT_TEST(test_transfer_no_show_cancel)
 HBT_TEST(test_counter_states)
 {
     hb_hall_state_t *s = *state;
-    s_ok(s, (const timed_t[]){
-                {T0, "{'type':'counter_opened','counter':'1','staff':'S01','services':['A']}"},
-                {T0, "{'type':'counter_opened','counter':'2','staff':'S02','services':['A']}"},
-                {T0, "{'type':'ticket_issued','ticket':'A001','service':'A','priority':'vip'}"},
-                {T0, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
-                {T0 + SEC, "{'type':'ticket_called','ticket':'A001','counter':'1'}"},
-                {0, NULL}});
+    S_OK(s, {T0, "{'type':'counter_opened','counter':'1','staff':'S01','services':['A']}"},
+         {T0, "{'type':'counter_opened','counter':'2','staff':'S02','services':['A']}"},
+         {T0, "{'type':'ticket_issued','ticket':'A001','service':'A','priority':'vip'}"},
+         {T0, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
+         {T0 + SEC, "{'type':'ticket_called','ticket':'A001','counter':'1'}"});
 
     /* Paused with its ticket; resumed, it is calling it again. */
     HBT_OK(s, T0 + 2 * SEC, "{'type':'counter_paused','counter':'1','reason':'lunch'}");
@@ -519,27 +514,21 @@ HBT_TEST(test_counter_states)
     assert_string_equal(hbt_counter(s, "2")->ticket, "A002");
 
     /* Closed while serving: the customer waits again. */
-    s_ok(s, (const timed_t[]){
-                {T0 + 9 * SEC, "{'type':'service_started','ticket':'A002','counter':'2'}"},
-                {T0 + 10 * SEC, "{'type':'counter_closed','counter':'2'}"},
-                {0, NULL}});
+    S_OK(s, {T0 + 9 * SEC, "{'type':'service_started','ticket':'A002','counter':'2'}"},
+         {T0 + 10 * SEC, "{'type':'counter_closed','counter':'2'}"});
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_CLOSED);
     assert_string_equal(hbt_counter(s, "2")->ticket, "");
     assert_int_equal(hbt_ticket(s, "A002")->state, HB_TICKET_WAITING);
     assert_string_equal(hbt_ticket(s, "A002")->counter, "");
     assert_int_equal(hbt_service(s, "A")->waiting, 1);
-    s_ok(s, (const timed_t[]){
-                {T0 + 11 * SEC, "{'type':'counter_closed','counter':'2'}"}, /* already: nothing */
-                {T0 + 12 * SEC, "{'type':'counter_opened','counter':'2'}"},
-                {0, NULL}});
+    S_OK(s, {T0 + 11 * SEC, "{'type':'counter_closed','counter':'2'}"}, /* already: nothing */
+         {T0 + 12 * SEC, "{'type':'counter_opened','counter':'2'}"});
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_IDLE);
 
     /* A paused counter whose ticket ends meanwhile resumes idle. */
-    s_ok(s, (const timed_t[]){
-                {T0 + 13 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'2'}"},
-                {T0 + 14 * SEC, "{'type':'counter_paused','counter':'2'}"},
-                {T0 + 15 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}"},
-                {0, NULL}});
+    S_OK(s, {T0 + 13 * SEC, "{'type':'ticket_called','ticket':'A002','counter':'2'}"},
+         {T0 + 14 * SEC, "{'type':'counter_paused','counter':'2'}"},
+         {T0 + 15 * SEC, "{'type':'ticket_cancelled','ticket':'A002'}"});
     assert_int_equal(hbt_counter(s, "2")->state, HB_COUNTER_PAUSED);
     assert_string_equal(hbt_counter(s, "2")->ticket, "");
     HBT_OK(s, T0 + 16 * SEC, "{'type':'counter_resumed','counter':'2'}");
@@ -559,9 +548,8 @@ static void s_times(const hb_hall_state_t *s, const char *id, int64_t now, int64
 HBT_TEST(test_counter_time)
 {
     hb_hall_state_t *s = *state;
-    s_ok(s, (const timed_t[]){{T0, "{'type':'counter_opened','counter':'2','services':['A']}"},
-                              {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"},
-                              {0, NULL}});
+    S_OK(s, {T0, "{'type':'counter_opened','counter':'2','services':['A']}"},
+         {T0, "{'type':'ticket_issued','ticket':'A001','service':'A'}"});
     s_times(s, "2", T0 + 5 * SEC, 5000, 0);
     HBT_OK(s, T0 + 10 * SEC, "{'type':'ticket_called','ticket':'A001','counter':'2'}");
     s_times(s, "2", T0 + 25 * SEC, 25000, 15000);
@@ -575,9 +563,8 @@ HBT_TEST(test_counter_time)
     HBT_OK(s, T0 + 200 * SEC, "{'type':'counter_paused','counter':'2'}");
     /* Paused time is neither open nor busy. */
     s_times(s, "2", T0 + 300 * SEC, 200000, 120000);
-    s_ok(s, (const timed_t[]){{T0 + 500 * SEC, "{'type':'counter_resumed','counter':'2'}"},
-                              {T0 + 600 * SEC, "{'type':'counter_closed','counter':'2'}"},
-                              {0, NULL}});
+    S_OK(s, {T0 + 500 * SEC, "{'type':'counter_resumed','counter':'2'}"},
+         {T0 + 600 * SEC, "{'type':'counter_closed','counter':'2'}"});
     assert_int_equal(hbt_counter(s, "2")->open_ms, 300000);
     assert_int_equal(hbt_counter(s, "2")->busy_ms, 120000);
     s_times(s, "2", T0 + 1000 * SEC, 300000, 120000);
@@ -601,21 +588,17 @@ HBT_TEST(test_day_started_resets)
     HBT_OK(s, T0,
            "{'type':'day_started','date':'2026-11-23','timezone':'Europe/"
            "Berlin','utc_offset_s':3600}");
-    s_ok(s, (const timed_t[]){
-                {T0, "{'type':'counter_opened','counter':'1','services':['A']}"},
-                {T0, "{'type':'ticket_issued','ticket':'A001','service':'A','number':1}"},
-                {T0, "{'type':'ticket_issued','ticket':'A002','service':'A','number':2}"},
-                {T0 + MIN, "{'type':'ticket_called','ticket':'A001','counter':'1'}"},
-                {0, NULL}});
+    S_OK(s, {T0, "{'type':'counter_opened','counter':'1','services':['A']}"},
+         {T0, "{'type':'ticket_issued','ticket':'A001','service':'A','number':1}"},
+         {T0, "{'type':'ticket_issued','ticket':'A002','service':'A','number':2}"},
+         {T0 + MIN, "{'type':'ticket_called','ticket':'A001','counter':'1'}"});
     HBT_OK(s, T0 + 2 * MIN,
            "{'type':'service_completed','ticket':'A001','counter':'1',"
            "'business_type':'x','outcome':'done','amount':5,'duration_s':60}");
-    s_ok(s, (const timed_t[]){
-                {T0 + 3 * MIN, "{'type':'satisfaction_scored','ticket':'A001','score':4}"},
-                {T0 + 3 * MIN, "{'type':'complaint_opened','complaint':'K1','category':'fees'}"},
-                {T0 + 4 * MIN, "{'type':'ticket_called','ticket':'A002','counter':'1'}"},
-                {T0 + 5 * MIN, "{'type':'policy_applied','version':7}"},
-                {0, NULL}});
+    S_OK(s, {T0 + 3 * MIN, "{'type':'satisfaction_scored','ticket':'A001','score':4}"},
+         {T0 + 3 * MIN, "{'type':'complaint_opened','complaint':'K1','category':'fees'}"},
+         {T0 + 4 * MIN, "{'type':'ticket_called','ticket':'A002','counter':'1'}"},
+         {T0 + 5 * MIN, "{'type':'policy_applied','version':7}"});
     assert_int_equal(s->today.served, 1);
     assert_int_equal(s->today.feedback[3], 1);
 
@@ -763,22 +746,16 @@ HBT_TEST(test_devices_and_versions)
     assert_string_equal(s->devices[0].id, "kiosk-1");
 
     /* 126 ASCII bytes and a two-byte character: cut before the character. */
-    char text[1024], detail[256];
+    static const char fault[] = "{'type':'device_status','device':'kiosk-1','kind':'kiosk',"
+                                "'state':'fault','detail':'%s'}";
+    char detail[256];
     memset(detail, 'd', 126);
     memcpy(detail + 126, "\xc3\xa9xyz", 6);
-    snprintf(text, sizeof text,
-             "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'fault',"
-             "'detail':'%s'}",
-             detail);
-    HBT_OK(s, T0 + 3 * MIN, text);
+    hbt_okf(s, T0 + 3 * MIN, fault, detail);
     assert_int_equal(strlen(d->detail), 126);
     /* 125 ASCII bytes and the character: it fits whole. */
     memmove(detail + 125, detail + 126, 6);
-    snprintf(text, sizeof text,
-             "{'type':'device_status','device':'kiosk-1','kind':'kiosk','state':'fault',"
-             "'detail':'%s'}",
-             detail);
-    HBT_OK(s, T0 + 4 * MIN, text);
+    hbt_okf(s, T0 + 4 * MIN, fault, detail);
     assert_int_equal(strlen(d->detail), 127);
     assert_memory_equal(d->detail + 125, "\xc3\xa9", 2);
     assert_int_equal(d->since_ms, T0 + 3 * MIN);
@@ -794,9 +771,8 @@ HBT_TEST(test_devices_and_versions)
     assert_int_equal(d->state, HALLBUS__DEVICE_STATE__DEVICE_STATE_OK);
     assert_int_equal(s->anomalies, 1);
 
-    s_ok(s, (const timed_t[]){{T0, "{'type':'policy_applied','version':12}"},
-                              {T0, "{'type':'calendar_applied','version':34}"},
-                              {0, NULL}});
+    S_OK(s, {T0, "{'type':'policy_applied','version':12}"},
+         {T0, "{'type':'calendar_applied','version':34}"});
     assert_int_equal(s->policy_version, 12);
     assert_int_equal(s->calendar_version, 34);
 }
@@ -910,15 +886,12 @@ HBT_TEST(test_late_event_of_yesterday)
            "{'type':'day_started','date':'2026-11-24','timezone':'Asia/Shanghai',"
            "'utc_offset_s':28800}");
     assert_int_equal(s->today.start_ms, SH_MIDNIGHT);
-    s_ok(s, (const timed_t[]){
-                {SH_MIDNIGHT - 10 * MIN, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
-                {SH_MIDNIGHT - 1,
-                 "{'type':'service_completed','ticket':'A001','counter':'1',"
-                 "'business_type':'x','outcome':'done','amount':500,'duration_s':600}"},
-                {SH_MIDNIGHT - 1, "{'type':'satisfaction_scored','ticket':'A001','score':5}"},
-                {SH_MIDNIGHT - 1, "{'type':'complaint_opened','complaint':'K1','category':'x'}"},
-                {SH_MIDNIGHT - 1, "{'type':'patrol_drawn'}"},
-                {0, NULL}});
+    S_OK(s, {SH_MIDNIGHT - 10 * MIN, "{'type':'ticket_issued','ticket':'A002','service':'A'}"},
+         {SH_MIDNIGHT - 1, "{'type':'service_completed','ticket':'A001','counter':'1',"
+                           "'business_type':'x','outcome':'done','amount':500,'duration_s':600}"},
+         {SH_MIDNIGHT - 1, "{'type':'satisfaction_scored','ticket':'A001','score':5}"},
+         {SH_MIDNIGHT - 1, "{'type':'complaint_opened','complaint':'K1','category':'x'}"},
+         {SH_MIDNIGHT - 1, "{'type':'patrol_drawn'}"});
     /* Not today's: every figure of today is still zero. */
     assert_int_equal(s->today.issued, 0);
     assert_int_equal(s->today.served, 0);
@@ -955,11 +928,9 @@ HBT_TEST(test_late_event_of_yesterday)
     assert_int_equal(a->issued, 1);
     assert_int_equal(s->today.past_day_events, 5);
     /* An event of today counts as always. */
-    s_ok(s, (const timed_t[]){
-                {rollover + 2 * MIN, "{'type':'ticket_called','ticket':'A003','counter':'1'}"},
-                {rollover + 4 * MIN, "{'type':'service_completed','ticket':'A003','counter':'1',"
-                                     "'business_type':'x','outcome':'done','amount':700}"},
-                {0, NULL}});
+    S_OK(s, {rollover + 2 * MIN, "{'type':'ticket_called','ticket':'A003','counter':'1'}"},
+         {rollover + 4 * MIN, "{'type':'service_completed','ticket':'A003','counter':'1',"
+                              "'business_type':'x','outcome':'done','amount':700}"});
     assert_int_equal(s->today.called, 1);
     assert_int_equal(s->today.served, 1);
     assert_int_equal(s->today.amount_sum, 700);

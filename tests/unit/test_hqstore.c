@@ -22,73 +22,10 @@
 #include "storefx.h"
 #include "runner.h"
 
-typedef struct {
-    hbt_storefx_t fx;     /* first: see storefx.h */
-    hq_commit_t last[16]; /* by hall number */
-} fixture_t;
-
-static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
-{
-    fixture_t *f = arg;
-    for (size_t i = 0; i < n; i++) {
-        assert_true(c[i].hall_num < 16);
-        f->last[c[i].hall_num] = c[i];
-    }
-    f->fx.commits++;
-}
-
-/* Event bytes for (hall, seq): distinct per hall so digests differ. */
-static size_t s_event(uint32_t hall, uint64_t seq, uint8_t *out)
-{
-    return (size_t)snprintf((char *)out, 64, "hall %u event %llu", hall, (unsigned long long)seq);
-}
-
-static hq_write_item_t *s_item(uint32_t hall, const char *id, uint64_t first, uint32_t n,
-                               hb_digest_t *chain)
-{
-    uint8_t bytes[64][64], *evs[64];
-    size_t lens[64];
-    assert_true(n <= 64);
-    for (uint32_t i = 0; i < n; i++) {
-        lens[i] = s_event(hall, first + i, bytes[i]);
-        evs[i] = bytes[i];
-    }
-    return hbt_write_item(hall, id, first, n, evs, lens, chain);
-}
-
-static void s_run_until(fixture_t *f, int commits)
-{
-    for (int i = 0; i < 2000 && f->fx.commits < commits; i++) {
-        uv_run(&f->fx.loop, UV_RUN_NOWAIT);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-typedef struct {
-    uint64_t seqs[64];
-    size_t n;
-    uint32_t hall;
-} read_ctx_t;
-
-static int s_read_cb(uint64_t seq, const uint8_t *data, size_t len, void *arg)
-{
-    read_ctx_t *r = arg;
-    uint8_t ev[64];
-    size_t elen = s_event(r->hall, seq, ev);
-    assert_int_equal(len, elen);
-    assert_memory_equal(data, ev, len);
-    r->seqs[r->n++] = seq;
-    return 0;
-}
-
-static void s_collect_hall(const hq_hall_record_t *rec, void *arg)
-{
-    hq_hall_record_t *out = arg;
-    out[rec->num] = *rec;
-}
+typedef hbt_storefx_t fixture_t;
 
 static const hbt_storefx_spec_t s_spec = {"test-hqstore", sizeof(fixture_t)};
+
 /* Stops the writer, lets its last commits be reported, closes the store
  * and opens it again with a map of `map` bytes; the hall records it loads
  * into `recs` (by number), and the next hall number it returns. */
@@ -96,13 +33,10 @@ static uint32_t s_stop_and_reopen(fixture_t *f, hq_writer_t **w, size_t map,
                                   hq_hall_record_t recs[16])
 {
     hq_writer_stop(w);
-    uv_run(&f->fx.loop, UV_RUN_DEFAULT);
-    hq_store_close(&f->fx.st);
-    assert_int_equal(hq_store_open(&f->fx.st, f->fx.dir, map, 1 << 30), 0);
-    memset(recs, 0, 16 * sizeof *recs);
-    uint32_t next = 0;
-    assert_int_equal(hq_store_load_halls(&f->fx.st, s_collect_hall, recs, &next), 0);
-    return next;
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    hq_store_close(&f->st);
+    assert_int_equal(hq_store_open(&f->st, f->dir, map, 1 << 30), 0);
+    return hbt_storefx_load_halls(&f->st, recs);
 }
 
 #define HBT_FIXTURE hbt_storefx_setup, hbt_storefx_teardown, &s_spec
@@ -110,20 +44,20 @@ static uint32_t s_stop_and_reopen(fixture_t *f, hq_writer_t **w, size_t map,
 HBT_TEST(test_group_commit_digest_and_reads)
 {
     fixture_t *f = *state;
-    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
+    hq_writer_t *w = hbt_storefx_open(f, 1 << 20, hbt_storefx_on_commit, f);
     hb_digest_t d1, d2;
     hb_digest_init(&d1);
     hb_digest_init(&d2);
     /* Interleaved batches of two halls, several chunks each. */
     for (uint64_t k = 0; k < 5; k++) {
-        hq_write_item_t *a = s_item(1, "HALL-1", 1 + k * 10, 10, &d1);
-        hq_write_item_t *b = s_item(2, "HALL-2", 1 + k * 7, 7, &d2);
+        hq_write_item_t *a = hbt_store_events_item(1, "HALL-1", 1 + k * 10, 10, &d1);
+        hq_write_item_t *b = hbt_store_events_item(2, "HALL-2", 1 + k * 7, 7, &d2);
         assert_int_equal(hq_writer_submit(w, &a), 0);
         assert_null(a);
         assert_int_equal(hq_writer_submit(w, &b), 0);
     }
     for (int i = 0; i < 2000 && (f->last[1].last_seq < 50 || f->last[2].last_seq < 35); i++)
-        s_run_until(f, f->fx.commits + 1);
+        hbt_storefx_run_until(f, f->commits + 1);
     assert_int_equal(f->last[1].last_seq, 50);
     assert_int_equal(f->last[1].events, 50);
     assert_true(f->last[1].ok);
@@ -132,26 +66,27 @@ HBT_TEST(test_group_commit_digest_and_reads)
     assert_memory_equal(f->last[2].digest.bytes, d2.bytes, HB_DIGEST_LEN);
 
     /* From the middle of a chunk, across chunk boundaries, bounded. */
-    read_ctx_t r = {.hall = 1};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 1, 15, 20, s_read_cb, &r), 0);
+    /* The reader checks that the seqs come one after the other from the
+     * first asked for: 15..34 here. */
+    hbt_store_read_t r = {.hall = 1, .next = 15};
+    assert_int_equal(hq_store_read_events(&f->st, 1, 15, 20, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 20);
-    for (size_t i = 0; i < r.n; i++)
-        assert_int_equal(r.seqs[i], 15 + i);
-    r = (read_ctx_t){.hall = 2};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 2, 35, 20, s_read_cb, &r), 0);
+    assert_int_equal(r.next, 35);
+    r = (hbt_store_read_t){.hall = 2, .next = 35};
+    assert_int_equal(hq_store_read_events(&f->st, 2, 35, 20, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 1);
-    r = (read_ctx_t){.hall = 2};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 2, 36, 20, s_read_cb, &r), 0);
+    r = (hbt_store_read_t){.hall = 2, .next = 36};
+    assert_int_equal(hq_store_read_events(&f->st, 2, 36, 20, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 0);
-    r = (read_ctx_t){.hall = 3}; /* never wrote */
-    assert_int_equal(hq_store_read_events(&f->fx.st, 3, 1, 20, s_read_cb, &r), 0);
+    r = (hbt_store_read_t){.hall = 3, .next = 1}; /* never wrote */
+    assert_int_equal(hq_store_read_events(&f->st, 3, 1, 20, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 0);
 
     /* A batch that does not follow on is refused, the stream untouched. */
-    hq_write_item_t *gap = s_item(1, "HALL-1", 60, 5, NULL);
+    hq_write_item_t *gap = hbt_store_events_item(1, "HALL-1", 60, 5, NULL);
     assert_int_equal(hq_writer_submit(w, &gap), 0);
-    int before = f->fx.commits;
-    s_run_until(f, before + 1);
+    int before = f->commits;
+    hbt_storefx_run_until(f, before + 1);
     assert_false(f->last[1].ok);
     assert_int_equal(f->last[1].last_seq, 50);
 
@@ -163,26 +98,26 @@ HBT_TEST(test_group_commit_digest_and_reads)
     assert_int_equal(recs[2].last_seq, 35);
     assert_string_equal(recs[2].id, "HALL-2");
     assert_int_equal(next, 3);
-    hq_store_close(&f->fx.st);
+    hq_store_close(&f->st);
 }
 
 HBT_TEST(test_records_survive_reopen_and_tiny_map_grows)
 {
     fixture_t *f = *state;
-    hq_writer_t *w = hbt_storefx_open(&f->fx, 64 << 10, s_on_commit, f);
+    hq_writer_t *w = hbt_storefx_open(f, 64 << 10, hbt_storefx_on_commit, f);
     hb_digest_t d;
     hb_digest_init(&d);
     for (uint64_t k = 0; k < 400; k++) {
-        hq_write_item_t *it = s_item(3, "HALL-3", 1 + k * 50, 50, &d);
+        hq_write_item_t *it = hbt_store_events_item(3, "HALL-3", 1 + k * 50, 50, &d);
         assert_int_equal(hq_writer_submit(w, &it), 0);
     }
     for (int i = 0; i < 5000 && f->last[3].last_seq < 20000; i++)
-        s_run_until(f, f->fx.commits + 1);
+        hbt_storefx_run_until(f, f->commits + 1);
     assert_int_equal(f->last[3].last_seq, 20000);
     /* Acknowledged is logged (hqlog.h); the tables grow when the fold
      * writes them. */
     hbt_storefx_wait_folded(w);
-    assert_true(f->fx.st.store.grow_count > 0);
+    assert_true(f->st.store.grow_count > 0);
     hq_hall_record_t recs[16];
     uint32_t next = s_stop_and_reopen(f, &w, 64 << 10, recs);
     assert_string_equal(recs[3].id, "HALL-3");
@@ -190,10 +125,10 @@ HBT_TEST(test_records_survive_reopen_and_tiny_map_grows)
     assert_int_equal(recs[3].events, 20000);
     assert_memory_equal(recs[3].digest.bytes, d.bytes, HB_DIGEST_LEN);
     assert_int_equal(next, 4);
-    read_ctx_t r = {.hall = 3};
-    assert_int_equal(hq_store_read_events(&f->fx.st, 3, 19990, 64, s_read_cb, &r), 0);
+    hbt_store_read_t r = {.hall = 3, .next = 19990};
+    assert_int_equal(hq_store_read_events(&f->st, 3, 19990, 64, hbt_store_read_check, &r), 0);
     assert_int_equal(r.n, 11);
-    hq_store_close(&f->fx.st);
+    hq_store_close(&f->st);
 }
 
 HBT_TEST_IN(test_batch_plan, NULL, NULL)

@@ -32,14 +32,6 @@ typedef struct {
     size_t n_stored;
 } fixture_t;
 
-static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
-{
-    (void)c;
-    (void)n;
-    fixture_t *f = arg;
-    f->fx.commits++;
-}
-
 /* Runs on the writer thread: keeps each committed batch for the test to
  * hand to the mirror when it chooses. */
 static void s_sink(hq_write_item_t *items, void *arg)
@@ -86,7 +78,7 @@ static const hbt_storefx_spec_t s_spec = {"test-livequeue", sizeof(fixture_t)};
 HBT_TEST(test_full_queue_drops_and_reads_back)
 {
     fixture_t *f = *state;
-    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, s_on_commit, f);
+    hq_writer_t *w = hbt_storefx_open(&f->fx, 1 << 20, hbt_storefx_on_commit, &f->fx);
     hq_writer_set_sink(w, s_sink, f);
     /* Commit every batch first: the mirror is handed only what is stored. */
     for (uint64_t b = 0; b < BATCHES; b++) {

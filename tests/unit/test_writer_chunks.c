@@ -29,7 +29,6 @@ typedef struct {
     pthread_cond_t cond;
     int sinks;    /* commits the sink saw */
     bool release; /* the test lets the writer go on */
-    hq_tally_t last[HALLS];
 } fixture_t;
 
 static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
@@ -38,8 +37,8 @@ static void s_on_commit(const hq_commit_t *c, size_t n, void *arg)
     for (size_t i = 0; i < n; i++) {
         assert_true(c[i].ok);
         assert_true(c[i].hall_num < HALLS);
-        f->last[c[i].hall_num] = c[i].tally;
     }
+    hbt_storefx_on_commit(c, n, &f->fx);
 }
 
 /* Runs on the writer thread after each commit: holds it after the first,
@@ -60,36 +59,9 @@ static void s_sink(hq_write_item_t *items, void *arg)
     pthread_mutex_unlock(&f->lock);
 }
 
-static void s_event(uint32_t hall, uint64_t seq, uint8_t *buf, size_t *len)
-{
-    *len = (size_t)snprintf((char *)buf, 32, "hall %u event %llu", hall, (unsigned long long)seq);
-}
-
 static hq_write_item_t *s_item(uint32_t hall, uint64_t seq, hb_digest_t *chain)
 {
-    uint8_t buf[32];
-    uint8_t *evs[1] = {buf};
-    size_t lens[1];
-    s_event(hall, seq, buf, &lens[0]);
-    return hbt_write_item(hall, hall ? "L00002" : "L00001", seq, 1, evs, lens, chain);
-}
-
-typedef struct {
-    uint32_t hall;
-    uint64_t next;
-} read_ctx_t;
-
-static int s_check_event(uint64_t seq, const uint8_t *data, size_t len, void *arg)
-{
-    read_ctx_t *r = arg;
-    assert_int_equal(seq, r->next);
-    uint8_t want[32];
-    size_t wlen;
-    s_event(r->hall, seq, want, &wlen);
-    assert_int_equal(len, wlen);
-    assert_memory_equal(data, want, len);
-    r->next++;
-    return 0;
+    return hbt_store_events_item(hall, hall ? "L00002" : "L00001", seq, 1, chain);
 }
 
 static const hbt_storefx_spec_t s_spec = {"test-writerchunks", sizeof(fixture_t)};
@@ -128,16 +100,17 @@ HBT_TEST(test_one_commit_one_chunk_per_hall)
     uv_run(&f->fx.loop, UV_RUN_DEFAULT);
 
     for (uint32_t h = 0; h < HALLS; h++) {
-        read_ctx_t r = {.hall = h, .next = 1};
-        assert_int_equal(hq_store_read_events(&f->fx.st, h, 1, 100000, s_check_event, &r), 0);
+        hbt_store_read_t r = {.hall = h, .next = 1};
+        assert_int_equal(hq_store_read_events(&f->fx.st, h, 1, 100000, hbt_store_read_check, &r),
+                         0);
         assert_int_equal(r.next, BATCHES + 2);
         /* From the middle of a merged chunk, too. */
         r.next = 700;
-        assert_int_equal(hq_store_read_events(&f->fx.st, h, 700, 5, s_check_event, &r), 0);
+        assert_int_equal(hq_store_read_events(&f->fx.st, h, 700, 5, hbt_store_read_check, &r), 0);
         assert_int_equal(r.next, 705);
-        assert_int_equal(f->last[h].last_seq, BATCHES + 1);
-        assert_int_equal(f->last[h].events, BATCHES + 1);
-        assert_memory_equal(&f->last[h].digest, &chain[h], sizeof chain[h]);
+        assert_int_equal(f->fx.last[h].last_seq, BATCHES + 1);
+        assert_int_equal(f->fx.last[h].events, BATCHES + 1);
+        assert_memory_equal(&f->fx.last[h].digest, &chain[h], sizeof chain[h]);
         /* Hall 0: its first batch, then 1,200 batches in one commit: 1,024
          * events and 176. Hall 1 the same, or its first batch waited for
          * the second commit too (1,024 and 177). Batch by batch: 1,201. */
