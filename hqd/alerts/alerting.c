@@ -230,7 +230,7 @@ void hq_alerting_tick(hq_alerting_t *a)
                               .disk_refused_seen_ms = h->disk_refused_seen_ms};
         for (int kind = 0; a->cfg.downlink && kind < 2; kind++)
             if (!hq_downlink_refusal_locked(a->cfg.downlink, h, kind, &link.refused_version[kind],
-                                            &link.refused_reason[kind]))
+                                            &link.refused_reason[kind], &link.refused_code[kind]))
                 link.refused_version[kind] = 0;
         hq_zap_cert_t cert;
         if (a->cfg.zap && hq_zap_hall_cert(a->cfg.zap, h->id, &cert) && cert.serial &&

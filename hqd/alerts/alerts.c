@@ -75,8 +75,9 @@ static const struct {
      "hall_disk_full",
      "events",
      {{NULL}, "refused_events", NULL, ALERT_SEV_CRITICAL}},
-    /* The subject is the document's kind and the hall's reason, so that
-     * the page words the alert with the reason in it. */
+    /* The subject is the document's kind (with the hall's refusal code
+     * after a '/', when it gave one) and the hall's reason, so that the
+     * page words the alert by its code, or with the reason in it. */
     {ALERT_DOCUMENT_REFUSED,
      "document_refused",
      "version",
@@ -659,6 +660,10 @@ static void s_hall_disk_full(const alerts_link_t *l, const alerts_params_t *pr, 
     s_set_put(out, &a);
 }
 
+/* document_refused's detail: the document, the version, then the reason
+ * (alert_refusal_parts reads it back). */
+#define REFUSED_LEAD "the hall refused %s version %" PRId64 ": "
+
 /* One alert per kind of document the hall refuses: it runs the version
  * before, and every hall that refuses the same document is one more alert
  * for the people who published it. */
@@ -672,14 +677,36 @@ static void s_document_refused(const alerts_link_t *l, const alerts_params_t *pr
         if (!l->refused_version[k])
             continue;
         const char *why = l->refused_reason[k] ? l->refused_reason[k] : "";
+        const char *code = l->refused_code[k] ? l->refused_code[k] : "";
         alert_t a;
         int64_t v = l->refused_version[k] > INT64_MAX ? INT64_MAX : (int64_t)l->refused_version[k];
         s_alert(&a, ALERT_DOCUMENT_REFUSED, v, 0, 0);
-        s_text(a.subject, sizeof a.subject, "%s:%s", names[k], why);
-        s_text(a.detail, sizeof a.detail, "the hall refused %s version %" PRId64 ": %s", names[k],
-               v, why);
+        /* "policy/unknown_timezone:REASON"; without a code "policy:REASON",
+         * as every alert of an older build (alert_params_json splits both). */
+        s_text(a.subject, sizeof a.subject, "%s%s%s:%s", names[k], *code ? "/" : "", code, why);
+        s_text(a.detail, sizeof a.detail, REFUSED_LEAD "%s", names[k], v, why);
         s_set_put(out, &a);
     }
+}
+
+void alert_refusal_parts(const alert_t *a, char *doc, char *code, const char **reason)
+{
+    const char *s = a->subject;
+    size_t head = strcspn(s, ":");
+    size_t n = strcspn(s, "/");
+    if (n > head)
+        n = head;
+    memcpy(doc, s, n);
+    doc[n] = '\0';
+    size_t c = n < head ? head - n - 1 : 0;
+    memcpy(code, s + head - c, c);
+    code[c] = '\0';
+    *reason = s + head + (s[head] == ':');
+    char lead[ALERT_SUBJECT_MAX + 64];
+    int w = snprintf(lead, sizeof lead, REFUSED_LEAD, doc, a->value);
+    if (w > 0 && (size_t)w < sizeof lead && strncmp(a->detail, lead, (size_t)w) == 0 &&
+        strlen(a->detail + w) > strlen(*reason))
+        *reason = a->detail + w;
 }
 
 /* A hall rotates its key before its certificate expires (rotate_before,

@@ -144,9 +144,11 @@ typedef struct alerts_link {
     uint64_t disk_refused;           /* events it refused for lack of room since it started */
     int64_t disk_refused_seen_ms;    /* when HQ last heard that count rise (HQ's clock) */
     /* A document of each kind ([0] policy, [1] calendar) the hall says it
-     * refused and has not got past (0: none), and its reason. */
+     * refused and has not got past (0: none), its reason, and its refusal
+     * code ([a-z_] as the downlink keeps it; NULL or "" from an older hall). */
     uint64_t refused_version[2];
     const char *refused_reason[2];
+    const char *refused_code[2];
     uint64_t cert_serial;      /* the hall's current certificate; 0: none, or unsigned */
     int64_t cert_not_after_ms; /* its expiry (HQ's clock) */
 } alerts_link_t;
@@ -246,5 +248,13 @@ typedef struct alert_kind_info {
 /* The kind's row (static); a kind this build does not know gets "value"
  * and "threshold", warning. */
 const alert_kind_info_t *alert_kind_info(int kind);
+
+/* A document_refused alert's parameters (docs/ALERTS.md): the document
+ * ("policy", "calendar"), the hall's refusal code ("" when it gave none, as
+ * in every alert an older build stored) and its reason, from the detail
+ * when that is the rule's sentence and holds more of it than the subject
+ * (which the code shortens). `doc` and `code` hold ALERT_SUBJECT_MAX bytes;
+ * `*reason` points into `a`. */
+void alert_refusal_parts(const alert_t *a, char *doc, char *code, const char **reason);
 
 #endif

@@ -741,6 +741,19 @@ static json_t *s_time_json(int64_t ms)
     return json_string(t);
 }
 
+/* document_refused's parts as alert_refusal_parts reads them, in place of
+ * the subject's plain split (its document carries the hall's code). */
+static int s_refusal_params(const alert_t *a, json_t *o)
+{
+    char doc[ALERT_SUBJECT_MAX], code[ALERT_SUBJECT_MAX];
+    const char *reason;
+    alert_refusal_parts(a, doc, code, &reason);
+    int bad = json_object_set_new(o, "document", json_string(doc));
+    bad |= json_object_set_new(o, "code", json_string(code));
+    bad |= json_object_set_new(o, "reason", json_string(reason));
+    return bad;
+}
+
 json_t *alert_params_json(const alert_t *a)
 {
     const alert_kind_info_t *k = alert_kind_info(a->kind);
@@ -758,6 +771,8 @@ json_t *alert_params_json(const alert_t *a)
         if (*p == ':')
             p++;
     }
+    if (a->kind == ALERT_DOCUMENT_REFUSED)
+        bad |= s_refusal_params(a, o);
     bad |= json_object_set_new(o, k->value, json_integer(a->value));
     if (k->threshold)
         bad |= json_object_set_new(o, k->threshold, json_integer(a->threshold));

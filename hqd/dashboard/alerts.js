@@ -6,6 +6,7 @@
 
 import {el, clear, fmtDateTime, fmtDuration, fmtNumber, getJSON, routeMissing} from './util.js';
 import {has, t} from './i18n.js';
+import {refusalWords} from './refusals.js';
 
 export const FEED_MAX = 200;
 const HISTORY_LOAD = 100;
@@ -74,6 +75,9 @@ export function alertSentence(a) {
   if (a.kind === 'document_refused' && has(`alert.document.${p.document}`)) {
     v.document = t(`alert.document.${p.document}`);
   }
+  // The hall's refusal code in the rollout's words; the hall's own text
+  // (English) only for no code or one this page has no words for.
+  if (a.kind === 'document_refused') v.reason = refusalWords(p.code, p.reason) ?? v.reason;
   if (has(`alert.say.${a.kind}`)) return t(`alert.say.${a.kind}`, v);
   return t('alert.say.other', {value: v.value ?? '–', threshold: v.threshold ?? '–'});
 }

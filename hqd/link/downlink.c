@@ -151,7 +151,7 @@ void hq_downlink_on_refusal(void *arg, hq_hall_t *h, const Hallbus__DocumentRefu
 }
 
 bool hq_downlink_refusal_locked(hq_downlink_t *dl, const hq_hall_t *h, int kind, uint64_t *version,
-                                const char **reason)
+                                const char **reason, const char **code)
 {
     const dl_hall_t *p = h->num < dl->per.n ? &dl->per.v[h->num] : NULL;
     if (!p || !p->hall_refused[kind] || !p->hall_reason[kind] ||
@@ -159,6 +159,7 @@ bool hq_downlink_refusal_locked(hq_downlink_t *dl, const hq_hall_t *h, int kind,
         return false;
     *version = p->hall_refused[kind];
     *reason = p->hall_reason[kind];
+    *code = p->hall_code[kind];
     return true;
 }
 

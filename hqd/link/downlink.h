@@ -45,11 +45,12 @@ void hq_downlink_on_refusal(void *dl, hq_hall_t *hall, const Hallbus__DocumentRe
                             const Hallbus__DocumentRefusal *calendar);
 /* Whether hall `h` refuses a document of `kind` (0 policy, 1 calendar) it
  * has not since got past: the version it refused is newer than what it
- * runs. Then `*version` and `*reason` (the downlink's, valid until the
- * hall's next Hello or heartbeat). The mirror's read lock is the caller's
- * (hq_live_read_lock), as for every read of what a hall runs. */
+ * runs. Then `*version`, `*reason` and `*code` ("" when none; the
+ * downlink's, valid until the hall's next Hello or heartbeat). The mirror's
+ * read lock is the caller's (hq_live_read_lock), as for every read of what
+ * a hall runs. */
 bool hq_downlink_refusal_locked(hq_downlink_t *dl, const hq_hall_t *h, int kind, uint64_t *version,
-                                const char **reason);
+                                const char **reason, const char **code);
 
 /* The version a hall runs, as far as HQ knows (its Hello or its events). */
 uint64_t hq_downlink_applied(hq_downlink_t *dl, const char *hall, bool calendar);

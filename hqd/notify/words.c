@@ -130,7 +130,8 @@ static void s_part(const alert_t *a, int i, char *out, size_t outlen)
             p++;
     }
     bool last = i + 1 >= ALERT_SUBJECT_PARTS || !k->subject[i + 1];
-    size_t n = last ? strlen(p) : strcspn(p, ":");
+    /* document_refused's document ends before the hall's code (alerts.h). */
+    size_t n = last ? strlen(p) : strcspn(p, a->kind == ALERT_DOCUMENT_REFUSED ? "/:" : ":");
     if (n >= outlen)
         n = hb_utf8_cut(p, n, outlen - 1);
     memcpy(out, p, n);

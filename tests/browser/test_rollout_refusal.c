@@ -1,14 +1,16 @@
 /* A hall's refusal of a policy, read on the dashboard's Campaigns & rollout
- * tab in the reader's language, in a real browser (headless Chromium through
- * ChromeDriver) against real hqd and branchd: hall R01 runs with a
- * time-zone folder that lacks every zone (a hall whose tzdata is older than
- * HQ's), so its applier refuses the national policy naming Asia/Shanghai and
- * says why with a code; R02 applies it. On the zh-CN page the refusal reads
- * in Chinese, the hall's own English words shown as the detail; on the en
- * page in English. The workspace's rollout says the same. Screenshots go to
- * the build's tests/ folder (rollout-refusal-*.png) for a person to look
- * at. Skipped, saying why, without /usr/bin/chromium or
- * /usr/bin/chromedriver. */
+ * tab and in its alerts sidebar in the reader's language, in a real browser
+ * (headless Chromium through ChromeDriver) against real hqd and branchd:
+ * hall R01 runs with a time-zone folder that lacks every zone (a hall whose
+ * tzdata is older than HQ's), so its applier refuses the national policy
+ * naming Asia/Shanghai and says why with a code; R02 applies it. On the
+ * zh-CN page the refusal reads in Chinese, the hall's own English words
+ * shown as the detail; on the en page in English. The workspace's rollout
+ * says the same, and so does the document_refused alert in the sidebar,
+ * which shows the hall's words as they are only for no code or a code the
+ * page has no words for. Screenshots go to the build's tests/ folder
+ * (rollout-refusal-*.png) for a person to look at. Skipped, saying why,
+ * without /usr/bin/chromium or /usr/bin/chromedriver. */
 #include "browser_fx.h"
 #include "harness.h"
 #include "webdriver.h"
@@ -28,6 +30,12 @@
  * (hqd/dashboard/i18n/editors.*.js), as the reader must see them. */
 #define WHY_ZH "网点系统缺少文件指定的时区"
 #define WHY_EN "the hall's system lacks the time zone the document names"
+
+/* R01's document_refused alert in the sidebar, and the sentence around
+ * the code's words there (i18n/zh-CN.js, en.js). */
+#define ITEM "#alert-feed li.alert[data-kind=\"document_refused\"][data-hall=\"R01\"]"
+#define SAY_ZH "营业厅拒收政策"
+#define SAY_EN "the hall refused the policy version"
 
 static const hbt_world_spec_t s_world = {.tag = "rollout-refusal",
                                          .halls = {"R01", "R02"},
@@ -185,5 +193,105 @@ HBT_TEST(test_rollout_refusal_in_the_readers_language)
     assert_null(strstr(text, WHY_ZH));
     s_on_screen(wd, "#rollout li[data-hall=\"R01\"]");
     hbt_wd_screenshot(wd, "rollout-refusal-en");
+    hbt_wd_console_clean(wd, true, NULL);
+}
+
+/* Signs in in `lang` and waits until R01's alert in the sidebar reads
+ * `why`; its text into `out`, checked to be on the screen, whole. */
+static void s_sidebar(hbt_world_t *w, hbt_wd_t *wd, const char *lang, const char *why, char *out,
+                      size_t outlen)
+{
+    hbt_wd_sign_in_at(wd, w->hq.http, lang, "admin", "admin-pass-1");
+    char script[600];
+    snprintf(
+        script, sizeof script,
+        "const d = document.querySelector('" ITEM " .a-detail');"
+        " return document.body.dataset.auth === 'in' && !!d && d.textContent.includes(\"%s\");",
+        why);
+    hbt_wd_wait_ok(wd, script, 20000, "R01's document_refused alert worded in the sidebar");
+    /* The page done with signing in (an admin's tabs all shown), so that
+     * the screenshot is of the page as a reader sees it. */
+    hbt_wd_wait_ok(wd, "return !document.getElementById('tab-workspace').hidden;", 10000,
+                   "the admin's tabs");
+    hbt_wd_exec_str(wd, "return document.querySelector('" ITEM "').innerText;", out, outlen);
+    /* On the screen, and no line of the sentence cut off by its box. */
+    s_on_screen(wd, ITEM);
+    assert_true(hbt_wd_exec_true(wd, "const d = document.querySelector('" ITEM " .a-detail');"
+                                     " return d.scrollWidth <= d.clientWidth &&"
+                                     " d.scrollHeight <= d.clientHeight + 1;"));
+}
+
+/* The sentence alerts.js makes of a document_refused alert given as JSON
+ * (an alert as the API or an older hqd sends it), into `out`. */
+static void s_sentence(hbt_wd_t *wd, const char *alert, char *out, size_t outlen)
+{
+    char script[800];
+    snprintf(script, sizeof script,
+             "window.alertSaid = null; import('./alerts.js').then((m) => {"
+             " window.alertSaid = m.alertSentence(%s); });",
+             alert);
+    hbt_wd_run(wd, script);
+    hbt_wd_wait_ok(wd, "return window.alertSaid !== null;", 5000, "alerts.js's sentence");
+    hbt_wd_exec_str(wd, "return window.alertSaid;", out, outlen);
+}
+
+HBT_TEST(test_alert_refusal_in_the_readers_language)
+{
+    hbt_world_t *w = *state;
+    refusal_test_t *t = w->test;
+    hbt_wd_need();
+    /* What the page will show is there: the alert with the hall's code. */
+    json_t *al = hbt_wait_alert(w->hq.http, "R01", "document_refused", 30000);
+    assert_non_null(al);
+    json_t *params = json_object_get(al, "params");
+    fprintf(stderr, "R01's alert: %s / %s\n", hbt_str(params, "code"), hbt_str(params, "reason"));
+    assert_string_equal(hbt_str(params, "code"), "unknown_timezone");
+    json_decref(al);
+    hbt_hq_password(&w->hq, "admin", "admin-pass-1");
+    hbt_wd_start(&t->wd, w->root);
+    hbt_wd_t *wd = &t->wd;
+
+    /* Chinese: the code's words, the hall's English only as the detail. */
+    char text[2048];
+    s_sidebar(w, wd, "zh-CN", WHY_ZH, text, sizeof text);
+    fprintf(stderr, "zh-CN sidebar: %s\n", text);
+    hbt_assert_contains_all(text, "R01", "营业厅拒收下发文件", SAY_ZH, WHY_ZH, "详情：",
+                            "Asia/Shanghai", NULL);
+    /* Before the detail, nothing is the hall's English. */
+    const char *detail = strstr(text, "详情：");
+    assert_non_null(detail);
+    assert_true(strstr(text, "time zone") > detail);
+    assert_true(hbt_wd_exec_true(wd, "return document.documentElement.lang === 'zh-CN' &&"
+                                     " window.hbDashboard.i18n.missing().length === 0;"));
+    hbt_wd_screenshot(wd, "rollout-refusal-alert-zh");
+
+    /* An alert with no code, or one the page has no words for: the hall's
+     * text, as before, with no detail beside it; an older hqd's alert (no
+     * params) reads from its subject. */
+    char said[512];
+    s_sentence(wd,
+               "{kind: 'document_refused', params: {document: 'policy', code: '',"
+               " reason: 'old words: a/b', version: 3}}",
+               said, sizeof said);
+    assert_string_equal(said, "营业厅拒收政策（版本 3）：old words: a/b");
+    s_sentence(wd,
+               "{kind: 'document_refused', params: {document: 'calendar', code: 'brand_new',"
+               " reason: 'new words', version: 4}}",
+               said, sizeof said);
+    hbt_assert_contains(said, "new words");
+    assert_null(strstr(said, "详情"));
+    s_sentence(wd,
+               "{kind: 'document_refused', subject: 'policy:old words', value: 5, threshold: 0}",
+               said, sizeof said);
+    assert_string_equal(said, "营业厅拒收政策（版本 5）：old words");
+    hbt_wd_console_clean(wd, true, NULL);
+
+    /* English. */
+    s_sidebar(w, wd, "en", WHY_EN, text, sizeof text);
+    fprintf(stderr, "en sidebar: %s\n", text);
+    hbt_assert_contains_all(text, "R01", "Hall refused a document", SAY_EN, WHY_EN,
+                            "(detail: ", "Asia/Shanghai", NULL);
+    assert_null(strstr(text, WHY_ZH));
+    hbt_wd_screenshot(wd, "rollout-refusal-alert-en");
     hbt_wd_console_clean(wd, true, NULL);
 }

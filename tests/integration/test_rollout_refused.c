@@ -105,6 +105,8 @@ HBT_TEST(test_refused_policy_shows_refused_until_a_good_version)
     assert_string_equal(hbt_str(params, "document"), "policy");
     assert_int_equal(hbt_int(params, "version"), v1);
     assert_non_null(strstr(hbt_str(params, "reason"), "Asia/Shanghai"));
+    /* The same code as the rollout's, for the page to word the alert. */
+    assert_string_equal(hbt_str(params, "code"), "unknown_timezone");
     assert_string_equal(hbt_str(al, "severity"), "warning");
     int64_t id = hbt_int(al, "id");
     json_decref(al);

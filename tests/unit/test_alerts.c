@@ -1065,6 +1065,18 @@ HBT_TEST_IN(test_document_refused_rule, NULL, NULL)
     assert_string_equal(set.alerts[1].subject, "policy:timezone: no such zone file");
     assert_int_equal(set.alerts[1].value, 7);
     assert_non_null(strstr(set.alerts[1].detail, "refused policy version 7: timezone"));
+    /* The hall's refusal code, when it gives one, rides after the document
+     * (docs/ALERTS.md), for the page to word; an empty one is none. */
+    l.refused_code[0] = "unknown_timezone";
+    l.refused_code[1] = "";
+    set.n = 0;
+    alerts_eval_link(&l, NULL, 1800000000000LL, &set);
+    assert_int_equal(set.n, 2);
+    assert_string_equal(set.alerts[0].subject, "calendar:campaigns[0].glossary: unknown member");
+    assert_string_equal(set.alerts[1].subject,
+                        "policy/unknown_timezone:timezone: no such zone file");
+    assert_non_null(strstr(set.alerts[1].detail, "refused policy version 7: timezone"));
+    l.refused_code[0] = NULL;
     /* A reason longer than a subject holds is cut at a character. */
     char long_reason[300];
     memset(long_reason, 'x', sizeof long_reason - 4);
@@ -1075,6 +1087,25 @@ HBT_TEST_IN(test_document_refused_rule, NULL, NULL)
     alerts_eval_link(&l, NULL, 1800000000000LL, &set);
     assert_int_equal(set.n, 1);
     assert_true(strlen(set.alerts[0].subject) < ALERT_SUBJECT_MAX);
+    /* Read back as parameters: the code, and the reason from the detail,
+     * which keeps more of it than a subject the code shortens. */
+    l.refused_code[0] = "unknown_timezone";
+    set.n = 0;
+    alerts_eval_link(&l, NULL, 1800000000000LL, &set);
+    char doc[ALERT_SUBJECT_MAX], code[ALERT_SUBJECT_MAX];
+    const char *reason = NULL;
+    alert_refusal_parts(&set.alerts[0], doc, code, &reason);
+    assert_string_equal(doc, "policy");
+    assert_string_equal(code, "unknown_timezone");
+    assert_true(strlen(reason) > ALERT_SUBJECT_MAX);
+    assert_int_equal(strspn(reason, "x"), strlen(reason));
+    /* As an older build stored it: no code, the reason after the ':'. */
+    alert_t old = {.kind = ALERT_DOCUMENT_REFUSED, .value = 3};
+    snprintf(old.subject, sizeof old.subject, "calendar:zone Asia/Shanghai: none");
+    alert_refusal_parts(&old, doc, code, &reason);
+    assert_string_equal(doc, "calendar");
+    assert_string_equal(code, "");
+    assert_string_equal(reason, "zone Asia/Shanghai: none");
     assert_string_equal(alert_kind_name(ALERT_DOCUMENT_REFUSED), "document_refused");
     assert_int_equal(alert_kind_parse("document_refused"), ALERT_DOCUMENT_REFUSED);
     assert_string_equal(alert_kind_info(ALERT_DOCUMENT_REFUSED)->subject[1], "reason");

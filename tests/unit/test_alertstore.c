@@ -883,6 +883,17 @@ HBT_TEST_IN(test_alert_params, NULL, NULL)
         {ALERT_DISK_NEARLY_FULL, "event_store_map",
          "{\"resource\":\"event_store_map\",\"free_percent\":1250,\"min_free_percent\":900}",
          "critical"},
+        /* The hall's refusal code after the document; none from an older
+         * hall, nor in an alert an older build stored (its reason alone,
+         * '/' and ':' in it kept). */
+        {ALERT_DOCUMENT_REFUSED, "policy/unknown_timezone:zone Asia/Shanghai: no file",
+         "{\"document\":\"policy\",\"code\":\"unknown_timezone\",\"reason\":\"zone "
+         "Asia/Shanghai: no file\",\"version\":1250}",
+         "warning"},
+        {ALERT_DOCUMENT_REFUSED, "calendar:timezone: Asia/Shanghai",
+         "{\"document\":\"calendar\",\"code\":\"\",\"reason\":\"timezone: "
+         "Asia/Shanghai\",\"version\":1250}",
+         "warning"},
         {99, "", "{\"value\":1250,\"threshold\":900}", "warning"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -94,6 +94,12 @@ HBT_TEST(test_words)
          "event 42 was resent with other bytes"},
         {ALERT_DISK_NEARLY_FULL, "disk", 7, 10, "disk 仅剩 7% 空间 (低于 10% 告警)",
          "disk: 7% free (alert below 10%)"},
+        /* The document without the hall's refusal code, if any. */
+        {ALERT_DOCUMENT_REFUSED, "policy/unknown_timezone:zone A/B", 3, 0,
+         "营业厅拒收下发文件 (policy) 版本 3: zone A/B",
+         "the hall refused policy version 3: zone A/B"},
+        {ALERT_DOCUMENT_REFUSED, "calendar:x: y", 4, 0,
+         "营业厅拒收下发文件 (calendar) 版本 4: x: y", "the hall refused calendar version 4: x: y"},
         {99, "", 5, 6, "告警 (数值 5, 阈值 6)", "alert (value 5, threshold 6)"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

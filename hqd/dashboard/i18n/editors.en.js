@@ -163,6 +163,7 @@ export default {
   "editors.ro.refusedByHall": "the hall refused version {v}",
   "editors.ro.refusedByHq": "head office could not send version {v}",
   "editors.ro.detail": "(detail: {detail})",
+  "editors.ro.whyAndDetail": "{why} {detail}",
   "editors.ro.why.not_json": "the document is not valid JSON",
   "editors.ro.why.invalid": "the document does not pass the hall's checks",
   "editors.ro.why.unknown_timezone": "the hall's system lacks the time zone the document names (its time-zone data needs updating)",

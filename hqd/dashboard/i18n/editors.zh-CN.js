@@ -163,6 +163,7 @@ export default {
   "editors.ro.refusedByHall": "网点拒收第 {v} 版",
   "editors.ro.refusedByHq": "总部无法发送第 {v} 版",
   "editors.ro.detail": "（详情：{detail}）",
+  "editors.ro.whyAndDetail": "{why}{detail}",
   "editors.ro.why.not_json": "文件不是有效的 JSON 格式",
   "editors.ro.why.invalid": "文件内容未通过网点的校验",
   "editors.ro.why.unknown_timezone": "网点系统缺少文件指定的时区（需更新网点的时区数据）",

@@ -154,7 +154,7 @@ export default {
   "alert.say.disk_nearly_full": "{resource}剩余 {free_percent}%(下限 {min_free_percent}%)",
   "alert.say.hall_disk_full": "营业厅磁盘已满,已拒绝 {refused_events} 个事件",
   "alert.say.opening_device_check": "开门时设备 {device} 检查未通过或未检查,已营业 {open_s}",
-  "alert.say.document_refused": "营业厅拒收{document}(版本 {version}):{reason}",
+  "alert.say.document_refused": "营业厅拒收{document}（版本 {version}）：{reason}",
   "alert.document.policy": "政策",
   "alert.document.calendar": "活动日历",
   "alert.say.cert_expiring": "证书 {expires_in_s} 后过期，营业厅尚未轮换密钥 (提前 {warn_s} 告警)",
