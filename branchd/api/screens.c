@@ -7,6 +7,7 @@
 
 #include "hallbus/error.h"
 #include "hallbus/fs.h"
+#include "hallbus/json.h"
 #include "hallbus/log.h"
 #include "hallbus/time.h"
 
@@ -143,15 +144,6 @@ static void s_peer_text(const hb_http_req_t *req, char *out, size_t outlen)
 
 /* ------------------------------------------------------------ routes ---- */
 
-static json_t *s_time_or_null(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char b[HB_RFC3339_MAX];
-    hb_time_format(ms, b);
-    return json_string(b);
-}
-
 static const char *s_hall_name(const branchd_t *d)
 {
     return d->cfg.hall_name && d->cfg.hall_name[0] ? d->cfg.hall_name : d->cfg.id;
@@ -203,7 +195,7 @@ static json_t *s_device_json(const char *name, const hb_hs_device_t *dv)
     json_object_set_new(o, "kind", json_string(kl));
     json_object_set_new(o, "state", json_string(sl));
     json_object_set_new(o, "detail", json_string(dv->detail));
-    json_object_set_new(o, "since", s_time_or_null(dv->since_ms));
+    json_object_set_new(o, "since", hb_json_time(dv->since_ms));
     json_object_set_new(o, "out_of_service",
                         json_boolean(dv->state != HALLBUS__DEVICE_STATE__DEVICE_STATE_OK));
     json_object_set_new(o, "reported", json_true());
@@ -272,7 +264,7 @@ void branchd_api_get_rating(hb_http_req_t *req, void *arg)
                   ticket[0] && !rated ? json_string(ticket)
                   : ticket[0]         ? json_string(ticket)
                                       : json_null(),
-                  "completed", s_time_or_null(done), "staff", c ? c->staff : "", "rated", rated,
+                  "completed", hb_json_time(done), "staff", c ? c->staff : "", "rated", rated,
                   "window_s", (json_int_t)(ENGINE_RATING_WINDOW_MS / 1000), "reasons", reasons);
     hb_http_reply_json(req, 200, o);
 }
@@ -305,7 +297,7 @@ void branchd_api_get_public_ticket(hb_http_req_t *req, void *arg)
     const engine_service_t *svc = engine_service(d->engine, t->service);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s}", "ticket", t->id, "service", t->service,
                           "service_name", svc ? svc->name : t->service, "state",
-                          hb_ticket_state_name(t->state), "issued", s_time_or_null(t->issued_ms),
+                          hb_ticket_state_name(t->state), "issued", hb_json_time(t->issued_ms),
                           "hall_name", s_hall_name(d));
     uint32_t pos;
     int64_t est;
@@ -319,7 +311,7 @@ void branchd_api_get_public_ticket(hb_http_req_t *req, void *arg)
         json_object_set_new(o, "estimated_wait_s", json_null());
     }
     json_object_set_new(o, "counter", t->counter[0] ? json_string(t->counter) : json_null());
-    json_object_set_new(o, "called", s_time_or_null(t->called_ms));
+    json_object_set_new(o, "called", hb_json_time(t->called_ms));
     hb_http_reply_json(req, 200, o);
 }
 

@@ -314,8 +314,7 @@ void branchd_api_get_metrics(hb_http_req_t *req, void *arg)
     uint64_t last = outbox_last_seq(d->outbox), acked = outbox_acked_seq(d->outbox);
     uint32_t open = 0;
     for (size_t i = 0; i < s->n_counters; i++)
-        open +=
-            s->counters[i].state != HB_COUNTER_CLOSED && s->counters[i].state != HB_COUNTER_PAUSED;
+        open += hb_fig_counter_open(s->counters[i].state);
     hb_metrics_t m;
     hb_metrics_init(&m);
     hb_version_metrics(&m);

@@ -8,7 +8,7 @@
 
 import {
   $, api, clear, el, fmtClock, fmtWait, follow, frame, notify, pair, probe, refusal,
-  serviceName, setConn, t, useToken, whoAmI,
+  serviceName, serviceTable, setConn, t, useToken, whoAmI,
 } from './hall.js';
 
 const COUNTER = decodeURIComponent(location.pathname.split('/')[2] || '');
@@ -68,16 +68,9 @@ function counterKey() {
 }
 
 function queueTable() {
-  const tb = el('table', {id: 'queue-table'}, el('tr', null, el('th', null, t('counter.service')),
-    el('th', null, t('counter.waiting')), el('th', null, t('counter.oldest'))));
-  for (const svc of st.services) {
-    const s = (st.hall && st.hall.services || []).find((x) => x.service === svc.service) ||
-      {service: svc.service};
-    tb.append(el('tr', {data: {service: s.service}},
-      el('td', null, serviceName(st.services, s.service)),
-      el('td', null, String(s.waiting || 0)), el('td', null, s.waiting ? fmtWait(s.oldest_wait_s) : '–')));
-  }
-  return tb;
+  return serviceTable('queue-table', [t('counter.service'), t('counter.waiting'), t('counter.oldest')],
+    st.services, st.hall, (s) => [el('td', null, String(s.waiting || 0)),
+      el('td', null, s.waiting ? fmtWait(s.oldest_wait_s) : '–')]);
 }
 
 function queueBox() {

@@ -7,8 +7,8 @@
 // restart of branchd without losing a call (the stream's Last-Event-ID).
 
 import {
-  $, api, clear, el, fmtWait, follow, frame, pair, probe, serviceName, setConn, t, useToken,
-  whoAmI,
+  $, api, clear, el, fmtWait, follow, frame, pair, probe, serviceTable, setConn, t,
+  useToken, whoAmI,
 } from './hall.js';
 
 const LAST_CALLS = 6;
@@ -102,16 +102,9 @@ function draw() {
 }
 
 function waitingBox() {
-  const tb = el('table', {id: 'waiting'}, el('tr', null, el('th', null, t('display.service')),
-    el('th', null, t('display.waiting')), el('th', null, t('display.est'))));
-  for (const svc of st.services) {
-    const s = (st.hall && st.hall.services || []).find((x) => x.service === svc.service) ||
-      {service: svc.service};
-    tb.append(el('tr', {data: {service: s.service}},
-      el('td', null, serviceName(st.services, s.service)),
-      el('td', {class: 'num'}, String(s.waiting || 0)),
-      el('td', null, fmtWait(s.estimated_wait_s))));
-  }
+  const tb = serviceTable('waiting', [t('display.service'), t('display.waiting'), t('display.est')],
+    st.services, st.hall, (s) => [el('td', {class: 'num'}, String(s.waiting || 0)),
+      el('td', null, fmtWait(s.estimated_wait_s))]);
   return el('section', {class: 'queues'}, el('h2', null, t('display.queues')), tb);
 }
 

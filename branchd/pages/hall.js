@@ -361,5 +361,25 @@ export function serviceName(services, code) {
   return s && s.name ? s.name : code;
 }
 
+// The hall's live figures of service `code` (GET /v1/hall's services), or
+// null while it has none.
+export function serviceFigures(hall, code) {
+  return (hall && hall.services || []).find((x) => x.service === code) || null;
+}
+
+// A table of the hall's services (GET /v1/services), a row each in their
+// order: the service's name, then the cells `cells(figures)` makes of its
+// figures (serviceFigures, or only the code). The counter's queue and the
+// display's waiting list.
+export function serviceTable(id, heads, services, hall, cells) {
+  const tb = el('table', {id}, el('tr', null, heads.map((h) => el('th', null, h))));
+  for (const svc of services) {
+    const s = serviceFigures(hall, svc.service) || {service: svc.service};
+    tb.append(el('tr', {data: {service: s.service}}, el('td', null, serviceName(services, s.service)),
+      cells(s)));
+  }
+  return tb;
+}
+
 // Hooks for the browser tests: what the page did, read through WebDriver.
 export const probe = (window.hbPage = window.hbPage || {ready: false, events: 0, halls: 0});

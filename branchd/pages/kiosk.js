@@ -11,7 +11,7 @@
 
 import {
   $, api, apiImage, clear, currentLang, el, fmtClock, fmtDateTime, fmtWait, follow, frame, notify, onLang,
-  pair, probe, refusal, serviceName, setConn, t, useToken, whoAmI,
+  pair, probe, refusal, serviceFigures, serviceName, setConn, t, useToken, whoAmI,
 } from './hall.js';
 
 const HOME_AFTER_MS = 30000; // a ticket or a refusal stays this long, then home
@@ -46,7 +46,7 @@ function go(view) {
 }
 
 function svcOf(code) {
-  return (st.hall && st.hall.services || []).find((s) => s.service === code) || {};
+  return serviceFigures(st.hall, code) || {};
 }
 
 function adviceFor(code) {

@@ -15,6 +15,7 @@
 #include "hallbus/time.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,24 @@ const char *hb_complaint_state_name(int state)
 
 /* ----------------------------------------------------------- lookups ---- */
 
+/* The index of the row among the `n` rows at `rows` (`stride` bytes each)
+ * whose id, a string `off` bytes into the row, is `id`; `n` when none is.
+ * The one walk of every lookup by id below (names.h's hb_row_find walks rows
+ * whose name is a pointer instead). */
+static size_t s_find(const void *rows, size_t n, size_t stride, size_t off, const char *id)
+{
+    const char *row = rows;
+    for (size_t i = 0; i < n; i++, row += stride)
+        if (strcmp(row + off, id) == 0)
+            return i;
+    return n;
+}
+
+/* The index of the row of s->arr whose `member` is `id`, or s->n_arr. */
+#define HS_FIND(s, arr, member, id)                                                                \
+    s_find((s)->arr, (s)->n_##arr, sizeof(s)->arr[0], offsetof(__typeof__((s)->arr[0]), member),   \
+           s_str(id))
+
 static const void *s_ticket_key(const void *s, uint32_t i)
 {
     return ((const hb_hall_state_t *)s)->tickets[i].id;
@@ -97,11 +116,8 @@ long hb_hs__ticket_index(const hb_hall_state_t *s, const char *id)
 {
     if (s->tindex_ok)
         return hb_idmap_find_with(&s->tindex, s, id, s_ticket_key);
-    for (size_t i = 0; i < s->n_tickets; i++) {
-        if (strcmp(s->tickets[i].id, id) == 0)
-            return (long)i;
-    }
-    return -1;
+    size_t i = HS_FIND(s, tickets, id, id);
+    return i < s->n_tickets ? (long)i : -1;
 }
 
 hb_hs_ticket_t *hb_hs__ticket(hb_hall_state_t *s, const char *id)
@@ -112,54 +128,34 @@ hb_hs_ticket_t *hb_hs__ticket(hb_hall_state_t *s, const char *id)
 
 hb_hs_service_t *hb_hs__service(hb_hall_state_t *s, const char *code)
 {
-    code = s_str(code);
-    for (size_t i = 0; i < s->n_services; i++) {
-        if (strcmp(s->services[i].code, code) == 0)
-            return &s->services[i];
-    }
-    return NULL;
+    size_t i = HS_FIND(s, services, code, code);
+    return i < s->n_services ? &s->services[i] : NULL;
 }
 
 hb_hs_counter_t *hb_hs__counter(hb_hall_state_t *s, const char *id)
 {
-    id = s_str(id);
-    if (!id[0])
+    if (!s_str(id)[0])
         return NULL;
-    for (size_t i = 0; i < s->n_counters; i++) {
-        if (strcmp(s->counters[i].id, id) == 0)
-            return &s->counters[i];
-    }
-    return NULL;
+    size_t i = HS_FIND(s, counters, id, id);
+    return i < s->n_counters ? &s->counters[i] : NULL;
 }
 
 long hb_hs__complaint_index(const hb_hall_state_t *s, const char *id)
 {
-    id = s_str(id);
-    for (size_t i = 0; i < s->n_complaints; i++) {
-        if (strcmp(s->complaints[i].id, id) == 0)
-            return (long)i;
-    }
-    return -1;
+    size_t i = HS_FIND(s, complaints, id, id);
+    return i < s->n_complaints ? (long)i : -1;
 }
 
 hb_hs_device_t *hb_hs__device(hb_hall_state_t *s, const char *id)
 {
-    id = s_str(id);
-    for (size_t i = 0; i < s->n_devices; i++) {
-        if (strcmp(s->devices[i].id, id) == 0)
-            return &s->devices[i];
-    }
-    return NULL;
+    size_t i = HS_FIND(s, devices, id, id);
+    return i < s->n_devices ? &s->devices[i] : NULL;
 }
 
 hb_hs_appointment_t *hb_hs__appointment(hb_hall_state_t *s, const char *code)
 {
-    code = s_str(code);
-    for (size_t i = 0; i < s->n_appointments; i++) {
-        if (strcmp(s->appointments[i].code, code) == 0)
-            return &s->appointments[i];
-    }
-    return NULL;
+    size_t i = HS_FIND(s, appointments, code, code);
+    return i < s->n_appointments ? &s->appointments[i] : NULL;
 }
 
 const hb_hs_appointment_t *hb_hall_state_appointment(const hb_hall_state_t *s, const char *code)

@@ -605,6 +605,15 @@ int hb_http_route(hb_http_t *http, const char *method, const char *prefix, hb_pe
     return 0;
 }
 
+hb_route_t hb_http_route_of(const hb_http_route_t *row)
+{
+    return (hb_route_t){.method = row->method,
+                        .pattern = row->pattern,
+                        .perm = row->perm,
+                        .scope = row->scope,
+                        .scope_param = row->scope_param};
+}
+
 int hb_http_routes(hb_http_t *http, const hb_http_route_t *table, size_t n, void *arg)
 {
     if (!http || (!table && n > 0))
@@ -612,11 +621,7 @@ int hb_http_routes(hb_http_t *http, const hb_http_route_t *table, size_t n, void
     size_t before = hb_router_count(http->router);
     for (size_t i = 0; i < n; i++) {
         const hb_http_route_t *row = &table[i];
-        hb_route_t route = {.method = row->method,
-                            .pattern = row->pattern,
-                            .perm = row->perm,
-                            .scope = row->scope,
-                            .scope_param = row->scope_param};
+        hb_route_t route = hb_http_route_of(row);
         char why[HTTP_REASON_MAX] = "";
         int rc = row->fn ? hb_router_add(http->router, &route, why, sizeof why) : HB_EINVAL;
         if (rc != 0) {

@@ -33,54 +33,71 @@ typedef struct field_rule {
     int64_t min, max;
 } field_rule_t;
 
+/* A row stating its rule by name and only the bounds a range has. */
+/* clang-format off */
+#define RULE_ROW(kind, field, rule, min, max) {kind, field, RULE_##rule, min, max}
+/* clang-format on */
+#define REQUIRED(kind, field) RULE_ROW(kind, field, REQUIRED, 0, 0)
+#define RANGE(kind, field, min, max) RULE_ROW(kind, field, RANGE, min, max)
+#define TIME_OR_ZERO(kind, field) RULE_ROW(kind, field, TIME_OR_ZERO, 0, 0)
+#define CURRENCY(kind, field) RULE_ROW(kind, field, CURRENCY, 0, 0)
+#define DATE(kind, field) RULE_ROW(kind, field, DATE, 0, 0)
+
 /* Every rule the hall engine's own actions obey, stated once. */
 static const field_rule_t s_rules[] = {
-    {"ticket_issued", "ticket", RULE_REQUIRED, 0, 0},
-    {"ticket_issued", "service", RULE_REQUIRED, 0, 0},
-    {"ticket_called", "ticket", RULE_REQUIRED, 0, 0},
-    {"ticket_recalled", "ticket", RULE_REQUIRED, 0, 0},
-    {"service_started", "ticket", RULE_REQUIRED, 0, 0},
-    {"service_completed", "ticket", RULE_REQUIRED, 0, 0},
-    {"service_completed", "amount", RULE_RANGE, 0, HB_EVENT_AMOUNT_MAX},
-    {"service_completed", "currency", RULE_CURRENCY, 0, 0},
-    {"ticket_no_show", "ticket", RULE_REQUIRED, 0, 0},
-    {"ticket_transferred", "ticket", RULE_REQUIRED, 0, 0},
-    {"ticket_transferred", "to_service", RULE_REQUIRED, 0, 0},
-    {"ticket_cancelled", "ticket", RULE_REQUIRED, 0, 0},
-    {"counter_opened", "counter", RULE_REQUIRED, 0, 0},
-    {"counter_paused", "counter", RULE_REQUIRED, 0, 0},
-    {"counter_resumed", "counter", RULE_REQUIRED, 0, 0},
-    {"counter_closed", "counter", RULE_REQUIRED, 0, 0},
-    {"complaint_opened", "complaint", RULE_REQUIRED, 0, 0},
-    {"complaint_opened", "ack_due_ms", RULE_TIME_OR_ZERO, 0, 0},
-    {"complaint_opened", "resolve_due_ms", RULE_TIME_OR_ZERO, 0, 0},
-    {"complaint_acknowledged", "complaint", RULE_REQUIRED, 0, 0},
-    {"complaint_escalated", "complaint", RULE_REQUIRED, 0, 0},
-    {"complaint_resolved", "complaint", RULE_REQUIRED, 0, 0},
-    {"satisfaction_scored", "score", RULE_RANGE, 1, 5},
-    {"device_status", "device", RULE_REQUIRED, 0, 0},
-    {"day_started", "date", RULE_DATE, 0, 0},
+    REQUIRED("ticket_issued", "ticket"),
+    REQUIRED("ticket_issued", "service"),
+    REQUIRED("ticket_called", "ticket"),
+    REQUIRED("ticket_recalled", "ticket"),
+    REQUIRED("service_started", "ticket"),
+    REQUIRED("service_completed", "ticket"),
+    RANGE("service_completed", "amount", 0, HB_EVENT_AMOUNT_MAX),
+    CURRENCY("service_completed", "currency"),
+    REQUIRED("ticket_no_show", "ticket"),
+    REQUIRED("ticket_transferred", "ticket"),
+    REQUIRED("ticket_transferred", "to_service"),
+    REQUIRED("ticket_cancelled", "ticket"),
+    REQUIRED("counter_opened", "counter"),
+    REQUIRED("counter_paused", "counter"),
+    REQUIRED("counter_resumed", "counter"),
+    REQUIRED("counter_closed", "counter"),
+    REQUIRED("complaint_opened", "complaint"),
+    TIME_OR_ZERO("complaint_opened", "ack_due_ms"),
+    TIME_OR_ZERO("complaint_opened", "resolve_due_ms"),
+    REQUIRED("complaint_acknowledged", "complaint"),
+    REQUIRED("complaint_escalated", "complaint"),
+    REQUIRED("complaint_resolved", "complaint"),
+    RANGE("satisfaction_scored", "score", 1, 5),
+    REQUIRED("device_status", "device"),
+    DATE("day_started", "date"),
     /* Issue 13: the manager's day and appointments. */
-    {"meeting_held", "duration_s", RULE_RANGE, 1, 86400},
-    {"patrol_drawn", "patrol", RULE_REQUIRED, 0, 0},
-    {"patrol_scored", "patrol", RULE_REQUIRED, 0, 0},
-    {"patrol_scored", "staff", RULE_REQUIRED, 0, 0},
-    {"patrol_scored", "smile", RULE_RANGE, 1, 5},
-    {"patrol_scored", "initiative", RULE_RANGE, 1, 5},
-    {"patrol_scored", "compliance", RULE_RANGE, 1, 5},
-    {"patrol_scored", "speed", RULE_RANGE, 1, 5},
-    {"patrol_scored", "accuracy", RULE_RANGE, 1, 5},
-    {"work_logged", "text", RULE_REQUIRED, 0, 0},
-    {"cash_handed_over", "amount", RULE_RANGE, 0, HB_EVENT_AMOUNT_MAX},
-    {"cash_handed_over", "currency", RULE_CURRENCY, 0, 0},
-    {"appointment_booked", "code", RULE_REQUIRED, 0, 0},
-    {"appointment_booked", "service", RULE_REQUIRED, 0, 0},
-    {"appointment_booked", "start_ms", RULE_TIME_OR_ZERO, 0, 0},
-    {"appointment_checked_in", "code", RULE_REQUIRED, 0, 0},
-    {"appointment_checked_in", "ticket", RULE_REQUIRED, 0, 0},
-    {"appointment_no_show", "code", RULE_REQUIRED, 0, 0},
-    {"appointment_cancelled", "code", RULE_REQUIRED, 0, 0},
+    RANGE("meeting_held", "duration_s", 1, 86400),
+    REQUIRED("patrol_drawn", "patrol"),
+    REQUIRED("patrol_scored", "patrol"),
+    REQUIRED("patrol_scored", "staff"),
+    RANGE("patrol_scored", "smile", 1, 5),
+    RANGE("patrol_scored", "initiative", 1, 5),
+    RANGE("patrol_scored", "compliance", 1, 5),
+    RANGE("patrol_scored", "speed", 1, 5),
+    RANGE("patrol_scored", "accuracy", 1, 5),
+    REQUIRED("work_logged", "text"),
+    RANGE("cash_handed_over", "amount", 0, HB_EVENT_AMOUNT_MAX),
+    CURRENCY("cash_handed_over", "currency"),
+    REQUIRED("appointment_booked", "code"),
+    REQUIRED("appointment_booked", "service"),
+    TIME_OR_ZERO("appointment_booked", "start_ms"),
+    REQUIRED("appointment_checked_in", "code"),
+    REQUIRED("appointment_checked_in", "ticket"),
+    REQUIRED("appointment_no_show", "code"),
+    REQUIRED("appointment_cancelled", "code"),
 };
+
+#undef RULE_ROW
+#undef REQUIRED
+#undef RANGE
+#undef TIME_OR_ZERO
+#undef CURRENCY
+#undef DATE
 
 #define RULES_N (sizeof s_rules / sizeof s_rules[0])
 

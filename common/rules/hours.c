@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- opening hours */
@@ -21,17 +22,16 @@ static const hb_closure_t *s_closure_on(const hb_policy_t *p, int32_t day)
     return NULL;
 }
 
+static int s_special_cmp(const void *key, const void *elem)
+{
+    int32_t day = *(const int32_t *)key, other = ((const hb_special_day_t *)elem)->day;
+    return (day > other) - (day < other);
+}
+
+/* Special days are sorted by day, one at most per day (policy.c). */
 static const hb_special_day_t *s_special_on(const hb_policy_t *p, int32_t day)
 {
-    size_t lo = 0, hi = p->n_special;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (p->special[mid].day < day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < p->n_special && p->special[lo].day == day ? &p->special[lo] : NULL;
+    return bsearch(&day, p->special, p->n_special, sizeof *p->special, s_special_cmp);
 }
 
 /* The hours of `day` and why it is closed all day (HB_OPEN_NOW when it has
@@ -69,25 +69,30 @@ void hb_policy_hours_on(const hb_policy_t *p, int32_t day, hb_hours_t *out)
     s_day(p, day, out, &note, &closure);
 }
 
-/* A walk over the opening intervals as UTC instants, day after day. Each
- * boundary goes through hb_tz_local_to_utc, so DST days have 23 or 25
- * hours; an interval a clock change swallows is skipped, and intervals are
- * kept from running backwards across a gap. */
+/* A walk over the opening intervals that end after an instant, as UTC
+ * instants, day after day. Each boundary goes through hb_tz_local_to_utc, so
+ * DST days have 23 or 25 hours; an interval a clock change swallows is
+ * skipped, and intervals are kept from running backwards across a gap. */
 typedef struct s_walk {
     const hb_policy_t *p;
     int32_t day, last_day;
     hb_hours_t hours;
     uint8_t i;
     int64_t last_end;
+    int64_t after_ms;
 } s_walk_t;
 
-static void s_walk_init(s_walk_t *w, const hb_policy_t *p, int32_t first_day, int32_t last_day)
+/* The walk over the intervals that end after `after_ms`, up to local day
+ * `last_day`. It starts from the day before `after_ms`'s, in case a clock
+ * change put part of that day's hours after local midnight. */
+static void s_walk_init(s_walk_t *w, const hb_policy_t *p, int64_t after_ms, int32_t last_day)
 {
     memset(w, 0, sizeof *w);
     w->p = p;
-    w->day = first_day - 1;
+    w->day = hb_tz_local_day(p->tz, after_ms) - 2;
     w->last_day = last_day;
     w->last_end = INT64_MIN;
+    w->after_ms = after_ms;
 }
 
 static int64_t s_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
@@ -116,6 +121,8 @@ static bool s_walk_next(s_walk_t *w, int64_t *a, int64_t *b)
         if (to <= from)
             continue;
         w->last_end = to;
+        if (to <= w->after_ms)
+            continue;
         *a = from;
         *b = to;
         return true;
@@ -148,14 +155,10 @@ void hb_policy_open_at(const hb_policy_t *p, int64_t at_ms, hb_open_info_t *out)
         out->n_divert = p->n_divert;
         out->divert_to = p->divert_to;
     }
-    /* From the day before, in case a clock change put part of yesterday's
-     * hours after local midnight. */
     s_walk_t w;
-    s_walk_init(&w, p, day - 1, day + HB_POLICY_SEARCH_DAYS);
+    s_walk_init(&w, p, at_ms, day + HB_POLICY_SEARCH_DAYS);
     int64_t a, b;
     while (s_walk_next(&w, &a, &b)) {
-        if (b <= at_ms)
-            continue;
         if (a > at_ms) {
             out->state = reason == HB_OPEN_NOW ? HB_CLOSED_OUTSIDE_HOURS : reason;
             out->next_open_ms = a;
@@ -187,13 +190,10 @@ int64_t hb_policy_add_open_time(const hb_policy_t *p, int64_t from_ms, int64_t o
     if (open_s > (int64_t)(HB_POLICY_SEARCH_DAYS + 2) * 86400)
         return INT64_MAX;
     int64_t left = open_s * 1000;
-    int32_t day = hb_tz_local_day(p->tz, from_ms);
     s_walk_t w;
-    s_walk_init(&w, p, day - 1, day + HB_POLICY_SEARCH_DAYS);
+    s_walk_init(&w, p, from_ms, hb_tz_local_day(p->tz, from_ms) + HB_POLICY_SEARCH_DAYS);
     int64_t a, b;
     while (s_walk_next(&w, &a, &b)) {
-        if (b <= from_ms)
-            continue;
         int64_t start = a > from_ms ? a : from_ms;
         if (b - start >= left)
             return start + left;
@@ -209,11 +209,9 @@ int64_t hb_policy_open_seconds(const hb_policy_t *p, int64_t from_ms, int64_t to
     /* The walk is one step per local day of the span; hb_tz clamps instants
      * to years 1..9999, which bounds it. */
     s_walk_t w;
-    s_walk_init(&w, p, hb_tz_local_day(p->tz, from_ms) - 1, hb_tz_local_day(p->tz, to_ms));
+    s_walk_init(&w, p, from_ms, hb_tz_local_day(p->tz, to_ms));
     int64_t a, b, sum = 0;
     while (s_walk_next(&w, &a, &b)) {
-        if (b <= from_ms)
-            continue;
         if (a >= to_ms)
             break;
         int64_t s = a > from_ms ? a : from_ms, e = b < to_ms ? b : to_ms;
@@ -228,13 +226,6 @@ typedef struct open_span {
     int64_t a, b; /* [a, b) on the UTC clock */
 } open_span_t;
 
-static int64_t s_open_boundary(const hb_policy_t *p, int32_t day, uint16_t minute)
-{
-    if (minute >= 1440)
-        return hb_tz_local_to_utc(p->tz, day + 1, 0, 0);
-    return hb_tz_local_to_utc(p->tz, day, minute / 60, minute % 60);
-}
-
 /* The opening intervals of local day `day` as UTC instants, the way
  * hb_policy_open_at places them (an interval a clock change swallows is
  * empty and left out). */
@@ -245,7 +236,7 @@ static size_t s_open_day_spans(const hb_policy_t *p, int32_t day,
     hb_policy_hours_on(p, day, &h);
     size_t n = 0;
     for (uint8_t i = 0; i < h.n && i < HB_POLICY_INTERVALS; i++) {
-        int64_t a = s_open_boundary(p, day, h.iv[i].from), b = s_open_boundary(p, day, h.iv[i].to);
+        int64_t a = s_boundary(p, day, h.iv[i].from), b = s_boundary(p, day, h.iv[i].to);
         if (b > a)
             out[n++] = (open_span_t){a, b};
     }

@@ -104,6 +104,10 @@ typedef struct hb_http_route {
  * HB_ETOOBIG (over HB_ROUTER_ROUTES_MAX in all). Call on the loop's thread.
  * The table is copied. */
 int hb_http_routes(hb_http_t *http, const hb_http_route_t *table, size_t n, void *arg);
+/* The router's route a table's row declares, as hb_http_routes registers
+ * it: for whatever walks a route table as the server does (the tables'
+ * tests). */
+hb_route_t hb_http_route_of(const hb_http_route_t *row);
 
 /* Routes requests whose method is `method` (NULL for any) and whose path
  * starts with `prefix` on a segment boundary ("/v1/halls" matches "/v1/halls"
