@@ -1,9 +1,10 @@
 /* Alerts worded for people (see words.h). A template is text with
  * placeholders: {v} and {t} the value and threshold as durations, {n} and
  * {m} the same as plain numbers, {0} and {1} the subject's parts, {p} the
- * second part worded as a ticket's priority; one row
- * per kind with both languages, so a kind without a row shows at once in
- * review and a new language is a column. */
+ * second part worded as a ticket's priority, {d} and {r} a refused
+ * document and why (the hall's refusal code in words, its own text as the
+ * detail); one row per kind with both languages, so a kind without a row
+ * shows at once in review and a new language is a column. */
 #include "words.h"
 
 #include "hallbus/utf8.h"
@@ -61,7 +62,7 @@ static const kind_words_t s_words[] = {
      {"营业厅存储已满，已拒收 {n} 个事件", "the hall's disk is full: {n} events refused"}},
     {ALERT_DOCUMENT_REFUSED,
      {"营业厅拒收下发文件", "Hall refused a document"},
-     {"营业厅拒收下发文件 ({0}) 版本 {n}: {1}", "the hall refused {0} version {n}: {1}"}},
+     {"营业厅拒收{d}（版本 {n}）：{r}", "the hall refused {d} version {n}: {r}"}},
     {ALERT_CERT_EXPIRING,
      {"证书即将过期", "Certificate expiring"},
      {"营业厅证书 {v} 后过期, 尚未轮换密钥", "the hall's certificate expires in {v} and it has not "
@@ -161,6 +162,91 @@ static void s_priority(const alert_t *a, notify_lang_t lang, char *out, size_t o
     }
 }
 
+/* A document_refused alert's document ({d}: "policy" or "calendar" in
+ * the subject) in words; a kind this build does not know, as it is. */
+static void s_document(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
+{
+    static const struct {
+        const char *code;
+        const char *name[2];
+    } names[] = {
+        {"policy", {"政策", "the policy"}},
+        {"calendar", {"活动日历", "the campaign calendar"}},
+    };
+    s_part(a, 0, out, outlen);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(out, names[i].code) == 0) {
+            snprintf(out, outlen, "%s", names[i].name[lang == NOTIFY_EN]);
+            return;
+        }
+    }
+}
+
+/* The words of the hall's refusal codes (applier.h), the same as the
+ * dashboard's (editors.ro.why.* in hqd/dashboard/i18n/editors.*.js; the
+ * unit test holds the two to each other). */
+static const struct {
+    const char *code;
+    const char *why[2];
+} s_refusal_words[] = {
+    {"not_json", {"文件不是有效的 JSON 格式", "the document is not valid JSON"}},
+    {"invalid", {"文件内容未通过网点的校验", "the document does not pass the hall's checks"}},
+    {"unknown_timezone",
+     {"网点系统缺少文件指定的时区（需更新网点的时区数据）",
+      "the hall's system lacks the time zone the document names (its time-zone data needs "
+      "updating)"}},
+    {"wrong_hall", {"文件是发给其他网点的", "the document is addressed to another hall"}},
+    {"wrong_version",
+     {"文件内的版本号与下发时的版本不符",
+      "the document's version differs from the version it was sent as"}},
+    {"older_version",
+     {"该版本比网点正在执行的版本旧", "the version is older than the one the hall runs"}},
+    {"too_large", {"文件超过单条消息的大小上限", "the document is larger than one message may be"}},
+    {"not_built", {"总部无法为该网点生成文件", "head office could not build the hall's document"}},
+};
+
+const char *notify_refusal_why(const char *code, notify_lang_t lang)
+{
+    for (size_t i = 0; i < sizeof s_refusal_words / sizeof s_refusal_words[0]; i++)
+        if (strcmp(code, s_refusal_words[i].code) == 0)
+            return s_refusal_words[i].why[lang == NOTIFY_EN];
+    return NULL;
+}
+
+const char *notify_refusal_code(size_t i)
+{
+    return i < sizeof s_refusal_words / sizeof s_refusal_words[0] ? s_refusal_words[i].code : NULL;
+}
+
+/* Why a document was refused ({r}): the code's words (the subject's
+ * "document/CODE:"), then the hall's own text as the detail; without a
+ * code, or with one this build has no words for (an older or a newer
+ * hall), the hall's text alone. */
+static void s_refusal(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
+{
+    char reason[ALERT_SUBJECT_MAX + 1], code[ALERT_SUBJECT_MAX + 1] = "";
+    s_part(a, 1, reason, sizeof reason);
+    size_t doc = strcspn(a->subject, "/:");
+    if (a->subject[doc] == '/') {
+        const char *c = a->subject + doc + 1;
+        size_t n = strcspn(c, ":");
+        if (n < sizeof code) {
+            memcpy(code, c, n);
+            code[n] = '\0';
+        }
+    }
+    const char *why = code[0] ? notify_refusal_why(code, lang) : NULL;
+    if (!why)
+        snprintf(out, outlen, "%s", reason);
+    else if (!reason[0])
+        snprintf(out, outlen, "%s", why);
+    else
+        snprintf(out, outlen, lang == NOTIFY_EN ? "%s (detail: %s)" : "%s（详情：%s）", why,
+                 reason);
+    if (strlen(out) + 1 >= outlen)
+        out[hb_utf8_cut(out, strlen(out), outlen - 1)] = '\0';
+}
+
 void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
 {
     if (outlen == 0)
@@ -169,7 +255,7 @@ void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen
     size_t used = 0;
     out[0] = '\0';
     while (*t && used + 1 < outlen) {
-        char piece[ALERT_SUBJECT_MAX + 32];
+        char piece[2 * ALERT_SUBJECT_MAX + 256];
         const char *add = piece;
         size_t n;
         if (t[0] == '{' && t[1] && t[2] == '}') {
@@ -181,6 +267,8 @@ void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen
             case '0': s_part(a, 0, piece, sizeof piece); break;
             case '1': s_part(a, 1, piece, sizeof piece); break;
             case 'p': s_priority(a, lang, piece, sizeof piece); break;
+            case 'd': s_document(a, lang, piece, sizeof piece); break;
+            case 'r': s_refusal(a, lang, piece, sizeof piece); break;
             default: piece[0] = '\0';
             }
             n = strlen(piece);

@@ -29,6 +29,13 @@ void notify_duration(int64_t seconds, notify_lang_t lang, char *out, size_t outl
  * 20 min (service A, vip)"), cut at a UTF-8 boundary to fit. */
 void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen);
 
+/* A document refusal code's words ("unknown_timezone": "网点系统缺少文件指定
+ * 的时区…" / "the hall's system lacks the time zone…"), NULL for a code
+ * this build has none for; notify_refusal_code(i) the i-th code known,
+ * NULL past the last. */
+const char *notify_refusal_why(const char *code, notify_lang_t lang);
+const char *notify_refusal_code(size_t i);
+
 /* The kind's short title ("等候超时" / "Waiting over the limit"). */
 const char *notify_kind_title(int kind, notify_lang_t lang);
 

@@ -94,12 +94,25 @@ HBT_TEST(test_words)
          "event 42 was resent with other bytes"},
         {ALERT_DISK_NEARLY_FULL, "disk", 7, 10, "disk 仅剩 7% 空间 (低于 10% 告警)",
          "disk: 7% free (alert below 10%)"},
-        /* The document without the hall's refusal code, if any. */
+        /* The document in words; the hall's refusal code in words, its
+         * own text as the detail. */
         {ALERT_DOCUMENT_REFUSED, "policy/unknown_timezone:zone A/B", 3, 0,
-         "营业厅拒收下发文件 (policy) 版本 3: zone A/B",
-         "the hall refused policy version 3: zone A/B"},
-        {ALERT_DOCUMENT_REFUSED, "calendar:x: y", 4, 0,
-         "营业厅拒收下发文件 (calendar) 版本 4: x: y", "the hall refused calendar version 4: x: y"},
+         "营业厅拒收政策（版本 3）：网点系统缺少文件指定的时区（需更新网点的时区数据）"
+         "（详情：zone A/B）",
+         "the hall refused the policy version 3: the hall's system lacks the time zone the "
+         "document names (its time-zone data needs updating) (detail: zone A/B)"},
+        {ALERT_DOCUMENT_REFUSED, "calendar/older_version:", 9, 0,
+         "营业厅拒收活动日历（版本 9）：该版本比网点正在执行的版本旧",
+         "the hall refused the campaign calendar version 9: the version is older than the one "
+         "the hall runs"},
+        /* An older hall (no code), a newer one (a code without words, a
+         * document this build does not know): the hall's text as it is. */
+        {ALERT_DOCUMENT_REFUSED, "calendar:x: y", 4, 0, "营业厅拒收活动日历（版本 4）：x: y",
+         "the hall refused the campaign calendar version 4: x: y"},
+        {ALERT_DOCUMENT_REFUSED, "policy/gold_plated:too shiny", 5, 0,
+         "营业厅拒收政策（版本 5）：too shiny", "the hall refused the policy version 5: too shiny"},
+        {ALERT_DOCUMENT_REFUSED, "rules:r", 6, 0, "营业厅拒收rules（版本 6）：r",
+         "the hall refused rules version 6: r"},
         {99, "", 5, 6, "告警 (数值 5, 阈值 6)", "alert (value 5, threshold 6)"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -122,6 +135,60 @@ HBT_TEST(test_words)
     assert_string_equal(notify_kind_title(ALERT_WAIT_SLA, NOTIFY_ZH), "等候超时");
     assert_string_equal(notify_severity_word(ALERT_SEV_CRITICAL, NOTIFY_ZH), "严重");
     assert_string_equal(notify_severity_word(7, NOTIFY_EN), "unknown");
+}
+
+/* The text of `"editors.ro.why.CODE": "…"` in one of the dashboard's
+ * catalogues (`file`, under hqd/dashboard/i18n/), NULL when it has none;
+ * every such key of the file in `keys` (comma-separated) when not NULL. */
+static char *s_catalogue_why(const char *file, const char *code, char *keys, size_t keyslen)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/hqd/dashboard/i18n/%s", HB_SOURCE_DIR, file);
+    static char text[1 << 17];
+    hbt_read_file(path, text, sizeof text);
+    static const char prefix[] = "\"editors.ro.why.";
+    char *found = NULL;
+    if (keys)
+        keys[0] = '\0';
+    for (char *p = strstr(text, prefix); p; p = strstr(p + 1, prefix)) {
+        const char *k = p + sizeof prefix - 1;
+        size_t kn = strcspn(k, "\"");
+        if (keys)
+            snprintf(keys + strlen(keys), keyslen - strlen(keys), "%.*s,", (int)kn, k);
+        if (!code || strlen(code) != kn || strncmp(k, code, kn) != 0)
+            continue;
+        const char *v = strchr(k + kn + 1, '"');
+        assert_non_null(v);
+        size_t vn = strcspn(v + 1, "\"");
+        found = strndup(v + 1, vn);
+    }
+    return found;
+}
+
+/* A refusal's words in a message are the dashboard's, code for code, and
+ * every code the dashboard words has words here. */
+HBT_TEST(test_refusal_words_match_the_dashboard)
+{
+    static const char *const files[2] = {"editors.zh-CN.js", "editors.en.js"};
+    char known[1024] = "";
+    size_t n = 0;
+    for (const char *code; (code = notify_refusal_code(n)); n++) {
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s,", code);
+        for (int l = 0; l < 2; l++) {
+            char *want = s_catalogue_why(files[l], code, NULL, 0);
+            if (!want)
+                fail_msg("%s has no words for the refusal code %s", files[l], code);
+            assert_string_equal(notify_refusal_why(code, l ? NOTIFY_EN : NOTIFY_ZH), want);
+            free(want);
+        }
+    }
+    assert_true(n >= 8);
+    for (int l = 0; l < 2; l++) {
+        char keys[1024];
+        s_catalogue_why(files[l], NULL, keys, sizeof keys);
+        assert_string_equal(keys, known);
+    }
+    assert_null(notify_refusal_why("gold_plated", NOTIFY_ZH));
 }
 
 static notify_alert_t s_notify_alert(void)
