@@ -139,56 +139,32 @@ static void s_part(const alert_t *a, int i, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-/* A priority's code (the hall's, as in a wait alert's subject) in words,
- * as the hall's screens and the dashboard say it; a code this build does
- * not know is shown as it is. */
-static void s_priority(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
-{
-    static const struct {
-        const char *code;
-        const char *name[2];
-    } names[] = {
-        {"normal", {"普通", "normal"}},
-        {"vip", {"贵宾", "VIP"}},
-        {"elderly", {"优先（老年人 / 残障人士）", "priority (elderly / disabled)"}},
-        {"appointment", {"预约", "appointment"}},
-    };
-    s_part(a, 1, out, outlen);
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(out, names[i].code) == 0) {
-            snprintf(out, outlen, "%s", names[i].name[lang == NOTIFY_EN]);
-            return;
-        }
-    }
-}
+/* A code and its words in each language (notify_lang_t's order). */
+typedef struct code_words {
+    const char *code;
+    const char *words[2];
+} code_words_t;
+#define CODES(t) (t), sizeof(t) / sizeof((t)[0])
 
-/* A document_refused alert's document ({d}: "policy" or "calendar" in
- * the subject) in words; a kind this build does not know, as it is. */
-static void s_document(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
-{
-    static const struct {
-        const char *code;
-        const char *name[2];
-    } names[] = {
-        {"policy", {"政策", "the policy"}},
-        {"calendar", {"活动日历", "the campaign calendar"}},
-    };
-    s_part(a, 0, out, outlen);
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(out, names[i].code) == 0) {
-            snprintf(out, outlen, "%s", names[i].name[lang == NOTIFY_EN]);
-            return;
-        }
-    }
-}
+/* A ticket priority's code (the hall's, as in a wait alert's subject), as
+ * the hall's screens and the dashboard say it. */
+static const code_words_t s_priorities[] = {
+    {"normal", {"普通", "normal"}},
+    {"vip", {"贵宾", "VIP"}},
+    {"elderly", {"优先（老年人 / 残障人士）", "priority (elderly / disabled)"}},
+    {"appointment", {"预约", "appointment"}},
+};
+
+/* A refused document's kind (document_refused's subject). */
+static const code_words_t s_documents[] = {
+    {"policy", {"政策", "the policy"}},
+    {"calendar", {"活动日历", "the campaign calendar"}},
+};
 
 /* The words of the hall's refusal codes (applier.h), the same as the
  * dashboard's (editors.ro.why.* in hqd/dashboard/i18n/editors.*.js; the
  * unit test holds the two to each other). */
-static const struct {
-    const char *code;
-    const char *why[2];
-} s_refusal_words[] = {
+static const code_words_t s_refusals[] = {
     {"not_json", {"文件不是有效的 JSON 格式", "the document is not valid JSON"}},
     {"invalid", {"文件内容未通过网点的校验", "the document does not pass the hall's checks"}},
     {"unknown_timezone",
@@ -205,17 +181,35 @@ static const struct {
     {"not_built", {"总部无法为该网点生成文件", "head office could not build the hall's document"}},
 };
 
+/* `code`'s words in `table`, NULL when it has none. */
+static const char *s_words_of(const code_words_t *table, size_t n, const char *code,
+                              notify_lang_t lang)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(code, table[i].code) == 0)
+            return table[i].words[lang == NOTIFY_EN];
+    return NULL;
+}
+
+/* The subject's part `i` in words from `table` ({p}, {d}); a code this
+ * build does not know is shown as it is. */
+static void s_part_words(const alert_t *a, int i, const code_words_t *table, size_t n,
+                         notify_lang_t lang, char *out, size_t outlen)
+{
+    s_part(a, i, out, outlen);
+    const char *w = s_words_of(table, n, out, lang);
+    if (w)
+        snprintf(out, outlen, "%s", w);
+}
+
 const char *notify_refusal_why(const char *code, notify_lang_t lang)
 {
-    for (size_t i = 0; i < sizeof s_refusal_words / sizeof s_refusal_words[0]; i++)
-        if (strcmp(code, s_refusal_words[i].code) == 0)
-            return s_refusal_words[i].why[lang == NOTIFY_EN];
-    return NULL;
+    return s_words_of(CODES(s_refusals), code, lang);
 }
 
 const char *notify_refusal_code(size_t i)
 {
-    return i < sizeof s_refusal_words / sizeof s_refusal_words[0] ? s_refusal_words[i].code : NULL;
+    return i < sizeof s_refusals / sizeof s_refusals[0] ? s_refusals[i].code : NULL;
 }
 
 /* Why a document was refused ({r}): the code's words (the subject's
@@ -266,8 +260,8 @@ void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen
             case 'm': snprintf(piece, sizeof piece, "%" PRId64, a->threshold); break;
             case '0': s_part(a, 0, piece, sizeof piece); break;
             case '1': s_part(a, 1, piece, sizeof piece); break;
-            case 'p': s_priority(a, lang, piece, sizeof piece); break;
-            case 'd': s_document(a, lang, piece, sizeof piece); break;
+            case 'p': s_part_words(a, 1, CODES(s_priorities), lang, piece, sizeof piece); break;
+            case 'd': s_part_words(a, 0, CODES(s_documents), lang, piece, sizeof piece); break;
             case 'r': s_refusal(a, lang, piece, sizeof piece); break;
             default: piece[0] = '\0';
             }
