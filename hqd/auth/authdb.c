@@ -279,6 +279,26 @@ static int s_walk_end(record_walk_t *w)
     return w->rc == MDB_NOTFOUND ? 0 : s_code(w->rc);
 }
 
+/* A walk in the reused read transaction (s_read): HB_EDB, with nothing
+ * to end, when either cannot start; s_read_walk_end ends both. */
+static int s_read_walk_begin(hq_authdb_t *db, MDB_dbi dbi, record_walk_t *w)
+{
+    MDB_txn *txn = s_read(db);
+    if (!txn)
+        return HB_EDB;
+    if (s_walk_begin(w, txn, dbi) != 0) {
+        s_read_end(db);
+        return HB_EDB;
+    }
+    return 0;
+}
+
+static void s_read_walk_end(hq_authdb_t *db, record_walk_t *w)
+{
+    s_walk_end(w);
+    s_read_end(db);
+}
+
 /* Whether record `o` (a token or a session) is `person`'s. */
 static bool s_of_person(const json_t *o, const char *person)
 {
@@ -507,22 +527,16 @@ int hq_authdb_person_remove(hq_authdb_t *db, const char *name)
 
 int hq_authdb_people(hq_authdb_t *db, int (*fn)(const hq_person_t *p, void *arg), void *arg)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
-        return HB_EDB;
     record_walk_t w;
-    if (s_walk_begin(&w, txn, db->people) != 0) {
-        s_read_end(db);
+    if (s_read_walk_begin(db, db->people, &w) != 0)
         return HB_EDB;
-    }
     int out = 0;
     while (out == 0 && s_walk_next(&w)) {
         hq_person_t p;
         if (w.o && s_person_read(w.o, &p) == 0)
             out = fn(&p, arg);
     }
-    s_walk_end(&w);
-    s_read_end(db);
+    s_read_walk_end(db, &w);
     return out;
 }
 
@@ -687,14 +701,9 @@ int hq_authdb_token_get(hq_authdb_t *db, const uint8_t hash[HQ_AUTH_HASH], hq_to
 int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_token_t *t, void *arg),
                      void *arg)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
-        return HB_EDB;
     record_walk_t w;
-    if (s_walk_begin(&w, txn, db->tokens) != 0) {
-        s_read_end(db);
+    if (s_read_walk_begin(db, db->tokens, &w) != 0)
         return HB_EDB;
-    }
     int out = 0;
     while (out == 0 && s_walk_next(&w)) {
         hq_token_t t;
@@ -702,8 +711,7 @@ int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_tok
             (!person || strcmp(t.person, person) == 0))
             out = fn(&t, arg);
     }
-    s_walk_end(&w);
-    s_read_end(db);
+    s_read_walk_end(db, &w);
     return out;
 }
 
@@ -821,17 +829,13 @@ int hq_authdb_sessions_prune(hq_authdb_t *db, int64_t now_ms, int64_t idle_ms, i
 
 size_t hq_authdb_sessions_count(hq_authdb_t *db, const char *person)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
-        return 0;
     record_walk_t w;
     size_t n = 0;
-    if (s_walk_begin(&w, txn, db->sessions) == 0) {
-        while (s_walk_next(&w))
-            n += s_of_person(w.o, person);
-        s_walk_end(&w);
-    }
-    s_read_end(db);
+    if (s_read_walk_begin(db, db->sessions, &w) != 0)
+        return 0;
+    while (s_walk_next(&w))
+        n += s_of_person(w.o, person);
+    s_read_walk_end(db, &w);
     return n;
 }
 
