@@ -562,16 +562,27 @@ static int s_hash_get(hq_authdb_t *db, MDB_dbi dbi, const uint8_t *hash, s_rec_r
     return rc;
 }
 
+/* What every record keyed by a hash (a token, a session) holds: the key
+ * `hash` into `hash_out` and its person into `person_out`; HB_EPARSE,
+ * with nothing written, when the person is no name. */
+static int s_rec_owner(const json_t *o, const uint8_t *hash, uint8_t hash_out[HQ_AUTH_HASH],
+                       char person_out[HQ_AUTH_NAME_MAX])
+{
+    const char *person = json_string_value(json_object_get(o, "person"));
+    if (!hq_auth_name_ok(person))
+        return HB_EPARSE;
+    memcpy(hash_out, hash, HQ_AUTH_HASH);
+    snprintf(person_out, HQ_AUTH_NAME_MAX, "%s", person);
+    return 0;
+}
+
 static int s_token_read(const json_t *o, const uint8_t *hash, void *rec)
 {
     hq_token_t *t = rec;
     memset(t, 0, sizeof *t);
-    const char *person = json_string_value(json_object_get(o, "person"));
     const char *name = json_string_value(json_object_get(o, "name"));
-    if (!hq_auth_name_ok(person) || !hq_auth_token_name_ok(name))
+    if (!hq_auth_token_name_ok(name) || s_rec_owner(o, hash, t->hash, t->person) != 0)
         return HB_EPARSE;
-    memcpy(t->hash, hash, HQ_AUTH_HASH);
-    snprintf(t->person, sizeof t->person, "%s", person);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->created_ms = (int64_t)json_integer_value(json_object_get(o, "created_ms"));
     t->expires_ms = (int64_t)json_integer_value(json_object_get(o, "expires_ms"));
@@ -721,13 +732,10 @@ static int s_session_read(const json_t *o, const uint8_t *hash, void *rec)
 {
     hq_session_t *s = rec;
     memset(s, 0, sizeof *s);
-    const char *person = json_string_value(json_object_get(o, "person"));
     const char *csrf = json_string_value(json_object_get(o, "csrf"));
     const char *from = json_string_value(json_object_get(o, "from"));
-    if (!hq_auth_name_ok(person) || !csrf || strlen(csrf) >= sizeof s->csrf)
+    if (!csrf || strlen(csrf) >= sizeof s->csrf || s_rec_owner(o, hash, s->hash, s->person) != 0)
         return HB_EPARSE;
-    memcpy(s->hash, hash, HQ_AUTH_HASH);
-    snprintf(s->person, sizeof s->person, "%s", person);
     snprintf(s->csrf, sizeof s->csrf, "%s", csrf);
     snprintf(s->from, sizeof s->from, "%s", from ? from : "");
     s->created_ms = (int64_t)json_integer_value(json_object_get(o, "created_ms"));
