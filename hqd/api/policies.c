@@ -48,23 +48,31 @@ void hqd_api_get_org(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, doc);
 }
 
+typedef int (*org_change_fn)(hq_control_t *c, const json_t *doc, char *err, size_t errlen);
+
+/* Changes the organisation with `fn` and `doc` (taken): the audit log
+ * notes its generations before and after; false after answering the
+ * refusal. For PUT /v1/org and of one region or hall. */
+static bool s_org_change(hb_http_req_t *req, hqd_t *hq, org_change_fn fn, json_t *doc)
+{
+    char err[CTL_ERR_MAX] = "";
+    uint64_t before = hq_control_org_generation(hq->control);
+    int rc = fn(hq->control, doc, err, sizeof err);
+    json_decref(doc);
+    if (rc != 0) {
+        ctl_refuse(req, rc, "bad_document", err, true);
+        return false;
+    }
+    hq_auth_note_versions(req, (int64_t)before, (int64_t)hq_control_org_generation(hq->control));
+    return true;
+}
+
 void hqd_api_put_org(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     json_t *doc;
-    if (ctl_body(req, false, &doc) != 0)
+    if (ctl_body(req, false, &doc) != 0 || !s_org_change(req, hq, hq_control_set_org, doc))
         return;
-    char err[CTL_ERR_MAX] = "";
-    uint64_t before = hq_control_org_generation(hq->control);
-    int rc = hq_control_set_org(hq->control, doc, err, sizeof err);
-    json_decref(doc);
-    if (rc == 0)
-        hq_auth_note_versions(req, (int64_t)before,
-                              (int64_t)hq_control_org_generation(hq->control));
-    if (rc != 0) {
-        ctl_refuse(req, rc, "bad_document", err, true);
-        return;
-    }
     const org_t *org = hq_control_org(hq->control);
     hb_http_reply_json(req, 200,
                        json_pack("{s:I, s:I}", "regions", (json_int_t)org_region_count(org),
@@ -102,18 +110,8 @@ static void s_put_item(hb_http_req_t *req, hqd_t *hq, bool hall)
     }
     const org_t *org = hq_control_org(hq->control);
     bool existed = hall ? org_hall_find(org, id) != NULL : org_region_find(org, id) != NULL;
-    char err[CTL_ERR_MAX] = "";
-    uint64_t before = hq_control_org_generation(hq->control);
-    int rc = hall ? hq_control_put_hall(hq->control, doc, err, sizeof err)
-                  : hq_control_put_region(hq->control, doc, err, sizeof err);
-    if (rc == 0)
-        hq_auth_note_versions(req, (int64_t)before,
-                              (int64_t)hq_control_org_generation(hq->control));
-    json_decref(doc);
-    if (rc != 0) {
-        ctl_refuse(req, rc, "bad_document", err, true);
+    if (!s_org_change(req, hq, hall ? hq_control_put_hall : hq_control_put_region, doc))
         return;
-    }
     org = hq_control_org(hq->control);
     json_t *out = hall ? org_hall_to_json(org, org_hall_find(org, id))
                        : org_region_to_json(org, org_region_find(org, id));

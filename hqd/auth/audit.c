@@ -97,6 +97,42 @@ static const char *s_path_object(const hb_http_req_t *req, const hb_route_t *rou
     return hb_http_param(req, name);
 }
 
+/* A record's members past its common part (s_record): a NULL or empty
+ * text is null, and so is a version below 0. */
+typedef struct audit_fields {
+    const char *who, *via, *method, *route, *object, *reason;
+    int status;
+    int64_t before, after;
+} audit_fields_t;
+
+static json_t *s_version_or_null(int64_t v)
+{
+    return v >= 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* Writes one record; its outcome is "ok" for a 2xx status. The three
+ * kinds of record (a request, a sign-in, a note) are written with it. */
+static void s_write(hq_auth_t *a, const char *from, const char *action, const audit_fields_t *f)
+{
+    json_t *rec = s_record(from, action, hb_now_ms());
+    if (!rec) {
+        a->stats.audit_dropped++;
+        return;
+    }
+    bool ok = f->status >= 200 && f->status < 300;
+    json_object_set_new(rec, "who", s_str_or_null(f->who));
+    json_object_set_new(rec, "via", s_str_or_null(f->via));
+    json_object_set_new(rec, "method", s_str_or_null(f->method));
+    json_object_set_new(rec, "route", s_str_or_null(f->route));
+    json_object_set_new(rec, "object", s_str_or_null(f->object));
+    json_object_set_new(rec, "status", json_integer(f->status));
+    json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
+    json_object_set_new(rec, "reason", s_str_or_null(f->reason));
+    json_object_set_new(rec, "before", s_version_or_null(f->before));
+    json_object_set_new(rec, "after", s_version_or_null(f->after));
+    auth_audit_add(a, rec, ok);
+}
+
 void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *route, int status)
 {
     bool write = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0;
@@ -108,84 +144,57 @@ void auth_audit_request(hq_auth_t *a, hb_http_req_t *req, const hb_route_t *rout
     char action[HB_ROUTER_PATTERN_MAX + 16], addr[64] = "";
     snprintf(action, sizeof action, "%s %s", req->method, route->pattern);
     hb_http_peer_text(req, addr, sizeof addr, NULL, 0);
-    json_t *rec = s_record(addr, action, hb_now_ms());
-    if (!rec) {
-        a->stats.audit_dropped++;
-        return;
-    }
     char via[HQ_AUTH_TOKEN_NAME_MAX + 8] = "";
     if (r->id && r->id->kind == HQ_CRED_TOKEN)
         snprintf(via, sizeof via, "token:%s", r->id->token_name);
     else if (r->id)
         snprintf(via, sizeof via, "session");
-    const char *object = r->object[0] ? r->object : s_path_object(req, route);
-    json_object_set_new(rec, "who", r->id ? json_string(r->id->name) : json_null());
-    json_object_set_new(rec, "via", s_str_or_null(via));
-    json_object_set_new(rec, "method", json_string(req->method));
-    json_object_set_new(rec, "route", json_string(route->pattern));
-    json_object_set_new(rec, "object", s_str_or_null(object));
-    json_object_set_new(rec, "status", json_integer(status));
-    json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
     /* A success has no reason, except the note a change was made with
      * (publishing the policies: hq_auth_note_reason). */
-    json_object_set_new(rec, "reason", s_str_or_null(ok && !r->reason[0] ? NULL : r->reason));
-    json_object_set_new(rec, "before",
-                        r->versions && r->before >= 0 ? json_integer((json_int_t)r->before)
-                                                      : json_null());
-    json_object_set_new(rec, "after",
-                        r->versions && r->after >= 0 ? json_integer((json_int_t)r->after)
-                                                     : json_null());
-    auth_audit_add(a, rec, ok);
+    audit_fields_t f = {.who = r->id ? r->id->name : NULL,
+                        .via = via,
+                        .method = req->method,
+                        .route = route->pattern,
+                        .object = r->object[0] ? r->object : s_path_object(req, route),
+                        .reason = r->reason,
+                        .status = status,
+                        .before = r->versions ? r->before : -1,
+                        .after = r->versions ? r->after : -1};
+    s_write(a, addr, action, &f);
 }
 
 void auth_audit_login(hq_auth_t *a, const char *route, const char *from, const char *action,
                       const char *name, const char *object, const char *reason)
 {
-    json_t *rec = s_record(from, action, hb_now_ms());
-    if (!rec) {
-        a->stats.audit_dropped++;
-        return;
-    }
     bool issued = strcmp(action, "token_issued") == 0;
     bool ok = issued || strcmp(action, "login") == 0;
     /* A name that is not a name is not repeated into the log as typed. */
-    json_object_set_new(rec, "who", hq_auth_name_ok(name) ? json_string(name) : json_null());
-    json_object_set_new(rec, "via", json_string("password"));
-    json_object_set_new(rec, "method", json_string("POST"));
-    json_object_set_new(rec, "route", json_string(route));
-    json_object_set_new(rec, "object", s_str_or_null(object));
-    json_object_set_new(rec, "status",
-                        json_integer(issued                                ? 201
-                                     : ok                                  ? 200
-                                     : strcmp(action, "login_failed") == 0 ? 401
-                                                                           : 429));
-    json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
-    json_object_set_new(rec, "reason", s_str_or_null(reason));
-    json_object_set_new(rec, "before", json_null());
-    json_object_set_new(rec, "after", json_null());
-    auth_audit_add(a, rec, ok);
+    audit_fields_t f = {.who = hq_auth_name_ok(name) ? name : NULL,
+                        .via = "password",
+                        .method = "POST",
+                        .route = route,
+                        .object = object,
+                        .reason = reason,
+                        .status = issued                                ? 201
+                                  : ok                                  ? 200
+                                  : strcmp(action, "login_failed") == 0 ? 401
+                                                                        : 429,
+                        .before = -1,
+                        .after = -1};
+    s_write(a, from, action, &f);
 }
 
 void hq_auth_audit_note(hq_auth_t *a, const char *who, const char *via, const char *action,
                         const char *object, int status, const char *reason)
 {
-    json_t *rec = s_record(NULL, action, hb_now_ms());
-    if (!rec) {
-        a->stats.audit_dropped++;
-        return;
-    }
-    bool ok = status >= 200 && status < 300;
-    json_object_set_new(rec, "who", s_str_or_null(who));
-    json_object_set_new(rec, "via", s_str_or_null(via));
-    json_object_set_new(rec, "method", json_null());
-    json_object_set_new(rec, "route", json_null());
-    json_object_set_new(rec, "object", s_str_or_null(object));
-    json_object_set_new(rec, "status", json_integer(status));
-    json_object_set_new(rec, "outcome", json_string(ok ? "ok" : "refused"));
-    json_object_set_new(rec, "reason", s_str_or_null(reason));
-    json_object_set_new(rec, "before", json_null());
-    json_object_set_new(rec, "after", json_null());
-    auth_audit_add(a, rec, ok);
+    audit_fields_t f = {.who = who,
+                        .via = via,
+                        .object = object,
+                        .reason = reason,
+                        .status = status,
+                        .before = -1,
+                        .after = -1};
+    s_write(a, NULL, action, &f);
 }
 
 /* ------------------------------------------------------------- query */

@@ -232,6 +232,80 @@ static int s_bump(hq_authdb_t *db, MDB_txn *txn)
     return s_meta_put(db, txn, "generation", s_meta_get(db, txn, "generation") + 1);
 }
 
+/* A walk over every record of one table in key order, each value parsed
+ * as JSON (`o` NULL when it does not parse; owned by the walk until the
+ * next step): the people's and tokens' listings, the searches by person
+ * and the sessions' pruning walk with it. The walker may delete the record
+ * under `cur`; a failed deletion goes in `rc` for s_walk_end to report.
+ *
+ *     record_walk_t w;
+ *     if (s_walk_begin(&w, txn, dbi) != 0) return HB_EDB;
+ *     while (s_walk_next(&w)) ...;
+ *     return s_walk_end(&w);
+ */
+typedef struct record_walk {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    json_t *o;
+    MDB_cursor_op op;
+    int rc;
+} record_walk_t;
+
+static int s_walk_begin(record_walk_t *w, MDB_txn *txn, MDB_dbi dbi)
+{
+    *w = (record_walk_t){.op = MDB_FIRST};
+    return mdb_cursor_open(txn, dbi, &w->cur);
+}
+
+static bool s_walk_next(record_walk_t *w)
+{
+    json_decref(w->o);
+    w->o = NULL;
+    w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, w->op);
+    w->op = MDB_NEXT;
+    if (w->rc != 0)
+        return false;
+    w->o = json_loadb(w->v.mv_data, w->v.mv_size, 0, NULL);
+    return true;
+}
+
+/* Ends the walk: 0 when it ended at the last record or was left early,
+ * otherwise the cursor's or the deletion's failure as an HB_E* code. */
+static int s_walk_end(record_walk_t *w)
+{
+    json_decref(w->o);
+    w->o = NULL;
+    mdb_cursor_close(w->cur);
+    return w->rc == MDB_NOTFOUND ? 0 : s_code(w->rc);
+}
+
+/* A walk in the reused read transaction (s_read): HB_EDB, with nothing
+ * to end, when either cannot start; s_read_walk_end ends both. */
+static int s_read_walk_begin(hq_authdb_t *db, MDB_dbi dbi, record_walk_t *w)
+{
+    MDB_txn *txn = s_read(db);
+    if (!txn)
+        return HB_EDB;
+    if (s_walk_begin(w, txn, dbi) != 0) {
+        s_read_end(db);
+        return HB_EDB;
+    }
+    return 0;
+}
+
+static void s_read_walk_end(hq_authdb_t *db, record_walk_t *w)
+{
+    s_walk_end(w);
+    s_read_end(db);
+}
+
+/* Whether record `o` (a token or a session) is `person`'s. */
+static bool s_of_person(const json_t *o, const char *person)
+{
+    const char *p = json_string_value(json_object_get(o, "person"));
+    return p && strcmp(p, person) == 0;
+}
+
 int hq_authdb_open(const char *dir, hq_authdb_t **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -421,22 +495,14 @@ int hq_authdb_person_set_password(hq_authdb_t *db, const char *name, const char 
 /* Deletes every record of `dbi` whose "person" is `name`. */
 static int s_delete_of(MDB_txn *txn, MDB_dbi dbi, const char *name)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
+    record_walk_t w;
+    int rc = s_walk_begin(&w, txn, dbi);
     if (rc != 0)
         return s_code(rc);
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        const char *p = json_string_value(json_object_get(o, "person"));
-        bool mine = p && strcmp(p, name) == 0;
-        json_decref(o);
-        if (mine && (rc = mdb_cursor_del(cur, 0)) != 0)
+    while (s_walk_next(&w))
+        if (s_of_person(w.o, name) && (w.rc = mdb_cursor_del(w.cur, 0)) != 0)
             break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : s_code(rc);
+    return s_walk_end(&w);
 }
 
 static int s_person_remove(hq_authdb_t *db, MDB_txn *txn, void *arg)
@@ -461,27 +527,16 @@ int hq_authdb_person_remove(hq_authdb_t *db, const char *name)
 
 int hq_authdb_people(hq_authdb_t *db, int (*fn)(const hq_person_t *p, void *arg), void *arg)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
+    record_walk_t w;
+    if (s_read_walk_begin(db, db->people, &w) != 0)
         return HB_EDB;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, db->people, &cur);
-    if (rc != 0) {
-        s_read_end(db);
-        return HB_EDB;
-    }
-    MDB_val k, v;
     int out = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && out == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    while (out == 0 && s_walk_next(&w)) {
         hq_person_t p;
-        if (o && s_person_read(o, &p) == 0)
+        if (w.o && s_person_read(w.o, &p) == 0)
             out = fn(&p, arg);
-        json_decref(o);
     }
-    mdb_cursor_close(cur);
-    s_read_end(db);
+    s_read_walk_end(db, &w);
     return out;
 }
 
@@ -507,16 +562,27 @@ static int s_hash_get(hq_authdb_t *db, MDB_dbi dbi, const uint8_t *hash, s_rec_r
     return rc;
 }
 
+/* What every record keyed by a hash (a token, a session) holds: the key
+ * `hash` into `hash_out` and its person into `person_out`; HB_EPARSE,
+ * with nothing written, when the person is no name. */
+static int s_rec_owner(const json_t *o, const uint8_t *hash, uint8_t hash_out[HQ_AUTH_HASH],
+                       char person_out[HQ_AUTH_NAME_MAX])
+{
+    const char *person = json_string_value(json_object_get(o, "person"));
+    if (!hq_auth_name_ok(person))
+        return HB_EPARSE;
+    memcpy(hash_out, hash, HQ_AUTH_HASH);
+    snprintf(person_out, HQ_AUTH_NAME_MAX, "%s", person);
+    return 0;
+}
+
 static int s_token_read(const json_t *o, const uint8_t *hash, void *rec)
 {
     hq_token_t *t = rec;
     memset(t, 0, sizeof *t);
-    const char *person = json_string_value(json_object_get(o, "person"));
     const char *name = json_string_value(json_object_get(o, "name"));
-    if (!hq_auth_name_ok(person) || !hq_auth_token_name_ok(name))
+    if (!hq_auth_token_name_ok(name) || s_rec_owner(o, hash, t->hash, t->person) != 0)
         return HB_EPARSE;
-    memcpy(t->hash, hash, HQ_AUTH_HASH);
-    snprintf(t->person, sizeof t->person, "%s", person);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->created_ms = (int64_t)json_integer_value(json_object_get(o, "created_ms"));
     t->expires_ms = (int64_t)json_integer_value(json_object_get(o, "expires_ms"));
@@ -543,29 +609,24 @@ typedef struct token_op {
 static int s_token_find(hq_authdb_t *db, MDB_txn *txn, const char *person, const char *name,
                         uint8_t hash[HQ_AUTH_HASH], size_t *count)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, db->tokens, &cur) != 0)
+    record_walk_t w;
+    if (s_walk_begin(&w, txn, db->tokens) != 0)
         return HB_EDB;
-    MDB_val k, v;
-    int found = HB_ENOTFOUND, rc;
+    int found = HB_ENOTFOUND;
     if (count)
         *count = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        const char *p = json_string_value(json_object_get(o, "person"));
-        const char *n = json_string_value(json_object_get(o, "name"));
-        if (p && strcmp(p, person) == 0) {
-            if (count)
-                (*count)++;
-            if (n && name && strcmp(n, name) == 0 && k.mv_size == HQ_AUTH_HASH) {
-                memcpy(hash, k.mv_data, HQ_AUTH_HASH);
-                found = 0;
-            }
+    while (s_walk_next(&w)) {
+        if (!s_of_person(w.o, person))
+            continue;
+        if (count)
+            (*count)++;
+        const char *n = json_string_value(json_object_get(w.o, "name"));
+        if (n && name && strcmp(n, name) == 0 && w.k.mv_size == HQ_AUTH_HASH) {
+            memcpy(hash, w.k.mv_data, HQ_AUTH_HASH);
+            found = 0;
         }
-        json_decref(o);
     }
-    mdb_cursor_close(cur);
+    s_walk_end(&w);
     return found;
 }
 
@@ -651,27 +712,17 @@ int hq_authdb_token_get(hq_authdb_t *db, const uint8_t hash[HQ_AUTH_HASH], hq_to
 int hq_authdb_tokens(hq_authdb_t *db, const char *person, int (*fn)(const hq_token_t *t, void *arg),
                      void *arg)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
+    record_walk_t w;
+    if (s_read_walk_begin(db, db->tokens, &w) != 0)
         return HB_EDB;
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, db->tokens, &cur) != 0) {
-        s_read_end(db);
-        return HB_EDB;
-    }
-    MDB_val k, v;
     int out = 0;
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && out == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    while (out == 0 && s_walk_next(&w)) {
         hq_token_t t;
-        if (o && k.mv_size == HQ_AUTH_HASH && s_token_read(o, k.mv_data, &t) == 0 &&
+        if (w.o && w.k.mv_size == HQ_AUTH_HASH && s_token_read(w.o, w.k.mv_data, &t) == 0 &&
             (!person || strcmp(t.person, person) == 0))
             out = fn(&t, arg);
-        json_decref(o);
     }
-    mdb_cursor_close(cur);
-    s_read_end(db);
+    s_read_walk_end(db, &w);
     return out;
 }
 
@@ -681,13 +732,10 @@ static int s_session_read(const json_t *o, const uint8_t *hash, void *rec)
 {
     hq_session_t *s = rec;
     memset(s, 0, sizeof *s);
-    const char *person = json_string_value(json_object_get(o, "person"));
     const char *csrf = json_string_value(json_object_get(o, "csrf"));
     const char *from = json_string_value(json_object_get(o, "from"));
-    if (!hq_auth_name_ok(person) || !csrf || strlen(csrf) >= sizeof s->csrf)
+    if (!csrf || strlen(csrf) >= sizeof s->csrf || s_rec_owner(o, hash, s->hash, s->person) != 0)
         return HB_EPARSE;
-    memcpy(s->hash, hash, HQ_AUTH_HASH);
-    snprintf(s->person, sizeof s->person, "%s", person);
     snprintf(s->csrf, sizeof s->csrf, "%s", csrf);
     snprintf(s->from, sizeof s->from, "%s", from ? from : "");
     s->created_ms = (int64_t)json_integer_value(json_object_get(o, "created_ms"));
@@ -762,26 +810,19 @@ static int s_sessions_prune(hq_authdb_t *db, MDB_txn *txn, void *arg)
 {
     prune_op_t *op = arg;
     op->removed = 0;
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, db->sessions, &cur) != 0)
+    record_walk_t w;
+    if (s_walk_begin(&w, txn, db->sessions) != 0)
         return HB_EDB;
-    MDB_val k, v;
-    int rc;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        int64_t created = (int64_t)json_integer_value(json_object_get(o, "created_ms"));
-        int64_t last = (int64_t)json_integer_value(json_object_get(o, "last_ms"));
-        json_decref(o);
-        bool dead = !o || op->now_ms - created > op->max_ms || op->now_ms - last > op->idle_ms;
-        if (dead) {
-            if ((rc = mdb_cursor_del(cur, 0)) != 0)
-                break;
-            op->removed++;
-        }
+    while (s_walk_next(&w)) {
+        int64_t created = (int64_t)json_integer_value(json_object_get(w.o, "created_ms"));
+        int64_t last = (int64_t)json_integer_value(json_object_get(w.o, "last_ms"));
+        if (w.o && op->now_ms - created <= op->max_ms && op->now_ms - last <= op->idle_ms)
+            continue;
+        if ((w.rc = mdb_cursor_del(w.cur, 0)) != 0)
+            break;
+        op->removed++;
     }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : s_code(rc);
+    return s_walk_end(&w);
 }
 
 int hq_authdb_sessions_prune(hq_authdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t max_ms,
@@ -796,23 +837,13 @@ int hq_authdb_sessions_prune(hq_authdb_t *db, int64_t now_ms, int64_t idle_ms, i
 
 size_t hq_authdb_sessions_count(hq_authdb_t *db, const char *person)
 {
-    MDB_txn *txn = s_read(db);
-    if (!txn)
-        return 0;
-    MDB_cursor *cur;
+    record_walk_t w;
     size_t n = 0;
-    if (mdb_cursor_open(txn, db->sessions, &cur) == 0) {
-        MDB_val k, v;
-        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-            const char *p = json_string_value(json_object_get(o, "person"));
-            n += p && strcmp(p, person) == 0;
-            json_decref(o);
-        }
-        mdb_cursor_close(cur);
-    }
-    s_read_end(db);
+    if (s_read_walk_begin(db, db->sessions, &w) != 0)
+        return 0;
+    while (s_walk_next(&w))
+        n += s_of_person(w.o, person);
+    s_read_walk_end(db, &w);
     return n;
 }
 

@@ -116,6 +116,25 @@ static json_t *s_policies_doc(const hq_control_t *c)
                      "drafts", c->drafts, "published", c->published);
 }
 
+/* Stores the drafts and what is published (s_policies_doc); a document
+ * that cannot be made is HB_ENOMEM, never a put of nothing (a delete). */
+static int s_save_policies(hq_control_t *c)
+{
+    json_t *all = s_policies_doc(c);
+    int rc = all ? s_put(c, "policies", all) : HB_ENOMEM;
+    json_decref(all);
+    return rc;
+}
+
+/* Stores the campaign calendar's version, as s_save_policies does. */
+static int s_save_calendar_version(hq_control_t *c)
+{
+    json_t *v = json_pack("{s:I}", "version", (json_int_t)campaign_calendar_version(c->cal));
+    int rc = v ? s_put(c, "calendar", v) : HB_ENOMEM;
+    json_decref(v);
+    return rc;
+}
+
 /* A parsed policy's opening state, valid for [from, until). */
 struct open_cache {
     int64_t from, until;
@@ -324,15 +343,11 @@ static int s_bump_versions(hq_control_t *c)
     int rc = 0;
     if (c->policy_version > 0) {
         c->policy_version++;
-        json_t *all = s_policies_doc(c);
-        rc = s_put(c, "policies", all);
-        json_decref(all);
+        rc = s_save_policies(c);
     }
     if (rc == 0 && campaign_calendar_version(c->cal) > 0) {
         campaign_calendar_bump(c->cal);
-        json_t *v = json_pack("{s:I}", "version", (json_int_t)campaign_calendar_version(c->cal));
-        rc = s_put(c, "calendar", v);
-        json_decref(v);
+        rc = s_save_calendar_version(c);
     }
     return rc;
 }
@@ -464,9 +479,7 @@ int hq_control_put_policy(hq_control_t *c, const char *scope, const json_t *doc,
         json_object_set_new(c->drafts, scope, json_deep_copy(doc));
     else
         json_object_del(c->drafts, scope);
-    json_t *all = s_policies_doc(c);
-    rc = s_put(c, "policies", all);
-    json_decref(all);
+    rc = s_save_policies(c);
     if (rc != 0) {
         if (before)
             json_object_set(c->drafts, scope, before);
@@ -582,9 +595,7 @@ int hq_control_publish_policies(hq_control_t *c, const char *who, uint64_t *vers
     c->policy_version++;
     c->published_at = hb_now_ms();
     snprintf(c->published_by, sizeof c->published_by, "%s", who ? who : "");
-    json_t *all = s_policies_doc(c);
-    rc = s_put(c, "policies", all);
-    json_decref(all);
+    rc = s_save_policies(c);
     if (rc != 0) {
         json_decref(c->published);
         c->published = old_pub;
@@ -770,11 +781,8 @@ static int s_save_campaign(hq_control_t *c, const char *id)
     json_t *doc = k ? campaign_to_json(k) : NULL;
     int rc = k && !doc ? HB_ENOMEM : s_put(c, key, doc);
     json_decref(doc);
-    if (rc == 0) {
-        json_t *v = json_pack("{s:I}", "version", (json_int_t)campaign_calendar_version(c->cal));
-        rc = s_put(c, "calendar", v);
-        json_decref(v);
-    }
+    if (rc == 0)
+        rc = s_save_calendar_version(c);
     return rc;
 }
 
@@ -1133,9 +1141,7 @@ int hq_control_set_glossary(hq_control_t *c, const json_t *doc, char *err, size_
      * so that every hall is sent its slice with the new words. */
     if (campaign_calendar_version(c->cal) > 0) {
         campaign_calendar_bump(c->cal);
-        json_t *v = json_pack("{s:I}", "version", (json_int_t)campaign_calendar_version(c->cal));
-        rc = v ? s_put(c, "calendar", v) : HB_ENOMEM;
-        json_decref(v);
+        rc = s_save_calendar_version(c);
         if (rc != 0) {
             hb_errf(err, errlen,
                     "the glossary is stored, but the calendar's new version could "

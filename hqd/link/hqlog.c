@@ -584,22 +584,10 @@ int hq_log_read_events(const hq_log_refs_t *refs, uint32_t num, uint64_t from, s
             const hq_log_run_t *run = &e->runs[r];
             if (run->first_seq + run->count <= from)
                 continue;
-            hq_chunk_t c;
-            if (hq_chunk_open(&c, run->chunk, run->len) != 0)
-                return -1;
-            const uint8_t *ev;
-            uint32_t elen;
-            int more;
-            while ((more = hq_chunk_next(&c, &ev, &elen)) > 0) {
-                uint64_t seq = run->first_seq + c.i - 1;
-                if (seq < from)
-                    continue;
-                if (*count >= limit || fn(seq, ev, elen, arg) != 0)
-                    return 1;
-                (*count)++;
-            }
-            if (more < 0)
-                return -1;
+            int w =
+                hq_chunk_walk(run->first_seq, run->chunk, run->len, from, limit, count, fn, arg);
+            if (w != 0)
+                return w;
         }
     }
     return 0;

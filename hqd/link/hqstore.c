@@ -320,9 +320,8 @@ int hq_chunk_next(hq_chunk_t *c, const uint8_t **ev, uint32_t *elen)
     return 1;
 }
 
-/* Walks one chunk; returns 1 when `fn` or the limit stopped the walk. */
-static int s_walk_chunk(uint64_t first, const uint8_t *p, size_t len, uint64_t from, size_t limit,
-                        size_t *count, hq_event_fn fn, void *arg)
+int hq_chunk_walk(uint64_t first, const uint8_t *p, size_t len, uint64_t from, size_t limit,
+                  size_t *count, hq_event_fn fn, void *arg)
 {
     hq_chunk_t c;
     if (hq_chunk_open(&c, p, len) != 0)
@@ -417,8 +416,8 @@ static int s_read_events_main(hq_store_t *st, uint32_t num, uint64_t from, size_
     size_t count = 0;
     int result = 0;
     while (rc == 0 && k.mv_size == 12 && hb_get_be32(k.mv_data) == num && count < limit) {
-        int w = s_walk_chunk(hb_get_be64((const uint8_t *)k.mv_data + 4), v.mv_data, v.mv_size,
-                             from, limit, &count, fn, arg);
+        int w = hq_chunk_walk(hb_get_be64((const uint8_t *)k.mv_data + 4), v.mv_data, v.mv_size,
+                              from, limit, &count, fn, arg);
         if (w < 0) {
             hb_error("hqstore: a stored chunk of hall %u is damaged", num);
             result = HB_EDB;

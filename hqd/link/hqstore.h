@@ -139,4 +139,12 @@ typedef struct hq_chunk {
 int hq_chunk_open(hq_chunk_t *c, const uint8_t *p, size_t len);
 int hq_chunk_next(hq_chunk_t *c, const uint8_t **ev, uint32_t *elen);
 
+/* Calls `fn` with the events of the chunk `p`, `len` whose first event is
+ * sequence `first`, from sequence `from` on, while `*count` (added to for
+ * each) is below `limit`: 1 when `fn` or the limit stopped the walk, 0
+ * after the chunk's last event, -1 when the chunk is damaged. The store's
+ * per-hall layout and the commit log's tail read events with it. */
+int hq_chunk_walk(uint64_t first, const uint8_t *p, size_t len, uint64_t from, size_t limit,
+                  size_t *count, hq_event_fn fn, void *arg);
+
 #endif

@@ -39,7 +39,7 @@ struct hq_writer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    hq_write_item_t *head, *tail;
+    hq_write_queue_t queue;
     size_t max_queue_bytes;
     bool stopping;
     hq_writer_stats_t stats;       /* under lock */
@@ -339,10 +339,9 @@ static void *s_thread(void *arg)
     pthread_setname_np(pthread_self(), "hq-writer");
     for (;;) {
         pthread_mutex_lock(&w->lock);
-        while (!w->head && !w->stopping)
+        while (!w->queue.head && !w->stopping)
             hb_progress_idle_wait(&w->cond, &w->lock);
-        hq_write_item_t *list = w->head;
-        w->head = w->tail = NULL;
+        hq_write_item_t *list = hq_write_queue_take(&w->queue);
         bool stop = w->stopping;
         pthread_mutex_unlock(&w->lock);
         if (list)
@@ -464,21 +463,36 @@ void hq_write_items_free(hq_write_item_t *items)
     }
 }
 
+void hq_write_queue_put(hq_write_queue_t *q, hq_write_item_t *items)
+{
+    if (!items)
+        return;
+    if (q->tail)
+        q->tail->next = items;
+    else
+        q->head = items;
+    for (q->tail = items; q->tail->next; q->tail = q->tail->next)
+        ;
+}
+
+hq_write_item_t *hq_write_queue_take(hq_write_queue_t *q)
+{
+    hq_write_item_t *items = q->head;
+    q->head = q->tail = NULL;
+    return items;
+}
+
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item)
 {
     s_start_fold(w);
     hq_write_item_t *it = *item;
     pthread_mutex_lock(&w->lock);
-    if (w->stats.queued_bytes + it->len > w->max_queue_bytes && w->head) {
+    if (w->stats.queued_bytes + it->len > w->max_queue_bytes && w->queue.head) {
         pthread_mutex_unlock(&w->lock);
         return HB_EAGAIN;
     }
     it->next = NULL;
-    if (w->tail)
-        w->tail->next = it;
-    else
-        w->head = it;
-    w->tail = it;
+    hq_write_queue_put(&w->queue, it);
     w->stats.queued_events += it->count;
     w->stats.queued_bytes += it->len;
     pthread_cond_signal(&w->cond);

@@ -92,6 +92,16 @@ hq_write_item_t *hq_write_item_new(size_t len, uint32_t n_flags);
 /* Frees a list of items linked by `next` (NULL: none), as a sink that
  * stops with batches not taken yet does. */
 void hq_write_items_free(hq_write_item_t *items);
+/* A first-in first-out list of items, under its owner's lock: the
+ * writer's queue, the mirror's and the rollups'. */
+typedef struct hq_write_queue {
+    hq_write_item_t *head, *tail;
+} hq_write_queue_t;
+/* Appends the list `items` (linked by `next`, the last's NULL; NULL:
+ * nothing) at the queue's end. */
+void hq_write_queue_put(hq_write_queue_t *q, hq_write_item_t *items);
+/* Takes every item queued, oldest first; NULL when there is none. */
+hq_write_item_t *hq_write_queue_take(hq_write_queue_t *q);
 /* Queues an item (taking ownership, *item set NULL). HB_EAGAIN when the
  * queue is full (the item stays the caller's). */
 int hq_writer_submit(hq_writer_t *w, hq_write_item_t **item);

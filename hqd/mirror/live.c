@@ -57,7 +57,7 @@ struct hq_live {
     pthread_mutex_t lock; /* the queue and stats */
     pthread_cond_t cond;  /* work arrived, or stopping */
     pthread_cond_t room;  /* the queue shrank */
-    hq_write_item_t *head, *tail;
+    hq_write_queue_t queue;
     size_t queued_bytes, max_queue_bytes;
     bool busy, stopping;
     hq_live_stats_t stats;
@@ -463,10 +463,9 @@ static void *s_thread(void *arg)
         pthread_mutex_lock(&live->lock);
         /* Wakes at least every HB_PROGRESS_IDLE_MS (LIVE_IDLE_WAKE_MS), to
          * beat and to look at the snapshots. */
-        if (!live->head && !live->stopping)
+        if (!live->queue.head && !live->stopping)
             hb_progress_idle_wait(&live->cond, &live->lock);
-        hq_write_item_t *list = live->head;
-        live->head = live->tail = NULL;
+        hq_write_item_t *list = hq_write_queue_take(&live->queue);
         bool stop = live->stopping && !list;
         live->busy = list != NULL;
         pthread_mutex_unlock(&live->lock);
@@ -592,11 +591,7 @@ static void s_queue_or_drop(hq_live_t *live, hq_write_item_t *items)
         /* A later batch of a hall marked behind may still be queued: the
          * thread reads the gap before it applies it (s_apply_committed). */
         if (live->queued_bytes + it->len <= live->max_queue_bytes) {
-            if (live->tail)
-                live->tail->next = it;
-            else
-                live->head = it;
-            live->tail = it;
+            hq_write_queue_put(&live->queue, it);
             live->queued_bytes += it->len;
             continue;
         }
@@ -629,18 +624,11 @@ void hq_live_submit(hq_live_t *live, hq_write_item_t *items)
     if (!items)
         return;
     size_t bytes = 0;
-    hq_write_item_t *last = items;
-    for (hq_write_item_t *it = items; it; it = it->next) {
+    for (hq_write_item_t *it = items; it; it = it->next)
         bytes += it->len;
-        last = it;
-    }
     pthread_mutex_lock(&live->lock);
     if (live->queued_bytes + bytes <= live->max_queue_bytes || live->queued_bytes == 0) {
-        if (live->tail)
-            live->tail->next = items;
-        else
-            live->head = items;
-        live->tail = last;
+        hq_write_queue_put(&live->queue, items);
         live->queued_bytes += bytes;
     } else {
         /* No room: the writer does not wait (a mirror that fell behind
@@ -655,7 +643,7 @@ void hq_live_submit(hq_live_t *live, hq_write_item_t *items)
 void hq_live_flush(hq_live_t *live)
 {
     pthread_mutex_lock(&live->lock);
-    while (live->head || live->busy || live->stats.rebuilding || live->behind.n)
+    while (live->queue.head || live->busy || live->stats.rebuilding || live->behind.n)
         pthread_cond_wait(&live->room, &live->lock);
     pthread_mutex_unlock(&live->lock);
 }
@@ -664,8 +652,7 @@ static void s_fini(hq_live_t *live)
 {
     hb_progress_stop(live->thread, &live->lock, &live->stopping,
                      (pthread_cond_t *const[]){&live->cond, &live->room}, 2);
-    hq_write_items_free(live->head);
-    live->head = NULL;
+    hq_write_items_free(hq_write_queue_take(&live->queue));
     for (size_t i = 0; i < live->states.n; i++)
         hb_hall_state_destroy(&live->states.v[i]);
     hb_vec_free(&live->states);

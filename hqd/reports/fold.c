@@ -564,6 +564,18 @@ static void s_counter_free(ev_t *e, fcounter_t *c)
         s_counter_to(e->f, e->ctx, c, C_IDLE, e->t);
 }
 
+/* A ticket served or called in vain at `counter` (`c`, when known): its
+ * figures go by `ks` and also by `staff` and the counter, the ticket is
+ * finished and the counter free again. */
+static void s_end_at_counter(ev_t *e, keyset_t *ks, const ru_contrib_t *k, fticket_t *t,
+                             fcounter_t *c, const char *staff, const char *counter)
+{
+    s_keys_named(ks, e->f, &e->lt, RU_DIM_STAFF, staff);
+    s_keys_named(ks, e->f, &e->lt, RU_DIM_COUNTER, s_s(counter));
+    s_emit_finished(e, ks, k, t);
+    s_counter_free(e, c);
+}
+
 static void s_service_completed(ev_t *e)
 {
     const Hallbus__ServiceCompleted *m = e->env->service_completed;
@@ -586,10 +598,7 @@ static void s_service_completed(ev_t *e)
     keyset_t ks = {.n = 0};
     s_keys_of_ticket(&ks, e, t);
     s_keys_named(&ks, f, &e->lt, RU_DIM_BUSINESS, s_s(m->business_type));
-    s_keys_named(&ks, f, &e->lt, RU_DIM_STAFF, staff);
-    s_keys_named(&ks, f, &e->lt, RU_DIM_COUNTER, s_s(m->counter));
-    s_emit_finished(e, &ks, &k, t);
-    s_counter_free(e, c);
+    s_end_at_counter(e, &ks, &k, t, c, staff, m->counter);
 }
 
 static void s_ticket_no_show(ev_t *e)
@@ -602,10 +611,7 @@ static void s_ticket_no_show(ev_t *e)
     s_put(&k, RU_M_NO_SHOWS, 1);
     keyset_t ks = {.n = 0};
     s_keys_of_ticket(&ks, e, t);
-    s_keys_named(&ks, f, &e->lt, RU_DIM_STAFF, c ? s_str(f, c->staff) : "");
-    s_keys_named(&ks, f, &e->lt, RU_DIM_COUNTER, s_s(m->counter));
-    s_emit_finished(e, &ks, &k, t);
-    s_counter_free(e, c);
+    s_end_at_counter(e, &ks, &k, t, c, c ? s_str(f, c->staff) : "", m->counter);
 }
 
 static void s_ticket_transferred(ev_t *e)

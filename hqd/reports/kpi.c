@@ -470,19 +470,27 @@ static const char *s_enum(const ProtobufCEnumDescriptor *ed, int v, char *buf, s
     return n;
 }
 
-/* Calls `fn` for each cell of `dim` in the unit with prefix `prefix`. */
+/* Takes one cell of a unit into the walk's answer. */
 typedef void (*dim_fn)(walk_t *w, const ru_key_t *k, const uint8_t *v, size_t len);
 
-static void s_dim_each(walk_t *w, const uint8_t prefix[RU_KEY_PREFIX], int dim, dim_fn fn)
+/* Calls `by_dim[dim]` for each cell of dims `first` to `last` in the unit
+ * with prefix `prefix`, in one walk: a cursor step is cheaper than a seek,
+ * and the cells of a dim without a function are only stepped over. */
+static void s_cells(walk_t *w, const uint8_t prefix[RU_KEY_PREFIX], int first, int last,
+                    const dim_fn by_dim[RU_DIMS])
 {
     uint8_t seek[RU_KEY_PREFIX + 1];
     memcpy(seek, prefix, RU_KEY_PREFIX);
-    seek[RU_KEY_PREFIX] = (uint8_t)dim;
+    seek[RU_KEY_PREFIX] = (uint8_t)first;
     MDB_val k = {sizeof seek, seek}, v;
     int g = mdb_cursor_get(w->cur, &k, &v, MDB_SET_RANGE);
-    while (g == 0 && k.mv_size > RU_KEY_PREFIX && memcmp(k.mv_data, seek, sizeof seek) == 0) {
+    while (g == 0 && k.mv_size > RU_KEY_PREFIX && memcmp(k.mv_data, prefix, RU_KEY_PREFIX) == 0) {
+        uint8_t dim = ((const uint8_t *)k.mv_data)[RU_KEY_PREFIX];
+        if (dim > last)
+            break;
+        dim_fn fn = dim < RU_DIMS ? by_dim[dim] : NULL;
         ru_key_t key;
-        if (ru_key_decode(k.mv_data, k.mv_size, &key) == 0)
+        if (fn && ru_key_decode(k.mv_data, k.mv_size, &key) == 0)
             fn(w, &key, v.mv_data, v.mv_size);
         g = mdb_cursor_get(w->cur, &k, &v, MDB_NEXT);
     }
@@ -520,29 +528,14 @@ static void s_add_complaint(walk_t *w, const ru_key_t *k, const uint8_t *v, size
 }
 
 /* The answer's objects from one unit's cells, in one walk from the
- * business cells to the last (dims BUSINESS .. DEVICE): a cursor step is
- * cheaper than a seek, and the staff and counter cells between are only
- * stepped over. */
+ * business cells to the last (dims BUSINESS .. DEVICE; the staff and
+ * counter cells between are stepped over). */
 static void s_objects(walk_t *w, const uint8_t prefix[RU_KEY_PREFIX])
 {
-    uint8_t seek[RU_KEY_PREFIX + 1];
-    memcpy(seek, prefix, RU_KEY_PREFIX);
-    seek[RU_KEY_PREFIX] = RU_DIM_BUSINESS;
-    MDB_val k = {sizeof seek, seek}, v;
-    int g = mdb_cursor_get(w->cur, &k, &v, MDB_SET_RANGE);
-    while (g == 0 && k.mv_size > RU_KEY_PREFIX && memcmp(k.mv_data, prefix, RU_KEY_PREFIX) == 0) {
-        static const dim_fn by_dim[RU_DIMS] = {[RU_DIM_BUSINESS] = s_add_business,
-                                               [RU_DIM_COMPLAINT] = s_add_complaint,
-                                               [RU_DIM_DEVICE] = s_add_device};
-        uint8_t dim = ((const uint8_t *)k.mv_data)[RU_KEY_PREFIX];
-        dim_fn fn = dim < RU_DIMS ? by_dim[dim] : NULL;
-        ru_key_t key;
-        if (fn && ru_key_decode(k.mv_data, k.mv_size, &key) == 0)
-            fn(w, &key, v.mv_data, v.mv_size);
-        g = mdb_cursor_get(w->cur, &k, &v, MDB_NEXT);
-    }
-    if (g != 0 && g != MDB_NOTFOUND)
-        w->rc = HB_EDB;
+    static const dim_fn by_dim[RU_DIMS] = {[RU_DIM_BUSINESS] = s_add_business,
+                                           [RU_DIM_COMPLAINT] = s_add_complaint,
+                                           [RU_DIM_DEVICE] = s_add_device};
+    s_cells(w, prefix, RU_DIM_BUSINESS, RU_DIM_DEVICE, by_dim);
 }
 
 static void s_add_row_cell(walk_t *w, row_t *r, const uint8_t *v, size_t len)
@@ -609,8 +602,10 @@ static void s_unit(walk_t *w, int level, int32_t period)
         s_objects(w, kb);
     int dim = level == RU_LEVEL_DAY ? s_by[w->by].day_dim : s_by[w->by].month_dim;
     if (dim != RU_DIMS) {
+        dim_fn by_dim[RU_DIMS] = {NULL};
+        by_dim[dim] = s_add_by;
         w->unit_day = period;
-        s_dim_each(w, kb, dim, s_add_by);
+        s_cells(w, kb, dim, dim, by_dim);
     }
 }
 

@@ -199,7 +199,7 @@ struct hq_rollup {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* work arrived, or stopping */
     pthread_cond_t done; /* the thread finished a turn */
-    hq_write_item_t *head, *tail;
+    hq_write_queue_t queue;
     size_t queued_bytes;
     /* Under lock: the highest committed sequence heard of per hall, and
      * the halls whose batches did not fit (read from the store). */
@@ -349,14 +349,7 @@ void hq_rollup_offer(hq_rollup_t *r, const hq_write_item_t *items)
             s_list_behind(r, it->hall_num);
         }
     }
-    if (head) {
-        if (r->tail)
-            r->tail->next = head;
-        else
-            r->head = head;
-        for (r->tail = head; r->tail->next; r->tail = r->tail->next)
-            ;
-    }
+    hq_write_queue_put(&r->queue, head);
     r->queued_bytes += bytes;
     r->stats.offered_items += n_items;
     r->stats.offered_events += n_events;
@@ -579,7 +572,7 @@ static void *s_thread(void *arg)
     for (;;) {
         pthread_mutex_lock(&r->lock);
         bool pending = ru_engine_pending(r->eng) > 0;
-        if (!r->head && !r->n_behind && !r->stopping && !r->next_policies &&
+        if (!r->queue.head && !r->n_behind && !r->stopping && !r->next_policies &&
             r->flush_asked == r->flush_done) {
             int64_t wait_ms = pending ? r->cfg.commit_ms : IDLE_WAKE_MS;
             if (pending && r->first_pending_mono) {
@@ -591,9 +584,8 @@ static void *s_thread(void *arg)
             hb_deadline_after(CLOCK_REALTIME, wait_ms, &until);
             pthread_cond_timedwait(&r->cond, &r->lock, &until);
         }
-        hq_write_item_t *list = r->head;
+        hq_write_item_t *list = hq_write_queue_take(&r->queue);
         size_t bytes = 0;
-        r->head = r->tail = NULL;
         if (r->next_policies) {
             hq_rollup_policies_destroy(&r->policies);
             r->policies = r->next_policies;
@@ -636,10 +628,10 @@ static void *s_thread(void *arg)
         r->queued_bytes -= bytes;
         r->busy = false;
         r->pending = ru_engine_pending(r->eng);
-        if (!r->head && !r->n_behind && r->pending == 0)
+        if (!r->queue.head && !r->n_behind && r->pending == 0)
             r->flush_done = flush;
         ru_engine_get_stats(r->eng, &r->stats.engine);
-        bool all_done = !r->head && !r->n_behind;
+        bool all_done = !r->queue.head && !r->n_behind;
         pthread_cond_broadcast(&r->done);
         pthread_mutex_unlock(&r->lock);
         /* A stop does not wait for halls behind or batches still queued:
@@ -786,8 +778,7 @@ void hq_rollup_stop(hq_rollup_t **rp)
     if (took > 1000)
         hb_warn("rollups: the thread took %lld ms to stop (a commit under a busy machine)",
                 (long long)took);
-    hq_write_items_free(r->head);
-    r->head = NULL;
+    hq_write_items_free(hq_write_queue_take(&r->queue));
     s_free(r);
 }
 
