@@ -536,7 +536,7 @@ static void s_drill_down(world_t *w)
     /* Each section shows what the hall holds, not only its heading. */
     s_wait_ok(w,
               "const t = document.querySelector('#detail-complaints')?.textContent || '';"
-              "return t.includes('(1 件未结') && t.includes('waiting_time') &&"
+              "return t.includes('（1 件未结') && t.includes('waiting_time') &&"
               " t.includes('高');",
               5000, "the detail's complaints do not show B01's open complaint");
     s_wait_ok(w,
