@@ -346,9 +346,11 @@ function onAlert(a) {
 function paintSummary() {
   const a = net.totals;
   $('sum-halls').textContent = fmtNumber(a.halls);
+  $('sum-halls-words').textContent = t('head.halls', {n: a.halls});
   $('sum-online').textContent = fmtNumber(a.online);
   $('sum-waiting').textContent = fmtNumber(a.waiting);
   $('sum-alerts').textContent = fmtNumber(a.alerts);
+  $('sum-alerts-words').textContent = t('head.alerts', {n: a.alerts});
   paintLongest();
   for (let i = 0; i < WORST.length; i++) {
     const b = document.querySelector(`#legend [data-count="${WORST[i]}"]`);

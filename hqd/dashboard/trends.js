@@ -96,7 +96,7 @@ class TrendChart {
     ].filter(Boolean).join(' · ');
     const notes = [
       mixed ? t('trend.mixedZones') : t('trend.zones', {viewer: viewerZone(), halls: b.zone}),
-      anyTypical ? t('trend.typicalHow', {weeks: b.weeks}) : t('trend.noTypical'),
+      anyTypical ? t('trend.typicalHow', {n: b.weeks}) : t('trend.noTypical'),
       t('trend.noTypicalWaiting'),
     ];
     if (slots.some((s) => s.gap || s.source === 'rollups')) notes.push(t('trend.gap'));
