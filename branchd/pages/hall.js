@@ -55,12 +55,19 @@ export function currentLang() {
   return lang;
 }
 
+// Each language's plural categories ('one' and 'other' in English, only
+// 'other' in Chinese), made when first asked.
+const plurals = {};
+const pluralOf = (l, n) => (plurals[l] ??= new Intl.PluralRules(l)).select(Number(n));
+
 // The text of `key` in the current language (or `in`), with {name}
-// replaced from `vars`. A key missing from a catalogue shows as the key,
-// which the catalogue test catches.
+// replaced from `vars`; a text that counts ({one: ..., other: ...}) in the
+// form of its count vars.n. A key missing from a catalogue shows as the
+// key, which the catalogue test catches.
 export function t(key, vars, inLang) {
-  const cat = CATALOGUES[inLang || lang];
-  let s = cat[key];
+  const l = inLang || lang;
+  let s = CATALOGUES[l][key];
+  if (s !== null && typeof s === 'object') s = s[pluralOf(l, vars?.n)] ?? s.other;
   if (s === undefined) s = key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] === undefined ? m : String(vars[k])));
   return s;

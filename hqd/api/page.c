@@ -75,10 +75,26 @@ static bool s_is(const char *s, const char *e, const char *text)
     return (size_t)(e - s) == strlen(text) && memcmp(s, text, (size_t)(e - s)) == 0;
 }
 
+/* Whether `v` is a plural text: an object of texts by plural category
+ * ({"one": "{n} hall", "other": "{n} halls"}), holding "other", which
+ * i18n.js reads for any count. */
+static bool s_is_plural(const json_t *v)
+{
+    if (!json_is_object(v) || !json_is_string(json_object_get(v, "other")))
+        return false;
+    const char *form;
+    json_t *text;
+    json_object_foreach ((json_t *)v, form, text) {
+        if (!json_is_string(text))
+            return false;
+    }
+    return true;
+}
+
 /* The catalogue file `name` as an object of texts, or NULL with `why`: its
  * lines between "export default {" and "};" (comments and blank lines
- * aside) are "key": "text" pairs, so joined with commas they are one JSON
- * object, which jansson then checks. */
+ * aside) are "key": "text" pairs (or "key": {plural forms}), so joined
+ * with commas they are one JSON object, which jansson then checks. */
 static json_t *s_catalogue(const hb_static_t *files, const char *name, char *why, size_t whylen)
 {
     const hb_static_file_t *f = hb_static_file(files, name);
@@ -130,7 +146,7 @@ static json_t *s_catalogue(const hb_static_t *files, const char *name, char *why
     const char *k;
     json_t *v;
     json_object_foreach (o, k, v) {
-        if (!json_is_string(v)) {
+        if (!json_is_string(v) && !s_is_plural(v)) {
             snprintf(why, whylen, "%s: the key %.64s has no text", name, k);
             json_decref(o);
             return NULL;

@@ -33,6 +33,10 @@ const KIND_PARAMS = {
   cert_expiring: [[], 'expires_in_s', 'warn_s'],
 };
 
+// The parameter a kind's sentence counts ("3 events stored with a flag"):
+// the plural text's {n} (i18n.js).
+const COUNTED = {event_anomaly: 'events', hall_disk_full: 'refused_events'};
+
 function paramsOf(a) {
   if (a.params && typeof a.params === 'object') return a.params;
   const row = KIND_PARAMS[a.kind];
@@ -65,6 +69,8 @@ export function alertSentence(a) {
     if (typeof x === 'number') v[k] = k.endsWith('_s') ? fmtDuration(x) : fmtNumber(x);
     else v[k] = x === null || x === undefined ? '–' : String(x);
   }
+  const counted = p[COUNTED[a.kind]];
+  if (COUNTED[a.kind]) v.n = typeof counted === 'number' ? counted : NaN;
   if (a.kind === 'wait_sla') {
     const name = has(`priority.${p.priority}`) ? t(`priority.${p.priority}`) : p.priority;
     v.priority = p.priority ? t('alert.priority', {priority: name}) : '';

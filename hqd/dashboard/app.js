@@ -205,57 +205,54 @@ function markFirstRender(halls) {
 
 // ---- what waits for the first paint
 
-// The other tabs' modules, imported once (after the first paint, or when a
-// tab is opened first); a failed import is tried again at the next click.
-let otherTabs = null;
-
-function loadOtherTabs() {
-  if (!otherTabs) {
-    otherTabs = Promise.all([import('./reports.js'), import('./workspace.js'), import('./enrol.js')])
-      .then(([r, w, e]) => {
-        reports = new r.Reports($('reports'), () => net);
-        dash.reports = reports; // the answers it shows, for tests
-        workspace = new w.Workspace($('workspace'));
-        $('tab-workspace').hidden = !workspace.available();
-        enrolment = new e.Enrolment($('enrol'));
-        $('tab-enrol').hidden = !enrolment.available(); // admins only (halls.enrol)
-      })
-      .catch((e) => {
-        otherTabs = null;
-        console.error('dashboard: a tab\'s module could not be loaded', e);
+// A loader that runs `load` once and keeps its promise for every caller;
+// a failure is logged (`what` could not be loaded) and forgotten, so that
+// the next call tries again.
+function loadOnce(load, what) {
+  let loading = null;
+  return () => {
+    if (!loading) {
+      loading = load().catch((e) => {
+        loading = null;
+        console.error(`dashboard: ${what} could not be loaded`, e);
         throw e;
       });
-  }
-  return otherTabs;
+    }
+    return loading;
+  };
 }
+
+// The other tabs' modules, imported once (after the first paint, or when a
+// tab is opened first); a failed import is tried again at the next click.
+const loadOtherTabs = loadOnce(
+  () => Promise.all([import('./reports.js'), import('./workspace.js'), import('./enrol.js')])
+    .then(([r, w, e]) => {
+      reports = new r.Reports($('reports'), () => net);
+      dash.reports = reports; // the answers it shows, for tests
+      workspace = new w.Workspace($('workspace'));
+      $('tab-workspace').hidden = !workspace.available();
+      enrolment = new e.Enrolment($('enrol'));
+      $('tab-enrol').hidden = !enrolment.available(); // admins only (halls.enrol)
+    }),
+  'a tab\'s module');
 
 // The hall detail and the campaigns view (detail.js with typical.js,
 // calendar.js), imported once after the first paint, or when a hall is
 // opened or the campaigns tab chosen before it: nobody sees them before.
 // A failed import is tried again at the next use.
-let laterParts = null;
-
-function loadLaterParts() {
-  if (!laterParts) {
-    laterParts = Promise.all([import('./detail.js'), import('./calendar.js')])
-      .then(([d, c]) => {
-        campaigns = new c.Campaigns($('rollout'), $('calendar'), null);
-        detail = new d.HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
-          net, alerts: feed, published: () => campaigns.published(), can, trends,
-          onClose: () => {
-            for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
-          },
-        });
-        detail.setNetwork(net);
-      })
-      .catch((e) => {
-        laterParts = null;
-        console.error('dashboard: the hall detail\'s or the campaigns\' module could not be loaded', e);
-        throw e;
+const loadLaterParts = loadOnce(
+  () => Promise.all([import('./detail.js'), import('./calendar.js')])
+    .then(([d, c]) => {
+      campaigns = new c.Campaigns($('rollout'), $('calendar'), null);
+      detail = new d.HallDetail($('hall-detail'), $('hall-detail-body'), $('hall-detail-close'), {
+        net, alerts: feed, published: () => campaigns.published(), can, trends,
+        onClose: () => {
+          for (const t of document.querySelectorAll('.tile.selected')) t.classList.remove('selected');
+        },
       });
-  }
-  return laterParts;
-}
+      detail.setNetwork(net);
+    }),
+  'the hall detail\'s or the campaigns\' module');
 
 // Runs once the network view is on screen (at once when the person has no
 // network view): the network view's provinces below the screen, the
@@ -346,9 +343,11 @@ function onAlert(a) {
 function paintSummary() {
   const a = net.totals;
   $('sum-halls').textContent = fmtNumber(a.halls);
+  $('sum-halls-words').textContent = t('head.halls', {n: a.halls});
   $('sum-online').textContent = fmtNumber(a.online);
   $('sum-waiting').textContent = fmtNumber(a.waiting);
   $('sum-alerts').textContent = fmtNumber(a.alerts);
+  $('sum-alerts-words').textContent = t('head.alerts', {n: a.alerts});
   paintLongest();
   for (let i = 0; i < WORST.length; i++) {
     const b = document.querySelector(`#legend [data-count="${WORST[i]}"]`);

@@ -92,7 +92,7 @@ export class Campaigns {
         el('b', {text: fmtNumber(n || 0)}), ' ', el('span', {text: t(`cal.r.${k}`)})));
       this.rolloutEl.append(el('div', {class: 'rollout-row', data: {kind, version: String(v.version)}},
         el('h3', {text: t(`cal.${kind}V`, {v: v.version})}),
-        el('span', {class: 'note', text: t('cal.halls', {n: fmtNumber(halls)})}), b, el('div', {class: 'rfigs'}, ...figs),
+        el('span', {class: 'note', text: t('cal.halls', {n: halls})}), b, el('div', {class: 'rfigs'}, ...figs),
         refusalList(v)));
       const pct = halls ? Math.floor((100 * (v.applied || 0)) / halls) : 0;
       summary.push(t('cal.applied', {what: t(`cal.${kind}V`, {v: v.version}), pct}));
@@ -139,7 +139,7 @@ export class Campaigns {
       const e = utcDay(c.end) + DAY_MS;
       const label = [c.title || c.id, `${word('level', c.level)} ${c.region || ''}`.trim(), word('state', c.state),
         `${fmtDay(c.start, true)} – ${fmtDay(c.end, true)}`,
-        c.halls !== undefined ? t('cal.halls', {n: fmtNumber(c.halls)}) : null].filter(Boolean).join(' · ');
+        c.halls !== undefined ? t('cal.halls', {n: c.halls}) : null].filter(Boolean).join(' · ');
       rows.append(el('li', {class: 'row', data: {campaign: c.id, state: c.state || ''}},
         el('span', {class: 'clabel', text: c.title || c.id, title: label}),
         el('span', {class: 'track'},

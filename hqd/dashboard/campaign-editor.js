@@ -51,10 +51,10 @@ const daysBetween = (a, b) => Math.round((Date.parse(`${b}T00:00:00Z`) - Date.pa
 export function wordFinding(f, self) {
   const others = (f.campaigns || []).filter((c) => c !== self).join(', ');
   const p = {
-    others: others || '–', halls: f.halls ? f.halls.count : 0,
+    others: others || '–', n: f.halls ? f.halls.count : 0,
     sample: f.halls ? f.halls.sample.join(', ') : '',
     first: f.days ? fmtDate(f.days.first) : '', last: f.days ? fmtDate(f.days.last) : '',
-    subjects: (f.subjects || []).join(', '), n: (f.campaigns || []).length,
+    subjects: (f.subjects || []).join(', '), campaigns: (f.campaigns || []).length,
   };
   return t(`find.${f.code}`, p);
 }
@@ -399,7 +399,8 @@ export class CampaignEditor {
     const mine = (r.body.findings || []).filter((f) => (f.campaigns || []).includes(doc.id));
     for (const f of mine) this.showAt(FIELD_OF_RULE[f.code] || 'general', f.severity, f.code, wordFinding(f, doc.id), f.message);
     const errors = mine.filter((f) => f.severity === 'error').length;
-    status.textContent = errors ? t('ce.check_errors', {n: errors, w: mine.length - errors}) : t('ce.check_ok', {w: mine.length});
+    status.textContent = errors ? t('ce.check_errors', {errors: t('ce.errors', {n: errors}), warnings: t('ce.warnings', {n: mine.length - errors})})
+      : t('ce.check_ok', {warnings: t('ce.warnings', {n: mine.length})});
     status.dataset.state = errors ? 'errors' : 'ok';
     status.dataset.findings = String(mine.length);
   }

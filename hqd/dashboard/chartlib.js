@@ -2,7 +2,9 @@
 // typical.js, trends.js): Debian's Chart.js, which hqd serves as /chart.min.js from
 // its install path (the `chartjs` setting). It is loaded once, when a view
 // first needs it, so that the live board's first load does not wait for
-// it. Without it (not installed) the views show their tables only.
+// it. Without it (not installed) the views show their tables only. Also
+// what the small chart views (typical.js, trends.js) share: the colours,
+// their reset for another subject and their fetch.
 
 import {getJSON, routeMissing} from './util.js';
 
@@ -37,6 +39,21 @@ export const SERIES = {
   issued: '#5b8def', served: '#2e9e5b', p50: '#e0a210', p90: '#d6332c', satisfaction: '#7b4fc9',
   typical: '#8a98a8', good: '#2e9e5b', bad: '#d6332c',
 };
+
+// A small chart view `v` (as below, with `chart` and `summary`) made ready
+// for another subject, which its section's data-`key` names (`value`): the
+// last answer and chart dropped, the summary emptied, the note saying
+// `waiting` until the answer is drawn.
+export function resetChartView(v, key, value, waiting) {
+  v.fetched = 0;
+  v.body = null;
+  if (v.chart) v.chart.destroy();
+  v.chart = null;
+  v.summary.textContent = '';
+  v.note.textContent = waiting;
+  v.section.dataset[key] = value;
+  delete v.section.dataset.loaded;
+}
 
 // One fetch of a small chart view `v` (typical.js, trends.js): an object
 // with `note`, `box`, `section`, `body`, `inflight`, `fetched` and

@@ -308,7 +308,7 @@ export class HallDetail {
       sec.append(el('p', {class: 'note', text: tr('detail.sliceFailed')}));
     } else {
       const list = slice.body.campaigns || [];
-      sec.append(el('p', {class: 'note', text: tr('detail.slice', {v: slice.body.version, n: fmtNumber(list.length)})}));
+      sec.append(el('p', {class: 'note', text: tr('detail.slice', {v: slice.body.version, n: list.length})}));
       if (list.length) {
         sec.append(el('ul', {class: 'campaigns'}, ...list.map((c) => el('li', {data: {campaign: c.id}},
           el('b', {text: c.title || c.id}), ` ${fmtDay(c.start)} – ${fmtDay(c.end)}`,

@@ -73,7 +73,7 @@ export class Gantt {
           halls.length ? el('span', {class: 'ro-halls', text: `: ${halls.join(' ')}`}) : null));
       }
       box.append(el('div', {class: 'ro-row', data: {kind, version: String(v.version)}},
-        el('span', {class: 'ro-label', text: t(`ro.${kind}`, {v: v.version, n: fmtNumber(v.halls)})}), figs,
+        el('span', {class: 'ro-label', text: t(`ro.${kind}`, {v: v.version, n: v.halls})}), figs,
         refusalList(v)));
     }
     return box;

@@ -11,7 +11,9 @@
 // it serves (api.js: served); only another language's is loaded from its
 // files. A catalogue is an ES module whose default export maps a key to a text,
 // one "key": "text" pair a line; {name} in a text is a placeholder that
-// t(key, {name: ...}) fills. docs/DASHBOARD.md gives the format and the
+// t(key, {name: ...}) fills. A text that puts a count before a noun is one
+// form per plural category of the language ("key": {"one": "{n} hall",
+// "other": "{n} halls"}); t() picks the form by the count {n}. docs/DASHBOARD.md gives the format and the
 // check (tests/unit/check_catalogues.py) that every catalogue of a pair has
 // the same keys and placeholders.
 
@@ -85,9 +87,30 @@ for (const [i, part] of parts.length ? PARTS.entries() : []) {
 // the key itself, which the browser test finds as a text of no catalogue.
 export const missing = new Set();
 
-// The text of `key` with its {placeholders} filled from `params`.
+// The language's plural categories ('one' and 'other' in English, only
+// 'other' in Chinese, which counts with measure words: "3 家营业厅").
+const plurals = new Intl.PluralRules(lang);
+
+// The form of the plural text `forms` for the count params.n (a number,
+// written as fmtNumber writes it). A count that is no number, or a form
+// the text lacks, is kept in `missing` (as "key.form") and reads as the
+// 'other' form.
+function pluralForm(key, forms, params) {
+  const n = params ? params.n : undefined;
+  if (typeof n !== 'number') {
+    missing.add(`${key}.{n}`);
+    return {s: forms.other, params};
+  }
+  const form = plurals.select(n);
+  if (forms[form] === undefined) missing.add(`${key}.${form}`);
+  return {s: forms[form] ?? forms.other, params: {...params, n: fmtNumber(n)}};
+}
+
+// The text of `key` with its {placeholders} filled from `params`; a
+// plural text's form chosen by the count params.n.
 export function t(key, params) {
   let s = catalogue[key];
+  if (s !== null && typeof s === 'object') ({s, params} = pluralForm(key, s, params));
   if (s === undefined) {
     missing.add(key);
     return key;

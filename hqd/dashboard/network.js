@@ -337,7 +337,7 @@ export class NetworkView {
     const alerts = String(t.alerts | 0);
     if (b.dataset.alerts !== alerts) b.dataset.alerts = alerts;
     const label = (t.alerts ? tr('net.tileAlerts', {hall: t.name ? `${h.id} ${t.name}` : h.id,
-      state: worstLabel(worst), n: waiting, alerts: t.alerts})
+      state: worstLabel(worst), waiting, n: t.alerts})
       : tr('net.tileLabel', {hall: t.name ? `${h.id} ${t.name}` : h.id, state: worstLabel(worst), n: waiting}));
     if (b.getAttribute('aria-label') !== label) b.setAttribute('aria-label', label);
   }
@@ -355,7 +355,7 @@ export class NetworkView {
     setText(p.name, prov.name);
     paintBar(p.bar, prov.agg);
     const a = prov.agg;
-    setText(p.figs, `${t('net.hallsInCities', {halls: fmtNumber(a.halls), cities: fmtNumber(prov.cities.length)})}` +
+    setText(p.figs, `${t('net.hallsInCities', {halls: t('net.halls', {n: a.halls}), cities: t('net.cities', {n: prov.cities.length})})}` +
       ` · ${this._figs(a)}`);
     setText(p.longest, this._longest(a));
     p.section.dataset.worst = WORST[a.worst];
@@ -363,7 +363,7 @@ export class NetworkView {
 
   _figs(a) {
     return t('net.waiting', {n: fmtNumber(a.waiting)}) +
-      (a.alerts ? ` · ${t('net.openAlerts', {n: fmtNumber(a.alerts)})}` : '') +
+      (a.alerts ? ` · ${t('net.openAlerts', {n: a.alerts})}` : '') +
       (a.halls && a.online < a.halls ? ` · ${t('net.offline', {n: fmtNumber(a.halls - a.online)})}` : '');
   }
 

@@ -401,7 +401,7 @@ export class PolicyEditor {
     const r = await api('/v1/rollout?halls=1000');
     if (r.status !== 200 || !r.body) return;
     const v = r.body.policy;
-    box.append(el('h3', {text: t('ro.policy', {v: v.version, n: fmtNumber(v.halls)})}),
+    box.append(el('h3', {text: t('ro.policy', {v: v.version, n: v.halls})}),
       el('div', {class: 'rfigs ro-row', data: {kind: 'policy', version: String(v.version)}},
         ...['applied', 'pending', 'offline', 'refused'].map((k) => el('div', {class: `ro-part r-${k}`, data: {part: k}},
           el('b', {text: fmtNumber(v[k])}), ` ${t(`ro.${k}`)}`,

@@ -15,7 +15,7 @@
 
 import {el, clear, fmtDuration, fmtNumber, secondsSince, worstLabel} from './util.js';
 import {fmtDay, fmtHourMinute, t} from './i18n.js';
-import {fetchChartView, SERIES} from './chartlib.js';
+import {fetchChartView, resetChartView, SERIES} from './chartlib.js';
 
 const WORST_SHOWN = 5;
 const REFRESH_MS = 60000;
@@ -50,15 +50,7 @@ class TrendChart {
   show(scope, fetch = true) {
     if (scope !== this.scope) {
       this.scope = scope;
-      this.fetched = 0;
-      this.body = null;
-      if (this.chart) this.chart.destroy();
-      this.chart = null;
-      this.summary.textContent = '';
-      clear(this.note);
-      this.note.textContent = t('app.loading');
-      this.section.dataset.scope = scope;
-      delete this.section.dataset.loaded;
+      resetChartView(this, 'scope', scope, t('app.loading'));
     }
     if (fetch) this.refresh();
     return this.section;
@@ -96,7 +88,7 @@ class TrendChart {
     ].filter(Boolean).join(' · ');
     const notes = [
       mixed ? t('trend.mixedZones') : t('trend.zones', {viewer: viewerZone(), halls: b.zone}),
-      anyTypical ? t('trend.typicalHow', {weeks: b.weeks}) : t('trend.noTypical'),
+      anyTypical ? t('trend.typicalHow', {n: b.weeks}) : t('trend.noTypical'),
       t('trend.noTypicalWaiting'),
     ];
     if (slots.some((s) => s.gap || s.source === 'rollups')) notes.push(t('trend.gap'));

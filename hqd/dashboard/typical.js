@@ -10,7 +10,7 @@
 
 import {el, clear, fmtNumber} from './util.js';
 import {fmtDay, t as tr} from './i18n.js';
-import {fetchChartView, SERIES} from './chartlib.js';
+import {fetchChartView, resetChartView, SERIES} from './chartlib.js';
 
 const REFRESH_MS = 60000;
 
@@ -38,15 +38,8 @@ export class TypicalToday {
   element(hall) {
     if (hall !== this.hall) {
       this.hall = hall;
-      this.fetched = 0;
-      this.body = null;
-      if (this.chart) this.chart.destroy();
-      this.chart = null;
+      resetChartView(this, 'hall', hall, '…');
       clear(this.tableBox);
-      this.summary.textContent = '';
-      this.note.textContent = '…';
-      this.section.dataset.hall = hall;
-      delete this.section.dataset.loaded;
     }
     if (!this.inflight && Date.now() - this.fetched >= REFRESH_MS) this._fetch(hall);
     return this.section;

@@ -59,6 +59,17 @@ typedef struct {
 
 static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
 
+/* The organisation: the three halls in two cities of one province. */
+static const char s_org[] =
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+    "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+    "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+    "{\"id\":\"C002\",\"name\":\"Hill Town\",\"level\":\"city\",\"parent\":\"P01\"}],"
+    "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main "
+    "St\",\"tags\":[\"flagship\"]},"
+    "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
+    "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"Market\"}]}";
+
 /* ---------------------------------------------------------------- setup */
 
 static int s_setup(void **state)
@@ -67,17 +78,7 @@ static int s_setup(void **state)
     hbt_hq_halls_start("dashboard", w->root, sizeof w->root, &w->hq, w->halls, s_ids, HALLS);
     /* Regions when this hqd has the organisation route; the board shows
      * unplaced halls too, so the rest of the test does not depend on it. */
-    int st =
-        hbt_http(w->hq.http, "PUT", "/v1/org",
-                 "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-                 "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-                 "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
-                 "{\"id\":\"C002\",\"name\":\"Hill Town\",\"level\":\"city\",\"parent\":\"P01\"}],"
-                 "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main "
-                 "St\",\"tags\":[\"flagship\"]},"
-                 "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
-                 "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"Market\"}]}",
-                 NULL);
+    int st = hbt_http(w->hq.http, "PUT", "/v1/org", s_org, NULL);
     w->placed = st == 200 || st == 201;
     if (!w->placed)
         fail_msg("PUT /v1/org answered %d: the halls cannot be placed", st);
@@ -842,8 +843,9 @@ static void s_reports(world_t *w)
 
 /* ------------------------------------------------------------ languages */
 
-/* The page's texts are its catalogue's: a script walks every text node and
- * every attribute people read (title, aria-label, placeholder, alt) of
+/* The page's texts are its catalogue's (any form of a plural text, which
+ * must hold every plural category of the language): a script walks every
+ * text node and every attribute people read (title, aria-label, placeholder, alt) of
  * what is shown, and the document's title, and answers what is neither a
  * text of the language's catalogue (its placeholders filled with
  * anything), a literal part of one, nor data: figures, ids, times and
@@ -852,10 +854,12 @@ static void s_reports(world_t *w)
  * separators (" · ", a new line, a list's comma). */
 static const char s_lang_check[] =
     "const data = new Set(['hallbus', 'hqd users', 'Main St', 'Quay', 'Market', 'Head office',"
-    " 'North', 'Harbour', 'Hill Town', 'Harbour savings week', 'admin', 'olga', 'mona', 'A', 'B',"
+    " 'North', 'Harbour', 'Hill Town', 'South', 'Bay', 'Harbour savings week', 'admin', 'olga', "
+    "'mona', 'A', 'B',"
     " 'C', 'vip', 'normal', 'flagship', 'CN', '×', '…', 'savings-plus', 'retail', 'waiting_time']);"
-    "const L = window.hbDashboard.i18n.lang; const cat = "
-    "Object.values(window.hbDashboard.i18n.texts());"
+    "const L = window.hbDashboard.i18n.lang; const all = window.hbDashboard.i18n.texts();"
+    "const cat = Object.values(all).flatMap((v) => (typeof v === 'string' ? [v] : "
+    "Object.values(v)));"
     "const esc = (x) => x.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&');"
     "const whole = []; const frags = new Set();"
     "for (const v of cat) { const parts = v.split(/\\{\\w+\\}/);"
@@ -902,6 +906,9 @@ static const char s_lang_check[] =
     "    check(e.getAttribute(a), `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}[${a}]`); }"
     "check(document.title, 'title');"
     "for (const k of window.hbDashboard.i18n.missing()) bad.push(`no text for key ${k}`);"
+    "const forms = new Intl.PluralRules(L).resolvedOptions().pluralCategories;"
+    "for (const [k, v] of Object.entries(all)) if (typeof v !== 'string')"
+    "  for (const f of forms) if (typeof v[f] !== 'string') bad.push(`no ${f} form for key ${k}`);"
     "return bad.slice(0, 40).join('\\n');";
 
 /* Fails, listing them, when the page shows texts of no catalogue. */
@@ -996,6 +1003,154 @@ static void s_languages(world_t *w)
            "window.hbDashboard.ready &&"
            " localStorage.getItem('hallbus.lang') === 'zh-CN';",
            15000, "?lang=zh-CN did not open the page in Chinese");
+}
+
+/* The organisation with B03 alone in a second province's only city, so
+ * that the network view has a province of one hall in one city. */
+static const char s_org_split[] =
+    "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
+    "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+    "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
+    "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
+    "{\"id\":\"C003\",\"name\":\"Bay\",\"level\":\"city\",\"parent\":\"P02\"}],"
+    "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main St\",\"tags\":[\"flagship\"]},"
+    "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
+    "{\"id\":\"B03\",\"city\":\"C003\",\"name\":\"Market\"}]}";
+
+/* The browser's window sized so that the page sees `width` x `height`
+ * (what a screenshot holds): the window's frame added. */
+static void s_viewport(world_t *w, int width, int height)
+{
+    json_decref(s_wd_ok(w, "POST", "/window/rect",
+                        json_pack("{s:i,s:i}", "width", width, "height", height)));
+    json_t *v = s_exec(w, "return [window.outerWidth - window.innerWidth,"
+                          " window.outerHeight - window.innerHeight];");
+    json_decref(
+        s_wd_ok(w, "POST", "/window/rect",
+                json_pack("{s:I,s:I}", "width",
+                          (json_int_t)width + json_integer_value(json_array_get(v, 0)), "height",
+                          (json_int_t)height + json_integer_value(json_array_get(v, 1)))));
+    json_decref(v);
+}
+
+/* hqd's open alerts of each hall (s_ids' order). */
+static void s_hall_alerts(world_t *w, int64_t alerts[HALLS])
+{
+    json_t *board = hbt_get(w->hq.http, "/v1/live/halls");
+    json_t *arr = json_object_get(board, "halls");
+    for (int i = 0; i < HALLS; i++) {
+        alerts[i] = -1;
+        for (size_t k = 0; k < json_array_size(arr); k++) {
+            json_t *t = json_array_get(arr, k);
+            if (strcmp(hbt_str(t, "hall"), s_ids[i]) == 0)
+                alerts[i] = hbt_int(t, "alerts");
+        }
+    }
+    json_decref(board);
+}
+
+/* Waits until the figures of the region `css` (a province's or a city's
+ * head) hold each of the pieces `want`, whole (split at " · " as the page
+ * joins them). */
+static void s_figs_hold(world_t *w, const char *css, const char *const *want, size_t n)
+{
+    char script[2048], list[1024] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s'%s'", i ? ", " : "", want[i]);
+    snprintf(script, sizeof script,
+             "const e = document.querySelector('%s .figs'); if (!e) return false;"
+             "const p = e.textContent.split(' · '); const want = [%s];"
+             "return want.every((x) => p.includes(x));",
+             css, list);
+    if (!s_wait_true(w, script, 10000)) {
+        snprintf(script, sizeof script,
+                 "const e = document.querySelector('%s .figs'); return e ? e.textContent : '';",
+                 css);
+        json_t *v = s_exec(w, script);
+        fail_msg("%s's figures read \"%s\", not with \"%s\"", css, json_string_value(v), list);
+    }
+}
+
+/* English counts are worded for one and for several (i18n.js's plural
+ * texts, chosen by Intl.PluralRules): "3 halls in 2 cities" and "1 hall in
+ * 1 city", "2 open alerts" and "1 open alert", a tile's "1 alert"; the
+ * Chinese of the same figures reads as before, with its measure words
+ * ("1 家营业厅，1 个城市", "1 条未处理告警"). B03 is moved to a province of
+ * its own for the one hall in one city, and back at the end. Screenshots
+ * in English at 1920x1080 (dashboard-en-counts-*.png). */
+static void s_plurals(world_t *w)
+{
+    /* The halls' open alerts as hqd counts them: B03 one (the ticket it
+     * took alone at hqd's restart, past the 1 s SLA), B01 and B02
+     * together several. */
+    int64_t a[HALLS] = {0};
+    int64_t deadline = hbt_now_ms() + 20000;
+    do {
+        s_hall_alerts(w, a);
+        if (a[2] == 1 && a[0] + a[1] >= 2)
+            break;
+        hbt_sleep_ms(200);
+    } while (hbt_now_ms() < deadline);
+    if (a[2] != 1 || a[0] + a[1] < 2)
+        fail_msg("hqd counts %lld, %lld and %lld open alerts at B01, B02, B03, not several in "
+                 "C001 and one at B03",
+                 (long long)a[0], (long long)a[1], (long long)a[2]);
+    fprintf(stderr, "counts: open alerts B01 %lld, B02 %lld, B03 %lld\n", (long long)a[0],
+            (long long)a[1], (long long)a[2]);
+    s_viewport(w, 1920, 1080);
+    const char *en = "return document.documentElement.lang === 'en' && !!window.hbDashboard &&"
+                     " window.hbDashboard.ready &&"
+                     " document.getElementById('conn-state').dataset.state === 'live';";
+    const char *zh = "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard &&"
+                     " window.hbDashboard.ready &&"
+                     " document.getElementById('conn-state').dataset.state === 'live';";
+    char several[64], one[] = "1 open alert";
+    s_open(w, "?lang=en", en, 15000, "the page did not open in English");
+    snprintf(several, sizeof several, "%lld open alerts", (long long)(a[0] + a[1]));
+    const char *p01[] = {"3 halls in 2 cities"}, *c001[] = {several}, *c002[] = {one};
+    s_figs_hold(w, ".province[data-region=\"P01\"]", p01, 1);
+    s_figs_hold(w, ".city[data-region=\"C001\"]", c001, 1);
+    s_figs_hold(w, ".city[data-region=\"C002\"]", c002, 1);
+    assert_true(s_exec_true(w, "return / 1 alert$/.test(document.querySelector("
+                               "'.tile[data-hall=\"B03\"]').getAttribute('aria-label'));"));
+    /* The header's words beside its figures: 3 halls, several alerts. */
+    assert_true(s_exec_true(w, "return document.getElementById('sum-halls-words').textContent"
+                               " === 'halls' && document.getElementById('sum-alerts-words')"
+                               ".textContent === 'open alerts';"));
+    s_lang_clean(w, "the network's counts in English");
+    s_screenshot(w, "dashboard-en-counts-several");
+
+    int st = hbt_http(w->hq.http, "PUT", "/v1/org", s_org_split, NULL);
+    if (st != 200 && st != 201)
+        fail_msg("PUT /v1/org (B03 alone in P02) answered %d", st);
+    s_open(w, "?lang=en", en, 15000, "the page did not open in English");
+    const char *p01b[] = {"2 halls in 1 city", several}, *p02[] = {"1 hall in 1 city", one};
+    s_figs_hold(w, ".province[data-region=\"P02\"]", p02, 2);
+    s_figs_hold(w, ".province[data-region=\"P01\"]", p01b, 2);
+    s_lang_clean(w, "the network's counts of one in English");
+    s_screenshot(w, "dashboard-en-counts-one");
+
+    /* The same figures in Chinese: the words as before plurals. */
+    s_open(w, "?lang=zh-CN", zh, 15000, "the page did not open in Chinese");
+    char zh_several[64];
+    snprintf(zh_several, sizeof zh_several, "%lld 条未处理告警", (long long)(a[0] + a[1]));
+    const char *zp02[] = {"1 家营业厅，1 个城市", "1 条未处理告警"},
+               *zp01[] = {"2 家营业厅，1 个城市", zh_several};
+    s_figs_hold(w, ".province[data-region=\"P02\"]", zp02, 2);
+    s_figs_hold(w, ".province[data-region=\"P01\"]", zp01, 2);
+    assert_true(s_exec_true(w, "return /，1 条告警$/.test(document.querySelector("
+                               "'.tile[data-hall=\"B03\"]').getAttribute('aria-label'));"));
+    s_screenshot(w, "dashboard-zh-CN-counts-one");
+
+    st = hbt_http(w->hq.http, "PUT", "/v1/org", s_org, NULL);
+    if (st != 200 && st != 201)
+        fail_msg("PUT /v1/org (the halls back in P01) answered %d", st);
+    json_decref(
+        s_wd_ok(w, "POST", "/window/rect", json_pack("{s:i,s:i}", "width", 1400, "height", 1000)));
+    s_open(w, "?lang=zh-CN", zh, 15000, "the page did not open in Chinese again");
+    const char *back[] = {"3 家营业厅，2 个城市"};
+    s_figs_hold(w, ".province[data-region=\"P01\"]", back, 1);
 }
 
 /* hqd restarts (its stream's ids start again at 1): the page notices, loads
@@ -1174,6 +1329,7 @@ HBT_TEST(test_dashboard)
     s_hq_restart(w);
     s_screenshot(w, "dashboard-admin");
     s_languages(w);
+    s_plurals(w);
 
     json_t *stats = s_exec(w, "return window.hbDashboard.stats;");
     fprintf(stderr, "page: %lld tile events, %lld frames, longest frame %.2f ms, %lld reconnects\n",

@@ -429,14 +429,22 @@ HBT_TEST(test_story)
         text, sizeof text);
     hbt_assert_contains(text, "港湾储蓄月");
     hbt_assert_contains(text, "谁可以开户");
-    /* Catalogues: the same keys in both languages, none empty. */
-    json_t *keys =
-        hbt_wd_exec(wd, "return (async () => {"
-                        "const m = await import('/pages/hall.js');"
-                        "const zh = m.CATALOGUES['zh-CN'], en = m.CATALOGUES.en;"
-                        "return Object.keys(zh).filter((k) => !(k in en) || !zh[k]).concat("
-                        " Object.keys(en).filter((k) => !(k in zh) || !en[k])).join(' ') + '|' +"
-                        " Object.keys(zh).length;})();");
+    /* Catalogues: the same keys in both languages, none empty; a text that
+     * counts has a form for each plural category of its language, and
+     * English words one and several apart. */
+    json_t *keys = hbt_wd_exec(
+        wd, "return (async () => {"
+            "const m = await import('/pages/hall.js');"
+            "const zh = m.CATALOGUES['zh-CN'], en = m.CATALOGUES.en;"
+            "const no = (l, v) => (typeof v === 'string' ? !v : !new Intl.PluralRules(l)"
+            " .resolvedOptions().pluralCategories.every((c) => typeof v[c] === 'string' && v[c]));"
+            "if (m.t('kiosk.advice_wait', {n: 1, w: '5 min'}, 'en') !== '1 is waiting for this"
+            " service: expected wait 5 min.' || m.t('mgr.r.sat_line', {avg: '4.0', n: 2}, 'en')"
+            " !== '4.0 of 5 (2 scores)' || m.t('mgr.r.sat_line', {avg: '4.0', n: 1}, 'zh-CN')"
+            " !== '4.0 分（共 1 次评价）') return 'plural texts read wrong|';"
+            "return Object.keys(zh).filter((k) => !(k in en) || no('zh-CN', zh[k])).concat("
+            " Object.keys(en).filter((k) => !(k in zh) || no('en', en[k]))).join(' ') + '|' +"
+            " Object.keys(zh).length;})();");
     const char *kv = json_string_value(keys);
     assert_non_null(kv);
     if (kv[0] != '|')

@@ -4,7 +4,11 @@ catalogue in hqd/dashboard/i18n/ is one "key": "text" pair a line between
 `export default {` and `};` (comments and blank lines aside), and each
 language of a pair (the page's zh-CN.js and en.js, the editors'
 editors.zh-CN.js and editors.en.js) has the same keys, each with the same
-{placeholders}, and no empty text. Prints every problem; exit status 1 if
+{placeholders}, and no empty text. A text may be plural, one form per
+plural category of its language ({"one": "{n} hall", "other": "{n} halls"}
+in English, where i18n.js picks the form by the count {n}): it must hold
+every category of the language and no other, each form with the same
+placeholders (a label beside a figure, "hall" / "halls", writes no {n}). Prints every problem; exit status 1 if
 there is one. Run by tests/unit/test_i18n_catalogues.c."""
 import json
 import os
@@ -12,12 +16,35 @@ import re
 import sys
 
 LANGS = ("zh-CN", "en")
-ENTRY = re.compile(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*("(?:[^"\\]|\\.)*")\s*,?\s*$')
+ENTRY = re.compile(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*("(?:[^"\\]|\\.)*"|\{.*\})\s*,?\s*$')
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Each language's plural categories, as Intl.PluralRules gives them.
+PLURAL = {"zh-CN": ("other",), "en": ("one", "other")}
 
 
-def load(path, problems):
-    """The catalogue's {key: text}, or None when the file is not there."""
+def forms(path, n, key, text, lang, problems):
+    """The forms of one text: [text], or a plural text's forms checked
+    against the language's categories (None when it is not one)."""
+    if isinstance(text, str):
+        return [text]
+    if not isinstance(text, dict) or not all(isinstance(v, str) for v in text.values()):
+        problems.append(f"{path}:{n}: key {key} is neither a text nor plural forms of texts")
+        return None
+    want = PLURAL[lang]
+    for c in want:
+        if c not in text:
+            problems.append(f"{path}:{n}: key {key} lacks its plural form {c}")
+    for c in text:
+        if c not in want:
+            problems.append(f"{path}:{n}: key {key} has a plural form {c} that {lang} has not")
+    if len({frozenset(PLACEHOLDER.findall(v)) for v in text.values()}) > 1:
+        problems.append(f"{path}:{n}: key {key}: its plural forms' placeholders differ")
+    return list(text.values())
+
+
+def load(path, lang, problems):
+    """The catalogue's {key: [text or its plural forms]}, or None when the
+    file is not there."""
     if not os.path.exists(path):
         return None
     out = {}
@@ -39,12 +66,19 @@ def load(path, problems):
         if not m:
             problems.append(f"{path}:{n}: not a \"key\": \"text\" line: {s[:80]}")
             continue
-        key, text = json.loads(m.group(1)), json.loads(m.group(2))
+        try:
+            key, text = json.loads(m.group(1)), json.loads(m.group(2))
+        except ValueError:
+            problems.append(f"{path}:{n}: not a \"key\": \"text\" line: {s[:80]}")
+            continue
+        texts = forms(path, n, key, text, lang, problems)
+        if texts is None:
+            continue
         if key in out:
             problems.append(f"{path}:{n}: key {key} twice")
-        if not text.strip():
+        if any(not x.strip() for x in texts):
             problems.append(f"{path}:{n}: key {key} has an empty text")
-        out[key] = text
+        out[key] = texts
     if inside is not None:
         problems.append(f"{path}: no `export default {{` ... `}};` object")
     return out
@@ -61,7 +95,7 @@ def main(folder):
     if "" not in parts:
         problems.append(f"{folder}: no zh-CN.js / en.js")
     for part in sorted(parts):
-        cats = {lang: load(os.path.join(folder, part + lang + ".js"), problems) for lang in LANGS}
+        cats = {lang: load(os.path.join(folder, part + lang + ".js"), lang, problems) for lang in LANGS}
         for lang, cat in cats.items():
             if cat is None:
                 problems.append(f"{folder}/{part}{lang}.js: missing (its pair exists)")
@@ -73,7 +107,7 @@ def main(folder):
         for k in sorted(set(en) - set(zh)):
             problems.append(f"{part}zh-CN.js lacks {k} (in {part}en.js)")
         for k in sorted(set(zh) & set(en)):
-            a, b = set(PLACEHOLDER.findall(zh[k])), set(PLACEHOLDER.findall(en[k]))
+            a, b = (set(PLACEHOLDER.findall(c[k][0])) for c in (zh, en))
             if a != b:
                 problems.append(f"{part}*.js {k}: placeholders differ: zh-CN {sorted(a)}, en {sorted(b)}")
         if part:

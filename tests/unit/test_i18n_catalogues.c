@@ -83,6 +83,26 @@ HBT_TEST_IN(test_refusals, NULL, NULL)
         "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \" \",\n  \"a.c\": \"x\",\n};\n",
         "empty text");
     hbt_assert_contains(s_out, "key a.c twice");
+    /* A plural text: English needs its forms one and other, each with the
+     * count {n}; Chinese has only other. */
+    s_write(dir, "en.js",
+            "export default {\n  \"a.b\": {\"one\": \"{n} hall\", \"other\": \"{n} halls\"},\n"
+            "  \"a.c\": \"good\",\n};\n");
+    assert_int_equal(s_check(dir), 0);
+    s_refused(
+        dir, "en.js",
+        "export default {\n  \"a.b\": {\"other\": \"{n} halls\"},\n  \"a.c\": \"good\",\n};\n",
+        "key a.b lacks its plural form one");
+    s_refused(dir, "en.js",
+              "export default {\n  \"a.b\": {\"one\": \"a hall\", \"other\": \"{n} halls\"},\n"
+              "  \"a.c\": \"good\",\n};\n",
+              "plural forms' placeholders differ");
+    s_refused(dir, "zh-CN.js",
+              "export default {\n  \"a.b\": {\"one\": \"{n} 个\", \"other\": \"{n} 个\"},\n"
+              "  \"a.c\": \"好\",\n};\n",
+              "plural form one that zh-CN has not");
+    s_write(dir, "zh-CN.js",
+            "export default {\n  \"a.b\": \"等候 {n} 人\",\n  \"a.c\": \"好\",\n};\n");
     s_write(dir, "en.js",
             "export default {\n  \"a.b\": \"{n} waiting\",\n  \"a.c\": \"good\",\n};\n");
     /* A part with one language only, and a part's key outside its name. */

@@ -52,7 +52,8 @@ static void s_folder(char *dir, size_t len, const char *zh_line)
     s_write(dir, "index.html", s_index);
     s_write(sub, "en.js",
             "// texts\nexport default {\n  \"a.b\": \"Sign in\",\n\n  // a comment\n"
-            "  \"evil\": \"" EVIL "\",\n  \"q\": \"a \\\"quote\\\" {n}\",\n};\n");
+            "  \"evil\": \"" EVIL "\",\n  \"q\": \"a \\\"quote\\\" {n}\",\n"
+            "  \"p\": {\"one\": \"{n} hall\", \"other\": \"{n} halls\"},\n};\n");
     s_write(sub, "editors.en.js",
             "export default {\n  \"editors.x\": \"Edit & <b>\",\n  \"stray\": \"no\",\n};\n");
     char zh[400];
@@ -111,8 +112,11 @@ HBT_TEST_IN(test_written_in_and_read_back, NULL, NULL)
     assert_string_equal(json_string_value(json_object_get(texts, "evil")), EVIL);
     assert_string_equal(json_string_value(json_object_get(texts, "q")), "a \"quote\" {n}");
     assert_string_equal(json_string_value(json_object_get(texts, "editors.x")), "Edit & <b>");
+    /* A plural text is written in with its forms. */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(texts, "p"), "one")),
+                        "{n} hall");
     assert_null(json_object_get(texts, "stray"));
-    assert_int_equal(json_object_size(texts), 4);
+    assert_int_equal(json_object_size(texts), 5);
     json_decref(got);
     free(html);
 
@@ -154,12 +158,17 @@ HBT_TEST_IN(test_json_for_a_script_element, NULL, NULL)
 }
 
 /* A catalogue line that is not a "key": "text" pair (a JS expression, a
- * number) leaves that language out; the other is still written in. A page
+ * number, plural forms without "other" or with a form that is no text)
+ * leaves that language out; the other is still written in. A page
  * without the marker is not written at all (an older index.html). */
 HBT_TEST_IN(test_refusals, NULL, NULL)
 {
-    static const char *const bad[] = {"  \"c\": 'single',\n", "  \"c\": 3,\n",
-                                      "  \"a.b\": \"twice\",\n", "  c: \"bare\",\n"};
+    static const char *const bad[] = {"  \"c\": 'single',\n",
+                                      "  \"c\": 3,\n",
+                                      "  \"a.b\": \"twice\",\n",
+                                      "  c: \"bare\",\n",
+                                      "  \"c\": {\"one\": \"{n} hall\"},\n",
+                                      "  \"c\": {\"one\": 1, \"other\": \"{n} halls\"},\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char dir[256], err[256];
         s_folder(dir, sizeof dir, bad[i]);

@@ -1,6 +1,7 @@
 // Every English text of the hall's pages, by key (the Chinese catalogue,
 // zh-CN.js, has the same keys; the pages' browser test holds them to
-// it). {name} is filled in by the page. Server refusals are worded here by
+// it). {name} is filled in by the page; a text that counts is one form per
+// plural category ({one: '{n} score', other: '{n} scores'}), picked by {n}. Server refusals are worded here by
 // their code (err.CODE): the server's own reason is never shown.
 export default {
   'lang.self': 'English',
@@ -66,7 +67,8 @@ export default {
   'kiosk.priority_help': 'Priority tickets are served at the counters for elderly and disabled customers.',
   'kiosk.back': 'Back',
   'kiosk.advice_title': 'Many customers are waiting',
-  'kiosk.advice_wait': '{n} are waiting for this service: expected wait {w}.',
+  'kiosk.advice_wait': {one: '{n} is waiting for this service: expected wait {w}.',
+    other: '{n} are waiting for this service: expected wait {w}.'},
   'kiosk.echannels': 'You can also do this',
   'kiosk.nearby': 'Nearby halls with a shorter wait', 'kiosk.nearby_wait': 'expected wait {w}',
   'kiosk.take_anyway': 'Take a ticket anyway',
@@ -193,7 +195,7 @@ export default {
   'mgr.r.service_avg': 'Average service', 'mgr.r.business': 'By business type', 'mgr.r.count': 'Count',
   'mgr.r.counters': 'Counters', 'mgr.r.utilisation': 'Utilisation', 'mgr.r.quality': 'Quality',
   'mgr.r.complaints': 'Complaints', 'mgr.r.complaints_line': '{opened} opened, {resolved} resolved, {satisfied} satisfied',
-  'mgr.r.satisfaction': 'Satisfaction', 'mgr.r.sat_line': '{avg} of 5 ({n} scores)',
+  'mgr.r.satisfaction': 'Satisfaction', 'mgr.r.sat_line': {one: '{avg} of 5 ({n} score)', other: '{avg} of 5 ({n} scores)'},
   'mgr.r.checklist_failures': 'Checklist failures', 'mgr.r.opened': 'Opened', 'mgr.r.late': '({w} late)',
   'mgr.r.patrols': 'Patrol scores', 'mgr.r.avg': 'Average',
 };
