@@ -1,7 +1,8 @@
 /* Unsigned varints (LEB128, protobuf's wire varint): seven bits a byte,
  * lowest first, the high bit set on every byte but the last. For bytes
  * written by hand next to protobuf-c's own (the benchmarks' envelope
- * prefix) and for compact encodings of our own. */
+ * prefix); the rollups' encodings (hqd/reports/hist.c) use the same
+ * format. */
 #ifndef HALLBUS_VARINT_H
 #define HALLBUS_VARINT_H
 
