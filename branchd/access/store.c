@@ -102,6 +102,17 @@ static int s_commit(MDB_txn *txn)
     return rc == 0 ? 0 : HB_EDB;
 }
 
+/* Ends a write transaction: committed when `rc` is 0 (then the commit's
+ * result), else aborted and `rc` returned. */
+static int s_end_write(MDB_txn *txn, int rc)
+{
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return s_commit(txn);
+}
+
 static int s_put_rc(int rc)
 {
     if (rc == MDB_MAP_FULL)
@@ -215,11 +226,7 @@ static int s_setup(access_t *a)
     } else if (rc == 0) {
         rc = MDB_CORRUPTED;
     }
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return HB_EDB;
-    }
-    return s_commit(txn);
+    return s_end_write(txn, rc != 0 ? HB_EDB : 0);
 }
 
 int access_open(const char *data_dir, access_t **out, char *err, size_t errlen)
@@ -375,11 +382,7 @@ int access_device_remove(access_t *a, const char *name)
     int rc = s_get_device(a, txn, name, &dev, hash);
     if (rc == 0)
         rc = s_delete_device(a, txn, name, hash);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return s_commit(txn);
+    return s_end_write(txn, rc);
 }
 
 int access_device_get(access_t *a, const char *name, access_device_t *out)
@@ -582,11 +585,7 @@ int access_staff_remove(access_t *a, const char *id)
     }
     if (cur)
         mdb_cursor_close(cur);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return s_commit(txn);
+    return s_end_write(txn, rc);
 }
 
 int access_staff_list(access_t *a, access_staff_fn fn, void *arg)
@@ -749,11 +748,7 @@ int access_signin(access_t *a, const char *device, const char *staff)
     } else {
         rc = rc == MDB_NOTFOUND ? HB_ENOTFOUND : HB_EDB;
     }
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return s_commit(txn);
+    return s_end_write(txn, rc);
 }
 
 int access_signout(access_t *a, const char *device, char staff[ACCESS_ID_MAX])
@@ -775,9 +770,5 @@ int access_signout(access_t *a, const char *device, char staff[ACCESS_ID_MAX])
         staff[0] = '\0';
     if (rc == 0)
         rc = mdb_del(txn, a->signins, &k, NULL);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return HB_EDB;
-    }
-    return s_commit(txn);
+    return s_end_write(txn, rc != 0 ? HB_EDB : 0);
 }

@@ -362,6 +362,40 @@ static void s_finish(hb_hall_state_t *s, size_t i, int state, int64_t at)
     s->tindex_ok = false;
 }
 
+/* Live ticket `i` ends unserved (state HB_TICKET_NO_SHOW or
+ * HB_TICKET_CANCELLED): out of its queue or off its counter, counted in
+ * today's figures of its service and the hall, and finished. */
+static void s_end_unserved(hb_hall_state_t *s, size_t i, const char *counter, int state, int64_t at)
+{
+    hb_hs_ticket_t *t = &s->tickets[i];
+    s_unwait(s, t);
+    s_detach(s, t, counter, at);
+    if (s_today(s, at)) {
+        hb_hs_service_t *svc = hb_hs__service(s, t->service);
+        if (state == HB_TICKET_NO_SHOW) {
+            if (svc)
+                svc->no_shows++;
+            s->today.no_shows++;
+        } else {
+            if (svc)
+                svc->cancelled++;
+            s->today.cancelled++;
+        }
+    }
+    s_finish(s, i, state, at);
+}
+
+/* A service first named by a ticket, numbering from 1; the caller made
+ * room for it (HS_ROOM). */
+static hb_hs_service_t *s_service_add(hb_hall_state_t *s, const char *code)
+{
+    hb_hs_service_t *svc = &s->services[s->n_services++];
+    memset(svc, 0, sizeof *svc);
+    s_copy(svc->code, sizeof svc->code, code);
+    svc->next_number = 1;
+    return svc;
+}
+
 /* A paused or reopened counter goes back to what its attached ticket says:
  * calling it, serving it, or idle when nothing is attached any more. */
 static void s_counter_back(hb_hall_state_t *s, hb_hs_counter_t *c, int64_t at)
@@ -451,12 +485,8 @@ static int s_ticket_issued(hb_hall_state_t *s, const Hallbus__Envelope *env)
     HS_ROOM(s, tickets, HB_HS_TICKETS_MAX, rc);
     if (rc != 0)
         return rc;
-    if (!svc) {
-        svc = &s->services[s->n_services++];
-        memset(svc, 0, sizeof *svc);
-        s_copy(svc->code, sizeof svc->code, e->service);
-        svc->next_number = 1;
-    }
+    if (!svc)
+        svc = s_service_add(s, e->service);
     hb_hs_ticket_t *t = &s->tickets[s->n_tickets++];
     memset(t, 0, sizeof *t);
     s_copy(t->id, sizeof t->id, e->ticket);
@@ -583,15 +613,7 @@ static int s_ticket_no_show(hb_hall_state_t *s, const Hallbus__Envelope *env)
     hb_hs_ticket_t *t = &s->tickets[i];
     if (e->recall_count > t->recalls)
         t->recalls = e->recall_count;
-    s_unwait(s, t);
-    s_detach(s, t, e->counter, env->at_ms);
-    if (s_today(s, env->at_ms)) {
-        hb_hs_service_t *svc = hb_hs__service(s, t->service);
-        if (svc)
-            svc->no_shows++;
-        s->today.no_shows++;
-    }
-    s_finish(s, (size_t)i, HB_TICKET_NO_SHOW, env->at_ms);
+    s_end_unserved(s, (size_t)i, e->counter, HB_TICKET_NO_SHOW, env->at_ms);
     return 0;
 }
 
@@ -607,10 +629,7 @@ static int s_ticket_transferred(hb_hall_state_t *s, const Hallbus__Envelope *env
         HS_ROOM(s, services, HB_HS_SERVICES_MAX, rc);
         if (rc != 0)
             return rc;
-        to = &s->services[s->n_services++];
-        memset(to, 0, sizeof *to);
-        s_copy(to->code, sizeof to->code, e->to_service);
-        to->next_number = 1;
+        to = s_service_add(s, e->to_service);
     }
     hb_hs_ticket_t *t = hb_hs__ticket(s, e->ticket);
     hb_hs_service_t *from = hb_hs__service(s, t->service);
@@ -639,16 +658,7 @@ static int s_ticket_cancelled(hb_hall_state_t *s, const Hallbus__Envelope *env)
     long i = e ? hb_hs__ticket_index(s, s_str(e->ticket)) : -1;
     if (i < 0)
         return HB_EINVAL;
-    hb_hs_ticket_t *t = &s->tickets[i];
-    s_unwait(s, t);
-    s_detach(s, t, NULL, env->at_ms);
-    if (s_today(s, env->at_ms)) {
-        hb_hs_service_t *svc = hb_hs__service(s, t->service);
-        if (svc)
-            svc->cancelled++;
-        s->today.cancelled++;
-    }
-    s_finish(s, (size_t)i, HB_TICKET_CANCELLED, env->at_ms);
+    s_end_unserved(s, (size_t)i, NULL, HB_TICKET_CANCELLED, env->at_ms);
     return 0;
 }
 

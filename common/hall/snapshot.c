@@ -28,6 +28,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,14 +519,31 @@ static int s_alloc(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
         rc_;                                                                                       \
     })
 
-/* Whether entry `i` of an array repeats the id of an earlier one. */
-#define HS_DUP(base, i, field)                                                                     \
-    ({                                                                                             \
-        bool d_ = false;                                                                           \
-        for (size_t j_ = 0; j_ < (i) && !d_; j_++)                                                 \
-            d_ = strcmp((base)[j_].field, (base)[i].field) == 0;                                   \
-        d_;                                                                                        \
-    })
+/* An array of the state as s_check walks it: `n` entries of `size` bytes
+ * with their id (a string) at `off`. */
+typedef struct id_array {
+    const char *name, *field; /* "services", "code": the member for errors */
+    const void *base;
+    size_t n, size, off;
+} id_array_t;
+
+static const char *s_id_at(const id_array_t *a, size_t i)
+{
+    return (const char *)a->base + i * a->size + a->off;
+}
+
+/* Whether entry `i` repeats the id of an earlier one (then named in err). */
+static bool s_repeats(const id_array_t *a, size_t i, char *err, size_t errlen)
+{
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(s_id_at(a, j), s_id_at(a, i)) == 0) {
+            hb_errf(err, errlen, "snapshot member %s[%zu].%s repeats '%s'", a->name, i, a->field,
+                    s_id_at(a, i));
+            return true;
+        }
+    }
+    return false;
+}
 
 /* What the reducer always keeps true, so that a restored state behaves as
  * the one it came from: ids unique, every live ticket in a known service,
@@ -533,40 +551,26 @@ static int s_alloc(void **arr, size_t *cap, size_t n, size_t elem, size_t max)
  * counter attached to a live ticket that names it back. */
 static int s_check(const hb_hall_state_t *s, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < s->n_services; i++) {
-        if (HS_DUP(s->services, i, code)) {
-            hb_errf(err, errlen, "snapshot member services[%zu].code repeats '%s'", i,
-                    s->services[i].code);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_counters; i++) {
-        if (HS_DUP(s->counters, i, id)) {
-            hb_errf(err, errlen, "snapshot member counters[%zu].id repeats '%s'", i,
-                    s->counters[i].id);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_complaints; i++) {
-        if (HS_DUP(s->complaints, i, id)) {
-            hb_errf(err, errlen, "snapshot member complaints[%zu].id repeats '%s'", i,
-                    s->complaints[i].id);
-            return HB_EINVAL;
-        }
-    }
-    for (size_t i = 0; i < s->n_devices; i++) {
-        if (HS_DUP(s->devices, i, id)) {
-            hb_errf(err, errlen, "snapshot member devices[%zu].id repeats '%s'", i,
-                    s->devices[i].id);
-            return HB_EINVAL;
-        }
-    }
+    const id_array_t ids[] = {
+        {"services", "code", s->services, s->n_services, sizeof *s->services,
+         offsetof(hb_hs_service_t, code)},
+        {"counters", "id", s->counters, s->n_counters, sizeof *s->counters,
+         offsetof(hb_hs_counter_t, id)},
+        {"complaints", "id", s->complaints, s->n_complaints, sizeof *s->complaints,
+         offsetof(hb_hs_complaint_t, id)},
+        {"devices", "id", s->devices, s->n_devices, sizeof *s->devices,
+         offsetof(hb_hs_device_t, id)},
+    };
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
+        for (size_t i = 0; i < ids[k].n; i++)
+            if (s_repeats(&ids[k], i, err, errlen))
+                return HB_EINVAL;
+    const id_array_t tickets = {"tickets",          "id",
+                                s->tickets,         s->n_tickets,
+                                sizeof *s->tickets, offsetof(hb_hs_ticket_t, id)};
     for (size_t i = 0; i < s->n_tickets; i++) {
-        if (HS_DUP(s->tickets, i, id)) {
-            hb_errf(err, errlen, "snapshot member tickets[%zu].id repeats '%s'", i,
-                    s->tickets[i].id);
+        if (s_repeats(&tickets, i, err, errlen))
             return HB_EINVAL;
-        }
         if (!hb_hall_state_service(s, s->tickets[i].service)) {
             hb_errf(err, errlen, "snapshot member tickets[%zu].service '%s' is not in services", i,
                     s->tickets[i].service);

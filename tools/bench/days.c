@@ -7,6 +7,7 @@
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/varint.h"
 #include "sim.h"
 
 #include <stdbool.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #define DAYS_KINDS_MAX 128 /* body cases counted (the proto's kinds are 10..99) */
-#define DAYS_PREFIX_MAX 22 /* two tags and two varints of at most 10 bytes */
+#define DAYS_PREFIX_MAX (2 + 2 * HB_VARINT_MAX) /* two tags and two varints */
 #define DAYS_OPEN_MS                                                                               \
     1764666000000LL /* a morning in the model's UTC: only the days' order uses it */
 
@@ -32,24 +33,13 @@ struct days {
     int kinds;
 };
 
-static size_t s_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 static size_t s_prefix(uint8_t *p, uint64_t seq, int64_t at_ms)
 {
     size_t n = 0;
     p[n++] = 0x08; /* field 1, varint */
-    n += s_varint(p + n, seq);
+    n += hb_varint_put(p + n, seq);
     p[n++] = 0x10; /* field 2, varint */
-    n += s_varint(p + n, (uint64_t)at_ms);
+    n += hb_varint_put(p + n, (uint64_t)at_ms);
     return n;
 }
 
