@@ -60,7 +60,7 @@ export const kindLabel = (kind) =>
   (has(`alert.kind.${kind}`) ? t(`alert.kind.${kind}`) : t('alert.kind.other', {kind: kind || '?'}));
 
 // The alert as a sentence in the page's language, from its kind and
-// parameters: "等候超过 20分 (A 业务)" / "waiting over 20 min (service A)".
+// parameters: "等候超过 20分钟（A 业务）" / "waiting over 20 min (service A)".
 // Durations (names ending in _s) read as durations, never raw seconds.
 export function alertSentence(a) {
   const p = paramsOf(a);

@@ -214,7 +214,8 @@ export function fmtDay(ymd, withYear = false) {
 }
 
 // Seconds as people read a duration: "2 h 15 min" / "2小时15分", "45 s" /
-// "45秒", "3 d 4 h" / "3天4小时"; never raw seconds past a minute.
+// "45秒", "20 min" / "20分钟" (a lone 分 would read as points), "3 d 4 h" /
+// "3天4小时"; never raw seconds past a minute.
 export function fmtDuration(s) {
   if (s === null || s === undefined || !Number.isFinite(s)) return '–';
   s = Math.max(0, Math.round(s));

@@ -238,7 +238,7 @@ int notify_email(const notify_alert_t *a, const char *from, const char *to, cons
     hb_text_t body = HB_TEXT_INIT(NOTIFY_MAIL_MAX / 2);
     const char *name = a->hall_name[0] ? a->hall_name : a->rec.hall;
     hb_text_putf(&body, "%s%s\n\n", a->resolved ? "告警已恢复。\n" : "", zh);
-    hb_text_putf(&body, "营业厅：%s (%s)\n级别：%s，%s\n告警编号：%" PRIu64 "\n开始：%s\n\n", name,
+    hb_text_putf(&body, "营业厅：%s（%s）\n级别：%s，%s\n告警编号：%" PRIu64 "\n开始：%s\n\n", name,
                  a->rec.hall, s_level_word_zh(a->level),
                  notify_severity_word(a->severity, NOTIFY_ZH), a->rec.id, when);
     hb_text_putf(&body, "-- English --\n%s%s\n\n", a->resolved ? "The alert is over.\n" : "", en);

@@ -22,7 +22,7 @@ typedef struct kind_words {
 static const kind_words_t s_words[] = {
     {ALERT_HALL_OFFLINE,
      {"营业厅离线", "Hall offline"},
-     {"营业时间内离线 {v} (宽限 {t})", "offline for {v} in opening hours (grace {t})"}},
+     {"营业时间内离线 {v}（宽限 {t}）", "offline for {v} in opening hours (grace {t})"}},
     {ALERT_HALL_BLOCKED,
      {"数据被拒收", "Hall's data refused"},
      {"总部拒收该厅数据已 {v}", "head office has refused the hall's data for {v}"}},
@@ -31,22 +31,22 @@ static const kind_words_t s_words[] = {
      {"事件 {n} 重发内容不一致", "event {n} was resent with other bytes"}},
     {ALERT_CLOCK_SKEW,
      {"时钟偏差", "Clock skew"},
-     {"营业厅时钟偏差 {v} (上限 {t})", "the hall's clock is off by {v} (limit {t})"}},
+     {"营业厅时钟偏差 {v}（上限 {t}）", "the hall's clock is off by {v} (limit {t})"}},
     {ALERT_EVENT_ANOMALY,
      {"异常事件", "Flagged events"},
      {"{n} 个事件被标记异常", "{n} events stored with a flag"}},
     {ALERT_HALL_NOT_OPEN,
      {"未按时开门", "Hall not open"},
-     {"开门后 {v} 仍无窗口开放 (宽限 {t})", "no counter open {v} after opening (grace {t})"}},
+     {"开门后 {v} 仍无窗口开放（宽限 {t}）", "no counter open {v} after opening (grace {t})"}},
     {ALERT_NO_COUNTER_OPEN,
      {"无窗口开放", "No counter open"},
      {"有客户等候但无窗口开放 {v}", "customers waiting with no counter open for {v}"}},
     {ALERT_WAIT_SLA,
      {"等候超时", "Waiting over the limit"},
-     {"等候超过 {t} ({0} 业务, {p})", "waiting over {t} (service {0}, {p})"}},
+     {"等候超过 {t}（{0} 业务，{p}）", "waiting over {t} (service {0}, {p})"}},
     {ALERT_DIVERSION,
      {"排队过长", "Long queue"},
-     {"{0} 业务 {n} 人等候 (超过 {m} 人建议分流)",
+     {"{0} 业务 {n} 人等候（超过 {m} 人建议分流）",
       "{n} waiting for service {0} (diversion above {m})"}},
     {ALERT_DEVICE_FAULT,
      {"设备故障", "Device fault"},
@@ -65,15 +65,15 @@ static const kind_words_t s_words[] = {
      {"营业厅拒收{d}（版本 {n}）：{r}", "the hall refused {d} version {n}: {r}"}},
     {ALERT_CERT_EXPIRING,
      {"证书即将过期", "Certificate expiring"},
-     {"营业厅证书 {v} 后过期, 尚未轮换密钥", "the hall's certificate expires in {v} and it has not "
+     {"营业厅证书 {v} 后过期，尚未轮换密钥", "the hall's certificate expires in {v} and it has not "
                                              "rotated its key"}},
     {ALERT_DISK_NEARLY_FULL,
      {"存储将满", "Storage nearly full"},
-     {"{0} 仅剩 {n}% 空间 (低于 {m}% 告警)", "{0}: {n}% free (alert below {m}%)"}},
+     {"{0} 仅剩 {n}% 空间（低于 {m}% 告警）", "{0}: {n}% free (alert below {m}%)"}},
 };
 
 static const kind_words_t s_unknown = {
-    0, {"告警", "Alert"}, {"告警 (数值 {n}, 阈值 {m})", "alert (value {n}, threshold {m})"}};
+    0, {"告警", "Alert"}, {"告警（数值 {n}，阈值 {m}）", "alert (value {n}, threshold {m})"}};
 
 static const kind_words_t *s_row(int kind)
 {

@@ -528,7 +528,7 @@ HBT_TEST(test_alerts_reach_people)
             json_t *ann = json_object_get(al, "annotations");
             hbt_assert_strs(labels, "service", "A", "priority", "normal", "severity", "warning",
                             NULL);
-            hbt_assert_strs(ann, "summary", "等候超过 2 秒 (A 业务, 普通)", "summary_en",
+            hbt_assert_strs(ann, "summary", "等候超过 2 秒（A 业务，普通）", "summary_en",
                             "waiting over 2 s (service A, normal)", "limit_s", "2", NULL);
         }
     }
@@ -538,7 +538,7 @@ HBT_TEST(test_alerts_reach_people)
     assert_string_equal(hbt_str(wm, "msgtype"), "markdown");
     const char *md = hbt_str(json_object_get(wm, "markdown"), "content");
     hbt_assert_contains_all(md, "等候超时", "**人民广场营业厅** (NT1)",
-                            "等候超过 2 秒 (A 业务, 普通)", "waiting over 2 s (service A, normal)",
+                            "等候超过 2 秒（A 业务，普通）", "waiting over 2 s (service A, normal)",
                             NULL);
     /* Nothing for the national operator: the hall was never offline. */
     assert_int_equal(json_array_size(national), 0);
@@ -599,8 +599,8 @@ HBT_TEST(test_alerts_reach_people)
     assert_string_equal(
         hbt_str(m, "subject"),
         "[警告] 等候超时 · 人民广场营业厅 (NT1) / [warning] Waiting over the limit · NT1");
-    hbt_assert_contains(hbt_str(m, "body"), "等候超过 2 秒 (A 业务, 普通)");
-    hbt_assert_contains(hbt_str(m, "body"), "营业厅：人民广场营业厅 (NT1)");
+    hbt_assert_contains(hbt_str(m, "body"), "等候超过 2 秒（A 业务，普通）");
+    hbt_assert_contains(hbt_str(m, "body"), "营业厅：人民广场营业厅（NT1）");
     hbt_assert_contains(hbt_str(m, "body"), "waiting over 2 s (service A, normal)");
     json_decref(mail);
 
@@ -650,7 +650,7 @@ HBT_TEST(test_alerts_reach_people)
     json_t *narr = json_object_get(notices, "notices");
     assert_int_equal(json_array_size(narr), 1);
     assert_string_equal(hbt_str(json_array_get(narr, 0), "text_zh"),
-                        "等候超过 2 秒 (A 业务, 普通)");
+                        "等候超过 2 秒（A 业务，普通）");
     json_decref(notices);
     /* ... and the hall has them, down its link, for its manager page. */
     json_t *hn = NULL;
@@ -666,7 +666,7 @@ HBT_TEST(test_alerts_reach_people)
     assert_non_null(n0);
     assert_int_equal(hbt_int(n0, "alert"), sla_id);
     assert_string_equal(hbt_str(n0, "kind"), "wait_sla");
-    assert_string_equal(hbt_str(n0, "text_zh"), "等候超过 2 秒 (A 业务, 普通)");
+    assert_string_equal(hbt_str(n0, "text_zh"), "等候超过 2 秒（A 业务，普通）");
     assert_string_equal(hbt_str(n0, "text_en"), "waiting over 2 s (service A, normal)");
     assert_int_equal(hbt_int(json_object_get(n0, "params"), "limit_s"), 2);
     assert_true(json_is_false(json_object_get(n0, "acknowledged")));

@@ -74,17 +74,17 @@ HBT_TEST(test_words)
         int64_t v, t;
         const char *zh, *en;
     } rows[] = {
-        {ALERT_WAIT_SLA, "A:vip", 1500, 1200, "等候超过 20 分钟 (A 业务, 贵宾)",
+        {ALERT_WAIT_SLA, "A:vip", 1500, 1200, "等候超过 20 分钟（A 业务，贵宾）",
          "waiting over 20 min (service A, VIP)"},
         {ALERT_WAIT_SLA, "B:elderly", 900, 600,
-         "等候超过 10 分钟 (B 业务, 优先（老年人 / 残障人士）)",
+         "等候超过 10 分钟（B 业务，优先（老年人 / 残障人士））",
          "waiting over 10 min (service B, priority (elderly / disabled))"},
         /* A priority of a newer hall: shown as its code. */
-        {ALERT_WAIT_SLA, "C:gold", 61, 60, "等候超过 1 分钟 (C 业务, gold)",
+        {ALERT_WAIT_SLA, "C:gold", 61, 60, "等候超过 1 分钟（C 业务，gold）",
          "waiting over 1 min (service C, gold)"},
-        {ALERT_HALL_OFFLINE, "", 8100, 120, "营业时间内离线 2 小时 15 分钟 (宽限 2 分钟)",
+        {ALERT_HALL_OFFLINE, "", 8100, 120, "营业时间内离线 2 小时 15 分钟（宽限 2 分钟）",
          "offline for 2 h 15 min in opening hours (grace 2 min)"},
-        {ALERT_DIVERSION, "B", 31, 30, "B 业务 31 人等候 (超过 30 人建议分流)",
+        {ALERT_DIVERSION, "B", 31, 30, "B 业务 31 人等候（超过 30 人建议分流）",
          "31 waiting for service B (diversion above 30)"},
         {ALERT_DEVICE_FAULT, "kiosk-1", 3600, 1800, "设备 kiosk-1 故障 1 小时",
          "device kiosk-1 not working for 1 h"},
@@ -92,7 +92,7 @@ HBT_TEST(test_words)
          "complaint K7 not acknowledged, 10 min overdue"},
         {ALERT_STREAM_CONFLICT, "", 42, 0, "事件 42 重发内容不一致",
          "event 42 was resent with other bytes"},
-        {ALERT_DISK_NEARLY_FULL, "disk", 7, 10, "disk 仅剩 7% 空间 (低于 10% 告警)",
+        {ALERT_DISK_NEARLY_FULL, "disk", 7, 10, "disk 仅剩 7% 空间（低于 10% 告警）",
          "disk: 7% free (alert below 10%)"},
         /* The document in words; the hall's refusal code in words, its
          * own text as the detail. */
@@ -113,7 +113,7 @@ HBT_TEST(test_words)
          "营业厅拒收政策（版本 5）：too shiny", "the hall refused the policy version 5: too shiny"},
         {ALERT_DOCUMENT_REFUSED, "rules:r", 6, 0, "营业厅拒收rules（版本 6）：r",
          "the hall refused rules version 6: r"},
-        {99, "", 5, 6, "告警 (数值 5, 阈值 6)", "alert (value 5, threshold 6)"},
+        {99, "", 5, 6, "告警（数值 5，阈值 6）", "alert (value 5, threshold 6)"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         alert_t a = s_alert(rows[i].kind, rows[i].subject, rows[i].v, rows[i].t);
@@ -232,7 +232,7 @@ HBT_TEST(test_alertmanager)
         assert_true(json_is_string(v));
     json_object_foreach (ann, k, v)
         assert_true(json_is_string(v));
-    hbt_assert_strs(ann, "summary", "等候超过 20 分钟 (A 业务, 贵宾)", "summary_en",
+    hbt_assert_strs(ann, "summary", "等候超过 20 分钟（A 业务，贵宾）", "summary_en",
                     "waiting over 20 min (service A, VIP)", "wait_s", "1500", "limit_s", "1200",
                     "alert_id", "42", NULL);
     hbt_assert_strs(a, "startsAt", "2026-12-06T08:30:00.000Z", "endsAt", "0001-01-01T00:00:00Z",
@@ -257,7 +257,7 @@ HBT_TEST(test_robots)
     const char *c = hbt_str(json_object_get(w, "markdown"), "content");
     hbt_assert_contains_all(
         c, "<font color=\"comment\">[警告]</font> 等候超时 / Waiting over the limit",
-        "> 营业厅 Hall: **人民广场营业厅** (H1)\n", "> 等候超过 20 分钟 (A 业务, 贵宾)\n",
+        "> 营业厅 Hall: **人民广场营业厅** (H1)\n", "> 等候超过 20 分钟（A 业务，贵宾）\n",
         "> 级别 Level: 市级 city / warning · wait_sla\n", NULL);
     assert_true(strstr(c, "[查看 View]") == NULL); /* no external URL, no link */
     assert_true(strlen(c) <= 4096);
@@ -342,8 +342,8 @@ HBT_TEST(test_email)
                      0);
     body[blen] = '\0';
     hbt_assert_contains_all(
-        body, "等候超过 20 分钟 (A 业务, 贵宾)\n",
-        "营业厅：人民广场营业厅 (H1)\n级别：市级，警告\n告警编号：42\n",
+        body, "等候超过 20 分钟（A 业务，贵宾）\n",
+        "营业厅：人民广场营业厅（H1）\n级别：市级，警告\n告警编号：42\n",
         "-- English --\nwaiting over 20 min (service A, VIP)\n",
         "Hall: 人民广场营业厅 (H1)\nLevel: city, warning\nAlert: 42 (wait_sla)\n", NULL);
     hb_text_free(&t);

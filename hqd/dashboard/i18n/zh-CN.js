@@ -6,7 +6,7 @@ export default {
   "lang.en": "English",
   "lang.switch": "界面语言",
   "dur.s": "{s}秒",
-  "dur.m": "{m}分",
+  "dur.m": "{m}分钟",
   "dur.ms": "{m}分{s}秒",
   "dur.h": "{h}小时",
   "dur.hm": "{h}小时{m}分",
