@@ -83,6 +83,27 @@ static const kind_words_t *s_row(int kind)
     return &s_unknown;
 }
 
+/* English's line when the value ({n}) is 1, for the lines that count
+ * something ("1 event", not "1 events"); Chinese counts with measure words
+ * and has one form. */
+static const struct {
+    int kind;
+    const char *line;
+} s_en_one[] = {
+    {ALERT_EVENT_ANOMALY, "1 event stored with a flag"},
+    {ALERT_HALL_DISK_FULL, "the hall's disk is full: 1 event refused"},
+};
+
+/* The template of alert `a`'s line in `lang`. */
+static const char *s_line(const alert_t *a, notify_lang_t lang)
+{
+    if (lang == NOTIFY_EN && a->value == 1)
+        for (size_t i = 0; i < sizeof s_en_one / sizeof s_en_one[0]; i++)
+            if (s_en_one[i].kind == a->kind)
+                return s_en_one[i].line;
+    return s_row(a->kind)->line[lang == NOTIFY_EN];
+}
+
 const char *notify_kind_title(int kind, notify_lang_t lang)
 {
     return s_row(kind)->title[lang == NOTIFY_EN];
@@ -245,7 +266,7 @@ void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen
 {
     if (outlen == 0)
         return;
-    const char *t = s_row(a->kind)->line[lang == NOTIFY_EN];
+    const char *t = s_line(a, lang);
     size_t used = 0;
     out[0] = '\0';
     while (*t && used + 1 < outlen) {

@@ -92,6 +92,13 @@ HBT_TEST(test_words)
          "complaint K7 not acknowledged, 10 min overdue"},
         {ALERT_STREAM_CONFLICT, "", 42, 0, "事件 42 重发内容不一致",
          "event 42 was resent with other bytes"},
+        /* Counts: English says one event, and several; Chinese has one form. */
+        {ALERT_EVENT_ANOMALY, "", 1, 0, "1 个事件被标记异常", "1 event stored with a flag"},
+        {ALERT_EVENT_ANOMALY, "", 3, 0, "3 个事件被标记异常", "3 events stored with a flag"},
+        {ALERT_HALL_DISK_FULL, "", 1, 0, "营业厅存储已满，已拒收 1 个事件",
+         "the hall's disk is full: 1 event refused"},
+        {ALERT_HALL_DISK_FULL, "", 0, 0, "营业厅存储已满，已拒收 0 个事件",
+         "the hall's disk is full: 0 events refused"},
         {ALERT_DISK_NEARLY_FULL, "disk", 7, 10, "disk 仅剩 7% 空间（低于 10% 告警）",
          "disk: 7% free (alert below 10%)"},
         /* The document in words; the hall's refusal code in words, its
