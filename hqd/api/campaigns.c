@@ -13,6 +13,7 @@
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/json.h"
+#include "hallbus/querynum.h"
 #include "hallbus/text.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
@@ -533,19 +534,11 @@ static bool s_sees_hall(int32_t index, void *view) { return hq_view_hall_at(view
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char buf[16];
-    size_t max = 0;
-    int rc = hb_http_query(req, "halls", buf, sizeof buf);
-    if (rc == 0) {
-        char *end;
-        unsigned long v = strtoul(buf, &end, 10);
-        if (buf[0] < '0' || buf[0] > '9' || *end || v > ROLLOUT_LIST_MAX) {
-            hb_http_reply_error(req, 400, "bad_parameter", "halls must be a number from 0 to %d",
-                                ROLLOUT_LIST_MAX);
-            return;
-        }
-        max = buf[0] ? v : ROLLOUT_LIST_DEFAULT;
-    } else if (rc != HB_ENOTFOUND) {
+    /* "?halls" with no number asks for the default list: the value fits
+     * a one-byte buffer only when it is empty. */
+    char given[1];
+    uint64_t max = hb_http_query(req, "halls", given, sizeof given) == 0 ? ROLLOUT_LIST_DEFAULT : 0;
+    if (hb_http_query_u64(req, "halls", 0, ROLLOUT_LIST_MAX, &max) == HB_EINVAL) {
         hb_http_reply_error(req, 400, "bad_parameter", "halls must be a number from 0 to %d",
                             ROLLOUT_LIST_MAX);
         return;
