@@ -162,6 +162,14 @@ void hqd_api_get_me(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, hqd_api_me_json(hq, hq_auth_identity(req)));
 }
 
+const hq_view_t *hqd_api_view(hb_http_req_t *req, hb_perm_t perm)
+{
+    const hq_view_t *v = hq_auth_view(req, perm);
+    if (!v)
+        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    return v;
+}
+
 /* GET /v1/audit[?who=][&object=][&from=&to=][&before=CURSOR][&limit=N][&format=csv] */
 void hqd_api_get_audit(hb_http_req_t *req, void *arg)
 {

@@ -91,7 +91,7 @@ void hqd_api_list_campaigns(hb_http_req_t *req, void *arg)
                             "organisation");
         return;
     }
-    const hq_view_t *view = ctl_view(req, HB_PERM_CAMPAIGN_READ);
+    const hq_view_t *view = hqd_api_view(req, HB_PERM_CAMPAIGN_READ);
     if (!view)
         return;
     if (within && !hq_view_above_at(view, (int32_t)within->index)) {
@@ -156,7 +156,7 @@ static int s_draft_scope(hb_http_req_t *req, hqd_t *hq, const json_t *doc)
 {
     const char *region = json_string_value(json_object_get(doc, "region"));
     const org_t *org = hq_control_org(hq->control);
-    const hq_view_t *v = ctl_view(req, HB_PERM_CAMPAIGN_DRAFT);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_CAMPAIGN_DRAFT);
     if (!v)
         return -1;
     if (!region || !org_region_find(org, region) || hq_view_region(v, org, region))
@@ -346,7 +346,7 @@ void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
         return;
     /* A candidate is checked for whoever may read campaigns of its owner. */
     const char *region = json_string_value(json_object_get(cand, "region"));
-    const hq_view_t *v = ctl_view(req, HB_PERM_CAMPAIGN_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_CAMPAIGN_READ);
     if (!v || (region && org_region_find(hq_control_org(hq->control), region) &&
                !hq_view_region(v, hq_control_org(hq->control), region))) {
         if (v)
@@ -442,7 +442,7 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "bad_parameter", "format must be json or csv");
         return;
     }
-    const hq_view_t *view = ctl_view(req, HB_PERM_CAMPAIGN_READ);
+    const hq_view_t *view = hqd_api_view(req, HB_PERM_CAMPAIGN_READ);
     if (!view)
         return;
     size_t n;
@@ -543,7 +543,7 @@ void hqd_api_get_rollout(hb_http_req_t *req, void *arg)
                             ROLLOUT_LIST_MAX);
         return;
     }
-    const hq_view_t *v = ctl_view(req, HB_PERM_POLICY_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_POLICY_READ);
     if (!v)
         return;
     hb_http_reply_json(req, 200,

@@ -99,11 +99,9 @@ void hqd_api_get_halls(hb_http_req_t *req, void *arg)
     if (hb_http_query_number(req, "offset", 0, UINT32_MAX, &offset) != 0 ||
         hb_http_query_number(req, "limit", 0, HALLS_LIMIT_MAX, &limit) != 0)
         return;
-    const hq_view_t *v = hq_auth_view(req, HB_PERM_LIVE_READ);
-    if (!v) {
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
+    if (!v)
         return;
-    }
     /* The halls in the caller's scope, counted and paged among themselves. */
     size_t count = hq_halls_count(hq->halls), total = 0;
     json_t *arr = json_array();

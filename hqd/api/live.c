@@ -40,14 +40,6 @@ static bool s_sees_num(uint32_t num, void *arg)
 }
 
 /* The caller's view for `perm`; NULL after answering 503. */
-static const hq_view_t *s_view(hb_http_req_t *req, hb_perm_t perm)
-{
-    const hq_view_t *v = hq_auth_view(req, perm);
-    if (!v)
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
-    return v;
-}
-
 void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
@@ -97,7 +89,7 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
                             "worst must be one of ok, closed, warning, alert, offline");
         return;
     }
-    const hq_view_t *v = s_view(req, HB_PERM_LIVE_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
     if (!v)
         return;
     const org_t *org = hq_control_org(hq->control);
@@ -120,7 +112,7 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
  * (GET /v1/regions/:region). */
 static void s_reply_regions(hb_http_req_t *req, hqd_t *hq, const char *id)
 {
-    const hq_view_t *v = s_view(req, HB_PERM_LIVE_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
     if (!v)
         return;
     size_t len = 0;
@@ -171,7 +163,7 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
                             ALERTSTORE_PAGE_MAX);
         return;
     }
-    const hq_view_t *v = s_view(req, HB_PERM_ALERTS_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_ALERTS_READ);
     if (!v)
         return;
     num_pred_t pred = {.hq = hq, .view = v};

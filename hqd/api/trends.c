@@ -130,11 +130,9 @@ void hqd_api_get_trends(hb_http_req_t *req, void *arg)
     uint64_t weeks = HQ_TREND_WEEKS_DEFAULT;
     if (hb_http_query_number(req, "weeks", 1, HQ_TREND_WEEKS_MAX, &weeks) != 0)
         return;
-    const hq_view_t *v = hq_auth_view(req, HB_PERM_LIVE_READ);
-    if (!v) {
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
+    if (!v)
         return;
-    }
     nums_t nums = HB_VEC_INIT(HQ_HALLS_MAX + ORG_HALLS_MAX);
     bool filtered = false;
     if (!s_scope(req, hq, v, scope, &nums, &filtered)) {
