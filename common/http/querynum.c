@@ -1,6 +1,6 @@
 /* Whole numbers from a request's query string, read and range-checked one
- * way (querynum.h); the API handlers of hqd use it for every ?limit=,
- * ?offset=, ?from= style parameter. Finding and decoding the parameter is
+ * way (querynum.h); hqd's API handlers read their ?limit=, ?offset=,
+ * ?from= style parameters with it. Finding and decoding the parameter is
  * request.c's hb_http_query. */
 #include "hallbus/querynum.h"
 #include "hallbus/error.h"
