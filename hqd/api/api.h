@@ -116,6 +116,9 @@ void hqd_api_get_health(hb_http_req_t *req, void *arg);
 void hqd_api_login(hb_http_req_t *req, void *arg);
 void hqd_api_logout(hb_http_req_t *req, void *arg);
 void hqd_api_get_me(hb_http_req_t *req, void *arg);
+/* The caller's view for `perm` (hq_auth_view); NULL after answering 503,
+ * for every handler that keeps its answer to the caller's scope. */
+const hq_view_t *hqd_api_view(hb_http_req_t *req, hb_perm_t perm);
 /* GET /v1/me's answer for `id`: hq_auth_me_json and when this hqd started
  * (server_started); the dashboard's page (page.c) is served with it. NULL
  * when out of memory. */

@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include "hallbus/error.h"
+#include "hallbus/querynum.h"
 #include "hallbus/time.h"
 #include "hallbus/version.h"
 
@@ -161,30 +162,34 @@ void hqd_api_get_me(hb_http_req_t *req, void *arg)
     hb_http_reply_json(req, 200, hqd_api_me_json(hq, hq_auth_identity(req)));
 }
 
+const hq_view_t *hqd_api_view(hb_http_req_t *req, hb_perm_t perm)
+{
+    const hq_view_t *v = hq_auth_view(req, perm);
+    if (!v)
+        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    return v;
+}
+
 /* GET /v1/audit[?who=][&object=][&from=&to=][&before=CURSOR][&limit=N][&format=csv] */
 void hqd_api_get_audit(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char who[AUTH_QUERY_MAX], object[AUTH_QUERY_MAX], before[AUTH_QUERY_MAX], limit[16], format[8];
-    hq_audit_query_t q = {.limit = 100};
+    char who[AUTH_QUERY_MAX], object[AUTH_QUERY_MAX], before[AUTH_QUERY_MAX], format[8];
+    hq_audit_query_t q = {0};
+    uint64_t limit = 100;
     if (hb_http_query_opt(req, "who", who, sizeof who) != 0 ||
         hb_http_query_opt(req, "object", object, sizeof object) != 0 ||
         hb_http_query_opt(req, "before", before, sizeof before) != 0 ||
-        hb_http_query_opt(req, "limit", limit, sizeof limit) != 0 ||
         hb_http_query_opt(req, "format", format, sizeof format) != 0 ||
         hb_http_query_time(req, "from", &q.from_ms) != 0 ||
         hb_http_query_time(req, "to", &q.to_ms) != 0)
         return;
-    if (limit[0]) {
-        char *end;
-        unsigned long v = strtoul(limit, &end, 10);
-        if (limit[0] < '0' || limit[0] > '9' || *end || v < 1 || v > HQ_AUDIT_PAGE_MAX) {
-            hb_http_reply_error(req, 400, "bad_parameter", "limit must be from 1 to %d",
-                                HQ_AUDIT_PAGE_MAX);
-            return;
-        }
-        q.limit = v;
+    if (hb_http_query_u64(req, "limit", 1, HQ_AUDIT_PAGE_MAX, &limit) == HB_EINVAL) {
+        hb_http_reply_error(req, 400, "bad_parameter", "limit must be from 1 to %d",
+                            HQ_AUDIT_PAGE_MAX);
+        return;
     }
+    q.limit = limit;
     if (format[0] && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
         hb_http_reply_error(req, 400, "bad_parameter", "format must be json or csv");
         return;

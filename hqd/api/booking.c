@@ -216,10 +216,9 @@ void hqd_api_post_appointment(hb_http_req_t *req, void *arg)
     hq_auth_note_object(req, id);
     /* Scope first: a caller who may not book there learns nothing of the
      * hall, not even whether it exists. */
-    const hq_view_t *v = hq_auth_view(req, HB_PERM_APPOINTMENT_BOOK);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_APPOINTMENT_BOOK);
     if (!v) {
         json_decref(b);
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
         return;
     }
     const org_t *org = hq_control_org(hq->control);

@@ -13,6 +13,7 @@
 #include "hallbus/error.h"
 #include "hallbus/ids.h"
 #include "hallbus/json.h"
+#include "hallbus/querynum.h"
 #include "hallbus/text.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
@@ -90,7 +91,7 @@ void hqd_api_list_campaigns(hb_http_req_t *req, void *arg)
                             "organisation");
         return;
     }
-    const hq_view_t *view = ctl_view(req, HB_PERM_CAMPAIGN_READ);
+    const hq_view_t *view = hqd_api_view(req, HB_PERM_CAMPAIGN_READ);
     if (!view)
         return;
     if (within && !hq_view_above_at(view, (int32_t)within->index)) {
@@ -155,7 +156,7 @@ static int s_draft_scope(hb_http_req_t *req, hqd_t *hq, const json_t *doc)
 {
     const char *region = json_string_value(json_object_get(doc, "region"));
     const org_t *org = hq_control_org(hq->control);
-    const hq_view_t *v = ctl_view(req, HB_PERM_CAMPAIGN_DRAFT);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_CAMPAIGN_DRAFT);
     if (!v)
         return -1;
     if (!region || !org_region_find(org, region) || hq_view_region(v, org, region))
@@ -345,7 +346,7 @@ void hqd_api_calendar_check(hb_http_req_t *req, void *arg)
         return;
     /* A candidate is checked for whoever may read campaigns of its owner. */
     const char *region = json_string_value(json_object_get(cand, "region"));
-    const hq_view_t *v = ctl_view(req, HB_PERM_CAMPAIGN_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_CAMPAIGN_READ);
     if (!v || (region && org_region_find(hq_control_org(hq->control), region) &&
                !hq_view_region(v, hq_control_org(hq->control), region))) {
         if (v)
@@ -441,7 +442,7 @@ void hqd_api_calendar_export(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "bad_parameter", "format must be json or csv");
         return;
     }
-    const hq_view_t *view = ctl_view(req, HB_PERM_CAMPAIGN_READ);
+    const hq_view_t *view = hqd_api_view(req, HB_PERM_CAMPAIGN_READ);
     if (!view)
         return;
     size_t n;
@@ -533,24 +534,16 @@ static bool s_sees_hall(int32_t index, void *view) { return hq_view_hall_at(view
 void hqd_api_get_rollout(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char buf[16];
-    size_t max = 0;
-    int rc = hb_http_query(req, "halls", buf, sizeof buf);
-    if (rc == 0) {
-        char *end;
-        unsigned long v = strtoul(buf, &end, 10);
-        if (buf[0] < '0' || buf[0] > '9' || *end || v > ROLLOUT_LIST_MAX) {
-            hb_http_reply_error(req, 400, "bad_parameter", "halls must be a number from 0 to %d",
-                                ROLLOUT_LIST_MAX);
-            return;
-        }
-        max = buf[0] ? v : ROLLOUT_LIST_DEFAULT;
-    } else if (rc != HB_ENOTFOUND) {
+    /* "?halls" with no number asks for the default list: the value fits
+     * a one-byte buffer only when it is empty. */
+    char given[1];
+    uint64_t max = hb_http_query(req, "halls", given, sizeof given) == 0 ? ROLLOUT_LIST_DEFAULT : 0;
+    if (hb_http_query_u64(req, "halls", 0, ROLLOUT_LIST_MAX, &max) == HB_EINVAL) {
         hb_http_reply_error(req, 400, "bad_parameter", "halls must be a number from 0 to %d",
                             ROLLOUT_LIST_MAX);
         return;
     }
-    const hq_view_t *v = ctl_view(req, HB_PERM_POLICY_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_POLICY_READ);
     if (!v)
         return;
     hb_http_reply_json(req, 200,

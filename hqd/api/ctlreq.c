@@ -283,14 +283,5 @@ json_t *ctl_date_json(int32_t day)
 
 /* ------------------------------------------------------ organisation ---- */
 
-/* The caller's view for `perm`; NULL after answering 503. */
-const hq_view_t *ctl_view(hb_http_req_t *req, hb_perm_t perm)
-{
-    const hq_view_t *v = hq_auth_view(req, perm);
-    if (!v)
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
-    return v;
-}
-
 /* GET /v1/org: the organisation as far as the caller sees it: the regions
  * in their scope and the path down to them, and the halls in it. */

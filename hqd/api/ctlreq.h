@@ -47,7 +47,5 @@ int ctl_path_id(hb_http_req_t *req, const char *name, size_t max, const char *wh
 /* A body's "id" must be the path's, or is filled in from it. */
 int ctl_match_id(hb_http_req_t *req, json_t *body, const char *id);
 json_t *ctl_date_json(int32_t day);
-/* The caller's view for `perm`; NULL after answering 503. */
-const hq_view_t *ctl_view(hb_http_req_t *req, hb_perm_t perm);
 
 #endif

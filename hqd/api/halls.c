@@ -10,12 +10,12 @@
 #include "hallbus/error.h"
 #include "hallbus/eventrules.h"
 #include "hallbus/json.h"
+#include "hallbus/querynum.h"
 #include "hallbus/version.h"
 #include "hallbus/time.h"
 #include "hallbus/utf8.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,37 +92,16 @@ static json_t *s_hall_json(hqd_t *hq, const hq_hall_t *h)
     return o;
 }
 
-/* Reads an unsigned query parameter; `*out` keeps its default when absent. */
-static int s_query_u64(hb_http_req_t *req, const char *name, uint64_t max, uint64_t *out)
-{
-    char buf[32];
-    int rc = hb_http_query(req, name, buf, sizeof buf);
-    if (rc == HB_ENOTFOUND)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = rc == 0 && buf[0] >= '0' && buf[0] <= '9' ? strtoull(buf, &end, 10) : 0;
-    if (rc != 0 || buf[0] < '0' || buf[0] > '9' || *end != '\0' || errno != 0 || v > max) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s must be a whole number from 0 to %llu",
-                            name, (unsigned long long)max);
-        return HB_EINVAL;
-    }
-    *out = v;
-    return 0;
-}
-
 void hqd_api_get_halls(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     uint64_t offset = 0, limit = HALLS_LIMIT_DEFAULT;
-    if (s_query_u64(req, "offset", UINT32_MAX, &offset) != 0 ||
-        s_query_u64(req, "limit", HALLS_LIMIT_MAX, &limit) != 0)
+    if (hb_http_query_number(req, "offset", 0, UINT32_MAX, &offset) != 0 ||
+        hb_http_query_number(req, "limit", 0, HALLS_LIMIT_MAX, &limit) != 0)
         return;
-    const hq_view_t *v = hq_auth_view(req, HB_PERM_LIVE_READ);
-    if (!v) {
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
+    if (!v)
         return;
-    }
     /* The halls in the caller's scope, counted and paged among themselves. */
     size_t count = hq_halls_count(hq->halls), total = 0;
     json_t *arr = json_array();
@@ -236,8 +215,8 @@ void hqd_api_get_hall_events(hb_http_req_t *req, void *arg)
     if (!h)
         return;
     uint64_t from = 1, limit = EVENTS_LIMIT_DEFAULT;
-    if (s_query_u64(req, "from", UINT64_MAX >> 1, &from) != 0 ||
-        s_query_u64(req, "limit", EVENTS_LIMIT_MAX, &limit) != 0)
+    if (hb_http_query_number(req, "from", 0, UINT64_MAX >> 1, &from) != 0 ||
+        hb_http_query_number(req, "limit", 0, EVENTS_LIMIT_MAX, &limit) != 0)
         return;
     events_ctx_t c = {.arr = json_array(), .next = from};
     int rc =

@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include "hallbus/error.h"
+#include "hallbus/querynum.h"
 #include "hallbus/time.h"
 
 #include <stdlib.h>
@@ -39,32 +40,6 @@ static bool s_sees_num(uint32_t num, void *arg)
 }
 
 /* The caller's view for `perm`; NULL after answering 503. */
-static const hq_view_t *s_view(hb_http_req_t *req, hb_perm_t perm)
-{
-    const hq_view_t *v = hq_auth_view(req, perm);
-    if (!v)
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
-    return v;
-}
-
-static int s_number(hb_http_req_t *req, const char *name, size_t max, size_t *out)
-{
-    char buf[24];
-    if (hb_http_query_opt(req, name, buf, sizeof buf) != 0)
-        return HB_EINVAL;
-    if (!buf[0])
-        return 0;
-    char *end;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (buf[0] < '0' || buf[0] > '9' || *end || v > max) {
-        hb_http_reply_error(req, 400, "bad_parameter", "%s must be a whole number from 0 to %zu",
-                            name, max);
-        return HB_EINVAL;
-    }
-    *out = (size_t)v;
-    return 0;
-}
-
 void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
@@ -101,20 +76,20 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char region[80], tag[40], worst[16], alerting[8];
-    size_t offset = 0, limit = LIVE_LIMIT_DEFAULT;
+    uint64_t offset = 0, limit = LIVE_LIMIT_DEFAULT;
     if (hb_http_query_opt(req, "region", region, sizeof region) != 0 ||
         hb_http_query_opt(req, "tag", tag, sizeof tag) != 0 ||
         hb_http_query_opt(req, "worst", worst, sizeof worst) != 0 ||
         hb_http_query_opt(req, "alerting", alerting, sizeof alerting) != 0 ||
-        s_number(req, "offset", LIVE_LIMIT_MAX * 10, &offset) != 0 ||
-        s_number(req, "limit", LIVE_LIMIT_MAX, &limit) != 0)
+        hb_http_query_number(req, "offset", 0, LIVE_LIMIT_MAX * 10, &offset) != 0 ||
+        hb_http_query_number(req, "limit", 0, LIVE_LIMIT_MAX, &limit) != 0)
         return;
     if (worst[0] && hq_worst_parse(worst) < 0) {
         hb_http_reply_error(req, 400, "bad_parameter",
                             "worst must be one of ok, closed, warning, alert, offline");
         return;
     }
-    const hq_view_t *v = s_view(req, HB_PERM_LIVE_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
     if (!v)
         return;
     const org_t *org = hq_control_org(hq->control);
@@ -137,7 +112,7 @@ void hqd_api_get_live_halls(hb_http_req_t *req, void *arg)
  * (GET /v1/regions/:region). */
 static void s_reply_regions(hb_http_req_t *req, hqd_t *hq, const char *id)
 {
-    const hq_view_t *v = s_view(req, HB_PERM_LIVE_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
     if (!v)
         return;
     size_t len = 0;
@@ -169,14 +144,14 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     char state[16], hall[40], kind[40];
-    size_t limit = 100, before = 0;
+    uint64_t limit = 100, before = 0;
     int64_t from = 0, to = 0;
     if (hb_http_query_opt(req, "state", state, sizeof state) != 0 ||
         hb_http_query_opt(req, "hall", hall, sizeof hall) != 0 ||
         hb_http_query_opt(req, "kind", kind, sizeof kind) != 0 ||
         hb_http_query_time(req, "from", &from) != 0 || hb_http_query_time(req, "to", &to) != 0 ||
-        s_number(req, "limit", ALERTSTORE_PAGE_MAX, &limit) != 0 ||
-        s_number(req, "before", SIZE_MAX, &before) != 0)
+        hb_http_query_number(req, "limit", 0, ALERTSTORE_PAGE_MAX, &limit) != 0 ||
+        hb_http_query_number(req, "before", 0, SIZE_MAX, &before) != 0)
         return;
     bool history = strcmp(state, "history") == 0;
     if (state[0] && !history && strcmp(state, "open") != 0) {
@@ -188,7 +163,7 @@ void hqd_api_get_alerts(hb_http_req_t *req, void *arg)
                             ALERTSTORE_PAGE_MAX);
         return;
     }
-    const hq_view_t *v = s_view(req, HB_PERM_ALERTS_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_ALERTS_READ);
     if (!v)
         return;
     num_pred_t pred = {.hq = hq, .view = v};

@@ -11,6 +11,7 @@
 #include "auth.h"
 
 #include "hallbus/error.h"
+#include "hallbus/querynum.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -273,18 +274,11 @@ void hqd_api_delete_silence(hb_http_req_t *req, void *arg)
 static bool s_query_u64(hb_http_req_t *req, const char *name, uint64_t min, uint64_t max,
                         uint64_t *out)
 {
-    char v[32];
-    int rc = hb_http_query(req, name, v, sizeof v);
-    if (rc == HB_ENOTFOUND)
-        return true;
-    char *end = NULL;
-    unsigned long long x = rc == 0 && v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
-    if (rc != 0 || !end || *end || x < min || x > max) {
+    if (hb_http_query_u64(req, name, min, max, out) == HB_EINVAL) {
         hb_http_reply_error(req, 400, "bad_request", "%s must be %" PRIu64 " to %" PRIu64, name,
                             min, max);
         return false;
     }
-    *out = x;
     return true;
 }
 

@@ -26,7 +26,7 @@ void hqd_api_get_org(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
     const org_t *org = hq_control_org(hq->control);
-    const hq_view_t *v = ctl_view(req, HB_PERM_ORG_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_ORG_READ);
     if (!v)
         return;
     json_t *doc = org_to_json(org);
@@ -192,7 +192,7 @@ static void s_policies_keep(json_t *set, const hq_view_t *v, const org_t *org)
 void hqd_api_get_policies(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    const hq_view_t *v = ctl_view(req, HB_PERM_POLICY_READ);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_POLICY_READ);
     if (!v)
         return;
     json_t *o = hq_control_policies_json(hq->control);
@@ -314,7 +314,7 @@ void hqd_api_publish_policies(hb_http_req_t *req, void *arg)
     /* Publishing is scoped by what it would publish: every changed draft
      * must be one the caller may edit (a province's editor cannot publish
      * a national draft someone left). */
-    const hq_view_t *v = ctl_view(req, HB_PERM_POLICY_EDIT);
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_POLICY_EDIT);
     json_t *changes = v ? hq_control_policy_changes(hq->control) : NULL;
     if (!v || !changes) {
         json_decref(body);

@@ -11,6 +11,7 @@
 #include "pubhours.h"
 
 #include "hallbus/error.h"
+#include "hallbus/querynum.h"
 #include "hallbus/time.h"
 
 #include <sodium.h>
@@ -54,10 +55,9 @@ static bool s_param(hb_http_req_t *req, const char *name, char *out, size_t outl
 void hqd_api_get_public_hours(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char format[16], days_s[16], hall[HB_HALL_ID_MAX + 1], region[ORG_REGION_ID_MAX + 1];
+    char format[16], hall[HB_HALL_ID_MAX + 1], region[ORG_REGION_ID_MAX + 1];
     if (!s_param(req, "format", format, sizeof format) ||
-        !s_param(req, "days", days_s, sizeof days_s) || !s_param(req, "hall", hall, sizeof hall) ||
-        !s_param(req, "region", region, sizeof region))
+        !s_param(req, "hall", hall, sizeof hall) || !s_param(req, "region", region, sizeof region))
         return;
     const public_format_t *f = s_format(format[0] ? format : "json");
     if (!f) {
@@ -65,15 +65,10 @@ void hqd_api_get_public_hours(hb_http_req_t *req, void *arg)
                             format);
         return;
     }
-    long days = HQ_PUBHOURS_DAYS_DEFAULT;
-    if (days_s[0]) {
-        char *end;
-        days = strtol(days_s, &end, 10);
-        if (*end || end == days_s || days < 1 || days > HQ_PUBHOURS_DAYS_MAX) {
-            hb_http_reply_error(req, 400, "bad_request", "days must be 1 to %d",
-                                HQ_PUBHOURS_DAYS_MAX);
-            return;
-        }
+    uint64_t days = HQ_PUBHOURS_DAYS_DEFAULT;
+    if (hb_http_query_u64(req, "days", 1, HQ_PUBHOURS_DAYS_MAX, &days) == HB_EINVAL) {
+        hb_http_reply_error(req, 400, "bad_request", "days must be 1 to %d", HQ_PUBHOURS_DAYS_MAX);
+        return;
     }
     int64_t now = hb_now_ms();
     hq_pubhours_query_t q = {.hall = hall[0] ? hall : NULL,
@@ -83,8 +78,8 @@ void hqd_api_get_public_hours(hb_http_req_t *req, void *arg)
 
     /* The ETag, from what the answer depends on. */
     char key[256];
-    int klen = snprintf(key, sizeof key, "%s|%ld|%s|%s|%llu|%llu|%lld|%lld", f->name, days, hall,
-                        region, (unsigned long long)hq_control_policy_generation(hq->control),
+    int klen = snprintf(key, sizeof key, "%s|%ld|%s|%s|%llu|%llu|%lld|%lld", f->name, (long)days,
+                        hall, region, (unsigned long long)hq_control_policy_generation(hq->control),
                         (unsigned long long)hq_control_org_generation(hq->control),
                         (long long)hq->started_ms, (long long)(now / PUBLIC_SLOT_MS));
     unsigned char h[8];

@@ -17,6 +17,7 @@
 #include "hallbus/metrics.h"
 
 #include "hallbus/error.h"
+#include "hallbus/querynum.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 
@@ -75,18 +76,14 @@ static bool s_date(hb_http_req_t *req, const char *name, const char *text, int32
 
 static bool s_count(hb_http_req_t *req, const char *name, size_t lo, size_t hi, size_t *out)
 {
-    char buf[24];
-    if (!s_param(req, name, buf, sizeof buf))
-        return false;
-    if (!buf[0])
-        return true;
-    char *end;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (buf[0] < '0' || buf[0] > '9' || *end || v < lo || v > hi) {
+    uint64_t v;
+    int rc = hb_http_query_u64(req, name, lo, hi, &v);
+    if (rc == HB_EINVAL) {
         BAD_PARAMETER(req, name, "%s must be a whole number from %zu to %zu", name, lo, hi);
         return false;
     }
-    *out = (size_t)v;
+    if (rc == 0)
+        *out = (size_t)v;
     return true;
 }
 
@@ -475,7 +472,7 @@ static void s_archive_csv(hb_http_req_t *req, const hq_archive_page_t *page)
 void hqd_api_get_archive(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char hall[HB_HALL_ID_MAX + 8], from_s[16], to_s[16], type[40], cursor[24];
+    char hall[HB_HALL_ID_MAX + 8], from_s[16], to_s[16], type[40];
     char ticket[HB_ID_MAX + 1], business[HB_ID_MAX + 1], staff[HB_ID_MAX + 1],
         complaint[HB_ID_MAX + 1];
     size_t limit = 100;
@@ -490,7 +487,6 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
         !s_param(req, "staff", staff, sizeof staff) ||
         !s_param(req, "complaint", complaint, sizeof complaint) ||
         !s_param(req, "type", type, sizeof type) ||
-        !s_param(req, "cursor", cursor, sizeof cursor) ||
         !s_count(req, "limit", 1, HQ_ARCHIVE_LIMIT_MAX, &limit) || !s_format(req, &csv))
         return;
     hq_archive_query_t q = {.limit = limit,
@@ -515,14 +511,9 @@ void hqd_api_get_archive(hb_http_req_t *req, void *arg)
         BAD_PARAMETER(req, "type", "type '%s' is not an event type (e.g. service_completed)", type);
         return;
     }
-    if (cursor[0]) {
-        char *end;
-        unsigned long long v = strtoull(cursor, &end, 10);
-        if (cursor[0] < '1' || cursor[0] > '9' || *end) {
-            BAD_PARAMETER(req, "cursor", "cursor must be a value a previous page gave");
-            return;
-        }
-        q.cursor = v;
+    if (hb_http_query_u64(req, "cursor", 1, UINT64_MAX, &q.cursor) == HB_EINVAL) {
+        BAD_PARAMETER(req, "cursor", "cursor must be a value a previous page gave");
+        return;
     }
     hq_hall_t *h = s_hall(req, hq, hall);
     if (!h)

@@ -7,10 +7,10 @@
 #include "api.h"
 
 #include "hallbus/error.h"
+#include "hallbus/querynum.h"
 #include "hallbus/time.h"
 #include "hallbus/vec.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define TRENDS_SCOPE_MAX (8 + ORG_REGION_ID_MAX + HB_HALL_ID_MAX)
@@ -116,7 +116,7 @@ static bool s_scope(hb_http_req_t *req, hqd_t *hq, const hq_view_t *v, const cha
 void hqd_api_get_trends(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
-    char scope[TRENDS_SCOPE_MAX], weeks_s[8];
+    char scope[TRENDS_SCOPE_MAX];
     int rc = hb_http_query(req, "scope", scope, sizeof scope);
     if (rc == HB_ENOTFOUND) {
         hb_http_reply_error(req, 400, "bad_parameter",
@@ -127,23 +127,12 @@ void hqd_api_get_trends(hb_http_req_t *req, void *arg)
         hb_http_reply_error(req, 400, "bad_parameter", "scope is not a valid value");
         return;
     }
-    int weeks = HQ_TREND_WEEKS_DEFAULT;
-    rc = hb_http_query(req, "weeks", weeks_s, sizeof weeks_s);
-    if (rc != HB_ENOTFOUND) {
-        char *end = NULL;
-        long w = rc == 0 ? strtol(weeks_s, &end, 10) : 0;
-        if (rc != 0 || end == weeks_s || *end || w < 1 || w > HQ_TREND_WEEKS_MAX) {
-            hb_http_reply_error(req, 400, "bad_parameter",
-                                "weeks must be a whole number from 1 to %d", HQ_TREND_WEEKS_MAX);
-            return;
-        }
-        weeks = (int)w;
-    }
-    const hq_view_t *v = hq_auth_view(req, HB_PERM_LIVE_READ);
-    if (!v) {
-        hb_http_reply_error(req, 503, "no_memory", "cannot work out your scope now");
+    uint64_t weeks = HQ_TREND_WEEKS_DEFAULT;
+    if (hb_http_query_number(req, "weeks", 1, HQ_TREND_WEEKS_MAX, &weeks) != 0)
         return;
-    }
+    const hq_view_t *v = hqd_api_view(req, HB_PERM_LIVE_READ);
+    if (!v)
+        return;
     nums_t nums = HB_VEC_INIT(HQ_HALLS_MAX + ORG_HALLS_MAX);
     bool filtered = false;
     if (!s_scope(req, hq, v, scope, &nums, &filtered)) {
@@ -152,7 +141,7 @@ void hqd_api_get_trends(hb_http_req_t *req, void *arg)
     }
     hq_trend_query_t q = {.nums = nums.v,
                           .n = nums.n,
-                          .weeks = weeks,
+                          .weeks = (int)weeks,
                           .now_ms = hb_now_ms(),
                           .rollups = hq->rollup ? hq_rollup_store(hq->rollup) : NULL};
     json_t *o = hq_trend_json(hq->trend, &q);

@@ -809,12 +809,7 @@ bool org_region_contains(const org_t *org, const org_region_t *outer, const org_
 int org_hall_chain(const org_t *org, const char *hall_id, const org_region_t *chain[3])
 {
     const org_hall_t *h = org_hall_find(org, hall_id);
-    if (!h)
-        return HB_ENOTFOUND;
-    chain[0] = &org->regions.v[h->city];
-    chain[1] = &org->regions.v[chain[0]->parent];
-    chain[2] = &org->regions.v[chain[1]->parent];
-    return 0;
+    return h ? org_hall_chain_at(org, h, chain) : HB_ENOTFOUND;
 }
 
 int org_hall_chain_at(const org_t *org, const org_hall_t *h, const org_region_t *chain[3])

@@ -4,6 +4,7 @@
  * (writer.c). */
 #include "hqlog.h"
 
+#include "hallbus/destroy.h"
 #include "hallbus/error.h"
 #include "hallbus/log.h"
 #include "hallbus/progress.h"
@@ -342,12 +343,8 @@ int hq_log_open(const char *dir, size_t map_size, size_t map_max, uint64_t folde
     return 0;
 }
 
-void hq_log_close(hq_log_t **logp)
+static void s_fini(hq_log_t *log)
 {
-    hq_log_t *log = *logp;
-    if (!log)
-        return;
-    *logp = NULL;
     while (log->head) {
         hq_log_entry_t *next = log->head->next;
         hq_log_entry_free(log->head);
@@ -357,8 +354,9 @@ void hq_log_close(hq_log_t **logp)
     if (log->cond_ok)
         pthread_cond_destroy(&log->cond);
     pthread_mutex_destroy(&log->lock);
-    free(log);
 }
+
+void hq_log_close(hq_log_t **logp) { HB_DESTROY(logp, s_fini); }
 
 static int s_append_once(hq_log_t *log, hq_log_entry_t *e, uint64_t id, uint64_t trim_upto)
 {

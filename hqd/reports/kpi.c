@@ -7,6 +7,7 @@
 
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
+#include "hallbus/json.h"
 #include "hallbus/time.h"
 #include "hallbus/tz.h"
 #include "hallbus/vec.h"
@@ -642,15 +643,6 @@ static void s_walk_free(walk_t *w)
     s_rows_free(&w->rows);
 }
 
-static json_t *s_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char t[HB_RFC3339_MAX];
-    hb_time_format(ms, t);
-    return json_string(t);
-}
-
 static json_t *s_date_json(int32_t day)
 {
     char d[11];
@@ -815,8 +807,8 @@ static void s_put_finality(json_t *o, const finality_t *f, int64_t now_ms)
 {
     bool final = f->final_at && now_ms >= f->final_at;
     json_object_set_new(o, "final", json_boolean(final));
-    json_object_set_new(o, "final_at", s_time_json(f->final_at));
-    json_object_set_new(o, "revised_at", final ? s_time_json(f->revised_at) : json_null());
+    json_object_set_new(o, "final_at", hb_json_time(f->final_at));
+    json_object_set_new(o, "revised_at", final ? hb_json_time(f->revised_at) : json_null());
     json_object_set_new(o, "revisions", json_integer(final ? (json_int_t)f->revisions : 0));
 }
 

@@ -652,9 +652,9 @@ static void *s_thread(void *arg)
     return NULL;
 }
 
-/* What hq_rollup_start made, freed: by the stop once the thread is gone,
- * or by a start that failed before the thread ran. */
-static void s_free(hq_rollup_t *r)
+/* What hq_rollup_start made, the object itself aside: freed by the stop
+ * once the thread is gone, or by a start that failed before it ran. */
+static void s_fini(hq_rollup_t *r)
 {
     ru_engine_destroy(&r->eng);
     ru_store_close(&r->store);
@@ -670,7 +670,6 @@ static void s_free(hq_rollup_t *r)
     pthread_cond_destroy(&r->cond);
     pthread_cond_destroy(&r->done);
     pthread_mutex_destroy(&r->lock);
-    free(r);
 }
 
 int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t n,
@@ -735,7 +734,8 @@ int hq_rollup_start(hq_store_t *events, const hq_hall_record_t *records, size_t 
     pthread_cond_init(&r->cond, NULL);
     pthread_cond_init(&r->done, NULL);
     if (rc != 0 || pthread_create(&r->thread, NULL, s_thread, r) != 0) {
-        s_free(r);
+        s_fini(r);
+        free(r);
         return rc ? rc : HB_ESYS;
     }
     if (r->n_behind)
@@ -766,12 +766,9 @@ bool hq_rollup_flush(hq_rollup_t *r, int64_t timeout_ms)
     return true;
 }
 
-void hq_rollup_stop(hq_rollup_t **rp)
+/* The thread first, then what it left queued, then the rest. */
+static void s_stop(hq_rollup_t *r)
 {
-    hq_rollup_t *r = *rp;
-    if (!r)
-        return;
-    *rp = NULL;
     int64_t t0 = hb_mono_ms();
     hb_progress_stop(r->thread, &r->lock, &r->stopping, (pthread_cond_t *const[]){&r->cond}, 1);
     int64_t took = hb_mono_ms() - t0;
@@ -779,8 +776,10 @@ void hq_rollup_stop(hq_rollup_t **rp)
         hb_warn("rollups: the thread took %lld ms to stop (a commit under a busy machine)",
                 (long long)took);
     hq_write_items_free(hq_write_queue_take(&r->queue));
-    s_free(r);
+    s_fini(r);
 }
+
+void hq_rollup_stop(hq_rollup_t **rp) { HB_DESTROY(rp, s_stop); }
 
 ru_store_t *hq_rollup_store(hq_rollup_t *r) { return &r->store; }
 

@@ -18,6 +18,7 @@
 #include "hallbus/http.h"
 #include "hallbus/httpc.h"
 #include "hallbus/log.h"
+#include "hallbus/querynum.h"
 
 #include <h2o.h>
 
@@ -188,6 +189,44 @@ HBT_TEST_IN(test_query_unit, NULL, NULL)
     hb_http_req_t none = {.query = ""};
     assert_int_equal(hb_http_query(&none, "a", out, sizeof out), HB_ENOTFOUND);
     assert_int_equal(hb_http_query(&none, "a", out, 0), HB_EINVAL);
+}
+
+/* Whole numbers from the query (querynum.h): digits only, within the
+ * range; absent or empty is "not given", anything else is refused and
+ * leaves the default alone. */
+HBT_TEST_IN(test_query_number_unit, NULL, NULL)
+{
+    (void)state;
+    hb_http_req_t req = {.query = "n=42&zero=0&pad=007&empty=&flag&plus=%2B5&space=+5&neg=-1&"
+                                  "frac=1.5&tail=5x&big=18446744073709551616&max="
+                                  "18446744073709551615&long=0000000000000000000000000000000001&"
+                                  "bad=%zz"};
+    uint64_t v = 9;
+    assert_int_equal(hb_http_query_u64(&req, "n", 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(hb_http_query_u64(&req, "zero", 0, 100, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(hb_http_query_u64(&req, "pad", 0, 100, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(hb_http_query_u64(&req, "max", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    v = 9;
+    assert_int_equal(hb_http_query_u64(&req, "missing", 0, 100, &v), HB_ENOTFOUND);
+    assert_int_equal(hb_http_query_u64(&req, "empty", 0, 100, &v), HB_ENOTFOUND);
+    assert_int_equal(hb_http_query_u64(&req, "flag", 0, 100, &v), HB_ENOTFOUND);
+    static const char *const refused[] = {"plus", "space", "neg",  "frac",
+                                          "tail", "big",   "long", "bad"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        assert_int_equal(hb_http_query_u64(&req, refused[i], 0, UINT64_MAX, &v), HB_EINVAL);
+    /* The range, both ends included. */
+    assert_int_equal(hb_http_query_u64(&req, "n", 43, 100, &v), HB_EINVAL);
+    assert_int_equal(hb_http_query_u64(&req, "n", 0, 41, &v), HB_EINVAL);
+    assert_int_equal(hb_http_query_u64(&req, "zero", 1, 100, &v), HB_EINVAL);
+    assert_int_equal(hb_http_query_u64(&req, "n", 42, 42, &v), 0);
+    assert_int_equal(v, 42);
+    v = 9;
+    assert_int_equal(hb_http_query_u64(&req, "max", 0, UINT64_MAX - 1, &v), HB_EINVAL);
+    assert_int_equal(v, 9);
 }
 
 HBT_TEST(test_not_found)
