@@ -16,8 +16,13 @@
 typedef struct kind_words {
     int kind;
     const char *title[2];
-    const char *line[2];
+    /* The line in Chinese, in English, and in English when the value
+     * ({n}) is 1, for a line that counts something ("1 event", not "1
+     * events"; NULL: the English line serves every count). Chinese counts
+     * with measure words and has one form. */
+    const char *line[3];
 } kind_words_t;
+#define LINE_EN_ONE 2
 
 static const kind_words_t s_words[] = {
     {ALERT_HALL_OFFLINE,
@@ -34,7 +39,7 @@ static const kind_words_t s_words[] = {
      {"营业厅时钟偏差 {v}（上限 {t}）", "the hall's clock is off by {v} (limit {t})"}},
     {ALERT_EVENT_ANOMALY,
      {"异常事件", "Flagged events"},
-     {"{n} 个事件被标记异常", "{n} events stored with a flag"}},
+     {"{n} 个事件被标记异常", "{n} events stored with a flag", "1 event stored with a flag"}},
     {ALERT_HALL_NOT_OPEN,
      {"未按时开门", "Hall not open"},
      {"开门后 {v} 仍无窗口开放（宽限 {t}）", "no counter open {v} after opening (grace {t})"}},
@@ -59,7 +64,8 @@ static const kind_words_t s_words[] = {
      {"投诉 {0} 超时未解决 {v}", "complaint {0} not resolved, {v} overdue"}},
     {ALERT_HALL_DISK_FULL,
      {"营业厅存储已满", "Hall's disk full"},
-     {"营业厅存储已满，已拒收 {n} 个事件", "the hall's disk is full: {n} events refused"}},
+     {"营业厅存储已满，已拒收 {n} 个事件", "the hall's disk is full: {n} events refused",
+      "the hall's disk is full: 1 event refused"}},
     {ALERT_DOCUMENT_REFUSED,
      {"营业厅拒收下发文件", "Hall refused a document"},
      {"营业厅拒收{d}（版本 {n}）：{r}", "the hall refused {d} version {n}: {r}"}},
@@ -83,25 +89,13 @@ static const kind_words_t *s_row(int kind)
     return &s_unknown;
 }
 
-/* English's line when the value ({n}) is 1, for the lines that count
- * something ("1 event", not "1 events"); Chinese counts with measure words
- * and has one form. */
-static const struct {
-    int kind;
-    const char *line;
-} s_en_one[] = {
-    {ALERT_EVENT_ANOMALY, "1 event stored with a flag"},
-    {ALERT_HALL_DISK_FULL, "the hall's disk is full: 1 event refused"},
-};
-
 /* The template of alert `a`'s line in `lang`. */
 static const char *s_line(const alert_t *a, notify_lang_t lang)
 {
-    if (lang == NOTIFY_EN && a->value == 1)
-        for (size_t i = 0; i < sizeof s_en_one / sizeof s_en_one[0]; i++)
-            if (s_en_one[i].kind == a->kind)
-                return s_en_one[i].line;
-    return s_row(a->kind)->line[lang == NOTIFY_EN];
+    const kind_words_t *row = s_row(a->kind);
+    if (lang == NOTIFY_EN && a->value == 1 && row->line[LINE_EN_ONE])
+        return row->line[LINE_EN_ONE];
+    return row->line[lang == NOTIFY_EN];
 }
 
 const char *notify_kind_title(int kind, notify_lang_t lang)
