@@ -395,7 +395,6 @@ static json_t *s_items_json(size_t n, const char (*items)[HB_CAL_ITEM_ID_MAX])
 
 json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
 {
-    char d[11];
     bool bad = false;
     json_t *o = json_object();
     if (!o)
@@ -403,10 +402,8 @@ json_t *hb_cal_campaign_to_json(const hb_cal_campaign_t *c)
     hb_json_set(o, "id", json_string(c->id), &bad);
     hb_json_set(o, "title", json_string(c->title), &bad);
     hb_json_set(o, "level", json_string(hb_cal_level_name(c->level)), &bad);
-    hb_date_format(c->start, d);
-    hb_json_set(o, "start", json_string(d), &bad);
-    hb_date_format(c->end, d);
-    hb_json_set(o, "end", json_string(d), &bad);
+    hb_json_set(o, "start", hb_json_date(c->start), &bad);
+    hb_json_set(o, "end", hb_json_date(c->end), &bad);
     hb_json_set(o, "products",
                 s_items_json(c->n_products, (const char(*)[HB_CAL_ITEM_ID_MAX])c->products), &bad);
     hb_json_set(

@@ -13,6 +13,7 @@
 #include "hallbus/ids.h"
 #include "hallbus/names.h"
 #include "hallbus/utf8.h"
+#include "hallbus/tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -992,12 +993,9 @@ json_t *hb_policy_to_json(const hb_policy_t *p)
     json_t *closures = json_object();
     for (size_t i = 0; closures && i < p->n_closures; i++) {
         const hb_closure_t *c = &p->closures[i];
-        char from[11], to[11];
-        hb_date_format(c->from_day, from);
-        hb_date_format(c->to_day, to);
         json_t *o = json_object();
-        json_object_set_new(o, "from", json_string(from));
-        json_object_set_new(o, "to", json_string(to));
+        json_object_set_new(o, "from", hb_json_date(c->from_day));
+        json_object_set_new(o, "to", hb_json_date(c->to_day));
         if (c->notice[0])
             json_object_set_new(o, "notice", json_string(c->notice));
         json_object_set_new(o, "divert_to", s_ids_json(c->divert_to, c->n_divert));

@@ -149,6 +149,13 @@ void hb_date_format(int32_t days, char out[11])
     out[10] = '\0';
 }
 
+json_t *hb_json_date(int32_t days)
+{
+    char d[11];
+    hb_date_format(days, d);
+    return json_string(d);
+}
+
 /* ---- the POSIX TZ rule of a file's footer */
 
 typedef enum tz_date_form {

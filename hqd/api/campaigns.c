@@ -120,9 +120,9 @@ void hqd_api_list_campaigns(hb_http_req_t *req, void *arg)
             json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:o}", "id", k->doc.id,
                       "title", k->doc.title, "level", hb_cal_level_name(k->doc.level), "region",
                       k->region, "parent", k->parent[0] ? json_string(k->parent) : json_null(),
-                      "state", campaign_state_name(k->state), "start", ctl_date_json(k->doc.start),
-                      "end", ctl_date_json(k->doc.end), "revision", (json_int_t)k->revision,
-                      "halls", s_reach(org, k, bits, words)));
+                      "state", campaign_state_name(k->state), "start", hb_json_date(k->doc.start),
+                      "end", hb_json_date(k->doc.end), "revision", (json_int_t)k->revision, "halls",
+                      s_reach(org, k, bits, words)));
     }
     free(bits);
     free(v);

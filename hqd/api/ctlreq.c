@@ -274,13 +274,6 @@ int ctl_match_id(hb_http_req_t *req, json_t *body, const char *id)
     return -1;
 }
 
-json_t *ctl_date_json(int32_t day)
-{
-    char d[11];
-    hb_date_format(day, d);
-    return json_string(d);
-}
-
 /* ------------------------------------------------------ organisation ---- */
 
 /* GET /v1/org: the organisation as far as the caller sees it: the regions

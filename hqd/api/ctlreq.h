@@ -46,6 +46,5 @@ int ctl_path_id(hb_http_req_t *req, const char *name, size_t max, const char *wh
                 size_t outlen);
 /* A body's "id" must be the path's, or is filled in from it. */
 int ctl_match_id(hb_http_req_t *req, json_t *body, const char *id);
-json_t *ctl_date_json(int32_t day);
 
 #endif

@@ -663,7 +663,6 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
     json_t *o = json_object(), *halls = json_object(), *days = json_object();
     /* A failed allocation shows as `bad`: hb_json_set takes NULL on either side. */
     bool bad = false;
-    char d[11];
     hb_json_set(o, "rule", json_integer(f->rule), &bad);
     hb_json_set(o, "code", json_string(calcheck_rule_name(f->rule)), &bad);
     hb_json_set(o, "severity", json_string(f->severity == CALCHECK_ERROR ? "error" : "warning"),
@@ -674,10 +673,8 @@ json_t *calcheck_finding_to_json(const calcheck_finding_t *f)
     hb_json_set(halls, "sample",
                 hb_json_strings((const char *)f->sample, f->n_sample, HB_HALL_ID_MAX), &bad);
     hb_json_set(o, "halls", halls, &bad);
-    hb_date_format(f->first_day, d);
-    hb_json_set(days, "first", json_string(d), &bad);
-    hb_date_format(f->last_day, d);
-    hb_json_set(days, "last", json_string(d), &bad);
+    hb_json_set(days, "first", hb_json_date(f->first_day), &bad);
+    hb_json_set(days, "last", hb_json_date(f->last_day), &bad);
     hb_json_set(o, "days", days, &bad);
     hb_json_set(o, "subjects",
                 hb_json_strings((const char *)f->subjects, f->n_subjects, sizeof f->subjects[0]),

@@ -85,13 +85,6 @@ static json_t *s_hours_json(const hb_hours_t *h)
     return a;
 }
 
-static json_t *s_date_json(int32_t day)
-{
-    char d[11];
-    hb_date_format(day, d);
-    return json_string(d);
-}
-
 /* The reason a whole day is closed, by the names hb_closed_reason_name uses,
  * or null on a day with hours. */
 static json_t *s_closed_json(hb_closed_reason_t r)
@@ -130,7 +123,7 @@ static int s_hall_json(hq_control_t *c, const org_hall_t *h, const hb_policy_t *
         const hb_special_day_t *s = &p->special[i];
         if (s->day < today)
             continue;
-        json_array_append_new(special, json_pack("{s:o, s:o, s:s?}", "date", s_date_json(s->day),
+        json_array_append_new(special, json_pack("{s:o, s:o, s:s?}", "date", hb_json_date(s->day),
                                                  "hours", s_hours_json(&s->hours), "note",
                                                  s->note[0] ? s->note : NULL));
     }
@@ -140,7 +133,7 @@ static int s_hall_json(hq_control_t *c, const org_hall_t *h, const hb_policy_t *
             continue;
         json_array_append_new(closures,
                               json_pack("{s:s, s:o, s:o, s:s?, s:o}", "id", k->id, "from",
-                                        s_date_json(k->from_day), "to", s_date_json(k->to_day),
+                                        hb_json_date(k->from_day), "to", hb_json_date(k->to_day),
                                         "notice", k->notice[0] ? k->notice : NULL, "divert_to",
                                         s_divert_json(k->n_divert, k->divert_to)));
     }
@@ -149,7 +142,7 @@ static int s_hall_json(hq_control_t *c, const org_hall_t *h, const hb_policy_t *
         const char *note;
         const hb_closure_t *closure;
         hb_closed_reason_t r = hb_policy_day(p, d, &hours, &note, &closure);
-        json_array_append_new(days, json_pack("{s:o, s:o, s:o, s:s?}", "date", s_date_json(d),
+        json_array_append_new(days, json_pack("{s:o, s:o, s:o, s:s?}", "date", hb_json_date(d),
                                               "hours", s_hours_json(&hours), "closed",
                                               s_closed_json(r), "note", note));
     }

@@ -7,6 +7,7 @@
 #include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
+#include "hallbus/tz.h"
 
 #include <string.h>
 
@@ -62,11 +63,8 @@ static bool s_match(const Hallbus__Envelope *env, const hq_archive_query_t *q)
 static json_t *s_event_json(const Hallbus__Envelope *env, int32_t day)
 {
     json_t *o = hb_event_to_json(env);
-    if (o) {
-        char d[11];
-        hb_date_format(day, d);
-        json_object_set_new(o, "local_date", json_string(d));
-    }
+    if (o)
+        json_object_set_new(o, "local_date", hb_json_date(day));
     return o;
 }
 

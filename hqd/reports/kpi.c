@@ -643,19 +643,12 @@ static void s_walk_free(walk_t *w)
     s_rows_free(&w->rows);
 }
 
-static json_t *s_date_json(int32_t day)
-{
-    char d[11];
-    hb_date_format(day, d);
-    return json_string(d);
-}
-
 /* The figures of [from, to] with the answer's objects (new reference). */
 static json_t *s_figures(walk_t *w, int32_t from, int32_t to)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "from", s_date_json(from));
-    json_object_set_new(o, "to", s_date_json(to));
+    json_object_set_new(o, "from", hb_json_date(from));
+    json_object_set_new(o, "to", hb_json_date(to));
     s_put_fields(o, &w->total);
     json_object_set_new(o, "by_business", s_tally_json(&w->business, true));
     json_object_set_new(o, "device_fault_minutes_by_kind", s_tally_json(&w->devices, false));
@@ -686,7 +679,7 @@ static json_t *s_rows_json(walk_t *w, const scope_t *s)
         json_t *o = json_object();
         switch (w->by) {
         case HQ_KPI_BY_HOUR: json_object_set_new(o, "hour", json_integer(r->number)); break;
-        case HQ_KPI_BY_DAY: json_object_set_new(o, "day", s_date_json(r->number)); break;
+        case HQ_KPI_BY_DAY: json_object_set_new(o, "day", hb_json_date(r->number)); break;
         case HQ_KPI_BY_HALL: {
             json_object_set_new(o, "hall", json_string(r->hall));
             const char *name = (size_t)r->number < s->n ? s->h[r->number].name : NULL;
@@ -974,9 +967,7 @@ int hq_kpi_typical(const hq_kpi_ctx_t *ctx, const char *hall, int32_t date, int 
         }
         if (!any)
             continue;
-        char d[11];
-        hb_date_format(date - 7 * k, d);
-        json_array_append_new(compared, json_string(d));
+        json_array_append_new(compared, hb_json_date(date - 7 * k));
         days++;
         for (int h = 0; h < 24; h++) {
             ti[h] += di[h];
@@ -1114,9 +1105,9 @@ int hq_kpi_rank(const hq_kpi_ctx_t *ctx, const hq_kpi_query_t *q, const char *me
             json_array_append_new(worst, s_ranked_json(&r[ranked - 1 - k], ranked - k, integer));
         *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o}", "scope", s.id,
                          "scope_kind", s.kind, "period", hq_kpi_period_name(q->period), "from",
-                         s_date_json(q->from), "to", s_date_json(q->to), "metric", metric, "better",
-                         s_higher_better ? "higher" : "lower", "halls", all, "best", best, "worst",
-                         worst, "no_data", none);
+                         hb_json_date(q->from), "to", hb_json_date(q->to), "metric", metric,
+                         "better", s_higher_better ? "higher" : "lower", "halls", all, "best", best,
+                         "worst", worst, "no_data", none);
     } else {
         hb_errf(err, errlen, "the rollups cannot be read: %s", hb_strerror(rc));
     }
@@ -1154,7 +1145,7 @@ int hq_kpi_ready(const hq_kpi_ctx_t *ctx, const char *scope_id, int kind, int32_
         finality_t fin;
         s_finality(ctx, txn, &s, pf, pt, &fin);
         json_t *o = json_pack("{s:s, s:o, s:o}", "period", hq_kpi_period_name(kind), "from",
-                              s_date_json(pf), "to", s_date_json(pt));
+                              hb_json_date(pf), "to", hb_json_date(pt));
         s_put_finality(o, &fin, ctx->now_ms);
         json_object_set_new(o, "halls_revised",
                             json_integer(fin.revised_at ? (json_int_t)fin.halls_revised : 0));

@@ -10,6 +10,7 @@
 #ifndef HALLBUS_TZ_H
 #define HALLBUS_TZ_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,5 +59,7 @@ int hb_weekday(int32_t days);
 int hb_date_parse(const char *text, int32_t *out_days);
 /* Formats days since the epoch as "YYYY-MM-DD" (`out` holds 11 bytes). */
 void hb_date_format(int32_t days, char out[11]);
+/* The same as a JSON string (a new reference; NULL when out of memory). */
+json_t *hb_json_date(int32_t days);
 
 #endif
