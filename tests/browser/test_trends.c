@@ -50,12 +50,10 @@ static int s_setup(void **state)
     w->b01 = &wd->hall[0];
     w->b02 = &wd->hall[1];
     wd->test = w;
-    hbt_req_ok(w->hq->http, "PUT", "/v1/org",
-               HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
-                              "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
-               200);
-    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
-    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq->http,
+                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
+                               "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
+                HBT_POLICY_ALWAYS_OPEN);
     *state = w;
     return 0;
 }

@@ -64,10 +64,7 @@ static int s_setup(void **state)
         "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
         "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
         POLICY);
-    hbt_hall_set_engine(&w->hall[0], POLICY, NULL);
-    hbt_hall_set_engine(&w->hall[1], POLICY, NULL);
-    hbt_hall_start(&w->hall[0]);
-    hbt_hall_start(&w->hall[1]);
+    hbt_world_start_halls(w, POLICY);
     *state = w;
     return 0;
 }

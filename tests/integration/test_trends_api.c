@@ -78,14 +78,9 @@ static int s_setup(void **state)
     w->hq = &w->world->hq;
     w->t1 = &w->world->hall[0];
     w->t2 = &w->world->hall[1];
-    hbt_req_ok(w->hq->http, "PUT", "/v1/org", ORG, 200);
-    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", s_policy, 200);
-    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq->http, ORG, s_policy);
     hbt_hq_user(w->hq, "op1", w->op1, "--role", "operator", "--scope", "C1", NULL);
-    hbt_hall_set_engine(w->t1, s_policy, NULL);
-    hbt_hall_set_engine(w->t2, s_policy, NULL);
-    hbt_hall_start(w->t1);
-    hbt_hall_start(w->t2);
+    hbt_world_start_halls(w->world, s_policy);
     *state = w;
     return 0;
 }

@@ -189,6 +189,13 @@ void hbt_publish(const char *base, const char *org, const char *national)
     hbt_req_ok(base, "POST", "/v1/policies/publish", "{}", 200);
 }
 
+void hbt_world_start_halls(hbt_world_t *w, const char *policy)
+{
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_set_engine(&w->hall[i], policy, NULL);
+    hbt_halls_start(w->hall, w->n_halls);
+}
+
 void hbt_hall_start_zoneless(hbt_world_t *w, hbt_hall_t *hall)
 {
     char tzdir[400];

@@ -121,6 +121,12 @@ void hbt_hall_start_zoneless(hbt_world_t *w, hbt_hall_t *hall);
  * 200). */
 void hbt_publish(const char *base, const char *org, const char *national);
 
+/* Every hall of `w` runs `policy` (JSON text; the default services) and
+ * starts, side by side (hbt_halls_start): for a world whose halls wait,
+ * unstarted, for the policy the test publishes first (test_hall_figures,
+ * test_backup, test_trends_api). */
+void hbt_world_start_halls(hbt_world_t *w, const char *policy);
+
 /* The alert tests' national policy: open round the clock, an A ticket may
  * wait 2 s, more than 2 waiting asks for diversion. */
 #define HBT_POLICY_QUICK_ALERTS                                                                    \
