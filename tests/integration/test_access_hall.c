@@ -51,7 +51,7 @@ static const struct {
 
 /* The world of world.h (hqd and hall H1) and the devices' tokens. */
 typedef struct {
-    hbt_world_t *world;
+    hbt_world_t *world; /* first: hbt_world_state_new */
     hbt_hq_t *hq;
     hbt_hall_t *hall;
     char token[NDEV][ACCESS_TOKEN_TEXT];
@@ -228,11 +228,7 @@ static const hbt_world_spec_t s_world = {"access-hall", .halls = {"H1"},
 
 static int s_setup(void **state)
 {
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    world_t *w = calloc(1, sizeof *w);
-    assert_non_null(w);
-    w->world = *state;
+    world_t *w = hbt_world_state_new(&s_world, sizeof *w);
     w->hq = &w->world->hq;
     w->hall = &w->world->hall[0];
     snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "--pin_lock");
@@ -251,17 +247,9 @@ static int s_setup(void **state)
     return 0;
 }
 
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    void *world = w->world;
-    free(w);
-    return hbt_world_teardown(&world);
-}
-
 /* --------------------------------------------------------- every route */
 
-HBT_GROUP(s_setup, s_teardown);
+HBT_GROUP(s_setup, hbt_world_state_teardown);
 #define HBT_FIXTURE NULL, NULL
 
 HBT_TEST(test_every_route)

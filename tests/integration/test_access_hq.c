@@ -62,7 +62,7 @@ static const char *const s_where[WHERE] = {NULL, "C001", "C002"};
 /* The world of world.h (hqd, and halls when a test enrols them) and the
  * tokens of its people. */
 typedef struct {
-    hbt_world_t *world;
+    hbt_world_t *world; /* first: hbt_world_state_new */
     hbt_hq_t *hq;
     char tok[ROLES][WHERE][64];
 } world_t;
@@ -171,14 +171,10 @@ static int s_users(world_t *w, char *out, size_t len, ...)
 
 static world_t *s_world(const char *tag, bool people)
 {
-    world_t *w = calloc(1, sizeof *w);
-    assert_non_null(w);
     if (!s_answer)
         s_answer = malloc(ANSWER_MAX);
     const hbt_world_spec_t spec = {tag, .hq_args = {"--alert_no_counter_grace", "1s"}};
-    void *world = (void *)&spec;
-    hbt_world_setup(&world);
-    w->world = world;
+    world_t *w = hbt_world_state_new(&spec, sizeof *w);
     w->hq = &w->world->hq;
     assert_int_equal(hbt_http(w->hq->http, "PUT", "/v1/org", s_org, NULL), 200);
     if (!people)
@@ -215,14 +211,6 @@ static int s_setup(void **state)
 {
     *state = s_world("access", true);
     return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    void *world = w->world;
-    free(w);
-    return hbt_world_teardown(&world);
 }
 
 /* ------------------------------------------------------ every route */
@@ -317,7 +305,7 @@ static void s_expect(walk_t *wk, const hb_route_t *rt, const char *who, int stat
                 hbt_http_answer_body(s_answer));
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE s_setup, hbt_world_state_teardown
 
 /* The raw answers' buffer lives as long as the tests. */
 static int s_group_end(void **state)
@@ -937,7 +925,7 @@ HBT_TEST_IN(test_brute_force, NULL, NULL)
     assert_int_equal(failed, 5);
     assert_int_equal(throttled, 1);
     json_decref(a);
-    s_teardown((void **)&w);
+    hbt_world_state_teardown((void **)&w);
 }
 
 /* Guesses sent all at once are held as if one after the other: the checks
@@ -962,7 +950,7 @@ HBT_TEST_IN(test_parallel_guesses, NULL, NULL)
     assert_int_equal(unauth + limited, N);
     assert_true(unauth <= 5);
     assert_true(limited >= N - 5);
-    s_teardown((void **)&w);
+    hbt_world_state_teardown((void **)&w);
 }
 
 /* ----------------------------------------------------------- TLS */
