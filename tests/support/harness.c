@@ -105,6 +105,15 @@ void hbt_read_file(const char *path, char *out, size_t len)
         fclose(f);
 }
 
+void hbt_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
 /* The kernel may give the same free port twice in a row (it was free both
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
@@ -915,10 +924,7 @@ void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *
 {
     char path[400];
     snprintf(path, sizeof path, "%s/policy.json", hall->dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(policy_json, f) >= 0);
-    assert_int_equal(fclose(f), 0);
+    hbt_write_file(path, policy_json);
     assert_true(hall->n_extra + 4 <= (int)(sizeof hall->extra / sizeof hall->extra[0]));
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--policy_file");
     snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s", path);

@@ -74,6 +74,9 @@ bool hbt_wait_log(const char *path, const char *needle, int ms);
 /* The file at `path` as text in `out` (at most len - 1 bytes; "" when it
  * cannot be read). */
 void hbt_read_file(const char *path, char *out, size_t len);
+/* Writes `text` as the whole file at `path` (made, or emptied first); a
+ * failure to open, write or close it fails the test. */
+void hbt_write_file(const char *path, const char *text);
 
 /* hbt_assert_contains for each of the needles that follow, up to a NULL. */
 void hbt_assert_contains_all(const char *hay, ...);
