@@ -231,8 +231,7 @@ static int s_setup(void **state)
     world_t *w = hbt_world_state_new(&s_world, sizeof *w);
     w->hq = &w->world->hq;
     w->hall = &w->world->hall[0];
-    snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "--pin_lock");
-    snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "%ds", PIN_LOCK_S);
+    hbt_hall_arg(w->hall, "--pin_lock", "%ds", PIN_LOCK_S);
     w->hall->tokens_only = true;
     /* Paired and enrolled before branchd first starts: the commands make
      * the store. */
@@ -696,10 +695,8 @@ HBT_TEST(test_tls_on_the_hall_network)
     snprintf(w->hall->http_addr, sizeof w->hall->http_addr, "0.0.0.0:%d", port);
     snprintf(w->hall->http, sizeof w->hall->http, "https://127.0.0.1:%d", port);
     snprintf(w->hall->cacert, sizeof w->hall->cacert, "%s", cert);
-    snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "--tls_cert");
-    snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "%s", cert);
-    snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "--tls_key");
-    snprintf(w->hall->extra[w->hall->n_extra++], sizeof w->hall->extra[0], "%s", key);
+    hbt_hall_arg(w->hall, "--tls_cert", "%s", cert);
+    hbt_hall_arg(w->hall, "--tls_key", "%s", key);
     hbt_hall_start(w->hall);
     s_ok(w, w->token[M1], "GET", "/v1/status", NULL, 200);
     s_ok(w, NULL, "GET", "/v1/hall", NULL, 401);

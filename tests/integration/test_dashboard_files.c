@@ -92,8 +92,7 @@ static void s_start(hbt_hq_t *hq, const char *sub, const char *option, const cha
     snprintf(root, sizeof root, "%s/%s", s_tmp.path, sub);
     assert_int_equal(mkdir(root, 0755), 0);
     hbt_hq_init(hq, root);
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", option);
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", value);
+    hbt_hq_arg(hq, option, "%s", value);
     hbt_hq_start(hq);
 }
 

@@ -320,8 +320,7 @@ HBT_TEST(test_sighup_keeps_hall_id)
     s_hq_and_hall(&hq, &hall, "HUP7");
     char conf[400];
     snprintf(conf, sizeof conf, "%s/branchd.conf", hall.dir);
-    snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "--config");
-    snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "%s", conf);
+    hbt_hall_arg(&hall, "--config", "%s", conf);
     hbt_hall_start(&hall);
     /* retention is reloadable: append it to the file, then SIGHUP. */
     FILE *f = fopen(conf, "a");
