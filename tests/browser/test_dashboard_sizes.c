@@ -71,13 +71,11 @@ static int s_setup(void **state)
     world_t *w = wd->test;
     w->world = wd;
     w->hq = &wd->hq;
-    hbt_req_ok(w->hq->http, "PUT", "/v1/org",
-               HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
-                              "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"码头\"},"
-                              "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"集市\"}]}",
-               200);
-    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
-    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq->http,
+                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
+                               "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"码头\"},"
+                               "{\"id\":\"B03\",\"city\":\"C002\",\"name\":\"集市\"}]}",
+                HBT_POLICY_ALWAYS_OPEN);
     char tok[64];
     hbt_hq_user(w->hq, "ada", tok, "--role", "admin", NULL);
     hbt_hq_password(w->hq, "ada", "ada-pass-1");

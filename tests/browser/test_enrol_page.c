@@ -222,10 +222,7 @@ static void s_choose_file(world_t *w, const char *choose, const char *none)
     /* A file chosen: its name shown, its text in the CSV field. */
     char csv[400];
     snprintf(csv, sizeof csv, "%s/新营业厅.csv", w->root);
-    FILE *fp = fopen(csv, "w");
-    assert_non_null(fp);
-    fputs("hall,region,name\nN12,C001,港湾十二号\nN13,C002,山城十三号\n", fp);
-    fclose(fp);
+    hbt_write_file(csv, "hall,region,name\nN12,C001,港湾十二号\nN13,C002,山城十三号\n");
     hbt_wd_find_ok(&w->b, "#enrol-csv-file", elem, sizeof elem);
     snprintf(path, sizeof path, "/element/%s/value", elem);
     json_decref(hbt_wd_ok(&w->b, "POST", path, json_pack("{s:s}", "text", csv)));

@@ -144,8 +144,7 @@ static int s_setup(void **state)
         hbt_hall_set_engine(&w->hall[i], POLICY, SERVICES);
     w->hall[0].tokens_only = true;
     hbt_hall_t *b01 = &w->hall[0];
-    snprintf(b01->extra[b01->n_extra++], sizeof b01->extra[0], "--hall_name");
-    snprintf(b01->extra[b01->n_extra++], sizeof b01->extra[0], "港湾东路营业厅");
+    hbt_hall_arg(b01, "--hall_name", "港湾东路营业厅");
     hbt_hall_pair(b01, HBT_ALL_DEVS, p->token);
     hbt_hall_add_device(&w->hall[3], "KIOSK-4", "kiosk", NULL, p->closed_kiosk,
                         sizeof p->closed_kiosk);

@@ -42,14 +42,12 @@ static int s_setup(void **state)
 {
     hbt_world_t *w = hbt_browser_world_setup(state, &s_world, sizeof(kiosk_t));
     kiosk_t *k = w->test;
-    hbt_req_ok(w->hq.http, "PUT", "/v1/org",
-               "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
-               "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-               "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
-               "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\",\"name\":\"港湾东路营业厅\"}]}",
-               200);
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national", POLICY, 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http,
+                "{\"regions\":[{\"id\":\"CN\",\"name\":\"总行\",\"level\":\"national\"},"
+                "{\"id\":\"P1\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
+                "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
+                "\"halls\":[{\"id\":\"B01\",\"city\":\"C1\",\"name\":\"港湾东路营业厅\"}]}",
+                POLICY);
     hbt_req_ok(w->hq.http, "PUT", "/v1/glossary",
                "{\"terms\":[{\"term\":\"年化收益率\",\"definition\":\"" EXPLANATION "\","
                "\"examples\":[\"存 10000 元，年化收益率 2%，一年约得 200 元。\","

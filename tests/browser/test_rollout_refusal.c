@@ -58,9 +58,7 @@ static int s_setup(void **state)
     hbt_hall_start(&w->hall[1]);
     for (int i = 0; i < 2; i++)
         assert_true(hbt_wait_synced(&w->hq, &w->hall[i], 20000));
-    hbt_req_ok(w->hq.http, "PUT", "/v1/policies/national",
-               "{\"timezone\":\"Asia/Shanghai\"," HBT_HOURS_ALWAYS_OPEN "}", 200);
-    hbt_req_ok(w->hq.http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq.http, NULL, "{\"timezone\":\"Asia/Shanghai\"," HBT_HOURS_ALWAYS_OPEN "}");
     return 0;
 }
 

@@ -33,29 +33,22 @@ static const hbt_world_spec_t s_world = {"btrends", .halls = {"B01", "B02"},
                                          .engine = true, .start = true};
 
 typedef struct {
-    hbt_world_t *world;
-    hbt_hq_t *hq; /* the world's */
+    hbt_world_t *world; /* first: hbt_world_state_new */
+    hbt_hq_t *hq;       /* the world's */
     hbt_hall_t *b01, *b02;
     hbt_wd_t b;
 } world_t;
 
 static int s_setup(void **state)
 {
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    hbt_world_t *wd = *state;
-    world_t *w = calloc(1, sizeof *w);
-    w->world = wd;
-    w->hq = &wd->hq;
-    w->b01 = &wd->hall[0];
-    w->b02 = &wd->hall[1];
-    wd->test = w;
-    hbt_req_ok(w->hq->http, "PUT", "/v1/org",
-               HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
-                              "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
-               200);
-    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, 200);
-    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
+    world_t *w = hbt_world_state_new(&s_world, sizeof *w);
+    w->hq = &w->world->hq;
+    w->b01 = &w->world->hall[0];
+    w->b02 = &w->world->hall[1];
+    hbt_publish(w->hq->http,
+                HBT_REGIONS_ZH "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"中山路\"},"
+                               "{\"id\":\"B02\",\"city\":\"C002\",\"name\":\"集市\"}]}",
+                HBT_POLICY_ALWAYS_OPEN);
     *state = w;
     return 0;
 }
@@ -64,9 +57,7 @@ static int s_teardown(void **state)
 {
     world_t *w = *state;
     hbt_wd_stop(&w->b);
-    void *world = w->world;
-    free(w);
-    return hbt_world_teardown(&world);
+    return hbt_world_state_teardown(state);
 }
 
 #define HBT_FIXTURE s_setup, s_teardown

@@ -16,6 +16,7 @@
  *   publishes with the policy cuts the device off. */
 #include "harness.h"
 #include "httpd.h"
+#include "world.h"
 
 #include "access.h"
 #include "branchd.h"
@@ -48,10 +49,11 @@ static const struct {
     [T2] = {"T2", "counter", "2"}, [M1] = {"M1", "manager", NULL}, [A1] = {"A1", "adapter", NULL},
 };
 
+/* The world of world.h (hqd and hall H1) and the devices' tokens. */
 typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t hall;
+    hbt_world_t *world; /* first: hbt_world_state_new */
+    hbt_hq_t *hq;
+    hbt_hall_t *hall;
     char token[NDEV][ACCESS_TOKEN_TEXT];
     char token_id[NDEV][ACCESS_TOKEN_ID_TEXT];
 } world_t;
@@ -63,7 +65,7 @@ static void s_pair(world_t *w, const char *name, const char *kind, const char *c
                    char token[ACCESS_TOKEN_TEXT], char token_id[ACCESS_TOKEN_ID_TEXT])
 {
     char line[128]; /* room for a token too long, which must fail */
-    hbt_hall_add_device_id(&w->hall, name, kind, counter, line, sizeof line, token_id,
+    hbt_hall_add_device_id(w->hall, name, kind, counter, line, sizeof line, token_id,
                            ACCESS_TOKEN_ID_TEXT);
     assert_int_equal(strlen(line), 43);
     snprintf(token, ACCESS_TOKEN_TEXT, "%s", line);
@@ -74,15 +76,15 @@ static int s_enrol(world_t *w, const char *id, const char *pin, char *out, size_
 {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s' | %s staff add %s --data %s", pin, BRANCHD, id,
-             w->hall.data);
+             w->hall->data);
     return hbt_run_args(out, outlen, "/bin/sh", "-c", cmd, NULL);
 }
 
 static int s_as(world_t *w, const char *token, const char *method, const char *path,
                 const char *body, json_t **out)
 {
-    return hbt_http_as(w->hall.http, token, w->hall.cacert[0] ? w->hall.cacert : NULL, method, path,
-                       body, out);
+    return hbt_http_as(w->hall->http, token, w->hall->cacert[0] ? w->hall->cacert : NULL, method,
+                       path, body, out);
 }
 
 /* A streamed route (the live stream) never ends: its answer is judged by
@@ -90,7 +92,7 @@ static int s_as(world_t *w, const char *token, const char *method, const char *p
  * HTTP here). Returns the status. */
 static int s_stream_status(world_t *w, const char *token, const char *path)
 {
-    const char *colon = strrchr(w->hall.http, ':');
+    const char *colon = strrchr(w->hall->http, ':');
     assert_non_null(colon);
     int fd = hbt_sock_connect(atoi(colon + 1));
     char req[512], buf[16384];
@@ -219,20 +221,18 @@ static access_kind_t s_kind(int dev)
 
 /* ------------------------------------------------------------- world */
 
+/* hqd resends a rollout every second; H1 runs the always-open engine and
+ * locks PINs for PIN_LOCK_S. */
+static const hbt_world_spec_t s_world = {"access-hall", .halls = {"H1"},
+                                         .hq_args = {"--rollout_resend", "1s"}, .engine = true};
+
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
-    hbt_mkdtemp(w->root, sizeof w->root, "access-hall");
-    hbt_hq_init(&w->hq, w->root);
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--rollout_resend");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "1s");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    hbt_hall_enroll(&w->hq, &w->hall, "H1");
-    hbt_hall_set_engine(&w->hall, HBT_POLICY_ALWAYS_OPEN, NULL);
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "--pin_lock");
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "%ds", PIN_LOCK_S);
-    w->hall.tokens_only = true;
+    world_t *w = hbt_world_state_new(&s_world, sizeof *w);
+    w->hq = &w->world->hq;
+    w->hall = &w->world->hall[0];
+    hbt_hall_arg(w->hall, "--pin_lock", "%ds", PIN_LOCK_S);
+    w->hall->tokens_only = true;
     /* Paired and enrolled before branchd first starts: the commands make
      * the store. */
     for (int i = 0; i < NDEV; i++)
@@ -240,25 +240,15 @@ static int s_setup(void **state)
     char out[1024];
     assert_int_equal(s_enrol(w, "S1", "1234", out, sizeof out), 0);
     assert_int_equal(s_enrol(w, "S2", "5678", out, sizeof out), 0);
-    snprintf(w->hall.token, sizeof w->hall.token, "%s", w->token[M1]);
-    hbt_hall_start(&w->hall);
+    snprintf(w->hall->token, sizeof w->hall->token, "%s", w->token[M1]);
+    hbt_hall_start(w->hall);
     *state = w;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    hbt_hall_stop(&w->hall, SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
     return 0;
 }
 
 /* --------------------------------------------------------- every route */
 
-HBT_GROUP(s_setup, s_teardown);
+HBT_GROUP(s_setup, hbt_world_state_teardown);
 #define HBT_FIXTURE NULL, NULL
 
 HBT_TEST(test_every_route)
@@ -360,7 +350,7 @@ HBT_TEST(test_every_route)
     hb_httpc_resp_t resp;
     char err[256];
     assert_int_equal(
-        hb_httpc_call(w->hall.http, "GET", "/v1/hall", NULL, &o, &resp, err, sizeof err), 0);
+        hb_httpc_call(w->hall->http, "GET", "/v1/hall", NULL, &o, &resp, err, sizeof err), 0);
     assert_int_equal(resp.status, 401);
     hbt_assert_contains(resp.body, "must be 'Bearer TOKEN'");
     hb_httpc_resp_free(&resp);
@@ -385,7 +375,7 @@ static size_t s_hq_events(world_t *w, const char *type, const char *member, char
     for (int64_t from = 1;;) {
         char path[128];
         snprintf(path, sizeof path, "/v1/halls/H1/events?from=%lld&limit=1000", (long long)from);
-        json_t *page = hbt_get(w->hq.http, path);
+        json_t *page = hbt_get(w->hq->http, path);
         assert_non_null(page);
         size_t i;
         json_t *ev;
@@ -456,7 +446,7 @@ HBT_TEST(test_staff_on_counter_events)
     s_ok(w, w->token[M1], "POST", "/v1/counters/2/close", NULL, 200);
 
     /* What HQ stored: the signed-in staff on every counter event. */
-    assert_true(hbt_wait_synced(&w->hq, &w->hall, 20000));
+    assert_true(hbt_wait_synced(w->hq, w->hall, 20000));
     char opened[16][80], started[16][80];
     size_t no = s_hq_events(w, "counter_opened", "staff", opened, 16);
     size_t ns = s_hq_events(w, "service_started", "staff", started, 16);
@@ -527,17 +517,18 @@ HBT_TEST(test_devices_and_staff_while_running)
     s_ok(w, token, "GET", "/v1/hall", NULL, 200);
     s_ok(w, token, "POST", "/v1/tickets", "{\"service\":\"B\"}", 201);
     assert_int_equal(
-        hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data", w->hall.data, NULL), 0);
+        hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data", w->hall->data, NULL),
+        0);
     hbt_assert_contains(out, "K5 ");
     hbt_assert_contains(out, id);
     /* The name is taken; and removed, the token fails at its next request. */
     char t2[ACCESS_TOKEN_TEXT], id2[ACCESS_TOKEN_ID_TEXT];
     assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "devices", "add", "K5", "--kind",
-                                  "kiosk", "--data", w->hall.data, NULL),
+                                  "kiosk", "--data", w->hall->data, NULL),
                      2);
     hbt_assert_contains(out, "device K5 is paired already");
     assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "devices", "remove", "K5", "--data",
-                                  w->hall.data, NULL),
+                                  w->hall->data, NULL),
                      0);
     json_decref(s_expect(w, token, "GET", "/v1/hall", NULL, 401, "unauthenticated", NULL));
     /* Paired again: a new token; the old one stays dead. */
@@ -552,19 +543,19 @@ HBT_TEST(test_devices_and_staff_while_running)
         const char *args[10];
         const char *says;
     } bad[] = {
-        {{"devices", "add", "X", "--kind", "toaster", "--data", w->hall.data},
+        {{"devices", "add", "X", "--kind", "toaster", "--data", w->hall->data},
          "--kind 'toaster' is not a kind: kiosk, counter, display, manager, adapter"},
-        {{"devices", "add", "X", "--kind", "counter", "--data", w->hall.data},
+        {{"devices", "add", "X", "--kind", "counter", "--data", w->hall->data},
          "a counter terminal needs its counter"},
-        {{"devices", "add", "X", "--kind", "kiosk", "--counter", "3", "--data", w->hall.data},
+        {{"devices", "add", "X", "--kind", "kiosk", "--counter", "3", "--data", w->hall->data},
          "only a counter terminal has a counter"},
-        {{"devices", "add", "X", "--data", w->hall.data}, "--kind is required"},
-        {{"devices", "add", "a b", "--kind", "kiosk", "--data", w->hall.data},
+        {{"devices", "add", "X", "--data", w->hall->data}, "--kind is required"},
+        {{"devices", "add", "a b", "--kind", "kiosk", "--data", w->hall->data},
          "is not a device name"},
         {{"devices", "add", "X", "--kind", "kiosk"}, "--data is required"},
-        {{"devices", "remove", "nobody", "--data", w->hall.data}, "no device 'nobody' is paired"},
-        {{"devices", "frob", "--data", w->hall.data}, "unknown command 'frob'"},
-        {{"staff", "remove", "nobody", "--data", w->hall.data}, "no staff 'nobody'"},
+        {{"devices", "remove", "nobody", "--data", w->hall->data}, "no device 'nobody' is paired"},
+        {{"devices", "frob", "--data", w->hall->data}, "unknown command 'frob'"},
+        {{"staff", "remove", "nobody", "--data", w->hall->data}, "no staff 'nobody'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *argv[12] = {BRANCHD};
@@ -577,7 +568,7 @@ HBT_TEST(test_devices_and_staff_while_running)
 
     /* No PIN on standard input, or one that is no PIN. */
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "%s staff add S6 --data %s </dev/null", BRANCHD, w->hall.data);
+    snprintf(cmd, sizeof cmd, "%s staff add S6 --data %s </dev/null", BRANCHD, w->hall->data);
     assert_int_equal(hbt_run_args(out, sizeof out, "/bin/sh", "-c", cmd, NULL), 2);
     hbt_assert_contains(out, "give the PIN on standard input, 4 to 12 digits on one line");
     assert_int_equal(s_enrol(w, "S6", "12ab", out, sizeof out), 2);
@@ -591,12 +582,12 @@ HBT_TEST(test_devices_and_staff_while_running)
     s_signin(w, T1, "S5", "24680");
     s_ok(w, w->token[T1], "POST", "/v1/tickets/A001/recall", NULL, 409);
     assert_int_equal(hbt_run_args(out, sizeof out, BRANCHD, "staff", "remove", "S5", "--data",
-                                  w->hall.data, NULL),
+                                  w->hall->data, NULL),
                      0);
     json_decref(s_expect(w, w->token[T1], "POST", "/v1/tickets/A001/recall", NULL, 403, "forbidden",
                          "sign in first"));
     assert_int_equal(
-        hbt_run_args(out, sizeof out, BRANCHD, "staff", "list", "--data", w->hall.data, NULL), 0);
+        hbt_run_args(out, sizeof out, BRANCHD, "staff", "list", "--data", w->hall->data, NULL), 0);
     hbt_assert_contains(out, "S1 ");
     assert_null(strstr(out, "S5 "));
 }
@@ -641,8 +632,8 @@ HBT_TEST(test_local_trust)
     world_t *w = *state;
     char out[8192], http[64];
     snprintf(http, sizeof http, "0.0.0.0:%d", hbt_free_port());
-    char *refused[] = {BRANCHD, "--id",          "H1",     "--data",    w->hall.data,
-                       "--hq",  w->hq.endpoint,  "--keys", w->hall.dir, "--http",
+    char *refused[] = {BRANCHD, "--id",          "H1",     "--data",     w->hall->data,
+                       "--hq",  w->hq->endpoint, "--keys", w->hall->dir, "--http",
                        http,    "--local_trust", "true",   NULL};
     assert_int_equal(hbt_run(refused, out, sizeof out), 2);
     hbt_assert_contains(out, "local_trust needs a loopback http address, and http = 0.0.0.0:");
@@ -650,16 +641,16 @@ HBT_TEST(test_local_trust)
     assert_int_equal(hbt_run(refused, out, sizeof out), 2);
     hbt_assert_contains(out, "is not one");
     char *half_tls[] = {
-        BRANCHD,        "--id",   "H1",        "--data",     w->hall.data,       "--hq",
-        w->hq.endpoint, "--keys", w->hall.dir, "--tls_cert", "/nonexistent.pem", NULL};
+        BRANCHD,         "--id",   "H1",         "--data",     w->hall->data,      "--hq",
+        w->hq->endpoint, "--keys", w->hall->dir, "--tls_cert", "/nonexistent.pem", NULL};
     assert_int_equal(hbt_run(half_tls, out, sizeof out), 2);
     hbt_assert_contains(out, "tls_cert and tls_key go together");
 
     /* On loopback with local_trust: no token is the duty manager; a token,
      * when sent, is judged as ever. */
-    hbt_hall_stop(&w->hall, SIGTERM);
-    w->hall.tokens_only = false;
-    hbt_hall_start(&w->hall);
+    hbt_hall_stop(w->hall, SIGTERM);
+    w->hall->tokens_only = false;
+    hbt_hall_start(w->hall);
     /* A sign-in outlives the restart (test_pin_lock left S1 at T2): the
      * engine answers, not the guard's "sign in first". */
     json_decref(s_expect(w, w->token[T2], "POST", "/v1/counters/2/call", NULL, 409, "wrong_state",
@@ -677,9 +668,9 @@ HBT_TEST(test_local_trust)
     assert_true(json_is_true(json_object_get(json_object_get(st, "access"), "local_trust")));
     assert_true(hbt_int(json_object_get(st, "access"), "local") >= 3);
     json_decref(st);
-    hbt_hall_stop(&w->hall, SIGTERM);
-    w->hall.tokens_only = true;
-    hbt_hall_start(&w->hall);
+    hbt_hall_stop(w->hall, SIGTERM);
+    w->hall->tokens_only = true;
+    hbt_hall_start(w->hall);
     s_ok(w, NULL, "GET", "/v1/status", NULL, 401);
 }
 
@@ -689,26 +680,24 @@ HBT_TEST(test_tls_on_the_hall_network)
 {
     world_t *w = *state;
     char cert[300], key[300], out[4096];
-    snprintf(cert, sizeof cert, "%s/hall-cert.pem", w->root);
-    snprintf(key, sizeof key, "%s/hall-key.pem", w->root);
+    snprintf(cert, sizeof cert, "%s/hall-cert.pem", w->world->root);
+    snprintf(key, sizeof key, "%s/hall-key.pem", w->world->root);
     int rc = hbt_run_args(out, sizeof out, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                           "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
                           "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key,
                           "-out", cert, NULL);
     if (rc != 0)
         fail_msg("openssl: %s", out);
-    hbt_hall_stop(&w->hall, SIGTERM);
+    hbt_hall_stop(w->hall, SIGTERM);
     /* Every address (the hall's network too), tokens only, HTTPS. */
-    hbt_hall_t saved = w->hall;
+    hbt_hall_t saved = *w->hall;
     int port = hbt_free_port();
-    snprintf(w->hall.http_addr, sizeof w->hall.http_addr, "0.0.0.0:%d", port);
-    snprintf(w->hall.http, sizeof w->hall.http, "https://127.0.0.1:%d", port);
-    snprintf(w->hall.cacert, sizeof w->hall.cacert, "%s", cert);
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "--tls_cert");
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "%s", cert);
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "--tls_key");
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "%s", key);
-    hbt_hall_start(&w->hall);
+    snprintf(w->hall->http_addr, sizeof w->hall->http_addr, "0.0.0.0:%d", port);
+    snprintf(w->hall->http, sizeof w->hall->http, "https://127.0.0.1:%d", port);
+    snprintf(w->hall->cacert, sizeof w->hall->cacert, "%s", cert);
+    hbt_hall_arg(w->hall, "--tls_cert", "%s", cert);
+    hbt_hall_arg(w->hall, "--tls_key", "%s", key);
+    hbt_hall_start(w->hall);
     s_ok(w, w->token[M1], "GET", "/v1/status", NULL, 200);
     s_ok(w, NULL, "GET", "/v1/hall", NULL, 401);
     s_ok(w, w->token[D1], "GET", "/v1/hall", NULL, 200);
@@ -720,8 +709,8 @@ HBT_TEST(test_tls_on_the_hall_network)
     snprintf(plain, sizeof plain, "http://127.0.0.1:%d", port);
     assert_true(hbt_http_as(plain, w->token[M1], NULL, "GET", "/v1/status", NULL, NULL) < 0);
     /* And it warned that it listens beyond loopback. */
-    hbt_hall_stop(&w->hall, SIGTERM);
-    FILE *f = fopen(w->hall.proc.log, "r");
+    hbt_hall_stop(w->hall, SIGTERM);
+    FILE *f = fopen(w->hall->proc.log, "r");
     assert_non_null(f);
     char line[1024];
     bool said = false;
@@ -729,8 +718,8 @@ HBT_TEST(test_tls_on_the_hall_network)
         said = said || strstr(line, "HTTPS, device tokens on every request");
     fclose(f);
     assert_true(said);
-    w->hall = saved;
-    hbt_hall_start(&w->hall);
+    *w->hall = saved;
+    hbt_hall_start(w->hall);
 }
 
 /* ------------------------------------------------- HQ's revocations */
@@ -740,7 +729,7 @@ HBT_TEST(test_revocation_from_hq)
     world_t *w = *state;
     json_t *o = NULL;
     assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/org",
+        hbt_http(w->hq->http, "PUT", "/v1/org",
                  "{\"regions\":[{\"id\":\"CN\",\"name\":\"HQ\",\"level\":\"national\"},"
                  "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
                  "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"}],"
@@ -748,7 +737,7 @@ HBT_TEST(test_revocation_from_hq)
                  NULL),
         200);
     assert_int_equal(
-        hbt_http(w->hq.http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, NULL), 200);
+        hbt_http(w->hq->http, "PUT", "/v1/policies/national", HBT_POLICY_ALWAYS_OPEN, NULL), 200);
     /* K3 is paired after `before`: a revocation of pairings before it
      * spares it. */
     char before[HB_RFC3339_MAX], k3[ACCESS_TOKEN_TEXT], k3_id[ACCESS_TOKEN_ID_TEXT];
@@ -761,13 +750,13 @@ HBT_TEST(test_revocation_from_hq)
              "{\"revoked_devices\":[{\"device\":\"K1\"},{\"token\":\"%s\"},"
              "{\"device\":\"K3\",\"paired_before\":\"%s\"}]}",
              w->token_id[D1], before);
-    int status = hbt_http(w->hq.http, "PUT", "/v1/policies/halls/H1", doc, &o);
+    int status = hbt_http(w->hq->http, "PUT", "/v1/policies/halls/H1", doc, &o);
     if (status != 200)
         fail_msg("PUT the hall's policy: %d %s", status, o ? json_dumps(o, 0) : "");
     json_decref(o);
     /* As the harness's admin (its token goes with every request to HQ):
      * who publishes comes from the credentials, never from the body. */
-    assert_int_equal(hbt_http(w->hq.http, "POST", "/v1/policies/publish", "{}", &o), 200);
+    assert_int_equal(hbt_http(w->hq->http, "POST", "/v1/policies/publish", "{}", &o), 200);
     int64_t version = hbt_int(o, "version");
     json_decref(o);
     assert_true(version >= 1);
@@ -794,7 +783,8 @@ HBT_TEST(test_revocation_from_hq)
     /* Deleted from the store, which another process reads. */
     char out[4096];
     assert_int_equal(
-        hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data", w->hall.data, NULL), 0);
+        hbt_run_args(out, sizeof out, BRANCHD, "devices", "list", "--data", w->hall->data, NULL),
+        0);
     assert_null(strstr(out, "\nK1 "));
     assert_null(strstr(out, "\nD1 "));
     hbt_assert_contains(out, "\nK3 ");
@@ -806,8 +796,8 @@ HBT_TEST(test_revocation_from_hq)
 
     /* A restart keeps them out; K1 paired again under its name is cut off
      * too, as long as HQ's entry names K1 whenever paired. */
-    hbt_hall_stop(&w->hall, SIGTERM);
-    hbt_hall_start(&w->hall);
+    hbt_hall_stop(w->hall, SIGTERM);
+    hbt_hall_start(w->hall);
     json_decref(s_expect(w, w->token[K1], "GET", "/v1/hall", NULL, 401, "unauthenticated", NULL));
     char k1[ACCESS_TOKEN_TEXT], k1_id[ACCESS_TOKEN_ID_TEXT];
     s_pair(w, "K1", "kiosk", NULL, k1, k1_id);

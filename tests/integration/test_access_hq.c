@@ -59,12 +59,12 @@ static const char *const s_roles[] = {"admin",         "operator", "marketer", "
 enum { NET = 0, C1, C2, WHERE };
 static const char *const s_where[WHERE] = {NULL, "C001", "C002"};
 
+/* The world of world.h (hqd, and halls when a test enrols them) and the
+ * tokens of its people. */
 typedef struct {
-    char root[256];
-    hbt_hq_t hq;
+    hbt_world_t *world; /* first: hbt_world_state_new */
+    hbt_hq_t *hq;
     char tok[ROLES][WHERE][64];
-    hbt_hall_t halls[2];
-    int n_halls;
 } world_t;
 
 static char *s_answer; /* ANSWER_MAX bytes, for raw answers */
@@ -85,12 +85,12 @@ static int s_send(world_t *w, const char *method, const char *path, const char *
     if (body)
         snprintf(len, sizeof len, "Content-Length: %zu\r\n", strlen(body));
     snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%sConnection: close\r\n\r\n%s",
-             method, path, w->hq.http_addr, auth, headers ? headers : "",
+             method, path, w->hq->http_addr, auth, headers ? headers : "",
              body && !(headers && strstr(headers, "Content-Type"))
                  ? "Content-Type: application/json\r\n"
                  : "",
              len, body ? body : "");
-    return hbt_http_send_raw(w->hq.http, req, s_answer, ANSWER_MAX);
+    return hbt_http_send_raw(w->hq->http, req, s_answer, ANSWER_MAX);
 }
 
 static json_t *s_body_json(void) { return json_loads(hbt_http_answer_body(s_answer), 0, NULL); }
@@ -162,7 +162,7 @@ static int s_users(world_t *w, char *out, size_t len, ...)
     int n = 1 + hbt_vargv(argv + 1, 21, "users", ap);
     va_end(ap);
     argv[n++] = "--data";
-    argv[n++] = w->hq.data;
+    argv[n++] = w->hq->data;
     argv[n] = NULL;
     return hbt_run(argv, out, len);
 }
@@ -171,17 +171,12 @@ static int s_users(world_t *w, char *out, size_t len, ...)
 
 static world_t *s_world(const char *tag, bool people)
 {
-    world_t *w = calloc(1, sizeof *w);
-    assert_non_null(w);
     if (!s_answer)
         s_answer = malloc(ANSWER_MAX);
-    hbt_mkdtemp(w->root, sizeof w->root, tag);
-    hbt_hq_init(&w->hq, w->root);
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--alert_no_counter_grace");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "1s");
-    w->hq.n_extra = 2;
-    hbt_hq_start(&w->hq);
-    assert_int_equal(hbt_http(w->hq.http, "PUT", "/v1/org", s_org, NULL), 200);
+    const hbt_world_spec_t spec = {tag, .hq_args = {"--alert_no_counter_grace", "1s"}};
+    world_t *w = hbt_world_state_new(&spec, sizeof *w);
+    w->hq = &w->world->hq;
+    assert_int_equal(hbt_http(w->hq->http, "PUT", "/v1/org", s_org, NULL), 200);
     if (!people)
         return w;
     /* Enrolled while hqd runs; a bare city id is looked up in the
@@ -191,15 +186,15 @@ static world_t *s_world(const char *tag, bool people)
             char name[64];
             snprintf(name, sizeof name, "%s-%s", s_roles[r], where ? s_where[where] : "net");
             if (where)
-                hbt_hq_user(&w->hq, name, w->tok[r][where], "--role", s_roles[r], "--scope",
+                hbt_hq_user(w->hq, name, w->tok[r][where], "--role", s_roles[r], "--scope",
                             s_where[where], NULL);
             else
-                hbt_hq_user(&w->hq, name, w->tok[r][where], "--role", s_roles[r], NULL);
+                hbt_hq_user(w->hq, name, w->tok[r][where], "--role", s_roles[r], NULL);
         }
     }
     /* One submitted campaign in each city (a draft could be deleted by the
      * walk; a submitted one refuses DELETE with 409). */
-    const char *admin = w->hq.token;
+    const char *admin = w->hq->token;
     const char *cities[] = {"C001", "C002"}, *ids[] = {"c1-camp", "c2-camp"};
     for (int i = 0; i < 2; i++) {
         char *doc = s_campaign(ids[i], cities[i]);
@@ -215,17 +210,6 @@ static world_t *s_world(const char *tag, bool people)
 static int s_setup(void **state)
 {
     *state = s_world("access", true);
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    for (int i = 0; i < w->n_halls; i++)
-        hbt_hall_stop(&w->halls[i], SIGTERM);
-    hbt_hq_stop(&w->hq, SIGTERM);
-    hbt_rmdir(w->root);
-    free(w);
     return 0;
 }
 
@@ -321,7 +305,7 @@ static void s_expect(walk_t *wk, const hb_route_t *rt, const char *who, int stat
                 hbt_http_answer_body(s_answer));
 }
 
-#define HBT_FIXTURE s_setup, s_teardown
+#define HBT_FIXTURE s_setup, hbt_world_state_teardown
 
 /* The raw answers' buffer lives as long as the tests. */
 static int s_group_end(void **state)
@@ -424,7 +408,7 @@ static bool s_has(const json_t *arr, const char *key, const char *value)
 /* A stream as `token`: a socket that has sent its request. */
 static int s_stream_open(world_t *w, const char *token)
 {
-    int fd = hbt_http_connect(w->hq.http);
+    int fd = hbt_http_connect(w->hq->http);
     assert_true(fd >= 0);
     struct timeval tv = {.tv_usec = 50000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -432,7 +416,7 @@ static int s_stream_open(world_t *w, const char *token)
     int n = snprintf(req, sizeof req,
                      "GET /v1/stream HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
                      "Connection: close\r\n\r\n",
-                     w->hq.http_addr, token);
+                     w->hq->http_addr, token);
     assert_int_equal(send(fd, req, (size_t)n, 0), n);
     return fd;
 }
@@ -460,16 +444,14 @@ static bool s_stream_read(int fd, char *buf, size_t cap, size_t *used, int ms)
 HBT_TEST(test_lists_keep_to_scope)
 {
     world_t *w = *state;
-    const char *admin = w->hq.token;
+    const char *admin = w->hq->token;
     /* Two halls, one in each city, open round the clock at HQ too, with an
      * SLA that a waiting ticket breaks at once: alerts at both. */
     const char *ids[] = {"H001", "H003"};
-    for (int i = 0; i < 2; i++) {
-        hbt_hall_enroll(&w->hq, &w->halls[i], ids[i]);
-        hbt_hall_set_engine(&w->halls[i], HBT_POLICY_ALWAYS_OPEN, NULL);
-        hbt_hall_start(&w->halls[i]);
-        w->n_halls++;
-    }
+    for (int i = 0; i < 2; i++)
+        hbt_hall_enroll(w->hq, &w->world->hall[i], ids[i]);
+    w->world->n_halls = 2;
+    hbt_world_start_halls(w->world, HBT_POLICY_ALWAYS_OPEN);
     s_ok(w, admin, "PUT", "/v1/policies/national",
          HBT_POLICY_OPEN_AND "\"sla\":{\"max_wait_s\":{\"A:*\":1}}}", 200);
     s_ok(w, admin, "POST", "/v1/policies/publish", "{}", 200);
@@ -481,7 +463,8 @@ HBT_TEST(test_lists_keep_to_scope)
         sn = s_stream_open(w, s_tok(w, "operator", NET));
     for (int i = 0; i < 2; i++)
         assert_int_equal(
-            hbt_http(w->halls[i].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL), 201);
+            hbt_http(w->world->hall[i].http, "POST", "/v1/tickets", "{\"service\":\"A\"}", NULL),
+            201);
     /* Both halls' alerts are open for the network's operator. */
     int64_t deadline = hbt_now_ms() + 15000;
     json_t *a = NULL;
@@ -590,8 +573,8 @@ HBT_TEST(test_four_eyes_and_scopes)
     world_t *w = *state;
     char out[4096], both[64], other[64], prov[64];
     /* One person who drafts and reviews: they may not approve their own. */
-    hbt_hq_user(&w->hq, "mara", both, "--role", "marketer", "--role", "reviewer", NULL);
-    hbt_hq_user(&w->hq, "rex", other, "--role", "reviewer", NULL);
+    hbt_hq_user(w->hq, "mara", both, "--role", "marketer", "--role", "reviewer", NULL);
+    hbt_hq_user(w->hq, "rex", other, "--role", "reviewer", NULL);
     char *doc = s_campaign("own", "C001");
     s_ok(w, both, "POST", "/v1/campaigns", doc, 201);
     free(doc);
@@ -625,7 +608,7 @@ HBT_TEST(test_four_eyes_and_scopes)
     s_refused(w, mk1, "POST", "/v1/campaigns/c2-camp/withdraw", "{}", 403, "forbidden", "c2-camp");
     /* ... and with the board's role too, only C001's halls. */
     char mv[64];
-    hbt_hq_user(&w->hq, "mike", mv, "--role", "marketer", "--role", "viewer", "--scope", "C001",
+    hbt_hq_user(w->hq, "mike", mv, "--role", "marketer", "--role", "viewer", "--scope", "C001",
                 NULL);
     a = s_must(w, mv, "GET", "/v1/live/halls", NULL, 200);
     assert_int_equal(hbt_int(a, "total"), 2);
@@ -645,9 +628,9 @@ HBT_TEST(test_four_eyes_and_scopes)
     s_refused(w, prov, "PUT", "/v1/policies/national", "{\"timezone\":\"UTC\"}", 403, "forbidden",
               "whole network");
     s_refused(w, prov, "PUT", "/v1/policies/regions/P02", "{}", 403, "forbidden", "P02");
-    s_ok(w, w->hq.token, "PUT", "/v1/policies/national", "{\"timezone\":\"UTC\"}", 200);
+    s_ok(w, w->hq->token, "PUT", "/v1/policies/national", "{\"timezone\":\"UTC\"}", 200);
     s_refused(w, prov, "POST", "/v1/policies/publish", "{}", 403, "forbidden", "national");
-    s_ok(w, w->hq.token, "DELETE", "/v1/policies/national", NULL, 200);
+    s_ok(w, w->hq->token, "DELETE", "/v1/policies/national", NULL, 200);
     a = s_must(w, prov, "POST", "/v1/policies/publish", "{}", 200);
     assert_string_equal(hbt_str(a, "published_by"), "pia");
     json_decref(a);
@@ -659,8 +642,8 @@ HBT_TEST(test_sessions_csrf_host)
 {
     world_t *w = *state;
     char cookie[64], csrf[64], hdr[512];
-    hbt_hq_password(&w->hq, "operator-C001", "correct horse");
-    assert_int_equal(hbt_hq_login(&w->hq, "operator-C001", "correct horse", cookie, csrf), 200);
+    hbt_hq_password(w->hq, "operator-C001", "correct horse");
+    assert_int_equal(hbt_hq_login(w->hq, "operator-C001", "correct horse", cookie, csrf), 200);
     /* The cookie: HttpOnly, SameSite=Strict, the whole site; no Secure
      * over plain HTTP. */
     char login[256];
@@ -689,8 +672,8 @@ HBT_TEST(test_sessions_csrf_host)
      * text/plain POST as a cross-site form would send it: refused too; a
      * wrong token: refused. */
     char admin_cookie[64], admin_csrf[64];
-    hbt_hq_password(&w->hq, "admin-net", "another pass");
-    assert_int_equal(hbt_hq_login(&w->hq, "admin-net", "another pass", admin_cookie, admin_csrf),
+    hbt_hq_password(w->hq, "admin-net", "another pass");
+    assert_int_equal(hbt_hq_login(w->hq, "admin-net", "another pass", admin_cookie, admin_csrf),
                      200);
     char a_cookie[256], a_form[384], a_bad[384], a_good[384];
     snprintf(a_cookie, sizeof a_cookie, "Cookie: hallbus_session=%s\r\n", admin_cookie);
@@ -705,9 +688,9 @@ HBT_TEST(test_sessions_csrf_host)
     assert_int_equal(s_send(w, "PUT", "/v1/glossary", NULL, a_bad, gl), 403);
     assert_int_equal(s_send(w, "PUT", "/v1/glossary", NULL, a_good, gl), 200);
     /* A bearer token needs no CSRF token. */
-    assert_int_equal(s_send(w, "PUT", "/v1/glossary", w->hq.token, NULL, gl), 200);
+    assert_int_equal(s_send(w, "PUT", "/v1/glossary", w->hq->token, NULL, gl), 200);
     /* A new password ends the sessions signed in with the old one. */
-    hbt_hq_password(&w->hq, "admin-net", "a newer pass");
+    hbt_hq_password(w->hq, "admin-net", "a newer pass");
     assert_int_equal(s_send(w, "GET", "/v1/me", NULL, a_cookie, NULL), 401);
     /* Someone else's session cookie for a write they may not make: 403 for
      * the role, with the right CSRF token. */
@@ -724,7 +707,7 @@ HBT_TEST(test_sessions_csrf_host)
         s_send(w, "GET", "/v1/me", NULL,
                "Cookie: hallbus_session=hqs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", NULL),
         401);
-    assert_int_equal(s_send(w, "POST", "/v1/logout", w->hq.token, NULL, NULL), 400);
+    assert_int_equal(s_send(w, "POST", "/v1/logout", w->hq->token, NULL, NULL), 400);
 
     /* Host: HQ's own names only (DNS rebinding); the health check answers
      * any. */
@@ -732,18 +715,18 @@ HBT_TEST(test_sessions_csrf_host)
     snprintf(req, sizeof req,
              "GET /v1/me HTTP/1.1\r\nHost: evil.example:%d\r\nAuthorization: Bearer %s\r\n"
              "Connection: close\r\n\r\n",
-             atoi(strrchr(w->hq.http, ':') + 1), w->hq.token);
-    assert_int_equal(hbt_http_send_raw(w->hq.http, req, s_answer, ANSWER_MAX), 421);
+             atoi(strrchr(w->hq->http, ':') + 1), w->hq->token);
+    assert_int_equal(hbt_http_send_raw(w->hq->http, req, s_answer, ANSWER_MAX), 421);
     hbt_assert_contains(hbt_http_answer_body(s_answer), "evil.example");
     snprintf(req, sizeof req,
              "GET /v1/me HTTP/1.1\r\nHost: localhost:%d\r\nAuthorization: Bearer %s\r\n"
              "Connection: close\r\n\r\n",
-             atoi(strrchr(w->hq.http, ':') + 1), w->hq.token);
-    assert_int_equal(hbt_http_send_raw(w->hq.http, req, s_answer, ANSWER_MAX), 200);
+             atoi(strrchr(w->hq->http, ':') + 1), w->hq->token);
+    assert_int_equal(hbt_http_send_raw(w->hq->http, req, s_answer, ANSWER_MAX), 200);
     snprintf(req, sizeof req, "GET /v1/me HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n",
-             w->hq.token);
-    assert_int_equal(hbt_http_send_raw(w->hq.http, req, s_answer, ANSWER_MAX), 421);
-    assert_int_equal(hbt_http_send_raw(w->hq.http,
+             w->hq->token);
+    assert_int_equal(hbt_http_send_raw(w->hq->http, req, s_answer, ANSWER_MAX), 421);
+    assert_int_equal(hbt_http_send_raw(w->hq->http,
                                        "GET /v1/health HTTP/1.1\r\nHost: lb.internal\r\n"
                                        "Connection: close\r\n\r\n",
                                        s_answer, ANSWER_MAX),
@@ -751,7 +734,7 @@ HBT_TEST(test_sessions_csrf_host)
     hbt_assert_contains(hbt_http_answer_body(s_answer), "\"status\":\"ok\"");
     /* No CORS: nothing invites another origin's script. */
     assert_int_equal(
-        s_send(w, "GET", "/v1/me", w->hq.token, "Origin: http://evil.example\r\n", NULL), 200);
+        s_send(w, "GET", "/v1/me", w->hq->token, "Origin: http://evil.example\r\n", NULL), 200);
     assert_null(strcasestr(s_answer, "Access-Control-Allow"));
 }
 
@@ -761,7 +744,7 @@ HBT_TEST(test_revoke_and_remove)
 {
     world_t *w = *state;
     char out[8192], tok[64]; /* `users list` names every role's people of the world */
-    hbt_hq_user(&w->hq, "tess", tok, "--role", "operator", NULL);
+    hbt_hq_user(w->hq, "tess", tok, "--role", "operator", NULL);
     s_ok(w, tok, "GET", "/v1/me", NULL, 200);
     /* A second token, then the first revoked: the next request fails. */
     assert_int_equal(s_users(w, out, sizeof out, "token", "tess", "--name", "laptop", NULL), 0);
@@ -811,12 +794,12 @@ HBT_TEST(test_audit)
     world_t *w = *state;
     char tok[64];
     /* A name a spreadsheet would read as a formula. */
-    hbt_hq_user(&w->hq, "@evil", tok, "--role", "reviewer", NULL);
+    hbt_hq_user(w->hq, "@evil", tok, "--role", "reviewer", NULL);
     s_refused(w, tok, "PUT", "/v1/glossary", "{\"terms\":[]}", 403, "forbidden", "admin");
     s_ok(w, tok, "POST", "/v1/campaigns/c1-camp/return", "{\"note\":\"=HYPERLINK(1)\"}", 200);
-    assert_int_equal(hbt_hq_login(&w->hq, "@evil", "no password", (char[64]){0}, (char[64]){0}),
+    assert_int_equal(hbt_hq_login(w->hq, "@evil", "no password", (char[64]){0}, (char[64]){0}),
                      401);
-    const char *admin = w->hq.token;
+    const char *admin = w->hq->token;
     json_t *a = s_must(w, admin, "GET", "/v1/audit?who=%40evil", NULL, 200);
     json_t *recs = json_object_get(a, "records");
     /* Newest first: the failed sign-in, the step, the refusal. */
@@ -879,8 +862,8 @@ static int s_login_send(world_t *w, const char *name, const char *password)
     int n = snprintf(req, sizeof req,
                      "POST /v1/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     w->hq.http_addr, strlen(body), body);
-    int fd = hbt_http_connect(w->hq.http);
+                     w->hq->http_addr, strlen(body), body);
+    int fd = hbt_http_connect(w->hq->http);
     assert_true(fd >= 0);
     assert_int_equal(send(fd, req, (size_t)n, 0), n);
     return fd;
@@ -905,8 +888,8 @@ HBT_TEST_IN(test_brute_force, NULL, NULL)
     (void)state;
     world_t *w = s_world("brute", false);
     char tok[64], cookie[64], csrf[64];
-    hbt_hq_user(&w->hq, "bea", tok, "--role", "viewer", NULL);
-    hbt_hq_password(&w->hq, "bea", "right password");
+    hbt_hq_user(w->hq, "bea", tok, "--role", "viewer", NULL);
+    hbt_hq_password(w->hq, "bea", "right password");
     /* A password check (Argon2id, tens of ms) does not hold HQ: a request
      * sent after it is answered before it. */
     int fd = s_login_send(w, "bea", "wrong password");
@@ -920,7 +903,7 @@ HBT_TEST_IN(test_brute_force, NULL, NULL)
             (long long)me_us, (long long)login_us);
     assert_true(me_us < login_us);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(hbt_hq_login(&w->hq, "bea", "wrong password", cookie, csrf), 401);
+        assert_int_equal(hbt_hq_login(w->hq, "bea", "wrong password", cookie, csrf), 401);
     /* The sixth within the minute: 429 and when to come back, whatever the
      * password (it is not even checked). */
     char body[128];
@@ -930,9 +913,9 @@ HBT_TEST_IN(test_brute_force, NULL, NULL)
     assert_true(hbt_http_answer_header(s_answer, "Retry-After", retry, sizeof retry));
     assert_true(atoi(retry) >= 1 && atoi(retry) <= 60);
     /* The address is held too: another name from it waits as well. */
-    assert_int_equal(hbt_hq_login(&w->hq, "someone", "whatever", cookie, csrf), 429);
+    assert_int_equal(hbt_hq_login(w->hq, "someone", "whatever", cookie, csrf), 429);
     /* Every attempt is in the audit log. */
-    json_t *a = s_must(w, w->hq.token, "GET", "/v1/audit?who=bea", NULL, 200);
+    json_t *a = s_must(w, w->hq->token, "GET", "/v1/audit?who=bea", NULL, 200);
     size_t failed = 0, throttled = 0, i;
     json_t *r;
     json_array_foreach (json_object_get(a, "records"), i, r) {
@@ -942,7 +925,7 @@ HBT_TEST_IN(test_brute_force, NULL, NULL)
     assert_int_equal(failed, 5);
     assert_int_equal(throttled, 1);
     json_decref(a);
-    s_teardown((void **)&w);
+    hbt_world_state_teardown((void **)&w);
 }
 
 /* Guesses sent all at once are held as if one after the other: the checks
@@ -952,8 +935,8 @@ HBT_TEST_IN(test_parallel_guesses, NULL, NULL)
     (void)state;
     world_t *w = s_world("burst", false);
     char tok[64];
-    hbt_hq_user(&w->hq, "ben", tok, "--role", "viewer", NULL);
-    hbt_hq_password(&w->hq, "ben", "right password");
+    hbt_hq_user(w->hq, "ben", tok, "--role", "viewer", NULL);
+    hbt_hq_password(w->hq, "ben", "right password");
     enum { N = 8 };
     int fds[N], unauth = 0, limited = 0;
     for (int i = 0; i < N; i++)
@@ -967,7 +950,7 @@ HBT_TEST_IN(test_parallel_guesses, NULL, NULL)
     assert_int_equal(unauth + limited, N);
     assert_true(unauth <= 5);
     assert_true(limited >= N - 5);
-    s_teardown((void **)&w);
+    hbt_world_state_teardown((void **)&w);
 }
 
 /* ----------------------------------------------------------- TLS */

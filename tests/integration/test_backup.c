@@ -52,10 +52,7 @@ static int s_setup(void **state)
                 "{\"id\":\"C1\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P1\"}],"
                 "\"halls\":[{\"id\":\"K1\",\"city\":\"C1\"},{\"id\":\"K2\",\"city\":\"C1\"}]}",
                 POLICY);
-    for (int i = 0; i < HALLS; i++) {
-        hbt_hall_set_engine(&w->hall[i], POLICY, NULL);
-        hbt_hall_start(&w->hall[i]);
-    }
+    hbt_world_start_halls(w, POLICY);
     return 0;
 }
 

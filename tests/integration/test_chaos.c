@@ -136,9 +136,7 @@ HBT_TEST(test_long_outage_backlog_drains)
 HBT_TEST(test_tiny_hq_map_grows_during_ingest)
 {
     hbt_world_t *w = *state;
-    snprintf(w->hq.extra[0], sizeof w->hq.extra[0], "--map_size");
-    snprintf(w->hq.extra[1], sizeof w->hq.extra[1], "64K");
-    w->hq.n_extra = 2;
+    hbt_hq_arg(&w->hq, "--map_size", "64K");
     s_enroll_and_start(w, 2);
     for (int c = 0; c < 10; c++)
         for (int i = 0; i < 2; i++)

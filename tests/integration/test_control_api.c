@@ -101,14 +101,6 @@ static void s_refused(hbt_world_t *w, const char *method, const char *path, cons
     s_refused_as(w, NULL, method, path, body, status, code, want);
 }
 
-static void s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void s_date(int days_from_today, char out[11])
 {
     hb_date_format(hb_cal_day_of_ms(hb_now_ms()) + days_from_today, out);
@@ -490,12 +482,13 @@ HBT_TEST(test_flow_hallctl)
     snprintf(f_camp, sizeof f_camp, "%s/spring.json", w->root);
     snprintf(f_gl, sizeof f_gl, "%s/glossary.json", w->root);
     snprintf(f_bad, sizeof f_bad, "%s/bad.json", w->root);
-    s_write(f_org, s_org);
-    s_write(f_pol, "{\"timezone\": \"UTC\", \"campaigns\": {\"max_concurrent\": 2}}");
-    s_write(f_gl, "{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}");
+    hbt_write_file(f_org, s_org);
+    hbt_write_file(f_pol, "{\"timezone\": \"UTC\", \"campaigns\": {\"max_concurrent\": 2}}");
+    hbt_write_file(
+        f_gl, "{\"terms\": [{\"term\": \"APR\", \"definition\": \"annual percentage rate\"}]}");
     char *doc = s_campaign("spring", "province", "P01", "{}", 30, 31, "savings-plus",
                            "Save more with a better APR", true);
-    s_write(f_camp, doc);
+    hbt_write_file(f_camp, doc);
     free(doc);
 
     STEPS(w, out, s_org_steps);
@@ -511,14 +504,14 @@ HBT_TEST(test_flow_hallctl)
     json_decref(j);
 
     STEPS(w, out, s_policy_steps);
-    s_write(f_gl, "{\"terms\": [{\"term\": \"ISA\"}]}");
+    hbt_write_file(f_gl, "{\"terms\": [{\"term\": \"ISA\"}]}");
     STEPS(w, out, s_clean_steps);
     j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "campaigns")), 1);
     json_decref(j);
     STEPS(w, out, s_withdraw_steps);
-    s_write(f_bad, "{\"regions\": [], \"regions\": []}");
+    hbt_write_file(f_bad, "{\"regions\": [], \"regions\": []}");
     STEPS(w, out, s_bad_steps);
 }
 

@@ -92,17 +92,8 @@ static void s_start(hbt_hq_t *hq, const char *sub, const char *option, const cha
     snprintf(root, sizeof root, "%s/%s", s_tmp.path, sub);
     assert_int_equal(mkdir(root, 0755), 0);
     hbt_hq_init(hq, root);
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", option);
-    snprintf(hq->extra[hq->n_extra++], sizeof hq->extra[0], "%s", value);
+    hbt_hq_arg(hq, option, "%s", value);
     hbt_hq_start(hq);
-}
-
-static void s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 HBT_GROUP(s_setup, hbt_tmpdir_teardown);
@@ -115,7 +106,7 @@ HBT_TEST(test_served)
     char lib[300], link[300];
     snprintf(lib, sizeof lib, "%s/chart-lib.js", s_tmp.path);
     snprintf(link, sizeof link, "%s/chart-link.js", s_tmp.path);
-    s_write(lib, LIB_TEXT);
+    hbt_write_file(lib, LIB_TEXT);
     assert_int_equal(symlink(lib, link), 0);
 
     static const served_t file[] = {{"/chart.min.js", 200, LIB_TEXT}, {"/", 200, NULL}};
@@ -169,17 +160,17 @@ HBT_TEST(test_catalogues)
     snprintf(dash, sizeof dash, "%s/dash", s_tmp.path);
     assert_int_equal(mkdir(dash, 0755), 0);
     snprintf(path, sizeof path, "%s/index.html", dash);
-    s_write(path, "<!doctype html>\n");
+    hbt_write_file(path, "<!doctype html>\n");
     snprintf(path, sizeof path, "%s/i18n", dash);
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/other", dash);
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/other/x.js", dash);
-    s_write(path, "other\n");
+    hbt_write_file(path, "other\n");
     snprintf(path, sizeof path, "%s/i18n/en.js", dash);
-    s_write(path, "export default {\n};\n");
+    hbt_write_file(path, "export default {\n};\n");
     snprintf(path, sizeof path, "%s/secret.js", s_tmp.path);
-    s_write(path, "secret\n");
+    hbt_write_file(path, "secret\n");
     char link[400];
     snprintf(link, sizeof link, "%s/i18n/linked.js", dash);
     assert_int_equal(symlink(path, link), 0);
@@ -206,7 +197,7 @@ HBT_TEST(test_catalogues)
     snprintf(dash2, sizeof dash2, "%s/dash2", s_tmp.path);
     assert_int_equal(mkdir(dash2, 0755), 0);
     snprintf(path, sizeof path, "%s/index.html", dash2);
-    s_write(path, "<!doctype html>\n");
+    hbt_write_file(path, "<!doctype html>\n");
     snprintf(real, sizeof real, "%s/i18n", dash);
     snprintf(path, sizeof path, "%s/i18n", dash2);
     assert_int_equal(symlink(real, path), 0);

@@ -250,10 +250,9 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     char csv[400], codes[400], out[4096];
     snprintf(csv, sizeof csv, "%s/halls.csv", w->hq.root);
     snprintf(codes, sizeof codes, "%s/codes.csv", w->hq.root);
-    FILE *f = fopen(csv, "w");
-    fprintf(f, "hall,region,name,address\nR1,C1,Harbour One,\"1 Quay St, Harbour\"\nR2,C2,Hill "
-               "Two,\n");
-    fclose(f);
+    hbt_write_file(csv,
+                   "hall,region,name,address\nR1,C1,Harbour One,\"1 Quay St, Harbour\"\nR2,C2,Hill "
+                   "Two,\n");
     if (RUN(out, HALLCTL, "enroll", "register", csv, "--out", codes, "--hq", w->hq.http, "--token",
             w->hq.token) != 0)
         fail_msg("register: %s", out);
@@ -265,9 +264,7 @@ HBT_TEST(test_registered_halls_come_in_with_a_one_time_code)
     assert_int_equal(sscanf(strstr(text, "R2,") + 3, "%63[^\n]", code2), 1);
     free(text);
     /* An unknown region anywhere in the CSV registers nothing. */
-    f = fopen(csv, "w");
-    fprintf(f, "R3,C1\nR4,NOWHERE\n");
-    fclose(f);
+    hbt_write_file(csv, "R3,C1\nR4,NOWHERE\n");
     assert_int_equal(RUN(out, HALLCTL, "enroll", "register", csv, "--out", codes, "--hq",
                          w->hq.http, "--token", w->hq.token),
                      1);

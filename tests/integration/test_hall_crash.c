@@ -774,8 +774,7 @@ static int s_setup(void **state)
     hbt_hall_enroll(&w->hq, &w->hall, "HALL-K");
     hbt_hall_set_engine(&w->hall, HBT_POLICY_ALWAYS_OPEN, NULL);
     /* Frequent snapshots, so restarts restore one and replay after it. */
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "--snapshot_every");
-    snprintf(w->hall.extra[w->hall.n_extra++], sizeof w->hall.extra[0], "1s");
+    hbt_hall_arg(&w->hall, "--snapshot_every", "1s");
     pthread_mutex_init(&w->killer.lock, NULL);
     pthread_cond_init(&w->killer.cond, NULL);
     assert_int_equal(pthread_create(&w->killer.thread, NULL, s_killer_main, &w->killer), 0);

@@ -64,10 +64,7 @@ static int s_setup(void **state)
         "{\"id\":\"F2\",\"city\":\"C1\",\"name\":\"Harbour West\",\"address\":\"12 Quay Road\"},"
         "{\"id\":\"F3\",\"city\":\"C1\",\"name\":\"Hill\"}]}",
         POLICY);
-    hbt_hall_set_engine(&w->hall[0], POLICY, NULL);
-    hbt_hall_set_engine(&w->hall[1], POLICY, NULL);
-    hbt_hall_start(&w->hall[0]);
-    hbt_hall_start(&w->hall[1]);
+    hbt_world_start_halls(w, POLICY);
     *state = w;
     return 0;
 }
@@ -113,6 +110,28 @@ typedef struct tally {
     size_t checks, services, waiting, near, offered, estimates;
 } tally_t;
 
+/* GETs `mine_path` of hall F1 and `hq_path` of HQ (both must answer) into
+ * `mine` and `theirs` (owned), again until both are at one seq: HQ's
+ * mirror applies what its store holds a moment later. After 10 s it
+ * returns the last answers as they are. */
+static void s_get_both(hbt_world_t *w, const char *mine_path, const char *hq_path, json_t **mine,
+                       json_t **theirs)
+{
+    *mine = *theirs = NULL;
+    int64_t deadline = hbt_now_ms() + 10000;
+    for (;;) {
+        json_decref(*mine);
+        json_decref(*theirs);
+        *mine = hbt_get(w->hall[0].http, mine_path);
+        *theirs = hbt_get(w->hq.http, hq_path);
+        assert_non_null(*mine);
+        assert_non_null(*theirs);
+        if (hbt_int(*theirs, "seq") == hbt_int(*mine, "seq") || hbt_now_ms() > deadline)
+            return;
+        hbt_sleep_ms(50);
+    }
+}
+
 /* Stops for the stream: the hall's view and HQ's tile of it at one `now`
  * (`offset_s` after this moment), equal in every figure. */
 static void s_compare(hbt_world_t *w, int64_t offset_s, tally_t *t)
@@ -122,20 +141,8 @@ static void s_compare(hbt_world_t *w, int64_t offset_s, tally_t *t)
     hb_time_format(hb_now_ms() + offset_s * 1000, now);
     snprintf(mine_path, sizeof mine_path, "/v1/hall?now=%s", now);
     snprintf(hq_path, sizeof hq_path, "/v1/live/halls/F1?now=%s", now);
-    json_t *mine = NULL, *theirs = NULL;
-    /* HQ's mirror applies what its store holds a moment later. */
-    int64_t deadline = hbt_now_ms() + 10000;
-    for (;;) {
-        json_decref(mine);
-        json_decref(theirs);
-        mine = hbt_get(w->hall[0].http, mine_path);
-        theirs = hbt_get(w->hq.http, hq_path);
-        assert_non_null(mine);
-        assert_non_null(theirs);
-        if (hbt_int(theirs, "seq") == hbt_int(mine, "seq") || hbt_now_ms() > deadline)
-            break;
-        hbt_sleep_ms(50);
-    }
+    json_t *mine, *theirs;
+    s_get_both(w, mine_path, hq_path, &mine, &theirs);
     assert_int_equal(hbt_int(theirs, "seq"), hbt_int(mine, "seq"));
     json_t *a = s_figures_of(mine), *b = s_figures_of(theirs);
     if (!json_equal(a, b)) {
@@ -273,19 +280,8 @@ static void s_advice(hbt_world_t *w)
 static void s_snapshots_equal(hbt_world_t *w)
 {
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 30000));
-    json_t *mine = NULL, *theirs = NULL;
-    int64_t deadline = hbt_now_ms() + 10000;
-    for (;;) {
-        json_decref(mine);
-        json_decref(theirs);
-        mine = hbt_get(w->hall[0].http, "/v1/hall/snapshot");
-        theirs = hbt_get(w->hq.http, "/v1/halls/F1/snapshot");
-        assert_non_null(mine);
-        assert_non_null(theirs);
-        if (hbt_int(theirs, "seq") == hbt_int(mine, "seq") || hbt_now_ms() > deadline)
-            break;
-        hbt_sleep_ms(50);
-    }
+    json_t *mine, *theirs;
+    s_get_both(w, "/v1/hall/snapshot", "/v1/halls/F1/snapshot", &mine, &theirs);
     json_object_del(mine, "hall"); /* the hall names itself; HQ names the hall */
     json_object_del(theirs, "hall");
     const char *key;

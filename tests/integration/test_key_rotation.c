@@ -76,10 +76,8 @@ static void s_hall_key(const char *dir, char out[HB_CERT_KEY_Z85])
 
 static void s_hall_args(hbt_hall_t *h, const char *rotate_before)
 {
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--rotate_before");
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "%s", rotate_before);
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--rotate_retry");
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1s");
+    hbt_hall_arg(h, "--rotate_before", "%s", rotate_before);
+    hbt_hall_arg(h, "--rotate_retry", "1s");
 }
 
 /* The hall's GET /v1/status member `name` (owned by the caller). */
@@ -418,8 +416,7 @@ HBT_TEST(test_refused_rotation_shows_and_is_asked_again)
     s_org(w);
     hbt_hq_stop(&w->hq, SIGTERM);
     int n_extra = w->hq.n_extra;
-    snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "--rotate_auto");
-    snprintf(w->hq.extra[w->hq.n_extra++], sizeof w->hq.extra[0], "false");
+    hbt_hq_arg(&w->hq, "--rotate_auto", "false");
     hbt_hq_start(&w->hq);
     hbt_hall_t *h = &w->hall[0];
     hbt_hall_enroll_signed(&w->hq, h, "MAN1", "C1");

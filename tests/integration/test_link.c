@@ -393,9 +393,7 @@ HBT_TEST(test_sighup_reloads_what_may_change)
     snprintf(conf, sizeof conf, "%s/branchd.conf", w->hall[0].dir);
     snprintf(cmd, sizeof cmd, "echo 'retention = 7d' >> %s", conf);
     assert_int_equal(system(cmd), 0);
-    snprintf(w->hall[0].extra[0], sizeof w->hall[0].extra[0], "--config");
-    snprintf(w->hall[0].extra[1], sizeof w->hall[0].extra[1], "%s", conf);
-    w->hall[0].n_extra = 2;
+    hbt_hall_arg(&w->hall[0], "--config", "%s", conf);
     hbt_hall_start(&w->hall[0]);
     snprintf(cmd, sizeof cmd, "sed -i 's/retention = 7d/retention = 2d/' %s", conf);
     assert_int_equal(system(cmd), 0);

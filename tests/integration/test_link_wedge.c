@@ -475,9 +475,7 @@ HBT_TEST(test_refused_key_retried_until_enrolled)
     snprintf(aside, sizeof aside, "%s.aside", key);
     /* The hall starts before head office enrolled its key. */
     assert_int_equal(rename(key, aside), 0);
-    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0],
-             "--refused_retry_max");
-    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0], "1s");
+    hbt_hall_arg(&w->hall[0], "--refused_retry_max", "1s");
     hbt_hall_start(&w->hall[0]);
     int64_t denied0 = s_denied(&w->hq);
     json_t *l = s_wait_link(&w->hall[0], "refused", 10000);
@@ -518,9 +516,7 @@ HBT_TEST(test_refused_key_retried_until_enrolled)
 HBT_TEST(test_revocation_cuts_within_a_second)
 {
     hbt_world_t *w = *state;
-    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0],
-             "--refused_retry_max");
-    snprintf(w->hall[0].extra[w->hall[0].n_extra++], sizeof w->hall[0].extra[0], "1s");
+    hbt_hall_arg(&w->hall[0], "--refused_retry_max", "1s");
     hbt_hall_start(&w->hall[0]);
     hbt_hall_post(&w->hall[0], 100, 1);
     assert_true(hbt_wait_synced(&w->hq, &w->hall[0], 10000));

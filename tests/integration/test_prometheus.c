@@ -105,14 +105,6 @@ static double s_wait_metric(const char *base, const char *sample, double want, i
     }
 }
 
-static void s_write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
-
 /* Runs BIN with the arguments after it up to the first NULL; its exit
  * status, its output in `out` (OUT_MAX bytes). */
 #define s_run(out, ...) hbt_run_args((out), OUT_MAX, __VA_ARGS__, (const char *)NULL)
@@ -258,8 +250,8 @@ HBT_TEST(test_scrapes_parse_and_hold)
 
     char *hq = s_scrape(w->hq.http);
     char *hall = s_scrape(w->hall[A].http);
-    s_write_file(s_files.hq_scrape, hq);
-    s_write_file(s_files.hall_scrape, hall);
+    hbt_write_file(s_files.hq_scrape, hq);
+    hbt_write_file(s_files.hall_scrape, hall);
     /* What the traffic must have recorded. */
     assert_true(hbt_sample(hq, "hallbus_hq_http_request_duration_seconds_count{method=\"GET\","
                                "route=\"/v1/halls/:hall\",code=\"2xx\"}") >= 1);
@@ -349,7 +341,7 @@ HBT_TEST(test_checker_refuses)
     snprintf(path, sizeof path, "%s/bad.metrics", w->root);
     char *out = malloc(OUT_MAX);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        s_write_file(path, bad[i].text);
+        hbt_write_file(path, bad[i].text);
         int rc = s_run(out, PYTHON, PROMCHECK, "exposition", path, NULL, NULL, NULL);
         if (rc != 1 || !strstr(out, bad[i].problem))
             fail_msg("case %zu: exit %d, expected 1 and \"%s\":\n%s\n---\n%s", i, rc,
@@ -357,10 +349,10 @@ HBT_TEST(test_checker_refuses)
     }
     /* And a good one passes, so the refusals above are the cases' own:
      * "last" and "max" where they are what is counted are no aggregates. */
-    s_write_file(path, "# HELP a_total h\n# TYPE a_total counter\na_total 1\n"
-                       "# HELP outbox_last_seq h\n# TYPE outbox_last_seq gauge\n"
-                       "outbox_last_seq 7\n# HELP process_max_fds h\n"
-                       "# TYPE process_max_fds gauge\nprocess_max_fds 1024\n");
+    hbt_write_file(path, "# HELP a_total h\n# TYPE a_total counter\na_total 1\n"
+                         "# HELP outbox_last_seq h\n# TYPE outbox_last_seq gauge\n"
+                         "outbox_last_seq 7\n# HELP process_max_fds h\n"
+                         "# TYPE process_max_fds gauge\nprocess_max_fds 1024\n");
     assert_int_equal(s_run(out, PYTHON, PROMCHECK, "exposition", path, NULL, NULL, NULL), 0);
     free(out);
 }
@@ -386,10 +378,10 @@ HBT_TEST(test_rules)
     /* A rule reading a metric nobody exports is caught. */
     char bad[400];
     snprintf(bad, sizeof bad, "%s/bad-rules.yml", w->root);
-    s_write_file(bad, "groups:\n  - name: g\n    rules:\n      - alert: HallbusHQDown\n"
-                      "        expr: hallbus_hq_commit_seconds_max > 1\n        for: 1m\n"
-                      "        labels: {severity: critical}\n"
-                      "        annotations: {summary: s, description: d}\n");
+    hbt_write_file(bad, "groups:\n  - name: g\n    rules:\n      - alert: HallbusHQDown\n"
+                        "        expr: hallbus_hq_commit_seconds_max > 1\n        for: 1m\n"
+                        "        labels: {severity: critical}\n"
+                        "        annotations: {summary: s, description: d}\n");
     rc = s_run(out, PYTHON, PROMCHECK, "rules", bad, s_files.hq_scrape, NULL, NULL);
     assert_int_equal(rc, 1);
     hbt_assert_contains(out, "hallbus_hq_commit_seconds_max is not in the scrapes");
@@ -419,12 +411,13 @@ HBT_TEST(test_dashboard)
     char bad[400], bad_exprs[400];
     snprintf(bad, sizeof bad, "%s/bad-dashboard.json", w->root);
     snprintf(bad_exprs, sizeof bad_exprs, "%s/bad-exprs.yml", w->root);
-    s_write_file(bad, "{\"title\":\"t\",\"uid\":\"u\",\"schemaVersion\":37,\"templating\":"
-                      "{\"list\":[{\"name\":\"datasource\",\"type\":\"datasource\"}]},\"panels\":["
-                      "{\"id\":1,\"type\":\"timeseries\",\"title\":\"p\",\"gridPos\":{\"h\":8,"
-                      "\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":"
-                      "\"hallbus_hq_commit_seconds_avg\"},{\"refId\":\"B\",\"expr\":"
-                      "\"sum(rate(hallbus_hq_frames_total[5m])\"}]}]}");
+    hbt_write_file(bad,
+                   "{\"title\":\"t\",\"uid\":\"u\",\"schemaVersion\":37,\"templating\":"
+                   "{\"list\":[{\"name\":\"datasource\",\"type\":\"datasource\"}]},\"panels\":["
+                   "{\"id\":1,\"type\":\"timeseries\",\"title\":\"p\",\"gridPos\":{\"h\":8,"
+                   "\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":"
+                   "\"hallbus_hq_commit_seconds_avg\"},{\"refId\":\"B\",\"expr\":"
+                   "\"sum(rate(hallbus_hq_frames_total[5m])\"}]}]}");
     rc = s_run(out, PYTHON, PROMCHECK, "dashboard", bad, bad_exprs, s_files.hq_scrape, NULL);
     assert_int_equal(rc, 1);
     hbt_assert_contains(out, "hallbus_hq_commit_seconds_avg is not in the scrapes");

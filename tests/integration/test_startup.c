@@ -272,12 +272,8 @@ HBT_TEST(test_bad_policy_file)
     snprintf(missing, sizeof missing, "%s/none.json", hall.dir);
     snprintf(broken, sizeof broken, "%s/broken.json", hall.dir);
     snprintf(refused, sizeof refused, "%s/refused.json", hall.dir);
-    FILE *f = fopen(broken, "w");
-    fprintf(f, "{\n  \"timezone\": \"UTC\",\n  \"opening_hours\": [\n}\n");
-    fclose(f);
-    f = fopen(refused, "w");
-    fprintf(f, "{\"timezone\": \"Mars/Olympus\"}\n");
-    fclose(f);
+    hbt_write_file(broken, "{\n  \"timezone\": \"UTC\",\n  \"opening_hours\": [\n}\n");
+    hbt_write_file(refused, "{\"timezone\": \"Mars/Olympus\"}\n");
     const struct {
         const char *file;
         const char *says[2];
@@ -324,8 +320,7 @@ HBT_TEST(test_sighup_keeps_hall_id)
     s_hq_and_hall(&hq, &hall, "HUP7");
     char conf[400];
     snprintf(conf, sizeof conf, "%s/branchd.conf", hall.dir);
-    snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "--config");
-    snprintf(hall.extra[hall.n_extra++], sizeof hall.extra[0], "%s", conf);
+    hbt_hall_arg(&hall, "--config", "%s", conf);
     hbt_hall_start(&hall);
     /* retention is reloadable: append it to the file, then SIGHUP. */
     FILE *f = fopen(conf, "a");

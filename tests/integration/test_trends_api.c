@@ -43,7 +43,7 @@ static const hbt_world_spec_t s_world = {"trends", .halls = {"T1", "T2"},
                                          .hq_args = {"--rollup_commit_every", "100ms"}};
 
 typedef struct {
-    hbt_world_t *world;
+    hbt_world_t *world; /* first: hbt_world_state_new */
     hbt_hq_t *hq;
     hbt_hall_t *t1, *t2;
     char zone[32];
@@ -57,7 +57,10 @@ static char s_policy[512];
 
 static int s_setup(void **state)
 {
-    world_t *w = calloc(1, sizeof *w);
+    world_t *w = hbt_world_state_new(&s_world, sizeof *w);
+    w->hq = &w->world->hq;
+    w->t1 = &w->world->hall[0];
+    w->t2 = &w->world->hall[1];
     /* A zone in which it is two in the morning or later, so that the
      * quarters before now are today's: UTC, or UTC+8 in UTC's small hours. */
     int64_t now = hb_now_ms();
@@ -71,31 +74,11 @@ static int s_setup(void **state)
     w->slot = (c.hour * 60 + c.min) / 15;
     assert_true(w->slot >= 8);
     snprintf(s_policy, sizeof s_policy, "{\"timezone\":\"%s\"," HBT_HOURS_ALWAYS_OPEN "}", w->zone);
-    *state = (void *)&s_world;
-    hbt_world_setup(state);
-    w->world = *state;
-    w->world->test = w;
-    w->hq = &w->world->hq;
-    w->t1 = &w->world->hall[0];
-    w->t2 = &w->world->hall[1];
-    hbt_req_ok(w->hq->http, "PUT", "/v1/org", ORG, 200);
-    hbt_req_ok(w->hq->http, "PUT", "/v1/policies/national", s_policy, 200);
-    hbt_req_ok(w->hq->http, "POST", "/v1/policies/publish", "{}", 200);
+    hbt_publish(w->hq->http, ORG, s_policy);
     hbt_hq_user(w->hq, "op1", w->op1, "--role", "operator", "--scope", "C1", NULL);
-    hbt_hall_set_engine(w->t1, s_policy, NULL);
-    hbt_hall_set_engine(w->t2, s_policy, NULL);
-    hbt_hall_start(w->t1);
-    hbt_hall_start(w->t2);
+    hbt_world_start_halls(w->world, s_policy);
     *state = w;
     return 0;
-}
-
-static int s_teardown(void **state)
-{
-    world_t *w = *state;
-    void *world = w->world;
-    free(w);
-    return hbt_world_teardown(&world);
 }
 
 /* An event at `min` minutes into slot `slot` of local day `day`. */
@@ -213,7 +196,7 @@ static void s_wait_rolled(world_t *w, int32_t day)
     hbt_wait_rolled_up(w->hq, "CN", date, 30000);
 }
 
-HBT_GROUP(s_setup, s_teardown);
+HBT_GROUP(s_setup, hbt_world_state_teardown);
 #define HBT_FIXTURE NULL, NULL
 
 HBT_TEST(test_trends)

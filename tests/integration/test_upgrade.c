@@ -225,8 +225,7 @@ HBT_TEST(test_upgrade_hq_first_then_halls_and_roll_back)
         /* Every posted ticket waits: room for all of them (4,096 is the
          * most either release takes). */
         hbt_hall_t *h = &w->hall[i];
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--max_waiting");
-        snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "4096");
+        hbt_hall_arg(h, "--max_waiting", "4096");
         if (i == NEW_C)
             s_new_hall(&w->hall[i]);
         else

@@ -105,6 +105,15 @@ void hbt_read_file(const char *path, char *out, size_t len)
         fclose(f);
 }
 
+void hbt_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
 /* The kernel may give the same free port twice in a row (it was free both
  * times), and two halls given one port would have one of them fail to bind
  * while the other answers its requests. So a port is handed out once per
@@ -911,20 +920,41 @@ void hbt_halls_start(hbt_hall_t *halls, size_t n)
 
 void hbt_hall_stop(hbt_hall_t *hall, int sig) { hbt_kill(&hall->proc, sig); }
 
+/* Appends `name` and the formatted value to `extra` (`max` rows, `*n` of
+ * them used). */
+static void s_extra_arg(char (*extra)[512], int *n, int max, const char *name, const char *fmt,
+                        va_list ap)
+{
+    assert_true(*n + 2 <= max);
+    snprintf(extra[(*n)++], sizeof extra[0], "%s", name);
+    vsnprintf(extra[(*n)++], sizeof extra[0], fmt, ap);
+}
+
+void hbt_hall_arg(hbt_hall_t *hall, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_extra_arg(hall->extra, &hall->n_extra, (int)(sizeof hall->extra / sizeof hall->extra[0]),
+                name, fmt, ap);
+    va_end(ap);
+}
+
+void hbt_hq_arg(hbt_hq_t *hq, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_extra_arg(hq->extra, &hq->n_extra, (int)(sizeof hq->extra / sizeof hq->extra[0]), name, fmt,
+                ap);
+    va_end(ap);
+}
+
 void hbt_hall_set_engine(hbt_hall_t *hall, const char *policy_json, const char *services)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/policy.json", hall->dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(policy_json, f) >= 0);
-    assert_int_equal(fclose(f), 0);
-    assert_true(hall->n_extra + 4 <= (int)(sizeof hall->extra / sizeof hall->extra[0]));
-    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--policy_file");
-    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s", path);
-    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "--services");
-    snprintf(hall->extra[hall->n_extra++], sizeof hall->extra[0], "%s",
-             services ? services : HBT_SERVICES);
+    hbt_write_file(path, policy_json);
+    hbt_hall_arg(hall, "--policy_file", "%s", path);
+    hbt_hall_arg(hall, "--services", "%s", services ? services : HBT_SERVICES);
 }
 
 int64_t hbt_hq_count_type(hbt_hq_t *hq, const char *hall, const char *type)

@@ -74,6 +74,9 @@ bool hbt_wait_log(const char *path, const char *needle, int ms);
 /* The file at `path` as text in `out` (at most len - 1 bytes; "" when it
  * cannot be read). */
 void hbt_read_file(const char *path, char *out, size_t len);
+/* Writes `text` as the whole file at `path` (made, or emptied first); a
+ * failure to open, write or close it fails the test. */
+void hbt_write_file(const char *path, const char *text);
 
 /* hbt_assert_contains for each of the needles that follow, up to a NULL. */
 void hbt_assert_contains_all(const char *hay, ...);
@@ -242,6 +245,13 @@ void hbt_halls_start(hbt_hall_t *halls, size_t n);
 #define HBT_POLICY_OPEN_AND "{\"timezone\":\"UTC\"," HBT_HOURS_ALWAYS_OPEN ","
 /* The services every engine test hall offers. */
 #define HBT_SERVICES "A:A:10m:Cash and deposits; B:B:20m:Loans; C:C:5m:Cards"
+/* Adds the option `name` and its value (printf's `fmt` and what follows)
+ * to the hall's extra branchd arguments, for the next hbt_hall_start; the
+ * room for both is asserted. hbt_hq_arg: the same for hqd. */
+void hbt_hall_arg(hbt_hall_t *hall, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void hbt_hq_arg(hbt_hq_t *hq, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Writes `policy_json` to the hall's folder and adds --policy_file and
  * --services (HBT_SERVICES when `services` is NULL) to its extra
  * arguments, for the next hbt_hall_start. */

@@ -34,10 +34,8 @@ bool hbt_small_disk(hbt_hall_t *h, int mb, const char *tag)
             "\n*** %s: this machine lets no test mount a filesystem: the LMDB map's maximum "
             "(map_max 1M) stands in for a full disk ***\n\n",
             tag);
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_size");
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "256K");
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "--map_max");
-    snprintf(h->extra[h->n_extra++], sizeof h->extra[0], "1M");
+    hbt_hall_arg(h, "--map_size", "256K");
+    hbt_hall_arg(h, "--map_max", "1M");
     return false;
 }
 

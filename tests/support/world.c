@@ -63,6 +63,28 @@ int hbt_world_teardown(void **state)
     return 0;
 }
 
+void *hbt_world_state_new(const hbt_world_spec_t *spec, size_t size)
+{
+    assert_true(size >= sizeof(hbt_world_t *));
+    void *world = (void *)spec;
+    hbt_world_setup(&world);
+    /* The state's first member is its world: C lets a pointer to a struct
+     * stand for one to its first member. */
+    hbt_world_t **state = calloc(1, size);
+    assert_non_null(state);
+    *state = world;
+    (*state)->test = state;
+    return state;
+}
+
+int hbt_world_state_teardown(void **state)
+{
+    hbt_world_t **s = *state;
+    void *world = *s;
+    free(s);
+    return hbt_world_teardown(&world);
+}
+
 /* The answer, or the test fails with it when the status is not `want`;
  * with `token`, or the one registered for `base` when it is NULL. */
 static json_t *s_answer(const char *base, const char *token, const char *method, const char *path,
@@ -187,6 +209,13 @@ void hbt_publish(const char *base, const char *org, const char *national)
         hbt_req_ok(base, "PUT", "/v1/org", org, 200);
     hbt_req_ok(base, "PUT", "/v1/policies/national", national, 200);
     hbt_req_ok(base, "POST", "/v1/policies/publish", "{}", 200);
+}
+
+void hbt_world_start_halls(hbt_world_t *w, const char *policy)
+{
+    for (size_t i = 0; i < w->n_halls; i++)
+        hbt_hall_set_engine(&w->hall[i], policy, NULL);
+    hbt_halls_start(w->hall, w->n_halls);
 }
 
 void hbt_hall_start_zoneless(hbt_world_t *w, hbt_hall_t *hall)

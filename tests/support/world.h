@@ -65,6 +65,16 @@ typedef struct hbt_world {
 int hbt_world_setup(void **state);
 int hbt_world_teardown(void **state);
 
+/* A test's own state, `size` bytes zeroed, whose first member is its
+ * world (an hbt_world_t *) set up from `spec` by hbt_world_setup; the
+ * world's `test` points back at the state. For the tests that keep more
+ * than the world (test_access_hall, test_access_hq, test_trends_api,
+ * browser/test_trends). */
+void *hbt_world_state_new(const hbt_world_spec_t *spec, size_t size);
+/* The teardown that goes with it (a cmocka fixture): the world torn down
+ * (hbt_world_teardown) and the state freed. */
+int hbt_world_state_teardown(void **state);
+
 /* One request to `base` that must answer `want`; its JSON body (owned).
  * Fails the test with the answer otherwise. */
 json_t *hbt_req(const char *base, const char *method, const char *path, const char *body, int want);
@@ -120,6 +130,12 @@ void hbt_hall_start_zoneless(hbt_world_t *w, hbt_hall_t *hall);
  * `national` at the hqd of `base`, and publishes them (each must answer
  * 200). */
 void hbt_publish(const char *base, const char *org, const char *national);
+
+/* Every hall of `w` runs `policy` (JSON text; the default services) and
+ * starts, side by side (hbt_halls_start): for a world whose halls wait,
+ * unstarted, for the policy the test publishes first (test_hall_figures,
+ * test_backup, test_trends_api). */
+void hbt_world_start_halls(hbt_world_t *w, const char *policy);
 
 /* The alert tests' national policy: open round the clock, an A ticket may
  * wait 2 s, more than 2 waiting asks for diversion. */

@@ -30,10 +30,7 @@ static void s_write(const char *name, const char *text)
 {
     char path[512];
     s_path(path, sizeof path, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    hbt_write_file(path, text);
 }
 
 #define HBT_FIXTURE hbt_tmpdir_setup, hbt_tmpdir_teardown, &s_tmp

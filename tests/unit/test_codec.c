@@ -17,16 +17,11 @@
 #include <string.h>
 
 #include "events.h"
+#include "harness.h"
 #include "runner.h"
 
 #define NOW_MS 1795426200000LL /* 2026-11-23T09:30:00Z */
 #define FUTURE_MS (5 * 60 * 1000)
-
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        if (!strstr((hay), (needle)))                                                              \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
-    } while (0)
 
 static json_t *s_json(const char *text) { return hbt_json_exact(text, 0); }
 
@@ -48,7 +43,7 @@ static void s_refuse_obj(json_t *j, int want_rc, const char *want_err)
     if (rc != want_rc)
         fail_msg("expected %d, got %d (%s) for %s", want_rc, rc, err, want_err);
     assert_null(env);
-    assert_contains(err, want_err);
+    hbt_assert_contains(err, want_err);
 }
 
 static void s_refuse(const char *text, int want_rc, const char *want_err)
@@ -634,7 +629,7 @@ HBT_TEST(test_decoded_strings)
     assert_non_null(env); /* protobuf-c does not check UTF-8: we do */
     char err[256] = "";
     assert_int_equal(hb_event_check(env, err, sizeof err), HB_EINVAL);
-    assert_contains(err, "ticket of ticket_issued is not valid UTF-8");
+    hbt_assert_contains(err, "ticket of ticket_issued is not valid UTF-8");
     json_t *j = hb_event_to_json(env);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "ticket")), "A??1");
@@ -649,7 +644,7 @@ HBT_TEST(test_decoded_strings)
     env = hb_envelope_unpack(e.b, e.n);
     assert_non_null(env);
     assert_int_equal(hb_event_check(env, err, sizeof err), HB_EINVAL);
-    assert_contains(err, "counter of counter_paused is 65 bytes long");
+    hbt_assert_contains(err, "counter of counter_paused is 65 bytes long");
     hb_envelope_free(env);
 
     /* 65 services: decodes (the wire has no such limit) but fails the check. */
@@ -661,7 +656,7 @@ HBT_TEST(test_decoded_strings)
     assert_non_null(env);
     assert_int_equal(env->counter_opened->n_services, 65);
     assert_int_equal(hb_event_check(env, err, sizeof err), HB_EINVAL);
-    assert_contains(err, "services of counter_opened has 65 elements");
+    hbt_assert_contains(err, "services of counter_opened has 65 elements");
     hb_envelope_free(env);
 }
 

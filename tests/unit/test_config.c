@@ -29,12 +29,6 @@
             fail_msg("refused: %s", (f)->err);                                                     \
     } while (0)
 
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        if (!strstr((hay), (needle)))                                                              \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
-    } while (0)
-
 typedef struct cfg {
     char *config;
     char *name;
@@ -121,7 +115,7 @@ static void s_expect_file_error(fixture_t *f, const char *text, const char *want
     int rc = s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL);
     if (rc != HB_EINVAL)
         fail_msg("expected a refusal with \"%s\" for:\n%s", want, text);
-    assert_contains(f->err, want);
+    hbt_assert_contains(f->err, want);
     /* Nothing half-loaded stays behind. */
     assert_null(f->cfg.name);
     assert_null(f->cfg.label);
@@ -166,7 +160,7 @@ static void s_mem_expect(memout_t *m, const char *const *wants)
 {
     char *text = s_mem_text(m);
     for (size_t i = 0; wants[i]; i++)
-        assert_contains(text, wants[i]);
+        hbt_assert_contains(text, wants[i]);
     free(text);
 }
 
@@ -271,7 +265,7 @@ HBT_TEST(test_units)
     assert_string_equal(f->cfg.label, "x");
     assert_int_equal(hb_config_set(s_defs, NDEFS, &f->cfg, "colour", "red", f->err, sizeof f->err),
                      HB_EINVAL);
-    assert_contains(f->err, "unknown setting 'colour'");
+    hbt_assert_contains(f->err, "unknown setting 'colour'");
 }
 
 HBT_TEST(test_command_line_overrides_file)
@@ -305,9 +299,9 @@ HBT_TEST(test_required)
 {
     fixture_t *f = *state;
     assert_int_equal(s_load(f, NULL, NULL), HB_EINVAL);
-    assert_contains(f->err, "missing required settings: name, port");
+    hbt_assert_contains(f->err, "missing required settings: name, port");
     assert_int_equal(s_load(f, NULL, "--name", "x", NULL), HB_EINVAL);
-    assert_contains(f->err, "missing required setting: port");
+    hbt_assert_contains(f->err, "missing required setting: port");
     assert_null(f->cfg.name);
     /* Given in the file is as good as on the command line, for every type. */
     s_write(f, "port = 9\nname = n\n");
@@ -385,7 +379,7 @@ HBT_TEST(test_file_refusals)
     fclose(fp);
     assert_int_equal(s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL),
                      HB_EINVAL);
-    assert_contains(f->err, "larger than 1048576 bytes");
+    hbt_assert_contains(f->err, "larger than 1048576 bytes");
 
     /* A NUL byte is not text. */
     fp = fopen(f->path, "wb");
@@ -393,14 +387,14 @@ HBT_TEST(test_file_refusals)
     fclose(fp);
     assert_int_equal(s_load(f, NULL, "--config", f->path, "--name", "n", "--port", "1", NULL),
                      HB_EINVAL);
-    assert_contains(f->err, ":1: the line contains a NUL byte");
+    hbt_assert_contains(f->err, ":1: the line contains a NUL byte");
 
     /* No such file. */
     assert_int_equal(s_load(f, NULL, "--config", "/nonexistent/x.conf", NULL), HB_EINVAL);
-    assert_contains(f->err, "cannot read config file /nonexistent/x.conf");
+    hbt_assert_contains(f->err, "cannot read config file /nonexistent/x.conf");
     assert_int_equal(s_load(f, NULL, "--config", f->dir, "--name", "n", "--port", "1", NULL),
                      HB_EINVAL);
-    assert_contains(f->err, "cannot read config file");
+    hbt_assert_contains(f->err, "cannot read config file");
 }
 
 HBT_TEST(test_command_line_refusals)
@@ -432,7 +426,7 @@ HBT_TEST(test_command_line_refusals)
             s_load(f, NULL, "--name", "n", "--port", "1", cases[i].args[0], cases[i].args[1], NULL);
         if (rc != HB_EINVAL)
             fail_msg("case %zu (%s) was accepted", i, cases[i].want);
-        assert_contains(f->err, cases[i].want);
+        hbt_assert_contains(f->err, cases[i].want);
         assert_null(f->cfg.name);
     }
 }
@@ -461,7 +455,7 @@ HBT_TEST(test_reload)
     /* A non-reloadable change refuses the whole reload. */
     assert_int_equal(s_reload(f, "name = hall-8\nwindow = 10\nlabel = third\nverbose = off\n"),
                      HB_EINVAL);
-    assert_contains(f->err, "name, window cannot change while running (restart to apply them)");
+    hbt_assert_contains(f->err, "name, window cannot change while running (restart to apply them)");
     assert_string_equal(f->cfg.label, "second");
     assert_true(f->cfg.verbose);
     assert_int_equal(f->cfg.window, 4096);
@@ -474,17 +468,17 @@ HBT_TEST(test_reload)
 
     /* Bad files change nothing. */
     assert_int_equal(s_reload(f, "name = hall-7\nlabel = fourth\ncolour = red\n"), HB_EINVAL);
-    assert_contains(f->err, ":3: unknown setting 'colour'");
+    hbt_assert_contains(f->err, ":3: unknown setting 'colour'");
     assert_string_equal(f->cfg.label, "hall");
     assert_int_equal(s_reload(f, "label = fifth\n"), HB_EINVAL);
-    assert_contains(f->err, "missing required setting: name");
+    hbt_assert_contains(f->err, "missing required setting: name");
     assert_string_equal(f->cfg.label, "hall");
     assert_int_equal(
         hb_config_reload(s_defs, NDEFS, &f->cfg, "/nonexistent.conf", f->err, sizeof f->err),
         HB_EINVAL);
-    assert_contains(f->err, "cannot read config file /nonexistent.conf");
+    hbt_assert_contains(f->err, "cannot read config file /nonexistent.conf");
     assert_int_equal(s_reload(f, "name = hall-7\nmap = 1G\n"), HB_EINVAL);
-    assert_contains(f->err, "map cannot change while running (restart to apply it)");
+    hbt_assert_contains(f->err, "map cannot change while running (restart to apply it)");
 }
 
 /* ------------------------------------------------------------------ help */
@@ -497,15 +491,15 @@ HBT_TEST(test_help)
     assert_int_equal(s_load(f, s_mem(&m), "--colour", "red", "--help", NULL), HB_ENOTFOUND);
     char *text = s_mem_text(&m);
     assert_null(f->cfg.label);
-    assert_contains(text, "usage: testd [--config FILE]");
-    assert_contains(text, "--window");
-    assert_contains(text, "events in flight [default: 4096] [1..1000000]");
-    assert_contains(text, "the hall's name [required]");
-    assert_contains(text, "a label [default: hall] [reloadable]");
-    assert_contains(text, "map size [default: 64M] [64K..1T]");
-    assert_contains(text, "a timeout [default: 5s] [100ms..1h] [reloadable]");
-    assert_contains(text, "--config");
-    assert_contains(text, "--help");
+    hbt_assert_contains(text, "usage: testd [--config FILE]");
+    hbt_assert_contains(text, "--window");
+    hbt_assert_contains(text, "events in flight [default: 4096] [1..1000000]");
+    hbt_assert_contains(text, "the hall's name [required]");
+    hbt_assert_contains(text, "a label [default: hall] [reloadable]");
+    hbt_assert_contains(text, "map size [default: 64M] [64K..1T]");
+    hbt_assert_contains(text, "a timeout [default: 5s] [100ms..1h] [reloadable]");
+    hbt_assert_contains(text, "--config");
+    hbt_assert_contains(text, "--help");
     /* The table's own "config" row is not listed twice. */
     const char *first = strstr(text, "\n  --config ");
     assert_non_null(first);
@@ -553,9 +547,9 @@ HBT_TEST(test_at_most)
     pair_cfg_t c = {0};
     assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--low", "30s", NULL), 0);
     assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--low", "40s", NULL), HB_EINVAL);
-    assert_contains(f->err, "low (40s) may not be greater than high (30s)");
+    hbt_assert_contains(f->err, "low (40s) may not be greater than high (30s)");
     assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--high", "200ms", NULL), HB_EINVAL);
-    assert_contains(f->err, "low (500ms) may not be greater than high (200ms)");
+    hbt_assert_contains(f->err, "low (500ms) may not be greater than high (200ms)");
     /* From a file too, and the reload that would break the rule changes
      * nothing. */
     s_write(f, "low = 1s\nhigh = 2s\n");
@@ -563,7 +557,7 @@ HBT_TEST(test_at_most)
     s_write(f, "low = 1s\nhigh = 900ms\n");
     assert_int_equal(hb_config_reload(s_pair_defs, NPAIR, &c, f->path, f->err, sizeof f->err),
                      HB_EINVAL);
-    assert_contains(f->err, "low (1s) may not be greater than high (900ms)");
+    hbt_assert_contains(f->err, "low (1s) may not be greater than high (900ms)");
     assert_int_equal(c.high_ms, 2000);
     /* --help says the rule. */
     memout_t m;
@@ -596,7 +590,7 @@ HBT_TEST(test_lists)
     assert_int_equal(s_pair_load(&c, f->err, sizeof f->err, "--name", "1", "--name", "2", "--name",
                                  "3", "--name", "4", NULL),
                      HB_EINVAL);
-    assert_contains(f->err, "--name: name: at most 3 values");
+    hbt_assert_contains(f->err, "--name: name: at most 3 values");
     assert_int_equal(c.names.n, 0); /* nothing half-loaded */
     /* A reload takes the file's new list (no command line for it). */
     s_write(f, "name = a\n");
@@ -753,16 +747,16 @@ HBT_TEST(test_tool_command_line)
     unsetenv("HB_TEST_HQ");
     assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--days", "0", NULL),
                      HB_EINVAL);
-    assert_contains(f->err, "--days: 0 is out of bounds (1 to 100000)");
+    hbt_assert_contains(f->err, "--days: 0 is out of bounds (1 to 100000)");
     assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "--speed", "fast", NULL),
                      HB_EINVAL);
-    assert_contains(f->err, "--speed: 'fast': give a number above 0, or 'max'");
+    hbt_assert_contains(f->err, "--speed: 'fast': give a number above 0, or 'max'");
     assert_int_equal(s_tool(&sim, &t, &p, NULL, f->err, sizeof f->err, "stray", NULL), HB_EINVAL);
-    assert_contains(f->err, "unexpected argument 'stray'");
+    hbt_assert_contains(f->err, "unexpected argument 'stray'");
     /* Two missing, both named. */
     hb_config_cli_t two = {.prog = "hallctl", .command = "enroll", .needs = "region hq"};
     assert_int_equal(s_tool(&two, &t, &p, NULL, f->err, sizeof f->err, NULL), HB_EINVAL);
-    assert_contains(f->err, "--hq, --region are required");
+    hbt_assert_contains(f->err, "--hq, --region are required");
     hb_config_free(s_tool_defs, NTOOL, &t);
 }
 
@@ -779,12 +773,13 @@ HBT_TEST(test_tool_help_and_version)
     unsetenv("HB_TEST_HQ");
     char *text = s_mem_text(&m);
     assert_null(t.hall);
-    assert_contains(text, "usage: hallctl ticket SERVICE --hall URL [--force]\n  take a ticket\n");
-    assert_contains(text, "--hall URL");
-    assert_contains(text, "a hall's API [required]");
-    assert_contains(text, "--force ");
-    assert_contains(text, "a header [repeatable, up to 2]");
-    assert_contains(text, "--version");
+    hbt_assert_contains(text,
+                        "usage: hallctl ticket SERVICE --hall URL [--force]\n  take a ticket\n");
+    hbt_assert_contains(text, "--hall URL");
+    hbt_assert_contains(text, "a hall's API [required]");
+    hbt_assert_contains(text, "--force ");
+    hbt_assert_contains(text, "a header [repeatable, up to 2]");
+    hbt_assert_contains(text, "--version");
     assert_null(strstr(text, "--staff")); /* not taken by this command */
     free(text);
 
@@ -812,7 +807,7 @@ HBT_TEST(test_custom_not_reloadable)
     s_write(f, "days = 2\n");
     assert_int_equal(hb_config_reload(s_tool_defs, NTOOL, &t, f->path, f->err, sizeof f->err),
                      HB_EINVAL);
-    assert_contains(f->err, "speed: a CUSTOM setting cannot be reloaded");
+    hbt_assert_contains(f->err, "speed: a CUSTOM setting cannot be reloaded");
 }
 
 /* The rows the shared macros write, as a table of their own: a tool's
@@ -884,10 +879,10 @@ HBT_TEST(test_shared_rows)
     assert_int_equal(hb_config_args(s_shared_defs, NSHARED, &cli, &r, 5, too_small, NULL, NULL,
                                     f->err, sizeof f->err),
                      HB_EINVAL);
-    assert_contains(f->err, "map_size");
+    hbt_assert_contains(f->err, "map_size");
     char *too_short[] = {"t", "--config", "t.conf", "--seconds", "0", NULL};
     assert_int_equal(hb_config_args(s_shared_defs, NSHARED, &cli, &r, 5, too_short, NULL, NULL,
                                     f->err, sizeof f->err),
                      HB_EINVAL);
-    assert_contains(f->err, "seconds");
+    hbt_assert_contains(f->err, "seconds");
 }

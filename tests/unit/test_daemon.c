@@ -147,8 +147,7 @@ HBT_TEST(test_lock_folder)
 
     /* A path that cannot be a folder. */
     snprintf(path, sizeof path, "%s/file", s_tmp.path);
-    f = fopen(path, "w");
-    fclose(f);
+    hbt_write_file(path, "");
     snprintf(dir, sizeof dir, "%s/file/sub", s_tmp.path);
     assert_int_equal(hb_daemon_lock_folder(dir, &fd, err, sizeof err), HB_EIO);
     hbt_assert_contains(err, "cannot create the data folder");
@@ -307,9 +306,7 @@ HBT_TEST(test_run)
 
     memset(&s_run, 0, sizeof s_run);
     snprintf(s_run.conf, sizeof s_run.conf, "%s/testd.conf", s_tmp.path);
-    FILE *f = fopen(s_run.conf, "w");
-    fprintf(f, "level = 3\nlog_level = info\n");
-    fclose(f);
+    hbt_write_file(s_run.conf, "level = 3\nlog_level = info\n");
     snprintf(data, sizeof data, "%s/d", s_tmp.path);
     /* The log goes to a file for this run, to read its lines after. */
     snprintf(log, sizeof log, "%s/log", s_tmp.path);
@@ -348,7 +345,7 @@ HBT_TEST(test_run)
         fail_msg("only %d watchdog pets", watchdogs);
 
     /* The log: the component through the reload, which kept it. */
-    f = fopen(log, "r");
+    FILE *f = fopen(log, "r");
     assert_non_null(f);
     char line[1024];
     bool reloaded = false, stopping = false;

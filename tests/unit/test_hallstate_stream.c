@@ -21,18 +21,13 @@
 #include <time.h>
 
 #include "events.h"
+#include "harness.h"
 #include "runner.h"
 
 #define T0 1795424400000LL /* 2026-11-23T09:00:00Z */
 #define SEC 1000LL
 #define MIN (60 * SEC)
 #define DAY_MS (24LL * 3600 * 1000)
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        if (!strstr((hay), (needle)))                                                              \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
-    } while (0)
-
 #define HBT_FIXTURE NULL, NULL
 
 /* A small deterministic generator for the test's own choices. */
@@ -243,7 +238,7 @@ static void s_refused(json_t *j, const char *member)
     char err[256] = "";
     assert_int_equal(hb_hall_state_from_json(j, &r, err, sizeof err), HB_EINVAL);
     assert_null(r);
-    assert_contains(err, member);
+    hbt_assert_contains(err, member);
 }
 
 HBT_TEST(test_snapshot_refusals)

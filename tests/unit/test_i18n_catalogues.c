@@ -32,10 +32,7 @@ static void s_write(const char *dir, const char *name, const char *text)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    hbt_write_file(path, text);
 }
 
 HBT_TEST_IN(test_source_catalogues, NULL, NULL)

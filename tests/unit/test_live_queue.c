@@ -8,7 +8,6 @@
 #include "live.h"
 #include "writer.h"
 
-#include "hallbus/codec.h"
 #include "hallbus/error.h"
 #include "hallbus/time.h"
 
@@ -52,20 +51,8 @@ static hq_write_item_t *s_batch(uint64_t first)
 {
     uint8_t *ev[PER_BATCH];
     size_t len[PER_BATCH];
-    for (int i = 0; i < PER_BATCH; i++) {
-        char ticket[32];
-        snprintf(ticket, sizeof ticket, "A%llu", (unsigned long long)(first + (uint64_t)i));
-        Hallbus__TicketIssued t = HALLBUS__TICKET_ISSUED__INIT;
-        t.ticket = ticket;
-        t.service = "A";
-        t.priority = HALLBUS__PRIORITY__PRIORITY_NORMAL;
-        Hallbus__Envelope env = HALLBUS__ENVELOPE__INIT;
-        env.seq = first + (uint64_t)i;
-        env.at_ms = hb_now_ms();
-        env.body_case = HALLBUS__ENVELOPE__BODY_TICKET_ISSUED;
-        env.ticket_issued = &t;
-        assert_int_equal(hb_envelope_pack(&env, &ev[i], &len[i]), 0);
-    }
+    for (int i = 0; i < PER_BATCH; i++)
+        len[i] = hbt_envelope_bytes(first + (uint64_t)i, hb_now_ms(), &ev[i]);
     hq_write_item_t *it = hbt_write_item(0, "L00001", first, PER_BATCH, ev, len, NULL);
     for (int i = 0; i < PER_BATCH; i++)
         free(ev[i]);

@@ -343,10 +343,7 @@ static void s_run_daemon(const hb_daemon_spec_t *spec, const char *log, const ch
     char data[300], notify[200], conf[300];
     snprintf(notify, sizeof notify, "%.80s/notify", s_tmp.path);
     snprintf(conf, sizeof conf, "%s/testd.conf", s_tmp.path);
-    FILE *f = fopen(conf, "w");
-    assert_non_null(f);
-    fprintf(f, "log_level = info\n");
-    fclose(f);
+    hbt_write_file(conf, "log_level = info\n");
     s_run.notify = hbt_notify_start(notify);
     setenv("NOTIFY_SOCKET", notify, 1);
     char pid[32];

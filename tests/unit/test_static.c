@@ -76,10 +76,7 @@ static void s_write(const char *dir, const char *name, const char *text)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
+    hbt_write_file(path, text);
 }
 
 static char s_dir[256], s_cat_dir[256];

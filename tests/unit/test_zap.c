@@ -209,9 +209,7 @@ HBT_TEST(test_folder_followed_by_name)
     assert_int_equal(hq_zap_enrolled(f->zap), 2);
     /* A file that is not a certificate changes nothing. */
     snprintf(path, sizeof path, "%s/notes.txt", f->halls);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fclose(fp);
+    hbt_write_file(path, "");
     s_expect_user(f, &c[2], "still here", "NEW-3");
     s_expect_read_by_name(f, 2);
 }
