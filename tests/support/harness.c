@@ -310,7 +310,7 @@ static void s_check_log_clean(const char *log)
 }
 
 /* The last `n` lines of a log, to stderr. */
-static void s_print_tail(const char *log, int n)
+void hbt_print_log_tail(const char *log, int n)
 {
     FILE *f = fopen(log, "r");
     if (!f)
@@ -354,7 +354,7 @@ void hbt_kill(hbt_proc_t *p, int sig)
     /* A clean stop must be clean: exit 0, nothing from the sanitizers. The
      * log's end goes to the test's output: its folder is removed after. */
     if (forced || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        s_print_tail(p->log, 30);
+        hbt_print_log_tail(p->log, 30);
         fail_msg("%s did not stop cleanly on signal %d (status %d); its end is above", p->log, sig,
                  status);
     }
@@ -728,7 +728,7 @@ static void s_wait_up(hbt_proc_t *p, const char *http, const char *what, const c
             break;
         hbt_sleep_ms(50);
     }
-    s_print_tail(log, 30);
+    hbt_print_log_tail(log, 30);
     fail_msg("%s did not come up (%s); its log's end is above", what,
              hbt_alive(p) ? "no answer in 30 s" : "it exited");
 }
@@ -898,7 +898,7 @@ static void s_hall_wait_up(hbt_hall_t *hall, int ms)
             break;
         hbt_sleep_ms(50);
     }
-    s_print_tail(log, 30);
+    hbt_print_log_tail(log, 30);
     fail_msg("branchd %s did not come up; the end of %s is above", hall->id, log);
 }
 
@@ -1117,8 +1117,8 @@ bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms)
     fprintf(stderr, "harness: not synced after %d ms: %s\n", timeout_ms, why);
     /* What each side said meanwhile: the reason is in there, and the
      * test's folder is removed after. */
-    s_print_tail(hall->proc.log, 30);
-    s_print_tail(hq->proc.log, 30);
+    hbt_print_log_tail(hall->proc.log, 30);
+    hbt_print_log_tail(hq->proc.log, 30);
     return false;
 }
 

@@ -281,6 +281,9 @@ void hbt_wait_rolled_up(hbt_hq_t *hq, const char *scope, const char *date, int t
 /* The same for any KPI `query` ("scope=CN&period=month&date=2026-10-01")
  * of the hqd at `base`. */
 void hbt_wait_rolled_up_query(const char *base, const char *query, int timeout_ms);
+/* Prints the last `n` lines (64 at most) of a daemon's log to stderr: what
+ * it said before a test gave up waiting (its folder is removed after). */
+void hbt_print_log_tail(const char *log, int n);
 /* Waits until HQ holds the hall's whole stream: last_seq equal to the
  * hall's and the two stream digests equal. Returns false on timeout. */
 bool hbt_wait_synced(hbt_hq_t *hq, hbt_hall_t *hall, int timeout_ms);
