@@ -39,7 +39,6 @@ static bool s_sees_num(uint32_t num, void *arg)
                            hq_control_org_index(p->hq->control, h->id, &h->org_gen, &h->org_index));
 }
 
-/* The caller's view for `perm`; NULL after answering 503. */
 void hqd_api_get_live_hall(hb_http_req_t *req, void *arg)
 {
     hqd_t *hq = arg;
