@@ -13,6 +13,11 @@
  * sign-in page is saved as PNG screenshots next to the test (the build's
  * tests/ folder) for people to look at.
  *
+ * The page's words in Chinese and English, every view checked against its
+ * catalogue and counts worded for one and for several, are the test's
+ * second part, test_dashboard/languages.c (the world they share is in
+ * test_dashboard/dashboard.h).
+ *
  * The files themselves, without a browser, are test_dashboard_static.c's.
  * The browser test is skipped, saying why, only when /usr/bin/chromium or
  * /usr/bin/chromedriver is not installed (deploy/run-tests.sh installs
@@ -41,26 +46,18 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "test_dashboard/dashboard.h"
 #include "webdriver.h"
 
 #define CHROMIUM HBT_CHROMIUM
 #define CHROMEDRIVER HBT_CHROMEDRIVER
-#define HALLS 3
 #define TILE_LATENCY_MAX_MS 1000
 #define LATENCY_ROUNDS 5
 
-typedef struct {
-    char root[256];
-    hbt_hq_t hq;
-    hbt_hall_t halls[HALLS];
-    bool placed; /* PUT /v1/org placed the halls in regions */
-    hbt_wd_t b;  /* the browser */
-} world_t;
-
-static const char *const s_ids[HALLS] = {"B01", "B02", "B03"};
+const char *const dash_ids[HALLS] = {"B01", "B02", "B03"};
 
 /* The organisation: the three halls in two cities of one province. */
-static const char s_org[] =
+const char dash_org[] =
     "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
     "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
     "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
@@ -75,10 +72,10 @@ static const char s_org[] =
 static int s_setup(void **state)
 {
     world_t *w = calloc(1, sizeof *w);
-    hbt_hq_halls_start("dashboard", w->root, sizeof w->root, &w->hq, w->halls, s_ids, HALLS);
+    hbt_hq_halls_start("dashboard", w->root, sizeof w->root, &w->hq, w->halls, dash_ids, HALLS);
     /* Regions when this hqd has the organisation route; the board shows
      * unplaced halls too, so the rest of the test does not depend on it. */
-    int st = hbt_http(w->hq.http, "PUT", "/v1/org", s_org, NULL);
+    int st = hbt_http(w->hq.http, "PUT", "/v1/org", dash_org, NULL);
     w->placed = st == 200 || st == 201;
     if (!w->placed)
         fail_msg("PUT /v1/org answered %d: the halls cannot be placed", st);
@@ -140,7 +137,6 @@ static void s_css_text(world_t *w, const char *css, char *out, size_t outlen)
     s_find_ok(w, css, el, sizeof el);
     s_text(w, el, out, outlen);
 }
-static void s_lang_clean(world_t *w, const char *what); /* below, with its check */
 static void s_screenshot(world_t *w, const char *name) { hbt_wd_screenshot(&w->b, name); }
 static void s_console_clean(world_t *w, bool auth_401, const char *also)
 {
@@ -157,8 +153,7 @@ static void s_sign_in(world_t *w, const char *name, const char *password, const 
 
 /* Opens the dashboard of the test's HQ at `query` ("" or "?lang=en") and
  * waits until `script` holds, as s_wait_ok. */
-static void s_open(world_t *w, const char *query, const char *script, int timeout_ms,
-                   const char *what)
+void dash_open(world_t *w, const char *query, const char *script, int timeout_ms, const char *what)
 {
     char url[160];
     snprintf(url, sizeof url, "%s/%s", w->hq.http, query);
@@ -171,10 +166,10 @@ static void s_open(world_t *w, const char *query, const char *script, int timeou
 static void s_sign_in_page(world_t *w)
 {
     char text[512];
-    s_open(w, "",
-           "return document.body.dataset.auth === 'out' &&"
-           " !document.getElementById('signin').hidden;",
-           10000, "without a session the page did not show its sign-in form");
+    dash_open(w, "",
+              "return document.body.dataset.auth === 'out' &&"
+              " !document.getElementById('signin').hidden;",
+              10000, "without a session the page did not show its sign-in form");
     /* Nothing of the network is on the page, nor shown. */
     assert_true(s_exec_true(w, "return document.querySelectorAll('#network .tile').length === 0 &&"
                                " getComputedStyle(document.querySelector('header.top')).display"
@@ -184,7 +179,7 @@ static void s_sign_in_page(world_t *w)
     assert_non_null(strstr(text, "总部"));
     s_css_text(w, "label[for=\"signin-name\"]", text, sizeof text);
     assert_string_equal(text, "用户名");
-    s_lang_clean(w, "the sign-in form");
+    dash_lang_clean(w, "the sign-in form");
     s_screenshot(w, "dashboard-signin");
 
     /* A wrong password: the form says so, in both languages, and stays. */
@@ -195,7 +190,7 @@ static void s_sign_in_page(world_t *w)
               5000, "a wrong password did not show the form's error");
     s_css_text(w, "#signin-error", text, sizeof text);
     assert_non_null(strstr(text, "用户名或密码错误"));
-    s_lang_clean(w, "the sign-in form after a wrong password");
+    dash_lang_clean(w, "the sign-in form after a wrong password");
     assert_true(s_exec_true(w, "return document.body.dataset.auth === 'out' &&"
                                " document.getElementById('signin-password').value === '';"));
     s_screenshot(w, "dashboard-signin-wrong");
@@ -252,16 +247,16 @@ static void s_other_people(world_t *w)
     }
     s_console_clean(w, true, NULL); /* the sign-in page asked who is in */
     /* The sign-in form in English, by the address. */
-    s_open(w, "?lang=en",
-           "return document.body.dataset.auth === 'out' &&"
-           " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
-           10000, "the sign-in form did not show in English");
-    s_lang_clean(w, "the sign-in form in English");
+    dash_open(w, "?lang=en",
+              "return document.body.dataset.auth === 'out' &&"
+              " document.querySelector('label[for=\"signin-name\"]').textContent === 'User name';",
+              10000, "the sign-in form did not show in English");
+    dash_lang_clean(w, "the sign-in form in English");
     s_screenshot(w, "dashboard-signin-en");
-    s_open(w, "?lang=zh-CN",
-           "return document.body.dataset.auth === 'out' &&"
-           " document.documentElement.lang === 'zh-CN';",
-           10000, "the sign-in form did not show in Chinese again");
+    dash_open(w, "?lang=zh-CN",
+              "return document.body.dataset.auth === 'out' &&"
+              " document.documentElement.lang === 'zh-CN';",
+              10000, "the sign-in form did not show in Chinese again");
     s_console_clean(w, true, NULL);
 
     char tok[64];
@@ -841,318 +836,6 @@ static void s_reports(world_t *w)
     s_screenshot(w, "hall-typical");
 }
 
-/* ------------------------------------------------------------ languages */
-
-/* The page's texts are its catalogue's (any form of a plural text, which
- * must hold every plural category of the language): a script walks every
- * text node and every attribute people read (title, aria-label, placeholder, alt) of
- * what is shown, and the document's title, and answers what is neither a
- * text of the language's catalogue (its placeholders filled with
- * anything), a literal part of one, nor data: figures, ids, times and
- * dates as Intl writes them in the language, and the names this test gave
- * halls, regions, people and campaigns. Pieces are split at the page's
- * separators (" · ", a new line, a list's comma). */
-static const char s_lang_check[] =
-    "const data = new Set(['hallbus', 'hqd users', 'Main St', 'Quay', 'Market', 'Head office',"
-    " 'North', 'Harbour', 'Hill Town', 'South', 'Bay', 'Harbour savings week', 'admin', 'olga', "
-    "'mona', 'A', 'B',"
-    " 'C', 'vip', 'normal', 'flagship', 'CN', '×', '…', 'savings-plus', 'retail', 'waiting_time']);"
-    "const L = window.hbDashboard.i18n.lang; const all = window.hbDashboard.i18n.texts();"
-    "const cat = Object.values(all).flatMap((v) => (typeof v === 'string' ? [v] : "
-    "Object.values(v)));"
-    "const esc = (x) => x.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&');"
-    "const whole = []; const frags = new Set();"
-    "for (const v of cat) { const parts = v.split(/\\{\\w+\\}/);"
-    "  for (const p of parts) for (const q of p.split(/ · |\\n|、|, |:|:/)) if (q.trim()) "
-    "frags.add(q.trim());"
-    "  const letters = parts.join('').replace(/[^\\p{L}]/gu, '');"
-    "  const any = letters.length >= 2 || /[^A-Za-z]/.test(letters);"
-    "  if (letters.length) whole.push(new RegExp('^' + parts.map((p) => esc(p.trim()))"
-    "    .join(any ? '[\\\\s\\\\S]*?' : '[\\\\d.,\\\\s]+') + '$')); }"
-    "const words = new Set();"
-    "const fmts = [{month: 'short', day: 'numeric', year: 'numeric'}, {weekday: 'short', month: "
-    "'short', day: 'numeric'},"
-    " {month: 'short', year: 'numeric'}, {hour: '2-digit', minute: '2-digit', second: '2-digit', "
-    "hour12: false},"
-    " {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', "
-    "hour12: false}];"
-    "for (let m = 0; m < 12; m++) for (const f of fmts) for (const d of [1, 12, 28])"
-    "  for (const p of new Intl.DateTimeFormat(L, f).formatToParts(new Date(2025, m, d, 14, 5, 9)))"
-    "    if (!/^\\d+$/.test(p.value) && p.value.trim()) words.add(p.value.trim());"
-    "const wl = [...words].sort((a, b) => b.length - a.length);"
-    "const dl = [...data].sort((a, b) => b.length - a.length);"
-    "const isData = (x) => { if (data.has(x)) return true;"
-    "  let y = x; for (const w of dl) if (w.length > 1) y = y.split(w).join(' ');"
-    "  y = y.replace(/[A-Za-z][\\w.\\-]*\\d[\\w:.\\-]*|\\b\\d[\\w:.\\-]*/g, ' ');"
-    "  for (const w of wl) y = y.split(w).join(' ');"
-    "  return /^[\\d\\s.,:;%+\\-–—−\\/()()×·▲▼=→?#|'\"“”…]*$/.test(y); };"
-    "const ok = (x) => { x = x.trim(); if (!x || isData(x) || frags.has(x)) return true;"
-    "  return whole.some((r) => r.test(x)); };"
-    "const bad = [];"
-    "const check = (x, where) => { if (ok(x)) return;"
-    "  for (const p of x.split(/ · |\\n|、|, |; /)) if (!ok(p)) { bad.push(`${where}: "
-    "${p.trim()}`); return; } };"
-    "const shown = (e) => !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility "
-    "!== 'hidden';"
-    "const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
-    "for (let n = tw.nextNode(); n; n = tw.nextNode()) { const e = n.parentElement;"
-    "  if (!e || e.closest('script,style,code') || !n.textContent.trim()) continue;"
-    "  const sel = e.closest('select,datalist'); if (sel ? !shown(sel) && sel.tagName !== "
-    "'DATALIST' : !shown(e)) continue;"
-    "  check(n.textContent, e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')); }"
-    "for (const e of document.querySelectorAll('[title],[aria-label],[placeholder],[alt]')) {"
-    "  if (!shown(e) && !shown(e.parentElement)) continue;"
-    "  for (const a of ['title', 'aria-label', 'placeholder', 'alt']) if (e.hasAttribute(a))"
-    "    check(e.getAttribute(a), `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}[${a}]`); }"
-    "check(document.title, 'title');"
-    "for (const k of window.hbDashboard.i18n.missing()) bad.push(`no text for key ${k}`);"
-    "const forms = new Intl.PluralRules(L).resolvedOptions().pluralCategories;"
-    "for (const [k, v] of Object.entries(all)) if (typeof v !== 'string')"
-    "  for (const f of forms) if (typeof v[f] !== 'string') bad.push(`no ${f} form for key ${k}`);"
-    "return bad.slice(0, 40).join('\\n');";
-
-/* Fails, listing them, when the page shows texts of no catalogue. */
-static void s_lang_clean(world_t *w, const char *what)
-{
-    json_t *v = s_exec(w, s_lang_check);
-    const char *bad = json_string_value(v);
-    if (!bad)
-        fail_msg("the language check of %s did not run", what);
-    if (bad[0])
-        fail_msg("%s shows texts that are in no catalogue of its language:\n%s", what, bad);
-    json_decref(v);
-}
-
-/* Every view of the page in the language in use (`lang`): the network with
- * B01's detail open, the campaigns and rollout, the reports; each checked
- * and saved as a screenshot (dashboard-<lang>-<view>.png). */
-static void s_views_in(world_t *w, const char *lang)
-{
-    char el[128], name[64];
-    snprintf(name, sizeof name, "<html lang=%s>", lang);
-    char script[256];
-    snprintf(script, sizeof script,
-             "return document.documentElement.lang === '%s' && !!window.hbDashboard && "
-             "window.hbDashboard.ready &&"
-             " document.getElementById('conn-state').dataset.state === 'live';",
-             lang);
-    if (!s_wait_true(w, script, 15000))
-        fail_msg("the page in %s did not load within 15 s", lang);
-    /* Each view: the tab (and the tile) clicked, what shows it, the check
-     * of its words, its screenshot, and what closes it. */
-    static const struct {
-        const char *tab, *tile, *shown, *what, *view, *close;
-    } views[] = {
-        {"#tab-network", ".tile[data-hall=\"B01\"]",
-         "const d = document.getElementById('hall-detail');"
-         "return !d.hidden && d.dataset.hall === 'B01' && Number(d.dataset.renders) > 0 &&"
-         " document.querySelector('#detail-typical')?.dataset.loaded === 'true';",
-         "the network view and B01's detail", "network", "#hall-detail-close"},
-        {"#tab-calendar", NULL,
-         "return !!document.querySelector('#calendar li[data-campaign]') &&"
-         " !!document.querySelector('#rollout .rollout-row');",
-         "the campaigns and rollout view", "calendar", NULL},
-        {"#tab-reports", NULL,
-         "return document.getElementById('reports').dataset.loaded === 'true';", "the reports view",
-         "reports", "#tab-network"},
-    };
-    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
-        s_find_ok(w, views[i].tab, el, sizeof el);
-        s_click(w, el);
-        if (views[i].tile) {
-            s_find_ok(w, views[i].tile, el, sizeof el);
-            s_click(w, el);
-        }
-        if (!s_wait_true(w, views[i].shown, 10000))
-            fail_msg("%s did not show in %s within 10 s", views[i].what, lang);
-        s_lang_clean(w, views[i].what);
-        snprintf(name, sizeof name, "dashboard-%s-%s", lang, views[i].view);
-        s_screenshot(w, name);
-        if (views[i].close) {
-            s_find_ok(w, views[i].close, el, sizeof el);
-            s_click(w, el);
-        }
-    }
-}
-
-/* Chinese first, the whole page; then English through the header's
- * switch, remembered by the browser across loads; then ?lang=zh-CN in the
- * address, which wins over what was remembered. The sign-in form is
- * checked in both (s_sign_in_page, s_other_people). */
-static void s_languages(world_t *w)
-{
-    char el[128];
-    assert_true(s_exec_true(w, "return document.documentElement.lang === 'zh-CN' &&"
-                               " document.getElementById('tab-network').textContent === '全网';"));
-    s_views_in(w, "zh-CN");
-
-    s_find_ok(w, "#lang-switch button[data-lang=\"en\"]", el, sizeof el);
-    s_click(w, el);
-    s_views_in(w, "en");
-    assert_true(
-        s_exec_true(w, "return document.getElementById('tab-network').textContent === 'Network' &&"
-                       " location.search.includes('lang=en');"));
-    /* Remembered: the plain address opens in English. */
-    s_open(w, "",
-           "return document.documentElement.lang === 'en' && !!window.hbDashboard && "
-           "window.hbDashboard.ready;",
-           15000, "the plain address did not open in the remembered English");
-    /* The address wins, and is remembered in turn. */
-    s_open(w, "?lang=zh-CN",
-           "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard && "
-           "window.hbDashboard.ready &&"
-           " localStorage.getItem('hallbus.lang') === 'zh-CN';",
-           15000, "?lang=zh-CN did not open the page in Chinese");
-}
-
-/* The organisation with B03 alone in a second province's only city, so
- * that the network view has a province of one hall in one city. */
-static const char s_org_split[] =
-    "{\"regions\":[{\"id\":\"CN\",\"name\":\"Head office\",\"level\":\"national\"},"
-    "{\"id\":\"P01\",\"name\":\"North\",\"level\":\"province\",\"parent\":\"CN\"},"
-    "{\"id\":\"C001\",\"name\":\"Harbour\",\"level\":\"city\",\"parent\":\"P01\"},"
-    "{\"id\":\"P02\",\"name\":\"South\",\"level\":\"province\",\"parent\":\"CN\"},"
-    "{\"id\":\"C003\",\"name\":\"Bay\",\"level\":\"city\",\"parent\":\"P02\"}],"
-    "\"halls\":[{\"id\":\"B01\",\"city\":\"C001\",\"name\":\"Main St\",\"tags\":[\"flagship\"]},"
-    "{\"id\":\"B02\",\"city\":\"C001\",\"name\":\"Quay\"},"
-    "{\"id\":\"B03\",\"city\":\"C003\",\"name\":\"Market\"}]}";
-
-/* The browser's window sized so that the page sees `width` x `height`
- * (what a screenshot holds): the window's frame added. */
-static void s_viewport(world_t *w, int width, int height)
-{
-    json_decref(s_wd_ok(w, "POST", "/window/rect",
-                        json_pack("{s:i,s:i}", "width", width, "height", height)));
-    json_t *v = s_exec(w, "return [window.outerWidth - window.innerWidth,"
-                          " window.outerHeight - window.innerHeight];");
-    json_decref(
-        s_wd_ok(w, "POST", "/window/rect",
-                json_pack("{s:I,s:I}", "width",
-                          (json_int_t)width + json_integer_value(json_array_get(v, 0)), "height",
-                          (json_int_t)height + json_integer_value(json_array_get(v, 1)))));
-    json_decref(v);
-}
-
-/* hqd's open alerts of each hall (s_ids' order). */
-static void s_hall_alerts(world_t *w, int64_t alerts[HALLS])
-{
-    json_t *board = hbt_get(w->hq.http, "/v1/live/halls");
-    json_t *arr = json_object_get(board, "halls");
-    for (int i = 0; i < HALLS; i++) {
-        alerts[i] = -1;
-        for (size_t k = 0; k < json_array_size(arr); k++) {
-            json_t *t = json_array_get(arr, k);
-            if (strcmp(hbt_str(t, "hall"), s_ids[i]) == 0)
-                alerts[i] = hbt_int(t, "alerts");
-        }
-    }
-    json_decref(board);
-}
-
-/* Waits until the figures of the region `css` (a province's or a city's
- * head) hold each of the pieces `want`, whole (split at " · " as the page
- * joins them). */
-static void s_figs_hold(world_t *w, const char *css, const char *const *want, size_t n)
-{
-    char script[2048], list[1024] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        o += (size_t)snprintf(list + o, sizeof list - o, "%s'%s'", i ? ", " : "", want[i]);
-    snprintf(script, sizeof script,
-             "const e = document.querySelector('%s .figs'); if (!e) return false;"
-             "const p = e.textContent.split(' · '); const want = [%s];"
-             "return want.every((x) => p.includes(x));",
-             css, list);
-    if (!s_wait_true(w, script, 10000)) {
-        snprintf(script, sizeof script,
-                 "const e = document.querySelector('%s .figs'); return e ? e.textContent : '';",
-                 css);
-        json_t *v = s_exec(w, script);
-        fail_msg("%s's figures read \"%s\", not with \"%s\"", css, json_string_value(v), list);
-    }
-}
-
-/* English counts are worded for one and for several (i18n.js's plural
- * texts, chosen by Intl.PluralRules): "3 halls in 2 cities" and "1 hall in
- * 1 city", "2 open alerts" and "1 open alert", a tile's "1 alert"; the
- * Chinese of the same figures reads as before, with its measure words
- * ("1 家营业厅，1 个城市", "1 条未处理告警"). B03 is moved to a province of
- * its own for the one hall in one city, and back at the end. Screenshots
- * in English at 1920x1080 (dashboard-en-counts-*.png). */
-static void s_plurals(world_t *w)
-{
-    /* The halls' open alerts as hqd counts them: B03 one (the ticket it
-     * took alone at hqd's restart, past the 1 s SLA), B01 and B02
-     * together several. */
-    int64_t a[HALLS] = {0};
-    int64_t deadline = hbt_now_ms() + 20000;
-    do {
-        s_hall_alerts(w, a);
-        if (a[2] == 1 && a[0] + a[1] >= 2)
-            break;
-        hbt_sleep_ms(200);
-    } while (hbt_now_ms() < deadline);
-    if (a[2] != 1 || a[0] + a[1] < 2)
-        fail_msg("hqd counts %lld, %lld and %lld open alerts at B01, B02, B03, not several in "
-                 "C001 and one at B03",
-                 (long long)a[0], (long long)a[1], (long long)a[2]);
-    fprintf(stderr, "counts: open alerts B01 %lld, B02 %lld, B03 %lld\n", (long long)a[0],
-            (long long)a[1], (long long)a[2]);
-    s_viewport(w, 1920, 1080);
-    const char *en = "return document.documentElement.lang === 'en' && !!window.hbDashboard &&"
-                     " window.hbDashboard.ready &&"
-                     " document.getElementById('conn-state').dataset.state === 'live';";
-    const char *zh = "return document.documentElement.lang === 'zh-CN' && !!window.hbDashboard &&"
-                     " window.hbDashboard.ready &&"
-                     " document.getElementById('conn-state').dataset.state === 'live';";
-    char several[64], one[] = "1 open alert";
-    s_open(w, "?lang=en", en, 15000, "the page did not open in English");
-    snprintf(several, sizeof several, "%lld open alerts", (long long)(a[0] + a[1]));
-    const char *p01[] = {"3 halls in 2 cities"}, *c001[] = {several}, *c002[] = {one};
-    s_figs_hold(w, ".province[data-region=\"P01\"]", p01, 1);
-    s_figs_hold(w, ".city[data-region=\"C001\"]", c001, 1);
-    s_figs_hold(w, ".city[data-region=\"C002\"]", c002, 1);
-    assert_true(s_exec_true(w, "return / 1 alert$/.test(document.querySelector("
-                               "'.tile[data-hall=\"B03\"]').getAttribute('aria-label'));"));
-    /* The header's words beside its figures: 3 halls, several alerts. */
-    assert_true(s_exec_true(w, "return document.getElementById('sum-halls-words').textContent"
-                               " === 'halls' && document.getElementById('sum-alerts-words')"
-                               ".textContent === 'open alerts';"));
-    s_lang_clean(w, "the network's counts in English");
-    s_screenshot(w, "dashboard-en-counts-several");
-
-    int st = hbt_http(w->hq.http, "PUT", "/v1/org", s_org_split, NULL);
-    if (st != 200 && st != 201)
-        fail_msg("PUT /v1/org (B03 alone in P02) answered %d", st);
-    s_open(w, "?lang=en", en, 15000, "the page did not open in English");
-    const char *p01b[] = {"2 halls in 1 city", several}, *p02[] = {"1 hall in 1 city", one};
-    s_figs_hold(w, ".province[data-region=\"P02\"]", p02, 2);
-    s_figs_hold(w, ".province[data-region=\"P01\"]", p01b, 2);
-    s_lang_clean(w, "the network's counts of one in English");
-    s_screenshot(w, "dashboard-en-counts-one");
-
-    /* The same figures in Chinese: the words as before plurals. */
-    s_open(w, "?lang=zh-CN", zh, 15000, "the page did not open in Chinese");
-    char zh_several[64];
-    snprintf(zh_several, sizeof zh_several, "%lld 条未处理告警", (long long)(a[0] + a[1]));
-    const char *zp02[] = {"1 家营业厅，1 个城市", "1 条未处理告警"},
-               *zp01[] = {"2 家营业厅，1 个城市", zh_several};
-    s_figs_hold(w, ".province[data-region=\"P02\"]", zp02, 2);
-    s_figs_hold(w, ".province[data-region=\"P01\"]", zp01, 2);
-    assert_true(s_exec_true(w, "return /，1 条告警$/.test(document.querySelector("
-                               "'.tile[data-hall=\"B03\"]').getAttribute('aria-label'));"));
-    s_screenshot(w, "dashboard-zh-CN-counts-one");
-
-    st = hbt_http(w->hq.http, "PUT", "/v1/org", s_org, NULL);
-    if (st != 200 && st != 201)
-        fail_msg("PUT /v1/org (the halls back in P01) answered %d", st);
-    json_decref(
-        s_wd_ok(w, "POST", "/window/rect", json_pack("{s:i,s:i}", "width", 1400, "height", 1000)));
-    s_open(w, "?lang=zh-CN", zh, 15000, "the page did not open in Chinese again");
-    const char *back[] = {"3 家营业厅，2 个城市"};
-    s_figs_hold(w, ".province[data-region=\"P01\"]", back, 1);
-}
-
 /* hqd restarts (its stream's ids start again at 1): the page notices, loads
  * the snapshot again, and shows a ticket taken while HQ was down. */
 static void s_hq_restart(world_t *w)
@@ -1293,7 +976,7 @@ HBT_TEST(test_dashboard)
     char el[128], text[256];
     for (int i = 0; i < HALLS; i++) {
         char css[64];
-        snprintf(css, sizeof css, ".tile[data-hall=\"%s\"]", s_ids[i]);
+        snprintf(css, sizeof css, ".tile[data-hall=\"%s\"]", dash_ids[i]);
         s_find_ok(w, css, el, sizeof el);
         char worst[32];
         assert_true(s_attr(w, el, "data-worst", worst, sizeof worst));
@@ -1328,8 +1011,8 @@ HBT_TEST(test_dashboard)
     s_reports(w);
     s_hq_restart(w);
     s_screenshot(w, "dashboard-admin");
-    s_languages(w);
-    s_plurals(w);
+    dash_languages(w);
+    dash_plurals(w);
 
     json_t *stats = s_exec(w, "return window.hbDashboard.stats;");
     fprintf(stderr, "page: %lld tile events, %lld frames, longest frame %.2f ms, %lld reconnects\n",
