@@ -146,8 +146,7 @@ static void s_part(const alert_t *a, int i, char *out, size_t outlen)
             p++;
     }
     bool last = i + 1 >= ALERT_SUBJECT_PARTS || !k->subject[i + 1];
-    /* document_refused's document ends before the hall's code (alerts.h). */
-    size_t n = last ? strlen(p) : strcspn(p, a->kind == ALERT_DOCUMENT_REFUSED ? "/:" : ":");
+    size_t n = last ? strlen(p) : strcspn(p, ":");
     if (n >= outlen)
         n = hb_utf8_cut(p, n, outlen - 1);
     memcpy(out, p, n);
@@ -206,8 +205,8 @@ static const char *s_words_of(const code_words_t *table, size_t n, const char *c
     return NULL;
 }
 
-/* The subject's part `i` in words from `table` ({p}, {d}); a code this
- * build does not know is shown as it is. */
+/* The subject's part `i` in words from `table` ({p}); a code this build
+ * does not know is shown as it is. */
 static void s_part_words(const alert_t *a, int i, const code_words_t *table, size_t n,
                          notify_lang_t lang, char *out, size_t outlen)
 {
@@ -227,23 +226,26 @@ const char *notify_refusal_code(size_t i)
     return i < sizeof s_refusals / sizeof s_refusals[0] ? s_refusals[i].code : NULL;
 }
 
-/* Why a document was refused ({r}): the code's words (the subject's
- * "document/CODE:"), then the hall's own text as the detail; without a
- * code, or with one this build has no words for (an older or a newer
- * hall), the hall's text alone. */
+/* The refused document in words ({d}): document_refused's parts are
+ * alerts.c's to read (alert_refusal_parts); a document this build does not
+ * know is shown as it is. */
+static void s_document(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
+{
+    char doc[ALERT_SUBJECT_MAX], code[ALERT_SUBJECT_MAX];
+    const char *reason;
+    alert_refusal_parts(a, doc, code, &reason);
+    const char *w = s_words_of(CODES(s_documents), doc, lang);
+    snprintf(out, outlen, "%s", w ? w : doc);
+}
+
+/* Why a document was refused ({r}): the hall's refusal code in words, then
+ * its own text as the detail; without a code, or with one this build has
+ * no words for (an older or a newer hall), the hall's text alone. */
 static void s_refusal(const alert_t *a, notify_lang_t lang, char *out, size_t outlen)
 {
-    char reason[ALERT_SUBJECT_MAX + 1], code[ALERT_SUBJECT_MAX + 1] = "";
-    s_part(a, 1, reason, sizeof reason);
-    size_t doc = strcspn(a->subject, "/:");
-    if (a->subject[doc] == '/') {
-        const char *c = a->subject + doc + 1;
-        size_t n = strcspn(c, ":");
-        if (n < sizeof code) {
-            memcpy(code, c, n);
-            code[n] = '\0';
-        }
-    }
+    char doc[ALERT_SUBJECT_MAX], code[ALERT_SUBJECT_MAX];
+    const char *reason;
+    alert_refusal_parts(a, doc, code, &reason);
     const char *why = code[0] ? notify_refusal_why(code, lang) : NULL;
     if (!why)
         snprintf(out, outlen, "%s", reason);
@@ -276,7 +278,7 @@ void notify_words(const alert_t *a, notify_lang_t lang, char *out, size_t outlen
             case '0': s_part(a, 0, piece, sizeof piece); break;
             case '1': s_part(a, 1, piece, sizeof piece); break;
             case 'p': s_part_words(a, 1, CODES(s_priorities), lang, piece, sizeof piece); break;
-            case 'd': s_part_words(a, 0, CODES(s_documents), lang, piece, sizeof piece); break;
+            case 'd': s_document(a, lang, piece, sizeof piece); break;
             case 'r': s_refusal(a, lang, piece, sizeof piece); break;
             default: piece[0] = '\0';
             }

@@ -130,6 +130,16 @@ HBT_TEST(test_words)
         notify_words(&a, NOTIFY_EN, out, sizeof out);
         assert_string_equal(out, rows[i].en);
     }
+    /* A refusal whose reason the subject cut short: the rule's detail
+     * holds all of it, and the message says all of it, as the dashboard
+     * does (alert_refusal_parts). */
+    alert_t r = s_alert(ALERT_DOCUMENT_REFUSED, "policy/unknown_timezone:zone A", 3, 0);
+    snprintf(r.detail, sizeof r.detail, "the hall refused policy version 3: zone A/B is unknown");
+    char why[512];
+    notify_words(&r, NOTIFY_EN, why, sizeof why);
+    hbt_assert_contains(why, "(detail: zone A/B is unknown)");
+    notify_words(&r, NOTIFY_ZH, why, sizeof why);
+    hbt_assert_contains(why, "（详情：zone A/B is unknown）");
     /* Short room: cut before a character, never inside one. */
     alert_t a = s_alert(ALERT_WAIT_SLA, "A:vip", 1500, 1200);
     for (size_t room = 1; room < 40; room++) {
