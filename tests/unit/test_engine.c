@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,9 +113,13 @@ typedef struct {
 static int s_collect(uint64_t seq, const uint8_t *data, size_t len, void *arg)
 {
     events_t *ev = arg;
-    (void)seq;
-    if (ev->n < 4096)
-        ev->envs[ev->n++] = hb_envelope_unpack(data, len);
+    if (ev->n >= sizeof ev->envs / sizeof ev->envs[0])
+        fail_msg("the outbox holds more than %zu events: raise events_t's room",
+                 sizeof ev->envs / sizeof ev->envs[0]);
+    ev->envs[ev->n] = hb_envelope_unpack(data, len);
+    if (!ev->envs[ev->n])
+        fail_msg("outbox event %" PRIu64 " does not decode", seq);
+    ev->n++;
     return 0;
 }
 
