@@ -724,6 +724,17 @@ static void s_overdue(fcomplaint_t *k, ru_contrib_t *c)
     }
 }
 
+/* A step done at t against its deadline (0: none known): in time counts in
+ * `in_sla`; late makes the complaint overdue. A complaint not known here
+ * (opened before the fold began) counts in time. */
+static void s_by_deadline(fcomplaint_t *k, int64_t due_ms, int64_t t, ru_contrib_t *c, int in_sla)
+{
+    if (!k || !due_ms || t <= due_ms)
+        s_put(c, in_sla, 1);
+    else
+        s_overdue(k, c);
+}
+
 static void s_complaint_opened(ev_t *e)
 {
     const Hallbus__ComplaintOpened *m = e->env->complaint_opened;
@@ -770,10 +781,7 @@ static void s_complaint_acknowledged(ev_t *e)
         return; /* acknowledged once */
     ru_contrib_t c = {0};
     s_put(&c, RU_M_COMPLAINTS_ACKNOWLEDGED, 1);
-    if (!k || !k->ack_due_ms || e->t <= k->ack_due_ms)
-        s_put(&c, RU_M_COMPLAINTS_ACK_IN_SLA, 1);
-    else
-        s_overdue(k, &c);
+    s_by_deadline(k, k ? k->ack_due_ms : 0, e->t, &c, RU_M_COMPLAINTS_ACK_IN_SLA);
     if (k)
         k->flags |= K_ACKED;
     s_complaint_emit(e, k, &c);
@@ -797,10 +805,7 @@ static void s_complaint_resolved(ev_t *e)
     fcomplaint_t *k = ru_fold__complaint(f, m->complaint);
     ru_contrib_t c = {0};
     s_put(&c, RU_M_COMPLAINTS_RESOLVED, 1);
-    if (!k || !k->resolve_due_ms || e->t <= k->resolve_due_ms)
-        s_put(&c, RU_M_COMPLAINTS_RESOLVED_IN_SLA, 1);
-    else
-        s_overdue(k, &c);
+    s_by_deadline(k, k ? k->resolve_due_ms : 0, e->t, &c, RU_M_COMPLAINTS_RESOLVED_IN_SLA);
     if (m->customer_satisfied)
         s_put(&c, RU_M_COMPLAINTS_SATISFIED, 1);
     s_complaint_emit(e, k, &c);
