@@ -146,7 +146,7 @@ export default {
   "alert.say.stream_conflict": "序号 {seq} 的重发与原事件不同",
   "alert.say.clock_skew": "时钟偏差 {skew_s}（上限 {limit_s}）",
   "alert.say.event_anomaly": "{n} 个事件带异常标记",
-  "alert.say.hall_not_open": "营业时间开始 {since_opening_s} 后仍未开门（宽限 {grace_s}）",
+  "alert.say.hall_not_open": "已过开门时间 {since_opening_s}，仍未开门（宽限 {grace_s}）",
   "alert.say.no_counter_open": "有客户等候但 {for_s} 无窗口开放（宽限 {grace_s}）",
   "alert.say.wait_sla": "等候超过 {limit_s}（{service} 业务{priority}），最长已等 {wait_s}",
   "alert.say.diversion": "{service} 业务 {waiting} 人等候（分流阈值 {threshold}）",
