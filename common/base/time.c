@@ -5,7 +5,6 @@
 
 #include <ctype.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,21 +46,68 @@ int64_t hb_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Days since 1970-01-01 as a proleptic Gregorian date, counted in 400-year
+ * eras of 146,097 days from 0000-03-01 (so the leap day ends a year).
+ * Formatting with it needs neither gmtime_r, which takes glibc's time-zone
+ * lock even for UTC, nor printf: the board writes an instant per region and
+ * per tile on every answer. */
+static void s_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+    days += 719468; /* 1970-01-01 is day 719,468 from 0000-03-01 */
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;                                   /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                    /* March is 0 */
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (*month <= 2);
+}
+
+/* `v` (0..10^width-1) in `width` digits, zero-padded, at `p`. */
+static char *s_put_digits(char *p, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
 void hb_time_format(int64_t ms, char out[HB_RFC3339_MAX])
 {
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)secs * 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    /* tm fields are bounded by gmtime_r; the year is clamped for the width. */
-    int year = tm.tm_year + 1900;
-    if (year > 9999)
-        year = 9999;
-    if (year < 0)
-        year = 0;
-    snprintf(out, HB_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year % 10000,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, frac % 1000);
+    /* Floor divisions: an instant before 1970 still has a positive
+     * fraction and time of day. */
+    int64_t secs = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t year;
+    int month, day;
+    s_civil_from_days(days, &year, &month, &day);
+    /* Four digits: the year is clamped for the width, the rest kept. */
+    year = year > 9999 ? 9999 : year < 0 ? 0 : year;
+    char *p = s_put_digits(out, year, 4);
+    *p++ = '-';
+    p = s_put_digits(p, month, 2);
+    *p++ = '-';
+    p = s_put_digits(p, day, 2);
+    *p++ = 'T';
+    p = s_put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = s_put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = s_put_digits(p, sod % 60, 2);
+    *p++ = '.';
+    p = s_put_digits(p, frac, 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 /* Reads exactly `n` digits. */

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "runner.h"
 
@@ -22,6 +24,77 @@ HBT_TEST(test_format_parse_round_trip)
     int64_t back = 0;
     assert_int_equal(hb_time_parse(text, &back), 0);
     assert_int_equal(back, ms);
+}
+
+/* The reference: what the C library makes of the same instant (floor
+ * division, so an instant before 1970 has a positive fraction). */
+static void s_reference(int64_t ms, char out[64])
+{
+    int64_t secs = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+/* Every instant of years 0000 to 9999 formats as the C library's calendar
+ * says: the edges (epoch, leap days, century years, the year's first and
+ * last millisecond) and 200,000 instants drawn across the range. */
+HBT_TEST(test_format_matches_the_calendar)
+{
+    (void)state;
+    const int64_t lo = -62167219200000LL; /* 0000-01-01T00:00:00.000Z */
+    const int64_t hi = 253402300799999LL; /* 9999-12-31T23:59:59.999Z */
+    const int64_t edges[] = {0,
+                             -1,
+                             1,
+                             999,
+                             -1000,
+                             -999,
+                             -86400000,
+                             -86400001,
+                             951782400000LL,   /* 2000-02-29 */
+                             951868799999LL,   /* its last ms */
+                             4107542400000LL,  /* 2100-03-01 */
+                             4107456000000LL,  /* 2100-02-28 */
+                             -2203891200000LL, /* 1900-03-01 */
+                             1795426200123LL,
+                             lo,
+                             lo + 1,
+                             hi,
+                             hi - 1};
+    char got[HB_RFC3339_MAX], want[64];
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        hb_time_format(edges[i], got);
+        s_reference(edges[i], want);
+        if (strcmp(got, want) != 0)
+            fail_msg("%lld: %s, the calendar says %s", (long long)edges[i], got, want);
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t ms = lo + (int64_t)(x % (uint64_t)(hi - lo + 1));
+        hb_time_format(ms, got);
+        s_reference(ms, want);
+        if (strcmp(got, want) != 0)
+            fail_msg("%lld: %s, the calendar says %s", (long long)ms, got, want);
+    }
+    /* Past the four digits the year is held at 9999 and 0000. */
+    hb_time_format(hi + 1, got);
+    assert_string_equal(got, "9999-01-01T00:00:00.000Z");
+    hb_time_format(lo - 1, got);
+    assert_string_equal(got, "0000-12-31T23:59:59.999Z");
+    hb_time_format(INT64_MAX, got);
+    assert_int_equal(strlen(got), 24);
+    hb_time_format(INT64_MIN, got);
+    assert_int_equal(strlen(got), 24);
 }
 
 HBT_TEST(test_parse_offsets_and_fractions)
