@@ -81,6 +81,25 @@ void hb_text_put(hb_text_t *t, const char *s, size_t n)
 
 void hb_text_puts(hb_text_t *t, const char *s) { hb_text_put(t, s, strlen(s)); }
 
+void hb_text_u64(hb_text_t *t, uint64_t v)
+{
+    char digits[20];
+    size_t i = sizeof digits;
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    hb_text_put(t, digits + i, sizeof digits - i);
+}
+
+void hb_text_i64(hb_text_t *t, int64_t v)
+{
+    if (v < 0)
+        hb_text_put(t, "-", 1);
+    /* The magnitude in unsigned arithmetic: -INT64_MIN does not fit. */
+    hb_text_u64(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+}
+
 void hb_text_putf(hb_text_t *t, const char *fmt, ...)
 {
     if (t->full)
@@ -135,7 +154,11 @@ void hb_text_json_time(hb_text_t *t, int64_t ms)
         hb_text_put(t, "null", 4);
         return;
     }
-    char text[HB_RFC3339_MAX];
-    hb_time_format(ms, text);
-    hb_text_json_str(t, text);
+    /* Digits, '-', ':', '.', 'T' and 'Z': nothing to escape. */
+    char text[HB_RFC3339_MAX + 2];
+    text[0] = '"';
+    hb_time_format(ms, text + 1);
+    size_t n = 1 + strlen(text + 1);
+    text[n++] = '"';
+    hb_text_put(t, text, n);
 }

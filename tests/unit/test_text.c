@@ -6,6 +6,7 @@
 #include "hallbus/time.h"
 
 #include <jansson.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,6 +95,33 @@ HBT_TEST(test_json_strings)
         json_decref(j);
         hb_text_free(&t);
     }
+}
+
+/* Numbers without printf read as printf writes them, at the edges too. */
+HBT_TEST(test_numbers)
+{
+    (void)state;
+    hb_text_t t = HB_TEXT_INIT(256);
+    const int64_t signed_ones[] = {0, 1, -1, 9, 10, -10, 1234567890123LL, INT64_MAX, INT64_MIN};
+    char want[256] = "";
+    size_t w = 0;
+    for (size_t i = 0; i < sizeof signed_ones / sizeof signed_ones[0]; i++) {
+        hb_text_i64(&t, signed_ones[i]);
+        hb_text_put(&t, " ", 1);
+        w += (size_t)snprintf(want + w, sizeof want - w, "%" PRId64 " ", signed_ones[i]);
+    }
+    hb_text_u64(&t, UINT64_MAX);
+    snprintf(want + w, sizeof want - w, "%" PRIu64, UINT64_MAX);
+    assert_string_equal(t.p, want);
+    hb_text_free(&t);
+    /* Past the maximum the number is dropped whole, as any write. */
+    hb_text_t small = HB_TEXT_INIT(4);
+    hb_text_u64(&small, 1234);
+    hb_text_u64(&small, 5);
+    assert_true(small.full);
+    size_t len = 1;
+    assert_null(hb_text_take(&small, &len));
+    assert_int_equal(len, 0);
 }
 
 HBT_TEST(test_json_time)
