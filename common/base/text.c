@@ -92,14 +92,6 @@ void hb_text_u64(hb_text_t *t, uint64_t v)
     hb_text_put(t, digits + i, sizeof digits - i);
 }
 
-void hb_text_i64(hb_text_t *t, int64_t v)
-{
-    if (v < 0)
-        hb_text_put(t, "-", 1);
-    /* The magnitude in unsigned arithmetic: -INT64_MIN does not fit. */
-    hb_text_u64(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-}
-
 void hb_text_putf(hb_text_t *t, const char *fmt, ...)
 {
     if (t->full)

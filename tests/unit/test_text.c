@@ -102,16 +102,14 @@ HBT_TEST(test_numbers)
 {
     (void)state;
     hb_text_t t = HB_TEXT_INIT(256);
-    const int64_t signed_ones[] = {0, 1, -1, 9, 10, -10, 1234567890123LL, INT64_MAX, INT64_MIN};
+    const uint64_t values[] = {0, 1, 9, 10, 99, 100, 1234567890123ULL, UINT32_MAX, UINT64_MAX};
     char want[256] = "";
     size_t w = 0;
-    for (size_t i = 0; i < sizeof signed_ones / sizeof signed_ones[0]; i++) {
-        hb_text_i64(&t, signed_ones[i]);
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        hb_text_u64(&t, values[i]);
         hb_text_put(&t, " ", 1);
-        w += (size_t)snprintf(want + w, sizeof want - w, "%" PRId64 " ", signed_ones[i]);
+        w += (size_t)snprintf(want + w, sizeof want - w, "%" PRIu64 " ", values[i]);
     }
-    hb_text_u64(&t, UINT64_MAX);
-    snprintf(want + w, sizeof want - w, "%" PRIu64, UINT64_MAX);
     assert_string_equal(t.p, want);
     hb_text_free(&t);
     /* Past the maximum the number is dropped whole, as any write. */

@@ -42,9 +42,8 @@ void hb_text_put(hb_text_t *t, const char *s, size_t n);
 void hb_text_puts(hb_text_t *t, const char *s);
 void hb_text_putf(hb_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A number in decimal, without printf: for answers that write thousands
- * of figures (the board's region aggregates). */
+ * of figures (the board's tiles and region aggregates). */
 void hb_text_u64(hb_text_t *t, uint64_t v);
-void hb_text_i64(hb_text_t *t, int64_t v);
 
 /* `s` as a JSON string with its quotes, or null when `s` is NULL. `s` must
  * be UTF-8 (hallbus/utf8.h): only quotes, backslashes and control
