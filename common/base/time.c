@@ -1,5 +1,5 @@
-/* Wall and monotonic clocks, and RFC 3339 formatting and parsing without
- * depending on the process time zone (timegm, not mktime). */
+/* Wall and monotonic clocks, days to a date, and RFC 3339 formatting and
+ * parsing without depending on the process time zone (timegm, not mktime). */
 #include "hallbus/time.h"
 #include "hallbus/error.h"
 
@@ -46,14 +46,13 @@ int64_t hb_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Days since 1970-01-01 as a proleptic Gregorian date, counted in 400-year
- * eras of 146,097 days from 0000-03-01 (so the leap day ends a year).
- * Formatting with it needs neither gmtime_r, which takes glibc's time-zone
- * lock even for UTC, nor printf: the board writes an instant per region and
- * per tile on every answer. */
-static void s_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+/* Counted in 400-year eras of 146,097 days from 0000-03-01 (so the leap
+ * day ends a year): no loop, no gmtime_r (glibc takes its time-zone lock
+ * even for UTC) and no printf, as the board writes an instant per region
+ * and per tile in every answer. */
+void hb_civil_from_days(int32_t days32, int *year, int *month, int *day)
 {
-    days += 719468; /* 1970-01-01 is day 719,468 from 0000-03-01 */
+    int64_t days = (int64_t)days32 + 719468; /* 1970-01-01 is day 719,468 from 0000-03-01 */
     int64_t era = (days >= 0 ? days : days - 146096) / 146097;
     int64_t doe = days - era * 146097;                                   /* [0, 146096] */
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
@@ -61,7 +60,7 @@ static void s_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
     int64_t mp = (5 * doy + 2) / 153;                                    /* March is 0 */
     *day = (int)(doy - (153 * mp + 2) / 5 + 1);
     *month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *year = yoe + era * 400 + (*month <= 2);
+    *year = (int)(yoe + era * 400 + (*month <= 2));
 }
 
 /* `v` (0..10^width-1) in `width` digits, zero-padded, at `p`. */
@@ -73,6 +72,26 @@ static char *s_put_digits(char *p, int64_t v, int width)
     }
     return p + width;
 }
+
+void hb_date_format(int32_t days, char out[11])
+{
+    int y, m, d;
+    hb_civil_from_days(days, &y, &m, &d);
+    /* Four year digits always: dates past 9999 or before year 0 are not a
+     * hall's business, and clamping keeps the text exactly 10 bytes. */
+    char *p = s_put_digits(out, y > 9999 ? 9999 : y < 0 ? 0 : y, 4);
+    *p++ = '-';
+    p = s_put_digits(p, m, 2);
+    *p++ = '-';
+    p = s_put_digits(p, d, 2);
+    *p = '\0';
+}
+
+/* Day counts just past years 0000 and 9999: an instant beyond them writes
+ * as the year held at its end, as hb_date_format does, without int32 days
+ * overflowing for the farthest int64 instants. */
+#define TIME_DAY_MIN (-719893) /* -0001-01-01 */
+#define TIME_DAY_MAX 2933262   /* 10000-12-31 */
 
 void hb_time_format(int64_t ms, char out[HB_RFC3339_MAX])
 {
@@ -88,16 +107,9 @@ void hb_time_format(int64_t ms, char out[HB_RFC3339_MAX])
         sod += 86400;
         days--;
     }
-    int64_t year;
-    int month, day;
-    s_civil_from_days(days, &year, &month, &day);
-    /* Four digits: the year is clamped for the width, the rest kept. */
-    year = year > 9999 ? 9999 : year < 0 ? 0 : year;
-    char *p = s_put_digits(out, year, 4);
-    *p++ = '-';
-    p = s_put_digits(p, month, 2);
-    *p++ = '-';
-    p = s_put_digits(p, day, 2);
+    days = days < TIME_DAY_MIN ? TIME_DAY_MIN : days > TIME_DAY_MAX ? TIME_DAY_MAX : days;
+    hb_date_format((int32_t)days, out);
+    char *p = out + 10;
     *p++ = 'T';
     p = s_put_digits(p, sod / 3600, 2);
     *p++ = ':';

@@ -1,5 +1,6 @@
 /* Time zones from TZif files (RFC 8536, versions 1 to 3) and their POSIX TZ
- * footer rule, plus zone-free calendar arithmetic, as tz.h describes.
+ * footer rule, plus zone-free calendar arithmetic, as tz.h describes (days to
+ * a date, and a date's text, are time.c's: RFC 3339 instants need them).
  *
  * Zones are read once into an immutable table kept in a process-wide cache;
  * after that every lookup is a binary search or a rule evaluation, with no
@@ -77,27 +78,6 @@ int32_t hb_days_from_civil(int year, int month, int day)
     return (int32_t)s_days_from_civil64(y, m, day);
 }
 
-void hb_civil_from_days(int32_t days, int *year, int *month, int *day)
-{
-    /* Estimate the year from the mean Gregorian year, then correct it: the
-     * estimate is off by at most one in either direction. */
-    int64_t target = (int64_t)days + s_days_before_year(1970);
-    int64_t y = 1 + s_floor_div(target * 400, 146097);
-    while (s_days_before_year(y) > target)
-        y--;
-    while (s_days_before_year(y + 1) <= target)
-        y++;
-    int doy = (int)(target - s_days_before_year(y));
-    int m = 1;
-    while (m < 12 && doy >= s_month_days(y, m)) {
-        doy -= s_month_days(y, m);
-        m++;
-    }
-    *year = (int)y;
-    *month = m;
-    *day = doy + 1;
-}
-
 int hb_weekday(int32_t days)
 {
     /* 1970-01-01 was a Thursday, ISO day 3 counting Monday as 0. */
@@ -124,29 +104,6 @@ int hb_date_parse(const char *text, int32_t *out_days)
         return HB_EPARSE;
     *out_days = hb_days_from_civil(y, m, d);
     return 0;
-}
-
-void hb_date_format(int32_t days, char out[11])
-{
-    int y, m, d;
-    hb_civil_from_days(days, &y, &m, &d);
-    /* Four year digits always: dates past 9999 or before year 0 are not a
-     * hall's business, and clamping keeps the text exactly 10 bytes. */
-    if (y < 0)
-        y = 0;
-    if (y > 9999)
-        y = 9999;
-    out[0] = (char)('0' + y / 1000);
-    out[1] = (char)('0' + y / 100 % 10);
-    out[2] = (char)('0' + y / 10 % 10);
-    out[3] = (char)('0' + y % 10);
-    out[4] = '-';
-    out[5] = (char)('0' + m / 10);
-    out[6] = (char)('0' + m % 10);
-    out[7] = '-';
-    out[8] = (char)('0' + d / 10);
-    out[9] = (char)('0' + d % 10);
-    out[10] = '\0';
 }
 
 json_t *hb_json_date(int32_t days)

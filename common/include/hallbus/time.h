@@ -33,6 +33,13 @@ int64_t hb_jitter_ms(int64_t base);
 /* The next wait of a doubling backoff, held at `max`. */
 int64_t hb_backoff_double(int64_t wait, int64_t max);
 
+/* Days since 1970-01-01 as a proleptic Gregorian date (month 1..12, day
+ * 1..31), for every int32 day. */
+void hb_civil_from_days(int32_t days, int *year, int *month, int *day);
+/* Formats days since the epoch as "YYYY-MM-DD" (`out` holds 11 bytes); a
+ * year outside 0..9999 is held at its end, month and day kept. */
+void hb_date_format(int32_t days, char out[11]);
+
 /* Formats ms since epoch as "2026-11-23T09:30:00.123Z". `out` must hold
  * HB_RFC3339_MAX bytes. */
 #define HB_RFC3339_MAX 32

@@ -10,6 +10,8 @@
 #ifndef HALLBUS_TZ_H
 #define HALLBUS_TZ_H
 
+#include "hallbus/time.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,16 +51,14 @@ int64_t hb_tz_local_to_utc(const hb_tz_t *tz, int32_t day, int h, int m);
 /* The local date at `utc_ms`, as days since 1970-01-01. */
 int32_t hb_tz_local_day(const hb_tz_t *tz, int64_t utc_ms);
 
-/* Calendar arithmetic without a zone. */
+/* Calendar arithmetic without a zone (hb_civil_from_days and
+ * hb_date_format: time.h). */
 int32_t hb_days_from_civil(int year, int month, int day);
-void hb_civil_from_days(int32_t days, int *year, int *month, int *day);
 /* 0 = Monday .. 6 = Sunday. */
 int hb_weekday(int32_t days);
 /* Parses "YYYY-MM-DD" (a real date, year 1970..9999) into days since the
  * epoch; returns 0 or HB_EPARSE. */
 int hb_date_parse(const char *text, int32_t *out_days);
-/* Formats days since the epoch as "YYYY-MM-DD" (`out` holds 11 bytes). */
-void hb_date_format(int32_t days, char out[11]);
 /* The same as a JSON string (a new reference; NULL when out of memory). */
 json_t *hb_json_date(int32_t days);
 
