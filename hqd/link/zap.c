@@ -588,6 +588,7 @@ static void *s_thread(void *arg)
 {
     hq_zap_t *z = arg;
     hb_progress_register("zap");
+    pthread_setname_np(pthread_self(), "hq-zap");
     while (!atomic_load(&z->stop)) {
         hb_progress_beat(); /* the poll below waits ZAP_WATCH_MS at most */
         zmq_pollitem_t items[2] = {{z->sock, 0, ZMQ_POLLIN, 0}, {NULL, z->ino_fd, ZMQ_POLLIN, 0}};

@@ -389,6 +389,7 @@ static void s_run_job(hq_notify_t *n, notify_job_t *j, bool *again)
 static void *s_thread(void *arg)
 {
     hq_notify_t *n = arg;
+    pthread_setname_np(pthread_self(), "hq-notify");
     pthread_mutex_lock(&n->q_mu);
     while (!n->stop) {
         /* The job due first; equal ones in the order queued. */

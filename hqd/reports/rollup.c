@@ -559,6 +559,7 @@ static void s_retention_step(hq_rollup_t *r)
 static void *s_thread(void *arg)
 {
     hq_rollup_t *r = arg;
+    pthread_setname_np(pthread_self(), "hq-rollup");
     if (r->cfg.low_priority) {
         /* Linux: a thread's nice value is its own (setpriority on its tid).
          * Not SCHED_IDLE, though it was: an idle-class thread on a machine
