@@ -294,55 +294,82 @@ static void s_on_commit(const hq_commit_t *commits, size_t n, void *arg)
         hq_ingest_on_commit(hq->ingest, commits, n);
 }
 
-/* The board's round runs in steps of at most this long, with the loop
- * polling (frames read, acks sent) between them: a whole round with 1,000
- * busy halls held the loop 9-15 ms, the ack tail at 20k events/s. */
-#define HQD_BOARD_STEP_MS 1.0
+/* The loop's rounds (the alerts', the board's and the rollout's) run in
+ * steps of about this long, with the loop polling (frames read, acks sent,
+ * requests answered) between them. A whole board round with 1,000 busy
+ * halls held the loop 9-15 ms, the ack tail at 20k events/s; at 2,000
+ * halls the alert round (1-5 ms) and the rollout's look at every hall
+ * (1-11 ms), run whole from the housekeeping tick, held it together once a
+ * second, the tail of GET /v1/regions (docs/OPERATIONS.md). */
+#define HQD_STEP_MS 1.0
 
-/* The next step of an unfinished round: an idle handle, which runs once
+enum { ROUND_ALERTS, ROUND_BOARD, ROUND_ROLLOUT, ROUNDS };
+
+/* The rounds begun and not finished, each stepped in turn, the alerts
+ * first (the board shows their counts), by an idle handle: it runs once
  * per loop turn with a poll between. A zero-timeout timer restarted from
  * its own callback does not: libuv 1.44 (Debian 12) runs it again in the
  * same pass over the timers, so every step of a round ran back to back in
  * one turn (5.7-6 ms of the loop's CPU at 1,000 halls, docs/OPERATIONS.md). */
-static uv_idle_t s_board_more;
-static bool s_board_more_on;
+static uv_idle_t s_steps;
+static bool s_steps_on;
+static bool s_round_on[ROUNDS];
+static double s_alert_work_ms; /* the alert round's steps so far */
 
-static void s_board_step(uv_idle_t *t)
+static void s_step(uv_idle_t *t)
 {
     hqd_t *hq = t->data;
-    int64_t t0 = hb_mono_ns();
-    bool more = hq_board_step(hq->board, HQD_BOARD_STEP_MS);
-    double ms = (double)(hb_mono_ns() - t0) / 1e6;
-    if (ms > hq->board_round_max_ms)
-        hq->board_round_max_ms = ms;
-    hb_histogram_observe(&hq->hist.board_round, ms / 1e3);
-    if (!more)
+    int r = 0;
+    while (r < ROUNDS && !s_round_on[r])
+        r++;
+    if (r == ROUNDS) {
         uv_idle_stop(t);
+        return;
+    }
+    int64_t t0 = hb_mono_ns();
+    bool more;
+    if (r == ROUND_ALERTS)
+        more = hq_alerting_step(hq->alerting, HQD_STEP_MS);
+    else if (r == ROUND_BOARD)
+        more = hq_board_step(hq->board, HQD_STEP_MS);
+    else
+        more = hq->downlink && hq_downlink_step(hq->downlink, HQD_STEP_MS);
+    s_round_on[r] = more;
+    double ms = (double)(hb_mono_ns() - t0) / 1e6;
+    if (r == ROUND_ALERTS) {
+        /* As the board's: the last round's work, the longest step. */
+        s_alert_work_ms += ms;
+        if (!more) {
+            hq->alert_round_ms = s_alert_work_ms;
+            s_alert_work_ms = 0;
+        }
+        if (ms > hq->alert_round_max_ms)
+            hq->alert_round_max_ms = ms;
+        hb_histogram_observe(&hq->hist.alert_round, ms / 1e3);
+    } else if (r == ROUND_BOARD) {
+        if (ms > hq->board_round_max_ms)
+            hq->board_round_max_ms = ms;
+        hb_histogram_observe(&hq->hist.board_round, ms / 1e3);
+    }
 }
 
-/* Chore, every tick: one round of alerts, board and neighbour boards. The
- * board's `board_round` figures are its steps' (hq_board_step). */
+/* Round `r` begins (or goes on, if its last has steps left). */
+static void s_round_begin(int r)
+{
+    s_round_on[r] = true;
+    if (s_steps_on && !uv_is_active((uv_handle_t *)&s_steps))
+        uv_idle_start(&s_steps, s_step);
+}
+
+/* Chore, every tick: a round of alerts and of the board (in steps: their
+ * `alert_round` and `board_round` figures are the steps'), and the
+ * neighbour boards. */
 static void s_board_round(void *arg)
 {
     hqd_t *hq = arg;
-    struct timespec a, b, c;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    hq_alerting_tick(hq->alerting);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    bool more = hq_board_step(hq->board, HQD_BOARD_STEP_MS);
+    s_round_begin(ROUND_ALERTS);
+    s_round_begin(ROUND_BOARD);
     hq_neighbours_tick(hq->neighbours);
-    clock_gettime(CLOCK_MONOTONIC, &c);
-    if (more && s_board_more_on && !uv_is_active((uv_handle_t *)&s_board_more))
-        uv_idle_start(&s_board_more, s_board_step);
-    hq->alert_round_ms =
-        (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-    double board_ms = (double)(c.tv_sec - b.tv_sec) * 1e3 + (double)(c.tv_nsec - b.tv_nsec) / 1e6;
-    if (hq->alert_round_ms > hq->alert_round_max_ms)
-        hq->alert_round_max_ms = hq->alert_round_ms;
-    if (board_ms > hq->board_round_max_ms)
-        hq->board_round_max_ms = board_ms;
-    hb_histogram_observe(&hq->hist.alert_round, hq->alert_round_ms / 1e3);
-    hb_histogram_observe(&hq->hist.board_round, board_ms / 1e3);
 }
 
 /* Runs on the writer thread: stored batches go on to the rollups (copies,
@@ -404,7 +431,7 @@ static void s_downlink_round(void *arg)
 {
     hqd_t *hq = arg;
     if (hq->downlink)
-        hq_downlink_tick(hq->downlink);
+        s_round_begin(ROUND_ROLLOUT);
     if (hq->notify)
         hq_notify_tick(hq->notify, hb_now_ms());
 }
@@ -516,9 +543,9 @@ static void s_stop(void *arg)
     hqd_t *hq = arg;
     hq_ingest_destroy(&hq->ingest);
     hq_writer_stop(&hq->writer);
-    if (s_board_more_on) {
-        s_board_more_on = false;
-        uv_close((uv_handle_t *)&s_board_more, NULL);
+    if (s_steps_on) {
+        s_steps_on = false;
+        uv_close((uv_handle_t *)&s_steps, NULL);
     }
     hb_http_destroy(&hq->http);
     hq_sse_destroy(&hq->sse); /* after the server: its streams end first */
@@ -736,9 +763,9 @@ int main(int argc, char **argv)
         hq_board_new(hq->control, hq->halls, hq->ingest, hq->live, hq->sse, &hq->board) != 0)
         return 1;
     hq_board_set_trend(hq->board, hq->trend);
-    uv_idle_init(hq->loop, &s_board_more);
-    s_board_more.data = hq;
-    s_board_more_on = true;
+    uv_idle_init(hq->loop, &s_steps);
+    s_steps.data = hq;
+    s_steps_on = true;
     hq_neighbours_config_t ncfg = {.interval_ms = hq->cfg.neighbours_ms,
                                    .refresh_ms = 5 * hq->cfg.neighbours_ms};
     if (hq_neighbours_new(hq->control, hq->halls, hq->ingest, hq->board, &ncfg, &hq->neighbours) !=

@@ -29,7 +29,8 @@ struct hq_alerting {
     hq_sse_t *sse;
     alertstore_t *store;
     HB_VEC(link_state_t) links; /* by hall number */
-    size_t cursor;
+    size_t cursor;              /* the next hall (sorted order) to look at */
+    size_t left;                /* halls the round in progress has yet to look at */
     int64_t started_ms;
     bool counted;             /* the board got the restored open counts */
     HB_VEC(uint32_t) touched; /* halls whose alerts changed in the round */
@@ -162,8 +163,83 @@ static void s_link_facts(hq_alerting_t *a, hq_hall_t *h)
         snprintf(h->last_anomaly_reason, sizeof h->last_anomaly_reason, "(reason not stored)");
 }
 
-void hq_alerting_tick(hq_alerting_t *a)
+/* Hall `h`'s alerts now, into the open batch; under the mirror's read
+ * lock (released and taken again when the batch is full and commits). */
+static void s_assess(hq_alerting_t *a, hq_hall_t *h, int64_t now)
 {
+    link_state_t *ls_h = s_link(a, h->num);
+    if (!ls_h)
+        return;
+    bool online = hq_ingest_hall_online(a->ing, h);
+    if (!ls_h->known) {
+        ls_h->known = true;
+        ls_h->online = online;
+        ls_h->since_ms = online ? now : a->started_ms;
+    } else if (ls_h->online != online) {
+        ls_h->online = online;
+        /* Down since it was last heard from; up since now. */
+        ls_h->since_ms = online ? now : (h->last_seen_ms ? h->last_seen_ms : now);
+    }
+    hb_open_info_t oi;
+    int64_t opening_start;
+    /* The hall's place by the index it caches, not by its id. */
+    int32_t idx = hq_control_org_index(a->ctl, h->id, &h->org_gen, &h->org_index);
+    const hb_policy_t *p =
+        hq_control_opening_at(a->ctl, idx, now, ALERTS_OPENING_BACK_DAYS, &oi, &opening_start);
+    alert_set_t set;
+    set.n = set.dropped = 0;
+    if (p)
+        alerts_eval_opening(hq_live_state(a->live, h->num), p, &a->cfg.params, online,
+                            ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start, &set);
+    s_link_facts(a, h);
+    alerts_link_t link = {.blocked_code = h->blocked_code,
+                          .blocked_seq = h->blocked_seq,
+                          .blocked_since_ms = h->blocked_since_ms,
+                          .blocked_reason = h->blocked_reason,
+                          .conflict_seq = h->conflict_seq,
+                          .conflict_since_ms = h->conflict_since_ms,
+                          .skew_known = h->skew_known && online,
+                          .clock_skew_ms = h->clock_skew_ms,
+                          .anomalies = h->anomalies,
+                          .last_anomaly_seq = h->last_anomaly_seq,
+                          .last_anomaly_ms = h->last_anomaly_ms,
+                          .last_anomaly_reason = h->last_anomaly_reason,
+                          .disk_full_since_ms = h->disk_full_since_ms,
+                          .disk_refused = h->disk_refused,
+                          .disk_refused_seen_ms = h->disk_refused_seen_ms};
+    for (int kind = 0; a->cfg.downlink && kind < 2; kind++)
+        if (!hq_downlink_refusal_locked(a->cfg.downlink, h, kind, &link.refused_version[kind],
+                                        &link.refused_reason[kind], &link.refused_code[kind]))
+            link.refused_version[kind] = 0;
+    hq_zap_cert_t cert;
+    if (a->cfg.zap && hq_zap_hall_cert(a->cfg.zap, h->id, &cert) && cert.serial &&
+        cert.not_after_ms != INT64_MAX) {
+        link.cert_serial = cert.serial;
+        link.cert_not_after_ms = cert.not_after_ms;
+    }
+    alerts_eval_link(&link, &a->cfg.params, now, &set);
+    int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
+    if (rc == HB_ETOOBIG) {
+        /* The batch is full: commit what it holds and take this hall
+         * in a new one. */
+        hq_live_read_unlock(a->live);
+        alertstore_batch_commit(a->store, s_on_change, a);
+        alertstore_batch_begin(a->store);
+        hq_live_read_lock(a->live);
+        rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
+    }
+    if (rc != 0)
+        hb_log_once("alerting-apply", HB_LOG_WARN, "alerting: hall %s: %s", h->id, hb_strerror(rc));
+}
+
+static bool s_over(int64_t t0, double budget_ms)
+{
+    return (double)(hb_mono_ns() - t0) >= budget_ms * 1e6;
+}
+
+bool hq_alerting_step(hq_alerting_t *a, double budget_ms)
+{
+    int64_t t0 = hb_mono_ns();
     if (!a->counted) {
         /* Alerts open before a restart show on the board at once. */
         alertstore_open_each(a->store, NULL, s_count_cb, a);
@@ -174,87 +250,30 @@ void hq_alerting_tick(hq_alerting_t *a)
     }
     hq_live_stats_t ls;
     hq_live_get_stats(a->live, &ls);
-    if (ls.rebuilding)
-        return; /* half-built states would raise and clear at random */
     size_t total = hq_halls_count(a->halls);
-    if (total == 0)
-        return;
-    size_t slice =
-        (total + (size_t)a->cfg.rounds_per_second - 1) / (size_t)a->cfg.rounds_per_second;
+    if (ls.rebuilding || total == 0) {
+        /* Half-built states would raise and clear at random. */
+        a->left = 0;
+        return false;
+    }
+    if (a->left == 0) /* a new round: its slice of the halls */
+        a->left = (total + (size_t)a->cfg.rounds_per_second - 1) / (size_t)a->cfg.rounds_per_second;
     int64_t now = hb_now_ms();
-    if (alertstore_batch_begin(a->store) != 0)
-        return;
+    if (alertstore_batch_begin(a->store) != 0) {
+        a->left = 0;
+        return false;
+    }
     hq_live_read_lock(a->live);
-    for (size_t k = 0; k < slice && k < total; k++) {
-        size_t i = (a->cursor + k) % total;
-        hq_hall_t *h = hq_halls_sorted(a->halls, i);
-        link_state_t *ls_h = h ? s_link(a, h->num) : NULL;
-        if (!h || !ls_h)
-            continue;
-        bool online = hq_ingest_hall_online(a->ing, h);
-        if (!ls_h->known) {
-            ls_h->known = true;
-            ls_h->online = online;
-            ls_h->since_ms = online ? now : a->started_ms;
-        } else if (ls_h->online != online) {
-            ls_h->online = online;
-            /* Down since it was last heard from; up since now. */
-            ls_h->since_ms = online ? now : (h->last_seen_ms ? h->last_seen_ms : now);
-        }
-        hb_open_info_t oi;
-        int64_t opening_start;
-        /* The hall's place by the index it caches, not by its id. */
-        int32_t idx = hq_control_org_index(a->ctl, h->id, &h->org_gen, &h->org_index);
-        const hb_policy_t *p =
-            hq_control_opening_at(a->ctl, idx, now, ALERTS_OPENING_BACK_DAYS, &oi, &opening_start);
-        alert_set_t set;
-        set.n = set.dropped = 0;
-        if (p)
-            alerts_eval_opening(hq_live_state(a->live, h->num), p, &a->cfg.params, online,
-                                ls_h->since_ms, now, oi.state == HB_OPEN_NOW, opening_start, &set);
-        s_link_facts(a, h);
-        alerts_link_t link = {.blocked_code = h->blocked_code,
-                              .blocked_seq = h->blocked_seq,
-                              .blocked_since_ms = h->blocked_since_ms,
-                              .blocked_reason = h->blocked_reason,
-                              .conflict_seq = h->conflict_seq,
-                              .conflict_since_ms = h->conflict_since_ms,
-                              .skew_known = h->skew_known && online,
-                              .clock_skew_ms = h->clock_skew_ms,
-                              .anomalies = h->anomalies,
-                              .last_anomaly_seq = h->last_anomaly_seq,
-                              .last_anomaly_ms = h->last_anomaly_ms,
-                              .last_anomaly_reason = h->last_anomaly_reason,
-                              .disk_full_since_ms = h->disk_full_since_ms,
-                              .disk_refused = h->disk_refused,
-                              .disk_refused_seen_ms = h->disk_refused_seen_ms};
-        for (int kind = 0; a->cfg.downlink && kind < 2; kind++)
-            if (!hq_downlink_refusal_locked(a->cfg.downlink, h, kind, &link.refused_version[kind],
-                                            &link.refused_reason[kind], &link.refused_code[kind]))
-                link.refused_version[kind] = 0;
-        hq_zap_cert_t cert;
-        if (a->cfg.zap && hq_zap_hall_cert(a->cfg.zap, h->id, &cert) && cert.serial &&
-            cert.not_after_ms != INT64_MAX) {
-            link.cert_serial = cert.serial;
-            link.cert_not_after_ms = cert.not_after_ms;
-        }
-        alerts_eval_link(&link, &a->cfg.params, now, &set);
-        int rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
-        if (rc == HB_ETOOBIG) {
-            /* The batch is full: commit what it holds and take this hall
-             * in a new one. */
-            hq_live_read_unlock(a->live);
-            alertstore_batch_commit(a->store, s_on_change, a);
-            alertstore_batch_begin(a->store);
-            hq_live_read_lock(a->live);
-            rc = alertstore_apply(a->store, h->num, h->id, &set, now, NULL);
-        }
-        if (rc != 0)
-            hb_log_once("alerting-apply", HB_LOG_WARN, "alerting: hall %s: %s", h->id,
-                        hb_strerror(rc));
+    for (size_t done = 1; a->left > 0; done++) {
+        hq_hall_t *h = hq_halls_sorted(a->halls, a->cursor % total);
+        a->cursor = (a->cursor + 1) % total;
+        a->left--;
+        if (h)
+            s_assess(a, h, now);
+        if ((done & 15) == 0 && s_over(t0, budget_ms))
+            break;
     }
     hq_live_read_unlock(a->live);
-    a->cursor = (a->cursor + slice) % total;
     /* An empty batch commits nothing (no sync). */
     int rc = alertstore_batch_commit(a->store, s_on_change, a);
     if (rc != 0)
@@ -263,6 +282,7 @@ void hq_alerting_tick(hq_alerting_t *a)
     for (size_t i = 0; i < a->touched.n; i++)
         s_count_to_board(a, a->touched.v[i]);
     a->touched.n = 0;
+    return a->left > 0;
 }
 
 void hq_alerting_self(hq_alerting_t *a, const alert_set_t *set)

@@ -1,9 +1,10 @@
 /* HQ's alerting: evaluates every hall about once a second with the alert
  * rules (alerts.h) against its mirrored state, its effective policy and its
  * link, applies the sets to the alert store (raise once, clear once, in one
- * synced commit per round, and only when something changed), and passes
+ * synced commit per step, and only when something changed), and passes
  * every raise and clear on to the change stream and the board. Runs on the
- * loop thread, a slice of the halls per board round. */
+ * loop thread, a slice of the halls per round, in steps of about a
+ * millisecond. */
 #ifndef HQD_ALERTING_H
 #define HQD_ALERTING_H
 
@@ -33,8 +34,12 @@ int hq_alerting_new(const hq_alerting_config_t *cfg, hq_control_t *ctl, hq_halls
                     hq_ingest_t *ing, hq_live_t *live, hq_board_t *board, hq_sse_t *sse,
                     hq_alerting_t **out, char *err, size_t errlen);
 void hq_alerting_destroy(hq_alerting_t **a);
-/* One round: the next slice of halls. */
-void hq_alerting_tick(hq_alerting_t *a);
+/* A round is the next slice of the halls (each hall once a second at
+ * `rounds_per_second` rounds), taken in steps of about `budget_ms` each, so
+ * that the loop polls (frames, acks, HTTP) between them; each step commits
+ * what changed. Starts a round when none is in progress; true while the
+ * round has halls left (call again, after a poll). */
+bool hq_alerting_step(hq_alerting_t *a, double budget_ms);
 /* HQ's own conditions (alerts_eval_room) are kept as the alerts of a hall
  * of their own, with a number and an id no hall has ("(hq)" is not a hall
  * id), so that they are stored, listed, streamed and cleared as any. */

@@ -208,9 +208,9 @@ void hqd_api_get_metrics(hb_http_req_t *req, void *arg)
     C("mirror_snapshots_total", "hall state snapshots written", ls.snapshots_written);
     H("mirror_lag_seconds", "seconds from a batch's commit to its events being in the live mirror",
       hq_live_lag_histogram(hq->live));
-    H("board_round_duration_seconds", "durations of the board and neighbour rounds",
+    H("board_round_duration_seconds", "durations of the board round's steps (about 1 ms each)",
       &hq->hist.board_round);
-    H("alert_round_duration_seconds", "durations of the alert rounds (every hall evaluated)",
+    H("alert_round_duration_seconds", "durations of the alert round's steps (about 1 ms each)",
       &hq->hist.alert_round);
     s_alerts(hq, m);
     H("rollup_lag_seconds", "seconds from a batch's commit to its place in the rollups",

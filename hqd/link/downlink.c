@@ -36,7 +36,10 @@ struct hq_downlink {
     hq_halls_t *halls;
     hq_live_t *live;
     HB_VEC(dl_hall_t) per; /* by hall number */
-    size_t cursor;         /* where the last rollout round stopped */
+    size_t cursor;         /* the next hall (sorted order) the rollout looks at */
+    bool in_round;         /* a rollout round is under way (hq_downlink_step) */
+    size_t seen;           /* halls the round has looked at */
+    uint32_t sends_left;   /* documents the round may still send */
     uint64_t sent_total[2];
 };
 
@@ -228,41 +231,67 @@ void hq_downlink_on_hello(void *arg, hq_hall_t *h)
     }
 }
 
-void hq_downlink_tick(hq_downlink_t *dl)
+/* Halls looked at, and documents collected, per pass under the mirror's
+ * lock: a pass is short, and the time budget is checked after each. */
+#define DL_PASS_HALLS 256
+#define DL_PASS_SENDS 32
+
+static bool s_over(int64_t t0, double budget_ms)
 {
+    return (double)(hb_mono_ns() - t0) >= budget_ms * 1e6;
+}
+
+bool hq_downlink_step(hq_downlink_t *dl, double budget_ms)
+{
+    int64_t t0 = hb_mono_ns();
     size_t total = hq_halls_count(dl->halls);
     if (total == 0 ||
-        (hq_control_policy_version(dl->ctl) == 0 && hq_control_calendar_version(dl->ctl) == 0))
-        return;
+        (hq_control_policy_version(dl->ctl) == 0 && hq_control_calendar_version(dl->ctl) == 0)) {
+        dl->in_round = false;
+        return false;
+    }
+    if (!dl->in_round) {
+        dl->in_round = true;
+        dl->seen = 0;
+        dl->sends_left = dl->cfg.per_tick;
+    }
     int64_t now = hb_mono_ms();
-    uint32_t budget = dl->cfg.per_tick;
-    /* Collect under the mirror lock, send after it: sending never waits on
-     * the mirror thread. */
-    uint32_t *todo = malloc(budget * 2 * sizeof *todo);
-    if (!todo)
-        return;
-    size_t n = 0, start = dl->cursor, seen = 0;
-    hq_live_read_lock(dl->live);
-    for (; seen < total && n < budget; seen++) {
-        hq_hall_t *h = hq_halls_sorted(dl->halls, (start + seen) % total);
-        if (!h || !hq_ingest_hall_online(dl->ing, h))
-            continue;
-        for (int kind = 0; kind < 2; kind++)
-            if (s_due(dl, h, kind, s_applied_locked(dl, h, kind), now))
-                todo[n++] = h->num << 1 | (uint32_t)kind;
+    uint32_t todo[DL_PASS_SENDS * 2];
+    for (;;) {
+        size_t n = 0;
+        /* Collect under the mirror lock, send after it: sending never
+         * waits on the mirror thread. */
+        hq_live_read_lock(dl->live);
+        for (size_t k = 0;
+             k < DL_PASS_HALLS && dl->seen < total && n < DL_PASS_SENDS && n < dl->sends_left;
+             k++) {
+            hq_hall_t *h = hq_halls_sorted(dl->halls, dl->cursor % total);
+            dl->cursor = (dl->cursor + 1) % total;
+            dl->seen++;
+            if (!h || !hq_ingest_hall_online(dl->ing, h))
+                continue;
+            for (int kind = 0; kind < 2; kind++)
+                if (s_due(dl, h, kind, s_applied_locked(dl, h, kind), now))
+                    todo[n++] = h->num << 1 | (uint32_t)kind;
+        }
+        hq_live_read_unlock(dl->live);
+        for (size_t k = 0; k < n; k++) {
+            hq_hall_t *h = hq_halls_by_num(dl->halls, todo[k] >> 1);
+            if (h)
+                s_send(dl, h, (int)(todo[k] & 1));
+        }
+        if (n)
+            hq_ingest_flush(dl->ing);
+        dl->sends_left = n < dl->sends_left ? dl->sends_left - (uint32_t)n : 0;
+        /* A round ends when every hall was looked at or the budget of
+         * documents is spent; the next starts where it stopped. */
+        if (dl->seen >= total || dl->sends_left == 0) {
+            dl->in_round = false;
+            return false;
+        }
+        if (s_over(t0, budget_ms))
+            return true;
     }
-    hq_live_read_unlock(dl->live);
-    /* The next round starts where this one stopped (when the budget ran
-     * out before every hall was seen). */
-    dl->cursor = (start + seen) % total;
-    for (size_t k = 0; k < n; k++) {
-        hq_hall_t *h = hq_halls_by_num(dl->halls, todo[k] >> 1);
-        if (h)
-            s_send(dl, h, (int)(todo[k] & 1));
-    }
-    free(todo);
-    if (n)
-        hq_ingest_flush(dl->ing);
 }
 
 /* ---------------------------------------------------------- the view ---- */

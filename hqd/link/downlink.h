@@ -22,7 +22,7 @@
 typedef struct hq_downlink hq_downlink_t;
 
 typedef struct hq_downlink_config {
-    uint32_t per_tick; /* documents sent per rollout tick at most */
+    uint32_t per_tick; /* documents sent per rollout round at most */
     int64_t resend_ms; /* a hall that has not applied a sent version gets it again after this */
 } hq_downlink_config_t;
 
@@ -31,8 +31,12 @@ int hq_downlink_new(hq_control_t *ctl, hq_ingest_t *ing, hq_halls_t *halls, hq_l
 void hq_downlink_destroy(hq_downlink_t **dl);
 /* The ingest's Hello hook (hq_ingest_set_hello_hook). */
 void hq_downlink_on_hello(void *dl, hq_hall_t *hall);
-/* One rollout round (hqd's housekeeping tick). */
-void hq_downlink_tick(hq_downlink_t *dl);
+/* The rollout: a round (every second, from hqd's housekeeping) looks at
+ * each hall once and sends what it lacks, `per_tick` documents at most,
+ * in steps of about `budget_ms` each so that the loop polls between them.
+ * Starts a round when none is in progress; true while it has halls left
+ * (call again, after a poll). */
+bool hq_downlink_step(hq_downlink_t *dl, double budget_ms);
 
 /* The ingest's refusal hook (hq_ingest_set_refusal_hook): what the hall
  * says it refused. A reason is cut to DL_REASON_MAX - 1 bytes of whole
