@@ -46,6 +46,11 @@ int64_t hb_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+bool hb_mono_spent(int64_t t0_ns, double budget_ms)
+{
+    return (double)(hb_mono_ns() - t0_ns) >= budget_ms * 1e6;
+}
+
 /* Counted in 400-year eras of 146,097 days from 0000-03-01 (so the leap
  * day ends a year): no loop, no gmtime_r (glibc takes its time-zone lock
  * even for UTC) and no printf, as the board writes an instant per region

@@ -232,11 +232,6 @@ static void s_assess(hq_alerting_t *a, hq_hall_t *h, int64_t now)
         hb_log_once("alerting-apply", HB_LOG_WARN, "alerting: hall %s: %s", h->id, hb_strerror(rc));
 }
 
-static bool s_over(int64_t t0, double budget_ms)
-{
-    return (double)(hb_mono_ns() - t0) >= budget_ms * 1e6;
-}
-
 bool hq_alerting_step(hq_alerting_t *a, double budget_ms)
 {
     int64_t t0 = hb_mono_ns();
@@ -270,7 +265,7 @@ bool hq_alerting_step(hq_alerting_t *a, double budget_ms)
         a->left--;
         if (h)
             s_assess(a, h, now);
-        if ((done & 15) == 0 && s_over(t0, budget_ms))
+        if ((done & 15) == 0 && hb_mono_spent(t0, budget_ms))
             break;
     }
     hq_live_read_unlock(a->live);

@@ -236,11 +236,6 @@ void hq_downlink_on_hello(void *arg, hq_hall_t *h)
 #define DL_PASS_HALLS 256
 #define DL_PASS_SENDS 32
 
-static bool s_over(int64_t t0, double budget_ms)
-{
-    return (double)(hb_mono_ns() - t0) >= budget_ms * 1e6;
-}
-
 bool hq_downlink_step(hq_downlink_t *dl, double budget_ms)
 {
     int64_t t0 = hb_mono_ns();
@@ -289,7 +284,7 @@ bool hq_downlink_step(hq_downlink_t *dl, double budget_ms)
             dl->in_round = false;
             return false;
         }
-        if (s_over(t0, budget_ms))
+        if (hb_mono_spent(t0, budget_ms))
             return true;
     }
 }

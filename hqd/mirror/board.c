@@ -614,11 +614,6 @@ static void s_update(hq_board_t *b, hq_hall_t *h, int64_t now)
  * step that runs out of time leaves the rest in the mirror's list. */
 #define BOARD_CHANGED_CHUNK 256
 
-static bool s_over(int64_t t0_ns, double budget_ms)
-{
-    return (double)(hb_mono_ns() - t0_ns) / 1e6 >= budget_ms;
-}
-
 bool hq_board_step(hq_board_t *b, double budget_ms)
 {
     int64_t t0 = hb_mono_ns(), now = hb_now_ms();
@@ -647,7 +642,7 @@ bool hq_board_step(hq_board_t *b, double budget_ms)
         hq_hall_t *h = hq_halls_by_num(b->halls, b->changed[b->pend_at++]);
         if (h)
             s_update(b, h, now);
-        if ((++done & 15) == 0 && s_over(t0, budget_ms))
+        if ((++done & 15) == 0 && hb_mono_spent(t0, budget_ms))
             goto out;
     }
     for (; b->dirty_at < b->dirty.n; b->dirty_at++) {
@@ -657,7 +652,7 @@ bool hq_board_step(hq_board_t *b, double budget_ms)
         hq_hall_t *h = hq_halls_by_num(b->halls, (uint32_t)b->dirty_at);
         if (h)
             s_update(b, h, now);
-        if ((++done & 15) == 0 && s_over(t0, budget_ms)) {
+        if ((++done & 15) == 0 && hb_mono_spent(t0, budget_ms)) {
             b->dirty_at++;
             goto out;
         }
@@ -673,7 +668,7 @@ bool hq_board_step(hq_board_t *b, double budget_ms)
         b->sweep_left--;
         if (h)
             s_update(b, h, now);
-        if ((++done & 15) == 0 && s_over(t0, budget_ms))
+        if ((++done & 15) == 0 && hb_mono_spent(t0, budget_ms))
             goto out;
     }
     more = false;

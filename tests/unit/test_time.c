@@ -162,3 +162,18 @@ HBT_TEST(test_jitter_and_backoff)
     assert_int_equal(hb_backoff_double(16000, 30000), 30000);
     assert_int_equal(hb_backoff_double(30000, 30000), 30000);
 }
+
+/* The budget check of the loop's rounds: spent once the time has passed,
+ * not before; a budget of 0 is spent at once. */
+HBT_TEST(test_mono_spent)
+{
+    (void)state;
+    int64_t t0 = hb_mono_ns();
+    assert_false(hb_mono_spent(t0, 60000.0));
+    assert_true(hb_mono_spent(t0, 0.0));
+    assert_true(hb_mono_spent(t0 - 2000000, 1.0));      /* began 2 ms ago */
+    assert_false(hb_mono_spent(t0 - 2000000, 60000.0)); /* of a minute */
+    struct timespec ms3 = {0, 3000000};
+    nanosleep(&ms3, NULL);
+    assert_true(hb_mono_spent(t0, 1.0));
+}

@@ -7,6 +7,7 @@
 #ifndef HALLBUS_TIME_H
 #define HALLBUS_TIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -17,6 +18,9 @@ int64_t hb_now_ms(void);
 int64_t hb_mono_ms(void);
 /* The same clock in ns, for latencies measured in microseconds. */
 int64_t hb_mono_ns(void);
+/* Whether `budget_ms` has passed since `t0_ns` (hb_mono_ns): the check of
+ * work done on the loop in steps (hqd's board, alert and rollout rounds). */
+bool hb_mono_spent(int64_t t0_ns, double budget_ms);
 /* The moment `ms` (>= 0) after now on `clock` (CLOCK_MONOTONIC or
  * CLOCK_REALTIME, the system's, never the injected one), as
  * pthread_cond_timedwait takes a deadline: on the clock its condition
